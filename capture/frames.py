@@ -1,0 +1,239 @@
+"""Frames from capture files and streams: pcap, pcapng, gzip-compressed, or stdin.
+
+scapy's readers do the format work in raw mode (no dissection). Two things are
+added around them: a file that is cut short is told apart from a clean end (scapy
+reports both as end-of-file, and returns a cut last packet as if whole), and
+nothing is ever seeked, so a pcap stream on stdin works
+(``curl -N http://PHONE:8080 | headerwatch scan -``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import sys
+import zlib
+from collections.abc import Iterator
+from typing import IO, NamedTuple, cast
+
+from scapy.error import Scapy_Exception
+from scapy.utils import RawPcapNgReader, RawPcapReader
+
+# scapy logs "PcapNg: Invalid Block body length" and the like on its own logger;
+# we report cut files ourselves, in one line, so its warnings would only repeat us.
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+
+_PCAP_MAGICS = {
+    b"\xa1\xb2\xc3\xd4",
+    b"\xd4\xc3\xb2\xa1",
+    b"\xa1\xb2\x3c\x4d",
+    b"\x4d\x3c\xb2\xa1",
+}
+_PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+_GZIP_MAGIC = b"\x1f\x8b"
+# Larger than any snap length in use (tcpdump's default is 262144).
+_MAX_FRAME = 1 << 24
+
+
+class Frame(NamedTuple):
+    """One captured link-layer frame."""
+
+    ts: float
+    linktype: int
+    data: bytes
+    comments: tuple[bytes, ...] = ()
+
+
+class CaptureError(Exception):
+    """A capture cannot be read at all; the message is one line for the user."""
+
+
+class _Tap(io.RawIOBase):
+    """Wraps a byte stream and remembers whether a record ended cleanly.
+
+    ``mark()`` is called where a record (pcap packet, pcapng block) starts; the
+    end of input is clean only if the first read after the mark found nothing.
+    """
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        self._inner = inner
+        self.first_read_empty = False
+        self.short = False
+        self._reads = 0
+        self.offset = 0
+
+    def mark(self) -> None:
+        self._reads = 0
+        self.short = False
+        self.first_read_empty = False
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self._inner.read(size if size is not None else -1)
+        self.offset += len(data)
+        if self._reads == 0 and not data:
+            self.first_read_empty = True
+        if size is not None and size > 0 and len(data) < size:
+            self.short = True
+        self._reads += 1
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+
+class _PcapFrames(RawPcapReader):
+    """Classic pcap, with cut-record detection."""
+
+    tap: _Tap
+
+    def _read_packet(self, size: int = _MAX_FRAME) -> tuple[bytes, RawPcapReader.PacketMetadata]:
+        self.tap.mark()
+        try:
+            data, meta = super()._read_packet(size)
+        except EOFError:
+            if self.tap.first_read_empty:
+                raise
+            raise _Truncated from None
+        if self.tap.short:
+            raise _Truncated
+        return data, meta
+
+
+class _PcapNgFrames(RawPcapNgReader):
+    """pcapng, with cut-block detection."""
+
+    tap: _Tap
+
+    def _read_block(
+        self, size: int = _MAX_FRAME
+    ) -> tuple[bytes, RawPcapNgReader.PacketMetadata] | None:
+        self.tap.mark()
+        try:
+            return super()._read_block(size)
+        except EOFError:
+            if self.tap.first_read_empty:
+                raise
+            raise _Truncated from None
+
+
+class _Truncated(Exception):
+    """Internal: the input stopped inside a record."""
+
+
+def _open_stream(path: str) -> tuple[IO[bytes], str]:
+    if path == "-":
+        return sys.stdin.buffer, "<stdin>"
+    try:
+        return open(path, "rb"), path
+    except FileNotFoundError:
+        raise CaptureError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CaptureError(f"{path}: is a directory, not a capture file") from None
+    except PermissionError:
+        raise CaptureError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise CaptureError(f"{path}: cannot open ({exc.strerror})") from None
+
+
+def _peek(stream: IO[bytes], n: int) -> bytes:
+    peek = getattr(stream, "peek", None)
+    if peek is None:
+        raise TypeError("stream must support peek()")
+    return bytes(peek(n)[:n])
+
+
+class CaptureFile:
+    """Iterate the frames of one capture file or stream.
+
+    Raises :class:`CaptureError` at construction for a missing, unreadable or
+    non-capture input. After iteration, :attr:`truncated` says whether the input
+    stopped in the middle of a record (every frame before the cut was yielded).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        stream, self.name = _open_stream(path)
+        self._closeable = stream if path != "-" else None
+        self.truncated = False
+        try:
+            if not hasattr(stream, "peek"):
+                stream = io.BufferedReader(stream)  # type: ignore[type-var]
+            head = _peek(stream, 4)
+            if head[:2] == _GZIP_MAGIC:
+                stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+                head = _peek(stream, 4)
+            self._tap = _Tap(stream)
+            magic = self._tap.read(4)
+        except (OSError, EOFError, zlib.error) as exc:
+            self.close()
+            raise CaptureError(f"{self.name}: not a readable capture ({exc})") from None
+        if not magic:
+            self.close()
+            raise CaptureError(f"{self.name}: empty file, not a capture")
+        try:
+            reader: _PcapFrames | _PcapNgFrames
+            if magic in _PCAP_MAGICS:
+                reader = _PcapFrames.__new__(_PcapFrames)
+                reader.tap = self._tap
+                _PcapFrames.__init__(reader, self.name, cast(IO[bytes], self._tap), magic)
+            elif magic == _PCAPNG_MAGIC:
+                reader = _PcapNgFrames.__new__(_PcapNgFrames)
+                reader.tap = self._tap
+                _PcapNgFrames.__init__(reader, self.name, cast(IO[bytes], self._tap), magic)
+            else:
+                raise CaptureError(
+                    f"{self.name}: not a pcap or pcapng file (starts with {magic!r})"
+                )
+        except (Scapy_Exception, EOFError, OSError, zlib.error) as exc:
+            self.close()
+            raise CaptureError(f"{self.name}: damaged capture header ({exc})") from None
+        except CaptureError:
+            self.close()
+            raise
+        self._reader = reader
+        self.linktype: int | None = getattr(reader, "linktype", None)
+
+    def __iter__(self) -> Iterator[Frame]:
+        reader = self._reader
+        try:
+            if isinstance(reader, _PcapNgFrames):
+                yield from self._iter_pcapng(reader)
+            else:
+                yield from self._iter_pcap(reader)
+        except _Truncated:
+            self.truncated = True
+        except (OSError, EOFError, zlib.error):
+            # A gzip stream cut short or a read error mid-file: what came before stands.
+            self.truncated = True
+        finally:
+            self.close()
+
+    def _iter_pcap(self, reader: _PcapFrames) -> Iterator[Frame]:
+        linktype = reader.linktype
+        scale = 1e-9 if reader.nano else 1e-6
+        read = reader._read_packet
+        while True:
+            try:
+                data, meta = read(_MAX_FRAME)
+            except EOFError:
+                return
+            yield Frame(meta.sec + meta.usec * scale, linktype, data)
+
+    def _iter_pcapng(self, reader: _PcapNgFrames) -> Iterator[Frame]:
+        read = reader._read_packet
+        while True:
+            try:
+                data, meta = read(_MAX_FRAME)
+            except EOFError:
+                return
+            # A Simple Packet Block has no timestamp.
+            ts = 0.0 if meta.tshigh is None else ((meta.tshigh << 32) | meta.tslow) / meta.tsresol
+            comments = tuple(meta.comments) if meta.comments else ()
+            yield Frame(ts, meta.linktype, data, comments)
+
+    def close(self) -> None:
+        """Close the underlying file (not stdin)."""
+        if self._closeable is not None:
+            self._closeable.close()
+            self._closeable = None

@@ -1,0 +1,187 @@
+"""The immutable records that flow out of the capture core.
+
+Everything a consumer (the dashboard, a JSONL writer, a test) receives is built
+from these frozen dataclasses. Strings hold header bytes decoded as UTF-8 with
+``surrogateescape`` so that the original bytes can always be recovered with
+:func:`capture.text.to_bytes`; renderers turn the escapes into ``\\xNN``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Header = tuple[str, str]
+"""One header line: name as on the wire (original case), value trimmed of SP/HTAB."""
+
+# Where a finding was made (ARCHITECTURE.md contract).
+WHERE_HEADER = "header"
+WHERE_COOKIE = "cookie"
+WHERE_QUERY = "query"
+WHERE_BODY = "body"
+
+# Identity kinds: these are what the product exists to surface.
+IDENTITY_KINDS = (
+    "msisdn",
+    "imsi",
+    "imei",
+    "subscriber_id",
+    "tracking_id",
+    "email",
+    "device_id",
+    "canary",
+)
+# Informational kinds: shown, but they do not make a request an "identity leak".
+INFO_KINDS = ("client_ip", "network_info", "device_profile")
+
+SEVERITIES = ("high", "medium", "low", "info")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One identity (or informational) value found in a request."""
+
+    name: str
+    """Header, cookie or query-parameter name, as on the wire."""
+    where: str
+    """One of ``header``, ``cookie``, ``query``, ``body``."""
+    kind: str
+    """One of :data:`IDENTITY_KINDS` or :data:`INFO_KINDS`."""
+    value: str
+    """The value (or the part of it) that carries the identity, as sent."""
+    normalized: str
+    """Canonical form: E.164 for phone numbers, digits for IMEI/IMSI, lower-case e-mail."""
+    detector: str
+    """What found it, e.g. ``catalog``, ``phonenumber``, ``imei``, ``canary``."""
+    severity: str
+    """One of :data:`SEVERITIES`."""
+    detail: str = ""
+    """One human line, e.g. ``+44 7700 900123 · GB mobile`` or the canary form that matched."""
+
+    @property
+    def is_identity(self) -> bool:
+        """True for the kinds that identify a subscriber or device."""
+        return self.kind in IDENTITY_KINDS
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """An HTTP response head, paired with the request it answers."""
+
+    ts: float
+    version: str
+    status: int
+    reason: str
+    headers: tuple[Header, ...]
+    anomalies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """An HTTP/1.x request as reassembled from the wire."""
+
+    ts: float
+    """Capture time of the first packet carrying bytes of this request."""
+    flow: int
+    """Connection number, unique within one pipeline run."""
+    depth: int
+    """1 for the first request on its connection, 2 for the next, ..."""
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    method: str
+    uri: str | None
+    """Request target as on the wire; ``None`` when the request line has none."""
+    version: str | None
+    """Version token as on the wire; ``None`` for HTTP/0.9-style request lines."""
+    headers: tuple[Header, ...] = ()
+    body: bytes = b""
+    """The first bytes of the body (bounded); ``body_length`` says how many were sent."""
+    body_length: int = 0
+    anomalies: tuple[str, ...] = ()
+    """Human-readable notes on what was odd: gaps, obs-fold, bare LF, bad framing."""
+
+    @property
+    def host(self) -> str | None:
+        """The first Host header, else the authority of an absolute-form target."""
+        for name, value in self.headers:
+            if name.lower() == "host":
+                return value
+        uri = self.uri
+        if uri and "://" in uri:
+            rest = uri.split("://", 1)[1]
+            return rest.split("/", 1)[0].split("?", 1)[0] or None
+        return None
+
+    @property
+    def destination(self) -> str:
+        """Who received the request: the host, a CONNECT target, or the server address."""
+        host = self.host
+        if host:
+            return host
+        if self.method == "CONNECT" and self.uri:
+            return self.uri
+        return self.dst
+
+    def header_values(self, name: str) -> list[str]:
+        """Values of every header called ``name`` (case-insensitive), in wire order."""
+        lname = name.lower()
+        return [v for n, v in self.headers if n.lower() == lname]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A request with what was found in it: the unit every sink and the UI receive."""
+
+    id: int
+    """Sequence number in capture order, starting at 1."""
+    request: Request
+    findings: tuple[Finding, ...] = ()
+    response: Response | None = None
+
+    @property
+    def identities(self) -> tuple[Finding, ...]:
+        """The findings whose kind identifies a subscriber or device."""
+        return tuple(f for f in self.findings if f.is_identity)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSeen:
+    """Event: a request completed; ``record.response`` is still ``None``."""
+
+    record: Record
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseSeen:
+    """Event: the response to record ``record_id`` arrived."""
+
+    record_id: int
+    response: Response
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Event: something the user should know that is not a request (warning, state change)."""
+
+    level: str
+    """``info``, ``warning`` or ``error``."""
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatsSnapshot:
+    """Event: counters at one moment; only the latest one matters."""
+
+    counters: tuple[tuple[str, int], ...] = field(default_factory=tuple)
+
+    def get(self, name: str) -> int:
+        """The value of counter ``name`` (0 when never counted)."""
+        for key, value in self.counters:
+            if key == name:
+                return value
+        return 0
+
+
+Event = RequestSeen | ResponseSeen | Notice | StatsSnapshot
+"""Everything the core hands to a consumer."""

@@ -1,0 +1,151 @@
+"""The one pipeline every command uses: frames in, events out.
+
+``scan``, ``open``, ``live`` and ``demo`` all push frames through
+:class:`Pipeline`, so a file and a live interface give the same records.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+from capture.decode import Decoder
+from capture.frames import Frame
+from capture.http_stream import HttpTracker
+from capture.model import (
+    Event,
+    Finding,
+    Record,
+    Request,
+    RequestSeen,
+    Response,
+    ResponseSeen,
+    StatsSnapshot,
+)
+from capture.reassembly import Limits, Reassembler
+
+_NO_EVENTS: list[Event] = []
+
+
+class Detector(Protocol):
+    """Finds identities in a request (see :mod:`capture.identity`)."""
+
+    def detect(self, request: Request) -> tuple[Finding, ...]:
+        """Every finding in ``request``."""
+
+
+class Pipeline:
+    """Decode → reassemble → parse HTTP → detect identities, one frame at a time."""
+
+    def __init__(self, detector: Detector | None = None, limits: Limits | None = None) -> None:
+        self.detector = detector
+        self.decoder = Decoder()
+        self.tracker = HttpTracker(self._on_request, self._on_response)
+        self.reassembler = Reassembler(self.tracker, limits)
+        self._out: list[Event] = []
+        # (flow, depth) -> record id, for pairing responses; bounded.
+        self._awaiting: OrderedDict[tuple[int, int], int] = OrderedDict()
+        self._next_id = 1
+        self.packets = 0
+        self.identities = 0
+        self.identity_requests = 0
+        self.last_ts = 0.0
+
+    def feed(self, frame: Frame) -> list[Event]:
+        """Process one frame; return the events it completed (often none)."""
+        self.packets += 1
+        ts = frame.ts
+        if ts > self.last_ts:
+            self.last_ts = ts
+        seg = self.decoder.decode(ts, frame.linktype, frame.data)
+        if seg is not None:
+            self.reassembler.feed(seg)
+        if self._out:
+            out = self._out
+            self._out = []
+            return out
+        return _NO_EVENTS
+
+    def flush(self) -> list[Event]:
+        """End of input: close every connection and return what that completes."""
+        self.reassembler.flush()
+        out = self._out
+        self._out = []
+        return out
+
+    def run(self, frames: Iterable[Frame]) -> Iterator[Event]:
+        """All events of a finite frame source, flushed at the end."""
+        feed = self.feed
+        for frame in frames:
+            events = feed(frame)
+            if events:
+                yield from events
+        yield from self.flush()
+
+    def _on_request(self, request: Request) -> None:
+        findings = self.detector.detect(request) if self.detector is not None else ()
+        record = Record(self._next_id, request, findings)
+        if findings:
+            identities = sum(1 for f in findings if f.is_identity)
+            self.identities += identities
+            if identities:
+                self.identity_requests += 1
+        self._awaiting[(request.flow, request.depth)] = self._next_id
+        if len(self._awaiting) > 100_000:
+            self._awaiting.popitem(last=False)
+        self._next_id += 1
+        self._out.append(RequestSeen(record))
+
+    def _on_response(self, flow: int, depth: int, response: Response) -> None:
+        record_id = self._awaiting.pop((flow, depth), None)
+        if record_id is not None:
+            self._out.append(ResponseSeen(record_id, response))
+
+    def counters(self) -> dict[str, int]:
+        """Every counter of every stage, by name."""
+        counters: dict[str, int] = {
+            "packets": self.packets,
+            "requests": self.tracker.counters["requests"],
+            "identities": self.identities,
+            "identity_requests": self.identity_requests,
+            "skipped_frames": sum(self.decoder.skipped.values()),
+            "active_flows": self.reassembler.active_flows,
+            "buffered_bytes": self.reassembler.buffered_bytes,
+        }
+        counters.update(self.reassembler.counters)
+        counters.update(self.tracker.counters)
+        return counters
+
+    def snapshot(self) -> StatsSnapshot:
+        """The counters as an event."""
+        return StatsSnapshot(tuple(self.counters().items()))
+
+    def summary(self) -> str:
+        """One line for stderr: what was seen, and everything that was dropped or lost."""
+        c = self.counters()
+        parts = [
+            f"{c['packets']:,} packets",
+            f"{c['flows']:,} TCP connections",
+            f"{c['requests']:,} HTTP requests",
+            f"{c['identities']:,} identities in {c['identity_requests']:,} requests",
+        ]
+        skipped = self.decoder.skipped
+        if skipped:
+            top = ", ".join(f"{n:,} {reason}" for reason, n in skipped.most_common(4))
+            more = len(skipped) - 4
+            parts.append(
+                f"skipped {sum(skipped.values()):,} frames ({top}{', …' if more > 0 else ''})"
+            )
+        if c["gaps"]:
+            parts.append(f"{c['gaps']:,} capture gaps ({c['gap_bytes']:,} bytes missing)")
+        overflows = c["stream_buffer_overflows"] + c["total_buffer_overflows"]
+        if overflows:
+            parts.append(f"{overflows:,} reassembly buffer overflows")
+        if c["flows_evicted"]:
+            parts.append(f"{c['flows_evicted']:,} connections evicted (table full)")
+        if c["non_http_streams"]:
+            parts.append(f"{c['non_http_streams']:,} non-HTTP streams")
+        if c["malformed_heads"]:
+            parts.append(f"{c['malformed_heads']:,} malformed HTTP heads")
+        return "; ".join(parts)

@@ -1,0 +1,394 @@
+"""TCP reassembly: segments in, ordered per-direction byte streams out.
+
+Each connection has two halves (one per direction). A half delivers bytes in
+sequence order exactly once: retransmissions and overlaps are trimmed (the first
+copy seen wins), out-of-order segments wait until the hole before them fills.
+A hole that cannot fill is reported as a *gap* of N bytes, never papered over:
+
+* the receiver acknowledged bytes that the capture never saw (the capture lost
+  them; the network did not), or
+* the out-of-order bytes waiting behind a hole exceed the per-stream cap, or
+* the connection closes, goes idle, or the input ends.
+
+Sequence numbers are compared modulo 2**32, so wraparound is ordinary.
+
+The reassembler calls a :class:`StreamSink` (the HTTP layer) rather than
+returning lists: this is the per-packet hot path.
+"""
+
+from __future__ import annotations
+
+import bisect
+import socket
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Protocol
+
+from capture.decode import ACK, FIN, RST, SYN, Segment
+
+_MASK = 0xFFFFFFFF
+_HALF = 0x80000000
+
+
+def _delta(a: int, b: int) -> int:
+    """Signed distance from sequence number ``b`` to ``a`` (mod 2**32)."""
+    return ((a - b + _HALF) & _MASK) - _HALF
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what reassembly may hold; overflow is counted, never silent."""
+
+    stream_buffer: int = 1 << 20
+    """Out-of-order bytes one direction may hold behind a hole."""
+    total_buffer: int = 64 << 20
+    """Out-of-order bytes all connections together may hold."""
+    max_flows: int = 100_000
+    """Connections tracked at once; the least recently active is evicted."""
+    idle_timeout: float = 300.0
+    """Seconds (capture time) after which a silent connection is closed."""
+    closed_memory: int = 20_000
+    """Closed connections remembered, so late retransmissions are not new flows."""
+
+
+class Half:
+    """One direction of a connection."""
+
+    __slots__ = ("fin", "isn", "next_seq", "offset", "pending", "pending_bytes")
+
+    def __init__(self) -> None:
+        self.next_seq: int | None = None
+        self.offset = 0
+        """Bytes delivered (or skipped as gaps) so far: the stream position."""
+        self.pending: list[tuple[int, float, bytes]] = []
+        """Out-of-order data as (stream position, ts, bytes), sorted."""
+        self.pending_bytes = 0
+        self.isn: int | None = None
+        """Initial sequence number, when the SYN was seen."""
+        self.fin: int | None = None
+        """Stream position of the FIN, once seen."""
+
+
+class Flow:
+    """A TCP connection: two halves plus a slot for the layer above."""
+
+    __slots__ = (
+        "a",
+        "a_port",
+        "app",
+        "b",
+        "b_port",
+        "client",
+        "closed",
+        "halves",
+        "id",
+        "key",
+        "last_ts",
+        "start_ts",
+    )
+
+    def __init__(
+        self, flow_id: int, key: tuple[bytes, int, bytes, int], a: str, b: str, ts: float
+    ) -> None:
+        self.id = flow_id
+        self.key = key
+        self.a = a
+        self.a_port = key[1]
+        self.b = b
+        self.b_port = key[3]
+        self.client: int | None = None
+        """0 if side ``a`` opened the connection, 1 if ``b`` did, None if unknown."""
+        self.halves = (Half(), Half())
+        self.app: object = None
+        self.closed = False
+        self.start_ts = ts
+        self.last_ts = ts
+
+
+class StreamSink(Protocol):
+    """What reassembly feeds: the HTTP layer, or a recorder in tests."""
+
+    def on_data(self, flow: Flow, direction: int, ts: float, data: bytes) -> None:
+        """In-order bytes of ``direction`` (0: from ``flow.a``, 1: from ``flow.b``)."""
+
+    def on_gap(self, flow: Flow, direction: int, ts: float, size: int) -> None:
+        """``size`` bytes of the stream were never captured."""
+
+    def on_roles(self, flow: Flow) -> None:
+        """The handshake told which side is the client (``flow.client``)."""
+
+    def on_close(self, flow: Flow) -> None:
+        """The connection ended (FIN both ways, RST, idle, eviction or end of input)."""
+
+
+def _ntop(addr: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET if len(addr) == 4 else socket.AF_INET6, addr)
+
+
+class Reassembler:
+    """Tracks connections and turns their segments into ordered streams."""
+
+    def __init__(self, sink: StreamSink, limits: Limits | None = None) -> None:
+        self.sink = sink
+        self.limits = limits or Limits()
+        # Both orientations of each key map to (flow, direction).
+        self._flows: dict[tuple[bytes, int, bytes, int], tuple[Flow, int]] = {}
+        # Least recently active first, for idle and overflow eviction.
+        self._lru: OrderedDict[int, Flow] = OrderedDict()
+        self._closed: OrderedDict[tuple[bytes, int, bytes, int], float] = OrderedDict()
+        self._next_id = 1
+        self._buffered = 0
+        self._last_sweep = 0.0
+        self.counters: dict[str, int] = dict.fromkeys(
+            (
+                "flows",
+                "retransmitted_bytes",
+                "gaps",
+                "gap_bytes",
+                "stream_buffer_overflows",
+                "total_buffer_overflows",
+                "flows_evicted",
+                "flows_idle_closed",
+                "late_segments",
+            ),
+            0,
+        )
+
+    @property
+    def active_flows(self) -> int:
+        """Connections currently tracked."""
+        return len(self._lru)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Out-of-order bytes currently held."""
+        return self._buffered
+
+    def feed(self, seg: Segment) -> None:
+        """Process one TCP segment."""
+        key = (seg.src, seg.sport, seg.dst, seg.dport)
+        entry = self._flows.get(key)
+        flags = seg.flags
+        if entry is None:
+            if key in self._closed or (seg.dst, seg.dport, seg.src, seg.sport) in self._closed:
+                if not (flags & SYN and not flags & ACK):
+                    self.counters["late_segments"] += 1
+                    return
+                self._closed.pop(key, None)
+                self._closed.pop((seg.dst, seg.dport, seg.src, seg.sport), None)
+            if flags & RST:
+                return
+            flow = self._open(key, seg)
+            direction = 0
+        else:
+            flow, direction = entry
+            if flags & SYN and not flags & ACK:
+                isn = flow.halves[direction].isn
+                if isn is not None and isn != seg.seq:
+                    # A new SYN with another ISN on the same 4-tuple: port reuse.
+                    self._close(flow)
+                    flow = self._open(key, seg)
+                    direction = 0
+            self._lru.move_to_end(flow.id)
+        ts = seg.ts
+        flow.last_ts = ts
+        half = flow.halves[direction]
+
+        if flags & SYN:
+            self._syn(flow, direction, half, seg)
+        elif half.next_seq is None:
+            half.next_seq = seg.seq
+
+        # The peer acknowledging bytes of ours that wait behind a hole means the
+        # capture, not the network, lost the bytes in the hole.
+        if flags & ACK:
+            other = flow.halves[1 - direction]
+            if other.pending and other.next_seq is not None:
+                acked = _delta(seg.ack, other.next_seq)
+                if acked > 0 and other.pending[0][0] <= other.offset + acked:
+                    self._skip_hole(flow, 1 - direction, other, ts)
+
+        payload = seg.payload
+        if payload or seg.missing:
+            seq = seg.seq + 1 if flags & SYN else seg.seq
+            self._data(flow, direction, half, ts, seq, payload, seg.missing)
+        if flags & FIN and half.fin is None and half.next_seq is not None:
+            seq = seg.seq + 1 if flags & SYN else seg.seq
+            half.fin = half.offset + _delta(seq + len(payload) + seg.missing, half.next_seq)
+        if flags & RST:
+            self._close(flow)
+            return
+        other = flow.halves[1 - direction]
+        if (
+            half.fin is not None
+            and other.fin is not None
+            and half.offset >= half.fin
+            and other.offset >= other.fin
+        ):
+            self._close(flow)
+            return
+        if ts - self._last_sweep > 1.0:
+            self._last_sweep = ts
+            self._sweep(ts)
+
+    def _open(self, key: tuple[bytes, int, bytes, int], seg: Segment) -> Flow:
+        flow = Flow(self._next_id, key, _ntop(seg.src), _ntop(seg.dst), seg.ts)
+        self._next_id += 1
+        self.counters["flows"] += 1
+        self._flows[key] = (flow, 0)
+        self._flows[(seg.dst, seg.dport, seg.src, seg.sport)] = (flow, 1)
+        self._lru[flow.id] = flow
+        if len(self._lru) > self.limits.max_flows:
+            _, oldest = next(iter(self._lru.items()))
+            self.counters["flows_evicted"] += 1
+            self._close(oldest)
+        return flow
+
+    def _syn(self, flow: Flow, direction: int, half: Half, seg: Segment) -> None:
+        if half.isn is None and half.offset == 0 and not half.pending:
+            half.next_seq = (seg.seq + 1) & _MASK
+            half.isn = seg.seq
+        if flow.client is None:
+            # SYN alone comes from the client; SYN+ACK from the server.
+            flow.client = 1 - direction if seg.flags & ACK else direction
+            self.sink.on_roles(flow)
+
+    def _data(
+        self,
+        flow: Flow,
+        direction: int,
+        half: Half,
+        ts: float,
+        seq: int,
+        payload: bytes,
+        missing: int,
+    ) -> None:
+        assert half.next_seq is not None
+        rel = _delta(seq, half.next_seq)
+        size = len(payload) + missing
+        if rel == 0 and not missing:
+            self._deliver(flow, direction, half, ts, payload)
+            if half.pending:
+                self._drain(flow, direction, half)
+            return
+        if rel < 0:
+            if rel + size <= 0:
+                self.counters["retransmitted_bytes"] += size
+                return
+            self.counters["retransmitted_bytes"] += -rel
+            if -rel >= len(payload):
+                # Only the uncaptured tail is new: it is a gap.
+                missing -= -rel - len(payload)
+                payload = b""
+            else:
+                payload = payload[-rel:]
+            rel = 0
+        if rel == 0:
+            if payload:
+                self._deliver(flow, direction, half, ts, payload)
+            if missing:
+                self._gap(flow, direction, half, ts, missing)
+            if half.pending:
+                self._drain(flow, direction, half)
+            return
+        # Ahead of a hole: hold it, bounded.
+        position = half.offset + rel
+        if payload:
+            bisect.insort(half.pending, (position, ts, payload))
+            half.pending_bytes += len(payload)
+            self._buffered += len(payload)
+        if missing:
+            # Record the uncaptured tail as a zero-length marker at its position:
+            # when the stream reaches it, the hole is skipped as a gap.
+            bisect.insort(half.pending, (position + len(payload) + missing, ts, b""))
+        if half.pending_bytes > self.limits.stream_buffer:
+            self.counters["stream_buffer_overflows"] += 1
+            self._skip_hole(flow, direction, half, ts)
+        elif self._buffered > self.limits.total_buffer:
+            self.counters["total_buffer_overflows"] += 1
+            self._skip_hole(flow, direction, half, ts)
+
+    def _deliver(self, flow: Flow, direction: int, half: Half, ts: float, data: bytes) -> None:
+        n = len(data)
+        half.offset += n
+        half.next_seq = (half.next_seq + n) & _MASK  # type: ignore[operator]
+        self.sink.on_data(flow, direction, ts, data)
+
+    def _gap(self, flow: Flow, direction: int, half: Half, ts: float, size: int) -> None:
+        half.offset += size
+        half.next_seq = (half.next_seq + size) & _MASK  # type: ignore[operator]
+        self.counters["gaps"] += 1
+        self.counters["gap_bytes"] += size
+        self.sink.on_gap(flow, direction, ts, size)
+
+    def _drain(self, flow: Flow, direction: int, half: Half) -> None:
+        """Deliver held segments that are now in order."""
+        pending = half.pending
+        while pending and pending[0][0] <= half.offset:
+            position, ts, data = pending.pop(0)
+            half.pending_bytes -= len(data)
+            self._buffered -= len(data)
+            overlap = half.offset - position
+            if overlap:
+                self.counters["retransmitted_bytes"] += min(overlap, len(data))
+            if overlap < len(data):
+                self._deliver(flow, direction, half, ts, data[overlap:])
+
+    def _skip_hole(self, flow: Flow, direction: int, half: Half, ts: float) -> None:
+        """Give up on the hole before the first held segment: report it as a gap."""
+        if not half.pending:
+            return
+        size = half.pending[0][0] - half.offset
+        if size > 0:
+            self._gap(flow, direction, half, ts, size)
+        self._drain(flow, direction, half)
+
+    def _flush_half(self, flow: Flow, direction: int) -> None:
+        half = flow.halves[direction]
+        while half.pending:
+            self._skip_hole(flow, direction, half, flow.last_ts)
+        if half.fin is not None and half.fin > half.offset and half.next_seq is not None:
+            # Bytes before the FIN that never showed up.
+            self._gap(flow, direction, half, flow.last_ts, half.fin - half.offset)
+
+    def _close(self, flow: Flow) -> None:
+        if flow.closed:
+            return
+        flow.closed = True
+        self._flush_half(flow, 0)
+        self._flush_half(flow, 1)
+        a_key = flow.key
+        b_key = (a_key[2], a_key[3], a_key[0], a_key[1])
+        if self._flows.get(a_key, (None,))[0] is flow:
+            del self._flows[a_key]
+        if self._flows.get(b_key, (None,))[0] is flow:
+            del self._flows[b_key]
+        self._lru.pop(flow.id, None)
+        self._closed[a_key] = flow.last_ts
+        while len(self._closed) > self.limits.closed_memory:
+            self._closed.popitem(last=False)
+        self.sink.on_close(flow)
+
+    def _sweep(self, now: float) -> None:
+        """Close connections idle longer than the limit (oldest first)."""
+        limit = now - self.limits.idle_timeout
+        lru = self._lru
+        while lru:
+            flow = next(iter(lru.values()))
+            if flow.last_ts >= limit:
+                break
+            self.counters["flows_idle_closed"] += 1
+            self._close(flow)
+        # Forget closed connections after twice the idle time (TIME_WAIT is minutes).
+        closed = self._closed
+        horizon = now - 2 * self.limits.idle_timeout
+        while closed:
+            _key, when = next(iter(closed.items()))
+            if when >= horizon:
+                break
+            closed.popitem(last=False)
+
+    def flush(self) -> None:
+        """End of input: close every connection, reporting unfilled holes as gaps."""
+        for flow in list(self._lru.values()):
+            self._close(flow)

@@ -1,0 +1,71 @@
+"""``headerwatch scan``: captures in, one line per request out."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TextIO
+
+from capture.frames import CaptureError, CaptureFile, Frame
+from capture.jsonl import dumps
+from capture.model import Record, RequestSeen
+from capture.pipeline import Detector, Pipeline
+from capture.table import header_line, record_line
+
+FORMATS = ("jsonl", "table")
+
+EXIT_OK = 0
+EXIT_IDENTITY = 1
+EXIT_USAGE = 2
+
+
+def _frames(captures: Sequence[CaptureFile], err: TextIO) -> Iterator[Frame]:
+    for capture in captures:
+        yield from capture
+        if capture.truncated:
+            print(
+                f"headerwatch: warning: {capture.name}: capture is cut short; "
+                "every request before the cut is reported",
+                file=err,
+            )
+
+
+def scan(
+    paths: Sequence[str],
+    fmt: str = "jsonl",
+    detector: Detector | None = None,
+    only_identity: bool = False,
+    fail_on_identity: bool = False,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Scan capture files (``-`` is stdin) and write records; return the exit code."""
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    try:
+        captures = [CaptureFile(path) for path in paths]
+    except CaptureError as exc:
+        print(f"headerwatch: error: {exc}", file=err)
+        return EXIT_USAGE
+    streaming = "-" in paths
+    pipeline = Pipeline(detector)
+    render = dumps if fmt == "jsonl" else record_line
+    if fmt == "table":
+        out.write(header_line() + "\n")
+    identities = 0
+    for event in pipeline.run(_frames(captures, err)):
+        if not isinstance(event, RequestSeen):
+            continue
+        record: Record = event.record
+        if record.identities:
+            identities += 1
+        elif only_identity:
+            continue
+        out.write(render(record) + "\n")
+        if streaming:
+            out.flush()
+    out.flush()
+    print(f"headerwatch: {pipeline.summary()}", file=err)
+    if fail_on_identity and identities:
+        return EXIT_IDENTITY
+    return EXIT_OK

@@ -1,0 +1,60 @@
+"""Lossless text from wire bytes, and safe rendering of it.
+
+Header bytes are decoded as UTF-8 with ``surrogateescape``: valid UTF-8 reads as
+itself and every other byte becomes a lone surrogate, so :func:`to_bytes` gives
+back exactly what was on the wire. For display and JSON those surrogates are
+shown as the four characters ``\\xNN`` (the convention of Zeek's logs and of our
+oracles), and :func:`printable` also escapes terminal control characters so that
+a hostile header can never drive the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def from_bytes(data: bytes | bytearray | memoryview) -> str:
+    """Decode wire bytes losslessly (UTF-8, undecodable bytes kept as surrogates)."""
+    return bytes(data).decode("utf-8", "surrogateescape")
+
+
+def to_bytes(text: str) -> bytes:
+    """The exact wire bytes a :func:`from_bytes` string came from."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()) - 0xDC00:02x}"
+
+
+def for_json(text: str) -> str:
+    """Replace undecodable bytes with ``\\xNN`` so the string is valid UTF-8."""
+    if text.isascii():
+        return text
+    return _SURROGATE.sub(_escape_surrogate, text)
+
+
+# C0 controls (ESC, BEL, CR, BS, ...), DEL, C1 controls (0x80-0x9f: CSI/OSC in 8-bit
+# form), and the undecodable-byte surrogates. Tab is escaped too: it breaks tables.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """Text safe to write to a terminal: control characters and raw bytes as ``\\xNN``.
+
+    Bidirectional overrides (U+202A..U+202E, U+2066..U+2069) are escaped as
+    ``\\uNNNN`` because they reorder what the reader sees.
+    """
+    return _UNPRINTABLE.sub(_escape_char, text)

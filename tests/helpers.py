@@ -1,0 +1,67 @@
+"""Test helpers: run the pipeline on frames or files, collect requests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from capture.craft import Conversation
+from capture.frames import CaptureFile, Frame
+from capture.model import Record, RequestSeen, ResponseSeen
+from capture.pipeline import Pipeline
+from capture.writer import write_pcap
+
+
+def run_frames(
+    frames: Iterable[tuple[float, bytes]], pipeline: Pipeline | None = None
+) -> list[Record]:
+    """Records from Ethernet frames, responses folded in."""
+    pipeline = pipeline or Pipeline()
+    return _collect(pipeline.run(Frame(ts, 1, data) for ts, data in frames))
+
+
+def run_file(path: str, pipeline: Pipeline | None = None) -> list[Record]:
+    """Records from a capture file."""
+    pipeline = pipeline or Pipeline()
+    return _collect(pipeline.run(CaptureFile(path)))
+
+
+def _collect(events: Iterable[object]) -> list[Record]:
+    import dataclasses
+
+    records: dict[int, Record] = {}
+    for event in events:
+        if isinstance(event, RequestSeen):
+            records[event.record.id] = event.record
+        elif isinstance(event, ResponseSeen):
+            records[event.record_id] = dataclasses.replace(
+                records[event.record_id], response=event.response
+            )
+    return list(records.values())
+
+
+def conversation(**kw: object) -> Conversation:
+    """A TCP conversation 10.0.0.1:40000 -> 10.0.0.2:80 unless overridden."""
+    args: dict[str, object] = {
+        "client": "10.0.0.1",
+        "cport": 40000,
+        "server": "10.0.0.2",
+        "sport": 80,
+        "ts": 1000.0,
+    }
+    args.update(kw)
+    return Conversation(**args)  # type: ignore[arg-type]
+
+
+def simple_request(path: str = "/", host: str = "example.com", extra: str = "") -> bytes:
+    """A minimal HTTP/1.1 GET."""
+    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode()
+
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+def save(tmp_path: object, frames: list[tuple[float, bytes]], name: str = "t.pcap") -> str:
+    """Write frames to a pcap in ``tmp_path``."""
+    path = f"{tmp_path}/{name}"
+    write_pcap(path, frames)
+    return path

@@ -1,0 +1,125 @@
+"""``headerwatch scan`` as a user runs it: a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import OK, conversation, save, simple_request
+
+
+def headerwatch(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        input=stdin.decode("latin-1") if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_scan_without_file_scans_the_bundled_demo() -> None:
+    result = headerwatch("scan")
+    assert result.returncode == 0
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 28
+    assert any(["x-up-calling-line-id", "447700900123"] in r["headers"] for r in records)
+    assert "bundled demo capture" in result.stderr
+    assert "28 HTTP requests" in result.stderr
+
+
+def test_jsonl_keys_follow_the_contract(pcaps_dir: Path) -> None:
+    result = headerwatch("scan", str(pcaps_dir / "zeek/get.pcap"))
+    [record] = [json.loads(line) for line in result.stdout.splitlines()]
+    for key in (
+        "ts",
+        "src",
+        "sport",
+        "dst",
+        "dport",
+        "method",
+        "uri",
+        "version",
+        "host",
+        "headers",
+        "findings",
+    ):
+        assert key in record
+    assert record["headers"][0] == ["User-Agent", "Wget/1.14 (darwin12.2.0)"]
+
+
+def test_table_format_is_aligned(pcaps_dir: Path) -> None:
+    result = headerwatch(
+        "scan", "--format", "table", str(pcaps_dir / "zeek/pipelined-requests.pcap")
+    )
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("TIME")
+    assert len(lines) == 6
+    host_col = lines[0].index("HOST")
+    assert all(line[host_col - 2 : host_col] == "  " for line in lines[1:])
+
+
+def test_missing_file_exits_2_with_one_line() -> None:
+    result = headerwatch("scan", "/nonexistent/capture.pcap")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "headerwatch: error: /nonexistent/capture.pcap: no such file"
+    assert result.stdout == ""
+
+
+def test_text_file_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a capture\n")
+    result = headerwatch("scan", str(tmp_path / "notes.txt"))
+    assert result.returncode == 2
+    assert "not a pcap or pcapng file" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_truncated_capture_reports_requests_before_the_cut_and_warns(tmp_path: Path) -> None:
+    conv = conversation()
+    frames = conv.handshake()
+    for i in range(3):
+        frames += conv.send(True, simple_request(f"/{i}")) + conv.send(False, OK)
+    data = Path(save(tmp_path, frames)).read_bytes()
+    (tmp_path / "cut.pcap").write_bytes(data[:-20])  # cut inside the last response
+    result = headerwatch("scan", str(tmp_path / "cut.pcap"))
+    assert result.returncode == 0
+    assert [json.loads(x)["uri"] for x in result.stdout.splitlines()] == ["/0", "/1", "/2"]
+    assert "cut short" in result.stderr
+
+
+def test_stdin(tmp_path: Path) -> None:
+    conv = conversation()
+    frames = conv.handshake() + conv.send(True, simple_request("/piped")) + conv.close()
+    data = Path(save(tmp_path, frames)).read_bytes()
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "scan", "-"], input=data, capture_output=True, timeout=60
+    )
+    assert json.loads(result.stdout)["uri"] == "/piped"
+
+
+def test_hostile_values_are_escaped_in_the_table(tmp_path: Path) -> None:
+    """Terminal escapes and Rich markup in header values are shown, not obeyed."""
+    evil_path = "/\x1b]0;pwned\x07\x1b[2J[red]x[/red]"
+    conv = conversation()
+    frames = (
+        conv.handshake()
+        + conv.send(True, simple_request(evil_path, host="[link=http://evil]h"))
+        + conv.close()
+    )
+    result = headerwatch("scan", "--format", "table", save(tmp_path, frames))
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "\\x1b]0;pwned\\x07\\x1b[2J[red]x[/red]" in result.stdout
+    assert "[link=http://evil]h" in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "table"])
+def test_broken_pipe_is_quiet(pcaps_dir: Path, fmt: str) -> None:
+    gz = str(pcaps_dir / "zeek/1000-requests-one-dropped-response.pcap.gz")
+    cmd = f"{sys.executable} -m tui.cli scan --format {fmt} {gz} | head -1"
+    result = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in result.stderr
+    assert len(result.stdout.splitlines()) == 1
