@@ -12,6 +12,8 @@ from __future__ import annotations
 import gzip
 import io
 import logging
+import os
+import stat
 import sys
 import zlib
 from collections.abc import Iterator
@@ -155,7 +157,16 @@ class CaptureFile:
         self.path = path
         stream, self.name = _open_stream(path)
         self._closeable = stream if path != "-" else None
+        self._raw = stream
         self.truncated = False
+        self.size = 0
+        """Bytes in the file (0 for a stream), for progress display."""
+        try:
+            st = os.fstat(stream.fileno())
+            if stat.S_ISREG(st.st_mode):
+                self.size = st.st_size
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
         try:
             if not hasattr(stream, "peek"):
                 stream = io.BufferedReader(stream)  # type: ignore[type-var]
@@ -231,6 +242,16 @@ class CaptureFile:
             ts = 0.0 if meta.tshigh is None else ((meta.tshigh << 32) | meta.tslow) / meta.tsresol
             comments = tuple(meta.comments) if meta.comments else ()
             yield Frame(ts, meta.linktype, data, comments)
+
+    @property
+    def position(self) -> int:
+        """Bytes of the file consumed so far (compressed bytes for gzip)."""
+        if self._closeable is None or self._raw.closed:
+            return self.size
+        try:
+            return self._raw.tell()
+        except (OSError, ValueError):
+            return 0
 
     def close(self) -> None:
         """Close the underlying file (not stdin)."""

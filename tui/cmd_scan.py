@@ -1,0 +1,57 @@
+"""``headerwatch scan``: captures in, one line per request out."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from capture.scan import FORMATS, scan
+from tui.common import add_identity_args, build_detector, demo_capture_path
+
+
+def register(sub: Any) -> None:
+    """Add the ``scan`` subcommand."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "scan",
+        help="read captures and print one line per HTTP request",
+        description="Read pcap/pcapng captures (gzip too; - for stdin) and print every "
+        "HTTP request with the identities it carries. Without FILE, the bundled "
+        "demo capture (O2 UK, January 2012) is scanned.",
+    )
+    p.add_argument("files", nargs="*", metavar="FILE", help="capture file, or - for stdin")
+    p.add_argument("--format", choices=FORMATS, default="jsonl", help="output format")
+    p.add_argument(
+        "--only-identity", action="store_true", help="print only requests with identity findings"
+    )
+    p.add_argument(
+        "--fail-on-identity",
+        action="store_true",
+        help="exit with status 1 if any request carries an identity",
+    )
+    add_identity_args(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``scan``."""
+    files = args.files or [demo_capture_path()]
+    if not args.files:
+        print(f"headerwatch: scanning the bundled demo capture {files[0]}", file=sys.stderr)
+    detector = build_detector(args)
+    if isinstance(detector, int):
+        return detector
+    try:
+        return scan(
+            files,
+            fmt=args.format,
+            detector=detector,
+            only_identity=args.only_identity,
+            fail_on_identity=args.fail_on_identity,
+        )
+    except BrokenPipeError:
+        # The reader (head, less) went away: not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
