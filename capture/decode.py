@@ -53,6 +53,7 @@ _PROTO_TCP = 6
 _unpack_H = struct.Struct("!H").unpack_from
 _unpack_tcp = struct.Struct("!HHIIBB").unpack_from
 _unpack_ipv4 = struct.Struct("!BxHxxHxB").unpack_from
+_unpack_eth_ipv4 = struct.Struct("!12xHBxHxxHxB").unpack_from
 
 
 class Segment(NamedTuple):
@@ -80,6 +81,28 @@ class Decoder:
 
     def decode(self, ts: float, linktype: int, data: bytes) -> Segment | None:
         """Decode one frame; ``None`` (and a count in :attr:`skipped`) if it is not TCP."""
+        if linktype == LINKTYPE_ETHERNET and len(data) >= 54:
+            # Fast path for the overwhelmingly common frame: Ethernet II, IPv4 without
+            # options, TCP, not a fragment. Everything else takes the general path.
+            ethertype, vihl, total, frag, proto = _unpack_eth_ipv4(data)
+            if ethertype == ETH_IPV4 and vihl == 0x45 and proto == _PROTO_TCP and not frag & 0x3FFF:
+                sport, dport, seq, ack, doff, flags = _unpack_tcp(data, 34)
+                start = 34 + (doff >> 4) * 4
+                end = 14 + total if total >= 40 else len(data)
+                if start <= end:
+                    payload = data[start:end]
+                    return Segment(
+                        ts,
+                        data[26:30],
+                        sport,
+                        data[30:34],
+                        dport,
+                        seq,
+                        ack,
+                        flags,
+                        payload,
+                        end - start - len(payload),
+                    )
         if linktype == LINKTYPE_ETHERNET:
             return self._ethernet(ts, data, 0)
         if linktype in (LINKTYPE_RAW, LINKTYPE_RAW_12, LINKTYPE_RAW_14):

@@ -14,6 +14,7 @@ import io
 import logging
 import os
 import stat
+import struct
 import sys
 import zlib
 from collections.abc import Iterator
@@ -64,6 +65,10 @@ class _Tap(io.RawIOBase):
         self.short = False
         self._reads = 0
         self.offset = 0
+
+    def inner_read(self, size: int) -> bytes:
+        """Read without bookkeeping (for readers that check lengths themselves)."""
+        return self._inner.read(size)
 
     def mark(self) -> None:
         self._reads = 0
@@ -221,15 +226,27 @@ class CaptureFile:
             self.close()
 
     def _iter_pcap(self, reader: _PcapFrames) -> Iterator[Frame]:
+        # scapy parsed the file header (byte order, resolution, link type); the
+        # records are read here, in one tight loop: this is the hot path of every
+        # file scan, and scapy's per-record reader costs twice as much and cannot
+        # tell a cut record from the end of the file.
         linktype = reader.linktype
         scale = 1e-9 if reader.nano else 1e-6
-        read = reader._read_packet
+        read = self._tap.inner_read
+        unpack = struct.Struct(reader.endian + "IIII").unpack
         while True:
-            try:
-                data, meta = read(_MAX_FRAME)
-            except EOFError:
+            header = read(16)
+            if len(header) < 16:
+                if header:
+                    raise _Truncated
                 return
-            yield Frame(meta.sec + meta.usec * scale, linktype, data)
+            sec, frac, caplen, _wirelen = unpack(header)
+            if caplen > _MAX_FRAME:
+                raise _Truncated  # a damaged record: nothing after it can be trusted
+            data = read(caplen)
+            if len(data) < caplen:
+                raise _Truncated
+            yield Frame(sec + frac * scale, linktype, data)
 
     def _iter_pcapng(self, reader: _PcapNgFrames) -> Iterator[Frame]:
         read = reader._read_packet

@@ -165,12 +165,33 @@ def parse_header_lines(lines: list[str]) -> tuple[list[Header], list[str]]:
     return headers, anomalies
 
 
-def _head_lines(block: bytes | bytearray) -> list[str]:
-    """The lines of a head, without the empty line (or cut) that ends it."""
-    lines = bytes(block).decode("utf-8", "surrogateescape").split("\n")
+def _split_head(block: bytes | bytearray) -> tuple[str, list[Header], list[str]]:
+    """A head's first line, its headers, and anomalies.
+
+    The fast path handles the common head (CRLF everywhere, no folding, every
+    line ``name: value``) with C-level string operations; anything else goes
+    through :func:`parse_header_lines`, which handles and names every oddity.
+    """
+    text = bytes(block).decode("utf-8", "surrogateescape")
+    if text.count("\n") == text.count("\r\n") and "\n " not in text and "\n\t" not in text:
+        lines = text.split("\r\n")
+        while len(lines) > 1 and not lines[-1]:
+            lines.pop()
+        headers: list[Header] = []
+        append = headers.append
+        for line in lines[1:]:
+            name, colon, value = line.partition(":")
+            if not colon or not name or name[-1] in " \t":
+                break
+            append((name, value.strip(" \t")))
+        else:
+            return lines[0], headers, []
+    lines = text.split("\n")
     while len(lines) > 1 and lines[-1] in ("", "\r"):
         lines.pop()
-    return lines
+    first = lines[0]
+    headers, anomalies = parse_header_lines(lines[1:])
+    return first[:-1] if first.endswith("\r") else first, headers, anomalies
 
 
 def parse_request_line(line: str) -> tuple[str, str | None, str | None]:
@@ -200,12 +221,8 @@ def parse_request_line(line: str) -> tuple[str, str | None, str | None]:
 
 def parse_request_head(block: bytes | bytearray) -> RequestHead:
     """Parse a request line plus header block (the ending empty line is optional)."""
-    lines = _head_lines(block)
-    first = lines[0]
-    if first.endswith("\r"):
-        first = first[:-1]
+    first, headers, anomalies = _split_head(block)
     method, uri, version = parse_request_line(first)
-    headers, anomalies = parse_header_lines(lines[1:])
     if version is None and uri is not None:
         anomalies.insert(0, "no HTTP version (HTTP/0.9-style request line)")
     if uri is None:
@@ -215,17 +232,13 @@ def parse_request_head(block: bytes | bytearray) -> RequestHead:
 
 def parse_response_head(block: bytes | bytearray) -> ResponseHead:
     """Parse a status line plus header block (the ending empty line is optional)."""
-    lines = _head_lines(block)
-    first = lines[0]
-    if first.endswith("\r"):
-        first = first[:-1]
+    first, headers, anomalies = _split_head(block)
     version, _, rest = first.partition(" ")
     if not version[:5].upper() == "HTTP/":
         raise MalformedHead(f"not a status line: {printable(first)[:80]!r}")
     code, _, reason = rest.lstrip(" ").partition(" ")
     if len(code) != 3 or not code.isdigit():
         raise MalformedHead(f"invalid status code in {printable(first)[:80]!r}")
-    headers, anomalies = parse_header_lines(lines[1:])
     return ResponseHead(version, int(code), reason, tuple(headers), tuple(anomalies))
 
 
@@ -344,18 +357,26 @@ def response_framing(
         return Framing("none", 0, ())
     if request_method == "CONNECT" and 200 <= status < 300:
         return Framing("tunnel", 0, ())
-    anomalies: list[str] = []
-    codings = _transfer_codings(headers)
-    if codings:
-        if codings[-1] == "chunked":
-            return Framing("chunked", 0, ())
-        return Framing("close", 0, ())
-    cl_values = [v for n, v in headers if n.lower() == "content-length"]
+    cl_values: list[str] = []
+    chunked_last: bool | None = None
+    for name, value in headers:
+        # Compare lengths first: most headers are neither, and lower() costs.
+        size = len(name)
+        if size == 14 and name.lower() == "content-length":
+            cl_values.append(value)
+        elif size == 17 and name.lower() == "transfer-encoding":
+            codings = [c.strip(" \t").lower() for c in value.split(",") if c.strip(" \t")]
+            if codings:
+                chunked_last = codings[-1] == "chunked"
+    if chunked_last is not None:
+        return Framing("chunked" if chunked_last else "close", 0, ())
     if cl_values:
+        anomalies: list[str] = []
         length = _content_length(cl_values, anomalies)
         if length is not None:
             return Framing("length" if length else "none", length, tuple(anomalies))
-    return Framing("close", 0, tuple(anomalies))
+        return Framing("close", 0, tuple(anomalies))
+    return Framing("close", 0, ())
 
 
 def parse_chunk_size(line: bytes | bytearray) -> int:

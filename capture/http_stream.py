@@ -117,15 +117,28 @@ class MessageReader:
         if state == OPAQUE:
             return
         buf = self.buf
-        if state == BODY and not buf:
-            # Fast path: body bytes need no buffering.
-            n = len(data)
-            if n <= self.remaining:
-                self._body_bytes(data)
-                self.remaining -= n
-                if self.remaining == 0:
-                    self._body_done()
-                return
+        if not buf:
+            # Fast paths: a segment that is exactly body bytes, or that starts
+            # with a complete head, needs no buffering.
+            if state == BODY:
+                n = len(data)
+                if n <= self.remaining:
+                    self._body_bytes(data)
+                    self.remaining -= n
+                    if self.remaining == 0:
+                        self._body_done()
+                    return
+            elif state == HEAD and data[:1] not in (b"\r", b"\n", b""):
+                end = find_head_end(data)
+                if end > 0:
+                    self.msg_ts = ts
+                    if self.is_request:
+                        self._request_block(data[:end] if end < len(data) else data)
+                    else:
+                        self._response_block(data[:end] if end < len(data) else data)
+                    if end < len(data):
+                        self.feed(ts, data[end:])
+                    return
         if not buf:
             self.msg_ts = ts
             self.fresh = False
@@ -362,6 +375,7 @@ class MessageReader:
                     try:
                         head = parse_request_head(line)
                     except MalformedHead as exc:
+                        del buf[: eol + 1]
                         self._bad_head(str(exc))
                         return True
                     if head.version is None:
@@ -374,13 +388,17 @@ class MessageReader:
             return False
         block = bytes(buf[:end])
         del buf[:end]
+        self._request_block(block)
+        return True
+
+    def _request_block(self, block: bytes) -> None:
+        """A complete request head (request line to empty line)."""
         try:
             head = parse_request_head(block)
         except MalformedHead as exc:
-            self._bad_head(str(exc))
-            return True
-        self._start_request(self.msg_ts, head)
-        return True
+            self._bad_head(str(exc), block)
+            return
+        self._start_request(self.msg_ts, head, lowered=block.lower())
 
     def _http09_followup(self, ts: float) -> bool:
         """After a version-less request line: headers, an empty line, or nothing."""
@@ -422,16 +440,31 @@ class MessageReader:
             return
         self._start_request(self.msg_ts, head, http09=True)
 
-    def _start_request(self, ts: float, head: RequestHead, http09: bool = False) -> None:
+    def _start_request(
+        self, ts: float, head: RequestHead, http09: bool = False, lowered: bytes | None = None
+    ) -> None:
         self.fresh = True
         conn = self.conn
         pending = conn.new_request(ts, head)
         if http09 or (head.version is None and not head.headers):
             conn.emit_request(pending)
             return
-        if head.method == "CONNECT" or has_upgrade(head.headers):
+        # One look at the lowered head spares walking the headers in the common
+        # case: no Upgrade, no Content-Length, no Transfer-Encoding.
+        if head.method == "CONNECT" or (
+            (lowered is None or b"upgrade" in lowered) and has_upgrade(head.headers)
+        ):
             conn.emit_request(pending)
             self.state = START  # HTTP may or may not continue: look before parsing
+            return
+        if (
+            lowered is not None
+            and b"content-length" not in lowered
+            and (b"transfer-encoding" not in lowered)
+        ):
+            self.current = pending
+            self.state = HEAD
+            self._body_done()
             return
         framing = request_framing(head.headers)
         pending.anomalies.extend(framing.anomalies)
@@ -465,11 +498,16 @@ class MessageReader:
             return False
         block = bytes(buf[:end])
         del buf[:end]
+        self._response_block(block)
+        return True
+
+    def _response_block(self, block: bytes) -> None:
+        """A complete response head (status line to empty line)."""
         try:
             head = parse_response_head(block)
         except MalformedHead as exc:
-            self._bad_head(str(exc))
-            return True
+            self._bad_head(str(exc), block)
+            return
         method = self.conn.response_arrived(
             Response(
                 self.msg_ts, head.version, head.status, head.reason, head.headers, head.anomalies
@@ -481,7 +519,6 @@ class MessageReader:
         if framing.kind == "tunnel":
             self.conn.tunnel_opened()
         self._start_body(framing, None)
-        return True
 
     def _partial_head(self, why: str) -> None:
         """Report what arrived of a head that will never complete."""
@@ -510,17 +547,19 @@ class MessageReader:
         self.conn.emit_request(pending)
         self.state = HEAD
 
-    def _bad_head(self, why: str) -> None:
+    def _bad_head(self, why: str, block: bytes = b"") -> None:
+        """Not a message head: skip its first line and look for the next message.
+
+        ``block`` is the rejected head when it was already taken off the buffer;
+        its lines after the first go back for the search.
+        """
         self.fresh = True
         self.conn.tracker.count("malformed_heads")
         self.state = RESYNC
         self.current = None
-        # Skip the offending line and look for the next message start.
-        eol = self.buf.find(b"\n")
-        if eol < 0:
-            self.buf.clear()
-        else:
-            del self.buf[: eol + 1]
+        eol = block.find(b"\n")
+        if eol >= 0:
+            self.buf[:0] = block[eol + 1 :]
 
     # -- bodies -----------------------------------------------------------------
 

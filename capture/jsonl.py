@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from capture.model import Finding, Record, Response
 from capture.text import for_json
@@ -67,4 +68,9 @@ def record_to_dict(record: Record) -> dict[str, Any]:
 
 def dumps(record: Record) -> str:
     """One JSONL line (no trailing newline)."""
-    return json.dumps(record_to_dict(record), ensure_ascii=False, separators=(", ", ": "))
+    return orjson.dumps(record_to_dict(record)).decode()
+
+
+def dumps_bytes(record: Record) -> bytes:
+    """One JSONL line as UTF-8 bytes (no trailing newline)."""
+    return orjson.dumps(record_to_dict(record))

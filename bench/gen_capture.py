@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Generate a large, realistic HTTP capture for the benchmarks.
+
+Keep-alive connections from many clients, browser-like request heads (~500
+bytes, a tenth of them split over 2-4 segments), responses with bodies over
+several segments, client ACKs, a carrier-style identity header on some
+requests, and non-HTTP noise: TLS connections and UDP (DNS) datagrams.
+
+    python bench/gen_capture.py OUT.pcap --requests 50000 --connections 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import struct
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from capture.craft import Conversation, tcp_frame
+from capture.decode import ACK
+from capture.writer import write_pcap
+
+UAS = [
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+    "okhttp/4.12.0",
+    "Dalvik/2.1.0 (Linux; U; Android 13; SM-S911B Build/TP1A.220624.014)",
+]
+HOSTS = [f"www.site{i}.example" for i in range(200)]
+
+
+def _udp_frame(rng: random.Random) -> bytes:
+    payload = bytes(rng.getrandbits(8) for _ in range(rng.randint(40, 120)))
+    udp = struct.pack("!HHHH", rng.randint(1024, 65535), 53, 8 + len(payload), 0) + payload
+    ip = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        20 + len(udp),
+        0,
+        0,
+        64,
+        17,
+        0,
+        bytes([10, 1, 0, 9]),
+        bytes([192, 0, 2, 53]),
+    )
+    return bytes.fromhex("020000000002020000000001") + b"\x08\x00" + ip + udp
+
+
+def _request(rng: random.Random, host: str, n: int, identity: bool) -> bytes:
+    path = f"/content/{rng.randint(1, 10**6)}/page{n}.html?session={rng.getrandbits(40):x}&v={n}"
+    lines = [
+        f"GET {path} HTTP/1.1",
+        f"Host: {host}",
+        f"User-Agent: {rng.choice(UAS)}",
+        "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8",
+        "Accept-Language: en-GB,en;q=0.9",
+        "Accept-Encoding: gzip, deflate",
+        f"Referer: http://{host}/",
+        f"Cookie: _ga=GA1.2.{rng.randint(10**8, 10**9)}.1700000000; sid={rng.getrandbits(64):x}",
+        f'If-None-Match: "{rng.getrandbits(48):x}"',
+        "Connection: keep-alive",
+    ]
+    if identity:
+        lines.insert(8, "x-up-calling-line-id: 447700900123")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _response(rng: random.Random) -> bytes:
+    body = b"x" * rng.randint(200, 4000)
+    head = (
+        "HTTP/1.1 200 OK\r\nDate: Mon, 02 Sep 2024 10:00:00 GMT\r\nServer: nginx\r\n"
+        f"Content-Type: text/html\r\nContent-Length: {len(body)}\r\n"
+        "Cache-Control: max-age=60\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def frames(requests: int, connections: int, seed: int = 1) -> Iterator[tuple[float, bytes]]:
+    """Frames in time order (connections interleaved a few at a time)."""
+    rng = random.Random(seed)
+    per_conn = max(1, requests // connections)
+    t = 1_700_000_000.0
+    made = 0
+    active: list[tuple[Conversation, int]] = []
+    conn_no = 0
+    while made < requests or active:
+        # Keep ~8 connections open at once, interleaving their packets.
+        while len(active) < 8 and conn_no < connections:
+            conn_no += 1
+            client = f"10.{(conn_no >> 16) & 255}.{(conn_no >> 8) & 255}.{conn_no & 255}"
+            conv = Conversation(
+                client,
+                1024 + conn_no % 60000,
+                f"198.51.100.{conn_no % 250 + 1}",
+                80,
+                ts=t,
+                client_isn=rng.getrandbits(32),
+                server_isn=rng.getrandbits(32),
+                step=0.0001,
+            )
+            yield from conv.handshake()
+            active.append((conv, per_conn if conn_no < connections else requests - made))
+        if not active:
+            break
+        i = rng.randrange(len(active))
+        conv, left = active[i]
+        conv.ts = max(conv.ts, t)
+        host = rng.choice(HOSTS)
+        split = rng.choice([37, 120, 300]) if rng.random() < 0.1 else None
+        yield from conv.send(True, _request(rng, host, made, identity=rng.random() < 0.05), split)
+        yield from conv.send(False, _response(rng))
+        ack = tcp_frame(
+            conv.client, conv.cport, conv.server, conv.sport, conv._cseq, conv._sseq, ACK
+        )
+        yield conv.ts, ack
+        made += 1
+        left -= 1
+        if rng.random() < 0.05:
+            yield conv.ts, _udp_frame(rng)
+        if rng.random() < 0.02:
+            # A TLS connection: non-HTTP noise the parser must skip.
+            tls = Conversation(
+                f"10.9.0.{rng.randint(1, 254)}",
+                rng.randint(30000, 60000),
+                "198.51.100.250",
+                443,
+                ts=conv.ts,
+            )
+            yield from tls.handshake()
+            yield from tls.send(
+                True, b"\x16\x03\x01\x00\xc8" + bytes(rng.getrandbits(8) for _ in range(200))
+            )
+            yield from tls.send(False, bytes(rng.getrandbits(8) for _ in range(3000)))
+            yield from tls.close()
+        t = conv.ts
+        if left <= 0:
+            yield from conv.close()
+            active.pop(i)
+        else:
+            active[i] = (conv, left)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out")
+    parser.add_argument("--requests", type=int, default=50_000)
+    parser.add_argument("--connections", type=int, default=5_000)
+    args = parser.parse_args()
+    count = write_pcap(args.out, frames(args.requests, args.connections))
+    print(
+        f"{args.out}: {count:,} frames, {args.requests:,} requests, "
+        f"{args.connections:,} connections, {Path(args.out).stat().st_size / 1e6:.1f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()

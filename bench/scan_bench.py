@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""headerwatch scan vs tshark on the same large capture, in the same run.
+
+Generates captures with bench/gen_capture.py (cached under bench/out/), then
+times, one after the other on the same file:
+
+* ``headerwatch scan --format jsonl FILE`` (output counted, not stored), and
+* ``tshark -n -o tcp.reassemble_out_of_order:TRUE -r FILE -Y http.request
+  -T fields -e http.host -e http.request.uri``,
+
+and prints requests/s for both, the ratio, and headerwatch's peak memory
+(maximum resident set size of the process). Two capture sizes show whether
+memory grows with the file.
+
+    python bench/scan_bench.py [--sizes 50000,200000]
+
+Targets (issue 2): ratio >= 10, peak memory <= 100 MB at every size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+
+def ensure_capture(requests: int, connections: int) -> Path:
+    path = OUT / f"scan-{requests}-{connections}.pcap"
+    if not path.exists():
+        OUT.mkdir(exist_ok=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "gen_capture.py"),
+                str(path),
+                "--requests",
+                str(requests),
+                "--connections",
+                str(connections),
+            ],
+            check=True,
+        )
+    return path
+
+
+def run(cmd: list[str]) -> tuple[float, int, int]:
+    """Wall seconds, output lines, peak RSS in KiB of ``cmd``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    lines = 0
+    for chunk in iter(lambda: proc.stdout.read(1 << 20), b""):  # type: ignore[union-attr]
+        lines += chunk.count(b"\n")
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{cmd[0]} failed with status {status}")
+    return elapsed, lines, usage.ru_maxrss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="50000,200000", help="request counts, comma-separated")
+    args = parser.parse_args()
+    headerwatch = shutil.which("headerwatch") or str(Path(sys.executable).parent / "headerwatch")
+    tshark = shutil.which("tshark")
+    if tshark is None:
+        raise SystemExit(
+            "tshark is not installed (apt-get install tshark): nothing to compare with"
+        )
+    print(
+        f"{'requests':>9} {'frames/MB':>12} {'headerwatch req/s':>18} {'tshark req/s':>13} "
+        f"{'ratio':>6} {'peak RSS':>9}"
+    )
+    for size in (int(s) for s in args.sizes.split(",")):
+        path = ensure_capture(size, max(5000, size // 10))
+        hw_s, hw_n, hw_rss = run([headerwatch, "scan", "--format", "jsonl", str(path)])
+        ts_s, ts_n, _ = run(
+            [
+                tshark,
+                "-n",
+                "-o",
+                "tcp.reassemble_out_of_order:TRUE",
+                "-r",
+                str(path),
+                "-Y",
+                "http.request",
+                "-T",
+                "fields",
+                "-e",
+                "http.host",
+                "-e",
+                "http.request.uri",
+            ]
+        )
+        hw_rate, ts_rate = hw_n / hw_s, ts_n / ts_s
+        print(
+            f"{hw_n:>9,} {path.stat().st_size / 1e6:>10.0f}MB {hw_rate:>18,.0f} "
+            f"{ts_rate:>13,.0f} {hw_rate / ts_rate:>6.1f} {hw_rss / 1024:>7.0f}MB"
+            f"   (tshark found {ts_n:,})"
+        )
+
+
+if __name__ == "__main__":
+    main()
