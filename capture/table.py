@@ -43,8 +43,14 @@ def record_line(record: Record) -> str:
         req.uri if req.uri is not None else "",
     )
     row = "  ".join(_fit(cell, width) for cell, (_, width) in zip(cells, _COLUMNS, strict=True))
-    found = []
-    for finding in record.findings:
-        label = f"{finding.kind}:{finding.name}={finding.normalized or finding.value}"
-        found.append(printable(label))
+    found = [
+        printable(f"{f.kind}:{f.name}={f.normalized or f.value}")
+        for f in record.findings
+        if f.is_identity
+    ]
+    info = len(record.findings) - len(found)
+    if info:
+        # Informational findings (Via, X-Forwarded-For, ...) are in the JSONL; here
+        # they would drown the identities.
+        found.append(f"(+{info} info)")
     return row + "  " + " ".join(found) if found else row.rstrip()

@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from tui import cmd_scan
+from tui import cmd_rules, cmd_scan
 
 # Each command module has ``register(subparsers)`` and ``run(args) -> int``.
-COMMANDS: list[ModuleType] = [cmd_scan]
+COMMANDS: list[ModuleType] = [cmd_scan, cmd_rules]
 
 
 def _parser() -> argparse.ArgumentParser:

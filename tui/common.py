@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from importlib import resources
 
-from capture.pipeline import Detector
+from capture.config import ConfigError, load_config, merge_identity
+from capture.identity.detector import IdentityDetector
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
 
@@ -50,9 +52,23 @@ def add_identity_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--config", metavar="FILE", help="config file (default: user config dir)")
 
 
-def build_detector(args: argparse.Namespace) -> Detector | int | None:
-    """The identity detector the options ask for; an exit code (2) after a config error.
+def build_detector(args: argparse.Namespace) -> IdentityDetector | int:
+    """The identity detector the options and the config file ask for.
 
-    Until the identity module lands this returns None (no detection).
+    Returns exit code 2 (after a one-line error on stderr) when the config file
+    or an option is unusable.
     """
-    return None
+    try:
+        config = load_config(args.config)
+        identity = merge_identity(
+            config.identity,
+            region=args.region,
+            msisdns=tuple(args.msisdn),
+            imeis=tuple(args.imei),
+            imsis=tuple(args.imsi),
+            canaries=tuple(args.canary),
+        )
+        return IdentityDetector(identity)
+    except (ConfigError, ValueError) as exc:
+        print(f"headerwatch: error: {exc}", file=sys.stderr)
+        return 2

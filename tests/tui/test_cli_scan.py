@@ -123,3 +123,50 @@ def test_broken_pipe_is_quiet(pcaps_dir: Path, fmt: str) -> None:
     result = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=120)
     assert "Traceback" not in result.stderr
     assert len(result.stdout.splitlines()) == 1
+
+
+def test_demo_findings_show_the_o2_number() -> None:
+    result = headerwatch("scan", "--only-identity")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records and all(any(f["kind"] != "client_ip" for f in r["findings"]) for r in records)
+    msisdn = [f for r in records for f in r["findings"] if f["kind"] == "msisdn"]
+    assert msisdn[0]["name"] == "x-up-calling-line-id"
+    assert msisdn[0]["normalized"] == "+447700900123"
+    kinds = {f["kind"] for r in records for f in r["findings"]}
+    assert {"msisdn", "imei", "tracking_id"} <= kinds
+
+
+def test_fail_on_identity_exit_codes(pcaps_dir: Path) -> None:
+    assert headerwatch("scan", "--fail-on-identity").returncode == 1
+    assert (
+        headerwatch("scan", "--fail-on-identity", str(pcaps_dir / "zeek/get.pcap")).returncode == 0
+    )
+
+
+def test_canary_from_the_command_line(tmp_path: Path) -> None:
+    import hashlib
+
+    digest = hashlib.sha256(b"+12015550123").hexdigest()
+    conv = conversation()
+    frames = conv.handshake() + conv.send(True, simple_request("/t", extra=f"X-Hash: {digest}\r\n"))
+    result = headerwatch(
+        "scan", "--msisdn", "+1 201 555 0123", save(tmp_path, frames + conv.close())
+    )
+    [record] = [json.loads(x) for x in result.stdout.splitlines()]
+    [finding] = [f for f in record["findings"] if f["kind"] == "canary"]
+    assert finding["severity"] == "high" and "sha256" in finding["detail"]
+
+
+def test_bad_config_file_is_one_line(tmp_path: Path, pcaps_dir: Path) -> None:
+    bad = tmp_path / "config.toml"
+    bad.write_text("[identity\nregion = 'GB'\n")
+    result = headerwatch("scan", "--config", str(bad), str(pcaps_dir / "zeek/get.pcap"))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and str(bad) in result.stderr
+
+
+def test_rules_lists_the_catalog() -> None:
+    result = headerwatch("rules", "--sources")
+    assert result.returncode == 0
+    assert "x-up-calling-line-id" in result.stdout and "source:" in result.stdout
+    assert result.stdout.splitlines()[0].startswith("HEADER")

@@ -1,0 +1,211 @@
+"""The user's configuration file: TOML, in the user config directory or given with ``--config``.
+
+::
+
+    [identity]
+    region = "GB"                       # national phone numbers are read in this region
+    msisdn = ["07700 900123"]           # canaries: the test phone's number(s) ...
+    imei = "490154203237518"            # ... its IMEI, IMSI, and any other value
+    imsi = []
+    canary = ["alice@example.com"]
+    disabled = ["via", "device-id-name"]   # catalog header names or detector names
+
+    [identity.headers]
+    "x-acme-subscriber" = { kind = "subscriber_id", severity = "high" }
+
+Only ``[identity]`` is interpreted here. Every other top-level table (``[keys]``
+for the dashboard, ``[live]``, ...) is kept as a read-only mapping in
+:attr:`Config.sections` for the code that owns it, so new sections need no
+change here. Errors are one line naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import phonenumbers
+import platformdirs
+
+from capture.identity import canary
+from capture.identity.catalog import CatalogError, make_entry
+from capture.identity.detector import HeaderRule, IdentityConfig
+
+APP_NAME = "headerwatch"
+CONFIG_FILE = "config.toml"
+
+
+class ConfigError(ValueError):
+    """The configuration file cannot be used; the message names the file and the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything read from the configuration file."""
+
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
+    sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """Other top-level tables, read-only (nested tables as mappings, arrays as tuples)."""
+    path: Path | None = None
+    """The file this came from; ``None`` when there was none."""
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """The top-level table ``name`` (empty when absent)."""
+        value = self.sections.get(name)
+        return value if isinstance(value, Mapping) else MappingProxyType({})
+
+
+def default_config_path() -> Path:
+    """Where the configuration lives when ``--config`` is not given (XDG on Linux)."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / CONFIG_FILE
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return MappingProxyType({key: _freeze(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(item) for item in value)
+    return value
+
+
+_IDENTITY_KEYS = frozenset({"region", "msisdn", "imei", "imsi", "canary", "disabled", "headers"})
+
+
+def _strings(table: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"[identity] {key} must be a string or a list of strings")
+    return tuple(value)
+
+
+def _header_rules(table: Any) -> tuple[HeaderRule, ...]:
+    if not isinstance(table, dict):
+        raise ValueError(
+            "[identity.headers] must be a table of name = {kind = ..., severity = ...}"
+        )
+    rules = []
+    for name, spec in table.items():
+        if not isinstance(spec, dict):
+            raise ValueError(f"[identity.headers] {name} must be {{kind = ..., severity = ...}}")
+        unknown = set(spec) - {"kind", "severity"}
+        if unknown:
+            raise ValueError(f"[identity.headers] {name}: unknown key {sorted(unknown)[0]!r}")
+        kind = spec.get("kind")
+        severity = spec.get("severity", "high")
+        if not isinstance(kind, str) or not isinstance(severity, str):
+            raise ValueError(f"[identity.headers] {name}: kind and severity must be strings")
+        try:
+            make_entry(name, kind, severity)
+        except CatalogError as exc:
+            raise ValueError(f"[identity.headers] {exc}") from None
+        rules.append(HeaderRule(name, kind, severity))
+    return tuple(rules)
+
+
+def parse_identity(table: Any) -> IdentityConfig:
+    """An :class:`IdentityConfig` from the ``[identity]`` table; raises ``ValueError``."""
+    if not isinstance(table, dict):
+        raise ValueError("[identity] must be a table")
+    unknown = set(table) - _IDENTITY_KEYS
+    if unknown:
+        raise ValueError(f"unknown key {sorted(unknown)[0]!r} in [identity]")
+    region = table.get("region")
+    if region is not None:
+        if not isinstance(region, str) or region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"[identity] region {region!r} is not a region code such as GB or US")
+        region = region.upper()
+    # Numbers in the file are read in the file's region, now: a later --region must not
+    # change what "07700 900123" in the file meant.
+    msisdns = tuple(canary.msisdn_canary(v, region).canonical for v in _strings(table, "msisdn"))
+    identity = IdentityConfig(
+        region=region,
+        msisdns=msisdns,
+        imeis=_strings(table, "imei"),
+        imsis=_strings(table, "imsi"),
+        canaries=_strings(table, "canary"),
+        headers=_header_rules(table.get("headers", {})),
+        disabled=_strings(table, "disabled"),
+    )
+    check_canaries(identity)
+    return identity
+
+
+def check_canaries(identity: IdentityConfig) -> None:
+    """Raise ``ValueError`` (naming the value) if a canary cannot be looked for."""
+    for value in identity.msisdns:
+        canary.msisdn_canary(value, identity.region)
+    for value in identity.imeis:
+        canary.imei_canary(value)
+    for value in identity.imsis:
+        canary.imsi_canary(value)
+    for value in identity.canaries:
+        canary.value_canary(value)
+
+
+def parse_config(text: str, path: Path | None = None) -> Config:
+    """A :class:`Config` from TOML text; raises :class:`ConfigError` naming ``path``."""
+    where = str(path) if path is not None else "<config>"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    try:
+        identity = parse_identity(data.pop("identity", {}))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return Config(identity, _freeze(data), path)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """The configuration from ``path``, or from the user config directory.
+
+    An explicit ``path`` must exist; the default file is optional (no file gives
+    the defaults).
+    """
+    explicit = path is not None
+    target = Path(path) if path is not None else default_config_path()
+    try:
+        text = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"{target}: no such file") from None
+        return Config()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{target}: cannot read: {exc}") from None
+    return parse_config(text, target)
+
+
+def merge_identity(
+    base: IdentityConfig,
+    *,
+    region: str | None = None,
+    msisdns: tuple[str, ...] = (),
+    imeis: tuple[str, ...] = (),
+    imsis: tuple[str, ...] = (),
+    canaries: tuple[str, ...] = (),
+) -> IdentityConfig:
+    """``base`` with command-line values applied: ``--region`` wins, canaries add up.
+
+    Raises :class:`ConfigError` when a value is unusable, so the CLI can exit 2.
+    """
+    merged = replace(
+        base,
+        region=region.upper() if region else base.region,
+        msisdns=base.msisdns + msisdns,
+        imeis=base.imeis + imeis,
+        imsis=base.imsis + imsis,
+        canaries=base.canaries + canaries,
+    )
+    if merged.region is not None and merged.region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"--region {region!r} is not a region code such as GB or US")
+    try:
+        check_canaries(merged)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return merged

@@ -1,0 +1,168 @@
+"""The identity-header catalog: loading ``catalog.toml`` and printing it.
+
+The catalog is data (``capture/identity/catalog.toml``); this module reads it
+with :mod:`tomllib` through :mod:`importlib.resources` (so it works from a wheel
+or a zip), checks every entry, and indexes it by normalised name so that
+``HTTP_X_MSISDN``, ``x.msisdn`` and ``X-Msisdn`` find the same entry.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from types import MappingProxyType
+
+from capture.identity.names import normalize_name
+from capture.model import IDENTITY_KINDS, INFO_KINDS, SEVERITIES
+
+# "canary" is a finding kind, not something a header name can declare.
+CATALOG_KINDS = tuple(k for k in IDENTITY_KINDS if k != "canary") + INFO_KINDS
+
+
+class CatalogError(ValueError):
+    """The catalog data is malformed; the message names the entry and the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """One identity header."""
+
+    name: str
+    kind: str
+    severity: str
+    description: str
+    source: str
+
+    @property
+    def key(self) -> str:
+        """The normalised name this entry is looked up by."""
+        return normalize_name(self.name)
+
+    @property
+    def is_identity(self) -> bool:
+        """True when the header carries an identity (not only network information)."""
+        return self.kind in IDENTITY_KINDS
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Catalog:
+    """The entries, the benign names, and an index by normalised name."""
+
+    entries: tuple[CatalogEntry, ...]
+    benign: frozenset[str] = frozenset()
+    _index: Mapping[str, CatalogEntry] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, CatalogEntry] = {}
+        for entry in self.entries:
+            if entry.key in index:
+                raise CatalogError(
+                    f"duplicate catalog entry {entry.name!r} (same as {index[entry.key].name!r})"
+                )
+            index[entry.key] = entry
+        object.__setattr__(self, "_index", MappingProxyType(index))
+
+    def lookup(self, key: str) -> CatalogEntry | None:
+        """The entry for a *normalised* name (see :func:`normalize_name`), or ``None``."""
+        return self._index.get(key)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def customized(
+        self, extra: Iterable[CatalogEntry] = (), disabled: Iterable[str] = ()
+    ) -> Catalog:
+        """A copy with ``extra`` entries added (or replaced) and ``disabled`` ones removed."""
+        removed = {normalize_name(name) for name in disabled}
+        added = {entry.key: entry for entry in extra}
+        kept = [e for e in self.entries if e.key not in removed and e.key not in added]
+        kept.extend(e for e in added.values() if e.key not in removed)
+        return Catalog(tuple(kept), self.benign - added.keys())
+
+
+def make_entry(
+    name: str, kind: str, severity: str, description: str = "", source: str = ""
+) -> CatalogEntry:
+    """A checked :class:`CatalogEntry`; raises :class:`CatalogError` naming what is wrong."""
+    if not name or not name.strip():
+        raise CatalogError("header name is empty")
+    if kind not in CATALOG_KINDS:
+        raise CatalogError(f"{name}: kind {kind!r} is not one of {', '.join(CATALOG_KINDS)}")
+    if severity not in SEVERITIES:
+        raise CatalogError(f"{name}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+    return CatalogEntry(name.strip(), kind, severity, description, source)
+
+
+def _text_field(raw: Mapping[str, object], key: str, where: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise CatalogError(f"{where}: '{key}' must be a non-empty string")
+    return value
+
+
+def parse_catalog(text: str) -> Catalog:
+    """A :class:`Catalog` from TOML text in the format of ``catalog.toml``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"catalog is not valid TOML: {exc}") from None
+    headers = data.get("header", [])
+    if not isinstance(headers, list):
+        raise CatalogError("'header' must be an array of tables ([[header]])")
+    entries = []
+    for number, raw in enumerate(headers, 1):
+        if not isinstance(raw, dict):
+            raise CatalogError(f"header #{number} is not a table")
+        where = f"header #{number} ({raw.get('name', '?')})"
+        entries.append(
+            make_entry(
+                _text_field(raw, "name", where),
+                _text_field(raw, "kind", where),
+                _text_field(raw, "severity", where),
+                _text_field(raw, "description", where),
+                _text_field(raw, "source", where),
+            )
+        )
+    benign = data.get("benign", [])
+    if not isinstance(benign, list) or not all(isinstance(n, str) for n in benign):
+        raise CatalogError("'benign' must be a list of header names")
+    return Catalog(tuple(entries), frozenset(normalize_name(n) for n in benign))
+
+
+def load_catalog() -> Catalog:
+    """The catalog bundled with headerwatch (``capture/identity/catalog.toml``)."""
+    text = resources.files("capture.identity").joinpath("catalog.toml").read_text(encoding="utf-8")
+    return parse_catalog(text)
+
+
+_SEVERITY_ORDER = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+
+def format_rules(catalog: Catalog, sources: bool = False) -> str:
+    """The catalog as an aligned plain-text table, most severe first (for ``headerwatch rules``).
+
+    With ``sources``, each row is followed by an indented line saying where the
+    header was documented.
+    """
+    rows = sorted(catalog.entries, key=lambda e: (_SEVERITY_ORDER[e.severity], e.kind, e.key))
+    headings = ("HEADER", "KIND", "SEVERITY", "DESCRIPTION")
+    table = [(e.name, e.kind, e.severity, e.description) for e in rows]
+    widths = [max(len(r[i]) for r in [headings, *table]) for i in range(3)]
+
+    def line(cells: tuple[str, str, str, str]) -> str:
+        left = "  ".join(cell.ljust(width) for cell, width in zip(cells[:3], widths, strict=True))
+        return f"{left}  {cells[3]}".rstrip()
+
+    out = [line(headings)]
+    for entry, cells in zip(rows, table, strict=True):
+        out.append(line(cells))
+        if sources:
+            out.append(f"{'':{widths[0]}}  source: {entry.source}")
+    identities = sum(1 for e in rows if e.is_identity)
+    out.append("")
+    out.append(
+        f"{len(rows)} headers ({identities} identity, {len(rows) - identities} informational)"
+    )
+    return "\n".join(out) + "\n"

@@ -1,0 +1,455 @@
+"""The identity stage of the pipeline: one :class:`Request` in, its findings out.
+
+:class:`IdentityDetector` looks at every header value, every cookie pair, every
+query parameter (and the parameters of a form-encoded body), and reports:
+
+* headers named in the catalog (detector ``catalog``), with their value
+  normalised (E.164 for numbers, digits for IMEI/IMSI);
+* identities found by value under any other name (``phonenumber``, ``imei``,
+  ``imsi``, ``email``, ``device-id-name``), see :mod:`capture.identity.values`;
+* the user's canaries in any form (``canary``), see :mod:`capture.identity.canary`.
+
+It runs on every request, so the common case is made cheap: the decision for a
+header *name* is computed once and cached (skip, cookie, catalog or scan), and a
+value is only handed to libphonenumber after one regex says it could hold a
+number, an address or an encoded number.
+"""
+
+from __future__ import annotations
+
+import locale
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+
+import phonenumbers
+
+from capture.identity import canary as canaries
+from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
+from capture.identity.encodings import url_decode
+from capture.identity.nai import find_addresses
+from capture.identity.names import NameHint, name_hint, normalize_name
+from capture.identity.values import VALUE_DETECTORS, Mode, ValueHit, ValueScanner
+from capture.model import (
+    INFO_KINDS,
+    WHERE_BODY,
+    WHERE_COOKIE,
+    WHERE_HEADER,
+    WHERE_QUERY,
+    Finding,
+    Request,
+)
+
+CATALOG = "catalog"
+CANARY = "canary"
+DETECTORS = (CATALOG, *VALUE_DETECTORS, CANARY)
+"""Rule names that ``disabled`` may contain besides catalog header names."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderRule:
+    """An extra identity header from the user's configuration."""
+
+    name: str
+    kind: str
+    severity: str = "high"
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityConfig:
+    """Everything the detector can be told (from the command line or ``[identity]``)."""
+
+    region: str | None = None
+    """Region for national phone numbers (``GB``); ``None`` takes it from the locale."""
+    msisdns: tuple[str, ...] = ()
+    imeis: tuple[str, ...] = ()
+    imsis: tuple[str, ...] = ()
+    canaries: tuple[str, ...] = ()
+    headers: tuple[HeaderRule, ...] = ()
+    """Header names to treat as identity headers, beyond the catalog."""
+    disabled: tuple[str, ...] = ()
+    """Catalog header names or detector names (:data:`DETECTORS`) to switch off."""
+
+
+def locale_region() -> str | None:
+    """The region of the user's locale (``en_GB.UTF-8`` gives ``GB``) if libphonenumber knows it."""
+    candidates = [locale.getlocale()[0]]
+    candidates += [os.environ.get(var) for var in ("LC_ALL", "LC_MESSAGES", "LANG")]
+    for candidate in candidates:
+        if not candidate:
+            continue
+        match = re.search(r"_([A-Za-z]{2})(?![A-Za-z])", candidate)
+        if match and match.group(1).upper() in phonenumbers.SUPPORTED_REGIONS:
+            return match.group(1).upper()
+    return None
+
+
+# What to do with a name, decided once per distinct name.
+_SKIP, _COOKIE, _CATALOG, _SCAN, _URL = range(5)
+# Headers whose value is a URL: only its query parameters can carry an identity (a
+# page that had the MSISDN in its URL leaks it to the next site through Referer).
+_URL_HEADERS = frozenset({"referer", "content-location"})
+
+
+@dataclass(frozen=True, slots=True)
+class _NameRule:
+    action: int
+    entry: CatalogEntry | None
+    hint: NameHint
+    worth: Callable[[str], bool] | None = None
+    """The prefilter a value must pass before scanning; ``None`` scans every value."""
+
+
+# Cheap tests decide whether a value is worth the detectors at all. They use str
+# methods first because a regex scan of a long value costs microseconds in CPython.
+_PLUS_DIGIT = re.compile(r"\+[0-9]")
+_URI_SCHEME = re.compile(r"(?i:tel|sips?):")
+_DIGIT_RUN = re.compile(r"[0-9]{7}")
+
+
+def _worth_param(value: str) -> bool:
+    """Could ``value`` hold a deliberate identity: an address, "+<digits>", a tel: URI,
+    percent-encoding (which may hide either), or digits wrapped in hex or base64?"""
+    if "@" in value or "%" in value:
+        return True
+    if "+" in value and _PLUS_DIGIT.search(value):
+        return True
+    if ":" in value and _URI_SCHEME.search(value):
+        return True
+    size = len(value)
+    # base64 of 7-16 digits is 10-24 characters starting K, M, N or O (encodings._B64_DIGITS);
+    # hex of digits is a run of "3x" pairs, optionally after "2b" for a "+".
+    if 10 <= size <= 26 and value[0] in "KMNO":
+        return True
+    return size >= 14 and value[0] in "23" and value[1:].isalnum()
+
+
+def _worth_header(value: str) -> bool:
+    """Like :func:`_worth_param`, and also a run of 7 digits (bare numbers count in headers)."""
+    return _worth_param(value) or _DIGIT_RUN.search(value) is not None
+
+
+# Names and values are attacker-controlled: caches are cleared when they reach these sizes.
+_NAME_CACHE_LIMIT = 4096
+_VALUE_CACHE_LIMIT = 8192
+
+
+class IdentityDetector:
+    """Finds identities in requests. Build once; :meth:`detect` is called per request."""
+
+    def __init__(
+        self, config: IdentityConfig | None = None, catalog: Catalog | None = None
+    ) -> None:
+        config = config or IdentityConfig()
+        region = config.region.upper() if config.region else locale_region()
+        if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {config.region!r} (expected a code such as GB or US)")
+        self.region = region
+        disabled = {normalize_name(name) for name in config.disabled}
+        extra = [
+            make_entry(r.name, r.kind, r.severity, "from the configuration", "user configuration")
+            for r in config.headers
+        ]
+        base = catalog if catalog is not None else load_catalog()
+        self.catalog = (
+            base.customized(extra, disabled)
+            if CATALOG not in disabled
+            else Catalog((), base.benign)
+        )
+        enabled = frozenset(d for d in VALUE_DETECTORS if d not in disabled)
+        self._scanner = ValueScanner(region, enabled)
+        self._canaries = canaries.CanaryMatcher(())
+        if CANARY not in disabled:
+            self._canaries = canaries.CanaryMatcher(
+                [canaries.msisdn_canary(v, region) for v in config.msisdns]
+                + [canaries.imei_canary(v) for v in config.imeis]
+                + [canaries.imsi_canary(v) for v in config.imsis]
+                + [canaries.value_canary(v) for v in config.canaries]
+            )
+        self._canary_cache: dict[str, bool] = {}
+        self._header_rules: dict[str, _NameRule] = {}
+        self._param_rules: dict[str, _NameRule] = {}
+
+    # -- per-name decisions ------------------------------------------------------
+
+    def _header_rule(self, name: str) -> _NameRule:
+        key = normalize_name(name)
+        entry = self.catalog.lookup(key)
+        if entry is not None:
+            rule = _NameRule(_CATALOG, entry, NameHint(None, False))
+        elif key == "cookie":
+            rule = _NameRule(_COOKIE, None, NameHint(None, False))
+        elif key in _URL_HEADERS:
+            rule = _NameRule(_URL, None, NameHint(None, False))
+        elif key in self.catalog.benign:
+            rule = _NameRule(_SKIP, None, NameHint(None, True))
+        else:
+            hint = name_hint(key)
+            worth = None if hint.hint else _worth_param if hint.id_like else _worth_header
+            rule = _NameRule(_SCAN, None, hint, worth)
+        if len(self._header_rules) >= _NAME_CACHE_LIMIT:
+            self._header_rules.clear()
+        self._header_rules[name] = rule
+        return rule
+
+    def _param_rule(self, name: str) -> _NameRule:
+        key = normalize_name(name)
+        entry = self.catalog.lookup(key)
+        if entry is not None and entry.is_identity:
+            # A gateway may put the MSISDN in a cookie under the header's name; an
+            # informational name (a parameter called "via") means nothing there.
+            rule = _NameRule(_CATALOG, entry, NameHint(None, False))
+        else:
+            hint = name_hint(key)
+            rule = _NameRule(_SCAN, None, hint, None if hint.hint else _worth_param)
+        if len(self._param_rules) >= _NAME_CACHE_LIMIT:
+            self._param_rules.clear()
+        self._param_rules[name] = rule
+        return rule
+
+    # -- the hot path ------------------------------------------------------------
+
+    def detect(self, request: Request) -> tuple[Finding, ...]:
+        """Every identity (and informational) finding in ``request``, in wire order."""
+        out: list[Finding] = []
+        rules = self._header_rules
+        for name, value in request.headers:
+            rule = rules.get(name) or self._header_rule(name)
+            action = rule.action
+            if action == _SKIP:
+                continue
+            if action == _SCAN:
+                worth = rule.worth
+                if worth is not None and not worth(value):
+                    continue
+                self._emit(
+                    name, WHERE_HEADER, self._scanner.scan(value, rule.hint, Mode.HEADER), out
+                )
+            elif action == _COOKIE:
+                for cookie, cookie_value in _cookie_pairs(value):
+                    self._param(cookie, cookie_value, WHERE_COOKIE, out)
+            elif action == _URL:
+                if "?" in value:
+                    self._url_header(name, value, out)
+            elif rule.entry is not None:
+                self._catalog(name, value, WHERE_HEADER, rule.entry, out)
+        uri = request.uri
+        if uri and "?" in uri:
+            for param, param_value in _query_pairs(uri):
+                self._param(param, param_value, WHERE_QUERY, out)
+        if request.body and _is_form(request):
+            for param, param_value in _form_pairs(request.body):
+                self._param(param, param_value, WHERE_BODY, out)
+        if self._canaries:
+            self._find_canaries(request, out)
+        if len(out) > 1:
+            return _dedupe(out)
+        return tuple(out)
+
+    def _param(self, name: str, value: str, where: str, out: list[Finding]) -> None:
+        rule = self._param_rules.get(name) or self._param_rule(name)
+        worth = rule.worth
+        if worth is not None and not worth(value):
+            return
+        decoded = url_decode(value)
+        found: list[Finding] = []
+        if rule.action == _CATALOG and rule.entry is not None:
+            self._catalog(name, decoded, where, rule.entry, found)
+        else:
+            self._emit(name, where, self._scanner.scan(decoded, rule.hint, Mode.PARAM), found)
+        if decoded != value:
+            # Findings quote what was sent; the decoded reading is in `normalized`.
+            found = [replace(f, value=value) for f in found]
+        out.extend(found)
+
+    def _url_header(self, name: str, url: str, out: list[Finding]) -> None:
+        """Findings in the query of a URL-valued header, reported under the header's name."""
+        found: list[Finding] = []
+        for param, param_value in _query_pairs(url):
+            self._param(param, param_value, WHERE_HEADER, found)
+        for finding in found:
+            detail = f"parameter {finding.name} · {finding.detail}"
+            out.append(replace(finding, name=name, detail=detail))
+
+    def _catalog(
+        self, name: str, value: str, where: str, entry: CatalogEntry, out: list[Finding]
+    ) -> None:
+        text = value.strip()
+        if not text:
+            return
+        kind, severity = entry.kind, entry.severity
+        if kind == "msisdn":
+            hit = self._scanner.named_phone(text, force=True)
+            if hit is not None:
+                out.append(
+                    Finding(
+                        name, where, kind, hit.value, hit.normalized, CATALOG, severity, hit.detail
+                    )
+                )
+            else:
+                # Operators often send an encrypted or aliased MSISDN under the same name.
+                detail = "not a phone number: an encrypted or aliased MSISDN"
+                out.append(
+                    Finding(name, where, "subscriber_id", text, text, CATALOG, severity, detail)
+                )
+            return
+        if kind in ("imei", "imsi"):
+            hit = self._scanner.named_device(text, kind, force=True)
+            if hit is not None:
+                out.append(
+                    Finding(name, where, kind, text, hit.normalized, CATALOG, severity, hit.detail)
+                )
+            else:
+                detail = f"{entry.description} (value is not {kind.upper()}-shaped)"
+                out.append(Finding(name, where, kind, text, text, CATALOG, severity, detail))
+            return
+        if kind == "email":
+            addresses = find_addresses(text)
+            normalized = addresses[0].normalized if addresses else text
+            out.append(
+                Finding(name, where, kind, text, normalized, CATALOG, severity, entry.description)
+            )
+            return
+        out.append(Finding(name, where, kind, text, text, CATALOG, severity, entry.description))
+        if kind in INFO_KINDS and _worth_header(text):
+            # Informational headers can carry identities (X-Network-Info: GPRS,<MSISDN>,...).
+            self._emit(
+                name, where, self._scanner.scan(text, NameHint(None, False), Mode.HEADER), out
+            )
+
+    @staticmethod
+    def _emit(name: str, where: str, hits: list[ValueHit], out: list[Finding]) -> None:
+        for hit in hits:
+            out.append(
+                Finding(
+                    name,
+                    where,
+                    hit.kind,
+                    hit.value,
+                    hit.normalized,
+                    hit.detector,
+                    hit.severity,
+                    hit.detail,
+                )
+            )
+
+    # -- canaries ----------------------------------------------------------------
+
+    def _could_hold(self, text: str) -> bool:
+        """Cheap canary test, cached: header values repeat from request to request."""
+        cache = self._canary_cache
+        answer = cache.get(text)
+        if answer is None:
+            if len(cache) >= _VALUE_CACHE_LIMIT:
+                cache.clear()
+            answer = cache[text] = self._canaries.could_match(text)
+        return answer
+
+    def _could_hold_canary(self, request: Request) -> bool:
+        """False when no canary can be anywhere in ``request`` (the common case)."""
+        could_hold = self._could_hold
+        for _, value in request.headers:
+            if could_hold(value):
+                return True
+        uri = request.uri
+        could_match = self._canaries.could_match
+        if uri and (could_match(uri) or ("%" in uri and could_match(url_decode(uri)))):
+            return True
+        return bool(request.body) and could_match(request.body.decode("utf-8", "surrogateescape"))
+
+    def _find_canaries(self, request: Request, out: list[Finding]) -> None:
+        if not self._could_hold_canary(request):
+            return
+        for where, name, text in _canary_fields(request):
+            if where == WHERE_HEADER and not self._could_hold(text):
+                continue
+            for hit in self._canaries.find(text):
+                canary = hit.canary
+                out.append(
+                    Finding(
+                        name,
+                        where,
+                        CANARY,
+                        hit.text,
+                        canary.canonical,
+                        CANARY,
+                        "high",
+                        hit.description,
+                    )
+                )
+
+
+def _cookie_pairs(header: str) -> Iterator[tuple[str, str]]:
+    for pair in header.split(";"):
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        value = value.strip().strip('"')
+        if sep and name and value:
+            yield name, value
+
+
+def _query_pairs(uri: str) -> Iterator[tuple[str, str]]:
+    """``(name, raw value)`` of each parameter after the ``?``; names are decoded."""
+    query = uri.partition("?")[2]
+    if "#" in query:
+        query = query.partition("#")[0]
+    for pair in query.split("&"):
+        name, sep, value = pair.partition("=")
+        if sep and name and value:
+            if "%" in name or "+" in name:
+                name = url_decode(name.replace("+", " "))
+            yield name, value
+
+
+def _is_form(request: Request) -> bool:
+    for value in request.header_values("content-type"):
+        if value.lower().startswith("application/x-www-form-urlencoded"):
+            return True
+    return False
+
+
+def _form_pairs(body: bytes) -> Iterator[tuple[str, str]]:
+    text = body.decode("utf-8", "surrogateescape")
+    yield from _query_pairs("?" + text)
+
+
+def _canary_fields(request: Request) -> Iterator[tuple[str, str, str]]:
+    """``(where, name, text)`` for every place a canary is looked for."""
+    for name, value in request.headers:
+        if name.lower() == "cookie":
+            for cookie, cookie_value in _cookie_pairs(value):
+                yield WHERE_COOKIE, cookie, cookie_value
+                if "%" in cookie_value:
+                    yield WHERE_COOKIE, cookie, url_decode(cookie_value)
+        else:
+            yield WHERE_HEADER, name, value
+    uri = request.uri
+    if uri:
+        path = uri.split("?", 1)[0]
+        # The path has no parameter name; "(path)" says where it was.
+        yield WHERE_QUERY, "(path)", path
+        if "?" in uri:
+            for param, value in _query_pairs(uri):
+                yield WHERE_QUERY, param, value
+                if "%" in value:
+                    yield WHERE_QUERY, param, url_decode(value)
+    if request.body:
+        if _is_form(request):
+            for param, value in _form_pairs(request.body):
+                yield WHERE_BODY, param, value
+                if "%" in value:
+                    yield WHERE_BODY, param, url_decode(value)
+        else:
+            yield WHERE_BODY, "(body)", request.body.decode("utf-8", "surrogateescape")
+
+
+def _dedupe(findings: list[Finding]) -> tuple[Finding, ...]:
+    seen: set[tuple[str, str, str, str, str]] = set()
+    kept = []
+    for finding in findings:
+        key = (finding.where, finding.name, finding.kind, finding.normalized, finding.detector)
+        if key not in seen:
+            seen.add(key)
+            kept.append(finding)
+    return tuple(kept)

@@ -1,0 +1,33 @@
+"""Advertising and device IDs, recognised only where the *name* says so.
+
+A UUID or a long hex string is everywhere in HTTP (request IDs, cache keys), so
+the value alone proves nothing; under ``idfa``, ``gaid``, ``android_id`` or
+``device_id`` it is the device. The all-zero advertising ID is what iOS and
+Android send when the user limited ad tracking: it identifies no one.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+_HEX = re.compile(r"[0-9A-Fa-f]{16,64}")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{12,128}")
+_PLACEHOLDERS = frozenset(
+    {"unknown", "null", "none", "undefined", "nil", "n/a", "na", "false", "0", "-"}
+)
+
+
+def device_id_detail(value: str) -> str | None:
+    """Why ``value`` looks like a device or advertising ID (its shape), or ``None``."""
+    text = value.strip()
+    if not text or text.lower() in _PLACEHOLDERS or len(set(text.replace("-", ""))) <= 1:
+        # Empty, placeholder, or one repeated character (the zeroed ad ID).
+        return None
+    if _UUID.fullmatch(text):
+        return "UUID"
+    if _HEX.fullmatch(text):
+        return f"{len(text)} hex digits"
+    if _TOKEN.fullmatch(text) and any(ch.isdigit() for ch in text):
+        return f"{len(text)}-character token"
+    return None

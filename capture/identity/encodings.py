@@ -1,0 +1,80 @@
+"""Undoing the wrappings that values arrive in.
+
+Gateways hex-encode or base64-wrap MSISDNs ("Convert Sender Address From / To
+HEX" is a FortiOS Carrier option), URLs percent-encode them, and enrichment
+headers pack several fields into one value (``GPRS,447700900123,unsecured``,
+``msisdn=447700900123;imsi=...``). These helpers are pure string functions.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+from urllib.parse import unquote
+
+from capture.identity.names import trailing_name
+
+# Hex of 7-16 ASCII digits, optionally with a leading "+" (0x2b): "3434373730...".
+_HEX_DIGITS = re.compile(r"(?:2[bB])?(?:3[0-9]){7,16}")
+# Base64 of 7-16 ASCII digits (optionally "+"-led). Every 3 input bytes give 4
+# characters; when the first byte is a digit (0x30-0x39) the group starts with M, N
+# or O, and with K for "+" (0x2b). That makes the shape cheap to recognise.
+_B64_DIGITS = re.compile(
+    r"[KMNO][A-Za-z0-9+/_-]{3}(?:[MNO][A-Za-z0-9+/_-]{3}){1,4}(?:[MNO][A-Za-z0-9+/_-]{1,3})?={0,2}"
+)
+_DIGITS = re.compile(r"\+?[0-9]{7,16}")
+
+
+def hex_digits(text: str) -> str | None:
+    """The digits a hex-ASCII string encodes (``3434...`` gives ``44...``), or ``None``."""
+    if not _HEX_DIGITS.fullmatch(text):
+        return None
+    return bytes.fromhex(text).decode("ascii")
+
+
+def base64_digits(text: str) -> str | None:
+    """The digits a base64 (or URL-safe base64) string encodes, or ``None``."""
+    if not _B64_DIGITS.fullmatch(text):
+        return None
+    body = text.rstrip("=").replace("-", "+").replace("_", "/")
+    try:
+        raw = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    try:
+        decoded = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return decoded if _DIGITS.fullmatch(decoded) else None
+
+
+def url_decode(text: str) -> str:
+    """Percent-decoding that keeps ``+`` (a leading ``+`` in a number is not a space)."""
+    if "%" not in text:
+        return text
+    return unquote(text, errors="surrogateescape")
+
+
+_PART_SPLIT = re.compile(r"[,;&|\s]+")
+_STRIP = "\"'<>()[]{}"
+
+
+def split_parts(value: str) -> Iterator[tuple[str | None, str]]:
+    """The ``(name, value)`` parts of a composite value.
+
+    ``GPRS,447700900123,unsecured`` gives three unnamed parts;
+    ``msisdn=447700900123;x=1`` gives ``("msisdn", "447700900123")`` and ``("x", "1")``;
+    in ``http://h/p?phone=1`` the name is the word before ``=`` (``phone``). Base64
+    padding (``abc==``) is not mistaken for ``key=value``.
+    """
+    for piece in _PART_SPLIT.split(value):
+        piece = piece.strip(_STRIP)
+        if not piece:
+            continue
+        eq = piece.find("=")
+        if eq > 0 and piece[eq + 1 :].strip("="):
+            yield trailing_name(piece[:eq]), piece[eq + 1 :].strip(_STRIP)
+        else:
+            yield None, piece

@@ -1,0 +1,177 @@
+"""Phone numbers, parsed and judged by Google's libphonenumber (``phonenumbers``).
+
+There is no home-made phone regex here: a regex flags build numbers and misses
+national formats. Two levels of belief are offered:
+
+* :func:`parse_lenient` for values whose *name* says they hold a number
+  (``x-msisdn``, ``user_phone``): any number of a plausible length for its
+  country is accepted, including ranges the metadata calls unallocated. This
+  matters because libphonenumber 9 treats Ofcom's drama range 07700 900xxx as
+  invalid, yet a gateway that sends it is still sending a phone number.
+* :func:`parse_strict` for bare digits under names that say nothing: the number
+  must be valid and of a mobile type, the kind of number a carrier injects.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
+
+_TYPE_LABELS = {
+    PhoneNumberType.FIXED_LINE: "fixed line",
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed line or mobile",
+    PhoneNumberType.TOLL_FREE: "toll free",
+    PhoneNumberType.PREMIUM_RATE: "premium rate",
+    PhoneNumberType.SHARED_COST: "shared cost",
+    PhoneNumberType.VOIP: "VoIP",
+    PhoneNumberType.PERSONAL_NUMBER: "personal number",
+    PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.UAN: "UAN",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+}
+_MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+# E.164 numbers have at most 15 digits; the shortest national significant numbers
+# in use are around 6 digits (plus a 1-3 digit country code).
+MIN_DIGITS = 7
+MAX_DIGITS = 15
+
+# What a written phone number may contain. Anything else (letters, commas, colons)
+# means the digits belong to something else, e.g. a date: they are never glued together.
+_NUMBER_TEXT = re.compile(r"\+?[0-9(][0-9 ().\-/]*")
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneMatch:
+    """A phone number found in a value."""
+
+    e164: str
+    """The number in E.164 form, e.g. ``+447700900123``."""
+    detail: str
+    """One line for people, e.g. ``+1 201-555-0123 · US fixed line or mobile``."""
+    valid: bool
+    """True when the number is in a range the metadata knows to be allocated."""
+    mobile: bool
+    """True for mobile (or fixed-line-or-mobile) numbers."""
+
+
+def _describe(number: PhoneNumber) -> PhoneMatch:
+    valid = phonenumbers.is_valid_number(number)
+    pretty = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    if valid:
+        region = phonenumbers.region_code_for_number(number) or "?"
+        kind = phonenumbers.number_type(number)
+        label = _TYPE_LABELS.get(kind, "number")
+        return PhoneMatch(e164, f"{pretty} · {region} {label}", True, kind in _MOBILE_TYPES)
+    regions = phonenumbers.region_codes_for_country_code(number.country_code or 0)
+    region = regions[0] if regions else "?"
+    return PhoneMatch(e164, f"{pretty} · {region}, unallocated range", False, False)
+
+
+def _parse(text: str, region: str | None) -> PhoneNumber | None:
+    try:
+        return phonenumbers.parse(text, region)
+    except NumberParseException:
+        return None
+
+
+@lru_cache(maxsize=4096)
+def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
+    """A number of plausible length in ``text`` (any format), or ``None``.
+
+    ``text`` may be E.164 (``+447700900123``), international digits without ``+``
+    (``447700900123``, the form gateways use), a ``00`` prefix, or a national
+    number of ``region`` (``07700 900123``). When both readings of bare digits
+    work, the one in ``region`` wins, then a valid one, then the international one.
+    """
+    text = text.strip()
+    if not _NUMBER_TEXT.fullmatch(text):
+        return None
+    candidates: list[PhoneNumber] = []
+    if text.startswith("+"):
+        number = _parse(text, None)
+        if number is not None:
+            candidates.append(number)
+    else:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if not MIN_DIGITS <= len(digits) <= MAX_DIGITS + 2:
+            return None
+        if digits.startswith("00"):
+            number = _parse("+" + digits[2:], None)
+            if number is not None:
+                candidates.append(number)
+        if region:
+            number = _parse(text, region)
+            if number is not None:
+                candidates.append(number)
+        if not digits.startswith("0"):
+            number = _parse("+" + digits, None)
+            if number is not None:
+                candidates.append(number)
+    plausible = [n for n in candidates if phonenumbers.is_possible_number(n)]
+    if not plausible:
+        return None
+
+    def rank(number: PhoneNumber) -> tuple[bool, bool]:
+        in_region = region is not None and phonenumbers.is_valid_number_for_region(number, region)
+        return (in_region, phonenumbers.is_valid_number(number))
+
+    # max() keeps the first of equals, so the order above breaks ties.
+    return _describe(max(plausible, key=rank))
+
+
+@lru_cache(maxsize=4096)
+def parse_strict(digits: str) -> PhoneMatch | None:
+    """A valid *mobile* number from international digits (``12015550123``), or ``None``.
+
+    Used where nothing but the value suggests a phone number, so only the shape a
+    carrier injects counts: country code first, no ``+``, a valid mobile range.
+    """
+    if not (MIN_DIGITS + 3 <= len(digits) <= MAX_DIGITS) or not digits.isdigit():
+        return None
+    if digits[0] == "0":
+        return None
+    number = _parse("+" + digits, None)
+    if number is None or not phonenumbers.is_valid_number(number):
+        return None
+    match = _describe(number)
+    return match if match.mobile else None
+
+
+@lru_cache(maxsize=4096)
+def parse_international(digits: str) -> PhoneMatch | None:
+    """International digits (``447700900123``) of a plausible length for their country code.
+
+    For digits that were deliberately wrapped (hex, base64): the wrapping is the
+    evidence, so an unallocated range still counts, but no national reading is tried.
+    """
+    if digits.startswith("+"):
+        digits = digits[1:]
+    if (
+        not (MIN_DIGITS + 3 <= len(digits) <= MAX_DIGITS)
+        or not digits.isdigit()
+        or digits[0] == "0"
+    ):
+        return None
+    number = _parse("+" + digits, None)
+    if number is None or not phonenumbers.is_possible_number(number):
+        return None
+    return _describe(number)
+
+
+@lru_cache(maxsize=4096)
+def parse_e164(text: str) -> PhoneMatch | None:
+    """A valid number written with its ``+`` (``+1 201 555 0123``, ``tel:+44...``), or ``None``.
+
+    A leading ``+`` is deliberate notation, so any valid type is accepted.
+    """
+    number = _parse(text, None)
+    if number is None or not phonenumbers.is_valid_number(number):
+        return None
+    return _describe(number)

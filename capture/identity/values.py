@@ -1,0 +1,270 @@
+"""What identity one value carries, given what its name says.
+
+:class:`ValueScanner` ties the single-purpose detectors together (phone numbers,
+IMEI, IMSI, e-mail/NAI, device IDs, hex and base64 wrappings, composite values)
+and decides how much evidence is enough:
+
+* a name that says "phone" (``msisdn``, ``user_phone``) makes any plausible
+  number a phone number, in any format, national ones included;
+* a value written as a number on purpose (``+1 201 555 0123``, ``tel:``, hex- or
+  base64-wrapped digits) counts under any name;
+* bare digits under a name that says nothing count only in headers (gateway
+  vendors let operators choose header names), only as a valid mobile number,
+  and never under a counter-like name (``x-request-id``, ``timestamp``). In
+  cookies and query strings, where numeric IDs are everywhere, they never count.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from capture.identity import names
+from capture.identity.deviceid import device_id_detail
+from capture.identity.devices import parse_imei, parse_imsi
+from capture.identity.encodings import base64_digits, hex_digits, split_parts, url_decode
+from capture.identity.nai import find_addresses
+from capture.identity.phone import (
+    PhoneMatch,
+    parse_e164,
+    parse_international,
+    parse_lenient,
+    parse_strict,
+)
+
+# Detector names: the ``detector`` field of findings, and what ``disabled`` can name.
+PHONENUMBER = "phonenumber"
+IMEI = "imei"
+IMSI = "imsi"
+EMAIL = "email"
+DEVICE_ID = "device-id-name"
+VALUE_DETECTORS = (PHONENUMBER, IMEI, IMSI, EMAIL, DEVICE_ID)
+
+
+_URI_SCHEMES = ("tel:", "sip:", "sips:")
+_WRITTEN_NUMBER = re.compile(r"\+[0-9][0-9 ().\-]{6,24}")
+
+
+# Unix times from 2009 to 2040 in seconds and milliseconds: the numbers most often
+# found bare in headers. libphonenumber rejects nearly all of them already; this makes
+# it certain, at the cost of never reading such a number as an unnamed phone number.
+_EPOCH_RANGES = ((1_230_768_000, 2_208_988_800), (1_230_768_000_000, 2_208_988_800_000))
+
+
+def _epoch_like(digits: str) -> bool:
+    value = int(digits)
+    return any(low <= value < high for low, high in _EPOCH_RANGES)
+
+
+class Mode(Enum):
+    """How much a bare value is trusted where it was found."""
+
+    HEADER = "header"
+    """Headers: bare digits may be a phone number or IMEI (operator-chosen names)."""
+    PARAM = "param"
+    """Cookies and query parameters: only deliberate notations count unless named."""
+
+
+@dataclass(frozen=True, slots=True)
+class ValueHit:
+    """One identity found in a value (the detector's half of a Finding)."""
+
+    kind: str
+    value: str
+    """The part of the value that carries the identity, as sent."""
+    normalized: str
+    detector: str
+    severity: str
+    detail: str
+
+
+def _phone_hit(part: str, match: PhoneMatch, severity: str, how: str = "") -> ValueHit:
+    detail = f"{match.detail} · {how}" if how else match.detail
+    return ValueHit("msisdn", part, match.e164, PHONENUMBER, severity, detail)
+
+
+class ValueScanner:
+    """Finds identities in single values; holds the region and the enabled detectors."""
+
+    def __init__(
+        self, region: str | None, enabled: frozenset[str] = frozenset(VALUE_DETECTORS)
+    ) -> None:
+        self.region = region
+        self.enabled = enabled
+        self._hints: dict[str, names.NameHint] = {}
+
+    def hint_for(self, name: str) -> names.NameHint:
+        """The :class:`~capture.identity.names.NameHint` of a raw name (cached, bounded)."""
+        hint = self._hints.get(name)
+        if hint is None:
+            if len(self._hints) > 4096:
+                # Names are attacker-controlled: never let the cache grow without bound.
+                self._hints.clear()
+            hint = names.name_hint(names.normalize_name(name))
+            self._hints[name] = hint
+        return hint
+
+    # -- named values ---------------------------------------------------------------
+
+    def named_phone(self, value: str, force: bool = False) -> ValueHit | None:
+        """The phone number in a value whose name says it is one (lenient), or ``None``.
+
+        ``force`` looks even when the ``phonenumber`` rule is disabled: the catalog
+        uses it to normalise the headers it reports by name.
+        """
+        if not force and PHONENUMBER not in self.enabled:
+            return None
+        text = value.strip().strip("\"'<>")
+        if text[:5].lower().startswith(_URI_SCHEMES):
+            text = text.split(":", 1)[1].split(";", 1)[0].split("@", 1)[0]
+        text = url_decode(text)
+        match = parse_lenient(text, self.region)
+        if match is not None:
+            return _phone_hit(value.strip(), match, "high")
+        for decoder, how in ((hex_digits, "hex-encoded"), (base64_digits, "base64-encoded")):
+            decoded = decoder(text)
+            if decoded is not None:
+                match = parse_lenient(decoded, self.region)
+                if match is not None:
+                    return _phone_hit(value.strip(), match, "high", how)
+        # Composite value under a phone name ("GPRS,447700900123,unsecured").
+        for _, part in split_parts(text):
+            if part != text:
+                match = parse_lenient(part, self.region)
+                if match is not None:
+                    return _phone_hit(part, match, "high")
+        return None
+
+    def named_device(self, value: str, kind: str, force: bool = False) -> ValueHit | None:
+        """An IMEI or IMSI in a value whose name says so, or ``None`` (``force`` as for phones)."""
+        text = value.strip()
+        if kind == "imei" and (force or IMEI in self.enabled):
+            found = parse_imei(text, named=True)
+        elif kind == "imsi" and (force or IMSI in self.enabled):
+            found = parse_imsi(text)
+        else:
+            return None
+        if found is None:
+            return None
+        return ValueHit(found.kind, text, found.digits, found.kind, "high", found.detail)
+
+    # -- any value ------------------------------------------------------------------
+
+    def scan(self, value: str, hint: names.NameHint, mode: Mode) -> list[ValueHit]:
+        """Every identity in ``value`` whose name gave ``hint``, found where ``mode`` says."""
+        kind = hint.hint
+        if kind == names.HINT_PHONE:
+            hit = self.named_phone(value)
+            if hit is not None:
+                return [hit]
+        elif kind in (names.HINT_IMEI, names.HINT_IMSI):
+            hit = self.named_device(value, kind)
+            if hit is not None:
+                return [hit]
+        elif kind in (names.HINT_DEVICE, names.HINT_ADVERTISING):
+            if DEVICE_ID not in self.enabled:
+                return []
+            shape = device_id_detail(value)
+            if shape is None:
+                return []
+            what = "advertising ID" if kind == names.HINT_ADVERTISING else "device ID"
+            text = value.strip()
+            return [
+                ValueHit("device_id", text, text.lower(), DEVICE_ID, "medium", f"{what} ({shape})")
+            ]
+
+        hits: list[ValueHit] = []
+        stripped = value.strip()
+        if (
+            stripped[:1] == "+"
+            and PHONENUMBER in self.enabled
+            and _WRITTEN_NUMBER.fullmatch(stripped)
+        ):
+            # "+1 201 555 0123": written as a number on purpose, spaces and all.
+            match = parse_e164(stripped)
+            if match is not None:
+                return [_phone_hit(stripped, match, "high")]
+        if "@" in value or "%40" in value:
+            hits.extend(self._addresses(url_decode(value), kind == names.HINT_EMAIL))
+        for subname, part in split_parts(value):
+            if "@" in part and not part[:5].lower().startswith(_URI_SCHEMES):
+                continue  # an address: handled above
+            subhint = self.hint_for(subname) if subname else hint
+            if subname and subhint.hint is not None and subhint.hint != kind:
+                hits.extend(self.scan(part, subhint, mode))
+                continue
+            hit = self._part(part, subhint, mode)
+            if hit is not None:
+                hits.append(hit)
+        return hits
+
+    def _addresses(self, text: str, named: bool) -> list[ValueHit]:
+        hits: list[ValueHit] = []
+        for address in find_addresses(text):
+            match = parse_lenient(address.user, self.region) if address.user.isdigit() else None
+            if match is not None and PHONENUMBER in self.enabled:
+                hits.append(_phone_hit(address.text, match, "high", "user part of a NAI"))
+            elif EMAIL in self.enabled:
+                severity = "high" if named else "medium"
+                what = "e-mail address" if "." in address.realm else "NAI"
+                hits.append(
+                    ValueHit("email", address.text, address.normalized, EMAIL, severity, what)
+                )
+        return hits
+
+    def _part(self, part: str, hint: names.NameHint, mode: Mode) -> ValueHit | None:
+        """One piece of a (possibly composite) value."""
+        if len(part) < 7:
+            return None
+        phones = PHONENUMBER in self.enabled
+        head = part[:5].lower()
+        if head.startswith(_URI_SCHEMES):
+            if not phones:
+                return None
+            number = url_decode(part.split(":", 1)[1].split(";", 1)[0].split("@", 1)[0])
+            match = parse_lenient(number, self.region)
+            return _phone_hit(part, match, "high", "tel: URI") if match else None
+        if head.startswith(("+", "%2b")):
+            if not phones:
+                return None
+            match = parse_e164(url_decode(part))
+            return _phone_hit(part, match, "high") if match else None
+        if part.isdigit():
+            hit = self._digits(part, hint, mode)
+            if hit is not None or len(part) < 14:
+                return hit
+            # A long digit run may still be hex-encoded digits ("3434373730...").
+        for decoder, how in ((hex_digits, "hex-encoded"), (base64_digits, "base64-encoded")):
+            decoded = decoder(part)
+            if decoded is None:
+                continue
+            if phones:
+                match = parse_international(decoded)
+                if match is not None:
+                    return _phone_hit(part, match, "high", how)
+            if IMEI in self.enabled:
+                device = parse_imei(decoded, named=False)
+                if device is not None:
+                    return ValueHit(
+                        "imei", part, device.digits, IMEI, "high", f"{device.detail} · {how}"
+                    )
+        return None
+
+    def _digits(self, digits: str, hint: names.NameHint, mode: Mode) -> ValueHit | None:
+        """A bare run of digits: trusted only when named, or in a header under a plain name."""
+        if hint.hint == names.HINT_PHONE:
+            return self.named_phone(digits)
+        if hint.hint in (names.HINT_IMEI, names.HINT_IMSI):
+            return self.named_device(digits, hint.hint)
+        if mode is not Mode.HEADER or hint.id_like or hint.hint is not None or _epoch_like(digits):
+            return None
+        if PHONENUMBER in self.enabled:
+            match = parse_strict(digits)
+            if match is not None:
+                return _phone_hit(digits, match, "medium", "bare digits under an unlisted name")
+        if IMEI in self.enabled:
+            device = parse_imei(digits, named=False)
+            if device is not None:
+                return ValueHit("imei", digits, device.digits, IMEI, "medium", device.detail)
+        return None

@@ -1,0 +1,452 @@
+"""IdentityDetector on whole requests: headers, cookies, query, body; every kind and wrapping."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import asdict
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capture.identity.detector import HeaderRule, IdentityConfig, IdentityDetector, locale_region
+from capture.model import Finding
+from tests.capture.identity.factory import make_request
+
+UK = "+447700900123"
+US = "+12015550123"
+IMEI = "490154203237518"
+IMSI = "234150999999999"
+
+
+@pytest.fixture(scope="module")
+def detector() -> IdentityDetector:
+    return IdentityDetector(IdentityConfig(region="GB"))
+
+
+def findings(detector: IdentityDetector, **request: object) -> list[Finding]:
+    return list(detector.detect(make_request(**request)))
+
+
+def one(detector: IdentityDetector, **request: object) -> Finding:
+    found = [f for f in findings(detector, **request) if f.is_identity]
+    assert len(found) == 1, found
+    return found[0]
+
+
+# -- the O2 case and the JSONL contract --------------------------------------------------
+
+
+def test_o2_calling_line_id_matches_the_architecture_example(detector: IdentityDetector) -> None:
+    finding = one(detector, add=[("x-up-calling-line-id", "447700900123")])
+    record = asdict(finding)
+    del record["detail"]
+    assert record == {
+        "name": "x-up-calling-line-id",
+        "where": "header",
+        "kind": "msisdn",
+        "value": "447700900123",
+        "normalized": UK,
+        "detector": "catalog",
+        "severity": "high",
+    }
+    assert finding.detail == "+44 7700 900123 · GB, unallocated range"
+
+
+@pytest.mark.parametrize("name", ["X-MSISDN", "HTTP_X_MSISDN", "x.msisdn", "X_Msisdn"])
+def test_catalog_names_match_in_any_spelling(detector: IdentityDetector, name: str) -> None:
+    finding = one(detector, add=[(name, "07700900123")])
+    assert (finding.name, finding.kind, finding.normalized) == (name, "msisdn", UK)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "447700900123",
+        "+447700900123",
+        "+44 7700 900123",
+        "07700 900123",
+        "tel:+44-7700-900123",
+        b"447700900123".hex(),
+        base64.b64encode(b"447700900123").decode(),
+        "msisdn=447700900123;type=1",
+    ],
+)
+def test_catalog_msisdn_in_every_format(detector: IdentityDetector, value: str) -> None:
+    finding = one(detector, add=[("x-nokia-msisdn", value)])
+    assert finding.kind == "msisdn" and finding.normalized == UK and finding.detector == "catalog"
+
+
+def test_catalog_msisdn_that_is_not_a_number_is_a_subscriber_id(detector: IdentityDetector) -> None:
+    finding = one(detector, add=[("msisdn", "dmwdovap66bFrvw=")])
+    assert finding.kind == "subscriber_id" and finding.normalized == "dmwdovap66bFrvw="
+    assert "encrypted or aliased" in finding.detail
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "kind", "normalized"),
+    [
+        ("X-UIDH", "OTgxNTk2NDk0ADJVquRu5NS5+rSbBANlrp+13QL7CXLGsFHpMi4LsUHw", "tracking_id", None),
+        ("x-acr", "acr-token-123", "tracking_id", None),
+        ("x-vf-acr", "MzQ1Njc4OTA=", "tracking_id", None),
+        ("x-amobee-1", "a1b2c3d4", "tracking_id", None),
+        ("x-up-subno", "T_ILL_CHI_1311234567000101234567", "subscriber_id", None),
+        ("x-up-nai", "7700900123@vzw3g.example", "subscriber_id", None),
+        ("x-up-3gpp-imeisv", "4901542032375101", "imei", "4901542032375101"),
+        ("x-imsi", IMSI, "imsi", IMSI),
+        ("x-wap-3gpp-imsi", IMSI, "imsi", IMSI),
+        ("x_mti_email", "Bob@Example.org", "email", "bob@example.org"),
+        ("x-avantgo-deviceid", "AVG-123456", "device_id", None),
+    ],
+)
+def test_catalog_kinds(
+    detector: IdentityDetector, name: str, value: str, kind: str, normalized: str | None
+) -> None:
+    finding = one(detector, add=[(name, value)])
+    assert finding.kind == kind and finding.detector == "catalog"
+    assert finding.normalized == (normalized or value)
+
+
+def test_imei_header_that_is_not_an_imei_is_still_reported(detector: IdentityDetector) -> None:
+    finding = one(detector, add=[("x-up-3gpp-imeisv", "unknown-device")])
+    assert finding.kind == "imei" and "not IMEI-shaped" in finding.detail
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "kind"),
+    [
+        ("X-Forwarded-For", "10.64.0.7, 198.51.100.9", "client_ip"),
+        ("Via", "1.1 wap.o2.co.uk", "network_info"),
+        ("x-wap-profile", '"http://nds1.nds.nokia.com/uaprof/N95r100.xml"', "device_profile"),
+    ],
+)
+def test_informational_headers(
+    detector: IdentityDetector, name: str, value: str, kind: str
+) -> None:
+    [finding] = findings(detector, add=[(name, value)])
+    assert finding.kind == kind and finding.severity == "info" and not finding.is_identity
+
+
+def test_msisdn_inside_an_informational_header(detector: IdentityDetector) -> None:
+    found = findings(detector, add=[("X-Network-Info", "GPRS,12015550123,unsecured")])
+    kinds = {(f.kind, f.detector, f.normalized) for f in found}
+    assert ("network_info", "catalog", "GPRS,12015550123,unsecured") in kinds
+    assert ("msisdn", "phonenumber", US) in kinds
+
+
+def test_empty_catalog_header_is_not_an_identity(detector: IdentityDetector) -> None:
+    assert findings(detector, add=[("x-msisdn", "  ")]) == []
+
+
+# -- values under names the catalog does not know -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "severity"),
+    [
+        ("12015550123", "medium"),
+        ("+12015550123", "high"),
+        ("+1 201 555 0123", "high"),
+        ("tel:+1-201-555-0123", "high"),
+        ("<sip:+12015550123@ims.example.net;user=phone>", "high"),
+        (b"12015550123".hex(), "high"),
+        (b"+12015550123".hex().upper(), "high"),
+        (base64.b64encode(b"12015550123").decode(), "high"),
+        (base64.b64encode(b"+447700900123").decode(), "high"),
+        ("id=abc; sub=12015550123", "medium"),
+    ],
+)
+def test_phone_number_under_an_unknown_header(
+    detector: IdentityDetector, value: str, severity: str
+) -> None:
+    finding = one(detector, add=[("X-Operator-Chosen", value)])
+    assert finding.kind == "msisdn" and finding.detector == "phonenumber"
+    assert finding.normalized in (US, UK) and finding.severity == severity
+
+
+def test_unknown_header_reports_number_type(detector: IdentityDetector) -> None:
+    finding = one(detector, add=[("X-Foo", "12015550123")])
+    assert (
+        finding.detail
+        == "+1 201-555-0123 · US fixed line or mobile · bare digits under an unlisted name"
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["X-Phone", "X-User-Mobile-Number", "X-Calling-Line", "x-subscriber-msisdn"]
+)
+def test_phone_named_header_reads_national_numbers(detector: IdentityDetector, name: str) -> None:
+    finding = one(detector, add=[(name, "07700 900123")])
+    assert finding.normalized == UK and finding.severity == "high"
+
+
+def test_nai_with_a_number_is_an_msisdn(detector: IdentityDetector) -> None:
+    finding = one(detector, add=[("X-Identity", "12015550123@mms.operator.example")])
+    assert finding.kind == "msisdn" and finding.normalized == US
+    assert finding.detail.endswith("user part of a NAI")
+
+
+def test_email_anywhere(detector: IdentityDetector) -> None:
+    finding = one(detector, add=[("From", "Crawler Ops <ops@example.org>")])
+    assert (finding.kind, finding.normalized, finding.detector) == (
+        "email",
+        "ops@example.org",
+        "email",
+    )
+
+
+def test_url_user_info_is_not_an_email(detector: IdentityDetector) -> None:
+    assert [
+        f
+        for f in findings(detector, add=[("X-Link", "http://user:pa55word@example.com/x")])
+        if f.is_identity
+    ] == []
+
+
+def test_unnamed_imei_in_a_header(detector: IdentityDetector) -> None:
+    finding = one(detector, add=[("X-Handset", IMEI)])
+    assert (finding.kind, finding.normalized, finding.detector) == ("imei", IMEI, "imei")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "kind", "normalized", "detector_name"),
+    [
+        ("X-Device-IMEI", "49-015420-323751-8", "imei", IMEI, "imei"),
+        ("X-Sim-Imsi", "001010123456789", "imsi", "001010123456789", "imsi"),
+        ("X-User-Email", "alice@example.com", "email", "alice@example.com", "email"),
+    ],
+)
+def test_named_identities_in_headers(
+    detector: IdentityDetector,
+    name: str,
+    value: str,
+    kind: str,
+    normalized: str,
+    detector_name: str,
+) -> None:
+    finding = one(detector, add=[(name, value)])
+    assert (finding.kind, finding.normalized, finding.detector) == (kind, normalized, detector_name)
+
+
+# -- cookies, query, body -----------------------------------------------------------------
+
+
+def test_cookie_pairs(detector: IdentityDetector) -> None:
+    cookie = (
+        "sid=abc123; x-up-calling-line-id=07700900123; "
+        "user_phone=%2B12015550123; mail=a%40b.example"
+    )
+    found = {
+        (f.where, f.name, f.kind, f.normalized)
+        for f in findings(detector, add=[("Cookie", cookie)])
+    }
+    assert found == {
+        ("cookie", "x-up-calling-line-id", "msisdn", UK),
+        ("cookie", "user_phone", "msisdn", US),
+        ("cookie", "mail", "email", "a@b.example"),
+    }
+
+
+def test_query_parameters(detector: IdentityDetector) -> None:
+    uri = (
+        "/ads?phone=07700900123&imei=490154203237518&email=bob%40example.com"
+        "&idfa=6D92078A-8246-4BA4-AE5B-76104861E7DC&android_id=9774d56d682e549c&x=%2B12015550123"
+    )
+    found = {
+        (f.where, f.name, f.kind, f.normalized, f.detector) for f in findings(detector, uri=uri)
+    }
+    assert found == {
+        ("query", "phone", "msisdn", UK, "phonenumber"),
+        ("query", "imei", "imei", IMEI, "imei"),
+        ("query", "email", "email", "bob@example.com", "email"),
+        ("query", "idfa", "device_id", "6d92078a-8246-4ba4-ae5b-76104861e7dc", "device-id-name"),
+        ("query", "android_id", "device_id", "9774d56d682e549c", "device-id-name"),
+        ("query", "x", "msisdn", US, "phonenumber"),
+    }
+
+
+def test_query_parameter_named_like_a_catalog_header(detector: IdentityDetector) -> None:
+    finding = one(detector, uri="/p?msisdn=447700900123")
+    assert (finding.where, finding.detector, finding.normalized) == ("query", "catalog", UK)
+
+
+def test_informational_names_mean_nothing_in_parameters(detector: IdentityDetector) -> None:
+    assert findings(detector, uri="/p?via=home&x-forwarded-for=1") == []
+
+
+def test_zeroed_advertising_id_is_not_an_identity(detector: IdentityDetector) -> None:
+    assert findings(detector, uri="/p?idfa=00000000-0000-0000-0000-000000000000&gaid=unknown") == []
+
+
+def test_referer_query_is_scanned_under_the_header_name(detector: IdentityDetector) -> None:
+    finding = one(
+        detector, add=[("Referer", "http://portal.example/next?msisdn=447700900123&lang=en")]
+    )
+    assert (finding.where, finding.name, finding.normalized) == ("header", "Referer", UK)
+    assert finding.detail.startswith("parameter msisdn · ")
+
+
+def test_form_body_parameters(detector: IdentityDetector) -> None:
+    found = findings(
+        detector,
+        method="POST",
+        add=[("Content-Type", "application/x-www-form-urlencoded")],
+        body=b"user=alice&tel=07700900123",
+    )
+    assert [(f.where, f.name, f.normalized) for f in found] == [("body", "tel", UK)]
+
+
+def test_duplicates_are_reported_once(detector: IdentityDetector) -> None:
+    found = findings(detector, add=[("x-msisdn", "447700900123"), ("x-msisdn", "447700900123")])
+    assert len(found) == 1
+
+
+# -- precision: ordinary values stay quiet ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("X-Request-Id", "12015550123"),
+        ("X-Client-Time", "1700000000123"),
+        ("X-Timestamp", "1326205331"),
+        ("X-Build-Number", "12015550123"),
+        ("X-Order-Id", "447700900123"),
+        ("X-Sent", "1700000000"),
+        ("X-Book", "9780306406157"),
+        ("X-Path", "/news/2024/01/15/story-12015550123"),
+        ("X-Version", "12.0.15550123"),
+        ("Authorization", "Basic dGVzdDoxMjM0"),
+        ("X-Counter", "4337126792298"),
+        ("X-Fixed", "442079460123"),
+    ],
+)
+def test_ordinary_headers_are_quiet(detector: IdentityDetector, name: str, value: str) -> None:
+    assert findings(detector, add=[(name, value)]) == []
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "/api?_=1326205331123",
+        "/p?id=12015550123",
+        "/p?q=12015550123",
+        "/p?cid=123456789.1326205331",
+        "/p?isbn=9780306406157",
+        "/p?page=2&sort=desc&t=1700000000",
+    ],
+)
+def test_ordinary_query_parameters_are_quiet(detector: IdentityDetector, uri: str) -> None:
+    assert findings(detector, uri=uri) == []
+
+
+def test_bare_numbers_in_cookies_are_quiet(detector: IdentityDetector) -> None:
+    cookie = "_ga=GA1.2.123456789.1326205331; cart=12015550123; s_vsn_msnbcom_1=4337126792298"
+    assert findings(detector, add=[("Cookie", cookie)]) == []
+
+
+# -- configuration --------------------------------------------------------------------------
+
+
+def test_extra_header_from_the_configuration() -> None:
+    detector = IdentityDetector(
+        IdentityConfig(region="GB", headers=(HeaderRule("X-Acme-Sub", "subscriber_id", "medium"),))
+    )
+    finding = one(detector, add=[("x_acme_sub", "S-998877")])
+    assert (finding.kind, finding.severity, finding.detector) == (
+        "subscriber_id",
+        "medium",
+        "catalog",
+    )
+
+
+def test_disabled_catalog_entry_and_detectors() -> None:
+    detector = IdentityDetector(IdentityConfig(region="GB", disabled=("x-uidh", "phonenumber")))
+    assert findings(detector, add=[("X-UIDH", "abc123def")]) == []
+    assert findings(detector, add=[("X-Foo", "+12015550123")]) == []
+    # The catalog still normalises its own headers.
+    assert one(detector, add=[("x-msisdn", "447700900123")]).normalized == UK
+
+
+def test_disabling_the_whole_catalog() -> None:
+    detector = IdentityDetector(IdentityConfig(region="GB", disabled=("catalog",)))
+    found = findings(detector, add=[("x-msisdn", "447700900123"), ("X-UIDH", "abc")])
+    # X-UIDH is gone; x-msisdn is still a name that says "phone number".
+    assert [(f.name, f.detector) for f in found] == [("x-msisdn", "phonenumber")]
+
+
+def test_region_decides_national_numbers() -> None:
+    us = IdentityDetector(IdentityConfig(region="US"))
+    assert one(us, add=[("X-Phone", "(201) 555-0123")]).normalized == US
+    gb = IdentityDetector(IdentityConfig(region="gb"))
+    assert gb.region == "GB"
+
+
+def test_unknown_region_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown region 'XX'"):
+        IdentityDetector(IdentityConfig(region="XX"))
+
+
+def test_region_defaults_to_the_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("locale.getlocale", lambda: (None, None))
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    assert locale_region() == "GB"
+    assert IdentityDetector(IdentityConfig()).region == "GB"
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    assert locale_region() is None
+
+
+def test_hostile_names_do_not_grow_the_caches(detector: IdentityDetector) -> None:
+    for index in range(5000):
+        detector.detect(make_request(add=[(f"X-Junk-{index}", "v")]))
+    assert len(detector._header_rules) <= 4096
+
+
+_US = IdentityDetector(IdentityConfig(region="US"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(min_value=100, max_value=199),
+    st.sampled_from(
+        ["+1201555{n:04d}", "1201555{n:04d}", "(201) 555-{n:04d}", "tel:+1-201-555-{n:04d}"]
+    ),
+    st.sampled_from(["x-msisdn", "X-Up-Calling-Line-Id", "HTTP_MSISDN", "x.nokia.msisdn"]),
+)
+def test_any_fictional_us_number_in_any_form_under_any_msisdn_header(
+    n: int, form: str, name: str
+) -> None:
+    [finding] = _US.detect(make_request(add=[(name, form.format(n=n))]))
+    assert finding.kind == "msisdn" and finding.normalized == f"+1201555{n:04d}"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "%2B12015550123",
+        "tel%3A%2B1-201-555-0123",
+        b"12015550123".hex(),
+        b"+12015550123".hex().upper(),
+        base64.b64encode(b"12015550123").decode(),
+        base64.urlsafe_b64encode(b"+12015550123").decode().rstrip("="),
+    ],
+)
+@pytest.mark.parametrize("where", ["cookie", "query"])
+def test_deliberate_numbers_in_unnamed_cookies_and_parameters(
+    detector: IdentityDetector, value: str, where: str
+) -> None:
+    request = (
+        {"add": [("Cookie", f"a=1; blob={value}")]}
+        if where == "cookie"
+        else {"uri": f"/p?blob={value}"}
+    )
+    finding = one(detector, **request)
+    assert (finding.where, finding.name, finding.kind, finding.normalized) == (
+        where,
+        "blob",
+        "msisdn",
+        US,
+    )
+    assert finding.value == value  # as sent, not decoded

@@ -1,0 +1,104 @@
+"""Phone numbers through libphonenumber: lenient when named, strict when not."""
+
+from __future__ import annotations
+
+import phonenumbers
+import pytest
+
+from capture.identity.phone import parse_e164, parse_international, parse_lenient, parse_strict
+
+# Fictional numbers only: Ofcom's drama range and the US 555-01xx range.
+UK = "+447700900123"
+US = "+12015550123"
+
+
+def test_test_numbers_are_what_the_tests_assume() -> None:
+    """libphonenumber 9 calls the Ofcom drama range unallocated; US 555-01xx is valid."""
+    uk = phonenumbers.parse(UK)
+    assert phonenumbers.is_possible_number(uk) and not phonenumbers.is_valid_number(uk)
+    us = phonenumbers.parse(US)
+    assert phonenumbers.is_valid_number(us)
+
+
+@pytest.mark.parametrize(
+    ("text", "region"),
+    [
+        ("447700900123", None),
+        ("+447700900123", None),
+        ("+44 7700 900123", None),
+        ("00447700900123", None),
+        ("07700 900123", "GB"),
+        ("07700900123", "GB"),
+        ("447700900123", "GB"),
+    ],
+)
+def test_lenient_reads_every_form_of_a_uk_number(text: str, region: str | None) -> None:
+    match = parse_lenient(text, region)
+    assert match is not None
+    assert match.e164 == UK
+    assert match.detail == "+44 7700 900123 · GB, unallocated range"
+
+
+@pytest.mark.parametrize(
+    ("text", "region"),
+    [
+        ("(201) 555-0123", "US"),
+        ("201-555-0123", "US"),
+        ("12015550123", None),
+        ("+1 201 555 0123", "GB"),
+    ],
+)
+def test_lenient_reads_us_forms(text: str, region: str | None) -> None:
+    match = parse_lenient(text, region)
+    assert match is not None
+    assert match.e164 == US and match.valid
+    assert match.detail == "+1 201-555-0123 · US fixed line or mobile"
+
+
+def test_region_breaks_ties_between_readings() -> None:
+    # 6044301297: Vancouver without its country code, or +60 (Malaysia) 4430 1297.
+    canadian = parse_lenient("6044301297", "CA")
+    assert canadian is not None and canadian.e164 == "+16044301297"
+
+
+@pytest.mark.parametrize(
+    "text", ["", "abc", "12345", "Thu, 23 Apr 2009 00:01:55 GMT", "GPRS,447700900123"]
+)
+def test_lenient_refuses_text_that_is_not_a_number(text: str) -> None:
+    assert parse_lenient(text, "GB") is None
+
+
+def test_strict_accepts_valid_mobile_digits() -> None:
+    match = parse_strict("12015550123")
+    assert match is not None and match.e164 == US and match.mobile
+
+
+@pytest.mark.parametrize(
+    "digits",
+    [
+        "447700900123",  # unallocated range: strict wants a valid number
+        "1326205331",  # epoch seconds
+        "1326205331123",  # epoch milliseconds
+        "9780306406157",  # ISBN-13
+        "4337126792298",  # a cookie counter (+43 is Austria, but not a valid number)
+        "442079460123",  # valid, but a London fixed line: carriers inject mobile numbers
+        "012015550123",
+        "123456",
+    ],
+)
+def test_strict_rejects_what_is_not_a_carrier_msisdn(digits: str) -> None:
+    assert parse_strict(digits) is None
+
+
+def test_international_accepts_possible_numbers() -> None:
+    match = parse_international("447700900123")
+    assert match is not None and match.e164 == UK
+    assert parse_international("+12015550123") is not None
+    assert parse_international("1326205331") is None
+
+
+def test_e164_needs_a_valid_number() -> None:
+    match = parse_e164("+1 201 555 0123")
+    assert match is not None and match.e164 == US
+    assert parse_e164("+447700900123") is None
+    assert parse_e164("+0100") is None

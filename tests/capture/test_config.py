@@ -1,0 +1,154 @@
+"""The TOML configuration file: the [identity] table, other sections kept, one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from capture.config import (
+    Config,
+    ConfigError,
+    default_config_path,
+    load_config,
+    merge_identity,
+    parse_config,
+)
+from capture.identity.detector import HeaderRule, IdentityConfig, IdentityDetector
+from tests.capture.identity.factory import make_request
+
+FULL = """
+[identity]
+region = "gb"
+msisdn = ["07700 900123", "+12015550123"]
+imei = "490154203237518"
+imsi = ["234150999999999"]
+canary = ["alice@example.com"]
+disabled = ["via", "device-id-name"]
+
+[identity.headers]
+"x-acme-subscriber" = { kind = "subscriber_id", severity = "medium" }
+"x-acme-phone" = { kind = "msisdn" }
+
+[keys]
+quit = "q"
+filter = ["f", "/"]
+
+[live]
+buffer_mb = 128
+[live.bpf]
+default = "tcp port 80"
+"""
+
+
+def test_full_identity_table(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(FULL, encoding="utf-8")
+    config = load_config(path)
+    assert config.path == path
+    assert config.identity == IdentityConfig(
+        region="GB",
+        msisdns=("+447700900123", "+12015550123"),  # read in the file's region
+        imeis=("490154203237518",),
+        imsis=("234150999999999",),
+        canaries=("alice@example.com",),
+        headers=(
+            HeaderRule("x-acme-subscriber", "subscriber_id", "medium"),
+            HeaderRule("x-acme-phone", "msisdn", "high"),
+        ),
+        disabled=("via", "device-id-name"),
+    )
+
+
+def test_other_sections_are_kept_read_only() -> None:
+    config = parse_config(FULL)
+    assert config.section("keys")["quit"] == "q"
+    assert config.section("keys")["filter"] == ("f", "/")
+    assert config.section("live")["bpf"]["default"] == "tcp port 80"
+    assert config.section("absent") == {}
+    with pytest.raises(TypeError):
+        config.section("keys")["quit"] = "x"  # type: ignore[index]
+
+
+def test_configured_detector_works_end_to_end() -> None:
+    detector = IdentityDetector(parse_config(FULL).identity)
+    request = make_request(
+        add=[("X-Acme-Subscriber", "S-42"), ("Via", "1.1 gw"), ("X-Anything", "447700900123")]
+    )
+    found = {(f.name, f.kind, f.detector) for f in detector.detect(request)}
+    assert found == {
+        ("X-Acme-Subscriber", "subscriber_id", "catalog"),
+        ("X-Anything", "canary", "canary"),
+    }
+
+
+def test_missing_default_file_gives_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("capture.config.default_config_path", lambda: tmp_path / "none.toml")
+    assert load_config() == Config()
+
+
+def test_default_path_is_in_the_user_config_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert default_config_path() == tmp_path / "headerwatch" / "config.toml"
+
+
+def test_default_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "headerwatch").mkdir()
+    (tmp_path / "headerwatch" / "config.toml").write_text('[identity]\nregion = "US"\n')
+    assert load_config().identity.region == "US"
+
+
+def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError, match=r"nope\.toml: no such file"):
+        load_config(missing)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[identity\n", "not valid TOML"),
+        ('[identity]\nregoin = "GB"\n', "unknown key 'regoin' in \\[identity\\]"),
+        ('[identity]\nregion = "XX"\n', "region 'XX' is not a region code"),
+        ("[identity]\nmsisdn = 447700900123\n", "msisdn must be a string or a list of strings"),
+        ('[identity]\nmsisdn = ["07700 900123"]\n', "not a phone number"),
+        ('[identity]\nimei = "123"\n', "too short"),
+        ('[identity.headers]\n"x-a" = { kind = "phone" }\n', "kind 'phone' is not one of"),
+        (
+            '[identity.headers]\n"x-a" = { kind = "msisdn", colour = "red" }\n',
+            "unknown key 'colour'",
+        ),
+        ('[identity.headers]\n"x-a" = "msisdn"\n', "must be {kind = ..., severity = ...}"),
+        ('identity = "yes"\n', "\\[identity\\] must be a table"),
+    ],
+)
+def test_errors_are_one_line_and_name_the_file(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: ")
+    assert "\n" not in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_merge_identity_with_command_line_values() -> None:
+    base = parse_config('[identity]\nregion = "GB"\nmsisdn = ["07700 900123"]\n').identity
+    merged = merge_identity(
+        base, region="us", msisdns=("+12015550124",), canaries=("bob@example.org",)
+    )
+    assert merged.region == "US"
+    assert merged.msisdns == ("+447700900123", "+12015550124")
+    assert merged.canaries == ("bob@example.org",)
+
+
+def test_merge_identity_refuses_bad_values() -> None:
+    with pytest.raises(ConfigError, match="--region 'XX'"):
+        merge_identity(IdentityConfig(), region="XX")
+    with pytest.raises(ConfigError, match="--imei"):
+        merge_identity(IdentityConfig(), imeis=("12",))
