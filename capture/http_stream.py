@@ -624,12 +624,16 @@ class HttpConnection:
         readers = self.readers
         if self.client is not None and direction != self.client:
             readers[1 - direction].other_side_spoke()
+            if not self.tracker.responses:
+                return
         readers[direction].feed(ts, data)
 
     def new_request(self, ts: float, head: RequestHead) -> PendingRequest:
         """A request head completed: it now waits for a response."""
         self.depth += 1
         pending = PendingRequest(ts, head, self.depth)
+        if not self.tracker.responses:
+            return pending
         self.outstanding.append(pending)
         if len(self.outstanding) > self.tracker.max_outstanding:
             self.outstanding.popleft()
@@ -693,9 +697,12 @@ class HttpTracker:
         on_request: Callable[[Request], None],
         on_response: Callable[[int, int, Response], None],
         max_outstanding: int = 100,
+        responses: bool = True,
     ) -> None:
         self.on_request = on_request
         self.on_response = on_response
+        self.responses = responses
+        """False: server bytes are not parsed (``scan`` prints requests only)."""
         self.max_outstanding = max_outstanding
         self.counters: dict[str, int] = dict.fromkeys(
             (

@@ -38,10 +38,18 @@ class Detector(Protocol):
 class Pipeline:
     """Decode → reassemble → parse HTTP → detect identities, one frame at a time."""
 
-    def __init__(self, detector: Detector | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        detector: Detector | None = None,
+        limits: Limits | None = None,
+        responses: bool = True,
+    ) -> None:
+        """``responses=False`` skips parsing server bytes: for consumers that print
+        requests only (``scan``), it saves a third of the work. Requests are the same
+        either way; only :class:`ResponseSeen` events are missing."""
         self.detector = detector
         self.decoder = Decoder()
-        self.tracker = HttpTracker(self._on_request, self._on_response)
+        self.tracker = HttpTracker(self._on_request, self._on_response, responses=responses)
         self.reassembler = Reassembler(self.tracker, limits)
         self._out: list[Event] = []
         # (flow, depth) -> record id, for pairing responses; bounded.

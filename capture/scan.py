@@ -48,7 +48,8 @@ def scan(
         print(f"headerwatch: error: {exc}", file=err)
         return EXIT_USAGE
     streaming = "-" in paths
-    pipeline = Pipeline(detector)
+    # Responses are not part of the JSONL or the table: do not parse them.
+    pipeline = Pipeline(detector, responses=False)
     render = dumps if fmt == "jsonl" else record_line
     if fmt == "table":
         out.write(header_line() + "\n")

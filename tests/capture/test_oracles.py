@@ -112,6 +112,18 @@ def test_every_capture_agrees_with_its_oracle(
     assert not failures
 
 
+def test_skipping_responses_gives_the_same_requests(pcaps_dir: Path) -> None:
+    """``scan`` does not parse server bytes; every capture must give the same requests."""
+    from capture.pipeline import Pipeline
+
+    for capture, _ in _captures(pcaps_dir):
+        full = [record_to_dict(r) for r in run_file(str(capture))]
+        for record in full:
+            record.pop("response", None)
+        lean = [record_to_dict(r) for r in run_file(str(capture), Pipeline(responses=False))]
+        assert lean == full, capture
+
+
 def _records(pcaps_dir: Path, name: str) -> list[dict[str, Any]]:
     return [record_to_dict(r) for r in run_file(str(pcaps_dir / name))]
 
