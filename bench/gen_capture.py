@@ -73,8 +73,23 @@ def _request(rng: random.Random, host: str, n: int, identity: bool) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-def _response(rng: random.Random) -> bytes:
-    body = b"x" * rng.randint(200, 4000)
+def _body_size(rng: random.Random, small: bool) -> int:
+    """Response body sizes of web traffic: mostly small, a long tail of images and scripts.
+
+    ``small`` keeps every body under 4 KB (the lightest case for tshark).
+    """
+    if small:
+        return rng.randint(200, 4000)
+    roll = rng.random()
+    if roll < 0.4:
+        return rng.randint(200, 2_000)  # API answers, redirects, small HTML
+    if roll < 0.8:
+        return rng.randint(2_000, 20_000)  # pages, CSS, icons
+    return rng.randint(20_000, 100_000)  # images, scripts
+
+
+def _response(rng: random.Random, small: bool) -> bytes:
+    body = b"x" * _body_size(rng, small)
     head = (
         "HTTP/1.1 200 OK\r\nDate: Mon, 02 Sep 2024 10:00:00 GMT\r\nServer: nginx\r\n"
         f"Content-Type: text/html\r\nContent-Length: {len(body)}\r\n"
@@ -83,7 +98,9 @@ def _response(rng: random.Random) -> bytes:
     return head.encode() + body
 
 
-def frames(requests: int, connections: int, seed: int = 1) -> Iterator[tuple[float, bytes]]:
+def frames(
+    requests: int, connections: int, seed: int = 1, small: bool = False
+) -> Iterator[tuple[float, bytes]]:
     """Frames in time order (connections interleaved a few at a time)."""
     rng = random.Random(seed)
     per_conn = max(1, requests // connections)
@@ -107,7 +124,8 @@ def frames(requests: int, connections: int, seed: int = 1) -> Iterator[tuple[flo
                 step=0.0001,
             )
             yield from conv.handshake()
-            active.append((conv, per_conn if conn_no < connections else requests - made))
+            last = requests - per_conn * (connections - 1)
+            active.append((conv, per_conn if conn_no < connections else last))
         if not active:
             break
         i = rng.randrange(len(active))
@@ -116,7 +134,22 @@ def frames(requests: int, connections: int, seed: int = 1) -> Iterator[tuple[flo
         host = rng.choice(HOSTS)
         split = rng.choice([37, 120, 300]) if rng.random() < 0.1 else None
         yield from conv.send(True, _request(rng, host, made, identity=rng.random() < 0.05), split)
-        yield from conv.send(False, _response(rng))
+        for n, item in enumerate(conv.send(False, _response(rng, small)), 1):
+            yield item
+            if n % 2 == 0:
+                # Delayed ACK: the client acknowledges every second segment.
+                yield (
+                    conv.ts,
+                    tcp_frame(
+                        conv.client,
+                        conv.cport,
+                        conv.server,
+                        conv.sport,
+                        conv._cseq,
+                        conv._sseq,
+                        ACK,
+                    ),
+                )
         ack = tcp_frame(
             conv.client, conv.cport, conv.server, conv.sport, conv._cseq, conv._sseq, ACK
         )
@@ -153,8 +186,9 @@ def main() -> None:
     parser.add_argument("out")
     parser.add_argument("--requests", type=int, default=50_000)
     parser.add_argument("--connections", type=int, default=5_000)
+    parser.add_argument("--small", action="store_true", help="every response body under 4 KB")
     args = parser.parse_args()
-    count = write_pcap(args.out, frames(args.requests, args.connections))
+    count = write_pcap(args.out, frames(args.requests, args.connections, small=args.small))
     print(
         f"{args.out}: {count:,} frames, {args.requests:,} requests, "
         f"{args.connections:,} connections, {Path(args.out).stat().st_size / 1e6:.1f} MB"

@@ -37,6 +37,7 @@ _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 _GZIP_MAGIC = b"\x1f\x8b"
 # Larger than any snap length in use (tcpdump's default is 262144).
 _MAX_FRAME = 1 << 24
+_CHUNK = 1 << 20
 
 
 class Frame(NamedTuple):
@@ -66,9 +67,10 @@ class _Tap(io.RawIOBase):
         self._reads = 0
         self.offset = 0
 
-    def inner_read(self, size: int) -> bytes:
-        """Read without bookkeeping (for readers that check lengths themselves)."""
-        return self._inner.read(size)
+    @property
+    def inner(self) -> IO[bytes]:
+        """The wrapped stream, for readers that check lengths themselves."""
+        return self._inner
 
     def mark(self) -> None:
         self._reads = 0
@@ -227,26 +229,40 @@ class CaptureFile:
 
     def _iter_pcap(self, reader: _PcapFrames) -> Iterator[Frame]:
         # scapy parsed the file header (byte order, resolution, link type); the
-        # records are read here, in one tight loop: this is the hot path of every
-        # file scan, and scapy's per-record reader costs twice as much and cannot
-        # tell a cut record from the end of the file.
+        # records are cut out of large reads here, in one tight loop: this is the
+        # hot path of every file scan, and scapy's per-record reader costs twice as
+        # much and cannot tell a cut record from the end of the file. read1()
+        # returns what a pipe has now, so a live stream on stdin is not held back.
         linktype = reader.linktype
         scale = 1e-9 if reader.nano else 1e-6
-        read = self._tap.inner_read
-        unpack = struct.Struct(reader.endian + "IIII").unpack
+        stream = self._tap.inner
+        read = getattr(stream, "read1", stream.read)
+        unpack_from = struct.Struct(reader.endian + "IIII").unpack_from
+        buf = b""
+        pos = 0
         while True:
-            header = read(16)
-            if len(header) < 16:
-                if header:
-                    raise _Truncated
-                return
-            sec, frac, caplen, _wirelen = unpack(header)
+            if len(buf) - pos < 16:
+                more = read(_CHUNK)
+                if not more:
+                    if len(buf) > pos:
+                        raise _Truncated
+                    return
+                buf = buf[pos:] + more
+                pos = 0
+                continue
+            sec, frac, caplen, _wirelen = unpack_from(buf, pos)
             if caplen > _MAX_FRAME:
                 raise _Truncated  # a damaged record: nothing after it can be trusted
-            data = read(caplen)
-            if len(data) < caplen:
-                raise _Truncated
-            yield Frame(sec + frac * scale, linktype, data)
+            end = pos + 16 + caplen
+            if end > len(buf):
+                more = read(max(_CHUNK, end - len(buf)))
+                if not more:
+                    raise _Truncated
+                buf = buf[pos:] + more
+                pos = 0
+                continue
+            yield Frame(sec + frac * scale, linktype, buf[pos + 16 : end])
+            pos = end
 
     def _iter_pcapng(self, reader: _PcapNgFrames) -> Iterator[Frame]:
         read = reader._read_packet

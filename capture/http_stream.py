@@ -56,6 +56,13 @@ UNKNOWN = 10  # role not known yet (no handshake seen)
 HTTP09 = 11  # a request line without version: wait to see whether headers follow
 
 
+def _ignore(flow: Flow, direction: int, ignore: bool) -> None:
+    if flow.owner is not None:
+        flow.owner.set_ignore(flow, direction, ignore)
+    else:
+        flow.halves[direction].ignore = ignore
+
+
 class PendingRequest:
     """A request whose head is parsed and whose body may still be arriving."""
 
@@ -380,6 +387,8 @@ class MessageReader:
                         return True
                     if head.version is None:
                         self.state = HTTP09
+                        # Whether the server answers decides: listen to it.
+                        _ignore(self.conn.flow, 1 - self.direction, False)
                         return self._http09_followup(ts)
             if len(buf) > MAX_HEAD:
                 self._partial_head(f"header block larger than {MAX_HEAD} bytes; cut")
@@ -445,6 +454,9 @@ class MessageReader:
     ) -> None:
         self.fresh = True
         conn = self.conn
+        if head.version is None and not conn.tracker.responses:
+            # Listening to the server was only needed to settle HTTP/0.9.
+            _ignore(conn.flow, 1 - self.direction, True)
         pending = conn.new_request(ts, head)
         if http09 or (head.version is None and not head.headers):
             conn.emit_request(pending)
@@ -612,6 +624,8 @@ class HttpConnection:
         if self.client is not None:
             return
         self.client = client
+        if not self.tracker.responses:
+            _ignore(self.flow, 1 - client, True)
         for reader in self.readers:
             reader.is_request = reader.direction == client
             if reader.state == UNKNOWN:

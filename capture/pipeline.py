@@ -63,10 +63,23 @@ class Pipeline:
     def feed(self, frame: Frame) -> list[Event]:
         """Process one frame; return the events it completed (often none)."""
         self.packets += 1
-        ts = frame.ts
+        ts, linktype, data = frame[0], frame[1], frame[2]
         if ts > self.last_ts:
             self.last_ts = ts
-        seg = self.decoder.decode(ts, frame.linktype, frame.data)
+        skip = self.reassembler.skip_keys
+        if (
+            skip
+            and linktype == 1
+            and data[26:38] in skip
+            and data[12:15] == b"\x08\x00\x45"
+            and len(data) >= 54
+            and data[23] == 6
+            and not data[47] & 0x07
+        ):
+            # Ethernet/IPv4/TCP, no SYN/FIN/RST, in a direction nobody reads
+            # (e.g. response bodies during scan): nothing to decode.
+            return _NO_EVENTS
+        seg = self.decoder.decode(ts, linktype, data)
         if seg is not None:
             self.reassembler.feed(seg)
         if self._out:

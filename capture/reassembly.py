@@ -54,7 +54,7 @@ class Limits:
 class Half:
     """One direction of a connection."""
 
-    __slots__ = ("fin", "isn", "next_seq", "offset", "pending", "pending_bytes")
+    __slots__ = ("fin", "ignore", "isn", "next_seq", "offset", "pending", "pending_bytes")
 
     def __init__(self) -> None:
         self.next_seq: int | None = None
@@ -65,6 +65,9 @@ class Half:
         self.pending_bytes = 0
         self.isn: int | None = None
         """Initial sequence number, when the SYN was seen."""
+        self.ignore = False
+        """Set by the layer above when nobody reads this direction's bytes: they are
+        then neither buffered nor delivered, only counted in the sequence space."""
         self.fin: int | None = None
         """Stream position of the FIN, once seen."""
 
@@ -84,6 +87,7 @@ class Flow:
         "id",
         "key",
         "last_ts",
+        "owner",
         "start_ts",
     )
 
@@ -99,6 +103,7 @@ class Flow:
         self.client: int | None = None
         """0 if side ``a`` opened the connection, 1 if ``b`` did, None if unknown."""
         self.halves = (Half(), Half())
+        self.owner: Reassembler | None = None
         self.app: object = None
         self.closed = False
         self.start_ts = ts
@@ -121,6 +126,11 @@ class StreamSink(Protocol):
         """The connection ended (FIN both ways, RST, idle, eviction or end of input)."""
 
 
+def _skip_key(key: tuple[bytes, int, bytes, int]) -> bytes:
+    """Source and destination address and port as they sit in an IPv4+TCP header."""
+    return key[0] + key[2] + key[1].to_bytes(2, "big") + key[3].to_bytes(2, "big")
+
+
 def _ntop(addr: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET if len(addr) == 4 else socket.AF_INET6, addr)
 
@@ -138,6 +148,8 @@ class Reassembler:
         self._closed: OrderedDict[tuple[bytes, int, bytes, int], float] = OrderedDict()
         self._next_id = 1
         self._buffered = 0
+        self.skip_keys: set[bytes] = set()
+        """Raw IPv4 address+port bytes of ignored directions (see :meth:`set_ignore`)."""
         self._last_sweep = 0.0
         self.counters: dict[str, int] = dict.fromkeys(
             (
@@ -163,6 +175,23 @@ class Reassembler:
     def buffered_bytes(self) -> int:
         """Out-of-order bytes currently held."""
         return self._buffered
+
+    def set_ignore(self, flow: Flow, direction: int, ignore: bool) -> None:
+        """Stop (or resume) reading the bytes of one direction.
+
+        Nobody needs the bytes of an ignored direction, so its segments are neither
+        buffered nor delivered. For IPv4 the direction's addresses and ports also go
+        into :attr:`skip_keys`, which lets the pipeline drop its plain data segments
+        before decoding them at all (SYN, FIN and RST still come through).
+        """
+        flow.halves[direction].ignore = ignore
+        key = flow.key if direction == 0 else (flow.key[2], flow.key[3], flow.key[0], flow.key[1])
+        if len(key[0]) != 4:
+            return
+        if ignore:
+            self.skip_keys.add(_skip_key(key))
+        else:
+            self.skip_keys.discard(_skip_key(key))
 
     def feed(self, seg: Segment) -> None:
         """Process one TCP segment."""
@@ -211,7 +240,13 @@ class Reassembler:
         payload = seg.payload
         if payload or seg.missing:
             seq = seg.seq + 1 if flags & SYN else seg.seq
-            self._data(flow, direction, half, ts, seq, payload, seg.missing)
+            if half.ignore:
+                advance = _delta(seq + len(payload) + seg.missing, half.next_seq)  # type: ignore[arg-type]
+                if advance > 0:
+                    half.next_seq = (half.next_seq + advance) & _MASK  # type: ignore[operator]
+                    half.offset += advance
+            else:
+                self._data(flow, direction, half, ts, seq, payload, seg.missing)
         if flags & FIN and half.fin is None and half.next_seq is not None:
             seq = seg.seq + 1 if flags & SYN else seg.seq
             half.fin = half.offset + _delta(seq + len(payload) + seg.missing, half.next_seq)
@@ -222,8 +257,8 @@ class Reassembler:
         if (
             half.fin is not None
             and other.fin is not None
-            and half.offset >= half.fin
-            and other.offset >= other.fin
+            and (half.offset >= half.fin or half.ignore)
+            and (other.offset >= other.fin or other.ignore)
         ):
             self._close(flow)
             return
@@ -235,6 +270,7 @@ class Reassembler:
         flow = Flow(self._next_id, key, _ntop(seg.src), _ntop(seg.dst), seg.ts)
         self._next_id += 1
         self.counters["flows"] += 1
+        flow.owner = self
         self._flows[key] = (flow, 0)
         self._flows[(seg.dst, seg.dport, seg.src, seg.sport)] = (flow, 1)
         self._lru[flow.id] = flow
@@ -364,6 +400,9 @@ class Reassembler:
         if self._flows.get(b_key, (None,))[0] is flow:
             del self._flows[b_key]
         self._lru.pop(flow.id, None)
+        if len(a_key[0]) == 4:
+            self.skip_keys.discard(_skip_key(a_key))
+            self.skip_keys.discard(_skip_key(b_key))
         self._closed[a_key] = flow.last_ts
         while len(self._closed) > self.limits.closed_memory:
             self._closed.popitem(last=False)
