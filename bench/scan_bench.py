@@ -12,7 +12,12 @@ and prints requests/s for both, the ratio, and headerwatch's peak memory
 (maximum resident set size of the process). Two capture sizes show whether
 memory grows with the file.
 
-    python bench/scan_bench.py [--sizes 50000,200000]
+    python bench/scan_bench.py [--sizes 25000,50000,50000s]
+
+The default captures: a web-like mix of response sizes (200 B-100 KB, about
+20 frames a request) at two sizes, to show that memory does not grow with the
+file, and one where every response is under 4 KB (about 5 frames a request,
+the lightest case for tshark).
 
 Targets (issue 2): ratio >= 10, peak memory <= 100 MB at every size.
 """
@@ -67,7 +72,11 @@ def run(cmd: list[str]) -> tuple[float, int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="50000,200000", help="request counts, comma-separated")
+    parser.add_argument(
+        "--sizes",
+        default="25000,50000,50000s",
+        help="request counts, comma-separated; a trailing s means every response under 4 KB",
+    )
     args = parser.parse_args()
     headerwatch = shutil.which("headerwatch") or str(Path(sys.executable).parent / "headerwatch")
     tshark = shutil.which("tshark")
@@ -106,6 +115,44 @@ def main() -> None:
             f"{ts_rate:>13,.0f} {hw_rate / ts_rate:>6.1f} {hw_rss / 1024:>7.0f}MB"
             f"   (tshark found {ts_n:,})"
         )
+
+    detection_cost(ensure_capture(25000, 5000, False))
+
+
+def detection_cost(path: Path) -> None:
+    """The same scan in this process with and without identity detection (best of 3)."""
+    sys.path.insert(0, str(HERE.parent))
+    from capture.identity.detector import IdentityDetector
+    from capture.scan import scan
+
+    def timed(detector: IdentityDetector | None) -> float:
+        best = float("inf")
+        for _ in range(3):
+            with open(os.devnull, "w") as out, open(os.devnull, "w") as err:
+                start = time.process_time()
+                scan([str(path)], detector=detector, out=out, err=err)
+                best = min(best, time.process_time() - start)
+        return best
+
+    bare = timed(None)
+    plain = timed(IdentityDetector())
+    canaries = timed(IdentityDetector(_canary_config()))
+    print(
+        f"detection cost (CPU time, best of 3, {path.name}): without {bare:.2f}s, "
+        f"with {plain:.2f}s ({plain / bare - 1:+.0%}), "
+        f"with 3 canaries {canaries:.2f}s ({canaries / bare - 1:+.0%}); target <= +25%"
+    )
+
+
+def _canary_config() -> object:
+    from capture.identity.detector import IdentityConfig
+
+    return IdentityConfig(
+        region="GB",
+        msisdns=("07700 900123",),
+        imeis=("490154203237518",),
+        canaries=("alice@example.com",),
+    )
 
 
 if __name__ == "__main__":
