@@ -234,7 +234,9 @@ class CaptureFile:
         # much and cannot tell a cut record from the end of the file. read1()
         # returns what a pipe has now, so a live stream on stdin is not held back.
         linktype = reader.linktype
-        scale = 1e-9 if reader.nano else 1e-6
+        # Integer arithmetic first: sec + usec * 1e-6 is off in the last bit for
+        # some values, and sessions must round-trip timestamps exactly.
+        per_second = 1_000_000_000 if reader.nano else 1_000_000
         stream = self._tap.inner
         read = getattr(stream, "read1", stream.read)
         unpack_from = struct.Struct(reader.endian + "IIII").unpack_from
@@ -261,7 +263,7 @@ class CaptureFile:
                 buf = buf[pos:] + more
                 pos = 0
                 continue
-            yield Frame(sec + frac * scale, linktype, buf[pos + 16 : end])
+            yield Frame((sec * per_second + frac) / per_second, linktype, buf[pos + 16 : end])
             pos = end
 
     def _iter_pcapng(self, reader: _PcapNgFrames) -> Iterator[Frame]:

@@ -1,0 +1,38 @@
+"""The URL and address texts of a request, as filters and exports show them."""
+
+from __future__ import annotations
+
+from capture.model import Request
+
+
+def endpoint(address: str, port: int) -> str:
+    """``address:port``, with IPv6 addresses in brackets (``[2001:db8::1]:80``)."""
+    if ":" in address:
+        return f"[{address}]:{port}"
+    return f"{address}:{port}"
+
+
+def request_url(request: Request) -> str:
+    """The absolute URL a request asked for: ``http://host/target``.
+
+    An absolute-form target (sent to a proxy) is already a URL and is kept as
+    sent; a CONNECT's authority-form target is returned bare. Without a Host
+    header the server address stands in for the host (non-80 port appended),
+    which is what the server itself would have had to assume.
+    """
+    uri = request.uri
+    if uri is None:
+        uri = ""
+    elif "://" in uri:
+        return uri
+    if request.method == "CONNECT":
+        return uri
+    host = request.host
+    if not host:
+        host = request.dst if request.dport == 80 else endpoint(request.dst, request.dport)
+        if request.dport == 80 and ":" in host:
+            host = f"[{host}]"
+    if uri and not uri.startswith("/"):
+        # Asterisk-form (OPTIONS *) or a malformed target: keep it, separated.
+        return f"http://{host}/{uri}" if uri != "*" else f"http://{host}"
+    return f"http://{host}{uri}"
