@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
@@ -43,11 +43,18 @@ class Pipeline:
         detector: Detector | None = None,
         limits: Limits | None = None,
         responses: bool = True,
+        shard: tuple[int, int] | None = None,
     ) -> None:
         """``responses=False`` skips parsing server bytes: for consumers that print
         requests only (``scan``), it saves a third of the work. Requests are the same
         either way; only :class:`ResponseSeen` events are missing."""
         self.detector = detector
+        self.shard = shard
+        """``(i, n)``: only connections whose shard is ``i`` of ``n`` are processed
+        (one worker of a parallel scan); :attr:`keys` then orders the output."""
+        self.keys: list[tuple[int, int, int, int]] = []
+        """With a shard: for each RequestSeen returned, its place in the total order
+        of a whole-capture run (frame, phase, connection's last frame, sequence)."""
         self.decoder = Decoder()
         self.tracker = HttpTracker(self._on_request, self._on_response, responses=responses)
         self.reassembler = Reassembler(self.tracker, limits)
@@ -66,7 +73,9 @@ class Pipeline:
         ts, linktype, data = frame[0], frame[1], frame[2]
         if ts > self.last_ts:
             self.last_ts = ts
-        skip = self.reassembler.skip_keys
+        reassembler = self.reassembler
+        reassembler.frame_no = self.packets
+        skip = reassembler.skip_keys
         if (
             skip
             and linktype == 1
@@ -78,18 +87,62 @@ class Pipeline:
         ):
             # Ethernet/IPv4/TCP, no SYN/FIN/RST, in a direction nobody reads
             # (e.g. response bodies during scan): nothing to decode.
-            return _NO_EVENTS
-        seg = self.decoder.decode(ts, linktype, data)
-        if seg is not None:
-            self.reassembler.feed(seg)
+            pass
+        elif self.shard is None:
+            seg = self.decoder.decode(ts, linktype, data)
+            if seg is not None:
+                reassembler.feed(seg)
+        else:
+            self._feed_shard(ts, linktype, data)
+        if ts > reassembler.sweep_due:
+            reassembler.tick(ts)
         if self._out:
             out = self._out
             self._out = []
             return out
         return _NO_EVENTS
 
+    def _feed_shard(self, ts: float, linktype: int, data: bytes) -> None:
+        """Feed the frame only if its connection belongs to this shard.
+
+        The shard is the XOR of both addresses and both ports modulo the number of
+        shards: the same for both directions, cheap to read off the common frame.
+        """
+        index, count = self.shard  # type: ignore[misc]
+        if (
+            linktype == 1
+            and data[12:15] == b"\x08\x00\x45"
+            and len(data) >= 54
+            and data[23] == 6
+            and not int.from_bytes(data[20:22], "big") & 0x3FFF
+        ):
+            mixed = (
+                int.from_bytes(data[26:30], "big")
+                ^ int.from_bytes(data[30:34], "big")
+                ^ int.from_bytes(data[34:36], "big")
+                ^ int.from_bytes(data[36:38], "big")
+            )
+            if mixed % count != index:
+                return
+            seg = self.decoder.decode(ts, linktype, data)
+        else:
+            seg = self.decoder.decode(ts, linktype, data)
+            if seg is None:
+                return
+            mixed = (
+                int.from_bytes(seg.src, "big")
+                ^ int.from_bytes(seg.dst, "big")
+                ^ seg.sport
+                ^ seg.dport
+            )
+            if mixed % count != index:
+                return
+        if seg is not None:
+            self.reassembler.feed(seg)
+
     def flush(self) -> list[Event]:
         """End of input: close every connection and return what that completes."""
+        self.reassembler.frame_no = self.packets + 1
         self.reassembler.flush()
         out = self._out
         self._out = []
@@ -117,6 +170,9 @@ class Pipeline:
             self._awaiting.popitem(last=False)
         self._next_id += 1
         self._out.append(RequestSeen(record))
+        if self.shard is not None:
+            phase, last = self.reassembler.phase
+            self.keys.append((self.reassembler.frame_no, phase, last, self._next_id))
 
     def _on_response(self, flow: int, depth: int, response: Response) -> None:
         record_id = self._awaiting.pop((flow, depth), None)
@@ -144,29 +200,30 @@ class Pipeline:
 
     def summary(self) -> str:
         """One line for stderr: what was seen, and everything that was dropped or lost."""
-        c = self.counters()
-        parts = [
-            f"{c['packets']:,} packets",
-            f"{c['flows']:,} TCP connections",
-            f"{c['requests']:,} HTTP requests",
-            f"{c['identities']:,} identities in {c['identity_requests']:,} requests",
-        ]
-        skipped = self.decoder.skipped
-        if skipped:
-            top = ", ".join(f"{n:,} {reason}" for reason, n in skipped.most_common(4))
-            more = len(skipped) - 4
-            parts.append(
-                f"skipped {sum(skipped.values()):,} frames ({top}{', …' if more > 0 else ''})"
-            )
-        if c["gaps"]:
-            parts.append(f"{c['gaps']:,} capture gaps ({c['gap_bytes']:,} bytes missing)")
-        overflows = c["stream_buffer_overflows"] + c["total_buffer_overflows"]
-        if overflows:
-            parts.append(f"{overflows:,} reassembly buffer overflows")
-        if c["flows_evicted"]:
-            parts.append(f"{c['flows_evicted']:,} connections evicted (table full)")
-        if c["non_http_streams"]:
-            parts.append(f"{c['non_http_streams']:,} non-HTTP streams")
-        if c["malformed_heads"]:
-            parts.append(f"{c['malformed_heads']:,} malformed HTTP heads")
-        return "; ".join(parts)
+        return summarize(self.counters(), self.decoder.skipped)
+
+
+def summarize(c: dict[str, int], skipped: Counter[str]) -> str:
+    """The summary line for counters ``c`` and frames ``skipped`` by reason."""
+    parts = [
+        f"{c['packets']:,} packets",
+        f"{c['flows']:,} TCP connections",
+        f"{c['requests']:,} HTTP requests",
+        f"{c['identities']:,} identities in {c['identity_requests']:,} requests",
+    ]
+    if skipped:
+        top = ", ".join(f"{n:,} {reason}" for reason, n in skipped.most_common(4))
+        more = len(skipped) - 4
+        parts.append(f"skipped {sum(skipped.values()):,} frames ({top}{', …' if more > 0 else ''})")
+    if c["gaps"]:
+        parts.append(f"{c['gaps']:,} capture gaps ({c['gap_bytes']:,} bytes missing)")
+    overflows = c["stream_buffer_overflows"] + c["total_buffer_overflows"]
+    if overflows:
+        parts.append(f"{overflows:,} reassembly buffer overflows")
+    if c["flows_evicted"]:
+        parts.append(f"{c['flows_evicted']:,} connections evicted (table full)")
+    if c["non_http_streams"]:
+        parts.append(f"{c['non_http_streams']:,} non-HTTP streams")
+    if c["malformed_heads"]:
+        parts.append(f"{c['malformed_heads']:,} malformed HTTP heads")
+    return "; ".join(parts)

@@ -47,12 +47,12 @@ def scan(
     except CaptureError as exc:
         print(f"headerwatch: error: {exc}", file=err)
         return EXIT_USAGE
+    if fmt == "table":
+        out.write(header_line() + "\n")
     streaming = "-" in paths
     # Responses are not part of the JSONL or the table: do not parse them.
     pipeline = Pipeline(detector, responses=False)
     render = dumps if fmt == "jsonl" else record_line
-    if fmt == "table":
-        out.write(header_line() + "\n")
     identities = 0
     for event in pipeline.run(_frames(captures, err)):
         if not isinstance(event, RequestSeen):

@@ -224,8 +224,8 @@ def test_flow_table_cap_evicts_the_least_recent() -> None:
 def test_idle_flows_are_closed() -> None:
     rec = Recorder()
     r = Reassembler(rec, Limits(idle_timeout=10))
-    r.feed(Segment(0.0, A, 1, B, 80, 100, 0, ACK, b"x", 0))
-    r.feed(Segment(5.0, A, 2, B, 80, 100, 0, ACK, b"x", 0))
-    r.feed(Segment(12.0, A, 3, B, 80, 100, 0, ACK, b"x", 0))
+    for ts, port in ((0.0, 1), (5.0, 2), (12.0, 3)):
+        r.feed(Segment(ts, A, port, B, 80, 100, 0, ACK, b"x", 0))
+        r.tick(ts)
     assert rec.closed == [1]
     assert r.counters["flows_idle_closed"] == 1
