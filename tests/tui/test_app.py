@@ -1,0 +1,699 @@
+"""Pilot tests of the dashboard over fake sources, harlequin style: collect the app's
+messages with ``message_hook`` and assert on them and on the state they produced."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from textual.command import CommandPalette
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import Input, ProgressBar
+
+from capture.identity.detector import IdentityDetector
+from capture.model import Notice, RequestSeen, ResponseSeen
+from capture.sources import FileSource
+from tests.tui.fakes import (
+    OK,
+    FakeSource,
+    demo_records,
+    make_app,
+    o2_frames,
+    o2_record,
+    record,
+    seen,
+    stats,
+)
+from tui.app import HeaderwatchApp, MainScreen, NoticeBox
+from tui.common import demo_capture_path
+from tui.detail import DetailPane
+from tui.filter_bar import FilterBar, FilterInput
+from tui.messages import EventsArrived, LoadProgress, SourceFinished, StatsUpdated
+from tui.request_list import RequestList
+from tui.screens import CommentScreen, HelpScreen, SaveScreen
+from tui.status import status_text
+
+
+def main(app: HeaderwatchApp) -> MainScreen:
+    return app.main
+
+
+def rows(app: HeaderwatchApp) -> list[int]:
+    return list(app.main.requests.ids)
+
+
+def status(app: HeaderwatchApp) -> str:
+    return status_text(app.main.status_line.status).plain
+
+
+M = TypeVar("M", bound=Message)
+
+
+def sent(messages: list[Message], kind: type[M]) -> list[M]:
+    """Each message of ``kind`` once (the hook sees a bubbling message at every level)."""
+    out: list[M] = []
+    ids: set[int] = set()
+    for message in messages:
+        if isinstance(message, kind) and id(message) not in ids:
+            ids.add(id(message))
+            out.append(message)
+    return out
+
+
+async def feed(pilot: Pilot[int], app: HeaderwatchApp, *events: object) -> None:
+    """Post a batch as the capture thread would, and let the app take it in."""
+    app.post_message(EventsArrived(list(events)))  # type: ignore[arg-type]
+    await pilot.pause()
+
+
+# -- events in, rows out -----------------------------------------------------------------
+
+
+async def test_a_batch_becomes_rows_and_counters_reach_the_status_line() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        app.post_message(StatsUpdated(stats(packets=259, requests=6, identities=6)))
+        await pilot.pause()
+        assert rows(app) == [1, 2, 3, 4, 5, 6]
+        assert len(app.store) == 6
+        [batch] = sent(messages, EventsArrived)
+        assert [e.record.id for e in batch.events if isinstance(e, RequestSeen)] == list(
+            range(1, 7)
+        )
+        line = status(app)
+        assert "259 packets · 6 requests · 6 identities · 0 dropped" in line
+        assert "6 shown" in line
+
+
+async def test_a_response_updates_its_row_in_place() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await feed(pilot, app, RequestSeen(record(1)))
+        assert app.store.get(1).record.response is None  # type: ignore[union-attr]
+        await feed(pilot, app, ResponseSeen(1, OK))
+        assert rows(app) == [1]
+        assert app.store.get(1).record.response == OK  # type: ignore[union-attr]
+
+
+async def test_drops_from_a_live_source_are_shown() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        app.post_message(StatsUpdated(stats(packets=10, kernel_drops=3, queue_drops=2)))
+        await pilot.pause()
+        assert "5 dropped" in status(app)
+
+
+def test_status_messages_collapse_but_data_batches_never_do() -> None:
+    a, b = StatsUpdated(stats(packets=1)), StatsUpdated(stats(packets=2))
+    assert b.can_replace(a)
+    assert LoadProgress(2, 10).can_replace(LoadProgress(1, 10))
+    assert not EventsArrived([]).can_replace(EventsArrived([]))
+    assert not StatsUpdated(stats()).can_replace(EventsArrived([]))
+
+
+async def test_a_fake_frame_source_goes_through_the_real_runner_and_pipeline() -> None:
+    messages: list[Message] = []
+    source = FakeSource(o2_frames(3))
+    app = HeaderwatchApp(
+        source, IdentityDetector(), utc=True, keymap={}, batch_interval=0.02
+    )
+    async with app.run_test(message_hook=messages.append) as pilot:
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if any(isinstance(m, SourceFinished) for m in messages):
+                break
+        await pilot.pause()
+        assert rows(app) == [1, 2, 3]
+        entry = app.store.get(1)
+        assert entry is not None
+        assert [f.normalized for f in entry.record.identities] == ["+447700900123"]
+        assert entry.record.response is not None  # paired by the pipeline
+        assert any(isinstance(m, StatsUpdated) for m in messages)
+        assert app.stats.get("requests") == 3
+        assert app.state == "done"
+        assert "fake done" in status(app)
+        assert app.main.exposure.exposure.identity_requests == 3
+
+
+async def test_file_sources_show_a_progress_bar_and_the_ui_stays_responsive() -> None:
+    gate = threading.Event()
+    messages: list[Message] = []
+    source = FakeSource(o2_frames(4), gate=gate, hold_after=9, file_like=True)
+    app = HeaderwatchApp(source, None, utc=True, keymap={}, batch_interval=0.02)
+    async with app.run_test(message_hook=messages.append) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if any(isinstance(m, LoadProgress) and m.done for m in messages):
+                break
+        progress = app.main.query_one("#progress", ProgressBar)
+        assert progress.has_class("-loading") and progress.display
+        assert "loading" in status(app)
+        # Still loading: the keys work.
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+        gate.set()
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if any(isinstance(m, SourceFinished) for m in messages):
+                break
+        await pilot.pause()
+        assert not progress.has_class("-loading")
+        last = [m for m in messages if isinstance(m, LoadProgress)][-1]
+        assert last.done == last.total
+        assert len(rows(app)) == 4
+
+
+async def test_notices_from_a_source_reach_the_user_even_before_the_app_runs() -> None:
+    box = NoticeBox()
+    box("warning", "t.pcap: capture is cut short; every request before the cut is shown")
+    app = make_app()
+    app.notice_boxes.append(box)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        box("info", "second")
+        await pilot.pause()
+        assert [n.text for n in app.notices] == [
+            "t.pcap: capture is cut short; every request before the cut is shown",
+            "second",
+        ]
+        await feed(pilot, app, Notice("error", "[red]not markup[/]"))
+        assert app.notices[-1].text == "[red]not markup[/]"
+
+
+# -- moving, following, pausing ---------------------------------------------------------
+
+
+async def test_j_k_g_G_move_and_leaving_the_end_stops_following() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        lst = app.main.requests
+        assert lst.cursor_id == 6 and lst.follow
+        await pilot.press("k")
+        assert lst.cursor_id == 5
+        assert not lst.follow
+        assert [m.follow for m in sent(messages, RequestList.FollowChanged)] == [False]
+        await pilot.press("g")
+        assert lst.cursor_id == 1
+        await pilot.press("j", "j")
+        assert lst.cursor_id == 3
+        # Not following: new rows do not move the cursor.
+        await feed(pilot, app, RequestSeen(record(7)))
+        assert lst.cursor_id == 3
+        await pilot.press("G")
+        assert lst.cursor_id == 7 and lst.follow
+        await feed(pilot, app, RequestSeen(record(8)))
+        assert lst.cursor_id == 8
+        highlighted = [m.entry_id for m in sent(messages, RequestList.Highlighted)]
+        assert highlighted[-3:] == [3, 7, 8]
+
+
+async def test_F_toggles_follow() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(demo_records()[:3]))
+        await pilot.press("F")
+        assert not app.main.requests.follow
+        assert "not following" in status(app)
+        await feed(pilot, app, RequestSeen(record(4)))
+        assert app.main.requests.cursor_id == 3
+        await pilot.press("F")
+        assert app.main.requests.follow and app.main.requests.cursor_id == 4
+        assert "following" in status(app)
+
+
+async def test_space_pauses_the_view_while_capture_and_counters_go_on() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(demo_records()[:2]))
+        await pilot.press("space")
+        assert "paused" in status(app)
+        await feed(pilot, app, *seen([record(3), o2_record(4)]))
+        app.post_message(StatsUpdated(stats(requests=4)))
+        await pilot.pause()
+        assert rows(app) == [1, 2]  # the view is frozen ...
+        assert len(app.store) == 4  # ... the capture is not
+        line = status(app)
+        assert "paused · 2 new" in line and "4 requests" in line
+        await pilot.press("space")
+        assert rows(app) == [1, 2, 3, 4]
+        assert "paused" not in status(app)
+
+
+async def test_filter_while_paused_counts_only_matching_new_requests() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("space")
+        await feed(pilot, app, *seen([record(7), o2_record(8), o2_record(9)]))
+        assert "paused · 3 new" in status(app)
+        app.main.apply_filter("~id")
+        await pilot.pause()
+        assert rows(app) == [1, 3, 5, 6]
+        assert "paused · 2 new" in status(app)
+        await pilot.press("space")
+        assert rows(app) == [1, 3, 5, 6, 8, 9]
+
+
+# -- detail -------------------------------------------------------------------------------
+
+
+async def test_enter_opens_the_detail_of_the_selected_request_and_esc_closes_it() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("g")
+        detail = app.main.query_one(DetailPane)
+        assert not detail.display
+        await pilot.press("enter")
+        assert detail.display and detail.entry_id == 1
+        text = detail.query_one("#detail-text").render()
+        plain = str(text)
+        # The header block as sent, wire order, identity header annotated.
+        lines = plain.splitlines()
+        start = lines.index("GET /sport/0/football/ HTTP/1.1")
+        assert lines[start + 1 : start + 6] == [
+            "Host: www.bbc.co.uk",
+            "User-Agent: Mozilla/5.0 (iPhone)",
+            "Cookie: s=1; uid=abc",
+            "Via: 1.1 o2proxy-lon4",
+            "x-up-calling-line-id: 447700900123",
+        ]
+        assert "msisdn +447700900123 · +44 7700 900123 · GB mobile (catalog, high)" in plain
+        assert "  uid = abc" in plain  # cookies broken out
+        assert "HTTP/1.1 200 OK" in plain
+        # The detail follows the cursor.
+        await pilot.press("j")
+        assert detail.entry_id == 2
+        await pilot.press("escape")
+        assert not detail.display
+
+
+async def test_double_click_opens_the_detail_and_a_click_selects() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        lst = app.main.requests
+        # Row 0 of the widget is the header; row 2 shows the second request.
+        await pilot.click(RequestList, offset=(20, 2))
+        assert lst.cursor_id == 2
+        assert not lst.follow
+        await pilot.double_click(RequestList, offset=(20, 3))
+        assert lst.cursor_id == 3
+        assert app.main.detail.display and app.main.detail.entry_id == 3
+
+
+async def test_the_detail_breaks_out_query_parameters_and_names_anomalies() -> None:
+    app = make_app()
+    rec = record(
+        1,
+        "ads.adnetwork.example",
+        "/v2/ad?app=fruit&imei=490154203237518&q=a%20b",
+        anomalies=["obs-fold in header X-Long (joined with a space)", "gap of 12 bytes"],
+        findings=demo_records()[-1].findings,
+    )
+    async with app.run_test(size=(120, 50)) as pilot:
+        await feed(pilot, app, RequestSeen(rec))
+        await pilot.press("enter")
+        plain = str(app.main.detail.query_one("#detail-text").render())
+        assert "Query parameters" in plain
+        assert "  imei = 490154203237518   ◀ imei 490154203237518 · IMEI" in plain
+        assert "  q = a b" in plain
+        assert "⚠ obs-fold in header X-Long" in plain and "⚠ gap of 12 bytes" in plain
+        assert "(none yet)" in plain  # no response
+
+
+# -- filter -------------------------------------------------------------------------------
+
+
+async def type_filter(pilot: Pilot[int], text: str) -> None:
+    field = pilot.app.screen.query_one(FilterInput)
+    field.value = ""
+    await pilot.press(*text)
+
+
+async def test_f_applies_a_filter_and_bang_toggles_it() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("f")
+        bar = app.main.query_one(FilterBar)
+        assert bar.is_open and app.focused is bar.input
+        await type_filter(pilot, "~d bbc|guardian")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert rows(app) == [1, 3]
+        assert not bar.is_open and app.focused is app.main.requests
+        [applied] = sent(messages, FilterBar.Applied)
+        assert applied.expr == "~d bbc|guardian"
+        assert "filter ~d bbc|guardian" in status(app)
+        await pilot.press("exclamation_mark")
+        assert rows(app) == [1, 2, 3, 4, 5, 6]
+        assert "(off)" in status(app)
+        await pilot.press("exclamation_mark")
+        assert rows(app) == [1, 3]
+        # New requests are filtered as they arrive.
+        await feed(pilot, app, *seen([record(7, "www.bbc.co.uk"), record(8, "example.org")]))
+        assert rows(app) == [1, 3, 7]
+
+
+async def test_slash_opens_the_filter_too_and_esc_leaves_it_unchanged() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("slash")
+        assert app.main.filter_bar.is_open
+        await type_filter(pilot, "~id")
+        await pilot.press("escape")
+        assert not app.main.filter_bar.is_open
+        assert rows(app) == [1, 2, 3, 4, 5, 6] and app.main.filter_expr == ""
+
+
+async def test_an_invalid_filter_is_shown_while_typing_and_not_applied() -> None:
+    messages: list[Message] = []
+    app = make_app()
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("f")
+        await type_filter(pilot, "~d (bbc")
+        bar = app.main.filter_bar
+        assert bar.has_class("-invalid")
+        message = str(bar.query_one("#filter-message").render())
+        assert message.startswith("✗ ")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert bar.is_open  # stays open with the error ...
+        assert rows(app) == [1, 2, 3, 4, 5, 6]  # ... and nothing was applied
+        assert not sent(messages, FilterBar.Applied)
+        # Fixing it clears the error.
+        await pilot.press("backspace", "backspace", "backspace", "backspace")
+        await pilot.press("b", "b", "c")
+        assert bar.input.value == "~d bbc"
+        assert not bar.has_class("-invalid")
+        assert "✓" in str(bar.query_one("#filter-message").render())
+
+
+async def test_up_and_down_in_the_filter_input_walk_the_history() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        for expr in ("~d bbc", "~id"):
+            await pilot.press("f")
+            await type_filter(pilot, expr)
+            await pilot.press("enter")
+        await pilot.press("f")
+        field = app.main.query_one(FilterInput)
+        assert field.value == "~id"  # the current filter
+        await type_filter(pilot, "~m GET")
+        await pilot.press("up")
+        assert field.value == "~id"
+        await pilot.press("up")
+        assert field.value == "~d bbc"
+        await pilot.press("up")
+        assert field.value == "~d bbc"
+        await pilot.press("down")
+        assert field.value == "~id"
+        await pilot.press("down")
+        assert field.value == "~m GET"  # the draft comes back
+
+
+async def test_an_empty_filter_shows_everything() -> None:
+    app = make_app(initial_filter="~id")
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        assert rows(app) == [1, 3, 5, 6]
+        await pilot.press("f")
+        await type_filter(pilot, "")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert rows(app) == [1, 2, 3, 4, 5, 6]
+
+
+# -- marks, comments, clear -----------------------------------------------------------------
+
+
+async def test_m_marks_and_M_shows_marked_only() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("g", "m", "j", "j", "m")
+        assert [e.record.id for e in app.store if e.marked] == [1, 3]
+        await pilot.press("M")
+        assert rows(app) == [1, 3]
+        assert "marked only" in status(app)
+        # Unmarking while only marked ones are shown takes the row away.
+        await pilot.press("g", "m")
+        assert rows(app) == [3]
+        await pilot.press("M")
+        assert rows(app) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_semicolon_comments_the_selected_request() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("g", "semicolon")
+        assert isinstance(app.screen, CommentScreen)
+        await pilot.press(*"O2 adds my number")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert app.store.get(1).comment == "O2 adds my number"  # type: ignore[union-attr]
+        # Escape cancels without touching it.
+        await pilot.press("semicolon", "x", "escape")
+        assert app.store.get(1).comment == "O2 adds my number"  # type: ignore[union-attr]
+        app.main.apply_filter("~comment number")
+        await pilot.pause()
+        assert rows(app) == [1]
+
+
+async def test_z_clears_the_view_but_the_store_keeps_everything() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("z")
+        assert rows(app) == []
+        assert len(app.store) == 6
+        assert app.main.exposure.exposure.requests == 0
+        await feed(pilot, app, RequestSeen(record(7)))
+        assert rows(app) == [7]
+        # A new filter does not bring the cleared rows back.
+        app.main.apply_filter("~all")
+        await pilot.pause()
+        assert rows(app) == [7]
+
+
+# -- save and export -----------------------------------------------------------------------
+
+
+async def fill_save(pilot: Pilot[int], path: Path, *, shown: bool, fmt: str | None) -> None:
+    screen = pilot.app.screen
+    assert isinstance(screen, SaveScreen)
+    if shown:
+        await pilot.click("#scope-shown")
+    if fmt is not None:
+        await pilot.click(f"#format-{fmt}")
+    screen.query_one("#save-path", Input).value = str(path)
+    await pilot.click("#save-ok")
+    await pilot.pause()
+
+
+async def wait_for_file(pilot: Pilot[int], path: Path) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    assert path.exists(), f"{path} was not written"
+
+
+async def test_x_exports_jsonl_of_all_or_shown_requests(tmp_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("g", "m", "semicolon", *"note", "enter")
+        await pilot.press("x")
+        all_path = tmp_path / "all.jsonl"
+        await fill_save(pilot, all_path, shown=False, fmt="jsonl")
+        await wait_for_file(pilot, all_path)
+        lines = [json.loads(x) for x in all_path.read_text().splitlines()]
+        assert [x["id"] for x in lines] == [1, 2, 3, 4, 5, 6]
+        assert lines[0]["marked"] is True and lines[0]["comment"] == "note"
+        assert lines[0]["findings"][0]["normalized"] == "+447700900123"
+        app.main.apply_filter("~id")
+        await pilot.pause()
+        await pilot.press("x")
+        shown_path = tmp_path / "shown.jsonl"
+        await fill_save(pilot, shown_path, shown=True, fmt="jsonl")
+        await wait_for_file(pilot, shown_path)
+        ids = [json.loads(x)["id"] for x in shown_path.read_text().splitlines()]
+        assert ids == [1, 3, 5, 6]
+
+
+async def test_x_exports_har(tmp_path: Path) -> None:
+    pytest.importorskip("capture.har", reason="capture/har.py is not in this tree yet")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("x")
+        path = tmp_path / "out.har"
+        await fill_save(pilot, path, shown=False, fmt="har")
+        await wait_for_file(pilot, path)
+        har = json.loads(path.read_text())
+        assert len(har["log"]["entries"]) == 6
+
+
+async def wait_for(pilot: Pilot[int], messages: list[Message], kind: type[Message]) -> None:
+    for _ in range(500):
+        await pilot.pause(0.02)
+        if any(isinstance(m, kind) for m in messages):
+            return
+    raise AssertionError(f"no {kind.__name__}")
+
+
+async def test_w_saves_a_session_and_open_brings_marks_and_comments_back(tmp_path: Path) -> None:
+    demo = demo_capture_path()
+    messages: list[Message] = []
+    app = HeaderwatchApp(
+        FileSource([demo]), IdentityDetector(), utc=True, keymap={}, session_paths=[demo],
+        batch_interval=0.02,
+    )
+    path = tmp_path / "s.pcapng"
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        await pilot.pause()
+        assert len(app.store) == 28
+        await pilot.press("g", "m", "j", "semicolon", *"my number", "enter")
+        await pilot.press("w")
+        assert isinstance(app.screen, SaveScreen)
+        await fill_save(pilot, path, shown=False, fmt=None)
+        await wait_for_file(pilot, path)
+        assert app.saved == [str(path)]
+
+    messages.clear()
+    again = HeaderwatchApp(
+        FileSource([str(path)]), IdentityDetector(), utc=True, keymap={},
+        session_paths=[str(path)], batch_interval=0.02,
+    )
+    async with again.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if again.restored is not None:
+                break
+        assert again.restored is not None and again.restored.marked == 1
+        assert [e.record.id for e in again.store if e.marked] == [1]
+        assert again.store.get(2).comment == "my number"  # type: ignore[union-attr]
+        await pilot.press("M")
+        assert rows(again) == [1]
+
+
+async def test_saving_a_session_without_a_capture_file_says_why(tmp_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("w")
+        path = tmp_path / "s.pcapng"
+        await fill_save(pilot, path, shown=False, fmt=None)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not path.exists()
+        assert any("no capture file" in n.message for n in app._notifications)
+
+
+async def test_save_dialog_escape_cancels() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("w")
+        assert isinstance(app.screen, SaveScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+# -- help, palette, quit, keymap ----------------------------------------------------------
+
+
+async def test_question_mark_shows_help_and_escape_closes_it() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 50)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-text").render())
+        assert "~id [kind]" in text and "Follow" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_colon_opens_the_command_palette_and_its_commands_work() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("colon")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"identities only")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert app.main.filter_expr == "~id"
+        assert rows(app) == [1, 3, 5, 6]
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"marked only")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.main.marked_only
+
+
+async def test_q_quits() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_keys_can_be_remapped() -> None:
+    app = make_app(keymap={"headerwatch.follow": "ctrl+f", "headerwatch.quit": "ctrl+q"})
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(demo_records()[:2]))
+        await pilot.press("F")
+        assert app.main.requests.follow  # F no longer bound
+        await pilot.press("ctrl+f")
+        assert not app.main.requests.follow
+        await pilot.press("question_mark")
+        text = str(app.screen.query_one("#help-text").render())
+        assert "ctrl+f" in text
+        await pilot.press("escape")
+        await pilot.press("q")  # not quit any more
+        assert app.is_running
+
+
+# -- bounds ------------------------------------------------------------------------------------
+
+
+async def test_the_list_keeps_a_bounded_window_and_says_so() -> None:
+    app = make_app(window=50)
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(record(i) for i in range(1, 101)))
+        ids = rows(app)
+        assert len(ids) <= 60 and ids[-1] == 100
+        await feed(pilot, app, *seen(record(i) for i in range(101, 131)))
+        ids = rows(app)
+        assert len(ids) <= 60 and ids[-1] == 130
+        assert len(app.store) == 130
+        line = status(app)
+        assert f"(last {len(ids)}; {130 - len(ids)} older in store)" in line
+        # Re-filtering keeps the window too.
+        app.main.apply_filter("~m GET")
+        await pilot.pause()
+        assert rows(app) == list(range(81, 131))

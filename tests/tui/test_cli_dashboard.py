@@ -1,0 +1,67 @@
+"""``headerwatch demo`` and ``open`` refuse bad input before the dashboard starts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tui.keys import KeysError, keymap_from_config
+
+
+def headerwatch(*args: str, config_home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"XDG_CONFIG_HOME": str(config_home), "PATH": "/usr/bin:/bin"},
+    )
+
+
+def test_open_a_missing_file_exits_2(tmp_path: Path) -> None:
+    result = headerwatch("open", str(tmp_path / "nope.pcap"), config_home=tmp_path)
+    assert result.returncode == 2
+    assert "nope.pcap" in result.stderr
+
+
+def test_open_stdin_is_refused(tmp_path: Path) -> None:
+    result = headerwatch("open", "-", config_home=tmp_path)
+    assert result.returncode == 2
+    assert "headerwatch scan -" in result.stderr
+
+
+def test_an_invalid_start_filter_exits_2(tmp_path: Path) -> None:
+    result = headerwatch("demo", "--filter", "~d (", config_home=tmp_path)
+    assert result.returncode == 2
+    assert "--filter" in result.stderr
+
+
+def test_a_bad_speed_exits_2(tmp_path: Path) -> None:
+    result = headerwatch("demo", "--speed", "0", config_home=tmp_path)
+    assert result.returncode == 2
+    assert "speed" in result.stderr
+
+
+def test_a_bad_keys_table_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[keys]\nfollw = "F"\n')
+    result = headerwatch("demo", "--config", str(config), config_home=tmp_path)
+    assert result.returncode == 2
+    assert "unknown command 'follw'" in result.stderr
+
+
+def test_the_keys_table_becomes_a_textual_keymap() -> None:
+    assert keymap_from_config({"follow": "ctrl+f, F", "quit": ["q", "ctrl+q"]}) == {
+        "headerwatch.follow": "ctrl+f,F",
+        "headerwatch.quit": "q,ctrl+q",
+    }
+    with pytest.raises(KeysError, match="must be a key name"):
+        keymap_from_config({"follow": 3})
+
+
+def test_help_lists_demo_and_open(tmp_path: Path) -> None:
+    result = headerwatch("--help", config_home=tmp_path)
+    assert "demo" in result.stdout and "open" in result.stdout

@@ -1,0 +1,852 @@
+"""The dashboard: one Textual app over a frame source (``demo``, ``open``, ``live``).
+
+Data flow (one direction)::
+
+    FrameSource ─▶ Runner thread (Pipeline) ─post_message▶ HeaderwatchApp ─▶ Store ─▶ view
+                    batches every 0.1 s          EventsArrived       everything   filter +
+                    + StatsUpdated/LoadProgress  (never merged)                   bounded list
+
+The app only consumes the core's events. The store keeps every request; the
+view is a filter over it (re-filtering never re-parses) shown in a bounded
+window of rows. Wire data reaches the screen only through :mod:`tui.render`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, ProgressBar
+
+from capture.config import ConfigError
+from capture.export import ExportError, export
+from capture.filter import Filter, compile_filter
+from capture.model import Event, Notice, StatsSnapshot
+from capture.pipeline import Detector, Pipeline
+from capture.runner import Runner
+from capture.session import (
+    RestoreResult,
+    SessionAnnotations,
+    SessionError,
+    SessionInfo,
+    load_annotations,
+    save_session,
+)
+from capture.sources import FrameSource
+from capture.store import Entry, Store
+from tui import keys as keymod
+from tui.detail import DetailPane
+from tui.exposure_panel import ExposurePanel
+from tui.filter_bar import FilterBar
+from tui.messages import EventsArrived, LoadProgress, SourceFinished, StatsUpdated
+from tui.render import safe
+from tui.request_list import DEFAULT_WINDOW, RequestList
+from tui.screens import CommentScreen, HelpScreen, SaveRequest, SaveScreen, default_name
+from tui.status import Status, StatusLine
+
+BATCH_INTERVAL = 0.1
+"""Seconds between batches from the capture thread: 10 wake-ups a second at most,
+short enough that a request is on screen well within 250 ms."""
+
+THREAD_FILTER_THRESHOLD = 20_000
+"""Stores larger than this are filtered in a worker thread (the UI stays responsive)."""
+
+Predicate = Callable[[Entry], bool]
+
+
+class MainScreen(Screen[None]):
+    """Request list, detail pane, exposure panel, filter bar, status line."""
+
+    BINDINGS: ClassVar[list[BindingType]] = keymod.bindings()  # type: ignore[assignment]
+
+    def __init__(self, hw: HeaderwatchApp) -> None:
+        super().__init__(id="main")
+        self.hw = hw
+        self.filter_expr = hw.initial_filter
+        self.filter: Filter | None = None
+        self.filter_on = True
+        self.marked_only = False
+        self.floor = 0
+        """Entries with ids up to this were cleared from the view (``z``); the store keeps them."""
+        self.paused_at: int | None = None
+        """While paused: the newest id the view may show."""
+        self.new_while_paused = 0
+        self.last_seen = 0
+        """The newest id the view has been told about."""
+        self.history: list[str] = []
+        self._filter_generation = 0
+        self.filtering = False
+        self.ready = False
+        """Mounted: widgets can be queried."""
+
+    # -- layout ---------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◉")
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield RequestList(
+                    self.hw.store.get, window=self.hw.window, utc=self.hw.utc, id="requests"
+                )
+                yield DetailPane(utc=self.hw.utc, id="detail")
+            yield ExposurePanel(id="exposure")
+        yield FilterBar(self.history, id="filter-bar")
+        yield ProgressBar(id="progress", show_eta=False)
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.ready = True
+        if self.filter_expr:
+            self.filter = compile_filter(self.filter_expr)
+            self.history.append(self.filter_expr)
+        if self.app.size.width < 130:
+            self.exposure.add_class("-hidden")
+        self.requests.focus()
+        self.show_progress()
+        self.update_status()
+        self.hw.ingest(())  # anything that arrived before the screen was up
+        self.hw.apply_annotations()
+
+    @property
+    def requests(self) -> RequestList:
+        """The request list."""
+        return self.query_one("#requests", RequestList)
+
+    @property
+    def detail(self) -> DetailPane:
+        """The detail pane."""
+        return self.query_one("#detail", DetailPane)
+
+    @property
+    def exposure(self) -> ExposurePanel:
+        """The exposure panel."""
+        return self.query_one("#exposure", ExposurePanel)
+
+    @property
+    def filter_bar(self) -> FilterBar:
+        """The filter input."""
+        return self.query_one("#filter-bar", FilterBar)
+
+    @property
+    def status_line(self) -> StatusLine:
+        """The status line."""
+        return self.query_one("#status", StatusLine)
+
+    # -- the view ---------------------------------------------------------------------
+
+    def predicate(self, until: int | None = None) -> Predicate:
+        """What the view shows: after the clear point, the filter (if on), marked only."""
+        floor = self.floor
+        match = None
+        if self.filter_on and self.filter is not None and not self.filter.matches_all:
+            match = self.filter.match
+        marked_only = self.marked_only
+        limit = until if until is not None else self.paused_at
+
+        def pred(entry: Entry) -> bool:
+            rid = entry.record.id
+            if rid <= floor or (limit is not None and rid > limit):
+                return False
+            if marked_only and not entry.marked:
+                return False
+            return match is None or match(entry)
+
+        return pred
+
+    def ingest(self, changed: Sequence[Entry]) -> None:
+        """Entries were added or changed in the store: update the view."""
+        if not changed:
+            return
+        last_seen = self.last_seen
+        new: list[Entry] = []
+        updated: list[Entry] = []
+        for entry in changed:
+            (new if entry.record.id > last_seen else updated).append(entry)
+        if new:
+            self.last_seen = max(e.record.id for e in new)
+        requests = self.requests
+        if self.paused_at is not None:
+            pred = self.predicate(until=self.last_seen)
+            self.new_while_paused += sum(1 for e in new if pred(e))
+        else:
+            pred = self.predicate()
+            ids = [e.record.id for e in new if pred(e)]
+            if ids:
+                requests.append(ids)
+        if updated:
+            if self.filter_on and self.filter is not None and not self.filter.matches_all:
+                # A response may make an entry match (~t, ~b): insert it if now shown.
+                pred = self.predicate()
+                shown = set(requests.ids)
+                late = [e.record.id for e in updated if e.record.id not in shown and pred(e)]
+                if late and requests.ids:
+                    late = [i for i in late if i > requests.ids[0]]
+                if late:
+                    requests.insert(late)
+            requests.changed(e.record.id for e in updated)
+            detail = self.detail
+            shown_id = detail.entry_id if detail.is_open else None
+            if shown_id is not None and any(e.record.id == shown_id for e in updated):
+                detail.show(self.hw.store.get(shown_id))
+        self.update_status()
+
+    def refilter(self, keep: int | None = None) -> None:
+        """Recompute the shown rows from the store (filter, marked-only, clear point)."""
+        self._filter_generation += 1
+        generation = self._filter_generation
+        pred = self.predicate()
+        entries = list(self.hw.store)
+        last = entries[-1].record.id if entries else 0
+        if keep is None:
+            keep = self.requests.cursor_id
+        if len(entries) > THREAD_FILTER_THRESHOLD:
+            self.filtering = True
+            self.update_status()
+            self._filter_in_thread(entries, pred, generation, last, keep)
+        else:
+            ids = [e.record.id for e in entries if pred(e)]
+            self._filtered(generation, ids, last, keep)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="filter",
+        description="re-filter the store for the view",
+    )
+    def _filter_in_thread(
+        self, entries: list[Entry], pred: Predicate, generation: int, last: int, keep: int | None
+    ) -> None:
+        ids = [e.record.id for e in entries if pred(e)]
+        self.app.call_from_thread(self._filtered, generation, ids, last, keep)
+
+    def _filtered(self, generation: int, ids: list[int], last: int, keep: int | None) -> None:
+        if generation != self._filter_generation:
+            return  # a newer filter was asked for meanwhile
+        # Entries that arrived while a worker filtered the snapshot.
+        newer = self._entries_after(last)
+        if newer:
+            pred = self.predicate()
+            ids.extend(e.record.id for e in newer if pred(e))
+        self.filtering = False
+        self.requests.set_rows(ids, keep=keep)
+        if self.paused_at is not None:
+            pred = self.predicate(until=self.last_seen)
+            self.new_while_paused = sum(1 for e in self._entries_after(self.paused_at) if pred(e))
+        self.update_status()
+
+    def _entries_after(self, last: int) -> list[Entry]:
+        """Entries with ids above ``last`` (up to the newest seen), oldest first.
+
+        Record ids are consecutive in capture order, so this costs only the new ones.
+        """
+        get = self.hw.store.get
+        found = (get(rid) for rid in range(last + 1, self.last_seen + 1))
+        return [entry for entry in found if entry is not None]
+
+    def show_progress(self) -> None:
+        """The progress bar while a file source is being read."""
+        progress = self.query_one("#progress", ProgressBar)
+        done, total = self.hw.progress
+        loading = bool(total) and self.hw.state == "loading"
+        progress.set_class(loading, "-loading")
+        if loading:
+            progress.update(total=total, progress=done)
+
+    def update_status(self) -> None:
+        """Refresh the status line from the current state."""
+        hw = self.hw
+        requests = self.requests
+        self.status_line.set(
+            Status(
+                source=hw.source_name,
+                state="filtering" if self.filtering else hw.state,
+                filter=self.filter_expr,
+                filter_on=self.filter_on,
+                marked_only=self.marked_only,
+                follow=requests.follow,
+                paused=self.paused_at is not None,
+                new_while_paused=self.new_while_paused,
+                shown=len(requests.ids),
+                trimmed=requests.trimmed,
+                stats=hw.stats,
+                evicted=hw.store.evicted,
+            )
+        )
+
+    # -- messages from widgets ----------------------------------------------------------
+
+    @on(RequestList.Highlighted)
+    def _highlighted(self, event: RequestList.Highlighted) -> None:
+        if self.detail.is_open:
+            self.detail.show(self.hw.store.get(event.entry_id) if event.entry_id else None)
+
+    @on(RequestList.Selected)
+    def _selected(self, event: RequestList.Selected) -> None:
+        self.open_detail()
+
+    @on(RequestList.FollowChanged)
+    def _follow_changed(self, event: RequestList.FollowChanged) -> None:
+        self.update_status()
+
+    @on(FilterBar.Applied)
+    def _filter_applied(self, event: FilterBar.Applied) -> None:
+        self.filter_expr = event.expr
+        self.filter = event.filter
+        self.filter_on = True
+        self.requests.focus()
+        self.refilter()
+
+    def apply_filter(self, expr: str) -> None:
+        """Set and apply a filter expression (from the command palette); must be valid."""
+        self.filter_expr = expr
+        self.filter = compile_filter(expr) if expr else None
+        self.filter_on = True
+        if expr and (not self.history or self.history[-1] != expr):
+            self.history.append(expr)
+        self.refilter()
+
+    @on(FilterBar.Closed)
+    def _filter_closed(self, event: FilterBar.Closed) -> None:
+        self.requests.focus()
+
+    # -- actions (keys in tui.keys) ---------------------------------------------------
+
+    def action_help(self) -> None:
+        """Show the keys and the filter grammar."""
+        self.app.push_screen(HelpScreen(keymod.effective_keys(self.hw.keymap)))
+
+    def action_filter(self) -> None:
+        """Open the filter input."""
+        self.filter_bar.open(self.filter_expr)
+
+    def action_toggle_filter(self) -> None:
+        """Switch the filter off and on again (the expression is kept)."""
+        if not self.filter_expr:
+            self.app.notify("no filter set (f or / to set one)", severity="warning")
+            return
+        self.filter_on = not self.filter_on
+        self.refilter()
+
+    def action_follow(self) -> None:
+        """Keep the newest request under the cursor (or stop)."""
+        self.requests.follow = not self.requests.follow
+        self.update_status()
+
+    def action_pause(self) -> None:
+        """Freeze the view (capture and counters go on), or resume it."""
+        if self.paused_at is None:
+            self.paused_at = self.last_seen
+            self.new_while_paused = 0
+        else:
+            paused_at = self.paused_at
+            self.paused_at = None
+            self.new_while_paused = 0
+            pred = self.predicate()
+            ids = [e.record.id for e in self._entries_after(paused_at) if pred(e)]
+            if ids:
+                self.requests.append(ids)
+        self.update_status()
+
+    def open_detail(self) -> None:
+        """Show the detail pane for the request under the cursor."""
+        detail = self.detail
+        detail.open()
+        entry_id = self.requests.cursor_id
+        detail.show(self.hw.store.get(entry_id) if entry_id is not None else None)
+
+    def action_detail(self) -> None:
+        """Open the detail of the request under the cursor."""
+        self.open_detail()
+
+    def action_back(self) -> None:
+        """Close the filter input or the detail pane; focus the list."""
+        if self.filter_bar.is_open:
+            self.filter_bar.close()
+        elif self.detail.is_open:
+            self.detail.close()
+        self.requests.focus()
+
+    def action_cursor_down(self) -> None:
+        """Next request."""
+        self.requests.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        """Previous request."""
+        self.requests.action_cursor_up()
+
+    def action_first(self) -> None:
+        """Oldest shown request."""
+        self.requests.action_first()
+
+    def action_last(self) -> None:
+        """Newest request; follow."""
+        self.requests.action_last()
+        self.update_status()
+
+    def action_page_down(self) -> None:
+        """A page down."""
+        self.requests.action_page_down()
+
+    def action_page_up(self) -> None:
+        """A page up."""
+        self.requests.action_page_up()
+
+    def action_mark(self) -> None:
+        """Mark or unmark the request under the cursor."""
+        entry_id = self.requests.cursor_id
+        if entry_id is None:
+            return
+        entry = self.hw.store.toggle_mark(entry_id)
+        if entry is None:
+            return
+        if self.marked_only and not entry.marked:
+            self.requests.remove_row(entry_id)
+        self.requests.changed([entry_id])
+        if self.detail.is_open:
+            self.detail.show(entry)
+        self.update_status()
+
+    def action_marked_only(self) -> None:
+        """Show only marked requests (or everything again)."""
+        self.marked_only = not self.marked_only
+        self.refilter()
+
+    def action_comment(self) -> None:
+        """Write a comment on the request under the cursor."""
+        entry_id = self.requests.cursor_id
+        if entry_id is None:
+            return
+        entry = self.hw.store.get(entry_id)
+        if entry is None:
+            return
+
+        def done(comment: str | None) -> None:
+            if comment is None:
+                return
+            got = self.hw.store.set_comment(entry_id, comment)
+            self.requests.changed([entry_id])
+            if got is not None and self.detail.is_open and self.detail.entry_id == entry_id:
+                self.detail.show(got)
+
+        self.app.push_screen(CommentScreen(entry_id, entry.comment), done)
+
+    def action_exposure(self) -> None:
+        """Show or hide the exposure panel."""
+        self.exposure.toggle_class("-hidden")
+
+    def action_clear(self) -> None:
+        """Clear the view: requests so far are hidden (the store and saves keep them)."""
+        self.floor = self.last_seen
+        self.new_while_paused = 0
+        if self.paused_at is not None:
+            self.paused_at = self.last_seen
+        self.requests.clear()
+        self.exposure.clear()
+        if self.detail.is_open:
+            self.detail.show(None)
+        self.update_status()
+
+    def action_save(self) -> None:
+        """Save the session (all requests, or the shown ones) as pcapng."""
+        self._ask_save("Save session (pcapng: opens in Wireshark, reopens here)", ("pcapng",))
+
+    def action_export(self) -> None:
+        """Export requests as HAR or JSONL."""
+        self._ask_save("Export requests", ("har", "jsonl"))
+
+    def _ask_save(self, title: str, formats: tuple[str, ...]) -> None:
+        total = len(self.hw.store)
+        shown = len(self.requests.ids) + self.requests.trimmed
+
+        def done(request: SaveRequest | None) -> None:
+            if request is not None:
+                self.hw.save(request, self.predicate())
+
+        self.app.push_screen(
+            SaveScreen(title, formats, shown, total, default_name(formats[0])), done
+        )
+
+
+class NoticeBox:
+    """``notify(level, text)`` for a frame source, callable from any thread, before or
+    after the app runs: notices wait here until the app is up, then go in as events."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._app: HeaderwatchApp | None = None
+        self._pending: list[Event] = []
+
+    def __call__(self, level: str, text: str) -> None:
+        with self._lock:
+            app = self._app
+            if app is None:
+                self._pending.append(Notice(level, text))
+                return
+        app.post_message(EventsArrived([Notice(level, text)], time.monotonic()))
+
+    def attach(self, app: HeaderwatchApp) -> None:
+        """From now on, post to ``app`` (what waited is posted first)."""
+        with self._lock:
+            self._app = app
+            pending, self._pending = self._pending, []
+        if pending:
+            app.post_message(EventsArrived(pending, time.monotonic()))
+
+
+class HeaderwatchApp(App[int]):
+    """The headerwatch dashboard over one frame source.
+
+    Args:
+        source: Where frames come from (live, file, replay). The app runs it through a
+            :class:`~capture.runner.Runner` and :class:`~capture.pipeline.Pipeline` in a
+            worker thread and stops it on quit. ``None`` runs no capture thread: events
+            are then handed in with :meth:`ingest` or by posting
+            :class:`~tui.messages.EventsArrived` (thread-safe), as the tests do.
+        detector: The identity detector (``tui.common.build_detector``); None finds nothing.
+        title: Replaces "headerwatch" in the header.
+        session_paths: The capture files the frames come from: ``w`` writes the session
+            from them, and marks/comments saved in them are restored once the source
+            has finished. A live capture passes its ``-w`` recording (or nothing).
+        utc: Show times in UTC rather than local time.
+        keymap: Binding id → keys (see :mod:`tui.keys`); None reads the ``[keys]``
+            table of the default config file.
+        window: Rows kept in the request list (the store keeps everything).
+        batch_interval: Seconds between batches from the capture thread.
+        initial_filter: A view filter to start with (must compile).
+        store: The store to fill (a new one by default).
+        source_name: What the header and status line call the source (default
+            ``source.name``).
+
+    A source may also have ``total_bytes``/``read_bytes`` (like
+    :class:`~capture.sources.FileSource`): a progress bar then shows while loading.
+    Notices from a source thread go in through a :class:`NoticeBox` added to
+    :attr:`notice_boxes` before :meth:`run`.
+    """
+
+    # Absolute, so that subclasses elsewhere (the bench, tests) find it too.
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
+    TITLE = "headerwatch"
+
+    def __init__(
+        self,
+        source: FrameSource | None,
+        detector: Detector | None = None,
+        *,
+        title: str | None = None,
+        session_paths: Sequence[str] = (),
+        utc: bool = False,
+        keymap: Mapping[str, str] | None = None,
+        window: int = DEFAULT_WINDOW,
+        batch_interval: float = BATCH_INTERVAL,
+        initial_filter: str = "",
+        store: Store | None = None,
+        source_name: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.detector = detector
+        self.session_paths = list(session_paths)
+        self.utc = utc
+        self.config_error: str | None = None
+        if keymap is None:
+            # Not given by the command (e.g. ``live``): the default config file's [keys].
+            try:
+                keymap = keymod.keymap_for(None)
+            except (ConfigError, keymod.KeysError) as exc:
+                self.config_error = str(exc)
+                keymap = {}
+        self.keymap = dict(keymap)
+        self.window = window
+        self.batch_interval = batch_interval
+        self.initial_filter = initial_filter
+        self.store = store if store is not None else Store()
+        self.source_name = source_name or (source.name if source is not None else "events")
+        self.state = "live" if source is not None else "done"
+        self.stats = StatsSnapshot()
+        self.notices: list[Notice] = []
+        self.runner: Runner | None = None
+        self.notice_boxes: list[NoticeBox] = []
+        """Notice boxes of the source, attached when the app starts."""
+        self._early: list[Event] = []
+        self._annotations: SessionAnnotations | None = None
+        self.restored: RestoreResult | None = None
+        """What reopening a session put back (marks, comments), once done."""
+        self.saved: list[str] = []
+        """Files written by save/export."""
+        self.progress: tuple[int, int] = (0, int(getattr(source, "total_bytes", 0) or 0))
+        """Bytes read and total of a file source (total 0: no progress to show)."""
+        if title:
+            self.title = title
+        self.sub_title = safe(self.source_name)
+        self.main = MainScreen(self)
+
+    # -- start and stop -----------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[Any]:
+        return self.main
+
+    def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        for box in self.notice_boxes:
+            box.attach(self)
+        if self.config_error:
+            self.notify(safe(self.config_error), severity="error", markup=False)
+        if self.source is not None:
+            if getattr(self.source, "total_bytes", 0):
+                self.state = "loading"
+            self.runner = Runner(
+                self.source, Pipeline(self.detector), self._on_batch, interval=self.batch_interval
+            )
+            self._capture()
+        if self.session_paths:
+            self._load_annotations()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="capture",
+        description="capture: frames → pipeline → event batches for the UI",
+    )
+    def _capture(self) -> None:
+        runner = self.runner
+        assert runner is not None
+        error: str | None = None
+        try:
+            runner.run()
+        except Exception as exc:  # the UI must hear of it, not die silently
+            error = f"capture stopped: {exc!r}"
+        self.post_message(SourceFinished(error))
+
+    def _on_batch(self, batch: list[Event]) -> None:
+        """Called in the capture thread a few times a second: hand over, never block."""
+        stats = batch[-1] if batch and isinstance(batch[-1], StatsSnapshot) else None
+        events = batch[:-1] if stats is not None else batch
+        if events:
+            self.post_message(EventsArrived(events, time.monotonic()))
+        source = self.source
+        total = getattr(source, "total_bytes", 0)
+        if total:
+            self.post_message(LoadProgress(getattr(source, "read_bytes", 0), total))
+        if stats is not None:
+            self.post_message(StatsUpdated(stats))
+
+    def stop_capture(self) -> None:
+        """Ask the source to stop (the capture thread ends soon after)."""
+        if self.source is not None:
+            self.source.stop()
+
+    async def action_quit(self) -> None:
+        self.stop_capture()
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        self.stop_capture()
+
+    # -- messages from the capture thread ----------------------------------------------
+
+    def ingest(self, events: Iterable[Event]) -> None:
+        """Take in a batch of core events (UI thread)."""
+        events = list(events)
+        if not self.main.ready:
+            # Posted before the main screen was mounted (a notice at start-up).
+            self._early.extend(events)
+            return
+        if self._early:
+            events = self._early + events
+            self._early = []
+        changed = self.store.apply(events)
+        for event in events:
+            if isinstance(event, Notice):
+                self.notices.append(event)
+                severity = {"error": "error", "warning": "warning"}.get(event.level, "information")
+                self.notify(safe(event.text), severity=severity, markup=False)  # type: ignore[arg-type]
+            elif isinstance(event, StatsSnapshot):
+                self.stats = event
+        self.main.exposure.apply(events)
+        self.main.ingest(changed)
+
+    def on_events_arrived(self, message: EventsArrived) -> None:
+        self.ingest(message.events)
+
+    def on_stats_updated(self, message: StatsUpdated) -> None:
+        self.stats = message.stats
+        if self.main.ready:
+            self.main.update_status()
+
+    def on_load_progress(self, message: LoadProgress) -> None:
+        self.progress = (message.done, message.total)
+        if self.main.ready:
+            self.main.show_progress()
+
+    def on_source_finished(self, message: SourceFinished) -> None:
+        self.state = "error" if message.error else "done"
+        if message.error:
+            self.notify(safe(message.error), severity="error", markup=False)
+        if self.main.ready:
+            self.main.show_progress()
+            self.main.update_status()
+        self.apply_annotations()
+
+    # -- saving ---------------------------------------------------------------------------
+
+    def save(self, request: SaveRequest, shown: Callable[[Entry], bool]) -> None:
+        """Write the session or an export in a worker thread (the UI carries on)."""
+        entries = list(self.store)  # a snapshot: the store keeps growing meanwhile
+        shown_ids = [e.record.id for e in entries if shown(e)] if request.scope == "shown" else None
+        view_filter = self.main.filter_expr if self.main.filter_on else ""
+        self._write(request, entries, shown_ids, view_filter)
+
+    @work(thread=True, exit_on_error=False, group="save", description="save session / export")
+    def _write(
+        self,
+        request: SaveRequest,
+        entries: list[Entry],
+        shown_ids: list[int] | None,
+        view_filter: str,
+    ) -> None:
+        try:
+            message = write_entries(
+                request,
+                entries,
+                shown_ids,
+                sources=self.session_paths,
+                source_name=self.source_name,
+                view_filter=view_filter,
+            )
+        except (SaveError, SessionError, ExportError) as exc:
+            self.call_from_thread(self.notify, safe(str(exc)), severity="error", markup=False)
+            return
+        self.saved.append(request.path)
+        self.call_from_thread(self.notify, safe(message), markup=False)
+
+    # -- sessions: marks and comments come back ------------------------------------------
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="restore",
+        description="read marks and comments from session files",
+    )
+    def _load_annotations(self) -> None:
+        try:
+            annotations = load_annotations(self.session_paths)
+        except SessionError as exc:
+            self.call_from_thread(self.notify, safe(str(exc)), severity="warning", markup=False)
+            return
+        if len(annotations):
+            self.call_from_thread(self._annotations_loaded, annotations)
+
+    def _annotations_loaded(self, annotations: SessionAnnotations) -> None:
+        self._annotations = annotations
+        self.apply_annotations()
+
+    def apply_annotations(self) -> None:
+        """Once every record is in the store (source finished, screen up), restore."""
+        annotations = self._annotations
+        if annotations is None or self.state not in ("done", "error"):
+            return
+        if not self.main.ready or self._early:
+            return
+        self._annotations = None
+        result = annotations.apply(self.store)
+        self.restored = result
+        if result.marked or result.commented or result.injected:
+            self.notify(
+                f"session restored: {result.marked:,} marks, {result.commented:,} comments",
+                markup=False,
+            )
+        self.main.refilter()
+
+    # -- the command palette ------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        if isinstance(screen, MainScreen):
+            keys = keymod.effective_keys(self.keymap)
+            for action in keymod.ACTIONS:
+                if action.name in ("palette", "back", "detail"):
+                    continue
+                target = action.action
+                callback = _action_callback(self, screen, target)
+                yield SystemCommand(
+                    action.description, f"{action.name} · key {keys[action.name]}", callback
+                )
+            for title, expr in QUICK_FILTERS:
+                callback = _filter_callback(screen, expr)
+                yield SystemCommand(title, expr or "show every request", callback)
+        yield from super().get_system_commands(screen)
+
+
+QUICK_FILTERS = (
+    ("Filter: identities only", "~id"),
+    ("Filter: phone numbers only", "~id msisdn"),
+    ("Filter: injected headers", "~inj"),
+    ("Filter: clear", ""),
+)
+
+
+def _filter_callback(screen: MainScreen, expr: str) -> Callable[[], None]:
+    def run() -> None:
+        screen.apply_filter(expr)
+
+    return run
+
+
+def _action_callback(app: App[Any], screen: Screen[Any], action: str) -> Callable[[], Any]:
+    def run() -> Any:
+        if action.startswith("app."):
+            return app.run_action(action.removeprefix("app."))
+        return screen.run_action(action)
+
+    return run
+
+
+class SaveError(Exception):
+    """A session cannot be saved; ``str()`` is one line for the user."""
+
+
+def write_entries(
+    request: SaveRequest,
+    entries: list[Entry],
+    shown_ids: list[int] | None,
+    *,
+    sources: Sequence[str],
+    source_name: str,
+    view_filter: str = "",
+) -> str:
+    """Write a session (pcapng) or an export (HAR, JSONL); return what to tell the user.
+
+    ``entries`` is every stored entry; ``shown_ids`` limits the output to the view.
+    Raises :class:`SaveError`, :class:`~capture.session.SessionError` or
+    :class:`~capture.export.ExportError` with a one-line reason.
+    """
+    if request.format == "pcapng":
+        if not sources:
+            raise SaveError(
+                "no capture file to build the session from (a live capture needs -w FILE); "
+                "use x to export HAR or JSONL"
+            )
+        info = SessionInfo.new(source=source_name, filter=view_filter if shown_ids else "")
+        result = save_session(request.path, sources, entries, only=shown_ids, info=info)
+        text = f"saved {result.frames:,} frames ({result.annotated:,} annotated requests)"
+        if result.unplaced:
+            text += f"; {result.unplaced:,} notes could not be placed"
+        return f"{text} to {request.path}"
+    chosen = entries
+    if shown_ids is not None:
+        wanted = set(shown_ids)
+        chosen = [e for e in entries if e.record.id in wanted]
+    count = export(chosen, request.path, request.format)
+    return f"exported {count:,} requests as {request.format.upper()} to {request.path}"

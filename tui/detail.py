@@ -1,0 +1,60 @@
+"""The detail pane: one request in full (see :func:`tui.render.detail_text`)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from capture.store import Entry
+from tui.render import detail_text
+
+
+class DetailPane(VerticalScroll):
+    """Scrollable detail of the request under the list cursor."""
+
+    DEFAULT_CSS = """
+    DetailPane {
+        display: none;
+        height: 3fr;
+        border-top: heavy $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    DetailPane.-open { display: block; }
+    DetailPane:focus { border-top: heavy $accent; }
+    """
+
+    def __init__(self, *, utc: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.utc = utc
+        self.entry_id: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(""), id="detail-text")
+
+    def show(self, entry: Entry | None) -> None:
+        """Show ``entry`` (None: nothing selected)."""
+        static = self.query_one("#detail-text", Static)
+        if entry is None:
+            self.entry_id = None
+            static.update(Text("no request selected", style="dim"))
+            return
+        if entry.record.id != self.entry_id:
+            self.scroll_home(animate=False, immediate=True)
+        self.entry_id = entry.record.id
+        static.update(detail_text(entry, self.utc, entry.injected))
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the pane is shown."""
+        return self.has_class("-open")
+
+    def open(self) -> None:
+        """Show the pane."""
+        self.add_class("-open")
+
+    def close(self) -> None:
+        """Hide the pane."""
+        self.remove_class("-open")

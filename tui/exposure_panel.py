@@ -1,0 +1,181 @@
+"""The exposure panel: which hosts received which identities, per-header counts, sparklines.
+
+Reads :class:`capture.exposure.Exposure` (fed by the app with every batch) and
+redraws at most twice a second, and only when the aggregate changed.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Sparkline, Static
+
+from capture.exposure import Exposure
+from capture.model import Event
+from tui.render import KIND_LABEL, safe
+
+REDRAW_INTERVAL = 0.5
+MAX_IDENTITIES_SHOWN = 20
+MAX_HOSTS_SHOWN = 8
+MAX_CARRIERS_SHOWN = 12
+
+_KIND_STYLE = {
+    "msisdn": "bold red",
+    "imsi": "bold red",
+    "imei": "bold dark_orange",
+    "subscriber_id": "bold dark_orange",
+    "tracking_id": "bold dark_orange",
+    "email": "bold red",
+    "device_id": "yellow",
+    "canary": "bold magenta",
+}
+
+
+def summary_text(exposure: Exposure) -> Text:
+    """Totals and the sparkline captions."""
+    out = Text(end="")
+    out.append(f"{exposure.requests:,} requests · ")
+    out.append(
+        f"{exposure.identity_requests:,} with identities",
+        style="bold red" if exposure.identity_requests else "",
+    )
+    dropped = sum(exposure.dropped.values()) - exposure.dropped.get("late", 0)
+    if dropped:
+        out.append(f" · {dropped:,} not tracked (tables full)", style="yellow")
+    return out
+
+
+def exposure_text(exposure: Exposure) -> Text:
+    """Identities with the hosts that received them, hosts with their identities, carriers."""
+    out = Text(end="")
+    identities = exposure.identities()
+    out.append("Identities → hosts that received them\n", style="bold underline")
+    if not identities:
+        out.append("  none seen yet\n", style="dim")
+    for ident in identities[:MAX_IDENTITIES_SHOWN]:
+        style = _KIND_STYLE.get(ident.kind, "bold")
+        out.append("● ", style=style)
+        out.append(safe(KIND_LABEL.get(ident.kind, ident.kind.upper())), style=style)
+        out.append(" ")
+        out.append(safe(ident.value), style="bold")
+        out.append(f"  {ident.requests:,} req\n", style="dim")
+        if ident.detail:
+            out.append("  ")
+            out.append(safe(ident.detail))
+            out.append("\n")
+        if ident.carriers:
+            out.append("  via ", style="dim")
+            out.append(safe(", ".join(ident.carriers[:3])))
+            if len(ident.carriers) > 3:
+                out.append(f" +{len(ident.carriers) - 3}", style="dim")
+            out.append("\n")
+        for host in ident.hosts[:MAX_HOSTS_SHOWN]:
+            out.append("  → ", style=style)
+            out.append(safe(host.host))
+            out.append(f" ({host.requests:,})\n", style="dim")
+        if len(ident.hosts) > MAX_HOSTS_SHOWN:
+            out.append(f"  → … {len(ident.hosts) - MAX_HOSTS_SHOWN:,} more hosts\n", style="dim")
+    if len(identities) > MAX_IDENTITIES_SHOWN:
+        out.append(f"… {len(identities) - MAX_IDENTITIES_SHOWN:,} more identities\n", style="dim")
+
+    hosts = exposure.hosts()
+    if hosts:
+        by_host: dict[str, list[str]] = {}
+        for ident in identities:
+            label = KIND_LABEL.get(ident.kind, ident.kind.upper())
+            for host in ident.hosts:
+                labels = by_host.setdefault(host.host, [])
+                if label not in labels:
+                    labels.append(label)
+        out.append("\nHosts ← identities\n", style="bold underline")
+        for host_name, count in hosts[:MAX_IDENTITIES_SHOWN]:
+            out.append("  ")
+            out.append(safe(host_name))
+            out.append(" ← ", style="dim")
+            out.append(safe(" ".join(by_host.get(host_name, []))), style="bold red")
+            out.append(f" ({count:,})\n", style="dim")
+        if len(hosts) > MAX_IDENTITIES_SHOWN:
+            out.append(f"  … {len(hosts) - MAX_IDENTITIES_SHOWN:,} more hosts\n", style="dim")
+
+    carriers = exposure.carriers()
+    if carriers:
+        out.append("\nRequests per identity header\n", style="bold underline")
+        for carrier in carriers[:MAX_CARRIERS_SHOWN]:
+            out.append(f"  {carrier.requests:>6,}  ", style="bold")
+            out.append(f"{carrier.where} ", style="dim")
+            out.append(safe(carrier.name))
+            out.append("\n")
+    out.rstrip()
+    return out
+
+
+class ExposurePanel(VerticalScroll):
+    """Right-hand panel: exposure of identities, with request and identity sparklines."""
+
+    DEFAULT_CSS = """
+    ExposurePanel { padding: 0 1; background: $surface; }
+    ExposurePanel > .caption { height: 1; color: $text-muted; }
+    ExposurePanel > Sparkline { height: 2; margin-bottom: 1; }
+    ExposurePanel > #exposure-requests-spark > .sparkline--max-color { color: $accent; }
+    ExposurePanel > #exposure-identities-spark > .sparkline--max-color { color: $error; }
+    ExposurePanel > #exposure-identities-spark > .sparkline--min-color { color: $warning 50%; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.exposure = Exposure()
+        self._drawn_version = -1
+        self._body = Text("")
+        self._body_lines = -1
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Exposure", style="bold"), id="exposure-title")
+        yield Static(Text(""), id="exposure-summary")
+        yield Static(Text("requests/s", style="dim"), classes="caption", id="exposure-rps")
+        yield Sparkline([0], id="exposure-requests-spark")
+        yield Static(Text("identities/s", style="dim"), classes="caption", id="exposure-ips")
+        yield Sparkline([0], id="exposure-identities-spark")
+        yield Static(Text(""), id="exposure-body")
+
+    def on_mount(self) -> None:
+        self.set_interval(REDRAW_INTERVAL, self.redraw)
+        self.redraw()
+
+    def apply(self, events: list[Event]) -> None:
+        """Count the requests of a batch (redrawn on the next tick)."""
+        self.exposure.apply(events)
+
+    def clear(self) -> None:
+        """Forget everything (the view was cleared)."""
+        self.exposure.clear()
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Redraw if the aggregate changed since the last time."""
+        exposure = self.exposure
+        if exposure.version == self._drawn_version:
+            return
+        self._drawn_version = exposure.version
+        # One-line widgets keep their size: no layout pass for them (a layout of the
+        # whole screen twice a second would show as latency in the request list).
+        self.query_one("#exposure-summary", Static).update(summary_text(exposure), layout=False)
+        requests, identities = exposure.series()
+        # The last 60 seconds: one bar a second fits the panel.
+        req = list(requests[-60:])
+        ids = list(identities[-60:])
+        self.query_one("#exposure-rps", Static).update(
+            Text(f"requests/s  (now {req[-1]:,}, max {max(req):,}, last 60 s)", style="dim"),
+            layout=False,
+        )
+        self.query_one("#exposure-ips", Static).update(
+            Text(f"identities/s  (now {ids[-1]:,}, max {max(ids):,})", style="dim"),
+            layout=False,
+        )
+        self.query_one("#exposure-requests-spark", Sparkline).data = req
+        self.query_one("#exposure-identities-spark", Sparkline).data = ids
+        body = exposure_text(exposure)
+        if body != self._body:
+            lines = body.plain.count("\n")
+            self.query_one("#exposure-body", Static).update(body, layout=lines != self._body_lines)
+            self._body, self._body_lines = body, lines

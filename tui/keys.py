@@ -1,0 +1,127 @@
+"""The dashboard's keys (CONVENTIONS.md: mitmproxy and termshark habits), remappable.
+
+Every key is a Textual :class:`~textual.binding.Binding` with an id
+``headerwatch.<name>``; the ``[keys]`` table of the config file maps names to
+keys, e.g.::
+
+    [keys]
+    follow = "F,ctrl+f"      # several keys: comma-separated
+    quit = "q"
+    pause = "p"
+
+and is applied with ``App.set_keymap``. Key names are Textual's (``space``,
+``question_mark``, ``ctrl+x``, ``G`` for shift+g).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from textual.binding import Binding
+
+from capture.config import load_config
+
+PREFIX = "headerwatch."
+
+
+@dataclass(frozen=True, slots=True)
+class KeyAction:
+    """One remappable command of the main screen."""
+
+    name: str
+    """Name in the ``[keys]`` table."""
+    keys: str
+    """Default keys, comma-separated (Textual key names)."""
+    action: str
+    """Action run on the main screen."""
+    description: str
+    """Shown in the footer, the help screen and the command palette."""
+    show: bool = True
+    """Shown in the footer."""
+    display: str | None = None
+    """How the key is shown in the footer (default: Textual's)."""
+
+
+ACTIONS: tuple[KeyAction, ...] = (
+    KeyAction("help", "question_mark", "help", "Help", display="?"),
+    KeyAction("palette", "colon", "app.command_palette", "Commands", show=False, display=":"),
+    KeyAction("filter", "f,slash", "filter", "Filter", display="f"),
+    KeyAction("toggle_filter", "exclamation_mark", "toggle_filter", "Filter on/off", display="!"),
+    KeyAction("follow", "F", "follow", "Follow"),
+    KeyAction("pause", "space", "pause", "Pause"),
+    KeyAction("detail", "enter", "detail", "Detail", show=False),
+    KeyAction("back", "escape", "back", "Back", show=False),
+    KeyAction("down", "j,down", "cursor_down", "Down", show=False),
+    KeyAction("up", "k,up", "cursor_up", "Up", show=False),
+    KeyAction("first", "g,home", "first", "First", show=False),
+    KeyAction("last", "G,end", "last", "Last (follow)", show=False),
+    KeyAction("page_down", "pagedown", "page_down", "Page down", show=False),
+    KeyAction("page_up", "pageup", "page_up", "Page up", show=False),
+    KeyAction("mark", "m", "mark", "Mark"),
+    KeyAction("marked_only", "M", "marked_only", "Marked only", show=False),
+    KeyAction("comment", "semicolon", "comment", "Comment", show=False, display=";"),
+    KeyAction("exposure", "e", "exposure", "Exposure"),
+    KeyAction("save", "w", "save", "Save"),
+    KeyAction("export", "x", "export", "Export"),
+    KeyAction("clear", "z", "clear", "Clear view", show=False),
+    KeyAction("quit", "q", "app.quit", "Quit"),
+)
+
+BY_NAME = {a.name: a for a in ACTIONS}
+
+
+def bindings() -> list[Binding]:
+    """The main screen's bindings, each with its remappable id."""
+    return [
+        Binding(
+            a.keys,
+            a.action,
+            a.description,
+            show=a.show,
+            key_display=a.display,
+            id=PREFIX + a.name,
+        )
+        for a in ACTIONS
+    ]
+
+
+class KeysError(ValueError):
+    """The ``[keys]`` table names an unknown command or a key that is not a string."""
+
+
+def keymap_from_config(table: Mapping[str, Any]) -> dict[str, str]:
+    """A Textual keymap (binding id → keys) from the ``[keys]`` table.
+
+    Raises :class:`KeysError` naming the first bad entry.
+    """
+    keymap: dict[str, str] = {}
+    for name, keys in table.items():
+        if name not in BY_NAME:
+            known = ", ".join(sorted(BY_NAME))
+            raise KeysError(f"[keys] unknown command {name!r} (known: {known})")
+        if isinstance(keys, (list, tuple)):
+            keys = ",".join(str(k) for k in keys)
+        if not isinstance(keys, str) or not keys.strip():
+            raise KeysError(f"[keys] {name} must be a key name such as \"F\" or \"ctrl+f\"")
+        keymap[PREFIX + name] = ",".join(k.strip() for k in keys.split(",") if k.strip())
+    return keymap
+
+
+def keymap_for(config_path: str | None) -> dict[str, str]:
+    """The key remapping of the config file's ``[keys]`` table (empty without one).
+
+    Raises :class:`capture.config.ConfigError` or :class:`KeysError`.
+    """
+    config = load_config(config_path)
+    try:
+        return keymap_from_config(config.section("keys"))
+    except KeysError as exc:
+        where = str(config.path) if config.path is not None else "<config>"
+        raise KeysError(f"{where}: {exc}") from None
+
+
+def effective_keys(keymap: Mapping[str, str]) -> dict[str, str]:
+    """Command name → keys as they are in effect (defaults overridden by ``keymap``)."""
+    return {a.name: keymap.get(PREFIX + a.name, a.keys) for a in ACTIONS}

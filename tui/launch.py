@@ -1,0 +1,72 @@
+"""Starting the dashboard from a command: options shared by ``demo``, ``open`` and ``live``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from capture.config import ConfigError
+from capture.filter import FilterError, compile_filter
+from capture.pipeline import Detector
+from capture.scan import EXIT_USAGE
+from capture.sources import FrameSource
+from tui.app import HeaderwatchApp, NoticeBox
+from tui.keys import KeysError, keymap_for
+
+
+def add_dashboard_args(parser: argparse.ArgumentParser) -> None:
+    """``--filter EXPR`` (initial view filter) and ``--utc`` (times in UTC)."""
+    group = parser.add_argument_group("dashboard")
+    group.add_argument(
+        "--filter",
+        dest="view_filter",
+        default="",
+        metavar="EXPR",
+        help="start with this view filter, e.g. '~id' (mitmproxy syntax; f changes it)",
+    )
+    group.add_argument("--utc", action="store_true", help="show times in UTC, not local time")
+
+
+def check_view_args(args: argparse.Namespace, err: TextIO = sys.stderr) -> dict[str, str] | int:
+    """The keymap, or an exit code after printing what is wrong with the options."""
+    expr = getattr(args, "view_filter", "")
+    if expr:
+        try:
+            compile_filter(expr)
+        except FilterError as exc:
+            print(f"headerwatch: error: --filter {expr!r}: {exc}", file=err)
+            return EXIT_USAGE
+    try:
+        return keymap_for(getattr(args, "config", None))
+    except (ConfigError, KeysError) as exc:
+        print(f"headerwatch: error: {exc}", file=err)
+        return EXIT_USAGE
+
+
+def run_dashboard(
+    source: FrameSource,
+    detector: Detector | None,
+    args: argparse.Namespace,
+    keymap: dict[str, str],
+    *,
+    source_name: str | None = None,
+    session_paths: Sequence[str] = (),
+    notice_box: NoticeBox | None = None,
+) -> int:
+    """Run the dashboard over ``source`` until the user quits; the exit code."""
+    app = HeaderwatchApp(
+        source,
+        detector,
+        source_name=source_name,
+        session_paths=session_paths,
+        utc=getattr(args, "utc", False),
+        keymap=keymap,
+        initial_filter=getattr(args, "view_filter", ""),
+    )
+    if notice_box is not None:
+        app.notice_boxes.append(notice_box)
+    code = app.run()
+    source.stop()
+    return int(code or 0)

@@ -1,0 +1,55 @@
+"""Messages from the capture thread to the dashboard.
+
+The capture thread hands the UI a batch a few times a second with
+``post_message`` (thread-safe). Data batches are never merged (merging would
+lose requests); messages that only carry the latest value (counters, load
+progress) override ``can_replace`` so that a backlog collapses to one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual.message import Message
+
+from capture.model import Event, StatsSnapshot
+
+
+@dataclass
+class EventsArrived(Message, bubble=False):
+    """A batch of core events (requests, responses, notices), in capture order.
+
+    ``posted_at`` is the ``time.monotonic()`` of the hand-over, for latency measurements.
+    """
+
+    events: list[Event]
+    posted_at: float = 0.0
+
+
+@dataclass
+class StatsUpdated(Message, bubble=False):
+    """The latest counters of the pipeline and the source; only the newest matters."""
+
+    stats: StatsSnapshot
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StatsUpdated)
+
+
+@dataclass
+class LoadProgress(Message, bubble=False):
+    """How much of the input files has been read (bytes); only the newest matters."""
+
+    done: int
+    total: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LoadProgress)
+
+
+@dataclass
+class SourceFinished(Message, bubble=False):
+    """The source is exhausted (end of file, replay over) or stopped; nothing follows."""
+
+    error: str | None = None
+    extra: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,381 @@
+"""Records as Rich ``Text``: the one place where wire data becomes something on screen.
+
+Header names and values, URIs, host names, comments: all of it is data chosen by
+whoever sent the request. Everything here therefore
+
+* builds :class:`rich.text.Text` objects by appending plain strings with a style
+  (never ``Text.from_markup`` or ``f"[red]{value}"``), so ``[red]`` or
+  ``[link=…]`` in a value is shown as those characters and never interpreted;
+* passes every string through :func:`capture.text.printable` first, so ESC, OSC,
+  BEL, CR, backspace, C1 controls and bidi overrides are shown as ``\\xNN`` /
+  ``\\uNNNN`` and can never drive the terminal.
+
+No widget code lives here, so the rules can be tested on plain objects.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+from urllib.parse import unquote_to_bytes
+
+from rich.cells import cell_len, set_cell_size
+from rich.text import Text
+
+from capture.model import Finding, Record
+from capture.text import from_bytes, printable, to_bytes
+
+SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1, "info": 0}
+"""Order of severities, most severe first when sorted descending."""
+
+SEVERITY_STYLE = {
+    "high": "bold red",
+    "medium": "bold dark_orange",
+    "low": "yellow",
+    "info": "dim",
+}
+"""Colour of each severity: badges, highlighted header lines, the exposure panel."""
+
+BADGE_STYLE = {
+    "high": "bold white on red",
+    "medium": "bold black on dark_orange",
+    "low": "black on yellow",
+    "info": "dim",
+}
+
+KIND_LABEL = {
+    "msisdn": "MSISDN",
+    "imsi": "IMSI",
+    "imei": "IMEI",
+    "subscriber_id": "SUBID",
+    "tracking_id": "UIDH",
+    "email": "EMAIL",
+    "device_id": "DEVID",
+    "canary": "CANARY",
+    "client_ip": "ip",
+    "network_info": "net",
+    "device_profile": "dev",
+}
+"""Short badge text of each finding kind (identity kinds in capitals)."""
+
+
+class EntryLike(Protocol):
+    """What the renderers need from a store entry (see :mod:`capture.store`)."""
+
+    @property
+    def record(self) -> Record: ...
+
+    @property
+    def marked(self) -> bool: ...
+
+    @property
+    def comment(self) -> str: ...
+
+
+def safe(text: str | None) -> str:
+    """``text`` with control characters and raw bytes escaped (``None`` is empty)."""
+    if not text:
+        return ""
+    return printable(text)
+
+
+def safe_text(text: str | None, style: str = "") -> Text:
+    """A :class:`Text` holding ``text`` literally (never parsed as markup)."""
+    return Text(safe(text), style=style, end="")
+
+
+def format_time(ts: float, utc: bool = False) -> str:
+    """Time of day with milliseconds, local time unless ``utc``."""
+    parts = time.gmtime(ts) if utc else time.localtime(ts)
+    return time.strftime("%H:%M:%S", parts) + f".{int(ts * 1000) % 1000:03d}"
+
+
+def format_datetime(ts: float, utc: bool = False) -> str:
+    """Date and time with milliseconds and the zone name."""
+    parts = time.gmtime(ts) if utc else time.localtime(ts)
+    zone = "UTC" if utc else time.strftime("%Z", parts)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", parts)
+    return f"{stamp}.{int(ts * 1000) % 1000:03d} {zone}"
+
+
+def endpoint(address: str, port: int) -> str:
+    """``1.2.3.4:80`` or ``[2001:db8::1]:80``."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def top_severity(findings: Iterable[Finding]) -> str | None:
+    """The most severe severity among identity findings, ``None`` when there are none."""
+    best: str | None = None
+    rank = -1
+    for finding in findings:
+        if not finding.is_identity:
+            continue
+        r = SEVERITY_RANK.get(finding.severity, 0)
+        if r > rank:
+            best, rank = finding.severity, r
+    return best
+
+
+def badge_labels(record: Record) -> list[tuple[str, str]]:
+    """(label, severity) of each distinct identity kind in ``record``, most severe first."""
+    if not record.findings:
+        return []
+    seen: dict[str, str] = {}
+    for finding in record.findings:
+        if not finding.is_identity:
+            continue
+        old = seen.get(finding.kind)
+        if old is None or SEVERITY_RANK.get(finding.severity, 0) > SEVERITY_RANK.get(old, 0):
+            seen[finding.kind] = finding.severity
+    ordered = sorted(seen.items(), key=lambda kv: -SEVERITY_RANK.get(kv[1], 0))
+    return [(safe(KIND_LABEL.get(kind, kind.upper())), severity) for kind, severity in ordered]
+
+
+def badges(record: Record, injected: bool = False) -> Text:
+    """One badge per distinct identity kind (most severe first), ``INJ`` when injected."""
+    text = Text(end="")
+    for label, severity in badge_labels(record):
+        if text:
+            text.append(" ")
+        text.append(f" {label} ", style=BADGE_STYLE.get(severity, ""))
+    if injected:
+        if text:
+            text.append(" ")
+        text.append("INJ", style="bold magenta")
+    return text
+
+
+def target_path(record: Record) -> str:
+    """What the list shows as the path: the URI without ``scheme://authority``."""
+    uri = record.request.uri
+    if uri is None:
+        return ""
+    if "://" in uri:
+        rest = uri.split("://", 1)[1]
+        slash = rest.find("/")
+        return rest[slash:] if slash >= 0 else "/"
+    return uri
+
+
+def fit_str(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal cells (with an ellipsis) or padded to it."""
+    size = len(text) if text.isascii() else cell_len(text)
+    if size <= width:
+        return text + " " * (width - size)
+    if width <= 0:
+        return ""
+    return set_cell_size(text, width - 1) + "…"
+
+
+def fit(text: Text, width: int) -> Text:
+    """``text`` cut to ``width`` cells (ellipsis) and padded to exactly ``width``."""
+    out = text.copy()
+    out.truncate(width, overflow="ellipsis", pad=True)
+    return out
+
+
+# -- the detail pane ----------------------------------------------------------------
+
+
+def split_query(uri: str | None) -> list[tuple[str, str]]:
+    """Query parameters of ``uri`` in order, percent-decoded losslessly (``+`` is a space)."""
+    if not uri or "?" not in uri:
+        return []
+    query = uri.split("?", 1)[1].split("#", 1)[0]
+    out: list[tuple[str, str]] = []
+    for part in query.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        out.append((_unquote(name), _unquote(value)))
+    return out
+
+
+def _unquote(text: str) -> str:
+    return from_bytes(unquote_to_bytes(to_bytes(text.replace("+", " "))))
+
+
+def split_cookies(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Every ``name=value`` pair of every ``Cookie`` header, in order."""
+    out: list[tuple[str, str]] = []
+    for name, value in headers:
+        if name.lower() != "cookie":
+            continue
+        for part in value.split(";"):
+            part = part.strip()
+            if not part:
+                continue
+            cname, _, cvalue = part.partition("=")
+            out.append((cname.strip(), cvalue.strip()))
+    return out
+
+
+def finding_note(finding: Finding) -> Text:
+    """``msisdn +447700900123 · +44 7700 900123 · GB mobile (catalog, high)``."""
+    style = SEVERITY_STYLE.get(finding.severity, "")
+    note = Text(end="")
+    note.append(safe(finding.kind), style=style)
+    value = finding.normalized or finding.value
+    if value:
+        note.append(" ")
+        note.append(safe(value), style="bold")
+    if finding.detail:
+        note.append(" · ")
+        note.append(safe(finding.detail))
+    note.append(f" ({safe(finding.detector)}, {safe(finding.severity)})", style="dim")
+    return note
+
+
+def _findings_for(findings: Sequence[Finding], where: str, name: str) -> list[Finding]:
+    lname = name.lower()
+    return [f for f in findings if f.where == where and f.name.lower() == lname]
+
+
+def _section(out: Text, title: str) -> None:
+    out.append("\n")
+    out.append(title, style="bold underline")
+    out.append("\n")
+
+
+def _pairs(
+    out: Text, pairs: list[tuple[str, str]], findings: Sequence[Finding], where: str
+) -> None:
+    for name, value in pairs:
+        hits = _findings_for(findings, where, name)
+        style = SEVERITY_STYLE.get(top_severity(hits) or "", "") if hits else ""
+        out.append("  ")
+        out.append(safe(name), style=style or "bold")
+        out.append(" = ")
+        out.append(safe(value), style=style)
+        for hit in hits:
+            out.append("   ◀ ", style=style)
+            out.append_text(finding_note(hit))
+        out.append("\n")
+
+
+def detail_text(
+    entry: EntryLike,
+    utc: bool = False,
+    injected: Sequence[str] = (),
+) -> Text:
+    """Everything about one request: request line and headers as sent, in wire order,
+    identity headers highlighted with what was found; query parameters and cookies
+    broken out; anomalies; the response; the user's comment.
+
+    ``injected`` names headers that were added in transit (shown with a marker).
+    """
+    record = entry.record
+    req = record.request
+    findings = record.findings
+    out = Text(end="")
+    out.append(f"#{record.id}  ", style="dim")
+    out.append(format_datetime(req.ts, utc), style="dim")
+    out.append("  ")
+    out.append(safe(endpoint(req.src, req.sport)))
+    out.append(" → ")
+    out.append(safe(endpoint(req.dst, req.dport)))
+    out.append(f"  flow {req.flow} · request {req.depth}", style="dim")
+    if entry.marked:
+        out.append("  ● marked", style="bold magenta")
+    out.append("\n\n")
+
+    # The request line and the header block exactly as sent, in wire order.
+    line = Text(end="")
+    line.append(safe(req.method), style="bold")
+    if req.uri is not None:
+        line.append(" ")
+        line.append(safe(req.uri))
+    if req.version is not None:
+        line.append(" ")
+        line.append(safe(req.version))
+    out.append_text(line)
+    out.append("\n")
+    injected_lower = {name.lower() for name in injected}
+    for name, value in req.headers:
+        hits = _findings_for(findings, "header", name)
+        identity_hits = [f for f in hits if f.is_identity]
+        severity = top_severity(identity_hits)
+        style = SEVERITY_STYLE.get(severity, "") if severity else ""
+        out.append(safe(name), style=style or "bold cyan")
+        out.append(": ", style=style)
+        out.append(safe(value), style=style)
+        if name.lower() in injected_lower:
+            out.append("  ⇢ injected in transit", style="bold magenta")
+        for hit in hits:
+            out.append("\n    ◀ ", style=SEVERITY_STYLE.get(hit.severity, ""))
+            out.append_text(finding_note(hit))
+        out.append("\n")
+    if req.body_length:
+        out.append(f"\n[body: {req.body_length:,} bytes", style="dim")
+        if req.body:
+            out.append("] ", style="dim")
+            out.append(safe(from_bytes(req.body[:200])))
+            if req.body_length > 200:
+                out.append(" …", style="dim")
+        else:
+            out.append("]", style="dim")
+        out.append("\n")
+
+    identities = [f for f in findings if f.is_identity]
+    if findings:
+        noun = "identity" if len(identities) == 1 else "identities"
+        _section(out, f"Findings ({len(identities)} {noun}, {len(findings)} in all)")
+        ordered = sorted(findings, key=lambda f: -SEVERITY_RANK.get(f.severity, 0))
+        for finding in ordered:
+            out.append("  ● " if finding.is_identity else "  · ", style=SEVERITY_STYLE.get(
+                finding.severity, ""
+            ))
+            out.append(f"{safe(finding.where)} ", style="dim")
+            out.append(safe(finding.name), style="bold")
+            out.append("  ")
+            out.append_text(finding_note(finding))
+            out.append("\n")
+
+    params = split_query(req.uri)
+    if params:
+        _section(out, "Query parameters")
+        _pairs(out, params, findings, "query")
+    cookies = split_cookies(req.headers)
+    if cookies:
+        _section(out, "Cookies")
+        _pairs(out, cookies, findings, "cookie")
+    if req.anomalies:
+        _section(out, "Anomalies")
+        for note in req.anomalies:
+            out.append("  ⚠ ", style="yellow")
+            out.append(safe(note))
+            out.append("\n")
+
+    _section(out, "Response")
+    response = record.response
+    if response is None:
+        out.append("  (none yet)\n", style="dim")
+    else:
+        status_style = "green" if response.status < 400 else "red"
+        out.append("  ")
+        out.append(safe(response.version))
+        out.append(" ")
+        out.append(str(response.status), style=f"bold {status_style}")
+        out.append(" ")
+        out.append(safe(response.reason))
+        if response.ts >= req.ts:
+            out.append(f"   +{(response.ts - req.ts) * 1000:.0f} ms", style="dim")
+        out.append("\n")
+        for name, value in response.headers:
+            out.append("  ")
+            out.append(safe(name), style="cyan")
+            out.append(": ")
+            out.append(safe(value))
+            out.append("\n")
+        for note in response.anomalies:
+            out.append("  ⚠ ", style="yellow")
+            out.append(safe(note))
+            out.append("\n")
+    if entry.comment:
+        _section(out, "Comment")
+        out.append("  ")
+        out.append(safe(entry.comment), style="italic")
+        out.append("\n")
+    out.rstrip()
+    return out

@@ -1,0 +1,484 @@
+"""The request list: one line per request, newest at the bottom.
+
+A Line-API widget (like toolong's log view) rather than a ``DataTable``: measured
+here, ``DataTable.add_rows`` costs ~0.35 ms a row once its idle re-measuring is
+counted (500 rows ≈ 0.2 s, 5,000 ≈ 1 s of UI thread) and ``remove_row`` is
+O(rows), so a window that slides at 2,000 requests/s could not keep up. This
+widget only keeps entry ids (``append`` is O(new rows)) and renders the lines
+that are visible, with a small cache of rendered strips.
+
+It holds a bounded window of ids (the newest ``window`` shown rows); the store
+keeps everything, and :attr:`trimmed` says how many shown rows fell out of the
+window so the status line can say so.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from capture.store import Entry
+from tui.render import (
+    BADGE_STYLE,
+    badge_labels,
+    endpoint,
+    fit_str,
+    format_time,
+    safe,
+    target_path,
+    top_severity,
+)
+
+DEFAULT_WINDOW = 5_000
+"""Rows kept in the list (the newest shown ones); the store keeps every request."""
+
+_SLACK = 0.2
+"""The window is trimmed when it exceeds ``window * (1 + _SLACK)``: amortised O(1)."""
+
+Lookup = Callable[[int], Entry | None]
+
+
+class RequestList(ScrollView, can_focus=True):
+    """Requests, one a line: mark, time, client, method, host, path, status, identities."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "request-list--header",
+        "request-list--cursor",
+        "request-list--high",
+        "request-list--medium",
+        "request-list--low",
+        "request-list--marked",
+        "request-list--dim",
+    }
+
+    DEFAULT_CSS = """
+    RequestList {
+        background: $surface;
+        scrollbar-gutter: stable;
+        overflow-x: hidden;
+    }
+    RequestList > .request-list--header {
+        text-style: bold;
+        background: $panel;
+        color: $text;
+    }
+    RequestList > .request-list--cursor {
+        background: $block-cursor-blurred-background;
+    }
+    RequestList:focus > .request-list--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+        text-style: bold;
+    }
+    RequestList > .request-list--high { color: $error; text-style: bold; }
+    RequestList > .request-list--medium { color: $warning; text-style: bold; }
+    RequestList > .request-list--low { color: $warning; }
+    RequestList > .request-list--marked { color: $accent; text-style: bold; }
+    RequestList > .request-list--dim { color: $text-muted; }
+    """
+
+    class Highlighted(Message):
+        """The cursor moved to another request (``entry_id`` None when the list is empty)."""
+
+        def __init__(self, request_list: RequestList, entry_id: int | None) -> None:
+            super().__init__()
+            self.request_list = request_list
+            self.entry_id = entry_id
+
+        @property
+        def control(self) -> RequestList:
+            return self.request_list
+
+    class Selected(Message):
+        """The user chose a request (enter, double click)."""
+
+        def __init__(self, request_list: RequestList, entry_id: int) -> None:
+            super().__init__()
+            self.request_list = request_list
+            self.entry_id = entry_id
+
+        @property
+        def control(self) -> RequestList:
+            return self.request_list
+
+    class FollowChanged(Message):
+        """Follow mode was switched on or off (by a key or by moving away from the end)."""
+
+        def __init__(self, request_list: RequestList, follow: bool) -> None:
+            super().__init__()
+            self.request_list = request_list
+            self.follow = follow
+
+        @property
+        def control(self) -> RequestList:
+            return self.request_list
+
+    def __init__(
+        self,
+        lookup: Lookup,
+        *,
+        window: int = DEFAULT_WINDOW,
+        utc: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.lookup = lookup
+        self.window = max(1, window)
+        self.utc = utc
+        self.ids: list[int] = []
+        self.trimmed = 0
+        """Shown rows that fell out of the window (still in the store)."""
+        self.cursor = -1
+        self._follow = True
+        self._cache: LRUCache[tuple[Any, ...], Strip] = LRUCache(2048)
+        self._highlighted: int | None = None
+        self._style_cache: dict[str, Style] | None = None
+
+    # -- data -----------------------------------------------------------------------
+
+    @property
+    def follow(self) -> bool:
+        """Keep the cursor on the newest row as rows arrive."""
+        return self._follow
+
+    @follow.setter
+    def follow(self, value: bool) -> None:
+        if value == self._follow:
+            return
+        self._follow = value
+        self.post_message(self.FollowChanged(self, value))
+        if value:
+            self.move_to(len(self.ids) - 1)
+
+    @property
+    def cursor_id(self) -> int | None:
+        """The id of the entry under the cursor."""
+        if 0 <= self.cursor < len(self.ids):
+            return self.ids[self.cursor]
+        return None
+
+    def set_rows(self, ids: Sequence[int], keep: int | None = None) -> None:
+        """Replace the rows (a new filter); the cursor stays on ``keep`` if shown."""
+        self.trimmed = max(0, len(ids) - self.window)
+        self.ids = list(ids[-self.window :]) if self.trimmed else list(ids)
+        self._cache.clear()
+        index = -1
+        if not self._follow and keep is not None:
+            index = self._index_of(keep)
+        if index < 0:
+            index = len(self.ids) - 1 if self._follow or self.cursor >= len(self.ids) else min(
+                max(self.cursor, 0), len(self.ids) - 1
+            )
+        self._update_size()
+        self.cursor = -1
+        self.move_to(index, force=True)
+        self.refresh()
+
+    def append(self, ids: Iterable[int]) -> int:
+        """Add rows at the bottom (in bulk); returns how many were added."""
+        before = len(self.ids)
+        self.ids.extend(ids)
+        added = len(self.ids) - before
+        if not added:
+            return 0
+        limit = int(self.window * (1 + _SLACK))
+        if len(self.ids) > limit:
+            cut = len(self.ids) - self.window
+            del self.ids[:cut]
+            self.trimmed += cut
+            self.cursor = max(-1, self.cursor - cut)
+            self.scroll_to(y=max(0.0, self.scroll_y - cut), animate=False, immediate=True)
+            self._cache.clear()
+        self._update_size()
+        if self._follow:
+            self.move_to(len(self.ids) - 1)
+        elif self.cursor < 0:
+            self.move_to(0)
+        self.refresh()
+        return added
+
+    def insert(self, ids: Iterable[int]) -> None:
+        """Add rows in id order (entries that started to match late); the cursor stays put."""
+        current = self.cursor_id
+        for entry_id in sorted(ids):
+            if self._index_of(entry_id) < 0:
+                bisect.insort(self.ids, entry_id)
+        if current is not None:
+            self.cursor = self._index_of(current)
+        self._update_size()
+        if self._follow:
+            self.move_to(len(self.ids) - 1)
+        self.refresh()
+
+    def remove_row(self, entry_id: int) -> None:
+        """Take one row out (an entry unmarked while only marked ones are shown)."""
+        index = self._index_of(entry_id)
+        if index < 0:
+            return
+        del self.ids[index]
+        self._update_size()
+        self.cursor = -1
+        self.move_to(min(index, len(self.ids) - 1), force=True)
+        self.refresh()
+
+    def changed(self, ids: Iterable[int]) -> None:
+        """Some entries changed (response, mark, comment): repaint their lines."""
+        # Cache keys hold what is shown of an entry, so a change makes a new key;
+        # only a repaint is needed.
+        del ids
+        self.refresh()
+
+    def clear(self) -> None:
+        """No rows."""
+        self.ids = []
+        self.trimmed = 0
+        self.cursor = -1
+        self._cache.clear()
+        self._update_size()
+        self._post_highlight()
+        self.refresh()
+
+    def _index_of(self, entry_id: int) -> int:
+        # ids are increasing: binary search.
+        i = bisect.bisect_left(self.ids, entry_id)
+        if i < len(self.ids) and self.ids[i] == entry_id:
+            return i
+        return -1
+
+    def _update_size(self) -> None:
+        size = Size(self.scrollable_content_region.width, len(self.ids) + 1)
+        if size == self.virtual_size:
+            return
+        # Setting ``virtual_size`` normally lays out the whole screen; rows arriving
+        # only change this widget (its scrollbar gutter is reserved), so update the
+        # scroll range and repaint just the list. A layout is still asked for when
+        # the scrollbar appears or goes.
+        shown = self.show_vertical_scrollbar
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._scroll_update(size)
+        if self.show_vertical_scrollbar != shown:
+            self.refresh(layout=True)
+        else:
+            self.refresh()
+
+    # -- cursor -----------------------------------------------------------------------
+
+    @property
+    def _rows_visible(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def move_to(self, index: int, force: bool = False) -> None:
+        """Put the cursor on row ``index`` (clamped) and scroll it into view."""
+        if not self.ids:
+            if self.cursor != -1 or force:
+                self.cursor = -1
+                self._post_highlight()
+            return
+        index = max(0, min(index, len(self.ids) - 1))
+        moved = index != self.cursor
+        self.cursor = index
+        visible = self._rows_visible
+        top = int(self.scroll_y)
+        if index < top:
+            self.scroll_to(y=index, animate=False, immediate=True)
+        elif index >= top + visible:
+            self.scroll_to(y=index - visible + 1, animate=False, immediate=True)
+        if moved or force:
+            self.refresh()
+            self._post_highlight()
+
+    def _post_highlight(self) -> None:
+        entry_id = self.cursor_id
+        if entry_id != self._highlighted or entry_id is None:
+            self._highlighted = entry_id
+            self.post_message(self.Highlighted(self, entry_id))
+
+    def _user_move(self, index: int) -> None:
+        """A move asked for by the user: leaving the last row turns follow off."""
+        self.move_to(index)
+        at_end = self.cursor >= len(self.ids) - 1
+        if self._follow and not at_end:
+            self.follow = False
+
+    def action_cursor_down(self) -> None:
+        """Next request."""
+        self._user_move(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        """Previous request."""
+        self._user_move(self.cursor - 1)
+
+    def action_first(self) -> None:
+        """Oldest shown request."""
+        self._user_move(0)
+
+    def action_last(self) -> None:
+        """Newest request, and follow from now on."""
+        self.move_to(len(self.ids) - 1)
+        self.follow = True
+
+    def action_page_down(self) -> None:
+        """A page further."""
+        self._user_move(self.cursor + self._rows_visible)
+
+    def action_page_up(self) -> None:
+        """A page back."""
+        self._user_move(self.cursor - self._rows_visible)
+
+    def action_select(self) -> None:
+        """Open the request under the cursor."""
+        entry_id = self.cursor_id
+        if entry_id is not None:
+            self.post_message(self.Selected(self, entry_id))
+
+    async def _on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y == 0:
+            return
+        index = int(self.scroll_y) + offset.y - 1
+        if 0 <= index < len(self.ids):
+            self._user_move(index)
+            if event.chain >= 2:
+                self.action_select()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._cache.clear()
+        self._update_size()
+        if self.cursor >= 0:
+            self.move_to(self.cursor, force=False)
+
+    # -- rendering --------------------------------------------------------------------
+
+    def _layout(self, width: int) -> tuple[int, ...]:
+        """Column widths: mark, time, client, method, host, path, status, identities."""
+        client = 21 if width >= 120 else 15
+        fixed = 2 + 12 + 1 + client + 1 + 7 + 1 + 1 + 3 + 1 + 1
+        rest = max(0, width - fixed)
+        ids = max(8, min(24, rest // 4))
+        host = max(6, (rest - ids) * 2 // 5)
+        path = max(4, rest - ids - host)
+        return (2, 12, client, 7, host, path, 3, ids)
+
+    def _styles(self) -> dict[str, Style]:
+        """Rich styles of the components, on the widget's base style (cached: a lookup
+        per row would cost more than the row)."""
+        styles = self._style_cache
+        if styles is None:
+            base = self.rich_style
+            styles = {"base": base}
+            for name in ("header", "cursor", "high", "medium", "low", "marked", "dim"):
+                styles[name] = base + self.get_component_rich_style(f"request-list--{name}")
+            for severity, spec in BADGE_STYLE.items():
+                styles[f"badge-{severity}"] = base + Style.parse(spec)
+            styles["comment"] = base + Style.parse("cyan")
+            styles["error"] = base + Style.parse("red")
+            styles["inj"] = base + Style.parse("bold magenta")
+            self._style_cache = styles
+        return styles
+
+    def _header_strip(self, width: int) -> Strip:
+        key = ("header", width)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        style = self._styles()["header"]
+        titles = ("", "TIME", "CLIENT", "METHOD", "HOST", "PATH", "ST", "IDENTITIES")
+        cells = [fit_str(t, w) for t, w in zip(titles, self._layout(width), strict=True)]
+        line = cells[0] + cells[1] + " " + " ".join(cells[2:])
+        strip = Strip([Segment(fit_str(line, width), style)], width)
+        self._cache[key] = strip
+        return strip
+
+    def _row_strip(self, index: int, width: int) -> Strip:
+        entry_id = self.ids[index]
+        entry = self.lookup(entry_id)
+        is_cursor = index == self.cursor
+        styles = self._styles()
+        if entry is None:
+            return Strip.blank(width, styles["base"])
+        record = entry.record
+        response = record.response
+        status = response.status if response is not None else 0
+        injected = bool(entry.injected)
+        key = (entry_id, width, is_cursor, entry.marked, bool(entry.comment), status, injected,
+               self.has_focus)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        req = record.request
+        severity = top_severity(record.findings)
+        _, w_time, w_client, w_method, w_host, w_path, w_status, w_ids = self._layout(width)
+        base = styles["base"]
+        emphasis = styles.get(severity or "", base) if severity != "info" else base
+        cursor = styles["cursor"] if is_cursor else None
+        segments: list[Segment] = []
+
+        def add(text: str, style: Style) -> None:
+            # The cursor colours win over the cell's own.
+            segments.append(Segment(text, style + cursor if cursor is not None else style))
+
+        add("●" if entry.marked else " ", styles["marked"] if entry.marked else base)
+        add("✎" if entry.comment else " ", styles["comment"])
+        add(fit_str(format_time(req.ts, self.utc), w_time) + " ", styles["dim"])
+        # A narrow client column shows the address only (the port is in the detail).
+        client = endpoint(req.src, req.sport) if w_client >= 21 else req.src
+        add(fit_str(safe(client), w_client) + " " + fit_str(safe(req.method), w_method) + " ",
+            base)
+        add(fit_str(safe(req.destination), w_host) + " " + fit_str(safe(target_path(record)),
+            w_path) + " ", emphasis)
+        add(fit_str(str(status) if status else "", w_status) + " ",
+            styles["error"] if status >= 400 else base)
+        used = 0
+        for label, badge_severity in badge_labels(record):
+            text = f" {label} "
+            gap = 1 if used else 0
+            if used + gap + len(text) > w_ids:
+                break
+            if gap:
+                add(" ", base)
+            add(text, styles.get(f"badge-{badge_severity}", base))
+            used += gap + len(text)
+        if injected and used + 4 <= w_ids:
+            add(" INJ" if used else "INJ", styles["inj"])
+            used += 4 if used else 3
+        total = 2 + w_time + 1 + w_client + 1 + w_method + 1 + w_host + 1 + w_path + 1
+        total += w_status + 1 + used
+        if total < width:
+            add(" " * (width - total), base)
+        strip = Strip(segments, width) if total <= width else Strip(segments).crop(0, width)
+        self._cache[key] = strip
+        return strip
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._header_strip(width)
+        index = int(self.scroll_y) + y - 1
+        if 0 <= index < len(self.ids):
+            return self._row_strip(index, width)
+        return Strip([Segment(" " * width, self.rich_style)], width)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._style_cache = None
+        self._cache.clear()
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._style_cache = None
+        self.refresh()
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._style_cache = None
+        self.refresh()

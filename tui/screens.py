@@ -1,0 +1,254 @@
+"""The dashboard's secondary screens: help, comment, save session, export."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+
+from tui.keys import ACTIONS
+from tui.render import safe
+
+FILTER_HELP = (
+    ("~id [kind]", "has an identity finding (of a kind: ~id msisdn, ~id imei)"),
+    ("~h rex", "any request header line 'name: value'"),
+    ("~hq rex", "a request header line (request side only)"),
+    ("~hn rex", "a header name"),
+    ("~inj", "a header injected in transit"),
+    ("~d rex", "domain (host)"),
+    ("~m rex", "method"),
+    ("~u rex", "URL; a bare word means ~u word"),
+    ("~src rex / ~dst rex", "client / server address"),
+    ("~t rex", "content type"),
+    ("~b rex", "body"),
+    ("~marked", "marked requests"),
+    ("~comment rex", "requests with a matching comment"),
+    ("~all", "everything"),
+    ("! & | ( )", "not, and, or, grouping; two terms side by side mean &"),
+)
+
+
+def _key_label(keys: str) -> str:
+    names = {
+        "question_mark": "?",
+        "exclamation_mark": "!",
+        "semicolon": ";",
+        "colon": ":",
+        "slash": "/",
+        "escape": "esc",
+    }
+    return " ".join(names.get(k, k) for k in keys.split(","))
+
+
+def help_text(keys: Mapping[str, str]) -> Text:
+    """The help screen's text: every command with its keys in effect, the filter grammar."""
+    out = Text(end="")
+    out.append("headerwatch", style="bold")
+    out.append(" — identity headers (MSISDN, IMEI, IMSI, X-UIDH …) in HTTP, as they arrive\n\n")
+    out.append("Keys", style="bold underline")
+    out.append("   (remap in the [keys] table of the config file)\n", style="dim")
+    for action in ACTIONS:
+        out.append(f"  {_key_label(keys.get(action.name, action.keys)):<14}", style="bold cyan")
+        out.append(f"{action.description:<18}")
+        out.append(f"{action.name}\n", style="dim")
+    out.append(f"  {'ctrl+p':<14}", style="bold cyan")
+    out.append("Command palette\n")
+    out.append(f"  {'tab':<14}", style="bold cyan")
+    out.append("Move focus (list, detail, exposure)\n")
+    out.append("  mouse         click a row to select it, double-click to open, wheel scrolls\n")
+    out.append("\n")
+    out.append("Filter expressions", style="bold underline")
+    out.append("   (mitmproxy's grammar; regexes, case-insensitive)\n", style="dim")
+    for syntax, meaning in FILTER_HELP:
+        out.append(f"  {syntax:<22}", style="bold cyan")
+        out.append(f"{meaning}\n")
+    out.append("\n  Examples: ", style="dim")
+    out.append("~id msisdn & ~d bbc   ·   ~h \"x-up-calling-line-id\"   ·   !~d example\n")
+    out.append("  While typing, an invalid expression is shown as an error and not applied;\n")
+    out.append("  up/down in the filter input walk the history.\n")
+    out.append("\nColours", style="bold underline")
+    out.append("\n  ")
+    out.append(" MSISDN ", style="bold white on red")
+    out.append(" high   ")
+    out.append(" IMEI ", style="bold black on dark_orange")
+    out.append(" medium   ")
+    out.append(" SUBID ", style="black on yellow")
+    out.append(" low   ")
+    out.append("●", style="bold magenta")
+    out.append(" marked   ")
+    out.append("✎", style="cyan")
+    out.append(" commented   ")
+    out.append("INJ", style="bold magenta")
+    out.append(" injected in transit\n")
+    return out
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys and filter grammar."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "dismiss", "Close"),
+    ]
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 90; max-width: 100%; height: 90%;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    """
+
+    def __init__(self, keys: Mapping[str, str]) -> None:
+        super().__init__()
+        self.keys = dict(keys)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(help_text(self.keys), id="help-text")
+
+
+class CommentScreen(ModalScreen[str | None]):
+    """Edit the comment of one request; dismissed with the new text or None (cancel)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    DEFAULT_CSS = """
+    CommentScreen { align: center middle; }
+    CommentScreen > Vertical {
+        width: 80; max-width: 100%; height: auto;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    """
+
+    def __init__(self, entry_id: int, comment: str) -> None:
+        super().__init__()
+        self.entry_id = entry_id
+        self.comment = comment
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(f"Comment on request #{self.entry_id} (enter saves, esc cancels)"))
+            yield Input(value=self.comment, placeholder="a note", id="comment-input")
+
+    @on(Input.Submitted, "#comment-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True, slots=True)
+class SaveRequest:
+    """What the save or export dialog asked for."""
+
+    path: str
+    scope: str
+    """``all`` (every stored request) or ``shown`` (the requests the view shows)."""
+    format: str
+    """``pcapng`` (session), ``har`` or ``jsonl``."""
+
+
+def default_name(extension: str, now: float | None = None) -> str:
+    """``headerwatch-20120110-142211.<extension>`` in the current directory."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now if now is not None else time.time()))
+    return os.path.join(os.getcwd(), f"headerwatch-{stamp}.{extension}")
+
+
+class SaveScreen(ModalScreen[SaveRequest | None]):
+    """Ask where to save (session or export) and what: all requests or the shown ones."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    DEFAULT_CSS = """
+    SaveScreen { align: center middle; }
+    SaveScreen > Vertical {
+        width: 90; max-width: 100%; height: auto;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    SaveScreen RadioSet { width: 1fr; margin-right: 1; }
+    SaveScreen #save-options { height: auto; }
+    SaveScreen #save-buttons { height: auto; align-horizontal: right; }
+    SaveScreen #save-error { color: $error; }
+    """
+
+    def __init__(
+        self, title: str, formats: tuple[str, ...], shown: int, total: int, path: str
+    ) -> None:
+        super().__init__()
+        self.title_text = title
+        self.formats = formats
+        self.shown = shown
+        self.total = total
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self.title_text, style="bold"))
+            with Horizontal(id="save-options"):
+                with RadioSet(id="save-scope"):
+                    yield RadioButton(f"all {self.total:,} requests", value=True, id="scope-all")
+                    yield RadioButton(f"shown {self.shown:,} requests", id="scope-shown")
+                if len(self.formats) > 1:
+                    with RadioSet(id="save-format"):
+                        for i, fmt in enumerate(self.formats):
+                            yield RadioButton(fmt.upper(), value=i == 0, id=f"format-{fmt}")
+            yield Input(value=self.path, id="save-path")
+            yield Label("", id="save-error")
+            with Horizontal(id="save-buttons"):
+                yield Button("Save", variant="primary", id="save-ok")
+                yield Button("Cancel", id="save-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#save-path", Input).focus()
+
+    def _format(self) -> str:
+        if len(self.formats) == 1:
+            return self.formats[0]
+        pressed = self.query_one("#save-format", RadioSet).pressed_button
+        if pressed is None or pressed.id is None:
+            return self.formats[0]
+        return pressed.id.removeprefix("format-")
+
+    @on(RadioSet.Changed, "#save-format")
+    def _format_changed(self) -> None:
+        # Keep the file extension in line with the format.
+        path_input = self.query_one("#save-path", Input)
+        root, ext = os.path.splitext(path_input.value)
+        if ext.lstrip(".") in self.formats:
+            path_input.value = f"{root}.{self._format()}"
+
+    def _result(self) -> SaveRequest | None:
+        path = self.query_one("#save-path", Input).value.strip()
+        if not path:
+            self.query_one("#save-error", Label).update(Text("a file name is needed"))
+            return None
+        pressed = self.query_one("#save-scope", RadioSet).pressed_button
+        scope = "shown" if pressed is not None and pressed.id == "scope-shown" else "all"
+        return SaveRequest(os.path.expanduser(path), scope, self._format())
+
+    @on(Input.Submitted, "#save-path")
+    @on(Button.Pressed, "#save-ok")
+    def _ok(self) -> None:
+        result = self._result()
+        if result is not None:
+            self.dismiss(result)
+
+    @on(Button.Pressed, "#save-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def path_label(path: str) -> Text:
+    """A file path for a message (kept literal)."""
+    return Text(safe(path))
