@@ -85,35 +85,24 @@ def main() -> None:
             "tshark is not installed (apt-get install tshark): nothing to compare with"
         )
     print(
-        f"{'requests':>9} {'frames/MB':>12} {'headerwatch req/s':>18} {'tshark req/s':>13} "
-        f"{'ratio':>6} {'peak RSS':>9}"
+        f"{'requests':>9} {'capture':>8} {'headerwatch req/s':>18} {'tshark req/s':>13} "
+        f"{'ratio':>6} {'hw peak RSS':>12} {'tshark RSS':>11}"
     )
-    for size in (int(s) for s in args.sizes.split(",")):
-        path = ensure_capture(size, max(5000, size // 10))
+    for spec in args.sizes.split(","):
+        small = spec.endswith("s")
+        size = int(spec.rstrip("s"))
+        path = ensure_capture(size, max(5000, size // 10), small)
         hw_s, hw_n, hw_rss = run([headerwatch, "scan", "--format", "jsonl", str(path)])
-        ts_s, ts_n, _ = run(
-            [
-                tshark,
-                "-n",
-                "-o",
-                "tcp.reassemble_out_of_order:TRUE",
-                "-r",
-                str(path),
-                "-Y",
-                "http.request",
-                "-T",
-                "fields",
-                "-e",
-                "http.host",
-                "-e",
-                "http.request.uri",
-            ]
-        )
+        tshark_cmd = [tshark, "-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-r", str(path),
+                      "-Y", "http.request", "-T", "fields", "-e", "http.host",
+                      "-e", "http.request.uri"]  # fmt: skip
+        ts_s, ts_n, ts_rss = run(tshark_cmd)
         hw_rate, ts_rate = hw_n / hw_s, ts_n / ts_s
+        mix = "small responses" if small else "web mix"
         print(
-            f"{hw_n:>9,} {path.stat().st_size / 1e6:>10.0f}MB {hw_rate:>18,.0f} "
-            f"{ts_rate:>13,.0f} {hw_rate / ts_rate:>6.1f} {hw_rss / 1024:>7.0f}MB"
-            f"   (tshark found {ts_n:,})"
+            f"{hw_n:>9,} {path.stat().st_size / 1e6:>6.0f}MB {hw_rate:>18,.0f} {ts_rate:>13,.0f} "
+            f"{hw_rate / ts_rate:>6.1f} {hw_rss / 1024:>10.0f}MB {ts_rss / 1024:>9.0f}MB  "
+            f"{mix} (tshark found {ts_n:,})"
         )
 
     detection_cost(ensure_capture(25000, 5000, False))

@@ -1,0 +1,294 @@
+"""``headerwatch live`` end to end: real HTTP between two network namespaces.
+
+A client namespace sends HTTP requests (with and without identity headers, split
+across segments, pipelined, on port 80 and 8123) to a server namespace over a
+veth pair; ``headerwatch live -i <server veth> --format jsonl`` runs inside the
+server namespace, as a user would run it. Tests that need root skip, saying so,
+when not root; CI runs as root.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capture.privileges import can_capture, interpreter_path
+from tests.live_plan import O2, check_records, live_plan
+from tests.netns import REPO, Lab, LiveProc, make_lab, python_for, request, require_root
+from tui.cli import _parser
+from tui.common import build_detector
+
+pytestmark = pytest.mark.netns
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    """Client and server namespaces with an HTTP server on ports 80 and 8123."""
+    yield from make_lab()
+
+
+def _detector_available() -> bool:
+    args = _parser().parse_args(["live", "-i", "lo", "--format", "jsonl"])
+    return build_detector(args) not in (None, 2)
+
+
+def test_every_request_is_reported_as_it_completes(lab: Lab) -> None:
+    plan, expected = live_plan()
+    live = lab.live("--format", "jsonl")
+    live.wait_ready()
+    assert lab.client(plan) == 9
+    # Read while headerwatch still runs: records stream, they do not wait for the end.
+    records = live.records(len(expected))
+    check_records(records, expected, lab)
+    assert live.stop(signal.SIGTERM) == 0
+    assert len(live.all_records()) == len(expected)
+    summary = live.stderr.splitlines()[-1]
+    assert f"{len(expected)} HTTP requests" in summary
+    assert "0 kernel drops, 0 queue drops" in summary
+    assert "Traceback" not in live.stderr
+
+
+def test_identity_findings_are_reported_live(lab: Lab) -> None:
+    if not _detector_available():
+        pytest.skip("the identity detector is not wired into build_detector yet")
+    plan, expected = live_plan()
+    live = lab.live("--format", "jsonl")
+    live.wait_ready()
+    lab.client(plan)
+    records = live.records(len(expected))
+    live.stop()
+    by_uri = {r["uri"]: r for r in records}
+    for uri in ("/sport/", "/odd-port", "/split", "/p3"):
+        kinds = {(f["name"].lower(), f["kind"], f["normalized"]) for f in by_uri[uri]["findings"]}
+        assert ("x-up-calling-line-id", "msisdn", "+447700900123") in kinds, by_uri[uri]
+    for uri in ("/plain", "/p1", "/k1"):
+        assert not [f for f in by_uri[uri]["findings"] if f["kind"] == "msisdn"]
+
+
+def test_filter_narrows_the_capture(lab: Lab) -> None:
+    plan, expected = live_plan()
+    live = lab.live("--format", "jsonl", "-f", "tcp port 8123")
+    live.wait_ready()
+    lab.client(plan)
+    want = [e for e in expected if e["dport"] == 8123]
+    records = live.records(len(want))
+    assert live.stop() == 0
+    check_records(live.all_records(), want, lab)
+    assert records
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_right_after_the_traffic_loses_nothing(lab: Lab, sig: int) -> None:
+    live = lab.live("--format", "jsonl")
+    live.wait_ready()
+    n = 60
+    plan = [
+        {"port": 80 if i % 2 else 8123, "sends": [request(f"/r{i}", extra=[O2])]} for i in range(n)
+    ]
+    assert lab.client(plan) == n
+    assert live.stop(sig) == 0  # at once: the queue is drained, the pipeline flushed
+    assert [r["uri"] for r in live.all_records()] == [f"/r{i}" for i in range(n)]
+    assert f"{n} HTTP requests" in live.stderr.splitlines()[-1]
+
+
+def test_interface_down_and_up_is_reported_and_capture_resumes(lab: Lab) -> None:
+    live = lab.live("--format", "jsonl")
+    live.wait_ready()
+    lab.client([{"port": 80, "sends": [request("/before")]}])
+    live.records(1)
+    lab.set_link(False)
+    line = live.wait_stderr("is down")
+    assert line == f"headerwatch: warning: {lab.server_if} is down; waiting for it to come back"
+    lab.set_link(True)
+    assert "capturing again" in live.wait_stderr("is back")
+    lab.client([{"port": 8123, "sends": [request("/after", extra=[O2])]}])
+    records = live.records(2)
+    assert [r["uri"] for r in records] == ["/before", "/after"]
+    assert live.stop() == 0
+    assert "Traceback" not in live.stderr
+
+
+def test_the_other_end_going_away_is_no_carrier(lab: Lab) -> None:
+    """The phone end of the cable goes away: our interface stays up without a link."""
+    live = lab.live("--format", "jsonl")
+    live.wait_ready()
+    lab.set_link(False, side="client")
+    line = live.wait_stderr("has no link")
+    no_link = "has no link (cable or tether unplugged?); waiting"
+    assert line == f"headerwatch: warning: {lab.server_if} {no_link}"
+    lab.set_link(True, side="client")
+    live.wait_stderr("is back")
+    lab.client([{"port": 8123, "sends": [request("/again")]}])
+    assert [r["uri"] for r in live.records(1)] == ["/again"]
+    assert live.stop() == 0
+
+
+def test_started_while_the_interface_is_down_it_waits_for_it(lab: Lab) -> None:
+    lab.set_link(False)
+    live = lab.live("--format", "jsonl")
+    live.wait_ready()
+    live.wait_stderr(f"{lab.server_if} is down; waiting for it to come back")
+    lab.set_link(True)
+    live.wait_stderr("is back")
+    lab.client([{"port": 80, "sends": [request("/late", extra=[O2])]}])
+    assert [r["uri"] for r in live.records(1)] == ["/late"]
+    assert live.stop() == 0
+
+
+def test_unplugged_tether_is_reopened_after_sudo_dropped_root(lab: Lab) -> None:
+    """Started with sudo: runs as the user, yet reopens the interface when it comes back."""
+    found = python_for(NOBODY)
+    if found is None:
+        pytest.skip(f"uid {NOBODY} can read no Python with headerwatch here (all under /root?)")
+    python, python_env = found
+    with tempfile.TemporaryDirectory() as config_home:
+        os.chmod(config_home, 0o755)  # the user's (empty) config directory
+        env = {
+            **python_env,
+            "SUDO_UID": str(NOBODY),
+            "SUDO_GID": str(NOBODY),
+            "XDG_CONFIG_HOME": config_home,
+        }
+        _unplug_and_replug(lab, lab.live("--format", "jsonl", env=env, python=python))
+
+
+def _unplug_and_replug(lab: Lab, live: LiveProc) -> None:
+    live.wait_ready()
+    status = Path(f"/proc/{live.proc.pid}/status").read_text()
+    uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]
+    assert uids == [str(NOBODY)] * 4
+    cap_eff = next(line for line in status.splitlines() if line.startswith("CapEff:")).split()[1]
+    assert int(cap_eff, 16) == (1 << 12) | (1 << 13)  # CAP_NET_ADMIN, CAP_NET_RAW only
+    lab.client([{"port": 80, "sends": [request("/one")]}])
+    live.records(1)
+    lab.unplug()
+    assert "waiting for it to come back" in live.wait_stderr("is gone")
+    lab.plug()
+    live.wait_stderr("is back")
+    lab.client([{"port": 80, "sends": [request("/two", extra=[O2])]}])
+    assert [r["uri"] for r in live.records(2)] == ["/one", "/two"]
+    assert live.stop() == 0
+
+
+def test_without_privileges_one_line_says_what_to_do() -> None:
+    argv = [sys.executable, "-m", "tui.cli", "live", "-i", "lo", "--format", "jsonl"]
+    if os.geteuid() == 0:
+        argv = [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            *argv,
+        ]
+    elif can_capture():
+        pytest.skip("this user may capture (CAP_NET_RAW): cannot show the message")
+    env = {**os.environ, "HOME": "/", "XDG_CONFIG_HOME": "/proc/empty"}
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=REPO, env=env)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "headerwatch: error: live capture on lo needs root or the CAP_NET_RAW capability: "
+        "run it with sudo, or allow this Python once with: "
+        f"sudo setcap cap_net_raw,cap_net_admin=eip {interpreter_path()}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["-i", "hw-nope0"],
+            "headerwatch: error: no network interface named 'hw-nope0' "
+            "(headerwatch interfaces lists them)",
+        ),
+        (
+            ["-i", "lo", "-f", "tcp port banana"],
+            "headerwatch: error: bad capture filter 'tcp port banana': ",
+        ),
+    ],
+    ids=["unknown-interface", "bad-filter"],
+)
+def test_usage_errors_exit_2_with_one_line(args: list[str], message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "live", *args, "--format", "jsonl"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(message)
+    assert len(result.stderr.splitlines()) == 1
+
+
+def _scan(path: Path) -> list[dict[str, Any]]:
+    import json
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "scan", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_recording_reopens_with_identical_records(lab: Lab, tmp_path: Path) -> None:
+    out = tmp_path / "live.pcapng"
+    plan, expected = live_plan()
+    live = lab.live("--format", "jsonl", "-w", str(out))
+    live.wait_ready()
+    lab.client(plan)
+    live.records(len(expected))
+    time.sleep(1.5)
+    # Flushed as it goes: readable while the capture still runs.
+    assert [r["uri"] for r in _scan(out)] == [e["uri"] for e in expected]
+    assert live.stop() == 0
+    assert _scan(out) == live.all_records()
+
+
+def test_disk_full_keeps_capturing_and_keeps_what_was_saved(lab: Lab, tmp_path: Path) -> None:
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", str(small)], check=True)
+    try:
+        out = small / "live.pcapng"
+        live = lab.live("--format", "jsonl", "-w", str(out))
+        live.wait_ready()
+        padding = ("X-Padding", "p" * 1000)
+        n = 250  # about 400 KB of frames
+        plan = [{"port": 80, "sends": [request(f"/r{i}", extra=[padding])]} for i in range(n)]
+        lab.client(plan)
+        live.records(n)
+        line = live.wait_stderr("disk full")
+        assert "recording stopped" in line and "capture goes on" in line
+        lab.client([{"port": 80, "sends": [request("/after-full")]}])
+        assert live.records(n + 1)[-1]["uri"] == "/after-full"
+        assert live.stop() == 0
+        saved = _scan(out)
+        assert saved and [r["uri"] for r in saved] == [f"/r{i}" for i in range(len(saved))]
+    finally:
+        subprocess.run(["umount", "-l", str(small)], check=False)
+
+
+def test_not_root_skips_say_why() -> None:
+    """The namespace tests skip with a reason (only) when not root."""
+    if os.geteuid() == 0:
+        require_root()  # does not skip
+        return
+    with pytest.raises(pytest.skip.Exception, match="needs root"):
+        require_root()

@@ -1,0 +1,310 @@
+"""``headerwatch live -i IFACE [-f BPF] [-w FILE.pcapng] [--format jsonl]``.
+
+Without ``--format`` the dashboard shows the capture; with it, records stream to
+stdout as they complete (a batch at a time, flushed) for ``jq``, scripts and CI,
+and a summary line with the kernel and queue drops goes to stderr at the end.
+SIGINT and SIGTERM stop the capture cleanly: what the kernel already holds is
+read, the queue drained and the pipeline flushed, so nothing captured is lost.
+
+Order of start-up: check the interface and the filter (no privileges needed),
+open the packet socket, drop root if started with sudo, then open the output
+file (so that it belongs to the user).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from importlib import import_module
+from types import FrameType
+from typing import Any, TextIO
+
+from capture.jsonl import dumps
+from capture.live import DEFAULT_FILTER, LiveError, LiveSource, NeedsPrivileges
+from capture.model import Notice, Record, RequestSeen
+from capture.pcapng import CaptureWriteError, PcapngWriter
+from capture.pipeline import Detector, Pipeline
+from capture.privileges import CannotDrop, drop_privileges
+from capture.recording import RecordingSource
+from capture.runner import Batch, Runner
+from capture.scan import EXIT_IDENTITY, EXIT_OK, EXIT_USAGE, FORMATS
+from capture.sources import FrameSource
+from capture.table import header_line, record_line
+from tui.common import add_identity_args, build_detector
+
+PCAPNG_APP = None
+"""Application name in the file's section header: None means "headerwatch VERSION"."""
+
+
+def register(sub: Any) -> None:
+    """Add the ``live`` subcommand."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "live",
+        help="capture on a network interface (dashboard, or headless with --format)",
+        description="Capture HTTP on a network interface (a phone's tether, a hotspot, a lab "
+        "server) and show every request with the identities it carries. Needs root or "
+        "CAP_NET_RAW. Without --format the dashboard opens; with --format jsonl records "
+        "stream to stdout as they complete.",
+    )
+    p.add_argument(
+        "-i",
+        "--interface",
+        required=True,
+        metavar="IFACE",
+        help="interface to capture on (headerwatch interfaces lists them)",
+    )
+    p.add_argument(
+        "-f",
+        "--filter",
+        default=DEFAULT_FILTER,
+        metavar="BPF",
+        help=f"kernel capture filter, tcpdump syntax (default: {DEFAULT_FILTER!r}, "
+        "so HTTP on any port is seen)",
+    )
+    p.add_argument(
+        "-w",
+        "--write",
+        metavar="FILE.pcapng",
+        help="record the raw capture as it goes (reopen with headerwatch open or Wireshark)",
+    )
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="no dashboard: print records to stdout as they complete",
+    )
+    p.add_argument(
+        "-p",
+        "--no-promisc",
+        action="store_true",
+        help="do not put the interface in promiscuous mode",
+    )
+    p.add_argument(
+        "--only-identity",
+        action="store_true",
+        help="headless: print only requests with identity findings",
+    )
+    p.add_argument(
+        "--fail-on-identity",
+        action="store_true",
+        help="headless: exit with status 1 if any request carried an identity",
+    )
+    add_identity_args(p)
+    p.set_defaults(run=run)
+
+
+def _error(message: str, err: TextIO) -> int:
+    print(f"headerwatch: error: {message}", file=err)
+    return EXIT_USAGE
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``live``."""
+    err = sys.stderr
+    headless = args.format is not None
+    app_module = None
+    if not headless:
+        try:
+            app_module = import_module("tui.app")
+        except ImportError as exc:
+            return _error(f"the dashboard cannot start ({exc}); use --format jsonl", err)
+
+    notices: list[Notice] = []
+    notify_box: list[Any] = []
+
+    def notify(level: str, text: str) -> None:
+        if notify_box:
+            notify_box[0](level, text)
+        else:
+            notices.append(Notice(level, text))
+
+    source = LiveSource(args.interface, args.filter, promisc=not args.no_promisc, notify=notify)
+    try:
+        source.check()
+        source.open()
+    except NeedsPrivileges as exc:
+        return _error(str(exc), err)
+    except LiveError as exc:
+        return _error(str(exc), err)
+    try:
+        dropped = drop_privileges()
+    except CannotDrop as exc:
+        dropped = None
+        notices.append(Notice("warning", str(exc)))
+    if dropped is not None and not dropped.kept_capabilities:
+        notices.append(
+            Notice(
+                "warning",
+                f"running as {dropped.user} without CAP_NET_RAW: if {args.interface} is "
+                "unplugged, headerwatch must be restarted",
+            )
+        )
+    # After the drop: the config file read is the user's, not root's.
+    detector = build_detector(args)
+    if isinstance(detector, int):
+        source.stop()
+        return detector
+
+    frames: FrameSource = source
+    if args.write:
+        try:
+            frames = _recording(source, args.write, args, notify)
+        except CaptureWriteError as exc:
+            source.stop()
+            return _error(str(exc), err)
+
+    if headless:
+        return _headless(args, frames, source, detector, notices, notify_box, err)
+    assert app_module is not None
+    return _dashboard(app_module, args, frames, source, detector, notices, notify_box)
+
+
+def _recording(
+    source: LiveSource, path: str, args: argparse.Namespace, notify: Any
+) -> RecordingSource:
+    comment = f"headerwatch live -i {args.interface} -f {args.filter!r}"
+    writer = PcapngWriter(path, comment=comment, app=PCAPNG_APP)
+    return RecordingSource(source, writer, path, notify=notify)
+
+
+def _headless(
+    args: argparse.Namespace,
+    frames: FrameSource,
+    source: LiveSource,
+    detector: Detector | None,
+    notices: list[Notice],
+    notify_box: list[Any],
+    err: TextIO,
+) -> int:
+    out = sys.stdout
+    render = dumps if args.format == "jsonl" else record_line
+    only_identity = args.only_identity
+    identities = 0
+    output_closed = False
+
+    def say(level: str, text: str) -> None:
+        prefix = "" if level == "info" else f"{level}: "
+        print(f"headerwatch: {prefix}{text}", file=err, flush=True)
+
+    notify_box.append(say)
+    for notice in notices:
+        say(notice.level, notice.text)
+
+    def on_batch(batch: Batch) -> None:
+        nonlocal identities, output_closed
+        lines = []
+        for event in batch:
+            if isinstance(event, RequestSeen):
+                record: Record = event.record
+                if record.identities:
+                    identities += 1
+                elif only_identity:
+                    continue
+                lines.append(render(record) + "\n")
+            elif isinstance(event, Notice):
+                say(event.level, event.text)
+        if lines and not output_closed:
+            try:
+                out.write("".join(lines))
+                out.flush()
+            except BrokenPipeError:
+                # The reader (jq, head) went away: stop quietly.
+                output_closed = True
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, out.fileno())
+                frames.stop()
+
+    pipeline = Pipeline(detector)
+    runner = Runner(frames, pipeline, on_batch)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if stopping.is_set():
+            # A second Ctrl-C: the user does not want to wait for the drain.
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        stopping.set()
+        frames.stop()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if args.format == "table":
+            out.write(header_line() + "\n")
+            out.flush()
+        say("info", f"listening on {source.iface} (filter {source.bpf!r}); Ctrl-C to stop")
+        runner.start()
+        while not runner.finished.wait(0.5):
+            pass
+        source.join(5.0)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    counters = runner.counters()
+    print(f"headerwatch: {pipeline.summary()}; {drops_summary(counters)}", file=err, flush=True)
+    if args.fail_on_identity and identities:
+        return EXIT_IDENTITY
+    return EXIT_OK
+
+
+def drops_summary(counters: dict[str, int]) -> str:
+    """What the capture itself saw and lost, for the final stderr line."""
+    parts = [
+        f"{counters.get('captured', 0):,} frames captured",
+        f"{counters.get('kernel_drops', 0):,} kernel drops",
+        f"{counters.get('queue_drops', 0):,} queue drops",
+    ]
+    if counters.get("iface_drops"):
+        parts.append(f"{counters['iface_drops']:,} dropped by the interface")
+    if counters.get("unread_at_stop"):
+        parts.append(f"{counters['unread_at_stop']:,} left unread at stop")
+    if "recorded" in counters:
+        parts.append(f"{counters['recorded']:,} frames recorded")
+    return ", ".join(parts)
+
+
+def dashboard(
+    app_module: Any, frames: FrameSource, source: LiveSource, detector: Detector | None
+) -> tuple[Any, Callable[[str, str], None]]:
+    """The dashboard over a live capture, and the ``notify`` that shows the source's notices.
+
+    ``notify`` runs in the capture thread; ``post_message`` is thread-safe and never
+    blocks, so a notice ("eth1 is down; …") reaches the screen without stalling capture.
+    """
+    app = app_module.HeaderwatchApp(frames, detector, source_name=f"live {source.iface}")
+    events_arrived = import_module("tui.messages").EventsArrived
+
+    def post(level: str, text: str) -> None:
+        app.post_message(events_arrived([Notice(level, text)]))
+
+    return app, post
+
+
+def _dashboard(
+    app_module: Any,
+    args: argparse.Namespace,
+    frames: FrameSource,
+    source: LiveSource,
+    detector: Detector | None,
+    notices: list[Notice],
+    notify_box: list[Any],
+) -> int:
+    app, post = dashboard(app_module, frames, source, detector)
+    notify_box.append(post)
+    for notice in notices:
+        post(notice.level, notice.text)
+    code = app.run()
+    frames.stop()
+    source.join(5.0)
+    runner = getattr(app, "runner", None)
+    if isinstance(runner, Runner):
+        runner.finished.wait(5.0)
+        summary = f"{runner.pipeline.summary()}; {drops_summary(runner.counters())}"
+    else:
+        summary = drops_summary({**source.counters(), **frames.counters()})
+    print(f"headerwatch: {summary}", file=sys.stderr)
+    return int(code or 0)
