@@ -10,6 +10,7 @@ its output as it streams.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -20,6 +21,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -212,51 +214,85 @@ def python_for(uid: int) -> tuple[str, dict[str, str]] | None:
     """An interpreter (and environment) whose library and headerwatch ``uid`` can read.
 
     This one, unless it lives where ``uid`` cannot go (a pyenv under /root); then
-    the system's python3 of the same version with this venv's packages.
+    the system's python3 of the same version with this venv's packages; and if the
+    checkout itself is out of reach, with a hard-linked mirror of the packages and
+    the repository in a world-readable temporary directory (CI may check out
+    anywhere, and these tests must not skip there).
     """
     site = sysconfig.get_paths()["purelib"]
     candidates = [
-        (PYTHON, {}),
-        ("/usr/bin/python3", {"PYTHONPATH": f"{site}{os.pathsep}{REPO}"}),
+        (PYTHON, {}, str(REPO), site),
+        ("/usr/bin/python3", {"PYTHONPATH": f"{site}{os.pathsep}{REPO}"}, str(REPO), site),
     ]
+    for exe, env, repo, packages in candidates:
+        if _usable(uid, exe, env, repo, packages):
+            return exe, env
+    if not os.path.exists("/usr/bin/python3"):
+        return None
+    mirror = _mirror(site)
+    env = {"PYTHONPATH": f"{mirror}/site{os.pathsep}{mirror}/repo"}
+    if _usable(uid, "/usr/bin/python3", env, f"{mirror}/repo", f"{mirror}/site"):
+        return "/usr/bin/python3", env
+    return None
+
+
+def _usable(uid: int, exe: str, env: dict[str, str], repo: str, packages: str) -> bool:
+    if not os.path.exists(exe):
+        return False
     probe = (
         "import sys, sysconfig; print(sysconfig.get_paths()['stdlib']); print(sys.version_info[:2])"
     )
-    for exe, env in candidates:
-        if not os.path.exists(exe):
-            continue
-        result = subprocess.run(
-            [exe, "-c", probe],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **env},
-            timeout=30,
-            check=False,
-        )
-        lines = result.stdout.splitlines()
-        if result.returncode != 0 or len(lines) != 2 or lines[1] != str(sys.version_info[:2]):
-            continue
-        readable = subprocess.run(
-            [
-                "setpriv",
-                f"--reuid={uid}",
-                f"--regid={uid}",
-                "--clear-groups",
-                "sh",
-                "-c",
-                'test -r "$1/os.py" && test -r "$2/tui/cli.py" && test -r "$3/scapy/__init__.py"',
-                "sh",
-                lines[0],
-                str(REPO),
-                site,
-            ],
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-        if readable.returncode == 0:
-            return exe, env
-    return None
+    result = subprocess.run(
+        [exe, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=30,
+        check=False,
+    )
+    lines = result.stdout.splitlines()
+    if result.returncode != 0 or len(lines) != 2 or lines[1] != str(sys.version_info[:2]):
+        return False
+    readable = subprocess.run(
+        [
+            "setpriv",
+            f"--reuid={uid}",
+            f"--regid={uid}",
+            "--clear-groups",
+            "sh",
+            "-c",
+            'test -r "$1/os.py" && test -r "$2/tui/cli.py" && test -r "$3/scapy/__init__.py"',
+            "sh",
+            lines[0],
+            repo,
+            packages,
+        ],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    return readable.returncode == 0
+
+
+_MIRRORS: list[str] = []
+
+
+def _mirror(site: str) -> str:
+    """Hard links (a copy across file systems) of the packages and the repo's code."""
+    if _MIRRORS:
+        return _MIRRORS[0]
+    root = tempfile.mkdtemp(prefix="hw-mirror-")
+    os.chmod(root, 0o755)
+    os.makedirs(f"{root}/repo", mode=0o755)
+    for src, dst in ((site, "site"), (str(REPO / "capture"), "repo/capture"),
+                     (str(REPO / "tui"), "repo/tui")):  # fmt: skip
+        linked = subprocess.run(["cp", "-al", src, f"{root}/{dst}"], capture_output=True)
+        if linked.returncode != 0:
+            shutil.rmtree(f"{root}/{dst}", ignore_errors=True)
+            subprocess.run(["cp", "-a", src, f"{root}/{dst}"], check=True)
+    atexit.register(shutil.rmtree, root, True)
+    _MIRRORS.append(root)
+    return root
 
 
 class LiveProc:

@@ -24,8 +24,6 @@ import pytest
 from capture.privileges import can_capture, interpreter_path
 from tests.live_plan import O2, check_records, live_plan
 from tests.netns import REPO, Lab, LiveProc, make_lab, python_for, request, require_root
-from tui.cli import _parser
-from tui.common import build_detector
 
 pytestmark = pytest.mark.netns
 
@@ -36,11 +34,6 @@ NOBODY = 65534
 def lab() -> Iterator[Lab]:
     """Client and server namespaces with an HTTP server on ports 80 and 8123."""
     yield from make_lab()
-
-
-def _detector_available() -> bool:
-    args = _parser().parse_args(["live", "-i", "lo", "--format", "jsonl"])
-    return build_detector(args) not in (None, 2)
 
 
 def test_every_request_is_reported_as_it_completes(lab: Lab) -> None:
@@ -60,8 +53,6 @@ def test_every_request_is_reported_as_it_completes(lab: Lab) -> None:
 
 
 def test_identity_findings_are_reported_live(lab: Lab) -> None:
-    if not _detector_available():
-        pytest.skip("the identity detector is not wired into build_detector yet")
     plan, expected = live_plan()
     live = lab.live("--format", "jsonl")
     live.wait_ready()
