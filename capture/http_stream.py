@@ -390,6 +390,15 @@ class MessageReader:
                         # Whether the server answers decides: listen to it.
                         _ignore(self.conn.flow, 1 - self.direction, False)
                         return self._http09_followup(ts)
+        return self._take_head(end)
+
+    def _take_head(self, end: int) -> bool:
+        """Hand a complete head (``end`` found) to its parser, or cut one that grew too big.
+
+        Returns whether the buffer was consumed (False: wait for more bytes).
+        """
+        buf = self.buf
+        if end < 0:
             if len(buf) > MAX_HEAD:
                 self._partial_head(f"header block larger than {MAX_HEAD} bytes; cut")
                 self._enter_resync()
@@ -397,7 +406,10 @@ class MessageReader:
             return False
         block = bytes(buf[:end])
         del buf[:end]
-        self._request_block(block)
+        if self.is_request:
+            self._request_block(block)
+        else:
+            self._response_block(block)
         return True
 
     def _request_block(self, block: bytes) -> None:
@@ -500,18 +512,7 @@ class MessageReader:
             self._body_done()
 
     def _response_head(self, ts: float) -> bool:
-        buf = self.buf
-        end = find_head_end(buf)
-        if end < 0:
-            if len(buf) > MAX_HEAD:
-                self._partial_head(f"header block larger than {MAX_HEAD} bytes; cut")
-                self._enter_resync()
-                return True
-            return False
-        block = bytes(buf[:end])
-        del buf[:end]
-        self._response_block(block)
-        return True
+        return self._take_head(find_head_end(self.buf))
 
     def _response_block(self, block: bytes) -> None:
         """A complete response head (status line to empty line)."""

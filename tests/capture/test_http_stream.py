@@ -255,3 +255,13 @@ def test_request_timestamp_is_its_first_packet() -> None:
     frames = conv.handshake() + conv.send(True, simple_request("/t"), split=10)
     [record] = run_frames(frames)
     assert record.request.ts == frames[3][0]
+
+
+def test_oversized_header_block_is_cut_and_flagged() -> None:
+    """A head that never ends within 64 KiB is reported (what arrived) and parsing
+    resumes at the next request line."""
+    huge = b"GET /big HTTP/1.1\r\nHost: a\r\n" + b"X-Pad: " + b"p" * 70_000 + b"\r\n\r\n"
+    records = run_frames(exchange_frames([huge, simple_request("/after")]))
+    assert uris(records) == ["/big", "/after"]
+    assert any("larger than 65536 bytes" in a for a in records[0].request.anomalies)
+    assert records[0].request.headers == (("Host", "a"),)
