@@ -36,22 +36,13 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 
 
-def ensure_capture(requests: int, connections: int) -> Path:
-    path = OUT / f"scan-{requests}-{connections}.pcap"
+def ensure_capture(requests: int, connections: int, small: bool) -> Path:
+    path = OUT / f"scan-{requests}-{connections}{'-small' if small else ''}.pcap"
     if not path.exists():
         OUT.mkdir(exist_ok=True)
-        subprocess.run(
-            [
-                sys.executable,
-                str(HERE / "gen_capture.py"),
-                str(path),
-                "--requests",
-                str(requests),
-                "--connections",
-                str(connections),
-            ],
-            check=True,
-        )
+        cmd = [sys.executable, str(HERE / "gen_capture.py"), str(path),
+               "--requests", str(requests), "--connections", str(connections)]  # fmt: skip
+        subprocess.run(cmd + (["--small"] if small else []), check=True)
     return path
 
 
