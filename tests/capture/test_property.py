@@ -82,3 +82,57 @@ def test_segmentation_reordering_duplication_do_not_change_requests(
     pieces += [retransmitted[i % len(retransmitted)] for i in range(dup_count)]
     order.shuffle(pieces)  # type: ignore[attr-defined]
     assert parse([syn, *pieces]) == whole
+
+
+chunk = st.one_of(
+    st.binary(max_size=120),
+    st.sampled_from(
+        [
+            b"GET / HTTP/1.1\r\n",
+            b"Host: a\r\n",
+            b"\r\n",
+            b"Content-Length: 5\r\n",
+            b"Transfer-Encoding: chunked\r\n",
+            b"0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\n",
+            b"CONNECT a:443 HTTP/1.1\r\n",
+            b"Upgrade: x\r\n",
+            b"\x16\x03\x01",
+            b" folded\r\n",
+        ]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["c", "s", "gap-c", "gap-s"]), chunk, st.integers(1, 5000)),
+        max_size=30,
+    ),
+    syn=st.booleans(),
+)
+def test_arbitrary_bytes_and_gaps_never_raise(
+    steps: list[tuple[str, bytes, int]], syn: bool
+) -> None:
+    """Whatever arrives (garbage, half heads, gaps, tunnels), the HTTP layer neither
+    raises nor reports a request that is not one."""
+    out: list[Request] = []
+    tracker = HttpTracker(out.append, lambda *a: None)
+    reassembler = Reassembler(tracker)
+    seq = {"c": 1000, "s": 9000}
+    if syn:
+        reassembler.feed(Segment(0.5, CLIENT, 40000, SERVER, 80, 999, 0, SYN, b""))
+    for kind, data, gap in steps:
+        side = kind[-1]
+        if kind.startswith("gap"):
+            seq[side] += gap  # bytes the capture never saw
+            continue
+        src, dst, sport, dport = (
+            (CLIENT, SERVER, 40000, 80) if side == "c" else (SERVER, CLIENT, 80, 40000)
+        )
+        reassembler.feed(Segment(1.0, src, sport, dst, dport, seq[side], 0, ACK, data))
+        seq[side] += len(data)
+    reassembler.flush()
+    for request in out:
+        assert request.method and " " not in request.method
