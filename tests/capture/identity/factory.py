@@ -5,20 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from capture.model import Header, Request
+from tests.capture.factories import request
 
-_DEFAULTS: dict[str, Any] = {
-    "ts": 1326205331.52,
-    "flow": 1,
-    "depth": 1,
-    "src": "10.64.0.7",
-    "sport": 40001,
-    "dst": "198.51.100.1",
-    "dport": 80,
-    "method": "GET",
-    "uri": "/page/1",
-    "version": "HTTP/1.1",
-    "headers": (("Host", "bbc.co.uk"), ("Accept", "*/*")),
-}
+_HEADERS: tuple[Header, ...] = (("Host", "bbc.co.uk"), ("Accept", "*/*"))
 
 
 def make_request(**overrides: Any) -> Request:
@@ -26,8 +15,6 @@ def make_request(**overrides: Any) -> Request:
 
     ``add=[(name, value), ...]`` appends headers to the default ones.
     """
-    args = dict(_DEFAULTS)
-    extra: list[Header] = list(overrides.pop("add", ()))
-    args.update(overrides)
-    args["headers"] = tuple(args["headers"]) + tuple(extra)
-    return Request(**args)
+    extra: tuple[Header, ...] = tuple(overrides.pop("add", ()))
+    overrides["headers"] = tuple(overrides.get("headers", _HEADERS)) + extra
+    return request(**overrides)
