@@ -56,16 +56,14 @@ class CaptureError(Exception):
 class _Tap(io.RawIOBase):
     """Wraps a byte stream and remembers whether a record ended cleanly.
 
-    ``mark()`` is called where a record (pcap packet, pcapng block) starts; the
+    ``mark()`` is called where a pcapng block starts; the
     end of input is clean only if the first read after the mark found nothing.
     """
 
     def __init__(self, inner: IO[bytes]) -> None:
         self._inner = inner
         self.first_read_empty = False
-        self.short = False
         self._reads = 0
-        self.offset = 0
 
     @property
     def inner(self) -> IO[bytes]:
@@ -74,16 +72,12 @@ class _Tap(io.RawIOBase):
 
     def mark(self) -> None:
         self._reads = 0
-        self.short = False
         self.first_read_empty = False
 
     def read(self, size: int | None = -1) -> bytes:
         data = self._inner.read(size if size is not None else -1)
-        self.offset += len(data)
         if self._reads == 0 and not data:
             self.first_read_empty = True
-        if size is not None and size > 0 and len(data) < size:
-            self.short = True
         self._reads += 1
         return data
 
@@ -92,21 +86,9 @@ class _Tap(io.RawIOBase):
 
 
 class _PcapFrames(RawPcapReader):
-    """Classic pcap, with cut-record detection."""
+    """Classic pcap: scapy parses the file header; records are read by CaptureFile."""
 
     tap: _Tap
-
-    def _read_packet(self, size: int = _MAX_FRAME) -> tuple[bytes, RawPcapReader.PacketMetadata]:
-        self.tap.mark()
-        try:
-            data, meta = super()._read_packet(size)
-        except EOFError:
-            if self.tap.first_read_empty:
-                raise
-            raise _Truncated from None
-        if self.tap.short:
-            raise _Truncated
-        return data, meta
 
 
 class _PcapNgFrames(RawPcapNgReader):

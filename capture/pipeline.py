@@ -43,18 +43,11 @@ class Pipeline:
         detector: Detector | None = None,
         limits: Limits | None = None,
         responses: bool = True,
-        shard: tuple[int, int] | None = None,
     ) -> None:
         """``responses=False`` skips parsing server bytes: for consumers that print
         requests only (``scan``), it saves a third of the work. Requests are the same
         either way; only :class:`ResponseSeen` events are missing."""
         self.detector = detector
-        self.shard = shard
-        """``(i, n)``: only connections whose shard is ``i`` of ``n`` are processed
-        (one worker of a parallel scan); :attr:`keys` then orders the output."""
-        self.keys: list[tuple[int, int, int, int]] = []
-        """With a shard: for each RequestSeen returned, its place in the total order
-        of a whole-capture run (frame, phase, connection's last frame, sequence)."""
         self.decoder = Decoder()
         self.tracker = HttpTracker(self._on_request, self._on_response, responses=responses)
         self.reassembler = Reassembler(self.tracker, limits)
@@ -76,7 +69,9 @@ class Pipeline:
         reassembler = self.reassembler
         reassembler.frame_no = self.packets
         skip = reassembler.skip_keys
-        if (
+        # Ethernet/IPv4/TCP without SYN/FIN/RST in a direction nobody reads (response
+        # bodies during scan) needs no decoding at all.
+        if not (
             skip
             and linktype == 1
             and data[26:38] in skip
@@ -85,15 +80,9 @@ class Pipeline:
             and data[23] == 6
             and not data[47] & 0x07
         ):
-            # Ethernet/IPv4/TCP, no SYN/FIN/RST, in a direction nobody reads
-            # (e.g. response bodies during scan): nothing to decode.
-            pass
-        elif self.shard is None:
             seg = self.decoder.decode(ts, linktype, data)
             if seg is not None:
                 reassembler.feed(seg)
-        else:
-            self._feed_shard(ts, linktype, data)
         if ts > reassembler.sweep_due:
             reassembler.tick(ts)
         if self._out:
@@ -101,44 +90,6 @@ class Pipeline:
             self._out = []
             return out
         return _NO_EVENTS
-
-    def _feed_shard(self, ts: float, linktype: int, data: bytes) -> None:
-        """Feed the frame only if its connection belongs to this shard.
-
-        The shard is the XOR of both addresses and both ports modulo the number of
-        shards: the same for both directions, cheap to read off the common frame.
-        """
-        index, count = self.shard  # type: ignore[misc]
-        if (
-            linktype == 1
-            and data[12:15] == b"\x08\x00\x45"
-            and len(data) >= 54
-            and data[23] == 6
-            and not int.from_bytes(data[20:22], "big") & 0x3FFF
-        ):
-            mixed = (
-                int.from_bytes(data[26:30], "big")
-                ^ int.from_bytes(data[30:34], "big")
-                ^ int.from_bytes(data[34:36], "big")
-                ^ int.from_bytes(data[36:38], "big")
-            )
-            if mixed % count != index:
-                return
-            seg = self.decoder.decode(ts, linktype, data)
-        else:
-            seg = self.decoder.decode(ts, linktype, data)
-            if seg is None:
-                return
-            mixed = (
-                int.from_bytes(seg.src, "big")
-                ^ int.from_bytes(seg.dst, "big")
-                ^ seg.sport
-                ^ seg.dport
-            )
-            if mixed % count != index:
-                return
-        if seg is not None:
-            self.reassembler.feed(seg)
 
     def flush(self) -> list[Event]:
         """End of input: close every connection and return what that completes."""
@@ -170,9 +121,6 @@ class Pipeline:
             self._awaiting.popitem(last=False)
         self._next_id += 1
         self._out.append(RequestSeen(record))
-        if self.shard is not None:
-            phase, last = self.reassembler.phase
-            self.keys.append((self.reassembler.frame_no, phase, last, self._next_id))
 
     def _on_response(self, flow: int, depth: int, response: Response) -> None:
         record_id = self._awaiting.pop((flow, depth), None)

@@ -86,7 +86,6 @@ class Flow:
         "halves",
         "id",
         "key",
-        "last_no",
         "last_ts",
         "owner",
         "start_ts",
@@ -109,8 +108,6 @@ class Flow:
         self.closed = False
         self.start_ts = ts
         self.last_ts = ts
-        self.last_no = 0
-        """Number of the last frame that touched this connection (see ``frame_no``)."""
 
 
 class StreamSink(Protocol):
@@ -154,11 +151,7 @@ class Reassembler:
         self.frame_no = 0
         """Number of the frame being fed, set by the pipeline. A connection takes the
         number of the frame that opened it (like Wireshark's frame numbers), so it
-        has the same number however the capture is split between processes."""
-        self.phase: tuple[int, int] = (1, 0)
-        """Why the layer above is being called, for a total order of its output
-        within one frame: (0, n) evicting, (1, 0) the frame's own connection,
-        (2, n) closing idle ones, n being the closed connection's last frame."""
+        has a number the user can find in Wireshark."""
         self.skip_keys: set[bytes] = set()
         """Raw IPv4 address+port bytes of ignored directions (see :meth:`set_ignore`)."""
         self.sweep_due = 0.0
@@ -233,7 +226,6 @@ class Reassembler:
             self._lru.move_to_end(flow.id)
         ts = seg.ts
         flow.last_ts = ts
-        flow.last_no = self.frame_no
         half = flow.halves[direction]
 
         if flags & SYN:
@@ -278,7 +270,6 @@ class Reassembler:
 
     def _open(self, key: tuple[bytes, int, bytes, int], seg: Segment) -> Flow:
         flow = Flow(self.frame_no or self._next_id, key, _ntop(seg.src), _ntop(seg.dst), seg.ts)
-        flow.last_no = self.frame_no
         self._next_id += 1
         self.counters["flows"] += 1
         flow.owner = self
@@ -288,9 +279,7 @@ class Reassembler:
         if len(self._lru) > self.limits.max_flows:
             _, oldest = next(iter(self._lru.items()))
             self.counters["flows_evicted"] += 1
-            self.phase = (0, oldest.last_no)
             self._close(oldest)
-            self.phase = (1, 0)
         return flow
 
     def _syn(self, flow: Flow, direction: int, half: Half, seg: Segment) -> None:
@@ -432,9 +421,7 @@ class Reassembler:
             if flow.last_ts >= limit:
                 break
             self.counters["flows_idle_closed"] += 1
-            self.phase = (2, flow.last_no)
             self._close(flow)
-        self.phase = (1, 0)
         # Forget closed connections after twice the idle time (TIME_WAIT is minutes).
         closed = self._closed
         horizon = now - 2 * self.limits.idle_timeout
@@ -447,15 +434,13 @@ class Reassembler:
     def flush(self) -> None:
         """End of input: close every connection, reporting unfilled holes as gaps."""
         for flow in list(self._lru.values()):
-            self.phase = (2, flow.last_no)
             self._close(flow)
-        self.phase = (1, 0)
 
     def tick(self, ts: float) -> None:
         """Time passes (capture time): close connections idle too long, once a second.
 
         The pipeline calls this after every frame (whatever became of it), so idle
-        connections close at the same frame however the capture is processed.
+        connections close on time even when the frames that pass are not decoded.
         """
         if ts > self.sweep_due:
             self.sweep_due = ts + 1.0
