@@ -218,7 +218,8 @@ def _headless(
                 os.dup2(devnull, out.fileno())
                 frames.stop()
 
-    pipeline = Pipeline(detector)
+    # Headless output is requests only: parsing responses would be wasted work.
+    pipeline = Pipeline(detector, responses=False)
     runner = Runner(frames, pipeline, on_batch)
     stopping = threading.Event()
 
