@@ -143,6 +143,10 @@ class Conversation:
                 self._sseq += len(chunk)
         return out
 
+    def ack(self, from_client: bool) -> list[tuple[float, bytes]]:
+        """A bare acknowledgement of everything the other side sent."""
+        return [self._frame(from_client, ACK)]
+
     def close(self) -> list[tuple[float, bytes]]:
         """FIN from the client, FIN+ACK from the server, last ACK."""
         out = [self._frame(True, FIN | ACK)]

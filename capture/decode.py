@@ -73,6 +73,32 @@ class Segment(NamedTuple):
     """Payload bytes on the wire that the capture did not keep (snap length)."""
 
 
+def skippable(data: bytes, offset: int, skip: dict[bytes, bool]) -> bytes | None:
+    """The key under which the Ethernet frame at ``data[offset:]`` may go undecoded.
+
+    ``skip`` (:attr:`capture.reassembly.Reassembler.skip`) maps the address and
+    port bytes of a TCP direction to True (skip any segment) or False (skip
+    segments without payload). Only Ethernet/IPv4/TCP without IP options or
+    fragmentation and without SYN, FIN or RST qualify; ``None`` otherwise.
+    """
+    if (
+        data[offset + 12 : offset + 15] == b"\x08\x00\x45"
+        and data[offset + 23] == 6
+        and len(data) >= offset + 54
+        and not data[offset + 47] & 0x07
+        and not data[offset + 20] & 0x3F
+        and not data[offset + 21]
+    ):
+        key = data[offset + 26 : offset + 38]
+        whole = skip.get(key)
+        if whole is not None and (
+            whole
+            or (data[offset + 16] << 8 | data[offset + 17]) == 20 + (data[offset + 46] >> 4 << 2)
+        ):
+            return key
+    return None
+
+
 class Decoder:
     """Turns link-layer frames into TCP :class:`Segment` objects."""
 

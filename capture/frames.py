@@ -148,6 +148,8 @@ class CaptureFile:
         self._closeable = stream if path != "-" else None
         self._raw = stream
         self.truncated = False
+        self.records = 0
+        """Records read so far (frames yielded plus records passed over)."""
         self.size = 0
         """Bytes in the file (0 for a stream), for progress display."""
         try:
@@ -195,12 +197,26 @@ class CaptureFile:
         self.linktype: int | None = getattr(reader, "linktype", None)
 
     def __iter__(self) -> Iterator[Frame]:
+        return self.frames()
+
+    def frames(
+        self, skip: dict[bytes, bool] | None = None, touched: dict[bytes, float] | None = None
+    ) -> Iterator[Frame]:
+        """The frames of the capture, in order.
+
+        With ``skip`` (see :attr:`capture.reassembly.Reassembler.skip`), classic-pcap
+        Ethernet records that :func:`capture.decode.skippable` finds in it are passed
+        over without becoming frames, their time (whole seconds) recorded in
+        ``touched``; this is
+        the hot path of a file scan, where most records are acknowledgements and
+        response bodies. :attr:`records` counts every record read, passed over or not.
+        """
         reader = self._reader
         try:
             if isinstance(reader, _PcapNgFrames):
                 yield from self._iter_pcapng(reader)
             else:
-                yield from self._iter_pcap(reader)
+                yield from self._iter_pcap(reader, skip, touched)
         except _Truncated:
             self.truncated = True
         except (OSError, EOFError, zlib.error):
@@ -209,7 +225,12 @@ class CaptureFile:
         finally:
             self.close()
 
-    def _iter_pcap(self, reader: _PcapFrames) -> Iterator[Frame]:
+    def _iter_pcap(
+        self,
+        reader: _PcapFrames,
+        skip: dict[bytes, bool] | None,
+        touched: dict[bytes, float] | None,
+    ) -> Iterator[Frame]:
         # scapy parsed the file header (byte order, resolution, link type); the
         # records are cut out of large reads here, in one tight loop: this is the
         # hot path of every file scan, and scapy's per-record reader costs twice as
@@ -222,31 +243,62 @@ class CaptureFile:
         stream = self._tap.inner
         read = getattr(stream, "read1", stream.read)
         unpack_from = struct.Struct(reader.endian + "IIII").unpack_from
+        if linktype != 1 or touched is None:
+            skip = None
         buf = b""
         pos = 0
-        while True:
-            if len(buf) - pos < 16:
-                more = read(_CHUNK)
-                if not more:
-                    if len(buf) > pos:
+        records = self.records
+        try:
+            while True:
+                if len(buf) - pos < 16:
+                    more = read(_CHUNK)
+                    if not more:
+                        if len(buf) > pos:
+                            raise _Truncated
+                        return
+                    buf = buf[pos:] + more
+                    pos = 0
+                    continue
+                sec, frac, caplen, _wirelen = unpack_from(buf, pos)
+                if caplen > _MAX_FRAME:
+                    raise _Truncated  # a damaged record: nothing after it can be trusted
+                end = pos + 16 + caplen
+                if end > len(buf):
+                    more = read(max(_CHUNK, end - len(buf)))
+                    if not more:
                         raise _Truncated
-                    return
-                buf = buf[pos:] + more
-                pos = 0
-                continue
-            sec, frac, caplen, _wirelen = unpack_from(buf, pos)
-            if caplen > _MAX_FRAME:
-                raise _Truncated  # a damaged record: nothing after it can be trusted
-            end = pos + 16 + caplen
-            if end > len(buf):
-                more = read(max(_CHUNK, end - len(buf)))
-                if not more:
-                    raise _Truncated
-                buf = buf[pos:] + more
-                pos = 0
-                continue
-            yield Frame((sec * per_second + frac) / per_second, linktype, buf[pos + 16 : end])
-            pos = end
+                    buf = buf[pos:] + more
+                    pos = 0
+                    continue
+                records += 1
+                if skip is not None:
+                    # capture.decode.skippable, inlined: this runs for every record
+                    # of a scan, and the call alone would cost a tenth of the scan.
+                    # tests/capture/test_frames.py checks that the two agree.
+                    d = pos + 16
+                    key = buf[d + 26 : d + 38]
+                    whole = skip.get(key)
+                    if (
+                        whole is not None
+                        and buf[d + 12 : d + 15] == b"\x08\x00\x45"
+                        and buf[d + 23] == 6
+                        and caplen >= 54
+                        and not buf[d + 47] & 0x07
+                        and not buf[d + 20] & 0x3F
+                        and not buf[d + 21]
+                        and (
+                            whole
+                            or (buf[d + 16] << 8 | buf[d + 17]) == 20 + (buf[d + 46] >> 4 << 2)
+                        )
+                    ):
+                        touched[key] = sec  # type: ignore[index]
+                        pos = end
+                        continue
+                self.records = records
+                yield Frame((sec * per_second + frac) / per_second, linktype, buf[pos + 16 : end])
+                pos = end
+        finally:
+            self.records = records
 
     def _iter_pcapng(self, reader: _PcapNgFrames) -> Iterator[Frame]:
         read = reader._read_packet
@@ -258,6 +310,7 @@ class CaptureFile:
             # A Simple Packet Block has no timestamp.
             ts = 0.0 if meta.tshigh is None else ((meta.tshigh << 32) | meta.tslow) / meta.tsresol
             comments = tuple(meta.comments) if meta.comments else ()
+            self.records += 1
             yield Frame(ts, meta.linktype, data, comments)
 
     @property

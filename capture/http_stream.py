@@ -341,6 +341,8 @@ class MessageReader:
         self.state = OPAQUE
         conn.tracker.count("non_http_streams")
         buf.clear()
+        # Nothing after this is read: reassembly can stop holding and decoding it.
+        _ignore(conn.flow, self.direction, True)
         return False
 
     def _enter_resync(self) -> None:

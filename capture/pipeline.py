@@ -10,8 +10,8 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from capture.decode import Decoder
-from capture.frames import Frame
+from capture.decode import Decoder, skippable
+from capture.frames import CaptureFile, Frame
 from capture.http_stream import HttpTracker
 from capture.model import (
     Event,
@@ -58,31 +58,26 @@ class Pipeline:
         self.packets = 0
         self.identities = 0
         self.identity_requests = 0
-        self.last_ts = 0.0
 
     def feed(self, frame: Frame) -> list[Event]:
         """Process one frame; return the events it completed (often none)."""
         self.packets += 1
         ts, linktype, data = frame[0], frame[1], frame[2]
-        if ts > self.last_ts:
-            self.last_ts = ts
         reassembler = self.reassembler
         reassembler.frame_no = self.packets
-        skip = reassembler.skip_keys
-        # Ethernet/IPv4/TCP without SYN/FIN/RST in a direction nobody reads (response
-        # bodies during scan) needs no decoding at all.
-        if not (
-            skip
-            and linktype == 1
-            and data[26:38] in skip
-            and data[12:15] == b"\x08\x00\x45"
-            and len(data) >= 54
-            and data[23] == 6
-            and not data[47] & 0x07
-        ):
-            seg = self.decoder.decode(ts, linktype, data)
-            if seg is not None:
-                reassembler.feed(seg)
+        skip = reassembler.skip
+        # Segments that reassembly has said it does not need (acknowledgements,
+        # response bodies during scan) are not decoded at all.
+        if skip and linktype == 1:
+            key = skippable(data, 0, skip)
+            if key is not None:
+                reassembler.touched[key] = ts
+                if ts > reassembler.sweep_due:
+                    reassembler.tick(ts)
+                return _NO_EVENTS
+        seg = self.decoder.decode(ts, linktype, data)
+        if seg is not None:
+            reassembler.feed(seg)
         if ts > reassembler.sweep_due:
             reassembler.tick(ts)
         if self._out:
@@ -107,6 +102,22 @@ class Pipeline:
             if events:
                 yield from events
         yield from self.flush()
+
+    def run_capture(self, capture: CaptureFile) -> Iterator[Event]:
+        """The events of one capture file (not flushed: more files may follow).
+
+        Records that reassembly does not need are passed over inside the reader
+        (see :meth:`CaptureFile.frames`); frame numbers still count them.
+        """
+        reassembler = self.reassembler
+        feed = self.feed
+        base = self.packets
+        for frame in capture.frames(reassembler.skip, reassembler.touched):
+            self.packets = base + capture.records - 1
+            events = feed(frame)
+            if events:
+                yield from events
+        self.packets = base + capture.records
 
     def _on_request(self, request: Request) -> None:
         findings = self.detector.detect(request) if self.detector is not None else ()

@@ -22,6 +22,7 @@ import bisect
 import socket
 from collections import OrderedDict
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Protocol
 
 from capture.decode import ACK, FIN, RST, SYN, Segment
@@ -88,6 +89,7 @@ class Flow:
         "key",
         "last_ts",
         "owner",
+        "raw_keys",
         "start_ts",
     )
 
@@ -108,6 +110,9 @@ class Flow:
         self.closed = False
         self.start_ts = ts
         self.last_ts = ts
+        self.raw_keys = (_raw_key(key), _raw_key((key[2], key[3], key[0], key[1])))
+        """Each direction's addresses and ports as they sit in an IPv4+TCP header
+        (see :attr:`Reassembler.skip`); empty for IPv6."""
 
 
 class StreamSink(Protocol):
@@ -126,8 +131,11 @@ class StreamSink(Protocol):
         """The connection ended (FIN both ways, RST, idle, eviction or end of input)."""
 
 
-def _skip_key(key: tuple[bytes, int, bytes, int]) -> bytes:
-    """Source and destination address and port as they sit in an IPv4+TCP header."""
+def _raw_key(key: tuple[bytes, int, bytes, int]) -> bytes:
+    """Source and destination address and port as they sit in an IPv4+TCP header
+    (IPv4 header bytes 12-19, then the TCP ports); empty for IPv6."""
+    if len(key[0]) != 4:
+        return b""
     return key[0] + key[2] + key[1].to_bytes(2, "big") + key[3].to_bytes(2, "big")
 
 
@@ -152,8 +160,20 @@ class Reassembler:
         """Number of the frame being fed, set by the pipeline. A connection takes the
         number of the frame that opened it (like Wireshark's frame numbers), so it
         has a number the user can find in Wireshark."""
-        self.skip_keys: set[bytes] = set()
-        """Raw IPv4 address+port bytes of ignored directions (see :meth:`set_ignore`)."""
+        self.skip: dict[bytes, bool] = {}
+        """Segments that need not be decoded at all, by the raw IPv4 address and port
+        bytes of their direction (:attr:`Flow.raw_keys`). Only segments without
+        SYN, FIN or RST qualify, and only while the peer holds no out-of-order bytes
+        (its acknowledgements could prove a capture gap there). ``False``: segments
+        without payload (acknowledgements carry nothing else we use); ``True``: any
+        segment, because nobody reads this direction (:meth:`set_ignore`).
+
+        Whoever skips a segment records its capture time in :attr:`touched` under
+        the same key (whole seconds will do), so the connection still counts as
+        active."""
+        self.touched: dict[bytes, float] = {}
+        self._by_raw: dict[bytes, Flow] = {}
+        """Capture time of the last skipped segment, by raw key (see :attr:`skip`)."""
         self.sweep_due = 0.0
         """Capture time after which :meth:`tick` next looks for idle connections."""
         self.counters: dict[str, int] = dict.fromkeys(
@@ -185,18 +205,51 @@ class Reassembler:
         """Stop (or resume) reading the bytes of one direction.
 
         Nobody needs the bytes of an ignored direction, so its segments are neither
-        buffered nor delivered. For IPv4 the direction's addresses and ports also go
-        into :attr:`skip_keys`, which lets the pipeline drop its plain data segments
-        before decoding them at all (SYN, FIN and RST still come through).
+        buffered nor delivered (what was held is let go); for IPv4 they need not
+        even be decoded (see :attr:`skip`), so where the stream stands is not known
+        when reading resumes: it resumes at the next segment seen.
         """
-        flow.halves[direction].ignore = ignore
-        key = flow.key if direction == 0 else (flow.key[2], flow.key[3], flow.key[0], flow.key[1])
-        if len(key[0]) != 4:
+        half = flow.halves[direction]
+        if ignore == half.ignore:
             return
+        half.ignore = ignore
         if ignore:
-            self.skip_keys.add(_skip_key(key))
+            self._buffered -= half.pending_bytes
+            half.pending.clear()
+            half.pending_bytes = 0
+            self._sync_skip(flow, 1 - direction)
         else:
-            self.skip_keys.discard(_skip_key(key))
+            half.next_seq = None
+        self._sync_skip(flow, direction)
+
+    def _sync_skip(self, flow: Flow, direction: int) -> None:
+        """Bring the :attr:`skip` entry of one direction up to date."""
+        key = flow.raw_keys[direction]
+        if not key:
+            return
+        half = flow.halves[direction]
+        if flow.closed or half.next_seq is None or flow.halves[1 - direction].pending:
+            self.skip.pop(key, None)
+        else:
+            self.skip[key] = half.ignore
+
+    def _fold_touched(self) -> None:
+        """Count skipped segments as activity of their connections (see :attr:`skip`).
+
+        Done before idle and overflow eviction rather than per segment, oldest
+        first, so the least-recently-active order holds to the second.
+        """
+        touched = self.touched
+        if not touched:
+            return
+        by_raw = self._by_raw
+        lru = self._lru
+        for key, ts in sorted(touched.items(), key=itemgetter(1)):
+            flow = by_raw.get(key)
+            if flow is not None and ts > flow.last_ts:
+                flow.last_ts = float(ts)
+                lru.move_to_end(flow.id)
+        touched.clear()
 
     def feed(self, seg: Segment) -> None:
         """Process one TCP segment."""
@@ -232,6 +285,7 @@ class Reassembler:
             self._syn(flow, direction, half, seg)
         elif half.next_seq is None:
             half.next_seq = seg.seq
+            self._sync_skip(flow, direction)
 
         # The peer acknowledging bytes of ours that wait behind a hole means the
         # capture, not the network, lost the bytes in the hole.
@@ -276,16 +330,24 @@ class Reassembler:
         self._flows[key] = (flow, 0)
         self._flows[(seg.dst, seg.dport, seg.src, seg.sport)] = (flow, 1)
         self._lru[flow.id] = flow
+        for raw in flow.raw_keys:
+            if raw:
+                self._by_raw[raw] = flow
         if len(self._lru) > self.limits.max_flows:
-            _, oldest = next(iter(self._lru.items()))
-            self.counters["flows_evicted"] += 1
-            self._close(oldest)
+            self._evict_one()
         return flow
+
+    def _evict_one(self) -> None:
+        """Close the least recently active connection to make room."""
+        self._fold_touched()
+        self.counters["flows_evicted"] += 1
+        self._close(next(iter(self._lru.values())))
 
     def _syn(self, flow: Flow, direction: int, half: Half, seg: Segment) -> None:
         if half.isn is None and half.offset == 0 and not half.pending:
             half.next_seq = (seg.seq + 1) & _MASK
             half.isn = seg.seq
+            self._sync_skip(flow, direction)
         if flow.client is None:
             # SYN alone comes from the client; SYN+ACK from the server.
             flow.client = 1 - direction if seg.flags & ACK else direction
@@ -330,6 +392,7 @@ class Reassembler:
                 self._drain(flow, direction, half)
             return
         # Ahead of a hole: hold it, bounded.
+        was_empty = not half.pending
         position = half.offset + rel
         if payload:
             bisect.insort(half.pending, (position, ts, payload))
@@ -339,6 +402,9 @@ class Reassembler:
             # Record the uncaptured tail as a zero-length marker at its position:
             # when the stream reaches it, the hole is skipped as a gap.
             bisect.insort(half.pending, (position + len(payload) + missing, ts, b""))
+        if was_empty:
+            # From now on the peer's acknowledgements matter: they may prove the hole.
+            self._sync_skip(flow, 1 - direction)
         if half.pending_bytes > self.limits.stream_buffer:
             self.counters["stream_buffer_overflows"] += 1
             self._skip_hole(flow, direction, half, ts)
@@ -371,6 +437,8 @@ class Reassembler:
                 self.counters["retransmitted_bytes"] += min(overlap, len(data))
             if overlap < len(data):
                 self._deliver(flow, direction, half, ts, data[overlap:])
+        if not pending:
+            self._sync_skip(flow, 1 - direction)
 
     def _skip_hole(self, flow: Flow, direction: int, half: Half, ts: float) -> None:
         """Give up on the hole before the first held segment: report it as a gap."""
@@ -404,9 +472,11 @@ class Reassembler:
         if self._flows.get(b_key, (None,))[0] is flow:
             del self._flows[b_key]
         self._lru.pop(flow.id, None)
-        if len(a_key[0]) == 4:
-            self.skip_keys.discard(_skip_key(a_key))
-            self.skip_keys.discard(_skip_key(b_key))
+        for raw in flow.raw_keys:
+            self.skip.pop(raw, None)
+            self.touched.pop(raw, None)
+            if self._by_raw.get(raw) is flow:
+                del self._by_raw[raw]
         self._closed[a_key] = flow.last_ts
         while len(self._closed) > self.limits.closed_memory:
             self._closed.popitem(last=False)
@@ -415,6 +485,7 @@ class Reassembler:
     def _sweep(self, now: float) -> None:
         """Close connections idle longer than the limit (oldest first)."""
         limit = now - self.limits.idle_timeout
+        self._fold_touched()
         lru = self._lru
         while lru:
             flow = next(iter(lru.values()))

@@ -6,9 +6,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
-from capture.frames import CaptureError, CaptureFile, Frame
+from capture.frames import CaptureError, CaptureFile
 from capture.jsonl import dumps
-from capture.model import Record, RequestSeen
+from capture.model import Event, Record, RequestSeen
 from capture.pipeline import Detector, Pipeline
 from capture.table import header_line, record_line
 
@@ -19,15 +19,16 @@ EXIT_IDENTITY = 1
 EXIT_USAGE = 2
 
 
-def _frames(captures: Sequence[CaptureFile], err: TextIO) -> Iterator[Frame]:
+def _events(pipeline: Pipeline, captures: Sequence[CaptureFile], err: TextIO) -> Iterator[Event]:
     for capture in captures:
-        yield from capture
+        yield from pipeline.run_capture(capture)
         if capture.truncated:
             print(
                 f"headerwatch: warning: {capture.name}: capture is cut short; "
                 "every request before the cut is reported",
                 file=err,
             )
+    yield from pipeline.flush()
 
 
 def scan(
@@ -54,7 +55,7 @@ def scan(
     pipeline = Pipeline(detector, responses=False)
     render = dumps if fmt == "jsonl" else record_line
     identities = 0
-    for event in pipeline.run(_frames(captures, err)):
+    for event in _events(pipeline, captures, err):
         if not isinstance(event, RequestSeen):
             continue
         record: Record = event.record

@@ -16,16 +16,17 @@ def run_frames(
 ) -> list[Record]:
     """Records from Ethernet frames, responses folded in."""
     pipeline = pipeline or Pipeline()
-    return _collect(pipeline.run(Frame(ts, 1, data) for ts, data in frames))
+    return records_of(pipeline.run(Frame(ts, 1, data) for ts, data in frames))
 
 
 def run_file(path: str, pipeline: Pipeline | None = None) -> list[Record]:
     """Records from a capture file."""
     pipeline = pipeline or Pipeline()
-    return _collect(pipeline.run(CaptureFile(path)))
+    return records_of(pipeline.run(CaptureFile(path)))
 
 
-def _collect(events: Iterable[object]) -> list[Record]:
+def records_of(events: Iterable[object]) -> list[Record]:
+    """Records from pipeline events, responses folded in."""
     import dataclasses
 
     records: dict[int, Record] = {}

@@ -14,7 +14,6 @@ from typing import Any
 from capture.frames import CaptureError
 from capture.scan import EXIT_USAGE
 from capture.sources import FileSource
-from tui.app import NoticeBox
 from tui.common import add_identity_args, build_detector
 from tui.launch import add_dashboard_args, check_view_args, run_dashboard
 
@@ -45,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     keymap = check_view_args(args)
     if isinstance(keymap, int):
         return keymap
+    from tui.app import NoticeBox  # textual: only once a dashboard is sure to start
+
     box = NoticeBox()
     try:
         source = FileSource(args.files, notify=box)

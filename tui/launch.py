@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from capture.config import ConfigError
 from capture.filter import FilterError, compile_filter
 from capture.pipeline import Detector
 from capture.scan import EXIT_USAGE
 from capture.sources import FrameSource
-from tui.app import HeaderwatchApp, NoticeBox
-from tui.keys import KeysError, keymap_for
+
+if TYPE_CHECKING:
+    from tui.app import NoticeBox
+
+# Textual (tui.app, tui.keys) is imported when a dashboard starts, not when the
+# command line is parsed: it costs half a second that `scan` does not need.
 
 
 def add_dashboard_args(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +35,8 @@ def add_dashboard_args(parser: argparse.ArgumentParser) -> None:
 
 def check_view_args(args: argparse.Namespace, err: TextIO = sys.stderr) -> dict[str, str] | int:
     """The keymap, or an exit code after printing what is wrong with the options."""
+    from tui.keys import KeysError, keymap_for
+
     expr = getattr(args, "view_filter", "")
     if expr:
         try:
@@ -56,6 +62,8 @@ def run_dashboard(
     notice_box: NoticeBox | None = None,
 ) -> int:
     """Run the dashboard over ``source`` until the user quits; the exit code."""
+    from tui.app import HeaderwatchApp
+
     app = HeaderwatchApp(
         source,
         detector,

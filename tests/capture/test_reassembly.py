@@ -229,3 +229,59 @@ def test_idle_flows_are_closed() -> None:
         r.tick(ts)
     assert rec.closed == [1]
     assert r.counters["flows_idle_closed"] == 1
+
+
+def _keys() -> tuple[bytes, bytes]:
+    a_to_b = A + B + (40000).to_bytes(2, "big") + (80).to_bytes(2, "big")
+    b_to_a = B + A + (80).to_bytes(2, "big") + (40000).to_bytes(2, "big")
+    return a_to_b, b_to_a
+
+
+def test_skip_table_follows_the_connection() -> None:
+    """Acknowledgements may go undecoded unless the peer waits behind a hole; data
+    only in a direction nobody reads; nothing once the connection is gone."""
+    rec = Recorder()
+    r = Reassembler(rec)
+    a_to_b, b_to_a = _keys()
+    r.feed(seg(99, flags=SYN))
+    assert r.skip == {a_to_b: False}  # B's sequence numbers are not known yet
+    r.feed(seg(499, flags=SYN | ACK, from_a=False))
+    assert r.skip == {a_to_b: False, b_to_a: False}
+    flow = r._flows[(A, 40000, B, 80)][0]
+    r.set_ignore(flow, 1, True)
+    assert r.skip == {a_to_b: False, b_to_a: True}
+    r.feed(seg(110, b"later"))  # a hole before it: B's ACKs may now prove it
+    assert r.skip == {b_to_a: True} or r.skip == {a_to_b: False}
+    assert b_to_a not in r.skip
+    r.feed(seg(100, b"0123456789"))  # the hole fills
+    assert r.skip == {a_to_b: False, b_to_a: True}
+    r.feed(seg(115, flags=RST))
+    assert r.skip == {} and r.touched == {}
+
+
+def test_ignoring_a_direction_lets_go_of_what_it_held() -> None:
+    rec = Recorder()
+    r = Reassembler(rec)
+    r.feed(seg(99, flags=SYN))
+    r.feed(seg(200, b"x" * 50))  # held behind a hole
+    assert r.buffered_bytes == 50
+    flow = r._flows[(A, 40000, B, 80)][0]
+    r.set_ignore(flow, 0, True)
+    assert r.buffered_bytes == 0
+    r.flush()
+    assert r.counters["gaps"] == 0 and stream(rec) == b""
+
+
+def test_skipped_segments_keep_a_connection_from_idling_out() -> None:
+    rec = Recorder()
+    r = Reassembler(rec, Limits(idle_timeout=10))
+    r.feed(Segment(0.0, A, 1, B, 80, 100, 0, ACK, b"x", 0))
+    a_to_b = A + B + (1).to_bytes(2, "big") + (80).to_bytes(2, "big")
+    r.touched[a_to_b] = 8  # a segment the pipeline passed over (whole seconds)
+    for ts in (12.0, 17.0):
+        r.feed(Segment(ts, A, 2, B, 80, 100, 0, ACK, b"x", 0))
+        r.tick(ts)
+    assert rec.closed == []
+    r.feed(Segment(19.0, A, 2, B, 80, 101, 0, ACK, b"x", 0))
+    r.tick(19.0)
+    assert rec.closed == [1]

@@ -1,0 +1,256 @@
+"""The pipeline's shortcut: segments reassembly does not need are not decoded.
+
+Scans pass over acknowledgements and response bodies inside the reader
+(:meth:`CaptureFile.frames`) or before decoding (:meth:`Pipeline.feed`). Whatever
+the traffic, that must change nothing but the time taken: the reference here
+decodes and reassembles every frame.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from capture.craft import PSH, Conversation, tcp_frame
+from capture.decode import ACK, FIN, RST, SYN, skippable
+from capture.frames import CaptureFile
+from capture.jsonl import record_to_dict
+from capture.model import RequestSeen
+from capture.pipeline import Pipeline
+from capture.reassembly import Limits
+from tests.capture.test_property import requests
+from tests.helpers import conversation, records_of, save, simple_request
+
+
+class _NeverSkip(dict[bytes, bool]):
+    """A skip table that stays empty: every frame is decoded."""
+
+    def __setitem__(self, key: bytes, value: bool) -> None:
+        pass
+
+
+def reference(path: str, responses: bool = False) -> list[dict[str, Any]]:
+    """Requests with every frame decoded and reassembled."""
+    pipeline = Pipeline(responses=responses)
+    pipeline.reassembler.skip = _NeverSkip()
+    return _dicts(pipeline.run(CaptureFile(path)))
+
+
+def scanned(path: str, limits: Limits | None = None) -> list[dict[str, Any]]:
+    """Requests as ``scan`` gets them: records passed over inside the reader."""
+    return scan_pipeline(path, limits)[0]
+
+
+def scan_pipeline(
+    path: str, limits: Limits | None = None
+) -> tuple[list[dict[str, Any]], Pipeline]:
+    """Requests as ``scan`` gets them, and the pipeline (for its counters)."""
+    pipeline = Pipeline(responses=False, limits=limits)
+    capture = CaptureFile(path)
+    events = [*pipeline.run_capture(capture), *pipeline.flush()]
+    assert pipeline.packets == capture.records
+    return _dicts(events), pipeline
+
+
+def fed(path: str) -> list[dict[str, Any]]:
+    """Requests with frames fed one by one (as live capture does), skipping in feed()."""
+    return _dicts(Pipeline().run(CaptureFile(path)))
+
+
+def _dicts(events: Any) -> list[dict[str, Any]]:
+    out = []
+    for record in records_of(events):
+        d = record_to_dict(record)
+        d.pop("response", None)
+        out.append(d)
+    return out
+
+
+def _response(size: int) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size + b"r" * size
+
+
+@st.composite
+def traffic(draw: st.DrawFn) -> list[tuple[float, bytes]]:
+    """One to three interleaved keep-alive connections with acknowledgements both
+    ways, then capture loss, reordering and duplicates."""
+    streams = []
+    for port in range(draw(st.integers(1, 3))):
+        conv = conversation(cport=40000 + port, mss=draw(st.integers(20, 1460)))
+        frames = conv.handshake() if draw(st.booleans()) else []
+        for _ in range(draw(st.integers(1, 4))):
+            frames += conv.send(True, draw(requests()))
+            frames += conv.ack(False)
+            for i, frame in enumerate(conv.send(False, _response(draw(st.integers(0, 6000))))):
+                frames.append(frame)
+                if i % 2:
+                    frames += conv.ack(True)
+            frames += conv.ack(True)
+        if draw(st.booleans()):
+            frames += conv.close()
+        streams.append(frames)
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    merged = []
+    while any(streams):
+        merged.append(rng.choice([s for s in streams if s]).pop(0))
+    frames = [f for _, f in merged]
+    loss, swaps, dups = (draw(st.integers(0, 3)) for _ in range(3))
+    for _ in range(loss):
+        frames.pop(rng.randrange(len(frames)))
+    for _ in range(swaps):
+        i = rng.randrange(len(frames))
+        j = min(len(frames) - 1, i + rng.randint(1, 4))
+        frames[i], frames[j] = frames[j], frames[i]
+    for _ in range(dups):
+        i = rng.randrange(len(frames))
+        frames.insert(min(len(frames), i + rng.randint(1, 6)), frames[i])
+    return [(1000.0 + n * 0.001, f) for n, f in enumerate(frames)]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames=traffic())
+def test_passing_over_segments_changes_no_request(
+    frames: list[tuple[float, bytes]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = save(tmp_path_factory.mktemp("skip"), frames)
+    want = reference(path)
+    assert scanned(path) == want
+    assert fed(path) == want
+    assert _dicts(Pipeline(responses=True).run(CaptureFile(path))) == want
+
+
+def test_response_bodies_and_acknowledgements_are_not_decoded(tmp_path: Path) -> None:
+    conv = conversation()
+    frames = conv.handshake() + conv.send(True, simple_request())
+    for frame in conv.send(False, _response(20_000)):
+        frames += [frame, *conv.ack(True)]
+    frames += conv.close()
+    path = save(tmp_path, frames)
+    pipeline = Pipeline(responses=False)
+    decoded = []
+    decode = pipeline.decoder.decode
+    pipeline.decoder.decode = lambda *a: decoded.append(a) or decode(*a)  # type: ignore[method-assign]
+    capture = CaptureFile(path)
+    records = [e for e in pipeline.run_capture(capture) if isinstance(e, RequestSeen)]
+    assert len(records) == 1
+    # Handshake (3) and request (1) and the closing FINs (2); not the 14 response
+    # segments, nor the 14 acknowledgements, nor the last bare ACK.
+    assert len(decoded) == 6
+    assert pipeline.packets == capture.records == len(frames)
+    assert records[0].record.request.flow == 1
+
+
+def test_connection_kept_alive_by_skipped_segments_is_not_idle(tmp_path: Path) -> None:
+    """A download longer than the idle timeout whose every segment is passed over
+    must not be closed as idle (while other connections keep the clock moving):
+    the request after it would be lost."""
+    slow = conversation(step=1.0)  # one second per frame
+    busy = conversation(cport=40001, step=1.0)
+    frames = slow.handshake() + slow.send(True, simple_request("/big"))
+    busy.ts = slow.ts
+    frames += busy.handshake()
+    for i, frame in enumerate(slow.send(False, _response(30 * 1460))):
+        frames += [frame, *slow.ack(True)]
+        if i % 5 == 0:
+            busy.ts = slow.ts
+            frames += busy.send(True, simple_request(f"/busy{i}"))
+    frames += slow.send(True, simple_request("/after"))
+    frames.sort(key=lambda f: f[0])
+    path = save(tmp_path, frames)
+    uris = [r["uri"] for r in scanned(path, Limits(idle_timeout=20.0))]
+    assert "/after" in uris
+    assert uris == [r["uri"] for r in reference(path)]
+
+
+def test_reading_resumes_where_a_skipped_direction_stands(tmp_path: Path) -> None:
+    """Scan stops reading the server until an HTTP/0.9 request needs its reply; the
+    response bodies passed over in between must not become a gap."""
+    conv = conversation()
+    frames = conv.handshake() + conv.send(True, simple_request("/one"))
+    for frame in conv.send(False, _response(5000)):
+        frames += [frame, *conv.ack(True)]
+    frames += conv.send(True, b"GET /nine\r\n")
+    frames += conv.send(False, b"<html>0.9</html>")
+    frames += conv.close()
+    path = save(tmp_path, frames)
+    want = reference(path)
+    assert [(r["uri"], r["version"], r.get("anomalies")) for r in want] == [
+        ("/one", "HTTP/1.1", None),
+        ("/nine", None, ["no HTTP version (HTTP/0.9-style request line)"]),
+    ]
+    got, pipeline = scan_pipeline(path)
+    assert got == want
+    assert pipeline.counters()["gaps"] == 0
+
+
+FRAMES = {
+    "bare ack": tcp_frame("10.0.0.1", 1, "10.0.0.2", 80, 5, 7, ACK),
+    "data": tcp_frame("10.0.0.1", 1, "10.0.0.2", 80, 5, 7, ACK | PSH, b"abc"),
+    "syn": tcp_frame("10.0.0.1", 1, "10.0.0.2", 80, 5, 0, SYN),
+    "fin": tcp_frame("10.0.0.1", 1, "10.0.0.2", 80, 5, 7, FIN | ACK),
+    "rst": tcp_frame("10.0.0.1", 1, "10.0.0.2", 80, 5, 7, RST | ACK),
+    "other flow": tcp_frame("10.0.0.3", 1, "10.0.0.2", 80, 5, 7, ACK),
+    "vlan": tcp_frame("10.0.0.1", 1, "10.0.0.2", 80, 5, 7, ACK, vlan=5),
+    "ipv6": tcp_frame("fe80::1", 1, "fe80::2", 80, 5, 7, ACK),
+}
+_ack = bytearray(FRAMES["bare ack"])
+_ack[20] = 0x20  # more fragments
+FRAMES["fragment"] = bytes(_ack)
+_ack = bytearray(FRAMES["bare ack"])
+_ack[14] = 0x46  # IP options
+FRAMES["ip options"] = bytes(_ack)
+FRAMES["padded bare ack"] = FRAMES["bare ack"] + b"\0" * 6  # Ethernet minimum size
+FRAMES["short"] = FRAMES["bare ack"][:50]
+
+KEY = bytes([10, 0, 0, 1, 10, 0, 0, 2, 0, 1, 0, 80])
+
+
+@pytest.mark.parametrize("whole", [False, True])
+def test_the_reader_and_the_decoder_agree_on_what_to_pass_over(
+    tmp_path: Path, whole: bool
+) -> None:
+    """The reader has skippable() inlined; both must pass over the same frames."""
+    names = list(FRAMES)
+    path = save(tmp_path, [(1.0 + i, FRAMES[n]) for i, n in enumerate(names)])
+    skip = {KEY: whole}
+    touched: dict[bytes, float] = {}
+    capture = CaptureFile(path)
+    kept = {frame.data for frame in capture.frames(skip, touched)}
+    passed = [n for n in names if FRAMES[n] not in kept]
+    assert passed == [n for n in names if skippable(FRAMES[n], 0, skip) is not None]
+    expected = ["bare ack", "padded bare ack"] + (["data"] if whole else [])
+    assert sorted(passed) == sorted(expected)
+    assert capture.records == len(names)
+    assert set(touched) == {KEY}
+
+
+def test_conversation_ack_acknowledges_everything() -> None:
+    conv = Conversation("10.0.0.1", 1, "10.0.0.2", 80, 0.0)
+    conv.handshake()
+    conv.send(False, b"12345")
+    _, frame = conv.ack(True)[0]
+    assert int.from_bytes(frame[42:46], "big") == conv.server_isn + 1 + 5
+    assert frame[47] == ACK
+
+
+def test_acknowledgements_still_prove_gaps_when_bytes_wait(tmp_path: Path) -> None:
+    """The server's ACK proves that the request bytes it covers were sent, so the
+    hole is reported (and the request emitted) then, not at the end of the
+    capture; the order of the records shows it."""
+    a = conversation(cport=40001, mss=20)
+    b = conversation(cport=40002)
+    frames = a.handshake() + b.handshake()
+    first, _lost, *rest = a.send(True, simple_request("/a", extra="X-Pad: " + "p" * 40 + "\r\n"))
+    frames += [first, *rest]  # the capture lost the second segment of A's request
+    frames += a.ack(False)  # ...which the server acknowledges
+    frames += b.send(True, simple_request("/b"))
+    path = save(tmp_path, frames)
+    want = reference(path)
+    assert [(r["uri"], bool(r.get("anomalies"))) for r in want] == [("/a", True), ("/b", False)]
+    assert scanned(path) == want
+    assert fed(path) == want
