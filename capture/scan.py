@@ -55,17 +55,29 @@ def scan(
     pipeline = Pipeline(detector, responses=False)
     render = dumps if fmt == "jsonl" else record_line
     identities = 0
+    # Lines go out in batches: one write per record costs a system call each when
+    # output is unbuffered (python -u, PYTHONUNBUFFERED). A stream on stdin is
+    # written record by record, as it arrives.
+    batch = 1 if streaming else 256
+    lines: list[str] = []
     for event in _events(pipeline, captures, err):
         if not isinstance(event, RequestSeen):
             continue
         record: Record = event.record
-        if record.identities:
+        if record.findings and record.identities:
             identities += 1
         elif only_identity:
             continue
-        out.write(render(record) + "\n")
-        if streaming:
-            out.flush()
+        lines.append(render(record))
+        if len(lines) >= batch:
+            lines.append("")
+            out.write("\n".join(lines))
+            lines.clear()
+            if streaming:
+                out.flush()
+    if lines:
+        lines.append("")
+        out.write("\n".join(lines))
     out.flush()
     print(f"headerwatch: {pipeline.summary()}", file=err)
     if fail_on_identity and identities:
