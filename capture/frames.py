@@ -242,54 +242,55 @@ class CaptureFile:
         per_second = 1_000_000_000 if reader.nano else 1_000_000
         stream = self._tap.inner
         read = getattr(stream, "read1", stream.read)
-        unpack_from = struct.Struct(reader.endian + "IIII").unpack_from
+        unpack_from = struct.Struct(reader.endian + "III").unpack_from  # wire length unused
         if linktype != 1 or touched is None:
             skip = None
         buf = b""
+        size = 0  # len(buf)
         pos = 0
         records = self.records
         try:
             while True:
-                if len(buf) - pos < 16:
+                if pos + 16 > size:
                     more = read(_CHUNK)
                     if not more:
-                        if len(buf) > pos:
+                        if size > pos:
                             raise _Truncated
                         return
                     buf = buf[pos:] + more
+                    size = len(buf)
                     pos = 0
                     continue
-                sec, frac, caplen, _wirelen = unpack_from(buf, pos)
-                if caplen > _MAX_FRAME:
-                    raise _Truncated  # a damaged record: nothing after it can be trusted
+                sec, frac, caplen = unpack_from(buf, pos)
                 end = pos + 16 + caplen
-                if end > len(buf):
-                    more = read(max(_CHUNK, end - len(buf)))
+                if end > size:
+                    if caplen > _MAX_FRAME:
+                        raise _Truncated  # a damaged record: nothing after it can be trusted
+                    more = read(max(_CHUNK, end - size))
                     if not more:
                         raise _Truncated
                     buf = buf[pos:] + more
+                    size = len(buf)
                     pos = 0
                     continue
                 records += 1
                 if skip is not None:
                     # capture.decode.skippable, inlined: this runs for every record
                     # of a scan, and the call alone would cost a tenth of the scan.
-                    # tests/capture/test_frames.py checks that the two agree.
-                    d = pos + 16
-                    key = buf[d + 26 : d + 38]
+                    # tests/capture/test_pipeline.py checks that the two agree.
+                    # h holds frame bytes 12-47: ethertype to TCP flags.
+                    h = buf[pos + 28 : pos + 64]
+                    key = h[14:26]
                     whole = skip.get(key)
                     if (
                         whole is not None
-                        and buf[d + 12 : d + 15] == b"\x08\x00\x45"
-                        and buf[d + 23] == 6
                         and caplen >= 54
-                        and not buf[d + 47] & 0x07
-                        and not buf[d + 20] & 0x3F
-                        and not buf[d + 21]
-                        and (
-                            whole
-                            or (buf[d + 16] << 8 | buf[d + 17]) == 20 + (buf[d + 46] >> 4 << 2)
-                        )
+                        and h[0:3] == b"\x08\x00\x45"
+                        and h[11] == 6
+                        and not h[35] & 0x07
+                        and not h[8] & 0x3F
+                        and not h[9]
+                        and (whole or (h[4] << 8 | h[5]) == 20 + (h[34] >> 4 << 2))
                     ):
                         touched[key] = sec  # type: ignore[index]
                         pos = end
@@ -312,6 +313,11 @@ class CaptureFile:
             comments = tuple(meta.comments) if meta.comments else ()
             self.records += 1
             yield Frame(ts, meta.linktype, data, comments)
+
+    @property
+    def passes_over(self) -> bool:
+        """Whether :meth:`frames` applies a skip table itself (classic pcap does)."""
+        return not isinstance(self._reader, _PcapNgFrames)
 
     @property
     def position(self) -> int:

@@ -10,67 +10,98 @@ from capture.model import Finding, Record, Response
 from capture.text import for_json
 
 
-def finding_to_dict(finding: Finding) -> dict[str, Any]:
-    """The ``findings`` entry of one finding."""
+def _finding_fields(finding: Finding) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "name": for_json(finding.name),
+        "name": finding.name,
         "where": finding.where,
         "kind": finding.kind,
-        "value": for_json(finding.value),
-        "normalized": for_json(finding.normalized),
+        "value": finding.value,
+        "normalized": finding.normalized,
         "detector": finding.detector,
         "severity": finding.severity,
     }
     if finding.detail:
-        out["detail"] = for_json(finding.detail)
+        out["detail"] = finding.detail
     return out
 
 
-def response_to_dict(response: Response) -> dict[str, Any]:
-    """The ``response`` summary of a record."""
+def _response_fields(response: Response) -> dict[str, Any]:
     return {
         "ts": response.ts,
         "status": response.status,
-        "reason": for_json(response.reason),
-        "version": for_json(response.version),
-        "headers": [[for_json(n), for_json(v)] for n, v in response.headers],
+        "reason": response.reason,
+        "version": response.version,
+        "headers": response.headers,
     }
 
 
-def record_to_dict(record: Record) -> dict[str, Any]:
-    """A record as the JSON object of the contract (plus ``flow``, ``depth``, ...)."""
+def _record_fields(record: Record) -> dict[str, Any]:
+    """The record's JSON object with strings as decoded (undecodable bytes still
+    lone surrogates) and tuples where JSON has arrays."""
     req = record.request
-    uri = req.uri
-    host = req.host
     out: dict[str, Any] = {
         "ts": req.ts,
         "src": req.src,
         "sport": req.sport,
         "dst": req.dst,
         "dport": req.dport,
-        "method": for_json(req.method),
-        "uri": for_json(uri) if uri is not None else None,
-        "version": for_json(req.version) if req.version is not None else None,
-        "host": for_json(host) if host is not None else None,
-        "headers": [[for_json(n), for_json(v)] for n, v in req.headers],
-        "findings": [finding_to_dict(f) for f in record.findings],
+        "method": req.method,
+        "uri": req.uri,
+        "version": req.version,
+        "host": req.host,
+        "headers": req.headers,
+        "findings": [_finding_fields(f) for f in record.findings],
         "id": record.id,
         "flow": req.flow,
         "depth": req.depth,
         "body_length": req.body_length,
     }
     if req.anomalies:
-        out["anomalies"] = [for_json(a) for a in req.anomalies]
+        out["anomalies"] = req.anomalies
     if record.response is not None:
-        out["response"] = response_to_dict(record.response)
+        out["response"] = _response_fields(record.response)
     return out
 
 
-def dumps(record: Record) -> str:
-    """One JSONL line (no trailing newline)."""
-    return orjson.dumps(record_to_dict(record)).decode()
+def _clean(value: Any) -> Any:
+    """``value`` with every string made valid UTF-8 (:func:`for_json`), arrays as lists."""
+    if isinstance(value, str):
+        return for_json(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    """The ``findings`` entry of one finding."""
+    out: dict[str, Any] = _clean(_finding_fields(finding))
+    return out
+
+
+def response_to_dict(response: Response) -> dict[str, Any]:
+    """The ``response`` summary of a record."""
+    out: dict[str, Any] = _clean(_response_fields(response))
+    return out
+
+
+def record_to_dict(record: Record) -> dict[str, Any]:
+    """A record as the JSON object of the contract (plus ``flow``, ``depth``, ...)."""
+    out: dict[str, Any] = _clean(_record_fields(record))
+    return out
 
 
 def dumps_bytes(record: Record) -> bytes:
     """One JSONL line as UTF-8 bytes (no trailing newline)."""
-    return orjson.dumps(record_to_dict(record))
+    fields = _record_fields(record)
+    try:
+        return orjson.dumps(fields)
+    except orjson.JSONEncodeError:
+        # Undecodable bytes (rare): written as \\xNN, the convention of Zeek's logs.
+        return orjson.dumps(_clean(fields))
+
+
+def dumps(record: Record) -> str:
+    """One JSONL line (no trailing newline)."""
+    return dumps_bytes(record).decode()

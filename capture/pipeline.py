@@ -62,9 +62,10 @@ class Pipeline:
     def feed(self, frame: Frame) -> list[Event]:
         """Process one frame; return the events it completed (often none)."""
         self.packets += 1
-        ts, linktype, data = frame[0], frame[1], frame[2]
+        return self._frame(frame[0], frame[1], frame[2])
+
+    def _frame(self, ts: float, linktype: int, data: bytes) -> list[Event]:
         reassembler = self.reassembler
-        reassembler.frame_no = self.packets
         skip = reassembler.skip
         # Segments that reassembly has said it does not need (acknowledgements,
         # response bodies during scan) are not decoded at all.
@@ -75,6 +76,11 @@ class Pipeline:
                 if ts > reassembler.sweep_due:
                     reassembler.tick(ts)
                 return _NO_EVENTS
+        return self._decode(ts, linktype, data)
+
+    def _decode(self, ts: float, linktype: int, data: bytes) -> list[Event]:
+        reassembler = self.reassembler
+        reassembler.frame_no = self.packets
         seg = self.decoder.decode(ts, linktype, data)
         if seg is not None:
             reassembler.feed(seg)
@@ -110,11 +116,12 @@ class Pipeline:
         (see :meth:`CaptureFile.frames`); frame numbers still count them.
         """
         reassembler = self.reassembler
-        feed = self.feed
+        # What the reader lets through needs no second look at the skip table.
+        step = self._decode if capture.passes_over else self._frame
         base = self.packets
-        for frame in capture.frames(reassembler.skip, reassembler.touched):
-            self.packets = base + capture.records - 1
-            events = feed(frame)
+        for ts, linktype, data, _ in capture.frames(reassembler.skip, reassembler.touched):
+            self.packets = base + capture.records
+            events = step(ts, linktype, data)
             if events:
                 yield from events
         self.packets = base + capture.records
