@@ -1,18 +1,26 @@
-"""``headerwatch scan``: captures in, one line per request out."""
+"""``headerwatch scan``: captures in, one line per request out (or one HAR document)."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TextIO
 
 from capture.frames import CaptureError, CaptureFile
+from capture.har import write_har
 from capture.jsonl import dumps
-from capture.model import Event, Record, RequestSeen
+from capture.model import Event, Record, RequestSeen, ResponseSeen
 from capture.pipeline import Detector, Pipeline
 from capture.table import header_line, record_line
 
-FORMATS = ("jsonl", "table")
+LINE_FORMATS = ("jsonl", "table")
+"""Formats written one line per request, as requests complete (``scan`` and ``live``)."""
+FORMATS = (*LINE_FORMATS, "har")
+
+UNANSWERED_LIMIT = 10_000
+"""HAR: requests held for their response; beyond this the oldest is written without."""
 
 EXIT_OK = 0
 EXIT_IDENTITY = 1
@@ -48,6 +56,8 @@ def scan(
     except CaptureError as exc:
         print(f"headerwatch: error: {exc}", file=err)
         return EXIT_USAGE
+    if fmt == "har":
+        return _scan_har(captures, detector, only_identity, fail_on_identity, out, err)
     if fmt == "table":
         out.write(header_line() + "\n")
     streaming = "-" in paths
@@ -83,3 +93,61 @@ def scan(
     if fail_on_identity and identities:
         return EXIT_IDENTITY
     return EXIT_OK
+
+
+def _scan_har(
+    captures: Sequence[CaptureFile],
+    detector: Detector | None,
+    only_identity: bool,
+    fail_on_identity: bool,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """One HAR 1.2 document; each entry carries its response when one was captured."""
+    pipeline = Pipeline(detector)
+    identities = 0
+
+    def entries() -> Iterator[Record]:
+        nonlocal identities
+        for record in answered(_events(pipeline, captures, err)):
+            if record.findings and record.identities:
+                identities += 1
+            elif only_identity:
+                continue
+            yield record
+
+    write_har(entries(), out)
+    out.flush()
+    print(f"headerwatch: {pipeline.summary()}", file=err)
+    if fail_on_identity and identities:
+        return EXIT_IDENTITY
+    return EXIT_OK
+
+
+def answered(events: Iterable[Event], limit: int = UNANSWERED_LIMIT) -> Iterator[Record]:
+    """Records in capture order, each with its response once that has arrived.
+
+    A record waits for its response, and the records after it wait their turn;
+    when more than ``limit`` wait, the oldest goes on without one (its response
+    was not captured, or the connection never answered). Memory stays bounded.
+    """
+    waiting: OrderedDict[int, Record] = OrderedDict()
+    done: set[int] = set()
+    for event in events:
+        if isinstance(event, RequestSeen):
+            waiting[event.record.id] = event.record
+        elif isinstance(event, ResponseSeen):
+            record = waiting.get(event.record_id)
+            if record is None:
+                continue
+            waiting[event.record_id] = dataclasses.replace(record, response=event.response)
+            done.add(event.record_id)
+        else:
+            continue
+        while waiting:
+            first = next(iter(waiting))
+            if first not in done and len(waiting) <= limit:
+                break
+            done.discard(first)
+            yield waiting.pop(first)
+    yield from waiting.values()

@@ -31,7 +31,7 @@ from capture.pipeline import Detector, Pipeline
 from capture.privileges import CannotDrop, drop_privileges
 from capture.recording import RecordingSource
 from capture.runner import Batch, Runner
-from capture.scan import EXIT_IDENTITY, EXIT_OK, EXIT_USAGE, FORMATS
+from capture.scan import EXIT_IDENTITY, EXIT_OK, EXIT_USAGE, LINE_FORMATS
 from capture.sources import FrameSource
 from capture.table import header_line, record_line
 from tui.common import add_identity_args, build_detector
@@ -73,7 +73,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--format",
-        choices=FORMATS,
+        choices=LINE_FORMATS,
         default=None,
         help="no dashboard: print records to stdout as they complete",
     )

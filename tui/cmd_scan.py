@@ -21,7 +21,13 @@ def register(sub: Any) -> None:
         "demo capture (O2 UK, January 2012) is scanned.",
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="capture file, or - for stdin")
-    p.add_argument("--format", choices=FORMATS, default="jsonl", help="output format")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="jsonl",
+        help="jsonl: one object per request (default); table: aligned, for people; "
+        "har: one HAR 1.2 document with the responses, for HAR viewers",
+    )
     p.add_argument(
         "--only-identity", action="store_true", help="print only requests with identity findings"
     )

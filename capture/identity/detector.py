@@ -169,6 +169,8 @@ class IdentityDetector:
             )
         self._canary_cache: dict[str, bool] = {}
         self._header_rules: dict[str, _NameRule] = {}
+        self._benign_names: set[str] = set()
+        """Header names (as sent) whose rule is to skip: the first test per header."""
         self._param_rules: dict[str, _NameRule] = {}
 
     # -- per-name decisions ------------------------------------------------------
@@ -190,7 +192,10 @@ class IdentityDetector:
             rule = _NameRule(_SCAN, None, hint, worth)
         if len(self._header_rules) >= _NAME_CACHE_LIMIT:
             self._header_rules.clear()
+            self._benign_names.clear()
         self._header_rules[name] = rule
+        if rule.action == _SKIP:
+            self._benign_names.add(name)
         return rule
 
     def _param_rule(self, name: str) -> _NameRule:
@@ -214,7 +219,10 @@ class IdentityDetector:
         """Every identity (and informational) finding in ``request``, in wire order."""
         out: list[Finding] = []
         rules = self._header_rules
+        benign = self._benign_names
         for name, value in request.headers:
+            if name in benign:
+                continue
             rule = rules.get(name) or self._header_rule(name)
             action = rule.action
             if action == _SKIP:

@@ -170,3 +170,28 @@ def test_rules_lists_the_catalog() -> None:
     assert result.returncode == 0
     assert "x-up-calling-line-id" in result.stdout and "source:" in result.stdout
     assert result.stdout.splitlines()[0].startswith("HEADER")
+
+
+def test_har_format_is_one_document_with_the_responses() -> None:
+    lines = headerwatch("scan").stdout.splitlines()
+    result = headerwatch("scan", "--format", "har")
+    assert result.returncode == 0
+    log = json.loads(result.stdout)["log"]
+    assert log["version"] == "1.2" and log["creator"]["name"] == "headerwatch"
+    entries = log["entries"]
+    records = [json.loads(line) for line in lines]
+    # Capture order, every request, each with the response it got.
+    assert [e["request"]["url"] for e in entries] == [
+        f"http://{r['host']}{r['uri']}" for r in records
+    ]
+    assert all(e["response"]["status"] == 200 for e in entries)
+    assert sum(1 for e in entries if e["_identityFindings"]) == sum(
+        1 for r in records if r["findings"]
+    )
+
+
+def test_har_only_identity_and_fail_on_identity() -> None:
+    result = headerwatch("scan", "--format", "har", "--only-identity", "--fail-on-identity")
+    assert result.returncode == 1
+    entries = json.loads(result.stdout)["log"]["entries"]
+    assert entries and all(e["_identityFindings"] for e in entries)

@@ -1,0 +1,51 @@
+"""``scan`` in-process: pairing responses for the HAR document."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from capture.model import RequestSeen, ResponseSeen
+from capture.scan import answered, scan
+from tests.capture.factories import record, response
+from tests.helpers import conversation, save, simple_request
+
+
+def test_records_wait_for_their_responses_in_capture_order() -> None:
+    one, two = record(1), record(2)
+    events = [RequestSeen(one), RequestSeen(two), ResponseSeen(2, response(404))]
+    assert list(answered(events)) == [one, two.__class__(2, two.request, (), response(404))]
+    out = answered([RequestSeen(one), RequestSeen(two), ResponseSeen(1, response(301))])
+    assert next(out).response == response(301)
+    assert next(out) == two  # end of input: written without a response
+
+
+def test_unanswered_requests_do_not_pile_up() -> None:
+    consumed = []
+
+    def events() -> Iterator[RequestSeen]:
+        for i in range(1, 6):
+            consumed.append(i)
+            yield RequestSeen(record(i))
+
+    out = answered(events(), limit=2)
+    assert next(out).id == 1
+    assert consumed == [1, 2, 3]  # a third waiting request pushed the first out
+    assert [r.id for r in out] == [2, 3, 4, 5]
+
+
+def test_har_of_a_capture_without_responses(tmp_path: Path) -> None:
+    conv = conversation()
+    frames = conv.handshake() + conv.send(True, simple_request("/a"))
+    frames += conv.send(True, simple_request("/b"))
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([save(tmp_path, frames)], fmt="har", out=out, err=err) == 0
+    entries = json.loads(out.getvalue())["log"]["entries"]
+    assert [e["request"]["url"] for e in entries] == [
+        "http://example.com/a",
+        "http://example.com/b",
+    ]
+    assert all(e["response"]["status"] == 0 for e in entries)  # HAR's "no response"
+    assert "2 HTTP requests" in err.getvalue()
