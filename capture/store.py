@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from capture.echo import injected_names
 from capture.model import Event, Record, RequestSeen, Response, ResponseSeen
 
 DEFAULT_MAX_RECORDS = 1_000_000
@@ -159,6 +160,10 @@ class Store:
         if entry is None:
             return None
         entry.record = dataclasses.replace(entry.record, response=response)
+        injected = injected_names(entry.record.request, response)
+        if injected:
+            # A reflector's echo: what the server received beyond what was captured here.
+            entry.injected = injected
         return entry
 
     def apply(self, events: Iterable[Event]) -> list[Entry]:

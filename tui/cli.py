@@ -7,10 +7,28 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from tui import cmd_demo, cmd_interfaces, cmd_live, cmd_open, cmd_rules, cmd_scan
+from tui import (
+    cmd_demo,
+    cmd_interfaces,
+    cmd_live,
+    cmd_open,
+    cmd_probe,
+    cmd_reflect,
+    cmd_rules,
+    cmd_scan,
+)
 
 # Each command module has ``register(subparsers)`` and ``run(args) -> int``.
-COMMANDS: list[ModuleType] = [cmd_scan, cmd_rules, cmd_demo, cmd_open, cmd_live, cmd_interfaces]
+COMMANDS: list[ModuleType] = [
+    cmd_scan,
+    cmd_rules,
+    cmd_demo,
+    cmd_open,
+    cmd_live,
+    cmd_interfaces,
+    cmd_reflect,
+    cmd_probe,
+]
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -35,8 +35,10 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``open``."""
     if "-" in args.files:
-        print("headerwatch: error: open reads files; for stdin use: headerwatch scan -",
-              file=sys.stderr)
+        print(
+            "headerwatch: error: open reads files; for stdin use: headerwatch scan -",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     detector = build_detector(args)
     if isinstance(detector, int):
@@ -55,6 +57,4 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"headerwatch: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
-    return run_dashboard(
-        source, detector, args, keymap, session_paths=args.files, notice_box=box
-    )
+    return run_dashboard(source, detector, args, keymap, session_paths=args.files, notice_box=box)

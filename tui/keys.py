@@ -104,7 +104,7 @@ def keymap_from_config(table: Mapping[str, Any]) -> dict[str, str]:
         if isinstance(keys, (list, tuple)):
             keys = ",".join(str(k) for k in keys)
         if not isinstance(keys, str) or not keys.strip():
-            raise KeysError(f"[keys] {name} must be a key name such as \"F\" or \"ctrl+f\"")
+            raise KeysError(f'[keys] {name} must be a key name such as "F" or "ctrl+f"')
         keymap[PREFIX + name] = ",".join(k.strip() for k in keys.split(",") if k.strip())
     return keymap
 

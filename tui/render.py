@@ -323,9 +323,10 @@ def detail_text(
         _section(out, f"Findings ({len(identities)} {noun}, {len(findings)} in all)")
         ordered = sorted(findings, key=lambda f: -SEVERITY_RANK.get(f.severity, 0))
         for finding in ordered:
-            out.append("  ● " if finding.is_identity else "  · ", style=SEVERITY_STYLE.get(
-                finding.severity, ""
-            ))
+            out.append(
+                "  ● " if finding.is_identity else "  · ",
+                style=SEVERITY_STYLE.get(finding.severity, ""),
+            )
             out.append(f"{safe(finding.where)} ", style="dim")
             out.append(safe(finding.name), style="bold")
             out.append("  ")

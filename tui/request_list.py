@@ -178,8 +178,10 @@ class RequestList(ScrollView, can_focus=True):
         if not self._follow and keep is not None:
             index = self._index_of(keep)
         if index < 0:
-            index = len(self.ids) - 1 if self._follow or self.cursor >= len(self.ids) else min(
-                max(self.cursor, 0), len(self.ids) - 1
+            index = (
+                len(self.ids) - 1
+                if self._follow or self.cursor >= len(self.ids)
+                else min(max(self.cursor, 0), len(self.ids) - 1)
             )
         self._update_size()
         self.cursor = -1
@@ -412,8 +414,16 @@ class RequestList(ScrollView, can_focus=True):
         response = record.response
         status = response.status if response is not None else 0
         injected = bool(entry.injected)
-        key = (entry_id, width, is_cursor, entry.marked, bool(entry.comment), status, injected,
-               self.has_focus)
+        key = (
+            entry_id,
+            width,
+            is_cursor,
+            entry.marked,
+            bool(entry.comment),
+            status,
+            injected,
+            self.has_focus,
+        )
         cached = self._cache.get(key)
         if cached is not None:
             return cached
@@ -434,12 +444,18 @@ class RequestList(ScrollView, can_focus=True):
         add(fit_str(format_time(req.ts, self.utc), w_time) + " ", styles["dim"])
         # A narrow client column shows the address only (the port is in the detail).
         client = endpoint(req.src, req.sport) if w_client >= 21 else req.src
-        add(fit_str(safe(client), w_client) + " " + fit_str(safe(req.method), w_method) + " ",
-            base)
-        add(fit_str(safe(req.destination), w_host) + " " + fit_str(safe(target_path(record)),
-            w_path) + " ", emphasis)
-        add(fit_str(str(status) if status else "", w_status) + " ",
-            styles["error"] if status >= 400 else base)
+        add(fit_str(safe(client), w_client) + " " + fit_str(safe(req.method), w_method) + " ", base)
+        add(
+            fit_str(safe(req.destination), w_host)
+            + " "
+            + fit_str(safe(target_path(record)), w_path)
+            + " ",
+            emphasis,
+        )
+        add(
+            fit_str(str(status) if status else "", w_status) + " ",
+            styles["error"] if status >= 400 else base,
+        )
         used = 0
         for label, badge_severity in badge_labels(record):
             text = f" {label} "

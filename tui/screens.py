@@ -73,7 +73,7 @@ def help_text(keys: Mapping[str, str]) -> Text:
         out.append(f"  {syntax:<22}", style="bold cyan")
         out.append(f"{meaning}\n")
     out.append("\n  Examples: ", style="dim")
-    out.append("~id msisdn & ~d bbc   ·   ~h \"x-up-calling-line-id\"   ·   !~d example\n")
+    out.append('~id msisdn & ~d bbc   ·   ~h "x-up-calling-line-id"   ·   !~d example\n')
     out.append("  While typing, an invalid expression is shown as an error and not applied;\n")
     out.append("  up/down in the filter input walk the history.\n")
     out.append("\nColours", style="bold underline")

@@ -93,8 +93,9 @@ def status_text(status: Status) -> Text:
     if status.trimmed:
         out.append(f" (last {status.shown:,}; {status.trimmed:,} older in store)", style="dim")
     out.append(" · ")
-    out.append("following" if status.follow else "not following",
-               style="green" if status.follow else "dim")
+    out.append(
+        "following" if status.follow else "not following", style="green" if status.follow else "dim"
+    )
     return out
 
 

@@ -81,8 +81,9 @@ def o2_record(rid: int, host: str = "www.bbc.co.uk", uri: str = "/sport/") -> Re
         ("Via", "1.1 o2proxy-lon4"),
         ("x-up-calling-line-id", "447700900123"),
     ]
-    return record(rid, host, uri, src="203.0.113.7", headers=headers, findings=[O2_FINDING],
-                  response=OK)
+    return record(
+        rid, host, uri, src="203.0.113.7", headers=headers, findings=[O2_FINDING], response=OK
+    )
 
 
 def demo_records() -> list[Record]:

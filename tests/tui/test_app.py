@@ -120,9 +120,7 @@ def test_status_messages_collapse_but_data_batches_never_do() -> None:
 async def test_a_fake_frame_source_goes_through_the_real_runner_and_pipeline() -> None:
     messages: list[Message] = []
     source = FakeSource(o2_frames(3))
-    app = HeaderwatchApp(
-        source, IdentityDetector(), utc=True, keymap={}, batch_interval=0.02
-    )
+    app = HeaderwatchApp(source, IdentityDetector(), utc=True, keymap={}, batch_interval=0.02)
     async with app.run_test(message_hook=messages.append) as pilot:
         for _ in range(200):
             await pilot.pause(0.02)
@@ -562,7 +560,11 @@ async def test_w_saves_a_session_and_open_brings_marks_and_comments_back(tmp_pat
     demo = demo_capture_path()
     messages: list[Message] = []
     app = HeaderwatchApp(
-        FileSource([demo]), IdentityDetector(), utc=True, keymap={}, session_paths=[demo],
+        FileSource([demo]),
+        IdentityDetector(),
+        utc=True,
+        keymap={},
+        session_paths=[demo],
         batch_interval=0.02,
     )
     path = tmp_path / "s.pcapng"
@@ -579,8 +581,12 @@ async def test_w_saves_a_session_and_open_brings_marks_and_comments_back(tmp_pat
 
     messages.clear()
     again = HeaderwatchApp(
-        FileSource([str(path)]), IdentityDetector(), utc=True, keymap={},
-        session_paths=[str(path)], batch_interval=0.02,
+        FileSource([str(path)]),
+        IdentityDetector(),
+        utc=True,
+        keymap={},
+        session_paths=[str(path)],
+        batch_interval=0.02,
     )
     async with again.run_test(size=(120, 40), message_hook=messages.append) as pilot:
         await wait_for(pilot, messages, SourceFinished)

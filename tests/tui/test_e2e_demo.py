@@ -31,9 +31,20 @@ class Pane:
     def __init__(self, command: list[str], env: dict[str, str]) -> None:
         self.socket = f"headerwatch-test-{os.getpid()}"
         self.name = "demo"
-        self._tmux("new-session", "-d", "-s", self.name, "-x", "200", "-y", "50",
-                   "-c", str(REPO), *(f"-e{k}={v}" for k, v in env.items()),
-                   " ".join(command))
+        self._tmux(
+            "new-session",
+            "-d",
+            "-s",
+            self.name,
+            "-x",
+            "200",
+            "-y",
+            "50",
+            "-c",
+            str(REPO),
+            *(f"-e{k}={v}" for k, v in env.items()),
+            " ".join(command),
+        )
         self.socket_path = self._tmux("display-message", "-p", "#{socket_path}").strip()
 
     def _tmux(self, *args: str) -> str:

@@ -33,8 +33,16 @@ def loaded(*keys: str, hostile: bool = False) -> Callable[[Pilot[Any]], Any]:
         if hostile:
             events = [RequestSeen(hostile_record(v, i + 1).record) for i, v in enumerate(HOSTILE)]
         else:
-            events = seen([*demo_records(), record(7, "www.example.com", "/a-very-long-path/"
-                                                   "that/does/not/fit/in/the/column.html")])
+            events = seen(
+                [
+                    *demo_records(),
+                    record(
+                        7,
+                        "www.example.com",
+                        "/a-very-long-path/that/does/not/fit/in/the/column.html",
+                    ),
+                ]
+            )
         app.post_message(EventsArrived(events))
         app.post_message(StatsUpdated(stats(packets=259, requests=7, identities=6)))
         await pilot.pause()

@@ -1,0 +1,91 @@
+"""A carrier's header-enrichment proxy, for tests: O2's 2012 proxy in thirty lines.
+
+Listens on loopback, adds headers to every request head it forwards to the
+upstream server (after the request line, as enrichment proxies do), and relays
+the answer back untouched.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+def _relay(client: socket.socket, upstream: tuple[str, int], add: bytes) -> None:
+    with client, socket.create_connection(upstream, timeout=5) as server:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(65536)
+            if not chunk:
+                return
+            head += chunk
+        line, _, rest = head.partition(b"\r\n")
+        server.sendall(line + b"\r\n" + add + rest)
+        while chunk := server.recv(65536):
+            client.sendall(chunk)
+
+
+@contextmanager
+def enrichment_proxy(upstream: tuple[str, int], headers: dict[str, str]) -> Iterator[int]:
+    """Run the proxy; yields its port. Connections are handled one at a time."""
+    add = "".join(f"{n}: {v}\r\n" for n, v in headers.items()).encode()
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def loop() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            _relay(client, upstream, add)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+@contextmanager
+def running_reflector(reflector: object | None = None) -> Iterator[int]:
+    """``headerwatch reflect`` in a background thread on a free loopback port."""
+    import asyncio
+
+    from capture.reflect import Reflector, serve
+
+    refl = reflector if isinstance(reflector, Reflector) else Reflector()
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    ports: list[int] = []
+
+    def started(addresses: list[tuple[str, int]]) -> None:
+        ports.append(addresses[0][1])
+        ready.set()
+
+    task = loop.create_task(serve(refl, "127.0.0.1", 0, started))
+
+    def run() -> None:
+        try:
+            loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            # Let the cancelled connections' handlers finish closing their sockets.
+            loop.run_until_complete(asyncio.sleep(0))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(5), "reflector did not start"
+    try:
+        yield ports[0]
+    finally:
+        loop.call_soon_threadsafe(task.cancel)
+        thread.join(5)
+        loop.close()

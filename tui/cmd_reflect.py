@@ -1,0 +1,67 @@
+"""``headerwatch reflect``: the echo endpoint (server side of the sent-vs-received check)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from capture.jsonl import dumps
+from capture.model import Record
+from capture.reflect import ReflectError, Reflector, serve
+from capture.scan import EXIT_OK, EXIT_USAGE, LINE_FORMATS
+from capture.table import header_line, record_line
+from tui.common import add_identity_args, build_detector
+
+
+def register(sub: Any) -> None:
+    """Add the ``reflect`` subcommand."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "reflect",
+        help="echo endpoint: answer every HTTP request with what the server received",
+        description="Answer every plain-HTTP request with the request as it arrived (header "
+        "block in the X-Headerwatch-Received response header, JSONL record as the body), and "
+        "print each one with the identities it carries. Run it on a server the phone reaches; "
+        "`headerwatch probe` and the dashboard compare its echo with what was sent.",
+    )
+    p.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
+    p.add_argument("--bind", default="", metavar="ADDR", help="address to listen on (default: all)")
+    p.add_argument(
+        "--format", choices=LINE_FORMATS, default="jsonl", help="what to print per request"
+    )
+    p.add_argument(
+        "--only-identity", action="store_true", help="print only requests with identity findings"
+    )
+    add_identity_args(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``reflect`` until interrupted."""
+    detector = build_detector(args)
+    if isinstance(detector, int):
+        return detector
+    render = dumps if args.format == "jsonl" else record_line
+
+    def show(record: Record) -> None:
+        if args.only_identity and not record.identities:
+            return
+        print(render(record), flush=True)
+
+    def ready(addresses: list[tuple[str, int]]) -> None:
+        where = ", ".join(f"http://{'[' + h + ']' if ':' in h else h}:{p}/" for h, p in addresses)
+        print(f"headerwatch: reflecting on {where} (Ctrl-C stops)", file=sys.stderr, flush=True)
+        if args.format == "table":
+            print(header_line(), flush=True)
+
+    reflector = Reflector(detector, show)
+    try:
+        asyncio.run(serve(reflector, args.bind, args.port, ready))
+    except ReflectError as exc:
+        print(f"headerwatch: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        pass
+    print(f"headerwatch: {reflector.requests:,} requests reflected", file=sys.stderr)
+    return EXIT_OK
