@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 
-from capture.probe import ProbeError, describe, probe, result_to_dict
 from capture.scan import EXIT_IDENTITY, EXIT_OK, EXIT_USAGE
 from tui.common import add_identity_args, build_detector
 
@@ -36,6 +35,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``probe``."""
+    from capture.probe import ProbeError, describe, probe, result_to_dict  # only when probing
+
     detector = build_detector(args)
     if isinstance(detector, int):
         return detector

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capture.jsonl import dumps
-from capture.model import Record
-from capture.reflect import ReflectError, Reflector, serve
 from capture.scan import EXIT_OK, EXIT_USAGE, LINE_FORMATS
 from capture.table import header_line, record_line
 from tui.common import add_identity_args, build_detector
+
+if TYPE_CHECKING:
+    from capture.model import Record
 
 
 def register(sub: Any) -> None:
@@ -39,6 +39,11 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``reflect`` until interrupted."""
+    # asyncio and the server load here, not whenever the command line is parsed.
+    import asyncio
+
+    from capture.reflect import ReflectError, Reflector, serve
+
     detector = build_detector(args)
     if isinstance(detector, int):
         return detector
