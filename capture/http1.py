@@ -165,6 +165,13 @@ def parse_header_lines(lines: list[str]) -> tuple[list[Header], list[str]]:
     return headers, anomalies
 
 
+# Clients repeat most header lines request after request (User-Agent, Accept, ...):
+# the split of a line already seen is looked up, not redone. Bounded, because lines
+# are whatever the wire carries.
+_LINES: dict[str, Header] = {}
+_LINES_LIMIT = 4096
+
+
 def _split_head(block: bytes | bytearray) -> tuple[str, list[Header], list[str]]:
     """A head's first line, its headers, and anomalies.
 
@@ -179,11 +186,18 @@ def _split_head(block: bytes | bytearray) -> tuple[str, list[Header], list[str]]
             lines.pop()
         headers: list[Header] = []
         append = headers.append
+        known = _LINES.get
         for line in lines[1:]:
-            name, colon, value = line.partition(":")
-            if not colon or not name or name[-1] in " \t":
-                break
-            append((name, value.strip(" \t")))
+            header = known(line)
+            if header is None:
+                name, colon, value = line.partition(":")
+                if not colon or not name or name[-1] in " \t":
+                    break
+                header = (name, value.strip(" \t"))
+                if len(_LINES) >= _LINES_LIMIT:
+                    _LINES.clear()
+                _LINES[line] = header
+            append(header)
         else:
             return lines[0], headers, []
     lines = text.split("\n")

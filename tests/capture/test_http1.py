@@ -225,3 +225,18 @@ def test_looks_like_request(data: bytes, verdict: bool | None) -> None:
 )
 def test_looks_like_response(data: bytes, verdict: bool | None) -> None:
     assert looks_like_response(data) is verdict
+
+
+def test_repeated_header_lines_parse_the_same_and_the_memo_stays_bounded() -> None:
+    from capture import http1
+
+    head = b"GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: x\r\n\r\n"
+    first = parse_request_head(head)
+    assert parse_request_head(head) == first
+    # A line seen in a clean head, then in a head that needs the careful path.
+    folded = parse_request_head(b"GET / HTTP/1.1\r\nUser-Agent: x\r\nX-A: 1\r\n  2\r\n\r\n")
+    assert folded.headers == (("User-Agent", "x"), ("X-A", "1 2"))
+    assert folded.anomalies == ("obs-fold (folded header line)",)
+    for i in range(http1._LINES_LIMIT + 10):
+        parse_request_head(b"GET / HTTP/1.1\r\nX-N: %d\r\n\r\n" % i)
+    assert len(http1._LINES) <= http1._LINES_LIMIT
