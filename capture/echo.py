@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from capture.model import Header, Request, Response
+from capture.model import Header, Response
 from capture.text import for_json
 
 ECHO_HEADER = "X-Headerwatch-Received"
@@ -102,12 +102,3 @@ def _surplus(headers: tuple[Header, ...], surplus: Counter[tuple[str, str]]) -> 
             surplus[key] -= 1
             out.append(header)
     return tuple(out)
-
-
-def injected_names(request: Request, response: Response) -> tuple[str, ...]:
-    """Names of the headers added to ``request`` in transit, as a reflector saw them
-    (empty when ``response`` carries no echo, or nothing was added)."""
-    received = echo_of(response)
-    if received is None:
-        return ()
-    return tuple(dict.fromkeys(n for n, _ in diff(request.headers, received).injected))

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from capture.model import Event, Record, RequestSeen
+from capture.model import Event, InjectionSeen, Record, RequestSeen
 
 DEFAULT_WINDOW = 120
 """Seconds of history in the per-second series."""
@@ -140,25 +140,40 @@ class Exposure:
     # --- feeding ---------------------------------------------------------------
 
     def apply(self, events: Iterable[Event]) -> int:
-        """Add the record of every :class:`RequestSeen` in a batch; return how many."""
+        """Count the record of every :class:`RequestSeen` in a batch, and the identities
+        of every :class:`InjectionSeen`; return how many requests were added."""
         added = 0
         for event in events:
             if isinstance(event, RequestSeen):
                 self.add(event.record)
                 added += 1
+            elif isinstance(event, InjectionSeen):
+                self.add_injected(event)
         return added
 
     def add(self, record: Record) -> bool:
         """Count one record; True when it carried an identity."""
         self.version += 1
         self.requests += 1
-        ts = record.request.ts
-        slot = self._slot(int(ts))
+        slot = self._slot(int(record.request.ts))
         if slot is not None:
             self._req_series[slot] += 1
+        return self._count_findings(record, slot, counted=False)
+
+    def add_injected(self, event: InjectionSeen) -> bool:
+        """Count the identities added to an already counted request in transit."""
+        self.version += 1
+        record = Record(event.record.id, event.record.request, event.findings)
+        slot = self._slot(int(record.request.ts))
+        return self._count_findings(record, slot, counted=bool(event.record.identities))
+
+    def _count_findings(self, record: Record, slot: int | None, counted: bool) -> bool:
+        """Count the identities of ``record``; ``counted``: its request already was an
+        identity request."""
         findings = record.findings
         if not findings:
             return False
+        ts = record.request.ts
         # A value found twice in one request (header and cookie) is one exposure.
         seen: dict[tuple[str, str], None] = {}
         carriers: dict[tuple[str, str], str] = {}
@@ -169,7 +184,8 @@ class Exposure:
             carriers.setdefault((finding.where, finding.name.lower()), finding.name)
         if not seen:
             return False
-        self.identity_requests += 1
+        if not counted:
+            self.identity_requests += 1
         if slot is not None:
             self._id_series[slot] += len(seen)
         host = record.request.destination.lower()

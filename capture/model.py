@@ -161,6 +161,19 @@ class ResponseSeen:
 
 
 @dataclass(frozen=True, slots=True)
+class InjectionSeen:
+    """Event: a reflector's echo (:mod:`capture.echo`) shows that request ``record_id``
+    arrived with headers it was not sent with: added in transit, by the carrier."""
+
+    record: Record
+    """The request as captured (as sent), with its own findings."""
+    injected: tuple[Header, ...]
+    """The headers added on the way, as the reflector received them."""
+    findings: tuple[Finding, ...]
+    """Findings in the added headers (what the capture alone could not show)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
     """Event: something the user should know that is not a request (warning, state change)."""
 
@@ -183,5 +196,5 @@ class StatsSnapshot:
         return 0
 
 
-Event = RequestSeen | ResponseSeen | Notice | StatsSnapshot
+Event = RequestSeen | ResponseSeen | InjectionSeen | Notice | StatsSnapshot
 """Everything the core hands to a consumer."""

@@ -6,16 +6,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from capture.decode import Decoder, skippable
+from capture.echo import diff, echo_of
 from capture.frames import CaptureFile, Frame
 from capture.http_stream import HttpTracker
 from capture.model import (
+    WHERE_HEADER,
     Event,
     Finding,
+    InjectionSeen,
     Record,
     Request,
     RequestSeen,
@@ -52,8 +56,8 @@ class Pipeline:
         self.tracker = HttpTracker(self._on_request, self._on_response, responses=responses)
         self.reassembler = Reassembler(self.tracker, limits)
         self._out: list[Event] = []
-        # (flow, depth) -> record id, for pairing responses; bounded.
-        self._awaiting: OrderedDict[tuple[int, int], int] = OrderedDict()
+        # (flow, depth) -> (record id, request), for pairing responses; bounded.
+        self._awaiting: OrderedDict[tuple[int, int], Record] = OrderedDict()
         self._next_id = 1
         self.packets = 0
         self.identities = 0
@@ -134,16 +138,46 @@ class Pipeline:
             self.identities += identities
             if identities:
                 self.identity_requests += 1
-        self._awaiting[(request.flow, request.depth)] = self._next_id
+        self._awaiting[(request.flow, request.depth)] = record
         if len(self._awaiting) > 100_000:
             self._awaiting.popitem(last=False)
         self._next_id += 1
         self._out.append(RequestSeen(record))
 
     def _on_response(self, flow: int, depth: int, response: Response) -> None:
-        record_id = self._awaiting.pop((flow, depth), None)
-        if record_id is not None:
-            self._out.append(ResponseSeen(record_id, response))
+        record = self._awaiting.pop((flow, depth), None)
+        if record is None:
+            return
+        injection = self._injection(record, response)
+        if injection is not None:
+            self._out.append(injection)  # first: consumers then see the response complete
+        self._out.append(ResponseSeen(record.id, response))
+
+    def _injection(self, record: Record, response: Response) -> InjectionSeen | None:
+        """What a reflector's echo in ``response`` shows was added to ``record`` in transit."""
+        received = echo_of(response)
+        if received is None:
+            return None
+        request = record.request
+        injected = diff(request.headers, received).injected
+        if not injected:
+            return None
+        findings: tuple[Finding, ...] = ()
+        if self.detector is not None:
+            # Detected on the request as received, kept where they are in added headers.
+            names = {name.lower() for name, _ in injected}
+            as_received = dataclasses.replace(request, headers=received)
+            findings = tuple(
+                f
+                for f in self.detector.detect(as_received)
+                if f.where == WHERE_HEADER and f.name.lower() in names
+            )
+        identities = sum(1 for f in findings if f.is_identity)
+        if identities:
+            self.identities += identities
+            if not record.identities:
+                self.identity_requests += 1
+        return InjectionSeen(record, injected, findings)
 
     def counters(self) -> dict[str, int]:
         """Every counter of every stage, by name."""

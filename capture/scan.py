@@ -11,7 +11,7 @@ from typing import TextIO
 from capture.frames import CaptureError, CaptureFile
 from capture.har import write_har
 from capture.jsonl import dumps
-from capture.model import Event, Record, RequestSeen, ResponseSeen
+from capture.model import Event, InjectionSeen, Record, RequestSeen, ResponseSeen
 from capture.pipeline import Detector, Pipeline
 from capture.table import header_line, record_line
 
@@ -136,6 +136,13 @@ def answered(events: Iterable[Event], limit: int = UNANSWERED_LIMIT) -> Iterator
     for event in events:
         if isinstance(event, RequestSeen):
             waiting[event.record.id] = event.record
+        elif isinstance(event, InjectionSeen):
+            # Comes just before its ResponseSeen: findings in headers added in transit.
+            record = waiting.get(event.record.id)
+            if record is not None:
+                findings = record.findings + event.findings
+                waiting[event.record.id] = dataclasses.replace(record, findings=findings)
+            continue
         elif isinstance(event, ResponseSeen):
             record = waiting.get(event.record_id)
             if record is None:

@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from capture.echo import injected_names
-from capture.model import Event, Record, RequestSeen, Response, ResponseSeen
+from capture.model import Event, InjectionSeen, Record, RequestSeen, Response, ResponseSeen
 
 DEFAULT_MAX_RECORDS = 1_000_000
 """Default bound of a store: about 1-2 GB of records with typical headers."""
@@ -160,10 +159,17 @@ class Store:
         if entry is None:
             return None
         entry.record = dataclasses.replace(entry.record, response=response)
-        injected = injected_names(entry.record.request, response)
-        if injected:
-            # A reflector's echo: what the server received beyond what was captured here.
-            entry.injected = injected
+        return entry
+
+    def set_injection(self, event: InjectionSeen) -> Entry | None:
+        """Note headers added in transit (and their findings) on a stored record."""
+        entry = self._by_id.get(event.record.id)
+        if entry is None:
+            return None
+        entry.injected = tuple(dict.fromkeys(name for name, _ in event.injected))
+        if event.findings:
+            record = entry.record
+            entry.record = dataclasses.replace(record, findings=record.findings + event.findings)
         return entry
 
     def apply(self, events: Iterable[Event]) -> list[Entry]:
@@ -182,6 +188,10 @@ class Store:
                 got = self.set_response(event.record_id, event.response)
                 if got is not None:
                     changed.setdefault(event.record_id, got)
+            elif isinstance(event, InjectionSeen):
+                got = self.set_injection(event)
+                if got is not None:
+                    changed.setdefault(event.record.id, got)
         if self.evicted:
             by_id = self._by_id
             return [e for rid, e in changed.items() if by_id.get(rid) is e]

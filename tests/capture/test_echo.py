@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from capture.echo import ECHO_HEADER, HeaderDiff, decode_echo, diff, encode_echo, injected_names
+from capture.echo import ECHO_HEADER, HeaderDiff, decode_echo, diff, encode_echo
+from capture.exposure import Exposure
 from capture.filter import compile_filter
 from capture.frames import CaptureFile
+from capture.identity.detector import IdentityConfig, IdentityDetector
+from capture.model import InjectionSeen
 from capture.pipeline import Pipeline
 from capture.store import Store
 from capture.text import from_bytes
-from tests.capture.factories import record, request, response
+from tests.capture.factories import finding, record
 from tests.helpers import OK, conversation, save, simple_request
 
 SENT = (("Host", "bbc.co.uk"), ("User-Agent", "Mozilla/5.0"), ("Accept", "*/*"))
@@ -44,21 +47,17 @@ def test_diff_is_a_multiset_difference() -> None:
     assert HeaderDiff((), ()).changed_names == ()
 
 
-def test_store_marks_requests_whose_echo_shows_injection() -> None:
-    received = (*SENT, ("x-up-calling-line-id", "447700900123"))
-    echo = response(
-        headers=(("Content-Type", "application/json"), (ECHO_HEADER, encode_echo(received)))
-    )
-    plain = response()
-    req = request(headers=SENT)
-    assert injected_names(req, echo) == ("x-up-calling-line-id",)
-    assert injected_names(req, plain) == ()
+def test_store_notes_injected_headers_and_their_findings() -> None:
     store = Store()
     store.add(record(1, headers=SENT))
     store.add(record(2, headers=SENT))
-    store.set_response(1, echo)
-    store.set_response(2, plain)
-    assert [e.injected for e in store] == [("x-up-calling-line-id",), ()]
+    msisdn = finding()
+    injected = (("x-up-calling-line-id", "447700900123"), ("x-up-calling-line-id", "4477"))
+    store.apply([InjectionSeen(record(1, headers=SENT), injected, (msisdn,))])
+    first, second = store
+    assert first.injected == ("x-up-calling-line-id",)
+    assert first.record.findings == (msisdn,)
+    assert second.injected == () and second.record.findings == ()
 
 
 def test_a_laptop_capture_of_a_reflected_request_shows_the_injection(tmp_path: Path) -> None:
@@ -73,7 +72,20 @@ def test_a_laptop_capture_of_a_reflected_request_shows_the_injection(tmp_path: P
     )
     frames = conv.handshake() + conv.send(True, sent) + conv.send(False, answer)
     frames += conv.send(True, simple_request("/other")) + conv.send(False, OK)
+    events = list(
+        Pipeline(IdentityDetector(IdentityConfig(region="GB"))).run(
+            CaptureFile(save(tmp_path, frames))
+        )
+    )
     store = Store()
-    store.apply(Pipeline().run(CaptureFile(save(tmp_path, frames))))
+    store.apply(events)
     assert [e.injected for e in store] == [("x-up-calling-line-id",), ()]
     assert store.filter(compile_filter("~inj")) == [1]
+    # The number the carrier added is an identity of the request, and an exposure.
+    assert store.filter(compile_filter("~id msisdn")) == [1]
+    exposure = Exposure()
+    exposure.apply(events)
+    [ident] = exposure.identities()
+    assert (ident.kind, ident.value, ident.requests) == ("msisdn", "+447700900123", 1)
+    assert [h.host for h in ident.hosts] == ["example.com"]
+    assert exposure.requests == 2
