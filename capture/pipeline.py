@@ -138,9 +138,11 @@ class Pipeline:
             self.identities += identities
             if identities:
                 self.identity_requests += 1
-        self._awaiting[(request.flow, request.depth)] = record
-        if len(self._awaiting) > 100_000:
-            self._awaiting.popitem(last=False)
+        if self.tracker.responses:
+            awaiting = self._awaiting
+            awaiting[(request.flow, request.depth)] = record
+            if len(awaiting) > 100_000:
+                awaiting.popitem(last=False)
         self._next_id += 1
         self._out.append(RequestSeen(record))
 
