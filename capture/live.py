@@ -535,6 +535,10 @@ class LiveSource:
                 self._sock = None
             self._finished.set()
 
+    def current_time(self) -> float | None:
+        """Wall-clock time: the kernel stamps live frames with it."""
+        return time.time()
+
     def counters(self) -> dict[str, int]:
         """``captured``, ``kernel_drops``, ``queue_drops``, ``iface_down`` (0/1), and
         ``unread_at_stop`` (frames the kernel held that could not be read in time at

@@ -187,6 +187,9 @@ class StatsSnapshot:
     """Event: counters at one moment; only the latest one matters."""
 
     counters: tuple[tuple[str, int], ...] = field(default_factory=tuple)
+    clock: float | None = None
+    """Capture time at the snapshot: the newest frame's, or the source's own clock
+    while it waits for traffic (None when unknown)."""
 
     def get(self, name: str) -> int:
         """The value of counter ``name`` (0 when never counted)."""

@@ -96,6 +96,16 @@ class Pipeline:
             return out
         return _NO_EVENTS
 
+    def advance(self, ts: float) -> list[Event]:
+        """Capture time ``ts`` has come without a frame (a quiet live capture):
+        connections idle too long close, and what that completes is returned."""
+        reassembler = self.reassembler
+        if ts > reassembler.sweep_due:
+            reassembler.tick(ts)
+        out = self._out
+        self._out = []
+        return out
+
     def flush(self) -> list[Event]:
         """End of input: close every connection and return what that completes."""
         self.reassembler.frame_no = self.packets + 1

@@ -130,6 +130,10 @@ class RecordingSource:
         """Stop the wrapped source."""
         self.source.stop()
 
+    def current_time(self) -> float | None:
+        """The wrapped source's."""
+        return self.source.current_time()
+
     def counters(self) -> dict[str, int]:
         """The wrapped source's counters plus ``recorded``."""
         counters = self.source.counters()

@@ -50,6 +50,7 @@ class Runner:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._pending: Batch = []
+        self._clock: float | None = None
 
     def counters(self) -> dict[str, int]:
         """Pipeline and source counters together."""
@@ -58,7 +59,7 @@ class Runner:
         return counters
 
     def _snapshot(self) -> StatsSnapshot:
-        return StatsSnapshot(tuple(self.counters().items()))
+        return StatsSnapshot(tuple(self.counters().items()), self._clock)
 
     def _deliver(self) -> None:
         batch = self._pending
@@ -73,16 +74,25 @@ class Runner:
         last_flush = time.monotonic()
         next_flush = last_flush + self.interval
         rate = 0.0
+        clock: float | None = None
         try:
             for frame in self.source.frames():
                 if frame is not None:
                     events = feed(frame)
                     if events:
                         pending.extend(events)
+                    clock = frame[0]
+                else:
+                    # No traffic: time still passes on a live capture or a replay.
+                    now_ts = self.source.current_time()
+                    if now_ts is not None and (clock is None or now_ts > clock):
+                        clock = now_ts
+                        pending.extend(self.pipeline.advance(clock))
                 now = time.monotonic()
                 if now >= next_flush or len(pending) >= self.max_batch:
                     rate = 0.9 * rate + 0.1 * len(pending) / max(now - last_flush, 1e-3)
                     busy = rate > self.busy_rate
+                    self._clock = clock
                     self._deliver()
                     pending = self._pending
                     last_flush = now
@@ -93,6 +103,7 @@ class Runner:
         except OSError as exc:
             pending.append(Notice("error", f"{self.source.name}: {exc.strerror or exc}"))
         finally:
+            self._clock = clock
             self._deliver()
             self.finished.set()
 

@@ -34,6 +34,10 @@ class FrameSource(Protocol):
     def counters(self) -> dict[str, int]:
         """Source-level counters, e.g. ``kernel_drops``, ``queue_drops``."""
 
+    def current_time(self) -> float | None:
+        """Capture time now, for a source where time passes between frames (live
+        capture, a real-time replay); None for a file, whose time is its frames'."""
+
 
 HEARTBEAT = 0.1
 """Longest a waiting source stays silent (seconds)."""
@@ -86,6 +90,9 @@ class FileSource:
     def counters(self) -> dict[str, int]:
         return {}
 
+    def current_time(self) -> float | None:
+        return None
+
 
 class ReplaySource:
     """Frames of a capture file replayed in real time (the demo).
@@ -100,6 +107,7 @@ class ReplaySource:
         self.speed = speed
         CaptureFile(path).close()  # fail early on a bad file
         self._stop = threading.Event()
+        self._start: tuple[float, float] | None = None  # (monotonic, capture time)
 
     def frames(self) -> Iterator[Frame | None]:
         start_wall = time.monotonic()
@@ -107,6 +115,7 @@ class ReplaySource:
         for frame in CaptureFile(self.path):
             if start_ts is None:
                 start_ts = frame.ts
+                self._start = (start_wall, start_ts)
             due = start_wall + (frame.ts - start_ts) / self.speed
             while (delay := due - time.monotonic()) > 0:
                 if self._stop.wait(min(delay, HEARTBEAT)):
@@ -121,3 +130,10 @@ class ReplaySource:
 
     def counters(self) -> dict[str, int]:
         return {}
+
+    def current_time(self) -> float | None:
+        """Where the replay stands in the capture's own time."""
+        if self._start is None:
+            return None
+        wall, ts = self._start
+        return ts + (time.monotonic() - wall) * self.speed

@@ -683,6 +683,8 @@ class HeaderwatchApp(App[int]):
     def on_stats_updated(self, message: StatsUpdated) -> None:
         self.stats = message.stats
         if self.main.ready:
+            if message.stats.clock is not None:
+                self.main.exposure.advance(message.stats.clock)
             self.main.update_status()
 
     def on_load_progress(self, message: LoadProgress) -> None:

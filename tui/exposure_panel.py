@@ -146,6 +146,10 @@ class ExposurePanel(VerticalScroll):
         """Count the requests of a batch (redrawn on the next tick)."""
         self.exposure.apply(events)
 
+    def advance(self, ts: float) -> None:
+        """Capture time ``ts`` has come: the series move on even without traffic."""
+        self.exposure.tick(ts)
+
     def clear(self) -> None:
         """Forget everything (the view was cleared)."""
         self.exposure.clear()

@@ -24,6 +24,9 @@ class _Source:
     def stop(self) -> None:
         self.stopped = True
 
+    def current_time(self) -> float | None:
+        return None
+
     def counters(self) -> dict[str, int]:
         return {"captured": len([f for f in self.items if f is not None])}
 

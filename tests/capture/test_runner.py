@@ -44,6 +44,9 @@ class PacedSource:
     def stop(self) -> None:
         pass
 
+    def current_time(self) -> float | None:
+        return None
+
     def counters(self) -> dict[str, int]:
         return {}
 
@@ -73,3 +76,52 @@ def test_batches_every_interval_at_moderate_rates(monkeypatch: pytest.MonkeyPatc
 def test_batches_spaced_out_when_busy(monkeypatch: pytest.MonkeyPatch) -> None:
     """At 8,000 events a second the consumer soon gets fewer, larger batches."""
     assert len(run(monkeypatch, rate=8_000)) < 22
+
+
+class QuietLiveSource:
+    """A request whose body never completes, then silence on a live interface."""
+
+    name = "quiet"
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.now = 0.0
+
+    def frames(self) -> Iterator[Frame | None]:
+        conv = conversation()
+        frames = conv.handshake() + conv.send(
+            True, simple_request("/upload", extra="Content-Length: 100\r\n") + b"part"
+        )
+        for ts, data in frames:
+            self.now = ts
+            yield Frame(ts, 1, data)
+        for _ in range(40):  # heartbeats: 10 s of capture time each, 0.2 s apart
+            self.now += 10.0
+            self.clock.now += 0.2
+            yield None
+
+    def stop(self) -> None:
+        pass
+
+    def current_time(self) -> float | None:
+        return self.now
+
+    def counters(self) -> dict[str, int]:
+        return {}
+
+
+def test_time_passes_while_a_live_capture_is_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Idle connections close on the source's clock, not only when the next frame
+    comes: the unfinished upload is reported during the silence."""
+    clock = Clock()
+    monkeypatch.setattr(runner_module.time, "monotonic", clock)
+    source = QuietLiveSource(clock)
+    batches: list[list[Event]] = []
+    Runner(source, Pipeline(), batches.append, interval=0.1).run()
+    arrived = [i for i, b in enumerate(batches) if any(isinstance(e, RequestSeen) for e in b)]
+    assert len(arrived) == 1 and arrived[0] < len(batches) - 1  # before the end of input
+    [request] = [e.record.request for e in batches[arrived[0]] if isinstance(e, RequestSeen)]
+    assert request.uri == "/upload"
+    assert "connection ended before the body was complete" in request.anomalies
+    clocks = [b[-1].clock for b in batches if isinstance(b[-1], StatsSnapshot)]
+    assert clocks == sorted(clocks) and clocks[-1] == source.now

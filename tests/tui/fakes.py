@@ -202,5 +202,8 @@ class FakeSource:
     def stop(self) -> None:
         self._stop.set()
 
+    def current_time(self) -> float | None:
+        return None
+
     def counters(self) -> dict[str, int]:
         return dict(self.extra_counters)

@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, ProgressBar
 
 from capture.identity.detector import IdentityDetector
-from capture.model import Notice, RequestSeen, ResponseSeen
+from capture.model import Notice, RequestSeen, ResponseSeen, StatsSnapshot
 from capture.sources import FileSource
 from tests.tui.fakes import (
     OK,
@@ -703,3 +703,17 @@ async def test_the_list_keeps_a_bounded_window_and_says_so() -> None:
         app.main.apply_filter("~m GET")
         await pilot.pause()
         assert rows(app) == list(range(81, 131))
+
+
+async def test_the_exposure_series_move_on_while_a_live_capture_is_quiet() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await feed(pilot, app, RequestSeen(record(1)))
+        exposure = app.main.exposure.exposure
+        first = exposure.latest_second
+        assert first is not None
+        app.post_message(StatsUpdated(StatsSnapshot((("packets", 3),), clock=first + 30.5)))
+        await pilot.pause()
+        assert exposure.latest_second == first + 30
+        requests, _ = exposure.series()
+        assert requests[-1] == 0 and sum(requests) == 1  # a quiet second, the one request
