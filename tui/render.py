@@ -23,6 +23,7 @@ from urllib.parse import unquote_to_bytes
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
+from capture.echo import diff, echo_of
 from capture.model import Finding, Record
 from capture.text import from_bytes, printable, to_bytes
 
@@ -232,6 +233,24 @@ def _findings_for(findings: Sequence[Finding], where: str, name: str) -> list[Fi
     return [f for f in findings if f.where == where and f.name.lower() == lname]
 
 
+def _header_line(
+    out: Text, name: str, value: str, findings: Sequence[Finding], injected: bool
+) -> None:
+    """One header, highlighted by its most severe identity, with what was found in it."""
+    hits = _findings_for(findings, "header", name)
+    severity = top_severity([f for f in hits if f.is_identity])
+    style = SEVERITY_STYLE.get(severity, "") if severity else ""
+    out.append(safe(name), style=style or "bold cyan")
+    out.append(": ", style=style)
+    out.append(safe(value), style=style)
+    if injected:
+        out.append("  ⇢ injected in transit", style="bold magenta")
+    for hit in hits:
+        out.append("\n    ◀ ", style=SEVERITY_STYLE.get(hit.severity, ""))
+        out.append_text(finding_note(hit))
+    out.append("\n")
+
+
 def _section(out: Text, title: str) -> None:
     out.append("\n")
     out.append(title, style="bold underline")
@@ -293,19 +312,17 @@ def detail_text(
     out.append("\n")
     injected_lower = {name.lower() for name in injected}
     for name, value in req.headers:
-        hits = _findings_for(findings, "header", name)
-        identity_hits = [f for f in hits if f.is_identity]
-        severity = top_severity(identity_hits)
-        style = SEVERITY_STYLE.get(severity, "") if severity else ""
-        out.append(safe(name), style=style or "bold cyan")
-        out.append(": ", style=style)
-        out.append(safe(value), style=style)
-        if name.lower() in injected_lower:
-            out.append("  ⇢ injected in transit", style="bold magenta")
-        for hit in hits:
-            out.append("\n    ◀ ", style=SEVERITY_STYLE.get(hit.severity, ""))
-            out.append_text(finding_note(hit))
-        out.append("\n")
+        _header_line(out, name, value, findings, name.lower() in injected_lower)
+    if record.response is not None:
+        received = echo_of(record.response)
+        added = diff(req.headers, received).injected if received is not None else ()
+        if added:
+            # What a reflector received on top of what was sent: the carrier's doing.
+            out.append("added in transit (received by the server, not sent from here):\n",
+                       style="bold magenta")  # fmt: skip
+            for name, value in added:
+                out.append("+ ", style="bold magenta")
+                _header_line(out, name, value, findings, False)
     if req.body_length:
         out.append(f"\n[body: {req.body_length:,} bytes", style="dim")
         if req.body:
