@@ -77,13 +77,27 @@ def _target(url: str) -> tuple[str, int, str, str]:
     )
 
 
+def _complete(data: bytearray) -> bool:
+    """Whether ``data`` holds a whole response framed by Content-Length: a proxy on
+    the way may keep the connection open although the probe asked to close it."""
+    end = find_head_end(data)
+    if end < 0:
+        return False
+    try:
+        head = parse_response_head(bytes(data[:end]))
+    except MalformedHead:
+        return False
+    lengths = [v for n, v in head.headers if n.lower() == "content-length"]
+    return len(lengths) == 1 and lengths[0].strip().isdigit() and len(data) >= end + int(lengths[0])
+
+
 def _exchange(host: str, port: int, raw: bytes, timeout: float) -> bytes:
     where = f"{host}:{port}"
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             sock.sendall(raw)
             data = bytearray()
-            while len(data) < MAX_RESPONSE:
+            while len(data) < MAX_RESPONSE and not _complete(data):
                 chunk = sock.recv(65536)
                 if not chunk:
                     break

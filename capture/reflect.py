@@ -53,6 +53,7 @@ class Reflector:
     detector: Detector | None = None
     on_record: Callable[[Record], None] | None = None
     requests: int = 0
+    connections: int = 0
 
     def record(self, request: Request) -> Record:
         """Number a received request and run the detector on it."""
@@ -65,6 +66,9 @@ class Reflector:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one connection: requests in order until close, error or idle timeout."""
+        self.connections += 1
+        connection = self.connections  # the record's "flow": connections in arrival order
+        depth = 0
         peer = writer.get_extra_info("peername") or ("", 0)
         local = writer.get_extra_info("sockname") or ("", 0)
         buf = bytearray()
@@ -97,10 +101,11 @@ class Reflector:
                 if body is None:
                     await _reply(writer, 413, b"body too large or framing broken\n", close=True)
                     return
+                depth += 1
                 request = Request(
                     ts,
-                    0,
-                    self.requests + 1,
+                    connection,
+                    depth,
                     str(peer[0]),
                     int(peer[1]),
                     str(local[0]),

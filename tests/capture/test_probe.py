@@ -79,3 +79,31 @@ def test_probe_errors_are_one_line() -> None:
     with pytest.raises(ProbeError, match="without X-Headerwatch-Received"):
         probe(f"http://127.0.0.1:{port}/")
     server.close()
+
+
+def test_a_proxy_that_keeps_the_connection_open_does_not_stall_the_probe() -> None:
+    """The answer is complete at its Content-Length, whoever holds the socket open."""
+    import threading
+
+    from capture.echo import ECHO_HEADER, encode_echo
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    held: list[socket.socket] = []
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        held.append(conn)
+        head = conn.recv(4096).split(b"\r\n\r\n")[0].decode()
+        sent = tuple(tuple(line.split(": ", 1)) for line in head.split("\r\n")[1:])
+        echo = encode_echo(sent)  # type: ignore[arg-type]
+        conn.sendall(
+            f"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n{ECHO_HEADER}: {echo}\r\n\r\nok".encode()
+        )  # and the connection stays open
+
+    threading.Thread(target=answer, daemon=True).start()
+    result = probe(f"http://127.0.0.1:{port}/", timeout=3)
+    assert not result.diff
+    for conn in held:
+        conn.close()
+    server.close()

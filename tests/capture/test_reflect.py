@@ -77,6 +77,7 @@ def test_keep_alive_pipelining_bodies_and_head() -> None:
     ]
     assert records[1].request.body == b"abcde"
     assert [r.id for r in records] == [1, 2, 3]
+    assert [(r.request.flow, r.request.depth) for r in records] == [(1, 1), (1, 2), (1, 3)]
 
 
 def test_the_server_side_sees_identities_as_they_arrive() -> None:
