@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Instructions per request of ``headerwatch scan``, counted by callgrind.
+
+Wall-clock timings on a shared VM drift by ±20% from one minute to the next;
+instruction counts do not (with a fixed hash seed), so this is the measure for
+deciding whether a change to the hot path helps. It is not a substitute for
+``scan_bench.py`` (the ratio to tshark), only a steady A/B gauge:
+
+    python bench/scan_icount.py            # on this checkout
+    git stash; python bench/scan_icount.py; git stash pop   # before/after
+
+It scans a generated capture (2,000 requests, web mix) and an empty one (start-up
+alone) under ``valgrind --tool=callgrind`` and prints both totals and the
+difference per request. Needs valgrind (``apt-get install valgrind``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+sys.path.insert(0, str(HERE.parent))
+
+
+def instructions(capture: Path) -> int:
+    """Instructions executed by one ``headerwatch scan`` of ``capture``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE",)}
+    env["PYTHONHASHSEED"] = "0"  # dict and set layouts change the count otherwise
+    code = f"import sys; from tui.cli import main; sys.exit(main(['scan', {str(capture)!r}]))"
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+         sys.executable, "-c", code],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True,
+    )  # fmt: skip
+    match = re.search(r"Collected : (\d+)", proc.stderr)
+    if match is None:
+        raise SystemExit(f"callgrind printed no count:\n{proc.stderr[-500:]}")
+    return int(match.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    from capture.writer import write_pcap
+
+    OUT.mkdir(exist_ok=True)
+    capture = OUT / f"icount-{args.requests}.pcap"
+    if not capture.exists():
+        subprocess.run(
+            [sys.executable, str(HERE / "gen_capture.py"), str(capture),
+             "--requests", str(args.requests), "--connections", str(max(1, args.requests // 10))],
+            check=True,
+        )  # fmt: skip
+    empty = OUT / "icount-empty.pcap"
+    write_pcap(str(empty), [])
+    instructions(capture)  # untimed: bytecode caches written
+    startup = instructions(empty)
+    total = instructions(capture)
+    print(
+        f"start-up {startup / 1e6:,.0f} M instructions; scan of {args.requests:,} requests "
+        f"{total / 1e6:,.0f} M; {(total - startup) / args.requests:,.0f} per request"
+    )
+
+
+if __name__ == "__main__":
+    main()
