@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TextIO
 
 from capture.frames import CaptureError, CaptureFile
@@ -39,6 +39,27 @@ def _events(pipeline: Pipeline, captures: Sequence[CaptureFile], err: TextIO) ->
     yield from pipeline.flush()
 
 
+class Selection:
+    """Which records a command prints (all, or only those carrying an identity with
+    ``--only-identity``), counting those that carry one (for ``--fail-on-identity``)."""
+
+    def __init__(self, only_identity: bool = False) -> None:
+        self.only_identity = only_identity
+        self.identities = 0
+        """Records seen that carry an identity."""
+
+    def keep(self, record: Record) -> bool:
+        """Whether to print ``record`` (and count it if it carries an identity)."""
+        if record.findings and record.identities:
+            self.identities += 1
+            return True
+        return not self.only_identity
+
+    def exit_code(self, fail_on_identity: bool) -> int:
+        """1 if an identity was seen and ``--fail-on-identity`` asks so, else 0."""
+        return EXIT_IDENTITY if fail_on_identity and self.identities else EXIT_OK
+
+
 def scan(
     paths: Sequence[str],
     fmt: str = "jsonl",
@@ -56,28 +77,41 @@ def scan(
     except CaptureError as exc:
         print(f"headerwatch: error: {exc}", file=err)
         return EXIT_USAGE
+    selection = Selection(only_identity)
+    # Responses are only part of the HAR document: the line formats do not parse them.
+    pipeline = Pipeline(detector, responses=fmt == "har")
+    events = _events(pipeline, captures, err)
     if fmt == "har":
-        return _scan_har(captures, detector, only_identity, fail_on_identity, out, err)
-    if fmt == "table":
-        out.write(header_line() + "\n")
-    streaming = "-" in paths
-    # Responses are not part of the JSONL or the table: do not parse them.
-    pipeline = Pipeline(detector, responses=False)
-    render = dumps if fmt == "jsonl" else record_line
-    identities = 0
-    # Lines go out in batches: one write per record costs a system call each when
-    # output is unbuffered (python -u, PYTHONUNBUFFERED). A stream on stdin is
-    # written record by record, as it arrives.
+        write_har((r for r in answered(events) if selection.keep(r)), out)
+    else:
+        records = (e.record for e in events if isinstance(e, RequestSeen))
+        _write_lines(
+            (r for r in records if selection.keep(r)),
+            dumps if fmt == "jsonl" else record_line,
+            header_line() if fmt == "table" else None,
+            streaming="-" in paths,
+            out=out,
+        )
+    out.flush()
+    print(f"headerwatch: {pipeline.summary()}", file=err)
+    return selection.exit_code(fail_on_identity)
+
+
+def _write_lines(
+    records: Iterable[Record],
+    render: Callable[[Record], str],
+    header: str | None,
+    streaming: bool,
+    out: TextIO,
+) -> None:
+    """One line per record. Lines go out in batches: one write per record costs a
+    system call each when output is unbuffered (python -u, PYTHONUNBUFFERED). A
+    stream on stdin is written record by record, as it arrives."""
+    if header is not None:
+        out.write(header + "\n")
     batch = 1 if streaming else 256
     lines: list[str] = []
-    for event in _events(pipeline, captures, err):
-        if not isinstance(event, RequestSeen):
-            continue
-        record: Record = event.record
-        if record.findings and record.identities:
-            identities += 1
-        elif only_identity:
-            continue
+    for record in records:
         lines.append(render(record))
         if len(lines) >= batch:
             lines.append("")
@@ -88,40 +122,6 @@ def scan(
     if lines:
         lines.append("")
         out.write("\n".join(lines))
-    out.flush()
-    print(f"headerwatch: {pipeline.summary()}", file=err)
-    if fail_on_identity and identities:
-        return EXIT_IDENTITY
-    return EXIT_OK
-
-
-def _scan_har(
-    captures: Sequence[CaptureFile],
-    detector: Detector | None,
-    only_identity: bool,
-    fail_on_identity: bool,
-    out: TextIO,
-    err: TextIO,
-) -> int:
-    """One HAR 1.2 document; each entry carries its response when one was captured."""
-    pipeline = Pipeline(detector)
-    identities = 0
-
-    def entries() -> Iterator[Record]:
-        nonlocal identities
-        for record in answered(_events(pipeline, captures, err)):
-            if record.findings and record.identities:
-                identities += 1
-            elif only_identity:
-                continue
-            yield record
-
-    write_har(entries(), out)
-    out.flush()
-    print(f"headerwatch: {pipeline.summary()}", file=err)
-    if fail_on_identity and identities:
-        return EXIT_IDENTITY
-    return EXIT_OK
 
 
 def answered(events: Iterable[Event], limit: int = UNANSWERED_LIMIT) -> Iterator[Record]:

@@ -25,13 +25,13 @@ from typing import Any, TextIO
 
 from capture.jsonl import dumps
 from capture.live import DEFAULT_FILTER, LiveError, LiveSource, NeedsPrivileges
-from capture.model import Notice, Record, RequestSeen
+from capture.model import Notice, RequestSeen
 from capture.pcapng import CaptureWriteError, PcapngWriter
 from capture.pipeline import Detector, Pipeline
 from capture.privileges import CannotDrop, drop_privileges
 from capture.recording import RecordingSource
 from capture.runner import Batch, Runner
-from capture.scan import EXIT_IDENTITY, EXIT_OK, EXIT_USAGE, LINE_FORMATS
+from capture.scan import EXIT_USAGE, LINE_FORMATS, Selection
 from capture.sources import FrameSource
 from capture.table import header_line, record_line
 from tui.common import add_identity_args, build_detector
@@ -182,8 +182,7 @@ def _headless(
 ) -> int:
     out = sys.stdout
     render = dumps if args.format == "jsonl" else record_line
-    only_identity = args.only_identity
-    identities = 0
+    selection = Selection(args.only_identity)
     output_closed = False
 
     def say(level: str, text: str) -> None:
@@ -195,16 +194,12 @@ def _headless(
         say(notice.level, notice.text)
 
     def on_batch(batch: Batch) -> None:
-        nonlocal identities, output_closed
+        nonlocal output_closed
         lines = []
         for event in batch:
             if isinstance(event, RequestSeen):
-                record: Record = event.record
-                if record.identities:
-                    identities += 1
-                elif only_identity:
-                    continue
-                lines.append(render(record) + "\n")
+                if selection.keep(event.record):
+                    lines.append(render(event.record) + "\n")
             elif isinstance(event, Notice):
                 say(event.level, event.text)
         if lines and not output_closed:
@@ -247,9 +242,7 @@ def _headless(
             signal.signal(sig, handler)
     counters = runner.counters()
     print(f"headerwatch: {pipeline.summary()}; {drops_summary(counters)}", file=err, flush=True)
-    if args.fail_on_identity and identities:
-        return EXIT_IDENTITY
-    return EXIT_OK
+    return selection.exit_code(args.fail_on_identity)
 
 
 def drops_summary(counters: dict[str, int]) -> str:

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from capture.jsonl import dumps
-from capture.scan import EXIT_OK, EXIT_USAGE, LINE_FORMATS
+from capture.scan import EXIT_OK, EXIT_USAGE, LINE_FORMATS, Selection
 from capture.table import header_line, record_line
 from tui.common import add_identity_args, build_detector
 
@@ -48,11 +48,11 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(detector, int):
         return detector
     render = dumps if args.format == "jsonl" else record_line
+    selection = Selection(args.only_identity)
 
     def show(record: Record) -> None:
-        if args.only_identity and not record.identities:
-            return
-        print(render(record), flush=True)
+        if selection.keep(record):
+            print(render(record), flush=True)
 
     def ready(addresses: list[tuple[str, int]]) -> None:
         where = ", ".join(f"http://{'[' + h + ']' if ':' in h else h}:{p}/" for h, p in addresses)
