@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from capture.jsonl import jsonable
 from capture.model import Header, Response
 from capture.text import for_json
 
@@ -30,8 +31,7 @@ MAX_ECHO = 96 * 1024
 
 def encode_echo(headers: tuple[Header, ...]) -> str:
     """The :data:`ECHO_HEADER` value for a received header block."""
-    pairs = [[for_json(n), for_json(v)] for n, v in headers]
-    return base64.urlsafe_b64encode(orjson.dumps(pairs)).decode("ascii")
+    return base64.urlsafe_b64encode(orjson.dumps(jsonable(headers))).decode("ascii")
 
 
 def decode_echo(value: str) -> tuple[Header, ...] | None:

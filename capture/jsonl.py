@@ -63,32 +63,27 @@ def _record_fields(record: Record) -> dict[str, Any]:
     return out
 
 
-def _clean(value: Any) -> Any:
-    """``value`` with every string made valid UTF-8 (:func:`for_json`), arrays as lists."""
+def jsonable(value: Any) -> Any:
+    """``value`` with every string made valid UTF-8 (:func:`for_json`), arrays as lists:
+    ready for any JSON writer, e.g. header pairs as ``[[name, value], ...]``."""
     if isinstance(value, str):
         return for_json(value)
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (tuple, list)):
-        return [_clean(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
     """The ``findings`` entry of one finding."""
-    out: dict[str, Any] = _clean(_finding_fields(finding))
-    return out
-
-
-def response_to_dict(response: Response) -> dict[str, Any]:
-    """The ``response`` summary of a record."""
-    out: dict[str, Any] = _clean(_response_fields(response))
+    out: dict[str, Any] = jsonable(_finding_fields(finding))
     return out
 
 
 def record_to_dict(record: Record) -> dict[str, Any]:
     """A record as the JSON object of the contract (plus ``flow``, ``depth``, ...)."""
-    out: dict[str, Any] = _clean(_record_fields(record))
+    out: dict[str, Any] = jsonable(_record_fields(record))
     return out
 
 
@@ -99,7 +94,7 @@ def dumps_bytes(record: Record) -> bytes:
         return orjson.dumps(fields)
     except orjson.JSONEncodeError:
         # Undecodable bytes (rare): written as \\xNN, the convention of Zeek's logs.
-        return orjson.dumps(_clean(fields))
+        return orjson.dumps(jsonable(fields))
 
 
 def dumps(record: Record) -> str:

@@ -18,9 +18,10 @@ from typing import Any
 
 from capture.echo import ECHO_HEADER, HeaderDiff, diff, echo_of
 from capture.http1 import MAX_HEAD, MalformedHead, find_head_end, parse_response_head
+from capture.jsonl import finding_to_dict, jsonable
 from capture.model import Finding, Header, Request, Response
 from capture.pipeline import Detector
-from capture.text import for_json, printable
+from capture.text import printable
 
 MAX_RESPONSE = 1 << 20
 
@@ -154,29 +155,19 @@ def probe(url: str, detector: Detector | None = None, timeout: float = 10.0) -> 
 
 def result_to_dict(result: ProbeResult) -> dict[str, Any]:
     """A probe as one JSON object (``headerwatch probe --format jsonl``)."""
-
-    def pairs(headers: tuple[Header, ...]) -> list[list[str]]:
-        return [[for_json(n), for_json(v)] for n, v in headers]
-
-    return {
-        "url": result.url,
-        "ts": result.ts,
-        "sent": pairs(result.sent),
-        "received": pairs(result.received),
-        "injected": pairs(result.diff.injected),
-        "removed": pairs(result.diff.removed),
-        "changed": list(result.diff.changed_names),
-        "findings": [
-            {
-                "name": for_json(f.name),
-                "kind": f.kind,
-                "value": for_json(f.value),
-                "normalized": for_json(f.normalized),
-                "severity": f.severity,
-            }
-            for f in result.findings
-        ],
-    }
+    out: dict[str, Any] = jsonable(
+        {
+            "url": result.url,
+            "ts": result.ts,
+            "sent": result.sent,
+            "received": result.received,
+            "injected": result.diff.injected,
+            "removed": result.diff.removed,
+            "changed": result.diff.changed_names,
+        }
+    )
+    out["findings"] = [finding_to_dict(f) for f in result.findings]
+    return out
 
 
 def describe(result: ProbeResult) -> list[str]:
