@@ -322,12 +322,14 @@ def _content_length(values: list[str], anomalies: list[str]) -> int | None:
     return parsed[-1] if parsed else None
 
 
-def _transfer_codings(headers: tuple[Header, ...]) -> list[str]:
-    codings: list[str] = []
+def header_tokens(headers: tuple[Header, ...], lname: str) -> list[str]:
+    """The comma-separated tokens of every header called ``lname`` (lower case), in
+    order, lowered: ``Connection: keep-alive, Upgrade`` → ``["keep-alive", "upgrade"]``."""
+    tokens: list[str] = []
     for name, value in headers:
-        if name.lower() == "transfer-encoding":
-            codings.extend(c.strip(" \t").lower() for c in value.split(",") if c.strip(" \t"))
-    return codings
+        if name.lower() == lname:
+            tokens.extend(t.strip(" \t").lower() for t in value.split(",") if t.strip(" \t"))
+    return tokens
 
 
 def request_framing(headers: tuple[Header, ...]) -> Framing:
@@ -342,7 +344,7 @@ def request_framing(headers: tuple[Header, ...]) -> Framing:
         elif lname == "content-length":
             cl_values.append(value)
     if te_present:
-        codings = _transfer_codings(headers)
+        codings = header_tokens(headers, "transfer-encoding")
         if cl_values:
             # §6.3: TE overrides CL, and "ought to be handled as an error": this is
             # the classic request-smuggling shape, so it is flagged.

@@ -26,6 +26,8 @@ from capture.http1 import (
     MAX_HEAD,
     MalformedHead,
     find_head_end,
+    header_tokens,
+    parse_chunk_size,
     parse_request_head,
     request_framing,
     skip_empty_lines,
@@ -132,9 +134,7 @@ class Reflector:
 
 
 def _wants_close(version: str | None, headers: tuple[tuple[str, str], ...]) -> bool:
-    tokens = {
-        t.strip().lower() for n, v in headers if n.lower() == "connection" for t in v.split(",")
-    }
+    tokens = header_tokens(headers, "connection")
     if version == "HTTP/1.1":
         return "close" in tokens
     return "keep-alive" not in tokens
@@ -165,8 +165,8 @@ async def _read_body(
             line, _, rest = bytes(buf).partition(b"\n")
             buf = bytearray(rest)
             try:
-                size = int(line.split(b";")[0].strip(), 16)
-            except ValueError:
+                size = parse_chunk_size(line)
+            except MalformedHead:
                 return None, buf
             if size == 0:
                 # Trailer section, up to its empty line.

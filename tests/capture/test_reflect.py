@@ -100,6 +100,10 @@ def test_bad_requests_get_an_answer_and_the_door() -> None:
             port, b"POST / HTTP/1.1\r\nContent-Length: 999999999999\r\n\r\n"
         )
         assert status == 413
+        [(status, _, _)] = exchange(
+            port, b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+        )
+        assert status == 413
         # Still serving.
         [(status, _, _)] = exchange(port, b"GET / HTTP/1.0\r\n\r\n")
         assert status == 200
