@@ -594,6 +594,8 @@ class LiveSource:
                 opened.iface_base = now
 
     def _push(self, linktype: int, batch: list[tuple[float, bytes]], nbytes: int) -> None:
+        """Queue captured frames for :meth:`frames`; what does not fit is counted, dropped."""
+        self._captured += len(batch)
         queued_frames = self._queued_frames - self._taken_frames
         queued_bytes = self._queued_bytes - self._taken_bytes
         if (
@@ -665,7 +667,6 @@ class LiveSource:
         finally:
             opened.read += read
             if batch:
-                self._captured += len(batch)
                 self._push(opened.linktype, batch, nbytes)
         return read
 
@@ -711,7 +712,6 @@ class LiveSource:
         finally:
             opened.read += read
             if batch:
-                self._captured += len(batch)
                 self._push(opened.linktype, batch, nbytes)
         return read
 

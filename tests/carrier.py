@@ -7,10 +7,13 @@ the answer back untouched.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from capture.reflect import Reflector, serve
 
 
 def _relay(client: socket.socket, upstream: tuple[str, int], add: bytes) -> None:
@@ -54,13 +57,9 @@ def enrichment_proxy(upstream: tuple[str, int], headers: dict[str, str]) -> Iter
 
 
 @contextmanager
-def running_reflector(reflector: object | None = None) -> Iterator[int]:
+def running_reflector(reflector: Reflector | None = None) -> Iterator[int]:
     """``headerwatch reflect`` in a background thread on a free loopback port."""
-    import asyncio
-
-    from capture.reflect import Reflector, serve
-
-    refl = reflector if isinstance(reflector, Reflector) else Reflector()
+    refl = reflector if reflector is not None else Reflector()
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     ports: list[int] = []
