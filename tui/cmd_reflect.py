@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
 
     reflector = Reflector(detector, show)
     try:
+        # SIGTERM (systemd, timeout, kill) stops it as Ctrl-C does: with the summary.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         asyncio.run(serve(reflector, args.bind, args.port, ready))
     except ReflectError as exc:
         print(f"headerwatch: error: {exc}", file=sys.stderr)

@@ -85,6 +85,16 @@ def test_reflect_on_a_busy_port_is_a_one_line_error(
     ]
 
 
+def test_reflect_stops_on_sigterm_with_its_summary(
+    reflector: tuple[subprocess.Popen[str], int],
+) -> None:
+    proc, _ = reflector
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "0 requests reflected" in err
+
+
 def test_probe_errors_exit_2_with_one_line() -> None:
     result = headerwatch("probe", f"http://127.0.0.1:{_free_port()}/")
     assert result.returncode == 2
