@@ -69,7 +69,10 @@ def build_step(count: int, first: int, step: int = 0) -> list[bytes]:
     """
     conns = [
         Conversation(
-            f"10.{i // 250}.{i % 250}.7", 20000 + step * CONNECTIONS + i, "198.51.100.10", 80,
+            f"10.{i // 250}.{i % 250}.7",
+            20000 + step * CONNECTIONS + i,
+            "198.51.100.10",
+            80,
             ts=0.0,
         )
         for i in range(CONNECTIONS)
@@ -153,9 +156,7 @@ class BenchApp(HeaderwatchApp):
     """The dashboard, noting each paint of the request list and each batch's cost."""
 
     def __init__(self, source: SyntheticSource) -> None:
-        super().__init__(
-            source, IdentityDetector(), utc=True, keymap={}, source_name="synthetic"
-        )
+        super().__init__(source, IdentityDetector(), utc=True, keymap={}, source_name="synthetic")
         self.bench_source = source
         self.paints: list[tuple[float, int]] = []
         """(time, newest id on screen) after each paint of the list."""
@@ -285,8 +286,17 @@ def _temp_path() -> str:
 def in_terminal(args: argparse.Namespace) -> dict[str, Any]:
     """Run :func:`child` in a 200x50 pseudo-terminal, draining its output like a terminal."""
     out = _temp_path()
-    argv = [sys.executable, __file__, "--child", "--out", out, "--rates", args.rates,
-            "--step", str(args.step)]
+    argv = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--out",
+        out,
+        "--rates",
+        args.rates,
+        "--step",
+        str(args.step),
+    ]
     pid, fd = pty.fork()
     if pid == 0:  # the child: a terminal of 200x50
         os.environ["TERM"] = "xterm-256color"
@@ -343,32 +353,45 @@ def main() -> None:
         return
     mode = "headless" if report["headless"] else "200x50 pseudo-terminal"
     print(f"headerwatch UI bench ({mode}; {os.cpu_count()} CPUs; step {args.step:g} s)")
-    print(f"{'rate/s':>8} {'achieved':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
-          f"{'not shown':>9}  kept up")
+    print(
+        f"{'rate/s':>8} {'achieved':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
+        f"{'not shown':>9}  kept up"
+    )
     best = 0
     best_p95 = None
     failed = False
     for s in report["steps"]:
-        print(f"{s['rate']:>8,} {s['achieved']:>9,} {s['p50_ms']:>8} {s['p95_ms']:>8} "
-              f"{s['max_ms']!s:>8} {s['not_shown']:>9}  {'yes' if s['kept_up'] else 'NO'}")
+        print(
+            f"{s['rate']:>8,} {s['achieved']:>9,} {s['p50_ms']:>8} {s['p95_ms']:>8} "
+            f"{s['max_ms']!s:>8} {s['not_shown']:>9}  {'yes' if s['kept_up'] else 'NO'}"
+        )
         # The highest rate with every lower rate kept up with too (one slow step on a
         # busy machine does not count a faster lucky one).
         failed = failed or not s["kept_up"]
         if not failed:
             best, best_p95 = s["rate"], s["p95_ms"]
-    print(f"UI batches: {report['batches']:,}, handling {report['batch_ms_mean']} ms mean, "
-          f"{report['batch_ms_p95']} ms p95; list paints: {report['paints']:,}"
-          + (f"; terminal output {report['terminal_bytes'] / 1e6:.1f} MB"
-             if "terminal_bytes" in report else ""))
+    print(
+        f"UI batches: {report['batches']:,}, handling {report['batch_ms_mean']} ms mean, "
+        f"{report['batch_ms_p95']} ms p95; list paints: {report['paints']:,}"
+        + (
+            f"; terminal output {report['terminal_bytes'] / 1e6:.1f} MB"
+            if "terminal_bytes" in report
+            else ""
+        )
+    )
     verdict_rate = "meets" if best >= TARGET_RATE else "misses"
-    print(f"highest rate kept up with: {best:,} requests/s ({verdict_rate} the "
-          f"{TARGET_RATE:,}/s target)")
+    print(
+        f"highest rate kept up with: {best:,} requests/s ({verdict_rate} the "
+        f"{TARGET_RATE:,}/s target)"
+    )
     at_target = [s for s in report["steps"] if s["rate"] == TARGET_RATE]
     if at_target:
         p95 = at_target[0]["p95_ms"]
         verdict = "meets" if p95 <= TARGET_P95 * 1000 else "misses"
-        print(f"latency at {TARGET_RATE:,}/s: p50 {at_target[0]['p50_ms']} ms, p95 {p95} ms "
-              f"({verdict} the {TARGET_P95 * 1000:.0f} ms target)")
+        print(
+            f"latency at {TARGET_RATE:,}/s: p50 {at_target[0]['p50_ms']} ms, p95 {p95} ms "
+            f"({verdict} the {TARGET_P95 * 1000:.0f} ms target)"
+        )
     elif best_p95 is not None:
         print(f"p95 latency at {best:,}/s: {best_p95} ms")
 

@@ -12,6 +12,8 @@ import struct
 from collections import Counter
 from typing import NamedTuple
 
+from capture.shard import Shard
+
 # Link-layer header types (https://www.tcpdump.org/linktypes.html).
 LINKTYPE_NULL = 0
 LINKTYPE_ETHERNET = 1
@@ -102,8 +104,12 @@ def skippable(data: bytes, offset: int, skip: dict[bytes, bool]) -> bytes | None
 class Decoder:
     """Turns link-layer frames into TCP :class:`Segment` objects."""
 
-    def __init__(self) -> None:
+    def __init__(self, shard: Shard | None = None) -> None:
         self.skipped: Counter[str] = Counter()
+        # In a split scan, each skipped frame is counted by one process only: frames
+        # of a connection by the connection's shard, the rest by shard 0.
+        self._owns = shard.owns if shard is not None else None
+        self._counts_flowless = shard is None or shard.counts_flowless
 
     def decode(self, ts: float, linktype: int, data: bytes) -> Segment | None:
         """Decode one frame; ``None`` (and a count in :attr:`skipped`) if it is not TCP."""
@@ -158,7 +164,8 @@ class Decoder:
 
     def _skip(self, reason: str) -> Segment | None:
         """Count a frame we cannot use; always None, for ``return self._skip(...)``."""
-        self.skipped[reason] += 1
+        if self._counts_flowless:
+            self.skipped[reason] += 1
         return None
 
     def _ethernet(self, ts: float, data: bytes, offset: int) -> Segment | None:
@@ -294,7 +301,9 @@ class Decoder:
         payload_start = start + (doff >> 4) * 4
         wire = end - payload_start
         if wire < 0:
-            return self._skip("bad TCP header length")
+            if self._owns is None or self._owns((src, sport, dst, dport)):
+                self.skipped["bad TCP header length"] += 1
+            return None
         payload = data[payload_start:end]
         missing = wire - len(payload)
         return Segment(ts, src, sport, dst, dport, seq, ack, flags, payload, missing)

@@ -39,6 +39,10 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_FRAME = 1 << 24
 _CHUNK = 1 << 20
 
+TICK = -1
+"""Link type of the marker :meth:`CaptureFile.frames` yields, with a table of
+skipped segments, before the first record of each new capture second."""
+
 
 class Frame(NamedTuple):
     """One captured link-layer frame."""
@@ -233,9 +237,11 @@ class CaptureFile:
         With ``skip`` (see :attr:`capture.reassembly.Reassembler.skip`), classic-pcap
         Ethernet records that :func:`capture.decode.skippable` finds in it are passed
         over without becoming frames, their time (whole seconds) recorded in
-        ``touched``; this is
-        the hot path of a file scan, where most records are acknowledgements and
-        response bodies. :attr:`records` counts every record read, passed over or not.
+        ``touched``; this is the hot path of a file scan, where most records are
+        acknowledgements and response bodies. A :data:`TICK` frame (no data, the
+        whole second as time) then comes before the first record of each new
+        second, passed over or not, so that time passes at the same records
+        whatever is skipped. :attr:`records` counts every record read.
         """
         reader = self._reader
         try:
@@ -271,6 +277,8 @@ class CaptureFile:
         unpack_from = struct.Struct(reader.endian + "III").unpack_from  # wire length unused
         if linktype != 1 or touched is None:
             skip = None
+        # The second of the last TICK: none at all without a table.
+        tick_sec = -1 if touched is not None else 1 << 64
         buf = b""
         size = 0  # len(buf)
         pos = 0
@@ -299,6 +307,10 @@ class CaptureFile:
                     size = len(buf)
                     pos = 0
                     continue
+                if sec > tick_sec:
+                    tick_sec = sec
+                    self.records = records
+                    yield Frame(float(sec), TICK, b"")
                 records += 1
                 if skip is not None:
                     # capture.decode.skippable, inlined: this runs for every record

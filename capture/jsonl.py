@@ -100,3 +100,13 @@ def dumps_bytes(record: Record) -> bytes:
 def dumps(record: Record) -> str:
     """One JSONL line (no trailing newline)."""
     return dumps_bytes(record).decode()
+
+
+def dumps_around_id(record: Record) -> tuple[bytes, bytes]:
+    """The JSONL line of ``record`` cut around its id: ``head + b"%d" % id + tail``
+    is :func:`dumps_bytes`. A split scan's processes write lines this way and the
+    parent, which alone knows the order, numbers them."""
+    line = dumps_bytes(record)
+    # Quotes inside JSON strings are escaped, so this is the top-level key.
+    cut = line.index(b',"id":') + 6
+    return line[:cut], line[line.index(b",", cut) :]

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from capture.decode import Decoder, skippable
 from capture.echo import diff, echo_of
-from capture.frames import CaptureFile, Frame
+from capture.frames import TICK, CaptureFile, Frame
 from capture.http_stream import HttpTracker
 from capture.model import (
     WHERE_HEADER,
@@ -28,6 +28,7 @@ from capture.model import (
     StatsSnapshot,
 )
 from capture.reassembly import Limits, Reassembler
+from capture.shard import Shard
 
 _NO_EVENTS: list[Event] = []
 
@@ -47,14 +48,18 @@ class Pipeline:
         detector: Detector | None = None,
         limits: Limits | None = None,
         responses: bool = True,
+        shard: Shard | None = None,
     ) -> None:
         """``responses=False`` skips parsing server bytes: for consumers that print
         requests only (``scan``), it saves a third of the work. Requests are the same
-        either way; only :class:`ResponseSeen` events are missing."""
+        either way; only :class:`ResponseSeen` events are missing.
+
+        With ``shard``, only that shard's connections are read (and counted): the
+        process's part of a split scan (:mod:`capture.scan_jobs`)."""
         self.detector = detector
-        self.decoder = Decoder()
+        self.decoder = Decoder(shard)
         self.tracker = HttpTracker(self._on_request, self._on_response, responses=responses)
-        self.reassembler = Reassembler(self.tracker, limits)
+        self.reassembler = Reassembler(self.tracker, limits, shard.owns if shard else None)
         self._out: list[Event] = []
         # (flow, depth) -> (record id, request), for pairing responses; bounded.
         self._awaiting: OrderedDict[tuple[int, int], Record] = OrderedDict()
@@ -77,10 +82,16 @@ class Pipeline:
             key = skippable(data, 0, skip)
             if key is not None:
                 reassembler.touched[key] = ts
-                if ts > reassembler.sweep_due:
-                    reassembler.tick(ts)
-                return _NO_EVENTS
-        return self._decode(ts, linktype, data)
+        else:
+            key = None
+        if key is None:
+            reassembler.frame_no = self.packets
+            seg = self.decoder.decode(ts, linktype, data)
+            if seg is not None:
+                reassembler.feed(seg)
+        if ts >= reassembler.sweep_due:
+            reassembler.tick(ts)
+        return self._take()
 
     def _decode(self, ts: float, linktype: int, data: bytes) -> list[Event]:
         reassembler = self.reassembler
@@ -88,8 +99,10 @@ class Pipeline:
         seg = self.decoder.decode(ts, linktype, data)
         if seg is not None:
             reassembler.feed(seg)
-        if ts > reassembler.sweep_due:
-            reassembler.tick(ts)
+        return self._take()
+
+    def _take(self) -> list[Event]:
+        """The events completed since the last call."""
         if self._out:
             out = self._out
             self._out = []
@@ -100,11 +113,9 @@ class Pipeline:
         """Capture time ``ts`` has come without a frame (a quiet live capture):
         connections idle too long close, and what that completes is returned."""
         reassembler = self.reassembler
-        if ts > reassembler.sweep_due:
+        if ts >= reassembler.sweep_due:
             reassembler.tick(ts)
-        out = self._out
-        self._out = []
-        return out
+        return self._take()
 
     def flush(self) -> list[Event]:
         """End of input: close every connection and return what that completes."""
@@ -127,15 +138,22 @@ class Pipeline:
         """The events of one capture file (not flushed: more files may follow).
 
         Records that reassembly does not need are passed over inside the reader
-        (see :meth:`CaptureFile.frames`); frame numbers still count them.
+        (see :meth:`CaptureFile.frames`); frame numbers still count them, and time
+        passes at the first record of each capture second, skipped or not.
         """
         reassembler = self.reassembler
         # What the reader lets through needs no second look at the skip table.
         step = self._decode if capture.passes_over else self._frame
         base = self.packets
         for ts, linktype, data, _ in capture.frames(reassembler.skip, reassembler.touched):
-            self.packets = base + capture.records
-            events = step(ts, linktype, data)
+            if linktype == TICK:
+                # Before the record that starts the second: it takes that number.
+                reassembler.frame_no = base + capture.records + 1
+                reassembler.tick(ts)
+                events = self._take()
+            else:
+                self.packets = base + capture.records
+                events = step(ts, linktype, data)
             if events:
                 yield from events
         self.packets = base + capture.records

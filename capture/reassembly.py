@@ -21,8 +21,8 @@ from __future__ import annotations
 import bisect
 import socket
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Protocol
 
 from capture.decode import ACK, FIN, RST, SYN, Segment
@@ -84,12 +84,14 @@ class Flow:
         "b_port",
         "client",
         "closed",
+        "foreign",
         "halves",
         "id",
         "key",
         "last_ts",
         "owner",
         "raw_keys",
+        "stamp",
         "start_ts",
     )
 
@@ -110,6 +112,12 @@ class Flow:
         self.closed = False
         self.start_ts = ts
         self.last_ts = ts
+        self.foreign = False
+        """Another process reads this connection (see :attr:`Reassembler.owns`)."""
+        self.stamp: int | tuple[int, float, int] = 0
+        """When the connection last moved to the back of the least-recently-active
+        order: the frame number of a segment, or (frame number, capture time, id)
+        of a fold of skipped segments (:meth:`Reassembler._fold_touched`)."""
         self.raw_keys = (_raw_key(key), _raw_key((key[2], key[3], key[0], key[1])))
         """Each direction's addresses and ports as they sit in an IPv4+TCP header
         (see :attr:`Reassembler.skip`); empty for IPv6."""
@@ -139,6 +147,10 @@ def _raw_key(key: tuple[bytes, int, bytes, int]) -> bytes:
     return key[0] + key[2] + key[1].to_bytes(2, "big") + key[3].to_bytes(2, "big")
 
 
+def _time_and_id(move: tuple[float, Flow]) -> tuple[float, int]:
+    return move[0], move[1].id
+
+
 def _ntop(addr: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET if len(addr) == 4 else socket.AF_INET6, addr)
 
@@ -146,9 +158,21 @@ def _ntop(addr: bytes) -> str:
 class Reassembler:
     """Tracks connections and turns their segments into ordered streams."""
 
-    def __init__(self, sink: StreamSink, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        sink: StreamSink,
+        limits: Limits | None = None,
+        owns: Callable[[tuple[bytes, int, bytes, int]], bool] | None = None,
+    ) -> None:
         self.sink = sink
         self.limits = limits or Limits()
+        self.owns = owns
+        """For a scan split over processes: whether a connection (by its key) is this
+        process's. Other connections are tracked as here (so connection numbers,
+        idle and overflow eviction match a single process) but never read, counted
+        or shown to the sink. None: every connection is ours."""
+        self.closing: Flow | None = None
+        """The connection being closed by :meth:`tick` or :meth:`flush`, if any."""
         # Both orientations of each key map to (flow, direction).
         self._flows: dict[tuple[bytes, int, bytes, int], tuple[Flow, int]] = {}
         # Least recently active first, for idle and overflow eviction.
@@ -193,7 +217,7 @@ class Reassembler:
 
     @property
     def active_flows(self) -> int:
-        """Connections currently tracked."""
+        """Connections currently tracked (all of them, ours or not)."""
         return len(self._lru)
 
     @property
@@ -244,12 +268,17 @@ class Reassembler:
             return
         by_raw = self._by_raw
         lru = self._lru
-        for key, ts in sorted(touched.items(), key=itemgetter(1)):
-            flow = by_raw.get(key)
-            if flow is not None and ts > flow.last_ts:
-                flow.last_ts = float(ts)
-                lru.move_to_end(flow.id)
+        # Ties broken by connection number, not by which was touched first: a
+        # process that skips other processes' connections sees the same order.
+        moves = [(ts, flow) for key, ts in touched.items() if (flow := by_raw.get(key)) is not None]
+        moves.sort(key=_time_and_id)
         touched.clear()
+        frame_no = self.frame_no
+        for ts, flow in moves:
+            if ts > flow.last_ts:
+                flow.last_ts = float(ts)
+                flow.stamp = (frame_no, ts, flow.id)
+                lru.move_to_end(flow.id)
 
     def feed(self, seg: Segment) -> None:
         """Process one TCP segment."""
@@ -259,7 +288,8 @@ class Reassembler:
         if entry is None:
             if key in self._closed or (seg.dst, seg.dport, seg.src, seg.sport) in self._closed:
                 if not (flags & SYN and not flags & ACK):
-                    self.counters["late_segments"] += 1
+                    if self.owns is None or self.owns(key):
+                        self.counters["late_segments"] += 1
                     return
                 self._closed.pop(key, None)
                 self._closed.pop((seg.dst, seg.dport, seg.src, seg.sport), None)
@@ -277,6 +307,7 @@ class Reassembler:
                     flow = self._open(key, seg)
                     direction = 0
             self._lru.move_to_end(flow.id)
+            flow.stamp = self.frame_no
         ts = seg.ts
         flow.last_ts = ts
         half = flow.halves[direction]
@@ -325,7 +356,12 @@ class Reassembler:
     def _open(self, key: tuple[bytes, int, bytes, int], seg: Segment) -> Flow:
         flow = Flow(self.frame_no or self._next_id, key, _ntop(seg.src), _ntop(seg.dst), seg.ts)
         self._next_id += 1
-        self.counters["flows"] += 1
+        flow.stamp = self.frame_no
+        if self.owns is not None and not self.owns(key):
+            flow.foreign = True
+            flow.halves[0].ignore = flow.halves[1].ignore = True
+        else:
+            self.counters["flows"] += 1
         flow.owner = self
         self._flows[key] = (flow, 0)
         self._flows[(seg.dst, seg.dport, seg.src, seg.sport)] = (flow, 1)
@@ -340,8 +376,10 @@ class Reassembler:
     def _evict_one(self) -> None:
         """Close the least recently active connection to make room."""
         self._fold_touched()
-        self.counters["flows_evicted"] += 1
-        self._close(next(iter(self._lru.values())))
+        flow = next(iter(self._lru.values()))
+        if not flow.foreign:
+            self.counters["flows_evicted"] += 1
+        self._close(flow)
 
     def _syn(self, flow: Flow, direction: int, half: Half, seg: Segment) -> None:
         if half.isn is None and half.offset == 0 and not half.pending:
@@ -351,7 +389,8 @@ class Reassembler:
         if flow.client is None:
             # SYN alone comes from the client; SYN+ACK from the server.
             flow.client = 1 - direction if seg.flags & ACK else direction
-            self.sink.on_roles(flow)
+            if not flow.foreign:
+                self.sink.on_roles(flow)
 
     def _data(
         self,
@@ -480,7 +519,8 @@ class Reassembler:
         self._closed[a_key] = flow.last_ts
         while len(self._closed) > self.limits.closed_memory:
             self._closed.popitem(last=False)
-        self.sink.on_close(flow)
+        if not flow.foreign:
+            self.sink.on_close(flow)
 
     def _sweep(self, now: float) -> None:
         """Close connections idle longer than the limit (oldest first)."""
@@ -491,8 +531,11 @@ class Reassembler:
             flow = next(iter(lru.values()))
             if flow.last_ts >= limit:
                 break
-            self.counters["flows_idle_closed"] += 1
+            if not flow.foreign:
+                self.counters["flows_idle_closed"] += 1
+            self.closing = flow
             self._close(flow)
+        self.closing = None
         # Forget closed connections after twice the idle time (TIME_WAIT is minutes).
         closed = self._closed
         horizon = now - 2 * self.limits.idle_timeout
@@ -505,14 +548,17 @@ class Reassembler:
     def flush(self) -> None:
         """End of input: close every connection, reporting unfilled holes as gaps."""
         for flow in list(self._lru.values()):
+            self.closing = flow
             self._close(flow)
+        self.closing = None
 
     def tick(self, ts: float) -> None:
         """Time passes (capture time): close connections idle too long, once a second.
 
-        The pipeline calls this after every frame (whatever became of it), so idle
-        connections close on time even when the frames that pass are not decoded.
+        Called after every live frame (whatever became of it), and by a file scan
+        at the first record of each capture second, so idle connections close on
+        time even when the frames that pass are not decoded.
         """
-        if ts > self.sweep_due:
+        if ts >= self.sweep_due:
             self.sweep_due = ts + 1.0
             self._sweep(ts)

@@ -13,6 +13,8 @@ from capture.har import write_har
 from capture.jsonl import dumps
 from capture.model import Event, InjectionSeen, Record, RequestSeen, ResponseSeen
 from capture.pipeline import Detector, Pipeline
+from capture.scan_jobs import jobs_for, scan_split
+from capture.selection import EXIT_USAGE, Selection
 from capture.table import header_line, record_line
 
 LINE_FORMATS = ("jsonl", "table")
@@ -21,10 +23,6 @@ FORMATS = (*LINE_FORMATS, "har")
 
 UNANSWERED_LIMIT = 10_000
 """HAR: requests held for their response; beyond this the oldest is written without."""
-
-EXIT_OK = 0
-EXIT_IDENTITY = 1
-EXIT_USAGE = 2
 
 
 def _events(pipeline: Pipeline, captures: Sequence[CaptureFile], err: TextIO) -> Iterator[Event]:
@@ -39,27 +37,6 @@ def _events(pipeline: Pipeline, captures: Sequence[CaptureFile], err: TextIO) ->
     yield from pipeline.flush()
 
 
-class Selection:
-    """Which records a command prints (all, or only those carrying an identity with
-    ``--only-identity``), counting those that carry one (for ``--fail-on-identity``)."""
-
-    def __init__(self, only_identity: bool = False) -> None:
-        self.only_identity = only_identity
-        self.identities = 0
-        """Records seen that carry an identity."""
-
-    def keep(self, record: Record) -> bool:
-        """Whether to print ``record`` (and count it if it carries an identity)."""
-        if record.findings and record.identities:
-            self.identities += 1
-            return True
-        return not self.only_identity
-
-    def exit_code(self, fail_on_identity: bool) -> int:
-        """1 if an identity was seen and ``--fail-on-identity`` asks so, else 0."""
-        return EXIT_IDENTITY if fail_on_identity and self.identities else EXIT_OK
-
-
 def scan(
     paths: Sequence[str],
     fmt: str = "jsonl",
@@ -68,8 +45,12 @@ def scan(
     fail_on_identity: bool = False,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    jobs: int | None = None,
 ) -> int:
-    """Scan capture files (``-`` is stdin) and write records; return the exit code."""
+    """Scan capture files (``-`` is stdin) and write records; return the exit code.
+
+    ``jobs``: processes to split a JSONL scan of files over (see
+    :mod:`capture.scan_jobs`); by default, one per CPU for large files."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     try:
@@ -77,6 +58,11 @@ def scan(
     except CaptureError as exc:
         print(f"headerwatch: error: {exc}", file=err)
         return EXIT_USAGE
+    jobs = jobs_for(captures, fmt, jobs)
+    if jobs > 1:
+        for capture in captures:
+            capture.close()
+        return scan_split(paths, jobs, detector, only_identity, fail_on_identity, out, err)
     selection = Selection(only_identity)
     # Responses are only part of the HAR document: the line formats do not parse them.
     pipeline = Pipeline(detector, responses=fmt == "har")

@@ -31,7 +31,8 @@ from capture.pipeline import Detector, Pipeline
 from capture.privileges import CannotDrop, drop_privileges
 from capture.recording import RecordingSource
 from capture.runner import Batch, Runner
-from capture.scan import EXIT_USAGE, LINE_FORMATS, Selection
+from capture.scan import LINE_FORMATS
+from capture.selection import EXIT_USAGE, Selection
 from capture.sources import FrameSource
 from capture.table import header_line, record_line
 from tui.common import add_identity_args, build_detector

@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from capture.frames import CaptureError
-from capture.scan import EXIT_USAGE
+from capture.selection import EXIT_USAGE
 from capture.sources import FileSource
 from tui.common import add_identity_args, build_detector
 from tui.launch import add_dashboard_args, check_view_args, run_dashboard

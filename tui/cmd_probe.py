@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from capture.scan import EXIT_IDENTITY, EXIT_OK, EXIT_USAGE
+from capture.selection import EXIT_IDENTITY, EXIT_OK, EXIT_USAGE
 from tui.common import add_identity_args, build_detector
 
 

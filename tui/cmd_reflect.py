@@ -8,7 +8,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from capture.jsonl import dumps
-from capture.scan import EXIT_OK, EXIT_USAGE, LINE_FORMATS, Selection
+from capture.scan import LINE_FORMATS
+from capture.selection import EXIT_OK, EXIT_USAGE, Selection
 from capture.table import header_line, record_line
 from tui.common import add_identity_args, build_detector
 

@@ -36,8 +36,25 @@ def register(sub: Any) -> None:
         action="store_true",
         help="exit with status 1 if any request carries an identity",
     )
+    p.add_argument(
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="processes to scan with (default: one per CPU, up to 4, for JSONL from "
+        "pcap files over 32 MB; the output is the same as with --jobs 1)",
+    )
     add_identity_args(p)
     p.set_defaults(run=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a positive number: {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
             detector=detector,
             only_identity=args.only_identity,
             fail_on_identity=args.fail_on_identity,
+            jobs=args.jobs,
         )
     except BrokenPipeError:
         # The reader (head, less) went away: not an error of ours.

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 from capture.config import ConfigError
 from capture.filter import FilterError, compile_filter
 from capture.pipeline import Detector
-from capture.scan import EXIT_USAGE
+from capture.selection import EXIT_USAGE
 from capture.sources import FrameSource
 
 if TYPE_CHECKING:

@@ -35,9 +35,11 @@ class _NeverSkip(dict[bytes, bool]):
         pass
 
 
-def reference(path: str, responses: bool = False) -> list[dict[str, Any]]:
+def reference(
+    path: str, responses: bool = False, limits: Limits | None = None
+) -> list[dict[str, Any]]:
     """Requests with every frame decoded and reassembled."""
-    pipeline = Pipeline(responses=responses)
+    pipeline = Pipeline(responses=responses, limits=limits)
     pipeline.reassembler.skip = _NeverSkip()
     return _dicts(pipeline.run(CaptureFile(path)))
 
@@ -164,19 +166,22 @@ def test_connection_kept_alive_by_skipped_segments_is_not_idle(tmp_path: Path) -
     slow = conversation(step=1.0)  # one second per frame
     busy = conversation(cport=40001, step=1.0)
     frames = slow.handshake() + slow.send(True, simple_request("/big"))
-    busy.ts = slow.ts
-    frames += busy.handshake()
     for i, frame in enumerate(slow.send(False, _response(30 * 1460))):
+        slow.ts = frame[0]
         frames += [frame, *slow.ack(True)]
         if i % 5 == 0:
             busy.ts = slow.ts
-            frames += busy.send(True, simple_request(f"/busy{i}"))
+            frames += (busy.handshake() if i == 0 else []) + busy.send(
+                True, simple_request(f"/busy{i}")
+            )
     frames += slow.send(True, simple_request("/after"))
     frames.sort(key=lambda f: f[0])
     path = save(tmp_path, frames)
-    uris = [r["uri"] for r in scanned(path, Limits(idle_timeout=20.0))]
-    assert "/after" in uris
-    assert uris == [r["uri"] for r in reference(path)]
+    limits = Limits(idle_timeout=20.0)
+    uris = [r["uri"] for r in scanned(path, limits)]
+    assert uris == ["/big", *(f"/busy{i}" for i in range(0, 31, 5)), "/after"]
+    assert frames[-1][0] - frames[0][0] > limits.idle_timeout
+    assert uris == [r["uri"] for r in reference(path, limits=limits)]
 
 
 def test_reading_resumes_where_a_skipped_direction_stands(tmp_path: Path) -> None:

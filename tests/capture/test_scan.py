@@ -52,7 +52,7 @@ def test_har_of_a_capture_without_responses(tmp_path: Path) -> None:
 
 
 def test_selection_keeps_and_counts() -> None:
-    from capture.scan import EXIT_IDENTITY, EXIT_OK, Selection
+    from capture.selection import EXIT_IDENTITY, EXIT_OK, Selection
     from tests.capture.factories import finding
 
     plain, leak, info = record(1), record(2, (finding(),)), record(3, (finding("client_ip"),))

@@ -1,0 +1,244 @@
+"""A large scan split over processes, with the output of a single one.
+
+Every process reads the whole capture (passing over records is cheap) but parses
+HTTP only on its share of the connections (:class:`capture.shard.Shard`); the
+others it tracks without reading, so connection numbers, idle timeouts and the
+least-recently-active order are the same as in a single process. Each line a
+process writes starts with the key of the moment the request completed:
+
+* while a record was being processed: (record number, 1);
+* when :meth:`~capture.reassembly.Reassembler.tick` or ``flush`` closed its
+  connection: (record number, 0, the connection's place in the
+  least-recently-active order), the order in which a single process closes them.
+
+The keys are fixed-width hex, so the parent merges the processes' lines by
+comparing bytes, then numbers the records in that order. The output is the same
+as a single process's, byte for byte, as long as no reassembly limit overflows:
+which connection is evicted from a full table (or which hole is given up when
+all out-of-order data together hits its cap) can then differ.
+"""
+
+from __future__ import annotations
+
+import gc
+import heapq
+import os
+import signal
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from typing import IO, Any, TextIO
+
+import orjson
+
+from capture.frames import CaptureFile
+from capture.jsonl import dumps_around_id
+from capture.model import Request, RequestSeen
+from capture.pipeline import Detector, Pipeline, summarize
+from capture.selection import EXIT_USAGE, Selection
+from capture.shard import Shard
+
+MIN_SIZE = 32 << 20
+"""Below this many bytes of capture a single process is faster than a split."""
+MAX_JOBS = 4
+
+_KEY = 47  # bytes of the order key that starts each line
+_HEAD = _KEY + 6  # then the length of the line up to the id, in hex
+_SKIPPED = b"------"  # in place of that length: a record not selected for printing
+_TRAILER = b"~"  # sorts after every key: a process's counters, at its end
+
+
+def jobs_for(captures: Sequence[CaptureFile], fmt: str, jobs: int | None) -> int:
+    """How many processes should scan ``captures``: ``jobs`` if given, else one per
+    CPU (at most :data:`MAX_JOBS`) for large files. Only JSONL from classic-pcap
+    files can be split: a stream cannot be read twice."""
+    if fmt != "jsonl" or not hasattr(os, "fork"):
+        return 1
+    if any(not c.passes_over or not c.size for c in captures):
+        return 1
+    if jobs is None:
+        if sum(c.size for c in captures) < MIN_SIZE:
+            return 1
+        jobs = min(MAX_JOBS, len(os.sched_getaffinity(0)))
+    return max(1, jobs)
+
+
+class _ShardPipeline(Pipeline):
+    """A pipeline that notes the order key of each request it completes."""
+
+    def __init__(self, detector: Detector | None, shard: Shard) -> None:
+        super().__init__(detector, responses=False, shard=shard)
+        self.keys: dict[int, bytes] = {}
+
+    def _on_request(self, request: Request) -> None:
+        reassembler = self.reassembler
+        flow = reassembler.closing
+        if flow is None:
+            key = b"%012x1%034x" % (reassembler.frame_no, 0)
+        else:
+            stamp = flow.stamp
+            if isinstance(stamp, int):  # moved by a segment of that record
+                key = b"%012x0%013x%021x" % (reassembler.frame_no, 2 * stamp + 1, 0)
+            else:  # moved when skipped segments were folded in at a tick
+                frame_no, ts, flow_id = stamp
+                key = b"%012x0%013x%09x%012x" % (
+                    reassembler.frame_no,
+                    2 * frame_no,
+                    int(ts),
+                    flow_id,
+                )
+        self.keys[self._next_id] = key
+        super()._on_request(request)
+
+
+def _work(
+    paths: Sequence[str],
+    detector: Detector | None,
+    only_identity: bool,
+    shard: Shard,
+    out: IO[bytes],
+) -> None:
+    """One process's share: its lines, then a trailer with its counters."""
+    pipeline = _ShardPipeline(detector, shard)
+    selection = Selection(only_identity)
+    keys = pipeline.keys
+    write = out.write
+    truncated = []
+
+    def lines(events: Iterator[Any]) -> None:
+        for event in events:
+            if isinstance(event, RequestSeen):
+                record = event.record
+                key = keys.pop(record.id)
+                if selection.keep(record):
+                    head, tail = dumps_around_id(record)
+                    write(b"%s%06x%s%s\n" % (key, len(head), head, tail))
+                else:
+                    write(key + _SKIPPED + b"\n")
+
+    for path in paths:
+        capture = CaptureFile(path)
+        lines(pipeline.run_capture(capture))
+        if capture.truncated:
+            truncated.append(capture.name)
+    lines(iter(pipeline.flush()))
+    trailer = {
+        "counters": pipeline.counters(),
+        "skipped": dict(pipeline.decoder.skipped),
+        "identities": selection.identities,
+        "truncated": truncated,
+    }
+    write(_TRAILER + orjson.dumps(trailer) + b"\n")
+
+
+def _fork(
+    paths: Sequence[str], detector: Detector | None, only_identity: bool, shard: Shard
+) -> tuple[int, IO[bytes]]:
+    """Start one process on ``shard``; its pid and the read end of its output."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 0
+        try:
+            os.close(read_fd)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            with open(write_fd, "wb", buffering=1 << 20) as out:
+                try:
+                    _work(paths, detector, only_identity, shard, out)
+                except Exception as exc:  # reported by the parent, in one line
+                    out.write(_TRAILER + orjson.dumps({"error": f"{exc}"}) + b"\n")
+                    code = 1
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    return pid, open(read_fd, "rb", buffering=1 << 20)
+
+
+def scan_split(
+    paths: Sequence[str],
+    jobs: int,
+    detector: Detector | None,
+    only_identity: bool,
+    fail_on_identity: bool,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """``scan --format jsonl`` over ``jobs`` processes; return the exit code."""
+    out.flush()
+    err.flush()
+    # Objects alive now are shared with the children, and stay shared if the
+    # collector does not write to them.
+    gc.freeze()
+    children: list[tuple[int, IO[bytes]]] = []
+    finished = False
+    try:
+        for index in range(jobs):
+            children.append(_fork(paths, detector, only_identity, Shard(index, jobs)))
+        trailers = _merge([reader for _, reader in children], _binary(out))
+        finished = True
+    finally:
+        for pid, reader in children:
+            reader.close()
+            if not finished:  # Ctrl-C, or our output went away
+                os.kill(pid, signal.SIGTERM)
+        statuses = [os.waitpid(pid, 0)[1] for pid, _ in children]
+        gc.unfreeze()
+    errors = [t["error"] for t in trailers if "error" in t]
+    if len(trailers) < jobs and not errors:
+        died = next((s for s in statuses if s), 0)
+        errors.append(f"a scan process ended without its results ({_how(died)})")
+    for name in trailers[0].get("truncated", []) if trailers else []:
+        print(
+            f"headerwatch: warning: {name}: capture is cut short; "
+            "every request before the cut is reported",
+            file=err,
+        )
+    if errors:
+        print(f"headerwatch: error: {errors[0]}", file=err)
+        return EXIT_USAGE
+    counters: Counter[str] = Counter()
+    skipped: Counter[str] = Counter()
+    for trailer in trailers:
+        counters.update(trailer["counters"])
+        skipped.update(trailer["skipped"])
+    counters["packets"] = trailers[0]["counters"]["packets"]  # every process reads all
+    print(f"headerwatch: {summarize(counters, skipped)}", file=err)
+    selection = Selection()
+    selection.identities = sum(t["identities"] for t in trailers)
+    return selection.exit_code(fail_on_identity)
+
+
+def _merge(readers: list[IO[bytes]], write: Any) -> list[dict[str, Any]]:
+    """Write the processes' records in order, numbered; return their trailers."""
+    trailers = []
+    record_id = 0
+    batch: list[bytes] = []
+    for line in heapq.merge(*readers):
+        if line[0] == 0x7E:  # _TRAILER
+            trailers.append(orjson.loads(line[1:]))
+            continue
+        record_id += 1
+        if line[_KEY] == 0x2D:  # _SKIPPED
+            continue
+        cut = _HEAD + int(line[_KEY:_HEAD], 16)
+        batch += (line[_HEAD:cut], b"%d" % record_id, line[cut:])
+        if len(batch) >= 768:
+            write(b"".join(batch))
+            batch.clear()
+    write(b"".join(batch))
+    return trailers
+
+
+def _binary(out: TextIO) -> Any:
+    """A function writing bytes to ``out`` (its binary buffer when it has one)."""
+    buffer = getattr(out, "buffer", None)
+    if buffer is not None:
+        return buffer.write
+    return lambda data: out.write(data.decode())
+
+
+def _how(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"

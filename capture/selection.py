@@ -1,0 +1,32 @@
+"""Which records a command prints, and the exit codes every command shares."""
+
+from __future__ import annotations
+
+from capture.model import Record
+
+EXIT_OK = 0
+EXIT_IDENTITY = 1
+"""An identity was seen and ``--fail-on-identity`` asked for it."""
+EXIT_USAGE = 2
+"""Bad input: a missing or foreign file, a bad option, a failed capture."""
+
+
+class Selection:
+    """Which records a command prints (all, or only those carrying an identity with
+    ``--only-identity``), counting those that carry one (for ``--fail-on-identity``)."""
+
+    def __init__(self, only_identity: bool = False) -> None:
+        self.only_identity = only_identity
+        self.identities = 0
+        """Records seen that carry an identity."""
+
+    def keep(self, record: Record) -> bool:
+        """Whether to print ``record`` (and count it if it carries an identity)."""
+        if record.findings and record.identities:
+            self.identities += 1
+            return True
+        return not self.only_identity
+
+    def exit_code(self, fail_on_identity: bool) -> int:
+        """1 if an identity was seen and ``--fail-on-identity`` asks so, else 0."""
+        return EXIT_IDENTITY if fail_on_identity and self.identities else EXIT_OK
