@@ -242,7 +242,9 @@ def summarize(c: dict[str, int], skipped: Counter[str]) -> str:
         f"{c['identities']:,} identities in {c['identity_requests']:,} requests",
     ]
     if skipped:
-        top = ", ".join(f"{n:,} {reason}" for reason, n in skipped.most_common(4))
+        # Most frequent first, ties by name: the same line however they were counted.
+        common = sorted(skipped.items(), key=lambda item: (-item[1], item[0]))[:4]
+        top = ", ".join(f"{n:,} {reason}" for reason, n in common)
         more = len(skipped) - 4
         parts.append(f"skipped {sum(skipped.values()):,} frames ({top}{', …' if more > 0 else ''})")
     if c["gaps"]:

@@ -34,6 +34,7 @@ from capture.frames import CaptureFile
 from capture.jsonl import dumps_around_id
 from capture.model import Request, RequestSeen
 from capture.pipeline import Detector, Pipeline, summarize
+from capture.reassembly import Limits
 from capture.selection import EXIT_USAGE, Selection
 from capture.shard import Shard
 
@@ -53,7 +54,7 @@ def jobs_for(captures: Sequence[CaptureFile], fmt: str, jobs: int | None) -> int
     files can be split: a stream cannot be read twice."""
     if fmt != "jsonl" or not hasattr(os, "fork"):
         return 1
-    if any(not c.passes_over or not c.size for c in captures):
+    if any(c.path == "-" or not c.passes_over or not c.size for c in captures):
         return 1
     if jobs is None:
         if sum(c.size for c in captures) < MIN_SIZE:
@@ -65,8 +66,8 @@ def jobs_for(captures: Sequence[CaptureFile], fmt: str, jobs: int | None) -> int
 class _ShardPipeline(Pipeline):
     """A pipeline that notes the order key of each request it completes."""
 
-    def __init__(self, detector: Detector | None, shard: Shard) -> None:
-        super().__init__(detector, responses=False, shard=shard)
+    def __init__(self, detector: Detector | None, shard: Shard, limits: Limits | None) -> None:
+        super().__init__(detector, limits, responses=False, shard=shard)
         self.keys: dict[int, bytes] = {}
 
     def _on_request(self, request: Request) -> None:
@@ -90,15 +91,17 @@ class _ShardPipeline(Pipeline):
         super()._on_request(request)
 
 
-def _work(
+def work(
     paths: Sequence[str],
     detector: Detector | None,
     only_identity: bool,
     shard: Shard,
     out: IO[bytes],
+    limits: Limits | None = None,
 ) -> None:
-    """One process's share: its lines, then a trailer with its counters."""
-    pipeline = _ShardPipeline(detector, shard)
+    """One process's share of a split scan: its lines, then a trailer with its
+    counters (what :func:`merge` reads)."""
+    pipeline = _ShardPipeline(detector, shard, limits)
     selection = Selection(only_identity)
     keys = pipeline.keys
     write = out.write
@@ -143,7 +146,7 @@ def _fork(
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             with open(write_fd, "wb", buffering=1 << 20) as out:
                 try:
-                    _work(paths, detector, only_identity, shard, out)
+                    work(paths, detector, only_identity, shard, out)
                 except Exception as exc:  # reported by the parent, in one line
                     out.write(_TRAILER + orjson.dumps({"error": f"{exc}"}) + b"\n")
                     code = 1
@@ -175,7 +178,7 @@ def scan_split(
     try:
         for index in range(jobs):
             children.append(_fork(paths, detector, only_identity, Shard(index, jobs)))
-        trailers = _merge([reader for _, reader in children], _binary(out))
+        trailers = merge([reader for _, reader in children], _binary(out))
         finished = True
     finally:
         for pid, reader in children:
@@ -197,20 +200,27 @@ def scan_split(
     if errors:
         print(f"headerwatch: error: {errors[0]}", file=err)
         return EXIT_USAGE
+    print(f"headerwatch: {summarize(*totals(trailers))}", file=err)
+    selection = Selection()
+    selection.identities = sum(t["identities"] for t in trailers)
+    return selection.exit_code(fail_on_identity)
+
+
+def totals(trailers: list[dict[str, Any]]) -> tuple[Counter[str], Counter[str]]:
+    """The pipeline counters and skipped frames of a whole split scan, from its
+    processes' trailers: each process counts only what is its own, so they add up."""
     counters: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     for trailer in trailers:
         counters.update(trailer["counters"])
         skipped.update(trailer["skipped"])
     counters["packets"] = trailers[0]["counters"]["packets"]  # every process reads all
-    print(f"headerwatch: {summarize(counters, skipped)}", file=err)
-    selection = Selection()
-    selection.identities = sum(t["identities"] for t in trailers)
-    return selection.exit_code(fail_on_identity)
+    return counters, skipped
 
 
-def _merge(readers: list[IO[bytes]], write: Any) -> list[dict[str, Any]]:
-    """Write the processes' records in order, numbered; return their trailers."""
+def merge(readers: list[IO[bytes]], write: Any) -> list[dict[str, Any]]:
+    """Write the processes' lines (from ``readers``) as one JSONL stream: in order,
+    records numbered. Return the processes' trailers."""
     trailers = []
     record_id = 0
     batch: list[bytes] = []

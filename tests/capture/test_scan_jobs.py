@@ -1,0 +1,284 @@
+"""A scan split over processes writes what a single process writes, byte for byte.
+
+The reference is the single-process scan. Traffic here is built so that every
+way a request can complete happens, and happens in more than one process at the
+same record: a segment completing it, a FIN or RST, an idle timeout (with
+segments passed over keeping other connections alive), port reuse, a capture
+gap, and the end of input.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from capture import scan_jobs
+from capture.config import IdentityConfig
+from capture.craft import Conversation, tcp_frame
+from capture.decode import ACK
+from capture.frames import CaptureFile, Frame
+from capture.identity.detector import IdentityDetector
+from capture.jsonl import dumps
+from capture.model import RequestSeen
+from capture.pcapng import PcapngWriter
+from capture.pipeline import Pipeline
+from capture.reassembly import Limits
+from capture.scan import scan
+from capture.shard import Shard
+from capture.writer import write_pcap
+from tests.helpers import save, simple_request
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+import gen_capture  # noqa: E402
+
+UDP = bytes.fromhex(
+    "00000000000200000000000108004500001c00010000401100000a0000010a000002d43100350008000000"
+)
+
+
+def single(paths: list[str], limits: Limits | None = None) -> tuple[bytes, dict[str, int]]:
+    """JSONL and counters of the one-process scan."""
+    pipeline = Pipeline(_detector(), limits, responses=False)
+    lines = []
+    for path in paths:
+        for event in pipeline.run_capture(CaptureFile(path)):
+            if isinstance(event, RequestSeen):
+                lines.append(dumps(event.record) + "\n")
+    lines += [dumps(e.record) + "\n" for e in pipeline.flush() if isinstance(e, RequestSeen)]
+    counters = pipeline.counters()
+    counters.update((f"skipped {k}", v) for k, v in pipeline.decoder.skipped.items())
+    return "".join(lines).encode(), counters
+
+
+def split(
+    paths: list[str], jobs: int, limits: Limits | None = None
+) -> tuple[bytes, dict[str, int]]:
+    """The same, each shard's work done here in turn (no processes), then merged."""
+    outputs = []
+    for index in range(jobs):
+        out = io.BytesIO()
+        scan_jobs.work(paths, _detector(), False, Shard(index, jobs), out, limits)
+        outputs.append(io.BytesIO(out.getvalue()))
+    merged = io.BytesIO()
+    counters, skipped = scan_jobs.totals(scan_jobs.merge(outputs, merged.write))
+    counters.update({f"skipped {k}": v for k, v in skipped.items()})
+    return merged.getvalue(), dict(counters)
+
+
+def _detector() -> IdentityDetector:
+    return IdentityDetector(IdentityConfig(region="GB"))
+
+
+def _response(size: int) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size + b"r" * size
+
+
+@st.composite
+def busy_lan(draw: st.DrawFn) -> list[tuple[float, bytes]]:
+    """Up to a dozen connections over a few minutes: long pauses (past the idle
+    timeout of the test's limits), FIN, RST or nothing at the end, some reusing a
+    port, some started mid-stream, with UDP noise, a bad TCP header and loss."""
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    frames: list[tuple[float, bytes]] = []
+    for n in range(draw(st.integers(2, 12))):
+        port = 40000 + rng.randrange(4)  # the same four ports: reuse
+        conv = Conversation(
+            f"10.0.0.{rng.randrange(1, 4)}",
+            port,
+            "10.0.1.1",
+            80 if rng.random() < 0.8 else 8080,
+            ts=1000.0 + rng.uniform(0, 120),
+            client_isn=rng.getrandbits(32),
+            server_isn=rng.getrandbits(32),
+            step=rng.choice([0.001, 0.3]),
+        )
+        if rng.random() < 0.8:
+            frames += conv.handshake()
+        for i in range(rng.randint(1, 4)):
+            if rng.random() < 0.3:
+                conv.ts += rng.uniform(5, 40)  # past the idle timeout, or not
+            msisdn = "X-MSISDN: 447700900123\r\n" if rng.random() < 0.3 else ""
+            frames += conv.send(
+                True, simple_request(f"/c{n}r{i}", extra=msisdn), rng.choice([None, 30])
+            )
+            for j, frame in enumerate(conv.send(False, _response(rng.randrange(0, 5000)))):
+                frames.append(frame)
+                if j % 2:
+                    frames += conv.ack(True)
+        end = rng.random()
+        if end < 0.4:
+            frames += conv.close()
+        elif end < 0.6:
+            frames += conv.reset(rng.random() < 0.5)
+        frames.append((conv.ts, UDP))
+        if rng.random() < 0.2:  # data offset beyond the segment: not decodable
+            bad = bytearray(tcp_frame(conv.client, conv.cport, conv.server, conv.sport, 1, 1, ACK))
+            bad[46] = 0xF0
+            frames.append((conv.ts, bytes(bad)))
+    for _ in range(draw(st.integers(0, 3))):
+        frames.pop(rng.randrange(len(frames)))
+    frames.sort(key=lambda f: f[0])
+    return frames
+
+
+LIMITS = Limits(idle_timeout=10.0)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames=busy_lan(), jobs=st.integers(2, 4))
+def test_a_split_scan_writes_what_one_process_writes(
+    frames: list[tuple[float, bytes]], jobs: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = save(tmp_path_factory.mktemp("split"), frames)
+    assert split([path], jobs, LIMITS) == single([path], LIMITS)
+
+
+def test_a_split_scan_of_several_files_and_a_cut_one(tmp_path: Path) -> None:
+    frames = list(gen_capture.frames(400, 60))
+    first = save(tmp_path, frames[: len(frames) // 2], "a.pcap")
+    second = save(tmp_path, frames[len(frames) // 2 :], "b.pcap")
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(Path(second).read_bytes()[:-100])
+    for paths in ([first, second], [first, str(cut)]):
+        want = single(paths)
+        assert want[0].count(b"\n") > 300
+        assert split(paths, 2) == want
+        assert split(paths, 3) == want
+
+
+@pytest.fixture(scope="module")
+def web_mix(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("mix") / "mix.pcap")
+    write_pcap(path, gen_capture.frames(3000, 300, small=True))
+    return path
+
+
+@pytest.mark.parametrize("options", [{}, {"only_identity": True}, {"fail_on_identity": True}])
+def test_scan_with_jobs_forks_and_writes_the_same(web_mix: str, options: dict[str, bool]) -> None:
+    """The real thing: processes forked, their lines merged through pipes."""
+    runs = []
+    for jobs in (1, 2, 3):
+        out, err = io.StringIO(), io.StringIO()
+        code = scan([web_mix], detector=_detector(), out=out, err=err, jobs=jobs, **options)
+        runs.append((code, out.getvalue(), err.getvalue()))
+    assert runs[0][1].count("\n") > (10 if options.get("only_identity") else 2900)
+    assert runs[1] == runs[0] and runs[2] == runs[0]
+    assert runs[0][0] == (1 if options.get("fail_on_identity") else 0)
+
+
+def test_a_scan_process_that_fails_is_reported(
+    web_mix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = scan_jobs.work
+
+    def failing(*args: object) -> None:
+        shard = args[3]
+        assert isinstance(shard, Shard)
+        if shard.index == 1:
+            raise OSError("disk on fire")
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scan_jobs, "work", failing)
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([web_mix], out=out, err=err, jobs=2) == 2
+    assert err.getvalue().splitlines()[-1] == "headerwatch: error: disk on fire"
+
+    def killed(*args: object) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(scan_jobs, "work", killed)
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([web_mix], out=out, err=err, jobs=2) == 2
+    assert err.getvalue().splitlines()[-1] == (
+        "headerwatch: error: a scan process ended without its results (signal SIGKILL)"
+    )
+
+
+def test_what_is_split_and_what_is_not(web_mix: str, tmp_path: Path) -> None:
+    big = [CaptureFile(web_mix)]
+    assert scan_jobs.jobs_for(big, "jsonl", 3) == 3
+    assert scan_jobs.jobs_for(big, "table", 3) == 1  # lines for people: one process
+    assert scan_jobs.jobs_for(big, "har", None) == 1
+    assert scan_jobs.jobs_for(big, "jsonl", None) == 1  # 3,000 requests: too small to pay
+    ng = str(tmp_path / "t.pcapng")
+    with PcapngWriter(ng) as writer:
+        writer.write(Frame(1.0, 1, UDP))
+    assert scan_jobs.jobs_for([CaptureFile(ng)], "jsonl", 2) == 1  # no passing over
+    with open(web_mix, "rb") as stream:
+        piped = subprocess.run(
+            [sys.executable, "-c", _JOBS_OF_STDIN], stdin=stream, capture_output=True, text=True
+        )
+    assert piped.stdout.strip() == "1"  # a stream cannot be read twice
+
+
+_JOBS_OF_STDIN = (
+    "from capture.frames import CaptureFile\nfrom capture.scan_jobs import jobs_for\n"
+    "print(jobs_for([CaptureFile('-')], 'jsonl', 2))"
+)
+
+
+def test_ctrl_c_stops_every_process(web_mix: str, tmp_path: Path) -> None:
+    big = tmp_path / "big.pcap"
+    big.write_bytes(Path(web_mix).read_bytes() + Path(web_mix).read_bytes()[24:] * 3)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "scan", "--jobs", "2", str(big)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()  # the workers are running
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    assert len(children) == 2
+    proc.send_signal(signal.SIGINT)
+    proc.stdout.read()
+    assert proc.wait(timeout=20) == 130
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{pid}").exists() for pid in children):
+        assert time.monotonic() < deadline, "a scan process outlived Ctrl-C"
+        time.sleep(0.05)
+
+
+def _on_shard(index: int, first_port: int) -> int:
+    """A client port whose connection to 10.0.1.1:80 is shard ``index`` of 2."""
+    port = first_port
+    while not Shard(index, 2).owns((bytes([10, 0, 0, 1]), port, bytes([10, 0, 1, 1]), 80)):
+        port += 1
+    return port
+
+
+def test_connections_idle_at_the_same_tick_close_in_one_order(tmp_path: Path) -> None:
+    """Two connections in different shards go quiet with half a request each; the
+    server segments last heard from them are passed over, newer one first, in the
+    same second. A later connection keeps time moving: the idle timeout closes both
+    at one tick, and each process must know which the single process closes first
+    (the one with the lower number, however the seconds were touched)."""
+    a = Conversation("10.0.0.1", _on_shard(0, 40000), "10.0.1.1", 80, ts=1000.0)
+    b = Conversation("10.0.0.1", _on_shard(1, 41000), "10.0.1.1", 80, ts=1000.1)
+    frames = a.handshake() + b.handshake()
+    frames += a.send(True, b"GET /a HTTP/1.1\r\nHost: x\r\n") + b.send(True, b"GET /b HTTP/1.1\r\n")
+    b.ts = a.ts = 1010.2
+    frames += b.send(False, b"HTTP/1.1 100 Continue\r\n\r\n")  # passed over: touched first
+    a.ts = 1010.5
+    frames += a.send(False, b"HTTP/1.1 100 Continue\r\n\r\n")
+    later = Conversation("10.0.0.2", 50000, "10.0.1.1", 80, ts=1011.0, step=1.0)
+    frames += later.handshake()
+    for i in range(15):
+        frames += later.send(True, simple_request(f"/later{i}"))
+    path = save(tmp_path, frames)
+    want, counters = single([path], LIMITS)
+    uris = [line.split(b'"uri":"')[1].split(b'"')[0].decode() for line in want.splitlines()]
+    later = [f"/later{i}" for i in range(15)]
+    assert uris == [*later[:6], "/a", "/b", *later[6:]]  # ten seconds after the last touch
+    assert split([path], 2, LIMITS) == (want, counters)
