@@ -33,7 +33,9 @@ def instructions(capture: Path) -> int:
     """Instructions executed by one ``headerwatch scan`` of ``capture``."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE",)}
     env["PYTHONHASHSEED"] = "0"  # dict and set layouts change the count otherwise
-    code = f"import sys; from tui.cli import main; sys.exit(main(['scan', {str(capture)!r}]))"
+    # One process: callgrind follows only this one.
+    argv = ["scan", "--jobs", "1", str(capture)]
+    code = f"import sys; from tui.cli import main; sys.exit(main({argv!r}))"
     proc = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
          sys.executable, "-c", code],
