@@ -168,9 +168,10 @@ class Reassembler:
         self.limits = limits or Limits()
         self.owns = owns
         """For a scan split over processes: whether a connection (by its key) is this
-        process's. Other connections are tracked as here (so connection numbers,
-        idle and overflow eviction match a single process) but never read, counted
-        or shown to the sink. None: every connection is ours."""
+        process's. Other connections are tracked as here (so connection numbers and
+        idle timeouts match a single process; which connection a full table evicts
+        may not) but never read, counted or shown to the sink. None: every
+        connection is ours."""
         self.closing: Flow | None = None
         """The connection being closed by :meth:`tick` or :meth:`flush`, if any."""
         # Both orientations of each key map to (flow, direction).
