@@ -35,7 +35,7 @@ from capture.scan import LINE_FORMATS
 from capture.selection import EXIT_USAGE, Selection
 from capture.sources import FrameSource
 from capture.table import header_line, record_line
-from tui.common import add_identity_args, build_detector
+from tui.common import add_identity_args, build_detector, output_failed
 
 PCAPNG_APP = None
 """Application name in the file's section header: None means "headerwatch VERSION"."""
@@ -185,6 +185,7 @@ def _headless(
     render = dumps if args.format == "jsonl" else record_line
     selection = Selection(args.only_identity)
     output_closed = False
+    failed: list[str] = []
 
     def say(level: str, text: str) -> None:
         prefix = "" if level == "info" else f"{level}: "
@@ -207,11 +208,13 @@ def _headless(
             try:
                 out.write("".join(lines))
                 out.flush()
-            except BrokenPipeError:
-                # The reader (jq, head) went away: stop quietly.
+            except OSError as exc:
+                # The reader (jq, head) went away: stop quietly. A full disk: say so.
                 output_closed = True
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, out.fileno())
+                message = output_failed(exc)
+                if message is not None:
+                    failed.append(message)
+                    print(message, file=err, flush=True)
                 frames.stop()
 
     # Headless output is requests only: parsing responses would be wasted work.
@@ -243,7 +246,7 @@ def _headless(
             signal.signal(sig, handler)
     counters = runner.counters()
     print(f"headerwatch: {pipeline.summary()}; {drops_summary(counters)}", file=err, flush=True)
-    return selection.exit_code(args.fail_on_identity)
+    return EXIT_USAGE if failed else selection.exit_code(args.fail_on_identity)
 
 
 def drops_summary(counters: dict[str, int]) -> str:

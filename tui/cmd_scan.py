@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
 from capture.scan import FORMATS, scan
-from tui.common import add_identity_args, build_detector, demo_capture_path
+from capture.selection import EXIT_OK, EXIT_USAGE
+from tui.common import add_identity_args, build_detector, demo_capture_path, output_failed
 
 
 def register(sub: Any) -> None:
@@ -74,8 +74,10 @@ def run(args: argparse.Namespace) -> int:
             fail_on_identity=args.fail_on_identity,
             jobs=args.jobs,
         )
-    except BrokenPipeError:
-        # The reader (head, less) went away: not an error of ours.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+    except OSError as exc:
+        # Writing stdout (reading errors end a capture early, with a warning).
+        message = output_failed(exc)
+        if message is None:
+            return EXIT_OK
+        print(message, file=sys.stderr)
+        return EXIT_USAGE

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import resources
 
 from capture.config import ConfigError, load_config, merge_identity
 from capture.identity.detector import IdentityDetector
+from capture.pcapng import describe_errno
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
 
@@ -72,3 +74,16 @@ def build_detector(args: argparse.Namespace) -> IdentityDetector | int:
     except (ConfigError, ValueError) as exc:
         print(f"headerwatch: error: {exc}", file=sys.stderr)
         return 2
+
+
+def output_failed(exc: OSError) -> str | None:
+    """Stop writing to stdout after ``exc``; return the one-line error to print, or
+    None when the reader (head, less, jq) went away, which is not an error."""
+    # Later writes, and the interpreter's final flush, go nowhere instead of failing.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    if isinstance(exc, BrokenPipeError):
+        return None
+    reason = describe_errno(exc.errno, exc.strerror or str(exc))
+    return f"headerwatch: error: cannot write the output: {reason}"

@@ -125,6 +125,21 @@ def test_broken_pipe_is_quiet(pcaps_dir: Path, fmt: str) -> None:
     assert len(result.stdout.splitlines()) == 1
 
 
+@pytest.mark.parametrize("options", [["--jobs", "1"], ["--jobs", "2"], ["--format", "har"]])
+def test_a_full_disk_is_one_line_and_exit_2(pcaps_dir: Path, options: list[str]) -> None:
+    pcap = str(pcaps_dir / "zeek/1000-requests-one-dropped-response.pcap.gz")
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "scan", *options, pcap],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert result.stderr == "headerwatch: error: cannot write the output: disk full\n"
+    assert result.returncode == 2
+
+
 def test_demo_findings_show_the_o2_number() -> None:
     result = headerwatch("scan", "--only-identity")
     records = [json.loads(line) for line in result.stdout.splitlines()]

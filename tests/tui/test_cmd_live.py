@@ -93,6 +93,19 @@ def test_a_signal_right_after_the_traffic_loses_nothing(lab: Lab, sig: int) -> N
     assert f"{n} HTTP requests" in live.stderr.splitlines()[-1]
 
 
+def test_a_full_disk_for_the_output_stops_with_one_line(lab: Lab) -> None:
+    """``headerwatch live ... > file`` on a disk that fills: say so, stop, exit 2."""
+    argv = [sys.executable, "-m", "tui.cli", "live", "-i", lab.server_if, "--format", "jsonl"]
+    shell = ["sh", "-c", 'exec "$@" > /dev/full', "sh", *argv]
+    live = LiveProc(lab.spawn(lab.server_ns, shell))
+    live.wait_ready()
+    lab.client([{"port": 80, "sends": [request("/r", extra=[O2])]}])
+    line = live.wait_stderr("cannot write")
+    assert line == "headerwatch: error: cannot write the output: disk full"
+    assert live.proc.wait(timeout=30) == 2
+    assert "Traceback" not in live.stderr
+
+
 def test_interface_down_and_up_is_reported_and_capture_resumes(lab: Lab) -> None:
     live = lab.live("--format", "jsonl")
     live.wait_ready()
