@@ -140,6 +140,7 @@ def main() -> None:
             "tshark is not installed (apt-get install tshark): nothing to compare with"
         )
     print(f"# {len(os.sched_getaffinity(0))} CPUs here; large scans split over up to 4 processes")
+    print(f"# headerwatch runs on {_interpreter(headerwatch)}")
     print(
         f"{'requests':>9} {'capture':>8} {'headerwatch req/s':>18} {'--jobs 1':>9} "
         f"{'tshark req/s':>13} {'ratio':>6} {'--jobs 1':>8} {'hw memory RSS/PSS':>18} "
@@ -177,6 +178,20 @@ def main() -> None:
         )
 
     detection_cost(ensure_capture(25000, 5000, False))
+
+
+def _interpreter(script: str) -> str:
+    """The Python a console script runs on, and its version: builds differ in speed
+    (distributions build with profile-guided optimisation; pyenv, by default, not)."""
+    with open(script) as f:
+        python = f.readline().removeprefix("#!").strip()
+    version = subprocess.run(
+        [python, "-c", "import sys; print(sys.version.split()[0])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return f"Python {version} ({os.path.realpath(python)})"
 
 
 def detection_cost(path: Path, rounds: int = 5) -> None:
