@@ -59,8 +59,14 @@ def jobs_for(captures: Sequence[CaptureFile], fmt: str, jobs: int | None) -> int
     if jobs is None:
         if sum(c.size for c in captures) < MIN_SIZE:
             return 1
-        jobs = min(MAX_JOBS, len(os.sched_getaffinity(0)))
+        jobs = min(MAX_JOBS, _cpus())
     return max(1, jobs)
+
+
+def _cpus() -> int:
+    """CPUs this process may run on (all of them where the system cannot say)."""
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 class _ShardPipeline(Pipeline):

@@ -205,8 +205,13 @@ def test_a_scan_process_that_fails_is_reported(
     )
 
 
-def test_what_is_split_and_what_is_not(web_mix: str, tmp_path: Path) -> None:
+def test_what_is_split_and_what_is_not(
+    web_mix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     big = [CaptureFile(web_mix)]
+    with monkeypatch.context() as patch:
+        patch.setattr(scan_jobs, "MIN_SIZE", 1 << 20)  # as if this one were large
+        assert scan_jobs.jobs_for(big, "jsonl", None) == min(4, len(os.sched_getaffinity(0)))
     assert scan_jobs.jobs_for(big, "jsonl", 3) == 3
     assert scan_jobs.jobs_for(big, "table", 3) == 1  # lines for people: one process
     assert scan_jobs.jobs_for(big, "har", None) == 1
