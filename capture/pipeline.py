@@ -61,7 +61,7 @@ class Pipeline:
         self.tracker = HttpTracker(self._on_request, self._on_response, responses=responses)
         self.reassembler = Reassembler(self.tracker, limits, shard.owns if shard else None)
         self._out: list[Event] = []
-        # (flow, depth) -> (record id, request), for pairing responses; bounded.
+        # (flow, depth) -> record, for pairing responses; bounded.
         self._awaiting: OrderedDict[tuple[int, int], Record] = OrderedDict()
         self._next_id = 1
         self.packets = 0
@@ -78,28 +78,26 @@ class Pipeline:
         skip = reassembler.skip
         # Segments that reassembly has said it does not need (acknowledgements,
         # response bodies during scan) are not decoded at all.
-        if skip and linktype == 1:
-            key = skippable(data, 0, skip)
-            if key is not None:
-                reassembler.touched[key] = ts
-        else:
-            key = None
+        key = skippable(data, 0, skip) if skip and linktype == 1 else None
         if key is None:
-            reassembler.frame_no = self.packets
-            seg = self.decoder.decode(ts, linktype, data)
-            if seg is not None:
-                reassembler.feed(seg)
+            self._feed(ts, linktype, data)
+        else:
+            reassembler.touched[key] = ts
         if ts >= reassembler.sweep_due:
             reassembler.tick(ts)
         return self._take()
 
     def _decode(self, ts: float, linktype: int, data: bytes) -> list[Event]:
+        self._feed(ts, linktype, data)
+        return self._take()
+
+    def _feed(self, ts: float, linktype: int, data: bytes) -> None:
+        """Decode the frame and hand its segment to reassembly."""
         reassembler = self.reassembler
         reassembler.frame_no = self.packets
         seg = self.decoder.decode(ts, linktype, data)
         if seg is not None:
             reassembler.feed(seg)
-        return self._take()
 
     def _take(self) -> list[Event]:
         """The events completed since the last call."""

@@ -197,8 +197,8 @@ class Reassembler:
         the same key (whole seconds will do), so the connection still counts as
         active."""
         self.touched: dict[bytes, float] = {}
-        self._by_raw: dict[bytes, Flow] = {}
         """Capture time of the last skipped segment, by raw key (see :attr:`skip`)."""
+        self._by_raw: dict[bytes, Flow] = {}  # the connection of each raw key
         self.sweep_due = 0.0
         """Capture time after which :meth:`tick` next looks for idle connections."""
         self.counters: dict[str, int] = dict.fromkeys(
