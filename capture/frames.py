@@ -285,24 +285,19 @@ class CaptureFile:
         records = self.records
         try:
             while True:
-                if pos + 16 > size:
-                    more = read(_CHUNK)
+                if pos + 16 <= size:
+                    sec, frac, caplen = unpack_from(buf, pos)
+                    end = pos + 16 + caplen
+                else:
+                    end = pos + 16  # not even the record header is here yet
+                if end > size:
+                    if end - pos > 16 + _MAX_FRAME:
+                        raise _Truncated  # a damaged record: nothing after it can be trusted
+                    more = read(max(_CHUNK, end - size))
                     if not more:
                         if size > pos:
                             raise _Truncated
                         return
-                    buf = buf[pos:] + more
-                    size = len(buf)
-                    pos = 0
-                    continue
-                sec, frac, caplen = unpack_from(buf, pos)
-                end = pos + 16 + caplen
-                if end > size:
-                    if caplen > _MAX_FRAME:
-                        raise _Truncated  # a damaged record: nothing after it can be trusted
-                    more = read(max(_CHUNK, end - size))
-                    if not more:
-                        raise _Truncated
                     buf = buf[pos:] + more
                     size = len(buf)
                     pos = 0
