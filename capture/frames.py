@@ -53,6 +53,14 @@ class Frame(NamedTuple):
     comments: tuple[bytes, ...] = ()
 
 
+def cut_short(name: str) -> str:
+    """The warning for a capture that stops inside a record."""
+    return (
+        f"headerwatch: warning: {name}: capture is cut short; "
+        "every request before the cut is reported"
+    )
+
+
 class CaptureError(Exception):
     """A capture cannot be read at all; the message is one line for the user."""
 

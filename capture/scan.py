@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TextIO
 
-from capture.frames import CaptureError, CaptureFile
+from capture.frames import CaptureError, CaptureFile, cut_short
 from capture.har import write_har
 from capture.jsonl import dumps
 from capture.model import Event, InjectionSeen, Record, RequestSeen, ResponseSeen
@@ -29,11 +29,7 @@ def _events(pipeline: Pipeline, captures: Sequence[CaptureFile], err: TextIO) ->
     for capture in captures:
         yield from pipeline.run_capture(capture)
         if capture.truncated:
-            print(
-                f"headerwatch: warning: {capture.name}: capture is cut short; "
-                "every request before the cut is reported",
-                file=err,
-            )
+            print(cut_short(capture.name), file=err)
     yield from pipeline.flush()
 
 

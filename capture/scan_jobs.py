@@ -30,7 +30,7 @@ from typing import IO, Any, TextIO
 
 import orjson
 
-from capture.frames import CaptureFile
+from capture.frames import CaptureFile, cut_short
 from capture.jsonl import dumps_around_id
 from capture.model import Request, RequestSeen
 from capture.pipeline import Detector, Pipeline, summarize
@@ -198,11 +198,7 @@ def scan_split(
         died = next((s for s in statuses if s), 0)
         errors.append(f"a scan process ended without its results ({_how(died)})")
     for name in trailers[0].get("truncated", []) if trailers else []:
-        print(
-            f"headerwatch: warning: {name}: capture is cut short; "
-            "every request before the cut is reported",
-            file=err,
-        )
+        print(cut_short(name), file=err)
     if errors:
         print(f"headerwatch: error: {errors[0]}", file=err)
         return EXIT_USAGE
