@@ -13,12 +13,13 @@ from __future__ import annotations
 import base64
 import binascii
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
 
 from capture.jsonl import jsonable
-from capture.model import Header, Response
+from capture.model import WHERE_HEADER, Finding, Header, Response
 from capture.text import for_json
 
 ECHO_HEADER = "X-Headerwatch-Received"
@@ -91,6 +92,15 @@ def diff(sent: tuple[Header, ...], received: tuple[Header, ...]) -> HeaderDiff:
     want = Counter(map(_key, sent))
     got = Counter(map(_key, received))
     return HeaderDiff(_surplus(received, got - want), _surplus(sent, want - got))
+
+
+def injected_findings(
+    injected: tuple[Header, ...], findings: Iterable[Finding]
+) -> tuple[Finding, ...]:
+    """Of the findings in a request as received, those in headers ``injected`` in
+    transit (found in context, kept where they are)."""
+    names = {name.lower() for name, _ in injected}
+    return tuple(f for f in findings if f.where == WHERE_HEADER and f.name.lower() in names)
 
 
 def _surplus(headers: tuple[Header, ...], surplus: Counter[tuple[str, str]]) -> tuple[Header, ...]:

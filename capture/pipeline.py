@@ -12,11 +12,10 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from capture.decode import Decoder, skippable
-from capture.echo import diff, echo_of
+from capture.echo import diff, echo_of, injected_findings
 from capture.frames import TICK, CaptureFile, Frame
 from capture.http_stream import HttpTracker
 from capture.model import (
-    WHERE_HEADER,
     Event,
     Finding,
     InjectionSeen,
@@ -192,14 +191,8 @@ class Pipeline:
             return None
         findings: tuple[Finding, ...] = ()
         if self.detector is not None:
-            # Detected on the request as received, kept where they are in added headers.
-            names = {name.lower() for name, _ in injected}
             as_received = dataclasses.replace(request, headers=received)
-            findings = tuple(
-                f
-                for f in self.detector.detect(as_received)
-                if f.where == WHERE_HEADER and f.name.lower() in names
-            )
+            findings = injected_findings(injected, self.detector.detect(as_received))
         identities = sum(1 for f in findings if f.is_identity)
         if identities:
             self.identities += identities

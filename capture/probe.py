@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from capture.echo import ECHO_HEADER, HeaderDiff, diff, echo_of
+from capture.echo import ECHO_HEADER, HeaderDiff, diff, echo_of, injected_findings
 from capture.http1 import MAX_HEAD, MalformedHead, find_head_end, parse_response_head
 from capture.jsonl import finding_to_dict, jsonable
 from capture.model import Finding, Header, Request, Response
@@ -148,8 +148,7 @@ def probe(url: str, detector: Detector | None = None, timeout: float = 10.0) -> 
     findings: tuple[Finding, ...] = ()
     if detector is not None and changes.injected:
         as_received = Request(ts, 0, 1, "", 0, host, port, "GET", target, "HTTP/1.1", received)
-        touched = {n.lower() for n, _ in changes.injected}
-        findings = tuple(f for f in detector.detect(as_received) if f.name.lower() in touched)
+        findings = injected_findings(changes.injected, detector.detect(as_received))
     return ProbeResult(url, ts, sent, received, changes, findings)
 
 
