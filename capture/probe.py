@@ -17,7 +17,13 @@ from importlib import metadata
 from typing import Any
 
 from capture.echo import ECHO_HEADER, HeaderDiff, diff, echo_of, injected_findings
-from capture.http1 import MAX_HEAD, MalformedHead, find_head_end, parse_response_head
+from capture.http1 import (
+    MAX_HEAD,
+    MalformedHead,
+    find_head_end,
+    parse_response_head,
+    response_framing,
+)
 from capture.jsonl import finding_to_dict, jsonable
 from capture.model import Finding, Header, Request, Response
 from capture.pipeline import Detector
@@ -79,8 +85,9 @@ def _target(url: str) -> tuple[str, int, str, str]:
 
 
 def _complete(data: bytearray) -> bool:
-    """Whether ``data`` holds a whole response framed by Content-Length: a proxy on
-    the way may keep the connection open although the probe asked to close it."""
+    """Whether ``data`` holds a whole response with a known end (no body, or a
+    Content-Length): a proxy on the way may keep the connection open although the
+    probe asked to close it."""
     end = find_head_end(data)
     if end < 0:
         return False
@@ -88,8 +95,12 @@ def _complete(data: bytearray) -> bool:
         head = parse_response_head(bytes(data[:end]))
     except MalformedHead:
         return False
-    lengths = [v for n, v in head.headers if n.lower() == "content-length"]
-    return len(lengths) == 1 and lengths[0].strip().isdigit() and len(data) >= end + int(lengths[0])
+    if head.status < 200:
+        return False  # an interim response: the real one follows
+    framing = response_framing("GET", head.status, head.headers)
+    if framing.kind == "length":
+        return len(data) >= end + framing.length
+    return framing.kind == "none"
 
 
 def _exchange(host: str, port: int, raw: bytes, timeout: float) -> bytes:

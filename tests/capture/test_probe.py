@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from capture.identity.detector import IdentityConfig, IdentityDetector
-from capture.probe import ProbeError, describe, probe, result_to_dict
+from capture.probe import ProbeError, _complete, describe, probe, result_to_dict
 from tests.carrier import enrichment_proxy, running_reflector
 
 O2 = {"x-up-calling-line-id": "447700900123", "Via": "1.1 o2-proxy"}
@@ -107,3 +107,14 @@ def test_a_proxy_that_keeps_the_connection_open_does_not_stall_the_probe() -> No
     for conn in held:
         conn.close()
     server.close()
+
+
+def test_an_answer_is_complete_where_http_framing_says_it_ends() -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n"
+    assert not _complete(bytearray(head + b"ok"))
+    assert _complete(bytearray(head + b"okok"))
+    assert _complete(bytearray(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+    assert _complete(bytearray(b"HTTP/1.1 204 No Content\r\n\r\n"))
+    assert not _complete(bytearray(b"HTTP/1.1 100 Continue\r\n\r\n"))  # the answer follows
+    assert not _complete(bytearray(b"HTTP/1.1 200 OK\r\n\r\nuntil close"))
+    assert not _complete(bytearray(b"HTTP/1.1 200 OK\r\nContent-Length: 2"))  # head not ended
