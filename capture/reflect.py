@@ -86,7 +86,7 @@ class Reflector:
                     if len(buf) > MAX_HEAD:
                         await _reply(writer, 431, b"header block too large\n", close=True)
                         return
-                    chunk = await asyncio.wait_for(reader.read(65536), IDLE_TIMEOUT)
+                    chunk = await _more(reader)
                     if not chunk:
                         return
                     if not buf:
@@ -133,6 +133,11 @@ class Reflector:
             writer.close()
 
 
+async def _more(reader: asyncio.StreamReader) -> bytes:
+    """What the client sends next (b"" at its end); TimeoutError if it goes quiet."""
+    return await asyncio.wait_for(reader.read(65536), IDLE_TIMEOUT)
+
+
 def _wants_close(version: str | None, headers: tuple[tuple[str, str], ...]) -> bool:
     tokens = header_tokens(headers, "connection")
     if version == "HTTP/1.1":
@@ -149,7 +154,7 @@ async def _read_body(
         if framing.length > MAX_BODY:
             return None, buf
         while len(buf) < framing.length:
-            chunk = await asyncio.wait_for(reader.read(65536), IDLE_TIMEOUT)
+            chunk = await _more(reader)
             if not chunk:
                 raise asyncio.IncompleteReadError(bytes(buf), framing.length)
             buf += chunk
@@ -158,7 +163,7 @@ async def _read_body(
         body = bytearray()
         while True:
             while b"\n" not in buf:
-                chunk = await asyncio.wait_for(reader.read(65536), IDLE_TIMEOUT)
+                chunk = await _more(reader)
                 if not chunk or len(buf) > 4096:
                     return None, buf
                 buf += chunk
@@ -171,7 +176,7 @@ async def _read_body(
             if size == 0:
                 # Trailer section, up to its empty line.
                 while find_head_end(b"\r\n" + buf) < 0:
-                    chunk = await asyncio.wait_for(reader.read(65536), IDLE_TIMEOUT)
+                    chunk = await _more(reader)
                     if not chunk or len(buf) > MAX_HEAD:
                         return None, buf
                     buf += chunk
@@ -180,7 +185,7 @@ async def _read_body(
             if len(body) + size > MAX_BODY:
                 return None, buf
             while len(buf) < size + 2:
-                chunk = await asyncio.wait_for(reader.read(65536), IDLE_TIMEOUT)
+                chunk = await _more(reader)
                 if not chunk:
                     return None, buf
                 buf += chunk
