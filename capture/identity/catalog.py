@@ -79,7 +79,8 @@ class Catalog:
         added = {entry.key: entry for entry in extra}
         kept = [e for e in self.entries if e.key not in removed and e.key not in added]
         kept.extend(e for e in added.values() if e.key not in removed)
-        return Catalog(tuple(kept), self.benign - added.keys())
+        # frozenset - dict_keys is a set (dict_keys.__rsub__ answers); difference() keeps it frozen.
+        return Catalog(tuple(kept), self.benign.difference(added))
 
 
 def make_entry(

@@ -131,14 +131,17 @@ def test_customized_adds_replaces_and_removes(catalog: Catalog) -> None:
     extra = [
         make_entry("X-Acme-Sub", "subscriber_id", "medium"),
         make_entry("via", "msisdn", "low"),
+        make_entry("DNT", "subscriber_id", "low"),  # benign until configured
     ]
     custom = catalog.customized(extra, ["x-uidh"])
+    assert "dnt" in catalog.benign and "dnt" not in custom.benign
+    assert isinstance(custom.benign, frozenset)
     assert custom.lookup("x-uidh") is None
     added = custom.lookup("x-acme-sub")
     assert added is not None and added.severity == "medium"
     via = custom.lookup("via")
     assert via is not None and via.kind == "msisdn"
-    assert len(custom) == len(catalog)  # +1 added, 1 replaced, -1 removed
+    assert len(custom) == len(catalog) + 1  # +2 added, 1 replaced, -1 removed
 
 
 def test_format_rules_is_an_aligned_table(catalog: Catalog) -> None:
