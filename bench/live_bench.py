@@ -70,7 +70,7 @@ def ensure_capture(requests: int, connections: int) -> Path:
 
         OUT.mkdir(exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        write_pcap(str(tmp), gen_capture.frames(requests, connections, small=True))
+        write_pcap(str(tmp), gen_capture.frames(requests, connections, bodies="small"))
         tmp.rename(path)
     return path
 

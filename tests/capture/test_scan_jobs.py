@@ -160,7 +160,7 @@ def test_a_split_scan_of_several_files_and_a_cut_one(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def web_mix(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = str(tmp_path_factory.mktemp("mix") / "mix.pcap")
-    write_pcap(path, gen_capture.frames(3000, 300, small=True))
+    write_pcap(path, gen_capture.frames(3000, 300, bodies="small"))
     return path
 
 
