@@ -356,9 +356,14 @@ class IdentityDetector:
 
     def _could_hold_canary(self, request: Request) -> bool:
         """False when no canary can be anywhere in ``request`` (the common case)."""
-        could_hold = self._could_hold
+        # The cache is read here, not through _could_hold: most values are hits, and
+        # this runs for every header of every request.
+        cache = self._canary_cache
         for _, value in request.headers:
-            if could_hold(value):
+            answer = cache.get(value)
+            if answer is None:
+                answer = self._could_hold(value)
+            if answer:
                 return True
         uri = request.uri
         could_match = self._canaries.could_match
