@@ -35,7 +35,7 @@ from types import TracebackType
 from typing import IO, Any, Protocol, cast
 
 from capture.frames import Frame
-from capture.text import for_json
+from capture.text import counted, for_json
 
 SHB_TYPE = 0x0A0D0D0A
 IDB_TYPE = 0x00000001
@@ -265,7 +265,7 @@ class PcapngWriter:
             except (OSError, AttributeError, ValueError):
                 pass
         self._buffer.clear()
-        kept = f"{self.flushed_packets:,} packets written before are kept"
+        kept = f"{counted(self.flushed_packets, 'packet')} written before are kept"
         if lost:
             kept += f", the last {lost:,} are lost"
         self._failed = CaptureWriteError(

@@ -28,6 +28,7 @@ from capture.model import (
 )
 from capture.reassembly import Limits, Reassembler
 from capture.shard import Shard
+from capture.text import counted
 
 _NO_EVENTS: list[Event] = []
 
@@ -227,26 +228,30 @@ class Pipeline:
 def summarize(c: dict[str, int], skipped: Counter[str]) -> str:
     """The summary line for counters ``c`` and frames ``skipped`` by reason."""
     parts = [
-        f"{c['packets']:,} packets",
-        f"{c['flows']:,} TCP connections",
-        f"{c['requests']:,} HTTP requests",
-        f"{c['identities']:,} identities in {c['identity_requests']:,} requests",
+        counted(c["packets"], "packet"),
+        counted(c["flows"], "TCP connection"),
+        counted(c["requests"], "HTTP request"),
+        f"{counted(c['identities'], 'identity', 'identities')} in "
+        + counted(c["identity_requests"], "request"),
     ]
     if skipped:
         # Most frequent first, ties by name: the same line however they were counted.
         common = sorted(skipped.items(), key=lambda item: (-item[1], item[0]))[:4]
         top = ", ".join(f"{n:,} {reason}" for reason, n in common)
         more = len(skipped) - 4
-        parts.append(f"skipped {sum(skipped.values()):,} frames ({top}{', …' if more > 0 else ''})")
+        frames = counted(sum(skipped.values()), "frame")
+        parts.append(f"skipped {frames} ({top}{', …' if more > 0 else ''})")
     if c["gaps"]:
-        parts.append(f"{c['gaps']:,} capture gaps ({c['gap_bytes']:,} bytes missing)")
+        parts.append(
+            f"{counted(c['gaps'], 'capture gap')} ({counted(c['gap_bytes'], 'byte')} missing)"
+        )
     overflows = c["stream_buffer_overflows"] + c["total_buffer_overflows"]
     if overflows:
-        parts.append(f"{overflows:,} reassembly buffer overflows")
+        parts.append(counted(overflows, "reassembly buffer overflow"))
     if c["flows_evicted"]:
-        parts.append(f"{c['flows_evicted']:,} connections evicted (table full)")
+        parts.append(f"{counted(c['flows_evicted'], 'connection')} evicted (table full)")
     if c["non_http_streams"]:
-        parts.append(f"{c['non_http_streams']:,} non-HTTP streams")
+        parts.append(counted(c["non_http_streams"], "non-HTTP stream"))
     if c["malformed_heads"]:
-        parts.append(f"{c['malformed_heads']:,} malformed HTTP heads")
+        parts.append(counted(c["malformed_heads"], "malformed HTTP head"))
     return "; ".join(parts)

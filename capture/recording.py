@@ -19,6 +19,7 @@ from typing import Protocol
 from capture.frames import Frame
 from capture.pcapng import CaptureWriteError, describe_errno
 from capture.sources import FrameSource, Notify
+from capture.text import counted
 
 FLUSH_INTERVAL = 0.5
 """Longest time a recorded frame stays in memory (seconds)."""
@@ -107,7 +108,9 @@ class RecordingSource:
             what = str(exc)
         else:
             reason = describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
-            what = f"{self.path}: {reason}; {self.recorded:,} frames written before are kept"
+            what = (
+                f"{self.path}: {reason}; {counted(self.recorded, 'frame')} written before are kept"
+            )
         self.failed = f"{what}; recording stopped, capture goes on"
         if self.notify is not None:
             self.notify("error", self.failed)

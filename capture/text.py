@@ -13,6 +13,11 @@ from __future__ import annotations
 import re
 
 
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` with the noun that goes with it: "1 request", "2,048 requests"."""
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
+
+
 def from_bytes(data: bytes | bytearray | memoryview) -> str:
     """Decode wire bytes losslessly (UTF-8, undecodable bytes kept as surrogates)."""
     return bytes(data).decode("utf-8", "surrogateescape")

@@ -42,6 +42,7 @@ from capture.session import (
 )
 from capture.sources import FrameSource
 from capture.store import Entry, Store
+from capture.text import counted
 from tui import keys as keymod
 from tui.detail import DetailPane
 from tui.exposure_panel import ExposurePanel
@@ -767,7 +768,8 @@ class HeaderwatchApp(App[int]):
         self.restored = result
         if result.marked or result.commented or result.injected:
             self.notify(
-                f"session restored: {result.marked:,} marks, {result.commented:,} comments",
+                f"session restored: {counted(result.marked, 'mark')}, "
+                + counted(result.commented, "comment"),
                 markup=False,
             )
         self.main.refilter()
@@ -842,13 +844,14 @@ def write_entries(
             )
         info = SessionInfo.new(source=source_name, filter=view_filter if shown_ids else "")
         result = save_session(request.path, sources, entries, only=shown_ids, info=info)
-        text = f"saved {result.frames:,} frames ({result.annotated:,} annotated requests)"
+        text = f"saved {counted(result.frames, 'frame')} "
+        text += f"({counted(result.annotated, 'annotated request')})"
         if result.unplaced:
-            text += f"; {result.unplaced:,} notes could not be placed"
+            text += f"; {counted(result.unplaced, 'note')} could not be placed"
         return f"{text} to {request.path}"
     chosen = entries
     if shown_ids is not None:
         wanted = set(shown_ids)
         chosen = [e for e in entries if e.record.id in wanted]
     count = export(chosen, request.path, request.format)
-    return f"exported {count:,} requests as {request.format.upper()} to {request.path}"
+    return f"exported {counted(count, 'request')} as {request.format.upper()} to {request.path}"

@@ -35,6 +35,7 @@ from capture.scan import LINE_FORMATS
 from capture.selection import EXIT_USAGE, Selection
 from capture.sources import FrameSource
 from capture.table import header_line, record_line
+from capture.text import counted
 from tui.common import add_identity_args, build_detector, output_failed
 
 PCAPNG_APP = None
@@ -252,16 +253,16 @@ def _headless(
 def drops_summary(counters: dict[str, int]) -> str:
     """What the capture itself saw and lost, for the final stderr line."""
     parts = [
-        f"{counters.get('captured', 0):,} frames captured",
-        f"{counters.get('kernel_drops', 0):,} kernel drops",
-        f"{counters.get('queue_drops', 0):,} queue drops",
+        f"{counted(counters.get('captured', 0), 'frame')} captured",
+        counted(counters.get("kernel_drops", 0), "kernel drop"),
+        counted(counters.get("queue_drops", 0), "queue drop"),
     ]
     if counters.get("iface_drops"):
         parts.append(f"{counters['iface_drops']:,} dropped by the interface")
     if counters.get("unread_at_stop"):
         parts.append(f"{counters['unread_at_stop']:,} left unread at stop")
     if "recorded" in counters:
-        parts.append(f"{counters['recorded']:,} frames recorded")
+        parts.append(f"{counted(counters['recorded'], 'frame')} recorded")
     return ", ".join(parts)
 
 

@@ -11,6 +11,7 @@ from capture.jsonl import dumps
 from capture.scan import LINE_FORMATS
 from capture.selection import EXIT_OK, EXIT_USAGE, Selection
 from capture.table import header_line, record_line
+from capture.text import counted
 from tui.common import add_identity_args, build_detector
 
 if TYPE_CHECKING:
@@ -72,5 +73,5 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         pass
-    print(f"headerwatch: {reflector.requests:,} requests reflected", file=sys.stderr)
+    print(f"headerwatch: {counted(reflector.requests, 'request')} reflected", file=sys.stderr)
     return EXIT_OK

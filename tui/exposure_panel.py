@@ -13,6 +13,7 @@ from textual.widgets import Sparkline, Static
 
 from capture.exposure import Exposure
 from capture.model import Event
+from capture.text import counted
 from tui.render import KIND_LABEL, safe
 
 REDRAW_INTERVAL = 0.5
@@ -35,7 +36,7 @@ _KIND_STYLE = {
 def summary_text(exposure: Exposure) -> Text:
     """Totals and the sparkline captions."""
     out = Text(end="")
-    out.append(f"{exposure.requests:,} requests · ")
+    out.append(f"{counted(exposure.requests, 'request')} · ")
     out.append(
         f"{exposure.identity_requests:,} with identities",
         style="bold red" if exposure.identity_requests else "",
@@ -75,9 +76,11 @@ def exposure_text(exposure: Exposure) -> Text:
             out.append(safe(host.host))
             out.append(f" ({host.requests:,})\n", style="dim")
         if len(ident.hosts) > MAX_HOSTS_SHOWN:
-            out.append(f"  → … {len(ident.hosts) - MAX_HOSTS_SHOWN:,} more hosts\n", style="dim")
+            more = counted(len(ident.hosts) - MAX_HOSTS_SHOWN, "more host")
+            out.append(f"  → … {more}\n", style="dim")
     if len(identities) > MAX_IDENTITIES_SHOWN:
-        out.append(f"… {len(identities) - MAX_IDENTITIES_SHOWN:,} more identities\n", style="dim")
+        more = counted(len(identities) - MAX_IDENTITIES_SHOWN, "more identity", "more identities")
+        out.append(f"… {more}\n", style="dim")
 
     hosts = exposure.hosts()
     if hosts:
@@ -96,7 +99,8 @@ def exposure_text(exposure: Exposure) -> Text:
             out.append(safe(" ".join(by_host.get(host_name, []))), style="bold red")
             out.append(f" ({count:,})\n", style="dim")
         if len(hosts) > MAX_IDENTITIES_SHOWN:
-            out.append(f"  … {len(hosts) - MAX_IDENTITIES_SHOWN:,} more hosts\n", style="dim")
+            more = counted(len(hosts) - MAX_IDENTITIES_SHOWN, "more host")
+            out.append(f"  … {more}\n", style="dim")
 
     carriers = exposure.carriers()
     if carriers:

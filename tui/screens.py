@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from capture.text import counted
 from tui.keys import ACTIONS
 from tui.render import safe
 
@@ -197,8 +198,10 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
             yield Label(Text(self.title_text, style="bold"))
             with Horizontal(id="save-options"):
                 with RadioSet(id="save-scope"):
-                    yield RadioButton(f"all {self.total:,} requests", value=True, id="scope-all")
-                    yield RadioButton(f"shown {self.shown:,} requests", id="scope-shown")
+                    yield RadioButton(
+                        f"all {counted(self.total, 'request')}", value=True, id="scope-all"
+                    )
+                    yield RadioButton(f"shown {counted(self.shown, 'request')}", id="scope-shown")
                 if len(self.formats) > 1:
                     with RadioSet(id="save-format"):
                         for i, fmt in enumerate(self.formats):

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from capture.model import StatsSnapshot
+from capture.text import counted
 from tui.render import safe
 
 DROP_COUNTERS = (
@@ -79,15 +80,18 @@ def status_text(status: Status) -> Text:
     stats = status.stats
     identities = stats.get("identities")
     drops = dropped(stats)
-    out.append(f"{stats.get('packets'):,} packets · {stats.get('requests'):,} requests · ")
-    out.append(f"{identities:,} identities", style="bold red" if identities else "")
+    packets, requests = stats.get("packets"), stats.get("requests")
+    out.append(f"{counted(packets, 'packet')} · {counted(requests, 'request')} · ")
+    out.append(
+        counted(identities, "identity", "identities"), style="bold red" if identities else ""
+    )
     out.append(" · ")
     out.append(f"{drops:,} dropped", style="bold red" if drops else "")
     if status.evicted:
         out.append(f" · {status.evicted:,} evicted from store", style="bold red")
     gaps = stats.get("gaps")
     if gaps:
-        out.append(f" · {gaps:,} gaps", style="yellow")
+        out.append(f" · {counted(gaps, 'gap')}", style="yellow")
     out.append(" │ ", style="dim")
     out.append(f"{status.shown:,} shown")
     if status.trimmed:

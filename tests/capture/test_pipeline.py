@@ -9,6 +9,7 @@ decodes and reassembles every frame.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from capture.frames import CaptureFile, Frame
 from capture.jsonl import record_to_dict
 from capture.model import RequestSeen
 from capture.pcapng import PcapngWriter
-from capture.pipeline import Pipeline
+from capture.pipeline import Pipeline, summarize
 from capture.reassembly import Limits
 from tests.capture.test_property import requests
 from tests.helpers import conversation, records_of, save, simple_request
@@ -269,3 +270,29 @@ def test_acknowledgements_still_prove_gaps_when_bytes_wait(tmp_path: Path) -> No
     assert [(r["uri"], bool(r.get("anomalies"))) for r in want] == [("/a", True), ("/b", False)]
     assert scanned(path) == want
     assert fed(path) == want
+
+
+def _counters(n: int) -> dict[str, int]:
+    keys = ("packets", "flows", "requests", "identities", "identity_requests", "gaps")
+    more = ("gap_bytes", "stream_buffer_overflows", "flows_evicted", "non_http_streams")
+    counters = dict.fromkeys(keys + more + ("malformed_heads",), n)
+    return counters | {"total_buffer_overflows": 0}
+
+
+def test_the_summary_line_counts_in_words() -> None:
+    assert summarize(_counters(1), Counter({"IP protocol 17": 1})) == (
+        "1 packet; 1 TCP connection; 1 HTTP request; 1 identity in 1 request; "
+        "skipped 1 frame (1 IP protocol 17); 1 capture gap (1 byte missing); "
+        "1 reassembly buffer overflow; 1 connection evicted (table full); "
+        "1 non-HTTP stream; 1 malformed HTTP head"
+    )
+    assert summarize(_counters(1200), Counter({"IP protocol 17": 1200})) == (
+        "1,200 packets; 1,200 TCP connections; 1,200 HTTP requests; "
+        "1,200 identities in 1,200 requests; skipped 1,200 frames (1,200 IP protocol 17); "
+        "1,200 capture gaps (1,200 bytes missing); 1,200 reassembly buffer overflows; "
+        "1,200 connections evicted (table full); 1,200 non-HTTP streams; "
+        "1,200 malformed HTTP heads"
+    )
+    assert summarize(_counters(0), Counter()) == (
+        "0 packets; 0 TCP connections; 0 HTTP requests; 0 identities in 0 requests"
+    )
