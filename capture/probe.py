@@ -27,7 +27,7 @@ from capture.http1 import (
 from capture.jsonl import finding_to_dict, jsonable
 from capture.model import Finding, Header, Request, Response
 from capture.pipeline import Detector
-from capture.text import printable
+from capture.text import counted, printable
 
 MAX_RESPONSE = 1 << 20
 
@@ -187,9 +187,9 @@ def describe(result: ProbeResult) -> list[str]:
     if not d:
         verdict = "nothing added, removed or changed on the way"
     else:
-        verdict = f"{len(d.injected)} header(s) added, {len(d.removed)} removed on the way"
+        verdict = f"{counted(len(d.injected), 'header')} added, {len(d.removed)} removed on the way"
         if ids:
-            verdict += f"; {len(ids)} identit{'y' if len(ids) == 1 else 'ies'} injected"
+            verdict += f"; {counted(len(ids), 'identity', 'identities')} injected"
     lines = [f"{printable(result.url)}: {verdict}"]
     by_name: dict[str, list[Finding]] = {}
     for finding in result.findings:

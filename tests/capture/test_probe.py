@@ -37,7 +37,7 @@ def test_an_enrichment_proxy_is_caught_with_the_number_it_adds() -> None:
         "+447700900123",
     )
     lines = describe(result)
-    assert "2 header(s) added, 0 removed on the way; 1 identity injected" in lines[0]
+    assert "2 headers added, 0 removed on the way; 1 identity injected" in lines[0]
     assert "  + x-up-calling-line-id: 447700900123   [msisdn +447700900123]" in lines
     obj = result_to_dict(result)
     assert obj["injected"] == [list(p) for p in O2.items()]
