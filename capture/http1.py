@@ -180,8 +180,10 @@ def _split_head(block: bytes | bytearray) -> tuple[str, list[Header], list[str]]
     through :func:`parse_header_lines`, which handles and names every oddity.
     """
     text = bytes(block).decode("utf-8", "surrogateescape")
-    if text.count("\n") == text.count("\r\n") and "\n " not in text and "\n\t" not in text:
-        lines = text.split("\r\n")
+    lines = text.split("\r\n")
+    # Every LF is part of a CRLF; folded lines (starting with SP or HTAB) are
+    # caught below, and never enter the cache.
+    if text.count("\n") == len(lines) - 1:
         while len(lines) > 1 and not lines[-1]:
             lines.pop()
         headers: list[Header] = []
@@ -191,7 +193,7 @@ def _split_head(block: bytes | bytearray) -> tuple[str, list[Header], list[str]]
             header = known(line)
             if header is None:
                 name, colon, value = line.partition(":")
-                if not colon or not name or name[-1] in " \t":
+                if not colon or not name or name[0] in " \t" or name[-1] in " \t":
                     break
                 header = (name, value.strip(" \t"))
                 if len(_LINES) >= _LINES_LIMIT:

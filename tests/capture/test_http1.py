@@ -91,6 +91,13 @@ def test_obs_fold_is_joined_and_flagged() -> None:
     assert head.anomalies == ("obs-fold (folded header line)",)
 
 
+@pytest.mark.parametrize("fold", [b" ", b"\t"])
+def test_a_folded_line_that_holds_a_colon_is_still_a_fold(fold: bytes) -> None:
+    head = parse_request_head(b"GET / HTTP/1.1\r\nX-Long: one\r\n" + fold + b"two: 2\r\n\r\n")
+    assert head.headers == (("X-Long", "one two: 2"),)
+    assert head.anomalies == ("obs-fold (folded header line)",)
+
+
 def test_bare_lf_is_accepted_and_flagged() -> None:
     head = parse_request_head(b"GET / HTTP/1.1\nHost: a\nB: c\n\n")
     assert head.headers == (("Host", "a"), ("B", "c"))
