@@ -19,6 +19,7 @@ returning lists: this is the per-packet hot path.
 from __future__ import annotations
 
 import bisect
+import heapq
 import socket
 from collections import OrderedDict
 from collections.abc import Callable
@@ -50,6 +51,62 @@ class Limits:
     """Seconds (capture time) after which a silent connection is closed."""
     closed_memory: int = 20_000
     """Closed connections remembered, so late retransmissions are not new flows."""
+
+
+FlowKey = tuple[bytes, int, bytes, int]
+
+
+class _ClosedMemory:
+    """Keys of closed connections, each until its own time runs out.
+
+    Entries expire by the time they carry (the connection's last activity), not
+    by when they were added: a connection closed for idleness is added long after
+    its last segment, behind connections closed since with later times. Expiring
+    in the order of adding would keep it until those expire, and whether a
+    segment on its 4-tuple opens a new connection would depend on unrelated ones
+    (and differ between the processes of a split scan, which close other
+    processes' connections at other moments).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._when: dict[FlowKey, float] = {}
+        # (time, key), smallest first; entries whose key was forgotten or added
+        # again since are stale and skipped.
+        self._heap: list[tuple[float, FlowKey]] = []
+
+    def __contains__(self, key: FlowKey) -> bool:
+        return key in self._when
+
+    def __len__(self) -> int:
+        return len(self._when)
+
+    def add(self, key: FlowKey, when: float) -> None:
+        """Remember ``key`` as closed, last active at ``when``; beyond the limit
+        the longest-inactive key is forgotten."""
+        self._when[key] = when
+        heapq.heappush(self._heap, (when, key))
+        while len(self._when) > self._limit:
+            self._pop()
+        if len(self._heap) > 2 * len(self._when) + 64:
+            # Too many stale entries (keys forgotten or closed again): rebuild.
+            self._heap = [(w, k) for k, w in self._when.items()]
+            heapq.heapify(self._heap)
+
+    def forget(self, key: FlowKey) -> None:
+        """A new connection uses ``key``: it is no longer a closed one."""
+        self._when.pop(key, None)
+
+    def expire(self, horizon: float) -> None:
+        """Forget every key last active before ``horizon``."""
+        heap = self._heap
+        while heap and heap[0][0] < horizon:
+            self._pop()
+
+    def _pop(self) -> None:
+        when, key = heapq.heappop(self._heap)
+        if self._when.get(key) == when:
+            del self._when[key]
 
 
 class Half:
@@ -95,9 +152,7 @@ class Flow:
         "start_ts",
     )
 
-    def __init__(
-        self, flow_id: int, key: tuple[bytes, int, bytes, int], a: str, b: str, ts: float
-    ) -> None:
+    def __init__(self, flow_id: int, key: FlowKey, a: str, b: str, ts: float) -> None:
         self.id = flow_id
         self.key = key
         self.a = a
@@ -139,7 +194,7 @@ class StreamSink(Protocol):
         """The connection ended (FIN both ways, RST, idle, eviction or end of input)."""
 
 
-def _raw_key(key: tuple[bytes, int, bytes, int]) -> bytes:
+def _raw_key(key: FlowKey) -> bytes:
     """Source and destination address and port as they sit in an IPv4+TCP header
     (IPv4 header bytes 12-19, then the TCP ports); empty for IPv6."""
     if len(key[0]) != 4:
@@ -162,7 +217,7 @@ class Reassembler:
         self,
         sink: StreamSink,
         limits: Limits | None = None,
-        owns: Callable[[tuple[bytes, int, bytes, int]], bool] | None = None,
+        owns: Callable[[FlowKey], bool] | None = None,
     ) -> None:
         self.sink = sink
         self.limits = limits or Limits()
@@ -175,10 +230,10 @@ class Reassembler:
         self.closing: Flow | None = None
         """The connection being closed by :meth:`tick` or :meth:`flush`, if any."""
         # Both orientations of each key map to (flow, direction).
-        self._flows: dict[tuple[bytes, int, bytes, int], tuple[Flow, int]] = {}
+        self._flows: dict[FlowKey, tuple[Flow, int]] = {}
         # Least recently active first, for idle and overflow eviction.
         self._lru: OrderedDict[int, Flow] = OrderedDict()
-        self._closed: OrderedDict[tuple[bytes, int, bytes, int], float] = OrderedDict()
+        self._closed = _ClosedMemory(self.limits.closed_memory)
         self._next_id = 1
         self._buffered = 0
         self.frame_no = 0
@@ -292,8 +347,8 @@ class Reassembler:
                     if self.owns is None or self.owns(key):
                         self.counters["late_segments"] += 1
                     return
-                self._closed.pop(key, None)
-                self._closed.pop((seg.dst, seg.dport, seg.src, seg.sport), None)
+                self._closed.forget(key)
+                self._closed.forget((seg.dst, seg.dport, seg.src, seg.sport))
             if flags & RST:
                 return
             flow = self._open(key, seg)
@@ -354,7 +409,7 @@ class Reassembler:
             self._close(flow)
             return
 
-    def _open(self, key: tuple[bytes, int, bytes, int], seg: Segment) -> Flow:
+    def _open(self, key: FlowKey, seg: Segment) -> Flow:
         flow = Flow(self.frame_no or self._next_id, key, _ntop(seg.src), _ntop(seg.dst), seg.ts)
         self._next_id += 1
         flow.stamp = self.frame_no
@@ -517,9 +572,7 @@ class Reassembler:
             self.touched.pop(raw, None)
             if self._by_raw.get(raw) is flow:
                 del self._by_raw[raw]
-        self._closed[a_key] = flow.last_ts
-        while len(self._closed) > self.limits.closed_memory:
-            self._closed.popitem(last=False)
+        self._closed.add(a_key, flow.last_ts)
         if not flow.foreign:
             self.sink.on_close(flow)
 
@@ -538,13 +591,7 @@ class Reassembler:
             self._close(flow)
         self.closing = None
         # Forget closed connections after twice the idle time (TIME_WAIT is minutes).
-        closed = self._closed
-        horizon = now - 2 * self.limits.idle_timeout
-        while closed:
-            _key, when = next(iter(closed.items()))
-            if when >= horizon:
-                break
-            closed.popitem(last=False)
+        self._closed.expire(now - 2 * self.limits.idle_timeout)
 
     def flush(self) -> None:
         """End of input: close every connection, reporting unfilled holes as gaps."""

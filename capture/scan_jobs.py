@@ -14,8 +14,12 @@ process writes starts with the key of the moment the request completed:
 The keys are fixed-width hex, so the parent merges the processes' lines by
 comparing bytes, then numbers the records in that order. The output is the same
 as a single process's, byte for byte, as long as no reassembly limit overflows:
-which connection is evicted from a full table (or which hole is given up when
-all out-of-order data together hits its cap) can then differ.
+which connection is evicted from a full table, which hole is given up when all
+out-of-order data together hits its cap, or which closed connection is forgotten
+when more are remembered than the limit allows, can then differ. (Other
+processes' connections close when their FINs pass, not when their data is
+read, so anything decided by the order of closing differs; closed connections
+are therefore forgotten by their own time: see ``reassembly._ClosedMemory``.)
 """
 
 from __future__ import annotations

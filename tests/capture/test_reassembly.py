@@ -175,6 +175,52 @@ def test_late_retransmission_after_close_is_not_a_new_flow() -> None:
     assert r.counters["late_segments"] == 1 and r.counters["flows"] == 1
 
 
+def test_a_closed_connection_is_forgotten_by_its_own_time() -> None:
+    """Port 1 goes quiet at t=0 and is closed for idleness at t=11, after port 2
+    (active until t=9) was reset. At t=21 port 1 has been quiet for more than twice
+    the idle time: new data there starts a connection, although port 2, closed
+    first, is still remembered. (Forgetting in the order of closing kept port 1
+    until port 2 went, and a split scan, closing port 2 at another moment, gave
+    another answer: a hypothesis example found it.)"""
+    rec = Recorder()
+    r = Reassembler(rec, Limits(idle_timeout=10))
+    r.feed(Segment(0.0, A, 1, B, 80, 100, 0, ACK, b"x", 0))
+    r.feed(Segment(9.0, A, 2, B, 80, 100, 0, ACK, b"y", 0))
+    r.feed(Segment(9.0, A, 2, B, 80, 101, 0, RST, b"", 0))
+    r.tick(11.0)
+    assert rec.closed == [2, 1]
+    r.feed(Segment(21.0, A, 2, B, 80, 101, 0, ACK, b"late", 0))
+    r.tick(21.0)
+    r.feed(Segment(21.0, A, 1, B, 80, 500, 0, ACK, b"new", 0))
+    assert r.counters["late_segments"] == 1  # port 2's, still remembered
+    assert r.counters["flows"] == 3
+    assert stream(rec, flow=3) == b"new"
+
+
+def test_beyond_the_closed_memory_the_longest_quiet_is_forgotten() -> None:
+    rec = Recorder()
+    r = Reassembler(rec, Limits(closed_memory=2))
+    for ts, port in ((5.0, 1), (1.0, 2), (3.0, 3)):  # closed in this order
+        r.feed(Segment(ts, A, port, B, 80, 100, 0, ACK, b"x", 0))
+        r.feed(Segment(ts, A, port, B, 80, 101, 0, RST, b"", 0))
+    for port in (1, 2, 3):
+        r.feed(Segment(6.0, A, port, B, 80, 101, 0, ACK, b"again", 0))
+    assert r.counters["late_segments"] == 2  # ports 1 and 3
+    assert r.counters["flows"] == 4 and stream(rec, flow=4) == b"again"  # port 2
+
+
+def test_closed_memory_stays_bounded_when_ports_are_reused() -> None:
+    rec = Recorder()
+    r = Reassembler(rec)
+    for i in range(300):  # each SYN forgets the key, each RST adds it again
+        r.feed(Segment(float(i), A, 1, B, 80, 1000 * i, 0, SYN, b"", 0))
+        r.feed(Segment(float(i), A, 1, B, 80, 1000 * i + 1, 0, RST, b"", 0))
+    assert len(r._closed) == 1
+    assert len(r._closed._heap) <= 2 + 64  # stale entries are dropped, not kept
+    r.feed(Segment(300.0, A, 1, B, 80, 299_001, 0, ACK, b"x", 0))
+    assert r.counters["late_segments"] == 1
+
+
 def test_port_reuse_with_new_syn_is_a_new_flow() -> None:
     rec = feed([seg(99, flags=SYN), seg(100, b"first"), seg(5000, flags=SYN), seg(5001, b"second")])
     assert stream(rec, flow=1) == b"first" and stream(rec, flow=2) == b"second"
