@@ -135,7 +135,7 @@ def busy_lan(draw: st.DrawFn) -> list[tuple[float, bytes]]:
 LIMITS = Limits(idle_timeout=10.0)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames=busy_lan(), jobs=st.integers(2, 4))
 def test_a_split_scan_writes_what_one_process_writes(
     frames: list[tuple[float, bytes]], jobs: int, tmp_path_factory: pytest.TempPathFactory
