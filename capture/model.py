@@ -8,7 +8,7 @@ from these frozen dataclasses. Strings hold header bytes decoded as UTF-8 with
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 Header = tuple[str, str]
 """One header line: name as on the wire (original case), value trimmed of SP/HTAB."""
@@ -162,7 +162,7 @@ class ResponseSeen:
 
 @dataclass(frozen=True, slots=True)
 class InjectionSeen:
-    """Event: a reflector's echo (:mod:`capture.echo`) shows that request ``record_id``
+    """Event: a reflector's echo (:mod:`capture.echo`) shows that request ``record``
     arrived with headers it was not sent with: added in transit, by the carrier."""
 
     record: Record
@@ -171,6 +171,13 @@ class InjectionSeen:
     """The headers added on the way, as the reflector received them."""
     findings: tuple[Finding, ...]
     """Findings in the added headers (what the capture alone could not show)."""
+
+    def onto(self, record: Record) -> Record:
+        """``record`` (this request, as a consumer holds it) with the findings in the
+        added headers counted as its own."""
+        if not self.findings:
+            return record
+        return replace(record, findings=record.findings + self.findings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,8 +122,7 @@ def answered(events: Iterable[Event], limit: int = UNANSWERED_LIMIT) -> Iterator
             # Comes just before its ResponseSeen: findings in headers added in transit.
             record = waiting.get(event.record.id)
             if record is not None:
-                findings = record.findings + event.findings
-                waiting[event.record.id] = dataclasses.replace(record, findings=findings)
+                waiting[event.record.id] = event.onto(record)
             continue
         elif isinstance(event, ResponseSeen):
             record = waiting.get(event.record_id)

@@ -167,9 +167,7 @@ class Store:
         if entry is None:
             return None
         entry.injected = tuple(dict.fromkeys(name for name, _ in event.injected))
-        if event.findings:
-            record = entry.record
-            entry.record = dataclasses.replace(record, findings=record.findings + event.findings)
+        entry.record = event.onto(entry.record)
         return entry
 
     def apply(self, events: Iterable[Event]) -> list[Entry]:
