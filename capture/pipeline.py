@@ -110,9 +110,7 @@ class Pipeline:
     def advance(self, ts: float) -> list[Event]:
         """Capture time ``ts`` has come without a frame (a quiet live capture):
         connections idle too long close, and what that completes is returned."""
-        reassembler = self.reassembler
-        if ts >= reassembler.sweep_due:
-            reassembler.tick(ts)
+        self.reassembler.tick(ts)
         return self._take()
 
     def flush(self) -> list[Event]:
