@@ -53,16 +53,11 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    from scan_bench import ensure_capture
+
     from capture.writer import write_pcap
 
-    OUT.mkdir(exist_ok=True)
-    capture = OUT / f"icount-{args.requests}.pcap"
-    if not capture.exists():
-        subprocess.run(
-            [sys.executable, str(HERE / "gen_capture.py"), str(capture),
-             "--requests", str(args.requests), "--connections", str(max(1, args.requests // 10))],
-            check=True,
-        )  # fmt: skip
+    capture = ensure_capture(args.requests, max(1, args.requests // 10), "web")
     empty = OUT / "icount-empty.pcap"
     write_pcap(str(empty), [])
     instructions(capture)  # untimed: bytecode caches written
