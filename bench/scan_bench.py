@@ -198,13 +198,15 @@ def _interpreter(script: str) -> str:
     (distributions build with profile-guided optimisation; pyenv, by default, not)."""
     with open(script) as f:
         python = f.readline().removeprefix("#!").strip()
-    version = subprocess.run(
-        [python, "-c", "import sys; print(sys.version.split()[0])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    return f"Python {version} ({os.path.realpath(python)})"
+    # Which record walk a scan uses: C where the extension was built at install.
+    code = (
+        "import sys\nfrom capture import frames\n"
+        "walk = 'in C' if frames._pcapwalk else 'in Python (capture._pcapwalk not built)'\n"
+        "print(sys.version.split()[0], walk)"
+    )
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    version, walk = out.stdout.strip().split(" ", 1)
+    return f"Python {version} ({os.path.realpath(python)}), records walked {walk}"
 
 
 def detection_cost(path: Path, rounds: int = 5) -> None:

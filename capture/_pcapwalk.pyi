@@ -1,0 +1,23 @@
+"""Type stub of the C record walk (capture/_pcapwalk.c)."""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+class Records(Iterator[Any]):
+    """The frames of a classic-pcap stream; see capture/_pcapwalk.c."""
+
+    records: int
+
+    def __init__(
+        self,
+        read: Callable[[int], bytes],
+        big_endian: bool,
+        per_second: int,
+        linktype: int,
+        skip: dict[bytes, bool] | None,
+        touched: dict[bytes, float] | None,
+        owner: object,
+        frame: type,
+        cut: type[BaseException],
+    ) -> None: ...
+    def __next__(self) -> Any: ...
