@@ -7,8 +7,9 @@
  * cut-short verdicts; tests/capture/test_pcapwalk.py holds them to it on real
  * and damaged captures.
  *
- * Records(read, big_endian, per_second, linktype, skip, touched, owner, frame,
- *         cut) iterates Frame objects. read(n) returns bytes (empty at the end);
+ * Records(read, big_endian, per_second, linktype, skip, touched, shard_index,
+ *         shard_count, owner, frame, cut) iterates Frame objects. read(n) returns
+ * bytes (empty at the end);
  * owner.records is set to the count of records read before each frame is
  * returned (.records has it at the end); cut is raised when the input stops
  * inside a record.
@@ -38,6 +39,7 @@ typedef struct {
     long long records;
     long long tick_sec;
     uint64_t per_second;
+    uint32_t shard_index, shard_count; /* count 1: every connection is ours */
     int big_endian;
     int done;
 } Records;
@@ -46,6 +48,27 @@ static PyObject *records_name;  /* interned "records" */
 static PyObject *empty_bytes;
 static PyObject *empty_tuple;
 static PyObject *tick_obj;
+static uint32_t crc_table[256];
+
+/* capture.shard.Shard.owns for an Ethernet/IPv4/TCP frame: the CRC-32 (zlib's)
+ * of the lower endpoint's address and port, then the other's, modulo count. */
+static int
+owns(const Records *self, const unsigned char *f)
+{
+    /* Endpoints as address then port: source at 26 and 34, destination at 30 and 36. */
+    unsigned char a[6], b[6], pair[12];
+    memcpy(a, f + 26, 4);
+    memcpy(a + 4, f + 34, 2);
+    memcpy(b, f + 30, 4);
+    memcpy(b + 4, f + 36, 2);
+    int a_first = memcmp(a, b, 6) < 0;
+    memcpy(pair, a_first ? a : b, 6);
+    memcpy(pair + 6, a_first ? b : a, 6);
+    uint32_t crc = 0xFFFFFFFFu;
+    for (int i = 0; i < 12; i++)
+        crc = crc_table[(crc ^ pair[i]) & 0xFF] ^ (crc >> 8);
+    return (crc ^ 0xFFFFFFFFu) % self->shard_count == self->shard_index;
+}
 
 static int
 set_records(Records *self)
@@ -199,7 +222,7 @@ records_next(Records *self)
         self->records++;
         const unsigned char *f = base + pos + 16;  /* the frame */
         if (self->skip != NULL && caplen >= 54 && f[12] == 0x08 && f[13] == 0x00
-            && f[14] == 0x45 && f[23] == 6 && !(f[47] & 0x07) && !(f[20] & 0x3F) && !f[21]) {
+            && f[14] == 0x45 && f[23] == 6 && !(f[20] & 0x3F) && !f[21]) {
             PyObject *key = PyBytes_FromStringAndSize((const char *)f + 26, 12);
             if (key == NULL)
                 return NULL;
@@ -211,11 +234,18 @@ records_next(Records *self)
                     Py_DECREF(key);
                     return NULL;
                 }
-                skip = truth || ((f[16] << 8 | f[17]) == 20 + (f[46] >> 4 << 2));
+                skip = !(f[47] & 0x07)  /* no SYN, FIN or RST */
+                       && (truth || (f[16] << 8 | f[17]) == 20 + (f[46] >> 4 << 2));
             }
             else if (PyErr_Occurred()) {
                 Py_DECREF(key);
                 return NULL;
+            }
+            else if (self->shard_count > 1 && !owns(self, f)) {
+                /* Another process's connection: not ours to read or track. */
+                Py_DECREF(key);
+                self->pos = end;
+                continue;
             }
             if (skip) {
                 int rc;
@@ -255,9 +285,15 @@ records_new(PyTypeObject *type, PyObject *args, PyObject *Py_UNUSED(kwargs))
     PyObject *read, *skip, *touched, *owner, *frame, *cut, *linktype;
     int big_endian;
     unsigned long long per_second;
-    if (!PyArg_ParseTuple(args, "OpKOOOOOO:Records", &read, &big_endian, &per_second,
-                          &linktype, &skip, &touched, &owner, &frame, &cut))
+    unsigned int shard_index, shard_count;
+    if (!PyArg_ParseTuple(args, "OpKOOOIIOOO:Records", &read, &big_endian, &per_second,
+                          &linktype, &skip, &touched, &shard_index, &shard_count, &owner,
+                          &frame, &cut))
         return NULL;
+    if (shard_count == 0 || shard_index >= shard_count) {
+        PyErr_SetString(PyExc_ValueError, "shard index must be below a positive count");
+        return NULL;
+    }
     if (!PyType_Check(frame) || !PyType_IsSubtype((PyTypeObject *)frame, &PyTuple_Type)) {
         PyErr_SetString(PyExc_TypeError, "frame must be a tuple subclass");
         return NULL;
@@ -282,6 +318,8 @@ records_new(PyTypeObject *type, PyObject *args, PyObject *Py_UNUSED(kwargs))
     self->cut = Py_NewRef(cut);
     self->linktype = Py_NewRef(linktype);
     self->per_second = per_second;
+    self->shard_index = shard_index;
+    self->shard_count = shard_count;
     self->per_second_obj = PyLong_FromUnsignedLongLong(per_second);
     self->buf = Py_NewRef(empty_bytes);
     self->sec_obj = PyLong_FromLong(0);
@@ -377,6 +415,12 @@ PyInit__pcapwalk(void)
 {
     if (PyType_Ready(&RecordsType) < 0)
         return NULL;
+    for (uint32_t n = 0; n < 256; n++) {  /* CRC-32, reflected polynomial 0xEDB88320 */
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[n] = c;
+    }
     records_name = PyUnicode_InternFromString("records");
     empty_bytes = PyBytes_FromStringAndSize(NULL, 0);
     empty_tuple = PyTuple_New(0);

@@ -16,6 +16,8 @@ class Records(Iterator[Any]):
         linktype: int,
         skip: dict[bytes, bool] | None,
         touched: dict[bytes, float] | None,
+        shard_index: int,
+        shard_count: int,
         owner: object,
         frame: type,
         cut: type[BaseException],

@@ -31,6 +31,8 @@ try:  # built at install time where a C compiler is there (see pyproject.toml)
 except ImportError:
     _pcapwalk = None  # type: ignore[assignment]
 
+from capture.shard import Shard
+
 if TYPE_CHECKING:
     from scapy.utils import RawPcapNgReader
 
@@ -103,6 +105,21 @@ class _Tap(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+
+class _Owners(dict[bytes, bool]):
+    """Whether each IPv4 connection is a shard's, by its raw key (as
+    :meth:`capture.shard.Shard.owns_raw` takes it); bounded."""
+
+    def __init__(self, shard: Shard) -> None:
+        super().__init__()
+        self._owns = shard.owns_raw
+
+    def __missing__(self, key: bytes) -> bool:
+        if len(self) >= 1 << 16:
+            self.clear()
+        ours = self[key] = self._owns(key)
+        return ours
 
 
 class _PcapHeader(NamedTuple):
@@ -246,7 +263,10 @@ class CaptureFile:
         return self.frames()
 
     def frames(
-        self, skip: dict[bytes, bool] | None = None, touched: dict[bytes, float] | None = None
+        self,
+        skip: dict[bytes, bool] | None = None,
+        touched: dict[bytes, float] | None = None,
+        shard: Shard | None = None,
     ) -> Iterator[Frame]:
         """The frames of the capture, in order.
 
@@ -258,12 +278,17 @@ class CaptureFile:
         whole second as time) then comes before the first record of each new
         second, passed over or not, so that time passes at the same records
         whatever is skipped. :attr:`records` counts every record read.
+
+        With a table and ``shard`` too (a process of a split scan), those records
+        of IPv4 connections that are not the shard's are passed over as well,
+        handshake and close included, without a note in ``touched``: what another
+        process reads changes nothing here.
         """
         reader = self._reader
         try:
             if isinstance(reader, _PcapHeader):
                 walk = self._iter_pcap if _pcapwalk is None else self._iter_pcap_c
-                yield from walk(reader, skip, touched)
+                yield from walk(reader, skip, touched, shard)
             else:
                 yield from self._iter_pcapng(reader)
         except _Truncated:
@@ -279,6 +304,7 @@ class CaptureFile:
         reader: _PcapHeader,
         skip: dict[bytes, bool] | None,
         touched: dict[bytes, float] | None,
+        shard: Shard | None,
     ) -> Iterator[Frame]:
         # The file header gave byte order, resolution and link type; the
         # records are cut out of large reads here, in one tight loop: this is the
@@ -297,6 +323,8 @@ class CaptureFile:
         unpack_from = struct.Struct(reader.endian + "III").unpack_from  # wire length unused
         if linktype != 1 or touched is None:
             skip = None
+        split = shard is not None and shard.count > 1
+        owners = _Owners(shard or Shard(0, 1))
         # The second of the last TICK: none at all without a table.
         tick_sec = -1 if touched is not None else 1 << 64
         buf = b""
@@ -343,18 +371,23 @@ class CaptureFile:
                     key = h[14:26]
                     whole = skip.get(key)
                     if (
-                        whole is not None
+                        (whole is not None or split)
                         and caplen >= 54
                         and h[0:3] == b"\x08\x00\x45"
                         and h[11] == 6
-                        and not h[35] & 0x07
                         and not h[8] & 0x3F
                         and not h[9]
-                        and (whole or (h[4] << 8 | h[5]) == 20 + (h[34] >> 4 << 2))
                     ):
-                        touched[key] = sec  # type: ignore[index]
-                        pos = end
-                        continue
+                        if whole is None:
+                            if not owners[key]:
+                                pos = end
+                                continue
+                        elif not h[35] & 0x07 and (
+                            whole or (h[4] << 8 | h[5]) == 20 + (h[34] >> 4 << 2)
+                        ):
+                            touched[key] = sec  # type: ignore[index]
+                            pos = end
+                            continue
                 self.records = records
                 yield Frame((sec * per_second + frac) / per_second, linktype, buf[pos + 16 : end])
                 pos = end
@@ -366,6 +399,7 @@ class CaptureFile:
         reader: _PcapHeader,
         skip: dict[bytes, bool] | None,
         touched: dict[bytes, float] | None,
+        shard: Shard | None,
     ) -> Iterator[Frame]:
         """:meth:`_iter_pcap`, with the loop in C."""
         assert _pcapwalk is not None
@@ -379,6 +413,8 @@ class CaptureFile:
             reader.linktype,
             skip,
             touched,
+            0 if shard is None else shard.index,
+            1 if shard is None else shard.count,
             self,
             Frame,
             _Truncated,

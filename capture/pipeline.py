@@ -57,6 +57,7 @@ class Pipeline:
         With ``shard``, only that shard's connections are read (and counted): the
         process's part of a split scan (:mod:`capture.scan_jobs`)."""
         self.detector = detector
+        self.shard = shard
         self.decoder = Decoder(shard)
         self.tracker = HttpTracker(self._on_request, self._on_response, responses=responses)
         self.reassembler = Reassembler(self.tracker, limits, shard.owns if shard else None)
@@ -141,7 +142,8 @@ class Pipeline:
         # What the reader lets through needs no second look at the skip table.
         step = self._decode if capture.passes_over else self._frame
         base = self.packets
-        for ts, linktype, data, _ in capture.frames(reassembler.skip, reassembler.touched):
+        frames = capture.frames(reassembler.skip, reassembler.touched, self.shard)
+        for ts, linktype, data, _ in frames:
             if linktype == TICK:
                 # Before the record that starts the second: it takes that number.
                 reassembler.frame_no = base + capture.records + 1

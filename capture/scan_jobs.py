@@ -1,10 +1,13 @@
 """A large scan split over processes, with the output of a single one.
 
-Every process reads the whole capture (passing over records is cheap) but parses
-HTTP only on its share of the connections (:class:`capture.shard.Shard`); the
-others it tracks without reading, so connection numbers, idle timeouts and the
-least-recently-active order are the same as in a single process. Each line a
-process writes starts with the key of the moment the request completed:
+Every process walks the whole capture (passing over records is cheap) but reads
+only its share of the connections (:class:`capture.shard.Shard`). The record walk
+passes over the others' plain IPv4 connections (Ethernet, no IP options) whole,
+handshake and close included; the rest of theirs it tracks without reading.
+Nothing of one connection's requests depends on another's: a connection is
+numbered by its first record, idles by its own time, and closes by its own
+segments. Each line a process writes starts with the key of the moment the
+request completed:
 
 * while a record was being processed: (record number, 1);
 * when :meth:`~capture.reassembly.Reassembler.tick` or ``flush`` closed its
@@ -16,10 +19,11 @@ comparing bytes, then numbers the records in that order. The output is the same
 as a single process's, byte for byte, as long as no reassembly limit overflows:
 which connection is evicted from a full table, which hole is given up when all
 out-of-order data together hits its cap, or which closed connection is forgotten
-when more are remembered than the limit allows, can then differ. (Other
-processes' connections close when their FINs pass, not when their data is
-read, so anything decided by the order of closing differs; closed connections
-are therefore forgotten by their own time: see ``reassembly._ClosedMemory``.)
+when more are remembered than the limit allows, can then differ. (A process
+does not hold the other processes' connections, or closes them when their FINs
+pass rather than when their data is read, so anything decided by how many are
+open or by the order of closing differs; closed connections are therefore
+forgotten by their own time: see ``reassembly._ClosedMemory``.)
 """
 
 from __future__ import annotations

@@ -22,8 +22,15 @@ class Shard:
     def owns(self, key: tuple[bytes, int, bytes, int]) -> bool:
         """Whether the connection with ``key`` (src, sport, dst, dport) is this shard's."""
         src, sport, dst, dport = key
-        a = src + sport.to_bytes(2, "big")
-        b = dst + dport.to_bytes(2, "big")
+        return self._owns(src + sport.to_bytes(2, "big"), dst + dport.to_bytes(2, "big"))
+
+    def owns_raw(self, raw: bytes) -> bool:
+        """:meth:`owns`, for IPv4 addresses and ports as they follow each other in
+        the headers: src, dst, sport, dport (12 bytes)."""
+        return self._owns(raw[0:4] + raw[8:10], raw[4:8] + raw[10:12])
+
+    def _owns(self, a: bytes, b: bytes) -> bool:
+        # capture/_pcapwalk.c computes the same for the frames it passes over.
         return zlib.crc32(a + b if a < b else b + a) % self.count == self.index
 
     @property

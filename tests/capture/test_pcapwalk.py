@@ -28,6 +28,7 @@ from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.jsonl import dumps
 from capture.model import RequestSeen
 from capture.pipeline import Pipeline
+from capture.shard import Shard
 from capture.writer import write_pcap
 from tests.capture.test_damaged_captures import PCAP_MAGICS, _corpus, _damage
 from tests.capture.test_scan_jobs import gen_capture
@@ -72,7 +73,11 @@ def _skip_policy(skip: dict[bytes, bool], data: bytes) -> None:
 
 
 def _walk(
-    open_capture: Callable[[], CaptureFile], in_c: bool, table: bool, monkeypatch: Any
+    open_capture: Callable[[], CaptureFile],
+    in_c: bool,
+    table: bool,
+    shard: Shard | None,
+    monkeypatch: Any,
 ) -> Trace:
     """Everything a walk gives: each frame with the record count when it came,
     whether the capture was cut, the final count, and the times noted in ``touched``."""
@@ -83,16 +88,21 @@ def _walk(
         skip: dict[bytes, bool] | None = {} if table else None
         touched: dict[bytes, float] = {}
         seen = []
-        for frame in capture.frames(skip, touched if table else None):
+        for frame in capture.frames(skip, touched if table else None, shard):
             seen.append((*frame, capture.records, type(frame).__name__))
             if skip is not None and frame.linktype != TICK:
                 _skip_policy(skip, frame.data)
         return seen, capture.truncated, capture.records, touched
 
 
-def _both(open_capture: Callable[[], CaptureFile], monkeypatch: Any, table: bool = True) -> Trace:
-    in_c = _walk(open_capture, True, table, monkeypatch)
-    in_python = _walk(open_capture, False, table, monkeypatch)
+def _both(
+    open_capture: Callable[[], CaptureFile],
+    monkeypatch: Any,
+    table: bool = True,
+    shard: Shard | None = None,
+) -> Trace:
+    in_c = _walk(open_capture, True, table, shard, monkeypatch)
+    in_python = _walk(open_capture, False, table, shard, monkeypatch)
     assert in_c == in_python
     return in_c
 
@@ -140,13 +150,44 @@ def test_every_classic_pcap_of_the_corpus_walks_the_same(
     assert frames > 2_000
 
 
+def test_a_shard_passes_over_the_other_shards_connections(
+    pcaps_dir: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """In a split scan each walk passes over the IPv4 connections of the other
+    processes, and both walks agree on which those are (capture.shard's hash)."""
+    corpus = [data for _, data in _corpus(pcaps_dir) if data[:4] in PCAP_MAGICS]
+    whole = ipv4 = shares = 0
+    for data in corpus:
+        open_capture = _from_bytes(tmp_path, data)
+        seen = _both(open_capture, monkeypatch)[0]
+        whole += len(seen)
+        ipv4 += sum(1 for frame in seen if frame[1] == 1 and _plain_ipv4_tcp(frame[2]))
+        for index in range(3):
+            shares += len(_both(open_capture, monkeypatch, shard=Shard(index, 3))[0])
+    # Each plain IPv4 TCP frame goes to one shard; ticks and the rest to all three.
+    assert ipv4 > 500
+    assert shares == ipv4 + 3 * (whole - ipv4)
+
+
+def _plain_ipv4_tcp(data: bytes) -> bool:
+    """Ethernet, IPv4 without options, TCP, not a fragment: what the walks sort by shard."""
+    return (
+        len(data) >= 54
+        and data[12:15] == b"\x08\x00\x45"
+        and data[23] == 6
+        and not data[20] & 0x3F
+        and not data[21]
+    )
+
+
 def test_damaged_captures_walk_the_same(pcaps_dir: Path, tmp_path: Path, monkeypatch: Any) -> None:
     """Flipped bytes, holes, repeats and wild lengths: the same frames up to the same cut."""
     rng = random.Random(20261123)
     corpus = [data for _, data in _corpus(pcaps_dir) if data[:4] in PCAP_MAGICS]
     cut = 0
-    for _ in range(150):
-        trace = _both(_from_bytes(tmp_path, _damage(rng.choice(corpus), rng)), monkeypatch)
+    for n in range(150):
+        data = _damage(rng.choice(corpus), rng)
+        trace = _both(_from_bytes(tmp_path, data), monkeypatch, shard=Shard(n % 2, 2))
         cut += trace[1]
     assert cut > 30  # the damage did reach the record walk's cut-file checks
 
@@ -225,19 +266,20 @@ def test_stopping_early_keeps_the_count(tmp_path: Path, monkeypatch: Any) -> Non
     stamps=st.lists(st.integers(0, 4), min_size=40, max_size=40),
     cut=st.integers(0, 4000),
     seed=st.integers(0, 2**16),
+    shards=st.integers(1, 3),
 )
 def test_any_records_cut_anywhere_read_in_any_pieces(
-    sizes: list[int], stamps: list[int], cut: int, seed: int
+    sizes: list[int], stamps: list[int], cut: int, seed: int, shards: int
 ) -> None:
     """Records of any length (Ethernet frames and shorter), any cut, any reads."""
     records = []
     for i, size in enumerate(sizes):
-        frame = _tcp(40000 + i % 3, b"p" * size) if size >= 54 else bytes(range(size))
+        frame = _tcp(40000 + i % 5, b"p" * size) if size >= 54 else bytes(range(size))
         records.append((stamps[i], i, frame))
     data = _pcap(records)
     data = data[: 24 + cut] if cut < len(data) - 24 else data
     with pytest.MonkeyPatch.context() as monkeypatch:
-        _both(_from_pipe(data, seed, monkeypatch), monkeypatch)
+        _both(_from_pipe(data, seed, monkeypatch), monkeypatch, shard=Shard(seed % shards, shards))
 
 
 def test_a_scan_writes_the_same_with_either_walk(tmp_path: Path, monkeypatch: Any) -> None:
