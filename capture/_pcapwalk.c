@@ -42,6 +42,7 @@ typedef struct {
     uint32_t shard_index, shard_count; /* count 1: every connection is ours */
     int big_endian;
     int done;
+    int running;
 } Records;
 
 static PyObject *records_name;  /* interned "records" */
@@ -180,7 +181,7 @@ refill(Records *self, Py_ssize_t end)
 }
 
 static PyObject *
-records_next(Records *self)
+records_step(Records *self)
 {
     if (self->done)
         return NULL;
@@ -264,19 +265,34 @@ records_next(Records *self)
             }
             Py_DECREF(key);
         }
-        if (set_records(self) < 0)
-            return NULL;
-        PyObject *ts = timestamp(self, sec, frac);
-        if (ts == NULL)
-            return NULL;
         PyObject *data = PyBytes_FromStringAndSize((const char *)f, caplen);
-        if (data == NULL) {
-            Py_DECREF(ts);
+        if (data == NULL)
+            return NULL;
+        self->pos = end;
+        PyObject *ts = timestamp(self, sec, frac);
+        if (ts == NULL || set_records(self) < 0) {
+            Py_XDECREF(ts);
+            Py_DECREF(data);
             return NULL;
         }
-        self->pos = end;
         return make_frame(self, ts, self->linktype, data);
     }
+}
+
+/* One step at a time: Python code that runs inside a step (read(), a setattr,
+ * a finalizer) must not step the same walk, which would replace the buffer that
+ * the outer step points into. Python's generators refuse the same way. */
+static PyObject *
+records_next(Records *self)
+{
+    if (self->running) {
+        PyErr_SetString(PyExc_ValueError, "capture._pcapwalk.Records already executing");
+        return NULL;
+    }
+    self->running = 1;
+    PyObject *frame = records_step(self);
+    self->running = 0;
+    return frame;
 }
 
 static PyObject *

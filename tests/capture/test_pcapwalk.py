@@ -299,3 +299,27 @@ def test_a_scan_writes_the_same_with_either_walk(tmp_path: Path, monkeypatch: An
             outputs.append((lines, pipeline.counters(), pipeline.packets))
     assert len(outputs[0][0]) == 2000
     assert outputs[0] == outputs[1]
+
+
+def test_a_walk_cannot_be_stepped_from_inside_its_own_step() -> None:
+    """Python code that runs inside a step (here the read) must not step the same
+    walk: the outer step points into the buffer the inner one would replace."""
+    assert frames_module._pcapwalk is not None
+    inner: list[BaseException] = []
+    data = io.BytesIO(_pcap([(1, 0, _tcp(40000))])[24:])
+
+    def read(size: int) -> bytes:
+        try:
+            next(walker)
+        except ValueError as exc:
+            inner.append(exc)
+        return data.read(size)
+
+    class Owner:
+        records = 0
+
+    walker = frames_module._pcapwalk.Records(
+        read, False, 1_000_000, 1, None, None, 0, 1, Owner(), frames_module.Frame, EOFError
+    )
+    assert [frame.data for frame in walker] == [_tcp(40000)]
+    assert inner and "already executing" in str(inner[0])
