@@ -13,6 +13,9 @@
  * owner.records is set to the count of records read before each frame is
  * returned (.records has it at the end); cut is raised when the input stops
  * inside a record.
+ *
+ * Built by pip install (see pyproject.toml); after an edit here, pip install -e .
+ * again, or the tests go on running the old build (one of them says so).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
