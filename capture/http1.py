@@ -14,6 +14,11 @@ from typing import NamedTuple
 from capture.model import Header
 from capture.text import printable
 
+try:  # built at install time where a C compiler is there (see pyproject.toml)
+    from capture import _headsplit
+except ImportError:
+    _headsplit = None  # type: ignore[assignment]
+
 MAX_HEAD = 64 * 1024
 """Largest header block accepted (bytes); larger ones are cut and flagged."""
 
@@ -178,7 +183,13 @@ def _split_head(block: bytes | bytearray) -> tuple[str, list[Header], list[str]]
     The fast path handles the common head (CRLF everywhere, no folding, every
     line ``name: value``) with C-level string operations; anything else goes
     through :func:`parse_header_lines`, which handles and names every oddity.
+    Where ``capture/_headsplit.c`` was built, it takes the ASCII heads of that
+    fast path, with the same results.
     """
+    if _headsplit is not None:
+        plain = _headsplit.split(block)
+        if plain is not None:
+            return plain[0], plain[1], []
     text = bytes(block).decode("utf-8", "surrogateescape")
     lines = text.split("\r\n")
     # Every LF is part of a CRLF; folded lines (starting with SP or HTAB) are
