@@ -198,15 +198,15 @@ def _interpreter(script: str) -> str:
     (distributions build with profile-guided optimisation; pyenv, by default, not)."""
     with open(script) as f:
         python = f.readline().removeprefix("#!").strip()
-    # Which record walk a scan uses: C where the extension was built at install.
+    # Which hot loops run in C: the extensions built at install (see pyproject.toml).
     code = (
-        "import sys\nfrom capture import frames\n"
-        "walk = 'in C' if frames._pcapwalk else 'in Python (capture._pcapwalk not built)'\n"
-        "print(sys.version.split()[0], walk)"
+        "import sys\nfrom capture import frames, http1\n"
+        "built = [n for n, m in (('_pcapwalk', frames._pcapwalk), ('_headsplit', http1._headsplit)) if m]\n"
+        "print(sys.version.split()[0], ', '.join(built) or 'none')"
     )
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
-    version, walk = out.stdout.strip().split(" ", 1)
-    return f"Python {version} ({os.path.realpath(python)}), records walked {walk}"
+    version, built = out.stdout.strip().split(" ", 1)
+    return f"Python {version} ({os.path.realpath(python)}); C extensions: {built}"
 
 
 def detection_cost(path: Path, rounds: int = 5) -> None:
