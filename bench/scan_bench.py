@@ -201,7 +201,8 @@ def _interpreter(script: str) -> str:
     # Which hot loops run in C: the extensions built at install (see pyproject.toml).
     code = (
         "import sys\nfrom capture import frames, http1\n"
-        "built = [n for n, m in (('_pcapwalk', frames._pcapwalk), ('_headsplit', http1._headsplit)) if m]\n"
+        "modules = {'_pcapwalk': frames._pcapwalk, '_headsplit': http1._headsplit}\n"
+        "built = [name for name, module in modules.items() if module]\n"
         "print(sys.version.split()[0], ', '.join(built) or 'none')"
     )
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
