@@ -386,10 +386,15 @@ class Reassembler:
         payload = seg.payload
         if payload or seg.missing:
             seq = seg.seq + 1 if flags & SYN else seg.seq
+            if half.next_seq is None:
+                # A SYN carrying data where the stream's place is not known (reading
+                # resumed after an ignore, or a SYN out of place): it resumes here.
+                half.next_seq = seq & _MASK
+                self._sync_skip(flow, direction)
             if half.ignore:
-                advance = _delta(seq + len(payload) + seg.missing, half.next_seq)  # type: ignore[arg-type]
+                advance = _delta(seq + len(payload) + seg.missing, half.next_seq)
                 if advance > 0:
-                    half.next_seq = (half.next_seq + advance) & _MASK  # type: ignore[operator]
+                    half.next_seq = (half.next_seq + advance) & _MASK
                     half.offset += advance
             else:
                 self._data(flow, direction, half, ts, seq, payload, seg.missing)

@@ -305,6 +305,27 @@ def test_skip_table_follows_the_connection() -> None:
     assert r.skip == {} and r.touched == {}
 
 
+@pytest.mark.parametrize("ignored", [False, True])
+def test_a_syn_with_data_where_the_stream_resumes(ignored: bool) -> None:
+    """Reading of B resumed (its place unknown), then a SYN carrying data out of
+    place: the stream resumes at its data. (A damaged capture found this; it
+    used to fail an assertion, or, with the direction ignored, raise TypeError.)"""
+    rec = Recorder()
+    r = Reassembler(rec)
+    r.feed(seg(99, flags=SYN))
+    r.feed(seg(499, flags=SYN | ACK, from_a=False))
+    flow = r._flows[(A, 40000, B, 80)][0]
+    r.set_ignore(flow, 1, True)
+    r.set_ignore(flow, 1, False)
+    if ignored:
+        r.set_ignore(flow, 1, True)  # and ignored again before it speaks
+    r.feed(seg(7000, b"HTTP/1.1 200 OK\r\n", flags=SYN | ACK, from_a=False))
+    r.feed(seg(7001 + 17, b"rest", from_a=False))
+    r.flush()
+    assert stream(rec, 1) == (b"" if ignored else b"HTTP/1.1 200 OK\r\nrest")
+    assert r.counters["gaps"] == 0
+
+
 def test_ignoring_a_direction_lets_go_of_what_it_held() -> None:
     rec = Recorder()
     r = Reassembler(rec)
