@@ -4,14 +4,16 @@ same requests as the stream delivered in one piece."""
 from __future__ import annotations
 
 import itertools
+import random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capture.decode import ACK, SYN, Segment
+from capture.decode import ACK, FIN, RST, SYN, Segment
 from capture.http_stream import HttpTracker
 from capture.model import Request
-from capture.reassembly import Reassembler
+from capture.pipeline import Pipeline
+from capture.reassembly import Limits, Reassembler
 
 CLIENT = bytes([10, 0, 0, 1])
 SERVER = bytes([10, 0, 0, 2])
@@ -136,3 +138,59 @@ def test_arbitrary_bytes_and_gaps_never_raise(
     reassembler.flush()
     for request in out:
         assert request.method and " " not in request.method
+
+
+# Payloads that move the HTTP layer between its states: heads, bodies, HTTP/0.9
+# (which makes reading the server resume), tunnels, and bytes that are not HTTP.
+MOVES = [
+    b"",
+    b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET /\r\n",
+    b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n",
+    b"0123456789",
+    b"\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+    b"HTTP/1.0 200 OK\r\n\r\n",
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
+    b"CONNECT a:443 HTTP/1.1\r\n\r\n",
+    b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    b"\x16\x03\x01",
+]
+USUAL_FLAGS = [SYN, SYN | ACK, ACK, ACK | 0x08, FIN | ACK, RST, FIN | ACK | 0x08]
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_any_flags_and_sequence_numbers_never_raise(seed: int) -> None:
+    """Segments as damaged captures and odd stacks deliver them: any flags (a SYN
+    with data out of place, RST with payload), sequence numbers anywhere, bytes
+    beyond the snap length, port reuse, either side speaking HTTP first, through
+    the whole pipeline with small limits and idle sweeps. Nothing raises. (A seed
+    drives the draw, as in test_scan_jobs.busy_lan: what matters is many odd
+    sequences, and a seed replays one exactly.)"""
+    rng = random.Random(seed)
+    for responses in (False, True):
+        limits = Limits(idle_timeout=5.0, stream_buffer=200, total_buffer=500)
+        pipeline = Pipeline(None, limits, responses)
+        isn = [rng.getrandbits(32), rng.getrandbits(32)]
+        sent = [0, 0]
+        ts = 1.0
+        for _ in range(rng.randint(1, 40)):
+            side = rng.randrange(2)
+            flags = rng.getrandbits(8) if rng.random() < 0.5 else rng.choice(USUAL_FLAGS)
+            payload = rng.choice(MOVES)
+            if rng.random() < 0.3:
+                payload = payload[: rng.randrange(len(payload) + 1)]
+            off = rng.choice([0, 0, 0, 1, -1, rng.randrange(-100, 100), rng.getrandbits(32)])
+            seq = (isn[side] + 1 + sent[side] + off) & 0xFFFFFFFF
+            ack = (isn[1 - side] + 1 + sent[1 - side] + rng.choice([0, 0, 5, -5])) & 0xFFFFFFFF
+            if rng.random() < 0.8:
+                sent[side] += len(payload)
+            ts += rng.choice([0.001, 0.01, 1.0, 7.0])
+            missing = rng.choice([0, 0, 0, 3, 100])
+            port = rng.choice([40000, 40000, 40001])
+            ends = (CLIENT, port, SERVER, 80) if side == 0 else (SERVER, 80, CLIENT, port)
+            pipeline.reassembler.feed(Segment(ts, *ends, seq, ack, flags, payload, missing))
+            if rng.random() < 0.1:
+                pipeline.advance(ts)
+        pipeline.flush()
