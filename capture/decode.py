@@ -84,9 +84,9 @@ def skippable(data: bytes, offset: int, skip: dict[bytes, bool]) -> bytes | None
     fragmentation and without SYN, FIN or RST qualify; ``None`` otherwise.
     """
     if (
-        data[offset + 12 : offset + 15] == b"\x08\x00\x45"
+        len(data) >= offset + 54  # first: a runt frame must not be read past its end
+        and data[offset + 12 : offset + 15] == b"\x08\x00\x45"
         and data[offset + 23] == 6
-        and len(data) >= offset + 54
         and not data[offset + 47] & 0x07
         and not data[offset + 20] & 0x3F
         and not data[offset + 21]
