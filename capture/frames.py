@@ -23,7 +23,7 @@ import stat
 import struct
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, NamedTuple, cast
 
 try:  # built at install time where a C compiler is there (see pyproject.toml)
@@ -128,6 +128,11 @@ class _PcapHeader(NamedTuple):
     endian: str
     nano: bool
     linktype: int
+
+    @property
+    def per_second(self) -> int:
+        """Timestamp fractions per second."""
+        return 1_000_000_000 if self.nano else 1_000_000
 
 
 def _pcap_header(magic: bytes, tap: _Tap) -> _PcapHeader:
@@ -287,8 +292,14 @@ class CaptureFile:
         reader = self._reader
         try:
             if isinstance(reader, _PcapHeader):
+                # read1() returns what a pipe has now, so a live stream on stdin is
+                # not held back.
+                stream = self._tap.inner
+                read = getattr(stream, "read1", stream.read)
+                if reader.linktype != 1 or touched is None:
+                    skip = None  # only Ethernet frames are passed over, by the table
                 walk = self._iter_pcap if _pcapwalk is None else self._iter_pcap_c
-                yield from walk(reader, skip, touched, shard)
+                yield from walk(reader, read, skip, touched, shard)
             else:
                 yield from self._iter_pcapng(reader)
         except _Truncated:
@@ -302,6 +313,7 @@ class CaptureFile:
     def _iter_pcap(
         self,
         reader: _PcapHeader,
+        read: Callable[[int], bytes],
         skip: dict[bytes, bool] | None,
         touched: dict[bytes, float] | None,
         shard: Shard | None,
@@ -309,20 +321,15 @@ class CaptureFile:
         # The file header gave byte order, resolution and link type; the
         # records are cut out of large reads here, in one tight loop: this is the
         # hot path of every file scan, and scapy's per-record reader costs twice as
-        # much and cannot tell a cut record from the end of the file. read1()
-        # returns what a pipe has now, so a live stream on stdin is not held back.
+        # much and cannot tell a cut record from the end of the file.
         # Not mmap: it saves the copies (5-8% of a scan's CPU, measured), but a file
         # truncated while mapped (a capture tool's ring buffer reusing it) kills the
         # process with SIGBUS, losing what was not yet written out.
         linktype = reader.linktype
         # Integer arithmetic first: sec + usec * 1e-6 is off in the last bit for
         # some values, and sessions must round-trip timestamps exactly.
-        per_second = 1_000_000_000 if reader.nano else 1_000_000
-        stream = self._tap.inner
-        read = getattr(stream, "read1", stream.read)
+        per_second = reader.per_second
         unpack_from = struct.Struct(reader.endian + "III").unpack_from  # wire length unused
-        if linktype != 1 or touched is None:
-            skip = None
         split = shard is not None and shard.count > 1
         owners = _Owners(shard or Shard(0, 1))
         # The second of the last TICK: none at all without a table.
@@ -397,19 +404,17 @@ class CaptureFile:
     def _iter_pcap_c(
         self,
         reader: _PcapHeader,
+        read: Callable[[int], bytes],
         skip: dict[bytes, bool] | None,
         touched: dict[bytes, float] | None,
         shard: Shard | None,
     ) -> Iterator[Frame]:
         """:meth:`_iter_pcap`, with the loop in C."""
         assert _pcapwalk is not None
-        stream = self._tap.inner
-        if reader.linktype != 1 or touched is None:
-            skip = None
         walker = _pcapwalk.Records(
-            getattr(stream, "read1", stream.read),
+            read,
             reader.endian == ">",
-            1_000_000_000 if reader.nano else 1_000_000,
+            reader.per_second,
             reader.linktype,
             skip,
             touched,
