@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from capture.filter import Filter, compile_filter
 from capture.model import Finding, Record, Request, Response
-from capture.store import SEARCH_TEXT_FIELDS, Store
+from capture.view.filter import Filter, compile_filter
+from capture.view.store import SEARCH_TEXT_FIELDS, Store
 
 TARGET = 0.5
 """Seconds allowed to filter 100,000 entries (issue 4)."""

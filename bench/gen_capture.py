@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from capture.craft import Conversation, tcp_frame
-from capture.decode import ACK
-from capture.writer import write_pcap
+from capture.net.decode import ACK
+from tests.packets.craft import Conversation, tcp_frame
+from tests.packets.writer import write_pcap
 
 UAS = [
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -43,8 +43,8 @@ REPO = HERE.parent
 OUT = HERE / "out"
 sys.path.insert(0, str(REPO))
 
-from capture.frames import CaptureFile  # noqa: E402
-from capture.writer import write_pcap  # noqa: E402
+from capture.sources.frames import CaptureFile  # noqa: E402
+from tests.packets.writer import write_pcap  # noqa: E402
 
 LOSS_LIMIT = 0.001  # < 0.1 %
 SETTLE = 1.0

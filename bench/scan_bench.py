@@ -200,7 +200,7 @@ def _interpreter(script: str) -> str:
         python = f.readline().removeprefix("#!").strip()
     # Which hot loops run in C: the extensions built at install (see pyproject.toml).
     code = (
-        "import sys\nfrom capture import frames, http1\n"
+        "import sys\nfrom capture.sources import frames\nfrom capture.http import http1\n"
         "modules = {'_pcapwalk': frames._pcapwalk, '_headsplit': http1._headsplit}\n"
         "built = [name for name, module in modules.items() if module]\n"
         "print(sys.version.split()[0], ', '.join(built) or 'none')"

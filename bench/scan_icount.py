@@ -55,7 +55,7 @@ def main() -> None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
     from scan_bench import ensure_capture
 
-    from capture.writer import write_pcap
+    from tests.packets.writer import write_pcap
 
     capture = ensure_capture(args.requests, max(1, args.requests // 10), "web")
     empty = OUT / "icount-empty.pcap"

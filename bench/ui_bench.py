@@ -43,10 +43,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from capture.craft import Conversation
-from capture.frames import Frame
 from capture.identity.detector import IdentityDetector
-from capture.sources import HEARTBEAT
+from capture.sources.frames import Frame
+from capture.sources.source import HEARTBEAT
+from tests.packets.craft import Conversation
 from tui.app import HeaderwatchApp
 from tui.messages import EventsArrived, SourceFinished
 from tui.request_list import RequestList

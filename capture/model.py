@@ -162,7 +162,7 @@ class ResponseSeen:
 
 @dataclass(frozen=True, slots=True)
 class InjectionSeen:
-    """Event: a reflector's echo (:mod:`capture.echo`) shows that request ``record``
+    """Event: a reflector's echo (:mod:`capture.http.echo`) shows that request ``record``
     arrived with headers it was not sent with: added in transit, by the carrier."""
 
     record: Record

@@ -11,10 +11,8 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from capture.decode import Decoder, skippable
-from capture.echo import diff, echo_of, injected_findings
-from capture.frames import TICK, CaptureFile, Frame
-from capture.http_stream import HttpTracker
+from capture.http.echo import diff, echo_of, injected_findings
+from capture.http.stream import HttpTracker
 from capture.model import (
     Event,
     Finding,
@@ -26,8 +24,10 @@ from capture.model import (
     ResponseSeen,
     StatsSnapshot,
 )
-from capture.reassembly import Limits, Reassembler
-from capture.shard import Shard
+from capture.net.decode import Decoder, skippable
+from capture.net.reassembly import Limits, Reassembler
+from capture.net.shard import Shard
+from capture.sources.frames import TICK, CaptureFile, Frame
 from capture.text import counted
 
 _NO_EVENTS: list[Event] = []

@@ -13,10 +13,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from capture.frames import CaptureError
 from capture.model import Event, Notice, StatsSnapshot
 from capture.pipeline import Pipeline
-from capture.sources import FrameSource
+from capture.sources.frames import CaptureError
+from capture.sources.source import FrameSource
 
 Batch = list[Event]
 

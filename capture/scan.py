@@ -8,14 +8,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TextIO
 
-from capture.frames import CaptureError, CaptureFile, cut_short
-from capture.har import write_har
-from capture.jsonl import dumps
+from capture.formats.har import write_har
+from capture.formats.jsonl import dumps
+from capture.formats.table import header_line, record_line
 from capture.model import Event, InjectionSeen, Record, RequestSeen, ResponseSeen
 from capture.pipeline import Detector, Pipeline
 from capture.scan_jobs import jobs_for, scan_split
-from capture.selection import EXIT_USAGE, Selection
-from capture.table import header_line, record_line
+from capture.sources.frames import CaptureError, CaptureFile, cut_short
+from capture.view.selection import EXIT_USAGE, Selection
 
 LINE_FORMATS = ("jsonl", "table")
 """Formats written one line per request, as requests complete (``scan`` and ``live``)."""

@@ -1,7 +1,7 @@
 """A large scan split over processes, with the output of a single one.
 
 Every process walks the whole capture (passing over records is cheap) but reads
-only its share of the connections (:class:`capture.shard.Shard`). The record walk
+only its share of the connections (:class:`capture.net.shard.Shard`). The record walk
 passes over the others' plain IPv4 connections (Ethernet, no IP options) whole,
 handshake and close included; the rest of theirs it tracks without reading.
 Nothing of one connection's requests depends on another's: a connection is
@@ -10,7 +10,7 @@ segments. Each line a process writes starts with the key of the moment the
 request completed:
 
 * while a record was being processed: (record number, 1);
-* when :meth:`~capture.reassembly.Reassembler.tick` or ``flush`` closed its
+* when :meth:`~capture.net.reassembly.Reassembler.tick` or ``flush`` closed its
   connection: (record number, 0, the connection's place in the
   least-recently-active order), the order in which a single process closes them.
 
@@ -38,13 +38,13 @@ from typing import IO, Any, TextIO
 
 import orjson
 
-from capture.frames import CaptureFile, cut_short
-from capture.jsonl import dumps_around_id
+from capture.formats.jsonl import dumps_around_id
 from capture.model import Request, RequestSeen
+from capture.net.reassembly import Limits
+from capture.net.shard import Shard
 from capture.pipeline import Detector, Pipeline, summarize
-from capture.reassembly import Limits
-from capture.selection import EXIT_USAGE, Selection
-from capture.shard import Shard
+from capture.sources.frames import CaptureFile, cut_short
+from capture.view.selection import EXIT_USAGE, Selection
 
 MIN_SIZE = 32 << 20
 """Below this many bytes of capture a single process is faster than a split."""

@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from capture.craft import Conversation
-from capture.writer import write_pcap
+from tests.packets.craft import Conversation
+from tests.packets.writer import write_pcap
 
 START = 1326205331.0  # 2012-01-10 14:22:11 UTC
 OUT = Path(__file__).resolve().parent.parent / "capture" / "data" / "demo-o2-2012.pcap"

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from capture.reflect import Reflector, serve
+from capture.lab.reflect import Reflector, serve
 
 
 def _relay(client: socket.socket, upstream: tuple[str, int], add: bytes) -> None:

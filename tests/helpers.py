@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from capture.craft import Conversation
-from capture.frames import CaptureFile, Frame
 from capture.model import Record, RequestSeen, ResponseSeen
 from capture.pipeline import Pipeline
-from capture.writer import write_pcap
+from capture.sources.frames import CaptureFile, Frame
+from tests.packets.craft import Conversation
+from tests.packets.writer import write_pcap
 
 
 def run_frames(

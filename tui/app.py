@@ -27,12 +27,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar
 
 from capture.config import ConfigError
-from capture.export import ExportError, export
-from capture.filter import Filter, compile_filter
-from capture.model import Event, Notice, StatsSnapshot
-from capture.pipeline import Detector, Pipeline
-from capture.runner import Runner
-from capture.session import (
+from capture.formats.export import ExportError, export
+from capture.formats.session import (
     RestoreResult,
     SessionAnnotations,
     SessionError,
@@ -40,9 +36,13 @@ from capture.session import (
     load_annotations,
     save_session,
 )
-from capture.sources import FrameSource
-from capture.store import Entry, Store
+from capture.model import Event, Notice, StatsSnapshot
+from capture.pipeline import Detector, Pipeline
+from capture.runner import Runner
+from capture.sources.source import FrameSource
 from capture.text import counted
+from capture.view.filter import Filter, compile_filter
+from capture.view.store import Entry, Store
 from tui import keys as keymod
 from tui.detail import DetailPane
 from tui.exposure_panel import ExposurePanel
@@ -529,7 +529,7 @@ class HeaderwatchApp(App[int]):
             ``source.name``).
 
     A source may also have ``total_bytes``/``read_bytes`` (like
-    :class:`~capture.sources.FileSource`): a progress bar then shows while loading.
+    :class:`~capture.sources.source.FileSource`): a progress bar then shows while loading.
     Notices from a source thread go in through a :class:`NoticeBox` added to
     :attr:`notice_boxes` before :meth:`run`.
     """
@@ -833,8 +833,8 @@ def write_entries(
     """Write a session (pcapng) or an export (HAR, JSONL); return what to tell the user.
 
     ``entries`` is every stored entry; ``shown_ids`` limits the output to the view.
-    Raises :class:`SaveError`, :class:`~capture.session.SessionError` or
-    :class:`~capture.export.ExportError` with a one-line reason.
+    Raises :class:`SaveError`, :class:`~capture.formats.session.SessionError` or
+    :class:`~capture.formats.export.ExportError` with a one-line reason.
     """
     if request.format == "pcapng":
         if not sources:

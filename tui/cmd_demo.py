@@ -12,9 +12,9 @@ import argparse
 import sys
 from typing import Any
 
-from capture.frames import CaptureError
-from capture.selection import EXIT_USAGE
-from capture.sources import ReplaySource
+from capture.sources.frames import CaptureError
+from capture.sources.source import ReplaySource
+from capture.view.selection import EXIT_USAGE
 from tui.common import add_identity_args, build_detector, demo_capture_path
 from tui.launch import add_dashboard_args, check_view_args, run_dashboard
 

@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from capture.interfaces import interface_to_dict, list_interfaces, table
-from capture.privileges import can_capture
+from capture.sources.live.interfaces import interface_to_dict, list_interfaces, table
+from capture.sources.live.privileges import can_capture
 
 
 def register(sub: Any) -> None:

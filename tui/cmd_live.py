@@ -23,19 +23,19 @@ from importlib import import_module
 from types import FrameType
 from typing import Any, TextIO
 
-from capture.jsonl import dumps
-from capture.live import DEFAULT_FILTER, LiveError, LiveSource, NeedsPrivileges
+from capture.formats.jsonl import dumps
+from capture.formats.pcapng import CaptureWriteError, PcapngWriter
+from capture.formats.table import header_line, record_line
 from capture.model import Notice, RequestSeen
-from capture.pcapng import CaptureWriteError, PcapngWriter
 from capture.pipeline import Detector, Pipeline
-from capture.privileges import CannotDrop, drop_privileges
-from capture.recording import RecordingSource
 from capture.runner import Batch, Runner
 from capture.scan import LINE_FORMATS
-from capture.selection import EXIT_USAGE, Selection
-from capture.sources import FrameSource
-from capture.table import header_line, record_line
+from capture.sources.live.privileges import CannotDrop, drop_privileges
+from capture.sources.live.source import DEFAULT_FILTER, LiveError, LiveSource, NeedsPrivileges
+from capture.sources.recording import RecordingSource
+from capture.sources.source import FrameSource
 from capture.text import counted
+from capture.view.selection import EXIT_USAGE, Selection
 from tui.common import add_identity_args, build_detector, output_failed
 
 PCAPNG_APP = None

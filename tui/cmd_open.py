@@ -11,9 +11,9 @@ import argparse
 import sys
 from typing import Any
 
-from capture.frames import CaptureError
-from capture.selection import EXIT_USAGE
-from capture.sources import FileSource
+from capture.sources.frames import CaptureError
+from capture.sources.source import FileSource
+from capture.view.selection import EXIT_USAGE
 from tui.common import add_identity_args, build_detector
 from tui.launch import add_dashboard_args, check_view_args, run_dashboard
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from capture.selection import EXIT_IDENTITY, EXIT_OK, EXIT_USAGE
+from capture.view.selection import EXIT_IDENTITY, EXIT_OK, EXIT_USAGE
 from tui.common import add_identity_args, build_detector
 
 
@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``probe``."""
-    from capture.probe import ProbeError, describe, probe, result_to_dict  # only when probing
+    from capture.lab.probe import ProbeError, describe, probe, result_to_dict  # only when probing
 
     detector = build_detector(args)
     if isinstance(detector, int):

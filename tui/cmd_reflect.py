@@ -7,11 +7,11 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from capture.jsonl import dumps
+from capture.formats.jsonl import dumps
+from capture.formats.table import header_line, record_line
 from capture.scan import LINE_FORMATS
-from capture.selection import EXIT_OK, EXIT_USAGE, Selection
-from capture.table import header_line, record_line
 from capture.text import counted
+from capture.view.selection import EXIT_OK, EXIT_USAGE, Selection
 from tui.common import add_identity_args, build_detector
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     # asyncio and the server load here, not whenever the command line is parsed.
     import asyncio
 
-    from capture.reflect import ReflectError, Reflector, serve
+    from capture.lab.reflect import ReflectError, Reflector, serve
 
     detector = build_detector(args)
     if isinstance(detector, int):

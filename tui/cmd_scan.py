@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from capture.scan import FORMATS, scan
-from capture.selection import EXIT_OK, EXIT_USAGE
+from capture.view.selection import EXIT_OK, EXIT_USAGE
 from tui.common import add_identity_args, build_detector, demo_capture_path, output_failed
 
 

@@ -8,8 +8,8 @@ import sys
 from importlib import resources
 
 from capture.config import ConfigError, load_config, merge_identity
+from capture.formats.pcapng import describe_errno
 from capture.identity.detector import IdentityDetector
-from capture.pcapng import describe_errno
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
 

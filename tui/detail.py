@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from capture.store import Entry
+from capture.view.store import Entry
 from tui.render import detail_text
 
 

@@ -1,6 +1,6 @@
 """The exposure panel: which hosts received which identities, per-header counts, sparklines.
 
-Reads :class:`capture.exposure.Exposure` (fed by the app with every batch) and
+Reads :class:`capture.view.exposure.Exposure` (fed by the app with every batch) and
 redraws at most twice a second, and only when the aggregate changed.
 """
 
@@ -11,9 +11,9 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Sparkline, Static
 
-from capture.exposure import Exposure
 from capture.model import Event
 from capture.text import counted
+from capture.view.exposure import Exposure
 from tui.render import KIND_LABEL, safe
 
 REDRAW_INTERVAL = 0.5

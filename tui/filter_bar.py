@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from capture.filter import Filter, FilterError, compile_filter
+from capture.view.filter import Filter, FilterError, compile_filter
 from tui.render import safe
 
 HISTORY_LIMIT = 100

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from capture.config import ConfigError
-from capture.filter import FilterError, compile_filter
 from capture.pipeline import Detector
-from capture.selection import EXIT_USAGE
-from capture.sources import FrameSource
+from capture.sources.source import FrameSource
+from capture.view.filter import FilterError, compile_filter
+from capture.view.selection import EXIT_USAGE
 
 if TYPE_CHECKING:
     from tui.app import NoticeBox

@@ -23,7 +23,7 @@ from urllib.parse import unquote_to_bytes
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
-from capture.echo import diff, echo_of
+from capture.http.echo import diff, echo_of
 from capture.model import Finding, Record
 from capture.text import from_bytes, printable, to_bytes
 
@@ -62,7 +62,7 @@ KIND_LABEL = {
 
 
 class EntryLike(Protocol):
-    """What the renderers need from a store entry (see :mod:`capture.store`)."""
+    """What the renderers need from a store entry (see :mod:`capture.view.store`)."""
 
     @property
     def record(self) -> Record: ...

@@ -27,7 +27,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from capture.store import Entry
+from capture.view.store import Entry
 from tui.render import (
     BADGE_STYLE,
     badge_labels,

@@ -1,4 +1,4 @@
-"""Runs a :class:`~capture.live.LiveSource` inside a network namespace for the tests.
+"""Runs a :class:`~capture.sources.live.source.LiveSource` inside a network namespace for the tests.
 
 ``python -m tests.capture.live_driver MODE SEND_IF CAPTURE_IF N READER`` (with
 ``ip netns exec``; SEND_IF and CAPTURE_IF are the two ends of one veth pair;
@@ -27,10 +27,10 @@ import sys
 import time
 from typing import Any
 
-from capture import live
-from capture.craft import tcp_frame
-from capture.frames import Frame
-from capture.live import LiveSource
+from capture.sources.frames import Frame
+from capture.sources.live import source as live
+from capture.sources.live.source import LiveSource
+from tests.packets.craft import tcp_frame
 
 
 def _frames(n: int, vlan_every: int = 0) -> list[bytes]:

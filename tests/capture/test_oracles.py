@@ -1,4 +1,4 @@
-"""Every real capture in ../shared/pcaps against its oracle (Zeek, Suricata, tshark).
+"""Every real capture in tests/data/pcaps against its oracle (Zeek, Suricata, tshark).
 
 The oracle lists the requests of each capture. Per connection (src, sport, dst,
 dport) we must report the same requests in the same order, with the same
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from capture.jsonl import record_to_dict
+from capture.formats.jsonl import record_to_dict
 from tests.helpers import run_file
 
 # (capture, connection index in capture order, request index, field) -> our value,

@@ -17,17 +17,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capture.craft import PSH, Conversation, tcp_frame
-from capture.decode import ACK, FIN, RST, SYN, skippable
-from capture.frames import CaptureFile, Frame
+from capture.formats.jsonl import record_to_dict
+from capture.formats.pcapng import PcapngWriter
 from capture.identity.detector import IdentityConfig, IdentityDetector
-from capture.jsonl import record_to_dict
 from capture.model import RequestSeen
-from capture.pcapng import PcapngWriter
+from capture.net.decode import ACK, FIN, RST, SYN, skippable
+from capture.net.reassembly import Limits
 from capture.pipeline import Pipeline, summarize
-from capture.reassembly import Limits
+from capture.sources.frames import CaptureFile, Frame
 from tests.capture.test_property import requests
 from tests.helpers import conversation, records_of, save, simple_request
+from tests.packets.craft import PSH, Conversation, tcp_frame
 
 
 class _NeverSkip(dict[bytes, bool]):

@@ -9,11 +9,11 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capture.decode import ACK, FIN, RST, SYN, Segment
-from capture.http_stream import HttpTracker
+from capture.http.stream import HttpTracker
 from capture.model import Request
+from capture.net.decode import ACK, FIN, RST, SYN, Segment
+from capture.net.reassembly import Limits, Reassembler
 from capture.pipeline import Pipeline
-from capture.reassembly import Limits, Reassembler
 
 CLIENT = bytes([10, 0, 0, 1])
 SERVER = bytes([10, 0, 0, 2])

@@ -15,7 +15,7 @@ def _modules() -> list[str]:
 
 def test_there_are_modules_to_check() -> None:
     names = _modules()
-    assert "capture.pipeline" in names and "capture.reassembly" in names
+    assert "capture.pipeline" in names and "capture.net.reassembly" in names
 
 
 def test_no_capture_module_imports_textual_or_rich() -> None:

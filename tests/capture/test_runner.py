@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 import capture.runner as runner_module
-from capture.frames import Frame
 from capture.model import Event, RequestSeen, StatsSnapshot
 from capture.pipeline import Pipeline
 from capture.runner import Runner
+from capture.sources.frames import Frame
 from tests.helpers import conversation, simple_request
 
 

@@ -24,19 +24,19 @@ from hypothesis import strategies as st
 
 from capture import scan_jobs
 from capture.config import IdentityConfig
-from capture.craft import Conversation, tcp_frame
-from capture.decode import ACK
-from capture.frames import CaptureFile, Frame
+from capture.formats.jsonl import dumps
+from capture.formats.pcapng import PcapngWriter
 from capture.identity.detector import IdentityDetector
-from capture.jsonl import dumps
 from capture.model import RequestSeen
-from capture.pcapng import PcapngWriter
+from capture.net.decode import ACK
+from capture.net.reassembly import Limits
+from capture.net.shard import Shard
 from capture.pipeline import Pipeline
-from capture.reassembly import Limits
 from capture.scan import scan
-from capture.shard import Shard
-from capture.writer import write_pcap
+from capture.sources.frames import CaptureFile, Frame
 from tests.helpers import save, simple_request
+from tests.packets.craft import Conversation, tcp_frame
+from tests.packets.writer import write_pcap
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
@@ -228,7 +228,7 @@ def test_what_is_split_and_what_is_not(
 
 
 _JOBS_OF_STDIN = (
-    "from capture.frames import CaptureFile\nfrom capture.scan_jobs import jobs_for\n"
+    "from capture.sources.frames import CaptureFile\nfrom capture.scan_jobs import jobs_for\n"
     "print(jobs_for([CaptureFile('-')], 'jsonl', 2))"
 )
 

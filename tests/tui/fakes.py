@@ -6,9 +6,9 @@ import dataclasses
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 
-from capture.craft import Conversation
-from capture.frames import Frame
 from capture.model import Event, Finding, Record, Request, RequestSeen, Response, StatsSnapshot
+from capture.sources.frames import Frame
+from tests.packets.craft import Conversation
 from tui.app import HeaderwatchApp
 
 T0 = 1326205331.0  # 2012-01-10 14:22:11 UTC
@@ -159,7 +159,7 @@ def o2_frames(count: int = 3, start: float = T0) -> list[tuple[float, bytes]]:
 
 
 class FakeSource:
-    """A :class:`~capture.sources.FrameSource` over crafted frames.
+    """A :class:`~capture.sources.source.FrameSource` over crafted frames.
 
     ``gate`` (when given) is waited for before the frames after ``hold_after`` are
     yielded, so a test can look at the app mid-capture. ``total_bytes`` /

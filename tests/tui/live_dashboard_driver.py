@@ -21,8 +21,8 @@ import time
 from importlib import import_module
 from typing import Any
 
-from capture.jsonl import record_to_dict
-from capture.live import LiveSource
+from capture.formats.jsonl import record_to_dict
+from capture.sources.live.source import LiveSource
 from tui.cmd_live import dashboard
 
 

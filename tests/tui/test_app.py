@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 from typing import TypeVar
 
-import pytest
 from textual.command import CommandPalette
 from textual.message import Message
 from textual.pilot import Pilot
@@ -16,7 +15,7 @@ from textual.widgets import Input, ProgressBar
 
 from capture.identity.detector import IdentityDetector
 from capture.model import Notice, RequestSeen, ResponseSeen, StatsSnapshot
-from capture.sources import FileSource
+from capture.sources.source import FileSource
 from tests.tui.fakes import (
     OK,
     FakeSource,
@@ -536,7 +535,6 @@ async def test_x_exports_jsonl_of_all_or_shown_requests(tmp_path: Path) -> None:
 
 
 async def test_x_exports_har(tmp_path: Path) -> None:
-    pytest.importorskip("capture.har", reason="capture/har.py is not in this tree yet")
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await feed(pilot, app, *seen(demo_records()))

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from capture.privileges import can_capture, interpreter_path
+from capture.sources.live.privileges import can_capture, interpreter_path
 from tests.live_plan import O2, check_records, live_plan
 from tests.netns import REPO, Lab, LiveProc, make_lab, python_for, request, require_root
 

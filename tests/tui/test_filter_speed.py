@@ -42,6 +42,6 @@ async def test_filtering_100k_stored_requests_takes_under_half_a_second() -> Non
                 assert lst.ids[-1] == N if expr != "~u /p/1" else True
         print("cold", {k: round(v, 3) for k, v in cold.items()})
         print("warm", {k: round(v, 3) for k, v in warm.items()})
-        # The first run of an expression builds the entries' search texts (capture.filter
+        # The first run of an expression builds the entries' search texts (capture.view.filter
         # keeps them); from then on re-filtering is what the user waits for.
         assert max(warm.values()) < 0.5, warm

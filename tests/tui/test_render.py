@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from capture.echo import ECHO_HEADER, encode_echo
-from capture.store import Entry
+from capture.http.echo import ECHO_HEADER, encode_echo
+from capture.view.store import Entry
 from tests.capture.factories import finding, record, response
 from tui.render import detail_text
 

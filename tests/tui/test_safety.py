@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
 
-from capture.exposure import Exposure
 from capture.model import Finding, RequestSeen, Response
-from capture.store import Entry
+from capture.view.exposure import Exposure
+from capture.view.store import Entry
 from tests.tui.fakes import make_app, record
 from tui.exposure_panel import exposure_text
 from tui.messages import EventsArrived

@@ -1,7 +1,7 @@
 """Precision: ordinary traffic produces no identity findings.
 
 ``benign_headers.jsonl`` holds the request headers of every HTTP request in the
-shared real-world captures (shared/pcaps, Zeek and Suricata-verify traces) plus
+real-world captures (tests/data/pcaps, Zeek and Suricata-verify traces) plus
 typical browser, app, CDN and analytics requests written for this test. None of
 them carries a subscriber identity, so none may produce one.
 """
@@ -30,7 +30,7 @@ def _corpus() -> list[dict[str, Any]]:
 def test_corpus_is_substantial() -> None:
     records = _corpus()
     assert len(records) >= 100
-    assert sum(1 for r in records if r["source"].startswith("shared/pcaps/")) >= 100
+    assert sum(1 for r in records if r["source"].startswith("tests/data/pcaps/")) >= 100
     names = {name.lower() for r in records for name, _ in r["headers"]}
     for expected in (
         "cookie",

@@ -1,0 +1,1 @@
+"""What is written and read back: JSONL, table, HAR, pcapng sessions and exports."""

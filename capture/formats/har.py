@@ -1,0 +1,230 @@
+"""HAR 1.2 export (http://www.softwareishard.com/blog/har-12-spec/).
+
+Headers are ordered ``[{name, value}]`` lists with duplicates kept, as sent.
+Fields HAR has no place for start with ``_`` (the spec's rule for custom
+fields, and mitmproxy's habit): ``_identityFindings`` (the JSONL ``findings``
+objects), ``_anomalies``, ``_flow``, ``_depth``, ``_id``, ``_marked``,
+``_comment``, ``_injected``. What the capture does not have is reported as the
+spec says (``-1`` sizes; status 0 when no response was seen).
+
+Accepts store entries or bare records (``scan --format har`` has no store), and
+streams: entries are written one by one, never all held as one JSON tree.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, TextIO
+from urllib.parse import parse_qsl
+
+from capture.formats.jsonl import finding_to_dict
+from capture.http.urls import endpoint, request_url
+from capture.model import Header, Record
+from capture.text import for_json, to_bytes
+from capture.view.store import Entry
+
+
+def _tool_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("headerwatch")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _headers(headers: tuple[Header, ...]) -> list[dict[str, str]]:
+    return [{"name": for_json(n), "value": for_json(v)} for n, v in headers]
+
+
+def _first(headers: tuple[Header, ...], lname: str) -> str | None:
+    for name, value in headers:
+        if name.lower() == lname:
+            return value
+    return None
+
+
+def _cookies(headers: tuple[Header, ...]) -> list[dict[str, str]]:
+    """Request cookies: every ``name=value`` pair of every Cookie header."""
+    out = []
+    for name, value in headers:
+        if name.lower() != "cookie":
+            continue
+        for pair in value.split(";"):
+            key, eq, val = pair.strip().partition("=")
+            if key or eq:
+                out.append({"name": for_json(key), "value": for_json(val)})
+    return out
+
+
+def _set_cookies(headers: tuple[Header, ...]) -> list[dict[str, str]]:
+    """Response cookies: the ``name=value`` of each Set-Cookie (attributes dropped)."""
+    out = []
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            key, _, val = value.split(";", 1)[0].strip().partition("=")
+            out.append({"name": for_json(key), "value": for_json(val)})
+    return out
+
+
+def _query(uri: str | None) -> list[dict[str, str]]:
+    if not uri or "?" not in uri:
+        return []
+    query = uri.split("?", 1)[1].split("#", 1)[0]
+    return [
+        {"name": for_json(k), "value": for_json(v)}
+        for k, v in parse_qsl(query, keep_blank_values=True, errors="replace")
+    ]
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _post_data(record: Record) -> dict[str, Any] | None:
+    req = record.request
+    if not req.body:
+        return None
+    mime = for_json(_first(req.headers, "content-type") or "")
+    post: dict[str, Any] = {"mimeType": mime}
+    try:
+        post["text"] = req.body.decode("utf-8")
+    except UnicodeDecodeError:
+        # Not text: base64, flagged the way HAR flags binary response content.
+        post["text"] = base64.b64encode(req.body).decode("ascii")
+        post["encoding"] = "base64"
+    if mime.lower().startswith("application/x-www-form-urlencoded") and "encoding" not in post:
+        post["params"] = [
+            {"name": k, "value": v}
+            for k, v in parse_qsl(post["text"], keep_blank_values=True, errors="replace")
+        ]
+    if len(req.body) < req.body_length:
+        post["_truncated"] = True  # only the first bytes were kept (BODY_CAP)
+    return post
+
+
+def _response(record: Record) -> dict[str, Any]:
+    resp = record.response
+    if resp is None:
+        # HAR requires a response; status 0 is what browsers write for "none".
+        return {
+            "status": 0,
+            "statusText": "",
+            "httpVersion": "",
+            "cookies": [],
+            "headers": [],
+            "content": {"size": -1, "mimeType": ""},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": -1,
+            "_noResponse": True,
+        }
+    length = _first(resp.headers, "content-length")
+    size = int(length) if length is not None and length.strip().isdigit() else -1
+    out: dict[str, Any] = {
+        "status": resp.status,
+        "statusText": for_json(resp.reason),
+        "httpVersion": for_json(resp.version),
+        "cookies": _set_cookies(resp.headers),
+        "headers": _headers(resp.headers),
+        "content": {"size": size, "mimeType": for_json(_first(resp.headers, "content-type") or "")},
+        "redirectURL": for_json(_first(resp.headers, "location") or ""),
+        "headersSize": -1,
+        "bodySize": size,
+    }
+    if resp.anomalies:
+        out["_anomalies"] = [for_json(a) for a in resp.anomalies]
+    return out
+
+
+def _head_size(record: Record) -> int:
+    """Bytes of the request head as sent: request line, header lines, blank line."""
+    req = record.request
+    line = len(to_bytes(req.method)) + 2
+    if req.uri is not None:
+        line += 1 + len(to_bytes(req.uri))
+    if req.version is not None:
+        line += 1 + len(to_bytes(req.version))
+    return line + sum(len(to_bytes(n)) + 2 + len(to_bytes(v)) + 2 for n, v in req.headers) + 2
+
+
+def har_entry(item: Entry | Record) -> dict[str, Any]:
+    """One HAR ``entries`` object."""
+    entry = item if isinstance(item, Entry) else None
+    record = item.record if isinstance(item, Entry) else item
+    req = record.request
+    response = record.response
+    elapsed = max(0.0, (response.ts - req.ts) * 1000.0) if response is not None else 0.0
+    out: dict[str, Any] = {
+        "startedDateTime": _iso(req.ts),
+        "time": round(elapsed, 3),
+        "request": {
+            "method": for_json(req.method),
+            "url": for_json(request_url(req)),
+            "httpVersion": for_json(req.version or "HTTP/0.9"),
+            "cookies": _cookies(req.headers),
+            "headers": _headers(req.headers),
+            "queryString": _query(req.uri),
+            "headersSize": _head_size(record),
+            "bodySize": req.body_length,
+        },
+        "response": _response(record),
+        "cache": {},
+        # Only the wait (request start to response head) is known from a capture.
+        "timings": {"send": 0, "wait": round(elapsed, 3), "receive": 0},
+        "serverIPAddress": req.dst,
+        "connection": str(req.flow),
+        "_id": record.id,
+        "_flow": req.flow,
+        "_depth": req.depth,
+        "_client": endpoint(req.src, req.sport),
+        "_server": endpoint(req.dst, req.dport),
+        "_identityFindings": [finding_to_dict(f) for f in record.findings],
+    }
+    post = _post_data(record)
+    if post is not None:
+        out["request"]["postData"] = post
+    if req.anomalies:
+        out["_anomalies"] = [for_json(a) for a in req.anomalies]
+    if entry is not None:
+        out["_marked"] = entry.marked
+        if entry.comment:
+            out["_comment"] = for_json(entry.comment)
+            out["comment"] = for_json(entry.comment)  # HAR's own field: viewers show it
+        if entry.injected:
+            out["_injected"] = list(entry.injected)
+    return out
+
+
+def write_har(items: Iterable[Entry | Record], out: TextIO, comment: str = "") -> int:
+    """Stream a HAR document to ``out``; return the number of entries."""
+    creator = {"name": "headerwatch", "version": _tool_version()}
+    log_head = {"version": "1.2", "creator": creator, "pages": []}
+    if comment:
+        log_head["comment"] = for_json(comment)
+    # Open the log object and its "entries" list, then stream the entries into it.
+    head = json.dumps(log_head, ensure_ascii=False)
+    out.write('{"log": ' + head[:-1] + ', "entries": [')
+    count = 0
+    for item in items:
+        out.write(",\n" if count else "\n")
+        out.write(json.dumps(har_entry(item), ensure_ascii=False))
+        count += 1
+    out.write("\n]}}\n")
+    return count
+
+
+def har_document(items: Iterable[Entry | Record], comment: str = "") -> dict[str, Any]:
+    """The whole HAR document as a dict (small exports and tests)."""
+    log: dict[str, Any] = {
+        "version": "1.2",
+        "creator": {"name": "headerwatch", "version": _tool_version()},
+        "pages": [],
+        "entries": [har_entry(i) for i in items],
+    }
+    if comment:
+        log["comment"] = for_json(comment)
+    return {"log": log}

@@ -1,0 +1,472 @@
+"""Session files: a pcapng that Wireshark opens and headerwatch reopens as it was.
+
+A session is the capture itself plus what headerwatch and the user added:
+
+* the section header's comment holds :class:`SessionInfo` as JSON (tool version,
+  source, creation time, filter, region; canary values only as SHA-256 digests);
+* each annotated request's *anchor* frame carries packet comments (Wireshark's
+  ``frame.comment``): ``headerwatch:finding msisdn x-up-calling-line-id=+447700900123
+  (catalog, high)``, ``headerwatch:comment <text>``, ``headerwatch:mark``,
+  ``headerwatch:injected <names>``.
+
+The anchor of a request is the first frame carrying its bytes: the first frame
+with payload whose time equals ``Request.ts`` and whose addresses and ports are
+the request's (the pipeline stamps a request with exactly that frame's time).
+When several requests start in one frame (pipelining), each tag names the
+request's position on its connection: ``headerwatch:mark@2``.
+
+Reopening runs the file through the normal pipeline (same records: findings are
+recomputed, not read back) and then :func:`restore` puts marks, comments and
+injected-header notes back onto the store's entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import time
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from capture.formats.atomic import atomic_output
+from capture.formats.pcapng import (
+    CaptureWriteError,
+    PcapngWriter,
+    describe_errno,
+    read_section_header,
+)
+from capture.model import Finding, Record
+from capture.net.decode import Decoder, Segment
+from capture.sources.frames import CaptureError, CaptureFile
+from capture.text import for_json
+from capture.view.store import Entry, Store
+
+PREFIX = "headerwatch:"
+_PREFIX_B = PREFIX.encode()
+SESSION_FORMAT = 1
+"""Version of the session layout (SHB JSON and comment tags)."""
+
+# (ts, src, sport, dst, dport) of a request, as the pipeline reports it.
+AnchorKey = tuple[float, str, int, str, int]
+_Conn = tuple[str, int, str, int]
+
+
+class SessionError(Exception):
+    """Saving or reading a session failed; ``str()`` is one line for the user."""
+
+
+def _tool_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("headerwatch")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def canary_digest(value: str) -> str:
+    """SHA-256 (hex) of a canary value: what a session may store instead of the value."""
+    return hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """Session metadata, stored as JSON in the section header comment."""
+
+    source: str = ""
+    """Where the traffic came from: an interface, file names, ``demo``."""
+    created: str = ""
+    """ISO 8601 UTC time the session was written."""
+    filter: str = ""
+    """The view filter when it was saved ("" when everything was saved)."""
+    region: str = ""
+    """The ``--region`` used for national phone numbers."""
+    canary_sha256: tuple[str, ...] = ()
+    """Digests of the canary values (never the values: the file gets shared)."""
+    version: str = field(default_factory=_tool_version)
+    """headerwatch version that wrote it."""
+
+    @classmethod
+    def new(
+        cls,
+        source: str = "",
+        filter: str = "",
+        region: str = "",
+        canaries: Iterable[str] = (),
+        now: float | None = None,
+    ) -> SessionInfo:
+        """Metadata for a session written now; canary values are hashed here."""
+        when = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+        return cls(
+            source=source,
+            created=when.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            filter=filter,
+            region=region or "",
+            canary_sha256=tuple(canary_digest(c) for c in canaries),
+        )
+
+    def to_comment(self) -> str:
+        """The JSON text for the section header comment."""
+        body: dict[str, Any] = {
+            "format": SESSION_FORMAT,
+            "version": self.version,
+            "source": for_json(self.source),
+            "created": self.created,
+            "filter": for_json(self.filter),
+            "region": self.region,
+            "canary_sha256": list(self.canary_sha256),
+        }
+        return json.dumps({"headerwatch": body}, ensure_ascii=False)
+
+    @classmethod
+    def from_comment(cls, text: str) -> SessionInfo | None:
+        """Parse :meth:`to_comment` output; None for any other comment."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        body = data.get("headerwatch") if isinstance(data, dict) else None
+        if not isinstance(body, dict):
+            return None
+
+        def text_of(key: str) -> str:
+            value = body.get(key, "")
+            return value if isinstance(value, str) else ""
+
+        digests = body.get("canary_sha256", [])
+        return cls(
+            source=text_of("source"),
+            created=text_of("created"),
+            filter=text_of("filter"),
+            region=text_of("region"),
+            canary_sha256=tuple(d for d in digests if isinstance(d, str))
+            if isinstance(digests, list)
+            else (),
+            version=text_of("version"),
+        )
+
+
+def read_session_info(path: str) -> SessionInfo | None:
+    """The metadata of a session file; None for a capture headerwatch did not write."""
+    try:
+        header = read_section_header(path)
+    except OSError as exc:
+        raise SessionError(f"{path}: cannot read ({describe_errno(exc.errno, 'error')})") from None
+    if header is None:
+        return None
+    for comment in header.comments:
+        info = SessionInfo.from_comment(comment)
+        if info is not None:
+            return info
+    return None
+
+
+# --- comments -------------------------------------------------------------------
+
+
+def finding_comment(finding: Finding) -> str:
+    """``headerwatch:finding msisdn x-up-calling-line-id=+447700900123 (catalog, high)``.
+
+    Canary values are written as a digest prefix: session files get shared.
+    """
+    where = "" if finding.where == "header" else f"{finding.where}:"
+    if finding.kind == "canary":
+        value = f"sha256:{canary_digest(finding.normalized or finding.value)[:16]}"
+    else:
+        value = finding.normalized or finding.value
+    return (
+        f"{PREFIX}finding {finding.kind} {where}{finding.name}={value} "
+        f"({finding.detector}, {finding.severity})"
+    )
+
+
+def entry_comments(entry: Entry, position: int | None = None) -> list[str]:
+    """The packet comments that describe one entry (empty when there is nothing to say).
+
+    ``position`` (the request's depth on its connection) is added to every tag
+    when the anchor frame carries more than one request.
+    """
+    at = "" if position is None else f"@{position}"
+    out = []
+    for finding in entry.record.findings:
+        text = finding_comment(finding)
+        out.append(text.replace(" ", f"{at} ", 1) if at else text)
+    if entry.injected:
+        out.append(f"{PREFIX}injected{at} {', '.join(entry.injected)}")
+    if entry.marked:
+        out.append(f"{PREFIX}mark{at}")
+    if entry.comment:
+        out.append(f"{PREFIX}comment{at} {entry.comment}")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    """One headerwatch packet comment, parsed."""
+
+    kind: str
+    """``finding``, ``comment``, ``mark``, ``injected`` (or a later addition)."""
+    position: int | None
+    """The ``@N`` request position; None when the frame anchors one request."""
+    text: str
+    """What follows the tag (the comment text, the finding summary)."""
+
+
+def parse_tag(comment: bytes | str) -> Tag | None:
+    """A :class:`Tag` for a ``headerwatch:`` comment, None for any other comment."""
+    text = comment.decode("utf-8", "replace") if isinstance(comment, bytes) else comment
+    if not text.startswith(PREFIX):
+        return None
+    head, _, rest = text[len(PREFIX) :].partition(" ")
+    kind, _, position = head.partition("@")
+    if not kind or (position and not position.isdigit()):
+        return None
+    return Tag(kind, int(position) if position else None, rest)
+
+
+def _anchor_key(record: Record) -> AnchorKey:
+    req = record.request
+    return (req.ts, req.src, req.sport, req.dst, req.dport)
+
+
+def _conn(src: str, sport: int, dst: str, dport: int) -> _Conn:
+    """A connection's 4-tuple with the endpoints in a fixed order (either direction)."""
+    if (src, sport) <= (dst, dport):
+        return (src, sport, dst, dport)
+    return (dst, dport, src, sport)
+
+
+class _Addresses:
+    """Packed addresses as text (``inet_ntop``), cached: a capture has few hosts."""
+
+    def __init__(self) -> None:
+        self._cache: dict[bytes, str] = {}
+
+    def text(self, packed: bytes) -> str:
+        text = self._cache.get(packed)
+        if text is None:
+            family = socket.AF_INET if len(packed) == 4 else socket.AF_INET6
+            text = socket.inet_ntop(family, packed)
+            if len(self._cache) < 65536:
+                self._cache[packed] = text
+        return text
+
+    def key(self, seg: Segment) -> AnchorKey:
+        """The anchor key of the request that would start in this segment."""
+        return (seg.ts, self.text(seg.src), seg.sport, self.text(seg.dst), seg.dport)
+
+    def conn(self, seg: Segment) -> _Conn:
+        """The segment's connection, either direction."""
+        return _conn(self.text(seg.src), seg.sport, self.text(seg.dst), seg.dport)
+
+
+# --- saving ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    """What :func:`save_session` wrote."""
+
+    path: str
+    frames: int
+    annotated: int
+    """Requests whose findings, marks or comments were written."""
+    unplaced: int
+    """Annotated requests kept in the file whose first frame was not found (their
+    notes are missing from the file); 0 unless the sources changed since loading."""
+
+
+def save_session(
+    out_path: str,
+    sources: Sequence[str],
+    entries: Iterable[Entry],
+    only: Collection[int] | None = None,
+    info: SessionInfo | None = None,
+) -> SaveResult:
+    """Write a session: the frames of ``sources`` with the entries' annotations.
+
+    ``sources`` are the capture files the entries were read from, in the order
+    they went through the pipeline (for a live capture, the ``-w`` recording:
+    flush its writer first). With ``only`` (record ids, e.g. the filtered
+    view), just the frames of those records' TCP connections are kept; any
+    other request on those connections comes along, annotations included.
+    The file is replaced atomically: on failure it is left as it was and
+    :class:`SessionError` says why in one line.
+    """
+    if isinstance(sources, str):
+        sources = [sources]
+    pending: dict[AnchorKey, list[Entry]] = {}
+    keep: set[_Conn] | None = None if only is None else set()
+    wanted = None if only is None else set(only)
+    for entry in entries:
+        req = entry.record.request
+        if keep is not None and wanted is not None and entry.record.id in wanted:
+            keep.add(_conn(req.src, req.sport, req.dst, req.dport))
+        if entry.record.findings or entry.marked or entry.comment or entry.injected:
+            pending.setdefault(_anchor_key(entry.record), []).append(entry)
+    captures = _open_all(sources)
+    info = info if info is not None else SessionInfo.new(source=", ".join(sources))
+    decoder = Decoder()
+    addresses = _Addresses()
+    frames = annotated = 0
+    try:
+        with atomic_output(out_path) as temp, PcapngWriter(temp, info.to_comment()) as writer:
+            for capture in captures:
+                for frame in capture:
+                    seg = decoder.decode(frame.ts, frame.linktype, frame.data)
+                    if keep is not None and (seg is None or addresses.conn(seg) not in keep):
+                        continue
+                    # Our old tags are replaced by the current state; other tools'
+                    # comments stay.
+                    comments: list[str | bytes] = [
+                        c for c in frame.comments if not c.startswith(_PREFIX_B)
+                    ]
+                    if seg is not None and seg.payload and pending:
+                        anchored = pending.pop(addresses.key(seg), None)
+                        if anchored:
+                            comments += _anchor_comments(anchored)
+                            annotated += len(anchored)
+                    writer.write(frame._replace(comments=()), comments)
+                    frames += 1
+    except CaptureWriteError as exc:
+        raise SessionError(f"{out_path}: {describe_errno(exc.errno)}; session not saved") from None
+    except OSError as exc:
+        reason = describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
+        raise SessionError(f"{out_path}: {reason}; session not saved") from None
+    finally:
+        for capture in captures:
+            capture.close()
+    unplaced = sum(
+        len(group)
+        for key, group in pending.items()
+        if keep is None or _conn(key[1], key[2], key[3], key[4]) in keep
+    )
+    return SaveResult(out_path, frames, annotated, unplaced)
+
+
+def _open_all(sources: Sequence[str]) -> list[CaptureFile]:
+    captures: list[CaptureFile] = []
+    try:
+        for path in sources:
+            captures.append(CaptureFile(path))
+    except CaptureError as exc:
+        for capture in captures:
+            capture.close()
+        raise SessionError(f"{exc}; session not saved") from None
+    return captures
+
+
+def _anchor_comments(group: list[Entry]) -> list[str]:
+    if len(group) == 1:
+        return entry_comments(group[0])
+    out: list[str] = []
+    for entry in sorted(group, key=lambda e: e.record.request.depth):
+        out += entry_comments(entry, entry.record.request.depth)
+    return out
+
+
+# --- restoring ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    """What :func:`restore` put back."""
+
+    info: SessionInfo | None
+    """Metadata of the (first) session file; None when no file was a session."""
+    marked: int
+    commented: int
+    injected: int
+    unmatched: int
+    """Annotated frames no entry claimed (records evicted from the store, or a
+    file edited since)."""
+
+
+class SessionAnnotations:
+    """The headerwatch tags of session files, by the request they belong to.
+
+    Reading (:func:`load_annotations`) is the slow part and touches no store, so
+    it can run in a worker thread; :meth:`apply` then updates the store (in the
+    thread that owns it) in one pass over its entries.
+    """
+
+    def __init__(self, info: SessionInfo | None, tags: dict[AnchorKey, list[Tag]]) -> None:
+        self.info = info
+        self.tags = tags
+
+    def __len__(self) -> int:
+        return len(self.tags)
+
+    def apply(self, store: Store) -> RestoreResult:
+        """Put marks, comments and injected-header notes back onto ``store``'s entries."""
+        marked = commented = injected = 0
+        claimed: set[AnchorKey] = set()
+        tags = self.tags
+        if tags:
+            for entry in store:
+                key = _anchor_key(entry.record)
+                found = tags.get(key)
+                if found is None:
+                    continue
+                first = key not in claimed
+                claimed.add(key)
+                depth = entry.record.request.depth
+                for tag in found:
+                    # Untagged: the frame's first request. Tagged: the one at that depth.
+                    if tag.position is None:
+                        if not first:
+                            continue
+                    elif tag.position != depth:
+                        continue
+                    if tag.kind == "mark":
+                        entry.marked = True
+                        marked += 1
+                    elif tag.kind == "comment":
+                        entry.comment = tag.text
+                        commented += 1
+                    elif tag.kind == "injected":
+                        entry.injected = tuple(n for n in tag.text.split(", ") if n)
+                        injected += 1
+        return RestoreResult(self.info, marked, commented, injected, len(tags) - len(claimed))
+
+
+def load_annotations(paths: Sequence[str]) -> SessionAnnotations:
+    """Read the headerwatch tags of ``paths`` (captures that are not sessions are skipped)."""
+    if isinstance(paths, str):
+        paths = [paths]
+    info: SessionInfo | None = None
+    tags: dict[AnchorKey, list[Tag]] = {}
+    decoder = Decoder()
+    addresses = _Addresses()
+    for path in paths:
+        this = read_session_info(path)
+        if this is None:
+            continue  # not written by headerwatch: no tags to find, skip the read
+        info = info or this
+        try:
+            capture = CaptureFile(path)
+        except CaptureError as exc:
+            raise SessionError(str(exc)) from None
+        for frame in capture:
+            if not frame.comments:
+                continue
+            parsed = [t for t in map(parse_tag, frame.comments) if t is not None]
+            if not parsed:
+                continue
+            seg = decoder.decode(frame.ts, frame.linktype, frame.data)
+            if seg is None:
+                continue
+            tags.setdefault(addresses.key(seg), []).extend(parsed)
+    return SessionAnnotations(info, tags)
+
+
+def restore(store: Store, paths: Sequence[str]) -> RestoreResult:
+    """Marks, comments and injected-header notes of session files, back onto ``store``.
+
+    ``store`` holds the records of ``paths`` run through the pipeline. Both
+    steps in one call; see :class:`SessionAnnotations` to split them.
+    """
+    return load_annotations(paths).apply(store)

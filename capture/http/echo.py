@@ -1,0 +1,114 @@
+"""Sent versus received: the reflector's echo of a request, and the difference.
+
+On a tethered laptop the carrier adds its headers after the laptop, so the
+laptop's capture shows the request as sent. A reflector (``headerwatch
+reflect``) answers every request with the header block it received, in the
+response header :data:`ECHO_HEADER`; comparing the two shows what was added,
+removed or changed in transit. ``headerwatch probe``, the dashboard (``~inj``,
+the INJ badge) and session files all use this one comparison.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import orjson
+
+from capture.formats.jsonl import jsonable
+from capture.model import WHERE_HEADER, Finding, Header, Response
+from capture.text import for_json
+
+ECHO_HEADER = "X-Headerwatch-Received"
+"""Response header carrying the received header block: base64url of a JSON list of
+``[name, value]`` pairs in wire order (undecodable bytes as ``\\xNN``)."""
+
+MAX_ECHO = 96 * 1024
+"""Longest echo value accepted (a 64 KiB header block, base64-encoded, plus room)."""
+
+
+def encode_echo(headers: tuple[Header, ...]) -> str:
+    """The :data:`ECHO_HEADER` value for a received header block."""
+    return base64.urlsafe_b64encode(orjson.dumps(jsonable(headers))).decode("ascii")
+
+
+def decode_echo(value: str) -> tuple[Header, ...] | None:
+    """The header block in an :data:`ECHO_HEADER` value; None if it is not one."""
+    if len(value) > MAX_ECHO:
+        return None
+    try:
+        pairs = orjson.loads(base64.urlsafe_b64decode(value.strip().encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        return None
+    if not isinstance(pairs, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs
+    ):
+        return None
+    return tuple((n, v) for n, v in pairs)
+
+
+def echo_of(response: Response) -> tuple[Header, ...] | None:
+    """The received header block a reflector's response carries, if it carries one."""
+    for name, value in response.headers:
+        if name.lower() == ECHO_HEADER.lower():
+            return decode_echo(value)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderDiff:
+    """What happened to a header block between sender and receiver."""
+
+    injected: tuple[Header, ...]
+    """Headers the receiver got that the sender did not send (in received order)."""
+    removed: tuple[Header, ...]
+    """Headers sent that did not arrive (in sent order)."""
+
+    @property
+    def changed_names(self) -> tuple[str, ...]:
+        """Names (lower case) both removed and injected: a value rewritten in transit."""
+        gone = {n.lower() for n, _ in self.removed}
+        return tuple(dict.fromkeys(n.lower() for n, _ in self.injected if n.lower() in gone))
+
+    def __bool__(self) -> bool:
+        return bool(self.injected or self.removed)
+
+
+def _key(header: Header) -> tuple[str, str]:
+    # Names are case-insensitive (RFC 9110 §5.1) and proxies re-case them; values
+    # are compared as JSON shows them, so an echo and a capture compare alike.
+    return header[0].lower(), for_json(header[1]).strip(" \t")
+
+
+def diff(sent: tuple[Header, ...], received: tuple[Header, ...]) -> HeaderDiff:
+    """Headers injected and removed between ``sent`` and ``received``.
+
+    A multiset comparison by (name, value): a header sent twice and received once
+    was removed once. Order changes alone are not reported.
+    """
+    want = Counter(map(_key, sent))
+    got = Counter(map(_key, received))
+    return HeaderDiff(_surplus(received, got - want), _surplus(sent, want - got))
+
+
+def injected_findings(
+    injected: tuple[Header, ...], findings: Iterable[Finding]
+) -> tuple[Finding, ...]:
+    """Of the findings in a request as received, those in headers ``injected`` in
+    transit (found in context, kept where they are)."""
+    names = {name.lower() for name, _ in injected}
+    return tuple(f for f in findings if f.where == WHERE_HEADER and f.name.lower() in names)
+
+
+def _surplus(headers: tuple[Header, ...], surplus: Counter[tuple[str, str]]) -> tuple[Header, ...]:
+    """The headers that make up ``surplus``, in the order of ``headers``."""
+    out = []
+    for header in headers:
+        key = _key(header)
+        if surplus[key] > 0:
+            surplus[key] -= 1
+            out.append(header)
+    return tuple(out)

@@ -1,0 +1,807 @@
+"""HTTP/1.x over reassembled TCP streams: requests, responses, and their pairing.
+
+Each connection gets an :class:`HttpConnection` with one :class:`MessageReader`
+per direction. Readers are state machines over the byte stream: they find
+message heads, skip bodies by their framing (Content-Length, chunked, until
+close) so that the next pipelined message is found, stop parsing after CONNECT
+or Upgrade unless HTTP continues, and turn gaps into anomalies on the message
+they hit. HTTP is recognised by content on any port; when the handshake was not
+captured the content also says which side is the client.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from capture.http.http1 import (
+    MAX_HEAD,
+    REQUEST_LINE,
+    STATUS_LINE,
+    Framing,
+    MalformedHead,
+    RequestHead,
+    find_head_end,
+    has_upgrade,
+    looks_like_request,
+    looks_like_response,
+    parse_chunk_size,
+    parse_request_head,
+    parse_response_head,
+    request_framing,
+    response_framing,
+    skip_empty_lines,
+)
+from capture.model import Request, Response
+from capture.net.reassembly import Flow
+
+BODY_CAP = 64 * 1024
+"""Request body bytes kept per request (the length is always counted)."""
+
+_SNIFF_LIMIT = 4096
+"""Bytes examined before a stream is declared not to be HTTP."""
+
+# Reader states.
+START = 0  # first bytes of the stream (or after CONNECT/Upgrade): is this HTTP?
+HEAD = 1  # between messages or inside a head
+BODY = 2  # counted body
+CHUNK_SIZE = 3
+CHUNK_DATA = 4
+CHUNK_END = 5  # the CRLF after chunk data
+TRAILER = 6
+UNTIL_CLOSE = 7
+RESYNC = 8  # lost our place (gap): look for the next message start
+OPAQUE = 9  # not HTTP (any more): ignore
+UNKNOWN = 10  # role not known yet (no handshake seen)
+HTTP09 = 11  # a request line without version: wait to see whether headers follow
+
+
+def _ignore(flow: Flow, direction: int, ignore: bool) -> None:
+    if flow.owner is not None:
+        flow.owner.set_ignore(flow, direction, ignore)
+    else:
+        flow.halves[direction].ignore = ignore
+
+
+class PendingRequest:
+    """A request whose head is parsed and whose body may still be arriving."""
+
+    __slots__ = (
+        "anomalies",
+        "body",
+        "body_length",
+        "depth",
+        "emitted",
+        "head",
+        "response",
+        "ts",
+    )
+
+    def __init__(self, ts: float, head: RequestHead, depth: int) -> None:
+        self.ts = ts
+        self.head = head
+        self.depth = depth
+        self.body = bytearray()
+        self.body_length = 0
+        self.anomalies = list(head.anomalies)
+        self.response: Response | None = None
+        self.emitted = False
+
+
+class MessageReader:
+    """One direction of an HTTP connection: requests (client) or responses (server)."""
+
+    __slots__ = (
+        "buf",
+        "conn",
+        "current",
+        "direction",
+        "fresh",
+        "is_request",
+        "msg_ts",
+        "remaining",
+        "state",
+    )
+
+    def __init__(self, conn: HttpConnection, direction: int) -> None:
+        self.conn = conn
+        self.direction = direction
+        self.is_request = False
+        self.state = UNKNOWN
+        self.buf = bytearray()
+        self.msg_ts = 0.0
+        self.remaining = 0
+        self.current: PendingRequest | None = None
+        """For request readers: the request whose body is being read."""
+        self.fresh = False
+        """A message just ended inside ``_run``: the next byte starts a new one."""
+
+    # -- input -----------------------------------------------------------------
+
+    def feed(self, ts: float, data: bytes) -> None:
+        """Consume in-order stream bytes."""
+        state = self.state
+        if state == OPAQUE:
+            return
+        buf = self.buf
+        if not buf:
+            # Fast paths: a segment that is exactly body bytes, or that starts
+            # with a complete head, needs no buffering.
+            if state == BODY:
+                n = len(data)
+                if n <= self.remaining:
+                    self._body_bytes(data)
+                    self.remaining -= n
+                    if self.remaining == 0:
+                        self._body_done()
+                    return
+            elif state == HEAD and data[:1] not in (b"\r", b"\n", b""):
+                end = find_head_end(data)
+                if end > 0:
+                    self.msg_ts = ts
+                    if self.is_request:
+                        self._request_block(data[:end] if end < len(data) else data)
+                    else:
+                        self._response_block(data[:end] if end < len(data) else data)
+                    if end < len(data):
+                        self.feed(ts, data[end:])
+                    return
+        if not buf:
+            self.msg_ts = ts
+            self.fresh = False
+        buf += data
+        self._run(ts)
+
+    def gap(self, ts: float, size: int) -> None:
+        """``size`` bytes of this direction were not captured."""
+        state = self.state
+        note = f"capture gap: {size} bytes missing"
+        if state == UNKNOWN:
+            self.buf.clear()
+            return
+        if state in (OPAQUE, UNTIL_CLOSE):
+            if state == UNTIL_CLOSE:
+                self._note(f"{note} in body")
+            return
+        if state == BODY and not self.buf:
+            self._note(f"{note} in body")
+            if size < self.remaining:
+                self.remaining -= size
+                return
+            if size == self.remaining:
+                self.remaining = 0
+                self._body_done()
+                return
+            self._body_done()
+            self._enter_resync()
+            return
+        if state in (CHUNK_DATA, CHUNK_SIZE, CHUNK_END, TRAILER):
+            self._note(f"{note} in chunked body; framing lost")
+            self._body_done()
+            self._enter_resync()
+            return
+        if state == HTTP09:
+            self._finish_http09()
+            self._enter_resync()
+            return
+        if state == HEAD and self.buf.strip(b"\r\n"):
+            self._partial_head(f"{note} inside the header block; the rest of the head is lost")
+        self._enter_resync()
+
+    def close(self) -> None:
+        """The connection ended: report whatever was in progress."""
+        state = self.state
+        if state == HTTP09:
+            self._finish_http09()
+        elif state == HEAD and self.buf.strip(b"\r\n"):
+            self._partial_head("connection ended inside the header block")
+        elif state in (BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER):
+            if self.is_request and self.current is not None:
+                self._note("connection ended before the body was complete")
+            self._body_done()
+        self.state = OPAQUE
+        self.buf.clear()
+
+    def other_side_spoke(self) -> None:
+        """The peer sent data: a pending HTTP/0.9 request is complete."""
+        if self.state == HTTP09:
+            self._finish_http09()
+            self._run(self.msg_ts)
+
+    # -- the state machine --------------------------------------------------------
+
+    def _run(self, ts: float) -> None:
+        buf = self.buf
+        while buf:
+            if self.fresh:
+                # The previous message ended in this segment: so does the next begin.
+                self.msg_ts = ts
+                self.fresh = False
+            state = self.state
+            if state <= HEAD or state == UNKNOWN:
+                # Empty lines between messages belong to neither (RFC 9112 §2.2).
+                start = skip_empty_lines(buf)
+                if start:
+                    del buf[:start]
+                    if not buf:
+                        return
+            if state == HEAD:
+                if not self._head(ts):
+                    return
+            elif state == BODY:
+                n = min(len(buf), self.remaining)
+                self._body_bytes(bytes(buf[:n]))
+                del buf[:n]
+                self.remaining -= n
+                if self.remaining == 0:
+                    self._body_done()
+            elif state == CHUNK_SIZE:
+                eol = buf.find(b"\n")
+                if eol < 0:
+                    if len(buf) > 1024:
+                        self._chunk_error("chunk size line too long")
+                    return
+                line = bytes(buf[: eol + 1])
+                try:
+                    size = parse_chunk_size(line)
+                except MalformedHead as exc:
+                    del buf[: eol + 1]
+                    self._chunk_error(str(exc))
+                    continue
+                del buf[: eol + 1]
+                if size == 0:
+                    self.state = TRAILER
+                else:
+                    self.state = CHUNK_DATA
+                    self.remaining = size
+            elif state == CHUNK_DATA:
+                n = min(len(buf), self.remaining)
+                self._body_bytes(bytes(buf[:n]))
+                del buf[:n]
+                self.remaining -= n
+                if self.remaining == 0:
+                    self.state = CHUNK_END
+            elif state == CHUNK_END:
+                if buf[:2] == b"\r\n":
+                    del buf[:2]
+                elif buf[:1] == b"\n":
+                    del buf[:1]
+                elif buf == b"\r":
+                    return
+                else:
+                    self._note("chunk data not followed by CRLF")
+                self.state = CHUNK_SIZE
+            elif state == TRAILER:
+                if buf[:2] == b"\r\n" or buf[:1] == b"\n":
+                    del buf[: 2 if buf[:1] == b"\r" else 1]
+                    self._body_done()
+                    continue
+                end = find_head_end(b"\n" + buf)
+                if end < 0:
+                    if len(buf) > MAX_HEAD:
+                        self._chunk_error("trailer section too large")
+                    return
+                del buf[: end - 1]
+                self._body_done()
+            elif state == UNTIL_CLOSE:
+                self._body_bytes(bytes(buf))
+                buf.clear()
+            elif state in (START, UNKNOWN):
+                if not self._sniff():
+                    return
+            elif state == RESYNC:
+                if not self._resync():
+                    return
+            elif state == HTTP09:
+                if not self._http09_followup(ts):
+                    return
+            else:  # OPAQUE
+                buf.clear()
+                return
+
+    def _sniff(self) -> bool:
+        """Decide whether the stream is HTTP (and, if roles are unknown, which side)."""
+        buf = self.buf
+        conn = self.conn
+        if self.state == UNKNOWN:
+            req = looks_like_request(buf)
+            if req:
+                conn.assign_roles(client=self.direction)
+                return True
+            resp = looks_like_response(buf)
+            if resp:
+                conn.assign_roles(client=1 - self.direction)
+                return True
+            if (req is None or resp is None) and len(buf) < _SNIFF_LIMIT:
+                return False
+            # Mid-stream capture: look for a line that starts a message.
+            match = REQUEST_LINE.search(buf)
+            smatch = STATUS_LINE.search(buf)
+            if match and (not smatch or match.start(1) <= smatch.start(1)):
+                del buf[: match.start(1)]
+                conn.assign_roles(client=self.direction)
+                return True
+            if smatch:
+                del buf[: smatch.start(1)]
+                conn.assign_roles(client=1 - self.direction)
+                return True
+            if len(buf) > _SNIFF_LIMIT:
+                del buf[: len(buf) - 256]
+            return False
+        verdict = looks_like_request(buf) if self.is_request else looks_like_response(buf)
+        if verdict:
+            self.state = HEAD
+            return True
+        if verdict is None and len(buf) < _SNIFF_LIMIT:
+            return False
+        if not self.is_request and conn.expects_http09_reply():
+            # HTTP/0.9 responses have no status line: the body runs to the close.
+            self.state = UNTIL_CLOSE
+            return True
+        self.state = OPAQUE
+        conn.tracker.count("non_http_streams")
+        buf.clear()
+        # Nothing after this is read: reassembly can stop holding and decoding it.
+        _ignore(conn.flow, self.direction, True)
+        return False
+
+    def _enter_resync(self) -> None:
+        self.buf.clear()
+        self.state = RESYNC
+        self.current = None
+
+    def _resync(self) -> bool:
+        buf = self.buf
+        pattern = REQUEST_LINE if self.is_request else STATUS_LINE
+        match = pattern.search(buf)
+        if match is None:
+            if len(buf) > 256:
+                del buf[: len(buf) - 256]
+            return False
+        del buf[: match.start(1)]
+        self.state = HEAD
+        self.fresh = True
+        self.conn.tracker.count("resyncs")
+        return True
+
+    # -- heads ------------------------------------------------------------------
+
+    def _head(self, ts: float) -> bool:
+        if self.is_request:
+            return self._request_head(ts)
+        return self._response_head(ts)
+
+    def _request_head(self, ts: float) -> bool:
+        buf = self.buf
+        end = find_head_end(buf)
+        if end < 0:
+            eol = buf.find(b"\n")
+            if eol >= 0:
+                # A request line without a version may be a complete HTTP/0.9
+                # request; whether headers follow decides.
+                line = bytes(buf[:eol]).rstrip(b"\r")
+                if not line.upper().endswith((b" HTTP/1.1", b" HTTP/1.0")):
+                    try:
+                        head = parse_request_head(line)
+                    except MalformedHead as exc:
+                        del buf[: eol + 1]
+                        self._bad_head(str(exc))
+                        return True
+                    if head.version is None:
+                        self.state = HTTP09
+                        # Whether the server answers decides: listen to it.
+                        _ignore(self.conn.flow, 1 - self.direction, False)
+                        return self._http09_followup(ts)
+        return self._take_head(end)
+
+    def _take_head(self, end: int) -> bool:
+        """Hand a complete head (``end`` found) to its parser, or cut one that grew too big.
+
+        Returns whether the buffer was consumed (False: wait for more bytes).
+        """
+        buf = self.buf
+        if end < 0:
+            if len(buf) > MAX_HEAD:
+                self._partial_head(f"header block larger than {MAX_HEAD} bytes; cut")
+                self._enter_resync()
+                return True
+            return False
+        block = bytes(buf[:end])
+        del buf[:end]
+        if self.is_request:
+            self._request_block(block)
+        else:
+            self._response_block(block)
+        return True
+
+    def _request_block(self, block: bytes) -> None:
+        """A complete request head (request line to empty line)."""
+        try:
+            head = parse_request_head(block)
+        except MalformedHead as exc:
+            self._bad_head(str(exc), block)
+            return
+        self._start_request(self.msg_ts, head, lowered=block.lower())
+
+    def _http09_followup(self, ts: float) -> bool:
+        """After a version-less request line: headers, an empty line, or nothing."""
+        buf = self.buf
+        eol = buf.find(b"\n")
+        rest = bytes(buf[eol + 1 :])
+        if not rest:
+            return False  # wait for more bytes, the peer, or the close
+        if rest[:1] == b"\n" or rest[:2] == b"\r\n" or (rest[:1] == b"\r" and len(rest) == 1):
+            if rest == b"\r":
+                return False
+            # Request line, then an empty line: a head with no headers.
+            self.state = HEAD
+            return self._request_head(ts)
+        colon = rest.find(b":")
+        line_end = rest.find(b"\n")
+        looks_header = colon > 0 and (line_end < 0 or colon < line_end)
+        if looks_header or (line_end < 0 and len(rest) < 64):
+            if line_end < 0 and not looks_header:
+                return False
+            self.state = HEAD
+            end = find_head_end(buf)
+            if end < 0:
+                return False
+            return self._request_head(ts)
+        self._finish_http09()
+        return True
+
+    def _finish_http09(self) -> None:
+        buf = self.buf
+        eol = buf.find(b"\n")
+        line = bytes(buf[: eol if eol >= 0 else len(buf)]).rstrip(b"\r")
+        del buf[: eol + 1 if eol >= 0 else len(buf)]
+        self.state = HEAD
+        try:
+            head = parse_request_head(line)
+        except MalformedHead as exc:
+            self._bad_head(str(exc))
+            return
+        self._start_request(self.msg_ts, head, http09=True)
+
+    def _start_request(
+        self, ts: float, head: RequestHead, http09: bool = False, lowered: bytes | None = None
+    ) -> None:
+        self.fresh = True
+        conn = self.conn
+        if head.version is None and not conn.tracker.responses:
+            # Listening to the server was only needed to settle HTTP/0.9.
+            _ignore(conn.flow, 1 - self.direction, True)
+        pending = conn.new_request(ts, head)
+        if http09 or (head.version is None and not head.headers):
+            conn.emit_request(pending)
+            return
+        # One look at the lowered head spares walking the headers in the common
+        # case: no Upgrade, no Content-Length, no Transfer-Encoding.
+        if head.method == "CONNECT" or (
+            (lowered is None or b"upgrade" in lowered) and has_upgrade(head.headers)
+        ):
+            conn.emit_request(pending)
+            self.state = START  # HTTP may or may not continue: look before parsing
+            return
+        if (
+            lowered is not None
+            and b"content-length" not in lowered
+            and (b"transfer-encoding" not in lowered)
+        ):
+            self.current = pending
+            self.state = HEAD
+            self._body_done()
+            return
+        framing = request_framing(head.headers)
+        pending.anomalies.extend(framing.anomalies)
+        self._start_body(framing, pending)
+
+    def _start_body(self, framing: Framing, pending: PendingRequest | None) -> None:
+        self.current = pending
+        kind = framing.kind
+        if kind == "length":
+            self.state = BODY
+            self.remaining = framing.length
+        elif kind == "chunked":
+            self.state = CHUNK_SIZE
+        elif kind == "close":
+            self.state = UNTIL_CLOSE
+        elif kind == "tunnel":
+            self.state = START
+            self.current = None
+        else:
+            self.state = HEAD
+            self._body_done()
+
+    def _response_head(self, ts: float) -> bool:
+        return self._take_head(find_head_end(self.buf))
+
+    def _response_block(self, block: bytes) -> None:
+        """A complete response head (status line to empty line)."""
+        try:
+            head = parse_response_head(block)
+        except MalformedHead as exc:
+            self._bad_head(str(exc), block)
+            return
+        method = self.conn.response_arrived(
+            Response(
+                self.msg_ts, head.version, head.status, head.reason, head.headers, head.anomalies
+            ),
+            interim=100 <= head.status < 200 and head.status != 101,
+        )
+        self.fresh = True
+        framing = response_framing(method, head.status, head.headers)
+        if framing.kind == "tunnel":
+            self.conn.tunnel_opened()
+        self._start_body(framing, None)
+
+    def _partial_head(self, why: str) -> None:
+        """Report what arrived of a head that will never complete."""
+        block = bytes(self.buf)
+        self.buf.clear()
+        start = skip_empty_lines(block)
+        block = block[start:]
+        # Only whole lines: a cut line would be an invented value.
+        eol = block.rfind(b"\n")
+        whole = block[: eol + 1] if eol >= 0 else b""
+        first_line_cut = eol < 0
+        if not self.is_request:
+            self.conn.tracker.count("partial_responses")
+            return
+        target = whole if not first_line_cut else block
+        try:
+            head = parse_request_head(target)
+        except MalformedHead:
+            self.conn.tracker.count("partial_requests_dropped")
+            return
+        if first_line_cut:
+            why += "; the request line itself is cut"
+            head = head._replace(version=None)
+        head = head._replace(anomalies=(why, *head.anomalies))
+        pending = self.conn.new_request(self.msg_ts, head)
+        self.conn.emit_request(pending)
+        self.state = HEAD
+
+    def _bad_head(self, why: str, block: bytes = b"") -> None:
+        """Not a message head: skip its first line and look for the next message.
+
+        ``block`` is the rejected head when it was already taken off the buffer;
+        its lines after the first go back for the search.
+        """
+        self.fresh = True
+        self.conn.tracker.count("malformed_heads")
+        self.state = RESYNC
+        self.current = None
+        eol = block.find(b"\n")
+        if eol >= 0:
+            self.buf[:0] = block[eol + 1 :]
+
+    # -- bodies -----------------------------------------------------------------
+
+    def _body_bytes(self, data: bytes) -> None:
+        current = self.current
+        if current is not None:
+            current.body_length += len(data)
+            room = BODY_CAP - len(current.body)
+            if room > 0:
+                current.body += data[:room]
+
+    def _body_done(self) -> None:
+        self.fresh = True
+        current = self.current
+        self.current = None
+        if self.state not in (START, OPAQUE, RESYNC):
+            self.state = HEAD
+        if current is not None and not current.emitted:
+            self.conn.emit_request(current)
+
+    def _chunk_error(self, why: str) -> None:
+        self._note(f"chunked framing broken ({why})")
+        # Zeek and most servers stop treating the rest as body here: look for
+        # the next message right after the bad line.
+        self._body_done()
+        self.state = HEAD
+
+    def _note(self, text: str) -> None:
+        if self.is_request and self.current is not None:
+            self.current.anomalies.append(text)
+
+
+class HttpConnection:
+    """HTTP state of one TCP connection."""
+
+    __slots__ = ("client", "depth", "flow", "outstanding", "readers", "tracker")
+
+    def __init__(self, tracker: HttpTracker, flow: Flow) -> None:
+        self.tracker = tracker
+        self.flow = flow
+        self.client: int | None = None
+        self.readers = (MessageReader(self, 0), MessageReader(self, 1))
+        self.outstanding: deque[PendingRequest] = deque()
+        self.depth = 0
+        if flow.client is not None:
+            self.assign_roles(flow.client)
+
+    def assign_roles(self, client: int) -> None:
+        """Side ``client`` sends requests; start (or restart) both readers."""
+        if self.client is not None:
+            return
+        self.client = client
+        if not self.tracker.responses:
+            _ignore(self.flow, 1 - client, True)
+        for reader in self.readers:
+            reader.is_request = reader.direction == client
+            if reader.state == UNKNOWN:
+                reader.state = START
+                if reader.buf:
+                    reader._run(reader.msg_ts)
+
+    def feed(self, direction: int, ts: float, data: bytes) -> None:
+        """Bytes of one direction, in order."""
+        readers = self.readers
+        if self.client is not None and direction != self.client:
+            readers[1 - direction].other_side_spoke()
+            if not self.tracker.responses:
+                return
+        readers[direction].feed(ts, data)
+
+    def new_request(self, ts: float, head: RequestHead) -> PendingRequest:
+        """A request head completed: it now waits for a response."""
+        self.depth += 1
+        pending = PendingRequest(ts, head, self.depth)
+        if not self.tracker.responses:
+            return pending
+        self.outstanding.append(pending)
+        if len(self.outstanding) > self.tracker.max_outstanding:
+            self.outstanding.popleft()
+            self.tracker.count("unanswered_requests_forgotten")
+        return pending
+
+    def emit_request(self, pending: PendingRequest) -> None:
+        """The request is complete (head and body): hand it on."""
+        if pending.emitted:
+            return
+        pending.emitted = True
+        self.tracker.emit_request(self, pending)
+        if pending.response is not None:
+            self.tracker.emit_response(self, pending, pending.response)
+
+    def response_arrived(self, response: Response, interim: bool) -> str | None:
+        """Pair a response head with the oldest unanswered request; return its method."""
+        if not self.outstanding:
+            self.tracker.count("unpaired_responses")
+            return None
+        pending = self.outstanding[0]
+        if interim:
+            return pending.head.method
+        self.outstanding.popleft()
+        if pending.emitted:
+            self.tracker.emit_response(self, pending, response)
+        else:
+            pending.response = response
+        return pending.head.method
+
+    def expects_http09_reply(self) -> bool:
+        """True if the oldest unanswered request was HTTP/0.9 (replies have no head)."""
+        return bool(self.outstanding) and self.outstanding[0].head.version is None
+
+    def tunnel_opened(self) -> None:
+        """CONNECT succeeded or protocols switched: both sides may stop being HTTP."""
+        for reader in self.readers:
+            if reader.state not in (OPAQUE,) and not reader.buf:
+                reader.state = START
+
+    def close(self) -> None:
+        """The TCP connection ended."""
+        for reader in self.readers:
+            reader.close()
+
+
+RequestCallback = Callable[[Request, int], None]
+ResponseCallback = Callable[[int, int, Response], None]
+
+
+class HttpTracker:
+    """The stream sink that turns reassembled TCP into HTTP requests and responses.
+
+    ``on_request(request)`` is called when a request is complete;
+    ``on_response(flow_id, depth, response)`` when the response to the request
+    with that depth on that flow has its head.
+    """
+
+    def __init__(
+        self,
+        on_request: Callable[[Request], None],
+        on_response: Callable[[int, int, Response], None],
+        max_outstanding: int = 100,
+        responses: bool = True,
+    ) -> None:
+        self.on_request = on_request
+        self.on_response = on_response
+        self.responses = responses
+        """False: server bytes are not parsed (``scan`` prints requests only)."""
+        self.max_outstanding = max_outstanding
+        self.counters: dict[str, int] = dict.fromkeys(
+            (
+                "requests",
+                "responses",
+                "non_http_streams",
+                "malformed_heads",
+                "resyncs",
+                "unpaired_responses",
+                "partial_responses",
+                "partial_requests_dropped",
+                "unanswered_requests_forgotten",
+            ),
+            0,
+        )
+
+    def count(self, name: str) -> None:
+        """Increment a counter."""
+        self.counters[name] = self.counters.get(name, 0) + 1
+
+    def _conn(self, flow: Flow) -> HttpConnection:
+        conn = flow.app
+        if conn is None:
+            conn = flow.app = HttpConnection(self, flow)
+        return conn  # type: ignore[return-value]
+
+    # StreamSink
+    def on_data(self, flow: Flow, direction: int, ts: float, data: bytes) -> None:
+        """Reassembled bytes."""
+        conn = flow.app
+        if conn is None:
+            conn = flow.app = HttpConnection(self, flow)
+        conn.feed(direction, ts, data)  # type: ignore[attr-defined]
+
+    def on_gap(self, flow: Flow, direction: int, ts: float, size: int) -> None:
+        """Missing bytes."""
+        self._conn(flow).readers[direction].gap(ts, size)
+
+    def on_roles(self, flow: Flow) -> None:
+        """The handshake named the client."""
+        conn = self._conn(flow)
+        if flow.client is not None:
+            conn.assign_roles(flow.client)
+
+    def on_close(self, flow: Flow) -> None:
+        """The connection ended."""
+        if flow.app is not None:
+            self._conn(flow).close()
+            flow.app = None
+
+    # emission
+    def emit_request(self, conn: HttpConnection, pending: PendingRequest) -> None:
+        """Build the immutable Request and pass it on."""
+        flow = conn.flow
+        head = pending.head
+        if conn.client == 1:
+            src, sport, dst, dport = flow.b, flow.b_port, flow.a, flow.a_port
+        else:
+            src, sport, dst, dport = flow.a, flow.a_port, flow.b, flow.b_port
+        self.counters["requests"] += 1
+        self.on_request(
+            Request(
+                ts=pending.ts,
+                flow=flow.id,
+                depth=pending.depth,
+                src=src,
+                sport=sport,
+                dst=dst,
+                dport=dport,
+                method=head.method,
+                uri=head.uri,
+                version=head.version,
+                headers=head.headers,
+                body=bytes(pending.body),
+                body_length=pending.body_length,
+                anomalies=tuple(pending.anomalies),
+            )
+        )
+
+    def emit_response(
+        self, conn: HttpConnection, pending: PendingRequest, response: Response
+    ) -> None:
+        """Pass on a response paired with an emitted request."""
+        self.counters["responses"] += 1
+        self.on_response(conn.flow.id, pending.depth, response)

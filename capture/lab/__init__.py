@@ -1,0 +1,1 @@
+"""The lab tools: the reflector (server side) and the probe (sent versus received)."""

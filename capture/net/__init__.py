@@ -1,0 +1,1 @@
+"""Frames to TCP byte streams: link/IP/TCP decoding, reassembly, and the split of a scan."""

@@ -1,0 +1,617 @@
+"""TCP reassembly: segments in, ordered per-direction byte streams out.
+
+Each connection has two halves (one per direction). A half delivers bytes in
+sequence order exactly once: retransmissions and overlaps are trimmed (the first
+copy seen wins), out-of-order segments wait until the hole before them fills.
+A hole that cannot fill is reported as a *gap* of N bytes, never papered over:
+
+* the receiver acknowledged bytes that the capture never saw (the capture lost
+  them; the network did not), or
+* the out-of-order bytes waiting behind a hole exceed the per-stream cap, or
+* the connection closes, goes idle, or the input ends.
+
+Sequence numbers are compared modulo 2**32, so wraparound is ordinary.
+
+The reassembler calls a :class:`StreamSink` (the HTTP layer) rather than
+returning lists: this is the per-packet hot path.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import socket
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from capture.net.decode import ACK, FIN, RST, SYN, Segment
+
+_MASK = 0xFFFFFFFF
+_HALF = 0x80000000
+
+
+def _delta(a: int, b: int) -> int:
+    """Signed distance from sequence number ``b`` to ``a`` (mod 2**32)."""
+    return ((a - b + _HALF) & _MASK) - _HALF
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what reassembly may hold; overflow is counted, never silent."""
+
+    stream_buffer: int = 1 << 20
+    """Out-of-order bytes one direction may hold behind a hole."""
+    total_buffer: int = 64 << 20
+    """Out-of-order bytes all connections together may hold."""
+    max_flows: int = 100_000
+    """Connections tracked at once; the least recently active is evicted."""
+    idle_timeout: float = 300.0
+    """Seconds (capture time) after which a silent connection is closed."""
+    closed_memory: int = 20_000
+    """Closed connections remembered, so late retransmissions are not new flows."""
+
+
+FlowKey = tuple[bytes, int, bytes, int]
+
+
+class _ClosedMemory:
+    """Keys of closed connections, each until its own time runs out.
+
+    Entries expire by the time they carry (the connection's last activity), not
+    by when they were added: a connection closed for idleness is added long after
+    its last segment, behind connections closed since with later times. Expiring
+    in the order of adding would keep it until those expire, and whether a
+    segment on its 4-tuple opens a new connection would depend on unrelated ones
+    (and differ between the processes of a split scan, which close other
+    processes' connections at other moments).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._when: dict[FlowKey, float] = {}
+        # (time, key), smallest first; entries whose key was forgotten or added
+        # again since are stale and skipped.
+        self._heap: list[tuple[float, FlowKey]] = []
+
+    def __contains__(self, key: FlowKey) -> bool:
+        return key in self._when
+
+    def __len__(self) -> int:
+        return len(self._when)
+
+    def add(self, key: FlowKey, when: float) -> None:
+        """Remember ``key`` as closed, last active at ``when``; beyond the limit
+        the longest-inactive key is forgotten."""
+        self._when[key] = when
+        heapq.heappush(self._heap, (when, key))
+        while len(self._when) > self._limit:
+            self._pop()
+        if len(self._heap) > 2 * len(self._when) + 64:
+            # Too many stale entries (keys forgotten or closed again): rebuild.
+            self._heap = [(w, k) for k, w in self._when.items()]
+            heapq.heapify(self._heap)
+
+    def forget(self, key: FlowKey) -> None:
+        """A new connection uses ``key``: it is no longer a closed one."""
+        self._when.pop(key, None)
+
+    def expire(self, horizon: float) -> None:
+        """Forget every key last active before ``horizon``."""
+        heap = self._heap
+        while heap and heap[0][0] < horizon:
+            self._pop()
+
+    def _pop(self) -> None:
+        when, key = heapq.heappop(self._heap)
+        if self._when.get(key) == when:
+            del self._when[key]
+
+
+class Half:
+    """One direction of a connection."""
+
+    __slots__ = ("fin", "ignore", "isn", "next_seq", "offset", "pending", "pending_bytes")
+
+    def __init__(self) -> None:
+        self.next_seq: int | None = None
+        self.offset = 0
+        """Bytes delivered (or skipped as gaps) so far: the stream position."""
+        self.pending: list[tuple[int, float, bytes]] = []
+        """Out-of-order data as (stream position, ts, bytes), sorted."""
+        self.pending_bytes = 0
+        self.isn: int | None = None
+        """Initial sequence number, when the SYN was seen."""
+        self.ignore = False
+        """Set by the layer above when nobody reads this direction's bytes: they are
+        then neither buffered nor delivered, only counted in the sequence space."""
+        self.fin: int | None = None
+        """Stream position of the FIN, once seen."""
+
+
+class Flow:
+    """A TCP connection: two halves plus a slot for the layer above."""
+
+    __slots__ = (
+        "a",
+        "a_port",
+        "app",
+        "b",
+        "b_port",
+        "client",
+        "closed",
+        "foreign",
+        "halves",
+        "id",
+        "key",
+        "last_ts",
+        "owner",
+        "raw_keys",
+        "stamp",
+        "start_ts",
+    )
+
+    def __init__(self, flow_id: int, key: FlowKey, a: str, b: str, ts: float) -> None:
+        self.id = flow_id
+        self.key = key
+        self.a = a
+        self.a_port = key[1]
+        self.b = b
+        self.b_port = key[3]
+        self.client: int | None = None
+        """0 if side ``a`` opened the connection, 1 if ``b`` did, None if unknown."""
+        self.halves = (Half(), Half())
+        self.owner: Reassembler | None = None
+        self.app: object = None
+        self.closed = False
+        self.start_ts = ts
+        self.last_ts = ts
+        self.foreign = False
+        """Another process reads this connection (see :attr:`Reassembler.owns`)."""
+        self.stamp: int | tuple[int, float, int] = 0
+        """When the connection last moved to the back of the least-recently-active
+        order: the frame number of a segment, or (frame number, capture time, id)
+        of a fold of skipped segments (:meth:`Reassembler._fold_touched`)."""
+        self.raw_keys = (_raw_key(key), _raw_key((key[2], key[3], key[0], key[1])))
+        """Each direction's addresses and ports as they sit in an IPv4+TCP header
+        (see :attr:`Reassembler.skip`); empty for IPv6."""
+
+
+class StreamSink(Protocol):
+    """What reassembly feeds: the HTTP layer, or a recorder in tests."""
+
+    def on_data(self, flow: Flow, direction: int, ts: float, data: bytes) -> None:
+        """In-order bytes of ``direction`` (0: from ``flow.a``, 1: from ``flow.b``)."""
+
+    def on_gap(self, flow: Flow, direction: int, ts: float, size: int) -> None:
+        """``size`` bytes of the stream were never captured."""
+
+    def on_roles(self, flow: Flow) -> None:
+        """The handshake told which side is the client (``flow.client``)."""
+
+    def on_close(self, flow: Flow) -> None:
+        """The connection ended (FIN both ways, RST, idle, eviction or end of input)."""
+
+
+def _raw_key(key: FlowKey) -> bytes:
+    """Source and destination address and port as they sit in an IPv4+TCP header
+    (IPv4 header bytes 12-19, then the TCP ports); empty for IPv6."""
+    if len(key[0]) != 4:
+        return b""
+    return key[0] + key[2] + key[1].to_bytes(2, "big") + key[3].to_bytes(2, "big")
+
+
+def _time_and_id(move: tuple[float, Flow]) -> tuple[float, int]:
+    return move[0], move[1].id
+
+
+def _ntop(addr: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET if len(addr) == 4 else socket.AF_INET6, addr)
+
+
+class Reassembler:
+    """Tracks connections and turns their segments into ordered streams."""
+
+    def __init__(
+        self,
+        sink: StreamSink,
+        limits: Limits | None = None,
+        owns: Callable[[FlowKey], bool] | None = None,
+    ) -> None:
+        self.sink = sink
+        self.limits = limits or Limits()
+        self.owns = owns
+        """For a scan split over processes: whether a connection (by its key) is this
+        process's. Other connections are tracked as here (so connection numbers and
+        idle timeouts match a single process; which connection a full table evicts
+        may not) but never read, counted or shown to the sink. None: every
+        connection is ours."""
+        self.closing: Flow | None = None
+        """The connection being closed by :meth:`tick` or :meth:`flush`, if any."""
+        # Both orientations of each key map to (flow, direction).
+        self._flows: dict[FlowKey, tuple[Flow, int]] = {}
+        # Least recently active first, for idle and overflow eviction.
+        self._lru: OrderedDict[int, Flow] = OrderedDict()
+        self._closed = _ClosedMemory(self.limits.closed_memory)
+        self._next_id = 1
+        self._buffered = 0
+        self.frame_no = 0
+        """Number of the frame being fed, set by the pipeline. A connection takes the
+        number of the frame that opened it (like Wireshark's frame numbers), so it
+        has a number the user can find in Wireshark."""
+        self.skip: dict[bytes, bool] = {}
+        """Segments that need not be decoded at all, by the raw IPv4 address and port
+        bytes of their direction (:attr:`Flow.raw_keys`). Only segments without
+        SYN, FIN or RST qualify, and only while the peer holds no out-of-order bytes
+        (its acknowledgements could prove a capture gap there). ``False``: segments
+        without payload (acknowledgements carry nothing else we use); ``True``: any
+        segment, because nobody reads this direction (:meth:`set_ignore`).
+
+        Whoever skips a segment records its capture time in :attr:`touched` under
+        the same key (whole seconds will do), so the connection still counts as
+        active."""
+        self.touched: dict[bytes, float] = {}
+        """Capture time of the last skipped segment, by raw key (see :attr:`skip`)."""
+        self._by_raw: dict[bytes, Flow] = {}  # the connection of each raw key
+        self.sweep_due = 0.0
+        """Capture time after which :meth:`tick` next looks for idle connections."""
+        self.counters: dict[str, int] = dict.fromkeys(
+            (
+                "flows",
+                "retransmitted_bytes",
+                "gaps",
+                "gap_bytes",
+                "stream_buffer_overflows",
+                "total_buffer_overflows",
+                "flows_evicted",
+                "flows_idle_closed",
+                "late_segments",
+            ),
+            0,
+        )
+
+    @property
+    def active_flows(self) -> int:
+        """Connections currently tracked (all of them, ours or not)."""
+        return len(self._lru)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Out-of-order bytes currently held."""
+        return self._buffered
+
+    def set_ignore(self, flow: Flow, direction: int, ignore: bool) -> None:
+        """Stop (or resume) reading the bytes of one direction.
+
+        Nobody needs the bytes of an ignored direction, so its segments are neither
+        buffered nor delivered (what was held is let go); for IPv4 they need not
+        even be decoded (see :attr:`skip`), so where the stream stands is not known
+        when reading resumes: it resumes at the next segment seen.
+        """
+        half = flow.halves[direction]
+        if ignore == half.ignore:
+            return
+        half.ignore = ignore
+        if ignore:
+            self._buffered -= half.pending_bytes
+            half.pending.clear()
+            half.pending_bytes = 0
+            self._sync_skip(flow, 1 - direction)
+        else:
+            half.next_seq = None
+        self._sync_skip(flow, direction)
+
+    def _sync_skip(self, flow: Flow, direction: int) -> None:
+        """Bring the :attr:`skip` entry of one direction up to date."""
+        key = flow.raw_keys[direction]
+        if not key:
+            return
+        half = flow.halves[direction]
+        if flow.closed or half.next_seq is None or flow.halves[1 - direction].pending:
+            self.skip.pop(key, None)
+        else:
+            self.skip[key] = half.ignore
+
+    def _fold_touched(self) -> None:
+        """Count skipped segments as activity of their connections (see :attr:`skip`).
+
+        Done before idle and overflow eviction rather than per segment, oldest
+        first, so the least-recently-active order holds to the second.
+        """
+        touched = self.touched
+        if not touched:
+            return
+        by_raw = self._by_raw
+        lru = self._lru
+        # Ties broken by connection number, not by which was touched first: a
+        # process that skips other processes' connections sees the same order.
+        moves = [(ts, flow) for key, ts in touched.items() if (flow := by_raw.get(key)) is not None]
+        moves.sort(key=_time_and_id)
+        touched.clear()
+        frame_no = self.frame_no
+        for ts, flow in moves:
+            if ts > flow.last_ts:
+                flow.last_ts = float(ts)
+                flow.stamp = (frame_no, ts, flow.id)
+                lru.move_to_end(flow.id)
+
+    def feed(self, seg: Segment) -> None:
+        """Process one TCP segment."""
+        key = (seg.src, seg.sport, seg.dst, seg.dport)
+        entry = self._flows.get(key)
+        flags = seg.flags
+        if entry is None:
+            if key in self._closed or (seg.dst, seg.dport, seg.src, seg.sport) in self._closed:
+                if not (flags & SYN and not flags & ACK):
+                    if self.owns is None or self.owns(key):
+                        self.counters["late_segments"] += 1
+                    return
+                self._closed.forget(key)
+                self._closed.forget((seg.dst, seg.dport, seg.src, seg.sport))
+            if flags & RST:
+                return
+            flow = self._open(key, seg)
+            direction = 0
+        else:
+            flow, direction = entry
+            if flags & SYN and not flags & ACK:
+                isn = flow.halves[direction].isn
+                if isn is not None and isn != seg.seq:
+                    # A new SYN with another ISN on the same 4-tuple: port reuse.
+                    self._close(flow)
+                    flow = self._open(key, seg)
+                    direction = 0
+            self._lru.move_to_end(flow.id)
+            flow.stamp = self.frame_no
+        ts = seg.ts
+        flow.last_ts = ts
+        half = flow.halves[direction]
+
+        if flags & SYN:
+            self._syn(flow, direction, half, seg)
+        elif half.next_seq is None:
+            half.next_seq = seg.seq
+            self._sync_skip(flow, direction)
+
+        # The peer acknowledging bytes of ours that wait behind a hole means the
+        # capture, not the network, lost the bytes in the hole.
+        if flags & ACK:
+            other = flow.halves[1 - direction]
+            if other.pending and other.next_seq is not None:
+                acked = _delta(seg.ack, other.next_seq)
+                if acked > 0 and other.pending[0][0] <= other.offset + acked:
+                    self._skip_hole(flow, 1 - direction, other, ts)
+
+        payload = seg.payload
+        if payload or seg.missing:
+            seq = seg.seq + 1 if flags & SYN else seg.seq
+            if half.next_seq is None:
+                # A SYN carrying data where the stream's place is not known (reading
+                # resumed after an ignore, or a SYN out of place): it resumes here.
+                half.next_seq = seq & _MASK
+                self._sync_skip(flow, direction)
+            if half.ignore:
+                advance = _delta(seq + len(payload) + seg.missing, half.next_seq)
+                if advance > 0:
+                    half.next_seq = (half.next_seq + advance) & _MASK
+                    half.offset += advance
+            else:
+                self._data(flow, direction, half, ts, seq, payload, seg.missing)
+        if flags & FIN and half.fin is None and half.next_seq is not None:
+            seq = seg.seq + 1 if flags & SYN else seg.seq
+            half.fin = half.offset + _delta(seq + len(payload) + seg.missing, half.next_seq)
+        if flags & RST:
+            self._close(flow)
+            return
+        other = flow.halves[1 - direction]
+        if (
+            half.fin is not None
+            and other.fin is not None
+            and (half.offset >= half.fin or half.ignore)
+            and (other.offset >= other.fin or other.ignore)
+        ):
+            self._close(flow)
+            return
+
+    def _open(self, key: FlowKey, seg: Segment) -> Flow:
+        flow = Flow(self.frame_no or self._next_id, key, _ntop(seg.src), _ntop(seg.dst), seg.ts)
+        self._next_id += 1
+        flow.stamp = self.frame_no
+        if self.owns is not None and not self.owns(key):
+            flow.foreign = True
+            flow.halves[0].ignore = flow.halves[1].ignore = True
+        else:
+            self.counters["flows"] += 1
+        flow.owner = self
+        self._flows[key] = (flow, 0)
+        self._flows[(seg.dst, seg.dport, seg.src, seg.sport)] = (flow, 1)
+        self._lru[flow.id] = flow
+        for raw in flow.raw_keys:
+            if raw:
+                self._by_raw[raw] = flow
+        if len(self._lru) > self.limits.max_flows:
+            self._evict_one()
+        return flow
+
+    def _evict_one(self) -> None:
+        """Close the least recently active connection to make room."""
+        self._fold_touched()
+        flow = next(iter(self._lru.values()))
+        if not flow.foreign:
+            self.counters["flows_evicted"] += 1
+        self._close(flow)
+
+    def _syn(self, flow: Flow, direction: int, half: Half, seg: Segment) -> None:
+        if half.isn is None and half.offset == 0 and not half.pending:
+            half.next_seq = (seg.seq + 1) & _MASK
+            half.isn = seg.seq
+            self._sync_skip(flow, direction)
+        if flow.client is None:
+            # SYN alone comes from the client; SYN+ACK from the server.
+            flow.client = 1 - direction if seg.flags & ACK else direction
+            if not flow.foreign:
+                self.sink.on_roles(flow)
+
+    def _data(
+        self,
+        flow: Flow,
+        direction: int,
+        half: Half,
+        ts: float,
+        seq: int,
+        payload: bytes,
+        missing: int,
+    ) -> None:
+        assert half.next_seq is not None
+        rel = _delta(seq, half.next_seq)
+        size = len(payload) + missing
+        if rel == 0 and not missing:
+            self._deliver(flow, direction, half, ts, payload)
+            if half.pending:
+                self._drain(flow, direction, half)
+            return
+        if rel < 0:
+            if rel + size <= 0:
+                self.counters["retransmitted_bytes"] += size
+                return
+            self.counters["retransmitted_bytes"] += -rel
+            if -rel >= len(payload):
+                # Only the uncaptured tail is new: it is a gap.
+                missing -= -rel - len(payload)
+                payload = b""
+            else:
+                payload = payload[-rel:]
+            rel = 0
+        if rel == 0:
+            if payload:
+                self._deliver(flow, direction, half, ts, payload)
+            if missing:
+                self._gap(flow, direction, half, ts, missing)
+            if half.pending:
+                self._drain(flow, direction, half)
+            return
+        # Ahead of a hole: hold it, bounded.
+        was_empty = not half.pending
+        position = half.offset + rel
+        if payload:
+            bisect.insort(half.pending, (position, ts, payload))
+            half.pending_bytes += len(payload)
+            self._buffered += len(payload)
+        if missing:
+            # Record the uncaptured tail as a zero-length marker at its position:
+            # when the stream reaches it, the hole is skipped as a gap.
+            bisect.insort(half.pending, (position + len(payload) + missing, ts, b""))
+        if was_empty:
+            # From now on the peer's acknowledgements matter: they may prove the hole.
+            self._sync_skip(flow, 1 - direction)
+        if half.pending_bytes > self.limits.stream_buffer:
+            self.counters["stream_buffer_overflows"] += 1
+            self._skip_hole(flow, direction, half, ts)
+        elif self._buffered > self.limits.total_buffer:
+            self.counters["total_buffer_overflows"] += 1
+            self._skip_hole(flow, direction, half, ts)
+
+    def _deliver(self, flow: Flow, direction: int, half: Half, ts: float, data: bytes) -> None:
+        n = len(data)
+        half.offset += n
+        half.next_seq = (half.next_seq + n) & _MASK  # type: ignore[operator]
+        self.sink.on_data(flow, direction, ts, data)
+
+    def _gap(self, flow: Flow, direction: int, half: Half, ts: float, size: int) -> None:
+        half.offset += size
+        half.next_seq = (half.next_seq + size) & _MASK  # type: ignore[operator]
+        self.counters["gaps"] += 1
+        self.counters["gap_bytes"] += size
+        self.sink.on_gap(flow, direction, ts, size)
+
+    def _drain(self, flow: Flow, direction: int, half: Half) -> None:
+        """Deliver held segments that are now in order."""
+        pending = half.pending
+        while pending and pending[0][0] <= half.offset:
+            position, ts, data = pending.pop(0)
+            half.pending_bytes -= len(data)
+            self._buffered -= len(data)
+            overlap = half.offset - position
+            if overlap:
+                self.counters["retransmitted_bytes"] += min(overlap, len(data))
+            if overlap < len(data):
+                self._deliver(flow, direction, half, ts, data[overlap:])
+        if not pending:
+            self._sync_skip(flow, 1 - direction)
+
+    def _skip_hole(self, flow: Flow, direction: int, half: Half, ts: float) -> None:
+        """Give up on the hole before the first held segment: report it as a gap."""
+        if not half.pending:
+            return
+        size = half.pending[0][0] - half.offset
+        if size > 0:
+            self._gap(flow, direction, half, ts, size)
+        self._drain(flow, direction, half)
+
+    def _flush_half(self, flow: Flow, direction: int) -> None:
+        half = flow.halves[direction]
+        if half.ignore:
+            return  # nobody reads it, and its data segments were never counted
+        while half.pending:
+            self._skip_hole(flow, direction, half, flow.last_ts)
+        if half.fin is not None and half.fin > half.offset and half.next_seq is not None:
+            # Bytes before the FIN that never showed up.
+            self._gap(flow, direction, half, flow.last_ts, half.fin - half.offset)
+
+    def _close(self, flow: Flow) -> None:
+        if flow.closed:
+            return
+        flow.closed = True
+        self._flush_half(flow, 0)
+        self._flush_half(flow, 1)
+        a_key = flow.key
+        b_key = (a_key[2], a_key[3], a_key[0], a_key[1])
+        if self._flows.get(a_key, (None,))[0] is flow:
+            del self._flows[a_key]
+        if self._flows.get(b_key, (None,))[0] is flow:
+            del self._flows[b_key]
+        self._lru.pop(flow.id, None)
+        for raw in flow.raw_keys:
+            self.skip.pop(raw, None)
+            self.touched.pop(raw, None)
+            if self._by_raw.get(raw) is flow:
+                del self._by_raw[raw]
+        self._closed.add(a_key, flow.last_ts)
+        if not flow.foreign:
+            self.sink.on_close(flow)
+
+    def _sweep(self, now: float) -> None:
+        """Close connections idle longer than the limit (oldest first)."""
+        limit = now - self.limits.idle_timeout
+        self._fold_touched()
+        lru = self._lru
+        while lru:
+            flow = next(iter(lru.values()))
+            if flow.last_ts >= limit:
+                break
+            if not flow.foreign:
+                self.counters["flows_idle_closed"] += 1
+            self.closing = flow
+            self._close(flow)
+        self.closing = None
+        # Forget closed connections after twice the idle time (TIME_WAIT is minutes).
+        self._closed.expire(now - 2 * self.limits.idle_timeout)
+
+    def flush(self) -> None:
+        """End of input: close every connection, reporting unfilled holes as gaps."""
+        for flow in list(self._lru.values()):
+            self.closing = flow
+            self._close(flow)
+        self.closing = None
+
+    def tick(self, ts: float) -> None:
+        """Time passes (capture time): close connections idle too long, once a second.
+
+        Called after every live frame (whatever became of it), and by a file scan
+        at the first record of each capture second, so idle connections close on
+        time even when the frames that pass are not decoded.
+        """
+        if ts >= self.sweep_due:
+            self.sweep_due = ts + 1.0
+            self._sweep(ts)

@@ -1,0 +1,40 @@
+"""Which process of a split scan reads which TCP connection.
+
+A large capture is scanned by several processes at once (see
+:mod:`capture.scan_jobs`): each reads the whole file but parses the HTTP of only
+its share of the connections, chosen by a hash of the connection's two
+endpoints, the same whichever way a segment travels.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """Process ``index`` of ``count``."""
+
+    index: int
+    count: int
+
+    def owns(self, key: tuple[bytes, int, bytes, int]) -> bool:
+        """Whether the connection with ``key`` (src, sport, dst, dport) is this shard's."""
+        src, sport, dst, dport = key
+        return self._owns(src + sport.to_bytes(2, "big"), dst + dport.to_bytes(2, "big"))
+
+    def owns_raw(self, raw: bytes) -> bool:
+        """:meth:`owns`, for IPv4 addresses and ports as they follow each other in
+        the headers: src, dst, sport, dport (12 bytes)."""
+        return self._owns(raw[0:4] + raw[8:10], raw[4:8] + raw[10:12])
+
+    def _owns(self, a: bytes, b: bytes) -> bool:
+        # capture/sources/_pcapwalk.c computes the same for the frames it passes over.
+        return zlib.crc32(a + b if a < b else b + a) % self.count == self.index
+
+    @property
+    def counts_flowless(self) -> bool:
+        """Whether this shard counts what belongs to no connection (frames that are
+        not TCP): exactly one shard does, so counters can be summed."""
+        return self.index == 0

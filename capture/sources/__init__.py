@@ -1,0 +1,1 @@
+"""Where frames come from: capture files and streams, live interfaces, recordings."""

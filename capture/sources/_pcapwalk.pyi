@@ -1,0 +1,25 @@
+"""Type stub of the C record walk (capture/sources/_pcapwalk.c)."""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+class Records(Iterator[Any]):
+    """The frames of a classic-pcap stream; see capture/sources/_pcapwalk.c."""
+
+    records: int
+
+    def __init__(
+        self,
+        read: Callable[[int], bytes],
+        big_endian: bool,
+        per_second: int,
+        linktype: int,
+        skip: dict[bytes, bool] | None,
+        touched: dict[bytes, float] | None,
+        shard_index: int,
+        shard_count: int,
+        owner: object,
+        frame: type,
+        cut: type[BaseException],
+    ) -> None: ...
+    def __next__(self) -> Any: ...

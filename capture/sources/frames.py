@@ -1,0 +1,464 @@
+"""Frames from capture files and streams: pcap, pcapng, gzip-compressed, or stdin.
+
+pcapng is read by scapy's reader in raw mode (no dissection). Classic pcap is
+read here: its file header is 24 bytes and its records are cut out of large
+reads in one tight loop (the hot path of every scan), and importing scapy for
+those 24 bytes would cost a file scan 0.2 s and 33 MB (measured here). That loop
+is written twice: in Python here (the reference, and what runs where no C compiler
+was at install time) and in C (``capture/sources/_pcapwalk.c``, a quarter of a scan's
+time faster); tests/capture/sources/test_pcapwalk.py holds the two to the same frames. Two
+things hold for both: a file that is cut short is told apart from a clean end
+(scapy reports both as end-of-file, and returns a cut last packet as if whole),
+and nothing is ever seeked, so a pcap stream on stdin works
+(``curl -N http://PHONE:8080 | headerwatch scan -``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import os
+import stat
+import struct
+import sys
+import zlib
+from collections.abc import Callable, Iterator
+from typing import IO, TYPE_CHECKING, NamedTuple, cast
+
+try:  # built at install time where a C compiler is there (see pyproject.toml)
+    from capture.sources import _pcapwalk
+except ImportError:
+    _pcapwalk = None  # type: ignore[assignment]
+
+from capture.net.shard import Shard
+
+if TYPE_CHECKING:
+    from scapy.utils import RawPcapNgReader
+
+# Classic pcap magic: (byte order, nanosecond timestamps).
+_PCAP_MAGICS = {
+    b"\xa1\xb2\xc3\xd4": (">", False),
+    b"\xd4\xc3\xb2\xa1": ("<", False),
+    b"\xa1\xb2\x3c\x4d": (">", True),
+    b"\x4d\x3c\xb2\xa1": ("<", True),
+}
+_PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+_GZIP_MAGIC = b"\x1f\x8b"
+# Larger than any snap length in use (tcpdump's default is 262144).
+_MAX_FRAME = 1 << 24
+_CHUNK = 1 << 20
+
+TICK = -1
+"""Link type of the marker :meth:`CaptureFile.frames` yields, with a table of
+skipped segments, before the first record of each new capture second."""
+
+
+class Frame(NamedTuple):
+    """One captured link-layer frame."""
+
+    ts: float
+    linktype: int
+    data: bytes
+    comments: tuple[bytes, ...] = ()
+
+
+def cut_short(name: str) -> str:
+    """The warning for a capture that stops inside a record."""
+    return (
+        f"headerwatch: warning: {name}: capture is cut short; "
+        "every request before the cut is reported"
+    )
+
+
+class CaptureError(Exception):
+    """A capture cannot be read at all; the message is one line for the user."""
+
+
+class _Tap(io.RawIOBase):
+    """Wraps a byte stream and remembers whether a record ended cleanly.
+
+    ``mark()`` is called where a pcapng block starts; the
+    end of input is clean only if the first read after the mark found nothing.
+    """
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        self._inner = inner
+        self.first_read_empty = False
+        self._reads = 0
+
+    @property
+    def inner(self) -> IO[bytes]:
+        """The wrapped stream, for readers that check lengths themselves."""
+        return self._inner
+
+    def mark(self) -> None:
+        self._reads = 0
+        self.first_read_empty = False
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self._inner.read(size if size is not None else -1)
+        if self._reads == 0 and not data:
+            self.first_read_empty = True
+        self._reads += 1
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+
+class _Owners(dict[bytes, bool]):
+    """Whether each IPv4 connection is a shard's, by its raw key (as
+    :meth:`capture.net.shard.Shard.owns_raw` takes it); bounded."""
+
+    def __init__(self, shard: Shard) -> None:
+        super().__init__()
+        self._owns = shard.owns_raw
+
+    def __missing__(self, key: bytes) -> bool:
+        if len(self) >= 1 << 16:
+            self.clear()
+        ours = self[key] = self._owns(key)
+        return ours
+
+
+class _PcapHeader(NamedTuple):
+    """The file header of a classic pcap (records are read by CaptureFile)."""
+
+    endian: str
+    nano: bool
+    linktype: int
+
+    @property
+    def per_second(self) -> int:
+        """Timestamp fractions per second."""
+        return 1_000_000_000 if self.nano else 1_000_000
+
+
+def _pcap_header(magic: bytes, tap: _Tap) -> _PcapHeader:
+    endian, nano = _PCAP_MAGICS[magic]
+    rest = tap.read(20)  # version, zone, sigfigs, snap length, link type
+    if len(rest) < 20:
+        raise _Truncated
+    return _PcapHeader(endian, nano, struct.unpack(endian + "16xI", rest)[0])
+
+
+def _pcapng_reader(name: str, tap: _Tap, magic: bytes) -> RawPcapNgReader:
+    """scapy's pcapng reader in raw mode, with cut-block detection."""
+    from scapy.error import Scapy_Exception
+    from scapy.utils import RawPcapNgReader
+
+    # scapy logs "PcapNg: Invalid Block body length" and the like on its own logger;
+    # we report cut files ourselves, in one line, so its warnings would only repeat us.
+    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+
+    class PcapNgFrames(RawPcapNgReader):
+        def _read_block(
+            self, size: int = _MAX_FRAME
+        ) -> tuple[bytes, RawPcapNgReader.PacketMetadata] | None:
+            tap.mark()
+            try:
+                return super()._read_block(size)
+            except EOFError:
+                if tap.first_read_empty:
+                    raise
+                raise _Truncated from None
+
+    # scapy's reader metaclass opens files by name; this one is already open.
+    reader = PcapNgFrames.__new__(PcapNgFrames)
+    try:
+        PcapNgFrames.__init__(reader, name, cast(IO[bytes], tap), magic)
+        return reader
+    except Scapy_Exception as exc:
+        raise _BadHeader(str(exc)) from None
+
+
+class _Truncated(Exception):
+    """Internal: the input stopped inside a record."""
+
+
+class _BadHeader(Exception):
+    """Internal: scapy found the pcapng header damaged (its message says how)."""
+
+
+def _open_stream(path: str) -> tuple[IO[bytes], str]:
+    if path == "-":
+        return sys.stdin.buffer, "<stdin>"
+    try:
+        return open(path, "rb"), path
+    except FileNotFoundError:
+        raise CaptureError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CaptureError(f"{path}: is a directory, not a capture file") from None
+    except PermissionError:
+        raise CaptureError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise CaptureError(f"{path}: cannot open ({exc.strerror})") from None
+
+
+def _peek(stream: IO[bytes], n: int) -> bytes:
+    peek = getattr(stream, "peek", None)
+    if peek is None:
+        raise TypeError("stream must support peek()")
+    return bytes(peek(n)[:n])
+
+
+class CaptureFile:
+    """Iterate the frames of one capture file or stream.
+
+    Raises :class:`CaptureError` at construction for a missing, unreadable or
+    non-capture input. After iteration, :attr:`truncated` says whether the input
+    stopped in the middle of a record (every frame before the cut was yielded).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        stream, self.name = _open_stream(path)
+        self._closeable = stream if path != "-" else None
+        self._raw = stream
+        self.truncated = False
+        self.records = 0
+        """Records read so far (frames yielded plus records passed over)."""
+        self.size = 0
+        """Bytes in the file (0 for a stream), for progress display."""
+        try:
+            st = os.fstat(stream.fileno())
+            if stat.S_ISREG(st.st_mode):
+                self.size = st.st_size
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+        try:
+            if not hasattr(stream, "peek"):
+                stream = io.BufferedReader(stream)  # type: ignore[type-var]
+            head = _peek(stream, 4)
+            if head[:2] == _GZIP_MAGIC:
+                stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+                head = _peek(stream, 4)
+            self._tap = _Tap(stream)
+            magic = self._tap.read(4)
+        except (OSError, EOFError, zlib.error) as exc:
+            self.close()
+            raise CaptureError(f"{self.name}: not a readable capture ({exc})") from None
+        if not magic:
+            self.close()
+            raise CaptureError(f"{self.name}: empty file, not a capture")
+        try:
+            reader: _PcapHeader | RawPcapNgReader
+            if magic in _PCAP_MAGICS:
+                reader = _pcap_header(magic, self._tap)
+            elif magic == _PCAPNG_MAGIC:
+                reader = _pcapng_reader(self.name, self._tap, magic)
+            else:
+                raise CaptureError(
+                    f"{self.name}: not a pcap or pcapng file (starts with {magic!r})"
+                )
+        except _Truncated:
+            self.close()
+            raise CaptureError(f"{self.name}: damaged capture header (cut short)") from None
+        except CaptureError:
+            self.close()
+            raise
+        except (_BadHeader, EOFError, OSError, zlib.error) as exc:
+            self.close()
+            raise CaptureError(f"{self.name}: damaged capture header ({exc})") from None
+        self._reader = reader
+        self.linktype: int | None = getattr(reader, "linktype", None)
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self.frames()
+
+    def frames(
+        self,
+        skip: dict[bytes, bool] | None = None,
+        touched: dict[bytes, float] | None = None,
+        shard: Shard | None = None,
+    ) -> Iterator[Frame]:
+        """The frames of the capture, in order.
+
+        With ``skip`` (see :attr:`capture.net.reassembly.Reassembler.skip`), classic-pcap
+        Ethernet records that :func:`capture.net.decode.skippable` finds in it are passed
+        over without becoming frames, their time (whole seconds) recorded in
+        ``touched``; this is the hot path of a file scan, where most records are
+        acknowledgements and response bodies. A :data:`TICK` frame (no data, the
+        whole second as time) then comes before the first record of each new
+        second, passed over or not, so that time passes at the same records
+        whatever is skipped. :attr:`records` counts every record read.
+
+        With a table and ``shard`` too (a process of a split scan), those records
+        of IPv4 connections that are not the shard's are passed over as well,
+        handshake and close included, without a note in ``touched``: what another
+        process reads changes nothing here.
+        """
+        reader = self._reader
+        try:
+            if isinstance(reader, _PcapHeader):
+                # read1() returns what a pipe has now, so a live stream on stdin is
+                # not held back.
+                stream = self._tap.inner
+                read = getattr(stream, "read1", stream.read)
+                if reader.linktype != 1 or touched is None:
+                    skip = None  # only Ethernet frames are passed over, by the table
+                walk = self._iter_pcap if _pcapwalk is None else self._iter_pcap_c
+                yield from walk(reader, read, skip, touched, shard)
+            else:
+                yield from self._iter_pcapng(reader)
+        except _Truncated:
+            self.truncated = True
+        except (OSError, EOFError, zlib.error):
+            # A gzip stream cut short or a read error mid-file: what came before stands.
+            self.truncated = True
+        finally:
+            self.close()
+
+    def _iter_pcap(
+        self,
+        reader: _PcapHeader,
+        read: Callable[[int], bytes],
+        skip: dict[bytes, bool] | None,
+        touched: dict[bytes, float] | None,
+        shard: Shard | None,
+    ) -> Iterator[Frame]:
+        # The file header gave byte order, resolution and link type; the
+        # records are cut out of large reads here, in one tight loop: this is the
+        # hot path of every file scan, and scapy's per-record reader costs twice as
+        # much and cannot tell a cut record from the end of the file.
+        # Not mmap: it saves the copies (5-8% of a scan's CPU, measured), but a file
+        # truncated while mapped (a capture tool's ring buffer reusing it) kills the
+        # process with SIGBUS, losing what was not yet written out.
+        linktype = reader.linktype
+        # Integer arithmetic first: sec + usec * 1e-6 is off in the last bit for
+        # some values, and sessions must round-trip timestamps exactly.
+        per_second = reader.per_second
+        unpack_from = struct.Struct(reader.endian + "III").unpack_from  # wire length unused
+        split = shard is not None and shard.count > 1
+        owners = _Owners(shard or Shard(0, 1))
+        # The second of the last TICK: none at all without a table.
+        tick_sec = -1 if touched is not None else 1 << 64
+        buf = b""
+        size = 0  # len(buf)
+        pos = 0
+        records = self.records
+        try:
+            while True:
+                if pos + 16 <= size:
+                    sec, frac, caplen = unpack_from(buf, pos)
+                    end = pos + 16 + caplen
+                else:
+                    end = pos + 16  # not even the record header is here yet
+                if end > size:
+                    if end - pos > 16 + _MAX_FRAME:
+                        raise _Truncated  # a damaged record: nothing after it can be trusted
+                    if pos < size:
+                        # A record cut by the last read: fetch only its rest. Joining
+                        # it to a whole new chunk would allocate a fresh megabyte per
+                        # chunk, which malloc maps and the kernel faults in page by
+                        # page: 0.2 s of system time per 380 MB (measured).
+                        more = read(end - size)
+                        if not more:
+                            raise _Truncated
+                        buf = buf[pos:] + more
+                    else:
+                        buf = read(_CHUNK)
+                        if not buf:
+                            return
+                    size = len(buf)
+                    pos = 0
+                    continue
+                if sec > tick_sec:
+                    tick_sec = sec
+                    self.records = records
+                    yield Frame(float(sec), TICK, b"")
+                records += 1
+                if skip is not None:
+                    # capture.net.decode.skippable, inlined: this runs for every record
+                    # of a scan, and the call alone would cost a tenth of the scan.
+                    # tests/capture/test_pipeline.py checks that the two agree.
+                    # h holds frame bytes 12-47: ethertype to TCP flags.
+                    h = buf[pos + 28 : pos + 64]
+                    key = h[14:26]
+                    whole = skip.get(key)
+                    if (
+                        (whole is not None or split)
+                        and caplen >= 54
+                        and h[0:3] == b"\x08\x00\x45"
+                        and h[11] == 6
+                        and not h[8] & 0x3F
+                        and not h[9]
+                    ):
+                        if whole is None:
+                            if not owners[key]:
+                                pos = end
+                                continue
+                        elif not h[35] & 0x07 and (
+                            whole or (h[4] << 8 | h[5]) == 20 + (h[34] >> 4 << 2)
+                        ):
+                            touched[key] = sec  # type: ignore[index]
+                            pos = end
+                            continue
+                self.records = records
+                yield Frame((sec * per_second + frac) / per_second, linktype, buf[pos + 16 : end])
+                pos = end
+        finally:
+            self.records = records
+
+    def _iter_pcap_c(
+        self,
+        reader: _PcapHeader,
+        read: Callable[[int], bytes],
+        skip: dict[bytes, bool] | None,
+        touched: dict[bytes, float] | None,
+        shard: Shard | None,
+    ) -> Iterator[Frame]:
+        """:meth:`_iter_pcap`, with the loop in C."""
+        assert _pcapwalk is not None
+        walker = _pcapwalk.Records(
+            read,
+            reader.endian == ">",
+            reader.per_second,
+            reader.linktype,
+            skip,
+            touched,
+            0 if shard is None else shard.index,
+            1 if shard is None else shard.count,
+            self,
+            Frame,
+            _Truncated,
+        )
+        try:
+            yield from walker
+        finally:
+            self.records = walker.records
+
+    def _iter_pcapng(self, reader: RawPcapNgReader) -> Iterator[Frame]:
+        read = reader._read_packet
+        while True:
+            try:
+                data, meta = read(_MAX_FRAME)
+            except EOFError:
+                return
+            # A Simple Packet Block has no timestamp.
+            ts = 0.0 if meta.tshigh is None else ((meta.tshigh << 32) | meta.tslow) / meta.tsresol
+            comments = tuple(meta.comments) if meta.comments else ()
+            self.records += 1
+            yield Frame(ts, meta.linktype, data, comments)
+
+    @property
+    def passes_over(self) -> bool:
+        """Whether :meth:`frames` applies a skip table itself (classic pcap does)."""
+        return isinstance(self._reader, _PcapHeader)
+
+    @property
+    def position(self) -> int:
+        """Bytes of the file consumed so far (compressed bytes for gzip)."""
+        if self._closeable is None or self._raw.closed:
+            return self.size
+        try:
+            return self._raw.tell()
+        except (OSError, ValueError):
+            return 0
+
+    def close(self) -> None:
+        """Close the underlying file (not stdin)."""
+        if self._closeable is not None:
+            self._closeable.close()
+            self._closeable = None

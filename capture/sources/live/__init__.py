@@ -1,0 +1,1 @@
+"""Live capture on a network interface: the socket, link state, interfaces, privileges."""

@@ -1,0 +1,734 @@
+"""View filters: mitmproxy's expression language over store entries.
+
+Grammar (CONVENTIONS.md, the one mitmproxy users already type)::
+
+    expr   := and ('|' and)*
+    and    := not (['&'] not)*          two terms side by side mean '&'
+    not    := '!' not | atom
+    atom   := '(' expr ')' | '~op' [argument] | argument      a bare argument means '~u argument'
+
+Arguments are Python regexes, searched case-insensitively (``(?-i:...)`` turns that
+off). An argument holding spaces, parentheses, ``~`` or quotes is quoted with
+``"..."`` or ``'...'``; inside quotes a backslash before the quote character
+escapes it and every other backslash is kept, so regex escapes such as ``\\d``
+work as written. Unquoted arguments may contain ``&`` and ``|`` (``~h
+msisdn|imsi`` is one regex, as in mitmproxy), except at their end: ``~d a|~d b``
+reads as ``~d a | ~d b``. The operators are listed in :data:`OPERATORS`.
+
+Compiling does all the work once (parse, regex compilation, operator lookup)
+and yields a tree of closures; matching an entry allocates nothing once the
+entry's search texts are built (kept in the entry's ``text_*`` slots), so
+re-filtering 100,000 entries costs a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable, Iterable
+
+from capture.http.urls import endpoint, request_url
+from capture.model import IDENTITY_KINDS, INFO_KINDS, Header, Record
+from capture.view.store import SEARCH_TEXT_FIELDS, Entry
+
+Match = Callable[[Entry], bool]
+
+_IDENTITY = frozenset(IDENTITY_KINDS)
+_KNOWN_KINDS = IDENTITY_KINDS + INFO_KINDS
+_FLAGS = re.IGNORECASE
+# Header blocks are searched as one "name: value" line per header: MULTILINE makes
+# ^ and $ anchor at each header line, and '.' still stops at the line end.
+_BLOCK_FLAGS = re.IGNORECASE | re.MULTILINE
+_WORD_STOP = frozenset("()~'\"")
+_SPACE = frozenset(" \t\r\n\f\v")
+
+
+OPERATORS: tuple[tuple[str, str], ...] = (
+    ("~h rex", "a request or response header line, 'name: value'"),
+    ("~hq rex", "a request header line"),
+    ("~hs rex", "a response header line"),
+    ("~hn rex", "a request header name"),
+    ("~d rex", "the host (Host header, else CONNECT target or server address)"),
+    ("~m rex", "the method"),
+    ("~u rex", "the URL, http://host/target (a bare word means ~u)"),
+    ("~src rex", "the client, address:port"),
+    ("~dst rex", "the server, address:port"),
+    ("~t rex", "the request Content-Type (~tq too; ~ts: the response's)"),
+    ("~b rex", "the request body (bytes as Latin-1; ~bq too)"),
+    ("~c code", "the response status code"),
+    ("~id [kind]", "an identity finding; with a kind (regex), any finding of that kind"),
+    ("~inj", "a header injected in transit"),
+    ("~marked", "marked by you"),
+    ("~comment rex", "your comment"),
+    ("~q", "no response seen"),
+    ("~s", "a response seen"),
+    ("~all", "everything"),
+    ("! & | ( )", "not, and (also: side by side), or, grouping; ! before & before |"),
+)
+"""(syntax, meaning) of every operator, for help screens."""
+
+
+class FilterError(ValueError):
+    """An expression that cannot be compiled; ``str()`` is one line for the user."""
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(f"{message} at {position}")
+        self.message = message
+        """What is wrong, without the position."""
+        self.position = position
+        """Character offset in the expression where the problem is."""
+
+
+class Filter:
+    """A compiled filter expression; call it on an :class:`~capture.view.store.Entry`."""
+
+    __slots__ = ("expr", "match", "matches_all")
+
+    def __init__(self, expr: str, match: Match, matches_all: bool) -> None:
+        self.expr = expr
+        """The expression as given."""
+        self.match = match
+        """The bare predicate (what :meth:`__call__` calls), for tight loops."""
+        self.matches_all = matches_all
+        """True when the expression accepts every entry (empty, ``~all``): skip filtering."""
+
+    def __call__(self, entry: Entry) -> bool:
+        return self.match(entry)
+
+    def __repr__(self) -> str:
+        return f"Filter({self.expr!r})"
+
+
+def _true(entry: Entry) -> bool:
+    return True
+
+
+def compile_filter(expr: str) -> Filter:
+    """Compile ``expr``; the empty (or blank) expression matches everything.
+
+    Raises :class:`FilterError` with the offending position.
+    """
+    if not expr.strip():
+        return Filter(expr, _true, True)
+    match = _Parser(expr).parse()
+    return Filter(expr, match, match is _true)
+
+
+# --- search texts, built once per record (see capture.view.store.Entry) --------------
+#
+# Each searchable field has a builder (record -> original text, None when the field
+# does not exist, e.g. response headers before the response). What is cached is the
+# field's *search form*: lower-cased when the text is ASCII, else the original. See
+# _Rex for why lower-case, and why ASCII only.
+
+
+def _header_block(headers: tuple[Header, ...]) -> str:
+    # One "name: value" line per header; str.join over the (name, value) pairs is
+    # twice as fast as formatting each line.
+    return "\n".join(map(": ".join, headers))
+
+
+def _first_value(headers: tuple[Header, ...], lname: str) -> str:
+    for name, value in headers:
+        if name.lower() == lname:
+            return value
+    return ""
+
+
+def _b_request_headers(record: Record) -> str | None:
+    return _header_block(record.request.headers)
+
+
+def _b_response_headers(record: Record) -> str | None:
+    response = record.response
+    return None if response is None else _header_block(response.headers)
+
+
+def _b_header_names(record: Record) -> str | None:
+    return "\n".join([name for name, _ in record.request.headers])
+
+
+def _b_url(record: Record) -> str | None:
+    return request_url(record.request)
+
+
+def _b_destination(record: Record) -> str | None:
+    return record.request.destination
+
+
+def _b_src(record: Record) -> str | None:
+    return endpoint(record.request.src, record.request.sport)
+
+
+def _b_dst(record: Record) -> str | None:
+    return endpoint(record.request.dst, record.request.dport)
+
+
+def _b_content_type(record: Record) -> str | None:
+    return _first_value(record.request.headers, "content-type")
+
+
+def _b_response_content_type(record: Record) -> str | None:
+    response = record.response
+    return None if response is None else _first_value(response.headers, "content-type")
+
+
+Getter = Callable[[Entry], "str | None"]
+
+
+def _cached(slot: str, build: Callable[[Record], str | None]) -> Getter:
+    """A getter of the search form of one field, cached in the entry's text slots."""
+
+    def get(entry: Entry) -> str | None:
+        record = entry.record
+        built_for = entry.text_record
+        if built_for is not record:
+            if built_for is not None:
+                # The record was replaced (a response arrived): drop stale texts.
+                for name in SEARCH_TEXT_FIELDS:
+                    setattr(entry, name, None)
+            entry.text_record = record
+        value: str | None = getattr(entry, slot, None)
+        if value is None:
+            original = build(record)
+            if original is None:
+                return None  # the field is absent (no response yet): not cached
+            value = original.lower() if original.isascii() else original
+            setattr(entry, slot, value)
+        return value
+
+    return get
+
+
+def _original(build: Callable[[Record], str | None]) -> Getter:
+    """A getter of the original text (not cached: only case-sensitive patterns need it)."""
+
+    def get(entry: Entry) -> str | None:
+        return build(entry.record)
+
+    return get
+
+
+class _Field:
+    """One searchable field: its cached search form and its original text."""
+
+    __slots__ = ("original", "search")
+
+    def __init__(self, slot: str, build: Callable[[Record], str | None]) -> None:
+        self.search = _cached(slot, build)
+        self.original = _original(build)
+
+
+_REQUEST_HEADERS = _Field("text_request_headers", _b_request_headers)
+_RESPONSE_HEADERS = _Field("text_response_headers", _b_response_headers)
+_HEADER_NAMES = _Field("text_header_names", _b_header_names)
+_URL = _Field("text_url", _b_url)
+_DESTINATION = _Field("text_destination", _b_destination)
+_SRC = _Field("text_src", _b_src)
+_DST = _Field("text_dst", _b_dst)
+_CONTENT_TYPE = _Field("text_content_type", _b_content_type)
+_RESPONSE_CONTENT_TYPE = _Field("text_response_content_type", _b_response_content_type)
+
+
+# --- regexes ------------------------------------------------------------------
+
+# "(?-i:...)" or "(?i-s)": a group that may switch case sensitivity back on.
+_FLAG_OFF = re.compile(r"\(\?[aiLmsux]*-")
+_META = frozenset(".^$*+?{}[]|()")
+# Escapes whose meaning does not depend on letter case (\d, \w, \b, \A, ...), plus
+# control escapes. \x41, \u0041, \N{...} and \1 are not here: they can spell an
+# upper-case letter, which lower-casing the pattern would not see.
+_CASELESS_ESCAPES = frozenset("dDwWsSbBAZtnrfva")
+
+
+def _fold(source: str) -> tuple[str | None, str | None]:
+    """(folded pattern, literal) for a pattern that is safe to fold, else (None, None).
+
+    Python's ``re`` searches ~10x slower with IGNORECASE than without (it cannot
+    use its fast literal scan). For ASCII text and an ASCII pattern, searching
+    the lower-cased text with a lower-cased pattern is equivalent, provided the
+    pattern spells every letter literally: no inline flags, no numeric escapes,
+    no upper-case letters inside a character class (``[A-z]`` lower-cased would
+    lose the punctuation between Z and a). ``literal`` is the plain string when
+    the pattern has no regex syntax at all (searched with ``in``, faster still).
+    """
+    if not source.isascii() or ("(?" in source and not _plain_groups(source)):
+        return None, None
+    out: list[str] = []
+    literal: list[str] | None = []
+    in_class = False
+    i, n = 0, len(source)
+    while i < n:
+        char = source[i]
+        if char == "\\":
+            if i + 1 >= n:
+                return None, None
+            nxt = source[i + 1]
+            if nxt.isalnum():
+                if nxt not in _CASELESS_ESCAPES:
+                    return None, None
+                literal = None
+            elif literal is not None:
+                literal.append(nxt)
+            out.append(char + nxt)
+            i += 2
+            continue
+        if in_class:
+            if char.isupper():
+                return None, None
+            if char == "]":
+                in_class = False
+        elif char == "[":
+            in_class = True
+            # A ']' right after '[' or '[^' is a literal member, not the end.
+            j = i + 1
+            if j < n and source[j] == "^":
+                j += 1
+            if j < n and source[j] == "]":
+                out.append(source[i : j + 1])
+                i = j + 1
+                literal = None
+                continue
+        if char in _META:
+            literal = None
+        elif literal is not None:
+            literal.append(char.lower())
+        out.append(char if in_class else char.lower())
+        i += 1
+    folded = "".join(out)
+    return folded, ("".join(literal) if literal else None)
+
+
+def _plain_groups(source: str) -> bool:
+    """True when every "(?" opens a non-capturing group or a lookaround."""
+    for m in re.finditer(r"\(\?", source):
+        if not source.startswith(("(?:", "(?=", "(?!", "(?<=", "(?<!"), m.start()):
+            return False
+    return True
+
+
+class _Rex:
+    """A user's regex, compiled for the fastest search with the same answer."""
+
+    __slots__ = ("exact", "fast", "literal", "needs_original")
+
+    def __init__(self, source: str, flags: int) -> None:
+        self.exact = re.compile(source, flags)
+        """The regex as the user wrote it (IGNORECASE); compiling it validates the input."""
+        self.needs_original = _FLAG_OFF.search(source) is not None
+        """Part of the pattern is case-sensitive: search the original text, not its search form."""
+        fast: re.Pattern[str] | None = None
+        literal: str | None = None
+        if not self.needs_original:
+            folded, literal = _fold(source)
+            if folded is not None:
+                fast = re.compile(folded, flags & ~re.IGNORECASE)
+        self.fast = fast
+        """Case-sensitive, lower-cased form, for lower-cased ASCII text."""
+        self.literal = literal
+        """The lower-cased literal when the pattern is one (``in`` beats any regex)."""
+
+
+def _on_field(rex: _Rex, field: _Field) -> Match:
+    """A matcher that searches one field with ``rex``; an absent field never matches."""
+    exact = rex.exact.search
+    if rex.needs_original:
+        get = field.original
+
+        def match_original(entry: Entry) -> bool:
+            text = get(entry)
+            return text is not None and exact(text) is not None
+
+        return match_original
+    search_form = field.search
+    literal = rex.literal
+    if literal is not None:
+
+        def match_literal(entry: Entry) -> bool:
+            text = search_form(entry)
+            if text is None:
+                return False
+            # ASCII texts are cached lower-cased; others as they were (see _cached).
+            return literal in text if text.isascii() else exact(text) is not None
+
+        return match_literal
+    if rex.fast is not None:
+        fast = rex.fast.search
+
+        def match_fast(entry: Entry) -> bool:
+            text = search_form(entry)
+            if text is None:
+                return False
+            return (fast(text) if text.isascii() else exact(text)) is not None
+
+        return match_fast
+
+    def match_exact(entry: Entry) -> bool:
+        # IGNORECASE gives the same answer on the lower-cased form as on the original.
+        text = search_form(entry)
+        return text is not None and exact(text) is not None
+
+    return match_exact
+
+
+# --- operators ----------------------------------------------------------------
+
+
+def _field_op(field: _Field) -> Callable[[_Rex], Match]:
+    def build(rex: _Rex) -> Match:
+        return _on_field(rex, field)
+
+    return build
+
+
+def _op_h(rex: _Rex) -> Match:
+    return _or(_on_field(rex, _REQUEST_HEADERS), _on_field(rex, _RESPONSE_HEADERS))
+
+
+def _op_m(rex: _Rex) -> Match:
+    search = rex.exact.search
+
+    def match(entry: Entry) -> bool:
+        return search(entry.record.request.method) is not None
+
+    return match
+
+
+def _op_b(rex: _Rex) -> Match:
+    search = rex.exact.search
+
+    def match(entry: Entry) -> bool:
+        body = entry.record.request.body
+        # As in mitmproxy, a request without a body never matches (not even ~b .*).
+        # Latin-1 maps every byte to one character, so any body is searchable.
+        return bool(body) and search(body.decode("latin-1")) is not None
+
+    return match
+
+
+def _op_comment(rex: _Rex) -> Match:
+    search = rex.exact.search
+
+    def match(entry: Entry) -> bool:
+        return search(entry.comment) is not None
+
+    return match
+
+
+def _op_marked(entry: Entry) -> bool:
+    return entry.marked
+
+
+def _op_inj(entry: Entry) -> bool:
+    return bool(entry.injected)
+
+
+def _op_q(entry: Entry) -> bool:
+    return entry.record.response is None
+
+
+def _op_s(entry: Entry) -> bool:
+    return entry.record.response is not None
+
+
+def _has_identity(entry: Entry) -> bool:
+    # A plain loop, not any(<generator>): no generator object per entry.
+    for finding in entry.record.findings:  # noqa: SIM110
+        if finding.kind in _IDENTITY:
+            return True
+    return False
+
+
+def _op_id_kinds(rex: re.Pattern[str]) -> Match:
+    fullmatch = rex.fullmatch
+    # Kinds are few: decide each once. Kinds a future detector adds are decided
+    # when first seen (the cache stays as small as the set of kinds).
+    decided: dict[str, bool] = {k: fullmatch(k) is not None for k in _KNOWN_KINDS}
+
+    def match(entry: Entry) -> bool:
+        for finding in entry.record.findings:
+            kind = finding.kind
+            hit = decided.get(kind)
+            if hit is None:
+                hit = decided[kind] = fullmatch(kind) is not None
+            if hit:
+                return True
+        return False
+
+    return match
+
+
+def _op_c(code: int) -> Match:
+    def match(entry: Entry) -> bool:
+        response = entry.record.response
+        return response is not None and response.status == code
+
+    return match
+
+
+_REGEX_OPS: dict[str, Callable[[_Rex], Match]] = {
+    "h": _op_h,
+    "hq": _field_op(_REQUEST_HEADERS),
+    "hs": _field_op(_RESPONSE_HEADERS),
+    "hn": _field_op(_HEADER_NAMES),
+    "d": _field_op(_DESTINATION),
+    "m": _op_m,
+    "u": _field_op(_URL),
+    "src": _field_op(_SRC),
+    "dst": _field_op(_DST),
+    "t": _field_op(_CONTENT_TYPE),
+    "tq": _field_op(_CONTENT_TYPE),
+    "ts": _field_op(_RESPONSE_CONTENT_TYPE),
+    "b": _op_b,
+    "bq": _op_b,
+    "comment": _op_comment,
+}
+_BLOCK_OPS = frozenset(("h", "hq", "hs", "hn"))
+_BARE_OPS: dict[str, Match] = {
+    "all": _true,
+    "marked": _op_marked,
+    "inj": _op_inj,
+    "q": _op_q,
+    "s": _op_s,
+}
+# mitmproxy operators we know and cannot honour: say why instead of "unknown".
+_UNSUPPORTED = {
+    "bs": "response bodies are not kept",
+    "a": "response bodies are not kept",
+    "e": "errors are not recorded per request",
+    "tcp": "only HTTP requests are listed",
+    "udp": "only HTTP requests are listed",
+    "dns": "only HTTP requests are listed",
+    "websocket": "only HTTP requests are listed",
+    "http": "every entry is HTTP: use ~all",
+    "replay": "there is no replay",
+    "replayq": "there is no replay",
+    "replays": "there is no replay",
+    "meta": "entries carry no metadata",
+    "marker": "use ~marked",
+}
+
+
+def _and(a: Match, b: Match) -> Match:
+    if a is _true:
+        return b
+    if b is _true:
+        return a
+
+    def match(entry: Entry) -> bool:
+        return a(entry) and b(entry)
+
+    return match
+
+
+def _or(a: Match, b: Match) -> Match:
+    if a is _true or b is _true:
+        return _true
+
+    def match(entry: Entry) -> bool:
+        return a(entry) or b(entry)
+
+    return match
+
+
+def _not(a: Match) -> Match:
+    def match(entry: Entry) -> bool:
+        return not a(entry)
+
+    return match
+
+
+# --- parser -------------------------------------------------------------------
+
+
+class _Parser:
+    """Recursive descent over the expression text, building closures as it goes."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.end = len(text)
+
+    def parse(self) -> Match:
+        match = self._or()
+        self._skip()
+        if self.pos < self.end:
+            # _or() stops only at the end or at a ')' that nothing opened.
+            raise FilterError("unbalanced parenthesis", self.pos)
+        return match
+
+    def _skip(self) -> None:
+        text, pos, end = self.text, self.pos, self.end
+        while pos < end and text[pos] in _SPACE:
+            pos += 1
+        self.pos = pos
+
+    def _peek(self) -> str:
+        self._skip()
+        return self.text[self.pos] if self.pos < self.end else ""
+
+    def _or(self) -> Match:
+        match = self._and()
+        while self._peek() == "|":
+            self.pos += 1
+            match = _or(match, self._and(after="|"))
+        return match
+
+    def _and(self, after: str = "") -> Match:
+        match = self._not(after)
+        while True:
+            char = self._peek()
+            if char == "&":
+                self.pos += 1
+                match = _and(match, self._not("&"))
+            elif char and char not in "|)":
+                match = _and(match, self._not())
+            else:
+                return match
+
+    def _not(self, after: str = "") -> Match:
+        if self._peek() == "!":
+            self.pos += 1
+            return _not(self._not("!"))
+        return self._atom(after)
+
+    def _atom(self, after: str) -> Match:
+        char = self._peek()
+        start = self.pos
+        if char == "(":
+            self.pos += 1
+            if self._peek() == ")":
+                raise FilterError("empty parentheses", start)
+            match = self._or()
+            if self._peek() != ")":
+                raise FilterError("unbalanced parenthesis", start)
+            self.pos += 1
+            return match
+        if char == "~":
+            return self._operator()
+        if char == "" or char in "&|)":
+            where = f" after {after}" if after else ""
+            found = "end of expression" if char == "" else f"'{char}'"
+            raise FilterError(f"expected a filter term{where}, found {found}", start)
+        word = self._argument()
+        assert word is not None  # the characters checked above always start one
+        return _on_field(self._regex(word[0], "a bare word", word[1], _FLAGS), _URL)
+
+    def _operator(self) -> Match:
+        text, start = self.text, self.pos
+        pos = start + 1
+        while pos < self.end and (text[pos].isalpha() or text[pos] == "_"):
+            pos += 1
+        name = text[start + 1 : pos]
+        self.pos = pos
+        if not name:
+            raise FilterError("'~' must be followed by an operator name", start)
+        if name in _BARE_OPS:
+            return _BARE_OPS[name]
+        if name == "id":
+            return self._identity(start)
+        if name == "c":
+            return self._status(start)
+        build = _REGEX_OPS.get(name)
+        if build is None:
+            reason = _UNSUPPORTED.get(name)
+            if reason is not None:
+                raise FilterError(f"operator ~{name} is not supported ({reason})", start)
+            raise FilterError(f"unknown operator ~{name}", start)
+        arg = self._argument()
+        if arg is None:
+            raise FilterError(f"~{name} needs an argument", self.pos)
+        flags = _BLOCK_FLAGS if name in _BLOCK_OPS else _FLAGS
+        return build(self._regex(arg[0], f"~{name}", arg[1], flags))
+
+    def _identity(self, start: int) -> Match:
+        # The kind is optional: '!' after ~id starts the next (negated) term.
+        arg = None if self._peek() == "!" else self._argument()
+        if arg is None:
+            return _has_identity
+        rex = self._regex(arg[0], "~id", arg[1], _FLAGS).exact
+        if not any(rex.fullmatch(kind) for kind in _KNOWN_KINDS):
+            raise FilterError(
+                f"~id {arg[0]} matches no finding kind (kinds: {', '.join(_KNOWN_KINDS)})", arg[1]
+            )
+        return _op_id_kinds(rex)
+
+    def _status(self, start: int) -> Match:
+        arg = None if self._peek() == "!" else self._argument()
+        if arg is None:
+            raise FilterError("~c needs a status code", self.pos)
+        if not arg[0].isdigit() or not arg[0].isascii():
+            raise FilterError(f"~c needs a status code, not {arg[0]!r}", arg[1])
+        return _op_c(int(arg[0]))
+
+    def _argument(self) -> tuple[str, int] | None:
+        """The next argument and its position, or None when an operator or the end follows."""
+        char = self._peek()
+        start = self.pos
+        if char in ("'", '"'):
+            return self._quoted(char), start
+        if char == "" or char in _WORD_STOP:
+            return None
+        text, pos, end = self.text, start, self.end
+        while pos < end and text[pos] not in _SPACE and text[pos] not in _WORD_STOP:
+            pos += 1
+        # A trailing '&' or '|' is the operator that follows, not part of the
+        # regex (an alternative that is empty would match everything anyway).
+        stop = pos
+        while stop > start and text[stop - 1] in "&|":
+            stop -= 1
+        if stop == start:
+            return None
+        self.pos = stop
+        return text[start:stop], start
+
+    def _quoted(self, quote: str) -> str:
+        text, start, end = self.text, self.pos, self.end
+        pos = start + 1
+        out: list[str] = []
+        while pos < end:
+            char = text[pos]
+            if char == "\\" and pos + 1 < end:
+                nxt = text[pos + 1]
+                # Only an escaped quote loses its backslash: regex escapes stay intact.
+                out.append(nxt if nxt == quote else char + nxt)
+                pos += 2
+                continue
+            if char == quote:
+                self.pos = pos + 1
+                return "".join(out)
+            out.append(char)
+            pos += 1
+        raise FilterError("unterminated quote", start)
+
+    @staticmethod
+    def _regex(source: str, what: str, position: int, flags: int) -> _Rex:
+        try:
+            # re warns (FutureWarning) about patterns like "[[" on stderr, which would
+            # scribble over a full-screen UI: the pattern either compiles or it is an error.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return _Rex(source, flags)
+        except re.error as exc:
+            raise FilterError(f"invalid regex in {what}: {exc.msg}", position) from None
+
+
+_PREPARED = (_REQUEST_HEADERS, _URL, _DESTINATION)
+
+
+def prepare(entries: Iterable[Entry]) -> None:
+    """Build the search texts most filters use (headers, URL, host) ahead of time.
+
+    Optional: filters build what they need on first use. Calling this on each
+    new batch (about 3 µs per entry) moves that cost off the first keystroke of
+    a filter over a large store.
+    """
+    getters = [field.search for field in _PREPARED]
+    for entry in entries:
+        for get in getters:
+            get(entry)
+
+
+def matches(expr: str, record: Record) -> bool:
+    """One-off convenience: does ``record`` match ``expr``? (Compiles every call.)"""
+    return compile_filter(expr)(Entry(record))

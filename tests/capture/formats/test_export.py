@@ -1,0 +1,77 @@
+"""Exports: JSONL or HAR, written whole or not at all, failures in one line."""
+
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import capture.formats.export
+from capture.formats.export import ExportError, entry_to_dict, export
+from capture.formats.jsonl import record_to_dict
+from capture.view.store import Entry
+from tests.capture.factories import finding, record
+
+
+def _entries() -> list[Entry]:
+    first = Entry(record(1, (finding(),)), marked=True, comment="note")
+    return [first, Entry(record(2, uri="/two"))]
+
+
+def test_jsonl_has_the_contract_plus_user_state(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    assert export(_entries(), str(path), "jsonl") == 2
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines[0] == {
+        **record_to_dict(record(1, (finding(),))),
+        "marked": True,
+        "comment": "note",
+    }
+    assert lines[1] == record_to_dict(record(2, uri="/two"))
+    assert entry_to_dict(record(3)) == record_to_dict(record(3))
+
+
+def test_har_file(tmp_path: Path) -> None:
+    path = tmp_path / "out.har"
+    assert export(_entries(), str(path), "har") == 2
+    assert [e["_id"] for e in json.loads(path.read_text())["log"]["entries"]] == [1, 2]
+
+
+def test_unknown_format_and_missing_directory(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="unknown export format 'xml'"):
+        export([], str(tmp_path / "x"), "xml")
+    with pytest.raises(ExportError, match="no such directory; nothing exported") as info:
+        export(_entries(), str(tmp_path / "nope" / "out.har"), "har")
+    assert "\n" not in str(info.value)
+
+
+def test_full_disk_leaves_the_previous_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "out.har"
+    path.write_text("previous export")
+
+    def half_written(items: Any, out: Any, comment: str = "") -> int:
+        out.write('{"log": {"entries": [')
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(capture.formats.export, "write_har", half_written)
+    with pytest.raises(ExportError, match=r"out\.har: disk full; nothing exported"):
+        export(_entries(), str(path), "har")
+    assert path.read_text() == "previous export"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.har"]  # no temp file left
+
+
+def test_permission_denied_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root writes everywhere, so the refusal is simulated at the rename."""
+
+    def refuse(src: str, dst: str) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", dst)
+
+    monkeypatch.setattr("capture.formats.atomic.os.replace", refuse)
+    with pytest.raises(ExportError, match="permission denied; nothing exported"):
+        export(_entries(), str(tmp_path / "out.jsonl"), "jsonl")
+    assert list(tmp_path.iterdir()) == []

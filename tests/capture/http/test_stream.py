@@ -1,0 +1,267 @@
+"""HTTP over reassembled streams: pipelining, bodies, tunnels, roles, gaps."""
+
+from __future__ import annotations
+
+from capture.model import Record
+from capture.net.decode import ACK
+from tests.helpers import OK, conversation, run_frames, simple_request
+from tests.packets.craft import Conversation
+
+
+def exchange_frames(
+    requests: list[bytes],
+    responses: list[bytes] | None = None,
+    split: int | None = None,
+    handshake: bool = True,
+    **kw: object,
+) -> list[tuple[float, bytes]]:
+    conv = conversation(**kw)
+    frames = conv.handshake() if handshake else []
+    for i, req in enumerate(requests):
+        frames += conv.send(True, req, split)
+        if responses is not None and i < len(responses):
+            frames += conv.send(False, responses[i])
+    return frames + conv.close()
+
+
+def uris(records: list[Record]) -> list[str | None]:
+    return [r.request.uri for r in records]
+
+
+def test_keep_alive_requests_are_paired_with_responses() -> None:
+    records = run_frames(
+        exchange_frames(
+            [simple_request("/1"), simple_request("/2")],
+            [
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+            ],
+        )
+    )
+    assert uris(records) == ["/1", "/2"]
+    assert [r.response.status if r.response else None for r in records] == [200, 404]
+    assert [r.request.depth for r in records] == [1, 2]
+
+
+def test_pipelined_requests_in_one_segment() -> None:
+    both = simple_request("/a") + simple_request("/b") + simple_request("/c")
+    responses = [OK * 3]
+    records = run_frames(exchange_frames([both], responses))
+    assert uris(records) == ["/a", "/b", "/c"]
+    assert all(r.response is not None and r.response.status == 200 for r in records)
+
+
+def test_request_split_byte_by_byte() -> None:
+    records = run_frames(exchange_frames([simple_request("/slow", extra="X-A: 1\r\n")], split=1))
+    assert uris(records) == ["/slow"]
+    assert records[0].request.headers == (("Host", "example.com"), ("X-A", "1"))
+
+
+def test_content_length_body_is_skipped_to_find_the_next_request() -> None:
+    post = (
+        b"POST /form HTTP/1.1\r\nHost: a\r\nContent-Length: 26\r\n\r\n"
+        b"GET /fake HTTP/1.1\r\n\r\nabcd"
+    )
+    records = run_frames(exchange_frames([post, simple_request("/next")]))
+    assert uris(records) == ["/form", "/next"]
+    assert records[0].request.body == b"GET /fake HTTP/1.1\r\n\r\nabcd"
+    assert records[0].request.body_length == 26
+
+
+def test_chunked_body_with_extensions_and_trailers() -> None:
+    post = (
+        b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n"
+    )
+    records = run_frames(exchange_frames([post, simple_request("/next")], split=7))
+    assert uris(records) == ["/up", "/next"]
+    assert records[0].request.body == b"hello world"
+
+
+def test_chunked_response_body_is_framed() -> None:
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nHTT\r\n0\r\n\r\n"
+    records = run_frames(
+        exchange_frames([simple_request("/1"), simple_request("/2")], [chunked, OK])
+    )
+    assert [r.response.status if r.response else None for r in records] == [200, 200]
+
+
+def test_head_response_has_no_body() -> None:
+    head = b"HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n"
+    records = run_frames(
+        exchange_frames(
+            [head, simple_request("/g")],
+            [b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", OK],
+        )
+    )
+    assert [r.response.status if r.response else None for r in records] == [200, 200]
+
+
+def test_interim_100_continue_does_not_consume_the_request() -> None:
+    post = b"POST /p HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi"
+    records = run_frames(
+        exchange_frames(
+            [post],
+            [b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"],
+        )
+    )
+    assert records[0].response is not None and records[0].response.status == 201
+
+
+def test_connect_then_tls_stops_parsing() -> None:
+    connect = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
+    tls = b"\x16\x03\x01\x00\xa5" + bytes(range(165))
+    records = run_frames(
+        exchange_frames([connect, tls], [b"HTTP/1.1 200 Connection established\r\n\r\n"])
+    )
+    assert [(r.request.method, r.request.uri) for r in records] == [("CONNECT", "example.com:443")]
+
+
+def test_connect_then_plain_http_inside_the_tunnel_is_parsed() -> None:
+    connect = b"CONNECT example.com:80 HTTP/1.1\r\n\r\n"
+    records = run_frames(
+        exchange_frames([connect, simple_request("/inside")], [b"HTTP/1.1 200 OK\r\n\r\n", OK])
+    )
+    assert uris(records) == ["example.com:80", "/inside"]
+
+
+def test_websocket_upgrade_stops_parsing() -> None:
+    upgrade = b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+    frame = b"\x81\x05hello"
+    records = run_frames(
+        exchange_frames(
+            [upgrade, frame + b"GET /not-http HTTP/1.1\r\n\r\n"],
+            [b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"],
+        )
+    )
+    assert uris(records) == ["/ws"]
+
+
+def test_http09_request_completes_when_the_server_answers() -> None:
+    records = run_frames(exchange_frames([b"GET /old\r\n"], [b"<html>raw body</html>"]))
+    assert [(r.request.uri, r.request.version) for r in records] == [("/old", None)]
+
+
+def test_http_on_an_odd_port_is_recognised_by_content() -> None:
+    records = run_frames(exchange_frames([simple_request("/odd")], [OK], sport=31337))
+    assert [(r.request.dport, r.request.uri) for r in records] == [(31337, "/odd")]
+
+
+def test_non_http_stream_is_ignored() -> None:
+    records = run_frames(exchange_frames([b"SSH-2.0-OpenSSH_9.6\r\n", b"\x00" * 100], sport=22))
+    assert records == []
+
+
+def test_missing_handshake_roles_from_content() -> None:
+    """Capture started mid-connection; the client is the side that sends a request line,
+    even when its port looks like a server's."""
+    frames = exchange_frames([simple_request("/x")], [OK], handshake=False, cport=80, sport=6669)
+    records = run_frames(frames)
+    assert [(r.request.sport, r.request.dport, r.request.uri) for r in records] == [
+        (80, 6669, "/x")
+    ]
+
+
+def test_missing_handshake_response_seen_first() -> None:
+    conv = conversation()
+    frames = conv.send(False, OK) + conv.send(True, simple_request("/after")) + conv.send(False, OK)
+    records = run_frames(frames)
+    assert uris(records) == ["/after"]
+    assert records[0].request.src == "10.0.0.1"
+
+
+def test_capture_starting_inside_a_body_resynchronises() -> None:
+    conv = conversation()
+    frames = conv.send(True, b"tail of an upload body\r\n" + simple_request("/found"))
+    assert uris(run_frames(frames)) == ["/found"]
+
+
+def _with_hole(request: bytes, hole: slice) -> list[tuple[float, bytes]]:
+    """The request sent in three segments, the middle one lost by the capture."""
+    conv = conversation()
+    frames = conv.handshake()
+    a, b, c = request[: hole.start], request[hole], request[hole.stop :]
+    frames += conv.send(True, a)
+    conv.send(True, b)  # sent, never captured
+    frames += conv.send(True, c)
+    # The server acknowledges everything: the capture lost the middle.
+    frames.append(conv._frame(False, ACK))
+    return frames + conv.send(True, simple_request("/next")) + conv.close()
+
+
+def test_gap_inside_a_header_block_is_an_anomaly_not_invented_bytes() -> None:
+    request = simple_request("/holey", extra="X-One: 1\r\nX-Two: 2\r\nX-Three: 3\r\n")
+    start = request.index(b"X-Two")
+    records = run_frames(_with_hole(request, slice(start, start + 5)))
+    first = records[0].request
+    assert first.uri == "/holey"
+    assert first.headers == (("Host", "example.com"), ("X-One", "1"))
+    assert any("capture gap: 5 bytes missing inside the header block" in a for a in first.anomalies)
+    assert uris(records)[-1] == "/next"
+
+
+def test_gap_inside_a_body_keeps_framing() -> None:
+    body = b"0123456789" * 10
+    post = b"POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n" + body
+    start = post.index(body) + 20
+    records = run_frames(_with_hole(post, slice(start, start + 30)))
+    assert uris(records) == ["/b", "/next"]
+    assert records[0].request.body_length == 70
+    assert any("30 bytes missing in body" in a for a in records[0].request.anomalies)
+
+
+def test_request_cut_by_end_of_capture_is_reported() -> None:
+    conv = conversation()
+    frames = conv.handshake() + conv.send(True, b"GET /cut HTTP/1.1\r\nHost: a\r\nX-Par")
+    records = run_frames(frames)
+    assert records[0].request.uri == "/cut"
+    assert records[0].request.headers == (("Host", "a"),)
+    assert any("ended inside the header block" in a for a in records[0].request.anomalies)
+
+
+def test_body_cut_by_end_of_capture_is_reported() -> None:
+    conv = conversation()
+    frames = conv.handshake() + conv.send(
+        True, b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc"
+    )
+    [record] = run_frames(frames)
+    assert record.request.body == b"abc"
+    assert any("before the body was complete" in a for a in record.request.anomalies)
+
+
+def test_bad_chunk_size_resumes_at_the_next_request() -> None:
+    post = (
+        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"10000000000000000\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n"
+    )
+    records = run_frames(exchange_frames([post]))
+    assert uris(records) == ["/", "/smuggled"]
+    assert any("chunked framing broken" in a for a in records[0].request.anomalies)
+
+
+def test_ipv6_and_vlan() -> None:
+    conv = Conversation("2001:db8::1", 40000, "2001:db8::2", 8080, ts=1.0, vlan=7)
+    frames = conv.handshake() + conv.send(True, simple_request("/v6")) + conv.close()
+    [record] = run_frames(frames)
+    assert (record.request.src, record.request.dport, record.request.uri) == (
+        "2001:db8::1",
+        8080,
+        "/v6",
+    )
+
+
+def test_request_timestamp_is_its_first_packet() -> None:
+    conv = conversation(step=1.0)
+    frames = conv.handshake() + conv.send(True, simple_request("/t"), split=10)
+    [record] = run_frames(frames)
+    assert record.request.ts == frames[3][0]
+
+
+def test_oversized_header_block_is_cut_and_flagged() -> None:
+    """A head that never ends within 64 KiB is reported (what arrived) and parsing
+    resumes at the next request line."""
+    huge = b"GET /big HTTP/1.1\r\nHost: a\r\n" + b"X-Pad: " + b"p" * 70_000 + b"\r\n\r\n"
+    records = run_frames(exchange_frames([huge, simple_request("/after")]))
+    assert uris(records) == ["/big", "/after"]
+    assert any("larger than 65536 bytes" in a for a in records[0].request.anomalies)
+    assert records[0].request.headers == (("Host", "a"),)

@@ -1,0 +1,124 @@
+"""Exposure: which hosts received which identities, counts per carrier, per-second series."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from capture.model import Notice, RequestSeen, ResponseSeen
+from capture.view.exposure import CarrierCount, Exposure
+from tests.capture.factories import finding, record, response
+
+MSISDN = finding(detail="+44 7700 900123 · GB mobile")
+UIDH = finding("tracking_id", name="X-UIDH", value="OTgxNTk2", normalized="OTgxNTk2")
+CLIENT_IP = finding("client_ip", name="X-Forwarded-For", value="10.0.0.1", normalized="10.0.0.1")
+
+
+def host_record(i: int, host: str, ts: float, *findings: object) -> object:
+    return record(i, tuple(findings), ts=ts, headers=(("Host", host),))  # type: ignore[arg-type]
+
+
+def test_which_hosts_received_which_identity() -> None:
+    exp = Exposure()
+    exp.add(host_record(1, "bbc.co.uk", 100.0, MSISDN))  # type: ignore[arg-type]
+    exp.add(host_record(2, "BBC.co.uk", 101.0, MSISDN))  # type: ignore[arg-type]
+    exp.add(host_record(3, "ads.example", 102.5, MSISDN, UIDH))  # type: ignore[arg-type]
+    exp.add(host_record(4, "plain.example", 103.0))  # type: ignore[arg-type]
+    [uidh, msisdn] = exp.identities()  # most recently seen first; same time: any order
+    if uidh.kind != "tracking_id":
+        uidh, msisdn = msisdn, uidh
+    assert (msisdn.kind, msisdn.value, msisdn.requests) == ("msisdn", "+447700900123", 3)
+    assert msisdn.detail == "+44 7700 900123 · GB mobile"
+    assert (msisdn.first_ts, msisdn.last_ts) == (100.0, 102.5)
+    assert [(h.host, h.requests) for h in msisdn.hosts] == [("bbc.co.uk", 2), ("ads.example", 1)]
+    assert msisdn.hosts[0].first_ts == 100.0 and msisdn.hosts[0].last_ts == 101.0
+    assert msisdn.carriers == ("header x-up-calling-line-id",)
+    assert [h.host for h in uidh.hosts] == ["ads.example"]
+    assert exp.hosts() == [("ads.example", 2), ("bbc.co.uk", 1)]
+    assert exp.requests == 4 and exp.identity_requests == 3
+
+
+def test_counts_per_carrier_once_per_request() -> None:
+    exp = Exposure()
+    cookie = finding(where="cookie", name="msisdn")
+    exp.add(record(1, (MSISDN, cookie)))
+    exp.add(
+        record(2, (MSISDN, finding("imsi", value="234150999999999", normalized="234150999999999")))
+    )
+    exp.add(record(3, (UIDH,)))
+    assert exp.carriers() == [
+        CarrierCount("header", "x-up-calling-line-id", 2),
+        CarrierCount("cookie", "msisdn", 1),
+        CarrierCount("header", "X-UIDH", 1),
+    ]
+    [ident] = [i for i in exp.identities() if i.kind == "msisdn"]
+    assert ident.requests == 2  # header and cookie in one request: one exposure
+    assert ident.carriers == ("header x-up-calling-line-id", "cookie msisdn")
+
+
+def test_informational_findings_are_not_exposure() -> None:
+    exp = Exposure()
+    assert exp.add(record(1, (CLIENT_IP,))) is False
+    assert exp.identities() == [] and exp.carriers() == [] and exp.identity_requests == 0
+    assert exp.series()[0][-1] == 1 and exp.series()[1][-1] == 0
+
+
+def test_per_second_series_is_a_bounded_ring() -> None:
+    exp = Exposure(window=5)
+    assert exp.series() == ((0,) * 5, (0,) * 5) and exp.latest_second is None
+    exp.add(record(1, (MSISDN,), ts=1000.2))
+    exp.add(record(2, ts=1000.9))
+    exp.add(record(3, (MSISDN, UIDH), ts=1002.1))
+    assert exp.series() == ((0, 0, 2, 0, 1), (0, 0, 1, 0, 2))
+    assert exp.latest_second == 1002
+    exp.tick(1004.5)  # a quiet second moves the sparkline on
+    assert exp.series() == ((2, 0, 1, 0, 0), (1, 0, 2, 0, 0))
+    exp.add(record(4, ts=1001.0))  # late but inside the window
+    assert exp.series()[0] == (2, 1, 1, 0, 0)
+    exp.add(record(5, ts=990.0))  # older than the window: counted, not drawn
+    assert exp.dropped["late"] == 1 and exp.requests == 5
+    exp.add(record(6, ts=2000.0))  # a jump past the whole window
+    assert exp.series() == ((0, 0, 0, 0, 1), (0,) * 5)
+    with pytest.raises(ValueError):
+        Exposure(window=0)
+
+
+def test_tables_are_bounded_and_overflow_is_counted() -> None:
+    exp = Exposure(max_identities=2, max_hosts=1, max_carriers=1)
+    for i in range(4):  # four identities, each in its own header
+        f = finding(value=f"44770090050{i}", normalized=f"+44770090050{i}", name=f"x-id-{i}")
+        exp.add(record(i + 1, (f,), headers=(("Host", "h"),)))
+    assert [i.value for i in exp.identities()] == ["+447700900500", "+447700900501"]
+    assert exp.dropped["identities"] == 2
+    assert exp.dropped["carriers"] == 3
+    # A known identity sent to a second host: the host table (1 per identity) is full.
+    first = finding(value="447700900500", normalized="+447700900500", name="x-id-0")
+    exp.add(record(9, (first,), headers=(("Host", "second-host"),)))
+    assert exp.dropped["hosts"] == 1
+    [ident] = [i for i in exp.identities() if i.value == "+447700900500"]
+    assert ident.requests == 2 and [h.host for h in ident.hosts] == ["h"]
+
+
+def test_apply_version_and_clear() -> None:
+    exp = Exposure()
+    v0 = exp.version
+    assert exp.apply([RequestSeen(record(1, (MSISDN,))), ResponseSeen(1, response()),
+                      Notice("info", "x")]) == 1  # fmt: skip
+    assert exp.version > v0
+    v1 = exp.version
+    exp.clear()
+    assert exp.version > v1 and exp.requests == 0 and exp.identities() == []
+
+
+def test_add_is_cheap() -> None:
+    """Called for every record: a generous guard against pathological cost."""
+    exp = Exposure()
+    plain = [record(i, ts=1000.0 + i / 100) for i in range(20_000)]
+    leaky = [record(i, (MSISDN, UIDH), ts=1000.0 + i / 100) for i in range(20_000)]
+    start = time.perf_counter()
+    for r in plain:
+        exp.add(r)
+    for r in leaky:
+        exp.add(r)
+    assert time.perf_counter() - start < 1.0

@@ -1,0 +1,1 @@
+"""Test-packet generators: crafted TCP conversations and classic pcap files (not shipped)."""
