@@ -146,6 +146,18 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
+class Parsed:
+    """A request that arrives already parsed (a JSONL or HAR file, another engine's log):
+    what a request-level source hands to :meth:`capture.pipeline.Pipeline.feed_request`."""
+
+    request: Request
+    response: Response | None = None
+    carried: tuple[Finding, ...] = ()
+    """Findings the source states but the request cannot show again (e.g. in a body the
+    log does not keep); they are added to what the detector finds."""
+
+
+@dataclass(frozen=True, slots=True)
 class RequestSeen:
     """Event: a request completed; ``record.response`` is still ``None``."""
 

@@ -1,7 +1,9 @@
-"""The one pipeline every command uses: frames in, events out.
+"""The one pipeline every command uses: frames (or parsed requests) in, events out.
 
 ``scan``, ``open``, ``live`` and ``demo`` all push frames through
-:class:`Pipeline`, so a file and a live interface give the same records.
+:class:`Pipeline`, so a file and a live interface give the same records. Sources
+of already-parsed requests (a JSONL file, another engine's log) enter one level
+higher, at :meth:`Pipeline.feed_request`, and go on from there the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from capture.model import (
     Event,
     Finding,
     InjectionSeen,
+    Parsed,
     Record,
     Request,
     RequestSeen,
@@ -66,6 +69,8 @@ class Pipeline:
         self._awaiting: OrderedDict[tuple[int, int], Record] = OrderedDict()
         self._next_id = 1
         self.packets = 0
+        self.parsed = 0
+        """Requests that arrived already parsed (:meth:`feed_request`)."""
         self.identities = 0
         self.identity_requests = 0
 
@@ -156,26 +161,48 @@ class Pipeline:
                 yield from events
         self.packets = base + capture.records
 
+    def feed_request(self, parsed: Parsed) -> list[Event]:
+        """Process one request that arrived already parsed (the request-level entry,
+        beside :meth:`feed` for frames): detection, echo pairing and events follow
+        exactly as for a request reassembled from frames."""
+        self.tracker.counters["requests"] += 1
+        self.parsed += 1
+        record = self._record(parsed.request, parsed.carried)
+        if parsed.response is not None:
+            self.tracker.counters["responses"] += 1
+            self._answer(record, parsed.response)
+        return self._take()
+
     def _on_request(self, request: Request) -> None:
+        record = self._record(request, ())
+        if self.tracker.responses:
+            awaiting = self._awaiting
+            awaiting[(request.flow, request.depth)] = record
+            if len(awaiting) > 100_000:
+                awaiting.popitem(last=False)
+
+    def _record(self, request: Request, carried: tuple[Finding, ...]) -> Record:
+        """The request's record, with its findings, handed out as :class:`RequestSeen`."""
         findings = self.detector.detect(request) if self.detector is not None else ()
+        if carried:
+            findings += carried
         record = Record(self._next_id, request, findings)
         if findings:
             identities = sum(1 for f in findings if f.is_identity)
             self.identities += identities
             if identities:
                 self.identity_requests += 1
-        if self.tracker.responses:
-            awaiting = self._awaiting
-            awaiting[(request.flow, request.depth)] = record
-            if len(awaiting) > 100_000:
-                awaiting.popitem(last=False)
         self._next_id += 1
         self._out.append(RequestSeen(record))
+        return record
 
     def _on_response(self, flow: int, depth: int, response: Response) -> None:
         record = self._awaiting.pop((flow, depth), None)
-        if record is None:
-            return
+        if record is not None:
+            self._answer(record, response)
+
+    def _answer(self, record: Record, response: Response) -> None:
+        """Hand out ``response`` to ``record``, after what its echo shows was injected."""
         injection = self._injection(record, response)
         if injection is not None:
             self._out.append(injection)  # first: consumers then see the response complete
@@ -205,6 +232,7 @@ class Pipeline:
         """Every counter of every stage, by name."""
         counters: dict[str, int] = {
             "packets": self.packets,
+            "parsed": self.parsed,
             "requests": self.tracker.counters["requests"],
             "identities": self.identities,
             "identity_requests": self.identity_requests,
@@ -227,9 +255,12 @@ class Pipeline:
 
 def summarize(c: dict[str, int], skipped: Counter[str]) -> str:
     """The summary line for counters ``c`` and frames ``skipped`` by reason."""
-    parts = [
-        counted(c["packets"], "packet"),
-        counted(c["flows"], "TCP connection"),
+    parts = []
+    if c["packets"] or not c.get("parsed"):
+        parts += [counted(c["packets"], "packet"), counted(c["flows"], "TCP connection")]
+    if c.get("parsed"):
+        parts.append(f"{counted(c['parsed'], 'parsed request')} read")
+    parts += [
         counted(c["requests"], "HTTP request"),
         f"{counted(c['identities'], 'identity', 'identities')} in "
         + counted(c["identity_requests"], "request"),

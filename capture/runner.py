@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from capture.model import Event, Notice, StatsSnapshot
+from capture.model import Event, Notice, Parsed, StatsSnapshot
 from capture.pipeline import Pipeline
 from capture.sources.frames import CaptureError
 from capture.sources.source import FrameSource
@@ -70,6 +70,7 @@ class Runner:
     def run(self) -> None:
         """Run to the end of the source (blocking)."""
         feed = self.pipeline.feed
+        feed_request = self.pipeline.feed_request
         pending = self._pending
         last_flush = time.monotonic()
         next_flush = last_flush + self.interval
@@ -77,7 +78,11 @@ class Runner:
         clock: float | None = None
         try:
             for frame in self.source.frames():
-                if frame is not None:
+                if isinstance(frame, Parsed):
+                    # From a record file: already parsed, it enters a level higher.
+                    pending.extend(feed_request(frame))
+                    clock = frame.request.ts
+                elif frame is not None:
                     events = feed(frame)
                     if events:
                         pending.extend(events)

@@ -1,4 +1,5 @@
-"""``headerwatch scan``: captures in, one line per request out (or one HAR document)."""
+"""``headerwatch scan``: captures or record files in, one line per request out (or one
+HAR document)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from capture.model import Event, InjectionSeen, Record, RequestSeen, ResponseSee
 from capture.pipeline import Detector, Pipeline
 from capture.scan_jobs import jobs_for, scan_split
 from capture.sources.frames import CaptureError, CaptureFile, cut_short
+from capture.sources.inputs import Input, open_input
 from capture.view.selection import EXIT_USAGE, Selection
 
 LINE_FORMATS = ("jsonl", "table")
@@ -25,11 +27,20 @@ UNANSWERED_LIMIT = 10_000
 """HAR: requests held for their response; beyond this the oldest is written without."""
 
 
-def _events(pipeline: Pipeline, captures: Sequence[CaptureFile], err: TextIO) -> Iterator[Event]:
-    for capture in captures:
-        yield from pipeline.run_capture(capture)
-        if capture.truncated:
-            print(cut_short(capture.name), file=err)
+def _events(pipeline: Pipeline, inputs: Sequence[Input], err: TextIO) -> Iterator[Event]:
+    for source in inputs:
+        if isinstance(source, CaptureFile):
+            yield from pipeline.run_capture(source)
+            if source.truncated:
+                print(cut_short(source.name), file=err)
+        else:
+            feed = pipeline.feed_request
+            for parsed in source.requests():
+                yield from feed(parsed)
+            source.close()
+            problem = source.problem()
+            if problem is not None:
+                print(f"headerwatch: warning: {problem}", file=err)
     yield from pipeline.flush()
 
 
@@ -43,18 +54,25 @@ def scan(
     err: TextIO | None = None,
     jobs: int | None = None,
 ) -> int:
-    """Scan capture files (``-`` is stdin) and write records; return the exit code.
+    """Scan input files (``-`` is stdin: captures, or record files such as
+    headerwatch's own JSONL; see :mod:`capture.sources.inputs`) and write records;
+    return the exit code.
 
     ``jobs``: processes to split a JSONL scan of files over (see
     :mod:`capture.scan_jobs`); by default, one per CPU for large files."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
+    inputs: list[Input] = []
     try:
-        captures = [CaptureFile(path) for path in paths]
+        for path in paths:
+            inputs.append(open_input(path))
     except CaptureError as exc:
+        for source in inputs:
+            source.close()
         print(f"headerwatch: error: {exc}", file=err)
         return EXIT_USAGE
-    jobs = jobs_for(captures, fmt, jobs)
+    captures = [source for source in inputs if isinstance(source, CaptureFile)]
+    jobs = jobs_for(captures, fmt, jobs) if len(captures) == len(inputs) else 1
     if jobs > 1:
         for capture in captures:
             capture.close()
@@ -62,7 +80,7 @@ def scan(
     selection = Selection(only_identity)
     # Responses are only part of the HAR document: the line formats do not parse them.
     pipeline = Pipeline(detector, responses=fmt == "har")
-    events = _events(pipeline, captures, err)
+    events = _events(pipeline, inputs, err)
     if fmt == "har":
         write_har((r for r in answered(events) if selection.keep(r)), out)
     else:

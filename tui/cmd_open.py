@@ -23,10 +23,11 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "open",
         help="open captures or saved sessions in the dashboard",
-        description="Open pcap/pcapng captures (gzip too) or saved headerwatch sessions in "
-        "the dashboard. Marks and comments saved in a session come back.",
+        description="Open pcap/pcapng captures (gzip too), saved headerwatch sessions, or "
+        "JSONL records written by headerwatch in the dashboard. Marks and comments saved "
+        "in a session come back.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="capture or session file")
+    p.add_argument("files", nargs="+", metavar="FILE", help="capture, session or JSONL file")
     add_dashboard_args(p)
     add_identity_args(p)
     p.set_defaults(run=run)

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from capture.model import Finding, Record, Response
+from capture.model import Finding, Header, Parsed, Record, Request, Response
 from capture.text import for_json
 
 
@@ -110,3 +110,129 @@ def dumps_around_id(record: Record) -> tuple[bytes, bytes]:
     # Quotes inside JSON strings are escaped, so this is the top-level key.
     cut = line.index(b',"id":') + 6
     return line[:cut], line[line.index(b",", cut) :]
+
+
+# --- reading records back ------------------------------------------------------------
+
+
+def parsed_from_dict(obj: Any) -> Parsed:
+    """A JSONL record (as written by :func:`dumps`) back as a request to feed the pipeline.
+
+    Findings are found again by the detector, as for a capture; only those in the
+    body (which the record does not keep) are carried over as written. Raises
+    :class:`ValueError` naming the first field that is missing or of the wrong type.
+    """
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    request = Request(
+        ts=_number(obj, "ts"),
+        flow=_int(obj, "flow", 0),
+        depth=_int(obj, "depth", 1),
+        src=_str(obj, "src"),
+        sport=_int(obj, "sport"),
+        dst=_str(obj, "dst"),
+        dport=_int(obj, "dport"),
+        method=_str(obj, "method"),
+        uri=_optional_str(obj, "uri"),
+        version=_optional_str(obj, "version"),
+        headers=_headers(obj, "headers"),
+        body_length=_int(obj, "body_length", 0),
+        anomalies=tuple(_strings(obj, "anomalies")),
+    )
+    response = None
+    if obj.get("response") is not None:
+        r = obj["response"]
+        if not isinstance(r, dict):
+            raise ValueError("response: not an object")
+        response = Response(
+            ts=_number(r, "ts"),
+            version=_str(r, "version"),
+            status=_int(r, "status"),
+            reason=_str(r, "reason"),
+            headers=_headers(r, "headers"),
+        )
+    carried = tuple(
+        _finding(f)
+        for f in _list(obj, "findings")
+        if isinstance(f, dict) and f.get("where") == "body"
+    )
+    return Parsed(request, response, carried)
+
+
+def _finding(f: dict[str, Any]) -> Finding:
+    return Finding(
+        name=_str(f, "name"),
+        where=_str(f, "where"),
+        kind=_str(f, "kind"),
+        value=_str(f, "value"),
+        normalized=_str(f, "normalized"),
+        detector=_str(f, "detector"),
+        severity=_str(f, "severity"),
+        detail=_str(f, "detail", ""),
+    )
+
+
+_MISSING = object()
+
+
+def _get(obj: dict[str, Any], key: str, default: Any) -> Any:
+    value = obj.get(key, default)
+    if value is _MISSING:
+        raise ValueError(f"{key}: missing")
+    return value
+
+
+def _number(obj: dict[str, Any], key: str) -> float:
+    value = _get(obj, key, _MISSING)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{key}: not a number")
+    return float(value)
+
+
+def _int(obj: dict[str, Any], key: str, default: Any = _MISSING) -> int:
+    value = _get(obj, key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{key}: not a whole number")
+    return value
+
+
+def _str(obj: dict[str, Any], key: str, default: Any = _MISSING) -> str:
+    value = _get(obj, key, default)
+    if not isinstance(value, str):
+        raise ValueError(f"{key}: not a string")
+    return value
+
+
+def _optional_str(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{key}: not a string")
+    return value
+
+
+def _list(obj: dict[str, Any], key: str) -> list[Any]:
+    value = obj.get(key, [])
+    if not isinstance(value, list):
+        raise ValueError(f"{key}: not a list")
+    return value
+
+
+def _strings(obj: dict[str, Any], key: str) -> list[str]:
+    values = _list(obj, key)
+    if not all(isinstance(v, str) for v in values):
+        raise ValueError(f"{key}: not a list of strings")
+    return values
+
+
+def _headers(obj: dict[str, Any], key: str) -> tuple[Header, ...]:
+    out = []
+    for pair in _list(obj, key):
+        if not (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and isinstance(pair[0], str)
+            and isinstance(pair[1], str)
+        ):
+            raise ValueError(f"{key}: not a list of [name, value] pairs")
+        out.append((pair[0], pair[1]))
+    return tuple(out)

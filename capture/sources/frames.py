@@ -181,7 +181,9 @@ class _BadHeader(Exception):
     """Internal: scapy found the pcapng header damaged (its message says how)."""
 
 
-def _open_stream(path: str) -> tuple[IO[bytes], str]:
+def open_stream(path: str) -> tuple[IO[bytes], str]:
+    """``path`` opened for reading (``-``: stdin) and its name for messages; raises
+    :class:`CaptureError` with one line for the user."""
     if path == "-":
         return sys.stdin.buffer, "<stdin>"
     try:
@@ -194,6 +196,11 @@ def _open_stream(path: str) -> tuple[IO[bytes], str]:
         raise CaptureError(f"{path}: permission denied") from None
     except OSError as exc:
         raise CaptureError(f"{path}: cannot open ({exc.strerror})") from None
+
+
+def is_capture_magic(head: bytes) -> bool:
+    """Whether a file starting with ``head`` is a pcap or pcapng capture, or gzip."""
+    return head[:4] in _PCAP_MAGICS or head[:4] == _PCAPNG_MAGIC or head[:2] == _GZIP_MAGIC
 
 
 def _peek(stream: IO[bytes], n: int) -> bytes:
@@ -213,7 +220,7 @@ class CaptureFile:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        stream, self.name = _open_stream(path)
+        stream, self.name = open_stream(path)
         self._closeable = stream if path != "-" else None
         self._raw = stream
         self.truncated = False

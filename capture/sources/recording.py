@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from capture.formats.pcapng import CaptureWriteError, describe_errno
+from capture.model import Parsed
 from capture.sources.frames import Frame
 from capture.sources.source import FrameSource, Notify
 from capture.text import counted
@@ -65,15 +66,16 @@ class RecordingSource:
         """Why recording stopped, if it did."""
         self._written = 0
 
-    def frames(self) -> Iterator[Frame | None]:
-        """The frames of the wrapped source, recorded on the way."""
+    def frames(self) -> Iterator[Frame | Parsed | None]:
+        """The frames of the wrapped source, recorded on the way (a request that
+        arrived parsed has no frame to record)."""
         clock = self.clock
         next_flush = clock() + FLUSH_INTERVAL
         try:
             for frame in self.source.frames():
                 writer = self.writer
                 if writer is not None:
-                    if frame is not None:
+                    if frame is not None and not isinstance(frame, Parsed):
                         try:
                             writer.write(frame)
                             self._written += 1

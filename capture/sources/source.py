@@ -12,7 +12,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
-from capture.sources.frames import CaptureFile, Frame
+from capture.model import Parsed
+from capture.sources.frames import CaptureError, CaptureFile, Frame
+from capture.sources.inputs import Input, open_input
+from capture.sources.records import RecordFile
 
 
 class FrameSource(Protocol):
@@ -21,8 +24,9 @@ class FrameSource(Protocol):
     name: str
     """Shown to the user: a file name, ``eth0``, ``demo``."""
 
-    def frames(self) -> Iterator[Frame | None]:
-        """Frames in capture order; ends when exhausted or stopped.
+    def frames(self) -> Iterator[Frame | Parsed | None]:
+        """Frames in capture order (or, from a record file, requests already parsed);
+        ends when exhausted or stopped.
 
         While waiting for traffic a source yields ``None`` at least every
         :data:`HEARTBEAT` seconds, so that what is already parsed gets delivered.
@@ -47,7 +51,8 @@ Notify = Callable[[str, str], None]
 
 
 class FileSource:
-    """Frames of one or more capture files, as fast as they can be read.
+    """Frames of one or more capture files, or the requests of record files (see
+    :mod:`capture.sources.inputs`), as fast as they can be read.
 
     ``progress`` (bytes read, total bytes) is updated as files are consumed so
     that a UI can show a progress bar for large files.
@@ -56,31 +61,46 @@ class FileSource:
     def __init__(self, paths: Sequence[str], notify: Notify | None = None) -> None:
         self.paths = list(paths)
         self.name = ", ".join(paths) if len(paths) <= 2 else f"{paths[0]} and {len(paths) - 1} more"
-        self._captures = [CaptureFile(p) for p in self.paths]  # raises CaptureError early
+        self._inputs: list[Input] = []
+        try:
+            for path in self.paths:
+                self._inputs.append(open_input(path))  # raises CaptureError early
+        except CaptureError:
+            for opened in self._inputs:
+                opened.close()
+            raise
         self._stop = threading.Event()
         self._notify = notify
-        self.total_bytes = sum(c.size for c in self._captures)
+        self.total_bytes = sum(c.size for c in self._inputs)
         self.read_bytes = 0
         self.truncated: list[str] = []
 
-    def frames(self) -> Iterator[Frame | None]:
+    def frames(self) -> Iterator[Frame | Parsed | None]:
         done = 0
-        for capture in self._captures:
-            for i, frame in enumerate(capture):
+        for source in self._inputs:
+            items: Iterator[Frame | Parsed] = (
+                iter(source) if isinstance(source, CaptureFile) else source.requests()
+            )
+            for i, item in enumerate(items):
                 if i & 1023 == 0:
-                    self.read_bytes = done + capture.position
+                    self.read_bytes = done + source.position
                     if self._stop.is_set():
-                        capture.close()
+                        source.close()
                         return
-                yield frame
-            done += capture.size
+                yield item
+            done += source.size
             self.read_bytes = done
-            if capture.truncated:
-                self.truncated.append(capture.name)
+            if isinstance(source, RecordFile):
+                source.close()
+                problem = source.problem()
+                if problem is not None and self._notify is not None:
+                    self._notify("warning", problem)
+            if source.truncated:
+                self.truncated.append(source.name)
                 if self._notify is not None:
                     self._notify(
                         "warning",
-                        f"{capture.name}: capture is cut short; "
+                        f"{source.name}: capture is cut short; "
                         "every request before the cut is shown",
                     )
 

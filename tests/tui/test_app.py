@@ -3,6 +3,7 @@ messages with ``message_hook`` and assert on them and on the state they produced
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from pathlib import Path
@@ -715,3 +716,41 @@ async def test_the_exposure_series_move_on_while_a_live_capture_is_quiet() -> No
         assert exposure.latest_second == first + 30
         requests, _ = exposure.series()
         assert requests[-1] == 0 and sum(requests) == 1  # a quiet second, the one request
+
+
+async def _loaded(app: HeaderwatchApp) -> list[tuple[str, tuple[str, ...]]]:
+    """(uri, identities) of every entry once the app has read its whole source."""
+    messages: list[Message] = []
+    async with app.run_test(message_hook=messages.append) as pilot:
+        for _ in range(300):
+            await pilot.pause(0.02)
+            if any(isinstance(m, SourceFinished) for m in messages):
+                break
+        await pilot.pause()
+        return [
+            (e.record.request.uri or "", tuple(f.normalized for f in e.record.identities))
+            for e in app.store
+        ]
+
+
+async def test_open_of_headerwatch_jsonl_shows_what_open_of_the_capture_shows(
+    tmp_path: Path,
+) -> None:
+    from capture.scan import scan
+
+    jsonl = tmp_path / "demo.jsonl"
+    with jsonl.open("w", encoding="utf-8") as out:
+        scan([demo_capture_path()], detector=IdentityDetector(), out=out, err=io.StringIO())
+
+    def app_over(path: str) -> HeaderwatchApp:
+        source = FileSource([path])
+        return HeaderwatchApp(source, IdentityDetector(), utc=True, keymap={}, batch_interval=0.02)
+
+    from_capture = await _loaded(app_over(demo_capture_path()))
+    from_records = await _loaded(app_over(str(jsonl)))
+    assert len(from_capture) == 28
+    assert from_records == from_capture
+    assert (
+        "/v2/ad?app=com.example.fruitgame&imei=490154203237518&fmt=json&w=320&h=50",
+        ("+447700900123", "490154203237518"),
+    ) in from_records

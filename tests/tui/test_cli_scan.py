@@ -74,7 +74,7 @@ def test_text_file_exits_2(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not a capture\n")
     result = headerwatch("scan", str(tmp_path / "notes.txt"))
     assert result.returncode == 2
-    assert "not a pcap or pcapng file" in result.stderr
+    assert "not a file headerwatch reads" in result.stderr and "pcap or pcapng" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 

@@ -1,0 +1,92 @@
+"""Every kind of input file, in one table: what it looks like and what reads it.
+
+``scan`` and ``open`` call :func:`open_input` for each path; the first entry of
+:data:`INPUTS` whose ``sniff`` accepts the file's first bytes reads it. Capture
+files give frames (:class:`~capture.sources.frames.CaptureFile`); record files give
+already-parsed requests (:class:`~capture.sources.records.RecordFile`), which enter
+the pipeline at :meth:`~capture.pipeline.Pipeline.feed_request`. Adding an input
+format is one entry here (see docs/extending.md).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO
+
+from capture.formats.jsonl import parsed_from_dict
+from capture.sources.frames import CaptureError, CaptureFile, is_capture_magic, open_stream
+from capture.sources.records import RecordFile
+from capture.text import printable
+
+Input = CaptureFile | RecordFile
+"""An open input: frames, or already-parsed requests."""
+
+
+@dataclass(frozen=True, slots=True)
+class InputKind:
+    """One kind of input file."""
+
+    name: str
+    what: str
+    """What it is, for messages: ``headerwatch JSONL records``."""
+    sniff: Callable[[bytes], bool]
+    """Whether the first bytes of a file (up to :data:`SNIFF_BYTES`) are of this kind."""
+    open: Callable[[str, IO[bytes]], Input]
+    """Open ``path``, whose stream (positioned at the start) is given."""
+
+
+SNIFF_BYTES = 64
+
+
+def _first_text(head: bytes) -> bytes:
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip()
+
+
+def _open_capture(path: str, stream: IO[bytes]) -> Input:
+    if stream is not sys.stdin.buffer:
+        stream.close()  # CaptureFile opens the path itself
+    return CaptureFile(path)
+
+
+def _looks_like_jsonl(head: bytes) -> bool:
+    return _first_text(head).startswith(b"{")
+
+
+INPUTS: tuple[InputKind, ...] = (
+    InputKind("capture", "pcap or pcapng capture (gzip too)", is_capture_magic, _open_capture),
+    InputKind(
+        "jsonl",
+        "headerwatch JSONL records",
+        _looks_like_jsonl,
+        lambda path, stream: RecordFile(
+            path, stream, "headerwatch JSONL records", parsed_from_dict
+        ),
+    ),
+)
+"""Tried in order: the first that accepts a file reads it."""
+
+
+def open_input(path: str) -> Input:
+    """Open ``path`` (``-`` is stdin) with the first reader of :data:`INPUTS` that
+    accepts it. Raises :class:`CaptureError` with one line for the user."""
+    stream, name = open_stream(path)
+    try:
+        head = bytes(stream.peek(SNIFF_BYTES)[:SNIFF_BYTES])  # type: ignore[attr-defined]
+    except OSError as exc:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+        raise CaptureError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    for kind in INPUTS:
+        if kind.sniff(head):
+            return kind.open(path, stream)
+    if stream is not sys.stdin.buffer:
+        stream.close()
+    if not head:
+        raise CaptureError(f"{name}: empty file, not a capture")
+    start = printable(head[:16].decode("utf-8", "replace"))
+    known = "; ".join(kind.what for kind in INPUTS)
+    raise CaptureError(
+        f'{name}: not a file headerwatch reads (starts with "{start}"; reads: {known})'
+    )

@@ -1,0 +1,111 @@
+"""Requests from files of records: one JSON object a line, already parsed.
+
+A :class:`RecordFile` is the request-level twin of
+:class:`~capture.sources.frames.CaptureFile`: it yields
+:class:`~capture.model.Parsed` requests for
+:meth:`capture.pipeline.Pipeline.feed_request` instead of frames. Each line format
+(headerwatch's own JSONL, another engine's log) is a parse function from a JSON
+object to a :class:`Parsed`; the file handling, bounds and error counting are here
+once.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+import orjson
+
+from capture.model import Parsed
+from capture.text import printable
+
+MAX_LINE = 16 * 1024 * 1024
+"""Longest line read (bytes); a longer one is counted as bad and passed over, so a
+file with no newlines cannot make the reader hold all of it."""
+
+ParseLine = Callable[[Any], Parsed | None]
+"""A JSON object to a request; ``None`` for a line that is valid but holds no request
+(another event type); :class:`ValueError` for a line that is not what it should be."""
+
+
+class RecordFile:
+    """Iterate the requests of one record file or stream (``-`` is stdin).
+
+    Lines that cannot be read are passed over and counted; :meth:`problem` says so
+    in one line once the file has been read, with the first such line's number.
+    """
+
+    def __init__(self, path: str, stream: IO[bytes], what: str, parse: ParseLine) -> None:
+        self.path = path
+        self.name = "<stdin>" if path == "-" else path
+        self.what = what
+        self._stream = stream
+        self._parse = parse
+        self.truncated = False
+        self.bad_lines = 0
+        self.other_lines = 0
+        """Valid lines that hold no request (e.g. other event types of a log)."""
+        self._first_bad: str | None = None
+        self.position = 0
+        self.size = 0
+        try:
+            st = os.fstat(stream.fileno())
+            if stat.S_ISREG(st.st_mode):
+                self.size = st.st_size
+        except (OSError, ValueError):
+            pass
+
+    def requests(self) -> Iterator[Parsed]:
+        """The requests of the file, in file order."""
+        number = 0
+        readline = self._stream.readline
+        while True:
+            line = readline(MAX_LINE)
+            if not line:
+                return
+            number += 1
+            self.position += len(line)
+            if not line.endswith(b"\n") and len(line) >= MAX_LINE:
+                # Pass over the rest of an over-long line.
+                while (rest := readline(MAX_LINE)) and not rest.endswith(b"\n"):
+                    self.position += len(rest)
+                self.position += len(rest)
+                self._bad(number, f"longer than {MAX_LINE:,} bytes")
+                continue
+            if not line.strip():
+                continue
+            try:
+                parsed = self._parse(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                self._bad(number, f"not JSON ({exc.msg})")
+                continue
+            except ValueError as exc:
+                self._bad(number, str(exc))
+                continue
+            if parsed is None:
+                self.other_lines += 1
+                continue
+            yield parsed
+
+    def _bad(self, number: int, why: str) -> None:
+        self.bad_lines += 1
+        if self._first_bad is None:
+            self._first_bad = f"line {number}: {printable(why)}"
+
+    def problem(self) -> str | None:
+        """One line on the lines that were passed over, or None if there were none."""
+        if not self.bad_lines:
+            return None
+        lines = "line was" if self.bad_lines == 1 else "lines were"
+        return (
+            f"{self.name}: {self.bad_lines:,} {lines} not {self.what} and passed over "
+            f"(first: {self._first_bad})"
+        )
+
+    def close(self) -> None:
+        """Close the file (not stdin)."""
+        if self._stream is not sys.stdin.buffer:
+            self._stream.close()
