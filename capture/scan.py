@@ -9,19 +9,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TextIO
 
-from capture.formats.har import write_har
-from capture.formats.jsonl import dumps
-from capture.formats.table import header_line, record_line
+from capture.formats.outputs import OUTPUTS, Item
 from capture.model import Event, InjectionSeen, Record, RequestSeen, ResponseSeen
 from capture.pipeline import Detector, Pipeline
 from capture.scan_jobs import jobs_for, scan_split
 from capture.sources.frames import CaptureError, CaptureFile, cut_short
 from capture.sources.inputs import Input, open_input
 from capture.view.selection import EXIT_USAGE, Selection
-
-LINE_FORMATS = ("jsonl", "table")
-"""Formats written one line per request, as requests complete (``scan`` and ``live``)."""
-FORMATS = (*LINE_FORMATS, "har")
 
 UNANSWERED_LIMIT = 10_000
 """HAR: requests held for their response; beyond this the oldest is written without."""
@@ -78,17 +72,18 @@ def scan(
             capture.close()
         return scan_split(paths, jobs, detector, only_identity, fail_on_identity, out, err)
     selection = Selection(only_identity)
-    # Responses are only part of the HAR document: the line formats do not parse them.
-    pipeline = Pipeline(detector, responses=fmt == "har")
+    output = OUTPUTS[fmt]
+    # Responses are parsed only for the formats that show them.
+    pipeline = Pipeline(detector, responses=output.needs_responses)
     events = _events(pipeline, inputs, err)
-    if fmt == "har":
-        write_har((r for r in answered(events) if selection.keep(r)), out)
+    if output.line is None:
+        output.write((r for r in answered(events) if selection.keep(r)), out)
     else:
         records = (e.record for e in events if isinstance(e, RequestSeen))
         _write_lines(
             (r for r in records if selection.keep(r)),
-            dumps if fmt == "jsonl" else record_line,
-            header_line() if fmt == "table" else None,
+            output.line,
+            output.header,
             streaming="-" in paths,
             out=out,
         )
@@ -99,7 +94,7 @@ def scan(
 
 def _write_lines(
     records: Iterable[Record],
-    render: Callable[[Record], str],
+    render: Callable[[Item], str],
     header: str | None,
     streaming: bool,
     out: TextIO,

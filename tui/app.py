@@ -28,6 +28,7 @@ from textual.widgets import Footer, Header, ProgressBar
 
 from capture.config import ConfigError
 from capture.formats.export import ExportError, export
+from capture.formats.outputs import OUTPUTS
 from capture.formats.session import (
     RestoreResult,
     SessionAnnotations,
@@ -61,6 +62,10 @@ THREAD_FILTER_THRESHOLD = 20_000
 """Stores larger than this are filtered in a worker thread (the UI stays responsive)."""
 
 Predicate = Callable[[Entry], bool]
+
+
+EXPORT_FORMATS = ("har", *(name for name in OUTPUTS if name != "har"))
+"""What ``x`` offers: every output format, HAR (the evidence format) first."""
 
 
 class MainScreen(Screen[None]):
@@ -462,8 +467,8 @@ class MainScreen(Screen[None]):
         self._ask_save("Save session (pcapng: opens in Wireshark, reopens here)", ("pcapng",))
 
     def action_export(self) -> None:
-        """Export requests as HAR or JSONL."""
-        self._ask_save("Export requests", ("har", "jsonl"))
+        """Export requests in any output format (HAR first)."""
+        self._ask_save("Export requests", EXPORT_FORMATS)
 
     def _ask_save(self, title: str, formats: tuple[str, ...]) -> None:
         total = len(self.hw.store)

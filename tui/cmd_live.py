@@ -23,13 +23,11 @@ from importlib import import_module
 from types import FrameType
 from typing import Any, TextIO
 
-from capture.formats.jsonl import dumps
+from capture.formats.outputs import OUTPUTS, STREAMING, formats_help, record_line_of
 from capture.formats.pcapng import CaptureWriteError, PcapngWriter
-from capture.formats.table import header_line, record_line
 from capture.model import Notice, RequestSeen
 from capture.pipeline import Detector, Pipeline
 from capture.runner import Batch, Runner
-from capture.scan import LINE_FORMATS
 from capture.sources.live.privileges import CannotDrop, drop_privileges
 from capture.sources.live.source import DEFAULT_FILTER, LiveError, LiveSource, NeedsPrivileges
 from capture.sources.recording import RecordingSource
@@ -75,9 +73,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--format",
-        choices=LINE_FORMATS,
+        choices=STREAMING,
         default=None,
-        help="no dashboard: print records to stdout as they complete",
+        help="no dashboard: print records to stdout as they complete ("
+        + formats_help(STREAMING)
+        + ")",
     )
     p.add_argument(
         "-p",
@@ -183,7 +183,8 @@ def _headless(
     err: TextIO,
 ) -> int:
     out = sys.stdout
-    render = dumps if args.format == "jsonl" else record_line
+    output = OUTPUTS[args.format]
+    render = record_line_of(args.format)
     selection = Selection(args.only_identity)
     output_closed = False
     failed: list[str] = []
@@ -234,8 +235,8 @@ def _headless(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if args.format == "table":
-            out.write(header_line() + "\n")
+        if output.header is not None:
+            out.write(output.header + "\n")
             out.flush()
         say("info", f"listening on {source.iface} (filter {source.bpf!r}); Ctrl-C to stop")
         runner.start()

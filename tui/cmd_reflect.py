@@ -7,9 +7,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from capture.formats.jsonl import dumps
-from capture.formats.table import header_line, record_line
-from capture.scan import LINE_FORMATS
+from capture.formats.outputs import OUTPUTS, STREAMING, formats_help, record_line_of
 from capture.text import counted
 from capture.view.selection import EXIT_OK, EXIT_USAGE, Selection
 from tui.common import add_identity_args, build_detector
@@ -31,7 +29,10 @@ def register(sub: Any) -> None:
     p.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
     p.add_argument("--bind", default="", metavar="ADDR", help="address to listen on (default: all)")
     p.add_argument(
-        "--format", choices=LINE_FORMATS, default="jsonl", help="what to print per request"
+        "--format",
+        choices=STREAMING,
+        default="jsonl",
+        help="what to print per request (" + formats_help(STREAMING) + ")",
     )
     p.add_argument(
         "--only-identity", action="store_true", help="print only requests with identity findings"
@@ -50,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     detector = build_detector(args)
     if isinstance(detector, int):
         return detector
-    render = dumps if args.format == "jsonl" else record_line
+    render = record_line_of(args.format)
+    header = OUTPUTS[args.format].header
     selection = Selection(args.only_identity)
 
     def show(record: Record) -> None:
@@ -60,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
     def ready(addresses: list[tuple[str, int]]) -> None:
         where = ", ".join(f"http://{'[' + h + ']' if ':' in h else h}:{p}/" for h, p in addresses)
         print(f"headerwatch: reflecting on {where} (Ctrl-C stops)", file=sys.stderr, flush=True)
-        if args.format == "table":
-            print(header_line(), flush=True)
+        if header is not None:
+            print(header, flush=True)
 
     reflector = Reflector(detector, show)
     try:

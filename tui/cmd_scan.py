@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from capture.scan import FORMATS, scan
+from capture.formats.outputs import OUTPUTS, formats_help
+from capture.scan import scan
 from capture.view.selection import EXIT_OK, EXIT_USAGE
 from tui.common import add_identity_args, build_detector, demo_capture_path, output_failed
 
@@ -24,10 +25,9 @@ def register(sub: Any) -> None:
     p.add_argument("files", nargs="*", metavar="FILE", help="capture or JSONL file, or - for stdin")
     p.add_argument(
         "--format",
-        choices=FORMATS,
+        choices=list(OUTPUTS),
         default="jsonl",
-        help="jsonl: one object per request (default); table: aligned, for people; "
-        "har: one HAR 1.2 document with the responses, for HAR viewers",
+        help=formats_help(OUTPUTS),
     )
     p.add_argument(
         "--only-identity", action="store_true", help="print only requests with identity findings"

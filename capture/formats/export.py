@@ -1,4 +1,4 @@
-"""Exporting entries to a file (the dashboard's ``x``): JSONL or HAR, all or nothing.
+"""Exporting entries to a file (the dashboard's ``x``), in any output format, all or nothing.
 
 The file is written next to its destination and renamed over it when complete
 (:mod:`capture.formats.atomic`): a full disk or a refused directory leaves no partial
@@ -7,59 +7,30 @@ export behind, and the failure is one line (:class:`ExportError`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from typing import Any
 
 from capture.formats.atomic import atomic_output
-from capture.formats.har import write_har
-from capture.formats.jsonl import record_to_dict
+from capture.formats.outputs import OUTPUTS, Item
 from capture.formats.pcapng import describe_errno
-from capture.model import Record
-from capture.view.store import Entry
-
-FORMATS = ("jsonl", "har")
 
 
 class ExportError(Exception):
     """An export failed; ``str()`` is one line for the user."""
 
 
-def entry_to_dict(item: Entry | Record) -> dict[str, Any]:
-    """The JSONL object of a record, plus ``marked``/``comment``/``injected`` of an entry."""
-    if isinstance(item, Record):
-        return record_to_dict(item)
-    out = record_to_dict(item.record)
-    if item.marked:
-        out["marked"] = True
-    if item.comment:
-        out["comment"] = item.comment
-    if item.injected:
-        out["injected"] = list(item.injected)
-    return out
-
-
-def export(items: Iterable[Entry | Record], path: str, fmt: str) -> int:
-    """Write ``items`` to ``path`` as ``jsonl`` or ``har``; return how many were written.
+def export(items: Iterable[Item], path: str, fmt: str) -> int:
+    """Write ``items`` to ``path`` in output format ``fmt`` (a name of
+    :data:`~capture.formats.outputs.OUTPUTS`); return how many were written.
 
     Raises :class:`ExportError` (one line) on any failure; ``path`` is then
     left as it was.
     """
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown export format {fmt!r} (one of: {', '.join(FORMATS)})")
+    output = OUTPUTS.get(fmt)
+    if output is None:
+        raise ExportError(f"unknown export format {fmt!r} (one of: {', '.join(OUTPUTS)})")
     try:
         with atomic_output(path) as temp, open(temp, "x", encoding="utf-8", newline="\n") as out:
-            if fmt == "har":
-                count = write_har(items, out)
-            else:
-                count = 0
-                for item in items:
-                    out.write(
-                        json.dumps(entry_to_dict(item), ensure_ascii=False, separators=(", ", ": "))
-                    )
-                    out.write("\n")
-                    count += 1
+            return output.write(items, out)
     except OSError as exc:
         reason = describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
         raise ExportError(f"{path}: {reason}; nothing exported") from None
-    return count

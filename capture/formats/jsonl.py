@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from capture.model import Finding, Header, Parsed, Record, Request, Response
 from capture.text import for_json
+
+if TYPE_CHECKING:
+    from capture.view.store import Entry
 
 
 def _finding_fields(finding: Finding) -> dict[str, Any]:
@@ -100,6 +103,24 @@ def dumps_bytes(record: Record) -> bytes:
 def dumps(record: Record) -> str:
     """One JSONL line (no trailing newline)."""
     return dumps_bytes(record).decode()
+
+
+def dumps_entry(item: Record | Entry) -> str:
+    """One JSONL line of a record, or of a dashboard entry with the user's state
+    (``marked``, ``comment``) and what its echo showed (``injected``) added."""
+    if isinstance(item, Record):
+        return dumps(item)
+    fields = _record_fields(item.record)
+    if item.marked:
+        fields["marked"] = True
+    if item.comment:
+        fields["comment"] = item.comment
+    if item.injected:
+        fields["injected"] = item.injected
+    try:
+        return orjson.dumps(fields).decode()
+    except orjson.JSONEncodeError:
+        return orjson.dumps(jsonable(fields)).decode()
 
 
 def dumps_around_id(record: Record) -> tuple[bytes, bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 from pathlib import Path
@@ -9,9 +10,9 @@ from typing import Any
 
 import pytest
 
-import capture.formats.export
-from capture.formats.export import ExportError, entry_to_dict, export
-from capture.formats.jsonl import record_to_dict
+from capture.formats import outputs
+from capture.formats.export import ExportError, export
+from capture.formats.jsonl import dumps_entry, record_to_dict
 from capture.view.store import Entry
 from tests.capture.factories import finding, record
 
@@ -31,7 +32,7 @@ def test_jsonl_has_the_contract_plus_user_state(tmp_path: Path) -> None:
         "comment": "note",
     }
     assert lines[1] == record_to_dict(record(2, uri="/two"))
-    assert entry_to_dict(record(3)) == record_to_dict(record(3))
+    assert json.loads(dumps_entry(record(3))) == record_to_dict(record(3))
 
 
 def test_har_file(tmp_path: Path) -> None:
@@ -58,7 +59,9 @@ def test_full_disk_leaves_the_previous_file(
         out.write('{"log": {"entries": [')
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(capture.formats.export, "write_har", half_written)
+    monkeypatch.setitem(
+        outputs.OUTPUTS, "har", dataclasses.replace(outputs.OUTPUTS["har"], document=half_written)
+    )
     with pytest.raises(ExportError, match=r"out\.har: disk full; nothing exported"):
         export(_entries(), str(path), "har")
     assert path.read_text() == "previous export"
@@ -75,3 +78,10 @@ def test_permission_denied_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with pytest.raises(ExportError, match="permission denied; nothing exported"):
         export(_entries(), str(tmp_path / "out.jsonl"), "jsonl")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", list(outputs.OUTPUTS))
+def test_every_output_format_can_be_exported(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"out.{fmt}"
+    assert export(_entries(), str(path), fmt) == 2
+    assert "/two" in path.read_text()

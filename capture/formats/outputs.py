@@ -1,0 +1,108 @@
+"""Every output format, in one table: what ``scan``, ``live``, ``reflect`` and the
+dashboard's export can write.
+
+A format either streams (one line per request, as requests complete: JSONL, the
+table) or writes one document at the end (HAR, which waits for each response).
+Commands offer the formats their way of working allows: ``live`` and ``reflect``
+print as they go, so they offer the streaming ones; ``scan`` and the dashboard's
+export offer all. Adding an output format is one entry in :data:`OUTPUTS` (see
+docs/extending.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TextIO
+
+from capture.formats.har import write_har
+from capture.formats.jsonl import dumps_entry
+from capture.formats.table import header_line, record_line
+from capture.model import Record
+from capture.view.store import Entry
+
+Item = Entry | Record
+"""What an output writes: a record, or a dashboard entry (a record with the user's
+marks and comments)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFormat:
+    """One output format."""
+
+    name: str
+    """As typed after ``--format``, and the file extension of an export."""
+    help: str
+    """One line for ``--help``."""
+    needs_responses: bool
+    """Whether it shows responses: the pipeline parses server bytes only when it does."""
+    line: Callable[[Item], str] | None = None
+    """A streaming format: the line of one request (no newline)."""
+    header: str | None = None
+    """A streaming format: the line before the first request, if any."""
+    document: Callable[[Iterable[Item], TextIO], int] | None = None
+    """A whole-document format: write every item; return how many were written."""
+
+    @property
+    def streams(self) -> bool:
+        """Written a line at a time, as requests complete."""
+        return self.line is not None
+
+    def write(self, items: Iterable[Item], out: TextIO) -> int:
+        """Write ``items`` as a whole file; return how many were written."""
+        if self.document is not None:
+            return self.document(items, out)
+        assert self.line is not None
+        if self.header is not None:
+            out.write(self.header + "\n")
+        count = 0
+        for item in items:
+            out.write(self.line(item) + "\n")
+            count += 1
+        return count
+
+
+def _record_line(render: Callable[[Record], str]) -> Callable[[Item], str]:
+    return lambda item: render(item.record if isinstance(item, Entry) else item)
+
+
+OUTPUTS: dict[str, OutputFormat] = {
+    f.name: f
+    for f in (
+        OutputFormat(
+            "jsonl",
+            "one JSON object per request (the default; pipes into jq)",
+            needs_responses=False,
+            line=dumps_entry,
+        ),
+        OutputFormat(
+            "table",
+            "aligned columns, for people",
+            needs_responses=False,
+            line=_record_line(record_line),
+            header=header_line(),
+        ),
+        OutputFormat(
+            "har",
+            "one HAR 1.2 document with the responses, for HAR viewers",
+            needs_responses=True,
+            document=write_har,
+        ),
+    )
+}
+"""Every output format by name; the first is the default."""
+
+STREAMING = tuple(name for name, f in OUTPUTS.items() if f.streams)
+"""The formats a command that prints as it goes can offer."""
+
+
+def formats_help(names: Iterable[str]) -> str:
+    """``--format`` help text: each format with its line."""
+    return "; ".join(f"{name}: {OUTPUTS[name].help}" for name in names)
+
+
+def record_line_of(name: str) -> Callable[[Record], str]:
+    """The line renderer of streaming format ``name`` for plain records."""
+    line = OUTPUTS[name].line
+    assert line is not None, f"{name} does not stream"
+    return line  # an Entry-or-Record callable takes a Record
