@@ -17,26 +17,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from capture.text import counted
+from capture.view.filter import help_rows
 from tui.keys import ACTIONS
 from tui.render import safe
-
-FILTER_HELP = (
-    ("~id [kind]", "has an identity finding (of a kind: ~id msisdn, ~id imei)"),
-    ("~h rex", "any request header line 'name: value'"),
-    ("~hq rex", "a request header line (request side only)"),
-    ("~hn rex", "a header name"),
-    ("~inj", "a header injected in transit"),
-    ("~d rex", "domain (host)"),
-    ("~m rex", "method"),
-    ("~u rex", "URL; a bare word means ~u word"),
-    ("~src rex / ~dst rex", "client / server address"),
-    ("~t rex", "content type"),
-    ("~b rex", "body"),
-    ("~marked", "marked requests"),
-    ("~comment rex", "requests with a matching comment"),
-    ("~all", "everything"),
-    ("! & | ( )", "not, and, or, grouping; two terms side by side mean &"),
-)
 
 
 def _key_label(keys: str) -> str:
@@ -70,7 +53,7 @@ def help_text(keys: Mapping[str, str]) -> Text:
     out.append("\n")
     out.append("Filter expressions", style="bold underline")
     out.append("   (mitmproxy's grammar; regexes, case-insensitive)\n", style="dim")
-    for syntax, meaning in FILTER_HELP:
+    for syntax, meaning in help_rows():
         out.append(f"  {syntax:<22}", style="bold cyan")
         out.append(f"{meaning}\n")
     out.append("\n  Examples: ", style="dim")

@@ -1,6 +1,6 @@
 """View filters: mitmproxy's expression language over store entries.
 
-Grammar (CONVENTIONS.md, the one mitmproxy users already type)::
+Grammar (the one mitmproxy users already type; docs/filters.md)::
 
     expr   := and ('|' and)*
     and    := not (['&'] not)*          two terms side by side mean '&'
@@ -13,7 +13,8 @@ off). An argument holding spaces, parentheses, ``~`` or quotes is quoted with
 escapes it and every other backslash is kept, so regex escapes such as ``\\d``
 work as written. Unquoted arguments may contain ``&`` and ``|`` (``~h
 msisdn|imsi`` is one regex, as in mitmproxy), except at their end: ``~d a|~d b``
-reads as ``~d a | ~d b``. The operators are listed in :data:`OPERATORS`.
+reads as ``~d a | ~d b``. The operators are the entries of :data:`OPERATORS`;
+the grammar and every operator are described in docs/filters.md.
 
 Compiling does all the work once (parse, regex compilation, operator lookup)
 and yields a tree of closures; matching an entry allocates nothing once the
@@ -26,6 +27,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from capture.http.urls import endpoint, request_url
 from capture.model import IDENTITY_KINDS, INFO_KINDS, Header, Record
@@ -41,31 +43,6 @@ _FLAGS = re.IGNORECASE
 _BLOCK_FLAGS = re.IGNORECASE | re.MULTILINE
 _WORD_STOP = frozenset("()~'\"")
 _SPACE = frozenset(" \t\r\n\f\v")
-
-
-OPERATORS: tuple[tuple[str, str], ...] = (
-    ("~h rex", "a request or response header line, 'name: value'"),
-    ("~hq rex", "a request header line"),
-    ("~hs rex", "a response header line"),
-    ("~hn rex", "a request header name"),
-    ("~d rex", "the host (Host header, else CONNECT target or server address)"),
-    ("~m rex", "the method"),
-    ("~u rex", "the URL, http://host/target (a bare word means ~u)"),
-    ("~src rex", "the client, address:port"),
-    ("~dst rex", "the server, address:port"),
-    ("~t rex", "the request Content-Type (~tq too; ~ts: the response's)"),
-    ("~b rex", "the request body (bytes as Latin-1; ~bq too)"),
-    ("~c code", "the response status code"),
-    ("~id [kind]", "an identity finding; with a kind (regex), any finding of that kind"),
-    ("~inj", "a header injected in transit"),
-    ("~marked", "marked by you"),
-    ("~comment rex", "your comment"),
-    ("~q", "no response seen"),
-    ("~s", "a response seen"),
-    ("~all", "everything"),
-    ("! & | ( )", "not, and (also: side by side), or, grouping; ! before & before |"),
-)
-"""(syntax, meaning) of every operator, for help screens."""
 
 
 class FilterError(ValueError):
@@ -466,31 +443,147 @@ def _op_c(code: int) -> Match:
     return match
 
 
-_REGEX_OPS: dict[str, Callable[[_Rex], Match]] = {
-    "h": _op_h,
-    "hq": _field_op(_REQUEST_HEADERS),
-    "hs": _field_op(_RESPONSE_HEADERS),
-    "hn": _field_op(_HEADER_NAMES),
-    "d": _field_op(_DESTINATION),
-    "m": _op_m,
-    "u": _field_op(_URL),
-    "src": _field_op(_SRC),
-    "dst": _field_op(_DST),
-    "t": _field_op(_CONTENT_TYPE),
-    "tq": _field_op(_CONTENT_TYPE),
-    "ts": _field_op(_RESPONSE_CONTENT_TYPE),
-    "b": _op_b,
-    "bq": _op_b,
-    "comment": _op_comment,
-}
-_BLOCK_OPS = frozenset(("h", "hq", "hs", "hn"))
-_BARE_OPS: dict[str, Match] = {
-    "all": _true,
-    "marked": _op_marked,
-    "inj": _op_inj,
-    "q": _op_q,
-    "s": _op_s,
-}
+def _op_t(rex: _Rex) -> Match:
+    # As in mitmproxy: the request's or the response's Content-Type.
+    return _or(_on_field(rex, _CONTENT_TYPE), _on_field(rex, _RESPONSE_CONTENT_TYPE))
+
+
+Compile = Callable[["_Parser", int], Match]
+"""Reads an operator's argument (if any) from the parser and builds its matcher;
+the int is where the operator starts, for error messages."""
+
+
+def _with_regex(build: Callable[[_Rex], Match], block: bool = False) -> Compile:
+    """An operator that takes a regex. ``block``: it searches a header block, one
+    ``name: value`` line per header, where ^ and $ anchor at each line."""
+    flags = _BLOCK_FLAGS if block else _FLAGS
+
+    def compile_(parser: _Parser, start: int) -> Match:
+        name = parser.text[start : parser.pos]
+        arg = parser._argument()
+        if arg is None:
+            raise FilterError(f"{name} needs an argument", parser.pos)
+        return build(parser._regex(arg[0], name, arg[1], flags))
+
+    return compile_
+
+
+def _bare(match: Match) -> Compile:
+    """An operator without an argument."""
+    return lambda parser, start: match
+
+
+def _compile_identity(parser: _Parser, start: int) -> Match:
+    # The kind is optional: '!' after ~id starts the next (negated) term.
+    arg = None if parser._peek() == "!" else parser._argument()
+    if arg is None:
+        return _has_identity
+    rex = parser._regex(arg[0], "~id", arg[1], _FLAGS).exact
+    if not any(rex.fullmatch(kind) for kind in _KNOWN_KINDS):
+        raise FilterError(
+            f"~id {arg[0]} matches no finding kind (kinds: {', '.join(_KNOWN_KINDS)})", arg[1]
+        )
+    return _op_id_kinds(rex)
+
+
+def _compile_status(parser: _Parser, start: int) -> Match:
+    arg = None if parser._peek() == "!" else parser._argument()
+    if arg is None:
+        raise FilterError("~c needs a status code", parser.pos)
+    if not arg[0].isdigit() or not arg[0].isascii():
+        raise FilterError(f"~c needs a status code, not {arg[0]!r}", arg[1])
+    return _op_c(int(arg[0]))
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """One filter operator: the single entry the parser, the dispatch and the help
+    text are all made from."""
+
+    name: str
+    """As typed after ``~``."""
+    argument: str
+    """How its argument reads in help: ``rex``, ``[kind]``, ``code``, or empty."""
+    meaning: str
+    """One line for help screens and docs."""
+    compile: Compile
+
+    @property
+    def syntax(self) -> str:
+        """``~name argument``, as help screens show it."""
+        return f"~{self.name} {self.argument}".rstrip()
+
+
+OPERATORS: tuple[Operator, ...] = (
+    Operator(
+        "id",
+        "[kind]",
+        "an identity finding; with a kind (regex), any finding of that kind: ~id msisdn, ~id imei",
+        _compile_identity,
+    ),
+    Operator(
+        "h",
+        "rex",
+        "a request or response header line, 'name: value'",
+        _with_regex(_op_h, block=True),
+    ),
+    Operator(
+        "hq", "rex", "a request header line", _with_regex(_field_op(_REQUEST_HEADERS), block=True)
+    ),
+    Operator(
+        "hs", "rex", "a response header line", _with_regex(_field_op(_RESPONSE_HEADERS), block=True)
+    ),
+    Operator(
+        "hn", "rex", "a request header name", _with_regex(_field_op(_HEADER_NAMES), block=True)
+    ),
+    Operator("inj", "", "a header injected in transit", _bare(_op_inj)),
+    Operator(
+        "d",
+        "rex",
+        "the host (Host header, else CONNECT target or server address)",
+        _with_regex(_field_op(_DESTINATION)),
+    ),
+    Operator("m", "rex", "the method", _with_regex(_op_m)),
+    Operator(
+        "u",
+        "rex",
+        "the URL, http://host/target (a bare word means ~u)",
+        _with_regex(_field_op(_URL)),
+    ),
+    Operator("src", "rex", "the client, address:port", _with_regex(_field_op(_SRC))),
+    Operator("dst", "rex", "the server, address:port", _with_regex(_field_op(_DST))),
+    Operator("t", "rex", "the request or response Content-Type", _with_regex(_op_t)),
+    Operator("tq", "rex", "the request Content-Type", _with_regex(_field_op(_CONTENT_TYPE))),
+    Operator(
+        "ts", "rex", "the response Content-Type", _with_regex(_field_op(_RESPONSE_CONTENT_TYPE))
+    ),
+    Operator(
+        "b",
+        "rex",
+        "the request body (bytes as Latin-1; response bodies are not kept)",
+        _with_regex(_op_b),
+    ),
+    Operator("bq", "rex", "the request body", _with_regex(_op_b)),
+    Operator("c", "code", "the response status code", _compile_status),
+    Operator("q", "", "no response seen", _bare(_op_q)),
+    Operator("s", "", "a response seen", _bare(_op_s)),
+    Operator("marked", "", "marked by you", _bare(_op_marked)),
+    Operator("comment", "rex", "your comment", _with_regex(_op_comment)),
+    Operator("all", "", "everything", _bare(_true)),
+)
+"""Every operator. Adding one is one entry here (see docs/extending.md)."""
+
+COMBINATORS = ("! & | ( )", "not, and (also: side by side), or, grouping; ! before & before |")
+"""The syntax that is not an operator, for help screens."""
+
+_BY_NAME = {op.name: op for op in OPERATORS}
+
+
+def help_rows() -> list[tuple[str, str]]:
+    """(syntax, meaning) of every operator and the combinators, for help screens."""
+    return [(op.syntax, op.meaning) for op in OPERATORS] + [COMBINATORS]
+
+
 # mitmproxy operators we know and cannot honour: say why instead of "unknown".
 _UNSUPPORTED = {
     "bs": "response bodies are not kept",
@@ -623,43 +716,13 @@ class _Parser:
         self.pos = pos
         if not name:
             raise FilterError("'~' must be followed by an operator name", start)
-        if name in _BARE_OPS:
-            return _BARE_OPS[name]
-        if name == "id":
-            return self._identity(start)
-        if name == "c":
-            return self._status(start)
-        build = _REGEX_OPS.get(name)
-        if build is None:
+        operator = _BY_NAME.get(name)
+        if operator is None:
             reason = _UNSUPPORTED.get(name)
             if reason is not None:
                 raise FilterError(f"operator ~{name} is not supported ({reason})", start)
             raise FilterError(f"unknown operator ~{name}", start)
-        arg = self._argument()
-        if arg is None:
-            raise FilterError(f"~{name} needs an argument", self.pos)
-        flags = _BLOCK_FLAGS if name in _BLOCK_OPS else _FLAGS
-        return build(self._regex(arg[0], f"~{name}", arg[1], flags))
-
-    def _identity(self, start: int) -> Match:
-        # The kind is optional: '!' after ~id starts the next (negated) term.
-        arg = None if self._peek() == "!" else self._argument()
-        if arg is None:
-            return _has_identity
-        rex = self._regex(arg[0], "~id", arg[1], _FLAGS).exact
-        if not any(rex.fullmatch(kind) for kind in _KNOWN_KINDS):
-            raise FilterError(
-                f"~id {arg[0]} matches no finding kind (kinds: {', '.join(_KNOWN_KINDS)})", arg[1]
-            )
-        return _op_id_kinds(rex)
-
-    def _status(self, start: int) -> Match:
-        arg = None if self._peek() == "!" else self._argument()
-        if arg is None:
-            raise FilterError("~c needs a status code", self.pos)
-        if not arg[0].isdigit() or not arg[0].isascii():
-            raise FilterError(f"~c needs a status code, not {arg[0]!r}", arg[1])
-        return _op_c(int(arg[0]))
+        return operator.compile(self, start)
 
     def _argument(self) -> tuple[str, int] | None:
         """The next argument and its position, or None when an operator or the end follows."""
