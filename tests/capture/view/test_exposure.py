@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from capture.model import Notice, RequestSeen, ResponseSeen
@@ -111,14 +109,11 @@ def test_apply_version_and_clear() -> None:
     assert exp.version > v1 and exp.requests == 0 and exp.identities() == []
 
 
-def test_add_is_cheap() -> None:
-    """Called for every record: a generous guard against pathological cost."""
+def test_forty_thousand_records_are_all_counted() -> None:
+    """Called for every record (its cost is in bench/ui_bench.py's figures)."""
     exp = Exposure()
-    plain = [record(i, ts=1000.0 + i / 100) for i in range(20_000)]
-    leaky = [record(i, (MSISDN, UIDH), ts=1000.0 + i / 100) for i in range(20_000)]
-    start = time.perf_counter()
-    for r in plain:
-        exp.add(r)
-    for r in leaky:
-        exp.add(r)
-    assert time.perf_counter() - start < 1.0
+    for i in range(20_000):
+        exp.add(record(i, ts=1000.0 + i / 100))
+    for i in range(20_000):
+        exp.add(record(i, (MSISDN, UIDH), ts=1000.0 + i / 100))
+    assert exp.identity_requests == 20_000
