@@ -8,7 +8,7 @@ progress) override ``can_replace`` so that a backlog collapses to one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from textual.message import Message
 
@@ -52,4 +52,3 @@ class SourceFinished(Message, bubble=False):
     """The source is exhausted (end of file, replay over) or stopped; nothing follows."""
 
     error: str | None = None
-    extra: dict[str, int] = field(default_factory=dict)

@@ -18,14 +18,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from typing import Protocol
-from urllib.parse import unquote_to_bytes
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 from capture.http.echo import diff, echo_of
+from capture.http.fields import query_pairs, request_cookies, unquote
 from capture.model import Finding, Record
-from capture.text import from_bytes, printable, to_bytes
+from capture.text import from_bytes, printable
 
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1, "info": 0}
 """Order of severities, most severe first when sorted descending."""
@@ -79,11 +79,6 @@ def safe(text: str | None) -> str:
     if not text:
         return ""
     return printable(text)
-
-
-def safe_text(text: str | None, style: str = "") -> Text:
-    """A :class:`Text` holding ``text`` literally (never parsed as markup)."""
-    return Text(safe(text), style=style, end="")
 
 
 def format_time(ts: float, utc: bool = False) -> str:
@@ -181,35 +176,12 @@ def fit(text: Text, width: int) -> Text:
 
 def split_query(uri: str | None) -> list[tuple[str, str]]:
     """Query parameters of ``uri`` in order, percent-decoded losslessly (``+`` is a space)."""
-    if not uri or "?" not in uri:
-        return []
-    query = uri.split("?", 1)[1].split("#", 1)[0]
-    out: list[tuple[str, str]] = []
-    for part in query.split("&"):
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        out.append((_unquote(name), _unquote(value)))
-    return out
-
-
-def _unquote(text: str) -> str:
-    return from_bytes(unquote_to_bytes(to_bytes(text.replace("+", " "))))
+    return [(unquote(name), unquote(value)) for name, value in query_pairs(uri)]
 
 
 def split_cookies(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """Every ``name=value`` pair of every ``Cookie`` header, in order."""
-    out: list[tuple[str, str]] = []
-    for name, value in headers:
-        if name.lower() != "cookie":
-            continue
-        for part in value.split(";"):
-            part = part.strip()
-            if not part:
-                continue
-            cname, _, cvalue = part.partition("=")
-            out.append((cname.strip(), cvalue.strip()))
-    return out
+    return request_cookies(headers)
 
 
 def finding_note(finding: Finding) -> Text:

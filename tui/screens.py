@@ -19,7 +19,6 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 from capture.text import counted
 from capture.view.filter import help_rows
 from tui.keys import ACTIONS
-from tui.render import safe
 
 
 def _key_label(keys: str) -> str:
@@ -233,8 +232,3 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
     @on(Button.Pressed, "#save-cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-def path_label(path: str) -> Text:
-    """A file path for a message (kept literal)."""
-    return Text(safe(path))

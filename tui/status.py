@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual.widget import Widget
@@ -39,10 +39,6 @@ class Status:
     evicted: int = 0
     """Oldest requests dropped from the store because it was full."""
     stats: StatsSnapshot = field(default_factory=StatsSnapshot)
-
-    def with_(self, **changes: object) -> Status:
-        """A copy with ``changes``."""
-        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 def dropped(stats: StatsSnapshot) -> int:

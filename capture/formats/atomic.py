@@ -13,10 +13,6 @@ import secrets
 from collections.abc import Iterator
 
 
-class OutputError(Exception):
-    """Writing an output file failed; ``str()`` is one line for the user."""
-
-
 @contextlib.contextmanager
 def atomic_output(path: str) -> Iterator[str]:
     """Yield a temporary path to write; on success it replaces ``path``.

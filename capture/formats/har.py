@@ -18,9 +18,9 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
-from urllib.parse import parse_qsl
 
 from capture.formats.jsonl import finding_to_dict
+from capture.http.fields import form_pairs, query_pairs, request_cookies, unquote
 from capture.http.urls import endpoint, request_url
 from capture.model import Header, Record
 from capture.text import for_json, to_bytes
@@ -49,15 +49,7 @@ def _first(headers: tuple[Header, ...], lname: str) -> str | None:
 
 def _cookies(headers: tuple[Header, ...]) -> list[dict[str, str]]:
     """Request cookies: every ``name=value`` pair of every Cookie header."""
-    out = []
-    for name, value in headers:
-        if name.lower() != "cookie":
-            continue
-        for pair in value.split(";"):
-            key, eq, val = pair.strip().partition("=")
-            if key or eq:
-                out.append({"name": for_json(key), "value": for_json(val)})
-    return out
+    return [{"name": for_json(k), "value": for_json(v)} for k, v in request_cookies(headers)]
 
 
 def _set_cookies(headers: tuple[Header, ...]) -> list[dict[str, str]]:
@@ -71,13 +63,12 @@ def _set_cookies(headers: tuple[Header, ...]) -> list[dict[str, str]]:
 
 
 def _query(uri: str | None) -> list[dict[str, str]]:
-    if not uri or "?" not in uri:
-        return []
-    query = uri.split("?", 1)[1].split("#", 1)[0]
-    return [
-        {"name": for_json(k), "value": for_json(v)}
-        for k, v in parse_qsl(query, keep_blank_values=True, errors="replace")
-    ]
+    return _params(query_pairs(uri))
+
+
+def _params(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """HAR's ``[{name, value}]``, percent-decoded."""
+    return [{"name": for_json(unquote(k)), "value": for_json(unquote(v))} for k, v in pairs]
 
 
 def _iso(ts: float) -> str:
@@ -97,10 +88,7 @@ def _post_data(record: Record) -> dict[str, Any] | None:
         post["text"] = base64.b64encode(req.body).decode("ascii")
         post["encoding"] = "base64"
     if mime.lower().startswith("application/x-www-form-urlencoded") and "encoding" not in post:
-        post["params"] = [
-            {"name": k, "value": v}
-            for k, v in parse_qsl(post["text"], keep_blank_values=True, errors="replace")
-        ]
+        post["params"] = _params(form_pairs(post["text"]))
     if len(req.body) < req.body_length:
         post["_truncated"] = True  # only the first bytes were kept (BODY_CAP)
     return post

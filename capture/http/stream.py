@@ -697,10 +697,6 @@ class HttpConnection:
             reader.close()
 
 
-RequestCallback = Callable[[Request, int], None]
-ResponseCallback = Callable[[int, int, Response], None]
-
-
 class HttpTracker:
     """The stream sink that turns reassembled TCP into HTTP requests and responses.
 

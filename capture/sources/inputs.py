@@ -10,10 +10,11 @@ format is one entry here (see docs/extending.md).
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, cast
 
 from capture.formats.jsonl import parsed_from_dict
 from capture.sources.frames import CaptureError, CaptureFile, is_capture_magic, open_stream
@@ -73,7 +74,8 @@ def open_input(path: str) -> Input:
     accepts it. Raises :class:`CaptureError` with one line for the user."""
     stream, name = open_stream(path)
     try:
-        head = bytes(stream.peek(SNIFF_BYTES)[:SNIFF_BYTES])  # type: ignore[attr-defined]
+        # open_stream gives buffered readers (a file, stdin): peeking leaves the bytes there.
+        head = bytes(cast(io.BufferedReader, stream).peek(SNIFF_BYTES)[:SNIFF_BYTES])
     except OSError as exc:
         if stream is not sys.stdin.buffer:
             stream.close()

@@ -50,7 +50,6 @@ from capture.sources.source import HEARTBEAT, Notify
 # scapy's own warnings (e.g. about routes) would only repeat what we report.
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 
-ETH_P_ALL = 0x0003
 SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_PROMISC = 1
