@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from capture.view.selection import EXIT_OK, EXIT_USAGE
 from tui import (
     cmd_demo,
     cmd_interfaces,
@@ -17,6 +18,7 @@ from tui import (
     cmd_rules,
     cmd_scan,
 )
+from tui.common import UsageError
 
 # Each command module has ``register(subparsers)`` and ``run(args) -> int``.
 COMMANDS: list[ModuleType] = [
@@ -37,7 +39,6 @@ def _parser() -> argparse.ArgumentParser:
         description="See which websites receive your phone number: identity headers in HTTP.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
     for module in COMMANDS:
         module.register(sub)
     return parser
@@ -45,10 +46,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``headerwatch`` script."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()  # plain `headerwatch`: what it can do, not an error
+        return EXIT_OK
     try:
         code: int = args.run(args)
         return code
+    except UsageError as exc:
+        print(f"headerwatch: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 

@@ -54,11 +54,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``demo``."""
     detector = build_detector(args)
-    if isinstance(detector, int):
-        return detector
     keymap = check_view_args(args)
-    if isinstance(keymap, int):
-        return keymap
     path = demo_capture_path()
     try:
         source = ReplaySource(path, speed=args.speed, name="demo")

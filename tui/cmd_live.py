@@ -34,7 +34,7 @@ from capture.sources.recording import RecordingSource
 from capture.sources.source import FrameSource
 from capture.text import counted
 from capture.view.selection import EXIT_USAGE, Selection
-from tui.common import add_identity_args, build_detector, output_failed
+from tui.common import UsageError, add_identity_args, build_detector, output_failed
 
 PCAPNG_APP = None
 """Application name in the file's section header: None means "headerwatch VERSION"."""
@@ -146,10 +146,11 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     # After the drop: the config file read is the user's, not root's.
-    detector = build_detector(args)
-    if isinstance(detector, int):
+    try:
+        detector = build_detector(args)
+    except UsageError:
         source.stop()
-        return detector
+        raise
 
     frames: FrameSource = source
     if args.write:

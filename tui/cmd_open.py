@@ -42,11 +42,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     detector = build_detector(args)
-    if isinstance(detector, int):
-        return detector
     keymap = check_view_args(args)
-    if isinstance(keymap, int):
-        return keymap
     from tui.app import NoticeBox  # textual: only once a dashboard is sure to start
 
     box = NoticeBox()

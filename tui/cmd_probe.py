@@ -38,8 +38,6 @@ def run(args: argparse.Namespace) -> int:
     from capture.lab.probe import ProbeError, describe, probe, result_to_dict  # only when probing
 
     detector = build_detector(args)
-    if isinstance(detector, int):
-        return detector
     failed = injected = 0
     for url in args.urls:
         try:

@@ -49,8 +49,6 @@ def run(args: argparse.Namespace) -> int:
     from capture.lab.reflect import ReflectError, Reflector, serve
 
     detector = build_detector(args)
-    if isinstance(detector, int):
-        return detector
     render = record_line_of(args.format)
     header = OUTPUTS[args.format].header
     selection = Selection(args.only_identity)

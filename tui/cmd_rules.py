@@ -25,7 +25,5 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``rules``."""
     detector = build_detector(args)
-    if isinstance(detector, int):
-        return detector
     print(format_rules(detector.catalog, sources=args.sources), end="")
     return 0

@@ -64,8 +64,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.files:
         print(f"headerwatch: scanning the bundled demo capture {files[0]}", file=sys.stderr)
     detector = build_detector(args)
-    if isinstance(detector, int):
-        return detector
     try:
         return scan(
             files,

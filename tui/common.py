@@ -54,11 +54,15 @@ def add_identity_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--config", metavar="FILE", help="config file (default: user config dir)")
 
 
-def build_detector(args: argparse.Namespace) -> IdentityDetector | int:
+class UsageError(Exception):
+    """The options or the config file cannot be used; ``str()`` is one line for the
+    user. :func:`tui.cli.main` prints it and exits with status 2."""
+
+
+def build_detector(args: argparse.Namespace) -> IdentityDetector:
     """The identity detector the options and the config file ask for.
 
-    Returns exit code 2 (after a one-line error on stderr) when the config file
-    or an option is unusable.
+    Raises :class:`UsageError` when the config file or an option is unusable.
     """
     try:
         config = load_config(args.config)
@@ -72,8 +76,7 @@ def build_detector(args: argparse.Namespace) -> IdentityDetector | int:
         )
         return IdentityDetector(identity)
     except (ConfigError, ValueError) as exc:
-        print(f"headerwatch: error: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
 
 
 def output_failed(exc: OSError) -> str | None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from capture.config import ConfigError
 from capture.pipeline import Detector
 from capture.sources.source import FrameSource
 from capture.view.filter import FilterError, compile_filter
-from capture.view.selection import EXIT_USAGE
+from tui.common import UsageError
 
 if TYPE_CHECKING:
     from tui.app import NoticeBox
@@ -33,8 +32,9 @@ def add_dashboard_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--utc", action="store_true", help="show times in UTC, not local time")
 
 
-def check_view_args(args: argparse.Namespace, err: TextIO = sys.stderr) -> dict[str, str] | int:
-    """The keymap, or an exit code after printing what is wrong with the options."""
+def check_view_args(args: argparse.Namespace) -> dict[str, str]:
+    """The keymap; raises :class:`~tui.common.UsageError` saying what is wrong with
+    the dashboard's options."""
     from tui.keys import KeysError, keymap_for
 
     expr = getattr(args, "view_filter", "")
@@ -42,13 +42,11 @@ def check_view_args(args: argparse.Namespace, err: TextIO = sys.stderr) -> dict[
         try:
             compile_filter(expr)
         except FilterError as exc:
-            print(f"headerwatch: error: --filter {expr!r}: {exc}", file=err)
-            return EXIT_USAGE
+            raise UsageError(f"--filter {expr!r}: {exc}") from None
     try:
         return keymap_for(getattr(args, "config", None))
     except (ConfigError, KeysError) as exc:
-        print(f"headerwatch: error: {exc}", file=err)
-        return EXIT_USAGE
+        raise UsageError(str(exc)) from None
 
 
 def run_dashboard(
