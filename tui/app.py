@@ -42,7 +42,7 @@ from capture.pipeline import Detector, Pipeline
 from capture.runner import Runner
 from capture.sources.source import FrameSource
 from capture.text import counted
-from capture.view.filter import Filter, compile_filter
+from capture.view.state import Refilter, ViewState
 from capture.view.store import Entry, Store
 from tui import keys as keymod
 from tui.detail import DetailPane
@@ -61,8 +61,6 @@ short enough that a request is on screen well within 250 ms."""
 THREAD_FILTER_THRESHOLD = 20_000
 """Stores larger than this are filtered in a worker thread (the UI stays responsive)."""
 
-Predicate = Callable[[Entry], bool]
-
 
 EXPORT_FORMATS = ("har", *(name for name in OUTPUTS if name != "har"))
 """What ``x`` offers: every output format, HAR (the evidence format) first."""
@@ -76,20 +74,8 @@ class MainScreen(Screen[None]):
     def __init__(self, hw: HeaderwatchApp) -> None:
         super().__init__(id="main")
         self.hw = hw
-        self.filter_expr = hw.initial_filter
-        self.filter: Filter | None = None
-        self.filter_on = True
-        self.marked_only = False
-        self.floor = 0
-        """Entries with ids up to this were cleared from the view (``z``); the store keeps them."""
-        self.paused_at: int | None = None
-        """While paused: the newest id the view may show."""
-        self.new_while_paused = 0
-        self.last_seen = 0
-        """The newest id the view has been told about."""
-        self.history: list[str] = []
-        self._filter_generation = 0
-        self.filtering = False
+        self.view = ViewState(hw.store, hw.initial_filter)
+        """What is shown (filter, pause, clear point): decided there, drawn here."""
         self.ready = False
         """Mounted: widgets can be queried."""
 
@@ -104,16 +90,13 @@ class MainScreen(Screen[None]):
                 )
                 yield DetailPane(utc=self.hw.utc, id="detail")
             yield ExposurePanel(id="exposure")
-        yield FilterBar(self.history, id="filter-bar")
+        yield FilterBar(self.view.history, id="filter-bar")
         yield ProgressBar(id="progress", show_eta=False)
         yield StatusLine(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.ready = True
-        if self.filter_expr:
-            self.filter = compile_filter(self.filter_expr)
-            self.history.append(self.filter_expr)
         if self.app.size.width < 130:
             self.exposure.add_class("-hidden")
         self.requests.focus()
@@ -149,78 +132,36 @@ class MainScreen(Screen[None]):
 
     # -- the view ---------------------------------------------------------------------
 
-    def predicate(self, until: int | None = None) -> Predicate:
-        """What the view shows: after the clear point, the filter (if on), marked only."""
-        floor = self.floor
-        match = None
-        if self.filter_on and self.filter is not None and not self.filter.matches_all:
-            match = self.filter.match
-        marked_only = self.marked_only
-        limit = until if until is not None else self.paused_at
-
-        def pred(entry: Entry) -> bool:
-            rid = entry.record.id
-            if rid <= floor or (limit is not None and rid > limit):
-                return False
-            if marked_only and not entry.marked:
-                return False
-            return match is None or match(entry)
-
-        return pred
-
     def ingest(self, changed: Sequence[Entry]) -> None:
         """Entries were added or changed in the store: update the view."""
         if not changed:
             return
-        last_seen = self.last_seen
-        new: list[Entry] = []
-        updated: list[Entry] = []
-        for entry in changed:
-            (new if entry.record.id > last_seen else updated).append(entry)
-        if new:
-            self.last_seen = max(e.record.id for e in new)
+        arrived = self.view.arrive(changed)
         requests = self.requests
-        if self.paused_at is not None:
-            pred = self.predicate(until=self.last_seen)
-            self.new_while_paused += sum(1 for e in new if pred(e))
-        else:
-            pred = self.predicate()
-            ids = [e.record.id for e in new if pred(e)]
-            if ids:
-                requests.append(ids)
-        if updated:
-            if self.filter_on and self.filter is not None and not self.filter.matches_all:
-                # A response may make an entry match (~t, ~b): insert it if now shown.
-                pred = self.predicate()
-                shown = set(requests.ids)
-                late = [e.record.id for e in updated if e.record.id not in shown and pred(e)]
-                if late and requests.ids:
-                    late = [i for i in late if i > requests.ids[0]]
-                if late:
-                    requests.insert(late)
-            requests.changed(e.record.id for e in updated)
+        if arrived.append:
+            requests.append(arrived.append)
+        if arrived.updated:
+            late = self.view.late_matches(arrived.updated, requests.ids)
+            if late:
+                requests.insert(late)
+            requests.changed(e.record.id for e in arrived.updated)
             detail = self.detail
             shown_id = detail.entry_id if detail.is_open else None
-            if shown_id is not None and any(e.record.id == shown_id for e in updated):
+            if shown_id is not None and any(e.record.id == shown_id for e in arrived.updated):
                 detail.show(self.hw.store.get(shown_id))
         self.update_status()
 
     def refilter(self, keep: int | None = None) -> None:
         """Recompute the shown rows from the store (filter, marked-only, clear point)."""
-        self._filter_generation += 1
-        generation = self._filter_generation
-        pred = self.predicate()
-        entries = list(self.hw.store)
-        last = entries[-1].record.id if entries else 0
+        job = self.view.start_refilter()
         if keep is None:
             keep = self.requests.cursor_id
-        if len(entries) > THREAD_FILTER_THRESHOLD:
-            self.filtering = True
+        if len(job.entries) > THREAD_FILTER_THRESHOLD:
+            self.view.filtering = True
             self.update_status()
-            self._filter_in_thread(entries, pred, generation, last, keep)
+            self._filter_in_thread(job, keep)
         else:
-            ids = [e.record.id for e in entries if pred(e)]
-            self._filtered(generation, ids, last, keep)
+            self._filtered(job, job.run(), keep)
 
     @work(
         thread=True,
@@ -229,35 +170,15 @@ class MainScreen(Screen[None]):
         group="filter",
         description="re-filter the store for the view",
     )
-    def _filter_in_thread(
-        self, entries: list[Entry], pred: Predicate, generation: int, last: int, keep: int | None
-    ) -> None:
-        ids = [e.record.id for e in entries if pred(e)]
-        self.app.call_from_thread(self._filtered, generation, ids, last, keep)
+    def _filter_in_thread(self, job: Refilter, keep: int | None) -> None:
+        self.app.call_from_thread(self._filtered, job, job.run(), keep)
 
-    def _filtered(self, generation: int, ids: list[int], last: int, keep: int | None) -> None:
-        if generation != self._filter_generation:
+    def _filtered(self, job: Refilter, ids: list[int], keep: int | None) -> None:
+        rows = self.view.finish_refilter(job, ids)
+        if rows is None:
             return  # a newer filter was asked for meanwhile
-        # Entries that arrived while a worker filtered the snapshot.
-        newer = self._entries_after(last)
-        if newer:
-            pred = self.predicate()
-            ids.extend(e.record.id for e in newer if pred(e))
-        self.filtering = False
-        self.requests.set_rows(ids, keep=keep)
-        if self.paused_at is not None:
-            pred = self.predicate(until=self.last_seen)
-            self.new_while_paused = sum(1 for e in self._entries_after(self.paused_at) if pred(e))
+        self.requests.set_rows(rows, keep=keep)
         self.update_status()
-
-    def _entries_after(self, last: int) -> list[Entry]:
-        """Entries with ids above ``last`` (up to the newest seen), oldest first.
-
-        Record ids are consecutive in capture order, so this costs only the new ones.
-        """
-        get = self.hw.store.get
-        found = (get(rid) for rid in range(last + 1, self.last_seen + 1))
-        return [entry for entry in found if entry is not None]
 
     def show_progress(self) -> None:
         """The progress bar while a file source is being read."""
@@ -270,18 +191,18 @@ class MainScreen(Screen[None]):
 
     def update_status(self) -> None:
         """Refresh the status line from the current state."""
-        hw = self.hw
+        hw, view = self.hw, self.view
         requests = self.requests
         self.status_line.set(
             Status(
                 source=hw.source_name,
-                state="filtering" if self.filtering else hw.state,
-                filter=self.filter_expr,
-                filter_on=self.filter_on,
-                marked_only=self.marked_only,
+                state="filtering" if view.filtering else hw.state,
+                filter=view.filter_expr,
+                filter_on=view.filter_on,
+                marked_only=view.marked_only,
                 follow=requests.follow,
-                paused=self.paused_at is not None,
-                new_while_paused=self.new_while_paused,
+                paused=view.paused_at is not None,
+                new_while_paused=view.new_while_paused,
                 shown=len(requests.ids),
                 trimmed=requests.trimmed,
                 stats=hw.stats,
@@ -306,19 +227,13 @@ class MainScreen(Screen[None]):
 
     @on(FilterBar.Applied)
     def _filter_applied(self, event: FilterBar.Applied) -> None:
-        self.filter_expr = event.expr
-        self.filter = event.filter
-        self.filter_on = True
+        self.view.set_filter(event.expr, event.filter)
         self.requests.focus()
         self.refilter()
 
     def apply_filter(self, expr: str) -> None:
         """Set and apply a filter expression (from the command palette); must be valid."""
-        self.filter_expr = expr
-        self.filter = compile_filter(expr) if expr else None
-        self.filter_on = True
-        if expr and (not self.history or self.history[-1] != expr):
-            self.history.append(expr)
+        self.view.set_filter(expr)
         self.refilter()
 
     @on(FilterBar.Closed)
@@ -333,14 +248,13 @@ class MainScreen(Screen[None]):
 
     def action_filter(self) -> None:
         """Open the filter input."""
-        self.filter_bar.open(self.filter_expr)
+        self.filter_bar.open(self.view.filter_expr)
 
     def action_toggle_filter(self) -> None:
         """Switch the filter off and on again (the expression is kept)."""
-        if not self.filter_expr:
+        if not self.view.toggle_filter():
             self.app.notify("no filter set (f or / to set one)", severity="warning")
             return
-        self.filter_on = not self.filter_on
         self.refilter()
 
     def action_follow(self) -> None:
@@ -350,17 +264,9 @@ class MainScreen(Screen[None]):
 
     def action_pause(self) -> None:
         """Freeze the view (capture and counters go on), or resume it."""
-        if self.paused_at is None:
-            self.paused_at = self.last_seen
-            self.new_while_paused = 0
-        else:
-            paused_at = self.paused_at
-            self.paused_at = None
-            self.new_while_paused = 0
-            pred = self.predicate()
-            ids = [e.record.id for e in self._entries_after(paused_at) if pred(e)]
-            if ids:
-                self.requests.append(ids)
+        ids = self.view.toggle_pause()
+        if ids:
+            self.requests.append(ids)
         self.update_status()
 
     def open_detail(self) -> None:
@@ -415,7 +321,7 @@ class MainScreen(Screen[None]):
         entry = self.hw.store.toggle_mark(entry_id)
         if entry is None:
             return
-        if self.marked_only and not entry.marked:
+        if self.view.marked_only and not entry.marked:
             self.requests.remove_row(entry_id)
         self.requests.changed([entry_id])
         if self.detail.is_open:
@@ -424,7 +330,7 @@ class MainScreen(Screen[None]):
 
     def action_marked_only(self) -> None:
         """Show only marked requests (or everything again)."""
-        self.marked_only = not self.marked_only
+        self.view.toggle_marked_only()
         self.refilter()
 
     def action_comment(self) -> None:
@@ -452,10 +358,7 @@ class MainScreen(Screen[None]):
 
     def action_clear(self) -> None:
         """Clear the view: requests so far are hidden (the store and saves keep them)."""
-        self.floor = self.last_seen
-        self.new_while_paused = 0
-        if self.paused_at is not None:
-            self.paused_at = self.last_seen
+        self.view.clear()
         self.requests.clear()
         self.exposure.clear()
         if self.detail.is_open:
@@ -476,7 +379,7 @@ class MainScreen(Screen[None]):
 
         def done(request: SaveRequest | None) -> None:
             if request is not None:
-                self.hw.save(request, self.predicate())
+                self.hw.save(request, self.view.predicate())
 
         self.app.push_screen(
             SaveScreen(title, formats, shown, total, default_name(formats[0])), done
@@ -713,7 +616,7 @@ class HeaderwatchApp(App[int]):
         """Write the session or an export in a worker thread (the UI carries on)."""
         entries = list(self.store)  # a snapshot: the store keeps growing meanwhile
         shown_ids = [e.record.id for e in entries if shown(e)] if request.scope == "shown" else None
-        view_filter = self.main.filter_expr if self.main.filter_on else ""
+        view_filter = self.main.view.active_filter
         self._write(request, entries, shown_ids, view_filter)
 
     @work(thread=True, exit_on_error=False, group="save", description="save session / export")

@@ -374,7 +374,7 @@ async def test_slash_opens_the_filter_too_and_esc_leaves_it_unchanged() -> None:
         await type_filter(pilot, "~id")
         await pilot.press("escape")
         assert not app.main.filter_bar.is_open
-        assert rows(app) == [1, 2, 3, 4, 5, 6] and app.main.filter_expr == ""
+        assert rows(app) == [1, 2, 3, 4, 5, 6] and app.main.view.filter_expr == ""
 
 
 async def test_an_invalid_filter_is_shown_while_typing_and_not_applied() -> None:
@@ -648,7 +648,7 @@ async def test_colon_opens_the_command_palette_and_its_commands_work() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
-        assert app.main.filter_expr == "~id"
+        assert app.main.view.filter_expr == "~id"
         assert rows(app) == [1, 3, 5, 6]
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
@@ -656,7 +656,7 @@ async def test_colon_opens_the_command_palette_and_its_commands_work() -> None:
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause()
-        assert app.main.marked_only
+        assert app.main.view.marked_only
 
 
 async def test_q_quits() -> None:

@@ -1,0 +1,204 @@
+"""What the dashboard's view shows, without a widget: filter, pause, clear point.
+
+The store holds every request; the view is a filter over it. :class:`ViewState`
+decides which entries the request list shows and keeps the user's choices (the
+filter and its history, marked-only, pause, the clear point of ``z``). The
+dashboard's :class:`~tui.app.MainScreen` asks it and moves rows on screen; tests
+use it directly, without Pilot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from capture.view.filter import Filter, compile_filter
+from capture.view.store import Entry, Store
+
+Predicate = Callable[[Entry], bool]
+
+
+@dataclass(slots=True)
+class Refilter:
+    """A recomputation of the shown rows, started by :meth:`ViewState.start_refilter`."""
+
+    generation: int
+    entries: list[Entry]
+    """The store's entries when it started (a snapshot: the store keeps growing)."""
+    predicate: Predicate
+    last: int
+    """The newest id in the snapshot."""
+
+    def run(self) -> list[int]:
+        """The ids of the snapshot's entries that the view shows (thread-safe)."""
+        pred = self.predicate
+        return [e.record.id for e in self.entries if pred(e)]
+
+
+@dataclass(slots=True)
+class Arrived:
+    """What :meth:`ViewState.arrive` makes of entries added or changed in the store."""
+
+    append: list[int] = field(default_factory=list)
+    """New ids to add to the end of the list."""
+    updated: list[Entry] = field(default_factory=list)
+    """Entries already known that changed (a response came)."""
+
+
+class ViewState:
+    """The view's state over ``store``."""
+
+    def __init__(self, store: Store, filter_expr: str = "") -> None:
+        self.store = store
+        self.filter_expr = filter_expr
+        """The expression as typed (kept while the filter is switched off)."""
+        self.filter: Filter | None = compile_filter(filter_expr) if filter_expr else None
+        self.filter_on = True
+        self.marked_only = False
+        self.floor = 0
+        """Entries with ids up to this were cleared from the view (``z``); the store keeps them."""
+        self.paused_at: int | None = None
+        """While paused: the newest id the view may show."""
+        self.new_while_paused = 0
+        """While paused: how many new requests the view would show."""
+        self.last_seen = 0
+        """The newest id the view has been told about."""
+        self.history: list[str] = [filter_expr] if filter_expr else []
+        """Filters applied, oldest first (the filter input's up/down)."""
+        self.generation = 0
+        self.filtering = False
+        """A re-filter is running in the background."""
+
+    # -- what is shown -----------------------------------------------------------------
+
+    @property
+    def active_filter(self) -> str:
+        """The expression in effect: empty when none is set or it is switched off."""
+        return self.filter_expr if self.filter_on else ""
+
+    def predicate(self, until: int | None = None) -> Predicate:
+        """Whether an entry is shown: after the clear point, up to the pause (or
+        ``until``), marked if only marked ones are, and matching the filter if on."""
+        floor = self.floor
+        match = None
+        if self.filter_on and self.filter is not None and not self.filter.matches_all:
+            match = self.filter.match
+        marked_only = self.marked_only
+        limit = until if until is not None else self.paused_at
+
+        def pred(entry: Entry) -> bool:
+            rid = entry.record.id
+            if rid <= floor or (limit is not None and rid > limit):
+                return False
+            if marked_only and not entry.marked:
+                return False
+            return match is None or match(entry)
+
+        return pred
+
+    def entries_after(self, last: int) -> list[Entry]:
+        """Entries with ids above ``last`` (up to the newest seen), oldest first.
+
+        Record ids are consecutive in capture order, so this costs only the new ones.
+        """
+        get = self.store.get
+        found = (get(rid) for rid in range(last + 1, self.last_seen + 1))
+        return [entry for entry in found if entry is not None]
+
+    # -- entries arriving ----------------------------------------------------------------
+
+    def arrive(self, changed: Sequence[Entry]) -> Arrived:
+        """Entries were added or changed in the store: what the list should do."""
+        out = Arrived()
+        new: list[Entry] = []
+        last_seen = self.last_seen
+        for entry in changed:
+            (new if entry.record.id > last_seen else out.updated).append(entry)
+        if new:
+            self.last_seen = max(e.record.id for e in new)
+        if self.paused_at is not None:
+            pred = self.predicate(until=self.last_seen)
+            self.new_while_paused += sum(1 for e in new if pred(e))
+        else:
+            pred = self.predicate()
+            out.append = [e.record.id for e in new if pred(e)]
+        return out
+
+    def late_matches(self, updated: Sequence[Entry], shown: Sequence[int]) -> list[int]:
+        """Updated entries that a filter now lets through (a response made ``~ts``
+        or ``~c`` match) and that are not shown yet; only those after the first
+        shown row, which is where the list can still insert them."""
+        if not (self.filter_on and self.filter is not None and not self.filter.matches_all):
+            return []
+        pred = self.predicate()
+        on_screen = set(shown)
+        late = [e.record.id for e in updated if e.record.id not in on_screen and pred(e)]
+        if late and shown:
+            late = [i for i in late if i > shown[0]]
+        return late
+
+    # -- the user's choices --------------------------------------------------------------
+
+    def set_filter(self, expr: str, compiled: Filter | None = None) -> None:
+        """Apply ``expr`` (compiled here unless given; it must be valid), switched on,
+        and remember it in the history."""
+        self.filter_expr = expr
+        self.filter = compiled if compiled is not None else (compile_filter(expr) if expr else None)
+        self.filter_on = True
+        if expr and (not self.history or self.history[-1] != expr):
+            self.history.append(expr)
+
+    def toggle_filter(self) -> bool:
+        """Switch the filter off or on again; False when there is none to switch."""
+        if not self.filter_expr:
+            return False
+        self.filter_on = not self.filter_on
+        return True
+
+    def toggle_marked_only(self) -> None:
+        """Show only marked requests, or everything again."""
+        self.marked_only = not self.marked_only
+
+    def toggle_pause(self) -> list[int]:
+        """Freeze the view, or resume it; on resuming, the ids to append (what came
+        meanwhile and is shown)."""
+        if self.paused_at is None:
+            self.paused_at = self.last_seen
+            self.new_while_paused = 0
+            return []
+        paused_at = self.paused_at
+        self.paused_at = None
+        self.new_while_paused = 0
+        pred = self.predicate()
+        return [e.record.id for e in self.entries_after(paused_at) if pred(e)]
+
+    def clear(self) -> None:
+        """Hide every request so far (``z``): the store, saves and exports keep them."""
+        self.floor = self.last_seen
+        self.new_while_paused = 0
+        if self.paused_at is not None:
+            self.paused_at = self.last_seen
+
+    # -- re-filtering ---------------------------------------------------------------------
+
+    def start_refilter(self) -> Refilter:
+        """Begin recomputing the shown rows; an older unfinished one is then stale."""
+        self.generation += 1
+        entries = list(self.store)
+        last = entries[-1].record.id if entries else 0
+        return Refilter(self.generation, entries, self.predicate(), last)
+
+    def finish_refilter(self, job: Refilter, ids: list[int]) -> list[int] | None:
+        """The rows to show once ``job`` computed ``ids``; None when a newer re-filter
+        was started meanwhile (its result wins)."""
+        if job.generation != self.generation:
+            return None
+        newer = self.entries_after(job.last)
+        if newer:
+            pred = self.predicate()
+            ids.extend(e.record.id for e in newer if pred(e))
+        self.filtering = False
+        if self.paused_at is not None:
+            pred = self.predicate(until=self.last_seen)
+            self.new_while_paused = sum(1 for e in self.entries_after(self.paused_at) if pred(e))
+        return ids

@@ -1,0 +1,94 @@
+"""The view's state without a widget: what the request list shows, and when."""
+
+from __future__ import annotations
+
+from capture.view.state import ViewState
+from capture.view.store import Store
+from tests.capture.factories import finding, record, response
+
+
+def _store(n: int, identity_every: int = 2) -> Store:
+    store = Store()
+    for i in range(1, n + 1):
+        store.add(record(i, (finding(),) if i % identity_every == 0 else ()))
+    return store
+
+
+def _arrive_all(view: ViewState) -> list[int]:
+    return view.arrive(list(view.store)).append
+
+
+def test_new_entries_are_appended_when_they_pass_the_filter() -> None:
+    view = ViewState(_store(6), "~id")
+    assert _arrive_all(view) == [2, 4, 6]
+    assert view.last_seen == 6 and view.history == ["~id"]
+
+
+def test_while_paused_new_entries_are_counted_not_shown_and_resume_shows_them() -> None:
+    store = _store(4)
+    view = ViewState(store)
+    _arrive_all(view)
+    assert view.toggle_pause() == []
+    store.add(record(5))
+    store.add(record(6))
+    arrived = view.arrive([e for e in store if e.record.id > 4])
+    assert arrived.append == [] and view.new_while_paused == 2
+    assert view.toggle_pause() == [5, 6]
+    assert view.paused_at is None and view.new_while_paused == 0
+
+
+def test_clear_hides_everything_so_far_but_the_store_keeps_it() -> None:
+    store = _store(3)
+    view = ViewState(store)
+    _arrive_all(view)
+    view.clear()
+    job = view.start_refilter()
+    assert view.finish_refilter(job, job.run()) == []
+    assert len(store) == 3
+    assert view.arrive([store.add(record(4))]).append == [4]
+
+
+def test_switching_the_filter_off_keeps_the_expression() -> None:
+    view = ViewState(_store(4), "~id")
+    assert view.toggle_filter() and not view.filter_on and view.active_filter == ""
+    job = view.start_refilter()
+    assert view.finish_refilter(job, job.run()) == [1, 2, 3, 4]
+    assert view.toggle_filter() and view.active_filter == "~id"
+    assert not ViewState(Store()).toggle_filter()  # nothing to switch
+
+
+def test_a_stale_refilter_is_dropped_and_entries_that_came_meanwhile_are_added() -> None:
+    store = _store(4)
+    view = ViewState(store)
+    _arrive_all(view)
+    old = view.start_refilter()
+    view.set_filter("~id")
+    new = view.start_refilter()
+    assert view.finish_refilter(old, old.run()) is None
+    store.add(record(5))
+    store.add(record(6, (finding(),)))
+    view.arrive([e for e in store if e.record.id > 4])
+    assert view.finish_refilter(new, new.run()) == [2, 4, 6]
+
+
+def test_marked_only_and_the_history_has_no_repeats() -> None:
+    store = _store(3)
+    store.toggle_mark(2)
+    view = ViewState(store)
+    view.toggle_marked_only()
+    assert _arrive_all(view) == [2]
+    view.set_filter("~d a")
+    view.set_filter("~d a")
+    view.set_filter("~d b")
+    assert view.history == ["~d a", "~d b"]
+
+
+def test_a_response_that_makes_a_hidden_entry_match_is_inserted_late() -> None:
+    store = _store(3)
+    view = ViewState(store, "~c 404")
+    assert _arrive_all(view) == []
+    entry = store.set_response(2, response(404))
+    assert entry is not None
+    arrived = view.arrive([entry])
+    assert [e.record.id for e in arrived.updated] == [2]
+    assert view.late_matches(arrived.updated, shown=[]) == [2]
