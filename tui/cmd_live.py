@@ -28,8 +28,9 @@ from capture.formats.pcapng import CaptureWriteError, PcapngWriter
 from capture.model import Notice, RequestSeen
 from capture.pipeline import Detector, Pipeline
 from capture.runner import Batch, Runner
+from capture.sources.live.link import LiveError, NeedsPrivileges
 from capture.sources.live.privileges import CannotDrop, drop_privileges
-from capture.sources.live.source import DEFAULT_FILTER, LiveError, LiveSource, NeedsPrivileges
+from capture.sources.live.source import DEFAULT_FILTER, LiveSource
 from capture.sources.recording import RecordingSource
 from capture.sources.source import FrameSource
 from capture.text import counted

@@ -28,7 +28,7 @@ import time
 from typing import Any
 
 from capture.sources.frames import Frame
-from capture.sources.live import source as live
+from capture.sources.live import packet_socket
 from capture.sources.live.source import LiveSource
 from tests.packets.craft import tcp_frame
 
@@ -68,7 +68,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     """Run one mode; the result as a dict."""
     mode, send_if, capture_if, count, reader = argv[:5]
     n = int(count)
-    ring = live.DEFAULT_RING if reader == "ring" else 0
+    ring = packet_socket.DEFAULT_RING if reader == "ring" else 0
 
     def make(**kw: Any) -> LiveSource:
         kw.setdefault("ring", ring)
@@ -80,7 +80,7 @@ def main(argv: list[str]) -> dict[str, Any]:
         source.stop()
         return {"rcvbuf_bytes": source.rcvbuf_bytes, "ring_bytes": source.ring_bytes}
     if mode == "kernel":
-        source = make(ring=live._MIN_RING) if ring else make(rcvbuf=4096)
+        source = make(ring=packet_socket.MIN_RING) if ring else make(rcvbuf=4096)
         source.open()  # socket open, nobody reading yet
         sent = _frames(n)
         _inject(send_if, sent)

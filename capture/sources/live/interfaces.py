@@ -18,7 +18,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from capture.sources.live.source import linktype_for
+from capture.sources.live.link import linktype_for
 
 SYSFS = "/sys/class/net"
 

@@ -1,11 +1,11 @@
 """Live capture on a network interface: a :class:`~capture.sources.source.FrameSource`.
 
-scapy opens the socket (``L2ListenSocket``: a Linux packet socket with a kernel
-BPF filter compiled by libpcap, so only what the filter passes reaches Python).
-A capture thread then reads it through a memory-mapped TPACKET_V3 ring, as
-libpcap does, and does nothing but move raw ``(timestamp, bytes)`` pairs into a
-bounded queue; parsing happens in the consumer (the
-:class:`~capture.runner.Runner` thread).
+This module is the capture thread. The kernel side (the packet socket, its BPF
+filter, the TPACKET_V3 ring and the reads from it) is
+:mod:`capture.sources.live.packet_socket`; the interface's state (up, down, gone)
+and link type come from :mod:`capture.sources.live.link`. The thread does nothing
+but move raw ``(timestamp, bytes)`` pairs from the socket into a bounded queue;
+parsing happens in the consumer (the :class:`~capture.runner.Runner` thread).
 
 Why the ring: a ``recvmsg`` per frame releases and retakes the GIL per frame, and
 while the parser holds it each retake can wait a whole switch interval (5 ms), so
@@ -31,8 +31,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
-import mmap
-import os
 import select
 import socket
 import struct
@@ -42,298 +40,45 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from capture.net.decode import LINKTYPE_ETHERNET, LINKTYPE_RAW
-from capture.sources.frames import CaptureError, Frame
+from capture.sources.frames import Frame
+from capture.sources.live.link import (
+    DOWN,
+    GONE,
+    NO_CARRIER,
+    UP,
+    LiveError,
+    NeedsPrivileges,
+    iface_drops,
+    interface_exists,
+    link_state,
+    linktype_of,
+    sysfs_int,
+)
+from capture.sources.live.packet_socket import (
+    DEFAULT_RCVBUF,
+    DEFAULT_RING,
+    PACKET_ADD_MEMBERSHIP,
+    PACKET_MR_PROMISC,
+    RING_TIMEOUT_MS,
+    SNAPLEN,
+    SOL_PACKET,
+    InterfaceDown,
+    PacketSocket,
+    check_filter,
+    check_privileges,
+    grow_buffer,
+)
 from capture.sources.live.privileges import missing_privileges_message
 from capture.sources.source import HEARTBEAT, Notify
 
 # scapy's own warnings (e.g. about routes) would only repeat what we report.
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 
-SOL_PACKET = 263
-PACKET_ADD_MEMBERSHIP = 1
-PACKET_MR_PROMISC = 1
-PACKET_STATISTICS = 6
-PACKET_AUXDATA = 8
-PACKET_RX_RING = 5
-PACKET_VERSION = 10
-TPACKET_V3 = 2
-TP_STATUS_USER = 1
-SO_RCVBUFFORCE = 33
-SO_TIMESTAMPNS = 35
-PACKET_OUTGOING = 4
-TP_STATUS_VLAN_VALID = 0x10
-TP_STATUS_VLAN_TPID_VALID = 0x40
-ETH_P_8021Q = 0x8100
-
-ARPHRD_LOOPBACK = 772
-# Interface types whose packet-socket frames start with an Ethernet header.
-_ETHERNET_ARPHRD = frozenset((1, 6, ARPHRD_LOOPBACK))
-# Types whose frames start at the IP header: phones' raw-IP modems (qmi_wwan,
-# MHI), PPP, tun, IP tunnels.
-_RAW_IP_ARPHRD = frozenset((0xFFFE, 512, 519, 768, 769, 776))
-
 DEFAULT_FILTER = "tcp"
-DEFAULT_RCVBUF = 128 << 20
-"""Socket buffer asked for: at ~25,000 packets/s a 128 KiB buffer loses packets."""
-DEFAULT_RING = 64 << 20
-"""Memory-mapped receive ring (TPACKET_V3), as libpcap and tcpdump use: seconds of
-traffic at tens of thousands of frames per second, read without a system call per
-frame; halved until the kernel grants it (down to :data:`_MIN_RING`)."""
-_RING_BLOCK = 1 << 20
-_MIN_RING = 4 << 20
-_RING_TIMEOUT_MS = 20
-"""A block that is not full is handed over after this long: bounds the latency."""
-SNAPLEN = 262144
-"""Largest frame kept whole (tcpdump's default); veth and GRO give frames above the MTU."""
-
 _BATCH = 512
 _STATS_INTERVAL = 0.5
 _LINK_INTERVAL = 0.5
 _DRAIN_SECONDS = 30.0
-_ANCBUF = socket.CMSG_SPACE(16) + socket.CMSG_SPACE(20)
-_unpack_ts = struct.Struct("qq").unpack
-_unpack_aux = struct.Struct("IIIHHHH").unpack_from
-_unpack_stats = struct.Struct("II").unpack_from
-_unpack_block = struct.Struct("III").unpack_from  # block_status, num_pkts, offset_to_first_pkt
-_unpack_tp3 = struct.Struct("IIIIIIH").unpack_from  # next, sec, nsec, snaplen, len, status, mac
-_unpack_vlan = struct.Struct("IH").unpack_from  # tp_vlan_tci, tp_vlan_tpid (hv1 + 4)
-_TP3_SLL_PKTTYPE = 48 + 10  # sockaddr_ll follows the 48-byte tpacket3_hdr
-
-UP = "up"
-NO_CARRIER = "no-carrier"
-DOWN = "down"
-GONE = "gone"
-
-
-class LiveError(CaptureError):
-    """Live capture cannot start; the message is one line for the user."""
-
-
-class NeedsPrivileges(LiveError):
-    """The packet socket needs root or CAP_NET_RAW."""
-
-
-class _Down(Exception):
-    """Internal: the interface is down, so the socket cannot be bound yet."""
-
-
-def _check_privileges(iface: str) -> None:
-    """Raise :class:`NeedsPrivileges` unless packet sockets may be opened."""
-    try:
-        socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0).close()
-    except PermissionError:
-        raise NeedsPrivileges(missing_privileges_message(iface)) from None
-
-
-def libpcap_missing_message() -> str:
-    """One line for a system without libpcap (needed to compile BPF filters)."""
-    return (
-        "capture filters are compiled by libpcap, which is not installed: "
-        "sudo apt-get install libpcap0.8 (tcpdump brings it too)"
-    )
-
-
-def _sysfs(iface: str, name: str) -> str | None:
-    try:
-        with open(f"/sys/class/net/{iface}/{name}", encoding="ascii") as f:
-            return f.read().strip()
-    except (OSError, ValueError):
-        return None
-
-
-def interface_exists(iface: str) -> bool:
-    """True if the interface is present now (in this network namespace)."""
-    return bool(iface) and "/" not in iface and os.path.isdir(f"/sys/class/net/{iface}")
-
-
-def link_state(iface: str) -> tuple[str, int]:
-    """``(state, ifindex)`` of an interface: :data:`UP`, :data:`NO_CARRIER`, :data:`DOWN`
-    or :data:`GONE` (ifindex 0)."""
-    index = _sysfs(iface, "ifindex")
-    flags = _sysfs(iface, "flags")
-    if index is None or flags is None:
-        return GONE, 0
-    try:
-        up = int(flags, 16) & 0x1
-        ifindex = int(index)
-    except ValueError:
-        return GONE, 0
-    if not up:
-        return DOWN, ifindex
-    # Reading ``carrier`` fails (EINVAL) on a down interface; "0" means no link.
-    if _sysfs(iface, "carrier") == "0":
-        return NO_CARRIER, ifindex
-    return UP, ifindex
-
-
-def linktype_for(arphrd: int) -> int | None:
-    """The pcap link type of raw packet-socket frames of an ARPHRD type, if decodable."""
-    if arphrd in _ETHERNET_ARPHRD:
-        return LINKTYPE_ETHERNET
-    if arphrd in _RAW_IP_ARPHRD:
-        return LINKTYPE_RAW
-    return None
-
-
-def linktype_of(iface: str) -> int:
-    """The pcap link type of frames read from ``iface`` with a raw packet socket."""
-    kind = _sysfs(iface, "type")
-    if kind is None or not kind.isdigit():
-        raise LiveError(f"no network interface named {iface!r} (headerwatch interfaces lists them)")
-    arphrd = int(kind)
-    linktype = linktype_for(arphrd)
-    if linktype is None:
-        raise LiveError(
-            f"{iface}: its link type (ARPHRD {arphrd}) carries no Ethernet or IP frames "
-            "headerwatch can read; capture on the interface that carries the phone's IP traffic"
-        )
-    return linktype
-
-
-def check_filter(bpf: str, linktype: int = LINKTYPE_ETHERNET) -> None:
-    """Compile ``bpf`` (tcpdump syntax) with libpcap; raise :class:`LiveError` if it cannot.
-
-    Needs no privileges (libpcap compiles against a "dead" handle), so a bad
-    filter or a missing libpcap is reported before anything else.
-    """
-    try:
-        from scapy.arch.common import compile_filter, free_filter
-        from scapy.error import Scapy_Exception
-    except ImportError as exc:  # pragma: no cover - scapy is a dependency
-        raise LiveError(f"scapy cannot be imported: {exc}") from None
-    try:
-        program = compile_filter(bpf, linktype=linktype)
-    except ImportError:
-        raise LiveError(libpcap_missing_message()) from None
-    except OSError as exc:
-        if "libpcap" in str(exc) or "pcap" in str(exc):
-            raise LiveError(libpcap_missing_message()) from None
-        raise LiveError(f"capture filter {bpf!r}: {exc}") from None
-    except Scapy_Exception as exc:
-        detail = str(exc)
-        if "(" in detail and detail.endswith(")"):
-            detail = detail[detail.rindex("(") + 1 : -1]
-        raise LiveError(f"bad capture filter {bpf!r}: {detail}") from None
-    free_filter(program)
-
-
-class _Ring:
-    """A TPACKET_V3 receive ring mapped into memory: the kernel fills blocks of
-    frames, we read a whole block without a system call and hand it back."""
-
-    def __init__(self, sock: socket.socket, size: int) -> None:
-        blocks = max(2, size // _RING_BLOCK)
-        sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V3)
-        frame_size = 2048  # nominal for V3 (frames vary in size); must divide the block
-        request = struct.pack(
-            "IIIIIII",
-            _RING_BLOCK,
-            blocks,
-            frame_size,
-            _RING_BLOCK // frame_size * blocks,
-            _RING_TIMEOUT_MS,
-            0,
-            0,
-        )
-        sock.setsockopt(SOL_PACKET, PACKET_RX_RING, request)
-        self.blocks = blocks
-        self.size = blocks * _RING_BLOCK
-        self.map = mmap.mmap(
-            sock.fileno(), self.size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE
-        )
-        self.next = 0
-        """The block to read next (the kernel fills them in order)."""
-
-    def close(self) -> None:
-        with contextlib.suppress(BufferError, ValueError):
-            self.map.close()
-
-
-class _Socket:
-    """One open packet socket and what it was opened on."""
-
-    def __init__(self, scapy_socket: Any, ifindex: int, linktype: int) -> None:
-        self.scapy_socket = scapy_socket
-        self.sock: socket.socket = scapy_socket.ins
-        self.ifindex = ifindex
-        self.linktype = linktype
-        self.poll = select.poll()
-        self.poll.register(self.sock, select.POLLIN | select.POLLERR)
-        self.loopback = _sysfs_int(str(scapy_socket.iface), "type") == ARPHRD_LOOPBACK
-        self.ring: _Ring | None = None
-        self.queued_before_ring = False
-        """Frames that arrived between bind and ring set-up wait in the socket queue."""
-        self.read = 0
-        """Frames read from this socket (loopback duplicates included)."""
-        self.packets = 0
-        """Frames the kernel queued for this socket or dropped (its ``tp_packets``)."""
-        self.drops = 0
-        """Frames the kernel dropped because the socket buffer was full."""
-        self.iface_base = _iface_drops(str(scapy_socket.iface))
-        """The interface's own drop counter when the socket was opened."""
-
-    def add_ring(self, size: int) -> int:
-        """Switch to a TPACKET_V3 ring of at most ``size`` bytes; its size, or 0."""
-        while size >= _MIN_RING:
-            try:
-                self.ring = _Ring(self.sock, size)
-            except OSError as exc:
-                if exc.errno == errno.ENOMEM:
-                    size //= 2
-                    continue
-                return 0
-            self.queued_before_ring = True
-            return self.ring.size
-        return 0
-
-    def stats(self) -> tuple[int, int]:
-        """Add the kernel's counts since the last call (they reset on read);
-        return the new ``(packets, drops)``."""
-        size = 12 if self.ring is not None else 8  # tpacket_stats_v3 with a V3 ring
-        try:
-            packets, drops = _unpack_stats(
-                self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, size)
-            )
-        except OSError:
-            return 0, 0
-        self.packets += packets
-        self.drops += drops
-        return packets, drops
-
-    def pending_error(self) -> OSError | None:
-        """The error the kernel reported on the socket (ENETDOWN, …), if any."""
-        try:
-            code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        except OSError as exc:
-            return exc
-        return OSError(code, os.strerror(code)) if code else None
-
-    @property
-    def backlog(self) -> int:
-        """Frames queued in the socket buffer, not read yet (as of the last :meth:`stats`)."""
-        return max(0, self.packets - self.drops - self.read)
-
-    def close(self) -> None:
-        if self.ring is not None:
-            self.ring.close()
-        with contextlib.suppress(OSError, AttributeError, ValueError):
-            self.scapy_socket.close()
-
-
-def _iface_drops(iface: str) -> int:
-    """``rx_dropped + rx_missed_errors`` of the interface (what libpcap reports)."""
-    return max(0, _sysfs_int(iface, "statistics/rx_dropped")) + max(
-        0, _sysfs_int(iface, "statistics/rx_missed_errors")
-    )
-
-
-def _sysfs_int(iface: str, name: str) -> int:
-    value = _sysfs(iface, name)
-    try:
-        return int(value) if value is not None else -1
-    except ValueError:
-        return -1
 
 
 class LiveSource:
@@ -374,7 +119,7 @@ class LiveSource:
         """The socket buffer the kernel granted (bytes)."""
         self.ring_bytes = 0
         """The receive ring the kernel granted (bytes; 0 without a ring)."""
-        self._sock: _Socket | None = None
+        self._sock: PacketSocket | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._finished = threading.Event()
@@ -391,7 +136,6 @@ class LiveSource:
         self._iface_drops = 0
         self._reopen_warned = False
         self._buf = bytearray(SNAPLEN)
-        self._view = memoryview(self._buf)
         # Written by the consumer only:
         self._taken_frames = 0
         self._taken_bytes = 0
@@ -423,15 +167,15 @@ class LiveSource:
         linktype = self.check()
         try:
             self._sock = self._open_socket(linktype)
-        except _Down:
-            _check_privileges(self.iface)
+        except InterfaceDown:
+            check_privileges(self.iface)
             self._set_state(DOWN)
             return
         state, _ = link_state(self.iface)
         if state != UP:
             self._set_state(state)
 
-    def _open_socket(self, linktype: int) -> _Socket:
+    def _open_socket(self, linktype: int) -> PacketSocket:
         try:
             from scapy.arch.linux import L2ListenSocket
             from scapy.config import conf
@@ -442,7 +186,7 @@ class LiveSource:
         # a new index, so refresh before every open.
         with contextlib.suppress(Exception):  # a failed refresh only means a stale cache
             conf.ifaces.reload()
-        ifindex = _sysfs_int(self.iface, "ifindex")
+        ifindex = sysfs_int(self.iface, "ifindex")
         try:
             raw = L2ListenSocket(iface=self.iface, filter=self.bpf, promisc=False)
         except PermissionError:
@@ -457,20 +201,20 @@ class LiveSource:
             if exc.errno in (errno.EPERM, errno.EACCES):
                 raise NeedsPrivileges(missing_privileges_message(self.iface)) from None
             if exc.errno == errno.ENETDOWN:
-                raise _Down from None
+                raise InterfaceDown from None
             raise LiveError(f"{self.iface}: cannot capture ({exc.strerror or exc})") from None
         sock: socket.socket = raw.ins
         try:
             if self.promisc and ifindex > 0:
                 mreq = struct.pack("iHH8s", ifindex, PACKET_MR_PROMISC, 0, b"")
                 sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
-            self.rcvbuf_bytes = _grow_buffer(sock, self.rcvbuf)
+            self.rcvbuf_bytes = grow_buffer(sock, self.rcvbuf)
             sock.setblocking(False)
         except OSError as exc:
             raw.close()
             reason = exc.strerror or exc
             raise LiveError(f"{self.iface}: cannot set up capture ({reason})") from None
-        opened = _Socket(raw, ifindex, linktype)
+        opened = PacketSocket(raw, ifindex, linktype)
         if self.ring:
             self.ring_bytes = opened.add_ring(self.ring)
         # Packets of every interface can be queued (and dropped, with the tiny
@@ -587,7 +331,7 @@ class LiveSource:
         if opened is not None:
             _, drops = opened.stats()
             self._kernel_drops += drops
-            now = _iface_drops(self.iface)
+            now = iface_drops(self.iface)
             if now >= opened.iface_base:
                 self._iface_drops += now - opened.iface_base
                 opened.iface_base = now
@@ -619,100 +363,6 @@ class LiveSource:
         self._queued_bytes += nbytes
         self._queue.append(("frames", linktype, batch, nbytes))
         self._wake.set()
-
-    def _read_batch(self, opened: _Socket, limit: int) -> int:
-        """Read about ``limit`` frames without blocking; return how many were read."""
-        if opened.ring is None or opened.queued_before_ring:
-            read = self._read_socket(opened, limit)
-            if opened.ring is not None and read < limit:
-                opened.queued_before_ring = False  # the old queue is empty: ring from now on
-            return read
-        return self._read_ring(opened, opened.ring, limit)
-
-    def _read_ring(self, opened: _Socket, ring: _Ring, limit: int) -> int:
-        """Frames of the ready blocks (at least one block's worth, up to ``limit``)."""
-        mem = ring.map
-        batch: list[tuple[float, bytes]] = []
-        append = batch.append
-        nbytes = 0
-        read = 0
-        loopback = opened.loopback
-        try:
-            while read < limit:
-                block = ring.next * _RING_BLOCK
-                status, count, first = _unpack_block(mem, block + 8)
-                if not status & TP_STATUS_USER:
-                    break
-                at = block + first
-                for _ in range(count):
-                    following, sec, nsec, snaplen, _, tp_status, mac = _unpack_tp3(mem, at)
-                    if loopback and mem[at + _TP3_SLL_PKTTYPE] == PACKET_OUTGOING:
-                        at += following
-                        continue
-                    start = at + mac
-                    data = mem[start : start + snaplen]
-                    if tp_status & TP_STATUS_VLAN_VALID and snaplen >= 12:
-                        tci, tpid = _unpack_vlan(mem, at + 32)
-                        if not tp_status & TP_STATUS_VLAN_TPID_VALID:
-                            tpid = ETH_P_8021Q
-                        data = data[:12] + struct.pack("!HH", tpid, tci) + data[12:]
-                    append((sec + nsec * 1e-9, data))
-                    nbytes += snaplen
-                    at += following
-                read += count
-                # Hand the block back to the kernel, then move on.
-                mem[block + 8 : block + 12] = b"\0\0\0\0"
-                ring.next = (ring.next + 1) % ring.blocks
-        finally:
-            opened.read += read
-            if batch:
-                self._push(opened.linktype, batch, nbytes)
-        return read
-
-    def _read_socket(self, opened: _Socket, limit: int) -> int:
-        """Up to ``limit`` frames, one ``recvmsg`` each (without a ring)."""
-        recvmsg_into = opened.sock.recvmsg_into
-        buf = self._buf
-        view = self._view
-        batch: list[tuple[float, bytes]] = []
-        append = batch.append
-        nbytes = 0
-        loopback = opened.loopback
-        read = 0
-        try:
-            for _ in range(limit):
-                try:
-                    n, ancdata, _flags, addr = recvmsg_into([buf], _ANCBUF)
-                except BlockingIOError:
-                    break
-                except InterruptedError:
-                    continue
-                read += 1
-                if loopback and addr[2] == PACKET_OUTGOING:
-                    # On lo every packet is seen leaving and arriving: keep one.
-                    continue
-                ts = 0.0
-                data = bytes(view[:n])
-                for level, kind, cdata in ancdata:
-                    if kind == SO_TIMESTAMPNS and level == socket.SOL_SOCKET:
-                        sec, nsec = _unpack_ts(cdata[:16])
-                        ts = sec + nsec * 1e-9
-                    elif kind == PACKET_AUXDATA and level == SOL_PACKET and len(cdata) >= 20:
-                        status, _, _, _, _, tci, tpid = _unpack_aux(cdata)
-                        if (tci or status & TP_STATUS_VLAN_VALID) and n >= 12:
-                            # The kernel took the VLAN tag off; put it back where it was.
-                            if not status & TP_STATUS_VLAN_TPID_VALID:
-                                tpid = ETH_P_8021Q
-                            data = data[:12] + struct.pack("!HH", tpid, tci) + data[12:]
-                if not ts:
-                    ts = time.time()
-                append((ts, data))
-                nbytes += len(data)
-        finally:
-            opened.read += read
-            if batch:
-                self._push(opened.linktype, batch, nbytes)
-        return read
 
     def _capture(self) -> None:
         try:
@@ -755,11 +405,11 @@ class LiveSource:
                     self._on_error(opened, error)
                     continue
             try:
-                self._read_batch(opened, _BATCH)
+                opened.read_batch(_BATCH, self._push, self._buf)
             except OSError as exc:
                 self._on_error(opened, exc)
 
-    def _on_error(self, opened: _Socket, exc: OSError) -> None:
+    def _on_error(self, opened: PacketSocket, exc: OSError) -> None:
         if exc.errno in (errno.ENETDOWN, errno.ENXIO, errno.ENODEV, errno.ENOENT):
             # The kernel reports ENETDOWN once when the interface goes down;
             # what state it is in now decides what to do.
@@ -768,7 +418,7 @@ class LiveSource:
         self._notice("warning", f"{self.iface}: read error: {exc.strerror or exc}")
         self._stop.wait(0.1)
 
-    def _check_link(self, opened: _Socket, force_notice: bool = False) -> None:
+    def _check_link(self, opened: PacketSocket, force_notice: bool = False) -> None:
         state, ifindex = link_state(self.iface)
         if state != GONE and ifindex != opened.ifindex:
             # Same name, new interface (a tether replugged between two checks).
@@ -787,7 +437,7 @@ class LiveSource:
         try:
             linktype = linktype_of(self.iface)
             self._sock = self._open_socket(linktype)
-        except _Down:
+        except InterfaceDown:
             return
         except NeedsPrivileges:
             if not self._reopen_warned:
@@ -818,26 +468,15 @@ class LiveSource:
         deadline = time.monotonic() + _DRAIN_SECONDS
         try:
             while backlog > 0 and time.monotonic() < deadline:
-                read = self._read_batch(opened, min(_BATCH, backlog))
+                read = opened.read_batch(min(_BATCH, backlog), self._push, self._buf)
                 if read:
                     backlog -= read
                 elif opened.ring is None:
                     break
                 else:
-                    # The last block is handed over when full or after _RING_TIMEOUT_MS.
-                    opened.poll.poll(_RING_TIMEOUT_MS)
+                    # The last block is handed over when full or after RING_TIMEOUT_MS.
+                    opened.poll.poll(RING_TIMEOUT_MS)
         except OSError:
             pass
         self._unread += max(0, backlog)
         opened.close()
-
-
-def _grow_buffer(sock: socket.socket, size: int) -> int:
-    """Raise the receive buffer to ``size`` (past rmem_max when privileged); return it."""
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)
-    except OSError:
-        # Without CAP_NET_ADMIN the kernel caps this at net.core.rmem_max.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
-    granted: int = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-    return granted

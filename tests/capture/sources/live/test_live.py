@@ -16,14 +16,10 @@ from typing import Any
 import pytest
 
 from capture.net.decode import LINKTYPE_ETHERNET, LINKTYPE_RAW
-from capture.sources.live import source as live
-from capture.sources.live.source import (
-    LiveError,
-    LiveSource,
-    check_filter,
-    link_state,
-    linktype_for,
-)
+from capture.sources.live import link, packet_socket
+from capture.sources.live.link import LiveError, link_state, linktype_for
+from capture.sources.live.packet_socket import check_filter
+from capture.sources.live.source import LiveSource
 from tests.netns import REPO, make_pair
 
 
@@ -83,7 +79,7 @@ def test_missing_libpcap_says_which_package(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setitem(sys.modules, "scapy.libs.winpcapy", None)  # import fails
     with pytest.raises(LiveError) as info:
         check_filter("tcp")
-    assert str(info.value) == live.libpcap_missing_message()
+    assert str(info.value) == packet_socket.libpcap_missing_message()
     assert "apt-get install libpcap0.8" in str(info.value)
 
 
@@ -110,8 +106,8 @@ def test_link_types(arphrd: int, linktype: int | None) -> None:
 
 def test_link_state_of_loopback_and_of_nothing() -> None:
     state, index = link_state("lo")
-    assert state == live.UP and index == 1
-    assert link_state("hw-nope0") == (live.GONE, 0)
+    assert state == link.UP and index == 1
+    assert link_state("hw-nope0") == (link.GONE, 0)
 
 
 def test_counters_are_zero_before_anything() -> None:
@@ -181,5 +177,5 @@ def test_frames_are_the_bytes_on_the_wire(pair: tuple[str, str, str], reader: st
 @pytest.mark.netns
 def test_buffers_are_raised_past_rmem_max(pair: tuple[str, str, str]) -> None:
     result = _driver(pair, "info")
-    assert result["ring_bytes"] == live.DEFAULT_RING
-    assert result["rcvbuf_bytes"] >= live.DEFAULT_RCVBUF  # used without a ring
+    assert result["ring_bytes"] == packet_socket.DEFAULT_RING
+    assert result["rcvbuf_bytes"] >= packet_socket.DEFAULT_RCVBUF  # used without a ring
