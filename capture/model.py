@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 Header = tuple[str, str]
 """One header line: name as on the wire (original case), value trimmed of SP/HTAB."""
 
-# Where a finding was made (ARCHITECTURE.md contract).
+# Where a finding was made (the JSONL contract: docs/jsonl.md).
 WHERE_HEADER = "header"
 WHERE_COOKIE = "cookie"
 WHERE_QUERY = "query"

@@ -1,4 +1,4 @@
-"""The dashboard's keys (CONVENTIONS.md: mitmproxy and termshark habits), remappable.
+"""The dashboard's keys (mitmproxy and termshark habits; docs/keys.md), remappable.
 
 Every key is a Textual :class:`~textual.binding.Binding` with an id
 ``headerwatch.<name>``; the ``[keys]`` table of the config file maps names to

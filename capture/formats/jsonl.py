@@ -1,4 +1,4 @@
-"""The JSONL record (ARCHITECTURE.md contract): one line per request."""
+"""The JSONL record (the contract in docs/jsonl.md): one line per request, and back."""
 
 from __future__ import annotations
 
