@@ -130,6 +130,34 @@ class Request:
 
 
 @dataclass(frozen=True, slots=True)
+class Transit:
+    """Sent versus received: what a reflector's echo (:mod:`capture.http.echo`) shows
+    happened to a request's header block on its way to the server."""
+
+    received: tuple[Header, ...]
+    """The header block as the server received it, in wire order."""
+    injected: tuple[Header, ...] = ()
+    """Headers the server received that were not sent (added in transit), as received."""
+    removed: tuple[Header, ...] = ()
+    """Headers sent that did not arrive (stripped in transit), as sent."""
+    changed: tuple[tuple[str, str, str], ...] = ()
+    """``(name, sent value, received value)`` of headers rewritten in transit."""
+
+    @property
+    def altered(self) -> bool:
+        """Something was added, removed or changed on the way."""
+        return bool(self.injected or self.removed or self.changed)
+
+    @property
+    def touched_names(self) -> frozenset[str]:
+        """Lower-case names of the headers added or changed in transit: where the
+        findings the capture alone could not show are."""
+        return frozenset(n.lower() for n, _ in self.injected) | {
+            n.lower() for n, _, _ in self.changed
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """A request with what was found in it: the unit every sink and the UI receive."""
 
@@ -138,6 +166,9 @@ class Record:
     request: Request
     findings: tuple[Finding, ...] = ()
     response: Response | None = None
+    transit: Transit | None = None
+    """Sent versus received, when a reflector echoed the request; findings in headers
+    added or changed in transit are among :attr:`findings`."""
 
     @property
     def identities(self) -> tuple[Finding, ...]:
@@ -173,23 +204,22 @@ class ResponseSeen:
 
 
 @dataclass(frozen=True, slots=True)
-class InjectionSeen:
-    """Event: a reflector's echo (:mod:`capture.http.echo`) shows that request ``record``
-    arrived with headers it was not sent with: added in transit, by the carrier."""
+class EchoSeen:
+    """Event: a reflector's echo shows how request ``record`` arrived at the server
+    (sent versus received, :mod:`capture.http.echo`); it comes just before the
+    :class:`ResponseSeen` that carried the echo."""
 
     record: Record
     """The request as captured (as sent), with its own findings."""
-    injected: tuple[Header, ...]
-    """The headers added on the way, as the reflector received them."""
+    transit: Transit
     findings: tuple[Finding, ...]
-    """Findings in the added headers (what the capture alone could not show)."""
+    """Findings in the headers added or changed on the way (what the capture alone
+    could not show); they count as the request's own."""
 
     def onto(self, record: Record) -> Record:
-        """``record`` (this request, as a consumer holds it) with the findings in the
-        added headers counted as its own."""
-        if not self.findings:
-            return record
-        return replace(record, findings=record.findings + self.findings)
+        """``record`` (this request, as a consumer holds it) with its transit, and the
+        findings in the headers added or changed on the way counted as its own."""
+        return replace(record, transit=self.transit, findings=record.findings + self.findings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,5 +248,5 @@ class StatsSnapshot:
         return 0
 
 
-Event = RequestSeen | ResponseSeen | InjectionSeen | Notice | StatsSnapshot
+Event = RequestSeen | ResponseSeen | EchoSeen | Notice | StatsSnapshot
 """Everything the core hands to a consumer."""

@@ -13,12 +13,12 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from capture.http.echo import diff, echo_of, injected_findings
+from capture.http.echo import echo_of, touched_findings, transit
 from capture.http.stream import HttpTracker
 from capture.model import (
+    EchoSeen,
     Event,
     Finding,
-    InjectionSeen,
     Parsed,
     Record,
     Request,
@@ -73,6 +73,10 @@ class Pipeline:
         """Requests that arrived already parsed (:meth:`feed_request`)."""
         self.identities = 0
         self.identity_requests = 0
+        self.echoes = 0
+        """Requests a reflector echoed (sent versus received known)."""
+        self.altered = 0
+        """Of those, requests whose headers were added to, removed or changed on the way."""
 
     def feed(self, frame: Frame) -> list[Event]:
         """Process one frame; return the events it completed (often none)."""
@@ -203,30 +207,32 @@ class Pipeline:
 
     def _answer(self, record: Record, response: Response) -> None:
         """Hand out ``response`` to ``record``, after what its echo shows was injected."""
-        injection = self._injection(record, response)
-        if injection is not None:
-            self._out.append(injection)  # first: consumers then see the response complete
+        echo = self._echo(record, response)
+        if echo is not None:
+            self._out.append(echo)  # first: consumers then see the response complete
         self._out.append(ResponseSeen(record.id, response))
 
-    def _injection(self, record: Record, response: Response) -> InjectionSeen | None:
-        """What a reflector's echo in ``response`` shows was added to ``record`` in transit."""
+    def _echo(self, record: Record, response: Response) -> EchoSeen | None:
+        """What a reflector's echo in ``response`` shows happened to ``record`` on its
+        way: None when the response carries no echo."""
         received = echo_of(response)
         if received is None:
             return None
         request = record.request
-        injected = diff(request.headers, received).injected
-        if not injected:
-            return None
+        moved = transit(request.headers, received)
         findings: tuple[Finding, ...] = ()
-        if self.detector is not None:
+        if self.detector is not None and moved.touched_names:
             as_received = dataclasses.replace(request, headers=received)
-            findings = injected_findings(injected, self.detector.detect(as_received))
+            findings = touched_findings(moved, self.detector.detect(as_received))
         identities = sum(1 for f in findings if f.is_identity)
         if identities:
             self.identities += identities
             if not record.identities:
                 self.identity_requests += 1
-        return InjectionSeen(record, injected, findings)
+        self.echoes += 1
+        if moved.altered:
+            self.altered += 1
+        return EchoSeen(record, moved, findings)
 
     def counters(self) -> dict[str, int]:
         """Every counter of every stage, by name."""
@@ -236,6 +242,8 @@ class Pipeline:
             "requests": self.tracker.counters["requests"],
             "identities": self.identities,
             "identity_requests": self.identity_requests,
+            "echoes": self.echoes,
+            "altered_in_transit": self.altered,
             "skipped_frames": sum(self.decoder.skipped.values()),
             "active_flows": self.reassembler.active_flows,
             "buffered_bytes": self.reassembler.buffered_bytes,
@@ -265,6 +273,11 @@ def summarize(c: dict[str, int], skipped: Counter[str]) -> str:
         f"{counted(c['identities'], 'identity', 'identities')} in "
         + counted(c["identity_requests"], "request"),
     ]
+    if c.get("echoes"):
+        parts.append(
+            f"{counted(c['echoes'], 'request')} echoed by a reflector, "
+            f"{c['altered_in_transit']:,} altered in transit"
+        )
     if skipped:
         # Most frequent first, ties by name: the same line however they were counted.
         common = sorted(skipped.items(), key=lambda item: (-item[1], item[0]))[:4]

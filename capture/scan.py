@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TextIO
 
 from capture.formats.outputs import OUTPUTS, Item
-from capture.model import Event, InjectionSeen, Record, RequestSeen, ResponseSeen
+from capture.model import EchoSeen, Event, Record, RequestSeen, ResponseSeen
 from capture.pipeline import Detector, Pipeline
 from capture.scan_jobs import jobs_for, scan_split
 from capture.sources.frames import CaptureError, CaptureFile, cut_short
@@ -131,7 +131,7 @@ def answered(events: Iterable[Event], limit: int = UNANSWERED_LIMIT) -> Iterator
     for event in events:
         if isinstance(event, RequestSeen):
             waiting[event.record.id] = event.record
-        elif isinstance(event, InjectionSeen):
+        elif isinstance(event, EchoSeen):
             # Comes just before its ResponseSeen: findings in headers added in transit.
             record = waiting.get(event.record.id)
             if record is not None:

@@ -44,7 +44,7 @@ class DetailPane(VerticalScroll):
         if entry.record.id != self.entry_id:
             self.scroll_home(animate=False, immediate=True)
         self.entry_id = entry.record.id
-        static.update(detail_text(entry, self.utc, entry.injected))
+        static.update(detail_text(entry, self.utc))
 
     @property
     def is_open(self) -> bool:

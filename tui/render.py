@@ -22,9 +22,8 @@ from typing import Protocol
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
-from capture.http.echo import diff, echo_of
 from capture.http.fields import query_pairs, request_cookies, unquote
-from capture.model import Finding, Record
+from capture.model import Finding, Record, Transit
 from capture.text import from_bytes, printable
 
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1, "info": 0}
@@ -206,17 +205,18 @@ def _findings_for(findings: Sequence[Finding], where: str, name: str) -> list[Fi
 
 
 def _header_line(
-    out: Text, name: str, value: str, findings: Sequence[Finding], injected: bool
+    out: Text, name: str, value: str, findings: Sequence[Finding], note: str = ""
 ) -> None:
-    """One header, highlighted by its most severe identity, with what was found in it."""
+    """One header, highlighted by its most severe identity, with what was found in it;
+    ``note`` says what happened to it in transit."""
     hits = _findings_for(findings, "header", name)
     severity = top_severity([f for f in hits if f.is_identity])
     style = SEVERITY_STYLE.get(severity, "") if severity else ""
     out.append(safe(name), style=style or "bold cyan")
     out.append(": ", style=style)
     out.append(safe(value), style=style)
-    if injected:
-        out.append("  ⇢ injected in transit", style="bold magenta")
+    if note:
+        out.append(f"  ⇢ {note}", style="bold magenta")
     for hit in hits:
         out.append("\n    ◀ ", style=SEVERITY_STYLE.get(hit.severity, ""))
         out.append_text(finding_note(hit))
@@ -245,16 +245,37 @@ def _pairs(
         out.append("\n")
 
 
-def detail_text(
-    entry: EntryLike,
-    utc: bool = False,
-    injected: Sequence[str] = (),
-) -> Text:
-    """Everything about one request: request line and headers as sent, in wire order,
-    identity headers highlighted with what was found; query parameters and cookies
-    broken out; anomalies; the response; the user's comment.
+def _received_block(out: Text, moved: Transit, findings: Sequence[Finding]) -> None:
+    """The header block as the reflector received it: ``+`` added on the way, ``~``
+    changed on the way; what was stripped is listed after it."""
+    if not moved.altered:
+        out.append("\nreceived by the server unchanged (reflector's echo)\n", style="dim")
+        return
+    out.append("\nas received by the server (reflector's echo):\n", style="bold magenta")
+    added = list(moved.injected)
+    changed = {(n.lower(), v) for n, _, v in moved.changed}
+    for name, value in moved.received:
+        if (name, value) in added:
+            added.remove((name, value))
+            out.append("+ ", style="bold magenta")
+            _header_line(out, name, value, findings, "injected in transit")
+        elif (name.lower(), value) in changed:
+            out.append("~ ", style="bold magenta")
+            _header_line(out, name, value, findings, "changed in transit")
+        else:
+            out.append("  ")
+            _header_line(out, name, value, ())
+    for name, value in moved.removed:
+        out.append("- ", style="bold magenta")
+        _header_line(out, name, value, (), "removed in transit (not received)")
 
-    ``injected`` names headers that were added in transit (shown with a marker).
+
+def detail_text(entry: EntryLike, utc: bool = False) -> Text:
+    """Everything about one request: request line and headers as sent, in wire order,
+    identity headers highlighted with what was found; when a reflector echoed it, the
+    header block as the server received it, with what was added, removed and changed
+    on the way; query parameters and cookies broken out; anomalies; the response; the
+    user's comment.
     """
     record = entry.record
     req = record.request
@@ -282,19 +303,24 @@ def detail_text(
         line.append(safe(req.version))
     out.append_text(line)
     out.append("\n")
-    injected_lower = {name.lower() for name in injected}
+    moved = record.transit
+    removed = list(moved.removed) if moved is not None else []
+    changed = list(moved.changed) if moved is not None else []
     for name, value in req.headers:
-        _header_line(out, name, value, findings, name.lower() in injected_lower)
-    if record.response is not None:
-        received = echo_of(record.response)
-        added = diff(req.headers, received).injected if received is not None else ()
-        if added:
-            # What a reflector received on top of what was sent: the carrier's doing.
-            out.append("added in transit (received by the server, not sent from here):\n",
-                       style="bold magenta")  # fmt: skip
-            for name, value in added:
-                out.append("+ ", style="bold magenta")
-                _header_line(out, name, value, findings, False)
+        note = ""
+        if (name, value) in removed:
+            removed.remove((name, value))
+            note = "removed in transit"
+        else:
+            for i, (cname, sent, _) in enumerate(changed):
+                if cname.lower() == name.lower() and sent == value:
+                    note = "changed in transit"
+                    del changed[i]
+                    break
+        # Sent headers are shown without findings made in the received block only.
+        _header_line(out, name, value, findings if not note else (), note)
+    if moved is not None:
+        _received_block(out, moved, findings)
     if req.body_length:
         out.append(f"\n[body: {req.body_length:,} bytes", style="dim")
         if req.body:

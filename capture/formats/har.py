@@ -182,8 +182,14 @@ def har_entry(item: Entry | Record) -> dict[str, Any]:
         if entry.comment:
             out["_comment"] = for_json(entry.comment)
             out["comment"] = for_json(entry.comment)  # HAR's own field: viewers show it
-        if entry.injected:
-            out["_injected"] = list(entry.injected)
+    moved = record.transit
+    if moved is not None:
+        out["_injected"] = _headers(moved.injected)
+        out["_removed"] = _headers(moved.removed)
+        out["_changed"] = [
+            {"name": for_json(n), "sent": for_json(s), "received": for_json(r)}
+            for n, s, r in moved.changed
+        ]
     return out
 
 

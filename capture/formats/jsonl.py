@@ -63,6 +63,12 @@ def _record_fields(record: Record) -> dict[str, Any]:
         out["anomalies"] = req.anomalies
     if record.response is not None:
         out["response"] = _response_fields(record.response)
+    moved = record.transit
+    if moved is not None:
+        # Sent versus received (a reflector's echo); their findings are in "findings".
+        out["injected"] = moved.injected
+        out["removed"] = moved.removed
+        out["changed"] = moved.changed
     return out
 
 
@@ -107,7 +113,7 @@ def dumps(record: Record) -> str:
 
 def dumps_entry(item: Record | Entry) -> str:
     """One JSONL line of a record, or of a dashboard entry with the user's state
-    (``marked``, ``comment``) and what its echo showed (``injected``) added."""
+    (``marked``, ``comment``) added."""
     if isinstance(item, Record):
         return dumps(item)
     fields = _record_fields(item.record)
@@ -115,8 +121,6 @@ def dumps_entry(item: Record | Entry) -> str:
         fields["marked"] = True
     if item.comment:
         fields["comment"] = item.comment
-    if item.injected:
-        fields["injected"] = item.injected
     try:
         return orjson.dumps(fields).decode()
     except orjson.JSONEncodeError:

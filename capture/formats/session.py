@@ -428,7 +428,8 @@ class SessionAnnotations:
                         entry.comment = tag.text
                         commented += 1
                     elif tag.kind == "injected":
-                        entry.injected = tuple(n for n in tag.text.split(", ") if n)
+                        # A note for Wireshark: what was injected comes back from
+                        # the reflector's echo in the saved response itself.
                         injected += 1
         return RestoreResult(self.info, marked, commented, injected, len(tags) - len(claimed))
 

@@ -53,4 +53,14 @@ def record_line(record: Record) -> str:
         # Informational findings (Via, X-Forwarded-For, ...) are in the JSONL; here
         # they would drown the identities.
         found.append(f"(+{info} info)")
+    moved = record.transit
+    if moved is not None and moved.altered:
+        # Sent versus received (a reflector's echo): what the network did, by name.
+        for label, names in (
+            ("injected", [n for n, _ in moved.injected]),
+            ("removed", [n for n, _ in moved.removed]),
+            ("changed", [n for n, _, _ in moved.changed]),
+        ):
+            if names:
+                found.append(printable(f"{label}:{','.join(dict.fromkeys(names))}"))
     return row + "  " + " ".join(found) if found else row.rstrip()

@@ -14,12 +14,11 @@ import base64
 import binascii
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import orjson
 
 from capture.formats.jsonl import jsonable
-from capture.model import WHERE_HEADER, Finding, Header, Response
+from capture.model import WHERE_HEADER, Finding, Header, Response, Transit
 from capture.text import for_json
 
 ECHO_HEADER = "X-Headerwatch-Received"
@@ -58,48 +57,42 @@ def echo_of(response: Response) -> tuple[Header, ...] | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class HeaderDiff:
-    """What happened to a header block between sender and receiver."""
-
-    injected: tuple[Header, ...]
-    """Headers the receiver got that the sender did not send (in received order)."""
-    removed: tuple[Header, ...]
-    """Headers sent that did not arrive (in sent order)."""
-
-    @property
-    def changed_names(self) -> tuple[str, ...]:
-        """Names (lower case) both removed and injected: a value rewritten in transit."""
-        gone = {n.lower() for n, _ in self.removed}
-        return tuple(dict.fromkeys(n.lower() for n, _ in self.injected if n.lower() in gone))
-
-    def __bool__(self) -> bool:
-        return bool(self.injected or self.removed)
-
-
 def _key(header: Header) -> tuple[str, str]:
     # Names are case-insensitive (RFC 9110 §5.1) and proxies re-case them; values
     # are compared as JSON shows them, so an echo and a capture compare alike.
     return header[0].lower(), for_json(header[1]).strip(" \t")
 
 
-def diff(sent: tuple[Header, ...], received: tuple[Header, ...]) -> HeaderDiff:
-    """Headers injected and removed between ``sent`` and ``received``.
+def transit(sent: tuple[Header, ...], received: tuple[Header, ...]) -> Transit:
+    """What happened between ``sent`` and ``received``: headers injected, removed and
+    changed, each in wire order.
 
     A multiset comparison by (name, value): a header sent twice and received once
-    was removed once. Order changes alone are not reported.
+    was removed once; order changes alone are not reported. A header removed and
+    one of the same name injected are a change (a proxy appending to ``Via``, a
+    rewritten ``User-Agent``), paired in order: the sender's line is never called
+    injected.
     """
     want = Counter(map(_key, sent))
     got = Counter(map(_key, received))
-    return HeaderDiff(_surplus(received, got - want), _surplus(sent, want - got))
+    injected = list(_surplus(received, got - want))
+    removed = list(_surplus(sent, want - got))
+    changed: list[tuple[str, str, str]] = []
+    for gone in list(removed):
+        name = gone[0].lower()
+        for i, added in enumerate(injected):
+            if added[0].lower() == name:
+                changed.append((added[0], gone[1], added[1]))
+                removed.remove(gone)
+                del injected[i]
+                break
+    return Transit(received, tuple(injected), tuple(removed), tuple(changed))
 
 
-def injected_findings(
-    injected: tuple[Header, ...], findings: Iterable[Finding]
-) -> tuple[Finding, ...]:
-    """Of the findings in a request as received, those in headers ``injected`` in
-    transit (found in context, kept where they are)."""
-    names = {name.lower() for name, _ in injected}
+def touched_findings(moved: Transit, findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Of the findings in a request as received, those in headers added or changed
+    in transit (found in context, kept where they are)."""
+    names = moved.touched_names
     return tuple(f for f in findings if f.where == WHERE_HEADER and f.name.lower() in names)
 
 

@@ -17,7 +17,7 @@ from importlib import metadata
 from typing import Any
 
 from capture.formats.jsonl import finding_to_dict, jsonable
-from capture.http.echo import ECHO_HEADER, HeaderDiff, diff, echo_of, injected_findings
+from capture.http.echo import ECHO_HEADER, echo_of, touched_findings, transit
 from capture.http.http1 import (
     MAX_HEAD,
     MalformedHead,
@@ -25,7 +25,7 @@ from capture.http.http1 import (
     parse_response_head,
     response_framing,
 )
-from capture.model import Finding, Header, Request, Response
+from capture.model import Finding, Header, Request, Response, Transit
 from capture.pipeline import Detector
 from capture.text import counted, printable
 
@@ -44,7 +44,7 @@ class ProbeResult:
     ts: float
     sent: tuple[Header, ...]
     received: tuple[Header, ...]
-    diff: HeaderDiff
+    diff: Transit
     findings: tuple[Finding, ...]
     """Findings in the headers that were added or rewritten in transit."""
 
@@ -155,11 +155,11 @@ def probe(url: str, detector: Detector | None = None, timeout: float = 10.0) -> 
             f"{url}: answered {response.status} without {ECHO_HEADER}: is this "
             "`headerwatch reflect`, and is nothing on the way stripping its headers?"
         )
-    changes = diff(sent, received)
+    changes = transit(sent, received)
     findings: tuple[Finding, ...] = ()
-    if detector is not None and changes.injected:
+    if detector is not None and changes.touched_names:
         as_received = Request(ts, 0, 1, "", 0, host, port, "GET", target, "HTTP/1.1", received)
-        findings = injected_findings(changes.injected, detector.detect(as_received))
+        findings = touched_findings(changes, detector.detect(as_received))
     return ProbeResult(url, ts, sent, received, changes, findings)
 
 
@@ -173,7 +173,7 @@ def result_to_dict(result: ProbeResult) -> dict[str, Any]:
             "received": result.received,
             "injected": result.diff.injected,
             "removed": result.diff.removed,
-            "changed": result.diff.changed_names,
+            "changed": result.diff.changed,
         }
     )
     out["findings"] = [finding_to_dict(f) for f in result.findings]
@@ -184,10 +184,13 @@ def describe(result: ProbeResult) -> list[str]:
     """The probe for people: one line of verdict, then each difference (terminal-safe)."""
     d = result.diff
     ids = result.identities
-    if not d:
+    if not d.altered:
         verdict = "nothing added, removed or changed on the way"
     else:
-        verdict = f"{counted(len(d.injected), 'header')} added, {len(d.removed)} removed on the way"
+        verdict = (
+            f"{counted(len(d.injected), 'header')} added, {len(d.removed)} removed, "
+            f"{len(d.changed)} changed on the way"
+        )
         if ids:
             verdict += f"; {counted(len(ids), 'identity', 'identities')} injected"
     lines = [f"{printable(result.url)}: {verdict}"]
@@ -202,4 +205,11 @@ def describe(result: ProbeResult) -> list[str]:
         )
     for name, value in d.removed:
         lines.append(f"  - {printable(name)}: {printable(value)}")
+    for name, sent, received in d.changed:
+        found = by_name.get(name.lower(), [])
+        note = "; ".join(f"{f.kind} {printable(f.normalized)}" for f in found)
+        lines.append(
+            f"  ~ {printable(name)}: {printable(sent)} → {printable(received)}"
+            + (f"   [{note}]" if note else "")
+        )
     return lines

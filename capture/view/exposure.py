@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from capture.model import Event, InjectionSeen, Record, RequestSeen
+from capture.model import EchoSeen, Event, Record, RequestSeen
 
 DEFAULT_WINDOW = 120
 """Seconds of history in the per-second series."""
@@ -141,13 +141,13 @@ class Exposure:
 
     def apply(self, events: Iterable[Event]) -> int:
         """Count the record of every :class:`RequestSeen` in a batch, and the identities
-        of every :class:`InjectionSeen`; return how many requests were added."""
+        of every :class:`EchoSeen`; return how many requests were added."""
         added = 0
         for event in events:
             if isinstance(event, RequestSeen):
                 self.add(event.record)
                 added += 1
-            elif isinstance(event, InjectionSeen):
+            elif isinstance(event, EchoSeen):
                 self.add_injected(event)
         return added
 
@@ -160,7 +160,7 @@ class Exposure:
             self._req_series[slot] += 1
         return self._count_findings(record, slot, counted=False)
 
-    def add_injected(self, event: InjectionSeen) -> bool:
+    def add_injected(self, event: EchoSeen) -> bool:
         """Count the identities added to an already counted request in transit."""
         self.version += 1
         record = Record(event.record.id, event.record.request, event.findings)

@@ -113,7 +113,11 @@ def _first_value(headers: tuple[Header, ...], lname: str) -> str:
 
 
 def _b_request_headers(record: Record) -> str | None:
-    return _header_block(record.request.headers)
+    # As sent and, when a reflector echoed it, as received: a request matches if
+    # either block does (what the carrier added is what users look for).
+    moved = record.transit
+    sent = _header_block(record.request.headers)
+    return sent if moved is None else sent + "\n" + _header_block(moved.received)
 
 
 def _b_response_headers(record: Record) -> str | None:
@@ -122,7 +126,9 @@ def _b_response_headers(record: Record) -> str | None:
 
 
 def _b_header_names(record: Record) -> str | None:
-    return "\n".join([name for name, _ in record.request.headers])
+    moved = record.transit
+    headers = record.request.headers if moved is None else record.request.headers + moved.received
+    return "\n".join([name for name, _ in headers])
 
 
 def _b_url(record: Record) -> str | None:
@@ -396,8 +402,30 @@ def _op_marked(entry: Entry) -> bool:
     return entry.marked
 
 
-def _op_inj(entry: Entry) -> bool:
-    return bool(entry.injected)
+def _injected_names(entry: Entry) -> list[str]:
+    moved = entry.record.transit
+    if moved is None:
+        return []
+    return [n for n, _ in moved.injected] + [n for n, _, _ in moved.changed]
+
+
+def _removed_names(entry: Entry) -> list[str]:
+    moved = entry.record.transit
+    return [] if moved is None else [n for n, _ in moved.removed]
+
+
+def _names_op(names: Callable[[Entry], list[str]]) -> Compile:
+    """An operator over header names with an optional regex: without it, any name."""
+
+    def compile_(parser: _Parser, start: int) -> Match:
+        op = parser.text[start : parser.pos]
+        arg = None if parser._peek() == "!" else parser._argument()
+        if arg is None:
+            return lambda entry: bool(names(entry))
+        search = parser._regex(arg[0], op, arg[1], _FLAGS).exact.search
+        return lambda entry: any(search(name) for name in names(entry))
+
+    return compile_
 
 
 def _op_q(entry: Entry) -> bool:
@@ -524,19 +552,37 @@ OPERATORS: tuple[Operator, ...] = (
     Operator(
         "h",
         "rex",
-        "a request or response header line, 'name: value'",
+        "a request (as sent or as received) or response header line, 'name: value'",
         _with_regex(_op_h, block=True),
     ),
     Operator(
-        "hq", "rex", "a request header line", _with_regex(_field_op(_REQUEST_HEADERS), block=True)
+        "hq",
+        "rex",
+        "a request header line, as sent or as received",
+        _with_regex(_field_op(_REQUEST_HEADERS), block=True),
     ),
     Operator(
         "hs", "rex", "a response header line", _with_regex(_field_op(_RESPONSE_HEADERS), block=True)
     ),
     Operator(
-        "hn", "rex", "a request header name", _with_regex(_field_op(_HEADER_NAMES), block=True)
+        "hn",
+        "rex",
+        "a request header name, as sent or as received",
+        _with_regex(_field_op(_HEADER_NAMES), block=True),
     ),
-    Operator("inj", "", "a header injected in transit", _bare(_op_inj)),
+    Operator(
+        "inj",
+        "[rex]",
+        "a header added or changed in transit (a reflector's echo "
+        "showed it); with a regex, one whose name matches: ~inj x-up-",
+        _names_op(_injected_names),
+    ),
+    Operator(
+        "rm",
+        "[rex]",
+        "a header removed in transit; with a regex, one whose name matches",
+        _names_op(_removed_names),
+    ),
     Operator(
         "d",
         "rex",

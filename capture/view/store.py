@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from capture.model import Event, InjectionSeen, Record, RequestSeen, Response, ResponseSeen
+from capture.model import EchoSeen, Event, Record, RequestSeen, Response, ResponseSeen
 
 DEFAULT_MAX_RECORDS = 1_000_000
 """Default bound of a store: about 1-2 GB of records with typical headers."""
@@ -50,8 +50,6 @@ class Entry:
     record: Record
     marked: bool = False
     comment: str = ""
-    injected: tuple[str, ...] = ()
-    """Names of headers known to have been added in transit (by a carrier proxy)."""
 
     # Search texts, built by capture.view.filter on first use and kept for every later
     # filter: building a header block costs more than searching it. They live in
@@ -74,6 +72,14 @@ class Entry:
     def id(self) -> int:
         """The record id (capture order)."""
         return self.record.id
+
+    @property
+    def injected(self) -> tuple[str, ...]:
+        """Names of the headers added in transit (a reflector's echo showed them)."""
+        moved = self.record.transit
+        if moved is None:
+            return ()
+        return tuple(dict.fromkeys(name for name, _ in moved.injected))
 
 
 class Store:
@@ -161,12 +167,12 @@ class Store:
         entry.record = dataclasses.replace(entry.record, response=response)
         return entry
 
-    def set_injection(self, event: InjectionSeen) -> Entry | None:
-        """Note headers added in transit (and their findings) on a stored record."""
+    def set_echo(self, event: EchoSeen) -> Entry | None:
+        """Note what a reflector's echo showed (sent versus received, and the findings
+        in headers added or changed on the way) on a stored record."""
         entry = self._by_id.get(event.record.id)
         if entry is None:
             return None
-        entry.injected = tuple(dict.fromkeys(name for name, _ in event.injected))
         entry.record = event.onto(entry.record)
         return entry
 
@@ -186,8 +192,8 @@ class Store:
                 got = self.set_response(event.record_id, event.response)
                 if got is not None:
                     changed.setdefault(event.record_id, got)
-            elif isinstance(event, InjectionSeen):
-                got = self.set_injection(event)
+            elif isinstance(event, EchoSeen):
+                got = self.set_echo(event)
                 if got is not None:
                     changed.setdefault(event.record.id, got)
         if self.evicted:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from capture.http.echo import ECHO_HEADER, encode_echo
+import dataclasses
+
+from capture.http.echo import ECHO_HEADER, encode_echo, transit
 from capture.view.store import Entry
 from tests.capture.factories import finding, record, response
 from tui.render import detail_text
@@ -10,24 +12,49 @@ from tui.render import detail_text
 SENT = (("Host", "bbc.co.uk"), ("User-Agent", "Mozilla/5.0"))
 
 
-def _echoed(received: tuple[tuple[str, str], ...]) -> Entry:
+def _echoed(
+    received: tuple[tuple[str, str], ...], sent: tuple[tuple[str, str], ...] = SENT
+) -> Entry:
     echo = response(headers=((ECHO_HEADER, encode_echo(received)),))
     msisdn = finding(name="x-up-calling-line-id", value="447700900123")
-    return Entry(record(1, findings=(msisdn,), resp=echo, headers=SENT))
+    rec = record(1, findings=(msisdn,), resp=echo, headers=sent)
+    return Entry(dataclasses.replace(rec, transit=transit(sent, received)))
+
+
+RECEIVED_TITLE = "as received by the server (reflector's echo):\n"
 
 
 def test_headers_added_in_transit_are_listed_with_their_findings() -> None:
     entry = _echoed((*SENT, ("x-up-calling-line-id", "447700900123")))
     text = detail_text(entry).plain
-    head, added = text.split("added in transit (received by the server, not sent from here):\n")
-    assert "x-up-calling-line-id" not in head.split("Findings")[0]  # not among the sent headers
-    assert added.startswith("+ x-up-calling-line-id: 447700900123\n    ◀ ")
-    assert "+447700900123" in added.split("\n")[1]
+    head, received = text.split(RECEIVED_TITLE)
+    assert "x-up-calling-line-id" not in head  # not among the sent headers
+    lines = received.split("\n")
+    assert lines[:2] == ["  Host: bbc.co.uk", "  User-Agent: Mozilla/5.0"]
+    assert lines[2] == "+ x-up-calling-line-id: 447700900123  ⇢ injected in transit"
+    assert "+447700900123" in lines[3]
 
 
-def test_nothing_added_nothing_shown() -> None:
-    assert "added in transit" not in detail_text(_echoed(SENT)).plain
-    assert "added in transit" not in detail_text(Entry(record(1, resp=response()))).plain
+def test_nothing_altered_says_so_and_no_echo_shows_nothing() -> None:
+    assert "received by the server unchanged" in detail_text(_echoed(SENT)).plain
+    plain = detail_text(Entry(record(1, resp=response()))).plain
+    assert "received by the server" not in plain and "in transit" not in plain
+
+
+def test_a_stripped_header_is_shown_removed_in_both_blocks() -> None:
+    text = detail_text(_echoed(SENT[:1])).plain
+    head, received = text.split(RECEIVED_TITLE)
+    assert "User-Agent: Mozilla/5.0  ⇢ removed in transit" in head
+    assert "- User-Agent: Mozilla/5.0  ⇢ removed in transit (not received)" in received
+
+
+def test_the_phones_own_via_line_is_changed_never_injected() -> None:
+    sent = (*SENT, ("Via", "1.0 phone"))
+    text = detail_text(_echoed((*SENT, ("Via", "1.0 phone, 1.1 squid")), sent)).plain
+    head, received = text.split(RECEIVED_TITLE)
+    assert "Via: 1.0 phone  ⇢ changed in transit" in head
+    assert "~ Via: 1.0 phone, 1.1 squid  ⇢ changed in transit" in received
+    assert "injected" not in text
 
 
 def test_hostile_values_added_in_transit_are_escaped() -> None:

@@ -6,6 +6,7 @@ request list, the detail pane, the exposure panel, the status line, the title.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
 
+from capture.http.echo import transit
 from capture.model import Finding, RequestSeen, Response
 from capture.view.exposure import Exposure
 from capture.view.store import Entry
@@ -64,7 +66,9 @@ def hostile_record(value: str, rid: int = 1) -> Entry:
         anomalies=[value],
         response=Response(0.0, "HTTP/1.1", 200, value, ((value, value),)),
     )
-    return Entry(rec, comment=value, injected=(f"x-evil-{value}",))
+    sent = rec.request.headers
+    received = (*sent, (f"x-evil-{value}", value))
+    return Entry(dataclasses.replace(rec, transit=transit(sent, received)), comment=value)
 
 
 def rendered(text: Text) -> list[Segment]:
@@ -86,7 +90,7 @@ def assert_inert(text: Text, value: str) -> None:
 @pytest.mark.parametrize("value", HOSTILE, ids=range(len(HOSTILE)))
 def test_the_detail_pane_shows_hostile_values_inert(value: str) -> None:
     entry = hostile_record(value)
-    text = detail_text(entry, utc=True, injected=entry.injected)
+    text = detail_text(entry, utc=True)
     assert_inert(text, value)
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 
 from capture.formats.har import har_document, har_entry, write_har
+from capture.http.echo import transit
 from capture.model import Record
 from capture.view.store import Entry
 from tests.capture.factories import finding, record, response
@@ -29,7 +31,8 @@ def test_request_fields_and_extras() -> None:
         headers=HEADERS,
         anomalies=("obs-fold in header x-foo",),
     )
-    entry = Entry(rec, marked=True, comment="proxy added it", injected=("x-up-calling-line-id",))
+    moved = transit(HEADERS, (*HEADERS[1:], ("x-up-calling-line-id", "447700900123")))
+    entry = Entry(dataclasses.replace(rec, transit=moved), marked=True, comment="proxy added it")
     har = har_entry(entry)
     req = har["request"]
     assert req["method"] == "GET" and req["url"] == "http://bbc.co.uk/page/1?q=a%20b&empty="
@@ -56,7 +59,9 @@ def test_request_fields_and_extras() -> None:
     ]
     assert har["_marked"] is True and har["_comment"] == "proxy added it"
     assert har["comment"] == "proxy added it"
-    assert har["_injected"] == ["x-up-calling-line-id"]
+    assert har["_injected"] == [{"name": "x-up-calling-line-id", "value": "447700900123"}]
+    assert har["_removed"] == [{"name": HEADERS[0][0], "value": HEADERS[0][1]}]
+    assert har["_changed"] == []
     assert har["_anomalies"] == ["obs-fold in header x-foo"]
     assert har["_flow"] == 1 and har["_id"] == 7 and har["_depth"] == 1
     assert har["startedDateTime"] == "2012-01-10T14:22:11.520Z"

@@ -23,6 +23,7 @@ from capture.formats.session import (
     restore,
     save_session,
 )
+from capture.http.echo import ECHO_HEADER, encode_echo
 from capture.pipeline import Pipeline
 from capture.sources.frames import CaptureFile
 from capture.view.store import Store
@@ -51,11 +52,16 @@ def _capture(tmp_path: Path) -> str:
     c = conversation(client="10.64.0.8", cport=40003, server="198.51.100.1", ts=T0 + 0.0004)
     d = conversation(client="2001:db8::7", cport=40004, server="2001:db8::1", ts=T0 + 0.0006)
     frames = a.handshake() + b.handshake() + c.handshake() + d.handshake()
-    frames += a.send(True, _req("/news", "bbc.co.uk", "x-up-calling-line-id: 447700900123"))
+    # /news reaches a reflector through a carrier proxy that adds the number: the
+    # reflector's echo in the response is how the session knows (sent versus received).
+    frames += a.send(True, _req("/news", "bbc.co.uk"))
     frames += b.send(
         True, _req("/ad", "ads.example", "X-UIDH: OTgxNTk2NDk5", "x-canary: s3cret-42")
     )
-    frames += a.send(False, RESPONSE) + b.send(False, RESPONSE)
+    received = (("Host", "bbc.co.uk"), ("x-up-calling-line-id", "447700900123"))
+    echo = f"{ECHO_HEADER}: {encode_echo(received)}\r\n".encode()
+    frames += a.send(False, RESPONSE.replace(b"\r\n\r\n", b"\r\n" + echo + b"\r\n", 1))
+    frames += b.send(False, RESPONSE)
     frames += a.send(True, _req("/sport", "bbc.co.uk"))
     # Two requests in one segment: both start in the same frame.
     frames += c.send(True, _req("/1", "m.example") + _req("/2", "m.example"))
@@ -100,11 +106,14 @@ def _user_state(store: Store) -> list[tuple[str | None, bool, str, tuple[str, ..
 def _annotate(store: Store) -> None:
     by_uri = {e.record.request.uri: e for e in store}
     by_uri["/news"].marked = True
-    by_uri["/news"].injected = ("x-up-calling-line-id",)
     by_uri["/ad"].comment = "seen on the café wifi\nsecond line"
     by_uri["/2"].marked = True  # the second request of a shared first frame
     by_uri["/1"].comment = "first of two"
     by_uri["/v6"].comment = " starts with a space"
+
+
+def by_uri_injected(store: Store) -> dict[str | None, tuple[str, ...]]:
+    return {e.record.request.uri: e.injected for e in store if e.injected}
 
 
 def test_round_trip_keeps_records_marks_and_comments(tmp_path: Path) -> None:
@@ -119,8 +128,10 @@ def test_round_trip_keeps_records_marks_and_comments(tmp_path: Path) -> None:
     assert result.frames == len(list(CaptureFile(source)))
     assert result.annotated == 5 and result.unplaced == 0  # all but /sport
 
+    assert by_uri_injected(store) == {"/news": ("x-up-calling-line-id",)}
     reopened = _load([out])
     assert _dicts(reopened) == _dicts(store)  # same records, findings recomputed
+    assert by_uri_injected(reopened) == by_uri_injected(store)  # from the saved echo
     restored = restore(reopened, [out])
     assert _user_state(reopened) == _user_state(store)
     assert (restored.marked, restored.commented, restored.injected) == (2, 3, 1)

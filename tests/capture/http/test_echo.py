@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from capture.http.echo import ECHO_HEADER, HeaderDiff, decode_echo, diff, encode_echo
+from capture.http.echo import ECHO_HEADER, decode_echo, encode_echo, transit
 from capture.identity.detector import IdentityConfig, IdentityDetector
-from capture.model import InjectionSeen
+from capture.model import EchoSeen, Transit
 from capture.pipeline import Pipeline
 from capture.sources.frames import CaptureFile
 from capture.text import from_bytes
@@ -27,7 +27,7 @@ def test_echo_round_trip_and_rejects() -> None:
     assert decode_echo("A" * 200_000) is None
 
 
-def test_diff_is_a_multiset_difference() -> None:
+def test_transit_is_a_multiset_difference_with_same_name_pairs_as_changes() -> None:
     received = (
         ("host", "bbc.co.uk"),  # re-cased by a proxy: not a change
         ("x-up-calling-line-id", "447700900123"),
@@ -35,29 +35,55 @@ def test_diff_is_a_multiset_difference() -> None:
         ("Accept", "*/*"),
         ("Accept", "*/*"),
     )
-    d = diff(SENT, received)
-    assert d.injected == (
-        ("x-up-calling-line-id", "447700900123"),
-        ("User-Agent", "Mozilla/5.0 (carrier)"),
-        ("Accept", "*/*"),
-    )
-    assert d.removed == (("User-Agent", "Mozilla/5.0"),)
-    assert d.changed_names == ("user-agent",)
-    assert not diff(SENT, tuple(reversed(SENT)))  # order alone is not a change
-    assert HeaderDiff((), ()).changed_names == ()
+    moved = transit(SENT, received)
+    assert moved.injected == (("x-up-calling-line-id", "447700900123"), ("Accept", "*/*"))
+    assert moved.removed == ()
+    assert moved.changed == (("User-Agent", "Mozilla/5.0", "Mozilla/5.0 (carrier)"),)
+    assert moved.received == received
+    assert moved.touched_names == {"x-up-calling-line-id", "accept", "user-agent"}
+    assert not transit(SENT, tuple(reversed(SENT))).altered  # order alone is not a change
 
 
-def test_store_notes_injected_headers_and_their_findings() -> None:
+def test_a_proxy_appending_to_via_changes_the_phones_line_and_never_injects_it() -> None:
+    sent = (("Host", "h"), ("Via", "1.0 phone"))
+    moved = transit(sent, (("Host", "h"), ("Via", "1.0 phone, 1.1 squid")))
+    assert moved.injected == () and moved.removed == ()
+    assert moved.changed == (("Via", "1.0 phone", "1.0 phone, 1.1 squid"),)
+
+
+def test_a_proxy_that_only_strips_shows_the_header_as_removed() -> None:
+    moved = transit(SENT, SENT[:2])
+    assert moved.altered and moved.removed == (("Accept", "*/*"),)
+    assert moved.injected == () and moved.changed == () and moved.touched_names == set()
+
+
+def test_store_notes_the_transit_and_the_findings_of_injected_headers() -> None:
     store = Store()
     store.add(record(1, headers=SENT))
     store.add(record(2, headers=SENT))
     msisdn = finding()
-    injected = (("x-up-calling-line-id", "447700900123"), ("x-up-calling-line-id", "4477"))
-    store.apply([InjectionSeen(record(1, headers=SENT), injected, (msisdn,))])
+    received = (*SENT, ("x-up-calling-line-id", "447700900123"), ("x-up-calling-line-id", "4477"))
+    moved = transit(SENT, received)
+    store.apply([EchoSeen(record(1, headers=SENT), moved, (msisdn,))])
     first, second = store
     assert first.injected == ("x-up-calling-line-id",)
-    assert first.record.findings == (msisdn,)
+    assert first.record.findings == (msisdn,) and first.record.transit == moved
     assert second.injected == () and second.record.findings == ()
+    assert second.record.transit is None
+
+
+def test_filters_see_the_received_block_and_removed_headers() -> None:
+    store = Store()
+    store.add(record(1, headers=SENT))
+    store.add(record(2, headers=SENT))
+    received = (("Host", "bbc.co.uk"), ("X-Up-Calling-Line-ID", "447700900123"))
+    store.apply([EchoSeen(record(1, headers=SENT), transit(SENT, received), ())])
+    for expr in ("~hn x-up-", "~h 'x-up-calling-line-id: 4477'", "~hq 447700", "~inj",
+                 "~inj x-up-", "~rm", "~rm ^accept$", "~rm user-agent"):  # fmt: skip
+        assert store.filter(compile_filter(expr)) == [1], expr
+    assert store.filter(compile_filter("~inj ^via$")) == []
+    assert store.filter(compile_filter("!~inj")) == [2]
+    assert Transit(()).altered is False
 
 
 def test_a_laptop_capture_of_a_reflected_request_shows_the_injection(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ O2 = {"x-up-calling-line-id": "447700900123", "Via": "1.1 o2-proxy"}
 def test_a_clean_path_changes_nothing() -> None:
     with running_reflector() as port:
         result = probe(f"http://127.0.0.1:{port}/", IdentityDetector())
-    assert not result.diff and result.findings == ()
+    assert not result.diff.altered and result.findings == ()
     assert result.received == result.sent
     assert describe(result) == [
         f"http://127.0.0.1:{port}/: nothing added, removed or changed on the way"
@@ -37,7 +37,7 @@ def test_an_enrichment_proxy_is_caught_with_the_number_it_adds() -> None:
         "+447700900123",
     )
     lines = describe(result)
-    assert "2 headers added, 0 removed on the way; 1 identity injected" in lines[0]
+    assert "2 headers added, 0 removed, 0 changed on the way; 1 identity injected" in lines[0]
     assert "  + x-up-calling-line-id: 447700900123   [msisdn +447700900123]" in lines
     obj = result_to_dict(result)
     assert obj["injected"] == [list(p) for p in O2.items()]
@@ -103,7 +103,7 @@ def test_a_proxy_that_keeps_the_connection_open_does_not_stall_the_probe() -> No
 
     threading.Thread(target=answer, daemon=True).start()
     result = probe(f"http://127.0.0.1:{port}/", timeout=3)
-    assert not result.diff
+    assert not result.diff.altered
     for conn in held:
         conn.close()
     server.close()

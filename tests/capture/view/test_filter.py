@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from capture.http.echo import transit
 from capture.view.filter import Filter, FilterError, compile_filter, matches, prepare
 from capture.view.store import Entry, Store
 from tests.capture.factories import finding, record, response
@@ -23,9 +25,14 @@ def entry(**kw: object) -> Entry:
     """An entry around a record built by :func:`record`."""
     marked = bool(kw.pop("marked", False))
     comment = str(kw.pop("comment", ""))
-    injected = kw.pop("injected", ())
-    e = Entry(record(**kw))  # type: ignore[arg-type]
-    e.marked, e.comment, e.injected = marked, comment, injected  # type: ignore[assignment]
+    injected = tuple(kw.pop("injected", ()))  # type: ignore[call-overload]
+    rec = record(**kw)  # type: ignore[arg-type]
+    if injected:
+        sent = rec.request.headers
+        moved = transit(sent, (*sent, *((name, "x") for name in injected)))
+        rec = dataclasses.replace(rec, transit=moved)
+    e = Entry(rec)
+    e.marked, e.comment = marked, comment
     return e
 
 
