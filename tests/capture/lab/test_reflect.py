@@ -103,7 +103,7 @@ def test_bad_requests_get_an_answer_and_the_door() -> None:
         [(status, _, _)] = exchange(
             port, b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
         )
-        assert status == 413
+        assert status == 400  # broken framing: a bad request, not a large one
         # Still serving.
         [(status, _, _)] = exchange(port, b"GET / HTTP/1.0\r\n\r\n")
         assert status == 200
