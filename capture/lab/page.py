@@ -186,8 +186,8 @@ def render_page(
 {items}
 </ol>{more}
 {other_html}
-<footer>Seen from {_e(peer)}. This page keeps nothing; the server's operator sees each
-request in their terminal. headerwatch reflect</footer>
+<footer>Seen from {_e(peer)}. The operator of this server sees each request as it
+arrives, and may keep a log. Served by headerwatch reflect.</footer>
 </body></html>
 """
     return page.encode("utf-8")
