@@ -160,11 +160,15 @@ def render_page(
     others = [f for f in identities if f.where != WHERE_HEADER]
     other_html = ""
     if others:
-        other_html = "<h2>Elsewhere in the request</h2><ol>" + "".join(
-            f'<li class="hdr identity">{_e(f.where)} <span class="n">{_e(f.name)}</span>'
-            f"{_explain(f)}</li>"
-            for f in others
-        ) + "</ol>"
+        other_html = (
+            "<h2>Elsewhere in the request</h2><ol>"
+            + "".join(
+                f'<li class="hdr identity">{_e(f.where)} <span class="n">{_e(f.name)}</span>'
+                f"{_explain(f)}</li>"
+                for f in others
+            )
+            + "</ol>"
+        )
     more = (
         f"<p>… and {omitted} more header{'s' if omitted != 1 else ''} not shown.</p>"
         if omitted

@@ -122,7 +122,8 @@ class Counters:
             (self.accept_errors, "accept failed"),
         ]
         line = (
-            f"{counted(self.requests, 'request')}, {counted(self.connections, 'connection')} "
+            f"{counted(self.requests, 'request')} reflected, "
+            f"{counted(self.connections, 'connection')} "
             f"({self.open:,} open), peak buffered {self.peak_buffered / _MIB:.1f} MiB"
         )
         limited = ", ".join(f"{what} {n:,}" for n, what in hits if n)
