@@ -62,7 +62,8 @@ WEAK = "json-echo"
 
 JSON_ECHO_CAVEAT = (
     "a JSON echo merges duplicate headers, loses their order and normalises name case: "
-    "a header added twice, re-cased or moved is not seen"
+    "a header added twice, re-cased or moved is not seen (httpbin also hides proxy "
+    "headers such as Via and X-Forwarded-For)"
 )
 
 # Headers public echo services add themselves (behind their own load balancers),
