@@ -25,6 +25,7 @@ _CSS = """
 body{font:16px/1.45 system-ui,sans-serif;margin:0 auto;padding:12px;max-width:60rem;
 color:#111;background:#fff}
 h1{font-size:1.3rem;margin:.2rem 0 .6rem}
+h2{font-size:1.05rem;margin:1rem 0 .3rem}
 p{margin:.4rem 0}
 .verdict{padding:.6rem .8rem;border-radius:6px;background:#e8f5e9;border:1px solid #9ccc9c}
 .verdict.found{background:#fdecea;border-color:#e57373}
@@ -147,8 +148,9 @@ def render_page(
         verdict = (
             '<p class="verdict found"><b>Your request arrived with '
             f"{len(identities)} identit{'y' if len(identities) == 1 else 'ies'}</b> ({_e(kinds)})."
-            " If your browser did not send them, something on the way added them: usually"
-            " the mobile carrier's header-enrichment proxy.</p>"
+            f" If your browser did not send {'it' if len(identities) == 1 else 'them'},"
+            " something on the way added it: usually the mobile carrier's header-enrichment"
+            " proxy.</p>"
         )
     else:
         verdict = (
