@@ -42,7 +42,13 @@ def register(sub: Any) -> None:
         "its echo with what was sent. Every limit below is counted, and the counts are "
         "printed to stderr periodically and at exit.",
     )
-    p.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
+    p.add_argument(
+        "--port",
+        type=int,
+        action="append",
+        metavar="PORT",
+        help="TCP port; repeat it for several, e.g. --port 80 --port 8080 (default 8080)",
+    )
     p.add_argument("--bind", default="", metavar="ADDR", help="address to listen on (default: all)")
     p.add_argument(
         "--format", choices=LINE_FORMATS, default="jsonl", help="what to print per request"
@@ -232,7 +238,9 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         loop.add_signal_handler(signal.SIGHUP, sink.reopen)
-        await serve(reflector, args.bind, args.port, ready, stop, stats, args.stats_interval)
+        await serve(
+            reflector, args.bind, args.port or [8080], ready, stop, stats, args.stats_interval
+        )
 
     try:
         asyncio.run(main())

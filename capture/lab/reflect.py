@@ -37,7 +37,7 @@ import socket
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from capture.formats.jsonl import dumps_bytes
@@ -680,30 +680,30 @@ class AcceptErrors:
 async def serve(
     reflector: Reflector,
     host: str,
-    port: int,
+    port: int | Sequence[int],
     ready: Callable[[list[tuple[str, int]]], None] | None = None,
     stop: asyncio.Event | None = None,
     stats: Callable[[], None] | None = None,
     stats_interval: float = 0.0,
 ) -> None:
-    """Serve until ``stop`` is set (or until cancelled); ``ready`` gets the bound
-    addresses once listening; ``stats`` is called every ``stats_interval`` seconds.
-    On the way out every connection is closed, idle keep-alive ones included."""
+    """Serve on ``port`` (or on each of several: 80 and 8080) until ``stop`` is set
+    (or until cancelled); ``ready`` gets the bound addresses once listening; ``stats``
+    is called every ``stats_interval`` seconds. On the way out every connection is
+    closed, idle keep-alive ones included."""
     loop = asyncio.get_running_loop()
+    servers: list[asyncio.Server] = []
     try:
-        server = await loop.create_server(
-            reflector.protocol, host or None, port, reuse_address=True, backlog=1024
-        )
-    except PermissionError:
-        raise ReflectError(
-            f"port {port}: permission denied (ports below 1024 need root or "
-            "CAP_NET_BIND_SERVICE; try --port 8080)"
-        ) from None
-    except OSError as exc:
-        why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
-        raise ReflectError(f"cannot listen on {host or '*'}:{port}: {why}") from None
+        for one in [port] if isinstance(port, int) else port:
+            servers.append(await _listen(loop, reflector, host, one))
+    except ReflectError:
+        for server in servers:
+            server.close()
+        raise
     addresses = [
-        s.getsockname()[:2] for s in server.sockets if s.family in (socket.AF_INET, socket.AF_INET6)
+        s.getsockname()[:2]
+        for server in servers
+        for s in server.sockets
+        if s.family in (socket.AF_INET, socket.AF_INET6)
     ]
     if ready is not None:
         ready(addresses)
@@ -718,9 +718,29 @@ async def serve(
     finally:
         if ticker is not None:
             ticker.cancel()
-        server.close()
+        for server in servers:
+            server.close()
         reflector.close_all()
         await asyncio.sleep(0)  # let the aborted transports report connection_lost
+
+
+async def _listen(
+    loop: asyncio.AbstractEventLoop, reflector: Reflector, host: str, port: int
+) -> asyncio.Server:
+    try:
+        # backlog 1024: a burst of connections waits in the kernel rather than being
+        # refused while the loop evicts slow ones.
+        return await loop.create_server(
+            reflector.protocol, host or None, port, reuse_address=True, backlog=1024
+        )
+    except PermissionError:
+        raise ReflectError(
+            f"port {port}: permission denied (ports below 1024 need root or "
+            "CAP_NET_BIND_SERVICE; try --port 8080)"
+        ) from None
+    except OSError as exc:
+        why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        raise ReflectError(f"cannot listen on {host or '*'}:{port}: {why}") from None
 
 
 async def _tick(stats: Callable[[], None], every: float) -> None:

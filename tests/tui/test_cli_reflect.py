@@ -226,3 +226,11 @@ def test_limits_are_options_and_bad_values_are_one_line() -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "headerwatch: error: head-timeout must be above 0"
+
+
+def test_one_reflector_listens_on_several_ports() -> None:
+    other = _free_port()
+    with reflect("--port", str(other)) as (proc, port):
+        assert (get(port), get(other)) == (200, 200)
+        code, _ = stop(proc)
+    assert code == 0
