@@ -156,7 +156,10 @@ class Reflector:
     limits: Limits = field(default_factory=Limits)
     counters: Counters = field(default_factory=Counters)
     _per_client: dict[str, int] = field(default_factory=dict, repr=False)
+    _fresh: OrderedDict[int, _Connection] = field(default_factory=OrderedDict, repr=False)
+    """Connections waiting for their first request's head, oldest first."""
     _waiting: OrderedDict[int, _Connection] = field(default_factory=OrderedDict, repr=False)
+    """Connections that have had an answer, waiting for their next head, oldest first."""
     _open: set[_Connection] = field(default_factory=set, repr=False)
 
     @property
@@ -234,13 +237,15 @@ class _Connection(asyncio.Protocol):
             self.refuse(503, b"too many connections from your address\n", linger=False)
             return
         if len(server._open) >= limits.max_connections:
-            if not server._waiting:
+            # Slowloris holds connections that never finish a head; a real client sends
+            # its head at once. Closing the oldest connection still waiting for its first
+            # head (else the oldest idle keep-alive one) keeps room for the newcomer.
+            queue = server._fresh or server._waiting
+            if not queue:
                 counters.busy += 1
                 self.refuse(503, b"too many connections\n", linger=False)
                 return
-            # Slowloris holds connections that never finish a head; a real client sends
-            # its head at once. Closing the oldest waiting connection keeps room for it.
-            _, oldest = server._waiting.popitem(last=False)
+            _, oldest = queue.popitem(last=False)
             counters.evicted += 1
             oldest.abort()
         self.registered = True
@@ -253,7 +258,7 @@ class _Connection(asyncio.Protocol):
         self.cancel_timers()
         self.set_buffered(0)
         server = self.server
-        server._waiting.pop(id(self), None)
+        self.unwait()
         if self.registered:
             self.registered = False
             server._open.discard(self)
@@ -314,7 +319,7 @@ class _Connection(asyncio.Protocol):
     def start_head(self) -> None:
         """Wait for a request head: the deadline runs from now."""
         self.state = _HEAD
-        self.server._waiting[id(self)] = self
+        (self.server._waiting if self.depth else self.server._fresh)[id(self)] = self
         self.set_timer(self.limits.head_timeout, self.head_timed_out)
 
     def start_idle(self) -> None:
@@ -322,6 +327,12 @@ class _Connection(asyncio.Protocol):
         self.state = _IDLE
         self.server._waiting[id(self)] = self
         self.set_timer(self.limits.idle_timeout, self.abort)
+
+    def unwait(self) -> None:
+        """No longer a candidate for eviction: a head has arrived, or it is closing."""
+        key = id(self)
+        self.server._fresh.pop(key, None)
+        self.server._waiting.pop(key, None)
 
     def head_timed_out(self) -> None:
         self.counters.head_timeout += 1
@@ -343,6 +354,15 @@ class _Connection(asyncio.Protocol):
             return
         self.buf += data
         self.set_buffered(len(self.buf))
+        if self.state == _HEAD and b"\n" not in data:
+            # No line end, so no head end: the common case of a trickled head
+            # (slowloris sends a byte at a time) costs an append and a length check.
+            if not self.ts_set:
+                self.ts, self.ts_set = time.time(), True
+            if len(self.buf) - self.pos > self.limits.max_head:
+                self.counters.head_too_large += 1
+                self.refuse(431, b"request head too large\n")
+            return
         self.process()
 
     def process(self) -> None:
@@ -408,7 +428,7 @@ class _Connection(asyncio.Protocol):
         block = bytes(buf[self.pos : end])
         self.pos = self.scanned = end
         self.ts_set = False
-        self.server._waiting.pop(id(self), None)
+        self.unwait()
         try:
             head = parse_request_head(block)
         except MalformedHead as exc:
@@ -606,7 +626,7 @@ class _Connection(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        self.server._waiting.pop(id(self), None)
+        self.unwait()
         self.state = _DONE
         del self.buf[:]
         self.pos = self.scanned = 0
