@@ -60,12 +60,20 @@ from capture.text import counted, from_bytes
 
 BODY_KEPT = 4096
 """Body bytes kept on the record (form bodies can carry identities)."""
-DESCRIPTOR_RESERVE = 32
-"""Descriptors left for everything but client connections (listening sockets, the
-output file, the interpreter's own): ``max_connections`` is lowered to fit."""
 LINGER = 2.0
 """Seconds a connection answered with an error keeps being read (and discarded)
 before it is closed, so the client reads the answer instead of a reset."""
+ACCEPT_BATCH = 8
+"""Connections accepted per wake-up of the loop (asyncio's ``backlog``)."""
+LISTEN_BACKLOG = 1024
+"""The kernel's queue of connections not yet accepted."""
+DESCRIPTOR_RESERVE = 16 + 4 * ACCEPT_BATCH
+"""Descriptors left for everything but open client connections: ``max_connections`` is
+lowered to fit. asyncio makes an accepted connection's transport one loop turn after
+the accept and calls ``connection_made`` one turn later, and an evicted connection's
+descriptor is closed one turn after that: meanwhile the loop goes on accepting, so up
+to four batches are open beyond the limit; 16 for the interpreter, the listening
+sockets and the output file."""
 _CHUNK_LINE_MAX = 4096
 _MIB = 1 << 20
 
@@ -748,10 +756,8 @@ async def _listen(
     loop: asyncio.AbstractEventLoop, reflector: Reflector, host: str, port: int
 ) -> asyncio.Server:
     try:
-        # backlog 1024: a burst of connections waits in the kernel rather than being
-        # refused while the loop evicts slow ones.
-        return await loop.create_server(
-            reflector.protocol, host or None, port, reuse_address=True, backlog=1024
+        server = await loop.create_server(
+            reflector.protocol, host or None, port, reuse_address=True, backlog=ACCEPT_BATCH
         )
     except PermissionError:
         raise ReflectError(
@@ -761,6 +767,14 @@ async def _listen(
     except OSError as exc:
         why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         raise ReflectError(f"cannot listen on {host or '*'}:{port}: {why}") from None
+    # asyncio accepts up to `backlog` connections per wake-up, each with its transport
+    # and, at the limit, an eviction: 1,024 of them at once (slowloris reconnecting) stall
+    # every other client for tens of ms. So asyncio gets a small batch, and the kernel
+    # queue is raised again behind its back: a burst waits there instead of being refused.
+    for listening in server.sockets:
+        with socket.socket(fileno=os.dup(listening.fileno())) as same:
+            same.listen(LISTEN_BACKLOG)
+    return server
 
 
 async def _tick(stats: Callable[[], None], every: float) -> None:
