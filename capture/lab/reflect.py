@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import ipaddress
 import os
 import resource
 import socket
@@ -218,7 +219,6 @@ class _Connection(asyncio.Protocol):
         self.depth = 0
         self.ts = 0.0
         self.head_block = b""
-        self.head_headers: tuple[Header, ...] = ()
         self.body_kept = bytearray()
         self.body_length = 0
         self.remaining = 0
@@ -237,7 +237,7 @@ class _Connection(asyncio.Protocol):
         local = transport.get_extra_info("sockname") or ("", 0)
         self.peer = (str(peer[0]), int(peer[1]))
         self.local = (str(local[0]), int(local[1]))
-        self.client = self.peer[0]
+        self.client = client_key(self.peer[0])
         counters.connections += 1
         self.flow = counters.connections  # the record's "flow": connections in arrival order
         if server._per_client.get(self.client, 0) >= limits.max_per_client:
@@ -453,16 +453,19 @@ class _Connection(asyncio.Protocol):
             or head.method == "CONNECT"
             or bool(framing.anomalies)  # smuggling shapes: answer, then do not trust the rest
         )
-        if framing.kind == "length":
+        if framing.kind in ("length", "chunked"):
             if framing.length > self.limits.max_body:
                 self.counters.body_too_large += 1
                 self.refuse(413, b"request body too large\n")
                 return False
+            if head.version == "HTTP/1.1" and "100-continue" in header_tokens(
+                head.headers, "expect"
+            ):
+                # curl waits a second for this before sending a large body.
+                assert self.transport is not None
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             self.remaining = framing.length
-            self.state = _LENGTH
-            self.set_timer(self.limits.body_timeout, self.body_timed_out)
-        elif framing.kind == "chunked":
-            self.state = _CHUNK_SIZE
+            self.state = _LENGTH if framing.kind == "length" else _CHUNK_SIZE
             self.set_timer(self.limits.body_timeout, self.body_timed_out)
         else:
             if self.timer is not None:
@@ -659,6 +662,21 @@ def _wants_close(version: str | None, headers: tuple[Header, ...]) -> bool:
     if version == "HTTP/1.1":
         return "close" in tokens
     return "keep-alive" not in tokens
+
+
+def client_key(address: str) -> str:
+    """What ``max_per_client`` counts by: the address, or for IPv6 its /64 (what one
+    subscriber or one VPS is given, so a client cannot escape the limit by cycling
+    through its own addresses)."""
+    if ":" not in address:
+        return address
+    try:
+        ip = ipaddress.IPv6Address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
 
 
 def descriptor_room() -> int:

@@ -11,7 +11,7 @@ from capture.http.http1 import find_head_end, parse_response_head
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.lab.limits import Limits
 from capture.lab.probe import describe, probe
-from capture.lab.reflect import BODY_KEPT, Reflector
+from capture.lab.reflect import BODY_KEPT, Reflector, client_key
 from capture.model import Record
 from tests.carrier import enrichment_proxy, running_reflector
 
@@ -371,3 +371,20 @@ def test_browsers_get_the_page_and_tools_get_json() -> None:
     assert tool_headers["content-type"] == "application/json"
     assert tool_headers["x-content-type-options"] == "nosniff"
     assert json.loads(json_body)["uri"] == "/"
+
+
+def test_ipv6_clients_count_by_their_slash_64() -> None:
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:bbbb::9")
+    assert client_key("2001:db8:1:2::1") != client_key("2001:db8:1:3::1")
+    assert client_key("::ffff:192.0.2.7") == "192.0.2.7" == client_key("192.0.2.7")
+
+
+def test_a_large_body_announced_with_expect_gets_100_continue_first() -> None:
+    with running_reflector() as port, socket.create_connection(("127.0.0.1", port), 5) as sock:
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nHost: lab\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n"
+        )
+        sock.settimeout(5)
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(b"abc")
+        assert read_answer(sock)[0] == 200
