@@ -44,6 +44,7 @@ from capture.http.http1 import (
     MAX_HEAD,
     MalformedHead,
     find_head_end,
+    parse_chunk_size,
     parse_response_head,
     response_framing,
 )
@@ -242,7 +243,27 @@ def _body(answer: bytes, end: int, headers: tuple[Header, ...]) -> bytes:
     framing = response_framing("GET", 200, headers)
     if framing.kind == "length":
         return answer[end : end + framing.length]
+    if framing.kind == "chunked":
+        return _dechunk(answer, end)
     return answer[end:]
+
+
+def _dechunk(data: bytes, pos: int) -> bytes:
+    """A chunked body (read to the connection's end), as far as it is whole."""
+    out = bytearray()
+    while True:
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            return bytes(out)
+        try:
+            size = parse_chunk_size(data[pos:nl])
+        except MalformedHead:
+            return bytes(out)
+        if size == 0:
+            return bytes(out)
+        out += data[nl + 1 : nl + 1 + size]
+        pos = nl + 1 + size
+        pos += 2 if data.startswith(b"\r\n", pos) else 1
 
 
 def json_echo(body: bytes) -> tuple[Header, ...] | None:

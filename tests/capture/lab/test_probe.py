@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -220,3 +221,28 @@ def test_timeout_is_a_deadline_for_the_whole_exchange() -> None:
     thread.join(5)
     server.close()
     assert took < 5  # not 140 bytes x 0.4 s
+
+
+def test_a_chunked_json_echo_is_read_too() -> None:
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            head = conn.recv(4096).split(b"\r\n\r\n")[0].decode()
+            pairs = [line.split(": ", 1) for line in head.split("\r\n")[1:]]
+            body = json.dumps({"headers": {n.title(): v for n, v in pairs}}).encode()
+            half = len(body) // 2
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n"
+                % (half, body[:half], len(body) - half, body[half:])
+            )
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    result = probe(f"http://127.0.0.1:{port}/headers", timeout=5)
+    thread.join(5)
+    server.close()
+    assert result.echo == WEAK and not result.diff
