@@ -89,7 +89,7 @@ def register(sub: Any) -> None:
         type=int,
         default=d.max_per_client,
         metavar="N",
-        help=f"open connections per client address (default {d.max_per_client})",
+        help=f"open connections per client address, IPv6 per /64 (default {d.max_per_client})",
     )
     g.add_argument(
         "--head-timeout",
@@ -124,7 +124,7 @@ def register(sub: Any) -> None:
         type=size,
         default=d.max_body,
         metavar="SIZE",
-        help=f"largest request body, discarded unread (default {d.max_body >> 20}M): 413",
+        help=f"largest request body, counted and discarded (default {d.max_body >> 20}M): 413",
     )
     g.add_argument(
         "--memory-budget",
@@ -175,6 +175,9 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         _err(f"headerwatch: error: {exc}")
+        return EXIT_USAGE
+    if args.queue < 1:
+        _err("headerwatch: error: queue must be above 0")
         return EXIT_USAGE
     room = descriptor_room()
     if limits.max_connections > room:
