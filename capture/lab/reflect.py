@@ -226,6 +226,8 @@ class _Connection(asyncio.Protocol):
         self.parsed: RequestHead | None = None
         self.ts_set = False
         self.accounted = 0  # this connection's share of Counters.buffered
+        self.in_size = 0  # unparsed input
+        self.out_held = 0  # answers written while the client was not reading
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -264,6 +266,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.cancel_timers()
+        self.out_held = 0
         self.set_buffered(0)
         server = self.server
         self.unwait()
@@ -296,9 +299,15 @@ class _Connection(asyncio.Protocol):
         self.timer = self.loop.call_later(seconds, then)
 
     def set_buffered(self, size: int) -> None:
+        """Account ``size`` bytes of unparsed input (plus any answers held, below)."""
+        self.in_size = size
+        self.account()
+
+    def account(self) -> None:
         counters = self.counters
-        counters.buffered += size - self.accounted
-        self.accounted = size
+        total = self.in_size + self.out_held
+        counters.buffered += total - self.accounted
+        self.accounted = total
         counters.peak_buffered = max(counters.peak_buffered, counters.buffered)
 
     # --- flow control: a client that does not read its answers --------------
@@ -307,10 +316,16 @@ class _Connection(asyncio.Protocol):
         self.write_paused = True
         if self.transport is not None:
             self.transport.pause_reading()
+            # Answers the client does not read count against the memory budget (an
+            # echo page can be large); below the high-water mark they are not held long.
+            self.out_held = self.transport.get_write_buffer_size()
+            self.account()
         self.send_timer = self.loop.call_later(self.limits.send_timeout, self.send_timed_out)
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        self.out_held = 0
+        self.account()
         if self.send_timer is not None:
             self.send_timer.cancel()
             self.send_timer = None
@@ -599,6 +614,10 @@ class _Connection(asyncio.Protocol):
             content_type = "application/json"
         if method == "HEAD":
             body = b""  # the echo is in the head; Content-Length 0, as before
+        if self.counters.buffered + len(body) + len(echo) > self.limits.memory_budget:
+            self.counters.memory += 1
+            self.refuse(503, b"server busy\n")
+            return
         self.reply(200, body, content_type, self.close_after, extra)
         if self.close_after:
             self.state = _DONE

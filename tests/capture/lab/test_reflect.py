@@ -388,3 +388,42 @@ def test_a_large_body_announced_with_expect_gets_100_continue_first() -> None:
         assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
         sock.sendall(b"abc")
         assert read_answer(sock)[0] == 200
+
+
+def test_clients_that_never_read_their_answers_stay_within_the_memory_budget() -> None:
+    # Browsers' requests with 20 KB of headers: each echo page is larger than that.
+    budget = 256 * 1024
+    reflector = Reflector(limits=Limits(memory_budget=budget))
+    request = (
+        b"GET / HTTP/1.1\r\nHost: lab\r\nAccept: text/html\r\n"
+        + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 1000) for i in range(20))
+        + b"\r\n"
+    )
+    with running_reflector(reflector) as port:
+        socks = []
+        try:
+            deadline = time.monotonic() + 10
+            for _ in range(50):  # bounded: 50 clients, 10 s
+                if reflector.counters.memory or time.monotonic() > deadline:
+                    break
+                sock = socket.socket()
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                sock.connect(("127.0.0.1", port))
+                sock.setblocking(False)
+                socks.append(sock)
+                # Requests until the reflector stops reading this client: the answers
+                # fill the kernel's buffers (megabytes on loopback), then the reflector's.
+                for _ in range(2000):
+                    if reflector.counters.memory or time.monotonic() > deadline:
+                        break
+                    try:
+                        sock.send(request)
+                    except BlockingIOError:
+                        break  # nobody reads our requests any more: the reflector paused
+                    except OSError:
+                        break
+        finally:
+            for sock in socks:
+                sock.close()
+    assert reflector.counters.memory >= 1
+    assert reflector.counters.peak_buffered <= budget + 64 * 1024
