@@ -3,30 +3,50 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
+import dataclasses
+import re
 from typing import TYPE_CHECKING, Any
 
 from capture.formats.outputs import OUTPUTS, STREAMING, formats_help, record_line_of
-from capture.text import counted
 from capture.view.selection import EXIT_OK, EXIT_USAGE, Selection
 from tui.common import add_identity_args, build_detector
 
 if TYPE_CHECKING:
     from capture.model import Record
 
+_SIZE = re.compile(r"(\d+)\s*([kmg]?)i?b?", re.IGNORECASE)
+
+
+def size(text: str) -> int:
+    """A byte count: ``65536``, ``64k``, ``1M``, ``2GiB``."""
+    match = _SIZE.fullmatch(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 32k, 1M)")
+    return int(match[1]) << {"": 0, "k": 10, "m": 20, "g": 30}[match[2].lower()]
+
 
 def register(sub: Any) -> None:
     """Add the ``reflect`` subcommand."""
+    from capture.lab.limits import Limits  # no asyncio: the defaults live there
+
+    d = Limits()
     p: argparse.ArgumentParser = sub.add_parser(
         "reflect",
         help="echo endpoint: answer every HTTP request with what the server received",
         description="Answer every plain-HTTP request with the request as it arrived (header "
-        "block in the X-Headerwatch-Received response header, JSONL record as the body), and "
-        "print each one with the identities it carries. Run it on a server the phone reaches; "
-        "`headerwatch probe` and the dashboard compare its echo with what was sent.",
+        "block in the X-Headerwatch-Received response header; as the body, the JSONL record, "
+        "or an HTML page for a browser), and print each one with the identities it carries. "
+        "Run it on a server the phone reaches; `headerwatch probe` and the dashboard compare "
+        "its echo with what was sent. Every limit below is counted, and the counts are "
+        "printed to stderr periodically and at exit.",
     )
-    p.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
+    p.add_argument(
+        "--port",
+        type=int,
+        action="append",
+        metavar="PORT",
+        help="TCP port; repeat it for several, e.g. --port 80 --port 8080 (default 8080)",
+    )
     p.add_argument("--bind", default="", metavar="ADDR", help="address to listen on (default: all)")
     p.add_argument(
         "--format",
@@ -37,41 +57,205 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--only-identity", action="store_true", help="print only requests with identity findings"
     )
+    p.add_argument(
+        "--output",
+        metavar="FILE",
+        help="append records to FILE (created 0600, reopened on SIGHUP) instead of stdout",
+    )
+    p.add_argument(
+        "--queue",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="records held for a slow output before they are dropped (default 10000)",
+    )
+    p.add_argument(
+        "--stats-interval",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds between summary lines on stderr, 0 for none (default 60)",
+    )
+    g = p.add_argument_group("limits")
+    g.add_argument(
+        "--max-connections",
+        type=int,
+        default=d.max_connections,
+        metavar="N",
+        help=f"open connections in total (default {d.max_connections}; lowered to fit the "
+        "descriptor limit)",
+    )
+    g.add_argument(
+        "--max-per-client",
+        type=int,
+        default=d.max_per_client,
+        metavar="N",
+        help=f"open connections per client address, IPv6 per /64 (default {d.max_per_client})",
+    )
+    g.add_argument(
+        "--head-timeout",
+        type=float,
+        default=d.head_timeout,
+        metavar="S",
+        help=f"seconds for a whole request head, a deadline (default {d.head_timeout:g}): 408",
+    )
+    g.add_argument(
+        "--body-timeout",
+        type=float,
+        default=d.body_timeout,
+        metavar="S",
+        help=f"seconds for a whole request body, a deadline (default {d.body_timeout:g}): 408",
+    )
+    g.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=d.idle_timeout,
+        metavar="S",
+        help=f"seconds a keep-alive connection may wait (default {d.idle_timeout:g})",
+    )
+    g.add_argument(
+        "--max-head",
+        type=size,
+        default=d.max_head,
+        metavar="SIZE",
+        help=f"largest request head (default {d.max_head >> 10}k, at most 64k): 431",
+    )
+    g.add_argument(
+        "--max-body",
+        type=size,
+        default=d.max_body,
+        metavar="SIZE",
+        help=f"largest request body, counted and discarded (default {d.max_body >> 20}M): 413",
+    )
+    g.add_argument(
+        "--memory-budget",
+        type=size,
+        default=d.memory_budget,
+        metavar="SIZE",
+        help=f"bytes buffered across all connections (default {d.memory_budget >> 20}M): 503",
+    )
     add_identity_args(p)
     p.set_defaults(run=run)
 
 
+def _err(line: str) -> None:
+    from capture.lab.reflect import default_stderr
+
+    default_stderr(line)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run ``reflect`` until interrupted."""
+    """Run ``reflect`` until interrupted (SIGINT, SIGTERM) or until stdout closes."""
     # asyncio and the server load here, not whenever the command line is parsed.
     import asyncio
+    import signal
 
-    from capture.lab.reflect import ReflectError, Reflector, serve
+    from capture.lab.limits import Limits
+    from capture.lab.reflect import (
+        AcceptErrors,
+        ReflectError,
+        Reflector,
+        descriptor_room,
+        serve,
+    )
+    from capture.lab.sink import RecordSink
 
     detector = build_detector(args)
+    try:
+        limits = Limits(
+            max_connections=args.max_connections,
+            max_per_client=args.max_per_client,
+            head_timeout=args.head_timeout,
+            body_timeout=args.body_timeout,
+            idle_timeout=args.idle_timeout,
+            max_head=args.max_head,
+            max_body=args.max_body,
+            memory_budget=args.memory_budget,
+        )
+    except ValueError as exc:
+        _err(f"headerwatch: error: {exc}")
+        return EXIT_USAGE
+    if args.queue < 1:
+        _err("headerwatch: error: queue must be above 0")
+        return EXIT_USAGE
+    room = descriptor_room()
+    if limits.max_connections > room:
+        _err(
+            f"headerwatch: the descriptor limit leaves room for {room} connections; "
+            f"--max-connections lowered from {limits.max_connections} (raise it with "
+            "ulimit -n or LimitNOFILE=)"
+        )
+        limits = dataclasses.replace(limits, max_connections=room)
     render = record_line_of(args.format)
     header = OUTPUTS[args.format].header
     selection = Selection(args.only_identity)
+    stopped_by_output: list[str | None] = []
+    loop_box: list[asyncio.AbstractEventLoop] = []
+    stop_box: list[asyncio.Event] = []
+
+    def output_closed(reason: str | None) -> None:
+        # Called from the writer thread: hand the stop to the loop.
+        stopped_by_output.append(reason)
+        if loop_box and stop_box:
+            loop_box[0].call_soon_threadsafe(stop_box[0].set)
+
+    try:
+        sink: RecordSink[Record] = RecordSink(render, args.output, args.queue, output_closed)
+    except OSError as exc:
+        _err(f"headerwatch: error: cannot open {args.output}: {exc.strerror or exc}")
+        return EXIT_USAGE
 
     def show(record: Record) -> None:
         if selection.keep(record):
-            print(render(record), flush=True)
+            sink.submit(record)
+
+    reflector = Reflector(detector, show, limits)
+    counters = reflector.counters
+
+    def summary() -> str:
+        dropped = f"; {sink.dropped:,} records dropped (output too slow)" if sink.dropped else ""
+        return f"headerwatch: {counters.summary()}{dropped}"
+
+    last: list[str] = []
+
+    def stats() -> None:
+        line = summary()
+        if not last or last[0] != line:  # quiet when nothing happened
+            _err(line)
+            last[:] = [line]
 
     def ready(addresses: list[tuple[str, int]]) -> None:
         where = ", ".join(f"http://{'[' + h + ']' if ':' in h else h}:{p}/" for h, p in addresses)
-        print(f"headerwatch: reflecting on {where} (Ctrl-C stops)", file=sys.stderr, flush=True)
+        _err(f"headerwatch: reflecting on {where} (Ctrl-C stops)")
         if header is not None:
-            print(header, flush=True)
+            sink.line(header)
 
-    reflector = Reflector(detector, show)
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        loop_box.append(loop)
+        stop_box.append(stop)
+        if stopped_by_output:
+            stop.set()
+        loop.set_exception_handler(AcceptErrors(counters, _err))
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, sink.reopen)
+        await serve(
+            reflector, args.bind, args.port or [8080], ready, stop, stats, args.stats_interval
+        )
+
     try:
-        # SIGTERM (systemd, timeout, kill) stops it as Ctrl-C does: with the summary.
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
-        asyncio.run(serve(reflector, args.bind, args.port, ready))
+        asyncio.run(main())
     except ReflectError as exc:
-        print(f"headerwatch: error: {exc}", file=sys.stderr)
+        _err(f"headerwatch: error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         pass
-    print(f"headerwatch: {counted(reflector.requests, 'request')} reflected", file=sys.stderr)
-    return EXIT_OK
+    if stopped_by_output:
+        reason = stopped_by_output[0]
+        _err(f"headerwatch: {reason or 'stdout closed'}; stopping")
+    else:
+        sink.close()
+    _err(summary())
+    return EXIT_USAGE if stopped_by_output and stopped_by_output[0] else EXIT_OK

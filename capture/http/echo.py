@@ -25,13 +25,48 @@ ECHO_HEADER = "X-Headerwatch-Received"
 """Response header carrying the received header block: base64url of a JSON list of
 ``[name, value]`` pairs in wire order (undecodable bytes as ``\\xNN``)."""
 
+ECHO_OMITTED_HEADER = "X-Headerwatch-Received-Omitted"
+"""Response header saying how many received headers (from the end of the block) the
+echo leaves out to stay within :data:`ECHO_CAP`; absent when none are left out."""
+
+ECHO_CAP = 48 * 1024
+"""Longest :data:`ECHO_HEADER` value a reflector sends. ``probe`` reads response heads
+up to :data:`capture.http.http1.MAX_HEAD` (64 KiB); the echo stays 16 KiB below that,
+so the rest of the head always fits. A received block can be larger than the cap
+once escaped and base64-encoded (a 32 KiB head of undecodable bytes is ~170 KiB as
+an echo): the echo then keeps the headers that fit, in order, and says how many it
+left out in :data:`ECHO_OMITTED_HEADER`."""
+
 MAX_ECHO = 96 * 1024
-"""Longest echo value accepted (a 64 KiB header block, base64-encoded, plus room)."""
+"""Longest echo value accepted (from captures of older reflectors too; today's send at
+most :data:`ECHO_CAP`)."""
 
 
 def encode_echo(headers: tuple[Header, ...]) -> str:
-    """The :data:`ECHO_HEADER` value for a received header block."""
+    """The :data:`ECHO_HEADER` value for a received header block (uncapped)."""
     return base64.urlsafe_b64encode(orjson.dumps(jsonable(headers))).decode("ascii")
+
+
+def _b64_length(n: int) -> int:
+    return 4 * ((n + 2) // 3)
+
+
+def encode_echo_capped(headers: tuple[Header, ...], cap: int = ECHO_CAP) -> tuple[str, int]:
+    """The :data:`ECHO_HEADER` value for the longest prefix of ``headers`` whose echo
+    fits in ``cap`` characters, and how many headers were left out.
+
+    A JSON list is its items joined by commas inside brackets, so the size of each
+    prefix is known from the item sizes alone: one pass, no re-encoding.
+    """
+    items = [orjson.dumps(pair) for pair in jsonable(headers)]
+    size, kept = 2, 0  # "[]"
+    for item in items:
+        grown = size + len(item) + (1 if kept else 0)
+        if _b64_length(grown) > cap:
+            break
+        size, kept = grown, kept + 1
+    body = b"[" + b",".join(items[:kept]) + b"]"
+    return base64.urlsafe_b64encode(body).decode("ascii"), len(items) - kept
 
 
 def decode_echo(value: str) -> tuple[Header, ...] | None:

@@ -4,10 +4,24 @@ From the tethered laptop (or the phone's browser pointed at the reflector), a
 plain-HTTP request with a known header block goes to ``headerwatch reflect``;
 its echo says what arrived. Headers added in transit, with the identities they
 carry, are the evidence: the laptop's own capture never shows them.
+
+Two kinds of echo are understood, and the verdict says which one it rests on:
+
+- :data:`STRONG`: headerwatch's own reflector, whose echo is the header block
+  exactly as received (wire order, case, duplicates, raw bytes);
+- :data:`WEAK`: a JSON echo in the style of httpbin's ``/headers``
+  (``{"headers": {"Name": "value", ...}}``), for users without a server. Such an
+  echo merges duplicate headers, loses their order and normalises the case of
+  names, so a header added a second time, re-cased or moved cannot be seen; the
+  probe compares what is left (names case-insensitively, merged values).
+
+The whole exchange has one deadline (``timeout``): a server that trickles a byte
+at a time cannot stretch it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import socket
 import time
@@ -16,12 +30,21 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+import orjson
+
 from capture.formats.jsonl import finding_to_dict, jsonable
-from capture.http.echo import ECHO_HEADER, echo_of, touched_findings, transit
+from capture.http.echo import (
+    ECHO_HEADER,
+    ECHO_OMITTED_HEADER,
+    echo_of,
+    touched_findings,
+    transit,
+)
 from capture.http.http1 import (
     MAX_HEAD,
     MalformedHead,
     find_head_end,
+    parse_chunk_size,
     parse_response_head,
     response_framing,
 )
@@ -30,6 +53,23 @@ from capture.pipeline import Detector
 from capture.text import counted, printable
 
 MAX_RESPONSE = 1 << 20
+"""Most bytes of an answer read (the head itself is read up to ``MAX_HEAD``, the same
+limit the reflector puts on request heads, and its echo stays below it)."""
+
+STRONG = "reflector"
+"""The echo is headerwatch's reflector: the header block exactly as received."""
+WEAK = "json-echo"
+"""The echo is a JSON object of headers (httpbin style): merged, unordered, re-cased."""
+
+JSON_ECHO_CAVEAT = (
+    "a JSON echo merges duplicate headers, loses their order and normalises name case: "
+    "a header added twice, re-cased or moved is not seen (httpbin also hides proxy "
+    "headers such as Via and X-Forwarded-For)"
+)
+
+# Headers public echo services add themselves (behind their own load balancers),
+# not the network between the probe and them.
+_ECHO_SERVICE_HEADERS = frozenset({"x-amzn-trace-id"})
 
 
 class ProbeError(Exception):
@@ -47,6 +87,10 @@ class ProbeResult:
     diff: Transit
     findings: tuple[Finding, ...]
     """Findings in the headers that were added or rewritten in transit."""
+    echo: str = STRONG
+    """What kind of echo the verdict rests on: :data:`STRONG` or :data:`WEAK`."""
+    omitted: int = 0
+    """Headers the reflector received but left out of a too-large echo (not compared)."""
 
     @property
     def identities(self) -> tuple[Finding, ...]:
@@ -105,11 +149,23 @@ def _complete(data: bytearray) -> bool:
 
 def _exchange(host: str, port: int, raw: bytes, timeout: float) -> bytes:
     where = f"{host}:{port}"
+    # One deadline for connect, send and every read: a socket timeout alone restarts
+    # with each byte, and a server sending one byte a second never reaches it.
+    deadline = time.monotonic() + timeout
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        return remaining
+
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
+        with socket.create_connection((host, port), timeout=left()) as sock:
+            sock.settimeout(left())
             sock.sendall(raw)
             data = bytearray()
             while len(data) < MAX_RESPONSE and not _complete(data):
+                sock.settimeout(left())
                 chunk = sock.recv(65536)
                 if not chunk:
                     break
@@ -150,17 +206,118 @@ def probe(url: str, detector: Detector | None = None, timeout: float = 10.0) -> 
         ts, response_head.version, response_head.status, response_head.reason, response_head.headers
     )
     received = echo_of(response)
-    if received is None:
-        raise ProbeError(
-            f"{url}: answered {response.status} without {ECHO_HEADER}: is this "
-            "`headerwatch reflect`, and is nothing on the way stripping its headers?"
-        )
-    changes = transit(sent, received)
+    kind, omitted = STRONG, 0
+    if received is not None:
+        changes = transit(sent, received)
+        omitted = _omitted(response.headers)
+        if omitted:
+            # A sent header missing from a capped echo may be among those left out:
+            # "removed" cannot be told, only what was added.
+            changes = dataclasses.replace(changes, removed=())
+    else:
+        received = json_echo(_body(answer, end, response.headers))
+        if received is None:
+            raise ProbeError(
+                f"{url}: answered {response.status} without {ECHO_HEADER} or a JSON echo "
+                '({"headers": {...}}): is this `headerwatch reflect` or an echo service, '
+                "and is nothing on the way stripping its headers?"
+            )
+        kind = WEAK
+        changes = json_echo_diff(sent, received)
     findings: tuple[Finding, ...] = ()
     if detector is not None and changes.touched_names:
         as_received = Request(ts, 0, 1, "", 0, host, port, "GET", target, "HTTP/1.1", received)
         findings = touched_findings(changes, detector.detect(as_received))
-    return ProbeResult(url, ts, sent, received, changes, findings)
+    return ProbeResult(url, ts, sent, received, changes, findings, kind, omitted)
+
+
+def _omitted(headers: tuple[Header, ...]) -> int:
+    for name, value in headers:
+        if name.lower() == ECHO_OMITTED_HEADER.lower() and value.strip().isdigit():
+            return int(value.strip())
+    return 0
+
+
+def _body(answer: bytes, end: int, headers: tuple[Header, ...]) -> bytes:
+    """The body of a response read until complete or closed (Content-Length honoured)."""
+    framing = response_framing("GET", 200, headers)
+    if framing.kind == "length":
+        return answer[end : end + framing.length]
+    if framing.kind == "chunked":
+        return _dechunk(answer, end)
+    return answer[end:]
+
+
+def _dechunk(data: bytes, pos: int) -> bytes:
+    """A chunked body (read to the connection's end), as far as it is whole."""
+    out = bytearray()
+    while True:
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            return bytes(out)
+        try:
+            size = parse_chunk_size(data[pos:nl])
+        except MalformedHead:
+            return bytes(out)
+        if size == 0:
+            return bytes(out)
+        out += data[nl + 1 : nl + 1 + size]
+        pos = nl + 1 + size
+        pos += 2 if data.startswith(b"\r\n", pos) else 1
+
+
+def json_echo(body: bytes) -> tuple[Header, ...] | None:
+    """The headers of an httpbin-style JSON echo (``{"headers": {name: value}}``), or
+    None when ``body`` is not one. A list value (some services keep repeats that way)
+    becomes one header per item."""
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    headers = obj.get("headers") if isinstance(obj, dict) else None
+    if not isinstance(headers, dict) or not headers:
+        return None
+    out: list[Header] = []
+    for name, value in headers.items():
+        values = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, str) for v in values):
+            return None
+        out.extend((str(name), v) for v in values)
+    return tuple(out)
+
+
+def _merged(headers: tuple[Header, ...]) -> dict[str, Header]:
+    """Headers as a JSON echo shows them: one per name (lower-cased key), repeats
+    joined with ", " in order (RFC 9110 §5.3), the last spelling of the name."""
+    out: dict[str, Header] = {}
+    for name, value in headers:
+        key = name.lower()
+        if key in out:
+            out[key] = (name, f"{out[key][1]}, {value}")
+        else:
+            out[key] = (name, value)
+    return out
+
+
+def _same_value(a: str, b: str) -> bool:
+    # Services join repeats with "," or ", ": compare the items, not the separators.
+    return [x.strip() for x in a.split(",")] == [x.strip() for x in b.split(",")]
+
+
+def json_echo_diff(sent: tuple[Header, ...], received: tuple[Header, ...]) -> Transit:
+    """Headers injected, removed and changed, as far as a JSON echo can tell (see
+    :data:`WEAK`): by name, case-insensitively, with repeated headers merged on both
+    sides. Headers echo services add themselves (``X-Amzn-Trace-Id``) are not counted."""
+    want = _merged(sent)
+    got = _merged(tuple(h for h in received if h[0].lower() not in _ECHO_SERVICE_HEADERS))
+    injected = tuple(h for key, h in got.items() if key not in want)
+    removed = tuple(h for key, h in want.items() if key not in got)
+    changed = tuple(
+        (h[0], want[key][1], h[1])
+        for key, h in got.items()
+        if key in want and not _same_value(want[key][1], h[1])
+    )
+    return Transit(received, injected, removed, changed)
 
 
 def result_to_dict(result: ProbeResult) -> dict[str, Any]:
@@ -177,6 +334,8 @@ def result_to_dict(result: ProbeResult) -> dict[str, Any]:
         }
     )
     out["findings"] = [finding_to_dict(f) for f in result.findings]
+    out["echo"] = result.echo
+    out["omitted"] = result.omitted
     return out
 
 
@@ -194,6 +353,13 @@ def describe(result: ProbeResult) -> list[str]:
         if ids:
             verdict += f"; {counted(len(ids), 'identity', 'identities')} injected"
     lines = [f"{printable(result.url)}: {verdict}"]
+    if result.echo == WEAK:
+        lines.append(f"  weak verdict: {JSON_ECHO_CAVEAT}; `headerwatch reflect` sees all of it")
+    if result.omitted:
+        lines.append(
+            f"  the echo left out {counted(result.omitted, 'header')} that arrived (a header "
+            "block larger than the echo can carry): they are not compared"
+        )
     by_name: dict[str, list[Finding]] = {}
     for finding in result.findings:
         by_name.setdefault(finding.name.lower(), []).append(finding)

@@ -3,29 +3,49 @@
 Run it on a server the phone (or the tethered laptop) can reach over plain HTTP.
 Every request is answered ``200`` with the request as the server received it:
 the header block in :data:`capture.http.echo.ECHO_HEADER` (what ``probe`` and the
-dashboard compare with what was sent), and the JSONL record of the request,
-findings included, as the body (for people with curl or a browser). Each
-request is also handed to ``on_record``: the server-side vantage point, where
-requests arrive already enriched by the carrier.
+dashboard compare with what was sent), and as the body either the JSONL record of
+the request, findings included (for probes, curl and tools), or the echo page
+(:mod:`capture.lab.page`) when the client's ``Accept`` prefers HTML (a browser).
+Each request is also handed to ``on_record``: the server-side vantage point,
+where requests arrive already enriched by the carrier.
 
 Heads are read with the same parser as captures (:mod:`capture.http.http1`), so the
 echo keeps wire order, original case, duplicates and undecodable bytes.
+
+The reflector is the one part of headerwatch that faces the internet, so every
+resource a client can make it hold is limited (:class:`Limits`): connections, in
+total and per client address; the time a request's head and body may take (deadlines
+from their first byte, not idle timers, so a client trickling a byte at a time still
+runs out of time); head and body size; and the bytes buffered across all
+connections. Bodies are counted and discarded, never buffered (the first
+:data:`BODY_KEPT` bytes are kept on the record). Each limit hit is answered with its
+status where an answer is possible, and counted in :class:`Counters`.
+
+The server is an :class:`asyncio.Protocol`: parsing works on the connection's buffer
+with a position, so a head or a chunked body costs time in proportion to its size
+however finely it is cut.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
+import ipaddress
 import os
+import resource
 import socket
+import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from capture.formats.jsonl import dumps_bytes
-from capture.http.echo import ECHO_HEADER, encode_echo
+from capture.http.echo import ECHO_HEADER, ECHO_OMITTED_HEADER, encode_echo_capped
 from capture.http.http1 import (
-    MAX_HEAD,
     MalformedHead,
+    RequestHead,
     find_head_end,
     header_tokens,
     parse_chunk_size,
@@ -33,201 +53,748 @@ from capture.http.http1 import (
     request_framing,
     skip_empty_lines,
 )
-from capture.model import Record, Request
+from capture.lab.limits import Limits
+from capture.lab.page import CONTENT_SECURITY_POLICY, prefers_html, render_page
+from capture.model import Header, Record, Request
 from capture.pipeline import Detector
+from capture.text import counted, from_bytes
 
-IDLE_TIMEOUT = 30.0
-"""Seconds a keep-alive connection may stay silent."""
-MAX_BODY = 16 << 20
-"""Request bodies beyond this end the connection (they are read and dropped below it)."""
 BODY_KEPT = 4096
 """Body bytes kept on the record (form bodies can carry identities)."""
+LINGER = 2.0
+"""Seconds a connection answered with an error keeps being read (and discarded)
+before it is closed, so the client reads the answer instead of a reset."""
+ACCEPT_BATCH = 8
+"""Connections accepted per wake-up of the loop (asyncio's ``backlog``)."""
+LISTEN_BACKLOG = 1024
+"""The kernel's queue of connections not yet accepted."""
+DESCRIPTOR_RESERVE = 16 + 4 * ACCEPT_BATCH
+"""Descriptors left for everything but open client connections: ``max_connections`` is
+lowered to fit. asyncio makes an accepted connection's transport one loop turn after
+the accept and calls ``connection_made`` one turn later, and an evicted connection's
+descriptor is closed one turn after that: meanwhile the loop goes on accepting, so up
+to four batches are open beyond the limit; 16 for the interpreter, the listening
+sockets and the output file."""
+_CHUNK_LINE_MAX = 4096
+_MIB = 1 << 20
+
+__all__ = ["Counters", "Limits", "ReflectError", "Reflector", "serve"]
+
+
+@dataclass
+class Counters:
+    """What the reflector has done, for the periodic summary and the one at exit."""
+
+    connections: int = 0
+    requests: int = 0
+    open: int = 0
+    busy: int = 0
+    """503: ``max_connections`` reached and no waiting connection to close."""
+    evicted: int = 0
+    """Connections still waiting for a head, closed to make room for new ones."""
+    per_client: int = 0
+    """503: ``max_per_client`` reached."""
+    head_timeout: int = 0
+    """408: the head did not arrive within ``head_timeout``."""
+    body_timeout: int = 0
+    """408: the body did not arrive within ``body_timeout``."""
+    send_timeout: int = 0
+    """Answers left unread for ``send_timeout``."""
+    head_too_large: int = 0
+    """431."""
+    body_too_large: int = 0
+    """413."""
+    memory: int = 0
+    """503: ``memory_budget`` reached."""
+    bad_request: int = 0
+    """400: not HTTP, or a body framing that cannot be trusted."""
+    accept_errors: int = 0
+    """Accepts refused by the system (out of descriptors or memory)."""
+    buffered: int = 0
+    """Bytes buffered now across all connections."""
+    peak_buffered: int = 0
+    """The most bytes ever buffered at once."""
+
+    def summary(self) -> str:
+        """One line: traffic, then each limit that was hit (nothing when none was)."""
+        hits = [
+            (self.busy, "503 busy"),
+            (self.evicted, "evicted while waiting"),
+            (self.per_client, "503 per-client"),
+            (self.head_timeout, "408 head"),
+            (self.body_timeout, "408 body"),
+            (self.send_timeout, "unread answers"),
+            (self.head_too_large, "431"),
+            (self.body_too_large, "413"),
+            (self.memory, "503 memory"),
+            (self.bad_request, "400"),
+            (self.accept_errors, "accept failed"),
+        ]
+        line = (
+            f"{counted(self.requests, 'request')} reflected, "
+            f"{counted(self.connections, 'connection')} "
+            f"({self.open:,} open), peak buffered {self.peak_buffered / _MIB:.1f} MiB"
+        )
+        limited = ", ".join(f"{what} {n:,}" for n, what in hits if n)
+        return line + (f"; limits: {limited}" if limited else "; no limit hit")
 
 
 class ReflectError(Exception):
     """The reflector cannot start; ``str()`` is one line for the user."""
 
 
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    408: "Request Timeout",
+    413: "Content Too Large",
+    431: "Request Header Fields Too Large",
+    503: "Service Unavailable",
+}
+
+# Connection states.
+_IDLE, _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILER, _DONE = range(8)
+
+
 @dataclass
 class Reflector:
-    """The echo server's request handling, independent of sockets and loops."""
+    """The echo server: request handling, limits and counters, one event loop."""
 
     detector: Detector | None = None
     on_record: Callable[[Record], None] | None = None
-    requests: int = 0
-    connections: int = 0
+    limits: Limits = field(default_factory=Limits)
+    counters: Counters = field(default_factory=Counters)
+    _per_client: dict[str, int] = field(default_factory=dict, repr=False)
+    _fresh: OrderedDict[int, _Connection] = field(default_factory=OrderedDict, repr=False)
+    """Connections waiting for their first request's head, oldest first."""
+    _waiting: OrderedDict[int, _Connection] = field(default_factory=OrderedDict, repr=False)
+    """Connections that have had an answer, waiting for their next head, oldest first."""
+    _open: set[_Connection] = field(default_factory=set, repr=False)
+
+    @property
+    def requests(self) -> int:
+        """Requests answered so far."""
+        return self.counters.requests
 
     def record(self, request: Request) -> Record:
         """Number a received request and run the detector on it."""
-        self.requests += 1
+        self.counters.requests += 1
         findings = self.detector.detect(request) if self.detector is not None else ()
-        record = Record(self.requests, request, findings)
+        record = Record(self.counters.requests, request, findings)
         if self.on_record is not None:
             self.on_record(record)
         return record
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Serve one connection: requests in order until close, error or idle timeout."""
-        self.connections += 1
-        connection = self.connections  # the record's "flow": connections in arrival order
-        depth = 0
-        peer = writer.get_extra_info("peername") or ("", 0)
-        local = writer.get_extra_info("sockname") or ("", 0)
-        buf = bytearray()
-        try:
-            while True:
-                ts = time.time()
-                while True:
-                    # RFC 9112 §2.2: empty lines before a request line are ignored.
-                    del buf[: skip_empty_lines(buf)]
-                    head_end = find_head_end(buf) if buf else -1
-                    if head_end >= 0:
-                        break
-                    if len(buf) > MAX_HEAD:
-                        await _reply(writer, 431, b"header block too large\n", close=True)
-                        return
-                    chunk = await _more(reader)
-                    if not chunk:
-                        return
-                    if not buf:
-                        ts = time.time()
-                    buf += chunk
-                block = bytes(buf[:head_end])
-                del buf[:head_end]
-                try:
-                    head = parse_request_head(block)
-                except MalformedHead as exc:
-                    await _reply(writer, 400, f"not an HTTP request: {exc}\n".encode(), close=True)
-                    return
-                body, buf = await _read_body(reader, buf, head.headers)
-                if body is None:
-                    await _reply(writer, 413, b"body too large or framing broken\n", close=True)
-                    return
-                depth += 1
-                request = Request(
-                    ts,
-                    connection,
-                    depth,
-                    str(peer[0]),
-                    int(peer[1]),
-                    str(local[0]),
-                    int(local[1]),
-                    head.method,
-                    head.uri,
-                    head.version,
-                    head.headers,
-                    body[:BODY_KEPT],
-                    len(body),
-                    head.anomalies,
-                )
-                record = self.record(request)
-                close = _wants_close(head.version, head.headers) or head.method == "CONNECT"
-                payload = b"" if head.method == "HEAD" else dumps_bytes(record) + b"\n"
-                extra = ((ECHO_HEADER, encode_echo(head.headers)),)
-                await _reply(writer, 200, payload, close=close, extra=extra)
-                if close:
-                    return
-        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+    def protocol(self) -> asyncio.Protocol:
+        """A protocol for one new connection (the ``asyncio`` server's factory)."""
+        return _Connection(self)
+
+    def close_all(self) -> None:
+        """Close every open connection (on stop): idle keep-alive ones included."""
+        for conn in list(self._open):
+            conn.abort()
+
+
+class _Connection(asyncio.Protocol):
+    """One client connection: requests in order until close, error or a limit."""
+
+    def __init__(self, server: Reflector) -> None:
+        self.server = server
+        self.limits = server.limits
+        self.counters = server.counters
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.pos = 0
+        self.scanned = 0  # where the search for the head's end resumes
+        self.state = _HEAD
+        self.timer: asyncio.TimerHandle | None = None
+        self.send_timer: asyncio.TimerHandle | None = None
+        self.write_paused = False
+        self.registered = False
+        self.client = ""
+        self.peer: tuple[str, int] = ("", 0)
+        self.local: tuple[str, int] = ("", 0)
+        self.flow = 0
+        self.depth = 0
+        self.ts = 0.0
+        self.head_block = b""
+        self.body_kept = bytearray()
+        self.body_length = 0
+        self.remaining = 0
+        self.close_after = False
+        self.parsed: RequestHead | None = None
+        self.ts_set = False
+        self.accounted = 0  # this connection's share of Counters.buffered
+        self.in_size = 0  # unparsed input
+        self.out_held = 0  # answers written while the client was not reading
+
+    # --- lifecycle -----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        server, counters, limits = self.server, self.counters, self.limits
+        peer = transport.get_extra_info("peername") or ("", 0)
+        local = transport.get_extra_info("sockname") or ("", 0)
+        self.peer = (str(peer[0]), int(peer[1]))
+        self.local = (str(local[0]), int(local[1]))
+        self.client = client_key(self.peer[0])
+        counters.connections += 1
+        self.flow = counters.connections  # the record's "flow": connections in arrival order
+        if server._per_client.get(self.client, 0) >= limits.max_per_client:
+            counters.per_client += 1
+            self.refuse(503, b"too many connections from your address\n", linger=False)
             return
-        finally:
-            writer.close()
+        if len(server._open) >= limits.max_connections:
+            # Slowloris holds connections that never finish a head; a real client sends
+            # its head at once. Closing the oldest connection still waiting for its first
+            # head (else the oldest idle keep-alive one) keeps room for the newcomer.
+            queue = server._fresh or server._waiting
+            if not queue:
+                counters.busy += 1
+                self.refuse(503, b"too many connections\n", linger=False)
+                return
+            _, oldest = queue.popitem(last=False)
+            counters.evicted += 1
+            oldest.abort()
+        self.registered = True
+        server._open.add(self)
+        server._per_client[self.client] = server._per_client.get(self.client, 0) + 1
+        counters.open = len(server._open)
+        self.start_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.cancel_timers()
+        self.out_held = 0
+        self.set_buffered(0)
+        server = self.server
+        self.unwait()
+        if self.registered:
+            self.registered = False
+            server._open.discard(self)
+            left = server._per_client.get(self.client, 1) - 1
+            if left > 0:
+                server._per_client[self.client] = left
+            else:
+                server._per_client.pop(self.client, None)
+            self.counters.open = len(server._open)
+
+    def abort(self) -> None:
+        """Close now, without an answer."""
+        if self.transport is not None:
+            self.transport.abort()
+
+    def cancel_timers(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.send_timer is not None:
+            self.send_timer.cancel()
+            self.send_timer = None
+
+    def set_timer(self, seconds: float, then: Callable[[], None]) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.loop.call_later(seconds, then)
+
+    def set_buffered(self, size: int) -> None:
+        """Account ``size`` bytes of unparsed input (plus any answers held, below)."""
+        self.in_size = size
+        self.account()
+
+    def account(self) -> None:
+        counters = self.counters
+        total = self.in_size + self.out_held
+        counters.buffered += total - self.accounted
+        self.accounted = total
+        counters.peak_buffered = max(counters.peak_buffered, counters.buffered)
+
+    # --- flow control: a client that does not read its answers --------------
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        if self.transport is not None:
+            self.transport.pause_reading()
+            # Answers the client does not read count against the memory budget (an
+            # echo page can be large); below the high-water mark they are not held long.
+            self.out_held = self.transport.get_write_buffer_size()
+            self.account()
+        self.send_timer = self.loop.call_later(self.limits.send_timeout, self.send_timed_out)
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self.out_held = 0
+        self.account()
+        if self.send_timer is not None:
+            self.send_timer.cancel()
+            self.send_timer = None
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+            self.process()
+
+    def send_timed_out(self) -> None:
+        self.counters.send_timeout += 1
+        self.abort()
+
+    # --- states --------------------------------------------------------------
+
+    def start_head(self) -> None:
+        """Wait for a request head: the deadline runs from now."""
+        self.state = _HEAD
+        (self.server._waiting if self.depth else self.server._fresh)[id(self)] = self
+        self.set_timer(self.limits.head_timeout, self.head_timed_out)
+
+    def start_idle(self) -> None:
+        """Between keep-alive requests: wait for the next one's first byte."""
+        self.state = _IDLE
+        self.server._waiting[id(self)] = self
+        self.set_timer(self.limits.idle_timeout, self.abort)
+
+    def unwait(self) -> None:
+        """No longer a candidate for eviction: a head has arrived, or it is closing."""
+        key = id(self)
+        self.server._fresh.pop(key, None)
+        self.server._waiting.pop(key, None)
+
+    def head_timed_out(self) -> None:
+        self.counters.head_timeout += 1
+        self.refuse(408, b"request head took too long\n")
+
+    def body_timed_out(self) -> None:
+        self.counters.body_timeout += 1
+        self.refuse(408, b"request body took too long\n")
+
+    # --- input ---------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if self.state == _DONE:
+            return  # lingering after an error answer: discard
+        counters = self.counters
+        if counters.buffered + len(data) > self.limits.memory_budget:
+            counters.memory += 1
+            self.refuse(503, b"server busy\n")
+            return
+        self.buf += data
+        self.set_buffered(len(self.buf))
+        if self.state == _HEAD and b"\n" not in data:
+            # No line end, so no head end: the common case of a trickled head
+            # (slowloris sends a byte at a time) costs an append and a length check.
+            if not self.ts_set:
+                self.ts, self.ts_set = time.time(), True
+            if len(self.buf) - self.pos > self.limits.max_head:
+                self.counters.head_too_large += 1
+                self.refuse(431, b"request head too large\n")
+            return
+        self.process()
+
+    def process(self) -> None:
+        """Parse what is buffered, answering each complete request (pipelining too)."""
+        buf = self.buf
+        while not self.write_paused and self.state != _DONE:
+            state = self.state
+            if state in (_IDLE, _HEAD):
+                if state == _IDLE:
+                    if self.pos >= len(buf):
+                        break
+                    self.start_head()
+                if not self.read_head():
+                    break
+            elif state == _LENGTH:
+                self.take_body()
+                if self.remaining:
+                    break
+                self.finish_request()
+            elif state == _CHUNK_SIZE:
+                if not self.read_chunk_size():
+                    break
+            elif state == _CHUNK_DATA:
+                self.take_body()
+                if self.remaining:
+                    break
+                self.state = _CHUNK_END
+            elif state == _CHUNK_END:
+                if not self.read_chunk_end():
+                    break
+            elif state == _TRAILER and not self.read_trailer():
+                break
+        # One compaction per read: what is left is at most an unfinished head or line.
+        if self.pos:
+            del buf[: self.pos]
+            self.scanned = max(0, self.scanned - self.pos)
+            self.pos = 0
+        self.set_buffered(len(buf))
+
+    def read_head(self) -> bool:
+        buf = self.buf
+        start = skip_empty_lines(buf, self.pos)  # RFC 9112 §2.2
+        if start > self.pos:
+            self.pos = start
+            self.scanned = max(self.scanned, start)
+        if self.pos >= len(buf):
+            return False
+        if not self.ts_set:  # the request's time: when its first byte was seen
+            self.ts = time.time()
+            self.ts_set = True
+        # Resume the search a few bytes back (the empty line may straddle two reads).
+        end = find_head_end(buf, max(self.pos, self.scanned - 3))
+        if end < 0:
+            self.scanned = len(buf)
+            if len(buf) - self.pos > self.limits.max_head:
+                self.counters.head_too_large += 1
+                self.refuse(431, b"request head too large\n")
+            return False
+        if end - self.pos > self.limits.max_head:
+            self.counters.head_too_large += 1
+            self.refuse(431, b"request head too large\n")
+            return False
+        block = bytes(buf[self.pos : end])
+        self.pos = self.scanned = end
+        self.ts_set = False
+        self.unwait()
+        try:
+            head = parse_request_head(block)
+        except MalformedHead as exc:
+            self.counters.bad_request += 1
+            self.refuse(400, f"not an HTTP request: {exc}\n".encode())
+            return False
+        self.head_block = block
+        self.parsed = head
+        self.body_kept = bytearray()
+        self.body_length = 0
+        framing = request_framing(head.headers)
+        self.close_after = (
+            _wants_close(head.version, head.headers)
+            or head.method == "CONNECT"
+            or bool(framing.anomalies)  # smuggling shapes: answer, then do not trust the rest
+        )
+        if framing.kind in ("length", "chunked"):
+            if framing.length > self.limits.max_body:
+                self.counters.body_too_large += 1
+                self.refuse(413, b"request body too large\n")
+                return False
+            if head.version == "HTTP/1.1" and "100-continue" in header_tokens(
+                head.headers, "expect"
+            ):
+                # curl waits a second for this before sending a large body.
+                assert self.transport is not None
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.remaining = framing.length
+            self.state = _LENGTH if framing.kind == "length" else _CHUNK_SIZE
+            self.set_timer(self.limits.body_timeout, self.body_timed_out)
+        else:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.finish_request()
+        return True
+
+    def take_body(self) -> None:
+        """Count (and drop) the body bytes buffered, up to what the framing says."""
+        take = min(self.remaining, len(self.buf) - self.pos)
+        if take <= 0:
+            return
+        room = BODY_KEPT - len(self.body_kept)
+        if room > 0:
+            self.body_kept += self.buf[self.pos : self.pos + min(room, take)]
+        self.pos += take
+        self.remaining -= take
+        self.body_length += take
+
+    def read_chunk_size(self) -> bool:
+        buf = self.buf
+        nl = buf.find(b"\n", self.pos, self.pos + _CHUNK_LINE_MAX)
+        if nl < 0:
+            if len(buf) - self.pos >= _CHUNK_LINE_MAX:
+                self.counters.bad_request += 1
+                self.refuse(400, b"chunk size line too long\n")
+            return False
+        try:
+            size = parse_chunk_size(buf[self.pos : nl])
+        except MalformedHead:
+            self.counters.bad_request += 1
+            self.refuse(400, b"broken chunked framing\n")
+            return False
+        self.pos = nl + 1
+        if size == 0:
+            self.state = _TRAILER
+        elif self.body_length + size > self.limits.max_body:
+            self.counters.body_too_large += 1
+            self.refuse(413, b"request body too large\n")
+            return False
+        else:
+            self.remaining = size
+            self.state = _CHUNK_DATA
+        return True
+
+    def read_chunk_end(self) -> bool:
+        buf, pos = self.buf, self.pos
+        if pos >= len(buf):
+            return False
+        if buf[pos] == 10:  # bare LF (RFC 9112 §2.2)
+            self.pos = pos + 1
+        elif buf[pos] == 13:
+            if pos + 1 >= len(buf):
+                return False
+            if buf[pos + 1] != 10:
+                self.counters.bad_request += 1
+                self.refuse(400, b"broken chunked framing\n")
+                return False
+            self.pos = pos + 2
+        else:
+            self.counters.bad_request += 1
+            self.refuse(400, b"broken chunked framing\n")
+            return False
+        self.state = _CHUNK_SIZE
+        return True
+
+    def read_trailer(self) -> bool:
+        """The trailer section up to its empty line (trailers are not kept)."""
+        buf, pos = self.buf, self.pos
+        if pos >= len(buf):
+            return False
+        if buf.startswith(b"\n", pos):
+            self.pos = pos + 1
+        elif buf.startswith(b"\r\n", pos):
+            self.pos = pos + 2
+        elif buf.startswith(b"\r", pos) and pos + 1 == len(buf):
+            return False
+        else:
+            end = find_head_end(buf, max(pos, self.scanned - 3))
+            if end < 0:
+                self.scanned = len(buf)
+                if len(buf) - pos > self.limits.max_head:
+                    self.counters.head_too_large += 1
+                    self.refuse(431, b"trailer section too large\n")
+                return False
+            self.pos = self.scanned = end
+        self.finish_request()
+        return True
+
+    # --- output --------------------------------------------------------------
+
+    def finish_request(self) -> None:
+        """Answer the request just read; then wait for the next one or close."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        head = self.parsed
+        assert head is not None
+        method, headers, version = head.method, head.headers, head.version
+        self.depth += 1
+        request = Request(
+            self.ts,
+            self.flow,
+            self.depth,
+            self.peer[0],
+            self.peer[1],
+            self.local[0],
+            self.local[1],
+            method,
+            head.uri,
+            version,
+            headers,
+            bytes(self.body_kept),
+            self.body_length,
+            head.anomalies,
+        )
+        record = self.server.record(request)
+        echo, omitted = encode_echo_capped(headers)
+        extra: list[Header] = [(ECHO_HEADER, echo)]
+        if omitted:
+            extra.append((ECHO_OMITTED_HEADER, str(omitted)))
+        accept = ", ".join(v for n, v in headers if n.lower() == "accept")
+        if prefers_html(accept):
+            line = from_bytes(self.head_block.split(b"\n", 1)[0].rstrip(b"\r"))
+            body = render_page(line, headers, record.findings, self.peer[0], 0)
+            content_type = "text/html; charset=utf-8"
+            extra.append(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+            extra.append(("Referrer-Policy", "no-referrer"))
+        else:
+            body = dumps_bytes(record) + b"\n"
+            content_type = "application/json"
+        if method == "HEAD":
+            body = b""  # the echo is in the head; Content-Length 0, as before
+        if self.counters.buffered + len(body) + len(echo) > self.limits.memory_budget:
+            self.counters.memory += 1
+            self.refuse(503, b"server busy\n")
+            return
+        self.reply(200, body, content_type, self.close_after, extra)
+        if self.close_after:
+            self.state = _DONE
+            assert self.transport is not None
+            self.transport.close()
+        else:
+            self.start_idle()
+
+    def reply(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        close: bool,
+        extra: list[Header] | tuple[Header, ...] = (),
+    ) -> None:
+        lines = [
+            f"HTTP/1.1 {status} {_REASONS[status]}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {len(body)}",
+            # Caches and "optimising" proxies must pass the echo through untouched.
+            "Cache-Control: no-store, no-transform",
+            "X-Content-Type-Options: nosniff",
+            f"Connection: {'close' if close else 'keep-alive'}",
+            *(f"{n}: {v}" for n, v in extra),
+        ]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
+        assert self.transport is not None
+        self.transport.write(head + body)
+
+    def refuse(self, status: int, message: bytes, linger: bool = True) -> None:
+        """Answer ``status`` and close: at once if the client has sent nothing (a
+        refusal at connect: its descriptor is wanted back now), else after up to
+        :data:`LINGER` seconds of reading and discarding (a close with unread input
+        resets the connection, and the answer with it)."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        self.unwait()
+        self.state = _DONE
+        del self.buf[:]
+        self.pos = self.scanned = 0
+        self.set_buffered(0)
+        self.reply(status, message, "text/plain; charset=utf-8", close=True)
+        if linger and transport.can_write_eof():
+            transport.write_eof()
+            self.set_timer(LINGER, self.abort)
+            if self.write_paused:
+                transport.resume_reading()
+        else:
+            transport.close()
+
+    def eof_received(self) -> bool | None:
+        if self.state == _DONE:
+            self.abort()
+        return None  # the transport closes itself once the answers are written
 
 
-async def _more(reader: asyncio.StreamReader) -> bytes:
-    """What the client sends next (b"" at its end); TimeoutError if it goes quiet."""
-    return await asyncio.wait_for(reader.read(65536), IDLE_TIMEOUT)
-
-
-def _wants_close(version: str | None, headers: tuple[tuple[str, str], ...]) -> bool:
+def _wants_close(version: str | None, headers: tuple[Header, ...]) -> bool:
     tokens = header_tokens(headers, "connection")
     if version == "HTTP/1.1":
         return "close" in tokens
     return "keep-alive" not in tokens
 
 
-async def _read_body(
-    reader: asyncio.StreamReader, buf: bytearray, headers: tuple[tuple[str, str], ...]
-) -> tuple[bytes | None, bytearray]:
-    """The request body (by Content-Length or chunked) and what follows it."""
-    framing = request_framing(headers)
-    if framing.kind == "length":
-        if framing.length > MAX_BODY:
-            return None, buf
-        while len(buf) < framing.length:
-            chunk = await _more(reader)
-            if not chunk:
-                raise asyncio.IncompleteReadError(bytes(buf), framing.length)
-            buf += chunk
-        return bytes(buf[: framing.length]), buf[framing.length :]
-    if framing.kind == "chunked":
-        body = bytearray()
-        while True:
-            while b"\n" not in buf:
-                chunk = await _more(reader)
-                if not chunk or len(buf) > 4096:
-                    return None, buf
-                buf += chunk
-            line, _, rest = bytes(buf).partition(b"\n")
-            buf = bytearray(rest)
-            try:
-                size = parse_chunk_size(line)
-            except MalformedHead:
-                return None, buf
-            if size == 0:
-                # Trailer section, up to its empty line.
-                while find_head_end(b"\r\n" + buf) < 0:
-                    chunk = await _more(reader)
-                    if not chunk or len(buf) > MAX_HEAD:
-                        return None, buf
-                    buf += chunk
-                end = find_head_end(b"\r\n" + buf) - 2
-                return bytes(body), buf[end:]
-            if len(body) + size > MAX_BODY:
-                return None, buf
-            while len(buf) < size + 2:
-                chunk = await _more(reader)
-                if not chunk:
-                    return None, buf
-                buf += chunk
-            body += buf[:size]
-            buf = buf[size:].removeprefix(b"\r\n").removeprefix(b"\n")
-    return b"", buf
+def client_key(address: str) -> str:
+    """What ``max_per_client`` counts by: the address, or for IPv6 its /64 (what one
+    subscriber or one VPS is given, so a client cannot escape the limit by cycling
+    through its own addresses)."""
+    if ":" not in address:
+        return address
+    try:
+        ip = ipaddress.IPv6Address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 413: "Content Too Large", 431: "Header Too Large"}
+def descriptor_room() -> int:
+    """How many client connections the process's descriptor limit leaves room for."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 20
+    return max(1, soft - DESCRIPTOR_RESERVE)
 
 
-async def _reply(
-    writer: asyncio.StreamWriter,
-    status: int,
-    body: bytes,
-    close: bool,
-    extra: tuple[tuple[str, str], ...] = (),
-) -> None:
-    content_type = "application/json" if status == 200 else "text/plain; charset=utf-8"
-    lines = [
-        f"HTTP/1.1 {status} {_REASONS[status]}",
-        f"Content-Type: {content_type}",
-        f"Content-Length: {len(body)}",
-        # Caches and "optimising" proxies must pass the echo through untouched.
-        "Cache-Control: no-store, no-transform",
-        f"Connection: {'close' if close else 'keep-alive'}",
-        *(f"{n}: {v}" for n, v in extra),
-    ]
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-    await writer.drain()
+_RESOURCE_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+
+
+class AcceptErrors:
+    """The loop's exception handler: an accept refused for lack of descriptors or
+    memory is one line on ``write`` at most every ``every`` seconds (asyncio's own
+    handler logs a traceback for each, megabytes a minute under attack)."""
+
+    def __init__(
+        self, counters: Counters, write: Callable[[str], None], every: float = 10.0
+    ) -> None:
+        self.counters = counters
+        self.write = write
+        self.every = every
+        self.last = -every
+        self.since = 0
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, OSError) and exc.errno in _RESOURCE_ERRNOS:
+            self.counters.accept_errors += 1
+            self.since += 1
+            now = time.monotonic()
+            if now - self.last >= self.every:
+                self.write(
+                    f"headerwatch: cannot accept connections: {os.strerror(exc.errno or 0)} "
+                    f"({self.since} times since the last report); they wait in the queue. "
+                    "Raise the descriptor limit (LimitNOFILE=) or lower --max-connections"
+                )
+                self.last, self.since = now, 0
+            return
+        # Anything else: one line, no traceback (it still must not pass unseen).
+        message = context.get("message", "error")
+        self.write(f"headerwatch: internal error: {message}: {exc!r}" if exc else str(message))
 
 
 async def serve(
     reflector: Reflector,
     host: str,
-    port: int,
+    port: int | Sequence[int],
     ready: Callable[[list[tuple[str, int]]], None] | None = None,
+    stop: asyncio.Event | None = None,
+    stats: Callable[[], None] | None = None,
+    stats_interval: float = 0.0,
 ) -> None:
-    """Serve until cancelled; ``ready`` gets the bound addresses once listening."""
+    """Serve on ``port`` (or on each of several: 80 and 8080) until ``stop`` is set
+    (or until cancelled); ``ready`` gets the bound addresses once listening; ``stats``
+    is called every ``stats_interval`` seconds. On the way out every connection is
+    closed, idle keep-alive ones included."""
+    loop = asyncio.get_running_loop()
+    servers: list[asyncio.Server] = []
     try:
-        server = await asyncio.start_server(
-            reflector.handle, host or None, port, reuse_address=True
+        for one in [port] if isinstance(port, int) else port:
+            servers.append(await _listen(loop, reflector, host, one))
+    except ReflectError:
+        for server in servers:
+            server.close()
+        raise
+    addresses = [
+        s.getsockname()[:2]
+        for server in servers
+        for s in server.sockets
+        if s.family in (socket.AF_INET, socket.AF_INET6)
+    ]
+    if ready is not None:
+        ready(addresses)
+    ticker: asyncio.Task[None] | None = None
+    if stats is not None and stats_interval > 0:
+        ticker = asyncio.create_task(_tick(stats, stats_interval))
+    try:
+        if stop is None:
+            await asyncio.Future()  # until cancelled
+        else:
+            await stop.wait()
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+        for server in servers:
+            server.close()
+        reflector.close_all()
+        await asyncio.sleep(0)  # let the aborted transports report connection_lost
+
+
+async def _listen(
+    loop: asyncio.AbstractEventLoop, reflector: Reflector, host: str, port: int
+) -> asyncio.Server:
+    try:
+        server = await loop.create_server(
+            reflector.protocol, host or None, port, reuse_address=True, backlog=ACCEPT_BATCH
         )
     except PermissionError:
         raise ReflectError(
@@ -237,10 +804,23 @@ async def serve(
     except OSError as exc:
         why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         raise ReflectError(f"cannot listen on {host or '*'}:{port}: {why}") from None
-    addresses = [
-        s.getsockname()[:2] for s in server.sockets if s.family in (socket.AF_INET, socket.AF_INET6)
-    ]
-    if ready is not None:
-        ready(addresses)
-    async with server:
-        await server.serve_forever()
+    # asyncio accepts up to `backlog` connections per wake-up, each with its transport
+    # and, at the limit, an eviction: 1,024 of them at once (slowloris reconnecting) stall
+    # every other client for tens of ms. So asyncio gets a small batch, and the kernel
+    # queue is raised again behind its back: a burst waits there instead of being refused.
+    for listening in server.sockets:
+        with socket.socket(fileno=os.dup(listening.fileno())) as same:
+            same.listen(LISTEN_BACKLOG)
+    return server
+
+
+async def _tick(stats: Callable[[], None], every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        stats()
+
+
+def default_stderr(line: str) -> None:
+    """Write one line to stderr, ignoring a stderr that has gone away."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)

@@ -100,3 +100,18 @@ def test_probe_errors_exit_2_with_one_line() -> None:
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert "connection refused" in line
+
+
+def test_probe_piped_into_head_is_quiet(reflector: tuple[subprocess.Popen[str], int]) -> None:
+    _, port = reflector
+    url = f"http://127.0.0.1:{port}/"
+    # Two URLs: the second line goes to a pipe whose reader has left.
+    result = subprocess.run(
+        f"{sys.executable} -m tui.cli probe {url} {url} {url} | head -c 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout == "h"
+    assert result.stderr == ""

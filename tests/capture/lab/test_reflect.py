@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
-from capture.http.echo import ECHO_HEADER, decode_echo
+from capture.http.echo import ECHO_CAP, ECHO_HEADER, ECHO_OMITTED_HEADER, decode_echo
 from capture.http.http1 import find_head_end, parse_response_head
 from capture.identity.detector import IdentityConfig, IdentityDetector
-from capture.lab.reflect import Reflector
+from capture.lab.limits import Limits
+from capture.lab.probe import describe, probe
+from capture.lab.reflect import BODY_KEPT, Reflector, client_key
 from capture.model import Record
-from tests.carrier import running_reflector
+from tests.carrier import enrichment_proxy, running_reflector
 
 
 def exchange(port: int, raw: bytes, responses: int = 1) -> list[tuple[int, dict[str, str], bytes]]:
@@ -103,7 +106,324 @@ def test_bad_requests_get_an_answer_and_the_door() -> None:
         [(status, _, _)] = exchange(
             port, b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
         )
-        assert status == 413
+        assert status == 400  # broken framing: a bad request, not a large one
         # Still serving.
         [(status, _, _)] = exchange(port, b"GET / HTTP/1.0\r\n\r\n")
         assert status == 200
+
+
+# --- limits: every loop below is bounded in count and in time ----------------
+
+
+def read_answer(sock: socket.socket, limit: float = 5.0) -> tuple[int, dict[str, str], bytes]:
+    """One answer from ``sock`` (status, headers, body); status 0 if it closes first."""
+    sock.settimeout(limit)
+    buf = b""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        end = find_head_end(buf)
+        if end >= 0:
+            head = parse_response_head(buf[:end])
+            headers = {n.lower(): v for n, v in head.headers}
+            size = int(headers.get("content-length", "0"))
+            while len(buf) < end + size and time.monotonic() < deadline:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+            return head.status, headers, buf[end : end + size]
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return 0, {}, b""
+        if not chunk:
+            return 0, {}, b""
+        buf += chunk
+    raise AssertionError("no answer in time")
+
+
+def test_one_megabyte_of_one_byte_chunks_is_read_whole_and_counted() -> None:
+    body = b"1\r\nx\r\n" * (1 << 20) + b"0\r\n\r\n"
+    records: list[Record] = []
+    limits = Limits(max_body=2 << 20)
+    with running_reflector(Reflector(on_record=records.append, limits=limits)) as port:
+        [(status, _, _)] = exchange(
+            port,
+            b"POST /c HTTP/1.1\r\nHost: lab\r\nTransfer-Encoding: chunked\r\n\r\n" + body,
+        )
+    assert status == 200
+    [record] = records
+    assert record.request.body_length == 1 << 20
+    assert record.request.body == b"x" * BODY_KEPT  # the rest was counted, not kept
+
+
+def test_a_head_sent_one_byte_at_a_time_is_parsed_as_a_whole() -> None:
+    raw = b"GET /slow HTTP/1.1\r\nHost: lab\r\nX-MSISDN: 447700900123\r\n\r\n"
+    records: list[Record] = []
+    with (
+        running_reflector(Reflector(on_record=records.append)) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+    ):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(len(raw)):
+            sock.sendall(raw[i : i + 1])
+        status, headers, _ = read_answer(sock)
+    assert status == 200
+    assert decode_echo(headers[ECHO_HEADER.lower()]) == (
+        ("Host", "lab"),
+        ("X-MSISDN", "447700900123"),
+    )
+    assert records[0].request.uri == "/slow"
+
+
+def test_oversized_heads_and_bodies_get_their_status_codes() -> None:
+    reflector = Reflector(limits=Limits(max_head=1024, max_body=1000))
+    with running_reflector(reflector) as port:
+        [(head, _, _)] = exchange(port, b"GET / HTTP/1.1\r\nX: " + b"a" * 2000 + b"\r\n\r\n")
+        [(length, _, _)] = exchange(port, b"POST / HTTP/1.1\r\nContent-Length: 1001\r\n\r\n")
+        [(chunked, _, _)] = exchange(
+            port, b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3e9\r\n" + b"a" * 1001
+        )
+        [(fits, _, _)] = exchange(
+            port, b"POST / HTTP/1.1\r\nContent-Length: 1000\r\n\r\n" + b"a" * 1000
+        )
+    assert (head, length, chunked, fits) == (431, 413, 413, 200)
+    c = reflector.counters
+    assert (c.head_too_large, c.body_too_large, c.requests) == (1, 2, 1)
+
+
+def test_a_head_trickled_past_its_deadline_gets_408_however_often_bytes_come() -> None:
+    reflector = Reflector(limits=Limits(head_timeout=0.6))
+    with (
+        running_reflector(reflector) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+    ):
+        sock.sendall(b"GET / HTTP/1.1\r\n")
+        # A byte every 0.2 s: an idle timer would never fire; the deadline does.
+        status = 0
+        for _ in range(20):
+            time.sleep(0.2)
+            try:
+                sock.sendall(b"X")
+            except OSError:
+                break
+            sock.settimeout(0.01)
+            try:
+                if sock.recv(1, socket.MSG_PEEK):
+                    break
+            except TimeoutError:
+                continue
+        status, _, body = read_answer(sock)
+    assert status == 408 and b"head" in body
+    assert reflector.counters.head_timeout == 1
+
+
+def test_a_body_past_its_deadline_gets_408() -> None:
+    reflector = Reflector(limits=Limits(body_timeout=0.5))
+    with (
+        running_reflector(reflector) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+    ):
+        sock.sendall(b"POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc")
+        status, _, _ = read_answer(sock)
+    assert status == 408 and reflector.counters.body_timeout == 1
+
+
+def test_connections_beyond_the_per_client_limit_get_503() -> None:
+    reflector = Reflector(limits=Limits(max_per_client=3))
+    with running_reflector(reflector) as port:
+        held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
+        try:
+            time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as extra:
+                status, _, _ = read_answer(extra)
+            # Another address on loopback is another client.
+            with socket.create_connection(("127.0.0.1", port), 5, ("127.0.0.2", 0)) as other:
+                other.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
+                other_status, _, _ = read_answer(other)
+        finally:
+            for sock in held:
+                sock.close()
+    assert (status, other_status) == (503, 200)
+    assert reflector.counters.per_client == 1
+
+
+def test_at_the_connection_limit_the_oldest_waiting_connection_makes_room() -> None:
+    reflector = Reflector(limits=Limits(max_connections=5))
+    with running_reflector(reflector) as port:
+        idle = [
+            socket.create_connection(("127.0.0.1", port), 5, (f"127.0.1.{i + 1}", 0))
+            for i in range(5)
+        ]
+        try:
+            time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+                client.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
+                status, _, _ = read_answer(client)
+            assert idle[0].recv(1) == b""  # the oldest was closed
+        finally:
+            for sock in idle:
+                sock.close()
+    assert status == 200
+    assert reflector.counters.evicted == 1
+
+
+def test_many_large_bodies_stay_within_the_memory_budget() -> None:
+    # 30 clients each send a 15 MB body at once: bodies are counted and dropped as
+    # they arrive, so what is buffered stays a small part of the budget.
+    reflector = Reflector(limits=Limits(max_body=16 << 20, memory_budget=8 << 20))
+    size = 15_000_000
+    chunk = b"a" * 65536
+    with running_reflector(reflector) as port:
+        socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(30)]
+        try:
+            for sock in socks:
+                sock.sendall(b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % size)
+            sent = 0
+            while sent < size:  # bounded: size / 64 KiB rounds
+                n = min(len(chunk), size - sent)
+                for sock in socks:
+                    sock.sendall(chunk[:n])
+                sent += n
+            statuses = [read_answer(sock, 10)[0] for sock in socks]
+        finally:
+            for sock in socks:
+                sock.close()
+    assert statuses == [200] * 30
+    assert 0 < reflector.counters.peak_buffered <= 8 << 20
+    assert reflector.counters.memory == 0
+
+
+def test_the_memory_budget_refuses_the_connection_that_would_exceed_it() -> None:
+    reflector = Reflector(limits=Limits(memory_budget=4096, max_head=32 * 1024))
+    with running_reflector(reflector) as port:
+        [(status, _, _)] = exchange(port, b"GET / HTTP/1.1\r\nX: " + b"a" * 8000)
+    assert status == 503 and reflector.counters.memory == 1
+
+
+def test_a_client_that_pipelines_and_never_reads_is_closed_after_the_send_deadline() -> None:
+    reflector = Reflector(limits=Limits(send_timeout=0.5))
+    request = b"GET / HTTP/1.1\r\nHost: lab\r\nX-Pad: " + b"p" * 2000 + b"\r\n\r\n"
+    with running_reflector(reflector) as port:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and reflector.counters.send_timeout == 0:
+            try:
+                sock.send(request * 16)
+            except BlockingIOError:
+                time.sleep(0.05)
+            except OSError:
+                break
+        sock.close()
+    assert reflector.counters.send_timeout == 1
+
+
+def test_an_echo_larger_than_its_cap_keeps_what_fits_and_says_so() -> None:
+    # 30 KiB of undecodable bytes: each is "\\xNN" in JSON, 4 times larger, then base64.
+    raw = b"GET / HTTP/1.1\r\nHost: lab\r\n" + b"".join(
+        b"X-Big-%d: " % i + b"\xff" * 1000 + b"\r\n" for i in range(30)
+    )
+    with running_reflector() as port:
+        [(status, headers, _)] = exchange(port, raw + b"\r\n")
+    assert status == 200
+    assert len(headers[ECHO_HEADER.lower()]) <= ECHO_CAP
+    omitted = int(headers[ECHO_OMITTED_HEADER.lower()])
+    echo = decode_echo(headers[ECHO_HEADER.lower()])
+    assert echo is not None and 0 < omitted < 31 and len(echo) + omitted == 31
+    assert echo[0] == ("Host", "lab") and echo[1][0] == "X-Big-0"
+
+
+def test_probe_reads_a_capped_echo_whole_and_says_what_it_left_out() -> None:
+    # A proxy adds 45 KiB of headers: within the head limit, beyond the echo's cap.
+    added = {f"X-Added-{i}": "a" * 1000 for i in range(45)}
+    reflector = Reflector(limits=Limits(max_head=64 * 1024))
+    with (
+        running_reflector(reflector) as port,
+        enrichment_proxy(("127.0.0.1", port), added) as proxy,
+    ):
+        result = probe(f"http://127.0.0.1:{proxy}/")
+    assert result.omitted > 0
+    # Left out: the end of the block, which is where the probe's own headers were.
+    assert len(result.diff.injected) + result.omitted == 45 + len(result.sent)
+    assert result.diff.removed == ()  # cannot be told from a capped echo
+    assert any("left out" in line for line in describe(result))
+
+
+def test_browsers_get_the_page_and_tools_get_json() -> None:
+    with running_reflector() as port:
+        [(page, page_headers, body)] = exchange(
+            port,
+            b"GET / HTTP/1.1\r\nHost: lab\r\n"
+            b"Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n\r\n",
+        )
+        [(tool, tool_headers, json_body)] = exchange(
+            port, b"GET / HTTP/1.1\r\nHost: lab\r\nAccept: */*\r\n\r\n"
+        )
+    assert (page, tool) == (200, 200)
+    assert page_headers["content-type"] == "text/html; charset=utf-8"
+    assert "script-src" not in page_headers["content-security-policy"]
+    assert page_headers["content-security-policy"].startswith("default-src 'none'")
+    assert page_headers["x-content-type-options"] == "nosniff"
+    assert b"<script" not in body.lower()
+    assert ECHO_HEADER.lower() in page_headers
+    assert tool_headers["content-type"] == "application/json"
+    assert tool_headers["x-content-type-options"] == "nosniff"
+    assert json.loads(json_body)["uri"] == "/"
+
+
+def test_ipv6_clients_count_by_their_slash_64() -> None:
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:bbbb::9")
+    assert client_key("2001:db8:1:2::1") != client_key("2001:db8:1:3::1")
+    assert client_key("::ffff:192.0.2.7") == "192.0.2.7" == client_key("192.0.2.7")
+
+
+def test_a_large_body_announced_with_expect_gets_100_continue_first() -> None:
+    with running_reflector() as port, socket.create_connection(("127.0.0.1", port), 5) as sock:
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nHost: lab\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n"
+        )
+        sock.settimeout(5)
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(b"abc")
+        assert read_answer(sock)[0] == 200
+
+
+def test_clients_that_never_read_their_answers_stay_within_the_memory_budget() -> None:
+    # Browsers' requests with 20 KB of headers: each echo page is larger than that.
+    budget = 256 * 1024
+    reflector = Reflector(limits=Limits(memory_budget=budget))
+    request = (
+        b"GET / HTTP/1.1\r\nHost: lab\r\nAccept: text/html\r\n"
+        + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 1000) for i in range(20))
+        + b"\r\n"
+    )
+    with running_reflector(reflector) as port:
+        socks = []
+        try:
+            deadline = time.monotonic() + 10
+            for _ in range(50):  # bounded: 50 clients, 10 s
+                if reflector.counters.memory or time.monotonic() > deadline:
+                    break
+                sock = socket.socket()
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                sock.connect(("127.0.0.1", port))
+                sock.setblocking(False)
+                socks.append(sock)
+                # Requests until the reflector stops reading this client: the answers
+                # fill the kernel's buffers (megabytes on loopback), then the reflector's.
+                for _ in range(2000):
+                    if reflector.counters.memory or time.monotonic() > deadline:
+                        break
+                    try:
+                        sock.send(request)
+                    except BlockingIOError:
+                        break  # nobody reads our requests any more: the reflector paused
+                    except OSError:
+                        break
+        finally:
+            for sock in socks:
+                sock.close()
+    assert reflector.counters.memory >= 1
+    assert reflector.counters.peak_buffered <= budget + 64 * 1024

@@ -1,0 +1,151 @@
+"""Where the reflector's records go: a writer thread behind a bounded queue.
+
+Serving must never wait for output. A stalled stdout (Ctrl-S in the terminal, a
+stalled SSH session, a paused ``less``, a pipe nobody reads) would otherwise freeze
+every client, because the event loop would block in ``write``. Records are handed
+over with :meth:`RecordSink.submit`, which never blocks: when the queue is full the
+record is dropped and counted. The thread renders and writes them, in batches, to
+stdout or to an output file (opened for appending, created ``0600``, reopened on
+request for logrotate).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+_STOP = object()
+
+
+class RecordSink(Generic[T]):
+    """A bounded queue and the thread that writes what it holds.
+
+    ``render`` turns an item into one line (without its newline). ``on_closed`` is
+    called from the writer thread, once, with ``None`` when the reader of stdout has
+    gone away (``head -1``) or with a one-line reason when writing failed; the
+    writer then drops everything that follows.
+    """
+
+    def __init__(
+        self,
+        render: Callable[[T], str],
+        path: str | None = None,
+        capacity: int = 10_000,
+        on_closed: Callable[[str | None], None] | None = None,
+        fd: int = 1,
+    ) -> None:
+        self.render = render
+        self.path = path
+        self.on_closed = on_closed
+        self.queue: queue.Queue[object] = queue.Queue(capacity)
+        self.dropped = 0
+        self.written = 0
+        self.closed = False
+        self._reopen = threading.Event()
+        self._fd = fd if path is None else self._open(path)
+        self._thread = threading.Thread(target=self._run, name="headerwatch-output", daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _open(path: str) -> int:
+        # 0600: the records hold phone numbers. O_APPEND: logrotate's copytruncate
+        # and several writers stay consistent. Raises OSError for the caller.
+        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    def submit(self, item: T) -> bool:
+        """Queue ``item`` for writing; False (and counted) when the queue is full."""
+        if self.closed:
+            return False
+        try:
+            self.queue.put_nowait(item)
+        except queue.Full:
+            self.dropped += 1
+            return False
+        return True
+
+    def line(self, text: str) -> None:
+        """Queue a line that is already text (a table header)."""
+        if not self.closed:
+            try:
+                self.queue.put_nowait(_Line(text))
+            except queue.Full:
+                self.dropped += 1
+
+    def reopen(self) -> None:
+        """Reopen the output file before the next write (SIGHUP, after logrotate)."""
+        self._reopen.set()
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Write what is queued (for at most ``timeout`` seconds), then stop the thread.
+
+        A writer stuck on a stalled stdout is left behind (it is a daemon thread):
+        the process must be able to exit although nobody reads its output.
+        """
+        try:
+            self.queue.put(_STOP, timeout=timeout)
+        except queue.Full:
+            return
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            batch = [item]
+            # Whatever else is queued goes out in the same write.
+            while len(batch) < 512:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = any(x is _STOP for x in batch)
+            if not self.closed:
+                self._write([x for x in batch if x is not _STOP])
+            if stop:
+                return
+
+    def _write(self, items: list[object]) -> None:
+        if self._reopen.is_set() and self.path is not None:
+            self._reopen.clear()
+            try:
+                fd = self._open(self.path)
+            except OSError as exc:
+                self._fail(f"cannot reopen {self.path}: {exc.strerror or exc}")
+                return
+            old, self._fd = self._fd, fd
+            os.close(old)
+        lines = []
+        for item in items:
+            text = item.text if isinstance(item, _Line) else self.render(item)  # type: ignore[arg-type]
+            lines.append(text)
+        if not lines:
+            return
+        data = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except BrokenPipeError:
+            self._fail(None)
+            return
+        except OSError as exc:
+            self._fail(f"cannot write the output: {exc.strerror or exc}")
+            return
+        self.written += len(lines)
+
+    def _fail(self, reason: str | None) -> None:
+        self.closed = True
+        if self.on_closed is not None:
+            self.on_closed(reason)
+
+
+class _Line:
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text

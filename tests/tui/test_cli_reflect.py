@@ -1,0 +1,236 @@
+"""``headerwatch reflect`` attacked as a new user's server would be: real processes on
+loopback. Every loop is bounded in count and in time; each test asserts behaviour."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from tests.capture.lab.test_reflect import read_answer
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def reflect(
+    *args: str,
+    stdout: int | None = subprocess.DEVNULL,
+    nofile: int | None = None,
+    code: str | None = None,
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """The real command on a free loopback port; yields it once it listens.
+
+    ``nofile`` lowers its descriptor limit; ``code`` runs before the command (in the
+    same interpreter) to simulate descriptors used by something else."""
+    port = _free_port()
+    argv = ["reflect", "--bind", "127.0.0.1", "--port", str(port), *args]
+    prelude = code or ""
+    script = f"import sys\n{prelude}\nfrom tui.cli import main\nsys.exit(main({argv!r}))"
+
+    def limit() -> None:
+        if nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        preexec_fn=limit,
+    )
+    assert proc.stderr is not None
+    line = b""
+    for _ in range(5):  # a line about the descriptor limit may come first
+        line = proc.stderr.readline()
+        if b"reflecting on" in line or not line:
+            break
+    assert b"reflecting on" in line, line
+    try:
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> tuple[int, str]:
+    """SIGTERM, then the exit status and the rest of stderr."""
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=10)
+    return proc.returncode, err.decode()
+
+
+def get(port: int, extra: bytes = b"", timeout: float = 5.0) -> int:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\n" + extra + b"Connection: close\r\n\r\n")
+        return read_answer(sock, timeout)[0]
+
+
+def slow_connections(port: int, count: int, addresses: int) -> list[socket.socket]:
+    """``count`` connections from ``addresses`` loopback addresses, each having sent
+    the start of a head and no more (slowloris)."""
+    socks = []
+    for i in range(count):
+        sock = socket.socket()
+        sock.bind((f"127.0.2.{i % addresses + 1}", 0))
+        sock.setblocking(False)
+        with suppress(BlockingIOError):
+            sock.connect(("127.0.0.1", port))
+        socks.append(sock)
+    return socks
+
+
+def trickle(socks: list[socket.socket], data: bytes) -> None:
+    for sock in socks:
+        with suppress(OSError):
+            sock.send(data)
+
+
+def wait_for(check: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_slowloris_above_the_descriptor_limit_while_a_normal_client_is_served() -> None:
+    # 128 descriptors: room for 96 connections. 400 slow clients from 20 addresses
+    # trickle a byte every 0.3 s; a normal client still gets its answer at once.
+    with reflect("--head-timeout", "3", nofile=128) as (proc, port):
+        socks = slow_connections(port, 400, 20)
+        try:
+            started = time.monotonic()
+            statuses = []
+            for _ in range(5):  # bounded: 5 rounds of 0.3 s
+                trickle(socks, b"G")
+                time.sleep(0.3)
+                statuses.append(get(port, timeout=5))
+            took = time.monotonic() - started
+        finally:
+            for sock in socks:
+                sock.close()
+        code, err = stop(proc)
+    assert statuses == [200] * 5
+    assert took < 5 * (0.3 + 1.0)  # no client waited for the head deadline
+    assert code == 0 and "Traceback" not in err
+    assert "evicted while waiting" in err.splitlines()[-1]
+
+
+def test_out_of_descriptors_gives_one_line_not_tracebacks() -> None:
+    # Something else holds most descriptors: the limit says 96 connections fit, but
+    # accepts fail after a few. asyncio would log a traceback for each one.
+    code = (
+        "import os, resource\n"
+        "import capture.lab.reflect as r\n"
+        "r.descriptor_room = lambda: 1000\n"
+        "held = [os.open(os.devnull, os.O_RDONLY) for _ in range(100)]\n"
+    )
+    with reflect(nofile=128, code=code) as (proc, port):
+        socks = []
+        try:
+            for i in range(60):
+                s = socket.create_connection(("127.0.0.1", port), 5, (f"127.0.3.{i % 30 + 1}", 0))
+                socks.append(s)
+            time.sleep(2.5)  # asyncio retries the accept every second
+        finally:
+            for s in socks:
+                s.close()
+        time.sleep(1.2)
+        after = get(port)  # serving again once descriptors are back
+        code_, err = stop(proc)
+    lines = [line for line in err.splitlines() if "cannot accept connections" in line]
+    assert len(lines) == 1, err[-2000:]
+    assert "Too many open files" in lines[0]
+    assert "Traceback" not in err
+    assert after == 200 and code_ == 0
+    assert "accept failed" in err.splitlines()[-1]
+
+
+def test_a_stdout_pipe_nobody_reads_does_not_stop_serving() -> None:
+    pad = b"X-Pad: " + b"p" * 4000 + b"\r\n"
+    with reflect("--queue", "50", stdout=subprocess.PIPE) as (proc, port):
+        # Nobody reads stdout: the pipe (64 KiB) fills after a dozen records.
+        statuses = [get(port, pad, timeout=3) for _ in range(200)]
+        assert proc.stdout is not None
+        code, err = stop(proc)
+    assert statuses == [200] * 200
+    assert code == 0 and "Traceback" not in err
+    assert "records dropped (output too slow)" in err
+
+
+def test_a_closed_stdout_stops_the_reflector_with_one_line() -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `reflect | head -1` once head has left
+    try:
+        with reflect(stdout=write_end) as (proc, port):
+            os.close(write_end)
+            get(port)
+            assert wait_for(lambda: proc.poll() is not None, 10)
+            _, err = proc.communicate(timeout=5)
+    finally:
+        with suppress(OSError):
+            os.close(write_end)
+    text = err.decode()
+    assert proc.returncode == 0
+    assert "headerwatch: stdout closed; stopping" in text
+    assert "Traceback" not in text and "BrokenPipe" not in text
+
+
+def test_sigterm_stops_it_and_closes_keep_alive_connections() -> None:
+    with reflect() as (proc, port), socket.create_connection(("127.0.0.1", port), 5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
+        assert read_answer(sock)[0] == 200
+        code, err = stop(proc)
+        sock.settimeout(5)
+        assert sock.recv(1) == b""  # closed by the server, not left hanging
+    assert code == 0 and "Traceback" not in err
+    assert "1 request reflected" in err
+
+
+def test_output_file_is_private_appended_and_reopened_on_sighup(tmp_path: Path) -> None:
+    out = tmp_path / "reflect.jsonl"
+    with reflect("--output", str(out)) as (proc, port):
+        get(port)
+        assert wait_for(lambda: out.exists() and out.stat().st_size > 0, 5)
+        out.rename(tmp_path / "reflect.jsonl.1")  # logrotate
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        get(port)
+        assert wait_for(lambda: out.exists() and out.stat().st_size > 0, 5)
+        code, _ = stop(proc)
+    assert code == 0
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    assert len((tmp_path / "reflect.jsonl.1").read_text().splitlines()) == 1
+    assert len(out.read_text().splitlines()) == 1
+
+
+def test_limits_are_options_and_bad_values_are_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "reflect", "--head-timeout", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "headerwatch: error: head-timeout must be above 0"
+
+
+def test_one_reflector_listens_on_several_ports() -> None:
+    other = _free_port()
+    with reflect("--port", str(other)) as (proc, port):
+        assert (get(port), get(other)) == (200, 200)
+        code, _ = stop(proc)
+    assert code == 0
