@@ -35,6 +35,12 @@ from capture.text import counted
 
 _NO_EVENTS: list[Event] = []
 
+ECHO_WAIT = 5.0
+"""Longest a request is held (capture seconds) for its connection to show whether a
+reflector answers it: a server that never answers delays output by this much."""
+HOLD_LIMIT = 10_000
+"""Most requests held at once; past it, the oldest goes without its verdict."""
+
 
 class Detector(Protocol):
     """Finds identities in a request (see :mod:`capture.identity`)."""
@@ -52,17 +58,40 @@ class Pipeline:
         limits: Limits | None = None,
         responses: bool = True,
         shard: Shard | None = None,
+        echoes: bool = True,
     ) -> None:
         """``responses=False`` skips parsing server bytes: for consumers that print
         requests only (``scan``), it saves a third of the work. Requests are the same
         either way; only :class:`ResponseSeen` events are missing.
 
         With ``shard``, only that shard's connections are read (and counted): the
-        process's part of a split scan (:mod:`capture.scan_jobs`)."""
+        process's part of a split scan (:mod:`capture.scan_jobs`).
+
+        ``echoes`` (with ``responses=False``): a connection whose server answers with
+        a reflector's echo (:mod:`capture.http.echo`) still has its responses read, so
+        that each request comes out complete with what the network did to it
+        (:attr:`Record.transit`). Each request is then held, in capture order, until
+        its connection's first response head shows whether it is a reflector's (one
+        round trip), at most :data:`ECHO_WAIT` seconds of capture time or
+        :data:`HOLD_LIMIT` requests."""
         self.detector = detector
         self.shard = shard
         self.decoder = Decoder(shard)
-        self.tracker = HttpTracker(self._on_request, self._on_response, responses=responses)
+        self.tracker = HttpTracker(
+            self._on_request,
+            self._on_response,
+            responses=responses,
+            echoes=echoes,
+            on_settled=self._on_settled,
+        )
+        self._holding = echoes and not responses
+        self._held: OrderedDict[int, Record] = OrderedDict()
+        """Requests waiting for their connection's verdict, by id (capture order)."""
+        self._ready: set[int] = set()
+        """Held requests whose transit is known (or known not to come)."""
+        self._held_flows: dict[int, list[int]] = {}
+        self.hold_cut = 0
+        """Requests let go before their echo could be known (a bound was reached)."""
         self.reassembler = Reassembler(self.tracker, limits, shard.owns if shard else None)
         self._out: list[Event] = []
         # (flow, depth) -> record, for pairing responses; bounded.
@@ -95,7 +124,40 @@ class Pipeline:
             reassembler.touched[key] = ts
         if ts >= reassembler.sweep_due:
             reassembler.tick(ts)
+            if self._held:
+                self._expire(ts)
         return self._take()
+
+    def _on_settled(self, flow_id: int) -> None:
+        """Connection ``flow_id`` brings no more echoes: its held requests may go."""
+        ids = self._held_flows.pop(flow_id, None)
+        if ids:
+            self._ready.update(ids)
+            self._release()
+
+    def _release(self) -> None:
+        """Hand out the held requests at the head of the queue that are complete."""
+        held, ready, out = self._held, self._ready, self._out
+        while held:
+            first = next(iter(held))
+            if first not in ready:
+                if len(held) <= HOLD_LIMIT:
+                    return
+                self.hold_cut += 1  # bounded: the oldest goes without its verdict
+            ready.discard(first)
+            out.append(RequestSeen(held.pop(first)))
+
+    def _expire(self, now: float) -> None:
+        """Let go of held requests older than :data:`ECHO_WAIT` in capture time."""
+        held = self._held
+        while held:
+            first = next(iter(held))
+            if first not in self._ready:
+                if held[first].request.ts > now - ECHO_WAIT:
+                    return
+                self.hold_cut += 1
+            self._ready.discard(first)
+            self._out.append(RequestSeen(held.pop(first)))
 
     def _decode(self, ts: float, linktype: int, data: bytes) -> list[Event]:
         self._feed(ts, linktype, data)
@@ -121,12 +183,17 @@ class Pipeline:
         """Capture time ``ts`` has come without a frame (a quiet live capture):
         connections idle too long close, and what that completes is returned."""
         self.reassembler.tick(ts)
+        if self._held:
+            self._expire(ts)
         return self._take()
 
     def flush(self) -> list[Event]:
         """End of input: close every connection and return what that completes."""
         self.reassembler.frame_no = self.packets + 1
         self.reassembler.flush()
+        self._ready.update(self._held)
+        self._held_flows.clear()
+        self._release()
         out = self._out
         self._out = []
         return out
@@ -157,6 +224,8 @@ class Pipeline:
                 # Before the record that starts the second: it takes that number.
                 reassembler.frame_no = base + capture.records + 1
                 reassembler.tick(ts)
+                if self._held:
+                    self._expire(ts)
                 events = self._take()
             else:
                 self.packets = base + capture.records
@@ -177,16 +246,31 @@ class Pipeline:
             self._answer(record, parsed.response)
         return self._take()
 
-    def _on_request(self, request: Request) -> None:
-        record = self._record(request, ())
-        if self.tracker.responses:
+    def _on_request(self, settled: bool, request: Request) -> None:
+        record = self._record(request, (), emit=not self._holding)
+        if self._holding:
+            # Requests only, each complete with what its echo shows: held, in
+            # capture order, until its connection is known to bring no echo, or
+            # the echo came (see _release).
+            rid = record.id
+            if settled:
+                if not self._held:
+                    self._out.append(RequestSeen(record))  # nothing before it waits
+                    return
+                self._held[rid] = record
+                self._ready.add(rid)
+                return
+            self._held[rid] = record
+            self._held_flows.setdefault(request.flow, []).append(rid)
+        if self._holding or self.tracker.responses:
             awaiting = self._awaiting
             awaiting[(request.flow, request.depth)] = record
             if len(awaiting) > 100_000:
                 awaiting.popitem(last=False)
 
-    def _record(self, request: Request, carried: tuple[Finding, ...]) -> Record:
-        """The request's record, with its findings, handed out as :class:`RequestSeen`."""
+    def _record(self, request: Request, carried: tuple[Finding, ...], emit: bool = True) -> Record:
+        """The request's record, with its findings (handed out as :class:`RequestSeen`
+        unless ``emit`` is False)."""
         findings = self.detector.detect(request) if self.detector is not None else ()
         if carried:
             findings += carried
@@ -197,7 +281,8 @@ class Pipeline:
             if identities:
                 self.identity_requests += 1
         self._next_id += 1
-        self._out.append(RequestSeen(record))
+        if emit:
+            self._out.append(RequestSeen(record))
         return record
 
     def _on_response(self, flow: int, depth: int, response: Response) -> None:
@@ -207,6 +292,14 @@ class Pipeline:
 
     def _answer(self, record: Record, response: Response) -> None:
         """Hand out ``response`` to ``record``, after what its echo shows was injected."""
+        if self._holding and record.id in self._held:
+            # Requests only: the echo completes the held record, which may now go.
+            echo = self._echo(record, response)
+            if echo is not None:
+                self._held[record.id] = echo.onto(self._held[record.id])
+            self._ready.add(record.id)
+            self._release()
+            return
         echo = self._echo(record, response)
         if echo is not None:
             self._out.append(echo)  # first: consumers then see the response complete
@@ -244,6 +337,7 @@ class Pipeline:
             "identity_requests": self.identity_requests,
             "echoes": self.echoes,
             "altered_in_transit": self.altered,
+            "echo_waits_cut": self.hold_cut,
             "skipped_frames": sum(self.decoder.skipped.values()),
             "active_flows": self.reassembler.active_flows,
             "buffered_bytes": self.reassembler.buffered_bytes,
@@ -277,6 +371,11 @@ def summarize(c: dict[str, int], skipped: Counter[str]) -> str:
         parts.append(
             f"{counted(c['echoes'], 'request')} echoed by a reflector, "
             f"{c['altered_in_transit']:,} altered in transit"
+        )
+    if c.get("echo_waits_cut"):
+        parts.append(
+            f"{counted(c['echo_waits_cut'], 'request')} written before its server's answer "
+            "could show a reflector's echo"
         )
     if skipped:
         # Most frequent first, ties by name: the same line however they were counted.

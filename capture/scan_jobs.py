@@ -84,7 +84,7 @@ class _ShardPipeline(Pipeline):
         super().__init__(detector, limits, responses=False, shard=shard)
         self.keys: dict[int, bytes] = {}
 
-    def _on_request(self, request: Request) -> None:
+    def _on_request(self, settled: bool, request: Request) -> None:
         reassembler = self.reassembler
         flow = reassembler.closing
         if flow is None:
@@ -102,7 +102,7 @@ class _ShardPipeline(Pipeline):
                     flow_id,
                 )
         self.keys[self._next_id] = key
-        super()._on_request(request)
+        super()._on_request(settled, request)
 
 
 def work(

@@ -607,10 +607,27 @@ class MessageReader:
             self.current.anomalies.append(text)
 
 
+ECHO_MARK = b"\nx-headerwatch-received:"
+"""How a reflector's response head is recognised (lower case, at a line start)."""
+MAX_PROBE = MAX_HEAD
+"""Server bytes looked at for it, at most: a head longer than any we parse is not one."""
+
+
 class HttpConnection:
     """HTTP state of one TCP connection."""
 
-    __slots__ = ("client", "depth", "flow", "outstanding", "readers", "tracker")
+    __slots__ = (
+        "client",
+        "depth",
+        "echo",
+        "flow",
+        "outstanding",
+        "probe",
+        "probe_ts",
+        "readers",
+        "responses",
+        "tracker",
+    )
 
     def __init__(self, tracker: HttpTracker, flow: Flow) -> None:
         self.tracker = tracker
@@ -619,6 +636,13 @@ class HttpConnection:
         self.readers = (MessageReader(self, 0), MessageReader(self, 1))
         self.outstanding: deque[PendingRequest] = deque()
         self.depth = 0
+        self.responses = tracker.responses
+        """Whether the server's bytes are parsed: always, or on a reflector's connection."""
+        self.echo: bool | None = None if tracker.echoes and not tracker.responses else False
+        """Whether the server is a reflector (its first response head carries the
+        echo); None until that head has been seen."""
+        self.probe: bytearray | None = None
+        self.probe_ts = 0.0
         if flow.client is not None:
             self.assign_roles(flow.client)
 
@@ -627,7 +651,7 @@ class HttpConnection:
         if self.client is not None:
             return
         self.client = client
-        if not self.tracker.responses:
+        if not self.responses and self.echo is not None:
             _ignore(self.flow, 1 - client, True)
         for reader in self.readers:
             reader.is_request = reader.direction == client
@@ -641,15 +665,45 @@ class HttpConnection:
         readers = self.readers
         if self.client is not None and direction != self.client:
             readers[1 - direction].other_side_spoke()
-            if not self.tracker.responses:
+            if not self.responses:
+                if self.echo is None:
+                    self._probe(direction, ts, data)
                 return
         readers[direction].feed(ts, data)
+
+    def _probe(self, direction: int, ts: float, data: bytes) -> None:
+        """Look at the server's first response head for a reflector's echo: only a
+        reflector's connection has its responses parsed (sent versus received); on
+        any other the server's bytes are ignored from here on, as before."""
+        probe = self.probe
+        if probe is None:
+            probe = self.probe = bytearray()
+            self.probe_ts = ts
+        probe += data
+        head = probe.lower()
+        if ECHO_MARK in head:
+            self.echo = self.responses = True
+            self.probe = None
+            self.readers[direction].feed(self.probe_ts, bytes(probe))
+        elif b"\r\n\r\n" in head or b"\n\n" in head or len(probe) > MAX_PROBE:
+            self.not_an_echo()
+
+    def not_an_echo(self) -> None:
+        """The server is no reflector (or cannot be told to be): stop reading it, and
+        let the requests that waited for that answer go on."""
+        if self.echo is not False:
+            self.echo = False
+            self.probe = None
+            self.outstanding.clear()
+            if self.client is not None:
+                _ignore(self.flow, 1 - self.client, True)
+            self.tracker.settled(self.flow.id)
 
     def new_request(self, ts: float, head: RequestHead) -> PendingRequest:
         """A request head completed: it now waits for a response."""
         self.depth += 1
         pending = PendingRequest(ts, head, self.depth)
-        if not self.tracker.responses:
+        if self.echo is False and not self.responses:
             return pending
         self.outstanding.append(pending)
         if len(self.outstanding) > self.tracker.max_outstanding:
@@ -695,27 +749,39 @@ class HttpConnection:
         """The TCP connection ended."""
         for reader in self.readers:
             reader.close()
+        if not self.tracker.responses:
+            # No answer comes any more: the requests that waited for one go on.
+            self.echo = False
+            self.tracker.settled(self.flow.id)
 
 
 class HttpTracker:
     """The stream sink that turns reassembled TCP into HTTP requests and responses.
 
-    ``on_request(request)`` is called when a request is complete;
+    ``on_request(settled, request)`` is called when a request is complete;
+    ``settled`` says that no reflector's echo can come for it (when responses are
+    not parsed and its connection's server is known to be no reflector);
     ``on_response(flow_id, depth, response)`` when the response to the request
     with that depth on that flow has its head.
     """
 
     def __init__(
         self,
-        on_request: Callable[[Request], None],
+        on_request: Callable[[bool, Request], None],
         on_response: Callable[[int, int, Response], None],
         max_outstanding: int = 100,
         responses: bool = True,
+        echoes: bool = True,
+        on_settled: Callable[[int], None] | None = None,
     ) -> None:
         self.on_request = on_request
         self.on_response = on_response
         self.responses = responses
-        """False: server bytes are not parsed (``scan`` prints requests only)."""
+        """False: server bytes are not parsed (``scan`` prints requests only)..."""
+        self.echoes = echoes
+        """...except on a reflector's connection, told by its first response head."""
+        self.on_settled = on_settled
+        """``on_settled(flow_id)``: no more echoes will come on that connection."""
         self.max_outstanding = max_outstanding
         self.counters: dict[str, int] = dict.fromkeys(
             (
@@ -736,6 +802,11 @@ class HttpTracker:
         """Increment a counter."""
         self.counters[name] = self.counters.get(name, 0) + 1
 
+    def settled(self, flow_id: int) -> None:
+        """Connection ``flow_id`` will bring no more echoes."""
+        if self.on_settled is not None:
+            self.on_settled(flow_id)
+
     def _conn(self, flow: Flow) -> HttpConnection:
         conn = flow.app
         if conn is None:
@@ -752,7 +823,11 @@ class HttpTracker:
 
     def on_gap(self, flow: Flow, direction: int, ts: float, size: int) -> None:
         """Missing bytes."""
-        self._conn(flow).readers[direction].gap(ts, size)
+        conn = self._conn(flow)
+        if conn.echo is None and conn.client is not None and direction != conn.client:
+            conn.not_an_echo()  # the head that could tell is (partly) missing
+            return
+        conn.readers[direction].gap(ts, size)
 
     def on_roles(self, flow: Flow) -> None:
         """The handshake named the client."""
@@ -777,6 +852,7 @@ class HttpTracker:
             src, sport, dst, dport = flow.a, flow.a_port, flow.b, flow.b_port
         self.counters["requests"] += 1
         self.on_request(
+            conn.echo is False,
             Request(
                 ts=pending.ts,
                 flow=flow.id,
@@ -792,7 +868,7 @@ class HttpTracker:
                 body=bytes(pending.body),
                 body_length=pending.body_length,
                 anomalies=tuple(pending.anomalies),
-            )
+            ),
         )
 
     def emit_response(

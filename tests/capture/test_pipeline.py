@@ -154,9 +154,10 @@ def test_response_bodies_and_acknowledgements_are_not_decoded(tmp_path: Path, fm
     capture = CaptureFile(path)
     records = [e for e in pipeline.run_capture(capture) if isinstance(e, RequestSeen)]
     assert len(records) == 1
-    # Handshake (3) and request (1) and the closing FINs (2); not the 14 response
-    # segments, nor the 14 acknowledgements, nor the last bare ACK.
-    assert len(decoded) == 6
+    # Handshake (3), request (1), the first response segment (1: is it a reflector's
+    # echo?) and the closing FINs (2); not the 13 other response segments, nor the
+    # 14 acknowledgements, nor the last bare ACK.
+    assert len(decoded) == 7
     assert pipeline.packets == capture.records == len(frames)
     assert records[0].record.request.flow == 1
 

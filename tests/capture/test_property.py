@@ -44,7 +44,7 @@ def requests(draw: st.DrawFn) -> bytes:
 
 def parse(segments: list[Segment]) -> list[tuple[object, ...]]:
     out: list[Request] = []
-    tracker = HttpTracker(out.append, lambda *a: None)
+    tracker = HttpTracker(lambda _settled, request: out.append(request), lambda *a: None)
     reassembler = Reassembler(tracker)
     for seg in segments:
         reassembler.feed(seg)
@@ -120,7 +120,7 @@ def test_arbitrary_bytes_and_gaps_never_raise(
     """Whatever arrives (garbage, half heads, gaps, tunnels), the HTTP layer neither
     raises nor reports a request that is not one."""
     out: list[Request] = []
-    tracker = HttpTracker(out.append, lambda *a: None)
+    tracker = HttpTracker(lambda _settled, request: out.append(request), lambda *a: None)
     reassembler = Reassembler(tracker)
     seq = {"c": 1000, "s": 9000}
     if syn:

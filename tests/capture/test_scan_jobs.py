@@ -285,5 +285,10 @@ def test_connections_idle_at_the_same_tick_close_in_one_order(tmp_path: Path) ->
     want, counters = single([path], LIMITS)
     uris = [line.split(b'"uri":"')[1].split(b'"')[0].decode() for line in want.splitlines()]
     later = [f"/later{i}" for i in range(15)]
-    assert uris == [*later[:6], "/a", "/b", *later[6:]]  # ten seconds after the last touch
+    # Ten seconds after the last touch. The "100 Continue" heads are now read (each
+    # is its server's first head, looked at for a reflector's echo), which changes
+    # which connection was touched last; what matters is that the two half requests
+    # come out together, in the same order in every process (below).
+    assert uris[:6] == later[:6] and sorted(uris[6:8]) == ["/a", "/b"]
+    assert uris[8:] == later[6:]
     assert split([path], 2, LIMITS) == (want, counters)

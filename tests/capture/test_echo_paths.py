@@ -1,0 +1,119 @@
+"""Sent versus received on every path: requests-only pipelines (scan's JSONL and table,
+headless live) read a reflector's echo too, and every format gives the same answer."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from capture.http.echo import ECHO_HEADER, encode_echo
+from capture.identity.detector import IdentityConfig, IdentityDetector
+from capture.model import RequestSeen
+from capture.pipeline import ECHO_WAIT, Pipeline
+from capture.scan import scan
+from capture.sources.frames import CaptureFile
+from tests.helpers import OK, conversation, save, simple_request
+
+NUMBER = "447700900461"
+
+
+def _echoed(received: tuple[tuple[str, str], ...]) -> bytes:
+    echo = f"{ECHO_HEADER}: {encode_echo(received)}\r\n".encode()
+    return b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + echo + b"\r\nok"
+
+
+def _lab_capture(tmp_path: Path) -> str:
+    """Three connections, interleaved: a reflector's (a carrier added the number and
+    stripped Accept), a plain server's, and one whose server never answers."""
+    reflected = conversation(cport=40001, server="198.51.100.2", ts=1000.0)
+    plain = conversation(cport=40002, server="203.0.113.9", ts=1000.1)
+    silent = conversation(cport=40003, server="203.0.113.10", ts=1000.2)
+    frames = reflected.handshake() + plain.handshake() + silent.handshake()
+    frames += reflected.send(True, simple_request("/r1", extra="Accept: */*\r\n"))
+    frames += plain.send(True, simple_request("/p1"))
+    frames += silent.send(True, simple_request("/s1"))
+    received = (("Host", "example.com"), ("X-MSISDN", NUMBER))
+    frames += plain.send(False, OK)
+    frames += reflected.send(False, _echoed(received))
+    frames += plain.send(True, simple_request("/p2"))
+    frames += plain.send(False, OK)
+    frames += reflected.send(True, simple_request("/r2"))
+    frames += reflected.send(False, _echoed((("Host", "example.com"),)))
+    frames.sort(key=lambda f: f[0])
+    return save(tmp_path, frames)
+
+
+def _detector() -> IdentityDetector:
+    return IdentityDetector(IdentityConfig(region="GB"))
+
+
+def test_a_requests_only_pipeline_gives_each_request_with_its_transit_in_capture_order(
+    tmp_path: Path,
+) -> None:
+    path = _lab_capture(tmp_path)
+    pipeline = Pipeline(_detector(), responses=False)
+    events = list(pipeline.run_capture(CaptureFile(path))) + pipeline.flush()
+    records = [e.record for e in events if isinstance(e, RequestSeen)]
+    assert [r.id for r in records] == [1, 2, 3, 4, 5]  # capture order, held or not
+    by_uri = {r.request.uri: r for r in records}
+    assert set(by_uri) == {"/r1", "/r2", "/p1", "/p2", "/s1"}
+    first = by_uri["/r1"]
+    assert first.transit is not None
+    assert first.transit.injected == (("X-MSISDN", NUMBER),)
+    assert first.transit.removed == (("Accept", "*/*"),)
+    assert [f.normalized for f in first.identities] == [f"+{NUMBER}"]
+    second = by_uri["/r2"].transit
+    assert second is not None and not second.altered
+    # No reflector answered these.
+    assert all(by_uri[u].transit is None for u in ("/p1", "/p2", "/s1"))
+    assert pipeline.counters()["echoes"] == 2
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "table", "har"])
+def test_every_format_reports_the_injected_identity_and_fails_on_it(
+    tmp_path: Path, fmt: str
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = scan([_lab_capture(tmp_path)], fmt=fmt, detector=_detector(), out=out, err=err,
+                fail_on_identity=True, jobs=1)  # fmt: skip
+    assert code == 1, err.getvalue()
+    text = out.getvalue()
+    assert f"+{NUMBER}" in text
+    if fmt == "jsonl":
+        first = next(json.loads(x) for x in text.splitlines() if '"/r1"' in x)
+        assert first["injected"] == [["X-MSISDN", NUMBER]]
+        assert first["removed"] == [["Accept", "*/*"]] and first["changed"] == []
+    elif fmt == "table":
+        assert "injected:X-MSISDN" in text and "removed:Accept" in text
+    else:
+        [entry] = [
+            e for e in json.loads(text)["log"]["entries"] if e["request"]["url"].endswith("/r1")
+        ]
+        assert entry["_injected"] == [{"name": "X-MSISDN", "value": NUMBER}]
+        assert entry["_removed"] == [{"name": "Accept", "value": "*/*"}]
+    assert "2 requests echoed by a reflector, 1 altered in transit" in err.getvalue()
+
+
+def test_only_identity_keeps_the_request_whose_identity_was_injected(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    scan([_lab_capture(tmp_path)], detector=_detector(), out=out, err=err, only_identity=True)
+    assert [json.loads(line)["uri"] for line in out.getvalue().splitlines()] == ["/r1"]
+
+
+def test_a_server_that_never_answers_holds_its_request_only_for_a_while(tmp_path: Path) -> None:
+    conv = conversation(cport=40009, ts=2000.0)
+    later = conversation(cport=40010, ts=2000.0 + ECHO_WAIT + 2)
+    frames = conv.handshake() + conv.send(True, simple_request("/waits"))
+    frames += later.handshake() + later.send(True, simple_request("/later"))
+    pipeline = Pipeline(None, responses=False)
+    seen = []
+    for frame in CaptureFile(save(tmp_path, frames)):
+        seen += [e.record.request.uri for e in pipeline.feed(frame) if isinstance(e, RequestSeen)]
+    assert seen == ["/waits"]  # let go after ECHO_WAIT of capture time, not at the end
+    assert pipeline.counters()["echo_waits_cut"] == 1
+    assert [e.record.request.uri for e in pipeline.flush() if isinstance(e, RequestSeen)] == [
+        "/later"
+    ]
