@@ -22,6 +22,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import phonenumbers
 
@@ -130,8 +131,11 @@ def _worth_header(value: str) -> bool:
     return _worth_param(value) or _DIGIT_RUN.search(value) is not None
 
 
-# Names and values are attacker-controlled: caches are cleared when they reach these sizes.
-_NAME_CACHE_LIMIT = 4096
+# Names and values are attacker-controlled, so every cache is bounded. Name decisions
+# live in LRUs: ad and analytics traffic sends thousands of one-off parameter names
+# (tag managers add random suffixes), and a cache emptied when full would lose the
+# few names that recur on every request each time such a burst filled it.
+_NAME_CACHE_LIMIT = 16384
 _VALUE_CACHE_LIMIT = 8192
 
 
@@ -168,14 +172,20 @@ class IdentityDetector:
                 + [canaries.value_canary(v) for v in config.canaries]
             )
         self._canary_cache: dict[str, bool] = {}
-        self._header_rules: dict[str, _NameRule] = {}
+        self._header_rule: Callable[[str], _NameRule] = lru_cache(_NAME_CACHE_LIMIT)(
+            self._classify_header
+        )
         self._benign_names: set[str] = set()
-        """Header names (as sent) whose rule is to skip: the first test per header."""
-        self._param_rules: dict[str, _NameRule] = {}
+        """Header names (as sent) whose rule is to skip: the first test per header. Only
+        spellings of the catalog's benign names get here, so it stays small; it stops
+        growing at the cache limit all the same (odd casings are attacker-controlled)."""
+        self._param_rule: Callable[[str], _NameRule] = lru_cache(_NAME_CACHE_LIMIT)(
+            self._classify_param
+        )
 
     # -- per-name decisions ------------------------------------------------------
 
-    def _header_rule(self, name: str) -> _NameRule:
+    def _classify_header(self, name: str) -> _NameRule:
         key = normalize_name(name)
         entry = self.catalog.lookup(key)
         if entry is not None:
@@ -190,15 +200,11 @@ class IdentityDetector:
             hint = name_hint(key)
             worth = None if hint.hint else _worth_param if hint.id_like else _worth_header
             rule = _NameRule(_SCAN, None, hint, worth)
-        if len(self._header_rules) >= _NAME_CACHE_LIMIT:
-            self._header_rules.clear()
-            self._benign_names.clear()
-        self._header_rules[name] = rule
-        if rule.action == _SKIP:
+        if rule.action == _SKIP and len(self._benign_names) < _NAME_CACHE_LIMIT:
             self._benign_names.add(name)
         return rule
 
-    def _param_rule(self, name: str) -> _NameRule:
+    def _classify_param(self, name: str) -> _NameRule:
         key = normalize_name(name)
         entry = self.catalog.lookup(key)
         if entry is not None and entry.is_identity:
@@ -208,9 +214,6 @@ class IdentityDetector:
         else:
             hint = name_hint(key)
             rule = _NameRule(_SCAN, None, hint, None if hint.hint else _worth_param)
-        if len(self._param_rules) >= _NAME_CACHE_LIMIT:
-            self._param_rules.clear()
-        self._param_rules[name] = rule
         return rule
 
     # -- the hot path ------------------------------------------------------------
@@ -218,12 +221,12 @@ class IdentityDetector:
     def detect(self, request: Request) -> tuple[Finding, ...]:
         """Every identity (and informational) finding in ``request``, in wire order."""
         out: list[Finding] = []
-        rules = self._header_rules
+        header_rule = self._header_rule
         benign = self._benign_names
         for name, value in request.headers:
             if name in benign:
                 continue
-            rule = rules.get(name) or self._header_rule(name)
+            rule = header_rule(name)
             action = rule.action
             if action == _SKIP:
                 continue
@@ -256,7 +259,7 @@ class IdentityDetector:
         return tuple(out)
 
     def _param(self, name: str, value: str, where: str, out: list[Finding]) -> None:
-        rule = self._param_rules.get(name) or self._param_rule(name)
+        rule = self._param_rule(name)
         worth = rule.worth
         if worth is not None and not worth(value):
             return

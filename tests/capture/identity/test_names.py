@@ -75,7 +75,7 @@ def test_counter_like_names_are_id_like(name: str) -> None:
     assert hint.hint is None and hint.id_like
 
 
-@pytest.mark.parametrize("name", ["x-subscriber", "x-foo", "referer", "x-mobile-gateway", "thread"])
+@pytest.mark.parametrize("name", ["x-foo", "referer", "x-mobile-gateway", "thread", "subject"])
 def test_plain_names_hint_nothing(name: str) -> None:
     hint = name_hint(normalize_name(name))
     assert hint.hint is None and not hint.id_like
