@@ -28,7 +28,7 @@ import phonenumbers
 
 from capture.identity import canary as canaries
 from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
-from capture.identity.encodings import url_decode
+from capture.identity.encodings import split_parts, url_decode
 from capture.identity.nai import find_addresses
 from capture.identity.names import NameHint, name_hint, normalize_name
 from capture.identity.values import VALUE_DETECTORS, Mode, ValueHit, ValueScanner
@@ -107,6 +107,7 @@ class _NameRule:
 _PLUS_DIGIT = re.compile(r"\+[0-9]")
 _URI_SCHEME = re.compile(r"(?i:tel|sips?):")
 _DIGIT_RUN = re.compile(r"[0-9]{7}")
+_PHONE_SHAPED = re.compile(r"\+?[0-9]{10,15}")
 
 
 def _worth_param(value: str) -> bool:
@@ -315,6 +316,16 @@ class IdentityDetector:
                 detail = f"{entry.description} (value is not {kind.upper()}-shaped)"
                 out.append(Finding(name, where, kind, text, text, CATALOG, severity, detail))
             return
+        if kind == "subscriber_id" and _PHONE_SHAPED.fullmatch(text):
+            # Some operators put the MSISDN itself in a subscriber-ID header (Claro
+            # Colombia's x-up-subno): then it is reported as what it is.
+            hit = self._scanner.named_phone(text, force=True)
+            if hit is not None:
+                detail = f"{hit.detail} · phone number in a subscriber-ID header"
+                out.append(
+                    Finding(name, where, "msisdn", text, hit.normalized, CATALOG, severity, detail)
+                )
+                return
         if kind == "email":
             addresses = find_addresses(text)
             normalized = addresses[0].normalized if addresses else text
@@ -323,11 +334,32 @@ class IdentityDetector:
             )
             return
         out.append(Finding(name, where, kind, text, text, CATALOG, severity, entry.description))
+        if kind == "network_info" and self._numbers_inside(name, where, text, out):
+            return
         if kind in INFO_KINDS and _worth_header(text):
             # Informational headers can carry identities (X-Network-Info: GPRS,<MSISDN>,...).
             self._emit(
                 name, where, self._scanner.scan(text, NameHint(None, False), Mode.HEADER), out
             )
+
+    def _numbers_inside(self, name: str, where: str, text: str, out: list[Finding]) -> bool:
+        """Phone numbers among the fields of a network-information header
+        (``GPRS,447700900123,unsecured``): the header is documented to carry the
+        subscriber's number, so a field of 10-15 digits is read as one even where
+        libphonenumber does not call it valid. True when one was found."""
+        found = False
+        for _, part in split_parts(text):
+            if part.isdigit() and 10 <= len(part) <= 15:
+                hit = self._scanner.named_phone(part, force=True)
+                if hit is not None:
+                    detail = f"{hit.detail} · inside network information"
+                    out.append(
+                        Finding(
+                            name, where, "msisdn", part, hit.normalized, CATALOG, "high", detail
+                        )
+                    )
+                    found = True
+        return found
 
     @staticmethod
     def _emit(name: str, where: str, hits: list[ValueHit], out: list[Finding]) -> None:

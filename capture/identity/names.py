@@ -45,7 +45,7 @@ one an IMSI, but the name alone does not promise either."""
 # rather than a phone number. Only *bare digits* are suppressed under such names: a
 # "+E.164" or "tel:" value is still reported.
 _ID_WORDS = (
-    "id|ids|uid|uuid|guid|trace|traceid|span|spanid|request|req|session|sess|sid|"
+    "uid|uuid|guid|trace|traceid|span|spanid|request|req|session|sess|sid|"
     "time|timestamp|ts|date|epoch|ms|expires|expiry|age|ttl|nonce|seq|sequence|counter|count|"
     "version|ver|build|rev|revision|length|len|size|bytes|range|offset|etag|token|key|hash|"
     "sig|signature|checksum|crc|port|cb|cachebuster|rand|random|rnd|order|invoice|txn|"
@@ -80,6 +80,7 @@ _CLASSIFY = re.compile(
             + "sub|subs|msid|bearer"
             + _T1
             + ")",
+            "(?P<idword>" + _T0 + "id|ids|no|nr|[a-z]+id" + _T1 + ")",
             "(?P<idlike>" + _T0 + _ID_WORDS + _T1 + ")",
             "(?P<number>" + _T0 + "number|num|nr|nbr" + _T1 + ")",
         )
@@ -114,15 +115,18 @@ _HINTS = {hint: NameHint(hint, False) for hint in _PRECEDENCE}
 def name_hint(key: str) -> NameHint:
     """Classify a normalised name (see :func:`normalize_name`) in one regex pass.
 
-    "number" alone (``x-line-number``) hints at a subscriber only when no counter-like
-    word is there too: ``order-number`` and ``build-number`` stay quiet.
+    A subscriber word loses to a counter, clock or size word (``x-subscriber-count``
+    is a count), not to a bare "id" (``x-subscriber-id`` may well hold the number);
+    "number" alone (``x-line-number``) hints at a subscriber only when no ID-like
+    word is there too: ``order-number`` and ``build-number`` stay quiet. A word
+    ending in "id" (``orderid``, ``userid``) is an ID.
     """
     found = {match.lastgroup for match in _CLASSIFY.finditer(key)}
     if found:
         for hint in _PRECEDENCE:
-            if hint in found:
+            if hint in found and not (hint == HINT_SUBSCRIBER and "idlike" in found):
                 return _HINTS[hint]
-        if "idlike" in found:
+        if "idlike" in found or "idword" in found:
             return _ID_LIKE
         return _HINTS[HINT_SUBSCRIBER]  # "number" with nothing to say it counts
     # One-letter names ("_", "t", "v") are cache-busters and versions in practice.

@@ -85,6 +85,28 @@ def _phone_hit(part: str, match: PhoneMatch, severity: str, how: str = "") -> Va
     return ValueHit("msisdn", part, match.e164, PHONENUMBER, severity, detail)
 
 
+def _written(text: str) -> ValueHit | None:
+    """A number written with its ``+`` (``+1 201 555 0123``, ``%2B447700900123``).
+
+    A valid number is reported with high severity. The ``+`` is deliberate notation,
+    so a number of plausible length that libphonenumber does not call valid (Ofcom's
+    drama range +44 7700 900xxx) is still reported, with medium severity and a
+    detail saying so, when it has at least 11 digits (shorter "+digits" are offsets
+    and versions more often than numbers).
+    """
+    number = url_decode(text)
+    match = parse_e164(number)
+    if match is not None:
+        return _phone_hit(text, match, "high")
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if len(digits) < 11:
+        return None
+    match = parse_international(digits)
+    if match is None:
+        return None
+    return _phone_hit(text, match, "medium", "libphonenumber does not call it a valid number")
+
+
 class ValueScanner:
     """Finds identities in single values; holds the region and the enabled detectors."""
 
@@ -156,6 +178,10 @@ class ValueScanner:
         if hit is None or PHONENUMBER not in self.enabled:
             return None
         match = parse_lenient(hit.normalized, None)
+        if match is not None and not match.valid and len(hit.normalized) < 11:
+            # Under 10 digits with the country code, an invalid number is more likely
+            # a count or a short code than a subscriber's line.
+            return None
         if match is not None and not match.valid:
             detail = f"{hit.detail} · libphonenumber does not call it a valid number"
             return ValueHit(hit.kind, hit.value, hit.normalized, hit.detector, "medium", detail)
@@ -211,9 +237,9 @@ class ValueScanner:
             and _WRITTEN_NUMBER.fullmatch(stripped)
         ):
             # "+1 201 555 0123": written as a number on purpose, spaces and all.
-            match = parse_e164(stripped)
-            if match is not None:
-                return [_phone_hit(stripped, match, "high")]
+            hit = _written(stripped)
+            if hit is not None:
+                return [hit]
         if "@" in value or "%40" in value:
             hits.extend(self._addresses(url_decode(value), kind == names.HINT_EMAIL))
         for subname, part in split_parts(value):
@@ -257,8 +283,7 @@ class ValueScanner:
         if head.startswith(("+", "%2b")):
             if not phones:
                 return None
-            match = parse_e164(url_decode(part))
-            return _phone_hit(part, match, "high") if match else None
+            return _written(part)
         if part.isdigit():
             hit = self._digits(part, hint, mode)
             if hit is not None or len(part) < 14:

@@ -131,7 +131,57 @@ def test_msisdn_inside_an_informational_header(detector: IdentityDetector) -> No
     found = findings(detector, add=[("X-Network-Info", "GPRS,12015550123,unsecured")])
     kinds = {(f.kind, f.detector, f.normalized) for f in found}
     assert ("network_info", "catalog", "GPRS,12015550123,unsecured") in kinds
-    assert ("msisdn", "phonenumber", US) in kinds
+    # The catalog documents the number inside: it is reported by the catalog, in full.
+    assert ("msisdn", "catalog", US) in kinds
+
+
+def test_network_info_with_an_ip_and_a_bearer_yields_the_number_and_the_rest_as_info(
+    detector: IdentityDetector,
+) -> None:
+    found = findings(detector, add=[("X-Network-Info", "3G,447700900123,10.1.2.3,secured")])
+    identities = [f for f in found if f.is_identity]
+    assert [(f.kind, f.normalized, f.severity) for f in identities] == [("msisdn", UK, "high")]
+    assert [f.kind for f in found if not f.is_identity] == ["network_info"]
+
+
+def test_drama_number_under_a_subscriber_name_is_medium_and_says_why(
+    detector: IdentityDetector,
+) -> None:
+    finding = one(detector, add=[("X-Carrier-Sub", "447700900123")])
+    assert (finding.kind, finding.normalized, finding.severity) == ("msisdn", UK, "medium")
+    assert "does not call it a valid number" in finding.detail
+    real = one(detector, add=[("X-Carrier-Sub", "447911123456")])
+    assert real.severity == "high"
+
+
+@pytest.mark.parametrize(
+    "name", ["x-subscriber-count", "x-order-number", "orderid", "x-build-number", "ts"]
+)
+def test_counter_names_with_subscriber_words_stay_quiet(
+    detector: IdentityDetector, name: str
+) -> None:
+    assert [f for f in findings(detector, add=[(name, "447911123456")]) if f.is_identity] == []
+
+
+def test_imsi_under_a_subscriber_name(detector: IdentityDetector) -> None:
+    finding = one(detector, add=[("X-Subscriber", IMSI)])
+    assert (finding.kind, finding.normalized) == ("imsi", IMSI)
+
+
+def test_national_number_wrapped_in_hex_under_the_region(detector: IdentityDetector) -> None:
+    finding = one(detector, add=[("X-Operator-Chosen", b"07911123456".hex())])
+    assert finding.normalized == "+447911123456" and "hex-encoded" in finding.detail
+
+
+def test_subscriber_id_header_holding_a_phone_number_reports_the_number(
+    detector: IdentityDetector,
+) -> None:
+    finding = one(detector, add=[("HTTP_X_UP_SUBNO", "573101234567")])
+    assert (finding.kind, finding.normalized, finding.detector) == (
+        "msisdn",
+        "+573101234567",
+        "catalog",
+    )
 
 
 def test_empty_catalog_header_is_not_an_identity(detector: IdentityDetector) -> None:
