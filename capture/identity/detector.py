@@ -7,7 +7,9 @@ query parameter (and the parameters of a form-encoded body), and reports:
   normalised (E.164 for numbers, digits for IMEI/IMSI);
 * identities found by value under any other name (``phonenumber``, ``imei``,
   ``imsi``, ``email``, ``device-id-name``), see :mod:`capture.identity.values`;
-* the user's canaries in any form (``canary``), see :mod:`capture.identity.canary`.
+* the user's canaries in any form (``canary``), see :mod:`capture.identity.canary`;
+* optionally, opaque tokens that reach several sites unchanged (``recurrence``),
+  see :mod:`capture.identity.recurrence`.
 
 It runs on every request, so the common case is made cheap: the decision for a
 header *name* is computed once and cached (skip, cookie, catalog or scan), and a
@@ -27,6 +29,7 @@ from functools import lru_cache
 import phonenumbers
 
 from capture.identity import canary as canaries
+from capture.identity import recurrence as recurring
 from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
 from capture.identity.encodings import split_parts, url_decode
 from capture.identity.nai import find_addresses
@@ -44,7 +47,8 @@ from capture.model import (
 
 CATALOG = "catalog"
 CANARY = "canary"
-DETECTORS = (CATALOG, *VALUE_DETECTORS, CANARY)
+RECURRENCE = recurring.DETECTOR
+DETECTORS = (CATALOG, *VALUE_DETECTORS, CANARY, RECURRENCE)
 """Rule names that ``disabled`` may contain besides catalog header names."""
 
 
@@ -71,6 +75,10 @@ class IdentityConfig:
     """Header names to treat as identity headers, beyond the catalog."""
     disabled: tuple[str, ...] = ()
     """Catalog header names or detector names (:data:`DETECTORS`) to switch off."""
+    recurrence: int = 0
+    """Report an opaque token that reaches this many sites (registrable domains) under
+    one name as a ``tracking_id`` (detector ``recurrence``); 0 switches it off. The
+    dashboard turns it on (3), ``scan`` with ``--recurrence``."""
 
 
 def locale_region() -> str | None:
@@ -173,6 +181,12 @@ class IdentityDetector:
                 + [canaries.value_canary(v) for v in config.canaries]
             )
         self._canary_cache: dict[str, bool] = {}
+        self._recurrence: recurring.RecurrenceTracker | None = None
+        if config.recurrence and RECURRENCE not in disabled:
+            self._recurrence = recurring.RecurrenceTracker(config.recurrence)
+        self._recurrence_key: Callable[[str], str | None] = lru_cache(_NAME_CACHE_LIMIT)(
+            self._classify_recurrence
+        )
         self._header_rule: Callable[[str], _NameRule] = lru_cache(_NAME_CACHE_LIMIT)(
             self._classify_header
         )
@@ -255,6 +269,8 @@ class IdentityDetector:
                 self._param(param, param_value, WHERE_BODY, out)
         if self._canaries:
             self._find_canaries(request, out)
+        if self._recurrence is not None:
+            self._find_recurring(request, out)
         if len(out) > 1:
             return _dedupe(out)
         return tuple(out)
@@ -377,6 +393,43 @@ class IdentityDetector:
                 )
             )
 
+    # -- recurrence --------------------------------------------------------------
+
+    def _classify_recurrence(self, name: str) -> str | None:
+        """The key a name's tokens are counted under, or ``None`` when its values are
+        not counted: catalog names (reported by name already), names the catalog calls
+        benign, and names whose values recur by design (CDN, cache, analytics keys)."""
+        key = normalize_name(name)
+        if (
+            key in recurring.BENIGN_NAMES
+            or key in self.catalog.benign
+            or key == "cookie"
+            or key in _URL_HEADERS
+            or self.catalog.lookup(key) is not None
+        ):
+            return None
+        return key
+
+    def _find_recurring(self, request: Request, out: list[Finding]) -> None:
+        tracker = self._recurrence
+        assert tracker is not None
+        site = ""
+        recurrence_key = self._recurrence_key
+        for where, name, value in _value_fields(request):
+            if len(value) < recurring.MIN_LENGTH:
+                continue
+            key = recurrence_key(name)
+            if key is None or not recurring.opaque(value):
+                continue
+            site = site or recurring.registrable_domain(request.destination)
+            hit = tracker.observe(key, value, site)
+            if hit is not None:
+                out.append(
+                    Finding(
+                        name, where, "tracking_id", value, value, RECURRENCE, "medium", hit.detail
+                    )
+                )
+
     # -- canaries ----------------------------------------------------------------
 
     def _could_hold(self, text: str) -> bool:
@@ -490,6 +543,23 @@ def _canary_fields(request: Request) -> Iterator[tuple[str, str, str]]:
                     yield WHERE_BODY, param, url_decode(value)
         else:
             yield WHERE_BODY, "(body)", request.body.decode("utf-8", "surrogateescape")
+
+
+def _value_fields(request: Request) -> Iterator[tuple[str, str, str]]:
+    """``(where, name, value)`` of every header, cookie, query and form parameter, as sent."""
+    for name, value in request.headers:
+        if name.lower() == "cookie":
+            for cookie, cookie_value in _cookie_pairs(value):
+                yield WHERE_COOKIE, cookie, cookie_value
+        else:
+            yield WHERE_HEADER, name, value
+    uri = request.uri
+    if uri and "?" in uri:
+        for param, value in _query_pairs(uri):
+            yield WHERE_QUERY, param, value
+    if request.body and _is_form(request):
+        for param, value in _form_pairs(request.body):
+            yield WHERE_BODY, param, value
 
 
 def _dedupe(findings: list[Finding]) -> tuple[Finding, ...]:
