@@ -36,7 +36,7 @@ from capture.sources.recording import RecordingSource
 from capture.sources.source import FrameSource
 from capture.text import counted
 from capture.view.selection import EXIT_USAGE, Selection
-from tui.common import add_identity_args, build_detector, output_failed
+from tui.common import DASHBOARD_RECURRENCE, add_identity_args, build_detector, output_failed
 
 PCAPNG_APP = None
 """Application name in the file's section header: None means "headerwatch VERSION"."""
@@ -146,7 +146,9 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     # After the drop: the config file read is the user's, not root's.
-    detector = build_detector(args)
+    # The dashboard counts recurring tokens unless told not to; headless output, like
+    # scan, only when asked (--recurrence N).
+    detector = build_detector(args, recurrence=0 if headless else DASHBOARD_RECURRENCE)
     if isinstance(detector, int):
         source.stop()
         return detector

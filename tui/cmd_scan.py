@@ -65,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
     detector = build_detector(args)
     if isinstance(detector, int):
         return detector
+    jobs = args.jobs
+    if detector.counts_recurrence and (jobs or 0) != 1:
+        # Each process of a split scan sees only its share of connections: a token's
+        # sites must all be counted in one.
+        jobs = 1
     try:
         return scan(
             files,
@@ -72,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             detector=detector,
             only_identity=args.only_identity,
             fail_on_identity=args.fail_on_identity,
-            jobs=args.jobs,
+            jobs=jobs,
         )
     except OSError as exc:
         # Writing stdout (reading errors end a capture early, with a warning).

@@ -198,6 +198,12 @@ class IdentityDetector:
             self._classify_param
         )
 
+    @property
+    def counts_recurrence(self) -> bool:
+        """True when the recurrence detector is on: its counts span every request, so
+        a scan must not be split over processes."""
+        return self._recurrence is not None
+
     # -- per-name decisions ------------------------------------------------------
 
     def _classify_header(self, name: str) -> _NameRule:
