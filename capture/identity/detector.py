@@ -22,7 +22,7 @@ from __future__ import annotations
 import locale
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -33,7 +33,7 @@ from capture.identity import recurrence as recurring
 from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
 from capture.identity.encodings import split_parts, url_decode
 from capture.identity.nai import find_addresses
-from capture.identity.names import NameHint, name_hint, normalize_name
+from capture.identity.names import HINT_ANCHORS, NameHint, name_hint, normalize_name
 from capture.identity.values import VALUE_DETECTORS, Mode, ValueHit, ValueScanner
 from capture.model import (
     INFO_KINDS,
@@ -118,10 +118,20 @@ _DIGIT_RUN = re.compile(r"[0-9]{7}")
 _PHONE_SHAPED = re.compile(r"\+?[0-9]{10,15}")
 
 
+# Percent-encoding that may hide an identity: "%2B" (a "+"), "%40" (an "@"), encoded
+# digits, or the colon of a tel:/sip: URI. Encoded URLs ("https%3A%2F%2F...", everywhere
+# in analytics parameters) have none of them.
+_PCT_IDENTITY = re.compile(r"%(?:2[bB]|40|3[0-9])|(?i:tel|sips?)%3[aA]")
+# Its first half alone: a pattern that starts with a literal is searched for fast.
+_PCT_WRAPPED = re.compile(r"%(?:2[bB]|40|3[0-9])")
+
+
 def _worth_param(value: str) -> bool:
     """Could ``value`` hold a deliberate identity: an address, "+<digits>", a tel: URI,
-    percent-encoding (which may hide either), or digits wrapped in hex or base64?"""
-    if "@" in value or "%" in value:
+    percent-encoding that may hide either, or digits wrapped in hex or base64?"""
+    if "@" in value:
+        return True
+    if "%" in value and _PCT_IDENTITY.search(value):
         return True
     if "+" in value and _PLUS_DIGIT.search(value):
         return True
@@ -197,6 +207,10 @@ class IdentityDetector:
         self._param_rule: Callable[[str], _NameRule] = lru_cache(_NAME_CACHE_LIMIT)(
             self._classify_param
         )
+        self._anchors = _name_anchors(self.catalog)
+        """Words of which every parameter name with a hint or a catalog entry contains
+        one (lower-cased): a name with none, and a value no detector could read, is
+        passed over without being classified."""
 
     @property
     def counts_recurrence(self) -> bool:
@@ -259,8 +273,8 @@ class IdentityDetector:
                     name, WHERE_HEADER, self._scanner.scan(value, rule.hint, Mode.HEADER), out
                 )
             elif action == _COOKIE:
-                for cookie, cookie_value in _cookie_pairs(value):
-                    self._param(cookie, cookie_value, WHERE_COOKIE, out)
+                if self._may_matter(value, _COOKIE_VALUES.sub("", value)):
+                    self._params(_cookie_pairs(value), WHERE_COOKIE, out)
             elif action == _URL:
                 if "?" in value:
                     self._url_header(name, value, out)
@@ -268,11 +282,11 @@ class IdentityDetector:
                 self._catalog(name, value, WHERE_HEADER, rule.entry, out)
         uri = request.uri
         if uri and "?" in uri:
-            for param, param_value in _query_pairs(uri):
-                self._param(param, param_value, WHERE_QUERY, out)
+            query = uri.partition("?")[2]
+            if self._may_matter(query, _QUERY_VALUES.sub("", query)):
+                self._params(_query_pairs(uri), WHERE_QUERY, out)
         if request.body and _is_form(request):
-            for param, param_value in _form_pairs(request.body):
-                self._param(param, param_value, WHERE_BODY, out)
+            self._params(_form_pairs(request.body), WHERE_BODY, out)
         if self._canaries:
             self._find_canaries(request, out)
         if self._recurrence is not None:
@@ -280,6 +294,45 @@ class IdentityDetector:
         if len(out) > 1:
             return _dedupe(out)
         return tuple(out)
+
+    def _params(self, pairs: Iterable[tuple[str, str]], where: str, out: list[Finding]) -> None:
+        """The cookies or parameters of one request. Most values cannot hold an identity
+        and most names say nothing: those pairs cost two cheap tests and no lookup."""
+        anchors = self._anchors
+        for name, value in pairs:
+            if _worth_param(value):
+                self._param(name, value, where, out)
+                continue
+            lowered = name.lower()
+            for anchor in anchors:
+                if anchor in lowered:
+                    self._param(name, value, where, out)
+                    break
+
+    def _may_matter(self, text: str, names: str) -> bool:
+        """Could any pair of a cookie header or query string (``text``; ``names`` is
+        the same with the values cut out) matter? A whole-string test, so that the common request (a
+        dozen analytics cookies and parameters, none of them an identity) costs a few
+        searches in C instead of a dozen pair tests in Python. It may say yes wrongly,
+        never no wrongly: then every pair is tested on its own."""
+        if "@" in text:
+            return True
+        if "%" in text and (
+            _PCT_WRAPPED.search(text) or "tel%3" in text or "sip%3" in text or "TEL%3" in text
+        ):
+            return True
+        if "+" in text and _PLUS_DIGIT.search(text):
+            return True
+        if ":" in text and _URI_SCHEME.search(text):
+            return True
+        if _WRAPPED_VALUE.search(text):
+            return True
+        lowered = names.lower()
+        # A plain loop: any() over a generator costs a third more on this hot path.
+        for anchor in self._anchors:  # noqa: SIM110
+            if anchor in lowered:
+                return True
+        return False
 
     def _param(self, name: str, value: str, where: str, out: list[Finding]) -> None:
         rule = self._param_rule(name)
@@ -496,17 +549,26 @@ def _cookie_pairs(header: str) -> Iterator[tuple[str, str]]:
             yield name, value
 
 
-def _query_pairs(uri: str) -> Iterator[tuple[str, str]]:
+# A "name=value" pair of a query: one findall in C instead of a split and a partition
+# per pair in Python (analytics requests carry a dozen). The same pairs as splitting on
+# "&" and then on the first "=": both sides non-empty, the value may hold "=".
+_QUERY_PAIR = re.compile(r"(?:^|(?<=&))([^&=]+)=([^&]+)")
+
+
+def _query_pairs(uri: str) -> list[tuple[str, str]]:
     """``(name, raw value)`` of each parameter after the ``?``; names are decoded."""
     query = uri.partition("?")[2]
     if "#" in query:
         query = query.partition("#")[0]
-    for pair in query.split("&"):
-        name, sep, value = pair.partition("=")
-        if sep and name and value:
-            if "%" in name or "+" in name:
-                name = url_decode(name.replace("+", " "))
-            yield name, value
+    pairs: list[tuple[str, str]] = _QUERY_PAIR.findall(query)
+    if "%" in query or "+" in query:
+        pairs = [
+            (url_decode(name.replace("+", " ")), value)
+            if "%" in name or "+" in name
+            else (name, value)
+            for name, value in pairs
+        ]
+    return pairs
 
 
 def _is_form(request: Request) -> bool:
@@ -516,9 +578,34 @@ def _is_form(request: Request) -> bool:
     return False
 
 
-def _form_pairs(body: bytes) -> Iterator[tuple[str, str]]:
+def _form_pairs(body: bytes) -> list[tuple[str, str]]:
     text = body.decode("utf-8", "surrogateescape")
-    yield from _query_pairs("?" + text)
+    return _query_pairs("?" + text)
+
+
+# The values of a Cookie header or a query string, cut out to leave the names for the
+# whole-string test: one substitution in C, found fast by its leading literal.
+_COOKIE_VALUES = re.compile(r"=[^;]*")
+_QUERY_VALUES = re.compile(r"=[^&]*")
+# A value that starts like hex- or base64-wrapped digits (see _worth_param), anywhere
+# in a cookie header or query string: after "=", to the end of the value.
+_WRAPPED_VALUE = re.compile(
+    r"=\s*\"?(?:(?:2[bB])?(?:3[0-9]){7}|[KMNO][A-Za-z0-9+/_-]{9,25}={0,2}\"?(?:[;&\s]|$))"
+)
+
+
+def _name_anchors(catalog: Catalog) -> tuple[str, ...]:
+    """Lower-case words of which every name with a hint (``names.HINT_ANCHORS``) or
+    an identity entry in ``catalog`` contains one, in any spelling: for a catalog
+    entry, the longest word of its normalised name ("x-up-subno" gives "subno")."""
+    words = set(HINT_ANCHORS)
+    for entry in sorted(catalog.entries, key=lambda e: e.key):
+        if entry.is_identity and not any(word in entry.key for word in words):
+            words.add(max(entry.key.split("-"), key=len))
+    # A word that contains another is never needed ("subno" has "sub"); the fewer
+    # words, the cheaper the test.
+    kept = [w for w in words if not any(o != w and o in w for o in words)]
+    return tuple(sorted(kept, key=lambda word: (len(word), word)))
 
 
 def _canary_fields(request: Request) -> Iterator[tuple[str, str, str]]:

@@ -52,40 +52,114 @@ _ID_WORDS = (
     "transaction|isbn|ean|upc|sku|product|item|page|score|price|amount|lat|lon|lng|"
     "account|acct|card|ticket|tracking|ref|reference|confirmation|booking|policy|zip|postcode"
 )
-# A token is a whole "-"-separated word of the normalised name; the lookarounds match
-# without consuming the "-" so that neighbouring tokens are all seen in one pass.
-_T0, _T1 = "(?<![^-])(?:", ")(?![^-])"
+# The hints, each a named group; "<" and ">" mark where a match must be a whole token
+# (a "-"-separated word of the normalised name).
+_HINT_PARTS = (
+    ("imei", "imei"),
+    ("imsi", "imsi"),
+    (
+        "phone",
+        "msisdn|phone|mobile-?(?:no|num|number)|calling-?line|"
+        "<tel|mdn|cli|ani|subno|cellphone|telefon|telephone>",
+    ),
+    ("email", "e-?mail"),
+    (
+        "advertising",
+        "<idfa|gaid|adid|aaid|oaid|ifa|advertising-?id|ad-?id|adv-?id|google-?ad-?id|apple-?ifa>",
+    ),
+    (
+        "device",
+        "<idfv|udid|open-?udid|android-?id|device-?id|deviceid|dev-?id|device-?uuid|"
+        "hardware-?id|hwid|serial-?number>",
+    ),
+    ("subscriber", "subscriber|caller|clid|bearer-?address|<sub|subs|msid|bearer>"),
+)
+_NUMBER_WORDS = "number|num|nr|nbr"
+
+
+def _whole_tokens(pattern: str) -> str:
+    # The lookarounds match without consuming the "-", so that neighbouring tokens are
+    # all seen in one pass.
+    return pattern.replace("<", "(?<![^-])(?:").replace(">", ")(?![^-])")
+
 
 # One compiled alternation classifies a name in one pass over it: each alternative is a
 # named group, and :func:`name_hint` keeps the highest-precedence group that matched.
 _CLASSIFY = re.compile(
     "|".join(
-        (
-            "(?P<imei>imei)",
-            "(?P<imsi>imsi)",
-            "(?P<phone>msisdn|phone|mobile-?(?:no|num|number)|calling-?line|"
-            + _T0
-            + "tel|mdn|cli|ani|subno|cellphone|telefon|telephone"
-            + _T1
-            + ")",
-            "(?P<email>e-?mail)",
-            "(?P<advertising>"
-            + _T0
-            + "idfa|gaid|adid|aaid|oaid|ifa|advertising-?id|ad-?id|adv-?id|"
-            "google-?ad-?id|apple-?ifa" + _T1 + ")",
-            "(?P<device>" + _T0 + "idfv|udid|open-?udid|android-?id|device-?id|deviceid|dev-?id|"
-            "device-?uuid|hardware-?id|hwid|serial-?number" + _T1 + ")",
-            "(?P<subscriber>subscriber|caller|clid|bearer-?address|"
-            + _T0
-            + "sub|subs|msid|bearer"
-            + _T1
-            + ")",
-            "(?P<idword>" + _T0 + "id|ids|no|nr|[a-z]+id" + _T1 + ")",
-            "(?P<idlike>" + _T0 + _ID_WORDS + _T1 + ")",
-            "(?P<number>" + _T0 + "number|num|nr|nbr" + _T1 + ")",
-        )
+        [f"(?P<{group}>{_whole_tokens(pattern)})" for group, pattern in _HINT_PARTS]
+        + [
+            "(?P<idword>" + _whole_tokens("<id|ids|no|[a-z]+id>") + ")",
+            "(?P<idlike>" + _whole_tokens("<" + _ID_WORDS + ">") + ")",
+            "(?P<number>" + _whole_tokens("<" + _NUMBER_WORDS + ">") + ")",
+        ]
     )
 )
+# The same words anywhere in a name as sent (any case, "-", "_" or "." or nothing
+# between words): a superset of the names that get a hint, tested with one search
+# before a name is classified at all. Ad and analytics traffic sends tens of thousands
+# of one-off names (tag managers add random suffixes); almost none of them has any of
+# these words, and those are passed over without normalising or classifying them.
+COULD_HINT = re.compile(
+    "|".join(
+        [
+            pattern.replace("<", "(?:").replace(">", ")").replace("-?", "[-_.]?")
+            for _, pattern in _HINT_PARTS
+        ]
+        + [_NUMBER_WORDS]
+    ),
+    re.IGNORECASE,
+)
+
+
+HINT_ANCHORS = (
+    "imei",
+    "imsi",
+    "msisdn",
+    "phone",
+    "mobile",
+    "calling",
+    "tel",
+    "mdn",
+    "cli",
+    "ani",
+    "sub",
+    "mail",
+    "idfa",
+    "gaid",
+    "adid",
+    "aaid",
+    "oaid",
+    "ifa",
+    "advert",
+    "ad-id",
+    "ad_id",
+    "ad.id",
+    "adv",
+    "idfv",
+    "udid",
+    "android",
+    "dev",
+    "hardware",
+    "hwid",
+    "serial",
+    "caller",
+    "bearer",
+    "msid",
+    "num",
+    "nr",
+    "nbr",
+)
+"""Lower-case words of which every name that gets a hint contains one, in any
+spelling: a cheap test (``in``) that a name may have a hint. Checked against the
+hint patterns by the tests."""
+
+
+def could_hint(name: str) -> bool:
+    """False when :func:`name_hint` of ``name`` (in any spelling) is sure to have no hint."""
+    return COULD_HINT.search(name) is not None
+
+
 _PRECEDENCE = (
     HINT_IMEI,
     HINT_IMSI,

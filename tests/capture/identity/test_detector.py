@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import asdict
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -512,3 +513,25 @@ def test_deliberate_numbers_in_unnamed_cookies_and_parameters(
         US,
     )
     assert finding.value == value  # as sent, not decoded
+
+
+@pytest.mark.parametrize(
+    "spelling", [str.lower, str.upper, lambda k: "HTTP_" + k.replace("-", "_")]
+)
+def test_every_catalog_identity_name_as_a_cookie_or_parameter_passes_the_fast_gate(
+    detector: IdentityDetector, spelling: Any
+) -> None:
+    for entry in detector.catalog.entries:
+        if entry.is_identity:
+            name = spelling(entry.key)
+            assert detector._may_matter(f"{name}=v", name), name
+
+
+def test_an_analytics_request_with_no_identity_is_passed_over_whole(
+    detector: IdentityDetector,
+) -> None:
+    cookie = "; ".join(f"_hjSession_{i:x}a9={'Zq' * 12}{i}" for i in range(8))
+    query = "&".join(f"gtm_{i:x}ff=https%3A%2F%2Fsite.example%2Fp{i}" for i in range(6))
+    assert not detector._may_matter(cookie, "; ".join(f"_hjSession_{i:x}a9" for i in range(8)))
+    request = make_request(uri=f"/collect?{query}", add=[("Cookie", cookie)])
+    assert detector.detect(request) == ()
