@@ -190,6 +190,7 @@ class IdentityDetector:
                 + [canaries.imsi_canary(v) for v in config.imsis]
                 + [canaries.value_canary(v) for v in config.canaries]
             )
+        self._has_canaries = bool(self._canaries)
         self._canary_cache: dict[str, bool] = {}
         self._recurrence: recurring.RecurrenceTracker | None = None
         if config.recurrence and RECURRENCE not in disabled:
@@ -206,6 +207,9 @@ class IdentityDetector:
         growing at the cache limit all the same (odd casings are attacker-controlled)."""
         self._param_rule: Callable[[str], _NameRule] = lru_cache(_NAME_CACHE_LIMIT)(
             self._classify_param
+        )
+        self._names_matter: Callable[[str], bool] = lru_cache(_NAME_CACHE_LIMIT)(
+            self._classify_names
         )
         self._anchors = _name_anchors(self.catalog)
         """Words of which every parameter name with a hint or a catalog entry contains
@@ -287,7 +291,7 @@ class IdentityDetector:
                 self._params(_query_pairs(uri), WHERE_QUERY, out)
         if request.body and _is_form(request):
             self._params(_form_pairs(request.body), WHERE_BODY, out)
-        if self._canaries:
+        if self._has_canaries:
             self._find_canaries(request, out)
         if self._recurrence is not None:
             self._find_recurring(request, out)
@@ -327,10 +331,19 @@ class IdentityDetector:
             return True
         if _WRAPPED_VALUE.search(text):
             return True
-        lowered = names.lower()
+        # Runs of 6+ hex digits (the random suffixes of tag-manager names: session,
+        # container and experiment IDs) can hold no anchor word (each has a letter past
+        # "f"); made one "-", the names of one site's requests look alike and the
+        # answer comes from the cache.
+        return self._names_matter(_HEX_RUN.sub("-", names.lower()))
+
+    def _classify_names(self, names: str) -> bool:
+        """Does any of the names (a cookie header or query string without its values,
+        lower-cased) contain an anchor word? Cached: a site's requests send the same names again
+        and again, though with new values."""
         # A plain loop: any() over a generator costs a third more on this hot path.
         for anchor in self._anchors:  # noqa: SIM110
-            if anchor in lowered:
+            if anchor in names:
                 return True
         return False
 
@@ -353,8 +366,9 @@ class IdentityDetector:
     def _url_header(self, name: str, url: str, out: list[Finding]) -> None:
         """Findings in the query of a URL-valued header, reported under the header's name."""
         found: list[Finding] = []
-        for param, param_value in _query_pairs(url):
-            self._param(param, param_value, WHERE_HEADER, found)
+        query = url.partition("?")[2]
+        if self._may_matter(query, _QUERY_VALUES.sub("", query)):
+            self._params(_query_pairs(url), WHERE_HEADER, found)
         for finding in found:
             detail = f"parameter {finding.name} · {finding.detail}"
             out.append(replace(finding, name=name, detail=detail))
@@ -583,6 +597,7 @@ def _form_pairs(body: bytes) -> list[tuple[str, str]]:
     return _query_pairs("?" + text)
 
 
+_HEX_RUN = re.compile(r"[0-9a-f]{6,}")
 # The values of a Cookie header or a query string, cut out to leave the names for the
 # whole-string test: one substitution in C, found fast by its leading literal.
 _COOKIE_VALUES = re.compile(r"=[^;]*")
@@ -605,6 +620,10 @@ def _name_anchors(catalog: Catalog) -> tuple[str, ...]:
     # A word that contains another is never needed ("subno" has "sub"); the fewer
     # words, the cheaper the test.
     kept = [w for w in words if not any(o != w and o in w for o in words)]
+    # The test blanks out runs of 6+ hex digits: a word must not be one (or fit in one).
+    for word in kept:
+        if re.fullmatch("[0-9a-f]+", word.replace("-", "").replace("_", "").replace(".", "")):
+            raise ValueError(f"catalog name word {word!r} is all hex digits")
     return tuple(sorted(kept, key=lambda word: (len(word), word)))
 
 
