@@ -12,7 +12,10 @@ query parameter (and the parameters of a form-encoded body), and reports:
   see :mod:`capture.identity.recurrence`.
 
 It runs on every request, so the common case is made cheap: the decision for a
-header *name* is computed once and cached (skip, cookie, catalog or scan), and a
+header *name* is computed once and kept in a bounded LRU (skip, cookie, catalog or
+scan); a cookie header or query string is first tested whole (could a value hold
+an identity, does a name hold a word of a hint or a catalog entry?) and passed over
+when nothing in it could matter, which is nearly every analytics request; and a
 value is only handed to libphonenumber after one regex says it could hold a
 number, an address or an encoded number.
 """
