@@ -5,8 +5,12 @@ Keep-alive connections from many clients, browser-like request heads (~500
 bytes, a tenth of them split over 2-4 segments), responses with bodies over
 several segments, client ACKs, a carrier-style identity header on some
 requests, and non-HTTP noise: TLS connections and UDP (DNS) datagrams.
+``--traffic ad`` makes the requests analytics beacons and ad calls instead:
+8-15 cookies and query parameters each, names with random suffixes (tens of
+thousands of distinct names), long opaque values, identities in a tenth.
 
     python bench/gen_capture.py OUT.pcap --requests 50000 --connections 5000
+    python bench/gen_capture.py OUT.pcap --requests 20000 --traffic ad --bodies small
 """
 
 from __future__ import annotations
@@ -73,6 +77,87 @@ def _request(rng: random.Random, host: str, n: int, identity: bool) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
+# -- ad and analytics traffic ------------------------------------------------------
+# Tag managers and analytics SDKs send many cookies and parameters a request, many of
+# them under names with random suffixes (one per container, experiment or session),
+# with long opaque values: the shape that made identity detection most of the scan.
+_AD_HOSTS = [f"{kind}{i}.adtech{i % 37}.example" for i in range(120) for kind in ("px", "t")]
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _opaque(rng: random.Random, low: int = 20, high: int = 64) -> str:
+    return "".join(rng.choice(_B64) for _ in range(rng.randint(low, high)))
+
+
+def _suffixed(rng: random.Random, stem: str) -> str:
+    """A name as tag managers make them: a stem and a random suffix."""
+    return f"{stem}{rng.getrandbits(40):x}"
+
+
+_AD_STEMS = ("_hjSession_", "gtm_", "ev_", "_uetsid_", "ab_", "exp_", "AMCV_", "_pk_id_", "cx_")
+_AD_PARAMS = ("v", "tid", "cid", "ul", "sr", "dl", "dt", "en", "ep.page", "_p", "gcs", "seg")
+
+
+def _ad_identity(rng: random.Random) -> tuple[str, str, str]:
+    """(where, name, value) of one identity, in one of the forms apps and gateways use."""
+    return rng.choice(
+        [
+            ("header", "x-up-calling-line-id", "447700900123"),
+            ("header", "X-MSISDN", "447911123456"),
+            ("query", "phone", "%2B447911123456"),
+            ("query", "imei", "490154203237518"),
+            ("cookie", "msisdn", b"447911123456".hex()),
+            ("query", "email", "alice%40example.com"),
+            ("header", "X-Carrier-Sub", "447700900123"),
+        ]
+    )
+
+
+def _ad_request(rng: random.Random, host: str, n: int, identity: bool) -> bytes:
+    """An analytics beacon or ad call: 8-15 cookies and query parameters together."""
+    total = rng.randint(8, 15)
+    params = rng.randint(3, total - 3)
+    query = []
+    for index in range(params):
+        roll = rng.random()
+        if roll < 0.35:
+            name = _suffixed(rng, rng.choice(_AD_STEMS))
+        else:
+            name = _AD_PARAMS[index % len(_AD_PARAMS)]
+        if roll < 0.6:
+            value = _opaque(rng)
+        elif roll < 0.8:
+            value = str(1_700_000_000_000 + rng.randint(0, 10**9))
+        else:
+            value = f"https%3A%2F%2Fwww.site{rng.randint(1, 999)}.example%2Fp%2F{n}"
+        query.append(f"{name}={value}")
+    cookies = [f"_ga=GA1.2.{rng.randint(10**8, 10**9)}.1700000000"]
+    for _ in range(total - params - 1):
+        cookies.append(f"{_suffixed(rng, rng.choice(_AD_STEMS))}={_opaque(rng, 16, 48)}")
+    headers = [
+        f"Host: {host}",
+        f"User-Agent: {rng.choice(UAS)}",
+        "Accept: image/avif,image/webp,*/*",
+        f"Referer: http://www.site{rng.randint(1, 999)}.example/",
+    ]
+    if identity:
+        where, name, value = _ad_identity(rng)
+        if where == "header":
+            headers.append(f"{name}: {value}")
+        elif where == "query":
+            query.insert(rng.randrange(len(query) + 1), f"{name}={value}")
+        else:
+            cookies.insert(rng.randrange(len(cookies) + 1), f"{name}={value}")
+    headers.append(f"Cookie: {'; '.join(cookies)}")
+    headers.append("Connection: keep-alive")
+    lines = [f"GET /collect?{'&'.join(query)} HTTP/1.1", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+TRAFFIC = ("browser", "ad")
+"""Request mixes: ``browser`` page loads with a few cookies; ``ad`` analytics beacons and
+ad calls (:func:`_ad_request`), a tenth of them carrying an identity."""
+
 BODIES = ("web", "mid", "small")
 """Response body mixes: the lighter the bodies, the faster tshark (which reads
 every byte) and the less headerwatch's lead (which skips them)."""
@@ -109,7 +194,7 @@ def _response(rng: random.Random, bodies: str) -> bytes:
 
 
 def frames(
-    requests: int, connections: int, seed: int = 1, bodies: str = "web"
+    requests: int, connections: int, seed: int = 1, bodies: str = "web", traffic: str = "browser"
 ) -> Iterator[tuple[float, bytes]]:
     """Frames in time order (connections interleaved a few at a time)."""
     rng = random.Random(seed)
@@ -141,9 +226,12 @@ def frames(
         i = rng.randrange(len(active))
         conv, left = active[i]
         conv.ts = max(conv.ts, t)
-        host = rng.choice(HOSTS)
         split = rng.choice([37, 120, 300]) if rng.random() < 0.1 else None
-        yield from conv.send(True, _request(rng, host, made, identity=rng.random() < 0.05), split)
+        if traffic == "ad":
+            head = _ad_request(rng, rng.choice(_AD_HOSTS), made, identity=rng.random() < 0.1)
+        else:
+            head = _request(rng, rng.choice(HOSTS), made, identity=rng.random() < 0.05)
+        yield from conv.send(True, head, split)
         for n, item in enumerate(conv.send(False, _response(rng, bodies)), 1):
             yield item
             if n % 2 == 0:
@@ -199,8 +287,14 @@ def main() -> None:
     parser.add_argument(
         "--bodies", choices=BODIES, default="web", help="response body sizes (see _body_size)"
     )
+    parser.add_argument(
+        "--traffic", choices=TRAFFIC, default="browser", help="request mix (see TRAFFIC)"
+    )
     args = parser.parse_args()
-    count = write_pcap(args.out, frames(args.requests, args.connections, bodies=args.bodies))
+    count = write_pcap(
+        args.out,
+        frames(args.requests, args.connections, bodies=args.bodies, traffic=args.traffic),
+    )
     print(
         f"{args.out}: {count:,} frames, {args.requests:,} requests, "
         f"{args.connections:,} connections, {Path(args.out).stat().st_size / 1e6:.1f} MB"

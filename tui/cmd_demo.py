@@ -15,7 +15,12 @@ from typing import Any
 from capture.sources.frames import CaptureError
 from capture.sources.source import ReplaySource
 from capture.view.selection import EXIT_USAGE
-from tui.common import add_identity_args, build_detector, demo_capture_path
+from tui.common import (
+    DASHBOARD_RECURRENCE,
+    add_identity_args,
+    build_detector,
+    demo_capture_path,
+)
 from tui.launch import add_dashboard_args, check_view_args, run_dashboard
 
 
@@ -53,7 +58,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``demo``."""
-    detector = build_detector(args)
+    detector = build_detector(args, recurrence=DASHBOARD_RECURRENCE)
     keymap = check_view_args(args)
     path = demo_capture_path()
     try:

@@ -35,7 +35,13 @@ from capture.sources.recording import RecordingSource
 from capture.sources.source import FrameSource
 from capture.text import counted
 from capture.view.selection import EXIT_USAGE, Selection
-from tui.common import UsageError, add_identity_args, build_detector, output_failed
+from tui.common import (
+    DASHBOARD_RECURRENCE,
+    UsageError,
+    add_identity_args,
+    build_detector,
+    output_failed,
+)
 
 PCAPNG_APP = None
 """Application name in the file's section header: None means "headerwatch VERSION"."""
@@ -147,8 +153,10 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     # After the drop: the config file read is the user's, not root's.
+    # The dashboard counts recurring tokens unless told not to; headless output, like
+    # scan, only when asked (--recurrence N).
     try:
-        detector = build_detector(args)
+        detector = build_detector(args, recurrence=0 if headless else DASHBOARD_RECURRENCE)
     except UsageError:
         source.stop()
         raise

@@ -14,7 +14,7 @@ from typing import Any
 from capture.sources.frames import CaptureError
 from capture.sources.source import FileSource
 from capture.view.selection import EXIT_USAGE
-from tui.common import add_identity_args, build_detector
+from tui.common import DASHBOARD_RECURRENCE, add_identity_args, build_detector
 from tui.launch import add_dashboard_args, check_view_args, run_dashboard
 
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    detector = build_detector(args)
+    detector = build_detector(args, recurrence=DASHBOARD_RECURRENCE)
     keymap = check_view_args(args)
     from tui.app import NoticeBox  # textual: only once a dashboard is sure to start
 

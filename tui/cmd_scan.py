@@ -64,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.files:
         print(f"headerwatch: scanning the bundled demo capture {files[0]}", file=sys.stderr)
     detector = build_detector(args)
+    jobs = args.jobs
+    if detector.counts_recurrence and (jobs or 0) != 1:
+        # Each process of a split scan sees only its share of connections: a token's
+        # sites must all be counted in one.
+        jobs = 1
     try:
         return scan(
             files,
@@ -71,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             detector=detector,
             only_identity=args.only_identity,
             fail_on_identity=args.fail_on_identity,
-            jobs=args.jobs,
+            jobs=jobs,
         )
     except OSError as exc:
         # Writing stdout (reading errors end a capture early, with a warning).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from importlib import resources
 
 from capture.config import ConfigError, load_config, merge_identity
@@ -12,6 +13,8 @@ from capture.formats.pcapng import describe_errno
 from capture.identity.detector import IdentityDetector
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
+DASHBOARD_RECURRENCE = 3
+"""Sites a token must reach to be a supercookie, in the dashboard (``--recurrence``)."""
 
 
 def demo_capture_path() -> str:
@@ -52,6 +55,14 @@ def add_identity_args(parser: argparse.ArgumentParser) -> None:
         help="any other value that belongs to the test phone (repeatable)",
     )
     group.add_argument("--config", metavar="FILE", help="config file (default: user config dir)")
+    group.add_argument(
+        "--recurrence",
+        type=_sites,
+        metavar="N",
+        help="report an opaque token sent unchanged under one name to N or more sites "
+        "(registrable domains) as a tracking ID, whatever its name: a supercookie "
+        "no catalog lists; 0 turns it off (default: 3 in the dashboard, off in scan)",
+    )
 
 
 class UsageError(Exception):
@@ -59,8 +70,20 @@ class UsageError(Exception):
     user. :func:`tui.cli.main` prints it and exits with status 2."""
 
 
-def build_detector(args: argparse.Namespace) -> IdentityDetector:
+def _sites(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value != 0 and value < 2:
+        raise argparse.ArgumentTypeError(f"not 0 or a number of sites from 2 up: {text!r}")
+    return value
+
+
+def build_detector(args: argparse.Namespace, recurrence: int = 0) -> IdentityDetector:
     """The identity detector the options and the config file ask for.
+
+    ``recurrence``: the command's default for ``--recurrence`` (3 for the dashboard).
 
     Raises :class:`UsageError` when the config file or an option is unusable.
     """
@@ -74,6 +97,8 @@ def build_detector(args: argparse.Namespace) -> IdentityDetector:
             imsis=tuple(args.imsi),
             canaries=tuple(args.canary),
         )
+        chosen = getattr(args, "recurrence", None)
+        identity = replace(identity, recurrence=recurrence if chosen is None else chosen)
         return IdentityDetector(identity)
     except (ConfigError, ValueError) as exc:
         raise UsageError(str(exc)) from None

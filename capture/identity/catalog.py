@@ -8,6 +8,7 @@ or a zip), checks every entry, and indexes it by normalised name so that
 
 from __future__ import annotations
 
+import textwrap
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,8 @@ class Catalog:
 
     entries: tuple[CatalogEntry, ...]
     benign: frozenset[str] = frozenset()
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """Abbreviation -> what it stands for, for the abbreviations the sources use."""
     _index: Mapping[str, CatalogEntry] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -80,7 +83,7 @@ class Catalog:
         kept = [e for e in self.entries if e.key not in removed and e.key not in added]
         kept.extend(e for e in added.values() if e.key not in removed)
         # frozenset - dict_keys is a set (dict_keys.__rsub__ answers); difference() keeps it frozen.
-        return Catalog(tuple(kept), self.benign.difference(added))
+        return Catalog(tuple(kept), self.benign.difference(added), self.sources)
 
 
 def make_entry(
@@ -129,7 +132,14 @@ def parse_catalog(text: str) -> Catalog:
     benign = data.get("benign", [])
     if not isinstance(benign, list) or not all(isinstance(n, str) for n in benign):
         raise CatalogError("'benign' must be a list of header names")
-    return Catalog(tuple(entries), frozenset(normalize_name(n) for n in benign))
+    sources = data.get("sources", {})
+    if not isinstance(sources, dict) or not all(isinstance(v, str) for v in sources.values()):
+        raise CatalogError("'sources' must be a table of abbreviation = \"what it stands for\"")
+    return Catalog(
+        tuple(entries),
+        frozenset(normalize_name(n) for n in benign),
+        MappingProxyType(dict(sources)),
+    )
 
 
 def load_catalog() -> Catalog:
@@ -145,7 +155,8 @@ def format_rules(catalog: Catalog, sources: bool = False) -> str:
     """The catalog as an aligned plain-text table, most severe first (for ``headerwatch rules``).
 
     With ``sources``, each row is followed by an indented line saying where the
-    header was documented.
+    header was documented, and the table by every abbreviation those lines use,
+    spelled out.
     """
     rows = sorted(catalog.entries, key=lambda e: (_SEVERITY_ORDER[e.severity], e.kind, e.key))
     headings = ("HEADER", "KIND", "SEVERITY", "DESCRIPTION")
@@ -161,9 +172,27 @@ def format_rules(catalog: Catalog, sources: bool = False) -> str:
         out.append(line(cells))
         if sources:
             out.append(f"{'':{widths[0]}}  source: {entry.source}")
+    if sources:
+        out.extend(_source_list(catalog))
     identities = sum(1 for e in rows if e.is_identity)
     out.append("")
     out.append(
         f"{len(rows)} headers ({identities} identity, {len(rows) - identities} informational)"
     )
     return "\n".join(out) + "\n"
+
+
+def _source_list(catalog: Catalog) -> list[str]:
+    """The SOURCES section: each abbreviation used, wrapped to 100 columns."""
+    if not catalog.sources:
+        return []
+    width = max(len(abbreviation) for abbreviation in catalog.sources)
+    out = ["", "SOURCES (abbreviations used above)"]
+    for abbreviation, meaning in sorted(catalog.sources.items(), key=lambda i: i[0].lower()):
+        # URLs and file names stay whole: a line may run long rather than break one.
+        lines = textwrap.wrap(
+            meaning, 96 - width, break_long_words=False, break_on_hyphens=False
+        ) or [""]
+        out.append(f"  {abbreviation.ljust(width)}  {lines[0]}")
+        out.extend(f"  {'':{width}}  {line}" for line in lines[1:])
+    return out

@@ -7,10 +7,15 @@ query parameter (and the parameters of a form-encoded body), and reports:
   normalised (E.164 for numbers, digits for IMEI/IMSI);
 * identities found by value under any other name (``phonenumber``, ``imei``,
   ``imsi``, ``email``, ``device-id-name``), see :mod:`capture.identity.values`;
-* the user's canaries in any form (``canary``), see :mod:`capture.identity.canary`.
+* the user's canaries in any form (``canary``), see :mod:`capture.identity.canary`;
+* optionally, opaque tokens that reach several sites unchanged (``recurrence``),
+  see :mod:`capture.identity.recurrence`.
 
 It runs on every request, so the common case is made cheap: the decision for a
-header *name* is computed once and cached (skip, cookie, catalog or scan), and a
+header *name* is computed once and kept in a bounded LRU (skip, cookie, catalog or
+scan); a cookie header or query string is first tested whole (could a value hold
+an identity, does a name hold a word of a hint or a catalog entry?) and passed over
+when nothing in it could matter, which is nearly every analytics request; and a
 value is only handed to libphonenumber after one regex says it could hold a
 number, an address or an encoded number.
 """
@@ -20,16 +25,18 @@ from __future__ import annotations
 import locale
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import phonenumbers
 
 from capture.identity import canary as canaries
+from capture.identity import recurrence as recurring
 from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
-from capture.identity.encodings import url_decode
+from capture.identity.encodings import split_parts, url_decode
 from capture.identity.nai import find_addresses
-from capture.identity.names import NameHint, name_hint, normalize_name
+from capture.identity.names import HINT_ANCHORS, NameHint, name_hint, normalize_name
 from capture.identity.values import VALUE_DETECTORS, Mode, ValueHit, ValueScanner
 from capture.model import (
     INFO_KINDS,
@@ -43,7 +50,8 @@ from capture.model import (
 
 CATALOG = "catalog"
 CANARY = "canary"
-DETECTORS = (CATALOG, *VALUE_DETECTORS, CANARY)
+RECURRENCE = recurring.DETECTOR
+DETECTORS = (CATALOG, *VALUE_DETECTORS, CANARY, RECURRENCE)
 """Rule names that ``disabled`` may contain besides catalog header names."""
 
 
@@ -70,6 +78,10 @@ class IdentityConfig:
     """Header names to treat as identity headers, beyond the catalog."""
     disabled: tuple[str, ...] = ()
     """Catalog header names or detector names (:data:`DETECTORS`) to switch off."""
+    recurrence: int = 0
+    """Report an opaque token that reaches this many sites (registrable domains) under
+    one name as a ``tracking_id`` (detector ``recurrence``); 0 switches it off. The
+    dashboard turns it on (3), ``scan`` with ``--recurrence``."""
 
 
 def locale_region() -> str | None:
@@ -106,12 +118,23 @@ class _NameRule:
 _PLUS_DIGIT = re.compile(r"\+[0-9]")
 _URI_SCHEME = re.compile(r"(?i:tel|sips?):")
 _DIGIT_RUN = re.compile(r"[0-9]{7}")
+_PHONE_SHAPED = re.compile(r"\+?[0-9]{10,15}")
+
+
+# Percent-encoding that may hide an identity: "%2B" (a "+"), "%40" (an "@"), encoded
+# digits, or the colon of a tel:/sip: URI. Encoded URLs ("https%3A%2F%2F...", everywhere
+# in analytics parameters) have none of them.
+_PCT_IDENTITY = re.compile(r"%(?:2[bB]|40|3[0-9])|(?i:tel|sips?)%3[aA]")
+# Its first half alone: a pattern that starts with a literal is searched for fast.
+_PCT_WRAPPED = re.compile(r"%(?:2[bB]|40|3[0-9])")
 
 
 def _worth_param(value: str) -> bool:
     """Could ``value`` hold a deliberate identity: an address, "+<digits>", a tel: URI,
-    percent-encoding (which may hide either), or digits wrapped in hex or base64?"""
-    if "@" in value or "%" in value:
+    percent-encoding that may hide either, or digits wrapped in hex or base64?"""
+    if "@" in value:
+        return True
+    if "%" in value and _PCT_IDENTITY.search(value):
         return True
     if "+" in value and _PLUS_DIGIT.search(value):
         return True
@@ -130,8 +153,11 @@ def _worth_header(value: str) -> bool:
     return _worth_param(value) or _DIGIT_RUN.search(value) is not None
 
 
-# Names and values are attacker-controlled: caches are cleared when they reach these sizes.
-_NAME_CACHE_LIMIT = 4096
+# Names and values are attacker-controlled, so every cache is bounded. Name decisions
+# live in LRUs: ad and analytics traffic sends thousands of one-off parameter names
+# (tag managers add random suffixes), and a cache emptied when full would lose the
+# few names that recur on every request each time such a burst filled it.
+_NAME_CACHE_LIMIT = 16384
 _VALUE_CACHE_LIMIT = 8192
 
 
@@ -167,15 +193,41 @@ class IdentityDetector:
                 + [canaries.imsi_canary(v) for v in config.imsis]
                 + [canaries.value_canary(v) for v in config.canaries]
             )
+        self._has_canaries = bool(self._canaries)
         self._canary_cache: dict[str, bool] = {}
-        self._header_rules: dict[str, _NameRule] = {}
+        self._recurrence: recurring.RecurrenceTracker | None = None
+        if config.recurrence and RECURRENCE not in disabled:
+            self._recurrence = recurring.RecurrenceTracker(config.recurrence)
+        self._recurrence_key: Callable[[str], str | None] = lru_cache(_NAME_CACHE_LIMIT)(
+            self._classify_recurrence
+        )
+        self._header_rule: Callable[[str], _NameRule] = lru_cache(_NAME_CACHE_LIMIT)(
+            self._classify_header
+        )
         self._benign_names: set[str] = set()
-        """Header names (as sent) whose rule is to skip: the first test per header."""
-        self._param_rules: dict[str, _NameRule] = {}
+        """Header names (as sent) whose rule is to skip: the first test per header. Only
+        spellings of the catalog's benign names get here, so it stays small; it stops
+        growing at the cache limit all the same (odd casings are attacker-controlled)."""
+        self._param_rule: Callable[[str], _NameRule] = lru_cache(_NAME_CACHE_LIMIT)(
+            self._classify_param
+        )
+        self._names_matter: Callable[[str], bool] = lru_cache(_NAME_CACHE_LIMIT)(
+            self._classify_names
+        )
+        self._anchors = _name_anchors(self.catalog)
+        """Words of which every parameter name with a hint or a catalog entry contains
+        one (lower-cased): a name with none, and a value no detector could read, is
+        passed over without being classified."""
+
+    @property
+    def counts_recurrence(self) -> bool:
+        """True when the recurrence detector is on: its counts span every request, so
+        a scan must not be split over processes."""
+        return self._recurrence is not None
 
     # -- per-name decisions ------------------------------------------------------
 
-    def _header_rule(self, name: str) -> _NameRule:
+    def _classify_header(self, name: str) -> _NameRule:
         key = normalize_name(name)
         entry = self.catalog.lookup(key)
         if entry is not None:
@@ -190,15 +242,11 @@ class IdentityDetector:
             hint = name_hint(key)
             worth = None if hint.hint else _worth_param if hint.id_like else _worth_header
             rule = _NameRule(_SCAN, None, hint, worth)
-        if len(self._header_rules) >= _NAME_CACHE_LIMIT:
-            self._header_rules.clear()
-            self._benign_names.clear()
-        self._header_rules[name] = rule
-        if rule.action == _SKIP:
+        if rule.action == _SKIP and len(self._benign_names) < _NAME_CACHE_LIMIT:
             self._benign_names.add(name)
         return rule
 
-    def _param_rule(self, name: str) -> _NameRule:
+    def _classify_param(self, name: str) -> _NameRule:
         key = normalize_name(name)
         entry = self.catalog.lookup(key)
         if entry is not None and entry.is_identity:
@@ -208,9 +256,6 @@ class IdentityDetector:
         else:
             hint = name_hint(key)
             rule = _NameRule(_SCAN, None, hint, None if hint.hint else _worth_param)
-        if len(self._param_rules) >= _NAME_CACHE_LIMIT:
-            self._param_rules.clear()
-        self._param_rules[name] = rule
         return rule
 
     # -- the hot path ------------------------------------------------------------
@@ -218,12 +263,12 @@ class IdentityDetector:
     def detect(self, request: Request) -> tuple[Finding, ...]:
         """Every identity (and informational) finding in ``request``, in wire order."""
         out: list[Finding] = []
-        rules = self._header_rules
+        header_rule = self._header_rule
         benign = self._benign_names
         for name, value in request.headers:
             if name in benign:
                 continue
-            rule = rules.get(name) or self._header_rule(name)
+            rule = header_rule(name)
             action = rule.action
             if action == _SKIP:
                 continue
@@ -235,8 +280,8 @@ class IdentityDetector:
                     name, WHERE_HEADER, self._scanner.scan(value, rule.hint, Mode.HEADER), out
                 )
             elif action == _COOKIE:
-                for cookie, cookie_value in _cookie_pairs(value):
-                    self._param(cookie, cookie_value, WHERE_COOKIE, out)
+                if self._may_matter(value, _COOKIE_VALUES.sub("", value)):
+                    self._params(_cookie_pairs(value), WHERE_COOKIE, out)
             elif action == _URL:
                 if "?" in value:
                     self._url_header(name, value, out)
@@ -244,19 +289,69 @@ class IdentityDetector:
                 self._catalog(name, value, WHERE_HEADER, rule.entry, out)
         uri = request.uri
         if uri and "?" in uri:
-            for param, param_value in _query_pairs(uri):
-                self._param(param, param_value, WHERE_QUERY, out)
+            query = uri.partition("?")[2]
+            if self._may_matter(query, _QUERY_VALUES.sub("", query)):
+                self._params(_query_pairs(uri), WHERE_QUERY, out)
         if request.body and _is_form(request):
-            for param, param_value in _form_pairs(request.body):
-                self._param(param, param_value, WHERE_BODY, out)
-        if self._canaries:
+            self._params(_form_pairs(request.body), WHERE_BODY, out)
+        if self._has_canaries:
             self._find_canaries(request, out)
+        if self._recurrence is not None:
+            self._find_recurring(request, out)
         if len(out) > 1:
             return _dedupe(out)
         return tuple(out)
 
+    def _params(self, pairs: Iterable[tuple[str, str]], where: str, out: list[Finding]) -> None:
+        """The cookies or parameters of one request. Most values cannot hold an identity
+        and most names say nothing: those pairs cost two cheap tests and no lookup."""
+        anchors = self._anchors
+        for name, value in pairs:
+            if _worth_param(value):
+                self._param(name, value, where, out)
+                continue
+            lowered = name.lower()
+            for anchor in anchors:
+                if anchor in lowered:
+                    self._param(name, value, where, out)
+                    break
+
+    def _may_matter(self, text: str, names: str) -> bool:
+        """Could any pair of a cookie header or query string (``text``; ``names`` is
+        the same with the values cut out) matter? A whole-string test, so that the common request (a
+        dozen analytics cookies and parameters, none of them an identity) costs a few
+        searches in C instead of a dozen pair tests in Python. It may say yes wrongly,
+        never no wrongly: then every pair is tested on its own."""
+        if "@" in text:
+            return True
+        if "%" in text and (
+            _PCT_WRAPPED.search(text) or "tel%3" in text or "sip%3" in text or "TEL%3" in text
+        ):
+            return True
+        if "+" in text and _PLUS_DIGIT.search(text):
+            return True
+        if ":" in text and _URI_SCHEME.search(text):
+            return True
+        if _WRAPPED_VALUE.search(text):
+            return True
+        # Runs of 6+ hex digits (the random suffixes of tag-manager names: session,
+        # container and experiment IDs) can hold no anchor word (each has a letter past
+        # "f"); made one "-", the names of one site's requests look alike and the
+        # answer comes from the cache.
+        return self._names_matter(_HEX_RUN.sub("-", names.lower()))
+
+    def _classify_names(self, names: str) -> bool:
+        """Does any of the names (a cookie header or query string without its values,
+        lower-cased) contain an anchor word? Cached: a site's requests send the same names again
+        and again, though with new values."""
+        # A plain loop: any() over a generator costs a third more on this hot path.
+        for anchor in self._anchors:  # noqa: SIM110
+            if anchor in names:
+                return True
+        return False
+
     def _param(self, name: str, value: str, where: str, out: list[Finding]) -> None:
-        rule = self._param_rules.get(name) or self._param_rule(name)
+        rule = self._param_rule(name)
         worth = rule.worth
         if worth is not None and not worth(value):
             return
@@ -274,8 +369,9 @@ class IdentityDetector:
     def _url_header(self, name: str, url: str, out: list[Finding]) -> None:
         """Findings in the query of a URL-valued header, reported under the header's name."""
         found: list[Finding] = []
-        for param, param_value in _query_pairs(url):
-            self._param(param, param_value, WHERE_HEADER, found)
+        query = url.partition("?")[2]
+        if self._may_matter(query, _QUERY_VALUES.sub("", query)):
+            self._params(_query_pairs(url), WHERE_HEADER, found)
         for finding in found:
             detail = f"parameter {finding.name} · {finding.detail}"
             out.append(replace(finding, name=name, detail=detail))
@@ -312,6 +408,16 @@ class IdentityDetector:
                 detail = f"{entry.description} (value is not {kind.upper()}-shaped)"
                 out.append(Finding(name, where, kind, text, text, CATALOG, severity, detail))
             return
+        if kind == "subscriber_id" and _PHONE_SHAPED.fullmatch(text):
+            # Some operators put the MSISDN itself in a subscriber-ID header (Claro
+            # Colombia's x-up-subno): then it is reported as what it is.
+            hit = self._scanner.named_phone(text, force=True)
+            if hit is not None:
+                detail = f"{hit.detail} · phone number in a subscriber-ID header"
+                out.append(
+                    Finding(name, where, "msisdn", text, hit.normalized, CATALOG, severity, detail)
+                )
+                return
         if kind == "email":
             addresses = find_addresses(text)
             normalized = addresses[0].normalized if addresses else text
@@ -320,11 +426,32 @@ class IdentityDetector:
             )
             return
         out.append(Finding(name, where, kind, text, text, CATALOG, severity, entry.description))
+        if kind == "network_info" and self._numbers_inside(name, where, text, out):
+            return
         if kind in INFO_KINDS and _worth_header(text):
             # Informational headers can carry identities (X-Network-Info: GPRS,<MSISDN>,...).
             self._emit(
                 name, where, self._scanner.scan(text, NameHint(None, False), Mode.HEADER), out
             )
+
+    def _numbers_inside(self, name: str, where: str, text: str, out: list[Finding]) -> bool:
+        """Phone numbers among the fields of a network-information header
+        (``GPRS,447700900123,unsecured``): the header is documented to carry the
+        subscriber's number, so a field of 10-15 digits is read as one even where
+        libphonenumber does not call it valid. True when one was found."""
+        found = False
+        for _, part in split_parts(text):
+            if part.isdigit() and 10 <= len(part) <= 15:
+                hit = self._scanner.named_phone(part, force=True)
+                if hit is not None:
+                    detail = f"{hit.detail} · inside network information"
+                    out.append(
+                        Finding(
+                            name, where, "msisdn", part, hit.normalized, CATALOG, "high", detail
+                        )
+                    )
+                    found = True
+        return found
 
     @staticmethod
     def _emit(name: str, where: str, hits: list[ValueHit], out: list[Finding]) -> None:
@@ -341,6 +468,43 @@ class IdentityDetector:
                     hit.detail,
                 )
             )
+
+    # -- recurrence --------------------------------------------------------------
+
+    def _classify_recurrence(self, name: str) -> str | None:
+        """The key a name's tokens are counted under, or ``None`` when its values are
+        not counted: catalog names (reported by name already), names the catalog calls
+        benign, and names whose values recur by design (CDN, cache, analytics keys)."""
+        key = normalize_name(name)
+        if (
+            key in recurring.BENIGN_NAMES
+            or key in self.catalog.benign
+            or key == "cookie"
+            or key in _URL_HEADERS
+            or self.catalog.lookup(key) is not None
+        ):
+            return None
+        return key
+
+    def _find_recurring(self, request: Request, out: list[Finding]) -> None:
+        tracker = self._recurrence
+        assert tracker is not None
+        site = ""
+        recurrence_key = self._recurrence_key
+        for where, name, value in _value_fields(request):
+            if len(value) < recurring.MIN_LENGTH:
+                continue
+            key = recurrence_key(name)
+            if key is None or not recurring.opaque(value):
+                continue
+            site = site or recurring.registrable_domain(request.destination)
+            hit = tracker.observe(key, value, site)
+            if hit is not None:
+                out.append(
+                    Finding(
+                        name, where, "tracking_id", value, value, RECURRENCE, "medium", hit.detail
+                    )
+                )
 
     # -- canaries ----------------------------------------------------------------
 
@@ -402,17 +566,26 @@ def _cookie_pairs(header: str) -> Iterator[tuple[str, str]]:
             yield name, value
 
 
-def _query_pairs(uri: str) -> Iterator[tuple[str, str]]:
+# A "name=value" pair of a query: one findall in C instead of a split and a partition
+# per pair in Python (analytics requests carry a dozen). The same pairs as splitting on
+# "&" and then on the first "=": both sides non-empty, the value may hold "=".
+_QUERY_PAIR = re.compile(r"(?:^|(?<=&))([^&=]+)=([^&]+)")
+
+
+def _query_pairs(uri: str) -> list[tuple[str, str]]:
     """``(name, raw value)`` of each parameter after the ``?``; names are decoded."""
     query = uri.partition("?")[2]
     if "#" in query:
         query = query.partition("#")[0]
-    for pair in query.split("&"):
-        name, sep, value = pair.partition("=")
-        if sep and name and value:
-            if "%" in name or "+" in name:
-                name = url_decode(name.replace("+", " "))
-            yield name, value
+    pairs: list[tuple[str, str]] = _QUERY_PAIR.findall(query)
+    if "%" in query or "+" in query:
+        pairs = [
+            (url_decode(name.replace("+", " ")), value)
+            if "%" in name or "+" in name
+            else (name, value)
+            for name, value in pairs
+        ]
+    return pairs
 
 
 def _is_form(request: Request) -> bool:
@@ -422,9 +595,39 @@ def _is_form(request: Request) -> bool:
     return False
 
 
-def _form_pairs(body: bytes) -> Iterator[tuple[str, str]]:
+def _form_pairs(body: bytes) -> list[tuple[str, str]]:
     text = body.decode("utf-8", "surrogateescape")
-    yield from _query_pairs("?" + text)
+    return _query_pairs("?" + text)
+
+
+_HEX_RUN = re.compile(r"[0-9a-f]{6,}")
+# The values of a Cookie header or a query string, cut out to leave the names for the
+# whole-string test: one substitution in C, found fast by its leading literal.
+_COOKIE_VALUES = re.compile(r"=[^;]*")
+_QUERY_VALUES = re.compile(r"=[^&]*")
+# A value that starts like hex- or base64-wrapped digits (see _worth_param), anywhere
+# in a cookie header or query string: after "=", to the end of the value.
+_WRAPPED_VALUE = re.compile(
+    r"=\s*\"?(?:(?:2[bB])?(?:3[0-9]){7}|[KMNO][A-Za-z0-9+/_-]{9,25}={0,2}\"?(?:[;&\s]|$))"
+)
+
+
+def _name_anchors(catalog: Catalog) -> tuple[str, ...]:
+    """Lower-case words of which every name with a hint (``names.HINT_ANCHORS``) or
+    an identity entry in ``catalog`` contains one, in any spelling: for a catalog
+    entry, the longest word of its normalised name ("x-up-subno" gives "subno")."""
+    words = set(HINT_ANCHORS)
+    for entry in sorted(catalog.entries, key=lambda e: e.key):
+        if entry.is_identity and not any(word in entry.key for word in words):
+            words.add(max(entry.key.split("-"), key=len))
+    # A word that contains another is never needed ("subno" has "sub"); the fewer
+    # words, the cheaper the test.
+    kept = [w for w in words if not any(o != w and o in w for o in words)]
+    # The test blanks out runs of 6+ hex digits: a word must not be one (or fit in one).
+    for word in kept:
+        if re.fullmatch("[0-9a-f]+", word.replace("-", "").replace("_", "").replace(".", "")):
+            raise ValueError(f"catalog name word {word!r} is all hex digits")
+    return tuple(sorted(kept, key=lambda word: (len(word), word)))
 
 
 def _canary_fields(request: Request) -> Iterator[tuple[str, str, str]]:
@@ -455,6 +658,23 @@ def _canary_fields(request: Request) -> Iterator[tuple[str, str, str]]:
                     yield WHERE_BODY, param, url_decode(value)
         else:
             yield WHERE_BODY, "(body)", request.body.decode("utf-8", "surrogateescape")
+
+
+def _value_fields(request: Request) -> Iterator[tuple[str, str, str]]:
+    """``(where, name, value)`` of every header, cookie, query and form parameter, as sent."""
+    for name, value in request.headers:
+        if name.lower() == "cookie":
+            for cookie, cookie_value in _cookie_pairs(value):
+                yield WHERE_COOKIE, cookie, cookie_value
+        else:
+            yield WHERE_HEADER, name, value
+    uri = request.uri
+    if uri and "?" in uri:
+        for param, value in _query_pairs(uri):
+            yield WHERE_QUERY, param, value
+    if request.body and _is_form(request):
+        for param, value in _form_pairs(request.body):
+            yield WHERE_BODY, param, value
 
 
 def _dedupe(findings: list[Finding]) -> tuple[Finding, ...]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from capture.identity import names
 from capture.identity.deviceid import device_id_detail
@@ -84,6 +85,28 @@ def _phone_hit(part: str, match: PhoneMatch, severity: str, how: str = "") -> Va
     return ValueHit("msisdn", part, match.e164, PHONENUMBER, severity, detail)
 
 
+def _written(text: str) -> ValueHit | None:
+    """A number written with its ``+`` (``+1 201 555 0123``, ``%2B447700900123``).
+
+    A valid number is reported with high severity. The ``+`` is deliberate notation,
+    so a number of plausible length that libphonenumber does not call valid (Ofcom's
+    drama range +44 7700 900xxx) is still reported, with medium severity and a
+    detail saying so, when it has at least 11 digits (shorter "+digits" are offsets
+    and versions more often than numbers).
+    """
+    number = url_decode(text)
+    match = parse_e164(number)
+    if match is not None:
+        return _phone_hit(text, match, "high")
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if len(digits) < 11:
+        return None
+    match = parse_international(digits)
+    if match is None:
+        return None
+    return _phone_hit(text, match, "medium", "libphonenumber does not call it a valid number")
+
+
 class ValueScanner:
     """Finds identities in single values; holds the region and the enabled detectors."""
 
@@ -92,18 +115,16 @@ class ValueScanner:
     ) -> None:
         self.region = region
         self.enabled = enabled
-        self._hints: dict[str, names.NameHint] = {}
 
-    def hint_for(self, name: str) -> names.NameHint:
-        """The :class:`~capture.identity.names.NameHint` of a raw name (cached, bounded)."""
-        hint = self._hints.get(name)
-        if hint is None:
-            if len(self._hints) > 4096:
-                # Names are attacker-controlled: never let the cache grow without bound.
-                self._hints.clear()
-            hint = names.name_hint(names.normalize_name(name))
-            self._hints[name] = hint
-        return hint
+    @staticmethod
+    @lru_cache(maxsize=8192)
+    def hint_for(name: str) -> names.NameHint:
+        """The :class:`~capture.identity.names.NameHint` of a raw name.
+
+        A bounded LRU: names are attacker-controlled, and a cache emptied when full
+        would lose the common names every time a burst of one-off names filled it.
+        """
+        return names.name_hint(names.normalize_name(name))
 
     # -- named values ---------------------------------------------------------------
 
@@ -136,6 +157,36 @@ class ValueScanner:
                     return _phone_hit(part, match, "high")
         return None
 
+    def named_subscriber(self, value: str) -> ValueHit | None:
+        """A phone number or IMSI in a value whose name says "subscriber", "caller",
+        "clid", "sub", "bearer address" or "number", or ``None``.
+
+        Such a name makes a phone-shaped value a phone number (international or,
+        with a region, national; bare digits, ``+``, hex or base64), but it promises
+        less than ``msisdn`` does: a number libphonenumber does not call valid (the
+        drama range 07700 900xxx) is reported with medium severity, and says so.
+        """
+        text = value.strip()
+        digits = text[1:] if text[:1] == "+" else text
+        if digits.isdigit() and IMSI in self.enabled and len(digits) == 15:
+            device = parse_imsi(digits)
+            phone = parse_lenient(digits, self.region)
+            # 15 digits under a known MCC: an IMSI, unless it is a valid phone number.
+            if device is not None and (phone is None or not phone.valid):
+                return ValueHit("imsi", text, device.digits, IMSI, "high", device.detail)
+        hit = self.named_phone(value)
+        if hit is None or PHONENUMBER not in self.enabled:
+            return None
+        match = parse_lenient(hit.normalized, None)
+        if match is not None and not match.valid and len(hit.normalized) < 11:
+            # Under 10 digits with the country code, an invalid number is more likely
+            # a count or a short code than a subscriber's line.
+            return None
+        if match is not None and not match.valid:
+            detail = f"{hit.detail} · libphonenumber does not call it a valid number"
+            return ValueHit(hit.kind, hit.value, hit.normalized, hit.detector, "medium", detail)
+        return hit
+
     def named_device(self, value: str, kind: str, force: bool = False) -> ValueHit | None:
         """An IMEI or IMSI in a value whose name says so, or ``None`` (``force`` as for phones)."""
         text = value.strip()
@@ -162,6 +213,10 @@ class ValueScanner:
             hit = self.named_device(value, kind)
             if hit is not None:
                 return [hit]
+        elif kind == names.HINT_SUBSCRIBER:
+            hit = self.named_subscriber(value)
+            if hit is not None:
+                return [hit]
         elif kind in (names.HINT_DEVICE, names.HINT_ADVERTISING):
             if DEVICE_ID not in self.enabled:
                 return []
@@ -182,9 +237,9 @@ class ValueScanner:
             and _WRITTEN_NUMBER.fullmatch(stripped)
         ):
             # "+1 201 555 0123": written as a number on purpose, spaces and all.
-            match = parse_e164(stripped)
-            if match is not None:
-                return [_phone_hit(stripped, match, "high")]
+            hit = _written(stripped)
+            if hit is not None:
+                return [hit]
         if "@" in value or "%40" in value:
             hits.extend(self._addresses(url_decode(value), kind == names.HINT_EMAIL))
         for subname, part in split_parts(value):
@@ -228,8 +283,7 @@ class ValueScanner:
         if head.startswith(("+", "%2b")):
             if not phones:
                 return None
-            match = parse_e164(url_decode(part))
-            return _phone_hit(part, match, "high") if match else None
+            return _written(part)
         if part.isdigit():
             hit = self._digits(part, hint, mode)
             if hit is not None or len(part) < 14:
@@ -241,6 +295,10 @@ class ValueScanner:
                 continue
             if phones:
                 match = parse_international(decoded)
+                if match is None and self.region is not None and decoded[:1] == "0":
+                    # A national number ("07700900123") wrapped the same way: the
+                    # wrapping is the evidence, the region says whose number it is.
+                    match = parse_lenient(decoded, self.region)
                 if match is not None:
                     return _phone_hit(part, match, "high", how)
             if IMEI in self.enabled:
@@ -257,6 +315,8 @@ class ValueScanner:
             return self.named_phone(digits)
         if hint.hint in (names.HINT_IMEI, names.HINT_IMSI):
             return self.named_device(digits, hint.hint)
+        if hint.hint == names.HINT_SUBSCRIBER:
+            return self.named_subscriber(digits)
         if mode is not Mode.HEADER or hint.id_like or hint.hint is not None or _epoch_like(digits):
             return None
         if PHONENUMBER in self.enabled:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from capture.identity.recurrence import DETECTOR as RECURRENCE
 from capture.model import EchoSeen, Event, Record, RequestSeen
 
 DEFAULT_WINDOW = 120
@@ -221,6 +222,9 @@ class Exposure:
         for finding in record.findings:
             if (finding.kind, finding.normalized or finding.value) == key:
                 ident.carriers.setdefault(f"{finding.where} {finding.name}", None)
+                if finding.detector == RECURRENCE:
+                    # "the same token sent to N sites": the latest count, not the first.
+                    ident.detail = finding.detail
         hosts = ident.hosts
         entry = hosts.get(host)
         if entry is None:

@@ -210,3 +210,20 @@ def test_har_only_identity_and_fail_on_identity() -> None:
     assert result.returncode == 1
     entries = json.loads(result.stdout)["log"]["entries"]
     assert entries and all(e["_identityFindings"] for e in entries)
+
+
+def test_recurrence_flag_finds_a_token_sent_to_three_sites(tmp_path: Path) -> None:
+    token = "OTgxNTk2NDk0ADJVquRu5NS5+rSbBANlrp+13QL7CXLGsFHpMi4LsUHw"
+    frames = []
+    for index, host in enumerate(["a.example", "b.example.org", "c.example.net"]):
+        conv = conversation(cport=40000 + index, ts=1000.0 + index)
+        frames += conv.handshake() + conv.send(True, simple_request("/", host, f"X-T: {token}\r\n"))
+    path = save(tmp_path, frames)
+    quiet = headerwatch("scan", path)
+    assert '"recurrence"' not in quiet.stdout
+    result = headerwatch("scan", "--recurrence", "3", "--jobs", "4", path)
+    assert result.returncode == 0
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    found = [f for r in records for f in r["findings"] if f["detector"] == "recurrence"]
+    assert [(f["kind"], f["name"]) for f in found] == [("tracking_id", "X-T")]
+    assert headerwatch("scan", "--recurrence", "1", path).returncode == 2

@@ -62,3 +62,22 @@ def test_hostile_values_added_in_transit_are_escaped() -> None:
     text = detail_text(entry)
     assert "\x1b" not in text.plain and "\x07" not in text.plain
     assert "+ X-Evil: \\x1b]0;pwned\\x07[red]x[/red]" in text.plain
+
+
+def test_exposure_panel_says_the_same_token_was_sent_to_n_sites() -> None:
+    from capture.view.exposure import Exposure
+    from tui.exposure_panel import exposure_text
+
+    token = "OTgxNTk2NDk0ADJVquRu5NS5+rSbBANlrp+13QL7CXLGsFHpMi4LsUHw"
+    found = finding(
+        "tracking_id",
+        name="X-Mystery",
+        value=token,
+        normalized=token,
+        detector="recurrence",
+        severity="medium",
+        detail="the same token sent to 3 sites: a.example, b.example, c.example",
+    )
+    exposure = Exposure()
+    exposure.add(record(1, (found,), headers=(("Host", "c.example"),)))
+    assert "the same token sent to 3 sites: a.example" in exposure_text(exposure).plain

@@ -164,3 +164,23 @@ def test_format_rules_with_sources(catalog: Catalog) -> None:
     text = format_rules(catalog, sources=True)
     assert text.count("source: ") == len(catalog)
     assert "webpolicy.org" in text
+
+
+def test_rules_with_sources_lists_every_source_and_explains_every_abbreviation(
+    catalog: Catalog,
+) -> None:
+    text = format_rules(catalog, sources=True)
+    for entry in catalog.entries:
+        assert f"source: {entry.source}" in text
+    section = text.split("SOURCES (abbreviations used above)", 1)[1]
+    for abbreviation in catalog.sources:
+        assert f"  {abbreviation} " in section
+    assert "https://blog.jgc.org/2012/02/mobile-subscriber-leakage-in-http.html" in section
+
+
+def test_every_abbreviation_is_cited_and_the_new_sources_are_there(catalog: Catalog) -> None:
+    cited = " ".join(entry.source for entry in catalog.entries)
+    assert [a for a in catalog.sources if a not in cited] == []
+    assert {"jpmobile", "mobile-subscriber", "AccessNow-CSV"} <= set(catalog.sources)
+    for name in ("x-dcmguid", "x-em-uid", "x-up-ch-msisdn", "x-ztgo-beareraddress", "x-nokia-imsi"):
+        assert catalog.lookup(name) is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import asdict
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -131,7 +132,57 @@ def test_msisdn_inside_an_informational_header(detector: IdentityDetector) -> No
     found = findings(detector, add=[("X-Network-Info", "GPRS,12015550123,unsecured")])
     kinds = {(f.kind, f.detector, f.normalized) for f in found}
     assert ("network_info", "catalog", "GPRS,12015550123,unsecured") in kinds
-    assert ("msisdn", "phonenumber", US) in kinds
+    # The catalog documents the number inside: it is reported by the catalog, in full.
+    assert ("msisdn", "catalog", US) in kinds
+
+
+def test_network_info_with_an_ip_and_a_bearer_yields_the_number_and_the_rest_as_info(
+    detector: IdentityDetector,
+) -> None:
+    found = findings(detector, add=[("X-Network-Info", "3G,447700900123,10.1.2.3,secured")])
+    identities = [f for f in found if f.is_identity]
+    assert [(f.kind, f.normalized, f.severity) for f in identities] == [("msisdn", UK, "high")]
+    assert [f.kind for f in found if not f.is_identity] == ["network_info"]
+
+
+def test_drama_number_under_a_subscriber_name_is_medium_and_says_why(
+    detector: IdentityDetector,
+) -> None:
+    finding = one(detector, add=[("X-Carrier-Sub", "447700900123")])
+    assert (finding.kind, finding.normalized, finding.severity) == ("msisdn", UK, "medium")
+    assert "does not call it a valid number" in finding.detail
+    real = one(detector, add=[("X-Carrier-Sub", "447911123456")])
+    assert real.severity == "high"
+
+
+@pytest.mark.parametrize(
+    "name", ["x-subscriber-count", "x-order-number", "orderid", "x-build-number", "ts"]
+)
+def test_counter_names_with_subscriber_words_stay_quiet(
+    detector: IdentityDetector, name: str
+) -> None:
+    assert [f for f in findings(detector, add=[(name, "447911123456")]) if f.is_identity] == []
+
+
+def test_imsi_under_a_subscriber_name(detector: IdentityDetector) -> None:
+    finding = one(detector, add=[("X-Subscriber", IMSI)])
+    assert (finding.kind, finding.normalized) == ("imsi", IMSI)
+
+
+def test_national_number_wrapped_in_hex_under_the_region(detector: IdentityDetector) -> None:
+    finding = one(detector, add=[("X-Operator-Chosen", b"07911123456".hex())])
+    assert finding.normalized == "+447911123456" and "hex-encoded" in finding.detail
+
+
+def test_subscriber_id_header_holding_a_phone_number_reports_the_number(
+    detector: IdentityDetector,
+) -> None:
+    finding = one(detector, add=[("HTTP_X_UP_SUBNO", "573101234567")])
+    assert (finding.kind, finding.normalized, finding.detector) == (
+        "msisdn",
+        "+573101234567",
+        "catalog",
+    )
 
 
 def test_empty_catalog_header_is_not_an_identity(detector: IdentityDetector) -> None:
@@ -153,7 +204,8 @@ def test_empty_catalog_header_is_not_an_identity(detector: IdentityDetector) -> 
         (b"+12015550123".hex().upper(), "high"),
         (base64.b64encode(b"12015550123").decode(), "high"),
         (base64.b64encode(b"+447700900123").decode(), "high"),
-        ("id=abc; sub=12015550123", "medium"),
+        # "sub" names a subscriber: a valid number under it is as good as under msisdn.
+        ("id=abc; sub=12015550123", "high"),
     ],
 )
 def test_phone_number_under_an_unknown_header(
@@ -398,10 +450,21 @@ def test_region_defaults_to_the_locale(monkeypatch: pytest.MonkeyPatch) -> None:
     assert locale_region() is None
 
 
-def test_hostile_names_do_not_grow_the_caches(detector: IdentityDetector) -> None:
-    for index in range(5000):
-        detector.detect(make_request(add=[(f"X-Junk-{index}", "v")]))
-    assert len(detector._header_rules) <= 4096
+def test_hostile_names_do_not_grow_the_caches() -> None:
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    for index in range(20_000):
+        detector.detect(make_request(add=[(f"X-Junk-{index}", "v"), (f"hOsT{index % 7}", "h")]))
+    assert detector._header_rule.cache_info().currsize <= 16384  # type: ignore[attr-defined]
+    assert len(detector._benign_names) <= 16384
+
+
+def test_a_burst_of_one_off_names_does_not_evict_the_recurring_ones() -> None:
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    for index in range(40_000):
+        detector.detect(make_request(add=[(f"X-Junk-{index}", "v"), ("X-Msisdn", "07700900123")]))
+    info = detector._header_rule.cache_info()  # type: ignore[attr-defined]
+    # An LRU keeps the names every request sends: they missed once each, not once per clear.
+    assert info.misses <= 40_000 + 20
 
 
 _US = IdentityDetector(IdentityConfig(region="US"))
@@ -450,3 +513,25 @@ def test_deliberate_numbers_in_unnamed_cookies_and_parameters(
         US,
     )
     assert finding.value == value  # as sent, not decoded
+
+
+@pytest.mark.parametrize(
+    "spelling", [str.lower, str.upper, lambda k: "HTTP_" + k.replace("-", "_")]
+)
+def test_every_catalog_identity_name_as_a_cookie_or_parameter_passes_the_fast_gate(
+    detector: IdentityDetector, spelling: Any
+) -> None:
+    for entry in detector.catalog.entries:
+        if entry.is_identity:
+            name = spelling(entry.key)
+            assert detector._may_matter(f"{name}=v", name), name
+
+
+def test_an_analytics_request_with_no_identity_is_passed_over_whole(
+    detector: IdentityDetector,
+) -> None:
+    cookie = "; ".join(f"_hjSession_{i:x}a9={'Zq' * 12}{i}" for i in range(8))
+    query = "&".join(f"gtm_{i:x}ff=https%3A%2F%2Fsite.example%2Fp{i}" for i in range(6))
+    assert not detector._may_matter(cookie, "; ".join(f"_hjSession_{i:x}a9" for i in range(8)))
+    request = make_request(uri=f"/collect?{query}", add=[("Cookie", cookie)])
+    assert detector.detect(request) == ()

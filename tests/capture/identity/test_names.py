@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capture.identity.names import (
     HINT_ADVERTISING,
+    HINT_ANCHORS,
     HINT_DEVICE,
     HINT_EMAIL,
     HINT_IMEI,
     HINT_IMSI,
     HINT_PHONE,
+    could_hint,
     name_hint,
     normalize_name,
     trailing_name,
@@ -75,7 +81,7 @@ def test_counter_like_names_are_id_like(name: str) -> None:
     assert hint.hint is None and hint.id_like
 
 
-@pytest.mark.parametrize("name", ["x-subscriber", "x-foo", "referer", "x-mobile-gateway", "thread"])
+@pytest.mark.parametrize("name", ["x-foo", "referer", "x-mobile-gateway", "thread", "subject"])
 def test_plain_names_hint_nothing(name: str) -> None:
     hint = name_hint(normalize_name(name))
     assert hint.hint is None and not hint.id_like
@@ -85,3 +91,30 @@ def test_trailing_name_of_a_url() -> None:
     assert trailing_name("http://example.com/p?msisdn") == "msisdn"
     assert trailing_name("x") == "x"
     assert trailing_name("123") is None
+
+
+_HINT_WORDS = [
+    "imei", "imsi", "msisdn", "phone", "mobileno", "mobile-num", "mobile_number", "calling-line",
+    "callingline", "tel", "mdn", "cli", "ani", "subno", "cellphone", "telefon", "telephone",
+    "email", "e-mail", "idfa", "gaid", "adid", "aaid", "oaid", "ifa", "advertising-id",
+    "advertisingid", "ad-id", "ad_id", "ad.id", "adv-id", "advid", "google-ad-id", "apple-ifa",
+    "idfv", "udid", "open-udid", "android-id", "device-id", "deviceid", "dev-id", "device-uuid",
+    "hardware-id", "hwid", "serial-number", "subscriber", "caller", "clid", "bearer-address",
+    "beareraddress", "sub", "subs", "msid", "bearer", "number", "num", "nr", "nbr",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(_HINT_WORDS),
+    st.sampled_from(["", "x-", "HTTP_X_", "user_", "x.", "My"]),
+    st.sampled_from(["", "-v2", "_id", ".x", "Value"]),
+    st.sampled_from([str.lower, str.upper, str.title]),
+)
+def test_every_name_with_a_hint_contains_an_anchor_word(
+    word: str, prefix: str, suffix: str, case: Any
+) -> None:
+    name = prefix + case(word) + suffix
+    if name_hint(normalize_name(name)).hint is not None:
+        assert any(anchor in name.lower() for anchor in HINT_ANCHORS), name
+        assert could_hint(name), name

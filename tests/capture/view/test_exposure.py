@@ -117,3 +117,23 @@ def test_forty_thousand_records_are_all_counted() -> None:
     for i in range(20_000):
         exp.add(record(i, (MSISDN, UIDH), ts=1000.0 + i / 100))
     assert exp.identity_requests == 20_000
+
+
+def test_a_recurring_token_shows_as_the_same_token_sent_to_n_sites() -> None:
+    exp = Exposure()
+    token = "OTgxNTk2NDk0ADJVquRu5NS5+rSbBANlrp+13QL7CXLGsFHpMi4LsUHw"
+    for index, sites in enumerate((3, 4), 1):
+        detail = f"the same token sent to {sites} sites: a.example, b.example, c.example"
+        found = finding(
+            "tracking_id",
+            name="X-Mystery",
+            value=token,
+            normalized=token,
+            detector="recurrence",
+            severity="medium",
+            detail=detail,
+        )
+        exp.add(host_record(index, f"site{index}.example", 100.0 + index, found))  # type: ignore[arg-type]
+    [ident] = exp.identities()
+    # The latest count, not the one of the first request that reached the threshold.
+    assert ident.detail.startswith("the same token sent to 4 sites")

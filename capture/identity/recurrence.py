@@ -1,0 +1,219 @@
+"""Supercookies found by recurrence: one opaque token, unchanged, at many unrelated sites.
+
+A carrier "supercookie" (Verizon's X-UIDH, AT&T's x-acr) is one token that the
+network adds to every request of a subscriber, whatever the site. No catalog can
+list every name an operator or an SDK may choose, and ReCon (Ren et al., MobiSys
+2016) found such leaks with a trained classifier. This module needs no training:
+a value that
+
+* is opaque: at least :data:`MIN_LENGTH` characters of a token alphabet, with
+  high character entropy (not a word, a version or a date);
+* travels under the same name (header, cookie or parameter, normalised);
+* reaches at least ``sites`` distinct registrable domains (``a.example.co.uk`` and
+  ``b.example.co.uk`` are one site: ``example.co.uk``);
+* and is not carried under a name that recurs by design (CDN, cache, analytics,
+  campaign and API keys: :data:`BENIGN_NAMES`),
+
+is reported as a ``tracking_id`` with detector ``recurrence`` and the sites it
+reached. Memory is bounded: the tokens live in an LRU of ``capacity`` entries, each
+remembering at most :data:`MAX_SITES_KEPT` sites (a count goes on beyond).
+
+Registrable domains come from the Public Suffix List as shipped inside the
+``publicsuffixlist`` package: no network access, loaded on first use only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+DETECTOR = "recurrence"
+DEFAULT_SITES = 3
+MIN_LENGTH = 16
+MIN_ENTROPY = 3.0
+"""Bits per character: hex IDs have about 3.5-4, base64 tokens 4.5-5.5, words and
+dates under 3.2 for 16 characters (a distinct-character-rich word can pass; the
+site count is what makes the call)."""
+DEFAULT_CAPACITY = 16_384
+MAX_SITES_KEPT = 8
+
+_TOKEN = re.compile(r"[A-Za-z0-9+/=_\-.~%:]+")
+# Dates and times recur by the second across every site: "2024-01-15T12:30:00Z".
+_DATE = re.compile(r"[0-9]{4}-?[0-9]{2}-?[0-9]{2}[T _:-]")
+
+BENIGN_NAMES = frozenset(
+    {
+        # Caches and CDNs: the same resource, or the same build, from many hosts.
+        "if-none-match",
+        "etag",
+        "if-match",
+        "integrity",
+        "hash",
+        "checksum",
+        "sig",
+        "signature",
+        "v",
+        "ver",
+        "version",
+        "build",
+        "rev",
+        "_",
+        "cb",
+        "x-cache-key",
+        "x-edge-location",
+        "cf-ray",
+        # Campaign and analytics keys: one campaign, one property, many sites.
+        "utm-source",
+        "utm-medium",
+        "utm-campaign",
+        "utm-content",
+        "utm-term",
+        "utm-id",
+        "tid",
+        "x-goog-api-key",
+        # API keys identify the app, not the person, and apps call many hosts with one.
+        "key",
+        "api-key",
+        "apikey",
+        "x-api-key",
+        "app-key",
+        "appkey",
+        "app-id",
+        "appid",
+        "client-id",
+        "x-client-id",
+        "x-app-id",
+        "x-algolia-api-key",
+        "x-algolia-application-id",
+        # Request-scoped: the same trace may cross services of one request chain.
+        "traceparent",
+        "tracestate",
+        "x-b3-traceid",
+        "x-b3-spanid",
+        "x-b3-parentspanid",
+        "b3",
+        "x-request-id",
+        "x-correlation-id",
+        "x-amzn-trace-id",
+        "sentry-trace",
+        "baggage",
+        "referer",
+    }
+)
+
+
+def entropy(text: str) -> float:
+    """Shannon entropy of ``text`` in bits per character."""
+    size = len(text)
+    return -sum(n / size * math.log2(n / size) for n in Counter(text).values())
+
+
+def opaque(value: str) -> bool:
+    """Could ``value`` be an identifying token: long, one token, high entropy?"""
+    if len(value) < MIN_LENGTH or len(value) > 512:
+        return False
+    if not _TOKEN.fullmatch(value) or _DATE.match(value):
+        return False
+    return entropy(value) >= MIN_ENTROPY
+
+
+@lru_cache(maxsize=1)
+def _suffixes() -> Any:
+    from publicsuffixlist import PublicSuffixList
+
+    # The list bundled in the package: PublicSuffixList() reads no network.
+    return PublicSuffixList()
+
+
+@lru_cache(maxsize=4096)
+def registrable_domain(host: str) -> str:
+    """The site ``host`` belongs to: ``www.bbc.co.uk:80`` gives ``bbc.co.uk``.
+
+    IP addresses and names without a public suffix (``localhost``) are their own site.
+    """
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.partition("]")[0] + "]"
+    if host.count(":") == 1:
+        host = host.partition(":")[0]
+    host = host.rstrip(".")
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    site = _suffixes().privatesuffix(host)
+    return site if isinstance(site, str) else host
+
+
+@dataclass(frozen=True, slots=True)
+class Recurrence:
+    """A token that has reached enough sites."""
+
+    sites: int
+    """How many distinct registrable domains it has reached."""
+    seen: tuple[str, ...]
+    """The first of them (at most :data:`MAX_SITES_KEPT`), in the order reached."""
+
+    @property
+    def detail(self) -> str:
+        """``the same token sent to 3 sites: a.example, b.example, c.example``."""
+        more = "" if self.sites <= len(self.seen) else ", …"
+        return f"the same token sent to {self.sites} sites: {', '.join(self.seen)}{more}"
+
+
+class _Entry:
+    __slots__ = ("count", "sites")
+
+    def __init__(self) -> None:
+        self.sites: list[str] = []
+        self.count = 0
+
+
+class RecurrenceTracker:
+    """Remembers opaque (name, value) pairs and the sites each has reached."""
+
+    def __init__(self, sites: int = DEFAULT_SITES, capacity: int = DEFAULT_CAPACITY) -> None:
+        if sites < 2:
+            raise ValueError(f"a token must reach at least 2 sites to recur, not {sites}")
+        self.sites = sites
+        self.capacity = capacity
+        self._tokens: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._extra: dict[tuple[str, str], set[int]] = {}
+        """Sites beyond the kept list, only as hashes: to count them without keeping them."""
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def observe(self, key: str, value: str, site: str) -> Recurrence | None:
+        """Note that ``value`` under the normalised name ``key`` reached ``site``;
+        return what it has reached once that is at least ``sites`` sites."""
+        tokens = self._tokens
+        token = (key, value)
+        entry = tokens.get(token)
+        if entry is None:
+            entry = tokens[token] = _Entry()
+            if len(tokens) > self.capacity:
+                old, _ = tokens.popitem(last=False)
+                self._extra.pop(old, None)
+        else:
+            tokens.move_to_end(token)
+        if site not in entry.sites:
+            if len(entry.sites) < MAX_SITES_KEPT:
+                entry.sites.append(site)
+                entry.count += 1
+            else:
+                extra = self._extra.setdefault(token, set())
+                digest = hash(site)
+                # Bounded too: past 1,000 extra sites the count stops growing.
+                if len(extra) < 1000 and digest not in extra:
+                    extra.add(digest)
+                    entry.count += 1
+        if entry.count >= self.sites:
+            return Recurrence(entry.count, tuple(entry.sites))
+        return None

@@ -1,0 +1,198 @@
+"""The recurrence detector: a supercookie is one opaque token at many unrelated sites."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capture.identity.detector import IdentityConfig, IdentityDetector
+from capture.identity.recurrence import (
+    RecurrenceTracker,
+    opaque,
+    registrable_domain,
+)
+from capture.scan import scan
+from tests.capture.identity.factory import make_request
+from tests.helpers import conversation, save, simple_request
+
+# The shape of Verizon's X-UIDH (Mayer 2014): base64, about 56 characters.
+UIDH_LIKE = "OTgxNTk2NDk0ADJVquRu5NS5+rSbBANlrp+13QL7CXLGsFHpMi4LsUHw"
+BENIGN_CORPUS = Path(__file__).with_name("benign_headers.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("host", "site"),
+    [
+        ("www.bbc.co.uk", "bbc.co.uk"),
+        ("news.bbc.co.uk:8080", "bbc.co.uk"),
+        ("WWW.Example.COM.", "example.com"),
+        ("alice.github.io", "alice.github.io"),
+        ("198.51.100.7", "198.51.100.7"),
+        ("198.51.100.7:80", "198.51.100.7"),
+        ("[2001:db8::1]:80", "[2001:db8::1]"),
+        ("localhost", "localhost"),
+    ],
+)
+def test_registrable_domain_groups_hosts_into_sites(host: str, site: str) -> None:
+    assert registrable_domain(host) == site
+
+
+@pytest.mark.parametrize(
+    "value", [UIDH_LIKE, "6f1e2d3c4b5a69788796a5b4c3d2e1f0", "Zx9_Qw3-Er7tYu1Io5pA"]
+)
+def test_long_high_entropy_tokens_are_opaque(value: str) -> None:
+    assert opaque(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "short1234",
+        "Mozilla/5.0 (Linux; Android 14)",
+        "aaaaaaaaaaaaaaaaaaaaaaaa",
+        "2024-01-15T12:30:00Z",
+        "text/html,application/xhtml+xml",
+    ],
+)
+def test_words_dates_and_lists_are_not_opaque(value: str) -> None:
+    assert not opaque(value)
+
+
+def test_a_token_recurs_once_it_reaches_the_number_of_sites() -> None:
+    tracker = RecurrenceTracker(sites=3)
+    assert tracker.observe("x-id", UIDH_LIKE, "a.example") is None
+    assert tracker.observe("x-id", UIDH_LIKE, "a.example") is None  # same site again
+    assert tracker.observe("x-id", UIDH_LIKE, "b.example") is None
+    hit = tracker.observe("x-id", UIDH_LIKE, "c.example")
+    assert hit is not None and hit.sites == 3
+    assert hit.detail == "the same token sent to 3 sites: a.example, b.example, c.example"
+
+
+def test_the_same_value_under_different_names_does_not_add_up() -> None:
+    tracker = RecurrenceTracker(sites=2)
+    assert tracker.observe("x-a", UIDH_LIKE, "a.example") is None
+    assert tracker.observe("x-b", UIDH_LIKE, "b.example") is None
+
+
+def test_memory_is_bounded_least_recently_seen_first() -> None:
+    tracker = RecurrenceTracker(sites=2, capacity=100)
+    tracker.observe("x-keep", UIDH_LIKE, "a.example")
+    for index in range(1000):
+        tracker.observe("x-junk", f"{index:032x}", "a.example")
+        if index % 50 == 0:
+            tracker.observe("x-keep", UIDH_LIKE, "a.example")  # recently used: kept
+    assert len(tracker) <= 100
+    assert tracker.observe("x-keep", UIDH_LIKE, "b.example") is not None
+
+
+def test_sites_beyond_those_kept_are_still_counted() -> None:
+    tracker = RecurrenceTracker(sites=3)
+    hit = None
+    for index in range(20):
+        hit = tracker.observe("x-id", UIDH_LIKE, f"site{index}.example")
+    assert hit is not None and hit.sites == 20 and len(hit.seen) == 8
+    assert hit.detail.endswith(", …")
+
+
+def _uidh_capture(tmp_path: Path) -> str:
+    """Five sites each receive the same token in a header no catalog names."""
+    frames = []
+    for index, host in enumerate(
+        ["www.news.example", "shop.example.co.uk", "cdn.other.example", "api.fourth.example"]
+    ):
+        conv = conversation(cport=40000 + index, ts=1000.0 + index)
+        extra = f"X-Mystery-Sub-Token: {UIDH_LIKE}\r\nCookie: sid=s{index}\r\n"
+        frames += conv.handshake() + conv.send(True, simple_request("/", host, extra))
+    return save(tmp_path, frames)
+
+
+def test_an_injected_uidh_like_token_under_an_unseen_name_is_found_in_a_capture(
+    tmp_path: Path,
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    detector = IdentityDetector(IdentityConfig(region="GB", recurrence=3))
+    assert scan([_uidh_capture(tmp_path)], detector=detector, out=out, err=err, jobs=1) == 0
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    found = [[f for f in r["findings"] if f["detector"] == "recurrence"] for r in records]
+    # The first two sites are not enough; the third and fourth request are reported.
+    assert [len(f) for f in found] == [0, 0, 1, 1]
+    third = found[2][0]
+    assert (third["kind"], third["name"], third["value"]) == (
+        "tracking_id",
+        "X-Mystery-Sub-Token",
+        UIDH_LIKE,
+    )
+    assert third["detail"] == (
+        "the same token sent to 3 sites: news.example, example.co.uk, other.example"
+    )
+    assert found[3][0]["detail"].startswith("the same token sent to 4 sites")
+
+
+def test_without_the_option_nothing_is_counted(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    scan([_uidh_capture(tmp_path)], detector=detector, out=out, err=err, jobs=1)
+    assert '"recurrence"' not in out.getvalue()
+
+
+def _benign_corpus() -> list[dict[str, Any]]:
+    with BENIGN_CORPUS.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def test_silent_on_the_benign_corpus_as_captured() -> None:
+    detector = IdentityDetector(IdentityConfig(region="GB", recurrence=3))
+    found = []
+    for record in _benign_corpus():
+        headers = tuple((name, value) for name, value in record["headers"])
+        found += [f for f in detector.detect(make_request(uri=record["uri"], headers=headers))]
+    assert [f for f in found if f.detector == "recurrence"] == []
+
+
+# Values that recur across sites by design, each sent to five sites: the same CDN
+# object's validators, one campaign's UTM tags, one app's API key, one property's
+# analytics tag, one trace crossing services.
+_BY_DESIGN = [
+    ("If-None-Match", '"5d8c72a5edda8d6a:0"'),
+    ("If-None-Match", 'W/"0815b3d6d2e1b5c7e1c35b1d9c1e0b2f"'),
+    ("X-Api-Key", "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"),
+    ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+    ("X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793"),
+    ("X-Client-Data", "CJa2yQEIpLbJAQjBtskBCKmdygEIqKPKAQ=="),
+]
+_QUERIES = [
+    "/?utm_source=newsletter&utm_campaign=spring_sale_2024_q1_x7f3k9&v=3f9c2b7a1e5d4c6b",
+    "/lib.js?integrity=sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC",
+    "/collect?tid=UA-12345678-1&key=a94a8fe5ccb19ba61c4c0873d391e987982fbbd3",
+]
+
+
+def test_silent_on_cdn_cache_and_analytics_keys_that_recur_by_design() -> None:
+    detector = IdentityDetector(IdentityConfig(region="GB", recurrence=3))
+    found = []
+    for site in ("a.example", "b.example", "c.example.org", "d.example.net", "e.example.co.uk"):
+        for name, value in _BY_DESIGN:
+            found += detector.detect(make_request(headers=(("Host", f"www.{site}"), (name, value))))
+        for uri in _QUERIES:
+            found += detector.detect(make_request(uri=uri, headers=(("Host", f"cdn.{site}"),)))
+    assert [f for f in found if f.detector == "recurrence"] == []
+
+
+def test_catalog_tokens_are_reported_by_the_catalog_not_twice() -> None:
+    detector = IdentityDetector(IdentityConfig(region="GB", recurrence=2))
+    found = []
+    for site in ("a.example", "b.example", "c.example"):
+        found += detector.detect(make_request(headers=(("Host", site), ("X-UIDH", UIDH_LIKE))))
+    assert {f.detector for f in found} == {"catalog"}
+
+
+def test_the_recurrence_rule_can_be_disabled() -> None:
+    detector = IdentityDetector(IdentityConfig(region="GB", recurrence=2, disabled=("recurrence",)))
+    found = []
+    for site in ("a.example", "b.example", "c.example"):
+        found += detector.detect(make_request(headers=(("Host", site), ("X-Tok", UIDH_LIKE))))
+    assert found == []
