@@ -16,6 +16,7 @@ from capture.formats.har import write_har
 from capture.formats.jsonl import record_to_dict
 from capture.formats.pcapng import describe_errno
 from capture.model import Record
+from capture.text import escape_json, for_json
 from capture.view.store import Entry
 
 FORMATS = ("jsonl", "har")
@@ -32,10 +33,12 @@ def entry_to_dict(item: Entry | Record) -> dict[str, Any]:
     out = record_to_dict(item.record)
     if item.marked:
         out["marked"] = True
+    # Comments are typed by the user, injected names may come from the wire: both
+    # can hold undecodable bytes, which no JSON writer takes raw.
     if item.comment:
-        out["comment"] = item.comment
+        out["comment"] = for_json(item.comment)
     if item.injected:
-        out["injected"] = list(item.injected)
+        out["injected"] = [for_json(name) for name in item.injected]
     return out
 
 
@@ -55,7 +58,11 @@ def export(items: Iterable[Entry | Record], path: str, fmt: str) -> int:
                 count = 0
                 for item in items:
                     out.write(
-                        json.dumps(entry_to_dict(item), ensure_ascii=False, separators=(", ", ": "))
+                        escape_json(
+                            json.dumps(
+                                entry_to_dict(item), ensure_ascii=False, separators=(", ", ": ")
+                            )
+                        )
                     )
                     out.write("\n")
                     count += 1

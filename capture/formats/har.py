@@ -7,6 +7,8 @@ objects), ``_anomalies``, ``_flow``, ``_depth``, ``_id``, ``_marked``,
 ``_comment``, ``_injected``. What the capture does not have is reported as the
 spec says (``-1`` sizes; status 0 when no response was seen).
 
+Control and bidi characters are written as ``\\uXXXX`` (:func:`capture.text.escape_json`).
+
 Accepts store entries or bare records (``scan --format har`` has no store), and
 streams: entries are written one by one, never all held as one JSON tree.
 """
@@ -23,7 +25,7 @@ from urllib.parse import parse_qsl
 from capture.formats.jsonl import finding_to_dict
 from capture.http.urls import endpoint, request_url
 from capture.model import Header, Record
-from capture.text import for_json, to_bytes
+from capture.text import escape_json, for_json, to_bytes
 from capture.view.store import Entry
 
 
@@ -195,7 +197,7 @@ def har_entry(item: Entry | Record) -> dict[str, Any]:
             out["_comment"] = for_json(entry.comment)
             out["comment"] = for_json(entry.comment)  # HAR's own field: viewers show it
         if entry.injected:
-            out["_injected"] = list(entry.injected)
+            out["_injected"] = [for_json(name) for name in entry.injected]
     return out
 
 
@@ -206,12 +208,12 @@ def write_har(items: Iterable[Entry | Record], out: TextIO, comment: str = "") -
     if comment:
         log_head["comment"] = for_json(comment)
     # Open the log object and its "entries" list, then stream the entries into it.
-    head = json.dumps(log_head, ensure_ascii=False)
+    head = escape_json(json.dumps(log_head, ensure_ascii=False))
     out.write('{"log": ' + head[:-1] + ', "entries": [')
     count = 0
     for item in items:
         out.write(",\n" if count else "\n")
-        out.write(json.dumps(har_entry(item), ensure_ascii=False))
+        out.write(escape_json(json.dumps(har_entry(item), ensure_ascii=False)))
         count += 1
     out.write("\n]}}\n")
     return count

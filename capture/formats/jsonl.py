@@ -1,4 +1,10 @@
-"""The JSONL record (ARCHITECTURE.md contract): one line per request."""
+"""The JSONL record (ARCHITECTURE.md contract): one line per request.
+
+Lines carry no raw control or bidi characters: C0 controls are escaped by the JSON
+writer, and DEL, C1 and bidi controls as ``\\uXXXX`` by
+:func:`capture.text.escape_json_bytes`, so ``cat`` of a JSONL file cannot drive the
+terminal and ``jq`` still reads back the exact strings.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from typing import Any
 import orjson
 
 from capture.model import Finding, Record, Response
-from capture.text import for_json
+from capture.text import escape_json_bytes, for_json
 
 
 def _finding_fields(finding: Finding) -> dict[str, Any]:
@@ -89,12 +95,18 @@ def record_to_dict(record: Record) -> dict[str, Any]:
 
 def dumps_bytes(record: Record) -> bytes:
     """One JSONL line as UTF-8 bytes (no trailing newline)."""
-    fields = _record_fields(record)
+    return dumps_json(_record_fields(record))
+
+
+def dumps_json(value: Any) -> bytes:
+    """Any JSON value as one line of UTF-8 bytes, safe to print: undecodable bytes
+    as ``\\xNN`` (:func:`for_json`), control and bidi characters as ``\\uXXXX``."""
     try:
-        return orjson.dumps(fields)
+        line = orjson.dumps(value)
     except orjson.JSONEncodeError:
         # Undecodable bytes (rare): written as \\xNN, the convention of Zeek's logs.
-        return orjson.dumps(jsonable(fields))
+        line = orjson.dumps(jsonable(value))
+    return escape_json_bytes(line)
 
 
 def dumps(record: Record) -> str:
