@@ -14,7 +14,7 @@ from capture.formats.table import header_line, record_line
 from capture.model import Event, InjectionSeen, Record, RequestSeen, ResponseSeen
 from capture.pipeline import Detector, Pipeline
 from capture.scan_jobs import jobs_for, scan_split
-from capture.sources.frames import CaptureError, CaptureFile, cut_short
+from capture.sources.frames import CaptureError, CaptureFile, bad_timestamps, cut_short
 from capture.view.selection import EXIT_USAGE, Selection
 
 LINE_FORMATS = ("jsonl", "table")
@@ -30,6 +30,8 @@ def _events(pipeline: Pipeline, captures: Sequence[CaptureFile], err: TextIO) ->
         yield from pipeline.run_capture(capture)
         if capture.truncated:
             print(cut_short(capture.name), file=err)
+        if capture.bad_timestamps:
+            print(bad_timestamps(capture.name, capture.bad_timestamps), file=err)
     yield from pipeline.flush()
 
 

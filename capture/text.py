@@ -18,6 +18,21 @@ def counted(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
 
 
+LATEST_TS = 253402300799.0
+"""9999-12-31 23:59:59 UTC: the last second every date formatter can show."""
+
+
+def clock_ts(ts: float) -> float:
+    """``ts`` within what dates can show (1970 to year 9999; NaN as 0), for formatting.
+
+    Capture files are read into that range already; this keeps every formatter
+    from raising on a record made some other way.
+    """
+    if ts != ts:  # NaN
+        return 0.0
+    return min(max(ts, 0.0), LATEST_TS)
+
+
 def from_bytes(data: bytes | bytearray | memoryview) -> str:
     """Decode wire bytes losslessly (UTF-8, undecodable bytes kept as surrogates)."""
     return bytes(data).decode("utf-8", "surrogateescape")

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl
 from capture.formats.jsonl import finding_to_dict
 from capture.http.urls import endpoint, request_url
 from capture.model import Header, Record
-from capture.text import escape_json, for_json, to_bytes
+from capture.text import clock_ts, escape_json, for_json, to_bytes
 from capture.view.store import Entry
 
 
@@ -83,7 +83,11 @@ def _query(uri: str | None) -> list[dict[str, str]]:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        datetime.fromtimestamp(clock_ts(ts), UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def _post_data(record: Record) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
-from capture.sources.frames import CaptureFile, Frame
+from capture.sources.frames import CaptureFile, Frame, bad_timestamps
 
 
 class FrameSource(Protocol):
@@ -83,6 +83,9 @@ class FileSource:
                         f"{capture.name}: capture is cut short; "
                         "every request before the cut is shown",
                     )
+            if capture.bad_timestamps and self._notify is not None:
+                message = bad_timestamps(capture.name, capture.bad_timestamps)
+                self._notify("warning", message.removeprefix("headerwatch: warning: "))
 
     def stop(self) -> None:
         self._stop.set()
