@@ -731,6 +731,10 @@ class HeaderwatchApp(App[int]):
         except (SaveError, SessionError, ExportError) as exc:
             self.call_from_thread(self.notify, safe(str(exc)), severity="error", markup=False)
             return
+        except Exception as exc:  # the worker would swallow it: the user would never know
+            text = f"{request.path}: not written: {type(exc).__name__}: {exc}".splitlines()[0]
+            self.call_from_thread(self.notify, safe(text), severity="error", markup=False)
+            return
         self.saved.append(request.path)
         self.call_from_thread(self.notify, safe(message), markup=False)
 

@@ -69,4 +69,9 @@ def export(items: Iterable[Entry | Record], path: str, fmt: str) -> int:
     except OSError as exc:
         reason = describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
         raise ExportError(f"{path}: {reason}; nothing exported") from None
+    except (ValueError, OverflowError) as exc:
+        # A value no format can hold (an encoding error is a ValueError too): the
+        # user must hear of it, not find an empty directory.
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ExportError(f"{path}: cannot export: {first}; nothing exported") from None
     return count

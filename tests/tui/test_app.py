@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
 from textual.command import CommandPalette
 from textual.message import Message
 from textual.pilot import Pilot
@@ -715,3 +716,30 @@ async def test_the_exposure_series_move_on_while_a_live_capture_is_quiet() -> No
         assert exposure.latest_second == first + 30
         requests, _ = exposure.series()
         assert requests[-1] == 0 and sum(requests) == 1  # a quiet second, the one request
+
+
+async def test_an_export_that_fails_shows_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        # A refused directory: the export's own one-line error.
+        await pilot.press("x")
+        await fill_save(pilot, tmp_path / "missing" / "out.har", shown=False, fmt="har")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any("nothing exported" in n.message for n in app._notifications)
+        # Anything else going wrong in the writer is shown too, never swallowed.
+
+        def broken(*_: object, **__: object) -> str:
+            raise RuntimeError("disk on fire")
+
+        monkeypatch.setattr("tui.app.write_entries", broken)
+        await pilot.press("x")
+        await fill_save(pilot, tmp_path / "out.har", shown=False, fmt="har")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any(
+            "not written: RuntimeError: disk on fire" in n.message for n in app._notifications
+        )
