@@ -7,8 +7,9 @@ import os
 import sys
 from importlib import resources
 
-from capture.config import ConfigError, load_config, merge_identity
+from capture.config import Config, ConfigError, load_config, merge_identity
 from capture.formats.pcapng import describe_errno
+from capture.formats.private import share_files
 from capture.identity.detector import IdentityDetector
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
@@ -52,6 +53,13 @@ def add_identity_args(parser: argparse.ArgumentParser) -> None:
         help="any other value that belongs to the test phone (repeatable)",
     )
     group.add_argument("--config", metavar="FILE", help="config file (default: user config dir)")
+    files = parser.add_argument_group("output files")
+    files.add_argument(
+        "--shared-files",
+        action="store_true",
+        help="create sessions, exports and recordings with the umask's mode instead of "
+        "0600 (shared lab machines; or [files] shared = true in the config file)",
+    )
 
 
 def build_detector(args: argparse.Namespace) -> IdentityDetector | int:
@@ -62,6 +70,7 @@ def build_detector(args: argparse.Namespace) -> IdentityDetector | int:
     """
     try:
         config = load_config(args.config)
+        share_files(getattr(args, "shared_files", False) or _shared_in(config))
         identity = merge_identity(
             config.identity,
             region=args.region,
@@ -74,6 +83,19 @@ def build_detector(args: argparse.Namespace) -> IdentityDetector | int:
     except (ConfigError, ValueError) as exc:
         print(f"headerwatch: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _shared_in(config: Config) -> bool:
+    """``[files] shared`` of the config file (false when absent)."""
+    table = config.section("files")
+    where = config.path if config.path is not None else "<config>"
+    unknown = sorted(set(table) - {"shared"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} in [files]")
+    shared = table.get("shared", False)
+    if not isinstance(shared, bool):
+        raise ConfigError(f"{where}: [files] shared must be true or false")
+    return shared
 
 
 def output_failed(exc: OSError) -> str | None:

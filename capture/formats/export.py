@@ -15,6 +15,7 @@ from capture.formats.atomic import atomic_output
 from capture.formats.har import write_har
 from capture.formats.jsonl import record_to_dict
 from capture.formats.pcapng import describe_errno
+from capture.formats.private import open_private
 from capture.model import Record
 from capture.text import escape_json, for_json
 from capture.view.store import Entry
@@ -51,7 +52,10 @@ def export(items: Iterable[Entry | Record], path: str, fmt: str) -> int:
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r} (one of: {', '.join(FORMATS)})")
     try:
-        with atomic_output(path) as temp, open(temp, "x", encoding="utf-8", newline="\n") as out:
+        with (
+            atomic_output(path) as temp,
+            open_private(temp, "x", encoding="utf-8", newline="\n") as out,
+        ):
             if fmt == "har":
                 count = write_har(items, out)
             else:

@@ -263,6 +263,8 @@ def test_recording_reopens_with_identical_records(lab: Lab, tmp_path: Path) -> N
     assert [r["uri"] for r in _scan(out)] == [e["uri"] for e in expected]
     assert live.stop() == 0
     assert _scan(out) == live.all_records()
+    # It holds identities: only its owner may read it, whatever the umask.
+    assert out.stat().st_mode & 0o777 == 0o600
 
 
 def test_disk_full_keeps_capturing_and_keeps_what_was_saved(lab: Lab, tmp_path: Path) -> None:

@@ -1,0 +1,61 @@
+"""Options every command shares: output files private unless shared on purpose."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from capture.formats.private import files_shared, share_files
+from tui.common import add_identity_args, build_detector
+
+
+@pytest.fixture(autouse=True)
+def private_again() -> Iterator[None]:
+    yield
+    share_files(False)
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_identity_args(parser)
+    return parser.parse_args(argv)
+
+
+def test_output_files_are_private_by_default(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    assert not isinstance(build_detector(_args("--config", str(config))), int)
+    assert not files_shared()
+
+
+def test_shared_files_from_the_flag_or_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    build_detector(_args("--config", str(config), "--shared-files"))
+    assert files_shared()
+    share_files(False)
+    config.write_text("[files]\nshared = true\n")
+    build_detector(_args("--config", str(config)))
+    assert files_shared()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[files]\nshared = "yes"\n', "[files] shared must be true or false"),
+        ("[files]\nmode = 420\n", "unknown key 'mode' in [files]"),
+        ("files = 1\n", "files must be a table"),
+    ],
+)
+def test_a_bad_files_table_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    assert build_detector(_args("--config", str(config))) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"headerwatch: error: {config}: ") and message in err
+    assert err.count("\n") == 1
