@@ -8,7 +8,8 @@ read, the queue drained and the pipeline flushed, so nothing captured is lost.
 
 Order of start-up: check the interface and the filter (no privileges needed),
 open the packet socket, drop root if started with sudo, then open the output
-file (so that it belongs to the user).
+file (so that it belongs to the user). If root cannot be dropped, live stops
+with one line saying why and how to fix it, unless ``--stay-root`` was given.
 """
 
 from __future__ import annotations
@@ -95,6 +96,12 @@ def register(sub: Any) -> None:
         action="store_true",
         help="headless: exit with status 1 if any request carried an identity",
     )
+    p.add_argument(
+        "--stay-root",
+        action="store_true",
+        help="when started with sudo and root cannot be given back to you, capture as "
+        "root anyway (without it, live stops and says how to fix it)",
+    )
     add_identity_args(p)
     p.set_defaults(run=run)
 
@@ -135,8 +142,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         dropped = drop_privileges()
     except CannotDrop as exc:
+        # Never root without being asked: a capture runs for hours on hostile input.
+        if not args.stay_root:
+            source.stop()
+            return _error(f"{exc}; or pass --stay-root to capture as root anyway", err)
         dropped = None
-        notices.append(Notice("warning", str(exc)))
+        notices.append(Notice("warning", f"running as root (--stay-root): {exc}"))
     if dropped is not None and not dropped.kept_capabilities:
         notices.append(
             Notice(
