@@ -230,6 +230,42 @@ def load_config(path: str | Path | None = None) -> Config:
     return parse_config(text, target)
 
 
+CANARY_KINDS = ("msisdn", "imei", "imsi", "canary")
+
+
+def read_canary_file(path: str | Path) -> dict[str, tuple[str, ...]]:
+    """Canaries from a text file, one a line: ``KIND VALUE`` (KIND is msisdn, imei,
+    imsi or canary) or a bare ``VALUE`` (a canary of any kind). Blank lines and
+    lines starting with ``#`` are skipped. Returns the values by kind, for
+    :func:`merge_identity`; raises :class:`ConfigError` (one line) when unreadable.
+    """
+    target = Path(path)
+    try:
+        with target.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"--canary-file {target}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"--canary-file {target}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"--canary-file {target}: larger than {MAX_CONFIG_BYTES >> 20} MB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"--canary-file {target}: not UTF-8 text (byte {exc.start})") from None
+    values: dict[str, list[str]] = {kind: [] for kind in CANARY_KINDS}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        kind, _, rest = line.partition(" ")
+        if kind.lower() in CANARY_KINDS and rest.strip():
+            values[kind.lower()].append(rest.strip())
+        else:
+            values["canary"].append(line)
+    return {kind: tuple(found) for kind, found in values.items()}
+
+
 def merge_identity(
     base: IdentityConfig,
     *,

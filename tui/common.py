@@ -7,7 +7,7 @@ import os
 import sys
 from importlib import resources
 
-from capture.config import Config, ConfigError, load_config, merge_identity
+from capture.config import Config, ConfigError, load_config, merge_identity, read_canary_file
 from capture.formats.pcapng import describe_errno
 from capture.formats.private import share_files
 from capture.identity.detector import IdentityDetector
@@ -52,6 +52,14 @@ def add_identity_args(parser: argparse.ArgumentParser) -> None:
         metavar="VALUE",
         help="any other value that belongs to the test phone (repeatable)",
     )
+    group.add_argument(
+        "--canary-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="canaries from a file, one a line: 'msisdn +447700900123', 'imei ...', "
+        "'imsi ...', or any other value as it is (repeatable; thousands are fine)",
+    )
     group.add_argument("--config", metavar="FILE", help="config file (default: user config dir)")
     files = parser.add_argument_group("output files")
     files.add_argument(
@@ -71,13 +79,22 @@ def build_detector(args: argparse.Namespace) -> IdentityDetector | int:
     try:
         config = load_config(args.config)
         share_files(getattr(args, "shared_files", False) or _shared_in(config))
+        listed: dict[str, list[str]] = {
+            "msisdn": list(args.msisdn),
+            "imei": list(args.imei),
+            "imsi": list(args.imsi),
+            "canary": list(args.canary),
+        }
+        for path in getattr(args, "canary_file", []):
+            for kind, values in read_canary_file(path).items():
+                listed[kind] += values
         identity = merge_identity(
             config.identity,
             region=args.region,
-            msisdns=tuple(args.msisdn),
-            imeis=tuple(args.imei),
-            imsis=tuple(args.imsi),
-            canaries=tuple(args.canary),
+            msisdns=tuple(listed["msisdn"]),
+            imeis=tuple(listed["imei"]),
+            imsis=tuple(listed["imsi"]),
+            canaries=tuple(listed["canary"]),
         )
         return IdentityDetector(identity)
     except (ConfigError, ValueError) as exc:

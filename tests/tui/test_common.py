@@ -59,3 +59,32 @@ def test_a_bad_files_table_is_one_line(
     err = capsys.readouterr().err
     assert err.startswith(f"headerwatch: error: {config}: ") and message in err
     assert err.count("\n") == 1
+
+
+def test_canaries_from_a_file_join_those_of_the_options(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    fleet = tmp_path / "fleet.txt"
+    fleet.write_text("msisdn +447700900123\nimei 490154203237518\n")
+    detector = build_detector(
+        _args("--config", str(config), "--canary-file", str(fleet), "--msisdn", "+12015550123")
+    )
+    assert not isinstance(detector, int)
+    labels = [(c.label, c.canonical) for c in detector._canaries.canaries]
+    assert labels == [
+        ("msisdn", "+12015550123"),
+        ("msisdn", "+447700900123"),
+        ("imei", "490154203237518"),
+    ]
+
+
+def test_a_bad_value_in_a_canary_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    fleet = tmp_path / "fleet.txt"
+    fleet.write_text("msisdn 12\n")
+    assert build_detector(_args("--config", str(config), "--canary-file", str(fleet))) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("headerwatch: error: ") and err.count("\n") == 1
