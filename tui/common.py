@@ -10,6 +10,7 @@ from importlib import resources
 from capture.config import Config, ConfigError, load_config, merge_identity, read_canary_file
 from capture.formats.pcapng import describe_errno
 from capture.formats.private import share_files
+from capture.http.http1 import HEAD_LIMITS, MAX_HEAD, set_head_limit
 from capture.identity.detector import IdentityDetector
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
@@ -61,6 +62,13 @@ def add_identity_args(parser: argparse.ArgumentParser) -> None:
         "'imsi ...', or any other value as it is (repeatable; thousands are fine)",
     )
     group.add_argument("--config", metavar="FILE", help="config file (default: user config dir)")
+    parser.add_argument(
+        "--max-head",
+        type=_size,
+        metavar="SIZE",
+        help="largest request or response head read, e.g. 256k (default 64k); a longer "
+        "one is cut there, flagged, and still scanned for identities up to the cut",
+    )
     files = parser.add_argument_group("output files")
     files.add_argument(
         "--shared-files",
@@ -68,6 +76,24 @@ def add_identity_args(parser: argparse.ArgumentParser) -> None:
         help="create sessions, exports and recordings with the umask's mode instead of "
         "0600 (shared lab machines; or [files] shared = true in the config file)",
     )
+
+
+def _size(text: str) -> int:
+    """A size such as ``65536``, ``64k`` or ``1m`` (bytes), within the head limits."""
+    units = {"k": 1024, "m": 1024 * 1024}
+    number, unit = text.strip().lower(), 1
+    if number[-1:] in units:
+        number, unit = number[:-1], units[number[-1]]
+    try:
+        size = int(number) * unit
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size such as 65536, 64k or 1m"
+        ) from None
+    low, high = HEAD_LIMITS
+    if not low <= size <= high:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be between {low:,} and {high:,} bytes")
+    return size
 
 
 def build_detector(args: argparse.Namespace) -> IdentityDetector | int:
@@ -79,6 +105,8 @@ def build_detector(args: argparse.Namespace) -> IdentityDetector | int:
     try:
         config = load_config(args.config)
         share_files(getattr(args, "shared_files", False) or _shared_in(config))
+        max_head = getattr(args, "max_head", None)
+        set_head_limit(max_head if max_head is not None else MAX_HEAD)
         listed: dict[str, list[str]] = {
             "msisdn": list(args.msisdn),
             "imei": list(args.imei),
