@@ -10,6 +10,7 @@ from typing import TextIO
 
 from capture.formats.har import write_har
 from capture.formats.jsonl import dumps
+from capture.formats.redact import Redactor
 from capture.formats.table import header_line, record_line
 from capture.model import Event, InjectionSeen, Record, RequestSeen, ResponseSeen
 from capture.pipeline import Detector, Pipeline
@@ -35,6 +36,10 @@ def _events(pipeline: Pipeline, captures: Sequence[CaptureFile], err: TextIO) ->
     yield from pipeline.flush()
 
 
+def _same(record: Record) -> Record:
+    return record
+
+
 def scan(
     paths: Sequence[str],
     fmt: str = "jsonl",
@@ -44,11 +49,14 @@ def scan(
     out: TextIO | None = None,
     err: TextIO | None = None,
     jobs: int | None = None,
+    redact: bool = False,
 ) -> int:
     """Scan capture files (``-`` is stdin) and write records; return the exit code.
 
     ``jobs``: processes to split a JSONL scan of files over (see
-    :mod:`capture.scan_jobs`); by default, one per CPU for large files."""
+    :mod:`capture.scan_jobs`); by default, one per CPU for large files.
+    ``redact``: identity values masked (:mod:`capture.formats.redact`), with one
+    key for the whole output; such a scan runs in one process."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     try:
@@ -56,7 +64,7 @@ def scan(
     except CaptureError as exc:
         print(f"headerwatch: error: {exc}", file=err)
         return EXIT_USAGE
-    jobs = jobs_for(captures, fmt, jobs)
+    jobs = 1 if redact else jobs_for(captures, fmt, jobs)
     if jobs > 1:
         for capture in captures:
             capture.close()
@@ -65,10 +73,11 @@ def scan(
     # Responses are only part of the HAR document: the line formats do not parse them.
     pipeline = Pipeline(detector, responses=fmt == "har")
     events = _events(pipeline, captures, err)
+    mask = Redactor.new().record if redact else _same
     if fmt == "har":
-        write_har((r for r in answered(events) if selection.keep(r)), out)
+        write_har((mask(r) for r in answered(events) if selection.keep(r)), out)
     else:
-        records = (e.record for e in events if isinstance(e, RequestSeen))
+        records = (mask(e.record) for e in events if isinstance(e, RequestSeen))
         _write_lines(
             (r for r in records if selection.keep(r)),
             dumps if fmt == "jsonl" else record_line,

@@ -15,7 +15,7 @@ from typing import Any
 from capture.sources.frames import CaptureError
 from capture.sources.source import ReplaySource
 from capture.view.selection import EXIT_USAGE
-from tui.common import add_identity_args, build_detector, demo_capture_path
+from tui.common import add_identity_args, add_redact_arg, build_detector, demo_capture_path
 from tui.launch import add_dashboard_args, check_view_args, run_dashboard
 
 
@@ -47,6 +47,7 @@ def register(sub: Any) -> None:
         help="replay speed factor (2 = twice as fast; default 1, real time)",
     )
     add_dashboard_args(p)
+    add_redact_arg(p, "exports (x)")
     add_identity_args(p)
     p.set_defaults(run=run)
 

@@ -26,8 +26,9 @@ from typing import Any, TextIO
 
 from capture.formats.jsonl import dumps
 from capture.formats.pcapng import CaptureWriteError, PcapngWriter
+from capture.formats.redact import Redactor
 from capture.formats.table import header_line, record_line
-from capture.model import Notice, RequestSeen
+from capture.model import Notice, Record, RequestSeen
 from capture.pipeline import Detector, Pipeline
 from capture.runner import Batch, Runner
 from capture.scan import LINE_FORMATS
@@ -37,7 +38,7 @@ from capture.sources.recording import RecordingSource
 from capture.sources.source import FrameSource
 from capture.text import counted
 from capture.view.selection import EXIT_USAGE, Selection
-from tui.common import add_identity_args, build_detector, output_failed
+from tui.common import add_identity_args, add_redact_arg, build_detector, output_failed
 
 PCAPNG_APP = None
 """Application name in the file's section header: None means "headerwatch VERSION"."""
@@ -96,6 +97,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="headless: exit with status 1 if any request carried an identity",
     )
+    add_redact_arg(p, "--format output and dashboard exports")
     p.add_argument(
         "--stay-root",
         action="store_true",
@@ -194,7 +196,12 @@ def _headless(
     err: TextIO,
 ) -> int:
     out = sys.stdout
-    render = dumps if args.format == "jsonl" else record_line
+    line = dumps if args.format == "jsonl" else record_line
+    mask = Redactor.new().record if args.redact else None
+
+    def render(record: Record) -> str:
+        return line(mask(record) if mask is not None else record)
+
     selection = Selection(args.only_identity)
     output_closed = False
     failed: list[str] = []
@@ -278,14 +285,20 @@ def drops_summary(counters: dict[str, int]) -> str:
 
 
 def dashboard(
-    app_module: Any, frames: FrameSource, source: LiveSource, detector: Detector | None
+    app_module: Any,
+    frames: FrameSource,
+    source: LiveSource,
+    detector: Detector | None,
+    redact: bool = False,
 ) -> tuple[Any, Callable[[str, str], None]]:
     """The dashboard over a live capture, and the ``notify`` that shows the source's notices.
 
     ``notify`` runs in the capture thread; ``post_message`` is thread-safe and never
     blocks, so a notice ("eth1 is down; …") reaches the screen without stalling capture.
     """
-    app = app_module.HeaderwatchApp(frames, detector, source_name=f"live {source.iface}")
+    app = app_module.HeaderwatchApp(
+        frames, detector, source_name=f"live {source.iface}", redact=redact
+    )
     events_arrived = import_module("tui.messages").EventsArrived
 
     def post(level: str, text: str) -> None:
@@ -303,7 +316,7 @@ def _dashboard(
     notices: list[Notice],
     notify_box: list[Any],
 ) -> int:
-    app, post = dashboard(app_module, frames, source, detector)
+    app, post = dashboard(app_module, frames, source, detector, redact=args.redact)
     notify_box.append(post)
     for notice in notices:
         post(notice.level, notice.text)

@@ -14,7 +14,7 @@ from typing import Any
 from capture.sources.frames import CaptureError
 from capture.sources.source import FileSource
 from capture.view.selection import EXIT_USAGE
-from tui.common import add_identity_args, build_detector
+from tui.common import add_identity_args, add_redact_arg, build_detector
 from tui.launch import add_dashboard_args, check_view_args, run_dashboard
 
 
@@ -28,6 +28,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="capture or session file")
     add_dashboard_args(p)
+    add_redact_arg(p, "exports (x)")
     add_identity_args(p)
     p.set_defaults(run=run)
 

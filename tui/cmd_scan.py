@@ -8,7 +8,13 @@ from typing import Any
 
 from capture.scan import FORMATS, scan
 from capture.view.selection import EXIT_OK, EXIT_USAGE
-from tui.common import add_identity_args, build_detector, demo_capture_path, output_failed
+from tui.common import (
+    add_identity_args,
+    add_redact_arg,
+    build_detector,
+    demo_capture_path,
+    output_failed,
+)
 
 
 def register(sub: Any) -> None:
@@ -43,6 +49,7 @@ def register(sub: Any) -> None:
         help="processes to scan with (default: one per CPU, up to 4, for JSONL from "
         "pcap files over 32 MB; the output is the same as with --jobs 1)",
     )
+    add_redact_arg(p, "the output (for sharing)")
     add_identity_args(p)
     p.set_defaults(run=run)
 
@@ -73,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             only_identity=args.only_identity,
             fail_on_identity=args.fail_on_identity,
             jobs=args.jobs,
+            redact=args.redact,
         )
     except OSError as exc:
         # Writing stdout (reading errors end a capture early, with a warning).

@@ -78,6 +78,16 @@ def add_identity_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_redact_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--redact``: identity values masked in ``what``."""
+    parser.add_argument(
+        "--redact",
+        action="store_true",
+        help=f"mask identity values in {what}: kind, last two digits and a hash keyed "
+        "per file, so one number is recognisable within a file and nowhere else",
+    )
+
+
 def _size(text: str) -> int:
     """A size such as ``65536``, ``64k`` or ``1m`` (bytes), within the head limits."""
     units = {"k": 1024, "m": 1024 * 1024}

@@ -8,7 +8,7 @@ export behind, and the failure is one line (:class:`ExportError`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from capture.formats.atomic import atomic_output
@@ -16,6 +16,7 @@ from capture.formats.har import write_har
 from capture.formats.jsonl import record_to_dict
 from capture.formats.pcapng import describe_errno
 from capture.formats.private import open_private
+from capture.formats.redact import Redactor
 from capture.model import Record
 from capture.text import escape_json, for_json
 from capture.view.store import Entry
@@ -25,6 +26,14 @@ FORMATS = ("jsonl", "har")
 
 class ExportError(Exception):
     """An export failed; ``str()`` is one line for the user."""
+
+
+def _redacted(items: Iterable[Entry | Record], redactor: Redactor) -> Iterator[Entry | Record]:
+    for item in items:
+        if isinstance(item, Record):
+            yield redactor.record(item)
+        else:
+            yield Entry(redactor.record(item.record), item.marked, item.comment, item.injected)
 
 
 def entry_to_dict(item: Entry | Record) -> dict[str, Any]:
@@ -43,12 +52,15 @@ def entry_to_dict(item: Entry | Record) -> dict[str, Any]:
     return out
 
 
-def export(items: Iterable[Entry | Record], path: str, fmt: str) -> int:
+def export(items: Iterable[Entry | Record], path: str, fmt: str, redact: bool = False) -> int:
     """Write ``items`` to ``path`` as ``jsonl`` or ``har``; return how many were written.
 
-    Raises :class:`ExportError` (one line) on any failure; ``path`` is then
-    left as it was.
+    With ``redact``, identity values are masked (:mod:`capture.formats.redact`),
+    with a key of this file's own. Raises :class:`ExportError` (one line) on any
+    failure; ``path`` is then left as it was.
     """
+    if redact:
+        items = _redacted(items, Redactor.new())
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r} (one of: {', '.join(FORMATS)})")
     try:

@@ -43,6 +43,7 @@ def head_limit() -> int:
     """The largest head new pipelines accept (:data:`MAX_HEAD` unless set)."""
     return _head_limit
 
+
 MAX_CONTENT_LENGTH = (1 << 63) - 1
 """Content-Length values above this cannot be honoured by any real server."""
 

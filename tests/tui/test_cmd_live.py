@@ -67,6 +67,18 @@ def test_identity_findings_are_reported_live(lab: Lab) -> None:
         assert not [f for f in by_uri[uri]["findings"] if f["kind"] == "msisdn"]
 
 
+def test_redact_masks_identities_as_they_stream(lab: Lab) -> None:
+    plan, expected = live_plan()
+    live = lab.live("--format", "jsonl", "--redact")
+    live.wait_ready()
+    lab.client(plan)
+    live.records(len(expected))
+    assert live.stop() == 0
+    assert "447700900123" not in "".join(live.lines)
+    masks = {f["value"] for r in live.all_records() for f in r["findings"] if f["kind"] == "msisdn"}
+    assert len(masks) == 1 and masks.pop().startswith("<msisdn …23 #")
+
+
 def test_filter_narrows_the_capture(lab: Lab) -> None:
     plan, expected = live_plan()
     live = lab.live("--format", "jsonl", "-f", "tcp port 8123")

@@ -238,6 +238,7 @@ def test_repeated_header_lines_parse_the_same_and_the_memo_stays_bounded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from capture.http import http1
+
     # The memo belongs to the Python split; the C one (capture/http/_headsplit.c) has none.
     monkeypatch.setattr(http1, "_headsplit", None)
 
