@@ -9,8 +9,9 @@ ordinary files again (the umask decides), through :func:`share_files`.
 
 When running privileged (effective uid 0, or started with ``sudo`` and since
 dropped to the user), an output path is opened without following a symbolic
-link in its last component and never replaces a file owned by someone else: a
-link planted in advance must not make root overwrite ``/etc/shadow``.
+link in its last component (unless nobody else could have made the link, as
+``/dev/stdout``) and never replaces a file owned by someone else: a link
+planted in advance must not make root overwrite ``/etc/shadow``.
 :func:`check_replaceable` applies the same rules to the target of an atomic
 rename (:mod:`capture.formats.atomic`).
 
@@ -63,6 +64,24 @@ def _refuse(path: str, reason: str) -> OSError:
     return OSError(None, reason, path)
 
 
+def _trusted_link(path: str) -> bool:
+    """Whether ``path`` is a symbolic link nobody else could have planted: owned by
+    us or root, in a directory only its owner (us or root) may change, like
+    ``/dev/stdout``. Such a link is followed even when privileged."""
+    me = os.geteuid()
+    try:
+        link = os.lstat(path)
+        folder = os.stat(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return False
+    return (
+        stat.S_ISLNK(link.st_mode)
+        and link.st_uid in (me, 0)
+        and folder.st_uid in (me, 0)
+        and not folder.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
+
+
 def create_private(path: str, *, exclusive: bool = False, truncate: bool = True) -> int:
     """Open ``path`` for writing as a private output file; return the descriptor.
 
@@ -75,12 +94,13 @@ def create_private(path: str, *, exclusive: bool = False, truncate: bool = True)
     if exclusive:
         flags |= os.O_EXCL
     guarded = privileged()
-    if guarded:
+    if guarded and not _trusted_link(path):
         flags |= os.O_NOFOLLOW
     try:
         fd = os.open(path, flags, 0o666 if _shared else PRIVATE_MODE)
     except OSError as exc:
-        if guarded and exc.errno == errno.ELOOP and os.path.islink(path):
+        # ELOOP from O_NOFOLLOW; EACCES when the kernel's protected_symlinks got there first.
+        if guarded and exc.errno in (errno.ELOOP, errno.EACCES) and os.path.islink(path):
             raise _refuse(path, "is a symbolic link, not followed when running as root") from None
         raise
     try:

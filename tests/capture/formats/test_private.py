@@ -101,13 +101,36 @@ def test_devices_are_written_as_they_are(as_root: None) -> None:
 def test_as_root_a_planted_link_is_not_followed(tmp_path: Path, as_root: None) -> None:
     victim = tmp_path / "shadow"
     victim.write_text("root:x:0:0\n")
-    link = tmp_path / "live.pcapng"
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp: anyone could have made the link
+    link = shared / "live.pcapng"
     link.symlink_to(victim)
     with pytest.raises(
         CaptureWriteError, match="is a symbolic link, not followed when running as root"
     ):
         PcapngWriter(str(link))
     assert victim.read_text() == "root:x:0:0\n"
+
+
+def test_as_root_a_link_nobody_else_could_plant_is_followed(as_root: None) -> None:
+    # /dev/stdout: root's link in root's /dev, to a pipe or a terminal.
+    assert os.path.islink("/dev/stdout")
+    with open_private("/dev/stdout", "wb") as out:
+        out.write(b"")
+
+
+def test_as_root_a_link_planted_by_another_user_is_refused(tmp_path: Path, as_root: None) -> None:
+    _need_root()
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    link = shared / "out.pcapng"
+    link.symlink_to(tmp_path / "victim")
+    os.lchown(link, NOBODY, NOBODY)
+    with pytest.raises(OSError, match="is a symbolic link, not followed"):
+        open_private(str(link), "wb")
+    assert not (tmp_path / "victim").exists()
 
 
 def test_as_a_user_a_link_is_followed(tmp_path: Path, as_user: None) -> None:
