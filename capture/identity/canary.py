@@ -373,15 +373,27 @@ class CanaryMatcher:
                     _add(plains, shared_plains, plain, spelling)
                 else:
                     plains[plain] = spelling
-                enter(plain, spelling | PLAIN)
-                if not (plain.isascii() and plain.isalnum()):
+                # Digits and letters (most spellings, most base64): the literal is its
+                # own key, entered here rather than through enter().
+                if plain.isascii() and plain.isalnum():
+                    if plain in index:
+                        _add(index, shared, plain, spelling)
+                    else:
+                        index[plain] = spelling  # | PLAIN, which is 0
+                else:
+                    enter(plain, spelling | PLAIN)
                     quoted = _quote(plain)
                     if quoted != plain:
                         enter(quoted, spelling | URL)
                 raw = plain.encode("utf-8", "surrogateescape")
                 b64 = b2a_base64(raw, newline=False).decode("ascii").rstrip("=")
-                enter(b64, spelling | B64)
-                if not b64.isalnum():
+                if b64.isalnum():
+                    if b64 in index:
+                        _add(index, shared, b64, spelling | B64)
+                    else:
+                        index[b64] = spelling | B64
+                else:
+                    enter(b64, spelling | B64)
                     urlsafe = b64.replace("+", "-").replace("/", "_")
                     if urlsafe != b64:
                         enter(urlsafe, spelling | URLSAFE)
