@@ -37,6 +37,10 @@ from capture.identity.detector import HeaderRule, IdentityConfig
 
 APP_NAME = "headerwatch"
 CONFIG_FILE = "config.toml"
+MAX_CONFIG_BYTES = 16 << 20
+"""A config file larger than this is refused: 20,000 canaries take under 1 MB."""
+MAX_DEPTH = 16
+"""Tables and arrays nested deeper than this are refused (the format needs 3)."""
 
 
 class ConfigError(ValueError):
@@ -54,9 +58,15 @@ class Config:
     """The file this came from; ``None`` when there was none."""
 
     def section(self, name: str) -> Mapping[str, Any]:
-        """The top-level table ``name`` (empty when absent)."""
-        value = self.sections.get(name)
-        return value if isinstance(value, Mapping) else MappingProxyType({})
+        """The top-level table ``name`` (empty when absent).
+
+        Raises :class:`ConfigError` when ``name`` is there but is not a table.
+        """
+        value = self.sections.get(name, MappingProxyType({}))
+        if not isinstance(value, Mapping):
+            where = str(self.path) if self.path is not None else "<config>"
+            raise ConfigError(f"{where}: {name} must be a table ([{name}]), not a value")
+        return value
 
 
 def default_config_path() -> Path:
@@ -148,13 +158,42 @@ def check_canaries(identity: IdentityConfig) -> None:
         canary.value_canary(value)
 
 
+def _too_deep(data: Any) -> bool:
+    """Whether ``data`` nests tables and arrays deeper than :data:`MAX_DEPTH`
+    (walked without recursion: the point is not to run out of stack)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return False
+
+
 def parse_config(text: str, path: Path | None = None) -> Config:
-    """A :class:`Config` from TOML text; raises :class:`ConfigError` naming ``path``."""
+    """A :class:`Config` from TOML text; raises :class:`ConfigError` naming ``path``.
+
+    Every problem is one line: bad TOML, nesting deep enough to exhaust the
+    parser's stack, values of the wrong type, unusable canaries.
+    """
     where = str(path) if path is not None else "<config>"
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{where}: larger than {MAX_CONFIG_BYTES >> 20} MB, not a config file")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{where}: tables or arrays nested too deeply (more than {MAX_DEPTH} levels)"
+        ) from None
+    if _too_deep(data):
+        raise ConfigError(
+            f"{where}: tables or arrays nested too deeply (more than {MAX_DEPTH} levels)"
+        )
     try:
         identity = parse_identity(data.pop("identity", {}))
     except ValueError as exc:
@@ -171,14 +210,60 @@ def load_config(path: str | Path | None = None) -> Config:
     explicit = path is not None
     target = Path(path) if path is not None else default_config_path()
     try:
-        text = target.read_text(encoding="utf-8")
+        with target.open("rb") as f:
+            # Bounded: a config given as /dev/zero or a huge file must not fill memory.
+            raw = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"{target}: no such file") from None
         return Config()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{target}: cannot read: {exc}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{target}: is a directory, not a config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{target}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{target}: larger than {MAX_CONFIG_BYTES >> 20} MB, not a config file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{target}: not UTF-8 text (byte {exc.start})") from None
     return parse_config(text, target)
+
+
+CANARY_KINDS = ("msisdn", "imei", "imsi", "canary")
+
+
+def read_canary_file(path: str | Path) -> dict[str, tuple[str, ...]]:
+    """Canaries from a text file, one a line: ``KIND VALUE`` (KIND is msisdn, imei,
+    imsi or canary) or a bare ``VALUE`` (a canary of any kind). Blank lines and
+    lines starting with ``#`` are skipped. Returns the values by kind, for
+    :func:`merge_identity`; raises :class:`ConfigError` (one line) when unreadable.
+    """
+    target = Path(path)
+    try:
+        with target.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"--canary-file {target}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"--canary-file {target}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"--canary-file {target}: larger than {MAX_CONFIG_BYTES >> 20} MB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"--canary-file {target}: not UTF-8 text (byte {exc.start})") from None
+    values: dict[str, list[str]] = {kind: [] for kind in CANARY_KINDS}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        kind, _, rest = line.partition(" ")
+        if kind.lower() in CANARY_KINDS and rest.strip():
+            values[kind.lower()].append(rest.strip())
+        else:
+            values["canary"].append(line)
+    return {kind: tuple(found) for kind, found in values.items()}
 
 
 def merge_identity(

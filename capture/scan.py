@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TextIO
 
 from capture.formats.outputs import OUTPUTS, Item
+from capture.formats.redact import Redactor
 from capture.model import EchoSeen, Event, Record, RequestSeen, ResponseSeen
 from capture.pipeline import Detector, Pipeline
 from capture.scan_jobs import jobs_for, scan_split
-from capture.sources.frames import CaptureError, CaptureFile, cut_short
+from capture.sources.frames import CaptureError, CaptureFile, bad_timestamps, cut_short
 from capture.sources.inputs import Input, open_input
 from capture.view.selection import EXIT_USAGE, Selection
 
@@ -27,6 +28,8 @@ def _events(pipeline: Pipeline, inputs: Sequence[Input], err: TextIO) -> Iterato
             yield from pipeline.run_capture(source)
             if source.truncated:
                 print(cut_short(source.name), file=err)
+            if source.bad_timestamps:
+                print(bad_timestamps(source.name, source.bad_timestamps), file=err)
         else:
             feed = pipeline.feed_request
             for parsed in source.requests():
@@ -38,6 +41,10 @@ def _events(pipeline: Pipeline, inputs: Sequence[Input], err: TextIO) -> Iterato
     yield from pipeline.flush()
 
 
+def _same(record: Record) -> Record:
+    return record
+
+
 def scan(
     paths: Sequence[str],
     fmt: str = "jsonl",
@@ -47,13 +54,16 @@ def scan(
     out: TextIO | None = None,
     err: TextIO | None = None,
     jobs: int | None = None,
+    redact: bool = False,
 ) -> int:
     """Scan input files (``-`` is stdin: captures, or record files such as
     headerwatch's own JSONL; see :mod:`capture.sources.inputs`) and write records;
     return the exit code.
 
     ``jobs``: processes to split a JSONL scan of files over (see
-    :mod:`capture.scan_jobs`); by default, one per CPU for large files."""
+    :mod:`capture.scan_jobs`); by default, one per CPU for large files.
+    ``redact``: identity values masked (:mod:`capture.formats.redact`), with one
+    key for the whole output; such a scan runs in one process."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     inputs: list[Input] = []
@@ -66,7 +76,8 @@ def scan(
         print(f"headerwatch: error: {exc}", file=err)
         return EXIT_USAGE
     captures = [source for source in inputs if isinstance(source, CaptureFile)]
-    jobs = jobs_for(captures, fmt, jobs) if len(captures) == len(inputs) else 1
+    whole = len(captures) == len(inputs) and not redact
+    jobs = jobs_for(captures, fmt, jobs) if whole else 1
     if jobs > 1:
         for capture in captures:
             capture.close()
@@ -76,10 +87,11 @@ def scan(
     # Responses are parsed only for the formats that show them.
     pipeline = Pipeline(detector, responses=output.needs_responses)
     events = _events(pipeline, inputs, err)
+    mask = Redactor.new().record if redact else _same
     if output.line is None:
-        output.write((r for r in answered(events) if selection.keep(r)), out)
+        output.write((mask(r) for r in answered(events) if selection.keep(r)), out)
     else:
-        records = (e.record for e in events if isinstance(e, RequestSeen))
+        records = (mask(e.record) for e in events if isinstance(e, RequestSeen))
         _write_lines(
             (r for r in records if selection.keep(r)),
             output.line,

@@ -18,6 +18,21 @@ def counted(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
 
 
+LATEST_TS = 253402300799.0
+"""9999-12-31 23:59:59 UTC: the last second every date formatter can show."""
+
+
+def clock_ts(ts: float) -> float:
+    """``ts`` within what dates can show (1970 to year 9999; NaN as 0), for formatting.
+
+    Capture files are read into that range already; this keeps every formatter
+    from raising on a record made some other way.
+    """
+    if ts != ts:  # NaN
+        return 0.0
+    return min(max(ts, 0.0), LATEST_TS)
+
+
 def from_bytes(data: bytes | bytearray | memoryview) -> str:
     """Decode wire bytes losslessly (UTF-8, undecodable bytes kept as surrogates)."""
     return bytes(data).decode("utf-8", "surrogateescape")
@@ -63,3 +78,41 @@ def printable(text: str) -> str:
     ``\\uNNNN`` because they reorder what the reader sees.
     """
     return _UNPRINTABLE.sub(_escape_char, text)
+
+
+# Characters JSON lets through raw but that a terminal (``cat``, ``less``, a CI log)
+# obeys or a reader is fooled by: DEL, C1 controls (8-bit CSI, OSC...), bidirectional
+# marks, embeddings, overrides and isolates, and the line/paragraph separators that
+# end lines in some JavaScript tools. C0 controls are already escaped by every
+# JSON writer. As UTF-8 each starts with a lead byte, so a match in valid UTF-8 is
+# always one whole character.
+_JSON_UNSAFE_BYTES = re.compile(
+    rb"\x7f|\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]"
+)
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def _escape_json_bytes(match: re.Match[bytes]) -> bytes:
+    return b"\\u%04x" % ord(match.group().decode("utf-8"))
+
+
+def _escape_json_char(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def escape_json_bytes(line: bytes) -> bytes:
+    """Serialized JSON (UTF-8) with C1, bidi and separator characters as ``\\uXXXX``.
+
+    Still valid JSON, parsing to the same strings. Cheap when nothing needs it:
+    an ASCII line without DEL (most of them) costs two C-speed scans.
+    """
+    if line.isascii() and b"\x7f" not in line:
+        return line
+    return _JSON_UNSAFE_BYTES.sub(_escape_json_bytes, line)
+
+
+def escape_json(text: str) -> str:
+    """:func:`escape_json_bytes` for JSON already decoded to ``str``."""
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _JSON_UNSAFE.sub(_escape_json_char, text)

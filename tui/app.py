@@ -435,6 +435,8 @@ class HeaderwatchApp(App[int]):
         store: The store to fill (a new one by default).
         source_name: What the header and status line call the source (default
             ``source.name``).
+        redact: Exports mask identity values (``--redact``), and sessions, which
+            hold the raw packets, are refused.
 
     A source may also have ``total_bytes``/``read_bytes`` (like
     :class:`~capture.sources.source.FileSource`): a progress bar then shows while loading.
@@ -460,8 +462,10 @@ class HeaderwatchApp(App[int]):
         initial_filter: str = "",
         store: Store | None = None,
         source_name: str | None = None,
+        redact: bool = False,
     ) -> None:
         super().__init__()
+        self.redact = redact
         self.source = source
         self.detector = detector
         self.session_paths = list(session_paths)
@@ -635,9 +639,14 @@ class HeaderwatchApp(App[int]):
                 sources=self.session_paths,
                 source_name=self.source_name,
                 view_filter=view_filter,
+                redact=self.redact,
             )
         except (SaveError, SessionError, ExportError) as exc:
             self.call_from_thread(self.notify, safe(str(exc)), severity="error", markup=False)
+            return
+        except Exception as exc:  # the worker would swallow it: the user would never know
+            text = f"{request.path}: not written: {type(exc).__name__}: {exc}".splitlines()[0]
+            self.call_from_thread(self.notify, safe(text), severity="error", markup=False)
             return
         self.saved.append(request.path)
         self.call_from_thread(self.notify, safe(message), markup=False)
@@ -737,6 +746,7 @@ def write_entries(
     sources: Sequence[str],
     source_name: str,
     view_filter: str = "",
+    redact: bool = False,
 ) -> str:
     """Write a session (pcapng) or an export (HAR, JSONL); return what to tell the user.
 
@@ -745,6 +755,11 @@ def write_entries(
     :class:`~capture.formats.export.ExportError` with a one-line reason.
     """
     if request.format == "pcapng":
+        if redact:
+            raise SaveError(
+                "a session holds the raw packets and cannot be redacted (--redact); "
+                "use x to export HAR or JSONL, which are"
+            )
         if not sources:
             raise SaveError(
                 "no capture file to build the session from (a live capture needs -w FILE); "
@@ -761,5 +776,5 @@ def write_entries(
     if shown_ids is not None:
         wanted = set(shown_ids)
         chosen = [e for e in entries if e.record.id in wanted]
-    count = export(chosen, request.path, request.format)
+    count = export(chosen, request.path, request.format, redact=redact)
     return f"exported {counted(count, 'request')} as {request.format.upper()} to {request.path}"

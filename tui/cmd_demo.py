@@ -17,7 +17,9 @@ from capture.sources.source import ReplaySource
 from capture.view.selection import EXIT_USAGE
 from tui.common import (
     DASHBOARD_RECURRENCE,
+    add_head_arg,
     add_identity_args,
+    add_redact_arg,
     build_detector,
     demo_capture_path,
 )
@@ -52,7 +54,9 @@ def register(sub: Any) -> None:
         help="replay speed factor (2 = twice as fast; default 1, real time)",
     )
     add_dashboard_args(p)
+    add_redact_arg(p, "exports (x)")
     add_identity_args(p)
+    add_head_arg(p)
     p.set_defaults(run=run)
 
 

@@ -8,7 +8,8 @@ read, the queue drained and the pipeline flushed, so nothing captured is lost.
 
 Order of start-up: check the interface and the filter (no privileges needed),
 open the packet socket, drop root if started with sudo, then open the output
-file (so that it belongs to the user).
+file (so that it belongs to the user). If root cannot be dropped, live stops
+with one line saying why and how to fix it, unless ``--stay-root`` was given.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import Any, TextIO
 
 from capture.formats.outputs import OUTPUTS, STREAMING, formats_help, record_line_of
 from capture.formats.pcapng import CaptureWriteError, PcapngWriter
-from capture.model import Notice, RequestSeen
+from capture.formats.redact import Redactor
+from capture.model import Notice, Record, RequestSeen
 from capture.pipeline import Detector, Pipeline
 from capture.runner import Batch, Runner
 from capture.sources.live.link import LiveError, NeedsPrivileges
@@ -38,7 +40,9 @@ from capture.view.selection import EXIT_USAGE, Selection
 from tui.common import (
     DASHBOARD_RECURRENCE,
     UsageError,
+    add_head_arg,
     add_identity_args,
+    add_redact_arg,
     build_detector,
     output_failed,
 )
@@ -102,7 +106,15 @@ def register(sub: Any) -> None:
         action="store_true",
         help="headless: exit with status 1 if any request carried an identity",
     )
+    add_redact_arg(p, "--format output and dashboard exports")
+    p.add_argument(
+        "--stay-root",
+        action="store_true",
+        help="when started with sudo and root cannot be given back to you, capture as "
+        "root anyway (without it, live stops and says how to fix it)",
+    )
     add_identity_args(p)
+    add_head_arg(p)
     p.set_defaults(run=run)
 
 
@@ -142,8 +154,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         dropped = drop_privileges()
     except CannotDrop as exc:
+        # Never root without being asked: a capture runs for hours on hostile input.
+        if not args.stay_root:
+            source.stop()
+            return _error(f"{exc}; or pass --stay-root to capture as root anyway", err)
         dropped = None
-        notices.append(Notice("warning", str(exc)))
+        notices.append(Notice("warning", f"running as root (--stay-root): {exc}"))
     if dropped is not None and not dropped.kept_capabilities:
         notices.append(
             Notice(
@@ -194,7 +210,12 @@ def _headless(
 ) -> int:
     out = sys.stdout
     output = OUTPUTS[args.format]
-    render = record_line_of(args.format)
+    line = record_line_of(args.format)
+    mask = Redactor.new().record if args.redact else None
+
+    def render(record: Record) -> str:
+        return line(mask(record) if mask is not None else record)
+
     selection = Selection(args.only_identity)
     output_closed = False
     failed: list[str] = []
@@ -278,14 +299,20 @@ def drops_summary(counters: dict[str, int]) -> str:
 
 
 def dashboard(
-    app_module: Any, frames: FrameSource, source: LiveSource, detector: Detector | None
+    app_module: Any,
+    frames: FrameSource,
+    source: LiveSource,
+    detector: Detector | None,
+    redact: bool = False,
 ) -> tuple[Any, Callable[[str, str], None]]:
     """The dashboard over a live capture, and the ``notify`` that shows the source's notices.
 
     ``notify`` runs in the capture thread; ``post_message`` is thread-safe and never
     blocks, so a notice ("eth1 is down; …") reaches the screen without stalling capture.
     """
-    app = app_module.HeaderwatchApp(frames, detector, source_name=f"live {source.iface}")
+    app = app_module.HeaderwatchApp(
+        frames, detector, source_name=f"live {source.iface}", redact=redact
+    )
     events_arrived = import_module("tui.messages").EventsArrived
 
     def post(level: str, text: str) -> None:
@@ -303,7 +330,7 @@ def _dashboard(
     notices: list[Notice],
     notify_box: list[Any],
 ) -> int:
-    app, post = dashboard(app_module, frames, source, detector)
+    app, post = dashboard(app_module, frames, source, detector, redact=args.redact)
     notify_box.append(post)
     for notice in notices:
         post(notice.level, notice.text)

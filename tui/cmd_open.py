@@ -14,7 +14,13 @@ from typing import Any
 from capture.sources.frames import CaptureError
 from capture.sources.source import FileSource
 from capture.view.selection import EXIT_USAGE
-from tui.common import DASHBOARD_RECURRENCE, add_identity_args, build_detector
+from tui.common import (
+    DASHBOARD_RECURRENCE,
+    add_head_arg,
+    add_identity_args,
+    add_redact_arg,
+    build_detector,
+)
 from tui.launch import add_dashboard_args, check_view_args, run_dashboard
 
 
@@ -29,7 +35,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="capture, session or JSONL file")
     add_dashboard_args(p)
+    add_redact_arg(p, "exports (x)")
     add_identity_args(p)
+    add_head_arg(p)
     p.set_defaults(run=run)
 
 

@@ -9,7 +9,14 @@ from typing import Any
 from capture.formats.outputs import OUTPUTS, formats_help
 from capture.scan import scan
 from capture.view.selection import EXIT_OK, EXIT_USAGE
-from tui.common import add_identity_args, build_detector, demo_capture_path, output_failed
+from tui.common import (
+    add_head_arg,
+    add_identity_args,
+    add_redact_arg,
+    build_detector,
+    demo_capture_path,
+    output_failed,
+)
 
 
 def register(sub: Any) -> None:
@@ -44,7 +51,9 @@ def register(sub: Any) -> None:
         help="processes to scan with (default: one per CPU, up to 4, for JSONL from "
         "pcap files over 32 MB; the output is the same as with --jobs 1)",
     )
+    add_redact_arg(p, "the output (for sharing)")
     add_identity_args(p)
+    add_head_arg(p)
     p.set_defaults(run=run)
 
 
@@ -77,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             only_identity=args.only_identity,
             fail_on_identity=args.fail_on_identity,
             jobs=jobs,
+            redact=args.redact,
         )
     except OSError as exc:
         # Writing stdout (reading errors end a capture early, with a warning).

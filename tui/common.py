@@ -8,8 +8,10 @@ import sys
 from dataclasses import replace
 from importlib import resources
 
-from capture.config import ConfigError, load_config, merge_identity
+from capture.config import Config, ConfigError, load_config, merge_identity, read_canary_file
 from capture.formats.pcapng import describe_errno
+from capture.formats.private import share_files
+from capture.http.http1 import HEAD_LIMITS, MAX_HEAD, set_head_limit
 from capture.identity.detector import IdentityDetector
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
@@ -54,6 +56,14 @@ def add_identity_args(parser: argparse.ArgumentParser) -> None:
         metavar="VALUE",
         help="any other value that belongs to the test phone (repeatable)",
     )
+    group.add_argument(
+        "--canary-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="canaries from a file, one a line: 'msisdn +447700900123', 'imei ...', "
+        "'imsi ...', or any other value as it is (repeatable; thousands are fine)",
+    )
     group.add_argument("--config", metavar="FILE", help="config file (default: user config dir)")
     group.add_argument(
         "--recurrence",
@@ -63,6 +73,52 @@ def add_identity_args(parser: argparse.ArgumentParser) -> None:
         "(registrable domains) as a tracking ID, whatever its name: a supercookie "
         "no catalog lists; 0 turns it off (default: 3 in the dashboard, off in scan)",
     )
+    files = parser.add_argument_group("output files")
+    files.add_argument(
+        "--shared-files",
+        action="store_true",
+        help="create sessions, exports and recordings with the umask's mode instead of "
+        "0600 (shared lab machines; or [files] shared = true in the config file)",
+    )
+
+
+def add_head_arg(parser: argparse.ArgumentParser) -> None:
+    """``--max-head``, for the commands that parse traffic (scan, open, live, demo)."""
+    parser.add_argument(
+        "--max-head",
+        type=_size,
+        metavar="SIZE",
+        help="largest request or response head read, e.g. 256k (default 64k); a longer "
+        "one is cut there, flagged, and still scanned for identities up to the cut",
+    )
+
+
+def add_redact_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--redact``: identity values masked in ``what``."""
+    parser.add_argument(
+        "--redact",
+        action="store_true",
+        help=f"mask identity values in {what}: kind, last two digits and a hash keyed "
+        "per file, so one number is recognisable within a file and nowhere else",
+    )
+
+
+def _size(text: str) -> int:
+    """A size such as ``65536``, ``64k`` or ``1m`` (bytes), within the head limits."""
+    units = {"k": 1024, "m": 1024 * 1024}
+    number, unit = text.strip().lower(), 1
+    if number[-1:] in units:
+        number, unit = number[:-1], units[number[-1]]
+    try:
+        size = int(number) * unit
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size such as 65536, 64k or 1m"
+        ) from None
+    low, high = HEAD_LIMITS
+    if not low <= size <= high:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be between {low:,} and {high:,} bytes")
+    return size
 
 
 class UsageError(Exception):
@@ -89,19 +145,44 @@ def build_detector(args: argparse.Namespace, recurrence: int = 0) -> IdentityDet
     """
     try:
         config = load_config(args.config)
+        share_files(getattr(args, "shared_files", False) or _shared_in(config))
+        max_head = getattr(args, "max_head", None)
+        set_head_limit(max_head if max_head is not None else MAX_HEAD)
+        listed: dict[str, list[str]] = {
+            "msisdn": list(args.msisdn),
+            "imei": list(args.imei),
+            "imsi": list(args.imsi),
+            "canary": list(args.canary),
+        }
+        for path in getattr(args, "canary_file", []):
+            for kind, values in read_canary_file(path).items():
+                listed[kind] += values
         identity = merge_identity(
             config.identity,
             region=args.region,
-            msisdns=tuple(args.msisdn),
-            imeis=tuple(args.imei),
-            imsis=tuple(args.imsi),
-            canaries=tuple(args.canary),
+            msisdns=tuple(listed["msisdn"]),
+            imeis=tuple(listed["imei"]),
+            imsis=tuple(listed["imsi"]),
+            canaries=tuple(listed["canary"]),
         )
         chosen = getattr(args, "recurrence", None)
         identity = replace(identity, recurrence=recurrence if chosen is None else chosen)
         return IdentityDetector(identity)
     except (ConfigError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+
+
+def _shared_in(config: Config) -> bool:
+    """``[files] shared`` of the config file (false when absent)."""
+    table = config.section("files")
+    where = config.path if config.path is not None else "<config>"
+    unknown = sorted(set(table) - {"shared"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} in [files]")
+    shared = table.get("shared", False)
+    if not isinstance(shared, bool):
+        raise ConfigError(f"{where}: [files] shared must be true or false")
+    return shared
 
 
 def output_failed(exc: OSError) -> str | None:

@@ -70,6 +70,7 @@ def run_dashboard(
         utc=getattr(args, "utc", False),
         keymap=keymap,
         initial_filter=getattr(args, "view_filter", ""),
+        redact=getattr(args, "redact", False),
     )
     if notice_box is not None:
         app.notice_boxes.append(notice_box)

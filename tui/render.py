@@ -24,7 +24,7 @@ from rich.text import Text
 
 from capture.http.fields import query_pairs, request_cookies, unquote
 from capture.model import Finding, Record, Transit
-from capture.text import from_bytes, printable
+from capture.text import clock_ts, from_bytes, printable
 
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1, "info": 0}
 """Order of severities, most severe first when sorted descending."""
@@ -82,12 +82,14 @@ def safe(text: str | None) -> str:
 
 def format_time(ts: float, utc: bool = False) -> str:
     """Time of day with milliseconds, local time unless ``utc``."""
+    ts = clock_ts(ts)
     parts = time.gmtime(ts) if utc else time.localtime(ts)
     return time.strftime("%H:%M:%S", parts) + f".{int(ts * 1000) % 1000:03d}"
 
 
 def format_datetime(ts: float, utc: bool = False) -> str:
     """Date and time with milliseconds and the zone name."""
+    ts = clock_ts(ts)
     parts = time.gmtime(ts) if utc else time.localtime(ts)
     zone = "UTC" if utc else time.strftime("%Z", parts)
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", parts)

@@ -1,26 +1,40 @@
 """Exporting entries to a file (the dashboard's ``x``), in any output format, all or nothing.
 
 The file is written next to its destination and renamed over it when complete
-(:mod:`capture.formats.atomic`): a full disk or a refused directory leaves no partial
-export behind, and the failure is one line (:class:`ExportError`).
+(:mod:`capture.formats.atomic`), created private (:mod:`capture.formats.private`):
+a full disk or a refused directory leaves no partial export behind, and the
+failure is one line (:class:`ExportError`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from capture.formats.atomic import atomic_output
 from capture.formats.outputs import OUTPUTS, Item
 from capture.formats.pcapng import describe_errno
+from capture.formats.private import open_private
+from capture.formats.redact import Redactor
+from capture.model import Record
+from capture.view.store import Entry
 
 
 class ExportError(Exception):
     """An export failed; ``str()`` is one line for the user."""
 
 
-def export(items: Iterable[Item], path: str, fmt: str) -> int:
+def _redacted(items: Iterable[Item], redactor: Redactor) -> Iterator[Item]:
+    for item in items:
+        if isinstance(item, Record):
+            yield redactor.record(item)
+        else:
+            yield Entry(redactor.record(item.record), item.marked, item.comment)
+
+
+def export(items: Iterable[Item], path: str, fmt: str, redact: bool = False) -> int:
     """Write ``items`` to ``path`` in output format ``fmt`` (a name of
     :data:`~capture.formats.outputs.OUTPUTS`); return how many were written.
+    ``redact``: identity values masked (:mod:`capture.formats.redact`).
 
     Raises :class:`ExportError` (one line) on any failure; ``path`` is then
     left as it was.
@@ -28,9 +42,19 @@ def export(items: Iterable[Item], path: str, fmt: str) -> int:
     output = OUTPUTS.get(fmt)
     if output is None:
         raise ExportError(f"unknown export format {fmt!r} (one of: {', '.join(OUTPUTS)})")
+    if redact:
+        items = _redacted(items, Redactor.new())
     try:
-        with atomic_output(path) as temp, open(temp, "x", encoding="utf-8", newline="\n") as out:
+        with (
+            atomic_output(path) as temp,
+            open_private(temp, "x", encoding="utf-8", newline="\n") as out,
+        ):
             return output.write(items, out)
     except OSError as exc:
         reason = describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
         raise ExportError(f"{path}: {reason}; nothing exported") from None
+    except (ValueError, OverflowError) as exc:
+        # A value no format can hold (an encoding error is a ValueError too): the
+        # user must hear of it, not find an empty directory.
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ExportError(f"{path}: cannot export: {first}; nothing exported") from None

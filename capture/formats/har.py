@@ -7,6 +7,8 @@ objects), ``_anomalies``, ``_flow``, ``_depth``, ``_id``, ``_marked``,
 ``_comment``, ``_injected``. What the capture does not have is reported as the
 spec says (``-1`` sizes; status 0 when no response was seen).
 
+Control and bidi characters are written as ``\\uXXXX`` (:func:`capture.text.escape_json`).
+
 Accepts store entries or bare records (``scan --format har`` has no store), and
 streams: entries are written one by one, never all held as one JSON tree.
 """
@@ -23,7 +25,7 @@ from capture.formats.jsonl import finding_to_dict
 from capture.http.fields import form_pairs, query_pairs, request_cookies, unquote
 from capture.http.urls import endpoint, request_url
 from capture.model import Header, Record
-from capture.text import for_json, to_bytes
+from capture.text import clock_ts, escape_json, for_json, to_bytes
 from capture.view.store import Entry
 
 
@@ -72,7 +74,11 @@ def _params(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        datetime.fromtimestamp(clock_ts(ts), UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def _post_data(record: Record) -> dict[str, Any] | None:
@@ -200,12 +206,12 @@ def write_har(items: Iterable[Entry | Record], out: TextIO, comment: str = "") -
     if comment:
         log_head["comment"] = for_json(comment)
     # Open the log object and its "entries" list, then stream the entries into it.
-    head = json.dumps(log_head, ensure_ascii=False)
+    head = escape_json(json.dumps(log_head, ensure_ascii=False))
     out.write('{"log": ' + head[:-1] + ', "entries": [')
     count = 0
     for item in items:
         out.write(",\n" if count else "\n")
-        out.write(json.dumps(har_entry(item), ensure_ascii=False))
+        out.write(escape_json(json.dumps(har_entry(item), ensure_ascii=False)))
         count += 1
     out.write("\n]}}\n")
     return count

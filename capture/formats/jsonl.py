@@ -1,4 +1,10 @@
-"""The JSONL record (the contract in docs/jsonl.md): one line per request, and back."""
+"""The JSONL record (the contract in docs/jsonl.md): one line per request, and back.
+
+Lines carry no raw control or bidi characters: C0 controls are escaped by the JSON
+writer, and DEL, C1 and bidi controls as ``\\uXXXX`` by
+:func:`capture.text.escape_json_bytes`, so ``cat`` of a JSONL file cannot drive the
+terminal and ``jq`` still reads back the exact strings.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from capture.model import Finding, Header, Parsed, Record, Request, Response
-from capture.text import for_json
+from capture.text import escape_json_bytes, for_json
 
 if TYPE_CHECKING:
     from capture.view.store import Entry
@@ -98,12 +104,18 @@ def record_to_dict(record: Record) -> dict[str, Any]:
 
 def dumps_bytes(record: Record) -> bytes:
     """One JSONL line as UTF-8 bytes (no trailing newline)."""
-    fields = _record_fields(record)
+    return dumps_json(_record_fields(record))
+
+
+def dumps_json(value: Any) -> bytes:
+    """Any JSON value as one line of UTF-8 bytes, safe to print: undecodable bytes
+    as ``\\xNN`` (:func:`for_json`), control and bidi characters as ``\\uXXXX``."""
     try:
-        return orjson.dumps(fields)
+        line = orjson.dumps(value)
     except orjson.JSONEncodeError:
         # Undecodable bytes (rare): written as \\xNN, the convention of Zeek's logs.
-        return orjson.dumps(jsonable(fields))
+        line = orjson.dumps(jsonable(value))
+    return escape_json_bytes(line)
 
 
 def dumps(record: Record) -> str:
@@ -121,10 +133,7 @@ def dumps_entry(item: Record | Entry) -> str:
         fields["marked"] = True
     if item.comment:
         fields["comment"] = item.comment
-    try:
-        return orjson.dumps(fields).decode()
-    except orjson.JSONEncodeError:
-        return orjson.dumps(jsonable(fields)).decode()
+    return dumps_json(fields).decode()
 
 
 def dumps_around_id(record: Record) -> tuple[bytes, bytes]:

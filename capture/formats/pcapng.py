@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Any, Protocol, cast
 
+from capture.formats.private import open_private
 from capture.sources.frames import Frame
 from capture.text import counted, for_json
 
@@ -149,7 +150,8 @@ class PcapngWriter:
             self.name = os.fspath(target)
             try:
                 # Unbuffered: this class buffers, and must know what reached the OS.
-                self._file: Any = open(self.name, "wb", buffering=0)  # noqa: SIM115
+                # Private (0600), no link followed when privileged: it holds identities.
+                self._file: Any = open_private(self.name, "wb", buffering=0)
             except OSError as exc:
                 raise CaptureWriteError(
                     f"{self.name}: cannot write ({describe_os_error(exc)})", exc.errno

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from capture.model import Record
-from capture.text import printable
+from capture.text import clock_ts, printable
 
 _COLUMNS = (("TIME", 12), ("CLIENT", 22), ("METHOD", 7), ("HOST", 28), ("PATH", 40))
 
@@ -28,6 +28,7 @@ def header_line() -> str:
 
 def format_time(ts: float) -> str:
     """Local time of day with milliseconds."""
+    ts = clock_ts(ts)
     return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
 
 

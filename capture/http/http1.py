@@ -20,7 +20,29 @@ except ImportError:
     _headsplit = None  # type: ignore[assignment]
 
 MAX_HEAD = 64 * 1024
-"""Largest header block accepted (bytes); larger ones are cut and flagged."""
+"""Largest header block accepted by default (bytes); larger ones are cut, flagged,
+and scanned for identities up to the cut. ``--max-head`` changes it
+(:func:`set_head_limit`)."""
+
+HEAD_LIMITS = (1024, 64 * 1024 * 1024)
+"""The smallest and largest ``--max-head`` accepted."""
+
+_head_limit = MAX_HEAD
+
+
+def set_head_limit(size: int) -> None:
+    """Make ``size`` bytes the largest head accepted, for the pipelines made from now on."""
+    low, high = HEAD_LIMITS
+    if not low <= size <= high:
+        raise ValueError(f"the largest head must be between {low:,} and {high:,} bytes")
+    global _head_limit
+    _head_limit = size
+
+
+def head_limit() -> int:
+    """The largest head new pipelines accept (:data:`MAX_HEAD` unless set)."""
+    return _head_limit
+
 
 MAX_CONTENT_LENGTH = (1 << 63) - 1
 """Content-Length values above this cannot be honoured by any real server."""

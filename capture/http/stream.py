@@ -15,7 +15,6 @@ from collections import deque
 from collections.abc import Callable
 
 from capture.http.http1 import (
-    MAX_HEAD,
     REQUEST_LINE,
     STATUS_LINE,
     Framing,
@@ -23,6 +22,7 @@ from capture.http.http1 import (
     RequestHead,
     find_head_end,
     has_upgrade,
+    head_limit,
     looks_like_request,
     looks_like_response,
     parse_chunk_size,
@@ -278,7 +278,7 @@ class MessageReader:
                     continue
                 end = find_head_end(b"\n" + buf)
                 if end < 0:
-                    if len(buf) > MAX_HEAD:
+                    if len(buf) > self.conn.tracker.max_head:
                         self._chunk_error("trailer section too large")
                     return
                 del buf[: end - 1]
@@ -401,8 +401,9 @@ class MessageReader:
         """
         buf = self.buf
         if end < 0:
-            if len(buf) > MAX_HEAD:
-                self._partial_head(f"header block larger than {MAX_HEAD} bytes; cut")
+            limit = self.conn.tracker.max_head
+            if len(buf) > limit:
+                self._partial_head(f"header block larger than {limit} bytes; cut", limit)
                 self._enter_resync()
                 return True
             return False
@@ -535,9 +536,11 @@ class MessageReader:
             self.conn.tunnel_opened()
         self._start_body(framing, None)
 
-    def _partial_head(self, why: str) -> None:
-        """Report what arrived of a head that will never complete."""
-        block = bytes(self.buf)
+    def _partial_head(self, why: str, limit: int | None = None) -> None:
+        """Report what arrived of a head that will never complete (its first
+        ``limit`` bytes: what lies beyond a cut is not read as headers), with the
+        identities in its whole lines."""
+        block = bytes(self.buf[:limit] if limit is not None else self.buf)
         self.buf.clear()
         start = skip_empty_lines(block)
         block = block[start:]
@@ -609,8 +612,6 @@ class MessageReader:
 
 ECHO_MARK = b"\nx-headerwatch-received:"
 """How a reflector's response head is recognised (lower case, at a line start)."""
-MAX_PROBE = MAX_HEAD
-"""Server bytes looked at for it, at most: a head longer than any we parse is not one."""
 
 
 class HttpConnection:
@@ -685,7 +686,7 @@ class HttpConnection:
             self.echo = self.responses = True
             self.probe = None
             self.readers[direction].feed(self.probe_ts, bytes(probe))
-        elif b"\r\n\r\n" in head or b"\n\n" in head or len(probe) > MAX_PROBE:
+        elif b"\r\n\r\n" in head or b"\n\n" in head or len(probe) > self.tracker.max_head:
             self.not_an_echo()
 
     def not_an_echo(self) -> None:
@@ -773,6 +774,7 @@ class HttpTracker:
         responses: bool = True,
         echoes: bool = True,
         on_settled: Callable[[int], None] | None = None,
+        max_head: int | None = None,
     ) -> None:
         self.on_request = on_request
         self.on_response = on_response
@@ -782,6 +784,9 @@ class HttpTracker:
         """...except on a reflector's connection, told by its first response head."""
         self.on_settled = on_settled
         """``on_settled(flow_id)``: no more echoes will come on that connection."""
+        self.max_head = head_limit() if max_head is None else max_head
+        """Largest head (bytes): a longer one is cut there, flagged, and still read
+        for identities up to the cut."""
         self.max_outstanding = max_outstanding
         self.counters: dict[str, int] = dict.fromkeys(
             (

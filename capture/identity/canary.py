@@ -8,18 +8,28 @@ URL encoding, base64 (standard and URL-safe), hex, and MD5 / SHA-1 / SHA-256
 digests in lower and upper case. An app that hashes the user's phone number
 before sending it to an ad network is caught by the digest.
 
-Matching is by token, not by substring search over every form: each form is
-indexed by its longest run of letters and digits, a value is cut into such runs
-with one regex, and only forms whose run occurs are checked with ``in``. Cost is
-one regex pass and a set intersection per request, whatever the number of forms.
+Matching is by token, not by substring search over every form
+(:class:`CanaryMatcher`): a value is cut into runs of letters and digits with one
+regex, and each run is looked up: literal forms in a dict by their most
+distinctive run, hex forms by decoding the run, digests in a sorted array of
+their first bytes. The cost per request is one regex pass and a few lookups,
+whatever the number of canaries: a fleet of 20,000 test SIMs costs no more per
+request than one (``bench/canary_bench.py``). Memory is kept to what must be
+kept: a canary holds its spellings, not its 80 forms, and descriptions are
+written only for what is found. Each canary is built once per process, however
+many times the configuration is checked (:func:`functools.lru_cache`).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from array import array
+from binascii import b2a_base64
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -31,52 +41,123 @@ MIN_CANARY_LENGTH = 6
 
 _RUN = re.compile(r"[A-Za-z0-9]+")
 _DIGESTS = ("md5", "sha1", "sha256")
+_HASHES = (hashlib.md5, hashlib.sha1, hashlib.sha256)
 
 
 @dataclass(frozen=True, slots=True)
 class Canary:
-    """One value to look for, with all its precomputed forms."""
+    """One value to look for: its spellings, from which every form is derived."""
 
     label: str
     """``msisdn``, ``imei``, ``imsi`` or ``canary``."""
     canonical: str
     """The ``normalized`` value of findings: E.164 for numbers, digits, or the value."""
-    forms: tuple[tuple[str, str], ...]
-    """``(literal, description)`` pairs, e.g. ``("2f1c...", "sha256 of +447700900123")``."""
+    plains: tuple[str, ...]
+    """Each distinct spelling long enough to look for, most specific first."""
+    names: tuple[str, ...]
+    """What each spelling is, ``{}`` standing for it: ``"E.164 form {}"``."""
+
+    @property
+    def spellings(self) -> tuple[tuple[str, str], ...]:
+        """``(plain, name)`` pairs, e.g. ``("+447700900123", "E.164 form +447700900123")``."""
+        return tuple(
+            (plain, name.format(plain)) for plain, name in zip(self.plains, self.names, strict=True)
+        )
+
+    @property
+    def forms(self) -> tuple[tuple[str, str], ...]:
+        """Every ``(literal, description)`` looked for, e.g. ``("2f1c...", "sha256 of
+        +447700900123")``; the first description of a literal wins."""
+        forms: dict[str, str] = {}
+        for number, plain in enumerate(self.plains):
+            for literal, code in _encodings(plain):
+                forms.setdefault(literal, describe(self, number, code))
+        return tuple(forms.items())
 
 
-def _encodings(plain: str, name: str) -> Iterator[tuple[str, str]]:
-    """``plain`` itself (described as ``name``) and every encoding of it."""
-    yield plain, name
-    quoted = quote(plain, safe="")
-    if quoted != plain:
-        yield quoted, f"URL-encoded {plain}"
+# What each form of a spelling is, by code: the plain spelling, its URL encoding,
+# standard and URL-safe base64 (found by their literal), then hex and each digest
+# in lower and upper case (found by decoding a run of the text).
+PLAIN, URL, B64, URLSAFE, HEX, HEX_UPPER = range(6)
+_DIGEST_CODES = {name: 6 + 2 * i for i, name in enumerate(_DIGESTS)}  # md5 6, sha1 8, sha256 10
+_DIGEST_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
+_HEX_CHARS = "0123456789abcdefABCDEF"
+# An entry packs a form in one int: canary place << 8 | spelling number << 4 | code.
+_PLACE, _NUMBER = 8, 4
+
+
+def describe(canary: Canary, number: int, code: int) -> str:
+    """The description of form ``code`` of the canary's spelling ``number``."""
+    plain = canary.plains[number]
+    if code == PLAIN:
+        return canary.names[number].format(plain)
+    if code == URL:
+        return f"URL-encoded {plain}"
+    if code == B64:
+        return f"base64 of {plain}"
+    if code == URLSAFE:
+        return f"URL-safe base64 of {plain}"
+    if code == HEX:
+        return f"hex of {plain}"
+    if code == HEX_UPPER:
+        return f"hex (upper case) of {plain}"
+    algorithm = _DIGESTS[(code - 6) // 2]
+    return f"{algorithm} (upper case) of {plain}" if code % 2 else f"{algorithm} of {plain}"
+
+
+# quote(text, safe="") for ASCII text, as one str.translate: the unreserved
+# characters stay, every other one becomes %XX. urllib's quote costs 10 µs a call.
+_QUOTE = {
+    code: f"%{code:02X}"
+    for code in range(128)
+    if not (chr(code).isascii() and (chr(code).isalnum() or chr(code) in "_.-~"))
+}
+
+
+def _quote(text: str) -> str:
+    """``urllib.parse.quote(text, safe="")``, fast for ASCII text."""
+    return text.translate(_QUOTE) if text.isascii() else quote(text, safe="")
+
+
+def _looked_up(plain: str) -> Iterator[tuple[str, int]]:
+    """The forms of ``plain`` found by their literal: itself, URL-encoded, base64."""
+    yield plain, PLAIN
+    if not (plain.isalnum() and plain.isascii()):  # else quote() would change nothing
+        quoted = _quote(plain)
+        if quoted != plain:
+            yield quoted, URL
     raw = plain.encode("utf-8", "surrogateescape")
-    b64 = base64.b64encode(raw).decode("ascii").rstrip("=")
     # Unpadded, so that padded and unpadded occurrences both contain it.
-    yield b64, f"base64 of {plain}"
-    urlsafe = base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    b64 = base64.b64encode(raw).decode("ascii").rstrip("=")
+    yield b64, B64
+    urlsafe = b64.replace("+", "-").replace("/", "_")
     if urlsafe != b64:
-        yield urlsafe, f"URL-safe base64 of {plain}"
+        yield urlsafe, URLSAFE
+
+
+def _encodings(plain: str) -> Iterator[tuple[str, int]]:
+    """Every form of ``plain`` with its code (the decoded ones too)."""
+    yield from _looked_up(plain)
+    raw = plain.encode("utf-8", "surrogateescape")
     hexed = raw.hex()
-    yield hexed, f"hex of {plain}"
+    yield hexed, HEX
     if hexed.upper() != hexed:
-        yield hexed.upper(), f"hex (upper case) of {plain}"
+        yield hexed.upper(), HEX_UPPER
     for algorithm in _DIGESTS:
         digest = hashlib.new(algorithm, raw).hexdigest()
-        yield digest, f"{algorithm} of {plain}"
-        yield digest.upper(), f"{algorithm} (upper case) of {plain}"
+        yield digest, _DIGEST_CODES[algorithm]
+        yield digest.upper(), _DIGEST_CODES[algorithm] + 1
 
 
 def _canary(label: str, canonical: str, spellings: Iterable[tuple[str, str]]) -> Canary:
-    forms: dict[str, str] = {}
+    kept: dict[str, str] = {}
     for plain, name in spellings:
-        if len(plain) < MIN_CANARY_LENGTH:
-            continue
-        for literal, description in _encodings(plain, name):
-            # The first description of a literal wins: spellings come most specific first.
-            forms.setdefault(literal, description)
-    return Canary(label, canonical, tuple(forms.items()))
+        if len(plain) >= MIN_CANARY_LENGTH:
+            # The first name of a spelling wins: spellings come most specific first.
+            kept.setdefault(plain, name)
+    if len(kept) >= 1 << (_PLACE - _NUMBER):
+        raise ValueError(f"{label} {canonical!r} has too many spellings")
+    return Canary(label, canonical, tuple(kept), tuple(kept.values()))
 
 
 def _check_length(value: str, label: str) -> str:
@@ -90,62 +171,102 @@ def _check_length(value: str, label: str) -> str:
     return value
 
 
+_SEPARATORS = re.compile(r"[^0-9+]+")
+_INTERNATIONAL = re.compile(r"\+[1-9][0-9]{5,16}")
+
+
+def _international(text: str) -> phonenumbers.PhoneNumber | None:
+    """``+`` and digits read without ``phonenumbers.parse`` (a third of building a
+    canary): the country code is the one prefix of 1 to 3 digits that is one.
+    None when that does not apply (a national number, a leading zero after the
+    country code, punctuation): ``parse`` then does it all."""
+    if not _INTERNATIONAL.fullmatch(text):
+        return None
+    for size in (1, 2, 3):
+        code = int(text[1 : 1 + size])
+        rest = text[1 + size :]
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            if rest[:1] == "0":
+                return None
+            return phonenumbers.PhoneNumber(country_code=code, national_number=int(rest))
+    return None
+
+
 def msisdn_canary(value: str, region: str | None) -> Canary:
     """The canary for a phone number given in any format (national ones need ``region``)."""
+    if value.lstrip().startswith("+"):
+        # The region cannot change an international number: one cache entry for it,
+        # whether the configuration was checked without a region or the detector
+        # built with the locale's.
+        region = None
+    return _msisdn_canary(value, region)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _msisdn_canary(value: str, region: str | None) -> Canary:
     value = _check_length(value, "--msisdn")
     digits = "".join(ch for ch in value if ch.isdigit())
     text = value if value.startswith("+") or value.startswith("0") or region else "+" + digits
-    try:
-        number = phonenumbers.parse(text, region)
-    except NumberParseException as exc:
-        raise ValueError(f"--msisdn {value!r} is not a phone number: {exc}") from None
+    number = _international(text)
+    if number is None:
+        try:
+            number = phonenumbers.parse(text, region)
+        except NumberParseException as exc:
+            raise ValueError(f"--msisdn {value!r} is not a phone number: {exc}") from None
     if not phonenumbers.is_possible_number(number):
         raise ValueError(f"--msisdn {value!r} is not a phone number of a possible length")
-    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     nsn = phonenumbers.national_significant_number(number)
+    # What format_number(E164) gives (checked for every region's examples), without
+    # its pattern matching: a fifth of building a canary, for 20,000 of them.
+    e164 = f"+{number.country_code}{nsn}"
     national = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
     national_digits = "".join(ch for ch in national if ch.isdigit())
+    international = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+    # RFC 3966 is the international format with each run of separators a hyphen
+    # (phonenumbers' own rule; checked for every region's examples): one pattern
+    # match fewer.
+    rfc3966 = "tel:" + _SEPARATORS.sub("-", international)
     spellings = [
-        (e164, f"E.164 form {e164}"),
-        (e164[1:], f"international form {e164[1:]}"),
-        ("00" + e164[1:], f"00-prefixed form 00{e164[1:]}"),
-        (national_digits, f"national form {national_digits}"),
-        (nsn, f"national significant number {nsn}"),
-        (
-            phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL),
-            "international format",
-        ),
+        (e164, "E.164 form {}"),
+        (e164[1:], "international form {}"),
+        ("00" + e164[1:], "00-prefixed form {}"),
+        (national_digits, "national form {}"),
+        (nsn, "national significant number {}"),
+        (international, "international format"),
         (national, "national format"),
-        (phonenumbers.format_number(number, PhoneNumberFormat.RFC3966), "tel: URI"),
+        (rfc3966, "tel: URI"),
         (value, "as given"),
     ]
     return _canary("msisdn", e164, spellings)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def imei_canary(value: str) -> Canary:
     """The canary for an IMEI (separators allowed); its 14 digits without check digit count too."""
     value = _check_length(value, "--imei")
     digits = "".join(ch for ch in value if ch.isdigit())
     if len(digits) not in (14, 15, 16):
         raise ValueError(f"--imei {value!r} must have 14, 15 or 16 digits")
-    spellings = [(digits, f"IMEI {digits}"), (value, "as given")]
+    spellings = [(digits, "IMEI {}"), (value, "as given")]
     if len(digits) >= 15:
-        spellings.append((digits[:14], f"IMEI without check digit {digits[:14]}"))
+        spellings.append((digits[:14], "IMEI without check digit {}"))
         spellings.append(
             (f"{digits[:2]}-{digits[2:8]}-{digits[8:14]}-{digits[14:]}", "IMEI formatted")
         )
     return _canary("imei", digits, spellings)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def imsi_canary(value: str) -> Canary:
     """The canary for an IMSI (up to 15 digits)."""
     value = _check_length(value, "--imsi")
     digits = "".join(ch for ch in value if ch.isdigit())
     if not 6 <= len(digits) <= 15:
         raise ValueError(f"--imsi {value!r} must have at most 15 digits")
-    return _canary("imsi", digits, [(digits, f"IMSI {digits}"), (value, "as given")])
+    return _canary("imsi", digits, [(digits, "IMSI {}"), (value, "as given")])
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def value_canary(value: str) -> Canary:
     """The canary for any other value (an e-mail, an advertising ID, a name...)."""
     value = _check_length(value, "--canary")
@@ -163,6 +284,8 @@ def _key(literal: str) -> str:
     That is the longest run, except in an address, where the domain ("example" of
     alice@example.com) is shared with every URL of the site and the user part is not.
     """
+    if literal.isalnum() and literal.isascii():
+        return literal  # digests, hex, most base64: the whole form is one run
     user, at, _ = literal.partition("@")
     runs = _RUN.findall(user if at and _RUN.search(user) else literal)
     return max(runs, key=len, default="")
@@ -179,17 +302,118 @@ class CanaryHit:
     """What was in the text: the literal, with base64 padding when it was sent."""
 
 
+def _case(run: str) -> int | None:
+    """0 for a hex run in lower case (or digits only), 1 in upper case, None if mixed."""
+    if run.islower() or run.isdigit():
+        return 0
+    return 1 if run.isupper() else None
+
+
+def _add(table: dict[str, int], shared: dict[str, list[int]], key: str, entry: int) -> None:
+    """Enter ``entry`` under ``key``: as the value alone, or, once there are several,
+    in ``shared`` (the value is then -1)."""
+    current = table.get(key)
+    if current is None:
+        table[key] = entry
+        return
+    if current >= 0:
+        shared[key] = [current]
+        table[key] = -1
+    shared[key].append(entry)
+
+
 class CanaryMatcher:
-    """All canaries' forms, indexed for one-pass matching."""
+    """All canaries' forms, indexed so that matching costs the same for 3 or 20,000.
+
+    * Literal forms (plain, URL-encoded, base64) in a dict by their key run
+      (:func:`_key`): a text is cut into runs once, and the runs are looked up.
+    * Hex forms by decoding: a run of an even number of hex digits is turned back
+      into text and looked up among the spellings.
+    * Digests by their first 4 bytes, packed with the entry in one sorted array
+      of 8-byte integers (not a 100-byte string for each case of each digest): a
+      run of 32, 40 or 64 hex digits is looked up by bisection and confirmed by
+      hashing the spelling the entry names.
+    """
 
     def __init__(self, canaries: Iterable[Canary]) -> None:
         self.canaries = tuple(canaries)
-        index: dict[str, list[tuple[str, str, Canary]]] = {}
-        for canary in self.canaries:
-            for literal, description in canary.forms:
-                index.setdefault(_key(literal), []).append((literal, description, canary))
+        # Most keys name one form: an int, not a list, saves 60 bytes a form (20,000
+        # canaries: 400,000 forms); a key shared by several forms goes to _shared.
+        index: dict[str, int] = {}
+        shared: dict[str, list[int]] = {}
+        plains: dict[str, int] = {}
+        shared_plains: dict[str, list[int]] = {}
+        packed: list[int] = []
+        append = packed.append
+        # Literals whose key is only part of them, kept so that a candidate is
+        # checked without encoding its spelling again (URL-encoded forms mostly).
+        literals: dict[int, str] = {}
+        # The lengths and first two bytes (as hex) of the spellings: a run of the
+        # text is decoded as hex only if it could be one.
+        hex_sizes: set[int] = set()
+        hex_heads: set[str] = set()
+
+        # The forms of _looked_up, computed inline: this loop runs 160,000 times
+        # for 20,000 phone numbers, and is most of the start-up of such a scan.
+        def enter(literal: str, entry: int) -> None:
+            key = literal if literal.isascii() and literal.isalnum() else _key(literal)
+            if key in index:
+                _add(index, shared, key, entry)
+            else:
+                index[key] = entry
+            if key != literal and entry & 0xF != PLAIN:
+                literals[entry] = literal
+
+        md5, sha1, sha256 = _HASHES
+        from_bytes = int.from_bytes
+        for place, canary in enumerate(self.canaries):
+            for number, plain in enumerate(canary.plains):
+                spelling = place << _PLACE | number << _NUMBER
+                if plain in plains:
+                    _add(plains, shared_plains, plain, spelling)
+                else:
+                    plains[plain] = spelling
+                # Digits and letters (most spellings, most base64): the literal is its
+                # own key, entered here rather than through enter().
+                if plain.isascii() and plain.isalnum():
+                    if plain in index:
+                        _add(index, shared, plain, spelling)
+                    else:
+                        index[plain] = spelling  # | PLAIN, which is 0
+                else:
+                    enter(plain, spelling | PLAIN)
+                    quoted = _quote(plain)
+                    if quoted != plain:
+                        enter(quoted, spelling | URL)
+                raw = plain.encode("utf-8", "surrogateescape")
+                b64 = b2a_base64(raw, newline=False).decode("ascii").rstrip("=")
+                if b64.isalnum():
+                    if b64 in index:
+                        _add(index, shared, b64, spelling | B64)
+                    else:
+                        index[b64] = spelling | B64
+                else:
+                    enter(b64, spelling | B64)
+                    urlsafe = b64.replace("+", "-").replace("/", "_")
+                    if urlsafe != b64:
+                        enter(urlsafe, spelling | URLSAFE)
+                hex_sizes.add(2 * len(raw))
+                hex_heads.add(raw[:2].hex())
+                append(from_bytes(md5(raw).digest()[:4], "big") << 32 | spelling | 6)
+                append(from_bytes(sha1(raw).digest()[:4], "big") << 32 | spelling | 8)
+                append(from_bytes(sha256(raw).digest()[:4], "big") << 32 | spelling | 10)
+        if len(self.canaries) >= 1 << (32 - _PLACE):
+            raise ValueError(f"at most {(1 << (32 - _PLACE)) - 1:,} canaries")
+        packed.sort()
         self._index = index
-        self._keys = frozenset(index)
+        self._shared = shared
+        self._keys = index.keys()
+        self._plains = plains
+        self._shared_plains = shared_plains
+        self._digests = array("Q", packed)
+        self._literals = literals
+        self._hex_sizes = frozenset(hex_sizes)
+        self._hex_heads = frozenset(hex_heads)
         # Only runs as long as the shortest key can be one: most of a cookie or a URL
         # is short runs, and not cutting them out makes the test a third cheaper.
         shortest = min((len(key) for key in index if key), default=1)
@@ -198,24 +422,102 @@ class CanaryMatcher:
     def __bool__(self) -> bool:
         return bool(self.canaries)
 
+    @staticmethod
+    def _entries(entry: int, key: str, shared: dict[str, list[int]]) -> Sequence[int]:
+        """The entries of ``key``, whose table value is ``entry`` (-1: see ``shared``)."""
+        return shared[key] if entry < 0 else (entry,)
+
+    def _hexlike(self, run: str) -> bool:
+        """Whether ``run`` could be a hex or digest form (then :meth:`_decoded` looks)."""
+        size = len(run)
+        if size in _DIGEST_LENGTHS:
+            return not run.strip(_HEX_CHARS)
+        return (
+            size in self._hex_sizes
+            and run[:4].lower() in self._hex_heads
+            and not run.strip(_HEX_CHARS)
+        )
+
+    def _literal(self, entry: int, run: str) -> str:
+        """The literal of a looked-up form, found under the key ``run``."""
+        if entry & 0xF == PLAIN:
+            return self.canaries[entry >> _PLACE].plains[entry >> _NUMBER & 0xF]
+        return self._literals.get(entry) or run
+
     def could_match(self, text: str) -> bool:
         """Cheap test: False means no canary occurs in ``text``."""
-        return not self._keys.isdisjoint(self._runs.findall(text))
+        runs = self._runs.findall(text)
+        if not self._keys.isdisjoint(runs):
+            for run in self._keys & set(runs):
+                if len(run) >= MIN_CANARY_LENGTH:
+                    return True
+                # A short key ("0123" of "+1 201-555-0123"): with thousands of
+                # canaries every 4-digit run is one, so the literal is checked here.
+                for entry in self._entries(self._index[run], run, self._shared):
+                    literal = self._literal(entry, run)
+                    if literal == run or literal in text:
+                        return True
+        return any(self._decoded(run) for run in runs if self._hexlike(run))
+
+    def _decoded(self, run: str) -> list[tuple[int, int]]:
+        """``(entry, code)`` of each hex or digest form that ``run`` (hex digits) is."""
+        case = _case(run)
+        if case is None:
+            return []
+        found: list[tuple[int, int]] = []
+        raw = bytes.fromhex(run)
+        algorithm = _DIGEST_LENGTHS.get(len(run))
+        if algorithm is not None:
+            digests = self._digests
+            prefix = int.from_bytes(raw[:4], "big")
+            at = bisect_left(digests, prefix << 32)
+            while at < len(digests) and digests[at] >> 32 == prefix:
+                entry = digests[at] & 0xFFFFFFFF
+                at += 1
+                if entry & 0xF != _DIGEST_CODES[algorithm]:
+                    continue
+                plain = self.canaries[entry >> _PLACE].plains[entry >> _NUMBER & 0xF]
+                if hashlib.new(algorithm, plain.encode("utf-8", "surrogateescape")).digest() == raw:
+                    found.append((entry, (entry & 0xF) + case))
+        if len(run) in self._hex_sizes:
+            # Decoding is exact and the run is in one case, so a spelling found here
+            # is one whose hex is the run.
+            plain = raw.decode("utf-8", "surrogateescape")
+            spelling = self._plains.get(plain)
+            if spelling is not None:
+                found.extend(
+                    (s | HEX, HEX + case)
+                    for s in self._entries(spelling, plain, self._shared_plains)
+                )
+        return found
 
     def find(self, text: str) -> list[CanaryHit]:
         """The canaries in ``text``, each once, with the most specific form that matched."""
-        best: dict[int, CanaryHit] = {}
-        for run in set(self._runs.findall(text)) & self._keys:
-            for literal, description, canary in self._index[run]:
+        best: dict[int, tuple[str, int, int]] = {}  # place -> (literal, number, code)
+
+        def offer(entry: int, code: int, literal: str) -> None:
+            place = entry >> _PLACE
+            current = best.get(place)
+            if current is None or len(literal) > len(current[0]):
+                best[place] = (literal, entry >> _NUMBER & 0xF, code)
+
+        runs = set(self._runs.findall(text))
+        for run in runs & self._keys:
+            for entry in self._entries(self._index[run], run, self._shared):
+                literal = self._literal(entry, run)
                 if literal != run and literal not in text:
                     continue
-                current = best.get(id(canary))
-                if current is None or len(literal) > len(current.literal):
-                    best[id(canary)] = CanaryHit(canary, literal, description)
-        order = {id(c): i for i, c in enumerate(self.canaries)}
-        return [
-            _as_sent(hit, text) for hit in sorted(best.values(), key=lambda h: order[id(h.canary)])
-        ]
+                offer(entry, entry & 0xF, literal)
+        for run in runs:
+            if self._hexlike(run):
+                for entry, code in self._decoded(run):
+                    offer(entry, code, run)
+        hits = []
+        for place in sorted(best):
+            literal, number, code = best[place]
+            canary = self.canaries[place]
+            hits.append(_as_sent(CanaryHit(canary, literal, describe(canary, number, code)), text))
+        return hits
 
 
 def _as_sent(hit: CanaryHit, text: str) -> CanaryHit:

@@ -48,6 +48,13 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # Larger than any snap length in use (tcpdump's default is 262144).
 _MAX_FRAME = 1 << 24
 _CHUNK = 1 << 20
+# A pcapng block is a frame plus its options (comments, flags): anything longer is
+# damage, refused before the read that would allocate it (a 4 GB length field).
+_MAX_BLOCK = _MAX_FRAME + (1 << 20)
+
+MAX_TS = float((1 << 32) - 1)
+"""The latest timestamp kept (2106-02-07, the end of classic pcap's range): every
+output can show it, and a session can write it back at nanosecond resolution."""
 
 TICK = -1
 """Link type of the marker :meth:`CaptureFile.frames` yields, with a table of
@@ -71,8 +78,20 @@ def cut_short(name: str) -> str:
     )
 
 
+def bad_timestamps(name: str, count: int) -> str:
+    """The warning for a capture with timestamps out of range."""
+    return (
+        f"headerwatch: warning: {name}: {count:,} frame{'s' if count != 1 else ''} "
+        "had a timestamp out of range, shown as 1970-01-01 or 2106-02-07"
+    )
+
+
 class CaptureError(Exception):
     """A capture cannot be read at all; the message is one line for the user."""
+
+
+class _Oversized(Exception):
+    """Internal: a record claims more bytes than any capture holds (damage)."""
 
 
 class _Tap(io.RawIOBase):
@@ -97,6 +116,10 @@ class _Tap(io.RawIOBase):
         self.first_read_empty = False
 
     def read(self, size: int | None = -1) -> bytes:
+        if size is not None and size > _MAX_BLOCK:
+            # scapy reads a pcapng block body in one read of the length it was
+            # given: refuse before the stream allocates it.
+            raise _Oversized
         data = self._inner.read(size if size is not None else -1)
         if self._reads == 0 and not data:
             self.first_read_empty = True
@@ -226,6 +249,9 @@ class CaptureFile:
         self.truncated = False
         self.records = 0
         """Records read so far (frames yielded plus records passed over)."""
+        self.bad_timestamps = 0
+        """Frames whose timestamp was out of range (before 1970 or after
+        :data:`MAX_TS`), clamped into it so that no output fails on them."""
         self.size = 0
         """Bytes in the file (0 for a stream), for progress display."""
         try:
@@ -262,6 +288,9 @@ class CaptureFile:
         except _Truncated:
             self.close()
             raise CaptureError(f"{self.name}: damaged capture header (cut short)") from None
+        except _Oversized:
+            self.close()
+            raise CaptureError(f"{self.name}: damaged capture header (impossible length)") from None
         except CaptureError:
             self.close()
             raise
@@ -309,7 +338,8 @@ class CaptureFile:
                 yield from walk(reader, read, skip, touched, shard)
             else:
                 yield from self._iter_pcapng(reader)
-        except _Truncated:
+        except (_Truncated, _Oversized):
+            # A damaged length: nothing after it can be trusted.
             self.truncated = True
         except (OSError, EOFError, zlib.error):
             # A gzip stream cut short or a read error mid-file: what came before stands.
@@ -445,6 +475,11 @@ class CaptureFile:
                 return
             # A Simple Packet Block has no timestamp.
             ts = 0.0 if meta.tshigh is None else ((meta.tshigh << 32) | meta.tslow) / meta.tsresol
+            if not 0.0 <= ts <= MAX_TS:
+                # 64 bits of seconds (if_tsresol 0) reach far past year 9999, where
+                # dates fail to format and sessions cannot write them back.
+                ts = MAX_TS if ts > 0 else 0.0
+                self.bad_timestamps += 1
             comments = tuple(meta.comments) if meta.comments else ()
             self.records += 1
             yield Frame(ts, meta.linktype, data, comments)

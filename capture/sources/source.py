@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from capture.model import Parsed
-from capture.sources.frames import CaptureError, CaptureFile, Frame
+from capture.sources.frames import CaptureError, CaptureFile, Frame, bad_timestamps
 from capture.sources.inputs import Input, open_input
 from capture.sources.records import RecordFile
 
@@ -103,6 +103,10 @@ class FileSource:
                         f"{source.name}: capture is cut short; "
                         "every request before the cut is shown",
                     )
+            bad = source.bad_timestamps if isinstance(source, CaptureFile) else 0
+            if bad and self._notify is not None:
+                message = bad_timestamps(source.name, bad)
+                self._notify("warning", message.removeprefix("headerwatch: warning: "))
 
     def stop(self) -> None:
         self._stop.set()

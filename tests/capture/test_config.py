@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from capture.config import (
 )
 from capture.identity.detector import HeaderRule, IdentityConfig, IdentityDetector
 from tests.capture.identity.factory import make_request
+from tests.netns import REPO
 
 FULL = """
 [identity]
@@ -125,6 +128,11 @@ def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
         ),
         ('[identity.headers]\n"x-a" = "msisdn"\n', "must be {kind = ..., severity = ...}"),
         ('identity = "yes"\n', "\\[identity\\] must be a table"),
+        ("[identity]\ndisabled = [1]\n", "disabled must be a string or a list of strings"),
+        ("a = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        ("a = " + "{b = " * 3000 + "1" + "}" * 3000 + "\n", "nested too deeply"),
+        ("a = " + "[" * 40 + "]" * 40 + "\n", "nested too deeply"),
+        ("[identity]\ncanary = [" + '"aaaaaa", ' * (2 << 20) + "]\n", "larger than 16 MB"),
     ],
 )
 def test_errors_are_one_line_and_name_the_file(tmp_path: Path, text: str, message: str) -> None:
@@ -135,6 +143,62 @@ def test_errors_are_one_line_and_name_the_file(tmp_path: Path, text: str, messag
     assert str(info.value).startswith(f"{path}: ")
     assert "\n" not in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+def test_a_file_that_is_not_text_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "bin.toml"
+    path.write_bytes(b"a = 1\n\xff\xfe")
+    with pytest.raises(ConfigError, match=r"bin\.toml: not UTF-8 text \(byte 6\)"):
+        load_config(path)
+
+
+def test_a_directory_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory, not a config file"):
+        load_config(tmp_path)
+
+
+def test_an_endless_file_is_read_only_up_to_the_limit() -> None:
+    with pytest.raises(ConfigError, match="larger than 16 MB"):
+        load_config("/dev/zero")
+
+
+def test_a_section_that_is_a_value_is_one_line() -> None:
+    config = parse_config("keys = 5\n", Path("c.toml"))
+    with pytest.raises(
+        ConfigError, match=r"c\.toml: keys must be a table \(\[keys\]\), not a value"
+    ):
+        config.section("keys")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a = " + "[" * 5000 + "]" * 5000 + "\n",
+        "[identity]\nregion = 5\n",
+        "keys = 5\n",
+        "[keys]\nquit = 5\n",
+    ],
+)
+def test_the_cli_says_one_line_and_exits_2(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    capture = str(REPO / "capture" / "data" / "demo-o2-2012.pcap")
+    for command in (
+        ["scan", "--config", str(path), capture],
+        ["open", "--config", str(path), capture],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "tui.cli", *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+        )
+        if command[0] == "scan" and "keys" in text:
+            continue  # scan has no keys to map
+        assert result.returncode == 2, (command, result.stderr)
+        assert result.stderr.startswith(f"headerwatch: error: {path}: "), result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
 
 
 def test_merge_identity_with_command_line_values() -> None:

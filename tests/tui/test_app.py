@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
 from textual.command import CommandPalette
 from textual.message import Message
 from textual.pilot import Pilot
@@ -754,3 +755,30 @@ async def test_open_of_headerwatch_jsonl_shows_what_open_of_the_capture_shows(
         "/v2/ad?app=com.example.fruitgame&imei=490154203237518&fmt=json&w=320&h=50",
         ("+447700900123", "490154203237518"),
     ) in from_records
+
+
+async def test_an_export_that_fails_shows_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        # A refused directory: the export's own one-line error.
+        await pilot.press("x")
+        await fill_save(pilot, tmp_path / "missing" / "out.har", shown=False, fmt="har")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any("nothing exported" in n.message for n in app._notifications)
+        # Anything else going wrong in the writer is shown too, never swallowed.
+
+        def broken(*_: object, **__: object) -> str:
+            raise RuntimeError("disk on fire")
+
+        monkeypatch.setattr("tui.app.write_entries", broken)
+        await pilot.press("x")
+        await fill_save(pilot, tmp_path / "out.har", shown=False, fmt="har")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any(
+            "not written: RuntimeError: disk on fire" in n.message for n in app._notifications
+        )

@@ -67,6 +67,18 @@ def test_identity_findings_are_reported_live(lab: Lab) -> None:
         assert not [f for f in by_uri[uri]["findings"] if f["kind"] == "msisdn"]
 
 
+def test_redact_masks_identities_as_they_stream(lab: Lab) -> None:
+    plan, expected = live_plan()
+    live = lab.live("--format", "jsonl", "--redact")
+    live.wait_ready()
+    lab.client(plan)
+    live.records(len(expected))
+    assert live.stop() == 0
+    assert "447700900123" not in "".join(live.lines)
+    masks = {f["value"] for r in live.all_records() for f in r["findings"] if f["kind"] == "msisdn"}
+    assert len(masks) == 1 and masks.pop().startswith("<msisdn …23 #")
+
+
 def test_filter_narrows_the_capture(lab: Lab) -> None:
     plan, expected = live_plan()
     live = lab.live("--format", "jsonl", "-f", "tcp port 8123")
@@ -185,6 +197,51 @@ def _unplug_and_replug(lab: Lab, live: LiveProc) -> None:
     assert live.stop() == 0
 
 
+# ``live`` as started by sudo, with the user unable to read what this Python needs
+# (an interpreter under /root, say): the check is pointed at a private directory.
+_UNREADABLE_LIVE = """
+import sys
+from capture.sources.live import privileges
+privileges.needed_paths = lambda: [sys.argv[1]]
+from tui.cli import main
+sys.exit(main(["live", *sys.argv[2:]]))
+"""
+
+
+def _live_that_cannot_drop(lab: Lab, private: Path, *args: str) -> LiveProc:
+    private.mkdir(mode=0o700)
+    argv = [sys.executable, "-c", _UNREADABLE_LIVE, str(private), "-i", lab.server_if, *args]
+    env = {"SUDO_UID": str(NOBODY), "SUDO_GID": str(NOBODY)}
+    return LiveProc(lab.spawn(lab.server_ns, argv, env=env))
+
+
+def test_root_that_cannot_be_given_back_stops_with_one_line(lab: Lab, tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    live = _live_that_cannot_drop(lab, private, "--format", "jsonl")
+    assert live.proc.wait(30) == 2
+    assert live.stop() == 2
+    assert live.stderr == (
+        f"headerwatch: error: cannot give root back: nobody (who ran sudo) cannot read "
+        f"{private}, which this Python needs; install headerwatch where nobody can read it, "
+        f"or run it without sudo after: sudo setcap cap_net_raw,cap_net_admin=eip "
+        f"{interpreter_path()}; or pass --stay-root to capture as root anyway"
+    )
+    assert live.all_records() == []
+
+
+def test_stay_root_captures_as_root_and_says_so(lab: Lab, tmp_path: Path) -> None:
+    live = _live_that_cannot_drop(lab, tmp_path / "private", "--format", "jsonl", "--stay-root")
+    live.wait_ready()
+    status = Path(f"/proc/{live.proc.pid}/status").read_text()
+    uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]
+    assert uids == ["0"] * 4
+    warning = live.wait_stderr("--stay-root")
+    assert warning.startswith("headerwatch: warning: running as root (--stay-root): cannot give")
+    lab.client([{"port": 80, "sends": [request("/as-root")]}])
+    assert [r["uri"] for r in live.records(1)] == ["/as-root"]
+    assert live.stop() == 0
+
+
 def test_without_privileges_one_line_says_what_to_do() -> None:
     argv = [sys.executable, "-m", "tui.cli", "live", "-i", "lo", "--format", "jsonl"]
     if os.geteuid() == 0:
@@ -263,6 +320,8 @@ def test_recording_reopens_with_identical_records(lab: Lab, tmp_path: Path) -> N
     assert [r["uri"] for r in _scan(out)] == [e["uri"] for e in expected]
     assert live.stop() == 0
     assert _scan(out) == live.all_records()
+    # It holds identities: only its owner may read it, whatever the umask.
+    assert out.stat().st_mode & 0o777 == 0o600
 
 
 def test_disk_full_keeps_capturing_and_keeps_what_was_saved(lab: Lab, tmp_path: Path) -> None:

@@ -135,7 +135,11 @@ def sudo_user() -> tuple[int, int] | None:
 
 
 class CannotDrop(Exception):
-    """Root was kept: the user could not run this program; ``str()`` is one line."""
+    """Root could not be given back; ``str()`` is one line saying why and how to fix it.
+
+    The process is still root: the caller must stop, or go on only if the user
+    asked to stay root (``live --stay-root``).
+    """
 
 
 def needed_paths() -> list[str]:
@@ -174,9 +178,10 @@ def drop_privileges(paths: list[str] | None = None) -> Dropped | None:
     Call once the packet socket is open. Returns ``None`` when there is nothing
     to drop (not root, or root without sudo). Supplementary groups, ``HOME``,
     ``USER`` and ``LOGNAME`` become the user's, so the config directory and
-    written files are theirs. Raises :class:`CannotDrop` (staying root) when the
+    written files are theirs. Raises :class:`CannotDrop` (still root) when the
     user could not read the Python library or headerwatch itself (``paths``,
-    default :func:`needed_paths`), as with an interpreter installed in /root.
+    default :func:`needed_paths`), as with an interpreter installed in /root, or
+    when the system refuses the change of user.
     """
     who = sudo_user()
     if who is None:
@@ -191,13 +196,22 @@ def drop_privileges(paths: list[str] | None = None) -> Dropped | None:
     unreadable = _unreadable_for(uid, gid, groups, needed_paths() if paths is None else paths)
     if unreadable is not None:
         raise CannotDrop(
-            f"staying root: {name} (who ran sudo) cannot read {unreadable}, which this Python needs"
+            f"cannot give root back: {name} (who ran sudo) cannot read {unreadable}, which "
+            f"this Python needs; install headerwatch where {name} can read it, or run it "
+            f"without sudo after: {setcap_command()}"
         )
     libc = _libc()
     keeping = _keep_caps(libc, True)
-    os.setgroups(groups)
-    os.setresgid(gid, gid, gid)
-    os.setresuid(uid, uid, uid)
+    try:
+        os.setgroups(groups)
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    except OSError as exc:
+        # No CAP_SETUID/CAP_SETGID (a container's bounding set, a seccomp policy).
+        raise CannotDrop(
+            f"cannot give root back: becoming {name} failed ({exc.strerror or exc}); "
+            f"run headerwatch without sudo after: {setcap_command()}"
+        ) from None
     # With KEEPCAPS the permitted set survives setresuid (the effective set is
     # cleared); narrow both to the two capture capabilities.
     kept = keeping and _set_capabilities(libc, _KEPT_CAPS)

@@ -94,4 +94,6 @@ def test_sudo_drop_stays_root_when_the_user_could_not_run_the_program(tmp_path: 
     result = _drop([str(private)])
     assert result["uid"] == [0, 0, 0]
     assert str(private) in str(result["kept_root"])
-    assert str(result["kept_root"]).startswith("staying root: nobody (who ran sudo) cannot read")
+    assert str(result["kept_root"]).startswith(
+        "cannot give root back: nobody (who ran sudo) cannot read"
+    )

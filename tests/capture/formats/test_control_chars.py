@@ -1,0 +1,106 @@
+"""Machine output carries no raw control or bidi characters, yet reads back exactly.
+
+Every value of the dashboard's hostile list goes into every string field of a
+record; JSONL (scan, live, reflect, the dashboard's export) and HAR must show
+each DEL, C1, bidi and separator character as ``\\uXXXX`` and still parse, with
+``json`` and with ``jq``, to the very strings that went in.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from capture.formats.export import export
+from capture.formats.har import har_document, write_har
+from capture.formats.jsonl import dumps, dumps_bytes, dumps_json, record_to_dict
+from capture.text import escape_json, escape_json_bytes, for_json
+from tests.tui.test_safety import HOSTILE, hostile_record
+
+# What no line of machine output may carry raw (C0 but newline, DEL, C1, bidi, separators).
+RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+UNSAFE = [chr(c) for c in (*range(0x7F, 0xA0), 0x61C, 0x200E, 0x200F)] + [
+    chr(c) for c in (*range(0x2028, 0x202F), *range(0x2066, 0x206A))
+]
+VALUES = [*HOSTILE, "".join(UNSAFE), "café €5 😀 ok"]
+
+
+@pytest.mark.parametrize("value", VALUES)
+def test_jsonl_lines_escape_control_characters_and_parse_back_exactly(value: str) -> None:
+    record = hostile_record(value).record
+    line = dumps_bytes(record).decode("utf-8")
+    assert not RAW.search(line), line
+    assert json.loads(line) == record_to_dict(record)
+    assert dumps(record) == line
+
+
+@pytest.mark.parametrize("value", VALUES)
+def test_har_escapes_control_characters_and_parses_back_exactly(value: str) -> None:
+    entry = hostile_record(value)
+    out = io.StringIO()
+    write_har([entry], out)
+    text = out.getvalue()
+    assert not RAW.search(text.replace("\n", "")), text
+    assert json.loads(text) == json.loads(json.dumps(har_document([entry])))
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "har"])
+def test_dashboard_exports_escape_control_characters(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"out.{fmt}"
+    assert export([hostile_record(v, i + 1) for i, v in enumerate(VALUES)], str(path), fmt)
+    text = path.read_text(encoding="utf-8")
+    assert not RAW.search(text.replace("\n", ""))
+    if fmt == "jsonl":
+        hosts = [json.loads(line)["host"] for line in text.split("\n")[:-1]]
+    else:
+        entries = json.loads(text)["log"]["entries"]
+        hosts = [e["request"]["headers"][0]["value"] for e in entries]
+    assert hosts == [for_json(v) for v in VALUES]
+
+
+def test_jq_reads_the_escaped_strings_back_exactly(tmp_path: Path) -> None:
+    jq = shutil.which("jq")
+    if jq is None:
+        pytest.skip("needs jq (apt-get install jq) to read the output as users do")
+    lines = b"".join(
+        dumps_bytes(hostile_record(v, i + 1).record) + b"\n" for i, v in enumerate(VALUES)
+    )
+    # jq re-serializes strings with its own escaping: its output, parsed, must be
+    # the exact values, and its raw (-r) output the exact bytes of each value.
+    result = subprocess.run(
+        [jq, "-c", "[.host, .uri, .headers]"],
+        input=lines,
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    # (split on newlines only: jq writes C1 and separators raw, and splitlines() cuts there)
+    got = [json.loads(line) for line in result.stdout.decode("utf-8").split("\n")[:-1]]
+    assert [g[0] for g in got] == [for_json(v) for v in VALUES]
+    raw = subprocess.run(
+        [jq, "-j", '.host, "\\u0000"'], input=lines, capture_output=True, timeout=30, check=True
+    )
+    assert raw.stdout.decode("utf-8").split("\x00")[:-1] == [for_json(v) for v in VALUES]
+
+
+def test_escaping_leaves_every_other_character_alone() -> None:
+    # Byte-identical output on the corpus depends on this: only the listed characters change.
+    for code in range(0x20, 0x3000):
+        char = chr(code)
+        if char in UNSAFE or 0xD800 <= code < 0xE000:
+            continue
+        line = json.dumps(char, ensure_ascii=False)
+        assert escape_json(line) == line
+        assert escape_json_bytes(line.encode()) == line.encode()
+    assert escape_json_bytes(b'{"a": "\\u0085"}') == b'{"a": "\\u0085"}'
+
+
+def test_any_json_value_dumps_safely() -> None:
+    assert dumps_json({"x": "a\u202eb\x85c\udcff"}) == b'{"x":"a\\u202eb\\u0085c\\\\xff"}'

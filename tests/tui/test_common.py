@@ -1,0 +1,91 @@
+"""Options every command shares: output files private unless shared on purpose."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from capture.formats.private import files_shared, share_files
+from tui.common import UsageError, add_identity_args, build_detector
+
+
+@pytest.fixture(autouse=True)
+def private_again() -> Iterator[None]:
+    yield
+    share_files(False)
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_identity_args(parser)
+    return parser.parse_args(argv)
+
+
+def test_output_files_are_private_by_default(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    assert not isinstance(build_detector(_args("--config", str(config))), int)
+    assert not files_shared()
+
+
+def test_shared_files_from_the_flag_or_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    build_detector(_args("--config", str(config), "--shared-files"))
+    assert files_shared()
+    share_files(False)
+    config.write_text("[files]\nshared = true\n")
+    build_detector(_args("--config", str(config)))
+    assert files_shared()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[files]\nshared = "yes"\n', "[files] shared must be true or false"),
+        ("[files]\nmode = 420\n", "unknown key 'mode' in [files]"),
+        ("files = 1\n", "files must be a table"),
+    ],
+)
+def test_a_bad_files_table_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    with pytest.raises(UsageError) as caught:
+        build_detector(_args("--config", str(config)))
+    err = str(caught.value)
+    assert err.startswith(f"{config}: ") and message in err
+    assert "\n" not in err
+
+
+def test_canaries_from_a_file_join_those_of_the_options(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    fleet = tmp_path / "fleet.txt"
+    fleet.write_text("msisdn +447700900123\nimei 490154203237518\n")
+    detector = build_detector(
+        _args("--config", str(config), "--canary-file", str(fleet), "--msisdn", "+12015550123")
+    )
+    assert not isinstance(detector, int)
+    labels = [(c.label, c.canonical) for c in detector._canaries.canaries]
+    assert labels == [
+        ("msisdn", "+12015550123"),
+        ("msisdn", "+447700900123"),
+        ("imei", "490154203237518"),
+    ]
+
+
+def test_a_bad_value_in_a_canary_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    fleet = tmp_path / "fleet.txt"
+    fleet.write_text("msisdn 12\n")
+    with pytest.raises(UsageError) as caught:
+        build_detector(_args("--config", str(config), "--canary-file", str(fleet)))
+    assert str(caught.value) and "\n" not in str(caught.value)
