@@ -8,11 +8,14 @@ everything on port 80 and strips ``Accept``; port 8080 is routed untouched.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
+import signal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from tests.carrier_lab import (
     make_carrier_lab,
     require_carrier_lab,
 )
+from tests.netns import PYTHON, LiveProc
 
 pytestmark = pytest.mark.netns
 
@@ -163,3 +167,117 @@ def test_down_after_a_failed_up_leaves_no_namespace_and_can_be_repeated(tmp_path
     for _ in range(2):
         down = lab_script("down", settings)
         assert down.returncode == 0, down.stderr
+
+
+# -- the tethered laptop's own capture: headless live and scan of its recording ----------
+#
+# These read the reflector's echo on the phone side (issue 13, items 1 and 2): each
+# record of a request with an echo carries "injected", "removed" and "changed"
+# ([[name, value], ...]; changed as [name, sent, received]) and the findings of the
+# injected headers; HAR entries carry "_injected", "_removed", "_changed".
+
+
+@dataclass
+class PhoneCapture:
+    """One headless ``live`` run on the phone's interface while curl fetched ``uri``."""
+
+    uri: str
+    records: list[dict[str, Any]]
+    exit_code: int
+    stderr: str
+    recording: Path
+
+    def record(self) -> dict[str, Any]:
+        """The record of the curl request."""
+        mine = [r for r in self.records if r["uri"] == self.uri]
+        assert mine, f"no record of {self.uri}: {self.records}\n{self.stderr}"
+        return mine[0]
+
+
+@pytest.fixture(scope="module")
+def phone_capture(lab: CarrierLab, tmp_path_factory: pytest.TempPathFactory) -> PhoneCapture:
+    """``live -i PHONE_IF --format jsonl --fail-on-identity -w rec.pcapng`` around a curl."""
+    recording = tmp_path_factory.mktemp("phone") / "rec.pcapng"
+    uri = f"/x-{secrets.token_hex(4)}"
+    argv = [PYTHON, "-m", "tui.cli", "live", "-i", lab.phone_if, "--format", "jsonl"]
+    live = LiveProc(lab.spawn(lab.phone_ns, [*argv, "--fail-on-identity", "-w", str(recording)]))
+    try:
+        live.wait_ready()
+        curl = lab.run(lab.phone_ns, "curl", "-sS", "-o", "/dev/null", lab.url(uri))
+        assert curl.returncode == 0, curl.stderr
+        with contextlib.suppress(AssertionError):  # the test says what is missing
+            live.records(1, timeout=10)
+    finally:
+        code = live.stop(signal.SIGINT)
+    return PhoneCapture(uri, live.all_records(), code, live.stderr, recording)
+
+
+def header_names(items: list[Any]) -> set[str]:
+    """Names of ``[[name, value], ...]`` or HAR's ``[{"name": ..., "value": ...}, ...]``."""
+    return {(x["name"] if isinstance(x, dict) else x[0]).lower() for x in items}
+
+
+def test_headless_live_on_the_phone_sees_the_identity_squid_injected_into_curls_request(
+    phone_capture: PhoneCapture, lab: CarrierLab
+) -> None:
+    record = phone_capture.record()
+    assert [lab.inject_name, lab.inject_value] in record.get("injected", []), record
+    assert identity_findings(record["findings"], lab), record["findings"]
+
+
+def test_headless_live_on_the_phone_names_the_header_squid_stripped_as_removed(
+    phone_capture: PhoneCapture, lab: CarrierLab
+) -> None:
+    record = phone_capture.record()
+    assert lab.strip.lower() in header_names(record.get("removed", [])), record
+
+
+def test_headless_live_on_the_phone_with_fail_on_identity_exits_1(
+    phone_capture: PhoneCapture,
+) -> None:
+    assert phone_capture.exit_code == 1, phone_capture.stderr
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "table", "har"])
+def test_scan_of_the_phones_recording_exits_1_with_the_number_in_every_format(
+    phone_capture: PhoneCapture, lab: CarrierLab, fmt: str
+) -> None:
+    result = lab.headerwatch(
+        lab.phone_ns, "scan", str(phone_capture.recording), "--format", fmt, "--fail-on-identity"
+    )
+    assert result.returncode == 1, f"{fmt}: {result.stderr}"
+    assert lab.inject_value in result.stdout or lab.e164 in result.stdout, result.stdout
+
+
+def test_scan_jsonl_of_the_phones_recording_has_the_injected_and_removed_headers(
+    phone_capture: PhoneCapture, lab: CarrierLab
+) -> None:
+    result = lab.headerwatch(lab.phone_ns, "scan", str(phone_capture.recording))
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    (record,) = [r for r in records if r["uri"] == phone_capture.uri]
+    assert [lab.inject_name, lab.inject_value] in record.get("injected", []), record
+    assert lab.strip.lower() in header_names(record.get("removed", [])), record
+    assert identity_findings(record["findings"], lab), record["findings"]
+
+
+def test_scan_table_of_the_phones_recording_names_injected_and_removed_headers(
+    phone_capture: PhoneCapture, lab: CarrierLab
+) -> None:
+    result = lab.headerwatch(
+        lab.phone_ns, "scan", str(phone_capture.recording), "--format", "table"
+    )
+    assert re.search(rf"injected:.*{re.escape(lab.inject_name)}", result.stdout, re.I), (
+        result.stdout
+    )
+    assert re.search(rf"removed:.*{re.escape(lab.strip)}", result.stdout, re.I), result.stdout
+
+
+def test_scan_har_of_the_phones_recording_carries_injected_and_removed_and_the_finding(
+    phone_capture: PhoneCapture, lab: CarrierLab
+) -> None:
+    result = lab.headerwatch(lab.phone_ns, "scan", str(phone_capture.recording), "--format", "har")
+    entries = json.loads(result.stdout)["log"]["entries"]
+    (entry,) = [e for e in entries if e["request"]["url"].endswith(phone_capture.uri)]
+    assert lab.inject_name in header_names(entry.get("_injected", [])), entry
+    assert lab.strip.lower() in header_names(entry.get("_removed", [])), entry
+    assert identity_findings(entry["_identityFindings"], lab), entry["_identityFindings"]
