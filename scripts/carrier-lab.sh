@@ -237,25 +237,28 @@ write_env() {
 }
 
 print_summary() {
-  local hw=$1 ex
-  ex="ip netns exec"
+  local hw=${1#"$PWD"/} ex="ip netns exec"  # headerwatch shown relative to here when below here
+  printf "carrier lab '%s' is up\n" "$prefix"
+  printf '  %-8s %-14s %-10s %s\n' \
+    phone "$phone_ns" "$phone_if" "$phone_ip (default route via the carrier)" \
+    carrier "$carrier_ns" "$carrier_phone_if" "$carrier_phone_ip" \
+    "" "" "$carrier_server_if" "$carrier_server_ip" \
+    server "$server_ns" "$server_if" "$server_ip (headerwatch reflect on ports 80 and 8080)"
   cat <<EOF
-carrier lab '$prefix' is up
-  phone    $phone_ns    $phone_if    $phone_ip  (default route via the carrier)
-  carrier  $carrier_ns  $carrier_phone_if $carrier_phone_ip, $carrier_server_if $carrier_server_ip
-           squid $squid_port intercept: TCP 80 from the phone is redirected to it; 8080 is routed untouched
-           adds      $inject_name: $inject_value
-           strips    ${strip:-(nothing)}
-  server   $server_ns   $server_if    $server_ip  headerwatch reflect on ports 80 and 8080
-  files    $state  (reflect-80.out is the reflector's JSONL; squid/access.log)
+  squid on the carrier: port 80 from the phone is redirected to $squid_port (intercept); 8080 is routed untouched
+    adds    $inject_name: $inject_value
+    strips  ${strip:-(nothing)}
+  files in $state: reflect-80.out (what the server received), squid/access.log
 
 Try, as root:
-  $ex $phone_ns $hw probe http://$server_ip/ http://$server_ip:8080/
-  $ex $phone_ns $hw live -i $phone_if --format jsonl      # then, in another shell:
-  $ex $phone_ns curl -s http://$server_ip/x >/dev/null
-  $ex $phone_ns $hw live -i $phone_if                     # the dashboard
-  $ex $carrier_ns $hw live -i $carrier_server_if --format table   # the carrier's side
-  tail -f $state/reflect-80.out                           # what the server received
+  # the probe: what the network added and removed, port 80 against the clean 8080
+  $ex $phone_ns $hw probe --fail-on-identity http://$server_ip/ http://$server_ip:8080/
+  # the tethered laptop's own capture, headless; then in another shell a plain request
+  $ex $phone_ns $hw live -i $phone_if --format jsonl --fail-on-identity
+  $ex $phone_ns curl -s http://$server_ip/x -o /dev/null
+  # the dashboard on the phone's side, and the carrier's view of its own traffic
+  $ex $phone_ns $hw live -i $phone_if
+  $ex $carrier_ns $hw live -i $carrier_server_if --format table
 When done:
   $0 down
 EOF
