@@ -79,13 +79,15 @@ headerwatch_cmd() {
   fi
 }
 
-# Wait until something listens on TCP port $2 in namespace $1 (up to ~10 s).
+# Wait until something listens on TCP port $2 in namespace $1 (up to ~10 s), or
+# until the process of pid file $3 has died.
 wait_listen() {
-  local ns=$1 port=$2 i
+  local ns=$1 port=$2 pidfile=$3 i
   for ((i = 0; i < 100; i++)); do
     if in_ns "$ns" ss -Hltn "sport = :$port" | grep -q .; then
       return 0
     fi
+    kill -0 "$(cat "$pidfile")" 2>/dev/null || return 1
     sleep 0.1
   done
   return 1
@@ -206,7 +208,7 @@ cmd_up() {
     exit 1
   }
   start_bg "$carrier_ns" "$sq/squid" squid -N -d 1 -f "$sq/squid.conf"
-  if ! wait_listen "$carrier_ns" "$squid_port"; then
+  if ! wait_listen "$carrier_ns" "$squid_port" "$sq/squid.pid"; then
     say "squid did not start listening on $squid_port:"; tail -n 20 "$sq/squid.err" >&2
     exit 1
   fi
@@ -216,7 +218,7 @@ cmd_up() {
     start_bg "$server_ns" "$state/reflect-$port" "$hw" reflect --port "$port"
   done
   for port in 80 8080; do
-    if ! wait_listen "$server_ns" "$port"; then
+    if ! wait_listen "$server_ns" "$port" "$state/reflect-$port.pid"; then
       say "headerwatch reflect did not start on port $port:"; cat "$state/reflect-$port.err" >&2
       exit 1
     fi
