@@ -27,6 +27,7 @@
 #   HW_LAB_XFF           squid's forwarded_for: on|off|transparent|delete|truncate (default delete)
 #   HEADERWATCH          the headerwatch command (default: on PATH, else this checkout's .venv)
 #   HW_LAB_STATE         state directory (default /run/headerwatch-lab/PREFIX)
+#   HW_LAB_KEEP_FAILED   if set, a failed up leaves what it built (for debugging; then: down)
 #
 # Via and X-Forwarded-For are off by default so that the configured header is the
 # only one added; turn them on to see what a stock squid adds as well.
@@ -144,6 +145,16 @@ dns_nameservers 127.0.0.1
 EOF
 }
 
+# An up that stops half-way (an error, Ctrl-C) removes what it built, unless
+# HW_LAB_KEEP_FAILED is set (to read squid's logs); `down` removes it later.
+on_up_exit() {
+  local rc=$?
+  if ((rc)); then
+    say "up failed (status $rc); cleaning up"
+    [[ -n ${HW_LAB_KEEP_FAILED:-} ]] || cmd_down >/dev/null 2>&1 || true
+  fi
+}
+
 cmd_up() {
   if [[ $(id -u) -ne 0 ]]; then
     say "needs root (network namespaces, iptables, squid): sudo $0 up"
@@ -168,7 +179,7 @@ cmd_up() {
   fi
 
   # From here on, a failure tears down whatever was built.
-  trap 'rc=$?; if ((rc)); then say "up failed (status $rc); cleaning up"; [[ -n ${HW_LAB_KEEP_FAILED:-} ]] || cmd_down >/dev/null 2>&1 || true; fi' EXIT
+  trap on_up_exit EXIT
 
   mkdir -p "$state"
   chmod 755 "$(dirname "$state")" "$state"
