@@ -332,3 +332,13 @@ def test_the_help_rows_are_the_operator_table_and_docs_list_every_operator() -> 
     docs = (Path(__file__).resolve().parents[3] / "docs" / "filters.md").read_text()
     missing = [op.syntax for op in OPERATORS if f"`~{op.name}" not in docs]
     assert not missing, f"docs/filters.md does not describe {missing}"
+
+
+def test_the_readme_lists_every_operator_as_the_help_does() -> None:
+    from pathlib import Path
+
+    from capture.view.filter import OPERATORS
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    missing = [op.syntax for op in OPERATORS if f"| `{op.syntax}` | {op.meaning} |" not in readme]
+    assert not missing, f"README.md's filter table lacks {missing}"
