@@ -1,8 +1,8 @@
 """A carrier's header-enrichment proxy, for tests: O2's 2012 proxy in thirty lines.
 
 Listens on loopback, adds headers to every request head it forwards to the
-upstream server (after the request line, as enrichment proxies do), and relays
-the answer back untouched.
+upstream server (after the request line, as enrichment proxies do), optionally
+strips or re-cases the request's own, and relays the answer back untouched.
 """
 
 from __future__ import annotations
@@ -10,13 +10,36 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from capture.lab.reflect import Reflector, serve
 
 
-def _relay(client: socket.socket, upstream: tuple[str, int], add: bytes) -> None:
+def _canonical(name: bytes) -> bytes:
+    """``name`` as a normalising proxy spells it: each word capitalised."""
+    return b"-".join(word.capitalize() for word in name.split(b"-"))
+
+
+def _rewrite(lines: list[bytes], strip: frozenset[bytes], recase: bool) -> bytes:
+    """Header ``lines`` without the ``strip`` names (lower case), their names re-cased
+    if ``recase``, each ending in CRLF."""
+    out = b""
+    for line in lines:
+        name, sep, value = line.partition(b":")
+        if name.strip().lower() in strip:
+            continue
+        out += (_canonical(name) if recase else name) + sep + value + b"\r\n"
+    return out
+
+
+def _relay(
+    client: socket.socket,
+    upstream: tuple[str, int],
+    add: bytes,
+    strip: frozenset[bytes],
+    recase: bool,
+) -> None:
     with client, socket.create_connection(upstream, timeout=5) as server:
         head = b""
         while b"\r\n\r\n" not in head:
@@ -24,16 +47,27 @@ def _relay(client: socket.socket, upstream: tuple[str, int], add: bytes) -> None
             if not chunk:
                 return
             head += chunk
-        line, _, rest = head.partition(b"\r\n")
-        server.sendall(line + b"\r\n" + add + rest)
+        top, _, body = head.partition(b"\r\n\r\n")
+        line, _, block = top.partition(b"\r\n")
+        kept = _rewrite(block.split(b"\r\n") if block else [], strip, recase)
+        server.sendall(line + b"\r\n" + add + kept + b"\r\n" + body)
         while chunk := server.recv(65536):
             client.sendall(chunk)
 
 
 @contextmanager
-def enrichment_proxy(upstream: tuple[str, int], headers: dict[str, str]) -> Iterator[int]:
-    """Run the proxy; yields its port. Connections are handled one at a time."""
+def enrichment_proxy(
+    upstream: tuple[str, int],
+    headers: dict[str, str],
+    strip: Iterable[str] = (),
+    recase: bool = False,
+) -> Iterator[int]:
+    """Run the proxy; yields its port. Connections are handled one at a time.
+
+    It adds ``headers``, removes the request headers named in ``strip`` and, with
+    ``recase``, spells every name the way a normalising proxy does (``User-Agent``)."""
     add = "".join(f"{n}: {v}\r\n" for n, v in headers.items()).encode()
+    gone = frozenset(name.lower().encode() for name in strip)
     listener = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
 
@@ -44,7 +78,7 @@ def enrichment_proxy(upstream: tuple[str, int], headers: dict[str, str]) -> Iter
                 client, _ = listener.accept()
             except TimeoutError:
                 continue
-            _relay(client, upstream, add)
+            _relay(client, upstream, add, gone, recase)
 
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()

@@ -30,8 +30,8 @@ PYTHON = sys.executable
 
 # Enrichment headers from the catalog that carry a bare MSISDN (README's name excluded).
 INJECT_NAMES = ("x-msisdn", "x-nokia-msisdn", "x-wap-msisdn", "msisdn")
-# A request header `headerwatch probe` and curl both send today. (The issue asks the
-# probe to send Accept-Language too, the README's default; until then it would go unseen.)
+# A request header `headerwatch probe` and curl both send (not the README's default,
+# Accept-Language, which curl does not send).
 STRIP = "Accept"
 
 

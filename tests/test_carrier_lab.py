@@ -111,6 +111,23 @@ def test_probe_of_the_port_squid_does_not_intercept_is_clean_and_exits_0(lab: Ca
     assert record["injected"] == [] and record["removed"] == []
 
 
+def test_probe_with_scrambled_names_shows_squid_re_casing_them_and_8080_keeping_them(
+    lab: CarrierLab,
+) -> None:
+    through = lab.headerwatch(
+        lab.phone_ns, "probe", "--format", "jsonl", "--scramble-case", lab.url()
+    )
+    direct = lab.headerwatch(
+        lab.phone_ns, "probe", "--format", "jsonl", "--scramble-case", lab.url(port=8080)
+    )
+    record, clean = json.loads(through.stdout), json.loads(direct.stdout)
+    assert record["scrambled"] is True and clean["scrambled"] is True
+    # squid rebuilds the header block: the names it forwards arrive in its own spelling.
+    assert {"host", "user-agent", "cookie"} <= {r.lower() for _, r in record["recased"]}
+    assert all(sent != got and sent.lower() == got.lower() for sent, got in record["recased"])
+    assert clean["recased"] == [] and clean["injected"] == [] and clean["removed"] == []
+
+
 # -- the reflector and squid themselves --------------------------------------------------
 
 

@@ -17,13 +17,16 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "probe",
         help="send a request to `headerwatch reflect` and show what the network added",
-        description="Send a plain-HTTP request with a known header block to each reflector URL "
-        "(through the tether) and compare it with what the reflector received: headers added, "
-        "removed or changed on the way, and the identities they carry. A URL may also be an "
-        "httpbin-style JSON echo (e.g. http://HOST/headers): its verdict is weaker, because such "
-        "an echo merges duplicate headers, loses their order and normalises name case. Exit "
-        "status: 0 done, 1 an identity was injected (with --fail-on-identity), 2 a URL could "
-        "not be probed.",
+        description="Send a plain-HTTP request with a browser-like header block (Host, "
+        "User-Agent, Accept, Accept-Language, Accept-Encoding, Connection, Cache-Control and a "
+        "Cookie with a fresh random token, after OONI's HTTP Header Field Manipulation test) to "
+        "each reflector URL (through the tether) and compare it with what the reflector "
+        "received: headers added, removed or changed on the way, each named, and the identities "
+        "they carry. A URL may also be an httpbin-style JSON echo (e.g. http://HOST/headers): "
+        "its verdict is weaker, because such an echo merges duplicate headers, loses their "
+        "order and normalises name case. Exit status: 0 done; 1 with --fail-on-identity when "
+        "any URL shows an injected identity, even if another URL could not be probed (stderr "
+        "says so); 2 when no URL could be probed, or on a usage error.",
     )
     p.add_argument(
         "urls",
@@ -40,6 +43,12 @@ def register(sub: Any) -> None:
         help="deadline in seconds for each probe's whole exchange (default 10)",
     )
     p.add_argument(
+        "--scramble-case",
+        action="store_true",
+        help="send the header names in random case (uSeR-aGeNT), as OONI's test does: a "
+        "middlebox that re-cases them shows as 're-cased' even when it adds nothing",
+    )
+    p.add_argument(
         "--fail-on-identity",
         action="store_true",
         help="exit with status 1 if an identity was injected on the way",
@@ -53,14 +62,15 @@ def run(args: argparse.Namespace) -> int:
     from capture.lab.probe import ProbeError, describe, probe, result_to_dict  # only when probing
 
     detector = build_detector(args)
-    failed = injected = 0
+    failed = probed = injected = 0
     for url in args.urls:
         try:
-            result = probe(url, detector, args.timeout)
+            result = probe(url, detector, args.timeout, args.scramble_case)
         except ProbeError as exc:
             print(f"headerwatch: error: {exc}", file=sys.stderr)
             failed += 1
             continue
+        probed += 1
         injected += len(result.identities)
         try:
             if args.format == "jsonl":
@@ -74,8 +84,21 @@ def run(args: argparse.Namespace) -> int:
                 print(message, file=sys.stderr)
                 return EXIT_USAGE
             break
-    if failed:
+    return _status(args, probed, failed, injected)
+
+
+def _status(args: argparse.Namespace, probed: int, failed: int, injected: int) -> int:
+    """The exit status: an identity found outweighs a URL that could not be probed."""
+    if not probed:
         return EXIT_USAGE
+    not_probed = f"{failed} of {failed + probed} URLs could not be probed"
     if args.fail_on_identity and injected:
+        if failed:
+            print(
+                f"headerwatch: an identity was injected (exit 1), though {not_probed}",
+                file=sys.stderr,
+            )
         return EXIT_IDENTITY
+    if failed:
+        print(f"headerwatch: {not_probed}; the others were", file=sys.stderr)
     return EXIT_OK

@@ -15,6 +15,13 @@ Two kinds of echo are understood, and the verdict says which one it rests on:
   names, so a header added a second time, re-cased or moved cannot be seen; the
   probe compares what is left (names case-insensitively, merged values).
 
+The request is browser-like (:func:`sent_block`), after OONI's HTTP Header Field
+Manipulation test: a proxy that strips or rewrites ``Accept-Language``,
+``Accept-Encoding`` or ``Cookie`` shows, not only one that adds. With
+``scramble_case`` the header names go out in random case, as OONI's test sends
+them, so a middlebox that re-writes the block (and re-cases names on the way)
+shows even when it adds nothing: :attr:`ProbeResult.recased`.
+
 The whole exchange has one deadline (``timeout``): a server that trickles a byte
 at a time cannot stretch it.
 """
@@ -24,8 +31,11 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import socket
+import string
 import time
 import urllib.parse
+import zlib
+from collections import deque
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -91,6 +101,13 @@ class ProbeResult:
     """What kind of echo the verdict rests on: :data:`STRONG` or :data:`WEAK`."""
     omitted: int = 0
     """Headers the reflector received but left out of a too-large echo (not compared)."""
+    recased: tuple[tuple[str, str], ...] = ()
+    """``(sent name, received name)`` of headers whose name arrived in another case
+    (a normalising middlebox), in received order; always empty for a :data:`WEAK`
+    echo, which cannot tell. :func:`capture.http.echo.transit` compares names
+    case-insensitively, so these are not among :attr:`diff`'s changes."""
+    scrambled: bool = False
+    """The header names were sent in scrambled case (``scramble_case``)."""
 
     @property
     def identities(self) -> tuple[Finding, ...]:
@@ -98,11 +115,102 @@ class ProbeResult:
         return tuple(f for f in self.findings if f.is_identity)
 
 
+# A current mobile Chrome, so that a carrier that enriches only browsers' requests
+# enriches this one, with the probe's own name at the end for the server's logs.
+_BROWSER = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Mobile Safari/537.36"
+)
+
+
 def _user_agent() -> str:
     try:
-        return f"headerwatch-probe/{metadata.version('headerwatch')}"
+        return f"{_BROWSER} headerwatch-probe/{metadata.version('headerwatch')}"
     except metadata.PackageNotFoundError:
-        return "headerwatch-probe"
+        return f"{_BROWSER} headerwatch-probe"
+
+
+COOKIE_NAME = "hw_probe"
+"""The probe's cookie; its value is fresh letters each time (:func:`sent_block`)."""
+
+
+def _cookie_token() -> str:
+    # Letters only: no run of digits a detector could read as a number, no fixed
+    # value that could be, or collide with, someone's canary.
+    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(20))
+
+
+def scramble(name: str) -> str:
+    """``name`` in random letter case, never as sent by ordinary clients (its own
+    spelling, all lower, all upper or capitalised words), as OONI's
+    ``random_capitalization`` does."""
+    ordinary = {name, name.lower(), name.upper(), "-".join(w.capitalize() for w in name.split("-"))}
+    if sum(c.isalpha() for c in name) < 3:
+        return name  # too short to spell differently from all of them
+    while True:
+        out = "".join(c.upper() if secrets.randbits(1) else c.lower() for c in name)
+        if out not in ordinary:
+            return out
+
+
+def sent_block(
+    host_header: str, scramble_case: bool = False, detector: Detector | None = None
+) -> tuple[Header, ...]:
+    """The header block a probe sends: Host first, then what a browser sends.
+
+    After OONI's HTTP Header Field Manipulation test (ooni/spec,
+    nettests/ts-006-header-field-manipulation.md: User-Agent, Accept,
+    Accept-Encoding, Accept-Language, each name in random capitalization), with the
+    Connection, Cache-Control and Cookie a browser adds: a carrier that strips or
+    rewrites any of them shows as removed or changed. ``Accept-Encoding`` offers
+    only what the probe can decode. The Cookie's value is fresh random letters, and
+    with a ``detector`` it is drawn again until nothing in the block is found (a
+    rewritten Cookie is compared, and must not bring the probe's own token in as an
+    identity).
+    """
+    for _ in range(8):
+        block: tuple[Header, ...] = (
+            ("Host", host_header),
+            ("User-Agent", _user_agent()),
+            ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+            ("Accept-Language", "en-GB,en;q=0.9"),
+            ("Accept-Encoding", "gzip, deflate"),
+            ("Connection", "close"),
+            ("Cache-Control", "no-cache"),
+            ("Cookie", f"{COOKIE_NAME}={_cookie_token()}"),
+        )
+        if detector is None or not detector.detect(
+            Request(0.0, 0, 1, "", 0, host_header, 80, "GET", "/", "HTTP/1.1", block)
+        ):
+            break
+    if scramble_case:
+        block = tuple((scramble(name), value) for name, value in block)
+    return block
+
+
+def recased(sent: tuple[Header, ...], received: tuple[Header, ...]) -> tuple[tuple[str, str], ...]:
+    """``(sent name, received name)`` of the sent headers that arrived with their name
+    in another case, in received order. Headers are paired by name and value first,
+    then what is left by name alone (a changed value), so a header of the same name
+    added on the way is not mistaken for the sent one."""
+    by_pair: dict[tuple[str, str], deque[str]] = {}
+    for name, value in sent:
+        by_pair.setdefault((name.lower(), value), deque()).append(name)
+    matched: list[str | None] = []
+    for name, value in received:
+        queue = by_pair.get((name.lower(), value))
+        matched.append(queue.popleft() if queue else None)
+    by_name: dict[str, deque[str]] = {}
+    for (lower, _), queue in by_pair.items():
+        by_name.setdefault(lower, deque()).extend(queue)
+    out: list[tuple[str, str]] = []
+    for (name, _), sent_name in zip(received, matched, strict=True):
+        if sent_name is None:
+            queue = by_name.get(name.lower())
+            sent_name = queue.popleft() if queue else None
+        if sent_name is not None and sent_name != name:
+            out.append((sent_name, name))
+    return tuple(out)
 
 
 def _target(url: str) -> tuple[str, int, str, str]:
@@ -183,15 +291,16 @@ def _exchange(host: str, port: int, raw: bytes, timeout: float) -> bytes:
         raise ProbeError(f"{where}: {exc.strerror or exc}") from None
 
 
-def probe(url: str, detector: Detector | None = None, timeout: float = 10.0) -> ProbeResult:
-    """Send one probe to the reflector at ``url`` and compare what it received."""
+def probe(
+    url: str,
+    detector: Detector | None = None,
+    timeout: float = 10.0,
+    scramble_case: bool = False,
+) -> ProbeResult:
+    """Send one probe to the reflector at ``url`` and compare what it received;
+    ``scramble_case`` sends the header names in random case (see :func:`sent_block`)."""
     host, port, host_header, target = _target(url)
-    sent: tuple[Header, ...] = (
-        ("Host", host_header),
-        ("User-Agent", _user_agent()),
-        ("Accept", "*/*"),
-        ("Connection", "close"),
-    )
+    sent = sent_block(host_header, scramble_case, detector)
     head = f"GET {target} HTTP/1.1\r\n" + "".join(f"{n}: {v}\r\n" for n, v in sent) + "\r\n"
     ts = time.time()
     answer = _exchange(host, port, head.encode("ascii"), timeout)
@@ -207,8 +316,10 @@ def probe(url: str, detector: Detector | None = None, timeout: float = 10.0) -> 
     )
     received = echo_of(response)
     kind, omitted = STRONG, 0
+    moved: tuple[tuple[str, str], ...] = ()
     if received is not None:
         changes = transit(sent, received)
+        moved = recased(sent, received)
         omitted = _omitted(response.headers)
         if omitted:
             # A sent header missing from a capped echo may be among those left out:
@@ -228,7 +339,9 @@ def probe(url: str, detector: Detector | None = None, timeout: float = 10.0) -> 
     if detector is not None and changes.touched_names:
         as_received = Request(ts, 0, 1, "", 0, host, port, "GET", target, "HTTP/1.1", received)
         findings = touched_findings(changes, detector.detect(as_received))
-    return ProbeResult(url, ts, sent, received, changes, findings, kind, omitted)
+    return ProbeResult(
+        url, ts, sent, received, changes, findings, kind, omitted, moved, scramble_case
+    )
 
 
 def _omitted(headers: tuple[Header, ...]) -> int:
@@ -239,13 +352,32 @@ def _omitted(headers: tuple[Header, ...]) -> int:
 
 
 def _body(answer: bytes, end: int, headers: tuple[Header, ...]) -> bytes:
-    """The body of a response read until complete or closed (Content-Length honoured)."""
+    """The body of a response read until complete or closed (Content-Length honoured),
+    decoded if it came gzip- or deflate-encoded (the probe offers both)."""
     framing = response_framing("GET", 200, headers)
     if framing.kind == "length":
-        return answer[end : end + framing.length]
-    if framing.kind == "chunked":
-        return _dechunk(answer, end)
-    return answer[end:]
+        body = answer[end : end + framing.length]
+    elif framing.kind == "chunked":
+        body = _dechunk(answer, end)
+    else:
+        body = answer[end:]
+    coding = next((v.strip().lower() for n, v in headers if n.lower() == "content-encoding"), "")
+    return _decoded(body, coding)
+
+
+def _decoded(body: bytes, coding: str) -> bytes:
+    """``body`` decoded from ``coding`` (at most :data:`MAX_RESPONSE` bytes out); what
+    cannot be decoded is no JSON echo (empty)."""
+    wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS}.get(coding)
+    if coding == "deflate":
+        # RFC 9110's deflate is zlib-wrapped; some servers send it raw.
+        wbits = zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS
+    if coding in ("", "identity") or wbits is None:
+        return body
+    try:
+        return zlib.decompressobj(wbits).decompress(body, MAX_RESPONSE)
+    except zlib.error:
+        return b""
 
 
 def _dechunk(data: bytes, pos: int) -> bytes:
@@ -336,6 +468,8 @@ def result_to_dict(result: ProbeResult) -> dict[str, Any]:
     out["findings"] = [finding_to_dict(f) for f in result.findings]
     out["echo"] = result.echo
     out["omitted"] = result.omitted
+    out["recased"] = jsonable(result.recased)
+    out["scrambled"] = result.scrambled
     return out
 
 
@@ -352,6 +486,10 @@ def describe(result: ProbeResult) -> list[str]:
         )
         if ids:
             verdict += f"; {counted(len(ids), 'identity', 'identities')} injected"
+    if result.recased:
+        verdict += f"; {counted(len(result.recased), 'header name')} re-cased"
+    elif result.scrambled and result.echo == STRONG:
+        verdict += "; the scrambled case of the names arrived intact"
     lines = [f"{printable(result.url)}: {verdict}"]
     if result.echo == WEAK:
         lines.append(f"  weak verdict: {JSON_ECHO_CAVEAT}; `headerwatch reflect` sees all of it")
@@ -378,4 +516,7 @@ def describe(result: ProbeResult) -> list[str]:
             f"  ~ {printable(name)}: {printable(sent)} → {printable(received)}"
             + (f"   [{note}]" if note else "")
         )
+    if result.recased:
+        lines.append(f"  re-cased: {counted(len(result.recased), 'header')}")
+        lines.extend(f"    {printable(a)} → {printable(b)}" for a, b in result.recased)
     return lines

@@ -115,3 +115,73 @@ def test_probe_piped_into_head_is_quiet(reflector: tuple[subprocess.Popen[str], 
     )
     assert result.stdout == "h"
     assert result.stderr == ""
+
+
+def test_probe_exits_1_for_an_injected_identity_even_when_another_url_fails(
+    reflector: tuple[subprocess.Popen[str], int],
+) -> None:
+    _, port = reflector
+    dead = f"http://127.0.0.1:{_free_port()}/"
+    with enrichment_proxy(("127.0.0.1", port), {"x-msisdn": "447700900456"}) as proxy:
+        result = headerwatch(
+            "probe", "--region", "GB", "--fail-on-identity", dead, f"http://127.0.0.1:{proxy}/"
+        )
+    assert result.returncode == 1, result.stderr
+    assert "+ x-msisdn: 447700900456   [msisdn +447700900456]" in result.stdout
+    err = result.stderr.strip().splitlines()
+    assert "connection refused" in err[0]
+    assert err[1] == (
+        "headerwatch: an identity was injected (exit 1), though 1 of 2 URLs could not be probed"
+    )
+
+
+def test_probe_exits_2_only_when_no_url_could_be_probed(
+    reflector: tuple[subprocess.Popen[str], int],
+) -> None:
+    _, port = reflector
+    dead = [f"http://127.0.0.1:{_free_port()}/" for _ in range(2)]
+    none = headerwatch("probe", "--fail-on-identity", *dead)
+    assert none.returncode == 2
+    assert len(none.stderr.strip().splitlines()) == 2
+    some = headerwatch("probe", "--fail-on-identity", dead[0], f"http://127.0.0.1:{port}/")
+    assert some.returncode == 0, some.stderr
+    assert "nothing added, removed or changed" in some.stdout
+    assert "1 of 2 URLs could not be probed" in some.stderr
+
+
+def test_probe_scramble_case_names_the_headers_a_proxy_re_cased_in_jsonl(
+    reflector: tuple[subprocess.Popen[str], int],
+) -> None:
+    _, port = reflector
+    with enrichment_proxy(("127.0.0.1", port), {}, strip=("Cookie",), recase=True) as proxy:
+        url = f"http://127.0.0.1:{proxy}/"
+        plain = headerwatch("probe", "--format", "jsonl", url)
+        scrambled = headerwatch("probe", "--format", "jsonl", "--scramble-case", url)
+    assert plain.returncode == 0 and scrambled.returncode == 0, scrambled.stderr
+    before, after = json.loads(plain.stdout), json.loads(scrambled.stdout)
+    assert before["recased"] == [] and before["scrambled"] is False
+    assert [r[0].lower() for r in before["removed"]] == ["cookie"]
+    assert after["scrambled"] is True
+    assert [received for _, received in after["recased"]] == [
+        "Host", "User-Agent", "Accept", "Accept-Language", "Accept-Encoding", "Connection",
+        "Cache-Control",
+    ]  # fmt: skip
+    assert all(sent != received for sent, received in after["recased"])
+    assert [r[0].lower() for r in after["removed"]] == ["cookie"]
+
+
+def test_probe_piped_into_head_one_line_is_quiet_with_a_zero_status(
+    reflector: tuple[subprocess.Popen[str], int],
+) -> None:
+    _, port = reflector
+    with enrichment_proxy(("127.0.0.1", port), {"Via": "1.1 carrier"}, strip=("Accept",)) as proxy:
+        url = f"http://127.0.0.1:{proxy}/"
+        result = subprocess.run(
+            ["bash", "-c", f'{sys.executable} -m tui.cli probe {url} {url} {url} | head -1; '
+             'echo "status ${PIPESTATUS[0]}" >&2'],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )  # fmt: skip
+    assert result.stdout == f"{url}: 1 header added, 1 removed, 0 changed on the way\n"
+    assert result.stderr == "status 0\n"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 import socket
 import threading
 import time
@@ -21,8 +23,12 @@ from capture.lab.probe import (
     json_echo,
     json_echo_diff,
     probe,
+    recased,
     result_to_dict,
+    scramble,
+    sent_block,
 )
+from capture.model import Request
 from tests.carrier import enrichment_proxy, running_reflector
 
 O2 = {"x-up-calling-line-id": "447700900123", "Via": "1.1 o2-proxy"}
@@ -246,3 +252,147 @@ def test_a_chunked_json_echo_is_read_too() -> None:
     thread.join(5)
     server.close()
     assert result.echo == WEAK and not result.diff.altered
+
+
+BROWSER_BLOCK = [
+    "Host",
+    "User-Agent",
+    "Accept",
+    "Accept-Language",
+    "Accept-Encoding",
+    "Connection",
+    "Cache-Control",
+    "Cookie",
+]
+
+
+def test_the_whole_browser_like_block_arrives_at_the_reflector_host_first() -> None:
+    with running_reflector() as port:
+        first = probe(f"http://127.0.0.1:{port}/", IdentityDetector())
+        second = probe(f"http://127.0.0.1:{port}/")
+    assert [name for name, _ in first.received] == BROWSER_BLOCK
+    assert first.received == first.sent and not first.diff.altered
+    sent = dict(first.sent)
+    assert (
+        sent["User-Agent"].startswith("Mozilla/5.0 ") and "headerwatch-probe" in sent["User-Agent"]
+    )
+    assert sent["Accept"].startswith("text/html,")
+    assert re.fullmatch(r"hw_probe=[a-z]{20}", sent["Cookie"])
+    assert dict(second.sent)["Cookie"] != sent["Cookie"]  # fresh for every probe
+    # Well inside any server's head limits (nginx: 8 KiB a line; the reflector: 32 KiB).
+    assert sum(len(n) + len(v) + 4 for n, v in first.sent) < 1024
+
+
+def test_nothing_in_the_block_the_probe_sends_is_found_as_an_identity() -> None:
+    detector = IdentityDetector(
+        IdentityConfig(region="GB", msisdns=("07700900123",), canaries=("probecanary",))
+    )
+    for scrambled in (False, True):
+        block = sent_block("198.51.100.7", scrambled, detector)
+        request = Request(0.0, 0, 1, "", 0, "198.51.100.7", 80, "GET", "/", "HTTP/1.1", block)
+        assert detector.detect(request) == ()
+
+
+def test_a_stripping_proxy_shows_each_header_it_removed_by_name() -> None:
+    with (
+        running_reflector() as port,
+        enrichment_proxy(("127.0.0.1", port), {}, strip=("Accept-Language", "Cookie")) as proxy,
+    ):
+        result = probe(f"http://127.0.0.1:{proxy}/")
+    assert [name for name, _ in result.diff.removed] == ["Accept-Language", "Cookie"]
+    assert result.diff.injected == () and result.diff.changed == ()
+    lines = describe(result)
+    assert "0 headers added, 2 removed, 0 changed on the way" in lines[0]
+    assert "  - Accept-Language: en-GB,en;q=0.9" in lines
+    assert any(line.startswith("  - Cookie: hw_probe=") for line in lines)
+    assert [r[0] for r in result_to_dict(result)["removed"]] == ["Accept-Language", "Cookie"]
+
+
+def test_a_rewritten_header_is_one_change_named_with_both_values() -> None:
+    with (
+        running_reflector() as port,
+        enrichment_proxy(
+            ("127.0.0.1", port), {"Accept-Encoding": "identity"}, strip=("Accept-Encoding",)
+        ) as proxy,
+    ):
+        result = probe(f"http://127.0.0.1:{proxy}/")
+    assert result.diff.changed == (("Accept-Encoding", "gzip, deflate", "identity"),)
+    assert result.diff.injected == () and result.diff.removed == ()
+    assert "  ~ Accept-Encoding: gzip, deflate → identity" in describe(result)
+
+
+def test_a_re_casing_proxy_is_caught_only_with_scrambled_names() -> None:
+    with (
+        running_reflector() as port,
+        enrichment_proxy(("127.0.0.1", port), {}, recase=True) as proxy,
+    ):
+        plain = probe(f"http://127.0.0.1:{proxy}/")
+        scrambled = probe(f"http://127.0.0.1:{proxy}/", scramble_case=True)
+    # Canonical names re-cased to themselves: nothing to see.
+    assert plain.recased == () and not plain.diff.altered
+    assert describe(plain)[0].endswith("nothing added, removed or changed on the way")
+    # Scrambled, every name comes back re-cased; the values are untouched.
+    assert not scrambled.diff.altered
+    assert [received for _, received in scrambled.recased] == BROWSER_BLOCK
+    assert [sent for sent, _ in scrambled.recased] == [name for name, _ in scrambled.sent]
+    lines = describe(scrambled)
+    assert lines[0].endswith(
+        "nothing added, removed or changed on the way; 8 header names re-cased"
+    )
+    assert "  re-cased: 8 headers" in lines
+    sent_ua = scrambled.sent[1][0]
+    assert f"    {sent_ua} → User-Agent" in lines
+    obj = result_to_dict(scrambled)
+    assert obj["recased"][1] == [sent_ua, "User-Agent"]
+    assert obj["scrambled"] is True and result_to_dict(plain)["recased"] == []
+
+
+def test_scrambled_names_that_arrive_intact_say_so() -> None:
+    with running_reflector() as port:
+        result = probe(f"http://127.0.0.1:{port}/", scramble_case=True)
+    assert result.recased == () and not result.diff.altered
+    assert [n.lower() for n, _ in result.sent] == [n.lower() for n in BROWSER_BLOCK]
+    assert describe(result)[0].endswith("; the scrambled case of the names arrived intact")
+
+
+def test_a_scrambled_name_is_never_spelt_as_ordinary_clients_spell_it() -> None:
+    for name in BROWSER_BLOCK * 20:
+        out = scramble(name)
+        assert out.lower() == name.lower()
+        assert out not in {name, name.lower(), name.upper()}
+
+
+def test_recasing_pairs_a_sent_header_with_its_own_value_before_a_same_name_addition() -> None:
+    sent = (("aCcEpT", "*/*"), ("HoSt", "a"))
+    # A proxy added another Accept before the probe's own, and re-cased only that one.
+    received = (("Accept", "text/html"), ("HoSt", "a"), ("Accept", "*/*"))
+    assert recased(sent, received) == (("aCcEpT", "Accept"),)
+    # A changed value is still paired by name.
+    assert recased(sent, (("HOST", "a"), ("accept", "text/html"))) == (
+        ("HoSt", "HOST"),
+        ("aCcEpT", "accept"),
+    )
+
+
+def test_a_gzip_encoded_json_echo_is_decoded() -> None:
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            head = conn.recv(4096).split(b"\r\n\r\n")[0].decode()
+            pairs = [line.split(": ", 1) for line in head.split("\r\n")[1:]]
+            body = gzip.compress(json.dumps({"headers": dict(pairs)}).encode())
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s"
+                % (len(body), body)
+            )
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    result = probe(f"http://127.0.0.1:{port}/headers", timeout=5)
+    thread.join(5)
+    server.close()
+    assert result.echo == WEAK and not result.diff.altered
+    assert result.recased == ()  # a JSON echo cannot tell
