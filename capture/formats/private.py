@@ -82,15 +82,18 @@ def _trusted_link(path: str) -> bool:
     )
 
 
-def create_private(path: str, *, exclusive: bool = False, truncate: bool = True) -> int:
+def create_private(
+    path: str, *, exclusive: bool = False, truncate: bool = True, append: bool = False
+) -> int:
     """Open ``path`` for writing as a private output file; return the descriptor.
 
     ``exclusive`` fails if the file exists. A regular file is truncated (unless
-    ``truncate`` is false) only after its owner was checked, and set to mode 0600
-    (unless files are shared); anything else (``/dev/null``, a FIFO) is written
-    as it is.
+    ``truncate`` is false, or ``append``, which writes at its end) only after its
+    owner was checked, and set to mode 0600 (unless files are shared); anything
+    else (``/dev/null``, a FIFO) is written as it is.
     """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else 0)
+    truncate = truncate and not append
     if exclusive:
         flags |= os.O_EXCL
     guarded = privileged()

@@ -30,13 +30,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from capture.model import IDENTITY_KINDS, Finding, Record
+from capture.http.echo import ECHO_HEADER
+from capture.model import IDENTITY_KINDS, Finding, Header, Record, Transit
 
 MASKED_KINDS = frozenset((*IDENTITY_KINDS, "client_ip"))
 """Kinds of finding whose values are masked."""
 
 HASH_DIGITS = 10
 """Hex digits of the keyed hash kept in a mask: 40 bits, no collision within a file."""
+
+
+ECHO_REDACTED = "(redacted: the reflector's echo holds the identities)"
+"""What a redacted output shows in place of the echo header's value."""
+_ECHO = ECHO_HEADER.lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +104,31 @@ class Redactor:
             response = dataclasses.replace(
                 response,
                 reason=scrub(response.reason),
-                headers=tuple((name, scrub(value)) for name, value in response.headers),
+                headers=tuple(
+                    # The reflector's echo is the received block, base64-encoded: the
+                    # identities are in it where no search for their text finds them.
+                    (name, ECHO_REDACTED if name.lower() == _ECHO else scrub(value))
+                    for name, value in response.headers
+                ),
+            )
+        moved = record.transit
+        if moved is not None:
+
+            def pairs(headers: tuple[Header, ...]) -> tuple[Header, ...]:
+                return tuple((name, scrub(value)) for name, value in headers)
+
+            moved = Transit(
+                pairs(moved.received),
+                pairs(moved.injected),
+                pairs(moved.removed),
+                tuple((name, scrub(sent), scrub(got)) for name, sent, got in moved.changed),
             )
         findings = tuple(
             self._finding(f, scrub) if f.kind in MASKED_KINDS else f for f in record.findings
         )
-        return dataclasses.replace(record, request=request, findings=findings, response=response)
+        return dataclasses.replace(
+            record, request=request, findings=findings, response=response, transit=moved
+        )
 
     def _finding(self, finding: Finding, scrub: Callable[[str], str]) -> Finding:
         masked = self.mask(finding.kind, finding.normalized)

@@ -1,7 +1,8 @@
 """The parameters inside a request: query and form parameters, and cookies.
 
-One way of splitting them for everyone who needs them (identity detection, the
-detail pane, HAR), so that all show the same pairs. Splitting keeps the raw text;
+One way of splitting them for what shows them (the detail pane, HAR), so that
+both show the same pairs. Identity detection keeps its own split, a single regex
+pass that keeps only non-empty pairs, because it runs on every request of a scan. Splitting keeps the raw text;
 :func:`unquote` decodes percent-escapes losslessly when a consumer wants to.
 """
 

@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from capture.formats.private import create_private
+
 T = TypeVar("T")
 
 _STOP = object()
@@ -53,9 +55,10 @@ class RecordSink(Generic[T]):
 
     @staticmethod
     def _open(path: str) -> int:
-        # 0600: the records hold phone numbers. O_APPEND: logrotate's copytruncate
-        # and several writers stay consistent. Raises OSError for the caller.
-        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        # Private (0600, no planted link followed as root): the records hold phone
+        # numbers. Append: logrotate's copytruncate and several writers stay
+        # consistent. Raises OSError for the caller.
+        return create_private(path, append=True)
 
     def submit(self, item: T) -> bool:
         """Queue ``item`` for writing; False (and counted) when the queue is full."""

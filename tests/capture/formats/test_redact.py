@@ -98,3 +98,27 @@ def test_a_session_is_not_saved_redacted(tmp_path: Path) -> None:
     with pytest.raises(SaveError, match="cannot be redacted"):
         write_entries(request, [], None, sources=[str(DEMO)], source_name="demo", redact=True)
     assert not (tmp_path / "s.pcapng").exists()
+
+
+def test_what_a_reflector_echoed_is_masked_too(tmp_path: Path) -> None:
+    from capture.formats.jsonl import dumps
+    from capture.http.echo import ECHO_HEADER, encode_echo, transit
+    from tests.helpers import conversation, save, simple_request
+
+    number = "447700900987"
+    received = (("Host", "example.com"), ("X-MSISDN", number))
+    echo = f"{ECHO_HEADER}: {encode_echo(received)}\r\n".encode()
+    conv = conversation()
+    frames = conv.handshake() + conv.send(True, simple_request("/p"))
+    frames += conv.send(False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n" + echo + b"\r\n")
+    for fmt in ("jsonl", "table", "har"):
+        out = io.StringIO()
+        scan([save(tmp_path, frames)], fmt=fmt, out=out, err=io.StringIO(), redact=True,
+             detector=IdentityDetector(IdentityConfig(region="GB")))  # fmt: skip
+        assert number not in out.getvalue() and "X-MSISDN" in out.getvalue(), fmt
+        assert encode_echo(received) not in out.getvalue(), fmt
+    moved = transit((("Host", "example.com"),), received)
+    finding = Finding("X-MSISDN", "header", "msisdn", number, f"+{number}", "catalog", "high")
+    rec = record(1, headers=[("Host", "example.com")])
+    masked = Redactor.new().record(rec.__class__(1, rec.request, (finding,), None, moved))
+    assert number not in dumps(masked)
