@@ -2,8 +2,9 @@
 
 One way of splitting them for what shows them (the detail pane, HAR), so that
 both show the same pairs. Identity detection keeps its own split, a single regex
-pass that keeps only non-empty pairs, because it runs on every request of a scan. Splitting keeps the raw text;
-:func:`unquote` decodes percent-escapes losslessly when a consumer wants to.
+pass that keeps only non-empty pairs, because it runs on every request of a scan.
+Splitting keeps the raw text; :func:`unquote` decodes percent-escapes losslessly
+when a consumer wants to.
 """
 
 from __future__ import annotations
