@@ -186,6 +186,9 @@ class Parsed:
     carried: tuple[Finding, ...] = ()
     """Findings the source states but the request cannot show again (e.g. in a body the
     log does not keep); they are added to what the detector finds."""
+    transit: Transit | None = None
+    """Sent versus received, as the source recorded it (the findings in what was added
+    or changed are found again from it)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from capture.model import (
     Response,
     ResponseSeen,
     StatsSnapshot,
+    Transit,
 )
 from capture.net.decode import Decoder, skippable
 from capture.net.reassembly import Limits, Reassembler
@@ -240,7 +241,12 @@ class Pipeline:
         exactly as for a request reassembled from frames."""
         self.tracker.counters["requests"] += 1
         self.parsed += 1
-        record = self._record(parsed.request, parsed.carried)
+        moved = parsed.transit
+        record = self._record(parsed.request, parsed.carried, emit=moved is None)
+        if moved is not None:
+            # What the record says the network did: its findings are found again too.
+            record = EchoSeen(record, moved, self._moved_findings(record, moved)).onto(record)
+            self._out.append(RequestSeen(record))
         if parsed.response is not None:
             self.tracker.counters["responses"] += 1
             self._answer(record, parsed.response)
@@ -311,8 +317,13 @@ class Pipeline:
         received = echo_of(response)
         if received is None:
             return None
+        moved = transit(record.request.headers, received)
+        return EchoSeen(record, moved, self._moved_findings(record, moved))
+
+    def _moved_findings(self, record: Record, moved: Transit) -> tuple[Finding, ...]:
+        """The findings in the headers added or changed on ``record``'s way (counted)."""
         request = record.request
-        moved = transit(request.headers, received)
+        received = moved.received
         findings: tuple[Finding, ...] = ()
         if self.detector is not None and moved.touched_names:
             as_received = dataclasses.replace(request, headers=received)
@@ -325,7 +336,7 @@ class Pipeline:
         self.echoes += 1
         if moved.altered:
             self.altered += 1
-        return EchoSeen(record, moved, findings)
+        return findings
 
     def counters(self) -> dict[str, int]:
         """Every counter of every stage, by name."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from capture.model import Finding, Header, Parsed, Record, Request, Response
+from capture.model import Finding, Header, Parsed, Record, Request, Response, Transit
 from capture.text import escape_json_bytes, for_json
 
 if TYPE_CHECKING:
@@ -190,7 +190,35 @@ def parsed_from_dict(obj: Any) -> Parsed:
         for f in _list(obj, "findings")
         if isinstance(f, dict) and f.get("where") == "body"
     )
-    return Parsed(request, response, carried)
+    return Parsed(request, response, carried, _transit(obj, request.headers))
+
+
+def _transit(obj: dict[str, Any], sent: tuple[Header, ...]) -> Transit | None:
+    """The record's sent versus received, with the received block rebuilt from the
+    headers as sent and what was injected, removed and changed (the record does not
+    keep the block itself); None when the record had no echo."""
+    if not any(key in obj for key in ("injected", "removed", "changed")):
+        return None
+    injected = _headers(obj, "injected")
+    removed = _headers(obj, "removed")
+    changed: list[tuple[str, str, str]] = []
+    for triple in _list(obj, "changed"):
+        if not (
+            isinstance(triple, list)
+            and len(triple) == 3
+            and all(isinstance(x, str) for x in triple)
+        ):
+            raise ValueError("changed: not a list of [name, sent, received] triples")
+        changed.append((triple[0], triple[1], triple[2]))
+    received = list(sent)
+    for header in removed:
+        if header in received:
+            received.remove(header)
+    for name, was, now in changed:
+        if (name, was) in received:
+            received[received.index((name, was))] = (name, now)
+    received += injected
+    return Transit(tuple(received), injected, removed, tuple(changed))
 
 
 def _finding(f: dict[str, Any]) -> Finding:

@@ -64,6 +64,23 @@ def test_scanning_the_jsonl_of_every_corpus_capture_gives_the_same_records_and_f
     assert findings > 20  # the demo's O2 number, UIDH and IMEI among them
 
 
+def test_the_jsonl_of_a_reflected_capture_keeps_its_transit_and_injected_identities(
+    tmp_path: Path,
+) -> None:
+    from tests.capture.test_echo_paths import _lab_capture
+
+    first = _scan(_lab_capture(tmp_path))
+    jsonl = tmp_path / "echoed.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in first), encoding="utf-8")
+    again = _scan(str(jsonl))
+    keys = ("uri", "findings", "injected", "removed", "changed")
+    assert [{k: r.get(k) for k in keys} for r in again] == [
+        {k: r.get(k) for k in keys} for r in first
+    ]
+    assert any(r.get("injected") for r in again)
+    assert any(f["kind"] == "msisdn" for r in again for f in r["findings"])
+
+
 def test_stdin_carries_records_as_well_as_captures(monkeypatch: pytest.MonkeyPatch) -> None:
     lines = "".join(json.dumps(r) + "\n" for r in _scan(demo_capture_path()))
     stdin = io.TextIOWrapper(io.BufferedReader(io.BytesIO(lines.encode())))  # type: ignore[arg-type]
