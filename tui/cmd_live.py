@@ -30,6 +30,7 @@ from importlib import import_module
 from types import FrameType
 from typing import Any, TextIO
 
+from capture.config import ConfigError, load_config
 from capture.formats.outputs import OUTPUTS, STREAMING, formats_help, record_line_of
 from capture.formats.pcapng import CaptureWriteError, PcapngWriter
 from capture.formats.redact import Redactor
@@ -94,12 +95,13 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--spool-max",
         type=_spool_size,
-        default=DEFAULT_LIMIT,
+        default=None,
         metavar="SIZE",
         help="dashboard without -w: the capture is kept in a private spool (a 0600 file in "
         "a 0700 directory under $XDG_RUNTIME_DIR or the temp dir, deleted at exit) so that w "
         "can save a session; when it reaches SIZE (default "
-        f"{size_text(DEFAULT_LIMIT)}; e.g. 200M, 4G; 0: no spool) recording stops, the "
+        f"{size_text(DEFAULT_LIMIT)}, or [live] spool_max in the config file; e.g. 200M, "
+        "4G; 0: no spool) recording stops, the "
         "dashboard says from when requests cannot be saved, and capture goes on",
     )
     p.add_argument(
@@ -147,6 +149,32 @@ def _spool_size(text: str) -> int:
     if 0 < size < SPOOL_MIN:
         raise argparse.ArgumentTypeError(f"{text!r}: at least 1M (or 0 for no spool)")
     return size
+
+
+def spool_limit(args: argparse.Namespace) -> int:
+    """``--spool-max``, else the config file's ``[live] spool_max``, else 1 GiB.
+
+    Raises :class:`~tui.common.UsageError` when the config's value is unusable.
+    """
+    chosen: int | None = getattr(args, "spool_max", None)
+    if chosen is not None:
+        return chosen
+    try:
+        config = load_config(getattr(args, "config", None))
+        table = config.section("live")
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    where = config.path if config.path is not None else "<config>"
+    unknown = sorted(set(table) - {"spool_max"})
+    if unknown:
+        raise UsageError(f"{where}: unknown key {unknown[0]!r} in [live]")
+    value = table.get("spool_max", DEFAULT_LIMIT)
+    try:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise argparse.ArgumentTypeError('a size such as "4G" or a number of bytes')
+        return _spool_size(str(value))
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"{where}: [live] spool_max: {exc}") from None
 
 
 def _error(message: str, err: TextIO) -> int:
@@ -204,6 +232,8 @@ def run(args: argparse.Namespace) -> int:
     # scan, only when asked (--recurrence N).
     try:
         detector = build_detector(args, recurrence=0 if headless else DASHBOARD_RECURRENCE)
+        if not headless:
+            args.spool_max = spool_limit(args)
     except UsageError:
         source.stop()
         raise

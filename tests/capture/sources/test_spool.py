@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,8 @@ from capture.formats.pcapng import PcapngWriter
 from capture.sources.frames import CaptureFile, Frame
 from capture.sources.recording import FRAME_OVERHEAD, RecordingSource
 from capture.sources.spool import DEFAULT_LIMIT, Spool, size_text, spool_parent
-from tui.cmd_live import spooled
+from tui.cmd_live import spool_limit, spooled
+from tui.common import UsageError
 
 
 class _Source:
@@ -187,3 +189,23 @@ def test_no_spool_with_w_or_spool_max_0_and_a_notice_when_none_can_be_made(
     assert [getattr(n, "text", "") for n in notices] == [
         "no spool (Permission denied): w cannot save this capture; use -w FILE"
     ]
+
+
+def test_the_spool_limit_comes_from_spool_max_else_the_config_else_1_gib(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[live]\nspool_max = "200M"\n')
+    assert spool_limit(_args(spool_max=None, config=str(config))) == 200 << 20
+    assert spool_limit(_args(spool_max=5 << 20, config=str(config))) == 5 << 20
+    config.write_text("[live]\nspool_max = 0\n")
+    assert spool_limit(_args(spool_max=None, config=str(config))) == 0
+    config.write_text("")
+    assert spool_limit(_args(spool_max=None, config=str(config))) == DEFAULT_LIMIT
+    for bad, said in (
+        ('spool_max = "lots"', "[live] spool_max: not a size: 'lots'"),
+        ("spool_max = 1000", "[live] spool_max: '1000': at least 1M (or 0 for no spool)"),
+        ("spool_max = true", "[live] spool_max: a size such as"),
+        ("spool = 1", "unknown key 'spool' in [live]"),
+    ):
+        config.write_text(f"[live]\n{bad}\n")
+        with pytest.raises(UsageError, match=re.escape(f"{config}: {said}")):
+            spool_limit(_args(spool_max=None, config=str(config)))
