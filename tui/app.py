@@ -40,7 +40,9 @@ from capture.formats.session import (
 from capture.model import Event, Notice, StatsSnapshot
 from capture.pipeline import Detector, Pipeline
 from capture.runner import Runner
+from capture.sources.recording import Recorded, RecordingSource
 from capture.sources.source import FrameSource
+from capture.sources.spool import size_text
 from capture.text import counted
 from capture.view.state import Refilter, ViewState
 from capture.view.store import Entry, Store
@@ -425,7 +427,9 @@ class HeaderwatchApp(App[int]):
         title: Replaces "headerwatch" in the header.
         session_paths: The capture files the frames come from: ``w`` writes the session
             from them, and marks/comments saved in them are restored once the source
-            has finished. A live capture passes its ``-w`` recording (or nothing).
+            has finished.
+        recording: A live capture's recording (its ``-w`` file or the private spool):
+            ``w`` flushes it and writes the session from what it holds.
         utc: Show times in UTC rather than local time.
         keymap: Binding id → keys (see :mod:`tui.keys`); None reads the ``[keys]``
             table of the default config file.
@@ -463,8 +467,10 @@ class HeaderwatchApp(App[int]):
         store: Store | None = None,
         source_name: str | None = None,
         redact: bool = False,
+        recording: RecordingSource | None = None,
     ) -> None:
         super().__init__()
+        self.recording = recording
         self.redact = redact
         self.source = source
         self.detector = detector
@@ -631,16 +637,25 @@ class HeaderwatchApp(App[int]):
         shown_ids: list[int] | None,
         view_filter: str,
     ) -> None:
+        sources: Sequence[str] = self.session_paths
+        recorded = None
+        if self.recording is not None and request.format == "pcapng" and not self.redact:
+            # Flushed under the capture thread's lock: every frame behind the entries
+            # taken above is in the file now.
+            recorded = self.recording.sync()
+            sources = [recorded.path]
         try:
             message = write_entries(
                 request,
                 entries,
                 shown_ids,
-                sources=self.session_paths,
+                sources=sources,
                 source_name=self.source_name,
                 view_filter=view_filter,
                 redact=self.redact,
             )
+            if recorded is not None:
+                message += recording_note(recorded, entries, shown_ids)
         except (SaveError, SessionError, ExportError) as exc:
             self.call_from_thread(self.notify, safe(str(exc)), severity="error", markup=False)
             return
@@ -734,6 +749,26 @@ def _action_callback(app: App[Any], screen: Screen[Any], action: str) -> Callabl
     return run
 
 
+def recording_note(recorded: Recorded, entries: list[Entry], shown_ids: list[int] | None) -> str:
+    """What a session saved from a live recording lacks, if anything ("" if nothing)."""
+    if recorded.full_at is not None:
+        wanted = None if shown_ids is None else set(shown_ids)
+        missing = sum(
+            1
+            for e in entries
+            if e.record.request.ts >= recorded.full_at and (wanted is None or e.record.id in wanted)
+        )
+        when = time.strftime("%H:%M:%S", time.localtime(recorded.full_at))
+        size = size_text(recorded.limit) if recorded.limit is not None else "its limit"
+        return (
+            f"; the spool filled at {size} ({when}): it holds what came before, "
+            f"{counted(missing, 'request')} after are not in the session"
+        )
+    if recorded.failed is not None:
+        return f"; recording had stopped ({recorded.failed}): later requests are not in it"
+    return ""
+
+
 class SaveError(Exception):
     """A session cannot be saved; ``str()`` is one line for the user."""
 
@@ -762,8 +797,7 @@ def write_entries(
             )
         if not sources:
             raise SaveError(
-                "no capture file to build the session from (a live capture needs -w FILE); "
-                "use x to export HAR or JSONL"
+                "no capture file to build the session from; use x to export HAR or JSONL"
             )
         info = SessionInfo.new(source=source_name, filter=view_filter if shown_ids else "")
         result = save_session(request.path, sources, entries, only=shown_ids, info=info)

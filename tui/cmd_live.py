@@ -10,20 +10,27 @@ Order of start-up: check the interface and the filter (no privileges needed),
 open the packet socket, drop root if started with sudo, then open the output
 file (so that it belongs to the user). If root cannot be dropped, live stops
 with one line saying why and how to fix it, unless ``--stay-root`` was given.
+
+The dashboard can always save a session (``w``): from the ``-w`` recording, or,
+without ``-w``, from a private spool (:mod:`capture.sources.spool`) made at the
+same point as a ``-w`` file (after the drop, so it is the user's), bounded by
+``--spool-max`` and removed when the dashboard exits.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import import_module
 from types import FrameType
 from typing import Any, TextIO
 
+from capture.config import ConfigError, load_config
 from capture.formats.outputs import OUTPUTS, STREAMING, formats_help, record_line_of
 from capture.formats.pcapng import CaptureWriteError, PcapngWriter
 from capture.formats.redact import Redactor
@@ -35,8 +42,10 @@ from capture.sources.live.privileges import CannotDrop, drop_privileges
 from capture.sources.live.source import DEFAULT_FILTER, LiveSource
 from capture.sources.recording import RecordingSource
 from capture.sources.source import FrameSource
+from capture.sources.spool import DEFAULT_LIMIT, Spool, size_text
 from capture.text import counted
 from capture.view.selection import EXIT_USAGE, Selection
+from tui.cmd_reflect import size as byte_size
 from tui.common import (
     DASHBOARD_RECURRENCE,
     UsageError,
@@ -80,7 +89,20 @@ def register(sub: Any) -> None:
         "-w",
         "--write",
         metavar="FILE.pcapng",
-        help="record the raw capture as it goes (reopen with headerwatch open or Wireshark)",
+        help="record the raw capture as it goes (reopen with headerwatch open or Wireshark; "
+        "w in the dashboard saves sessions from it)",
+    )
+    p.add_argument(
+        "--spool-max",
+        type=_spool_size,
+        default=None,
+        metavar="SIZE",
+        help="dashboard without -w: the capture is kept in a private spool (a 0600 file in "
+        "a 0700 directory under $XDG_RUNTIME_DIR or the temp dir, deleted at exit) so that w "
+        "can save a session; when it reaches SIZE (default "
+        f"{size_text(DEFAULT_LIMIT)}, or [live] spool_max in the config file; e.g. 200M, "
+        "4G; 0: no spool) recording stops, the "
+        "dashboard says from when requests cannot be saved, and capture goes on",
     )
     p.add_argument(
         "--format",
@@ -116,6 +138,43 @@ def register(sub: Any) -> None:
     add_identity_args(p)
     add_head_arg(p)
     p.set_defaults(run=run)
+
+
+SPOOL_MIN = 1 << 20
+"""Smallest --spool-max other than 0."""
+
+
+def _spool_size(text: str) -> int:
+    size = byte_size(text)
+    if 0 < size < SPOOL_MIN:
+        raise argparse.ArgumentTypeError(f"{text!r}: at least 1M (or 0 for no spool)")
+    return size
+
+
+def spool_limit(args: argparse.Namespace) -> int:
+    """``--spool-max``, else the config file's ``[live] spool_max``, else 1 GiB.
+
+    Raises :class:`~tui.common.UsageError` when the config's value is unusable.
+    """
+    chosen: int | None = getattr(args, "spool_max", None)
+    if chosen is not None:
+        return chosen
+    try:
+        config = load_config(getattr(args, "config", None))
+        table = config.section("live")
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    where = config.path if config.path is not None else "<config>"
+    unknown = sorted(set(table) - {"spool_max"})
+    if unknown:
+        raise UsageError(f"{where}: unknown key {unknown[0]!r} in [live]")
+    value = table.get("spool_max", DEFAULT_LIMIT)
+    try:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise argparse.ArgumentTypeError('a size such as "4G" or a number of bytes')
+        return _spool_size(str(value))
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"{where}: [live] spool_max: {exc}") from None
 
 
 def _error(message: str, err: TextIO) -> int:
@@ -173,6 +232,8 @@ def run(args: argparse.Namespace) -> int:
     # scan, only when asked (--recurrence N).
     try:
         detector = build_detector(args, recurrence=0 if headless else DASHBOARD_RECURRENCE)
+        if not headless:
+            args.spool_max = spool_limit(args)
     except UsageError:
         source.stop()
         raise
@@ -188,15 +249,51 @@ def run(args: argparse.Namespace) -> int:
     if headless:
         return _headless(args, frames, source, detector, notices, notify_box, err)
     assert app_module is not None
-    return _dashboard(app_module, args, frames, source, detector, notices, notify_box)
+    # Like a -w file, the spool is made after the drop: it is the user's.
+    with spooled(frames, source, args, notify, notices) as recorded:
+        return _dashboard(app_module, args, recorded, source, detector, notices, notify_box)
+
+
+def _comment(args: argparse.Namespace) -> str:
+    return f"headerwatch live -i {args.interface} -f {args.filter!r}"
 
 
 def _recording(
     source: LiveSource, path: str, args: argparse.Namespace, notify: Any
 ) -> RecordingSource:
-    comment = f"headerwatch live -i {args.interface} -f {args.filter!r}"
-    writer = PcapngWriter(path, comment=comment, app=PCAPNG_APP)
+    writer = PcapngWriter(path, comment=_comment(args), app=PCAPNG_APP)
     return RecordingSource(source, writer, path, notify=notify)
+
+
+@contextlib.contextmanager
+def spooled(
+    frames: FrameSource,
+    source: LiveSource,
+    args: argparse.Namespace,
+    notify: Any,
+    notices: list[Notice],
+) -> Iterator[FrameSource]:
+    """``frames`` recorded into a new private spool of ``args.spool_max`` bytes, which
+    is removed on leaving; ``frames`` as they are when already recorded (``-w``) or
+    ``--spool-max 0``. When no spool can be made, a notice says what that means."""
+    if args.write or not args.spool_max:
+        yield frames
+        return
+    spool = None
+    try:
+        spool = Spool(args.spool_max)
+        recording: FrameSource = spool.recording(source, _comment(args), notify)
+    except (OSError, CaptureWriteError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        notices.append(
+            Notice("warning", f"no spool ({reason}): w cannot save this capture; use -w FILE")
+        )
+        recording = frames
+    try:
+        yield recording
+    finally:
+        if spool is not None:
+            spool.remove()
 
 
 def _headless(
@@ -295,6 +392,8 @@ def drops_summary(counters: dict[str, int]) -> str:
         parts.append(f"{counters['unread_at_stop']:,} left unread at stop")
     if "recorded" in counters:
         parts.append(f"{counted(counters['recorded'], 'frame')} recorded")
+    if "unrecorded" in counters:
+        parts.append(f"{counters['unrecorded']:,} not recorded (spool full)")
     return ", ".join(parts)
 
 
@@ -309,9 +408,14 @@ def dashboard(
 
     ``notify`` runs in the capture thread; ``post_message`` is thread-safe and never
     blocks, so a notice ("eth1 is down; …") reaches the screen without stalling capture.
+    When ``frames`` is a recording (``-w`` or the spool), ``w`` saves sessions from it.
     """
     app = app_module.HeaderwatchApp(
-        frames, detector, source_name=f"live {source.iface}", redact=redact
+        frames,
+        detector,
+        source_name=f"live {source.iface}",
+        redact=redact,
+        recording=frames if isinstance(frames, RecordingSource) else None,
     )
     events_arrived = import_module("tui.messages").EventsArrived
 

@@ -172,6 +172,7 @@ class PcapngWriter:
         self.flushed_packets = 0
         """Frames that reached the file."""
         self._pending_packets = 0
+        self._flushed_bytes = 0
         section = [(OPT_COMMENT, _text(c)) for c in ([comment] if comment else [])]
         section += [(OPT_COMMENT, _text(c)) for c in comments]
         section.append((SHB_OS, _text(f"{platform.system()} {platform.release()}".strip())))
@@ -250,10 +251,16 @@ class PcapngWriter:
         except OSError as exc:
             self._fail(exc)
         self._buffer.clear()
+        self._flushed_bytes += len(data)
         if self._good is not None:
             self._good += len(data)
         self.flushed_packets += self._pending_packets
         self._pending_packets = 0
+
+    @property
+    def size(self) -> int:
+        """Bytes written so far, buffered or not (the file's size once flushed)."""
+        return self._flushed_bytes + len(self._buffer)
 
     def _fail(self, exc: OSError) -> None:
         lost = self._pending_packets

@@ -7,13 +7,25 @@ the last second. When the disk fills up (or any write fails) the user gets one
 line and capture goes on without recording; the writer
 (:class:`~capture.formats.pcapng.PcapngWriter`) cuts the file back to its last complete
 flush, so everything flushed before stays readable.
+
+A recording may have a size ``limit`` (the dashboard's private spool, see
+:mod:`capture.sources.spool`): the first frame that would take the file past it
+stops the recording (the file keeps everything before, and is never larger than
+the limit), ``full_notice(ts)`` tells the user, and capture goes on; frames not
+recorded from then on are counted (``unrecorded``).
+
+The writer is used from the capture thread; :meth:`RecordingSource.sync` (from
+any thread, e.g. a dashboard saving a session) flushes it under the same lock,
+so that every frame handed on so far is in the file when it returns.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from capture.formats.pcapng import CaptureWriteError, describe_errno
@@ -24,6 +36,24 @@ from capture.text import counted
 
 FLUSH_INTERVAL = 0.5
 """Longest time a recorded frame stays in memory (seconds)."""
+
+FRAME_OVERHEAD = 128
+"""Bytes a pcapng file may grow by beyond a frame's data (its block, and an interface
+block before it): a frame is recorded under a limit only if data plus this fits."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What a recording's file holds, as :meth:`RecordingSource.sync` left it."""
+
+    path: str
+    frames: int
+    """Frames in the file."""
+    full_at: float | None
+    """Capture time of the first frame left out because the size limit was reached."""
+    limit: int | None
+    failed: str | None
+    """Why recording stopped on an error (disk full…), if it did."""
 
 
 class FrameWriter(Protocol):
@@ -53,6 +83,8 @@ class RecordingSource:
         path: str,
         notify: Notify | None = None,
         clock: Callable[[], float] = time.monotonic,
+        limit: int | None = None,
+        full_notice: Callable[[float], str] | None = None,
     ) -> None:
         self.source = source
         self.name = source.name
@@ -64,7 +96,15 @@ class RecordingSource:
         """Frames written and flushed to the file."""
         self.failed: str | None = None
         """Why recording stopped, if it did."""
+        self.limit = limit
+        """Largest size of the file in bytes (None: no limit)."""
+        self.full_notice = full_notice
+        self.full_at: float | None = None
+        """Capture time of the first frame that did not fit under :attr:`limit`."""
+        self.unrecorded = 0
+        """Frames not recorded since the limit was reached."""
         self._written = 0
+        self._lock = threading.RLock()
 
     def frames(self) -> Iterator[Frame | Parsed | None]:
         """The frames of the wrapped source, recorded on the way (a request that
@@ -73,21 +113,48 @@ class RecordingSource:
         next_flush = clock() + FLUSH_INTERVAL
         try:
             for frame in self.source.frames():
-                writer = self.writer
-                if writer is not None:
-                    if frame is not None and not isinstance(frame, Parsed):
-                        try:
-                            writer.write(frame)
-                            self._written += 1
-                        except (OSError, CaptureWriteError) as exc:
-                            self._fail(exc)
-                    now = clock()
-                    if now >= next_flush:
-                        next_flush = now + FLUSH_INTERVAL
-                        self._flush()
+                with self._lock:
+                    writer = self.writer
+                    if writer is not None:
+                        if frame is not None and not isinstance(frame, Parsed):
+                            if self._fits(writer, frame):
+                                try:
+                                    writer.write(frame)
+                                    self._written += 1
+                                except (OSError, CaptureWriteError) as exc:
+                                    self._fail(exc)
+                            else:
+                                self._full(frame)
+                        now = clock()
+                        if now >= next_flush:
+                            next_flush = now + FLUSH_INTERVAL
+                            self._flush()
+                    elif self.full_at is not None and isinstance(frame, Frame):
+                        self.unrecorded += 1
                 yield frame
         finally:
             self.close()
+
+    def _fits(self, writer: FrameWriter, frame: Frame) -> bool:
+        if self.limit is None:
+            return True
+        size = getattr(writer, "size", 0)
+        extra = sum(len(c) + 8 for c in frame.comments)
+        return size + len(frame.data) + extra + FRAME_OVERHEAD <= self.limit
+
+    def _full(self, frame: Frame) -> None:
+        """The limit is reached: keep the file as it is, stop recording, say so."""
+        self.full_at = frame.ts
+        self.unrecorded += 1
+        self._close()
+        if self.notify is not None and self.full_notice is not None:
+            self.notify("warning", self.full_notice(frame.ts))
+
+    def sync(self) -> Recorded:
+        """Flush what was recorded so far (callable from any thread); what the file holds."""
+        with self._lock:
+            self._flush()
+            return Recorded(self.path, self.recorded, self.full_at, self.limit, self.failed)
 
     def _flush(self) -> None:
         writer = self.writer
@@ -119,6 +186,10 @@ class RecordingSource:
 
     def close(self) -> None:
         """Flush and close the file (idempotent)."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         writer = self.writer
         if writer is None:
             return
@@ -143,4 +214,6 @@ class RecordingSource:
         """The wrapped source's counters plus ``recorded``."""
         counters = self.source.counters()
         counters["recorded"] = self.recorded
+        if self.full_at is not None:
+            counters["unrecorded"] = self.unrecorded
         return counters

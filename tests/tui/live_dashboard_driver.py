@@ -1,29 +1,45 @@
 """Drives the live dashboard with Textual's Pilot inside a network namespace.
 
-``python -m tests.tui.live_dashboard_driver IFACE N`` (run with ``ip netns exec``):
-opens the live source on IFACE exactly as ``headerwatch live`` does, runs the app
-under Pilot and talks with the test over stdin/stdout, one line each way:
+``python -m tests.tui.live_dashboard_driver IFACE N [RECORDING]`` (run with ``ip netns
+exec``): opens the live source on IFACE exactly as ``headerwatch live`` does, runs the
+app under Pilot and talks with the test over stdin/stdout, one line each way.
+RECORDING is ``spool`` (no ``-w``: the private spool ``live`` makes, with identity
+detection on) or ``write:FILE`` (``-w FILE``, detection on); without it, neither.
+
 
 - prints ``ready`` once the app is up and capturing;
 - waits for N requests in the store, prints ``records <json>`` (what the store
   holds, and the ids the request list shows);
 - for each stdin line ``notice TEXT``: waits for a notice containing TEXT,
   prints ``notice <the notice>``;
-- stdin ``quit``: presses ``q``; prints ``stats <json>`` (the last counters).
+- stdin ``save PATH``: presses ``w``, saves the session to PATH, prints
+  ``saved <json>`` (the notice that says what was written);
+- stdin ``spool``: prints ``spool <json>`` (its directory and file, their modes and owner);
+- stdin ``quit``: presses ``q``; prints ``stats <json>`` (the last counters), then,
+  once ``live`` would have exited, ``gone <json>`` (whether the spool directory is left).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 import time
 from importlib import import_module
 from typing import Any
 
+from textual.widgets import Input
+
 from capture.formats.jsonl import record_to_dict
-from capture.sources.live.source import LiveSource
-from tui.cmd_live import dashboard
+from capture.identity.detector import IdentityDetector
+from capture.sources.live.source import DEFAULT_FILTER, LiveSource
+from capture.sources.recording import RecordingSource
+from capture.sources.source import FrameSource
+from capture.sources.spool import DEFAULT_LIMIT
+from tui.cmd_live import _recording, dashboard, spooled
 
 
 def _say(*parts: str) -> None:
@@ -39,15 +55,60 @@ async def _until(pilot: Any, done: Any, timeout: float = 20.0) -> bool:
     return True
 
 
-async def main(iface: str, expected: int) -> None:
+def _mode(path: str) -> dict[str, Any]:
+    st = os.stat(path)
+    return {"path": path, "mode": oct(st.st_mode & 0o777), "uid": st.st_uid}
+
+
+async def _save(pilot: Any, app: Any, path: str) -> dict[str, Any]:
+    before = len(app._notifications)
+    await pilot.press("w")
+    screen = app.screen
+    screen.query_one("#save-path", Input).value = path
+    await pilot.click("#save-ok")
+    # Not workers.wait_for_complete(): the capture worker runs until q.
+    ok = await _until(pilot, lambda: len(app._notifications) > before)
+    texts = [n.message for n in list(app._notifications)[before:]]
+    return {"ok": ok and path in app.saved, "text": " | ".join(texts)}
+
+
+async def main(iface: str, expected: int, recording: str = "") -> None:
     """Run the dashboard over a live capture of ``iface`` (see the module docstring)."""
     app_box: list[Any] = []
-    source = LiveSource(iface, notify=lambda level, text: app_box[0][1](level, text))
+
+    def notify(level: str, text: str) -> None:
+        app_box[0][1](level, text)
+
+    source = LiveSource(iface, notify=notify)
     source.open()
-    app, post = dashboard(import_module("tui.app"), source, source, None)
+    write = recording.removeprefix("write:") if recording.startswith("write:") else None
+    args = argparse.Namespace(
+        interface=iface,
+        filter=DEFAULT_FILTER,
+        write=write,
+        spool_max=DEFAULT_LIMIT if recording == "spool" else 0,
+    )
+    frames: FrameSource = source
+    if write:
+        frames = _recording(source, write, args, notify)
+    detector = IdentityDetector() if recording else None
+    with spooled(frames, source, args, notify, []) as frames:
+        where = frames.path if isinstance(frames, RecordingSource) else ""
+        await _run(source, frames, detector, expected, app_box)
+    _say("gone", json.dumps({"spool": recording == "spool" and os.path.exists(where)}))
+
+
+async def _run(
+    source: LiveSource,
+    frames: FrameSource,
+    detector: IdentityDetector | None,
+    expected: int,
+    app_box: list[Any],
+) -> None:
+    app, post = dashboard(import_module("tui.app"), frames, source, detector)
     app_box.append((app, post))
     loop = asyncio.get_running_loop()
-    async with app.run_test(size=(180, 50)) as pilot:
+    async with app.run_test(size=(180, 50), notifications=True) as pilot:
         _say("ready")
         ok = await _until(pilot, lambda: len(app.store) >= expected)
         await pilot.pause(0.3)
@@ -58,15 +119,27 @@ async def main(iface: str, expected: int) -> None:
             line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
             if not line or line == "quit":
                 break
-            _, _, text = line.partition(" ")
+            command, _, text = line.partition(" ")
+            if command == "save":
+                _say("saved", json.dumps(await _save(pilot, app, text)))
+                continue
+            if command == "spool":
+                path = getattr(frames, "path", "")
+                folder = os.path.dirname(path)
+                _say("spool", json.dumps({"dir": _mode(folder), "file": _mode(path)}))
+                continue
             ok = await _until(pilot, lambda t=text: any(t in n.text for n in app.notices))
             found = [n.text for n in app.notices if text in n.text]
             _say("notice", json.dumps({"ok": ok, "text": found[-1] if found else ""}))
         stats = dict(app.stats.counters)
         await pilot.press("q")
     source.join(5.0)
+    runner = app.runner
+    if runner is not None:
+        runner.finished.wait(5.0)
     _say("stats", json.dumps(stats))
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main(sys.argv[1], int(sys.argv[2]), *sys.argv[3:4]))

@@ -8,15 +8,18 @@ store and the request list hold; this test makes the traffic and pulls the link.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.live_plan import check_records, live_plan
-from tests.netns import PYTHON, Lab, LiveProc, make_lab
+from tests.netns import PYTHON, REPO, Lab, LiveProc, make_lab, request
 
 pytestmark = pytest.mark.netns
 
@@ -77,3 +80,83 @@ def test_dashboard_shows_live_requests_and_the_link_state(lab: Lab) -> None:
     assert stats["captured"] >= stats["packets"] > 0
     assert driver.proc.wait(30) == 0
     assert "Traceback" not in driver.stderr
+
+
+# Not the README's header or number: nothing here passes on one baked-in value.
+IDENTITY = ("X-MSISDN", "447700900321")
+
+
+def _scan(path: Path) -> list[dict[str, Any]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "scan", "--format", "jsonl", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def _seen(records: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
+    return [
+        (r["host"], r["uri"], sorted(f["value"] for f in r["findings"]))
+        for r in sorted(records, key=lambda r: r["ts"])
+    ]
+
+
+@pytest.mark.parametrize("recording", ["spool", "write"])
+def test_w_saves_a_session_during_a_live_capture_with_or_without_w(
+    lab: Lab, tmp_path: Path, recording: str
+) -> None:
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    mode = "spool" if recording == "spool" else f"write:{tmp_path / 'rec.pcapng'}"
+    driver = LiveProc(
+        lab.spawn(
+            lab.server_ns,
+            [PYTHON, "-m", "tests.tui.live_dashboard_driver", lab.server_if, "2", mode],
+            stdin=subprocess.PIPE,
+            env={"XDG_RUNTIME_DIR": str(runtime)},
+        )
+    )
+    _line(driver, "ready")
+    lab.client(
+        [
+            {"port": 80, "sends": [request("/who", host="save.example", extra=[IDENTITY])]},
+            {"port": 8123, "sends": [request("/plain", host="save.example")]},
+        ]
+    )
+    seen = _line(driver, "records")
+    assert seen["ok"], seen
+    expected = [
+        ("save.example", "/plain", []),
+        ("save.example", "/who", [IDENTITY[1]]),
+    ]
+    assert sorted(_seen(seen["records"])) == expected
+
+    if recording == "spool":
+        _send(driver, "spool")
+        spool = _line(driver, "spool")
+        # A private directory under $XDG_RUNTIME_DIR, a private file, both ours.
+        assert os.path.dirname(spool["dir"]["path"]) == str(runtime)
+        assert os.path.basename(spool["dir"]["path"]).startswith("headerwatch-spool-")
+        assert spool["dir"]["mode"] == "0o700" and spool["file"]["mode"] == "0o600"
+        assert spool["dir"]["uid"] == spool["file"]["uid"] == os.getuid()
+
+    session = tmp_path / "saved.pcapng"
+    _send(driver, f"save {session}")
+    saved = _line(driver, "saved")
+    assert saved["ok"], saved
+    assert saved["text"].startswith("saved ") and "(1 annotated request)" in saved["text"]
+
+    _send(driver, "quit")
+    _line(driver, "stats")
+    assert _line(driver, "gone") == {"spool": False}
+    assert driver.proc.wait(30) == 0
+    assert "Traceback" not in driver.stderr
+    if recording == "spool":
+        assert list(runtime.iterdir()) == []
+
+    # Reopened, the session holds the same requests and the same identity.
+    assert sorted(_seen(_scan(session))) == expected

@@ -1,0 +1,85 @@
+"""The dashboard's private spool: a live capture without ``-w`` is recorded anyway, so
+that ``w`` can always save a session from it.
+
+The spool is one pcapng file, ``capture.pcapng``, in a new directory made by
+:func:`tempfile.mkdtemp` (mode 0700) under ``$XDG_RUNTIME_DIR`` when it is set
+and usable, else the system's temporary directory; the file itself is created
+0600 (:mod:`capture.formats.private`). Both belong to whoever creates them:
+``live`` makes the spool after giving root back, as it opens a ``-w`` file.
+:meth:`Spool.remove` deletes the directory when the dashboard exits: it is a
+spool, and saving a session (``w``) is how to keep what it holds.
+
+Its size is bounded by ``limit`` (:data:`DEFAULT_LIMIT`, ``live --spool-max``):
+once full, recording stops with a notice naming the time from which requests
+cannot be saved, capture goes on, and the frames left out are counted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+
+from capture.formats.pcapng import PcapngWriter
+from capture.sources.recording import RecordingSource
+from capture.sources.source import FrameSource, Notify
+
+DEFAULT_LIMIT = 1 << 30
+"""Largest spool file by default: 1 GiB."""
+
+PREFIX = "headerwatch-spool-"
+FILE_NAME = "capture.pcapng"
+
+
+def size_text(size: int) -> str:
+    """``1 GiB``, ``512 MiB``, ``64 KiB``, ``900 bytes``: whole units when exact."""
+    for shift, unit in ((30, "GiB"), (20, "MiB"), (10, "KiB")):
+        if size >= 1 << shift:
+            value = size / (1 << shift)
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{size:,} bytes"
+
+
+def spool_parent() -> str:
+    """Where spools go: ``$XDG_RUNTIME_DIR`` if it is a directory we may write, else
+    the system temporary directory."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if runtime and os.path.isdir(runtime) and os.access(runtime, os.W_OK | os.X_OK):
+        return runtime
+    return tempfile.gettempdir()
+
+
+class Spool:
+    """A private directory holding one capture file, removed by :meth:`remove`."""
+
+    def __init__(self, limit: int = DEFAULT_LIMIT, parent: str | None = None) -> None:
+        """Create the directory (raises :class:`OSError` when it cannot)."""
+        self.limit = limit
+        self.directory = tempfile.mkdtemp(prefix=PREFIX, dir=parent or spool_parent())
+        os.chmod(self.directory, 0o700)  # mkdtemp's mode already; said once more
+        self.path = os.path.join(self.directory, FILE_NAME)
+
+    def full_notice(self, ts: float) -> str:
+        """What the user is told when the spool is full at the frame of time ``ts``."""
+        when = time.strftime("%H:%M:%S", time.localtime(ts))
+        return (
+            f"spool full at {size_text(self.limit)}: requests after {when} cannot be "
+            "saved; use -w FILE to record everything"
+        )
+
+    def recording(
+        self, source: FrameSource, comment: str = "", notify: Notify | None = None
+    ) -> RecordingSource:
+        """``source`` recorded into the spool, up to its limit (the writer may raise
+        :class:`~capture.formats.pcapng.CaptureWriteError`)."""
+        writer = PcapngWriter(self.path, comment=comment)
+        return RecordingSource(
+            source, writer, self.path, notify=notify, limit=self.limit, full_notice=self.full_notice
+        )
+
+    def remove(self) -> None:
+        """Delete the spool and its directory (idempotent)."""
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(self.directory)

@@ -1,0 +1,211 @@
+"""The dashboard's private spool: bounded, private, flushed on demand, gone at exit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from capture.formats.pcapng import PcapngWriter
+from capture.sources.frames import CaptureFile, Frame
+from capture.sources.recording import FRAME_OVERHEAD, RecordingSource
+from capture.sources.spool import DEFAULT_LIMIT, Spool, size_text, spool_parent
+from tui.cmd_live import spool_limit, spooled
+from tui.common import UsageError
+
+
+class _Source:
+    name = "fake0"
+
+    def __init__(self, items: list[Frame | None]) -> None:
+        self.items = items
+        self.handed = 0
+
+    def frames(self) -> Iterator[Frame | None]:
+        for item in self.items:
+            self.handed += 1
+            yield item
+
+    def stop(self) -> None:
+        pass
+
+    def current_time(self) -> float | None:
+        return None
+
+    def counters(self) -> dict[str, int]:
+        return {"captured": len([f for f in self.items if f is not None])}
+
+
+def _frame(i: int, size: int = 1000) -> Frame:
+    return Frame(1_700_000_000.0 + i, 1, bytes([i % 256]) * size)
+
+
+def _read(path: str) -> list[Frame]:
+    capture = CaptureFile(path)
+    try:
+        return list(capture)
+    finally:
+        capture.close()
+
+
+def test_a_full_spool_stops_recording_with_a_notice_and_capture_goes_on(tmp_path: Path) -> None:
+    items: list[Frame | None] = [_frame(i) for i in range(20)]
+    notices: list[tuple[str, str]] = []
+    spool = Spool(limit=5000, parent=str(tmp_path))
+    rec = spool.recording(_Source(items), notify=lambda level, text: notices.append((level, text)))
+
+    assert list(rec.frames()) == items  # every frame still goes to the pipeline
+
+    recorded = _read(spool.path)
+    assert 0 < len(recorded) < 20
+    assert recorded == items[: len(recorded)]
+    assert os.path.getsize(spool.path) <= 5000  # never past the limit
+    # It stopped only because the next frame would not have fitted.
+    assert os.path.getsize(spool.path) + 1000 + FRAME_OVERHEAD > 5000
+    cut = items[len(recorded)]
+    assert cut is not None and rec.full_at == cut.ts
+    when = time.strftime("%H:%M:%S", time.localtime(cut.ts))
+    assert notices == [
+        (
+            "warning",
+            f"spool full at 4.9 KiB: requests after {when} cannot be saved; "
+            "use -w FILE to record everything",
+        )
+    ]
+    assert rec.counters() == {
+        "captured": 20,
+        "recorded": len(recorded),
+        "unrecorded": 20 - len(recorded),
+    }
+    synced = rec.sync()
+    assert (synced.frames, synced.full_at, synced.limit) == (len(recorded), cut.ts, 5000)
+
+
+def test_without_a_limit_nothing_is_left_out(tmp_path: Path) -> None:
+    path = str(tmp_path / "w.pcapng")
+    items: list[Frame | None] = [_frame(i) for i in range(20)]
+    rec = RecordingSource(_Source(items), PcapngWriter(path), path)
+    assert list(rec.frames()) == items
+    assert len(_read(path)) == 20
+    assert rec.full_at is None and "unrecorded" not in rec.counters()
+
+
+def test_sync_from_another_thread_puts_every_frame_handed_on_in_the_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "w.pcapng")
+    items: list[Frame | None] = [_frame(i, 60) for i in range(50)]
+    rec = RecordingSource(_Source(items), PcapngWriter(path), path)
+    frames = rec.frames()
+    handed = [next(frames) for _ in range(30)]
+    # The writer buffers 64 KiB and flushes every half second: nothing is in yet.
+    assert _read(path) == []
+    result: list[int] = []
+    saver = threading.Thread(target=lambda: result.append(rec.sync().frames))
+    saver.start()
+    saver.join(5)
+    assert result == [30]
+    assert _read(path) == handed
+    assert list(frames) == items[30:]
+    assert len(_read(path)) == 50
+
+
+def test_the_spool_is_private_and_under_xdg_runtime_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    old = os.umask(0o022)
+    try:
+        spool = Spool()
+        rec = spool.recording(_Source([_frame(0)]))
+        list(rec.frames())
+    finally:
+        os.umask(old)
+    assert os.path.dirname(spool.directory) == str(tmp_path)
+    assert os.path.basename(spool.directory).startswith("headerwatch-spool-")
+    assert os.stat(spool.directory).st_mode & 0o777 == 0o700
+    assert os.stat(spool.path).st_mode & 0o777 == 0o600
+    assert spool.limit == DEFAULT_LIMIT == 1 << 30 and size_text(spool.limit) == "1 GiB"
+    spool.remove()
+    assert not os.path.exists(spool.directory)
+    spool.remove()  # twice is fine
+
+
+def test_without_xdg_runtime_dir_the_spool_goes_to_the_temp_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    assert spool_parent() == str(tmp_path)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "missing"))
+    assert spool_parent() == str(tmp_path)
+
+
+def _args(**kw: object) -> argparse.Namespace:
+    base: dict[str, object] = {
+        "interface": "eth9",
+        "filter": "tcp",
+        "write": None,
+        "spool_max": 1 << 20,
+    }
+    return argparse.Namespace(**{**base, **kw})
+
+
+def test_live_removes_the_spool_when_the_dashboard_exits_even_on_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    source = _Source([_frame(0)])
+    with pytest.raises(RuntimeError), spooled(source, source, _args(), None, []) as frames:  # type: ignore[arg-type]
+        assert isinstance(frames, RecordingSource) and frames.limit == 1 << 20
+        list(frames.frames())
+        assert os.path.exists(frames.path)
+        raise RuntimeError("the dashboard crashed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_spool_with_w_or_spool_max_0_and_a_notice_when_none_can_be_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    source = _Source([])
+    for args in (_args(write="x.pcapng"), _args(spool_max=0)):
+        with spooled(source, source, args, None, []) as frames:  # type: ignore[arg-type]
+            assert frames is source
+    assert list(tmp_path.iterdir()) == []
+
+    def refuse(*_a: object, **_k: object) -> str:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tempfile.mkdtemp", refuse)
+    notices: list[object] = []
+    with spooled(source, source, _args(), None, notices) as frames:  # type: ignore[arg-type]
+        assert frames is source
+    assert [getattr(n, "text", "") for n in notices] == [
+        "no spool (Permission denied): w cannot save this capture; use -w FILE"
+    ]
+
+
+def test_the_spool_limit_comes_from_spool_max_else_the_config_else_1_gib(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[live]\nspool_max = "200M"\n')
+    assert spool_limit(_args(spool_max=None, config=str(config))) == 200 << 20
+    assert spool_limit(_args(spool_max=5 << 20, config=str(config))) == 5 << 20
+    config.write_text("[live]\nspool_max = 0\n")
+    assert spool_limit(_args(spool_max=None, config=str(config))) == 0
+    config.write_text("")
+    assert spool_limit(_args(spool_max=None, config=str(config))) == DEFAULT_LIMIT
+    for bad, said in (
+        ('spool_max = "lots"', "[live] spool_max: not a size: 'lots'"),
+        ("spool_max = 1000", "[live] spool_max: '1000': at least 1M (or 0 for no spool)"),
+        ("spool_max = true", "[live] spool_max: a size such as"),
+        ("spool = 1", "unknown key 'spool' in [live]"),
+    ):
+        config.write_text(f"[live]\n{bad}\n")
+        with pytest.raises(UsageError, match=re.escape(f"{config}: {said}")):
+            spool_limit(_args(spool_max=None, config=str(config)))

@@ -1,0 +1,95 @@
+"""``w`` on a live capture saves from its recording (``-w`` or the spool), even a full one.
+
+The capture here is the bundled demo file run through a recording, as a live
+source is in ``headerwatch live``; the real thing, in a network namespace, is in
+``test_live_dashboard.py``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from capture.formats.session import restore
+from capture.identity.detector import IdentityDetector
+from capture.pipeline import Pipeline
+from capture.sources.frames import CaptureFile
+from capture.sources.source import FileSource
+from capture.sources.spool import Spool
+from capture.view.store import Store
+from tui.app import HeaderwatchApp
+from tui.common import demo_capture_path
+from tui.messages import SourceFinished
+
+
+async def _wait(pilot: Pilot[int], done: object, what: str) -> None:
+    for _ in range(500):
+        await pilot.pause(0.02)
+        if callable(done) and done():
+            return
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _frames(path: str) -> int:
+    capture = CaptureFile(path)
+    try:
+        return sum(1 for _ in capture)
+    finally:
+        capture.close()
+
+
+def _reopen(path: str) -> Store:
+    store = Store()
+    capture = CaptureFile(path)
+    try:
+        store.apply(list(Pipeline(IdentityDetector()).run(capture)))
+    finally:
+        capture.close()
+    restore(store, [path])
+    return store
+
+
+async def test_a_full_spool_is_said_and_w_saves_what_it_holds(tmp_path: Path) -> None:
+    demo = demo_capture_path()
+    total = _frames(demo)
+    spool = Spool(limit=8192, parent=str(tmp_path))
+    rec = spool.recording(FileSource([demo]))
+    app = HeaderwatchApp(
+        rec, IdentityDetector(), utc=True, keymap={}, batch_interval=0.02, recording=rec
+    )
+    rec.notify = lambda level, text: app.call_from_thread(app.notify, text, severity="warning")
+    messages: list[Message] = []
+    path = tmp_path / "s.pcapng"
+    async with app.run_test(size=(120, 40), notifications=True, message_hook=messages.append) as p:
+        await _wait(p, lambda: any(isinstance(m, SourceFinished) for m in messages), "the end")
+        await p.pause()
+        assert len(app.store) == 28  # capture went on past the full spool
+        assert rec.full_at is not None
+        when = time.strftime("%H:%M:%S", time.localtime(rec.full_at))
+        texts = [n.message for n in app._notifications]
+        assert f"spool full at 8 KiB: requests after {when} cannot be saved" in texts[0]
+        assert rec.counters()["unrecorded"] == total - rec.recorded > 0
+
+        await p.press("w")
+        app.screen.query_one("#save-path", Input).value = str(path)
+        await p.click("#save-ok")
+        await _wait(p, lambda: str(path) in app.saved, "the save")
+        await p.pause()
+        before = [e for e in app.store if e.record.request.ts < rec.full_at]
+        after = len(app.store) - len(before)
+        assert before and after
+        said = [n.message for n in app._notifications][-1]
+        assert said.startswith(f"saved {rec.recorded} frames")
+        assert said.endswith(
+            f"; the spool filled at 8 KiB ({when}): it holds what came before, "
+            f"{after} requests after are not in the session"
+        )
+    reopened = _reopen(str(path))
+    got = [(e.record.request.uri, len(e.record.findings)) for e in reopened]
+    assert got == [(e.record.request.uri, len(e.record.findings)) for e in before]
+    assert any(n for _, n in got)  # an identity among them
+    spool.remove()
