@@ -89,8 +89,13 @@ def test_sudo_live_dashboard_spools_as_the_user_saves_and_cleans_up(lab: Lab, ho
         pane.keys("C-u")
         pane.keys("-l", str(session))
         pane.keys("Enter")
-        pane.wait_for("(1 annotated request)")  # the toast may wrap the path
+        # The file, not the toast: a toast can come and go between two looks at a
+        # loaded machine's screen.
+        deadline = time.monotonic() + 60
+        while not (session.exists() and session.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert session.exists()
+        time.sleep(0.5)  # the save renames a whole file into place: let it land
         assert _mode(session) == (0o600, NOBODY)
 
         pane.keys("q")
