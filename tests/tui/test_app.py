@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, ProgressBar
 
-from capture.identity.detector import IdentityDetector
+from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import Notice, RequestSeen, ResponseSeen, StatsSnapshot
 from capture.sources.source import FileSource
 from tests.tui.fakes import (
@@ -34,6 +34,7 @@ from tui.common import demo_capture_path
 from tui.detail import DetailPane
 from tui.filter_bar import FilterBar, FilterInput
 from tui.messages import EventsArrived, LoadProgress, SourceFinished, StatsUpdated
+from tui.render import detail_text
 from tui.request_list import RequestList
 from tui.screens import CommentScreen, HelpScreen, SaveScreen
 from tui.status import status_text
@@ -782,3 +783,59 @@ async def test_an_export_that_fails_shows_the_error(
         assert any(
             "not written: RuntimeError: disk on fire" in n.message for n in app._notifications
         )
+
+
+async def test_the_evidence_chain_in_the_dashboard_badge_filters_save_and_reopen(
+    tmp_path: Path,
+) -> None:
+    """A tethered laptop's capture of requests a reflector echoed (a carrier added a
+    number and stripped Accept on one): the INJ badge, ~inj, ~hn and ~rm find it,
+    the detail shows what was received, and a saved session reopens the same."""
+    from tests.capture.test_echo_paths import NUMBER, _lab_capture
+
+    capture = _lab_capture(tmp_path)
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+
+    def app_over(path: str) -> HeaderwatchApp:
+        return HeaderwatchApp(FileSource([path]), detector, utc=True, keymap={},
+                              session_paths=[path], batch_interval=0.02)  # fmt: skip
+
+    def evidence(app: HeaderwatchApp) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+        return [
+            (e.record.request.uri or "", e.injected,
+             tuple(n for n, _ in e.record.transit.removed) if e.record.transit else ())
+            for e in app.store
+        ]  # fmt: skip
+
+    messages: list[Message] = []
+    app = app_over(capture)
+    session = tmp_path / "evidence.pcapng"
+    async with app.run_test(size=(160, 40), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        await pilot.pause()
+        first = evidence(app)
+        [reflected] = [e for e in app.store if e.injected]
+        assert reflected.injected == ("X-MSISDN",)
+        assert [f.normalized for f in reflected.record.identities] == [f"+{NUMBER}"]
+        row = app.main.requests._row_strip(app.main.requests.ids.index(reflected.id), 160)
+        assert "INJ" in "".join(segment.text for segment in row)
+        for expr in ("~inj", "~inj x-msisdn", "~hn x-msisdn", f"~h 'x-msisdn: {NUMBER}'",
+                     "~rm accept"):  # fmt: skip
+            app.main.apply_filter(expr)
+            await pilot.pause()
+            assert rows(app) == [reflected.id], expr
+        app.main.apply_filter("")
+        await pilot.pause()
+        detail = detail_text(reflected, utc=True).plain
+        assert f"+ X-MSISDN: {NUMBER}  ⇢ injected in transit" in detail
+        assert "- Accept: */*  ⇢ removed in transit (not received)" in detail
+        await pilot.press("w")
+        await fill_save(pilot, session, shown=False, fmt=None)
+        await wait_for_file(pilot, session)
+
+    messages.clear()
+    again = app_over(str(session))
+    async with again.run_test(size=(160, 40), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        await pilot.pause()
+        assert evidence(again) == first
