@@ -113,16 +113,25 @@ class CarrierLab:
             check=False,
         )
 
-    def spawn(self, ns: str, argv: Sequence[str], cwd: Path | None = None) -> subprocess.Popen[str]:
-        """Start ``argv`` in namespace ``ns``, stdout and stderr piped (the caller stops it)."""
+    def spawn(
+        self,
+        ns: str,
+        argv: Sequence[str],
+        cwd: Path | None = None,
+        *,
+        stdin: Any = subprocess.DEVNULL,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.Popen[str]:
+        """Start ``argv`` in namespace ``ns``, stdout and stderr piped (the caller stops
+        it); ``env`` is added to this environment."""
         return subprocess.Popen(
             ["ip", "netns", "exec", ns, *argv],
-            stdin=subprocess.DEVNULL,
+            stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             cwd=cwd or REPO,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
 
     def headerwatch(

@@ -13,6 +13,7 @@ import json
 import re
 import secrets
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -298,3 +299,60 @@ def test_scan_har_of_the_phones_recording_carries_injected_and_removed_and_the_f
     assert lab.inject_name in header_names(entry.get("_injected", [])), entry
     assert lab.strip.lower() in header_names(entry.get("_removed", [])), entry
     assert identity_findings(entry["_identityFindings"], lab), entry["_identityFindings"]
+
+
+# -- the phone-side dashboard, on the live source ------------------------------------------
+
+
+def test_the_live_dashboard_on_the_phone_badges_filters_saves_and_reopens_the_injection(
+    lab: CarrierLab, tmp_path: Path
+) -> None:
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    driver = LiveProc(
+        lab.spawn(
+            lab.phone_ns,
+            [PYTHON, "-m", "tests.tui.live_dashboard_driver", lab.phone_if, "1", "spool"],
+            stdin=subprocess.PIPE,
+            env={"XDG_RUNTIME_DIR": str(runtime)},
+        )
+    )
+
+    def ask(command: str, answer: str) -> Any:
+        assert driver.proc.stdin is not None
+        driver.proc.stdin.write(command + "\n")
+        driver.proc.stdin.flush()
+        return line(answer)
+
+    def line(prefix: str) -> Any:
+        got = driver.out.get(timeout=60)
+        assert got is not None and got.startswith(prefix), (got, driver.stderr)
+        rest = got[len(prefix) :].strip()
+        return json.loads(rest) if rest else None
+
+    try:
+        line("ready")
+        uri = f"/dash-{secrets.token_hex(4)}"
+        curl = lab.run(lab.phone_ns, "curl", "-sS", "-o", "/dev/null", lab.url(uri))
+        assert curl.returncode == 0, curl.stderr
+        seen = line("records")
+        assert seen["ok"], seen
+        [record] = [r for r in seen["records"] if r["uri"] == uri]
+        assert [lab.inject_name, lab.inject_value] in record.get("injected", []), record
+        assert identity_findings(record["findings"], lab), record
+        rid = record["id"]
+        for expr in ("~inj", f"~inj {lab.inject_name}", f"~hn {lab.inject_name}",
+                     f"~rm ^{lab.strip}$"):  # fmt: skip
+            shown = ask(f"filter {expr}", "shown")
+            assert shown["ids"] == [rid] and shown["inj"] == [True], (expr, shown)
+        session = tmp_path / "phone.pcapng"
+        saved = ask(f"save {session}", "saved")
+        assert saved["ok"], saved
+        ask("quit", "stats")
+    finally:
+        driver.proc.kill()
+    again = lab.headerwatch(lab.phone_ns, "scan", str(session), "--fail-on-identity")
+    assert again.returncode == 1, again.stderr
+    [reopened] = [json.loads(x) for x in again.stdout.splitlines() if uri in x]
+    for key in ("injected", "removed", "changed"):
+        assert reopened[key] == record[key], key

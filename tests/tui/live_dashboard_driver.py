@@ -14,6 +14,8 @@ detection on) or ``write:FILE`` (``-w FILE``, detection on); without it, neither
   prints ``notice <the notice>``;
 - stdin ``save PATH``: presses ``w``, saves the session to PATH, prints
   ``saved <json>`` (the notice that says what was written);
+- stdin ``filter EXPR``: applies the view filter, prints ``shown <json>`` (the ids
+  the request list shows, and the INJ badge's presence in each shown row);
 - stdin ``spool``: prints ``spool <json>`` (its directory and file, their modes and owner);
 - stdin ``quit``: presses ``q``; prints ``stats <json>`` (the last counters), then,
   once ``live`` would have exited, ``gone <json>`` (whether the spool directory is left).
@@ -122,6 +124,17 @@ async def _run(
             command, _, text = line.partition(" ")
             if command == "save":
                 _say("saved", json.dumps(await _save(pilot, app, text)))
+                continue
+            if command == "filter":
+                app.main.apply_filter(text)
+                await _until(pilot, lambda: not app.main.view.filtering)
+                await pilot.pause(0.2)
+                rows = app.main.requests
+                badges = [
+                    "INJ" in "".join(s.text for s in rows._row_strip(i, 180))
+                    for i in range(len(rows.ids))
+                ]
+                _say("shown", json.dumps({"ids": list(rows.ids), "inj": badges}))
                 continue
             if command == "spool":
                 path = getattr(frames, "path", "")
