@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -59,7 +60,16 @@ def run_dashboard(
     session_paths: Sequence[str] = (),
     notice_box: NoticeBox | None = None,
 ) -> int:
-    """Run the dashboard over ``source`` until the user quits; the exit code."""
+    """Run the dashboard over ``source`` until the user quits; the exit code.
+
+    Raises :class:`~tui.common.UsageError` without a terminal: the dashboard would
+    otherwise wait, unseen, for keys that never come."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        source.stop()
+        raise UsageError(
+            "the dashboard needs a terminal (stdin and stdout); without one, "
+            "headerwatch scan FILE prints the same requests as JSONL"
+        )
     from tui.app import HeaderwatchApp
 
     app = HeaderwatchApp(

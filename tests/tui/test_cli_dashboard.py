@@ -65,3 +65,18 @@ def test_the_keys_table_becomes_a_textual_keymap() -> None:
 def test_help_lists_demo_and_open(tmp_path: Path) -> None:
     result = headerwatch("--help", config_home=tmp_path)
     assert "demo" in result.stdout and "open" in result.stdout
+
+
+@pytest.mark.parametrize("command", [["demo"], ["open", "DEMO"]])
+def test_the_dashboard_without_a_terminal_says_so_instead_of_waiting(
+    tmp_path: Path, command: list[str]
+) -> None:
+    from tui.common import demo_capture_path
+
+    argv = [demo_capture_path() if a == "DEMO" else a for a in command]
+    result = headerwatch(*argv, config_home=tmp_path)  # stdin and stdout are pipes here
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "headerwatch: error: the dashboard needs a terminal (stdin and stdout); without "
+        "one, headerwatch scan FILE prints the same requests as JSONL"
+    ]
