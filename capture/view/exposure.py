@@ -282,7 +282,8 @@ class Exposure:
     # --- reading ---------------------------------------------------------------
 
     def identities(self) -> list[IdentityExposure]:
-        """Every identity seen, most recently seen first."""
+        """Every identity seen, most requests first, then the most recently seen: a
+        number sent with every request stays above a one-off token (issue 17)."""
         out = [
             IdentityExposure(
                 kind=i.kind,
@@ -304,7 +305,7 @@ class Exposure:
             )
             for i in self._identities.values()
         ]
-        out.sort(key=lambda i: -i.last_ts)
+        out.sort(key=lambda i: (-i.requests, -i.last_ts))
         return out
 
     def carriers(self) -> list[CarrierCount]:

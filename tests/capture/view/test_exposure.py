@@ -23,9 +23,7 @@ def test_which_hosts_received_which_identity() -> None:
     exp.add(host_record(2, "BBC.co.uk", 101.0, MSISDN))  # type: ignore[arg-type]
     exp.add(host_record(3, "ads.example", 102.5, MSISDN, UIDH))  # type: ignore[arg-type]
     exp.add(host_record(4, "plain.example", 103.0))  # type: ignore[arg-type]
-    [uidh, msisdn] = exp.identities()  # most recently seen first; same time: any order
-    if uidh.kind != "tracking_id":
-        uidh, msisdn = msisdn, uidh
+    [msisdn, uidh] = exp.identities()  # most requests first, though the UIDH came last
     assert (msisdn.kind, msisdn.value, msisdn.requests) == ("msisdn", "+447700900123", 3)
     assert msisdn.detail == "+44 7700 900123 · GB mobile"
     assert (msisdn.first_ts, msisdn.last_ts) == (100.0, 102.5)
@@ -137,3 +135,11 @@ def test_a_recurring_token_shows_as_the_same_token_sent_to_n_sites() -> None:
     [ident] = exp.identities()
     # The latest count, not the one of the first request that reached the threshold.
     assert ident.detail.startswith("the same token sent to 4 sites")
+
+
+def test_an_identity_sent_often_stays_above_a_one_off_seen_later() -> None:
+    exp = Exposure()
+    for i in range(1, 4):
+        exp.add(host_record(i, "bbc.co.uk", 100.0 + i, MSISDN))  # type: ignore[arg-type]
+    exp.add(host_record(9, "ads.example", 200.0, UIDH))  # type: ignore[arg-type]
+    assert [(i.kind, i.requests) for i in exp.identities()] == [("msisdn", 3), ("tracking_id", 1)]
