@@ -93,6 +93,19 @@ async def test_a_batch_becomes_rows_and_counters_reach_the_status_line() -> None
         assert "6 shown" in line
 
 
+async def test_at_80_columns_a_request_with_an_msisdn_and_an_imei_shows_both() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.pause()
+        listing = app.main.requests
+        width = listing.scrollable_content_region.width
+        index = len(listing.ids) - 1  # the ad request: IMEI and MSISDN
+        line = "".join(seg.text for seg in listing._row_strip(index, width))
+        assert "IMEI" in line
+        assert "MSISDN" in line or "+1" in line
+
+
 async def test_a_response_updates_its_row_in_place() -> None:
     app = make_app()
     async with app.run_test() as pilot:
