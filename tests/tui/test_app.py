@@ -34,9 +34,9 @@ from tui.common import demo_capture_path
 from tui.detail import DetailPane
 from tui.filter_bar import FilterBar, FilterInput
 from tui.messages import EventsArrived, LoadProgress, SourceFinished, StatsUpdated
-from tui.render import detail_text
+from tui.render import BADGE_STYLE, detail_text
 from tui.request_list import RequestList
-from tui.screens import CommentScreen, HelpScreen, SaveScreen
+from tui.screens import CommentScreen, HelpScreen, SaveScreen, help_text
 from tui.status import status_text
 
 
@@ -852,3 +852,16 @@ async def test_the_evidence_chain_in_the_dashboard_badge_filters_save_and_reopen
         await wait_for(pilot, messages, SourceFinished)
         await pilot.pause()
         assert evidence(again) == first
+
+
+def test_the_help_legend_colours_imei_as_high_like_its_findings() -> None:
+    text = help_text({})
+    legend = text.plain.index("Colours")
+    styles = {
+        text.plain[span.start : span.end].strip(): str(span.style)
+        for span in text.spans
+        if span.start > legend
+    }
+    assert styles["IMEI"] == BADGE_STYLE["high"]
+    assert styles["MSISDN"] == BADGE_STYLE["high"]
+    assert "IMEI medium" not in " ".join(text.plain.split())
