@@ -21,7 +21,7 @@ from typing import Any
 
 from textual.binding import Binding
 
-from capture.config import load_config
+from capture.config import ConfigError, load_config
 
 PREFIX = "headerwatch."
 
@@ -120,6 +120,17 @@ def keymap_for(config_path: str | None) -> dict[str, str]:
     except KeysError as exc:
         where = str(config.path) if config.path is not None else "<config>"
         raise KeysError(f"{where}: {exc}") from None
+
+
+def confirm_quit_for(config_path: str | None) -> bool:
+    """``[ui] confirm_quit`` of the config file (default true): ``q`` asks before
+    quitting with unsaved work. Raises :class:`capture.config.ConfigError`."""
+    config = load_config(config_path)
+    value = config.section("ui").get("confirm_quit", True)
+    if not isinstance(value, bool):
+        where = str(config.path) if config.path is not None else "<config>"
+        raise ConfigError(f"{where}: [ui] confirm_quit must be true or false")
+    return value
 
 
 def effective_keys(keymap: Mapping[str, str]) -> dict[str, str]:

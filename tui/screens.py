@@ -155,6 +155,35 @@ class CommentScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class QuitScreen(ModalScreen[bool]):
+    """Quit with unsaved work? Dismissed with True (y: quit) or False (n, esc: stay)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Quit"),
+        Binding("n,escape", "answer(False)", "Stay"),
+    ]
+
+    DEFAULT_CSS = """
+    QuitScreen { align: center middle; }
+    QuitScreen > Vertical {
+        width: 64; max-width: 100%; height: auto;
+        border: thick $warning; background: $surface; padding: 0 1;
+    }
+    """
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(f"Unsaved {self.what}. Quit anyway? (y/n)"), id="quit-question")
+            yield Label(Text("w saves a session; [ui] confirm_quit = false: never ask"))
+
+    def action_answer(self, quit_now: bool) -> None:
+        self.dismiss(quit_now)
+
+
 @dataclass(frozen=True, slots=True)
 class SaveRequest:
     """What the save or export dialog asked for."""
