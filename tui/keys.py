@@ -88,13 +88,15 @@ def bindings() -> list[Binding]:
 
 
 class KeysError(ValueError):
-    """The ``[keys]`` table names an unknown command or a key that is not a string."""
+    """The ``[keys]`` table names an unknown command, a key that is not a string, or a
+    key that another command has too."""
 
 
 def keymap_from_config(table: Mapping[str, Any]) -> dict[str, str]:
     """A Textual keymap (binding id → keys) from the ``[keys]`` table.
 
-    Raises :class:`KeysError` naming the first bad entry.
+    Raises :class:`KeysError` naming the first bad entry, or the first key that two
+    commands would share (defaults included: ``pause = "q"`` takes quit's key).
     """
     keymap: dict[str, str] = {}
     for name, keys in table.items():
@@ -106,6 +108,12 @@ def keymap_from_config(table: Mapping[str, Any]) -> dict[str, str]:
         if not isinstance(keys, str) or not keys.strip():
             raise KeysError(f'[keys] {name} must be a key name such as "F" or "ctrl+f"')
         keymap[PREFIX + name] = ",".join(k.strip() for k in keys.split(",") if k.strip())
+    owner: dict[str, str] = {}
+    for name, keys in effective_keys(keymap).items():
+        for key in keys.split(","):
+            if key in owner and owner[key] != name:
+                raise KeysError(f"[keys] key {key} is both {owner[key]} and {name}")
+            owner.setdefault(key, name)
     return keymap
 
 
