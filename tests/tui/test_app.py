@@ -39,7 +39,7 @@ from tui.messages import EventsArrived, LoadProgress, SourceFinished, StatsUpdat
 from tui.render import BADGE_STYLE, detail_text
 from tui.request_list import RequestList
 from tui.screens import CommentScreen, HelpScreen, QuitScreen, SaveScreen, help_text
-from tui.status import status_text
+from tui.status import Status, status_text
 
 
 def main(app: HeaderwatchApp) -> MainScreen:
@@ -949,3 +949,11 @@ def test_the_help_legend_colours_imei_as_high_like_its_findings() -> None:
     assert styles["IMEI"] == BADGE_STYLE["high"]
     assert styles["MSISDN"] == BADGE_STYLE["high"]
     assert "IMEI medium" not in " ".join(text.plain.split())
+
+
+def test_the_live_status_line_says_live_once() -> None:
+    line = status_text(Status(source="live lo", state="live")).plain
+    assert line.startswith("live lo │") and "live lo live" not in line
+    done = status_text(Status(source="live lo", state="done")).plain
+    assert done.startswith("live lo done")
+    assert status_text(Status(source="demo", state="live")).plain.startswith("demo live")
