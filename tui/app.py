@@ -37,7 +37,7 @@ from capture.formats.session import (
     load_annotations,
     save_session,
 )
-from capture.model import Event, Notice, StatsSnapshot
+from capture.model import Event, Notice, RequestSeen, StatsSnapshot
 from capture.pipeline import Detector, Pipeline
 from capture.runner import Runner
 from capture.sources.recording import Recorded, RecordingSource
@@ -53,7 +53,14 @@ from tui.filter_bar import FilterBar
 from tui.messages import EventsArrived, LoadProgress, SourceFinished, StatsUpdated
 from tui.render import safe
 from tui.request_list import DEFAULT_WINDOW, RequestList
-from tui.screens import CommentScreen, HelpScreen, SaveRequest, SaveScreen, default_name
+from tui.screens import (
+    CommentScreen,
+    HelpScreen,
+    QuitScreen,
+    SaveRequest,
+    SaveScreen,
+    default_name,
+)
 from tui.status import Status, StatusLine
 
 BATCH_INTERVAL = 0.1
@@ -323,6 +330,7 @@ class MainScreen(Screen[None]):
         entry = self.hw.store.toggle_mark(entry_id)
         if entry is None:
             return
+        self.hw.edits += 1
         if self.view.marked_only and not entry.marked:
             self.requests.remove_row(entry_id)
         self.requests.changed([entry_id])
@@ -348,6 +356,8 @@ class MainScreen(Screen[None]):
             if comment is None:
                 return
             got = self.hw.store.set_comment(entry_id, comment)
+            if comment != entry.comment:
+                self.hw.edits += 1
             self.requests.changed([entry_id])
             if got is not None and self.detail.is_open and self.detail.entry_id == entry_id:
                 self.detail.show(got)
@@ -468,9 +478,18 @@ class HeaderwatchApp(App[int]):
         source_name: str | None = None,
         redact: bool = False,
         recording: RecordingSource | None = None,
+        confirm_quit: bool | None = None,
     ) -> None:
         super().__init__()
         self.recording = recording
+        self.edits = 0
+        """Marks and comments changed so far (a generation count)."""
+        self.saved_edits = 0
+        """``edits`` as of the last session saved."""
+        self.seen_requests = 0
+        self.saved_requests = 0
+        """Requests seen, and as of the last session saved (a live recording's are
+        unsaved until then)."""
         self.redact = redact
         self.source = source
         self.detector = detector
@@ -485,6 +504,13 @@ class HeaderwatchApp(App[int]):
                 self.config_error = str(exc)
                 keymap = {}
         self.keymap = dict(keymap)
+        if confirm_quit is None:
+            try:
+                confirm_quit = keymod.confirm_quit_for(None)
+            except ConfigError as exc:
+                self.config_error = self.config_error or str(exc)
+                confirm_quit = True
+        self.confirm_quit = confirm_quit
         self.window = window
         self.batch_interval = batch_interval
         self.initial_filter = initial_filter
@@ -566,7 +592,26 @@ class HeaderwatchApp(App[int]):
         if self.source is not None:
             self.source.stop()
 
+    def unsaved(self) -> str:
+        """What quitting now would lose ("" when nothing)."""
+        what = []
+        if self.edits > self.saved_edits:
+            what.append("marks or comments")
+        if self.recording is not None and self.seen_requests > self.saved_requests:
+            what.append("live capture")
+        return " and ".join(what)
+
     async def action_quit(self) -> None:
+        what = self.unsaved() if self.confirm_quit else ""
+        if what and not isinstance(self.screen, QuitScreen):
+
+            def answered(quit_now: bool | None) -> None:
+                if quit_now:
+                    self.stop_capture()
+                    self.exit(0)
+
+            self.push_screen(QuitScreen(what), answered)
+            return
         self.stop_capture()
         self.exit(0)
 
@@ -586,6 +631,7 @@ class HeaderwatchApp(App[int]):
             events = self._early + events
             self._early = []
         changed = self.store.apply(events)
+        self.seen_requests += sum(isinstance(e, RequestSeen) for e in events)
         for event in events:
             if isinstance(event, Notice):
                 self.notices.append(event)
@@ -627,7 +673,9 @@ class HeaderwatchApp(App[int]):
         entries = list(self.store)  # a snapshot: the store keeps growing meanwhile
         shown_ids = [e.record.id for e in entries if shown(e)] if request.scope == "shown" else None
         view_filter = self.main.view.active_filter
-        self._write(request, entries, shown_ids, view_filter)
+        whole = request.format == "pcapng" and request.scope == "all"
+        done = (self.edits, self.seen_requests) if whole else None
+        self._write(request, entries, shown_ids, view_filter, done)
 
     @work(thread=True, exit_on_error=False, group="save", description="save session / export")
     def _write(
@@ -636,6 +684,7 @@ class HeaderwatchApp(App[int]):
         entries: list[Entry],
         shown_ids: list[int] | None,
         view_filter: str,
+        done: tuple[int, int] | None = None,
     ) -> None:
         sources: Sequence[str] = self.session_paths
         recorded = None
@@ -664,7 +713,14 @@ class HeaderwatchApp(App[int]):
             self.call_from_thread(self.notify, safe(text), severity="error", markup=False)
             return
         self.saved.append(request.path)
+        if done is not None:
+            # A whole session saved: the marks, comments and requests before it are safe.
+            self.call_from_thread(self._saved_session, *done)
         self.call_from_thread(self.notify, safe(message), markup=False)
+
+    def _saved_session(self, edits: int, requests: int) -> None:
+        self.saved_edits = max(self.saved_edits, edits)
+        self.saved_requests = max(self.saved_requests, requests)
 
     # -- sessions: marks and comments come back ------------------------------------------
 

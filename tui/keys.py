@@ -21,7 +21,7 @@ from typing import Any
 
 from textual.binding import Binding
 
-from capture.config import load_config
+from capture.config import ConfigError, load_config
 
 PREFIX = "headerwatch."
 
@@ -88,13 +88,15 @@ def bindings() -> list[Binding]:
 
 
 class KeysError(ValueError):
-    """The ``[keys]`` table names an unknown command or a key that is not a string."""
+    """The ``[keys]`` table names an unknown command, a key that is not a string, or a
+    key that another command has too."""
 
 
 def keymap_from_config(table: Mapping[str, Any]) -> dict[str, str]:
     """A Textual keymap (binding id → keys) from the ``[keys]`` table.
 
-    Raises :class:`KeysError` naming the first bad entry.
+    Raises :class:`KeysError` naming the first bad entry, or the first key that two
+    commands would share (defaults included: ``pause = "q"`` takes quit's key).
     """
     keymap: dict[str, str] = {}
     for name, keys in table.items():
@@ -106,6 +108,12 @@ def keymap_from_config(table: Mapping[str, Any]) -> dict[str, str]:
         if not isinstance(keys, str) or not keys.strip():
             raise KeysError(f'[keys] {name} must be a key name such as "F" or "ctrl+f"')
         keymap[PREFIX + name] = ",".join(k.strip() for k in keys.split(",") if k.strip())
+    owner: dict[str, str] = {}
+    for name, keys in effective_keys(keymap).items():
+        for key in keys.split(","):
+            if key in owner and owner[key] != name:
+                raise KeysError(f"[keys] key {key} is both {owner[key]} and {name}")
+            owner.setdefault(key, name)
     return keymap
 
 
@@ -120,6 +128,17 @@ def keymap_for(config_path: str | None) -> dict[str, str]:
     except KeysError as exc:
         where = str(config.path) if config.path is not None else "<config>"
         raise KeysError(f"{where}: {exc}") from None
+
+
+def confirm_quit_for(config_path: str | None) -> bool:
+    """``[ui] confirm_quit`` of the config file (default true): ``q`` asks before
+    quitting with unsaved work. Raises :class:`capture.config.ConfigError`."""
+    config = load_config(config_path)
+    value = config.section("ui").get("confirm_quit", True)
+    if not isinstance(value, bool):
+        where = str(config.path) if config.path is not None else "<config>"
+        raise ConfigError(f"{where}: [ui] confirm_quit must be true or false")
+    return value
 
 
 def effective_keys(keymap: Mapping[str, str]) -> dict[str, str]:

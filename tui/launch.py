@@ -71,7 +71,12 @@ def run_dashboard(
             "headerwatch scan FILE prints the same requests as JSONL"
         )
     from tui.app import HeaderwatchApp
+    from tui.keys import confirm_quit_for
 
+    try:
+        confirm_quit = confirm_quit_for(getattr(args, "config", None))
+    except ConfigError:
+        confirm_quit = True  # check_view_args has read this file already
     app = HeaderwatchApp(
         source,
         detector,
@@ -81,6 +86,7 @@ def run_dashboard(
         keymap=keymap,
         initial_filter=getattr(args, "view_filter", ""),
         redact=getattr(args, "redact", False),
+        confirm_quit=confirm_quit,
     )
     if notice_box is not None:
         app.notice_boxes.append(notice_box)

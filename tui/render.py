@@ -129,17 +129,51 @@ def badge_labels(record: Record) -> list[tuple[str, str]]:
     return [(safe(KIND_LABEL.get(kind, kind.upper())), severity) for kind, severity in ordered]
 
 
-def badges(record: Record, injected: bool = False) -> Text:
-    """One badge per distinct identity kind (most severe first), ``INJ`` when injected."""
-    text = Text(end="")
-    for label, severity in badge_labels(record):
-        if text:
-            text.append(" ")
-        text.append(f" {label} ", style=BADGE_STYLE.get(severity, ""))
+def fit_badges(
+    labels: list[tuple[str, str]], injected: bool, width: int | None = None
+) -> list[tuple[str, str]]:
+    """The badges that fit in ``width`` cells as (text, style key) pairs, gaps included.
+
+    Most severe first (``labels`` come in that order), ``INJ`` last; what does not fit is
+    counted in a final ``+N`` so no finding is hidden silently. The style key is a
+    severity, ``"inj"``, ``"more"`` or ``"gap"``.
+    """
+    items = [(f" {label} ", severity) for label, severity in labels]
     if injected:
-        if text:
-            text.append(" ")
-        text.append("INJ", style="bold magenta")
+        items.append(("INJ", "inj"))
+
+    def joined(shown: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for item in shown:
+            if out:
+                out.append((" ", "gap"))
+            out.append(item)
+        return out
+
+    def size(shown: list[tuple[str, str]]) -> int:
+        return sum(len(text) for text, _ in shown)
+
+    if width is None or size(joined(items)) <= width:
+        return joined(items)
+    for keep in range(len(items) - 1, -1, -1):
+        shown = joined([*items[:keep], (f"+{len(items) - keep}", "more")])
+        if size(shown) <= width or keep == 0:
+            return shown
+    return []  # pragma: no cover - the loop always returns
+
+
+def badges(record: Record, injected: bool = False, width: int | None = None) -> Text:
+    """One badge per distinct identity kind (most severe first), ``INJ`` when injected,
+    and ``+N`` for what does not fit in ``width`` cells."""
+    text = Text(end="")
+    for part, key in fit_badges(badge_labels(record), injected, width):
+        if key == "inj":
+            style = "bold magenta"
+        elif key in ("gap", "more"):
+            style = "bold" if key == "more" else ""
+        else:
+            style = BADGE_STYLE.get(key, "")
+        text.append(part, style=style)
     return text
 
 

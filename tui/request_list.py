@@ -32,6 +32,7 @@ from tui.render import (
     BADGE_STYLE,
     badge_labels,
     endpoint,
+    fit_badges,
     fit_str,
     format_time,
     safe,
@@ -368,7 +369,8 @@ class RequestList(ScrollView, can_focus=True):
         client = 21 if width >= 120 else 15
         fixed = 2 + 12 + 1 + client + 1 + 7 + 1 + 1 + 3 + 1 + 1
         rest = max(0, width - fixed)
-        ids = max(8, min(24, rest // 4))
+        # IDENTITIES widens first: room for the longest badge and a second one, or "+N".
+        ids = min(rest, max(15, min(24, rest // 4)))
         host = max(6, (rest - ids) * 2 // 5)
         path = max(4, rest - ids - host)
         return (2, 12, client, 7, host, path, 3, ids)
@@ -387,6 +389,7 @@ class RequestList(ScrollView, can_focus=True):
             styles["comment"] = base + Style.parse("cyan")
             styles["error"] = base + Style.parse("red")
             styles["inj"] = base + Style.parse("bold magenta")
+            styles["more"] = base + Style.parse("bold")
             self._style_cache = styles
         return styles
 
@@ -457,18 +460,14 @@ class RequestList(ScrollView, can_focus=True):
             styles["error"] if status >= 400 else base,
         )
         used = 0
-        for label, badge_severity in badge_labels(record):
-            text = f" {label} "
-            gap = 1 if used else 0
-            if used + gap + len(text) > w_ids:
-                break
-            if gap:
-                add(" ", base)
-            add(text, styles.get(f"badge-{badge_severity}", base))
-            used += gap + len(text)
-        if injected and used + 4 <= w_ids:
-            add(" INJ" if used else "INJ", styles["inj"])
-            used += 4 if used else 3
+        for part, kind in fit_badges(badge_labels(record), injected, w_ids):
+            if kind in ("gap", "more"):
+                style = base if kind == "gap" else styles["more"]
+            else:
+                style = styles["inj"] if kind == "inj" else styles.get(f"badge-{kind}", base)
+            part = part[: w_ids - used]
+            add(part, style)
+            used += len(part)
         total = 2 + w_time + 1 + w_client + 1 + w_method + 1 + w_host + 1 + w_path + 1
         total += w_status + 1 + used
         if total < width:

@@ -16,9 +16,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from capture.identity.catalog import load_catalog
+from capture.model import IDENTITY_KINDS
 from capture.text import counted
 from capture.view.filter import help_rows
 from tui.keys import ACTIONS
+from tui.render import BADGE_STYLE, KIND_LABEL, SEVERITY_RANK
 
 
 def _key_label(keys: str) -> str:
@@ -60,19 +63,40 @@ def help_text(keys: Mapping[str, str]) -> Text:
     out.append("  While typing, an invalid expression is shown as an error and not applied;\n")
     out.append("  up/down in the filter input walk the history.\n")
     out.append("\nColours", style="bold underline")
-    out.append("\n  ")
-    out.append(" MSISDN ", style="bold white on red")
-    out.append(" high   ")
-    out.append(" IMEI ", style="bold black on dark_orange")
-    out.append(" medium   ")
-    out.append(" SUBID ", style="black on yellow")
-    out.append(" low   ")
+    out.append("  a badge's colour is its finding's severity\n", style="dim")
+    for severity, kinds in legend_kinds().items():
+        out.append(f"  {severity:<8}")
+        for kind in kinds:
+            out.append(f" {KIND_LABEL.get(kind, kind.upper())} ", style=BADGE_STYLE[severity])
+            out.append(" ")
+        if not kinds:
+            out.append(f" {severity} ", style=BADGE_STYLE[severity])
+            out.append(" only from headers your config adds")
+        out.append("\n")
+    out.append("  ")
     out.append("●", style="bold magenta")
     out.append(" marked   ")
     out.append("✎", style="cyan")
     out.append(" commented   ")
     out.append("INJ", style="bold magenta")
     out.append(" injected in transit\n")
+    return out
+
+
+def legend_kinds() -> dict[str, list[str]]:
+    """Each badge severity with the identity kinds whose named headers (the catalog)
+    reach it at most: the colour legend is derived from what the detector reports."""
+    best: dict[str, str] = {}
+    for entry in load_catalog().entries:
+        if entry.kind not in IDENTITY_KINDS:
+            continue
+        old = best.get(entry.kind)
+        if old is None or SEVERITY_RANK[entry.severity] > SEVERITY_RANK[old]:
+            best[entry.kind] = entry.severity
+    out: dict[str, list[str]] = {s: [] for s in BADGE_STYLE if s != "info"}
+    for kind in IDENTITY_KINDS:
+        if kind in best and best[kind] in out:
+            out[best[kind]].append(kind)
     return out
 
 
@@ -129,6 +153,35 @@ class CommentScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class QuitScreen(ModalScreen[bool]):
+    """Quit with unsaved work? Dismissed with True (y: quit) or False (n, esc: stay)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Quit"),
+        Binding("n,escape", "answer(False)", "Stay"),
+    ]
+
+    DEFAULT_CSS = """
+    QuitScreen { align: center middle; }
+    QuitScreen > Vertical {
+        width: 64; max-width: 100%; height: auto;
+        border: thick $warning; background: $surface; padding: 0 1;
+    }
+    """
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(f"Unsaved {self.what}. Quit anyway? (y/n)"), id="quit-question")
+            yield Label(Text("w saves a session; [ui] confirm_quit = false: never ask"))
+
+    def action_answer(self, quit_now: bool) -> None:
+        self.dismiss(quit_now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,8 +56,15 @@ def status_text(status: Status) -> Text:
         "error": "bold red",
         "filtering": "bold yellow",
     }.get(status.state, "bold")
-    out.append(safe(status.source), style="bold")
-    out.append(f" {status.state}", style=state_style)
+    source = safe(status.source)
+    state_first = f"{status.state} "
+    if source.startswith(state_first):
+        # A live source is named "live IFACE": its state leads, once ("live lo").
+        out.append(status.state, style=state_style)
+        out.append(" " + source[len(state_first) :], style="bold")
+    else:
+        out.append(source, style="bold")
+        out.append(f" {status.state}", style=state_style)
     if status.paused:
         out.append(" · ")
         out.append("paused", style="bold reverse yellow")

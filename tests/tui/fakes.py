@@ -133,9 +133,10 @@ def stats(**counters: int) -> StatsSnapshot:
 
 def make_app(**kwargs: object) -> HeaderwatchApp:
     """The dashboard with no capture thread (events are posted by the test), UTC times,
-    no config-file keymap."""
+    no config file read."""
     kwargs.setdefault("utc", True)
     kwargs.setdefault("keymap", {})
+    kwargs.setdefault("confirm_quit", True)
     kwargs.setdefault("source_name", "test")
     return HeaderwatchApp(None, **kwargs)  # type: ignore[arg-type]
 

@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, ProgressBar
 
+from capture.config import ConfigError
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import Notice, RequestSeen, ResponseSeen, StatsSnapshot
 from capture.sources.source import FileSource
@@ -33,11 +34,12 @@ from tui.app import HeaderwatchApp, MainScreen, NoticeBox
 from tui.common import demo_capture_path
 from tui.detail import DetailPane
 from tui.filter_bar import FilterBar, FilterInput
+from tui.keys import confirm_quit_for
 from tui.messages import EventsArrived, LoadProgress, SourceFinished, StatsUpdated
-from tui.render import detail_text
+from tui.render import BADGE_STYLE, detail_text
 from tui.request_list import RequestList
-from tui.screens import CommentScreen, HelpScreen, SaveScreen
-from tui.status import status_text
+from tui.screens import CommentScreen, HelpScreen, QuitScreen, SaveScreen, help_text
+from tui.status import Status, status_text
 
 
 def main(app: HeaderwatchApp) -> MainScreen:
@@ -91,6 +93,19 @@ async def test_a_batch_becomes_rows_and_counters_reach_the_status_line() -> None
         line = status(app)
         assert "259 packets · 6 requests · 6 identities · 0 dropped" in line
         assert "6 shown" in line
+
+
+async def test_at_80_columns_a_request_with_an_msisdn_and_an_imei_shows_both() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.pause()
+        listing = app.main.requests
+        width = listing.scrollable_content_region.width
+        index = len(listing.ids) - 1  # the ad request: IMEI and MSISDN
+        line = "".join(seg.text for seg in listing._row_strip(index, width))
+        assert "IMEI" in line
+        assert "MSISDN" in line or "+1" in line
 
 
 async def test_a_response_updates_its_row_in_place() -> None:
@@ -549,6 +564,88 @@ async def test_x_exports_har(tmp_path: Path) -> None:
         assert len(har["log"]["entries"]) == 6
 
 
+async def test_q_with_unsaved_marks_asks_and_n_stays_and_y_quits() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("g", "m", "q")
+        assert isinstance(app.screen, QuitScreen)
+        assert "marks or comments" in str(app.screen.query_one("#quit-question").render())
+        await pilot.press("n")
+        assert isinstance(app.screen, MainScreen) and app.is_running
+        await pilot.press("q", "y")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_q_quits_at_once_with_nothing_unsaved_or_confirm_quit_off() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("q")
+        await pilot.pause()
+        assert not isinstance(app.screen, QuitScreen)
+    assert app.return_code == 0
+    app = make_app(confirm_quit=False)
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("g", "semicolon", *"note", "enter", "q")
+        await pilot.pause()
+        assert not isinstance(app.screen, QuitScreen)
+    assert app.return_code == 0
+
+
+async def test_q_during_a_recorded_live_capture_with_new_requests_asks() -> None:
+    app = make_app(recording=object())
+    async with app.run_test() as pilot:
+        assert app.unsaved() == ""
+        await feed(pilot, app, *seen(demo_records()))
+        assert app.unsaved() == "live capture"
+        await pilot.press("q")
+        assert isinstance(app.screen, QuitScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+def test_confirm_quit_is_read_from_the_ui_table_of_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[ui]\nconfirm_quit = false\n")
+    assert confirm_quit_for(str(config)) is False
+    config.write_text('[keys]\nquit = "q"\n')
+    assert confirm_quit_for(str(config)) is True
+    config.write_text('[ui]\nconfirm_quit = "no"\n')
+    with pytest.raises(ConfigError, match="confirm_quit must be true or false"):
+        confirm_quit_for(str(config))
+
+
+async def test_a_saved_session_clears_the_unsaved_state(tmp_path: Path) -> None:
+    demo = demo_capture_path()
+    messages: list[Message] = []
+    app = HeaderwatchApp(
+        FileSource([demo]),
+        IdentityDetector(),
+        utc=True,
+        keymap={},
+        session_paths=[demo],
+        batch_interval=0.02,
+        confirm_quit=True,
+    )
+    path = tmp_path / "s.pcapng"
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        await pilot.press("g", "m")
+        assert app.unsaved() == "marks or comments"
+        await pilot.press("w")
+        await fill_save(pilot, path, shown=False, fmt=None)
+        await wait_for_file(pilot, path)
+        await pilot.pause()
+        assert app.unsaved() == ""
+        await pilot.press("q")
+        await pilot.pause()
+        assert not isinstance(app.screen, QuitScreen)
+    assert app.return_code == 0
+
+
 async def wait_for(pilot: Pilot[int], messages: list[Message], kind: type[Message]) -> None:
     for _ in range(500):
         await pilot.pause(0.02)
@@ -839,3 +936,24 @@ async def test_the_evidence_chain_in_the_dashboard_badge_filters_save_and_reopen
         await wait_for(pilot, messages, SourceFinished)
         await pilot.pause()
         assert evidence(again) == first
+
+
+def test_the_help_legend_colours_imei_as_high_like_its_findings() -> None:
+    text = help_text({})
+    legend = text.plain.index("Colours")
+    styles = {
+        text.plain[span.start : span.end].strip(): str(span.style)
+        for span in text.spans
+        if span.start > legend
+    }
+    assert styles["IMEI"] == BADGE_STYLE["high"]
+    assert styles["MSISDN"] == BADGE_STYLE["high"]
+    assert "IMEI medium" not in " ".join(text.plain.split())
+
+
+def test_the_live_status_line_says_live_once() -> None:
+    line = status_text(Status(source="live lo", state="live")).plain
+    assert line.startswith("live lo │") and "live lo live" not in line
+    done = status_text(Status(source="live lo", state="done")).plain
+    assert done.startswith("live lo done")
+    assert status_text(Status(source="demo", state="live")).plain.startswith("demo live")

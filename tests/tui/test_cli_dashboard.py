@@ -62,6 +62,24 @@ def test_the_keys_table_becomes_a_textual_keymap() -> None:
         keymap_from_config({"follow": 3})
 
 
+def test_a_remap_that_takes_another_commands_key_is_refused() -> None:
+    with pytest.raises(KeysError, match=r"^\[keys\] key q is both pause and quit$"):
+        keymap_from_config({"pause": "q"})
+    with pytest.raises(KeysError, match="key x is both follow and export"):
+        keymap_from_config({"follow": "F,x"})
+    # Moving quit away frees q for pause.
+    assert keymap_from_config({"pause": "q", "quit": "ctrl+x"})["headerwatch.pause"] == "q"
+
+
+def test_a_key_conflict_in_the_config_is_one_line_at_start(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[keys]\npause = "q"\n')
+    result = headerwatch("demo", "--config", str(config), config_home=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "key q is both pause and quit" in lines[0]
+
+
 def test_help_lists_demo_and_open(tmp_path: Path) -> None:
     result = headerwatch("--help", config_home=tmp_path)
     assert "demo" in result.stdout and "open" in result.stdout

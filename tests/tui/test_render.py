@@ -7,7 +7,7 @@ import dataclasses
 from capture.http.echo import ECHO_HEADER, encode_echo, transit
 from capture.view.store import Entry
 from tests.capture.factories import finding, record, response
-from tui.render import detail_text
+from tui.render import detail_text, fit_badges
 
 SENT = (("Host", "bbc.co.uk"), ("User-Agent", "Mozilla/5.0"))
 
@@ -81,3 +81,13 @@ def test_exposure_panel_says_the_same_token_was_sent_to_n_sites() -> None:
     exposure = Exposure()
     exposure.add(record(1, (found,), headers=(("Host", "c.example"),)))
     assert "the same token sent to 3 sites: a.example" in exposure_text(exposure).plain
+
+
+def test_badges_that_do_not_fit_are_counted_in_a_plus_n_most_severe_kept() -> None:
+    labels = [("IMEI", "high"), ("MSISDN", "high"), ("UIDH", "medium")]
+    parts = fit_badges(labels, injected=True, width=18)
+    assert "".join(text for text, _ in parts) == " IMEI   MSISDN  +2"
+    assert parts[-1] == ("+2", "more")
+    everything = "".join(text for text, _ in fit_badges(labels, injected=True, width=40))
+    assert everything == " IMEI   MSISDN   UIDH  INJ"
+    assert "".join(text for text, _ in fit_badges(labels, False, 3)) == "+3"
