@@ -6,8 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-import orjson
-
+from capture.formats.jsonl import dumps_json
 from capture.view.selection import EXIT_IDENTITY, EXIT_OK, EXIT_USAGE
 from tui.common import add_identity_args, build_detector, output_failed
 
@@ -74,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         injected += len(result.identities)
         try:
             if args.format == "jsonl":
-                print(orjson.dumps(result_to_dict(result)).decode(), flush=True)
+                print(dumps_json(result_to_dict(result)).decode(), flush=True)
             else:
                 print("\n".join(describe(result)), flush=True)
         except OSError as exc:

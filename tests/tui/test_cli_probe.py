@@ -185,3 +185,16 @@ def test_probe_piped_into_head_one_line_is_quiet_with_a_zero_status(
         )  # fmt: skip
     assert result.stdout == f"{url}: 1 header added, 1 removed, 0 changed on the way\n"
     assert result.stderr == "status 0\n"
+
+
+def test_probe_jsonl_escapes_bidi_and_c1_characters_a_proxy_put_in_a_header(
+    reflector: tuple[subprocess.Popen[str], int],
+) -> None:
+    _, port = reflector
+    hostile = "\u202eevil\u0085tail"
+    with enrichment_proxy(("127.0.0.1", port), {"X-Note": hostile}) as proxy:
+        result = headerwatch("probe", "--format", "jsonl", f"http://127.0.0.1:{proxy}/")
+    assert result.returncode == 0, result.stderr
+    assert "\u202e" not in result.stdout and "\u0085" not in result.stdout
+    assert "\\u202e" in result.stdout  # escaped, still JSON
+    assert ["X-Note", hostile] in json.loads(result.stdout)["injected"]
