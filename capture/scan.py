@@ -14,8 +14,8 @@ from capture.formats.redact import Redactor
 from capture.model import EchoSeen, Event, Record, RequestSeen, ResponseSeen
 from capture.pipeline import Detector, Pipeline
 from capture.scan_jobs import jobs_for, scan_split
-from capture.sources.frames import CaptureError, CaptureFile, bad_timestamps, cut_short
-from capture.sources.inputs import Input, open_input
+from capture.sources.frames import WARNING, CaptureError, CaptureFile
+from capture.sources.inputs import Input, after_reading, open_input
 from capture.view.selection import EXIT_USAGE, Selection
 
 UNANSWERED_LIMIT = 10_000
@@ -26,18 +26,13 @@ def _events(pipeline: Pipeline, inputs: Sequence[Input], err: TextIO) -> Iterato
     for source in inputs:
         if isinstance(source, CaptureFile):
             yield from pipeline.run_capture(source)
-            if source.truncated:
-                print(cut_short(source.name), file=err)
-            if source.bad_timestamps:
-                print(bad_timestamps(source.name, source.bad_timestamps), file=err)
         else:
             feed = pipeline.feed_request
             for parsed in source.requests():
                 yield from feed(parsed)
             source.close()
-            problem = source.problem()
-            if problem is not None:
-                print(f"headerwatch: warning: {problem}", file=err)
+        for line in after_reading(source):
+            print(f"{WARNING}{line}", file=err)
     yield from pipeline.flush()
 
 

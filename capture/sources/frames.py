@@ -70,18 +70,19 @@ class Frame(NamedTuple):
     comments: tuple[bytes, ...] = ()
 
 
+WARNING = "headerwatch: warning: "
+"""How a warning line on stderr starts."""
+
+
 def cut_short(name: str) -> str:
     """The warning for a capture that stops inside a record."""
-    return (
-        f"headerwatch: warning: {name}: capture is cut short; "
-        "every request before the cut is reported"
-    )
+    return f"{WARNING}{name}: capture is cut short; every request before the cut is reported"
 
 
 def bad_timestamps(name: str, count: int) -> str:
     """The warning for a capture with timestamps out of range."""
     return (
-        f"headerwatch: warning: {name}: {count:,} frame{'s' if count != 1 else ''} "
+        f"{WARNING}{name}: {count:,} frame{'s' if count != 1 else ''} "
         "had a timestamp out of range, shown as 1970-01-01 or 2106-02-07"
     )
 

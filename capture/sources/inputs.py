@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from typing import IO, cast
 
 from capture.formats.jsonl import parsed_from_dict
-from capture.sources.frames import CaptureError, CaptureFile, is_capture_magic, open_stream
+from capture.sources.frames import (
+    WARNING,
+    CaptureError,
+    CaptureFile,
+    bad_timestamps,
+    cut_short,
+    is_capture_magic,
+    open_stream,
+)
 from capture.sources.records import RecordFile
 from capture.text import printable
 
@@ -92,3 +100,19 @@ def open_input(path: str) -> Input:
     raise CaptureError(
         f'{name}: not a file headerwatch reads (starts with "{start}"; reads: {known})'
     )
+
+
+def after_reading(source: Input) -> list[str]:
+    """What to tell the user once ``source`` has been read to its end (one line each,
+    without the ``headerwatch: warning:`` prefix): a capture cut short or with
+    timestamps out of range, record lines passed over. ``scan`` prints them, the
+    dashboard shows them as notices."""
+    if isinstance(source, RecordFile):
+        problem = source.problem()
+        return [problem] if problem is not None else []
+    lines = []
+    if source.truncated:
+        lines.append(cut_short(source.name))
+    if source.bad_timestamps:
+        lines.append(bad_timestamps(source.name, source.bad_timestamps))
+    return [line.removeprefix(WARNING) for line in lines]

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from capture.model import Parsed
-from capture.sources.frames import CaptureError, CaptureFile, Frame, bad_timestamps
-from capture.sources.inputs import Input, open_input
+from capture.sources.frames import CaptureError, CaptureFile, Frame
+from capture.sources.inputs import Input, after_reading, open_input
 from capture.sources.records import RecordFile
 
 
@@ -92,21 +92,11 @@ class FileSource:
             self.read_bytes = done
             if isinstance(source, RecordFile):
                 source.close()
-                problem = source.problem()
-                if problem is not None and self._notify is not None:
-                    self._notify("warning", problem)
             if source.truncated:
                 self.truncated.append(source.name)
-                if self._notify is not None:
-                    self._notify(
-                        "warning",
-                        f"{source.name}: capture is cut short; "
-                        "every request before the cut is shown",
-                    )
-            bad = source.bad_timestamps if isinstance(source, CaptureFile) else 0
-            if bad and self._notify is not None:
-                message = bad_timestamps(source.name, bad)
-                self._notify("warning", message.removeprefix("headerwatch: warning: "))
+            if self._notify is not None:
+                for line in after_reading(source):
+                    self._notify("warning", line)
 
     def stop(self) -> None:
         self._stop.set()
