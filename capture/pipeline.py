@@ -133,20 +133,20 @@ class Pipeline:
         """Connection ``flow_id`` brings no more echoes: its held requests may go."""
         ids = self._held_flows.pop(flow_id, None)
         if ids:
-            self._ready.update(ids)
+            # Only those still held: one let go at a bound must not linger in _ready.
+            self._ready.update(i for i in ids if i in self._held)
             self._release()
 
     def _release(self) -> None:
         """Hand out the held requests at the head of the queue that are complete."""
-        held, ready, out = self._held, self._ready, self._out
+        held, ready = self._held, self._ready
         while held:
             first = next(iter(held))
             if first not in ready:
                 if len(held) <= HOLD_LIMIT:
                     return
                 self.hold_cut += 1  # bounded: the oldest goes without its verdict
-            ready.discard(first)
-            out.append(RequestSeen(held.pop(first)))
+            self._let_go(first)
 
     def _expire(self, now: float) -> None:
         """Let go of held requests older than :data:`ECHO_WAIT` in capture time."""
@@ -157,8 +157,12 @@ class Pipeline:
                 if held[first].request.ts > now - ECHO_WAIT:
                     return
                 self.hold_cut += 1
-            self._ready.discard(first)
-            self._out.append(RequestSeen(held.pop(first)))
+            self._let_go(first)
+
+    def _let_go(self, rid: int) -> None:
+        """Hand out held request ``rid``."""
+        self._ready.discard(rid)
+        self._out.append(RequestSeen(self._held.pop(rid)))
 
     def _decode(self, ts: float, linktype: int, data: bytes) -> list[Event]:
         self._feed(ts, linktype, data)

@@ -117,3 +117,25 @@ def test_a_server_that_never_answers_holds_its_request_only_for_a_while(tmp_path
     assert [e.record.request.uri for e in pipeline.flush() if isinstance(e, RequestSeen)] == [
         "/later"
     ]
+
+
+def test_a_request_let_go_at_the_bound_leaves_nothing_behind_when_its_server_answers(
+    tmp_path: Path,
+) -> None:
+    conv = conversation(cport=40011, ts=3000.0)
+    later = conversation(cport=40012, ts=3000.0 + ECHO_WAIT + 2)
+    frames = conv.handshake() + conv.send(True, simple_request("/slow"))
+    frames += later.handshake() + later.send(True, simple_request("/later"))
+    conv.ts = later.ts + 1  # the slow server answers after its request was let go
+    frames += conv.send(False, OK)
+    frames.sort(key=lambda f: f[0])
+    pipeline = Pipeline(None, responses=False)
+    uris = [
+        e.record.request.uri
+        for frame in CaptureFile(save(tmp_path, frames))
+        for e in pipeline.feed(frame)
+        if isinstance(e, RequestSeen)
+    ]
+    uris += [e.record.request.uri for e in pipeline.flush() if isinstance(e, RequestSeen)]
+    assert uris == ["/slow", "/later"]
+    assert not pipeline._ready and not pipeline._held and not pipeline._held_flows
