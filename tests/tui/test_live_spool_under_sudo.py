@@ -86,8 +86,16 @@ def test_sudo_live_dashboard_spools_as_the_user_saves_and_cleans_up(lab: Lab, ho
         session = run / "saved.pcapng"
         pane.keys("w")
         pane.wait_for("Save session")
-        pane.keys("C-u")
-        pane.keys("-l", str(session))
+        # Keys typed before the dialog's input has focus would go elsewhere: type the
+        # path until it shows in the input (a loaded machine mounts it late), then save.
+        for _ in range(5):
+            pane.keys("C-u")
+            pane.keys("-l", str(session))
+            try:
+                pane.wait_for(session.name, timeout=5)
+                break
+            except AssertionError:
+                continue
         pane.keys("Enter")
         # The file, not the toast: a toast can come and go between two looks at a
         # loaded machine's screen.
