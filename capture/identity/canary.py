@@ -413,6 +413,10 @@ class CanaryMatcher:
         self._digests = array("Q", packed)
         self._literals = literals
         self._hex_sizes = frozenset(hex_sizes)
+        # Tested inline before _hexlike is called: most runs have neither length, and a
+        # method call per run cost more than the rest of the canary test on cookie- and
+        # parameter-heavy traffic.
+        self._hexlike_sizes = frozenset(_DIGEST_LENGTHS) | self._hex_sizes
         self._hex_heads = frozenset(hex_heads)
         # Only runs as long as the shortest key can be one: most of a cookie or a URL
         # is short runs, and not cutting them out makes the test a third cheaper.
@@ -457,7 +461,10 @@ class CanaryMatcher:
                     literal = self._literal(entry, run)
                     if literal == run or literal in text:
                         return True
-        return any(self._decoded(run) for run in runs if self._hexlike(run))
+        sizes = self._hexlike_sizes
+        return any(
+            self._decoded(run) for run in runs if len(run) in sizes and self._hexlike(run)
+        )
 
     def _decoded(self, run: str) -> list[tuple[int, int]]:
         """``(entry, code)`` of each hex or digest form that ``run`` (hex digits) is."""
@@ -508,8 +515,9 @@ class CanaryMatcher:
                 if literal != run and literal not in text:
                     continue
                 offer(entry, entry & 0xF, literal)
+        sizes = self._hexlike_sizes
         for run in runs:
-            if self._hexlike(run):
+            if len(run) in sizes and self._hexlike(run):
                 for entry, code in self._decoded(run):
                     offer(entry, code, run)
         hits = []
