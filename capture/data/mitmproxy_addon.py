@@ -210,8 +210,11 @@ class Writer:
         self.output = Output(target)
         self.bound = bound
         self.queue: collections.deque[dict[str, Any]] = collections.deque()
-        self.dropped = 0
-        """Records dropped: queue full, or nobody reading."""
+        self.full = 0
+        """Records dropped because the queue was full (counted by the proxy's thread)."""
+        self.unread = 0
+        """Records dropped because nobody was reading (counted by the writer thread):
+        two counters, so that neither thread's ``+=`` can lose the other's."""
         self.written = 0
         self._reported = 0
         self._wake = threading.Condition()
@@ -219,21 +222,26 @@ class Writer:
         self.thread = threading.Thread(target=self._run, name="headerwatch-writer", daemon=True)
         self.thread.start()
 
+    @property
+    def dropped(self) -> int:
+        """Records dropped: queue full, or nobody reading."""
+        return self.full + self.unread
+
     def put(self, record: dict[str, Any]) -> None:
         """Queue a record; never blocks (a full queue drops it and counts it)."""
         if len(self.queue) >= self.bound:
-            self.dropped += 1
+            self.full += 1
             return
         self.queue.append(record)
         if len(self.queue) == 1:
             with self._wake:
                 self._wake.notify()
 
-    def _status(self) -> bytes:
+    def _status(self, dropped: int) -> bytes:
         body = {
             "format": FORMAT,
             "ts": time.time(),
-            "dropped": self.dropped,
+            "dropped": dropped,
             "written": self.written,
         }
         return json.dumps({"headerwatch_addon": body}).encode() + b"\n"
@@ -251,7 +259,7 @@ class Writer:
                 # arriving later sees the present, not a backlog of stale records.
                 while self.queue:
                     self.queue.popleft()
-                    self.dropped += 1
+                    self.unread += 1
                 if self._stop:
                     return
                 time.sleep(RETRY)
@@ -260,13 +268,14 @@ class Writer:
             while self.queue and len(batch) < 512:
                 batch.append(self.queue.popleft())
             lines = b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in batch)
-            if self.dropped != self._reported:
-                lines = self._status() + lines
+            dropped = self.dropped
+            if dropped != self._reported:
+                lines = self._status(dropped) + lines
             if output.write(lines):
                 self.written += len(batch)
-                self._reported = self.dropped
+                self._reported = dropped
             else:
-                self.dropped += len(batch)
+                self.unread += len(batch)
 
     def close(self, timeout: float = 2.0) -> None:
         """Write what is queued (within ``timeout``) and stop."""
@@ -274,8 +283,9 @@ class Writer:
             self._stop = True
             self._wake.notify()
         self.thread.join(timeout)
-        if not self.thread.is_alive() and self.dropped != self._reported and self.output.open():
-            self.output.write(self._status())
+        dropped = self.dropped
+        if not self.thread.is_alive() and dropped != self._reported and self.output.open():
+            self.output.write(self._status(dropped))
         self.output.close()
 
 
@@ -329,7 +339,7 @@ class Headerwatch:
         if writer is None:
             return
         if len(writer.queue) >= writer.bound:
-            writer.dropped += 1  # not even built: the cheapest way to drop
+            writer.full += 1  # not even built: the cheapest way to drop
             return
         number, depth = self._number(flow)
         writer.put(record_of(flow, number, depth))

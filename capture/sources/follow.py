@@ -41,8 +41,9 @@ from typing import IO, Any
 import orjson
 
 from capture.model import Parsed
+from capture.sources import inputs
 from capture.sources.frames import CaptureError
-from capture.sources.inputs import INPUTS, SNIFF_BYTES, after_reading
+from capture.sources.inputs import SNIFF_BYTES, after_reading
 from capture.sources.records import MAX_LINE, RecordFile
 from capture.sources.source import HEARTBEAT, Notify
 
@@ -80,6 +81,7 @@ class LineStream:
         self._conn: socket.socket | None = None
         self._fd: int | None = None
         self._ino: tuple[int, int] | None = None
+        self._fifo = False
         self._pos = 0
         self.connections = 0
         """Writers that connected (socket) or files opened (file, FIFO)."""
@@ -112,6 +114,17 @@ class LineStream:
                     return line
                 return b""
             self._fill()
+
+    def head(self, size: int) -> bytes:
+        """The first ``size`` bytes to come (fewer once a line that is not blank has
+        come, or at the end), left to be read: what decides the format."""
+        buf = self._buf
+        while len(buf) < size and not self.stop.is_set():
+            end = buf.rfind(b"\n")
+            if end >= 0 and buf[:end].strip():
+                break
+            self._fill()
+        return bytes(buf[:size])
 
     def close(self) -> None:
         """Close what is open (the listening socket belongs to the caller)."""
@@ -175,6 +188,7 @@ class LineStream:
             os.close(fd)
             raise CaptureError(f"{self.target}: is a directory, not a file of records")
         self._fd = fd
+        self._fifo = stat.S_ISFIFO(st.st_mode)
         self._ino = (st.st_dev, st.st_ino)
         self._pos = 0
         self.connections += 1
@@ -198,8 +212,10 @@ class LineStream:
             self._buf += data
             self._pos += len(data)
             return
-        # The end for now: a FIFO without writers, or a file not grown yet.
-        self._end_of_writer()
+        # The end for now: a FIFO without writers (a line cut there is ended), or a
+        # file not grown yet (the rest of its last line may still come).
+        if self._fifo:
+            self._end_of_writer()
         if not self._replaced():
             time.sleep(POLL)
 
@@ -213,6 +229,7 @@ class LineStream:
             return False
         if (st.st_dev, st.st_ino) == self._ino and st.st_size >= self._pos:
             return False
+        self._end_of_writer()
         self.close()
         return self._open_path()
 
@@ -312,35 +329,20 @@ class Follower:
                         "(nobody was reading, or headerwatch read too slowly)",
                     )
 
-    def _first_line(self) -> bytes:
-        """The first line that is not blank (handed back to the reader), or b""."""
-        stream = self.stream
-        while True:
-            line = stream.readline(MAX_LINE)
-            if not line:
-                return b""
-            if line.strip():
-                # Put it back: the format's reader reads it again (recorded once).
-                stream._buf[:0] = line
-                return line
-
     def _read(self) -> None:
         try:
-            saved, self.stream.on_line = self.stream.on_line, None
-            try:
-                first = self._first_line()
-            finally:
-                self.stream.on_line = saved
-            if not first:
+            head = self.stream.head(SNIFF_BYTES)
+            if not head.strip():
                 return
-            head = first[:SNIFF_BYTES]
-            kind = next((k for k in INPUTS if k.sniff(head)), None)
+            # Looked up now: the table as it is (another input kind follows the same way).
+            kinds = inputs.INPUTS
+            kind = next((k for k in kinds if k.sniff(head)), None)
             if kind is None or kind.name == "capture":
                 what = "a capture" if kind is not None else "not a record format headerwatch reads"
                 self._say(
                     "error",
                     f"{self.target}: {what}; live --from follows records "
-                    f"({'; '.join(k.what for k in INPUTS if k.name != 'capture')})",
+                    f"({'; '.join(k.what for k in kinds if k.name != 'capture')})",
                 )
                 return
             self.kind = kind.name

@@ -137,8 +137,10 @@ def test_the_proxy_keeps_serving_when_headerwatch_stops_reading_its_fifo(tmp_pat
         try:
             # Until headerwatch has the FIFO open, the add-on drops (nobody reads).
             _wait_for(
-                lambda: proxy.curl(url, "-H", f"X-MSISDN: {MSISDN}").stdout == "200 1.1"
-                and MSISDN.encode() in (seen.read_bytes() if seen.exists() else b""),
+                lambda: (
+                    proxy.curl(url, "-H", f"X-MSISDN: {MSISDN}").stdout == "200 1.1"
+                    and MSISDN.encode() in (seen.read_bytes() if seen.exists() else b"")
+                ),
                 "headerwatch to read a request",
             )
         finally:
@@ -146,18 +148,20 @@ def test_the_proxy_keeps_serving_when_headerwatch_stops_reading_its_fifo(tmp_pat
         assert MSISDN in stdout, stderr
         # Nobody reads the FIFO now: every request still gets its answer, at once.
         started = time.monotonic()
-        answers = [proxy.curl(url, "-H", f"X-MSISDN: {MSISDN}").stdout for _ in range(60)]
+        answers = [proxy.curl(url, "-H", f"X-MSISDN: {MSISDN}").stdout for _ in range(20)]
         took = time.monotonic() - started
-        assert answers == ["200 1.1"] * 60
-        assert took < 30, f"60 requests took {took:.1f} s without a reader"
+        assert answers == ["200 1.1"] * 20
+        assert took < 20, f"20 requests took {took:.1f} s without a reader"
         # A reader coming back hears how many were dropped meanwhile.
-        again = _headerwatch("live", "--from", str(fifo), "--format", "jsonl")
+        seen_again = tmp_path / "seen-again.jsonl"
+        again = _headerwatch(
+            "live", "--from", str(fifo), "--format", "jsonl", "-w", str(seen_again)
+        )
         try:
             _wait_for(
-                lambda: proxy.curl(url).stdout == "200 1.1" and again.poll() is None,
-                "a request with the new reader",
+                lambda: proxy.curl(url).stdout == "200 1.1" and _lines(seen_again) >= 3,
+                "the new reader to read the add-on's count and a request",
             )
-            time.sleep(1.5)
         finally:
             _, again_err = _stop(again)
         log = proxy.stop()
