@@ -446,9 +446,10 @@ class HeaderwatchApp(App[int]):
             has finished.
         recording: A live capture's recording (its ``-w`` file or the private spool):
             ``w`` flushes it and writes the session from what it holds.
-        record_session: The source gives requests as they come (a proxy, ``live
-            --from``): ``w`` writes a session of records (JSONL) from the store, and
-            quitting warns of requests not saved yet.
+        record_session: The source gives requests, not frames (a proxy followed by
+            ``live --from``, or record files opened): ``w`` writes a session of
+            records (JSONL) from the store; while a source is live, quitting warns of
+            requests not saved yet.
         utc: Show times in UTC rather than local time.
         keymap: Binding id → keys (see :mod:`tui.keys`); None reads the ``[keys]``
             table of the default config file.
@@ -608,7 +609,8 @@ class HeaderwatchApp(App[int]):
         what = []
         if self.edits > self.saved_edits:
             what.append("marks or comments")
-        live = self.recording is not None or self.record_session
+        # Requests followed from a proxy are not on disk until saved (a file opened is).
+        live = self.recording is not None or (self.record_session and self.state == "live")
         if live and self.seen_requests > self.saved_requests:
             what.append("live capture")
         return " and ".join(what)
