@@ -167,3 +167,37 @@ def test_the_proxy_keeps_serving_when_headerwatch_stops_reading_its_fifo(tmp_pat
         log = proxy.stop()
     assert "dropped by the proxy add-on" in again_err, again_err
     assert "records dropped" in log, log[-2000:]
+
+
+def test_over_a_unix_socket_the_add_on_reconnects_when_headerwatch_comes_back(
+    tmp_path: Path,
+) -> None:
+    sock = tmp_path / "hw.sock"
+    seen = [tmp_path / "seen-1.jsonl", tmp_path / "seen-2.jsonl"]
+    with (
+        plain_server() as port,
+        mitmdump_with_addon(tmp_path, f"unix:{sock}") as proxy,
+    ):
+        url = f"http://127.0.0.1:{port}/"
+        outputs = []
+        for n, recorded in enumerate(seen, 1):
+            hw = _headerwatch(
+                "live", "--from", f"unix:{sock}", "--format", "jsonl", "-w", str(recorded)
+            )
+            try:
+                # The add-on (re)connects within half a second of the socket being there.
+                _wait_for(
+                    lambda n=n, recorded=recorded: (
+                        proxy.curl(url, "-H", f"X-MSISDN: {MSISDN}{n}").stdout == "200 1.1"
+                        and f"{MSISDN}{n}".encode()
+                        in (recorded.read_bytes() if recorded.exists() else b"")
+                    ),
+                    f"reader {n} to get a request",
+                )
+            finally:
+                outputs.append(_stop(hw))
+            # Between readers nobody listens: the proxy answers all the same.
+            assert proxy.curl(url).stdout == "200 1.1"
+    for n, (stdout, stderr) in enumerate(outputs, 1):
+        assert f"{MSISDN}{n}" in stdout, stderr
+    assert not sock.exists()
