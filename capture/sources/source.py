@@ -100,9 +100,9 @@ class FileSource:
 
     @property
     def records_only(self) -> bool:
-        """Every input is a record file (requests, no frames): a session of these is a
-        session of records (:mod:`capture.formats.record_session`)."""
-        return bool(self._inputs) and all(isinstance(i, RecordFile) for i in self._inputs)
+        """Every input gives requests, not frames (record files of any kind): a session
+        of these is a session of records (:mod:`capture.formats.record_session`)."""
+        return bool(self._inputs) and not any(isinstance(i, CaptureFile) for i in self._inputs)
 
     def stop(self) -> None:
         self._stop.set()
