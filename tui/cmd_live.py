@@ -1,4 +1,5 @@
-"""``headerwatch live -i IFACE [-f BPF] [-w FILE.pcapng] [--format jsonl]``.
+"""``headerwatch live -i IFACE [-f BPF] [-w FILE.pcapng] [--format jsonl]``, and
+``headerwatch live --from PATH`` (a proxy's records: :mod:`tui.live_follow`).
 
 Without ``--format`` the dashboard shows the capture; with it, records stream to
 stdout as they complete (a batch at a time, flushed) for ``jq``, scripts and CI,
@@ -64,11 +65,13 @@ def register(sub: Any) -> None:
     """Add the ``live`` subcommand."""
     p: argparse.ArgumentParser = sub.add_parser(
         "live",
-        help="capture on a network interface (dashboard, or headless with --format)",
+        help="capture on a network interface, or follow a proxy's records (dashboard, or "
+        "headless with --format)",
         description="Capture HTTP on a network interface (a phone's tether, a hotspot, a lab "
-        "server) and show every request with the identities it carries. Needs root or "
-        "CAP_NET_RAW. Without --format the dashboard opens; with --format jsonl records "
-        "stream to stdout as they complete.",
+        "server), or follow the records of the mitmproxy add-on (--from), and show every "
+        "request with the identities it carries. -i needs root or CAP_NET_RAW. Without "
+        "--format the dashboard opens; with --format jsonl records stream to stdout as they "
+        "complete.",
     )
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument(
