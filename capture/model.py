@@ -100,13 +100,19 @@ class Request:
     body_length: int = 0
     anomalies: tuple[str, ...] = ()
     """Human-readable notes on what was odd: gaps, obs-fold, bare LF, bad framing."""
+    authority: str | None = None
+    """The ``:authority`` pseudo-header of an HTTP/2 or HTTP/3 request (from a
+    proxy's records); None for HTTP/1.x, whose target is in ``uri`` and ``Host``."""
 
     @property
     def host(self) -> str | None:
-        """The first Host header, else the authority of an absolute-form target."""
+        """The first Host header, else the ``:authority`` (HTTP/2), else the authority
+        of an absolute-form target."""
         for name, value in self.headers:
             if name.lower() == "host":
                 return value
+        if self.authority:
+            return self.authority
         uri = self.uri
         if uri and "://" in uri:
             rest = uri.split("://", 1)[1]

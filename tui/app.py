@@ -29,6 +29,7 @@ from textual.widgets import Footer, Header, ProgressBar
 from capture.config import ConfigError
 from capture.formats.export import ExportError, export
 from capture.formats.outputs import OUTPUTS
+from capture.formats.record_session import save_record_session
 from capture.formats.session import (
     RestoreResult,
     SessionAnnotations,
@@ -378,14 +379,18 @@ class MainScreen(Screen[None]):
         self.update_status()
 
     def action_save(self) -> None:
-        """Save the session (all requests, or the shown ones) as pcapng."""
+        """Save the session (all requests, or the shown ones): pcapng of a capture's
+        frames, or JSONL records of a proxy's requests."""
+        if self.hw.record_session:
+            self._ask_save("Save session (JSONL records: reopens here)", ("records",), "jsonl")
+            return
         self._ask_save("Save session (pcapng: opens in Wireshark, reopens here)", ("pcapng",))
 
     def action_export(self) -> None:
         """Export requests in any output format (HAR first)."""
         self._ask_save("Export requests", EXPORT_FORMATS)
 
-    def _ask_save(self, title: str, formats: tuple[str, ...]) -> None:
+    def _ask_save(self, title: str, formats: tuple[str, ...], extension: str = "") -> None:
         total = len(self.hw.store)
         shown = len(self.requests.ids) + self.requests.trimmed
 
@@ -394,7 +399,8 @@ class MainScreen(Screen[None]):
                 self.hw.save(request, self.view.predicate())
 
         self.app.push_screen(
-            SaveScreen(title, formats, shown, total, default_name(formats[0])), done
+            SaveScreen(title, formats, shown, total, default_name(extension or formats[0])),
+            done,
         )
 
 
@@ -440,6 +446,10 @@ class HeaderwatchApp(App[int]):
             has finished.
         recording: A live capture's recording (its ``-w`` file or the private spool):
             ``w`` flushes it and writes the session from what it holds.
+        record_session: The source gives requests, not frames (a proxy followed by
+            ``live --from``, or record files opened): ``w`` writes a session of
+            records (JSONL) from the store; while a source is live, quitting warns of
+            requests not saved yet.
         utc: Show times in UTC rather than local time.
         keymap: Binding id → keys (see :mod:`tui.keys`); None reads the ``[keys]``
             table of the default config file.
@@ -479,9 +489,11 @@ class HeaderwatchApp(App[int]):
         redact: bool = False,
         recording: RecordingSource | None = None,
         confirm_quit: bool | None = None,
+        record_session: bool = False,
     ) -> None:
         super().__init__()
         self.recording = recording
+        self.record_session = record_session
         self.edits = 0
         """Marks and comments changed so far (a generation count)."""
         self.saved_edits = 0
@@ -597,7 +609,9 @@ class HeaderwatchApp(App[int]):
         what = []
         if self.edits > self.saved_edits:
             what.append("marks or comments")
-        if self.recording is not None and self.seen_requests > self.saved_requests:
+        # Requests followed from a proxy are not on disk until saved (a file opened is).
+        live = self.recording is not None or (self.record_session and self.state == "live")
+        if live and self.seen_requests > self.saved_requests:
             what.append("live capture")
         return " and ".join(what)
 
@@ -673,7 +687,7 @@ class HeaderwatchApp(App[int]):
         entries = list(self.store)  # a snapshot: the store keeps growing meanwhile
         shown_ids = [e.record.id for e in entries if shown(e)] if request.scope == "shown" else None
         view_filter = self.main.view.active_filter
-        whole = request.format == "pcapng" and request.scope == "all"
+        whole = request.format in ("pcapng", "records") and request.scope == "all"
         done = (self.edits, self.seen_requests) if whole else None
         self._write(request, entries, shown_ids, view_filter, done)
 
@@ -845,6 +859,15 @@ def write_entries(
     Raises :class:`SaveError`, :class:`~capture.formats.session.SessionError` or
     :class:`~capture.formats.export.ExportError` with a one-line reason.
     """
+    if request.format == "records":
+        if redact:
+            raise SaveError(
+                "a session must reopen as it was and cannot be redacted (--redact); "
+                "use x to export HAR or JSONL, which are"
+            )
+        info = SessionInfo.new(source=source_name, filter=view_filter if shown_ids else "")
+        count = save_record_session(request.path, entries, only=shown_ids, info=info)
+        return f"saved {counted(count, 'request')} (session of records) to {request.path}"
     if request.format == "pcapng":
         if redact:
             raise SaveError(

@@ -12,6 +12,7 @@ from tui import (
     cmd_demo,
     cmd_interfaces,
     cmd_live,
+    cmd_mitmproxy_addon,
     cmd_open,
     cmd_probe,
     cmd_reflect,
@@ -30,6 +31,7 @@ COMMANDS: list[ModuleType] = [
     cmd_interfaces,
     cmd_reflect,
     cmd_probe,
+    cmd_mitmproxy_addon,
 ]
 
 

@@ -1,4 +1,5 @@
-"""``headerwatch live -i IFACE [-f BPF] [-w FILE.pcapng] [--format jsonl]``.
+"""``headerwatch live -i IFACE [-f BPF] [-w FILE.pcapng] [--format jsonl]``, and
+``headerwatch live --from PATH`` (a proxy's records: :mod:`tui.live_follow`).
 
 Without ``--format`` the dashboard shows the capture; with it, records stream to
 stdout as they complete (a batch at a time, flushed) for ``jq``, scripts and CI,
@@ -64,18 +65,29 @@ def register(sub: Any) -> None:
     """Add the ``live`` subcommand."""
     p: argparse.ArgumentParser = sub.add_parser(
         "live",
-        help="capture on a network interface (dashboard, or headless with --format)",
+        help="capture on a network interface, or follow a proxy's records (dashboard, or "
+        "headless with --format)",
         description="Capture HTTP on a network interface (a phone's tether, a hotspot, a lab "
-        "server) and show every request with the identities it carries. Needs root or "
-        "CAP_NET_RAW. Without --format the dashboard opens; with --format jsonl records "
-        "stream to stdout as they complete.",
+        "server), or follow the records of the mitmproxy add-on (--from), and show every "
+        "request with the identities it carries. -i needs root or CAP_NET_RAW. Without "
+        "--format the dashboard opens; with --format jsonl records stream to stdout as they "
+        "complete.",
     )
-    p.add_argument(
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument(
         "-i",
         "--interface",
-        required=True,
         metavar="IFACE",
         help="interface to capture on (headerwatch interfaces lists them)",
+    )
+    where.add_argument(
+        "--from",
+        dest="follow",
+        metavar="PATH",
+        help="follow records as they are written instead of capturing: the mitmproxy "
+        "add-on's output (headerwatch mitmproxy-addon), a file (followed like tail -F), "
+        "a FIFO, or unix:SOCKET (a socket headerwatch listens on); no privileges needed. "
+        "-w FILE then records a session of records (JSONL) as they come",
     )
     p.add_argument(
         "-f",
@@ -90,7 +102,8 @@ def register(sub: Any) -> None:
         "--write",
         metavar="FILE.pcapng",
         help="record the raw capture as it goes (reopen with headerwatch open or Wireshark; "
-        "w in the dashboard saves sessions from it)",
+        "w in the dashboard saves sessions from it); with --from, a session of records "
+        "(JSONL, reopen with headerwatch open)",
     )
     p.add_argument(
         "--spool-max",
@@ -202,6 +215,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             notices.append(Notice(level, text))
 
+    if args.follow is not None:
+        from tui.live_follow import run_follow
+
+        return run_follow(args, app_module, notify, notices, notify_box)
+
     source = LiveSource(args.interface, args.filter, promisc=not args.no_promisc, notify=notify)
     try:
         source.check()
@@ -247,7 +265,16 @@ def run(args: argparse.Namespace) -> int:
             return _error(str(exc), err)
 
     if headless:
-        return _headless(args, frames, source, detector, notices, notify_box, err)
+        return headless_run(
+            args,
+            frames,
+            detector,
+            notices,
+            notify_box,
+            banner=f"listening on {source.iface} (filter {source.bpf!r}); Ctrl-C to stop",
+            join=source.join,
+            summary=drops_summary,
+        )
     assert app_module is not None
     # Like a -w file, the spool is made after the drop: it is the user's.
     with spooled(frames, source, args, notify, notices) as recorded:
@@ -296,16 +323,22 @@ def spooled(
             spool.remove()
 
 
-def _headless(
+def headless_run(
     args: argparse.Namespace,
     frames: FrameSource,
-    source: LiveSource,
     detector: Detector | None,
     notices: list[Notice],
     notify_box: list[Any],
-    err: TextIO,
+    *,
+    banner: str,
+    join: Callable[[float], None],
+    summary: Callable[[dict[str, int]], str],
 ) -> int:
+    """Headless ``live`` (``--format``): records to stdout a batch at a time, notices
+    and the summary line (``summary`` of the source's counters) to stderr; SIGINT
+    and SIGTERM stop it after what was read is written."""
     out = sys.stdout
+    err = sys.stderr
     output = OUTPUTS[args.format]
     line = record_line_of(args.format)
     mask = Redactor.new().record if args.redact else None
@@ -366,16 +399,16 @@ def _headless(
         if output.header is not None:
             out.write(output.header + "\n")
             out.flush()
-        say("info", f"listening on {source.iface} (filter {source.bpf!r}); Ctrl-C to stop")
+        say("info", banner)
         runner.start()
         while not runner.finished.wait(0.5):
             pass
-        source.join(5.0)
+        join(5.0)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     counters = runner.counters()
-    print(f"headerwatch: {pipeline.summary()}; {drops_summary(counters)}", file=err, flush=True)
+    print(f"headerwatch: {pipeline.summary()}; {summary(counters)}", file=err, flush=True)
     return EXIT_USAGE if failed else selection.exit_code(args.fail_on_identity)
 
 

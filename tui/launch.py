@@ -87,6 +87,7 @@ def run_dashboard(
         initial_filter=getattr(args, "view_filter", ""),
         redact=getattr(args, "redact", False),
         confirm_quit=confirm_quit,
+        record_session=bool(getattr(source, "records_only", False)),
     )
     if notice_box is not None:
         app.notice_boxes.append(notice_box)

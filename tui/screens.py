@@ -192,7 +192,8 @@ class SaveRequest:
     scope: str
     """``all`` (every stored request) or ``shown`` (the requests the view shows)."""
     format: str
-    """``pcapng`` (session), ``har`` or ``jsonl``."""
+    """``pcapng`` (session of frames), ``records`` (session of records, JSONL), ``har``
+    or ``jsonl``."""
 
 
 def default_name(extension: str, now: float | None = None) -> str:

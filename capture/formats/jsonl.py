@@ -67,6 +67,8 @@ def _record_fields(record: Record) -> dict[str, Any]:
     }
     if req.anomalies:
         out["anomalies"] = req.anomalies
+    if req.authority is not None:
+        out["authority"] = req.authority
     if record.response is not None:
         out["response"] = _response_fields(record.response)
     moved = record.transit
@@ -149,8 +151,15 @@ def dumps_around_id(record: Record) -> tuple[bytes, bytes]:
 # --- reading records back ------------------------------------------------------------
 
 
-def parsed_from_dict(obj: Any) -> Parsed:
-    """A JSONL record (as written by :func:`dumps`) back as a request to feed the pipeline.
+STATUS_KEYS = ("headerwatch_session", "headerwatch_addon")
+"""Top-level keys of lines that are not requests: a record session's first line
+(:mod:`capture.formats.record_session`) and the mitmproxy add-on's status line
+(``capture/data/mitmproxy_addon.py``)."""
+
+
+def parsed_from_dict(obj: Any) -> Parsed | None:
+    """A JSONL record (as written by :func:`dumps`, or by the mitmproxy add-on) back as
+    a request to feed the pipeline; None for a status line (:data:`STATUS_KEYS`).
 
     Findings are found again by the detector, as for a capture; only those in the
     body (which the record does not keep) are carried over as written. Raises
@@ -158,6 +167,8 @@ def parsed_from_dict(obj: Any) -> Parsed:
     """
     if not isinstance(obj, dict):
         raise ValueError("not a JSON object")
+    if len(obj) == 1 and next(iter(obj)) in STATUS_KEYS:
+        return None
     request = Request(
         ts=_number(obj, "ts"),
         flow=_int(obj, "flow", 0),
@@ -172,6 +183,7 @@ def parsed_from_dict(obj: Any) -> Parsed:
         headers=_headers(obj, "headers"),
         body_length=_int(obj, "body_length", 0),
         anomalies=tuple(_strings(obj, "anomalies")),
+        authority=_optional_str(obj, "authority"),
     )
     response = None
     if obj.get("response") is not None:

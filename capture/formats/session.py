@@ -445,7 +445,14 @@ def load_annotations(paths: Sequence[str]) -> SessionAnnotations:
     for path in paths:
         this = read_session_info(path)
         if this is None:
-            continue  # not written by headerwatch: no tags to find, skip the read
+            # A session of records (a proxy's, capture/formats/record_session.py)?
+            from capture.formats.record_session import load_record_annotations
+
+            this, found = load_record_annotations(path)
+            info = info or this
+            for key, more in found.items():
+                tags.setdefault(key, []).extend(more)
+            continue  # else not written by headerwatch: no tags to find
         info = info or this
         try:
             capture = CaptureFile(path)

@@ -98,6 +98,12 @@ class FileSource:
                 for line in after_reading(source):
                     self._notify("warning", line)
 
+    @property
+    def records_only(self) -> bool:
+        """Every input gives requests, not frames (record files of any kind): a session
+        of these is a session of records (:mod:`capture.formats.record_session`)."""
+        return bool(self._inputs) and not any(isinstance(i, CaptureFile) for i in self._inputs)
+
     def stop(self) -> None:
         self._stop.set()
 

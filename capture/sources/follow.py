@@ -1,0 +1,412 @@
+"""Following records as they are written: ``headerwatch live --from PATH``.
+
+A :class:`Follower` is a frame source over a stream of record lines that keeps
+growing: the output of the mitmproxy add-on (``capture/data/mitmproxy_addon.py``)
+or of any other writer of a record format of :data:`~capture.sources.inputs.INPUTS`.
+``PATH`` is
+
+* a regular file, followed like ``tail -F``: read from its start, then as it
+  grows; waited for when it does not exist yet; read again from its start when it
+  is replaced or truncated (log rotation);
+* a FIFO (``mkfifo``): read while writers come and go;
+* ``unix:SOCKET``: a Unix stream socket headerwatch creates (0600) and listens on;
+  writers connect (the add-on reconnects when headerwatch is restarted), one at a
+  time, each sending lines.
+
+The first line that is not blank decides the format, as :func:`open_input` does for
+a file (a capture cannot be followed: ``live -i`` captures). The format's own
+reader (a :class:`~capture.sources.records.RecordFile`) reads a
+:class:`LineStream` whose ``readline`` waits for the next line; it runs in a
+reader thread that hands parsed requests over a bounded queue, so the runner gets
+``None`` every :data:`~capture.sources.source.HEARTBEAT` while nothing comes.
+
+Stopping ends the stream after the lines already received: every request read is
+delivered, and, with ``record``, written to the recording first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import queue
+import select
+import socket
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+import orjson
+
+from capture.model import Parsed
+from capture.sources import inputs
+from capture.sources.frames import CaptureError
+from capture.sources.inputs import SNIFF_BYTES, after_reading
+from capture.sources.records import MAX_LINE, RecordFile
+from capture.sources.source import HEARTBEAT, Notify
+
+POLL = 0.05
+"""Seconds between looks at a file or FIFO that has nothing new."""
+QUEUE = 10_000
+"""Parsed requests waiting for the runner at most (the reader waits beyond)."""
+STATUS_PREFIX = b'{"headerwatch_addon"'
+"""The start of the mitmproxy add-on's status line (its drop counter)."""
+NOTICE_EVERY = 5.0
+"""Seconds between two notices of records the add-on dropped."""
+
+SOCKET_PREFIX = "unix:"
+
+
+class LineStream:
+    """``readline`` over a file, FIFO or listening socket that waits for more.
+
+    Returns ``b""`` (the end) only once :attr:`stop` is set and the bytes already
+    received are handed out. Every line returned goes to ``on_line`` first.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        stop: threading.Event,
+        on_line: Callable[[bytes], None] | None = None,
+        listener: socket.socket | None = None,
+    ) -> None:
+        self.target = target
+        self.stop = stop
+        self.on_line = on_line
+        self._buf = bytearray()
+        self._listener = listener
+        self._conn: socket.socket | None = None
+        self._fd: int | None = None
+        self._ino: tuple[int, int] | None = None
+        self._fifo = False
+        self._pos = 0
+        self.connections = 0
+        """Writers that connected (socket) or files opened (file, FIFO)."""
+
+    # -- the file-like side (what RecordFile uses) -------------------------------------
+
+    def fileno(self) -> int:
+        raise OSError("a followed stream has no size")
+
+    def readline(self, limit: int = -1) -> bytes:
+        """The next line (with its newline), at most ``limit`` bytes; waits for it."""
+        limit = limit if limit > 0 else MAX_LINE
+        buf = self._buf
+        while True:
+            cut = buf.find(b"\n", 0, limit)
+            if cut >= 0 or len(buf) >= limit:
+                end = cut + 1 if cut >= 0 else limit
+                line = bytes(buf[:end])
+                del buf[:end]
+                if self.on_line is not None:
+                    self.on_line(line)
+                return line
+            if self.stop.is_set():
+                if buf:
+                    # Whatever came last, even without its newline: it is read.
+                    line = bytes(buf) + b"\n"
+                    buf.clear()
+                    if self.on_line is not None:
+                        self.on_line(line)
+                    return line
+                return b""
+            self._fill()
+
+    def head(self, size: int) -> bytes:
+        """The first ``size`` bytes to come (fewer once a line that is not blank has
+        come, or at the end), left to be read: what decides the format."""
+        buf = self._buf
+        while len(buf) < size and not self.stop.is_set():
+            end = buf.rfind(b"\n")
+            if end >= 0 and buf[:end].strip():
+                break
+            self._fill()
+        return bytes(buf[:size])
+
+    def close(self) -> None:
+        """Close what is open (the listening socket belongs to the caller)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+
+    # -- reading more ---------------------------------------------------------------
+
+    def _end_of_writer(self) -> None:
+        # A writer went away in the middle of a line: end it there, so that the next
+        # writer's first line is not glued to it (it is then counted as bad).
+        if self._buf and not self._buf.endswith(b"\n"):
+            self._buf += b"\n"
+
+    def _fill(self) -> None:
+        if self._listener is not None:
+            self._fill_socket(self._listener)
+        else:
+            self._fill_path()
+
+    def _fill_socket(self, listener: socket.socket) -> None:
+        if self._conn is None:
+            ready, _, _ = select.select([listener], [], [], POLL)
+            if ready:
+                with contextlib.suppress(BlockingIOError, InterruptedError):
+                    conn, _ = listener.accept()
+                    conn.setblocking(False)
+                    self._conn = conn
+                    self.connections += 1
+            return
+        ready, _, _ = select.select([self._conn], [], [], POLL)
+        if not ready:
+            return
+        try:
+            data = self._conn.recv(1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if data:
+            self._buf += data
+            return
+        self._conn.close()
+        self._conn = None
+        self._end_of_writer()
+
+    def _open_path(self) -> bool:
+        try:
+            fd = os.open(self.target, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise CaptureError(f"{self.target}: cannot open ({exc.strerror or exc})") from None
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            os.close(fd)
+            raise CaptureError(f"{self.target}: is a directory, not a file of records")
+        self._fd = fd
+        self._fifo = stat.S_ISFIFO(st.st_mode)
+        self._ino = (st.st_dev, st.st_ino)
+        self._pos = 0
+        self.connections += 1
+        return True
+
+    def _fill_path(self) -> None:
+        if self._fd is None and not self._open_path():
+            time.sleep(POLL)
+            return
+        assert self._fd is not None
+        try:
+            data = os.read(self._fd, 1 << 16)
+        except BlockingIOError:
+            select.select([self._fd], [], [], POLL)
+            return
+        except OSError as exc:
+            if exc.errno == errno.EINTR:
+                return
+            raise CaptureError(f"{self.target}: cannot read ({exc.strerror or exc})") from None
+        if data:
+            self._buf += data
+            self._pos += len(data)
+            return
+        # The end for now: a FIFO without writers (a line cut there is ended), or a
+        # file not grown yet (the rest of its last line may still come).
+        if self._fifo:
+            self._end_of_writer()
+        if not self._replaced():
+            time.sleep(POLL)
+
+    def _replaced(self) -> bool:
+        """A followed file replaced or truncated (rotation): reopen it from its start."""
+        try:
+            st = os.stat(self.target)
+        except OSError:
+            return False  # gone for now: keep reading the old one until it comes back
+        if stat.S_ISFIFO(st.st_mode):
+            return False
+        if (st.st_dev, st.st_ino) == self._ino and st.st_size >= self._pos:
+            return False
+        self._end_of_writer()
+        self.close()
+        return self._open_path()
+
+
+def _listen(path: str) -> socket.socket:
+    """A Unix stream socket listening at ``path`` (0600; a stale socket is replaced)."""
+    with contextlib.suppress(OSError):
+        if stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        sock.bind(path)
+        sock.listen(4)
+    except OSError as exc:
+        sock.close()
+        raise CaptureError(f"{path}: cannot listen ({exc.strerror or exc})") from None
+    finally:
+        os.umask(old)
+    sock.setblocking(False)
+    return sock
+
+
+class Follower:
+    """A frame source of the requests written to ``target`` as they come.
+
+    ``record(line)`` receives every line read, before it is parsed (``live --from
+    -w``). Counters: ``followed`` (requests read), ``bad_lines``, and
+    ``proxy_dropped`` (what the mitmproxy add-on says it dropped).
+    """
+
+    def __init__(
+        self,
+        target: str,
+        notify: Notify | None = None,
+        record: Callable[[bytes], None] | None = None,
+    ) -> None:
+        self.target = target
+        self.name = f"proxy {target}"
+        self._notify = notify
+        self._record = record
+        self._stop = threading.Event()
+        self._queue: queue.Queue[Parsed] = queue.Queue(QUEUE)
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.kind: str | None = None
+        """The input kind of the first line, once known."""
+        self.followed = 0
+        self.proxy_dropped = 0
+        self._last_notice = 0.0
+        self._source: RecordFile | None = None
+        self._listener: socket.socket | None = None
+        self._socket_path: str | None = None
+        if target.startswith(SOCKET_PREFIX):
+            self._socket_path = target[len(SOCKET_PREFIX) :]
+            if not self._socket_path:
+                raise CaptureError(f"{target}: no socket path after {SOCKET_PREFIX!r}")
+            self._listener = _listen(self._socket_path)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                st = os.stat(target)
+                if stat.S_ISDIR(st.st_mode):
+                    raise CaptureError(f"{target}: is a directory, not a file of records")
+                if stat.S_ISSOCK(st.st_mode):
+                    raise CaptureError(
+                        f"{target}: is a socket; to listen on it, use --from unix:{target}"
+                    )
+                if not os.access(target, os.R_OK):
+                    raise CaptureError(f"{target}: permission denied")
+        self.stream = LineStream(
+            target if self._listener is None else self._socket_path or target,
+            self._stop,
+            self._line,
+            self._listener,
+        )
+
+    def _say(self, level: str, text: str) -> None:
+        if self._notify is not None:
+            self._notify(level, text)
+
+    def _line(self, line: bytes) -> None:
+        if self._record is not None:
+            self._record(line)
+        if line.startswith(STATUS_PREFIX):
+            try:
+                dropped = orjson.loads(line)["headerwatch_addon"]["dropped"]
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                return
+            if isinstance(dropped, int) and dropped > self.proxy_dropped:
+                self.proxy_dropped = dropped
+                now = time.monotonic()
+                if now - self._last_notice >= NOTICE_EVERY:
+                    self._last_notice = now
+                    self._say(
+                        "warning",
+                        f"the mitmproxy add-on dropped {dropped:,} records so far "
+                        "(nobody was reading, or headerwatch read too slowly)",
+                    )
+
+    def _read(self) -> None:
+        try:
+            head = self.stream.head(SNIFF_BYTES)
+            if not head.strip():
+                return
+            # Looked up now: the table as it is (another input kind follows the same way).
+            kinds = inputs.INPUTS
+            kind = next((k for k in kinds if k.sniff(head)), None)
+            if kind is None or kind.name == "capture":
+                what = "a capture" if kind is not None else "not a record format headerwatch reads"
+                self._say(
+                    "error",
+                    f"{self.target}: {what}; live --from follows records "
+                    f"({'; '.join(k.what for k in kinds if k.name != 'capture')})",
+                )
+                return
+            self.kind = kind.name
+            opened = kind.open(self.target, self._stream_io())
+            if not isinstance(opened, RecordFile):
+                self._say("error", f"{self.target}: {kind.what} cannot be followed")
+                return
+            self._source = opened
+            for parsed in opened.requests():
+                self._queue.put(parsed)
+                self.followed += 1
+            for line in after_reading(opened):
+                self._say("warning", line)
+        except CaptureError as exc:
+            self._say("error", str(exc))
+        finally:
+            self.stream.close()
+            self._done.set()
+
+    def _stream_io(self) -> IO[bytes]:
+        stream: Any = self.stream
+        result: IO[bytes] = stream
+        return result
+
+    def frames(self) -> Iterator[Parsed | None]:
+        """Requests as they are written; ends once stopped and everything read is out."""
+        self._thread = threading.Thread(
+            target=self._read, name=f"follow:{self.target}", daemon=True
+        )
+        self._thread.start()
+        get = self._queue.get
+        while True:
+            try:
+                yield get(timeout=HEARTBEAT)
+            except queue.Empty:
+                if self._done.is_set() and self._queue.empty():
+                    break
+                yield None
+        self._close_listener()
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+            if self._socket_path is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(self._socket_path)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float) -> None:
+        """Wait for the reader thread to end."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def counters(self) -> dict[str, int]:
+        out = {"followed": self.followed}
+        if self.proxy_dropped:
+            out["proxy_dropped"] = self.proxy_dropped
+        if self._source is not None and self._source.bad_lines:
+            out["bad_lines"] = self._source.bad_lines
+        return out
+
+    def current_time(self) -> float | None:
+        """Wall-clock time: the records' times are the proxy's clock, now."""
+        return time.time()

@@ -1,0 +1,75 @@
+"""The mitmproxy add-on's writer, run inside mitmproxy's own environment (it imports
+mitmproxy, which headerwatch's environment does not have)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from tests.mitmproxy_lab import mitmdump
+from tui.cmd_mitmproxy_addon import ADDON
+
+_WITHOUT_READER = r"""
+import importlib.util, json, sys, time
+spec = importlib.util.spec_from_file_location("addon", sys.argv[1])
+addon = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(addon)
+writer = addon.Writer(sys.argv[2], bound=100)
+started = time.monotonic()
+for n in range(5000):
+    writer.put({"n": n})
+took = time.monotonic() - started
+time.sleep(0.3)
+writer.close(timeout=2.0)
+print(json.dumps({"took": took, "dropped": writer.dropped, "written": writer.written,
+                  "alive": writer.thread.is_alive()}))
+"""
+
+
+def _python() -> str:
+    return str(Path(mitmdump()).with_name("python"))
+
+
+def test_with_nobody_reading_its_fifo_the_add_on_drops_counts_and_never_blocks(
+    tmp_path: Path,
+) -> None:
+    fifo = tmp_path / "hw.fifo"
+    os.mkfifo(fifo)
+    run = subprocess.run(
+        [_python(), "-c", _WITHOUT_READER, str(ADDON), str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["dropped"] == 5000
+    assert result["written"] == 0
+    assert result["took"] < 1.0  # 5,000 puts: never a wait for a reader
+    assert result["alive"] is False
+
+
+def test_its_file_output_is_private_and_appended(tmp_path: Path) -> None:
+    out = tmp_path / "proxy.jsonl"
+    out.write_bytes(b'{"old": 1}\n')
+    os.chmod(out, 0o644)
+    run = subprocess.run(
+        [_python(), "-c", _WITHOUT_READER, str(ADDON), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    lines = out.read_text().splitlines()
+    assert lines[0] == '{"old": 1}'
+    assert os.stat(out).st_mode & 0o777 == 0o600
+    # What fitted the queue of 100 is written; the rest is counted, and the count said.
+    objects = [json.loads(line) for line in lines[1:]]
+    status = [o["headerwatch_addon"] for o in objects if "headerwatch_addon" in o]
+    records = [o for o in objects if "headerwatch_addon" not in o]
+    assert len(records) == result["written"] > 0
+    assert result["dropped"] == 5000 - result["written"] > 0
+    assert status[-1]["dropped"] == result["dropped"]

@@ -1,0 +1,135 @@
+"""Sessions of records (a proxy's requests): saved from the dashboard's store and
+reopened as they were, marks and comments included."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from capture.formats.jsonl import record_to_dict
+from capture.formats.record_session import (
+    RecordRecording,
+    info_of_line,
+    is_record_session,
+    save_record_session,
+)
+from capture.formats.session import SessionError, SessionInfo, load_annotations
+from capture.identity.detector import IdentityDetector
+from capture.pipeline import Pipeline
+from capture.sources.source import FileSource
+from capture.view.store import Store
+
+
+def _record(n: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "ts": 1700000000.25 + n,
+        "src": "10.0.0.2",
+        "sport": 40000,
+        "dst": "192.0.2.1",
+        "dport": 443,
+        "method": "GET",
+        "uri": f"/{n}",
+        "version": "HTTP/1.1",
+        "headers": [["Host", "a.example"], ["X-MSISDN", "447700900123"], ["x-msisdn", "2"]],
+        "flow": 1,
+        "depth": n,
+        "source": "mitmproxy",
+        "tls": {"sni": "a.example", "alpn": "http/1.1"},
+        "response": {
+            "ts": 1700000000.5 + n,
+            "version": "HTTP/1.1",
+            "status": 200,
+            "reason": "OK",
+            "headers": [["Content-Length", "0"]],
+        },
+        **extra,
+    }
+
+
+def _load(path: Path) -> Store:
+    """What ``open PATH`` puts in its store: the pipeline's records, then the session's
+    marks and comments (the dashboard's order)."""
+    store = Store()
+    pipeline = Pipeline(IdentityDetector())
+    for item in FileSource([str(path)]).frames():
+        if item is not None and not isinstance(item, tuple):
+            store.apply(pipeline.feed_request(item))
+    store.apply(pipeline.flush())
+    load_annotations([str(path)]).apply(store)
+    return store
+
+
+def _state(store: Store) -> list[tuple[dict[str, Any], bool, str]]:
+    return [(record_to_dict(e.record), e.marked, e.comment) for e in store]
+
+
+@pytest.fixture
+def proxied(tmp_path: Path) -> Store:
+    """A store as live --from fills it, from records the add-on wrote (HTTP/2 too)."""
+    lines = [_record(1), _record(2), _record(3, version="HTTP/2.0", authority="b.example:8443")]
+    lines[2]["headers"] = [["user-agent", "app"], ["x-msisdn", "447700900123"]]
+    source = tmp_path / "proxy.jsonl"
+    source.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    store = _load(source)
+    store.mark(1)
+    store.set_comment(3, "the app's own request; phone number over h2")
+    return store
+
+
+def test_a_saved_session_of_records_reopens_identically(tmp_path: Path, proxied: Store) -> None:
+    path = tmp_path / "session.jsonl"
+    info = SessionInfo.new(source="proxy /tmp/x", region="GB")
+    assert save_record_session(str(path), list(proxied), info=info) == 3
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert is_record_session(str(path))
+    first = path.read_bytes().splitlines()[0]
+    reread = info_of_line(first)
+    assert reread is not None and (reread.source, reread.region) == ("proxy /tmp/x", "GB")
+
+    reopened = _load(path)
+    assert _state(reopened) == _state(proxied)
+    assert [e.marked for e in reopened] == [True, False, False]
+    assert reopened.get(3) is not None and reopened.get(3).record.request.host == "b.example:8443"  # type: ignore[union-attr]
+    # Saved again from the reopened store: the very same bytes.
+    again = tmp_path / "again.jsonl"
+    save_record_session(str(again), list(reopened), info=info)
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_a_session_of_the_shown_requests_keeps_only_those(tmp_path: Path, proxied: Store) -> None:
+    path = tmp_path / "shown.jsonl"
+    assert save_record_session(str(path), list(proxied), only=[3]) == 1
+    [entry] = list(_load(path))
+    assert entry.record.request.uri == "/3"
+    assert entry.comment == "the app's own request; phone number over h2"
+
+
+def test_a_recording_of_records_as_read_is_a_session_and_a_failed_save_leaves_the_old_file(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "rec.jsonl"
+    rec = RecordRecording(str(path), SessionInfo.new(source="proxy x"))
+    rec.write(orjson.dumps(_record(1)) + b"\n")
+    # Everything written is in the file before close: a stop at any time keeps it.
+    assert len(path.read_bytes().splitlines()) == 2
+    rec.close()
+    assert [e.record.request.uri for e in _load(path)] == ["/1"]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+    with pytest.raises(SessionError, match="session not saved"):
+        save_record_session(str(tmp_path / "missing" / "x.jsonl"), [])
+
+
+def test_a_dashboard_over_record_files_only_saves_sessions_of_records(tmp_path: Path) -> None:
+    from tui.common import demo_capture_path
+
+    records = tmp_path / "proxy.jsonl"
+    records.write_bytes(orjson.dumps(_record(1)) + b"\n")
+    assert FileSource([str(records)]).records_only
+    assert not FileSource([str(records), demo_capture_path()]).records_only
+    assert not FileSource([demo_capture_path()]).records_only

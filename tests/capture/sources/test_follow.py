@@ -1,0 +1,205 @@
+"""Following records as they are written (``live --from``): files, FIFOs, sockets."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from capture.model import Parsed, Request
+from capture.sources import inputs
+from capture.sources.follow import Follower
+from capture.sources.frames import CaptureError
+from capture.sources.records import RecordFile
+
+
+def _line(n: int, **extra: Any) -> bytes:
+    obj = {
+        "ts": 1700000000.0 + n,
+        "src": "10.0.0.2",
+        "sport": 40000 + n,
+        "dst": "192.0.2.1",
+        "dport": 443,
+        "method": "GET",
+        "uri": f"/{n}",
+        "version": "HTTP/1.1",
+        "headers": [["Host", "a.example"], ["X-N", str(n)]],
+        **extra,
+    }
+    return orjson.dumps(obj) + b"\n"
+
+
+class Collected:
+    """The follower run in a thread, its requests and notices collected."""
+
+    def __init__(self, follower: Follower, notices: list[tuple[str, str]]) -> None:
+        self.follower = follower
+        self.notices = notices
+        self.items: list[Parsed] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        for item in self.follower.frames():
+            if item is not None:
+                self.items.append(item)
+
+    def uris(self) -> list[str | None]:
+        return [p.request.uri for p in self.items]
+
+    def wait(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, (self.uris(), self.notices)
+            time.sleep(0.02)
+
+    def finish(self) -> None:
+        self.follower.stop()
+        self.thread.join(5.0)
+        assert not self.thread.is_alive()
+
+
+def _follow(target: str, **kw: Any) -> Collected:
+    notices: list[tuple[str, str]] = []
+    follower = Follower(target, lambda level, text: notices.append((level, text)), **kw)
+    return Collected(follower, notices)
+
+
+def test_a_growing_file_is_followed_from_its_start_and_stop_keeps_what_was_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "proxy.jsonl"
+    path.write_bytes(_line(1))
+    recorded: list[bytes] = []
+    run = _follow(str(path), record=recorded.append)
+    run.wait(lambda: run.uris() == ["/1"])
+    with open(path, "ab") as out:
+        out.write(_line(2) + _line(3)[:20])
+        out.flush()
+        run.wait(lambda: run.uris() == ["/1", "/2"])
+        out.write(_line(3)[20:])
+    run.wait(lambda: len(run.items) == 3)
+    run.finish()
+    assert run.uris() == ["/1", "/2", "/3"]
+    assert recorded == [_line(1), _line(2), _line(3)]
+    assert run.follower.counters()["followed"] == 3
+
+
+def test_a_file_that_does_not_exist_yet_is_waited_for_and_a_replaced_one_read_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "later.jsonl"
+    run = _follow(str(path))
+    time.sleep(0.2)
+    path.write_bytes(_line(1))
+    run.wait(lambda: run.uris() == ["/1"])
+    # Rotation: a new file under the same name is read from its start.
+    path.rename(tmp_path / "later.jsonl.1")
+    path.write_bytes(_line(2))
+    run.wait(lambda: run.uris() == ["/1", "/2"])
+    run.finish()
+
+
+def test_a_fifo_is_read_while_writers_come_and_go(tmp_path: Path) -> None:
+    fifo = tmp_path / "hw.fifo"
+    os.mkfifo(fifo)
+    run = _follow(str(fifo))
+    time.sleep(0.2)
+    for n in (1, 2):
+        with open(fifo, "wb") as writer:
+            writer.write(_line(n))
+        run.wait(lambda n=n: len(run.items) == n)  # type: ignore[misc]
+    run.finish()
+    assert run.uris() == ["/1", "/2"]
+
+
+def test_a_unix_socket_is_listened_on_privately_and_writers_may_reconnect(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "hw.sock"
+    run = _follow(f"unix:{path}")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with socket.socket(socket.AF_UNIX) as writer:
+        writer.connect(str(path))
+        # A writer that dies in the middle of a line: that line is bad, the next is not.
+        writer.sendall(_line(1) + _line(2)[:30])
+    run.wait(lambda: len(run.items) == 1)
+    with socket.socket(socket.AF_UNIX) as writer:
+        writer.connect(str(path))
+        writer.sendall(_line(3))
+    run.wait(lambda: len(run.items) == 2)
+    run.finish()
+    assert run.uris() == ["/1", "/3"]
+    assert run.follower.counters()["bad_lines"] == 1
+    assert not path.exists()  # the socket is removed when following ends
+
+
+def test_the_add_ons_drop_counter_becomes_a_warning_and_a_counter(tmp_path: Path) -> None:
+    path = tmp_path / "proxy.jsonl"
+    status = orjson.dumps({"headerwatch_addon": {"format": 1, "dropped": 42, "written": 1}})
+    path.write_bytes(_line(1) + status + b"\n" + _line(2))
+    run = _follow(str(path))
+    run.wait(lambda: len(run.items) == 2)
+    run.finish()
+    assert run.follower.counters()["proxy_dropped"] == 42
+    assert any("dropped 42 records" in text for level, text in run.notices if level == "warning")
+
+
+def test_a_capture_cannot_be_followed_and_says_so_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.pcap"
+    header = bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")
+    record = bytes.fromhex("00000000000000002800000028000000") + bytes(40)
+    path.write_bytes(header + record)
+    run = _follow(str(path))
+    run.wait(lambda: bool(run.notices))
+    run.finish()
+    [(level, text)] = run.notices
+    assert level == "error"
+    assert "a capture" in text and "\n" not in text
+
+
+def test_a_directory_or_an_existing_socket_path_is_refused_at_once(tmp_path: Path) -> None:
+    with pytest.raises(CaptureError, match="is a directory"):
+        Follower(str(tmp_path))
+    sock_path = tmp_path / "s.sock"
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(sock_path))
+        with pytest.raises(CaptureError, match="use --from unix:"):
+            Follower(str(sock_path))
+
+
+def test_another_record_kind_of_inputs_is_followed_the_same_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def parse(obj: Any) -> Parsed | None:
+        if obj.get("event_type") != "http":
+            return None
+        req = Request(obj["t"], 0, 1, "10.0.0.9", 1, "192.0.2.9", 80, "GET", obj["url"], "HTTP/1.1")
+        return Parsed(req)
+
+    kind = inputs.InputKind(
+        "eve",
+        "an engine's log",
+        lambda head: b'"event_type"' in head,
+        lambda path, stream: RecordFile(path, stream, "an engine's log", parse),
+    )
+    monkeypatch.setattr(inputs, "INPUTS", (kind, *inputs.INPUTS))
+    path = tmp_path / "eve.json"
+    path.write_bytes(
+        b'{"event_type":"http","t":1.0,"url":"/a"}\n'
+        b'{"event_type":"dns"}\n'
+        b'{"event_type":"http","t":2.0,"url":"/b"}\n'
+    )
+    run = _follow(str(path))
+    run.wait(lambda: len(run.items) == 2)
+    run.finish()
+    assert run.uris() == ["/a", "/b"]
+    assert run.follower.kind == "eve"

@@ -1,0 +1,110 @@
+"""``headerwatch live --from PATH`` on the command line, headless, and
+``headerwatch mitmproxy-addon`` (no mitmproxy needed: the records are written here)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+from tui.cli import main
+
+
+def _record(n: int, headers: list[list[str]]) -> bytes:
+    return (
+        orjson.dumps(
+            {
+                "ts": 1700000000.0 + n,
+                "src": "10.0.0.2",
+                "sport": 40000 + n,
+                "dst": "192.0.2.1",
+                "dport": 443,
+                "method": "GET",
+                "uri": f"/{n}",
+                "version": "HTTP/1.1",
+                "headers": [["Host", "ads.example"], *headers],
+                "source": "mitmproxy",
+            }
+        )
+        + b"\n"
+    )
+
+
+def _follow(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    source = tmp_path / "proxy.jsonl"
+    seen = tmp_path / "seen.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "live", "--from", str(source), "-w", str(seen), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not (seen.exists() and len(seen.read_bytes().splitlines()) >= 3):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_headless_follow_keeps_identity_options_and_exit_codes(tmp_path: Path) -> None:
+    (tmp_path / "proxy.jsonl").write_bytes(
+        _record(1, [["User-Agent", "app"]])
+        + _record(2, [["X-Ad-Id", "my-canary-1234"], ["Cookie", "imei=490154203237518"]])
+    )
+    run = _follow(
+        tmp_path,
+        "--format", "table", "--only-identity", "--fail-on-identity",
+        "--canary", "my-canary-1234",
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    rows = run.stdout.splitlines()[1:]
+    assert len(rows) == 1 and "/2" in rows[0]
+    assert "canary" in rows[0] and "imei" in rows[0]
+    assert "2 records followed" in run.stderr
+    assert "2 lines recorded" in run.stderr
+
+
+def test_following_nothing_of_identity_exits_0(tmp_path: Path) -> None:
+    (tmp_path / "proxy.jsonl").write_bytes(_record(1, []) + _record(2, []))
+    run = _follow(tmp_path, "--format", "jsonl", "--fail-on-identity")
+    assert run.returncode == 0, run.stderr
+    assert [orjson.loads(line)["uri"] for line in run.stdout.splitlines()] == ["/1", "/2"]
+
+
+def test_a_path_that_cannot_be_followed_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: object
+) -> None:
+    assert main(["live", "--from", str(tmp_path), "--format", "jsonl"]) == 2
+    err = capsys.readouterr().err  # type: ignore[attr-defined]
+    assert err.strip().count("\n") == 0
+    assert "is a directory" in err
+
+
+def test_live_needs_an_interface_or_a_path_not_both(tmp_path: Path) -> None:
+    both = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "live", "-i", "lo", "--from", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+    )
+    assert both.returncode == 2
+    assert "not allowed with argument" in both.stderr
+
+
+def test_the_add_on_command_prints_the_path_of_a_file_that_needs_only_mitmproxy(
+    capsys: object,
+) -> None:
+    assert main(["mitmproxy-addon"]) == 0
+    path = Path(capsys.readouterr().out.strip())  # type: ignore[attr-defined]
+    assert path.is_file() and path.name == "mitmproxy_addon.py"
+    imports = {
+        line.split()[1].split(".")[0]
+        for line in path.read_text().splitlines()
+        if line.startswith(("import ", "from "))
+    }
+    assert imports - {"__future__", "mitmproxy"} <= set(sys.stdlib_module_names)

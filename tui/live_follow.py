@@ -1,0 +1,123 @@
+"""``headerwatch live --from PATH``: a proxy's requests, followed as they are written.
+
+The mitmproxy add-on (``headerwatch mitmproxy-addon``) writes one record per request
+to a file, a FIFO or a Unix socket; :class:`~capture.sources.follow.Follower`
+follows it and the requests enter the pipeline at ``feed_request``, so detection,
+canaries, filters, exposure, ``--only-identity`` and ``--fail-on-identity`` work as
+for a capture. No packet socket is opened, so no privileges are needed.
+
+``-w FILE`` records a session of records (:mod:`capture.formats.record_session`)
+line by line as it is read; ``w`` in the dashboard saves one from what is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+from typing import Any
+
+from capture.formats.record_session import RecordRecording
+from capture.formats.session import SessionError, SessionInfo
+from capture.model import Notice
+from capture.runner import Runner
+from capture.sources.follow import Follower
+from capture.sources.frames import CaptureError
+from capture.text import counted
+from capture.view.selection import EXIT_USAGE
+from tui.cmd_live import headless_run
+from tui.common import DASHBOARD_RECURRENCE, build_detector
+
+
+def follow_summary(counters: dict[str, int]) -> str:
+    """What following saw and lost, for the final stderr line."""
+    parts = [f"{counted(counters.get('followed', 0), 'record')} followed"]
+    if counters.get("proxy_dropped"):
+        parts.append(f"{counters['proxy_dropped']:,} dropped by the proxy add-on")
+    if counters.get("bad_lines"):
+        parts.append(f"{counters['bad_lines']:,} bad lines passed over")
+    if "recorded" in counters:
+        parts.append(f"{counted(counters['recorded'], 'line')} recorded")
+    return ", ".join(parts)
+
+
+def run_follow(
+    args: argparse.Namespace,
+    app_module: Any,
+    notify: Any,
+    notices: list[Notice],
+    notify_box: list[Any],
+) -> int:
+    """Run ``live --from PATH`` (headless with ``--format``, else the dashboard)."""
+    err = sys.stderr
+    headless = args.format is not None
+    detector = build_detector(args, recurrence=0 if headless else DASHBOARD_RECURRENCE)
+    recording: RecordRecording | None = None
+    if args.write:
+        try:
+            info = SessionInfo.new(source=f"proxy {args.follow}", region=args.region or "")
+            recording = RecordRecording(args.write, info)
+        except SessionError as exc:
+            print(f"headerwatch: error: {exc}", file=err)
+            return EXIT_USAGE
+    try:
+        follower = Follower(
+            args.follow, notify, record=recording.write if recording is not None else None
+        )
+    except CaptureError as exc:
+        if recording is not None:
+            recording.close()
+        print(f"headerwatch: error: {exc}", file=err)
+        return EXIT_USAGE
+
+    def summary(counters: dict[str, int]) -> str:
+        if recording is not None:
+            counters = {**counters, "recorded": recording.lines}
+        return follow_summary(counters)
+
+    try:
+        if headless:
+            return headless_run(
+                args,
+                follower,
+                detector,
+                notices,
+                notify_box,
+                banner=f"following {args.follow} (records of a proxy); Ctrl-C to stop",
+                join=follower.join,
+                summary=summary,
+            )
+        app = app_module.HeaderwatchApp(
+            follower,
+            detector,
+            source_name=follower.name,
+            redact=args.redact,
+            record_session=True,
+        )
+        events_arrived = import_module("tui.messages").EventsArrived
+
+        def post(level: str, text: str) -> None:
+            app.post_message(events_arrived([Notice(level, text)]))
+
+        notify_box.append(post)
+        for notice in notices:
+            post(notice.level, notice.text)
+        code = app.run()
+        follower.stop()
+        follower.join(5.0)
+        runner = getattr(app, "runner", None)
+        counters = follower.counters()
+        if isinstance(runner, Runner):
+            runner.finished.wait(5.0)
+            print(f"headerwatch: {runner.pipeline.summary()}; {summary(counters)}", file=err)
+        else:
+            print(f"headerwatch: {summary(counters)}", file=err)
+        return int(code or 0)
+    finally:
+        if recording is not None:
+            recording.close()
+            if recording.failed is not None:
+                print(
+                    f"headerwatch: warning: {args.write}: recording stopped ({recording.failed})",
+                    file=err,
+                )
