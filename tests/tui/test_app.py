@@ -855,6 +855,38 @@ async def test_open_of_headerwatch_jsonl_shows_what_open_of_the_capture_shows(
     ) in from_records
 
 
+async def test_open_of_a_har_shows_its_requests_identities_and_what_it_lacks(
+    tmp_path: Path,
+) -> None:
+    from capture.scan import scan
+
+    har = tmp_path / "demo.har"
+    with har.open("w", encoding="utf-8") as out:
+        scan([demo_capture_path()], fmt="har", detector=IdentityDetector(), out=out,
+             err=io.StringIO())  # fmt: skip
+    # As a browser would have written it: no headerwatch fields.
+    doc = json.loads(har.read_text(encoding="utf-8"))
+    for entry in doc["log"]["entries"]:
+        for key in [k for k in entry if k.startswith("_")]:
+            del entry[key]
+    har.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    notes: list[str] = []
+    source = FileSource([str(har)], notify=lambda level, text: notes.append(text))
+    app = HeaderwatchApp(source, IdentityDetector(), utc=True, keymap={}, batch_interval=0.02)
+    loaded = await _loaded(app)
+    assert len(loaded) == 28
+    assert (
+        "http://ads.adnetwork.example/v2/ad?app=com.example.fruitgame&imei=490154203237518"
+        "&fmt=json&w=320&h=50",
+        ("+447700900123", "490154203237518"),
+    ) in loaded
+    assert [n for n in notes if "HAR written by headerwatch" in n] == [
+        f"{har}: HAR written by headerwatch {doc['log']['creator']['version']}: no client "
+        "address or port; no raw head; header order is the tool's listing, not necessarily "
+        "the wire's; no request target as sent; the URL stands in"
+    ]
+
+
 async def test_an_export_that_fails_shows_the_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
