@@ -100,6 +100,9 @@ class Request:
     body_length: int = 0
     anomalies: tuple[str, ...] = ()
     """Human-readable notes on what was odd: gaps, obs-fold, bare LF, bad framing."""
+    app: str = ""
+    """The app that sent it, where the capture says (PCAPdroid's extensions:
+    :mod:`capture.sources.pcapdroid`); empty when unknown."""
 
     @property
     def host(self) -> str | None:

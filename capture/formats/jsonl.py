@@ -67,6 +67,8 @@ def _record_fields(record: Record) -> dict[str, Any]:
     }
     if req.anomalies:
         out["anomalies"] = req.anomalies
+    if req.app:
+        out["app"] = req.app
     if record.response is not None:
         out["response"] = _response_fields(record.response)
     moved = record.transit
@@ -172,6 +174,7 @@ def parsed_from_dict(obj: Any) -> Parsed:
         headers=_headers(obj, "headers"),
         body_length=_int(obj, "body_length", 0),
         anomalies=tuple(_strings(obj, "anomalies")),
+        app=_str(obj, "app", ""),
     )
     response = None
     if obj.get("response") is not None:

@@ -18,7 +18,7 @@ does not keep, each said as an anomaly of the record and once per file
 
 headerwatch's own HAR (:mod:`capture.formats.har`) writes what HAR has no place
 for as ``_`` fields, which are read back: ``_client``, ``_server``, ``_flow``,
-``_depth``, ``_anomalies``, ``_injected``/``_removed``/``_changed`` (sent versus
+``_depth``, ``_anomalies``, ``_app``, ``_injected``/``_removed``/``_changed`` (sent versus
 received) and the body findings of ``_identityFindings``.
 """
 
@@ -197,6 +197,7 @@ def parsed_from_entry(entry: Any) -> Parsed:
         body=body[:BODY_KEPT],
         body_length=body_length,
         anomalies=tuple(dict.fromkeys(anomalies)),
+        app=_optional_string(entry, "_app") or "",
     )
     carried = tuple(
         _finding(f)
