@@ -375,3 +375,22 @@ def test_jsonl_records_keep_header_order_case_and_duplicates(tmp_path: Path) -> 
     path.write_text(json.dumps(line) + "\n", encoding="utf-8")
     again, _ = _scan(path)
     assert again[0]["headers"] == line["headers"]
+
+
+def test_headerwatch_s_own_har_of_a_reflected_capture_keeps_sent_versus_received(
+    tmp_path: Path,
+) -> None:
+    from tests.capture.test_echo_paths import _lab_capture
+
+    capture = _lab_capture(tmp_path)
+    first, _ = _scan(capture)
+    entries, _ = _scan(capture, fmt="har")
+    assert any(e.get("_injected") for e in entries)
+    har = tmp_path / "echoed.har"
+    har.write_text(json.dumps({"log": {"entries": entries}}), encoding="utf-8")
+    again, _ = _scan(har)
+    keys = ("uri", "findings", "injected", "removed", "changed")
+    assert [{k: r.get(k) for k in keys} for r in again] == [
+        {k: r.get(k) for k in keys} for r in first
+    ]
+    assert any(f["kind"] == "msisdn" for r in again for f in r["findings"])
