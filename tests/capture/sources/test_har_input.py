@@ -239,6 +239,20 @@ def test_firefox_47s_har_reads_with_its_cookie_and_local_time_offsets() -> None:
     assert err.count("HAR written by Firefox 47.0") == 1
 
 
+def test_charles_4_2s_har_gives_the_form_body_from_its_params() -> None:
+    records, err = _scan(HARS / "charles42-form.har")
+    assert [(r["method"], r["uri"]) for r in records] == [
+        ("GET", "http://cgi-lib.berkeley.edu/ex/simple-form.html"),
+        ("POST", "http://cgi-lib.berkeley.edu/ex/simple-form.cgi"),
+    ]
+    post = records[1]
+    # Charles keeps the form only as params: rebuilt, it is as long as was sent.
+    assert post["body_length"] == 62
+    assert ["Content-Length", "62"] in post["headers"]
+    assert post["dst"] == "128.32.236.14"
+    assert err.count("HAR written by Charles Proxy 4.2:") == 1
+
+
 # --- headerwatch's own HAR, and HAR's gaps -------------------------------------------
 
 
