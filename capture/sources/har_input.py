@@ -14,7 +14,8 @@ does not keep, each said as an anomaly of the record and once per file
 - the raw head: the headers are the tool's listing, which need not be the wire
   order (Chrome's HTTP/1.1 entries list ``Host`` wherever its dictionary put it);
 - the request target as sent: the full URL stands in for it;
-- the name case of HTTP/2 entries, whose names browsers write lower-case.
+- the name case of HTTP/2 entries, whose names browsers write lower-case, and how
+  their cookies were split into fields (listed as one ``cookie`` header).
 
 headerwatch's own HAR (:mod:`capture.formats.har`) writes what HAR has no place
 for as ``_`` fields, which are read back: ``_client``, ``_server``, ``_flow``,
@@ -45,6 +46,7 @@ NO_CLIENT = "HAR: no client address or port"
 NO_RAW_HEAD = "HAR: no raw head; header order is the tool's listing, not necessarily the wire's"
 NO_TARGET = "HAR: no request target as sent; the URL stands in"
 LOWER_CASE = "HAR: header names all lower-case (HTTP/2 as the tool lists it)"
+COOKIES_MERGED = "HAR: HTTP/2 cookies as one header; how many cookie fields were sent is not kept"
 COOKIES_JOINED = "HAR: cookies listed without a Cookie header; joined into one"
 CLAMPED = "startedDateTime out of range (before 1970 or after 2106-02-07), clamped"
 VERSION_UNKNOWN = "HAR: HTTP version unknown (a browser's cached or provisional entry?)"
@@ -151,8 +153,14 @@ def parsed_from_entry(entry: Any) -> Parsed:
     dport = port if port is not None else (443 if parts.scheme.lower() in ("https", "wss") else 80)
 
     regular = [n for n, _ in headers if not n.startswith(":")]
-    if regular and all(n == n.lower() for n in regular) and _is_h2(version, headers):
-        anomalies.append(LOWER_CASE)
+    if _is_h2(version, headers):
+        if regular and all(n == n.lower() for n in regular):
+            anomalies.append(LOWER_CASE)
+        cookie_fields = [v for n, v in headers if n.lower() == "cookie"]
+        if len(cookie_fields) == 1 and ";" in cookie_fields[0]:
+            # RFC 9113 §8.2.3 lets a client split cookies into fields; browsers'
+            # HARs list them joined, so the split as sent is lost.
+            anomalies.append(COOKIES_MERGED)
     cookies = list(_pairs(req, "request.cookies"))
     if cookies and not any(n.lower() == "cookie" for n, _ in headers):
         headers.append(("Cookie", "; ".join(f"{n}={v}" for n, v in cookies)))

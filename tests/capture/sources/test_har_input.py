@@ -24,6 +24,7 @@ from capture.sources.frames import CaptureError
 from capture.sources.har_input import (
     CLAMPED,
     COOKIES_JOINED,
+    COOKIES_MERGED,
     LOWER_CASE,
     NO_CLIENT,
     NO_RAW_HEAD,
@@ -293,6 +294,10 @@ def test_a_browser_http2_entry_says_its_names_are_lower_case_and_cookies_are_joi
     request = parsed.request
     assert request.headers[-1] == ("Cookie", "imei=490154203237518")
     assert LOWER_CASE in request.anomalies and COOKIES_JOINED in request.anomalies
+    assert COOKIES_MERGED not in request.anomalies  # one cookie: nothing to merge
+    headers = [*entry["request"]["headers"], {"name": "cookie", "value": "a=1; b=2"}]  # type: ignore[dict-item]
+    merged = parsed_from_entry({**entry, "request": {**entry["request"], "headers": headers}})  # type: ignore[dict-item]
+    assert COOKIES_MERGED in merged.request.anomalies
     assert (request.dport, request.host) == (443, "api.example")
     assert parsed.response is None  # status 0: no response came
 
