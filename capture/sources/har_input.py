@@ -190,6 +190,12 @@ def parsed_from_entry(entry: Any) -> Parsed:
         version = None
 
     body, body_length = _post_body(req)
+    try:
+        response = _response(entry, ts)
+    except ValueError as exc:
+        # The request is evidence on its own: a response it cannot read does not cost it.
+        response = None
+        anomalies.append(f"HAR response not read ({exc})")
     request = Request(
         ts=ts,
         flow=_int(entry, "_flow", 0),
@@ -212,7 +218,7 @@ def parsed_from_entry(entry: Any) -> Parsed:
         for f in _list(entry, "_identityFindings")
         if isinstance(f, dict) and f.get("where") == "body"
     )
-    return Parsed(request, _response(entry, ts), carried, _transit(entry, request.headers))
+    return Parsed(request, response, carried, _transit(entry, request.headers))
 
 
 # --- fields --------------------------------------------------------------------------

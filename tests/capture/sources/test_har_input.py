@@ -292,6 +292,9 @@ def test_a_browser_http2_entry_says_its_names_are_lower_case_and_cookies_are_joi
     }
     parsed = parsed_from_entry(entry)
     request = parsed.request
+    odd = parsed_from_entry({**entry, "response": {"status": "200"}})
+    assert odd.response is None and odd.request.headers == request.headers
+    assert "HAR response not read (response.status: not a whole number)" in odd.request.anomalies
     assert request.headers[-1] == ("Cookie", "imei=490154203237518")
     assert LOWER_CASE in request.anomalies and COOKIES_JOINED in request.anomalies
     assert COOKIES_MERGED not in request.anomalies  # one cookie: nothing to merge
