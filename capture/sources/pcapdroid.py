@@ -45,6 +45,20 @@ def trailer_app(data: bytes) -> str | None:
     trailer = data[-TRAILER_SIZE:]
     if trailer[:4] != TRAILER_MAGIC:
         return None
+    # The trailer must sit right after the IP packet and its padding, as PCAPdroid
+    # writes it: four bytes at the end of a payload (a loopback capture also has
+    # zero MAC addresses) must not name an app.
+    version = data[14] >> 4
+    if version == 4 and data[12:14] == b"\x08\x00":
+        ip_length = int.from_bytes(data[16:18], "big")
+    elif version == 6 and data[12:14] == b"\x86\xdd" and len(data) >= 14 + 40:
+        ip_length = 40 + int.from_bytes(data[18:20], "big")
+    else:
+        return None
+    end = 14 + ip_length
+    padding = -end % 4
+    if len(data) != end + padding + TRAILER_SIZE or any(data[end : end + padding]):
+        return None
     name = trailer[8:28].split(b"\0", 1)[0]
     if not name:
         return None

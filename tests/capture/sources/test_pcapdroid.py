@@ -128,12 +128,17 @@ def test_an_exposure_without_apps_lists_none() -> None:
 # --- the parsing, on its own ---------------------------------------------------------
 
 
-def test_the_trailer_needs_zero_macs_and_the_magic() -> None:
-    ip = bytes(40)
+def test_the_trailer_needs_zero_macs_the_magic_and_to_follow_the_ip_packet() -> None:
+    ip = b"\x45\x00\x00\x29" + bytes(37)  # IPv4, 41 bytes: 14 + 41 + 1 byte of padding
     trailer = struct.pack("!Ii", 0x01072021, 10123) + b"com.example.app".ljust(20, b"\0") + bytes(4)
-    assert pcapdroid.trailer_app(bytes(12) + b"\x08\x00" + ip + trailer) == "com.example.app"
-    assert pcapdroid.trailer_app(b"\x01" * 12 + b"\x08\x00" + ip + trailer) is None
-    assert pcapdroid.trailer_app(bytes(12) + b"\x08\x00" + ip + bytes(32)) is None
+    frame = bytes(12) + b"\x08\x00" + ip + bytes(1) + trailer
+    assert pcapdroid.trailer_app(frame) == "com.example.app"
+    assert pcapdroid.trailer_app(b"\x01" * 12 + frame[12:]) is None  # real MAC addresses
+    assert pcapdroid.trailer_app(frame[:-32] + bytes(32)) is None  # no magic
+    # The magic at the end of a payload (a loopback capture: zero MACs too) is not a
+    # trailer: the IP packet does not end where the trailer would start.
+    longer = b"\x45\x00\x00\x49" + bytes(37) + bytes(1) + trailer
+    assert pcapdroid.trailer_app(bytes(12) + b"\x08\x00" + longer) is None
 
 
 def test_the_uid_map_block_is_read_only_under_pcapdroid_s_pen() -> None:
