@@ -3,6 +3,7 @@ messages with ``message_hook`` and assert on them and on the state they produced
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import threading
@@ -106,6 +107,25 @@ async def test_at_80_columns_a_request_with_an_msisdn_and_an_imei_shows_both() -
         line = "".join(seg.text for seg in listing._row_strip(index, width))
         assert "IMEI" in line
         assert "MSISDN" in line or "+1" in line
+
+
+async def test_a_request_whose_app_is_known_shows_the_app_as_its_client() -> None:
+    records = demo_records()
+    last = records[-1]
+    app_named = dataclasses.replace(
+        last, request=dataclasses.replace(last.request, app="com.example.fruitgame")
+    )
+    app = make_app()
+    async with app.run_test(size=(120, 24)) as pilot:
+        await feed(pilot, app, *seen([*records[:-1], app_named]))
+        await pilot.pause()
+        listing = app.main.requests
+        width = listing.scrollable_content_region.width
+        rows = ["".join(seg.text for seg in listing._row_strip(i, width)) for i in (0, -1)]
+        assert "com.example.fruitgame" in rows[1]
+        assert "com.example" not in rows[0] and records[0].request.src in rows[0]
+        detail = detail_text(app.store.get(app_named.id))  # type: ignore[arg-type]
+        assert "app com.example.fruitgame" in detail.plain
 
 
 async def test_a_response_updates_its_row_in_place() -> None:
