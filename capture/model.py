@@ -103,6 +103,9 @@ class Request:
     authority: str | None = None
     """The ``:authority`` pseudo-header of an HTTP/2 or HTTP/3 request (from a
     proxy's records); None for HTTP/1.x, whose target is in ``uri`` and ``Host``."""
+    app: str = ""
+    """The app that sent it, where the capture says (PCAPdroid's extensions:
+    :mod:`capture.sources.pcapdroid`); empty when unknown."""
 
     @property
     def host(self) -> str | None:

@@ -9,6 +9,7 @@ higher, at :meth:`Pipeline.feed_request`, and go on from there the same way.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Protocol
@@ -32,6 +33,7 @@ from capture.net.decode import Decoder, skippable
 from capture.net.reassembly import Limits, Reassembler
 from capture.net.shard import Shard
 from capture.sources.frames import TICK, CaptureFile, Frame
+from capture.sources.pcapdroid import frame_app
 from capture.text import counted
 
 _NO_EVENTS: list[Event] = []
@@ -41,6 +43,11 @@ ECHO_WAIT = 5.0
 reflector answers it: a server that never answers delays output by this much."""
 HOLD_LIMIT = 10_000
 """Most requests held at once; past it, the oldest goes without its verdict."""
+
+APP_CONNECTIONS = 100_000
+"""Connections whose app (PCAPdroid) is remembered; beyond, the oldest is forgotten."""
+
+_ZERO_MACS = bytes(12)
 
 
 class Detector(Protocol):
@@ -95,6 +102,11 @@ class Pipeline:
         """Requests let go before their echo could be known (a bound was reached)."""
         self.reassembler = Reassembler(self.tracker, limits, shard.owns if shard else None)
         self._out: list[Event] = []
+        self._frame_app: str | None = None
+        """The app of the frame being decoded, when the capture says (PCAPdroid)."""
+        self._apps: OrderedDict[tuple[bytes, int, bytes, int], str] = OrderedDict()
+        """Connection (addresses and ports as in a segment) → its app; bounded by
+        :data:`APP_CONNECTIONS`."""
         # (flow, depth) -> record, for pairing responses; bounded.
         self._awaiting: OrderedDict[tuple[int, int], Record] = OrderedDict()
         self._next_id = 1
@@ -111,7 +123,13 @@ class Pipeline:
     def feed(self, frame: Frame) -> list[Event]:
         """Process one frame; return the events it completed (often none)."""
         self.packets += 1
-        return self._frame(frame[0], frame[1], frame[2])
+        ts, linktype, data, comments = frame
+        # PCAPdroid's app: a comment, or a trailer behind zero MAC addresses.
+        if comments or (linktype == 1 and data.startswith(_ZERO_MACS)):
+            self._frame_app = frame_app(linktype, data, comments)
+        else:
+            self._frame_app = None
+        return self._frame(ts, linktype, data)
 
     def _frame(self, ts: float, linktype: int, data: bytes) -> list[Event]:
         reassembler = self.reassembler
@@ -174,7 +192,20 @@ class Pipeline:
         reassembler.frame_no = self.packets
         seg = self.decoder.decode(ts, linktype, data)
         if seg is not None:
+            app = self._frame_app
+            if app is not None:
+                self._note_app(seg.src, seg.sport, seg.dst, seg.dport, app)
             reassembler.feed(seg)
+
+    def _note_app(self, src: bytes, sport: int, dst: bytes, dport: int, app: str) -> None:
+        """Remember the app of a connection (either direction), once."""
+        apps = self._apps
+        key = (src, sport, dst, dport)
+        if key in apps or (dst, dport, src, sport) in apps:
+            return
+        apps[key] = app
+        if len(apps) > APP_CONNECTIONS:
+            apps.popitem(last=False)
 
     def _take(self) -> list[Event]:
         """The events completed since the last call."""
@@ -224,7 +255,11 @@ class Pipeline:
         step = self._decode if capture.passes_over else self._frame
         base = self.packets
         frames = capture.frames(reassembler.skip, reassembler.touched, self.shard)
-        for ts, linktype, data, _ in frames:
+        for ts, linktype, data, comments in frames:
+            if comments or (linktype == 1 and data.startswith(_ZERO_MACS)):
+                self._frame_app = frame_app(linktype, data, comments)
+            elif self._frame_app is not None:
+                self._frame_app = None
             if linktype == TICK:
                 # Before the record that starts the second: it takes that number.
                 reassembler.frame_no = base + capture.records + 1
@@ -281,6 +316,8 @@ class Pipeline:
     def _record(self, request: Request, carried: tuple[Finding, ...], emit: bool = True) -> Record:
         """The request's record, with its findings (handed out as :class:`RequestSeen`
         unless ``emit`` is False)."""
+        if self._apps and not request.app:
+            request = self._with_app(request)
         findings = self.detector.detect(request) if self.detector is not None else ()
         if carried:
             findings += carried
@@ -294,6 +331,19 @@ class Pipeline:
         if emit:
             self._out.append(RequestSeen(record))
         return record
+
+    def _with_app(self, request: Request) -> Request:
+        """``request`` with the app its connection's frames named, if any."""
+        try:
+            src = ipaddress.ip_address(request.src).packed
+            dst = ipaddress.ip_address(request.dst).packed
+        except ValueError:
+            return request
+        apps = self._apps
+        app = apps.get((src, request.sport, dst, request.dport)) or apps.get(
+            (dst, request.dport, src, request.sport)
+        )
+        return dataclasses.replace(request, app=app) if app else request
 
     def _on_response(self, flow: int, depth: int, response: Response) -> None:
         record = self._awaiting.pop((flow, depth), None)

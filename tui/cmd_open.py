@@ -30,10 +30,10 @@ def register(sub: Any) -> None:
         "open",
         help="open captures or saved sessions in the dashboard",
         description="Open pcap/pcapng captures (gzip too), saved headerwatch sessions, or "
-        "JSONL records written by headerwatch in the dashboard. Marks and comments saved "
-        "in a session come back.",
+        "JSONL records written by headerwatch or HAR 1.2 files in the dashboard. Marks and "
+        "comments saved in a session come back.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="capture, session or JSONL file")
+    p.add_argument("files", nargs="+", metavar="FILE", help="capture, session, JSONL or HAR file")
     add_dashboard_args(p)
     add_redact_arg(p, "exports (x)")
     add_identity_args(p)

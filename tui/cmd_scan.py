@@ -24,12 +24,15 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "scan",
         help="read captures and print one line per HTTP request",
-        description="Read pcap/pcapng captures (gzip too; - for stdin), or JSONL records "
-        "written by headerwatch, and print every HTTP request with the identities it "
-        "carries (found again, with today's catalog and options). Without FILE, the "
-        "bundled demo capture (O2 UK, January 2012) is scanned.",
+        description="Read pcap/pcapng captures (gzip too; - for stdin), JSONL records "
+        "written by headerwatch, or HAR 1.2 files (browsers, mitmproxy), and print every "
+        "HTTP request with the identities it carries (found again, with today's catalog "
+        "and options). Without FILE, the bundled demo capture (O2 UK, January 2012) is "
+        "scanned.",
     )
-    p.add_argument("files", nargs="*", metavar="FILE", help="capture or JSONL file, or - for stdin")
+    p.add_argument(
+        "files", nargs="*", metavar="FILE", help="capture, JSONL or HAR file, or - for stdin"
+    )
     p.add_argument(
         "--format",
         choices=list(OUTPUTS),

@@ -102,6 +102,31 @@ def exposure_text(exposure: Exposure) -> Text:
             more = counted(len(hosts) - MAX_IDENTITIES_SHOWN, "more host")
             out.append(f"  … {more}\n", style="dim")
 
+    apps = exposure.apps()
+    if apps:
+        # Only captures that name the sending app (PCAPdroid's extensions) have these.
+        out.append("\nApps → identities they sent\n", style="bold underline")
+        for app in apps[:MAX_IDENTITIES_SHOWN]:
+            out.append("  ")
+            out.append(safe(app.app), style="bold")
+            out.append(f"  {app.identity_requests:,}/{app.requests:,} req", style="dim")
+            if app.identities:
+                kinds: list[str] = []
+                for kind, _ in app.identities:
+                    label = KIND_LABEL.get(kind, kind.upper())
+                    if label not in kinds:
+                        kinds.append(label)
+                out.append("  ")
+                out.append(safe(" ".join(kinds)), style="bold red")
+                out.append(" → ", style="dim")
+                out.append(safe(", ".join(app.hosts[:3])))
+                if len(app.hosts) > 3:
+                    out.append(f" +{len(app.hosts) - 3}", style="dim")
+            out.append("\n")
+        if len(apps) > MAX_IDENTITIES_SHOWN:
+            more = counted(len(apps) - MAX_IDENTITIES_SHOWN, "more app")
+            out.append(f"  … {more}\n", style="dim")
+
     carriers = exposure.carriers()
     if carriers:
         out.append("\nRequests per identity header\n", style="bold underline")

@@ -324,6 +324,9 @@ def detail_text(entry: EntryLike, utc: bool = False) -> Text:
     out.append(" → ")
     out.append(safe(endpoint(req.dst, req.dport)))
     out.append(f"  flow {req.flow} · request {req.depth}", style="dim")
+    if req.app:
+        out.append("  app ", style="dim")
+        out.append(safe(req.app), style="bold")
     if entry.marked:
         out.append("  ● marked", style="bold magenta")
     out.append("\n\n")

@@ -445,8 +445,9 @@ class RequestList(ScrollView, can_focus=True):
         add("●" if entry.marked else " ", styles["marked"] if entry.marked else base)
         add("✎" if entry.comment else " ", styles["comment"])
         add(fit_str(format_time(req.ts, self.utc), w_time) + " ", styles["dim"])
-        # A narrow client column shows the address only (the port is in the detail).
-        client = endpoint(req.src, req.sport) if w_client >= 21 else req.src
+        # A narrow client column shows the address only (the port is in the detail);
+        # the app, where the capture names it (PCAPdroid), stands for the client.
+        client = req.app or (endpoint(req.src, req.sport) if w_client >= 21 else req.src)
         add(fit_str(safe(client), w_client) + " " + fit_str(safe(req.method), w_method) + " ", base)
         add(
             fit_str(safe(req.destination), w_host)

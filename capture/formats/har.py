@@ -4,7 +4,7 @@ Headers are ordered ``[{name, value}]`` lists with duplicates kept, as sent.
 Fields HAR has no place for start with ``_`` (the spec's rule for custom
 fields, and mitmproxy's habit): ``_identityFindings`` (the JSONL ``findings``
 objects), ``_anomalies``, ``_flow``, ``_depth``, ``_id``, ``_marked``,
-``_comment``, ``_injected``. What the capture does not have is reported as the
+``_comment``, ``_injected``, ``_app``. What the capture does not have is reported as the
 spec says (``-1`` sizes; status 0 when no response was seen).
 
 Control and bidi characters are written as ``\\uXXXX`` (:func:`capture.text.escape_json`).
@@ -183,6 +183,8 @@ def har_entry(item: Entry | Record) -> dict[str, Any]:
         out["request"]["postData"] = post
     if req.anomalies:
         out["_anomalies"] = [for_json(a) for a in req.anomalies]
+    if req.app:
+        out["_app"] = for_json(req.app)
     if entry is not None:
         out["_marked"] = entry.marked
         if entry.comment:

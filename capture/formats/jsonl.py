@@ -69,6 +69,8 @@ def _record_fields(record: Record) -> dict[str, Any]:
         out["anomalies"] = req.anomalies
     if req.authority is not None:
         out["authority"] = req.authority
+    if req.app:
+        out["app"] = req.app
     if record.response is not None:
         out["response"] = _response_fields(record.response)
     moved = record.transit
@@ -184,6 +186,7 @@ def parsed_from_dict(obj: Any) -> Parsed | None:
         body_length=_int(obj, "body_length", 0),
         anomalies=tuple(_strings(obj, "anomalies")),
         authority=_optional_str(obj, "authority"),
+        app=_str(obj, "app", ""),
     )
     response = None
     if obj.get("response") is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from capture.http.urls import endpoint
 from capture.model import Record
 from capture.text import clock_ts, printable
 
@@ -35,7 +36,8 @@ def format_time(ts: float) -> str:
 def record_line(record: Record) -> str:
     """One aligned row."""
     req = record.request
-    client = f"{req.src}:{req.sport}" if ":" not in req.src else f"[{req.src}]:{req.sport}"
+    # The app, where the capture names it (PCAPdroid), says more than its address.
+    client = req.app or endpoint(req.src, req.sport)
     cells = (
         format_time(req.ts),
         client,

@@ -6,7 +6,10 @@ from capture.model import Request
 
 
 def endpoint(address: str, port: int) -> str:
-    """``address:port``, with IPv6 addresses in brackets (``[2001:db8::1]:80``)."""
+    """``address:port``, with IPv6 addresses in brackets (``[2001:db8::1]:80``);
+    empty when neither is known (a request read from a HAR has no client)."""
+    if not address and not port:
+        return ""
     if ":" in address:
         return f"[{address}]:{port}"
     return f"{address}:{port}"

@@ -32,6 +32,7 @@ except ImportError:
     _pcapwalk = None  # type: ignore[assignment]
 
 from capture.net.shard import Shard
+from capture.sources import pcapdroid
 
 if TYPE_CHECKING:
     from scapy.utils import RawPcapNgReader
@@ -190,11 +191,36 @@ def _pcapng_reader(name: str, tap: _Tap, magic: bytes) -> RawPcapNgReader:
 
     # scapy's reader metaclass opens files by name; this one is already open.
     reader = PcapNgFrames.__new__(PcapNgFrames)
+    apps: dict[int, bytes] = {}
+    reader.pcapdroid_apps = apps  # type: ignore[attr-defined]
+
+    def custom_block(body: bytes, size: int) -> None:
+        # PCAPdroid's UID map (capture/sources/pcapdroid.py); other custom blocks
+        # are passed over, as scapy does with every block it does not know.
+        mapped = pcapdroid.uid_map(body, reader.endian)
+        if mapped is not None:
+            uid, package, app = mapped
+            apps[uid] = pcapdroid.app_comment(package, app)
+
     try:
         PcapNgFrames.__init__(reader, name, cast(IO[bytes], tap), magic)
+        reader.blocktypes[pcapdroid.CUSTOM_BLOCK] = custom_block
         return reader
     except Scapy_Exception as exc:
         raise _BadHeader(str(exc)) from None
+
+
+def _with_app(comments: tuple[bytes, ...], apps: dict[int, bytes]) -> tuple[bytes, ...]:
+    """``comments`` with the app of PCAPdroid's ``u-<uid>`` added (once), when the
+    capture's UID map names it."""
+    for comment in comments:
+        if comment.startswith(pcapdroid.APP_COMMENT):
+            return comments  # already resolved (a session saved from such a capture)
+    for comment in comments:
+        uid = pcapdroid.comment_uid(comment)
+        if uid is not None and uid in apps:
+            return (*comments, apps[uid])
+    return comments
 
 
 class _Truncated(Exception):
@@ -469,6 +495,7 @@ class CaptureFile:
 
     def _iter_pcapng(self, reader: RawPcapNgReader) -> Iterator[Frame]:
         read = reader._read_packet
+        apps: dict[int, bytes] = getattr(reader, "pcapdroid_apps", {})
         while True:
             try:
                 data, meta = read(_MAX_FRAME)
@@ -482,6 +509,8 @@ class CaptureFile:
                 ts = MAX_TS if ts > 0 else 0.0
                 self.bad_timestamps += 1
             comments = tuple(meta.comments) if meta.comments else ()
+            if comments and apps:
+                comments = _with_app(comments, apps)
             self.records += 1
             yield Frame(ts, meta.linktype, data, comments)
 

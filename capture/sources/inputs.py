@@ -2,10 +2,11 @@
 
 ``scan`` and ``open`` call :func:`open_input` for each path; the first entry of
 :data:`INPUTS` whose ``sniff`` accepts the file's first bytes reads it. Capture
-files give frames (:class:`~capture.sources.frames.CaptureFile`); record files give
-already-parsed requests (:class:`~capture.sources.records.RecordFile`), which enter
-the pipeline at :meth:`~capture.pipeline.Pipeline.feed_request`. Adding an input
-format is one entry here (see docs/extending.md).
+files give frames (:class:`~capture.sources.frames.CaptureFile`); record files (JSON
+lines, HAR) give already-parsed requests
+(:class:`~capture.sources.records.RequestInput`), which enter the pipeline at
+:meth:`~capture.pipeline.Pipeline.feed_request`. Adding an input format is one entry
+here (see docs/extending.md).
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from capture.sources.frames import (
     is_capture_magic,
     open_stream,
 )
-from capture.sources.records import RecordFile
+from capture.sources.records import HarFile, RecordFile, RequestInput
 from capture.text import printable
 
-Input = CaptureFile | RecordFile
+Input = CaptureFile | RequestInput
 """An open input: frames, or already-parsed requests."""
 
 
@@ -59,12 +60,23 @@ def _open_capture(path: str, stream: IO[bytes]) -> Input:
     return CaptureFile(path)
 
 
+def _looks_like_har(head: bytes) -> bool:
+    # {"log" after any blanks: mitmproxy and browsers pretty-print (the first line
+    # is "{" alone), headerwatch writes it on one line.
+    text = _first_text(head)
+    return text.startswith(b"{") and text[1:].lstrip().startswith(b'"log"')
+
+
 def _looks_like_jsonl(head: bytes) -> bool:
-    return _first_text(head).startswith(b"{")
+    # A record on the first line: a JSON document pretty-printed over lines (that is
+    # not a HAR) is not records, and is refused in one line rather than line by line.
+    text = _first_text(head)
+    return text.startswith(b"{") and not text[1:].lstrip(b" \t").startswith((b"\n", b"\r"))
 
 
 INPUTS: tuple[InputKind, ...] = (
     InputKind("capture", "pcap or pcapng capture (gzip too)", is_capture_magic, _open_capture),
+    InputKind("har", HarFile.what, _looks_like_har, HarFile),
     InputKind(
         "jsonl",
         "headerwatch JSONL records",
@@ -107,9 +119,8 @@ def after_reading(source: Input) -> list[str]:
     without the ``headerwatch: warning:`` prefix): a capture cut short or with
     timestamps out of range, record lines passed over. ``scan`` prints them, the
     dashboard shows them as notices."""
-    if isinstance(source, RecordFile):
-        problem = source.problem()
-        return [problem] if problem is not None else []
+    if not isinstance(source, CaptureFile):
+        return source.after_reading()
     lines = []
     if source.truncated:
         lines.append(cut_short(source.name))

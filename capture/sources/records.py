@@ -1,12 +1,15 @@
-"""Requests from files of records: one JSON object a line, already parsed.
+"""Requests from files of records, already parsed: JSON lines, or one HAR document.
 
-A :class:`RecordFile` is the request-level twin of
+A :class:`RequestInput` is the request-level twin of
 :class:`~capture.sources.frames.CaptureFile`: it yields
 :class:`~capture.model.Parsed` requests for
-:meth:`capture.pipeline.Pipeline.feed_request` instead of frames. Each line format
-(headerwatch's own JSONL, another engine's log) is a parse function from a JSON
-object to a :class:`Parsed`; the file handling, bounds and error counting are here
-once.
+:meth:`capture.pipeline.Pipeline.feed_request` instead of frames. Two kinds:
+
+- :class:`RecordFile`: one JSON object a line. Each line format (headerwatch's own
+  JSONL, another engine's log) is a parse function from a JSON object to a
+  :class:`Parsed`; the file handling, bounds and error counting are here once.
+- :class:`HarFile`: a HAR 1.2 document, one JSON tree, read whole up to
+  :data:`MAX_HAR` bytes (parsed by :mod:`capture.sources.har_input`).
 """
 
 from __future__ import annotations
@@ -15,16 +18,45 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Iterator
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import orjson
 
 from capture.model import Parsed
+from capture.sources import har_input
+from capture.sources.frames import CaptureError
 from capture.text import printable
 
 MAX_LINE = 16 * 1024 * 1024
 """Longest line read (bytes); a longer one is counted as bad and passed over, so a
 file with no newlines cannot make the reader hold all of it."""
+
+MAX_HAR = 256 * 1024 * 1024
+"""Largest HAR read (bytes). A HAR is one JSON document, parsed whole: a larger one
+is refused in one line (export fewer entries, or split it)."""
+
+
+class RequestInput(Protocol):
+    """An open input of already-parsed requests (what ``scan``, ``open`` and the
+    dashboard's file source take besides captures)."""
+
+    name: str
+    """For messages: the path, or ``<stdin>``."""
+    size: int
+    """Bytes in the file (0 for a stream), for progress."""
+    position: int
+    """Bytes consumed so far."""
+    truncated: bool
+
+    def requests(self) -> Iterator[Parsed]:
+        """The requests, in file order."""
+
+    def after_reading(self) -> list[str]:
+        """What to tell the user once read to its end, one line each (no prefix)."""
+
+    def close(self) -> None:
+        """Close the file (not stdin)."""
+
 
 ParseLine = Callable[[Any], Parsed | None]
 """A JSON object to a request; ``None`` for a line that is valid but holds no request
@@ -105,7 +137,90 @@ class RecordFile:
             f"(first: {self._first_bad})"
         )
 
+    def after_reading(self) -> list[str]:
+        """:meth:`problem`, as a list."""
+        problem = self.problem()
+        return [problem] if problem is not None else []
+
     def close(self) -> None:
         """Close the file (not stdin)."""
         if self._stream is not sys.stdin.buffer:
             self._stream.close()
+
+
+class HarFile:
+    """The requests of one HAR 1.2 file or stream.
+
+    The document is read and parsed when opened: one that is larger than
+    :data:`MAX_HAR`, not JSON (cut short, say) or not a HAR raises
+    :class:`CaptureError` with one line. Entries that are not what HAR says are
+    passed over and counted; :meth:`after_reading` says so, and what the file's
+    entries lack (:func:`capture.sources.har_input.lacks`), once.
+    """
+
+    what = "HAR 1.2 (browsers, mitmproxy, Charles, HTTP Toolkit)"
+
+    def __init__(self, path: str, stream: IO[bytes]) -> None:
+        self.path = path
+        self.name = "<stdin>" if path == "-" else path
+        self.truncated = False
+        try:
+            data = stream.read(MAX_HAR + 1)
+        except OSError as exc:
+            raise CaptureError(f"{self.name}: cannot read ({exc.strerror or exc})") from None
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+        if len(data) > MAX_HAR:
+            raise CaptureError(
+                f"{self.name}: HAR larger than {MAX_HAR // (1024 * 1024):,} MiB, not read "
+                "(export fewer entries, or split the file)"
+            )
+        self.size = len(data)
+        self.position = 0
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]  # a BOM, which some Windows tools write
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            ended = "end of" in exc.msg or exc.pos >= len(data.rstrip())
+            cut = "cut short? " if ended else ""
+            raise CaptureError(
+                f"{self.name}: not a readable HAR ({cut}not JSON: {printable(exc.msg)} "
+                f"at line {exc.lineno}, column {exc.colno})"
+            ) from None
+        del data
+        try:
+            creator, self._entries = har_input.har_log(doc)
+        except ValueError as exc:
+            raise CaptureError(f"{self.name}: {exc}") from None
+        self.reading = har_input.HarReading(creator)
+
+    def requests(self) -> Iterator[Parsed]:
+        """The requests of the file, in entry order."""
+        entries, self._entries = self._entries, []  # let go of the tree as it is read
+        yield from har_input.requests(entries, self.reading)
+        self.position = self.size
+
+    def after_reading(self) -> list[str]:
+        """Entries passed over, start times clamped, and what the entries lack."""
+        reading = self.reading
+        lines = []
+        if reading.bad_entries:
+            entries = "entry was" if reading.bad_entries == 1 else "entries were"
+            lines.append(
+                f"{self.name}: {reading.bad_entries:,} HAR {entries} not readable and "
+                f"passed over (first: {printable(reading.first_bad or '')})"
+            )
+        if reading.clamped:
+            lines.append(
+                f"{self.name}: {reading.clamped:,} entr{'ies' if reading.clamped != 1 else 'y'} "
+                "had a start time out of range, shown as 1970-01-01 or 2106-02-07"
+            )
+        lacking = har_input.lacks(reading)
+        if lacking is not None:
+            lines.append(f"{self.name}: {printable(lacking)}")
+        return lines
+
+    def close(self) -> None:
+        """Nothing to close: the file was read whole when opened."""

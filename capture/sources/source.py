@@ -15,7 +15,6 @@ from typing import Protocol
 from capture.model import Parsed
 from capture.sources.frames import CaptureError, CaptureFile, Frame
 from capture.sources.inputs import Input, after_reading, open_input
-from capture.sources.records import RecordFile
 
 
 class FrameSource(Protocol):
@@ -90,7 +89,7 @@ class FileSource:
                 yield item
             done += source.size
             self.read_bytes = done
-            if isinstance(source, RecordFile):
+            if not isinstance(source, CaptureFile):
                 source.close()
             if source.truncated:
                 self.truncated.append(source.name)

@@ -29,6 +29,8 @@ MAX_HOSTS = 10_000
 """Hosts tracked per identity; more are counted in ``dropped["hosts"]``."""
 MAX_CARRIERS = 10_000
 """Distinct carriers (header, cookie, parameter names) tracked."""
+MAX_APPS = 10_000
+"""Distinct apps (PCAPdroid captures name them) tracked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,30 @@ class CarrierCount:
     name: str
     """As first seen on the wire (counted case-insensitively)."""
     requests: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppExposure:
+    """One app (where the capture names it, :attr:`capture.model.Request.app`) and
+    the identities its requests carried."""
+
+    app: str
+    requests: int
+    identity_requests: int
+    identities: tuple[tuple[str, str], ...]
+    """``(kind, value)`` of each identity it sent, first seen first."""
+    hosts: tuple[str, ...]
+    """Hosts it sent identities to, first seen first."""
+
+
+class _App:
+    __slots__ = ("hosts", "identities", "identity_requests", "requests")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.identity_requests = 0
+        self.identities: dict[tuple[str, str], None] = {}  # ordered sets
+        self.hosts: dict[str, None] = {}
 
 
 class _Host:
@@ -112,6 +138,7 @@ class Exposure:
         max_identities: int = MAX_IDENTITIES,
         max_hosts: int = MAX_HOSTS,
         max_carriers: int = MAX_CARRIERS,
+        max_apps: int = MAX_APPS,
     ) -> None:
         if window < 1:
             raise ValueError(f"window must be at least 1 second, not {window}")
@@ -119,6 +146,7 @@ class Exposure:
         self.max_identities = max_identities
         self.max_hosts = max_hosts
         self.max_carriers = max_carriers
+        self.max_apps = max_apps
         self.version = 0
         """Bumped by every change: a UI redraws only when it moved."""
         self._reset()
@@ -128,12 +156,13 @@ class Exposure:
         """Records seen."""
         self.identity_requests = 0
         """Records with at least one identity finding."""
-        self.dropped = {"identities": 0, "hosts": 0, "carriers": 0, "late": 0}
+        self.dropped = {"identities": 0, "hosts": 0, "carriers": 0, "apps": 0, "late": 0}
         """What did not fit: identities/hosts/carriers past their bound (counted per
         request), and ``late`` records older than the series window (they count in
         every total, only not in the series)."""
         self._identities: dict[tuple[str, str], _Identity] = {}
         self._carriers: dict[tuple[str, str], _Carrier] = {}
+        self._apps: dict[str, _App] = {}
         self._req_series = [0] * self.window
         self._id_series = [0] * self.window
         self._latest: int | None = None
@@ -159,7 +188,20 @@ class Exposure:
         slot = self._slot(int(record.request.ts))
         if slot is not None:
             self._req_series[slot] += 1
+        if record.request.app:
+            app = self._app(record.request.app)
+            if app is not None:
+                app.requests += 1
         return self._count_findings(record, slot, counted=False)
+
+    def _app(self, name: str) -> _App | None:
+        app = self._apps.get(name)
+        if app is None:
+            if len(self._apps) >= self.max_apps:
+                self.dropped["apps"] += 1
+                return None
+            app = self._apps[name] = _App()
+        return app
 
     def add_injected(self, event: EchoSeen) -> bool:
         """Count the identities added to an already counted request in transit."""
@@ -194,6 +236,13 @@ class Exposure:
             self._count_identity(key, record, host, ts, carriers)
         for key, name in carriers.items():
             self._count_carrier(key, name)
+        app = self._apps.get(record.request.app) if record.request.app else None
+        if app is not None:
+            if not counted:
+                app.identity_requests += 1
+            for key in seen:
+                app.identities.setdefault(key, None)
+            app.hosts.setdefault(host, None)
         return True
 
     def _count_identity(
@@ -312,6 +361,22 @@ class Exposure:
         """Requests per identity carrier (header, cookie, parameter), most first."""
         out = [CarrierCount(c.where, c.name, c.requests) for c in self._carriers.values()]
         out.sort(key=lambda c: (-c.requests, c.where, c.name.lower()))
+        return out
+
+    def apps(self) -> list[AppExposure]:
+        """Each app named by the capture, those that sent the most identity requests
+        first, then the most requests; empty when no record names its app."""
+        out = [
+            AppExposure(
+                name,
+                a.requests,
+                a.identity_requests,
+                tuple(a.identities),
+                tuple(a.hosts),
+            )
+            for name, a in self._apps.items()
+        ]
+        out.sort(key=lambda a: (-a.identity_requests, -a.requests, a.app))
         return out
 
     def hosts(self) -> list[tuple[str, int]]:

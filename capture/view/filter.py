@@ -147,6 +147,10 @@ def _b_dst(record: Record) -> str | None:
     return endpoint(record.request.dst, record.request.dport)
 
 
+def _b_app(record: Record) -> str | None:
+    return record.request.app or None  # unknown: no app matches
+
+
 def _b_content_type(record: Record) -> str | None:
     return _first_value(record.request.headers, "content-type")
 
@@ -209,6 +213,7 @@ _URL = _Field("text_url", _b_url)
 _DESTINATION = _Field("text_destination", _b_destination)
 _SRC = _Field("text_src", _b_src)
 _DST = _Field("text_dst", _b_dst)
+_APP = _Field("text_app", _b_app)
 _CONTENT_TYPE = _Field("text_content_type", _b_content_type)
 _RESPONSE_CONTENT_TYPE = _Field("text_response_content_type", _b_response_content_type)
 
@@ -598,6 +603,9 @@ OPERATORS: tuple[Operator, ...] = (
     ),
     Operator("src", "rex", "the client, address:port", _with_regex(_field_op(_SRC))),
     Operator("dst", "rex", "the server, address:port", _with_regex(_field_op(_DST))),
+    Operator(
+        "app", "rex", "the app that sent it (PCAPdroid captures)", _with_regex(_field_op(_APP))
+    ),
     Operator("t", "rex", "the request or response Content-Type", _with_regex(_op_t)),
     Operator("tq", "rex", "the request Content-Type", _with_regex(_field_op(_CONTENT_TYPE))),
     Operator(

@@ -32,6 +32,7 @@ SEARCH_TEXT_FIELDS = (
     "text_destination",
     "text_src",
     "text_dst",
+    "text_app",
     "text_content_type",
     "text_response_content_type",
 )
@@ -65,6 +66,7 @@ class Entry:
     text_destination: str | None = _text()
     text_src: str | None = _text()
     text_dst: str | None = _text()
+    text_app: str | None = _text()
     text_content_type: str | None = _text()
     text_response_content_type: str | None = _text()
 

@@ -3,6 +3,7 @@ messages with ``message_hook`` and assert on them and on the state they produced
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import threading
@@ -106,6 +107,25 @@ async def test_at_80_columns_a_request_with_an_msisdn_and_an_imei_shows_both() -
         line = "".join(seg.text for seg in listing._row_strip(index, width))
         assert "IMEI" in line
         assert "MSISDN" in line or "+1" in line
+
+
+async def test_a_request_whose_app_is_known_shows_the_app_as_its_client() -> None:
+    records = demo_records()
+    last = records[-1]
+    app_named = dataclasses.replace(
+        last, request=dataclasses.replace(last.request, app="com.example.fruitgame")
+    )
+    app = make_app()
+    async with app.run_test(size=(120, 24)) as pilot:
+        await feed(pilot, app, *seen([*records[:-1], app_named]))
+        await pilot.pause()
+        listing = app.main.requests
+        width = listing.scrollable_content_region.width
+        rows = ["".join(seg.text for seg in listing._row_strip(i, width)) for i in (0, -1)]
+        assert "com.example.fruitgame" in rows[1]
+        assert "com.example" not in rows[0] and records[0].request.src in rows[0]
+        detail = detail_text(app.store.get(app_named.id))  # type: ignore[arg-type]
+        assert "app com.example.fruitgame" in detail.plain
 
 
 async def test_a_response_updates_its_row_in_place() -> None:
@@ -853,6 +873,38 @@ async def test_open_of_headerwatch_jsonl_shows_what_open_of_the_capture_shows(
         "/v2/ad?app=com.example.fruitgame&imei=490154203237518&fmt=json&w=320&h=50",
         ("+447700900123", "490154203237518"),
     ) in from_records
+
+
+async def test_open_of_a_har_shows_its_requests_identities_and_what_it_lacks(
+    tmp_path: Path,
+) -> None:
+    from capture.scan import scan
+
+    har = tmp_path / "demo.har"
+    with har.open("w", encoding="utf-8") as out:
+        scan([demo_capture_path()], fmt="har", detector=IdentityDetector(), out=out,
+             err=io.StringIO())  # fmt: skip
+    # As a browser would have written it: no headerwatch fields.
+    doc = json.loads(har.read_text(encoding="utf-8"))
+    for entry in doc["log"]["entries"]:
+        for key in [k for k in entry if k.startswith("_")]:
+            del entry[key]
+    har.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    notes: list[str] = []
+    source = FileSource([str(har)], notify=lambda level, text: notes.append(text))
+    app = HeaderwatchApp(source, IdentityDetector(), utc=True, keymap={}, batch_interval=0.02)
+    loaded = await _loaded(app)
+    assert len(loaded) == 28
+    assert (
+        "http://ads.adnetwork.example/v2/ad?app=com.example.fruitgame&imei=490154203237518"
+        "&fmt=json&w=320&h=50",
+        ("+447700900123", "490154203237518"),
+    ) in loaded
+    assert [n for n in notes if "HAR written by headerwatch" in n] == [
+        f"{har}: HAR written by headerwatch {doc['log']['creator']['version']}: no client "
+        "address or port; no raw head; header order is the tool's listing, not necessarily "
+        "the wire's; no request target as sent; the URL stands in"
+    ]
 
 
 async def test_an_export_that_fails_shows_the_error(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from capture.http.echo import ECHO_HEADER, encode_echo, transit
 from capture.view.store import Entry
@@ -91,3 +92,29 @@ def test_badges_that_do_not_fit_are_counted_in_a_plus_n_most_severe_kept() -> No
     everything = "".join(text for text, _ in fit_badges(labels, injected=True, width=40))
     assert everything == " IMEI   MSISDN   UIDH  INJ"
     assert "".join(text for text, _ in fit_badges(labels, False, 3)) == "+3"
+
+
+def test_the_exposure_panel_groups_a_pcapdroid_capture_by_app() -> None:
+    from capture.identity.detector import IdentityDetector
+    from capture.pipeline import Pipeline
+    from capture.sources.frames import CaptureFile
+    from capture.view.exposure import Exposure
+    from tui.exposure_panel import exposure_text
+
+    path = Path(__file__).resolve().parents[1] / "data" / "pcapdroid" / "demo-uidmap.pcapng"
+    pipeline = Pipeline(detector=IdentityDetector())
+    exposure = Exposure()
+    for frame in CaptureFile(str(path)):
+        exposure.apply(pipeline.feed(frame))
+    exposure.apply(pipeline.flush())
+    text = exposure_text(exposure).plain
+    apps = text.split("Apps → identities they sent\n", 1)[1].split("\n\n", 1)[0]
+    assert apps.splitlines() == [
+        "  com.android.chrome  14/14 req  MSISDN → www.bbc.co.uk, www.guardian.co.uk, "
+        "www.google.co.uk +1",
+        "  com.facebook.katana  4/4 req  MSISDN → m.facebook.com",
+        "  com.example.fruitgame  1/1 req  MSISDN IMEI → ads.adnetwork.example",
+    ]
+    # A capture that names no app has no such section.
+    plain = Exposure()
+    assert "Apps →" not in exposure_text(plain).plain

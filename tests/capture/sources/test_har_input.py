@@ -1,0 +1,418 @@
+"""HAR 1.2 read as requests: mitmproxy's hardump made here, browsers' exports, bad files."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capture.identity.detector import IdentityDetector
+from capture.scan import scan
+from capture.sources.frames import CaptureError
+from capture.sources.har_input import (
+    CLAMPED,
+    COOKIES_JOINED,
+    COOKIES_MERGED,
+    LOWER_CASE,
+    NO_CLIENT,
+    NO_RAW_HEAD,
+    parsed_from_entry,
+)
+from capture.sources.inputs import open_input
+from capture.sources.records import HarFile
+from tui.common import demo_capture_path
+
+HARS = Path(__file__).resolve().parents[2] / "data" / "har"
+MITMDUMP = os.environ.get("HEADERWATCH_MITMDUMP") or (
+    "/opt/mitmproxy/bin/mitmdump"
+    if os.path.exists("/opt/mitmproxy/bin/mitmdump")
+    else shutil.which("mitmdump")
+)
+
+
+def _scan(path: str | Path, fmt: str = "jsonl") -> tuple[list[dict[str, Any]], str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = scan([str(path)], fmt=fmt, detector=IdentityDetector(), out=out, err=err, jobs=1)
+    assert code == 0, err.getvalue()
+    if fmt == "har":
+        return json.loads(out.getvalue())["log"]["entries"], err.getvalue()
+    return [json.loads(line) for line in out.getvalue().splitlines()], err.getvalue()
+
+
+def _error(path: Path) -> str:
+    with pytest.raises(CaptureError) as caught:
+        open_input(str(path))
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+# --- mitmproxy's hardump, produced here ----------------------------------------------
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        body = b"ok\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def origin() -> Iterator[int]:
+    """A plain HTTP server on loopback; its port."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _hardump(tmp_path: Path, origin: int, curls: list[list[str]]) -> Path:
+    """Run mitmdump as a regular proxy with ``hardump``, send ``curls`` through it,
+    stop it (the HAR is written on exit) and return the HAR's path."""
+    if MITMDUMP is None:
+        pytest.skip("mitmdump is not installed (CI installs it at /opt/mitmproxy)")
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    har = tmp_path / "flows.har"
+    port = _free_port()
+    proxy = subprocess.Popen(
+        [
+            MITMDUMP,
+            "-q",
+            "--listen-host",
+            "127.0.0.1",
+            "--listen-port",
+            str(port),
+            "--set",
+            f"confdir={tmp_path / 'mitmproxy'}",
+            "--set",
+            f"hardump={har}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proxy.poll() is None, proxy.stderr.read() if proxy.stderr else ""
+                assert time.monotonic() < deadline, "mitmdump did not listen"
+                time.sleep(0.05)
+        for args in curls:
+            subprocess.run(
+                ["curl", "-sS", "-o", "/dev/null", "-x", f"http://127.0.0.1:{port}", *args],
+                check=True,
+                timeout=30,
+            )
+    finally:
+        proxy.send_signal(signal.SIGINT)
+        proxy.wait(timeout=30)
+    assert har.exists()
+    return har
+
+
+def test_a_mitmproxy_hardump_made_here_reports_the_msisdn_header_and_the_imei_cookie(
+    tmp_path: Path, origin: int
+) -> None:
+    har = _hardump(
+        tmp_path,
+        origin,
+        [
+            [
+                "-H",
+                "X-MSISDN: 447700900123",
+                "-H",
+                "X-Dup: first",
+                "-H",
+                "X-Dup: second",
+                "-b",
+                "imei=490154203237518; theme=dark",
+                f"http://127.0.0.1:{origin}/page?q=1",
+            ],
+            ["-d", "imei=490154203237518", f"http://127.0.0.1:{origin}/form"],
+        ],
+    )
+    records, err = _scan(har)
+    assert [(r["method"], r["uri"]) for r in records] == [
+        ("GET", f"http://127.0.0.1:{origin}/page?q=1"),
+        ("POST", f"http://127.0.0.1:{origin}/form"),
+    ]
+    first, form = records
+    # curl's wire order, duplicates kept, as mitmproxy lists them.
+    assert first["headers"] == [
+        ["Host", f"127.0.0.1:{origin}"],
+        ["User-Agent", first["headers"][1][1]],
+        ["Accept", "*/*"],
+        ["Proxy-Connection", "Keep-Alive"],
+        ["Cookie", "imei=490154203237518; theme=dark"],
+        ["X-MSISDN", "447700900123"],
+        ["X-Dup", "first"],
+        ["X-Dup", "second"],
+    ]
+    found = {(f["kind"], f["where"], f["name"], f["normalized"]) for f in first["findings"]}
+    assert ("msisdn", "header", "X-MSISDN", "+447700900123") in found
+    assert ("imei", "cookie", "imei", "490154203237518") in found
+    assert [(f["kind"], f["where"]) for f in form["findings"]] == [("imei", "body")]
+    assert first["dst"] == "127.0.0.1" and first["dport"] == origin
+    assert NO_CLIENT in first["anomalies"] and NO_RAW_HEAD in first["anomalies"]
+    assert err.count("HAR written by mitmproxy") == 1
+    assert "no client address or port" in err
+    assert "2 parsed requests read" in err and "3 identities in 2 requests" in err
+    # The response came along: the HAR export shows it.
+    entries, _ = _scan(har, fmt="har")
+    assert [e["response"]["status"] for e in entries] == [200, 200]
+
+
+# --- browsers' HARs from public repositories (tests/data/har/README.md) --------------
+
+
+def test_chrome_51s_har_keeps_the_order_chrome_listed_and_says_it_is_not_the_wire_order() -> None:
+    records, err = _scan(HARS / "chrome51.har")
+    assert len(records) == 27
+    first = records[0]
+    # Chrome 51 listed HTTP/1.1 headers from a dictionary: Host is second. Kept as
+    # listed, and said to be the tool's listing.
+    assert [n for n, _ in first["headers"]] == [
+        "Accept-Encoding",
+        "Host",
+        "Accept-Language",
+        "Upgrade-Insecure-Requests",
+        "User-Agent",
+        "Accept",
+        "Cache-Control",
+        "Connection",
+    ]
+    assert first["host"] == "gitgrimbo.github.io"
+    assert (first["dst"], first["dport"]) == ("151.101.60.133", 80)
+    assert first["src"] == "" and first["sport"] == 0
+    assert NO_RAW_HEAD in first["anomalies"]
+    assert sum(not r["findings"] for r in records) == 27  # a plain page: nothing to find
+    # Chrome's "connection" ids give the connections: 26375, 26376, 26378 and the
+    # entries served from its cache (no connection) each alone.
+    assert records[0]["flow"] == records[1]["flow"] != records[2]["flow"]
+    assert records[1]["depth"] == 2
+    lines = [line for line in err.splitlines() if "HAR written by WebInspector 537.36" in line]
+    assert len(lines) == 1
+    assert "HTTP version unknown" in lines[0]  # the cached entries
+
+
+def test_firefox_47s_har_reads_with_its_cookie_and_local_time_offsets() -> None:
+    records, err = _scan(HARS / "firefox47.har")
+    assert len(records) == 23
+    first = records[0]
+    assert [n for n, _ in first["headers"]][:3] == ["Host", "User-Agent", "Accept"]
+    assert first["ts"] == pytest.approx(1467139377.206)  # 19:42:57.206+01:00
+    with_cookie = [r for r in records if any(n == "Cookie" for n, _ in r["headers"])]
+    assert with_cookie and COOKIES_JOINED not in with_cookie[0]["anomalies"]
+    assert err.count("HAR written by Firefox 47.0") == 1
+
+
+def test_charles_4_2s_har_gives_the_form_body_from_its_params() -> None:
+    records, err = _scan(HARS / "charles42-form.har")
+    assert [(r["method"], r["uri"]) for r in records] == [
+        ("GET", "http://cgi-lib.berkeley.edu/ex/simple-form.html"),
+        ("POST", "http://cgi-lib.berkeley.edu/ex/simple-form.cgi"),
+    ]
+    post = records[1]
+    # Charles keeps the form only as params: rebuilt, it is as long as was sent.
+    assert post["body_length"] == 62
+    assert ["Content-Length", "62"] in post["headers"]
+    assert post["dst"] == "128.32.236.14"
+    assert err.count("HAR written by Charles Proxy 4.2:") == 1
+
+
+# --- headerwatch's own HAR, and HAR's gaps -------------------------------------------
+
+
+def test_headerwatch_s_own_har_reads_back_with_its_addresses_findings_and_order(
+    tmp_path: Path,
+) -> None:
+    demo = demo_capture_path()
+    first, _ = _scan(demo)
+    entries, _ = _scan(demo, fmt="har")
+    har = tmp_path / "demo.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}), encoding="utf-8")
+    again, err = _scan(har)
+    keys = ("src", "sport", "dst", "dport", "method", "uri", "headers", "findings", "flow", "depth")
+    assert [{k: r[k] for k in keys} for r in again] == [{k: r[k] for k in keys} for r in first]
+    # HAR keeps milliseconds.
+    assert all(0 <= a["ts"] - b["ts"] < 0.001 for a, b in zip(first, again, strict=True))
+    assert any(f["kind"] == "msisdn" for r in again for f in r["findings"])
+    assert "no client address" not in err and "no raw head" not in err
+
+
+def test_a_browser_http2_entry_says_its_names_are_lower_case_and_cookies_are_joined() -> None:
+    entry = {
+        "startedDateTime": "2024-11-15T10:46:43.282Z",
+        "request": {
+            "method": "GET",
+            "url": "https://api.example/v1?x=1",
+            "httpVersion": "http/2.0",
+            "headers": [
+                {"name": ":authority", "value": "api.example"},
+                {"name": ":method", "value": "GET"},
+                {"name": "x-msisdn", "value": "447700900123"},
+            ],
+            "cookies": [{"name": "imei", "value": "490154203237518"}],
+        },
+        "response": {"status": 0},
+    }
+    parsed = parsed_from_entry(entry)
+    request = parsed.request
+    odd = parsed_from_entry({**entry, "response": {"status": "200"}})
+    assert odd.response is None and odd.request.headers == request.headers
+    assert "HAR response not read (response.status: not a whole number)" in odd.request.anomalies
+    assert request.headers[-1] == ("Cookie", "imei=490154203237518")
+    assert LOWER_CASE in request.anomalies and COOKIES_JOINED in request.anomalies
+    assert COOKIES_MERGED not in request.anomalies  # one cookie: nothing to merge
+    headers = [*entry["request"]["headers"], {"name": "cookie", "value": "a=1; b=2"}]  # type: ignore[dict-item]
+    merged = parsed_from_entry({**entry, "request": {**entry["request"], "headers": headers}})  # type: ignore[dict-item]
+    assert COOKIES_MERGED in merged.request.anomalies
+    assert (request.dport, request.host) == (443, "api.example")
+    assert parsed.response is None  # status 0: no response came
+
+
+def test_start_times_out_of_range_are_clamped_and_counted(tmp_path: Path) -> None:
+    entry = {
+        "startedDateTime": "1969-07-20T20:17:40Z",
+        "request": {"method": "GET", "url": "http://a.example/", "headers": []},
+    }
+    har = tmp_path / "moon.har"
+    har.write_text(json.dumps({"log": {"entries": [entry]}}), encoding="utf-8")
+    records, err = _scan(har)
+    assert records[0]["ts"] == 0.0 and CLAMPED in records[0]["anomalies"]
+    assert "1 entry had a start time out of range" in err
+
+
+# --- sniffing and bad files: one line each -------------------------------------------
+
+
+def test_a_pretty_printed_har_is_told_from_jsonl_and_a_one_line_har_too(tmp_path: Path) -> None:
+    doc = {"log": {"version": "1.2", "entries": []}}
+    pretty = tmp_path / "pretty.har"
+    pretty.write_bytes(b"\xef\xbb\xbf\r\n" + json.dumps(doc, indent=4).encode())
+    one_line = tmp_path / "one.har"
+    one_line.write_text(json.dumps(doc), encoding="utf-8")
+    assert isinstance(open_input(str(pretty)), HarFile)
+    assert isinstance(open_input(str(one_line)), HarFile)
+
+
+def test_a_truncated_har_is_one_line(tmp_path: Path) -> None:
+    whole = (HARS / "firefox47.har").read_bytes()
+    cut = tmp_path / "cut.har"
+    cut.write_bytes(whole[: len(whole) // 2])
+    message = _error(cut)
+    assert message.startswith(f"{cut}: not a readable HAR (cut short? not JSON: ")
+
+
+def test_a_foreign_json_document_is_one_line(tmp_path: Path) -> None:
+    pretty = tmp_path / "package.json"
+    pretty.write_text(json.dumps({"name": "x", "version": "1"}, indent=2), encoding="utf-8")
+    assert _error(pretty).startswith(f'{pretty}: not a file headerwatch reads (starts with "{{')
+    one_line = tmp_path / "other.json"
+    one_line.write_text(json.dumps({"log": [1, 2]}), encoding="utf-8")
+    assert _error(one_line) == f'{one_line}: not a HAR (no "log" object)'
+
+
+def test_a_har_with_wrong_types_is_one_line_or_its_bad_entries_are_passed_over(
+    tmp_path: Path,
+) -> None:
+    entries_not_list = tmp_path / "a.har"
+    entries_not_list.write_text(json.dumps({"log": {"entries": {}}}), encoding="utf-8")
+    message = _error(entries_not_list)
+    assert message == f'{entries_not_list}: not a HAR ("log.entries" is not a list)'
+
+    good = {
+        "startedDateTime": "2016-06-28T18:40:33.525Z",
+        "request": {"method": "GET", "url": "http://a.example/", "headers": []},
+    }
+    bad_headers = {**good, "request": {**good["request"], "headers": [["Host", "a"]]}}  # type: ignore[dict-item]
+    bad_date = {**good, "startedDateTime": 12}
+    har = tmp_path / "b.har"
+    har.write_text(
+        json.dumps({"log": {"entries": [bad_headers, good, bad_date]}}), encoding="utf-8"
+    )
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([str(har)], out=out, err=err) == 0
+    assert len(out.getvalue().splitlines()) == 1
+    passed = [line for line in err.getvalue().splitlines() if "passed over" in line]
+    assert passed == [
+        f"headerwatch: warning: {har}: 2 HAR entries were not readable and passed over "
+        "(first: entry 1: request.headers: not a list of {name, value} objects)"
+    ]
+
+
+def test_a_har_over_the_bound_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("capture.sources.records.MAX_HAR", 1024 * 1024)
+    big = tmp_path / "big.har"
+    big.write_text('{"log": {"entries": [], "pad": "' + "x" * (1024 * 1024) + '"}}')
+    assert _error(big) == (
+        f"{big}: HAR larger than 1 MiB, not read (export fewer entries, or split the file)"
+    )
+
+
+# --- JSONL records keep order and duplicates too -------------------------------------
+
+
+def test_jsonl_records_keep_header_order_case_and_duplicates(tmp_path: Path) -> None:
+    record, _ = _scan(demo_capture_path())
+    line = dict(record[0])
+    line["headers"] = [["x-b", "2"], ["Host", "h.example"], ["X-A", "1"], ["x-b", "3"]]
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    again, _ = _scan(path)
+    assert again[0]["headers"] == line["headers"]
+
+
+def test_headerwatch_s_own_har_of_a_reflected_capture_keeps_sent_versus_received(
+    tmp_path: Path,
+) -> None:
+    from tests.capture.test_echo_paths import _lab_capture
+
+    capture = _lab_capture(tmp_path)
+    first, _ = _scan(capture)
+    entries, _ = _scan(capture, fmt="har")
+    assert any(e.get("_injected") for e in entries)
+    har = tmp_path / "echoed.har"
+    har.write_text(json.dumps({"log": {"entries": entries}}), encoding="utf-8")
+    again, _ = _scan(har)
+    keys = ("uri", "findings", "injected", "removed", "changed")
+    assert [{k: r.get(k) for k in keys} for r in again] == [
+        {k: r.get(k) for k in keys} for r in first
+    ]
+    assert any(f["kind"] == "msisdn" for r in again for f in r["findings"])
