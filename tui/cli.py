@@ -15,6 +15,7 @@ from tui import (
     cmd_open,
     cmd_probe,
     cmd_reflect,
+    cmd_report,
     cmd_rules,
     cmd_scan,
 )
@@ -30,6 +31,7 @@ COMMANDS: list[ModuleType] = [
     cmd_interfaces,
     cmd_reflect,
     cmd_probe,
+    cmd_report,
 ]
 
 

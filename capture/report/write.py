@@ -1,0 +1,249 @@
+"""Reading inputs for a report and writing it: the I/O around the pure model.
+
+Inputs are read as ``scan`` reads them (:func:`capture.sources.inputs.open_input`,
+the same :class:`~capture.pipeline.Pipeline`), so a report can be made of anything
+headerwatch reads; ``probe --format jsonl`` results are read here, as tests of a
+study (:mod:`capture.report.study`). The file is written whole or not at all, and
+private (0600): :mod:`capture.formats.atomic`, :mod:`capture.formats.private`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from importlib import metadata, resources
+from typing import Any
+
+import orjson
+
+from capture.formats.atomic import atomic_output
+from capture.formats.pcapng import describe_errno
+from capture.formats.private import open_private
+from capture.formats.redact import Redactor
+from capture.formats.session import _Addresses, _anchor_key
+from capture.identity.catalog import load_catalog
+from capture.model import Record, RequestSeen
+from capture.net.decode import Decoder
+from capture.pipeline import Detector, Pipeline
+from capture.report import html, markdown
+from capture.report.model import InputInfo, Report, build_report
+from capture.report.study import Study, Test, build_study, is_probe_result, probe_test, record_test
+from capture.sources.frames import CaptureError, CaptureFile
+from capture.sources.inputs import after_reading, open_input
+
+FORMATS = ("html", "md")
+"""Report formats, by file suffix (``.markdown`` is ``md`` too)."""
+
+MAX_PROBE_LINE = 16 << 20
+"""Longest probe result line read (as for record files)."""
+
+
+class ReportError(Exception):
+    """A report could not be made; ``str()`` is one line for the user."""
+
+
+def format_of(path: str, fmt: str | None) -> str:
+    """The format for ``path``: ``fmt`` if given, else from its suffix."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise ReportError(f"unknown report format {fmt!r} (one of: {', '.join(FORMATS)})")
+        return fmt
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in (".html", ".htm"):
+        return "html"
+    if suffix in (".md", ".markdown"):
+        return "md"
+    raise ReportError(
+        f"{path}: cannot tell the format from the name; use .html or .md, or --format"
+    )
+
+
+def version() -> str:
+    """headerwatch's installed version."""
+    try:
+        return metadata.version("headerwatch")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def catalog_version() -> str:
+    """The identity catalog as shipped: its entry count and the start of its SHA-256
+    (the catalog has no version number of its own; the hash names it exactly)."""
+    text = resources.files("capture.identity").joinpath("catalog.toml").read_bytes()
+    return f"{len(load_catalog())} headers, sha256 {hashlib.sha256(text).hexdigest()[:16]}"
+
+
+def describe_input(path: str, kind: str) -> InputInfo:
+    """Name, kind, size and SHA-256 of an input file."""
+    if path == "-":
+        return InputInfo("(standard input)", kind, 0, "not computed (standard input)")
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return InputInfo(path, kind, size, digest.hexdigest())
+
+
+def _probe_lines(path: str) -> list[dict[str, Any]] | None:
+    """The objects of a ``probe --format jsonl`` file, or None when it is not one
+    (decided by its first non-blank line)."""
+    if path == "-":
+        return None
+    objects: list[dict[str, Any]] = []
+    with open(path, "rb") as stream:
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            if len(line) > MAX_PROBE_LINE:
+                raise ReportError(f"{path}: line {number} is longer than 16 MiB")
+            try:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                if not objects:
+                    return None
+                raise ReportError(f"{path}: line {number} is not JSON") from None
+            if not is_probe_result(obj):
+                if not objects:
+                    return None
+                raise ReportError(f"{path}: line {number} is not a probe result")
+            objects.append(obj)
+    return objects or None
+
+
+@dataclass
+class Read:
+    """Everything read from the inputs."""
+
+    records: list[Record] = field(default_factory=list)
+    probes: list[dict[str, Any]] = field(default_factory=list)
+    inputs: list[InputInfo] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)
+    skipped: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+    frames: dict[int, tuple[str, int]] = field(default_factory=dict)
+
+
+def read_inputs(paths: Sequence[str], detector: Detector | None) -> Read:
+    """Read every input: captures and record files through the pipeline (with the
+    echoes: transits come with the records), probe results as they are."""
+    read = Read()
+    pipeline = Pipeline(detector, responses=False)
+    captures: list[str] = []
+    for path in paths:
+        try:
+            probes = _probe_lines(path)
+        except OSError as exc:
+            raise ReportError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        if probes is not None:
+            read.probes += probes
+            read.inputs.append(describe_input(path, "headerwatch probe results"))
+            continue
+        try:
+            source = open_input(path)
+        except CaptureError as exc:
+            raise ReportError(str(exc)) from None
+        kind = "pcap or pcapng capture" if isinstance(source, CaptureFile) else source.what
+        try:
+            if isinstance(source, CaptureFile):
+                captures.append(path)
+                events: Iterable[object] = pipeline.run_capture(source)
+            else:
+                events = (e for parsed in source.requests() for e in pipeline.feed_request(parsed))
+            read.records += [e.record for e in events if isinstance(e, RequestSeen)]
+        finally:
+            source.close()
+        read.notes += after_reading(source)
+        read.inputs.append(describe_input(path, kind))
+    read.records += [e.record for e in pipeline.flush() if isinstance(e, RequestSeen)]
+    read.counters = pipeline.counters()
+    read.skipped = pipeline.decoder.skipped
+    if captures:
+        read.frames = anchor_frames(captures, read.records)
+    return read
+
+
+def anchor_frames(paths: Sequence[str], records: Sequence[Record]) -> dict[int, tuple[str, int]]:
+    """Record id → (capture, 1-based number of its anchor frame) for the records
+    that carry an identity: the frame a reader opens in Wireshark."""
+    wanted = {_anchor_key(r): r.id for r in records if r.identities}
+    found: dict[int, tuple[str, int]] = {}
+    for path in paths:
+        if not wanted:
+            break
+        decoder = Decoder()
+        addresses = _Addresses()
+        try:
+            capture = CaptureFile(path)
+        except CaptureError:
+            continue
+        try:
+            for number, (ts, linktype, data, _) in enumerate(capture, 1):
+                seg = decoder.decode(ts, linktype, data)
+                if seg is None or not seg.payload:
+                    continue
+                rid = wanted.pop(addresses.key(seg), None)
+                if rid is not None:
+                    found[rid] = (path, number)
+        finally:
+            capture.close()
+    return found
+
+
+def make_report(
+    read: Read,
+    redact: bool = True,
+    study: bool | None = None,
+    label: str = "",
+    now: float | None = None,
+) -> tuple[Report, Study | None]:
+    """The report (and study) of what was read. ``study``: None decides from the
+    inputs (a study when any is a probe result)."""
+    redactor = Redactor.new() if redact else None
+    as_study = bool(read.probes) if study is None else study
+    common: dict[str, Any] = {
+        "inputs": read.inputs,
+        "counters": read.counters,
+        "skipped": read.skipped,
+        "redactor": redactor,
+        "catalog": load_catalog(),
+        "frames": read.frames,
+        "created": time.time() if now is None else now,
+        "version": version(),
+        "catalog_version": catalog_version(),
+        "notes": read.notes,
+    }
+    if not as_study:
+        return build_report(read.records, **common), None
+    tests: list[Test] = [probe_test(p, redactor) for p in read.probes]
+    tests += [record_test(r, redactor, label) for r in read.records]
+    result = build_study(tests)
+    report = build_report((), title="headerwatch study: identity injection per network", **common)
+    return replace(report, lead=result.summary), result
+
+
+def render(report: Report, study: Study | None, fmt: str) -> str:
+    """The report as text in ``fmt``."""
+    if fmt == "html":
+        return html.render(report, study)
+    return markdown.render(report, study)
+
+
+def write_report(text: str, path: str) -> None:
+    """Write ``text`` to ``path`` whole, private (0600). Raises :class:`ReportError`."""
+    try:
+        with (
+            atomic_output(path) as temp,
+            open_private(temp, "x", encoding="utf-8", newline="\n") as out,
+        ):
+            out.write(text)
+    except OSError as exc:
+        reason = describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
+        raise ReportError(f"{path}: {reason}; no report written") from None
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise ReportError(f"{path}: cannot write the report: {exc}") from None
