@@ -32,8 +32,9 @@ from capture.pipeline import Detector, Pipeline
 from capture.report import html, markdown
 from capture.report.model import InputInfo, Report, build_report
 from capture.report.study import Study, Test, build_study, is_probe_result, probe_test, record_test
-from capture.sources.frames import CaptureError, CaptureFile
+from capture.sources.frames import CaptureError, CaptureFile, is_capture_magic
 from capture.sources.inputs import after_reading, open_input
+from capture.text import counted
 
 FORMATS = ("html", "md")
 """Report formats, by file suffix (``.markdown`` is ``md`` too)."""
@@ -88,6 +89,12 @@ def describe_input(path: str, kind: str) -> InputInfo:
             digest.update(chunk)
             size += len(chunk)
     return InputInfo(path, kind, size, digest.hexdigest())
+
+
+def _kind_of(path: str) -> str:
+    with open(path, "rb") as stream:
+        head = stream.read(4)
+    return "pcap or pcapng capture" if is_capture_magic(head) else "headerwatch JSONL records"
 
 
 def _probe_lines(path: str) -> list[dict[str, Any]] | None:
@@ -225,6 +232,36 @@ def make_report(
     result = build_study(tests)
     report = build_report((), title="headerwatch study: identity injection per network", **common)
     return replace(report, lead=result.summary), result
+
+
+def report_records(
+    records: Sequence[Record],
+    path: str,
+    fmt: str,
+    *,
+    sources: Sequence[str] = (),
+    source_name: str = "",
+    counters: dict[str, int] | None = None,
+    redact: bool = True,
+) -> str:
+    """Write the report of records a consumer already holds (the dashboard's); the
+    capture files they came from (``sources``) give the hashes and frame numbers.
+    Returns what to tell the user; raises :class:`ReportError`."""
+    read = Read(records=list(records), counters=dict(counters or {}))
+    try:
+        read.inputs = [describe_input(p, _kind_of(p)) for p in sources]
+    except OSError as exc:
+        raise ReportError(f"cannot read a source of the session ({exc})") from None
+    if source_name:
+        read.notes.append(f"captured by the dashboard from: {source_name}")
+    read.frames = anchor_frames(sources, read.records)
+    report, _ = make_report(read, redact=redact, study=False)
+    write_report(render(report, None, fmt), path)
+    what = "identities masked" if redact else "raw identities"
+    return (
+        f"wrote the evidence report of {counted(len(read.records), 'request')} "
+        f"({fmt.upper()}, {what}) to {path}"
+    )
 
 
 def render(report: Report, study: Study | None, fmt: str) -> str:
