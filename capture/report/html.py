@@ -341,12 +341,12 @@ def _study(study: Study) -> str:
         out.append(f"<h3>{e(net.name)}</h3>")
         out.append(
             f"<p>{e(counted(net.tests, 'test'))}: {net.injected} injected, {net.clean} clean, "
-            f"{net.inconclusive} inconclusive. Headers added on the way: "
+            f"{net.inconclusive} inconclusive. Headers added or changed on the way: "
             f"{e(', '.join(net.headers) or 'none')}.</p>"
         )
         out.append(
             _table(
-                ["Time", "Test", "Verdict", "Why", "Headers added", "Identities"],
+                ["Time", "Test", "Verdict", "Why", "Headers added or changed", "Identities"],
                 [
                     [
                         e(when(t.ts)),

@@ -224,7 +224,7 @@ def _appendix(report: Report) -> list[str]:
 def _study(study: Study) -> list[str]:
     out = ["## Networks tested", "", m(study.summary), ""]
     out += _table(
-        ["Network", "Tests", "Injected", "Clean", "Inconclusive", "Headers added"],
+        ["Network", "Tests", "Injected", "Clean", "Inconclusive", "Headers added or changed"],
         [
             [
                 m(n.name),
@@ -240,7 +240,7 @@ def _study(study: Study) -> list[str]:
     for net in study.networks:
         out += [f"### {m(net.name)}", ""]
         out += _table(
-            ["Time", "Test", "Verdict", "Why", "Headers added", "Identities"],
+            ["Time", "Test", "Verdict", "Why", "Headers added or changed", "Identities"],
             [
                 [
                     m(when(t.ts)),
