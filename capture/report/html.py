@@ -33,7 +33,7 @@ th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
 code,.v{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;
 overflow-wrap:break-word}
 .sev-high{color:#a93226;font-weight:bold}.sev-medium{color:#9a7d0a}
-.muted{color:#666}svg{max-width:100%;height:auto}
+.muted{color:#666}.h{word-break:break-all}svg{max-width:100%;height:auto}
 @media print{body{max-width:none;margin:0;font-size:11pt}.lead{border-left-width:3pt}
 h2{break-after:avoid}table,svg,figure{break-inside:avoid}a{color:inherit;text-decoration:none}}
 """
@@ -299,23 +299,28 @@ def _method(report: Report) -> str:
 def _appendix(report: Report) -> str:
     if not report.appendix:
         return '<h2 id="appendix">Appendix</h2><p>No request carried an identity.</p>'
+    sources = {a.source for a in report.appendix}
+    many = len(sources) > 1  # one input: named once, not on every row
     rows = [
         [
             e(a.record),
             e(when(a.ts)),
             f'<span class="v">{e(a.host)}</span>',
             f'<span class="v">{e(a.findings)}</span>',
-            f'<span class="v">{e(a.source)}</span>',
+            *([f'<span class="v">{e(a.source)}</span>'] if many else []),
             e(a.frame if a.frame is not None else "—"),
             f'<span class="v">{e(a.flow)}</span>',
         ]
         for a in report.appendix
     ]
+    only = next(iter(sources))
+    where = "" if many or not only else f" All are in <code>{e(only)}</code>."
+    head = ["#", "Time", "Site", "Identities", *(["Input"] if many else []), "Frame", "Connection"]
     return (
         '<h2 id="appendix">Appendix</h2><p>Each request carrying an identity. In '
         "Wireshark, open the input and go to the frame (Ctrl-G), or filter "
-        "<code>frame.number == N</code>: it is the first frame of the request.</p>"
-        + _table(["#", "Time", "Site", "Identities", "Input", "Frame", "Connection"], rows)
+        f"<code>frame.number == N</code>: it is the first frame of the request.{where}</p>"
+        + _table(head, rows)
     )
 
 
@@ -324,7 +329,24 @@ def _study_method() -> str:
 
 
 def _study(study: Study) -> str:
-    out = ['<h2 id="study">Networks tested</h2>', f"<p>{e(study.summary)}</p>"]
+    out = ['<h2 id="study">Networks tested</h2>']
+    out.append(
+        _table(
+            ["Network", "Tests", "Injected", "Clean", "Inconclusive", "Headers added or changed"],
+            [
+                [
+                    e(n.name),
+                    e(n.tests),
+                    e(n.injected),
+                    e(n.clean),
+                    e(n.inconclusive),
+                    f'<span class="v">{e(", ".join(n.headers) or "none")}</span>',
+                ]
+                for n in study.networks
+            ],
+            numeric=(1, 2, 3, 4),
+        )
+    )
     out.append(
         bar_chart(
             "Tests per network, by verdict",

@@ -198,21 +198,26 @@ def _appendix(report: Report) -> list[str]:
     out = ["## Appendix", ""]
     if not report.appendix:
         return [*out, "No request carried an identity.", ""]
+    sources = {a.source for a in report.appendix}
+    many = len(sources) > 1  # one input: named once, not on every row
+    only = next(iter(sources))
+    where = "" if many or not only else f" All are in {m(only)}."
     out += [
         "Each request carrying an identity. In Wireshark, open the input and go to the "
         "frame (Ctrl\\-G), or filter frame.number \\=\\= N: it is the first frame of the "
-        "request.",
+        f"request.{where}",
         "",
     ]
+    head = ["#", "Time", "Site", "Identities", *(["Input"] if many else []), "Frame", "Connection"]
     return out + _table(
-        ["#", "Time", "Site", "Identities", "Input", "Frame", "Connection"],
+        head,
         [
             [
                 str(a.record),
                 m(when(a.ts)),
                 m(a.host),
                 m(a.findings),
-                m(a.source),
+                *([m(a.source)] if many else []),
                 str(a.frame) if a.frame is not None else "—",
                 m(a.flow),
             ]
@@ -222,7 +227,7 @@ def _appendix(report: Report) -> list[str]:
 
 
 def _study(study: Study) -> list[str]:
-    out = ["## Networks tested", "", m(study.summary), ""]
+    out = ["## Networks tested", ""]
     out += _table(
         ["Network", "Tests", "Injected", "Clean", "Inconclusive", "Headers added or changed"],
         [

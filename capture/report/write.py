@@ -231,7 +231,19 @@ def make_report(
     tests += [record_test(r, redactor, label) for r in read.records]
     result = build_study(tests)
     report = build_report((), title="headerwatch study: identity injection per network", **common)
-    return replace(report, lead=result.summary), result
+    stamps = [t.ts for t in tests]
+    return (
+        replace(
+            report,
+            lead=result.summary,
+            # Each test is one request: the context counts them.
+            first_ts=min(stamps, default=None),
+            last_ts=max(stamps, default=None),
+            requests=len(tests),
+            identity_requests=sum(n.injected for n in result.networks),
+        ),
+        result,
+    )
 
 
 def report_records(
