@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -24,7 +25,6 @@ from capture.formats.atomic import atomic_output
 from capture.formats.pcapng import describe_errno
 from capture.formats.private import open_private
 from capture.formats.redact import Redactor
-from capture.formats.session import _Addresses, _anchor_key
 from capture.identity.catalog import load_catalog
 from capture.model import Record, RequestSeen
 from capture.net.decode import Decoder
@@ -178,13 +178,17 @@ def read_inputs(paths: Sequence[str], detector: Detector | None) -> Read:
 def anchor_frames(paths: Sequence[str], records: Sequence[Record]) -> dict[int, tuple[str, int]]:
     """Record id → (capture, 1-based number of its anchor frame) for the records
     that carry an identity: the frame a reader opens in Wireshark."""
-    wanted = {_anchor_key(r): r.id for r in records if r.identities}
+    # The key the session writer places comments by: first frame of the request's bytes.
+    wanted = {
+        (r.request.ts, r.request.src, r.request.sport, r.request.dst, r.request.dport): r.id
+        for r in records
+        if r.identities
+    }
     found: dict[int, tuple[str, int]] = {}
     for path in paths:
         if not wanted:
             break
         decoder = Decoder()
-        addresses = _Addresses()
         try:
             capture = CaptureFile(path)
         except CaptureError:
@@ -194,12 +198,17 @@ def anchor_frames(paths: Sequence[str], records: Sequence[Record]) -> dict[int, 
                 seg = decoder.decode(ts, linktype, data)
                 if seg is None or not seg.payload:
                     continue
-                rid = wanted.pop(addresses.key(seg), None)
+                key = (seg.ts, _address(seg.src), seg.sport, _address(seg.dst), seg.dport)
+                rid = wanted.pop(key, None)
                 if rid is not None:
                     found[rid] = (path, number)
         finally:
             capture.close()
     return found
+
+
+def _address(packed: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET if len(packed) == 4 else socket.AF_INET6, packed)
 
 
 def make_report(
