@@ -69,10 +69,8 @@ def run(args: argparse.Namespace) -> int:
     inputs = args.inputs or [demo_capture_path()]
     try:
         fmt = format_of(args.output, args.format)
-        read = read_inputs(inputs, build_detector(args))
-        report, study = make_report(
-            read, redact=args.redact, study=True if args.study else None, label=args.label
-        )
+        read = read_inputs(inputs, build_detector(args), study=True if args.study else None)
+        report, study = make_report(read, redact=args.redact, label=args.label)
         write_report(render(report, study, fmt), args.output)
     except ReportError as exc:
         print(f"headerwatch: error: {exc}", file=sys.stderr)

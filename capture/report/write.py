@@ -134,21 +134,46 @@ class Read:
     skipped: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     frames: dict[int, tuple[str, int]] = field(default_factory=dict)
+    study: bool = False
+    """Every record is kept (a study judges each); else only those a report shows."""
+    requests: int = 0
+    first_ts: float | None = None
+    last_ts: float | None = None
+
+    def add(self, record: Record) -> None:
+        """Count ``record``, and keep it if the report will show it."""
+        ts = record.request.ts
+        self.requests += 1
+        self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
+        self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
+        moved = record.transit
+        if self.study or record.identities or (moved is not None and moved.altered):
+            self.records.append(record)
 
 
-def read_inputs(paths: Sequence[str], detector: Detector | None) -> Read:
+def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | None = None) -> Read:
     """Read every input: captures and record files through the pipeline (with the
-    echoes: transits come with the records), probe results as they are."""
+    echoes: transits come with the records), probe results as they are.
+
+    ``study``: whether the report is a study (None: when any input is probe results).
+    A study judges every request; a report keeps only the records it shows (those
+    with an identity or altered in transit) and counts the others, so memory follows
+    the findings, not the size of the capture."""
     read = Read()
+    probes: dict[str, list[dict[str, Any]]] = {}
+    for path in paths:
+        try:
+            found = _probe_lines(path)
+        except OSError as exc:
+            raise ReportError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        if found is not None:
+            probes[path] = found
+    read.study = bool(probes) if study is None else study
     pipeline = Pipeline(detector, responses=False)
     captures: list[str] = []
     for path in paths:
-        try:
-            probes = _probe_lines(path)
-        except OSError as exc:
-            raise ReportError(f"{path}: cannot read ({exc.strerror or exc})") from None
-        if probes is not None:
-            read.probes += probes
+        if path in probes:
+            read.probes += probes[path]
             read.inputs.append(describe_input(path, "headerwatch probe results"))
             continue
         try:
@@ -162,12 +187,16 @@ def read_inputs(paths: Sequence[str], detector: Detector | None) -> Read:
                 events: Iterable[object] = pipeline.run_capture(source)
             else:
                 events = (e for parsed in source.requests() for e in pipeline.feed_request(parsed))
-            read.records += [e.record for e in events if isinstance(e, RequestSeen)]
+            for event in events:
+                if isinstance(event, RequestSeen):
+                    read.add(event.record)
         finally:
             source.close()
         read.notes += after_reading(source)
         read.inputs.append(describe_input(path, kind))
-    read.records += [e.record for e in pipeline.flush() if isinstance(e, RequestSeen)]
+    for event in pipeline.flush():
+        if isinstance(event, RequestSeen):
+            read.add(event.record)
     read.counters = pipeline.counters()
     read.skipped = pipeline.decoder.skipped
     if captures:
@@ -214,14 +243,11 @@ def _address(packed: bytes) -> str:
 def make_report(
     read: Read,
     redact: bool = True,
-    study: bool | None = None,
     label: str = "",
     now: float | None = None,
 ) -> tuple[Report, Study | None]:
-    """The report (and study) of what was read. ``study``: None decides from the
-    inputs (a study when any is a probe result)."""
+    """The report (and, when ``read.study``, the study) of what was read."""
     redactor = Redactor.new() if redact else None
-    as_study = bool(read.probes) if study is None else study
     common: dict[str, Any] = {
         "inputs": read.inputs,
         "counters": read.counters,
@@ -234,8 +260,13 @@ def make_report(
         "catalog_version": catalog_version(),
         "notes": read.notes,
     }
-    if not as_study:
-        return build_report(read.records, **common), None
+    if not read.study:
+        report = build_report(read.records, **common)
+        # Records the report does not show were counted, not kept.
+        counted_too = replace(
+            report, requests=read.requests, first_ts=read.first_ts, last_ts=read.last_ts
+        )
+        return counted_too, None
     tests: list[Test] = [probe_test(p, redactor) for p in read.probes]
     tests += [record_test(r, redactor, label) for r in read.records]
     result = build_study(tests)
@@ -268,7 +299,9 @@ def report_records(
     """Write the report of records a consumer already holds (the dashboard's); the
     capture files they came from (``sources``) give the hashes and frame numbers.
     Returns what to tell the user; raises :class:`ReportError`."""
-    read = Read(records=list(records), counters=dict(counters or {}))
+    read = Read(counters=dict(counters or {}))
+    for record in records:
+        read.add(record)
     try:
         read.inputs = [describe_input(p, _kind_of(p)) for p in sources]
     except OSError as exc:
@@ -276,11 +309,11 @@ def report_records(
     if source_name:
         read.notes.append(f"captured by the dashboard from: {source_name}")
     read.frames = anchor_frames(sources, read.records)
-    report, _ = make_report(read, redact=redact, study=False)
+    report, _ = make_report(read, redact=redact)
     write_report(render(report, None, fmt), path)
     what = "identities masked" if redact else "raw identities"
     return (
-        f"wrote the evidence report of {counted(len(read.records), 'request')} "
+        f"wrote the evidence report of {counted(read.requests, 'request')} "
         f"({fmt.upper()}, {what}) to {path}"
     )
 
