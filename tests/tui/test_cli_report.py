@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -127,3 +128,25 @@ def test_report_is_a_command_of_the_cli() -> None:
     result = subprocess.run([sys.executable, "-m", "tui.cli", "report", "--help"],
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode == 0 and "--no-redact" in result.stdout
+
+
+def test_a_study_of_a_reflectors_log_judges_each_request_as_it_arrived(
+    tmp_path: Path,
+    reflector: tuple[subprocess.Popen[str], int],  # noqa: F811
+) -> None:
+    proc, port = reflector
+    with enrichment_proxy(("127.0.0.1", port), {"X-MSISDN": "447700900456"}) as proxy:
+        assert headerwatch("probe", f"http://127.0.0.1:{proxy}/").returncode == 0
+    assert headerwatch("probe", f"http://127.0.0.1:{port}/").returncode == 0
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=10)
+    log = tmp_path / "reflect.jsonl"
+    log.write_text(out)
+    assert len(out.splitlines()) == 2
+    report = tmp_path / "study.md"
+    result = headerwatch("report", "--study", "--label", "carrier=Lab", "--region", "GB",
+                         str(log), "-o", str(report))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    text = report.read_text(encoding="utf-8").replace("\\", "")
+    assert "| carrier=Lab | 2 | 1 | 1 | 0 | X-MSISDN |" in text
+    assert "received by the reflector with an identity header" in text
