@@ -358,6 +358,26 @@ def test_the_live_dashboard_on_the_phone_badges_filters_saves_and_reopens_the_in
         assert reopened[key] == record[key], key
 
 
+def test_the_report_of_the_phones_recording_says_the_network_added_the_number(
+    phone_capture: PhoneCapture, lab: CarrierLab, tmp_path: Path
+) -> None:
+    out = tmp_path / "phone.md"
+    made = lab.headerwatch(
+        lab.phone_ns, "report", "--no-redact", str(phone_capture.recording), "-o", str(out)
+    )
+    assert made.returncode == 0, made.stderr
+    text = out.read_text(encoding="utf-8").replace("\\", "")
+    lead = text.split("\n")[4]
+    assert lead.startswith(f"**The phone number {lab.e164} went to 1 site ({lab.server_ip})")
+    assert f"in the header {lab.inject_name}, added on the way by the network" in lead
+    assert f"### Seen from {lab.phone_ip}" in text
+    row = next(
+        line for line in text.splitlines() if f"{lab.inject_name}: {lab.inject_value}" in line
+    )
+    assert f"{lab.strip}: " in row  # what squid removed, in the same request's row
+    assert re.search(r"^\| Capture gaps \| 0 \|", text, re.M)
+
+
 # -- a study over the lab's probe results (issue 20) -------------------------------------
 
 

@@ -240,9 +240,10 @@ def _injection(report: Report) -> str:
     head = '<h2 id="injection">Injection</h2>'
     if not report.injections:
         return head + (
-            "<p>No request was echoed by a reflector with a difference, so nothing here "
-            "shows directly what was added on the way (see Method: a capture on the "
-            "phone's side and <code>headerwatch reflect</code> show it).</p>"
+            f"<p>{e(counted(report.echoed, 'request'))} echoed by a reflector, none altered "
+            "on the way. Without an echo nothing here shows directly what was added in "
+            "transit: a capture on the phone's side of requests to "
+            "<code>headerwatch reflect</code> shows it.</p>"
         )
     by_vantage: dict[str, list[list[str]]] = {}
     for i in report.injections:
@@ -260,7 +261,13 @@ def _injection(report: Report) -> str:
                 e(", ".join(i.identities) or "—"),
             ]
         )
-    out = [head, "<p>What a reflector's echo shows the network did to each request.</p>"]
+    echoed = max(report.echoed, len(report.injections))
+    out = [
+        head,
+        f"<p>{e(counted(echoed, 'request'))} echoed by a reflector, "
+        f"{len(report.injections)} altered on the way. What each echo shows the network "
+        "did:</p>",
+    ]
     for vantage, rows in by_vantage.items():
         out.append(f"<h3>Seen from {e(vantage)}</h3>")
         out.append(_table(["#", "Time", "Site", "Added", "Removed", "Changed", "Identities"], rows))

@@ -141,10 +141,22 @@ def _injection(report: Report) -> list[str]:
     if not report.injections:
         return [
             *out,
-            "No request was echoed by a reflector with a difference, so nothing here shows "
-            "directly what was added on the way.",
+            m(
+                f"{counted(report.echoed, 'request')} echoed by a reflector, none altered on "
+                "the way. Without an echo nothing here shows directly what was added in "
+                "transit: a capture on the phone's side of requests to headerwatch reflect "
+                "shows it."
+            ),
             "",
         ]
+    echoed = max(report.echoed, len(report.injections))
+    out += [
+        m(
+            f"{counted(echoed, 'request')} echoed by a reflector, {len(report.injections)} "
+            "altered on the way. What each echo shows the network did:"
+        ),
+        "",
+    ]
     by_vantage: dict[str, list[list[str]]] = {}
     for i in report.injections:
         by_vantage.setdefault(i.vantage, []).append(

@@ -184,6 +184,8 @@ class Report:
     appendix: tuple[AppendixRow, ...]
     notes: tuple[str, ...] = ()
     """Anything else a reader must know (inputs passed over, records cut)."""
+    echoed: int = 0
+    """Requests a reflector echoed (the pipeline's ``echoes``), altered or not."""
 
 
 def _rank(severity: str) -> int:
@@ -324,6 +326,7 @@ def build_report(
         sources=sources,
         appendix=tuple(appendix),
         notes=tuple(safe(n) for n in notes),
+        echoed=(counters or {}).get("echoes", 0),
     )
 
 
