@@ -86,3 +86,16 @@ def test_the_page_forbids_every_load_and_has_a_print_stylesheet(tmp_path: Path) 
     assert "http://" not in text.split("<body>")[0].replace(
         'xmlns="http://www.w3.org/2000/svg"', ""
     )
+
+
+def test_a_hostile_network_label_and_url_are_text_in_a_study(tmp_path: Path) -> None:
+    from capture.report.study import build_study, probe_test
+
+    probe = {"url": f"http://x.example/{SCRIPT}", "ts": 1.0, "label": f"carrier={SCRIPT}",
+             "error": "<b>refused</b>"}  # fmt: skip
+    report = build_report([], redactor=Redactor.new())
+    text = html.render(report, build_study([probe_test(probe)]))
+    parsed = _Tags()
+    parsed.feed(text)
+    assert {"script", "b"}.isdisjoint(parsed.tags)
+    assert f"carrier={SCRIPT}" in parsed.text and "<b>refused</b>" in parsed.text
