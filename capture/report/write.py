@@ -213,6 +213,7 @@ def anchor_frames(paths: Sequence[str], records: Sequence[Record]) -> dict[int, 
         for r in records
         if r.identities
     }
+    stamps = {key[0] for key in wanted}
     found: dict[int, tuple[str, int]] = {}
     for path in paths:
         if not wanted:
@@ -224,6 +225,8 @@ def anchor_frames(paths: Sequence[str], records: Sequence[Record]) -> dict[int, 
             continue
         try:
             for number, (ts, linktype, data, _) in enumerate(capture, 1):
+                if ts not in stamps:
+                    continue  # most frames: no decoding for them
                 seg = decoder.decode(ts, linktype, data)
                 if seg is None or not seg.payload:
                     continue
