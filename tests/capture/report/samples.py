@@ -37,7 +37,8 @@ def detector() -> IdentityDetector:
 
 
 def injected_records() -> list[Record]:
-    """Three requests through a network that added the number (plain, hex, base64)
+    """Three requests through a network that added the number (plain, hex, base64,
+    national)
     and a hostile header; one went to a host with markup in its name."""
     pipeline = Pipeline(detector(), responses=False)
     out: list[Record] = []
@@ -48,6 +49,7 @@ def injected_records() -> list[Record]:
             ("X-MSISDN", NUMBER),
             ("X-Up-Subno-Hex", NUMBER.encode().hex()),
             ("X-Nokia-Msisdn", base64.b64encode(NUMBER.encode()).decode()),
+            ("X-Up-Calling-Line-Id", "07700 900123"),
             ("X-Hostile", HOSTILE),
         )
         received = (sent[0], sent[1], *added)

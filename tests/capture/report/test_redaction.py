@@ -35,6 +35,8 @@ def test_a_raw_report_shows_the_number_and_says_it_holds_raw_identities(fmt: str
     text = RENDERERS[fmt](report, None)
     assert "+447700900123" in text.replace("\\", "")
     assert "raw identities" in text
+    # What the redacted report must hide is there to hide: plain, national, hex, base64.
+    assert {FORMS[0], FORMS[4], FORMS[5], FORMS[7]} <= set(_leaks(text))
 
 
 @pytest.mark.parametrize("fmt", RENDERERS)
