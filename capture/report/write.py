@@ -25,6 +25,7 @@ from capture.formats.atomic import atomic_output
 from capture.formats.pcapng import describe_errno
 from capture.formats.private import open_private
 from capture.formats.redact import Redactor
+from capture.formats.session import SessionError, read_session_info
 from capture.identity.catalog import load_catalog
 from capture.model import Record, RequestSeen
 from capture.net.decode import Decoder
@@ -89,6 +90,26 @@ def describe_input(path: str, kind: str) -> InputInfo:
             digest.update(chunk)
             size += len(chunk)
     return InputInfo(path, kind, size, digest.hexdigest())
+
+
+def _how_made(path: str) -> str | None:
+    """How a headerwatch session was made, from its metadata (None for other captures)."""
+    if path == "-":
+        return None
+    try:
+        info = read_session_info(path)
+    except SessionError:
+        return None
+    if info is None:
+        return None
+    text = f"{path}: a headerwatch session saved {info.created or 'at an unknown time'}"
+    text += f" by headerwatch {info.version}" if info.version else ""
+    text += f" from {info.source}" if info.source else ""
+    if info.filter:
+        text += f", holding the requests of the view filter {info.filter!r}"
+    if info.region:
+        text += f"; national numbers read as region {info.region}"
+    return text
 
 
 def _kind_of(path: str) -> str:
@@ -194,6 +215,9 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
             source.close()
         read.notes += after_reading(source)
         read.inputs.append(describe_input(path, kind))
+        made = _how_made(path) if isinstance(source, CaptureFile) else None
+        if made:
+            read.notes.append(made)
     for event in pipeline.flush():
         if isinstance(event, RequestSeen):
             read.add(event.record)

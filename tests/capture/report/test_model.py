@@ -56,3 +56,11 @@ def test_every_limit_is_listed_with_its_count_zero_or_not() -> None:
 
 def test_hostile_text_is_escaped_for_display_in_the_data_already() -> None:
     assert safe("a\u202eb\x1b[31m\udcff\u200f") == "a\\u202eb\\x1b[31m\\xff\\u200f"
+
+
+def test_every_detector_is_explained_in_the_method_section() -> None:
+    from capture.identity.detector import DETECTORS
+    from capture.report.model import DETECTOR_WORDS
+
+    assert set(DETECTORS) <= set(DETECTOR_WORDS)
+    assert all(DETECTOR_WORDS[d] for d in DETECTORS)

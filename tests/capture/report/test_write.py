@@ -59,3 +59,19 @@ def test_the_report_file_is_private_and_a_failed_write_leaves_nothing(tmp_path: 
     with pytest.raises(ReportError, match="no report written"):
         write_report("x", str(tmp_path / "missing" / "r.html"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+
+
+def test_a_session_says_how_it_was_made_and_its_frames_are_numbered(tmp_path: Path) -> None:
+    from capture.formats.session import SessionInfo, save_session
+    from capture.view.store import Entry
+
+    records = read_inputs([DEMO], IdentityDetector(), study=True).records
+    session = tmp_path / "s.pcapng"
+    info = SessionInfo.new(source="wlan0 <b>", filter="~id msisdn", region="GB")
+    save_session(str(session), [DEMO], [Entry(r) for r in records], info=info)
+    read = read_inputs([str(session)], IdentityDetector())
+    [note] = read.notes
+    assert note.startswith(f"{session}: a headerwatch session saved 20")
+    assert "from wlan0 <b>, holding the requests of the view filter '~id msisdn'" in note
+    assert "region GB" in note
+    assert len(read.frames) == 20  # the same requests, found in the session's own frames
