@@ -347,6 +347,14 @@ def _exposure(rows: Sequence[FindingRow]) -> Exposure:
     return Exposure(tuple(identities), tuple(hosts), counts)
 
 
+_WHERE_WORDS = {
+    "header": "header",
+    "cookie": "cookie",
+    "query": "URL parameter",
+    "body": "form field",
+}
+
+
 def _lead(rows: Sequence[FindingRow], requests: int, redacted: bool) -> str:
     """The one sentence a reader needs: which identity went where, how, added by whom."""
     if not rows:
@@ -363,7 +371,7 @@ def _lead(rows: Sequence[FindingRow], requests: int, redacted: bool) -> str:
     names = sorted({r.name for r in same})
     shown = ", ".join(list(hosts)[:6]) + (", …" if len(hosts) > 6 else "")
     via = " or ".join(names)
-    where = "header" if top.where == WHERE_HEADER else top.where
+    where = _WHERE_WORDS.get(top.where, top.where)
     text = (
         f"The {top.words} {top.value} went to {counted(len(hosts), 'site')} ({shown}) "
         f"in the {where} {via}"

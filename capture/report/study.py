@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,13 +261,3 @@ def build_study(tests: Iterable[Test]) -> Study:
     for test in sorted(tests, key=lambda t: t.ts):
         groups.setdefault(test.network, []).append(test)
     return Study(tuple(Network(name, tuple(tests)) for name, tests in groups.items()))
-
-
-def study_lead(study: Study) -> str:
-    """The report's first sentence for a study."""
-    return study.summary
-
-
-def verdict_counts(networks: Sequence[Network]) -> dict[str, int]:
-    """Tests per verdict over ``networks``."""
-    return {v: sum(n.count(v) for n in networks) for v in VERDICTS}

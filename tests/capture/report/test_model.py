@@ -7,7 +7,7 @@ from collections import Counter
 from capture.formats.redact import Redactor
 from capture.identity.catalog import load_catalog
 from capture.report.model import build_report, safe
-from tests.capture.factories import record
+from tests.capture.factories import finding, record
 from tests.capture.report.samples import HOSTILE_HOST, injected_records
 
 
@@ -64,3 +64,13 @@ def test_every_detector_is_explained_in_the_method_section() -> None:
 
     assert set(DETECTORS) <= set(DETECTOR_WORDS)
     assert all(DETECTOR_WORDS[d] for d in DETECTORS)
+
+
+def test_the_lead_names_a_url_parameter_as_one() -> None:
+    imei = finding("imei", name="imei", where="query", value="490154203237518",
+                   normalized="490154203237518", detector="imei")  # fmt: skip
+    report = build_report([record(findings=(imei,))])
+    assert report.lead == (
+        "The handset identity (IMEI) 490154203237518 went to 1 site (bbc.co.uk) in the URL "
+        "parameter imei."
+    )
