@@ -162,7 +162,7 @@ def _context(report: Report) -> str:
         [
             f'<span class="v">{e(i.name)}</span>',
             e(i.kind),
-            e(f"{i.size:,}"),
+            e(f"{i.size:,}" if i.size is not None else "—"),
             f"<code>{e(i.sha256)}</code>",
         ]
         for i in report.inputs

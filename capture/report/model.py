@@ -69,7 +69,8 @@ class InputInfo:
     name: str
     kind: str
     """What it is (``pcap or pcapng capture``, ``headerwatch JSONL records``, ...)."""
-    size: int
+    size: int | None
+    """Bytes; None when not known (standard input)."""
     sha256: str
 
 

@@ -82,7 +82,7 @@ def catalog_version() -> str:
 def describe_input(path: str, kind: str) -> InputInfo:
     """Name, kind, size and SHA-256 of an input file."""
     if path == "-":
-        return InputInfo("(standard input)", kind, 0, "not computed (standard input)")
+        return InputInfo("(standard input)", kind, None, "not computed (standard input)")
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as stream:

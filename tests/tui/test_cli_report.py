@@ -150,3 +150,17 @@ def test_a_study_of_a_reflectors_log_judges_each_request_as_it_arrived(
     text = report.read_text(encoding="utf-8").replace("\\", "")
     assert "| carrier=Lab | 2 | 1 | 1 | 0 | X-MSISDN |" in text
     assert "received by the reflector with an identity header" in text
+
+
+def test_a_capture_on_standard_input_is_reported_without_a_hash(tmp_path: Path) -> None:
+    out = tmp_path / "stdin.md"
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "report", "-", "-o", str(out)],
+        input=DEMO.read_bytes(), capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8").replace("\\", "")
+    assert (
+        "| (standard input) | pcap or pcapng capture | — | not computed (standard input) |" in text
+    )
+    assert "went to 6 sites" in text
