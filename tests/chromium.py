@@ -97,9 +97,12 @@ def _high(fd: int) -> int:
     return moved
 
 
-def load(url: str, screenshot: Path, expressions: tuple[str, ...] = ()) -> Page:
+def load(
+    url: str, screenshot: Path, expressions: tuple[str, ...] = (), pdf: Path | None = None
+) -> Page:
     """Open ``url`` in a fresh headless browser, wait for its load event, evaluate
-    ``expressions``, save a full-page PNG to ``screenshot``; return what it showed."""
+    ``expressions``, save a full-page PNG to ``screenshot`` (and, with ``pdf``, the
+    page as printed, A4, with its print stylesheet); return what it showed."""
     browser = require_chromium()
     # Above 9 (bash reads such fd numbers, dash does not), so that the shell's
     # "3<&N 4>&M" never reads an fd it has just replaced.
@@ -140,6 +143,9 @@ def load(url: str, screenshot: Path, expressions: tuple[str, ...] = ()) -> Page:
         shot = pipe.call("Page.captureScreenshot", session, format="png",
                          captureBeyondViewport=True)  # fmt: skip
         screenshot.write_bytes(base64.b64decode(shot["data"]))
+        if pdf is not None:
+            printed = pipe.call("Page.printToPDF", session, paperWidth=8.27, paperHeight=11.69)
+            pdf.write_bytes(base64.b64decode(printed["data"]))
         # Anything logged while the page settled and was measured.
         pipe.call("Runtime.evaluate", session, expression="1")
         for event in pipe.events:

@@ -3,6 +3,7 @@ no console error, no network request, the chart drawn, hostile values as text.""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -77,6 +78,17 @@ def test_hostile_values_are_text_in_the_html_markup(tmp_path: Path) -> None:
     assert SCRIPT in parsed.text and "<img src=x onerror=alert(1)>" in parsed.text
     assert "\u202e" not in text and "\x1b" not in text
     assert "\\u202eevil" in parsed.text
+
+
+def test_the_report_prints_to_a_few_a4_pages_with_no_error(tmp_path: Path) -> None:
+    path = _page(tmp_path)
+    pdf = tmp_path / "report.pdf"
+    page = load(path.as_uri(), tmp_path / "print.png", pdf=pdf)
+    assert page.errors == [] and page.requests == [path.as_uri()]
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
+    assert 1 <= pages <= 6, pages  # three requests (the demo's 28 print on 4 pages)
 
 
 def test_the_page_forbids_every_load_and_has_a_print_stylesheet(tmp_path: Path) -> None:
