@@ -34,8 +34,8 @@ code,.v{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;
 overflow-wrap:break-word}
 .sev-high{color:#a93226;font-weight:bold}.sev-medium{color:#9a7d0a}
 .muted{color:#666}.h{word-break:break-all}svg{max-width:100%;height:auto}
-@media print{body{max-width:none;margin:0;font-size:9.5pt}table{font-size:8.5pt}.lead{border-left-width:3pt}
-h2,h3{break-after:avoid}tr,svg,figure{break-inside:avoid}a{color:inherit;text-decoration:none}}
+@media print{body{max-width:none;margin:0;font-size:9.5pt}table{font-size:8.5pt}
+.lead{border-left-width:3pt}h2,h3{break-after:avoid}tr,svg,figure{break-inside:avoid}a{color:inherit;text-decoration:none}}
 """
 
 
