@@ -356,3 +356,54 @@ def test_the_live_dashboard_on_the_phone_badges_filters_saves_and_reopens_the_in
     [reopened] = [json.loads(x) for x in again.stdout.splitlines() if uri in x]
     for key in ("injected", "removed", "changed"):
         assert reopened[key] == record[key], key
+
+
+def test_the_report_of_the_phones_recording_says_the_network_added_the_number(
+    phone_capture: PhoneCapture, lab: CarrierLab, tmp_path: Path
+) -> None:
+    out = tmp_path / "phone.md"
+    made = lab.headerwatch(
+        lab.phone_ns, "report", "--no-redact", str(phone_capture.recording), "-o", str(out)
+    )
+    assert made.returncode == 0, made.stderr
+    text = out.read_text(encoding="utf-8").replace("\\", "")
+    lead = text.split("\n")[4]
+    assert lead.startswith(f"**The phone number {lab.e164} went to 1 site ({lab.server_ip})")
+    assert f"in the header {lab.inject_name}, added on the way by the network" in lead
+    assert f"### Seen from {lab.phone_ip}" in text
+    row = next(
+        line for line in text.splitlines() if f"{lab.inject_name}: {lab.inject_value}" in line
+    )
+    assert f"{lab.strip}: " in row  # what squid removed, in the same request's row
+    assert re.search(r"^\| Capture gaps \| 0 \|", text, re.M)
+
+
+# -- a study over the lab's probe results (issue 20) -------------------------------------
+
+
+def test_a_study_of_probes_through_the_lab_is_injected_on_80_clean_on_8080_and_https_inconclusive(
+    lab: CarrierLab, tmp_path: Path
+) -> None:
+    from tests.chromium import load
+
+    label = "carrier=Carrier lab (squid), sim=test"
+    labelled = lab.headerwatch(
+        lab.phone_ns, "probe", "--format", "jsonl", "--label", label,
+        lab.url(), lab.url(port=8080), f"https://{lab.server_ip}/",
+    )  # fmt: skip
+    unlabelled = lab.headerwatch(lab.phone_ns, "probe", "--format", "jsonl", lab.url(port=8080))
+    results = tmp_path / "lab-probes.jsonl"
+    results.write_text(labelled.stdout + unlabelled.stdout)
+    assert len(results.read_text().splitlines()) == 4, labelled.stderr + unlabelled.stderr
+    md, html = tmp_path / "study.md", tmp_path / "study.html"
+    for out in (md, html):
+        made = lab.headerwatch(lab.phone_ns, "report", str(results), "-o", str(out))
+        assert made.returncode == 0, made.stderr
+    text = md.read_text(encoding="utf-8").replace("\\", "")
+    phone_range = ".".join(lab.phone_ip.split(".")[:3]) + ".0/24"
+    row = rf"^\| {re.escape(label)} \| 3 \| 1 \| 1 \| 1 \| {re.escape(lab.inject_name)}\b"
+    assert re.search(row, text, re.M), text
+    assert f"| {phone_range} | 1 | 0 | 1 | 0 | none |" in text
+    assert lab.inject_value not in text  # the injected number is masked
+    page = load(html.as_uri(), tmp_path / "study.png", ("document.querySelectorAll('svg').length",))
+    assert page.errors == [] and page.requests == [html.as_uri()]

@@ -40,6 +40,7 @@ from capture.formats.session import (
 )
 from capture.model import Event, Notice, RequestSeen, StatsSnapshot
 from capture.pipeline import Detector, Pipeline
+from capture.report.write import ReportError, report_records
 from capture.runner import Runner
 from capture.sources.recording import Recorded, RecordingSource
 from capture.sources.source import FrameSource
@@ -74,6 +75,9 @@ THREAD_FILTER_THRESHOLD = 20_000
 
 EXPORT_FORMATS = ("har", *(name for name in OUTPUTS if name != "har"))
 """What ``x`` offers: every output format, HAR (the evidence format) first."""
+REPORT_FORMATS = ("html", "md")
+"""What the palette's evidence report offers (:mod:`capture.report`)."""
+REPORT_COMMAND = "Write evidence report (all / shown)"
 
 
 class MainScreen(Screen[None]):
@@ -389,6 +393,10 @@ class MainScreen(Screen[None]):
     def action_export(self) -> None:
         """Export requests in any output format (HAR first)."""
         self._ask_save("Export requests", EXPORT_FORMATS)
+
+    def action_report(self) -> None:
+        """Write an evidence report (HTML or Markdown) of all requests or the shown ones."""
+        self._ask_save("Write evidence report (identities masked)", REPORT_FORMATS)
 
     def _ask_save(self, title: str, formats: tuple[str, ...], extension: str = "") -> None:
         total = len(self.hw.store)
@@ -716,10 +724,11 @@ class HeaderwatchApp(App[int]):
                 source_name=self.source_name,
                 view_filter=view_filter,
                 redact=self.redact,
+                counters=dict(self.stats.counters),
             )
             if recorded is not None:
                 message += recording_note(recorded, entries, shown_ids)
-        except (SaveError, SessionError, ExportError) as exc:
+        except (SaveError, SessionError, ExportError, ReportError) as exc:
             self.call_from_thread(self.notify, safe(str(exc)), severity="error", markup=False)
             return
         except Exception as exc:  # the worker would swallow it: the user would never know
@@ -789,6 +798,11 @@ class HeaderwatchApp(App[int]):
                 yield SystemCommand(
                     action.description, f"{action.name} · key {keys[action.name]}", callback
                 )
+            yield SystemCommand(
+                REPORT_COMMAND,
+                "HTML or Markdown a reader understands without headerwatch; identities masked",
+                screen.action_report,
+            )
             for title, expr in QUICK_FILTERS:
                 callback = _filter_callback(screen, expr)
                 yield SystemCommand(title, expr or "show every request", callback)
@@ -852,8 +866,10 @@ def write_entries(
     source_name: str,
     view_filter: str = "",
     redact: bool = False,
+    counters: dict[str, int] | None = None,
 ) -> str:
-    """Write a session (pcapng) or an export (HAR, JSONL); return what to tell the user.
+    """Write a session (pcapng), an export (HAR, JSONL) or an evidence report (HTML,
+    Markdown: always redacted); return what to tell the user.
 
     ``entries`` is every stored entry; ``shown_ids`` limits the output to the view.
     Raises :class:`SaveError`, :class:`~capture.formats.session.SessionError` or
@@ -889,5 +905,14 @@ def write_entries(
     if shown_ids is not None:
         wanted = set(shown_ids)
         chosen = [e for e in entries if e.record.id in wanted]
+    if request.format in REPORT_FORMATS:
+        return report_records(
+            [e.record for e in chosen],
+            request.path,
+            request.format,
+            sources=sources,
+            source_name=source_name,
+            counters=counters,
+        )
     count = export(chosen, request.path, request.format, redact=redact)
     return f"exported {counted(count, 'request')} as {request.format.upper()} to {request.path}"

@@ -16,6 +16,7 @@ from tui import (
     cmd_open,
     cmd_probe,
     cmd_reflect,
+    cmd_report,
     cmd_rules,
     cmd_scan,
 )
@@ -32,6 +33,7 @@ COMMANDS: list[ModuleType] = [
     cmd_reflect,
     cmd_probe,
     cmd_mitmproxy_addon,
+    cmd_report,
 ]
 
 

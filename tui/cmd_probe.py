@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import Any
 
 from capture.formats.jsonl import dumps_json
@@ -48,6 +49,14 @@ def register(sub: Any) -> None:
         "middlebox that re-cases them shows as 're-cased' even when it adds nothing",
     )
     p.add_argument(
+        "--label",
+        default="",
+        metavar="TEXT",
+        help="name the network tested, carried into each JSONL result for a study "
+        "(`headerwatch report`), e.g. 'carrier=O2 UK, sim=prepaid'; 'net=wifi' marks a test "
+        "over Wi-Fi (inconclusive)",
+    )
+    p.add_argument(
         "--fail-on-identity",
         action="store_true",
         help="exit with status 1 if an identity was injected on the way",
@@ -58,16 +67,28 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``probe``."""
-    from capture.lab.probe import ProbeError, describe, probe, result_to_dict  # only when probing
+    from capture.lab.probe import (  # only when probing
+        ProbeError,
+        describe,
+        failure_to_dict,
+        probe,
+        result_to_dict,
+    )
 
     detector = build_detector(args)
     failed = probed = injected = 0
     for url in args.urls:
+        started = time.time()
         try:
-            result = probe(url, detector, args.timeout, args.scramble_case)
+            result = probe(url, detector, args.timeout, args.scramble_case, args.label)
         except ProbeError as exc:
             print(f"headerwatch: error: {exc}", file=sys.stderr)
             failed += 1
+            if args.format == "jsonl":
+                # A study counts a test without an echo as inconclusive: it must see it.
+                failure = failure_to_dict(url, started, str(exc), args.label)
+                if not _emit(dumps_json(failure).decode()):
+                    return EXIT_USAGE
             continue
         probed += 1
         injected += len(result.identities)
@@ -84,6 +105,18 @@ def run(args: argparse.Namespace) -> int:
                 return EXIT_USAGE
             break
     return _status(args, probed, failed, injected)
+
+
+def _emit(line: str) -> bool:
+    """Print one line; False after a failed write that was reported."""
+    try:
+        print(line, flush=True)
+    except OSError as exc:
+        message = output_failed(exc)
+        if message is not None:
+            print(message, file=sys.stderr)
+            return False
+    return True
 
 
 def _status(args: argparse.Namespace, probed: int, failed: int, injected: int) -> int:

@@ -60,7 +60,7 @@ from capture.http.http1 import (
 )
 from capture.model import Finding, Header, Request, Response, Transit
 from capture.pipeline import Detector
-from capture.text import counted, printable
+from capture.text import counted, for_json, printable
 
 MAX_RESPONSE = 1 << 20
 """Most bytes of an answer read (the head itself is read up to ``MAX_HEAD``, the same
@@ -108,6 +108,10 @@ class ProbeResult:
     case-insensitively, so these are not among :attr:`diff`'s changes."""
     scrambled: bool = False
     """The header names were sent in scrambled case (``scramble_case``)."""
+    label: str = ""
+    """The tester's label of the network (``probe --label``), for a study's grouping."""
+    client: str = ""
+    """The probe's own address as its socket had it (the tether's side of the path)."""
 
     @property
     def identities(self) -> tuple[Finding, ...]:
@@ -255,7 +259,7 @@ def _complete(data: bytearray) -> bool:
     return framing.kind == "none"
 
 
-def _exchange(host: str, port: int, raw: bytes, timeout: float) -> bytes:
+def _exchange(host: str, port: int, raw: bytes, timeout: float) -> tuple[bytes, str]:
     where = f"{host}:{port}"
     # One deadline for connect, send and every read: a socket timeout alone restarts
     # with each byte, and a server sending one byte a second never reaches it.
@@ -270,6 +274,7 @@ def _exchange(host: str, port: int, raw: bytes, timeout: float) -> bytes:
     try:
         with socket.create_connection((host, port), timeout=left()) as sock:
             sock.settimeout(left())
+            client = str(sock.getsockname()[0])
             sock.sendall(raw)
             data = bytearray()
             while len(data) < MAX_RESPONSE and not _complete(data):
@@ -278,7 +283,7 @@ def _exchange(host: str, port: int, raw: bytes, timeout: float) -> bytes:
                 if not chunk:
                     break
                 data += chunk
-            return bytes(data)
+            return bytes(data), client
     except socket.gaierror as exc:
         raise ProbeError(f"{host}: cannot resolve ({exc.strerror})") from None
     except ConnectionRefusedError:
@@ -296,14 +301,16 @@ def probe(
     detector: Detector | None = None,
     timeout: float = 10.0,
     scramble_case: bool = False,
+    label: str = "",
 ) -> ProbeResult:
     """Send one probe to the reflector at ``url`` and compare what it received;
-    ``scramble_case`` sends the header names in random case (see :func:`sent_block`)."""
+    ``scramble_case`` sends the header names in random case (see :func:`sent_block`);
+    ``label`` names the network tested (kept in the result)."""
     host, port, host_header, target = _target(url)
     sent = sent_block(host_header, scramble_case, detector)
     head = f"GET {target} HTTP/1.1\r\n" + "".join(f"{n}: {v}\r\n" for n, v in sent) + "\r\n"
     ts = time.time()
-    answer = _exchange(host, port, head.encode("ascii"), timeout)
+    answer, client = _exchange(host, port, head.encode("ascii"), timeout)
     end = find_head_end(answer[:MAX_HEAD])
     if end < 0:
         raise ProbeError(f"{url}: the answer is not an HTTP response ({len(answer)} bytes)")
@@ -340,7 +347,18 @@ def probe(
         as_received = Request(ts, 0, 1, "", 0, host, port, "GET", target, "HTTP/1.1", received)
         findings = touched_findings(changes, detector.detect(as_received))
     return ProbeResult(
-        url, ts, sent, received, changes, findings, kind, omitted, moved, scramble_case
+        url,
+        ts,
+        sent,
+        received,
+        changes,
+        findings,
+        kind,
+        omitted,
+        moved,
+        scramble_case,
+        label,
+        client,
     )
 
 
@@ -470,6 +488,18 @@ def result_to_dict(result: ProbeResult) -> dict[str, Any]:
     out["omitted"] = result.omitted
     out["recased"] = jsonable(result.recased)
     out["scrambled"] = result.scrambled
+    out["client"] = result.client
+    if result.label:
+        out["label"] = for_json(result.label)
+    return out
+
+
+def failure_to_dict(url: str, ts: float, error: str, label: str = "") -> dict[str, Any]:
+    """A probe that could not be made or had no echo, as one JSON object: a study counts
+    it as inconclusive (``probe --format jsonl`` writes it in the result's place)."""
+    out: dict[str, Any] = {"url": for_json(url), "ts": ts, "error": for_json(error)}
+    if label:
+        out["label"] = for_json(label)
     return out
 
 

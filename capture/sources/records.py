@@ -42,6 +42,8 @@ class RequestInput(Protocol):
 
     name: str
     """For messages: the path, or ``<stdin>``."""
+    what: str
+    """What kind of file it is, for messages: ``headerwatch JSONL records``."""
     size: int
     """Bytes in the file (0 for a stream), for progress."""
     position: int

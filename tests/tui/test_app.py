@@ -1009,3 +1009,53 @@ def test_the_live_status_line_says_live_once() -> None:
     done = status_text(Status(source="live lo", state="done")).plain
     assert done.startswith("live lo done")
     assert status_text(Status(source="demo", state="live")).plain.startswith("demo live")
+
+
+async def test_the_palette_writes_an_evidence_report_of_the_shown_requests(tmp_path: Path) -> None:
+    demo = demo_capture_path()
+    messages: list[Message] = []
+    app = HeaderwatchApp(
+        FileSource([demo]),
+        IdentityDetector(),
+        utc=True,
+        keymap={},
+        session_paths=[demo],
+        batch_interval=0.02,
+    )
+    async with app.run_test(
+        size=(120, 40), message_hook=messages.append, notifications=True
+    ) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        await pilot.pause()
+        app.main.apply_filter("~id tracking_id")
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"evidence report")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        path = tmp_path / "report.md"
+        await fill_save(pilot, path, shown=True, fmt="md")
+        await wait_for_file(pilot, path)
+        text = path.read_text(encoding="utf-8").replace("\\", "")
+        assert (
+            "The tracking ID <tracking_id …74 #" in text
+            and "went to 1 site (www.example.com)" in text
+        )
+        assert "x-up-calling-line-id" not in text  # only what was shown
+        assert "| 28 | 2012-01-10 14:23:16 UTC | www.example.com |" in text
+        assert text.count(" | 244 | ") == 1  # its frame in the demo capture
+        assert any(
+            "wrote the evidence report of 1 request " in n.message for n in app._notifications
+        )
+        await pilot.press("ctrl+p")
+        await pilot.press(*"evidence report")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        await fill_save(pilot, tmp_path / "no" / "such" / "dir.html", shown=False, fmt=None)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert errors and "no report written" in errors[-1]

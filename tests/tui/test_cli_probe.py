@@ -198,3 +198,21 @@ def test_probe_jsonl_escapes_bidi_and_c1_characters_a_proxy_put_in_a_header(
     assert "\u202e" not in result.stdout and "\u0085" not in result.stdout
     assert "\\u202e" in result.stdout  # escaped, still JSON
     assert ["X-Note", hostile] in json.loads(result.stdout)["injected"]
+
+
+def test_probe_label_is_carried_into_jsonl_and_a_url_without_echo_is_a_line_with_its_error(
+    reflector: tuple[subprocess.Popen[str], int],
+) -> None:
+    _, port = reflector
+    dead = f"http://127.0.0.1:{_free_port()}/"
+    label = "carrier=Test Mobile, sim=prepaid"
+    result = headerwatch(
+        "probe", "--format", "jsonl", "--label", label, dead, f"http://127.0.0.1:{port}/"
+    )
+    assert result.returncode == 0, result.stderr
+    failed, probed = (json.loads(line) for line in result.stdout.splitlines())
+    assert failed["url"] == dead and failed["label"] == label
+    assert "connection refused" in failed["error"]
+    assert "sent" not in failed
+    assert probed["label"] == label and probed["client"] == "127.0.0.1"
+    assert "error" not in probed

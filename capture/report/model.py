@@ -1,0 +1,466 @@
+"""The evidence report as data: built from the pipeline's records, rendered elsewhere.
+
+:func:`build_report` is pure: records (and what was read, and the pipeline's
+counters) in, one :class:`Report` out. Every string in a report is already
+safe to show (raw bytes, control, bidirectional characters as ``\\xNN`` or
+``\\uNNNN``: :func:`safe`) and, unless the report is built with ``redactor=None``,
+every identity value is masked as ``--redact`` masks it
+(:mod:`capture.formats.redact`). The renderers (:mod:`capture.report.html`,
+:mod:`capture.report.markdown`) only lay it out and escape markup.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from capture.formats.redact import Redactor
+from capture.identity.catalog import Catalog
+from capture.identity.names import normalize_name
+from capture.model import SEVERITIES, WHERE_HEADER, Finding, Header, Record
+from capture.text import counted, printable
+
+KIND_WORDS: Mapping[str, str] = {
+    "msisdn": "phone number",
+    "imsi": "SIM identity (IMSI)",
+    "imei": "handset identity (IMEI)",
+    "subscriber_id": "subscriber ID",
+    "tracking_id": "tracking ID",
+    "email": "e-mail address",
+    "device_id": "device ID",
+    "canary": "test value (canary)",
+}
+"""The kinds of identity in words, for readers who do not know the JSONL names."""
+
+DETECTOR_WORDS: Mapping[str, str] = {
+    "catalog": "a header named in headerwatch's catalog of identity headers (below, with "
+    "where each was documented); the kind is the catalog's",
+    "phonenumber": "a phone number in a header, cookie or parameter, checked with "
+    "libphonenumber (number ranges, length, country)",
+    "imei": "a 15-digit IMEI with a valid Luhn check digit",
+    "imsi": "an IMSI (mobile country and network code, then the subscriber number) under a "
+    "name that says IMSI",
+    "email": "an e-mail address",
+    "device-id-name": "a value under a name that says device or advertising ID",
+    "canary": "a value the tester declared as the test phone's (number, IMEI, IMSI or any "
+    "string), in plain, hex, base64, URL-encoded or hashed form",
+    "recurrence": "an opaque token sent unchanged under one name to several sites",
+}
+"""What each detector does, for the Method section (docs/jsonl.md#detectors)."""
+
+# A catalog entry whose description says a gateway, carrier or operator puts the
+# header in is header enrichment: the network, not the phone, adds it.
+_NETWORK_WORDS = re.compile(r"gateway|inserted|enrich|carrier|operator|proxy", re.I)
+# printable() leaves these alone; they still reorder or hide text in a browser.
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\ufeff]")
+
+
+def safe(text: str) -> str:
+    """``text`` safe to show anywhere: raw bytes, controls and bidirectional or
+    invisible formatting characters escaped (markup is the renderer's job)."""
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", printable(text))
+
+
+@dataclass(frozen=True, slots=True)
+class InputInfo:
+    """One input file of the report."""
+
+    name: str
+    kind: str
+    """What it is (``pcap or pcapng capture``, ``headerwatch JSONL records``, ...)."""
+    size: int | None
+    """Bytes; None when not known (standard input)."""
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRow:
+    """One identity, under one name, with every request that carried it."""
+
+    kind: str
+    value: str
+    """The normalized value (masked in a redacted report)."""
+    where: str
+    name: str
+    severity: str
+    detector: str
+    first: float
+    last: float
+    count: int
+    """Requests that carried it."""
+    hosts: tuple[str, ...]
+    """Who received it, in order of first request."""
+    injected: bool
+    """A reflector's echo shows it arrived in a header added or changed on the way."""
+    network_header: str
+    """The catalog's description when the header is one networks insert, else ``""``."""
+    records: tuple[int, ...]
+    host_records: tuple[tuple[str, tuple[int, ...]], ...]
+    """``(host, record ids)`` for each host, in :attr:`hosts` order."""
+
+    @property
+    def words(self) -> str:
+        """The kind in words."""
+        return KIND_WORDS.get(self.kind, self.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """Which host received which identity: ``counts[i][j]`` requests of identity ``i``
+    to host ``j``."""
+
+    identities: tuple[str, ...]
+    hosts: tuple[str, ...]
+    counts: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionRow:
+    """One request a reflector echoed, and what the network did to it."""
+
+    record: int
+    ts: float
+    vantage: str
+    """Where it was seen from: the client address of the capture (or of the record)."""
+    host: str
+    added: tuple[Header, ...]
+    removed: tuple[Header, ...]
+    changed: tuple[tuple[str, str, str], ...]
+    identities: tuple[str, ...]
+    """``kind value`` of the identities in what was added or changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """Something the capture held that headerwatch did not (or could not) read."""
+
+    what: str
+    count: int
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppendixRow:
+    """Where to find one request carrying an identity, to check it in Wireshark."""
+
+    record: int
+    ts: float
+    host: str
+    findings: str
+    source: str
+    """The input file holding it."""
+    frame: int | None
+    """Its anchor frame (the first frame carrying its bytes), 1-based as in Wireshark;
+    None when the input is not a capture."""
+    flow: str
+    """``src:sport → dst:dport``, for a display filter when there is no frame number."""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything an evidence report says; see the module docstring."""
+
+    title: str
+    lead: str
+    redacted: bool
+    created: float
+    version: str
+    catalog_version: str
+    inputs: tuple[InputInfo, ...]
+    first_ts: float | None
+    last_ts: float | None
+    requests: int
+    identity_requests: int
+    findings: tuple[FindingRow, ...]
+    exposure: Exposure
+    injections: tuple[InjectionRow, ...]
+    limits: tuple[Limit, ...]
+    detectors: tuple[tuple[str, str], ...]
+    """``(detector, what it does)`` for every detector that found something, or all."""
+    headers: tuple[tuple[str, str, str], ...]
+    """``(header, description, source)`` of the catalog entries behind the findings."""
+    sources: tuple[tuple[str, str], ...]
+    """The catalog's source abbreviations that :attr:`headers` use, spelled out."""
+    appendix: tuple[AppendixRow, ...]
+    notes: tuple[str, ...] = ()
+    """Anything else a reader must know (inputs passed over, records cut)."""
+    echoed: int = 0
+    """Requests a reflector echoed (the pipeline's ``echoes``), altered or not."""
+
+
+def _rank(severity: str) -> int:
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
+
+
+def _network_description(finding: Finding, catalog: Catalog | None) -> str:
+    if catalog is None or finding.where != WHERE_HEADER or finding.detector != "catalog":
+        return ""
+    entry = catalog.lookup(normalize_name(finding.name))
+    if entry is None or not _NETWORK_WORDS.search(entry.description):
+        return ""
+    return entry.description
+
+
+def build_report(
+    records: Iterable[Record],
+    *,
+    inputs: Sequence[InputInfo] = (),
+    counters: Mapping[str, int] | None = None,
+    skipped: Mapping[str, int] | None = None,
+    redactor: Redactor | None = None,
+    catalog: Catalog | None = None,
+    frames: Mapping[int, tuple[str, int]] | None = None,
+    created: float = 0.0,
+    version: str = "",
+    catalog_version: str = "",
+    title: str = "headerwatch evidence report",
+    notes: Sequence[str] = (),
+) -> Report:
+    """The report of ``records`` (in capture order, with their transits).
+
+    ``redactor``: identity values masked with it (None: raw identities, and the
+    report says so). ``frames``: record id → (input name, anchor frame number).
+    ``counters`` and ``skipped``: the pipeline's (:meth:`Pipeline.counters`,
+    ``Decoder.skipped``), for the Not inspected section.
+    """
+    groups: dict[tuple[str, str, str, str], list[tuple[Record, Finding]]] = {}
+    injections: list[InjectionRow] = []
+    appendix: list[AppendixRow] = []
+    first_ts: float | None = None
+    last_ts: float | None = None
+    requests = identity_requests = 0
+    for original in records:
+        record = redactor.record(original) if redactor is not None else original
+        req = record.request
+        requests += 1
+        first_ts = req.ts if first_ts is None else min(first_ts, req.ts)
+        last_ts = req.ts if last_ts is None else max(last_ts, req.ts)
+        touched = record.transit.touched_names if record.transit else frozenset()
+        ids = record.identities
+        for finding in ids:
+            key = (finding.kind, finding.normalized, finding.where, finding.name.lower())
+            groups.setdefault(key, []).append((record, finding))
+        if ids:
+            identity_requests += 1
+            source, frame = frames.get(record.id, ("", 0)) if frames else ("", 0)
+            appendix.append(
+                AppendixRow(
+                    record.id,
+                    req.ts,
+                    safe(req.destination),
+                    "; ".join(safe(f"{f.kind} {f.normalized} in {f.where} {f.name}") for f in ids),
+                    safe(source),
+                    frame or None,
+                    safe(f"{req.src}:{req.sport} → {req.dst}:{req.dport}"),
+                )
+            )
+        moved = record.transit
+        if moved is not None and moved.altered:
+            injections.append(
+                InjectionRow(
+                    record.id,
+                    req.ts,
+                    safe(req.src),
+                    safe(req.destination),
+                    tuple((safe(n), safe(v)) for n, v in moved.injected),
+                    tuple((safe(n), safe(v)) for n, v in moved.removed),
+                    tuple((safe(n), safe(a), safe(b)) for n, a, b in moved.changed),
+                    tuple(
+                        safe(f"{f.kind} {f.normalized}")
+                        for f in ids
+                        if f.where == WHERE_HEADER and f.name.lower() in touched
+                    ),
+                )
+            )
+    rows = []
+    for (kind, normalized, where, _), hits in groups.items():
+        finding = hits[0][1]
+        hosts: dict[str, list[int]] = {}
+        for record, _f in hits:
+            hosts.setdefault(safe(record.request.destination), []).append(record.id)
+        stamps = [record.request.ts for record, _f in hits]
+        injected = any(
+            record.transit is not None and f.name.lower() in record.transit.touched_names
+            for record, f in hits
+        )
+        rows.append(
+            FindingRow(
+                kind,
+                safe(normalized),
+                where,
+                safe(finding.name),
+                min((f.severity for _r, f in hits), key=_rank),
+                finding.detector,
+                min(stamps),
+                max(stamps),
+                len(hits),
+                tuple(hosts),
+                injected,
+                safe(_network_description(finding, catalog)),
+                tuple(record.id for record, _f in hits),
+                tuple((host, tuple(ids)) for host, ids in hosts.items()),
+            )
+        )
+    rows.sort(key=lambda r: (_rank(r.severity), -len(r.hosts), -r.count, r.first))
+    exposure = _exposure(rows)
+    detectors = sorted({r.detector for r in rows}) or list(DETECTOR_WORDS)
+    headers, sources = _catalog_rows(rows, catalog)
+    return Report(
+        title=safe(title),
+        lead=_lead(rows, requests, redactor is not None),
+        redacted=redactor is not None,
+        created=created,
+        version=safe(version),
+        catalog_version=safe(catalog_version),
+        inputs=tuple(inputs),
+        first_ts=first_ts,
+        last_ts=last_ts,
+        requests=requests,
+        identity_requests=identity_requests,
+        findings=tuple(rows),
+        exposure=exposure,
+        injections=tuple(injections),
+        limits=limits(counters or {}, skipped or {}),
+        detectors=tuple((d, DETECTOR_WORDS.get(d, "")) for d in detectors),
+        headers=headers,
+        sources=sources,
+        appendix=tuple(appendix),
+        notes=tuple(safe(n) for n in notes),
+        echoed=(counters or {}).get("echoes", 0),
+    )
+
+
+def _exposure(rows: Sequence[FindingRow]) -> Exposure:
+    """Identity (kind and value, whatever name it came under) × host, in requests:
+    a request that carried one identity under two names counts once."""
+    per: dict[tuple[str, str], set[int]] = {}
+    identities: dict[str, None] = {}
+    totals: dict[str, set[int]] = {}
+    for row in rows:
+        label = f"{row.words} {row.value}"
+        identities.setdefault(label, None)
+        for host, ids in row.host_records:
+            per.setdefault((label, host), set()).update(ids)
+            totals.setdefault(host, set()).update(ids)
+    hosts = sorted(totals, key=lambda h: (-len(totals[h]), h))
+    counts = tuple(tuple(len(per.get((label, host), ())) for host in hosts) for label in identities)
+    return Exposure(tuple(identities), tuple(hosts), counts)
+
+
+_WHERE_WORDS = {
+    "header": "header",
+    "cookie": "cookie",
+    "query": "URL parameter",
+    "body": "form field",
+}
+
+
+def _lead(rows: Sequence[FindingRow], requests: int, redacted: bool) -> str:
+    """The one sentence a reader needs: which identity went where, how, added by whom."""
+    if not rows:
+        return (
+            f"No identity was found in {counted(requests, 'HTTP request')}: no phone number, "
+            "SIM or handset identity, subscriber or tracking ID was sent in a header, "
+            "cookie or parameter that headerwatch could read."
+        )
+    top = rows[0]
+    same = [r for r in rows if r.kind == top.kind and r.value == top.value]
+    hosts: dict[str, None] = {}
+    for row in same:
+        hosts.update(dict.fromkeys(row.hosts))
+    names = sorted({r.name for r in same})
+    shown = ", ".join(list(hosts)[:6]) + (", …" if len(hosts) > 6 else "")
+    via = " or ".join(names)
+    where = _WHERE_WORDS.get(top.where, top.where)
+    text = (
+        f"The {top.words} {top.value} went to {counted(len(hosts), 'site')} ({shown}) "
+        f"in the {where} {via}"
+    )
+    if any(r.injected for r in same):
+        text += (
+            ", added on the way by the network: a reflector's echo shows the device did not send it"
+        )
+    elif any(r.network_header for r in same):
+        text += (
+            ", a header that mobile networks insert into their subscribers' requests "
+            "(header enrichment): the network added it, not the phone"
+        )
+    text += "."
+    others = len({(r.kind, r.value) for r in rows}) - 1
+    if others:
+        text += f" {counted(others, 'other identity', 'other identities')} also left."
+    if redacted:
+        text += " Identity values are masked in this report."
+    return text
+
+
+def _catalog_rows(
+    rows: Sequence[FindingRow], catalog: Catalog | None
+) -> tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, str], ...]]:
+    if catalog is None:
+        return (), ()
+    entries = {}
+    for row in rows:
+        if row.detector != "catalog":
+            continue
+        entry = catalog.lookup(normalize_name(row.name))
+        if entry is not None:
+            entries[entry.name] = entry
+    headers = tuple((safe(e.name), safe(e.description), safe(e.source)) for e in entries.values())
+    used = tuple(
+        (safe(abbr), safe(text))
+        for abbr, text in catalog.sources.items()
+        if any(abbr in e.source for e in entries.values())
+    )
+    return headers, used
+
+
+def limits(counters: Mapping[str, int], skipped: Mapping[str, int]) -> tuple[Limit, ...]:
+    """What was not inspected, with counts: every limit is listed, zero or not, so a
+    reader sees it was looked for."""
+    fragments = sum(n for reason, n in skipped.items() if reason == "IP fragment")
+    udp = sum(n for reason, n in skipped.items() if reason == "IP protocol 17")
+    other = sum(skipped.values()) - fragments - udp
+    c = counters.get
+    return (
+        Limit(
+            "Encrypted or non-HTTP TCP connections (HTTPS/TLS among them)",
+            c("non_http_streams", 0),
+            "their contents cannot be read; a carrier cannot add headers inside TLS either",
+        ),
+        Limit(
+            "UDP frames (QUIC, HTTP/3, DNS)",
+            udp,
+            "not read: HTTP over QUIC is encrypted",
+        ),
+        Limit("IP fragments", fragments, "not reassembled: a request split across them is lost"),
+        Limit("Other frames passed over", other, "not IPv4/IPv6 TCP, or cut short"),
+        Limit(
+            "Capture gaps",
+            c("gaps", 0),
+            f"{counted(c('gap_bytes', 0), 'byte')} the capture missed; requests across a gap "
+            "may be incomplete",
+        ),
+        Limit(
+            "Reassembly buffer overflows",
+            c("stream_buffer_overflows", 0) + c("total_buffer_overflows", 0),
+            "data beyond the buffer limits was dropped",
+        ),
+        Limit(
+            "Connections evicted",
+            c("flows_evicted", 0),
+            "the connection table was full; the oldest were dropped",
+        ),
+        Limit("Malformed HTTP heads", c("malformed_heads", 0), "not read as requests"),
+        Limit(
+            "Partial requests dropped",
+            c("partial_requests_dropped", 0),
+            "connections that ended inside a request head",
+        ),
+        Limit(
+            "Echo waits cut",
+            c("echo_waits_cut", 0),
+            "requests written before a reflector's echo could show what was injected",
+        ),
+    )

@@ -1,0 +1,263 @@
+"""Study mode: many tests (probe results, reflector logs, echoed captures) per network.
+
+Each test gets a verdict after AIBT (Access Now's AmIBeingTracked) and OONI's
+HTTP Header Field Manipulation test:
+
+- ``injected``: an identity arrived in a header the device did not send (the
+  probe's echo, or a capture's echo, shows it added or changed on the way; or a
+  reflector received a request with an identity header in it);
+- ``clean``: the test was echoed and no identity was added;
+- ``inconclusive``: the test says nothing about the network: it went over HTTPS
+  (no carrier can add headers inside TLS), came over Wi-Fi (the label says so:
+  ``net=wifi``), or had no echo (the probe failed, or a capture's request was
+  never answered by a reflector).
+
+Tests are grouped by network: the ``label`` a tester gave ``probe --label``
+(``carrier=O2 UK, sim=…``), else the client address range (/24 for IPv4, /48
+for IPv6). Everything here is pure; :mod:`capture.report.write` reads the files.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from capture.formats.redact import Redactor
+from capture.model import IDENTITY_KINDS, WHERE_HEADER, Record
+from capture.report.model import safe
+from capture.text import counted
+
+INJECTED = "injected"
+CLEAN = "clean"
+INCONCLUSIVE = "inconclusive"
+VERDICTS = (INJECTED, CLEAN, INCONCLUSIVE)
+
+WIFI_VALUES = frozenset(("wifi", "wi-fi", "wlan"))
+"""Label values (``net=wifi``) that say the test did not go over the mobile network."""
+
+
+STUDY_METHOD = (
+    "Each test is one request from the tester's device to a reflector (headerwatch probe, "
+    "or a reflector's log) with what arrived. Verdicts, after Access Now's AmIBeingTracked "
+    "and OONI's HTTP Header Field Manipulation test: injected, when an identity arrived "
+    "in a header the device did not send; clean, when the echo shows none was added; "
+    "inconclusive, when the test cannot tell: it went over HTTPS (no one on the way can "
+    "add headers inside TLS), over Wi-Fi (the label says net=wifi), or had no echo (the "
+    "probe failed, or a captured request was never answered by a reflector). Tests are "
+    "grouped by the label given to probe --label, else by the client address range "
+    "(/24 for IPv4, /48 for IPv6)."
+)
+"""The Method section of a study, in both renderers."""
+
+
+@dataclass(frozen=True, slots=True)
+class Test:
+    """One test and its verdict."""
+
+    ts: float
+    target: str
+    """The probed URL, or the site the request went to."""
+    network: str
+    verdict: str
+    why: str
+    headers: tuple[str, ...]
+    """Names of the headers added or changed on the way (or identity headers received)."""
+    identities: tuple[str, ...]
+    """``kind value`` of the identities injected (masked in a redacted study)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """The tests of one network."""
+
+    name: str
+    tests_list: tuple[Test, ...]
+
+    @property
+    def tests(self) -> int:
+        """How many tests."""
+        return len(self.tests_list)
+
+    def count(self, verdict: str) -> int:
+        """Tests with ``verdict``."""
+        return sum(1 for t in self.tests_list if t.verdict == verdict)
+
+    @property
+    def injected(self) -> int:
+        """Tests that showed an identity injected."""
+        return self.count(INJECTED)
+
+    @property
+    def clean(self) -> int:
+        """Tests echoed with no identity added."""
+        return self.count(CLEAN)
+
+    @property
+    def inconclusive(self) -> int:
+        """Tests that say nothing about the network."""
+        return self.count(INCONCLUSIVE)
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """Every header added on the way in this network's tests, first seen first."""
+        seen: dict[str, None] = {}
+        for test in self.tests_list:
+            seen.update(dict.fromkeys(test.headers))
+        return tuple(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class Study:
+    """Networks in order of first test."""
+
+    networks: tuple[Network, ...]
+
+    @property
+    def summary(self) -> str:
+        """One paragraph: how many tests, networks, and which networks injected."""
+        tests = sum(n.tests for n in self.networks)
+        bad = [n.name for n in self.networks if n.injected]
+        text = f"{counted(tests, 'test')} over {counted(len(self.networks), 'network')}. "
+        if bad:
+            text += "An identity was injected on the way in " + "; ".join(bad) + "."
+        else:
+            text += "No network injected an identity in these tests."
+        return text
+
+
+def _label_says_wifi(label: str) -> bool:
+    for part in re.split(r"[,;]", label):
+        _key, sep, value = part.partition("=")
+        if sep and value.strip().lower() in WIFI_VALUES:
+            return True
+    return False
+
+
+def address_range(address: str) -> str:
+    """The range a client address is grouped in: /24 for IPv4, /48 for IPv6."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown client"
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+_LONG_DIGITS = re.compile(r"\+?\d[\d ]{5,}\d")
+
+
+def network_label(label: str, redactor: Redactor | None) -> str:
+    """A tester's label, safe to show; in a redacted study, runs of seven or more
+    digits (a SIM's number or IMSI a tester put in the label) are masked."""
+    if redactor is not None:
+        label = _LONG_DIGITS.sub(
+            lambda m: redactor.mask("label", m.group().replace(" ", "")), label
+        )
+    return safe(label)
+
+
+def _mask(redactor: Redactor | None, kind: str, value: str) -> str:
+    if redactor is None or kind not in IDENTITY_KINDS:
+        return safe(f"{kind} {value}")
+    return f"{kind} {redactor.mask(kind, value)}"
+
+
+def is_probe_result(obj: Any) -> bool:
+    """Whether a JSON object is a ``probe --format jsonl`` line."""
+    return (
+        isinstance(obj, dict)
+        and isinstance(obj.get("url"), str)
+        and ("sent" in obj or "error" in obj)
+    )
+
+
+def probe_test(obj: Mapping[str, Any], redactor: Redactor | None = None) -> Test:
+    """The test of one ``probe --format jsonl`` object (see docs/jsonl.md)."""
+    url = str(obj.get("url", ""))
+    label = str(obj.get("label") or "")
+    client = str(obj.get("client") or "")
+    network = network_label(label, redactor) if label else address_range(client)
+    ts = obj.get("ts")
+    stamp = float(ts) if isinstance(ts, int | float) else 0.0
+    target = safe(url)
+    if url.lower().startswith("https:"):
+        return Test(
+            stamp, target, network, INCONCLUSIVE, "HTTPS: nothing can be added inside TLS", (), ()
+        )
+    if _label_says_wifi(label):
+        return Test(stamp, target, network, INCONCLUSIVE, "over Wi-Fi (label)", (), ())
+    if "error" in obj or "sent" not in obj:
+        why = safe(str(obj.get("error") or "no echo"))
+        return Test(stamp, target, network, INCONCLUSIVE, f"no echo: {why}", (), ())
+    names = [
+        h[0]
+        for key in ("injected", "changed")
+        for h in obj.get(key) or ()
+        if isinstance(h, list) and h and isinstance(h[0], str)
+    ]
+    identities = tuple(
+        _mask(redactor, str(f.get("kind")), str(f.get("normalized")))
+        for f in obj.get("findings") or ()
+        if isinstance(f, dict) and f.get("kind") in IDENTITY_KINDS
+    )
+    headers = tuple(dict.fromkeys(safe(n) for n in names))
+    echo = "weak JSON echo" if obj.get("echo") == "json-echo" else "reflector's echo"
+    if identities:
+        return Test(
+            stamp, target, network, INJECTED, f"{echo}: identity added", headers, identities
+        )
+    why = f"{echo}: no identity added" + (
+        f" ({len(headers)} header(s) added or changed)" if headers else ""
+    )
+    return Test(stamp, target, network, CLEAN, why, headers, ())
+
+
+def record_test(record: Record, redactor: Redactor | None = None, label: str = "") -> Test:
+    """The test of one record: with a transit (a capture or scan JSONL with a
+    reflector's echo), from what was added; without one, as a reflector's log (the
+    request as received: an identity header in it arrived with the request)."""
+    req = record.request
+    network = network_label(label, redactor) if label else address_range(req.src)
+    target = safe(req.destination)
+    if req.dport == 443:
+        return Test(req.ts, target, network, INCONCLUSIVE, "HTTPS port", (), ())
+    moved = record.transit
+    if moved is not None:
+        touched = moved.touched_names
+        found = [
+            f for f in record.identities if f.where == WHERE_HEADER and f.name.lower() in touched
+        ]
+        headers = tuple(
+            dict.fromkeys(
+                safe(n) for n in (*(h[0] for h in moved.injected), *(c[0] for c in moved.changed))
+            )
+        )
+        ids = tuple(_mask(redactor, f.kind, f.normalized) for f in found)
+        if ids:
+            return Test(req.ts, target, network, INJECTED, "echo: identity added", headers, ids)
+        return Test(req.ts, target, network, CLEAN, "echo: no identity added", headers, ())
+    found = [f for f in record.identities if f.where == WHERE_HEADER]
+    if found:
+        return Test(
+            req.ts,
+            target,
+            network,
+            INJECTED,
+            "received by the reflector with an identity header",
+            tuple(dict.fromkeys(safe(f.name) for f in found)),
+            tuple(_mask(redactor, f.kind, f.normalized) for f in found),
+        )
+    return Test(
+        req.ts, target, network, CLEAN, "received by the reflector without an identity", (), ()
+    )
+
+
+def build_study(tests: Iterable[Test]) -> Study:
+    """Tests grouped per network, networks in order of first test."""
+    groups: dict[str, list[Test]] = {}
+    for test in sorted(tests, key=lambda t: t.ts):
+        groups.setdefault(test.network, []).append(test)
+    return Study(tuple(Network(name, tuple(tests)) for name, tests in groups.items()))

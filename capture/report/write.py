@@ -1,0 +1,367 @@
+"""Reading inputs for a report and writing it: the I/O around the pure model.
+
+Inputs are read as ``scan`` reads them (:func:`capture.sources.inputs.open_input`,
+the same :class:`~capture.pipeline.Pipeline`), so a report can be made of anything
+headerwatch reads; ``probe --format jsonl`` results are read here, as tests of a
+study (:mod:`capture.report.study`). The file is written whole or not at all, and
+private (0600): :mod:`capture.formats.atomic`, :mod:`capture.formats.private`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from importlib import metadata, resources
+from typing import Any
+
+import orjson
+
+from capture.formats.atomic import atomic_output
+from capture.formats.pcapng import describe_errno
+from capture.formats.private import open_private
+from capture.formats.redact import Redactor
+from capture.formats.session import SessionError, read_session_info
+from capture.identity.catalog import load_catalog
+from capture.model import Record, RequestSeen
+from capture.net.decode import Decoder
+from capture.pipeline import Detector, Pipeline
+from capture.report import html, markdown
+from capture.report.model import InputInfo, Report, build_report
+from capture.report.study import Study, Test, build_study, is_probe_result, probe_test, record_test
+from capture.sources.frames import CaptureError, CaptureFile, is_capture_magic
+from capture.sources.inputs import after_reading, open_input
+from capture.text import counted
+
+FORMATS = ("html", "md")
+"""Report formats, by file suffix (``.markdown`` is ``md`` too)."""
+
+MAX_PROBE_LINE = 16 << 20
+"""Longest probe result line read (as for record files)."""
+
+
+class ReportError(Exception):
+    """A report could not be made; ``str()`` is one line for the user."""
+
+
+def format_of(path: str, fmt: str | None) -> str:
+    """The format for ``path``: ``fmt`` if given, else from its suffix."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise ReportError(f"unknown report format {fmt!r} (one of: {', '.join(FORMATS)})")
+        return fmt
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in (".html", ".htm"):
+        return "html"
+    if suffix in (".md", ".markdown"):
+        return "md"
+    raise ReportError(
+        f"{path}: cannot tell the format from the name; use .html or .md, or --format"
+    )
+
+
+def version() -> str:
+    """headerwatch's installed version."""
+    try:
+        return metadata.version("headerwatch")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def catalog_version() -> str:
+    """The identity catalog as shipped: its entry count and the start of its SHA-256
+    (the catalog has no version number of its own; the hash names it exactly)."""
+    text = resources.files("capture.identity").joinpath("catalog.toml").read_bytes()
+    return f"{len(load_catalog())} headers, sha256 {hashlib.sha256(text).hexdigest()[:16]}"
+
+
+def describe_input(path: str, kind: str) -> InputInfo:
+    """Name, kind, size and SHA-256 of an input file."""
+    if path == "-":
+        return InputInfo("(standard input)", kind, None, "not computed (standard input)")
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return InputInfo(path, kind, size, digest.hexdigest())
+
+
+def _how_made(path: str) -> str | None:
+    """How a headerwatch session was made, from its metadata (None for other captures)."""
+    if path == "-":
+        return None
+    try:
+        info = read_session_info(path)
+    except SessionError:
+        return None
+    if info is None:
+        return None
+    text = f"{path}: a headerwatch session saved {info.created or 'at an unknown time'}"
+    text += f" by headerwatch {info.version}" if info.version else ""
+    text += f" from {info.source}" if info.source else ""
+    if info.filter:
+        text += f", holding the requests of the view filter {info.filter!r}"
+    if info.region:
+        text += f"; national numbers read as region {info.region}"
+    return text
+
+
+def _kind_of(path: str) -> str:
+    with open(path, "rb") as stream:
+        head = stream.read(4)
+    return "pcap or pcapng capture" if is_capture_magic(head) else "headerwatch JSONL records"
+
+
+def _probe_lines(path: str) -> list[dict[str, Any]] | None:
+    """The objects of a ``probe --format jsonl`` file, or None when it is not one
+    (decided by its first non-blank line)."""
+    if path == "-":
+        return None
+    objects: list[dict[str, Any]] = []
+    with open(path, "rb") as stream:
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            if len(line) > MAX_PROBE_LINE:
+                raise ReportError(f"{path}: line {number} is longer than 16 MiB")
+            try:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                if not objects:
+                    return None
+                raise ReportError(f"{path}: line {number} is not JSON") from None
+            if not is_probe_result(obj):
+                if not objects:
+                    return None
+                raise ReportError(f"{path}: line {number} is not a probe result")
+            objects.append(obj)
+    return objects or None
+
+
+@dataclass
+class Read:
+    """Everything read from the inputs."""
+
+    records: list[Record] = field(default_factory=list)
+    probes: list[dict[str, Any]] = field(default_factory=list)
+    inputs: list[InputInfo] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)
+    skipped: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+    frames: dict[int, tuple[str, int]] = field(default_factory=dict)
+    study: bool = False
+    """Every record is kept (a study judges each); else only those a report shows."""
+    requests: int = 0
+    first_ts: float | None = None
+    last_ts: float | None = None
+
+    def add(self, record: Record) -> None:
+        """Count ``record``, and keep it if the report will show it."""
+        ts = record.request.ts
+        self.requests += 1
+        self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
+        self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
+        moved = record.transit
+        if self.study or record.identities or (moved is not None and moved.altered):
+            self.records.append(record)
+
+
+def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | None = None) -> Read:
+    """Read every input: captures and record files through the pipeline (with the
+    echoes: transits come with the records), probe results as they are.
+
+    ``study``: whether the report is a study (None: when any input is probe results).
+    A study judges every request; a report keeps only the records it shows (those
+    with an identity or altered in transit) and counts the others, so memory follows
+    the findings, not the size of the capture."""
+    read = Read()
+    probes: dict[str, list[dict[str, Any]]] = {}
+    for path in paths:
+        try:
+            found = _probe_lines(path)
+        except OSError as exc:
+            raise ReportError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        if found is not None:
+            probes[path] = found
+    read.study = bool(probes) if study is None else study
+    pipeline = Pipeline(detector, responses=False)
+    captures: list[str] = []
+    for path in paths:
+        if path in probes:
+            read.probes += probes[path]
+            read.inputs.append(describe_input(path, "headerwatch probe results"))
+            continue
+        try:
+            source = open_input(path)
+        except CaptureError as exc:
+            raise ReportError(str(exc)) from None
+        kind = "pcap or pcapng capture" if isinstance(source, CaptureFile) else source.what
+        try:
+            if isinstance(source, CaptureFile):
+                captures.append(path)
+                events: Iterable[object] = pipeline.run_capture(source)
+            else:
+                events = (e for parsed in source.requests() for e in pipeline.feed_request(parsed))
+            for event in events:
+                if isinstance(event, RequestSeen):
+                    read.add(event.record)
+        finally:
+            source.close()
+        read.notes += after_reading(source)
+        read.inputs.append(describe_input(path, kind))
+        made = _how_made(path) if isinstance(source, CaptureFile) else None
+        if made:
+            read.notes.append(made)
+    for event in pipeline.flush():
+        if isinstance(event, RequestSeen):
+            read.add(event.record)
+    read.counters = pipeline.counters()
+    read.skipped = pipeline.decoder.skipped
+    if captures:
+        read.frames = anchor_frames(captures, read.records)
+    return read
+
+
+def anchor_frames(paths: Sequence[str], records: Sequence[Record]) -> dict[int, tuple[str, int]]:
+    """Record id → (capture, 1-based number of its anchor frame) for the records
+    that carry an identity: the frame a reader opens in Wireshark."""
+    # The key the session writer places comments by: first frame of the request's bytes.
+    wanted = {
+        (r.request.ts, r.request.src, r.request.sport, r.request.dst, r.request.dport): r.id
+        for r in records
+        if r.identities
+    }
+    stamps = {key[0] for key in wanted}
+    found: dict[int, tuple[str, int]] = {}
+    for path in paths:
+        if not wanted:
+            break
+        decoder = Decoder()
+        try:
+            capture = CaptureFile(path)
+        except CaptureError:
+            continue
+        try:
+            for number, (ts, linktype, data, _) in enumerate(capture, 1):
+                if ts not in stamps:
+                    continue  # most frames: no decoding for them
+                seg = decoder.decode(ts, linktype, data)
+                if seg is None or not seg.payload:
+                    continue
+                key = (seg.ts, _address(seg.src), seg.sport, _address(seg.dst), seg.dport)
+                rid = wanted.pop(key, None)
+                if rid is not None:
+                    found[rid] = (path, number)
+        finally:
+            capture.close()
+    return found
+
+
+def _address(packed: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET if len(packed) == 4 else socket.AF_INET6, packed)
+
+
+def make_report(
+    read: Read,
+    redact: bool = True,
+    label: str = "",
+    now: float | None = None,
+) -> tuple[Report, Study | None]:
+    """The report (and, when ``read.study``, the study) of what was read."""
+    redactor = Redactor.new() if redact else None
+    common: dict[str, Any] = {
+        "inputs": read.inputs,
+        "counters": read.counters,
+        "skipped": read.skipped,
+        "redactor": redactor,
+        "catalog": load_catalog(),
+        "frames": read.frames,
+        "created": time.time() if now is None else now,
+        "version": version(),
+        "catalog_version": catalog_version(),
+        "notes": read.notes,
+    }
+    if not read.study:
+        report = build_report(read.records, **common)
+        # Records the report does not show were counted, not kept.
+        counted_too = replace(
+            report, requests=read.requests, first_ts=read.first_ts, last_ts=read.last_ts
+        )
+        return counted_too, None
+    tests: list[Test] = [probe_test(p, redactor) for p in read.probes]
+    tests += [record_test(r, redactor, label) for r in read.records]
+    result = build_study(tests)
+    report = build_report((), title="headerwatch study: identity injection per network", **common)
+    stamps = [t.ts for t in tests]
+    return (
+        replace(
+            report,
+            lead=result.summary,
+            # Each test is one request: the context counts them.
+            first_ts=min(stamps, default=None),
+            last_ts=max(stamps, default=None),
+            requests=len(tests),
+            identity_requests=sum(n.injected for n in result.networks),
+        ),
+        result,
+    )
+
+
+def report_records(
+    records: Sequence[Record],
+    path: str,
+    fmt: str,
+    *,
+    sources: Sequence[str] = (),
+    source_name: str = "",
+    counters: dict[str, int] | None = None,
+    redact: bool = True,
+) -> str:
+    """Write the report of records a consumer already holds (the dashboard's); the
+    capture files they came from (``sources``) give the hashes and frame numbers.
+    Returns what to tell the user; raises :class:`ReportError`."""
+    read = Read(counters=dict(counters or {}))
+    for record in records:
+        read.add(record)
+    try:
+        read.inputs = [describe_input(p, _kind_of(p)) for p in sources]
+    except OSError as exc:
+        raise ReportError(f"cannot read a source of the session ({exc})") from None
+    if source_name:
+        read.notes.append(f"captured by the dashboard from: {source_name}")
+    read.frames = anchor_frames(sources, read.records)
+    report, _ = make_report(read, redact=redact)
+    write_report(render(report, None, fmt), path)
+    what = "identities masked" if redact else "raw identities"
+    return (
+        f"wrote the evidence report of {counted(read.requests, 'request')} "
+        f"({fmt.upper()}, {what}) to {path}"
+    )
+
+
+def render(report: Report, study: Study | None, fmt: str) -> str:
+    """The report as text in ``fmt``."""
+    if fmt == "html":
+        return html.render(report, study)
+    return markdown.render(report, study)
+
+
+def write_report(text: str, path: str) -> None:
+    """Write ``text`` to ``path`` whole, private (0600). Raises :class:`ReportError`."""
+    try:
+        with (
+            atomic_output(path) as temp,
+            open_private(temp, "x", encoding="utf-8", newline="\n") as out,
+        ):
+            out.write(text)
+    except OSError as exc:
+        reason = describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
+        raise ReportError(f"{path}: {reason}; no report written") from None
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise ReportError(f"{path}: cannot write the report: {exc}") from None

@@ -1,0 +1,113 @@
+"""The HTML report in a real browser (Debian's headless chromium, over DevTools):
+no console error, no network request, the chart drawn, hostile values as text."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from capture.formats.redact import Redactor
+from capture.identity.catalog import load_catalog
+from capture.report import html
+from capture.report.model import build_report
+from tests.capture.report.samples import SCRIPT, injected_records
+from tests.chromium import load
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.attributes: set[str] = set()
+        self.text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.attributes.update(name for name, _ in attrs)
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+def _page(tmp_path: Path, redact: bool = True) -> Path:
+    report = build_report(
+        injected_records(),
+        redactor=Redactor.new() if redact else None,
+        catalog=load_catalog(),
+        version="test",
+    )
+    path = tmp_path / "report.html"
+    path.write_text(html.render(report), encoding="utf-8")
+    return path
+
+
+def test_the_report_loads_in_chromium_with_no_error_no_request_and_a_drawn_chart(
+    tmp_path: Path,
+) -> None:
+    path = _page(tmp_path)
+    shot = tmp_path / "report.png"
+    page = load(
+        path.as_uri(),
+        shot,
+        (
+            "document.querySelectorAll('figure svg rect').length",
+            "document.querySelector('figure svg rect').getBoundingClientRect().width",
+            "document.querySelectorAll('script').length",
+            "typeof window.__pwned",
+            "document.body.innerText",
+        ),
+    )
+    assert page.errors == [], page.console
+    assert page.requests == [path.as_uri()]  # the page itself, nothing else
+    values = page.values
+    assert values["document.querySelectorAll('figure svg rect').length"] >= 3
+    assert values["document.querySelector('figure svg rect').getBoundingClientRect().width"] > 50
+    assert values["document.querySelectorAll('script').length"] == 0
+    assert values["typeof window.__pwned"] == "undefined"
+    assert SCRIPT in values["document.body.innerText"]  # shown as text
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_hostile_values_are_text_in_the_html_markup(tmp_path: Path) -> None:
+    text = _page(tmp_path, redact=False).read_text(encoding="utf-8")
+    parsed = _Tags()
+    parsed.feed(text)
+    assert {"script", "img", "b"}.isdisjoint(parsed.tags)
+    assert "onerror" not in parsed.attributes
+    assert SCRIPT in parsed.text and "<img src=x onerror=alert(1)>" in parsed.text
+    assert "\u202e" not in text and "\x1b" not in text
+    assert "\\u202eevil" in parsed.text
+
+
+def test_the_report_prints_to_a_few_a4_pages_with_no_error(tmp_path: Path) -> None:
+    path = _page(tmp_path)
+    pdf = tmp_path / "report.pdf"
+    page = load(path.as_uri(), tmp_path / "print.png", pdf=pdf)
+    assert page.errors == [] and page.requests == [path.as_uri()]
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
+    assert 1 <= pages <= 6, pages  # three requests (the demo's 28 print on 4 pages)
+
+
+def test_the_page_forbids_every_load_and_has_a_print_stylesheet(tmp_path: Path) -> None:
+    text = _page(tmp_path).read_text(encoding="utf-8")
+    assert "Content-Security-Policy\" content=\"default-src 'none'" in text
+    assert "@media print" in text
+    assert "http://" not in text.split("<body>")[0].replace(
+        'xmlns="http://www.w3.org/2000/svg"', ""
+    )
+
+
+def test_a_hostile_network_label_and_url_are_text_in_a_study(tmp_path: Path) -> None:
+    from capture.report.study import build_study, probe_test
+
+    probe = {"url": f"http://x.example/{SCRIPT}", "ts": 1.0, "label": f"carrier={SCRIPT}",
+             "error": "<b>refused</b>"}  # fmt: skip
+    report = build_report([], redactor=Redactor.new())
+    text = html.render(report, build_study([probe_test(probe)]))
+    parsed = _Tags()
+    parsed.feed(text)
+    assert {"script", "b"}.isdisjoint(parsed.tags)
+    assert f"carrier={SCRIPT}" in parsed.text and "<b>refused</b>" in parsed.text

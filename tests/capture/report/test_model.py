@@ -1,0 +1,76 @@
+"""The report as data: the lead sentence, exposure, limits, from real detector findings."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from capture.formats.redact import Redactor
+from capture.identity.catalog import load_catalog
+from capture.report.model import build_report, safe
+from tests.capture.factories import finding, record
+from tests.capture.report.samples import HOSTILE_HOST, injected_records
+
+
+def test_the_lead_names_the_number_its_sites_and_headers_and_that_the_network_added_it() -> None:
+    report = build_report(injected_records(), catalog=load_catalog())
+    assert report.lead.startswith("The phone number +447700900123 went to 3 sites (")
+    for host in ("news.example", "shop.example", safe(HOSTILE_HOST)):
+        assert host in report.lead
+    assert "X-MSISDN" in report.lead and "X-Nokia-Msisdn" in report.lead
+    assert "added on the way by the network" in report.lead
+    assert all(row.injected for row in report.findings)
+
+
+def test_a_catalog_header_that_gateways_insert_is_said_to_be_added_by_the_network() -> None:
+    from capture.identity.detector import IdentityDetector
+
+    req = record(headers=(("Host", "bbc.co.uk"), ("x-up-calling-line-id", "447700900123"))).request
+    found = IdentityDetector().detect(req)
+    report = build_report([record(findings=found, headers=req.headers)], catalog=load_catalog())
+    assert "in the header x-up-calling-line-id, a header that mobile networks insert" in report.lead
+    assert not report.findings[0].injected  # no echo: said from the catalog, not shown
+
+
+def test_exposure_counts_each_request_once_per_identity_per_site() -> None:
+    report = build_report(injected_records(), redactor=Redactor.new())
+    x = report.exposure
+    phone = next(i for i, label in enumerate(x.identities) if label.startswith("phone number"))
+    # Three names carried the number in each request: still one request per site.
+    assert list(x.counts[phone]) == [1, 1, 1]
+    assert len(x.hosts) == 3
+
+
+def test_every_limit_is_listed_with_its_count_zero_or_not() -> None:
+    counters = {"non_http_streams": 4, "gaps": 2, "gap_bytes": 1500, "flows_evicted": 0}
+    skipped = Counter({"IP fragment": 3, "IP protocol 17": 7, "truncated TCP header": 1})
+    report = build_report([], counters=counters, skipped=skipped)
+    counts = {limit.what.split(" (")[0]: limit.count for limit in report.limits}
+    assert counts["Encrypted or non-HTTP TCP connections"] == 4
+    assert counts["UDP frames"] == 7
+    assert counts["IP fragments"] == 3
+    assert counts["Other frames passed over"] == 1
+    assert counts["Capture gaps"] == 2
+    assert counts["Connections evicted"] == 0
+    assert report.lead.startswith("No identity was found in 0 HTTP requests")
+
+
+def test_hostile_text_is_escaped_for_display_in_the_data_already() -> None:
+    assert safe("a\u202eb\x1b[31m\udcff\u200f") == "a\\u202eb\\x1b[31m\\xff\\u200f"
+
+
+def test_every_detector_is_explained_in_the_method_section() -> None:
+    from capture.identity.detector import DETECTORS
+    from capture.report.model import DETECTOR_WORDS
+
+    assert set(DETECTORS) <= set(DETECTOR_WORDS)
+    assert all(DETECTOR_WORDS[d] for d in DETECTORS)
+
+
+def test_the_lead_names_a_url_parameter_as_one() -> None:
+    imei = finding("imei", name="imei", where="query", value="490154203237518",
+                   normalized="490154203237518", detector="imei")  # fmt: skip
+    report = build_report([record(findings=(imei,))])
+    assert report.lead == (
+        "The handset identity (IMEI) 490154203237518 went to 1 site (bbc.co.uk) in the URL "
+        "parameter imei."
+    )

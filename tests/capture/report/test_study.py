@@ -1,0 +1,81 @@
+"""Study verdicts (after AIBT and OONI) and grouping per network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from capture.model import Transit
+from capture.report.study import (
+    CLEAN,
+    INCONCLUSIVE,
+    INJECTED,
+    address_range,
+    build_study,
+    probe_test,
+    record_test,
+)
+from tests.capture.factories import finding, record
+
+
+def _probe(url: str = "http://r.example/", **kw: Any) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "url": url, "ts": 1.0, "sent": [["Host", "r.example"]], "received": [["Host", "r.example"]],
+        "injected": [], "removed": [], "changed": [], "findings": [], "echo": "reflector",
+        "client": "10.0.0.2",
+    }  # fmt: skip
+    obj.update(kw)
+    return obj
+
+
+def test_an_identity_added_on_the_way_is_injected_and_its_header_named() -> None:
+    test = probe_test(
+        _probe(
+            injected=[["X-MSISDN", "447700900123"], ["Via", "1.1 gw"]],
+            findings=[{"kind": "msisdn", "normalized": "+447700900123", "name": "X-MSISDN"}],
+        )
+    )
+    assert test.verdict == INJECTED
+    assert test.headers == ("X-MSISDN", "Via")
+    assert test.identities == ("msisdn +447700900123",)
+
+
+def test_an_echo_without_an_added_identity_is_clean_even_with_a_via() -> None:
+    test = probe_test(_probe(injected=[["Via", "1.1 gw"]]))
+    assert test.verdict == CLEAN and test.headers == ("Via",)
+
+
+def test_https_wifi_and_no_echo_are_inconclusive_with_the_reason() -> None:
+    https = probe_test({"url": "https://r.example/", "ts": 1.0, "error": "inside TLS"})
+    wifi = probe_test(_probe(label="carrier=O2 UK, net=wifi"))
+    silent = probe_test({"url": "http://r.example/", "ts": 1.0, "error": "connection refused"})
+    assert [t.verdict for t in (https, wifi, silent)] == [INCONCLUSIVE] * 3
+    assert "HTTPS" in https.why and "Wi-Fi" in wifi.why and "connection refused" in silent.why
+
+
+def test_tests_are_grouped_by_label_else_by_client_address_range() -> None:
+    study = build_study(
+        [
+            probe_test(_probe(label="carrier=A")),
+            probe_test(_probe(label="carrier=A", ts=2.0)),
+            probe_test(_probe(client="10.0.0.77", ts=3.0)),
+            probe_test(_probe(client="2001:db8:1:2::5", ts=4.0)),
+        ]
+    )
+    assert [(n.name, n.tests) for n in study.networks] == [
+        ("carrier=A", 2), ("10.0.0.0/24", 1), ("2001:db8:1::/48", 1),
+    ]  # fmt: skip
+    assert address_range("not an address") == "not an address"
+
+
+def test_records_with_an_echo_are_judged_by_it_and_a_reflectors_log_by_what_arrived() -> None:
+    msisdn = finding(name="X-MSISDN")
+    moved = Transit((("X-MSISDN", "447700900123"),), (("X-MSISDN", "447700900123"),))
+    echoed = record(findings=(msisdn,), src="10.1.2.3").__class__
+    injected = record_test(echoed(1, record().request, (msisdn,), None, moved))
+    received = record_test(record(findings=(msisdn,)))
+    plain = record_test(record())
+    https = record_test(record(dport=443))
+    assert [t.verdict for t in (injected, received, plain, https)] == [
+        INJECTED, INJECTED, CLEAN, INCONCLUSIVE,
+    ]  # fmt: skip
+    assert injected.headers == ("X-MSISDN",)

@@ -1,0 +1,77 @@
+"""Reading a report's inputs: what is kept, what is counted, probe results, errors."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from capture.identity.detector import IdentityDetector
+from capture.report.write import ReportError, format_of, read_inputs, write_report
+
+DEMO = str(Path(__file__).resolve().parents[3] / "capture" / "data" / "demo-o2-2012.pcap")
+PROBE = {"url": "http://r.example/", "ts": 1.0, "sent": [], "received": [], "injected": [],
+         "removed": [], "changed": [], "findings": [], "echo": "reflector"}  # fmt: skip
+
+
+def test_a_report_keeps_the_records_it_shows_and_only_counts_the_others() -> None:
+    read = read_inputs([DEMO], IdentityDetector())
+    assert not read.study
+    assert read.requests == 28 and len(read.records) == 20
+    assert all(r.identities for r in read.records)
+    assert len(read.frames) == 20 and read.inputs[0].sha256 and read.inputs[0].size > 0
+
+
+def test_a_study_keeps_every_record_to_judge_it() -> None:
+    read = read_inputs([DEMO], IdentityDetector(), study=True)
+    assert read.study and len(read.records) == 28
+
+
+def test_probe_results_make_a_study_by_themselves(tmp_path: Path) -> None:
+    results = tmp_path / "p.jsonl"
+    results.write_text(json.dumps(PROBE) + "\n\n" + json.dumps({**PROBE, "error": "x"}) + "\n")
+    read = read_inputs([str(results), DEMO], IdentityDetector())
+    assert read.study and len(read.probes) == 2
+    assert [i.kind for i in read.inputs] == ["headerwatch probe results", "pcap or pcapng capture"]
+
+
+def test_a_probe_file_with_another_line_in_it_is_a_one_line_error(tmp_path: Path) -> None:
+    results = tmp_path / "p.jsonl"
+    results.write_text(json.dumps(PROBE) + "\n" + json.dumps({"ts": 1}) + "\n")
+    with pytest.raises(ReportError, match=r"p\.jsonl: line 2 is not a probe result$"):
+        read_inputs([str(results)], None)
+
+
+def test_the_format_comes_from_the_name_or_the_option() -> None:
+    assert format_of("a/Report.HTML", None) == "html"
+    assert format_of("r.markdown", None) == "md"
+    assert format_of("r.txt", "md") == "md"
+    with pytest.raises(ReportError, match="cannot tell the format"):
+        format_of("r.txt", None)
+
+
+def test_the_report_file_is_private_and_a_failed_write_leaves_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "r.html"
+    write_report("<p>x</p>", str(path))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with pytest.raises(ReportError, match="no report written"):
+        write_report("x", str(tmp_path / "missing" / "r.html"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+
+
+def test_a_session_says_how_it_was_made_and_its_frames_are_numbered(tmp_path: Path) -> None:
+    from capture.formats.session import SessionInfo, save_session
+    from capture.view.store import Entry
+
+    records = read_inputs([DEMO], IdentityDetector(), study=True).records
+    session = tmp_path / "s.pcapng"
+    info = SessionInfo.new(source="wlan0 <b>", filter="~id msisdn", region="GB")
+    save_session(str(session), [DEMO], [Entry(r) for r in records], info=info)
+    read = read_inputs([str(session)], IdentityDetector())
+    [note] = read.notes
+    assert note.startswith(f"{session}: a headerwatch session saved 20")
+    assert "from wlan0 <b>, holding the requests of the view filter '~id msisdn'" in note
+    assert "region GB" in note
+    assert len(read.frames) == 20  # the same requests, found in the session's own frames

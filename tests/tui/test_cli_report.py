@@ -1,0 +1,166 @@
+"""``headerwatch report`` as a user runs it: the demo capture, raw and redacted, errors,
+and a study over real probe results (a reflector, and a carrier's enrichment proxy)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.carrier import enrichment_proxy
+from tests.chromium import load
+from tests.tui.test_cli_probe import _free_port, headerwatch, reflector  # noqa: F401
+
+DEMO = Path(__file__).resolve().parents[2] / "capture" / "data" / "demo-o2-2012.pcap"
+SITES = ("www.bbc.co.uk", "www.guardian.co.uk", "m.facebook.com", "www.google.co.uk",
+         "news.bbc.co.uk", "ads.adnetwork.example")  # fmt: skip
+
+
+def test_the_demo_report_says_the_o2_number_went_to_its_sites_via_the_injected_header(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "demo.html"
+    result = headerwatch("report", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    text = out.read_text(encoding="utf-8")
+    lead = re.search(r'<p class="lead">(.*?)</p>', text, re.S)
+    assert lead is not None
+    assert lead.group(1).startswith("The phone number &lt;msisdn …23 #")
+    assert "went to 6 sites" in lead.group(1)
+    assert all(site in lead.group(1) for site in SITES)
+    assert "in the header x-up-calling-line-id" in lead.group(1)
+    assert "the network added it, not the phone" in lead.group(1)
+    assert "447700900123" not in text  # redacted by default
+    page = load(out.as_uri(), tmp_path / "demo.png", ("document.querySelectorAll('svg').length",))
+    assert page.errors == [] and page.requests == [out.as_uri()]
+    assert page.values["document.querySelectorAll('svg').length"] == 1
+
+
+def test_the_appendix_frame_numbers_are_the_requests_in_wireshark(tmp_path: Path) -> None:
+    if shutil.which("tshark") is None:
+        pytest.skip("needs tshark (apt-get install tshark; .ci/run installs it)")
+    out = tmp_path / "demo.md"
+    assert headerwatch("report", str(DEMO), "-o", str(out)).returncode == 0
+    rows = re.findall(
+        r"^\| (\d+) \| .*? \| (\S+) \| .* \| (\d+) \| [^|]+ \|$", out.read_text(), re.M
+    )
+    assert len(rows) == 20
+    numbers = ", ".join(frame for _, _, frame in rows)
+    shark = subprocess.run(
+        ["tshark", "-r", str(DEMO), "-Y", f"frame.number in {{{numbers}}}",
+         "-T", "fields", "-e", "frame.number", "-e", "http.host"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    hosts = dict(line.split("\t") for line in shark.stdout.splitlines())
+    assert {frame: host.replace("\\", "") for _, host, frame in rows} == hosts
+
+
+def test_no_redact_shows_the_number_and_warns_the_reader(tmp_path: Path) -> None:
+    out = tmp_path / "raw.md"
+    result = headerwatch("report", "--no-redact", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "+447700900123" in text.replace("\\", "")
+    assert text.splitlines()[2].startswith("**This report holds raw identities")
+
+
+def test_a_name_without_a_known_suffix_or_an_unreadable_input_is_one_line(tmp_path: Path) -> None:
+    bad = headerwatch("report", "-o", str(tmp_path / "report.pdf"))
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        f"headerwatch: error: {tmp_path / 'report.pdf'}: cannot tell the format from the "
+        "name; use .html or .md, or --format"
+    ]
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00\x01 not a capture")
+    result = headerwatch("report", str(junk), "-o", str(tmp_path / "r.html"))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"headerwatch: error: {junk}: not a file headerwatch reads")
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_study_of_real_probe_results_gives_each_network_its_verdicts(
+    tmp_path: Path,
+    reflector: tuple[subprocess.Popen[str], int],  # noqa: F811
+) -> None:
+    _, port = reflector
+    results = tmp_path / "probes.jsonl"
+    lines: list[str] = []
+    with enrichment_proxy(("127.0.0.1", port), {"X-MSISDN": "447700900456"}) as proxy:
+        url = f"http://127.0.0.1:{proxy}/"
+        injecting = headerwatch(
+            "probe", "--format", "jsonl", "--label", "carrier=Lab Injecting", url, url
+        )
+        lines += injecting.stdout.splitlines()
+    clean = headerwatch("probe", "--format", "jsonl", "--label", "carrier=Lab Clean",
+                        f"http://127.0.0.1:{port}/", "https://127.0.0.1/")  # fmt: skip
+    lines += clean.stdout.splitlines()
+    assert len(lines) == 4, injecting.stderr + clean.stderr
+    results.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "study.md"
+    result = headerwatch("report", "--region", "GB", str(results), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8").replace("\\", "")
+    assert "| carrier=Lab Injecting | 2 | 2 | 0 | 0 | X-MSISDN |" in text
+    assert "| carrier=Lab Clean | 2 | 0 | 1 | 1 | none |" in text
+    assert "447700900456" not in text
+    assert "HTTPS: nothing can be added inside TLS" in text
+    assert json.loads(lines[0])["label"] == "carrier=Lab Injecting"
+    html = tmp_path / "study.html"
+    assert headerwatch("report", str(results), "-o", str(html)).returncode == 0
+    page = load(
+        html.as_uri(), tmp_path / "study.png", ("document.querySelectorAll('svg rect').length",)
+    )
+    assert page.errors == [] and page.requests == [html.as_uri()]
+    assert page.values["document.querySelectorAll('svg rect').length"] >= 4
+
+
+def test_report_is_a_command_of_the_cli() -> None:
+    result = subprocess.run([sys.executable, "-m", "tui.cli", "report", "--help"],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0 and "--no-redact" in result.stdout
+
+
+def test_a_study_of_a_reflectors_log_judges_each_request_as_it_arrived(
+    tmp_path: Path,
+    reflector: tuple[subprocess.Popen[str], int],  # noqa: F811
+) -> None:
+    proc, port = reflector
+    with enrichment_proxy(("127.0.0.1", port), {"X-MSISDN": "447700900456"}) as proxy:
+        assert headerwatch("probe", f"http://127.0.0.1:{proxy}/").returncode == 0
+    assert headerwatch("probe", f"http://127.0.0.1:{port}/").returncode == 0
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=10)
+    log = tmp_path / "reflect.jsonl"
+    log.write_text(out)
+    assert len(out.splitlines()) == 2
+    report = tmp_path / "study.md"
+    result = headerwatch("report", "--study", "--label", "carrier=Lab", "--region", "GB",
+                         str(log), "-o", str(report))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    text = report.read_text(encoding="utf-8").replace("\\", "")
+    assert "| carrier=Lab | 2 | 1 | 1 | 0 | X-MSISDN |" in text
+    assert "received by the reflector with an identity header" in text
+
+
+def test_a_capture_on_standard_input_is_reported_without_a_hash(tmp_path: Path) -> None:
+    out = tmp_path / "stdin.md"
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "report", "-", "-o", str(out)],
+        input=DEMO.read_bytes(), capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8").replace("\\", "")
+    assert (
+        "| (standard input) | pcap or pcapng capture | — | not computed (standard input) |" in text
+    )
+    assert "went to 6 sites" in text
