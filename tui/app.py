@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, ProgressBar
+from textual.widgets import Header, ProgressBar
 
 from capture.config import ConfigError
 from capture.formats.export import ExportError, export
@@ -50,6 +50,7 @@ from tui import keys as keymod
 from tui.detail import DetailPane
 from tui.exposure_panel import ExposurePanel
 from tui.filter_bar import FilterBar
+from tui.footer import KeyFooter
 from tui.messages import EventsArrived, LoadProgress, SourceFinished, StatsUpdated
 from tui.render import safe
 from tui.request_list import DEFAULT_WINDOW, RequestList
@@ -71,6 +72,15 @@ THREAD_FILTER_THRESHOLD = 20_000
 """Stores larger than this are filtered in a worker thread (the UI stays responsive)."""
 
 
+NARROW_WIDTH = 120
+"""Under this many columns the layout is narrow: the exposure panel is an overlay
+(hidden until ``e``), the list has no scrollbar, the status line and footer are
+short. From this width up the panel sits beside the list."""
+
+WIDE_WIDTH = 160
+"""From this width up the exposure panel is 52 columns wide (40 below)."""
+
+
 EXPORT_FORMATS = ("har", *(name for name in OUTPUTS if name != "har"))
 """What ``x`` offers: every output format, HAR (the evidence format) first."""
 
@@ -87,6 +97,11 @@ class MainScreen(Screen[None]):
         """What is shown (filter, pause, clear point): decided there, drawn here."""
         self.ready = False
         """Mounted: widgets can be queried."""
+        self.narrow = False
+        """The terminal is under :data:`NARROW_WIDTH` columns."""
+        self.exposure_shown = {False: True, True: False}
+        """Whether the exposure panel is shown, for wide and for narrow layouts (``e``
+        sets it for the layout in effect; a resize shows the other layout's choice)."""
 
     # -- layout ---------------------------------------------------------------------
 
@@ -102,17 +117,28 @@ class MainScreen(Screen[None]):
         yield FilterBar(self.view.history, id="filter-bar")
         yield ProgressBar(id="progress", show_eta=False)
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.ready = True
-        if self.app.size.width < 130:
-            self.exposure.add_class("-hidden")
+        self.fit_width(self.app.size.width)
         self.requests.focus()
         self.show_progress()
         self.update_status()
         self.hw.ingest(())  # anything that arrived before the screen was up
         self.hw.apply_annotations()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.ready:
+            self.fit_width(event.size.width)
+
+    def fit_width(self, width: int) -> None:
+        """Lay out for a terminal ``width`` columns wide (at start and on every resize)."""
+        self.narrow = width < NARROW_WIDTH
+        self.set_class(self.narrow, "-narrow")
+        self.set_class(width >= WIDE_WIDTH, "-wide")
+        self.exposure.set_class(not self.exposure_shown[self.narrow], "-hidden")
+        self.query_one(KeyFooter).narrow = self.narrow
 
     @property
     def requests(self) -> RequestList:
@@ -290,9 +316,11 @@ class MainScreen(Screen[None]):
         self.open_detail()
 
     def action_back(self) -> None:
-        """Close the filter input or the detail pane; focus the list."""
+        """Close the filter input, the exposure overlay or the detail pane; focus the list."""
         if self.filter_bar.is_open:
             self.filter_bar.close()
+        elif self.narrow and self.exposure_shown[True]:
+            self.action_exposure()
         elif self.detail.is_open:
             self.detail.close()
         self.requests.focus()
@@ -365,8 +393,9 @@ class MainScreen(Screen[None]):
         self.app.push_screen(CommentScreen(entry_id, entry.comment), done)
 
     def action_exposure(self) -> None:
-        """Show or hide the exposure panel."""
-        self.exposure.toggle_class("-hidden")
+        """Show or hide the exposure panel (an overlay on a narrow terminal)."""
+        self.exposure_shown[self.narrow] = not self.exposure_shown[self.narrow]
+        self.exposure.set_class(not self.exposure_shown[self.narrow], "-hidden")
 
     def action_clear(self) -> None:
         """Clear the view: requests so far are hidden (the store and saves keep them)."""

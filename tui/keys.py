@@ -42,13 +42,22 @@ class KeyAction:
     """Shown in the footer."""
     display: str | None = None
     """How the key is shown in the footer (default: Textual's)."""
+    wide_only: bool = False
+    """Left out of the footer on a narrow terminal (help still lists it)."""
 
 
 ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("help", "question_mark", "help", "Help", display="?"),
     KeyAction("palette", "colon", "app.command_palette", "Commands", show=False, display=":"),
     KeyAction("filter", "f,slash", "filter", "Filter", display="f"),
-    KeyAction("toggle_filter", "exclamation_mark", "toggle_filter", "Filter on/off", display="!"),
+    KeyAction(
+        "toggle_filter",
+        "exclamation_mark",
+        "toggle_filter",
+        "Filter on/off",
+        display="!",
+        wide_only=True,
+    ),
     KeyAction("follow", "F", "follow", "Follow"),
     KeyAction("pause", "space", "pause", "Pause"),
     KeyAction("detail", "enter", "detail", "Detail", show=False),
