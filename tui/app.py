@@ -242,6 +242,7 @@ class MainScreen(Screen[None]):
                 trimmed=requests.trimmed,
                 stats=hw.stats,
                 evicted=hw.store.evicted,
+                cleared=view.cleared,
             )
         )
 
@@ -401,10 +402,19 @@ class MainScreen(Screen[None]):
         """Clear the view: requests so far are hidden (the store and saves keep them)."""
         self.view.clear()
         self.requests.clear()
-        self.exposure.clear()
+        self.exposure.recount((), self.view.cleared, self.hw.stats.clock)
         if self.detail.is_open:
             self.detail.show(None)
         self.update_status()
+
+    def action_undo_clear(self) -> None:
+        """Bring back what the last clear (``z``) hid."""
+        if not self.view.undo_clear():
+            self.app.notify("nothing cleared (z clears the view)", severity="warning")
+            return
+        records = [e.record for e in self.view.since_clear()]
+        self.exposure.recount(records, self.view.cleared, self.hw.stats.clock)
+        self.refilter()
 
     def action_save(self) -> None:
         """Save the session (all requests, or the shown ones) as pcapng."""

@@ -75,6 +75,7 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("save", "w", "save", "Save"),
     KeyAction("export", "x", "export", "Export"),
     KeyAction("clear", "z", "clear", "Clear view", show=False),
+    KeyAction("undo_clear", "u", "undo_clear", "Undo clear", show=False),
     KeyAction("quit", "q", "app.quit", "Quit"),
 )
 

@@ -48,6 +48,25 @@ def test_clear_hides_everything_so_far_but_the_store_keeps_it() -> None:
     assert view.arrive([store.add(record(4))]).append == [4]
 
 
+def test_undo_clear_goes_back_one_clear_point_at_a_time() -> None:
+    store = _store(3)
+    view = ViewState(store)
+    _arrive_all(view)
+    assert not view.undo_clear()  # nothing cleared yet
+    view.clear()
+    assert view.cleared == 3
+    view.arrive([store.add(record(4))])
+    view.clear()
+    assert (view.floor, view.cleared) == (4, 4)
+    assert [e.record.id for e in view.since_clear()] == []
+    assert view.undo_clear() and (view.floor, view.cleared) == (3, 3)
+    job = view.start_refilter()
+    assert view.finish_refilter(job, job.run()) == [4]
+    assert view.undo_clear() and (view.floor, view.cleared) == (0, 0)
+    assert [e.record.id for e in view.since_clear()] == [1, 2, 3, 4]
+    assert not view.undo_clear()
+
+
 def test_switching_the_filter_off_keeps_the_expression() -> None:
     view = ViewState(_store(4), "~id")
     assert view.toggle_filter() and not view.filter_on and view.active_filter == ""
