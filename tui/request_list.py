@@ -18,6 +18,7 @@ import bisect
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -473,7 +474,7 @@ class RequestList(ScrollView, can_focus=True):
             width,
             is_cursor,
             entry.marked,
-            bool(entry.comment),
+            entry.comment,
             status,
             injected,
             self.has_focus,
@@ -502,13 +503,16 @@ class RequestList(ScrollView, can_focus=True):
             client = endpoint(req.src, req.sport) if w_client >= CLIENT_WITH_PORT else req.src
             add(fit_str(safe(client), w_client) + " ", base)
         add(fit_str(safe(req.method), w_method) + " ", base)
-        add(
-            fit_str(safe(req.destination), w_host)
-            + " "
-            + fit_str(safe(target_path(record)), w_path)
-            + " ",
-            emphasis,
-        )
+        add(fit_str(safe(req.destination), w_host) + " ", emphasis)
+        path_width = w_path
+        if entry.comment:
+            # The comment's first words lead the PATH cell (up to half of it): the
+            # detail has it whole, at the top.
+            room = min(w_path, max(8, w_path // 2))
+            note = fit_str(safe(" ".join(entry.comment.split())), room - 1).rstrip() + " "
+            add(note, styles["comment"])
+            path_width = max(0, w_path - cell_len(note))
+        add(fit_str(safe(target_path(record)), path_width) + " ", emphasis)
         add(
             fit_str(str(status) if status else "", w_status) + " ",
             styles["error"] if status >= 400 else base,

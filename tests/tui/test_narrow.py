@@ -50,9 +50,7 @@ async def test_at_80_columns_the_list_has_the_width_and_every_story_shows() -> N
         assert "UIDH" in screen and "MSISDN   IMEI" in screen
 
 
-async def test_e_on_a_narrow_terminal_opens_the_panel_over_the_list_and_escape_closes_it() -> (
-    None
-):
+async def test_e_on_a_narrow_terminal_opens_the_panel_over_the_list_and_escape_closes_it() -> None:
     app = make_app(source_name="demo")
     async with app.run_test(size=(80, 24)) as pilot:
         await _load(pilot, app)
