@@ -35,6 +35,7 @@ from capture.formats.session import (
     SessionError,
     SessionInfo,
     load_annotations,
+    requests_kept,
     save_session,
 )
 from capture.model import Event, Notice, RequestSeen, StatsSnapshot
@@ -418,13 +419,17 @@ class MainScreen(Screen[None]):
 
     def action_save(self) -> None:
         """Save the session (all requests, or the shown ones) as pcapng."""
-        self._ask_save("Save session (pcapng: opens in Wireshark, reopens here)", ("pcapng",))
+        pred = self.view.predicate()
+        shown = [e.record.id for e in self.hw.store if pred(e)]
+        kept = requests_kept(self.hw.store, shown)
+        note = f" (with their connections: {counted(kept, 'request')})" if kept > len(shown) else ""
+        self._ask_save("Save session (pcapng: opens in Wireshark, reopens here)", ("pcapng",), note)
 
     def action_export(self) -> None:
         """Export requests in any output format (HAR first)."""
         self._ask_save("Export requests", EXPORT_FORMATS)
 
-    def _ask_save(self, title: str, formats: tuple[str, ...]) -> None:
+    def _ask_save(self, title: str, formats: tuple[str, ...], note: str = "") -> None:
         total = len(self.hw.store)
         shown = len(self.requests.ids) + self.requests.trimmed
 
@@ -433,7 +438,7 @@ class MainScreen(Screen[None]):
                 self.hw.save(request, self.view.predicate())
 
         self.app.push_screen(
-            SaveScreen(title, formats, shown, total, default_name(formats[0])), done
+            SaveScreen(title, formats, shown, total, default_name(formats[0]), note), done
         )
 
 

@@ -219,9 +219,17 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
     """
 
     def __init__(
-        self, title: str, formats: tuple[str, ...], shown: int, total: int, path: str
+        self,
+        title: str,
+        formats: tuple[str, ...],
+        shown: int,
+        total: int,
+        path: str,
+        shown_note: str = "",
     ) -> None:
         super().__init__()
+        self.shown_note = shown_note
+        """Said after "shown N requests" (what else the file will hold)."""
         self.title_text = title
         self.formats = formats
         self.shown = shown
@@ -236,7 +244,10 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
                     yield RadioButton(
                         f"all {counted(self.total, 'request')}", value=True, id="scope-all"
                     )
-                    yield RadioButton(f"shown {counted(self.shown, 'request')}", id="scope-shown")
+                    yield RadioButton(
+                        f"shown {counted(self.shown, 'request')}{self.shown_note}",
+                        id="scope-shown",
+                    )
                 if len(self.formats) > 1:
                     with RadioSet(id="save-format"):
                         for i, fmt in enumerate(self.formats):
