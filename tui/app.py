@@ -27,6 +27,7 @@ from textual.screen import Screen
 from textual.widgets import Header, ProgressBar
 
 from capture.config import ConfigError
+from capture.formats.copy import CopyError, curl_command, identity_value, request_text
 from capture.formats.export import ExportError, export
 from capture.formats.outputs import OUTPUTS
 from capture.formats.session import (
@@ -393,6 +394,29 @@ class MainScreen(Screen[None]):
                 self.detail.show(got)
 
         self.app.push_screen(CommentScreen(entry_id, entry.comment), done)
+
+    def action_copy(self, what: str) -> None:
+        """Copy the request under the cursor to the clipboard: ``request`` (as text),
+        ``curl`` (a command that repeats it) or ``value`` (its most severe identity)."""
+        entry_id = self.requests.cursor_id
+        entry = self.hw.store.get(entry_id) if entry_id is not None else None
+        if entry is None:
+            self.app.notify("no request selected", severity="warning")
+            return
+        record = entry.record
+        try:
+            if what == "curl":
+                text, label = curl_command(record), "as a curl command"
+            elif what == "value":
+                kind, text = identity_value(record)
+                label = f"{kind} {text}"
+            else:
+                text, label = request_text(record), "request"
+        except CopyError as exc:
+            self.app.notify(str(exc), severity="warning")
+            return
+        self.app.copy_to_clipboard(text)
+        self.app.notify(safe(f"copied #{record.id} {label} to the clipboard"), markup=False)
 
     def action_exposure(self) -> None:
         """Show or hide the exposure panel (an overlay on a narrow terminal)."""
