@@ -46,7 +46,8 @@ from capture.sources.recording import Recorded, RecordingSource
 from capture.sources.source import FrameSource
 from capture.sources.spool import size_text
 from capture.text import counted
-from capture.view.state import Refilter, ViewState
+from capture.view.filter import Filter, compile_filter
+from capture.view.state import Refilter, ViewState, next_match
 from capture.view.store import Entry, Store
 from tui import keys as keymod
 from tui.detail import DetailPane
@@ -62,6 +63,7 @@ from tui.screens import (
     QuitScreen,
     SaveRequest,
     SaveScreen,
+    SearchScreen,
     default_name,
 )
 from tui.status import Status, StatusLine
@@ -101,6 +103,8 @@ class MainScreen(Screen[None]):
         """Mounted: widgets can be queried."""
         self.narrow = False
         """The terminal is under :data:`NARROW_WIDTH` columns."""
+        self.search: Filter | None = None
+        """The search of s, n and N (the filter grammar; rows are not hidden)."""
         self.exposure_shown = {False: True, True: False}
         """Whether the exposure panel is shown, for wide and for narrow layouts (``e``
         sets it for the layout in effect; a resize shows the other layout's choice)."""
@@ -294,6 +298,36 @@ class MainScreen(Screen[None]):
             self.app.notify("no filter set (f or / to set one)", severity="warning")
             return
         self.refilter()
+
+    def action_search(self) -> None:
+        """Ask for a search (filter grammar) and jump to the next match."""
+
+        def done(expr: str | None) -> None:
+            if expr is None:
+                return
+            self.search = compile_filter(expr) if expr else None
+            if self.search is not None:
+                self.action_search_step(1)
+
+        self.app.push_screen(SearchScreen(self.search.expr if self.search else ""), done)
+
+    def action_search_step(self, step: int) -> None:
+        """Move the cursor to the next (1) or previous (-1) row matching the search."""
+        search = self.search
+        if search is None:
+            self.app.notify("no search (s to search)", severity="warning")
+            return
+        requests = self.requests
+        found = next_match(requests.ids, requests.cursor, step, self.hw.store.get, search.match)
+        if found is None:
+            self.app.notify(safe(f"no match for {search.expr}"), severity="warning", markup=False)
+            return
+        index, wrapped = found
+        requests.jump_to(index)
+        if wrapped:
+            where = "top" if step > 0 else "bottom"
+            self.app.notify(f"search went round to the {where}", timeout=2)
+        self.update_status()
 
     def action_follow(self) -> None:
         """Keep the newest request under the cursor (or stop)."""

@@ -374,6 +374,10 @@ class RequestList(ScrollView, can_focus=True):
         if self._follow and not at_end:
             self.follow = False
 
+    def jump_to(self, index: int) -> None:
+        """Put the cursor on row ``index`` as a user move would (a search match)."""
+        self._user_move(index)
+
     def action_cursor_down(self) -> None:
         """Next request."""
         self._user_move(self.cursor + 1)

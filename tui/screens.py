@@ -19,9 +19,9 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 from capture.identity.catalog import load_catalog
 from capture.model import IDENTITY_KINDS
 from capture.text import counted
-from capture.view.filter import help_rows
+from capture.view.filter import FilterError, compile_filter, help_rows
 from tui.keys import ACTIONS
-from tui.render import BADGE_STYLE, KIND_LABEL, SEVERITY_RANK
+from tui.render import BADGE_STYLE, KIND_LABEL, SEVERITY_RANK, safe
 
 
 def _key_label(keys: str) -> str:
@@ -150,6 +150,46 @@ class CommentScreen(ModalScreen[str | None]):
     @on(Input.Submitted, "#comment-input")
     def _submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SearchScreen(ModalScreen[str | None]):
+    """Ask for a search expression (the filter grammar); dismissed with it, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    DEFAULT_CSS = """
+    SearchScreen { align: center middle; }
+    SearchScreen > Vertical {
+        width: 80; max-width: 100%; height: auto;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    SearchScreen #search-error { color: $error; }
+    """
+
+    def __init__(self, expr: str) -> None:
+        super().__init__()
+        self.expr = expr
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(
+                Text("Search: the cursor jumps to matches, nothing is hidden (n next, N back)")
+            )
+            yield Input(value=self.expr, placeholder="~d bbc, msisdn, ~h x-uidh …", id="search")
+            yield Label("", id="search-error")
+
+    @on(Input.Submitted, "#search")
+    def _submitted(self, event: Input.Submitted) -> None:
+        expr = event.value.strip()
+        try:
+            compile_filter(expr)
+        except FilterError as exc:
+            self.query_one("#search-error", Label).update(Text(safe(str(exc))))
+            return
+        self.dismiss(expr)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -227,3 +227,28 @@ class ViewState:
             pred = self.predicate(until=self.last_seen)
             self.new_while_paused = sum(1 for e in self.entries_after(self.paused_at) if pred(e))
         return ids
+
+
+def next_match(
+    ids: Sequence[int],
+    start: int,
+    step: int,
+    lookup: Callable[[int], Entry | None],
+    match: Predicate,
+) -> tuple[int, bool] | None:
+    """The index of the next row after ``start`` (``step`` 1) or before it (-1) whose
+    entry ``match``es, going round the end once; with whether it went round. None
+    when no row matches. ``start`` -1 searches from the top (or, backwards, the end)."""
+    count = len(ids)
+    if not count:
+        return None
+    if start < 0:
+        start = -1 if step > 0 else count
+    for offset in range(1, count + 1):
+        index = start + step * offset
+        wrapped = not 0 <= index < count
+        index %= count
+        entry = lookup(ids[index])
+        if entry is not None and match(entry):
+            return index, wrapped
+    return None

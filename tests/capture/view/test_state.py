@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from capture.view.state import ViewState
+from capture.view.state import Predicate, ViewState, next_match
 from capture.view.store import Store
 from tests.capture.factories import finding, record, response
 
@@ -111,3 +111,18 @@ def test_a_response_that_makes_a_hidden_entry_match_is_inserted_late() -> None:
     arrived = view.arrive([entry])
     assert [e.record.id for e in arrived.updated] == [2]
     assert view.late_matches(arrived.updated, shown=[]) == [2]
+
+
+def test_next_match_goes_forward_and_back_and_round_the_end() -> None:
+    store = _store(6)
+    ids = [1, 2, 3, 4, 5, 6]
+    even: Predicate = lambda e: e.record.id % 2 == 0  # noqa: E731
+    assert next_match(ids, 0, 1, store.get, even) == (1, False)
+    assert next_match(ids, 1, 1, store.get, even) == (3, False)
+    assert next_match(ids, 5, 1, store.get, even) == (1, True)
+    assert next_match(ids, 3, -1, store.get, even) == (1, False)
+    assert next_match(ids, 1, -1, store.get, even) == (5, True)
+    assert next_match(ids, -1, 1, store.get, even) == (1, False)
+    assert next_match(ids, 5, 1, store.get, lambda e: e.record.id == 6) == (5, True)  # itself
+    assert next_match(ids, 0, 1, store.get, lambda e: False) is None
+    assert next_match([], 0, 1, store.get, even) is None
