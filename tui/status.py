@@ -106,7 +106,8 @@ def status_text(status: Status, narrow: bool = False) -> Text:
         out.append(f" · {status.evicted:,} evicted from store", style="bold red")
     gaps = stats.get("gaps")
     if gaps:
-        out.append(f" · {counted(gaps, 'gap')}", style="yellow")
+        touched = stats.get("gap_requests")
+        out.append(f" · {counted(gaps, 'gap')} ({counted(touched, 'request')} hit)", style="yellow")
     out.append(" │ ", style="dim")
     out.append(f"{status.shown:,} shown")
     if status.trimmed:
@@ -147,7 +148,7 @@ def _narrow_text(status: Status) -> Text:
         out.append(f" · {status.evicted:,} evicted", style="bold red")
     gaps = stats.get("gaps")
     if gaps:
-        out.append(f" · {gaps:,} gaps", style="yellow")
+        out.append(f" · {gaps:,} gaps/{stats.get('gap_requests'):,} req", style="yellow")
     out.append(" │ ", style="dim")
     out.append(f"{status.shown:,} shown")
     if status.trimmed:

@@ -140,3 +140,10 @@ async def test_the_detail_leads_with_the_findings_above_the_fold_at_24_rows() ->
         shown = detail.query_one("#detail-text").render_lines(Region(0, 0, box.width, box.height))
         top = "\n".join(strip.text for strip in shown)
         assert "x-up-calling-line-id" in top and "imei 490154203237518" in top
+
+
+def test_the_status_line_says_how_many_requests_gaps_hit_at_any_width() -> None:
+    counters = StatsSnapshot((("requests", 28), ("gaps", 3), ("gap_requests", 2)))
+    status = Status(source="live eth0", state="live", stats=counters)
+    assert "3 gaps (2 requests hit)" in status_text(status).plain
+    assert "3 gaps/2 req" in status_text(status, narrow=True).plain
