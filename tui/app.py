@@ -875,7 +875,9 @@ class HeaderwatchApp(App[int]):
                 target = action.action
                 callback = _action_callback(self, screen, target)
                 yield SystemCommand(
-                    action.description, f"{action.name} · key {keys[action.name]}", callback
+                    action.description,
+                    f"{action.name} · key {keymod.key_label(keys[action.name])}",
+                    callback,
                 )
             for title, expr in QUICK_FILTERS:
                 callback = _filter_callback(screen, expr)

@@ -157,6 +157,23 @@ def confirm_quit_for(config_path: str | None) -> bool:
     return value
 
 
+KEY_LABELS = {
+    "question_mark": "?",
+    "exclamation_mark": "!",
+    "semicolon": ";",
+    "colon": ":",
+    "slash": "/",
+    "escape": "esc",
+}
+"""How Textual key names are shown to people (help, the command palette)."""
+
+
+def key_label(keys: str) -> str:
+    """Comma-separated Textual key names as people read them: ``semicolon`` → ``;``,
+    ``f,slash`` → ``f /``."""
+    return " ".join(KEY_LABELS.get(k, k) for k in keys.split(","))
+
+
 def effective_keys(keymap: Mapping[str, str]) -> dict[str, str]:
     """Command name → keys as they are in effect (defaults overridden by ``keymap``)."""
     return {a.name: keymap.get(PREFIX + a.name, a.keys) for a in ACTIONS}

@@ -20,20 +20,8 @@ from capture.identity.catalog import load_catalog
 from capture.model import IDENTITY_KINDS
 from capture.text import counted
 from capture.view.filter import FilterError, compile_filter, help_rows
-from tui.keys import ACTIONS
+from tui.keys import ACTIONS, key_label
 from tui.render import BADGE_STYLE, KIND_LABEL, SEVERITY_RANK, safe
-
-
-def _key_label(keys: str) -> str:
-    names = {
-        "question_mark": "?",
-        "exclamation_mark": "!",
-        "semicolon": ";",
-        "colon": ":",
-        "slash": "/",
-        "escape": "esc",
-    }
-    return " ".join(names.get(k, k) for k in keys.split(","))
 
 
 def help_text(keys: Mapping[str, str]) -> Text:
@@ -44,7 +32,7 @@ def help_text(keys: Mapping[str, str]) -> Text:
     out.append("Keys", style="bold underline")
     out.append("   (remap in the [keys] table of the config file)\n", style="dim")
     for action in ACTIONS:
-        out.append(f"  {_key_label(keys.get(action.name, action.keys)):<14}", style="bold cyan")
+        out.append(f"  {key_label(keys.get(action.name, action.keys)):<14}", style="bold cyan")
         out.append(f"{action.description:<18}")
         out.append(f"{action.name}\n", style="dim")
     out.append(f"  {'ctrl+p':<14}", style="bold cyan")

@@ -39,3 +39,13 @@ async def test_c_shift_c_and_y_copy_and_say_so() -> None:
         await pilot.pause()
         assert len(copied) == 3
         assert "this request carries no identity to copy" in [n.message for n in app._notifications]
+
+
+async def test_the_palette_names_keys_as_people_type_them() -> None:
+    app = make_app(source_name="demo")
+    async with app.run_test(size=(120, 40)):
+        helps = {c.title: c.help for c in app.get_system_commands(app.main)}
+        assert helps["Comment"] == "comment · key ;"
+        assert helps["Help"] == "help · key ?"
+        assert helps["Filter"] == "filter · key f /"
+        assert not any("semicolon" in h or "question_mark" in h for h in helps.values())
