@@ -113,6 +113,7 @@ class RequestList(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "request-list--header",
+        "request-list--header-focused",
         "request-list--cursor",
         "request-list--high",
         "request-list--medium",
@@ -130,6 +131,11 @@ class RequestList(ScrollView, can_focus=True):
     RequestList > .request-list--header {
         text-style: bold;
         background: $panel;
+        color: $text;
+    }
+    RequestList > .request-list--header-focused {
+        text-style: bold;
+        background: $accent;
         color: $text;
     }
     RequestList > .request-list--cursor {
@@ -438,7 +444,8 @@ class RequestList(ScrollView, can_focus=True):
         if styles is None:
             base = self.rich_style
             styles = {"base": base}
-            for name in ("header", "cursor", "high", "medium", "low", "marked", "dim"):
+            names = ("header", "header-focused", "cursor", "high", "medium", "low", "marked")
+            for name in (*names, "dim"):
                 styles[name] = base + self.get_component_rich_style(f"request-list--{name}")
             for severity, spec in BADGE_STYLE.items():
                 styles[f"badge-{severity}"] = base + Style.parse(spec)
@@ -450,12 +457,23 @@ class RequestList(ScrollView, can_focus=True):
         return styles
 
     def _header_strip(self, width: int) -> Strip:
-        key = ("header", width)
+        focused = self.has_focus
+        key = ("header", width, focused)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        style = self._styles()["header"]
-        titles = ("", "TIME", "CLIENT", "METHOD", "HOST", "PATH", "ST", "IDENTITIES")
+        # Which pane has the keys: the list's title row is lit, with a marker.
+        style = self._styles()["header-focused" if focused else "header"]
+        titles = (
+            "▶" if focused else "",
+            "TIME",
+            "CLIENT",
+            "METHOD",
+            "HOST",
+            "PATH",
+            "ST",
+            "IDENTITIES",
+        )
         cells = [fit_str(t, w) for t, w in zip(titles, self._layout(width), strict=True) if w]
         line = cells[0] + cells[1] + " " + " ".join(cells[2:])
         strip = Strip([Segment(fit_str(line, width), style)], width)
