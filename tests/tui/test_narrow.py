@@ -44,7 +44,7 @@ async def test_at_80_columns_the_list_has_the_width_and_every_story_shows() -> N
         assert main.narrow and not main.exposure.display
         assert main.requests.size.width == 80  # no panel, no scrollbar beside it
         lines = [main.requests.render_line(y).text for y in range(main.requests.size.height)]
-        assert lines[0].split() == ["TIME", "METHOD", "HOST", "PATH", "ST", "IDENTITIES"]
+        assert lines[0].split() == ["▶", "TIME", "METHOD", "HOST", "PATH", "ST", "IDENTITIES"]
         screen = "\n".join(lines)
         assert "www.guardian.co.uk" in screen  # HOST is readable
         assert "UIDH" in screen and "MSISDN   IMEI" in screen
