@@ -13,6 +13,7 @@ window of rows. Wire data reaches the screen only through :mod:`tui.render`.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,6 +31,7 @@ from capture.config import ConfigError
 from capture.formats.copy import CopyError, curl_command, identity_value, request_text
 from capture.formats.export import ExportError, export
 from capture.formats.outputs import OUTPUTS
+from capture.formats.private import open_private
 from capture.formats.session import (
     RestoreResult,
     SessionAnnotations,
@@ -863,6 +865,31 @@ class HeaderwatchApp(App[int]):
                 markup=False,
             )
         self.main.refilter()
+
+    # -- screenshots (the palette's "Screenshot") ----------------------------------------
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Save an SVG of the screen in the current directory (as saves are), private
+        (0600: it shows identities), and say where; Textual's default wrote to
+        ``~/Downloads`` and failed where that does not exist."""
+        name = filename or time.strftime("headerwatch-%Y%m%d-%H%M%S.svg")
+        target = os.path.join(path or os.getcwd(), name)
+        try:
+            with open_private(target, "w", encoding="utf-8") as out:
+                out.write(self.export_screenshot())
+        except OSError as exc:
+            reason = (exc.strerror or str(exc)).lower()
+            self.notify(
+                safe(f"{target}: screenshot not saved: {reason}"), severity="error", markup=False
+            )
+            return None
+        self.notify(safe(f"screenshot saved to {target}"), markup=False)
+        return target
 
     # -- the command palette ------------------------------------------------------------
 
