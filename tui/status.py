@@ -48,6 +48,9 @@ def dropped(stats: StatsSnapshot) -> int:
     return sum(stats.get(name) for name in DROP_COUNTERS)
 
 
+NARROW_FILTER = 16
+"""Cells of the filter expression on a short status line (the filter bar has it all)."""
+
 _STATE_STYLE = {
     "live": "bold green",
     "loading": "bold yellow",
@@ -132,8 +135,12 @@ def _narrow_text(status: Status) -> Text:
         out.append("paused", style="bold reverse yellow")
         out.append(f" +{status.new_while_paused:,}", style="yellow")
     if status.filter:
+        # Cut, so a long filter cannot push the counts off the line.
+        expr = safe(status.filter)
+        if len(expr) > NARROW_FILTER:
+            expr = expr[: NARROW_FILTER - 1] + "…"
         out.append(" │ ", style="dim")
-        out.append(safe(status.filter), style="bold" if status.filter_on else "dim strike")
+        out.append(expr, style="bold" if status.filter_on else "dim strike")
     if status.marked_only:
         out.append(" · marked", style="bold magenta")
     out.append(" │ ", style="dim")

@@ -115,6 +115,10 @@ def test_a_short_status_line_keeps_identities_drops_and_follow_or_pause() -> Non
     assert "paused +4" in paused.plain
     live = status_text(Status(source="live lo", state="live"), narrow=True).plain
     assert live.startswith("live lo │")
+    long_filter = Status(
+        state="done", filter="~id msisdn & ~d bbc.co.uk & !~m POST", stats=counters
+    )
+    assert "│ ~id msisdn & ~d… │ 28 req" in status_text(long_filter, narrow=True).plain
 
 
 async def test_the_status_line_shortens_rather_than_losing_its_end_at_80_columns() -> None:
