@@ -115,6 +115,9 @@ class Pipeline:
         """Requests that arrived already parsed (:meth:`feed_request`)."""
         self.identities = 0
         self.identity_requests = 0
+        self.gap_requests = 0
+        """Requests whose bytes a capture gap hit (the stream notes gaps on requests):
+        what a kernel or queue drop, or a packet the capture missed, cost."""
         self.echoes = 0
         """Requests a reflector echoed (sent versus received known)."""
         self.altered = 0
@@ -322,6 +325,8 @@ class Pipeline:
         if carried:
             findings += carried
         record = Record(self._next_id, request, findings)
+        if request.anomalies and _gapped(request.anomalies):
+            self.gap_requests += 1
         if findings:
             identities = sum(1 for f in findings if f.is_identity)
             self.identities += identities
@@ -400,6 +405,7 @@ class Pipeline:
             "requests": self.tracker.counters["requests"],
             "identities": self.identities,
             "identity_requests": self.identity_requests,
+            "gap_requests": self.gap_requests,
             "echoes": self.echoes,
             "altered_in_transit": self.altered,
             "echo_waits_cut": self.hold_cut,
@@ -418,6 +424,11 @@ class Pipeline:
     def summary(self) -> str:
         """One line for stderr: what was seen, and everything that was dropped or lost."""
         return summarize(self.counters(), self.decoder.skipped)
+
+
+def _gapped(anomalies: tuple[str, ...]) -> bool:
+    """Whether a message's anomalies say a capture gap hit it."""
+    return any(note.startswith("capture gap") for note in anomalies)
 
 
 def summarize(c: dict[str, int], skipped: Counter[str]) -> str:
@@ -450,8 +461,10 @@ def summarize(c: dict[str, int], skipped: Counter[str]) -> str:
         frames = counted(sum(skipped.values()), "frame")
         parts.append(f"skipped {frames} ({top}{', …' if more > 0 else ''})")
     if c["gaps"]:
+        touched = c.get("gap_requests", 0)
         parts.append(
-            f"{counted(c['gaps'], 'capture gap')} ({counted(c['gap_bytes'], 'byte')} missing)"
+            f"{counted(c['gaps'], 'capture gap')} ({counted(c['gap_bytes'], 'byte')} missing, "
+            f"{counted(touched, 'request')} touched)"
         )
     overflows = c["stream_buffer_overflows"] + c["total_buffer_overflows"]
     if overflows:

@@ -50,6 +50,7 @@ def scan(
     err: TextIO | None = None,
     jobs: int | None = None,
     redact: bool = False,
+    width: int | None = None,
 ) -> int:
     """Scan input files (``-`` is stdin: captures, or record files such as
     headerwatch's own JSONL; see :mod:`capture.sources.inputs`) and write records;
@@ -58,7 +59,8 @@ def scan(
     ``jobs``: processes to split a JSONL scan of files over (see
     :mod:`capture.scan_jobs`); by default, one per CPU for large files.
     ``redact``: identity values masked (:mod:`capture.formats.redact`), with one
-    key for the whole output; such a scan runs in one process."""
+    key for the whole output; such a scan runs in one process. ``width``: lay the
+    output out for a terminal that wide (the table; None: fixed columns)."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     inputs: list[Input] = []
@@ -78,7 +80,7 @@ def scan(
             capture.close()
         return scan_split(paths, jobs, detector, only_identity, fail_on_identity, out, err)
     selection = Selection(only_identity)
-    output = OUTPUTS[fmt]
+    output = OUTPUTS[fmt].at_width(width)
     # Responses are parsed only for the formats that show them.
     pipeline = Pipeline(detector, responses=output.needs_responses)
     events = _events(pipeline, inputs, err)

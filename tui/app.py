@@ -13,22 +13,25 @@ window of rows. Wire data reaches the screen only through :mod:`tui.render`.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, ProgressBar
+from textual.widgets import Header, ProgressBar
 
 from capture.config import ConfigError
+from capture.formats.copy import CopyError, curl_command, identity_value, request_text
 from capture.formats.export import ExportError, export
 from capture.formats.outputs import OUTPUTS
+from capture.formats.private import open_private
 from capture.formats.record_session import save_record_session
 from capture.formats.session import (
     RestoreResult,
@@ -36,6 +39,7 @@ from capture.formats.session import (
     SessionError,
     SessionInfo,
     load_annotations,
+    requests_kept,
     save_session,
 )
 from capture.model import Event, Notice, RequestSeen, StatsSnapshot
@@ -46,12 +50,14 @@ from capture.sources.recording import Recorded, RecordingSource
 from capture.sources.source import FrameSource
 from capture.sources.spool import size_text
 from capture.text import counted
-from capture.view.state import Refilter, ViewState
+from capture.view.filter import Filter, compile_filter
+from capture.view.state import Refilter, ViewState, next_match
 from capture.view.store import Entry, Store
 from tui import keys as keymod
 from tui.detail import DetailPane
 from tui.exposure_panel import ExposurePanel
 from tui.filter_bar import FilterBar
+from tui.footer import KeyFooter
 from tui.messages import EventsArrived, LoadProgress, SourceFinished, StatsUpdated
 from tui.render import safe
 from tui.request_list import DEFAULT_WINDOW, RequestList
@@ -61,6 +67,7 @@ from tui.screens import (
     QuitScreen,
     SaveRequest,
     SaveScreen,
+    SearchScreen,
     default_name,
 )
 from tui.status import Status, StatusLine
@@ -71,6 +78,15 @@ short enough that a request is on screen well within 250 ms."""
 
 THREAD_FILTER_THRESHOLD = 20_000
 """Stores larger than this are filtered in a worker thread (the UI stays responsive)."""
+
+
+NARROW_WIDTH = 120
+"""Under this many columns the layout is narrow: the exposure panel is an overlay
+(hidden until ``e``), the list has no scrollbar, the status line and footer are
+short. From this width up the panel sits beside the list."""
+
+WIDE_WIDTH = 160
+"""From this width up the exposure panel is 52 columns wide (40 below)."""
 
 
 EXPORT_FORMATS = ("har", *(name for name in OUTPUTS if name != "har"))
@@ -92,6 +108,13 @@ class MainScreen(Screen[None]):
         """What is shown (filter, pause, clear point): decided there, drawn here."""
         self.ready = False
         """Mounted: widgets can be queried."""
+        self.narrow = False
+        """The terminal is under :data:`NARROW_WIDTH` columns."""
+        self.search: Filter | None = None
+        """The search of s, n and N (the filter grammar; rows are not hidden)."""
+        self.exposure_shown = {False: True, True: False}
+        """Whether the exposure panel is shown, for wide and for narrow layouts (``e``
+        sets it for the layout in effect; a resize shows the other layout's choice)."""
 
     # -- layout ---------------------------------------------------------------------
 
@@ -107,17 +130,28 @@ class MainScreen(Screen[None]):
         yield FilterBar(self.view.history, id="filter-bar")
         yield ProgressBar(id="progress", show_eta=False)
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.ready = True
-        if self.app.size.width < 130:
-            self.exposure.add_class("-hidden")
+        self.fit_width(self.app.size.width)
         self.requests.focus()
         self.show_progress()
         self.update_status()
         self.hw.ingest(())  # anything that arrived before the screen was up
         self.hw.apply_annotations()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.ready:
+            self.fit_width(event.size.width)
+
+    def fit_width(self, width: int) -> None:
+        """Lay out for a terminal ``width`` columns wide (at start and on every resize)."""
+        self.narrow = width < NARROW_WIDTH
+        self.set_class(self.narrow, "-narrow")
+        self.set_class(width >= WIDE_WIDTH, "-wide")
+        self.exposure.set_class(not self.exposure_shown[self.narrow], "-hidden")
+        self.query_one(KeyFooter).narrow = self.narrow
 
     @property
     def requests(self) -> RequestList:
@@ -221,6 +255,7 @@ class MainScreen(Screen[None]):
                 trimmed=requests.trimmed,
                 stats=hw.stats,
                 evicted=hw.store.evicted,
+                cleared=view.cleared,
             )
         )
 
@@ -271,6 +306,36 @@ class MainScreen(Screen[None]):
             return
         self.refilter()
 
+    def action_search(self) -> None:
+        """Ask for a search (filter grammar) and jump to the next match."""
+
+        def done(expr: str | None) -> None:
+            if expr is None:
+                return
+            self.search = compile_filter(expr) if expr else None
+            if self.search is not None:
+                self.action_search_step(1)
+
+        self.app.push_screen(SearchScreen(self.search.expr if self.search else ""), done)
+
+    def action_search_step(self, step: int) -> None:
+        """Move the cursor to the next (1) or previous (-1) row matching the search."""
+        search = self.search
+        if search is None:
+            self.app.notify("no search (s to search)", severity="warning")
+            return
+        requests = self.requests
+        found = next_match(requests.ids, requests.cursor, step, self.hw.store.get, search.match)
+        if found is None:
+            self.app.notify(safe(f"no match for {search.expr}"), severity="warning", markup=False)
+            return
+        index, wrapped = found
+        requests.jump_to(index)
+        if wrapped:
+            where = "top" if step > 0 else "bottom"
+            self.app.notify(f"search went round to the {where}", timeout=2)
+        self.update_status()
+
     def action_follow(self) -> None:
         """Keep the newest request under the cursor (or stop)."""
         self.requests.follow = not self.requests.follow
@@ -295,9 +360,11 @@ class MainScreen(Screen[None]):
         self.open_detail()
 
     def action_back(self) -> None:
-        """Close the filter input or the detail pane; focus the list."""
+        """Close the filter input, the exposure overlay or the detail pane; focus the list."""
         if self.filter_bar.is_open:
             self.filter_bar.close()
+        elif self.narrow and self.exposure_shown[True]:
+            self.action_exposure()
         elif self.detail.is_open:
             self.detail.close()
         self.requests.focus()
@@ -369,18 +436,51 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(CommentScreen(entry_id, entry.comment), done)
 
+    def action_copy(self, what: str) -> None:
+        """Copy the request under the cursor to the clipboard: ``request`` (as text),
+        ``curl`` (a command that repeats it) or ``value`` (its most severe identity)."""
+        entry_id = self.requests.cursor_id
+        entry = self.hw.store.get(entry_id) if entry_id is not None else None
+        if entry is None:
+            self.app.notify("no request selected", severity="warning")
+            return
+        record = entry.record
+        try:
+            if what == "curl":
+                text, label = curl_command(record), "as a curl command"
+            elif what == "value":
+                kind, text = identity_value(record)
+                label = f"{kind} {text}"
+            else:
+                text, label = request_text(record), "request"
+        except CopyError as exc:
+            self.app.notify(str(exc), severity="warning")
+            return
+        self.app.copy_to_clipboard(text)
+        self.app.notify(safe(f"copied #{record.id} {label} to the clipboard"), markup=False)
+
     def action_exposure(self) -> None:
-        """Show or hide the exposure panel."""
-        self.exposure.toggle_class("-hidden")
+        """Show or hide the exposure panel (an overlay on a narrow terminal)."""
+        self.exposure_shown[self.narrow] = not self.exposure_shown[self.narrow]
+        self.exposure.set_class(not self.exposure_shown[self.narrow], "-hidden")
 
     def action_clear(self) -> None:
         """Clear the view: requests so far are hidden (the store and saves keep them)."""
         self.view.clear()
         self.requests.clear()
-        self.exposure.clear()
+        self.exposure.recount((), self.view.cleared, self.hw.stats.clock)
         if self.detail.is_open:
             self.detail.show(None)
         self.update_status()
+
+    def action_undo_clear(self) -> None:
+        """Bring back what the last clear (``z``) hid."""
+        if not self.view.undo_clear():
+            self.app.notify("nothing cleared (z clears the view)", severity="warning")
+            return
+        records = [e.record for e in self.view.since_clear()]
+        self.exposure.recount(records, self.view.cleared, self.hw.stats.clock)
+        self.refilter()
 
     def action_save(self) -> None:
         """Save the session (all requests, or the shown ones): pcapng of a capture's
@@ -388,7 +488,13 @@ class MainScreen(Screen[None]):
         if self.hw.record_session:
             self._ask_save("Save session (JSONL records: reopens here)", ("records",), "jsonl")
             return
-        self._ask_save("Save session (pcapng: opens in Wireshark, reopens here)", ("pcapng",))
+        pred = self.view.predicate()
+        shown = [e.record.id for e in self.hw.store if pred(e)]
+        kept = requests_kept(self.hw.store, shown)
+        note = f" (with their connections: {counted(kept, 'request')})" if kept > len(shown) else ""
+        self._ask_save(
+            "Save session (pcapng: opens in Wireshark, reopens here)", ("pcapng",), note=note
+        )
 
     def action_export(self) -> None:
         """Export requests in any output format (HAR first)."""
@@ -398,7 +504,9 @@ class MainScreen(Screen[None]):
         """Write an evidence report (HTML or Markdown) of all requests or the shown ones."""
         self._ask_save("Write evidence report (identities masked)", REPORT_FORMATS)
 
-    def _ask_save(self, title: str, formats: tuple[str, ...], extension: str = "") -> None:
+    def _ask_save(
+        self, title: str, formats: tuple[str, ...], extension: str = "", note: str = ""
+    ) -> None:
         total = len(self.hw.store)
         shown = len(self.requests.ids) + self.requests.trimmed
 
@@ -407,7 +515,9 @@ class MainScreen(Screen[None]):
                 self.hw.save(request, self.view.predicate())
 
         self.app.push_screen(
-            SaveScreen(title, formats, shown, total, default_name(extension or formats[0])),
+            SaveScreen(
+                title, formats, shown, total, default_name(extension or formats[0]), note
+            ),
             done,
         )
 
@@ -785,6 +895,31 @@ class HeaderwatchApp(App[int]):
             )
         self.main.refilter()
 
+    # -- screenshots (the palette's "Screenshot") ----------------------------------------
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Save an SVG of the screen in the current directory (as saves are), private
+        (0600: it shows identities), and say where; Textual's default wrote to
+        ``~/Downloads`` and failed where that does not exist."""
+        name = filename or time.strftime("headerwatch-%Y%m%d-%H%M%S.svg")
+        target = os.path.join(path or os.getcwd(), name)
+        try:
+            with open_private(target, "w", encoding="utf-8") as out:
+                out.write(self.export_screenshot())
+        except OSError as exc:
+            reason = (exc.strerror or str(exc)).lower()
+            self.notify(
+                safe(f"{target}: screenshot not saved: {reason}"), severity="error", markup=False
+            )
+            return None
+        self.notify(safe(f"screenshot saved to {target}"), markup=False)
+        return target
+
     # -- the command palette ------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -796,7 +931,9 @@ class HeaderwatchApp(App[int]):
                 target = action.action
                 callback = _action_callback(self, screen, target)
                 yield SystemCommand(
-                    action.description, f"{action.name} · key {keys[action.name]}", callback
+                    action.description,
+                    f"{action.name} · key {keymod.key_label(keys[action.name])}",
+                    callback,
                 )
             yield SystemCommand(
                 REPORT_COMMAND,

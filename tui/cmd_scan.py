@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from typing import Any
 
@@ -40,6 +41,13 @@ def register(sub: Any) -> None:
         help=formats_help(OUTPUTS),
     )
     p.add_argument(
+        "--width",
+        type=_width,
+        metavar="N",
+        help="lay the table out for N columns (default: the terminal's width when "
+        "printing to a terminal, fixed columns into a file or pipe; 0: fixed columns)",
+    )
+    p.add_argument(
         "--only-identity", action="store_true", help="print only requests with identity findings"
     )
     p.add_argument(
@@ -70,6 +78,26 @@ def _positive(text: str) -> int:
     return value
 
 
+def _width(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value != 0 and not 40 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"the width must be 0 or 40 to 10000 columns: {text!r}")
+    return value
+
+
+def output_width(chosen: int | None) -> int | None:
+    """The width to lay the output out for: ``--width`` if given (0: none), else the
+    terminal's when stdout is one (a file or pipe gets fixed columns)."""
+    if chosen is not None:
+        return chosen or None
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``scan``."""
     files = args.files or [demo_capture_path()]
@@ -90,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             fail_on_identity=args.fail_on_identity,
             jobs=jobs,
             redact=args.redact,
+            width=output_width(args.width),
         )
     except OSError as exc:
         # Writing stdout (reading errors end a capture early, with a warning).

@@ -6,12 +6,14 @@ redraws at most twice a second, and only when the aggregate changed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Sparkline, Static
 
-from capture.model import Event
+from capture.model import Event, Record
 from capture.text import counted
 from capture.view.exposure import Exposure
 from tui.render import KIND_LABEL, safe
@@ -33,9 +35,12 @@ _KIND_STYLE = {
 }
 
 
-def summary_text(exposure: Exposure) -> Text:
-    """Totals and the sparkline captions."""
+def summary_text(exposure: Exposure, cleared: int = 0) -> Text:
+    """Totals; after a clear (``z``), labelled as counted since it, with how many
+    requests it hid (the status line says the same)."""
     out = Text(end="")
+    if cleared:
+        out.append("since z: ", style="bold yellow")
     out.append(f"{counted(exposure.requests, 'request')} · ")
     out.append(
         f"{exposure.identity_requests:,} with identities",
@@ -44,6 +49,8 @@ def summary_text(exposure: Exposure) -> Text:
     dropped = sum(exposure.dropped.values()) - exposure.dropped.get("late", 0)
     if dropped:
         out.append(f" · {dropped:,} not tracked (tables full)", style="yellow")
+    if cleared:
+        out.append(f"\n{cleared:,} cleared by z (u brings them back)", style="dim")
     return out
 
 
@@ -155,6 +162,9 @@ class ExposurePanel(VerticalScroll):
         super().__init__(id=id)
         self.exposure = Exposure()
         self._drawn_version = -1
+        self._drawn_cleared = 0
+        self.cleared = 0
+        """Requests hidden by the view's clear point (labelled in the summary)."""
         self._body = Text("")
         self._body_lines = -1
 
@@ -179,9 +189,16 @@ class ExposurePanel(VerticalScroll):
         """Capture time ``ts`` has come: the series move on even without traffic."""
         self.exposure.tick(ts)
 
-    def clear(self) -> None:
-        """Forget everything (the view was cleared)."""
-        self.exposure.clear()
+    def recount(self, records: Iterable[Record], cleared: int, clock: float | None) -> None:
+        """Count ``records`` afresh: what the view covers after a clear (``z``, none)
+        or its undo (``u``); ``cleared``: how many requests the clear point hides."""
+        exposure = self.exposure
+        exposure.clear()
+        for record in records:
+            exposure.add(record)
+        if clock is not None:
+            exposure.tick(clock)
+        self.cleared = cleared
         self.redraw()
 
     def redraw(self) -> None:
@@ -192,7 +209,10 @@ class ExposurePanel(VerticalScroll):
         self._drawn_version = exposure.version
         # One-line widgets keep their size: no layout pass for them (a layout of the
         # whole screen twice a second would show as latency in the request list).
-        self.query_one("#exposure-summary", Static).update(summary_text(exposure), layout=False)
+        self.query_one("#exposure-summary", Static).update(
+            summary_text(exposure, self.cleared), layout=self.cleared != self._drawn_cleared
+        )
+        self._drawn_cleared = self.cleared
         requests, identities = exposure.series()
         # The last 60 seconds: one bar a second fits the panel.
         req = list(requests[-60:])

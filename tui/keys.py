@@ -42,15 +42,27 @@ class KeyAction:
     """Shown in the footer."""
     display: str | None = None
     """How the key is shown in the footer (default: Textual's)."""
+    wide_only: bool = False
+    """Left out of the footer on a narrow terminal (help still lists it)."""
 
 
 ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("help", "question_mark", "help", "Help", display="?"),
     KeyAction("palette", "colon", "app.command_palette", "Commands", show=False, display=":"),
     KeyAction("filter", "f,slash", "filter", "Filter", display="f"),
-    KeyAction("toggle_filter", "exclamation_mark", "toggle_filter", "Filter on/off", display="!"),
+    KeyAction(
+        "toggle_filter",
+        "exclamation_mark",
+        "toggle_filter",
+        "Filter on/off",
+        display="!",
+        wide_only=True,
+    ),
     KeyAction("follow", "F", "follow", "Follow"),
     KeyAction("pause", "space", "pause", "Pause"),
+    KeyAction("search", "s", "search", "Search", show=False),
+    KeyAction("search_next", "n", "search_step(1)", "Next match", show=False),
+    KeyAction("search_prev", "N", "search_step(-1)", "Previous match", show=False),
     KeyAction("detail", "enter", "detail", "Detail", show=False),
     KeyAction("back", "escape", "back", "Back", show=False),
     KeyAction("down", "j,down", "cursor_down", "Down", show=False),
@@ -62,10 +74,14 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("mark", "m", "mark", "Mark"),
     KeyAction("marked_only", "M", "marked_only", "Marked only", show=False),
     KeyAction("comment", "semicolon", "comment", "Comment", show=False, display=";"),
+    KeyAction("copy_request", "c", "copy('request')", "Copy request", show=False),
+    KeyAction("copy_curl", "C", "copy('curl')", "Copy as curl", show=False),
+    KeyAction("copy_value", "y", "copy('value')", "Copy identity value", show=False),
     KeyAction("exposure", "e", "exposure", "Exposure"),
     KeyAction("save", "w", "save", "Save"),
     KeyAction("export", "x", "export", "Export"),
     KeyAction("clear", "z", "clear", "Clear view", show=False),
+    KeyAction("undo_clear", "u", "undo_clear", "Undo clear", show=False),
     KeyAction("quit", "q", "app.quit", "Quit"),
 )
 
@@ -139,6 +155,23 @@ def confirm_quit_for(config_path: str | None) -> bool:
         where = str(config.path) if config.path is not None else "<config>"
         raise ConfigError(f"{where}: [ui] confirm_quit must be true or false")
     return value
+
+
+KEY_LABELS = {
+    "question_mark": "?",
+    "exclamation_mark": "!",
+    "semicolon": ";",
+    "colon": ":",
+    "slash": "/",
+    "escape": "esc",
+}
+"""How Textual key names are shown to people (help, the command palette)."""
+
+
+def key_label(keys: str) -> str:
+    """Comma-separated Textual key names as people read them: ``semicolon`` → ``;``,
+    ``f,slash`` → ``f /``."""
+    return " ".join(KEY_LABELS.get(k, k) for k in keys.split(","))
 
 
 def effective_keys(keymap: Mapping[str, str]) -> dict[str, str]:

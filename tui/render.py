@@ -307,11 +307,13 @@ def _received_block(out: Text, moved: Transit, findings: Sequence[Finding]) -> N
 
 
 def detail_text(entry: EntryLike, utc: bool = False) -> Text:
-    """Everything about one request: request line and headers as sent, in wire order,
-    identity headers highlighted with what was found; when a reflector echoed it, the
-    header block as the server received it, with what was added, removed and changed
-    on the way; query parameters and cookies broken out; anomalies; the response; the
-    user's comment.
+    """Everything about one request. First what matters (above the fold of a short
+    terminal): the user's comment, the findings, most severe first, and one line of
+    what was injected, removed and changed in transit. Then the request line and
+    headers as sent, in wire order, identity headers highlighted with what was found;
+    when a reflector echoed it, the header block as the server received it, with what
+    was added, removed and changed on the way; query parameters and cookies broken
+    out; anomalies; the response.
     """
     record = entry.record
     req = record.request
@@ -329,7 +331,32 @@ def detail_text(entry: EntryLike, utc: bool = False) -> Text:
         out.append(safe(req.app), style="bold")
     if entry.marked:
         out.append("  ● marked", style="bold magenta")
-    out.append("\n\n")
+    out.append("\n")
+    # What matters first, above the fold of a 24-row terminal: the user's comment,
+    # what was found, and what was changed on the way; the request in full follows.
+    if entry.comment:
+        out.append("✎ ", style="bold cyan")
+        out.append(safe(entry.comment), style="bold cyan")
+        out.append("\n")
+    identities = [f for f in findings if f.is_identity]
+    if findings:
+        noun = "identity" if len(identities) == 1 else "identities"
+        title = f"Findings ({len(identities)} {noun}, {len(findings)} in all)"
+        out.append(title, style="bold underline")
+        out.append("\n")
+        ordered = sorted(findings, key=lambda f: -SEVERITY_RANK.get(f.severity, 0))
+        for finding in ordered:
+            out.append(
+                "  ● " if finding.is_identity else "  · ",
+                style=SEVERITY_STYLE.get(finding.severity, ""),
+            )
+            out.append(f"{safe(finding.where)} ", style="dim")
+            out.append(safe(finding.name), style="bold")
+            out.append("  ")
+            out.append_text(finding_note(finding))
+            out.append("\n")
+    out.append_text(moved_summary(record.transit))
+    out.append("\n")
 
     # The request line and the header block exactly as sent, in wire order.
     line = Text(end="")
@@ -371,22 +398,6 @@ def detail_text(entry: EntryLike, utc: bool = False) -> Text:
             out.append("]", style="dim")
         out.append("\n")
 
-    identities = [f for f in findings if f.is_identity]
-    if findings:
-        noun = "identity" if len(identities) == 1 else "identities"
-        _section(out, f"Findings ({len(identities)} {noun}, {len(findings)} in all)")
-        ordered = sorted(findings, key=lambda f: -SEVERITY_RANK.get(f.severity, 0))
-        for finding in ordered:
-            out.append(
-                "  ● " if finding.is_identity else "  · ",
-                style=SEVERITY_STYLE.get(finding.severity, ""),
-            )
-            out.append(f"{safe(finding.where)} ", style="dim")
-            out.append(safe(finding.name), style="bold")
-            out.append("  ")
-            out.append_text(finding_note(finding))
-            out.append("\n")
-
     params = split_query(req.uri)
     if params:
         _section(out, "Query parameters")
@@ -427,10 +438,29 @@ def detail_text(entry: EntryLike, utc: bool = False) -> Text:
             out.append("  ⚠ ", style="yellow")
             out.append(safe(note))
             out.append("\n")
-    if entry.comment:
-        _section(out, "Comment")
-        out.append("  ")
-        out.append(safe(entry.comment), style="italic")
-        out.append("\n")
     out.rstrip()
+    return out
+
+
+def moved_summary(moved: Transit | None) -> Text:
+    """One line of what was done to the headers on the way (empty when nothing):
+    ``⇢ in transit: injected x-up-calling-line-id · removed Cookie · changed Via``."""
+    out = Text(end="")
+    if moved is None or not moved.altered:
+        return out
+    parts = [
+        ("injected", [name for name, _ in moved.injected]),
+        ("removed", [name for name, _ in moved.removed]),
+        ("changed", [name for name, _, _ in moved.changed]),
+    ]
+    out.append("⇢ in transit:", style="bold magenta")
+    first = True
+    for what, names in parts:
+        if not names:
+            continue
+        out.append(" " if first else " · ", style="bold magenta")
+        first = False
+        out.append(f"{what} ", style="bold magenta")
+        out.append(safe(", ".join(names)), style="bold")
+    out.append("\n")
     return out

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -48,12 +49,71 @@ _SLACK = 0.2
 
 Lookup = Callable[[int], Entry | None]
 
+CLIENT_WITH_PORT = 21
+"""CLIENT width with the port (``[2001:db8::1]:49152`` is cut; IPv4 fits)."""
+CLIENT_ADDRESS = 15
+"""CLIENT width without the port (an IPv4 address)."""
+HOST_WANTED = 18
+"""HOST is given at least this many cells (``www.guardian.co.uk``) before anything
+else is; narrower lists drop columns in the order of :data:`DROP_ORDER` to keep it."""
+HOST_MAX = 30
+HOST_SHARE_MAX = 24
+"""On a tight list HOST takes half of what IDENTITIES leaves, up to this."""
+IDS_MIN = 15
+"""IDENTITIES: two badges (`` MSISDN  IMEI ``) or one and ``+N``."""
+
+DROP_ORDER = ("client port", "milliseconds", "client")
+"""What goes first as the list narrows (docs/keys.md, README): the port of CLIENT,
+then the milliseconds of TIME, then CLIENT itself (the detail shows both)."""
+
+
+class Columns(NamedTuple):
+    """Cell widths of the list's columns; 0: the column is dropped."""
+
+    mark: int
+    time: int
+    client: int
+    method: int
+    host: int
+    path: int
+    status: int
+    ids: int
+
+
+def columns(width: int) -> Columns:
+    """The column widths for a list ``width`` cells wide.
+
+    IDENTITIES gets its 15 cells (more on wide lists, up to 24) first, then HOST up
+    to :data:`HOST_WANTED`; where that does not fit, the columns of
+    :data:`DROP_ORDER` go one by one. HOST then gets its share of what is left
+    (two fifths, or half up to :data:`HOST_SHARE_MAX` on a tight list), PATH the rest.
+    """
+    layout = Columns(2, 12, CLIENT_WITH_PORT, 7, 0, 0, 3, 0)
+    for drop in (None, *DROP_ORDER):
+        if drop == "client port":
+            layout = layout._replace(client=CLIENT_ADDRESS)
+        elif drop == "milliseconds":
+            layout = layout._replace(time=8)
+        elif drop == "client":
+            layout = layout._replace(client=0)
+        fixed = layout.mark + layout.time + 1 + layout.method + 1 + layout.status + 1
+        fixed += (layout.client + 1 if layout.client else 0) + 1 + 1  # host and path gaps
+        rest = max(0, width - fixed)
+        ids = min(rest, max(IDS_MIN, min(24, rest // 4)))
+        free = rest - ids
+        host = min(HOST_MAX, max(free * 2 // 5, min(free // 2, HOST_SHARE_MAX)))
+        if host >= HOST_WANTED or drop == DROP_ORDER[-1]:
+            host = max(6, host)
+            return layout._replace(host=host, path=max(4, free - host), ids=ids)
+    raise AssertionError("unreachable")  # pragma: no cover
+
 
 class RequestList(ScrollView, can_focus=True):
     """Requests, one a line: mark, time, client, method, host, path, status, identities."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "request-list--header",
+        "request-list--header-focused",
         "request-list--cursor",
         "request-list--high",
         "request-list--medium",
@@ -71,6 +131,11 @@ class RequestList(ScrollView, can_focus=True):
     RequestList > .request-list--header {
         text-style: bold;
         background: $panel;
+        color: $text;
+    }
+    RequestList > .request-list--header-focused {
+        text-style: bold;
+        background: $accent;
         color: $text;
     }
     RequestList > .request-list--cursor {
@@ -315,6 +380,10 @@ class RequestList(ScrollView, can_focus=True):
         if self._follow and not at_end:
             self.follow = False
 
+    def jump_to(self, index: int) -> None:
+        """Put the cursor on row ``index`` as a user move would (a search match)."""
+        self._user_move(index)
+
     def action_cursor_down(self) -> None:
         """Next request."""
         self._user_move(self.cursor + 1)
@@ -364,16 +433,9 @@ class RequestList(ScrollView, can_focus=True):
 
     # -- rendering --------------------------------------------------------------------
 
-    def _layout(self, width: int) -> tuple[int, ...]:
-        """Column widths: mark, time, client, method, host, path, status, identities."""
-        client = 21 if width >= 120 else 15
-        fixed = 2 + 12 + 1 + client + 1 + 7 + 1 + 1 + 3 + 1 + 1
-        rest = max(0, width - fixed)
-        # IDENTITIES widens first: room for the longest badge and a second one, or "+N".
-        ids = min(rest, max(15, min(24, rest // 4)))
-        host = max(6, (rest - ids) * 2 // 5)
-        path = max(4, rest - ids - host)
-        return (2, 12, client, 7, host, path, 3, ids)
+    def _layout(self, width: int) -> Columns:
+        """Column widths for a list ``width`` cells wide (see :func:`columns`)."""
+        return columns(width)
 
     def _styles(self) -> dict[str, Style]:
         """Rich styles of the components, on the widget's base style (cached: a lookup
@@ -382,7 +444,8 @@ class RequestList(ScrollView, can_focus=True):
         if styles is None:
             base = self.rich_style
             styles = {"base": base}
-            for name in ("header", "cursor", "high", "medium", "low", "marked", "dim"):
+            names = ("header", "header-focused", "cursor", "high", "medium", "low", "marked")
+            for name in (*names, "dim"):
                 styles[name] = base + self.get_component_rich_style(f"request-list--{name}")
             for severity, spec in BADGE_STYLE.items():
                 styles[f"badge-{severity}"] = base + Style.parse(spec)
@@ -394,13 +457,24 @@ class RequestList(ScrollView, can_focus=True):
         return styles
 
     def _header_strip(self, width: int) -> Strip:
-        key = ("header", width)
+        focused = self.has_focus
+        key = ("header", width, focused)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        style = self._styles()["header"]
-        titles = ("", "TIME", "CLIENT", "METHOD", "HOST", "PATH", "ST", "IDENTITIES")
-        cells = [fit_str(t, w) for t, w in zip(titles, self._layout(width), strict=True)]
+        # Which pane has the keys: the list's title row is lit, with a marker.
+        style = self._styles()["header-focused" if focused else "header"]
+        titles = (
+            "▶" if focused else "",
+            "TIME",
+            "CLIENT",
+            "METHOD",
+            "HOST",
+            "PATH",
+            "ST",
+            "IDENTITIES",
+        )
+        cells = [fit_str(t, w) for t, w in zip(titles, self._layout(width), strict=True) if w]
         line = cells[0] + cells[1] + " " + " ".join(cells[2:])
         strip = Strip([Segment(fit_str(line, width), style)], width)
         self._cache[key] = strip
@@ -422,7 +496,7 @@ class RequestList(ScrollView, can_focus=True):
             width,
             is_cursor,
             entry.marked,
-            bool(entry.comment),
+            entry.comment,
             status,
             injected,
             self.has_focus,
@@ -444,18 +518,26 @@ class RequestList(ScrollView, can_focus=True):
 
         add("●" if entry.marked else " ", styles["marked"] if entry.marked else base)
         add("✎" if entry.comment else " ", styles["comment"])
-        add(fit_str(format_time(req.ts, self.utc), w_time) + " ", styles["dim"])
+        stamp = format_time(req.ts, self.utc)
+        add(fit_str(stamp if w_time >= 12 else stamp[:8], w_time) + " ", styles["dim"])
         # A narrow client column shows the address only (the port is in the detail);
         # the app, where the capture names it (PCAPdroid), stands for the client.
-        client = req.app or (endpoint(req.src, req.sport) if w_client >= 21 else req.src)
-        add(fit_str(safe(client), w_client) + " " + fit_str(safe(req.method), w_method) + " ", base)
-        add(
-            fit_str(safe(req.destination), w_host)
-            + " "
-            + fit_str(safe(target_path(record)), w_path)
-            + " ",
-            emphasis,
-        )
+        if w_client:
+            client = req.app or (
+                endpoint(req.src, req.sport) if w_client >= CLIENT_WITH_PORT else req.src
+            )
+            add(fit_str(safe(client), w_client) + " ", base)
+        add(fit_str(safe(req.method), w_method) + " ", base)
+        add(fit_str(safe(req.destination), w_host) + " ", emphasis)
+        path_width = w_path
+        if entry.comment:
+            # The comment's first words lead the PATH cell (up to half of it): the
+            # detail has it whole, at the top.
+            room = min(w_path, max(8, w_path // 2))
+            note = fit_str(safe(" ".join(entry.comment.split())), room - 1).rstrip() + " "
+            add(note, styles["comment"])
+            path_width = max(0, w_path - cell_len(note))
+        add(fit_str(safe(target_path(record)), path_width) + " ", emphasis)
         add(
             fit_str(str(status) if status else "", w_status) + " ",
             styles["error"] if status >= 400 else base,
@@ -469,7 +551,8 @@ class RequestList(ScrollView, can_focus=True):
             part = part[: w_ids - used]
             add(part, style)
             used += len(part)
-        total = 2 + w_time + 1 + w_client + 1 + w_method + 1 + w_host + 1 + w_path + 1
+        total = 2 + w_time + 1 + (w_client + 1 if w_client else 0) + w_method + 1
+        total += w_host + 1 + w_path + 1
         total += w_status + 1 + used
         if total < width:
             add(" " * (width - total), base)

@@ -19,21 +19,9 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 from capture.identity.catalog import load_catalog
 from capture.model import IDENTITY_KINDS
 from capture.text import counted
-from capture.view.filter import help_rows
-from tui.keys import ACTIONS
-from tui.render import BADGE_STYLE, KIND_LABEL, SEVERITY_RANK
-
-
-def _key_label(keys: str) -> str:
-    names = {
-        "question_mark": "?",
-        "exclamation_mark": "!",
-        "semicolon": ";",
-        "colon": ":",
-        "slash": "/",
-        "escape": "esc",
-    }
-    return " ".join(names.get(k, k) for k in keys.split(","))
+from capture.view.filter import FilterError, compile_filter, help_rows
+from tui.keys import ACTIONS, key_label
+from tui.render import BADGE_STYLE, KIND_LABEL, SEVERITY_RANK, safe
 
 
 def help_text(keys: Mapping[str, str]) -> Text:
@@ -44,7 +32,7 @@ def help_text(keys: Mapping[str, str]) -> Text:
     out.append("Keys", style="bold underline")
     out.append("   (remap in the [keys] table of the config file)\n", style="dim")
     for action in ACTIONS:
-        out.append(f"  {_key_label(keys.get(action.name, action.keys)):<14}", style="bold cyan")
+        out.append(f"  {key_label(keys.get(action.name, action.keys)):<14}", style="bold cyan")
         out.append(f"{action.description:<18}")
         out.append(f"{action.name}\n", style="dim")
     out.append(f"  {'ctrl+p':<14}", style="bold cyan")
@@ -155,6 +143,46 @@ class CommentScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class SearchScreen(ModalScreen[str | None]):
+    """Ask for a search expression (the filter grammar); dismissed with it, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    DEFAULT_CSS = """
+    SearchScreen { align: center middle; }
+    SearchScreen > Vertical {
+        width: 80; max-width: 100%; height: auto;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    SearchScreen #search-error { color: $error; }
+    """
+
+    def __init__(self, expr: str) -> None:
+        super().__init__()
+        self.expr = expr
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(
+                Text("Search: the cursor jumps to matches, nothing is hidden (n next, N back)")
+            )
+            yield Input(value=self.expr, placeholder="~d bbc, msisdn, ~h x-uidh …", id="search")
+            yield Label("", id="search-error")
+
+    @on(Input.Submitted, "#search")
+    def _submitted(self, event: Input.Submitted) -> None:
+        expr = event.value.strip()
+        try:
+            compile_filter(expr)
+        except FilterError as exc:
+            self.query_one("#search-error", Label).update(Text(safe(str(exc))))
+            return
+        self.dismiss(expr)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class QuitScreen(ModalScreen[bool]):
     """Quit with unsaved work? Dismissed with True (y: quit) or False (n, esc: stay)."""
 
@@ -220,9 +248,17 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
     """
 
     def __init__(
-        self, title: str, formats: tuple[str, ...], shown: int, total: int, path: str
+        self,
+        title: str,
+        formats: tuple[str, ...],
+        shown: int,
+        total: int,
+        path: str,
+        shown_note: str = "",
     ) -> None:
         super().__init__()
+        self.shown_note = shown_note
+        """Said after "shown N requests" (what else the file will hold)."""
         self.title_text = title
         self.formats = formats
         self.shown = shown
@@ -237,7 +273,10 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
                     yield RadioButton(
                         f"all {counted(self.total, 'request')}", value=True, id="scope-all"
                     )
-                    yield RadioButton(f"shown {counted(self.shown, 'request')}", id="scope-shown")
+                    yield RadioButton(
+                        f"shown {counted(self.shown, 'request')}{self.shown_note}",
+                        id="scope-shown",
+                    )
                 if len(self.formats) > 1:
                     with RadioSet(id="save-format"):
                         for i, fmt in enumerate(self.formats):

@@ -38,6 +38,8 @@ class Status:
     trimmed: int = 0
     evicted: int = 0
     """Oldest requests dropped from the store because it was full."""
+    cleared: int = 0
+    """Requests hidden by ``z`` (``u`` brings them back)."""
     stats: StatsSnapshot = field(default_factory=StatsSnapshot)
 
 
@@ -46,16 +48,29 @@ def dropped(stats: StatsSnapshot) -> int:
     return sum(stats.get(name) for name in DROP_COUNTERS)
 
 
-def status_text(status: Status) -> Text:
-    """The status line as Text (the source name and filter are data: kept literal)."""
+NARROW_FILTER = 16
+"""Cells of the filter expression on a short status line (the filter bar has it all)."""
+
+_STATE_STYLE = {
+    "live": "bold green",
+    "loading": "bold yellow",
+    "done": "bold",
+    "error": "bold red",
+    "filtering": "bold yellow",
+}
+
+
+def status_text(status: Status, narrow: bool = False) -> Text:
+    """The status line as Text (the source name and filter are data: kept literal).
+
+    ``narrow``: for a line too narrow for the whole text. Words shorten (``req``,
+    ``ids``) and the source name is left to the title bar, but the counts of
+    identities and drops and the following or paused state stay.
+    """
+    if narrow:
+        return _narrow_text(status)
     out = Text(no_wrap=True, overflow="ellipsis", end="")
-    state_style = {
-        "live": "bold green",
-        "loading": "bold yellow",
-        "done": "bold",
-        "error": "bold red",
-        "filtering": "bold yellow",
-    }.get(status.state, "bold")
+    state_style = _STATE_STYLE.get(status.state, "bold")
     source = safe(status.source)
     state_first = f"{status.state} "
     if source.startswith(state_first):
@@ -94,15 +109,71 @@ def status_text(status: Status) -> Text:
         out.append(f" · {status.evicted:,} evicted from store", style="bold red")
     gaps = stats.get("gaps")
     if gaps:
-        out.append(f" · {counted(gaps, 'gap')}", style="yellow")
+        touched = stats.get("gap_requests")
+        out.append(f" · {counted(gaps, 'gap')} ({counted(touched, 'request')} hit)", style="yellow")
     out.append(" │ ", style="dim")
     out.append(f"{status.shown:,} shown")
     if status.trimmed:
         out.append(f" (last {status.shown:,}; {status.trimmed:,} older in store)", style="dim")
+    if status.cleared:
+        out.append(f" ({status.cleared:,} cleared by z)", style="dim")
     out.append(" · ")
     out.append(
         "following" if status.follow else "not following", style="green" if status.follow else "dim"
     )
+    return out
+
+
+def _narrow_text(status: Status) -> Text:
+    out = Text(no_wrap=True, overflow="ellipsis", end="")
+    state_style = _STATE_STYLE.get(status.state, "bold")
+    source = safe(status.source)
+    # The title bar has the source's name; a live source keeps its interface, and a
+    # followed proxy says it is one (the rest of its name is a path: too long here).
+    if source.startswith(f"{status.state} "):
+        out.append(source, state_style)
+    elif source.startswith("proxy "):
+        out.append("proxy ", style="bold")
+        out.append(status.state, state_style)
+    else:
+        out.append(status.state, state_style)
+    if status.paused:
+        out.append(" ")
+        out.append("paused", style="bold reverse yellow")
+        out.append(f" +{status.new_while_paused:,}", style="yellow")
+    if status.filter:
+        # Cut, so a long filter cannot push the counts off the line.
+        expr = safe(status.filter)
+        if len(expr) > NARROW_FILTER:
+            expr = expr[: NARROW_FILTER - 1] + "…"
+        out.append(" │ ", style="dim")
+        out.append(expr, style="bold" if status.filter_on else "dim strike")
+    if status.marked_only:
+        out.append(" · marked", style="bold magenta")
+    out.append(" │ ", style="dim")
+    stats = status.stats
+    identities = stats.get("identities")
+    drops = dropped(stats)
+    out.append(f"{stats.get('requests'):,} req · ")
+    out.append(f"{identities:,} ids", style="bold red" if identities else "")
+    out.append(" · ")
+    out.append(f"{drops:,} dropped", style="bold red" if drops else "")
+    if status.evicted:
+        out.append(f" · {status.evicted:,} evicted", style="bold red")
+    gaps = stats.get("gaps")
+    if gaps:
+        out.append(f" · {gaps:,} gaps/{stats.get('gap_requests'):,} req", style="yellow")
+    out.append(" │ ", style="dim")
+    out.append(f"{status.shown:,} shown")
+    if status.trimmed:
+        out.append(f" +{status.trimmed:,}", style="dim")
+    if status.cleared:
+        out.append(f" ({status.cleared:,} cleared)", style="dim")
+    if not status.paused:
+        out.append(" · ")
+        out.append(
+            "follow" if status.follow else "no follow", style="green" if status.follow else "dim"
+        )
     return out
 
 
@@ -129,4 +200,7 @@ class StatusLine(Widget):
             self.refresh()
 
     def render(self) -> Text:
-        return status_text(self.status)
+        full = status_text(self.status)
+        if full.cell_len <= self.content_region.width:
+            return full
+        return status_text(self.status, narrow=True)

@@ -12,12 +12,12 @@ docs/extending.md).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 from capture.formats.har import write_har
 from capture.formats.jsonl import dumps_entry
-from capture.formats.table import header_line, record_line
+from capture.formats.table import columns_for, header_line, record_line
 from capture.model import Record
 from capture.view.store import Entry
 
@@ -42,6 +42,14 @@ class OutputFormat:
     """A streaming format: the line before the first request, if any."""
     document: Callable[[Iterable[Item], TextIO], int] | None = None
     """A whole-document format: write every item; return how many were written."""
+    sized: Callable[[int], OutputFormat] | None = None
+    """A format laid out for the terminal: the same format for one ``width`` cells wide."""
+
+    def at_width(self, width: int | None) -> OutputFormat:
+        """This format laid out for a terminal ``width`` cells wide (None: as is)."""
+        if width is None or self.sized is None:
+            return self
+        return self.sized(width)
 
     @property
     def streams(self) -> bool:
@@ -66,6 +74,16 @@ def _record_line(render: Callable[[Record], str]) -> Callable[[Item], str]:
     return lambda item: render(item.record if isinstance(item, Entry) else item)
 
 
+def _table(width: int) -> OutputFormat:
+    columns = columns_for(width)
+    return replace(
+        OUTPUTS["table"],
+        line=_record_line(lambda record: record_line(record, columns)),
+        header=header_line(columns),
+        sized=None,
+    )
+
+
 OUTPUTS: dict[str, OutputFormat] = {
     f.name: f
     for f in (
@@ -77,10 +95,11 @@ OUTPUTS: dict[str, OutputFormat] = {
         ),
         OutputFormat(
             "table",
-            "aligned columns, for people",
+            "aligned columns, for people (fitted to the terminal's width)",
             needs_responses=False,
             line=_record_line(record_line),
             header=header_line(),
+            sized=lambda width: _table(width),
         ),
         OutputFormat(
             "har",

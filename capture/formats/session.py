@@ -347,6 +347,19 @@ def save_session(
     return SaveResult(out_path, frames, annotated, unplaced)
 
 
+def requests_kept(entries: Iterable[Entry], only: Collection[int]) -> int:
+    """How many of ``entries`` a session saved with ``only`` holds: a session keeps
+    the whole TCP connection of each chosen request (cutting one request out of a
+    keep-alive connection would leave a hole that reads back as a capture gap), so
+    the other requests on those connections come along."""
+    entries = list(entries)
+    wanted = set(only)
+    chosen = (e.record.request for e in entries if e.record.id in wanted)
+    conns = {_conn(r.src, r.sport, r.dst, r.dport) for r in chosen}
+    every = (e.record.request for e in entries)
+    return sum(1 for r in every if _conn(r.src, r.sport, r.dst, r.dport) in conns)
+
+
 def _open_all(sources: Sequence[str]) -> list[CaptureFile]:
     captures: list[CaptureFile] = []
     try:

@@ -13,6 +13,42 @@ from capture.model import Record
 from capture.text import clock_ts, printable
 
 _COLUMNS = (("TIME", 12), ("CLIENT", 22), ("METHOD", 7), ("HOST", 28), ("PATH", 40))
+"""The columns when no width is given (output to a file or a pipe)."""
+
+IDENTITIES_WANTED = 52
+"""Cells kept for IDENTITIES when fitting a width (an MSISDN in a header with two
+informational findings); it is never cut: a longer one wraps."""
+
+SHRINK_ORDER = (("PATH", 16), ("HOST", 20), ("CLIENT", 15), ("TIME", 8), ("CLIENT", 0))
+"""How the table fits a narrow terminal, step by step until the columns leave
+:data:`IDENTITIES_WANTED` cells: PATH down to 16, HOST to 20, the client's port
+dropped, then the milliseconds, then CLIENT (as the dashboard's list does)."""
+
+Columns = tuple[tuple[str, int], ...]
+
+
+def columns_for(width: int | None) -> Columns:
+    """The columns for a terminal ``width`` cells wide (None: the fixed default).
+
+    Wider than the default needs, PATH takes the room beyond IDENTITIES' share (up
+    to 60 more cells); narrower, the columns shrink in :data:`SHRINK_ORDER`."""
+    cols = dict(_COLUMNS)
+    if width is None:
+        return _COLUMNS
+
+    def fixed() -> int:
+        return sum(w + 2 for w in cols.values() if w)
+
+    room = width - IDENTITIES_WANTED
+    if fixed() < room:
+        cols["PATH"] += min(room - fixed(), 60)
+    for name, smaller in SHRINK_ORDER:
+        if fixed() <= room:
+            break
+        cols[name] = smaller if name != "PATH" else max(smaller, cols[name] - (fixed() - room))
+    if fixed() < room:
+        cols["PATH"] += room - fixed()  # a dropped column left more than needed
+    return tuple((name, cols[name]) for name, _ in _COLUMNS)
 
 
 def _fit(text: str, width: int) -> str:
@@ -22,9 +58,10 @@ def _fit(text: str, width: int) -> str:
     return text.ljust(width)
 
 
-def header_line() -> str:
+def header_line(columns: Columns = _COLUMNS) -> str:
     """The column titles."""
-    return "  ".join(title.ljust(width) for title, width in _COLUMNS) + "  IDENTITIES"
+    cells = [title.ljust(width) for title, width in columns if width]
+    return "  ".join(cells) + "  IDENTITIES"
 
 
 def format_time(ts: float) -> str:
@@ -33,19 +70,25 @@ def format_time(ts: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
 
 
-def record_line(record: Record) -> str:
-    """One aligned row."""
+def record_line(record: Record, columns: Columns = _COLUMNS) -> str:
+    """One aligned row (``columns``: from :func:`columns_for`)."""
     req = record.request
+    widths = dict(columns)
     # The app, where the capture names it (PCAPdroid), says more than its address.
     client = req.app or endpoint(req.src, req.sport)
+    if not req.app and widths["CLIENT"] < 21:
+        client = req.src  # the port goes first when the table is narrowed
+    stamp = format_time(req.ts)
     cells = (
-        format_time(req.ts),
+        stamp if widths["TIME"] >= 12 else stamp[:8],
         client,
         req.method,
         req.destination,
         req.uri if req.uri is not None else "",
     )
-    row = "  ".join(_fit(cell, width) for cell, (_, width) in zip(cells, _COLUMNS, strict=True))
+    row = "  ".join(
+        _fit(cell, width) for cell, (_, width) in zip(cells, columns, strict=True) if width
+    )
     found = [
         printable(f"{f.kind}:{f.name}={f.normalized or f.value}")
         for f in record.findings

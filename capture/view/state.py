@@ -57,6 +57,10 @@ class ViewState:
         self.marked_only = False
         self.floor = 0
         """Entries with ids up to this were cleared from the view (``z``); the store keeps them."""
+        self.cleared = 0
+        """How many stored requests the clear point hides (``u`` brings them back)."""
+        self._clears: list[tuple[int, int]] = []
+        """The clear points (floor, cleared) before each ``z``, newest last."""
         self.paused_at: int | None = None
         """While paused: the newest id the view may show."""
         self.new_while_paused = 0
@@ -174,10 +178,31 @@ class ViewState:
 
     def clear(self) -> None:
         """Hide every request so far (``z``): the store, saves and exports keep them."""
+        self._clears.append((self.floor, self.cleared))
         self.floor = self.last_seen
+        # Ids are consecutive and the store has every id up to last_seen (less any
+        # it evicted): all of it is behind the clear point now.
+        self.cleared = len(self.store)
         self.new_while_paused = 0
         if self.paused_at is not None:
             self.paused_at = self.last_seen
+
+    def undo_clear(self) -> bool:
+        """Go back to the clear point before the last ``z`` (``u``); False when there
+        was none. Shown again after a re-filter."""
+        if not self._clears:
+            return False
+        self.floor, self.cleared = self._clears.pop()
+        if self.paused_at is not None:
+            pred = self.predicate(until=self.last_seen)
+            self.new_while_paused = sum(1 for e in self.entries_after(self.paused_at) if pred(e))
+        return True
+
+    def since_clear(self) -> list[Entry]:
+        """The stored entries after the clear point, oldest first (what the view
+        covers, before the filter)."""
+        floor = self.floor
+        return [e for e in self.store if e.record.id > floor]
 
     # -- re-filtering ---------------------------------------------------------------------
 
@@ -202,3 +227,28 @@ class ViewState:
             pred = self.predicate(until=self.last_seen)
             self.new_while_paused = sum(1 for e in self.entries_after(self.paused_at) if pred(e))
         return ids
+
+
+def next_match(
+    ids: Sequence[int],
+    start: int,
+    step: int,
+    lookup: Callable[[int], Entry | None],
+    match: Predicate,
+) -> tuple[int, bool] | None:
+    """The index of the next row after ``start`` (``step`` 1) or before it (-1) whose
+    entry ``match``es, going round the end once; with whether it went round. None
+    when no row matches. ``start`` -1 searches from the top (or, backwards, the end)."""
+    count = len(ids)
+    if not count:
+        return None
+    if start < 0:
+        start = -1 if step > 0 else count
+    for offset in range(1, count + 1):
+        index = start + step * offset
+        wrapped = not 0 <= index < count
+        index %= count
+        entry = lookup(ids[index])
+        if entry is not None and match(entry):
+            return index, wrapped
+    return None

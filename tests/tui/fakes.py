@@ -208,3 +208,18 @@ class FakeSource:
 
     def counters(self) -> dict[str, int]:
         return dict(self.extra_counters)
+
+
+def demo_capture_events() -> tuple[list[Event], StatsSnapshot]:
+    """The events and final counters of the bundled demo capture, read synchronously
+    (no capture thread, so snapshots of it are the same every run), with the
+    detector ``headerwatch demo`` uses."""
+    from capture.identity.detector import IdentityConfig, IdentityDetector
+    from capture.pipeline import Pipeline
+    from capture.sources.source import FileSource
+    from tui.common import DASHBOARD_RECURRENCE, demo_capture_path
+
+    detector = IdentityDetector(IdentityConfig(recurrence=DASHBOARD_RECURRENCE))
+    pipeline = Pipeline(detector)
+    events = list(pipeline.run(f for f in FileSource([demo_capture_path()]).frames() if f))
+    return events, pipeline.snapshot()

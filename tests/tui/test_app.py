@@ -116,7 +116,8 @@ async def test_a_request_whose_app_is_known_shows_the_app_as_its_client() -> Non
         last, request=dataclasses.replace(last.request, app="com.example.fruitgame")
     )
     app = make_app()
-    async with app.run_test(size=(120, 24)) as pilot:
+    # Wide enough for the CLIENT column beside the exposure panel (narrower, it drops).
+    async with app.run_test(size=(200, 24)) as pilot:
         await feed(pilot, app, *seen([*records[:-1], app_named]))
         await pilot.pause()
         listing = app.main.requests

@@ -227,3 +227,25 @@ def test_recurrence_flag_finds_a_token_sent_to_three_sites(tmp_path: Path) -> No
     found = [f for r in records for f in r["findings"] if f["detector"] == "recurrence"]
     assert [(f["kind"], f["name"]) for f in found] == [("tracking_id", "X-T")]
     assert headerwatch("scan", "--recurrence", "1", path).returncode == 2
+
+
+def test_table_width_option_fits_the_columns_and_a_terminal_sets_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    result = headerwatch("scan", "--format", "table", "--width", "80")
+    header = result.stdout.splitlines()[0]
+    assert header.split() == ["TIME", "METHOD", "HOST", "PATH", "IDENTITIES"]
+    assert "14:22:11  GET" in result.stdout  # no milliseconds, no client
+    bad = headerwatch("scan", "--format", "table", "--width", "7")
+    assert bad.returncode == 2 and "the width must be 0 or 40 to 10000" in bad.stderr
+
+    import os
+
+    from tui.cmd_scan import output_width
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr("shutil.get_terminal_size", lambda: os.terminal_size((97, 30)))
+    assert output_width(None) == 97
+    assert output_width(0) is None and output_width(150) == 150
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    assert output_width(None) is None

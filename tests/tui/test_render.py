@@ -29,7 +29,8 @@ def test_headers_added_in_transit_are_listed_with_their_findings() -> None:
     entry = _echoed((*SENT, ("x-up-calling-line-id", "447700900123")))
     text = detail_text(entry).plain
     head, received = text.split(RECEIVED_TITLE)
-    assert "x-up-calling-line-id" not in head  # not among the sent headers
+    assert "\nx-up-calling-line-id:" not in head  # not among the sent headers
+    assert "⇢ in transit: injected x-up-calling-line-id\n" in head  # summed up on top
     lines = received.split("\n")
     assert lines[:2] == ["  Host: bbc.co.uk", "  User-Agent: Mozilla/5.0"]
     assert lines[2] == "+ x-up-calling-line-id: 447700900123  ⇢ injected in transit"
@@ -55,6 +56,7 @@ def test_the_phones_own_via_line_is_changed_never_injected() -> None:
     head, received = text.split(RECEIVED_TITLE)
     assert "Via: 1.0 phone  ⇢ changed in transit" in head
     assert "~ Via: 1.0 phone, 1.1 squid  ⇢ changed in transit" in received
+    assert "⇢ in transit: changed Via\n" in head
     assert "injected" not in text
 
 

@@ -11,10 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from capture.model import Event, RequestSeen
-from tests.tui.fakes import demo_records, make_app, o2_record, record, seen, stats
+from tests.tui.fakes import (
+    demo_capture_events,
+    demo_records,
+    make_app,
+    o2_record,
+    record,
+    seen,
+    stats,
+)
 from tests.tui.test_safety import HOSTILE, hostile_record
 from tui.app import HeaderwatchApp
 from tui.filter_bar import FilterInput
@@ -95,6 +104,10 @@ def test_filtered_and_paused(snap_compare: SnapCompare) -> None:
         await pilot.press("space")
         app.post_message(EventsArrived(seen([record(8), o2_record(9)])))
         await pilot.pause()
+        # The exposure panel redraws on a timer: draw now, or the picture depends on
+        # whether a tick fell between the batch and the screenshot.
+        app.main.exposure.redraw()
+        await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=(120, 24), run_before=run_before)
 
@@ -104,4 +117,60 @@ def test_hostile_values(snap_compare: SnapCompare) -> None:
         make_app(source_name="[red]evil\x1b]0;t\x07"),
         terminal_size=(160, 50),
         run_before=loaded("g", "j", "enter", hostile=True),
+    )
+
+
+# -- the demo capture at three terminal sizes --------------------------------------------
+
+SIZES = [(80, 24), (120, 40), (200, 60)]
+"""A small terminal (narrow layout), the narrow edge of the wide one, a large one."""
+
+
+def demo_loaded(*keys: str) -> Callable[[Pilot[Any]], Any]:
+    """A ``run_before`` that feeds the demo capture's events, then presses ``keys``."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, HeaderwatchApp)
+        events, counters = demo_capture_events()
+        app.post_message(EventsArrived(events))
+        app.post_message(StatsUpdated(counters))
+        await pilot.pause()
+        app.main.exposure.redraw()
+        await pilot.pause()
+        for key in keys:
+            await pilot.press(key)
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_demo_list(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    # At 80x24 the list has all of the screen: HOST is readable and the three stories
+    # (MSISDN, UIDH, the ad request with MSISDN and IMEI) are all in it.
+    assert snap_compare(make_app(source_name="demo"), terminal_size=size, run_before=demo_loaded())
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_demo_detail(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    # The ad request: its findings (MSISDN, IMEI) come before the headers.
+    assert snap_compare(
+        make_app(source_name="demo"), terminal_size=size, run_before=demo_loaded("k", "enter")
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_demo_exposure(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    # Under 120 columns e opens the panel over the list; from 120 up it is beside it.
+    keys = ("e",) if size[0] < 120 else ()
+    assert snap_compare(
+        make_app(source_name="demo"), terminal_size=size, run_before=demo_loaded(*keys)
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_demo_help(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    assert snap_compare(
+        make_app(source_name="demo"), terminal_size=size, run_before=demo_loaded("question_mark")
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from capture.view.state import ViewState
+from capture.view.state import Predicate, ViewState, next_match
 from capture.view.store import Store
 from tests.capture.factories import finding, record, response
 
@@ -46,6 +46,25 @@ def test_clear_hides_everything_so_far_but_the_store_keeps_it() -> None:
     assert view.finish_refilter(job, job.run()) == []
     assert len(store) == 3
     assert view.arrive([store.add(record(4))]).append == [4]
+
+
+def test_undo_clear_goes_back_one_clear_point_at_a_time() -> None:
+    store = _store(3)
+    view = ViewState(store)
+    _arrive_all(view)
+    assert not view.undo_clear()  # nothing cleared yet
+    view.clear()
+    assert view.cleared == 3
+    view.arrive([store.add(record(4))])
+    view.clear()
+    assert (view.floor, view.cleared) == (4, 4)
+    assert [e.record.id for e in view.since_clear()] == []
+    assert view.undo_clear() and (view.floor, view.cleared) == (3, 3)
+    job = view.start_refilter()
+    assert view.finish_refilter(job, job.run()) == [4]
+    assert view.undo_clear() and (view.floor, view.cleared) == (0, 0)
+    assert [e.record.id for e in view.since_clear()] == [1, 2, 3, 4]
+    assert not view.undo_clear()
 
 
 def test_switching_the_filter_off_keeps_the_expression() -> None:
@@ -92,3 +111,18 @@ def test_a_response_that_makes_a_hidden_entry_match_is_inserted_late() -> None:
     arrived = view.arrive([entry])
     assert [e.record.id for e in arrived.updated] == [2]
     assert view.late_matches(arrived.updated, shown=[]) == [2]
+
+
+def test_next_match_goes_forward_and_back_and_round_the_end() -> None:
+    store = _store(6)
+    ids = [1, 2, 3, 4, 5, 6]
+    even: Predicate = lambda e: e.record.id % 2 == 0  # noqa: E731
+    assert next_match(ids, 0, 1, store.get, even) == (1, False)
+    assert next_match(ids, 1, 1, store.get, even) == (3, False)
+    assert next_match(ids, 5, 1, store.get, even) == (1, True)
+    assert next_match(ids, 3, -1, store.get, even) == (1, False)
+    assert next_match(ids, 1, -1, store.get, even) == (5, True)
+    assert next_match(ids, -1, 1, store.get, even) == (1, False)
+    assert next_match(ids, 5, 1, store.get, lambda e: e.record.id == 6) == (5, True)  # itself
+    assert next_match(ids, 0, 1, store.get, lambda e: False) is None
+    assert next_match([], 0, 1, store.get, even) is None

@@ -1,0 +1,153 @@
+"""The dashboard on a small terminal: columns drop in order, the exposure panel is an
+overlay, the status line and footer keep the essentials, the detail leads with findings."""
+
+from __future__ import annotations
+
+from textual.geometry import Region
+from textual.widgets._footer import FooterKey
+
+from capture.model import StatsSnapshot
+from tests.tui.fakes import demo_capture_events, make_app
+from tui.app import HeaderwatchApp
+from tui.messages import EventsArrived, StatsUpdated
+from tui.request_list import DROP_ORDER, HOST_WANTED, columns
+from tui.status import Status, status_text
+
+
+async def _load(pilot: object, app: HeaderwatchApp) -> None:
+    events, counters = demo_capture_events()
+    app.post_message(EventsArrived(events))
+    app.post_message(StatsUpdated(counters))
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+def test_columns_drop_port_then_milliseconds_then_client_as_the_list_narrows() -> None:
+    assert DROP_ORDER == ("client port", "milliseconds", "client")
+    wide, medium, small, tiny = columns(198), columns(100), columns(90), columns(80)
+    assert (wide.client, wide.time) == (21, 12)  # address and port, milliseconds
+    assert (medium.client, medium.time) == (15, 12)  # the port went first
+    assert (small.client, small.time) == (15, 8) or small.client == 0
+    assert (tiny.client, tiny.time) == (0, 8)  # then milliseconds, then CLIENT
+    for width in (80, 100, 118, 160, 198):
+        layout = columns(width)
+        assert layout.host >= HOST_WANTED, (width, layout)
+        assert layout.ids >= 15
+        gaps = 6 if layout.client else 5
+        assert sum(layout) + gaps == width
+
+
+async def test_at_80_columns_the_list_has_the_width_and_every_story_shows() -> None:
+    app = make_app(source_name="demo")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _load(pilot, app)
+        main = app.main
+        assert main.narrow and not main.exposure.display
+        assert main.requests.size.width == 80  # no panel, no scrollbar beside it
+        lines = [main.requests.render_line(y).text for y in range(main.requests.size.height)]
+        assert lines[0].split() == ["▶", "TIME", "METHOD", "HOST", "PATH", "ST", "IDENTITIES"]
+        screen = "\n".join(lines)
+        assert "www.guardian.co.uk" in screen  # HOST is readable
+        assert "UIDH" in screen and "MSISDN   IMEI" in screen
+
+
+async def test_e_on_a_narrow_terminal_opens_the_panel_over_the_list_and_escape_closes_it() -> None:
+    app = make_app(source_name="demo")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _load(pilot, app)
+        main = app.main
+        await pilot.press("e")
+        assert main.exposure.display and main.exposure.styles.layer == "overlay"
+        assert main.exposure.region.width == 52
+        assert main.requests.size.width == 80  # the list keeps its columns beneath
+        await pilot.press("escape")
+        assert not main.exposure.display
+        await pilot.press("e", "e")
+        assert not main.exposure.display
+
+
+async def test_resizing_from_wide_to_narrow_hides_the_panel_and_back_shows_it() -> None:
+    app = make_app(source_name="demo")
+    async with app.run_test(size=(200, 50)) as pilot:
+        await _load(pilot, app)
+        main = app.main
+        assert not main.narrow and main.exposure.display
+        assert main.exposure.region.width == 52
+        assert main.requests.size.width == 200 - 52
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert main.narrow and not main.exposure.display
+        assert main.requests.size.width == 80
+        await pilot.resize_terminal(130, 40)
+        await pilot.pause()
+        assert main.exposure.display and main.exposure.region.width == 40
+        await pilot.press("e")  # hidden by choice in the wide layout: stays so
+        await pilot.resize_terminal(80, 24)
+        await pilot.resize_terminal(200, 50)
+        await pilot.pause()
+        assert not main.exposure.display
+
+
+async def test_the_footer_keeps_save_export_and_quit_at_80_columns() -> None:
+    app = make_app(source_name="demo")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _load(pilot, app)
+        await pilot.pause()
+        keys = [k for k in app.screen.query(FooterKey) if k.display]
+        described = [k.description for k in keys]
+        for essential in ("Help", "Filter", "Follow", "Pause", "Save", "Export", "Quit"):
+            assert essential in described
+        assert all(k.region.right <= 80 for k in keys), [(k.description, k.region) for k in keys]
+        await pilot.resize_terminal(200, 50)
+        await pilot.pause()
+        await pilot.pause()
+        described = [k.description for k in app.screen.query(FooterKey)]
+        assert "Filter on/off" in described
+
+
+def test_a_short_status_line_keeps_identities_drops_and_follow_or_pause() -> None:
+    counters = StatsSnapshot((("requests", 28), ("identities", 26), ("kernel_drops", 3)))
+    status = Status(source="demo (O2 UK, Jan 2012)", state="done", stats=counters, shown=28)
+    full = status_text(status).plain
+    short = status_text(status, narrow=True).plain
+    assert len(short) < 60 < len(full)
+    assert "26 ids" in short and "3 dropped" in short and "follow" in short
+    paused = status_text(Status(state="live", paused=True, new_while_paused=4), narrow=True)
+    assert "paused +4" in paused.plain
+    live = status_text(Status(source="live lo", state="live"), narrow=True).plain
+    assert live.startswith("live lo │")
+    long_filter = Status(
+        state="done", filter="~id msisdn & ~d bbc.co.uk & !~m POST", stats=counters
+    )
+    assert "│ ~id msisdn & ~d… │ 28 req" in status_text(long_filter, narrow=True).plain
+
+
+async def test_the_status_line_shortens_rather_than_losing_its_end_at_80_columns() -> None:
+    app = make_app(source_name="demo (O2 UK, Jan 2012)")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _load(pilot, app)
+        await pilot.pause()
+        line = app.main.status_line
+        text = line.render().plain
+        assert text.endswith("28 shown · follow"), text
+        assert "26 ids" in text and "0 dropped" in text
+
+
+async def test_the_detail_leads_with_the_findings_above_the_fold_at_24_rows() -> None:
+    app = make_app(source_name="demo")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _load(pilot, app)
+        await pilot.press("k", "enter")  # the ad request: MSISDN and IMEI
+        await pilot.pause()
+        detail = app.main.detail
+        box = detail.content_region
+        assert box.height <= 12  # a short pane
+        shown = detail.query_one("#detail-text").render_lines(Region(0, 0, box.width, box.height))
+        top = "\n".join(strip.text for strip in shown)
+        assert "x-up-calling-line-id" in top and "imei 490154203237518" in top
+
+
+def test_the_status_line_says_how_many_requests_gaps_hit_at_any_width() -> None:
+    counters = StatsSnapshot((("requests", 28), ("gaps", 3), ("gap_requests", 2)))
+    status = Status(source="live eth0", state="live", stats=counters)
+    assert "3 gaps (2 requests hit)" in status_text(status).plain
+    assert "3 gaps/2 req" in status_text(status, narrow=True).plain

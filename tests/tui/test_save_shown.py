@@ -1,0 +1,72 @@
+"""Saving the shown requests as a session keeps their whole connections, and the save
+dialog says how many requests that makes before the file is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.message import Message
+from textual.widgets import RadioButton
+
+from capture.formats.session import requests_kept
+from capture.identity.detector import IdentityDetector
+from capture.sources.source import FileSource
+from tests.tui.test_app import fill_save, wait_for, wait_for_file
+from tui.app import HeaderwatchApp
+from tui.common import demo_capture_path
+from tui.messages import SourceFinished
+from tui.screens import SaveScreen
+
+
+def _app(path: str) -> HeaderwatchApp:
+    return HeaderwatchApp(
+        FileSource([path]),
+        IdentityDetector(),
+        utc=True,
+        keymap={},
+        session_paths=[path],
+        batch_interval=0.02,
+        confirm_quit=False,
+    )
+
+
+async def test_the_save_dialog_counts_the_requests_a_shown_session_will_hold(
+    tmp_path: Path,
+) -> None:
+    messages: list[Message] = []
+    app = _app(demo_capture_path())
+    path = tmp_path / "shown.pcapng"
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        app.main.apply_filter("~d m.facebook.com & ~u rsrc")
+        await pilot.pause()
+        shown = list(app.main.requests.ids)
+        assert len(shown) == 2
+        assert requests_kept(app.store, shown) == 4  # each follows a profile.php request
+        await pilot.press("w")
+        screen = app.screen
+        assert isinstance(screen, SaveScreen)
+        label = str(screen.query_one("#scope-shown", RadioButton).label)
+        assert label == "shown 2 requests (with their connections: 4 requests)"
+        await fill_save(pilot, path, shown=True, fmt=None)
+        await wait_for_file(pilot, path)
+
+    messages.clear()
+    again = _app(str(path))
+    async with again.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        await pilot.pause()
+        assert len(again.store) == 4  # as the dialog said
+
+
+def test_no_note_when_the_shown_requests_have_their_connections_to_themselves() -> None:
+    from capture.model import RequestSeen
+    from capture.view.store import Store
+    from tests.tui.fakes import demo_capture_events
+
+    events, _ = demo_capture_events()
+    store = Store()
+    store.apply([e for e in events if isinstance(e, RequestSeen)])
+    assert requests_kept(store, [28]) == 1  # the last request is alone on its connection
+    assert requests_kept(store, [1]) == 4  # the first shares its connection with 3 more
+    assert requests_kept(store, []) == 0
