@@ -50,6 +50,7 @@ def scan(
     err: TextIO | None = None,
     jobs: int | None = None,
     redact: bool = False,
+    kind: str | None = None,
 ) -> int:
     """Scan input files (``-`` is stdin: captures, or record files such as
     headerwatch's own JSONL; see :mod:`capture.sources.inputs`) and write records;
@@ -58,13 +59,15 @@ def scan(
     ``jobs``: processes to split a JSONL scan of files over (see
     :mod:`capture.scan_jobs`); by default, one per CPU for large files.
     ``redact``: identity values masked (:mod:`capture.formats.redact`), with one
-    key for the whole output; such a scan runs in one process."""
+    key for the whole output; such a scan runs in one process.
+    ``kind``: what every path is (a name in :data:`capture.sources.inputs.KINDS`);
+    by default each is recognised from its first bytes."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     inputs: list[Input] = []
     try:
         for path in paths:
-            inputs.append(open_input(path))
+            inputs.append(open_input(path, kind))
     except CaptureError as exc:
         for source in inputs:
             source.close()

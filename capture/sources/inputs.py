@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import IO, cast
 
 from capture.formats.jsonl import parsed_from_dict
+from capture.sources.eve import parsed_from_eve
 from capture.sources.frames import (
     WARNING,
     CaptureError,
@@ -46,7 +47,10 @@ class InputKind:
     """Open ``path``, whose stream (positioned at the start) is given."""
 
 
-SNIFF_BYTES = 64
+SNIFF_BYTES = 1024
+"""Bytes looked at to tell kinds apart: an eve.json line names its ``event_type``
+after the timestamp, flow id and interface, past the first hundred bytes. (From a
+pipe, only what has arrived is looked at; ``--input`` names the kind instead.)"""
 
 
 def _first_text(head: bytes) -> bytes:
@@ -63,8 +67,29 @@ def _looks_like_jsonl(head: bytes) -> bool:
     return _first_text(head).startswith(b"{")
 
 
+def _first_line(head: bytes) -> bytes:
+    return _first_text(head).split(b"\n", 1)[0]
+
+
+def _looks_like_eve(head: bytes) -> bool:
+    line = _first_line(head)
+    return line.startswith(b"{") and b'"event_type":' in line and b'"timestamp":' in line
+
+
 INPUTS: tuple[InputKind, ...] = (
     InputKind("capture", "pcap or pcapng capture (gzip too)", is_capture_magic, _open_capture),
+    InputKind(
+        "suricata",
+        "Suricata eve.json events",
+        _looks_like_eve,
+        lambda path, stream: RecordFile(
+            path,
+            stream,
+            "Suricata eve.json events",
+            parsed_from_eve,
+            other="other Suricata event types (not http)",
+        ),
+    ),
     InputKind(
         "jsonl",
         "headerwatch JSONL records",
@@ -77,10 +102,24 @@ INPUTS: tuple[InputKind, ...] = (
 """Tried in order: the first that accepts a file reads it."""
 
 
-def open_input(path: str) -> Input:
-    """Open ``path`` (``-`` is stdin) with the first reader of :data:`INPUTS` that
-    accepts it. Raises :class:`CaptureError` with one line for the user."""
+KINDS = {kind.name: kind for kind in INPUTS}
+"""The kinds by name: the choices of ``--input``."""
+
+
+def inputs_help() -> str:
+    """The ``--input`` help text, from :data:`INPUTS`."""
+    kinds = "; ".join(f"{kind.name}: {kind.what}" for kind in INPUTS)
+    return f"what FILE is (default: recognised from its first bytes). {kinds}"
+
+
+def open_input(path: str, kind: str | None = None) -> Input:
+    """Open ``path`` (``-`` is stdin) with the reader of input kind ``kind`` (a name
+    in :data:`KINDS`), or else the first of :data:`INPUTS` that accepts it. Raises
+    :class:`CaptureError` with one line for the user."""
     stream, name = open_stream(path)
+    if kind is not None:
+        # Named: no peeking, so a pipe that has not written yet is not waited for.
+        return KINDS[kind].open(path, stream)
     try:
         # open_stream gives buffered readers (a file, stdin): peeking leaves the bytes there.
         head = bytes(cast(io.BufferedReader, stream).peek(SNIFF_BYTES)[:SNIFF_BYTES])
@@ -88,15 +127,15 @@ def open_input(path: str) -> Input:
         if stream is not sys.stdin.buffer:
             stream.close()
         raise CaptureError(f"{name}: cannot read ({exc.strerror or exc})") from None
-    for kind in INPUTS:
-        if kind.sniff(head):
-            return kind.open(path, stream)
+    for entry in INPUTS:
+        if entry.sniff(head):
+            return entry.open(path, stream)
     if stream is not sys.stdin.buffer:
         stream.close()
     if not head:
         raise CaptureError(f"{name}: empty file, not a capture")
     start = printable(head[:16].decode("utf-8", "replace"))
-    known = "; ".join(kind.what for kind in INPUTS)
+    known = "; ".join(entry.what for entry in INPUTS)
     raise CaptureError(
         f'{name}: not a file headerwatch reads (starts with "{start}"; reads: {known})'
     )
@@ -108,8 +147,7 @@ def after_reading(source: Input) -> list[str]:
     timestamps out of range, record lines passed over. ``scan`` prints them, the
     dashboard shows them as notices."""
     if isinstance(source, RecordFile):
-        problem = source.problem()
-        return [problem] if problem is not None else []
+        return [line for line in (source.skipped(), source.problem()) if line is not None]
     lines = []
     if source.truncated:
         lines.append(cut_short(source.name))

@@ -30,6 +30,15 @@ ParseLine = Callable[[Any], Parsed | None]
 """A JSON object to a request; ``None`` for a line that is valid but holds no request
 (another event type); :class:`ValueError` for a line that is not what it should be."""
 
+DecodeLine = Callable[[bytes], Any]
+"""One line's bytes to the object the parse function takes (JSON by default; a
+stateful decoder for a text format with header lines, e.g. Zeek's TSV). It returns
+:data:`SKIP` for a line that is not a record (a header or comment line); it raises
+:class:`ValueError` for a line it cannot read."""
+
+SKIP: Any = object()
+"""What a :data:`DecodeLine` returns for a line that is not a record."""
+
 
 class RecordFile:
     """Iterate the requests of one record file or stream (``-`` is stdin).
@@ -38,12 +47,23 @@ class RecordFile:
     in one line once the file has been read, with the first such line's number.
     """
 
-    def __init__(self, path: str, stream: IO[bytes], what: str, parse: ParseLine) -> None:
+    def __init__(
+        self,
+        path: str,
+        stream: IO[bytes],
+        what: str,
+        parse: ParseLine,
+        decode: DecodeLine = orjson.loads,
+        other: str = "other records",
+    ) -> None:
         self.path = path
         self.name = "<stdin>" if path == "-" else path
         self.what = what
         self._stream = stream
         self._parse = parse
+        self._decode = decode
+        self.other = other
+        """What the lines without a request are, for :meth:`skipped` (``other event types``)."""
         self.truncated = False
         self.bad_lines = 0
         self.other_lines = 0
@@ -78,7 +98,10 @@ class RecordFile:
             if not line.strip():
                 continue
             try:
-                parsed = self._parse(orjson.loads(line))
+                decoded = self._decode(line)
+                if decoded is SKIP:
+                    continue
+                parsed = self._parse(decoded)
             except orjson.JSONDecodeError as exc:
                 self._bad(number, f"not JSON ({exc.msg})")
                 continue
@@ -104,6 +127,14 @@ class RecordFile:
             f"{self.name}: {self.bad_lines:,} {lines} not {self.what} and passed over "
             f"(first: {self._first_bad})"
         )
+
+    def skipped(self) -> str | None:
+        """One line on the valid lines that held no request (other event types of an
+        engine's log), or None if there were none."""
+        if not self.other_lines:
+            return None
+        lines = "line was" if self.other_lines == 1 else "lines were"
+        return f"{self.name}: {self.other_lines:,} {lines} {self.other}, skipped"
 
     def close(self) -> None:
         """Close the file (not stdin)."""
