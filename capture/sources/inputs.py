@@ -28,6 +28,7 @@ from capture.sources.frames import (
     open_stream,
 )
 from capture.sources.records import RecordFile
+from capture.sources.zeek import ZeekTsv, parsed_from_zeek
 from capture.text import printable
 
 Input = CaptureFile | RecordFile
@@ -76,6 +77,13 @@ def _looks_like_eve(head: bytes) -> bool:
     return line.startswith(b"{") and b'"event_type":' in line and b'"timestamp":' in line
 
 
+def _looks_like_zeek(head: bytes) -> bool:
+    line = _first_line(head)
+    if line.startswith(b"#separator "):
+        return True
+    return line.startswith(b"{") and b'"uid":' in line and b'"id.orig_h":' in line
+
+
 INPUTS: tuple[InputKind, ...] = (
     InputKind("capture", "pcap or pcapng capture (gzip too)", is_capture_magic, _open_capture),
     InputKind(
@@ -88,6 +96,14 @@ INPUTS: tuple[InputKind, ...] = (
             "Suricata eve.json events",
             parsed_from_eve,
             other="other Suricata event types (not http)",
+        ),
+    ),
+    InputKind(
+        "zeek",
+        "Zeek http.log (TSV or JSON)",
+        _looks_like_zeek,
+        lambda path, stream: RecordFile(
+            path, stream, "Zeek http.log records", parsed_from_zeek, decode=ZeekTsv()
         ),
     ),
     InputKind(
