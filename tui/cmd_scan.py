@@ -12,6 +12,7 @@ from capture.view.selection import EXIT_OK, EXIT_USAGE
 from tui.common import (
     add_head_arg,
     add_identity_args,
+    add_input_arg,
     add_redact_arg,
     build_detector,
     demo_capture_path,
@@ -24,12 +25,17 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "scan",
         help="read captures and print one line per HTTP request",
-        description="Read pcap/pcapng captures (gzip too; - for stdin), or JSONL records "
-        "written by headerwatch, and print every HTTP request with the identities it "
-        "carries (found again, with today's catalog and options). Without FILE, the "
-        "bundled demo capture (O2 UK, January 2012) is scanned.",
+        description="Read pcap/pcapng captures (gzip too; - for stdin), JSONL records "
+        "written by headerwatch, Suricata eve.json or Zeek http.log, and print every HTTP "
+        "request with the identities it carries (found again, with today's catalog and "
+        "options). Logs on stdin are read as they come (tail -F eve.json | headerwatch "
+        "scan --input suricata -). Without FILE, the bundled demo capture (O2 UK, January "
+        "2012) is scanned.",
     )
-    p.add_argument("files", nargs="*", metavar="FILE", help="capture or JSONL file, or - for stdin")
+    p.add_argument(
+        "files", nargs="*", metavar="FILE", help="capture, JSONL or engine log, or - for stdin"
+    )
+    add_input_arg(p)
     p.add_argument(
         "--format",
         choices=list(OUTPUTS),
@@ -87,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
             fail_on_identity=args.fail_on_identity,
             jobs=jobs,
             redact=args.redact,
+            kind=args.input,
         )
     except OSError as exc:
         # Writing stdout (reading errors end a capture early, with a warning).
