@@ -13,9 +13,10 @@ from capture.formats.outputs import OUTPUTS, Item
 from capture.formats.redact import Redactor
 from capture.model import EchoSeen, Event, Record, RequestSeen, ResponseSeen
 from capture.pipeline import Detector, Pipeline
-from capture.scan_jobs import jobs_for, scan_split
+from capture.scan_jobs import jobs_for, jobs_for_records, scan_split, scan_split_records
 from capture.sources.frames import WARNING, CaptureError, CaptureFile
 from capture.sources.inputs import Input, after_reading, open_input
+from capture.sources.records import RecordFile
 from capture.view.selection import EXIT_USAGE, Selection
 
 UNANSWERED_LIMIT = 10_000
@@ -74,6 +75,13 @@ def scan(
         print(f"headerwatch: error: {exc}", file=err)
         return EXIT_USAGE
     captures = [source for source in inputs if isinstance(source, CaptureFile)]
+    logs = [source for source in inputs if isinstance(source, RecordFile)]
+    if logs and len(logs) == len(inputs) and not redact:
+        split = jobs_for_records(logs, fmt, jobs)
+        if split > 1:
+            return scan_split_records(
+                logs, kind, split, detector, only_identity, fail_on_identity, out, err
+            )
     whole = len(captures) == len(inputs) and not redact
     jobs = jobs_for(captures, fmt, jobs) if whole else 1
     if jobs > 1:
