@@ -101,3 +101,14 @@ def test_a_zeek_log_is_recognised_and_a_named_kind_that_does_not_fit_says_why(
     assert result.returncode == 0 and "14 HTTP requests" in result.stderr
     result = headerwatch("scan", "--input", "suricata", str(path))
     assert "lines were not Suricata eve.json events and passed over" in result.stderr
+
+
+def test_rules_writes_the_catalog_for_each_engine_and_a_table_by_default() -> None:
+    table = headerwatch("rules")
+    assert table.returncode == 0 and table.stdout.startswith("HEADER")
+    suricata = headerwatch("rules", "--format", "suricata")
+    assert sum(line.startswith("alert http") for line in suricata.stdout.splitlines()) == 67
+    zeek = headerwatch("rules", "--format", "zeek")
+    assert "module Headerwatch;" in zeek.stdout and '["X-MSISDN"]' in zeek.stdout
+    arkime = headerwatch("rules", "--format", "arkime")
+    assert "http.request-header:" in arkime.stdout
