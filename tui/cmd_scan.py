@@ -55,7 +55,7 @@ def register(sub: Any) -> None:
         type=_positive,
         metavar="N",
         help="processes to scan with (default: one per CPU, up to 4, for JSONL from "
-        "pcap files over 32 MB; the output is the same as with --jobs 1)",
+        "pcap files and logs over 32 MB; the output is the same as with --jobs 1)",
     )
     add_redact_arg(p, "the output (for sharing)")
     add_identity_args(p)

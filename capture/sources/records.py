@@ -124,7 +124,7 @@ class RecordFile:
                 self.position += len(rest)
                 self._bad(number, start, f"longer than {MAX_LINE:,} bytes")
                 continue
-            if not line.strip():
+            if line.isspace():  # (no copy of the line, as strip() would make)
                 continue
             try:
                 decoded = self._decode(line)
