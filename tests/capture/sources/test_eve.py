@@ -157,3 +157,21 @@ def test_a_wrong_eve_line_is_passed_over_with_the_field_named(
     assert len(records) == 1
     assert "1 line was not Suricata eve.json events and passed over (first: line 2: " in err
     assert why in err
+
+
+def test_the_dashboards_file_source_reads_eve_named_or_recognised_and_tells_what_it_skipped() -> (
+    None
+):
+    from capture.model import Parsed
+    from capture.sources.source import FileSource
+
+    path = str(SURICATA / "docs-dump-all-headers.eve.json")
+    for kind in ("suricata", None):
+        notices: list[tuple[str, str]] = []
+        source = FileSource([path], notify=lambda *notice: notices.append(notice), kind=kind)  # noqa: B023
+        items = [item for item in source.frames() if item is not None]
+        assert len(items) == 1 and isinstance(items[0], Parsed)
+        assert items[0].request.uri == "/test/file.json"
+        assert notices == [
+            ("warning", f"{path}: 1 line was other Suricata event types (not http), skipped")
+        ]
