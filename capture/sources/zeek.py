@@ -31,6 +31,8 @@ import zlib
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from capture.model import NAMES_ONLY, Header, Parsed, Request, Response
 from capture.sources.records import SKIP
 from capture.text import from_bytes
@@ -73,9 +75,7 @@ class ZeekTsv:
 
     def __call__(self, line: bytes) -> Any:
         line = line.rstrip(b"\r\n")
-        if line.startswith(b"{"):
-            import orjson  # the JSON form of the same log
-
+        if line.startswith(b"{"):  # the JSON form of the same log
             return orjson.loads(line)
         if line.startswith(b"#"):
             self._header(line)
