@@ -23,8 +23,9 @@ from capture.identity.catalog import Catalog, CatalogEntry
 
 SID_BASE = 1_960_000
 """First Suricata SID headerwatch uses; with :data:`SID_SPAN`, the range
-1,960,000-1,999,999: inside 1,000,000-1,999,999, the range Emerging Threats and
-Suricata's documentation leave for local rules."""
+1,960,000-1,999,999: inside 1,000,000-1,999,999, the range sidallocation.org
+(the SID registry of Emerging Threats, OISF and other rule writers) reserves for
+local use, so no published ruleset collides with it."""
 SID_SPAN = 40_000
 
 
