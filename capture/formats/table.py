@@ -45,7 +45,7 @@ def record_line(record: Record) -> str:
     )
     row = "  ".join(_fit(cell, width) for cell, (_, width) in zip(cells, _COLUMNS, strict=True))
     found = [
-        printable(f"{f.kind}:{f.name}={f.normalized or f.value}")
+        printable(f"{f.kind}:{f.name}={f.normalized or f.value or '(value not logged)'}")
         for f in record.findings
         if f.is_identity
     ]

@@ -184,3 +184,22 @@ def test_a_tsv_record_before_its_fields_line_is_passed_over_with_why(tmp_path: P
     path.write_text("#separator \\x09\n1\t2\t3\n")
     records, err = _scan(path)
     assert records == [] and "a record before the #fields line" in err
+
+
+def test_a_finding_with_no_value_says_so_in_the_table_and_is_not_masked_by_redact(
+    tmp_path: Path,
+) -> None:
+    path = _tsv(
+        tmp_path,
+        [
+            "1764756000.000000\tCabc\t10.0.0.2\t40000\t192.0.2.80\t80\t1\tGET\texample.com\t/"
+            "\t1.1\tcurl/8\t200\tHOST,X-MSISDN"
+        ],
+    )
+    out = io.StringIO()
+    scan([str(path)], fmt="table", detector=IdentityDetector(), out=out, err=io.StringIO())
+    assert "msisdn:X-MSISDN=(value not logged)" in out.getvalue()
+    out = io.StringIO()
+    scan([str(path)], detector=IdentityDetector(), out=out, err=io.StringIO(), redact=True)
+    [finding] = json.loads(out.getvalue())["findings"]
+    assert finding["value"] == "" and finding["detail"].startswith("present, value not logged")
