@@ -35,6 +35,12 @@ INFO_KINDS = ("client_ip", "network_info", "device_profile")
 
 SEVERITIES = ("high", "medium", "low", "info")
 
+NAMES_ONLY = "header values not logged: names only"
+"""The anomaly of a request from a log that keeps header names without values (Zeek's
+``client_header_names``). Its headers other than the few the log keeps apart (Host,
+User-Agent, Referer) have empty values, and the detector reports an identity header
+that was present as a finding with no value (detector ``name-only``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:

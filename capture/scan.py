@@ -13,9 +13,10 @@ from capture.formats.outputs import OUTPUTS, Item
 from capture.formats.redact import Redactor
 from capture.model import EchoSeen, Event, Record, RequestSeen, ResponseSeen
 from capture.pipeline import Detector, Pipeline
-from capture.scan_jobs import jobs_for, scan_split
+from capture.scan_jobs import jobs_for, jobs_for_records, scan_split, scan_split_records
 from capture.sources.frames import WARNING, CaptureError, CaptureFile
 from capture.sources.inputs import Input, after_reading, open_input
+from capture.sources.records import RecordFile
 from capture.view.selection import EXIT_USAGE, Selection
 
 UNANSWERED_LIMIT = 10_000
@@ -51,6 +52,7 @@ def scan(
     jobs: int | None = None,
     redact: bool = False,
     width: int | None = None,
+    kind: str | None = None,
 ) -> int:
     """Scan input files (``-`` is stdin: captures, or record files such as
     headerwatch's own JSONL; see :mod:`capture.sources.inputs`) and write records;
@@ -60,19 +62,28 @@ def scan(
     :mod:`capture.scan_jobs`); by default, one per CPU for large files.
     ``redact``: identity values masked (:mod:`capture.formats.redact`), with one
     key for the whole output; such a scan runs in one process. ``width``: lay the
-    output out for a terminal that wide (the table; None: fixed columns)."""
+    output out for a terminal that wide (the table; None: fixed columns).
+    ``kind``: what every path is (a name in :data:`capture.sources.inputs.KINDS`);
+    by default each is recognised from its first bytes."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     inputs: list[Input] = []
     try:
         for path in paths:
-            inputs.append(open_input(path))
+            inputs.append(open_input(path, kind))
     except CaptureError as exc:
         for source in inputs:
             source.close()
         print(f"headerwatch: error: {exc}", file=err)
         return EXIT_USAGE
     captures = [source for source in inputs if isinstance(source, CaptureFile)]
+    logs = [source for source in inputs if isinstance(source, RecordFile)]
+    if logs and len(logs) == len(inputs) and not redact:
+        split = jobs_for_records(logs, fmt, jobs)
+        if split > 1:
+            return scan_split_records(
+                logs, kind, split, detector, only_identity, fail_on_identity, out, err
+            )
     whole = len(captures) == len(inputs) and not redact
     jobs = jobs_for(captures, fmt, jobs) if whole else 1
     if jobs > 1:

@@ -33,7 +33,7 @@ import heapq
 import os
 import signal
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any, TextIO
 
 import orjson
@@ -43,7 +43,9 @@ from capture.model import Request, RequestSeen
 from capture.net.reassembly import Limits
 from capture.net.shard import Shard
 from capture.pipeline import Detector, Pipeline, summarize
-from capture.sources.frames import CaptureFile, cut_short
+from capture.sources.frames import WARNING, CaptureFile, cut_short
+from capture.sources.inputs import open_input
+from capture.sources.records import RecordFile
 from capture.view.selection import EXIT_USAGE, Selection
 
 MIN_SIZE = 32 << 20
@@ -145,6 +147,174 @@ def work(
         "truncated": truncated,
     }
     write(_TRAILER + orjson.dumps(trailer) + b"\n")
+
+
+def jobs_for_records(sources: Sequence[RecordFile], fmt: str, jobs: int | None) -> int:
+    """How many processes should read the record files ``sources`` (engine logs,
+    JSONL): as :func:`jobs_for`; only regular files can be split by byte range."""
+    if fmt != "jsonl" or not hasattr(os, "fork"):
+        return 1
+    if any(s.path == "-" or not s.size for s in sources):
+        return 1
+    if jobs is None:
+        if sum(s.size for s in sources) < MIN_SIZE:
+            return 1
+        jobs = min(MAX_JOBS, _cpus())
+    return max(1, jobs)
+
+
+def work_records(
+    paths: Sequence[str],
+    kind: str | None,
+    detector: Detector | None,
+    only_identity: bool,
+    shard: Shard,
+    out: IO[bytes],
+) -> None:
+    """One process's share of a split scan of record files: the lines that start in
+    its share of each file's bytes (the ``shard.index``-th of ``shard.count`` equal
+    ranges). Requests from record lines do not depend on each other (there is no
+    reassembly), so each line's request is keyed by (file, line offset); then a
+    trailer with the counters and, per file, the lines passed over."""
+    pipeline = Pipeline(detector, responses=False)
+    selection = Selection(only_identity)
+    write = out.write
+    files = []
+    for number, path in enumerate(paths):
+        source = open_input(path, kind)
+        assert isinstance(source, RecordFile)
+        size = source.size
+        source.restrict(size * shard.index // shard.count, size * (shard.index + 1) // shard.count)
+        feed = pipeline.feed_request
+        for parsed in source.requests():
+            key = b"%012x1%034x" % (number, source.line_start)
+            for event in feed(parsed):
+                if isinstance(event, RequestSeen):
+                    record = event.record
+                    if selection.keep(record):
+                        head, tail = dumps_around_id(record)
+                        write(b"%s%06x%s%s\n" % (key, len(head), head, tail))
+                    else:
+                        write(key + _SKIPPED + b"\n")
+        files.append([source.other_lines, source.bad_lines, source.first_bad])
+        source.close()
+    trailer = {
+        "counters": pipeline.counters(),
+        "skipped": {},
+        "identities": selection.identities,
+        "files": files,
+    }
+    write(_TRAILER + orjson.dumps(trailer) + b"\n")
+
+
+def _line_number(path: str, offset: int) -> int:
+    """The number of the line that starts at byte ``offset`` of ``path``."""
+    lines = 1
+    with open(path, "rb") as f:
+        left = offset
+        while left > 0:
+            chunk = f.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            lines += chunk.count(b"\n")
+            left -= len(chunk)
+    return lines
+
+
+def scan_split_records(
+    sources: Sequence[RecordFile],
+    kind: str | None,
+    jobs: int,
+    detector: Detector | None,
+    only_identity: bool,
+    fail_on_identity: bool,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """``scan --format jsonl`` of record files over ``jobs`` processes, each reading
+    one byte range of every file; the output is a single process's."""
+    paths = [s.path for s in sources]
+    for source in sources:
+        source.close()
+
+    def work(shard: Shard, sink: IO[bytes]) -> None:
+        work_records(paths, kind, detector, only_identity, shard, sink)
+
+    trailers, code = _run_split(work, jobs, out, err)
+    if code is not None:
+        return code
+    for number, source in enumerate(sources):
+        shares = [t["files"][number] for t in trailers]
+        bad = [(share[2][0], share[2][1]) for share in shares if share[2] is not None]
+        first = None
+        if bad:
+            offset, why = min(bad)
+            first = (_line_number(source.path, offset), offset, why)
+        source.absorb(sum(s[0] for s in shares), sum(s[1] for s in shares), first)
+        for line in (source.skipped(), source.problem()):
+            if line is not None:
+                print(f"{WARNING}{line}", file=err)
+    print(f"headerwatch: {summarize(*totals(trailers))}", file=err)
+    selection = Selection()
+    selection.identities = sum(t["identities"] for t in trailers)
+    return selection.exit_code(fail_on_identity)
+
+
+def _run_split(
+    work: Callable[[Shard, IO[bytes]], None], jobs: int, out: TextIO, err: TextIO
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Run ``work`` in ``jobs`` processes and merge their lines onto ``out``; the
+    trailers, and an exit code when a process failed (said on ``err``)."""
+    out.flush()
+    err.flush()
+    gc.freeze()
+    children: list[tuple[int, IO[bytes]]] = []
+    finished = False
+    trailers: list[dict[str, Any]] = []
+    try:
+        for index in range(jobs):
+            children.append(_fork_work(work, Shard(index, jobs)))
+        trailers = merge([reader for _, reader in children], _binary(out))
+        finished = True
+    finally:
+        for pid, reader in children:
+            reader.close()
+            if not finished:
+                os.kill(pid, signal.SIGTERM)
+        statuses = [os.waitpid(pid, 0)[1] for pid, _ in children]
+        gc.unfreeze()
+    errors = [t["error"] for t in trailers if "error" in t]
+    if len(trailers) < jobs and not errors:
+        died = next((s for s in statuses if s), 0)
+        errors.append(f"a scan process ended without its results ({_how(died)})")
+    if errors:
+        print(f"headerwatch: error: {errors[0]}", file=err)
+        return trailers, EXIT_USAGE
+    return trailers, None
+
+
+def _fork_work(work: Callable[[Shard, IO[bytes]], None], shard: Shard) -> tuple[int, IO[bytes]]:
+    """Start one process running ``work`` on ``shard``; its pid and the read end of
+    its output."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 0
+        try:
+            os.close(read_fd)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            with open(write_fd, "wb", buffering=1 << 20) as out:
+                try:
+                    work(shard, out)
+                except Exception as exc:  # reported by the parent, in one line
+                    out.write(_TRAILER + orjson.dumps({"error": f"{exc}"}) + b"\n")
+                    code = 1
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    return pid, open(read_fd, "rb", buffering=1 << 20)
 
 
 def _fork(

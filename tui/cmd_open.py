@@ -18,6 +18,7 @@ from tui.common import (
     DASHBOARD_RECURRENCE,
     add_head_arg,
     add_identity_args,
+    add_input_arg,
     add_redact_arg,
     build_detector,
 )
@@ -29,11 +30,14 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "open",
         help="open captures or saved sessions in the dashboard",
-        description="Open pcap/pcapng captures (gzip too), saved headerwatch sessions, or "
-        "JSONL records written by headerwatch or HAR 1.2 files in the dashboard. Marks and "
-        "comments saved in a session come back.",
+        description="Open pcap/pcapng captures (gzip too), saved headerwatch sessions, "
+        "JSONL records written by headerwatch, HAR 1.2 files, Suricata eve.json or Zeek "
+        "http.log in the dashboard. Marks and comments saved in a session come back.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="capture, session, JSONL or HAR file")
+    p.add_argument(
+        "files", nargs="+", metavar="FILE", help="capture, session, JSONL, HAR or engine log"
+    )
+    add_input_arg(p)
     add_dashboard_args(p)
     add_redact_arg(p, "exports (x)")
     add_identity_args(p)
@@ -55,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     box = NoticeBox()
     try:
-        source = FileSource(args.files, notify=box)
+        source = FileSource(args.files, notify=box, kind=args.input)
     except CaptureError as exc:
         print(f"headerwatch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

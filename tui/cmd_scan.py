@@ -13,6 +13,7 @@ from capture.view.selection import EXIT_OK, EXIT_USAGE
 from tui.common import (
     add_head_arg,
     add_identity_args,
+    add_input_arg,
     add_redact_arg,
     build_detector,
     demo_capture_path,
@@ -26,14 +27,19 @@ def register(sub: Any) -> None:
         "scan",
         help="read captures and print one line per HTTP request",
         description="Read pcap/pcapng captures (gzip too; - for stdin), JSONL records "
-        "written by headerwatch, or HAR 1.2 files (browsers, mitmproxy), and print every "
-        "HTTP request with the identities it carries (found again, with today's catalog "
-        "and options). Without FILE, the bundled demo capture (O2 UK, January 2012) is "
-        "scanned.",
+        "written by headerwatch, HAR 1.2 files (browsers, mitmproxy), Suricata eve.json or "
+        "Zeek http.log, and print every HTTP request with the identities it carries (found "
+        "again, with today's catalog and options). Logs on stdin are read as they come "
+        "(tail -F eve.json | headerwatch scan --input suricata -). Without FILE, the "
+        "bundled demo capture (O2 UK, January 2012) is scanned.",
     )
     p.add_argument(
-        "files", nargs="*", metavar="FILE", help="capture, JSONL or HAR file, or - for stdin"
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="capture, JSONL, HAR or engine log, or - for stdin",
     )
+    add_input_arg(p)
     p.add_argument(
         "--format",
         choices=list(OUTPUTS),
@@ -60,7 +66,7 @@ def register(sub: Any) -> None:
         type=_positive,
         metavar="N",
         help="processes to scan with (default: one per CPU, up to 4, for JSONL from "
-        "pcap files over 32 MB; the output is the same as with --jobs 1)",
+        "pcap files and logs over 32 MB; the output is the same as with --jobs 1)",
     )
     add_redact_arg(p, "the output (for sharing)")
     add_identity_args(p)
@@ -119,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
             jobs=jobs,
             redact=args.redact,
             width=output_width(args.width),
+            kind=args.input,
         )
     except OSError as exc:
         # Writing stdout (reading errors end a capture early, with a warning).

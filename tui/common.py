@@ -13,6 +13,7 @@ from capture.formats.pcapng import describe_errno
 from capture.formats.private import share_files
 from capture.http.http1 import HEAD_LIMITS, MAX_HEAD, set_head_limit
 from capture.identity.detector import IdentityDetector
+from capture.sources.inputs import KINDS, inputs_help
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
 DASHBOARD_RECURRENCE = 3
@@ -91,6 +92,12 @@ def add_head_arg(parser: argparse.ArgumentParser) -> None:
         help="largest request or response head read, e.g. 256k (default 64k); a longer "
         "one is cut there, flagged, and still scanned for identities up to the cut",
     )
+
+
+def add_input_arg(parser: argparse.ArgumentParser) -> None:
+    """``--input KIND``: what the files are (choices from ``INPUTS``), for ``scan``
+    and ``open``; without it each file is recognised from its first bytes."""
+    parser.add_argument("--input", choices=list(KINDS), metavar="KIND", help=inputs_help())
 
 
 def add_redact_arg(parser: argparse.ArgumentParser, what: str) -> None:

@@ -124,7 +124,9 @@ class Redactor:
                 tuple((name, scrub(sent), scrub(got)) for name, sent, got in moved.changed),
             )
         findings = tuple(
-            self._finding(f, scrub) if f.kind in MASKED_KINDS else f for f in record.findings
+            # A finding with no value (a names-only log) has nothing to mask.
+            self._finding(f, scrub) if f.kind in MASKED_KINDS and f.value else f
+            for f in record.findings
         )
         return dataclasses.replace(
             record, request=request, findings=findings, response=response, transit=moved

@@ -90,7 +90,7 @@ def record_line(record: Record, columns: Columns = _COLUMNS) -> str:
         _fit(cell, width) for cell, (_, width) in zip(cells, columns, strict=True) if width
     )
     found = [
-        printable(f"{f.kind}:{f.name}={f.normalized or f.value}")
+        printable(f"{f.kind}:{f.name}={f.normalized or f.value or '(value not logged)'}")
         for f in record.findings
         if f.is_identity
     ]

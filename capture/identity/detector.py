@@ -40,6 +40,7 @@ from capture.identity.names import HINT_ANCHORS, NameHint, name_hint, normalize_
 from capture.identity.values import VALUE_DETECTORS, Mode, ValueHit, ValueScanner
 from capture.model import (
     INFO_KINDS,
+    NAMES_ONLY,
     WHERE_BODY,
     WHERE_COOKIE,
     WHERE_HEADER,
@@ -49,9 +50,12 @@ from capture.model import (
 )
 
 CATALOG = "catalog"
+NAME_ONLY = "name-only"
+"""A catalog header present in a log that keeps names only (:data:`capture.model.NAMES_ONLY`):
+a finding with an empty value."""
 CANARY = "canary"
 RECURRENCE = recurring.DETECTOR
-DETECTORS = (CATALOG, *VALUE_DETECTORS, CANARY, RECURRENCE)
+DETECTORS = (CATALOG, NAME_ONLY, *VALUE_DETECTORS, CANARY, RECURRENCE)
 """Rule names that ``disabled`` may contain besides catalog header names."""
 
 
@@ -194,6 +198,7 @@ class IdentityDetector:
                 + [canaries.value_canary(v) for v in config.canaries]
             )
         self._has_canaries = bool(self._canaries)
+        self._name_only = NAME_ONLY not in disabled
         self._canary_cache: dict[str, bool] = {}
         self._recurrence: recurring.RecurrenceTracker | None = None
         if config.recurrence and RECURRENCE not in disabled:
@@ -286,7 +291,22 @@ class IdentityDetector:
                 if "?" in value:
                     self._url_header(name, value, out)
             elif rule.entry is not None:
-                self._catalog(name, value, WHERE_HEADER, rule.entry, out)
+                if value or not request.anomalies or NAMES_ONLY not in request.anomalies:
+                    self._catalog(name, value, WHERE_HEADER, rule.entry, out)
+                elif self._name_only:
+                    entry = rule.entry
+                    out.append(
+                        Finding(
+                            name,
+                            WHERE_HEADER,
+                            entry.kind,
+                            "",
+                            "",
+                            NAME_ONLY,
+                            entry.severity,
+                            f"present, value not logged (names-only log): {entry.description}",
+                        )
+                    )
         uri = request.uri
         if uri and "?" in uri:
             query = uri.partition("?")[2]

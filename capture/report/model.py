@@ -36,6 +36,8 @@ KIND_WORDS: Mapping[str, str] = {
 DETECTOR_WORDS: Mapping[str, str] = {
     "catalog": "a header named in headerwatch's catalog of identity headers (below, with "
     "where each was documented); the kind is the catalog's",
+    "name-only": "a catalog identity header that an engine's log (Zeek's header names) "
+    "shows was present, without its value: the value was not logged",
     "phonenumber": "a phone number in a header, cookie or parameter, checked with "
     "libphonenumber (number ranges, length, country)",
     "imei": "a 15-digit IMEI with a valid Luhn check digit",

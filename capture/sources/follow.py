@@ -42,7 +42,7 @@ import orjson
 
 from capture.model import Parsed
 from capture.sources import inputs
-from capture.sources.frames import CaptureError
+from capture.sources.frames import CaptureError, is_capture_magic
 from capture.sources.inputs import SNIFF_BYTES, after_reading
 from capture.sources.records import MAX_LINE, RecordFile
 from capture.sources.source import HEARTBEAT, Notify
@@ -123,6 +123,8 @@ class LineStream:
             end = buf.rfind(b"\n")
             if end >= 0 and buf[:end].strip():
                 break
+            if is_capture_magic(bytes(buf[:4])):
+                break  # binary: no line will tell more (and a capture is refused)
             self._fill()
         return bytes(buf[:size])
 

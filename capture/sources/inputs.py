@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import IO, cast
 
 from capture.formats.jsonl import parsed_from_dict
+from capture.sources.eve import parsed_from_eve
 from capture.sources.frames import (
     WARNING,
     CaptureError,
@@ -28,6 +29,7 @@ from capture.sources.frames import (
     open_stream,
 )
 from capture.sources.records import HarFile, RecordFile, RequestInput
+from capture.sources.zeek import ZeekTsv, parsed_from_zeek
 from capture.text import printable
 
 Input = CaptureFile | RequestInput
@@ -47,7 +49,10 @@ class InputKind:
     """Open ``path``, whose stream (positioned at the start) is given."""
 
 
-SNIFF_BYTES = 64
+SNIFF_BYTES = 1024
+"""Bytes looked at to tell kinds apart: an eve.json line names its ``event_type``
+after the timestamp, flow id and interface, past the first hundred bytes. (From a
+pipe, only what has arrived is looked at; ``--input`` names the kind instead.)"""
 
 
 def _first_text(head: bytes) -> bytes:
@@ -74,9 +79,45 @@ def _looks_like_jsonl(head: bytes) -> bool:
     return text.startswith(b"{") and not text[1:].lstrip(b" \t").startswith((b"\n", b"\r"))
 
 
+def _first_line(head: bytes) -> bytes:
+    return _first_text(head).split(b"\n", 1)[0]
+
+
+def _looks_like_eve(head: bytes) -> bool:
+    line = _first_line(head)
+    return line.startswith(b"{") and b'"event_type":' in line and b'"timestamp":' in line
+
+
+def _looks_like_zeek(head: bytes) -> bool:
+    line = _first_line(head)
+    if line.startswith(b"#separator "):
+        return True
+    return line.startswith(b"{") and b'"uid":' in line and b'"id.orig_h":' in line
+
+
 INPUTS: tuple[InputKind, ...] = (
     InputKind("capture", "pcap or pcapng capture (gzip too)", is_capture_magic, _open_capture),
     InputKind("har", HarFile.what, _looks_like_har, HarFile),
+    InputKind(
+        "suricata",
+        "Suricata eve.json events",
+        _looks_like_eve,
+        lambda path, stream: RecordFile(
+            path,
+            stream,
+            "Suricata eve.json events",
+            parsed_from_eve,
+            other="other Suricata event types (not http)",
+        ),
+    ),
+    InputKind(
+        "zeek",
+        "Zeek http.log (TSV or JSON)",
+        _looks_like_zeek,
+        lambda path, stream: RecordFile(
+            path, stream, "Zeek http.log records", parsed_from_zeek, decode=ZeekTsv()
+        ),
+    ),
     InputKind(
         "jsonl",
         "headerwatch JSONL records",
@@ -89,10 +130,24 @@ INPUTS: tuple[InputKind, ...] = (
 """Tried in order: the first that accepts a file reads it."""
 
 
-def open_input(path: str) -> Input:
-    """Open ``path`` (``-`` is stdin) with the first reader of :data:`INPUTS` that
-    accepts it. Raises :class:`CaptureError` with one line for the user."""
+KINDS = {kind.name: kind for kind in INPUTS}
+"""The kinds by name: the choices of ``--input``."""
+
+
+def inputs_help() -> str:
+    """The ``--input`` help text, from :data:`INPUTS`."""
+    kinds = "; ".join(f"{kind.name}: {kind.what}" for kind in INPUTS)
+    return f"what FILE is (default: recognised from its first bytes). {kinds}"
+
+
+def open_input(path: str, kind: str | None = None) -> Input:
+    """Open ``path`` (``-`` is stdin) with the reader of input kind ``kind`` (a name
+    in :data:`KINDS`), or else the first of :data:`INPUTS` that accepts it. Raises
+    :class:`CaptureError` with one line for the user."""
     stream, name = open_stream(path)
+    if kind is not None:
+        # Named: no peeking, so a pipe that has not written yet is not waited for.
+        return KINDS[kind].open(path, stream)
     try:
         # open_stream gives buffered readers (a file, stdin): peeking leaves the bytes there.
         head = bytes(cast(io.BufferedReader, stream).peek(SNIFF_BYTES)[:SNIFF_BYTES])
@@ -100,15 +155,15 @@ def open_input(path: str) -> Input:
         if stream is not sys.stdin.buffer:
             stream.close()
         raise CaptureError(f"{name}: cannot read ({exc.strerror or exc})") from None
-    for kind in INPUTS:
-        if kind.sniff(head):
-            return kind.open(path, stream)
+    for entry in INPUTS:
+        if entry.sniff(head):
+            return entry.open(path, stream)
     if stream is not sys.stdin.buffer:
         stream.close()
     if not head:
         raise CaptureError(f"{name}: empty file, not a capture")
     start = printable(head[:16].decode("utf-8", "replace"))
-    known = "; ".join(kind.what for kind in INPUTS)
+    known = "; ".join(entry.what for entry in INPUTS)
     raise CaptureError(
         f'{name}: not a file headerwatch reads (starts with "{start}"; reads: {known})'
     )

@@ -64,6 +64,15 @@ ParseLine = Callable[[Any], Parsed | None]
 """A JSON object to a request; ``None`` for a line that is valid but holds no request
 (another event type); :class:`ValueError` for a line that is not what it should be."""
 
+DecodeLine = Callable[[bytes], Any]
+"""One line's bytes to the object the parse function takes (JSON by default; a
+stateful decoder for a text format with header lines, e.g. Zeek's TSV). It returns
+:data:`SKIP` for a line that is not a record (a header or comment line); it raises
+:class:`ValueError` for a line it cannot read."""
+
+SKIP: Any = object()
+"""What a :data:`DecodeLine` returns for a line that is not a record."""
+
 
 class RecordFile:
     """Iterate the requests of one record file or stream (``-`` is stdin).
@@ -72,18 +81,33 @@ class RecordFile:
     in one line once the file has been read, with the first such line's number.
     """
 
-    def __init__(self, path: str, stream: IO[bytes], what: str, parse: ParseLine) -> None:
+    def __init__(
+        self,
+        path: str,
+        stream: IO[bytes],
+        what: str,
+        parse: ParseLine,
+        decode: DecodeLine = orjson.loads,
+        other: str = "other records",
+    ) -> None:
         self.path = path
         self.name = "<stdin>" if path == "-" else path
         self.what = what
         self._stream = stream
         self._parse = parse
+        self._decode = decode
+        self.other = other
+        """What the lines without a request are, for :meth:`skipped` (``other event types``)."""
         self.truncated = False
         self.bad_lines = 0
         self.other_lines = 0
         """Valid lines that hold no request (e.g. other event types of a log)."""
         self._first_bad: str | None = None
+        self.first_bad: tuple[int, str] | None = None
+        """Byte offset and reason of the first line passed over."""
         self.position = 0
+        self.line_start = 0
+        self._end = 1 << 62
         self.size = 0
         try:
             st = os.fstat(stream.fileno())
@@ -92,42 +116,82 @@ class RecordFile:
         except (OSError, ValueError):
             pass
 
+    def restrict(self, start: int, end: int) -> None:
+        """Read only the lines that start at a byte offset in ``[start, end)`` of this
+        regular file (one process's share of a split scan: see
+        :mod:`capture.scan_jobs`). Header lines at the top of the file (``#``, as Zeek's
+        TSV has) are given to the decoder first, so that a share in the middle knows
+        the fields."""
+        stream = self._stream
+        self._end = end
+        if start <= 0:
+            return
+        stream.seek(0)
+        while (line := stream.readline(MAX_LINE)).startswith(b"#") and line.endswith(b"\n"):
+            self._decode(line)
+        # The line that starts before ``start`` belongs to the share before.
+        stream.seek(start - 1)
+        position = start - 1
+        while (rest := stream.readline(MAX_LINE)) and not rest.endswith(b"\n"):
+            position += len(rest)
+        self.position = position + len(rest)
+
     def requests(self) -> Iterator[Parsed]:
-        """The requests of the file, in file order."""
+        """The requests of the file, in file order. :attr:`line_start` is the byte
+        offset of the line the last one came from."""
         number = 0
         readline = self._stream.readline
+        end = self._end
         while True:
+            start = self.position
+            if start >= end:
+                return
             line = readline(MAX_LINE)
             if not line:
                 return
             number += 1
-            self.position += len(line)
+            self.position = start + len(line)
             if not line.endswith(b"\n") and len(line) >= MAX_LINE:
                 # Pass over the rest of an over-long line.
                 while (rest := readline(MAX_LINE)) and not rest.endswith(b"\n"):
                     self.position += len(rest)
                 self.position += len(rest)
-                self._bad(number, f"longer than {MAX_LINE:,} bytes")
+                self._bad(number, start, f"longer than {MAX_LINE:,} bytes")
                 continue
-            if not line.strip():
+            if line.isspace():  # (no copy of the line, as strip() would make)
                 continue
             try:
-                parsed = self._parse(orjson.loads(line))
+                decoded = self._decode(line)
+                if decoded is SKIP:
+                    continue
+                parsed = self._parse(decoded)
             except orjson.JSONDecodeError as exc:
-                self._bad(number, f"not JSON ({exc.msg})")
+                self._bad(number, start, f"not JSON ({exc.msg})")
                 continue
             except ValueError as exc:
-                self._bad(number, str(exc))
+                self._bad(number, start, str(exc))
                 continue
             if parsed is None:
                 self.other_lines += 1
                 continue
+            self.line_start = start
             yield parsed
 
-    def _bad(self, number: int, why: str) -> None:
+    def _bad(self, number: int, offset: int, why: str) -> None:
         self.bad_lines += 1
         if self._first_bad is None:
             self._first_bad = f"line {number}: {printable(why)}"
+            self.first_bad = (offset, why)
+
+    def absorb(
+        self, other_lines: int, bad_lines: int, first_bad: tuple[int, int, str] | None
+    ) -> None:
+        """Take the counts of the processes of a split scan that read this file, for
+        :meth:`skipped` and :meth:`problem`; ``first_bad`` is (line number, offset, why)."""
+        self.other_lines += other_lines
+        self.bad_lines += bad_lines
+        if first_bad is not None:
+            self._first_bad = f"line {first_bad[0]}: {printable(first_bad[2])}"
 
     def problem(self) -> str | None:
         """One line on the lines that were passed over, or None if there were none."""
@@ -139,10 +203,18 @@ class RecordFile:
             f"(first: {self._first_bad})"
         )
 
+    def skipped(self) -> str | None:
+        """One line on the valid lines that held no request (other event types of an
+        engine's log), or None if there were none."""
+        if not self.other_lines:
+            return None
+        lines = "line was" if self.other_lines == 1 else "lines were"
+        return f"{self.name}: {self.other_lines:,} {lines} {self.other}, skipped"
+
     def after_reading(self) -> list[str]:
-        """:meth:`problem`, as a list."""
-        problem = self.problem()
-        return [problem] if problem is not None else []
+        """What to tell the user once the file has been read: :meth:`skipped` and
+        :meth:`problem`, those that have something to say."""
+        return [line for line in (self.skipped(), self.problem()) if line is not None]
 
     def close(self) -> None:
         """Close the file (not stdin)."""

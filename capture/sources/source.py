@@ -57,13 +57,17 @@ class FileSource:
     that a UI can show a progress bar for large files.
     """
 
-    def __init__(self, paths: Sequence[str], notify: Notify | None = None) -> None:
+    def __init__(
+        self, paths: Sequence[str], notify: Notify | None = None, kind: str | None = None
+    ) -> None:
+        """``kind``: what every path is (a name of
+        :data:`capture.sources.inputs.KINDS`); by default recognised by its first bytes."""
         self.paths = list(paths)
         self.name = ", ".join(paths) if len(paths) <= 2 else f"{paths[0]} and {len(paths) - 1} more"
         self._inputs: list[Input] = []
         try:
             for path in self.paths:
-                self._inputs.append(open_input(path))  # raises CaptureError early
+                self._inputs.append(open_input(path, kind))  # raises CaptureError early
         except CaptureError:
             for opened in self._inputs:
                 opened.close()

@@ -10,6 +10,7 @@ gap, and the end of input.
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
 import signal
@@ -292,3 +293,61 @@ def test_connections_idle_at_the_same_tick_close_in_one_order(tmp_path: Path) ->
     assert uris[:6] == later[:6] and sorted(uris[6:8]) == ["/a", "/b"]
     assert uris[8:] == later[6:]
     assert split([path], 2, LIMITS) == (want, counters)
+
+
+# -- record files (engine logs, JSONL) split by line ranges ----------------------
+
+
+def _mixed_eve(path: Path, events: int) -> None:
+    """An eve.json with http events (some identities, some merged headers), other
+    event types and a few broken lines, in an irregular order."""
+    lines = []
+    for n in range(events):
+        if n % 7 == 3:
+            lines.append(json.dumps({"timestamp": "2026-12-03T10:00:00+0000", "event_type": "dns"}))
+            continue
+        if n % 97 == 50:
+            lines.append("{broken" if n % 2 else '{"event_type": "http"}')
+            continue
+        headers = [{"name": "Host", "value": f"h{n % 13}.example"}]
+        if n % 11 == 0:
+            headers.append({"name": "X-MSISDN", "value": f"4477009{n % 100000:05d}"})
+        if n % 5 == 0:
+            headers.append({"name": "Cookie", "value": f"id={n}; x=y" + "z" * (n % 300)})
+        event = {
+            "timestamp": f"2026-12-03T10:{n // 60 % 60:02d}:{n % 60:02d}.000000+0000",
+            "flow_id": n // 3,
+            "event_type": "http",
+            "src_ip": f"10.0.{n % 7}.2",
+            "src_port": 40000 + n % 1000,
+            "dest_ip": "192.0.2.80",
+            "dest_port": 80,
+            "tx_id": n % 3,
+            "http": {"url": f"/{n}?q={n}", "http_method": "GET", "request_headers": headers},
+        }
+        lines.append(json.dumps(event))
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("jobs", [2, 3, 4])
+def test_a_split_scan_of_engine_logs_writes_what_a_single_process_writes(
+    tmp_path: Path, jobs: int
+) -> None:
+    eve = tmp_path / "eve.json"
+    _mixed_eve(eve, 3000)
+    tsv = tmp_path / "http.log"
+    zeek = REPO / "tests" / "data" / "engines" / "zeek" / "header-names.http.log"
+    lines = zeek.read_text().replace("XXXXXXXXXX.XXXXXX", "1.5").splitlines(keepends=True)
+    rows = [line for line in lines if not line.startswith("#")]
+    tsv.write_text("".join(lines[1:9]) + "".join(rows) * 40)  # #separator to #types
+    runs = []
+    for n in (1, jobs):
+        out, err = io.StringIO(), io.StringIO()
+        code = scan([str(eve), str(tsv)], detector=IdentityDetector(), out=out, err=err, jobs=n)
+        runs.append((code, out.getvalue(), err.getvalue()))
+    assert runs[1] == runs[0]
+    code, out, err = runs[0]
+    assert code == 0 and len(out.splitlines()) > 3000, err
+    assert "231 identities in 231 requests" in err
+    assert "lines were other Suricata event types" in err
+    assert "lines were not Suricata eve.json events and passed over (first: line 51: " in err

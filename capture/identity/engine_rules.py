@@ -1,0 +1,212 @@
+"""The identity catalog as other engines' rules: Suricata signatures, a Zeek script
+raising a Notice, an Arkime rules file (``headerwatch rules --format``).
+
+Each writer is a pure function from a :class:`~capture.identity.catalog.Catalog`
+to text; :data:`RULE_FORMATS` is the table ``rules --format`` offers.
+
+What the rules match, and what they cannot: they look for a request header whose
+name is the catalog's spelling, in any case. headerwatch itself also matches the
+name's other spellings (``x_msisdn``, ``HTTP_X_MSISDN``, ``x.msisdn``), looks at
+values (phone numbers, IMEIs and IMSIs under any name, canaries, recurrence) and at
+cookies and query parameters: the engines' rules are a first filter, not the same
+detector.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from capture.identity.catalog import Catalog, CatalogEntry
+
+SID_BASE = 1_960_000
+"""First Suricata SID headerwatch uses; with :data:`SID_SPAN`, the range
+1,960,000-1,999,999: inside 1,000,000-1,999,999, the range sidallocation.org
+(the SID registry of Emerging Threats, OISF and other rule writers) reserves for
+local use, so no published ruleset collides with it."""
+SID_SPAN = 40_000
+
+
+def sids(catalog: Catalog) -> dict[str, int]:
+    """A stable SID per catalog entry (by normalised name): :data:`SID_BASE` plus the
+    CRC-32 of the name modulo :data:`SID_SPAN`, so that an entry keeps its SID when
+    others are added or removed. Names whose SIDs collide take the next free one,
+    in name order."""
+    taken: set[int] = set()
+    out: dict[str, int] = {}
+    for key in sorted(e.key for e in catalog.entries):
+        offset = zlib.crc32(key.encode("utf-8", "surrogateescape")) % SID_SPAN
+        while SID_BASE + offset in taken:
+            offset = (offset + 1) % SID_SPAN
+        taken.add(SID_BASE + offset)
+        out[key] = SID_BASE + offset
+    return out
+
+
+_URL = re.compile(r"https?://[^\s;,()\"']+")
+
+
+def references(entry: CatalogEntry, catalog: Catalog) -> list[str]:
+    """The URLs of the sources an entry cites (its own text, then the abbreviations
+    it uses, spelled out in the catalog's ``[sources]``), without repeats."""
+    texts = [entry.source]
+    texts += [meaning for abbr, meaning in catalog.sources.items() if abbr in entry.source]
+    seen: dict[str, None] = {}
+    for text in texts:
+        for url in _URL.findall(text):
+            seen.setdefault(url.rstrip(".:"), None)
+    return list(seen)
+
+
+def _rule_text(text: str) -> str:
+    """Text safe inside a Suricata ``msg`` (no quote, semicolon or backslash)."""
+    return re.sub(r"[\"\\;]", "", text)
+
+
+def _content(name: str) -> str:
+    """A header name as Suricata content: printable ASCII kept, the rest as hex."""
+    out = []
+    for byte in name.encode("utf-8", "surrogateescape"):
+        char = chr(byte)
+        if 0x21 <= byte < 0x7F and char not in '";\\|:':
+            out.append(char)
+        else:
+            out.append(f"|{byte:02x}|")
+    return "".join(out).replace("||", " ")
+
+
+def suricata_rules(catalog: Catalog) -> str:
+    """One Suricata rule per catalog entry: an alert when a request carries the header
+    (``http.header_names``, whose buffer is each name between CRLFs), with the
+    entry's kind in ``msg``, its severity as ``signature_severity`` (high: Major,
+    medium: Minor, else Informational) and its sources' URLs in ``reference``."""
+    numbers = sids(catalog)
+    lines = [
+        "# headerwatch identity headers as Suricata rules (headerwatch rules --format suricata).",
+        f"# SIDs {SID_BASE:,}-{SID_BASE + SID_SPAN - 1:,}, stable per header name. Suricata 7+.",
+        "# They match the catalog's spelling in any case; headerwatch also reads values.",
+    ]
+    for entry in sorted(catalog.entries, key=lambda e: numbers[e.key]):
+        severity = {"high": "Major", "medium": "Minor"}.get(entry.severity, "Informational")
+        refs = "".join(
+            f" reference:url,{url.split('://', 1)[1]};" for url in references(entry, catalog)[:3]
+        )
+        # The client is who the header exposes: the target is the source address.
+        lines.append(
+            "alert http $HOME_NET any -> $EXTERNAL_NET any ("
+            f'msg:"HEADERWATCH IDENTITY {_rule_text(entry.name)} header ({entry.kind})"; '
+            "flow:established,to_server; "
+            f'http.header_names; content:"|0d 0a|{_content(entry.name)}|0d 0a|"; nocase; '
+            f"target:src_ip;{refs} classtype:policy-violation; "
+            f"sid:{numbers[entry.key]}; rev:1; "
+            "metadata:attack_target Client_Endpoint, deployment Perimeter, "
+            f"performance_impact Low, signature_severity {severity};)"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _zeek_string(text: str) -> str:
+    return '"' + re.sub(r'["\\]', lambda m: "\\" + m.group(0), text).replace("\n", " ") + '"'
+
+
+def zeek_script(catalog: Catalog) -> str:
+    """A Zeek script: a Notice (``Headerwatch::Identity_Header``) when a client sends
+    a catalog header (``http_header`` event; Zeek gives names upper-cased)."""
+    rows = ",\n".join(
+        f"\t\t[{_zeek_string(e.name.upper())}] = "
+        + _zeek_string(f"{e.kind}, {e.severity}: {e.description}")
+        for e in sorted(catalog.entries, key=lambda e: e.key)
+    )
+    return f"""##! headerwatch identity headers as a Zeek Notice (headerwatch rules --format zeek).
+##! Load it (zeek local.zeek headerwatch-identity.zeek, or @load it from local.zeek).
+##! A Notice per request that sends one of the headers below, to the notice log.
+
+@load base/frameworks/notice
+@load base/protocols/http
+
+module Headerwatch;
+
+export {{
+	redef enum Notice::Type += {{
+		## A client sent an HTTP request header that carries a subscriber or
+		## device identity (headerwatch's catalog).
+		Identity_Header,
+	}};
+
+	## The headers, upper-cased as Zeek's http_header event gives them, and
+	## what each carries.
+	const identity_headers: table[string] of string = {{
+{rows}
+	}} &redef;
+
+	## Whether the Notice's sub field holds the header's value (the identity).
+	option log_values = T;
+}}
+
+event http_header(c: connection, is_orig: bool, name: string, value: string)
+	{{
+	if ( ! is_orig || name !in identity_headers )
+		return;
+
+	local host = c?$http && c$http?$host ? c$http$host : cat(c$id$resp_h);
+	NOTICE([$note=Identity_Header,
+		$msg=fmt("%s sent to %s (%s)", name, host, identity_headers[name]),
+		$sub=log_values ? value : "",
+		$conn=c,
+		$identifier=cat(c$id$orig_h, name, host)]);
+	}}
+"""
+
+
+def _yaml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def arkime_rules(catalog: Catalog) -> str:
+    """An Arkime rules file: one rule per identity kind that tags the sessions whose
+    requests carry one of its headers (``http.request-header``, the request header
+    names, which Arkime keeps lower-cased)."""
+    by_kind: dict[str, list[str]] = {}
+    for entry in sorted(catalog.entries, key=lambda e: e.key):
+        by_kind.setdefault(entry.kind, []).append(entry.name.lower())
+    lines = [
+        "# headerwatch identity headers as Arkime rules (headerwatch rules --format arkime).",
+        "# Add to config.ini: rulesFiles=/etc/arkime/headerwatch-rules.yaml",
+        "# Then search in Arkime: tags == headerwatch-* (or tags == headerwatch-msisdn, ...).",
+        "---",
+        "version: 1",
+        "rules:",
+    ]
+    for kind, names in sorted(by_kind.items()):
+        lines += [
+            f"  - name: {_yaml_string(f'headerwatch {kind} headers')}",
+            '    when: "fieldSet"',
+            "    fields:",
+            "      http.request-header:",
+            *(f"        - {_yaml_string(name)}" for name in names),
+            "    ops:",
+            f"      tags: {_yaml_string(f'headerwatch-{kind}')}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFormat:
+    """One output of ``headerwatch rules --format``."""
+
+    name: str
+    what: str
+    write: Callable[[Catalog], str]
+
+
+RULE_FORMATS = {
+    f.name: f
+    for f in (
+        RuleFormat("suricata", "Suricata rules (http.header_names)", suricata_rules),
+        RuleFormat("zeek", "a Zeek script raising a Notice (http_header event)", zeek_script),
+        RuleFormat("arkime", "an Arkime rules file (tags by kind)", arkime_rules),
+    )
+}
+"""The engine formats of ``rules --format`` (``table`` is the catalog as a table)."""

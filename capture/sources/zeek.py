@@ -1,0 +1,232 @@
+"""Zeek ``http.log`` records as already-parsed requests, from TSV or JSON.
+
+Zeek writes one record per HTTP request (and its response). Its ASCII writer's
+default is tab-separated values with header lines (``#separator \\x09``,
+``#set_separator``, ``#empty_field``, ``#unset_field``, ``#fields``, ``#types``);
+with ``LogAscii::use_json=T`` it writes one JSON object a line with the same field
+names. :class:`ZeekTsv` turns a TSV line into the object the JSON line would be,
+so that one parse function, :func:`parsed_from_zeek`, reads both.
+
+Field mapping: ``ts``, ``uid`` (the flow number is its CRC-32, so that the requests
+of one connection share one), ``id.orig_h``/``id.orig_p``/``id.resp_h``/``id.resp_p``,
+``trans_depth``, ``method``, ``host``, ``uri``, ``version``, ``user_agent``,
+``referrer``, ``status_code``/``status_msg``. Zeek logs ``uri`` percent-decoded
+(``/a%20b`` as ``/a b``): a limit of the log, kept as logged.
+
+Headers: Zeek's own ``policy/protocols/http/header-names.zeek`` logs the client's
+header names only (``client_header_names``); the ``zeek-log-all-http-headers``
+package (github.com/sethhall/zeek-log-all-http-headers) adds the values in a
+parallel vector (``client_header_values``). Zeek upper-cases header names in its
+``http_header`` event, so the names read back upper-cased (a documented limit: the
+wire spelling is lost). With names only, the request's headers have empty values
+(but Host, User-Agent and Referer, which Zeek logs apart) and carry the
+:data:`~capture.model.NAMES_ONLY` anomaly, so that an identity header that was
+present is reported as a finding with no value.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from capture.model import NAMES_ONLY, Header, Parsed, Request, Response
+from capture.sources.records import SKIP
+from capture.text import from_bytes
+
+UPPER_CASED = "header names upper-cased by Zeek (the wire spelling is not logged)"
+HEADERS_NOT_LOGGED = (
+    "request headers not logged (Zeek http.log without header-names.zeek or "
+    "zeek-log-all-http-headers): only Host, User-Agent and Referer are known"
+)
+
+_KEPT_APART = {"HOST": "host", "USER-AGENT": "user_agent", "REFERER": "referrer"}
+_ESCAPE = re.compile(rb"\\(x[0-9a-fA-F]{2}|\\)")
+
+
+def _unescape(raw: bytes) -> str:
+    """A TSV field's text: Zeek writes ``\\xNN`` for separators and non-printable
+    bytes and ``\\\\`` for a backslash."""
+    if b"\\" in raw:
+        raw = _ESCAPE.sub(
+            lambda m: b"\\" if m.group(1) == b"\\" else bytes([int(m.group(1)[1:], 16)]), raw
+        )
+    return from_bytes(raw)
+
+
+class ZeekTsv:
+    """Decode the lines of one Zeek TSV log into JSON-like objects (the
+    :data:`~capture.sources.records.DecodeLine` of the ``zeek`` input kind).
+
+    Header lines set the separators and the fields, and give
+    :data:`~capture.sources.records.SKIP`; a JSON line (``{``) is decoded as JSON,
+    so that the same kind reads Zeek's JSON logs too."""
+
+    def __init__(self) -> None:
+        self.separator = b"\t"
+        self.set_separator = b","
+        self.empty = b"(empty)"
+        self.unset = b"-"
+        self.fields: list[str] | None = None
+        self.types: list[str] = []
+
+    def __call__(self, line: bytes) -> Any:
+        line = line.rstrip(b"\r\n")
+        if line.startswith(b"{"):  # the JSON form of the same log
+            return orjson.loads(line)
+        if line.startswith(b"#"):
+            self._header(line)
+            return SKIP
+        if self.fields is None:
+            raise ValueError("a record before the #fields line: not a Zeek TSV log")
+        values = line.split(self.separator)
+        if len(values) != len(self.fields):
+            raise ValueError(f"{len(values)} fields where #fields names {len(self.fields)}")
+        obj: dict[str, Any] = {}
+        for name, kind, raw in zip(self.fields, self.types, values, strict=True):
+            if raw == self.unset:
+                continue
+            if kind.startswith(("vector", "set")):
+                obj[name] = (
+                    []
+                    if raw == self.empty
+                    else [_unescape(x) for x in raw.split(self.set_separator)]
+                )
+            elif kind in ("count", "port", "int"):
+                try:
+                    obj[name] = int(raw)
+                except ValueError:
+                    raise ValueError(f"{name}: not a number") from None
+            elif kind in ("time", "interval", "double"):
+                try:
+                    obj[name] = float(raw)
+                except ValueError:
+                    raise ValueError(f"{name}: not a time") from None
+            else:
+                obj[name] = "" if raw == self.empty else _unescape(raw)
+        return obj
+
+    def _header(self, line: bytes) -> None:
+        if line.startswith(b"#separator "):
+            self.separator = _unescape(line[11:]).encode("utf-8", "surrogateescape")
+            return
+        key, _, value = line[1:].partition(self.separator)
+        if key == b"set_separator":
+            self.set_separator = _unescape(value).encode("utf-8", "surrogateescape")
+        elif key == b"empty_field":
+            self.empty = value
+        elif key == b"unset_field":
+            self.unset = value
+        elif key == b"fields":
+            self.fields = [from_bytes(x) for x in value.split(self.separator)]
+        elif key == b"types":
+            self.types = [from_bytes(x) for x in value.split(self.separator)]
+        if self.fields is not None and len(self.types) != len(self.fields):
+            self.types = [*self.types, *["string"] * len(self.fields)][: len(self.fields)]
+
+
+def _ts(value: Any) -> float:
+    if type(value) is float or type(value) is int:
+        return float(value)
+    if isinstance(value, str):  # LogAscii::json_timestamps = JSON::TS_ISO8601
+        try:
+            return datetime.fromisoformat(value).timestamp()
+        except ValueError:
+            pass
+    raise ValueError("ts: not a time")
+
+
+def _str(obj: dict[str, Any], key: str) -> str:
+    value = obj.get(key)
+    if type(value) is not str:
+        raise ValueError(f"{key}: missing" if value is None else f"{key}: not a string")
+    return value
+
+
+def _int(obj: dict[str, Any], key: str, default: int | None = None) -> int:
+    value = obj.get(key, default)
+    if type(value) is not int:
+        raise ValueError(f"{key}: missing" if value is None else f"{key}: not an integer")
+    return value
+
+
+def _strings(obj: dict[str, Any], key: str) -> list[str] | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if type(value) is not list or not all(type(x) is str for x in value):
+        raise ValueError(f"{key}: not a list of strings")
+    return value
+
+
+def parsed_from_zeek(obj: Any) -> Parsed:
+    """One Zeek http.log record (as JSON, or as :class:`ZeekTsv` gives it) as a
+    request. Raises :class:`ValueError` naming the field that is wrong."""
+    if type(obj) is not dict:
+        raise ValueError("not a JSON object")
+    uid = _str(obj, "uid")
+    names = _strings(obj, "client_header_names")
+    values = _strings(obj, "client_header_values")
+    anomalies: list[str] = []
+    headers: list[Header]
+    if names is not None and values is not None:
+        if len(values) != len(names):
+            raise ValueError("client_header_values: not as many as client_header_names")
+        headers = list(zip(names, values, strict=True))
+        anomalies.append(UPPER_CASED)
+    elif names is not None:
+        headers = []
+        for name in names:
+            apart = _KEPT_APART.get(name.upper())
+            value = obj.get(apart) if apart is not None else None
+            headers.append((name, value if type(value) is str else ""))
+        anomalies += (NAMES_ONLY, UPPER_CASED)
+    else:
+        headers = []
+        for name, key in (("Host", "host"), ("User-Agent", "user_agent"), ("Referer", "referrer")):
+            value = obj.get(key)
+            if type(value) is str:
+                headers.append((name, value))
+        anomalies.append(HEADERS_NOT_LOGGED)
+    method = obj.get("method")
+    uri = obj.get("uri")
+    version = obj.get("version")
+    ts = _ts(obj.get("ts"))
+    request = Request(
+        ts=ts,
+        # Zeek's uid names the connection; the flow number is derived from it so
+        # that the requests of one connection share one.
+        flow=zlib.crc32(uid.encode("utf-8", "surrogateescape")),
+        depth=_int(obj, "trans_depth", 1),
+        src=_str(obj, "id.orig_h"),
+        sport=_int(obj, "id.orig_p"),
+        dst=_str(obj, "id.resp_h"),
+        dport=_int(obj, "id.resp_p"),
+        method=method if type(method) is str else "-",
+        uri=uri if type(uri) is str else None,
+        version=f"HTTP/{version}" if type(version) is str else None,
+        headers=tuple(headers),
+        body_length=_int(obj, "request_body_len", 0),
+        anomalies=tuple(anomalies),
+    )
+    response = None
+    status = obj.get("status_code")
+    if type(status) is int:
+        msg = obj.get("status_msg")
+        server = _strings(obj, "server_header_names") or []
+        server_values = _strings(obj, "server_header_values")
+        response = Response(
+            ts=ts,
+            version=request.version or "",
+            status=status,
+            reason=msg if type(msg) is str else "",
+            headers=tuple(
+                zip(server, server_values, strict=False)
+                if server_values is not None and len(server_values) == len(server)
+                else ((n, "") for n in server)
+            ),
+        )
+    return Parsed(request, response)

@@ -1,0 +1,114 @@
+"""``rules --format suricata|zeek|arkime``: the catalog as other engines' rules,
+checked by the engines' own tooling where it installs with pip (suricata-check;
+zeekscript, Zeek's tree-sitter parser); Arkime's YAML is only parsed as YAML."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+import zeekscript
+
+from capture.identity.catalog import load_catalog, make_entry
+from capture.identity.engine_rules import (
+    SID_BASE,
+    SID_SPAN,
+    arkime_rules,
+    references,
+    sids,
+    suricata_rules,
+    zeek_script,
+)
+
+CATALOG = load_catalog()
+
+
+def _rules() -> list[str]:
+    return [line for line in suricata_rules(CATALOG).splitlines() if line.startswith("alert")]
+
+
+def test_suricata_check_finds_nothing_in_the_suricata_rules_but_the_missing_created_at(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "headerwatch.rules"
+    path.write_text(suricata_rules(CATALOG))
+    out = tmp_path / "out"
+    out.mkdir()
+    checker = Path(sys.executable).parent / "suricata-check"
+    result = subprocess.run(
+        [str(checker), "-r", str(path), "-o", str(out), "--log-level", "WARNING"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    # A rule suricata-check cannot parse, or an option it does not know, is logged
+    # as a warning or an error.
+    assert "WARNING" not in result.stdout + result.stderr
+    assert "ERROR" not in result.stdout + result.stderr
+    reports = [json.loads(line) for line in (out / "suricata-check.jsonl").read_text().splitlines()]
+    assert len(reports) == len(CATALOG) == len(_rules())
+    # created_at would be a date made up: the catalog does not date its entries.
+    codes = {issue["code"] for report in reports for issue in report["issues"]}
+    assert codes == {"C101"}
+
+
+def test_each_suricata_rule_matches_its_header_name_in_the_header_names_buffer() -> None:
+    numbers = sids(CATALOG)
+    for entry, rule in zip(
+        sorted(CATALOG.entries, key=lambda e: numbers[e.key]), _rules(), strict=True
+    ):
+        assert f'http.header_names; content:"|0d 0a|{entry.name}|0d 0a|"; nocase;' in rule
+        assert f"sid:{numbers[entry.key]}; rev:1;" in rule
+        assert "flow:established,to_server;" in rule
+        for url in references(entry, CATALOG)[:3]:
+            assert f"reference:url,{url.split('://', 1)[1]};" in rule
+    assert any("reference:url,blog.jgc.org/" in rule for rule in _rules())
+
+
+def test_sids_are_unique_in_their_range_and_stay_when_an_entry_is_added() -> None:
+    numbers = sids(CATALOG)
+    assert len(set(numbers.values())) == len(numbers) == len(CATALOG)
+    assert all(SID_BASE <= n < SID_BASE + SID_SPAN for n in numbers.values())
+    grown = CATALOG.customized([make_entry("x-carrier-subscriber", "subscriber_id", "high")])
+    again = sids(grown)
+    assert {k: again[k] for k in numbers} == numbers
+
+
+def test_a_header_name_with_rule_syntax_in_it_is_written_as_hex() -> None:
+    odd = CATALOG.customized([make_entry('x-"a;b|c', "msisdn", "high")])
+    [rule] = [r for r in suricata_rules(odd).splitlines() if "x-|22|a|3b|b|7c|c" in r]
+    assert 'msg:"HEADERWATCH IDENTITY x-ab|c header (msisdn)"' in rule
+
+
+def test_the_zeek_script_parses_with_zeeks_own_parser_and_names_every_header(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "headerwatch-identity.zeek"
+    text = zeek_script(CATALOG)
+    path.write_text(text)
+    script = zeekscript.Script(str(path))
+    assert script.parse() and not script.has_error(), script.get_error()
+    for entry in CATALOG.entries:
+        assert f'\t\t["{entry.name.upper()}"] = "{entry.kind}, ' in text
+    # The handler's signature is the one Zeek's own header-names.zeek uses.
+    assert "event http_header(c: connection, is_orig: bool, name: string, value: string)" in text
+    broken = tmp_path / "broken.zeek"
+    broken.write_text(text.replace("\t}\n", "", 1).replace("event http_header(", "event ("))
+    script = zeekscript.Script(str(broken))
+    assert not script.parse() or script.has_error()
+
+
+def test_the_arkime_rules_file_is_yaml_in_arkimes_rule_shape() -> None:
+    data = yaml.safe_load(arkime_rules(CATALOG))
+    assert data["version"] == 1
+    names = set()
+    for rule in data["rules"]:
+        assert set(rule) == {"name", "when", "fields", "ops"} and rule["when"] == "fieldSet"
+        assert re.fullmatch(r"headerwatch-[a-z_]+", rule["ops"]["tags"])
+        names.update(rule["fields"]["http.request-header"])
+    assert names == {e.name.lower() for e in CATALOG.entries}

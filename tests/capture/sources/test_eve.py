@@ -1,0 +1,177 @@
+"""Suricata eve.json in: http events as requests, other event types counted."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capture.identity.detector import IdentityDetector
+from capture.scan import scan
+from capture.sources.eve import HEADERS_NOT_DUMPED, merged_note, parsed_from_eve
+from capture.sources.inputs import open_input
+from capture.sources.records import RecordFile
+from tests.conftest import REPO
+
+ENGINES = REPO / "tests" / "data" / "engines"
+SURICATA = ENGINES / "suricata"
+
+
+def _scan(paths: list[str], **kw: Any) -> tuple[list[dict[str, Any]], str]:
+    out, err = io.StringIO(), io.StringIO()
+    scan(paths, detector=IdentityDetector(), out=out, err=err, jobs=1, **kw)
+    return [json.loads(line) for line in out.getvalue().splitlines()], err.getvalue()
+
+
+def _event(headers: list[tuple[str, str]], **http: Any) -> dict[str, Any]:
+    return {
+        "timestamp": "2026-12-03T10:00:00.250000+0100",
+        "flow_id": 1234567890123,
+        "event_type": "http",
+        "src_ip": "10.0.0.2",
+        "src_port": 40000,
+        "dest_ip": "192.0.2.80",
+        "dest_port": 80,
+        "proto": "TCP",
+        "tx_id": 2,
+        "http": {
+            "hostname": "example.com",
+            "url": "/a?b=c",
+            "http_method": "GET",
+            "protocol": "HTTP/1.1",
+            "request_headers": [{"name": n, "value": v} for n, v in headers],
+            **http,
+        },
+    }
+
+
+def test_the_eve_example_of_suricatas_docs_maps_onto_a_request_and_its_response() -> None:
+    source = open_input(str(SURICATA / "docs-dump-all-headers.eve.json"))
+    assert isinstance(source, RecordFile) and "Suricata" in source.what
+    [parsed] = list(source.requests())
+    request = parsed.request
+    assert (request.src, request.sport, request.dst, request.dport) == (
+        "192.168.2.14",
+        50096,
+        "209.53.113.5",
+        80,
+    )
+    assert (request.method, request.uri, request.version) == ("GET", "/test/file.json", "HTTP/1.1")
+    assert (request.flow, request.depth) == (586497171462735, 1)
+    assert request.ts == datetime(2015, 3, 25, 15, 40, 41, tzinfo=UTC).timestamp()
+    assert request.headers == (("User-Agent", "Wget/1.13.4 (linux-gnu)"), ("Accept", "*/*"))
+    assert parsed.response is not None and parsed.response.status == 200
+    assert parsed.response.headers == (("Date", "Wed, 25 Mar 2015 15:40:41 GMT"),)
+    assert source.other_lines == 1  # the docs' alert event
+
+
+def test_other_event_types_are_counted_skipped_and_the_scan_says_how_many() -> None:
+    # A real eve.json from suricata-verify (a fileinfo event) and the docs' alert.
+    records, err = _scan(
+        [
+            str(SURICATA / "verify-output-eve-fileinfo.eve.json"),
+            str(SURICATA / "docs-dump-all-headers.eve.json"),
+        ]
+    )
+    assert len(records) == 1
+    assert "verify-output-eve-fileinfo.eve.json: 1 line was other Suricata event types" in err
+    assert "not JSON" not in err and "passed over" not in err
+
+
+def test_an_identity_header_in_an_eve_event_is_found_with_the_request_line_and_tuple(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "eve.json"
+    lines = [
+        _event([("Host", "example.com"), ("X-MSISDN", "447700900123")]),
+        {"timestamp": "2026-12-03T10:00:01+0000", "event_type": "dns", "dns": {}},
+        {"timestamp": "2026-12-03T10:00:02+0000", "event_type": "flow", "flow": {}},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    [record], err = _scan([str(path)])
+    assert (record["dst"], record["host"], record["uri"], record["depth"]) == (
+        "192.0.2.80",
+        "example.com",
+        "/a?b=c",
+        3,
+    )
+    assert record["ts"] == datetime(2026, 12, 3, 9, 0, 0, 250000, tzinfo=UTC).timestamp()
+    [finding] = record["findings"]
+    assert (finding["name"], finding["kind"], finding["normalized"]) == (
+        "X-MSISDN",
+        "msisdn",
+        "+447700900123",
+    )
+    assert "2 lines were other Suricata event types" in err
+
+
+def test_a_merged_duplicate_header_says_so_in_the_anomalies() -> None:
+    # Suricata (libhtp) sends two X-UIDH headers on as one value joined by ", ".
+    parsed = parsed_from_eve(
+        _event(
+            [
+                ("X-UIDH", "OTgxNTk2NDk0ADJVquRu5NS5+rSbBANlrp+13QL7CXLGsFHpMi4LsUHw, other"),
+                ("Accept-Language", "en-GB, en"),
+                ("If-Modified-Since", "Thu, 01 Jan 1970 00:00:00 GMT"),
+            ]
+        )
+    )
+    assert parsed is not None
+    assert parsed.request.anomalies == (merged_note("X-UIDH"),)
+
+
+def test_an_http_event_without_dumped_headers_keeps_what_suricata_logs_and_says_so() -> None:
+    event = _event([], http_user_agent="curl/8", http_refer="http://a.example/")
+    del event["http"]["request_headers"]
+    parsed = parsed_from_eve(event)
+    assert parsed is not None
+    assert parsed.request.headers == (
+        ("Host", "example.com"),
+        ("User-Agent", "curl/8"),
+        ("Referer", "http://a.example/"),
+    )
+    assert parsed.request.anomalies == (HEADERS_NOT_DUMPED,)
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"src_ip": None}, "src_ip: missing"),
+        ({"timestamp": "yesterday"}, "timestamp: not an ISO 8601 time"),
+        ({"http": {"request_headers": [["Host", "x"]]}}, "not a list of {name, value} objects"),
+        ({"event_type": None}, "event_type: missing"),
+    ],
+)
+def test_a_wrong_eve_line_is_passed_over_with_the_field_named(
+    tmp_path: Path, change: dict[str, Any], why: str
+) -> None:
+    bad = {**_event([("Host", "example.com")]), **change}
+    bad = {k: v for k, v in bad.items() if v is not None}
+    path = tmp_path / "eve.json"
+    path.write_text(json.dumps(_event([])) + "\n" + json.dumps(bad) + "\n")
+    records, err = _scan([str(path)], fmt="jsonl")
+    assert len(records) == 1
+    assert "1 line was not Suricata eve.json events and passed over (first: line 2: " in err
+    assert why in err
+
+
+def test_the_dashboards_file_source_reads_eve_named_or_recognised_and_tells_what_it_skipped() -> (
+    None
+):
+    from capture.model import Parsed
+    from capture.sources.source import FileSource
+
+    path = str(SURICATA / "docs-dump-all-headers.eve.json")
+    for kind in ("suricata", None):
+        notices: list[tuple[str, str]] = []
+        source = FileSource([path], notify=lambda *notice: notices.append(notice), kind=kind)  # noqa: B023
+        items = [item for item in source.frames() if item is not None]
+        assert len(items) == 1 and isinstance(items[0], Parsed)
+        assert items[0].request.uri == "/test/file.json"
+        assert notices == [
+            ("warning", f"{path}: 1 line was other Suricata event types (not http), skipped")
+        ]
