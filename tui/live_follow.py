@@ -83,7 +83,10 @@ def run_follow(
                 detector,
                 notices,
                 notify_box,
-                banner=f"following {args.follow} (records of a proxy); Ctrl-C to stop",
+                banner=(
+                    f"following {args.follow} (records: a proxy add-on or an engine log); "
+                    "Ctrl-C to stop"
+                ),
                 join=follower.join,
                 summary=summary,
             )
