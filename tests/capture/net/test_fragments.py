@@ -3,7 +3,10 @@ in IPv4 and IPv6 fragments found as tshark finds them (its default reassembly)."
 
 from __future__ import annotations
 
+import base64
+import re
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -224,3 +227,32 @@ def test_fragments_of_other_protocols_are_not_held() -> None:
     (first, *_) = ip_fragments(bytes(udp), 32, 5)
     assert decoder.decode(1.0, 1, first) is None
     assert decoder.skipped == {"IP protocol 17": 1} and decoder.fragments.pending == 0
+
+
+SURICATA = Path(__file__).resolve().parents[2] / "data" / "fragments"
+
+
+@pytest.mark.parametrize(
+    ("name", "tiny"),
+    [("frag-ip-tcp", 0), ("frag-eth-vlan-ipv6-tcp", 0), ("frag-ip-tcp-syn", 1)],
+)
+def test_the_segment_is_the_one_suricata_reassembled(name: str, tiny: int) -> None:
+    """Real captures of Suricata-verify: our reassembled TCP segment is the one in the
+    packet Suricata rebuilt (its test.yaml, tests/data/fragments/README.md)."""
+    yaml = (SURICATA / f"{name}.test.yaml").read_text()
+    packet = base64.b64decode(re.search(r'packet: "([^"]+)"', yaml).group(1))  # type: ignore[union-attr]
+    decoder = Decoder()
+    segments = [
+        seg
+        for frame in CaptureFile(str(SURICATA / f"{name}.pcap"))
+        if (seg := decoder.decode(frame.ts, frame.linktype, frame.data)) is not None
+    ]
+    assert len(segments) == 1
+    (seg,) = segments
+    # The TCP header ends the packet's headers: find it by the ports and sequence.
+    tcp = packet.index(struct.pack("!HHI", seg.sport, seg.dport, seg.seq))
+    assert packet[tcp + (packet[tcp + 12] >> 4) * 4 :] == seg.payload
+    assert seg.src in packet[:tcp] and seg.dst in packet[:tcp]
+    counts = decoder.fragments.counts()
+    assert counts["ip_datagrams_reassembled"] == 1 and counts["ip_fragments_tiny"] == tiny
+    assert not decoder.skipped
