@@ -34,7 +34,8 @@ the same bytes differ hopes the monitor keeps one and the server the other):
   piece costs its length plus :data:`PIECE_COST`); past it, the oldest datagrams
   are dropped (``ip_datagrams_evicted``). A datagram not complete
   :data:`TIMEOUT` seconds of *capture time* after its first fragment is dropped
-  (``ip_datagrams_timed_out``), as Linux's ``ipfrag_time`` (30 s) does.
+  (``ip_datagrams_timed_out``), as Linux's ``ipfrag_time`` (30 s) does; this is
+  checked as each fragment arrives (only fragments can add to what is held).
 * A fragment cut short by the capture's snap length cannot be reassembled; it is
   counted (``ip_fragments_cut``) and its datagram never completes.
 """
