@@ -59,6 +59,12 @@ class FuzzTarget:
     """Feed one input through the entry point; raises only ``expected`` (or a bug)."""
     expected: tuple[type[BaseException], ...] = ()
     """The documented one-line error types this entry point may raise on bad input."""
+    split: (
+        Callable[[bytes], tuple[bytes, list[bytes], Callable[[bytes, list[bytes]], bytes]]] | None
+    ) = None
+    """For inputs made of units (the frames of a capture): ``(head, units, join)``, so
+    that units are mutated one by one and the input rebuilt consistent around them
+    (record lengths rewritten). Random bytes rarely get past a file's framing."""
 
 
 # --- shared -------------------------------------------------------------------------
@@ -119,6 +125,31 @@ def _pcap_seeds() -> list[bytes]:
     return _files("*.pcap")
 
 
+def split_pcap(
+    data: bytes,
+) -> tuple[bytes, list[bytes], Callable[[bytes, list[bytes]], bytes]]:
+    """A classic pcap as its file header, its frames, and how to write them back with
+    their record headers (lengths rewritten, timestamps kept in order)."""
+    if len(data) < 24 or data[:4] not in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        return data, [], lambda head, frames: head
+    frames: list[bytes] = []
+    at = 24
+    while at + 16 <= len(data):
+        caplen = int.from_bytes(data[at + 8 : at + 12], "little")
+        frames.append(data[at + 16 : at + 16 + caplen])
+        at += 16 + caplen
+
+    def join(head: bytes, frames: list[bytes]) -> bytes:
+        out = [head]
+        for i, frame in enumerate(frames):
+            size = len(frame).to_bytes(4, "little")
+            out.append((1_000_000_000 + i).to_bytes(4, "little") + bytes(4) + size + size)
+            out.append(frame)
+        return b"".join(out)
+
+    return data[:24], frames, join
+
+
 def _pcapng_seeds() -> list[bytes]:
     return [*_files("*.pcapng"), _session_seed()]
 
@@ -126,6 +157,18 @@ def _pcapng_seeds() -> list[bytes]:
 def _gzip_seeds() -> list[bytes]:
     # Compressed with the fastest level: mutations then hit deflate blocks and the trailer.
     return [gzip.compress(seed, 1, mtime=0) for seed in _pcap_seeds()[:20]] + _files("*.gz")
+
+
+def split_gzip(
+    data: bytes,
+) -> tuple[bytes, list[bytes], Callable[[bytes, list[bytes]], bytes]]:
+    """:func:`split_pcap` inside gzip: the frames are mutated, then compressed again."""
+    try:
+        inner = gzip.decompress(data)
+    except (OSError, EOFError, ValueError):
+        return data, [], lambda head, frames: head
+    head, frames, join = split_pcap(inner)
+    return head, frames, lambda head, frames: gzip.compress(join(head, frames), 1, mtime=0)
 
 
 # --- sessions --------------------------------------------------------------------------
@@ -413,9 +456,9 @@ def _run_fragments(data: bytes) -> None:
 
 
 TARGETS: tuple[FuzzTarget, ...] = (
-    FuzzTarget("pcap", _pcap_seeds, _run_capture, (CaptureError,)),
+    FuzzTarget("pcap", _pcap_seeds, _run_capture, (CaptureError,), split_pcap),
     FuzzTarget("pcapng", _pcapng_seeds, _run_capture, (CaptureError,)),
-    FuzzTarget("gzip", _gzip_seeds, _run_capture, (CaptureError,)),
+    FuzzTarget("gzip", _gzip_seeds, _run_capture, (CaptureError,), split_gzip),
     FuzzTarget("http", _http_seeds, _run_http),
     FuzzTarget("session", lambda: [_session_seed()], _run_session, (CaptureError, SessionError)),
     FuzzTarget("config", lambda: CONFIG_SEEDS, _run_config, (ConfigError,)),
