@@ -4,6 +4,7 @@ in IPv4 and IPv6 fragments found as tshark finds them (its default reassembly)."
 from __future__ import annotations
 
 import base64
+import random
 import re
 import shutil
 import struct
@@ -11,6 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.net.decode import Decoder
@@ -256,3 +259,28 @@ def test_the_segment_is_the_one_suricata_reassembled(name: str, tiny: int) -> No
     counts = decoder.fragments.counts()
     assert counts["ip_datagrams_reassembled"] == 1 and counts["ip_fragments_tiny"] == tiny
     assert not decoder.skipped
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(
+    family=st.sampled_from(["v4", "v6"]),
+    size=st.integers(1, 40).map(lambda n: n * 8),
+    payload=st.binary(min_size=1, max_size=1200),
+    order=st.randoms(use_true_random=False),
+    duplicates=st.integers(0, 3),
+)
+def test_any_fragmentation_in_any_order_gives_back_the_segment(
+    family: str, size: int, payload: bytes, order: random.Random, duplicates: int
+) -> None:
+    client, server = ADDRESSES[family]
+    frame = tcp_frame(client, 40000, server, 80, 7, 9, 0x18, payload)
+    pieces = ip_fragments(frame, size, 77)
+    pieces += [order.choice(pieces) for _ in range(duplicates)]
+    order.shuffle(pieces)
+    decoder = Decoder()
+    segments = [s for p in pieces if (s := decoder.decode(1.0, 1, p)) is not None]
+    whole = decoder.decode(1.0, 1, frame)
+    assert whole is not None
+    # The datagram completes once; a duplicate after that starts a new one that never does.
+    assert segments[:1] == [whole]
+    assert decoder.fragments.counters["ip_fragment_overlaps"] == 0
