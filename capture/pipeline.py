@@ -30,6 +30,7 @@ from capture.model import (
     Transit,
 )
 from capture.net.decode import Decoder, skippable
+from capture.net.fragments import fragments_summary
 from capture.net.reassembly import Limits, Reassembler
 from capture.net.shard import Shard
 from capture.sources.frames import TICK, CaptureFile, Frame
@@ -413,6 +414,7 @@ class Pipeline:
             "active_flows": self.reassembler.active_flows,
             "buffered_bytes": self.reassembler.buffered_bytes,
         }
+        counters.update(self.decoder.fragment_counts())
         counters.update(self.reassembler.counters)
         counters.update(self.tracker.counters)
         return counters
@@ -460,6 +462,8 @@ def summarize(c: dict[str, int], skipped: Counter[str]) -> str:
         more = len(skipped) - 4
         frames = counted(sum(skipped.values()), "frame")
         parts.append(f"skipped {frames} ({top}{', …' if more > 0 else ''})")
+    if c.get("ip_fragments"):
+        parts.append(fragments_summary(c))
     if c["gaps"]:
         touched = c.get("gap_requests", 0)
         parts.append(

@@ -316,8 +316,15 @@ def save_session(
         with atomic_output(out_path) as temp, PcapngWriter(temp, info.to_comment()) as writer:
             for capture in captures:
                 for frame in capture:
+                    fragments = decoder.fragments.counters["ip_fragments"]
                     seg = decoder.decode(frame.ts, frame.linktype, frame.data)
-                    if keep is not None and (seg is None or addresses.conn(seg) not in keep):
+                    # IP fragments are all kept: whose a later fragment is shows only
+                    # once its datagram is whole, and without it the request is lost.
+                    if (
+                        keep is not None
+                        and decoder.fragments.counters["ip_fragments"] == fragments
+                        and (seg is None or addresses.conn(seg) not in keep)
+                    ):
                         continue
                     # Our old tags are replaced by the current state; other tools'
                     # comments stay.
@@ -473,6 +480,16 @@ def load_annotations(paths: Sequence[str]) -> SessionAnnotations:
             raise SessionError(str(exc)) from None
         for frame in capture:
             if not frame.comments:
+                data = frame.data
+                if not (
+                    frame.linktype == 1
+                    and data[12:14] == b"\x08\x00"
+                    and len(data) > 21
+                    and not (data[20] & 0x3F or data[21])
+                ):
+                    # Not the common untagged frame (Ethernet, IPv4, not a fragment):
+                    # it may be an IP fragment of a datagram a tagged frame completes.
+                    decoder.decode(frame.ts, frame.linktype, data)
                 continue
             parsed = [t for t in map(parse_tag, frame.comments) if t is not None]
             if not parsed:

@@ -12,6 +12,7 @@ import struct
 from collections import Counter
 from typing import NamedTuple
 
+from capture.net.fragments import MAX_DATAGRAM, Fragments
 from capture.net.shard import Shard
 
 # Link-layer header types (https://www.tcpdump.org/linktypes.html).
@@ -51,6 +52,8 @@ _IPV6_EXT_SIMPLE = frozenset((0, 43, 60))  # hop-by-hop, routing, destination op
 _IPV6_FRAGMENT = 44
 _IPV6_AH = 51
 _PROTO_TCP = 6
+# What may follow a Fragment header and still lead to TCP once the datagram is whole.
+_FRAGMENTABLE = frozenset((_PROTO_TCP, 43, 60, _IPV6_AH))
 
 _unpack_H = struct.Struct("!H").unpack_from
 _unpack_tcp = struct.Struct("!HHIIBB").unpack_from
@@ -104,8 +107,12 @@ def skippable(data: bytes, offset: int, skip: dict[bytes, bool]) -> bytes | None
 class Decoder:
     """Turns link-layer frames into TCP :class:`Segment` objects."""
 
-    def __init__(self, shard: Shard | None = None) -> None:
+    def __init__(self, shard: Shard | None = None, fragments: Fragments | None = None) -> None:
         self.skipped: Counter[str] = Counter()
+        self.fragments = fragments if fragments is not None else Fragments()
+        """IP fragments of TCP datagrams, reassembled (:mod:`capture.net.fragments`).
+        In a split scan every process reassembles them all (a later fragment has no
+        ports to tell whose it is); the TCP segment then goes to its shard."""
         # In a split scan, each skipped frame is counted by one process only: frames
         # of a connection by the connection's shard, the rest by shard 0.
         self._owns = shard.owns if shard is not None else None
@@ -161,6 +168,15 @@ class Decoder:
             # Address and control bytes (0xff 0x03) are optional (RFC 1661 ACFC).
             return self._ppp(ts, data, 2 if data[:2] == b"\xff\x03" else 0)
         return self._skip(f"link type {linktype}")
+
+    def fragment_counts(self) -> dict[str, int]:
+        """The fragment counters (:meth:`Fragments.counts`); in a split scan, zeros
+        except in the process that counts what belongs to no connection, since
+        every process reassembles every fragment."""
+        counts = self.fragments.counts()
+        if not self._counts_flowless:
+            counts = dict.fromkeys(counts, 0)
+        return counts
 
     def _skip(self, reason: str) -> Segment | None:
         """Count a frame we cannot use; always None, for ``return self._skip(...)``."""
@@ -257,15 +273,31 @@ class Decoder:
             ihl = (vihl & 0x0F) * 4
             if proto != _PROTO_TCP:
                 return self._skip(f"IP protocol {proto}")
-            if frag & 0x3FFF:
-                # More-fragments set or a non-zero offset: this is a piece of a
-                # datagram, and HTTP over fragmented TCP is vanishingly rare.
-                return self._skip("IP fragment")
             src = data[offset + 12 : offset + 16]
             dst = data[offset + 16 : offset + 20]
             start = offset + ihl
-            # total == 0 happens with TCP segmentation offload: trust the capture.
-            end = offset + total if total >= ihl else len(data)
+            if frag & 0x3FFF:
+                # More-fragments set or a non-zero offset: a piece of a datagram.
+                if ihl < 20 or total < ihl:
+                    return self._skip("bad IP fragment header")
+                end = offset + total
+                whole = self.fragments.add(
+                    ts,
+                    data[offset + 4 : offset + 6] + bytes((proto,)) + src + dst,
+                    (frag & 0x1FFF) * 8,
+                    bool(frag & 0x2000),
+                    data[start:end],
+                    end - start,
+                    proto,
+                    MAX_DATAGRAM - ihl,
+                )
+                if whole is None:
+                    return None
+                data = whole[1]
+                start, end = 0, len(data)
+            else:
+                # total == 0 happens with TCP segmentation offload: trust the capture.
+                end = offset + total if total >= ihl else len(data)
         elif version == 6:
             if len(data) < offset + 40:
                 return self._skip("truncated IP header")
@@ -275,6 +307,7 @@ class Decoder:
             dst = data[offset + 24 : offset + 40]
             start = offset + 40
             end = start + plen if plen else len(data)
+            reassembled = False
             while proto != _PROTO_TCP:
                 if proto in _IPV6_EXT_SIMPLE:
                     if len(data) < start + 2:
@@ -283,8 +316,29 @@ class Decoder:
                 elif proto == _IPV6_FRAGMENT:
                     if len(data) < start + 8:
                         return self._skip("truncated IPv6 extension header")
-                    if _unpack_H(data, start + 2)[0] & 0xFFF9:
-                        return self._skip("IP fragment")
+                    frag = _unpack_H(data, start + 2)[0]
+                    if frag & 0xFFF9:
+                        # Offset or More-fragments set (not an atomic fragment).
+                        proto = data[start]
+                        if proto not in _FRAGMENTABLE:
+                            return self._skip(f"IP protocol {proto}")
+                        if reassembled or plen == 0:
+                            return self._skip("bad IP fragment header")
+                        whole = self.fragments.add(
+                            ts,
+                            data[start + 4 : start + 8] + src + dst,
+                            frag & 0xFFF8,
+                            bool(frag & 1),
+                            data[start + 8 : end],
+                            end - start - 8,
+                            proto,
+                            MAX_DATAGRAM - (start + 8 - offset - 40),
+                        )
+                        if whole is None:
+                            return None
+                        proto, data = whole
+                        start, end, reassembled = 0, len(data), True
+                        continue
                     proto, hlen = data[start], 8
                 elif proto == _IPV6_AH:
                     if len(data) < start + 2:

@@ -188,6 +188,10 @@ def _pcapng_reader(name: str, tap: _Tap, magic: bytes) -> RawPcapNgReader:
                 if tap.first_read_empty:
                     raise
                 raise _Truncated from None
+            except Scapy_Exception:
+                # A damaged block after the first (a Section Header Block whose options
+                # are cut, found by fuzzing): nothing after it can be trusted.
+                raise _Truncated from None
 
     # scapy's reader metaclass opens files by name; this one is already open.
     reader = PcapNgFrames.__new__(PcapNgFrames)

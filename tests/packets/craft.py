@@ -167,3 +167,35 @@ def exchange(
     """A request and its response on an open conversation."""
     yield from conv.send(True, request, split)
     yield from conv.send(False, response)
+
+
+def ip_fragment(
+    frame: bytes, offset: int, length: int, more: bool, ident: int, data: bytes | None = None
+) -> bytes:
+    """One IP fragment of the Ethernet frame ``frame`` (IPv4 or IPv6, as
+    :func:`tcp_frame` makes it, no VLAN): ``length`` bytes of its IP payload from
+    ``offset`` (a multiple of 8), or ``data`` in their place (for overlaps that
+    change bytes). IPv4 fragments carry the identification ``ident``; IPv6 ones a
+    Fragment header with it."""
+    link, ethertype = frame[:12], frame[12:14]
+    part = frame[14:][(20 if ethertype == b"\x08\x00" else 40) :][offset : offset + length]
+    if data is not None:
+        part = data
+    if ethertype == b"\x08\x00":
+        header = bytearray(frame[14:34])
+        struct.pack_into("!HHH", header, 2, 20 + len(part), ident, (more << 13) | offset // 8)
+        header[10:12] = b"\0\0"
+        header[10:12] = struct.pack("!H", _checksum(bytes(header)))
+        return link + ethertype + bytes(header) + part
+    fixed = bytearray(frame[14:54])
+    struct.pack_into("!H", fixed, 4, 8 + len(part))
+    next_header = fixed[6]
+    fixed[6] = 44
+    fragment = struct.pack("!BxHI", next_header, offset | more, ident)
+    return link + ethertype + bytes(fixed) + fragment + part
+
+
+def ip_fragments(frame: bytes, size: int, ident: int) -> list[bytes]:
+    """The IP payload of ``frame`` in fragments of ``size`` bytes (a multiple of 8), in order."""
+    total = len(frame) - 14 - (20 if frame[12:14] == b"\x08\x00" else 40)
+    return [ip_fragment(frame, at, size, at + size < total, ident) for at in range(0, total, size)]

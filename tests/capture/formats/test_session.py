@@ -28,6 +28,7 @@ from capture.pipeline import Pipeline
 from capture.sources.frames import CaptureFile
 from capture.view.store import Store
 from tests.capture.factories import FakeDetector, finding
+from tests.capture.net.test_fragments import fragmented_capture
 from tests.helpers import conversation, save
 
 TSHARK = shutil.which("tshark")
@@ -160,6 +161,27 @@ def test_only_shown_keeps_whole_connections(tmp_path: Path) -> None:
     assert result.annotated == 3  # /ad, /1, /2
     frames = list(CaptureFile(out))
     assert len(frames) == result.frames < len(list(CaptureFile(source)))
+
+
+def test_a_request_in_ip_fragments_is_kept_whole_in_a_session_of_shown_requests(
+    tmp_path: Path,
+) -> None:
+    """The later fragments of a datagram carry no ports: saving only some connections
+    must keep them, or the request is gone from the session."""
+    frames = fragmented_capture("v4", "reversed")
+    other = conversation(client="10.0.0.9", cport=41000, ts=999.0)
+    frames += other.handshake() + other.send(True, _req("/other", "o.example"))
+    source = save(tmp_path, sorted(frames, key=lambda f: f[0]), "fragments.pcap")
+    store = _load([source])
+    by_uri = {e.record.request.uri: e for e in store}
+    by_uri["/fragmented/page?x=1"].comment = "in fragments"
+    out = str(tmp_path / "shown.pcapng")
+    result = save_session(out, [source], store, only={by_uri["/fragmented/page?x=1"].record.id})
+    reopened = _load([out])
+    assert [e.record.request.uri for e in reopened] == ["/fragmented/page?x=1"]
+    restore(reopened, [out])
+    assert [e.comment for e in reopened] == ["in fragments"]
+    assert result.annotated == 1 and result.unplaced == 0
 
 
 def test_comments_in_the_file(tmp_path: Path) -> None:

@@ -179,8 +179,11 @@ def test_snaplen_cut_is_counted_as_missing() -> None:
     ("linktype", "frame", "reason"),
     [
         (LINKTYPE_ETHERNET, bytes(Ether() / IP() / UDP() / b"x"), "IP protocol 17"),
-        (LINKTYPE_ETHERNET, bytes(Ether() / IP(flags="MF") / TCP()), "IP fragment"),
-        (LINKTYPE_ETHERNET, bytes(Ether() / IP(frag=10) / TCP()), "IP fragment"),
+        (
+            LINKTYPE_ETHERNET,
+            bytes(Ether() / IP(flags="MF", len=12) / TCP()),
+            "bad IP fragment header",
+        ),
         (LINKTYPE_ETHERNET, bytes(Ether() / IP() / GRE() / TCP4), "IP protocol 47"),
         (LINKTYPE_ETHERNET, bytes(Ether(type=0x0806)) + bytes(28), "ethertype 0x0806"),
         (LINKTYPE_ETHERNET, bytes(Ether() / TCP4)[:30], "truncated IP header"),
@@ -193,6 +196,15 @@ def test_unusable_frames_are_counted_by_reason(linktype: int, frame: bytes, reas
     decoder = Decoder()
     assert decoder.decode(1.0, linktype, frame) is None
     assert decoder.skipped == {reason: 1}
+
+
+def test_a_fragment_is_held_for_reassembly_not_skipped() -> None:
+    """capture/net/fragments.py puts them back together (tests/capture/net/test_fragments.py)."""
+    decoder = Decoder()
+    for frame in (bytes(Ether() / IP(flags="MF") / TCP()), bytes(Ether() / IP(frag=10) / TCP())):
+        assert decoder.decode(1.0, LINKTYPE_ETHERNET, frame) is None
+    assert not decoder.skipped
+    assert decoder.fragments.counts()["ip_fragments"] == 2
 
 
 def test_garbage_never_raises() -> None:

@@ -128,3 +128,16 @@ def test_a_header_block_of_4_gb_is_one_line(tmp_path: Path) -> None:
     path.write_bytes(struct.pack("<III", 0x0A0D0D0A, 0xFFFFFFF0, 0x1A2B3C4D) + b"\0" * 64)
     with pytest.raises(CaptureError, match="damaged capture header"):
         CaptureFile(str(path))
+
+
+def test_a_second_section_header_with_options_cut_ends_the_capture_there(tmp_path: Path) -> None:
+    """Found by fuzzing (tests/fuzz): scapy raised its own exception, a traceback."""
+    good = pcapng(range(len(_frames())), tsresol=6)
+    # A Section Header Block of 304 bytes, cut after its fixed 24.
+    bad = struct.pack("<II", 0x0A0D0D0A, 304) + struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)
+    path = tmp_path / "second-shb.pcapng"
+    path.write_bytes(good + bad)
+    code, out, err = _scan(path, "jsonl")
+    assert code == 0 and "Traceback" not in err
+    assert "capture is cut short; every request before the cut is reported" in err
+    assert MSISDN in out
