@@ -40,6 +40,7 @@ from tests.packets.craft import Conversation, ip_fragment, ip_fragments
 
 ROOT = Path(__file__).resolve().parents[2]
 PCAPS = ROOT / "tests" / "data" / "pcaps"
+DATA = ROOT / "tests" / "data"
 SEED_SIZE = 32 * 1024
 """Largest seed file taken: larger ones make each example slow without finding more."""
 SERVER = b"\n--server--\n"
@@ -407,6 +408,37 @@ def _run_jsonl(data: bytes) -> None:
     pipeline.summary()
 
 
+# --- other tools' records: HAR, Suricata eve.json, Zeek http.log ---------------------------
+
+
+def _data_seeds(*patterns: str) -> list[bytes]:
+    found = sorted(p for pattern in patterns for p in DATA.glob(pattern))
+    return [p.read_bytes()[:SEED_SIZE] for p in found]
+
+
+def _run_kind(kind: str) -> Callable[[bytes], None]:
+    """As ``scan --input KIND FILE`` reads it: :func:`open_input` with that kind, each
+    request through :meth:`Pipeline.feed_request` and written back as JSONL, then what
+    is said once the file has been read."""
+
+    def run(data: bytes) -> None:
+        source = open_input(_as_file(data, f"input.{kind}"), kind)
+        try:
+            assert not isinstance(source, CaptureFile)
+            pipeline = Pipeline(_detector())
+            for parsed in source.requests():
+                for event in pipeline.feed_request(parsed):
+                    record = getattr(event, "record", None)
+                    if record is not None:
+                        record_to_dict(record)
+            after_reading(source)
+            pipeline.summary()
+        finally:
+            source.close()
+
+    return run
+
+
 # --- IP fragments -----------------------------------------------------------------------
 
 
@@ -466,6 +498,19 @@ TARGETS: tuple[FuzzTarget, ...] = (
     FuzzTarget("echo", _echo_seeds, _run_echo),
     FuzzTarget("jsonl", _jsonl_seeds, _run_jsonl),
     FuzzTarget("ip-fragments", _fragment_seeds, _run_fragments),
+    FuzzTarget("har", lambda: _data_seeds("har/*.har"), _run_kind("har"), (CaptureError,)),
+    FuzzTarget(
+        "suricata",
+        lambda: _data_seeds("engines/suricata/*.json"),
+        _run_kind("suricata"),
+        (CaptureError,),
+    ),
+    FuzzTarget(
+        "zeek",
+        lambda: _data_seeds("engines/zeek/*.log", "engines/zeek/*.json", "engines/zeek/*.tsv"),
+        _run_kind("zeek"),
+        (CaptureError,),
+    ),
 )
 """Every fuzzed entry point (tests/fuzz/test_fuzz.py runs each)."""
 
