@@ -201,6 +201,37 @@ def open_cmd(path: Path) -> list[str]:
     return [sys.executable, "-c", OPEN_SCRIPT, str(path)]
 
 
+def costs(n: int = 20_000) -> tuple[float, float]:
+    """Bytes a half-open connection and a connection with data take, measured with
+    tracemalloc over ``n`` of each (what reassembly's HALF_OPEN_COST and FLOW_COST
+    charge)."""
+    import gc
+    import tracemalloc
+
+    from capture.net.decode import Segment
+    from capture.net.reassembly import Limits
+    from capture.pipeline import Pipeline
+
+    dst = bytes([198, 51, 100, 10])
+    head = b"GET / HTTP/1.1\r\nHost: a\r\n"
+    out = []
+    for data in (False, True):
+        reassembler = Pipeline(responses=False, limits=Limits(memory=1 << 40)).reassembler
+        gc.collect()
+        tracemalloc.start()
+        for i in range(n):
+            src, sport, isn = bytes([100, 64, i >> 8 & 255, i & 255]), 1024 + i, i * 7919
+            reassembler.frame_no = i + 1
+            reassembler.feed(Segment(1.0, src, sport, dst, 80, isn, 0, SYN, b""))
+            reassembler.feed(Segment(1.0, dst, 80, src, sport, i, isn + 1, SYN | ACK, b""))
+            if data:
+                reassembler.feed(Segment(1.0, src, sport, dst, 80, isn + 1, i + 1, ACK, head))
+        gc.collect()
+        out.append(tracemalloc.get_traced_memory()[0] / n)
+        tracemalloc.stop()
+    return out[0], out[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", help="directory for the captures (kept, reused)")
@@ -216,6 +247,14 @@ def main() -> None:
         directory = Path(tmp)
     exe = shutil.which("headerwatch") or str(Path(sys.executable).parent / "headerwatch")
     tshark = shutil.which("tshark")
+    from capture.net.reassembly import FLOW_COST, HALF_OPEN_COST, Limits
+
+    half_open, flow = costs()
+    print(
+        f"state per connection (tracemalloc): half-open {half_open:.0f} bytes (charged "
+        f"{HALF_OPEN_COST}), with data {flow:.0f} bytes (charged {FLOW_COST}); "
+        f"budget {Limits().memory >> 20} MiB"
+    )
     try:
         for case in args.cases.split(","):
             path = ensure(directory, case)

@@ -154,10 +154,12 @@ def test_response_bodies_and_acknowledgements_are_not_decoded(tmp_path: Path, fm
     capture = CaptureFile(path)
     records = [e for e in pipeline.run_capture(capture) if isinstance(e, RequestSeen)]
     assert len(records) == 1
-    # Handshake (3), request (1), the first response segment (1: is it a reflector's
-    # echo?) and the closing FINs (2); not the 13 other response segments, nor the
-    # 14 acknowledgements, nor the last bare ACK.
-    assert len(decoded) == 7
+    # Handshake (3: a connection is half-open until its first data, and those
+    # segments are all decoded), request (1), the first response segment (1: is it
+    # a reflector's echo?), the closing FINs (2) and the last bare ACK (the
+    # connection is gone by then); not the 13 other response segments, nor the 14
+    # acknowledgements.
+    assert len(decoded) == 8
     assert pipeline.packets == capture.records == len(frames)
     assert records[0].record.request.flow == 1
 
@@ -280,7 +282,8 @@ def test_acknowledgements_still_prove_gaps_when_bytes_wait(tmp_path: Path) -> No
 
 def _counters(n: int) -> dict[str, int]:
     keys = ("packets", "flows", "requests", "identities", "identity_requests", "gaps")
-    more = ("gap_bytes", "stream_buffer_overflows", "flows_evicted", "non_http_streams")
+    more = ("gap_bytes", "stream_buffer_overflows", "half_open_evicted", "flows_evicted")
+    more += ("non_http_streams",)
     counters = dict.fromkeys(keys + more + ("malformed_heads",), n)
     return counters | {"total_buffer_overflows": 0}
 
@@ -289,14 +292,16 @@ def test_the_summary_line_counts_in_words() -> None:
     assert summarize(_counters(1), Counter({"IP protocol 17": 1})) == (
         "1 packet; 1 TCP connection; 1 HTTP request; 1 identity in 1 request; "
         "skipped 1 frame (1 IP protocol 17); 1 capture gap (1 byte missing); "
-        "1 reassembly buffer overflow; 1 connection evicted (table full); "
+        "1 reassembly buffer overflow; 1 half-open connection evicted (memory limit); "
+        "1 connection with data evicted (memory limit); "
         "1 non-HTTP stream; 1 malformed HTTP head"
     )
     assert summarize(_counters(1200), Counter({"IP protocol 17": 1200})) == (
         "1,200 packets; 1,200 TCP connections; 1,200 HTTP requests; "
         "1,200 identities in 1,200 requests; skipped 1,200 frames (1,200 IP protocol 17); "
         "1,200 capture gaps (1,200 bytes missing); 1,200 reassembly buffer overflows; "
-        "1,200 connections evicted (table full); 1,200 non-HTTP streams; "
+        "1,200 half-open connections evicted (memory limit); "
+        "1,200 connections with data evicted (memory limit); 1,200 non-HTTP streams; "
         "1,200 malformed HTTP heads"
     )
     assert summarize(_counters(0), Counter()) == (
@@ -332,3 +337,35 @@ def test_damaged_frames_one_at_a_time_never_raise(seed: int) -> None:
         pipeline.feed(Frame(ts, 1, bytes(damaged)))
     pipeline.advance(1e9)
     pipeline.flush()
+
+
+@pytest.mark.parametrize("responses", [True, False])
+def test_a_request_on_a_connection_that_survives_a_syn_flood_is_reported(
+    responses: bool,
+) -> None:
+    """Half-open connections are evicted first: a keep-alive connection that carried
+    data keeps its place through a flood larger than the bound, and its next request
+    comes out with its identity (and the summary says what was evicted, and why)."""
+    from capture.net.reassembly import FLOW_COST, HALF_OPEN_COST
+
+    conv = conversation()
+    extra = "x-up-calling-line-id: 447700900123\r\n"
+    frames = conv.handshake() + conv.send(True, simple_request("/before", extra=extra))
+    frames += conv.send(False, _response(100))
+    for port in range(1000, 1050):  # a SYN flood: 50 half-open connections
+        frames.append((conv.ts, tcp_frame("10.9.0.1", port, "10.0.0.2", 80, port, 0, SYN)))
+    frames += conv.send(True, simple_request("/after", extra=extra))
+    frames += conv.send(False, _response(100)) + conv.close()
+    limits = Limits(memory=FLOW_COST + 10 * HALF_OPEN_COST)
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    pipeline = Pipeline(detector, limits=limits, responses=responses)
+    records = records_of(pipeline.run(Frame(ts, 1, data) for ts, data in frames))
+    assert [(r.request.uri, [f.kind for f in r.findings if f.is_identity]) for r in records] == [
+        ("/before", ["msisdn"]),
+        ("/after", ["msisdn"]),
+    ]
+    counters = pipeline.counters()
+    assert counters["half_open_evicted"] == 40
+    assert counters["flows_evicted"] == 0
+    assert "40 half-open connections evicted (memory limit)" in pipeline.summary()
+    assert "with data evicted" not in pipeline.summary()
