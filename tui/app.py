@@ -617,6 +617,7 @@ class HeaderwatchApp(App[int]):
 
     def on_unmount(self) -> None:
         self.stop_capture()
+        self.store.close()  # the spill file of older requests goes with the dashboard
 
     # -- messages from the capture thread ----------------------------------------------
 
