@@ -21,8 +21,9 @@ largest single process of the command) of:
 * ``headerwatch scan FILE`` as a user runs it (one process per CPU, up to 4, for
   files of 32 MB or more): the figure is per process;
 * the dashboard's load of the file without a screen (``open``'s pipeline, with
-  responses, into its store and exposure panel, as ``headerwatch open`` does:
-  ``--open``);
+  responses, into its store and exposure panel, as ``headerwatch open`` does),
+  and the dashboard itself (the Textual app under its test pilot, 160x50, no
+  terminal) until the file is loaded (``--no-open`` skips both);
 * ``tshark -n -r FILE -Y http.request -T fields -e http.request.uri``, the
   reference tool, given as the ratio headerwatch/tshark.
 
@@ -196,6 +197,31 @@ print(len(store), store.evicted, getattr(store, "spilled", 0))
 """
 
 
+APP_SCRIPT = """
+import asyncio, sys
+from capture.sources.source import FileSource
+from tui.app import HeaderwatchApp
+from tui.messages import SourceFinished
+from capture.identity.detector import IdentityDetector
+
+async def main():
+    messages = []
+    app = HeaderwatchApp(FileSource([sys.argv[1]]), IdentityDetector(), keymap={})
+    async with app.run_test(size=(160, 50), message_hook=messages.append) as pilot:
+        while not any(isinstance(m, SourceFinished) for m in messages):
+            await pilot.pause(0.5)
+        await pilot.pause(1.0)
+        print(len(app.store), app.store.evicted, app.store.spilled)
+
+asyncio.run(main())
+"""
+
+
+def app_cmd(path: Path) -> list[str]:
+    """``headerwatch open`` itself, the Textual app under its test pilot (no terminal)."""
+    return [sys.executable, "-c", APP_SCRIPT, str(path)]
+
+
 def open_cmd(path: Path) -> list[str]:
     """The dashboard's load of ``path`` without a screen (see OPEN_SCRIPT)."""
     return [sys.executable, "-c", OPEN_SCRIPT, str(path)]
@@ -281,16 +307,17 @@ def main() -> None:
                     print(f"  real requests reported with their MSISDN: {len(real):,} of 2,000")
                 print(f"  {err.splitlines()[-1] if err else ''}")
             if not args.no_open:
-                mb, err = peak(open_cmd(path), out)
-                ratio = f", {mb / ts_mb:.2f}x tshark" if ts_mb else ""
-                verdict = "within" if mb <= OPEN_LIMIT_MB else "OVER"
-                print(
-                    f"{case}: open (headless load): peak RSS {mb:.0f} MB (limit "
-                    f"{OPEN_LIMIT_MB} MB: {verdict}{ratio}); stored, evicted, spilled: "
-                    f"{out.read_text().strip()}"
-                )
-                if err:
-                    print(f"  {err.splitlines()[-1]}")
+                for label, make in (("open (headless load)", open_cmd), ("open (app)", app_cmd)):
+                    mb, err = peak(make(path), out)
+                    ratio = f", {mb / ts_mb:.2f}x tshark" if ts_mb else ""
+                    verdict = "within" if mb <= OPEN_LIMIT_MB else "OVER"
+                    print(
+                        f"{case}: {label}: peak RSS {mb:.0f} MB (limit "
+                        f"{OPEN_LIMIT_MB} MB: {verdict}{ratio}); stored, evicted, spilled: "
+                        f"{out.read_text().strip()}"
+                    )
+                    if err:
+                        print(f"  {err.splitlines()[-1]}")
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
