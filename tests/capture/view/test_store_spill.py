@@ -91,3 +91,16 @@ def test_where_no_spill_file_can_be_made_the_oldest_are_dropped_and_counted(
         store.add(_record(rid))
     assert store.spill_error
     assert len(store) == 20 and store.evicted == 10
+
+
+def test_the_bytes_charged_never_go_negative_and_come_back_to_zero(tmp_path: Path) -> None:
+    store = _store(tmp_path, keep=5)
+    response = Response(1001.5, "HTTP/1.1", 200, "OK", (("Server", "x"),))
+    for rid in range(1, 40):
+        store.add(_record(rid))
+        store.apply([ResponseSeen(rid, response), ResponseSeen(max(1, rid - 10), response)])
+        store.add(_record(rid))  # the same id again: replaced, charged anew
+        assert 0 <= store.bytes <= store.max_bytes  # type: ignore[operator]
+        assert store.bytes == sum(record_size(e.record) for e in store._order)
+    store.clear()
+    assert store.bytes == 0 and len(store) == 0 and store.spill_path is None
