@@ -205,13 +205,16 @@ from tui.messages import SourceFinished
 from capture.identity.detector import IdentityDetector
 
 async def main():
-    messages = []
+    finished = []  # only that: a hook that kept every message would keep every request
+    def hook(message):
+        if isinstance(message, SourceFinished):
+            finished.append(message)
     app = HeaderwatchApp(FileSource([sys.argv[1]]), IdentityDetector(), keymap={})
-    async with app.run_test(size=(160, 50), message_hook=messages.append) as pilot:
-        while not any(isinstance(m, SourceFinished) for m in messages):
+    async with app.run_test(size=(160, 50), message_hook=hook) as pilot:
+        while not finished:
             await pilot.pause(0.5)
         await pilot.pause(1.0)
-        print(len(app.store), app.store.evicted, app.store.spilled)
+        print(len(app.store), app.store.evicted, getattr(app.store, "spilled", 0))
 
 asyncio.run(main())
 """

@@ -67,6 +67,12 @@ BATCH_INTERVAL = 0.1
 """Seconds between batches from the capture thread: 10 wake-ups a second at most,
 short enough that a request is on screen well within 250 ms."""
 
+MAX_BACKLOG = 20_000
+"""Events handed to the UI thread and not yet taken in. Reading a file, the capture
+thread waits beyond this: a file is read far faster than the screen takes it in,
+and the events queued in between would each hold a request the store has already
+spilled, or is about to. A live capture never waits here (its own queue counts
+what it cannot keep)."""
 THREAD_FILTER_THRESHOLD = 20_000
 """Stores larger than this are filtered in a worker thread (the UI stays responsive)."""
 
@@ -482,6 +488,10 @@ class HeaderwatchApp(App[int]):
     ) -> None:
         super().__init__()
         self.recording = recording
+        self._backlog = 0
+        """Events posted by the capture thread, not yet ingested (see MAX_BACKLOG)."""
+        self._backlog_changed = threading.Condition()
+        self._stopping = False
         self.edits = 0
         """Marks and comments changed so far (a generation count)."""
         self.saved_edits = 0
@@ -578,10 +588,15 @@ class HeaderwatchApp(App[int]):
         """Called in the capture thread a few times a second: hand over, never block."""
         stats = batch[-1] if batch and isinstance(batch[-1], StatsSnapshot) else None
         events = batch[:-1] if stats is not None else batch
-        if events:
-            self.post_message(EventsArrived(events, time.monotonic()))
         source = self.source
         total = getattr(source, "total_bytes", 0)
+        if events:
+            with self._backlog_changed:
+                # A file waits for the screen to catch up; live never does.
+                while total and self._backlog > MAX_BACKLOG and not self._stopping:
+                    self._backlog_changed.wait(0.25)
+                self._backlog += len(events)
+            self.post_message(EventsArrived(events, time.monotonic()))
         if total:
             self.post_message(LoadProgress(getattr(source, "read_bytes", 0), total))
         if stats is not None:
@@ -589,6 +604,9 @@ class HeaderwatchApp(App[int]):
 
     def stop_capture(self) -> None:
         """Ask the source to stop (the capture thread ends soon after)."""
+        with self._backlog_changed:
+            self._stopping = True
+            self._backlog_changed.notify_all()
         if self.source is not None:
             self.source.stop()
 
@@ -645,6 +663,9 @@ class HeaderwatchApp(App[int]):
 
     def on_events_arrived(self, message: EventsArrived) -> None:
         self.ingest(message.events)
+        with self._backlog_changed:
+            self._backlog -= len(message.events)
+            self._backlog_changed.notify_all()
 
     def on_stats_updated(self, message: StatsUpdated) -> None:
         self.stats = message.stats
