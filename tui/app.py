@@ -45,7 +45,7 @@ from capture.sources.source import FrameSource
 from capture.sources.spool import size_text
 from capture.text import counted
 from capture.view.state import Refilter, ViewState
-from capture.view.store import Entry, Store
+from capture.view.store import Entry, Snapshot, Store
 from tui import keys as keymod
 from tui.detail import DetailPane
 from tui.exposure_panel import ExposurePanel
@@ -692,22 +692,26 @@ class HeaderwatchApp(App[int]):
 
     def save(self, request: SaveRequest, shown: Callable[[Entry], bool]) -> None:
         """Write the session or an export in a worker thread (the UI carries on)."""
-        entries = list(self.store)  # a snapshot: the store keeps growing meanwhile
-        shown_ids = [e.record.id for e in entries if shown(e)] if request.scope == "shown" else None
+        # A snapshot (the store keeps growing meanwhile); its spilled entries are read
+        # from disk in the worker, as it writes.
+        entries = self.store.snapshot()
         view_filter = self.main.view.active_filter
         whole = request.format == "pcapng" and request.scope == "all"
         done = (self.edits, self.seen_requests) if whole else None
-        self._write(request, entries, shown_ids, view_filter, done)
+        self._write(
+            request, entries, shown if request.scope == "shown" else None, view_filter, done
+        )
 
     @work(thread=True, exit_on_error=False, group="save", description="save session / export")
     def _write(
         self,
         request: SaveRequest,
-        entries: list[Entry],
-        shown_ids: list[int] | None,
+        entries: Snapshot,
+        shown: Callable[[Entry], bool] | None,
         view_filter: str,
         done: tuple[int, int] | None = None,
     ) -> None:
+        shown_ids = [e.record.id for e in entries if shown(e)] if shown is not None else None
         sources: Sequence[str] = self.session_paths
         recorded = None
         if self.recording is not None and request.format == "pcapng" and not self.redact:
@@ -827,7 +831,9 @@ def _action_callback(app: App[Any], screen: Screen[Any], action: str) -> Callabl
     return run
 
 
-def recording_note(recorded: Recorded, entries: list[Entry], shown_ids: list[int] | None) -> str:
+def recording_note(
+    recorded: Recorded, entries: Iterable[Entry], shown_ids: list[int] | None
+) -> str:
     """What a session saved from a live recording lacks, if anything ("" if nothing)."""
     if recorded.full_at is not None:
         wanted = None if shown_ids is None else set(shown_ids)
@@ -853,7 +859,7 @@ class SaveError(Exception):
 
 def write_entries(
     request: SaveRequest,
-    entries: list[Entry],
+    entries: Iterable[Entry],
     shown_ids: list[int] | None,
     *,
     sources: Sequence[str],
@@ -884,7 +890,7 @@ def write_entries(
         if result.unplaced:
             text += f"; {counted(result.unplaced, 'note')} could not be placed"
         return f"{text} to {request.path}"
-    chosen = entries
+    chosen: Iterable[Entry] = entries
     if shown_ids is not None:
         wanted = set(shown_ids)
         chosen = [e for e in entries if e.record.id in wanted]

@@ -174,18 +174,53 @@ class _Spill:
         )
         return Entry(record, marked, comment)
 
-    def entries(self) -> Iterator[Entry]:
-        """Copies of every spilled entry, in id order (of those spilled when called)."""
+    def spans(self) -> tuple[array[int], array[int], array[int]]:
+        """Copies of the index (ids, starts, ends): what a :class:`Snapshot` reads."""
         with self._lock:
-            spans = list(zip(self.starts, self.ends, strict=True))
-        for start, end in spans:
-            yield self._load(start, end)
+            return self.ids[:], self.starts[:], self.ends[:]
 
     def close(self) -> None:
         """Delete the file and its directory (idempotent)."""
         with contextlib.suppress(OSError):
             os.close(self._fd)
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class Snapshot:
+    """The store's entries at one moment, in id order, read lazily: spilled entries
+    come from disk only as the iteration reaches them, so a snapshot holds in memory
+    only what the store held there. Iterable more than once, and in a worker thread
+    while the store goes on (a spilled entry is a copy, as from :meth:`Store.get`)."""
+
+    __slots__ = ("_ends", "_ids", "_memory", "_spill", "_starts")
+
+    def __init__(self, spill: _Spill | None, memory: tuple[Entry, ...]) -> None:
+        self._spill = spill
+        self._ids, self._starts, self._ends = (
+            spill.spans() if spill is not None else (array("q"), array("q"), array("q"))
+        )
+        self._memory = memory
+
+    def __len__(self) -> int:
+        return len(self._ids) + len(self._memory)
+
+    @property
+    def last_id(self) -> int:
+        """The newest id in the snapshot (0 when empty)."""
+        if self._memory:
+            return self._memory[-1].record.id
+        return self._ids[-1] if self._ids else 0
+
+    def __iter__(self) -> Iterator[Entry]:
+        spill = self._spill
+        if spill is not None:
+            for start, end in zip(self._starts, self._ends, strict=True):
+                try:
+                    entry = spill._load(start, end)
+                except OSError:  # the store was cleared or closed meanwhile
+                    break
+                yield entry
+        yield from self._memory
 
 
 class Store:
@@ -243,18 +278,12 @@ class Store:
         # thread can filter or save while the owning thread keeps adding entries;
         # iterating the deque itself would raise "deque mutated during iteration".
         # Spilled entries (the oldest) come first, read back from disk.
-        memory = tuple(self._order)
-        if self._spill is None or not len(self._spill):
-            return iter(memory)
-        return self._all(memory)
+        return iter(self.snapshot())
 
-    def _all(self, memory: tuple[Entry, ...]) -> Iterator[Entry]:
-        assert self._spill is not None
-        ids = {e.record.id for e in memory}
-        for entry in self._spill.entries():
-            if entry.record.id not in ids:  # spilled after the snapshot: seen below
-                yield entry
-        yield from memory
+    def snapshot(self) -> Snapshot:
+        """Every entry as of now, for a worker thread (re-filter, save, export).
+        Call it from the thread that adds entries."""
+        return Snapshot(self._spill, tuple(self._order))
 
     def __reversed__(self) -> Iterator[Entry]:
         return reversed(self._order)
@@ -424,7 +453,7 @@ class Store:
         while the owning thread adds entries (it filters a snapshot).
         """
         match: Callable[[Entry], bool] = getattr(pred, "match", pred)
-        return [e.record.id for e in self if match(e)]
+        return [e.record.id for e in self.snapshot() if match(e)]
 
     def mark(self, record_id: int, marked: bool = True) -> Entry | None:
         """Set or clear the mark of an entry; None if it is not stored."""

@@ -104,3 +104,21 @@ def test_the_bytes_charged_never_go_negative_and_come_back_to_zero(tmp_path: Pat
         assert store.bytes == sum(record_size(e.record) for e in store._order)
     store.clear()
     assert store.bytes == 0 and len(store) == 0 and store.spill_path is None
+
+
+def test_a_snapshot_reads_spilled_entries_only_as_it_goes_and_a_refilter_sees_them(
+    tmp_path: Path,
+) -> None:
+    from capture.view.state import ViewState
+
+    store = _store(tmp_path)
+    for rid in range(1, 61):
+        store.add(_record(rid))
+    snapshot = store.snapshot()
+    assert len(snapshot) == 60 and snapshot.last_id == 60
+    store.add(_record(61))  # the store goes on; the snapshot does not
+    assert [e.id for e in snapshot] == list(range(1, 61))
+    assert [e.id for e in snapshot] == list(range(1, 61))  # and reads again
+    view = ViewState(store, "~u /r/1")
+    job = view.start_refilter()
+    assert job.run() == [1, *range(10, 20)]
