@@ -67,8 +67,8 @@ FLOW_COST = 3072
 """Bytes a connection that carried data is charged: its :class:`Flow`, both
 :class:`Half` objects, its table entries and the HTTP layer's state of it when
 empty. ``bench/memory_bench.py`` measures it with tracemalloc (about 2.9 KB). The
-bytes the HTTP layer buffers (a head being read, up to ``--max-head``; a request
-body, up to 64 KiB) are not charged."""
+bytes the HTTP layer holds for it (a head being read, up to ``--max-head``; a
+request body, up to 64 KiB) are charged on top (:attr:`Reassembler.state_bytes`)."""
 
 _HALF_OPEN = struct.Struct("<qddIIIIB")
 """A half-open connection: id, first and last capture time, then per direction the
@@ -325,8 +325,12 @@ class Reassembler:
 
     @property
     def state_bytes(self) -> int:
-        """Bytes of connection state charged against :attr:`Limits.memory`."""
-        return len(self._half_open) * HALF_OPEN_COST + len(self._lru) * FLOW_COST
+        """Bytes of connection state charged against :attr:`Limits.memory`: each
+        connection's fixed cost, and what the layer above holds for them (its
+        ``held_bytes``, when it has one: heads still arriving, request bodies)."""
+        fixed = len(self._half_open) * HALF_OPEN_COST + len(self._lru) * FLOW_COST
+        held: int = getattr(self.sink, "held_bytes", 0)
+        return fixed + held
 
     @property
     def buffered_bytes(self) -> int:
@@ -843,3 +847,6 @@ class Reassembler:
         if ts >= self.sweep_due:
             self.sweep_due = ts + 1.0
             self._sweep(ts)
+            if self.state_bytes > self.limits.memory:
+                # What the layer above holds grew with the data of open connections.
+                self._make_room()

@@ -369,3 +369,34 @@ def test_a_request_on_a_connection_that_survives_a_syn_flood_is_reported(
     assert counters["flows_evicted"] == 0
     assert "40 half-open connections evicted (memory limit)" in pipeline.summary()
     assert "with data evicted" not in pipeline.summary()
+
+
+def test_heads_still_arriving_are_charged_to_the_memory_bound() -> None:
+    """What the HTTP layer holds (a head that has not ended) counts against the bound:
+    a new connection evicts the least recent one stalled inside a large head, and
+    what that one sent is still reported (cut at the close)."""
+    from capture.net.reassembly import FLOW_COST
+
+    partial = b"GET /stalled HTTP/1.1\r\nHost: example.com\r\nX-Pad: " + b"p" * 8000
+    stalled: list[list[tuple[float, bytes]]] = []
+    for n in range(3):
+        conv = conversation(cport=41000 + n)
+        stalled.append(conv.handshake() + conv.send(True, partial))
+    fourth = conversation(cport=41003)
+    late = fourth.handshake() + fourth.send(True, simple_request("/fourth"))
+    pipeline = Pipeline(limits=Limits(memory=4 * FLOW_COST + 20_000), responses=False)
+    events = []
+    for ts, data in stalled[0] + stalled[1] + stalled[2]:
+        events += pipeline.feed(Frame(ts, 1, data))
+    held = pipeline.tracker.held_bytes
+    assert held >= 3 * len(partial)
+    assert pipeline.reassembler.state_bytes == 3 * FLOW_COST + held
+    assert pipeline.counters()["flows_evicted"] == 0
+    for ts, data in late:
+        events += pipeline.feed(Frame(ts, 1, data))
+    assert pipeline.counters()["flows_evicted"] == 1
+    assert pipeline.reassembler.state_bytes <= 4 * FLOW_COST + 20_000
+    events += pipeline.flush()
+    uris = [r.request.uri for r in records_of(events)]
+    assert sorted(uris) == ["/fourth", "/stalled", "/stalled", "/stalled"]
+    assert pipeline.tracker.held_bytes == 0  # all closed at the end
