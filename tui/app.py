@@ -67,7 +67,7 @@ BATCH_INTERVAL = 0.1
 """Seconds between batches from the capture thread: 10 wake-ups a second at most,
 short enough that a request is on screen well within 250 ms."""
 
-MAX_BACKLOG = 20_000
+MAX_BACKLOG = 5_000
 """Events handed to the UI thread and not yet taken in. Reading a file, the capture
 thread waits beyond this: a file is read far faster than the screen takes it in,
 and the events queued in between would each hold a request the store has already
