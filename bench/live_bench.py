@@ -13,7 +13,9 @@ at increasing rates, while each tool captures on the other end with the filter
 The truth is counted from the file itself: how many of the frames tcpreplay
 sent are TCP. For each run it reports the real loss (TCP frames sent minus frames
 the tool processed), what the tool itself reported as dropped (kernel, queue,
-unread at stop), and how long the tool took to finish after the replay ended
+unread at stop), its peak RSS (VmHWM of its largest process, read just before it
+is stopped; the dashboard's target, issue 15: at most 150 MB at 20,000 packets/s),
+and how long the tool took to finish after the replay ended
 (a long tail means it fell behind and lived off its socket buffer). Then, per
 tool, the highest rate with < 0.1% loss. A report, not a test: nothing asserted.
 
@@ -175,6 +177,25 @@ class Outcome:
     tail: float
     """Seconds from the stop signal to the tool's exit (draining its backlog)."""
     note: str = ""
+    peak_mb: float = 0.0
+    """Peak RSS of the tool's largest process, read just before it was stopped."""
+
+
+def _peak_mb(pid: int) -> float:
+    """Peak RSS (VmHWM) in MB of ``pid`` and its descendants, the largest of them."""
+    pids, i, peak = [pid], 0, 0
+    while i < len(pids):
+        try:
+            with open(f"/proc/{pids[i]}/task/{pids[i]}/children") as f:
+                pids += [int(p) for p in f.read().split()]
+            with open(f"/proc/{pids[i]}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]))
+        except OSError:
+            pass
+        i += 1
+    return peak / 1024
 
 
 def _number(pattern: str, text: str) -> int:
@@ -198,13 +219,14 @@ class Tcpdump:
             raise SystemExit(f"tcpdump did not start: {line}")
 
     def stop(self) -> Outcome:
+        peak = _peak_mb(self.proc.pid)
         t0 = time.monotonic()
         self.proc.send_signal(signal.SIGINT)
         _, err = self.proc.communicate(timeout=120)
         tail = time.monotonic() - t0
         captured = _number(r"(\d+) packets? captured", err)
         dropped = _number(r"(\d+) packets? dropped by kernel", err)
-        return Outcome(captured, max(dropped, 0), tail)
+        return Outcome(captured, max(dropped, 0), tail, peak_mb=peak)
 
 
 class Headless:
@@ -226,11 +248,14 @@ class Headless:
             raise SystemExit(f"headerwatch did not start: {line}{self.proc.stderr.read()}")
 
     def stop(self) -> Outcome:
+        peak = _peak_mb(self.proc.pid)
         t0 = time.monotonic()
         self.proc.send_signal(signal.SIGINT)
         _, err = self.proc.communicate(timeout=300)
         tail = time.monotonic() - t0
-        return _headerwatch_outcome(err, tail)
+        outcome = _headerwatch_outcome(err, tail)
+        outcome.peak_mb = peak
+        return outcome
 
 
 def _headerwatch_outcome(text: str, tail: float) -> Outcome:
@@ -294,18 +319,27 @@ class Dashboard:
         ).stdout
 
     def stop(self) -> Outcome:
+        pane = sh("tmux", "list-panes", "-t", self.session, "-F", "#{pane_pid}").split()
+        peak = _peak_mb(int(pane[0])) if pane else 0.0
         t0 = time.monotonic()
         sh("tmux", "send-keys", "-t", self.session, "q")
         deadline = time.monotonic() + 300
         screen = ""
+        asked = False
         while time.monotonic() < deadline:
             screen = self._screen()
             if "HWEXIT=" in screen:
                 break
+            if not asked and "(y/n)" in screen:
+                # q asks first when the live capture is unsaved (its spool).
+                sh("tmux", "send-keys", "-t", self.session, "y")
+                asked = True
             time.sleep(0.1)
         tail = time.monotonic() - t0
         subprocess.run(["tmux", "kill-session", "-t", self.session], capture_output=True)
-        return _headerwatch_outcome(screen, tail)
+        outcome = _headerwatch_outcome(screen, tail)
+        outcome.peak_mb = peak
+        return outcome
 
 
 TOOLS = {"tcpdump": Tcpdump, "headless": Headless, "dashboard": Dashboard}
@@ -335,7 +369,7 @@ def run(args: argparse.Namespace) -> None:
     failed: set[str] = set()
     header = (
         f"{'rate':>8} {'actual':>8} {'tool':<10} {'sent tcp':>10} {'processed':>10} "
-        f"{'real loss':>10} {'reported':>9} {'tail s':>7}"
+        f"{'real loss':>10} {'reported':>9} {'tail s':>7} {'peak RSS':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -358,7 +392,7 @@ def run(args: argparse.Namespace) -> None:
                 print(
                     f"{rate:>8,} {actual:>8,.0f} {tool.name:<10} {want:>10,} "
                     f"{outcome.processed:>10,} {ratio:>9.3%} {outcome.reported:>9,}"
-                    f"{truthful} {outcome.tail:>7.1f} {outcome.note}",
+                    f"{truthful} {outcome.tail:>7.1f} {outcome.peak_mb:>6.0f} MB {outcome.note}",
                     flush=True,
                 )
                 if ok:

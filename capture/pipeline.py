@@ -412,6 +412,8 @@ class Pipeline:
             "echo_waits_cut": self.hold_cut,
             "skipped_frames": sum(self.decoder.skipped.values()),
             "active_flows": self.reassembler.active_flows,
+            "half_open_flows": self.reassembler.half_open_flows,
+            "state_bytes": self.reassembler.state_bytes,
             "buffered_bytes": self.reassembler.buffered_bytes,
         }
         counters.update(self.decoder.fragment_counts())
@@ -473,8 +475,15 @@ def summarize(c: dict[str, int], skipped: Counter[str]) -> str:
     overflows = c["stream_buffer_overflows"] + c["total_buffer_overflows"]
     if overflows:
         parts.append(counted(overflows, "reassembly buffer overflow"))
+    # Per reason: half-open connections go first, and they cost no request.
+    if c.get("half_open_evicted"):
+        parts.append(
+            f"{counted(c['half_open_evicted'], 'half-open connection')} evicted (memory limit)"
+        )
     if c["flows_evicted"]:
-        parts.append(f"{counted(c['flows_evicted'], 'connection')} evicted (table full)")
+        parts.append(
+            f"{counted(c['flows_evicted'], 'connection')} with data evicted (memory limit)"
+        )
     if c["non_http_streams"]:
         parts.append(counted(c["non_http_streams"], "non-HTTP stream"))
     if c["malformed_heads"]:

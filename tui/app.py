@@ -52,7 +52,7 @@ from capture.sources.spool import size_text
 from capture.text import counted
 from capture.view.filter import Filter, compile_filter
 from capture.view.state import Refilter, ViewState, next_match
-from capture.view.store import Entry, Store
+from capture.view.store import Entry, Snapshot, Store
 from tui import keys as keymod
 from tui.detail import DetailPane
 from tui.exposure_panel import ExposurePanel
@@ -76,6 +76,12 @@ BATCH_INTERVAL = 0.1
 """Seconds between batches from the capture thread: 10 wake-ups a second at most,
 short enough that a request is on screen well within 250 ms."""
 
+MAX_BACKLOG = 5_000
+"""Events handed to the UI thread and not yet taken in. Reading a file, the capture
+thread waits beyond this: a file is read far faster than the screen takes it in,
+and the events queued in between would each hold a request the store has already
+spilled, or is about to. A live capture never waits here (its own queue counts
+what it cannot keep)."""
 THREAD_FILTER_THRESHOLD = 20_000
 """Stores larger than this are filtered in a worker thread (the UI stays responsive)."""
 
@@ -612,6 +618,10 @@ class HeaderwatchApp(App[int]):
         super().__init__()
         self.recording = recording
         self.record_session = record_session
+        self._backlog = 0
+        """Events posted by the capture thread, not yet ingested (see MAX_BACKLOG)."""
+        self._backlog_changed = threading.Condition()
+        self._stopping = False
         self.edits = 0
         """Marks and comments changed so far (a generation count)."""
         self.saved_edits = 0
@@ -708,10 +718,15 @@ class HeaderwatchApp(App[int]):
         """Called in the capture thread a few times a second: hand over, never block."""
         stats = batch[-1] if batch and isinstance(batch[-1], StatsSnapshot) else None
         events = batch[:-1] if stats is not None else batch
-        if events:
-            self.post_message(EventsArrived(events, time.monotonic()))
         source = self.source
         total = getattr(source, "total_bytes", 0)
+        if events:
+            with self._backlog_changed:
+                # A file waits for the screen to catch up; live never does.
+                while total and self._backlog > MAX_BACKLOG and not self._stopping:
+                    self._backlog_changed.wait(0.25)
+                self._backlog += len(events)
+            self.post_message(EventsArrived(events, time.monotonic()))
         if total:
             self.post_message(LoadProgress(getattr(source, "read_bytes", 0), total))
         if stats is not None:
@@ -719,6 +734,9 @@ class HeaderwatchApp(App[int]):
 
     def stop_capture(self) -> None:
         """Ask the source to stop (the capture thread ends soon after)."""
+        with self._backlog_changed:
+            self._stopping = True
+            self._backlog_changed.notify_all()
         if self.source is not None:
             self.source.stop()
 
@@ -749,6 +767,7 @@ class HeaderwatchApp(App[int]):
 
     def on_unmount(self) -> None:
         self.stop_capture()
+        self.store.close()  # the spill file of older requests goes with the dashboard
 
     # -- messages from the capture thread ----------------------------------------------
 
@@ -776,6 +795,9 @@ class HeaderwatchApp(App[int]):
 
     def on_events_arrived(self, message: EventsArrived) -> None:
         self.ingest(message.events)
+        with self._backlog_changed:
+            self._backlog -= len(message.events)
+            self._backlog_changed.notify_all()
 
     def on_stats_updated(self, message: StatsUpdated) -> None:
         self.stats = message.stats
@@ -802,22 +824,26 @@ class HeaderwatchApp(App[int]):
 
     def save(self, request: SaveRequest, shown: Callable[[Entry], bool]) -> None:
         """Write the session or an export in a worker thread (the UI carries on)."""
-        entries = list(self.store)  # a snapshot: the store keeps growing meanwhile
-        shown_ids = [e.record.id for e in entries if shown(e)] if request.scope == "shown" else None
+        # A snapshot (the store keeps growing meanwhile); its spilled entries are read
+        # from disk in the worker, as it writes.
+        entries = self.store.snapshot()
         view_filter = self.main.view.active_filter
         whole = request.format in ("pcapng", "records") and request.scope == "all"
         done = (self.edits, self.seen_requests) if whole else None
-        self._write(request, entries, shown_ids, view_filter, done)
+        self._write(
+            request, entries, shown if request.scope == "shown" else None, view_filter, done
+        )
 
     @work(thread=True, exit_on_error=False, group="save", description="save session / export")
     def _write(
         self,
         request: SaveRequest,
-        entries: list[Entry],
-        shown_ids: list[int] | None,
+        entries: Snapshot,
+        shown: Callable[[Entry], bool] | None,
         view_filter: str,
         done: tuple[int, int] | None = None,
     ) -> None:
+        shown_ids = [e.record.id for e in entries if shown(e)] if shown is not None else None
         sources: Sequence[str] = self.session_paths
         recorded = None
         if self.recording is not None and request.format == "pcapng" and not self.redact:
@@ -970,7 +996,9 @@ def _action_callback(app: App[Any], screen: Screen[Any], action: str) -> Callabl
     return run
 
 
-def recording_note(recorded: Recorded, entries: list[Entry], shown_ids: list[int] | None) -> str:
+def recording_note(
+    recorded: Recorded, entries: Iterable[Entry], shown_ids: list[int] | None
+) -> str:
     """What a session saved from a live recording lacks, if anything ("" if nothing)."""
     if recorded.full_at is not None:
         wanted = None if shown_ids is None else set(shown_ids)
@@ -996,7 +1024,7 @@ class SaveError(Exception):
 
 def write_entries(
     request: SaveRequest,
-    entries: list[Entry],
+    entries: Iterable[Entry],
     shown_ids: list[int] | None,
     *,
     sources: Sequence[str],
@@ -1038,7 +1066,7 @@ def write_entries(
         if result.unplaced:
             text += f"; {counted(result.unplaced, 'note')} could not be placed"
         return f"{text} to {request.path}"
-    chosen = entries
+    chosen: Iterable[Entry] = entries
     if shown_ids is not None:
         wanted = set(shown_ids)
         chosen = [e for e in entries if e.record.id in wanted]

@@ -441,11 +441,12 @@ class SessionAnnotations:
                             continue
                     elif tag.position != depth:
                         continue
+                    # Through the store: a spilled entry is a copy, written back.
                     if tag.kind == "mark":
-                        entry.marked = True
+                        store.mark(entry.id)
                         marked += 1
                     elif tag.kind == "comment":
-                        entry.comment = tag.text
+                        store.set_comment(entry.id, tag.text)
                         commented += 1
                     elif tag.kind == "injected":
                         # A note for Wireshark: what was injected comes back from

@@ -622,6 +622,7 @@ class HttpConnection:
         "depth",
         "echo",
         "flow",
+        "held",
         "outstanding",
         "probe",
         "probe_ts",
@@ -644,8 +645,23 @@ class HttpConnection:
         echo); None until that head has been seen."""
         self.probe: bytearray | None = None
         self.probe_ts = 0.0
+        self.held = 0
+        """Bytes this connection's readers held when last counted (see :meth:`buffered`)."""
         if flow.client is not None:
             self.assign_roles(flow.client)
+
+    def buffered(self) -> int:
+        """Bytes held for this connection: heads still arriving, a request body being
+        kept, the first response head being probed."""
+        first, second = self.readers
+        held = len(first.buf) + len(second.buf)
+        if first.current is not None:
+            held += len(first.current.body)
+        if second.current is not None:
+            held += len(second.current.body)
+        if self.probe is not None:
+            held += len(self.probe)
+        return held
 
     def assign_roles(self, client: int) -> None:
         """Side ``client`` sends requests; start (or restart) both readers."""
@@ -788,6 +804,9 @@ class HttpTracker:
         """Largest head (bytes): a longer one is cut there, flagged, and still read
         for identities up to the cut."""
         self.max_outstanding = max_outstanding
+        self.held_bytes = 0
+        """Bytes all connections hold in this layer (each counted after its last
+        bytes or gap): reassembly charges them to its memory bound."""
         self.counters: dict[str, int] = dict.fromkeys(
             (
                 "requests",
@@ -825,14 +844,21 @@ class HttpTracker:
         if conn is None:
             conn = flow.app = HttpConnection(self, flow)
         conn.feed(direction, ts, data)  # type: ignore[attr-defined]
+        held = conn.buffered()  # type: ignore[attr-defined]
+        if held != conn.held:  # type: ignore[attr-defined]
+            self.held_bytes += held - conn.held  # type: ignore[attr-defined]
+            conn.held = held  # type: ignore[attr-defined]
 
     def on_gap(self, flow: Flow, direction: int, ts: float, size: int) -> None:
         """Missing bytes."""
         conn = self._conn(flow)
         if conn.echo is None and conn.client is not None and direction != conn.client:
             conn.not_an_echo()  # the head that could tell is (partly) missing
-            return
-        conn.readers[direction].gap(ts, size)
+        else:
+            conn.readers[direction].gap(ts, size)
+        held = conn.buffered()
+        self.held_bytes += held - conn.held
+        conn.held = held
 
     def on_roles(self, flow: Flow) -> None:
         """The handshake named the client."""
@@ -843,7 +869,10 @@ class HttpTracker:
     def on_close(self, flow: Flow) -> None:
         """The connection ended."""
         if flow.app is not None:
-            self._conn(flow).close()
+            conn = self._conn(flow)
+            conn.close()
+            self.held_bytes -= conn.held
+            conn.held = 0
             flow.app = None
 
     # emission

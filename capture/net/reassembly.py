@@ -21,7 +21,8 @@ from __future__ import annotations
 import bisect
 import heapq
 import socket
-from collections import OrderedDict
+import struct
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -43,10 +44,13 @@ class Limits:
 
     stream_buffer: int = 1 << 20
     """Out-of-order bytes one direction may hold behind a hole."""
-    total_buffer: int = 64 << 20
+    total_buffer: int = 16 << 20
     """Out-of-order bytes all connections together may hold."""
-    max_flows: int = 100_000
-    """Connections tracked at once; the least recently active is evicted."""
+    memory: int = 32 << 20
+    """Bytes of connection state (the flow table): each tracked connection is
+    charged :data:`HALF_OPEN_COST` until it carries data, :data:`FLOW_COST` from
+    then on. Past it, half-open connections are evicted first (oldest first), then
+    the least recently active connection."""
     idle_timeout: float = 300.0
     """Seconds (capture time) after which a silent connection is closed."""
     closed_memory: int = 20_000
@@ -54,6 +58,37 @@ class Limits:
 
 
 FlowKey = tuple[bytes, int, bytes, int]
+
+HALF_OPEN_COST = 192
+"""Bytes a half-open connection (handshake segments only, no data yet) is charged:
+its entry in the half-open table. ``bench/memory_bench.py`` measures it with
+tracemalloc (about 160 bytes)."""
+FLOW_COST = 3072
+"""Bytes a connection that carried data is charged: its :class:`Flow`, both
+:class:`Half` objects, its table entries and the HTTP layer's state of it when
+empty. ``bench/memory_bench.py`` measures it with tracemalloc (about 2.9 KB). The
+bytes the HTTP layer holds for it (a head being read, up to ``--max-head``; a
+request body, up to 64 KiB) are charged on top (:attr:`Reassembler.state_bytes`)."""
+
+_HALF_OPEN = struct.Struct("<qddIIIIB")
+"""A half-open connection: id, first and last capture time, then per direction the
+initial and next sequence numbers, and flags (:data:`_ISN0` ...)."""
+_ISN0, _ISN1, _NEXT0, _NEXT1, _CLIENT_KNOWN, _CLIENT_B = 1, 2, 4, 8, 16, 32
+
+
+def _packed_key(src: bytes, sport: int, dst: bytes, dport: int) -> bytes:
+    """A connection's key as one small bytes object (the half-open table's keys)."""
+    return src + dst + sport.to_bytes(2, "big") + dport.to_bytes(2, "big")
+
+
+def _unpacked_key(packed: bytes) -> FlowKey:
+    n = (len(packed) - 4) // 2
+    return (
+        packed[:n],
+        int.from_bytes(packed[2 * n : 2 * n + 2], "big"),
+        packed[n : 2 * n],
+        int.from_bytes(packed[2 * n + 2 :], "big"),
+    )
 
 
 class _ClosedMemory:
@@ -234,6 +269,12 @@ class Reassembler:
         # Least recently active first, for idle and overflow eviction.
         self._lru: OrderedDict[int, Flow] = OrderedDict()
         self._closed = _ClosedMemory(self.limits.closed_memory)
+        # Half-open connections (no data yet: a SYN flood is made of them), kept
+        # compact: packed key (in the orientation of the first segment) -> packed
+        # state (_HALF_OPEN). A connection moves to _flows with its first data.
+        self._half_open: dict[bytes, bytes] = {}
+        # Their keys, oldest first (entries whose key is gone are stale, skipped).
+        self._half_open_order: deque[bytes] = deque()
         self._next_id = 1
         self._buffered = 0
         self.frame_no = 0
@@ -265,6 +306,7 @@ class Reassembler:
                 "stream_buffer_overflows",
                 "total_buffer_overflows",
                 "flows_evicted",
+                "half_open_evicted",
                 "flows_idle_closed",
                 "late_segments",
             ),
@@ -273,8 +315,22 @@ class Reassembler:
 
     @property
     def active_flows(self) -> int:
-        """Connections currently tracked (all of them, ours or not)."""
-        return len(self._lru)
+        """Connections currently tracked (all of them, ours or not, half-open too)."""
+        return len(self._lru) + len(self._half_open)
+
+    @property
+    def half_open_flows(self) -> int:
+        """Of :attr:`active_flows`, those that have carried no data yet."""
+        return len(self._half_open)
+
+    @property
+    def state_bytes(self) -> int:
+        """Bytes of connection state charged against :attr:`Limits.memory`: each
+        connection's fixed cost, and what the layer above holds for them (its
+        ``held_bytes``, when it has one: heads still arriving, request bodies)."""
+        fixed = len(self._half_open) * HALF_OPEN_COST + len(self._lru) * FLOW_COST
+        held: int = getattr(self.sink, "held_bytes", 0)
+        return fixed + held
 
     @property
     def buffered_bytes(self) -> int:
@@ -342,6 +398,10 @@ class Reassembler:
         entry = self._flows.get(key)
         flags = seg.flags
         if entry is None:
+            if self._half_open and self._half_open_segment(seg):
+                return
+            entry = self._flows.get(key)  # the segment made a half-open connection whole
+        if entry is None:
             if key in self._closed or (seg.dst, seg.dport, seg.src, seg.sport) in self._closed:
                 if not (flags & SYN and not flags & ACK):
                     if self.owns is None or self.owns(key):
@@ -350,6 +410,9 @@ class Reassembler:
                 self._closed.forget(key)
                 self._closed.forget((seg.dst, seg.dport, seg.src, seg.sport))
             if flags & RST:
+                return
+            if not (seg.payload or seg.missing or flags & FIN):
+                self._open_half(seg)
                 return
             flow = self._open(key, seg)
             direction = 0
@@ -430,9 +493,146 @@ class Reassembler:
         for raw in flow.raw_keys:
             if raw:
                 self._by_raw[raw] = flow
-        if len(self._lru) > self.limits.max_flows:
-            self._evict_one()
+        self._make_room()
         return flow
+
+    # -- half-open connections -------------------------------------------------
+
+    def _open_half(self, seg: Segment) -> None:
+        """A segment without data opens a connection: tracked as half-open, compactly."""
+        flow_id = self.frame_no or self._next_id
+        self._next_id += 1
+        packed = _packed_key(seg.src, seg.sport, seg.dst, seg.dport)
+        if self.owns is None or self.owns((seg.src, seg.sport, seg.dst, seg.dport)):
+            self.counters["flows"] += 1
+        state = _HALF_OPEN.pack(flow_id, seg.ts, seg.ts, 0, 0, 0, 0, 0)
+        self._half_open[packed] = self._half_open_update(state, 0, seg)
+        self._half_open_order.append(packed)
+        self._make_room()
+
+    @staticmethod
+    def _half_open_update(state: bytes, direction: int, seg: Segment) -> bytes:
+        """``state`` after segment ``seg`` (no data, no FIN) in ``direction``: what
+        :meth:`feed` does to a connection's halves for such a segment."""
+        flow_id, start, _, isn0, isn1, next0, next1, bits = _HALF_OPEN.unpack(state)
+        isns, nexts = [isn0, isn1], [next0, next1]
+        isn_bit, next_bit = (_ISN0, _NEXT0) if direction == 0 else (_ISN1, _NEXT1)
+        if seg.flags & SYN:
+            if not bits & isn_bit:
+                isns[direction] = seg.seq
+                nexts[direction] = (seg.seq + 1) & _MASK
+                bits |= isn_bit | next_bit
+            if not bits & _CLIENT_KNOWN:
+                # SYN alone comes from the client; SYN+ACK from the server.
+                client = 1 - direction if seg.flags & ACK else direction
+                bits |= _CLIENT_KNOWN | (_CLIENT_B if client else 0)
+        elif not bits & next_bit:
+            nexts[direction] = seg.seq
+            bits |= next_bit
+        return _HALF_OPEN.pack(flow_id, start, seg.ts, isns[0], isns[1], nexts[0], nexts[1], bits)
+
+    def _half_open_segment(self, seg: Segment) -> bool:
+        """Feed ``seg`` to its half-open connection, if it has one; True when that
+        was all (False: no such connection, or it was made whole for ``seg``)."""
+        half_open = self._half_open
+        packed = _packed_key(seg.src, seg.sport, seg.dst, seg.dport)
+        direction = 0
+        state = half_open.get(packed)
+        if state is None:
+            packed = _packed_key(seg.dst, seg.dport, seg.src, seg.sport)
+            state = half_open.get(packed)
+            if state is None:
+                return False
+            direction = 1
+        flags = seg.flags
+        if flags & RST:
+            del half_open[packed]
+            self._closed.add(_unpacked_key(packed), seg.ts)
+            return True
+        if flags & SYN and not flags & ACK:
+            isn_bit = _ISN0 if direction == 0 else _ISN1
+            fields = _HALF_OPEN.unpack(state)
+            if fields[7] & isn_bit and fields[3 + direction] != seg.seq:
+                # A new SYN with another ISN on the same 4-tuple: port reuse. The
+                # segment then opens a new connection.
+                del half_open[packed]
+                return False
+        if seg.payload or seg.missing or flags & FIN:
+            self._make_whole(packed, state)
+            return False
+        half_open[packed] = self._half_open_update(state, direction, seg)
+        return True
+
+    def _make_whole(self, packed: bytes, state: bytes) -> Flow:
+        """Data arrives on a half-open connection: it becomes a :class:`Flow`, as if
+        it had been one from its first segment."""
+        del self._half_open[packed]
+        flow_id, start, last, isn0, isn1, next0, next1, bits = _HALF_OPEN.unpack(state)
+        key = _unpacked_key(packed)
+        flow = Flow(flow_id, key, _ntop(key[0]), _ntop(key[2]), start)
+        flow.last_ts = last
+        flow.stamp = self.frame_no
+        if self.owns is not None and not self.owns(key):
+            flow.foreign = True
+            flow.halves[0].ignore = flow.halves[1].ignore = True
+        flow.owner = self
+        self._flows[key] = (flow, 0)
+        self._flows[(key[2], key[3], key[0], key[1])] = (flow, 1)
+        self._lru[flow.id] = flow
+        for raw in flow.raw_keys:
+            if raw:
+                self._by_raw[raw] = flow
+        for direction, isn, nxt, isn_bit, next_bit in (
+            (0, isn0, next0, _ISN0, _NEXT0),
+            (1, isn1, next1, _ISN1, _NEXT1),
+        ):
+            half = flow.halves[direction]
+            if bits & isn_bit:
+                half.isn = isn
+            if bits & next_bit:
+                half.next_seq = nxt
+                self._sync_skip(flow, direction)
+        if bits & _CLIENT_KNOWN:
+            flow.client = 1 if bits & _CLIENT_B else 0
+            if not flow.foreign:
+                self.sink.on_roles(flow)
+        self._make_room()
+        return flow
+
+    def _oldest_half_open(self) -> bytes | None:
+        """The key of the oldest half-open connection (stale queue entries dropped)."""
+        order, half_open = self._half_open_order, self._half_open
+        while order:
+            packed = order[0]
+            if packed in half_open:
+                return packed
+            order.popleft()
+        return None
+
+    def _compact_half_open_order(self) -> None:
+        """Rebuild the queue when most of it is stale (connections made whole)."""
+        if len(self._half_open_order) > 2 * len(self._half_open) + 1024:
+            self._half_open_order = deque(self._half_open)
+
+    # -- the memory bound ----------------------------------------------------------
+
+    def _make_room(self) -> None:
+        """Evict connections until the state fits :attr:`Limits.memory`: half-open
+        ones first (oldest first), then the least recently active."""
+        budget = self.limits.memory
+        while self.state_bytes > budget:
+            packed = self._oldest_half_open()
+            if packed is not None:
+                self._half_open_order.popleft()
+                del self._half_open[packed]
+                # Not remembered as closed: data that comes later opens it again.
+                if self.owns is None or self.owns(_unpacked_key(packed)):
+                    self.counters["half_open_evicted"] += 1
+            elif len(self._lru) > 1:
+                self._evict_one()
+            else:
+                break
+        self._compact_half_open_order()
 
     def _evict_one(self) -> None:
         """Close the least recently active connection to make room."""
@@ -595,8 +795,36 @@ class Reassembler:
             self.closing = flow
             self._close(flow)
         self.closing = None
+        self._sweep_half_open(limit)
         # Forget closed connections after twice the idle time (TIME_WAIT is minutes).
         self._closed.expire(now - 2 * self.limits.idle_timeout)
+
+    def _sweep_half_open(self, limit: float) -> None:
+        """Close half-open connections silent since before ``limit``.
+
+        The queue is in order of opening: one opened since ``limit`` ends the walk
+        (so are all behind it); one opened before but active since goes to the back.
+        """
+        order, half_open = self._half_open_order, self._half_open
+        for _ in range(len(order)):  # each entry once: those sent to the back stay
+            packed = order[0]
+            state = half_open.get(packed)
+            if state is None:
+                order.popleft()
+                continue
+            _, start, last, *_ = _HALF_OPEN.unpack(state)
+            if start >= limit:
+                break
+            order.popleft()
+            if last >= limit:
+                order.append(packed)
+                continue
+            del half_open[packed]
+            key = _unpacked_key(packed)
+            if self.owns is None or self.owns(key):
+                self.counters["flows_idle_closed"] += 1
+            self._closed.add(key, last)
+        self._compact_half_open_order()
 
     def flush(self) -> None:
         """End of input: close every connection, reporting unfilled holes as gaps."""
@@ -604,6 +832,10 @@ class Reassembler:
             self.closing = flow
             self._close(flow)
         self.closing = None
+        for packed, state in self._half_open.items():
+            self._closed.add(_unpacked_key(packed), _HALF_OPEN.unpack(state)[2])
+        self._half_open.clear()
+        self._half_open_order.clear()
 
     def tick(self, ts: float) -> None:
         """Time passes (capture time): close connections idle too long, once a second.
@@ -615,3 +847,6 @@ class Reassembler:
         if ts >= self.sweep_due:
             self.sweep_due = ts + 1.0
             self._sweep(ts)
+            if self.state_bytes > self.limits.memory:
+                # What the layer above holds grew with the data of open connections.
+                self._make_room()

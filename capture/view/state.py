@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from capture.view.filter import Filter, compile_filter
-from capture.view.store import Entry, Store
+from capture.view.store import Entry, Snapshot, Store
 
 Predicate = Callable[[Entry], bool]
 
@@ -23,8 +23,9 @@ class Refilter:
     """A recomputation of the shown rows, started by :meth:`ViewState.start_refilter`."""
 
     generation: int
-    entries: list[Entry]
-    """The store's entries when it started (a snapshot: the store keeps growing)."""
+    entries: Snapshot
+    """The store's entries when it started (a snapshot: the store keeps growing;
+    spilled entries are read from disk as the run reaches them)."""
     predicate: Predicate
     last: int
     """The newest id in the snapshot."""
@@ -209,9 +210,8 @@ class ViewState:
     def start_refilter(self) -> Refilter:
         """Begin recomputing the shown rows; an older unfinished one is then stale."""
         self.generation += 1
-        entries = list(self.store)
-        last = entries[-1].record.id if entries else 0
-        return Refilter(self.generation, entries, self.predicate(), last)
+        entries = self.store.snapshot()
+        return Refilter(self.generation, entries, self.predicate(), entries.last_id)
 
     def finish_refilter(self, job: Refilter, ids: list[int]) -> list[int] | None:
         """The rows to show once ``job`` computed ``ids``; None when a newer re-filter

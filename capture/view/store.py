@@ -6,13 +6,29 @@ event batches with :meth:`Store.apply`, and asks :meth:`Store.filter` for the id
 to show. Records stay immutable; what the user adds (a mark, a comment) lives on
 the mutable :class:`Entry` around the record.
 
-The store is bounded (:attr:`Store.max_records`): past the bound the oldest
-entries are dropped and counted in :attr:`Store.evicted`, never silently.
+The store is bounded in bytes (:attr:`Store.max_bytes`, :data:`DEFAULT_MAX_BYTES`,
+each record charged :func:`record_size`): past the bound the oldest entries are
+*spilled*, with their marks and comments, to a private file on disk (a
+``headerwatch-spill-*`` directory, 0700, in the system's temporary directory; the
+file 0600; removed by :meth:`Store.close`). A spilled entry stays retrievable: by
+id (:meth:`Store.get`), in iteration, filters, saves and exports, which read it
+back from the file; marks and comments set on it are written back. Only where no
+spill file can be made (or written) are the oldest entries dropped instead, past
+:attr:`Store.max_records`, and counted in :attr:`Store.evicted`, never silently.
 """
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import dataclasses
+import os
+import pickle
+import shutil
+import tempfile
+import threading
+import zlib
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,7 +37,25 @@ from typing import Any
 from capture.model import EchoSeen, Event, Record, RequestSeen, Response, ResponseSeen
 
 DEFAULT_MAX_RECORDS = 1_000_000
-"""Default bound of a store: about 1-2 GB of records with typical headers."""
+"""Entries kept in memory where nothing can be spilled: about 1-2 GB of records."""
+DEFAULT_MAX_BYTES = 64 << 20
+"""Default bound of the records a store keeps in memory (by :func:`record_size`);
+older ones are spilled to disk."""
+SPILL_PREFIX = "headerwatch-spill-"
+
+
+def record_size(record: Record) -> int:
+    """About how many bytes ``record`` and its entry take in memory (the store's
+    charge): a fixed part for the objects, and each header's text with the
+    overhead of its two strings and its pair."""
+    size = 1200 + len(record.request.body) + len(record.request.uri or "")
+    for name, value in record.request.headers:
+        size += len(name) + len(value) + 140
+    if record.response is not None:
+        size += 400
+        for name, value in record.response.headers:
+            size += len(name) + len(value) + 140
+    return size + 200 * len(record.findings)
 
 
 SEARCH_TEXT_FIELDS = (
@@ -84,28 +118,174 @@ class Entry:
         return tuple(dict.fromkeys(name for name, _ in moved.injected))
 
 
-class Store:
-    """Entries ordered by record id, bounded to :attr:`max_records` (oldest dropped first)."""
+class _Spill:
+    """Entries written out of memory: one file of compressed pickles, appended to
+    (a changed entry is written again), read back with ``pread`` so that a worker
+    thread can read while the owning thread writes."""
 
-    def __init__(self, max_records: int = DEFAULT_MAX_RECORDS) -> None:
+    def __init__(self, parent: str | None = None) -> None:
+        self.directory = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=parent)
+        os.chmod(self.directory, 0o700)
+        self.path = os.path.join(self.directory, "entries")
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        self._size = 0
+        self._lock = threading.Lock()
+        # Spilled ids, ascending, and where each one's latest copy starts and ends.
+        self.ids = array("q")
+        self.starts = array("q")
+        self.ends = array("q")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def _index(self, record_id: int) -> int:
+        i = bisect.bisect_left(self.ids, record_id)
+        return i if i < len(self.ids) and self.ids[i] == record_id else -1
+
+    def __contains__(self, record_id: int) -> bool:
+        return self._index(record_id) >= 0
+
+    def write(self, entry: Entry) -> None:
+        """Spill ``entry`` (or its newer copy): record, mark and comment."""
+        blob = zlib.compress(pickle.dumps((entry.record, entry.marked, entry.comment), 5), 1)
+        with self._lock:
+            os.write(self._fd, blob)
+            start = self._size
+            self._size += len(blob)
+            rid = entry.record.id
+            i = bisect.bisect_left(self.ids, rid)
+            if i < len(self.ids) and self.ids[i] == rid:
+                self.starts[i], self.ends[i] = start, self._size
+            else:
+                self.ids.insert(i, rid)
+                self.starts.insert(i, start)
+                self.ends.insert(i, self._size)
+
+    def read(self, record_id: int) -> Entry | None:
+        """A copy of the spilled entry ``record_id`` (None if it was not spilled)."""
+        with self._lock:
+            i = self._index(record_id)
+            if i < 0:
+                return None
+            start, end = self.starts[i], self.ends[i]
+        return self._load(start, end)
+
+    def _load(self, start: int, end: int) -> Entry:
+        record, marked, comment = pickle.loads(
+            zlib.decompress(os.pread(self._fd, end - start, start))
+        )
+        return Entry(record, marked, comment)
+
+    def spans(self) -> tuple[array[int], array[int], array[int]]:
+        """Copies of the index (ids, starts, ends): what a :class:`Snapshot` reads."""
+        with self._lock:
+            return self.ids[:], self.starts[:], self.ends[:]
+
+    def close(self) -> None:
+        """Delete the file and its directory (idempotent)."""
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class Snapshot:
+    """The store's entries at one moment, in id order, read lazily: spilled entries
+    come from disk only as the iteration reaches them, so a snapshot holds in memory
+    only what the store held there. Iterable more than once, and in a worker thread
+    while the store goes on (a spilled entry is a copy, as from :meth:`Store.get`)."""
+
+    __slots__ = ("_ends", "_ids", "_memory", "_spill", "_starts")
+
+    def __init__(self, spill: _Spill | None, memory: tuple[Entry, ...]) -> None:
+        self._spill = spill
+        self._ids, self._starts, self._ends = (
+            spill.spans() if spill is not None else (array("q"), array("q"), array("q"))
+        )
+        self._memory = memory
+
+    def __len__(self) -> int:
+        return len(self._ids) + len(self._memory)
+
+    @property
+    def last_id(self) -> int:
+        """The newest id in the snapshot (0 when empty)."""
+        if self._memory:
+            return self._memory[-1].record.id
+        return self._ids[-1] if self._ids else 0
+
+    def __iter__(self) -> Iterator[Entry]:
+        spill = self._spill
+        if spill is not None:
+            for start, end in zip(self._starts, self._ends, strict=True):
+                try:
+                    entry = spill._load(start, end)
+                except OSError:  # the store was cleared or closed meanwhile
+                    break
+                yield entry
+        yield from self._memory
+
+
+class Store:
+    """Entries ordered by record id, the newest :attr:`max_bytes` in memory, older
+    ones spilled to disk (see the module's docstring)."""
+
+    def __init__(
+        self,
+        max_records: int = DEFAULT_MAX_RECORDS,
+        max_bytes: int | None = DEFAULT_MAX_BYTES,
+        spill_dir: str | None = None,
+    ) -> None:
+        """``max_bytes=None``: no spilling, every entry in memory up to
+        ``max_records``. ``spill_dir``: where the spill directory is made (the
+        system's temporary directory by default)."""
         if max_records < 1:
             raise ValueError(f"max_records must be at least 1, not {max_records}")
         self.max_records = max_records
+        self.max_bytes = max_bytes
+        self.spill_dir = spill_dir
         self.evicted = 0
-        """Entries dropped because the store was full (oldest first)."""
+        """Entries dropped because the store was full and could not spill (oldest first)."""
+        self.spill_error = ""
+        """Why spilling stopped (the spill file could not be made or written), if it did."""
+        self.bytes = 0
+        """What the entries in memory are charged (:func:`record_size`)."""
         # A deque keeps id order and drops the oldest in O(1); the dict finds by id.
         # (Popping the first key of a plain dict over and over degrades to O(n).)
         self._order: deque[Entry] = deque()
         self._by_id: dict[int, Entry] = {}
+        self._sizes: dict[int, int] = {}
+        self._spill: _Spill | None = None
+
+    @property
+    def spilled(self) -> int:
+        """Entries held on disk rather than in memory."""
+        return len(self._spill) if self._spill is not None else 0
+
+    @property
+    def spill_path(self) -> str | None:
+        """The spill file, once there is one."""
+        return self._spill.path if self._spill is not None else None
+
+    def close(self) -> None:
+        """Delete the spill file (the dashboard exits): spilled entries are gone."""
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
 
     def __len__(self) -> int:
-        return len(self._order)
+        return len(self._order) + self.spilled
 
     def __iter__(self) -> Iterator[Entry]:
         # Over a snapshot (a C-level copy, ~5 ms per million entries): a worker
         # thread can filter or save while the owning thread keeps adding entries;
         # iterating the deque itself would raise "deque mutated during iteration".
-        return iter(tuple(self._order))
+        # Spilled entries (the oldest) come first, read back from disk.
+        return iter(self.snapshot())
+
+    def snapshot(self) -> Snapshot:
+        """Every entry as of now, for a worker thread (re-filter, save, export).
+        Call it from the thread that adds entries."""
+        return Snapshot(self._spill, tuple(self._order))
 
     def __reversed__(self) -> Iterator[Entry]:
         return reversed(self._order)
@@ -126,18 +306,42 @@ class Store:
         return out
 
     def __contains__(self, record_id: object) -> bool:
-        return record_id in self._by_id
+        if record_id in self._by_id:
+            return True
+        return self._spill is not None and isinstance(record_id, int) and record_id in self._spill
 
     def get(self, record_id: int) -> Entry | None:
-        """The entry of record ``record_id``, or None (never seen, evicted or cleared)."""
-        return self._by_id.get(record_id)
+        """The entry of record ``record_id``, or None (never seen, evicted or cleared).
+
+        A spilled entry comes back as a copy read from disk: change it through
+        :meth:`mark`, :meth:`set_comment` and the like, which write it back.
+        """
+        entry = self._by_id.get(record_id)
+        if entry is None and self._spill is not None:
+            return self._spill.read(record_id)
+        return entry
+
+    def _spilled_change(self, record_id: int, change: Callable[[Entry], None]) -> Entry | None:
+        """Apply ``change`` to spilled entry ``record_id`` and write it back."""
+        if self._spill is None:
+            return None
+        entry = self._spill.read(record_id)
+        if entry is not None:
+            change(entry)
+            self._spill.write(entry)
+        return entry
 
     def add(self, record: Record) -> Entry:
         """Store a record; a record whose id is already stored replaces it (marks kept)."""
         entry = self._by_id.get(record.id)
         if entry is not None:
             entry.record = record
+            self._resize(entry)
             return entry
+        if self._spill is not None and record.id in self._spill:
+            got = self._spilled_change(record.id, lambda e: setattr(e, "record", record))
+            assert got is not None
+            return got
         entry = Entry(record)
         order = self._order
         if not order or order[-1].record.id < record.id:
@@ -145,11 +349,42 @@ class Store:
         else:
             self._insert_in_order(entry)
         self._by_id[record.id] = entry
-        if len(order) > self.max_records:
-            oldest = order.popleft()
-            del self._by_id[oldest.record.id]
-            self.evicted += 1
+        size = self._sizes[record.id] = record_size(record)
+        self.bytes += size
+        self._make_room()
         return entry
+
+    def _resize(self, entry: Entry) -> None:
+        """An entry in memory changed its record: charge it anew."""
+        rid = entry.record.id
+        size = record_size(entry.record)
+        self.bytes += size - self._sizes.get(rid, 0)
+        self._sizes[rid] = size
+        self._make_room()
+
+    def _make_room(self) -> None:
+        """Spill the oldest entries while over :attr:`max_bytes` (down to 7/8 of it,
+        so spilling comes in batches); drop them, counted, where nothing can spill."""
+        order = self._order
+        budget = self.max_bytes
+        if budget is not None and self.bytes > budget and not self.spill_error:
+            try:
+                if self._spill is None:
+                    self._spill = _Spill(self.spill_dir)
+                while order and len(order) > 1 and self.bytes > budget - budget // 8:
+                    oldest = order[0]
+                    self._spill.write(oldest)
+                    order.popleft()
+                    self._forget(oldest.record.id)
+            except OSError as exc:
+                self.spill_error = f"{exc.strerror or exc}"
+        while len(order) > self.max_records:
+            self._forget(order.popleft().record.id)
+            self.evicted += 1
+
+    def _forget(self, record_id: int) -> None:
+        del self._by_id[record_id]
+        self.bytes -= self._sizes.pop(record_id, 0)
 
     def _insert_in_order(self, entry: Entry) -> None:
         # Rare (ids arrive in order from one pipeline): search from the newest end,
@@ -165,8 +400,12 @@ class Store:
         """Attach a response to a stored record; None if the record is not stored."""
         entry = self._by_id.get(record_id)
         if entry is None:
-            return None
+            return self._spilled_change(
+                record_id,
+                lambda e: setattr(e, "record", dataclasses.replace(e.record, response=response)),
+            )
         entry.record = dataclasses.replace(entry.record, response=response)
+        self._resize(entry)
         return entry
 
     def set_echo(self, event: EchoSeen) -> Entry | None:
@@ -174,8 +413,11 @@ class Store:
         in headers added or changed on the way) on a stored record."""
         entry = self._by_id.get(event.record.id)
         if entry is None:
-            return None
+            return self._spilled_change(
+                event.record.id, lambda e: setattr(e, "record", event.onto(e.record))
+            )
         entry.record = event.onto(entry.record)
+        self._resize(entry)
         return entry
 
     def apply(self, events: Iterable[Event]) -> list[Entry]:
@@ -198,7 +440,9 @@ class Store:
                 got = self.set_echo(event)
                 if got is not None:
                     changed.setdefault(event.record.id, got)
-        if self.evicted:
+        if self.evicted or self.spilled:
+            # Only what is still in memory: an entry spilled in the same batch is
+            # no longer the one the store holds.
             by_id = self._by_id
             return [e for rid, e in changed.items() if by_id.get(rid) is e]
         return list(changed.values())
@@ -211,31 +455,37 @@ class Store:
         while the owning thread adds entries (it filters a snapshot).
         """
         match: Callable[[Entry], bool] = getattr(pred, "match", pred)
-        return [e.record.id for e in tuple(self._order) if match(e)]
+        return [e.record.id for e in self.snapshot() if match(e)]
 
     def mark(self, record_id: int, marked: bool = True) -> Entry | None:
         """Set or clear the mark of an entry; None if it is not stored."""
         entry = self._by_id.get(record_id)
-        if entry is not None:
-            entry.marked = marked
+        if entry is None:
+            return self._spilled_change(record_id, lambda e: setattr(e, "marked", marked))
+        entry.marked = marked
         return entry
 
     def toggle_mark(self, record_id: int) -> Entry | None:
         """Flip the mark of an entry; None if it is not stored."""
         entry = self._by_id.get(record_id)
-        if entry is not None:
-            entry.marked = not entry.marked
+        if entry is None:
+            return self._spilled_change(record_id, lambda e: setattr(e, "marked", not e.marked))
+        entry.marked = not entry.marked
         return entry
 
     def set_comment(self, record_id: int, comment: str) -> Entry | None:
         """Replace the comment of an entry ("" removes it); None if it is not stored."""
         entry = self._by_id.get(record_id)
-        if entry is not None:
-            entry.comment = comment
+        if entry is None:
+            return self._spilled_change(record_id, lambda e: setattr(e, "comment", comment))
+        entry.comment = comment
         return entry
 
     def clear(self) -> None:
         """Forget every entry and reset the eviction counter (a fresh view)."""
         self._order.clear()
         self._by_id.clear()
+        self._sizes.clear()
+        self.bytes = 0
+        self.close()
         self.evicted = 0

@@ -154,10 +154,12 @@ def test_response_bodies_and_acknowledgements_are_not_decoded(tmp_path: Path, fm
     capture = CaptureFile(path)
     records = [e for e in pipeline.run_capture(capture) if isinstance(e, RequestSeen)]
     assert len(records) == 1
-    # Handshake (3), request (1), the first response segment (1: is it a reflector's
-    # echo?) and the closing FINs (2); not the 13 other response segments, nor the
-    # 14 acknowledgements, nor the last bare ACK.
-    assert len(decoded) == 7
+    # Handshake (3: a connection is half-open until its first data, and those
+    # segments are all decoded), request (1), the first response segment (1: is it
+    # a reflector's echo?), the closing FINs (2) and the last bare ACK (the
+    # connection is gone by then); not the 13 other response segments, nor the 14
+    # acknowledgements.
+    assert len(decoded) == 8
     assert pipeline.packets == capture.records == len(frames)
     assert records[0].record.request.flow == 1
 
@@ -284,7 +286,8 @@ def test_acknowledgements_still_prove_gaps_when_bytes_wait(tmp_path: Path) -> No
 
 def _counters(n: int) -> dict[str, int]:
     keys = ("packets", "flows", "requests", "identities", "identity_requests", "gaps")
-    more = ("gap_bytes", "gap_requests", "stream_buffer_overflows", "flows_evicted")
+    more = ("gap_bytes", "gap_requests", "stream_buffer_overflows", "half_open_evicted")
+    more += ("flows_evicted",)
     more += ("non_http_streams",)
     counters = dict.fromkeys(keys + more + ("malformed_heads",), n)
     return counters | {"total_buffer_overflows": 0}
@@ -294,7 +297,8 @@ def test_the_summary_line_counts_in_words() -> None:
     assert summarize(_counters(1), Counter({"IP protocol 17": 1})) == (
         "1 packet; 1 TCP connection; 1 HTTP request; 1 identity in 1 request; "
         "skipped 1 frame (1 IP protocol 17); 1 capture gap (1 byte missing, 1 request touched); "
-        "1 reassembly buffer overflow; 1 connection evicted (table full); "
+        "1 reassembly buffer overflow; 1 half-open connection evicted (memory limit); "
+        "1 connection with data evicted (memory limit); "
         "1 non-HTTP stream; 1 malformed HTTP head"
     )
     assert summarize(_counters(1200), Counter({"IP protocol 17": 1200})) == (
@@ -302,7 +306,8 @@ def test_the_summary_line_counts_in_words() -> None:
         "1,200 identities in 1,200 requests; skipped 1,200 frames (1,200 IP protocol 17); "
         "1,200 capture gaps (1,200 bytes missing, 1,200 requests touched); "
         "1,200 reassembly buffer overflows; "
-        "1,200 connections evicted (table full); 1,200 non-HTTP streams; "
+        "1,200 half-open connections evicted (memory limit); "
+        "1,200 connections with data evicted (memory limit); 1,200 non-HTTP streams; "
         "1,200 malformed HTTP heads"
     )
     assert summarize(_counters(0), Counter()) == (
@@ -338,3 +343,66 @@ def test_damaged_frames_one_at_a_time_never_raise(seed: int) -> None:
         pipeline.feed(Frame(ts, 1, bytes(damaged)))
     pipeline.advance(1e9)
     pipeline.flush()
+
+
+@pytest.mark.parametrize("responses", [True, False])
+def test_a_request_on_a_connection_that_survives_a_syn_flood_is_reported(
+    responses: bool,
+) -> None:
+    """Half-open connections are evicted first: a keep-alive connection that carried
+    data keeps its place through a flood larger than the bound, and its next request
+    comes out with its identity (and the summary says what was evicted, and why)."""
+    from capture.net.reassembly import FLOW_COST, HALF_OPEN_COST
+
+    conv = conversation()
+    extra = "x-up-calling-line-id: 447700900123\r\n"
+    frames = conv.handshake() + conv.send(True, simple_request("/before", extra=extra))
+    frames += conv.send(False, _response(100))
+    for port in range(1000, 1050):  # a SYN flood: 50 half-open connections
+        frames.append((conv.ts, tcp_frame("10.9.0.1", port, "10.0.0.2", 80, port, 0, SYN)))
+    frames += conv.send(True, simple_request("/after", extra=extra))
+    frames += conv.send(False, _response(100)) + conv.close()
+    limits = Limits(memory=FLOW_COST + 10 * HALF_OPEN_COST)
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    pipeline = Pipeline(detector, limits=limits, responses=responses)
+    records = records_of(pipeline.run(Frame(ts, 1, data) for ts, data in frames))
+    assert [(r.request.uri, [f.kind for f in r.findings if f.is_identity]) for r in records] == [
+        ("/before", ["msisdn"]),
+        ("/after", ["msisdn"]),
+    ]
+    counters = pipeline.counters()
+    assert counters["half_open_evicted"] == 40
+    assert counters["flows_evicted"] == 0
+    assert "40 half-open connections evicted (memory limit)" in pipeline.summary()
+    assert "with data evicted" not in pipeline.summary()
+
+
+def test_heads_still_arriving_are_charged_to_the_memory_bound() -> None:
+    """What the HTTP layer holds (a head that has not ended) counts against the bound:
+    a new connection evicts the least recent one stalled inside a large head, and
+    what that one sent is still reported (cut at the close)."""
+    from capture.net.reassembly import FLOW_COST
+
+    partial = b"GET /stalled HTTP/1.1\r\nHost: example.com\r\nX-Pad: " + b"p" * 8000
+    stalled: list[list[tuple[float, bytes]]] = []
+    for n in range(3):
+        conv = conversation(cport=41000 + n)
+        stalled.append(conv.handshake() + conv.send(True, partial))
+    fourth = conversation(cport=41003)
+    late = fourth.handshake() + fourth.send(True, simple_request("/fourth"))
+    pipeline = Pipeline(limits=Limits(memory=4 * FLOW_COST + 20_000), responses=False)
+    events = []
+    for ts, data in stalled[0] + stalled[1] + stalled[2]:
+        events += pipeline.feed(Frame(ts, 1, data))
+    held = pipeline.tracker.held_bytes
+    assert held >= 3 * len(partial)
+    assert pipeline.reassembler.state_bytes == 3 * FLOW_COST + held
+    assert pipeline.counters()["flows_evicted"] == 0
+    for ts, data in late:
+        events += pipeline.feed(Frame(ts, 1, data))
+    assert pipeline.counters()["flows_evicted"] == 1
+    assert pipeline.reassembler.state_bytes <= 4 * FLOW_COST + 20_000
+    events += pipeline.flush()
+    uris = [r.request.uri for r in records_of(events)]
+    assert sorted(uris) == ["/fourth", "/stalled", "/stalled", "/stalled"]
+    assert pipeline.tracker.held_bytes == 0  # all closed at the end

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from capture.net.decode import ACK, FIN, RST, SYN, Segment
-from capture.net.reassembly import Flow, Limits, Reassembler
+from capture.net.reassembly import FLOW_COST, HALF_OPEN_COST, Flow, Limits, Reassembler
 
 A = bytes([10, 0, 0, 1])
 B = bytes([10, 0, 0, 2])
@@ -257,9 +257,9 @@ def test_global_buffer_cap_is_counted() -> None:
     assert r.buffered_bytes <= 50
 
 
-def test_flow_table_cap_evicts_the_least_recent() -> None:
+def test_the_memory_bound_evicts_the_least_recent_connection() -> None:
     rec = Recorder()
-    r = Reassembler(rec, Limits(max_flows=3))
+    r = Reassembler(rec, Limits(memory=3 * FLOW_COST))
     for port in range(1, 6):
         r.feed(Segment(float(port), A, port, B, 80, 100, 0, ACK, b"x", 0))
     assert r.active_flows == 3
@@ -290,8 +290,9 @@ def test_skip_table_follows_the_connection() -> None:
     r = Reassembler(rec)
     a_to_b, b_to_a = _keys()
     r.feed(seg(99, flags=SYN))
-    assert r.skip == {a_to_b: False}  # B's sequence numbers are not known yet
     r.feed(seg(499, flags=SYN | ACK, from_a=False))
+    assert r.skip == {}  # half-open: its few segments are decoded
+    r.feed(seg(500, b"hi", from_a=False))  # data: now a whole connection
     assert r.skip == {a_to_b: False, b_to_a: False}
     flow = r._flows[(A, 40000, B, 80)][0]
     r.set_ignore(flow, 1, True)
@@ -314,6 +315,7 @@ def test_a_syn_with_data_where_the_stream_resumes(ignored: bool) -> None:
     r = Reassembler(rec)
     r.feed(seg(99, flags=SYN))
     r.feed(seg(499, flags=SYN | ACK, from_a=False))
+    r.feed(seg(100, b"GET"))  # data: a whole connection
     flow = r._flows[(A, 40000, B, 80)][0]
     r.set_ignore(flow, 1, True)
     r.set_ignore(flow, 1, False)
@@ -352,3 +354,145 @@ def test_skipped_segments_keep_a_connection_from_idling_out() -> None:
     r.feed(Segment(19.0, A, 2, B, 80, 101, 0, ACK, b"x", 0))
     r.tick(19.0)
     assert rec.closed == [1]
+
+
+# -- connection state in bytes: half-open connections --------------------------------
+
+
+def _syn(port: int, ts: float = 1.0) -> Segment:
+    return Segment(ts, A, port, B, 80, 1000, 0, SYN, b"", 0)
+
+
+def _data(port: int, ts: float = 1.0, seq: int = 1001) -> Segment:
+    return Segment(ts, A, port, B, 80, seq, 0, ACK, b"x", 0)
+
+
+def test_a_connection_without_data_is_half_open_and_charged_little() -> None:
+    r = Reassembler(Recorder())
+    r.feed(_syn(1))
+    r.feed(Segment(1.0, B, 80, A, 1, 5000, 1001, SYN | ACK, b"", 0))
+    assert (r.active_flows, r.half_open_flows) == (1, 1)
+    assert r.state_bytes == HALF_OPEN_COST
+    r.feed(_data(1))
+    assert (r.active_flows, r.half_open_flows) == (1, 0)
+    assert r.state_bytes == FLOW_COST
+
+
+def test_a_half_open_connection_made_whole_keeps_its_number_roles_and_place() -> None:
+    """The handshake's frame number, which side opened it, and where its streams
+    start: as if it had been a whole connection from its SYN."""
+    rec = Recorder()
+    r = Reassembler(rec)
+    r.frame_no = 7
+    r.feed(seg(99, flags=SYN))
+    r.frame_no = 8
+    r.feed(seg(499, flags=SYN | ACK, from_a=False))
+    r.frame_no = 9
+    r.feed(seg(100, flags=ACK))
+    assert rec.roles == {}  # nothing told to the layer above yet
+    r.frame_no = 10
+    r.feed(seg(500, b"HTTP/1.1 200 OK\r\n", from_a=False))
+    r.feed(seg(100, b"GET / HTTP/1.1\r\n"))
+    assert rec.roles == {7: 0}
+    assert stream(rec, 0, flow=7) == b"GET / HTTP/1.1\r\n"
+    assert stream(rec, 1, flow=7) == b"HTTP/1.1 200 OK\r\n"
+    assert r.counters["flows"] == 1
+
+
+def test_half_open_connections_are_evicted_first_oldest_first() -> None:
+    rec = Recorder()
+    r = Reassembler(rec, Limits(memory=FLOW_COST + 3 * HALF_OPEN_COST))
+    r.frame_no = 1
+    r.feed(_data(1))  # carries data
+    for port in range(2, 7):  # five half-open connections: room for three
+        r.frame_no = port
+        r.feed(_syn(port, ts=float(port)))
+    assert r.counters["half_open_evicted"] == 2
+    assert r.counters["flows_evicted"] == 0
+    assert rec.closed == []
+    assert (r.active_flows, r.half_open_flows) == (4, 3)
+    # The oldest two went (ports 2 and 3).
+    assert sorted(key[2 * 4] << 8 | key[2 * 4 + 1] for key in r._half_open) == [4, 5, 6]
+
+
+def test_evictions_are_counted_per_reason() -> None:
+    rec = Recorder()
+    r = Reassembler(rec, Limits(memory=2 * FLOW_COST + HALF_OPEN_COST))
+    r.frame_no = 1
+    r.feed(_syn(1))
+    for port in (2, 3):
+        r.frame_no = port
+        r.feed(_data(port, ts=float(port)))
+    assert r.counters["half_open_evicted"] == r.counters["flows_evicted"] == 0
+    r.frame_no = 4
+    r.feed(_data(4, ts=4.0))  # no room: the half-open one goes, then the least recent
+    assert r.counters["half_open_evicted"] == 1
+    assert r.counters["flows_evicted"] == 1
+    assert rec.closed == [2]
+    assert r.state_bytes <= r.limits.memory
+
+
+def test_data_after_its_half_open_connection_was_evicted_opens_it_again() -> None:
+    rec = Recorder()
+    r = Reassembler(rec, Limits(memory=HALF_OPEN_COST))
+    r.frame_no = 1
+    r.feed(_syn(1))
+    r.frame_no = 2
+    r.feed(_syn(2))  # evicts port 1's
+    assert r.counters["half_open_evicted"] == 1
+    r.frame_no = 3
+    r.feed(_data(1))
+    assert r.counters["late_segments"] == 0
+    assert stream(rec, 0, flow=3) == b"x"
+
+
+def test_an_idle_half_open_connection_is_closed_and_remembered() -> None:
+    r = Reassembler(Recorder(), Limits(idle_timeout=10))
+    r.feed(_syn(1, ts=0.0))
+    r.feed(_syn(2, ts=5.0))
+    r.tick(12.0)
+    assert r.half_open_flows == 1
+    assert r.counters["flows_idle_closed"] == 1
+    r.feed(_data(1, ts=12.5))  # a late segment of the closed one
+    assert r.counters["late_segments"] == 1
+
+
+def test_a_half_open_connection_active_since_its_syn_is_not_idle() -> None:
+    r = Reassembler(Recorder(), Limits(idle_timeout=10))
+    r.feed(_syn(1, ts=0.0))
+    r.feed(Segment(9.0, B, 80, A, 1, 5000, 1001, SYN | ACK, b"", 0))
+    r.tick(12.0)
+    assert r.half_open_flows == 1
+    r.tick(20.0)
+    assert r.half_open_flows == 0
+
+
+def test_state_bytes_never_go_negative_and_come_back_to_zero() -> None:
+    import random
+
+    rng = random.Random(15)
+    rec = Recorder()
+    r = Reassembler(rec, Limits(memory=5 * FLOW_COST, idle_timeout=3))
+    ts = 0.0
+    for i in range(3000):
+        ts += 0.01
+        port = rng.randint(1, 40)
+        flags = rng.choice([SYN, SYN | ACK, ACK, ACK, FIN | ACK, RST])
+        payload = b"x" * rng.choice([0, 0, 1, 5])
+        r.frame_no = i + 1
+        if rng.random() < 0.5:
+            r.feed(Segment(ts, A, port, B, 80, rng.randint(0, 50), 0, flags, payload, 0))
+        else:
+            r.feed(Segment(ts, B, 80, A, port, rng.randint(0, 50), 0, flags, payload, 0))
+        if i % 50 == 0:
+            r.tick(ts)
+        used = r.state_bytes
+        assert used >= 0
+        assert (
+            used
+            == r.half_open_flows * HALF_OPEN_COST + (r.active_flows - r.half_open_flows) * FLOW_COST
+        )
+        assert used <= r.limits.memory
+    assert r.counters["half_open_evicted"] + r.counters["flows_evicted"] > 0
+    r.flush()
+    assert r.state_bytes == 0 and r.active_flows == 0

@@ -1,0 +1,124 @@
+"""The store's bound in bytes: older entries spilled to disk, never lost."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from capture.model import Record, Request, Response, ResponseSeen
+from capture.view.store import Store, record_size
+
+
+def _record(rid: int) -> Record:
+    request = Request(
+        ts=1000.0 + rid,
+        flow=rid,
+        depth=1,
+        src="10.0.0.1",
+        sport=40000,
+        dst="10.0.0.2",
+        dport=80,
+        method="GET",
+        uri=f"/r/{rid}",
+        version="HTTP/1.1",
+        headers=(("Host", "example.com"), ("x-up-calling-line-id", "447700900123")),
+    )
+    return Record(rid, request)
+
+
+def _store(tmp_path: Path, keep: int = 10) -> Store:
+    return Store(max_bytes=keep * record_size(_record(1)), spill_dir=str(tmp_path))
+
+
+def test_older_entries_are_spilled_and_every_one_stays_retrievable(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    for rid in range(1, 101):
+        store.add(_record(rid))
+    assert store.spilled > 0
+    assert store.bytes <= store.max_bytes  # type: ignore[operator]
+    assert len(store) == 100 and store.evicted == 0
+    assert [e.id for e in store] == list(range(1, 101))
+    for rid in range(1, 101):
+        entry = store.get(rid)
+        assert entry is not None and entry.record == _record(rid)
+        assert rid in store
+    assert store.filter(lambda e: e.record.request.uri.endswith("7")) == list(range(7, 100, 10))
+
+
+def test_the_spill_file_is_private_and_goes_with_the_store(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    for rid in range(1, 50):
+        store.add(_record(rid))
+    path = store.spill_path
+    assert path is not None
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
+    store.close()
+    assert not os.path.exists(os.path.dirname(path))
+
+
+def test_marks_comments_and_responses_on_spilled_entries_are_kept(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    for rid in range(1, 60):
+        store.add(_record(rid))
+    assert 1 not in store._by_id  # spilled
+    assert store.toggle_mark(1) is not None
+    store.set_comment(2, "seen on the carrier's proxy")
+    response = Response(1001.5, "HTTP/1.1", 200, "OK", (("Server", "x"),))
+    store.apply([ResponseSeen(3, response)])
+    first, second, third = (store.get(rid) for rid in (1, 2, 3))
+    assert first is not None and first.marked
+    assert second is not None and second.comment == "seen on the carrier's proxy"
+    assert third is not None and third.record.response == response
+    marked = [e.id for e in store if e.marked]
+    assert marked == [1]
+
+
+def test_without_a_byte_bound_nothing_spills_and_the_count_bound_drops_counted() -> None:
+    store = Store(max_records=5, max_bytes=None)
+    for rid in range(1, 9):
+        store.add(_record(rid))
+    assert store.spilled == 0 and store.spill_path is None
+    assert len(store) == 5 and store.evicted == 3
+
+
+def test_where_no_spill_file_can_be_made_the_oldest_are_dropped_and_counted(
+    tmp_path: Path,
+) -> None:
+    store = Store(max_records=20, max_bytes=1, spill_dir=str(tmp_path / "missing"))
+    for rid in range(1, 31):
+        store.add(_record(rid))
+    assert store.spill_error
+    assert len(store) == 20 and store.evicted == 10
+
+
+def test_the_bytes_charged_never_go_negative_and_come_back_to_zero(tmp_path: Path) -> None:
+    store = _store(tmp_path, keep=5)
+    response = Response(1001.5, "HTTP/1.1", 200, "OK", (("Server", "x"),))
+    for rid in range(1, 40):
+        store.add(_record(rid))
+        store.apply([ResponseSeen(rid, response), ResponseSeen(max(1, rid - 10), response)])
+        store.add(_record(rid))  # the same id again: replaced, charged anew
+        assert 0 <= store.bytes <= store.max_bytes  # type: ignore[operator]
+        assert store.bytes == sum(record_size(e.record) for e in store._order)
+    store.clear()
+    assert store.bytes == 0 and len(store) == 0 and store.spill_path is None
+
+
+def test_a_snapshot_reads_spilled_entries_only_as_it_goes_and_a_refilter_sees_them(
+    tmp_path: Path,
+) -> None:
+    from capture.view.state import ViewState
+
+    store = _store(tmp_path)
+    for rid in range(1, 61):
+        store.add(_record(rid))
+    snapshot = store.snapshot()
+    assert len(snapshot) == 60 and snapshot.last_id == 60
+    store.add(_record(61))  # the store goes on; the snapshot does not
+    assert [e.id for e in snapshot] == list(range(1, 61))
+    assert [e.id for e in snapshot] == list(range(1, 61))  # and reads again
+    view = ViewState(store, "~u /r/1")
+    job = view.start_refilter()
+    assert job.run() == [1, *range(10, 20)]
