@@ -355,3 +355,15 @@ def test_not_root_skips_say_why() -> None:
         return
     with pytest.raises(pytest.skip.Exception, match="needs root"):
         require_root()
+
+
+def test_a_buffer_size_below_the_smallest_ring_is_refused() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "live", "-i", "lo", "--buffer-size", "1M"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].endswith("--buffer-size: '1M': at least 4 MiB")
