@@ -167,10 +167,10 @@ def register(sub: Any) -> None:
 LIVE_STORE_BYTES = 8 << 20
 """Requests the live dashboard keeps in memory (by ``record_size``); older ones are
 spilled to the store's private file, never lost (``open`` keeps the store's default
-64 MiB). Live, memory must hold at a sustained rate: at 20,000 packets/s the
-dashboard's RSS was 200 MB with 64 MiB, 150 MB with 16 MiB, 142 MB with 8 MiB
-(``bench/live_bench.py``); 8 MiB is still more than the request list's window
-of 5,000 rows of typical requests."""
+64 MiB). Live, memory must hold at a sustained rate: at 20,000 packets/s
+``bench/live_bench.py`` measured the dashboard's peak RSS at 198 MB with 64 MiB
+and 139 MB with 8 MiB (a manual run with 16 MiB reached 150 MB); 8 MiB is still
+about the request list's window of 5,000 rows of typical requests."""
 
 SPOOL_MIN = 1 << 20
 """Smallest --spool-max other than 0."""
