@@ -39,6 +39,7 @@ from capture.model import Notice, Record, RequestSeen
 from capture.pipeline import Detector, Pipeline
 from capture.runner import Batch, Runner
 from capture.sources.live.link import LiveError, NeedsPrivileges
+from capture.sources.live.packet_socket import DEFAULT_RING, MIN_RING
 from capture.sources.live.privileges import CannotDrop, drop_privileges
 from capture.sources.live.source import DEFAULT_FILTER, LiveSource
 from capture.sources.recording import RecordingSource
@@ -46,6 +47,7 @@ from capture.sources.source import FrameSource
 from capture.sources.spool import DEFAULT_LIMIT, Spool, size_text
 from capture.text import counted
 from capture.view.selection import EXIT_USAGE, Selection
+from capture.view.store import Store
 from tui.cmd_reflect import size as byte_size
 from tui.common import (
     DASHBOARD_RECURRENCE,
@@ -118,6 +120,15 @@ def register(sub: Any) -> None:
         "dashboard says from when requests cannot be saved, and capture goes on",
     )
     p.add_argument(
+        "--buffer-size",
+        type=_buffer_size,
+        default=None,
+        metavar="SIZE",
+        help="-i: size of the kernel capture ring, and the bound of the queue between "
+        f"capture and parsing, each (default {size_text(DEFAULT_RING)}: about a second "
+        "at 20,000 packets/s; both count in memory; e.g. 64M to absorb longer stalls)",
+    )
+    p.add_argument(
         "--format",
         choices=STREAMING,
         default=None,
@@ -153,6 +164,14 @@ def register(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
+LIVE_STORE_BYTES = 8 << 20
+"""Requests the live dashboard keeps in memory (by ``record_size``); older ones are
+spilled to the store's private file, never lost (``open`` keeps the store's default
+64 MiB). Live, memory must hold at a sustained rate: at 20,000 packets/s
+``bench/live_bench.py`` measured the dashboard's peak RSS at 198 MB with 64 MiB
+and 139 MB with 8 MiB (a manual run with 16 MiB reached 150 MB); 8 MiB is still
+about the request list's window of 5,000 rows of typical requests."""
+
 SPOOL_MIN = 1 << 20
 """Smallest --spool-max other than 0."""
 
@@ -161,6 +180,13 @@ def _spool_size(text: str) -> int:
     size = byte_size(text)
     if 0 < size < SPOOL_MIN:
         raise argparse.ArgumentTypeError(f"{text!r}: at least 1M (or 0 for no spool)")
+    return size
+
+
+def _buffer_size(text: str) -> int:
+    size = byte_size(text)
+    if size < MIN_RING:
+        raise argparse.ArgumentTypeError(f"{text!r}: at least {size_text(MIN_RING)}")
     return size
 
 
@@ -220,7 +246,12 @@ def run(args: argparse.Namespace) -> int:
 
         return run_follow(args, app_module, notify, notices, notify_box)
 
-    source = LiveSource(args.interface, args.filter, promisc=not args.no_promisc, notify=notify)
+    buffers: dict[str, int] = {}
+    if args.buffer_size is not None:
+        buffers = {"ring": args.buffer_size, "max_queue_bytes": args.buffer_size}
+    source = LiveSource(
+        args.interface, args.filter, promisc=not args.no_promisc, notify=notify, **buffers
+    )
     try:
         source.check()
         source.open()
@@ -446,6 +477,7 @@ def dashboard(
     app = app_module.HeaderwatchApp(
         frames,
         detector,
+        store=Store(max_bytes=LIVE_STORE_BYTES),
         source_name=f"live {source.iface}",
         redact=redact,
         recording=frames if isinstance(frames, RecordingSource) else None,

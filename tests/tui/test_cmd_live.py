@@ -355,3 +355,30 @@ def test_not_root_skips_say_why() -> None:
         return
     with pytest.raises(pytest.skip.Exception, match="needs root"):
         require_root()
+
+
+def test_a_buffer_size_below_the_smallest_ring_is_refused() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "live", "-i", "lo", "--buffer-size", "1M"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].endswith("--buffer-size: '1M': at least 4 MiB")
+
+
+def test_the_live_dashboard_keeps_less_in_memory_than_open() -> None:
+    """Live, the store holds LIVE_STORE_BYTES and spills the rest (its RSS must stay
+    under 150 MB at 20,000 packets/s: bench/live_bench.py)."""
+    from importlib import import_module
+
+    from capture.sources.live.source import LiveSource
+    from capture.view.store import DEFAULT_MAX_BYTES
+    from tui.cmd_live import LIVE_STORE_BYTES, dashboard
+
+    source = LiveSource("lo")
+    app, _ = dashboard(import_module("tui.app"), source, source, None)
+    assert app.store.max_bytes == LIVE_STORE_BYTES < DEFAULT_MAX_BYTES
+    app.store.close()

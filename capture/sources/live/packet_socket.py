@@ -48,11 +48,17 @@ ETH_P_8021Q = 0x8100
 
 DEFAULT_RCVBUF = 128 << 20
 """Socket buffer asked for: at ~25,000 packets/s a 128 KiB buffer loses packets."""
-DEFAULT_RING = 64 << 20
-"""Memory-mapped receive ring (TPACKET_V3), as libpcap and tcpdump use: seconds of
-traffic at tens of thousands of frames per second, read without a system call per
-frame; halved until the kernel grants it (down to :data:`MIN_RING`)."""
-_RING_BLOCK = 1 << 20
+DEFAULT_RING = 16 << 20
+"""Memory-mapped receive ring (TPACKET_V3), as libpcap and tcpdump use, read without
+a system call per frame; halved until the kernel grants it (down to :data:`MIN_RING`).
+The kernel maps every page of it into the process at set-up, so all of it counts in
+RSS from the start: 16 MiB absorbs about a second of stalled reading at 20,000
+frames/s (64 blocks, each handed over full or after :data:`RING_TIMEOUT_MS`, so at
+least ~400 frames each at that rate). ``live --buffer-size`` changes it."""
+RING_BLOCK = 256 << 10
+"""Block size: a block holds any frame up to :data:`SNAPLEN` (the kernel cuts a frame
+to what fits in one block), and smaller blocks than libpcap's 1 MiB make more of
+them per MiB, which matters when blocks are handed over part-full by the timeout."""
 MIN_RING = 4 << 20
 RING_TIMEOUT_MS = 20
 """A block that is not full is handed over after this long: bounds the latency."""
@@ -124,22 +130,22 @@ class Ring:
     frames, we read a whole block without a system call and hand it back."""
 
     def __init__(self, sock: socket.socket, size: int) -> None:
-        blocks = max(2, size // _RING_BLOCK)
+        blocks = max(2, size // RING_BLOCK)
         sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V3)
         frame_size = 2048  # nominal for V3 (frames vary in size); must divide the block
         request = struct.pack(
             "IIIIIII",
-            _RING_BLOCK,
+            RING_BLOCK,
             blocks,
             frame_size,
-            _RING_BLOCK // frame_size * blocks,
+            RING_BLOCK // frame_size * blocks,
             RING_TIMEOUT_MS,
             0,
             0,
         )
         sock.setsockopt(SOL_PACKET, PACKET_RX_RING, request)
         self.blocks = blocks
-        self.size = blocks * _RING_BLOCK
+        self.size = blocks * RING_BLOCK
         self.map = mmap.mmap(
             sock.fileno(), self.size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE
         )
@@ -242,7 +248,7 @@ class PacketSocket:
         loopback = self.loopback
         try:
             while read < limit:
-                block = ring.next * _RING_BLOCK
+                block = ring.next * RING_BLOCK
                 status, count, first = _unpack_block(mem, block + 8)
                 if not status & TP_STATUS_USER:
                     break

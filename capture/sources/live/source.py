@@ -79,6 +79,13 @@ _BATCH = 512
 _STATS_INTERVAL = 0.5
 _LINK_INTERVAL = 0.5
 _DRAIN_SECONDS = 30.0
+DEFAULT_QUEUE_BYTES = 16 << 20
+"""Bound of the queue between the capture thread and parsing, in bytes (frames plus
+:data:`FRAME_OVERHEAD` each): about a second of parsing falling behind at 20,000
+frames/s of HTTP (~600 bytes a frame). ``live --buffer-size`` changes it."""
+FRAME_OVERHEAD = 128
+"""Bytes charged per queued frame on top of its data: the Python objects that hold it
+(its ``bytes`` header, the ``(ts, data)`` tuple, the float, the list slot)."""
 
 
 class LiveSource:
@@ -100,7 +107,7 @@ class LiveSource:
         rcvbuf: int = DEFAULT_RCVBUF,
         ring: int = DEFAULT_RING,
         max_queue_frames: int = 200_000,
-        max_queue_bytes: int = 64 << 20,
+        max_queue_bytes: int = DEFAULT_QUEUE_BYTES,
         notify: Notify | None = None,
     ) -> None:
         self.iface = iface
@@ -337,10 +344,14 @@ class LiveSource:
                 opened.iface_base = now
 
     def _push(self, linktype: int, batch: list[tuple[float, bytes]], nbytes: int) -> None:
-        """Queue captured frames for :meth:`frames`; what does not fit is counted, dropped."""
+        """Queue captured frames for :meth:`frames`; what does not fit is counted, dropped.
+
+        Each frame is charged its bytes plus :data:`FRAME_OVERHEAD` against
+        :attr:`max_queue_bytes`, so that the bound holds for small frames too."""
         self._captured += len(batch)
         queued_frames = self._queued_frames - self._taken_frames
         queued_bytes = self._queued_bytes - self._taken_bytes
+        nbytes += FRAME_OVERHEAD * len(batch)
         if (
             queued_frames + len(batch) > self.max_queue_frames
             or queued_bytes + nbytes > self.max_queue_bytes
@@ -349,7 +360,7 @@ class LiveSource:
             keep: list[tuple[float, bytes]] = []
             kept_bytes = 0
             for item in batch:
-                size = len(item[1])
+                size = len(item[1]) + FRAME_OVERHEAD
                 if room <= 0 or queued_bytes + kept_bytes + size > self.max_queue_bytes:
                     break
                 keep.append(item)

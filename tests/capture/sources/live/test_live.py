@@ -19,7 +19,7 @@ from capture.net.decode import LINKTYPE_ETHERNET, LINKTYPE_RAW
 from capture.sources.live import link, packet_socket
 from capture.sources.live.link import LiveError, link_state, linktype_for
 from capture.sources.live.packet_socket import check_filter
-from capture.sources.live.source import LiveSource
+from capture.sources.live.source import FRAME_OVERHEAD, LiveSource
 from tests.netns import REPO, make_pair
 
 
@@ -117,6 +117,16 @@ def test_counters_are_zero_before_anything() -> None:
         "queue_drops": 0,
         "iface_down": 0,
     }
+
+
+def test_the_queue_bound_charges_each_frame_its_objects_too() -> None:
+    """Small frames cannot hold more memory than the byte bound says: each one is
+    charged FRAME_OVERHEAD on top of its bytes."""
+    per_frame = 60 + FRAME_OVERHEAD
+    source = LiveSource("lo", max_queue_bytes=10 * per_frame)
+    source._push(LINKTYPE_ETHERNET, [(0.0, bytes(60))] * 25, 25 * 60)
+    assert source.counters()["queue_drops"] == 15
+    assert source._queued_bytes == 10 * per_frame
 
 
 def test_stop_before_start_ends_frames_at_once() -> None:
