@@ -3,7 +3,7 @@
 Data flow (one direction)::
 
     FrameSource ─▶ Runner thread (Pipeline) ─post_message▶ HeaderwatchApp ─▶ Store ─▶ view
-                    batches every 0.1 s          EventsArrived       everything   filter +
+                    adaptive batches             EventsArrived       everything   filter +
                     + StatsUpdated/LoadProgress  (never merged)                   bounded list
 
 The app only consumes the core's events. The store keeps every request; the
@@ -73,8 +73,11 @@ from tui.screens import (
 from tui.status import Status, StatusLine
 
 BATCH_INTERVAL = 0.1
-"""Seconds between batches from the capture thread: 10 wake-ups a second at most,
-short enough that a request is on screen well within 250 ms."""
+"""Seconds between batches from the capture thread when nothing else makes one due
+(the status line's refresh). Requests come sooner: the runner's
+:class:`~capture.runner.FlushPolicy` hands them over as soon as the source is idle
+or 20 ms after the first, and batches larger only while the UI has not taken in
+the previous batch or traffic is heavy."""
 
 MAX_BACKLOG = 5_000
 """Events handed to the UI thread and not yet taken in. Reading a file, the capture
@@ -691,7 +694,12 @@ class HeaderwatchApp(App[int]):
             if getattr(self.source, "total_bytes", 0):
                 self.state = "loading"
             self.runner = Runner(
-                self.source, Pipeline(self.detector), self._on_batch, interval=self.batch_interval
+                self.source,
+                Pipeline(self.detector),
+                self._on_batch,
+                interval=self.batch_interval,
+                # Batch larger only while the UI has not taken in the last batch.
+                consumer_busy=lambda: self._backlog > 0,
             )
             self._capture()
         if self.session_paths:
