@@ -37,7 +37,8 @@ class FlushPolicy:
     A batch is due when there are pending events and
 
     * the source is idle (it has nothing more queued: nothing is gained by
-      waiting), or the first of them has waited ``latency`` s; unless
+      waiting), or the first of them has waited ``latency`` s, and the last
+      batch went at least ``min_gap`` s ago; unless
     * under load: the event rate (a moving average over about ten batches, so one
       burst does not count) is above ``busy_rate`` a second, or the consumer has
       not taken in the previous batch yet (``consumer_busy``). Then the first
@@ -56,8 +57,12 @@ class FlushPolicy:
         max_batch: int = 10_000,
         busy_rate: float = 5_500.0,
         busy_interval: float = 0.4,
+        min_gap: float = 0.0,
     ) -> None:
         self.latency = latency
+        self.min_gap = min_gap
+        """Seconds at least between two batches of events (the dashboard: each batch
+        costs it a status line and a screen update, whatever its size)."""
         self.interval = interval
         self.max_batch = max_batch
         self.busy_rate = busy_rate
@@ -84,7 +89,7 @@ class FlushPolicy:
         every = max(self.interval, self.busy_interval) if busy else self.interval
         if pending >= self.max_batch or now - self._last >= every:
             return True
-        if not pending or self._first is None:
+        if not pending or self._first is None or now - self._last < self.min_gap:
             return False
         waited = now - self._first
         if busy:
@@ -114,11 +119,12 @@ class Runner:
         busy_interval: float = 0.4,
         latency: float = LATENCY,
         consumer_busy: Callable[[], bool] | None = None,
+        min_gap: float = 0.0,
     ) -> None:
         self.source = source
         self.pipeline = pipeline
         self.on_batch = on_batch
-        self.policy = FlushPolicy(latency, interval, max_batch, busy_rate, busy_interval)
+        self.policy = FlushPolicy(latency, interval, max_batch, busy_rate, busy_interval, min_gap)
         self.consumer_busy = consumer_busy
         """Whether the consumer still holds a batch it has not taken in (the
         dashboard's backlog); ``None``: ``on_batch`` takes it in before returning."""

@@ -79,6 +79,12 @@ BATCH_INTERVAL = 0.1
 or 20 ms after the first, and batches larger only while the UI has not taken in
 the previous batch or traffic is heavy."""
 
+MIN_BATCH_GAP = 0.05
+"""Seconds at least between two batches of requests: each costs the UI thread a
+status line and a screen update whatever its size, and the UI shares the GIL with
+the capture thread (bench/ui_bench.py at 2,000 requests/s: without it, 50 small
+batches a second fell behind)."""
+
 MAX_BACKLOG = 5_000
 """Events handed to the UI thread and not yet taken in. Reading a file, the capture
 thread waits beyond this: a file is read far faster than the screen takes it in,
@@ -524,9 +530,7 @@ class MainScreen(Screen[None]):
                 self.hw.save(request, self.view.predicate())
 
         self.app.push_screen(
-            SaveScreen(
-                title, formats, shown, total, default_name(extension or formats[0]), note
-            ),
+            SaveScreen(title, formats, shown, total, default_name(extension or formats[0]), note),
             done,
         )
 
@@ -700,6 +704,7 @@ class HeaderwatchApp(App[int]):
                 interval=self.batch_interval,
                 # Batch larger only while the UI has not taken in the last batch.
                 consumer_busy=lambda: self._backlog > 0,
+                min_gap=MIN_BATCH_GAP,
             )
             self._capture()
         if self.session_paths:

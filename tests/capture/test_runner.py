@@ -194,3 +194,12 @@ def test_time_passes_while_a_live_capture_is_quiet(monkeypatch: pytest.MonkeyPat
     assert "connection ended before the body was complete" in request.anomalies
     clocks = [b[-1].clock for b in batches if isinstance(b[-1], StatsSnapshot)]
     assert clocks == sorted(clocks) and clocks[-1] == source.now
+
+
+def test_a_minimum_gap_holds_even_an_idle_source_back() -> None:
+    policy = FlushPolicy(latency=0.02, min_gap=0.05)
+    policy.due(10.0, 0, idle=True)
+    policy.delivered(10.0, 5)
+    policy.added(10.01, 1)
+    assert not policy.due(10.04, 1, idle=True)
+    assert policy.due(10.051, 1, idle=True)
