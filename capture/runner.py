@@ -72,12 +72,13 @@ class FlushPolicy:
         self.busy = False
         """The rate was above ``busy_rate`` at the last batch."""
         self._last: float | None = None
-        self._first: float | None = None
+        self.first: float | None = None
+        """When the oldest pending event was added (``None``: nothing pending)."""
 
     def added(self, now: float, pending: int) -> None:
         """Events were added; ``pending`` is how many wait now."""
-        if self._first is None and pending:
-            self._first = now
+        if self.first is None and pending:
+            self.first = now
         if self._last is None:
             self._last = now
 
@@ -89,12 +90,29 @@ class FlushPolicy:
         every = max(self.interval, self.busy_interval) if busy else self.interval
         if pending >= self.max_batch or now - self._last >= every:
             return True
-        if not pending or self._first is None or now - self._last < self.min_gap:
+        if not pending or self.first is None or now - self._last < self.min_gap:
             return False
-        waited = now - self._first
+        waited = now - self.first
         if busy:
             return waited >= self.busy_interval
         return idle or waited >= self.latency
+
+    def next_check(self, now: float, consumer_busy: bool = False) -> float:
+        """The time before which :meth:`due` cannot say yes unless the source goes
+        idle or ``max_batch`` is reached: the runner skips the policy per frame."""
+        last = self._last if self._last is not None else now
+        at = last + (max(self.interval, self.busy_interval) if self.busy else self.interval)
+        first = self.first
+        if first is not None:
+            if self.busy:
+                ready = first + self.busy_interval
+            elif consumer_busy:
+                # The consumer may catch up at any time: look again a latency later.
+                ready = max(now, first) + self.latency
+            else:
+                ready = first + self.latency
+            at = min(at, max(ready, last + self.min_gap))
+        return at
 
     def delivered(self, now: float, count: int) -> None:
         """A batch of ``count`` events was handed over at ``now``."""
@@ -102,7 +120,7 @@ class FlushPolicy:
             self.rate = 0.9 * self.rate + 0.1 * count / max(now - self._last, 1e-3)
         self.busy = self.rate > self.busy_rate
         self._last = now
-        self._first = None
+        self.first = None
 
 
 class Runner:
@@ -155,7 +173,11 @@ class Runner:
         feed_request = self.pipeline.feed_request
         pending = self._pending
         policy = self.policy
+        max_batch = policy.max_batch
         consumer_busy = self.consumer_busy
+        # The policy is consulted only when it might say yes: this loop runs once
+        # a frame (40,000 a second live), and a method call per frame shows there.
+        check_at = policy.next_check(time.monotonic())
         clock: float | None = None
         try:
             for frame in self.source.frames():
@@ -178,15 +200,18 @@ class Runner:
                         clock = now_ts
                         pending.extend(self.pipeline.advance(clock))
                 now = time.monotonic()
-                if pending:
+                if pending and policy.first is None:
                     policy.added(now, len(pending))
-                busy = consumer_busy() if consumer_busy is not None else False
-                if policy.due(now, len(pending), idle, busy):
-                    count = len(pending)
-                    self._clock = clock
-                    self._deliver()
-                    pending = self._pending
-                    policy.delivered(now, count)
+                    check_at = min(check_at, policy.next_check(now))
+                if idle or now >= check_at or len(pending) >= max_batch:
+                    busy = consumer_busy() if consumer_busy is not None else False
+                    if policy.due(now, len(pending), idle, busy):
+                        count = len(pending)
+                        self._clock = clock
+                        self._deliver()
+                        pending = self._pending
+                        policy.delivered(now, count)
+                    check_at = policy.next_check(now, busy)
             pending.extend(self.pipeline.flush())
         except CaptureError as exc:
             pending.append(Notice("error", str(exc)))

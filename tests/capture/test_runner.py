@@ -203,3 +203,26 @@ def test_a_minimum_gap_holds_even_an_idle_source_back() -> None:
     policy.added(10.01, 1)
     assert not policy.due(10.04, 1, idle=True)
     assert policy.due(10.051, 1, idle=True)
+
+
+@pytest.mark.parametrize("consumer_busy", [False, True])
+def test_the_policy_never_says_yes_before_its_next_check(consumer_busy: bool) -> None:
+    """The runner skips the policy until ``next_check``: nothing may fall due earlier
+    (the source staying busy, never idle)."""
+    policy = FlushPolicy(latency=0.02, interval=0.25, busy_rate=5_000, busy_interval=0.4)
+    now, pending, batches = 10.0, 0, 0
+    check_at = policy.next_check(now)
+    for step in range(4_000):  # 10 s in 2.5 ms steps; 60 events a step, then 2
+        now = 10.0 + step * 0.0025
+        if policy.first is None:  # as the runner does when events start to wait
+            policy.added(now, 1)
+            check_at = min(check_at, policy.next_check(now))
+        pending += 60 if step < 2_000 else 2
+        due = policy.due(now, pending, idle=False, consumer_busy=consumer_busy)
+        assert not (due and now < check_at)
+        if now >= check_at:
+            if due:
+                policy.delivered(now, pending)
+                pending, batches = 0, batches + 1
+            check_at = policy.next_check(now, consumer_busy)
+    assert batches >= 20  # never starved: about one batch per busy interval (0.4 s) at least
