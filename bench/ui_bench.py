@@ -57,6 +57,8 @@ from tui.request_list import RequestList
 CONNECTIONS = 64
 PAUSE = 1.5
 """Seconds of silence after each step (the view drains; steps stay independent)."""
+SETTLE = 1.0
+"""Seconds of silence before the first step, while the dashboard starts."""
 TARGET_RATE = 2_000
 TARGET_P95 = 0.250
 TARGET_P95_LOW = 0.150
@@ -112,6 +114,13 @@ class SyntheticSource:
         self.steps: list[dict[str, Any]] = []
 
     def frames(self) -> Iterator[Frame | None]:
+        # The dashboard starts up first (its first paint), as before any real
+        # traffic: otherwise the first step's first requests measure start-up.
+        settle_end = time.monotonic() + SETTLE
+        while time.monotonic() < settle_end:
+            if self._stop.wait(HEARTBEAT):
+                return
+            yield None
         first = 0
         for number, rate in enumerate(self.rates):
             count = int(rate * self.step)
