@@ -40,8 +40,7 @@ class FlushPolicy:
       waiting), or the first of them has waited ``latency`` s, and the last
       batch went at least ``min_gap`` s ago; unless
     * under load: the event rate (a moving average over about ten batches, so one
-      burst does not count) is above ``busy_rate`` a second, or the consumer has
-      not taken in the previous batch yet (``consumer_busy``). Then the first
+      burst does not count) is above ``busy_rate`` a second. Then the first
       pending event may wait ``busy_interval`` s, so batches grow with the load.
 
     Whatever the traffic, a batch (perhaps only the stats) is due every
@@ -82,11 +81,11 @@ class FlushPolicy:
         if self._last is None:
             self._last = now
 
-    def due(self, now: float, pending: int, idle: bool, consumer_busy: bool = False) -> bool:
+    def due(self, now: float, pending: int, idle: bool) -> bool:
         """Whether to hand the pending events (and the stats) over now."""
         if self._last is None:
             self._last = now
-        busy = self.busy or consumer_busy
+        busy = self.busy
         every = max(self.interval, self.busy_interval) if busy else self.interval
         if pending >= self.max_batch or now - self._last >= every:
             return True
@@ -97,20 +96,14 @@ class FlushPolicy:
             return waited >= self.busy_interval
         return idle or waited >= self.latency
 
-    def next_check(self, now: float, consumer_busy: bool = False) -> float:
+    def next_check(self, now: float) -> float:
         """The time before which :meth:`due` cannot say yes unless the source goes
         idle or ``max_batch`` is reached: the runner skips the policy per frame."""
         last = self._last if self._last is not None else now
         at = last + (max(self.interval, self.busy_interval) if self.busy else self.interval)
         first = self.first
         if first is not None:
-            if self.busy:
-                ready = first + self.busy_interval
-            elif consumer_busy:
-                # The consumer may catch up at any time: look again a latency later.
-                ready = max(now, first) + self.latency
-            else:
-                ready = first + self.latency
+            ready = first + (self.busy_interval if self.busy else self.latency)
             at = min(at, max(ready, last + self.min_gap))
         return at
 
@@ -136,16 +129,12 @@ class Runner:
         busy_rate: float = 5_500.0,
         busy_interval: float = 0.4,
         latency: float = LATENCY,
-        consumer_busy: Callable[[], bool] | None = None,
         min_gap: float = 0.0,
     ) -> None:
         self.source = source
         self.pipeline = pipeline
         self.on_batch = on_batch
         self.policy = FlushPolicy(latency, interval, max_batch, busy_rate, busy_interval, min_gap)
-        self.consumer_busy = consumer_busy
-        """Whether the consumer still holds a batch it has not taken in (the
-        dashboard's backlog); ``None``: ``on_batch`` takes it in before returning."""
         self.finished = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -174,7 +163,6 @@ class Runner:
         pending = self._pending
         policy = self.policy
         max_batch = policy.max_batch
-        consumer_busy = self.consumer_busy
         # The policy is consulted only when it might say yes: this loop runs once
         # a frame (40,000 a second live), and a method call per frame shows there.
         check_at = policy.next_check(time.monotonic())
@@ -204,14 +192,13 @@ class Runner:
                     policy.added(now, len(pending))
                     check_at = min(check_at, policy.next_check(now))
                 if idle or now >= check_at or len(pending) >= max_batch:
-                    busy = consumer_busy() if consumer_busy is not None else False
-                    if policy.due(now, len(pending), idle, busy):
+                    if policy.due(now, len(pending), idle):
                         count = len(pending)
                         self._clock = clock
                         self._deliver()
                         pending = self._pending
                         policy.delivered(now, count)
-                    check_at = policy.next_check(now, busy)
+                    check_at = policy.next_check(now)
             pending.extend(self.pipeline.flush())
         except CaptureError as exc:
             pending.append(Notice("error", str(exc)))

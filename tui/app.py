@@ -77,15 +77,14 @@ BATCH_INTERVAL = 0.1
 (the status line's refresh). Requests come sooner: the runner's
 :class:`~capture.runner.FlushPolicy` hands them over as soon as the source is idle
 or 20 ms after the first (at least :data:`MIN_BATCH_GAP` after the previous batch),
-and batches larger only while the UI has not taken in the previous batch or traffic
-is heavy."""
+and batches larger only while traffic is heavy."""
 
 MIN_BATCH_GAP = 0.1
 """Seconds at least between two batches of requests: each costs the UI thread a
 status line and a screen update whatever its size, and the UI shares the GIL with
 the capture thread. bench/ui_bench.py at 2,000 requests/s on the loaded 2-CPU VM:
-20 ms apart fell behind (p95 0.9 s), 50 ms gave p95 450-470 ms, 100 ms 230-450 ms.
-A request after a quiet spell still goes at once."""
+batches 20 ms apart fell behind (p95 0.9 s). A request after a quiet spell still
+goes at once. (Holding batches back while the UI had a backlog did not help.)"""
 
 MAX_BACKLOG = 5_000
 """Events handed to the UI thread and not yet taken in. Reading a file, the capture
@@ -704,8 +703,6 @@ class HeaderwatchApp(App[int]):
                 Pipeline(self.detector),
                 self._on_batch,
                 interval=self.batch_interval,
-                # Batch larger only while the UI has not taken in the last batch.
-                consumer_busy=lambda: self._backlog > 0,
                 min_gap=MIN_BATCH_GAP,
             )
             self._capture()

@@ -133,18 +133,10 @@ def test_the_load_passing_brings_the_latency_back() -> None:
     assert policy.due(now, 1, idle=True)
 
 
-def test_a_consumer_still_busy_with_the_last_batch_makes_the_next_one_wait() -> None:
-    policy = FlushPolicy(latency=0.02, busy_interval=0.4)
-    policy.added(10.0, 5)
-    assert not policy.due(10.1, 5, idle=True, consumer_busy=True)
-    assert policy.due(10.1, 5, idle=True, consumer_busy=False)
-    assert policy.due(10.401, 5, idle=True, consumer_busy=True)
-
-
 def test_a_full_batch_goes_at_once_whatever_the_load() -> None:
     policy = FlushPolicy(max_batch=100)
     policy.added(10.0, 100)
-    assert policy.due(10.0, 100, idle=False, consumer_busy=True)
+    assert policy.due(10.0, 100, idle=False)
 
 
 class QuietLiveSource:
@@ -205,8 +197,7 @@ def test_a_minimum_gap_holds_even_an_idle_source_back() -> None:
     assert policy.due(10.051, 1, idle=True)
 
 
-@pytest.mark.parametrize("consumer_busy", [False, True])
-def test_the_policy_never_says_yes_before_its_next_check(consumer_busy: bool) -> None:
+def test_the_policy_never_says_yes_before_its_next_check() -> None:
     """The runner skips the policy until ``next_check``: nothing may fall due earlier
     (the source staying busy, never idle)."""
     policy = FlushPolicy(latency=0.02, interval=0.25, busy_rate=5_000, busy_interval=0.4)
@@ -218,11 +209,11 @@ def test_the_policy_never_says_yes_before_its_next_check(consumer_busy: bool) ->
             policy.added(now, 1)
             check_at = min(check_at, policy.next_check(now))
         pending += 60 if step < 2_000 else 2
-        due = policy.due(now, pending, idle=False, consumer_busy=consumer_busy)
+        due = policy.due(now, pending, idle=False)
         assert not (due and now < check_at)
         if now >= check_at:
             if due:
                 policy.delivered(now, pending)
                 pending, batches = 0, batches + 1
-            check_at = policy.next_check(now, consumer_busy)
+            check_at = policy.next_check(now)
     assert batches >= 20  # never starved: about one batch per busy interval (0.4 s) at least
