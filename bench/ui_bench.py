@@ -14,7 +14,10 @@ Per rate step it reports the rate the source achieved, latency p50/p95/max from
 pipeline entry to screen, and the backlog; a step is kept up with when the
 source reached its rate (the capture thread was not starved), the lag did not
 grow during the step, and everything was on screen within a second after it.
-Targets (issue 4): >= 2,000 requests/s, p95 <= 250 ms.
+Targets: >= 2,000 requests/s, p95 <= 250 ms (issue 4); p95 <= 150 ms at 10, 200 and
+2,000 requests/s (issue 17: ``--rates 10,200,2000``). The frames enter the pipeline
+as the source makes them: the capture ring's wait (at most 20 ms, which
+``bench/latency_bench.py`` includes) is not in these figures.
 
 By default the app runs in a pseudo-terminal at 200x50 and its output is drained
 as a terminal would (so the cost of writing the screen counts); ``--headless``
@@ -54,8 +57,12 @@ from tui.request_list import RequestList
 CONNECTIONS = 64
 PAUSE = 1.5
 """Seconds of silence after each step (the view drains; steps stay independent)."""
+SETTLE = 1.0
+"""Seconds of silence before the first step, while the dashboard starts."""
 TARGET_RATE = 2_000
 TARGET_P95 = 0.250
+TARGET_P95_LOW = 0.150
+"""Issue 17's target at 10, 200 and 2,000 requests/s."""
 
 
 # -- the synthetic source ---------------------------------------------------------------------
@@ -107,6 +114,13 @@ class SyntheticSource:
         self.steps: list[dict[str, Any]] = []
 
     def frames(self) -> Iterator[Frame | None]:
+        # The dashboard starts up first (its first paint), as before any real
+        # traffic: otherwise the first step's first requests measure start-up.
+        settle_end = time.monotonic() + SETTLE
+        while time.monotonic() < settle_end:
+            if self._stop.wait(HEARTBEAT):
+                return
+            yield None
         first = 0
         for number, rate in enumerate(self.rates):
             count = int(rate * self.step)
@@ -115,17 +129,22 @@ class SyntheticSource:
             self.steps.append({"rate": rate, "first": first + 1, "count": count, "start": start})
             sent = 0
             last_yield = start
+            drained = True
             while sent < count:
                 if self._stop.is_set():
                     return
                 now = time.monotonic()
                 due = min(count, int((now - start) * rate) + 1)
                 if due <= sent:
-                    if now - last_yield > HEARTBEAT:
+                    # Like the live source: ``None`` as soon as nothing is queued
+                    # (the runner hands over what it holds), then every HEARTBEAT.
+                    if not drained or now - last_yield > HEARTBEAT:
+                        drained = True
                         last_yield = now
                         yield None
                     time.sleep(0.0005)
                     continue
+                drained = False
                 entered = self.entered
                 wall = time.time()
                 for i in range(sent, due):
@@ -144,6 +163,10 @@ class SyntheticSource:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def current_time(self) -> float | None:
+        """No capture clock: idle connections are not closed by time here."""
+        return None
 
     def counters(self) -> dict[str, int]:
         return {}
@@ -394,6 +417,15 @@ def main() -> None:
         )
     elif best_p95 is not None:
         print(f"p95 latency at {best:,}/s: {best_p95} ms")
+    low = [s for s in report["steps"] if s["rate"] in (10, 200, 2_000)]
+    if low:
+        over = [s["rate"] for s in low if s["p95_ms"] > TARGET_P95_LOW * 1000]
+        said = "meets" if not over else "misses (at " + ", ".join(f"{r:,}/s" for r in over) + ")"
+        print(
+            "p95 at "
+            + ", ".join(f"{s['rate']:,}/s {s['p95_ms']} ms" for s in low)
+            + f": {said} the {TARGET_P95_LOW * 1000:.0f} ms row target"
+        )
 
 
 if __name__ == "__main__":

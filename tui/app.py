@@ -3,7 +3,7 @@
 Data flow (one direction)::
 
     FrameSource ─▶ Runner thread (Pipeline) ─post_message▶ HeaderwatchApp ─▶ Store ─▶ view
-                    batches every 0.1 s          EventsArrived       everything   filter +
+                    adaptive batches             EventsArrived       everything   filter +
                     + StatsUpdated/LoadProgress  (never merged)                   bounded list
 
 The app only consumes the core's events. The store keeps every request; the
@@ -73,8 +73,18 @@ from tui.screens import (
 from tui.status import Status, StatusLine
 
 BATCH_INTERVAL = 0.1
-"""Seconds between batches from the capture thread: 10 wake-ups a second at most,
-short enough that a request is on screen well within 250 ms."""
+"""Seconds between batches from the capture thread when nothing else makes one due
+(the status line's refresh). Requests come sooner: the runner's
+:class:`~capture.runner.FlushPolicy` hands them over as soon as the source is idle
+or 20 ms after the first (at least :data:`MIN_BATCH_GAP` after the previous batch),
+and batches larger only while traffic is heavy."""
+
+MIN_BATCH_GAP = 0.1
+"""Seconds at least between two batches of requests: each costs the UI thread a
+status line and a screen update whatever its size, and the UI shares the GIL with
+the capture thread. bench/ui_bench.py at 2,000 requests/s on the loaded 2-CPU VM:
+batches 20 ms apart fell behind (p95 0.9 s). A request after a quiet spell still
+goes at once. (Holding batches back while the UI had a backlog did not help.)"""
 
 MAX_BACKLOG = 5_000
 """Events handed to the UI thread and not yet taken in. Reading a file, the capture
@@ -521,9 +531,7 @@ class MainScreen(Screen[None]):
                 self.hw.save(request, self.view.predicate())
 
         self.app.push_screen(
-            SaveScreen(
-                title, formats, shown, total, default_name(extension or formats[0]), note
-            ),
+            SaveScreen(title, formats, shown, total, default_name(extension or formats[0]), note),
             done,
         )
 
@@ -691,7 +699,11 @@ class HeaderwatchApp(App[int]):
             if getattr(self.source, "total_bytes", 0):
                 self.state = "loading"
             self.runner = Runner(
-                self.source, Pipeline(self.detector), self._on_batch, interval=self.batch_interval
+                self.source,
+                Pipeline(self.detector),
+                self._on_batch,
+                interval=self.batch_interval,
+                min_gap=MIN_BATCH_GAP,
             )
             self._capture()
         if self.session_paths:

@@ -376,13 +376,21 @@ class Follower:
         )
         self._thread.start()
         get = self._queue.get
+        get_nowait = self._queue.get_nowait
         while True:
             try:
-                yield get(timeout=HEARTBEAT)
+                item = get_nowait()
             except queue.Empty:
-                if self._done.is_set() and self._queue.empty():
-                    break
+                # Drained: say so before waiting, so that the runner hands over
+                # what it holds now (its flush policy treats ``None`` as idle).
                 yield None
+                try:
+                    item = get(timeout=HEARTBEAT)
+                except queue.Empty:
+                    if self._done.is_set() and self._queue.empty():
+                        break
+                    continue
+            yield item
         self._close_listener()
 
     def _close_listener(self) -> None:

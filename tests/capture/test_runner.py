@@ -9,7 +9,7 @@ import pytest
 import capture.runner as runner_module
 from capture.model import Event, RequestSeen, StatsSnapshot
 from capture.pipeline import Pipeline
-from capture.runner import Runner
+from capture.runner import FlushPolicy, Runner
 from capture.sources.frames import Frame
 from tests.helpers import conversation, simple_request
 
@@ -69,13 +69,74 @@ def test_every_request_arrives_once_and_each_batch_ends_with_stats(
     assert uris == [f"/{i}" for i in range(1500)]
 
 
-def test_batches_every_interval_at_moderate_rates(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert 28 <= len(run(monkeypatch, rate=2000)) <= 32  # 3 s / 0.1 s
+def test_a_batch_goes_once_its_first_request_waited_the_latency_at_moderate_rates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """2,000 requests/s from a source never idle: a batch every 20 ms (3 s / 0.02 s)."""
+    assert 140 <= len(run(monkeypatch, rate=2000)) <= 155
 
 
 def test_batches_spaced_out_when_busy(monkeypatch: pytest.MonkeyPatch) -> None:
     """At 8,000 events a second the consumer soon gets fewer, larger batches."""
     assert len(run(monkeypatch, rate=8_000)) < 22
+
+
+# -- the flush policy, on a fake clock ------------------------------------------------
+
+
+def test_light_traffic_is_handed_over_as_soon_as_the_source_is_idle() -> None:
+    policy = FlushPolicy()
+    policy.added(10.0, 1)
+    assert not policy.due(10.0, 1, idle=False)
+    assert policy.due(10.0, 1, idle=True)
+
+
+def test_a_busy_source_still_hands_over_once_the_first_event_waited_the_latency() -> None:
+    policy = FlushPolicy(latency=0.02)
+    policy.added(10.0, 1)
+    assert not policy.due(10.019, 50, idle=False)
+    assert policy.due(10.021, 50, idle=False)
+
+
+def test_nothing_pending_waits_for_the_stats_interval() -> None:
+    policy = FlushPolicy(interval=0.25)
+    assert not policy.due(10.0, 0, idle=True)
+    assert not policy.due(10.2, 0, idle=True)
+    assert policy.due(10.251, 0, idle=True)
+
+
+def test_under_load_batches_grow_to_the_busy_interval() -> None:
+    """Above ``busy_rate`` events/s (a moving average), idleness no longer makes a batch."""
+    policy = FlushPolicy(latency=0.02, interval=1.0, busy_rate=5_000, busy_interval=0.4)
+    now = 10.0
+    policy.due(now, 0, idle=False)
+    while not policy.busy:  # 600 events every 25 ms: 24,000 a second
+        policy.added(now, 600)
+        now += 0.025
+        assert policy.due(now, 600, idle=False)
+        policy.delivered(now, 600)
+    policy.added(now, 10)
+    assert not policy.due(now + 0.39, 4_000, idle=True)
+    assert policy.due(now + 0.401, 4_000, idle=True)
+
+
+def test_the_load_passing_brings_the_latency_back() -> None:
+    policy = FlushPolicy(latency=0.02, interval=1.0, busy_rate=5_000, busy_interval=0.4)
+    policy.due(10.0, 0, idle=False)
+    policy.delivered(10.01, 10_000)  # a burst: 1,000,000/s, averaged to 100,000
+    assert policy.busy
+    now = 10.01
+    while policy.busy:  # then 10 events every 0.4 s
+        now += 0.4
+        policy.delivered(now, 10)
+    policy.added(now, 1)
+    assert policy.due(now, 1, idle=True)
+
+
+def test_a_full_batch_goes_at_once_whatever_the_load() -> None:
+    policy = FlushPolicy(max_batch=100)
+    policy.added(10.0, 100)
+    assert policy.due(10.0, 100, idle=False)
 
 
 class QuietLiveSource:
@@ -125,3 +186,34 @@ def test_time_passes_while_a_live_capture_is_quiet(monkeypatch: pytest.MonkeyPat
     assert "connection ended before the body was complete" in request.anomalies
     clocks = [b[-1].clock for b in batches if isinstance(b[-1], StatsSnapshot)]
     assert clocks == sorted(clocks) and clocks[-1] == source.now
+
+
+def test_a_minimum_gap_holds_even_an_idle_source_back() -> None:
+    policy = FlushPolicy(latency=0.02, min_gap=0.05)
+    policy.due(10.0, 0, idle=True)
+    policy.delivered(10.0, 5)
+    policy.added(10.01, 1)
+    assert not policy.due(10.04, 1, idle=True)
+    assert policy.due(10.051, 1, idle=True)
+
+
+def test_the_policy_never_says_yes_before_its_next_check() -> None:
+    """The runner skips the policy until ``next_check``: nothing may fall due earlier
+    (the source staying busy, never idle)."""
+    policy = FlushPolicy(latency=0.02, interval=0.25, busy_rate=5_000, busy_interval=0.4)
+    now, pending, batches = 10.0, 0, 0
+    check_at = policy.next_check(now)
+    for step in range(4_000):  # 10 s in 2.5 ms steps; 60 events a step, then 2
+        now = 10.0 + step * 0.0025
+        if policy.first is None:  # as the runner does when events start to wait
+            policy.added(now, 1)
+            check_at = min(check_at, policy.next_check(now))
+        pending += 60 if step < 2_000 else 2
+        due = policy.due(now, pending, idle=False)
+        assert not (due and now < check_at)
+        if now >= check_at:
+            if due:
+                policy.delivered(now, pending)
+                pending, batches = 0, batches + 1
+            check_at = policy.next_check(now)
+    assert batches >= 20  # never starved: about one batch per busy interval (0.4 s) at least

@@ -243,7 +243,8 @@ class LiveSource:
         self._thread.start()
 
     def frames(self) -> Iterator[Frame | None]:
-        """Frames as captured; ``None`` at least every :data:`HEARTBEAT` s while idle.
+        """Frames as captured; ``None`` each time the queue runs dry, and at least
+        every :data:`HEARTBEAT` s while idle.
 
         Ends after :meth:`stop`, once everything already captured was yielded.
         """
@@ -268,11 +269,13 @@ class LiveSource:
                 if queue:
                     continue
                 return
+            # Drained: say so at once, before waiting, so that the runner hands
+            # over what it holds now rather than a batch interval later (its
+            # flush policy treats ``None`` as "the source is idle").
+            yield None
             wake.clear()
             if not queue and not self._finished.is_set():
                 wake.wait(HEARTBEAT)
-            if not queue:
-                yield None
 
     def stop(self) -> None:
         """Stop capturing; :meth:`frames` ends once what was captured is delivered."""
