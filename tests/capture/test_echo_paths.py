@@ -167,3 +167,15 @@ def test_a_client_that_is_not_http_leaves_its_server_unread(tmp_path: Path) -> N
         pipeline.feed(frame)
     # No request can be echoed there, so the server's bytes were not even probed.
     assert pipeline.tracker.held_bytes == 0
+
+
+def test_an_echo_whose_head_spans_segments_is_still_read(tmp_path: Path) -> None:
+    conv = conversation(cport=40015, ts=6000.0)
+    frames = conv.handshake() + conv.send(True, simple_request("/split"))
+    received = (("Host", "example.com"), ("X-MSISDN", NUMBER))
+    frames += conv.send(False, _echoed(received), 20)  # cut inside the status line
+    pipeline = Pipeline(_detector(), responses=False)
+    events = list(pipeline.run_capture(CaptureFile(save(tmp_path, frames)))) + pipeline.flush()
+    (record,) = [e.record for e in events if isinstance(e, RequestSeen)]
+    assert record.transit is not None
+    assert record.transit.injected == (("X-MSISDN", NUMBER),)
