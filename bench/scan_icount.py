@@ -7,9 +7,10 @@ deciding whether a change to the hot path helps. It is not a substitute for
 ``scan_bench.py`` (the ratio to tshark), only a steady A/B gauge:
 
     python bench/scan_icount.py            # on this checkout
+    python bench/scan_icount.py --bodies small   # the small-responses mix
     git stash; python bench/scan_icount.py; git stash pop   # before/after
 
-It scans a generated capture (2,000 requests, web mix) and an empty one (start-up
+It scans a generated capture (2,000 requests, web mix unless --bodies) and an empty one (start-up
 alone) under ``valgrind --tool=callgrind`` and prints both totals and the
 difference per request. Needs valgrind (``apt-get install valgrind``).
 """
@@ -50,6 +51,9 @@ def instructions(capture: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument(
+        "--bodies", default="web", help="gen_capture.py's body mix (web, small, ...)"
+    )
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
@@ -57,7 +61,7 @@ def main() -> None:
 
     from tests.packets.writer import write_pcap
 
-    capture = ensure_capture(args.requests, max(1, args.requests // 10), "web")
+    capture = ensure_capture(args.requests, max(1, args.requests // 10), args.bodies)
     empty = OUT / "icount-empty.pcap"
     write_pcap(str(empty), [])
     instructions(capture)  # untimed: bytecode caches written

@@ -343,6 +343,10 @@ class MessageReader:
         buf.clear()
         # Nothing after this is read: reassembly can stop holding and decoding it.
         _ignore(conn.flow, self.direction, True)
+        if self.is_request and not conn.depth:
+            # A client that never sent a request gets no echo: the server's side
+            # need not be decoded to find that out.
+            conn.not_an_echo()
         return False
 
     def _enter_resync(self) -> None:
@@ -693,17 +697,34 @@ class HttpConnection:
         reflector's connection has its responses parsed (sent versus received); on
         any other the server's bytes are ignored from here on, as before."""
         probe = self.probe
+        buf: bytes | bytearray
         if probe is None:
-            probe = self.probe = bytearray()
+            # The common case, the whole head in the first segment: no copy kept.
             self.probe_ts = ts
-        probe += data
-        head = probe.lower()
+            buf = data
+        else:
+            probe += data
+            buf = probe
+        # Settled as soon as the first bytes tell: a stream that does not start with
+        # a status line (TLS, any other protocol) would be opaque to the response
+        # reader too, so no echo can be parsed from it; without this a non-HTTP
+        # server was decoded and buffered up to the head limit or its close.
+        start = skip_empty_lines(buf)
+        if looks_like_response(buf[start : start + 6]) is False:
+            self.not_an_echo()
+            return
+        # Only the head is lowered and searched (where the reader would end it): the
+        # body after it in the same segment cannot carry the echo header.
+        end = find_head_end(buf, start)
+        head = (buf if end < 0 else buf[:end]).lower()
         if ECHO_MARK in head:
             self.echo = self.responses = True
             self.probe = None
-            self.readers[direction].feed(self.probe_ts, bytes(probe))
-        elif b"\r\n\r\n" in head or b"\n\n" in head or len(probe) > self.tracker.max_head:
+            self.readers[direction].feed(self.probe_ts, bytes(buf))
+        elif end >= 0 or len(buf) > self.tracker.max_head:
             self.not_an_echo()
+        elif probe is None:
+            self.probe = bytearray(data)  # the head goes on in the next segment
 
     def not_an_echo(self) -> None:
         """The server is no reflector (or cannot be told to be): stop reading it, and

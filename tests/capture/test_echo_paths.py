@@ -139,3 +139,43 @@ def test_a_request_let_go_at_the_bound_leaves_nothing_behind_when_its_server_ans
     uris += [e.record.request.uri for e in pipeline.flush() if isinstance(e, RequestSeen)]
     assert uris == ["/slow", "/later"]
     assert not pipeline._ready and not pipeline._held and not pipeline._held_flows
+
+
+def test_a_server_whose_first_bytes_are_no_status_line_lets_its_request_go_at_once(
+    tmp_path: Path,
+) -> None:
+    conv = conversation(cport=40013, ts=4000.0)
+    frames = conv.handshake() + conv.send(True, simple_request("/odd"))
+    frames += conv.send(False, b"\x16\x03\x01" + b"\xaa" * 200)  # no head end, ever
+    frames += conv.send(False, b"\xbb" * 200)
+    pipeline = Pipeline(None, responses=False)
+    seen: list[str] = []
+    for frame in CaptureFile(save(tmp_path, frames)):
+        seen += [e.record.request.uri for e in pipeline.feed(frame) if isinstance(e, RequestSeen)]
+        if pipeline.packets == len(frames) - 1:
+            # The first server segment settled it: no wait for a head that never ends.
+            assert seen == ["/odd"]
+    assert pipeline.tracker.held_bytes == 0  # nothing of the server's kept to probe
+
+
+def test_a_client_that_is_not_http_leaves_its_server_unread(tmp_path: Path) -> None:
+    conv = conversation(cport=40014, sport=443, ts=5000.0)
+    frames = conv.handshake() + conv.send(True, b"\x16\x03\x01\x00\xc8" + b"\x01" * 200)
+    frames += conv.send(False, b"HTTP/1.1 200 OK\r\nServer: odd\r\n")  # a head never ended
+    pipeline = Pipeline(None, responses=False)
+    for frame in CaptureFile(save(tmp_path, frames)):
+        pipeline.feed(frame)
+    # No request can be echoed there, so the server's bytes were not even probed.
+    assert pipeline.tracker.held_bytes == 0
+
+
+def test_an_echo_whose_head_spans_segments_is_still_read(tmp_path: Path) -> None:
+    conv = conversation(cport=40015, ts=6000.0)
+    frames = conv.handshake() + conv.send(True, simple_request("/split"))
+    received = (("Host", "example.com"), ("X-MSISDN", NUMBER))
+    frames += conv.send(False, _echoed(received), 20)  # cut inside the status line
+    pipeline = Pipeline(_detector(), responses=False)
+    events = list(pipeline.run_capture(CaptureFile(save(tmp_path, frames)))) + pipeline.flush()
+    (record,) = [e.record for e in events if isinstance(e, RequestSeen)]
+    assert record.transit is not None
+    assert record.transit.injected == (("X-MSISDN", NUMBER),)
