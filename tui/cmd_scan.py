@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import shutil
 import sys
 from typing import Any
@@ -116,10 +115,6 @@ def run(args: argparse.Namespace) -> int:
         # Each process of a split scan sees only its share of connections: a token's
         # sites must all be counted in one.
         jobs = 1
-    # What is loaded by now (modules, the catalog, the detector's tables) lives until
-    # exit: frozen, the collector stops walking it again and again while a large log
-    # streams through (a few per cent of a scan's CPU time).
-    gc.freeze()
     try:
         return scan(
             files,
