@@ -290,9 +290,18 @@ class Pipeline:
             # What the record says the network did: its findings are found again too.
             record = EchoSeen(record, moved, self._moved_findings(record, moved)).onto(record)
             self._out.append(RequestSeen(record))
-        if parsed.response is not None:
+        response = parsed.response
+        if response is not None:
             self.tracker.counters["responses"] += 1
-            self._answer(record, parsed.response)
+            if self.tracker.responses:
+                self._answer(record, response)
+            else:
+                # Requests only (``responses=False``): no ResponseSeen, as from frames;
+                # what the response still tells is a reflector's echo. (A record from
+                # a file is never held: it is complete as it comes.)
+                echo = self._echo(record, response)
+                if echo is not None:
+                    self._out.append(echo)
         return self._take()
 
     def _on_request(self, settled: bool, request: Request) -> None:

@@ -24,6 +24,7 @@ from capture.text import for_json
 ECHO_HEADER = "X-Headerwatch-Received"
 """Response header carrying the received header block: base64url of a JSON list of
 ``[name, value]`` pairs in wire order (undecodable bytes as ``\\xNN``)."""
+_ECHO_LOWER = ECHO_HEADER.lower()
 
 ECHO_OMITTED_HEADER = "X-Headerwatch-Received-Omitted"
 """Response header saying how many received headers (from the end of the block) the
@@ -87,7 +88,7 @@ def decode_echo(value: str) -> tuple[Header, ...] | None:
 def echo_of(response: Response) -> tuple[Header, ...] | None:
     """The received header block a reflector's response carries, if it carries one."""
     for name, value in response.headers:
-        if name.lower() == ECHO_HEADER.lower():
+        if name.lower() == _ECHO_LOWER:
             return decode_echo(value)
     return None
 

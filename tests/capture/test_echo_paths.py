@@ -11,7 +11,7 @@ import pytest
 
 from capture.http.echo import ECHO_HEADER, encode_echo
 from capture.identity.detector import IdentityConfig, IdentityDetector
-from capture.model import RequestSeen
+from capture.model import EchoSeen, Parsed, Request, RequestSeen, Response, ResponseSeen
 from capture.pipeline import ECHO_WAIT, Pipeline
 from capture.scan import scan
 from capture.sources.frames import CaptureFile
@@ -179,3 +179,27 @@ def test_an_echo_whose_head_spans_segments_is_still_read(tmp_path: Path) -> None
     (record,) = [e.record for e in events if isinstance(e, RequestSeen)]
     assert record.transit is not None
     assert record.transit.injected == (("X-MSISDN", NUMBER),)
+
+
+def _parsed_with_echo(injected: bool) -> Parsed:
+    sent = (("Host", "example.com"),)
+    received = (*sent, ("X-MSISDN", "447700900123")) if injected else sent
+    request = Request(1.0, 1, 1, "10.0.0.2", 40000, "10.0.1.1", 80, "GET", "/", "HTTP/1.1", sent)
+    response = Response(1.1, "HTTP/1.1", 200, "OK", ((ECHO_HEADER, encode_echo(received)),))
+    return Parsed(request, response)
+
+
+@pytest.mark.parametrize("responses", [True, False])
+def test_a_parsed_request_with_an_echo_gives_its_transit_with_or_without_responses(
+    responses: bool,
+) -> None:
+    pipeline = Pipeline(IdentityDetector(IdentityConfig()), responses=responses)
+    events = pipeline.feed_request(_parsed_with_echo(injected=True))
+    kinds = [type(event) for event in events]
+    # Requests only: no ResponseSeen (as from frames); the echo is still read.
+    assert kinds == [RequestSeen, EchoSeen, ResponseSeen][: 3 if responses else 2]
+    echo = events[1]
+    assert isinstance(echo, EchoSeen)
+    assert [f.name for f in echo.findings] == ["X-MSISDN"]
+    assert pipeline.counters()["echoes"] == 1
+    assert pipeline.identity_requests == 1
