@@ -88,11 +88,12 @@ def test_sudo_live_dashboard_spools_as_the_user_saves_and_cleans_up(lab: Lab, ho
         pane.wait_for("Save session")
         # Keys typed before the dialog's input has focus would go elsewhere: type the
         # path until it shows in the input (a loaded machine mounts it late), then save.
+        # The whole path, not its name: the first keys can be lost and leave the tail.
         for _ in range(5):
             pane.keys("C-u")
             pane.keys("-l", str(session))
             try:
-                pane.wait_for(session.name, timeout=5)
+                pane.wait_for(str(session), timeout=5)
                 break
             except AssertionError:
                 continue
@@ -102,7 +103,7 @@ def test_sudo_live_dashboard_spools_as_the_user_saves_and_cleans_up(lab: Lab, ho
         deadline = time.monotonic() + 60
         while not (session.exists() and session.stat().st_size) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert session.exists()
+        assert session.exists(), pane.screen()
         time.sleep(0.5)  # the save renames a whole file into place: let it land
         assert _mode(session) == (0o600, NOBODY)
 
