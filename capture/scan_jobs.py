@@ -317,31 +317,6 @@ def _fork_work(work: Callable[[Shard, IO[bytes]], None], shard: Shard) -> tuple[
     return pid, open(read_fd, "rb", buffering=1 << 20)
 
 
-def _fork(
-    paths: Sequence[str], detector: Detector | None, only_identity: bool, shard: Shard
-) -> tuple[int, IO[bytes]]:
-    """Start one process on ``shard``; its pid and the read end of its output."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        code = 0
-        try:
-            os.close(read_fd)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            with open(write_fd, "wb", buffering=1 << 20) as out:
-                try:
-                    work(paths, detector, only_identity, shard, out)
-                except Exception as exc:  # reported by the parent, in one line
-                    out.write(_TRAILER + orjson.dumps({"error": f"{exc}"}) + b"\n")
-                    code = 1
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    return pid, open(read_fd, "rb", buffering=1 << 20)
-
-
 def scan_split(
     paths: Sequence[str],
     jobs: int,
@@ -361,7 +336,12 @@ def scan_split(
     finished = False
     try:
         for index in range(jobs):
-            children.append(_fork(paths, detector, only_identity, Shard(index, jobs)))
+            children.append(
+                _fork_work(
+                    lambda shard, stream: work(paths, detector, only_identity, shard, stream),
+                    Shard(index, jobs),
+                )
+            )
         trailers = merge([reader for _, reader in children], _binary(out))
         finished = True
     finally:
