@@ -11,7 +11,7 @@ import html
 import time
 from collections.abc import Sequence
 
-from capture.report.model import KIND_WORDS, Exposure, Report
+from capture.report.model import FINDING_COLUMNS, KIND_WORDS, Exposure, Report
 from capture.report.study import STUDY_METHOD, Study
 from capture.text import counted
 
@@ -201,17 +201,7 @@ def _findings(report: Report) -> str:
             ]
         )
     return '<h2 id="findings">Findings</h2>' + _table(
-        [
-            "Identity",
-            "Value",
-            "Header or parameter",
-            "Where",
-            "Severity",
-            "First seen",
-            "Last seen",
-            "Requests",
-            "Sites",
-        ],
+        FINDING_COLUMNS,
         rows,
         numeric=(7, 8),
     )

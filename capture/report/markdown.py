@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 
 from capture.report.html import when
-from capture.report.model import KIND_WORDS, Report
+from capture.report.model import FINDING_COLUMNS, KIND_WORDS, Report
 from capture.report.study import STUDY_METHOD, Study
 from capture.text import counted
 
@@ -92,17 +92,7 @@ def _findings(report: Report) -> list[str]:
     if not report.findings:
         return [*out, "No identity was found.", ""]
     return out + _table(
-        [
-            "Identity",
-            "Value",
-            "Header or parameter",
-            "Where",
-            "Severity",
-            "First seen",
-            "Last seen",
-            "Requests",
-            "Sites",
-        ],
+        FINDING_COLUMNS,
         [
             [
                 m(KIND_WORDS.get(f.kind, f.kind)),

@@ -33,6 +33,19 @@ KIND_WORDS: Mapping[str, str] = {
 }
 """The kinds of identity in words, for readers who do not know the JSONL names."""
 
+FINDING_COLUMNS = (
+    "Identity",
+    "Value",
+    "Header or parameter",
+    "Where",
+    "Severity",
+    "First seen",
+    "Last seen",
+    "Requests",
+    "Sites",
+)
+"""The Findings table's columns, in both renderings."""
+
 DETECTOR_WORDS: Mapping[str, str] = {
     "catalog": "a header named in headerwatch's catalog of identity headers (below, with "
     "where each was documented); the kind is the catalog's",
