@@ -260,6 +260,53 @@ def test_unnamed_imei_in_a_header(detector: IdentityDetector) -> None:
     assert (finding.kind, finding.normalized, finding.detector) == ("imei", IMEI, "imei")
 
 
+def test_unnamed_imsi_in_a_header_is_proved_by_its_mcc_and_mnc(
+    detector: IdentityDetector,
+) -> None:
+    finding = one(detector, add=[("X-Operator-Chosen", IMSI)])
+    assert (finding.kind, finding.normalized, finding.detector) == ("imsi", IMSI, "imsi")
+    assert finding.severity == "medium"
+    assert finding.detail == (
+        "IMSI · MCC 234 (GB) · MNC 15 (a listed network) · bare digits under an unlisted name"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "place"),
+    [
+        # A listed MCC and MNC, but the name means a counter, clock, size or ID.
+        ("X-Order-Number", IMSI, "header"),
+        ("X-Request-Start", IMSI, "header"),
+        ("X-Trace-Id", "310150123456789", "header"),
+        ("X-Content-Size", "460001357924680", "header"),
+        ("X-Sequence", IMSI, "header"),
+        ("orderid", IMSI, "header"),
+        # The same value in a cookie or the query under a plain name: numeric IDs abound.
+        ("pv", IMSI, "cookie"),
+        ("pv", IMSI, "query"),
+        # A plain name, but no listed network, or the wrong length.
+        ("X-Operator-Chosen", "234059999999999", "header"),
+        ("X-Operator-Chosen", "176480000000000", "header"),
+        ("X-Operator-Chosen", "23415099999999", "header"),
+        ("X-Operator-Chosen", "2341509999999999", "header"),
+    ],
+)
+def test_imsi_shaped_digits_stay_quiet_where_name_or_structure_does_not_prove_it(
+    detector: IdentityDetector, name: str, value: str, place: str
+) -> None:
+    request: dict[str, Any] = {"add": [(name, value)]}
+    if place == "cookie":
+        request = {"add": [("Cookie", f"{name}={value}")]}
+    elif place == "query":
+        request = {"uri": f"/p?{name}={value}"}
+    assert [f for f in findings(detector, **request) if f.is_identity] == []
+
+
+def test_unnamed_imsi_rule_follows_the_imsi_switch() -> None:
+    quiet = IdentityDetector(IdentityConfig(region="GB", disabled=("imsi",)))
+    assert [f for f in findings(quiet, add=[("X-Operator-Chosen", IMSI)]) if f.is_identity] == []
+
+
 @pytest.mark.parametrize(
     ("name", "value", "kind", "normalized", "detector_name"),
     [
