@@ -582,3 +582,25 @@ def test_an_analytics_request_with_no_identity_is_passed_over_whole(
     assert not detector._may_matter(cookie, "; ".join(f"_hjSession_{i:x}a9" for i in range(8)))
     request = make_request(uri=f"/collect?{query}", add=[("Cookie", cookie)])
     assert detector.detect(request) == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "kind", "normalized"),
+    [
+        ("X-Hts_clid", "595961714786", "msisdn", "+595961714786"),
+        ("nokia-callinglineid", "8613802423312", "msisdn", "+8613802423312"),
+        ("rim-device-id", "200522ae", "device_id", "200522ae"),
+    ],
+)
+def test_adobe_analytics_subscriber_id_headers_are_in_the_catalog(
+    detector: IdentityDetector, name: str, value: str, kind: str, normalized: str
+) -> None:
+    finding = one(detector, add=[(name, value)])
+    assert (finding.kind, finding.normalized, finding.detector) == (kind, normalized, "catalog")
+
+
+def test_an_address_in_a_subscriber_info_cookie_is_not_a_phone_number(
+    detector: IdentityDetector,
+) -> None:
+    cookie = ("Cookie", "X-SUBSCRIBER-INFO=IP=10.103.132.128")
+    assert [f for f in findings(detector, add=[cookie]) if f.is_identity] == []
