@@ -497,7 +497,7 @@ class IdentityDetector:
         benign, and names whose values recur by design (CDN, cache, analytics keys)."""
         key = normalize_name(name)
         if (
-            key in recurring.BENIGN_NAMES
+            recurring.benign_name(key)
             or key in self.catalog.benign
             or key == "cookie"
             or key in _URL_HEADERS
