@@ -604,3 +604,19 @@ def test_an_address_in_a_subscriber_info_cookie_is_not_a_phone_number(
 ) -> None:
     cookie = ("Cookie", "X-SUBSCRIBER-INFO=IP=10.103.132.128")
     assert [f for f in findings(detector, add=[cookie]) if f.is_identity] == []
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        # "+447700900123" percent-encoded, then encoded again as a query value.
+        "/p?x=1&X-Operator-Chosen=%252B447700900123&y=2",
+        # base64 of "+447700900123" and of "12015550123" with their "=" padding encoded.
+        "/p?x=1&X-Operator-Chosen=KzQ0NzcwMDkwMDEyMw%3D%3D&y=2",
+        "/p?x=1&X-Operator-Chosen=MTIwMTU1NTAxMjM%3D&y=2",
+    ],
+)
+def test_wrapped_numbers_in_a_query_pass_the_prefilter_however_encoded(
+    detector: IdentityDetector, uri: str
+) -> None:
+    assert one(detector, uri=uri).kind == "msisdn"
