@@ -49,7 +49,7 @@ KIND_LABEL = {
     "imsi": "IMSI",
     "imei": "IMEI",
     "subscriber_id": "SUBID",
-    "tracking_id": "UIDH",
+    "tracking_id": "TRKID",
     "email": "EMAIL",
     "device_id": "DEVID",
     "canary": "CANARY",

@@ -127,10 +127,11 @@ _PHONE_SHAPED = re.compile(r"\+?[0-9]{10,15}")
 
 # Percent-encoding that may hide an identity: "%2B" (a "+"), "%40" (an "@"), encoded
 # digits, or the colon of a tel:/sip: URI. Encoded URLs ("https%3A%2F%2F...", everywhere
-# in analytics parameters) have none of them.
-_PCT_IDENTITY = re.compile(r"%(?:2[bB]|40|3[0-9])|(?i:tel|sips?)%3[aA]")
+# in analytics parameters) have none of them. Encoded twice ("%252B", a value that was
+# already percent-encoded put into a query) counts too: url_decode once leaves "%2B".
+_PCT_IDENTITY = re.compile(r"%(?:25)?(?:2[bB]|40|3[0-9])|(?i:tel|sips?)%3[aA]")
 # Its first half alone: a pattern that starts with a literal is searched for fast.
-_PCT_WRAPPED = re.compile(r"%(?:2[bB]|40|3[0-9])")
+_PCT_WRAPPED = re.compile(r"%(?:25)?(?:2[bB]|40|3[0-9])")
 
 
 def _worth_param(value: str) -> bool:
@@ -147,7 +148,8 @@ def _worth_param(value: str) -> bool:
     size = len(value)
     # base64 of 7-16 digits is 10-24 characters starting K, M, N or O (encodings._B64_DIGITS);
     # hex of digits is a run of "3x" pairs, optionally after "2b" for a "+".
-    if 10 <= size <= 26 and value[0] in "KMNO":
+    # (up to 30: the "=" padding may arrive percent-encoded, "%3D%3D")
+    if 10 <= size <= 30 and value[0] in "KMNO":
         return True
     return size >= 14 and value[0] in "23" and value[1:].isalnum()
 
@@ -497,7 +499,7 @@ class IdentityDetector:
         benign, and names whose values recur by design (CDN, cache, analytics keys)."""
         key = normalize_name(name)
         if (
-            key in recurring.BENIGN_NAMES
+            recurring.benign_name(key)
             or key in self.catalog.benign
             or key == "cookie"
             or key in _URL_HEADERS
@@ -628,7 +630,7 @@ _QUERY_VALUES = re.compile(r"=[^&]*")
 # A value that starts like hex- or base64-wrapped digits (see _worth_param), anywhere
 # in a cookie header or query string: after "=", to the end of the value.
 _WRAPPED_VALUE = re.compile(
-    r"=\s*\"?(?:(?:2[bB])?(?:3[0-9]){7}|[KMNO][A-Za-z0-9+/_-]{9,25}={0,2}\"?(?:[;&\s]|$))"
+    r"=\s*\"?(?:(?:2[bB])?(?:3[0-9]){7}|[KMNO][A-Za-z0-9+/_-]{9,25}(?:=|%3[dD]){0,2}\"?(?:[;&\s]|$))"
 )
 
 

@@ -113,3 +113,36 @@ def parse_imsi(text: str) -> DeviceMatch | None:
     if region is None:
         return None
     return DeviceMatch("imsi", digits, f"IMSI · MCC {digits[:3]} ({region}) · MNC {digits[3:5]}")
+
+
+@lru_cache(maxsize=1)
+def mcc_mnc_prefixes() -> frozenset[str]:
+    """Every MCC followed by one of its Mobile Network Codes (``23415``, ``310150``),
+    from the ``[mnc]`` table of the bundled ``mcc.toml``."""
+    text = resources.files("capture.identity").joinpath("mcc.toml").read_text(encoding="utf-8")
+    table = tomllib.loads(text)["mnc"]
+    return frozenset(str(mcc) + mnc for mcc, mncs in table.items() for mnc in str(mncs).split())
+
+
+def imsi_by_structure(digits: str) -> DeviceMatch | None:
+    """An IMSI proved by its structure alone, for a value whose name says nothing:
+    exactly 15 digits (3GPP TS 23.003 allows fewer, but 15 is what real SIMs carry,
+    and every shorter length lets more counters through) starting with an MCC and
+    one of that MCC's MNCs (2 or 3 digits, the ``[mnc]`` table of ``mcc.toml``).
+    Random digits pass about 2 times in 100, so callers first keep out names that
+    mean a counter, clock, size or ID; ``None`` when it is not IMSI-shaped."""
+    if len(digits) != 15 or not digits.isdigit():
+        return None
+    prefixes = mcc_mnc_prefixes()
+    # A 3-digit MNC first: the table lists some North American networks under both
+    # "15" and "150", and 310 150 is the network that IMSIs of that MCC carry.
+    if digits[:6] in prefixes:
+        mnc = digits[3:6]
+    elif digits[:5] in prefixes:
+        mnc = digits[3:5]
+    else:
+        return None
+    region = mcc_regions().get(digits[:3], "region not listed")
+    return DeviceMatch(
+        "imsi", digits, f"IMSI · MCC {digits[:3]} ({region}) · MNC {mnc} (a listed network)"
+    )

@@ -62,7 +62,7 @@ BENIGN_NAMES = frozenset(
         "version",
         "build",
         "rev",
-        "_",
+        "-",  # "_", as names are normalised ("_" and "." become "-")
         "cb",
         "x-cache-key",
         "x-edge-location",
@@ -76,6 +76,25 @@ BENIGN_NAMES = frozenset(
         "utm-id",
         "tid",
         "x-goog-api-key",
+        # Analytics cookies (normalised: "_ga" is "-ga"). Their values are client IDs
+        # that a site's own analytics sets, and that cross-domain measurement
+        # (Google's linker, Adobe's visitor ID service) carries to a property's other
+        # sites on purpose: the tests' benign corpus has them on every kind of site.
+        "-ga",
+        "-gid",
+        "-fbp",
+        "-fbc",
+        "-gcl-au",
+        "--utma",
+        "--utmb",
+        "--utmc",
+        "--utmz",
+        "--utmv",
+        "--qca",
+        "s-vi",
+        "s-fid",
+        "s-cc",
+        "s-sq",
         # API keys identify the app, not the person, and apps call many hosts with one.
         "key",
         "api-key",
@@ -105,6 +124,16 @@ BENIGN_NAMES = frozenset(
         "referer",
     }
 )
+
+
+BENIGN_PREFIXES = ("-ga-", "-gat-", "amcv-")
+"""Normalised name prefixes of analytics cookies whose names carry a property ID
+(``_ga_<stream>`` of Google Analytics 4, ``_gat_UA-…``, Adobe's ``AMCV_<org>@AdobeOrg``)."""
+
+
+def benign_name(key: str) -> bool:
+    """True when values under the normalised name ``key`` recur across sites by design."""
+    return key in BENIGN_NAMES or key.startswith(BENIGN_PREFIXES)
 
 
 def entropy(text: str) -> float:

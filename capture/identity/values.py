@@ -10,8 +10,10 @@ and decides how much evidence is enough:
   base64-wrapped digits) counts under any name;
 * bare digits under a name that says nothing count only in headers (gateway
   vendors let operators choose header names), only as a valid mobile number,
-  and never under a counter-like name (``x-request-id``, ``timestamp``). In
-  cookies and query strings, where numeric IDs are everywhere, they never count.
+  an IMEI (Luhn check and a known TAC prefix) or an IMSI (15 digits starting
+  with a listed MCC and MNC), and never under a counter-like name
+  (``x-request-id``, ``timestamp``). In cookies and query strings, where numeric
+  IDs are everywhere, they never count.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from functools import lru_cache
 
 from capture.identity import names
 from capture.identity.deviceid import device_id_detail
-from capture.identity.devices import parse_imei, parse_imsi
+from capture.identity.devices import imsi_by_structure, parse_imei, parse_imsi
 from capture.identity.encodings import base64_digits, hex_digits, split_parts, url_decode
 from capture.identity.nai import find_addresses
 from capture.identity.phone import (
@@ -327,4 +329,10 @@ class ValueScanner:
             device = parse_imei(digits, named=False)
             if device is not None:
                 return ValueHit("imei", digits, device.digits, IMEI, "medium", device.detail)
+        if IMSI in self.enabled and len(digits) == 15:
+            # Only 15-digit runs reach the MCC/MNC table: the length test is the filter.
+            imsi = imsi_by_structure(digits)
+            if imsi is not None:
+                detail = f"{imsi.detail} · bare digits under an unlisted name"
+                return ValueHit("imsi", digits, imsi.digits, IMSI, "medium", detail)
         return None

@@ -47,7 +47,7 @@ async def test_at_80_columns_the_list_has_the_width_and_every_story_shows() -> N
         assert lines[0].split() == ["▶", "TIME", "METHOD", "HOST", "PATH", "ST", "IDENTITIES"]
         screen = "\n".join(lines)
         assert "www.guardian.co.uk" in screen  # HOST is readable
-        assert "UIDH" in screen and "MSISDN   IMEI" in screen
+        assert "TRKID" in screen and "MSISDN   IMEI" in screen
 
 
 async def test_e_on_a_narrow_terminal_opens_the_panel_over_the_list_and_escape_closes_it() -> None:
@@ -129,7 +129,7 @@ async def test_the_status_line_shortens_rather_than_losing_its_end_at_80_columns
         line = app.main.status_line
         text = line.render().plain
         assert text.endswith("28 shown · follow"), text
-        assert "26 ids" in text and "0 dropped" in text
+        assert "21 ids" in text and "0 dropped" in text
 
 
 async def test_the_detail_leads_with_the_findings_above_the_fold_at_24_rows() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from capture.http.echo import ECHO_HEADER, encode_echo, transit
 from capture.view.store import Entry
 from tests.capture.factories import finding, record, response
-from tui.render import detail_text, fit_badges
+from tui.render import KIND_LABEL, badge_labels, detail_text, fit_badges
 
 SENT = (("Host", "bbc.co.uk"), ("User-Agent", "Mozilla/5.0"))
 
@@ -120,3 +120,21 @@ def test_the_exposure_panel_groups_a_pcapdroid_capture_by_app() -> None:
     # A capture that names no app has no such section.
     plain = Exposure()
     assert "Apps →" not in exposure_text(plain).plain
+
+
+def test_a_tracking_id_found_by_recurrence_has_its_kinds_own_badge() -> None:
+    # Not "UIDH": that names one carrier's header (Verizon's X-UIDH), and a token found
+    # by recurrence under any name is no more an X-UIDH than a _ga cookie is.
+    token = "OTgxNTk2NDk0ADJVquRu5NS5+rSbBANlrp+13QL7CXLGsFHpMi4LsUHw"
+    found = finding(
+        "tracking_id",
+        name="X-Mystery",
+        value=token,
+        normalized=token,
+        detector="recurrence",
+        severity="medium",
+        detail="the same token sent to 3 sites: a.example, b.example, c.example",
+    )
+    assert badge_labels(record(1, (found,))) == [("TRKID", "medium")]
+    # One label per kind: no badge can be read as another kind's.
+    assert len(set(KIND_LABEL.values())) == len(KIND_LABEL)

@@ -148,7 +148,7 @@ def demo_loaded(*keys: str) -> Callable[[Pilot[Any]], Any]:
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_demo_list(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     # At 80x24 the list has all of the screen: HOST is readable and the three stories
-    # (MSISDN, UIDH, the ad request with MSISDN and IMEI) are all in it.
+    # (MSISDN, X-UIDH, the ad request with MSISDN and IMEI) are all in it.
     assert snap_compare(make_app(source_name="demo"), terminal_size=size, run_before=demo_loaded())
 
 

@@ -260,6 +260,53 @@ def test_unnamed_imei_in_a_header(detector: IdentityDetector) -> None:
     assert (finding.kind, finding.normalized, finding.detector) == ("imei", IMEI, "imei")
 
 
+def test_unnamed_imsi_in_a_header_is_proved_by_its_mcc_and_mnc(
+    detector: IdentityDetector,
+) -> None:
+    finding = one(detector, add=[("X-Operator-Chosen", IMSI)])
+    assert (finding.kind, finding.normalized, finding.detector) == ("imsi", IMSI, "imsi")
+    assert finding.severity == "medium"
+    assert finding.detail == (
+        "IMSI · MCC 234 (GB) · MNC 15 (a listed network) · bare digits under an unlisted name"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "place"),
+    [
+        # A listed MCC and MNC, but the name means a counter, clock, size or ID.
+        ("X-Order-Number", IMSI, "header"),
+        ("X-Request-Start", IMSI, "header"),
+        ("X-Trace-Id", "310150123456789", "header"),
+        ("X-Content-Size", "460001357924680", "header"),
+        ("X-Sequence", IMSI, "header"),
+        ("orderid", IMSI, "header"),
+        # The same value in a cookie or the query under a plain name: numeric IDs abound.
+        ("pv", IMSI, "cookie"),
+        ("pv", IMSI, "query"),
+        # A plain name, but no listed network, or the wrong length.
+        ("X-Operator-Chosen", "234059999999999", "header"),
+        ("X-Operator-Chosen", "176480000000000", "header"),
+        ("X-Operator-Chosen", "23415099999999", "header"),
+        ("X-Operator-Chosen", "2341509999999999", "header"),
+    ],
+)
+def test_imsi_shaped_digits_stay_quiet_where_name_or_structure_does_not_prove_it(
+    detector: IdentityDetector, name: str, value: str, place: str
+) -> None:
+    request: dict[str, Any] = {"add": [(name, value)]}
+    if place == "cookie":
+        request = {"add": [("Cookie", f"{name}={value}")]}
+    elif place == "query":
+        request = {"uri": f"/p?{name}={value}"}
+    assert [f for f in findings(detector, **request) if f.is_identity] == []
+
+
+def test_unnamed_imsi_rule_follows_the_imsi_switch() -> None:
+    quiet = IdentityDetector(IdentityConfig(region="GB", disabled=("imsi",)))
+    assert [f for f in findings(quiet, add=[("X-Operator-Chosen", IMSI)]) if f.is_identity] == []
+
+
 @pytest.mark.parametrize(
     ("name", "value", "kind", "normalized", "detector_name"),
     [
@@ -535,3 +582,41 @@ def test_an_analytics_request_with_no_identity_is_passed_over_whole(
     assert not detector._may_matter(cookie, "; ".join(f"_hjSession_{i:x}a9" for i in range(8)))
     request = make_request(uri=f"/collect?{query}", add=[("Cookie", cookie)])
     assert detector.detect(request) == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "kind", "normalized"),
+    [
+        ("X-Hts_clid", "595961714786", "msisdn", "+595961714786"),
+        ("nokia-callinglineid", "8613802423312", "msisdn", "+8613802423312"),
+        ("rim-device-id", "200522ae", "device_id", "200522ae"),
+    ],
+)
+def test_adobe_analytics_subscriber_id_headers_are_in_the_catalog(
+    detector: IdentityDetector, name: str, value: str, kind: str, normalized: str
+) -> None:
+    finding = one(detector, add=[(name, value)])
+    assert (finding.kind, finding.normalized, finding.detector) == (kind, normalized, "catalog")
+
+
+def test_an_address_in_a_subscriber_info_cookie_is_not_a_phone_number(
+    detector: IdentityDetector,
+) -> None:
+    cookie = ("Cookie", "X-SUBSCRIBER-INFO=IP=10.103.132.128")
+    assert [f for f in findings(detector, add=[cookie]) if f.is_identity] == []
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        # "+447700900123" percent-encoded, then encoded again as a query value.
+        "/p?x=1&X-Operator-Chosen=%252B447700900123&y=2",
+        # base64 of "+447700900123" and of "12015550123" with their "=" padding encoded.
+        "/p?x=1&X-Operator-Chosen=KzQ0NzcwMDkwMDEyMw%3D%3D&y=2",
+        "/p?x=1&X-Operator-Chosen=MTIwMTU1NTAxMjM%3D&y=2",
+    ],
+)
+def test_wrapped_numbers_in_a_query_pass_the_prefilter_however_encoded(
+    detector: IdentityDetector, uri: str
+) -> None:
+    assert one(detector, uri=uri).kind == "msisdn"

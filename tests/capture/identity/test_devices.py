@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from capture.identity.devices import luhn_ok, mcc_regions, parse_imei, parse_imsi
+from capture.identity.devices import (
+    imsi_by_structure,
+    luhn_ok,
+    mcc_mnc_prefixes,
+    mcc_regions,
+    parse_imei,
+    parse_imsi,
+)
 
 IMEI = "490154203237518"  # the example IMEI of the GSMA / Wikipedia, Luhn-valid
 
@@ -64,3 +71,46 @@ def test_mcc_table_is_loaded_from_data() -> None:
     regions = mcc_regions()
     assert len(regions) > 200
     assert regions["234"] == "GB" and regions["310"] == "US" and regions["460"] == "CN"
+
+
+@pytest.mark.parametrize(
+    ("digits", "mcc", "mnc"),
+    [
+        ("234150999999999", "234", "15"),  # Vodafone UK: the UK test IMSI
+        ("310150123456789", "310", "150"),  # AT&T: the example of Wikipedia's IMSI article
+        ("460001357924680", "460", "00"),  # China Mobile: the same article's other example
+        ("704012013128442", "704", "01"),  # Claro Guatemala (mobile-subscriber's factories)
+        ("001010123456789", "001", "01"),  # the 3GPP test network
+    ],
+)
+def test_an_imsi_is_proved_by_a_listed_mcc_and_mnc(digits: str, mcc: str, mnc: str) -> None:
+    match = imsi_by_structure(digits)
+    assert match is not None and match.kind == "imsi" and match.digits == digits
+    assert f"MCC {mcc} " in match.detail and f"MNC {mnc} " in match.detail
+
+
+@pytest.mark.parametrize(
+    "digits",
+    [
+        "23415099999999",  # 14 digits: allowed by the standard, too weak without a name
+        "2341509999999999",  # 16 digits
+        "234059999999999",  # MCC 234 with MNC 05 or 059: not listed
+        "123456789012345",  # no MCC starts with 1
+        "176480000000000",  # a clock in 10-microsecond steps (2025): no MCC 176
+        "999990123456789",
+        "23415099999999x",
+    ],
+)
+def test_an_imsi_by_structure_needs_15_digits_and_a_listed_network(digits: str) -> None:
+    assert imsi_by_structure(digits) is None
+
+
+def test_mnc_table_is_loaded_from_data() -> None:
+    prefixes = mcc_mnc_prefixes()
+    assert len(prefixes) > 2000
+    assert {"23415", "310150", "46000", "00101"} <= prefixes
+    assert all(p.isdigit() and len(p) in (5, 6) for p in prefixes)
+    # The share of all 15-digit numbers that pass (1.7%): what the names must filter.
+    five = sum(1 for p in prefixes if len(p) == 5)
+    six = sum(1 for p in prefixes if len(p) == 6 and p[:5] not in prefixes)
+    assert 0.01 < five / 100_000 + six / 1_000_000 < 0.02

@@ -1,13 +1,14 @@
 """Recall, precision and E.164 normalisation on a held-out set built from published sources.
 
 ``evaluation/positives.jsonl`` holds identities as published (carrier header names
-from Access Now, jpmobile, mobile-subscriber, JGC-2012, dabr-Orange; values from the
-same sources where they give one), and ``evaluation/negatives.jsonl`` values that
-look like numbers but are not identities (timestamps, ISBNs, build numbers, order
-IDs, trace IDs) under the names they travel with; ``evaluation/README.md`` says
-where each came from. Every positive is tried in every place its name can carry it
-(header, cookie, query, form body) and in every wrapping listed for it (bare, ``+``,
-percent-encoded, ``tel:``, hex, base64); every negative in every place listed.
+from Access Now, jpmobile, mobile-subscriber, JGC-2012, dabr-Orange, Adobe Analytics'
+table of subscriber-ID headers; values from the same sources where they give one),
+and ``evaluation/negatives.jsonl`` values that look like numbers but are not
+identities (timestamps, ISBNs, build numbers, order IDs, trace IDs) under the names
+they travel with; ``evaluation/README.md`` says where each came from. Every positive
+is tried in every place its name can carry it (header, cookie, query, form body) and
+in every wrapping listed for it (bare, ``+``, percent-encoded, ``tel:``, hex,
+base64); every negative in every place listed.
 
 Targets (issue 16): recall >= 0.98, precision >= 0.99, and every phone number found
 normalised to the expected E.164 number.

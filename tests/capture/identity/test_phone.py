@@ -102,3 +102,14 @@ def test_e164_needs_a_valid_number() -> None:
     assert match is not None and match.e164 == US
     assert parse_e164("+447700900123") is None
     assert parse_e164("+0100") is None
+
+
+@pytest.mark.parametrize("text", ["10.103.132.128", "70.214.81.241", "211.139.172.70"])
+def test_an_ipv4_address_is_never_a_number(text: str) -> None:
+    # Adobe's X-SUBSCRIBER-INFO example (IP=10.103.132.128) under a subscriber name.
+    assert parse_lenient(text, "US") is None and parse_lenient(text, None) is None
+
+
+def test_dotted_numbers_that_are_not_addresses_still_read() -> None:
+    match = parse_lenient("201.555.0123", "US")
+    assert match is not None and match.e164 == "+12015550123"
