@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from capture.http.echo import echo_of, touched_findings, transit
-from capture.http.stream import HttpTracker
+from capture.http.stream import HttpTracker, first_head_settles
 from capture.model import (
     EchoSeen,
     Event,
@@ -258,18 +258,26 @@ class Pipeline:
         # What the reader lets through needs no second look at the skip table.
         step = self._decode if capture.passes_over else self._frame
         base = self.packets
-        frames = capture.frames(reassembler.skip, reassembler.touched, self.shard)
+        # Requests only, echoes read: a server's first segment that settles the echo
+        # probe is looked at by the reader and never decoded (VERDICT frames).
+        probe = first_head_settles if self._holding else None
+        frames = capture.frames(reassembler.skip, reassembler.touched, self.shard, probe)
         for ts, linktype, data, comments in frames:
             if comments or (linktype == 1 and data.startswith(_ZERO_MACS)):
                 self._frame_app = frame_app(linktype, data, comments)
             elif self._frame_app is not None:
                 self._frame_app = None
-            if linktype == TICK:
-                # Before the record that starts the second: it takes that number.
-                reassembler.frame_no = base + capture.records + 1
-                reassembler.tick(ts)
-                if self._held:
-                    self._expire(ts)
+            if linktype < 0:
+                if linktype == TICK:
+                    # Before the record that starts the second: it takes that number.
+                    reassembler.frame_no = base + capture.records + 1
+                    reassembler.tick(ts)
+                    if self._held:
+                        self._expire(ts)
+                else:  # VERDICT: the server's first segment, passed over
+                    found = reassembler.probed(data)
+                    if found is not None:
+                        self.tracker.settled_unread(*found)
                 events = self._take()
             else:
                 self.packets = base + capture.records

@@ -147,7 +147,16 @@ class _ClosedMemory:
 class Half:
     """One direction of a connection."""
 
-    __slots__ = ("fin", "ignore", "isn", "next_seq", "offset", "pending", "pending_bytes")
+    __slots__ = (
+        "fin",
+        "ignore",
+        "isn",
+        "next_seq",
+        "offset",
+        "pending",
+        "pending_bytes",
+        "probe",
+    )
 
     def __init__(self) -> None:
         self.next_seq: int | None = None
@@ -163,6 +172,10 @@ class Half:
         then neither buffered nor delivered, only counted in the sequence space."""
         self.fin: int | None = None
         """Stream position of the FIN, once seen."""
+        self.probe = False
+        """Set by the layer above while the first bytes of this direction would only
+        be looked at for a verdict the reader of the capture can give itself (see
+        :attr:`Reassembler.skip`)."""
 
 
 class Flow:
@@ -281,13 +294,18 @@ class Reassembler:
         """Number of the frame being fed, set by the pipeline. A connection takes the
         number of the frame that opened it (like Wireshark's frame numbers), so it
         has a number the user can find in Wireshark."""
-        self.skip: dict[bytes, bool] = {}
+        self.skip: dict[bytes, bool | int] = {}
         """Segments that need not be decoded at all, by the raw IPv4 address and port
         bytes of their direction (:attr:`Flow.raw_keys`). Only segments without
         SYN, FIN or RST qualify, and only while the peer holds no out-of-order bytes
         (its acknowledgements could prove a capture gap there). ``False``: segments
         without payload (acknowledgements carry nothing else we use); ``True``: any
-        segment, because nobody reads this direction (:meth:`set_ignore`).
+        segment, because nobody reads this direction (:meth:`set_ignore`); an
+        ``int``: the direction is probed (:meth:`set_probe`) and nothing of it was
+        delivered yet, the int being the sequence number its first byte will have.
+        Its segments without payload are skipped as for ``False``; the reader of the
+        capture may look at the one with payload at that sequence number itself
+        (:func:`capture.sources.frames.CaptureFile.frames`, ``probe``).
 
         Whoever skips a segment records its capture time in :attr:`touched` under
         the same key (whole seconds will do), so the connection still counts as
@@ -358,6 +376,28 @@ class Reassembler:
             half.next_seq = None
         self._sync_skip(flow, direction)
 
+    def set_probe(self, flow: Flow, direction: int, probe: bool) -> None:
+        """Let the reader of the capture (or not) look at the first segment of one
+        direction before it is decoded (see :attr:`skip`): the layer above reads its
+        verdict from a :data:`capture.sources.frames.VERDICT` frame instead."""
+        half = flow.halves[direction]
+        if half.probe != probe:
+            half.probe = probe
+            self._sync_skip(flow, direction)
+
+    def probed(self, raw_key: bytes) -> tuple[Flow, int] | None:
+        """The connection and direction of a raw key (see :attr:`skip`) whose first
+        segment the reader of the capture found to settle the probe, if that
+        direction is still probed and nothing of it was delivered."""
+        flow = self._by_raw.get(raw_key)
+        if flow is None or flow.closed:
+            return None
+        direction = 0 if flow.raw_keys[0] == raw_key else 1
+        half = flow.halves[direction]
+        if not half.probe or half.ignore or half.offset:
+            return None
+        return flow, direction
+
     def _sync_skip(self, flow: Flow, direction: int) -> None:
         """Bring the :attr:`skip` entry of one direction up to date."""
         key = flow.raw_keys[direction]
@@ -366,6 +406,8 @@ class Reassembler:
         half = flow.halves[direction]
         if flow.closed or half.next_seq is None or flow.halves[1 - direction].pending:
             self.skip.pop(key, None)
+        elif half.probe and not half.ignore and not half.offset:
+            self.skip[key] = half.next_seq
         else:
             self.skip[key] = half.ignore
 
