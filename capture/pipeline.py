@@ -155,20 +155,28 @@ class Pipeline:
         """Connection ``flow_id`` brings no more echoes: its held requests may go."""
         ids = self._held_flows.pop(flow_id, None)
         if ids:
-            # Only those still held: one let go at a bound must not linger in _ready.
-            self._ready.update(i for i in ids if i in self._held)
+            held, ready, awaiting = self._held, self._ready, self._awaiting
+            for rid in ids:
+                # Only those still held: one let go at a bound must not linger in _ready.
+                record = held.get(rid)
+                if record is not None:
+                    ready.add(rid)
+                    # No response of this connection is read any more: nothing to pair.
+                    awaiting.pop((flow_id, record.request.depth), None)
             self._release()
 
     def _release(self) -> None:
         """Hand out the held requests at the head of the queue that are complete."""
-        held, ready = self._held, self._ready
+        held, ready, out = self._held, self._ready, self._out
         while held:
             first = next(iter(held))
-            if first not in ready:
-                if len(held) <= HOLD_LIMIT:
-                    return
+            if first in ready:
+                ready.discard(first)
+            elif len(held) <= HOLD_LIMIT:
+                return
+            else:
                 self.hold_cut += 1  # bounded: the oldest goes without its verdict
-            self._let_go(first)
+            out.append(RequestSeen(held.pop(first)))
 
     def _expire(self, now: float) -> None:
         """Let go of held requests older than :data:`ECHO_WAIT` in capture time."""
@@ -275,9 +283,9 @@ class Pipeline:
                     if self._held:
                         self._expire(ts)
                 else:  # VERDICT: the server's first segment, passed over
-                    found = reassembler.probed(data)
-                    if found is not None:
-                        self.tracker.settled_unread(*found)
+                    flow = reassembler.probed(data)
+                    if flow is not None and flow.app is not None:
+                        flow.app.settled_unread()  # type: ignore[attr-defined]
                 events = self._take()
             else:
                 self.packets = base + capture.records

@@ -785,10 +785,11 @@ class HttpConnection:
                 _ignore(self.flow, 1 - self.client, True)
             self.tracker.settled(self.flow.id)
 
-    def settled_unread(self, direction: int) -> None:
+    def settled_unread(self) -> None:
         """The capture's reader found that the server's first segment settles the
-        probe (:func:`first_head_settles`) and passed it over undecoded."""
-        if self.echo is None and self.probe is None and direction != self.client:
+        probe (:func:`first_head_settles`) and passed it over undecoded. (Only a
+        server's direction with nothing read yet is probed: see ``_probe``.)"""
+        if self.echo is None and self.probe is None:
             self.not_an_echo()
 
     def new_request(self, ts: float, head: RequestHead) -> PendingRequest:
@@ -934,13 +935,6 @@ class HttpTracker:
         held = conn.buffered()
         self.held_bytes += held - conn.held
         conn.held = held
-
-    def settled_unread(self, flow: Flow, direction: int) -> None:
-        """The first segment of ``direction`` settled the echo probe and was passed
-        over undecoded (see :meth:`HttpConnection.settled_unread`)."""
-        conn = flow.app
-        if conn is not None:
-            conn.settled_unread(direction)  # type: ignore[attr-defined]
 
     def on_roles(self, flow: Flow) -> None:
         """The handshake named the client."""

@@ -385,18 +385,10 @@ class Reassembler:
             half.probe = probe
             self._sync_skip(flow, direction)
 
-    def probed(self, raw_key: bytes) -> tuple[Flow, int] | None:
-        """The connection and direction of a raw key (see :attr:`skip`) whose first
-        segment the reader of the capture found to settle the probe, if that
-        direction is still probed and nothing of it was delivered."""
-        flow = self._by_raw.get(raw_key)
-        if flow is None or flow.closed:
-            return None
-        direction = 0 if flow.raw_keys[0] == raw_key else 1
-        half = flow.halves[direction]
-        if not half.probe or half.ignore or half.offset:
-            return None
-        return flow, direction
+    def probed(self, raw_key: bytes) -> Flow | None:
+        """The connection of a probed direction's raw key (see :attr:`skip`), whose
+        first segment the reader of the capture found to settle the probe."""
+        return self._by_raw.get(raw_key)
 
     def _sync_skip(self, flow: Flow, direction: int) -> None:
         """Bring the :attr:`skip` entry of one direction up to date."""

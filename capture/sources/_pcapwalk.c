@@ -107,33 +107,35 @@ settles(const unsigned char *p, Py_ssize_t n)
             return 1;
     if (m == 6 && !(p[start + 5] >= '0' && p[start + 5] <= '9'))
         return 1;
-    /* find_head_end(p, start): just past the first empty line. */
-    for (i = start; i < n; i++) {
-        if (p[i] != '\n')
-            continue;
+    /* find_head_end(p, start): just past the first empty line. On the way, each
+     * line start is checked for the echo header (case-insensitive; it must end
+     * inside the head, which it does when its line is not the last). */
+    const unsigned char *nl;
+    for (i = start; i < n; i = nl - p + 1) {
+        nl = memchr(p + i, '\n', n - i);
+        if (nl == NULL)
+            return 0;  /* no end of the head here */
+        Py_ssize_t at = nl - p;
         if (eol < 0)
-            eol = i;
-        if (i + 1 < n && p[i + 1] == '\n') {
-            end = i + 2;
+            eol = at;
+        if (at + 1 < n && p[at + 1] == '\n') {
+            end = at + 2;
             break;
         }
-        if (i + 2 < n && p[i + 1] == '\r' && p[i + 2] == '\n') {
-            end = i + 3;
+        if (at + 2 < n && p[at + 1] == '\r' && p[at + 2] == '\n') {
+            end = at + 3;
             break;
+        }
+        if (at + 1 + mark_len <= n && lower(p[at + 1]) == 'x') {
+            Py_ssize_t k = 1;
+            while (k < mark_len && lower(p[at + 1 + k]) == (unsigned char)mark[k])
+                k++;
+            if (k == mark_len)
+                return 0;
         }
     }
     if (end < 0)
         return 0;
-    /* The echo header at a line start inside the head (case-insensitive). */
-    for (i = start; i + 1 + mark_len <= end; i++) {
-        if (p[i] != '\n')
-            continue;
-        Py_ssize_t k = 0;
-        while (k < mark_len && lower(p[i + 1 + k]) == (unsigned char)mark[k])
-            k++;
-        if (k == mark_len)
-            return 0;
-    }
     /* An interim status (1xx) leaves the final head to come: not settled here. */
     for (i = start; i < eol; i++)
         if (p[i] == ' ')
