@@ -270,11 +270,24 @@ class Pipeline:
         # probe is looked at by the reader and never decoded (VERDICT frames).
         probe = first_head_settles if self._holding else None
         frames = capture.frames(reassembler.skip, reassembler.touched, self.shard, probe)
+        # PCAPdroid's app: a pcapng's comments may name one on any frame. A classic
+        # pcap has no comments, and PCAPdroid wraps every frame of one in its bogus
+        # Ethernet header (zero MAC addresses): its first frame tells whether each
+        # frame's trailer is to be read, which spares every other capture a look.
+        apps = not capture.passes_over
+        first = not apps
+        self._frame_app = None
         for ts, linktype, data, comments in frames:
-            if comments or (linktype == 1 and data.startswith(_ZERO_MACS)):
-                self._frame_app = frame_app(linktype, data, comments)
-            elif self._frame_app is not None:
-                self._frame_app = None
+            if apps:
+                if comments or (linktype == 1 and data.startswith(_ZERO_MACS)):
+                    self._frame_app = frame_app(linktype, data, comments)
+                elif self._frame_app is not None:
+                    self._frame_app = None
+            elif first and linktype >= 0:
+                first = False
+                if linktype == 1 and data.startswith(_ZERO_MACS):
+                    apps = True
+                    self._frame_app = frame_app(linktype, data, comments)
             if linktype < 0:
                 if linktype == TICK:
                     # Before the record that starts the second: it takes that number.

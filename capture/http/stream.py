@@ -916,14 +916,19 @@ class HttpTracker:
     # StreamSink
     def on_data(self, flow: Flow, direction: int, ts: float, data: bytes) -> None:
         """Reassembled bytes."""
-        conn = flow.app
+        conn: HttpConnection | None = flow.app  # type: ignore[assignment]
         if conn is None:
             conn = flow.app = HttpConnection(self, flow)
-        conn.feed(direction, ts, data)  # type: ignore[attr-defined]
-        held = conn.buffered()  # type: ignore[attr-defined]
-        if held != conn.held:  # type: ignore[attr-defined]
-            self.held_bytes += held - conn.held  # type: ignore[attr-defined]
-            conn.held = held  # type: ignore[attr-defined]
+        conn.feed(direction, ts, data)
+        # Counted only where bytes may be held: this connection held some when last
+        # counted, or the reader just fed (or the probe) holds some now. Nothing else
+        # grows what a connection holds (the other reader's bytes only go), and most
+        # deliveries are whole heads or body bytes, read without keeping any.
+        reader = conn.readers[direction]
+        if conn.held or reader.buf or reader.current is not None or conn.probe is not None:
+            held = conn.buffered()
+            self.held_bytes += held - conn.held
+            conn.held = held
 
     def on_gap(self, flow: Flow, direction: int, ts: float, size: int) -> None:
         """Missing bytes."""
