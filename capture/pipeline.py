@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from capture.http.echo import echo_of, touched_findings, transit
-from capture.http.stream import HttpTracker, first_head_settles
+from capture.http.stream import HttpConnection, HttpTracker, first_head_settles
 from capture.model import (
     EchoSeen,
     Event,
@@ -269,6 +269,7 @@ class Pipeline:
         # Requests only, echoes read: a server's first segment that settles the echo
         # probe is looked at by the reader and never decoded (VERDICT frames).
         probe = first_head_settles if self._holding else None
+        by_raw = reassembler.by_raw
         frames = capture.frames(reassembler.skip, reassembler.touched, self.shard, probe)
         # PCAPdroid's app: a pcapng's comments may name one on any frame. A classic
         # pcap has no comments, and PCAPdroid wraps every frame of one in its bogus
@@ -295,10 +296,14 @@ class Pipeline:
                     reassembler.tick(ts)
                     if self._held:
                         self._expire(ts)
-                else:  # VERDICT: the server's first segment, passed over
-                    flow = reassembler.probed(data)
-                    if flow is not None and flow.app is not None:
-                        flow.app.settled_unread()  # type: ignore[attr-defined]
+                else:
+                    # VERDICT: the server's first segment settled the echo probe and
+                    # was passed over (only a server's direction with nothing read
+                    # yet is probed: HttpConnection._probe ends that).
+                    flow = by_raw.get(data)
+                    conn: HttpConnection | None = None if flow is None else flow.app  # type: ignore[assignment]
+                    if conn is not None and conn.echo is None and conn.probe is None:
+                        conn.not_an_echo()
                 events = self._take()
             else:
                 self.packets = base + capture.records

@@ -781,16 +781,15 @@ class HttpConnection:
             self.echo = False
             self.probe = None
             self.outstanding.clear()
+            flow = self.flow
             if self.client is not None:
-                _ignore(self.flow, 1 - self.client, True)
-            self.tracker.settled(self.flow.id)
-
-    def settled_unread(self) -> None:
-        """The capture's reader found that the server's first segment settles the
-        probe (:func:`first_head_settles`) and passed it over undecoded. (Only a
-        server's direction with nothing read yet is probed: see ``_probe``.)"""
-        if self.echo is None and self.probe is None:
-            self.not_an_echo()
+                if flow.owner is not None:  # _ignore, inlined: once per connection
+                    flow.owner.set_ignore(flow, 1 - self.client, True)
+                else:
+                    flow.halves[1 - self.client].ignore = True
+            settled = self.tracker.on_settled
+            if settled is not None:
+                settled(flow.id)
 
     def new_request(self, ts: float, head: RequestHead) -> PendingRequest:
         """A request head completed: it now waits for a response."""

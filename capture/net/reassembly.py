@@ -312,7 +312,8 @@ class Reassembler:
         active."""
         self.touched: dict[bytes, float] = {}
         """Capture time of the last skipped segment, by raw key (see :attr:`skip`)."""
-        self._by_raw: dict[bytes, Flow] = {}  # the connection of each raw key
+        self.by_raw: dict[bytes, Flow] = {}
+        """The connection of each raw key (see :attr:`skip`)."""
         self.sweep_due = 0.0
         """Capture time after which :meth:`tick` next looks for idle connections."""
         self.counters: dict[str, int] = dict.fromkeys(
@@ -385,11 +386,6 @@ class Reassembler:
             half.probe = probe
             self._sync_skip(flow, direction)
 
-    def probed(self, raw_key: bytes) -> Flow | None:
-        """The connection of a probed direction's raw key (see :attr:`skip`), whose
-        first segment the reader of the capture found to settle the probe."""
-        return self._by_raw.get(raw_key)
-
     def _sync_skip(self, flow: Flow, direction: int) -> None:
         """Bring the :attr:`skip` entry of one direction up to date."""
         key = flow.raw_keys[direction]
@@ -412,7 +408,7 @@ class Reassembler:
         touched = self.touched
         if not touched:
             return
-        by_raw = self._by_raw
+        by_raw = self.by_raw
         lru = self._lru
         # Ties broken by connection number, not by which was touched first: a
         # process that skips other processes' connections sees the same order.
@@ -526,7 +522,7 @@ class Reassembler:
         self._lru[flow.id] = flow
         for raw in flow.raw_keys:
             if raw:
-                self._by_raw[raw] = flow
+                self.by_raw[raw] = flow
         self._make_room()
         return flow
 
@@ -615,7 +611,7 @@ class Reassembler:
         self._lru[flow.id] = flow
         for raw in flow.raw_keys:
             if raw:
-                self._by_raw[raw] = flow
+                self.by_raw[raw] = flow
         for direction, isn, nxt, isn_bit, next_bit in (
             (0, isn0, next0, _ISN0, _NEXT0),
             (1, isn1, next1, _ISN1, _NEXT1),
@@ -809,8 +805,8 @@ class Reassembler:
         for raw in flow.raw_keys:
             self.skip.pop(raw, None)
             self.touched.pop(raw, None)
-            if self._by_raw.get(raw) is flow:
-                del self._by_raw[raw]
+            if self.by_raw.get(raw) is flow:
+                del self.by_raw[raw]
         self._closed.add(a_key, flow.last_ts)
         if not flow.foreign:
             self.sink.on_close(flow)
