@@ -195,8 +195,21 @@ class Pipeline:
         self._out.append(RequestSeen(self._held.pop(rid)))
 
     def _decode(self, ts: float, linktype: int, data: bytes) -> list[Event]:
-        self._feed(ts, linktype, data)
-        return self._take()
+        """:meth:`_feed` then :meth:`_take`, written out: this runs for every record a
+        file scan's reader lets through, and the two calls cost more than their work."""
+        reassembler = self.reassembler
+        reassembler.frame_no = self.packets
+        seg = self.decoder.decode(ts, linktype, data)
+        if seg is not None:
+            app = self._frame_app
+            if app is not None:
+                self._note_app(seg.src, seg.sport, seg.dst, seg.dport, app)
+            reassembler.feed(seg)
+        out = self._out
+        if out:
+            self._out = []
+            return out
+        return _NO_EVENTS
 
     def _feed(self, ts: float, linktype: int, data: bytes) -> None:
         """Decode the frame and hand its segment to reassembly."""
@@ -339,7 +352,7 @@ class Pipeline:
         return self._take()
 
     def _on_request(self, settled: bool, request: Request) -> None:
-        record = self._record(request, (), emit=not self._holding)
+        record = self._record(request, (), not self._holding)
         if self._holding:
             # Requests only, each complete with what its echo shows: held, in
             # capture order, until its connection is known to bring no echo, or

@@ -426,7 +426,7 @@ class MessageReader:
         except MalformedHead as exc:
             self._bad_head(str(exc), block)
             return
-        self._start_request(self.msg_ts, head, lowered=block.lower())
+        self._start_request(self.msg_ts, head, False, block.lower())  # by position: per request
 
     def _http09_followup(self, ts: float) -> bool:
         """After a version-less request line: headers, an empty line, or nothing."""
