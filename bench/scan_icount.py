@@ -8,6 +8,8 @@ deciding whether a change to the hot path helps. It is not a substitute for
 
     python bench/scan_icount.py            # on this checkout
     python bench/scan_icount.py --bodies small   # the small-responses mix
+    python bench/scan_icount.py --bodies small --connections 1000   # 2 requests a connection
+    python bench/scan_icount.py --no-echoes      # as if no reflector echo were looked for
     git stash; python bench/scan_icount.py; git stash pop   # before/after
 
 It scans a generated capture (2,000 requests, web mix unless --bodies) and an empty one (start-up
@@ -30,13 +32,21 @@ OUT = HERE / "out"
 sys.path.insert(0, str(HERE.parent))
 
 
-def instructions(capture: Path) -> int:
-    """Instructions executed by one ``headerwatch scan`` of ``capture``."""
+def instructions(capture: Path, echoes: bool = True) -> int:
+    """Instructions executed by one ``headerwatch scan`` of ``capture``; with
+    ``echoes`` False, its pipeline looks for no reflector's echo (the A/B reference
+    for what reading echoes costs)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE",)}
     env["PYTHONHASHSEED"] = "0"  # dict and set layouts change the count otherwise
     # One process: callgrind follows only this one.
     argv = ["scan", "--jobs", "1", str(capture)]
     code = f"import sys; from tui.cli import main; sys.exit(main({argv!r}))"
+    if not echoes:
+        # Pipeline(detector, limits, responses, shard, echoes): echoes off by default.
+        code = (
+            "import capture.pipeline as p; d = p.Pipeline.__init__.__defaults__; "
+            "p.Pipeline.__init__.__defaults__ = (*d[:-1], False); " + code
+        )
     proc = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
          sys.executable, "-c", code],
@@ -52,6 +62,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument(
+        "--connections", type=int, help="connections in the capture (default: requests / 10)"
+    )
+    parser.add_argument(
+        "--no-echoes", action="store_true", help="scan without looking for reflector echoes"
+    )
+    parser.add_argument(
         "--bodies", default="web", help="gen_capture.py's body mix (web, small, ...)"
     )
     args = parser.parse_args()
@@ -61,13 +77,16 @@ def main() -> None:
 
     from tests.packets.writer import write_pcap
 
-    capture = ensure_capture(args.requests, max(1, args.requests // 10), args.bodies)
+    connections = args.connections or max(1, args.requests // 10)
+    capture = ensure_capture(args.requests, connections, args.bodies)
     empty = OUT / "icount-empty.pcap"
     write_pcap(str(empty), [])
-    instructions(capture)  # untimed: bytecode caches written
-    startup = instructions(empty)
-    total = instructions(capture)
+    echoes = not args.no_echoes
+    instructions(capture, echoes)  # uncounted: bytecode caches written
+    startup = instructions(empty, echoes)
+    total = instructions(capture, echoes)
     print(
+        f"{capture.name}{'' if echoes else ' (no echoes)'}: "
         f"start-up {startup / 1e6:,.0f} M instructions; scan of {args.requests:,} requests "
         f"{total / 1e6:,.0f} M; {(total - startup) / args.requests:,.0f} per request"
     )

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from capture.http.echo import echo_of, touched_findings, transit
-from capture.http.stream import HttpTracker
+from capture.http.stream import HttpConnection, HttpTracker, first_head_settles
 from capture.model import (
     EchoSeen,
     Event,
@@ -155,20 +155,28 @@ class Pipeline:
         """Connection ``flow_id`` brings no more echoes: its held requests may go."""
         ids = self._held_flows.pop(flow_id, None)
         if ids:
-            # Only those still held: one let go at a bound must not linger in _ready.
-            self._ready.update(i for i in ids if i in self._held)
+            held, ready, awaiting = self._held, self._ready, self._awaiting
+            for rid in ids:
+                # Only those still held: one let go at a bound must not linger in _ready.
+                record = held.get(rid)
+                if record is not None:
+                    ready.add(rid)
+                    # No response of this connection is read any more: nothing to pair.
+                    awaiting.pop((flow_id, record.request.depth), None)
             self._release()
 
     def _release(self) -> None:
         """Hand out the held requests at the head of the queue that are complete."""
-        held, ready = self._held, self._ready
+        held, ready, out = self._held, self._ready, self._out
         while held:
             first = next(iter(held))
-            if first not in ready:
-                if len(held) <= HOLD_LIMIT:
-                    return
+            if first in ready:
+                ready.discard(first)
+            elif len(held) <= HOLD_LIMIT:
+                return
+            else:
                 self.hold_cut += 1  # bounded: the oldest goes without its verdict
-            self._let_go(first)
+            out.append(RequestSeen(held.pop(first)))
 
     def _expire(self, now: float) -> None:
         """Let go of held requests older than :data:`ECHO_WAIT` in capture time."""
@@ -187,8 +195,21 @@ class Pipeline:
         self._out.append(RequestSeen(self._held.pop(rid)))
 
     def _decode(self, ts: float, linktype: int, data: bytes) -> list[Event]:
-        self._feed(ts, linktype, data)
-        return self._take()
+        """:meth:`_feed` then :meth:`_take`, written out: this runs for every record a
+        file scan's reader lets through, and the two calls cost more than their work."""
+        reassembler = self.reassembler
+        reassembler.frame_no = self.packets
+        seg = self.decoder.decode(ts, linktype, data)
+        if seg is not None:
+            app = self._frame_app
+            if app is not None:
+                self._note_app(seg.src, seg.sport, seg.dst, seg.dport, app)
+            reassembler.feed(seg)
+        out = self._out
+        if out:
+            self._out = []
+            return out
+        return _NO_EVENTS
 
     def _feed(self, ts: float, linktype: int, data: bytes) -> None:
         """Decode the frame and hand its segment to reassembly."""
@@ -258,18 +279,44 @@ class Pipeline:
         # What the reader lets through needs no second look at the skip table.
         step = self._decode if capture.passes_over else self._frame
         base = self.packets
-        frames = capture.frames(reassembler.skip, reassembler.touched, self.shard)
+        # Requests only, echoes read: a server's first segment that settles the echo
+        # probe is looked at by the reader and never decoded (VERDICT frames).
+        probe = first_head_settles if self._holding else None
+        by_raw = reassembler.by_raw
+        frames = capture.frames(reassembler.skip, reassembler.touched, self.shard, probe)
+        # PCAPdroid's app: a pcapng's comments may name one on any frame. A classic
+        # pcap has no comments, and PCAPdroid wraps every frame of one in its bogus
+        # Ethernet header (zero MAC addresses): its first frame tells whether each
+        # frame's trailer is to be read, which spares every other capture a look.
+        apps = not capture.passes_over
+        first = not apps
+        self._frame_app = None
         for ts, linktype, data, comments in frames:
-            if comments or (linktype == 1 and data.startswith(_ZERO_MACS)):
-                self._frame_app = frame_app(linktype, data, comments)
-            elif self._frame_app is not None:
-                self._frame_app = None
-            if linktype == TICK:
-                # Before the record that starts the second: it takes that number.
-                reassembler.frame_no = base + capture.records + 1
-                reassembler.tick(ts)
-                if self._held:
-                    self._expire(ts)
+            if apps:
+                if comments or (linktype == 1 and data.startswith(_ZERO_MACS)):
+                    self._frame_app = frame_app(linktype, data, comments)
+                elif self._frame_app is not None:
+                    self._frame_app = None
+            elif first and linktype >= 0:
+                first = False
+                if linktype == 1 and data.startswith(_ZERO_MACS):
+                    apps = True
+                    self._frame_app = frame_app(linktype, data, comments)
+            if linktype < 0:
+                if linktype == TICK:
+                    # Before the record that starts the second: it takes that number.
+                    reassembler.frame_no = base + capture.records + 1
+                    reassembler.tick(ts)
+                    if self._held:
+                        self._expire(ts)
+                else:
+                    # VERDICT: the server's first segment settled the echo probe and
+                    # was passed over (only a server's direction with nothing read
+                    # yet is probed: HttpConnection._probe ends that).
+                    flow = by_raw.get(data)
+                    conn: HttpConnection | None = None if flow is None else flow.app  # type: ignore[assignment]
+                    if conn is not None and conn.echo is None and conn.probe is None:
+                        conn.not_an_echo()
                 events = self._take()
             else:
                 self.packets = base + capture.records
@@ -305,7 +352,7 @@ class Pipeline:
         return self._take()
 
     def _on_request(self, settled: bool, request: Request) -> None:
-        record = self._record(request, (), emit=not self._holding)
+        record = self._record(request, (), not self._holding)
         if self._holding:
             # Requests only, each complete with what its echo shows: held, in
             # capture order, until its connection is known to bring no echo, or

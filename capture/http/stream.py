@@ -426,7 +426,7 @@ class MessageReader:
         except MalformedHead as exc:
             self._bad_head(str(exc), block)
             return
-        self._start_request(self.msg_ts, head, lowered=block.lower())
+        self._start_request(self.msg_ts, head, False, block.lower())  # by position: per request
 
     def _http09_followup(self, ts: float) -> bool:
         """After a version-less request line: headers, an empty line, or nothing."""
@@ -618,6 +618,34 @@ ECHO_MARK = b"\nx-headerwatch-received:"
 """How a reflector's response head is recognised (lower case, at a line start)."""
 
 
+def _interim(buf: bytes | bytearray, start: int, end: int) -> bool:
+    """Whether the response head ``buf[start:end]`` is an interim one (1xx, not 101):
+    the final response, and its echo, still come after it."""
+    # The code is what follows the status line's first space (as the C walk reads it).
+    space = buf.find(b" ", start, buf.find(b"\n", start, end))
+    code = bytes(buf[space + 1 : space + 4])
+    return space >= 0 and code[:1] == b"1" and code != b"101"
+
+
+def first_head_settles(payload: bytes) -> bool:
+    """Whether the first segment of a server's stream settles, by itself, that its
+    connection brings no reflector's echo (what :meth:`HttpConnection._probe` finds
+    from the same bytes): it cannot start a status line, or it holds a whole response
+    head without the echo header whose status does not start with 1. False: more
+    must be read (a head going on in the next segment, an interim response, the
+    echo). The C record walk (``capture/sources/_pcapwalk.c``, ``settles``) is the
+    same test: a scan's reader passes such a segment over undecoded."""
+    start = skip_empty_lines(payload)
+    if looks_like_response(payload[start : start + 6]) is False:
+        return True
+    end = find_head_end(payload, start)
+    if end < 0 or ECHO_MARK in payload[start:end].lower():
+        return False
+    eol = payload.find(b"\n", start)
+    space = payload.find(b" ", start, eol)
+    return space < 0 or payload[space + 1 : space + 2] != b"1"
+
+
 class HttpConnection:
     """HTTP state of one TCP connection."""
 
@@ -672,8 +700,12 @@ class HttpConnection:
         if self.client is not None:
             return
         self.client = client
-        if not self.responses and self.echo is not None:
-            _ignore(self.flow, 1 - client, True)
+        if not self.responses:
+            if self.echo is not None:
+                _ignore(self.flow, 1 - client, True)
+            elif self.flow.owner is not None:
+                # The server's first segment may settle the probe before it is decoded.
+                self.flow.owner.set_probe(self.flow, 1 - client, True)
         for reader in self.readers:
             reader.is_request = reader.direction == client
             if reader.state == UNKNOWN:
@@ -693,35 +725,51 @@ class HttpConnection:
         readers[direction].feed(ts, data)
 
     def _probe(self, direction: int, ts: float, data: bytes) -> None:
-        """Look at the server's first response head for a reflector's echo: only a
+        """Look at the server's first final response head for a reflector's echo: only a
         reflector's connection has its responses parsed (sent versus received); on
-        any other the server's bytes are ignored from here on, as before."""
+        any other the server's bytes are ignored from here on, as before. Interim
+        (1xx) heads before it are passed over: a reflector answers ``Expect:
+        100-continue`` with ``100 Continue`` first, and its echo comes after."""
         probe = self.probe
         buf: bytes | bytearray
         if probe is None:
             # The common case, the whole head in the first segment: no copy kept.
             self.probe_ts = ts
             buf = data
+            owner = self.flow.owner
+            if owner is not None:
+                # The capture's reader need look at nothing more of it: this does.
+                owner.set_probe(self.flow, direction, False)
         else:
             probe += data
             buf = probe
-        # Settled as soon as the first bytes tell: a stream that does not start with
-        # a status line (TLS, any other protocol) would be opaque to the response
-        # reader too, so no echo can be parsed from it; without this a non-HTTP
-        # server was decoded and buffered up to the head limit or its close.
         start = skip_empty_lines(buf)
-        if looks_like_response(buf[start : start + 6]) is False:
-            self.not_an_echo()
-            return
-        # Only the head is lowered and searched (where the reader would end it): the
-        # body after it in the same segment cannot carry the echo header.
-        end = find_head_end(buf, start)
-        head = (buf if end < 0 else buf[:end]).lower()
-        if ECHO_MARK in head:
-            self.echo = self.responses = True
-            self.probe = None
-            self.readers[direction].feed(self.probe_ts, bytes(buf))
-        elif end >= 0 or len(buf) > self.tracker.max_head:
+        while True:
+            # Settled as soon as the first bytes tell: a stream that does not start
+            # with a status line (TLS, any other protocol) would be opaque to the
+            # response reader too, so no echo can be parsed from it; without this a
+            # non-HTTP server was decoded and buffered up to the head limit or its close.
+            if looks_like_response(buf[start : start + 6]) is False:
+                self.not_an_echo()
+                return
+            # Only the head is lowered and searched (where the reader would end it):
+            # the body after it in the same segment cannot carry the echo header.
+            end = find_head_end(buf, start)
+            if ECHO_MARK in (buf[start:] if end < 0 else buf[start:end]).lower():
+                self.echo = self.responses = True
+                self.probe = None
+                # From the stream's start: the reader pairs interim heads too.
+                self.readers[direction].feed(self.probe_ts, bytes(buf))
+                return
+            if end < 0:
+                break
+            if not _interim(buf, start, end):
+                self.not_an_echo()
+                return
+            start = skip_empty_lines(buf, end)
+            if start == len(buf):
+                break
+        if len(buf) > self.tracker.max_head:
             self.not_an_echo()
         elif probe is None:
             self.probe = bytearray(data)  # the head goes on in the next segment
@@ -733,9 +781,15 @@ class HttpConnection:
             self.echo = False
             self.probe = None
             self.outstanding.clear()
+            flow = self.flow
             if self.client is not None:
-                _ignore(self.flow, 1 - self.client, True)
-            self.tracker.settled(self.flow.id)
+                if flow.owner is not None:  # _ignore, inlined: once per connection
+                    flow.owner.set_ignore(flow, 1 - self.client, True)
+                else:
+                    flow.halves[1 - self.client].ignore = True
+            settled = self.tracker.on_settled
+            if settled is not None:
+                settled(flow.id)
 
     def new_request(self, ts: float, head: RequestHead) -> PendingRequest:
         """A request head completed: it now waits for a response."""
@@ -861,14 +915,19 @@ class HttpTracker:
     # StreamSink
     def on_data(self, flow: Flow, direction: int, ts: float, data: bytes) -> None:
         """Reassembled bytes."""
-        conn = flow.app
+        conn: HttpConnection | None = flow.app  # type: ignore[assignment]
         if conn is None:
             conn = flow.app = HttpConnection(self, flow)
-        conn.feed(direction, ts, data)  # type: ignore[attr-defined]
-        held = conn.buffered()  # type: ignore[attr-defined]
-        if held != conn.held:  # type: ignore[attr-defined]
-            self.held_bytes += held - conn.held  # type: ignore[attr-defined]
-            conn.held = held  # type: ignore[attr-defined]
+        conn.feed(direction, ts, data)
+        # Counted only where bytes may be held: this connection held some when last
+        # counted, or the reader just fed (or the probe) holds some now. Nothing else
+        # grows what a connection holds (the other reader's bytes only go), and most
+        # deliveries are whole heads or body bytes, read without keeping any.
+        reader = conn.readers[direction]
+        if conn.held or reader.buf or reader.current is not None or conn.probe is not None:
+            held = conn.buffered()
+            self.held_bytes += held - conn.held
+            conn.held = held
 
     def on_gap(self, flow: Flow, direction: int, ts: float, size: int) -> None:
         """Missing bytes."""
@@ -908,21 +967,23 @@ class HttpTracker:
         self.counters["requests"] += 1
         self.on_request(
             conn.echo is False,
+            # By position, in the order of Request's fields: once per request, and a
+            # frozen dataclass matches keywords at a cost (about 40% of its build).
             Request(
-                ts=pending.ts,
-                flow=flow.id,
-                depth=pending.depth,
-                src=src,
-                sport=sport,
-                dst=dst,
-                dport=dport,
-                method=head.method,
-                uri=head.uri,
-                version=head.version,
-                headers=head.headers,
-                body=bytes(pending.body),
-                body_length=pending.body_length,
-                anomalies=tuple(pending.anomalies),
+                pending.ts,  # ts
+                flow.id,  # flow
+                pending.depth,  # depth
+                src,
+                sport,
+                dst,
+                dport,
+                head.method,
+                head.uri,
+                head.version,
+                head.headers,
+                bytes(pending.body),  # body
+                pending.body_length,
+                tuple(pending.anomalies),
             ),
         )
 

@@ -78,11 +78,12 @@ class Segment(NamedTuple):
     """Payload bytes on the wire that the capture did not keep (snap length)."""
 
 
-def skippable(data: bytes, offset: int, skip: dict[bytes, bool]) -> bytes | None:
+def skippable(data: bytes, offset: int, skip: dict[bytes, bool | int]) -> bytes | None:
     """The key under which the Ethernet frame at ``data[offset:]`` may go undecoded.
 
     ``skip`` (:attr:`capture.net.reassembly.Reassembler.skip`) maps the address and
-    port bytes of a TCP direction to True (skip any segment) or False (skip
+    port bytes of a TCP direction to True (skip any segment), or False or an ``int``
+    (a probed direction, whose first segment is left to the capture's reader: skip
     segments without payload). Only Ethernet/IPv4/TCP without IP options or
     fragmentation and without SYN, FIN or RST qualify; ``None`` otherwise.
     """
@@ -97,7 +98,7 @@ def skippable(data: bytes, offset: int, skip: dict[bytes, bool]) -> bytes | None
         key = data[offset + 26 : offset + 38]
         whole = skip.get(key)
         if whole is not None and (
-            whole
+            whole is True
             or (data[offset + 16] << 8 | data[offset + 17]) == 20 + (data[offset + 46] >> 4 << 2)
         ):
             return key

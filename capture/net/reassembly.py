@@ -147,7 +147,16 @@ class _ClosedMemory:
 class Half:
     """One direction of a connection."""
 
-    __slots__ = ("fin", "ignore", "isn", "next_seq", "offset", "pending", "pending_bytes")
+    __slots__ = (
+        "fin",
+        "ignore",
+        "isn",
+        "next_seq",
+        "offset",
+        "pending",
+        "pending_bytes",
+        "probe",
+    )
 
     def __init__(self) -> None:
         self.next_seq: int | None = None
@@ -163,6 +172,10 @@ class Half:
         then neither buffered nor delivered, only counted in the sequence space."""
         self.fin: int | None = None
         """Stream position of the FIN, once seen."""
+        self.probe = False
+        """Set by the layer above while the first bytes of this direction would only
+        be looked at for a verdict the reader of the capture can give itself (see
+        :attr:`Reassembler.skip`)."""
 
 
 class Flow:
@@ -281,20 +294,26 @@ class Reassembler:
         """Number of the frame being fed, set by the pipeline. A connection takes the
         number of the frame that opened it (like Wireshark's frame numbers), so it
         has a number the user can find in Wireshark."""
-        self.skip: dict[bytes, bool] = {}
+        self.skip: dict[bytes, bool | int] = {}
         """Segments that need not be decoded at all, by the raw IPv4 address and port
         bytes of their direction (:attr:`Flow.raw_keys`). Only segments without
         SYN, FIN or RST qualify, and only while the peer holds no out-of-order bytes
         (its acknowledgements could prove a capture gap there). ``False``: segments
         without payload (acknowledgements carry nothing else we use); ``True``: any
-        segment, because nobody reads this direction (:meth:`set_ignore`).
+        segment, because nobody reads this direction (:meth:`set_ignore`); an
+        ``int``: the direction is probed (:meth:`set_probe`) and nothing of it was
+        delivered yet, the int being the sequence number its first byte will have.
+        Its segments without payload are skipped as for ``False``; the reader of the
+        capture may look at the one with payload at that sequence number itself
+        (:func:`capture.sources.frames.CaptureFile.frames`, ``probe``).
 
         Whoever skips a segment records its capture time in :attr:`touched` under
         the same key (whole seconds will do), so the connection still counts as
         active."""
         self.touched: dict[bytes, float] = {}
         """Capture time of the last skipped segment, by raw key (see :attr:`skip`)."""
-        self._by_raw: dict[bytes, Flow] = {}  # the connection of each raw key
+        self.by_raw: dict[bytes, Flow] = {}
+        """The connection of each raw key (see :attr:`skip`)."""
         self.sweep_due = 0.0
         """Capture time after which :meth:`tick` next looks for idle connections."""
         self.counters: dict[str, int] = dict.fromkeys(
@@ -358,6 +377,15 @@ class Reassembler:
             half.next_seq = None
         self._sync_skip(flow, direction)
 
+    def set_probe(self, flow: Flow, direction: int, probe: bool) -> None:
+        """Let the reader of the capture (or not) look at the first segment of one
+        direction before it is decoded (see :attr:`skip`): the layer above reads its
+        verdict from a :data:`capture.sources.frames.VERDICT` frame instead."""
+        half = flow.halves[direction]
+        if half.probe != probe:
+            half.probe = probe
+            self._sync_skip(flow, direction)
+
     def _sync_skip(self, flow: Flow, direction: int) -> None:
         """Bring the :attr:`skip` entry of one direction up to date."""
         key = flow.raw_keys[direction]
@@ -366,6 +394,8 @@ class Reassembler:
         half = flow.halves[direction]
         if flow.closed or half.next_seq is None or flow.halves[1 - direction].pending:
             self.skip.pop(key, None)
+        elif half.probe and not half.ignore and not half.offset:
+            self.skip[key] = half.next_seq
         else:
             self.skip[key] = half.ignore
 
@@ -378,7 +408,7 @@ class Reassembler:
         touched = self.touched
         if not touched:
             return
-        by_raw = self._by_raw
+        by_raw = self.by_raw
         lru = self._lru
         # Ties broken by connection number, not by which was touched first: a
         # process that skips other processes' connections sees the same order.
@@ -492,7 +522,7 @@ class Reassembler:
         self._lru[flow.id] = flow
         for raw in flow.raw_keys:
             if raw:
-                self._by_raw[raw] = flow
+                self.by_raw[raw] = flow
         self._make_room()
         return flow
 
@@ -581,7 +611,7 @@ class Reassembler:
         self._lru[flow.id] = flow
         for raw in flow.raw_keys:
             if raw:
-                self._by_raw[raw] = flow
+                self.by_raw[raw] = flow
         for direction, isn, nxt, isn_bit, next_bit in (
             (0, isn0, next0, _ISN0, _NEXT0),
             (1, isn1, next1, _ISN1, _NEXT1),
@@ -775,8 +805,8 @@ class Reassembler:
         for raw in flow.raw_keys:
             self.skip.pop(raw, None)
             self.touched.pop(raw, None)
-            if self._by_raw.get(raw) is flow:
-                del self._by_raw[raw]
+            if self.by_raw.get(raw) is flow:
+                del self.by_raw[raw]
         self._closed.add(a_key, flow.last_ts)
         if not flow.foreign:
             self.sink.on_close(flow)

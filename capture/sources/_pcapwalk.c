@@ -8,11 +8,15 @@
  * and damaged captures.
  *
  * Records(read, big_endian, per_second, linktype, skip, touched, shard_index,
- *         shard_count, owner, frame, cut) iterates Frame objects. read(n) returns
- * bytes (empty at the end);
+ *         shard_count, owner, frame, cut[, probe]) iterates Frame objects. read(n)
+ * returns bytes (empty at the end);
  * owner.records is set to the count of records read before each frame is
  * returned (.records has it at the end); cut is raised when the input stops
- * inside a record.
+ * inside a record. With probe true, a skip-table value that is an int (a probed
+ * direction: see capture.net.reassembly.Reassembler.skip) makes the segment with
+ * payload at that sequence number be looked at here: when settles() says its bytes
+ * settle the probe, it is passed over like a skipped one and a VERDICT frame (its
+ * key as data) is returned in its place.
  *
  * Built by pip install (see pyproject.toml); after an edit here, pip install -e .
  * again, or the tests go on running the old build (one of them says so).
@@ -25,6 +29,7 @@
 #define MAX_FRAME (1 << 24)
 #define CHUNK (1 << 20)
 #define TICK (-1)
+#define VERDICT (-2)
 
 typedef struct {
     PyObject_HEAD
@@ -44,6 +49,7 @@ typedef struct {
     uint64_t per_second;
     uint32_t shard_index, shard_count; /* count 1: every connection is ours */
     int big_endian;
+    int probe;
     int done;
     int running;
 } Records;
@@ -52,6 +58,7 @@ static PyObject *records_name;  /* interned "records" */
 static PyObject *empty_bytes;
 static PyObject *empty_tuple;
 static PyObject *tick_obj;
+static PyObject *verdict_obj;
 static uint32_t crc_table[256];
 
 /* capture.net.shard.Shard.owns for an Ethernet/IPv4/TCP frame: the CRC-32 (zlib's)
@@ -72,6 +79,68 @@ owns(const Records *self, const unsigned char *f)
     for (int i = 0; i < 12; i++)
         crc = crc_table[(crc ^ pair[i]) & 0xFF] ^ (crc >> 8);
     return (crc ^ 0xFFFFFFFFu) % self->shard_count == self->shard_index;
+}
+
+static inline unsigned char
+lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* capture.http.stream.first_head_settles (the reference: read it first): whether the
+ * first segment of a server's stream, p[0:n], settles by itself that its connection
+ * brings no reflector's echo. */
+static int
+settles(const unsigned char *p, Py_ssize_t n)
+{
+    static const char http[] = "HTTP/";
+    static const char mark[] = "x-headerwatch-received:";  /* after a line feed */
+    const Py_ssize_t mark_len = sizeof(mark) - 1;
+    Py_ssize_t start = 0, i, end = -1, eol = -1;
+    while (start < n && (p[start] == '\r' || p[start] == '\n'))
+        start++;
+    /* looks_like_response(p[start:start + 6]) is False: no status line can start here. */
+    Py_ssize_t m = n - start < 6 ? n - start : 6;
+    for (i = 0; i < m && i < 5; i++)
+        if ((p[start + i] >= 'a' && p[start + i] <= 'z' ? p[start + i] - 32 : p[start + i])
+            != http[i])
+            return 1;
+    if (m == 6 && !(p[start + 5] >= '0' && p[start + 5] <= '9'))
+        return 1;
+    /* find_head_end(p, start): just past the first empty line. On the way, each
+     * line start is checked for the echo header (case-insensitive; it must end
+     * inside the head, which it does when its line is not the last). */
+    const unsigned char *nl;
+    for (i = start; i < n; i = nl - p + 1) {
+        nl = memchr(p + i, '\n', n - i);
+        if (nl == NULL)
+            return 0;  /* no end of the head here */
+        Py_ssize_t at = nl - p;
+        if (eol < 0)
+            eol = at;
+        if (at + 1 < n && p[at + 1] == '\n') {
+            end = at + 2;
+            break;
+        }
+        if (at + 2 < n && p[at + 1] == '\r' && p[at + 2] == '\n') {
+            end = at + 3;
+            break;
+        }
+        if (at + 1 + mark_len <= n && lower(p[at + 1]) == 'x') {
+            Py_ssize_t k = 1;
+            while (k < mark_len && lower(p[at + 1 + k]) == (unsigned char)mark[k])
+                k++;
+            if (k == mark_len)
+                return 0;
+        }
+    }
+    if (end < 0)
+        return 0;
+    /* An interim status (1xx) leaves the final head to come: not settled here. */
+    for (i = start; i < eol; i++)
+        if (p[i] == ' ')
+            return p[i + 1] != '1';
+    return 1;
 }
 
 static int
@@ -231,15 +300,22 @@ records_step(Records *self)
             if (key == NULL)
                 return NULL;
             PyObject *whole = PyDict_GetItemWithError(self->skip, key);  /* borrowed */
-            int skip = 0;
+            int skip = 0, verdict = 0;
             if (whole != NULL) {
-                int truth = PyObject_IsTrue(whole);
-                if (truth < 0) {
-                    Py_DECREF(key);
-                    return NULL;
-                }
+                unsigned int total = f[16] << 8 | f[17], doff = f[46] >> 4 << 2;
                 skip = !(f[47] & 0x07)  /* no SYN, FIN or RST */
-                       && (truth || (f[16] << 8 | f[17]) == 20 + (f[46] >> 4 << 2));
+                       && (whole == Py_True || total == 20 + doff);
+                if (!skip && self->probe && !(f[47] & 0x07) && PyLong_CheckExact(whole)
+                    && total >= 40 && 34 + doff < 14 + total && 14 + total <= caplen) {
+                    /* A probed direction: its first segment, whole in the record? */
+                    unsigned long expected = PyLong_AsUnsignedLong(whole);
+                    if (expected == (unsigned long)-1 && PyErr_Occurred()) {
+                        Py_DECREF(key);
+                        return NULL;
+                    }
+                    verdict = skip = expected == u32(f + 38, 1)
+                                     && settles(f + 34 + doff, total - 20 - doff);
+                }
             }
             else if (PyErr_Occurred()) {
                 Py_DECREF(key);
@@ -260,10 +336,21 @@ records_step(Records *self)
                     rc = early == NULL ? -1 : PyDict_SetItem(self->touched, key, early);
                     Py_XDECREF(early);
                 }
-                Py_DECREF(key);
-                if (rc < 0)
+                if (rc < 0) {
+                    Py_DECREF(key);
                     return NULL;
+                }
                 self->pos = end;
+                if (verdict) {
+                    PyObject *ts = PyFloat_FromDouble((double)sec);
+                    if (ts == NULL || set_records(self) < 0) {
+                        Py_XDECREF(ts);
+                        Py_DECREF(key);
+                        return NULL;
+                    }
+                    return make_frame(self, ts, verdict_obj, key);
+                }
+                Py_DECREF(key);
                 continue;
             }
             Py_DECREF(key);
@@ -305,9 +392,10 @@ records_new(PyTypeObject *type, PyObject *args, PyObject *Py_UNUSED(kwargs))
     int big_endian;
     unsigned long long per_second;
     unsigned int shard_index, shard_count;
-    if (!PyArg_ParseTuple(args, "OpKOOOIIOOO:Records", &read, &big_endian, &per_second,
+    int probe = 0;
+    if (!PyArg_ParseTuple(args, "OpKOOOIIOOO|p:Records", &read, &big_endian, &per_second,
                           &linktype, &skip, &touched, &shard_index, &shard_count, &owner,
-                          &frame, &cut))
+                          &frame, &cut, &probe))
         return NULL;
     if (shard_count == 0 || shard_index >= shard_count) {
         PyErr_SetString(PyExc_ValueError, "shard index must be below a positive count");
@@ -343,6 +431,7 @@ records_new(PyTypeObject *type, PyObject *args, PyObject *Py_UNUSED(kwargs))
     self->buf = Py_NewRef(empty_bytes);
     self->sec_obj = PyLong_FromLong(0);
     self->big_endian = big_endian;
+    self->probe = probe && skip != Py_None;
     /* Ticks only with a table (as in frames.py). */
     self->tick_sec = touched == Py_None ? ((long long)1 << 62) : -1;
     PyObject *start = PyObject_GetAttr(owner, records_name);
@@ -444,7 +533,9 @@ PyInit__pcapwalk(void)
     empty_bytes = PyBytes_FromStringAndSize(NULL, 0);
     empty_tuple = PyTuple_New(0);
     tick_obj = PyLong_FromLong(TICK);
-    if (records_name == NULL || empty_bytes == NULL || empty_tuple == NULL || tick_obj == NULL)
+    verdict_obj = PyLong_FromLong(VERDICT);
+    if (records_name == NULL || empty_bytes == NULL || empty_tuple == NULL || tick_obj == NULL
+        || verdict_obj == NULL)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)

@@ -14,12 +14,13 @@ class Records(Iterator[Any]):
         big_endian: bool,
         per_second: int,
         linktype: int,
-        skip: dict[bytes, bool] | None,
+        skip: dict[bytes, bool | int] | None,
         touched: dict[bytes, float] | None,
         shard_index: int,
         shard_count: int,
         owner: object,
         frame: type,
         cut: type[BaseException],
+        probe: bool = False,
     ) -> None: ...
     def __next__(self) -> Any: ...

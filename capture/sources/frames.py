@@ -61,6 +61,10 @@ TICK = -1
 """Link type of the marker :meth:`CaptureFile.frames` yields, with a table of
 skipped segments, before the first record of each new capture second."""
 
+VERDICT = -2
+"""Link type of the marker :meth:`CaptureFile.frames` yields, with ``probe``, in place
+of a probed direction's first segment that the probe settled (its data: the key)."""
+
 
 class Frame(NamedTuple):
     """One captured link-layer frame."""
@@ -336,9 +340,10 @@ class CaptureFile:
 
     def frames(
         self,
-        skip: dict[bytes, bool] | None = None,
+        skip: dict[bytes, bool | int] | None = None,
         touched: dict[bytes, float] | None = None,
         shard: Shard | None = None,
+        probe: Callable[[bytes], bool] | None = None,
     ) -> Iterator[Frame]:
         """The frames of the capture, in order.
 
@@ -355,6 +360,14 @@ class CaptureFile:
         of IPv4 connections that are not the shard's are passed over as well,
         handshake and close included, without a note in ``touched``: what another
         process reads changes nothing here.
+
+        With a table and ``probe`` too
+        (:func:`capture.http.stream.first_head_settles`), a record of a probed
+        direction (an ``int`` in the table: the sequence number of its first byte)
+        that carries that first byte, its whole payload captured, and whose payload
+        ``probe`` says settles the probe, is passed over too (noted in ``touched``),
+        and a :data:`VERDICT` frame, the key as its data, comes in its place. The C
+        walk has the same test built in; ``probe`` is then only a switch.
         """
         reader = self._reader
         try:
@@ -366,7 +379,7 @@ class CaptureFile:
                 if reader.linktype != 1 or touched is None:
                     skip = None  # only Ethernet frames are passed over, by the table
                 walk = self._iter_pcap if _pcapwalk is None else self._iter_pcap_c
-                yield from walk(reader, read, skip, touched, shard)
+                yield from walk(reader, read, skip, touched, shard, probe)
             else:
                 yield from self._iter_pcapng(reader)
         except (_Truncated, _Oversized):
@@ -382,9 +395,10 @@ class CaptureFile:
         self,
         reader: _PcapHeader,
         read: Callable[[int], bytes],
-        skip: dict[bytes, bool] | None,
+        skip: dict[bytes, bool | int] | None,
         touched: dict[bytes, float] | None,
         shard: Shard | None,
+        probe: Callable[[bytes], bool] | None = None,
     ) -> Iterator[Frame]:
         # The file header gave byte order, resolution and link type; the
         # records are cut out of large reads here, in one tight loop: this is the
@@ -457,12 +471,27 @@ class CaptureFile:
                             if not owners[key]:
                                 pos = end
                                 continue
-                        elif not h[35] & 0x07 and (
-                            whole or (h[4] << 8 | h[5]) == 20 + (h[34] >> 4 << 2)
-                        ):
-                            touched[key] = sec  # type: ignore[index]
-                            pos = end
-                            continue
+                        elif not h[35] & 0x07:
+                            total = h[4] << 8 | h[5]
+                            doff = h[34] >> 4 << 2
+                            if whole is True or total == 20 + doff:
+                                touched[key] = sec  # type: ignore[index]
+                                pos = end
+                                continue
+                            if (
+                                probe is not None
+                                and type(whole) is int
+                                and total >= 40
+                                and 34 + doff < 14 + total <= caplen
+                                and whole == int.from_bytes(h[26:30], "big")
+                                and probe(buf[pos + 50 + doff : pos + 30 + total])
+                            ):
+                                # A probed direction's first segment settled the probe.
+                                touched[key] = sec  # type: ignore[index]
+                                pos = end
+                                self.records = records
+                                yield Frame(float(sec), VERDICT, key)
+                                continue
                 self.records = records
                 yield Frame((sec * per_second + frac) / per_second, linktype, buf[pos + 16 : end])
                 pos = end
@@ -473,9 +502,10 @@ class CaptureFile:
         self,
         reader: _PcapHeader,
         read: Callable[[int], bytes],
-        skip: dict[bytes, bool] | None,
+        skip: dict[bytes, bool | int] | None,
         touched: dict[bytes, float] | None,
         shard: Shard | None,
+        probe: Callable[[bytes], bool] | None = None,
     ) -> Iterator[Frame]:
         """:meth:`_iter_pcap`, with the loop in C."""
         assert _pcapwalk is not None
@@ -491,6 +521,7 @@ class CaptureFile:
             self,
             Frame,
             _Truncated,
+            probe is not None,
         )
         try:
             yield from walker

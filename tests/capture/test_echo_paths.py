@@ -14,6 +14,7 @@ from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import EchoSeen, Parsed, Request, RequestSeen, Response, ResponseSeen
 from capture.pipeline import ECHO_WAIT, Pipeline
 from capture.scan import scan
+from capture.sources import frames as frames_module
 from capture.sources.frames import CaptureFile
 from tests.helpers import OK, conversation, save, simple_request
 
@@ -179,6 +180,84 @@ def test_an_echo_whose_head_spans_segments_is_still_read(tmp_path: Path) -> None
     (record,) = [e.record for e in events if isinstance(e, RequestSeen)]
     assert record.transit is not None
     assert record.transit.injected == (("X-MSISDN", NUMBER),)
+
+
+def _injected(path: str, in_c: bool, monkeypatch: pytest.MonkeyPatch, feed: bool = False) -> object:
+    """The transit's injected headers of the one request of ``path``, scanned as a
+    file (the C record walk or the Python one) or fed frame by frame (live)."""
+    with monkeypatch.context() as patch:
+        if not in_c:
+            patch.setattr(frames_module, "_pcapwalk", None)
+        pipeline = Pipeline(_detector(), responses=False)
+        if feed:
+            events = [e for frame in CaptureFile(path) for e in pipeline.feed(frame)]
+        else:
+            events = list(pipeline.run_capture(CaptureFile(path)))
+        events += pipeline.flush()
+    (record,) = [e.record for e in events if isinstance(e, RequestSeen)]
+    return None if record.transit is None else record.transit.injected
+
+
+# How a scan can read the server's bytes: the C walk, the Python walk, frame by frame.
+READERS = [(True, False), (False, False), (False, True)]
+
+
+@pytest.mark.parametrize(("in_c", "feed"), READERS)
+@pytest.mark.parametrize("apart", [False, True])
+def test_an_echo_after_an_interim_100_continue_is_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_c: bool, feed: bool, apart: bool
+) -> None:
+    """A reflector answers ``Expect: 100-continue`` with ``100 Continue`` before its
+    echo (capture/lab/reflect.py): the first head the server sends has no echo, the
+    next one does."""
+    conv = conversation(cport=40016, ts=6100.0)
+    body = b"x" * 40
+    head = simple_request("/upload", extra="Expect: 100-continue\r\nContent-Length: 40\r\n")
+    frames = conv.handshake() + conv.send(True, head)
+    interim = b"HTTP/1.1 100 Continue\r\n\r\n"
+    final = _echoed((("Host", "example.com"), ("X-MSISDN", NUMBER)))
+    if apart:
+        frames += conv.send(False, interim) + conv.send(True, body) + conv.send(False, final)
+    else:
+        frames += conv.send(True, body) + conv.send(False, interim + final)
+    path = save(tmp_path, frames)
+    assert _injected(path, in_c, monkeypatch, feed) == (("X-MSISDN", NUMBER),)
+
+
+@pytest.mark.parametrize(("in_c", "feed"), READERS)
+@pytest.mark.parametrize("cut", ["x-headerwatch-rec", "\r\nx", "\r", "HTTP/1.1 2"])
+def test_an_echo_cut_anywhere_between_segments_is_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_c: bool, feed: bool, cut: str
+) -> None:
+    """The first server segment ends inside the echo header's name, just before it,
+    or inside the status line: the head goes on in the next segment."""
+    conv = conversation(cport=40017, ts=6200.0)
+    frames = conv.handshake() + conv.send(True, simple_request("/cut"))
+    response = _echoed((("Host", "example.com"), ("X-MSISDN", NUMBER)))
+    at = response.lower().index(cut.lower().encode()) + len(cut)
+    frames += conv.send(False, response[:at]) + conv.send(False, response[at:])
+    path = save(tmp_path, frames)
+    assert _injected(path, in_c, monkeypatch, feed) == (("X-MSISDN", NUMBER),)
+
+
+@pytest.mark.parametrize(("in_c", "feed"), READERS)
+def test_an_echo_in_the_first_segment_is_read_and_a_plain_answer_settles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_c: bool, feed: bool
+) -> None:
+    path = _lab_capture(tmp_path)
+    with monkeypatch.context() as patch:
+        if not in_c:
+            patch.setattr(frames_module, "_pcapwalk", None)
+        pipeline = Pipeline(_detector(), responses=False)
+        if feed:
+            events = [e for frame in CaptureFile(path) for e in pipeline.feed(frame)]
+        else:
+            events = list(pipeline.run_capture(CaptureFile(path)))
+        events += pipeline.flush()
+    records = {e.record.request.uri: e.record for e in events if isinstance(e, RequestSeen)}
+    assert records["/r1"].transit is not None and records["/r2"].transit is not None
+    assert records["/p1"].transit is None and records["/p2"].transit is None
+    assert pipeline.counters()["echoes"] == 2
 
 
 def _parsed_with_echo(injected: bool) -> Parsed:

@@ -78,6 +78,21 @@ def test_the_pcap_trailer_gives_the_same_apps_with_the_name_cut_at_19_characters
     assert "com.example.fruitga" in {app for _, app in from_trailer}
 
 
+def test_a_plain_capture_scanned_after_a_pcapdroid_one_names_no_app() -> None:
+    """The trailer is looked for in a classic pcap whose first frame has PCAPdroid's
+    zero MAC addresses, and the last frame's app does not carry over to the next file."""
+    plain = DATA.parent / "pcaps" / "zeek" / "wikipedia.pcap"  # Ethernet, real MACs
+    out, err = io.StringIO(), io.StringIO()
+    paths = [str(TRAILER), str(plain), str(TRAILER)]
+    assert scan(paths, detector=IdentityDetector(), out=out, err=err, jobs=1) == 0
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    alone = _scan(TRAILER)
+    assert len(records) > 2 * len(alone)
+    middle = records[len(alone) : len(records) - len(alone)]
+    assert middle and all(r.get("app") is None for r in middle)
+    assert _apps(records[-len(alone) :]) == _apps(alone)
+
+
 def test_the_app_goes_through_jsonl_and_har_and_back(tmp_path: Path) -> None:
     first = _scan(UID_MAP)
     jsonl = tmp_path / "apps.jsonl"

@@ -23,12 +23,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capture.formats.jsonl import dumps
+from capture.http.stream import first_head_settles
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import RequestSeen
 from capture.net.shard import Shard
 from capture.pipeline import Pipeline
 from capture.sources import frames as frames_module
-from capture.sources.frames import TICK, CaptureFile
+from capture.sources.frames import TICK, VERDICT, CaptureFile
 from tests.capture.sources.test_damaged_captures import PCAP_MAGICS, _corpus, _damage
 from tests.capture.test_scan_jobs import gen_capture
 from tests.packets.writer import write_pcap
@@ -61,13 +62,16 @@ class _Dribble(io.RawIOBase):
         return len(piece)
 
 
-def _skip_policy(skip: dict[bytes, bool], data: bytes) -> None:
-    """Change the skip table after a frame, as reassembly does, by the frame's bytes."""
+def _skip_policy(skip: dict[bytes, bool | int], data: bytes, probe: bool) -> None:
+    """Change the skip table after a frame, as reassembly does, by the frame's bytes;
+    with ``probe``, some directions become probed at the frame's sequence number."""
     if len(data) >= 54:
         key = data[26:38]
-        roll = data[41] % 3  # a byte of the sequence number
+        roll = data[41] % (4 if probe else 3)  # a byte of the sequence number
         if roll == 2:
             skip.pop(key, None)
+        elif roll == 3:
+            skip[key] = int.from_bytes(data[38:42], "big")
         else:
             skip[key] = bool(roll)
 
@@ -78,6 +82,8 @@ def _walk(
     table: bool,
     shard: Shard | None,
     monkeypatch: Any,
+    probe: bool = False,
+    start: dict[bytes, bool | int] | None = None,
 ) -> Trace:
     """Everything a walk gives: each frame with the record count when it came,
     whether the capture was cut, the final count, and the times noted in ``touched``."""
@@ -85,13 +91,14 @@ def _walk(
         if not in_c:
             patch.setattr(frames_module, "_pcapwalk", None)
         capture = open_capture()
-        skip: dict[bytes, bool] | None = {} if table else None
+        skip: dict[bytes, bool | int] | None = dict(start or {}) if table else None
         touched: dict[bytes, float] = {}
         seen = []
-        for frame in capture.frames(skip, touched if table else None, shard):
+        settles = first_head_settles if probe else None
+        for frame in capture.frames(skip, touched if table else None, shard, settles):
             seen.append((*frame, capture.records, type(frame).__name__))
-            if skip is not None and frame.linktype != TICK:
-                _skip_policy(skip, frame.data)
+            if skip is not None and frame.linktype >= 0:
+                _skip_policy(skip, frame.data, probe)
         return seen, capture.truncated, capture.records, touched
 
 
@@ -100,9 +107,11 @@ def _both(
     monkeypatch: Any,
     table: bool = True,
     shard: Shard | None = None,
+    probe: bool = False,
+    start: dict[bytes, bool | int] | None = None,
 ) -> Trace:
-    in_c = _walk(open_capture, True, table, shard, monkeypatch)
-    in_python = _walk(open_capture, False, table, shard, monkeypatch)
+    in_c = _walk(open_capture, True, table, shard, monkeypatch, probe, start)
+    in_python = _walk(open_capture, False, table, shard, monkeypatch, probe, start)
     assert in_c == in_python
     return in_c
 
@@ -148,6 +157,56 @@ def test_every_classic_pcap_of_the_corpus_walks_the_same(
         for table in (True, False):
             frames += len(_both(_from_bytes(tmp_path, data), monkeypatch, table)[0])
     assert frames > 2_000
+
+
+def test_every_classic_pcap_of_the_corpus_walks_the_same_when_probed(
+    pcaps_dir: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Probed directions (an int in the table) too: the same frames, verdicts included."""
+    corpus = [data for _, data in _corpus(pcaps_dir) if data[:4] in PCAP_MAGICS]
+    verdicts = 0
+    for data in corpus:
+        seen = _both(_from_bytes(tmp_path, data), monkeypatch, probe=True)[0]
+        verdicts += sum(1 for frame in seen if frame[1] == VERDICT)
+    assert verdicts > 5  # the probe did settle some directions
+
+
+_PIECES = [
+    b"HTTP/1.1 ", b"http/1.0 ", b"HTTP/", b"HTTPS", b"200 OK", b"100 Continue", b"101 x",
+    b"1", b"2", b" ", b"\r\n", b"\n", b"\r", b"Server: x", b"x-headerwatch-received: e30",
+    b"X-HeaderWatch-Received:", b"x-headerwatch-receive", b":", b"\x16\x03\x01", b"\xff",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pieces=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=14))
+def test_the_c_probe_settles_exactly_where_the_python_one_does(pieces: list[bytes]) -> None:
+    """A probed direction's first segment (its sequence number in the table) is passed
+    over with a VERDICT frame by both walks exactly when ``first_head_settles`` says."""
+    payload = b"".join(pieces)
+    frame = _tcp(40000, payload)
+    data = _pcap([(1, 0, frame), (1, 1, _tcp(40000, payload))])
+    start: dict[bytes, bool | int] = {frame[26:38]: 7}  # _tcp's sequence number
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        seen = _both(_from_pipe(data, 1, monkeypatch), monkeypatch, probe=True, start=start)[0]
+    kinds = [f[1] for f in seen if f[1] != TICK]
+    settled = first_head_settles(payload)
+    assert kinds[0] == (VERDICT if settled else 1)
+
+
+def test_a_probed_segment_is_looked_at_only_whole_and_in_place(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Not at another sequence number, not cut by the snap length, and not with
+    SYN, FIN or RST: those are decoded as any other segment."""
+    ok = b"HTTP/1.1 200 OK\r\n\r\n"
+    cut = _tcp(40001, ok)[:-3]
+    records = [(1, 0, _tcp(40000, ok)), (1, 1, cut), (1, 2, _tcp(40002, ok, flags=0x11))]
+    records.append((1, 3, _tcp(40003, ok)))
+    start: dict[bytes, bool | int] = {r[2][26:38]: 7 for r in records[:3]}
+    start[records[3][2][26:38]] = 8  # another sequence number
+    seen = _both(_from_bytes(tmp_path, _pcap(records)), monkeypatch, probe=True, start=start)[0]
+    assert [f[1] for f in seen if f[1] != TICK] == [VERDICT, 1, 1, 1]
 
 
 def test_a_shard_passes_over_the_other_shards_connections(
