@@ -29,12 +29,19 @@ import re
 from array import array
 from binascii import b2a_base64
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
+
+from capture.identity.encodings import url_decode
+
+try:  # built at install time where a C compiler is there (see pyproject.toml)
+    from capture.identity import _idscan
+except ImportError:
+    _idscan = None  # type: ignore[assignment]
 
 MIN_CANARY_LENGTH = 6
 """Shorter values would match ordinary text; the loader refuses them."""
@@ -421,6 +428,7 @@ class CanaryMatcher:
         # Only runs as long as the shortest key can be one: most of a cookie or a URL
         # is short runs, and not cutting them out makes the test a third cheaper.
         shortest = min((len(key) for key in index if key), default=1)
+        self._shortest = shortest
         self._runs = re.compile(f"[A-Za-z0-9]{{{shortest},}}")
 
     def __bool__(self) -> bool:
@@ -448,11 +456,21 @@ class CanaryMatcher:
             return self.canaries[entry >> _PLACE].plains[entry >> _NUMBER & 0xF]
         return self._literals.get(entry) or run
 
-    def could_match(self, text: str) -> bool:
-        """Cheap test: False means no canary occurs in ``text``."""
-        runs = self._runs.findall(text)
-        if not self._keys.isdisjoint(runs):
-            for run in self._keys & set(runs):
+    def could_match(self, text: str, decode: bool = False) -> bool:
+        """Cheap test: False means no canary occurs in ``text`` (percent-decoded first
+        when ``decode`` is true). The runs of ``text`` are cut out and looked up in C
+        (``_idscan.runs``) where it was built and the text is ASCII, else as
+        :func:`_runs_py` does."""
+        found = None
+        if _idscan is not None:
+            found = _idscan.runs(text, self._shortest, self._index, self._hexlike_sizes, decode)
+        if found is None:
+            found = _runs_py(
+                url_decode(text) if decode else text, self._runs, self._index, self._hexlike_sizes
+            )
+        hits, hexes = found
+        if hits:
+            for run in set(hits):
                 if len(run) >= MIN_CANARY_LENGTH:
                     return True
                 # A short key ("0123" of "+1 201-555-0123"): with thousands of
@@ -461,10 +479,7 @@ class CanaryMatcher:
                     literal = self._literal(entry, run)
                     if literal == run or literal in text:
                         return True
-        sizes = self._hexlike_sizes
-        return any(
-            self._decoded(run) for run in runs if len(run) in sizes and self._hexlike(run)
-        )
+        return any(self._decoded(run) for run in hexes if self._hexlike(run))
 
     def _decoded(self, run: str) -> list[tuple[int, int]]:
         """``(entry, code)`` of each hex or digest form that ``run`` (hex digits) is."""
@@ -526,6 +541,19 @@ class CanaryMatcher:
             canary = self.canaries[place]
             hits.append(_as_sent(CanaryHit(canary, literal, describe(canary, number, code)), text))
         return hits
+
+
+def _runs_py(
+    text: str, runs: re.Pattern[str], keys: Container[str], sizes: Container[int]
+) -> tuple[list[str], list[str]]:
+    """The runs of ``text`` (``runs``: runs of letters and digits at least as long as
+    the shortest key) that are in ``keys``, and those whose length is in ``sizes``
+    and which are all hex digits: :meth:`CanaryMatcher.could_match`'s cut, and the
+    reference ``_idscan.runs`` is held to."""
+    cut = runs.findall(text)
+    return [run for run in cut if run in keys], [
+        run for run in cut if len(run) in sizes and not run.strip(_HEX_CHARS)
+    ]
 
 
 def _as_sent(hit: CanaryHit, text: str) -> CanaryHit:

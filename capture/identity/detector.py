@@ -49,6 +49,11 @@ from capture.model import (
     Request,
 )
 
+try:  # built at install time where a C compiler is there (see pyproject.toml)
+    from capture.identity import _idscan
+except ImportError:
+    _idscan = None  # type: ignore[assignment]
+
 CATALOG = "catalog"
 NAME_ONLY = "name-only"
 """A catalog header present in a log that keeps names only (:data:`capture.model.NAMES_ONLY`):
@@ -285,7 +290,7 @@ class IdentityDetector:
                     name, WHERE_HEADER, self._scanner.scan(value, rule.hint, Mode.HEADER), out
                 )
             elif action == _COOKIE:
-                if self._may_matter(value, _COOKIE_VALUES.sub("", value)):
+                if self._may_matter(value, ";"):
                     self._params(_cookie_pairs(value), WHERE_COOKIE, out)
             elif action == _URL:
                 if "?" in value:
@@ -308,10 +313,8 @@ class IdentityDetector:
                         )
                     )
         uri = request.uri
-        if uri and "?" in uri:
-            query = uri.partition("?")[2]
-            if self._may_matter(query, _QUERY_VALUES.sub("", query)):
-                self._params(_query_pairs(uri), WHERE_QUERY, out)
+        if uri and "?" in uri and self._may_matter(uri.partition("?")[2], "&"):
+            self._params(_query_pairs(uri), WHERE_QUERY, out)
         if request.body and _is_form(request):
             self._params(_form_pairs(request.body), WHERE_BODY, out)
         if self._has_canaries:
@@ -336,12 +339,23 @@ class IdentityDetector:
                     self._param(name, value, where, out)
                     break
 
-    def _may_matter(self, text: str, names: str) -> bool:
-        """Could any pair of a cookie header or query string (``text``; ``names`` is
-        the same with the values cut out) matter? A whole-string test, so that the common request (a
-        dozen analytics cookies and parameters, none of them an identity) costs a few
-        searches in C instead of a dozen pair tests in Python. It may say yes wrongly,
-        never no wrongly: then every pair is tested on its own."""
+    def _may_matter(self, text: str, sep: str) -> bool:
+        """Could any pair of a cookie header (``sep`` ";") or query string (``sep``
+        "&") matter? A whole-string test, so that the common request (a dozen
+        analytics cookies and parameters, none of them an identity) costs one pass in
+        C (``_idscan.may_matter``, where it was built and ``text`` is ASCII) or a few
+        regex searches (:meth:`_may_matter_py`, the reference) instead of a dozen pair
+        tests in Python. It may say yes wrongly, never no wrongly: then every pair is
+        tested on its own."""
+        if _idscan is not None:
+            answer = _idscan.may_matter(text, sep, self._anchors)
+            if answer is not None:
+                return answer
+        return self._may_matter_py(text, sep)
+
+    def _may_matter_py(self, text: str, sep: str) -> bool:
+        """:meth:`_may_matter` in Python: the reference ``_idscan.c`` is held to."""
+        names = (_COOKIE_VALUES if sep == ";" else _QUERY_VALUES).sub("", text)
         if "@" in text:
             return True
         if "%" in text and (
@@ -389,8 +403,7 @@ class IdentityDetector:
     def _url_header(self, name: str, url: str, out: list[Finding]) -> None:
         """Findings in the query of a URL-valued header, reported under the header's name."""
         found: list[Finding] = []
-        query = url.partition("?")[2]
-        if self._may_matter(query, _QUERY_VALUES.sub("", query)):
+        if self._may_matter(url.partition("?")[2], "&"):
             self._params(_query_pairs(url), WHERE_HEADER, found)
         for finding in found:
             detail = f"parameter {finding.name} · {finding.detail}"
@@ -551,7 +564,7 @@ class IdentityDetector:
                 return True
         uri = request.uri
         could_match = self._canaries.could_match
-        if uri and (could_match(uri) or ("%" in uri and could_match(url_decode(uri)))):
+        if uri and (could_match(uri) or ("%" in uri and could_match(uri, decode=True))):
             return True
         return bool(request.body) and could_match(request.body.decode("utf-8", "surrogateescape"))
 

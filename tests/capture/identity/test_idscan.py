@@ -1,0 +1,199 @@
+"""The whole-string tests of detection in C (``capture/identity/_idscan.c``) against Python.
+
+``IdentityDetector._may_matter`` (could a cookie header or query string matter?) and
+``CanaryMatcher.could_match`` (could a canary be in a text?) hand ASCII text to the C
+tests where they were built; the Python ones (``_may_matter_py``, ``canary._runs_py``)
+are the reference. Both ways must give the same answers on any text, and the
+detector the same findings on the evaluation set and the captures under
+``tests/data``, with and without canaries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capture.identity import canary, detector
+from capture.identity.detector import IdentityConfig, IdentityDetector
+from capture.model import Finding, Request, RequestSeen
+from capture.pipeline import Pipeline
+from capture.sources.frames import CaptureFile
+from tests.capture.identity.test_evaluation import cases
+
+pytestmark = pytest.mark.skipif(
+    detector._idscan is None,
+    reason="capture.identity._idscan is not built (no C compiler when headerwatch was installed)",
+)
+
+DATA = Path(__file__).parents[2] / "data"
+CANARIES = IdentityConfig(
+    region="GB",
+    msisdns=("07700 900123",),
+    imeis=("490154203237518",),
+    canaries=("alice@example.com",),
+)
+
+
+@cache
+def _detector() -> IdentityDetector:
+    return IdentityDetector(IdentityConfig(region="GB"))
+
+
+def _may_matter_both(text: str, sep: str) -> bool:
+    det = _detector()
+    in_c = detector._idscan.may_matter(text, sep, det._anchors)
+    in_python = det._may_matter_py(text, sep)
+    if text.isascii():
+        assert in_c == in_python, (text, sep)
+    else:
+        assert in_c is None
+    return in_python
+
+
+# Characters every branch of the test turns on: separators, '=', '%', '+', ':',
+# quotes, spaces, hex digits, the K/M/N/O of base64-wrapped digits, anchor letters.
+_PIECES = st.sampled_from(
+    [
+        *';&=%+:"@ \t\n\x1c',
+        *"0123456789abcdefABCDEF",
+        *"KMNO2bB3x_-/",
+        *("tel", "TEL", "sip", "SIPS", "Tel", "%2B", "%40", "%3", "3434"),
+        *("sub", "caller", "imei", "msisdn", "MSISDN", "dev", "num", "é", "K"),
+    ]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_PIECES, max_size=60).map("".join), st.sampled_from(";&"))
+def test_may_matter_in_c_answers_as_python_on_any_text(text: str, sep: str) -> None:
+    _may_matter_both(text, sep)
+
+
+@pytest.mark.parametrize(
+    ("text", "sep", "expected"),
+    [
+        ("a=1; b=2", ";", False),
+        ("a=1; msisdn=2", ";", True),
+        ("a=1&b=%2B447700900123", "&", True),
+        ("a=1&b=tel%3A447700900123", "&", True),
+        ("a=1&b=sip:447700900123", "&", True),
+        ("a=1&b=+44", "&", True),
+        ("a=x@y", "&", True),
+        ("h=343437373030393030313233", "&", True),  # hex of digits
+        ('h= "2b3434373730303930303132"', ";", True),
+        ("b=NDQ3NzAwOTAwMTIz", "&", True),  # base64 of digits
+        ("b=NDQ3NzAwOTAwMTIz==x", "&", False),
+        ("b=NDQ3NzAwOTAwMTIzNDQ3NzAwOTAwMTIz", "&", False),  # too long a run
+        ("gtm_a1b2c3d4e5=1&subscription_deadbeef=2", "&", True),
+        ("gtm_a1b2c3d4e5=1&x_deadbeef=2", "&", False),
+        ("https%3A%2F%2Fexample.com=1", "&", False),
+        ("", ";", False),
+    ],
+)
+def test_may_matter_in_c_on_chosen_texts(text: str, sep: str, expected: bool) -> None:
+    assert _may_matter_both(text, sep) is expected
+
+
+def _runs_both(text: str, decode: bool) -> tuple[list[str], list[str]]:
+    matcher = IdentityDetector(CANARIES)._canaries
+    args = (matcher._index, matcher._hexlike_sizes)
+    in_c = detector._idscan.runs(text, matcher._shortest, *args, decode)
+    decoded = canary.url_decode(text) if decode else text
+    in_python = canary._runs_py(decoded, matcher._runs, *args)
+    if in_c is not None:
+        assert in_c == in_python, (text, decode)
+    else:
+        assert not decoded.isascii() or not text.isascii()
+    return in_python
+
+
+_RUN_PIECES = st.sampled_from(
+    [
+        *"0123456789abcdefABCDEFxyz%-_ .=é",
+        *("%2B", "%2b", "%40", "%e9", "%zz", "%4"),
+        *("447700900123", "7700900123", "alice", "40example", "490154203237518"),
+        *("3434373730303930303132", "NDQ3NzAwOTAwMTIz"),
+    ]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_RUN_PIECES, max_size=40).map("".join), st.booleans())
+def test_runs_in_c_cuts_as_python_on_any_text(text: str, decode: bool) -> None:
+    _runs_both(text, decode)
+
+
+def test_runs_in_c_decodes_as_unquote_and_leaves_non_ascii_to_python() -> None:
+    assert _runs_both("x=%2B447700900123", decode=True)[0] == ["447700900123"]
+    # Undecoded, the run is the key of the URL-encoded form.
+    assert _runs_both("x=%2B447700900123", decode=False)[0] == ["2B447700900123"]
+    assert _runs_both("a%40example.com&alice%40example.com", decode=True)[0] == ["alice"]
+    matcher = IdentityDetector(CANARIES)._canaries
+    args = (matcher._shortest, matcher._index, matcher._hexlike_sizes)
+    assert detector._idscan.runs("caf%C3%A9 447700900123", *args, True) is None
+    assert detector._idscan.runs("café 447700900123", *args, False) is None
+
+
+def _capture_requests() -> Iterator[Request]:
+    for path in sorted(DATA.rglob("*.pcap*")):
+        pipeline = Pipeline(responses=False)
+        events = [*pipeline.run_capture(CaptureFile(str(path))), *pipeline.flush()]
+        yield from (e.record.request for e in events if isinstance(e, RequestSeen))
+
+
+@cache
+def _corpus() -> tuple[tuple[Request, str | None], ...]:
+    evaluation = [(case.request, case.region) for case in cases()]
+    captured = [(request, "GB") for request in _capture_requests()]
+    return (*evaluation, *captured)
+
+
+def _findings(config: IdentityConfig) -> list[tuple[Finding, ...]]:
+    detectors: dict[Any, IdentityDetector] = {}
+    found = []
+    for request, case_region in _corpus():
+        # The canaries' national number needs their region.
+        region = config.region or case_region
+        key = region or "default"
+        if key not in detectors:
+            detectors[key] = IdentityDetector(
+                IdentityConfig(
+                    region=region,
+                    msisdns=config.msisdns,
+                    imeis=config.imeis,
+                    canaries=config.canaries,
+                )
+            )
+        found.append(detectors[key].detect(request))
+    return found
+
+
+@pytest.mark.parametrize("config", [IdentityConfig(), CANARIES], ids=["plain", "canaries"])
+def test_the_detector_finds_the_same_with_and_without_c(
+    config: IdentityConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = _corpus()
+    assert len(corpus) > 2000
+    assert any(r.headers and any(n.lower() == "cookie" for n, _ in r.headers) for r, _ in corpus)
+    fast = _findings(config)
+    with monkeypatch.context() as patch:
+        patch.setattr(detector, "_idscan", None)
+        patch.setattr(canary, "_idscan", None)
+        slow = _findings(config)
+    assert fast == slow
+    assert sum(1 for found in fast if found) > 500
+    if config.canaries:
+        assert sum(1 for found in fast for f in found if f.detector == "canary") > 100
+
+
+def test_anchor_words_hold_no_separator() -> None:
+    # The C test searches names cut out of the whole string: a word with ';' or '&'
+    # could straddle two names, and one with '=' could never be found.
+    assert not any(re.search("[;&=]", word) for word in _detector()._anchors)
