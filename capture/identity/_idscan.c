@@ -9,11 +9,12 @@
  *   or base64-wrapped digits, or when its names (values cut out, lower-cased, runs
  *   of 6+ hex digits made one '-') contain an anchor word.
  *
- * runs(text, min_len, keys, sizes, decode) is canary._runs_py in
+ * runs(text, min_len, keys, sizes, gate, decode) is canary._runs_py in
  *   capture/identity/canary.py: of the maximal runs of ASCII letters and digits of
  *   at least min_len characters in text (percent-decoded first when decode is
  *   true), those in keys, and those whose length is in sizes and which are all hex
- *   digits.
+ *   digits. gate (canary.run_gate(keys)) says which lengths and first characters a
+ *   key can have, so that most runs are never made a str to be looked up.
  *
  * Both return None for text that is not ASCII (and runs for a percent-escape of a
  * byte past 0x7f), which the Python code then takes: Unicode case rules and UTF-8
@@ -178,12 +179,109 @@ values_matter(const Py_UCS1 *s, Py_ssize_t n)
     return 0;
 }
 
+/* The anchor words, indexed for a search of every word at once: the tuple the index
+ * was built for (a reference is held, and a tuple does not change), the words sorted
+ * by first byte, and a bitmap of the first two bytes of each. A detector passes the
+ * same tuple every time, so the index is built once. */
+typedef struct {
+    const Py_UCS1 *p;
+    Py_ssize_t n;
+} word;
+
+static PyObject *indexed = NULL;
+static word *words = NULL;
+static Py_ssize_t first_at[257];
+static unsigned char bigrams[65536 / 8];
+static unsigned char singles[256];
+static int empty_word;
+
+static int
+index_anchors(PyObject *anchors)
+{
+    if (anchors == indexed)
+        return 0;
+    Py_ssize_t count = PyTuple_GET_SIZE(anchors);
+    word *sorted = PyMem_Malloc(sizeof(word) * (size_t)(count ? count : 1));
+    if (sorted == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t per_first[256] = {0};
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *anchor = PyTuple_GET_ITEM(anchors, k);
+        if (!PyUnicode_Check(anchor)) {
+            PyMem_Free(sorted);
+            PyErr_SetString(PyExc_TypeError, "anchors must be str");
+            return -1;
+        }
+        if (PyUnicode_IS_ASCII(anchor) && PyUnicode_GET_LENGTH(anchor) > 0)
+            per_first[PyUnicode_1BYTE_DATA(anchor)[0]]++;
+    }
+    first_at[0] = 0;
+    for (int c = 0; c < 256; c++)
+        first_at[c + 1] = first_at[c] + per_first[c];
+    Py_ssize_t fill[256];
+    memcpy(fill, first_at, sizeof(fill));
+    memset(bigrams, 0, sizeof(bigrams));
+    memset(singles, 0, sizeof(singles));
+    empty_word = 0;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *anchor = PyTuple_GET_ITEM(anchors, k);
+        /* A word with a character past ASCII cannot be in ASCII names. */
+        if (!PyUnicode_IS_ASCII(anchor))
+            continue;
+        Py_ssize_t n = PyUnicode_GET_LENGTH(anchor);
+        const Py_UCS1 *p = PyUnicode_1BYTE_DATA(anchor);
+        if (n == 0) {
+            empty_word = 1;
+            continue;
+        }
+        sorted[fill[p[0]]++] = (word){p, n};
+        if (n == 1) {
+            singles[p[0]] = 1;
+        } else {
+            unsigned pair = (unsigned)p[0] << 8 | p[1];
+            bigrams[pair >> 3] |= (unsigned char)(1u << (pair & 7));
+        }
+    }
+    PyMem_Free(words);
+    words = sorted;
+    Py_INCREF(anchors);
+    Py_XSETREF(indexed, anchors);
+    return 0;
+}
+
+/* Does any anchor word occur in names[0..m)? */
+static int
+has_anchor(const Py_UCS1 *names, Py_ssize_t m)
+{
+    if (empty_word)
+        return 1;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        Py_UCS1 c = names[i];
+        if (singles[c])
+            return 1;
+        if (i + 1 >= m)
+            break;
+        unsigned pair = (unsigned)c << 8 | names[i + 1];
+        if (!(bigrams[pair >> 3] & (1u << (pair & 7))))
+            continue;
+        for (Py_ssize_t k = first_at[c]; k < first_at[c + 1]; k++) {
+            if (words[k].n <= m - i && memcmp(names + i, words[k].p, (size_t)words[k].n) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
 static PyObject *
 may_matter(PyObject *self, PyObject *args)
 {
     PyObject *text, *anchors;
     int sep;
     if (!PyArg_ParseTuple(args, "UCO!", &text, &sep, &PyTuple_Type, &anchors))
+        return NULL;
+    if (index_anchors(anchors) < 0)
         return NULL;
     if (!PyUnicode_IS_ASCII(text) || sep > 0x7f)
         Py_RETURN_NONE;
@@ -225,48 +323,36 @@ may_matter(PyObject *self, PyObject *args)
         names[m++] = '-';
     }
 
-    int found = 0;
-    Py_ssize_t count = PyTuple_GET_SIZE(anchors);
-    for (Py_ssize_t k = 0; k < count && !found; k++) {
-        PyObject *anchor = PyTuple_GET_ITEM(anchors, k);
-        if (!PyUnicode_Check(anchor)) {
-            if (names != small)
-                PyMem_Free(names);
-            PyErr_SetString(PyExc_TypeError, "anchors must be str");
-            return NULL;
-        }
-        /* A word with a character past ASCII cannot be in ASCII names. */
-        if (!PyUnicode_IS_ASCII(anchor))
-            continue;
-        Py_ssize_t len = PyUnicode_GET_LENGTH(anchor);
-        const Py_UCS1 *a = PyUnicode_1BYTE_DATA(anchor);
-        if (len == 0) {
-            found = 1;
-        } else if (len <= m) {
-            found = memmem(names, (size_t)m, a, (size_t)len) != NULL;
-        }
-    }
+    int found = has_anchor(names, m);
     if (names != small)
         PyMem_Free(names);
     return PyBool_FromLong(found);
 }
 
-/* One run of text[start:start+len] into the lists, as canary._runs_py does. */
+/* The gate of canary.run_gate: can a run of this length and first byte be a key? */
+#define GATE_LENGTHS 64
+#define GATE_SIZE (GATE_LENGTHS * 128)
+
+/* One run of text[start:start+len] into the lists, as canary._runs_py does. A run
+ * that the gate rules out as a key and that is not all hex digits is not made a str. */
 static int
-take_run(const Py_UCS1 *s, Py_ssize_t len, PyObject *keys, PyObject *sizes, PyObject *hits,
-         PyObject *hexes)
+take_run(const Py_UCS1 *s, Py_ssize_t len, PyObject *keys, PyObject *sizes, const char *gate,
+         PyObject *hits, PyObject *hexes)
 {
+    int key = gate[(len < GATE_LENGTHS ? len : GATE_LENGTHS - 1) * 128 + s[0]] != 0;
+    int hex = 1;
+    for (Py_ssize_t k = 0; k < len && hex; k++)
+        hex = hex_value(s[k]) >= 0;
+    if (!key && !hex)
+        return 0;
     PyObject *run = PyUnicode_DecodeASCII((const char *)s, len, NULL);
     if (run == NULL)
         return -1;
-    int in = PySequence_Contains(keys, run);
+    int in = key ? PySequence_Contains(keys, run) : 0;
     if (in < 0 || (in && PyList_Append(hits, run) < 0)) {
         Py_DECREF(run);
         return -1;
     }
-    int hex = 1;
-    for (Py_ssize_t k = 0; k < len && hex; k++)
-        hex = hex_value(s[k]) >= 0;
     if (hex) {
         PyObject *size = PyLong_FromSsize_t(len);
         if (size == NULL) {
@@ -288,10 +374,16 @@ static PyObject *
 runs(PyObject *self, PyObject *args)
 {
     PyObject *text, *keys, *sizes;
-    Py_ssize_t min_len;
+    Py_ssize_t min_len, gate_size;
+    const char *gate;
     int decode;
-    if (!PyArg_ParseTuple(args, "UnOOp", &text, &min_len, &keys, &sizes, &decode))
+    if (!PyArg_ParseTuple(args, "UnOOy#p", &text, &min_len, &keys, &sizes, &gate, &gate_size,
+                          &decode))
         return NULL;
+    if (gate_size != GATE_SIZE) {
+        PyErr_SetString(PyExc_ValueError, "gate must be canary.run_gate(keys)");
+        return NULL;
+    }
     if (!PyUnicode_IS_ASCII(text))
         Py_RETURN_NONE;
     const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
@@ -333,7 +425,7 @@ runs(PyObject *self, PyObject *args)
         Py_ssize_t j = i + 1;
         while (j < n && is_alnum(s[j]))
             j++;
-        if (j - i >= min_len && take_run(s + i, j - i, keys, sizes, hits, hexes) < 0)
+        if (j - i >= min_len && take_run(s + i, j - i, keys, sizes, gate, hits, hexes) < 0)
             goto fail;
         i = j;
     }
@@ -350,7 +442,8 @@ static PyMethodDef methods[] = {
     {"may_matter", may_matter, METH_VARARGS,
      "may_matter(text, sep, anchors) -> bool | None: see IdentityDetector._may_matter_py."},
     {"runs", runs, METH_VARARGS,
-     "runs(text, min_len, keys, sizes, decode) -> (hits, hexes) | None: see canary._runs_py."},
+     "runs(text, min_len, keys, sizes, gate, decode) -> (hits, hexes) | None: see "
+     "canary._runs_py."},
     {NULL, NULL, 0, NULL},
 };
 

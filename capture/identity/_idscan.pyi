@@ -6,7 +6,12 @@ def may_matter(text: str, sep: str, anchors: tuple[str, ...]) -> bool | None:
     """IdentityDetector._may_matter_py for ASCII text; None for any other."""
 
 def runs(
-    text: str, min_len: int, keys: Container[str], sizes: Container[int], decode: bool
+    text: str,
+    min_len: int,
+    keys: Container[str],
+    sizes: Container[int],
+    gate: bytes,
+    decode: bool,
 ) -> tuple[list[str], list[str]] | None:
     """canary._runs_py for ASCII text (percent-decoded first when ``decode``); None
     for any other, or for an escape of a byte past 0x7f."""

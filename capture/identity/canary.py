@@ -429,6 +429,7 @@ class CanaryMatcher:
         # is short runs, and not cutting them out makes the test a third cheaper.
         shortest = min((len(key) for key in index if key), default=1)
         self._shortest = shortest
+        self._gate = run_gate(index)
         self._runs = re.compile(f"[A-Za-z0-9]{{{shortest},}}")
 
     def __bool__(self) -> bool:
@@ -461,25 +462,33 @@ class CanaryMatcher:
         when ``decode`` is true). The runs of ``text`` are cut out and looked up in C
         (``_idscan.runs``) where it was built and the text is ASCII, else as
         :func:`_runs_py` does."""
-        found = None
-        if _idscan is not None:
-            found = _idscan.runs(text, self._shortest, self._index, self._hexlike_sizes, decode)
-        if found is None:
-            found = _runs_py(
-                url_decode(text) if decode else text, self._runs, self._index, self._hexlike_sizes
-            )
-        hits, hexes = found
+        hits, hexes = self._cut(text, decode)
         if hits:
             for run in set(hits):
                 if len(run) >= MIN_CANARY_LENGTH:
                     return True
                 # A short key ("0123" of "+1 201-555-0123"): with thousands of
-                # canaries every 4-digit run is one, so the literal is checked here.
+                # canaries every 4-digit run is one, so the literal is checked here
+                # (in the text as decoded: the runs are its runs).
+                seen = url_decode(text) if decode else text
                 for entry in self._entries(self._index[run], run, self._shared):
                     literal = self._literal(entry, run)
-                    if literal == run or literal in text:
+                    if literal == run or literal in seen:
                         return True
         return any(self._decoded(run) for run in hexes if self._hexlike(run))
+
+    def _cut(self, text: str, decode: bool = False) -> tuple[list[str], list[str]]:
+        """The runs of ``text`` (percent-decoded when ``decode``) that are keys, and
+        those that could be hex forms (see :func:`_runs_py`): in C where it was built."""
+        if _idscan is not None:
+            found = _idscan.runs(
+                text, self._shortest, self._index, self._hexlike_sizes, self._gate, decode
+            )
+            if found is not None:
+                return found
+        if decode:
+            text = url_decode(text)
+        return _runs_py(text, self._runs, self._index, self._hexlike_sizes)
 
     def _decoded(self, run: str) -> list[tuple[int, int]]:
         """``(entry, code)`` of each hex or digest form that ``run`` (hex digits) is."""
@@ -523,16 +532,15 @@ class CanaryMatcher:
             if current is None or len(literal) > len(current[0]):
                 best[place] = (literal, entry >> _NUMBER & 0xF, code)
 
-        runs = set(self._runs.findall(text))
-        for run in runs & self._keys:
+        keyed, hexes = self._cut(text)
+        for run in set(keyed):
             for entry in self._entries(self._index[run], run, self._shared):
                 literal = self._literal(entry, run)
                 if literal != run and literal not in text:
                     continue
                 offer(entry, entry & 0xF, literal)
-        sizes = self._hexlike_sizes
-        for run in runs:
-            if len(run) in sizes and self._hexlike(run):
+        for run in set(hexes):
+            if self._hexlike(run):
                 for entry, code in self._decoded(run):
                     offer(entry, code, run)
         hits = []
@@ -554,6 +562,20 @@ def _runs_py(
     return [run for run in cut if run in keys], [
         run for run in cut if len(run) in sizes and not run.strip(_HEX_CHARS)
     ]
+
+
+_GATE_LENGTHS = 64
+
+
+def run_gate(keys: Iterable[str]) -> bytes:
+    """Which runs can be keys, by length (the last slot for every longer run) and first
+    character: ``_idscan.runs`` makes a str of a run and looks it up only where this
+    says yes. Keys are runs of ASCII letters and digits (see :func:`_key`)."""
+    gate = bytearray(_GATE_LENGTHS * 128)
+    for key in keys:
+        if key and key.isascii():
+            gate[min(len(key), _GATE_LENGTHS - 1) * 128 + ord(key[0])] = 1
+    return bytes(gate)
 
 
 def _as_sent(hit: CanaryHit, text: str) -> CanaryHit:

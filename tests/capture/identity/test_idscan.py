@@ -104,7 +104,7 @@ def test_may_matter_in_c_on_chosen_texts(text: str, sep: str, expected: bool) ->
 def _runs_both(text: str, decode: bool) -> tuple[list[str], list[str]]:
     matcher = IdentityDetector(CANARIES)._canaries
     args = (matcher._index, matcher._hexlike_sizes)
-    in_c = detector._idscan.runs(text, matcher._shortest, *args, decode)
+    in_c = detector._idscan.runs(text, matcher._shortest, *args, matcher._gate, decode)
     decoded = canary.url_decode(text) if decode else text
     in_python = canary._runs_py(decoded, matcher._runs, *args)
     if in_c is not None:
@@ -136,7 +136,7 @@ def test_runs_in_c_decodes_as_unquote_and_leaves_non_ascii_to_python() -> None:
     assert _runs_both("x=%2B447700900123", decode=False)[0] == ["2B447700900123"]
     assert _runs_both("a%40example.com&alice%40example.com", decode=True)[0] == ["alice"]
     matcher = IdentityDetector(CANARIES)._canaries
-    args = (matcher._shortest, matcher._index, matcher._hexlike_sizes)
+    args = (matcher._shortest, matcher._index, matcher._hexlike_sizes, matcher._gate)
     assert detector._idscan.runs("caf%C3%A9 447700900123", *args, True) is None
     assert detector._idscan.runs("café 447700900123", *args, False) is None
 
