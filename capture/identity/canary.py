@@ -477,6 +477,21 @@ class CanaryMatcher:
                         return True
         return any(self._decoded(run) for run in hexes if self._hexlike(run))
 
+    def could_match_any(self, texts: Sequence[str]) -> bool:
+        """Whether :meth:`could_match` is true of any of ``texts``, in one pass over
+        them all (joined by a character that is no letter or digit, so that their runs
+        stay theirs). A short key's literal must be in the text the run came from, so
+        when only short keys were found, the texts are tested one by one."""
+        keyed, hexes = self._cut("\x00".join(texts))
+        short = False
+        for run in keyed:
+            if len(run) >= MIN_CANARY_LENGTH:
+                return True
+            short = True
+        if any(self._decoded(run) for run in hexes if self._hexlike(run)):
+            return True
+        return short and any(self.could_match(text) for text in texts)
+
     def _cut(self, text: str, decode: bool = False) -> tuple[list[str], list[str]]:
         """The runs of ``text`` (percent-decoded when ``decode``) that are keys, and
         those that could be hex forms (see :func:`_runs_py`): in C where it was built."""

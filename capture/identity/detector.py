@@ -552,21 +552,37 @@ class IdentityDetector:
         return answer
 
     def _could_hold_canary(self, request: Request) -> bool:
-        """False when no canary can be anywhere in ``request`` (the common case)."""
-        # The cache is read here, not through _could_hold: most values are hits, and
-        # this runs for every header of every request.
+        """False when no canary can be anywhere in ``request`` (the common case).
+
+        Header values seen before are answered from the cache; the others, the
+        request's target and its body are tested together, in one pass
+        (:meth:`~capture.identity.canary.CanaryMatcher.could_match_any`): most of
+        them are new in every request (cookies, validators, targets)."""
         cache = self._canary_cache
+        unknown: list[str] = []
         for _, value in request.headers:
             answer = cache.get(value)
             if answer is None:
-                answer = self._could_hold(value)
-            if answer:
+                unknown.append(value)
+            elif answer:
                 return True
+        values = len(unknown)
         uri = request.uri
-        could_match = self._canaries.could_match
-        if uri and (could_match(uri) or ("%" in uri and could_match(uri, decode=True))):
+        if uri:
+            unknown.append(uri)
+        if request.body:
+            unknown.append(request.body.decode("utf-8", "surrogateescape"))
+        matcher = self._canaries
+        if unknown and matcher.could_match_any(unknown):
             return True
-        return bool(request.body) and could_match(request.body.decode("utf-8", "surrogateescape"))
+        if uri and "%" in uri and matcher.could_match(uri, decode=True):
+            return True
+        # Nothing matched, so none of the new header values can hold a canary.
+        if len(cache) + values > _VALUE_CACHE_LIMIT:
+            cache.clear()
+        for value in unknown[:values]:
+            cache[value] = False
+        return False
 
     def _find_canaries(self, request: Request, out: list[Finding]) -> None:
         if not self._could_hold_canary(request):

@@ -197,3 +197,32 @@ def test_anchor_words_hold_no_separator() -> None:
     # The C test searches names cut out of the whole string: a word with ';' or '&'
     # could straddle two names, and one with '=' could never be found.
     assert not any(re.search("[;&=]", word) for word in _detector()._anchors)
+
+
+_TEXT_PIECES = st.sampled_from(
+    [
+        *"0123456789abcdef xyz-%@.=&;",
+        *("447700900123", "7700900123", "0123", "(201) 555-", "alice", "example.com"),
+        *("alice@example.com", "xalice@example.com", "3434373730303930303132"),
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(_TEXT_PIECES, max_size=12).map("".join), max_size=5))
+def test_one_pass_over_several_texts_answers_as_one_test_each(texts: list[str]) -> None:
+    # "+1 201-555-0123" has short keys ("0123"), whose literal must be in the same text.
+    config = IdentityConfig(
+        region="GB", msisdns=("+1 201-555-0123", "07700 900123"), canaries=("alice@example.com",)
+    )
+    matcher = IdentityDetector(config)._canaries
+    assert matcher.could_match_any(texts) == any(matcher.could_match(t) for t in texts)
+
+
+def test_a_short_key_in_one_text_and_its_literal_in_another_is_no_match() -> None:
+    config = IdentityConfig(region="US", msisdns=("+1 201-555-0123",))
+    matcher = IdentityDetector(config)._canaries
+    assert any(len(key) < canary.MIN_CANARY_LENGTH for key in matcher._index)
+    assert not matcher.could_match_any(["x 0123 y", "(201) 555-"])
+    assert not matcher.could_match_any(["(201) 555-", "0123"])  # no literal across texts
+    assert matcher.could_match_any(["x", "call (201) 555-0123"])
