@@ -1,6 +1,6 @@
-/* Two whole-string tests of identity detection, in C.
+/* Whole-string tests of identity detection, in C.
  *
- * Both are fast paths of Python code that stays the reference (read it first):
+ * All are fast paths of Python code that stays the reference (read it first):
  *
  * may_matter(text, sep, anchors) is IdentityDetector._may_matter_py in
  *   capture/identity/detector.py: could any pair of a cookie header (sep ';') or
@@ -9,6 +9,9 @@
  *   or base64-wrapped digits, or when its names (values cut out, lower-cased, runs
  *   of 6+ hex digits made one '-') contain an anchor word.
  *
+ * anchored(name, anchors) is detector._anchored_py: does the name, lower-cased,
+ *   contain an anchor word?
+ *
  * runs(text, min_len, keys, sizes, gate, decode) is canary._runs_py in
  *   capture/identity/canary.py: of the maximal runs of ASCII letters and digits of
  *   at least min_len characters in text (percent-decoded first when decode is
@@ -16,7 +19,7 @@
  *   digits. gate (canary.run_gate(keys)) says which lengths and first characters a
  *   key can have, so that most runs are never made a str to be looked up.
  *
- * Both return None for text that is not ASCII (and runs for a percent-escape of a
+ * All return None for text that is not ASCII (and runs for a percent-escape of a
  * byte past 0x7f), which the Python code then takes: Unicode case rules and UTF-8
  * decoding stay in one place. tests/capture/identity/test_idscan.py holds the two
  * ways to the same results.
@@ -333,6 +336,30 @@ may_matter(PyObject *self, PyObject *args)
 #define GATE_LENGTHS 64
 #define GATE_SIZE (GATE_LENGTHS * 128)
 
+static PyObject *
+anchored(PyObject *self, PyObject *args)
+{
+    PyObject *text, *anchors;
+    if (!PyArg_ParseTuple(args, "UO!", &text, &PyTuple_Type, &anchors))
+        return NULL;
+    if (index_anchors(anchors) < 0)
+        return NULL;
+    if (!PyUnicode_IS_ASCII(text))
+        Py_RETURN_NONE;
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    Py_UCS1 small[256];
+    Py_UCS1 *lowered = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)n);
+    if (lowered == NULL)
+        return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < n; i++)
+        lowered[i] = lower(s[i]);
+    int found = has_anchor(lowered, n);
+    if (lowered != small)
+        PyMem_Free(lowered);
+    return PyBool_FromLong(found);
+}
+
 /* One run of text[start:start+len] into the lists, as canary._runs_py does. A run
  * that the gate rules out as a key and that is not all hex digits is not made a str. */
 static int
@@ -441,6 +468,8 @@ fail:
 static PyMethodDef methods[] = {
     {"may_matter", may_matter, METH_VARARGS,
      "may_matter(text, sep, anchors) -> bool | None: see IdentityDetector._may_matter_py."},
+    {"anchored", anchored, METH_VARARGS,
+     "anchored(name, anchors) -> bool | None: see detector._anchored_py."},
     {"runs", runs, METH_VARARGS,
      "runs(text, min_len, keys, sizes, gate, decode) -> (hits, hexes) | None: see "
      "canary._runs_py."},

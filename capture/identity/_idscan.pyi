@@ -15,3 +15,6 @@ def runs(
 ) -> tuple[list[str], list[str]] | None:
     """canary._runs_py for ASCII text (percent-decoded first when ``decode``); None
     for any other, or for an escape of a byte past 0x7f."""
+
+def anchored(name: str, anchors: tuple[str, ...]) -> bool | None:
+    """detector._anchored_py for an ASCII name; None for any other."""

@@ -34,7 +34,7 @@ import phonenumbers
 from capture.identity import canary as canaries
 from capture.identity import recurrence as recurring
 from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
-from capture.identity.encodings import split_parts, url_decode
+from capture.identity.encodings import base64_shaped, split_parts, url_decode
 from capture.identity.nai import find_addresses
 from capture.identity.names import HINT_ANCHORS, NameHint, name_hint, normalize_name
 from capture.identity.values import VALUE_DETECTORS, Mode, ValueHit, ValueScanner
@@ -328,16 +328,31 @@ class IdentityDetector:
     def _params(self, pairs: Iterable[tuple[str, str]], where: str, out: list[Finding]) -> None:
         """The cookies or parameters of one request. Most values cannot hold an identity
         and most names say nothing: those pairs cost two cheap tests and no lookup."""
-        anchors = self._anchors
+        anchored = self._anchored
         for name, value in pairs:
             if _worth_param(value):
+                if (
+                    value[0] in "KMNO"
+                    and _B64URL_RUN.fullmatch(value)
+                    and not base64_shaped(value)
+                    and not anchored(name)
+                ):
+                    # An opaque token that only starts like base64-wrapped digits,
+                    # under a name that says nothing: its one part is itself, and
+                    # only base64_digits could read it (values.ValueScanner._part).
+                    continue
                 self._param(name, value, where, out)
-                continue
-            lowered = name.lower()
-            for anchor in anchors:
-                if anchor in lowered:
-                    self._param(name, value, where, out)
-                    break
+            elif anchored(name):
+                self._param(name, value, where, out)
+
+    def _anchored(self, name: str) -> bool:
+        """Does ``name`` hold an anchor word (then it may have a hint or a catalog
+        entry)? In C where it was built and the name is ASCII."""
+        if _idscan is not None:
+            answer = _idscan.anchored(name, self._anchors)
+            if answer is not None:
+                return answer
+        return _anchored_py(name, self._anchors)
 
     def _may_matter(self, text: str, sep: str) -> bool:
         """Could any pair of a cookie header (``sep`` ";") or query string (``sep``
@@ -659,6 +674,21 @@ _QUERY_VALUES = re.compile(r"=[^&]*")
 _WRAPPED_VALUE = re.compile(
     r"=\s*\"?(?:(?:2[bB])?(?:3[0-9]){7}|[KMNO][A-Za-z0-9+/_-]{9,25}={0,2}\"?(?:[;&\s]|$))"
 )
+
+
+# A value of base64url characters only: split_parts gives it whole, as one part.
+_B64URL_RUN = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _anchored_py(name: str, anchors: tuple[str, ...]) -> bool:
+    """Does ``name``, lower-cased, contain one of ``anchors``? (The reference of
+    ``_idscan.anchored``.)"""
+    lowered = name.lower()
+    # A plain loop: any() over a generator costs a third more on this hot path.
+    for anchor in anchors:  # noqa: SIM110
+        if anchor in lowered:
+            return True
+    return False
 
 
 def _name_anchors(catalog: Catalog) -> tuple[str, ...]:

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capture.identity import canary, detector
+from capture.identity import canary, detector, encodings
 from capture.identity.detector import IdentityConfig, IdentityDetector
-from capture.model import Finding, Request, RequestSeen
+from capture.model import WHERE_COOKIE, WHERE_QUERY, Finding, Request, RequestSeen
 from capture.pipeline import Pipeline
 from capture.sources.frames import CaptureFile
 from tests.capture.identity.test_evaluation import cases
@@ -226,3 +226,50 @@ def test_a_short_key_in_one_text_and_its_literal_in_another_is_no_match() -> Non
     assert not matcher.could_match_any(["x 0123 y", "(201) 555-"])
     assert not matcher.could_match_any(["(201) 555-", "0123"])  # no literal across texts
     assert matcher.could_match_any(["x", "call (201) 555-0123"])
+
+
+_NAME_PIECES = st.sampled_from(
+    [*"abcxyzABC_-.0123456789é", "msisdn", "MSISDN", "sub", "dev", "ad-id", "Tel", "gtm_"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_NAME_PIECES, max_size=8).map("".join))
+def test_anchored_in_c_answers_as_python_on_any_name(name: str) -> None:
+    anchors = _detector()._anchors
+    in_c = detector._idscan.anchored(name, anchors)
+    assert in_c == (detector._anchored_py(name, anchors) if name.isascii() else None)
+
+
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from("KMNO"),
+    st.text(_B64URL, min_size=9, max_size=25),
+    st.sampled_from(["gtm_a1b2", "_ga", "sid", "x_subscriber", "phone", "idfa", "v"]),
+    st.sampled_from([WHERE_COOKIE, WHERE_QUERY]),
+)
+def test_an_opaque_token_passed_over_by_params_holds_nothing(
+    first: str, rest: str, name: str, where: str
+) -> None:
+    # _params passes over a base64url value starting with K, M, N or O that is not
+    # shaped like base64 of digits, under a name with no anchor word: _param on its
+    # own finds nothing in any such pair either.
+    det = _detector()
+    value = first + rest
+    found: list[Finding] = []
+    det._param(name, value, where, found)
+    skipped: list[Finding] = []
+    det._params([(name, value)], where, skipped)
+    assert skipped == found
+    if not det._anchored(name) and not encodings.base64_shaped(value):
+        assert found == []
+
+
+def test_base64_wrapped_digits_under_any_name_are_still_read() -> None:
+    det = _detector()
+    found: list[Finding] = []
+    det._params([("gtm_a1b2", "NDQ3OTExMTIzNDU2")], WHERE_QUERY, found)  # 447911123456
+    assert [f.normalized for f in found] == ["+447911123456"]
