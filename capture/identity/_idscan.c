@@ -12,11 +12,12 @@
  * anchored(name, anchors) is detector._anchored_py: does the name, lower-cased,
  *   contain an anchor word?
  *
- * runs(text, min_len, keys, sizes, gate, decode) is canary._runs_py in
+ * runs(text, min_len, keys, sizes, gate, decode_from) is canary._runs_py in
  *   capture/identity/canary.py: of the maximal runs of ASCII letters and digits of
- *   at least min_len characters in text (percent-decoded first when decode is
- *   true), those in keys, and those whose length is in sizes and which are all hex
- *   digits. gate (canary.run_gate(keys)) says which lengths and first characters a
+ *   at least min_len characters in text, and then (when decode_from is 0 or more)
+ *   in the percent-decoded text[decode_from:], those in keys, and those whose
+ *   length is in sizes and which are all hex digits. gate (canary.run_gate(keys))
+ *   says which lengths and first characters a
  *   key can have, so that most runs are never made a str to be looked up.
  *
  * All return None for text that is not ASCII (and runs for a percent-escape of a
@@ -397,15 +398,57 @@ take_run(const Py_UCS1 *s, Py_ssize_t len, PyObject *keys, PyObject *sizes, cons
     return 0;
 }
 
+/* The runs of s[0..n) of min_len or more into the lists (see take_run). */
+static int
+cut(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t min_len, PyObject *keys, PyObject *sizes,
+    const char *gate, PyObject *hits, PyObject *hexes)
+{
+    for (Py_ssize_t i = 0; i < n;) {
+        if (!is_alnum(s[i])) {
+            i++;
+            continue;
+        }
+        Py_ssize_t j = i + 1;
+        while (j < n && is_alnum(s[j]))
+            j++;
+        if (j - i >= min_len && take_run(s + i, j - i, keys, sizes, gate, hits, hexes) < 0)
+            return -1;
+        i = j;
+    }
+    return 0;
+}
+
+/* urllib.parse.unquote of ASCII s[0..n) into out (n bytes at least): "%XX" (either
+ * case) is the byte XX; a '%' without two hex digits stays. The length written, or
+ * -1 for an escape of a byte past 0x7f (Python's to decode). */
+static Py_ssize_t
+unquote(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out)
+{
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
+            (lo = hex_value(s[i + 2])) >= 0) {
+            int byte = hi << 4 | lo;
+            if (byte > 0x7f)
+                return -1;
+            out[m++] = (Py_UCS1)byte;
+            i += 2;
+        } else {
+            out[m++] = s[i];
+        }
+    }
+    return m;
+}
+
 static PyObject *
 runs(PyObject *self, PyObject *args)
 {
     PyObject *text, *keys, *sizes;
-    Py_ssize_t min_len, gate_size;
+    Py_ssize_t min_len, gate_size, decode_from;
     const char *gate;
-    int decode;
-    if (!PyArg_ParseTuple(args, "UnOOy#p", &text, &min_len, &keys, &sizes, &gate, &gate_size,
-                          &decode))
+    if (!PyArg_ParseTuple(args, "UnOOy#n", &text, &min_len, &keys, &sizes, &gate, &gate_size,
+                          &decode_from))
         return NULL;
     if (gate_size != GATE_SIZE) {
         PyErr_SetString(PyExc_ValueError, "gate must be canary.run_gate(keys)");
@@ -416,46 +459,25 @@ runs(PyObject *self, PyObject *args)
     const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     Py_UCS1 *decoded = NULL;
-    if (decode && memchr(s, '%', (size_t)n) != NULL) {
-        /* urllib.parse.unquote for ASCII text: "%XX" (either case) is the byte XX;
-         * a '%' without two hex digits stays. A byte past 0x7f is Python's to decode. */
-        decoded = PyMem_Malloc((size_t)n);
+    Py_ssize_t m = 0;
+    if (decode_from >= 0 && decode_from <= n &&
+        memchr(s + decode_from, '%', (size_t)(n - decode_from)) != NULL) {
+        decoded = PyMem_Malloc((size_t)(n - decode_from));
         if (decoded == NULL)
             return PyErr_NoMemory();
-        Py_ssize_t m = 0;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            int hi, lo;
-            if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
-                (lo = hex_value(s[i + 2])) >= 0) {
-                int byte = hi << 4 | lo;
-                if (byte > 0x7f) {
-                    PyMem_Free(decoded);
-                    Py_RETURN_NONE;
-                }
-                decoded[m++] = (Py_UCS1)byte;
-                i += 2;
-            } else {
-                decoded[m++] = s[i];
-            }
+        m = unquote(s + decode_from, n - decode_from, decoded);
+        if (m < 0) {
+            PyMem_Free(decoded);
+            Py_RETURN_NONE;
         }
-        s = decoded;
-        n = m;
     }
     PyObject *hits = PyList_New(0), *hexes = PyList_New(0);
     if (hits == NULL || hexes == NULL)
         goto fail;
-    for (Py_ssize_t i = 0; i < n;) {
-        if (!is_alnum(s[i])) {
-            i++;
-            continue;
-        }
-        Py_ssize_t j = i + 1;
-        while (j < n && is_alnum(s[j]))
-            j++;
-        if (j - i >= min_len && take_run(s + i, j - i, keys, sizes, gate, hits, hexes) < 0)
-            goto fail;
-        i = j;
-    }
+    if (cut(s, n, min_len, keys, sizes, gate, hits, hexes) < 0)
+        goto fail;
+    if (decoded != NULL && cut(decoded, m, min_len, keys, sizes, gate, hits, hexes) < 0)
+        goto fail;
     PyMem_Free(decoded);
     return Py_BuildValue("(NN)", hits, hexes);
 fail:
@@ -471,7 +493,7 @@ static PyMethodDef methods[] = {
     {"anchored", anchored, METH_VARARGS,
      "anchored(name, anchors) -> bool | None: see detector._anchored_py."},
     {"runs", runs, METH_VARARGS,
-     "runs(text, min_len, keys, sizes, gate, decode) -> (hits, hexes) | None: see "
+     "runs(text, min_len, keys, sizes, gate, decode_from) -> (hits, hexes) | None: see "
      "canary._runs_py."},
     {NULL, NULL, 0, NULL},
 };

@@ -11,10 +11,11 @@ def runs(
     keys: Container[str],
     sizes: Container[int],
     gate: bytes,
-    decode: bool,
+    decode_from: int,
 ) -> tuple[list[str], list[str]] | None:
-    """canary._runs_py for ASCII text (percent-decoded first when ``decode``); None
-    for any other, or for an escape of a byte past 0x7f."""
+    """canary._runs_py for ASCII text, then (when ``decode_from`` >= 0) for
+    ``text[decode_from:]`` percent-decoded; None for any other text, or for an
+    escape of a byte past 0x7f."""
 
 def anchored(name: str, anchors: tuple[str, ...]) -> bool | None:
     """detector._anchored_py for an ASCII name; None for any other."""

@@ -457,32 +457,32 @@ class CanaryMatcher:
             return self.canaries[entry >> _PLACE].plains[entry >> _NUMBER & 0xF]
         return self._literals.get(entry) or run
 
-    def could_match(self, text: str, decode: bool = False) -> bool:
-        """Cheap test: False means no canary occurs in ``text`` (percent-decoded first
-        when ``decode`` is true). The runs of ``text`` are cut out and looked up in C
-        (``_idscan.runs``) where it was built and the text is ASCII, else as
-        :func:`_runs_py` does."""
-        hits, hexes = self._cut(text, decode)
+    def could_match(self, text: str) -> bool:
+        """Cheap test: False means no canary occurs in ``text``. The runs of ``text``
+        are cut out and looked up in C (``_idscan.runs``) where it was built and the
+        text is ASCII, else as :func:`_runs_py` does."""
+        hits, hexes = self._cut(text)
         if hits:
             for run in set(hits):
                 if len(run) >= MIN_CANARY_LENGTH:
                     return True
                 # A short key ("0123" of "+1 201-555-0123"): with thousands of
-                # canaries every 4-digit run is one, so the literal is checked here
-                # (in the text as decoded: the runs are its runs).
-                seen = url_decode(text) if decode else text
+                # canaries every 4-digit run is one, so the literal is checked here.
                 for entry in self._entries(self._index[run], run, self._shared):
                     literal = self._literal(entry, run)
-                    if literal == run or literal in seen:
+                    if literal == run or literal in text:
                         return True
         return any(self._decoded(run) for run in hexes if self._hexlike(run))
 
-    def could_match_any(self, texts: Sequence[str]) -> bool:
-        """Whether :meth:`could_match` is true of any of ``texts``, in one pass over
-        them all (joined by a character that is no letter or digit, so that their runs
-        stay theirs). A short key's literal must be in the text the run came from, so
-        when only short keys were found, the texts are tested one by one."""
-        keyed, hexes = self._cut("\x00".join(texts))
+    def could_match_any(self, texts: Sequence[str], decode_last: bool = False) -> bool:
+        """Whether :meth:`could_match` is true of any of ``texts`` (and, with
+        ``decode_last``, of the last one percent-decoded), in one pass over them all:
+        joined by a character that is no letter or digit, so that their runs stay
+        theirs. A short key's literal must be in the text the run came from, so when
+        only short keys were found, the texts are tested one by one."""
+        joined = "\x00".join(texts)
+        tail = len(joined) - len(texts[-1]) if decode_last and texts else -1
+        keyed, hexes = self._cut(joined, tail)
         short = False
         for run in keyed:
             if len(run) >= MIN_CANARY_LENGTH:
@@ -490,20 +490,29 @@ class CanaryMatcher:
             short = True
         if any(self._decoded(run) for run in hexes if self._hexlike(run)):
             return True
-        return short and any(self.could_match(text) for text in texts)
+        if not short:
+            return False
+        one_by_one = list(texts)
+        if decode_last and texts and "%" in texts[-1]:
+            one_by_one.append(url_decode(texts[-1]))
+        return any(self.could_match(text) for text in one_by_one)
 
-    def _cut(self, text: str, decode: bool = False) -> tuple[list[str], list[str]]:
-        """The runs of ``text`` (percent-decoded when ``decode``) that are keys, and
-        those that could be hex forms (see :func:`_runs_py`): in C where it was built."""
+    def _cut(self, text: str, tail: int = -1) -> tuple[list[str], list[str]]:
+        """The runs of ``text`` that are keys, and those that could be hex forms (see
+        :func:`_runs_py`); when ``tail`` is 0 or more, those of ``text[tail:]``
+        percent-decoded too. In C where it was built."""
         if _idscan is not None:
             found = _idscan.runs(
-                text, self._shortest, self._index, self._hexlike_sizes, self._gate, decode
+                text, self._shortest, self._index, self._hexlike_sizes, self._gate, tail
             )
             if found is not None:
                 return found
-        if decode:
-            text = url_decode(text)
-        return _runs_py(text, self._runs, self._index, self._hexlike_sizes)
+        keyed, hexes = _runs_py(text, self._runs, self._index, self._hexlike_sizes)
+        if tail >= 0 and "%" in text[tail:]:
+            more = _runs_py(url_decode(text[tail:]), self._runs, self._index, self._hexlike_sizes)
+            keyed += more[0]
+            hexes += more[1]
+        return keyed, hexes
 
     def _decoded(self, run: str) -> list[tuple[int, int]]:
         """``(entry, code)`` of each hex or digest form that ``run`` (hex digits) is."""

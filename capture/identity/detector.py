@@ -582,15 +582,13 @@ class IdentityDetector:
             elif answer:
                 return True
         values = len(unknown)
+        if request.body:
+            unknown.append(request.body.decode("utf-8", "surrogateescape"))
         uri = request.uri
         if uri:
             unknown.append(uri)
-        if request.body:
-            unknown.append(request.body.decode("utf-8", "surrogateescape"))
-        matcher = self._canaries
-        if unknown and matcher.could_match_any(unknown):
-            return True
-        if uri and "%" in uri and matcher.could_match(uri, decode=True):
+        # The target is also tested percent-decoded: so it must come last.
+        if unknown and self._canaries.could_match_any(unknown, decode_last=bool(uri)):
             return True
         # Nothing matched, so none of the new header values can hold a canary.
         if len(cache) + values > _VALUE_CACHE_LIMIT:

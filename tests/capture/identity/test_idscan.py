@@ -101,22 +101,26 @@ def test_may_matter_in_c_on_chosen_texts(text: str, sep: str, expected: bool) ->
     assert _may_matter_both(text, sep) is expected
 
 
-def _runs_both(text: str, decode: bool) -> tuple[list[str], list[str]]:
+def _runs_both(text: str, tail: int) -> tuple[list[str], list[str]]:
     matcher = IdentityDetector(CANARIES)._canaries
     args = (matcher._index, matcher._hexlike_sizes)
-    in_c = detector._idscan.runs(text, matcher._shortest, *args, matcher._gate, decode)
-    decoded = canary.url_decode(text) if decode else text
-    in_python = canary._runs_py(decoded, matcher._runs, *args)
+    in_c = detector._idscan.runs(text, matcher._shortest, *args, matcher._gate, tail)
+    keyed, hexes = canary._runs_py(text, matcher._runs, *args)
+    decoded = text
+    if tail >= 0 and "%" in text[tail:]:
+        decoded = canary.url_decode(text[tail:])
+        more = canary._runs_py(decoded, matcher._runs, *args)
+        keyed, hexes = keyed + more[0], hexes + more[1]
     if in_c is not None:
-        assert in_c == in_python, (text, decode)
+        assert in_c == (keyed, hexes), (text, tail)
     else:
-        assert not decoded.isascii() or not text.isascii()
-    return in_python
+        assert not text.isascii() or not decoded.isascii()
+    return keyed, hexes
 
 
 _RUN_PIECES = st.sampled_from(
     [
-        *"0123456789abcdefABCDEFxyz%-_ .=é",
+        *"0123456789abcdefABCDEFxyz%-_ .=é\x00",
         *("%2B", "%2b", "%40", "%e9", "%zz", "%4"),
         *("447700900123", "7700900123", "alice", "40example", "490154203237518"),
         *("3434373730303930303132", "NDQ3NzAwOTAwMTIz"),
@@ -125,20 +129,25 @@ _RUN_PIECES = st.sampled_from(
 
 
 @settings(max_examples=600, deadline=None)
-@given(st.lists(_RUN_PIECES, max_size=40).map("".join), st.booleans())
-def test_runs_in_c_cuts_as_python_on_any_text(text: str, decode: bool) -> None:
-    _runs_both(text, decode)
+@given(st.lists(_RUN_PIECES, max_size=40).map("".join), st.integers(-1, 30))
+def test_runs_in_c_cuts_as_python_on_any_text(text: str, tail: int) -> None:
+    _runs_both(text, min(tail, len(text)))
 
 
 def test_runs_in_c_decodes_as_unquote_and_leaves_non_ascii_to_python() -> None:
-    assert _runs_both("x=%2B447700900123", decode=True)[0] == ["447700900123"]
-    # Undecoded, the run is the key of the URL-encoded form.
-    assert _runs_both("x=%2B447700900123", decode=False)[0] == ["2B447700900123"]
-    assert _runs_both("a%40example.com&alice%40example.com", decode=True)[0] == ["alice"]
+    # As sent, the run is the key of the URL-encoded form; decoded, of the number.
+    assert _runs_both("x=%2B447700900123", 0)[0] == ["2B447700900123", "447700900123"]
+    assert _runs_both("x=%2B447700900123", -1)[0] == ["2B447700900123"]
+    assert _runs_both("a%40example.com\x00alice%40example.com", 16)[0] == [
+        "40example",
+        "alice",
+        "40example",
+        "alice",
+    ]
     matcher = IdentityDetector(CANARIES)._canaries
     args = (matcher._shortest, matcher._index, matcher._hexlike_sizes, matcher._gate)
-    assert detector._idscan.runs("caf%C3%A9 447700900123", *args, True) is None
-    assert detector._idscan.runs("café 447700900123", *args, False) is None
+    assert detector._idscan.runs("caf%C3%A9 447700900123", *args, 0) is None
+    assert detector._idscan.runs("café 447700900123", *args, -1) is None
 
 
 def _capture_requests() -> Iterator[Request]:
@@ -201,7 +210,8 @@ def test_anchor_words_hold_no_separator() -> None:
 
 _TEXT_PIECES = st.sampled_from(
     [
-        *"0123456789abcdef xyz-%@.=&;",
+        *"0123456789abcdef xyz-%@.=&;\x00",
+        *("%2B", "%40", "%30%31%32%33", "%e9"),
         *("447700900123", "7700900123", "0123", "(201) 555-", "alice", "example.com"),
         *("alice@example.com", "xalice@example.com", "3434373730303930303132"),
     ]
@@ -217,6 +227,10 @@ def test_one_pass_over_several_texts_answers_as_one_test_each(texts: list[str]) 
     )
     matcher = IdentityDetector(config)._canaries
     assert matcher.could_match_any(texts) == any(matcher.could_match(t) for t in texts)
+    # The last text (a request's target) is also tested percent-decoded.
+    decoded = [canary.url_decode(texts[-1])] if texts and "%" in texts[-1] else []
+    expected = any(matcher.could_match(t) for t in [*texts, *decoded])
+    assert matcher.could_match_any(texts, decode_last=True) == expected
 
 
 def test_a_short_key_in_one_text_and_its_literal_in_another_is_no_match() -> None:
