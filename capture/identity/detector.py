@@ -569,33 +569,19 @@ class IdentityDetector:
     def _could_hold_canary(self, request: Request) -> bool:
         """False when no canary can be anywhere in ``request`` (the common case).
 
-        Header values seen before are answered from the cache; the others, the
-        request's target and its body are tested together, in one pass
-        (:meth:`~capture.identity.canary.CanaryMatcher.could_match_any`): most of
-        them are new in every request (cookies, validators, targets)."""
-        cache = self._canary_cache
-        unknown: list[str] = []
-        for _, value in request.headers:
-            answer = cache.get(value)
-            if answer is None:
-                unknown.append(value)
-            elif answer:
-                return True
-        values = len(unknown)
+        Every header value, the body and the target (as sent and percent-decoded)
+        are tested together, in one pass in C
+        (:meth:`~capture.identity.canary.CanaryMatcher.could_match_any`): cheaper
+        than a cache lookup for each header, and most of them (cookies, validators,
+        targets) are new in every request."""
+        texts = [value for _, value in request.headers]
         if request.body:
-            unknown.append(request.body.decode("utf-8", "surrogateescape"))
+            texts.append(request.body.decode("utf-8", "surrogateescape"))
         uri = request.uri
         if uri:
-            unknown.append(uri)
-        # The target is also tested percent-decoded: so it must come last.
-        if unknown and self._canaries.could_match_any(unknown, decode_last=bool(uri)):
-            return True
-        # Nothing matched, so none of the new header values can hold a canary.
-        if len(cache) + values > _VALUE_CACHE_LIMIT:
-            cache.clear()
-        for value in unknown[:values]:
-            cache[value] = False
-        return False
+            # The target is also tested percent-decoded: so it comes last.
+            texts.append(uri)
+        return bool(texts) and self._canaries.could_match_any(texts, decode_last=bool(uri))
 
     def _find_canaries(self, request: Request, out: list[Finding]) -> None:
         if not self._could_hold_canary(request):
