@@ -12,8 +12,10 @@ Matching is by token, not by substring search over every form
 (:class:`CanaryMatcher`): a value is cut into runs of letters and digits with one
 regex, and each run is looked up: literal forms in a dict by their most
 distinctive run, hex forms by decoding the run, digests in a sorted array of
-their first bytes. The cost per request is one regex pass and a few lookups,
-whatever the number of canaries: a fleet of 20,000 test SIMs costs no more per
+their first bytes. The cost per request is one pass over its header values, body
+and target (in C where ``capture/identity/_idscan.c`` was built:
+:meth:`CanaryMatcher.could_match_any`) and a few lookups, whatever the number of
+canaries: a fleet of 20,000 test SIMs costs no more per
 request than one (``bench/canary_bench.py``). Memory is kept to what must be
 kept: a canary holds its spellings, not its 80 forms, and descriptions are
 written only for what is found. Each canary is built once per process, however

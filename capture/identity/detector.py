@@ -15,7 +15,10 @@ It runs on every request, so the common case is made cheap: the decision for a
 header *name* is computed once and kept in a bounded LRU (skip, cookie, catalog or
 scan); a cookie header or query string is first tested whole (could a value hold
 an identity, does a name hold a word of a hint or a catalog entry?) and passed over
-when nothing in it could matter, which is nearly every analytics request; and a
+when nothing in it could matter, which is nearly every analytics request; the
+canaries are looked for only in a request that one pass over all of it says could
+hold one (both whole-string tests in C where ``capture/identity/_idscan.c`` was
+built, with the same answers as the Python here and in ``canary``); and a
 value is only handed to libphonenumber after one regex says it could hold a
 number, an address or an encoded number.
 """
