@@ -46,6 +46,20 @@ def _detector() -> IdentityDetector:
     return IdentityDetector(IdentityConfig(region="GB"))
 
 
+@cache
+def _matcher() -> canary.CanaryMatcher:
+    return IdentityDetector(CANARIES)._canaries
+
+
+@cache
+def _short_key_matcher() -> canary.CanaryMatcher:
+    # "+1 201-555-0123" has short keys ("0123"), whose literal must be in the same text.
+    config = IdentityConfig(
+        region="GB", msisdns=("+1 201-555-0123", "07700 900123"), canaries=("alice@example.com",)
+    )
+    return IdentityDetector(config)._canaries
+
+
 def _may_matter_both(text: str, sep: str) -> bool:
     det = _detector()
     in_c = detector._idscan.may_matter(text, sep, det._anchors)
@@ -102,7 +116,7 @@ def test_may_matter_in_c_on_chosen_texts(text: str, sep: str, expected: bool) ->
 
 
 def _runs_both(text: str, tail: int) -> tuple[list[str], list[str]]:
-    matcher = IdentityDetector(CANARIES)._canaries
+    matcher = _matcher()
     args = (matcher._index, matcher._hexlike_sizes)
     in_c = detector._idscan.runs(text, matcher._shortest, *args, matcher._gate, tail)
     keyed, hexes = canary._runs_py(text, matcher._runs, *args)
@@ -144,7 +158,7 @@ def test_runs_in_c_decodes_as_unquote_and_leaves_non_ascii_to_python() -> None:
         "40example",
         "alice",
     ]
-    matcher = IdentityDetector(CANARIES)._canaries
+    matcher = _matcher()
     args = (matcher._shortest, matcher._index, matcher._hexlike_sizes, matcher._gate)
     assert detector._idscan.runs("caf%C3%A9 447700900123", *args, 0) is None
     assert detector._idscan.runs("café 447700900123", *args, -1) is None
@@ -221,11 +235,7 @@ _TEXT_PIECES = st.sampled_from(
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.lists(_TEXT_PIECES, max_size=12).map("".join), max_size=5))
 def test_one_pass_over_several_texts_answers_as_one_test_each(texts: list[str]) -> None:
-    # "+1 201-555-0123" has short keys ("0123"), whose literal must be in the same text.
-    config = IdentityConfig(
-        region="GB", msisdns=("+1 201-555-0123", "07700 900123"), canaries=("alice@example.com",)
-    )
-    matcher = IdentityDetector(config)._canaries
+    matcher = _short_key_matcher()
     assert matcher.could_match_any(texts) == any(matcher.could_match(t) for t in texts)
     # The last text (a request's target) is also tested percent-decoded.
     decoded = [canary.url_decode(texts[-1])] if texts and "%" in texts[-1] else []
