@@ -223,7 +223,9 @@ def _interpreter(script: str) -> str:
     # Which hot loops run in C: the extensions built at install (see pyproject.toml).
     code = (
         "import sys\nfrom capture.sources import frames\nfrom capture.http import http1\n"
-        "modules = {'_pcapwalk': frames._pcapwalk, '_headsplit': http1._headsplit}\n"
+        "from capture.identity import detector\n"
+        "modules = {'_pcapwalk': frames._pcapwalk, '_headsplit': http1._headsplit,\n"
+        "           '_idscan': detector._idscan}\n"
         "built = [name for name, module in modules.items() if module]\n"
         "print(sys.version.split()[0], ', '.join(built) or 'none')"
     )

@@ -12,8 +12,10 @@ Matching is by token, not by substring search over every form
 (:class:`CanaryMatcher`): a value is cut into runs of letters and digits with one
 regex, and each run is looked up: literal forms in a dict by their most
 distinctive run, hex forms by decoding the run, digests in a sorted array of
-their first bytes. The cost per request is one regex pass and a few lookups,
-whatever the number of canaries: a fleet of 20,000 test SIMs costs no more per
+their first bytes. The cost per request is one pass over its header values, body
+and target (in C where ``capture/identity/_idscan.c`` was built:
+:meth:`CanaryMatcher.could_match_any`) and a few lookups, whatever the number of
+canaries: a fleet of 20,000 test SIMs costs no more per
 request than one (``bench/canary_bench.py``). Memory is kept to what must be
 kept: a canary holds its spellings, not its 80 forms, and descriptions are
 written only for what is found. Each canary is built once per process, however
@@ -29,12 +31,19 @@ import re
 from array import array
 from binascii import b2a_base64
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
+
+from capture.identity.encodings import url_decode
+
+try:  # built at install time where a C compiler is there (see pyproject.toml)
+    from capture.identity import _idscan
+except ImportError:
+    _idscan = None  # type: ignore[assignment]
 
 MIN_CANARY_LENGTH = 6
 """Shorter values would match ordinary text; the loader refuses them."""
@@ -421,6 +430,8 @@ class CanaryMatcher:
         # Only runs as long as the shortest key can be one: most of a cookie or a URL
         # is short runs, and not cutting them out makes the test a third cheaper.
         shortest = min((len(key) for key in index if key), default=1)
+        self._shortest = shortest
+        self._gate = run_gate(index)
         self._runs = re.compile(f"[A-Za-z0-9]{{{shortest},}}")
 
     def __bool__(self) -> bool:
@@ -449,10 +460,12 @@ class CanaryMatcher:
         return self._literals.get(entry) or run
 
     def could_match(self, text: str) -> bool:
-        """Cheap test: False means no canary occurs in ``text``."""
-        runs = self._runs.findall(text)
-        if not self._keys.isdisjoint(runs):
-            for run in self._keys & set(runs):
+        """Cheap test: False means no canary occurs in ``text``. The runs of ``text``
+        are cut out and looked up in C (``_idscan.runs``) where it was built and the
+        text is ASCII, else as :func:`_runs_py` does."""
+        hits, hexes = self._cut(text)
+        if hits:
+            for run in set(hits):
                 if len(run) >= MIN_CANARY_LENGTH:
                     return True
                 # A short key ("0123" of "+1 201-555-0123"): with thousands of
@@ -461,10 +474,47 @@ class CanaryMatcher:
                     literal = self._literal(entry, run)
                     if literal == run or literal in text:
                         return True
-        sizes = self._hexlike_sizes
-        return any(
-            self._decoded(run) for run in runs if len(run) in sizes and self._hexlike(run)
-        )
+        return any(self._decoded(run) for run in hexes if self._hexlike(run))
+
+    def could_match_any(self, texts: Sequence[str], decode_last: bool = False) -> bool:
+        """Whether :meth:`could_match` is true of any of ``texts`` (and, with
+        ``decode_last``, of the last one percent-decoded), in one pass over them all:
+        joined by a character that is no letter or digit, so that their runs stay
+        theirs. A short key's literal must be in the text the run came from, so when
+        only short keys were found, the texts are tested one by one."""
+        joined = "\x00".join(texts)
+        tail = len(joined) - len(texts[-1]) if decode_last and texts else -1
+        keyed, hexes = self._cut(joined, tail)
+        short = False
+        for run in keyed:
+            if len(run) >= MIN_CANARY_LENGTH:
+                return True
+            short = True
+        if any(self._decoded(run) for run in hexes if self._hexlike(run)):
+            return True
+        if not short:
+            return False
+        one_by_one = list(texts)
+        if decode_last and texts and "%" in texts[-1]:
+            one_by_one.append(url_decode(texts[-1]))
+        return any(self.could_match(text) for text in one_by_one)
+
+    def _cut(self, text: str, tail: int = -1) -> tuple[list[str], list[str]]:
+        """The runs of ``text`` that are keys, and those that could be hex forms (see
+        :func:`_runs_py`); when ``tail`` is 0 or more, those of ``text[tail:]``
+        percent-decoded too. In C where it was built."""
+        if _idscan is not None:
+            found = _idscan.runs(
+                text, self._shortest, self._index, self._hexlike_sizes, self._gate, tail
+            )
+            if found is not None:
+                return found
+        keyed, hexes = _runs_py(text, self._runs, self._index, self._hexlike_sizes)
+        if tail >= 0 and "%" in text[tail:]:
+            more = _runs_py(url_decode(text[tail:]), self._runs, self._index, self._hexlike_sizes)
+            keyed += more[0]
+            hexes += more[1]
+        return keyed, hexes
 
     def _decoded(self, run: str) -> list[tuple[int, int]]:
         """``(entry, code)`` of each hex or digest form that ``run`` (hex digits) is."""
@@ -508,16 +558,15 @@ class CanaryMatcher:
             if current is None or len(literal) > len(current[0]):
                 best[place] = (literal, entry >> _NUMBER & 0xF, code)
 
-        runs = set(self._runs.findall(text))
-        for run in runs & self._keys:
+        keyed, hexes = self._cut(text)
+        for run in set(keyed):
             for entry in self._entries(self._index[run], run, self._shared):
                 literal = self._literal(entry, run)
                 if literal != run and literal not in text:
                     continue
                 offer(entry, entry & 0xF, literal)
-        sizes = self._hexlike_sizes
-        for run in runs:
-            if len(run) in sizes and self._hexlike(run):
+        for run in set(hexes):
+            if self._hexlike(run):
                 for entry, code in self._decoded(run):
                     offer(entry, code, run)
         hits = []
@@ -526,6 +575,33 @@ class CanaryMatcher:
             canary = self.canaries[place]
             hits.append(_as_sent(CanaryHit(canary, literal, describe(canary, number, code)), text))
         return hits
+
+
+def _runs_py(
+    text: str, runs: re.Pattern[str], keys: Container[str], sizes: Container[int]
+) -> tuple[list[str], list[str]]:
+    """The runs of ``text`` (``runs``: runs of letters and digits at least as long as
+    the shortest key) that are in ``keys``, and those whose length is in ``sizes``
+    and which are all hex digits: :meth:`CanaryMatcher.could_match`'s cut, and the
+    reference ``_idscan.runs`` is held to."""
+    cut = runs.findall(text)
+    return [run for run in cut if run in keys], [
+        run for run in cut if len(run) in sizes and not run.strip(_HEX_CHARS)
+    ]
+
+
+_GATE_LENGTHS = 64
+
+
+def run_gate(keys: Iterable[str]) -> bytes:
+    """Which runs can be keys, by length (the last slot for every longer run) and first
+    character: ``_idscan.runs`` makes a str of a run and looks it up only where this
+    says yes. Keys are runs of ASCII letters and digits (see :func:`_key`)."""
+    gate = bytearray(_GATE_LENGTHS * 128)
+    for key in keys:
+        if key and key.isascii():
+            gate[min(len(key), _GATE_LENGTHS - 1) * 128 + ord(key[0])] = 1
+    return bytes(gate)
 
 
 def _as_sent(hit: CanaryHit, text: str) -> CanaryHit:

@@ -15,7 +15,10 @@ It runs on every request, so the common case is made cheap: the decision for a
 header *name* is computed once and kept in a bounded LRU (skip, cookie, catalog or
 scan); a cookie header or query string is first tested whole (could a value hold
 an identity, does a name hold a word of a hint or a catalog entry?) and passed over
-when nothing in it could matter, which is nearly every analytics request; and a
+when nothing in it could matter, which is nearly every analytics request; the
+canaries are looked for only in a request that one pass over all of it says could
+hold one (both whole-string tests in C where ``capture/identity/_idscan.c`` was
+built, with the same answers as the Python here and in ``canary``); and a
 value is only handed to libphonenumber after one regex says it could hold a
 number, an address or an encoded number.
 """
@@ -34,7 +37,7 @@ import phonenumbers
 from capture.identity import canary as canaries
 from capture.identity import recurrence as recurring
 from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
-from capture.identity.encodings import split_parts, url_decode
+from capture.identity.encodings import base64_shaped, split_parts, url_decode
 from capture.identity.nai import find_addresses
 from capture.identity.names import HINT_ANCHORS, NameHint, name_hint, normalize_name
 from capture.identity.values import VALUE_DETECTORS, Mode, ValueHit, ValueScanner
@@ -48,6 +51,11 @@ from capture.model import (
     Finding,
     Request,
 )
+
+try:  # built at install time where a C compiler is there (see pyproject.toml)
+    from capture.identity import _idscan
+except ImportError:
+    _idscan = None  # type: ignore[assignment]
 
 CATALOG = "catalog"
 NAME_ONLY = "name-only"
@@ -287,7 +295,7 @@ class IdentityDetector:
                     name, WHERE_HEADER, self._scanner.scan(value, rule.hint, Mode.HEADER), out
                 )
             elif action == _COOKIE:
-                if self._may_matter(value, _COOKIE_VALUES.sub("", value)):
+                if self._may_matter(value, ";"):
                     self._params(_cookie_pairs(value), WHERE_COOKIE, out)
             elif action == _URL:
                 if "?" in value:
@@ -310,10 +318,8 @@ class IdentityDetector:
                         )
                     )
         uri = request.uri
-        if uri and "?" in uri:
-            query = uri.partition("?")[2]
-            if self._may_matter(query, _QUERY_VALUES.sub("", query)):
-                self._params(_query_pairs(uri), WHERE_QUERY, out)
+        if uri and "?" in uri and self._may_matter(uri.partition("?")[2], "&"):
+            self._params(_query_pairs(uri), WHERE_QUERY, out)
         if request.body and _is_form(request):
             self._params(_form_pairs(request.body), WHERE_BODY, out)
         if self._has_canaries:
@@ -327,23 +333,49 @@ class IdentityDetector:
     def _params(self, pairs: Iterable[tuple[str, str]], where: str, out: list[Finding]) -> None:
         """The cookies or parameters of one request. Most values cannot hold an identity
         and most names say nothing: those pairs cost two cheap tests and no lookup."""
-        anchors = self._anchors
+        anchored = self._anchored
         for name, value in pairs:
             if _worth_param(value):
+                if (
+                    value[0] in "KMNO"
+                    and _B64URL_RUN.fullmatch(value)
+                    and not base64_shaped(value)
+                    and not anchored(name)
+                ):
+                    # An opaque token that only starts like base64-wrapped digits,
+                    # under a name that says nothing: its one part is itself, and
+                    # only base64_digits could read it (values.ValueScanner._part).
+                    continue
                 self._param(name, value, where, out)
-                continue
-            lowered = name.lower()
-            for anchor in anchors:
-                if anchor in lowered:
-                    self._param(name, value, where, out)
-                    break
+            elif anchored(name):
+                self._param(name, value, where, out)
 
-    def _may_matter(self, text: str, names: str) -> bool:
-        """Could any pair of a cookie header or query string (``text``; ``names`` is
-        the same with the values cut out) matter? A whole-string test, so that the common request (a
-        dozen analytics cookies and parameters, none of them an identity) costs a few
-        searches in C instead of a dozen pair tests in Python. It may say yes wrongly,
-        never no wrongly: then every pair is tested on its own."""
+    def _anchored(self, name: str) -> bool:
+        """Does ``name`` hold an anchor word (then it may have a hint or a catalog
+        entry)? In C where it was built and the name is ASCII."""
+        if _idscan is not None:
+            answer = _idscan.anchored(name, self._anchors)
+            if answer is not None:
+                return answer
+        return _anchored_py(name, self._anchors)
+
+    def _may_matter(self, text: str, sep: str) -> bool:
+        """Could any pair of a cookie header (``sep`` ";") or query string (``sep``
+        "&") matter? A whole-string test, so that the common request (a dozen
+        analytics cookies and parameters, none of them an identity) costs one pass in
+        C (``_idscan.may_matter``, where it was built and ``text`` is ASCII) or a few
+        regex searches (:meth:`_may_matter_py`, the reference) instead of a dozen pair
+        tests in Python. It may say yes wrongly, never no wrongly: then every pair is
+        tested on its own."""
+        if _idscan is not None:
+            answer = _idscan.may_matter(text, sep, self._anchors)
+            if answer is not None:
+                return answer
+        return self._may_matter_py(text, sep)
+
+    def _may_matter_py(self, text: str, sep: str) -> bool:
+        """:meth:`_may_matter` in Python: the reference ``_idscan.c`` is held to."""
+        names = (_COOKIE_VALUES if sep == ";" else _QUERY_VALUES).sub("", text)
         if "@" in text:
             return True
         if "%" in text and (
@@ -391,8 +423,7 @@ class IdentityDetector:
     def _url_header(self, name: str, url: str, out: list[Finding]) -> None:
         """Findings in the query of a URL-valued header, reported under the header's name."""
         found: list[Finding] = []
-        query = url.partition("?")[2]
-        if self._may_matter(query, _QUERY_VALUES.sub("", query)):
+        if self._may_matter(url.partition("?")[2], "&"):
             self._params(_query_pairs(url), WHERE_HEADER, found)
         for finding in found:
             detail = f"parameter {finding.name} · {finding.detail}"
@@ -541,21 +572,21 @@ class IdentityDetector:
         return answer
 
     def _could_hold_canary(self, request: Request) -> bool:
-        """False when no canary can be anywhere in ``request`` (the common case)."""
-        # The cache is read here, not through _could_hold: most values are hits, and
-        # this runs for every header of every request.
-        cache = self._canary_cache
-        for _, value in request.headers:
-            answer = cache.get(value)
-            if answer is None:
-                answer = self._could_hold(value)
-            if answer:
-                return True
+        """False when no canary can be anywhere in ``request`` (the common case).
+
+        Every header value, the body and the target (as sent and percent-decoded)
+        are tested together, in one pass in C
+        (:meth:`~capture.identity.canary.CanaryMatcher.could_match_any`): cheaper
+        than a cache lookup for each header, and most of them (cookies, validators,
+        targets) are new in every request."""
+        texts = [value for _, value in request.headers]
+        if request.body:
+            texts.append(request.body.decode("utf-8", "surrogateescape"))
         uri = request.uri
-        could_match = self._canaries.could_match
-        if uri and (could_match(uri) or ("%" in uri and could_match(url_decode(uri)))):
-            return True
-        return bool(request.body) and could_match(request.body.decode("utf-8", "surrogateescape"))
+        if uri:
+            # The target is also tested percent-decoded: so it comes last.
+            texts.append(uri)
+        return bool(texts) and self._canaries.could_match_any(texts, decode_last=bool(uri))
 
     def _find_canaries(self, request: Request, out: list[Finding]) -> None:
         if not self._could_hold_canary(request):
@@ -632,6 +663,21 @@ _QUERY_VALUES = re.compile(r"=[^&]*")
 _WRAPPED_VALUE = re.compile(
     r"=\s*\"?(?:(?:2[bB])?(?:3[0-9]){7}|[KMNO][A-Za-z0-9+/_-]{9,25}(?:=|%3[dD]){0,2}\"?(?:[;&\s]|$))"
 )
+
+
+# A value of base64url characters only: split_parts gives it whole, as one part.
+_B64URL_RUN = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _anchored_py(name: str, anchors: tuple[str, ...]) -> bool:
+    """Does ``name``, lower-cased, contain one of ``anchors``? (The reference of
+    ``_idscan.anchored``.)"""
+    lowered = name.lower()
+    # A plain loop: any() over a generator costs a third more on this hot path.
+    for anchor in anchors:  # noqa: SIM110
+        if anchor in lowered:
+            return True
+    return False
 
 
 def _name_anchors(catalog: Catalog) -> tuple[str, ...]:

@@ -34,6 +34,12 @@ def hex_digits(text: str) -> str | None:
     return bytes.fromhex(text).decode("ascii")
 
 
+def base64_shaped(text: str) -> bool:
+    """Whether ``text`` has the shape of base64 of 7-16 digits (:func:`base64_digits`
+    is ``None`` for any text without it)."""
+    return _B64_DIGITS.fullmatch(text) is not None
+
+
 def base64_digits(text: str) -> str | None:
     """The digits a base64 (or URL-safe base64) string encodes, or ``None``."""
     if not _B64_DIGITS.fullmatch(text):

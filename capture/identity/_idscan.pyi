@@ -1,0 +1,21 @@
+"""Type stub of the whole-string tests of detection in C (capture/identity/_idscan.c)."""
+
+from collections.abc import Container
+
+def may_matter(text: str, sep: str, anchors: tuple[str, ...]) -> bool | None:
+    """IdentityDetector._may_matter_py for ASCII text; None for any other."""
+
+def runs(
+    text: str,
+    min_len: int,
+    keys: Container[str],
+    sizes: Container[int],
+    gate: bytes,
+    decode_from: int,
+) -> tuple[list[str], list[str]] | None:
+    """canary._runs_py for ASCII text, then (when ``decode_from`` >= 0) for
+    ``text[decode_from:]`` percent-decoded; None for any other text, or for an
+    escape of a byte past 0x7f."""
+
+def anchored(name: str, anchors: tuple[str, ...]) -> bool | None:
+    """detector._anchored_py for an ASCII name; None for any other."""

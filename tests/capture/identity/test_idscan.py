@@ -1,0 +1,299 @@
+"""The whole-string tests of detection in C (``capture/identity/_idscan.c``) against Python.
+
+``IdentityDetector._may_matter`` (could a cookie header or query string matter?) and
+``CanaryMatcher.could_match`` (could a canary be in a text?) hand ASCII text to the C
+tests where they were built; the Python ones (``_may_matter_py``, ``canary._runs_py``)
+are the reference. Both ways must give the same answers on any text, and the
+detector the same findings on the evaluation set and the captures under
+``tests/data``, with and without canaries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capture.identity import canary, detector, encodings
+from capture.identity.detector import IdentityConfig, IdentityDetector
+from capture.model import WHERE_COOKIE, WHERE_QUERY, Finding, Request, RequestSeen
+from capture.pipeline import Pipeline
+from capture.sources.frames import CaptureFile
+from tests.capture.identity.test_evaluation import cases
+
+pytestmark = pytest.mark.skipif(
+    detector._idscan is None,
+    reason="capture.identity._idscan is not built (no C compiler when headerwatch was installed)",
+)
+
+DATA = Path(__file__).parents[2] / "data"
+CANARIES = IdentityConfig(
+    region="GB",
+    msisdns=("07700 900123",),
+    imeis=("490154203237518",),
+    canaries=("alice@example.com",),
+)
+
+
+@cache
+def _detector() -> IdentityDetector:
+    return IdentityDetector(IdentityConfig(region="GB"))
+
+
+@cache
+def _matcher() -> canary.CanaryMatcher:
+    return IdentityDetector(CANARIES)._canaries
+
+
+@cache
+def _short_key_matcher() -> canary.CanaryMatcher:
+    # "+1 201-555-0123" has short keys ("0123"), whose literal must be in the same text.
+    config = IdentityConfig(
+        region="GB", msisdns=("+1 201-555-0123", "07700 900123"), canaries=("alice@example.com",)
+    )
+    return IdentityDetector(config)._canaries
+
+
+def _may_matter_both(text: str, sep: str) -> bool:
+    det = _detector()
+    in_c = detector._idscan.may_matter(text, sep, det._anchors)
+    in_python = det._may_matter_py(text, sep)
+    if text.isascii():
+        assert in_c == in_python, (text, sep)
+    else:
+        assert in_c is None
+    return in_python
+
+
+# Characters every branch of the test turns on: separators, '=', '%', '+', ':',
+# quotes, spaces, hex digits, the K/M/N/O of base64-wrapped digits, anchor letters.
+_PIECES = st.sampled_from(
+    [
+        *';&=%+:"@ \t\n\x1c',
+        *"0123456789abcdefABCDEF",
+        *"KMNO2bB3x_-/",
+        *("tel", "TEL", "sip", "SIPS", "Tel", "%2B", "%40", "%3", "3434"),
+        *("sub", "caller", "imei", "msisdn", "MSISDN", "dev", "num", "é", "K"),
+    ]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_PIECES, max_size=60).map("".join), st.sampled_from(";&"))
+def test_may_matter_in_c_answers_as_python_on_any_text(text: str, sep: str) -> None:
+    _may_matter_both(text, sep)
+
+
+@pytest.mark.parametrize(
+    ("text", "sep", "expected"),
+    [
+        ("a=1; b=2", ";", False),
+        ("a=1; msisdn=2", ";", True),
+        ("a=1&b=%2B447700900123", "&", True),
+        ("a=1&b=tel%3A447700900123", "&", True),
+        ("a=1&b=sip:447700900123", "&", True),
+        ("a=1&b=+44", "&", True),
+        ("a=x@y", "&", True),
+        ("h=343437373030393030313233", "&", True),  # hex of digits
+        ('h= "2b3434373730303930303132"', ";", True),
+        ("b=NDQ3NzAwOTAwMTIz", "&", True),  # base64 of digits
+        ("b=NDQ3NzAwOTAwMTIz==x", "&", False),
+        ("b=NDQ3NzAwOTAwMTIzNDQ3NzAwOTAwMTIz", "&", False),  # too long a run
+        ("gtm_a1b2c3d4e5=1&subscription_deadbeef=2", "&", True),
+        ("gtm_a1b2c3d4e5=1&x_deadbeef=2", "&", False),
+        ("https%3A%2F%2Fexample.com=1", "&", False),
+        ("", ";", False),
+    ],
+)
+def test_may_matter_in_c_on_chosen_texts(text: str, sep: str, expected: bool) -> None:
+    assert _may_matter_both(text, sep) is expected
+
+
+def _runs_both(text: str, tail: int) -> tuple[list[str], list[str]]:
+    matcher = _matcher()
+    args = (matcher._index, matcher._hexlike_sizes)
+    in_c = detector._idscan.runs(text, matcher._shortest, *args, matcher._gate, tail)
+    keyed, hexes = canary._runs_py(text, matcher._runs, *args)
+    decoded = text
+    if tail >= 0 and "%" in text[tail:]:
+        decoded = canary.url_decode(text[tail:])
+        more = canary._runs_py(decoded, matcher._runs, *args)
+        keyed, hexes = keyed + more[0], hexes + more[1]
+    if in_c is not None:
+        assert in_c == (keyed, hexes), (text, tail)
+    else:
+        assert not text.isascii() or not decoded.isascii()
+    return keyed, hexes
+
+
+_RUN_PIECES = st.sampled_from(
+    [
+        *"0123456789abcdefABCDEFxyz%-_ .=é\x00",
+        *("%2B", "%2b", "%40", "%e9", "%zz", "%4"),
+        *("447700900123", "7700900123", "alice", "40example", "490154203237518"),
+        *("3434373730303930303132", "NDQ3NzAwOTAwMTIz"),
+    ]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_RUN_PIECES, max_size=40).map("".join), st.integers(-1, 30))
+def test_runs_in_c_cuts_as_python_on_any_text(text: str, tail: int) -> None:
+    _runs_both(text, min(tail, len(text)))
+
+
+def test_runs_in_c_decodes_as_unquote_and_leaves_non_ascii_to_python() -> None:
+    # As sent, the run is the key of the URL-encoded form; decoded, of the number.
+    assert _runs_both("x=%2B447700900123", 0)[0] == ["2B447700900123", "447700900123"]
+    assert _runs_both("x=%2B447700900123", -1)[0] == ["2B447700900123"]
+    assert _runs_both("a%40example.com\x00alice%40example.com", 16)[0] == [
+        "40example",
+        "alice",
+        "40example",
+        "alice",
+    ]
+    matcher = _matcher()
+    args = (matcher._shortest, matcher._index, matcher._hexlike_sizes, matcher._gate)
+    assert detector._idscan.runs("caf%C3%A9 447700900123", *args, 0) is None
+    assert detector._idscan.runs("café 447700900123", *args, -1) is None
+
+
+def _capture_requests() -> Iterator[Request]:
+    for path in sorted(DATA.rglob("*.pcap*")):
+        pipeline = Pipeline(responses=False)
+        events = [*pipeline.run_capture(CaptureFile(str(path))), *pipeline.flush()]
+        yield from (e.record.request for e in events if isinstance(e, RequestSeen))
+
+
+@cache
+def _corpus() -> tuple[tuple[Request, str | None], ...]:
+    evaluation = [(case.request, case.region) for case in cases()]
+    captured = [(request, "GB") for request in _capture_requests()]
+    return (*evaluation, *captured)
+
+
+def _findings(config: IdentityConfig) -> list[tuple[Finding, ...]]:
+    detectors: dict[Any, IdentityDetector] = {}
+    found = []
+    for request, case_region in _corpus():
+        # The canaries' national number needs their region.
+        region = config.region or case_region
+        key = region or "default"
+        if key not in detectors:
+            detectors[key] = IdentityDetector(
+                IdentityConfig(
+                    region=region,
+                    msisdns=config.msisdns,
+                    imeis=config.imeis,
+                    canaries=config.canaries,
+                )
+            )
+        found.append(detectors[key].detect(request))
+    return found
+
+
+@pytest.mark.parametrize("config", [IdentityConfig(), CANARIES], ids=["plain", "canaries"])
+def test_the_detector_finds_the_same_with_and_without_c(
+    config: IdentityConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = _corpus()
+    assert len(corpus) > 2000
+    assert any(r.headers and any(n.lower() == "cookie" for n, _ in r.headers) for r, _ in corpus)
+    fast = _findings(config)
+    with monkeypatch.context() as patch:
+        patch.setattr(detector, "_idscan", None)
+        patch.setattr(canary, "_idscan", None)
+        slow = _findings(config)
+    assert fast == slow
+    assert sum(1 for found in fast if found) > 500
+    if config.canaries:
+        assert sum(1 for found in fast for f in found if f.detector == "canary") > 100
+
+
+def test_anchor_words_hold_no_separator() -> None:
+    # The C test searches names cut out of the whole string: a word with ';' or '&'
+    # could straddle two names, and one with '=' could never be found.
+    assert not any(re.search("[;&=]", word) for word in _detector()._anchors)
+
+
+_TEXT_PIECES = st.sampled_from(
+    [
+        *"0123456789abcdef xyz-%@.=&;\x00",
+        *("%2B", "%40", "%30%31%32%33", "%e9"),
+        *("447700900123", "7700900123", "0123", "(201) 555-", "alice", "example.com"),
+        *("alice@example.com", "xalice@example.com", "3434373730303930303132"),
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(_TEXT_PIECES, max_size=12).map("".join), max_size=5))
+def test_one_pass_over_several_texts_answers_as_one_test_each(texts: list[str]) -> None:
+    matcher = _short_key_matcher()
+    assert matcher.could_match_any(texts) == any(matcher.could_match(t) for t in texts)
+    # The last text (a request's target) is also tested percent-decoded.
+    decoded = [canary.url_decode(texts[-1])] if texts and "%" in texts[-1] else []
+    expected = any(matcher.could_match(t) for t in [*texts, *decoded])
+    assert matcher.could_match_any(texts, decode_last=True) == expected
+
+
+def test_a_short_key_in_one_text_and_its_literal_in_another_is_no_match() -> None:
+    config = IdentityConfig(region="US", msisdns=("+1 201-555-0123",))
+    matcher = IdentityDetector(config)._canaries
+    assert any(len(key) < canary.MIN_CANARY_LENGTH for key in matcher._index)
+    assert not matcher.could_match_any(["x 0123 y", "(201) 555-"])
+    assert not matcher.could_match_any(["(201) 555-", "0123"])  # no literal across texts
+    assert matcher.could_match_any(["x", "call (201) 555-0123"])
+
+
+_NAME_PIECES = st.sampled_from(
+    [*"abcxyzABC_-.0123456789é", "msisdn", "MSISDN", "sub", "dev", "ad-id", "Tel", "gtm_"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_NAME_PIECES, max_size=8).map("".join))
+def test_anchored_in_c_answers_as_python_on_any_name(name: str) -> None:
+    anchors = _detector()._anchors
+    in_c = detector._idscan.anchored(name, anchors)
+    assert in_c == (detector._anchored_py(name, anchors) if name.isascii() else None)
+
+
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from("KMNO"),
+    st.text(_B64URL, min_size=9, max_size=25),
+    st.sampled_from(["gtm_a1b2", "_ga", "sid", "x_subscriber", "phone", "idfa", "v"]),
+    st.sampled_from([WHERE_COOKIE, WHERE_QUERY]),
+)
+def test_an_opaque_token_passed_over_by_params_holds_nothing(
+    first: str, rest: str, name: str, where: str
+) -> None:
+    # _params passes over a base64url value starting with K, M, N or O that is not
+    # shaped like base64 of digits, under a name with no anchor word: _param on its
+    # own finds nothing in any such pair either.
+    det = _detector()
+    value = first + rest
+    found: list[Finding] = []
+    det._param(name, value, where, found)
+    skipped: list[Finding] = []
+    det._params([(name, value)], where, skipped)
+    assert skipped == found
+    if not det._anchored(name) and not encodings.base64_shaped(value):
+        assert found == []
+
+
+def test_base64_wrapped_digits_under_any_name_are_still_read() -> None:
+    det = _detector()
+    found: list[Finding] = []
+    det._params([("gtm_a1b2", "NDQ3OTExMTIzNDU2")], WHERE_QUERY, found)  # 447911123456
+    assert [f.normalized for f in found] == ["+447911123456"]
