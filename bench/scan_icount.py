@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -30,12 +31,13 @@ OUT = HERE / "out"
 sys.path.insert(0, str(HERE.parent))
 
 
-def instructions(capture: Path) -> int:
-    """Instructions executed by one ``headerwatch scan`` of ``capture``."""
+def instructions(capture: Path, extra: Sequence[str] = ()) -> int:
+    """Instructions executed by one ``headerwatch scan`` of ``capture`` (``extra``:
+    more options for scan)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE",)}
     env["PYTHONHASHSEED"] = "0"  # dict and set layouts change the count otherwise
     # One process: callgrind follows only this one.
-    argv = ["scan", "--jobs", "1", str(capture)]
+    argv = ["scan", "--jobs", "1", *extra, str(capture)]
     code = f"import sys; from tui.cli import main; sys.exit(main({argv!r}))"
     proc = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
