@@ -164,12 +164,12 @@ _ENV = {
 }
 
 
-def _timed(cmd: list[str], out: Path) -> tuple[float, float, str]:
+def _timed(cmd: list[str], out: Path, cwd: Path = REPO) -> tuple[float, float, str]:
     """Wall time, CPU time (user + system, all processes of the run) and stderr."""
     start, cpu = time.perf_counter(), _cpu()
     with open(out, "wb") as sink:
         result = subprocess.run(
-            cmd, stdout=sink, stderr=subprocess.PIPE, text=True, check=False, env=_ENV
+            cmd, stdout=sink, stderr=subprocess.PIPE, text=True, check=False, env=_ENV, cwd=cwd
         )
     elapsed, used = time.perf_counter() - start, _cpu() - cpu
     if result.returncode not in (0, 1):
@@ -185,6 +185,14 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="with --keep: read the file kept by an earlier run"
     )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another tree of headerwatch (an older commit: git archive REV | tar -x -C DIR, "
+        "its C extensions copied in): its scan --jobs 1 is timed too, turn about with this "
+        "one's, best of --rounds",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="with --against: turns each")
     args = parser.parse_args()
     if shutil.which("jq") is None:
         sys.exit("jq is not installed")
@@ -206,6 +214,15 @@ def main() -> None:
         out = Path(tmp) / "out"
         one, one_cpu, err = _timed([*cmd, "--jobs", "1"], out)
         found = len(out.read_bytes().splitlines())
+        other: tuple[float, float] | None = None
+        if args.against is not None:
+            for turn in range(args.rounds):
+                wall, cpu, _ = _timed([*cmd, "--jobs", "1"], out, cwd=args.against)
+                assert len(out.read_bytes().splitlines()) == found
+                other = (wall, cpu) if other is None else (min(other[0], wall), min(other[1], cpu))
+                if turn + 1 < args.rounds:
+                    wall, cpu, _ = _timed([*cmd, "--jobs", "1"], out)
+                    one, one_cpu = min(one, wall), min(one_cpu, cpu)
         summary = err.strip().splitlines()[-1]
         split, split_cpu, _ = _timed([*cmd, "--jobs", str(args.jobs)], out)
         assert len(out.read_bytes().splitlines()) == found
@@ -218,6 +235,8 @@ def main() -> None:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = os.getloadavg()[0]
     n = args.events
+    if other is not None:
+        print(f"--against {args.against}: best of {args.rounds} turn(s) each, turn about")
     print(
         f"machine: {cpus} CPUs available, load average {load:.1f} at the end, "
         f"Python {sys.version.split()[0]}"
@@ -228,6 +247,8 @@ def main() -> None:
         (f"headerwatch scan --jobs {args.jobs}", split, split_cpu),
         ("jq header-name match", jq, jq_cpu),
     ]
+    if other is not None:
+        rows.insert(1, ("  the same, --against", *other))
     for name, wall, cpu in rows:
         print(f"{name:<28} {wall:8.1f} {n / wall:15,.0f} {cpu:9.1f} {n / cpu:17,.0f}")
     print(summary)
