@@ -18,7 +18,10 @@ Then it times, as a user runs them, over the same file:
 It prints events/s for each and the ratio. Target: >= 50,000 events/s with
 detection in one process.
 
-    python bench/engine_log_bench.py [--events 1000000] [--jobs 2] [--keep FILE]
+    python bench/engine_log_bench.py [--events 1000000] [--jobs 2] [--keep FILE [--reuse]]
+
+The runs are timed without ``PYTHONUNBUFFERED`` and ``PYTHONDONTWRITEBYTECODE``,
+as in a user's shell.
 """
 
 from __future__ import annotations
@@ -143,16 +146,31 @@ def write_eve(path: Path, events: int, seed: int = 19) -> int:
     return http
 
 
+def _http_events(path: Path) -> int:
+    """How many events of a kept file are http (as :func:`write_eve` counted them)."""
+    with open(path, "rb") as f:
+        return sum(1 for line in f if b'"event_type":"http"' in line)
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
-def _timed(cmd: list[str], out: Path) -> tuple[float, float, str]:
+# As in a user's shell: python -u (which some CI and sandbox shells set) makes stdout
+# a raw stream, and no bytecode cache makes every run compile every module again.
+_ENV = {
+    k: v for k, v in os.environ.items() if k not in ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE")
+}
+
+
+def _timed(cmd: list[str], out: Path, cwd: Path = REPO) -> tuple[float, float, str]:
     """Wall time, CPU time (user + system, all processes of the run) and stderr."""
     start, cpu = time.perf_counter(), _cpu()
     with open(out, "wb") as sink:
-        result = subprocess.run(cmd, stdout=sink, stderr=subprocess.PIPE, text=True, check=False)
+        result = subprocess.run(
+            cmd, stdout=sink, stderr=subprocess.PIPE, text=True, check=False, env=_ENV, cwd=cwd
+        )
     elapsed, used = time.perf_counter() - start, _cpu() - cpu
     if result.returncode not in (0, 1):
         sys.exit(f"{' '.join(cmd[:4])}... failed: {result.stderr.strip()[-300:]}")
@@ -164,22 +182,47 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--jobs", type=int, default=2, help="processes for the split run")
     parser.add_argument("--keep", type=Path, help="write the eve.json here and keep it")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --keep: read the file kept by an earlier run"
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another tree of headerwatch (an older commit: git archive REV | tar -x -C DIR, "
+        "its C extensions copied in): its scan --jobs 1 is timed too, turn about with this "
+        "one's, best of --rounds",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="with --against: turns each")
     args = parser.parse_args()
     if shutil.which("jq") is None:
         sys.exit("jq is not installed")
     with tempfile.TemporaryDirectory() as tmp:
         eve = args.keep or Path(tmp) / "eve.json"
         start = time.perf_counter()
-        http = write_eve(eve, args.events)
+        if args.reuse and eve.exists():
+            with open(eve, "rb") as f:
+                lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 24), b""))
+            if lines != args.events:
+                sys.exit(f"{eve} has {lines:,} events, not {args.events:,}: run without --reuse")
+            http, made = _http_events(eve), "kept from an earlier run"
+        else:
+            http = write_eve(eve, args.events)
+            made = f"written in {time.perf_counter() - start:.1f} s"
         size = eve.stat().st_size
-        print(
-            f"eve.json: {args.events:,} events ({http:,} http), {size / 1e6:,.0f} MB, "
-            f"written in {time.perf_counter() - start:.1f} s"
-        )
+        print(f"eve.json: {args.events:,} events ({http:,} http), {size / 1e6:,.0f} MB, {made}")
         cmd = [sys.executable, "-m", "tui.cli", "scan", "--input", "suricata", str(eve)]
         out = Path(tmp) / "out"
         one, one_cpu, err = _timed([*cmd, "--jobs", "1"], out)
         found = len(out.read_bytes().splitlines())
+        other: tuple[float, float] | None = None
+        if args.against is not None:
+            for turn in range(args.rounds):
+                wall, cpu, _ = _timed([*cmd, "--jobs", "1"], out, cwd=args.against)
+                assert len(out.read_bytes().splitlines()) == found
+                other = (wall, cpu) if other is None else (min(other[0], wall), min(other[1], cpu))
+                if turn + 1 < args.rounds:
+                    wall, cpu, _ = _timed([*cmd, "--jobs", "1"], out)
+                    one, one_cpu = min(one, wall), min(one_cpu, cpu)
         summary = err.strip().splitlines()[-1]
         split, split_cpu, _ = _timed([*cmd, "--jobs", str(args.jobs)], out)
         assert len(out.read_bytes().splitlines()) == found
@@ -192,6 +235,8 @@ def main() -> None:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = os.getloadavg()[0]
     n = args.events
+    if other is not None:
+        print(f"--against {args.against}: best of {args.rounds} turn(s) each, turn about")
     print(
         f"machine: {cpus} CPUs available, load average {load:.1f} at the end, "
         f"Python {sys.version.split()[0]}"
@@ -202,6 +247,8 @@ def main() -> None:
         (f"headerwatch scan --jobs {args.jobs}", split, split_cpu),
         ("jq header-name match", jq, jq_cpu),
     ]
+    if other is not None:
+        rows.insert(1, ("  the same, --against", *other))
     for name, wall, cpu in rows:
         print(f"{name:<28} {wall:8.1f} {n / wall:15,.0f} {cpu:9.1f} {n / cpu:17,.0f}")
     print(summary)

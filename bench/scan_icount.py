@@ -25,6 +25,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -32,14 +33,14 @@ OUT = HERE / "out"
 sys.path.insert(0, str(HERE.parent))
 
 
-def instructions(capture: Path, echoes: bool = True) -> int:
-    """Instructions executed by one ``headerwatch scan`` of ``capture``; with
-    ``echoes`` False, its pipeline looks for no reflector's echo (the A/B reference
-    for what reading echoes costs)."""
+def instructions(capture: Path, echoes: bool = True, extra: Sequence[str] = ()) -> int:
+    """Instructions executed by one ``headerwatch scan`` of ``capture`` (``extra``:
+    more options for scan); with ``echoes`` False, its pipeline looks for no
+    reflector's echo (the A/B reference for what reading echoes costs)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE",)}
     env["PYTHONHASHSEED"] = "0"  # dict and set layouts change the count otherwise
     # One process: callgrind follows only this one.
-    argv = ["scan", "--jobs", "1", str(capture)]
+    argv = ["scan", "--jobs", "1", *extra, str(capture)]
     code = f"import sys; from tui.cli import main; sys.exit(main({argv!r}))"
     if not echoes:
         # Pipeline(detector, limits, responses, shard, echoes): echoes off by default.

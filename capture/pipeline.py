@@ -124,6 +124,13 @@ class Pipeline:
         self.altered = 0
         """Of those, requests whose headers were added to, removed or changed on the way."""
 
+    @property
+    def responses(self) -> bool:
+        """Whether responses are handed out (:class:`ResponseSeen`): ``responses`` of
+        the constructor. A request-level source may leave them out when not
+        (:meth:`capture.sources.records.RecordFile.requests`)."""
+        return self.tracker.responses
+
     def feed(self, frame: Frame) -> list[Event]:
         """Process one frame; return the events it completed (often none)."""
         self.packets += 1
@@ -332,23 +339,28 @@ class Pipeline:
         self.tracker.counters["requests"] += 1
         self.parsed += 1
         moved = parsed.transit
-        record = self._record(parsed.request, parsed.carried, emit=moved is None)
+        response = parsed.response
+        # Requests only (``responses=False``) with a response: no ResponseSeen, as from
+        # frames, and the record comes out complete with what a reflector's echo in its
+        # response shows, as from frames (where it is held for it). With responses, the
+        # echo comes as an EchoSeen before the ResponseSeen.
+        complete = response is not None and not self.tracker.responses
+        record = self._record(
+            parsed.request, parsed.carried, emit=moved is None and not complete
+        )
         if moved is not None:
             # What the record says the network did: its findings are found again too.
             record = EchoSeen(record, moved, self._moved_findings(record, moved)).onto(record)
-            self._out.append(RequestSeen(record))
-        response = parsed.response
+            if not complete:
+                self._out.append(RequestSeen(record))
         if response is not None:
             self.tracker.counters["responses"] += 1
-            if self.tracker.responses:
-                self._answer(record, response)
+            if complete:
+                # A record that says what the network did (``moved``) has it already.
+                echo = self._echo(record, response) if moved is None else None
+                self._out.append(RequestSeen(record if echo is None else echo.onto(record)))
             else:
-                # Requests only (``responses=False``): no ResponseSeen, as from frames;
-                # what the response still tells is a reflector's echo. (A record from
-                # a file is never held: it is complete as it comes.)
-                echo = self._echo(record, response)
-                if echo is not None:
-                    self._out.append(echo)
+                self._answer(record, response)
         return self._take()
 
     def _on_request(self, settled: bool, request: Request) -> None:
@@ -385,7 +397,7 @@ class Pipeline:
         if request.anomalies and _gapped(request.anomalies):
             self.gap_requests += 1
         if findings:
-            identities = sum(1 for f in findings if f.is_identity)
+            identities = len(record.identities)
             self.identities += identities
             if identities:
                 self.identity_requests += 1

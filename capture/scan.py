@@ -4,10 +4,11 @@ HAR document)."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from capture.formats.outputs import OUTPUTS, Item
 from capture.formats.redact import Redactor
@@ -29,7 +30,7 @@ def _events(pipeline: Pipeline, inputs: Sequence[Input], err: TextIO) -> Iterato
             yield from pipeline.run_capture(source)
         else:
             feed = pipeline.feed_request
-            for parsed in source.requests():
+            for parsed in source.requests(responses=pipeline.responses):
                 yield from feed(parsed)
             source.close()
         for line in after_reading(source):
@@ -99,17 +100,30 @@ def scan(
     if output.line is None:
         output.write((mask(r) for r in answered(events) if selection.keep(r)), out)
     else:
-        records = (mask(e.record) for e in events if isinstance(e, RequestSeen))
         _write_lines(
-            (r for r in records if selection.keep(r)),
+            _requests(events, selection, mask if redact else None),
             output.line,
             output.header,
             streaming="-" in paths,
             out=out,
+            render_bytes=output.line_bytes,
         )
     out.flush()
     print(f"headerwatch: {pipeline.summary()}", file=err)
     return selection.exit_code(fail_on_identity)
+
+
+def _requests(
+    events: Iterable[Event], selection: Selection, mask: Callable[[Record], Record] | None
+) -> Iterator[Record]:
+    """The records of the requests among ``events`` that ``selection`` keeps, masked by
+    ``mask`` first if given (one generator, not three: once per request of a large log)."""
+    keep = selection.keep
+    for event in events:
+        if type(event) is RequestSeen:
+            record = event.record if mask is None else mask(event.record)
+            if keep(record):
+                yield record
 
 
 def _write_lines(
@@ -118,25 +132,40 @@ def _write_lines(
     header: str | None,
     streaming: bool,
     out: TextIO,
+    render_bytes: Callable[[Item], bytes] | None = None,
 ) -> None:
     """One line per record. Lines go out in batches: one write per record costs a
     system call each when output is unbuffered (python -u, PYTHONUNBUFFERED). A
-    stream on stdin is written record by record, as it arrives."""
+    stream on stdin is written record by record, as it arrives. A format made as
+    bytes (``render_bytes``) is written to ``out``'s buffered byte stream when it has
+    one."""
     if header is not None:
         out.write(header + "\n")
     batch = 1 if streaming else 256
-    lines: list[str] = []
+    raw = getattr(out, "buffer", None) if render_bytes is not None else None
+    if not isinstance(raw, io.BufferedIOBase):
+        raw = None  # unbuffered (python -u): a raw stream may take part of a write
+    # str or bytes alike below: the lines, their separator and the stream they go to.
+    line: Callable[[Item], Any] = render
+    write: Callable[[Any], object] = out.write
+    flush = out.flush
+    newline: Any = "\n"
+    if raw is not None and render_bytes is not None:
+        out.flush()  # what was written as text goes first
+        line, write, flush, newline = render_bytes, raw.write, raw.flush, b"\n"
+    end = newline[:0]
+    lines: list[Any] = []
     for record in records:
-        lines.append(render(record))
+        lines.append(line(record))
         if len(lines) >= batch:
-            lines.append("")
-            out.write("\n".join(lines))
+            lines.append(end)
+            write(newline.join(lines))
             lines.clear()
             if streaming:
-                out.flush()
+                flush()
     if lines:
-        lines.append("")
-        out.write("\n".join(lines))
+        lines.append(end)
+        write(newline.join(lines))
 
 
 def answered(events: Iterable[Event], limit: int = UNANSWERED_LIMIT) -> Iterator[Record]:

@@ -186,7 +186,7 @@ def work_records(
         size = source.size
         source.restrict(size * shard.index // shard.count, size * (shard.index + 1) // shard.count)
         feed = pipeline.feed_request
-        for parsed in source.requests():
+        for parsed in source.requests(responses=False):
             key = b"%012x1%034x" % (number, source.line_start)
             for event in feed(parsed):
                 if isinstance(event, RequestSeen):

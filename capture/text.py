@@ -11,6 +11,7 @@ a hostile header can never drive the terminal.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
@@ -98,6 +99,18 @@ def _escape_json_bytes(match: re.Match[bytes]) -> bytes:
 
 def _escape_json_char(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with every string made valid UTF-8 (:func:`for_json`), arrays as lists:
+    ready for any JSON writer, e.g. header pairs as ``[[name, value], ...]``."""
+    if isinstance(value, str):
+        return for_json(value)
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [jsonable(v) for v in value]
+    return value
 
 
 def escape_json_bytes(line: bytes) -> bytes:

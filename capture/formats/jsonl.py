@@ -12,8 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from capture.http.echo import carries_echo
 from capture.model import Finding, Header, Parsed, Record, Request, Response, Transit
-from capture.text import escape_json_bytes, for_json
+from capture.sources.json_fields import (
+    array,
+    mapping,
+    number,
+    optional_string,
+    pairs,
+    string,
+    strings,
+    whole,
+)
+from capture.text import escape_json_bytes, jsonable
 
 if TYPE_CHECKING:
     from capture.view.store import Entry
@@ -82,18 +93,6 @@ def _record_fields(record: Record) -> dict[str, Any]:
     return out
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` with every string made valid UTF-8 (:func:`for_json`), arrays as lists:
-    ready for any JSON writer, e.g. header pairs as ``[[name, value], ...]``."""
-    if isinstance(value, str):
-        return for_json(value)
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [jsonable(v) for v in value]
-    return value
-
-
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
     """The ``findings`` entry of one finding."""
     out: dict[str, Any] = jsonable(_finding_fields(finding))
@@ -130,14 +129,20 @@ def dumps(record: Record) -> str:
 def dumps_entry(item: Record | Entry) -> str:
     """One JSONL line of a record, or of a dashboard entry with the user's state
     (``marked``, ``comment``) added."""
+    return dumps_entry_bytes(item).decode()
+
+
+def dumps_entry_bytes(item: Record | Entry) -> bytes:
+    """:func:`dumps_entry` as UTF-8 bytes, for a writer of bytes (``scan`` to a file
+    or pipe): no decoding to ``str`` and encoding back."""
     if isinstance(item, Record):
-        return dumps(item)
+        return dumps_json(_record_fields(item))
     fields = _record_fields(item.record)
     if item.marked:
         fields["marked"] = True
     if item.comment:
         fields["comment"] = item.comment
-    return dumps_json(fields).decode()
+    return dumps_json(fields)
 
 
 def dumps_around_id(record: Record) -> tuple[bytes, bytes]:
@@ -159,51 +164,54 @@ STATUS_KEYS = ("headerwatch_session", "headerwatch_addon")
 (``capture/data/mitmproxy_addon.py``)."""
 
 
-def parsed_from_dict(obj: Any) -> Parsed | None:
+def parsed_from_dict(obj: Any, responses: bool = True) -> Parsed | None:
     """A JSONL record (as written by :func:`dumps`, or by the mitmproxy add-on) back as
     a request to feed the pipeline; None for a status line (:data:`STATUS_KEYS`).
 
     Findings are found again by the detector, as for a capture; only those in the
     body (which the record does not keep) are carried over as written. Raises
-    :class:`ValueError` naming the first field that is missing or of the wrong type.
+    :class:`ValueError` naming the first field that is missing or of the wrong type
+    (:mod:`capture.sources.json_fields`). ``responses=False`` (a consumer that prints
+    requests only): the response is left out unless it carries a reflector's echo.
     """
-    if not isinstance(obj, dict):
+    if type(obj) is not dict:
         raise ValueError("not a JSON object")
     if len(obj) == 1 and next(iter(obj)) in STATUS_KEYS:
         return None
     request = Request(
-        ts=_number(obj, "ts"),
-        flow=_int(obj, "flow", 0),
-        depth=_int(obj, "depth", 1),
-        src=_str(obj, "src"),
-        sport=_int(obj, "sport"),
-        dst=_str(obj, "dst"),
-        dport=_int(obj, "dport"),
-        method=_str(obj, "method"),
-        uri=_optional_str(obj, "uri"),
-        version=_optional_str(obj, "version"),
-        headers=_headers(obj, "headers"),
-        body_length=_int(obj, "body_length", 0),
-        anomalies=tuple(_strings(obj, "anomalies")),
-        authority=_optional_str(obj, "authority"),
-        app=_str(obj, "app", ""),
+        ts=number(obj, "ts"),
+        flow=whole(obj, "flow", 0),
+        depth=whole(obj, "depth", 1),
+        src=string(obj, "src"),
+        sport=whole(obj, "sport"),
+        dst=string(obj, "dst"),
+        dport=whole(obj, "dport"),
+        method=string(obj, "method"),
+        uri=optional_string(obj, "uri"),
+        version=optional_string(obj, "version"),
+        headers=pairs(obj, "headers"),
+        body_length=whole(obj, "body_length", 0),
+        anomalies=tuple(strings(obj, "anomalies")),
+        authority=optional_string(obj, "authority"),
+        app=string(obj, "app", ""),
     )
     response = None
     if obj.get("response") is not None:
-        r = obj["response"]
-        if not isinstance(r, dict):
-            raise ValueError("response: not an object")
+        r = mapping(obj, "response")
+        headers = pairs(r, "headers", "response")
         response = Response(
-            ts=_number(r, "ts"),
-            version=_str(r, "version"),
-            status=_int(r, "status"),
-            reason=_str(r, "reason"),
-            headers=_headers(r, "headers"),
+            ts=number(r, "ts", at="response"),
+            version=string(r, "version", at="response"),
+            status=whole(r, "status", at="response"),
+            reason=string(r, "reason", at="response"),
+            headers=headers,
         )
+        if not responses and not carries_echo(headers):
+            response = None
     carried = tuple(
         _finding(f)
-        for f in _list(obj, "findings")
-        if isinstance(f, dict) and f.get("where") == "body"
+        for f in array(obj, "findings")
+        if type(f) is dict and f.get("where") == "body"
     )
     return Parsed(request, response, carried, _transit(obj, request.headers))
 
@@ -214,17 +222,27 @@ def _transit(obj: dict[str, Any], sent: tuple[Header, ...]) -> Transit | None:
     keep the block itself); None when the record had no echo."""
     if not any(key in obj for key in ("injected", "removed", "changed")):
         return None
-    injected = _headers(obj, "injected")
-    removed = _headers(obj, "removed")
+    injected = pairs(obj, "injected")
+    removed = pairs(obj, "removed")
     changed: list[tuple[str, str, str]] = []
-    for triple in _list(obj, "changed"):
+    for triple in array(obj, "changed"):
         if not (
-            isinstance(triple, list)
-            and len(triple) == 3
-            and all(isinstance(x, str) for x in triple)
+            type(triple) is list and len(triple) == 3 and all(type(x) is str for x in triple)
         ):
             raise ValueError("changed: not a list of [name, sent, received] triples")
         changed.append((triple[0], triple[1], triple[2]))
+    received = rebuild_received(sent, injected, removed, changed)
+    return Transit(received, injected, removed, tuple(changed))
+
+
+def rebuild_received(
+    sent: tuple[Header, ...],
+    injected: tuple[Header, ...],
+    removed: tuple[Header, ...],
+    changed: list[tuple[str, str, str]],
+) -> tuple[Header, ...]:
+    """The header block as received, from the block as sent and what a record says
+    was injected, removed and changed on the way (records keep only those)."""
     received = list(sent)
     for header in removed:
         if header in received:
@@ -233,83 +251,18 @@ def _transit(obj: dict[str, Any], sent: tuple[Header, ...]) -> Transit | None:
         if (name, was) in received:
             received[received.index((name, was))] = (name, now)
     received += injected
-    return Transit(tuple(received), injected, removed, tuple(changed))
+    return tuple(received)
 
 
 def _finding(f: dict[str, Any]) -> Finding:
+    at = "findings"
     return Finding(
-        name=_str(f, "name"),
-        where=_str(f, "where"),
-        kind=_str(f, "kind"),
-        value=_str(f, "value"),
-        normalized=_str(f, "normalized"),
-        detector=_str(f, "detector"),
-        severity=_str(f, "severity"),
-        detail=_str(f, "detail", ""),
+        name=string(f, "name", at=at),
+        where=string(f, "where", at=at),
+        kind=string(f, "kind", at=at),
+        value=string(f, "value", at=at),
+        normalized=string(f, "normalized", at=at),
+        detector=string(f, "detector", at=at),
+        severity=string(f, "severity", at=at),
+        detail=string(f, "detail", "", at=at),
     )
-
-
-_MISSING = object()
-
-
-def _get(obj: dict[str, Any], key: str, default: Any) -> Any:
-    value = obj.get(key, default)
-    if value is _MISSING:
-        raise ValueError(f"{key}: missing")
-    return value
-
-
-def _number(obj: dict[str, Any], key: str) -> float:
-    value = _get(obj, key, _MISSING)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{key}: not a number")
-    return float(value)
-
-
-def _int(obj: dict[str, Any], key: str, default: Any = _MISSING) -> int:
-    value = _get(obj, key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{key}: not a whole number")
-    return value
-
-
-def _str(obj: dict[str, Any], key: str, default: Any = _MISSING) -> str:
-    value = _get(obj, key, default)
-    if not isinstance(value, str):
-        raise ValueError(f"{key}: not a string")
-    return value
-
-
-def _optional_str(obj: dict[str, Any], key: str) -> str | None:
-    value = obj.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ValueError(f"{key}: not a string")
-    return value
-
-
-def _list(obj: dict[str, Any], key: str) -> list[Any]:
-    value = obj.get(key, [])
-    if not isinstance(value, list):
-        raise ValueError(f"{key}: not a list")
-    return value
-
-
-def _strings(obj: dict[str, Any], key: str) -> list[str]:
-    values = _list(obj, key)
-    if not all(isinstance(v, str) for v in values):
-        raise ValueError(f"{key}: not a list of strings")
-    return values
-
-
-def _headers(obj: dict[str, Any], key: str) -> tuple[Header, ...]:
-    out = []
-    for pair in _list(obj, key):
-        if not (
-            isinstance(pair, list)
-            and len(pair) == 2
-            and isinstance(pair[0], str)
-            and isinstance(pair[1], str)
-        ):
-            raise ValueError(f"{key}: not a list of [name, value] pairs")
-        out.append((pair[0], pair[1]))
-    return tuple(out)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TextIO
 
 from capture.formats.har import write_har
-from capture.formats.jsonl import dumps_entry
+from capture.formats.jsonl import dumps_entry, dumps_entry_bytes
 from capture.formats.table import columns_for, header_line, record_line
 from capture.model import Record
 from capture.view.store import Entry
@@ -38,6 +38,9 @@ class OutputFormat:
     """Whether it shows responses: the pipeline parses server bytes only when it does."""
     line: Callable[[Item], str] | None = None
     """A streaming format: the line of one request (no newline)."""
+    line_bytes: Callable[[Item], bytes] | None = None
+    """A streaming format whose lines are made as UTF-8 bytes (JSONL): ``line`` as
+    bytes, for writers of bytes (``scan``), saving a decode and an encode a line."""
     header: str | None = None
     """A streaming format: the line before the first request, if any."""
     document: Callable[[Iterable[Item], TextIO], int] | None = None
@@ -92,6 +95,7 @@ OUTPUTS: dict[str, OutputFormat] = {
             "one JSON object per request (the default; pipes into jq)",
             needs_responses=False,
             line=dumps_entry,
+            line_bytes=dumps_entry_bytes,
         ),
         OutputFormat(
             "table",

@@ -17,14 +17,14 @@ from collections.abc import Iterable
 
 import orjson
 
-from capture.formats.jsonl import jsonable
 from capture.model import WHERE_HEADER, Finding, Header, Response, Transit
-from capture.text import for_json
+from capture.text import for_json, jsonable
 
 ECHO_HEADER = "X-Headerwatch-Received"
 """Response header carrying the received header block: base64url of a JSON list of
 ``[name, value]`` pairs in wire order (undecodable bytes as ``\\xNN``)."""
 _ECHO_LOWER = ECHO_HEADER.lower()
+_ECHO_LENGTH = len(ECHO_HEADER)  # tested first: most names differ in length
 
 ECHO_OMITTED_HEADER = "X-Headerwatch-Received-Omitted"
 """Response header saying how many received headers (from the end of the block) the
@@ -88,9 +88,18 @@ def decode_echo(value: str) -> tuple[Header, ...] | None:
 def echo_of(response: Response) -> tuple[Header, ...] | None:
     """The received header block a reflector's response carries, if it carries one."""
     for name, value in response.headers:
-        if name.lower() == _ECHO_LOWER:
+        if len(name) == _ECHO_LENGTH and name.lower() == _ECHO_LOWER:
             return decode_echo(value)
     return None
+
+
+def carries_echo(headers: tuple[Header, ...]) -> bool:
+    """Whether response ``headers`` hold a reflector's echo (:data:`ECHO_HEADER`):
+    a reader that leaves responses out keeps those (:func:`echo_of` reads them)."""
+    for name, _ in headers:  # noqa: SIM110 (a loop: any() of a generator costs twice as much)
+        if len(name) == _ECHO_LENGTH and name.lower() == _ECHO_LOWER:
+            return True
+    return False
 
 
 def _key(header: Header) -> tuple[str, str]:

@@ -42,7 +42,7 @@ from typing import Any
 
 import orjson
 
-from capture.formats.jsonl import finding_to_dict, jsonable
+from capture.formats.jsonl import finding_to_dict
 from capture.http.echo import (
     ECHO_HEADER,
     ECHO_OMITTED_HEADER,
@@ -60,7 +60,7 @@ from capture.http.http1 import (
 )
 from capture.model import Finding, Header, Request, Response, Transit
 from capture.pipeline import Detector
-from capture.text import counted, for_json, printable
+from capture.text import counted, for_json, jsonable, printable
 
 MAX_RESPONSE = 1 << 20
 """Most bytes of an answer read (the head itself is read up to ``MAX_HEAD``, the same

@@ -21,10 +21,11 @@ definition is flagged in the record's anomalies. The request body is not logged.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from capture.http.echo import carries_echo
 from capture.model import Header, Parsed, Request, Response
+from capture.sources.json_fields import iso_time, mapping, name_values, string, whole
 
 HEADERS_NOT_DUMPED = (
     "request headers not logged (Suricata http logger without dump-all-headers): "
@@ -86,55 +87,20 @@ def merged_note(name: str) -> str:
     )
 
 
-def _ts(text: Any) -> float:
-    if isinstance(text, str):
-        try:
-            return datetime.fromisoformat(text).timestamp()
-        except ValueError:
-            pass
-    raise ValueError(f"timestamp: not an ISO 8601 time ({str(text)[:40]!r})")
-
-
-def _int(obj: dict[str, Any], key: str, default: int | None = None) -> int:
-    value = obj.get(key, default)
-    if type(value) is not int:
-        if value is None:
-            raise ValueError(f"{key}: missing")
-        raise ValueError(f"{key}: not an integer")
-    return value
-
-
-def _headers(items: Any, where: str) -> tuple[Header, ...]:
-    if not isinstance(items, list):
-        raise ValueError(f"{where}: not a list")
-    out = []
-    for item in items:
-        try:
-            name = item["name"]
-            value = item["value"]
-        except (TypeError, KeyError):
-            raise ValueError(f"{where}: not a list of {{name, value}} objects") from None
-        if type(name) is not str or type(value) is not str:
-            raise ValueError(f"{where}: name and value must be strings")
-        out.append((name, value))
-    return tuple(out)
-
-
-def parsed_from_eve(obj: Any) -> Parsed | None:
+def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
     """One eve.json event as a request; ``None`` for another event type (dns, tls,
-    flow, alert, ...). Raises :class:`ValueError` naming the field that is wrong."""
+    flow, alert, ...). Raises :class:`ValueError` naming the field that is wrong.
+
+    ``responses=False`` (a consumer that prints requests only): the response is
+    left out, unless it carries a reflector's echo, which the request's record
+    still shows (:meth:`capture.pipeline.Pipeline.feed_request`)."""
     if type(obj) is not dict:
         raise ValueError("not a JSON object")
-    event_type = obj.get("event_type")
-    if event_type != "http":
-        if type(event_type) is not str:
-            raise ValueError("event_type: missing")
+    if obj.get("event_type") != "http":
+        string(obj, "event_type")  # raises if it is not there
         return None
-    http = obj.get("http")
-    if type(http) is not dict:
-        raise ValueError("http: missing")
-    ts = _ts(obj.get("timestamp"))
-    anomalies: list[str] = []
+    http = mapping(obj, "http")
+    ts = iso_time(obj, "timestamp")
     raw = http.get("request_headers")
     if raw is None:
         headers: list[Header] = []
@@ -147,44 +113,65 @@ def parsed_from_eve(obj: Any) -> Parsed | None:
             if type(value) is str:
                 headers.append((name, value))
         request_headers = tuple(headers)
-        anomalies.append(HEADERS_NOT_DUMPED)
+        anomalies: tuple[str, ...] = (HEADERS_NOT_DUMPED,)
     else:
-        request_headers = _headers(raw, "http.request_headers")
-        for name, value in request_headers:
-            if ", " in value and name.lower() not in _LISTS:
-                anomalies.append(merged_note(name))
+        request_headers = name_values(raw, "http.request_headers")
+        anomalies = tuple(
+            [
+                merged_note(name)
+                for name, value in request_headers
+                if ", " in value and name.lower() not in _LISTS
+            ]
+        )
     method = http.get("http_method")
     url = http.get("url")
     protocol = http.get("protocol")
-    request = Request(
-        ts=ts,
-        flow=_int(obj, "flow_id", 0),
-        depth=_int(obj, "tx_id", 0) + 1,
-        src=_str(obj, "src_ip"),
-        sport=_int(obj, "src_port", 0),
-        dst=_str(obj, "dest_ip"),
-        dport=_int(obj, "dest_port", 0),
-        method=method if type(method) is str else "-",
-        uri=url if type(url) is str else None,
-        version=protocol if type(protocol) is str else None,
-        headers=request_headers,
-        anomalies=tuple(anomalies),
+    version = protocol if type(protocol) is str else None
+    get = obj.get
+    flow = get("flow_id", 0)
+    tx = get("tx_id", 0)
+    src: Any = get("src_ip")
+    sport = get("src_port", 0)
+    dst: Any = get("dest_ip")
+    dport = get("dest_port", 0)
+    if not (
+        type(flow) is int
+        and type(tx) is int
+        and type(src) is str
+        and type(sport) is int
+        and type(dst) is str
+        and type(dport) is int
+    ):
+        # One test for the six on the way of a million events; the readers say which.
+        whole(obj, "flow_id", 0)
+        whole(obj, "tx_id", 0)
+        string(obj, "src_ip")
+        whole(obj, "src_port", 0)
+        string(obj, "dest_ip")
+        whole(obj, "dest_port", 0)
+    request = Request(  # (positional: a third cheaper than by keyword, once per event)
+        ts,
+        flow,
+        tx + 1,
+        src,
+        sport,
+        dst,
+        dport,
+        method if type(method) is str else "-",
+        url if type(url) is str else None,
+        version,
+        request_headers,
+        b"",
+        0,
+        anomalies,
     )
-    response = None
     status = http.get("status")
-    if type(status) is int:
-        response = Response(
-            ts=ts,
-            version=request.version or "",
-            status=status,
-            reason="",
-            headers=_headers(http.get("response_headers", []), "http.response_headers"),
-        )
+    if type(status) is not int:
+        return Parsed(request)
+    response_headers = name_values(http.get("response_headers"), "http.response_headers")
+    if not responses and not carries_echo(response_headers):
+        return Parsed(request)
+    response = Response(
+        ts=ts, version=version or "", status=status, reason="", headers=response_headers
+    )
     return Parsed(request, response)
-
-
-def _str(obj: dict[str, Any], key: str) -> str:
-    value = obj.get(key)
-    if type(value) is not str:
-        raise ValueError(f"{key}: missing" if value is None else f"{key}: not a string")
-    return value

@@ -29,11 +29,21 @@ import base64
 import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from capture.formats.jsonl import rebuild_received
 from capture.model import Finding, Header, Parsed, Request, Response, Transit
+from capture.sources.json_fields import (
+    array,
+    iso_time,
+    mapping,
+    name_values,
+    optional_string,
+    string,
+    strings,
+    whole,
+)
 
 BODY_KEPT = 64 * 1024
 """First bytes of a post body kept (as :data:`capture.http.stream.BODY_CAP`)."""
@@ -125,24 +135,24 @@ def parsed_from_entry(entry: Any) -> Parsed:
     naming the first field that is missing or of the wrong type."""
     if not isinstance(entry, dict):
         raise ValueError("not an object")
-    req = _object(entry, "request")
-    ts = _start(entry)
-    anomalies: list[str] = list(_strings(entry, "_anomalies"))
+    req = mapping(entry, "request")
+    ts = iso_time(entry, "startedDateTime")  # no offset given: taken as UTC
+    anomalies: list[str] = list(strings(entry, "_anomalies"))
     if not 0.0 <= ts <= LATEST_TS:
         # As for captures: every output (and a session) can show the clamped time.
         ts = min(max(ts, 0.0), LATEST_TS)
         anomalies.append(CLAMPED)
-    url = _string(req, "request.url")
-    method = _string(req, "request.method")
-    version = _string(req, "request.httpVersion", "") or None
-    headers = list(_pairs(req, "request.headers"))
+    url = string(req, "url", at="request")
+    method = string(req, "method", at="request")
+    version = string(req, "httpVersion", "", at="request") or None
+    headers = list(name_values(req.get("headers"), "request.headers"))
 
     parts = urlsplit(url)
     if not parts.scheme or not parts.netloc:
         raise ValueError(f"request.url: not an absolute URL ({url[:60]!r})")
     uri = url
     if not parts.query:
-        query = list(_pairs(req, "request.queryString"))
+        query = name_values(req.get("queryString"), "request.queryString")
         if query:
             # A writer that keeps the query only as a list: put it back on the URL.
             uri = url + "?" + "&".join(f"{quote(n, safe='')}={quote(v, safe='')}" for n, v in query)
@@ -161,18 +171,18 @@ def parsed_from_entry(entry: Any) -> Parsed:
             # RFC 9113 §8.2.3 lets a client split cookies into fields; browsers'
             # HARs list them joined, so the split as sent is lost.
             anomalies.append(COOKIES_MERGED)
-    cookies = list(_pairs(req, "request.cookies"))
+    cookies = name_values(req.get("cookies"), "request.cookies")
     if cookies and not any(n.lower() == "cookie" for n, _ in headers):
         headers.append(("Cookie", "; ".join(f"{n}={v}" for n, v in cookies)))
         anomalies.append(COOKIES_JOINED)
 
-    client = _optional_string(entry, "_client")
-    server = _optional_string(entry, "_server")
+    client = optional_string(entry, "_client")
+    server = optional_string(entry, "_server")
     src, sport = _split_endpoint(client) if client else ("", 0)
     if server:
         dst, dport = _split_endpoint(server)
     else:
-        dst = (_optional_string(entry, "serverIPAddress") or "").strip("[]")
+        dst = (optional_string(entry, "serverIPAddress") or "").strip("[]")
     if not client:
         anomalies.append(NO_CLIENT)
     if not _has(entry, "_id"):
@@ -198,8 +208,8 @@ def parsed_from_entry(entry: Any) -> Parsed:
         anomalies.append(f"HAR response not read ({exc})")
     request = Request(
         ts=ts,
-        flow=_int(entry, "_flow", 0),
-        depth=_int(entry, "_depth", 1),
+        flow=whole(entry, "_flow", 0),
+        depth=whole(entry, "_depth", 1),
         src=src,
         sport=sport,
         dst=dst,
@@ -211,11 +221,11 @@ def parsed_from_entry(entry: Any) -> Parsed:
         body=body[:BODY_KEPT],
         body_length=body_length,
         anomalies=tuple(dict.fromkeys(anomalies)),
-        app=_optional_string(entry, "_app") or "",
+        app=optional_string(entry, "_app") or "",
     )
     carried = tuple(
         _finding(f)
-        for f in _list(entry, "_identityFindings")
+        for f in array(entry, "_identityFindings")
         if isinstance(f, dict) and f.get("where") == "body"
     )
     return Parsed(request, response, carried, _transit(entry, request.headers))
@@ -224,24 +234,13 @@ def parsed_from_entry(entry: Any) -> Parsed:
 # --- fields --------------------------------------------------------------------------
 
 
-def _start(entry: dict[str, Any]) -> float:
-    text = _string(entry, "startedDateTime")
-    try:
-        when = datetime.fromisoformat(text)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)  # no offset given: taken as UTC
-        return when.timestamp()
-    except (ValueError, OverflowError, OSError):
-        raise ValueError(f"startedDateTime: not an ISO 8601 date ({text[:40]!r})") from None
-
-
 def _response(entry: dict[str, Any], ts: float) -> Response | None:
     resp = entry.get("response")
     if resp is None:
         return None
     if not isinstance(resp, dict):
         raise ValueError("response: not an object")
-    status = _int(resp, "response.status", 0)
+    status = whole(resp, "status", 0, at="response")
     if status == 0 or resp.get("_noResponse"):
         return None  # HAR's way of saying no response came
     elapsed = entry.get("time")
@@ -249,11 +248,11 @@ def _response(entry: dict[str, Any], ts: float) -> Response | None:
         elapsed = 0.0
     return Response(
         ts=min(ts + float(elapsed) / 1000.0, LATEST_TS),
-        version=_string(resp, "response.httpVersion", ""),
+        version=string(resp, "httpVersion", "", at="response"),
         status=status,
-        reason=_string(resp, "response.statusText", ""),
-        headers=tuple(_pairs(resp, "response.headers")),
-        anomalies=tuple(_strings(resp, "_anomalies")),
+        reason=string(resp, "statusText", "", at="response"),
+        headers=name_values(resp.get("headers"), "response.headers"),
+        anomalies=tuple(strings(resp, "_anomalies", at="response")),
     )
 
 
@@ -267,7 +266,7 @@ def _post_body(req: dict[str, Any]) -> tuple[bytes, int]:
         raise ValueError("request.postData: not an object")
     text = post.get("text")
     if text is None:
-        params = list(_pairs(post, "request.postData.params"))
+        params = name_values(post.get("params"), "request.postData.params")
         text = "&".join(f"{quote(n, safe='')}={quote(v, safe='')}" for n, v in params)
     if not isinstance(text, str):
         raise ValueError("request.postData.text: not a string")
@@ -286,36 +285,30 @@ def _transit(entry: dict[str, Any], sent: tuple[Header, ...]) -> Transit | None:
     ``_changed`` (the received block rebuilt as :mod:`capture.formats.jsonl` does)."""
     if not any(key in entry for key in ("_injected", "_removed", "_changed")):
         return None
-    injected = tuple(_pairs(entry, "_injected"))
-    removed = tuple(_pairs(entry, "_removed"))
+    injected = name_values(entry.get("_injected"), "_injected")
+    removed = name_values(entry.get("_removed"), "_removed")
     changed: list[tuple[str, str, str]] = []
-    for item in _list(entry, "_changed"):
+    for item in array(entry, "_changed"):
         if not isinstance(item, dict) or not all(
             isinstance(item.get(k), str) for k in ("name", "sent", "received")
         ):
             raise ValueError("_changed: not a list of {name, sent, received} objects")
         changed.append((item["name"], item["sent"], item["received"]))
-    received = list(sent)
-    for header in removed:
-        if header in received:
-            received.remove(header)
-    for name, was, now in changed:
-        if (name, was) in received:
-            received[received.index((name, was))] = (name, now)
-    received += injected
-    return Transit(tuple(received), injected, removed, tuple(changed))
+    received = rebuild_received(sent, injected, removed, changed)
+    return Transit(received, injected, removed, tuple(changed))
 
 
 def _finding(f: dict[str, Any]) -> Finding:
+    at = "_identityFindings"
     return Finding(
-        name=_string(f, "_identityFindings.name"),
+        name=string(f, "name", at=at),
         where="body",
-        kind=_string(f, "_identityFindings.kind"),
-        value=_string(f, "_identityFindings.value"),
-        normalized=_string(f, "_identityFindings.normalized", ""),
-        detector=_string(f, "_identityFindings.detector", ""),
-        severity=_string(f, "_identityFindings.severity", "info"),
-        detail=_string(f, "_identityFindings.detail", ""),
+        kind=string(f, "kind", at=at),
+        value=string(f, "value", at=at),
+        normalized=string(f, "normalized", "", at=at),
+        detector=string(f, "detector", "", at=at),
+        severity=string(f, "severity", "info", at=at),
+        detail=string(f, "detail", "", at=at),
     )
 
 
@@ -347,69 +340,3 @@ def _replace_flow(request: Request, flow: int, depth: int) -> Request:
 
 def _has(entry: Any, key: str) -> bool:
     return isinstance(entry, dict) and key in entry
-
-
-_MISSING = object()
-
-
-def _field(obj: dict[str, Any], path: str, default: Any) -> Any:
-    value = obj.get(path.rpartition(".")[2], default)
-    if value is _MISSING:
-        raise ValueError(f"{path}: missing")
-    return value
-
-
-def _object(obj: dict[str, Any], path: str) -> dict[str, Any]:
-    value = _field(obj, path, _MISSING)
-    if not isinstance(value, dict):
-        raise ValueError(f"{path}: not an object")
-    return value
-
-
-def _string(obj: dict[str, Any], path: str, default: Any = _MISSING) -> str:
-    value = _field(obj, path, default)
-    if not isinstance(value, str):
-        raise ValueError(f"{path}: not a string")
-    return value
-
-
-def _optional_string(obj: dict[str, Any], path: str) -> str | None:
-    value = obj.get(path)
-    if value is not None and not isinstance(value, str):
-        raise ValueError(f"{path}: not a string")
-    return value
-
-
-def _int(obj: dict[str, Any], path: str, default: Any = _MISSING) -> int:
-    value = _field(obj, path, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{path}: not a whole number")
-    return value
-
-
-def _list(obj: dict[str, Any], path: str) -> list[Any]:
-    value = obj.get(path.rpartition(".")[2], [])
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValueError(f"{path}: not a list")
-    return value
-
-
-def _strings(obj: dict[str, Any], path: str) -> list[str]:
-    values = _list(obj, path)
-    if not all(isinstance(v, str) for v in values):
-        raise ValueError(f"{path}: not a list of strings")
-    return values
-
-
-def _pairs(obj: dict[str, Any], path: str) -> Iterator[Header]:
-    """HAR's ``[{name, value}]`` in order, duplicates kept."""
-    for item in _list(obj, path):
-        if not (
-            isinstance(item, dict)
-            and isinstance(item.get("name"), str)
-            and isinstance(item.get("value"), str)
-        ):
-            raise ValueError(f"{path}: not a list of {{name, value}} objects")
-        yield item["name"], item["value"]

@@ -15,6 +15,7 @@ import io
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import IO, cast
 
 from capture.formats.jsonl import parsed_from_dict
@@ -108,6 +109,7 @@ INPUTS: tuple[InputKind, ...] = (
             "Suricata eve.json events",
             parsed_from_eve,
             other="other Suricata event types (not http)",
+            requests_only=partial(parsed_from_eve, responses=False),
         ),
     ),
     InputKind(
@@ -115,7 +117,12 @@ INPUTS: tuple[InputKind, ...] = (
         "Zeek http.log (TSV or JSON)",
         _looks_like_zeek,
         lambda path, stream: RecordFile(
-            path, stream, "Zeek http.log records", parsed_from_zeek, decode=ZeekTsv()
+            path,
+            stream,
+            "Zeek http.log records",
+            parsed_from_zeek,
+            decode=ZeekTsv(),
+            requests_only=partial(parsed_from_zeek, responses=False),
         ),
     ),
     InputKind(
@@ -123,7 +130,11 @@ INPUTS: tuple[InputKind, ...] = (
         "headerwatch JSONL records",
         _looks_like_jsonl,
         lambda path, stream: RecordFile(
-            path, stream, "headerwatch JSONL records", parsed_from_dict
+            path,
+            stream,
+            "headerwatch JSONL records",
+            parsed_from_dict,
+            requests_only=partial(parsed_from_dict, responses=False),
         ),
     ),
 )

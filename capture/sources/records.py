@@ -50,8 +50,10 @@ class RequestInput(Protocol):
     """Bytes consumed so far."""
     truncated: bool
 
-    def requests(self) -> Iterator[Parsed]:
-        """The requests, in file order."""
+    def requests(self, responses: bool = True) -> Iterator[Parsed]:
+        """The requests, in file order. ``responses=False``: the consumer prints
+        requests only, and the input may leave responses out (keeping those that
+        carry a reflector's echo)."""
 
     def after_reading(self) -> list[str]:
         """What to tell the user once read to its end, one line each (no prefix)."""
@@ -89,12 +91,18 @@ class RecordFile:
         parse: ParseLine,
         decode: DecodeLine = orjson.loads,
         other: str = "other records",
+        requests_only: ParseLine | None = None,
     ) -> None:
+        """``requests_only``: the parse function for a consumer that prints requests
+        only (:meth:`requests` with ``responses=False``), which may leave responses
+        out, all but those with a reflector's echo (the record still shows what it
+        tells); by default ``parse``."""
         self.path = path
         self.name = "<stdin>" if path == "-" else path
         self.what = what
         self._stream = stream
         self._parse = parse
+        self._requests_only = requests_only or parse
         self._decode = decode
         self.other = other
         """What the lines without a request are, for :meth:`skipped` (``other event types``)."""
@@ -136,46 +144,54 @@ class RecordFile:
             position += len(rest)
         self.position = position + len(rest)
 
-    def requests(self) -> Iterator[Parsed]:
+    def requests(self, responses: bool = True) -> Iterator[Parsed]:
         """The requests of the file, in file order. :attr:`line_start` is the byte
-        offset of the line the last one came from."""
+        offset of the line the last one came from. ``responses=False``: the consumer
+        prints requests only, and the ``requests_only`` parse function reads the lines."""
         number = 0
         readline = self._stream.readline
+        parse = self._parse if responses else self._requests_only
+        decode = self._decode
         end = self._end
-        while True:
-            start = self.position
-            if start >= end:
-                return
-            line = readline(MAX_LINE)
-            if not line:
-                return
-            number += 1
-            self.position = start + len(line)
-            if not line.endswith(b"\n") and len(line) >= MAX_LINE:
-                # Pass over the rest of an over-long line.
-                while (rest := readline(MAX_LINE)) and not rest.endswith(b"\n"):
-                    self.position += len(rest)
-                self.position += len(rest)
-                self._bad(number, start, f"longer than {MAX_LINE:,} bytes")
-                continue
-            if line.isspace():  # (no copy of the line, as strip() would make)
-                continue
-            try:
-                decoded = self._decode(line)
-                if decoded is SKIP:
+        # Kept in a local and stored when the generator hands out a request or stops:
+        # this loop runs once per line of a log of millions.
+        position = self.position
+        try:
+            while position < end:
+                line = readline(MAX_LINE)
+                if not line:
+                    return
+                number += 1
+                start = position
+                position += len(line)
+                if not line.endswith(b"\n") and len(line) >= MAX_LINE:
+                    # Pass over the rest of an over-long line.
+                    while (rest := readline(MAX_LINE)) and not rest.endswith(b"\n"):
+                        position += len(rest)
+                    position += len(rest)
+                    self._bad(number, start, f"longer than {MAX_LINE:,} bytes")
                     continue
-                parsed = self._parse(decoded)
-            except orjson.JSONDecodeError as exc:
-                self._bad(number, start, f"not JSON ({exc.msg})")
-                continue
-            except ValueError as exc:
-                self._bad(number, start, str(exc))
-                continue
-            if parsed is None:
-                self.other_lines += 1
-                continue
-            self.line_start = start
-            yield parsed
+                if line.isspace():  # (no copy of the line, as strip() would make)
+                    continue
+                try:
+                    decoded = decode(line)
+                    if decoded is SKIP:
+                        continue
+                    parsed = parse(decoded)
+                except orjson.JSONDecodeError as exc:
+                    self._bad(number, start, f"not JSON ({exc.msg})")
+                    continue
+                except ValueError as exc:
+                    self._bad(number, start, str(exc))
+                    continue
+                if parsed is None:
+                    self.other_lines += 1
+                    continue
+                self.position = position
+                self.line_start = start
+                yield parsed
+        finally:
+            self.position = position
 
     def _bad(self, number: int, offset: int, why: str) -> None:
         self.bad_lines += 1
@@ -270,8 +286,9 @@ class HarFile:
             raise CaptureError(f"{self.name}: {exc}") from None
         self.reading = har_input.HarReading(creator)
 
-    def requests(self) -> Iterator[Parsed]:
-        """The requests of the file, in entry order."""
+    def requests(self, responses: bool = True) -> Iterator[Parsed]:
+        """The requests of the file, in entry order (with their responses either way:
+        the document is parsed whole already)."""
         entries, self._entries = self._entries, []  # let go of the tree as it is read
         yield from har_input.requests(entries, self.reading)
         self.position = self.size

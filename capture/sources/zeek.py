@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import re
 import zlib
-from datetime import datetime
 from typing import Any
 
 import orjson
 
+from capture.http.echo import carries_echo
 from capture.model import NAMES_ONLY, Header, Parsed, Request, Response
+from capture.sources.json_fields import iso_time, optional_strings, string, strings, whole
 from capture.sources.records import SKIP
 from capture.text import from_bytes
 
@@ -128,48 +129,23 @@ class ZeekTsv:
             self.types = [*self.types, *["string"] * len(self.fields)][: len(self.fields)]
 
 
-def _ts(value: Any) -> float:
+def _ts(obj: dict[str, Any]) -> float:
+    value = obj.get("ts")
     if type(value) is float or type(value) is int:
         return float(value)
-    if isinstance(value, str):  # LogAscii::json_timestamps = JSON::TS_ISO8601
-        try:
-            return datetime.fromisoformat(value).timestamp()
-        except ValueError:
-            pass
-    raise ValueError("ts: not a time")
+    return iso_time(obj, "ts")  # LogAscii::json_timestamps = JSON::TS_ISO8601
 
 
-def _str(obj: dict[str, Any], key: str) -> str:
-    value = obj.get(key)
-    if type(value) is not str:
-        raise ValueError(f"{key}: missing" if value is None else f"{key}: not a string")
-    return value
-
-
-def _int(obj: dict[str, Any], key: str, default: int | None = None) -> int:
-    value = obj.get(key, default)
-    if type(value) is not int:
-        raise ValueError(f"{key}: missing" if value is None else f"{key}: not an integer")
-    return value
-
-
-def _strings(obj: dict[str, Any], key: str) -> list[str] | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if type(value) is not list or not all(type(x) is str for x in value):
-        raise ValueError(f"{key}: not a list of strings")
-    return value
-
-
-def parsed_from_zeek(obj: Any) -> Parsed:
+def parsed_from_zeek(obj: Any, responses: bool = True) -> Parsed:
     """One Zeek http.log record (as JSON, or as :class:`ZeekTsv` gives it) as a
-    request. Raises :class:`ValueError` naming the field that is wrong."""
+    request. Raises :class:`ValueError` naming the field that is wrong.
+    ``responses=False`` (a consumer that prints requests only): the response is left
+    out unless it carries a reflector's echo."""
     if type(obj) is not dict:
         raise ValueError("not a JSON object")
-    uid = _str(obj, "uid")
-    names = _strings(obj, "client_header_names")
-    values = _strings(obj, "client_header_values")
+    uid = string(obj, "uid")
+    names = optional_strings(obj, "client_header_names")
+    values = optional_strings(obj, "client_header_values")
     anomalies: list[str] = []
     headers: list[Header]
     if names is not None and values is not None:
@@ -194,39 +170,42 @@ def parsed_from_zeek(obj: Any) -> Parsed:
     method = obj.get("method")
     uri = obj.get("uri")
     version = obj.get("version")
-    ts = _ts(obj.get("ts"))
+    ts = _ts(obj)
     request = Request(
         ts=ts,
         # Zeek's uid names the connection; the flow number is derived from it so
         # that the requests of one connection share one.
         flow=zlib.crc32(uid.encode("utf-8", "surrogateescape")),
-        depth=_int(obj, "trans_depth", 1),
-        src=_str(obj, "id.orig_h"),
-        sport=_int(obj, "id.orig_p"),
-        dst=_str(obj, "id.resp_h"),
-        dport=_int(obj, "id.resp_p"),
+        depth=whole(obj, "trans_depth", 1),
+        src=string(obj, "id.orig_h"),
+        sport=whole(obj, "id.orig_p"),
+        dst=string(obj, "id.resp_h"),
+        dport=whole(obj, "id.resp_p"),
         method=method if type(method) is str else "-",
         uri=uri if type(uri) is str else None,
         version=f"HTTP/{version}" if type(version) is str else None,
         headers=tuple(headers),
-        body_length=_int(obj, "request_body_len", 0),
+        body_length=whole(obj, "request_body_len", 0),
         anomalies=tuple(anomalies),
     )
-    response = None
     status = obj.get("status_code")
-    if type(status) is int:
-        msg = obj.get("status_msg")
-        server = _strings(obj, "server_header_names") or []
-        server_values = _strings(obj, "server_header_values")
-        response = Response(
-            ts=ts,
-            version=request.version or "",
-            status=status,
-            reason=msg if type(msg) is str else "",
-            headers=tuple(
-                zip(server, server_values, strict=False)
-                if server_values is not None and len(server_values) == len(server)
-                else ((n, "") for n in server)
-            ),
-        )
+    if type(status) is not int:
+        return Parsed(request)
+    msg = obj.get("status_msg")
+    server = strings(obj, "server_header_names")
+    server_values = optional_strings(obj, "server_header_values")
+    response_headers = tuple(
+        zip(server, server_values, strict=False)
+        if server_values is not None and len(server_values) == len(server)
+        else ((n, "") for n in server)
+    )
+    if not responses and not carries_echo(response_headers):
+        return Parsed(request)
+    response = Response(
+        ts=ts,
+        version=request.version or "",
+        status=status,
+        reason=msg if type(msg) is str else "",
+        headers=response_headers,
+    )
     return Parsed(request, response)

@@ -275,10 +275,18 @@ def test_a_parsed_request_with_an_echo_gives_its_transit_with_or_without_respons
     pipeline = Pipeline(IdentityDetector(IdentityConfig()), responses=responses)
     events = pipeline.feed_request(_parsed_with_echo(injected=True))
     kinds = [type(event) for event in events]
-    # Requests only: no ResponseSeen (as from frames); the echo is still read.
-    assert kinds == [RequestSeen, EchoSeen, ResponseSeen][: 3 if responses else 2]
-    echo = events[1]
-    assert isinstance(echo, EchoSeen)
-    assert [f.name for f in echo.findings] == ["X-MSISDN"]
+    if responses:
+        assert kinds == [RequestSeen, EchoSeen, ResponseSeen]
+        echo = events[1]
+        assert isinstance(echo, EchoSeen)
+        assert [f.name for f in echo.findings] == ["X-MSISDN"]
+    else:
+        # Requests only: no ResponseSeen, and the record comes out complete with what
+        # the echo shows, as from frames (what scan's JSONL and table write).
+        assert kinds == [RequestSeen]
+        seen = events[0]
+        assert isinstance(seen, RequestSeen) and seen.record.transit is not None
+        assert seen.record.transit.injected == (("X-MSISDN", "447700900123"),)
+        assert [f.name for f in seen.record.findings] == ["X-MSISDN"]
     assert pipeline.counters()["echoes"] == 1
     assert pipeline.identity_requests == 1

@@ -49,3 +49,32 @@ def test_har_of_a_capture_without_responses(tmp_path: Path) -> None:
     ]
     assert all(e["response"]["status"] == 0 for e in entries)  # HAR's "no response"
     assert "2 HTTP requests" in err.getvalue()
+
+
+class _TextWrites(io.TextIOWrapper):
+    """A buffered text stream that keeps what was written to it as text."""
+
+    texts: list[str]
+
+    def write(self, text: str) -> int:
+        self.texts.append(text)
+        return super().write(text)
+
+
+def test_jsonl_to_a_byte_stream_is_the_same_as_to_text(tmp_path: Path) -> None:
+    """scan writes JSONL lines as bytes to a buffered stdout: the same bytes as text."""
+    from capture.identity.detector import IdentityDetector
+
+    conv = conversation()
+    request = simple_request("/é", extra="X-MSISDN: 447700900123\r\n")
+    path = str(save(tmp_path, conv.handshake() + conv.send(True, request)))
+    text, err = io.StringIO(), io.StringIO()
+    scan([path], detector=IdentityDetector(), out=text, err=err, jobs=1)
+    raw = io.BytesIO()
+    stream = _TextWrites(io.BufferedWriter(raw), encoding="utf-8", newline="")  # type: ignore[arg-type]
+    stream.texts = []
+    scan([path], detector=IdentityDetector(), out=stream, err=err, jobs=1)
+    stream.flush()
+    assert raw.getvalue() == text.getvalue().encode("utf-8")
+    assert json.loads(raw.getvalue())["findings"][0]["name"] == "X-MSISDN"
+    assert not any("findings" in written for written in stream.texts)  # went as bytes

@@ -175,3 +175,45 @@ def test_the_dashboards_file_source_reads_eve_named_or_recognised_and_tells_what
         assert notices == [
             ("warning", f"{path}: 1 line was other Suricata event types (not http), skipped")
         ]
+
+
+def test_a_requests_only_reader_leaves_responses_out_but_keeps_a_reflectors_echo() -> None:
+    from capture.http.echo import ECHO_HEADER, encode_echo
+
+    plain = _event([("Host", "example.com")], status=200)
+    plain["http"]["response_headers"] = [{"name": "Server", "value": "nginx"}]
+    full = parsed_from_eve(plain)
+    assert full is not None and full.response is not None
+    lean = parsed_from_eve(plain, responses=False)
+    assert lean is not None and lean.response is None and lean.request == full.request
+
+    received = (("Host", "example.com"), ("X-MSISDN", "447700900123"))
+    echoed = _event([("Host", "example.com")], status=200)
+    echoed["http"]["response_headers"] = [
+        {"name": ECHO_HEADER.lower(), "value": encode_echo(received)}
+    ]
+    kept = parsed_from_eve(echoed, responses=False)
+    assert kept is not None and kept.response is not None
+    # A bad response header list makes the line bad either way.
+    broken = _event([("Host", "example.com")], status=200)
+    broken["http"]["response_headers"] = [{"name": "Server"}]
+    for responses in (True, False):
+        with pytest.raises(ValueError, match=r"http\.response_headers: not a list of"):
+            parsed_from_eve(broken, responses=responses)
+
+
+def test_a_scan_of_eve_shows_what_a_reflectors_echo_says_was_injected(tmp_path: Path) -> None:
+    from capture.http.echo import ECHO_HEADER, encode_echo
+
+    received = (("Host", "example.com"), ("X-MSISDN", "447700900123"))
+    event = _event([("Host", "example.com")], status=200)
+    event["http"]["response_headers"] = [{"name": ECHO_HEADER, "value": encode_echo(received)}]
+    path = tmp_path / "eve.json"
+    path.write_text(json.dumps(event) + "\n")
+    for fmt in ("jsonl", "har"):
+        out, err = io.StringIO(), io.StringIO()
+        scan([str(path)], fmt=fmt, detector=IdentityDetector(), out=out, err=err, jobs=1)
+        assert "X-MSISDN" in out.getvalue() and "447700900123" in out.getvalue()
+    records, _ = _scan([str(path)], fmt="jsonl")
+    assert records[0]["injected"] == [["X-MSISDN", "447700900123"]]
+    assert any(f["name"] == "X-MSISDN" for f in records[0]["findings"])
