@@ -38,8 +38,8 @@ from capture.formats.session import (
     SessionAnnotations,
     SessionError,
     SessionInfo,
+    count_kept,
     load_annotations,
-    requests_kept,
     save_session,
 )
 from capture.model import Event, Notice, RequestSeen, StatsSnapshot
@@ -97,6 +97,8 @@ thread waits beyond this: a file is read far faster than the screen takes it in,
 and the events queued in between would each hold a request the store has already
 spilled, or is about to. A live capture never waits here (its own queue counts
 what it cannot keep)."""
+KEPT_COUNTING = " (with their connections: counting…)"
+"""The save dialog's note while a worker counts what a session of the shown holds."""
 THREAD_FILTER_THRESHOLD = 20_000
 """Stores larger than this are filtered in a worker thread (the UI stays responsive)."""
 
@@ -509,13 +511,27 @@ class MainScreen(Screen[None]):
         if self.hw.record_session:
             self._ask_save("Save session (JSONL records: reopens here)", ("records",), "jsonl")
             return
-        pred = self.view.predicate()
-        shown = [e.record.id for e in self.hw.store if pred(e)]
-        kept = requests_kept(self.hw.store, shown)
-        note = f" (with their connections: {counted(kept, 'request')})" if kept > len(shown) else ""
-        self._ask_save(
-            "Save session (pcapng: opens in Wireshark, reopens here)", ("pcapng",), note=note
-        )
+        title = "Save session (pcapng: opens in Wireshark, reopens here)"
+        hidden = len(self.hw.store) > len(self.requests.ids) + self.requests.trimmed
+        screen = self._ask_save(title, ("pcapng",), note=KEPT_COUNTING if hidden else "")
+        if hidden:
+            # Their connections may bring other requests along. Counting them walks
+            # the whole store, perhaps from disk: never on the UI thread.
+            self._count_kept(screen, self.hw.store.snapshot(), self.view.predicate())
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="save-count",
+        description="count the requests a session of the shown ones holds",
+    )
+    def _count_kept(
+        self, screen: SaveScreen, entries: Snapshot, shown: Callable[[Entry], bool]
+    ) -> None:
+        chosen, kept = count_kept(entries, shown)
+        note = f" (with their connections: {counted(kept, 'request')})" if kept > chosen else ""
+        self.app.call_from_thread(screen.set_shown_note, note)
 
     def action_export(self) -> None:
         """Export requests in any output format (HAR first)."""
@@ -527,7 +543,7 @@ class MainScreen(Screen[None]):
 
     def _ask_save(
         self, title: str, formats: tuple[str, ...], extension: str = "", note: str = ""
-    ) -> None:
+    ) -> SaveScreen:
         total = len(self.hw.store)
         shown = len(self.requests.ids) + self.requests.trimmed
 
@@ -535,10 +551,10 @@ class MainScreen(Screen[None]):
             if request is not None:
                 self.hw.save(request, self.view.predicate())
 
-        self.app.push_screen(
-            SaveScreen(title, formats, shown, total, default_name(extension or formats[0]), note),
-            done,
-        )
+        name = default_name(extension or formats[0])
+        screen = SaveScreen(title, formats, shown, total, name, note)
+        self.app.push_screen(screen, done)
+        return screen
 
 
 class NoticeBox:

@@ -26,7 +26,7 @@ import hashlib
 import json
 import socket
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -359,12 +359,28 @@ def requests_kept(entries: Iterable[Entry], only: Collection[int]) -> int:
     the whole TCP connection of each chosen request (cutting one request out of a
     keep-alive connection would leave a hole that reads back as a capture gap), so
     the other requests on those connections come along."""
-    entries = list(entries)
     wanted = set(only)
-    chosen = (e.record.request for e in entries if e.record.id in wanted)
-    conns = {_conn(r.src, r.sport, r.dst, r.dport) for r in chosen}
-    every = (e.record.request for e in entries)
-    return sum(1 for r in every if _conn(r.src, r.sport, r.dst, r.dport) in conns)
+    return count_kept(entries, lambda e: e.record.id in wanted)[1]
+
+
+def count_kept(entries: Iterable[Entry], chosen: Callable[[Entry], bool]) -> tuple[int, int]:
+    """``(chosen, kept)``: how many of ``entries`` ``chosen`` accepts, and how many a
+    session of those holds with their connections (see :func:`requests_kept`).
+
+    One pass, keeping a count per connection rather than the entries: the store may
+    be large and partly on disk (the dashboard runs this in a worker thread).
+    """
+    per_conn: dict[_Conn, int] = {}
+    conns: set[_Conn] = set()
+    shown = 0
+    for entry in entries:
+        req = entry.record.request
+        conn = _conn(req.src, req.sport, req.dst, req.dport)
+        per_conn[conn] = per_conn.get(conn, 0) + 1
+        if chosen(entry):
+            shown += 1
+            conns.add(conn)
+    return shown, sum(per_conn[c] for c in conns)
 
 
 def _open_all(sources: Sequence[str]) -> list[CaptureFile]:
