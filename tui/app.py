@@ -270,6 +270,8 @@ class MainScreen(Screen[None]):
                 state="filtering" if view.filtering else hw.state,
                 filter=view.filter_expr,
                 filter_on=view.filter_on,
+                saved_view=len(view.saved_view) if view.saved_view is not None else 0,
+                saved_view_on=view.saved_view_on,
                 marked_only=view.marked_only,
                 follow=requests.follow,
                 paused=view.paused_at is not None,
@@ -955,6 +957,16 @@ class HeaderwatchApp(App[int]):
             self.notify(
                 f"session restored: {counted(result.marked, 'mark')}, "
                 + counted(result.commented, "comment"),
+                markup=False,
+            )
+        if result.shown is not None and len(self.session_paths) == 1:
+            # Saved with the shown requests only: show those, as they were; the
+            # file also holds the rest of their connections (the packets).
+            self.main.view.restrict(result.shown)
+            key = keymod.key_label(keymod.effective_keys(self.keymap)["toggle_filter"])
+            self.notify(
+                f"session of {counted(len(result.shown), 'shown request')}; the file holds "
+                f"{counted(len(self.store), 'request')} with their connections ({key} shows all)",
                 markup=False,
             )
         self.main.refilter()

@@ -462,9 +462,7 @@ class CanaryMatcher:
                     if literal == run or literal in text:
                         return True
         sizes = self._hexlike_sizes
-        return any(
-            self._decoded(run) for run in runs if len(run) in sizes and self._hexlike(run)
-        )
+        return any(self._decoded(run) for run in runs if len(run) in sizes and self._hexlike(run))
 
     def _decoded(self, run: str) -> list[tuple[int, int]]:
         """``(entry, code)`` of each hex or digest form that ``run`` (hex digits) is."""

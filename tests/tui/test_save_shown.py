@@ -1,5 +1,5 @@
-"""Saving the shown requests as a session keeps their whole connections, and the save
-dialog says how many requests that makes before the file is written."""
+"""Saving the shown requests as a session keeps their whole connections (the save
+dialog says how many requests that makes), and reopening it shows the shown ones."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from tui.app import HeaderwatchApp
 from tui.common import demo_capture_path
 from tui.messages import SourceFinished
 from tui.screens import SaveScreen
+from tui.status import status_text
 
 
 def _app(path: str) -> HeaderwatchApp:
@@ -54,6 +55,7 @@ async def test_the_save_dialog_counts_the_requests_a_shown_session_will_hold(
         await pilot.pause()
         label = str(screen.query_one("#scope-shown", RadioButton).label)
         assert label == "shown 2 requests (with their connections: 4 requests)"
+        saw = [_seen(app, rid) for rid in shown]
         await fill_save(pilot, path, shown=True, fmt=None)
         await wait_for_file(pilot, path)
 
@@ -62,7 +64,29 @@ async def test_the_save_dialog_counts_the_requests_a_shown_session_will_hold(
     async with again.run_test(size=(120, 40), message_hook=messages.append) as pilot:
         await wait_for(pilot, messages, SourceFinished)
         await pilot.pause()
-        assert len(again.store) == 4  # as the dialog said
+        assert len(again.store) == 4  # as the dialog said: the packets of the connections
+        # ... and the view shows what was shown when it was saved, no more.
+        for _ in range(100):
+            if again.restored is not None:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause()
+        assert [_seen(again, rid) for rid in again.main.requests.ids] == saw
+        assert "saved view (2)" in status_text(again.main.status_line.status).plain
+        await pilot.press("exclamation_mark")  # the filter key lifts it, like a filter
+        await pilot.pause()
+        assert len(again.main.requests.ids) == 4
+        await pilot.press("exclamation_mark")
+        await pilot.pause()
+        assert [_seen(again, rid) for rid in again.main.requests.ids] == saw
+
+
+def _seen(app: HeaderwatchApp, rid: int) -> tuple[float, str, str]:
+    """What the user saw of a request (ids may differ between two openings)."""
+    entry = app.store.get(rid)
+    assert entry is not None
+    req = entry.record.request
+    return (req.ts, req.destination, req.uri)
 
 
 async def test_the_save_dialog_opens_at_once_and_counts_in_a_worker(
