@@ -13,6 +13,9 @@ widgets, the modules): :meth:`GcPauses.check` moves it to the permanent generati
 counting still frees frozen objects; only cyclic garbage made of objects frozen
 earlier waits, so every :data:`FULL_SWEEP_EVERY` seconds one full pass sweeps
 everything again (``gc.unfreeze``). Quitting unfreezes.
+
+The cost: memory that such cycles hold until the sweep. ``bench/live_bench.py
+--tools dashboard`` reports the dashboard's peak RSS.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ import gc
 import time
 from collections.abc import Callable
 
-FULL_SWEEP_EVERY = 600.0
-"""Seconds between full passes that walk every object (frees cyclic garbage that
-was frozen; one longer pause every ten minutes)."""
+FULL_SWEEP_EVERY = 120.0
+"""Seconds between full passes that walk every object: they free the cyclic garbage
+that was frozen (one longer pause every two minutes). Widgets that drop caches
+often keep them free of cycles (the request list's are dicts, not Textual's
+ring-linked LRUCache) so that little waits for this."""
 
 
 def full_collections() -> int:

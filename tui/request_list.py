@@ -22,7 +22,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.cache import LRUCache
+from textual.cache import FIFOCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -208,8 +208,11 @@ class RequestList(ScrollView, can_focus=True):
         """Shown rows that fell out of the window (still in the store)."""
         self.cursor = -1
         self._follow = True
-        self._cache: LRUCache[tuple[Any, ...], Strip] = LRUCache(2048)
-        self._final: LRUCache[tuple[Any, ...], Strip] = LRUCache(512)
+        # FIFO, not LRU: Textual's LRUCache links its entries in a ring, so each
+        # clear() leaves a cycle only a full collection frees, and the dashboard
+        # freezes what survives those (tui/gc_pauses.py). A dict holds none.
+        self._cache: FIFOCache[tuple[Any, ...], Strip] = FIFOCache(2048)
+        self._final: FIFOCache[tuple[Any, ...], Strip] = FIFOCache(512)
         """Lines as the screen gets them (see :meth:`render_lines`)."""
         self._highlighted: int | None = None
         self._style_cache: dict[str, Style] | None = None
