@@ -11,7 +11,10 @@ of rows a second most rows scroll past between two frames, and "the view has
 caught up with it" is what the user sees).
 
 Per rate step it reports the rate the source achieved, latency p50/p95/max from
-pipeline entry to screen, and the backlog; a step is kept up with when the
+pipeline entry to screen, and the backlog, then where the time went (p50/p95 of
+each part: ``batching`` until the runner handed the request's batch over,
+``queued`` until the UI thread took it, ``ingest`` taking it in, ``paint`` until the
+list was painted showing it); a step is kept up with when the
 source reached its rate (the capture thread was not starved), the lag did not
 grow during the step, and everything was on screen within a second after it.
 Targets: >= 2,000 requests/s, p95 <= 250 ms (issue 4); p95 <= 150 ms at 10, 200 and
@@ -47,6 +50,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from capture.identity.detector import IdentityDetector
+from capture.model import RequestSeen
 from capture.sources.frames import Frame
 from capture.sources.source import HEARTBEAT
 from tests.packets.craft import Conversation
@@ -185,6 +189,8 @@ class BenchApp(HeaderwatchApp):
         """(time, newest id on screen) after each paint of the list."""
         self.batch_seconds: list[float] = []
         self.batch_sizes: list[int] = []
+        self.handed: list[tuple[int, float, float, float]] = []
+        """(newest request id, posted, handling started, handling ended) per batch."""
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -202,10 +208,14 @@ class BenchApp(HeaderwatchApp):
         RequestList.render_lines = render_lines  # type: ignore[method-assign,assignment]
 
     def on_events_arrived(self, message: EventsArrived) -> None:
+        started = time.monotonic()
         start = time.perf_counter()
         super().on_events_arrived(message)
         self.batch_seconds.append(time.perf_counter() - start)
         self.batch_sizes.append(len(message.events))
+        newest = max((e.record.id for e in message.events if isinstance(e, RequestSeen)), default=0)
+        if newest:
+            self.handed.append((newest, message.posted_at, started, time.monotonic()))
 
     def on_source_finished(self, message: SourceFinished) -> None:
         super().on_source_finished(message)
@@ -229,11 +239,15 @@ def analyse(app: BenchApp) -> list[dict[str, Any]]:
     for _, rid in app.paints:
         best = max(best, rid)
         running.append(best)
+    batch_ids = [rid for rid, *_ in app.handed]
     results = []
     for step in source.steps:
         first, count = step["first"], step["count"]
         end = step.get("end", step["start"])
         latencies: list[float] = []
+        # Where the time goes: waiting to be handed over (the runner's batching),
+        # waiting for the UI thread to take the batch, taking it in, then the paint.
+        parts: dict[str, list[float]] = {"batching": [], "queued": [], "ingest": [], "paint": []}
         missing = 0
         for rid in range(first, first + count):
             entered = source.entered[rid - 1] if rid - 1 < len(source.entered) else None
@@ -248,6 +262,13 @@ def analyse(app: BenchApp) -> list[dict[str, Any]]:
                 missing += 1
                 continue
             latencies.append(paint_times[i] - entered)
+            b = bisect.bisect_left(batch_ids, rid)
+            if b < len(batch_ids):
+                _, posted, started, ended = app.handed[b]
+                parts["batching"].append(posted - entered)
+                parts["queued"].append(started - posted)
+                parts["ingest"].append(ended - started)
+                parts["paint"].append(paint_times[i] - ended)
         duration = max(1e-9, end - step["start"])
         third = max(1, len(latencies) // 3)
         early, late = latencies[:third], latencies[-third:]
@@ -264,6 +285,13 @@ def analyse(app: BenchApp) -> list[dict[str, Any]]:
                 "p95_ms": round(p95 * 1000, 1),
                 "max_ms": round(max(latencies) * 1000, 1) if latencies else None,
                 "not_shown": missing,
+                "parts_p50_p95_ms": {
+                    name: [
+                        round(percentile(values, 0.50) * 1000, 1),
+                        round(percentile(values, 0.95) * 1000, 1),
+                    ]
+                    for name, values in parts.items()
+                },
                 "kept_up": achieved >= 0.95 * step["rate"] and not growing and drained,
             }
         )
@@ -387,6 +415,10 @@ def main() -> None:
         print(
             f"{s['rate']:>8,} {s['achieved']:>9,} {s['p50_ms']:>8} {s['p95_ms']:>8} "
             f"{s['max_ms']!s:>8} {s['not_shown']:>9}  {'yes' if s['kept_up'] else 'NO'}"
+        )
+        print(
+            f"{'':>8} p50/p95 ms: "
+            + ", ".join(f"{name} {a}/{b}" for name, (a, b) in s["parts_p50_p95_ms"].items())
         )
         # The highest rate with every lower rate kept up with too (one slow step on a
         # busy machine does not count a faster lucky one).

@@ -38,7 +38,9 @@ class FlushPolicy:
 
     * the source is idle (it has nothing more queued: nothing is gained by
       waiting), or the first of them has waited ``latency`` s, and the last
-      batch went at least ``min_gap`` s ago; unless
+      batch of events went at least ``min_gap`` s ago (a batch of only the stats
+      does not count: it costs the consumer a status line, not a screen of rows,
+      and counting it held a lone request back for up to ``min_gap``); unless
     * under load: the event rate (a moving average over about ten batches, so one
       burst does not count) is above ``busy_rate`` a second. Then the first
       pending event may wait ``busy_interval`` s, so batches grow with the load.
@@ -71,6 +73,8 @@ class FlushPolicy:
         self.busy = False
         """The rate was above ``busy_rate`` at the last batch."""
         self._last: float | None = None
+        self._last_events: float | None = None
+        """When the last batch holding events went (``min_gap`` counts from it)."""
         self.first: float | None = None
         """When the oldest pending event was added (``None``: nothing pending)."""
 
@@ -89,12 +93,17 @@ class FlushPolicy:
         every = max(self.interval, self.busy_interval) if busy else self.interval
         if pending >= self.max_batch or now - self._last >= every:
             return True
-        if not pending or self.first is None or now - self._last < self.min_gap:
+        if not pending or self.first is None or self._gap_left(now) > 0:
             return False
         waited = now - self.first
         if busy:
             return waited >= self.busy_interval
         return idle or waited >= self.latency
+
+    def _gap_left(self, now: float) -> float:
+        """Seconds until ``min_gap`` has passed since the last batch of events."""
+        last = self._last_events
+        return 0.0 if last is None else last + self.min_gap - now
 
     def next_check(self, now: float) -> float:
         """The time before which :meth:`due` cannot say yes unless the source goes
@@ -104,7 +113,7 @@ class FlushPolicy:
         first = self.first
         if first is not None:
             ready = first + (self.busy_interval if self.busy else self.latency)
-            at = min(at, max(ready, last + self.min_gap))
+            at = min(at, max(ready, now + self._gap_left(now)))
         return at
 
     def delivered(self, now: float, count: int) -> None:
@@ -113,6 +122,8 @@ class FlushPolicy:
             self.rate = 0.9 * self.rate + 0.1 * count / max(now - self._last, 1e-3)
         self.busy = self.rate > self.busy_rate
         self._last = now
+        if count:
+            self._last_events = now
         self.first = None
 
 

@@ -38,8 +38,8 @@ from capture.formats.session import (
     SessionAnnotations,
     SessionError,
     SessionInfo,
+    count_kept,
     load_annotations,
-    requests_kept,
     save_session,
 )
 from capture.model import Event, Notice, RequestSeen, StatsSnapshot
@@ -58,6 +58,7 @@ from tui.detail import DetailPane
 from tui.exposure_panel import ExposurePanel
 from tui.filter_bar import FilterBar
 from tui.footer import KeyFooter
+from tui.gc_pauses import GcPauses
 from tui.messages import EventsArrived, LoadProgress, SourceFinished, StatsUpdated
 from tui.render import safe
 from tui.request_list import DEFAULT_WINDOW, RequestList
@@ -79,12 +80,16 @@ BATCH_INTERVAL = 0.1
 or 20 ms after the first (at least :data:`MIN_BATCH_GAP` after the previous batch),
 and batches larger only while traffic is heavy."""
 
-MIN_BATCH_GAP = 0.1
+MIN_BATCH_GAP = 0.05
 """Seconds at least between two batches of requests: each costs the UI thread a
 status line and a screen update whatever its size, and the UI shares the GIL with
 the capture thread. bench/ui_bench.py at 2,000 requests/s on the loaded 2-CPU VM:
-batches 20 ms apart fell behind (p95 0.9 s). A request after a quiet spell still
-goes at once. (Holding batches back while the UI had a backlog did not help.)"""
+batches 20 ms apart fell behind (p95 0.9 s), and so did 50 ms while full garbage
+collections stopped the UI for up to 0.3 s each; with those kept short
+(:mod:`tui.gc_pauses`) 50 ms keeps up to 6,000 requests/s and halves the wait
+that 100 ms gave (row p95 93-133 ms at 2,000/s, against 189-282 ms). A request
+after a quiet spell still goes at once. (Holding batches back while the UI had a
+backlog did not help.)"""
 
 MAX_BACKLOG = 5_000
 """Events handed to the UI thread and not yet taken in. Reading a file, the capture
@@ -92,6 +97,8 @@ thread waits beyond this: a file is read far faster than the screen takes it in,
 and the events queued in between would each hold a request the store has already
 spilled, or is about to. A live capture never waits here (its own queue counts
 what it cannot keep)."""
+KEPT_COUNTING = " (with their connections: counting…)"
+"""The save dialog's note while a worker counts what a session of the shown holds."""
 THREAD_FILTER_THRESHOLD = 20_000
 """Stores larger than this are filtered in a worker thread (the UI stays responsive)."""
 
@@ -263,6 +270,8 @@ class MainScreen(Screen[None]):
                 state="filtering" if view.filtering else hw.state,
                 filter=view.filter_expr,
                 filter_on=view.filter_on,
+                saved_view=len(view.saved_view) if view.saved_view is not None else 0,
+                saved_view_on=view.saved_view_on,
                 marked_only=view.marked_only,
                 follow=requests.follow,
                 paused=view.paused_at is not None,
@@ -504,13 +513,27 @@ class MainScreen(Screen[None]):
         if self.hw.record_session:
             self._ask_save("Save session (JSONL records: reopens here)", ("records",), "jsonl")
             return
-        pred = self.view.predicate()
-        shown = [e.record.id for e in self.hw.store if pred(e)]
-        kept = requests_kept(self.hw.store, shown)
-        note = f" (with their connections: {counted(kept, 'request')})" if kept > len(shown) else ""
-        self._ask_save(
-            "Save session (pcapng: opens in Wireshark, reopens here)", ("pcapng",), note=note
-        )
+        title = "Save session (pcapng: opens in Wireshark, reopens here)"
+        hidden = len(self.hw.store) > len(self.requests.ids) + self.requests.trimmed
+        screen = self._ask_save(title, ("pcapng",), note=KEPT_COUNTING if hidden else "")
+        if hidden:
+            # Their connections may bring other requests along. Counting them walks
+            # the whole store, perhaps from disk: never on the UI thread.
+            self._count_kept(screen, self.hw.store.snapshot(), self.view.predicate())
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="save-count",
+        description="count the requests a session of the shown ones holds",
+    )
+    def _count_kept(
+        self, screen: SaveScreen, entries: Snapshot, shown: Callable[[Entry], bool]
+    ) -> None:
+        chosen, kept = count_kept(entries, shown)
+        note = f" (with their connections: {counted(kept, 'request')})" if kept > chosen else ""
+        self.app.call_from_thread(screen.set_shown_note, note)
 
     def action_export(self) -> None:
         """Export requests in any output format (HAR first)."""
@@ -522,7 +545,7 @@ class MainScreen(Screen[None]):
 
     def _ask_save(
         self, title: str, formats: tuple[str, ...], extension: str = "", note: str = ""
-    ) -> None:
+    ) -> SaveScreen:
         total = len(self.hw.store)
         shown = len(self.requests.ids) + self.requests.trimmed
 
@@ -530,10 +553,10 @@ class MainScreen(Screen[None]):
             if request is not None:
                 self.hw.save(request, self.view.predicate())
 
-        self.app.push_screen(
-            SaveScreen(title, formats, shown, total, default_name(extension or formats[0]), note),
-            done,
-        )
+        name = default_name(extension or formats[0])
+        screen = SaveScreen(title, formats, shown, total, name, note)
+        self.app.push_screen(screen, done)
+        return screen
 
 
 class NoticeBox:
@@ -682,6 +705,8 @@ class HeaderwatchApp(App[int]):
             self.title = title
         self.sub_title = safe(self.source_name)
         self.main = MainScreen(self)
+        self.gc_pauses = GcPauses()
+        """Short full collections while the store grows (see :mod:`tui.gc_pauses`)."""
 
     # -- start and stop -----------------------------------------------------------------
 
@@ -689,6 +714,7 @@ class HeaderwatchApp(App[int]):
         return self.main
 
     def on_mount(self) -> None:
+        self.gc_pauses.start()
         if self.keymap:
             self.set_keymap(self.keymap)
         for box in self.notice_boxes:
@@ -778,6 +804,7 @@ class HeaderwatchApp(App[int]):
         self.exit(0)
 
     def on_unmount(self) -> None:
+        self.gc_pauses.stop()
         self.stop_capture()
         self.store.close()  # the spill file of older requests goes with the dashboard
 
@@ -793,6 +820,7 @@ class HeaderwatchApp(App[int]):
         if self._early:
             events = self._early + events
             self._early = []
+        self.gc_pauses.check()
         changed = self.store.apply(events)
         self.seen_requests += sum(isinstance(e, RequestSeen) for e in events)
         for event in events:
@@ -929,6 +957,16 @@ class HeaderwatchApp(App[int]):
             self.notify(
                 f"session restored: {counted(result.marked, 'mark')}, "
                 + counted(result.commented, "comment"),
+                markup=False,
+            )
+        if result.shown is not None and len(self.session_paths) == 1:
+            # Saved with the shown requests only: show those, as they were; the
+            # file also holds the rest of their connections (the packets).
+            self.main.view.restrict(result.shown)
+            key = keymod.key_label(keymod.effective_keys(self.keymap)["toggle_filter"])
+            self.notify(
+                f"session of {counted(len(result.shown), 'shown request')}; the file holds "
+                f"{counted(len(self.store), 'request')} with their connections ({key} shows all)",
                 markup=False,
             )
         self.main.refilter()

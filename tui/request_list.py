@@ -22,8 +22,8 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.cache import FIFOCache
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -208,7 +208,12 @@ class RequestList(ScrollView, can_focus=True):
         """Shown rows that fell out of the window (still in the store)."""
         self.cursor = -1
         self._follow = True
-        self._cache: LRUCache[tuple[Any, ...], Strip] = LRUCache(2048)
+        # FIFO, not LRU: Textual's LRUCache links its entries in a ring, so each
+        # clear() leaves a cycle only a full collection frees, and the dashboard
+        # freezes what survives those (tui/gc_pauses.py). A dict holds none.
+        self._cache: FIFOCache[tuple[Any, ...], Strip] = FIFOCache(2048)
+        self._final: FIFOCache[tuple[Any, ...], Strip] = FIFOCache(512)
+        """Lines as the screen gets them (see :meth:`render_lines`)."""
         self._highlighted: int | None = None
         self._style_cache: dict[str, Style] | None = None
 
@@ -457,11 +462,15 @@ class RequestList(ScrollView, can_focus=True):
         return styles
 
     def _header_strip(self, width: int) -> Strip:
+        """The title row, ``width`` cells wide."""
+        return self._header(width)[1]
+
+    def _header(self, width: int) -> tuple[tuple[Any, ...], Strip]:
         focused = self.has_focus
         key = ("header", width, focused)
         cached = self._cache.get(key)
         if cached is not None:
-            return cached
+            return key, cached
         # Which pane has the keys: the list's title row is lit, with a marker.
         style = self._styles()["header-focused" if focused else "header"]
         titles = (
@@ -478,15 +487,19 @@ class RequestList(ScrollView, can_focus=True):
         line = cells[0] + cells[1] + " " + " ".join(cells[2:])
         strip = Strip([Segment(fit_str(line, width), style)], width)
         self._cache[key] = strip
-        return strip
+        return key, strip
 
     def _row_strip(self, index: int, width: int) -> Strip:
+        """Row ``index`` as a line ``width`` cells wide."""
+        return self._row(index, width)[1]
+
+    def _row(self, index: int, width: int) -> tuple[tuple[Any, ...], Strip]:
         entry_id = self.ids[index]
         entry = self.lookup(entry_id)
         is_cursor = index == self.cursor
         styles = self._styles()
         if entry is None:
-            return Strip.blank(width, styles["base"])
+            return ("blank", width), Strip.blank(width, styles["base"])
         record = entry.record
         response = record.response
         status = response.status if response is not None else 0
@@ -503,7 +516,7 @@ class RequestList(ScrollView, can_focus=True):
         )
         cached = self._cache.get(key)
         if cached is not None:
-            return cached
+            return key, cached
         req = record.request
         severity = top_severity(record.findings)
         _, w_time, w_client, w_method, w_host, w_path, w_status, w_ids = self._layout(width)
@@ -558,21 +571,78 @@ class RequestList(ScrollView, can_focus=True):
             add(" " * (width - total), base)
         strip = Strip(segments, width) if total <= width else Strip(segments).crop(0, width)
         self._cache[key] = strip
-        return strip
+        return key, strip
 
-    def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+    def _line(self, y: int, width: int) -> tuple[tuple[Any, ...], Strip]:
+        """Line ``y`` of the widget and a key that names what it shows."""
         if y == 0:
-            return self._header_strip(width)
+            return self._header(width)
         index = int(self.scroll_y) + y - 1
         if 0 <= index < len(self.ids):
-            return self._row_strip(index, width)
-        return Strip([Segment(" " * width, self.rich_style)], width)
+            return self._row(index, width)
+        return ("blank", width), Strip.blank(width, self._styles()["base"])
+
+    def render_line(self, y: int) -> Strip:
+        return self._line(y, self.scrollable_content_region.width)[1]
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The lines of ``crop``, as Textual's own styling pass would make them
+        (the row padded to the content width, then the app's line filters), but
+        cached by what each line shows, not by its position.
+
+        Why: in follow mode every new batch scrolls the list, so Textual's cache
+        (by line number) misses on every visible line and styles each again,
+        making new strips that the compositor then cuts and renders again too.
+        A line that shows the same row is the same strip object here, so its cuts
+        and its rendering are cached on it. A box Textual would draw differently
+        (border, padding, outline, tint, opacity) takes Textual's path.
+        """
+        if not self._plain_box():
+            return super().render_lines(crop)
+        region_width = self.size.width
+        width = self.scrollable_content_region.width
+        content_width = self.content_region.width
+        base_background, background = self.background_colors
+        inner = Style(bgcolor=(base_background + background).rich_color)
+        filters = self.get_line_filters()
+        context = (content_width, inner, tuple(map(id, filters)))
+        final = self._final
+        strips: list[Strip] = []
+        for y in crop.line_range:
+            key, strip = self._line(y, width)
+            full_key = (key, context)
+            done = final.get(full_key)
+            if done is None:
+                done = strip.adjust_cell_length(content_width, inner)
+                for line_filter in filters:
+                    done = done.apply_filter(line_filter, background)
+                final[full_key] = done
+            strips.append(done)
+        if crop.column_span != (0, region_width):
+            x1, x2 = crop.column_span
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
+
+    def _plain_box(self) -> bool:
+        """No border, padding, outline, tint, hatch or opacity: nothing for Textual's
+        styling pass to add but the background."""
+        styles = self.styles
+        return (
+            not any(styles.gutter)
+            and not any(edge for edge, _ in styles.outline)
+            and not styles.tint.a
+            and self.opacity == 1.0
+            and styles.text_opacity == 1.0
+            and not (styles.has_rule("hatch") and styles.hatch != "none")
+            and self._border_title is None
+            and self._border_subtitle is None
+        )
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._style_cache = None
         self._cache.clear()
+        self._final.clear()
 
     def _on_focus(self, event: events.Focus) -> None:
         self._style_cache = None

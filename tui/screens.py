@@ -259,6 +259,7 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
         super().__init__()
         self.shown_note = shown_note
         """Said after "shown N requests" (what else the file will hold)."""
+        self._shown_button: RadioButton | None = None
         self.title_text = title
         self.formats = formats
         self.shown = shown
@@ -273,10 +274,8 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
                     yield RadioButton(
                         f"all {counted(self.total, 'request')}", value=True, id="scope-all"
                     )
-                    yield RadioButton(
-                        f"shown {counted(self.shown, 'request')}{self.shown_note}",
-                        id="scope-shown",
-                    )
+                    self._shown_button = RadioButton(self._shown_label(), id="scope-shown")
+                    yield self._shown_button
                 if len(self.formats) > 1:
                     with RadioSet(id="save-format"):
                         for i, fmt in enumerate(self.formats):
@@ -297,6 +296,16 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
         if pressed is None or pressed.id is None:
             return self.formats[0]
         return pressed.id.removeprefix("format-")
+
+    def _shown_label(self) -> str:
+        return f"shown {counted(self.shown, 'request')}{self.shown_note}"
+
+    def set_shown_note(self, note: str) -> None:
+        """Say what a save of the shown requests holds (counted in a worker thread:
+        the dialog does not wait for it, and may not be mounted yet)."""
+        self.shown_note = note
+        if self._shown_button is not None:
+            self._shown_button.label = self._shown_label()
 
     @on(RadioSet.Changed, "#save-format")
     def _format_changed(self) -> None:

@@ -30,6 +30,9 @@ class Status:
     """``live``, ``loading``, ``done`` or ``error``."""
     filter: str = ""
     filter_on: bool = True
+    saved_view: int = 0
+    """A session saved with the shown requests only: how many it shows (0: none)."""
+    saved_view_on: bool = True
     marked_only: bool = False
     follow: bool = True
     paused: bool = False
@@ -90,8 +93,14 @@ def status_text(status: Status, narrow: bool = False) -> Text:
         out.append(safe(status.filter), style="bold" if status.filter_on else "dim strike")
         if not status.filter_on:
             out.append(" (off)", style="dim")
-    else:
+    elif not status.saved_view:
         out.append("no filter", style="dim")
+    if status.saved_view:
+        out.append(" · " if status.filter else "")
+        out.append(
+            f"saved view ({status.saved_view:,})",
+            style="bold cyan" if status.saved_view_on else "dim strike",
+        )
     if status.marked_only:
         out.append(" · marked only", style="bold magenta")
     out.append(" │ ", style="dim")
@@ -148,6 +157,9 @@ def _narrow_text(status: Status) -> Text:
             expr = expr[: NARROW_FILTER - 1] + "…"
         out.append(" │ ", style="dim")
         out.append(expr, style="bold" if status.filter_on else "dim strike")
+    if status.saved_view:
+        out.append(" │ " if not status.filter else " ", style="dim")
+        out.append("saved", style="bold cyan" if status.saved_view_on else "dim strike")
     if status.marked_only:
         out.append(" · marked", style="bold magenta")
     out.append(" │ ", style="dim")

@@ -7,7 +7,9 @@ A session is the capture itself plus what headerwatch and the user added:
 * each annotated request's *anchor* frame carries packet comments (Wireshark's
   ``frame.comment``): ``headerwatch:finding msisdn x-up-calling-line-id=+447700900123
   (catalog, high)``, ``headerwatch:comment <text>``, ``headerwatch:mark``,
-  ``headerwatch:injected <names>``.
+  ``headerwatch:injected <names>``, and in a session of the shown requests only
+  ``headerwatch:shown`` on each of them (the file holds their whole connections;
+  reopening shows exactly those, see :attr:`RestoreResult.shown`).
 
 The anchor of a request is the first frame carrying its bytes: the first frame
 with payload whose time equals ``Request.ts`` and whose addresses and ports are
@@ -22,11 +24,12 @@ injected-header notes back onto the store's entries.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import socket
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -86,6 +89,9 @@ class SessionInfo:
     """The ``--region`` used for national phone numbers."""
     canary_sha256: tuple[str, ...] = ()
     """Digests of the canary values (never the values: the file gets shared)."""
+    shown: int = 0
+    """A session of the shown requests only: how many were shown (each tagged
+    ``headerwatch:shown``); 0 when everything in the file was."""
     version: str = field(default_factory=_tool_version)
     """headerwatch version that wrote it."""
 
@@ -119,6 +125,8 @@ class SessionInfo:
             "region": self.region,
             "canary_sha256": list(self.canary_sha256),
         }
+        if self.shown:
+            body["shown"] = self.shown
         return json.dumps({"headerwatch": body}, ensure_ascii=False)
 
     @classmethod
@@ -137,6 +145,7 @@ class SessionInfo:
             return value if isinstance(value, str) else ""
 
         digests = body.get("canary_sha256", [])
+        shown = body.get("shown", 0)
         return cls(
             source=text_of("source"),
             created=text_of("created"),
@@ -146,6 +155,7 @@ class SessionInfo:
             if isinstance(digests, list)
             else (),
             version=text_of("version"),
+            shown=shown if isinstance(shown, int) and shown > 0 else 0,
         )
 
 
@@ -183,11 +193,12 @@ def finding_comment(finding: Finding) -> str:
     )
 
 
-def entry_comments(entry: Entry, position: int | None = None) -> list[str]:
+def entry_comments(entry: Entry, position: int | None = None, shown: bool = False) -> list[str]:
     """The packet comments that describe one entry (empty when there is nothing to say).
 
     ``position`` (the request's depth on its connection) is added to every tag
-    when the anchor frame carries more than one request.
+    when the anchor frame carries more than one request. ``shown``: the entry is
+    one of the shown requests of a session saved with those only.
     """
     at = "" if position is None else f"@{position}"
     out = []
@@ -200,6 +211,8 @@ def entry_comments(entry: Entry, position: int | None = None) -> list[str]:
         out.append(f"{PREFIX}mark{at}")
     if entry.comment:
         out.append(f"{PREFIX}comment{at} {entry.comment}")
+    if shown:
+        out.append(f"{PREFIX}shown{at}")
     return out
 
 
@@ -292,7 +305,11 @@ def save_session(
     they went through the pipeline (for a live capture, the ``-w`` recording:
     flush its writer first). With ``only`` (record ids, e.g. the filtered
     view), just the frames of those records' TCP connections are kept; any
-    other request on those connections comes along, annotations included.
+    other request on those connections comes along, annotations included (the
+    packets are the evidence: cutting a request out of a keep-alive connection
+    would leave a hole that reads back as a capture gap). Each of ``only`` is
+    tagged ``headerwatch:shown`` and ``info.shown`` says how many, so that
+    reopening shows exactly those.
     The file is replaced atomically: on failure it is left as it was and
     :class:`SessionError` says why in one line.
     """
@@ -301,14 +318,19 @@ def save_session(
     pending: dict[AnchorKey, list[Entry]] = {}
     keep: set[_Conn] | None = None if only is None else set()
     wanted = None if only is None else set(only)
+    shown = 0
     for entry in entries:
         req = entry.record.request
-        if keep is not None and wanted is not None and entry.record.id in wanted:
+        chosen = wanted is not None and entry.record.id in wanted
+        if keep is not None and chosen:
             keep.add(_conn(req.src, req.sport, req.dst, req.dport))
-        if entry.record.findings or entry.marked or entry.comment or entry.injected:
+            shown += 1
+        if chosen or entry.record.findings or entry.marked or entry.comment or entry.injected:
             pending.setdefault(_anchor_key(entry.record), []).append(entry)
     captures = _open_all(sources)
     info = info if info is not None else SessionInfo.new(source=", ".join(sources))
+    if wanted is not None:
+        info = dataclasses.replace(info, shown=shown)
     decoder = Decoder()
     addresses = _Addresses()
     frames = annotated = 0
@@ -334,8 +356,8 @@ def save_session(
                     if seg is not None and seg.payload and pending:
                         anchored = pending.pop(addresses.key(seg), None)
                         if anchored:
-                            comments += _anchor_comments(anchored)
-                            annotated += len(anchored)
+                            comments += _anchor_comments(anchored, wanted)
+                            annotated += sum(1 for e in anchored if _annotated(e))
                     writer.write(frame._replace(comments=()), comments)
                     frames += 1
     except CaptureWriteError as exc:
@@ -347,11 +369,15 @@ def save_session(
         for capture in captures:
             capture.close()
     unplaced = sum(
-        len(group)
+        sum(1 for e in group if _annotated(e))
         for key, group in pending.items()
         if keep is None or _conn(key[1], key[2], key[3], key[4]) in keep
     )
     return SaveResult(out_path, frames, annotated, unplaced)
+
+
+def _annotated(entry: Entry) -> bool:
+    return bool(entry.record.findings or entry.marked or entry.comment or entry.injected)
 
 
 def requests_kept(entries: Iterable[Entry], only: Collection[int]) -> int:
@@ -359,12 +385,28 @@ def requests_kept(entries: Iterable[Entry], only: Collection[int]) -> int:
     the whole TCP connection of each chosen request (cutting one request out of a
     keep-alive connection would leave a hole that reads back as a capture gap), so
     the other requests on those connections come along."""
-    entries = list(entries)
     wanted = set(only)
-    chosen = (e.record.request for e in entries if e.record.id in wanted)
-    conns = {_conn(r.src, r.sport, r.dst, r.dport) for r in chosen}
-    every = (e.record.request for e in entries)
-    return sum(1 for r in every if _conn(r.src, r.sport, r.dst, r.dport) in conns)
+    return count_kept(entries, lambda e: e.record.id in wanted)[1]
+
+
+def count_kept(entries: Iterable[Entry], chosen: Callable[[Entry], bool]) -> tuple[int, int]:
+    """``(chosen, kept)``: how many of ``entries`` ``chosen`` accepts, and how many a
+    session of those holds with their connections (see :func:`requests_kept`).
+
+    One pass, keeping a count per connection rather than the entries: the store may
+    be large and partly on disk (the dashboard runs this in a worker thread).
+    """
+    per_conn: dict[_Conn, int] = {}
+    conns: set[_Conn] = set()
+    shown = 0
+    for entry in entries:
+        req = entry.record.request
+        conn = _conn(req.src, req.sport, req.dst, req.dport)
+        per_conn[conn] = per_conn.get(conn, 0) + 1
+        if chosen(entry):
+            shown += 1
+            conns.add(conn)
+    return shown, sum(per_conn[c] for c in conns)
 
 
 def _open_all(sources: Sequence[str]) -> list[CaptureFile]:
@@ -379,12 +421,15 @@ def _open_all(sources: Sequence[str]) -> list[CaptureFile]:
     return captures
 
 
-def _anchor_comments(group: list[Entry]) -> list[str]:
+def _anchor_comments(group: list[Entry], shown: Collection[int] | None) -> list[str]:
+    def is_shown(entry: Entry) -> bool:
+        return shown is not None and entry.record.id in shown
+
     if len(group) == 1:
-        return entry_comments(group[0])
+        return entry_comments(group[0], shown=is_shown(group[0]))
     out: list[str] = []
     for entry in sorted(group, key=lambda e: e.record.request.depth):
-        out += entry_comments(entry, entry.record.request.depth)
+        out += entry_comments(entry, entry.record.request.depth, is_shown(entry))
     return out
 
 
@@ -403,6 +448,10 @@ class RestoreResult:
     unmatched: int
     """Annotated frames no entry claimed (records evicted from the store, or a
     file edited since)."""
+    shown: frozenset[int] | None = None
+    """A session of the shown requests only (:attr:`SessionInfo.shown`): the ids
+    of the entries that were shown, for the view to show those alone; None for a
+    session of everything."""
 
 
 class SessionAnnotations:
@@ -423,6 +472,7 @@ class SessionAnnotations:
     def apply(self, store: Store) -> RestoreResult:
         """Put marks, comments and injected-header notes back onto ``store``'s entries."""
         marked = commented = injected = 0
+        shown: set[int] = set()
         claimed: set[AnchorKey] = set()
         tags = self.tags
         if tags:
@@ -448,11 +498,14 @@ class SessionAnnotations:
                     elif tag.kind == "comment":
                         store.set_comment(entry.id, tag.text)
                         commented += 1
+                    elif tag.kind == "shown":
+                        shown.add(entry.id)
                     elif tag.kind == "injected":
                         # A note for Wireshark: what was injected comes back from
                         # the reflector's echo in the saved response itself.
                         injected += 1
-        return RestoreResult(self.info, marked, commented, injected, len(tags) - len(claimed))
+        only = frozenset(shown) if self.info is not None and self.info.shown else None
+        return RestoreResult(self.info, marked, commented, injected, len(tags) - len(claimed), only)
 
 
 def load_annotations(paths: Sequence[str]) -> SessionAnnotations:

@@ -56,6 +56,10 @@ class ViewState:
         self.filter: Filter | None = compile_filter(filter_expr) if filter_expr else None
         self.filter_on = True
         self.marked_only = False
+        self.saved_view: frozenset[int] | None = None
+        """Reopening a session saved with the shown requests only: their ids (the
+        file also holds the other requests of their connections); None: none."""
+        self.saved_view_on = True
         self.floor = 0
         """Entries with ids up to this were cleared from the view (``z``); the store keeps them."""
         self.cleared = 0
@@ -90,10 +94,13 @@ class ViewState:
             match = self.filter.match
         marked_only = self.marked_only
         limit = until if until is not None else self.paused_at
+        only = self.saved_view if self.saved_view_on else None
 
         def pred(entry: Entry) -> bool:
             rid = entry.record.id
             if rid <= floor or (limit is not None and rid > limit):
+                return False
+            if only is not None and rid not in only:
                 return False
             if marked_only and not entry.marked:
                 return False
@@ -154,11 +161,19 @@ class ViewState:
             self.history.append(expr)
 
     def toggle_filter(self) -> bool:
-        """Switch the filter off or on again; False when there is none to switch."""
-        if not self.filter_expr:
+        """Switch the filter (and a saved view) off or on again; False when there is
+        none to switch."""
+        if not self.filter_expr and self.saved_view is None:
             return False
-        self.filter_on = not self.filter_on
+        # Both go off, or on, together.
+        on = not (self.filter_on if self.filter_expr else self.saved_view_on)
+        self.filter_on = self.saved_view_on = on
         return True
+
+    def restrict(self, ids: frozenset[int]) -> None:
+        """Show only ``ids`` (a session's saved view; ``toggle_filter`` lifts it)."""
+        self.saved_view = ids
+        self.saved_view_on = True
 
     def toggle_marked_only(self) -> None:
         """Show only marked requests, or everything again."""

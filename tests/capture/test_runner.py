@@ -217,3 +217,16 @@ def test_the_policy_never_says_yes_before_its_next_check() -> None:
                 pending, batches = 0, batches + 1
             check_at = policy.next_check(now)
     assert batches >= 20  # never starved: about one batch per busy interval (0.4 s) at least
+
+
+def test_a_batch_of_only_the_stats_does_not_hold_a_request_back() -> None:
+    """At 10 requests/s the stats go every ``interval`` between requests: the
+    minimum gap counts from the last batch of events, or a lone request would wait
+    up to ``min_gap`` behind a status line."""
+    policy = FlushPolicy(latency=0.02, interval=0.1, min_gap=0.1)
+    policy.due(10.0, 0, idle=True)
+    policy.delivered(10.0, 2)  # a request and its response
+    assert policy.due(10.11, 0, idle=True)  # the interval: the stats alone
+    policy.delivered(10.11, 0)
+    policy.added(10.111, 1)
+    assert policy.due(10.111, 1, idle=True)

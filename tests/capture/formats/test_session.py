@@ -163,6 +163,30 @@ def test_only_shown_keeps_whole_connections(tmp_path: Path) -> None:
     assert len(frames) == result.frames < len(list(CaptureFile(source)))
 
 
+def test_a_session_of_shown_requests_says_which_were_shown(tmp_path: Path) -> None:
+    """The file holds the whole connections; reopened, it tells which requests were
+    shown (/1 and /2 were pipelined in one frame: the tag names the position)."""
+    source = _capture(tmp_path)
+    store = _load([source])
+    ids = {e.record.request.uri: e.record.id for e in store}
+    out = str(tmp_path / "shown.pcapng")
+    result = save_session(out, [source], store, only={ids["/ad"], ids["/1"]})
+    assert result.annotated == 1  # /ad's findings; being shown is no annotation
+    info = read_session_info(out)
+    assert info is not None and info.shown == 2
+    reopened = _load([out])
+    restored = restore(reopened, [out])
+    assert restored.shown is not None
+    shown = {e.record.request.uri for e in reopened if e.record.id in restored.shown}
+    assert shown == {"/ad", "/1"}
+    assert len(reopened) == 3  # /2 came along with /1's connection
+    everything = str(tmp_path / "all.pcapng")
+    save_session(everything, [source], store)
+    assert restore(_load([everything]), [everything]).shown is None
+    info = read_session_info(everything)
+    assert info is not None and info.shown == 0
+
+
 def test_a_request_in_ip_fragments_is_kept_whole_in_a_session_of_shown_requests(
     tmp_path: Path,
 ) -> None:

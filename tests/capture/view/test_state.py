@@ -76,6 +76,24 @@ def test_switching_the_filter_off_keeps_the_expression() -> None:
     assert not ViewState(Store()).toggle_filter()  # nothing to switch
 
 
+def test_a_saved_view_shows_its_requests_and_goes_off_and_on_with_the_filter() -> None:
+    """A session saved with the shown requests only reopens showing those."""
+    view = ViewState(_store(6))
+    view.restrict(frozenset({2, 3, 5}))
+
+    def shown() -> list[int]:
+        job = view.start_refilter()
+        return view.finish_refilter(job, job.run()) or []
+
+    assert shown() == [2, 3, 5]
+    view.set_filter("~id")
+    assert shown() == [2]  # both apply
+    assert view.toggle_filter() and shown() == [1, 2, 3, 4, 5, 6]
+    assert view.toggle_filter() and shown() == [2]
+    view.set_filter("")
+    assert view.toggle_filter() and shown() == [1, 2, 3, 4, 5, 6]  # no filter: still a switch
+
+
 def test_a_stale_refilter_is_dropped_and_entries_that_came_meanwhile_are_added() -> None:
     store = _store(4)
     view = ViewState(store)
