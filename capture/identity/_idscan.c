@@ -84,7 +84,7 @@ seven_pairs(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t p)
 }
 
 /* detector._WRAPPED_VALUE matched at the '=' at i:
- *   =\s*"?(?:(?:2[bB])?(?:3[0-9]){7}|[KMNO][A-Za-z0-9+/_-]{9,25}={0,2}"?(?:[;&\s]|$))
+ *   =\s*"?(?:(?:2[bB])?(?:3[0-9]){7}|[KMNO][A-Za-z0-9+/_-]{9,25}(?:=|%3[dD]){0,2}"?(?:[;&\s]|$))
  * Backtracking into \s* or "? cannot help (what follows them starts with neither a
  * space nor a quote), and the base64 run must be the whole run (the characters that
  * may follow it are not base64 characters), so one pass decides. */
@@ -107,11 +107,21 @@ wrapped_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
         Py_ssize_t run = r - (p + 1);
         if (run < 9 || run > 25)
             return 0;
-        int equals = 0;
-        while (equals < 2 && r + equals < n && s[r + equals] == '=')
-            equals++;
-        for (int j = equals; j >= 0; j--) {
-            Py_ssize_t t = r + j;
+        /* Up to two padding units, each "=" or "%3D" (padding percent-encoded). */
+        Py_ssize_t ends[3] = {r, r, r};
+        int units = 0;
+        while (units < 2) {
+            Py_ssize_t q = ends[units];
+            if (q < n && s[q] == '=')
+                ends[units + 1] = q + 1;
+            else if (q + 2 < n && s[q] == '%' && s[q + 1] == '3' && (s[q + 2] == 'd' || s[q + 2] == 'D'))
+                ends[units + 1] = q + 3;
+            else
+                break;
+            units++;
+        }
+        for (int j = units; j >= 0; j--) {
+            Py_ssize_t t = ends[j];
             if (t < n && s[t] == '"' && terminator(s, n, t + 1))
                 return 1;
             if (terminator(s, n, t))
@@ -151,12 +161,15 @@ values_matter(const Py_UCS1 *s, Py_ssize_t n)
         case '@':
             return 1;
         case '%':
-            /* _PCT_WRAPPED: %(?:2[bB]|40|3[0-9]); and "tel%3", "sip%3", "TEL%3". */
-            if (i + 2 < n) {
-                Py_UCS1 a = s[i + 1], b = s[i + 2];
+            /* _PCT_WRAPPED: %(?:25)?(?:2[bB]|40|3[0-9]) ("%25": encoded twice); and
+             * "tel%3", "sip%3", "TEL%3". */
+            for (Py_ssize_t k = i + 1; k <= i + 3 && k + 1 < n; k += 2) {
+                Py_UCS1 a = s[k], b = s[k + 1];
                 if ((a == '2' && (b == 'b' || b == 'B')) || (a == '4' && b == '0') ||
                     (a == '3' && is_digit(b)))
                     return 1;
+                if (a != '2' || b != '5')
+                    break;
             }
             if (i + 1 < n && s[i + 1] == '3' &&
                 (before(s, i, "tel", 3, 0) || before(s, i, "sip", 3, 0) ||
