@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import math
 import socket
 import struct
 from collections import OrderedDict, deque
@@ -74,6 +75,8 @@ _HALF_OPEN = struct.Struct("<qddIIIIB")
 """A half-open connection: id, first and last capture time, then per direction the
 initial and next sequence numbers, and flags (:data:`_ISN0` ...)."""
 _ISN0, _ISN1, _NEXT0, _NEXT1, _CLIENT_KNOWN, _CLIENT_B = 1, 2, 4, 8, 16, 32
+_HALF_OPEN_LAST = struct.Struct("<16xd")
+"""The last capture time in a :data:`_HALF_OPEN` state."""
 
 
 def _packed_key(src: bytes, sport: int, dst: bytes, dport: int) -> bytes:
@@ -286,8 +289,17 @@ class Reassembler:
         # compact: packed key (in the orientation of the first segment) -> packed
         # state (_HALF_OPEN). A connection moves to _flows with its first data.
         self._half_open: dict[bytes, bytes] = {}
-        # Their keys, oldest first (entries whose key is gone are stale, skipped).
+        # Their keys, oldest first (entries whose key is gone are stale, skipped):
+        # the order in which a full table evicts them.
         self._half_open_order: deque[bytes] = deque()
+        # Their keys again, filed by the capture second in which their idle time may
+        # run out: floor(last activity + idle timeout) when filed. Activity since
+        # only makes it later, so a sweep looks at the seconds that are due and
+        # files again the keys found active; a key is filed once per opening and
+        # per sweep that finds it active, and stale keys are dropped as met.
+        self._half_open_due: dict[int, list[bytes]] = {}
+        self._half_open_seconds: list[int] = []  # the keys of _half_open_due, a heap
+        self._half_open_filed = 0  # keys in _half_open_due, stale ones too
         self._next_id = 1
         self._buffered = 0
         self.frame_no = 0
@@ -538,7 +550,18 @@ class Reassembler:
         state = _HALF_OPEN.pack(flow_id, seg.ts, seg.ts, 0, 0, 0, 0, 0)
         self._half_open[packed] = self._half_open_update(state, 0, seg)
         self._half_open_order.append(packed)
+        self._file_half_open(packed, seg.ts)
         self._make_room()
+
+    def _file_half_open(self, packed: bytes, last: float) -> None:
+        """File a half-open connection under the second its idle time may run out."""
+        second = math.floor(last + self.limits.idle_timeout)
+        keys = self._half_open_due.get(second)
+        if keys is None:
+            self._half_open_due[second] = keys = []
+            heapq.heappush(self._half_open_seconds, second)
+        keys.append(packed)
+        self._half_open_filed += 1
 
     @staticmethod
     def _half_open_update(state: bytes, direction: int, seg: Segment) -> bytes:
@@ -832,29 +855,49 @@ class Reassembler:
     def _sweep_half_open(self, limit: float) -> None:
         """Close half-open connections silent since before ``limit``.
 
-        The queue is in order of opening: one opened since ``limit`` ends the walk
-        (so are all behind it); one opened before but active since goes to the back.
+        Only the connections filed under a second that is due are looked at (see
+        :meth:`_file_half_open`): those found active since are filed again. The
+        second after the due ones is looked at too, so that rounding in ``last +
+        idle timeout`` can never keep a connection that is due from closing. (A
+        queue in order of opening, with active connections sent to its back, was
+        not in order of activity: a connection behind a newer one closed late,
+        and a split scan, whose processes saw other queues, gave another answer.)
         """
-        order, half_open = self._half_open_order, self._half_open
-        for _ in range(len(order)):  # each entry once: those sent to the back stay
-            packed = order[0]
-            state = half_open.get(packed)
-            if state is None:
-                order.popleft()
-                continue
-            _, start, last, *_ = _HALF_OPEN.unpack(state)
-            if start >= limit:
-                break
-            order.popleft()
-            if last >= limit:
-                order.append(packed)
-                continue
-            del half_open[packed]
-            key = _unpacked_key(packed)
-            if self.owns is None or self.owns(key):
-                self.counters["flows_idle_closed"] += 1
-            self._closed.add(key, last)
+        due, seconds, half_open = self._half_open_due, self._half_open_seconds, self._half_open
+        horizon = limit + self.limits.idle_timeout + 1.0
+        batches = []
+        while seconds and seconds[0] <= horizon:
+            batches.append(due.pop(heapq.heappop(seconds)))
+        seen: set[bytes] = set()
+        for keys in batches:
+            self._half_open_filed -= len(keys)
+            for packed in keys:
+                if packed in seen:
+                    continue
+                seen.add(packed)
+                state = half_open.get(packed)
+                if state is None:
+                    continue
+                last: float = _HALF_OPEN_LAST.unpack_from(state)[0]
+                if last >= limit:
+                    self._file_half_open(packed, last)
+                    continue
+                del half_open[packed]
+                key = _unpacked_key(packed)
+                if self.owns is None or self.owns(key):
+                    self.counters["flows_idle_closed"] += 1
+                self._closed.add(key, last)
+        if self._half_open_filed > 2 * len(half_open) + 1024:
+            self._refile_half_open()
         self._compact_half_open_order()
+
+    def _refile_half_open(self) -> None:
+        """File every half-open connection anew, when most filed keys are stale."""
+        self._half_open_due.clear()
+        self._half_open_seconds.clear()
+        self._half_open_filed = 0
+        for packed, state in self._half_open.items():
+            self._file_half_open(packed, _HALF_OPEN_LAST.unpack_from(state)[0])
 
     def flush(self) -> None:
         """End of input: close every connection, reporting unfilled holes as gaps."""
@@ -866,6 +909,9 @@ class Reassembler:
             self._closed.add(_unpacked_key(packed), _HALF_OPEN.unpack(state)[2])
         self._half_open.clear()
         self._half_open_order.clear()
+        self._half_open_due.clear()
+        self._half_open_seconds.clear()
+        self._half_open_filed = 0
 
     def tick(self, ts: float) -> None:
         """Time passes (capture time): close connections idle too long, once a second.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capture.net.decode import ACK, FIN, RST, SYN, Segment
 from capture.net.reassembly import FLOW_COST, HALF_OPEN_COST, Flow, Limits, Reassembler
@@ -496,3 +498,56 @@ def test_state_bytes_never_go_negative_and_come_back_to_zero() -> None:
     assert r.counters["half_open_evicted"] + r.counters["flows_evicted"] > 0
     r.flush()
     assert r.state_bytes == 0 and r.active_flows == 0
+
+
+def test_a_half_open_connection_behind_a_newer_one_still_closes_on_time() -> None:
+    """Port 1 opens at t=0 and is last heard at t=3; port 2 opens at t=5 and stays
+    busy. At t=14 port 1 has been quiet for 11 s and closes, although it was
+    opened first and seen active at the sweep at t=11. (A queue in order of
+    opening, with port 1 sent behind port 2 at t=11, kept it until port 2 went.)"""
+    r = Reassembler(Recorder(), Limits(idle_timeout=10))
+    r.feed(_syn(1, ts=0.0))
+    r.feed(_syn(1, ts=3.0))  # the SYN again: still half-open, active
+    r.feed(_syn(2, ts=5.0))
+    r.tick(11.0)
+    assert r.half_open_flows == 2
+    r.feed(_syn(2, ts=13.0))
+    r.tick(14.0)
+    assert r.half_open_flows == 1
+    assert r.counters["flows_idle_closed"] == 1
+    r.feed(_data(1, ts=14.5))  # port 1 was closed: its data comes late
+    assert r.counters["late_segments"] == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(1, 6), st.floats(0.0, 4.0, allow_nan=False)),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_idle_half_open_connections_close_exactly_when_quiet_too_long(
+    steps: list[tuple[int, float]],
+) -> None:
+    """Against a model: at every sweep (once a capture second), the half-open
+    connections quiet for longer than the idle time close, and only those."""
+    idle = 5.0
+    r = Reassembler(Recorder(), Limits(idle_timeout=idle))
+    last: dict[int, float] = {}
+    closed = 0
+    sweep_due = 0.0
+    ts = 0.0
+    for port, pause in steps:
+        ts += pause
+        r.feed(_syn(port, ts=ts))  # opens, or is heard again (same ISN)
+        last[port] = ts
+        r.tick(ts)
+        if ts >= sweep_due:
+            sweep_due = ts + 1.0
+            quiet = [p for p, t in last.items() if t < ts - idle]
+            closed += len(quiet)
+            for p in quiet:
+                del last[p]
+        assert r.half_open_flows == len(last)
+        assert r.counters["flows_idle_closed"] == closed
