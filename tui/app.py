@@ -384,10 +384,29 @@ class MainScreen(Screen[None]):
         """Open the detail of the request under the cursor."""
         self.open_detail()
 
+    @property
+    def full_view(self) -> bool:
+        """Whether the request's detail has the whole body (``v``)."""
+        return self.has_class("-full-view")
+
+    def action_full_view(self) -> None:
+        """The request under the cursor full screen (as mitmproxy's flow view), or back
+        to the list; the cursor keys still move from request to request."""
+        if self.full_view:
+            self.remove_class("-full-view")
+            self.requests.focus()
+            return
+        self.open_detail()
+        self.add_class("-full-view")
+        self.detail.focus()
+
     def action_back(self) -> None:
-        """Close the filter input, the exposure overlay or the detail pane; focus the list."""
+        """Close the filter input, the full-screen view, the exposure overlay or the
+        detail pane; focus the list."""
         if self.filter_bar.is_open:
             self.filter_bar.close()
+        elif self.full_view:
+            self.remove_class("-full-view")
         elif self.narrow and self.exposure_shown[True]:
             self.action_exposure()
         elif self.detail.is_open:
