@@ -281,6 +281,7 @@ class MainScreen(Screen[None]):
                 stats=hw.stats,
                 evicted=hw.store.evicted,
                 cleared=view.cleared,
+                deleted=view.deleted_shown,
             )
         )
 
@@ -512,18 +513,37 @@ class MainScreen(Screen[None]):
         """Clear the view: requests so far are hidden (the store and saves keep them)."""
         self.view.clear()
         self.requests.clear()
-        self.exposure.recount((), self.view.cleared, self.hw.stats.clock)
+        self.exposure.recount((), self.view.cleared, self.hw.stats.clock, self.view.deleted_shown)
         if self.detail.is_open:
             self.detail.show(None)
         self.update_status()
 
-    def action_undo_clear(self) -> None:
-        """Bring back what the last clear (``z``) hid."""
-        if not self.view.undo_clear():
-            self.app.notify("nothing cleared (z clears the view)", severity="warning")
+    def recount_exposure(self) -> None:
+        """The exposure panel counts afresh what the view covers (after ``d`` or ``u``)."""
+        view = self.view
+        records = [e.record for e in view.since_clear()]
+        self.exposure.recount(records, view.cleared, self.hw.stats.clock, view.deleted_shown)
+
+    def action_delete(self) -> None:
+        """Take the request under the cursor out of the view (mitmproxy's ``d``); the
+        store, saves and exports of everything keep it, ``u`` brings it back."""
+        entry_id = self.requests.cursor_id
+        if entry_id is None:
+            self.app.notify("no request to delete", severity="warning")
             return
-        records = [e.record for e in self.view.since_clear()]
-        self.exposure.recount(records, self.view.cleared, self.hw.stats.clock)
+        self.view.delete(entry_id)
+        self.requests.remove_row(entry_id)
+        self.recount_exposure()
+        self.update_status()
+
+    def action_undo_clear(self) -> None:
+        """Bring back what the last clear (``z``) hid, or the last deleted row (``d``)."""
+        if not self.view.undo_clear():
+            self.app.notify(
+                "nothing to undo (z clears the view, d deletes a row)", severity="warning"
+            )
+            return
+        self.recount_exposure()
         self.refilter()
 
     def action_save(self) -> None:

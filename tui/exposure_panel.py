@@ -37,9 +37,9 @@ _KIND_STYLE = {
 }
 
 
-def summary_text(exposure: Exposure, cleared: int = 0) -> Text:
+def summary_text(exposure: Exposure, cleared: int = 0, deleted: int = 0) -> Text:
     """Totals; after a clear (``z``), labelled as counted since it, with how many
-    requests it hid (the status line says the same)."""
+    requests it hid, and how many rows ``d`` took out (the status line says the same)."""
     out = Text(end="")
     if cleared:
         out.append("since z: ", style="bold yellow")
@@ -53,6 +53,8 @@ def summary_text(exposure: Exposure, cleared: int = 0) -> Text:
         out.append(f" · {dropped:,} not tracked (tables full)", style="yellow")
     if cleared:
         out.append(f"\n{cleared:,} cleared by z (u brings them back)", style="dim")
+    if deleted:
+        out.append(f"\n{deleted:,} deleted by d, not counted (u brings them back)", style="dim")
     return out
 
 
@@ -196,9 +198,11 @@ class ExposurePanel(VerticalScroll):
         self.exposure = Exposure()
         self._drawn_version = -1
         self._drawn_width: int | None = None
-        self._drawn_cleared = 0
+        self._drawn_cleared = (0, 0)
         self.cleared = 0
         """Requests hidden by the view's clear point (labelled in the summary)."""
+        self.deleted = 0
+        """Rows taken out of the view with ``d`` (labelled in the summary)."""
         self._body = Text("")
         self._body_lines = -1
 
@@ -223,9 +227,12 @@ class ExposurePanel(VerticalScroll):
         """Capture time ``ts`` has come: the series move on even without traffic."""
         self.exposure.tick(ts)
 
-    def recount(self, records: Iterable[Record], cleared: int, clock: float | None) -> None:
-        """Count ``records`` afresh: what the view covers after a clear (``z``, none)
-        or its undo (``u``); ``cleared``: how many requests the clear point hides."""
+    def recount(
+        self, records: Iterable[Record], cleared: int, clock: float | None, deleted: int = 0
+    ) -> None:
+        """Count ``records`` afresh: what the view covers after a clear (``z``, none),
+        a delete (``d``) or an undo (``u``); ``cleared``: how many requests the clear
+        point hides, ``deleted``: how many rows ``d`` took out after it."""
         exposure = self.exposure
         exposure.clear()
         for record in records:
@@ -233,6 +240,7 @@ class ExposurePanel(VerticalScroll):
         if clock is not None:
             exposure.tick(clock)
         self.cleared = cleared
+        self.deleted = deleted
         self.redraw()
 
     def _line_cells(self) -> int | None:
@@ -256,9 +264,10 @@ class ExposurePanel(VerticalScroll):
         # One-line widgets keep their size: no layout pass for them (a layout of the
         # whole screen twice a second would show as latency in the request list).
         self.query_one("#exposure-summary", Static).update(
-            summary_text(exposure, self.cleared), layout=self.cleared != self._drawn_cleared
+            summary_text(exposure, self.cleared, self.deleted),
+            layout=(self.cleared, self.deleted) != self._drawn_cleared,
         )
-        self._drawn_cleared = self.cleared
+        self._drawn_cleared = (self.cleared, self.deleted)
         requests, identities = exposure.series()
         # The last 60 seconds: one bar a second fits the panel.
         req = list(requests[-60:])

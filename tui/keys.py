@@ -82,7 +82,8 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("save", "w", "save", "Save"),
     KeyAction("export", "x", "export", "Export"),
     KeyAction("clear", "z", "clear", "Clear view", show=False),
-    KeyAction("undo_clear", "u", "undo_clear", "Undo clear", show=False),
+    KeyAction("delete", "d", "delete", "Delete row", show=False),
+    KeyAction("undo_clear", "u", "undo_clear", "Undo z or d", show=False),
     KeyAction("quit", "q", "app.quit", "Quit"),
 )
 
