@@ -387,7 +387,7 @@ class MainScreen(Screen[None]):
 
     @property
     def full_view(self) -> bool:
-        """Whether the request's detail has the whole body (``v``)."""
+        """Whether the request's detail has the whole body (``+``)."""
         return self.has_class("-full-view")
 
     def action_full_view(self) -> None:

@@ -1,5 +1,5 @@
-"""v shows one request full screen (mitmproxy's flow view): the list and the exposure
-panel give way, j/k still move from request to request, v or esc goes back."""
+"""+ shows one request full screen (mitmproxy's flow view): the list and the exposure
+panel give way, j/k still move from request to request, + or esc goes back."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ def _detail_plain(app: object) -> str:
     return app.main.detail.query_one("#detail-text").render().plain  # type: ignore[attr-defined, no-any-return]
 
 
-async def test_v_shows_the_request_full_screen_and_j_k_move_within_it() -> None:
+async def test_plus_shows_the_request_full_screen_and_j_k_move_within_it() -> None:
     app = make_app(source_name="demo")
     async with app.run_test(size=(80, 24)) as pilot:
         events, counters = demo_capture_events()
@@ -19,7 +19,7 @@ async def test_v_shows_the_request_full_screen_and_j_k_move_within_it() -> None:
         app.post_message(StatsUpdated(counters))
         await pilot.pause()
         main = app.main
-        await pilot.press("k", "v")  # the ad request: MSISDN and IMEI
+        await pilot.press("k", "plus")  # the ad request: MSISDN and IMEI
         await pilot.pause()
         assert main.full_view and not main.requests.display and not main.exposure.display
         # The detail has the body: every row between the title and the status line.
@@ -29,10 +29,10 @@ async def test_v_shows_the_request_full_screen_and_j_k_move_within_it() -> None:
         await pilot.press("k")
         await pilot.pause()
         assert "#26 " in _detail_plain(app)
-        await pilot.press("v")  # back to the list, the cursor where the view left it
+        await pilot.press("plus")  # back to the list, the cursor where the view left it
         await pilot.pause()
         assert not main.full_view and main.requests.display and main.requests.has_focus
         assert main.requests.cursor_id == 26
-        await pilot.press("v", "escape")
+        await pilot.press("plus", "escape")
         await pilot.pause()
         assert not main.full_view and main.requests.display and main.detail.display
