@@ -60,6 +60,8 @@ def summary_text(exposure: Exposure, cleared: int = 0, deleted: int = 0) -> Text
 
 MIN_VALUE_CELLS = 16
 """A value is never cut shorter than this (the line wraps instead)."""
+MIN_NAME_CELLS = 10
+"""Nor a host or header name shorter than this."""
 
 
 def _wrapped(out: Text, text: str, width: int | None, indent: str = "  ") -> None:
@@ -131,10 +133,17 @@ def exposure_text(exposure: Exposure, width: int | None = None) -> Text:
         cells = len(f"{hosts[0].requests:,}")  # the most, first
         for receiver in hosts[:MAX_IDENTITIES_SHOWN]:
             # Count first, in a column (as below): it cannot wrap away from its label.
-            out.append(f"  {receiver.requests:>{cells},} req  ", style="bold")
-            out.append(safe(receiver.host))
+            count = f"  {receiver.requests:>{cells},} req  "
+            received = safe(_kinds(receiver.identities))
+            name = safe(receiver.host)
+            if width is not None:
+                # A long host name is cut in its middle rather than wrapping the line.
+                room = width - len(count) - 3 - cell_len(received)
+                name = shorten_middle(name, max(room, MIN_NAME_CELLS))
+            out.append(count, style="bold")
+            out.append(name)
             out.append(" ← ", style="dim")
-            out.append(safe(_kinds(receiver.identities)), style="bold red")
+            out.append(received, style="bold red")
             out.append("\n")
         if len(hosts) > MAX_IDENTITIES_SHOWN:
             more = counted(len(hosts) - MAX_IDENTITIES_SHOWN, "more host")
@@ -173,9 +182,14 @@ def exposure_text(exposure: Exposure, width: int | None = None) -> Text:
         out.append("\nRequests per identity header\n", style="bold underline")
         cells = len(f"{carriers[0].requests:,}")  # the most, first
         for carrier in carriers[:MAX_CARRIERS_SHOWN]:
-            out.append(f"  {carrier.requests:>{cells},} req  ", style="bold")
+            count = f"  {carrier.requests:>{cells},} req  "
+            name = safe(carrier.name)
+            if width is not None:
+                room = width - len(count) - len(carrier.where) - 1
+                name = shorten_middle(name, max(room, MIN_NAME_CELLS))
+            out.append(count, style="bold")
             out.append(f"{carrier.where} ", style="dim")
-            out.append(safe(carrier.name))
+            out.append(name)
             out.append("\n")
     out.rstrip()
     return out

@@ -78,6 +78,14 @@ def test_a_long_token_is_cut_in_its_middle_in_the_panel_and_whole_in_the_detail(
     uidh_block = lines[lines.index(line) : lines.index("  via header X-UIDH") + 1]
     assert all(len(line) <= width for line in uidh_block), uidh_block
     assert "  advertising 'perma-cookie' injected into every" in lines
+    # A host name too long for its line is cut the same way (a 40-column panel).
+    narrow = exposure_text(exposure, 34).plain.splitlines()
+    hosts = narrow[narrow.index("Hosts ← identities they received") + 1 :]
+    assert "  6 req  www.guar…n.co.uk ← MSISDN" in hosts
+    assert "  6 req  www.bbc.co.uk ← MSISDN" in hosts  # it fits: whole
+    assert "  1 req  ads.a…ample ← MSISDN IMEI" in hosts  # 10 cells at the least
+    assert "  19 req  header x-up-cal…-line-id" in narrow  # a header's name too
+    assert all(len(line) <= 34 for line in narrow if "req" in line and "TRKID" not in line)
     # Wide enough, nothing is cut; with no width (tests, reports), neither.
     assert f"● TRKID {UIDH}  1 req" in exposure_text(exposure, 120).plain.splitlines()
     assert f"● TRKID {UIDH}  1 req" in exposure_text(exposure).plain.splitlines()
