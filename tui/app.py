@@ -281,6 +281,7 @@ class MainScreen(Screen[None]):
                 stats=hw.stats,
                 evicted=hw.store.evicted,
                 cleared=view.cleared,
+                deleted=view.deleted_shown,
             )
         )
 
@@ -384,10 +385,29 @@ class MainScreen(Screen[None]):
         """Open the detail of the request under the cursor."""
         self.open_detail()
 
+    @property
+    def full_view(self) -> bool:
+        """Whether the request's detail has the whole body (``+``)."""
+        return self.has_class("-full-view")
+
+    def action_full_view(self) -> None:
+        """The request under the cursor full screen (as mitmproxy's flow view), or back
+        to the list; the cursor keys still move from request to request."""
+        if self.full_view:
+            self.remove_class("-full-view")
+            self.requests.focus()
+            return
+        self.open_detail()
+        self.add_class("-full-view")
+        self.detail.focus()
+
     def action_back(self) -> None:
-        """Close the filter input, the exposure overlay or the detail pane; focus the list."""
+        """Close the filter input, the full-screen view, the exposure overlay or the
+        detail pane; focus the list."""
         if self.filter_bar.is_open:
             self.filter_bar.close()
+        elif self.full_view:
+            self.remove_class("-full-view")
         elif self.narrow and self.exposure_shown[True]:
             self.action_exposure()
         elif self.detail.is_open:
@@ -493,18 +513,37 @@ class MainScreen(Screen[None]):
         """Clear the view: requests so far are hidden (the store and saves keep them)."""
         self.view.clear()
         self.requests.clear()
-        self.exposure.recount((), self.view.cleared, self.hw.stats.clock)
+        self.exposure.recount((), self.view.cleared, self.hw.stats.clock, self.view.deleted_shown)
         if self.detail.is_open:
             self.detail.show(None)
         self.update_status()
 
-    def action_undo_clear(self) -> None:
-        """Bring back what the last clear (``z``) hid."""
-        if not self.view.undo_clear():
-            self.app.notify("nothing cleared (z clears the view)", severity="warning")
+    def recount_exposure(self) -> None:
+        """The exposure panel counts afresh what the view covers (after ``d`` or ``u``)."""
+        view = self.view
+        records = [e.record for e in view.since_clear()]
+        self.exposure.recount(records, view.cleared, self.hw.stats.clock, view.deleted_shown)
+
+    def action_delete(self) -> None:
+        """Take the request under the cursor out of the view (mitmproxy's ``d``); the
+        store, saves and exports of everything keep it, ``u`` brings it back."""
+        entry_id = self.requests.cursor_id
+        if entry_id is None:
+            self.app.notify("no request to delete", severity="warning")
             return
-        records = [e.record for e in self.view.since_clear()]
-        self.exposure.recount(records, self.view.cleared, self.hw.stats.clock)
+        self.view.delete(entry_id)
+        self.requests.remove_row(entry_id)
+        self.recount_exposure()
+        self.update_status()
+
+    def action_undo_clear(self) -> None:
+        """Bring back what the last clear (``z``) hid, or the last deleted row (``d``)."""
+        if not self.view.undo_clear():
+            self.app.notify(
+                "nothing to undo (z clears the view, d deletes a row)", severity="warning"
+            )
+            return
+        self.recount_exposure()
         self.refilter()
 
     def action_save(self) -> None:

@@ -6,8 +6,10 @@ redraws at most twice a second, and only when the aggregate changed.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -16,7 +18,7 @@ from textual.widgets import Sparkline, Static
 from capture.model import Event, Record
 from capture.text import counted
 from capture.view.exposure import Exposure
-from tui.render import KIND_LABEL, safe
+from tui.render import KIND_LABEL, safe, shorten_middle
 
 REDRAW_INTERVAL = 0.5
 MAX_IDENTITIES_SHOWN = 20
@@ -35,9 +37,9 @@ _KIND_STYLE = {
 }
 
 
-def summary_text(exposure: Exposure, cleared: int = 0) -> Text:
+def summary_text(exposure: Exposure, cleared: int = 0, deleted: int = 0) -> Text:
     """Totals; after a clear (``z``), labelled as counted since it, with how many
-    requests it hid (the status line says the same)."""
+    requests it hid, and how many rows ``d`` took out (the status line says the same)."""
     out = Text(end="")
     if cleared:
         out.append("since z: ", style="bold yellow")
@@ -51,11 +53,43 @@ def summary_text(exposure: Exposure, cleared: int = 0) -> Text:
         out.append(f" · {dropped:,} not tracked (tables full)", style="yellow")
     if cleared:
         out.append(f"\n{cleared:,} cleared by z (u brings them back)", style="dim")
+    if deleted:
+        out.append(f"\n{deleted:,} deleted by d, not counted (u brings them back)", style="dim")
     return out
 
 
-def exposure_text(exposure: Exposure) -> Text:
-    """Identities with the hosts that received them, hosts with their identities, carriers."""
+MIN_VALUE_CELLS = 16
+"""A value is never cut shorter than this (the line wraps instead)."""
+MIN_NAME_CELLS = 10
+"""Nor a host or header name shorter than this."""
+
+
+def _wrapped(out: Text, text: str, width: int | None, indent: str = "  ") -> None:
+    """``text`` on lines of ``width`` cells, each indented (a long detail stays readable
+    under its identity instead of wrapping back to the panel's edge)."""
+    if width is None or len(indent) + cell_len(text) <= width:
+        out.append(indent + text + "\n")
+        return
+    for line in textwrap.wrap(text, max(width - len(indent), MIN_VALUE_CELLS)) or [""]:
+        out.append(indent + line + "\n")
+
+
+def _kinds(identities: Iterable[tuple[str, str]]) -> str:
+    """``MSISDN IMEI``: each kind once, ``×N`` when several values of it."""
+    counts: dict[str, int] = {}
+    for kind, _ in identities:
+        label = KIND_LABEL.get(kind, kind.upper())
+        counts[label] = counts.get(label, 0) + 1
+    return " ".join(label if n == 1 else f"{label}×{n}" for label, n in counts.items())
+
+
+def exposure_text(exposure: Exposure, width: int | None = None) -> Text:
+    """Identities with the hosts that received them, hosts with their identities, carriers.
+
+    Every count is labelled and counts requests (``6 req``). ``width``: the cells a
+    line has; a value too long for its line (an X-UIDH token) is cut in its middle,
+    keeping its start and end (the detail of a request shows it whole).
+    """
     out = Text(end="")
     identities = exposure.identities()
     out.append("Identities → hosts that received them\n", style="bold underline")
@@ -63,15 +97,19 @@ def exposure_text(exposure: Exposure) -> Text:
         out.append("  none seen yet\n", style="dim")
     for ident in identities[:MAX_IDENTITIES_SHOWN]:
         style = _KIND_STYLE.get(ident.kind, "bold")
+        label = safe(KIND_LABEL.get(ident.kind, ident.kind.upper()))
+        count = f"  {ident.requests:,} req"
+        value = safe(ident.value)
+        if width is not None:
+            room = width - 3 - cell_len(label) - len(count)
+            value = shorten_middle(value, max(room, MIN_VALUE_CELLS))
         out.append("● ", style=style)
-        out.append(safe(KIND_LABEL.get(ident.kind, ident.kind.upper())), style=style)
+        out.append(label, style=style)
         out.append(" ")
-        out.append(safe(ident.value), style="bold")
-        out.append(f"  {ident.requests:,} req\n", style="dim")
+        out.append(value, style="bold")
+        out.append(count + "\n", style="dim")
         if ident.detail:
-            out.append("  ")
-            out.append(safe(ident.detail))
-            out.append("\n")
+            _wrapped(out, safe(ident.detail), width)
         if ident.carriers:
             out.append("  via ", style="dim")
             out.append(safe(", ".join(ident.carriers[:3])))
@@ -81,7 +119,7 @@ def exposure_text(exposure: Exposure) -> Text:
         for host in ident.hosts[:MAX_HOSTS_SHOWN]:
             out.append("  → ", style=style)
             out.append(safe(host.host))
-            out.append(f" ({host.requests:,})\n", style="dim")
+            out.append(f"  {host.requests:,} req\n", style="dim")
         if len(ident.hosts) > MAX_HOSTS_SHOWN:
             more = counted(len(ident.hosts) - MAX_HOSTS_SHOWN, "more host")
             out.append(f"  → … {more}\n", style="dim")
@@ -91,20 +129,22 @@ def exposure_text(exposure: Exposure) -> Text:
 
     hosts = exposure.hosts()
     if hosts:
-        by_host: dict[str, list[str]] = {}
-        for ident in identities:
-            label = KIND_LABEL.get(ident.kind, ident.kind.upper())
-            for host in ident.hosts:
-                labels = by_host.setdefault(host.host, [])
-                if label not in labels:
-                    labels.append(label)
-        out.append("\nHosts ← identities\n", style="bold underline")
-        for host_name, count in hosts[:MAX_IDENTITIES_SHOWN]:
-            out.append("  ")
-            out.append(safe(host_name))
+        out.append("\nHosts ← identities they received\n", style="bold underline")
+        cells = len(f"{hosts[0].requests:,}")  # the most, first
+        for receiver in hosts[:MAX_IDENTITIES_SHOWN]:
+            # Count first, in a column (as below): it cannot wrap away from its label.
+            count = f"  {receiver.requests:>{cells},} req  "
+            received = safe(_kinds(receiver.identities))
+            name = safe(receiver.host)
+            if width is not None:
+                # A long host name is cut in its middle rather than wrapping the line.
+                room = width - len(count) - 3 - cell_len(received)
+                name = shorten_middle(name, max(room, MIN_NAME_CELLS))
+            out.append(count, style="bold")
+            out.append(name)
             out.append(" ← ", style="dim")
-            out.append(safe(" ".join(by_host.get(host_name, []))), style="bold red")
-            out.append(f" ({count:,})\n", style="dim")
+            out.append(received, style="bold red")
+            out.append("\n")
         if len(hosts) > MAX_IDENTITIES_SHOWN:
             more = counted(len(hosts) - MAX_IDENTITIES_SHOWN, "more host")
             out.append(f"  … {more}\n", style="dim")
@@ -116,7 +156,10 @@ def exposure_text(exposure: Exposure) -> Text:
         for app in apps[:MAX_IDENTITIES_SHOWN]:
             out.append("  ")
             out.append(safe(app.app), style="bold")
-            out.append(f"  {app.identity_requests:,}/{app.requests:,} req", style="dim")
+            out.append(
+                f"  {app.requests:,} req, {app.identity_requests:,} with identities",
+                style="dim",
+            )
             if app.identities:
                 kinds: list[str] = []
                 for kind, _ in app.identities:
@@ -137,10 +180,16 @@ def exposure_text(exposure: Exposure) -> Text:
     carriers = exposure.carriers()
     if carriers:
         out.append("\nRequests per identity header\n", style="bold underline")
+        cells = len(f"{carriers[0].requests:,}")  # the most, first
         for carrier in carriers[:MAX_CARRIERS_SHOWN]:
-            out.append(f"  {carrier.requests:>6,}  ", style="bold")
+            count = f"  {carrier.requests:>{cells},} req  "
+            name = safe(carrier.name)
+            if width is not None:
+                room = width - len(count) - len(carrier.where) - 1
+                name = shorten_middle(name, max(room, MIN_NAME_CELLS))
+            out.append(count, style="bold")
             out.append(f"{carrier.where} ", style="dim")
-            out.append(safe(carrier.name))
+            out.append(name)
             out.append("\n")
     out.rstrip()
     return out
@@ -150,7 +199,7 @@ class ExposurePanel(VerticalScroll):
     """Right-hand panel: exposure of identities, with request and identity sparklines."""
 
     DEFAULT_CSS = """
-    ExposurePanel { padding: 0 1; background: $surface; }
+    ExposurePanel { padding: 0 1; background: $surface; scrollbar-gutter: stable; }
     ExposurePanel > .caption { height: 1; color: $text-muted; }
     ExposurePanel > Sparkline { height: 2; margin-bottom: 1; }
     ExposurePanel > #exposure-requests-spark > .sparkline--max-color { color: $accent; }
@@ -162,9 +211,12 @@ class ExposurePanel(VerticalScroll):
         super().__init__(id=id)
         self.exposure = Exposure()
         self._drawn_version = -1
-        self._drawn_cleared = 0
+        self._drawn_width: int | None = None
+        self._drawn_cleared = (0, 0)
         self.cleared = 0
         """Requests hidden by the view's clear point (labelled in the summary)."""
+        self.deleted = 0
+        """Rows taken out of the view with ``d`` (labelled in the summary)."""
         self._body = Text("")
         self._body_lines = -1
 
@@ -189,9 +241,12 @@ class ExposurePanel(VerticalScroll):
         """Capture time ``ts`` has come: the series move on even without traffic."""
         self.exposure.tick(ts)
 
-    def recount(self, records: Iterable[Record], cleared: int, clock: float | None) -> None:
-        """Count ``records`` afresh: what the view covers after a clear (``z``, none)
-        or its undo (``u``); ``cleared``: how many requests the clear point hides."""
+    def recount(
+        self, records: Iterable[Record], cleared: int, clock: float | None, deleted: int = 0
+    ) -> None:
+        """Count ``records`` afresh: what the view covers after a clear (``z``, none),
+        a delete (``d``) or an undo (``u``); ``cleared``: how many requests the clear
+        point hides, ``deleted``: how many rows ``d`` took out after it."""
         exposure = self.exposure
         exposure.clear()
         for record in records:
@@ -199,20 +254,34 @@ class ExposurePanel(VerticalScroll):
         if clock is not None:
             exposure.tick(clock)
         self.cleared = cleared
+        self.deleted = deleted
         self.redraw()
 
+    def _line_cells(self) -> int | None:
+        """Cells a line of the body has (None before the first layout)."""
+        width = self.scrollable_content_region.width
+        return width if width > 0 else None
+
+    def on_resize(self) -> None:
+        # Long values are cut to the width: a new width draws them afresh.
+        if self._line_cells() != self._drawn_width:
+            self._drawn_version = -1
+            self.redraw()
+
     def redraw(self) -> None:
-        """Redraw if the aggregate changed since the last time."""
+        """Redraw if the aggregate (or the width) changed since the last time."""
         exposure = self.exposure
         if exposure.version == self._drawn_version:
             return
+        self._drawn_width = self._line_cells()
         self._drawn_version = exposure.version
         # One-line widgets keep their size: no layout pass for them (a layout of the
         # whole screen twice a second would show as latency in the request list).
         self.query_one("#exposure-summary", Static).update(
-            summary_text(exposure, self.cleared), layout=self.cleared != self._drawn_cleared
+            summary_text(exposure, self.cleared, self.deleted),
+            layout=(self.cleared, self.deleted) != self._drawn_cleared,
         )
-        self._drawn_cleared = self.cleared
+        self._drawn_cleared = (self.cleared, self.deleted)
         requests, identities = exposure.series()
         # The last 60 seconds: one bar a second fits the panel.
         req = list(requests[-60:])
@@ -227,7 +296,7 @@ class ExposurePanel(VerticalScroll):
         )
         self.query_one("#exposure-requests-spark", Sparkline).data = req
         self.query_one("#exposure-identities-spark", Sparkline).data = ids
-        body = exposure_text(exposure)
+        body = exposure_text(exposure, self._line_cells())
         if body != self._body:
             lines = body.plain.count("\n")
             self.query_one("#exposure-body", Static).update(body, layout=lines != self._body_lines)

@@ -64,6 +64,7 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("search_next", "n", "search_step(1)", "Next match", show=False),
     KeyAction("search_prev", "N", "search_step(-1)", "Previous match", show=False),
     KeyAction("detail", "enter", "detail", "Detail", show=False),
+    KeyAction("full_view", "plus", "full_view", "Full view", show=False, display="+"),
     KeyAction("back", "escape", "back", "Back", show=False),
     KeyAction("down", "j,down", "cursor_down", "Down", show=False),
     KeyAction("up", "k,up", "cursor_up", "Up", show=False),
@@ -81,7 +82,8 @@ ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("save", "w", "save", "Save"),
     KeyAction("export", "x", "export", "Export"),
     KeyAction("clear", "z", "clear", "Clear view", show=False),
-    KeyAction("undo_clear", "u", "undo_clear", "Undo clear", show=False),
+    KeyAction("delete", "d", "delete", "Delete row", show=False),
+    KeyAction("undo_clear", "u", "undo_clear", "Undo z or d", show=False),
     KeyAction("quit", "q", "app.quit", "Quit"),
 )
 
@@ -163,6 +165,7 @@ KEY_LABELS = {
     "semicolon": ";",
     "colon": ":",
     "slash": "/",
+    "plus": "+",
     "escape": "esc",
 }
 """How Textual key names are shown to people (help, the command palette)."""

@@ -199,6 +199,22 @@ def fit_str(text: str, width: int) -> str:
     return set_cell_size(text, width - 1) + "…"
 
 
+def shorten_middle(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells by an ellipsis in the middle, keeping its start
+    and its end (how a long token is told apart from another); unchanged if it fits."""
+    size = len(text) if text.isascii() else cell_len(text)
+    if size <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    head = (width - 1 + 1) // 2
+    tail = width - 1 - head
+    start = set_cell_size(text, head)
+    end = text[::-1]
+    end = set_cell_size(end, tail)[::-1] if tail else ""
+    return start + "…" + end
+
+
 def fit(text: Text, width: int) -> Text:
     """``text`` cut to ``width`` cells (ellipsis) and padded to exactly ``width``."""
     out = text.copy()

@@ -38,7 +38,6 @@ from tui.render import (
     format_time,
     safe,
     target_path,
-    top_severity,
 )
 
 DEFAULT_WINDOW = 5_000
@@ -115,9 +114,6 @@ class RequestList(ScrollView, can_focus=True):
         "request-list--header",
         "request-list--header-focused",
         "request-list--cursor",
-        "request-list--high",
-        "request-list--medium",
-        "request-list--low",
         "request-list--marked",
         "request-list--dim",
     }
@@ -146,9 +142,6 @@ class RequestList(ScrollView, can_focus=True):
         color: $block-cursor-foreground;
         text-style: bold;
     }
-    RequestList > .request-list--high { color: $error; text-style: bold; }
-    RequestList > .request-list--medium { color: $warning; text-style: bold; }
-    RequestList > .request-list--low { color: $warning; }
     RequestList > .request-list--marked { color: $accent; text-style: bold; }
     RequestList > .request-list--dim { color: $text-muted; }
     """
@@ -449,7 +442,7 @@ class RequestList(ScrollView, can_focus=True):
         if styles is None:
             base = self.rich_style
             styles = {"base": base}
-            names = ("header", "header-focused", "cursor", "high", "medium", "low", "marked")
+            names = ("header", "header-focused", "cursor", "marked")
             for name in (*names, "dim"):
                 styles[name] = base + self.get_component_rich_style(f"request-list--{name}")
             for severity, spec in BADGE_STYLE.items():
@@ -518,10 +511,10 @@ class RequestList(ScrollView, can_focus=True):
         if cached is not None:
             return key, cached
         req = record.request
-        severity = top_severity(record.findings)
         _, w_time, w_client, w_method, w_host, w_path, w_status, w_ids = self._layout(width)
         base = styles["base"]
-        emphasis = styles.get(severity or "", base) if severity != "info" else base
+        # HOST and PATH keep the text colour: the badges alone carry the severity, so
+        # they stand out when most rows have one (20 of the demo's 28 rows would be red).
         cursor = styles["cursor"] if is_cursor else None
         segments: list[Segment] = []
 
@@ -541,7 +534,7 @@ class RequestList(ScrollView, can_focus=True):
             )
             add(fit_str(safe(client), w_client) + " ", base)
         add(fit_str(safe(req.method), w_method) + " ", base)
-        add(fit_str(safe(req.destination), w_host) + " ", emphasis)
+        add(fit_str(safe(req.destination), w_host) + " ", base)
         path_width = w_path
         if entry.comment:
             # The comment's first words lead the PATH cell (up to half of it): the
@@ -550,7 +543,7 @@ class RequestList(ScrollView, can_focus=True):
             note = fit_str(safe(" ".join(entry.comment.split())), room - 1).rstrip() + " "
             add(note, styles["comment"])
             path_width = max(0, w_path - cell_len(note))
-        add(fit_str(safe(target_path(record)), path_width) + " ", emphasis)
+        add(fit_str(safe(target_path(record)), path_width) + " ", base)
         add(
             fit_str(str(status) if status else "", w_status) + " ",
             styles["error"] if status >= 400 else base,

@@ -43,6 +43,8 @@ class Status:
     """Oldest requests dropped from the store because it was full."""
     cleared: int = 0
     """Requests hidden by ``z`` (``u`` brings them back)."""
+    deleted: int = 0
+    """Requests taken out of the view with ``d`` (``u`` brings them back)."""
     stats: StatsSnapshot = field(default_factory=StatsSnapshot)
 
 
@@ -126,6 +128,8 @@ def status_text(status: Status, narrow: bool = False) -> Text:
         out.append(f" (last {status.shown:,}; {status.trimmed:,} older in store)", style="dim")
     if status.cleared:
         out.append(f" ({status.cleared:,} cleared by z)", style="dim")
+    if status.deleted:
+        out.append(f" ({status.deleted:,} deleted by d)", style="dim")
     out.append(" · ")
     out.append(
         "following" if status.follow else "not following", style="green" if status.follow else "dim"
@@ -181,6 +185,8 @@ def _narrow_text(status: Status) -> Text:
         out.append(f" +{status.trimmed:,}", style="dim")
     if status.cleared:
         out.append(f" ({status.cleared:,} cleared)", style="dim")
+    if status.deleted:
+        out.append(f" ({status.deleted:,} deleted)", style="dim")
     if not status.paused:
         out.append(" · ")
         out.append(

@@ -27,6 +27,9 @@ MAX_IDENTITIES = 10_000
 """Distinct identities tracked; more are counted in ``dropped["identities"]``."""
 MAX_HOSTS = 10_000
 """Hosts tracked per identity; more are counted in ``dropped["hosts"]``."""
+MAX_HOSTS_WITH_IDENTITIES = 10_000
+"""Hosts whose identity requests are counted; past it, a host's count is that of its
+most frequent identity (and the request counts in ``dropped["hosts"]``)."""
 MAX_CARRIERS = 10_000
 """Distinct carriers (header, cookie, parameter names) tracked."""
 MAX_APPS = 10_000
@@ -60,6 +63,17 @@ class IdentityExposure:
     """Most requests first."""
     carriers: tuple[str, ...]
     """Where it was carried, first seen first: ``header x-up-calling-line-id``, ``cookie uid``."""
+
+
+@dataclass(frozen=True, slots=True)
+class HostCount:
+    """One host that received any identity: the "Hosts ← identities" view."""
+
+    host: str
+    requests: int
+    """Requests to it that carried at least one identity (each counted once)."""
+    identities: tuple[tuple[str, str], ...]
+    """``(kind, value)`` of each identity it received, most requests first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +177,8 @@ class Exposure:
         self._identities: dict[tuple[str, str], _Identity] = {}
         self._carriers: dict[tuple[str, str], _Carrier] = {}
         self._apps: dict[str, _App] = {}
+        self._host_requests: dict[str, int] = {}
+        """Identity requests per host (a request counted once, however many identities)."""
         self._req_series = [0] * self.window
         self._id_series = [0] * self.window
         self._latest: int | None = None
@@ -232,6 +248,12 @@ class Exposure:
         if slot is not None:
             self._id_series[slot] += len(seen)
         host = record.request.destination.lower()
+        if not counted:
+            host_requests = self._host_requests
+            if host in host_requests or len(host_requests) < MAX_HOSTS_WITH_IDENTITIES:
+                host_requests[host] = host_requests.get(host, 0) + 1
+            else:
+                self.dropped["hosts"] += 1
         for key in seen:
             self._count_identity(key, record, host, ts, carriers)
         for key, name in carriers.items():
@@ -379,13 +401,20 @@ class Exposure:
         out.sort(key=lambda a: (-a.identity_requests, -a.requests, a.app))
         return out
 
-    def hosts(self) -> list[tuple[str, int]]:
-        """Each host that received any identity, with how many identities it received."""
-        counts: dict[str, int] = {}
-        for ident in self._identities.values():
-            for host in ident.hosts:
-                counts[host] = counts.get(host, 0) + 1
-        return sorted(counts.items(), key=lambda hc: (-hc[1], hc[0]))
+    def hosts(self) -> list[HostCount]:
+        """Each host that received any identity, with how many requests carried one
+        there, most first (then the most identities, then by name)."""
+        received: dict[str, list[tuple[int, tuple[str, str]]]] = {}
+        for key, ident in self._identities.items():
+            for host, entry in ident.hosts.items():
+                received.setdefault(host, []).append((entry.requests, key))
+        out = []
+        for host, idents in received.items():
+            idents.sort(key=lambda ri: -ri[0])
+            requests = self._host_requests.get(host, max(r for r, _ in idents))
+            out.append(HostCount(host, requests, tuple(key for _, key in idents)))
+        out.sort(key=lambda h: (-h.requests, -len(h.identities), h.host))
+        return out
 
     @property
     def latest_second(self) -> int | None:

@@ -64,8 +64,11 @@ class ViewState:
         """Entries with ids up to this were cleared from the view (``z``); the store keeps them."""
         self.cleared = 0
         """How many stored requests the clear point hides (``u`` brings them back)."""
-        self._clears: list[tuple[int, int]] = []
-        """The clear points (floor, cleared) before each ``z``, newest last."""
+        self.deleted: set[int] = set()
+        """Ids taken out of the view one by one (``d``); the store keeps them."""
+        self._undo: list[tuple[int, int] | int] = []
+        """What ``u`` undoes, newest last: the clear point (floor, cleared) before a
+        ``z``, or the id a ``d`` took out."""
         self.paused_at: int | None = None
         """While paused: the newest id the view may show."""
         self.new_while_paused = 0
@@ -95,10 +98,13 @@ class ViewState:
         marked_only = self.marked_only
         limit = until if until is not None else self.paused_at
         only = self.saved_view if self.saved_view_on else None
+        deleted = self.deleted
 
         def pred(entry: Entry) -> bool:
             rid = entry.record.id
             if rid <= floor or (limit is not None and rid > limit):
+                return False
+            if deleted and rid in deleted:
                 return False
             if only is not None and rid not in only:
                 return False
@@ -194,7 +200,7 @@ class ViewState:
 
     def clear(self) -> None:
         """Hide every request so far (``z``): the store, saves and exports keep them."""
-        self._clears.append((self.floor, self.cleared))
+        self._undo.append((self.floor, self.cleared))
         self.floor = self.last_seen
         # Ids are consecutive and the store has every id up to last_seen (less any
         # it evicted): all of it is behind the clear point now.
@@ -203,22 +209,41 @@ class ViewState:
         if self.paused_at is not None:
             self.paused_at = self.last_seen
 
+    def delete(self, rid: int) -> None:
+        """Take request ``rid`` out of the view (``d``, as mitmproxy's delete): the
+        store, saves and exports of everything keep it, and ``u`` brings it back."""
+        if rid not in self.deleted:
+            self.deleted.add(rid)
+            self._undo.append(rid)
+
+    @property
+    def deleted_shown(self) -> int:
+        """Requests taken out with ``d`` after the clear point (what the view lacks
+        for them)."""
+        floor = self.floor
+        return sum(1 for rid in self.deleted if rid > floor)
+
     def undo_clear(self) -> bool:
-        """Go back to the clear point before the last ``z`` (``u``); False when there
-        was none. Shown again after a re-filter."""
-        if not self._clears:
+        """Undo the last ``z`` (back to the clear point before it) or ``d`` (the
+        request comes back); False when there was neither. Shown again after a
+        re-filter."""
+        if not self._undo:
             return False
-        self.floor, self.cleared = self._clears.pop()
+        last = self._undo.pop()
+        if isinstance(last, int):
+            self.deleted.discard(last)
+        else:
+            self.floor, self.cleared = last
         if self.paused_at is not None:
             pred = self.predicate(until=self.last_seen)
             self.new_while_paused = sum(1 for e in self.entries_after(self.paused_at) if pred(e))
         return True
 
     def since_clear(self) -> list[Entry]:
-        """The stored entries after the clear point, oldest first (what the view
-        covers, before the filter)."""
-        floor = self.floor
-        return [e for e in self.store if e.record.id > floor]
+        """The stored entries after the clear point and not deleted, oldest first
+        (what the view covers, before the filter)."""
+        floor, deleted = self.floor, self.deleted
+        return [e for e in self.store if e.record.id > floor and e.record.id not in deleted]
 
     # -- re-filtering ---------------------------------------------------------------------
 

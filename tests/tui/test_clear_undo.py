@@ -1,5 +1,5 @@
-"""``z`` clears the view and ``u`` undoes it; the exposure panel and the status line
-count the same requests after either."""
+"""``z`` clears the view, ``d`` deletes a row and ``u`` undoes either; the exposure
+panel and the status line count the same requests after each."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from tui.status import status_text
 def _texts(app: HeaderwatchApp) -> tuple[str, str]:
     main = app.main
     status = status_text(main.status_line.status).plain
-    exposure = summary_text(main.exposure.exposure, main.exposure.cleared).plain
+    exposure = summary_text(
+        main.exposure.exposure, main.exposure.cleared, main.exposure.deleted
+    ).plain
     return status, exposure
 
 
@@ -63,5 +65,36 @@ async def test_u_with_nothing_cleared_says_so() -> None:
         await _load(pilot, app)
         await pilot.press("u")
         await pilot.pause()
-        assert [n.message for n in app._notifications] == ["nothing cleared (z clears the view)"]
+        assert [n.message for n in app._notifications] == [
+            "nothing to undo (z clears the view, d deletes a row)"
+        ]
         assert len(app.main.requests.ids) == 28
+
+
+async def test_d_deletes_the_row_under_the_cursor_every_panel_agrees_and_u_undoes_it() -> None:
+    app = make_app(source_name="demo")
+    async with app.run_test(size=(200, 50)) as pilot:
+        await _load(pilot, app)
+        main = app.main
+        await pilot.press("k")  # the ad request: MSISDN and IMEI, the only IMEI
+        assert main.requests.cursor_id == 27
+        await pilot.press("d")
+        await pilot.pause()
+        status, exposure = _texts(app)
+        assert 27 not in main.requests.ids and len(main.requests.ids) == 27
+        assert main.requests.cursor_id == 28  # the next row takes its place
+        assert "27 shown (1 deleted by d)" in status
+        assert exposure.startswith("27 requests · 19 with identities")
+        assert "1 deleted by d, not counted (u brings them back)" in exposure
+        assert "imei" not in [i.kind for i in main.exposure.exposure.identities()]
+        assert app.store.get(27) is not None  # saves and exports of everything keep it
+
+        await pilot.press("z", "u")  # undo goes back one step at a time: first the z
+        await pilot.pause()
+        assert 27 not in main.requests.ids and len(main.requests.ids) == 27
+        await pilot.press("u")  # then the d
+        await pilot.pause()
+        status, exposure = _texts(app)
+        assert main.requests.ids == list(range(1, 29))
+        assert "28 shown" in status and "deleted" not in status
+        assert exposure.startswith("28 requests · 20 with identities") and "deleted" not in exposure

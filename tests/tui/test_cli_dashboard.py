@@ -80,6 +80,13 @@ def test_a_key_conflict_in_the_config_is_one_line_at_start(tmp_path: Path) -> No
     assert len(lines) == 1 and "key q is both pause and quit" in lines[0]
 
 
+def test_plain_headerwatch_prints_the_help_not_an_error(tmp_path: Path) -> None:
+    result = headerwatch(config_home=tmp_path)
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith("usage: headerwatch")
+    assert "demo" in result.stdout and "open" in result.stdout
+
+
 def test_help_lists_demo_and_open(tmp_path: Path) -> None:
     result = headerwatch("--help", config_home=tmp_path)
     assert "demo" in result.stdout and "open" in result.stdout

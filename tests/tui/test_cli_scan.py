@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,8 @@ def test_text_file_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "not a file headerwatch reads" in result.stderr and "pcap or pcapng" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    # The start of the file as text, not Python's bytes repr (b'not a').
+    assert "b'" not in result.stderr and 'starts with "not a capture' in result.stderr
 
 
 def test_truncated_capture_reports_requests_before_the_cut_and_warns(tmp_path: Path) -> None:
@@ -185,6 +188,19 @@ def test_rules_lists_the_catalog() -> None:
     assert result.returncode == 0
     assert "x-up-calling-line-id" in result.stdout and "source:" in result.stdout
     assert result.stdout.splitlines()[0].startswith("HEADER")
+    # Every abbreviation a source: line uses is explained once, under SOURCES.
+    rules, legend = result.stdout.split("SOURCES (abbreviations used above)\n", 1)
+    explained = {line.split()[0] for line in legend.splitlines() if line.startswith("  ") and
+                 not line.startswith("   ")}  # fmt: skip
+    used = {
+        part.strip().split()[0].rstrip(";")
+        for line in rules.splitlines()
+        if line.strip().startswith("source:")
+        for part in line.split("source:", 1)[1].split("; ")
+        # An abbreviation is one word with a dash (a repository's owner/name is not).
+        if re.fullmatch(r"[A-Za-z][\w]*-[\w-]+;?", part.strip().split()[0])
+    }
+    assert used and used <= explained, used - explained
 
 
 def test_har_format_is_one_document_with_the_responses() -> None:

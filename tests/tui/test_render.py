@@ -112,10 +112,10 @@ def test_the_exposure_panel_groups_a_pcapdroid_capture_by_app() -> None:
     text = exposure_text(exposure).plain
     apps = text.split("Apps → identities they sent\n", 1)[1].split("\n\n", 1)[0]
     assert apps.splitlines() == [
-        "  com.android.chrome  14/14 req  MSISDN → www.bbc.co.uk, www.guardian.co.uk, "
-        "www.google.co.uk +1",
-        "  com.facebook.katana  4/4 req  MSISDN → m.facebook.com",
-        "  com.example.fruitgame  1/1 req  MSISDN IMEI → ads.adnetwork.example",
+        "  com.android.chrome  14 req, 14 with identities  MSISDN → www.bbc.co.uk, "
+        "www.guardian.co.uk, www.google.co.uk +1",
+        "  com.facebook.katana  4 req, 4 with identities  MSISDN → m.facebook.com",
+        "  com.example.fruitgame  1 req, 1 with identities  MSISDN IMEI → ads.adnetwork.example",
     ]
     # A capture that names no app has no such section.
     plain = Exposure()

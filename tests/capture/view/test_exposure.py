@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from capture.model import Notice, RequestSeen, ResponseSeen
+from capture.http.echo import transit
+from capture.model import EchoSeen, Notice, RequestSeen, ResponseSeen
 from capture.view.exposure import CarrierCount, Exposure
 from tests.capture.factories import finding, record, response
 
@@ -31,7 +32,11 @@ def test_which_hosts_received_which_identity() -> None:
     assert msisdn.hosts[0].first_ts == 100.0 and msisdn.hosts[0].last_ts == 101.0
     assert msisdn.carriers == ("header x-up-calling-line-id",)
     assert [h.host for h in uidh.hosts] == ["ads.example"]
-    assert exp.hosts() == [("ads.example", 2), ("bbc.co.uk", 1)]
+    # Hosts: requests that carried an identity there (one each, however many it held).
+    assert [(h.host, h.requests, h.identities) for h in exp.hosts()] == [
+        ("bbc.co.uk", 2, (("msisdn", "+447700900123"),)),
+        ("ads.example", 1, (("msisdn", "+447700900123"), ("tracking_id", "OTgxNTk2"))),
+    ]
     assert exp.requests == 4 and exp.identity_requests == 3
 
 
@@ -143,3 +148,19 @@ def test_an_identity_sent_often_stays_above_a_one_off_seen_later() -> None:
         exp.add(host_record(i, "bbc.co.uk", 100.0 + i, MSISDN))  # type: ignore[arg-type]
     exp.add(host_record(9, "ads.example", 200.0, UIDH))  # type: ignore[arg-type]
     assert [(i.kind, i.requests) for i in exp.identities()] == [("msisdn", 3), ("tracking_id", 1)]
+
+
+def test_a_host_counts_requests_once_even_when_identities_are_added_in_transit() -> None:
+    exp = Exposure()
+    first = host_record(1, "ads.example", 100.0, MSISDN)
+    second = host_record(2, "ads.example", 101.0)
+    exp.add(first)  # type: ignore[arg-type]
+    exp.add(second)  # type: ignore[arg-type]
+    moved = transit((("Host", "ads.example"),), (("Host", "ads.example"), ("X-UIDH", "OTgxNTk2")))
+    # A UIDH added on the way to a request that already carried the number: one request.
+    exp.add_injected(EchoSeen(first, moved, (UIDH,)))  # type: ignore[arg-type]
+    # ... and to one that carried nothing: now a second request with an identity.
+    exp.add_injected(EchoSeen(second, moved, (UIDH,)))  # type: ignore[arg-type]
+    [host] = exp.hosts()
+    assert (host.host, host.requests, len(host.identities)) == ("ads.example", 2, 2)
+    assert exp.identity_requests == 2

@@ -67,6 +67,27 @@ def test_undo_clear_goes_back_one_clear_point_at_a_time() -> None:
     assert not view.undo_clear()
 
 
+def test_a_deleted_request_leaves_the_view_and_undo_takes_back_deletes_and_clears_in_turn() -> None:
+    store = _store(4)
+    view = ViewState(store)
+    _arrive_all(view)
+    view.delete(2)
+    view.delete(2)  # twice is once
+    assert view.deleted_shown == 1 and [e.record.id for e in view.since_clear()] == [1, 3, 4]
+    job = view.start_refilter()
+    assert view.finish_refilter(job, job.run()) == [1, 3, 4]
+    assert len(store) == 4  # the store (saves, exports of everything) keeps it
+    view.clear()
+    assert view.deleted_shown == 0  # behind the clear point: counted as cleared
+    view.delete(4)  # behind the clear point: the view hides it either way
+    assert view.undo_clear() and view.deleted == {2}  # the last step first
+    assert view.undo_clear() and view.floor == 0 and view.deleted_shown == 1
+    assert view.undo_clear() and view.deleted == set()
+    job = view.start_refilter()
+    assert view.finish_refilter(job, job.run()) == [1, 2, 3, 4]
+    assert not view.undo_clear()
+
+
 def test_switching_the_filter_off_keeps_the_expression() -> None:
     view = ViewState(_store(4), "~id")
     assert view.toggle_filter() and not view.filter_on and view.active_filter == ""

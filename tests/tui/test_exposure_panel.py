@@ -1,0 +1,102 @@
+"""The exposure panel on the demo capture: every count labelled, long tokens cut in the middle."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from capture.identity.detector import IdentityDetector
+from capture.model import RequestSeen
+from capture.pipeline import Pipeline
+from capture.sources.frames import CaptureFile
+from capture.view.exposure import Exposure
+from capture.view.store import Entry
+from tui.common import demo_capture_path
+from tui.exposure_panel import exposure_text
+from tui.render import detail_text, shorten_middle
+
+UIDH = "OTgxNTk2NDk0ADJVquRu5NS5+rSbBANlrp+13QL7CXLGsFHpMi4LsUHw"
+
+
+@pytest.fixture(scope="module")
+def demo() -> tuple[Exposure, list[RequestSeen]]:
+    pipeline = Pipeline(detector=IdentityDetector())
+    exposure = Exposure()
+    seen: list[RequestSeen] = []
+    for frame in CaptureFile(demo_capture_path()):
+        events = pipeline.feed(frame)
+        exposure.apply(events)
+        seen += [e for e in events if isinstance(e, RequestSeen)]
+    events = pipeline.flush()
+    exposure.apply(events)
+    seen += [e for e in events if isinstance(e, RequestSeen)]
+    return exposure, seen
+
+
+def _section(text: str, title: str) -> list[str]:
+    return text.split(title + "\n", 1)[1].split("\n\n", 1)[0].splitlines()
+
+
+def test_every_count_in_the_exposure_panel_is_labelled_and_counts_requests(
+    demo: tuple[Exposure, list[RequestSeen]],
+) -> None:
+    exposure, _ = demo
+    text = exposure_text(exposure).plain
+    assert not re.search(r"\(\d[\d,]*\)", text), "an unlabelled (N) is back"
+    identities = _section(text, "Identities → hosts that received them")
+    assert identities[0] == "● MSISDN +447700900123  19 req"
+    assert "  → www.bbc.co.uk  6 req" in identities
+    hosts = _section(text, "Hosts ← identities they received")
+    # The same meaning as above: requests that carried an identity to the host (the
+    # ad request carried two identities: one request), most requests first.
+    assert hosts[:3] == [
+        "  6 req  www.bbc.co.uk ← MSISDN",
+        "  6 req  www.guardian.co.uk ← MSISDN",
+        "  4 req  m.facebook.com ← MSISDN",
+    ]
+    assert "  1 req  ads.adnetwork.example ← MSISDN IMEI" in hosts
+    carriers = _section(text, "Requests per identity header")
+    assert carriers[0] == "  19 req  header x-up-calling-line-id"
+    counted = [line for line in identities if line.lstrip().startswith(("→", "●"))]
+    for line in counted:
+        assert re.search(r"\d req$", line), line
+    for line in hosts + carriers:
+        assert re.match(r" +\d+ req  ", line), line
+
+
+def test_a_long_token_is_cut_in_its_middle_in_the_panel_and_whole_in_the_detail(
+    demo: tuple[Exposure, list[RequestSeen]],
+) -> None:
+    exposure, seen = demo
+    width = 48  # the panel's lines at 200 columns
+    lines = exposure_text(exposure, width).plain.splitlines()
+    [line] = [line for line in lines if line.startswith("● TRKID")]
+    assert line == "● TRKID OTgxNTk2NDk0ADJV…CXLGsFHpMi4LsUHw  1 req"
+    assert len(line) <= width
+    # Its long description wraps under it, indented, not back to the panel's edge.
+    uidh_block = lines[lines.index(line) : lines.index("  via header X-UIDH") + 1]
+    assert all(len(line) <= width for line in uidh_block), uidh_block
+    assert "  advertising 'perma-cookie' injected into every" in lines
+    # A host name too long for its line is cut the same way (a 40-column panel).
+    narrow = exposure_text(exposure, 34).plain.splitlines()
+    hosts = narrow[narrow.index("Hosts ← identities they received") + 1 :]
+    assert "  6 req  www.guar…n.co.uk ← MSISDN" in hosts
+    assert "  6 req  www.bbc.co.uk ← MSISDN" in hosts  # it fits: whole
+    assert "  1 req  ads.a…ample ← MSISDN IMEI" in hosts  # 10 cells at the least
+    assert "  19 req  header x-up-cal…-line-id" in narrow  # a header's name too
+    assert all(len(line) <= 34 for line in narrow if "req" in line and "TRKID" not in line)
+    # Wide enough, nothing is cut; with no width (tests, reports), neither.
+    assert f"● TRKID {UIDH}  1 req" in exposure_text(exposure, 120).plain.splitlines()
+    assert f"● TRKID {UIDH}  1 req" in exposure_text(exposure).plain.splitlines()
+    # The detail of the request has the whole value.
+    [uidh] = [e.record for e in seen if any(f.name == "X-UIDH" for f in e.record.findings)]
+    assert UIDH in detail_text(Entry(uidh)).plain
+
+
+def test_shorten_middle_keeps_the_start_and_the_end() -> None:
+    assert shorten_middle(UIDH, 21) == "OTgxNTk2ND…HpMi4LsUHw"
+    assert shorten_middle("short", 5) == "short"
+    assert shorten_middle("abcd", 3) == "a…d"
+    assert shorten_middle("abcd", 1) == "…"
+    assert shorten_middle("電話番号電話番号", 7) == "電 … 号"  # cells, not characters

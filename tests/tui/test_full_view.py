@@ -1,0 +1,38 @@
+"""+ shows one request full screen (mitmproxy's flow view): the list and the exposure
+panel give way, j/k still move from request to request, + or esc goes back."""
+
+from __future__ import annotations
+
+from tests.tui.fakes import demo_capture_events, make_app
+from tui.messages import EventsArrived, StatsUpdated
+
+
+def _detail_plain(app: object) -> str:
+    return app.main.detail.query_one("#detail-text").render().plain  # type: ignore[attr-defined, no-any-return]
+
+
+async def test_plus_shows_the_request_full_screen_and_j_k_move_within_it() -> None:
+    app = make_app(source_name="demo")
+    async with app.run_test(size=(80, 24)) as pilot:
+        events, counters = demo_capture_events()
+        app.post_message(EventsArrived(events))
+        app.post_message(StatsUpdated(counters))
+        await pilot.pause()
+        main = app.main
+        await pilot.press("k", "plus")  # the ad request: MSISDN and IMEI
+        await pilot.pause()
+        assert main.full_view and not main.requests.display and not main.exposure.display
+        # The detail has the body: every row between the title and the status line.
+        assert main.detail.region.height == 24 - 1 - 2
+        assert main.detail.has_focus
+        assert "#27 " in _detail_plain(app) and "query imei" in _detail_plain(app)
+        await pilot.press("k")
+        await pilot.pause()
+        assert "#26 " in _detail_plain(app)
+        await pilot.press("plus")  # back to the list, the cursor where the view left it
+        await pilot.pause()
+        assert not main.full_view and main.requests.display and main.requests.has_focus
+        assert main.requests.cursor_id == 26
+        await pilot.press("plus", "escape")
+        await pilot.pause()
+        assert not main.full_view and main.requests.display and main.detail.display
