@@ -4,7 +4,6 @@ HAR document)."""
 from __future__ import annotations
 
 import dataclasses
-import gc
 import io
 import sys
 from collections import OrderedDict
@@ -98,25 +97,17 @@ def scan(
     pipeline = Pipeline(detector, responses=output.needs_responses)
     events = _events(pipeline, inputs, err)
     mask = Redactor.new().record if redact else _same
-    # What is alive now (modules, the detector's tables, phone number metadata) lives
-    # as long as the scan: frozen, the collector's full passes stop walking it again
-    # and again (7% of a one-process scan's instructions on the small mix, measured
-    # with bench/scan_icount.py). A split scan freezes it before forking, likewise.
-    gc.freeze()
-    try:
-        if output.line is None:
-            output.write((mask(r) for r in answered(events) if selection.keep(r)), out)
-        else:
-            _write_lines(
-                _requests(events, selection, mask if redact else None),
-                output.line,
-                output.header,
-                streaming="-" in paths,
-                out=out,
-                render_bytes=output.line_bytes,
-            )
-    finally:
-        gc.unfreeze()
+    if output.line is None:
+        output.write((mask(r) for r in answered(events) if selection.keep(r)), out)
+    else:
+        _write_lines(
+            _requests(events, selection, mask if redact else None),
+            output.line,
+            output.header,
+            streaming="-" in paths,
+            out=out,
+            render_bytes=output.line_bytes,
+        )
     out.flush()
     print(f"headerwatch: {pipeline.summary()}", file=err)
     return selection.exit_code(fail_on_identity)

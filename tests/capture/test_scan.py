@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import gc
 import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from capture.model import RequestSeen, ResponseSeen
 from capture.scan import answered, scan
@@ -81,36 +78,3 @@ def test_jsonl_to_a_byte_stream_is_the_same_as_to_text(tmp_path: Path) -> None:
     assert raw.getvalue() == text.getvalue().encode("utf-8")
     assert json.loads(raw.getvalue())["findings"][0]["name"] == "X-MSISDN"
     assert not any("findings" in written for written in stream.texts)  # went as bytes
-
-
-class _FreezeCounts(io.StringIO):
-    """A text stream that notes how many objects the collector had frozen at each write."""
-
-    frozen: list[int]
-
-    def write(self, text: str) -> int:
-        self.frozen.append(gc.get_freeze_count())
-        return super().write(text)
-
-
-def test_a_one_process_scan_runs_with_what_was_alive_before_it_frozen(tmp_path: Path) -> None:
-    """What lives as long as the scan (modules, the detector's tables) is frozen while
-    records are written, so the collector's full passes do not walk it again and
-    again; and it is unfrozen after, also when the scan fails."""
-    conv = conversation()
-    frames = conv.handshake() + conv.send(True, simple_request("/a"))
-    path = str(save(tmp_path, frames))
-    before = gc.get_freeze_count()
-    out = _FreezeCounts()
-    out.frozen = []
-    assert scan([path], out=out, err=io.StringIO(), jobs=1) == 0
-    assert out.frozen and min(out.frozen) > before + 10_000
-    assert gc.get_freeze_count() == before
-
-    class Broken(_FreezeCounts):
-        def write(self, text: str) -> int:
-            raise OSError("disk full")
-
-    with pytest.raises(OSError):
-        scan([path], out=Broken(), err=io.StringIO(), jobs=1)
-    assert gc.get_freeze_count() == before
