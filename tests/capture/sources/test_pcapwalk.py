@@ -14,6 +14,7 @@ import io
 import random
 import struct
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,13 @@ from capture.formats.jsonl import dumps
 from capture.http.stream import first_head_settles
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import RequestSeen
-from capture.net.decode import Decoder, Segment, ethernet_tcp4
+from capture.net.decode import ACK, FIN, RST, SYN, Decoder, Segment, ethernet_tcp4
 from capture.net.shard import Shard
 from capture.pipeline import Pipeline
 from capture.sources import frames as frames_module
 from capture.sources.frames import SEGMENT, TICK, VERDICT, CaptureFile
 from tests.capture.sources.test_damaged_captures import PCAP_MAGICS, _corpus, _damage
+from tests.capture.test_property import CLIENT, SERVER, client_segments, requests
 from tests.capture.test_scan_jobs import gen_capture
 from tests.packets.writer import write_pcap
 
@@ -492,22 +494,83 @@ def test_a_scan_writes_the_same_whether_the_walk_decodes_or_not(
     frames it decodes itself (the reference path), responses read or not."""
     path = str(tmp_path / "mix.pcap")
     write_pcap(path, gen_capture.frames(600, 40, bodies="small", traffic="ad"))
-    frames = CaptureFile.frames
     for responses in (False, True):
-        outputs = []
-        for segments in (True, False):
-            with monkeypatch.context() as patch:
-                if not segments:
-                    patch.setattr(
-                        CaptureFile,
-                        "frames",
-                        lambda self, *args, segments=False: frames(self, *args),
-                    )
-                pipeline = Pipeline(
-                    IdentityDetector(IdentityConfig(region="GB")), responses=responses
-                )
-                events = [*pipeline.run_capture(CaptureFile(path)), *pipeline.flush()]
-                lines = [dumps(e.record) for e in events if isinstance(e, RequestSeen)]
-                outputs.append((lines, pipeline.counters(), pipeline.packets))
-        assert len(outputs[0][0]) == 600
-        assert outputs[0] == outputs[1]
+        decoded = _scan(path, True, responses)
+        assert len(decoded[0]) == 600
+        assert decoded == _scan(path, False, responses)
+
+
+_FRAMES = CaptureFile.frames
+
+
+def _undecoded(self: CaptureFile, *args: Any, segments: bool = False) -> Iterator[Any]:
+    """:meth:`CaptureFile.frames` as it was before the walk decoded: frames only."""
+    return _FRAMES(self, *args)
+
+
+def _scan(path: str, decoded: bool, responses: bool) -> tuple[list[str], Any, int]:
+    """The JSONL lines, counters and frame count of a scan of ``path``: its segments
+    decoded by the walk (the scan's way), or by the pipeline's decoder (the reference)."""
+    with pytest.MonkeyPatch.context() as patch:
+        if not decoded:
+            patch.setattr(CaptureFile, "frames", _undecoded)
+        pipeline = Pipeline(IdentityDetector(IdentityConfig(region="GB")), responses=responses)
+        events = [*pipeline.run_capture(CaptureFile(path)), *pipeline.flush()]
+        lines = [dumps(e.record) for e in events if isinstance(e, RequestSeen)]
+        return lines, pipeline.counters(), pipeline.packets
+
+
+def _frame(seg: Segment) -> bytes:
+    """The Ethernet/IPv4/TCP frame of ``seg`` (nonzero MAC addresses)."""
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(seg.payload), 1, 0, 64, 6, 0,
+                     seg.src, seg.dst)  # fmt: skip
+    tcp = struct.pack("!HHIIBBHHH", seg.sport, seg.dport, seg.seq, seg.ack, 0x50, seg.flags,
+                      1024, 0, 0)  # fmt: skip
+    return bytes(range(1, 13)) + b"\x08\x00" + ip + tcp + seg.payload
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    reqs=st.lists(requests(), min_size=1, max_size=4),
+    cuts=st.lists(st.integers(0, 10_000), max_size=12),
+    dup_cuts=st.lists(st.integers(0, 10_000), max_size=4),
+    dup_count=st.integers(0, 3),
+    order=st.randoms(use_true_random=False),
+    end=st.sampled_from(["fin", "rst", "none"]),
+    answered=st.booleans(),
+)
+def test_reordered_retransmitted_and_closed_streams_scan_the_same_decoded_by_the_walk(
+    reqs: list[bytes],
+    cuts: list[int],
+    dup_cuts: list[int],
+    dup_count: int,
+    order: random.Random,
+    end: str,
+    answered: bool,
+) -> None:
+    """Keep-alive and pipelined requests, cut anywhere, reordered, retransmitted with
+    other cuts (overlapping), a response, then FIN, RST or nothing: the scan over
+    the walk's SEGMENT frames writes what the scan over frames it decodes writes."""
+    isn = 1000
+    syn = Segment(0.5, CLIENT, 40000, SERVER, 80, isn, 0, SYN, b"")
+    synack = Segment(0.6, SERVER, 80, CLIENT, 40000, 5000, isn + 1, SYN | ACK, b"")
+    stream = b"".join(reqs)
+    pieces = client_segments(stream, isn, cuts)
+    retransmitted = client_segments(stream, isn, dup_cuts)
+    pieces += [retransmitted[i % len(retransmitted)] for i in range(dup_count)]
+    order.shuffle(pieces)
+    segments = [syn, synack, *pieces]
+    after = (isn + 1 + len(stream)) & 0xFFFFFFFF
+    if answered:
+        body = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        segments.append(Segment(2.0, SERVER, 80, CLIENT, 40000, 5001, after, ACK, body))
+    if end != "none":
+        flags = (FIN | ACK) if end == "fin" else RST
+        segments.append(Segment(3.0, CLIENT, 40000, SERVER, 80, after, 5001, flags, b""))
+    records = [(1_700_000_000 + i // 4, i, _frame(seg)) for i, seg in enumerate(segments)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "p.pcap")
+        Path(path).write_bytes(_pcap(records))
+        outputs = [_scan(path, decoded, answered) for decoded in (True, False)]
+    assert len(outputs[0][0]) == len(reqs)
+    assert outputs[0] == outputs[1]
