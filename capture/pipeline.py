@@ -33,7 +33,7 @@ from capture.net.decode import Decoder, skippable
 from capture.net.fragments import fragments_summary
 from capture.net.reassembly import Limits, Reassembler
 from capture.net.shard import Shard
-from capture.sources.frames import TICK, CaptureFile, Frame
+from capture.sources.frames import SEGMENT, TICK, VERDICT, CaptureFile, Frame
 from capture.sources.pcapdroid import frame_app
 from capture.text import counted
 
@@ -290,7 +290,12 @@ class Pipeline:
         # probe is looked at by the reader and never decoded (VERDICT frames).
         probe = first_head_settles if self._holding else None
         by_raw = reassembler.by_raw
-        frames = capture.frames(reassembler.skip, reassembler.touched, self.shard, probe)
+        # Ethernet/IPv4/TCP records come decoded by the reader (SEGMENT frames): the
+        # C walk builds the segment without a frame object or a decoding call.
+        frames = capture.frames(
+            reassembler.skip, reassembler.touched, self.shard, probe, segments=True
+        )
+        feed = reassembler.feed
         # PCAPdroid's app: a pcapng's comments may name one on any frame. A classic
         # pcap has no comments, and PCAPdroid wraps every frame of one in its bogus
         # Ethernet header (zero MAC addresses): its first frame tells whether each
@@ -304,12 +309,18 @@ class Pipeline:
                     self._frame_app = frame_app(linktype, data, comments)
                 elif self._frame_app is not None:
                     self._frame_app = None
-            elif first and linktype >= 0:
+            elif first and linktype != TICK and linktype != VERDICT:
                 first = False
                 if linktype == 1 and data.startswith(_ZERO_MACS):
                     apps = True
                     self._frame_app = frame_app(linktype, data, comments)
-            if linktype < 0:
+            if linktype == SEGMENT:
+                # What _decode does with a frame, the reader having decoded it (a
+                # SEGMENT frame has nonzero MAC addresses, so no app of its own).
+                self.packets = reassembler.frame_no = base + capture.records
+                feed(data)  # type: ignore[arg-type]
+                events = self._take()
+            elif linktype < 0:
                 if linktype == TICK:
                     # Before the record that starts the second: it takes that number.
                     reassembler.frame_no = base + capture.records + 1

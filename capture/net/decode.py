@@ -105,6 +105,40 @@ def skippable(data: bytes, offset: int, skip: dict[bytes, bool | int]) -> bytes 
     return None
 
 
+def ethernet_tcp4(ts: float, data: bytes) -> Segment | None:
+    """The segment of the overwhelmingly common frame: Ethernet II, IPv4 without
+    options, TCP, not a fragment, its TCP header inside the IP length. ``None`` for
+    anything else, which :meth:`Decoder.decode` then takes on its general path.
+
+    The C record walk (``capture/sources/_pcapwalk.c``, ``ethernet_tcp4``) decodes
+    these frames itself in a scan; tests/capture/sources/test_pcapwalk.py holds the
+    two equal on garbled and truncated frames.
+    """
+    if len(data) < 54:
+        return None
+    ethertype, vihl, total, frag, proto = _unpack_eth_ipv4(data)
+    if ethertype == ETH_IPV4 and vihl == 0x45 and proto == _PROTO_TCP and not frag & 0x3FFF:
+        sport, dport, seq, ack, doff, flags = _unpack_tcp(data, 34)
+        start = 34 + (doff >> 4) * 4
+        # An IP length below both headers' minimum is not believed: the frame's end.
+        end = 14 + total if total >= 40 else len(data)
+        if start <= end:
+            payload = data[start:end]
+            return Segment(
+                ts,
+                data[26:30],
+                sport,
+                data[30:34],
+                dport,
+                seq,
+                ack,
+                flags,
+                payload,
+                end - start - len(payload),
+            )
+    return None
+
+
 class Decoder:
     """Turns link-layer frames into TCP :class:`Segment` objects."""
 
@@ -121,29 +155,10 @@ class Decoder:
 
     def decode(self, ts: float, linktype: int, data: bytes) -> Segment | None:
         """Decode one frame; ``None`` (and a count in :attr:`skipped`) if it is not TCP."""
-        if linktype == LINKTYPE_ETHERNET and len(data) >= 54:
-            # Fast path for the overwhelmingly common frame: Ethernet II, IPv4 without
-            # options, TCP, not a fragment. Everything else takes the general path.
-            ethertype, vihl, total, frag, proto = _unpack_eth_ipv4(data)
-            if ethertype == ETH_IPV4 and vihl == 0x45 and proto == _PROTO_TCP and not frag & 0x3FFF:
-                sport, dport, seq, ack, doff, flags = _unpack_tcp(data, 34)
-                start = 34 + (doff >> 4) * 4
-                end = 14 + total if total >= 40 else len(data)
-                if start <= end:
-                    payload = data[start:end]
-                    return Segment(
-                        ts,
-                        data[26:30],
-                        sport,
-                        data[30:34],
-                        dport,
-                        seq,
-                        ack,
-                        flags,
-                        payload,
-                        end - start - len(payload),
-                    )
         if linktype == LINKTYPE_ETHERNET:
+            seg = ethernet_tcp4(ts, data)
+            if seg is not None:
+                return seg
             return self._ethernet(ts, data, 0)
         if linktype in (LINKTYPE_RAW, LINKTYPE_RAW_12, LINKTYPE_RAW_14):
             return self._ip(ts, data, 0)

@@ -16,7 +16,10 @@
  * direction: see capture.net.reassembly.Reassembler.skip) makes the segment with
  * payload at that sequence number be looked at here: when settles() says its bytes
  * settle the probe, it is passed over like a skipped one and a VERDICT frame (its
- * key as data) is returned in its place.
+ * key as data) is returned in its place. With segment (the Segment named tuple, or
+ * None), an Ethernet/IPv4/TCP record that capture.net.decode.ethernet_tcp4 (the
+ * reference) decodes, its MAC addresses not all zero, is decoded here and returned as
+ * a SEGMENT frame, the Segment as its data.
  *
  * Built by pip install (see pyproject.toml); after an edit here, pip install -e .
  * again, or the tests go on running the old build (one of them says so).
@@ -30,6 +33,7 @@
 #define CHUNK (1 << 20)
 #define TICK (-1)
 #define VERDICT (-2)
+#define SEGMENT (-3)
 
 typedef struct {
     PyObject_HEAD
@@ -43,6 +47,7 @@ typedef struct {
     PyObject *per_second_obj;
     PyObject *buf;      /* bytes */
     PyObject *sec_obj;  /* the int of tick_sec, for touched[key] = sec */
+    PyTypeObject *segment; /* the Segment named tuple, or NULL: frames stay bytes */
     Py_ssize_t size, pos;
     long long records;
     long long tick_sec;
@@ -59,6 +64,7 @@ static PyObject *empty_bytes;
 static PyObject *empty_tuple;
 static PyObject *tick_obj;
 static PyObject *verdict_obj;
+static PyObject *segment_obj;
 static uint32_t crc_table[256];
 
 /* capture.net.shard.Shard.owns for an Ethernet/IPv4/TCP frame: the CRC-32 (zlib's)
@@ -160,6 +166,59 @@ u32(const unsigned char *p, int big)
     if (big)
         return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
     return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* capture.net.decode.ethernet_tcp4 (the reference: read it first) on the frame
+ * f[0:caplen], for a record the walk returns. 1: *out is its Segment, holding ts
+ * (a new reference taken here); 0: not such a frame (or zero MAC addresses: PCAPdroid's,
+ * whose trailer the pipeline reads), left as bytes; -1: an error, set. Every offset
+ * read is checked against caplen: the frame is whatever the file says. */
+static int
+ethernet_tcp4(Records *self, const unsigned char *f, Py_ssize_t caplen, PyObject *ts,
+              PyObject **out)
+{
+    static const unsigned char zero[12];
+    if (caplen < 54 || memcmp(f, zero, 12) == 0)
+        return 0;
+    if (!(f[12] == 0x08 && f[13] == 0x00 && f[14] == 0x45 && f[23] == 6
+          && !(((unsigned int)f[20] << 8 | f[21]) & 0x3FFF)))
+        return 0;
+    Py_ssize_t total = (Py_ssize_t)f[16] << 8 | f[17];
+    Py_ssize_t start = 34 + (Py_ssize_t)(f[46] >> 4) * 4;
+    /* An IP length below both headers' minimum is not believed: the frame's end. */
+    Py_ssize_t end = total >= 40 ? 14 + total : caplen;
+    if (start > end)
+        return 0;
+    /* data[start:end], as Python slices it: both ends clamped to the frame. */
+    Py_ssize_t lo = start < caplen ? start : caplen, hi = end < caplen ? end : caplen;
+    Py_ssize_t n = hi - lo;  /* >= 0, since start <= end */
+    PyObject *seg = self->segment->tp_alloc(self->segment, 10);
+    if (seg == NULL)
+        return -1;
+    PyObject *items[10] = {
+        Py_NewRef(ts),
+        PyBytes_FromStringAndSize((const char *)f + 26, 4),
+        PyLong_FromLong((long)f[34] << 8 | f[35]),
+        PyBytes_FromStringAndSize((const char *)f + 30, 4),
+        PyLong_FromLong((long)f[36] << 8 | f[37]),
+        PyLong_FromUnsignedLong(u32(f + 38, 1)),
+        PyLong_FromUnsignedLong(u32(f + 42, 1)),
+        PyLong_FromLong(f[47]),
+        PyBytes_FromStringAndSize((const char *)f + lo, n),
+        PyLong_FromSsize_t(end - start - n),
+    };
+    int failed = 0;
+    for (int i = 0; i < 10; i++) {
+        if (items[i] == NULL)
+            failed = 1;
+        PyTuple_SET_ITEM(seg, i, items[i]);  /* a NULL item is fine for the dealloc */
+    }
+    if (failed) {
+        Py_DECREF(seg);
+        return -1;
+    }
+    *out = seg;
+    return 1;
 }
 
 static PyObject *
@@ -365,6 +424,19 @@ records_step(Records *self)
             Py_DECREF(data);
             return NULL;
         }
+        if (self->segment != NULL) {
+            PyObject *seg = NULL;
+            int rc = ethernet_tcp4(self, f, caplen, ts, &seg);
+            if (rc < 0) {
+                Py_DECREF(ts);
+                Py_DECREF(data);
+                return NULL;
+            }
+            if (rc == 1) {
+                Py_DECREF(data);
+                return make_frame(self, ts, segment_obj, seg);
+            }
+        }
         return make_frame(self, ts, self->linktype, data);
     }
 }
@@ -393,10 +465,17 @@ records_new(PyTypeObject *type, PyObject *args, PyObject *Py_UNUSED(kwargs))
     unsigned long long per_second;
     unsigned int shard_index, shard_count;
     int probe = 0;
-    if (!PyArg_ParseTuple(args, "OpKOOOIIOOO|p:Records", &read, &big_endian, &per_second,
+    PyObject *segment = Py_None;
+    if (!PyArg_ParseTuple(args, "OpKOOOIIOOO|pO:Records", &read, &big_endian, &per_second,
                           &linktype, &skip, &touched, &shard_index, &shard_count, &owner,
-                          &frame, &cut, &probe))
+                          &frame, &cut, &probe, &segment))
         return NULL;
+    if (segment != Py_None
+        && (!PyType_Check(segment)
+            || !PyType_IsSubtype((PyTypeObject *)segment, &PyTuple_Type))) {
+        PyErr_SetString(PyExc_TypeError, "segment must be a tuple subclass or None");
+        return NULL;
+    }
     if (shard_count == 0 || shard_index >= shard_count) {
         PyErr_SetString(PyExc_ValueError, "shard index must be below a positive count");
         return NULL;
@@ -422,6 +501,7 @@ records_new(PyTypeObject *type, PyObject *args, PyObject *Py_UNUSED(kwargs))
     self->touched = skip == Py_None ? NULL : Py_NewRef(touched);
     self->owner = Py_NewRef(owner);
     self->frame = (PyTypeObject *)Py_NewRef(frame);
+    self->segment = segment == Py_None ? NULL : (PyTypeObject *)Py_NewRef(segment);
     self->cut = Py_NewRef(cut);
     self->linktype = Py_NewRef(linktype);
     self->per_second = per_second;
@@ -457,6 +537,7 @@ records_traverse(Records *self, visitproc visit, void *arg)
     Py_VISIT(self->touched);
     Py_VISIT(self->owner);
     Py_VISIT(self->frame);
+    Py_VISIT(self->segment);
     Py_VISIT(self->cut);
     return 0;
 }
@@ -469,6 +550,7 @@ records_clear(Records *self)
     Py_CLEAR(self->touched);
     Py_CLEAR(self->owner);
     Py_CLEAR(self->frame);
+    Py_CLEAR(self->segment);
     Py_CLEAR(self->cut);
     Py_CLEAR(self->linktype);
     Py_CLEAR(self->per_second_obj);
@@ -534,8 +616,9 @@ PyInit__pcapwalk(void)
     empty_tuple = PyTuple_New(0);
     tick_obj = PyLong_FromLong(TICK);
     verdict_obj = PyLong_FromLong(VERDICT);
+    segment_obj = PyLong_FromLong(SEGMENT);
     if (records_name == NULL || empty_bytes == NULL || empty_tuple == NULL || tick_obj == NULL
-        || verdict_obj == NULL)
+        || verdict_obj == NULL || segment_obj == NULL)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)

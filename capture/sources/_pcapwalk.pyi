@@ -22,5 +22,6 @@ class Records(Iterator[Any]):
         frame: type,
         cut: type[BaseException],
         probe: bool = False,
+        segment: type | None = None,
     ) -> None: ...
     def __next__(self) -> Any: ...

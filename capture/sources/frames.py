@@ -31,6 +31,7 @@ try:  # built at install time where a C compiler is there (see pyproject.toml)
 except ImportError:
     _pcapwalk = None  # type: ignore[assignment]
 
+from capture.net.decode import Segment, ethernet_tcp4
 from capture.net.shard import Shard
 from capture.sources import pcapdroid
 
@@ -64,6 +65,14 @@ skipped segments, before the first record of each new capture second."""
 VERDICT = -2
 """Link type of the marker :meth:`CaptureFile.frames` yields, with ``probe``, in place
 of a probed direction's first segment that the probe settled (its data: the key)."""
+
+
+SEGMENT = -3
+"""Link type of a frame :meth:`CaptureFile.frames` decoded itself (with ``segments``):
+its data is the :class:`capture.net.decode.Segment` of an Ethernet/IPv4/TCP frame
+(:func:`capture.net.decode.ethernet_tcp4`), not bytes."""
+
+_ZERO_MACS = bytes(12)
 
 
 class Frame(NamedTuple):
@@ -344,6 +353,7 @@ class CaptureFile:
         touched: dict[bytes, float] | None = None,
         shard: Shard | None = None,
         probe: Callable[[bytes], bool] | None = None,
+        segments: bool = False,
     ) -> Iterator[Frame]:
         """The frames of the capture, in order.
 
@@ -368,6 +378,12 @@ class CaptureFile:
         ``probe`` says settles the probe, is passed over too (noted in ``touched``),
         and a :data:`VERDICT` frame, the key as its data, comes in its place. The C
         walk has the same test built in; ``probe`` is then only a switch.
+
+        With ``segments`` too, a classic-pcap Ethernet record that
+        :func:`capture.net.decode.ethernet_tcp4` decodes comes as a :data:`SEGMENT`
+        frame holding its segment, decoded here (in C, in the C walk): a scan then
+        makes no frame object and no Python decoding call for it. Frames with zero
+        MAC addresses (PCAPdroid's, whose trailer names an app) stay frames.
         """
         reader = self._reader
         try:
@@ -379,7 +395,8 @@ class CaptureFile:
                 if reader.linktype != 1 or touched is None:
                     skip = None  # only Ethernet frames are passed over, by the table
                 walk = self._iter_pcap if _pcapwalk is None else self._iter_pcap_c
-                yield from walk(reader, read, skip, touched, shard, probe)
+                segments = segments and reader.linktype == 1
+                yield from walk(reader, read, skip, touched, shard, probe, segments)
             else:
                 yield from self._iter_pcapng(reader)
         except (_Truncated, _Oversized):
@@ -399,6 +416,7 @@ class CaptureFile:
         touched: dict[bytes, float] | None,
         shard: Shard | None,
         probe: Callable[[bytes], bool] | None = None,
+        segments: bool = False,
     ) -> Iterator[Frame]:
         # The file header gave byte order, resolution and link type; the
         # records are cut out of large reads here, in one tight loop: this is the
@@ -493,8 +511,15 @@ class CaptureFile:
                                 yield Frame(float(sec), VERDICT, key)
                                 continue
                 self.records = records
-                yield Frame((sec * per_second + frac) / per_second, linktype, buf[pos + 16 : end])
+                ts = (sec * per_second + frac) / per_second
+                frame = buf[pos + 16 : end]
                 pos = end
+                if segments and not frame.startswith(_ZERO_MACS):
+                    seg = ethernet_tcp4(ts, frame)
+                    if seg is not None:
+                        yield Frame(ts, SEGMENT, seg)  # type: ignore[arg-type]
+                        continue
+                yield Frame(ts, linktype, frame)
         finally:
             self.records = records
 
@@ -506,6 +531,7 @@ class CaptureFile:
         touched: dict[bytes, float] | None,
         shard: Shard | None,
         probe: Callable[[bytes], bool] | None = None,
+        segments: bool = False,
     ) -> Iterator[Frame]:
         """:meth:`_iter_pcap`, with the loop in C."""
         assert _pcapwalk is not None
@@ -522,6 +548,7 @@ class CaptureFile:
             Frame,
             _Truncated,
             probe is not None,
+            Segment if segments else None,
         )
         try:
             yield from walker

@@ -148,9 +148,11 @@ def test_response_bodies_and_acknowledgements_are_not_decoded(tmp_path: Path, fm
             for ts, data in frames:
                 writer.write(Frame(ts, 1, data))
     pipeline = Pipeline(responses=False)
+    # Decoded: by the pipeline's decoder, or (classic pcap) by the reader, which hands
+    # segments over ready; either way each decoded segment reaches reassembly.
     decoded = []
-    decode = pipeline.decoder.decode
-    pipeline.decoder.decode = lambda *a: decoded.append(a) or decode(*a)  # type: ignore[method-assign]
+    feed = pipeline.reassembler.feed
+    pipeline.reassembler.feed = lambda seg: decoded.append(seg) or feed(seg)  # type: ignore[method-assign]
     capture = CaptureFile(path)
     records = [e for e in pipeline.run_capture(capture) if isinstance(e, RequestSeen)]
     assert len(records) == 1

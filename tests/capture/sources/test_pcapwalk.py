@@ -14,6 +14,7 @@ import io
 import random
 import struct
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,13 @@ from capture.formats.jsonl import dumps
 from capture.http.stream import first_head_settles
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import RequestSeen
+from capture.net.decode import ACK, FIN, RST, SYN, Decoder, Segment, ethernet_tcp4
 from capture.net.shard import Shard
 from capture.pipeline import Pipeline
 from capture.sources import frames as frames_module
-from capture.sources.frames import TICK, VERDICT, CaptureFile
+from capture.sources.frames import SEGMENT, TICK, VERDICT, CaptureFile
 from tests.capture.sources.test_damaged_captures import PCAP_MAGICS, _corpus, _damage
+from tests.capture.test_property import CLIENT, SERVER, client_segments, requests
 from tests.capture.test_scan_jobs import gen_capture
 from tests.packets.writer import write_pcap
 
@@ -62,18 +65,25 @@ class _Dribble(io.RawIOBase):
         return len(piece)
 
 
-def _skip_policy(skip: dict[bytes, bool | int], data: bytes, probe: bool) -> None:
-    """Change the skip table after a frame, as reassembly does, by the frame's bytes;
-    with ``probe``, some directions become probed at the frame's sequence number."""
-    if len(data) >= 54:
+def _skip_policy(skip: dict[bytes, bool | int], data: bytes | Segment, probe: bool) -> None:
+    """Change the skip table after a frame, as reassembly does, by the frame's bytes
+    (or its segment, the same key and sequence number); with ``probe``, some
+    directions become probed at the frame's sequence number."""
+    if isinstance(data, Segment):
+        key = data.src + data.dst + data.sport.to_bytes(2, "big") + data.dport.to_bytes(2, "big")
+        seq = data.seq
+    elif len(data) >= 54:
         key = data[26:38]
-        roll = data[41] % (4 if probe else 3)  # a byte of the sequence number
-        if roll == 2:
-            skip.pop(key, None)
-        elif roll == 3:
-            skip[key] = int.from_bytes(data[38:42], "big")
-        else:
-            skip[key] = bool(roll)
+        seq = int.from_bytes(data[38:42], "big")
+    else:
+        return
+    roll = (seq & 0xFF) % (4 if probe else 3)  # a byte of the sequence number
+    if roll == 2:
+        skip.pop(key, None)
+    elif roll == 3:
+        skip[key] = seq
+    else:
+        skip[key] = bool(roll)
 
 
 def _walk(
@@ -84,6 +94,7 @@ def _walk(
     monkeypatch: Any,
     probe: bool = False,
     start: dict[bytes, bool | int] | None = None,
+    segments: bool = False,
 ) -> Trace:
     """Everything a walk gives: each frame with the record count when it came,
     whether the capture was cut, the final count, and the times noted in ``touched``."""
@@ -95,9 +106,9 @@ def _walk(
         touched: dict[bytes, float] = {}
         seen = []
         settles = first_head_settles if probe else None
-        for frame in capture.frames(skip, touched if table else None, shard, settles):
+        for frame in capture.frames(skip, touched if table else None, shard, settles, segments):
             seen.append((*frame, capture.records, type(frame).__name__))
-            if skip is not None and frame.linktype >= 0:
+            if skip is not None and (frame.linktype >= 0 or frame.linktype == SEGMENT):
                 _skip_policy(skip, frame.data, probe)
         return seen, capture.truncated, capture.records, touched
 
@@ -109,10 +120,16 @@ def _both(
     shard: Shard | None = None,
     probe: bool = False,
     start: dict[bytes, bool | int] | None = None,
+    segments: bool = False,
 ) -> Trace:
-    in_c = _walk(open_capture, True, table, shard, monkeypatch, probe, start)
-    in_python = _walk(open_capture, False, table, shard, monkeypatch, probe, start)
+    in_c = _walk(open_capture, True, table, shard, monkeypatch, probe, start, segments)
+    in_python = _walk(open_capture, False, table, shard, monkeypatch, probe, start, segments)
     assert in_c == in_python
+    if segments:
+        # Segment objects compare by value, and as the reference decoder reads the frame.
+        for frame in in_c[0]:
+            if frame[1] == SEGMENT:
+                assert type(frame[2]) is Segment
     return in_c
 
 
@@ -382,3 +399,178 @@ def test_a_walk_cannot_be_stepped_from_inside_its_own_step() -> None:
     )
     assert [frame.data for frame in walker] == [_tcp(40000)]
     assert inner and "already executing" in str(inner[0])
+
+
+def _decoded_as_the_reference(plain: Trace, decoded: Trace) -> int:
+    """``decoded`` (a walk with segments) is ``plain`` (the same walk without), each
+    Ethernet/IPv4/TCP frame with nonzero MAC addresses in it replaced by what the
+    reference decoder makes of it, everything else as it was; how many were."""
+    assert plain[1:] == decoded[1:]
+    assert len(plain[0]) == len(decoded[0])
+    replaced = 0
+    decoder = Decoder()
+    for frame, seen in zip(plain[0], decoded[0], strict=True):
+        ts, linktype, data = frame[:3]
+        reference = ethernet_tcp4(ts, data) if linktype == 1 else None
+        if reference is not None and not data.startswith(bytes(12)):
+            assert seen[1] == SEGMENT and seen[2] == reference
+            assert seen[2] == decoder.decode(ts, linktype, data)
+            assert (seen[0], *seen[3:]) == (frame[0], *frame[3:])
+            replaced += 1
+        else:
+            assert seen == frame
+    return replaced
+
+
+def test_the_corpus_decoded_by_the_walk_is_what_the_decoder_makes_of_it(
+    pcaps_dir: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """With segments, both walks give each Ethernet/IPv4/TCP record as the reference
+    decoder's segment, and everything else (ticks, verdicts, other frames, record
+    counts, skip-table notes, cut verdicts) as without."""
+    corpus = [data for _, data in _corpus(pcaps_dir) if data[:4] in PCAP_MAGICS]
+    replaced = 0
+    for data in corpus:
+        open_capture = _from_bytes(tmp_path, data)
+        plain = _both(open_capture, monkeypatch)
+        decoded = _both(open_capture, monkeypatch, segments=True)
+        replaced += _decoded_as_the_reference(plain, decoded)
+    assert replaced > 500
+
+
+def test_damaged_captures_decode_as_the_reference(
+    pcaps_dir: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    rng = random.Random(20261203)
+    corpus = [data for _, data in _corpus(pcaps_dir) if data[:4] in PCAP_MAGICS]
+    for n in range(60):
+        data = _damage(rng.choice(corpus), rng)
+        shard = Shard(n % 2, 2)
+        plain = _both(_from_bytes(tmp_path, data), monkeypatch, shard=shard, probe=n % 3 == 0)
+        decoded = _both(
+            _from_bytes(tmp_path, data), monkeypatch, shard=shard, probe=n % 3 == 0, segments=True
+        )
+        _decoded_as_the_reference(plain, decoded)
+
+
+# Bytes of an Ethernet/IPv4/TCP header that decide whether and how it decodes:
+# MAC addresses, ethertype, version and header length, total length, fragment
+# field, protocol, data offset, flags.
+_DECIDING = [0, 5, 11, 12, 13, 14, 16, 17, 20, 21, 23, 46, 47]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    payload=st.binary(max_size=80),
+    changes=st.lists(st.tuples(st.sampled_from(_DECIDING), st.integers(0, 255)), max_size=4),
+    cut=st.integers(0, 140),
+    flags=st.sampled_from([0x10, 0x18, 0x02, 0x12, 0x11, 0x04, 0xFF]),
+    seed=st.integers(0, 20),
+)
+def test_garbled_and_truncated_frames_decode_as_the_reference(
+    payload: bytes, changes: list[tuple[int, int]], cut: int, flags: int, seed: int
+) -> None:
+    """Hostile frames: any header byte that matters changed, the record cut
+    anywhere (shorter than the headers, inside them, inside the payload), lengths that
+    lie both ways; the C walk decodes exactly the frames the reference does, to the
+    same segment, and leaves the rest as bytes."""
+    frame = bytearray(_tcp(40000 + seed % 3, payload, flags))
+    frame[:12] = bytes(range(1, 13))
+    for at, value in changes:
+        frame[at] = value
+    records = [(1, i, bytes(frame[: cut + i])) for i in range(3)]
+    records.append((2, 0, bytes(frame)))
+    data = _pcap(records)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        plain = _both(_from_pipe(data, seed, monkeypatch), monkeypatch)
+        decoded = _both(_from_pipe(data, seed, monkeypatch), monkeypatch, segments=True)
+    _decoded_as_the_reference(plain, decoded)
+
+
+def test_a_scan_writes_the_same_whether_the_walk_decodes_or_not(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The pipeline over SEGMENT frames (its scan path) against the pipeline over
+    frames it decodes itself (the reference path), responses read or not."""
+    path = str(tmp_path / "mix.pcap")
+    write_pcap(path, gen_capture.frames(600, 40, bodies="small", traffic="ad"))
+    for responses in (False, True):
+        decoded = _scan(path, True, responses)
+        assert len(decoded[0]) == 600
+        assert decoded == _scan(path, False, responses)
+
+
+_FRAMES = CaptureFile.frames
+
+
+def _undecoded(self: CaptureFile, *args: Any, segments: bool = False) -> Iterator[Any]:
+    """:meth:`CaptureFile.frames` as it was before the walk decoded: frames only."""
+    return _FRAMES(self, *args)
+
+
+def _scan(path: str, decoded: bool, responses: bool) -> tuple[list[str], Any, int]:
+    """The JSONL lines, counters and frame count of a scan of ``path``: its segments
+    decoded by the walk (the scan's way), or by the pipeline's decoder (the reference)."""
+    with pytest.MonkeyPatch.context() as patch:
+        if not decoded:
+            patch.setattr(CaptureFile, "frames", _undecoded)
+        pipeline = Pipeline(IdentityDetector(IdentityConfig(region="GB")), responses=responses)
+        events = [*pipeline.run_capture(CaptureFile(path)), *pipeline.flush()]
+        lines = [dumps(e.record) for e in events if isinstance(e, RequestSeen)]
+        return lines, pipeline.counters(), pipeline.packets
+
+
+def _frame(seg: Segment) -> bytes:
+    """The Ethernet/IPv4/TCP frame of ``seg`` (nonzero MAC addresses)."""
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(seg.payload), 1, 0, 64, 6, 0,
+                     seg.src, seg.dst)  # fmt: skip
+    tcp = struct.pack("!HHIIBBHHH", seg.sport, seg.dport, seg.seq, seg.ack, 0x50, seg.flags,
+                      1024, 0, 0)  # fmt: skip
+    return bytes(range(1, 13)) + b"\x08\x00" + ip + tcp + seg.payload
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    reqs=st.lists(requests(), min_size=1, max_size=4),
+    cuts=st.lists(st.integers(0, 10_000), max_size=12),
+    dup_cuts=st.lists(st.integers(0, 10_000), max_size=4),
+    dup_count=st.integers(0, 3),
+    order=st.randoms(use_true_random=False),
+    end=st.sampled_from(["fin", "rst", "none"]),
+    answered=st.booleans(),
+)
+def test_reordered_retransmitted_and_closed_streams_scan_the_same_decoded_by_the_walk(
+    reqs: list[bytes],
+    cuts: list[int],
+    dup_cuts: list[int],
+    dup_count: int,
+    order: random.Random,
+    end: str,
+    answered: bool,
+) -> None:
+    """Keep-alive and pipelined requests, cut anywhere, reordered, retransmitted with
+    other cuts (overlapping), a response, then FIN, RST or nothing: the scan over
+    the walk's SEGMENT frames writes what the scan over frames it decodes writes."""
+    isn = 1000
+    syn = Segment(0.5, CLIENT, 40000, SERVER, 80, isn, 0, SYN, b"")
+    synack = Segment(0.6, SERVER, 80, CLIENT, 40000, 5000, isn + 1, SYN | ACK, b"")
+    stream = b"".join(reqs)
+    pieces = client_segments(stream, isn, cuts)
+    retransmitted = client_segments(stream, isn, dup_cuts)
+    pieces += [retransmitted[i % len(retransmitted)] for i in range(dup_count)]
+    order.shuffle(pieces)
+    segments = [syn, synack, *pieces]
+    after = (isn + 1 + len(stream)) & 0xFFFFFFFF
+    if answered:
+        body = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        segments.append(Segment(2.0, SERVER, 80, CLIENT, 40000, 5001, after, ACK, body))
+    if end != "none":
+        flags = (FIN | ACK) if end == "fin" else RST
+        segments.append(Segment(3.0, CLIENT, 40000, SERVER, 80, after, 5001, flags, b""))
+    records = [(1_700_000_000 + i // 4, i, _frame(seg)) for i, seg in enumerate(segments)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "p.pcap")
+        Path(path).write_bytes(_pcap(records))
+        outputs = [_scan(path, decoded, answered) for decoded in (True, False)]
+    assert len(outputs[0][0]) == len(reqs)
+    assert outputs[0] == outputs[1]
