@@ -92,13 +92,16 @@ class Pipeline:
             responses=responses,
             echoes=echoes,
             on_settled=self._on_settled,
+            on_echo=self._on_echo,
         )
         self._holding = echoes and not responses
         self._held: OrderedDict[int, Record] = OrderedDict()
         """Requests waiting for their connection's verdict, by id (capture order)."""
         self._ready: set[int] = set()
         """Held requests whose transit is known (or known not to come)."""
-        self._held_flows: dict[int, list[int]] = {}
+        self._held_flows: dict[int, list[Record]] = {}
+        """The requests of each connection whose verdict is not known yet, or that is a
+        reflector's (held or already let go at a bound), in order."""
         self.hold_cut = 0
         """Requests let go before their echo could be known (a bound was reached)."""
         self.reassembler = Reassembler(self.tracker, limits, shard.owns if shard else None)
@@ -160,17 +163,36 @@ class Pipeline:
 
     def _on_settled(self, flow_id: int) -> None:
         """Connection ``flow_id`` brings no more echoes: its held requests may go."""
-        ids = self._held_flows.pop(flow_id, None)
-        if ids:
-            held, ready, awaiting = self._held, self._ready, self._awaiting
-            for rid in ids:
-                # Only those still held: one let go at a bound must not linger in _ready.
-                record = held.get(rid)
-                if record is not None:
-                    ready.add(rid)
-                    # No response of this connection is read any more: nothing to pair.
-                    awaiting.pop((flow_id, record.request.depth), None)
-            self._release()
+        records = self._held_flows.pop(flow_id, None)
+        if records is None:
+            return  # the common case: settled before, now closing
+        held = self._held
+        if len(records) == 1 and not self._awaiting:
+            # The common case of a verdict: one request waited for it, and nothing
+            # pairs its response (no reflector seen). When it heads the queue it goes
+            # now, without a mark in _ready.
+            rid = records[0].id
+            if held and next(iter(held)) == rid:
+                self._out.append(RequestSeen(held.pop(rid)))
+                if held:
+                    self._release()
+                return
+        ready, awaiting = self._ready, self._awaiting
+        for record in records:
+            rid = record.id
+            # Only those still held: one let go at a bound must not linger in _ready.
+            if rid in held:
+                ready.add(rid)
+            if awaiting:
+                # No response of this connection is read any more: nothing to pair.
+                awaiting.pop((flow_id, record.request.depth), None)
+        self._release()
+
+    def _on_echo(self, flow_id: int) -> None:
+        """Connection ``flow_id``'s server is a reflector: its responses are read, and
+        the requests that waited for that verdict are paired with them."""
+        for record in self._held_flows.get(flow_id, ()):
+            self._await(record)
 
     def _release(self) -> None:
         """Hand out the held requests at the head of the queue that are complete."""
@@ -327,15 +349,20 @@ class Pipeline:
                     reassembler.tick(ts)
                     if self._held:
                         self._expire(ts)
+                    events = self._take()
                 else:
                     # VERDICT: the server's first segment settled the echo probe and
                     # was passed over (only a server's direction with nothing read
                     # yet is probed: HttpConnection._probe ends that).
                     flow = by_raw.get(data)
-                    conn: HttpConnection | None = None if flow is None else flow.app  # type: ignore[assignment]
-                    if conn is not None and conn.echo is None and conn.probe is None:
-                        conn.not_an_echo()
-                events = self._take()
+                    if flow is not None:
+                        conn: HttpConnection | None = flow.app  # type: ignore[assignment]
+                        if conn is not None and conn.echo is None and conn.probe is None:
+                            conn.not_an_echo()
+                    if not self._out:
+                        continue
+                    events = self._out
+                    self._out = []
             else:
                 self.packets = base + capture.records
                 events = step(ts, linktype, data)
@@ -374,14 +401,15 @@ class Pipeline:
                 self._answer(record, response)
         return self._take()
 
-    def _on_request(self, settled: bool, request: Request) -> None:
-        record = self._record(request, (), not self._holding)
-        if self._holding:
+    def _on_request(self, echo: bool | None, request: Request) -> None:
+        holding = self._holding
+        record = self._record(request, (), not holding)
+        if holding:
             # Requests only, each complete with what its echo shows: held, in
             # capture order, until its connection is known to bring no echo, or
             # the echo came (see _release).
             rid = record.id
-            if settled:
+            if echo is False:
                 if not self._held:
                     self._out.append(RequestSeen(record))  # nothing before it waits
                     return
@@ -389,12 +417,24 @@ class Pipeline:
                 self._ready.add(rid)
                 return
             self._held[rid] = record
-            self._held_flows.setdefault(request.flow, []).append(rid)
-        if self._holding or self.tracker.responses:
-            awaiting = self._awaiting
-            awaiting[(request.flow, request.depth)] = record
-            if len(awaiting) > 100_000:
-                awaiting.popitem(last=False)
+            waiting = self._held_flows.get(request.flow)
+            if waiting is None:
+                self._held_flows[request.flow] = [record]
+            else:
+                waiting.append(record)
+            if echo is None:
+                return  # paired only if its server turns out to be a reflector (_on_echo)
+        elif not self.tracker.responses:
+            return
+        self._await(record)
+
+    def _await(self, record: Record) -> None:
+        """Keep ``record`` until its response comes (bounded)."""
+        request = record.request
+        awaiting = self._awaiting
+        awaiting[(request.flow, request.depth)] = record
+        if len(awaiting) > 100_000:
+            awaiting.popitem(last=False)
 
     def _record(self, request: Request, carried: tuple[Finding, ...], emit: bool = True) -> Record:
         """The request's record, with its findings (handed out as :class:`RequestSeen`

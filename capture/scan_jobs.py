@@ -86,7 +86,7 @@ class _ShardPipeline(Pipeline):
         super().__init__(detector, limits, responses=False, shard=shard)
         self.keys: dict[int, bytes] = {}
 
-    def _on_request(self, settled: bool, request: Request) -> None:
+    def _on_request(self, echo: bool | None, request: Request) -> None:
         reassembler = self.reassembler
         flow = reassembler.closing
         if flow is None:
@@ -104,7 +104,7 @@ class _ShardPipeline(Pipeline):
                     flow_id,
                 )
         self.keys[self._next_id] = key
-        super()._on_request(settled, request)
+        super()._on_request(echo, request)
 
 
 def work(

@@ -758,6 +758,9 @@ class HttpConnection:
             if ECHO_MARK in (buf[start:] if end < 0 else buf[start:end]).lower():
                 self.echo = self.responses = True
                 self.probe = None
+                found = self.tracker.on_echo
+                if found is not None:
+                    found(self.flow.id)  # before the responses it pairs
                 # From the stream's start: the reader pairs interim heads too.
                 self.readers[direction].feed(self.probe_ts, bytes(buf))
                 return
@@ -784,7 +787,7 @@ class HttpConnection:
             flow = self.flow
             if self.client is not None:
                 if flow.owner is not None:  # _ignore, inlined: once per connection
-                    flow.owner.set_ignore(flow, 1 - self.client, True)
+                    flow.owner.ignore_probed(flow, 1 - self.client)
                 else:
                     flow.halves[1 - self.client].ignore = True
             settled = self.tracker.on_settled
@@ -850,22 +853,26 @@ class HttpConnection:
 class HttpTracker:
     """The stream sink that turns reassembled TCP into HTTP requests and responses.
 
-    ``on_request(settled, request)`` is called when a request is complete;
-    ``settled`` says that no reflector's echo can come for it (when responses are
-    not parsed and its connection's server is known to be no reflector);
+    ``on_request(echo, request)`` is called when a request is complete; ``echo``
+    is what its connection's server is known to be (when responses are not
+    parsed): False, no reflector, so no echo can come for it (always False when
+    responses are parsed, or echoes not looked for); True, a reflector; None, not
+    known yet (``on_echo(flow_id)`` tells when it turns out to be one,
+    ``on_settled(flow_id)`` when no more echoes will come).
     ``on_response(flow_id, depth, response)`` when the response to the request
     with that depth on that flow has its head.
     """
 
     def __init__(
         self,
-        on_request: Callable[[bool, Request], None],
+        on_request: Callable[[bool | None, Request], None],
         on_response: Callable[[int, int, Response], None],
         max_outstanding: int = 100,
         responses: bool = True,
         echoes: bool = True,
         on_settled: Callable[[int], None] | None = None,
         max_head: int | None = None,
+        on_echo: Callable[[int], None] | None = None,
     ) -> None:
         self.on_request = on_request
         self.on_response = on_response
@@ -875,6 +882,9 @@ class HttpTracker:
         """...except on a reflector's connection, told by its first response head."""
         self.on_settled = on_settled
         """``on_settled(flow_id)``: no more echoes will come on that connection."""
+        self.on_echo = on_echo
+        """``on_echo(flow_id)``: that connection's server is a reflector (its responses
+        are read from here on); called before any of its responses."""
         self.max_head = head_limit() if max_head is None else max_head
         """Largest head (bytes): a longer one is cut there, flagged, and still read
         for identities up to the cut."""
@@ -966,7 +976,7 @@ class HttpTracker:
             src, sport, dst, dport = flow.a, flow.a_port, flow.b, flow.b_port
         self.counters["requests"] += 1
         self.on_request(
-            conn.echo is False,
+            conn.echo,
             # By position, in the order of Request's fields: once per request, and a
             # frozen dataclass matches keywords at a cost (about 40% of its build).
             Request(

@@ -398,6 +398,22 @@ class Reassembler:
             half.probe = probe
             self._sync_skip(flow, direction)
 
+    def ignore_probed(self, flow: Flow, direction: int) -> None:
+        """:meth:`set_ignore` (True) for a direction whose first bytes settled a probe
+        (:meth:`set_probe`): once per connection of a scan that looks for echoes. While
+        the direction's :attr:`skip` entry is a probe's (an int: nothing of it delivered,
+        the table up to date) and it holds nothing out of order, stopping it changes
+        only that entry, to True, as :meth:`_sync_skip` would make it; anything else
+        takes the general way."""
+        half = flow.halves[direction]
+        key = flow.raw_keys[direction]
+        skip = self.skip
+        if half.pending or half.ignore or type(skip.get(key)) is not int:
+            self.set_ignore(flow, direction, True)
+            return
+        half.ignore = True
+        skip[key] = True
+
     def _sync_skip(self, flow: Flow, direction: int) -> None:
         """Bring the :attr:`skip` entry of one direction up to date."""
         key = flow.raw_keys[direction]

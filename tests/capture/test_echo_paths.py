@@ -290,3 +290,56 @@ def test_a_parsed_request_with_an_echo_gives_its_transit_with_or_without_respons
         assert [f.name for f in seen.record.findings] == ["X-MSISDN"]
     assert pipeline.counters()["echoes"] == 1
     assert pipeline.identity_requests == 1
+
+
+@pytest.mark.parametrize(("in_c", "feed"), READERS)
+def test_requests_sent_before_a_reflector_first_answers_are_each_paired_with_their_echo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_c: bool, feed: bool
+) -> None:
+    """Pipelined: both requests wait for the server's first head, which shows a
+    reflector; only then are they kept for pairing, and each gets its own echo."""
+    conv = conversation(cport=40018, ts=6300.0)
+    frames = conv.handshake() + conv.send(True, simple_request("/a") + simple_request("/b"))
+    first = _echoed((("Host", "example.com"), ("X-MSISDN", NUMBER)))
+    frames += conv.send(False, first + _echoed((("Host", "example.com"),)))
+    path = save(tmp_path, frames)
+    with monkeypatch.context() as patch:
+        if not in_c:
+            patch.setattr(frames_module, "_pcapwalk", None)
+        pipeline = Pipeline(_detector(), responses=False)
+        if feed:
+            events = [e for frame in CaptureFile(path) for e in pipeline.feed(frame)]
+        else:
+            events = list(pipeline.run_capture(CaptureFile(path)))
+        events += pipeline.flush()
+    records = [e.record for e in events if isinstance(e, RequestSeen)]
+    assert [r.request.uri for r in records] == ["/a", "/b"]
+    assert [None if r.transit is None else r.transit.injected for r in records] == [
+        (("X-MSISDN", NUMBER),),
+        (),
+    ]
+    assert not pipeline._awaiting and not pipeline._held and not pipeline._held_flows
+
+
+@pytest.mark.parametrize(("in_c", "feed"), READERS)
+def test_requests_whose_server_is_no_reflector_go_at_its_first_bytes_and_leave_nothing_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_c: bool, feed: bool
+) -> None:
+    """The usual capture: the verdict lets the waiting request go, the next one goes at
+    once, and nothing of either is kept for pairing, the connection still open."""
+    conv = conversation(cport=40019, ts=6400.0)
+    frames = conv.handshake() + conv.send(True, simple_request("/p1")) + conv.send(False, OK)
+    frames += conv.send(True, simple_request("/p2")) + conv.send(False, OK)
+    path = save(tmp_path, frames)
+    with monkeypatch.context() as patch:
+        if not in_c:
+            patch.setattr(frames_module, "_pcapwalk", None)
+        pipeline = Pipeline(None, responses=False)
+        if feed:
+            events = [e for frame in CaptureFile(path) for e in pipeline.feed(frame)]
+        else:
+            events = list(pipeline.run_capture(CaptureFile(path)))
+    # Not flushed: both came out as the capture went.
+    assert [e.record.request.uri for e in events if isinstance(e, RequestSeen)] == ["/p1", "/p2"]
+    assert not pipeline._awaiting and not pipeline._held and not pipeline._held_flows
+    assert not pipeline._ready and pipeline.hold_cut == 0

@@ -330,6 +330,53 @@ def test_a_syn_with_data_where_the_stream_resumes(ignored: bool) -> None:
     assert r.counters["gaps"] == 0
 
 
+def _probed(server_bytes: list[Segment]) -> tuple[Reassembler, Flow]:
+    """A whole connection whose server's direction (B) is probed, then ``server_bytes``."""
+    r = Reassembler(Recorder())
+    r.feed(seg(99, flags=SYN))
+    r.feed(seg(499, flags=SYN | ACK, from_a=False))
+    r.feed(seg(100, b"GET"))
+    flow = r._flows[(A, 40000, B, 80)][0]
+    r.set_probe(flow, 1, True)
+    for s in server_bytes:
+        r.feed(s)
+    if flow.halves[1].offset:
+        r.set_probe(flow, 1, False)  # as HttpConnection._probe does with what it reads
+    return r, flow
+
+
+@pytest.mark.parametrize(
+    "server_bytes",
+    [
+        [],  # the common case: the verdict came from the first segment, passed over
+        [seg(510, b"later", from_a=False)],  # out of order, held behind the first
+        [seg(500, b"HTTP", from_a=False)],  # delivered: no longer a probe's entry
+    ],
+    ids=["passed-over", "held-out-of-order", "delivered"],
+)
+def test_stopping_a_probed_direction_is_set_ignore_in_one_step(
+    server_bytes: list[Segment],
+) -> None:
+    """ignore_probed (once per connection of a scan that reads echoes) leaves the
+    skip table and the direction exactly as set_ignore does, whatever it held."""
+    general, flow = _probed(server_bytes)
+    general.set_ignore(flow, 1, True)
+    fast, fast_flow = _probed(server_bytes)
+    probe_entry = fast.skip.get(_keys()[1])
+    assert (type(probe_entry) is int) == (not fast_flow.halves[1].offset)  # a probe's: 500
+    fast.ignore_probed(fast_flow, 1)
+    assert fast.skip == general.skip
+    assert fast.buffered_bytes == general.buffered_bytes
+    for mine, theirs in zip(fast_flow.halves, flow.halves, strict=True):
+        assert (mine.ignore, mine.pending, mine.next_seq, mine.offset) == (
+            theirs.ignore,
+            theirs.pending,
+            theirs.next_seq,
+            theirs.offset,
+        )
+    assert fast.skip[_keys()[1]] is True
+
+
 def test_ignoring_a_direction_lets_go_of_what_it_held() -> None:
     rec = Recorder()
     r = Reassembler(rec)
