@@ -433,6 +433,30 @@ class CanaryMatcher:
         self._shortest = shortest
         self._gate = run_gate(index)
         self._runs = re.compile(f"[A-Za-z0-9]{{{shortest},}}")
+        self._needles = _needles(self.canaries, index)
+
+    def could_be_in(self, headers: Sequence[tuple[str, str]], body: bytes, uri: str | None) -> bool:
+        """First test of a request, before :meth:`could_match_any`: False means no
+        canary is in its header values, body or target (as sent or percent-decoded).
+        One pass in C (``_idscan.needles``) for every canary's every form at once;
+        True (then :meth:`could_match_any` decides) where it was not built, for a
+        str of wide characters, or for more canaries than :data:`NEEDLE_LIMIT` allows."""
+        needles = self._needles
+        if needles is None or _idscan is None:
+            return True
+        found = _idscan.needles(needles, headers, body or None, uri)
+        return True if found is None else found
+
+    def may_hold(self, text: str | bytes) -> bool:
+        """False when no canary can be in ``text``, nor in any part of it, as sent or
+        percent-decoded (a Cookie header's values, a target's path and parameters, a
+        form body's values): which fields of a request :meth:`could_be_in` let through
+        are searched. In C (``_idscan.needle_in``); True where it was not built."""
+        needles = self._needles
+        if needles is None or _idscan is None:
+            return True
+        found = _idscan.needle_in(needles, text)
+        return True if found is None else found
 
     def __bool__(self) -> bool:
         return bool(self.canaries)
@@ -588,6 +612,55 @@ def _runs_py(
     return [run for run in cut if run in keys], [
         run for run in cut if len(run) in sizes and not run.strip(_HEX_CHARS)
     ]
+
+
+NEEDLE_LIMIT = 2048
+"""Most needles the first test of a request looks for (:func:`_needles`): a few dozen a
+canary, so some 25 phone numbers. With more, every request goes to the cut of runs,
+whose cost does not grow with their number (``bench/canary_bench.py``)."""
+
+
+def _needles(canaries: Sequence[Canary], keys: Iterable[str]) -> tuple[str, ...] | None:
+    """The strings of which a text holds one wherever :meth:`CanaryMatcher.could_match`
+    (and so :meth:`~CanaryMatcher.find`) can be true of it: every key (a run that is
+    looked up must be one), and each spelling's hex and digests in lower and upper
+    case (a run decoded must be one of them, in one case). All are ASCII letters and
+    digits. None when there are more than :data:`NEEDLE_LIMIT`."""
+    found = set(keys)
+    for canary in canaries:
+        for plain in canary.plains:
+            raw = plain.encode("utf-8", "surrogateescape")
+            hexes = [raw.hex()] + [new(raw).hexdigest() for new in _HASHES]
+            found.update(hexes)
+            found.update(text.upper() for text in hexes)
+        if len(found) > NEEDLE_LIMIT:
+            return None
+    return tuple(sorted(found))
+
+
+def _needle_in_py(needles: Sequence[str], text: str | bytes) -> bool:
+    """Does any of ``needles`` occur in ``text`` or in ``text`` percent-decoded (bytes
+    read as UTF-8)? (:meth:`CanaryMatcher.may_hold`'s test; the reference
+    ``_idscan.needle_in`` is held to.)"""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "surrogateescape")
+    decoded = url_decode(text)
+    return any(needle in text or needle in decoded for needle in needles)
+
+
+def _needles_py(
+    needles: Sequence[str], headers: Sequence[tuple[str, str]], body: bytes, uri: str | None
+) -> bool:
+    """Does any of ``needles`` occur in a header value, the body, the target, or the
+    target percent-decoded? (:meth:`CanaryMatcher.could_be_in`'s test; the reference
+    ``_idscan.needles`` is held to.)"""
+    texts = [value for _, value in headers]
+    if body:
+        texts.append(body.decode("utf-8", "surrogateescape"))
+    if uri:
+        texts.append(uri)
+        texts.append(url_decode(uri))
+    return any(needle in text for text in texts for needle in needles)
 
 
 _GATE_LENGTHS = 64

@@ -574,11 +574,14 @@ class IdentityDetector:
     def _could_hold_canary(self, request: Request) -> bool:
         """False when no canary can be anywhere in ``request`` (the common case).
 
-        Every header value, the body and the target (as sent and percent-decoded)
-        are tested together, in one pass in C
-        (:meth:`~capture.identity.canary.CanaryMatcher.could_match_any`): cheaper
-        than a cache lookup for each header, and most of them (cookies, validators,
-        targets) are new in every request."""
+        First for every canary's every form at once, in one pass in C over the
+        request's bytes (:meth:`~capture.identity.canary.CanaryMatcher.could_be_in`),
+        which lets through only requests that hold one of them (nearly only those
+        with a canary). Those get the exact test: every header value, the body and
+        the target (as sent and percent-decoded) together
+        (:meth:`~capture.identity.canary.CanaryMatcher.could_match_any`)."""
+        if not self._canaries.could_be_in(request.headers, request.body, request.uri):
+            return False
         texts = [value for _, value in request.headers]
         if request.body:
             texts.append(request.body.decode("utf-8", "surrogateescape"))
@@ -591,7 +594,7 @@ class IdentityDetector:
     def _find_canaries(self, request: Request, out: list[Finding]) -> None:
         if not self._could_hold_canary(request):
             return
-        for where, name, text in _canary_fields(request):
+        for where, name, text in _canary_fields(request, self._canaries.may_hold):
             if where == WHERE_HEADER and not self._could_hold(text):
                 continue
             for hit in self._canaries.find(text):
@@ -698,9 +701,16 @@ def _name_anchors(catalog: Catalog) -> tuple[str, ...]:
     return tuple(sorted(kept, key=lambda word: (len(word), word)))
 
 
-def _canary_fields(request: Request) -> Iterator[tuple[str, str, str]]:
-    """``(where, name, text)`` for every place a canary is looked for."""
+def _canary_fields(
+    request: Request, holds: Callable[[str | bytes], bool] | None = None
+) -> Iterator[tuple[str, str, str]]:
+    """``(where, name, text)`` for every place a canary is looked for; with ``holds``,
+    only in the header values, target and body it says could hold one (as sent or
+    percent-decoded: :meth:`~capture.identity.canary.CanaryMatcher.may_hold`), so that
+    a Cookie header or a target with no canary is not cut into its parts."""
     for name, value in request.headers:
+        if holds is not None and not holds(value):
+            continue
         if name.lower() == "cookie":
             for cookie, cookie_value in _cookie_pairs(value):
                 yield WHERE_COOKIE, cookie, cookie_value
@@ -709,7 +719,7 @@ def _canary_fields(request: Request) -> Iterator[tuple[str, str, str]]:
         else:
             yield WHERE_HEADER, name, value
     uri = request.uri
-    if uri:
+    if uri and (holds is None or holds(uri)):
         path = uri.split("?", 1)[0]
         # The path has no parameter name; "(path)" says where it was.
         yield WHERE_QUERY, "(path)", path
@@ -718,7 +728,7 @@ def _canary_fields(request: Request) -> Iterator[tuple[str, str, str]]:
                 yield WHERE_QUERY, param, value
                 if "%" in value:
                     yield WHERE_QUERY, param, url_decode(value)
-    if request.body:
+    if request.body and (holds is None or holds(request.body)):
         if _is_form(request):
             for param, value in _form_pairs(request.body):
                 yield WHERE_BODY, param, value
