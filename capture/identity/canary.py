@@ -16,7 +16,11 @@ their first bytes. The cost per request is one pass over its header values, body
 and target (in C where ``capture/identity/_idscan.c`` was built:
 :meth:`CanaryMatcher.could_match_any`) and a few lookups, whatever the number of
 canaries: a fleet of 20,000 test SIMs costs no more per
-request than one (``bench/canary_bench.py``). Memory is kept to what must be
+request than one (``bench/canary_bench.py``). With a few canaries (up to
+:data:`NEEDLE_LIMIT` needles), a cheaper pass comes first
+(:meth:`CanaryMatcher.could_be_in`): every key, hex and digest of every canary looked
+for at once in the request's bytes, so that a request holding none of them (nearly
+every one) costs that pass alone. Memory is kept to what must be
 kept: a canary holds its spellings, not its 80 forms, and descriptions are
 written only for what is found. Each canary is built once per process, however
 many times the configuration is checked (:func:`functools.lru_cache`).
