@@ -439,17 +439,19 @@ class CanaryMatcher:
         self._runs = re.compile(f"[A-Za-z0-9]{{{shortest},}}")
         self._needles = _needles(self.canaries, index)
 
-    def could_be_in(self, headers: Sequence[tuple[str, str]], body: bytes, uri: str | None) -> bool:
+    def could_be_in(
+        self, headers: Sequence[tuple[str, str]], body: bytes, uri: str | None
+    ) -> bool | None:
         """First test of a request, before :meth:`could_match_any`: False means no
-        canary is in its header values, body or target (as sent or percent-decoded).
-        One pass in C (``_idscan.needles``) for every canary's every form at once;
-        True (then :meth:`could_match_any` decides) where it was not built, for a
+        canary is in its header values, body or target (as sent or percent-decoded),
+        True that one of their forms is. One pass in C (``_idscan.needles``) for every
+        canary's every form at once. None when it was not made (then
+        :meth:`could_match_any` decides): where the C extension was not built, for a
         str of wide characters, or for more canaries than :data:`NEEDLE_LIMIT` allows."""
         needles = self._needles
         if needles is None or _idscan is None:
-            return True
-        found = _idscan.needles(needles, headers, body or None, uri)
-        return True if found is None else found
+            return None
+        return _idscan.needles(needles, headers, body or None, uri)
 
     def may_hold(self, text: str | bytes) -> bool:
         """False when no canary can be in ``text``, nor in any part of it, as sent or

@@ -596,11 +596,19 @@ class IdentityDetector:
         once, in one pass in C over the request's bytes
         (:meth:`~capture.identity.canary.CanaryMatcher.could_be_in`), which lets
         through nearly only requests with a canary; then only the fields that hold
-        one of those forms are searched."""
+        one of those forms are searched. Where that test is not made, the exact test
+        (:meth:`_could_hold_canary`) comes first, as it did before."""
         matcher = self._canaries
-        if not matcher.could_be_in(request.headers, request.body, request.uri):
+        first = matcher.could_be_in(request.headers, request.body, request.uri)
+        if first is False:
             return
         exact: bool | None = None
+        if first is None:
+            # Not tested (too many canaries, wide characters): the exact test first,
+            # as it is cheaper than searching every field.
+            exact = self._could_hold_canary(request)
+            if not exact:
+                return
         for where, name, text, unseen in _canary_fields(request, matcher.may_hold):
             if where == WHERE_HEADER and not self._could_hold(text):
                 continue
