@@ -10,11 +10,20 @@ deciding whether a change to the hot path helps. It is not a substitute for
     python bench/scan_icount.py --bodies small   # the small-responses mix
     python bench/scan_icount.py --bodies small --connections 1000   # 2 requests a connection
     python bench/scan_icount.py --no-echoes      # as if no reflector echo were looked for
+    python bench/scan_icount.py --bodies ad --canaries   # with scan_bench's 3 canaries
+    python bench/scan_icount.py --bodies mid --detection-cost   # without / with / 3 canaries
     git stash; python bench/scan_icount.py; git stash pop   # before/after
 
 It scans a generated capture (2,000 requests, web mix unless --bodies) and an empty one (start-up
 alone) under ``valgrind --tool=callgrind`` and prints both totals and the
 difference per request. Needs valgrind (``apt-get install valgrind``).
+
+``--no-detection``, ``--detection`` and ``--canaries`` scan as ``scan_bench.py``'s
+closing lines do (``capture.scan.scan`` in one process, output to /dev/null, the
+detector built as there: none, ``IdentityDetector()``, or with its 3 canaries);
+``--detection-cost`` counts all three and prints what detection costs over none,
+the instruction-count twin of those lines. Start-up (building the detector and its
+canaries included) is counted on the empty capture in the same mode and left out.
 """
 
 from __future__ import annotations
@@ -33,15 +42,42 @@ OUT = HERE / "out"
 sys.path.insert(0, str(HERE.parent))
 
 
-def instructions(capture: Path, echoes: bool = True, extra: Sequence[str] = ()) -> int:
+# What scan_bench.detection_cost scans with: no detector, the default one, or one with
+# scan_bench._canary_config()'s 3 canaries.
+DETECTION_MODES = ("none", "plain", "canaries")
+
+
+def _in_process(capture: Path, mode: str) -> str:
+    """Code that scans ``capture`` as scan_bench.detection_cost does in ``mode``."""
+    detector = {
+        "none": "None",
+        "plain": "IdentityDetector()",
+        "canaries": "IdentityDetector(_canary_config())",
+    }[mode]
+    return (
+        f"import os, sys; sys.path.insert(0, {str(HERE)!r}); "
+        "from capture.identity.detector import IdentityDetector; "
+        "from capture.scan import scan; from scan_bench import _canary_config; "
+        "out = open(os.devnull, 'w'); "
+        f"sys.exit(scan([{str(capture)!r}], detector={detector}, out=out, err=out, jobs=1))"
+    )
+
+
+def instructions(
+    capture: Path, echoes: bool = True, extra: Sequence[str] = (), mode: str | None = None
+) -> int:
     """Instructions executed by one ``headerwatch scan`` of ``capture`` (``extra``:
     more options for scan); with ``echoes`` False, its pipeline looks for no
-    reflector's echo (the A/B reference for what reading echoes costs)."""
+    reflector's echo (the A/B reference for what reading echoes costs). With
+    ``mode`` (one of :data:`DETECTION_MODES`), the scan is the in-process one of
+    ``scan_bench.py``'s detection-cost lines instead (``extra`` unused)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE",)}
     env["PYTHONHASHSEED"] = "0"  # dict and set layouts change the count otherwise
     # One process: callgrind follows only this one.
     argv = ["scan", "--jobs", "1", *extra, str(capture)]
     code = f"import sys; from tui.cli import main; sys.exit(main({argv!r}))"
+    if mode is not None:
+        code = _in_process(capture, mode)
     if not echoes:
         # Pipeline(detector, limits, responses, shard, echoes): echoes off by default.
         code = (
@@ -69,7 +105,35 @@ def main() -> None:
         "--no-echoes", action="store_true", help="scan without looking for reflector echoes"
     )
     parser.add_argument(
-        "--bodies", default="web", help="gen_capture.py's body mix (web, small, ...)"
+        "--bodies",
+        default="web",
+        help="the mix: gen_capture.py's body mix (web, mid, small), or ad (ad and "
+        "analytics requests)",
+    )
+    parser.add_argument(
+        "--detection",
+        choices=DETECTION_MODES,
+        help="scan as scan_bench.py's detection-cost lines do: without a detector (none), "
+        "with the default one (plain), or with its 3 canaries (canaries)",
+    )
+    parser.add_argument(
+        "--no-detection",
+        dest="detection",
+        action="store_const",
+        const="none",
+        help="the same as --detection none",
+    )
+    parser.add_argument(
+        "--canaries",
+        dest="detection",
+        action="store_const",
+        const="canaries",
+        help="the same as --detection canaries (scan_bench.py's 3 canaries)",
+    )
+    parser.add_argument(
+        "--detection-cost",
+        action="store_true",
+        help="count all three --detection modes and print detection's cost over none",
     )
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
@@ -83,6 +147,27 @@ def main() -> None:
     empty = OUT / "icount-empty.pcap"
     write_pcap(str(empty), [])
     echoes = not args.no_echoes
+    if args.detection_cost:
+        instructions(empty, echoes, mode="canaries")  # uncounted: bytecode caches written
+        per = {}
+        for mode in DETECTION_MODES:
+            per[mode] = _per_request(capture, empty, args.requests, echoes, mode)
+        bare = per["none"]
+        print(
+            f"{capture.name}{'' if echoes else ' (no echoes)'}, instructions per request: "
+            f"without detection {bare:,.0f}, with {per['plain']:,.0f} "
+            f"({per['plain'] / bare - 1:+.1%}), with 3 canaries {per['canaries']:,.0f} "
+            f"({per['canaries'] / bare - 1:+.1%})"
+        )
+        return
+    if args.detection is not None:
+        instructions(empty, echoes, mode=args.detection)  # uncounted: bytecode caches
+        per_request = _per_request(capture, empty, args.requests, echoes, args.detection)
+        print(
+            f"{capture.name}{'' if echoes else ' (no echoes)'} (detection {args.detection}): "
+            f"{per_request:,.0f} instructions per request"
+        )
+        return
     instructions(capture, echoes)  # uncounted: bytecode caches written
     startup = instructions(empty, echoes)
     total = instructions(capture, echoes)
@@ -91,6 +176,12 @@ def main() -> None:
         f"start-up {startup / 1e6:,.0f} M instructions; scan of {args.requests:,} requests "
         f"{total / 1e6:,.0f} M; {(total - startup) / args.requests:,.0f} per request"
     )
+
+
+def _per_request(capture: Path, empty: Path, requests: int, echoes: bool, mode: str) -> float:
+    """Instructions per request of a scan of ``capture`` in ``mode``, start-up left out."""
+    startup = instructions(empty, echoes, mode=mode)
+    return (instructions(capture, echoes, mode=mode) - startup) / requests
 
 
 if __name__ == "__main__":

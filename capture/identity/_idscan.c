@@ -20,8 +20,20 @@
  *   says which lengths and first characters a
  *   key can have, so that most runs are never made a str to be looked up.
  *
- * All return None for text that is not ASCII (and runs for a percent-escape of a
- * byte past 0x7f), which the Python code then takes: Unicode case rules and UTF-8
+ * needles(needles, headers, body, uri) is canary._needles_py: does any of needles
+ *   (ASCII letters and digits) occur in a header value, the body (bytes), the target,
+ *   or the target percent-decoded? The canary gate's first test: a request with none
+ *   of them costs one pass over its bytes (every S-th window of up to 4 bytes hashed
+ *   into a bitmap of the needles' windows, a hit confirmed by memcmp; see
+ *   index_needles) and nothing per field. None when a header value or the target is
+ *   a str of wide characters (past U+00FF).
+ *
+ * needle_in(needles, text) is canary._needle_in_py: does a needle occur in text (str
+ *   or bytes) or in text percent-decoded? None for a str of wide characters. Which
+ *   fields of a request that passed the first test are searched.
+ *
+ * The others return None for text that is not ASCII (and runs for a percent-escape
+ * of a byte past 0x7f), which the Python code then takes: Unicode case rules and UTF-8
  * decoding stay in one place. tests/capture/identity/test_idscan.py holds the two
  * ways to the same results.
  *
@@ -30,6 +42,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 static inline int
@@ -500,6 +514,302 @@ fail:
     return NULL;
 }
 
+/* The needles of canary._needles_py, indexed for one pass over a text.
+ *
+ * A = min(4, the shortest needle's length) bytes make a window; S = shortest - A + 1.
+ * Any occurrence of a needle spans S consecutive window starts, one of them a multiple
+ * of S, so only windows at multiples of S are looked at: each needle is entered under
+ * its windows at offsets 0..S-1 (its "anchors"), sorted by window value, with a bitmap
+ * of the windows' hashes in front. A window whose hash bit is set is looked up by
+ * bisection and each needle under it compared whole (memcmp). The tuple the index was
+ * built for is kept (a reference is held): a matcher passes the same tuple every time,
+ * so the index is built once. */
+typedef struct {
+    uint32_t window;
+    Py_ssize_t offset;
+    const char *p;
+    Py_ssize_t n;
+} anchor;
+
+static PyObject *needles_of = NULL;
+static anchor *anchor_list = NULL;
+static Py_ssize_t anchor_count;
+static int window_len; /* A */
+static Py_ssize_t stride; /* S */
+static int needle_empty;
+static unsigned char window_bits[65536 / 8];
+
+static inline uint32_t
+window_at(const unsigned char *p)
+{
+    uint32_t w = 0;
+    if (window_len == 4) {
+        memcpy(&w, p, 4);
+        return w;
+    }
+    for (int j = 0; j < window_len; j++)
+        w = w << 8 | p[j];
+    return w;
+}
+
+static inline unsigned
+window_hash(uint32_t w)
+{
+    return (unsigned)((w * 0x9E3779B1u) >> 16);
+}
+
+static int
+by_window(const void *a, const void *b)
+{
+    uint32_t x = ((const anchor *)a)->window, y = ((const anchor *)b)->window;
+    return x < y ? -1 : x > y;
+}
+
+static int
+index_needles(PyObject *tuple)
+{
+    if (tuple == needles_of)
+        return 0;
+    Py_ssize_t count = PyTuple_GET_SIZE(tuple);
+    Py_ssize_t shortest = PY_SSIZE_T_MAX;
+    int empty = 0;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *item = PyTuple_GET_ITEM(tuple, k);
+        if (!PyUnicode_Check(item) || !PyUnicode_IS_ASCII(item)) {
+            PyErr_SetString(PyExc_TypeError, "needles must be ASCII str");
+            return -1;
+        }
+        Py_ssize_t n = PyUnicode_GET_LENGTH(item);
+        if (n == 0)
+            empty = 1;
+        else if (n < shortest)
+            shortest = n;
+    }
+    if (shortest == PY_SSIZE_T_MAX)
+        shortest = 1;
+    int a = shortest < 4 ? (int)shortest : 4;
+    Py_ssize_t step = shortest - a + 1;
+    anchor *list = PyMem_Malloc(sizeof(anchor) * (size_t)(count * step + 1));
+    if (list == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    window_len = a;
+    memset(window_bits, 0, sizeof(window_bits));
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *item = PyTuple_GET_ITEM(tuple, k);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(item);
+        if (n == 0)
+            continue;
+        const unsigned char *p = PyUnicode_1BYTE_DATA(item);
+        for (Py_ssize_t o = 0; o < step; o++) {
+            uint32_t w = window_at(p + o);
+            list[kept++] = (anchor){w, o, (const char *)p, n};
+            unsigned h = window_hash(w);
+            window_bits[h >> 3] |= (unsigned char)(1u << (h & 7));
+        }
+    }
+    qsort(list, (size_t)kept, sizeof(anchor), by_window);
+    PyMem_Free(anchor_list);
+    anchor_list = list;
+    anchor_count = kept;
+    stride = step;
+    needle_empty = empty;
+    Py_INCREF(tuple);
+    Py_XSETREF(needles_of, tuple);
+    return 0;
+}
+
+/* Does a needle occur in s[0..n)? */
+static int
+has_needle(const unsigned char *s, Py_ssize_t n)
+{
+    if (needle_empty)
+        return 1;
+    if (anchor_count == 0)
+        return 0;
+    for (Py_ssize_t i = 0; i + window_len <= n; i += stride) {
+        uint32_t w = window_at(s + i);
+        unsigned h = window_hash(w);
+        if (!(window_bits[h >> 3] & (1u << (h & 7))))
+            continue;
+        /* The first anchor with this window, by bisection. */
+        Py_ssize_t lo = 0, hi = anchor_count;
+        while (lo < hi) {
+            Py_ssize_t mid = lo + (hi - lo) / 2;
+            if (anchor_list[mid].window < w)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (Py_ssize_t k = lo; k < anchor_count && anchor_list[k].window == w; k++) {
+            const anchor *e = &anchor_list[k];
+            Py_ssize_t start = i - e->offset;
+            if (start >= 0 && e->n <= n - start && memcmp(s + start, e->p, (size_t)e->n) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* A str's characters as bytes when they are one byte each (ASCII or Latin-1: an ASCII
+ * needle occurs in the str exactly where it occurs in these bytes); NULL otherwise. */
+static const unsigned char *
+narrow(PyObject *text, Py_ssize_t *n)
+{
+    if (PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND)
+        return NULL;
+    *n = PyUnicode_GET_LENGTH(text);
+    return PyUnicode_1BYTE_DATA(text);
+}
+
+/* The percent-decoding of s[0..n) into out (n bytes at least), every escape made its
+ * byte (one past 0x7f too: it is no ASCII letter or digit, as whatever UTF-8 decoding
+ * makes of it is none); its length. */
+static Py_ssize_t
+unquote_bytes(const unsigned char *s, Py_ssize_t n, unsigned char *out)
+{
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
+            (lo = hex_value(s[i + 2])) >= 0) {
+            out[m++] = (unsigned char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            out[m++] = s[i];
+        }
+    }
+    return m;
+}
+
+static int has_needle_decoded(const unsigned char *s, Py_ssize_t n, int *error);
+
+static PyObject *
+needles(PyObject *self, PyObject *args)
+{
+    PyObject *tuple, *headers, *body, *uri;
+    if (!PyArg_ParseTuple(args, "O!OOO", &PyTuple_Type, &tuple, &headers, &body, &uri))
+        return NULL;
+    if (index_needles(tuple) < 0)
+        return NULL;
+    PyObject *fast = PySequence_Fast(headers, "headers must be a sequence of (name, value)");
+    if (fast == NULL)
+        return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    int found = 0, wide = 0;
+    for (Py_ssize_t k = 0; k < count && !found; k++) {
+        PyObject *pair = items[k];
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
+            Py_DECREF(fast);
+            PyErr_SetString(PyExc_TypeError, "headers must be (name, value) pairs of str");
+            return NULL;
+        }
+        Py_ssize_t n;
+        const unsigned char *s = narrow(PyTuple_GET_ITEM(pair, 1), &n);
+        if (s == NULL)
+            wide = 1;
+        else
+            found = has_needle(s, n);
+    }
+    Py_DECREF(fast);
+    if (found)
+        Py_RETURN_TRUE;
+    if (body != Py_None) {
+        if (!PyBytes_Check(body)) {
+            PyErr_SetString(PyExc_TypeError, "body must be bytes or None");
+            return NULL;
+        }
+        if (has_needle((const unsigned char *)PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body)))
+            Py_RETURN_TRUE;
+    }
+    if (uri != Py_None) {
+        if (!PyUnicode_Check(uri)) {
+            PyErr_SetString(PyExc_TypeError, "uri must be str or None");
+            return NULL;
+        }
+        Py_ssize_t n;
+        const unsigned char *s = narrow(uri, &n);
+        if (s == NULL) {
+            wide = 1;
+        } else {
+            int error = 0;
+            found = has_needle_decoded(s, n, &error);
+            if (error)
+                return NULL;
+            if (found)
+                Py_RETURN_TRUE;
+        }
+    }
+    if (wide)
+        Py_RETURN_NONE;
+    Py_RETURN_FALSE;
+}
+
+/* Does a needle occur in s[0..n) or in its percent-decoding? */
+static int
+has_needle_decoded(const unsigned char *s, Py_ssize_t n, int *error)
+{
+    if (has_needle(s, n))
+        return 1;
+    /* A needle found only in the decoding holds a byte an escape made; needles are
+     * letters and digits, so an escape of anything else ("%3A%2F%2F" of an encoded
+     * URL) cannot make one. */
+    const unsigned char *pct = memchr(s, '%', (size_t)n);
+    int maybe = 0;
+    while (pct != NULL && !maybe) {
+        Py_ssize_t i = pct - s;
+        int hi, lo;
+        if (i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 && (lo = hex_value(s[i + 2])) >= 0)
+            maybe = is_alnum((Py_UCS1)(hi << 4 | lo));
+        pct = i + 1 < n ? memchr(s + i + 1, '%', (size_t)(n - i - 1)) : NULL;
+    }
+    if (!maybe)
+        return 0;
+    unsigned char small[2048];
+    unsigned char *decoded = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)n);
+    if (decoded == NULL) {
+        PyErr_NoMemory();
+        *error = 1;
+        return 0;
+    }
+    int found = has_needle(decoded, unquote_bytes(s, n, decoded));
+    if (decoded != small)
+        PyMem_Free(decoded);
+    return found;
+}
+
+static PyObject *
+needle_in(PyObject *self, PyObject *args)
+{
+    PyObject *tuple, *text;
+    if (!PyArg_ParseTuple(args, "O!O", &PyTuple_Type, &tuple, &text))
+        return NULL;
+    if (index_needles(tuple) < 0)
+        return NULL;
+    const unsigned char *s;
+    Py_ssize_t n;
+    if (PyBytes_Check(text)) {
+        s = (const unsigned char *)PyBytes_AS_STRING(text);
+        n = PyBytes_GET_SIZE(text);
+    } else if (PyUnicode_Check(text)) {
+        s = narrow(text, &n);
+        if (s == NULL)
+            Py_RETURN_NONE;
+    } else {
+        PyErr_SetString(PyExc_TypeError, "text must be str or bytes");
+        return NULL;
+    }
+    int error = 0;
+    int found = has_needle_decoded(s, n, &error);
+    if (error)
+        return NULL;
+    return PyBool_FromLong(found);
+}
+
 static PyMethodDef methods[] = {
     {"may_matter", may_matter, METH_VARARGS,
      "may_matter(text, sep, anchors) -> bool | None: see IdentityDetector._may_matter_py."},
@@ -508,6 +818,10 @@ static PyMethodDef methods[] = {
     {"runs", runs, METH_VARARGS,
      "runs(text, min_len, keys, sizes, gate, decode_from) -> (hits, hexes) | None: see "
      "canary._runs_py."},
+    {"needle_in", needle_in, METH_VARARGS,
+     "needle_in(needles, text) -> bool | None: see canary._needle_in_py."},
+    {"needles", needles, METH_VARARGS,
+     "needles(needles, headers, body, uri) -> bool | None: see canary._needles_py."},
     {NULL, NULL, 0, NULL},
 };
 

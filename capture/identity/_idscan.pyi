@@ -1,6 +1,6 @@
 """Type stub of the whole-string tests of detection in C (capture/identity/_idscan.c)."""
 
-from collections.abc import Container
+from collections.abc import Container, Sequence
 
 def may_matter(text: str, sep: str, anchors: tuple[str, ...]) -> bool | None:
     """IdentityDetector._may_matter_py for ASCII text; None for any other."""
@@ -19,3 +19,15 @@ def runs(
 
 def anchored(name: str, anchors: tuple[str, ...]) -> bool | None:
     """detector._anchored_py for an ASCII name; None for any other."""
+
+def needles(
+    needles: tuple[str, ...],
+    headers: Sequence[tuple[str, str]],
+    body: bytes | None,
+    uri: str | None,
+) -> bool | None:
+    """canary._needles_py; None when a header value or ``uri`` has a character past
+    U+00FF (then Python decides)."""
+
+def needle_in(needles: tuple[str, ...], text: str | bytes) -> bool | None:
+    """canary._needle_in_py; None for a str with a character past U+00FF."""

@@ -16,7 +16,11 @@ their first bytes. The cost per request is one pass over its header values, body
 and target (in C where ``capture/identity/_idscan.c`` was built:
 :meth:`CanaryMatcher.could_match_any`) and a few lookups, whatever the number of
 canaries: a fleet of 20,000 test SIMs costs no more per
-request than one (``bench/canary_bench.py``). Memory is kept to what must be
+request than one (``bench/canary_bench.py``). With a few canaries (up to
+:data:`NEEDLE_LIMIT` needles), a cheaper pass comes first
+(:meth:`CanaryMatcher.could_be_in`): every key, hex and digest of every canary looked
+for at once in the request's bytes, so that a request holding none of them (nearly
+every one) costs that pass alone. Memory is kept to what must be
 kept: a canary holds its spellings, not its 80 forms, and descriptions are
 written only for what is found. Each canary is built once per process, however
 many times the configuration is checked (:func:`functools.lru_cache`).
@@ -433,6 +437,32 @@ class CanaryMatcher:
         self._shortest = shortest
         self._gate = run_gate(index)
         self._runs = re.compile(f"[A-Za-z0-9]{{{shortest},}}")
+        self._needles = _needles(self.canaries, index)
+
+    def could_be_in(
+        self, headers: Sequence[tuple[str, str]], body: bytes, uri: str | None
+    ) -> bool | None:
+        """First test of a request, before :meth:`could_match_any`: False means no
+        canary is in its header values, body or target (as sent or percent-decoded),
+        True that one of their forms is. One pass in C (``_idscan.needles``) for every
+        canary's every form at once. None when it was not made (then
+        :meth:`could_match_any` decides): where the C extension was not built, for a
+        str of wide characters, or for more canaries than :data:`NEEDLE_LIMIT` allows."""
+        needles = self._needles
+        if needles is None or _idscan is None:
+            return None
+        return _idscan.needles(needles, headers, body or None, uri)
+
+    def may_hold(self, text: str | bytes) -> bool:
+        """False when no canary can be in ``text``, nor in any part of it, as sent or
+        percent-decoded (a Cookie header's values, a target's path and parameters, a
+        form body's values): which fields of a request :meth:`could_be_in` let through
+        are searched. In C (``_idscan.needle_in``); True where it was not built."""
+        needles = self._needles
+        if needles is None or _idscan is None:
+            return True
+        found = _idscan.needle_in(needles, text)
+        return True if found is None else found
 
     def __bool__(self) -> bool:
         return bool(self.canaries)
@@ -588,6 +618,55 @@ def _runs_py(
     return [run for run in cut if run in keys], [
         run for run in cut if len(run) in sizes and not run.strip(_HEX_CHARS)
     ]
+
+
+NEEDLE_LIMIT = 2048
+"""Most needles the first test of a request looks for (:func:`_needles`): a few dozen a
+canary, so some 25 phone numbers. With more, every request goes to the cut of runs,
+whose cost does not grow with their number (``bench/canary_bench.py``)."""
+
+
+def _needles(canaries: Sequence[Canary], keys: Iterable[str]) -> tuple[str, ...] | None:
+    """The strings of which a text holds one wherever :meth:`CanaryMatcher.could_match`
+    (and so :meth:`~CanaryMatcher.find`) can be true of it: every key (a run that is
+    looked up must be one), and each spelling's hex and digests in lower and upper
+    case (a run decoded must be one of them, in one case). All are ASCII letters and
+    digits. None when there are more than :data:`NEEDLE_LIMIT`."""
+    found = set(keys)
+    for canary in canaries:
+        for plain in canary.plains:
+            raw = plain.encode("utf-8", "surrogateescape")
+            hexes = [raw.hex()] + [new(raw).hexdigest() for new in _HASHES]
+            found.update(hexes)
+            found.update(text.upper() for text in hexes)
+        if len(found) > NEEDLE_LIMIT:
+            return None
+    return tuple(sorted(found))
+
+
+def _needle_in_py(needles: Sequence[str], text: str | bytes) -> bool:
+    """Does any of ``needles`` occur in ``text`` or in ``text`` percent-decoded (bytes
+    read as UTF-8)? (:meth:`CanaryMatcher.may_hold`'s test; the reference
+    ``_idscan.needle_in`` is held to.)"""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "surrogateescape")
+    decoded = url_decode(text)
+    return any(needle in text or needle in decoded for needle in needles)
+
+
+def _needles_py(
+    needles: Sequence[str], headers: Sequence[tuple[str, str]], body: bytes, uri: str | None
+) -> bool:
+    """Does any of ``needles`` occur in a header value, the body, the target, or the
+    target percent-decoded? (:meth:`CanaryMatcher.could_be_in`'s test; the reference
+    ``_idscan.needles`` is held to.)"""
+    texts = [value for _, value in headers]
+    if body:
+        texts.append(body.decode("utf-8", "surrogateescape"))
+    if uri:
+        texts.append(uri)
+        texts.append(url_decode(uri))
+    return any(needle in text for text in texts for needle in needles)
 
 
 _GATE_LENGTHS = 64

@@ -572,13 +572,16 @@ class IdentityDetector:
         return answer
 
     def _could_hold_canary(self, request: Request) -> bool:
-        """False when no canary can be anywhere in ``request`` (the common case).
+        """False when no canary can be in ``request``'s header values, body or target
+        (as sent, and the target percent-decoded), tested together
+        (:meth:`~capture.identity.canary.CanaryMatcher.could_match_any`).
 
-        Every header value, the body and the target (as sent and percent-decoded)
-        are tested together, in one pass in C
-        (:meth:`~capture.identity.canary.CanaryMatcher.could_match_any`): cheaper
-        than a cache lookup for each header, and most of them (cookies, validators,
-        targets) are new in every request."""
+        A field :meth:`~capture.identity.canary.CanaryMatcher.find` finds a canary
+        in is one of those texts or a part of one cut at a character that is no
+        letter or digit (a cookie's value, the path, a parameter's value, as sent or,
+        for the target's, decoded), so this is then true: it is asked only for the
+        fields that are not (cookie and form values percent-decoded), whose canaries
+        are reported only when it says yes."""
         texts = [value for _, value in request.headers]
         if request.body:
             texts.append(request.body.decode("utf-8", "surrogateescape"))
@@ -589,12 +592,33 @@ class IdentityDetector:
         return bool(texts) and self._canaries.could_match_any(texts, decode_last=bool(uri))
 
     def _find_canaries(self, request: Request, out: list[Finding]) -> None:
-        if not self._could_hold_canary(request):
+        """The canaries in ``request``. First every canary's every form is looked for at
+        once, in one pass in C over the request's bytes
+        (:meth:`~capture.identity.canary.CanaryMatcher.could_be_in`), which lets
+        through nearly only requests with a canary; then only the fields that hold
+        one of those forms are searched. Where that test is not made, the exact test
+        (:meth:`_could_hold_canary`) comes first, as it did before."""
+        matcher = self._canaries
+        first = matcher.could_be_in(request.headers, request.body, request.uri)
+        if first is False:
             return
-        for where, name, text in _canary_fields(request):
+        exact: bool | None = None
+        if first is None:
+            # Not tested (too many canaries, wide characters): the exact test first,
+            # as it is cheaper than searching every field.
+            exact = self._could_hold_canary(request)
+            if not exact:
+                return
+        for where, name, text, unseen in _canary_fields(request, matcher.may_hold):
             if where == WHERE_HEADER and not self._could_hold(text):
                 continue
-            for hit in self._canaries.find(text):
+            hits = matcher.find(text)
+            if hits and unseen:
+                if exact is None:
+                    exact = self._could_hold_canary(request)
+                if not exact:
+                    continue
+            for hit in hits:
                 canary = hit.canary
                 out.append(
                     Finding(
@@ -698,34 +722,48 @@ def _name_anchors(catalog: Catalog) -> tuple[str, ...]:
     return tuple(sorted(kept, key=lambda word: (len(word), word)))
 
 
-def _canary_fields(request: Request) -> Iterator[tuple[str, str, str]]:
-    """``(where, name, text)`` for every place a canary is looked for."""
+def _canary_fields(
+    request: Request, holds: Callable[[str | bytes], bool] | None = None
+) -> Iterator[tuple[str, str, str, bool]]:
+    """``(where, name, text, unseen)`` for every place a canary is looked for;
+    ``unseen`` marks the texts that are not among those of
+    :meth:`IdentityDetector._could_hold_canary` nor a part of one (cookie and form
+    values percent-decoded). With ``holds``, only where it says one could be (as sent
+    or percent-decoded: :meth:`~capture.identity.canary.CanaryMatcher.may_hold`): a
+    header value, target or body it turns down is not cut into its parts, and of the
+    parts of one it lets through, only those it lets through are given."""
     for name, value in request.headers:
+        if holds is not None and not holds(value):
+            continue
         if name.lower() == "cookie":
             for cookie, cookie_value in _cookie_pairs(value):
-                yield WHERE_COOKIE, cookie, cookie_value
-                if "%" in cookie_value:
-                    yield WHERE_COOKIE, cookie, url_decode(cookie_value)
+                if holds is None or holds(cookie_value):
+                    yield WHERE_COOKIE, cookie, cookie_value, False
+                    if "%" in cookie_value:
+                        yield WHERE_COOKIE, cookie, url_decode(cookie_value), True
         else:
-            yield WHERE_HEADER, name, value
+            yield WHERE_HEADER, name, value, False
     uri = request.uri
-    if uri:
+    if uri and (holds is None or holds(uri)):
         path = uri.split("?", 1)[0]
         # The path has no parameter name; "(path)" says where it was.
-        yield WHERE_QUERY, "(path)", path
+        if holds is None or holds(path):
+            yield WHERE_QUERY, "(path)", path, False
         if "?" in uri:
             for param, value in _query_pairs(uri):
-                yield WHERE_QUERY, param, value
-                if "%" in value:
-                    yield WHERE_QUERY, param, url_decode(value)
-    if request.body:
+                if holds is None or holds(value):
+                    yield WHERE_QUERY, param, value, False
+                    if "%" in value:
+                        yield WHERE_QUERY, param, url_decode(value), False
+    if request.body and (holds is None or holds(request.body)):
         if _is_form(request):
             for param, value in _form_pairs(request.body):
-                yield WHERE_BODY, param, value
-                if "%" in value:
-                    yield WHERE_BODY, param, url_decode(value)
+                if holds is None or holds(value):
+                    yield WHERE_BODY, param, value, False
+                    if "%" in value:
+                        yield WHERE_BODY, param, url_decode(value), True
         else:
-            yield WHERE_BODY, "(body)", request.body.decode("utf-8", "surrogateescape")
+            yield WHERE_BODY, "(body)", request.body.decode("utf-8", "surrogateescape"), False
 
 
 def _value_fields(request: Request) -> Iterator[tuple[str, str, str]]:

@@ -25,6 +25,7 @@ from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import WHERE_COOKIE, WHERE_QUERY, Finding, Request, RequestSeen
 from capture.pipeline import Pipeline
 from capture.sources.frames import CaptureFile
+from tests.capture.identity.factory import make_request
 from tests.capture.identity.test_evaluation import cases
 
 pytestmark = pytest.mark.skipif(
@@ -297,3 +298,181 @@ def test_base64_wrapped_digits_under_any_name_are_still_read() -> None:
     found: list[Finding] = []
     det._params([("gtm_a1b2", "NDQ3OTExMTIzNDU2")], WHERE_QUERY, found)  # 447911123456
     assert [f.normalized for f in found] == ["+447911123456"]
+
+
+# -- the canary gate's first test: needles ------------------------------------------
+
+
+@cache
+def _three_letter_key_matcher() -> canary.CanaryMatcher:
+    # "abc-de" is looked up by its run "abc": windows of 3 bytes, looked at everywhere.
+    return IdentityDetector(IdentityConfig(region="GB", canaries=("abc-de",)))._canaries
+
+
+_MATCHERS = {
+    "three canaries": _matcher,
+    "short keys": _short_key_matcher,
+    "a 3-letter key": _three_letter_key_matcher,
+}
+
+
+def _form_pieces() -> list[str]:
+    """Every form of the test canaries (hex and digests too), and pieces of them."""
+    pieces: list[str] = []
+    for make in _MATCHERS.values():
+        for item in make().canaries:
+            for literal, _ in item.forms:
+                pieces += [literal, literal[: len(literal) // 2], literal[len(literal) // 2 :]]
+    return pieces
+
+
+# Escapes of letters and digits (which may make a needle when decoded), of other bytes
+# (which cannot), a byte past 0x7f, a wide character (the C tests give it to Python).
+_NEEDLE_PIECES = st.sampled_from(
+    [
+        *"0123456789abcdefABCDEF xyz-%@.=&;?/+\x00é",
+        *("%2B", "%34", "%34%34%37%37", "%61lice", "%3A%2F%2F", "%e9", "%zz", "%4", "Ω"),
+        *_form_pieces(),
+    ]
+)
+_NEEDLE_TEXT = st.lists(_NEEDLE_PIECES, max_size=10).map("".join)
+
+
+def _wide(text: str) -> bool:
+    return any(ord(ch) > 0xFF for ch in text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from(sorted(_MATCHERS)),
+    st.lists(_NEEDLE_TEXT, max_size=4),
+    _NEEDLE_TEXT,
+    st.one_of(st.none(), _NEEDLE_TEXT),
+)
+def test_needles_in_c_answer_as_python_on_any_request(
+    which: str, values: list[str], body: str, uri: str | None
+) -> None:
+    needles = _MATCHERS[which]()._needles
+    assert needles is not None
+    headers = [("X-A", value) for value in values]
+    raw = body.encode("utf-8", "surrogateescape")
+    expected = canary._needles_py(needles, headers, raw, uri)
+    in_c = detector._idscan.needles(needles, headers, raw or None, uri)
+    if in_c is None:
+        assert any(_wide(text) for text in [*values, uri or ""])
+    else:
+        assert in_c == expected, (values, body, uri)
+    for text in [*values, raw]:
+        one = detector._idscan.needle_in(needles, text)
+        if one is None:
+            assert isinstance(text, str) and _wide(text)
+        else:
+            assert one == canary._needle_in_py(needles, text), text
+
+
+def test_needles_are_found_as_sent_and_percent_decoded_only_where_that_can_make_one() -> None:
+    needles = _matcher()._needles
+    assert needles is not None
+    needle_in = detector._idscan.needle_in
+    assert needle_in(needles, "x=447700900123")
+    assert needle_in(needles, b"x=447700900123")
+    assert needle_in(needles, "x=%34%34%37%37%30%30%39%30%30%31%32%33")  # digits, escaped
+    assert needle_in(needles, "https%3A%2F%2Fa.example%2F%3Fn%3D447700900123")
+    assert not needle_in(needles, "https%3A%2F%2Fa.example%2F%3Fn%3D44770090012")
+    assert not needle_in(needles, "x=4477009001 23")
+    assert needle_in(needles, "é Ω") is None
+    # The target is tested decoded; header values (as could_match_any does) as sent.
+    escaped = "%34%34%37%37%30%30%39%30%30%31%32%33"
+    assert detector._idscan.needles(needles, [], None, "/?n=" + escaped)
+    assert not detector._idscan.needles(needles, [("Cookie", "n=" + escaped)], None, "/")
+    assert detector._idscan.needles(needles, [("X", "Ω")], None, "/") is None
+    # A needle found elsewhere decides all the same.
+    assert detector._idscan.needles(needles, [("X", "Ω"), ("Y", "447700900123")], None, "/")
+
+
+def _random_request(values: list[str], body: str, uri: str, form: bool) -> Request:
+    headers = [("Cookie" if i % 2 else "X-A", value) for i, value in enumerate(values)]
+    if form:
+        headers.append(("Content-Type", "application/x-www-form-urlencoded"))
+    return make_request(add=headers, uri="/" + uri, body=body.encode("utf-8", "surrogateescape"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(sorted(_MATCHERS)),
+    st.lists(_NEEDLE_TEXT, max_size=4),
+    _NEEDLE_TEXT,
+    _NEEDLE_TEXT,
+    st.booleans(),
+)
+def test_the_first_test_never_rejects_what_the_canary_search_would_find(
+    which: str, values: list[str], body: str, uri: str, form: bool
+) -> None:
+    matcher = _MATCHERS[which]()
+    request = _random_request(values, body, uri, form)
+    assert request.uri is not None
+    texts = [value for _, value in request.headers]
+    if request.body:
+        texts.append(request.body.decode("utf-8", "surrogateescape"))
+    texts.append(request.uri)
+    first = matcher.could_be_in(request.headers, request.body, request.uri)
+    if first is None:
+        assert any(_wide(text) for text in [*values, uri])
+    if first is False:
+        assert not matcher.could_match_any(texts, decode_last=True)
+    # Each field the search looks at, in a header value, target or body may_hold
+    # turns down, holds no canary in any form.
+    exact = matcher.could_match_any(texts, decode_last=True)
+    for where, name, text, unseen in detector._canary_fields(request):
+        if matcher.find(text):
+            kept = detector._canary_fields(request, matcher.may_hold)
+            assert (where, name, text, unseen) in list(kept), (where, name, text)
+            # A field among the texts of the exact test, or part of one, is seen by it.
+            assert unseen or exact, (where, name, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_NEEDLE_TEXT, max_size=4), _NEEDLE_TEXT, _NEEDLE_TEXT, st.booleans())
+def test_the_detector_finds_the_same_canaries_as_the_whole_search(
+    values: list[str], body: str, uri: str, form: bool
+) -> None:
+    # The whole search, as it was before the first test: nothing unless the exact test
+    # over the request's texts says yes, then every field, each header value only
+    # when it could hold a canary.
+    request = _random_request(values, body, uri, form)
+    det = IdentityDetector(CANARIES)
+    matcher = det._canaries
+    expected = []
+    if det._could_hold_canary(request):
+        for where, name, text, _ in detector._canary_fields(request):
+            if where != "header" or matcher.could_match(text):
+                expected += [(where, name, hit.text) for hit in matcher.find(text)]
+    found: list[Finding] = []
+    det._find_canaries(request, found)
+    assert [(f.where, f.name, f.value) for f in found] == expected
+
+
+def test_needles_cover_every_form_of_every_canary() -> None:
+    for make in _MATCHERS.values():
+        matcher = make()
+        assert matcher._needles is not None
+        for item in matcher.canaries:
+            for literal, description in item.forms:
+                assert matcher.find(literal), description
+                assert detector._idscan.needle_in(matcher._needles, literal), description
+                assert matcher.could_be_in([("X-A", literal)], b"", None), description
+
+
+def test_too_many_canaries_go_to_the_cut_of_runs() -> None:
+    numbers = [f"+4477009{n:05d}" for n in range(canary.NEEDLE_LIMIT // 20)]
+    matcher = IdentityDetector(IdentityConfig(msisdns=tuple(numbers)))._canaries
+    assert matcher._needles is None
+    assert matcher.could_be_in([("X-A", "nothing here")], b"", "/") is None
+    assert matcher.may_hold("nothing here")
+    # The exact test decides then, as it did before the first test.
+    det = IdentityDetector(IdentityConfig(msisdns=tuple(numbers)))
+    found: list[Finding] = []
+    det._find_canaries(make_request(add=[("X-A", "447700900003")]), found)
+    assert [f.normalized for f in found] == ["+447700900003"]
+    det._find_canaries(make_request(add=[("X-A", "nothing here")]), found)
+    assert len(found) == 1
