@@ -176,7 +176,7 @@ values_matter(const Py_UCS1 *s, Py_ssize_t n)
             return 1;
         case '%':
             /* _PCT_WRAPPED: %(?:25)?(?:2[bB]|40|3[0-9]) ("%25": encoded twice); and
-             * "tel%3", "sip%3", "TEL%3". */
+             * _URI_PCT: (?i:tel|sips?)%3 (a URI scheme with its ':' encoded). */
             for (Py_ssize_t k = i + 1; k <= i + 3 && k + 1 < n; k += 2) {
                 Py_UCS1 a = s[k], b = s[k + 1];
                 if ((a == '2' && (b == 'b' || b == 'B')) || (a == '4' && b == '0') ||
@@ -186,8 +186,8 @@ values_matter(const Py_UCS1 *s, Py_ssize_t n)
                     break;
             }
             if (i + 1 < n && s[i + 1] == '3' &&
-                (before(s, i, "tel", 3, 0) || before(s, i, "sip", 3, 0) ||
-                 (i >= 3 && memcmp(s + i - 3, "TEL", 3) == 0)))
+                (before(s, i, "tel", 3, 1) || before(s, i, "sip", 3, 1) ||
+                 before(s, i, "sips", 4, 1)))
                 return 1;
             break;
         case '+':
@@ -321,13 +321,12 @@ may_matter(PyObject *self, PyObject *args)
     if (values_matter(s, n))
         Py_RETURN_TRUE;
 
-    /* The names: the text with "=[^sep]*" cut out, lower-cased, and each run of 6 or
-     * more hex digits made one '-' (_HEX_RUN.sub("-", names.lower())). */
+    /* The names: the text with "=[^sep]*" cut out, lower-cased. */
     Py_UCS1 small[1024];
     Py_UCS1 *names = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)n);
     if (names == NULL)
         return PyErr_NoMemory();
-    Py_ssize_t m = 0, run = 0;
+    Py_ssize_t m = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS1 c = s[i];
         if (c == '=') {
@@ -335,23 +334,7 @@ may_matter(PyObject *self, PyObject *args)
                 i++;
             continue;
         }
-        c = lower(c);
-        names[m++] = c;
-        if (hex_value(c) >= 0) {
-            run++;
-        } else {
-            if (run >= 6) {
-                /* The run sits just before c: make it one '-'. */
-                m -= run + 1;
-                names[m++] = '-';
-                names[m++] = c;
-            }
-            run = 0;
-        }
-    }
-    if (run >= 6) {
-        m -= run;
-        names[m++] = '-';
+        names[m++] = lower(c);
     }
 
     int found = has_anchor(names, m);

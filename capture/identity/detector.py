@@ -378,9 +378,7 @@ class IdentityDetector:
         names = (_COOKIE_VALUES if sep == ";" else _QUERY_VALUES).sub("", text)
         if "@" in text:
             return True
-        if "%" in text and (
-            _PCT_WRAPPED.search(text) or "tel%3" in text or "sip%3" in text or "TEL%3" in text
-        ):
+        if "%" in text and (_PCT_WRAPPED.search(text) or _URI_PCT.search(text)):
             return True
         if "+" in text and _PLUS_DIGIT.search(text):
             return True
@@ -388,11 +386,10 @@ class IdentityDetector:
             return True
         if _WRAPPED_VALUE.search(text):
             return True
-        # Runs of 6+ hex digits (the random suffixes of tag-manager names: session,
-        # container and experiment IDs) can hold no anchor word (each has a letter past
-        # "f"); made one "-", the names of one site's requests look alike and the
-        # answer comes from the cache.
-        return self._names_matter(_HEX_RUN.sub("-", names.lower()))
+        # The names whole: an anchor word can begin or end with hex letters ("adid",
+        # "caller"), so a run of hex digits glued to it (a tag manager's random
+        # suffix) cannot be cut out to make names look alike for the cache.
+        return self._names_matter(names.lower())
 
     def _classify_names(self, names: str) -> bool:
         """Does any of the names (a cookie header or query string without its values,
@@ -677,7 +674,8 @@ def _form_pairs(body: bytes) -> list[tuple[str, str]]:
     return _query_pairs("?" + text)
 
 
-_HEX_RUN = re.compile(r"[0-9a-f]{6,}")
+# A URI scheme whose ":" is percent-encoded (tel%3A, Sip%3a, SIPS%3A).
+_URI_PCT = re.compile(r"(?:tel|sips?)%3", re.IGNORECASE)
 # The values of a Cookie header or a query string, cut out to leave the names for the
 # whole-string test: one substitution in C, found fast by its leading literal.
 _COOKIE_VALUES = re.compile(r"=[^;]*")

@@ -623,3 +623,20 @@ def test_wrapped_numbers_in_a_query_pass_the_prefilter_however_encoded(
     detector: IdentityDetector, uri: str
 ) -> None:
     assert one(detector, uri=uri).kind == "msisdn"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "/p?contact=Tel%3A447911123456",
+        "/p?contact=sips%3A447911123456",
+        "/p?deadbeefcaller=447911123456",
+    ],
+)
+def test_a_number_behind_a_mixed_case_scheme_or_a_hex_glued_name_is_found(
+    detector: IdentityDetector, uri: str
+) -> None:
+    """The first, whole-string test once let these through to nobody: it looked for
+    "tel%3" in two cases only, and cut runs of hex digits out of names, "caller"'s
+    "ca" with them."""
+    assert one(detector, uri=uri).kind == "msisdn"

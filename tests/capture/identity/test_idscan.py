@@ -109,6 +109,12 @@ def test_may_matter_in_c_answers_as_python_on_any_text(text: str, sep: str) -> N
         ("gtm_a1b2c3d4e5=1&subscription_deadbeef=2", "&", True),
         ("gtm_a1b2c3d4e5=1&x_deadbeef=2", "&", False),
         ("https%3A%2F%2Fexample.com=1", "&", False),
+        ("a=1&b=Tel%3A447700900123", "&", True),  # a scheme, encoded, in any case
+        ("a=1&b=sips%3A447700900123", "&", True),
+        ("a=1&b=SiP%3a447700900123", "&", True),
+        ("deadbeefcaller=1", "&", True),  # an anchor glued to a run of hex digits
+        ("c2d8ab4fadid=1", "&", True),
+        ("x_1234abee=1; amobee9f8e7d6c=2", ";", True),
         ("", ";", False),
     ],
 )
