@@ -21,7 +21,6 @@ definition is flagged in the record's anomalies. The request body is not logged.
 
 from __future__ import annotations
 
-from operator import itemgetter
 from typing import Any
 
 from capture.http.echo import carries_echo
@@ -80,38 +79,8 @@ _LISTS = frozenset(
 )
 
 
-_VALUE = itemgetter(1)
 _new_request = positional_new(Request)
 _new_parsed = positional_new(Parsed)
-
-
-def merged_notes(headers: tuple[Header, ...]) -> tuple[str, ...]:
-    """The anomalies of a header block as Suricata logs it: one :func:`merged_note`
-    for each value holding ``", "`` under a name that is not a list by definition."""
-    # Once per event: the values are searched in C, joined, and only the few that
-    # hold ", " (a User-Agent's "(KHTML, like Gecko)", mostly) are looked at.
-    values = "\n".join(map(_VALUE, headers))
-    at = values.find(", ")
-    if at < 0:
-        return ()
-    if values.count("\n") != len(headers) - 1:  # a value with a newline of its own
-        return tuple(
-            [
-                merged_note(name)
-                for name, value in headers
-                if ", " in value and name.lower() not in _LISTS
-            ]
-        )
-    notes = []
-    while at >= 0:
-        name = headers[values.count("\n", 0, at)][0]
-        if name.lower() not in _LISTS:
-            notes.append(merged_note(name))
-        end = values.find("\n", at)
-        if end < 0:
-            break
-        at = values.find(", ", end)
-    return tuple(notes)
 
 
 def merged_note(name: str) -> str:
@@ -151,7 +120,13 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
         anomalies: tuple[str, ...] = (HEADERS_NOT_DUMPED,)
     else:
         request_headers = name_values(raw, "http.request_headers")
-        anomalies = merged_notes(request_headers)
+        anomalies = tuple(
+            [
+                merged_note(name)
+                for name, value in request_headers
+                if ", " in value and name.lower() not in _LISTS
+            ]
+        )
     method = http.get("http_method")
     url = http.get("url")
     protocol = http.get("protocol")
