@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from capture.http.echo import carries_echo
+from capture.http.echo import ECHO_HEADER
 from capture.model import Header, Parsed, Request, Response, positional_new
 from capture.sources.json_fields import iso_time, mapping, name_values, string, whole
 
@@ -79,8 +79,33 @@ _LISTS = frozenset(
 )
 
 
+_ECHO_LOWER = ECHO_HEADER.lower()
+_ECHO_LENGTH = len(ECHO_HEADER)
 _new_request = positional_new(Request)
 _new_parsed = positional_new(Parsed)
+
+
+def _echo_among(items: Any) -> bool:
+    """Whether an eve ``response_headers`` list holds a reflector's echo
+    (:func:`capture.http.echo.carries_echo`), checked as :func:`name_values` checks
+    it (same error): for a requests-only consumer, which keeps no other response.
+    One loop over the list, no header pairs built (half the instructions)."""
+    if type(items) is not list:
+        if items is None:
+            return False
+        raise ValueError("http.response_headers: not a list")
+    found = False
+    for item in items:
+        if type(item) is not dict:
+            break
+        name = item.get("name")
+        if type(name) is not str or type(item.get("value")) is not str:
+            break
+        if len(name) == _ECHO_LENGTH and name.lower() == _ECHO_LOWER:
+            found = True
+    else:
+        return found
+    raise ValueError("http.response_headers: not a list of {name, value} objects")
 
 
 def merged_note(name: str) -> str:
@@ -174,9 +199,10 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
     status = http.get("status")
     if type(status) is not int:
         return _new_parsed(request, None, (), None)
-    response_headers = name_values(http.get("response_headers"), "http.response_headers")
-    if not responses and not carries_echo(response_headers):
+    raw = http.get("response_headers")
+    if not responses and not _echo_among(raw):
         return _new_parsed(request, None, (), None)
+    response_headers = name_values(raw, "http.response_headers")
     response = Response(
         ts=ts, version=version or "", status=status, reason="", headers=response_headers
     )
