@@ -4,7 +4,10 @@ A report, not a test. It writes an eve.json of N events (default 1,000,000) as a
 Suricata sensor with ``dump-all-headers: both`` would: mostly http events from
 many clients to many hosts, with 4-20 request headers, cookies, query parameters,
 some identity headers (MSISDN, IMSI, UIDH, IMEI), some repeated headers joined by
-Suricata, and other event types (dns, tls, flow, alert, fileinfo) among them.
+Suricata, 2-7 response headers, and other event types (dns, tls, flow, alert,
+fileinfo: 15% of the events; alert and fileinfo events carry an ``http`` object, as
+Suricata's do). Keys come in Suricata's order (``event_type`` fourth, after
+``in_iface``) and ``/`` is escaped as ``\\/``, as Suricata writes them.
 
 Then it times, as a user runs them, over the same file:
 
@@ -75,7 +78,100 @@ _IDENTITIES = [
 ]
 
 
+_RESPONSE = [
+    ("Date", "Thu, 03 Dec 2026 09:00:00 GMT"),
+    ("Content-Type", "text/html; charset=utf-8"),
+    ("Content-Length", "5120"),
+    ("Server", "nginx"),
+    ("Cache-Control", "max-age=300"),
+    ("Vary", "Accept-Encoding"),
+    ("ETag", '"5f3a-1b2c"'),
+    ("Set-Cookie", "sid=0a1b2c3d4e5f; Path=/; HttpOnly"),
+]
+
+
+def _other(r: random.Random, kind: str, common: dict[str, object]) -> dict[str, object]:
+    """A dns, tls, flow, alert or fileinfo event as Suricata writes them (their main
+    fields; alert and fileinfo events on http flows carry an ``http`` object too)."""
+    event: dict[str, object] = {**common, "event_type": kind}
+    http = {
+        "hostname": f"cdn{r.randrange(5000)}.site{r.randrange(20000)}.example",
+        "url": f"/path/{r.randrange(10**6)}/file.bin",
+        "http_user_agent": r.choice(_UA),
+        "http_content_type": "application/octet-stream",
+        "http_method": "GET",
+        "protocol": "HTTP/1.1",
+        "status": 200,
+        "length": r.randrange(100, 100000),
+    }
+    if kind == "dns":
+        event["proto"] = "UDP"
+        event["dest_port"] = 53
+        event["dns"] = {
+            "type": "query",
+            "id": r.randrange(65536),
+            "rrname": f"site{r.randrange(20000)}.example",
+            "rrtype": "A",
+            "tx_id": 0,
+            "opcode": 0,
+        }
+    elif kind == "tls":
+        event["dest_port"] = 443
+        event["tls"] = {
+            "subject": f"CN=site{r.randrange(20000)}.example",
+            "issuerdn": "C=US, O=Let's Encrypt, CN=R3",
+            "serial": "04:2A:7F:19:33:0C:5E:71",
+            "fingerprint": "7a:1c:88:3e:90:4b:5d:2f:11:0e:6a:c4:d9:87:23:5b:aa:10:c2:7e",
+            "sni": f"site{r.randrange(20000)}.example",
+            "version": "TLS 1.3",
+            "notbefore": "2026-10-01T00:00:00",
+            "notafter": "2026-12-30T00:00:00",
+            "ja3": {"hash": "e7d705a3286e19ea42f587b344ee6865"},
+        }
+    elif kind == "flow":
+        event["app_proto"] = "http"
+        event["flow"] = {
+            "pkts_toserver": r.randrange(3, 50),
+            "pkts_toclient": r.randrange(3, 80),
+            "bytes_toserver": r.randrange(300, 9000),
+            "bytes_toclient": r.randrange(300, 90000),
+            "start": event["timestamp"],
+            "end": event["timestamp"],
+            "age": r.randrange(0, 30),
+            "state": "closed",
+            "reason": "timeout",
+            "alerted": False,
+        }
+        event["tcp"] = {"tcp_flags": "1b", "syn": True, "fin": True, "psh": True, "ack": True}
+    elif kind == "alert":
+        event["tx_id"] = r.randrange(3)
+        event["alert"] = {
+            "action": "allowed",
+            "gid": 1,
+            "signature_id": 2018358,
+            "rev": 10,
+            "signature": "ET HUNTING GENERIC SUSPICIOUS POST to Dotted Quad with Fake Browser 1",
+            "category": "Potentially Bad Traffic",
+            "severity": 2,
+        }
+        event["http"] = http
+        event["app_proto"] = "http"
+    else:  # fileinfo
+        event["http"] = http
+        event["app_proto"] = "http"
+        event["fileinfo"] = {
+            "filename": "/path/file.bin",
+            "state": "CLOSED",
+            "stored": False,
+            "size": http["length"],
+            "tx_id": 0,
+        }
+    return event
+
+
 def _event(r: random.Random, n: int, base: float) -> dict[str, object]:
+    """One event, its keys in the order Suricata writes them (timestamp, flow_id,
+    in_iface, event_type, the tuple, proto, tx_id, then the event's own object)."""
     ts = base + n * 0.0005
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1e6):06d}+0000"
     client = f"10.{r.randrange(64)}.{r.randrange(256)}.{r.randrange(1, 255)}"
@@ -83,6 +179,8 @@ def _event(r: random.Random, n: int, base: float) -> dict[str, object]:
         "timestamp": stamp,
         "flow_id": r.randrange(1 << 50),
         "in_iface": "eth1",
+    }
+    tuple_: dict[str, object] = {
         "src_ip": client,
         "src_port": r.randrange(1024, 65536),
         "dest_ip": f"198.51.{r.randrange(100)}.{r.randrange(1, 255)}",
@@ -92,7 +190,9 @@ def _event(r: random.Random, n: int, base: float) -> dict[str, object]:
     roll = r.random()
     if roll < 0.15:  # other event types, as a sensor logs them
         kind = r.choice(["dns", "tls", "flow", "alert", "fileinfo"])
-        return {**common, "event_type": kind, kind: {"note": "not http"}}
+        event = _other(r, kind, common)
+        event.update({k: v for k, v in tuple_.items() if k not in event})
+        return {**common, "event_type": kind, **tuple_, **event}
     host = f"cdn{r.randrange(5000)}.site{r.randrange(20000)}.example"
     headers = [("Host", host), ("User-Agent", r.choice(_UA))]
     headers += r.sample(_EXTRA, r.randrange(2, 12))
@@ -106,24 +206,33 @@ def _event(r: random.Random, n: int, base: float) -> dict[str, object]:
         headers.append(("X-Tracking", f"{r.getrandbits(32):08x}, {r.getrandbits(32):08x}"))
     params = "&".join(f"p{i}={r.randrange(10**6)}" for i in range(r.randrange(0, 6)))
     url = f"/path/{r.randrange(10**6)}/page.html" + (f"?{params}" if params else "")
-    return {
-        **common,
-        "event_type": "http",
-        "tx_id": r.randrange(3),
-        "http": {
-            "hostname": host,
-            "url": url,
-            "http_user_agent": headers[1][1],
+    http: dict[str, object] = {
+        "hostname": host,
+        "url": url,
+        "http_user_agent": headers[1][1],
+        "http_content_type": "text/html",
+    }
+    referer = dict(headers).get("Referer")
+    if referer is not None:
+        http["http_refer"] = referer
+    response = _RESPONSE[:2] + r.sample(_RESPONSE[2:], r.randrange(1, 6))
+    http.update(
+        {
             "http_method": "GET" if r.random() < 0.9 else "POST",
             "protocol": "HTTP/1.1",
             "status": 200,
             "length": r.randrange(100, 100000),
             "request_headers": [{"name": k, "value": v} for k, v in headers],
-            "response_headers": [
-                {"name": "Content-Type", "value": "text/html"},
-                {"name": "Server", "value": "nginx"},
-            ],
-        },
+            "response_headers": [{"name": k, "value": v} for k, v in response],
+        }
+    )
+    return {
+        **common,
+        "event_type": "http",
+        **tuple_,
+        "tx_id": r.randrange(3),
+        "http": http,
+        "app_proto": "http",
     }
 
 
@@ -137,7 +246,9 @@ def write_eve(path: Path, events: int, seed: int = 19) -> int:
         for n in range(events):
             event = _event(r, n, base)
             http += event["event_type"] == "http"
-            batch.append(orjson.dumps(event))
+            # Suricata's JSON writer escapes "/" (as the real events in
+            # tests/data/engines/suricata show: "url":"\\/download\\/eicar.com").
+            batch.append(orjson.dumps(event).replace(b"/", b"\\/"))
             if len(batch) == 10000:
                 out.write(b"\n".join(batch) + b"\n")
                 batch.clear()
@@ -149,7 +260,7 @@ def write_eve(path: Path, events: int, seed: int = 19) -> int:
 def _http_events(path: Path) -> int:
     """How many events of a kept file are http (as :func:`write_eve` counted them)."""
     with open(path, "rb") as f:
-        return sum(1 for line in f if b'"event_type":"http"' in line)
+        return sum(1 for line in f if b'"event_type":"http",' in line)
 
 
 def _cpu() -> float:

@@ -8,6 +8,7 @@ from these frozen dataclasses. Strings hold header bytes decoded as UTF-8 with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
@@ -40,6 +41,33 @@ def _quick_init(cls: type[_T]) -> type[_T]:
     init.__annotations__ = dict(cls.__init__.__annotations__)
     cls.__init__ = init  # type: ignore[method-assign]
     return cls
+
+
+def positional_new(cls: type[_T]) -> Callable[..., _T]:
+    """A function that builds a ``cls`` (a frozen dataclass with slots, plain fields)
+    from all its fields by position, equal to ``cls(...)`` and as frozen, in about
+    half its instructions: the fields are stored into a twin class with the same
+    slots and no frozen ``__setattr__`` (plain slot stores, the cheapest there
+    are), and the object then becomes a ``cls`` (``__class__`` assignment, which
+    Python allows between classes of the same slots). For the few places that
+    build a record once per event of a log of millions (:mod:`capture.sources.eve`,
+    :meth:`capture.pipeline.Pipeline.feed_request`)."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    if tuple(names) != tuple(getattr(cls, "__slots__", ())):
+        raise TypeError(f"{cls.__name__}: positional_new takes slots in field order only")
+    stores = "\n".join(f"        self.{name} = {name}" for name in names)
+    args = ", ".join(names)
+    source = (
+        f"class _Twin:\n    __slots__ = {tuple(names)!r}\n"
+        f"    def __init__(self, {args}):\n{stores}\n"
+        f"def new({args}):\n    made = _Twin({args})\n    made.__class__ = _cls\n    return made\n"
+    )
+    namespace: dict[str, Any] = {"_cls": cls}
+    exec(source, namespace)
+    new = namespace["new"]
+    new.__qualname__ = new.__name__ = f"new_{cls.__name__}"
+    return new  # type: ignore[no-any-return]
+
 
 Header = tuple[str, str]
 """One header line: name as on the wire (original case), value trimmed of SP/HTAB."""

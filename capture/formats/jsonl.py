@@ -70,7 +70,8 @@ def _record_fields(record: Record) -> dict[str, Any]:
         "version": req.version,
         "host": req.host,
         "headers": req.headers,
-        "findings": [_finding_fields(f) for f in record.findings],
+        # (No comprehension for the many records without findings: it is a call.)
+        "findings": [_finding_fields(f) for f in record.findings] if record.findings else [],
         "id": record.id,
         "flow": req.flow,
         "depth": req.depth,

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from capture.http.echo import carries_echo
-from capture.model import Header, Parsed, Request, Response
+from capture.http.echo import ECHO_HEADER
+from capture.model import Header, Parsed, Request, Response, positional_new
 from capture.sources.json_fields import iso_time, mapping, name_values, string, whole
 
 HEADERS_NOT_DUMPED = (
@@ -77,6 +77,35 @@ _LISTS = frozenset(
         "link",
     ]
 )
+
+
+_ECHO_LOWER = ECHO_HEADER.lower()
+_ECHO_LENGTH = len(ECHO_HEADER)
+_new_request = positional_new(Request)
+_new_parsed = positional_new(Parsed)
+
+
+def _echo_among(items: Any) -> bool:
+    """Whether an eve ``response_headers`` list holds a reflector's echo
+    (:func:`capture.http.echo.carries_echo`), checked as :func:`name_values` checks
+    it (same error): for a requests-only consumer, which keeps no other response.
+    One loop over the list, no header pairs built (half the instructions)."""
+    if type(items) is not list:
+        if items is None:
+            return False
+        raise ValueError("http.response_headers: not a list")
+    found = False
+    for item in items:
+        if type(item) is not dict:
+            break
+        name = item.get("name")
+        if type(name) is not str or type(item.get("value")) is not str:
+            break
+        if len(name) == _ECHO_LENGTH and name.lower() == _ECHO_LOWER:
+            found = True
+    else:
+        return found
+    raise ValueError("http.response_headers: not a list of {name, value} objects")
 
 
 def merged_note(name: str) -> str:
@@ -149,7 +178,7 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
         whole(obj, "src_port", 0)
         string(obj, "dest_ip")
         whole(obj, "dest_port", 0)
-    request = Request(  # (positional: a third cheaper than by keyword, once per event)
+    request = _new_request(  # (positional_new: half the cost of Request(), once per event)
         ts,
         flow,
         tx + 1,
@@ -164,13 +193,16 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
         b"",
         0,
         anomalies,
+        None,
+        "",
     )
     status = http.get("status")
     if type(status) is not int:
-        return Parsed(request)
-    response_headers = name_values(http.get("response_headers"), "http.response_headers")
-    if not responses and not carries_echo(response_headers):
-        return Parsed(request)
+        return _new_parsed(request, None, (), None)
+    raw = http.get("response_headers")
+    if not responses and not _echo_among(raw):
+        return _new_parsed(request, None, (), None)
+    response_headers = name_values(raw, "http.response_headers")
     response = Response(
         ts=ts, version=version or "", status=status, reason="", headers=response_headers
     )

@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from capture.http.echo import carries_echo
-from capture.model import NAMES_ONLY, Header, Parsed, Request, Response
+from capture.model import NAMES_ONLY, Header, Parsed, Request, Response, positional_new
 from capture.sources.json_fields import iso_time, optional_strings, string, strings, whole
 from capture.sources.records import SKIP
 from capture.text import from_bytes
@@ -46,6 +46,9 @@ HEADERS_NOT_LOGGED = (
 
 _KEPT_APART = {"HOST": "host", "USER-AGENT": "user_agent", "REFERER": "referrer"}
 _ESCAPE = re.compile(rb"\\(x[0-9a-fA-F]{2}|\\)")
+
+_new_request = positional_new(Request)
+_new_parsed = positional_new(Parsed)
 
 
 def _unescape(raw: bytes) -> str:
@@ -171,7 +174,7 @@ def parsed_from_zeek(obj: Any, responses: bool = True) -> Parsed:
     uri = obj.get("uri")
     version = obj.get("version")
     ts = _ts(obj)
-    request = Request(
+    request = _new_request(  # (positional_new: half the cost of Request(), once per line)
         ts=ts,
         # Zeek's uid names the connection; the flow number is derived from it so
         # that the requests of one connection share one.
@@ -185,12 +188,15 @@ def parsed_from_zeek(obj: Any, responses: bool = True) -> Parsed:
         uri=uri if type(uri) is str else None,
         version=f"HTTP/{version}" if type(version) is str else None,
         headers=tuple(headers),
+        body=b"",
         body_length=whole(obj, "request_body_len", 0),
         anomalies=tuple(anomalies),
+        authority=None,
+        app="",
     )
     status = obj.get("status_code")
     if type(status) is not int:
-        return Parsed(request)
+        return _new_parsed(request, None, (), None)
     msg = obj.get("status_msg")
     server = strings(obj, "server_header_names")
     server_values = optional_strings(obj, "server_header_values")
@@ -200,7 +206,7 @@ def parsed_from_zeek(obj: Any, responses: bool = True) -> Parsed:
         else ((n, "") for n in server)
     )
     if not responses and not carries_echo(response_headers):
-        return Parsed(request)
+        return _new_parsed(request, None, (), None)
     response = Response(
         ts=ts,
         version=request.version or "",

@@ -202,6 +202,31 @@ def test_a_requests_only_reader_leaves_responses_out_but_keeps_a_reflectors_echo
             parsed_from_eve(broken, responses=responses)
 
 
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ([{"name": "Server", "value": 1}], "not a list of {name, value} objects"),
+        ([{"name": None, "value": "x"}], "not a list of {name, value} objects"),
+        ([["Server", "nginx"]], "not a list of {name, value} objects"),
+        ({"Server": "nginx"}, "not a list"),
+    ],
+)
+def test_a_bad_response_header_list_is_worded_alike_with_or_without_responses(
+    headers: Any, why: str
+) -> None:
+    from capture.http.echo import ECHO_HEADER
+
+    event = _event([("Host", "example.com")], status=200)
+    # An echo header before the bad entry does not make the list good.
+    event["http"]["response_headers"] = (
+        [{"name": ECHO_HEADER, "value": "x"}, *headers] if type(headers) is list else headers
+    )
+    for responses in (True, False):
+        with pytest.raises(ValueError) as raised:
+            parsed_from_eve(event, responses=responses)
+        assert str(raised.value) == f"http.response_headers: {why}"
+
+
 def test_a_scan_of_eve_shows_what_a_reflectors_echo_says_was_injected(tmp_path: Path) -> None:
     from capture.http.echo import ECHO_HEADER, encode_echo
 
