@@ -55,6 +55,9 @@ def positional_new(cls: type[_T]) -> Callable[..., _T]:
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     if tuple(names) != tuple(getattr(cls, "__slots__", ())):
         raise TypeError(f"{cls.__name__}: positional_new takes slots in field order only")
+    if hasattr(cls, "__post_init__"):
+        # The twin would skip it: the checks it makes would silently not be made.
+        raise TypeError(f"{cls.__name__}: positional_new cannot run __post_init__")
     stores = "\n".join(f"        self.{name} = {name}" for name in names)
     args = ", ".join(names)
     source = (
