@@ -110,7 +110,8 @@ def next_order(current: Order) -> Order:
 class SortedRows(Sequence[int]):
     """Row ids in ``order`` (descending when ``reverse``), indexed as displayed.
 
-    Keys are kept ascending, each ending with its id; the key a row was placed
+    Keys are kept ascending, each ending with its id (negated when reversed, so that
+    equal keys stay in capture order); the key a row was placed
     with is remembered, so a row whose entry changed (a response came) can be found
     and moved (:meth:`rekey`). Lookups and inserts are binary searches.
     """
@@ -133,7 +134,9 @@ class SortedRows(Sequence[int]):
         """Where row ``rid`` goes now."""
         entry = self.lookup(rid)
         head = self.order.key(entry) if entry is not None else self.order.blank
-        return (*head, rid)
+        # Equal keys keep capture order both ways: reversed, the tie-break is the
+        # negated id (shown from the other end). Time order has no key but the id.
+        return (*head, -rid if head and self.reverse else rid)
 
     def rebuild(self, ids: Iterable[int]) -> None:
         """Hold exactly ``ids`` (one sort: O(n log n))."""
@@ -170,8 +173,8 @@ class SortedRows(Sequence[int]):
 
     def keep_only(self, wanted: Callable[[int], bool]) -> None:
         """Drop the rows ``wanted`` refuses (the list's window trimmed its oldest)."""
-        self._keys = [k for k in self._keys if wanted(k[-1])]
-        self._key_of = {k[-1]: k for k in self._keys}
+        self._keys = [k for k in self._keys if wanted(abs(k[-1]))]
+        self._key_of = {abs(k[-1]): k for k in self._keys}
 
     def index_of(self, rid: int) -> int:
         """Row ``rid``'s displayed index, -1 if it is not there."""
@@ -202,8 +205,8 @@ class SortedRows(Sequence[int]):
             raise IndexError(index)
         if self.reverse:
             index = len(self._keys) - 1 - index
-        return int(self._keys[index][-1])
+        return abs(int(self._keys[index][-1]))
 
     def __iter__(self) -> Iterator[int]:
         keys = reversed(self._keys) if self.reverse else iter(self._keys)
-        return (int(k[-1]) for k in keys)
+        return (abs(int(k[-1])) for k in keys)

@@ -50,9 +50,17 @@ def test_sorting_by_host_ignores_case_and_ties_keep_capture_order() -> None:
 def test_reversed_rows_are_indexed_from_the_other_end() -> None:
     entries = _entries()
     rows = SortedRows(BY_NAME["host"], True, entries.get, [1, 2, 3, 4])
-    assert list(rows) == [3, 1, 4, 2] == rows[:]
-    assert rows[0] == 3 and rows[-1] == 2
-    assert rows.index_of(3) == 0 and rows.index_of(2) == 3
+    # Equal hosts (a.example twice) stay in capture order.
+    assert list(rows) == [3, 1, 2, 4] == rows[:]
+    assert rows[0] == 3 and rows[-1] == 4
+    assert rows.index_of(3) == 0 and rows.index_of(4) == 3
+    rows.keep_only(lambda rid: rid != 1)
+    assert list(rows) == [3, 2, 4]
+
+
+def test_time_reversed_is_newest_first() -> None:
+    rows = SortedRows(TIME, True, _entries().get, [1, 2, 3, 4])
+    assert list(rows) == [4, 3, 2, 1] and rows.index_of(4) == 0
 
 
 def test_a_new_row_goes_to_its_sorted_place_and_a_deleted_one_leaves() -> None:
@@ -81,7 +89,7 @@ def test_identities_sort_most_severe_first_when_picked() -> None:
     entries = _entries()
     order = BY_NAME["identities"]
     rows = SortedRows(order, order.descending, entries.get, [1, 2, 3, 4])
-    assert list(rows)[:2] == [3, 1]
+    assert list(rows) == [3, 1, 2, 4]  # high, medium, then none in capture order
 
 
 def test_keep_only_drops_the_rows_the_window_trimmed() -> None:
