@@ -219,6 +219,9 @@ class RequestList(ScrollView, can_focus=True):
         """The display order while sorted by a column; None: id order (:attr:`ids`)."""
         self._follow_before_sort = True
         """Follow mode when the sort began (given back on returning to time order)."""
+        self._sort_top = False
+        """The cursor is on the first sorted row because a sort put it there (it was
+        following); the next order puts it on its first row too."""
 
     # -- data -----------------------------------------------------------------------
 
@@ -266,13 +269,15 @@ class RequestList(ScrollView, can_focus=True):
         return f"{self._sorted.order.name} {'▼' if self._sorted.reverse else '▲'}"
 
     def sort_by(self, order: Order, reverse: bool = False) -> None:
-        """Show the rows in ``order`` (descending if ``reverse``); the cursor stays on
-        its request. Any order but time ascending pauses follow (the newest row has no
-        fixed place); back in time order, follow is as it was before the sort."""
+        """Show the rows in ``order`` (descending if ``reverse``). Any order but time
+        ascending pauses follow (the newest row has no fixed place); back in time
+        order, follow is as it was before the sort. The cursor stays on its request,
+        unless it was following: then it goes to the first row (what the sort is for)."""
         current = self.cursor_id
         if order is TIME and not reverse:
             if self._sorted is None:
                 return
+            self._sort_top = False
             self._sorted = None
             self._cache.clear()
             if self._follow_before_sort:
@@ -284,11 +289,12 @@ class RequestList(ScrollView, can_focus=True):
             return
         if self._sorted is None:
             self._follow_before_sort = self._follow
+            self._sort_top = self._follow
             self.follow = False
         self._sorted = SortedRows(order, reverse, self.lookup, self.ids)
         self._cache.clear()
         self.cursor = -1
-        index = self._index_of(current) if current is not None else 0
+        index = self._index_of(current) if current is not None and not self._sort_top else 0
         self.move_to(max(0, index), force=True)
         self.refresh()
 
@@ -478,6 +484,7 @@ class RequestList(ScrollView, can_focus=True):
 
     def _user_move(self, index: int) -> None:
         """A move asked for by the user: leaving the last row turns follow off."""
+        self._sort_top = False
         self.move_to(index)
         at_end = self.cursor >= len(self.ids) - 1
         if self._follow and not at_end:

@@ -60,8 +60,8 @@ async def test_sorting_by_host_orders_the_rows_and_says_so_in_the_header_and_sta
         assert "HOST▲" in _header(app)
         assert "sorted by host ▲ (follow paused)" in _status(app)
         assert not requests.follow
-        # The cursor stayed on its request (the newest, as follow left it).
-        assert requests.cursor_id == 5
+        # It was following: the cursor goes to the first row, what the sort is for.
+        assert requests.cursor_id == 4 and requests.cursor == 0
 
 
 async def test_v_reverses_the_order_and_again_undoes_it() -> None:
@@ -75,6 +75,8 @@ async def test_v_reverses_the_order_and_again_undoes_it() -> None:
         assert app.main.requests.cursor_id == 3
         await pilot.press("v")
         assert _rows(app) == [4, 2, 5, 1, 3]
+        # A row the user chose keeps the cursor, wherever the new order puts it.
+        assert app.main.requests.cursor_id == 3 and app.main.requests.cursor == 4
 
 
 async def test_v_in_time_order_shows_the_newest_first_and_pauses_follow() -> None:
