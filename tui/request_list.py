@@ -608,7 +608,8 @@ class RequestList(ScrollView, can_focus=True):
         return self._row(index, width)[1]
 
     def _row(self, index: int, width: int) -> tuple[tuple[Any, ...], Strip]:
-        entry_id = self.rows[index]
+        # Not self.rows: this runs for every visible line of every frame.
+        entry_id = (self.ids if self._sorted is None else self._sorted)[index]
         entry = self.lookup(entry_id)
         is_cursor = index == self.cursor
         styles = self._styles()
