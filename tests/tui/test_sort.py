@@ -51,6 +51,7 @@ async def test_sorting_by_host_orders_the_rows_and_says_so_in_the_header_and_sta
         await _load(pilot, app)
         requests = app.main.requests
         assert _rows(app) == [1, 2, 3, 4, 5] and requests.follow
+        assert requests.rows is requests.ids  # time order: no second view is kept
         assert "▲" not in _header(app) and "following" in _status(app)
         await pilot.press("o")
         assert requests.order.name == "host"
@@ -190,6 +191,7 @@ async def test_returning_to_time_order_resumes_follow_as_it_was() -> None:
         assert _rows(app) == [1, 2, 3, 4, 5, 6]
         assert requests.follow and requests.cursor_id == 6
         assert "following" in _status(app) and "sorted" not in _status(app)
+        assert requests.rows is requests.ids
         assert "▲" not in _header(app)
 
         # Not following before the sort: not following after it, the cursor on its row.
