@@ -51,6 +51,7 @@ from capture.sources.source import FrameSource
 from capture.sources.spool import size_text
 from capture.text import counted
 from capture.view.filter import Filter, compile_filter
+from capture.view.order import next_order
 from capture.view.state import Refilter, ViewState, next_match
 from capture.view.store import Entry, Snapshot, Store
 from tui import keys as keymod
@@ -282,6 +283,7 @@ class MainScreen(Screen[None]):
                 evicted=hw.store.evicted,
                 cleared=view.cleared,
                 deleted=view.deleted_shown,
+                order=requests.order_label,
             )
         )
 
@@ -351,7 +353,7 @@ class MainScreen(Screen[None]):
             self.app.notify("no search (s to search)", severity="warning")
             return
         requests = self.requests
-        found = next_match(requests.ids, requests.cursor, step, self.hw.store.get, search.match)
+        found = next_match(requests.rows, requests.cursor, step, self.hw.store.get, search.match)
         if found is None:
             self.app.notify(safe(f"no match for {search.expr}"), severity="warning", markup=False)
             return
@@ -364,7 +366,28 @@ class MainScreen(Screen[None]):
 
     def action_follow(self) -> None:
         """Keep the newest request under the cursor (or stop)."""
+        if self.requests.order_label:
+            key = keymod.key_label(keymod.effective_keys(self.hw.keymap)["sort"])
+            self.app.notify(
+                f"sorted by {self.requests.order_label}: follow works in time order "
+                f"({key} goes round to it)",
+                severity="warning",
+            )
+            return
         self.requests.follow = not self.requests.follow
+        self.update_status()
+
+    def action_sort(self) -> None:
+        """Sort the list by the next column (mitmproxy's ``o``): time (capture order),
+        host, path, method, status, identities, then time again."""
+        order = next_order(self.requests.order)
+        self.requests.sort_by(order, order.descending)
+        self.update_status()
+
+    def action_reverse(self) -> None:
+        """Reverse the list's order (mitmproxy's ``v``)."""
+        requests = self.requests
+        requests.sort_by(requests.order, not requests.reverse)
         self.update_status()
 
     def action_pause(self) -> None:

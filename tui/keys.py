@@ -60,6 +60,8 @@ ACTIONS: tuple[KeyAction, ...] = (
     ),
     KeyAction("follow", "F", "follow", "Follow"),
     KeyAction("pause", "space", "pause", "Pause"),
+    KeyAction("sort", "o", "sort", "Sort by column", show=False),
+    KeyAction("reverse", "v", "reverse", "Reverse order", show=False),
     KeyAction("search", "s", "search", "Search", show=False),
     KeyAction("search_next", "n", "search_step(1)", "Next match", show=False),
     KeyAction("search_prev", "N", "search_step(-1)", "Previous match", show=False),

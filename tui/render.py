@@ -25,6 +25,7 @@ from rich.text import Text
 from capture.http.fields import query_pairs, request_cookies, unquote
 from capture.model import Finding, Record, Transit
 from capture.text import clock_ts, from_bytes, printable
+from capture.view.order import uri_path
 
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1, "info": 0}
 """Order of severities, most severe first when sorted descending."""
@@ -179,14 +180,7 @@ def badges(record: Record, injected: bool = False, width: int | None = None) -> 
 
 def target_path(record: Record) -> str:
     """What the list shows as the path: the URI without ``scheme://authority``."""
-    uri = record.request.uri
-    if uri is None:
-        return ""
-    if "://" in uri:
-        rest = uri.split("://", 1)[1]
-        slash = rest.find("/")
-        return rest[slash:] if slash >= 0 else "/"
-    return uri
+    return uri_path(record)
 
 
 def fit_str(text: str, width: int) -> str:

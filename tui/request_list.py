@@ -10,6 +10,11 @@ that are visible, with a small cache of rendered strips.
 It holds a bounded window of ids (the newest ``window`` shown rows); the store
 keeps everything, and :attr:`trimmed` says how many shown rows fell out of the
 window so the status line can say so.
+
+:attr:`ids` is always in id (capture) order: its binary searches, appends and
+trimming stay as they are. Sorted by a column (``o``, ``v``), the rows are shown
+in the order of a second view, :class:`~capture.view.order.SortedRows`, built only
+then; cursor indexes are indexes into :attr:`rows`, the order shown.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from capture.view.order import TIME, Order, SortedRows
 from capture.view.store import Entry
 from tui.render import (
     BADGE_STYLE,
@@ -209,6 +215,13 @@ class RequestList(ScrollView, can_focus=True):
         """Lines as the screen gets them (see :meth:`render_lines`)."""
         self._highlighted: int | None = None
         self._style_cache: dict[str, Style] | None = None
+        self._sorted: SortedRows | None = None
+        """The display order while sorted by a column; None: id order (:attr:`ids`)."""
+        self._follow_before_sort = True
+        """Follow mode when the sort began (given back on returning to time order)."""
+        self._sort_top = False
+        """The cursor is on the first sorted row because a sort put it there (it was
+        following); the next order puts it on its first row too."""
 
     # -- data -----------------------------------------------------------------------
 
@@ -230,13 +243,67 @@ class RequestList(ScrollView, can_focus=True):
     def cursor_id(self) -> int | None:
         """The id of the entry under the cursor."""
         if 0 <= self.cursor < len(self.ids):
-            return self.ids[self.cursor]
+            return self.rows[self.cursor]
         return None
+
+    @property
+    def rows(self) -> Sequence[int]:
+        """The row ids in the order shown (:attr:`ids` unless sorted by a column)."""
+        return self.ids if self._sorted is None else self._sorted
+
+    @property
+    def order(self) -> Order:
+        """The order of the rows (``time``: capture order)."""
+        return TIME if self._sorted is None else self._sorted.order
+
+    @property
+    def reverse(self) -> bool:
+        """The order is descending."""
+        return self._sorted is not None and self._sorted.reverse
+
+    @property
+    def order_label(self) -> str:
+        """``host ▲``, or "" in time order (the default)."""
+        if self._sorted is None:
+            return ""
+        return f"{self._sorted.order.name} {'▼' if self._sorted.reverse else '▲'}"
+
+    def sort_by(self, order: Order, reverse: bool = False) -> None:
+        """Show the rows in ``order`` (descending if ``reverse``). Any order but time
+        ascending pauses follow (the newest row has no fixed place); back in time
+        order, follow is as it was before the sort. The cursor stays on its request,
+        unless it was following: then it goes to the first row (what the sort is for)."""
+        current = self.cursor_id
+        if order is TIME and not reverse:
+            if self._sorted is None:
+                return
+            self._sort_top = False
+            self._sorted = None
+            self._cache.clear()
+            if self._follow_before_sort:
+                self.follow = True  # moves to the newest row
+            else:
+                self.cursor = -1
+                self.move_to(self._index_of(current) if current is not None else 0, force=True)
+            self.refresh()
+            return
+        if self._sorted is None:
+            self._follow_before_sort = self._follow
+            self._sort_top = self._follow
+            self.follow = False
+        self._sorted = SortedRows(order, reverse, self.lookup, self.ids)
+        self._cache.clear()
+        self.cursor = -1
+        index = self._index_of(current) if current is not None and not self._sort_top else 0
+        self.move_to(max(0, index), force=True)
+        self.refresh()
 
     def set_rows(self, ids: Sequence[int], keep: int | None = None) -> None:
         """Replace the rows (a new filter); the cursor stays on ``keep`` if shown."""
         self.trimmed = max(0, len(ids) - self.window)
         self.ids = list(ids[-self.window :]) if self.trimmed else list(ids)
+        if self._sorted is not None:
+            self._sorted.rebuild(self.ids)
         self._cache.clear()
         index = -1
         if not self._follow and keep is not None:
@@ -259,6 +326,9 @@ class RequestList(ScrollView, can_focus=True):
         added = len(self.ids) - before
         if not added:
             return 0
+        if self._sorted is not None:
+            self._append_sorted(before)
+            return added
         limit = int(self.window * (1 + _SLACK))
         if len(self.ids) > limit:
             cut = len(self.ids) - self.window
@@ -275,12 +345,36 @@ class RequestList(ScrollView, can_focus=True):
         self.refresh()
         return added
 
+    def _append_sorted(self, before: int) -> None:
+        """Sorted by a column: the rows appended to :attr:`ids` from ``before`` on go
+        to their places; the cursor stays on its request (follow is off)."""
+        view = self._sorted
+        assert view is not None
+        current = self.cursor_id
+        for entry_id in self.ids[before:]:
+            view.add(entry_id)
+        limit = int(self.window * (1 + _SLACK))
+        if len(self.ids) > limit:
+            cut = len(self.ids) - self.window
+            del self.ids[:cut]
+            self.trimmed += cut
+            first = self.ids[0]
+            view.keep_only(lambda rid: rid >= first)
+            self._cache.clear()
+        self._update_size()
+        index = view.index_of(current) if current is not None else 0
+        self.cursor = -1
+        self.move_to(max(0, index))
+        self.refresh()
+
     def insert(self, ids: Iterable[int]) -> None:
         """Add rows in id order (entries that started to match late); the cursor stays put."""
         current = self.cursor_id
         for entry_id in sorted(ids):
             if self._index_of(entry_id) < 0:
                 bisect.insort(self.ids, entry_id)
+                if self._sorted is not None:
+                    self._sorted.add(entry_id)
         if current is not None:
             self.cursor = self._index_of(current)
         self._update_size()
@@ -293,7 +387,11 @@ class RequestList(ScrollView, can_focus=True):
         index = self._index_of(entry_id)
         if index < 0:
             return
-        del self.ids[index]
+        if self._sorted is not None:
+            self._sorted.discard(entry_id)
+            del self.ids[bisect.bisect_left(self.ids, entry_id)]
+        else:
+            del self.ids[index]
         self._update_size()
         self.cursor = -1
         self.move_to(min(index, len(self.ids) - 1), force=True)
@@ -302,13 +400,23 @@ class RequestList(ScrollView, can_focus=True):
     def changed(self, ids: Iterable[int]) -> None:
         """Some entries changed (response, mark, comment): repaint their lines."""
         # Cache keys hold what is shown of an entry, so a change makes a new key;
-        # only a repaint is needed.
-        del ids
+        # only a repaint is needed, unless sorted rows have to move (a status came).
+        view = self._sorted
+        if view is not None:
+            current = self.cursor_id
+            moved = False
+            for entry_id in ids:
+                moved = view.rekey(entry_id) or moved
+            if moved and current is not None:
+                self.cursor = -1
+                self.move_to(view.index_of(current))
         self.refresh()
 
     def clear(self) -> None:
         """No rows."""
         self.ids = []
+        if self._sorted is not None:
+            self._sorted.rebuild(())
         self.trimmed = 0
         self.cursor = -1
         self._cache.clear()
@@ -317,6 +425,9 @@ class RequestList(ScrollView, can_focus=True):
         self.refresh()
 
     def _index_of(self, entry_id: int) -> int:
+        """Row ``entry_id``'s index in the order shown, -1 if not shown."""
+        if self._sorted is not None:
+            return self._sorted.index_of(entry_id)
         # ids are increasing: binary search.
         i = bisect.bisect_left(self.ids, entry_id)
         if i < len(self.ids) and self.ids[i] == entry_id:
@@ -373,6 +484,7 @@ class RequestList(ScrollView, can_focus=True):
 
     def _user_move(self, index: int) -> None:
         """A move asked for by the user: leaving the last row turns follow off."""
+        self._sort_top = False
         self.move_to(index)
         at_end = self.cursor >= len(self.ids) - 1
         if self._follow and not at_end:
@@ -395,7 +507,10 @@ class RequestList(ScrollView, can_focus=True):
         self._user_move(0)
 
     def action_last(self) -> None:
-        """Newest request, and follow from now on."""
+        """Newest request, and follow from now on (sorted: the last row)."""
+        if self._sorted is not None:
+            self._user_move(len(self.ids) - 1)
+            return
         self.move_to(len(self.ids) - 1)
         self.follow = True
 
@@ -460,13 +575,14 @@ class RequestList(ScrollView, can_focus=True):
 
     def _header(self, width: int) -> tuple[tuple[Any, ...], Strip]:
         focused = self.has_focus
-        key = ("header", width, focused)
+        sorted_by = self.order_label
+        key = ("header", width, focused, sorted_by)
         cached = self._cache.get(key)
         if cached is not None:
             return key, cached
         # Which pane has the keys: the list's title row is lit, with a marker.
         style = self._styles()["header-focused" if focused else "header"]
-        titles = (
+        titles: tuple[str, ...] = (
             "▶" if focused else "",
             "TIME",
             "CLIENT",
@@ -476,6 +592,11 @@ class RequestList(ScrollView, can_focus=True):
             "ST",
             "IDENTITIES",
         )
+        if sorted_by:
+            # The sorted column's title carries the direction (mitmproxy, k9s).
+            column = self.order.column
+            arrow = sorted_by[-1]
+            titles = tuple(f"{t}{arrow}" if t == column else t for t in titles)
         cells = [fit_str(t, w) for t, w in zip(titles, self._layout(width), strict=True) if w]
         line = cells[0] + cells[1] + " " + " ".join(cells[2:])
         strip = Strip([Segment(fit_str(line, width), style)], width)
@@ -487,7 +608,8 @@ class RequestList(ScrollView, can_focus=True):
         return self._row(index, width)[1]
 
     def _row(self, index: int, width: int) -> tuple[tuple[Any, ...], Strip]:
-        entry_id = self.ids[index]
+        # Not self.rows: this runs for every visible line of every frame.
+        entry_id = (self.ids if self._sorted is None else self._sorted)[index]
         entry = self.lookup(entry_id)
         is_cursor = index == self.cursor
         styles = self._styles()

@@ -45,6 +45,8 @@ class Status:
     """Requests hidden by ``z`` (``u`` brings them back)."""
     deleted: int = 0
     """Requests taken out of the view with ``d`` (``u`` brings them back)."""
+    order: str = ""
+    """The list's order when sorted by a column (``host ▲``); "": time order."""
     stats: StatsSnapshot = field(default_factory=StatsSnapshot)
 
 
@@ -131,6 +133,11 @@ def status_text(status: Status, narrow: bool = False) -> Text:
     if status.deleted:
         out.append(f" ({status.deleted:,} deleted by d)", style="dim")
     out.append(" · ")
+    if status.order:
+        # Follow waits while sorted: the newest row has no fixed place.
+        out.append(f"sorted by {status.order}", style="bold cyan")
+        out.append(" (follow paused)", style="dim")
+        return out
     out.append(
         "following" if status.follow else "not following", style="green" if status.follow else "dim"
     )
@@ -187,7 +194,10 @@ def _narrow_text(status: Status) -> Text:
         out.append(f" ({status.cleared:,} cleared)", style="dim")
     if status.deleted:
         out.append(f" ({status.deleted:,} deleted)", style="dim")
-    if not status.paused:
+    if status.order:
+        out.append(" · ")
+        out.append(status.order, style="bold cyan")
+    elif not status.paused:
         out.append(" · ")
         out.append(
             "follow" if status.follow else "no follow", style="green" if status.follow else "dim"

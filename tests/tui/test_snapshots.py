@@ -174,3 +174,12 @@ def test_demo_help(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     assert snap_compare(
         make_app(source_name="demo"), terminal_size=size, run_before=demo_loaded("question_mark")
     )
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_demo_sorted_by_identities(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    # o five times: identities, most severe first (the ad request with MSISDN and IMEI
+    # on top); IDENTITIES▼ in the title row, "identities ▼" in the status line.
+    assert snap_compare(
+        make_app(source_name="demo"), terminal_size=size, run_before=demo_loaded(*"ooooo")
+    )
