@@ -389,9 +389,7 @@ class Pipeline:
         # response shows, as from frames (where it is held for it). With responses, the
         # echo comes as an EchoSeen before the ResponseSeen.
         complete = response is not None and not self.tracker.responses
-        record = self._record(
-            parsed.request, parsed.carried, emit=moved is None and not complete
-        )
+        record = self._record(parsed.request, parsed.carried, emit=moved is None and not complete)
         if moved is not None:
             # What the record says the network did: its findings are found again too.
             record = EchoSeen(record, moved, self._moved_findings(record, moved)).onto(record)

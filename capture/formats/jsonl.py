@@ -210,9 +210,7 @@ def parsed_from_dict(obj: Any, responses: bool = True) -> Parsed | None:
         if not responses and not carries_echo(headers):
             response = None
     carried = tuple(
-        _finding(f)
-        for f in array(obj, "findings")
-        if type(f) is dict and f.get("where") == "body"
+        _finding(f) for f in array(obj, "findings") if type(f) is dict and f.get("where") == "body"
     )
     return Parsed(request, response, carried, _transit(obj, request.headers))
 
@@ -227,9 +225,7 @@ def _transit(obj: dict[str, Any], sent: tuple[Header, ...]) -> Transit | None:
     removed = pairs(obj, "removed")
     changed: list[tuple[str, str, str]] = []
     for triple in array(obj, "changed"):
-        if not (
-            type(triple) is list and len(triple) == 3 and all(type(x) is str for x in triple)
-        ):
+        if not (type(triple) is list and len(triple) == 3 and all(type(x) is str for x in triple)):
             raise ValueError("changed: not a list of [name, sent, received] triples")
         changed.append((triple[0], triple[1], triple[2]))
     received = rebuild_received(sent, injected, removed, changed)
