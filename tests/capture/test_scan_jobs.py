@@ -329,10 +329,11 @@ def _mixed_eve(path: Path, events: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-@pytest.mark.parametrize("jobs", [2, 3, 4])
+@pytest.mark.parametrize(("jobs", "chunk"), [(2, 1 << 18), (3, 1 << 18), (4, 1 << 18), (3, 997)])
 def test_a_split_scan_of_engine_logs_writes_what_a_single_process_writes(
-    tmp_path: Path, jobs: int
+    tmp_path: Path, jobs: int, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(scan_jobs, "RECORD_CHUNK", chunk)  # 997: lines cut at every place
     eve = tmp_path / "eve.json"
     _mixed_eve(eve, 3000)
     tsv = tmp_path / "http.log"
