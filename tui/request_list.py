@@ -83,15 +83,23 @@ class Columns(NamedTuple):
     path: int
     status: int
     ids: int
+    comment: int = 0
+    """COMMENT, shown between HOST and PATH while a row has a comment."""
 
 
-def columns(width: int) -> Columns:
+COMMENT_MAX = 24
+"""COMMENT takes half of PATH, up to this many cells."""
+
+
+def columns(width: int, comments: bool = False) -> Columns:
     """The column widths for a list ``width`` cells wide.
 
     IDENTITIES gets its 15 cells (more on wide lists, up to 24) first, then HOST up
     to :data:`HOST_WANTED`; where that does not fit, the columns of
     :data:`DROP_ORDER` go one by one. HOST then gets its share of what is left
     (two fifths, or half up to :data:`HOST_SHARE_MAX` on a tight list), PATH the rest.
+    With ``comments``, COMMENT takes half of PATH (up to :data:`COMMENT_MAX`),
+    when PATH has 12 cells or more (below, a comment leads the PATH cell).
     """
     layout = Columns(2, 12, CLIENT_WITH_PORT, 7, 0, 0, 3, 0)
     for drop in (None, *DROP_ORDER):
@@ -109,7 +117,11 @@ def columns(width: int) -> Columns:
         host = min(HOST_MAX, max(free * 2 // 5, min(free // 2, HOST_SHARE_MAX)))
         if host >= HOST_WANTED or drop == DROP_ORDER[-1]:
             host = max(6, host)
-            return layout._replace(host=host, path=max(4, free - host), ids=ids)
+            path = max(4, free - host)
+            comment = min(COMMENT_MAX, path // 2) if comments and path >= 12 else 0
+            if comment:
+                path -= comment + 1
+            return layout._replace(host=host, path=path, ids=ids, comment=comment)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -211,6 +223,8 @@ class RequestList(ScrollView, can_focus=True):
         # clear() leaves a cycle only a full collection frees, and the dashboard
         # freezes what survives those (tui/gc_pauses.py). A dict holds none.
         self._cache: FIFOCache[tuple[Any, ...], Strip] = FIFOCache(2048)
+        self._commented: set[int] = set()
+        """Rows with a comment: while there is one, the list has a COMMENT column."""
         self._final: FIFOCache[tuple[Any, ...], Strip] = FIFOCache(512)
         """Lines as the screen gets them (see :meth:`render_lines`)."""
         self._highlighted: int | None = None
@@ -305,6 +319,7 @@ class RequestList(ScrollView, can_focus=True):
         if self._sorted is not None:
             self._sorted.rebuild(self.ids)
         self._cache.clear()
+        self._note_comments(self.ids, reset=True)
         index = -1
         if not self._follow and keep is not None:
             index = self._index_of(keep)
@@ -326,6 +341,7 @@ class RequestList(ScrollView, can_focus=True):
         added = len(self.ids) - before
         if not added:
             return 0
+        self._note_comments(self.ids[before:])
         if self._sorted is not None:
             self._append_sorted(before)
             return added
@@ -401,6 +417,8 @@ class RequestList(ScrollView, can_focus=True):
         """Some entries changed (response, mark, comment): repaint their lines."""
         # Cache keys hold what is shown of an entry, so a change makes a new key;
         # only a repaint is needed, unless sorted rows have to move (a status came).
+        ids = list(ids)
+        self._note_comments(ids)
         view = self._sorted
         if view is not None:
             current = self.cursor_id
@@ -415,6 +433,7 @@ class RequestList(ScrollView, can_focus=True):
     def clear(self) -> None:
         """No rows."""
         self.ids = []
+        self._note_comments((), reset=True)
         if self._sorted is not None:
             self._sorted.rebuild(())
         self.trimmed = 0
@@ -548,7 +567,23 @@ class RequestList(ScrollView, can_focus=True):
 
     def _layout(self, width: int) -> Columns:
         """Column widths for a list ``width`` cells wide (see :func:`columns`)."""
-        return columns(width)
+        return columns(width, bool(self._commented))
+
+    def _note_comments(self, ids: Iterable[int], reset: bool = False) -> None:
+        """Keep :attr:`_commented` (the rows with a comment) up to date for ``ids``;
+        the COMMENT column comes and goes with it, so lines are drawn anew then."""
+        had = bool(self._commented)
+        if reset:
+            self._commented = set()
+        lookup, commented = self.lookup, self._commented
+        for entry_id in ids:
+            entry = lookup(entry_id)
+            if entry is not None and entry.comment:
+                commented.add(entry_id)
+            else:
+                commented.discard(entry_id)
+        if bool(commented) != had:
+            self._cache.clear()
 
     def _styles(self) -> dict[str, Style]:
         """Rich styles of the components, on the widget's base style (cached: a lookup
@@ -576,28 +611,31 @@ class RequestList(ScrollView, can_focus=True):
     def _header(self, width: int) -> tuple[tuple[Any, ...], Strip]:
         focused = self.has_focus
         sorted_by = self.order_label
-        key = ("header", width, focused, sorted_by)
+        key = ("header", width, focused, sorted_by, bool(self._commented))
         cached = self._cache.get(key)
         if cached is not None:
             return key, cached
         # Which pane has the keys: the list's title row is lit, with a marker.
         style = self._styles()["header-focused" if focused else "header"]
+        layout = self._layout(width)
         titles: tuple[str, ...] = (
             "▶" if focused else "",
             "TIME",
             "CLIENT",
             "METHOD",
             "HOST",
+            "COMMENT",
             "PATH",
             "ST",
             "IDENTITIES",
         )
+        widths = (*layout[:5], layout.comment, *layout[5:8])
         if sorted_by:
             # The sorted column's title carries the direction (mitmproxy, k9s).
             column = self.order.column
             arrow = sorted_by[-1]
             titles = tuple(f"{t}{arrow}" if t == column else t for t in titles)
-        cells = [fit_str(t, w) for t, w in zip(titles, self._layout(width), strict=True) if w]
+        cells = [fit_str(t, w) for t, w in zip(titles, widths, strict=True) if w]
         line = cells[0] + cells[1] + " " + " ".join(cells[2:])
         strip = Strip([Segment(fit_str(line, width), style)], width)
         self._cache[key] = strip
@@ -628,12 +666,15 @@ class RequestList(ScrollView, can_focus=True):
             status,
             injected,
             self.has_focus,
+            bool(self._commented),  # the COMMENT column moves PATH
         )
         cached = self._cache.get(key)
         if cached is not None:
             return key, cached
         req = record.request
-        _, w_time, w_client, w_method, w_host, w_path, w_status, w_ids = self._layout(width)
+        _, w_time, w_client, w_method, w_host, w_path, w_status, w_ids, w_comment = self._layout(
+            width
+        )
         base = styles["base"]
         # HOST and PATH keep the text colour: the badges alone carry the severity, so
         # they stand out when most rows have one (20 of the demo's 28 rows would be red).
@@ -658,7 +699,10 @@ class RequestList(ScrollView, can_focus=True):
         add(fit_str(safe(req.method), w_method) + " ", base)
         add(fit_str(safe(req.destination), w_host) + " ", base)
         path_width = w_path
-        if entry.comment:
+        if w_comment:
+            note = safe(" ".join(entry.comment.split())) if entry.comment else ""
+            add(fit_str(note, w_comment) + " ", styles["comment"])
+        elif entry.comment:
             # The comment's first words lead the PATH cell (up to half of it): the
             # detail has it whole, at the top.
             room = min(w_path, max(8, w_path // 2))
@@ -680,7 +724,7 @@ class RequestList(ScrollView, can_focus=True):
             add(part, style)
             used += len(part)
         total = 2 + w_time + 1 + (w_client + 1 if w_client else 0) + w_method + 1
-        total += w_host + 1 + w_path + 1
+        total += w_host + 1 + w_path + 1 + (w_comment + 1 if w_comment else 0)
         total += w_status + 1 + used
         if total < width:
             add(" " * (width - total), base)

@@ -1,5 +1,5 @@
-"""A comment is easy to find: its first words lead the PATH cell of its row, and it
-is the first thing in the detail."""
+"""A comment is easy to find: while a row has one, the list has a COMMENT column
+(between HOST and PATH), and a comment is the first thing in the detail."""
 
 from __future__ import annotations
 
@@ -16,11 +16,14 @@ async def test_a_comment_shows_in_its_row_and_at_the_top_of_the_detail() -> None
         app.post_message(EventsArrived(events))
         app.post_message(StatsUpdated(counters))
         await pilot.pause()
+        requests = app.main.requests
+        assert "COMMENT" not in requests.render_line(0).text  # no comment, no column
         await pilot.press("k", "semicolon", *"IMEI to ads", "enter")
         await pilot.pause()
-        requests = app.main.requests
+        header = requests.render_line(0).text
+        assert "HOST                 COMMENT    PATH " in header, header
         row = requests.render_line(requests.cursor - int(requests.scroll_y) + 1).text
-        assert "✎" in row and "IMEI to … /v2/ad" in row  # half of PATH's 20 cells
+        assert "✎" in row and "IMEI to a… /v2/ad" in row, row  # COMMENT: half of PATH
         assert "MSISDN   IMEI" in row  # the badges keep their place
         other = requests.render_line(requests.cursor - int(requests.scroll_y)).text
         assert "✎" not in other and "IMEI to ads" not in other
