@@ -84,9 +84,15 @@ def instructions(
             "import capture.pipeline as p; d = p.Pipeline.__init__.__defaults__; "
             "p.Pipeline.__init__.__defaults__ = (*d[:-1], False); " + code
         )
+    return callgrind(["-c", code], env)
+
+
+def callgrind(args: Sequence[str], env: dict[str, str]) -> int:
+    """Instructions callgrind counts in ``python ARGS`` run with ``env`` (one
+    process: callgrind follows only that one)."""
     proc = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-         sys.executable, "-c", code],
+         sys.executable, *args],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True,
     )  # fmt: skip
     match = re.search(r"Collected : (\d+)", proc.stderr)
