@@ -9,11 +9,20 @@
  * bytes are cut and how text is decoded cannot differ from the Python path.
  * tests/capture/http/test_headsplit.py holds the two to the same results.
  *
+ * request(data, head_type) does a client's whole head in one call: where the head
+ * ends, the split, the request line, and which framing headers it names, for the
+ * plain head whose request line is "METHOD TARGET HTTP/..." (the reference is
+ * capture.http.http1.plain_request; the same test file holds the two together).
+ *
+ * Every length and index below stays inside the buffer it reads: the input is
+ * whatever the network carried.
+ *
  * Built by pip install (see pyproject.toml); after an edit here, pip install -e .
  * again, or the tests go on running the old build (one of them says so).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 static inline int
@@ -22,11 +31,47 @@ blank(char c)
     return c == ' ' || c == '\t';
 }
 
-/* An ASCII str of n bytes at p (every byte already checked to be below 0x80). */
+/* An ASCII str of n bytes at p (every byte already checked to be below 0x80):
+ * made and copied, not decoded (decoding would look at every byte again). */
 static inline PyObject *
 ascii(const char *p, Py_ssize_t n)
 {
-    return PyUnicode_DecodeASCII(p, n, NULL);
+    PyObject *text = PyUnicode_New(n, 127);
+    if (text != NULL && n > 0)
+        memcpy(PyUnicode_1BYTE_DATA(text), p, (size_t)n);
+    return text;
+}
+
+/* Whether every byte of s[0..n) is below 0x80 (eight at a time). */
+static int
+all_ascii(const char *s, Py_ssize_t n)
+{
+    uint64_t seen = 0;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t word;
+        memcpy(&word, s + i, 8);
+        seen |= word;
+    }
+    for (; i < n; i++)
+        seen |= (unsigned char)s[i];
+    return (seen & 0x8080808080808080ULL) == 0;
+}
+
+/* Whether every LF of s[0..n) ends a CRLF. */
+static int
+crlf_only(const char *s, Py_ssize_t n)
+{
+    const char *p = s, *end = s + n;
+    while (p < end) {
+        const char *lf = memchr(p, '\n', (size_t)(end - p));
+        if (lf == NULL)
+            return 1;
+        if (lf == s || lf[-1] != '\r')
+            return 0;
+        p = lf + 1;
+    }
+    return 1;
 }
 
 /* One "name: value" line: a new (name, value) tuple, NULL with nothing set for a
@@ -71,11 +116,8 @@ split(PyObject *Py_UNUSED(module), PyObject *arg)
     Py_ssize_t n = view.len;
     PyObject *result = NULL, *first = NULL, *headers = NULL;
     /* ASCII, and every LF the end of a CRLF. */
-    for (Py_ssize_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80 || (c == '\n' && (i == 0 || s[i - 1] != '\r')))
-            goto other;
-    }
+    if (!all_ascii(s, n) || !crlf_only(s, n))
+        goto other;
     /* Drop the empty lines at the end ("...\r\n\r\n" ends a head): in
      * Python, empty items popped off the end of text.split("\r\n"). */
     Py_ssize_t end = n;
@@ -115,9 +157,189 @@ done:
     return result;
 }
 
+/* RFC 9110 5.6.2: tchar, the characters of a token (a method). */
+static const char TCHARS[] = "!#$%&'*+-.^_`|~0123456789"
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+static int
+token(const char *p, Py_ssize_t n)
+{
+    if (n == 0)
+        return 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (p[i] == '\0' || strchr(TCHARS, p[i]) == NULL)
+            return 0;
+    return 1;
+}
+
+/* Whether the n bytes at p are `lower` (a lower-case ASCII name) in any case. */
+static int
+named(const char *p, Py_ssize_t n, const char *lower)
+{
+    if ((size_t)n != strlen(lower))
+        return 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + ('a' - 'A'));
+        if (c != lower[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* The framing headers request() names (capture.http.http1.CONTENT_LENGTH, ...). */
+enum { CONTENT_LENGTH = 1, TRANSFER_ENCODING = 2, UPGRADE = 4 };
+
+static int
+framing_flag(const char *name, Py_ssize_t n)
+{
+    switch (n) {
+    case 14:
+        return named(name, n, "content-length") ? CONTENT_LENGTH : 0;
+    case 17:
+        return named(name, n, "transfer-encoding") ? TRANSFER_ENCODING : 0;
+    case 7:
+        return named(name, n, "upgrade") ? UPGRADE : 0;
+    default:
+        return 0;
+    }
+}
+
+/* request(data, head_type): (end, head, flags) for a plain request head at the start
+ * of data, None for any other (or none complete yet). end: just past the empty line
+ * that ends the head; head: a head_type (RequestHead) of method, target, version,
+ * ((name, value), ...) and no anomalies; flags: which of Content-Length,
+ * Transfer-Encoding and Upgrade the header names are, in any case. Plain: ASCII up
+ * to end, every LF of it the end of a CRLF, a request line "METHOD TARGET HTTP/..."
+ * (a token, a target that may be empty or hold spaces, a version of printable
+ * characters), and every header line "name: value" as split() takes it. */
+static PyObject *
+request(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "request(data, head_type) takes 2 arguments");
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)args[1];
+    if (!PyType_Check(args[1]) || !PyType_IsSubtype(type, &PyTuple_Type) ||
+        type->tp_basicsize != PyTuple_Type.tp_basicsize ||
+        type->tp_itemsize != PyTuple_Type.tp_itemsize) {
+        PyErr_SetString(PyExc_TypeError, "head_type must be a plain tuple subclass");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const char *s = view.buf;
+    Py_ssize_t n = view.len;
+    PyObject *result = NULL, *method = NULL, *target = NULL, *version = NULL;
+    PyObject *headers = NULL, *head = NULL;
+    int flags = 0;
+
+    /* The end of the head: the first LF followed by CRLF, every LF before it (and
+     * it) the end of a CRLF. A bare LF or no end yet: the Python path decides. */
+    Py_ssize_t end = -1;
+    for (const char *p = s, *stop = s + n; p < stop;) {
+        const char *lf = memchr(p, '\n', (size_t)(stop - p));
+        if (lf == NULL || lf == s || lf[-1] != '\r')
+            goto other;
+        if (stop - lf >= 3 && lf[1] == '\r' && lf[2] == '\n') {
+            end = lf + 3 - s;
+            break;
+        }
+        p = lf + 1;
+    }
+    if (end < 0 || !all_ascii(s, end))
+        goto other;
+    /* Without the CRLFs that end it, as split() cuts it. */
+    Py_ssize_t stop = end;
+    while (stop >= 2 && s[stop - 2] == '\r' && s[stop - 1] == '\n')
+        stop -= 2;
+
+    /* The request line: METHOD SP TARGET SP VERSION. */
+    const char *first_lf = memchr(s, '\n', (size_t)stop);
+    Py_ssize_t line_len = first_lf == NULL ? stop : first_lf - 1 - s;
+    const char *sp = memchr(s, ' ', (size_t)line_len);
+    if (sp == NULL || !token(s, sp - s))
+        goto other;
+    const char *last = s + line_len - 1;
+    while (last > sp && *last != ' ')
+        last--;
+    if (last == sp)
+        goto other; /* one space: no target, or no version (Python names which) */
+    const char *v = last + 1;
+    Py_ssize_t v_len = s + line_len - v;
+    if (v_len < 5 || memcmp(v, "HTTP/", 5) != 0)
+        goto other;
+    for (Py_ssize_t i = 5; i < v_len; i++)
+        if (v[i] <= ' ' || v[i] >= 0x7f)
+            goto other;
+
+    /* How many header lines: one per CRLF after the request line, and the last. */
+    Py_ssize_t pos = first_lf == NULL ? stop : first_lf + 1 - s;
+    Py_ssize_t count = 0;
+    for (Py_ssize_t at = pos; at < stop;) {
+        const char *lf = memchr(s + at, '\n', (size_t)(stop - at));
+        count++;
+        at = lf == NULL ? stop : lf + 1 - s;
+    }
+    headers = PyTuple_New(count);
+    if (headers == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const char *p = s + pos;
+        const char *lf = memchr(p, '\n', (size_t)(stop - pos));
+        Py_ssize_t len = lf == NULL ? stop - pos : lf - 1 - p;
+        PyObject *pair = header(p, len);
+        if (pair == NULL) {
+            if (PyErr_Occurred())
+                goto done;
+            goto other;
+        }
+        flags |= framing_flag(p, (const char *)memchr(p, ':', (size_t)len) - p);
+        /* Two strings cannot be part of a cycle: the collector need not walk it. */
+        PyObject_GC_UnTrack(pair);
+        PyTuple_SET_ITEM(headers, i, pair);
+        pos = lf == NULL ? stop : lf + 1 - s;
+    }
+    PyObject_GC_UnTrack(headers);
+
+    method = ascii(s, sp - s);
+    target = ascii(sp + 1, last - sp - 1);
+    version = ascii(v, v_len);
+    if (method == NULL || target == NULL || version == NULL)
+        goto done;
+    head = type->tp_alloc(type, 5);
+    if (head == NULL)
+        goto done;
+    PyTuple_SET_ITEM(head, 0, method);
+    PyTuple_SET_ITEM(head, 1, target);
+    PyTuple_SET_ITEM(head, 2, version);
+    PyTuple_SET_ITEM(head, 3, headers);
+    PyTuple_SET_ITEM(head, 4, PyTuple_New(0));
+    method = target = version = headers = NULL; /* the head holds them */
+    if (PyTuple_GET_ITEM(head, 4) == NULL)
+        goto done;
+    result = Py_BuildValue("(nOi)", end, head, flags);
+    goto done;
+other:
+    result = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(method);
+    Py_XDECREF(target);
+    Py_XDECREF(version);
+    Py_XDECREF(headers);
+    Py_XDECREF(head);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"split", split, METH_O,
      "split(block) -> (first_line, [(name, value), ...]) for a plain head, else None."},
+    {"request", (PyCFunction)(void (*)(void))request, METH_FASTCALL,
+     "request(data, head_type) -> (end, head, flags) for a plain request head, else None."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -9,6 +9,7 @@ behaviour it is quoted.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from capture.model import Header
@@ -277,6 +278,63 @@ def parse_request_head(block: bytes | bytearray) -> RequestHead:
     if uri is None:
         anomalies.insert(0, "request line without target")
     return RequestHead(method, uri, version, tuple(headers), tuple(anomalies))
+
+
+CONTENT_LENGTH = 1
+TRANSFER_ENCODING = 2
+UPGRADE = 4
+"""Flags of :func:`plain_request`: the head has a header of that name (any case)."""
+FRAMING_FLAGS = {"content-length": CONTENT_LENGTH, "transfer-encoding": TRANSFER_ENCODING}
+FRAMING_FLAGS["upgrade"] = UPGRADE
+
+# A plain request line: a method token, a target (empty, or with spaces), a version of
+# printable characters. Other request lines (no version, odd spacing) are the general
+# path's: parse_request_line names what is odd about them.
+_PLAIN_REQUEST_LINE = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (.*) (HTTP/[!-~]*)", re.DOTALL)
+
+
+def plain_request(data: bytes | bytearray) -> tuple[int, RequestHead, int] | None:
+    """``(end, head, flags)`` of the plain request head at the start of ``data``, in one
+    pass; None for any other head, or when the head is not complete.
+
+    Plain: ASCII up to ``end``, which ends a CRLF empty line with every line end before
+    it a CRLF; a request line ``METHOD TARGET HTTP/...``; every header line ``name:
+    value`` (no blank around the name). ``end`` is :func:`find_head_end`'s, ``head``
+    :func:`parse_request_head`'s of ``data[:end]`` (no anomalies), and ``flags`` says
+    which of Content-Length, Transfer-Encoding and Upgrade the header names are
+    (:data:`CONTENT_LENGTH`, ...), so that a head without them needs no framing walk.
+    This is the reference of ``_headsplit.request`` (``capture/http/_headsplit.c``),
+    which the stream reader calls where it was built.
+    """
+    end = find_head_end(data)
+    if end < 0:
+        return None
+    block = bytes(data[:end])
+    if not block.endswith(b"\r\n\r\n") or not block.isascii():
+        return None
+    if block.count(b"\n") != block.count(b"\r\n"):
+        return None  # a bare LF
+    first, *lines = block[:-4].decode("ascii").split("\r\n")
+    line = _PLAIN_REQUEST_LINE.fullmatch(first)
+    if line is None:
+        return None
+    headers: list[Header] = []
+    flags = 0
+    for text in lines:
+        name, colon, value = text.partition(":")
+        if not colon or not name or name[0] in " \t" or name[-1] in " \t":
+            return None
+        headers.append((name, value.strip(" \t")))
+        flags |= FRAMING_FLAGS.get(name.lower(), 0)
+    return end, RequestHead(line[1], line[2], line[3], tuple(headers), ()), flags
+
+
+c_request: (
+    Callable[[bytes | bytearray, type[RequestHead]], tuple[int, RequestHead, int] | None] | None
+)
+c_request = _headsplit.request if _headsplit is not None else None
+""":func:`plain_request` in C, where it was built: ``c_request(data, RequestHead)``
+(None where it was not; the stream reader then takes every head the general way)."""
 
 
 def parse_response_head(block: bytes | bytearray) -> ResponseHead:

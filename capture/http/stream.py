@@ -15,11 +15,15 @@ from collections import deque
 from collections.abc import Callable
 
 from capture.http.http1 import (
+    CONTENT_LENGTH,
     REQUEST_LINE,
     STATUS_LINE,
+    TRANSFER_ENCODING,
+    UPGRADE,
     Framing,
     MalformedHead,
     RequestHead,
+    c_request,
     find_head_end,
     has_upgrade,
     head_limit,
@@ -32,8 +36,10 @@ from capture.http.http1 import (
     response_framing,
     skip_empty_lines,
 )
-from capture.model import Request, Response
+from capture.model import Request, Response, positional_new
 from capture.net.reassembly import Flow
+
+_new_request = positional_new(Request)
 
 BODY_CAP = 64 * 1024
 """Request body bytes kept per request (the length is always counted)."""
@@ -61,6 +67,21 @@ def _ignore(flow: Flow, direction: int, ignore: bool) -> None:
         flow.owner.set_ignore(flow, direction, ignore)
     else:
         flow.halves[direction].ignore = ignore
+
+
+def _mentioned(block: bytes) -> int:
+    """The framing flags of a head that may name those headers: every flag whose name
+    is anywhere in it (lowered), so that a flag not set is a header it does not have."""
+    lowered = block.lower()
+    flags = 0
+    # (find, not ``in``: ``in`` on bytes first tries the operand as an integer.)
+    if lowered.find(b"content-length") >= 0:
+        flags |= CONTENT_LENGTH
+    if lowered.find(b"transfer-encoding") >= 0:
+        flags |= TRANSFER_ENCODING
+    if lowered.find(b"upgrade") >= 0:
+        flags |= UPGRADE
+    return flags
 
 
 class PendingRequest:
@@ -136,6 +157,17 @@ class MessageReader:
                         self._body_done()
                     return
             elif state == HEAD and data[:1] not in (b"\r", b"\n", b""):
+                if self.is_request and c_request is not None:
+                    # The common head, whole in this segment: one C call finds its
+                    # end, splits it and names its framing headers.
+                    plain = c_request(data, RequestHead)
+                    if plain is not None:
+                        end, head, flags = plain
+                        self.msg_ts = ts
+                        self._plain_request(ts, head, flags)
+                        if end < len(data):
+                            self.feed(ts, data[end:])
+                        return
                 end = find_head_end(data)
                 if end > 0:
                     self.msg_ts = ts
@@ -421,12 +453,34 @@ class MessageReader:
 
     def _request_block(self, block: bytes) -> None:
         """A complete request head (request line to empty line)."""
+        if c_request is not None:
+            plain = c_request(block, RequestHead)
+            if plain is not None:  # its end is the block's
+                self._plain_request(self.msg_ts, plain[1], plain[2])
+                return
         try:
             head = parse_request_head(block)
         except MalformedHead as exc:
             self._bad_head(str(exc), block)
             return
-        self._start_request(self.msg_ts, head, False, block.lower())  # by position: per request
+        self._start_request(self.msg_ts, head, False, _mentioned(block))  # by position
+
+    def _plain_request(self, ts: float, head: RequestHead, flags: int) -> None:
+        """A plain head (:func:`capture.http.http1.plain_request`): with no framing
+        header and no tunnel, the request is complete, and goes out at once (what
+        :meth:`_start_request` then does, without its steps)."""
+        if flags or head.method == "CONNECT":
+            self._start_request(ts, head, False, flags)
+            return
+        self.fresh = True
+        self.current = None
+        conn = self.conn
+        if conn.echo is False and not conn.responses:
+            # No response will be paired with it: nothing to keep.
+            conn.depth += 1
+            conn.tracker.emit(conn, ts, conn.depth, head, b"", 0, head.anomalies)
+        else:
+            conn.emit_request(conn.new_request(ts, head))
 
     def _http09_followup(self, ts: float) -> bool:
         """After a version-less request line: headers, an empty line, or nothing."""
@@ -469,8 +523,13 @@ class MessageReader:
         self._start_request(self.msg_ts, head, http09=True)
 
     def _start_request(
-        self, ts: float, head: RequestHead, http09: bool = False, lowered: bytes | None = None
+        self, ts: float, head: RequestHead, http09: bool = False, flags: int | None = None
     ) -> None:
+        """A request head: its body (if any) is read next, or it is complete.
+
+        ``flags`` (:data:`capture.http.http1.CONTENT_LENGTH`, ...): which framing
+        headers the head may name; a flag not set is a header it does not have (None:
+        not known, the headers are looked at)."""
         self.fresh = True
         conn = self.conn
         if head.version is None and not conn.tracker.responses:
@@ -480,19 +539,15 @@ class MessageReader:
         if http09 or (head.version is None and not head.headers):
             conn.emit_request(pending)
             return
-        # One look at the lowered head spares walking the headers in the common
-        # case: no Upgrade, no Content-Length, no Transfer-Encoding.
+        # The flags spare walking the headers in the common case: no Upgrade, no
+        # Content-Length, no Transfer-Encoding.
         if head.method == "CONNECT" or (
-            (lowered is None or b"upgrade" in lowered) and has_upgrade(head.headers)
+            (flags is None or flags & UPGRADE) and has_upgrade(head.headers)
         ):
             conn.emit_request(pending)
             self.state = START  # HTTP may or may not continue: look before parsing
             return
-        if (
-            lowered is not None
-            and b"content-length" not in lowered
-            and (b"transfer-encoding" not in lowered)
-        ):
+        if flags is not None and not flags & (CONTENT_LENGTH | TRANSFER_ENCODING):
             self.current = pending
             self.state = HEAD
             self._body_done()
@@ -928,12 +983,15 @@ class HttpTracker:
         conn: HttpConnection | None = flow.app  # type: ignore[assignment]
         if conn is None:
             conn = flow.app = HttpConnection(self, flow)
-        conn.feed(direction, ts, data)
+        reader = conn.readers[direction]
+        if conn.client == direction:
+            reader.feed(ts, data)  # HttpConnection.feed, inlined: a client's bytes
+        else:
+            conn.feed(direction, ts, data)
         # Counted only where bytes may be held: this connection held some when last
         # counted, or the reader just fed (or the probe) holds some now. Nothing else
         # grows what a connection holds (the other reader's bytes only go), and most
         # deliveries are whole heads or body bytes, read without keeping any.
-        reader = conn.readers[direction]
         if conn.held or reader.buf or reader.current is not None or conn.probe is not None:
             held = conn.buffered()
             self.held_bytes += held - conn.held
@@ -968,8 +1026,28 @@ class HttpTracker:
     # emission
     def emit_request(self, conn: HttpConnection, pending: PendingRequest) -> None:
         """Build the immutable Request and pass it on."""
+        self.emit(
+            conn,
+            pending.ts,
+            pending.depth,
+            pending.head,
+            bytes(pending.body),
+            pending.body_length,
+            tuple(pending.anomalies),
+        )
+
+    def emit(
+        self,
+        conn: HttpConnection,
+        ts: float,
+        depth: int,
+        head: RequestHead,
+        body: bytes,
+        body_length: int,
+        anomalies: tuple[str, ...],
+    ) -> None:
+        """Pass on the request ``head`` (with its body) as the ``depth``-th of ``conn``."""
         flow = conn.flow
-        head = pending.head
         if conn.client == 1:
             src, sport, dst, dport = flow.b, flow.b_port, flow.a, flow.a_port
         else:
@@ -977,12 +1055,11 @@ class HttpTracker:
         self.counters["requests"] += 1
         self.on_request(
             conn.echo,
-            # By position, in the order of Request's fields: once per request, and a
-            # frozen dataclass matches keywords at a cost (about 40% of its build).
-            Request(
-                pending.ts,  # ts
-                flow.id,  # flow
-                pending.depth,  # depth
+            # Every field by position, as positional_new builds it: once per request.
+            _new_request(
+                ts,
+                flow.id,
+                depth,
                 src,
                 sport,
                 dst,
@@ -991,9 +1068,11 @@ class HttpTracker:
                 head.uri,
                 head.version,
                 head.headers,
-                bytes(pending.body),  # body
-                pending.body_length,
-                tuple(pending.anomalies),
+                body,
+                body_length,
+                anomalies,
+                None,  # authority
+                "",  # app
             ),
         )
 

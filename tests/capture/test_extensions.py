@@ -1,7 +1,7 @@
 """The optional C extensions, as built: present, and not older than their source.
 
 Each has a Python twin that its own test file compares it with
-(test_pcapwalk.py, test_headsplit.py); here only the build is checked. An
+(test_pcapwalk.py, test_headsplit.py, test_model.py); here only the build is checked. An
 editable install builds them once, so after an edit of a C source the old build
 would go on being tested: rebuild with ``pip install -e .``.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-EXTENSIONS = ["sources._pcapwalk", "http._headsplit"]
+EXTENSIONS = ["sources._pcapwalk", "http._headsplit", "_positional"]
 
 
 @pytest.mark.parametrize("name", EXTENSIONS)

@@ -1,13 +1,31 @@
-"""The records' constructors: :func:`capture.model.positional_new`."""
+"""The records' constructors: :func:`capture.model.positional_new`, in C where
+``capture/_positional.c`` was built, and its Python reference ``positional_twin``."""
 
 from __future__ import annotations
 
 import dataclasses
 import pickle
+import sys
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from capture.model import Parsed, Record, Request, RequestSeen, positional_new
+from capture import model
+from capture.model import (
+    Parsed,
+    Record,
+    Request,
+    RequestSeen,
+    positional_new,
+    positional_twin,
+)
+
+needs_c = pytest.mark.skipif(
+    model._Builder is None,
+    reason="capture._positional is not built (no C compiler when headerwatch was installed)",
+)
 
 
 def _request() -> Request:
@@ -44,3 +62,101 @@ def test_a_class_without_slots_in_field_order_is_refused() -> None:
 
     with pytest.raises(TypeError, match="slots in field order"):
         positional_new(Loose)
+
+
+_VALUE = st.one_of(
+    st.none(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.binary(max_size=8),
+    st.tuples(st.text(max_size=3), st.text(max_size=3)),
+)
+
+
+@needs_c
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_VALUE, min_size=16, max_size=16))
+def test_the_c_builder_builds_what_its_python_twin_builds(values: list[Any]) -> None:
+    in_c = positional_new(Request)(*values)
+    in_python = positional_twin(Request)(*values)
+    assert type(in_c) is type(in_python) is Request
+    assert dataclasses.astuple(in_c) == dataclasses.astuple(in_python) == tuple(values)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        in_c.ts = 0.0  # type: ignore[misc]
+
+
+@needs_c
+@pytest.mark.parametrize("count", [0, 4, 15, 17])
+def test_the_c_builder_refuses_a_wrong_number_of_values_as_its_twin_does(count: int) -> None:
+    for way in (positional_new, positional_twin):
+        with pytest.raises(TypeError):
+            way(Record)(*range(count))
+
+
+@needs_c
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_VALUE, min_size=16, max_size=16), st.integers(min_value=0, max_value=16))
+def test_the_c_builder_takes_fields_by_name_as_its_twin_does(values: list[Any], cut: int) -> None:
+    names = [f.name for f in dataclasses.fields(Request)]
+    by_name = dict(zip(names[cut:], values[cut:], strict=True))
+    in_c = positional_new(Request)(*values[:cut], **by_name)
+    assert in_c == positional_twin(Request)(*values[:cut], **by_name)
+    assert dataclasses.astuple(in_c) == tuple(values)
+
+
+@needs_c
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        ((1, None, ()), {"response": None, "id": 2}),  # id twice
+        ((1, None, (), None), {"nothing": None}),
+        ((), {"id": 1, "request": None, "findings": (), "response": None}),  # one short
+    ],
+)
+def test_the_c_builder_refuses_what_its_twin_refuses(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    for way in (positional_new, positional_twin):
+        with pytest.raises(TypeError):
+            way(Record)(*args, **kwargs)
+
+
+@needs_c
+def test_the_c_builder_holds_its_values_and_lets_them_go() -> None:
+    value = "a value no one else holds" + str(id(object()))
+    before = sys.getrefcount(value)
+    made = [positional_new(RequestSeen)(value) for _ in range(1000)]
+    assert sys.getrefcount(value) == before + 1000
+    del made
+    assert sys.getrefcount(value) == before
+    for _ in range(100):  # refused half-way: what it held so far is let go
+        with pytest.raises(TypeError):
+            positional_new(Record)(value, value, value, value, id=value)
+    assert sys.getrefcount(value) == before
+
+
+@needs_c
+def test_the_c_builder_takes_only_a_class_of_exactly_those_slots() -> None:
+    builder = model._Builder
+    assert builder is not None
+
+    class Base:
+        __slots__ = ("a",)
+
+    class Derived(Base):
+        __slots__ = ("b",)
+
+    class Plain:
+        pass
+
+    for cls, names in [
+        (Derived, ("b",)),  # a base's slot would stay empty
+        (Plain, ()),  # a __dict__
+        (Base, ("b",)),  # no such slot
+        (Base, ()),  # a slot left out
+        (Base, ("a", "a")),
+        (int, ()),  # not a heap type
+    ]:
+        with pytest.raises(TypeError):
+            builder(cls, names)

@@ -4,6 +4,12 @@
 the C split where it was built; everything else, and everything where it was
 not, goes the Python way. Whatever the head, both ways give the same first
 line, headers and anomalies.
+
+The stream reader hands a client's bytes to ``_headsplit.request`` first: where the
+head ends, its split, its request line and its framing headers in one call. Its
+reference is ``capture.http.http1.plain_request``; both give the same answer on any
+bytes, and where they take a head, the general path (``find_head_end``,
+``parse_request_head``, ``request_framing``) gives the same head.
 """
 
 from __future__ import annotations
@@ -17,6 +23,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capture.http import http1
+from capture.http.http1 import (
+    CONTENT_LENGTH,
+    TRANSFER_ENCODING,
+    UPGRADE,
+    RequestHead,
+    find_head_end,
+    has_upgrade,
+    parse_request_head,
+    plain_request,
+    request_framing,
+)
 
 pytestmark = pytest.mark.skipif(
     http1._headsplit is None,
@@ -102,3 +119,118 @@ def test_any_head(lines: list[bytes], end: bytes) -> None:
     with pytest.MonkeyPatch.context() as monkeypatch:
         _both(b"GET / HTTP/1.1\r\n" + b"\r\n".join(lines) + end, monkeypatch)
         _both(b"\r\n".join(lines) + end, monkeypatch)
+
+
+def _request_both_ways(data: bytes) -> tuple[int, RequestHead, int] | None:
+    """``_headsplit.request`` of ``data`` (bytes and bytearray), equal to its reference;
+    where taken, the head is the general path's."""
+    assert http1._headsplit is not None
+    in_c = http1._headsplit.request(data, RequestHead)
+    assert http1._headsplit.request(bytearray(data), RequestHead) == in_c
+    assert in_c == plain_request(data)
+    if in_c is not None:
+        end, head, flags = in_c
+        assert type(head) is RequestHead
+        assert end == find_head_end(data)
+        assert head == parse_request_head(data[:end])
+        assert bool(flags & UPGRADE) == has_upgrade(head.headers)
+        names = {name.lower() for name, _ in head.headers}
+        assert bool(flags & CONTENT_LENGTH) == ("content-length" in names)
+        assert bool(flags & TRANSFER_ENCODING) == ("transfer-encoding" in names)
+        if not flags & (CONTENT_LENGTH | TRANSFER_ENCODING):
+            assert request_framing(head.headers) == http1.Framing("none", 0, ())
+    return in_c
+
+
+@pytest.mark.parametrize(
+    ("data", "taken"),
+    [
+        (PLAIN, True),
+        (PLAIN + b"body after the head", True),
+        (PLAIN + PLAIN, True),  # pipelined: the first head
+        (b"GET / HTTP/1.1\r\n\r\n", True),  # no headers
+        (b"GET  HTTP/1.1\r\n\r\n", True),  # an empty target
+        (b"GET /a b HTTP/1.1\r\n\r\n", True),  # a space in the target
+        (b"GET /\x00\r HTTP/1.1\r\n\r\n", True),  # controls in the target
+        (b"GET / HTTP/\r\n\r\n", True),
+        (b"M-SEARCH * HTTP/1.1\r\nST: x\r\n\r\n", True),
+        (b"POST / HTTP/1.1\r\nContent-LENGTH: 3\r\n\r\nabc", True),
+        (b"GET / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n", True),
+        (b"GET / HTTP/1.1\r\nConnection: Upgrade\r\nUPGRADE: h2c\r\n\r\n", True),
+        (b"CONNECT a:443 HTTP/1.1\r\n\r\n", True),
+        (PLAIN[:-1], False),  # not complete
+        (PLAIN[:-2], False),
+        (PLAIN[:20], False),
+        (b"", False),
+        (b"\r\n\r\n", False),
+        (b"\r\nGET / HTTP/1.1\r\n\r\n", False),  # an empty line first
+        (b"GET / HTTP/1.1\n\n", False),  # bare LF
+        (b"GET / HTTP/1.1\r\nA: b\n\r\n", False),
+        (b"GET / HTTP/1.1\r\nA: b\r\n\n", False),
+        (b"GET / HTTP/1.1\r\nHost: caf\xc3\xa9\r\n\r\n", False),  # not ASCII
+        (b"GET / HTTP/1.1\r\n\r\n\xff", True),  # ... past the head: no matter
+        (b"GET / HTTP/1.1\r\nNo colon\r\n\r\n", False),
+        (b"GET / HTTP/1.1\r\nName : v\r\n\r\n", False),
+        (b"GET / HTTP/1.1\r\n folded\r\n\r\n", False),
+        (b"GET /\r\n\r\n", False),  # HTTP/0.9
+        (b"GET HTTP/1.1\r\n\r\n", False),  # one space
+        (b"GET / HTTP/1.1 \r\n\r\n", False),  # nothing after the last space
+        (b"GET / http/1.1\r\n\r\n", False),  # the general path reads it
+        (b"GET / HTTP/1.1\r\r\n\r\n", False),  # a CR in the version
+        (b"GET / HTTP/1.\x1c\r\n\r\n", False),
+        (b"G(T / HTTP/1.1\r\n\r\n", False),  # not a token
+        (b" GET / HTTP/1.1\r\n\r\n", False),
+    ],
+)
+def test_request_heads_plain_and_odd(data: bytes, taken: bool) -> None:
+    assert (_request_both_ways(data) is not None) is taken
+
+
+def test_the_request_heads_of_the_corpus(pcaps_dir: Path) -> None:
+    """Every request-like stretch of the corpus, whole and cut short."""
+    taken = 0
+    for path in sorted(pcaps_dir.rglob("*.pcap*")) + sorted(pcaps_dir.rglob("*.gz")):
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            data = gzip.decompress(data)
+        for method in (b"GET ", b"POST ", b"CONNECT "):
+            start = data.find(method)
+            while start >= 0:
+                stretch = data[start : start + 3000]
+                taken += _request_both_ways(stretch) is not None
+                end = stretch.find(b"\r\n\r\n")
+                for cut in (end, end + 3, len(stretch) // 2):
+                    _request_both_ways(stretch[:cut])
+                start = data.find(method, start + 1)
+    assert taken > 100
+
+
+_PIECE = st.sampled_from(
+    [
+        b"GET", b"POST", b"CONNECT", b" ", b"/", b"a", b"?", b"HTTP/1.1", b"HTTP/", b"http/1.0",
+        b"\r\n", b"\r", b"\n", b":", b"Host", b"Content-Length", b"Transfer-Encoding",
+        b"upgrade", b"\t", b"\x00", b"\x1c", b"\x7f", b"\xc3\xa9", b"\x80", b"\r\n\r\n",
+        b"x: y", b"(",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(_PIECE, max_size=16).map(b"".join),
+    st.sampled_from([b"", b"GET / HTTP/1.1\r\n", b"POST /p HTTP/1.0\r\nHost: h\r\n"]),
+    st.sampled_from([b"", b"\r\n", b"\r\n\r\n", b"\r\n\r\nbody\n\n"]),
+    st.integers(min_value=0, max_value=200),
+)
+def test_any_request_head_whole_or_cut(middle: bytes, start: bytes, end: bytes, cut: int) -> None:
+    data = start + middle + end
+    _request_both_ways(data)
+    _request_both_ways(data[:cut])
+    _request_both_ways(data[cut:])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes(data: bytes) -> None:
+    _request_both_ways(data)
+    _request_both_ways(b"GET / HTTP/1.1\r\n" + data)
