@@ -157,6 +157,61 @@ done:
     return result;
 }
 
+/* Clients repeat most header lines request after request (User-Agent, Accept, ...):
+ * request() looks a line up here before splitting it, and keeps what it split (the
+ * pair, and the line as the key). Direct-mapped and bounded: a line that does not
+ * fit, or hashes to a slot another line holds, is split as if there were no cache.
+ * The pairs are immutable, so sharing one between requests is invisible. */
+#define CACHE_SLOTS 512
+#define CACHE_LINE_MAX 256
+
+static struct {
+    PyObject *line; /* bytes */
+    PyObject *pair; /* (name, value) */
+} cache[CACHE_SLOTS];
+
+/* A slot for the n bytes at p (n <= CACHE_LINE_MAX): from the length and the bytes
+ * at both ends, so that it costs the same for any line. */
+static size_t
+cache_slot(const char *p, Py_ssize_t n)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)n;
+    Py_ssize_t edge = n < 16 ? n : 16;
+    for (Py_ssize_t i = 0; i < edge; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    for (Py_ssize_t i = n - edge; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return (size_t)(h >> 32) % CACHE_SLOTS;
+}
+
+/* header(p, n), looked up in the cache first and kept there after. */
+static PyObject *
+cached_header(const char *p, Py_ssize_t n)
+{
+    if (n > CACHE_LINE_MAX) {
+        PyObject *pair = header(p, n);
+        if (pair != NULL)
+            PyObject_GC_UnTrack(pair); /* two strings cannot be part of a cycle */
+        return pair;
+    }
+    size_t slot = cache_slot(p, n);
+    PyObject *line = cache[slot].line;
+    if (line != NULL && PyBytes_GET_SIZE(line) == n && memcmp(PyBytes_AS_STRING(line), p, (size_t)n) == 0)
+        return Py_NewRef(cache[slot].pair);
+    PyObject *pair = header(p, n);
+    if (pair == NULL)
+        return NULL;
+    PyObject_GC_UnTrack(pair);
+    line = PyBytes_FromStringAndSize(p, n);
+    if (line == NULL) {
+        Py_DECREF(pair);
+        return NULL;
+    }
+    Py_XSETREF(cache[slot].line, line);
+    Py_XSETREF(cache[slot].pair, Py_NewRef(pair));
+    return pair;
+}
+
 /* RFC 9110 5.6.2: tchar, the characters of a token (a method). */
 static const char TCHARS[] = "!#$%&'*+-.^_`|~0123456789"
                              "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -291,15 +346,13 @@ request(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         const char *p = s + pos;
         const char *lf = memchr(p, '\n', (size_t)(stop - pos));
         Py_ssize_t len = lf == NULL ? stop - pos : lf - 1 - p;
-        PyObject *pair = header(p, len);
+        PyObject *pair = cached_header(p, len);
         if (pair == NULL) {
             if (PyErr_Occurred())
                 goto done;
             goto other;
         }
-        flags |= framing_flag(p, (const char *)memchr(p, ':', (size_t)len) - p);
-        /* Two strings cannot be part of a cycle: the collector need not walk it. */
-        PyObject_GC_UnTrack(pair);
+        flags |= framing_flag(p, PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(pair, 0)));
         PyTuple_SET_ITEM(headers, i, pair);
         pos = lf == NULL ? stop : lf + 1 - s;
     }
