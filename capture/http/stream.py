@@ -122,6 +122,7 @@ class MessageReader:
         "msg_ts",
         "remaining",
         "state",
+        "waiting",
     )
 
     def __init__(self, conn: HttpConnection, direction: int) -> None:
@@ -136,6 +137,10 @@ class MessageReader:
         """For request readers: the request whose body is being read."""
         self.fresh = False
         """A message just ended inside ``_run``: the next byte starts a new one."""
+        self.waiting = 0
+        """A request head goes on in the next bytes, and :meth:`_request_head` has seen
+        all ``abs(waiting)`` bytes of ``buf``: its first line (checked) and no end
+        (> 0), or not even the end of its first line (< 0). 0: nothing known."""
 
     # -- input -----------------------------------------------------------------
 
@@ -178,6 +183,26 @@ class MessageReader:
                     if end < len(data):
                         self.feed(ts, data[end:])
                     return
+            self.waiting = 0
+        elif self.waiting:
+            # A head cut over segments (most of a scan's segments on ad traffic):
+            # while the new bytes neither end it nor end its first line, nor take it
+            # past the limit, _run would only find that it goes on.
+            held = self.waiting
+            self.waiting = 0
+            if state == HEAD and not self.fresh and len(buf) == abs(held):
+                if held > 0:
+                    # Only the new bytes, and the two before them, can hold the end.
+                    buf += data
+                    going_on = find_head_end(buf, max(held - 2, 0)) < 0
+                else:
+                    going_on = data.find(b"\n") < 0
+                    buf += data
+                if going_on and len(buf) <= self.conn.tracker.max_head:
+                    self.waiting = len(buf) if held > 0 else -len(buf)
+                    return
+                self._run(ts)
+                return
         if not buf:
             self.msg_ts = ts
             self.fresh = False
@@ -186,6 +211,7 @@ class MessageReader:
 
     def gap(self, ts: float, size: int) -> None:
         """``size`` bytes of this direction were not captured."""
+        self.waiting = 0
         state = self.state
         note = f"capture gap: {size} bytes missing"
         if state == UNKNOWN:
@@ -222,6 +248,7 @@ class MessageReader:
 
     def close(self) -> None:
         """The connection ended: report whatever was in progress."""
+        self.waiting = 0
         state = self.state
         if state == HTTP09:
             self._finish_http09()
@@ -428,6 +455,11 @@ class MessageReader:
                         # Whether the server answers decides: listen to it.
                         _ignore(self.conn.flow, 1 - self.direction, False)
                         return self._http09_followup(ts)
+            if not self._take_head(end):
+                # It goes on: what was just found holds until bytes come (feed).
+                self.waiting = len(buf) if eol >= 0 else -len(buf)
+                return False
+            return True
         return self._take_head(end)
 
     def _take_head(self, end: int) -> bool:

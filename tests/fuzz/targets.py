@@ -250,13 +250,18 @@ def _http_seeds() -> list[bytes]:
 
 
 def _run_http(data: bytes) -> None:
-    """The head parsers (C split and Python agree), body framing, and the whole
-    stream (requests, pipelining, bodies, responses) through the pipeline."""
+    """The head parsers (C split, C request head and Python agree), body framing, and
+    the whole stream (requests, pipelining, bodies, responses) through the pipeline."""
     client, _, server = data.partition(SERVER)
     for block in (client, server):
         end = http1.find_head_end(block)
         head = block if end < 0 else block[:end]
         _heads(head)
+        if http1.c_request is not None:
+            # The one-call head of a client's segment, whole or cut: as its reference.
+            for part in (block, block[: len(block) // 2]):
+                got = http1.c_request(part, http1.RequestHead)
+                assert got == http1.plain_request(part), (part, got)
     conv = Conversation("10.0.0.1", 40000, "10.0.0.2", 80, 1000.0)
     split = 1 + (data[0] % 97 if data else 0)
     frames = conv.handshake() + conv.send(True, client, split) + conv.send(False, server)

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from capture.model import Record
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capture.http import stream
+from capture.http.stream import HttpTracker
+from capture.model import Record, Request
 from capture.net.decode import ACK
+from capture.net.reassembly import Flow
 from tests.helpers import OK, conversation, run_frames, simple_request
 from tests.packets.craft import Conversation
 
@@ -265,3 +274,71 @@ def test_oversized_header_block_is_cut_and_flagged() -> None:
     assert uris(records) == ["/big", "/after"]
     assert any("larger than 65536 bytes" in a for a in records[0].request.anomalies)
     assert records[0].request.headers == (("Host", "a"),)
+
+
+# -- the shortcuts of a client's stream ----------------------------------------------
+# A plain head whole in a segment goes to _headsplit.request in one call, and a head
+# cut over segments is looked at again only when new bytes could end it (or its first
+# line). Whatever the heads and wherever they are cut, the requests are those of the
+# reader without the shortcuts.
+
+_HEADS = [
+    b"GET /a?b=1 HTTP/1.1\r\nHost: a.example\r\nCookie: x=1; y=2\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: b\r\nX-MSISDN: 447700900123\r\n\r\n",
+    b"POST /p HTTP/1.1\r\nHost: c\r\nContent-Length: 5\r\n\r\nhello",
+    b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    b"GET /u HTTP/1.1\r\nHost: d\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",
+    b"GET /bare HTTP/1.1\nHost: e\n\n",
+    b"GET /fold HTTP/1.1\r\nHost: f\r\nX-A: 1\r\n  2\r\n\r\n",
+    b"GET /nine\r\n",
+    b"GET /nine-headers\r\nHost: g\r\n\r\n",
+    b"NOT A REQUEST LINE\r\nHost: h\r\n\r\n",
+    b"GET /big HTTP/1.1\r\nX-Pad: " + b"p" * 1500 + b"\r\n\r\n",
+    b"\r\n",
+    b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: i\r\n\r\n",
+]
+
+
+def _read(pieces: list[bytes], shortcuts: bool) -> tuple[list[Request], dict[str, int]]:
+    """The requests of a client's stream fed in ``pieces`` (with or without the
+    reader's shortcuts), and the counters."""
+    got: list[Request] = []
+    tracker = HttpTracker(
+        lambda echo, request: got.append(request),
+        lambda flow, depth, response: None,
+        responses=False,
+        max_head=1024,
+    )
+    flow = Flow(1, ("10.0.0.1", 40000, "192.0.2.1", 80), "10.0.0.1", "192.0.2.1", 0.0)
+    flow.client = 0
+    with pytest.MonkeyPatch.context() as patch:
+        if not shortcuts:
+            patch.setattr(stream, "c_request", None)
+        for i, piece in enumerate(pieces):
+            tracker.on_data(flow, 0, float(i), piece)
+            if not shortcuts:
+                for reader in flow.app.readers:  # type: ignore[attr-defined]
+                    reader.waiting = 0
+        tracker.on_close(flow)
+    return got, tracker.counters
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_HEADS), min_size=1, max_size=6).map(b"".join),
+    st.lists(st.integers(min_value=0, max_value=4000), max_size=12),
+)
+def test_a_client_stream_cut_anywhere_reads_as_without_the_shortcuts(
+    stream_bytes: bytes, cuts: list[int]
+) -> None:
+    points = sorted({0, len(stream_bytes), *(c % (len(stream_bytes) + 1) for c in cuts)})
+    pieces = [stream_bytes[a:b] for a, b in itertools.pairwise(points) if b > a]
+    assert _read(pieces, shortcuts=True) == _read(pieces, shortcuts=False)
+
+
+def test_a_head_cut_into_bytes_reads_as_without_the_shortcuts() -> None:
+    data = b"".join(_HEADS)
+    pieces = [data[i : i + 1] for i in range(len(data))]
+    read = _read(pieces, shortcuts=True)
+    assert read == _read(pieces, shortcuts=False)
+    assert len(read[0]) > 5
