@@ -213,8 +213,13 @@ cached_header(const char *p, Py_ssize_t n)
 }
 
 /* RFC 9110 5.6.2: tchar, the characters of a token (a method). */
-static const char TCHARS[] = "!#$%&'*+-.^_`|~0123456789"
-                             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+static int
+tchar(unsigned char c)
+{
+    if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
+        return 1;
+    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
 
 static int
 token(const char *p, Py_ssize_t n)
@@ -222,7 +227,7 @@ token(const char *p, Py_ssize_t n)
     if (n == 0)
         return 0;
     for (Py_ssize_t i = 0; i < n; i++)
-        if (p[i] == '\0' || strchr(TCHARS, p[i]) == NULL)
+        if (!tchar((unsigned char)p[i]))
             return 0;
     return 1;
 }
@@ -374,7 +379,18 @@ request(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     method = target = version = headers = NULL; /* the head holds them */
     if (PyTuple_GET_ITEM(head, 4) == NULL)
         goto done;
-    result = Py_BuildValue("(nOi)", end, head, flags);
+    result = PyTuple_New(3);
+    PyObject *at = PyLong_FromSsize_t(end), *named = PyLong_FromLong(flags);
+    if (result == NULL || at == NULL || named == NULL) {
+        Py_CLEAR(result);
+        Py_XDECREF(at);
+        Py_XDECREF(named);
+        goto done;
+    }
+    PyTuple_SET_ITEM(result, 0, at);
+    PyTuple_SET_ITEM(result, 1, head);
+    PyTuple_SET_ITEM(result, 2, named);
+    head = NULL; /* the result holds it */
     goto done;
 other:
     result = Py_NewRef(Py_None);

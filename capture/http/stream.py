@@ -161,18 +161,22 @@ class MessageReader:
                     if self.remaining == 0:
                         self._body_done()
                     return
+            elif (
+                state == HEAD
+                and self.is_request
+                and c_request is not None
+                and (plain := c_request(data, RequestHead))
+            ):
+                # The common head, whole in this segment (it starts with no empty
+                # line): one C call finds its end, splits it and names its framing
+                # headers.
+                end, head, flags = plain
+                self.msg_ts = ts
+                self._plain_request(ts, head, flags)
+                if end < len(data):
+                    self.feed(ts, data[end:])
+                return
             elif state == HEAD and data[:1] not in (b"\r", b"\n", b""):
-                if self.is_request and c_request is not None:
-                    # The common head, whole in this segment: one C call finds its
-                    # end, splits it and names its framing headers.
-                    plain = c_request(data, RequestHead)
-                    if plain is not None:
-                        end, head, flags = plain
-                        self.msg_ts = ts
-                        self._plain_request(ts, head, flags)
-                        if end < len(data):
-                            self.feed(ts, data[end:])
-                        return
                 end = find_head_end(data)
                 if end > 0:
                     self.msg_ts = ts
@@ -740,6 +744,7 @@ class HttpConnection:
         "client",
         "depth",
         "echo",
+        "ends",
         "flow",
         "held",
         "outstanding",
@@ -766,6 +771,9 @@ class HttpConnection:
         self.probe_ts = 0.0
         self.held = 0
         """Bytes this connection's readers held when last counted (see :meth:`buffered`)."""
+        self.ends: tuple[str, int, str, int] | None = None
+        """The client's address and port, then the server's, once the roles are known
+        (the request's ``src``, ``sport``, ``dst``, ``dport``)."""
         if flow.client is not None:
             self.assign_roles(flow.client)
 
@@ -1080,10 +1088,15 @@ class HttpTracker:
     ) -> None:
         """Pass on the request ``head`` (with its body) as the ``depth``-th of ``conn``."""
         flow = conn.flow
-        if conn.client == 1:
-            src, sport, dst, dport = flow.b, flow.b_port, flow.a, flow.a_port
-        else:
-            src, sport, dst, dport = flow.a, flow.a_port, flow.b, flow.b_port
+        ends = conn.ends
+        if ends is None:
+            if conn.client == 1:
+                ends = (flow.b, flow.b_port, flow.a, flow.a_port)
+            else:
+                ends = (flow.a, flow.a_port, flow.b, flow.b_port)
+            if conn.client is not None:  # (set once: assign_roles)
+                conn.ends = ends
+        src, sport, dst, dport = ends
         self.counters["requests"] += 1
         self.on_request(
             conn.echo,
