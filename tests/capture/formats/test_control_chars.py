@@ -16,11 +16,19 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capture.formats.export import export
 from capture.formats.har import har_document, write_har
 from capture.formats.jsonl import dumps, dumps_bytes, dumps_json, record_to_dict
-from capture.text import escape_json, escape_json_bytes, for_json
+from capture.text import (
+    _JSON_UNSAFE_BYTES,
+    _escape_json_bytes,
+    escape_json,
+    escape_json_bytes,
+    for_json,
+)
 from tests.tui.test_safety import HOSTILE, hostile_record
 
 # What no line of machine output may carry raw (C0 but newline, DEL, C1, bidi, separators).
@@ -104,3 +112,12 @@ def test_escaping_leaves_every_other_character_alone() -> None:
 
 def test_any_json_value_dumps_safely() -> None:
     assert dumps_json({"x": "a\u202eb\x85c\udcff"}) == b'{"x":"a\\u202eb\\u0085c\\\\xff"}'
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*UNSAFE, "a", "·", "é", "€", "\u2029", "😀", '"'])))
+def test_the_escaping_shortcut_escapes_what_the_pattern_escapes(text: str) -> None:
+    """escape_json_bytes looks for the pattern's byte sequences before running it: a line
+    it passes over holds none of them."""
+    line = json.dumps(text, ensure_ascii=False).encode()
+    assert escape_json_bytes(line) == _JSON_UNSAFE_BYTES.sub(_escape_json_bytes, line)
