@@ -2,19 +2,20 @@
 
 The catalog is data (``capture/identity/catalog.toml``); this module reads it
 with :mod:`tomllib` through :mod:`importlib.resources` (so it works from a wheel
-or a zip), checks every entry, and indexes it by normalised name so that
-``HTTP_X_MSISDN``, ``x.msisdn`` and ``X-Msisdn`` find the same entry.
+or a zip; parsed once, see :mod:`capture.identity.bundled`), checks every entry,
+and indexes it by normalised name so that ``HTTP_X_MSISDN``, ``x.msisdn`` and
+``X-Msisdn`` find the same entry.
 """
 
 from __future__ import annotations
 
 import textwrap
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from types import MappingProxyType
+from typing import Any
 
+from capture.identity.bundled import bundled_toml
 from capture.identity.names import normalize_name
 from capture.model import IDENTITY_KINDS, INFO_KINDS, SEVERITIES
 
@@ -108,10 +109,17 @@ def _text_field(raw: Mapping[str, object], key: str, where: str) -> str:
 
 def parse_catalog(text: str) -> Catalog:
     """A :class:`Catalog` from TOML text in the format of ``catalog.toml``."""
+    import tomllib  # the bundled catalog is read without it (load_catalog)
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"catalog is not valid TOML: {exc}") from None
+    return catalog_from_table(data)
+
+
+def catalog_from_table(data: Mapping[str, Any]) -> Catalog:
+    """A :class:`Catalog` from a TOML table in the format of ``catalog.toml``."""
     headers = data.get("header", [])
     if not isinstance(headers, list):
         raise CatalogError("'header' must be an array of tables ([[header]])")
@@ -144,8 +152,7 @@ def parse_catalog(text: str) -> Catalog:
 
 def load_catalog() -> Catalog:
     """The catalog bundled with headerwatch (``capture/identity/catalog.toml``)."""
-    text = resources.files("capture.identity").joinpath("catalog.toml").read_text(encoding="utf-8")
-    return parse_catalog(text)
+    return catalog_from_table(bundled_toml("capture.identity", "catalog.toml"))
 
 
 _SEVERITY_ORDER = {name: rank for rank, name in enumerate(SEVERITIES)}
