@@ -17,7 +17,6 @@ import contextlib
 import marshal
 import os
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,17 @@ if TYPE_CHECKING:
 
 
 def bundled_toml(package: str, name: str) -> dict[str, Any]:
-    """The TOML file ``name`` of ``package``, parsed (see the module's docstring)."""
+    """The TOML file ``name`` of ``package`` (imported), parsed (see the module's
+    docstring)."""
+    # The file beside the package's __init__, as importlib.resources would find it,
+    # without importing that (it brings tempfile, shutil, bz2, lzma and zipfile).
+    origin = getattr(sys.modules[package], "__file__", None)
+    if origin is not None:
+        source = Path(origin).parent / name
+        if source.is_file():
+            return read_toml(source)
+    from importlib import resources  # a package in a zip or a wheel
+
     return read_toml(resources.files(package).joinpath(name))
 
 

@@ -9,7 +9,6 @@ and indexes it by normalised name so that ``HTTP_X_MSISDN``, ``x.msisdn`` and
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -193,6 +192,8 @@ def _source_list(catalog: Catalog) -> list[str]:
     """The SOURCES section: each abbreviation used, wrapped to 100 columns."""
     if not catalog.sources:
         return []
+    import textwrap  # `headerwatch rules` alone gets here
+
     width = max(len(abbreviation) for abbreviation in catalog.sources)
     out = ["", "SOURCES (abbreviations used above)"]
     for abbreviation, meaning in sorted(catalog.sources.items(), key=lambda i: i[0].lower()):
