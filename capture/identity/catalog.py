@@ -60,11 +60,12 @@ class Catalog:
     def __post_init__(self) -> None:
         index: dict[str, CatalogEntry] = {}
         for entry in self.entries:
-            if entry.key in index:
+            key = entry.key  # normalised on each use of the property
+            if key in index:
                 raise CatalogError(
-                    f"duplicate catalog entry {entry.name!r} (same as {index[entry.key].name!r})"
+                    f"duplicate catalog entry {entry.name!r} (same as {index[key].name!r})"
                 )
-            index[entry.key] = entry
+            index[key] = entry
         object.__setattr__(self, "_index", MappingProxyType(index))
 
     def lookup(self, key: str) -> CatalogEntry | None:
@@ -80,7 +81,12 @@ class Catalog:
         """A copy with ``extra`` entries added (or replaced) and ``disabled`` ones removed."""
         removed = {normalize_name(name) for name in disabled}
         added = {entry.key: entry for entry in extra}
-        kept = [e for e in self.entries if e.key not in removed and e.key not in added]
+        kept = [
+            e
+            for e in self.entries
+            # Unchanged when nothing is added or removed (every run without a config).
+            if not (removed or added) or (e.key not in removed and e.key not in added)
+        ]
         kept.extend(e for e in added.values() if e.key not in removed)
         # frozenset - dict_keys is a set (dict_keys.__rsub__ answers); difference() keeps it frozen.
         return Catalog(tuple(kept), self.benign.difference(added), self.sources)
