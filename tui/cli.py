@@ -45,9 +45,12 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``headerwatch`` script."""
     words = sys.argv[1:] if argv is None else list(argv)
+    # Only the first word can name the command: the top-level parser has no option
+    # that takes a value, so any other first word gets the full parser (and help).
+    command = words[0] if words and words[0] in COMMANDS else None
     # Importing the command's modules is most of the start-up; the methods their
     # dataclasses write are compiled once and kept (see tui.dataclass_code).
-    compiled = dataclass_code.CodeCache(dataclass_code.default_path())
+    compiled = dataclass_code.CodeCache(dataclass_code.default_path(command))
     dataclass_code.install(compiled)
     # The modules, classes and tables made now live as long as the process: the
     # collector would only walk them again and again (a tenth of the start-up), and
@@ -58,9 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from capture.view.selection import EXIT_OK, EXIT_USAGE
         from tui.common import UsageError
 
-        # Only the first word can name the command: the top-level parser has no option
-        # that takes a value, so any other first word gets the full parser (and help).
-        parser = _parser(words[0] if words and words[0] in COMMANDS else None)
+        parser = _parser(command)
     finally:
         dataclass_code.uninstall()
         compiled.save()

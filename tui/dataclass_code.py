@@ -101,12 +101,15 @@ def _read(path: Path) -> dict[str, CodeType]:
     return {}
 
 
-def default_path() -> Path | None:
-    """Where the command line keeps its cache (None: no cache tag to name it by)."""
+def default_path(command: str | None) -> Path | None:
+    """Where the command line keeps the cache of ``command`` (None: the full parser's):
+    one a command, so that a scan does not read the dashboard's. None when there is
+    no cache tag to name it by."""
     tag = sys.implementation.cache_tag
     if tag is None:
         return None
-    return Path(__file__).parent / "__pycache__" / f"dataclass-code.{tag}.marshal"
+    name = f"dataclass-code-{command or 'all'}.{tag}.marshal"
+    return Path(__file__).parent / "__pycache__" / name
 
 
 def install(cache: CodeCache) -> None:
