@@ -12,7 +12,7 @@ from tui import dataclass_code
 
 # Each command module has ``register(subparsers)`` and ``run(args) -> int``; listed by
 # name, in the order of the help, and imported only when its command is parsed: a
-# scan must not pay for the dashboard, live capture or the lab (a third of its
+# scan must not pay for the dashboard, live capture or the lab (a tenth of its
 # start-up when all were imported).
 COMMANDS: dict[str, str] = {
     "scan": "tui.cmd_scan",
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     compiled = dataclass_code.CodeCache(dataclass_code.default_path(command))
     dataclass_code.install(compiled)
     # The modules, classes and tables made now live as long as the process: the
-    # collector would only walk them again and again (a tenth of the start-up), and
+    # collector would only walk them again and again (7% of a scan's start-up), and
     # once frozen, every later collection (and the one at exit) passes over them.
     collecting = gc.isenabled()
     gc.disable()

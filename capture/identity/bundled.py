@@ -1,6 +1,6 @@
 """The TOML tables bundled with the package (``catalog.toml``, ``mcc.toml``), parsed.
 
-Parsing the catalog with :mod:`tomllib` (and importing it) was about a tenth of the
+Parsing the catalog with :mod:`tomllib` (and importing it) was about 6% of the
 start-up of a scan, and every process of a split scan that met an IMSI-shaped value
 parsed ``mcc.toml`` again. So a parsed table is kept, as :mod:`marshal` data,
 in the ``__pycache__`` directory beside its file, together with the exact text it
