@@ -6,26 +6,24 @@ a scan imports, parsing and compiling that source was about a sixth of the
 command's start-up (some 100 M instructions), every run, for the same text. The
 command line (:mod:`tui.cli`) therefore gives the :mod:`dataclasses` module an
 ``exec`` of its own that compiles a text the first time it sees it and keeps the
-code, keyed by the whole text, in ``tui/__pycache__`` (as :mod:`marshal` data, as
-bytecode is kept): a text that differs in any character is compiled afresh, so
-what runs is always what the text says. The code is compiled exactly as the
-built-in ``exec`` compiles a string in :mod:`dataclasses` (file ``<string>``, no
-``__future__`` flags inherited), and the cache is used only by the interpreter
-(bytecode magic number) and optimisation level that wrote it. Like bytecode, it is
-not written under ``PYTHONDONTWRITEBYTECODE`` or where the directory is read-only.
+code, keyed by the whole text, in ``tui/__pycache__`` (:mod:`capture.cache_files`):
+a text that differs in any character is compiled afresh, so what runs is always
+what the text says. The code is compiled exactly as the built-in ``exec`` compiles
+a string in :mod:`dataclasses` (file ``<string>``, no ``__future__`` flags
+inherited), and the cache is used only by the interpreter (bytecode magic number)
+and optimisation level that wrote it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import marshal
-import os
 import sys
 from importlib.util import MAGIC_NUMBER
 from pathlib import Path
 from types import CodeType
 from typing import Any
+
+from capture.cache_files import cache_path, read_cache, write_cache
 
 MAX_KEPT = 2048
 """Texts kept at most: past this (code edited many times over), only the current
@@ -59,36 +57,17 @@ class CodeCache:
 
     def save(self) -> None:
         """Write the cache if this run compiled anything (and bytecode is written)."""
-        if self.path is None or not self.compiled or sys.dont_write_bytecode:
+        if self.path is None or not self.compiled:
             return
         kept = self.known if len(self.known) <= MAX_KEPT else self.used
-        try:
-            data = marshal.dumps((MAGIC_NUMBER, sys.flags.optimize, kept))
-        except ValueError:
-            return
-        # Written whole then renamed: a process reading it meanwhile sees the old or the new.
-        partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        try:
-            self.path.parent.mkdir(exist_ok=True)
-            partial.write_bytes(data)
-            os.replace(partial, self.path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                partial.unlink(missing_ok=True)
+        write_cache(self.path, (MAGIC_NUMBER, sys.flags.optimize, kept))
         self.compiled = 0
 
 
 def _read(path: Path) -> dict[str, CodeType]:
     """The code kept at ``path`` (empty when absent, damaged, or from another
     interpreter or optimisation level)."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return {}
-    try:
-        kept = marshal.loads(data)
-    except (ValueError, EOFError, TypeError):
-        return {}
+    kept = read_cache(path)
     if (
         isinstance(kept, tuple)
         and len(kept) == 3
@@ -105,11 +84,7 @@ def default_path(command: str | None) -> Path | None:
     """Where the command line keeps the cache of ``command`` (None: the full parser's):
     one a command, so that a scan does not read the dashboard's. None when there is
     no cache tag to name it by."""
-    tag = sys.implementation.cache_tag
-    if tag is None:
-        return None
-    name = f"dataclass-code-{command or 'all'}.{tag}.marshal"
-    return Path(__file__).parent / "__pycache__" / name
+    return cache_path(Path(__file__).parent, f"dataclass-code-{command or 'all'}")
 
 
 def install(cache: CodeCache) -> None:
