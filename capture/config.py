@@ -21,7 +21,6 @@ change here. Errors are one line naming the file and what is wrong.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -182,6 +181,8 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     where = str(path) if path is not None else "<config>"
     if len(text) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{where}: larger than {MAX_CONFIG_BYTES >> 20} MB, not a config file")
+    import tomllib  # here: most runs have no config file, and its import is not free
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

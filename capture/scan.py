@@ -8,10 +8,9 @@ import io
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from capture.formats.outputs import OUTPUTS, Item
-from capture.formats.redact import Redactor
+from capture.formats.outputs import OUTPUTS
 from capture.model import EchoSeen, Event, Record, RequestSeen, ResponseSeen
 from capture.pipeline import Detector, Pipeline
 from capture.scan_jobs import jobs_for, jobs_for_records, scan_split, scan_split_records
@@ -19,6 +18,9 @@ from capture.sources.frames import WARNING, CaptureError, CaptureFile
 from capture.sources.inputs import Input, after_reading, open_input
 from capture.sources.records import RecordFile
 from capture.view.selection import EXIT_USAGE, Selection
+
+if TYPE_CHECKING:
+    from capture.formats.outputs import Item
 
 UNANSWERED_LIMIT = 10_000
 """HAR: requests held for their response; beyond this the oldest is written without."""
@@ -96,7 +98,11 @@ def scan(
     # Responses are parsed only for the formats that show them.
     pipeline = Pipeline(detector, responses=output.needs_responses)
     events = _events(pipeline, inputs, err)
-    mask = Redactor.new().record if redact else _same
+    mask: Callable[[Record], Record] = _same
+    if redact:
+        from capture.formats.redact import Redactor  # hashlib and hmac: only to redact
+
+        mask = Redactor.new().record
     if output.line is None:
         output.write((mask(r) for r in answered(events) if selection.keep(r)), out)
     else:

@@ -3,55 +3,72 @@
 from __future__ import annotations
 
 import argparse
+import gc
+import importlib
 import sys
 from collections.abc import Sequence
-from types import ModuleType
 
-from capture.view.selection import EXIT_OK, EXIT_USAGE
-from tui import (
-    cmd_demo,
-    cmd_interfaces,
-    cmd_live,
-    cmd_mitmproxy_addon,
-    cmd_open,
-    cmd_probe,
-    cmd_reflect,
-    cmd_report,
-    cmd_rules,
-    cmd_scan,
-)
-from tui.common import UsageError
+from tui import dataclass_code
 
-# Each command module has ``register(subparsers)`` and ``run(args) -> int``.
-COMMANDS: list[ModuleType] = [
-    cmd_scan,
-    cmd_rules,
-    cmd_demo,
-    cmd_open,
-    cmd_live,
-    cmd_interfaces,
-    cmd_reflect,
-    cmd_probe,
-    cmd_mitmproxy_addon,
-    cmd_report,
-]
+# Each command module has ``register(subparsers)`` and ``run(args) -> int``; listed by
+# name, in the order of the help, and imported only when its command is parsed: a
+# scan must not pay for the dashboard, live capture or the lab (a tenth of its
+# start-up when all were imported).
+COMMANDS: dict[str, str] = {
+    "scan": "tui.cmd_scan",
+    "rules": "tui.cmd_rules",
+    "demo": "tui.cmd_demo",
+    "open": "tui.cmd_open",
+    "live": "tui.cmd_live",
+    "interfaces": "tui.cmd_interfaces",
+    "reflect": "tui.cmd_reflect",
+    "probe": "tui.cmd_probe",
+    "mitmproxy-addon": "tui.cmd_mitmproxy_addon",
+    "report": "tui.cmd_report",
+}
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser: with ``command``, that command's alone (the only
+    one a command line naming it can reach), else all of them."""
     parser = argparse.ArgumentParser(
         prog="headerwatch",
         description="See which websites receive your phone number: identity headers in HTTP.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMANDS:
-        module.register(sub)
+    for name, module in COMMANDS.items():
+        if command is None or name == command:
+            importlib.import_module(module).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``headerwatch`` script."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    # Only the first word can name the command: the top-level parser has no option
+    # that takes a value, so any other first word gets the full parser (and help).
+    command = words[0] if words and words[0] in COMMANDS else None
+    # Importing the command's modules is most of the start-up; the methods their
+    # dataclasses write are compiled once and kept (see tui.dataclass_code).
+    compiled = dataclass_code.CodeCache(dataclass_code.default_path(command))
+    dataclass_code.install(compiled)
+    # The modules, classes and tables made now live as long as the process: the
+    # collector would only walk them again and again (7% of a scan's start-up), and
+    # once frozen, every later collection (and the one at exit) passes over them.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        from capture.view.selection import EXIT_OK, EXIT_USAGE
+        from tui.common import UsageError
+
+        parser = _parser(command)
+    finally:
+        dataclass_code.uninstall()
+        compiled.save()
+        gc.freeze()
+        if collecting:
+            gc.enable()
+    args = parser.parse_args(words)
     if args.command is None:
         parser.print_help()  # plain `headerwatch`: what it can do, not an error
         return EXIT_OK

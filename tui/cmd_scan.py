@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from typing import Any
 
@@ -100,6 +99,8 @@ def output_width(chosen: int | None) -> int | None:
     if chosen is not None:
         return chosen or None
     if sys.stdout.isatty():
+        import shutil  # only for a terminal: its import brings bz2 and lzma
+
         return shutil.get_terminal_size().columns
     return None
 

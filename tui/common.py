@@ -6,10 +6,8 @@ import argparse
 import os
 import sys
 from dataclasses import replace
-from importlib import resources
 
 from capture.config import Config, ConfigError, load_config, merge_identity, read_canary_file
-from capture.formats.pcapng import describe_errno
 from capture.formats.private import share_files
 from capture.http.http1 import HEAD_LIMITS, MAX_HEAD, set_head_limit
 from capture.identity.detector import IdentityDetector
@@ -22,6 +20,9 @@ DASHBOARD_RECURRENCE = 3
 
 def demo_capture_path() -> str:
     """Path of the capture bundled with the package (January 2012, O2 UK)."""
+    # Imported here: importlib.resources brings tempfile, shutil, bz2, lzma and zipfile.
+    from importlib import resources
+
     return str(resources.files("capture") / "data" / DEMO_CAPTURE)
 
 
@@ -201,5 +202,7 @@ def output_failed(exc: OSError) -> str | None:
     os.close(devnull)
     if isinstance(exc, BrokenPipeError):
         return None
+    from capture.formats.pcapng import describe_errno  # a rare path: pcapng brings platform
+
     reason = describe_errno(exc.errno, exc.strerror or str(exc))
     return f"headerwatch: error: cannot write the output: {reason}"

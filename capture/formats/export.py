@@ -9,14 +9,18 @@ failure is one line (:class:`ExportError`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from capture.formats.atomic import atomic_output
-from capture.formats.outputs import OUTPUTS, Item
+from capture.formats.outputs import OUTPUTS
 from capture.formats.pcapng import describe_errno
 from capture.formats.private import open_private
 from capture.formats.redact import Redactor
 from capture.model import Record
 from capture.view.store import Entry
+
+if TYPE_CHECKING:
+    from capture.formats.outputs import Item
 
 
 class ExportError(Exception):

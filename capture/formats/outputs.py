@@ -13,17 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from capture.formats.har import write_har
 from capture.formats.jsonl import dumps_entry, dumps_entry_bytes
 from capture.formats.table import columns_for, header_line, record_line
 from capture.model import Record
-from capture.view.store import Entry
 
-Item = Entry | Record
-"""What an output writes: a record, or a dashboard entry (a record with the user's
-marks and comments)."""
+if TYPE_CHECKING:  # the dashboard's store, and HAR, are not imported for a scan to JSONL
+    from capture.view.store import Entry
+
+    Item = Entry | Record
+    """What an output writes: a record, or a dashboard entry (a record with the user's
+    marks and comments)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,13 @@ class OutputFormat:
 
 
 def _record_line(render: Callable[[Record], str]) -> Callable[[Item], str]:
-    return lambda item: render(item.record if isinstance(item, Entry) else item)
+    return lambda item: render(item if isinstance(item, Record) else item.record)
+
+
+def _write_har(items: Iterable[Item], out: TextIO) -> int:
+    from capture.formats.har import write_har
+
+    return write_har(items, out)
 
 
 def _table(width: int) -> OutputFormat:
@@ -109,7 +116,7 @@ OUTPUTS: dict[str, OutputFormat] = {
             "har",
             "one HAR 1.2 document with the responses, for HAR viewers",
             needs_responses=True,
-            document=write_har,
+            document=_write_har,
         ),
     )
 }

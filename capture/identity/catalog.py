@@ -2,19 +2,19 @@
 
 The catalog is data (``capture/identity/catalog.toml``); this module reads it
 with :mod:`tomllib` through :mod:`importlib.resources` (so it works from a wheel
-or a zip), checks every entry, and indexes it by normalised name so that
-``HTTP_X_MSISDN``, ``x.msisdn`` and ``X-Msisdn`` find the same entry.
+or a zip; parsed once, see :mod:`capture.identity.bundled`), checks every entry,
+and indexes it by normalised name so that ``HTTP_X_MSISDN``, ``x.msisdn`` and
+``X-Msisdn`` find the same entry.
 """
 
 from __future__ import annotations
 
-import textwrap
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from types import MappingProxyType
+from typing import Any
 
+from capture.identity.bundled import bundled_toml
 from capture.identity.names import normalize_name
 from capture.model import IDENTITY_KINDS, INFO_KINDS, SEVERITIES
 
@@ -60,11 +60,12 @@ class Catalog:
     def __post_init__(self) -> None:
         index: dict[str, CatalogEntry] = {}
         for entry in self.entries:
-            if entry.key in index:
+            key = entry.key  # normalised on each use of the property
+            if key in index:
                 raise CatalogError(
-                    f"duplicate catalog entry {entry.name!r} (same as {index[entry.key].name!r})"
+                    f"duplicate catalog entry {entry.name!r} (same as {index[key].name!r})"
                 )
-            index[entry.key] = entry
+            index[key] = entry
         object.__setattr__(self, "_index", MappingProxyType(index))
 
     def lookup(self, key: str) -> CatalogEntry | None:
@@ -80,7 +81,12 @@ class Catalog:
         """A copy with ``extra`` entries added (or replaced) and ``disabled`` ones removed."""
         removed = {normalize_name(name) for name in disabled}
         added = {entry.key: entry for entry in extra}
-        kept = [e for e in self.entries if e.key not in removed and e.key not in added]
+        kept = [
+            e
+            for e in self.entries
+            # Unchanged when nothing is added or removed (every run without a config).
+            if not (removed or added) or (e.key not in removed and e.key not in added)
+        ]
         kept.extend(e for e in added.values() if e.key not in removed)
         # frozenset - dict_keys is a set (dict_keys.__rsub__ answers); difference() keeps it frozen.
         return Catalog(tuple(kept), self.benign.difference(added), self.sources)
@@ -108,10 +114,17 @@ def _text_field(raw: Mapping[str, object], key: str, where: str) -> str:
 
 def parse_catalog(text: str) -> Catalog:
     """A :class:`Catalog` from TOML text in the format of ``catalog.toml``."""
+    import tomllib  # the bundled catalog is read without it (load_catalog)
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"catalog is not valid TOML: {exc}") from None
+    return catalog_from_table(data)
+
+
+def catalog_from_table(data: Mapping[str, Any]) -> Catalog:
+    """A :class:`Catalog` from a TOML table in the format of ``catalog.toml``."""
     headers = data.get("header", [])
     if not isinstance(headers, list):
         raise CatalogError("'header' must be an array of tables ([[header]])")
@@ -144,8 +157,7 @@ def parse_catalog(text: str) -> Catalog:
 
 def load_catalog() -> Catalog:
     """The catalog bundled with headerwatch (``capture/identity/catalog.toml``)."""
-    text = resources.files("capture.identity").joinpath("catalog.toml").read_text(encoding="utf-8")
-    return parse_catalog(text)
+    return catalog_from_table(bundled_toml("capture.identity", "catalog.toml"))
 
 
 _SEVERITY_ORDER = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -186,6 +198,8 @@ def _source_list(catalog: Catalog) -> list[str]:
     """The SOURCES section: each abbreviation used, wrapped to 100 columns."""
     if not catalog.sources:
         return []
+    import textwrap  # `headerwatch rules` alone gets here
+
     width = max(len(abbreviation) for abbreviation in catalog.sources)
     out = ["", "SOURCES (abbreviations used above)"]
     for abbreviation, meaning in sorted(catalog.sources.items(), key=lambda i: i[0].lower()):

@@ -707,9 +707,11 @@ def _name_anchors(catalog: Catalog) -> tuple[str, ...]:
     an identity entry in ``catalog`` contains one, in any spelling: for a catalog
     entry, the longest word of its normalised name ("x-up-subno" gives "subno")."""
     words = set(HINT_ANCHORS)
-    for entry in sorted(catalog.entries, key=lambda e: e.key):
-        if entry.is_identity and not any(word in entry.key for word in words):
-            words.add(max(entry.key.split("-"), key=len))
+    # Each key normalised once (a property, computed per use): this was most of
+    # building a detector.
+    for key in sorted(entry.key for entry in catalog.entries if entry.is_identity):
+        if not any(word in key for word in words):
+            words.add(max(key.split("-"), key=len))
     # A word that contains another is never needed ("subno" has "sub"); the fewer
     # words, the cheaper the test.
     kept = [w for w in words if not any(o != w and o in w for o in words)]

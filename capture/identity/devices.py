@@ -8,10 +8,10 @@ data) and a 2- or 3-digit network code.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+
+from capture.identity.bundled import bundled_toml
 
 # First two digits of every TAC: the GSMA Reporting Body Identifiers (GSMA TS.06
 # Appendix A, as tabulated in Wikipedia's "Reporting Body Identifier" article),
@@ -99,8 +99,7 @@ def parse_imei(text: str, named: bool) -> DeviceMatch | None:
 @lru_cache(maxsize=1)
 def mcc_regions() -> dict[str, str]:
     """Mobile Country Code -> region (from the bundled ``mcc.toml``)."""
-    text = resources.files("capture.identity").joinpath("mcc.toml").read_text(encoding="utf-8")
-    table = tomllib.loads(text)["mcc"]
+    table = bundled_toml("capture.identity", "mcc.toml")["mcc"]
     return {str(code): str(region) for code, region in table.items()}
 
 
@@ -119,8 +118,7 @@ def parse_imsi(text: str) -> DeviceMatch | None:
 def mcc_mnc_prefixes() -> frozenset[str]:
     """Every MCC followed by one of its Mobile Network Codes (``23415``, ``310150``),
     from the ``[mnc]`` table of the bundled ``mcc.toml``."""
-    text = resources.files("capture.identity").joinpath("mcc.toml").read_text(encoding="utf-8")
-    table = tomllib.loads(text)["mnc"]
+    table = bundled_toml("capture.identity", "mcc.toml")["mnc"]
     return frozenset(str(mcc) + mnc for mcc, mncs in table.items() for mnc in str(mncs).split())
 
 

@@ -18,10 +18,12 @@ returning lists: this is the per-packet hot path.
 
 from __future__ import annotations
 
+# socket's C half: socket.py wraps it in enums and brings selectors, for the one
+# function used here (_ntop).
+import _socket
 import bisect
 import heapq
 import math
-import socket
 import struct
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -258,7 +260,7 @@ def _time_and_id(move: tuple[float, Flow]) -> tuple[float, int]:
 
 
 def _ntop(addr: bytes) -> str:
-    return socket.inet_ntop(socket.AF_INET if len(addr) == 4 else socket.AF_INET6, addr)
+    return _socket.inet_ntop(_socket.AF_INET if len(addr) == 4 else _socket.AF_INET6, addr)
 
 
 class Reassembler:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import logging
 import os
 import stat
 import struct
@@ -183,6 +182,8 @@ def _pcap_header(magic: bytes, tap: _Tap) -> _PcapHeader:
 
 def _pcapng_reader(name: str, tap: _Tap, magic: bytes) -> RawPcapNgReader:
     """scapy's pcapng reader in raw mode, with cut-block detection."""
+    import logging  # here with scapy: a classic-pcap scan has no use for it
+
     from scapy.error import Scapy_Exception
     from scapy.utils import RawPcapNgReader
 

@@ -1,0 +1,59 @@
+"""Data kept in a package's ``__pycache__`` beside its bytecode, to start faster.
+
+What the bundled TOML tables parse to (:mod:`capture.identity.bundled`) and the
+methods dataclasses write (:mod:`tui.dataclass_code`) are kept as :mod:`marshal`
+data, under the rules bytecode follows: named with the interpreter's cache tag
+(marshal's format is only stable within one Python version), written on first use
+where the directory is writable and not under ``PYTHONDONTWRITEBYTECODE``, written
+whole then renamed (a process reading meanwhile sees the old file or the new).
+Each user checks that what it reads is what it would have made: a file that
+fails the check, or that is damaged, is as good as absent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def cache_path(directory: Path, name: str) -> Path | None:
+    """``directory/__pycache__/NAME.TAG.marshal`` (None: no cache tag to name it by)."""
+    tag = sys.implementation.cache_tag
+    if tag is None:
+        return None
+    return directory / "__pycache__" / f"{name}.{tag}.marshal"
+
+
+def read_cache(path: Path) -> Any:
+    """What ``path`` holds (None when absent, unreadable or damaged)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        return marshal.loads(data)  # the caller checks what it is
+    except (ValueError, EOFError, TypeError):
+        return None
+
+
+def write_cache(path: Path, value: Any) -> None:
+    """Keep ``value`` in ``path``; quietly not where bytecode is not written, where the
+    directory is read-only, or for values marshal cannot hold (such as dates)."""
+    if sys.dont_write_bytecode:
+        return
+    try:
+        data = marshal.dumps(value)
+    except ValueError:
+        return
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(exist_ok=True)
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
