@@ -1,12 +1,11 @@
 """Data kept in a package's ``__pycache__`` beside its bytecode, to start faster.
 
-What the bundled TOML tables parse to (:mod:`capture.identity.bundled`) and the
-methods dataclasses write (:mod:`tui.dataclass_code`) are kept as :mod:`marshal`
-data, under the rules bytecode follows: named with the interpreter's cache tag
+What the bundled TOML tables parse to (:mod:`capture.identity.bundled`) is kept as
+:mod:`marshal` data, under the rules bytecode follows: named with the interpreter's cache tag
 (marshal's format is only stable within one Python version), written on first use
 where the directory is writable and not under ``PYTHONDONTWRITEBYTECODE``, written
 whole then renamed (a process reading meanwhile sees the old file or the new).
-Each user checks that what it reads is what it would have made: a file that
+The reader checks that what it reads is what it would have made: a file that
 fails the check, or that is damaged, is as good as absent.
 """
 

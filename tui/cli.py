@@ -8,7 +8,6 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from tui import dataclass_code
 
 # Each command module has ``register(subparsers)`` and ``run(args) -> int``; listed by
 # name, in the order of the help, and imported only when its command is parsed: a
@@ -48,10 +47,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only the first word can name the command: the top-level parser has no option
     # that takes a value, so any other first word gets the full parser (and help).
     command = words[0] if words and words[0] in COMMANDS else None
-    # Importing the command's modules is most of the start-up; the methods their
-    # dataclasses write are compiled once and kept (see tui.dataclass_code).
-    compiled = dataclass_code.CodeCache(dataclass_code.default_path(command))
-    dataclass_code.install(compiled)
     # The modules, classes and tables made now live as long as the process: the
     # collector would only walk them again and again (7% of a scan's start-up), and
     # once frozen, every later collection (and the one at exit) passes over them.
@@ -63,8 +58,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         parser = _parser(command)
     finally:
-        dataclass_code.uninstall()
-        compiled.save()
         gc.freeze()
         if collecting:
             gc.enable()
