@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-EXTENSIONS = ["sources._pcapwalk", "http._headsplit"]
+EXTENSIONS = ["sources._pcapwalk", "http._headsplit", "sources._eveline"]
 
 
 @pytest.mark.parametrize("name", EXTENSIONS)

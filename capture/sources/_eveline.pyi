@@ -1,0 +1,8 @@
+"""Type stub of the C eve.json line reader (capture/sources/_eveline.c)."""
+
+from typing import Any
+
+def http(line: bytes, responses: bool, /) -> tuple[Any, ...] | int | None:
+    """The facts of an eve.json http event (ts, flow, depth, src, sport, dst, dport,
+    method, uri, version, headers, merged, status, answer); 0 for a valid line of
+    another event type; None when not sure (read it with orjson then)."""
