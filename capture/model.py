@@ -12,6 +12,11 @@ from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
+try:  # built at install time where a C compiler is there (see pyproject.toml)
+    from capture import _positional
+except ImportError:
+    _positional = None  # type: ignore[assignment]
+
 _T = TypeVar("_T")
 
 
@@ -45,19 +50,29 @@ def _quick_init(cls: type[_T]) -> type[_T]:
 
 def positional_new(cls: type[_T]) -> Callable[..., _T]:
     """A function that builds a ``cls`` (a frozen dataclass with slots, plain fields)
-    from all its fields by position, equal to ``cls(...)`` and as frozen, in about
-    half its instructions: the fields are stored into a twin class with the same
-    slots and no frozen ``__setattr__`` (plain slot stores, the cheapest there
-    are), and the object then becomes a ``cls`` (``__class__`` assignment, which
-    Python allows between classes of the same slots). For the few places that
-    build a record once per event of a log of millions (:mod:`capture.sources.eve`,
-    :meth:`capture.pipeline.Pipeline.feed_request`)."""
+    from all its fields by position, equal to ``cls(...)`` and as frozen, in a small
+    part of its instructions. For the few places that build a record once per event
+    of a log of millions (:mod:`capture.sources.eve`,
+    :meth:`capture.pipeline.Pipeline.feed_request`). Where ``capture/_positional.c``
+    was built, it fills the object's slots in C; else :func:`twin_new` (the
+    reference) builds it."""
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     if tuple(names) != tuple(getattr(cls, "__slots__", ())):
         raise TypeError(f"{cls.__name__}: positional_new takes slots in field order only")
     if hasattr(cls, "__post_init__"):
-        # The twin would skip it: the checks it makes would silently not be made.
+        # Neither way runs it: the checks it makes would silently not be made.
         raise TypeError(f"{cls.__name__}: positional_new cannot run __post_init__")
+    if _positional is not None:
+        return _positional.maker(cls, tuple(names))
+    return twin_new(cls, names)
+
+
+def twin_new(cls: type[_T], names: list[str]) -> Callable[..., _T]:
+    """:func:`positional_new` in Python, in about half the instructions of
+    ``cls(...)``: the fields are stored into a twin class with the same slots and no
+    frozen ``__setattr__`` (plain slot stores, the cheapest there are), and the
+    object then becomes a ``cls`` (``__class__`` assignment, which Python allows
+    between classes of the same slots)."""
     stores = "\n".join(f"        self.{name} = {name}" for name in names)
     args = ", ".join(names)
     source = (
