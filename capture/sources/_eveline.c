@@ -17,7 +17,8 @@
  *   (ts, flow, depth, src, sport, dst, dport, method, uri, version, headers,
  *    merged, status, answer) - an http event: the Request's fields as
  *           parsed_from_eve makes them; merged: whether a header value holds ", "
- *           (the anomalies are worded in Python); status: an int or None; answer:
+ *           under a name that is not a list by definition (set_lists; the
+ *           anomalies are worded in Python); status: an int or None; answer:
  *           with responses, the response headers (a tuple of pairs, () when absent);
  *           without, whether one of them is a reflector's echo header.
  *
@@ -318,6 +319,110 @@ make_str(const Str *s, unsigned char *buf, int *merged)
         return str;
     }
     return PyUnicode_DecodeUTF8((const char *)p, n, NULL);
+}
+
+/* Header names, methods and versions come again line after line: the str of one
+ * whose bytes (as in the line, escapes and all) were seen lately is used again
+ * rather than built: no allocation, and its hash, once computed by a dict or set
+ * lookup of the detector, stays with it. Direct-mapped by a hash of the bytes,
+ * bounded (a new string takes the place of the one there). */
+#define NAMES 512
+#define NAME_MAX_BYTES 48
+static struct {
+    Py_ssize_t n;
+    unsigned char bytes[NAME_MAX_BYTES];
+    PyObject *str;
+} names[NAMES];
+
+static PyObject *
+known_str(const Str *s, unsigned char *buf)
+{
+    if (s->n > NAME_MAX_BYTES)
+        return make_str(s, buf, NULL);
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (Py_ssize_t k = 0; k < s->n; k++)
+        h = (h ^ s->p[k]) * 16777619u;
+    h ^= h >> 15;
+    unsigned slot = h & (NAMES - 1);
+    if (names[slot].str != NULL && names[slot].n == s->n &&
+        memcmp(names[slot].bytes, s->p, (size_t)s->n) == 0)
+        return Py_NewRef(names[slot].str);
+    PyObject *str = make_str(s, buf, NULL);
+    if (str != NULL) {
+        Py_XSETREF(names[slot].str, Py_NewRef(str));
+        names[slot].n = s->n;
+        memcpy(names[slot].bytes, s->p, (size_t)s->n);
+    }
+    return str;
+}
+
+/* The lower-case names under which ", " in a value is a list by definition (eve.py's
+ * _LISTS, given by set_lists): such a value is not flagged as merged. */
+#define LISTS 64
+static char *lists[LISTS];
+static Py_ssize_t nlists = -1; /* not given: every ", " is flagged, Python decides */
+
+static PyObject *
+set_lists(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    PyObject *seq = PySequence_Fast(arg, "set_lists takes an iterable of str");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n > LISTS) {
+        Py_DECREF(seq);
+        PyErr_SetString(PyExc_ValueError, "set_lists: too many names");
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < nlists; k++)
+        PyMem_Free(lists[k]);
+    nlists = -1;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        Py_ssize_t len;
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, k);
+        const char *text = PyUnicode_Check(item) ? PyUnicode_AsUTF8AndSize(item, &len) : NULL;
+        char *copy = text == NULL ? NULL : PyMem_Malloc((size_t)len + 1);
+        if (copy == NULL) {
+            for (Py_ssize_t j = 0; j < k; j++)
+                PyMem_Free(lists[j]);
+            Py_DECREF(seq);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "set_lists takes an iterable of str");
+            return NULL;
+        }
+        memcpy(copy, text, (size_t)len + 1);
+        lists[k] = copy;
+    }
+    nlists = n;
+    Py_DECREF(seq);
+    Py_RETURN_NONE;
+}
+
+/* Whether a header of this name with ", " in its value may be repeated headers
+ * joined: its name lowered is not one of the lists. Python's str.lower() and an
+ * ASCII lowering agree on an ASCII name; a name that is not ASCII says yes (the
+ * Python side then words the anomalies itself, from the headers). */
+static int
+maybe_merged(const Str *name, unsigned char *buf)
+{
+    if (!name->ascii || nlists < 0)
+        return 1;
+    const unsigned char *p = name->p;
+    Py_ssize_t n = name->n;
+    if (name->escaped) {
+        n = unescape(name, buf);
+        p = buf;
+    }
+    for (Py_ssize_t k = 0; k < nlists; k++) {
+        const char *entry = lists[k];
+        Py_ssize_t i = 0;
+        while (i < n && entry[i] != '\0' &&
+               (p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]) == (unsigned char)entry[i])
+            i++;
+        if (i == n && entry[i] == '\0')
+            return 0;
+    }
+    return 1;
 }
 
 /* The number token at c->p: T_INT with *value for a whole number of at most
@@ -721,7 +826,7 @@ timestamp(const Str *s, double *out)
 static PyObject *dash; /* "-", http_method's default */
 
 /* The header pairs as a tuple of (name, value) tuples; with merged, *merged set
- * when a value holds ", ". */
+ * when a value holds ", " under a name that is not a list by definition. */
 static PyObject *
 header_tuple(const Pair *pairs, Py_ssize_t n, unsigned char *buf, int *merged)
 {
@@ -729,8 +834,9 @@ header_tuple(const Pair *pairs, Py_ssize_t n, unsigned char *buf, int *merged)
     if (out == NULL)
         return NULL;
     for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *name = make_str(&pairs[k].name, buf, NULL);
-        PyObject *value = name == NULL ? NULL : make_str(&pairs[k].value, buf, merged);
+        int comma = 0;
+        PyObject *name = known_str(&pairs[k].name, buf);
+        PyObject *value = name == NULL ? NULL : make_str(&pairs[k].value, buf, &comma);
         PyObject *pair = value == NULL ? NULL : PyTuple_New(2);
         if (pair == NULL) {
             Py_XDECREF(name);
@@ -738,6 +844,8 @@ header_tuple(const Pair *pairs, Py_ssize_t n, unsigned char *buf, int *merged)
             Py_DECREF(out);
             return NULL;
         }
+        if (comma && merged != NULL && !*merged)
+            *merged = maybe_merged(&pairs[k].name, buf);
         PyTuple_SET_ITEM(pair, 0, name);
         PyTuple_SET_ITEM(pair, 1, value);
         PyTuple_SET_ITEM(out, k, pair);
@@ -849,9 +957,9 @@ http(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     items[4] = whole(e.src_port.i);
     items[5] = make_str(&e.dest_ip.s, buf, NULL);
     items[6] = whole(e.dest_port.i);
-    items[7] = h->method.kind == T_STRING ? make_str(&h->method.s, buf, NULL) : Py_NewRef(dash);
+    items[7] = h->method.kind == T_STRING ? known_str(&h->method.s, buf) : Py_NewRef(dash);
     items[8] = h->url.kind == T_STRING ? make_str(&h->url.s, buf, NULL) : Py_NewRef(Py_None);
-    items[9] = h->protocol.kind == T_STRING ? make_str(&h->protocol.s, buf, NULL)
+    items[9] = h->protocol.kind == T_STRING ? known_str(&h->protocol.s, buf)
                                             : Py_NewRef(Py_None);
     items[10] = header_tuple(h->request, h->nrequest, buf, &merged);
     items[11] = PyBool_FromLong(merged);
@@ -882,6 +990,8 @@ done:
 }
 
 static PyMethodDef methods[] = {
+    {"set_lists", set_lists, METH_O,
+     "set_lists(names): the lower-case header names whose values are lists by definition."},
     {"http", (PyCFunction)(void (*)(void))http, METH_FASTCALL,
      "http(line, responses) -> the facts of an eve.json http event, 0 for another event "
      "type, None when not sure (see capture/sources/eve.py)."},

@@ -86,6 +86,9 @@ _LISTS = frozenset(
 )
 
 
+if _eveline is not None:
+    _eveline.set_lists(sorted(_LISTS))
+
 _ECHO_LOWER = ECHO_HEADER.lower()
 _ECHO_LENGTH = len(ECHO_HEADER)
 _new_request = positional_new(Request)

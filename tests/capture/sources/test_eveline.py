@@ -143,6 +143,11 @@ def test_the_engine_files_of_the_suite_read_the_same_both_ways() -> None:
         _event(http={"request_headers": [{"name": "Café-Ünïcode", "value": "naïve ☃ 😀"}]}),
         _event(http={"request_headers": [{"name": "X-Ctl", "value": "a\nb\tc\x00d\x7f\u2028"}]}),
         _event(http={"request_headers": [{"name": 'Q"uo\\te', "value": "\\/"}]}),
+        _event(http={"request_headers": [{"name": "\u212aeep-Alive", "value": "a, b"}]}),
+        _event(http={"request_headers": [{"name": "KEEP-alive", "value": "a, b"}]}),
+        _event(http={"request_headers": [{"name": "Keep-Alive2", "value": "a, b"}]}),
+        _event(http={"request_headers": [{"name": "Via", "value": "a,\u00a0b, c"}]}),
+        _event(http={"request_headers": [{"name": "X", "value": "a,b ,c"}] * 3}),
         _event(http={"response_headers": [{"name": ECHO_HEADER, "value": "x"}]}),
         _event(http={"response_headers": [{"name": ECHO_HEADER.upper(), "value": "x"}]}),
         _event(http={"response_headers": [{"name": "X-Headerwatch-Receive", "value": "x"}]}),
@@ -161,6 +166,10 @@ def test_an_http_event_is_read_in_c_the_same_as_by_the_reference(event: dict[str
         rb'{"timestamp":"2026-12-03T10:00:00+0000","event_type":"http","src_ip":"a","dest_ip":"b",'
         rb'"http":{"request_headers":[{"name":"X-\u0041\u00e9\u2603","value":"\ud83d\ude00'
         rb'\"\\\/\b\f\n\r\t"}]}}',
+        # A list header's name spelt with escapes; a value's ", " spelt with one.
+        rb'{"timestamp":"2026-12-03T10:00:00+0000","event_type":"http","src_ip":"a","dest_ip":"b",'
+        rb'"http":{"request_headers":[{"name":"Acc\u0065pt","value":"a, b"},'
+        rb'{"name":"X","value":"a,\u0020b"}]}}',
         # Whitespace everywhere JSON allows it.
         b' {\t"timestamp" : "2026-12-03T10:00:00+0000" ,\r"event_type":"http", "src_ip":"a",'
         b'"dest_ip":"b","http" : { "request_headers" : [ { "name" : "A" , "value" : "" } ] } }\r\n',
