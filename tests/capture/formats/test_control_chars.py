@@ -16,6 +16,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capture.formats.export import export
 from capture.formats.har import har_document, write_har
@@ -104,3 +106,14 @@ def test_escaping_leaves_every_other_character_alone() -> None:
 
 def test_any_json_value_dumps_safely() -> None:
     assert dumps_json({"x": "a\u202eb\x85c\udcff"}) == b'{"x":"a\\u202eb\\u0085c\\\\xff"}'
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from([*UNSAFE, "·", "é", "€", "\u2000", "\u2070", "\u0600", "a"])))
+def test_a_line_is_escaped_as_the_whole_pattern_escapes_it(chars: list[str]) -> None:
+    # The quick tests for lines that need nothing change nothing: the result is
+    # always the full pattern's.
+    from capture.text import _JSON_UNSAFE_BYTES, _escape_json_bytes
+
+    line = json.dumps("".join(chars), ensure_ascii=False).encode()
+    assert escape_json_bytes(line) == _JSON_UNSAFE_BYTES.sub(_escape_json_bytes, line)
