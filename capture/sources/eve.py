@@ -23,9 +23,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from capture.http.echo import ECHO_HEADER
 from capture.model import Header, Parsed, Request, Response, positional_new
 from capture.sources.json_fields import iso_time, mapping, name_values, string, whole
+
+try:  # built at install time where a C compiler is there (see pyproject.toml)
+    from capture.sources import _eveline
+except ImportError:
+    _eveline = None  # type: ignore[assignment]
 
 HEADERS_NOT_DUMPED = (
     "request headers not logged (Suricata http logger without dump-all-headers): "
@@ -78,6 +85,9 @@ _LISTS = frozenset(
     ]
 )
 
+
+if _eveline is not None:
+    _eveline.set_lists(sorted(_LISTS))
 
 _ECHO_LOWER = ECHO_HEADER.lower()
 _ECHO_LENGTH = len(ECHO_HEADER)
@@ -145,13 +155,7 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
         anomalies: tuple[str, ...] = (HEADERS_NOT_DUMPED,)
     else:
         request_headers = name_values(raw, "http.request_headers")
-        anomalies = tuple(
-            [
-                merged_note(name)
-                for name, value in request_headers
-                if ", " in value and name.lower() not in _LISTS
-            ]
-        )
+        anomalies = _merged_notes(request_headers)
     method = http.get("http_method")
     url = http.get("url")
     protocol = http.get("protocol")
@@ -207,3 +211,73 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
         ts=ts, version=version or "", status=status, reason="", headers=response_headers
     )
     return Parsed(request, response)
+
+
+def _merged_notes(headers: tuple[Header, ...]) -> tuple[str, ...]:
+    """The anomalies of a request's headers: values that may be repeated headers."""
+    return tuple(
+        [
+            merged_note(name)
+            for name, value in headers
+            if ", " in value and name.lower() not in _LISTS
+        ]
+    )
+
+
+def parsed_from_line(line: bytes, responses: bool = True) -> Parsed | None:
+    """One eve.json line as :func:`parsed_from_eve` reads it after ``orjson.loads``
+    (the same request, the same ``None``, the same errors), most lines without
+    decoding the JSON into objects first: where ``capture/sources/_eveline.c`` was
+    built it reads an http event's bytes straight into the request's fields, and
+    hands back (``None``) any line it is not sure of, which goes the way above."""
+    facts = _eveline.http(line, responses)
+    if facts is None:
+        return parsed_from_eve(orjson.loads(line), responses)
+    if isinstance(facts, int):
+        return None  # another event type
+    (
+        ts,
+        flow,
+        depth,
+        src,
+        sport,
+        dst,
+        dport,
+        method,
+        uri,
+        version,
+        headers,
+        merged,
+        status,
+        answer,
+    ) = facts
+    request = _new_request(
+        ts,
+        flow,
+        depth,
+        src,
+        sport,
+        dst,
+        dport,
+        method,
+        uri,
+        version,
+        headers,
+        b"",
+        0,
+        _merged_notes(headers) if merged else (),
+        None,
+        "",
+    )
+    if status is None or answer is False:
+        return _new_parsed(request, None, (), None)
+    if answer is True:  # requests only, and a reflector's echo (rare): the slow way
+        return parsed_from_eve(orjson.loads(line), responses)
+    response = Response(ts=ts, version=version or "", status=status, reason="", headers=answer)
+    return Parsed(request, response)
+
+
+read_line = parsed_from_line if _eveline is not None else None
+"""What reads an eve.json line straight from its bytes (:class:`RecordFile`'s
+``read``): None where the C reader was not built, and lines are decoded with orjson
+and mapped by :func:`parsed_from_eve`."""

@@ -19,7 +19,7 @@ from functools import partial
 from typing import IO, cast
 
 from capture.formats.jsonl import parsed_from_dict
-from capture.sources.eve import parsed_from_eve
+from capture.sources.eve import parsed_from_eve, read_line
 from capture.sources.frames import (
     WARNING,
     CaptureError,
@@ -110,6 +110,7 @@ INPUTS: tuple[InputKind, ...] = (
             parsed_from_eve,
             other="other Suricata event types (not http)",
             requests_only=partial(parsed_from_eve, responses=False),
+            read=read_line,
         ),
     ),
     InputKind(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-EXTENSIONS = ["sources._pcapwalk", "http._headsplit", "_positional"]
+EXTENSIONS = ["sources._pcapwalk", "http._headsplit", "sources._eveline", "_positional"]
 
 
 @pytest.mark.parametrize("name", EXTENSIONS)
