@@ -318,10 +318,13 @@ class Pipeline:
         # probe is looked at by the reader and never decoded (VERDICT frames).
         probe = first_head_settles if self._holding else None
         by_raw = reassembler.by_raw
+        # Most verdicts the reader settles itself (see CaptureFile.frames): their keys
+        # come here, read before the next frame is handled (and at the end).
+        verdicts: list[bytes] = []
         # Ethernet/IPv4/TCP records come decoded by the reader (SEGMENT frames): the
         # C walk builds the segment without a frame object or a decoding call.
         frames = capture.frames(
-            reassembler.skip, reassembler.touched, self.shard, probe, segments=True
+            reassembler.skip, reassembler.touched, self.shard, probe, True, verdicts
         )
         feed = reassembler.feed
         # PCAPdroid's app: a pcapng's comments may name one on any frame. A classic
@@ -332,6 +335,8 @@ class Pipeline:
         first = not apps
         self._frame_app = None
         for ts, linktype, data, comments in frames:
+            if verdicts:
+                self._settle(verdicts)
             if apps:
                 if comments or (linktype == 1 and data.startswith(_ZERO_MACS)):
                     self._frame_app = frame_app(linktype, data, comments)
@@ -374,7 +379,23 @@ class Pipeline:
                 events = step(ts, linktype, data)
             if events:
                 yield from events
+        if verdicts:
+            self._settle(verdicts)
+            if self._out:
+                yield from self._take()
         self.packets = base + capture.records
+
+    def _settle(self, verdicts: list[bytes]) -> None:
+        """The verdicts the reader settled without a frame (their keys, in order): as a
+        VERDICT frame's, but the reader has set the skip entry already."""
+        by_raw = self.reassembler.by_raw
+        for key in verdicts:
+            flow = by_raw.get(key)
+            if flow is not None:
+                conn: HttpConnection | None = flow.app  # type: ignore[assignment]
+                if conn is not None and conn.echo is None and conn.probe is None:
+                    conn.not_an_echo()
+        verdicts.clear()
 
     def feed_request(self, parsed: Parsed) -> list[Event]:
         """Process one request that arrived already parsed (the request-level entry,
