@@ -352,7 +352,10 @@ class Pipeline:
                 # SEGMENT frame has nonzero MAC addresses, so no app of its own).
                 self.packets = reassembler.frame_no = base + capture.records
                 feed(data)  # type: ignore[arg-type]
-                events = self._take()
+                if not self._out:
+                    continue  # most segments complete nothing
+                events = self._out
+                self._out = []
             elif linktype < 0:
                 if linktype == TICK:
                     # Before the record that starts the second: it takes that number.

@@ -844,10 +844,12 @@ class HttpConnection:
         """The TCP connection ended."""
         for reader in self.readers:
             reader.close()
-        if not self.tracker.responses:
+        tracker = self.tracker
+        if not tracker.responses:
             # No answer comes any more: the requests that waited for one go on.
             self.echo = False
-            self.tracker.settled(self.flow.id)
+            if tracker.on_settled is not None:  # tracker.settled, inlined
+                tracker.on_settled(self.flow.id)
 
 
 class HttpTracker:
@@ -952,14 +954,17 @@ class HttpTracker:
 
     def on_roles(self, flow: Flow) -> None:
         """The handshake named the client."""
-        conn = self._conn(flow)
-        if flow.client is not None:
+        conn: HttpConnection | None = flow.app  # type: ignore[assignment]
+        if conn is None:
+            # A new connection takes the roles from the flow itself.
+            flow.app = HttpConnection(self, flow)
+        elif flow.client is not None:
             conn.assign_roles(flow.client)
 
     def on_close(self, flow: Flow) -> None:
         """The connection ended."""
-        if flow.app is not None:
-            conn = self._conn(flow)
+        conn: HttpConnection | None = flow.app  # type: ignore[assignment]
+        if conn is not None:
             conn.close()
             self.held_bytes -= conn.held
             conn.held = 0

@@ -26,6 +26,7 @@ import struct
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from socket import AF_INET, inet_ntop
 from typing import Protocol
 
 from capture.net.decode import ACK, FIN, RST, SYN, Segment
@@ -79,9 +80,14 @@ _HALF_OPEN_LAST = struct.Struct("<16xd")
 """The last capture time in a :data:`_HALF_OPEN` state."""
 
 
+_PORTS = struct.Struct(">HH").pack
+"""Two ports as they sit in a TCP header: the tail of a packed key."""
+
+
 def _packed_key(src: bytes, sport: int, dst: bytes, dport: int) -> bytes:
-    """A connection's key as one small bytes object (the half-open table's keys)."""
-    return src + dst + sport.to_bytes(2, "big") + dport.to_bytes(2, "big")
+    """A connection's key as one small bytes object (the half-open table's keys). For
+    IPv4 it is also the direction's raw key (:func:`_raw_key`)."""
+    return src + dst + _PORTS(sport, dport)
 
 
 def _unpacked_key(packed: bytes) -> FlowKey:
@@ -203,7 +209,16 @@ class Flow:
         "start_ts",
     )
 
-    def __init__(self, flow_id: int, key: FlowKey, a: str, b: str, ts: float) -> None:
+    def __init__(
+        self,
+        flow_id: int,
+        key: FlowKey,
+        a: str,
+        b: str,
+        ts: float,
+        raw_keys: tuple[bytes, bytes] | None = None,
+    ) -> None:
+        """``raw_keys``: :attr:`raw_keys`, when the caller has them at hand."""
         self.id = flow_id
         self.key = key
         self.a = a
@@ -224,7 +239,7 @@ class Flow:
         """When the connection last moved to the back of the least-recently-active
         order: the frame number of a segment, or (frame number, capture time, id)
         of a fold of skipped segments (:meth:`Reassembler._fold_touched`)."""
-        self.raw_keys = (_raw_key(key), _raw_key((key[2], key[3], key[0], key[1])))
+        self.raw_keys = raw_keys or (_raw_key(key), _raw_key((key[2], key[3], key[0], key[1])))
         """Each direction's addresses and ports as they sit in an IPv4+TCP header
         (see :attr:`Reassembler.skip`); empty for IPv6."""
 
@@ -462,7 +477,8 @@ class Reassembler:
                 return
             entry = self._flows.get(key)  # the segment made a half-open connection whole
         if entry is None:
-            if key in self._closed or (seg.dst, seg.dport, seg.src, seg.sport) in self._closed:
+            closed = self._closed._when  # its keys, without a method call a look
+            if key in closed or (seg.dst, seg.dport, seg.src, seg.sport) in closed:
                 if not (flags & SYN and not flags & ACK):
                     if self.owns is None or self.owns(key):
                         self.counters["late_segments"] += 1
@@ -553,7 +569,7 @@ class Reassembler:
         for raw in flow.raw_keys:
             if raw:
                 self.by_raw[raw] = flow
-        self._make_room()
+        self._room()
         return flow
 
     # -- half-open connections -------------------------------------------------
@@ -562,14 +578,22 @@ class Reassembler:
         """A segment without data opens a connection: tracked as half-open, compactly."""
         flow_id = self.frame_no or self._next_id
         self._next_id += 1
-        packed = _packed_key(seg.src, seg.sport, seg.dst, seg.dport)
+        packed = seg.src + seg.dst + _PORTS(seg.sport, seg.dport)
         if self.owns is None or self.owns((seg.src, seg.sport, seg.dst, seg.dport)):
             self.counters["flows"] += 1
-        state = _HALF_OPEN.pack(flow_id, seg.ts, seg.ts, 0, 0, 0, 0, 0)
-        self._half_open[packed] = self._half_open_update(state, 0, seg)
+        ts = seg.ts
+        # _half_open_update of an empty state in direction 0, written out (once per
+        # connection): a SYN gives the first direction its ISN and the roles.
+        if seg.flags & SYN:
+            seq = seg.seq
+            bits = _ISN0 | _NEXT0 | _CLIENT_KNOWN | (_CLIENT_B if seg.flags & ACK else 0)
+            state = _HALF_OPEN.pack(flow_id, ts, ts, seq, 0, (seq + 1) & _MASK, 0, bits)
+        else:
+            state = _HALF_OPEN.pack(flow_id, ts, ts, 0, 0, seg.seq, 0, _NEXT0)
+        self._half_open[packed] = state
         self._half_open_order.append(packed)
-        self._file_half_open(packed, seg.ts)
-        self._make_room()
+        self._file_half_open(packed, ts)
+        self._room()
 
     def _file_half_open(self, packed: bytes, last: float) -> None:
         """File a half-open connection under the second its idle time may run out."""
@@ -586,31 +610,40 @@ class Reassembler:
         """``state`` after segment ``seg`` (no data, no FIN) in ``direction``: what
         :meth:`feed` does to a connection's halves for such a segment."""
         flow_id, start, _, isn0, isn1, next0, next1, bits = _HALF_OPEN.unpack(state)
-        isns, nexts = [isn0, isn1], [next0, next1]
-        isn_bit, next_bit = (_ISN0, _NEXT0) if direction == 0 else (_ISN1, _NEXT1)
-        if seg.flags & SYN:
+        flags = seg.flags
+        if flags & SYN:
+            isn_bit = _ISN0 if direction == 0 else _ISN1
             if not bits & isn_bit:
-                isns[direction] = seg.seq
-                nexts[direction] = (seg.seq + 1) & _MASK
-                bits |= isn_bit | next_bit
+                seq = seg.seq
+                if direction == 0:
+                    isn0, next0 = seq, (seq + 1) & _MASK
+                else:
+                    isn1, next1 = seq, (seq + 1) & _MASK
+                bits |= isn_bit | (_NEXT0 if direction == 0 else _NEXT1)
             if not bits & _CLIENT_KNOWN:
                 # SYN alone comes from the client; SYN+ACK from the server.
-                client = 1 - direction if seg.flags & ACK else direction
+                client = 1 - direction if flags & ACK else direction
                 bits |= _CLIENT_KNOWN | (_CLIENT_B if client else 0)
-        elif not bits & next_bit:
-            nexts[direction] = seg.seq
-            bits |= next_bit
-        return _HALF_OPEN.pack(flow_id, start, seg.ts, isns[0], isns[1], nexts[0], nexts[1], bits)
+        else:
+            next_bit = _NEXT0 if direction == 0 else _NEXT1
+            if not bits & next_bit:
+                if direction == 0:
+                    next0 = seg.seq
+                else:
+                    next1 = seg.seq
+                bits |= next_bit
+        return _HALF_OPEN.pack(flow_id, start, seg.ts, isn0, isn1, next0, next1, bits)
 
     def _half_open_segment(self, seg: Segment) -> bool:
         """Feed ``seg`` to its half-open connection, if it has one; True when that
         was all (False: no such connection, or it was made whole for ``seg``)."""
         half_open = self._half_open
-        packed = _packed_key(seg.src, seg.sport, seg.dst, seg.dport)
+        src, sport, dst, dport = seg.src, seg.sport, seg.dst, seg.dport
+        packed = src + dst + _PORTS(sport, dport)
         direction = 0
         state = half_open.get(packed)
         if state is None:
-            packed = _packed_key(seg.dst, seg.dport, seg.src, seg.sport)
+            packed = dst + src + _PORTS(dport, sport)
             state = half_open.get(packed)
             if state is None:
                 return False
@@ -629,46 +662,73 @@ class Reassembler:
                 del half_open[packed]
                 return False
         if seg.payload or seg.missing or flags & FIN:
-            self._make_whole(packed, state)
+            key = (src, sport, dst, dport) if direction == 0 else (dst, dport, src, sport)
+            self._make_whole(packed, state, key)
             return False
         half_open[packed] = self._half_open_update(state, direction, seg)
         return True
 
-    def _make_whole(self, packed: bytes, state: bytes) -> Flow:
-        """Data arrives on a half-open connection: it becomes a :class:`Flow`, as if
-        it had been one from its first segment."""
+    def _make_whole(self, packed: bytes, state: bytes, key: FlowKey) -> Flow:
+        """Data arrives on a half-open connection (``key``, packed as ``packed``): it
+        becomes a :class:`Flow`, as if it had been one from its first segment. Once
+        per connection: written out, the general helpers' work only where it applies."""
         del self._half_open[packed]
         flow_id, start, last, isn0, isn1, next0, next1, bits = _HALF_OPEN.unpack(state)
-        key = _unpacked_key(packed)
-        flow = Flow(flow_id, key, _ntop(key[0]), _ntop(key[2]), start)
+        a, b = key[0], key[2]
+        if len(a) == 4:
+            # The packed key is the first direction's raw key (see _packed_key).
+            raw_keys = (packed, packed[4:8] + packed[:4] + packed[10:12] + packed[8:10])
+            flow = Flow(flow_id, key, inet_ntop(AF_INET, a), inet_ntop(AF_INET, b), start, raw_keys)
+        else:
+            flow = Flow(flow_id, key, _ntop(a), _ntop(b), start)
         flow.last_ts = last
         flow.stamp = self.frame_no
+        first, second = flow.halves
         if self.owns is not None and not self.owns(key):
             flow.foreign = True
-            flow.halves[0].ignore = flow.halves[1].ignore = True
+            first.ignore = second.ignore = True
         flow.owner = self
         self._flows[key] = (flow, 0)
         self._flows[(key[2], key[3], key[0], key[1])] = (flow, 1)
-        self._lru[flow.id] = flow
-        for raw in flow.raw_keys:
-            if raw:
-                self.by_raw[raw] = flow
-        for direction, isn, nxt, isn_bit, next_bit in (
-            (0, isn0, next0, _ISN0, _NEXT0),
-            (1, isn1, next1, _ISN1, _NEXT1),
-        ):
-            half = flow.halves[direction]
-            if bits & isn_bit:
-                half.isn = isn
-            if bits & next_bit:
-                half.next_seq = nxt
-                self._sync_skip(flow, direction)
+        self._lru[flow_id] = flow
+        raw0, raw1 = flow.raw_keys
+        if raw0:
+            by_raw = self.by_raw
+            by_raw[raw0] = by_raw[raw1] = flow
+        # _sync_skip for each direction whose place is known, written out: a new
+        # flow is open, holds nothing out of order and probes nothing yet, so each
+        # entry is its direction's ignore flag.
+        skip = self.skip
+        if bits & _ISN0:
+            first.isn = isn0
+        if bits & _NEXT0:
+            first.next_seq = next0
+            if raw0:
+                skip[raw0] = first.ignore
+        if bits & _ISN1:
+            second.isn = isn1
+        if bits & _NEXT1:
+            second.next_seq = next1
+            if raw1:
+                skip[raw1] = second.ignore
         if bits & _CLIENT_KNOWN:
             flow.client = 1 if bits & _CLIENT_B else 0
             if not flow.foreign:
                 self.sink.on_roles(flow)
-        self._make_room()
+        self._room()
         return flow
+
+    def _room(self) -> None:
+        """:meth:`_make_room` where a connection was added: its test, written out (the
+        state fits nearly always), then the queue's compaction as there."""
+        held: int = getattr(self.sink, "held_bytes", 0)
+        if (
+            len(self._half_open) * HALF_OPEN_COST + len(self._lru) * FLOW_COST + held
+            > self.limits.memory
+        ):
+            self._make_room()
+        elif len(self._half_open_order) > 2 * len(self._half_open) + 1024:
+            self._half_open_order = deque(self._half_open)
 
     def _oldest_half_open(self) -> bytes | None:
         """The key of the oldest half-open connection (stale queue entries dropped)."""
@@ -834,20 +894,29 @@ class Reassembler:
         if flow.closed:
             return
         flow.closed = True
-        self._flush_half(flow, 0)
-        self._flush_half(flow, 1)
+        # _flush_half only where it has anything to do (held bytes, or a FIN beyond
+        # what came), each looked at in turn as before: flushing one may stop the other.
+        first, second = flow.halves
+        if not first.ignore and (first.pending or (first.fin or 0) > first.offset):
+            self._flush_half(flow, 0)
+        if not second.ignore and (second.pending or (second.fin or 0) > second.offset):
+            self._flush_half(flow, 1)
         a_key = flow.key
         b_key = (a_key[2], a_key[3], a_key[0], a_key[1])
-        if self._flows.get(a_key, (None,))[0] is flow:
-            del self._flows[a_key]
-        if self._flows.get(b_key, (None,))[0] is flow:
-            del self._flows[b_key]
+        flows = self._flows
+        entry = flows.get(a_key)
+        if entry is not None and entry[0] is flow:
+            del flows[a_key]
+        entry = flows.get(b_key)
+        if entry is not None and entry[0] is flow:
+            del flows[b_key]
         self._lru.pop(flow.id, None)
+        skip, touched, by_raw = self.skip, self.touched, self.by_raw
         for raw in flow.raw_keys:
-            self.skip.pop(raw, None)
-            self.touched.pop(raw, None)
-            if self.by_raw.get(raw) is flow:
-                del self.by_raw[raw]
+            skip.pop(raw, None)
+            touched.pop(raw, None)
+            if by_raw.get(raw) is flow:
+                del by_raw[raw]
         self._closed.add(a_key, flow.last_ts)
         if not flow.foreign:
             self.sink.on_close(flow)
