@@ -179,7 +179,7 @@ class Pipeline:
             # now, without a mark in _ready.
             rid = records[0].id
             if held and next(iter(held)) == rid:
-                self._out.append(RequestSeen(held.pop(rid)))
+                self._out.append(_new_request_seen(held.pop(rid)))
                 if held:
                     self._release()
                 return
@@ -211,7 +211,7 @@ class Pipeline:
                 return
             else:
                 self.hold_cut += 1  # bounded: the oldest goes without its verdict
-            out.append(RequestSeen(held.pop(first)))
+            out.append(_new_request_seen(held.pop(first)))
 
     def _expire(self, now: float) -> None:
         """Let go of held requests older than :data:`ECHO_WAIT` in capture time."""
@@ -227,7 +227,7 @@ class Pipeline:
     def _let_go(self, rid: int) -> None:
         """Hand out held request ``rid``."""
         self._ready.discard(rid)
-        self._out.append(RequestSeen(self._held.pop(rid)))
+        self._out.append(_new_request_seen(self._held.pop(rid)))
 
     def _decode(self, ts: float, linktype: int, data: bytes) -> list[Event]:
         """:meth:`_feed` then :meth:`_take`, written out: this runs for every record a
@@ -439,7 +439,7 @@ class Pipeline:
             rid = record.id
             if echo is False:
                 if not self._held:
-                    self._out.append(RequestSeen(record))  # nothing before it waits
+                    self._out.append(_new_request_seen(record))  # nothing before it waits
                     return
                 self._held[rid] = record
                 self._ready.add(rid)
