@@ -469,26 +469,30 @@ class Reassembler:
 
     def feed(self, seg: Segment) -> None:
         """Process one TCP segment."""
-        key = (seg.src, seg.sport, seg.dst, seg.dport)
+        # Its fields taken once: each look-up by name on a named tuple is a
+        # descriptor call, and this runs for every segment that is not skipped.
+        ts, src, sport, dst, dport, sseq, ack, flags, payload, missing = seg
+        key = (src, sport, dst, dport)
         entry = self._flows.get(key)
-        flags = seg.flags
         if entry is None:
-            if self._half_open and self._half_open_segment(seg):
+            if self._half_open and self._half_open_segment(
+                ts, src, sport, dst, dport, sseq, flags, bool(payload or missing)
+            ):
                 return
             entry = self._flows.get(key)  # the segment made a half-open connection whole
         if entry is None:
             closed = self._closed._when  # its keys, without a method call a look
-            if key in closed or (seg.dst, seg.dport, seg.src, seg.sport) in closed:
+            if key in closed or (dst, dport, src, sport) in closed:
                 if not (flags & SYN and not flags & ACK):
                     if self.owns is None or self.owns(key):
                         self.counters["late_segments"] += 1
                     return
                 self._closed.forget(key)
-                self._closed.forget((seg.dst, seg.dport, seg.src, seg.sport))
+                self._closed.forget((dst, dport, src, sport))
             if flags & RST:
                 return
-            if not (seg.payload or seg.missing or flags & FIN):
-                self._open_half(seg)
+            if not (payload or missing or flags & FIN):
+                self._open_half(ts, src, sport, dst, dport, sseq, flags)
                 return
             flow = self._open(key, seg)
             direction = 0
@@ -496,21 +500,20 @@ class Reassembler:
             flow, direction = entry
             if flags & SYN and not flags & ACK:
                 isn = flow.halves[direction].isn
-                if isn is not None and isn != seg.seq:
+                if isn is not None and isn != sseq:
                     # A new SYN with another ISN on the same 4-tuple: port reuse.
                     self._close(flow)
                     flow = self._open(key, seg)
                     direction = 0
             self._lru.move_to_end(flow.id)
             flow.stamp = self.frame_no
-        ts = seg.ts
         flow.last_ts = ts
         half = flow.halves[direction]
 
         if flags & SYN:
             self._syn(flow, direction, half, seg)
         elif half.next_seq is None:
-            half.next_seq = seg.seq
+            half.next_seq = sseq
             self._sync_skip(flow, direction)
 
         # The peer acknowledging bytes of ours that wait behind a hole means the
@@ -518,28 +521,27 @@ class Reassembler:
         if flags & ACK:
             other = flow.halves[1 - direction]
             if other.pending and other.next_seq is not None:
-                acked = _delta(seg.ack, other.next_seq)
+                acked = _delta(ack, other.next_seq)
                 if acked > 0 and other.pending[0][0] <= other.offset + acked:
                     self._skip_hole(flow, 1 - direction, other, ts)
 
-        payload = seg.payload
-        if payload or seg.missing:
-            seq = seg.seq + 1 if flags & SYN else seg.seq
+        if payload or missing:
+            seq = sseq + 1 if flags & SYN else sseq
             if half.next_seq is None:
                 # A SYN carrying data where the stream's place is not known (reading
                 # resumed after an ignore, or a SYN out of place): it resumes here.
                 half.next_seq = seq & _MASK
                 self._sync_skip(flow, direction)
             if half.ignore:
-                advance = _delta(seq + len(payload) + seg.missing, half.next_seq)
+                advance = _delta(seq + len(payload) + missing, half.next_seq)
                 if advance > 0:
                     half.next_seq = (half.next_seq + advance) & _MASK
                     half.offset += advance
             else:
-                self._data(flow, direction, half, ts, seq, payload, seg.missing)
+                self._data(flow, direction, half, ts, seq, payload, missing)
         if flags & FIN and half.fin is None and half.next_seq is not None:
-            seq = seg.seq + 1 if flags & SYN else seg.seq
-            half.fin = half.offset + _delta(seq + len(payload) + seg.missing, half.next_seq)
+            seq = sseq + 1 if flags & SYN else sseq
+            half.fin = half.offset + _delta(seq + len(payload) + missing, half.next_seq)
         if flags & RST:
             self._close(flow)
             return
@@ -574,22 +576,23 @@ class Reassembler:
 
     # -- half-open connections -------------------------------------------------
 
-    def _open_half(self, seg: Segment) -> None:
-        """A segment without data opens a connection: tracked as half-open, compactly."""
+    def _open_half(
+        self, ts: float, src: bytes, sport: int, dst: bytes, dport: int, seq: int, flags: int
+    ) -> None:
+        """A segment without data (those fields of it) opens a connection: tracked as
+        half-open, compactly."""
         flow_id = self.frame_no or self._next_id
         self._next_id += 1
-        packed = seg.src + seg.dst + _PORTS(seg.sport, seg.dport)
-        if self.owns is None or self.owns((seg.src, seg.sport, seg.dst, seg.dport)):
+        packed = src + dst + _PORTS(sport, dport)
+        if self.owns is None or self.owns((src, sport, dst, dport)):
             self.counters["flows"] += 1
-        ts = seg.ts
         # _half_open_update of an empty state in direction 0, written out (once per
         # connection): a SYN gives the first direction its ISN and the roles.
-        if seg.flags & SYN:
-            seq = seg.seq
-            bits = _ISN0 | _NEXT0 | _CLIENT_KNOWN | (_CLIENT_B if seg.flags & ACK else 0)
+        if flags & SYN:
+            bits = _ISN0 | _NEXT0 | _CLIENT_KNOWN | (_CLIENT_B if flags & ACK else 0)
             state = _HALF_OPEN.pack(flow_id, ts, ts, seq, 0, (seq + 1) & _MASK, 0, bits)
         else:
-            state = _HALF_OPEN.pack(flow_id, ts, ts, 0, 0, seg.seq, 0, _NEXT0)
+            state = _HALF_OPEN.pack(flow_id, ts, ts, 0, 0, seq, 0, _NEXT0)
         self._half_open[packed] = state
         self._half_open_order.append(packed)
         self._file_half_open(packed, ts)
@@ -606,15 +609,14 @@ class Reassembler:
         self._half_open_filed += 1
 
     @staticmethod
-    def _half_open_update(state: bytes, direction: int, seg: Segment) -> bytes:
-        """``state`` after segment ``seg`` (no data, no FIN) in ``direction``: what
-        :meth:`feed` does to a connection's halves for such a segment."""
+    def _half_open_update(state: bytes, direction: int, ts: float, seq: int, flags: int) -> bytes:
+        """``state`` after a segment (no data, no FIN) in ``direction`` at ``ts``, with
+        sequence number ``seq`` and ``flags``: what :meth:`feed` does to a connection's
+        halves for such a segment."""
         flow_id, start, _, isn0, isn1, next0, next1, bits = _HALF_OPEN.unpack(state)
-        flags = seg.flags
         if flags & SYN:
             isn_bit = _ISN0 if direction == 0 else _ISN1
             if not bits & isn_bit:
-                seq = seg.seq
                 if direction == 0:
                     isn0, next0 = seq, (seq + 1) & _MASK
                 else:
@@ -628,17 +630,27 @@ class Reassembler:
             next_bit = _NEXT0 if direction == 0 else _NEXT1
             if not bits & next_bit:
                 if direction == 0:
-                    next0 = seg.seq
+                    next0 = seq
                 else:
-                    next1 = seg.seq
+                    next1 = seq
                 bits |= next_bit
-        return _HALF_OPEN.pack(flow_id, start, seg.ts, isn0, isn1, next0, next1, bits)
+        return _HALF_OPEN.pack(flow_id, start, ts, isn0, isn1, next0, next1, bits)
 
-    def _half_open_segment(self, seg: Segment) -> bool:
-        """Feed ``seg`` to its half-open connection, if it has one; True when that
-        was all (False: no such connection, or it was made whole for ``seg``)."""
+    def _half_open_segment(
+        self,
+        ts: float,
+        src: bytes,
+        sport: int,
+        dst: bytes,
+        dport: int,
+        seq: int,
+        flags: int,
+        data: bool,
+    ) -> bool:
+        """Feed a segment (those fields of it; ``data``: whether it carries payload,
+        captured or not) to its half-open connection, if it has one; True when that
+        was all (False: no such connection, or it was made whole for the segment)."""
         half_open = self._half_open
-        src, sport, dst, dport = seg.src, seg.sport, seg.dst, seg.dport
         packed = src + dst + _PORTS(sport, dport)
         direction = 0
         state = half_open.get(packed)
@@ -648,24 +660,23 @@ class Reassembler:
             if state is None:
                 return False
             direction = 1
-        flags = seg.flags
         if flags & RST:
             del half_open[packed]
-            self._closed.add(_unpacked_key(packed), seg.ts)
+            self._closed.add(_unpacked_key(packed), ts)
             return True
         if flags & SYN and not flags & ACK:
             isn_bit = _ISN0 if direction == 0 else _ISN1
             fields = _HALF_OPEN.unpack(state)
-            if fields[7] & isn_bit and fields[3 + direction] != seg.seq:
+            if fields[7] & isn_bit and fields[3 + direction] != seq:
                 # A new SYN with another ISN on the same 4-tuple: port reuse. The
                 # segment then opens a new connection.
                 del half_open[packed]
                 return False
-        if seg.payload or seg.missing or flags & FIN:
+        if data or flags & FIN:
             key = (src, sport, dst, dport) if direction == 0 else (dst, dport, src, sport)
             self._make_whole(packed, state, key)
             return False
-        half_open[packed] = self._half_open_update(state, direction, seg)
+        half_open[packed] = self._half_open_update(state, direction, ts, seq, flags)
         return True
 
     def _make_whole(self, packed: bytes, state: bytes, key: FlowKey) -> Flow:
