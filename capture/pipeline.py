@@ -397,7 +397,7 @@ class Pipeline:
             if flow is not None:
                 conn: HttpConnection | None = flow.app  # type: ignore[assignment]
                 if conn is not None and conn.echo is None and conn.probe is None:
-                    conn.not_an_echo()
+                    conn.not_an_echo(True)
         verdicts.clear()
 
     def feed_request(self, parsed: Parsed) -> list[Event]:

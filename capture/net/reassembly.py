@@ -419,13 +419,11 @@ class Reassembler:
         the direction's :attr:`skip` entry is a probe's (an int: nothing of it delivered,
         the table up to date) and it holds nothing out of order, stopping it changes
         only that entry, to True, as :meth:`_sync_skip` would make it; anything else
-        takes the general way. (An entry already True while the direction is not ignored
-        is the reader's doing: it settled the probe itself, and made it so.)"""
+        takes the general way."""
         half = flow.halves[direction]
         key = flow.raw_keys[direction]
         skip = self.skip
-        entry = skip.get(key)
-        if half.pending or half.ignore or (type(entry) is not int and entry is not True):
+        if half.pending or half.ignore or type(skip.get(key)) is not int:
             self.set_ignore(flow, direction, True)
             return
         half.ignore = True
