@@ -54,6 +54,8 @@ RESYNC = 8  # lost our place (gap): look for the next message start
 OPAQUE = 9  # not HTTP (any more): ignore
 UNKNOWN = 10  # role not known yet (no handshake seen)
 HTTP09 = 11  # a request line without version: wait to see whether headers follow
+_AT_REST = frozenset((START, HEAD, OPAQUE, UNKNOWN))
+"""States in which a reader with no bytes held has nothing in progress to report."""
 
 
 def _ignore(flow: Flow, direction: int, ignore: bool) -> None:
@@ -850,7 +852,10 @@ class HttpConnection:
     def close(self) -> None:
         """The TCP connection ended."""
         for reader in self.readers:
-            reader.close()
+            if reader.buf or reader.state not in _AT_REST:
+                reader.close()
+            else:
+                reader.state = OPAQUE  # MessageReader.close with nothing in progress
         tracker = self.tracker
         if not tracker.responses:
             # No answer comes any more: the requests that waited for one go on.
