@@ -179,8 +179,9 @@ class Pipeline:
             # now, without a mark in _ready.
             rid = records[0].id
             if held and next(iter(held)) == rid:
-                self._out.append(RequestSeen(held.pop(rid)))
-                if held:
+                self._out.append(_new_request_seen(held.pop(rid)))
+                # _release's first test, written out: the next head mostly still waits.
+                if held and (next(iter(held)) in self._ready or len(held) > HOLD_LIMIT):
                     self._release()
                 return
         ready, awaiting = self._ready, self._awaiting
@@ -211,7 +212,7 @@ class Pipeline:
                 return
             else:
                 self.hold_cut += 1  # bounded: the oldest goes without its verdict
-            out.append(RequestSeen(held.pop(first)))
+            out.append(_new_request_seen(held.pop(first)))
 
     def _expire(self, now: float) -> None:
         """Let go of held requests older than :data:`ECHO_WAIT` in capture time."""
@@ -227,7 +228,7 @@ class Pipeline:
     def _let_go(self, rid: int) -> None:
         """Hand out held request ``rid``."""
         self._ready.discard(rid)
-        self._out.append(RequestSeen(self._held.pop(rid)))
+        self._out.append(_new_request_seen(self._held.pop(rid)))
 
     def _decode(self, ts: float, linktype: int, data: bytes) -> list[Event]:
         """:meth:`_feed` then :meth:`_take`, written out: this runs for every record a
@@ -318,10 +319,13 @@ class Pipeline:
         # probe is looked at by the reader and never decoded (VERDICT frames).
         probe = first_head_settles if self._holding else None
         by_raw = reassembler.by_raw
+        # Most verdicts the reader settles itself (see CaptureFile.frames): their keys
+        # come here, read before the next frame is handled (and at the end).
+        verdicts: list[bytes] = []
         # Ethernet/IPv4/TCP records come decoded by the reader (SEGMENT frames): the
         # C walk builds the segment without a frame object or a decoding call.
         frames = capture.frames(
-            reassembler.skip, reassembler.touched, self.shard, probe, segments=True
+            reassembler.skip, reassembler.touched, self.shard, probe, True, verdicts
         )
         feed = reassembler.feed
         # PCAPdroid's app: a pcapng's comments may name one on any frame. A classic
@@ -332,6 +336,8 @@ class Pipeline:
         first = not apps
         self._frame_app = None
         for ts, linktype, data, comments in frames:
+            if verdicts:
+                self._settle(verdicts)
             if apps:
                 if comments or (linktype == 1 and data.startswith(_ZERO_MACS)):
                     self._frame_app = frame_app(linktype, data, comments)
@@ -347,7 +353,10 @@ class Pipeline:
                 # SEGMENT frame has nonzero MAC addresses, so no app of its own).
                 self.packets = reassembler.frame_no = base + capture.records
                 feed(data)  # type: ignore[arg-type]
-                events = self._take()
+                if not self._out:
+                    continue  # most segments complete nothing
+                events = self._out
+                self._out = []
             elif linktype < 0:
                 if linktype == TICK:
                     # Before the record that starts the second: it takes that number.
@@ -374,7 +383,23 @@ class Pipeline:
                 events = step(ts, linktype, data)
             if events:
                 yield from events
+        if verdicts:
+            self._settle(verdicts)
+            if self._out:
+                yield from self._take()
         self.packets = base + capture.records
+
+    def _settle(self, verdicts: list[bytes]) -> None:
+        """The verdicts the reader settled without a frame (their keys, in order): as a
+        VERDICT frame's, but the reader has set the skip entry already."""
+        by_raw = self.reassembler.by_raw
+        for key in verdicts:
+            flow = by_raw.get(key)
+            if flow is not None:
+                conn: HttpConnection | None = flow.app  # type: ignore[assignment]
+                if conn is not None and conn.echo is None and conn.probe is None:
+                    conn.not_an_echo(True)
+        verdicts.clear()
 
     def feed_request(self, parsed: Parsed) -> list[Event]:
         """Process one request that arrived already parsed (the request-level entry,
@@ -415,7 +440,7 @@ class Pipeline:
             rid = record.id
             if echo is False:
                 if not self._held:
-                    self._out.append(RequestSeen(record))  # nothing before it waits
+                    self._out.append(_new_request_seen(record))  # nothing before it waits
                     return
                 self._held[rid] = record
                 self._ready.add(rid)

@@ -60,6 +60,8 @@ RESYNC = 8  # lost our place (gap): look for the next message start
 OPAQUE = 9  # not HTTP (any more): ignore
 UNKNOWN = 10  # role not known yet (no handshake seen)
 HTTP09 = 11  # a request line without version: wait to see whether headers follow
+_AT_REST = frozenset((START, HEAD, OPAQUE, UNKNOWN))
+"""States in which a reader with no bytes held has nothing in progress to report."""
 
 
 def _ignore(flow: Flow, direction: int, ignore: bool) -> None:
@@ -872,16 +874,23 @@ class HttpConnection:
         elif probe is None:
             self.probe = bytearray(data)  # the head goes on in the next segment
 
-    def not_an_echo(self) -> None:
+    def not_an_echo(self, by_reader: bool = False) -> None:
         """The server is no reflector (or cannot be told to be): stop reading it, and
-        let the requests that waited for that answer go on."""
+        let the requests that waited for that answer go on. ``by_reader``: the reader
+        of the capture settled the probe itself and made the server's skip entry
+        True (see :meth:`capture.sources.frames.CaptureFile.frames`, ``verdicts``),
+        which leaves only the direction's ignore flag to set."""
         if self.echo is not False:
             self.echo = False
             self.probe = None
-            self.outstanding.clear()
+            if self.outstanding:
+                self.outstanding.clear()
             flow = self.flow
             if self.client is not None:
-                if flow.owner is not None:  # _ignore, inlined: once per connection
+                if by_reader:
+                    # What Reassembler.ignore_probed does, its skip entry already set.
+                    flow.halves[1 - self.client].ignore = True
+                elif flow.owner is not None:  # _ignore, inlined: once per connection
                     flow.owner.ignore_probed(flow, 1 - self.client)
                 else:
                     flow.halves[1 - self.client].ignore = True
@@ -938,11 +947,16 @@ class HttpConnection:
     def close(self) -> None:
         """The TCP connection ended."""
         for reader in self.readers:
-            reader.close()
-        if not self.tracker.responses:
+            if reader.buf or reader.state not in _AT_REST:
+                reader.close()
+            else:
+                reader.state = OPAQUE  # MessageReader.close with nothing in progress
+        tracker = self.tracker
+        if not tracker.responses:
             # No answer comes any more: the requests that waited for one go on.
             self.echo = False
-            self.tracker.settled(self.flow.id)
+            if tracker.on_settled is not None:  # tracker.settled, inlined
+                tracker.on_settled(self.flow.id)
 
 
 class HttpTracker:
@@ -1050,14 +1064,17 @@ class HttpTracker:
 
     def on_roles(self, flow: Flow) -> None:
         """The handshake named the client."""
-        conn = self._conn(flow)
-        if flow.client is not None:
+        conn: HttpConnection | None = flow.app  # type: ignore[assignment]
+        if conn is None:
+            # A new connection takes the roles from the flow itself.
+            flow.app = HttpConnection(self, flow)
+        elif flow.client is not None:
             conn.assign_roles(flow.client)
 
     def on_close(self, flow: Flow) -> None:
         """The connection ended."""
-        if flow.app is not None:
-            conn = self._conn(flow)
+        conn: HttpConnection | None = flow.app  # type: ignore[assignment]
+        if conn is not None:
             conn.close()
             self.held_bytes -= conn.held
             conn.held = 0

@@ -28,6 +28,7 @@ import struct
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from socket import AF_INET, inet_ntop
 from typing import Protocol
 
 from capture.net.decode import ACK, FIN, RST, SYN, Segment
@@ -81,9 +82,14 @@ _HALF_OPEN_LAST = struct.Struct("<16xd")
 """The last capture time in a :data:`_HALF_OPEN` state."""
 
 
+_PORTS = struct.Struct(">HH").pack
+"""Two ports as they sit in a TCP header: the tail of a packed key."""
+
+
 def _packed_key(src: bytes, sport: int, dst: bytes, dport: int) -> bytes:
-    """A connection's key as one small bytes object (the half-open table's keys)."""
-    return src + dst + sport.to_bytes(2, "big") + dport.to_bytes(2, "big")
+    """A connection's key as one small bytes object (the half-open table's keys). For
+    IPv4 it is also the direction's raw key (:func:`_raw_key`)."""
+    return src + dst + _PORTS(sport, dport)
 
 
 def _unpacked_key(packed: bytes) -> FlowKey:
@@ -205,7 +211,16 @@ class Flow:
         "start_ts",
     )
 
-    def __init__(self, flow_id: int, key: FlowKey, a: str, b: str, ts: float) -> None:
+    def __init__(
+        self,
+        flow_id: int,
+        key: FlowKey,
+        a: str,
+        b: str,
+        ts: float,
+        raw_keys: tuple[bytes, bytes] | None = None,
+    ) -> None:
+        """``raw_keys``: :attr:`raw_keys`, when the caller has them at hand."""
         self.id = flow_id
         self.key = key
         self.a = a
@@ -226,7 +241,7 @@ class Flow:
         """When the connection last moved to the back of the least-recently-active
         order: the frame number of a segment, or (frame number, capture time, id)
         of a fold of skipped segments (:meth:`Reassembler._fold_touched`)."""
-        self.raw_keys = (_raw_key(key), _raw_key((key[2], key[3], key[0], key[1])))
+        self.raw_keys = raw_keys or (_raw_key(key), _raw_key((key[2], key[3], key[0], key[1])))
         """Each direction's addresses and ports as they sit in an IPv4+TCP header
         (see :attr:`Reassembler.skip`); empty for IPv6."""
 
@@ -454,25 +469,30 @@ class Reassembler:
 
     def feed(self, seg: Segment) -> None:
         """Process one TCP segment."""
-        key = (seg.src, seg.sport, seg.dst, seg.dport)
+        # Its fields taken once: each look-up by name on a named tuple is a
+        # descriptor call, and this runs for every segment that is not skipped.
+        ts, src, sport, dst, dport, sseq, ack, flags, payload, missing = seg
+        key = (src, sport, dst, dport)
         entry = self._flows.get(key)
-        flags = seg.flags
         if entry is None:
-            if self._half_open and self._half_open_segment(seg):
+            if self._half_open and self._half_open_segment(
+                ts, src, sport, dst, dport, sseq, flags, bool(payload or missing)
+            ):
                 return
             entry = self._flows.get(key)  # the segment made a half-open connection whole
         if entry is None:
-            if key in self._closed or (seg.dst, seg.dport, seg.src, seg.sport) in self._closed:
+            closed = self._closed._when  # its keys, without a method call a look
+            if key in closed or (dst, dport, src, sport) in closed:
                 if not (flags & SYN and not flags & ACK):
                     if self.owns is None or self.owns(key):
                         self.counters["late_segments"] += 1
                     return
                 self._closed.forget(key)
-                self._closed.forget((seg.dst, seg.dport, seg.src, seg.sport))
+                self._closed.forget((dst, dport, src, sport))
             if flags & RST:
                 return
-            if not (seg.payload or seg.missing or flags & FIN):
-                self._open_half(seg)
+            if not (payload or missing or flags & FIN):
+                self._open_half(ts, src, sport, dst, dport, sseq, flags)
                 return
             flow = self._open(key, seg)
             direction = 0
@@ -480,21 +500,20 @@ class Reassembler:
             flow, direction = entry
             if flags & SYN and not flags & ACK:
                 isn = flow.halves[direction].isn
-                if isn is not None and isn != seg.seq:
+                if isn is not None and isn != sseq:
                     # A new SYN with another ISN on the same 4-tuple: port reuse.
                     self._close(flow)
                     flow = self._open(key, seg)
                     direction = 0
             self._lru.move_to_end(flow.id)
             flow.stamp = self.frame_no
-        ts = seg.ts
         flow.last_ts = ts
         half = flow.halves[direction]
 
         if flags & SYN:
             self._syn(flow, direction, half, seg)
         elif half.next_seq is None:
-            half.next_seq = seg.seq
+            half.next_seq = sseq
             self._sync_skip(flow, direction)
 
         # The peer acknowledging bytes of ours that wait behind a hole means the
@@ -502,28 +521,27 @@ class Reassembler:
         if flags & ACK:
             other = flow.halves[1 - direction]
             if other.pending and other.next_seq is not None:
-                acked = _delta(seg.ack, other.next_seq)
+                acked = _delta(ack, other.next_seq)
                 if acked > 0 and other.pending[0][0] <= other.offset + acked:
                     self._skip_hole(flow, 1 - direction, other, ts)
 
-        payload = seg.payload
-        if payload or seg.missing:
-            seq = seg.seq + 1 if flags & SYN else seg.seq
+        if payload or missing:
+            seq = sseq + 1 if flags & SYN else sseq
             if half.next_seq is None:
                 # A SYN carrying data where the stream's place is not known (reading
                 # resumed after an ignore, or a SYN out of place): it resumes here.
                 half.next_seq = seq & _MASK
                 self._sync_skip(flow, direction)
             if half.ignore:
-                advance = _delta(seq + len(payload) + seg.missing, half.next_seq)
+                advance = _delta(seq + len(payload) + missing, half.next_seq)
                 if advance > 0:
                     half.next_seq = (half.next_seq + advance) & _MASK
                     half.offset += advance
             else:
-                self._data(flow, direction, half, ts, seq, payload, seg.missing)
+                self._data(flow, direction, half, ts, seq, payload, missing)
         if flags & FIN and half.fin is None and half.next_seq is not None:
-            seq = seg.seq + 1 if flags & SYN else seg.seq
-            half.fin = half.offset + _delta(seq + len(payload) + seg.missing, half.next_seq)
+            seq = sseq + 1 if flags & SYN else sseq
+            half.fin = half.offset + _delta(seq + len(payload) + missing, half.next_seq)
         if flags & RST:
             self._close(flow)
             return
@@ -553,23 +571,32 @@ class Reassembler:
         for raw in flow.raw_keys:
             if raw:
                 self.by_raw[raw] = flow
-        self._make_room()
+        self._room()
         return flow
 
     # -- half-open connections -------------------------------------------------
 
-    def _open_half(self, seg: Segment) -> None:
-        """A segment without data opens a connection: tracked as half-open, compactly."""
+    def _open_half(
+        self, ts: float, src: bytes, sport: int, dst: bytes, dport: int, seq: int, flags: int
+    ) -> None:
+        """A segment without data (those fields of it) opens a connection: tracked as
+        half-open, compactly."""
         flow_id = self.frame_no or self._next_id
         self._next_id += 1
-        packed = _packed_key(seg.src, seg.sport, seg.dst, seg.dport)
-        if self.owns is None or self.owns((seg.src, seg.sport, seg.dst, seg.dport)):
+        packed = src + dst + _PORTS(sport, dport)
+        if self.owns is None or self.owns((src, sport, dst, dport)):
             self.counters["flows"] += 1
-        state = _HALF_OPEN.pack(flow_id, seg.ts, seg.ts, 0, 0, 0, 0, 0)
-        self._half_open[packed] = self._half_open_update(state, 0, seg)
+        # _half_open_update of an empty state in direction 0, written out (once per
+        # connection): a SYN gives the first direction its ISN and the roles.
+        if flags & SYN:
+            bits = _ISN0 | _NEXT0 | _CLIENT_KNOWN | (_CLIENT_B if flags & ACK else 0)
+            state = _HALF_OPEN.pack(flow_id, ts, ts, seq, 0, (seq + 1) & _MASK, 0, bits)
+        else:
+            state = _HALF_OPEN.pack(flow_id, ts, ts, 0, 0, seq, 0, _NEXT0)
+        self._half_open[packed] = state
         self._half_open_order.append(packed)
-        self._file_half_open(packed, seg.ts)
-        self._make_room()
+        self._file_half_open(packed, ts)
+        self._room()
 
     def _file_half_open(self, packed: bytes, last: float) -> None:
         """File a half-open connection under the second its idle time may run out."""
@@ -582,93 +609,137 @@ class Reassembler:
         self._half_open_filed += 1
 
     @staticmethod
-    def _half_open_update(state: bytes, direction: int, seg: Segment) -> bytes:
-        """``state`` after segment ``seg`` (no data, no FIN) in ``direction``: what
-        :meth:`feed` does to a connection's halves for such a segment."""
+    def _half_open_update(state: bytes, direction: int, ts: float, seq: int, flags: int) -> bytes:
+        """``state`` after a segment (no data, no FIN) in ``direction`` at ``ts``, with
+        sequence number ``seq`` and ``flags``: what :meth:`feed` does to a connection's
+        halves for such a segment."""
         flow_id, start, _, isn0, isn1, next0, next1, bits = _HALF_OPEN.unpack(state)
-        isns, nexts = [isn0, isn1], [next0, next1]
-        isn_bit, next_bit = (_ISN0, _NEXT0) if direction == 0 else (_ISN1, _NEXT1)
-        if seg.flags & SYN:
+        if flags & SYN:
+            isn_bit = _ISN0 if direction == 0 else _ISN1
             if not bits & isn_bit:
-                isns[direction] = seg.seq
-                nexts[direction] = (seg.seq + 1) & _MASK
-                bits |= isn_bit | next_bit
+                if direction == 0:
+                    isn0, next0 = seq, (seq + 1) & _MASK
+                else:
+                    isn1, next1 = seq, (seq + 1) & _MASK
+                bits |= isn_bit | (_NEXT0 if direction == 0 else _NEXT1)
             if not bits & _CLIENT_KNOWN:
                 # SYN alone comes from the client; SYN+ACK from the server.
-                client = 1 - direction if seg.flags & ACK else direction
+                client = 1 - direction if flags & ACK else direction
                 bits |= _CLIENT_KNOWN | (_CLIENT_B if client else 0)
-        elif not bits & next_bit:
-            nexts[direction] = seg.seq
-            bits |= next_bit
-        return _HALF_OPEN.pack(flow_id, start, seg.ts, isns[0], isns[1], nexts[0], nexts[1], bits)
+        else:
+            next_bit = _NEXT0 if direction == 0 else _NEXT1
+            if not bits & next_bit:
+                if direction == 0:
+                    next0 = seq
+                else:
+                    next1 = seq
+                bits |= next_bit
+        return _HALF_OPEN.pack(flow_id, start, ts, isn0, isn1, next0, next1, bits)
 
-    def _half_open_segment(self, seg: Segment) -> bool:
-        """Feed ``seg`` to its half-open connection, if it has one; True when that
-        was all (False: no such connection, or it was made whole for ``seg``)."""
+    def _half_open_segment(
+        self,
+        ts: float,
+        src: bytes,
+        sport: int,
+        dst: bytes,
+        dport: int,
+        seq: int,
+        flags: int,
+        data: bool,
+    ) -> bool:
+        """Feed a segment (those fields of it; ``data``: whether it carries payload,
+        captured or not) to its half-open connection, if it has one; True when that
+        was all (False: no such connection, or it was made whole for the segment)."""
         half_open = self._half_open
-        packed = _packed_key(seg.src, seg.sport, seg.dst, seg.dport)
+        packed = src + dst + _PORTS(sport, dport)
         direction = 0
         state = half_open.get(packed)
         if state is None:
-            packed = _packed_key(seg.dst, seg.dport, seg.src, seg.sport)
+            packed = dst + src + _PORTS(dport, sport)
             state = half_open.get(packed)
             if state is None:
                 return False
             direction = 1
-        flags = seg.flags
         if flags & RST:
             del half_open[packed]
-            self._closed.add(_unpacked_key(packed), seg.ts)
+            self._closed.add(_unpacked_key(packed), ts)
             return True
         if flags & SYN and not flags & ACK:
             isn_bit = _ISN0 if direction == 0 else _ISN1
             fields = _HALF_OPEN.unpack(state)
-            if fields[7] & isn_bit and fields[3 + direction] != seg.seq:
+            if fields[7] & isn_bit and fields[3 + direction] != seq:
                 # A new SYN with another ISN on the same 4-tuple: port reuse. The
                 # segment then opens a new connection.
                 del half_open[packed]
                 return False
-        if seg.payload or seg.missing or flags & FIN:
-            self._make_whole(packed, state)
+        if data or flags & FIN:
+            key = (src, sport, dst, dport) if direction == 0 else (dst, dport, src, sport)
+            self._make_whole(packed, state, key)
             return False
-        half_open[packed] = self._half_open_update(state, direction, seg)
+        half_open[packed] = self._half_open_update(state, direction, ts, seq, flags)
         return True
 
-    def _make_whole(self, packed: bytes, state: bytes) -> Flow:
-        """Data arrives on a half-open connection: it becomes a :class:`Flow`, as if
-        it had been one from its first segment."""
+    def _make_whole(self, packed: bytes, state: bytes, key: FlowKey) -> Flow:
+        """Data arrives on a half-open connection (``key``, packed as ``packed``): it
+        becomes a :class:`Flow`, as if it had been one from its first segment. Once
+        per connection: written out, the general helpers' work only where it applies."""
         del self._half_open[packed]
         flow_id, start, last, isn0, isn1, next0, next1, bits = _HALF_OPEN.unpack(state)
-        key = _unpacked_key(packed)
-        flow = Flow(flow_id, key, _ntop(key[0]), _ntop(key[2]), start)
+        a, b = key[0], key[2]
+        if len(a) == 4:
+            # The packed key is the first direction's raw key (see _packed_key).
+            raw_keys = (packed, packed[4:8] + packed[:4] + packed[10:12] + packed[8:10])
+            flow = Flow(flow_id, key, inet_ntop(AF_INET, a), inet_ntop(AF_INET, b), start, raw_keys)
+        else:
+            flow = Flow(flow_id, key, _ntop(a), _ntop(b), start)
         flow.last_ts = last
         flow.stamp = self.frame_no
+        first, second = flow.halves
         if self.owns is not None and not self.owns(key):
             flow.foreign = True
-            flow.halves[0].ignore = flow.halves[1].ignore = True
+            first.ignore = second.ignore = True
         flow.owner = self
         self._flows[key] = (flow, 0)
         self._flows[(key[2], key[3], key[0], key[1])] = (flow, 1)
-        self._lru[flow.id] = flow
-        for raw in flow.raw_keys:
-            if raw:
-                self.by_raw[raw] = flow
-        for direction, isn, nxt, isn_bit, next_bit in (
-            (0, isn0, next0, _ISN0, _NEXT0),
-            (1, isn1, next1, _ISN1, _NEXT1),
-        ):
-            half = flow.halves[direction]
-            if bits & isn_bit:
-                half.isn = isn
-            if bits & next_bit:
-                half.next_seq = nxt
-                self._sync_skip(flow, direction)
+        self._lru[flow_id] = flow
+        raw0, raw1 = flow.raw_keys
+        if raw0:
+            by_raw = self.by_raw
+            by_raw[raw0] = by_raw[raw1] = flow
+        # _sync_skip for each direction whose place is known, written out: a new
+        # flow is open, holds nothing out of order and probes nothing yet, so each
+        # entry is its direction's ignore flag.
+        skip = self.skip
+        if bits & _ISN0:
+            first.isn = isn0
+        if bits & _NEXT0:
+            first.next_seq = next0
+            if raw0:
+                skip[raw0] = first.ignore
+        if bits & _ISN1:
+            second.isn = isn1
+        if bits & _NEXT1:
+            second.next_seq = next1
+            if raw1:
+                skip[raw1] = second.ignore
         if bits & _CLIENT_KNOWN:
             flow.client = 1 if bits & _CLIENT_B else 0
             if not flow.foreign:
                 self.sink.on_roles(flow)
-        self._make_room()
+        self._room()
         return flow
+
+    def _room(self) -> None:
+        """:meth:`_make_room` where a connection was added: its test, written out (the
+        state fits nearly always), then the queue's compaction as there."""
+        held: int = getattr(self.sink, "held_bytes", 0)
+        if (
+            len(self._half_open) * HALF_OPEN_COST + len(self._lru) * FLOW_COST + held
+            > self.limits.memory
+        ):
+            self._make_room()
+        elif len(self._half_open_order) > 2 * len(self._half_open) + 1024:
+            self._half_open_order = deque(self._half_open)
 
     def _oldest_half_open(self) -> bytes | None:
         """The key of the oldest half-open connection (stale queue entries dropped)."""
@@ -834,20 +905,29 @@ class Reassembler:
         if flow.closed:
             return
         flow.closed = True
-        self._flush_half(flow, 0)
-        self._flush_half(flow, 1)
+        # _flush_half only where it has anything to do (held bytes, or a FIN beyond
+        # what came), each looked at in turn as before: flushing one may stop the other.
+        first, second = flow.halves
+        if not first.ignore and (first.pending or (first.fin or 0) > first.offset):
+            self._flush_half(flow, 0)
+        if not second.ignore and (second.pending or (second.fin or 0) > second.offset):
+            self._flush_half(flow, 1)
         a_key = flow.key
         b_key = (a_key[2], a_key[3], a_key[0], a_key[1])
-        if self._flows.get(a_key, (None,))[0] is flow:
-            del self._flows[a_key]
-        if self._flows.get(b_key, (None,))[0] is flow:
-            del self._flows[b_key]
+        flows = self._flows
+        entry = flows.get(a_key)
+        if entry is not None and entry[0] is flow:
+            del flows[a_key]
+        entry = flows.get(b_key)
+        if entry is not None and entry[0] is flow:
+            del flows[b_key]
         self._lru.pop(flow.id, None)
+        skip, touched, by_raw = self.skip, self.touched, self.by_raw
         for raw in flow.raw_keys:
-            self.skip.pop(raw, None)
-            self.touched.pop(raw, None)
-            if self.by_raw.get(raw) is flow:
-                del self.by_raw[raw]
+            skip.pop(raw, None)
+            touched.pop(raw, None)
+            if by_raw.get(raw) is flow:
+                del by_raw[raw]
         self._closed.add(a_key, flow.last_ts)
         if not flow.foreign:
             self.sink.on_close(flow)

@@ -19,7 +19,10 @@
  * key as data) is returned in its place. With segment (the Segment named tuple, or
  * None), an Ethernet/IPv4/TCP record that capture.net.decode.ethernet_tcp4 (the
  * reference) decodes, its MAC addresses not all zero, is decoded here and returned as
- * a SEGMENT frame, the Segment as its data.
+ * a SEGMENT frame, the Segment as its data. With verdicts (a list, or None) too, a
+ * settled probe whose connection's other direction has an entry in the table (the
+ * table is up to date there: see frames.py) is settled here: its entry becomes True and
+ * its key is appended to verdicts, and no frame comes for it.
  *
  * Built by pip install (see pyproject.toml); after an edit here, pip install -e .
  * again, or the tests go on running the old build (one of them says so).
@@ -48,6 +51,7 @@ typedef struct {
     PyObject *buf;      /* bytes */
     PyObject *sec_obj;  /* the int of tick_sec, for touched[key] = sec */
     PyTypeObject *segment; /* the Segment named tuple, or NULL: frames stay bytes */
+    PyObject *verdicts; /* list or NULL: where quiet verdicts' keys go */
     Py_ssize_t size, pos;
     long long records;
     long long tick_sec;
@@ -400,6 +404,28 @@ records_step(Records *self)
                     return NULL;
                 }
                 self->pos = end;
+                if (verdict && self->verdicts != NULL) {
+                    /* The other direction's key: addresses, then ports, swapped. */
+                    unsigned char peer[12];
+                    memcpy(peer, f + 30, 4);
+                    memcpy(peer + 4, f + 26, 4);
+                    memcpy(peer + 8, f + 36, 2);
+                    memcpy(peer + 10, f + 34, 2);
+                    PyObject *peer_key = PyBytes_FromStringAndSize((const char *)peer, 12);
+                    int quiet = peer_key == NULL ? -1 : PyDict_Contains(self->skip, peer_key);
+                    Py_XDECREF(peer_key);
+                    if (quiet == 1)
+                        quiet = PyDict_SetItem(self->skip, key, Py_True) < 0
+                                        || PyList_Append(self->verdicts, key) < 0
+                                    ? -1
+                                    : 1;
+                    if (quiet != 0) {
+                        Py_DECREF(key);
+                        if (quiet < 0)
+                            return NULL;
+                        continue;
+                    }
+                }
                 if (verdict) {
                     PyObject *ts = PyFloat_FromDouble((double)sec);
                     if (ts == NULL || set_records(self) < 0) {
@@ -465,11 +491,15 @@ records_new(PyTypeObject *type, PyObject *args, PyObject *Py_UNUSED(kwargs))
     unsigned long long per_second;
     unsigned int shard_index, shard_count;
     int probe = 0;
-    PyObject *segment = Py_None;
-    if (!PyArg_ParseTuple(args, "OpKOOOIIOOO|pO:Records", &read, &big_endian, &per_second,
+    PyObject *segment = Py_None, *verdicts = Py_None;
+    if (!PyArg_ParseTuple(args, "OpKOOOIIOOO|pOO:Records", &read, &big_endian, &per_second,
                           &linktype, &skip, &touched, &shard_index, &shard_count, &owner,
-                          &frame, &cut, &probe, &segment))
+                          &frame, &cut, &probe, &segment, &verdicts))
         return NULL;
+    if (verdicts != Py_None && !PyList_CheckExact(verdicts)) {
+        PyErr_SetString(PyExc_TypeError, "verdicts must be a list or None");
+        return NULL;
+    }
     if (segment != Py_None
         && (!PyType_Check(segment)
             || !PyType_IsSubtype((PyTypeObject *)segment, &PyTuple_Type))) {
@@ -512,6 +542,7 @@ records_new(PyTypeObject *type, PyObject *args, PyObject *Py_UNUSED(kwargs))
     self->sec_obj = PyLong_FromLong(0);
     self->big_endian = big_endian;
     self->probe = probe && skip != Py_None;
+    self->verdicts = self->probe && verdicts != Py_None ? Py_NewRef(verdicts) : NULL;
     /* Ticks only with a table (as in frames.py). */
     self->tick_sec = touched == Py_None ? ((long long)1 << 62) : -1;
     PyObject *start = PyObject_GetAttr(owner, records_name);
@@ -538,6 +569,7 @@ records_traverse(Records *self, visitproc visit, void *arg)
     Py_VISIT(self->owner);
     Py_VISIT(self->frame);
     Py_VISIT(self->segment);
+    Py_VISIT(self->verdicts);
     Py_VISIT(self->cut);
     return 0;
 }
@@ -551,6 +583,7 @@ records_clear(Records *self)
     Py_CLEAR(self->owner);
     Py_CLEAR(self->frame);
     Py_CLEAR(self->segment);
+    Py_CLEAR(self->verdicts);
     Py_CLEAR(self->cut);
     Py_CLEAR(self->linktype);
     Py_CLEAR(self->per_second_obj);

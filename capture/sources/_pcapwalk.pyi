@@ -23,5 +23,6 @@ class Records(Iterator[Any]):
         cut: type[BaseException],
         probe: bool = False,
         segment: type | None = None,
+        verdicts: list[bytes] | None = None,
     ) -> None: ...
     def __next__(self) -> Any: ...

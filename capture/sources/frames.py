@@ -355,6 +355,7 @@ class CaptureFile:
         shard: Shard | None = None,
         probe: Callable[[bytes], bool] | None = None,
         segments: bool = False,
+        verdicts: list[bytes] | None = None,
     ) -> Iterator[Frame]:
         """The frames of the capture, in order.
 
@@ -380,6 +381,16 @@ class CaptureFile:
         and a :data:`VERDICT` frame, the key as its data, comes in its place. The C
         walk has the same test built in; ``probe`` is then only a switch.
 
+        With ``probe`` and ``verdicts`` (a list) too, such a verdict whose connection's
+        other direction has an entry in the table is settled without a frame: its
+        entry becomes ``True`` (what :meth:`capture.net.reassembly.Reassembler.ignore_probed`
+        makes it) and its key is appended to ``verdicts``, for the caller to read
+        before it handles the next frame. The other direction's entry says that the
+        table is up to date for the connection (its peer holds nothing out of order),
+        so nothing the walk passes over before then depends on the rest of the
+        verdict; without it, a :data:`VERDICT` frame comes as before. A scan then pays
+        no frame and no trip through the generators for most connections' verdicts.
+
         With ``segments`` too, a classic-pcap Ethernet record that
         :func:`capture.net.decode.ethernet_tcp4` decodes comes as a :data:`SEGMENT`
         frame holding its segment, decoded here (in C, in the C walk): a scan then
@@ -395,9 +406,21 @@ class CaptureFile:
                 read = getattr(stream, "read1", stream.read)
                 if reader.linktype != 1 or touched is None:
                     skip = None  # only Ethernet frames are passed over, by the table
-                walk = self._iter_pcap if _pcapwalk is None else self._iter_pcap_c
                 segments = segments and reader.linktype == 1
-                yield from walk(reader, read, skip, touched, shard, probe, segments)
+                if _pcapwalk is None:
+                    yield from self._iter_pcap(
+                        reader, read, skip, touched, shard, probe, segments, verdicts
+                    )
+                else:
+                    # The C walk iterated here, not through a generator of its own:
+                    # every frame of a scan passes this way.
+                    walker = self._pcap_walker(
+                        reader, read, skip, touched, shard, probe, segments, verdicts
+                    )
+                    try:
+                        yield from walker
+                    finally:
+                        self.records = walker.records
             else:
                 yield from self._iter_pcapng(reader)
         except (_Truncated, _Oversized):
@@ -418,6 +441,7 @@ class CaptureFile:
         shard: Shard | None,
         probe: Callable[[bytes], bool] | None = None,
         segments: bool = False,
+        verdicts: list[bytes] | None = None,
     ) -> Iterator[Frame]:
         # The file header gave byte order, resolution and link type; the
         # records are cut out of large reads here, in one tight loop: this is the
@@ -508,6 +532,12 @@ class CaptureFile:
                                 # A probed direction's first segment settled the probe.
                                 touched[key] = sec  # type: ignore[index]
                                 pos = end
+                                if verdicts is not None and (
+                                    key[4:8] + key[:4] + key[10:12] + key[8:10] in skip
+                                ):
+                                    skip[key] = True  # quietly: see frames()
+                                    verdicts.append(key)
+                                    continue
                                 self.records = records
                                 yield Frame(float(sec), VERDICT, key)
                                 continue
@@ -524,7 +554,7 @@ class CaptureFile:
         finally:
             self.records = records
 
-    def _iter_pcap_c(
+    def _pcap_walker(
         self,
         reader: _PcapHeader,
         read: Callable[[int], bytes],
@@ -533,10 +563,12 @@ class CaptureFile:
         shard: Shard | None,
         probe: Callable[[bytes], bool] | None = None,
         segments: bool = False,
-    ) -> Iterator[Frame]:
-        """:meth:`_iter_pcap`, with the loop in C."""
+        verdicts: list[bytes] | None = None,
+    ) -> _pcapwalk.Records:
+        """:meth:`_iter_pcap`, with the loop in C (the caller reads ``records`` from it
+        when done)."""
         assert _pcapwalk is not None
-        walker = _pcapwalk.Records(
+        return _pcapwalk.Records(
             read,
             reader.endian == ">",
             reader.per_second,
@@ -550,11 +582,8 @@ class CaptureFile:
             _Truncated,
             probe is not None,
             Segment if segments else None,
+            verdicts,
         )
-        try:
-            yield from walker
-        finally:
-            self.records = walker.records
 
     def _iter_pcapng(self, reader: RawPcapNgReader) -> Iterator[Frame]:
         read = reader._read_packet

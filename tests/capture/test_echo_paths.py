@@ -16,7 +16,9 @@ from capture.pipeline import ECHO_WAIT, Pipeline
 from capture.scan import scan
 from capture.sources import frames as frames_module
 from capture.sources.frames import CaptureFile
+from tests.capture.test_scan_jobs import gen_capture
 from tests.helpers import OK, conversation, save, simple_request
+from tests.packets.writer import write_pcap
 
 NUMBER = "447700900461"
 
@@ -343,3 +345,51 @@ def test_requests_whose_server_is_no_reflector_go_at_its_first_bytes_and_leave_n
     assert [e.record.request.uri for e in events if isinstance(e, RequestSeen)] == ["/p1", "/p2"]
     assert not pipeline._awaiting and not pipeline._held and not pipeline._held_flows
     assert not pipeline._ready and pipeline.hold_cut == 0
+
+
+def _scanned(
+    path: str, in_c: bool, quiet: bool, monkeypatch: pytest.MonkeyPatch, settled: list[int]
+) -> list[object]:
+    """Every event of a requests-only scan of ``path``; unless ``quiet``, the reader is
+    given no list for verdicts, so that each comes as a VERDICT frame. The number of
+    verdicts the reader settled itself is appended to ``settled``."""
+    with monkeypatch.context() as patch:
+        settle = Pipeline._settle
+
+        def counted(self: Pipeline, verdicts: list[bytes]) -> None:
+            settled.append(len(verdicts))
+            settle(self, verdicts)
+
+        patch.setattr(Pipeline, "_settle", counted)
+        if not in_c:
+            patch.setattr(frames_module, "_pcapwalk", None)
+        if not quiet:
+            frames = CaptureFile.frames
+
+            def loud(self: CaptureFile, *args: object, **kwargs: object) -> object:
+                return frames(self, *args[:5], None)  # type: ignore[arg-type]
+
+            patch.setattr(CaptureFile, "frames", loud)
+        pipeline = Pipeline(_detector(), responses=False)
+        events: list[object] = list(pipeline.run_capture(CaptureFile(path)))
+        return events + list(pipeline.flush()) + [pipeline.counters()]
+
+
+@pytest.mark.parametrize("in_c", [True, False])
+def test_verdicts_the_reader_settles_itself_give_what_verdict_frames_give(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_c: bool
+) -> None:
+    """Interleaved connections, some requests split over segments, some reflectors: the
+    scan whose reader settles verdicts without frames gives the same events, in the
+    same order, with the same counters, as the one that gets a VERDICT frame for each."""
+    frames = list(gen_capture.frames(300, 60, bodies="small"))
+    path = tmp_path / "mix.pcap"
+    write_pcap(str(path), frames)
+    settled: list[int] = []
+    loud = _scanned(str(path), in_c, False, monkeypatch, settled)
+    assert not settled
+    assert loud == _scanned(str(path), in_c, True, monkeypatch, settled)
+    assert sum(settled) > 40  # most of the 60 connections' verdicts
+    assert sum(isinstance(e, RequestSeen) for e in loud) == 300
+    lab = _lab_capture(tmp_path)
+    assert _scanned(lab, in_c, False, monkeypatch, []) == _scanned(lab, in_c, True, monkeypatch, [])

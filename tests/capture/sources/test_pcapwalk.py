@@ -95,21 +95,33 @@ def _walk(
     probe: bool = False,
     start: dict[bytes, bool | int] | None = None,
     segments: bool = False,
+    quiet: bool = False,
 ) -> Trace:
     """Everything a walk gives: each frame with the record count when it came,
-    whether the capture was cut, the final count, and the times noted in ``touched``."""
+    whether the capture was cut, the final count, and the times noted in ``touched``.
+    With ``quiet``, the verdicts the walk settles without a frame are read before each
+    frame (as a scan reads them) and noted as a ``("quiet", keys)`` entry."""
     with monkeypatch.context() as patch:
         if not in_c:
             patch.setattr(frames_module, "_pcapwalk", None)
         capture = open_capture()
         skip: dict[bytes, bool | int] | None = dict(start or {}) if table else None
         touched: dict[bytes, float] = {}
-        seen = []
+        seen: list[tuple[Any, ...]] = []
         settles = first_head_settles if probe else None
-        for frame in capture.frames(skip, touched if table else None, shard, settles, segments):
+        verdicts: list[bytes] | None = [] if quiet else None
+        frames = capture.frames(
+            skip, touched if table else None, shard, settles, segments, verdicts
+        )
+        for frame in frames:
+            if verdicts:
+                seen.append(("quiet", tuple(verdicts)))
+                verdicts.clear()
             seen.append((*frame, capture.records, type(frame).__name__))
             if skip is not None and (frame.linktype >= 0 or frame.linktype == SEGMENT):
                 _skip_policy(skip, frame.data, probe)
+        if verdicts:
+            seen.append(("quiet", tuple(verdicts)))
         return seen, capture.truncated, capture.records, touched
 
 
@@ -121,9 +133,10 @@ def _both(
     probe: bool = False,
     start: dict[bytes, bool | int] | None = None,
     segments: bool = False,
+    quiet: bool = False,
 ) -> Trace:
-    in_c = _walk(open_capture, True, table, shard, monkeypatch, probe, start, segments)
-    in_python = _walk(open_capture, False, table, shard, monkeypatch, probe, start, segments)
+    in_c = _walk(open_capture, True, table, shard, monkeypatch, probe, start, segments, quiet)
+    in_python = _walk(open_capture, False, table, shard, monkeypatch, probe, start, segments, quiet)
     assert in_c == in_python
     if segments:
         # Segment objects compare by value, and as the reference decoder reads the frame.
@@ -188,6 +201,50 @@ def test_every_classic_pcap_of_the_corpus_walks_the_same_when_probed(
     assert verdicts > 5  # the probe did settle some directions
 
 
+def test_every_classic_pcap_of_the_corpus_walks_the_same_when_verdicts_are_quiet(
+    pcaps_dir: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """With a list for verdicts, both walks settle the same probes without a frame (and
+    the same with one), and leave the same table behind."""
+    corpus = [data for _, data in _corpus(pcaps_dir) if data[:4] in PCAP_MAGICS]
+    quiet = 0
+    for data in corpus:
+        seen = _both(_from_bytes(tmp_path, data), monkeypatch, probe=True, quiet=True)[0]
+        quiet += sum(len(entry[1]) for entry in seen if entry[0] == "quiet")
+    assert quiet > 5  # some settled without a frame
+
+
+def test_a_probe_is_settled_quietly_only_where_the_other_direction_is_in_the_table(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The key goes to the list and its entry becomes True when the other direction
+    has an entry; without one, a VERDICT frame comes as without a list."""
+    ok = _tcp(40000, b"HTTP/1.1 200 OK\r\n\r\n")
+    other = _tcp(40001, b"HTTP/1.1 200 OK\r\n\r\n")
+    key, other_key = ok[26:38], other[26:38]
+    peer = key[4:8] + key[:4] + key[10:12] + key[8:10]
+    start: dict[bytes, bool | int] = {key: 7, peer: False, other_key: 7}
+    for in_c in (True, False):
+        with monkeypatch.context() as patch:
+            if not in_c:
+                patch.setattr(frames_module, "_pcapwalk", None)
+            capture = CaptureFile(str(_write(tmp_path, _pcap([(1, 0, ok), (1, 1, other)]))))
+            skip, verdicts = dict(start), []
+            kinds = [
+                f.linktype
+                for f in capture.frames(skip, {}, None, first_head_settles, False, verdicts)
+            ]
+        assert kinds == [TICK, VERDICT]
+        assert verdicts == [key]
+        assert skip == {key: True, peer: False, other_key: 7}
+
+
+def _write(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "quiet.pcap"
+    path.write_bytes(data)
+    return path
+
+
 _PIECES = [
     b"HTTP/1.1 ", b"http/1.0 ", b"HTTP/", b"HTTPS", b"200 OK", b"100 Continue", b"101 x",
     b"1", b"2", b" ", b"\r\n", b"\n", b"\r", b"Server: x", b"x-headerwatch-received: e30",
@@ -206,9 +263,15 @@ def test_the_c_probe_settles_exactly_where_the_python_one_does(pieces: list[byte
     start: dict[bytes, bool | int] = {frame[26:38]: 7}  # _tcp's sequence number
     with pytest.MonkeyPatch.context() as monkeypatch:
         seen = _both(_from_pipe(data, 1, monkeypatch), monkeypatch, probe=True, start=start)[0]
+        key = frame[26:38]
+        start[key[4:8] + key[:4] + key[10:12] + key[8:10]] = False  # the other direction
+        quiet = _both(
+            _from_pipe(data, 1, monkeypatch), monkeypatch, probe=True, start=start, quiet=True
+        )[0]
     kinds = [f[1] for f in seen if f[1] != TICK]
     settled = first_head_settles(payload)
     assert kinds[0] == (VERDICT if settled else 1)
+    assert (quiet[0][0] == "quiet" or quiet[1][0] == "quiet") == settled
 
 
 def test_a_probed_segment_is_looked_at_only_whole_and_in_place(
@@ -410,6 +473,9 @@ def _decoded_as_the_reference(plain: Trace, decoded: Trace) -> int:
     replaced = 0
     decoder = Decoder()
     for frame, seen in zip(plain[0], decoded[0], strict=True):
+        if frame[0] == "quiet":
+            assert seen == frame
+            continue
         ts, linktype, data = frame[:3]
         reference = ethernet_tcp4(ts, data) if linktype == 1 else None
         if reference is not None and not data.startswith(bytes(12)):
@@ -446,9 +512,17 @@ def test_damaged_captures_decode_as_the_reference(
     for n in range(60):
         data = _damage(rng.choice(corpus), rng)
         shard = Shard(n % 2, 2)
-        plain = _both(_from_bytes(tmp_path, data), monkeypatch, shard=shard, probe=n % 3 == 0)
+        probe, quiet = n % 3 == 0, n % 6 == 0
+        plain = _both(
+            _from_bytes(tmp_path, data), monkeypatch, shard=shard, probe=probe, quiet=quiet
+        )
         decoded = _both(
-            _from_bytes(tmp_path, data), monkeypatch, shard=shard, probe=n % 3 == 0, segments=True
+            _from_bytes(tmp_path, data),
+            monkeypatch,
+            shard=shard,
+            probe=probe,
+            segments=True,
+            quiet=quiet,
         )
         _decoded_as_the_reference(plain, decoded)
 
