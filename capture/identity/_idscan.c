@@ -45,6 +45,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static inline int
 is_digit(Py_UCS1 c)
@@ -224,7 +227,13 @@ static word *words = NULL;
 static Py_ssize_t first_at[257];
 static unsigned char bigrams[65536 / 8];
 static unsigned char singles[256];
+/* The same two tables for text as sent: every case of a word's first two bytes. */
+static unsigned char raw_bigrams[65536 / 8];
+static unsigned char raw_singles[256];
 static int empty_word;
+/* Set when a word holds '=', ';' or '&': then it could straddle a cut in the names
+ * (or never be found there), and may_matter cuts the names out as the reference does. */
+static int straddling_word;
 
 static int
 index_anchors(PyObject *anchors)
@@ -255,7 +264,10 @@ index_anchors(PyObject *anchors)
     memcpy(fill, first_at, sizeof(fill));
     memset(bigrams, 0, sizeof(bigrams));
     memset(singles, 0, sizeof(singles));
+    memset(raw_bigrams, 0, sizeof(raw_bigrams));
+    memset(raw_singles, 0, sizeof(raw_singles));
     empty_word = 0;
+    straddling_word = 0;
     for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *anchor = PyTuple_GET_ITEM(anchors, k);
         /* A word with a character past ASCII cannot be in ASCII names. */
@@ -267,12 +279,27 @@ index_anchors(PyObject *anchors)
             empty_word = 1;
             continue;
         }
+        if (memchr(p, '=', (size_t)n) || memchr(p, ';', (size_t)n) || memchr(p, '&', (size_t)n))
+            straddling_word = 1;
         sorted[fill[p[0]]++] = (word){p, n};
         if (n == 1) {
             singles[p[0]] = 1;
+            for (int c = 0; c < 256; c++)
+                if (lower((Py_UCS1)c) == p[0])
+                    raw_singles[c] = 1;
         } else {
             unsigned pair = (unsigned)p[0] << 8 | p[1];
             bigrams[pair >> 3] |= (unsigned char)(1u << (pair & 7));
+            for (int a = 0; a < 256; a++) {
+                if (lower((Py_UCS1)a) != p[0])
+                    continue;
+                for (int b = 0; b < 256; b++) {
+                    if (lower((Py_UCS1)b) != p[1])
+                        continue;
+                    unsigned raw = (unsigned)a << 8 | (unsigned)b;
+                    raw_bigrams[raw >> 3] |= (unsigned char)(1u << (raw & 7));
+                }
+            }
         }
     }
     PyMem_Free(words);
@@ -305,19 +332,159 @@ has_anchor(const Py_UCS1 *names, Py_ssize_t m)
     return 0;
 }
 
-static PyObject *
-may_matter(PyObject *self, PyObject *args)
+
+/* Does an anchor word start at s[i], read lower-cased (s[0..n))? The bigram bitmap
+ * first, then each word with that first byte. */
+static inline int
+anchor_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
 {
-    PyObject *text, *anchors;
-    int sep;
-    if (!PyArg_ParseTuple(args, "UCO!", &text, &sep, &PyTuple_Type, &anchors))
+    if (raw_singles[s[i]])
+        return 1;
+    if (i + 1 >= n)
+        return 0;
+    unsigned pair = (unsigned)s[i] << 8 | s[i + 1];
+    if (!(raw_bigrams[pair >> 3] & (1u << (pair & 7))))
+        return 0;
+    Py_UCS1 c = lower(s[i]);
+    for (Py_ssize_t k = first_at[c]; k < first_at[c + 1]; k++) {
+        Py_ssize_t len = words[k].n;
+        if (len > n - i)
+            continue;
+        const Py_UCS1 *w = words[k].p;
+        Py_ssize_t j = 0;
+        while (j < len && lower(s[i + j]) == w[j])
+            j++;
+        if (j == len)
+            return 1;
+    }
+    return 0;
+}
+
+/* One value test of values_matter at s[i], a byte that may start one ('@', '%', '+',
+ * ':' or '='). */
+static int
+value_test_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
+{
+    Py_UCS1 c = s[i];
+    switch (c) {
+    case '@':
+        return 1;
+    case '%':
+        for (Py_ssize_t k = i + 1; k <= i + 3 && k + 1 < n; k += 2) {
+            Py_UCS1 a = s[k], b = s[k + 1];
+            if ((a == '2' && (b == 'b' || b == 'B')) || (a == '4' && b == '0') ||
+                (a == '3' && is_digit(b)))
+                return 1;
+            if (a != '2' || b != '5')
+                break;
+        }
+        return i + 1 < n && s[i + 1] == '3' &&
+               (before(s, i, "tel", 3, 1) || before(s, i, "sip", 3, 1) ||
+                before(s, i, "sips", 4, 1));
+    case '+':
+        return i + 1 < n && is_digit(s[i + 1]);
+    case ':':
+        return before(s, i, "tel", 3, 1) || before(s, i, "sip", 3, 1) ||
+               before(s, i, "sips", 4, 1);
+    case '=':
+        return wrapped_at(s, n, i);
+    default:
+        return 0;
+    }
+}
+
+/* The first i' >= i with s[i'] one of '@', '%', '+', ':', '=' or sep; n if none.
+ * Sixteen bytes at a time where SSE2 is there: the long opaque values of ad and
+ * analytics traffic hold none of them. */
+static inline Py_ssize_t
+next_stop(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i, Py_UCS1 sep)
+{
+#if defined(__SSE2__)
+    const __m128i at = _mm_set1_epi8('@'), pct = _mm_set1_epi8('%'), plus = _mm_set1_epi8('+'),
+                  colon = _mm_set1_epi8(':'), eq = _mm_set1_epi8('='),
+                  cut = _mm_set1_epi8((char)sep);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i hit = _mm_or_si128(
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, at), _mm_cmpeq_epi8(v, pct)),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, plus), _mm_cmpeq_epi8(v, colon))),
+            _mm_or_si128(_mm_cmpeq_epi8(v, eq), _mm_cmpeq_epi8(v, cut)));
+        int mask = _mm_movemask_epi8(hit);
+        if (mask)
+            return i + __builtin_ctz((unsigned)mask);
+    }
+#endif
+    for (; i < n; i++) {
+        Py_UCS1 c = s[i];
+        if (c == '@' || c == '%' || c == '+' || c == ':' || c == '=' || c == sep)
+            return i;
+    }
+    return n;
+}
+
+/* _may_matter_py in one pass (the words hold no '=', ';' or '&'): the value tests at
+ * every byte that may start one, and the anchor words looked for at every byte of a
+ * name. A word found in the names the reference cuts out holds no '=' nor sep, so it
+ * lies in one name of the text, and one found in a name is found there: the two
+ * searches agree. */
+static int
+may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
+{
+    if (empty_word)
+        return 1;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        /* A name, up to its '='. */
+        for (; i < n; i++) {
+            Py_UCS1 c = s[i];
+            if (c == '=')
+                break;
+            if ((c == '@' || c == '%' || c == '+' || c == ':') && value_test_at(s, n, i))
+                return 1;
+            if (anchor_at(s, n, i))
+                return 1;
+        }
+        if (i >= n)
+            break;
+        /* Its value, up to the next sep: only the value tests. */
+        for (;;) {
+            if (s[i] == sep)
+                break;
+            if (value_test_at(s, n, i))
+                return 1;
+            i = next_stop(s, n, i + 1, sep);
+            if (i >= n)
+                return 0;
+        }
+    }
+    return 0;
+}
+
+/* may_matter(text, sep, anchors), called once or twice a request: its arguments are
+ * checked here rather than by PyArg_ParseTuple, which costs as much as the test on a
+ * short text. */
+static PyObject *
+may_matter(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "may_matter() takes 3 arguments");
         return NULL;
+    }
+    PyObject *text = args[0], *sep_text = args[1], *anchors = args[2];
+    if (!PyUnicode_Check(text) || !PyUnicode_Check(sep_text) ||
+        PyUnicode_GET_LENGTH(sep_text) != 1 || !PyTuple_Check(anchors)) {
+        PyErr_SetString(PyExc_TypeError, "may_matter(text: str, sep: one character, anchors: tuple)");
+        return NULL;
+    }
+    int sep = (int)PyUnicode_READ_CHAR(sep_text, 0);
     if (index_anchors(anchors) < 0)
         return NULL;
     if (!PyUnicode_IS_ASCII(text) || sep > 0x7f)
         Py_RETURN_NONE;
     const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (!straddling_word && sep != '=')
+        return PyBool_FromLong(may_matter_one_pass(s, n, (Py_UCS1)sep));
     if (values_matter(s, n))
         Py_RETURN_TRUE;
 
@@ -670,11 +837,14 @@ unquote_bytes(const unsigned char *s, Py_ssize_t n, unsigned char *out)
 static int has_needle_decoded(const unsigned char *s, Py_ssize_t n, int *error);
 
 static PyObject *
-needles(PyObject *self, PyObject *args)
+needles(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *tuple, *headers, *body, *uri;
-    if (!PyArg_ParseTuple(args, "O!OOO", &PyTuple_Type, &tuple, &headers, &body, &uri))
+    /* Once a request: checked here rather than by PyArg_ParseTuple (see may_matter). */
+    if (nargs != 4 || !PyTuple_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "needles(needles: tuple, headers, body, uri)");
         return NULL;
+    }
+    PyObject *tuple = args[0], *headers = args[1], *body = args[2], *uri = args[3];
     if (index_needles(tuple) < 0)
         return NULL;
     PyObject *fast = PySequence_Fast(headers, "headers must be a sequence of (name, value)");
@@ -794,7 +964,7 @@ needle_in(PyObject *self, PyObject *args)
 }
 
 static PyMethodDef methods[] = {
-    {"may_matter", may_matter, METH_VARARGS,
+    {"may_matter", (PyCFunction)(void (*)(void))may_matter, METH_FASTCALL,
      "may_matter(text, sep, anchors) -> bool | None: see IdentityDetector._may_matter_py."},
     {"anchored", anchored, METH_VARARGS,
      "anchored(name, anchors) -> bool | None: see detector._anchored_py."},
@@ -803,7 +973,7 @@ static PyMethodDef methods[] = {
      "canary._runs_py."},
     {"needle_in", needle_in, METH_VARARGS,
      "needle_in(needles, text) -> bool | None: see canary._needle_in_py."},
-    {"needles", needles, METH_VARARGS,
+    {"needles", (PyCFunction)(void (*)(void))needles, METH_FASTCALL,
      "needles(needles, headers, body, uri) -> bool | None: see canary._needles_py."},
     {NULL, NULL, 0, NULL},
 };

@@ -91,6 +91,36 @@ def test_may_matter_in_c_answers_as_python_on_any_text(text: str, sep: str) -> N
     _may_matter_both(text, sep)
 
 
+# Long runs of characters no value test turns on, as ad and analytics values are:
+# the one pass skips them sixteen bytes at a time, so every special character is
+# tried at every offset of a block and at its edges.
+_LONG_PIECES = st.sampled_from(
+    [
+        *("Zq8wXy0_Lr-PtVb9", "Zq8wXy0_Lr-PtVb", "Zq8w", "x", "GA1.2.645157245.1700000000"),
+        *';&=%+:@" ',
+        *("%2B", "%40", "%35", "tel", "SIP", "2b", "3434373730303930", "NDQ3NzAwOTAw"),
+        *("sub", "CALLER", "idfa", "imei", "gtm_a1b2c3d4e5", "_uetsid_484da98f1d", "é"),
+    ]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_LONG_PIECES, max_size=40).map("".join), st.sampled_from(";&"))
+def test_may_matter_in_c_answers_as_python_on_long_values(text: str, sep: str) -> None:
+    _may_matter_both(text, sep)
+
+
+@pytest.mark.parametrize("offset", range(40))
+@pytest.mark.parametrize("special", ["@", "%2B", "+4", "tel:", "=NDQ3NzAwOTAwMTIz&", "; msisdn="])
+def test_may_matter_in_c_finds_a_special_at_any_offset_of_a_long_value(
+    offset: int, special: str
+) -> None:
+    value = "Zq8wXy0_Lr-PtVb9" * 3
+    text = f"a=1; b={value[:offset]}{special}{value[offset:]}; c=2"
+    assert _may_matter_both(text, ";") is True
+    assert _may_matter_both(f"a=1; b={value[:offset]}x{value[offset:]}; c=2", ";") is False
+
+
 @pytest.mark.parametrize(
     ("text", "sep", "expected"),
     [
@@ -454,7 +484,9 @@ def test_the_detector_finds_the_same_canaries_as_the_whole_search(
             if where != "header" or matcher.could_match(text):
                 expected += [(where, name, hit.text) for hit in matcher.find(text)]
     found: list[Finding] = []
-    det._find_canaries(request, found)
+    first = matcher.could_be_in(request.headers, request.body, request.uri)
+    assert first is None or det._needles == matcher.needles
+    det._find_canaries(request, found, first)
     assert [(f.where, f.name, f.value) for f in found] == expected
 
 
@@ -477,8 +509,9 @@ def test_too_many_canaries_go_to_the_cut_of_runs() -> None:
     assert matcher.may_hold("nothing here")
     # The exact test decides then, as it did before the first test.
     det = IdentityDetector(IdentityConfig(msisdns=tuple(numbers)))
+    assert det._needles is None  # so detect() hands _find_canaries no first answer
     found: list[Finding] = []
-    det._find_canaries(make_request(add=[("X-A", "447700900003")]), found)
+    det._find_canaries(make_request(add=[("X-A", "447700900003")]), found, None)
     assert [f.normalized for f in found] == ["+447700900003"]
-    det._find_canaries(make_request(add=[("X-A", "nothing here")]), found)
+    det._find_canaries(make_request(add=[("X-A", "nothing here")]), found, None)
     assert len(found) == 1
