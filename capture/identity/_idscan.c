@@ -9,6 +9,9 @@
  *   or base64-wrapped digits, or when its names (values cut out, lower-cased, runs
  *   of 6+ hex digits made one '-') contain an anchor word.
  *
+ * triage(headers, kinds, anchors) is detector._triage_py: the headers detect() must
+ *   look at (not skipped by name, a Cookie header that may matter, a URL with a '?').
+ *
  * anchored(name, anchors) is detector._anchored_py: does the name, lower-cased,
  *   contain an anchor word?
  *
@@ -460,6 +463,44 @@ may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
     return 0;
 }
 
+/* The answer of may_matter for a str (the anchors indexed): 1 or 0; -1 where Python
+ * decides (text not ASCII, sep past ASCII); -2 on an error (no memory). */
+static int
+may_matter_text(PyObject *text, int sep)
+{
+    if (!PyUnicode_IS_ASCII(text) || sep > 0x7f)
+        return -1;
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (!straddling_word && sep != '=')
+        return may_matter_one_pass(s, n, (Py_UCS1)sep);
+    if (values_matter(s, n))
+        return 1;
+
+    /* The names: the text with "=[^sep]*" cut out, lower-cased. */
+    Py_UCS1 small[1024];
+    Py_UCS1 *names = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)n);
+    if (names == NULL) {
+        PyErr_NoMemory();
+        return -2;
+    }
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS1 c = s[i];
+        if (c == '=') {
+            while (i + 1 < n && s[i + 1] != (Py_UCS1)sep)
+                i++;
+            continue;
+        }
+        names[m++] = lower(c);
+    }
+
+    int found = has_anchor(names, m);
+    if (names != small)
+        PyMem_Free(names);
+    return found;
+}
+
 /* may_matter(text, sep, anchors), called once or twice a request: its arguments are
  * checked here rather than by PyArg_ParseTuple, which costs as much as the test on a
  * short text. */
@@ -476,38 +517,85 @@ may_matter(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "may_matter(text: str, sep: one character, anchors: tuple)");
         return NULL;
     }
-    int sep = (int)PyUnicode_READ_CHAR(sep_text, 0);
     if (index_anchors(anchors) < 0)
         return NULL;
-    if (!PyUnicode_IS_ASCII(text) || sep > 0x7f)
+    int answer = may_matter_text(text, (int)PyUnicode_READ_CHAR(sep_text, 0));
+    if (answer == -2)
+        return NULL;
+    if (answer < 0)
         Py_RETURN_NONE;
-    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    if (!straddling_word && sep != '=')
-        return PyBool_FromLong(may_matter_one_pass(s, n, (Py_UCS1)sep));
-    if (values_matter(s, n))
-        Py_RETURN_TRUE;
+    return PyBool_FromLong(answer);
+}
 
-    /* The names: the text with "=[^sep]*" cut out, lower-cased. */
-    Py_UCS1 small[1024];
-    Py_UCS1 *names = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)n);
-    if (names == NULL)
-        return PyErr_NoMemory();
-    Py_ssize_t m = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS1 c = s[i];
-        if (c == '=') {
-            while (i + 1 < n && s[i + 1] != (Py_UCS1)sep)
-                i++;
-            continue;
-        }
-        names[m++] = lower(c);
+/* What IdentityDetector does with a header name (detector._SKIP, _COOKIE, _URL): the
+ * kinds triage drops headers of. */
+#define KIND_SKIP 0
+#define KIND_COOKIE 1
+#define KIND_URL 4
+
+/* triage(headers, kinds, anchors) is detector._triage_py: the (name, value) pairs of
+ * headers that IdentityDetector.detect must look at, in order. kinds maps a name as
+ * sent to what is done with it; a pair is dropped when its name is skipped, when it
+ * is a Cookie header no pair of which may matter (may_matter, ';'), or when it is a
+ * URL-valued header without a '?'. A name not in kinds, and a Cookie header that is
+ * not ASCII, are kept: Python decides. One call a request, in place of a loop in
+ * Python over half a dozen headers that are nearly all dropped. */
+static PyObject *
+triage(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyDict_Check(args[1]) || !PyTuple_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "triage(headers, kinds: dict, anchors: tuple)");
+        return NULL;
     }
-
-    int found = has_anchor(names, m);
-    if (names != small)
-        PyMem_Free(names);
-    return PyBool_FromLong(found);
+    PyObject *kinds = args[1];
+    if (index_anchors(args[2]) < 0)
+        return NULL;
+    PyObject *fast = PySequence_Fast(args[0], "headers must be a sequence of (name, value)");
+    if (fast == NULL)
+        return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL)
+        goto fail;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *pair = items[k];
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0)) ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
+            PyErr_SetString(PyExc_TypeError, "headers must be (name, value) pairs of str");
+            goto fail;
+        }
+        PyObject *value = PyTuple_GET_ITEM(pair, 1);
+        PyObject *kind = PyDict_GetItemWithError(kinds, PyTuple_GET_ITEM(pair, 0));
+        if (kind == NULL && PyErr_Occurred())
+            goto fail;
+        if (kind != NULL && PyLong_CheckExact(kind)) {
+            long code = PyLong_AsLong(kind);
+            if (code == -1 && PyErr_Occurred())
+                goto fail;
+            if (code == KIND_SKIP)
+                continue;
+            if (code == KIND_COOKIE) {
+                int answer = may_matter_text(value, ';');
+                if (answer == -2)
+                    goto fail;
+                if (answer == 0)
+                    continue;
+            }
+            if (code == KIND_URL &&
+                PyUnicode_FindChar(value, '?', 0, PyUnicode_GET_LENGTH(value), 1) == -1)
+                continue;
+        }
+        if (PyList_Append(kept, pair) < 0)
+            goto fail;
+    }
+    Py_DECREF(fast);
+    return kept;
+fail:
+    Py_DECREF(fast);
+    Py_XDECREF(kept);
+    return NULL;
 }
 
 /* The gate of canary.run_gate: can a run of this length and first byte be a key? */
@@ -966,6 +1054,8 @@ needle_in(PyObject *self, PyObject *args)
 static PyMethodDef methods[] = {
     {"may_matter", (PyCFunction)(void (*)(void))may_matter, METH_FASTCALL,
      "may_matter(text, sep, anchors) -> bool | None: see IdentityDetector._may_matter_py."},
+    {"triage", (PyCFunction)(void (*)(void))triage, METH_FASTCALL,
+     "triage(headers, kinds, anchors) -> list[tuple[str, str]]: see detector._triage_py."},
     {"anchored", anchored, METH_VARARGS,
      "anchored(name, anchors) -> bool | None: see detector._anchored_py."},
     {"runs", runs, METH_VARARGS,
@@ -986,5 +1076,14 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__idscan(void)
 {
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddIntConstant(m, "SKIP", KIND_SKIP) < 0 ||
+        PyModule_AddIntConstant(m, "COOKIE", KIND_COOKIE) < 0 ||
+        PyModule_AddIntConstant(m, "URL", KIND_URL) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -28,7 +28,7 @@ from __future__ import annotations
 import locale
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -223,6 +223,9 @@ class IdentityDetector:
         self._header_rule: Callable[[str], _NameRule] = lru_cache(_NAME_CACHE_LIMIT)(
             self._classify_header
         )
+        self._header_kinds: dict[str, int] = {}
+        """The action of each name in :attr:`_header_rules`, for ``_idscan.triage``
+        (:func:`_triage_py`), which drops the headers that need no look."""
         self._header_rules: dict[str, _NameRule] = {}
         """The rule of each header name as sent: one dict lookup per header, where the
         LRU costs a call (a request sends half a dozen headers, most of them benign).
@@ -284,12 +287,19 @@ class IdentityDetector:
         out: list[Finding] = []
         rules = self._header_rules
         anchors = self._anchors
-        for name, value in request.headers:
+        headers: Sequence[tuple[str, str]] = request.headers
+        if _idscan is not None:
+            # Nearly every header is dropped here (benign names, a Cookie header
+            # with nothing that may matter, a Referer without a query): what is
+            # left is looked at as before, its tests made again.
+            headers = _idscan.triage(headers, self._header_kinds, anchors)
+        for name, value in headers:
             rule = rules.get(name)
             if rule is None:
                 rule = self._header_rule(name)
                 if len(rules) < _NAME_CACHE_LIMIT:
                     rules[name] = rule
+                    self._header_kinds[name] = rule.action
             action = rule.action
             if action == _SKIP:
                 continue
@@ -653,6 +663,31 @@ class IdentityDetector:
                         hit.description,
                     )
                 )
+
+
+def _triage_py(
+    headers: Iterable[tuple[str, str]],
+    kinds: dict[str, int],
+    may_matter: Callable[[str, str], bool],
+) -> list[tuple[str, str]]:
+    """The headers :meth:`IdentityDetector.detect` must look at, in order (the
+    reference of ``_idscan.triage``, which answers the same where every Cookie header
+    is ASCII, and keeps one that is not). ``kinds`` maps a name as sent to its rule's
+    action: a header is dropped when its name is skipped, when it is a Cookie header
+    no pair of which may matter, or a URL-valued one without a query; a name not in
+    ``kinds`` is kept (detect classifies it)."""
+    kept = []
+    for pair in headers:
+        name, value = pair
+        kind = kinds.get(name)
+        if kind == _SKIP:
+            continue
+        if kind == _COOKIE and not may_matter(value, ";"):
+            continue
+        if kind == _URL and "?" not in value:
+            continue
+        kept.append(pair)
+    return kept
 
 
 def _cookie_pairs(header: str) -> Iterator[tuple[str, str]]:

@@ -515,3 +515,80 @@ def test_too_many_canaries_go_to_the_cut_of_runs() -> None:
     assert [f.normalized for f in found] == ["+447700900003"]
     det._find_canaries(make_request(add=[("X-A", "nothing here")]), found, None)
     assert len(found) == 1
+
+
+def test_triage_in_c_knows_the_detectors_actions() -> None:
+    assert (detector._idscan.SKIP, detector._idscan.COOKIE, detector._idscan.URL) == (
+        detector._SKIP,
+        detector._COOKIE,
+        detector._URL,
+    )
+
+
+_HEADER_NAMES = st.sampled_from(["Host", "Cookie", "cookie", "Referer", "X-Msisdn", "X-Other"])
+_HEADER_VALUES = st.one_of(
+    st.lists(_PIECES, max_size=30).map("".join),
+    st.lists(_LONG_PIECES, max_size=12).map("".join),
+    st.sampled_from(["http://a.example/", "http://a.example/?msisdn=447700900123", "?"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.tuples(_HEADER_NAMES, _HEADER_VALUES), max_size=8),
+    st.dictionaries(_HEADER_NAMES, st.sampled_from(range(5)), max_size=6),
+)
+def test_triage_in_c_keeps_what_python_keeps(
+    headers: list[tuple[str, str]], kinds: dict[str, int]
+) -> None:
+    det = _detector()
+    in_c = detector._idscan.triage(headers, kinds, det._anchors)
+    in_python = detector._triage_py(headers, kinds, det._may_matter_py)
+    if all(value.isascii() for name, value in headers if kinds.get(name) == detector._COOKIE):
+        assert in_c == in_python
+    else:
+        # A Cookie header that is not ASCII is kept for Python to decide.
+        assert [pair for pair in in_c if pair in in_python] == in_python
+        assert all(pair in in_python or not pair[1].isascii() for pair in in_c)
+
+
+def test_triage_in_c_turns_down_damaged_headers() -> None:
+    anchors = _detector()._anchors
+    for damaged in ([("Host",)], [("Host", b"x")], [(1, "x")], ["Host: x"], 5):
+        with pytest.raises(TypeError):
+            detector._idscan.triage(damaged, {}, anchors)
+    with pytest.raises(TypeError):
+        detector._idscan.triage([], [], anchors)
+
+
+def test_triage_keeps_a_name_it_has_no_kind_for() -> None:
+    headers = [("Host", "a"), ("X-New", "b"), ("Cookie", "a=1"), ("Cookie", "msisdn=4")]
+    kinds = {"Host": detector._SKIP, "Cookie": detector._COOKIE}
+    kept = detector._idscan.triage(headers, kinds, _detector()._anchors)
+    assert kept == [("X-New", "b"), ("Cookie", "msisdn=4")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Cookie", "Referer", "X-Msisdn", "X-Other", "Host", "x-up-subno"]),
+            _HEADER_VALUES,
+        ),
+        max_size=6,
+    ),
+    st.sampled_from([IdentityConfig(region="GB"), CANARIES]),
+)
+def test_the_triaged_detector_finds_what_the_python_one_finds(
+    headers: list[tuple[str, str]], config: IdentityConfig
+) -> None:
+    # Twice over each request: the second time every name has a kind, so triage drops
+    # what it can (the first time it keeps names it has not seen).
+    request = make_request(add=headers)
+    fast = IdentityDetector(config)
+    found = [fast.detect(request), fast.detect(request)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(detector, "_idscan", None)
+        patch.setattr(canary, "_idscan", None)
+        slow = IdentityDetector(config).detect(request)
+    assert found == [slow, slow]
