@@ -859,7 +859,32 @@ index_needles(PyObject *tuple)
     return 0;
 }
 
-/* Does a needle occur in s[0..n)? */
+/* Does a needle whose window at its offset is w start where s[i..i+A) is that window?
+ * (The bit of w's hash was set.) Out of line: it is rarely reached, and the scan's
+ * loop keeps its values in registers. */
+static int
+confirm_window(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, uint32_t w)
+{
+    /* The first anchor with this window, by bisection. */
+    Py_ssize_t lo = 0, hi = anchor_count;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (anchor_list[mid].window < w)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (Py_ssize_t k = lo; k < anchor_count && anchor_list[k].window == w; k++) {
+        const anchor *e = &anchor_list[k];
+        Py_ssize_t start = i - e->offset;
+        if (start >= 0 && e->n <= n - start && memcmp(s + start, e->p, (size_t)e->n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Does a needle occur in s[0..n)? Every byte of every request passes here when
+ * canaries are set: windows of 4 bytes (the common case) have a loop of their own. */
 static int
 has_needle(const unsigned char *s, Py_ssize_t n)
 {
@@ -867,26 +892,23 @@ has_needle(const unsigned char *s, Py_ssize_t n)
         return 1;
     if (anchor_count == 0)
         return 0;
-    for (Py_ssize_t i = 0; i + window_len <= n; i += stride) {
-        uint32_t w = window_at(s + i);
-        unsigned h = window_hash(w);
-        if (!(window_bits[h >> 3] & (1u << (h & 7))))
-            continue;
-        /* The first anchor with this window, by bisection. */
-        Py_ssize_t lo = 0, hi = anchor_count;
-        while (lo < hi) {
-            Py_ssize_t mid = lo + (hi - lo) / 2;
-            if (anchor_list[mid].window < w)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        for (Py_ssize_t k = lo; k < anchor_count && anchor_list[k].window == w; k++) {
-            const anchor *e = &anchor_list[k];
-            Py_ssize_t start = i - e->offset;
-            if (start >= 0 && e->n <= n - start && memcmp(s + start, e->p, (size_t)e->n) == 0)
+    const Py_ssize_t step = stride;
+    const unsigned char *bits = window_bits;
+    if (window_len == 4) {
+        for (Py_ssize_t i = 0; i + 4 <= n; i += step) {
+            uint32_t w;
+            memcpy(&w, s + i, 4);
+            unsigned h = window_hash(w);
+            if ((bits[h >> 3] & (1u << (h & 7))) && confirm_window(s, n, i, w))
                 return 1;
         }
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i + window_len <= n; i += step) {
+        uint32_t w = window_at(s + i);
+        unsigned h = window_hash(w);
+        if ((bits[h >> 3] & (1u << (h & 7))) && confirm_window(s, n, i, w))
+            return 1;
     }
     return 0;
 }
