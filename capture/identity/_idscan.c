@@ -566,10 +566,15 @@ triage(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_TypeError, "headers must be (name, value) pairs of str");
             goto fail;
         }
-        PyObject *value = PyTuple_GET_ITEM(pair, 1);
-        PyObject *kind = PyDict_GetItemWithError(kinds, PyTuple_GET_ITEM(pair, 0));
-        if (kind == NULL && PyErr_Occurred())
-            goto fail;
+        PyObject *name = PyTuple_GET_ITEM(pair, 0), *value = PyTuple_GET_ITEM(pair, 1);
+        /* Only an exact str is looked up: a subclass's __eq__ could run Python code
+         * that changes the headers under this loop. Kept, for Python to decide. */
+        PyObject *kind = NULL;
+        if (PyUnicode_CheckExact(name)) {
+            kind = PyDict_GetItemWithError(kinds, name);
+            if (kind == NULL && PyErr_Occurred())
+                goto fail;
+        }
         if (kind != NULL && PyLong_CheckExact(kind)) {
             long code = PyLong_AsLong(kind);
             if (code == -1 && PyErr_Occurred())

@@ -592,3 +592,11 @@ def test_the_triaged_detector_finds_what_the_python_one_finds(
         patch.setattr(canary, "_idscan", None)
         slow = IdentityDetector(config).detect(request)
     assert found == [slow, slow]
+
+
+def test_triage_keeps_a_name_that_is_not_an_exact_str() -> None:
+    class Name(str):
+        pass
+
+    kept = detector._idscan.triage([(Name("Host"), "x"), ("Host", "y")], {"Host": 0}, ("a",))
+    assert kept == [(Name("Host"), "x")]
