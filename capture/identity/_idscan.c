@@ -9,6 +9,9 @@
  *   or base64-wrapped digits, or when its names (values cut out, lower-cased, runs
  *   of 6+ hex digits made one '-') contain an anchor word.
  *
+ * triage(headers, kinds, anchors) is detector._triage_py: the headers detect() must
+ *   look at (not skipped by name, a Cookie header that may matter, a URL with a '?').
+ *
  * anchored(name, anchors) is detector._anchored_py: does the name, lower-cased,
  *   contain an anchor word?
  *
@@ -45,6 +48,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static inline int
 is_digit(Py_UCS1 c)
@@ -224,7 +230,13 @@ static word *words = NULL;
 static Py_ssize_t first_at[257];
 static unsigned char bigrams[65536 / 8];
 static unsigned char singles[256];
+/* The same two tables for text as sent: every case of a word's first two bytes. */
+static unsigned char raw_bigrams[65536 / 8];
+static unsigned char raw_singles[256];
 static int empty_word;
+/* Set when a word holds '=', ';' or '&': then it could straddle a cut in the names
+ * (or never be found there), and may_matter cuts the names out as the reference does. */
+static int straddling_word;
 
 static int
 index_anchors(PyObject *anchors)
@@ -255,7 +267,10 @@ index_anchors(PyObject *anchors)
     memcpy(fill, first_at, sizeof(fill));
     memset(bigrams, 0, sizeof(bigrams));
     memset(singles, 0, sizeof(singles));
+    memset(raw_bigrams, 0, sizeof(raw_bigrams));
+    memset(raw_singles, 0, sizeof(raw_singles));
     empty_word = 0;
+    straddling_word = 0;
     for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *anchor = PyTuple_GET_ITEM(anchors, k);
         /* A word with a character past ASCII cannot be in ASCII names. */
@@ -267,12 +282,27 @@ index_anchors(PyObject *anchors)
             empty_word = 1;
             continue;
         }
+        if (memchr(p, '=', (size_t)n) || memchr(p, ';', (size_t)n) || memchr(p, '&', (size_t)n))
+            straddling_word = 1;
         sorted[fill[p[0]]++] = (word){p, n};
         if (n == 1) {
             singles[p[0]] = 1;
+            for (int c = 0; c < 256; c++)
+                if (lower((Py_UCS1)c) == p[0])
+                    raw_singles[c] = 1;
         } else {
             unsigned pair = (unsigned)p[0] << 8 | p[1];
             bigrams[pair >> 3] |= (unsigned char)(1u << (pair & 7));
+            for (int a = 0; a < 256; a++) {
+                if (lower((Py_UCS1)a) != p[0])
+                    continue;
+                for (int b = 0; b < 256; b++) {
+                    if (lower((Py_UCS1)b) != p[1])
+                        continue;
+                    unsigned raw = (unsigned)a << 8 | (unsigned)b;
+                    raw_bigrams[raw >> 3] |= (unsigned char)(1u << (raw & 7));
+                }
+            }
         }
     }
     PyMem_Free(words);
@@ -305,27 +335,155 @@ has_anchor(const Py_UCS1 *names, Py_ssize_t m)
     return 0;
 }
 
-static PyObject *
-may_matter(PyObject *self, PyObject *args)
+
+/* Does an anchor word start at s[i], read lower-cased (s[0..n))? The bigram bitmap
+ * first, then each word with that first byte. */
+static inline int
+anchor_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
 {
-    PyObject *text, *anchors;
-    int sep;
-    if (!PyArg_ParseTuple(args, "UCO!", &text, &sep, &PyTuple_Type, &anchors))
-        return NULL;
-    if (index_anchors(anchors) < 0)
-        return NULL;
+    if (raw_singles[s[i]])
+        return 1;
+    if (i + 1 >= n)
+        return 0;
+    unsigned pair = (unsigned)s[i] << 8 | s[i + 1];
+    if (!(raw_bigrams[pair >> 3] & (1u << (pair & 7))))
+        return 0;
+    Py_UCS1 c = lower(s[i]);
+    for (Py_ssize_t k = first_at[c]; k < first_at[c + 1]; k++) {
+        Py_ssize_t len = words[k].n;
+        if (len > n - i)
+            continue;
+        const Py_UCS1 *w = words[k].p;
+        Py_ssize_t j = 0;
+        while (j < len && lower(s[i + j]) == w[j])
+            j++;
+        if (j == len)
+            return 1;
+    }
+    return 0;
+}
+
+/* One value test of values_matter at s[i], a byte that may start one ('@', '%', '+',
+ * ':' or '='). */
+static int
+value_test_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
+{
+    Py_UCS1 c = s[i];
+    switch (c) {
+    case '@':
+        return 1;
+    case '%':
+        for (Py_ssize_t k = i + 1; k <= i + 3 && k + 1 < n; k += 2) {
+            Py_UCS1 a = s[k], b = s[k + 1];
+            if ((a == '2' && (b == 'b' || b == 'B')) || (a == '4' && b == '0') ||
+                (a == '3' && is_digit(b)))
+                return 1;
+            if (a != '2' || b != '5')
+                break;
+        }
+        return i + 1 < n && s[i + 1] == '3' &&
+               (before(s, i, "tel", 3, 1) || before(s, i, "sip", 3, 1) ||
+                before(s, i, "sips", 4, 1));
+    case '+':
+        return i + 1 < n && is_digit(s[i + 1]);
+    case ':':
+        return before(s, i, "tel", 3, 1) || before(s, i, "sip", 3, 1) ||
+               before(s, i, "sips", 4, 1);
+    case '=':
+        return wrapped_at(s, n, i);
+    default:
+        return 0;
+    }
+}
+
+/* The first i' >= i with s[i'] one of '@', '%', '+', ':', '=' or sep; n if none.
+ * Sixteen bytes at a time where SSE2 is there: the long opaque values of ad and
+ * analytics traffic hold none of them. */
+static inline Py_ssize_t
+next_stop(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i, Py_UCS1 sep)
+{
+#if defined(__SSE2__)
+    const __m128i at = _mm_set1_epi8('@'), pct = _mm_set1_epi8('%'), plus = _mm_set1_epi8('+'),
+                  colon = _mm_set1_epi8(':'), eq = _mm_set1_epi8('='),
+                  cut = _mm_set1_epi8((char)sep);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i hit = _mm_or_si128(
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, at), _mm_cmpeq_epi8(v, pct)),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, plus), _mm_cmpeq_epi8(v, colon))),
+            _mm_or_si128(_mm_cmpeq_epi8(v, eq), _mm_cmpeq_epi8(v, cut)));
+        int mask = _mm_movemask_epi8(hit);
+        if (mask)
+            return i + __builtin_ctz((unsigned)mask);
+    }
+#endif
+    for (; i < n; i++) {
+        Py_UCS1 c = s[i];
+        if (c == '@' || c == '%' || c == '+' || c == ':' || c == '=' || c == sep)
+            return i;
+    }
+    return n;
+}
+
+/* _may_matter_py in one pass (the words hold no '=', ';' or '&'): the value tests at
+ * every byte that may start one, and the anchor words looked for at every byte of a
+ * name. A word found in the names the reference cuts out holds no '=' nor sep, so it
+ * lies in one name of the text, and one found in a name is found there: the two
+ * searches agree. */
+static int
+may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
+{
+    if (empty_word)
+        return 1;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        /* A name, up to its '='. */
+        for (; i < n; i++) {
+            Py_UCS1 c = s[i];
+            if (c == '=')
+                break;
+            if ((c == '@' || c == '%' || c == '+' || c == ':') && value_test_at(s, n, i))
+                return 1;
+            if (anchor_at(s, n, i))
+                return 1;
+        }
+        if (i >= n)
+            break;
+        /* Its value, up to the next sep: only the value tests. */
+        for (;;) {
+            if (s[i] == sep)
+                break;
+            if (value_test_at(s, n, i))
+                return 1;
+            i = next_stop(s, n, i + 1, sep);
+            if (i >= n)
+                return 0;
+        }
+    }
+    return 0;
+}
+
+/* The answer of may_matter for a str (the anchors indexed): 1 or 0; -1 where Python
+ * decides (text not ASCII, sep past ASCII); -2 on an error (no memory). */
+static int
+may_matter_text(PyObject *text, int sep)
+{
     if (!PyUnicode_IS_ASCII(text) || sep > 0x7f)
-        Py_RETURN_NONE;
+        return -1;
     const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (!straddling_word && sep != '=')
+        return may_matter_one_pass(s, n, (Py_UCS1)sep);
     if (values_matter(s, n))
-        Py_RETURN_TRUE;
+        return 1;
 
     /* The names: the text with "=[^sep]*" cut out, lower-cased. */
     Py_UCS1 small[1024];
     Py_UCS1 *names = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)n);
-    if (names == NULL)
-        return PyErr_NoMemory();
+    if (names == NULL) {
+        PyErr_NoMemory();
+        return -2;
+    }
     Py_ssize_t m = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS1 c = s[i];
@@ -340,7 +498,109 @@ may_matter(PyObject *self, PyObject *args)
     int found = has_anchor(names, m);
     if (names != small)
         PyMem_Free(names);
-    return PyBool_FromLong(found);
+    return found;
+}
+
+/* may_matter(text, sep, anchors), called once or twice a request: its arguments are
+ * checked here rather than by PyArg_ParseTuple, which costs as much as the test on a
+ * short text. */
+static PyObject *
+may_matter(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "may_matter() takes 3 arguments");
+        return NULL;
+    }
+    PyObject *text = args[0], *sep_text = args[1], *anchors = args[2];
+    if (!PyUnicode_Check(text) || !PyUnicode_Check(sep_text) ||
+        PyUnicode_GET_LENGTH(sep_text) != 1 || !PyTuple_Check(anchors)) {
+        PyErr_SetString(PyExc_TypeError, "may_matter(text: str, sep: one character, anchors: tuple)");
+        return NULL;
+    }
+    if (index_anchors(anchors) < 0)
+        return NULL;
+    int answer = may_matter_text(text, (int)PyUnicode_READ_CHAR(sep_text, 0));
+    if (answer == -2)
+        return NULL;
+    if (answer < 0)
+        Py_RETURN_NONE;
+    return PyBool_FromLong(answer);
+}
+
+/* What IdentityDetector does with a header name (detector._SKIP, _COOKIE, _URL): the
+ * kinds triage drops headers of. */
+#define KIND_SKIP 0
+#define KIND_COOKIE 1
+#define KIND_URL 4
+
+/* triage(headers, kinds, anchors) is detector._triage_py: the (name, value) pairs of
+ * headers that IdentityDetector.detect must look at, in order. kinds maps a name as
+ * sent to what is done with it; a pair is dropped when its name is skipped, when it
+ * is a Cookie header no pair of which may matter (may_matter, ';'), or when it is a
+ * URL-valued header without a '?'. A name not in kinds, and a Cookie header that is
+ * not ASCII, are kept: Python decides. One call a request, in place of a loop in
+ * Python over half a dozen headers that are nearly all dropped. */
+static PyObject *
+triage(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyDict_Check(args[1]) || !PyTuple_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "triage(headers, kinds: dict, anchors: tuple)");
+        return NULL;
+    }
+    PyObject *kinds = args[1];
+    if (index_anchors(args[2]) < 0)
+        return NULL;
+    PyObject *fast = PySequence_Fast(args[0], "headers must be a sequence of (name, value)");
+    if (fast == NULL)
+        return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL)
+        goto fail;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *pair = items[k];
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0)) ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
+            PyErr_SetString(PyExc_TypeError, "headers must be (name, value) pairs of str");
+            goto fail;
+        }
+        PyObject *name = PyTuple_GET_ITEM(pair, 0), *value = PyTuple_GET_ITEM(pair, 1);
+        /* Only an exact str is looked up: a subclass's __eq__ could run Python code
+         * that changes the headers under this loop. Kept, for Python to decide. */
+        PyObject *kind = NULL;
+        if (PyUnicode_CheckExact(name)) {
+            kind = PyDict_GetItemWithError(kinds, name);
+            if (kind == NULL && PyErr_Occurred())
+                goto fail;
+        }
+        if (kind != NULL && PyLong_CheckExact(kind)) {
+            long code = PyLong_AsLong(kind);
+            if (code == -1 && PyErr_Occurred())
+                goto fail;
+            if (code == KIND_SKIP)
+                continue;
+            if (code == KIND_COOKIE) {
+                int answer = may_matter_text(value, ';');
+                if (answer == -2)
+                    goto fail;
+                if (answer == 0)
+                    continue;
+            }
+            if (code == KIND_URL &&
+                PyUnicode_FindChar(value, '?', 0, PyUnicode_GET_LENGTH(value), 1) == -1)
+                continue;
+        }
+        if (PyList_Append(kept, pair) < 0)
+            goto fail;
+    }
+    Py_DECREF(fast);
+    return kept;
+fail:
+    Py_DECREF(fast);
+    Py_XDECREF(kept);
+    return NULL;
 }
 
 /* The gate of canary.run_gate: can a run of this length and first byte be a key? */
@@ -604,7 +864,32 @@ index_needles(PyObject *tuple)
     return 0;
 }
 
-/* Does a needle occur in s[0..n)? */
+/* Does a needle whose window at its offset is w start where s[i..i+A) is that window?
+ * (The bit of w's hash was set.) Out of line: it is rarely reached, and the scan's
+ * loop keeps its values in registers. */
+static int
+confirm_window(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, uint32_t w)
+{
+    /* The first anchor with this window, by bisection. */
+    Py_ssize_t lo = 0, hi = anchor_count;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (anchor_list[mid].window < w)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (Py_ssize_t k = lo; k < anchor_count && anchor_list[k].window == w; k++) {
+        const anchor *e = &anchor_list[k];
+        Py_ssize_t start = i - e->offset;
+        if (start >= 0 && e->n <= n - start && memcmp(s + start, e->p, (size_t)e->n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Does a needle occur in s[0..n)? Every byte of every request passes here when
+ * canaries are set: windows of 4 bytes (the common case) have a loop of their own. */
 static int
 has_needle(const unsigned char *s, Py_ssize_t n)
 {
@@ -612,26 +897,23 @@ has_needle(const unsigned char *s, Py_ssize_t n)
         return 1;
     if (anchor_count == 0)
         return 0;
-    for (Py_ssize_t i = 0; i + window_len <= n; i += stride) {
-        uint32_t w = window_at(s + i);
-        unsigned h = window_hash(w);
-        if (!(window_bits[h >> 3] & (1u << (h & 7))))
-            continue;
-        /* The first anchor with this window, by bisection. */
-        Py_ssize_t lo = 0, hi = anchor_count;
-        while (lo < hi) {
-            Py_ssize_t mid = lo + (hi - lo) / 2;
-            if (anchor_list[mid].window < w)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        for (Py_ssize_t k = lo; k < anchor_count && anchor_list[k].window == w; k++) {
-            const anchor *e = &anchor_list[k];
-            Py_ssize_t start = i - e->offset;
-            if (start >= 0 && e->n <= n - start && memcmp(s + start, e->p, (size_t)e->n) == 0)
+    const Py_ssize_t step = stride;
+    const unsigned char *bits = window_bits;
+    if (window_len == 4) {
+        for (Py_ssize_t i = 0; i + 4 <= n; i += step) {
+            uint32_t w;
+            memcpy(&w, s + i, 4);
+            unsigned h = window_hash(w);
+            if ((bits[h >> 3] & (1u << (h & 7))) && confirm_window(s, n, i, w))
                 return 1;
         }
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i + window_len <= n; i += step) {
+        uint32_t w = window_at(s + i);
+        unsigned h = window_hash(w);
+        if ((bits[h >> 3] & (1u << (h & 7))) && confirm_window(s, n, i, w))
+            return 1;
     }
     return 0;
 }
@@ -670,11 +952,14 @@ unquote_bytes(const unsigned char *s, Py_ssize_t n, unsigned char *out)
 static int has_needle_decoded(const unsigned char *s, Py_ssize_t n, int *error);
 
 static PyObject *
-needles(PyObject *self, PyObject *args)
+needles(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *tuple, *headers, *body, *uri;
-    if (!PyArg_ParseTuple(args, "O!OOO", &PyTuple_Type, &tuple, &headers, &body, &uri))
+    /* Once a request: checked here rather than by PyArg_ParseTuple (see may_matter). */
+    if (nargs != 4 || !PyTuple_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "needles(needles: tuple, headers, body, uri)");
         return NULL;
+    }
+    PyObject *tuple = args[0], *headers = args[1], *body = args[2], *uri = args[3];
     if (index_needles(tuple) < 0)
         return NULL;
     PyObject *fast = PySequence_Fast(headers, "headers must be a sequence of (name, value)");
@@ -794,8 +1079,10 @@ needle_in(PyObject *self, PyObject *args)
 }
 
 static PyMethodDef methods[] = {
-    {"may_matter", may_matter, METH_VARARGS,
+    {"may_matter", (PyCFunction)(void (*)(void))may_matter, METH_FASTCALL,
      "may_matter(text, sep, anchors) -> bool | None: see IdentityDetector._may_matter_py."},
+    {"triage", (PyCFunction)(void (*)(void))triage, METH_FASTCALL,
+     "triage(headers, kinds, anchors) -> list[tuple[str, str]]: see detector._triage_py."},
     {"anchored", anchored, METH_VARARGS,
      "anchored(name, anchors) -> bool | None: see detector._anchored_py."},
     {"runs", runs, METH_VARARGS,
@@ -803,7 +1090,7 @@ static PyMethodDef methods[] = {
      "canary._runs_py."},
     {"needle_in", needle_in, METH_VARARGS,
      "needle_in(needles, text) -> bool | None: see canary._needle_in_py."},
-    {"needles", needles, METH_VARARGS,
+    {"needles", (PyCFunction)(void (*)(void))needles, METH_FASTCALL,
      "needles(needles, headers, body, uri) -> bool | None: see canary._needles_py."},
     {NULL, NULL, 0, NULL},
 };
@@ -816,5 +1103,14 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__idscan(void)
 {
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddIntConstant(m, "SKIP", KIND_SKIP) < 0 ||
+        PyModule_AddIntConstant(m, "COOKIE", KIND_COOKIE) < 0 ||
+        PyModule_AddIntConstant(m, "URL", KIND_URL) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

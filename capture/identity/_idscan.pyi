@@ -17,6 +17,15 @@ def runs(
     ``text[decode_from:]`` percent-decoded; None for any other text, or for an
     escape of a byte past 0x7f."""
 
+SKIP: int
+COOKIE: int
+URL: int
+
+def triage(
+    headers: Sequence[tuple[str, str]], kinds: dict[str, int], anchors: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """detector._triage_py (a Cookie header that is not ASCII is kept)."""
+
 def anchored(name: str, anchors: tuple[str, ...]) -> bool | None:
     """detector._anchored_py for an ASCII name; None for any other."""
 

@@ -453,6 +453,12 @@ class CanaryMatcher:
             return None
         return _idscan.needles(needles, headers, body or None, uri)
 
+    @property
+    def needles(self) -> tuple[str, ...] | None:
+        """The needles :meth:`could_be_in` gives ``_idscan.needles`` (for a caller that
+        makes that call itself, on its hot path); None when that test is not made."""
+        return self._needles
+
     def may_hold(self, text: str | bytes) -> bool:
         """False when no canary can be in ``text``, nor in any part of it, as sent or
         percent-decoded (a Cookie header's values, a target's path and parameters, a

@@ -28,7 +28,7 @@ from __future__ import annotations
 import locale
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -208,6 +208,10 @@ class IdentityDetector:
                 + [canaries.value_canary(v) for v in config.canaries]
             )
         self._has_canaries = bool(self._canaries)
+        self._needles = None if _idscan is None else self._canaries.needles
+        """What ``_idscan.needles`` is given for the first canary test of a request
+        (:meth:`~capture.identity.canary.CanaryMatcher.could_be_in`); None when it is
+        not made."""
         self._name_only = NAME_ONLY not in disabled
         self._canary_cache: dict[str, bool] = {}
         self._recurrence: recurring.RecurrenceTracker | None = None
@@ -219,10 +223,15 @@ class IdentityDetector:
         self._header_rule: Callable[[str], _NameRule] = lru_cache(_NAME_CACHE_LIMIT)(
             self._classify_header
         )
-        self._benign_names: set[str] = set()
-        """Header names (as sent) whose rule is to skip: the first test per header. Only
-        spellings of the catalog's benign names get here, so it stays small; it stops
-        growing at the cache limit all the same (odd casings are attacker-controlled)."""
+        self._header_kinds: dict[str, int] = {}
+        """The action of each name in :attr:`_header_rules`, for ``_idscan.triage``
+        (:func:`_triage_py`), which drops the headers that need no look."""
+        self._header_rules: dict[str, _NameRule] = {}
+        """The rule of each header name as sent: one dict lookup per header, where the
+        LRU costs a call (a request sends half a dozen headers, most of them benign).
+        Real traffic sends few distinct header names; it stops growing at the cache
+        limit all the same (names are attacker-controlled), and names first seen after
+        that are looked up in the LRU."""
         self._param_rule: Callable[[str], _NameRule] = lru_cache(_NAME_CACHE_LIMIT)(
             self._classify_param
         )
@@ -257,8 +266,6 @@ class IdentityDetector:
             hint = name_hint(key)
             worth = None if hint.hint else _worth_param if hint.id_like else _worth_header
             rule = _NameRule(_SCAN, None, hint, worth)
-        if rule.action == _SKIP and len(self._benign_names) < _NAME_CACHE_LIMIT:
-            self._benign_names.add(name)
         return rule
 
     def _classify_param(self, name: str) -> _NameRule:
@@ -278,12 +285,21 @@ class IdentityDetector:
     def detect(self, request: Request) -> tuple[Finding, ...]:
         """Every identity (and informational) finding in ``request``, in wire order."""
         out: list[Finding] = []
-        header_rule = self._header_rule
-        benign = self._benign_names
-        for name, value in request.headers:
-            if name in benign:
-                continue
-            rule = header_rule(name)
+        rules = self._header_rules
+        anchors = self._anchors
+        headers: Sequence[tuple[str, str]] = request.headers
+        if _idscan is not None:
+            # Nearly every header is dropped here (benign names, a Cookie header
+            # with nothing that may matter, a Referer without a query): what is
+            # left is looked at as before, its tests made again.
+            headers = _idscan.triage(headers, self._header_kinds, anchors)
+        for name, value in headers:
+            rule = rules.get(name)
+            if rule is None:
+                rule = self._header_rule(name)
+                if len(rules) < _NAME_CACHE_LIMIT:
+                    rules[name] = rule
+                    self._header_kinds[name] = rule.action
             action = rule.action
             if action == _SKIP:
                 continue
@@ -295,7 +311,11 @@ class IdentityDetector:
                     name, WHERE_HEADER, self._scanner.scan(value, rule.hint, Mode.HEADER), out
                 )
             elif action == _COOKIE:
-                if self._may_matter(value, ";"):
+                # _may_matter inlined: this runs for nearly every request.
+                matters = None if _idscan is None else _idscan.may_matter(value, ";", anchors)
+                if matters is None:
+                    matters = self._may_matter_py(value, ";")
+                if matters:
                     self._params(_cookie_pairs(value), WHERE_COOKIE, out)
             elif action == _URL:
                 if "?" in value:
@@ -318,12 +338,26 @@ class IdentityDetector:
                         )
                     )
         uri = request.uri
-        if uri and "?" in uri and self._may_matter(uri.partition("?")[2], "&"):
-            self._params(_query_pairs(uri), WHERE_QUERY, out)
-        if request.body and _is_form(request):
-            self._params(_form_pairs(request.body), WHERE_BODY, out)
+        if uri and "?" in uri:
+            query = uri.partition("?")[2]
+            matters = None if _idscan is None else _idscan.may_matter(query, "&", anchors)
+            if matters is None:
+                matters = self._may_matter_py(query, "&")
+            if matters:
+                self._params(_query_pairs(uri), WHERE_QUERY, out)
+        body = request.body
+        if body and _is_form(request):
+            self._params(_form_pairs(body), WHERE_BODY, out)
         if self._has_canaries:
-            self._find_canaries(request, out)
+            # CanaryMatcher.could_be_in inlined: one pass over the request in C.
+            needles = self._needles
+            first = (
+                None
+                if needles is None
+                else _idscan.needles(needles, request.headers, body or None, uri)
+            )
+            if first is not False:
+                self._find_canaries(request, out, first)
         if self._recurrence is not None:
             self._find_recurring(request, out)
         if len(out) > 1:
@@ -588,15 +622,15 @@ class IdentityDetector:
             texts.append(uri)
         return bool(texts) and self._canaries.could_match_any(texts, decode_last=bool(uri))
 
-    def _find_canaries(self, request: Request, out: list[Finding]) -> None:
+    def _find_canaries(self, request: Request, out: list[Finding], first: bool | None) -> None:
         """The canaries in ``request``. First every canary's every form is looked for at
         once, in one pass in C over the request's bytes
         (:meth:`~capture.identity.canary.CanaryMatcher.could_be_in`), which lets
         through nearly only requests with a canary; then only the fields that hold
         one of those forms are searched. Where that test is not made, the exact test
-        (:meth:`_could_hold_canary`) comes first, as it did before."""
+        (:meth:`_could_hold_canary`) comes first, as it did before. ``first`` is what
+        that one pass said (:meth:`detect` makes it: None when it was not made)."""
         matcher = self._canaries
-        first = matcher.could_be_in(request.headers, request.body, request.uri)
         if first is False:
             return
         exact: bool | None = None
@@ -629,6 +663,31 @@ class IdentityDetector:
                         hit.description,
                     )
                 )
+
+
+def _triage_py(
+    headers: Iterable[tuple[str, str]],
+    kinds: dict[str, int],
+    may_matter: Callable[[str, str], bool],
+) -> list[tuple[str, str]]:
+    """The headers :meth:`IdentityDetector.detect` must look at, in order (the
+    reference of ``_idscan.triage``, which answers the same where every Cookie header
+    is ASCII, and keeps one that is not). ``kinds`` maps a name as sent to its rule's
+    action: a header is dropped when its name is skipped, when it is a Cookie header
+    no pair of which may matter, or a URL-valued one without a query; a name not in
+    ``kinds`` is kept (detect classifies it)."""
+    kept = []
+    for pair in headers:
+        name, value = pair
+        kind = kinds.get(name)
+        if kind == _SKIP:
+            continue
+        if kind == _COOKIE and not may_matter(value, ";"):
+            continue
+        if kind == _URL and "?" not in value:
+            continue
+        kept.append(pair)
+    return kept
 
 
 def _cookie_pairs(header: str) -> Iterator[tuple[str, str]]:

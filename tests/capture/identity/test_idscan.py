@@ -91,6 +91,36 @@ def test_may_matter_in_c_answers_as_python_on_any_text(text: str, sep: str) -> N
     _may_matter_both(text, sep)
 
 
+# Long runs of characters no value test turns on, as ad and analytics values are:
+# the one pass skips them sixteen bytes at a time, so every special character is
+# tried at every offset of a block and at its edges.
+_LONG_PIECES = st.sampled_from(
+    [
+        *("Zq8wXy0_Lr-PtVb9", "Zq8wXy0_Lr-PtVb", "Zq8w", "x", "GA1.2.645157245.1700000000"),
+        *';&=%+:@" ',
+        *("%2B", "%40", "%35", "tel", "SIP", "2b", "3434373730303930", "NDQ3NzAwOTAw"),
+        *("sub", "CALLER", "idfa", "imei", "gtm_a1b2c3d4e5", "_uetsid_484da98f1d", "é"),
+    ]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_LONG_PIECES, max_size=40).map("".join), st.sampled_from(";&"))
+def test_may_matter_in_c_answers_as_python_on_long_values(text: str, sep: str) -> None:
+    _may_matter_both(text, sep)
+
+
+@pytest.mark.parametrize("offset", range(40))
+@pytest.mark.parametrize("special", ["@", "%2B", "+4", "tel:", "=NDQ3NzAwOTAwMTIz&", "; msisdn="])
+def test_may_matter_in_c_finds_a_special_at_any_offset_of_a_long_value(
+    offset: int, special: str
+) -> None:
+    value = "Zq8wXy0_Lr-PtVb9" * 3
+    text = f"a=1; b={value[:offset]}{special}{value[offset:]}; c=2"
+    assert _may_matter_both(text, ";") is True
+    assert _may_matter_both(f"a=1; b={value[:offset]}x{value[offset:]}; c=2", ";") is False
+
+
 @pytest.mark.parametrize(
     ("text", "sep", "expected"),
     [
@@ -454,7 +484,9 @@ def test_the_detector_finds_the_same_canaries_as_the_whole_search(
             if where != "header" or matcher.could_match(text):
                 expected += [(where, name, hit.text) for hit in matcher.find(text)]
     found: list[Finding] = []
-    det._find_canaries(request, found)
+    first = matcher.could_be_in(request.headers, request.body, request.uri)
+    assert first is None or det._needles == matcher.needles
+    det._find_canaries(request, found, first)
     assert [(f.where, f.name, f.value) for f in found] == expected
 
 
@@ -477,8 +509,94 @@ def test_too_many_canaries_go_to_the_cut_of_runs() -> None:
     assert matcher.may_hold("nothing here")
     # The exact test decides then, as it did before the first test.
     det = IdentityDetector(IdentityConfig(msisdns=tuple(numbers)))
+    assert det._needles is None  # so detect() hands _find_canaries no first answer
     found: list[Finding] = []
-    det._find_canaries(make_request(add=[("X-A", "447700900003")]), found)
+    det._find_canaries(make_request(add=[("X-A", "447700900003")]), found, None)
     assert [f.normalized for f in found] == ["+447700900003"]
-    det._find_canaries(make_request(add=[("X-A", "nothing here")]), found)
+    det._find_canaries(make_request(add=[("X-A", "nothing here")]), found, None)
     assert len(found) == 1
+
+
+def test_triage_in_c_knows_the_detectors_actions() -> None:
+    assert (detector._idscan.SKIP, detector._idscan.COOKIE, detector._idscan.URL) == (
+        detector._SKIP,
+        detector._COOKIE,
+        detector._URL,
+    )
+
+
+_HEADER_NAMES = st.sampled_from(["Host", "Cookie", "cookie", "Referer", "X-Msisdn", "X-Other"])
+_HEADER_VALUES = st.one_of(
+    st.lists(_PIECES, max_size=30).map("".join),
+    st.lists(_LONG_PIECES, max_size=12).map("".join),
+    st.sampled_from(["http://a.example/", "http://a.example/?msisdn=447700900123", "?"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.tuples(_HEADER_NAMES, _HEADER_VALUES), max_size=8),
+    st.dictionaries(_HEADER_NAMES, st.sampled_from(range(5)), max_size=6),
+)
+def test_triage_in_c_keeps_what_python_keeps(
+    headers: list[tuple[str, str]], kinds: dict[str, int]
+) -> None:
+    det = _detector()
+    in_c = detector._idscan.triage(headers, kinds, det._anchors)
+    in_python = detector._triage_py(headers, kinds, det._may_matter_py)
+    if all(value.isascii() for name, value in headers if kinds.get(name) == detector._COOKIE):
+        assert in_c == in_python
+    else:
+        # A Cookie header that is not ASCII is kept for Python to decide.
+        assert [pair for pair in in_c if pair in in_python] == in_python
+        assert all(pair in in_python or not pair[1].isascii() for pair in in_c)
+
+
+def test_triage_in_c_turns_down_damaged_headers() -> None:
+    anchors = _detector()._anchors
+    for damaged in ([("Host",)], [("Host", b"x")], [(1, "x")], ["Host: x"], 5):
+        with pytest.raises(TypeError):
+            detector._idscan.triage(damaged, {}, anchors)
+    with pytest.raises(TypeError):
+        detector._idscan.triage([], [], anchors)
+
+
+def test_triage_keeps_a_name_it_has_no_kind_for() -> None:
+    headers = [("Host", "a"), ("X-New", "b"), ("Cookie", "a=1"), ("Cookie", "msisdn=4")]
+    kinds = {"Host": detector._SKIP, "Cookie": detector._COOKIE}
+    kept = detector._idscan.triage(headers, kinds, _detector()._anchors)
+    assert kept == [("X-New", "b"), ("Cookie", "msisdn=4")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Cookie", "Referer", "X-Msisdn", "X-Other", "Host", "x-up-subno"]),
+            _HEADER_VALUES,
+        ),
+        max_size=6,
+    ),
+    st.sampled_from([IdentityConfig(region="GB"), CANARIES]),
+)
+def test_the_triaged_detector_finds_what_the_python_one_finds(
+    headers: list[tuple[str, str]], config: IdentityConfig
+) -> None:
+    # Twice over each request: the second time every name has a kind, so triage drops
+    # what it can (the first time it keeps names it has not seen).
+    request = make_request(add=headers)
+    fast = IdentityDetector(config)
+    found = [fast.detect(request), fast.detect(request)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(detector, "_idscan", None)
+        patch.setattr(canary, "_idscan", None)
+        slow = IdentityDetector(config).detect(request)
+    assert found == [slow, slow]
+
+
+def test_triage_keeps_a_name_that_is_not_an_exact_str() -> None:
+    class Name(str):
+        pass
+
+    kept = detector._idscan.triage([(Name("Host"), "x"), ("Host", "y")], {"Host": 0}, ("a",))
+    assert kept == [(Name("Host"), "x")]
