@@ -8,7 +8,6 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-
 # Each command module has ``register(subparsers)`` and ``run(args) -> int``; listed by
 # name, in the order of the help, and imported only when its command is parsed: a
 # scan must not pay for the dashboard, live capture or the lab (a tenth of its
