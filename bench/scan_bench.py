@@ -220,13 +220,13 @@ def _interpreter(script: str) -> str:
     (distributions build with profile-guided optimisation; pyenv, by default, not)."""
     with open(script) as f:
         python = f.readline().removeprefix("#!").strip()
-    # Which hot loops run in C: the extensions built at install (see pyproject.toml).
+    # Which hot loops run in C: the extensions built at install (pyproject.toml's
+    # ext-modules, all optional), asked of the interpreter the script runs on.
     code = (
-        "import sys\nfrom capture.sources import frames\nfrom capture.http import http1\n"
-        "from capture.identity import detector\n"
-        "modules = {'_pcapwalk': frames._pcapwalk, '_headsplit': http1._headsplit,\n"
-        "           '_idscan': detector._idscan}\n"
-        "built = [name for name, module in modules.items() if module]\n"
+        "import importlib.util, sys, tomllib\n"
+        f"table = tomllib.load(open({str(HERE.parent / 'pyproject.toml')!r}, 'rb'))\n"
+        "names = [m['name'] for m in table['tool']['setuptools']['ext-modules']]\n"
+        "built = [n.rsplit('.', 1)[1] for n in names if importlib.util.find_spec(n)]\n"
         "print(sys.version.split()[0], ', '.join(built) or 'none')"
     )
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
