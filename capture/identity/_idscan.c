@@ -171,48 +171,49 @@ before(const Py_UCS1 *s, Py_ssize_t i, const char *word, Py_ssize_t len, int fol
     return 1;
 }
 
+/* One value test of _may_matter_py at s[i], a byte that may start one ('@', '%', '+',
+ * ':' or '='). */
+static int
+value_test_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
+{
+    Py_UCS1 c = s[i];
+    switch (c) {
+    case '@':
+        return 1;
+    case '%':
+        /* _PCT_WRAPPED: %(?:25)?(?:2[bB]|40|3[0-9]) ("%25": encoded twice); and
+         * _URI_PCT: (?i:tel|sips?)%3 (a URI scheme with its ':' encoded). */
+        for (Py_ssize_t k = i + 1; k <= i + 3 && k + 1 < n; k += 2) {
+            Py_UCS1 a = s[k], b = s[k + 1];
+            if ((a == '2' && (b == 'b' || b == 'B')) || (a == '4' && b == '0') ||
+                (a == '3' && is_digit(b)))
+                return 1;
+            if (a != '2' || b != '5')
+                break;
+        }
+        return i + 1 < n && s[i + 1] == '3' &&
+               (before(s, i, "tel", 3, 1) || before(s, i, "sip", 3, 1) ||
+                before(s, i, "sips", 4, 1));
+    case '+':
+        return i + 1 < n && is_digit(s[i + 1]);
+    case ':':
+        /* _URI_SCHEME: (?i:tel|sips?): */
+        return before(s, i, "tel", 3, 1) || before(s, i, "sip", 3, 1) ||
+               before(s, i, "sips", 4, 1);
+    case '=':
+        return wrapped_at(s, n, i);
+    default:
+        return 0;
+    }
+}
+
 /* The value tests of _may_matter_py, on the whole text. */
 static int
 values_matter(const Py_UCS1 *s, Py_ssize_t n)
 {
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS1 c = s[i];
-        switch (c) {
-        case '@':
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (value_test_at(s, n, i))
             return 1;
-        case '%':
-            /* _PCT_WRAPPED: %(?:25)?(?:2[bB]|40|3[0-9]) ("%25": encoded twice); and
-             * _URI_PCT: (?i:tel|sips?)%3 (a URI scheme with its ':' encoded). */
-            for (Py_ssize_t k = i + 1; k <= i + 3 && k + 1 < n; k += 2) {
-                Py_UCS1 a = s[k], b = s[k + 1];
-                if ((a == '2' && (b == 'b' || b == 'B')) || (a == '4' && b == '0') ||
-                    (a == '3' && is_digit(b)))
-                    return 1;
-                if (a != '2' || b != '5')
-                    break;
-            }
-            if (i + 1 < n && s[i + 1] == '3' &&
-                (before(s, i, "tel", 3, 1) || before(s, i, "sip", 3, 1) ||
-                 before(s, i, "sips", 4, 1)))
-                return 1;
-            break;
-        case '+':
-            if (i + 1 < n && is_digit(s[i + 1]))
-                return 1;
-            break;
-        case ':':
-            /* _URI_SCHEME: (?i:tel|sips?): */
-            if (before(s, i, "tel", 3, 1) || before(s, i, "sip", 3, 1) || before(s, i, "sips", 4, 1))
-                return 1;
-            break;
-        case '=':
-            if (wrapped_at(s, n, i))
-                return 1;
-            break;
-        default:
-            break;
-        }
-    }
     return 0;
 }
 
@@ -361,39 +362,6 @@ anchor_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
             return 1;
     }
     return 0;
-}
-
-/* One value test of values_matter at s[i], a byte that may start one ('@', '%', '+',
- * ':' or '='). */
-static int
-value_test_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
-{
-    Py_UCS1 c = s[i];
-    switch (c) {
-    case '@':
-        return 1;
-    case '%':
-        for (Py_ssize_t k = i + 1; k <= i + 3 && k + 1 < n; k += 2) {
-            Py_UCS1 a = s[k], b = s[k + 1];
-            if ((a == '2' && (b == 'b' || b == 'B')) || (a == '4' && b == '0') ||
-                (a == '3' && is_digit(b)))
-                return 1;
-            if (a != '2' || b != '5')
-                break;
-        }
-        return i + 1 < n && s[i + 1] == '3' &&
-               (before(s, i, "tel", 3, 1) || before(s, i, "sip", 3, 1) ||
-                before(s, i, "sips", 4, 1));
-    case '+':
-        return i + 1 < n && is_digit(s[i + 1]);
-    case ':':
-        return before(s, i, "tel", 3, 1) || before(s, i, "sip", 3, 1) ||
-               before(s, i, "sips", 4, 1);
-    case '=':
-        return wrapped_at(s, n, i);
-    default:
-        return 0;
-    }
 }
 
 /* The first i' >= i with s[i'] one of '@', '%', '+', ':', '=' or sep; n if none.
