@@ -284,8 +284,11 @@ CONTENT_LENGTH = 1
 TRANSFER_ENCODING = 2
 UPGRADE = 4
 """Flags of :func:`plain_request`: the head has a header of that name (any case)."""
-FRAMING_FLAGS = {"content-length": CONTENT_LENGTH, "transfer-encoding": TRANSFER_ENCODING}
-FRAMING_FLAGS["upgrade"] = UPGRADE
+FRAMING_FLAGS = {
+    "content-length": CONTENT_LENGTH,
+    "transfer-encoding": TRANSFER_ENCODING,
+    "upgrade": UPGRADE,
+}
 
 # A plain request line: a method token, a target (empty, or with spaces), a version of
 # printable characters. Other request lines (no version, odd spacing) are the general

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from capture.http.http1 import (
     CONTENT_LENGTH,
+    FRAMING_FLAGS,
     REQUEST_LINE,
     STATUS_LINE,
     TRANSFER_ENCODING,
@@ -71,18 +72,18 @@ def _ignore(flow: Flow, direction: int, ignore: bool) -> None:
         flow.halves[direction].ignore = ignore
 
 
+_FRAMING_NAMES = tuple((name.encode(), flag) for name, flag in FRAMING_FLAGS.items())
+
+
 def _mentioned(block: bytes) -> int:
     """The framing flags of a head that may name those headers: every flag whose name
     is anywhere in it (lowered), so that a flag not set is a header it does not have."""
     lowered = block.lower()
     flags = 0
-    # (find, not ``in``: ``in`` on bytes first tries the operand as an integer.)
-    if lowered.find(b"content-length") >= 0:
-        flags |= CONTENT_LENGTH
-    if lowered.find(b"transfer-encoding") >= 0:
-        flags |= TRANSFER_ENCODING
-    if lowered.find(b"upgrade") >= 0:
-        flags |= UPGRADE
+    for name, flag in _FRAMING_NAMES:
+        # (find, not ``in``: ``in`` on bytes first tries the operand as an integer.)
+        if lowered.find(name) >= 0:
+            flags |= flag
     return flags
 
 
