@@ -318,7 +318,6 @@ class Pipeline:
         # Requests only, echoes read: a server's first segment that settles the echo
         # probe is looked at by the reader and never decoded (VERDICT frames).
         probe = first_head_settles if self._holding else None
-        by_raw = reassembler.by_raw
         # Most verdicts the reader settles itself (see CaptureFile.frames): their keys
         # come here, read before the next frame is handled (and at the end).
         verdicts: list[bytes] = []
@@ -366,14 +365,7 @@ class Pipeline:
                         self._expire(ts)
                     events = self._take()
                 else:
-                    # VERDICT: the server's first segment settled the echo probe and
-                    # was passed over (only a server's direction with nothing read
-                    # yet is probed: HttpConnection._probe ends that).
-                    flow = by_raw.get(data)
-                    if flow is not None:
-                        conn: HttpConnection | None = flow.app  # type: ignore[assignment]
-                        if conn is not None and conn.echo is None and conn.probe is None:
-                            conn.not_an_echo()
+                    self._verdict(data, False)  # VERDICT
                     if not self._out:
                         continue
                     events = self._out
@@ -392,14 +384,20 @@ class Pipeline:
     def _settle(self, verdicts: list[bytes]) -> None:
         """The verdicts the reader settled without a frame (their keys, in order): as a
         VERDICT frame's, but the reader has set the skip entry already."""
-        by_raw = self.reassembler.by_raw
         for key in verdicts:
-            flow = by_raw.get(key)
-            if flow is not None:
-                conn: HttpConnection | None = flow.app  # type: ignore[assignment]
-                if conn is not None and conn.echo is None and conn.probe is None:
-                    conn.not_an_echo(True)
+            self._verdict(key, True)
         verdicts.clear()
+
+    def _verdict(self, key: bytes, by_reader: bool) -> None:
+        """The server's first segment on connection ``key`` (its raw key) settled the
+        echo probe and was passed over (only a server's direction with nothing read yet
+        is probed: HttpConnection._probe ends that). ``by_reader``: the reader made the
+        skip entry True itself (see :meth:`HttpConnection.not_an_echo`)."""
+        flow = self.reassembler.by_raw.get(key)
+        if flow is not None:
+            conn: HttpConnection | None = flow.app  # type: ignore[assignment]
+            if conn is not None and conn.echo is None and conn.probe is None:
+                conn.not_an_echo(by_reader)
 
     def feed_request(self, parsed: Parsed) -> list[Event]:
         """Process one request that arrived already parsed (the request-level entry,
