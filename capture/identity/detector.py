@@ -286,13 +286,12 @@ class IdentityDetector:
         """Every identity (and informational) finding in ``request``, in wire order."""
         out: list[Finding] = []
         rules = self._header_rules
-        anchors = self._anchors
         headers: Sequence[tuple[str, str]] = request.headers
         if _idscan is not None:
             # Nearly every header is dropped here (benign names, a Cookie header
             # with nothing that may matter, a Referer without a query): what is
             # left is looked at as before, its tests made again.
-            headers = _idscan.triage(headers, self._header_kinds, anchors)
+            headers = _idscan.triage(headers, self._header_kinds, self._anchors)
         for name, value in headers:
             rule = rules.get(name)
             if rule is None:
@@ -311,11 +310,7 @@ class IdentityDetector:
                     name, WHERE_HEADER, self._scanner.scan(value, rule.hint, Mode.HEADER), out
                 )
             elif action == _COOKIE:
-                # _may_matter inlined: this runs for nearly every request.
-                matters = None if _idscan is None else _idscan.may_matter(value, ";", anchors)
-                if matters is None:
-                    matters = self._may_matter_py(value, ";")
-                if matters:
+                if self._may_matter(value, ";"):
                     self._params(_cookie_pairs(value), WHERE_COOKIE, out)
             elif action == _URL:
                 if "?" in value:
@@ -338,13 +333,8 @@ class IdentityDetector:
                         )
                     )
         uri = request.uri
-        if uri and "?" in uri:
-            query = uri.partition("?")[2]
-            matters = None if _idscan is None else _idscan.may_matter(query, "&", anchors)
-            if matters is None:
-                matters = self._may_matter_py(query, "&")
-            if matters:
-                self._params(_query_pairs(uri), WHERE_QUERY, out)
+        if uri and "?" in uri and self._may_matter(uri.partition("?")[2], "&"):
+            self._params(_query_pairs(uri), WHERE_QUERY, out)
         body = request.body
         if body and _is_form(request):
             self._params(_form_pairs(body), WHERE_BODY, out)
