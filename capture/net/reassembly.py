@@ -474,12 +474,14 @@ class Reassembler:
         ts, src, sport, dst, dport, sseq, ack, flags, payload, missing = seg
         key = (src, sport, dst, dport)
         entry = self._flows.get(key)
-        if entry is None:
-            if self._half_open and self._half_open_segment(
+        if entry is None and self._half_open:
+            made = self._half_open_segment(
                 ts, src, sport, dst, dport, sseq, flags, bool(payload or missing)
-            ):
+            )
+            if made:
                 return
-            entry = self._flows.get(key)  # the segment made a half-open connection whole
+            if made is not None:
+                entry = self._flows.get(key)  # the segment made a half-open connection whole
         if entry is None:
             closed = self._closed._when  # its keys, without a method call a look
             if key in closed or (dst, dport, src, sport) in closed:
@@ -508,7 +510,10 @@ class Reassembler:
             self._lru.move_to_end(flow.id)
             flow.stamp = self.frame_no
         flow.last_ts = ts
-        half = flow.halves[direction]
+        # Both halves taken once (a flow keeps its two for life).
+        halves = flow.halves
+        half = halves[direction]
+        other = halves[1 - direction]
 
         if flags & SYN:
             self._syn(flow, direction, half, seg)
@@ -518,25 +523,35 @@ class Reassembler:
 
         # The peer acknowledging bytes of ours that wait behind a hole means the
         # capture, not the network, lost the bytes in the hole.
-        if flags & ACK:
-            other = flow.halves[1 - direction]
-            if other.pending and other.next_seq is not None:
-                acked = _delta(ack, other.next_seq)
-                if acked > 0 and other.pending[0][0] <= other.offset + acked:
-                    self._skip_hole(flow, 1 - direction, other, ts)
+        if flags & ACK and other.pending and other.next_seq is not None:
+            acked = _delta(ack, other.next_seq)
+            if acked > 0 and other.pending[0][0] <= other.offset + acked:
+                self._skip_hole(flow, 1 - direction, other, ts)
 
         if payload or missing:
             seq = sseq + 1 if flags & SYN else sseq
-            if half.next_seq is None:
+            next_seq = half.next_seq
+            if next_seq is None:
                 # A SYN carrying data where the stream's place is not known (reading
                 # resumed after an ignore, or a SYN out of place): it resumes here.
-                half.next_seq = seq & _MASK
+                half.next_seq = next_seq = seq & _MASK
                 self._sync_skip(flow, direction)
             if half.ignore:
-                advance = _delta(seq + len(payload) + missing, half.next_seq)
+                advance = _delta(seq + len(payload) + missing, next_seq)
                 if advance > 0:
-                    half.next_seq = (half.next_seq + advance) & _MASK
+                    half.next_seq = (next_seq + advance) & _MASK
                     half.offset += advance
+            elif seq == next_seq and not missing:
+                # The common case, whole and in order: _data's first case with its
+                # _deliver, written out (three calls a segment cost more than their
+                # work). Anything else (a retransmission, a hole, a cut tail, a
+                # sequence number 2**32 apart) takes _data.
+                n = len(payload)
+                half.offset += n
+                half.next_seq = (seq + n) & _MASK
+                self.sink.on_data(flow, direction, ts, payload)
+                if half.pending:
+                    self._drain(flow, direction, half)
             else:
                 self._data(flow, direction, half, ts, seq, payload, missing)
         if flags & FIN and half.fin is None and half.next_seq is not None:
@@ -545,7 +560,6 @@ class Reassembler:
         if flags & RST:
             self._close(flow)
             return
-        other = flow.halves[1 - direction]
         if (
             half.fin is not None
             and other.fin is not None
@@ -646,10 +660,11 @@ class Reassembler:
         seq: int,
         flags: int,
         data: bool,
-    ) -> bool:
+    ) -> bool | None:
         """Feed a segment (those fields of it; ``data``: whether it carries payload,
         captured or not) to its half-open connection, if it has one; True when that
-        was all (False: no such connection, or it was made whole for the segment)."""
+        was all, False when it was made whole for the segment, None when there is no
+        such connection (any more: a new SYN on its 4-tuple ends it)."""
         half_open = self._half_open
         packed = src + dst + _PORTS(sport, dport)
         direction = 0
@@ -658,7 +673,7 @@ class Reassembler:
             packed = dst + src + _PORTS(dport, sport)
             state = half_open.get(packed)
             if state is None:
-                return False
+                return None
             direction = 1
         if flags & RST:
             del half_open[packed]
@@ -671,7 +686,7 @@ class Reassembler:
                 # A new SYN with another ISN on the same 4-tuple: port reuse. The
                 # segment then opens a new connection.
                 del half_open[packed]
-                return False
+                return None
         if data or flags & FIN:
             key = (src, sport, dst, dport) if direction == 0 else (dst, dport, src, sport)
             self._make_whole(packed, state, key)
