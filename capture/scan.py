@@ -8,6 +8,7 @@ import io
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, TextIO
 
 from capture.formats.outputs import OUTPUTS
@@ -16,7 +17,7 @@ from capture.pipeline import Detector, Pipeline
 from capture.scan_jobs import jobs_for, jobs_for_records, scan_split, scan_split_records
 from capture.sources.frames import WARNING, CaptureError, CaptureFile
 from capture.sources.inputs import Input, after_reading, open_input
-from capture.sources.records import RecordFile
+from capture.sources.records import RecordFile, RequestInput
 from capture.view.selection import EXIT_USAGE, Selection
 
 if TYPE_CHECKING:
@@ -27,17 +28,32 @@ UNANSWERED_LIMIT = 10_000
 
 
 def _events(pipeline: Pipeline, inputs: Sequence[Input], err: TextIO) -> Iterator[Event]:
+    """The events of every input, then those of the pipeline's flush. Chained in C from
+    :func:`_event_runs`: a generator here would be one more resumed per event."""
+    return chain.from_iterable(_event_runs(pipeline, inputs, err))
+
+
+def _event_runs(
+    pipeline: Pipeline, inputs: Sequence[Input], err: TextIO
+) -> Iterator[Iterable[Event]]:
+    """The events of each input in turn (its warnings printed once they are read), then
+    those of the pipeline's flush."""
     for source in inputs:
         if isinstance(source, CaptureFile):
-            yield from pipeline.run_capture(source)
+            yield pipeline.run_capture(source)
         else:
-            feed = pipeline.feed_request
-            for parsed in source.requests(responses=pipeline.responses):
-                yield from feed(parsed)
-            source.close()
+            yield _parsed_events(pipeline, source)
         for line in after_reading(source):
             print(f"{WARNING}{line}", file=err)
-    yield from pipeline.flush()
+    yield pipeline.flush()
+
+
+def _parsed_events(pipeline: Pipeline, source: RequestInput) -> Iterator[Event]:
+    """The events of a record file's requests (the file closed at its end)."""
+    feed = pipeline.feed_request
+    for parsed in source.requests(responses=pipeline.responses):
+        yield from feed(parsed)
+    source.close()
 
 
 def _same(record: Record) -> Record:
@@ -125,10 +141,16 @@ def _requests(
     """The records of the requests among ``events`` that ``selection`` keeps, masked by
     ``mask`` first if given (one generator, not three: once per request of a large log)."""
     keep = selection.keep
+    every = not selection.only_identity
     for event in events:
         if type(event) is RequestSeen:
             record = event.record if mask is None else mask(event.record)
-            if keep(record):
+            # Selection.keep of a record without findings, written out: it counts
+            # nothing and keeps it unless only identities are asked for.
+            if record.findings:
+                if keep(record):
+                    yield record
+            elif every:
                 yield record
 
 
@@ -160,18 +182,20 @@ def _write_lines(
         out.flush()  # what was written as text goes first
         line, write, flush, newline = render_bytes, raw.write, raw.flush, b"\n"
     end = newline[:0]
-    lines: list[Any] = []
-    for record in records:
-        lines.append(line(record))
-        if len(lines) >= batch:
-            lines.append(end)
-            write(newline.join(lines))
-            lines.clear()
-            if streaming:
-                flush()
-    if lines:
+    # A batch at a time, each made by one comprehension: no append, no length test
+    # per record. islice takes no record beyond the batch, so each batch is written
+    # before the next record is read, as a stream needs.
+    items = iter(records)
+    while True:
+        lines = [line(record) for record in islice(items, batch)]
+        if not lines:
+            return
         lines.append(end)
         write(newline.join(lines))
+        if len(lines) <= batch:
+            return  # the records ran out
+        if streaming:
+            flush()
 
 
 def answered(events: Iterable[Event], limit: int = UNANSWERED_LIMIT) -> Iterator[Record]:
