@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capture.formats import jsonl
 from capture.formats.jsonl import dumps, dumps_bytes, record_to_dict
 from capture.text import from_bytes
 from tests.capture.factories import finding, record, response
@@ -54,3 +58,56 @@ def test_undecodable_bytes_are_written_as_escapes() -> None:
 def test_valid_utf8_is_kept_as_is() -> None:
     rec = record(headers=(("Host", "h"), ("X-Name", "Zoë ☎")))
     assert json.loads(dumps(rec))["headers"][1] == ["X-Name", "Zoë ☎"]
+
+
+# JSON's punctuation, controls, DEL, C1, bidi, an undecodable byte, non-ASCII.
+_odd_chars = 'aZ,"\\[]{}:\x00\x1f\x7f\x85\u202e\udcff é☎'
+_odd_text = st.text(alphabet=st.sampled_from(_odd_chars), max_size=6)
+
+
+@settings(max_examples=300)
+@given(
+    st.tuples(_odd_text, _odd_text),
+    _odd_text,
+    st.one_of(st.none(), _odd_text),
+    st.lists(st.tuples(_odd_text, _odd_text), max_size=3),
+    st.lists(_odd_text, max_size=2),
+    st.floats(min_value=0, max_value=2**32),
+    st.integers(0, 2**64 - 1),
+    st.booleans(),
+)
+def test_a_line_is_the_same_with_or_without_the_c_joiner(
+    names: tuple[str, str],
+    uri: str,
+    version: str | None,
+    headers: list[tuple[str, str]],
+    details: list[str],
+    ts: float,
+    body_length: int,
+    host_first: bool,
+) -> None:
+    """dumps_bytes writes a record without optional keys as an array made an object in
+    C (capture.formats.jsonobject); without the C joiner it writes the dict, as for
+    every other record. Both ways give the same bytes, whatever the strings hold
+    (undecodable bytes, controls, bidi characters, JSON's own punctuation)."""
+    if host_first:
+        headers.insert(0, ("HOST", names[0]))
+    rec = record(
+        src=names[0],
+        dst=names[1],
+        uri=uri,
+        version=version,
+        headers=tuple(headers),
+        ts=ts,
+        body_length=body_length,
+        findings=tuple(finding(detail=detail, value=detail) for detail in details),
+    )
+    with_c = dumps_bytes(rec)
+    saved = jsonl.object_from_array_c
+    jsonl.object_from_array_c = None
+    try:
+        without = dumps_bytes(rec)
+    finally:
+        jsonl.object_from_array_c = saved
+    assert with_c == without
+    assert json.loads(with_c) == record_to_dict(rec)
