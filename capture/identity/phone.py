@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from types import ModuleType
@@ -23,6 +24,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from phonenumbers import PhoneNumber
+
+
+# Two threads loading at once would each put their package module in sys.modules
+# (libphonenumber itself imports threading: this costs no import).
+_LOADING = threading.Lock()
 
 
 @cache
@@ -40,20 +46,21 @@ def libphonenumber() -> ModuleType:
     ``sys.modules`` again at once: a later ``import phonenumbers`` runs the real one,
     which reuses the modules loaded here (the same functions and classes).
     """
-    if "phonenumbers" not in sys.modules:
-        import importlib.util
+    with _LOADING:
+        if "phonenumbers" not in sys.modules:
+            import importlib.util
 
-        spec = importlib.util.find_spec("phonenumbers")
-        if spec is not None and spec.submodule_search_locations is not None:
-            sys.modules["phonenumbers"] = importlib.util.module_from_spec(spec)
-            try:
-                import phonenumbers.phonenumberutil as util
-            finally:
-                del sys.modules["phonenumbers"]
-            return util
-    import phonenumbers.phonenumberutil as util
+            spec = importlib.util.find_spec("phonenumbers")
+            if spec is not None and spec.submodule_search_locations is not None:
+                sys.modules["phonenumbers"] = importlib.util.module_from_spec(spec)
+                try:
+                    import phonenumbers.phonenumberutil as util
+                finally:
+                    del sys.modules["phonenumbers"]
+                return util
+        import phonenumbers.phonenumberutil as util
 
-    return util
+        return util
 
 
 @cache
