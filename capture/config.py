@@ -27,12 +27,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import phonenumbers
 import platformdirs
 
 from capture.identity import canary
 from capture.identity.catalog import CatalogError, make_entry
 from capture.identity.detector import HeaderRule, IdentityConfig
+from capture.identity.phone import is_region
 
 APP_NAME = "headerwatch"
 CONFIG_FILE = "config.toml"
@@ -126,7 +126,7 @@ def parse_identity(table: Any) -> IdentityConfig:
         raise ValueError(f"unknown key {sorted(unknown)[0]!r} in [identity]")
     region = table.get("region")
     if region is not None:
-        if not isinstance(region, str) or region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        if not isinstance(region, str) or not is_region(region.upper()):
             raise ValueError(f"[identity] region {region!r} is not a region code such as GB or US")
         region = region.upper()
     # Numbers in the file are read in the file's region, now: a later --region must not
@@ -288,7 +288,7 @@ def merge_identity(
         imsis=base.imsis + imsis,
         canaries=base.canaries + canaries,
     )
-    if merged.region is not None and merged.region not in phonenumbers.SUPPORTED_REGIONS:
+    if merged.region is not None and not is_region(merged.region):
         raise ConfigError(f"--region {region!r} is not a region code such as GB or US")
     try:
         check_canaries(merged)

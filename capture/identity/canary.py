@@ -30,19 +30,20 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import re
 from array import array
 from binascii import b2a_base64
 from bisect import bisect_left
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat
-
 from capture.identity.encodings import url_decode
+from capture.identity.phone import libphonenumber
+
+if TYPE_CHECKING:
+    import phonenumbers
 
 try:  # built at install time where a C compiler is there (see pyproject.toml)
     from capture.identity import _idscan
@@ -54,7 +55,16 @@ MIN_CANARY_LENGTH = 6
 
 _RUN = re.compile(r"[A-Za-z0-9]+")
 _DIGESTS = ("md5", "sha1", "sha256")
-_HASHES = (hashlib.md5, hashlib.sha1, hashlib.sha256)
+
+
+@functools.cache
+def _hashes() -> tuple[Callable[[bytes], Any], ...]:
+    """The constructors of :data:`_DIGESTS`. :mod:`hashlib` (like libphonenumber, see
+    :func:`~capture.identity.phone.libphonenumber`) is imported only when a canary is
+    built: loading OpenSSL costs 11 M instructions, and most scans have no canary."""
+    import hashlib
+
+    return (hashlib.md5, hashlib.sha1, hashlib.sha256)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +166,8 @@ def _encodings(plain: str) -> Iterator[tuple[str, int]]:
     yield hexed, HEX
     if hexed.upper() != hexed:
         yield hexed.upper(), HEX_UPPER
+    import hashlib
+
     for algorithm in _DIGESTS:
         digest = hashlib.new(algorithm, raw).hexdigest()
         yield digest, _DIGEST_CODES[algorithm]
@@ -195,13 +207,17 @@ def _international(text: str) -> phonenumbers.PhoneNumber | None:
     country code, punctuation): ``parse`` then does it all."""
     if not _INTERNATIONAL.fullmatch(text):
         return None
+    lib = libphonenumber()
     for size in (1, 2, 3):
         code = int(text[1 : 1 + size])
         rest = text[1 + size :]
-        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        if code in lib.COUNTRY_CODE_TO_REGION_CODE:
             if rest[:1] == "0":
                 return None
-            return phonenumbers.PhoneNumber(country_code=code, national_number=int(rest))
+            number: phonenumbers.PhoneNumber = lib.PhoneNumber(
+                country_code=code, national_number=int(rest)
+            )
+            return number
     return None
 
 
@@ -220,21 +236,23 @@ def _msisdn_canary(value: str, region: str | None) -> Canary:
     value = _check_length(value, "--msisdn")
     digits = "".join(ch for ch in value if ch.isdigit())
     text = value if value.startswith("+") or value.startswith("0") or region else "+" + digits
+    lib = libphonenumber()
+    PhoneNumberFormat = lib.PhoneNumberFormat
     number = _international(text)
     if number is None:
         try:
-            number = phonenumbers.parse(text, region)
-        except NumberParseException as exc:
+            number = lib.parse(text, region)
+        except lib.NumberParseException as exc:
             raise ValueError(f"--msisdn {value!r} is not a phone number: {exc}") from None
-    if not phonenumbers.is_possible_number(number):
+    if not lib.is_possible_number(number):
         raise ValueError(f"--msisdn {value!r} is not a phone number of a possible length")
-    nsn = phonenumbers.national_significant_number(number)
+    nsn = lib.national_significant_number(number)
     # What format_number(E164) gives (checked for every region's examples), without
     # its pattern matching: a fifth of building a canary, for 20,000 of them.
     e164 = f"+{number.country_code}{nsn}"
-    national = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+    national = lib.format_number(number, PhoneNumberFormat.NATIONAL)
     national_digits = "".join(ch for ch in national if ch.isdigit())
-    international = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+    international = lib.format_number(number, PhoneNumberFormat.INTERNATIONAL)
     # RFC 3966 is the international format with each run of separators a hyphen
     # (phonenumbers' own rule; checked for every region's examples): one pattern
     # match fewer.
@@ -377,7 +395,8 @@ class CanaryMatcher:
             if key != literal and entry & 0xF != PLAIN:
                 literals[entry] = literal
 
-        md5, sha1, sha256 = _HASHES
+        if self.canaries:  # the loop below runs only then
+            md5, sha1, sha256 = _hashes()
         from_bytes = int.from_bytes
         for place, canary in enumerate(self.canaries):
             for number, plain in enumerate(canary.plains):
@@ -570,6 +589,8 @@ class CanaryMatcher:
                 if entry & 0xF != _DIGEST_CODES[algorithm]:
                     continue
                 plain = self.canaries[entry >> _PLACE].plains[entry >> _NUMBER & 0xF]
+                import hashlib  # here: only a run whose first bytes are a digest's
+
                 if hashlib.new(algorithm, plain.encode("utf-8", "surrogateescape")).digest() == raw:
                     found.append((entry, (entry & 0xF) + case))
         if len(run) in self._hex_sizes:
@@ -642,7 +663,7 @@ def _needles(canaries: Sequence[Canary], keys: Iterable[str]) -> tuple[str, ...]
     for canary in canaries:
         for plain in canary.plains:
             raw = plain.encode("utf-8", "surrogateescape")
-            hexes = [raw.hex()] + [new(raw).hexdigest() for new in _HASHES]
+            hexes = [raw.hex()] + [new(raw).hexdigest() for new in _hashes()]
             found.update(hexes)
             found.update(text.upper() for text in hexes)
         if len(found) > NEEDLE_LIMIT:

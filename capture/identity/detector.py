@@ -32,14 +32,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-import phonenumbers
-
 from capture.identity import canary as canaries
 from capture.identity import recurrence as recurring
 from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
 from capture.identity.encodings import base64_shaped, split_parts, url_decode
 from capture.identity.nai import find_addresses
 from capture.identity.names import HINT_ANCHORS, NameHint, name_hint, normalize_name
+from capture.identity.phone import is_region
 from capture.identity.values import VALUE_DETECTORS, Mode, ValueHit, ValueScanner
 from capture.model import (
     INFO_KINDS,
@@ -104,7 +103,7 @@ def locale_region() -> str | None:
         if not candidate:
             continue
         match = re.search(r"_([A-Za-z]{2})(?![A-Za-z])", candidate)
-        if match and match.group(1).upper() in phonenumbers.SUPPORTED_REGIONS:
+        if match and is_region(match.group(1).upper()):
             return match.group(1).upper()
     return None
 
@@ -183,7 +182,7 @@ class IdentityDetector:
     ) -> None:
         config = config or IdentityConfig()
         region = config.region.upper() if config.region else locale_region()
-        if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
+        if region is not None and not is_region(region):
             raise ValueError(f"unknown region {config.region!r} (expected a code such as GB or US)")
         self.region = region
         disabled = {normalize_name(name) for name in config.disabled}

@@ -15,26 +15,79 @@ national formats. Two levels of belief are offered:
 from __future__ import annotations
 
 import re
+import sys
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
+if TYPE_CHECKING:
+    from phonenumbers import PhoneNumber
 
-_TYPE_LABELS = {
-    PhoneNumberType.FIXED_LINE: "fixed line",
-    PhoneNumberType.MOBILE: "mobile",
-    PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed line or mobile",
-    PhoneNumberType.TOLL_FREE: "toll free",
-    PhoneNumberType.PREMIUM_RATE: "premium rate",
-    PhoneNumberType.SHARED_COST: "shared cost",
-    PhoneNumberType.VOIP: "VoIP",
-    PhoneNumberType.PERSONAL_NUMBER: "personal number",
-    PhoneNumberType.PAGER: "pager",
-    PhoneNumberType.UAN: "UAN",
-    PhoneNumberType.VOICEMAIL: "voicemail",
-}
-_MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+# Two threads loading at once would each put their package module in sys.modules
+# (libphonenumber itself imports threading: this costs no import).
+_LOADING = threading.Lock()
+
+
+@cache
+def libphonenumber() -> ModuleType:
+    """``phonenumbers.phonenumberutil``: libphonenumber's API, every name this project
+    calls (``parse``, ``is_valid_number``, ``PhoneNumberFormat``, ...), imported on
+    first use.
+
+    Importing the ``phonenumbers`` package was a fifth of a scan's start-up (98 M of
+    514 M instructions), and a third of that is its ``__init__`` importing the
+    as-you-type formatter, the finder of numbers in text and the short-number tables,
+    whose regexes are compiled at import and never used here. So when nothing has
+    imported the package yet, its ``phonenumberutil`` (with what that imports) is
+    loaded under a package module whose ``__init__`` is not run, taken out of
+    ``sys.modules`` again at once: a later ``import phonenumbers`` runs the real one,
+    which reuses the modules loaded here (the same functions and classes).
+    """
+    with _LOADING:
+        if "phonenumbers" not in sys.modules:
+            import importlib.util
+
+            spec = importlib.util.find_spec("phonenumbers")
+            if spec is not None and spec.submodule_search_locations is not None:
+                sys.modules["phonenumbers"] = importlib.util.module_from_spec(spec)
+                try:
+                    import phonenumbers.phonenumberutil as util
+                finally:
+                    del sys.modules["phonenumbers"]
+                return util
+        import phonenumbers.phonenumberutil as util
+
+        return util
+
+
+@cache
+def _labels() -> tuple[dict[int, str], frozenset[int]]:
+    """The label of each number type, and the types that count as mobile."""
+    PhoneNumberType = libphonenumber().PhoneNumberType
+
+    labels = {
+        PhoneNumberType.FIXED_LINE: "fixed line",
+        PhoneNumberType.MOBILE: "mobile",
+        PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed line or mobile",
+        PhoneNumberType.TOLL_FREE: "toll free",
+        PhoneNumberType.PREMIUM_RATE: "premium rate",
+        PhoneNumberType.SHARED_COST: "shared cost",
+        PhoneNumberType.VOIP: "VoIP",
+        PhoneNumberType.PERSONAL_NUMBER: "personal number",
+        PhoneNumberType.PAGER: "pager",
+        PhoneNumberType.UAN: "UAN",
+        PhoneNumberType.VOICEMAIL: "voicemail",
+    }
+    return labels, frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
+def is_region(code: str) -> bool:
+    """Whether libphonenumber knows the region ``code`` (upper case, e.g. ``GB``)."""
+    return code in libphonenumber().SUPPORTED_REGIONS
+
 
 # E.164 numbers have at most 15 digits; the shortest national significant numbers
 # in use are around 6 digits (plus a 1-3 digit country code).
@@ -63,23 +116,28 @@ class PhoneMatch:
 
 
 def _describe(number: PhoneNumber) -> PhoneMatch:
+    phonenumbers = libphonenumber()
+    PhoneNumberFormat = phonenumbers.PhoneNumberFormat
     valid = phonenumbers.is_valid_number(number)
     pretty = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     if valid:
         region = phonenumbers.region_code_for_number(number) or "?"
         kind = phonenumbers.number_type(number)
-        label = _TYPE_LABELS.get(kind, "number")
-        return PhoneMatch(e164, f"{pretty} · {region} {label}", True, kind in _MOBILE_TYPES)
+        labels, mobile = _labels()
+        label = labels.get(kind, "number")
+        return PhoneMatch(e164, f"{pretty} · {region} {label}", True, kind in mobile)
     regions = phonenumbers.region_codes_for_country_code(number.country_code or 0)
     region = regions[0] if regions else "?"
     return PhoneMatch(e164, f"{pretty} · {region}, unallocated range", False, False)
 
 
 def _parse(text: str, region: str | None) -> PhoneNumber | None:
+    phonenumbers = libphonenumber()
     try:
-        return phonenumbers.parse(text, region)
-    except NumberParseException:
+        number: PhoneNumber = phonenumbers.parse(text, region)
+        return number
+    except phonenumbers.NumberParseException:
         return None
 
 
@@ -120,6 +178,7 @@ def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
             number = _parse("+" + digits, None)
             if number is not None:
                 candidates.append(number)
+    phonenumbers = libphonenumber()
     plausible = [n for n in candidates if phonenumbers.is_possible_number(n)]
     if not plausible:
         return None
@@ -144,7 +203,10 @@ def parse_strict(digits: str) -> PhoneMatch | None:
     if digits[0] == "0":
         return None
     number = _parse("+" + digits, None)
-    if number is None or not phonenumbers.is_valid_number(number):
+    if number is None:
+        return None
+    phonenumbers = libphonenumber()
+    if not phonenumbers.is_valid_number(number):
         return None
     match = _describe(number)
     return match if match.mobile else None
@@ -166,7 +228,10 @@ def parse_international(digits: str) -> PhoneMatch | None:
     ):
         return None
     number = _parse("+" + digits, None)
-    if number is None or not phonenumbers.is_possible_number(number):
+    if number is None:
+        return None
+    phonenumbers = libphonenumber()
+    if not phonenumbers.is_possible_number(number):
         return None
     return _describe(number)
 
@@ -178,6 +243,9 @@ def parse_e164(text: str) -> PhoneMatch | None:
     A leading ``+`` is deliberate notation, so any valid type is accepted.
     """
     number = _parse(text, None)
-    if number is None or not phonenumbers.is_valid_number(number):
+    if number is None:
+        return None
+    phonenumbers = libphonenumber()
+    if not phonenumbers.is_valid_number(number):
         return None
     return _describe(number)
