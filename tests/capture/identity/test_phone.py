@@ -118,45 +118,22 @@ def test_dotted_numbers_that_are_not_addresses_still_read() -> None:
     assert match is not None and match.e164 == "+12015550123"
 
 
-# Run in a fresh interpreter: this module has imported the whole package already.
-_LOADED_ALONE = """
+# Run in a fresh interpreter: this test process has imported hashlib already.
+_WITHOUT_CANARIES = """
 import sys
 from capture.identity import phone
 from capture.identity.detector import IdentityDetector
 
 IdentityDetector()  # the locale's region is checked, a canary-free matcher built
-first = [phone.parse_lenient(t, r) for t, r in (("447700900123", "US"), ("07700 900123", "GB"))]
-first += [phone.parse_strict("12015550123"), phone.parse_e164("+1 201 555 0123")]
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("phonenumbers", "hashlib"))
-print(" ".join(m for m in loaded if m.count(".") < 2))
-for f in (phone.parse_lenient, phone.parse_strict, phone.parse_e164):
-    f.cache_clear()
-import phonenumbers  # the real package now: its __init__ reuses what was loaded
-assert phonenumbers.PhoneNumber is phone.libphonenumber().PhoneNumber
-again = [phone.parse_lenient(t, r) for t, r in (("447700900123", "US"), ("07700 900123", "GB"))]
-again += [phone.parse_strict("12015550123"), phone.parse_e164("+1 201 555 0123")]
-assert again == first and None not in first, (first, again)
-number = phonenumbers.parse("+12015550123")
-print(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+assert phone.parse_lenient("07700 900123", "GB") is not None
+print("hashlib" in sys.modules, phone.libphonenumber().PhoneNumber.__module__)
 """
 
 
-def test_libphonenumber_is_loaded_without_the_parts_of_its_package_never_called() -> None:
-    """The detector needs ``phonenumberutil`` alone: the package's ``__init__`` (the
-    as-you-type formatter, the matcher, short numbers: a third of its import) is not
-    run, hashlib is not loaded without a canary, and a later ``import phonenumbers``
-    still works, with the same classes and the same answers."""
+def test_hashlib_is_not_loaded_by_a_detector_without_canaries() -> None:
+    """OpenSSL's start-up (11 M instructions) is paid only where a canary is built:
+    hashlib is imported by the canary code that digests, not at import."""
     result = subprocess.run(
-        [sys.executable, "-c", _LOADED_ALONE], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _WITHOUT_CANARIES], capture_output=True, text=True, check=True
     )
-    loaded, e164 = result.stdout.split("\n")[:2]
-    assert loaded.split() == [
-        "phonenumbers.data",
-        "phonenumbers.phonemetadata",
-        "phonenumbers.phonenumber",
-        "phonenumbers.phonenumberutil",
-        "phonenumbers.re_util",
-        "phonenumbers.unicode_util",
-        "phonenumbers.util",
-    ]
-    assert e164 == US
+    assert result.stdout.split() == ["False", "phonenumbers.phonenumber"]
