@@ -888,12 +888,11 @@ class HttpConnection:
         elif probe is None:
             self.probe = bytearray(data)  # the head goes on in the next segment
 
-    def not_an_echo(self, by_reader: bool = False) -> None:
+    def not_an_echo(self) -> None:
         """The server is no reflector (or cannot be told to be): stop reading it, and
-        let the requests that waited for that answer go on. ``by_reader``: the reader
-        of the capture settled the probe itself and made the server's skip entry
-        True (see :meth:`capture.sources.frames.CaptureFile.frames`, ``verdicts``),
-        which leaves only the direction's ignore flag to set."""
+        let the requests that waited for that answer go on. (A verdict that the reader
+        of the capture settled itself, making the server's skip entry True, takes the
+        steps of this written out: ``capture.pipeline.Pipeline._settle``.)"""
         if self.echo is not False:
             self.echo = False
             self.probe = None
@@ -901,10 +900,7 @@ class HttpConnection:
                 self.outstanding.clear()
             flow = self.flow
             if self.client is not None:
-                if by_reader:
-                    # What Reassembler.ignore_probed does, its skip entry already set.
-                    flow.halves[1 - self.client].ignore = True
-                elif flow.owner is not None:  # _ignore, inlined: once per connection
+                if flow.owner is not None:  # _ignore, inlined: once per connection
                     flow.owner.ignore_probed(flow, 1 - self.client)
                 else:
                     flow.halves[1 - self.client].ignore = True
