@@ -92,6 +92,13 @@ class Pipeline:
         self.detector = detector
         self.shard = shard
         self.decoder = Decoder(shard)
+        self._holding = echoes and not responses
+        self._pairing = responses
+        """Requests are kept for their responses (:attr:`responses`)."""
+        self._quiet = True
+        """Nothing is held (neither _lone nor anything in _held): a request known to
+        bring no echo goes out at once. False may be out of date (_hold finds out);
+        True never is."""
         self.tracker = HttpTracker(
             self._on_request,
             self._on_response,
@@ -100,7 +107,13 @@ class Pipeline:
             on_settled=self._on_settled,
             on_echo=self._on_echo,
         )
-        self._holding = echoes and not responses
+        self._lone: Record | None = None
+        """The one request held, while it waits for its connection's verdict and
+        nothing else is held (nor any connection's requests kept in _held_flows): the
+        common case, a connection's first request, its verdict a round trip later.
+        It goes as soon as the verdict comes (_on_settled) and skips the queue;
+        anything else to hold, or its connection's echo, or a bound, queues it
+        first (_queue_lone)."""
         self._held: OrderedDict[int, Record] = OrderedDict()
         """Requests waiting for their connection's verdict, by id (capture order)."""
         self._ready: set[int] = set()
@@ -163,7 +176,7 @@ class Pipeline:
             reassembler.touched[key] = ts
         if ts >= reassembler.sweep_due:
             reassembler.tick(ts)
-            if self._held:
+            if self._held or self._lone is not None:
                 self._expire(ts)
         return self._take()
 
@@ -171,7 +184,15 @@ class Pipeline:
         """Connection ``flow_id`` brings no more echoes: its held requests may go."""
         records = self._held_flows.pop(flow_id, None)
         if records is None:
-            return  # the common case: settled before, now closing
+            # The common case of a verdict: its connection's first request waited
+            # for it alone (held as _lone), and goes now. Otherwise the connection
+            # was settled before, and is now closing.
+            lone = self._lone
+            if lone is not None and lone.request.flow == flow_id:
+                self._lone = None
+                self._quiet = True  # nothing else was held
+                self._out.append(_new_request_seen(lone))
+            return
         held = self._held
         if len(records) == 1 and not self._awaiting:
             # The common case of a verdict: one request waited for it, and nothing
@@ -198,8 +219,18 @@ class Pipeline:
     def _on_echo(self, flow_id: int) -> None:
         """Connection ``flow_id``'s server is a reflector: its responses are read, and
         the requests that waited for that verdict are paired with them."""
+        self._queue_lone()
         for record in self._held_flows.get(flow_id, ()):
             self._await(record)
+
+    def _queue_lone(self) -> None:
+        """Put the request held alone (_lone), if any, in the queue (_held, and its
+        connection's in _held_flows), where the general steps find it."""
+        lone = self._lone
+        if lone is not None:
+            self._lone = None
+            self._held[lone.id] = lone
+            self._held_flows[lone.request.flow] = [lone]
 
     def _release(self) -> None:
         """Hand out the held requests at the head of the queue that are complete."""
@@ -216,6 +247,11 @@ class Pipeline:
 
     def _expire(self, now: float) -> None:
         """Let go of held requests older than :data:`ECHO_WAIT` in capture time."""
+        lone = self._lone
+        if lone is not None:
+            if lone.request.ts > now - ECHO_WAIT:
+                return
+            self._queue_lone()
         held = self._held
         while held:
             first = next(iter(held))
@@ -280,7 +316,7 @@ class Pipeline:
         """Capture time ``ts`` has come without a frame (a quiet live capture):
         connections idle too long close, and what that completes is returned."""
         self.reassembler.tick(ts)
-        if self._held:
+        if self._held or self._lone is not None:
             self._expire(ts)
         return self._take()
 
@@ -288,6 +324,7 @@ class Pipeline:
         """End of input: close every connection and return what that completes."""
         self.reassembler.frame_no = self.packets + 1
         self.reassembler.flush()
+        self._queue_lone()
         self._ready.update(self._held)
         self._held_flows.clear()
         self._release()
@@ -361,11 +398,11 @@ class Pipeline:
                     # Before the record that starts the second: it takes that number.
                     reassembler.frame_no = base + capture.records + 1
                     reassembler.tick(ts)
-                    if self._held:
+                    if self._held or self._lone is not None:
                         self._expire(ts)
                     events = self._take()
                 else:
-                    self._verdict(data, False)  # VERDICT
+                    self._verdict(data)  # VERDICT
                     if not self._out:
                         continue
                     events = self._out
@@ -383,21 +420,46 @@ class Pipeline:
 
     def _settle(self, verdicts: list[bytes]) -> None:
         """The verdicts the reader settled without a frame (their keys, in order): as a
-        VERDICT frame's, but the reader has set the skip entry already."""
+        VERDICT frame's (:meth:`_verdict`), but the reader has made the server's skip
+        entry True already, which leaves only its ignore flag to set.
+
+        Once per connection of a scan, so its steps are written out here: those of
+        :meth:`_verdict`, of :meth:`HttpConnection.not_an_echo` (what
+        ``Reassembler.ignore_probed`` does, less the skip entry) and of the common
+        case of :meth:`_on_settled` (the connection's first request waited alone)."""
+        by_raw = self.reassembler.by_raw
         for key in verdicts:
-            self._verdict(key, True)
+            flow = by_raw.get(key)
+            if flow is None:
+                continue
+            conn: HttpConnection | None = flow.app  # type: ignore[assignment]
+            if conn is None or conn.echo is not None or conn.probe is not None:
+                continue
+            conn.echo = False
+            outstanding = conn.outstanding
+            while outstanding:
+                outstanding.pop()  # (clear() would allocate a fresh block: mostly one head)
+            client = conn.client
+            if client is not None:
+                flow.halves[1 - client].ignore = True
+            lone = self._lone
+            if lone is not None and lone.request.flow == flow.id:
+                self._lone = None
+                self._quiet = True  # nothing else was held
+                self._out.append(_new_request_seen(lone))
+            else:
+                self._on_settled(flow.id)
         verdicts.clear()
 
-    def _verdict(self, key: bytes, by_reader: bool) -> None:
+    def _verdict(self, key: bytes) -> None:
         """The server's first segment on connection ``key`` (its raw key) settled the
         echo probe and was passed over (only a server's direction with nothing read yet
-        is probed: HttpConnection._probe ends that). ``by_reader``: the reader made the
-        skip entry True itself (see :meth:`HttpConnection.not_an_echo`)."""
+        is probed: HttpConnection._probe ends that)."""
         flow = self.reassembler.by_raw.get(key)
         if flow is not None:
             conn: HttpConnection | None = flow.app  # type: ignore[assignment]
             if conn is not None and conn.echo is None and conn.probe is None:
-                conn.not_an_echo(by_reader)
+                conn.not_an_echo()
 
     def feed_request(self, parsed: Parsed) -> list[Event]:
         """Process one request that arrived already parsed (the request-level entry,
@@ -429,30 +491,47 @@ class Pipeline:
         return self._take()
 
     def _on_request(self, echo: bool | None, request: Request) -> None:
-        holding = self._holding
-        record = self._record(request, (), not holding)
-        if holding:
-            # Requests only, each complete with what its echo shows: held, in
-            # capture order, until its connection is known to bring no echo, or
-            # the echo came (see _release).
-            rid = record.id
-            if echo is False:
-                if not self._held:
-                    self._out.append(_new_request_seen(record))  # nothing before it waits
-                    return
-                self._held[rid] = record
-                self._ready.add(rid)
-                return
-            self._held[rid] = record
-            waiting = self._held_flows.get(request.flow)
-            if waiting is None:
-                self._held_flows[request.flow] = [record]
-            else:
-                waiting.append(record)
-            if echo is None:
-                return  # paired only if its server turns out to be a reflector (_on_echo)
-        elif not self.tracker.responses:
+        """A request is complete (the tracker's ``on_request``). While nothing is held,
+        one known to bring no echo (``echo`` False: always so without echoes, or with
+        responses) goes out at once, and is kept for its response if those are read;
+        any other is held (:meth:`_hold`)."""
+        if echo is False and self._quiet:
+            record = self._record(request, (), True)
+            if self._pairing:
+                self._await(record)
             return
+        self._hold(echo, request)
+
+    def _hold(self, echo: bool | None, request: Request) -> None:
+        """A request of a pipeline that holds them (requests only, echoes read), while
+        some may be held: each comes out complete with what its echo shows, so it is
+        held, in capture order, until its connection is known to bring no echo, or the
+        echo came (see _release). A connection's first, whose server is not known yet,
+        is held alone (_lone) when nothing else is."""
+        if self._lone is None and not self._held:
+            if echo is False:
+                self._quiet = True  # what was held went since
+                self._record(request, (), True)
+                return
+            if echo is None and not self._held_flows:
+                self._lone = self._record(request, (), False)
+                self._quiet = False
+                return
+        self._quiet = False
+        record = self._record(request, (), False)
+        self._queue_lone()
+        rid = record.id
+        self._held[rid] = record
+        if echo is False:
+            self._ready.add(rid)
+            return
+        waiting = self._held_flows.get(request.flow)
+        if waiting is None:
+            self._held_flows[request.flow] = [record]
+        else:
+            waiting.append(record)
+        if echo is None:
+            return  # paired only if its server turns out to be a reflector (_on_echo)
         self._await(record)
 
     def _await(self, record: Record) -> None:

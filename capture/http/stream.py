@@ -514,12 +514,20 @@ class MessageReader:
         self.fresh = True
         self.current = None
         conn = self.conn
-        if conn.echo is False and not conn.responses:
-            # No response will be paired with it: nothing to keep.
-            conn.depth += 1
-            conn.tracker.emit(conn, ts, conn.depth, head, b"", 0, head.anomalies)
-        else:
+        if conn.responses:
             conn.emit_request(conn.new_request(ts, head))
+            return
+        # No response is read for it: no PendingRequest. While the server may still
+        # turn out to be a reflector (echo None), its head is all that pairing would
+        # need (HttpConnection.await_responses); once it is known not to be, nothing.
+        depth = conn.depth = conn.depth + 1
+        if conn.echo is None:
+            outstanding = conn.outstanding
+            outstanding.append(head)
+            if len(outstanding) > conn.tracker.max_outstanding:
+                outstanding.popleft()
+                conn.tracker.count("unanswered_requests_forgotten")
+        conn.tracker.emit(conn, ts, depth, head, b"", 0, head.anomalies)
 
     def _http09_followup(self, ts: float) -> bool:
         """After a version-less request line: headers, an empty line, or nothing."""
@@ -763,7 +771,12 @@ class HttpConnection:
         self.flow = flow
         self.client: int | None = None
         self.readers = (MessageReader(self, 0), MessageReader(self, 1))
-        self.outstanding: deque[PendingRequest] = deque()
+        self.outstanding: deque[PendingRequest | RequestHead] = deque()
+        """The requests whose responses are still to come, oldest first (at most
+        ``max_outstanding``). While the server is not known (``echo`` None), a request
+        that went out at once is kept as its head alone (see
+        :meth:`MessageReader._plain_request`): the depths are consecutive, up to
+        :attr:`depth`, and :meth:`_oldest` makes them PendingRequests."""
         self.depth = 0
         self.responses = tracker.responses
         """Whether the server's bytes are parsed: always, or on a reflector's connection."""
@@ -875,12 +888,11 @@ class HttpConnection:
         elif probe is None:
             self.probe = bytearray(data)  # the head goes on in the next segment
 
-    def not_an_echo(self, by_reader: bool = False) -> None:
+    def not_an_echo(self) -> None:
         """The server is no reflector (or cannot be told to be): stop reading it, and
-        let the requests that waited for that answer go on. ``by_reader``: the reader
-        of the capture settled the probe itself and made the server's skip entry
-        True (see :meth:`capture.sources.frames.CaptureFile.frames`, ``verdicts``),
-        which leaves only the direction's ignore flag to set."""
+        let the requests that waited for that answer go on. (A verdict that the reader
+        of the capture settled itself, making the server's skip entry True, takes the
+        steps of this written out: ``capture.pipeline.Pipeline._settle``.)"""
         if self.echo is not False:
             self.echo = False
             self.probe = None
@@ -888,16 +900,32 @@ class HttpConnection:
                 self.outstanding.clear()
             flow = self.flow
             if self.client is not None:
-                if by_reader:
-                    # What Reassembler.ignore_probed does, its skip entry already set.
-                    flow.halves[1 - self.client].ignore = True
-                elif flow.owner is not None:  # _ignore, inlined: once per connection
+                if flow.owner is not None:  # _ignore, inlined: once per connection
                     flow.owner.ignore_probed(flow, 1 - self.client)
                 else:
                     flow.halves[1 - self.client].ignore = True
             settled = self.tracker.on_settled
             if settled is not None:
                 settled(flow.id)
+
+    def _oldest(self) -> PendingRequest:
+        """The oldest unanswered request (there is one), the requests kept as their
+        heads alone (see :attr:`outstanding`) made PendingRequests that went out
+        already, each with its depth: a response is read for them after all (a
+        reflector's, or one whose server spoke before the roles were known)."""
+        outstanding = self.outstanding
+        depth = self.depth - len(outstanding)
+        pending: deque[PendingRequest | RequestHead] = deque()
+        for entry in outstanding:
+            depth += 1
+            if isinstance(entry, PendingRequest):
+                pending.append(entry)
+            else:
+                request = PendingRequest(0.0, entry, depth)
+                request.emitted = True
+                pending.append(request)
+        self.outstanding = pending
+        return pending[0]  # type: ignore[return-value]
 
     def new_request(self, ts: float, head: RequestHead) -> PendingRequest:
         """A request head completed: it now waits for a response."""
@@ -926,6 +954,8 @@ class HttpConnection:
             self.tracker.count("unpaired_responses")
             return None
         pending = self.outstanding[0]
+        if type(pending) is not PendingRequest:
+            pending = self._oldest()
         if interim:
             return pending.head.method
         self.outstanding.popleft()
@@ -937,7 +967,13 @@ class HttpConnection:
 
     def expects_http09_reply(self) -> bool:
         """True if the oldest unanswered request was HTTP/0.9 (replies have no head)."""
-        return bool(self.outstanding) and self.outstanding[0].head.version is None
+        outstanding = self.outstanding
+        if not outstanding:
+            return False
+        oldest = outstanding[0]
+        if type(oldest) is not PendingRequest:
+            oldest = self._oldest()
+        return oldest.head.version is None
 
     def tunnel_opened(self) -> None:
         """CONNECT succeeded or protocols switched: both sides may stop being HTTP."""

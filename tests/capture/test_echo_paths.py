@@ -393,3 +393,59 @@ def test_verdicts_the_reader_settles_itself_give_what_verdict_frames_give(
     assert sum(isinstance(e, RequestSeen) for e in loud) == 300
     lab = _lab_capture(tmp_path)
     assert _scanned(lab, in_c, False, monkeypatch, []) == _scanned(lab, in_c, True, monkeypatch, [])
+
+
+def test_requests_of_every_kind_sent_before_a_reflector_first_answers_keep_their_order(
+    tmp_path: Path,
+) -> None:
+    """Pipelined before the server is known: bodyless requests are kept as their heads
+    alone, one with a body as a PendingRequest; once the echo shows a reflector, each
+    is paired with its own response, in order."""
+    conv = conversation(cport=40031, ts=6500.0)
+    post = b"POST /b HTTP/1.1\r\nHost: example.com\r\nContent-Length: 3\r\n\r\nabc"
+    frames = conv.handshake() + conv.send(True, simple_request("/a") + post)
+    frames += conv.send(True, simple_request("/c"))
+    answers = [(("Host", "example.com"), ("X-MSISDN", NUMBER)), (), (("Host", "example.com"),)]
+    frames += conv.send(False, b"".join(_echoed(received) for received in answers))
+    pipeline = Pipeline(_detector(), responses=False)
+    events = list(pipeline.run_capture(CaptureFile(save(tmp_path, frames)))) + pipeline.flush()
+    records = [e.record for e in events if isinstance(e, RequestSeen)]
+    assert [r.request.uri for r in records] == ["/a", "/b", "/c"]
+    assert [r.transit is not None and r.transit.injected for r in records] == [
+        (("X-MSISDN", NUMBER),),
+        (),
+        (),
+    ]
+    assert [len(r.transit.removed) for r in records if r.transit is not None] == [0, 2, 0]
+
+
+def _queued_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every pipeline hold each waiting request in the queue (_held), never
+    alone (_lone): the general steps the alone path must agree with."""
+    hold = Pipeline._hold
+
+    def queued(self: Pipeline, echo: bool | None, request: Request) -> None:
+        hold(self, echo, request)
+        self._queue_lone()
+
+    monkeypatch.setattr(Pipeline, "_hold", queued)
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_a_request_held_alone_comes_out_as_it_would_through_the_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quiet: bool
+) -> None:
+    """Interleaved connections, reflectors, servers that never answer, a request let go
+    at ECHO_WAIT: the events and counters are those of a pipeline that queues every
+    request it holds, with verdicts settled by the reader or as VERDICT frames."""
+    frames = list(gen_capture.frames(200, 40, bodies="small"))
+    conv = conversation(cport=40032, server="203.0.113.20", ts=frames[5][0])
+    frames += conv.handshake() + conv.send(True, simple_request("/silent"))
+    late = conversation(cport=40033, server="203.0.113.21", ts=frames[-1][0] + ECHO_WAIT + 1)
+    frames += late.handshake() + late.send(True, simple_request("/late")) + late.send(False, OK)
+    frames.sort(key=lambda f: f[0])
+    for path in (save(tmp_path, frames, "mix.pcap"), _lab_capture(tmp_path)):
+        alone = _scanned(path, True, quiet, monkeypatch, [])
+        with monkeypatch.context() as patch:
+            _queued_only(patch)
+            assert _scanned(path, True, quiet, patch, []) == alone
