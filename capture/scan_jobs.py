@@ -28,6 +28,7 @@ forgotten by their own time: see ``reassembly._ClosedMemory``.)
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import heapq
 import os
@@ -38,7 +39,7 @@ from typing import IO, Any, TextIO
 
 import orjson
 
-from capture.formats.jsonl import dumps_around_id
+from capture.formats.jsonl import ID_KEY, dumps_bytes
 from capture.model import Request, RequestSeen
 from capture.net.reassembly import Limits
 from capture.net.shard import Shard
@@ -52,10 +53,19 @@ MIN_SIZE = 32 << 20
 """Below this many bytes of capture a single process is faster than a split."""
 MAX_JOBS = 4
 
-_KEY = 47  # bytes of the order key that starts each line
-_HEAD = _KEY + 6  # then the length of the line up to the id, in hex
-_SKIPPED = b"------"  # in place of that length: a record not selected for printing
+_KEY = 47  # bytes of the order key that starts each line, its JSON then
+_SKIPPED = b"-\n"  # in place of the JSON: a record not selected for printing
 _TRAILER = b"~"  # sorts after every key: a process's counters, at its end
+_NO_FLOW = b"%034x" % 0  # the rest of the key of a request completed by a record
+_FIRST_ID = 10**15
+"""A process's first record id: all its ids then have as many digits (16), so the
+parent finds where one ends without looking."""
+_ID_DIGITS = len(b"%d" % _FIRST_ID)
+
+BATCH = 192
+"""Pieces of lines (three a line: key, JSON, newline) a process joins into one write:
+a write per line, its key and JSON formatted into one more copy, cost each process
+more than the parent's whole merge did."""
 
 
 def jobs_for(captures: Sequence[CaptureFile], fmt: str, jobs: int | None) -> int:
@@ -84,13 +94,14 @@ class _ShardPipeline(Pipeline):
 
     def __init__(self, detector: Detector | None, shard: Shard, limits: Limits | None) -> None:
         super().__init__(detector, limits, responses=False, shard=shard)
+        self._next_id = _FIRST_ID
         self.keys: dict[int, bytes] = {}
 
     def _on_request(self, echo: bool | None, request: Request) -> None:
         reassembler = self.reassembler
         flow = reassembler.closing
         if flow is None:
-            key = b"%012x1%034x" % (reassembler.frame_no, 0)
+            key = b"%012x1%s" % (reassembler.frame_no, _NO_FLOW)
         else:
             stamp = flow.stamp
             if isinstance(stamp, int):  # moved by a segment of that record
@@ -119,34 +130,47 @@ def work(
     counters (what :func:`merge` reads)."""
     pipeline = _ShardPipeline(detector, shard, limits)
     selection = Selection(only_identity)
-    keys = pipeline.keys
-    write = out.write
+    batch: list[bytes] = []
     truncated = []
-
-    def lines(events: Iterator[Any]) -> None:
-        for event in events:
-            if isinstance(event, RequestSeen):
-                record = event.record
-                key = keys.pop(record.id)
-                if selection.keep(record):
-                    head, tail = dumps_around_id(record)
-                    write(b"%s%06x%s%s\n" % (key, len(head), head, tail))
-                else:
-                    write(key + _SKIPPED + b"\n")
-
     for path in paths:
         capture = CaptureFile(path)
-        lines(pipeline.run_capture(capture))
+        _write_requests(pipeline.run_capture(capture), pipeline.keys, selection, batch, out)
         if capture.truncated:
             truncated.append(capture.name)
-    lines(iter(pipeline.flush()))
+    _write_requests(iter(pipeline.flush()), pipeline.keys, selection, batch, out)
     trailer = {
         "counters": pipeline.counters(),
         "skipped": dict(pipeline.decoder.skipped),
         "identities": selection.identities,
         "truncated": truncated,
     }
-    write(_TRAILER + orjson.dumps(trailer) + b"\n")
+    batch.append(_TRAILER + orjson.dumps(trailer) + b"\n")
+    out.write(b"".join(batch))
+
+
+def _write_requests(
+    events: Iterator[Any],
+    keys: dict[int, bytes],
+    selection: Selection,
+    batch: list[bytes],
+    out: IO[bytes],
+) -> None:
+    """The lines of the requests among ``events``, each after the key noted when it
+    completed, onto ``batch``; written to ``out`` each :data:`BATCH` lines (what is
+    left stays in ``batch``)."""
+    keep = selection.keep
+    pop = keys.pop
+    for event in events:
+        if type(event) is RequestSeen:
+            record = event.record
+            key = pop(record.id)
+            if keep(record):
+                batch += (key, dumps_bytes(record), b"\n")
+            else:
+                batch += (key, _SKIPPED)
+            if len(batch) >= BATCH:
+                out.write(b"".join(batch))
+                batch.clear()
 
 
 def jobs_for_records(sources: Sequence[RecordFile], fmt: str, jobs: int | None) -> int:
@@ -187,8 +211,10 @@ def work_records(
     line's request is keyed by (file, line offset); then a trailer with the counters
     and, per file, the lines passed over."""
     pipeline = Pipeline(detector, responses=False)
+    pipeline._next_id = _FIRST_ID
     selection = Selection(only_identity)
-    write = out.write
+    keep = selection.keep
+    batch: list[bytes] = []
     files = []
     for number, path in enumerate(paths):
         source = open_input(path, kind)
@@ -200,13 +226,15 @@ def work_records(
             for parsed in source.requests(responses=False):
                 key = b"%012x1%034x" % (number, source.line_start)
                 for event in feed(parsed):
-                    if isinstance(event, RequestSeen):
+                    if type(event) is RequestSeen:
                         record = event.record
-                        if selection.keep(record):
-                            head, tail = dumps_around_id(record)
-                            write(b"%s%06x%s%s\n" % (key, len(head), head, tail))
+                        if keep(record):
+                            batch += (key, dumps_bytes(record), b"\n")
                         else:
-                            write(key + _SKIPPED + b"\n")
+                            batch += (key, _SKIPPED)
+                if len(batch) >= BATCH:
+                    out.write(b"".join(batch))
+                    batch.clear()
         files.append([source.other_lines, source.bad_lines, source.first_bad])
         source.close()
     trailer = {
@@ -215,7 +243,8 @@ def work_records(
         "identities": selection.identities,
         "files": files,
     }
-    write(_TRAILER + orjson.dumps(trailer) + b"\n")
+    batch.append(_TRAILER + orjson.dumps(trailer) + b"\n")
+    out.write(b"".join(batch))
 
 
 def _line_number(path: str, offset: int) -> int:
@@ -318,13 +347,16 @@ def _fork_work(work: Callable[[Shard, IO[bytes]], None], shard: Shard) -> tuple[
     """Start one process running ``work`` on ``shard``; its pid and the read end of
     its output."""
     read_fd, write_fd = os.pipe()
+    _widen(write_fd)
     pid = os.fork()
     if pid == 0:  # the child: never returns
         code = 0
         try:
             os.close(read_fd)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-            with open(write_fd, "wb", buffering=1 << 20) as out:
+            # A small buffer: a batch of lines (BATCH) is larger, and goes to the
+            # pipe as it is, not copied into the buffer first.
+            with open(write_fd, "wb", buffering=1 << 12) as out:
                 try:
                     work(shard, out)
                 except Exception as exc:  # reported by the parent, in one line
@@ -336,6 +368,24 @@ def _fork_work(work: Callable[[Shard, IO[bytes]], None], shard: Shard) -> tuple[
             os._exit(code)
     os.close(write_fd)
     return pid, open(read_fd, "rb", buffering=1 << 20)
+
+
+PIPE_SIZE = 1 << 20
+"""Bytes a process's pipe holds (Linux's default is 64 KiB). The parent takes lines
+from every process in turn, in the order of their keys, so a process that is ahead
+waits on its pipe until the others catch up: the larger the pipe, the less often.
+A process writes a batch of lines at a time (:data:`BATCH`, tens of KiB), not 1 MiB:
+a process whose write was 1 MiB into a 64 KiB pipe sat blocked until the parent had
+merged most of it, the parent waiting in turn for the other process's next write."""
+
+
+def _widen(fd: int) -> None:
+    """Make the pipe ``fd`` hold :data:`PIPE_SIZE` bytes where the system lets it."""
+    # Not Linux (no F_SETPIPE_SZ; fcntl is Unix's), or over the user's pipe-size limit.
+    with contextlib.suppress(ImportError, AttributeError, OSError):
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
 
 
 def scan_split(
@@ -413,8 +463,9 @@ def merge(readers: list[IO[bytes]], write: Any) -> list[dict[str, Any]]:
         record_id += 1
         if line[_KEY] == 0x2D:  # _SKIPPED
             continue
-        cut = _HEAD + int(line[_KEY:_HEAD], 16)
-        batch += (line[_HEAD:cut], b"%d" % record_id, line[cut:])
+        # The id the process gave (its own count) is replaced by the whole scan's.
+        cut = line.rindex(ID_KEY) + 6
+        batch += (line[_KEY:cut], b"%d" % record_id, line[cut + _ID_DIGITS :])
         if len(batch) >= 768:
             write(b"".join(batch))
             batch.clear()

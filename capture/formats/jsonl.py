@@ -204,14 +204,13 @@ def dumps_entry_bytes(item: Record | Entry) -> bytes:
     return dumps_json(fields)
 
 
-def dumps_around_id(record: Record) -> tuple[bytes, bytes]:
-    """The JSONL line of ``record`` cut around its id: ``head + b"%d" % id + tail``
-    is :func:`dumps_bytes`. A split scan's processes write lines this way and the
-    parent, which alone knows the order, numbers them."""
-    line = dumps_bytes(record)
-    # Quotes inside JSON strings are escaped, so this is the top-level key.
-    cut = line.index(b',"id":') + 6
-    return line[:cut], line[line.index(b",", cut) :]
+ID_KEY = b',"id":'
+"""What comes before a record's id in its JSONL line, the id's digits then ending at
+the next comma. Quotes inside JSON strings are escaped, so this is a key; the last one
+in a line is the record's own, since no object after it (the response) has an id. A
+split scan's processes write their lines with their own ids, and the parent, which
+alone knows the order, replaces them: it looks from the end, where the id is near
+(after the headers and findings)."""
 
 
 # --- reading records back ------------------------------------------------------------

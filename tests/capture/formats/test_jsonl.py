@@ -8,9 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capture.formats import jsonl
-from capture.formats.jsonl import dumps, dumps_bytes, record_to_dict
+from capture.formats.jsonl import ID_KEY, dumps, dumps_bytes, record_to_dict
+from capture.model import Record, Transit
 from capture.text import from_bytes
-from tests.capture.factories import finding, record, response
+from tests.capture.factories import finding, record, request, response
 
 
 def test_line_is_the_record_object() -> None:
@@ -111,3 +112,31 @@ def test_a_line_is_the_same_with_or_without_the_c_joiner(
         jsonl.object_from_array_c = saved
     assert with_c == without
     assert json.loads(with_c) == record_to_dict(rec)
+
+
+def test_the_last_id_key_of_a_line_is_where_the_record_id_is() -> None:
+    """A split scan's parent renumbers lines at the last ``ID_KEY`` (scan_jobs.merge):
+    ids, and text that looks like one, in the fields before and after it do not move it."""
+    looks_like_id = '{"id":7},"id":8'
+    rec = Record(
+        1234567,
+        request(
+            headers=(("id", looks_like_id), ("X-Id", '"id":9')),
+            uri='/?"id":10',
+            anomalies=(looks_like_id,),
+            authority=looks_like_id,
+            app=looks_like_id,
+        ),
+        (finding(name="id", value=looks_like_id),),
+        response(headers=(("id", looks_like_id),), reason=looks_like_id),
+        Transit(
+            received=(("id", looks_like_id),),
+            injected=(("id", looks_like_id),),
+            removed=(("Id", '"id":11'),),
+            changed=(("id", looks_like_id, '"id":12'),),
+        ),
+    )
+    line = dumps_bytes(rec)
+    cut = line.rindex(ID_KEY) + len(ID_KEY)
+    assert line[cut:].startswith(b"1234567,")
+    assert json.loads(line[:cut] + b"42" + line[cut + 7 :])["id"] == 42
