@@ -103,8 +103,25 @@ seven_pairs(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t p)
     return 1;
 }
 
+/* Is the base64 run s[0..len) shaped as base64 of 7-16 digits, the body of
+ * encodings._B64_DIGITS: [KMNO]b{3}(?:[MNO]b{3}){1,4}(?:[MNO]b{1,3})? (b a base64
+ * character; the caller has checked s[0] and that every byte is one)? A group of 4
+ * starts at every multiple of 4, with M, N or O past the first; the last group may be
+ * 2 to 4 long, and there are 2 to 6 groups (8 to 24 bytes). */
+static int
+b64_digits_shaped(const Py_UCS1 *s, Py_ssize_t len)
+{
+    if (len < 8 || len > 24 || len % 4 == 1)
+        return 0;
+    for (Py_ssize_t q = 4; q < len; q += 4)
+        if (s[q] != 'M' && s[q] != 'N' && s[q] != 'O')
+            return 0;
+    return 1;
+}
+
 /* detector._WRAPPED_VALUE matched at the '=' at i:
- *   =\s*"?(?:(?:2[bB])?(?:3[0-9]){7}|[KMNO][A-Za-z0-9+/_-]{9,25}(?:=|%3[dD]){0,2}"?(?:[;&\s]|$))
+ *   =\s*"?(?:(?:2[bB])?(?:3[0-9]){7}|(?=[KMNO]b{9})B64(?:=|%3[dD]){0,2}"?(?:[;&\s]|$))
+ * (b a base64 character, B64 the body of encodings._B64_DIGITS: b64_digits_shaped).
  * Backtracking into \s* or "? cannot help (what follows them starts with neither a
  * space nor a quote), and the base64 run must be the whole run (the characters that
  * may follow it are not base64 characters), so one pass decides. */
@@ -125,7 +142,9 @@ wrapped_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
         while (r < n && is_b64(s[r]))
             r++;
         Py_ssize_t run = r - (p + 1);
-        if (run < 9 || run > 25)
+        /* An opaque token that only starts like wrapped digits (a tag manager's ID)
+         * is no reason to look at the pairs: _params passes it over. */
+        if (run < 9 || !b64_digits_shaped(s + p, r - p))
             return 0;
         /* Up to two padding units, each "=" or "%3D" (padding percent-encoded). */
         Py_ssize_t ends[3] = {r, r, r};

@@ -37,7 +37,7 @@ import phonenumbers
 from capture.identity import canary as canaries
 from capture.identity import recurrence as recurring
 from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
-from capture.identity.encodings import base64_shaped, split_parts, url_decode
+from capture.identity.encodings import B64_DIGITS_BODY, base64_shaped, split_parts, url_decode
 from capture.identity.nai import find_addresses
 from capture.identity.names import HINT_ANCHORS, NameHint, name_hint, normalize_name
 from capture.identity.values import VALUE_DETECTORS, Mode, ValueHit, ValueScanner
@@ -140,6 +140,32 @@ _PHONE_SHAPED = re.compile(r"\+?[0-9]{10,15}")
 _PCT_IDENTITY = re.compile(r"%(?:25)?(?:2[bB]|40|3[0-9])|(?i:tel|sips?)%3[aA]")
 # Its first half alone: a pattern that starts with a literal is searched for fast.
 _PCT_WRAPPED = re.compile(r"%(?:25)?(?:2[bB]|40|3[0-9])")
+# The schemes of _URI_SCHEME and _PCT_IDENTITY, lower case, for str searches.
+_SCHEMES = ("tel:", "sip:", "sips:")
+_SCHEMES_PCT = ("tel%3a", "sip%3a", "sips%3a")
+
+
+def _has_scheme(value: str, schemes: tuple[str, ...], pattern: re.Pattern[str]) -> bool:
+    """Does ``value`` hold one of ``schemes`` in any case (``pattern`` the same test as a
+    regex)? For ASCII, str searches of the value lower-cased: the regex, with no literal
+    to start from and its case-insensitive branches, cost some 450 instructions a
+    character (16k for a 35-character encoded URL). Other text is left to the regex,
+    whose case folding (Unicode's) is not ``str.lower``'s."""
+    if not value.isascii():
+        return pattern.search(value) is not None
+    lowered = value.lower()
+    for scheme in schemes:  # noqa: SIM110 (any() over a generator costs more)
+        if scheme in lowered:
+            return True
+    return False
+
+
+def _pct_identity(value: str) -> bool:
+    """``_PCT_IDENTITY.search(value)``, its halves apart: the first starts with a
+    literal, and the second (a scheme, its ":" encoded) needs a "%3"."""
+    if _PCT_WRAPPED.search(value):
+        return True
+    return "%3" in value and _has_scheme(value, _SCHEMES_PCT, _PCT_IDENTITY)
 
 
 def _worth_param(value: str) -> bool:
@@ -147,11 +173,11 @@ def _worth_param(value: str) -> bool:
     percent-encoding that may hide either, or digits wrapped in hex or base64?"""
     if "@" in value:
         return True
-    if "%" in value and _PCT_IDENTITY.search(value):
+    if "%" in value and _pct_identity(value):
         return True
     if "+" in value and _PLUS_DIGIT.search(value):
         return True
-    if ":" in value and _URI_SCHEME.search(value):
+    if ":" in value and _has_scheme(value, _SCHEMES, _URI_SCHEME):
         return True
     size = len(value)
     # base64 of 7-16 digits is 10-24 characters starting K, M, N or O (encodings._B64_DIGITS);
@@ -729,10 +755,14 @@ _URI_PCT = re.compile(r"(?:tel|sips?)%3", re.IGNORECASE)
 # whole-string test: one substitution in C, found fast by its leading literal.
 _COOKIE_VALUES = re.compile(r"=[^;]*")
 _QUERY_VALUES = re.compile(r"=[^&]*")
-# A value that starts like hex- or base64-wrapped digits (see _worth_param), anywhere
-# in a cookie header or query string: after "=", to the end of the value.
+# A value that starts like hex-wrapped digits, or is shaped like base64-wrapped digits
+# (encodings.base64_shaped: the only such values _params looks at), anywhere in a
+# cookie header or query string: after "=", to the end of the value. The lookahead
+# keeps the 10 characters the test asked for before it took the shape.
 _WRAPPED_VALUE = re.compile(
-    r"=\s*\"?(?:(?:2[bB])?(?:3[0-9]){7}|[KMNO][A-Za-z0-9+/_-]{9,25}(?:=|%3[dD]){0,2}\"?(?:[;&\s]|$))"
+    r"=\s*\"?(?:(?:2[bB])?(?:3[0-9]){7}|(?=[KMNO][A-Za-z0-9+/_-]{9})"
+    + B64_DIGITS_BODY
+    + r"(?:=|%3[dD]){0,2}\"?(?:[;&\s]|$))"
 )
 
 
