@@ -29,7 +29,7 @@ import locale
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
@@ -199,6 +199,10 @@ def _worth_header(value: str) -> bool:
 # few names that recur on every request each time such a burst filled it.
 _NAME_CACHE_LIMIT = 16384
 _VALUE_CACHE_LIMIT = 8192
+# Keys of IdentityDetector._found for header values, apart from parameters (whose
+# first item is where they were found: a Referer's parameters are WHERE_HEADER's).
+_HEADER_SCAN = "header value"
+_HEADER_CATALOG = "catalog header value"
 
 
 class IdentityDetector:
@@ -240,6 +244,12 @@ class IdentityDetector:
         not made."""
         self._name_only = NAME_ONLY not in disabled
         self._canary_cache: dict[str, bool] = {}
+        self._found: dict[tuple[str, str, str], tuple[Finding, ...]] = {}
+        """The findings of a header value, a cookie or a parameter by (where, name, value as
+        sent), where they cost more than a look-up: they depend on nothing else, and a
+        device sends the same identity on every request (:meth:`_remember`)."""
+        self._canary_hits: dict[str, tuple[canaries.CanaryHit, ...]] = {}
+        """What :meth:`~capture.identity.canary.CanaryMatcher.find` found in a text."""
         self._recurrence: recurring.RecurrenceTracker | None = None
         if config.recurrence and RECURRENCE not in disabled:
             self._recurrence = recurring.RecurrenceTracker(config.recurrence)
@@ -332,9 +342,15 @@ class IdentityDetector:
                 worth = rule.worth
                 if worth is not None and not worth(value):
                     continue
-                self._emit(
-                    name, WHERE_HEADER, self._scanner.scan(value, rule.hint, Mode.HEADER), out
-                )
+                key = (_HEADER_SCAN, name, value)
+                found = self._found.get(key)
+                if found is None:
+                    hits: list[Finding] = []
+                    self._emit(
+                        name, WHERE_HEADER, self._scanner.scan(value, rule.hint, Mode.HEADER), hits
+                    )
+                    found = self._remember(key, hits)
+                out.extend(found)
             elif action == _COOKIE:
                 if self._may_matter(value, ";"):
                     self._params(_cookie_pairs(value), WHERE_COOKIE, out)
@@ -343,7 +359,13 @@ class IdentityDetector:
                     self._url_header(name, value, out)
             elif rule.entry is not None:
                 if value or not request.anomalies or NAMES_ONLY not in request.anomalies:
-                    self._catalog(name, value, WHERE_HEADER, rule.entry, out)
+                    key = (_HEADER_CATALOG, name, value)
+                    found = self._found.get(key)
+                    if found is None:
+                        hits = []
+                        self._catalog(name, value, WHERE_HEADER, rule.entry, hits)
+                        found = self._remember(key, hits)
+                    out.extend(found)
                 elif self._name_only:
                     entry = rule.entry
                     out.append(
@@ -451,30 +473,52 @@ class IdentityDetector:
                 return True
         return False
 
+    def _remember(self, key: tuple[str, str, str], found: list[Finding]) -> tuple[Finding, ...]:
+        """``found`` kept in :attr:`_found` under ``key``. Values are attacker-controlled,
+        so the cache is emptied when full (as :attr:`_canary_cache` is): only values
+        that passed the cheap tests get here, and one costs its findings again."""
+        cache = self._found
+        if len(cache) >= _VALUE_CACHE_LIMIT:
+            cache.clear()
+        kept = cache[key] = tuple(found)
+        return kept
+
     def _param(self, name: str, value: str, where: str, out: list[Finding]) -> None:
+        key = (where, name, value)
+        found = self._found.get(key)
+        if found is None:
+            found = self._remember(key, self._param_findings(name, value, where))
+        out.extend(found)
+
+    def _param_findings(self, name: str, value: str, where: str) -> list[Finding]:
+        """The findings of one cookie or parameter (uncached: see :meth:`_param`)."""
         rule = self._param_rule(name)
         worth = rule.worth
-        if worth is not None and not worth(value):
-            return
-        decoded = url_decode(value)
         found: list[Finding] = []
+        if worth is not None and not worth(value):
+            return found
+        decoded = url_decode(value)
         if rule.action == _CATALOG and rule.entry is not None:
             self._catalog(name, decoded, where, rule.entry, found)
         else:
             self._emit(name, where, self._scanner.scan(decoded, rule.hint, Mode.PARAM), found)
         if decoded != value:
             # Findings quote what was sent; the decoded reading is in `normalized`.
-            found = [replace(f, value=value) for f in found]
-        out.extend(found)
+            found = [_with_value(f, value) for f in found]
+        return found
 
     def _url_header(self, name: str, url: str, out: list[Finding]) -> None:
         """Findings in the query of a URL-valued header, reported under the header's name."""
         found: list[Finding] = []
         if self._may_matter(url.partition("?")[2], "&"):
             self._params(_query_pairs(url), WHERE_HEADER, found)
-        for finding in found:
-            detail = f"parameter {finding.name} · {finding.detail}"
-            out.append(replace(finding, name=name, detail=detail))
+        for f in found:
+            detail = f"parameter {f.name} · {f.detail}"
+            out.append(
+                Finding(
+                    name, f.where, f.kind, f.value, f.normalized, f.detector, f.severity, detail
+                )
+            )
 
     def _catalog(
         self, name: str, value: str, where: str, entry: CatalogEntry, out: list[Finding]
@@ -659,7 +703,12 @@ class IdentityDetector:
         for where, name, text, unseen in _canary_fields(request, matcher.may_hold):
             if where == WHERE_HEADER and not self._could_hold(text):
                 continue
-            hits = matcher.find(text)
+            hits = self._canary_hits.get(text)
+            if hits is None:
+                if len(self._canary_hits) >= _VALUE_CACHE_LIMIT:
+                    self._canary_hits.clear()
+                # Pure in the text, and a device sends its identities again and again.
+                hits = self._canary_hits[text] = tuple(matcher.find(text))
             if hits and unseen:
                 if exact is None:
                     exact = self._could_hold_canary(request)
@@ -704,6 +753,12 @@ def _triage_py(
             continue
         kept.append(pair)
     return kept
+
+
+def _with_value(finding: Finding, value: str) -> Finding:
+    """``finding`` quoting ``value`` (``dataclasses.replace`` costs several times more)."""
+    f = finding
+    return Finding(f.name, f.where, f.kind, value, f.normalized, f.detector, f.severity, f.detail)
 
 
 def _cookie_pairs(header: str) -> Iterator[tuple[str, str]]:

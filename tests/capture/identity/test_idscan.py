@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -257,6 +258,40 @@ def test_the_detector_finds_the_same_with_and_without_c(
     assert sum(1 for found in fast if found) > 500
     if config.canaries:
         assert sum(1 for found in fast for f in found if f.detector == "canary") > 100
+
+
+@pytest.mark.parametrize("config", [IdentityConfig(), CANARIES], ids=["plain", "canaries"])
+def test_findings_kept_for_values_seen_before_are_those_found_afresh(
+    config: IdentityConfig,
+) -> None:
+    # The detector keeps the findings of a value (and the canaries found in a text):
+    # a request seen again, after every other, gives what it gave, and what a
+    # detector that kept nothing finds.
+    requests = [request for request, _ in _corpus()]
+    kept = IdentityDetector(replace(config, region="GB"))
+    first = [kept.detect(request) for request in requests]
+    assert [kept.detect(request) for request in requests] == first
+    assert len(kept._found) > 100
+    afresh = IdentityDetector(replace(config, region="GB"))
+    found = []
+    for request in requests:
+        afresh._found.clear()
+        afresh._canary_hits.clear()
+        found.append(afresh.detect(request))
+    assert found == first
+
+
+def test_the_kept_findings_are_emptied_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(detector, "_VALUE_CACHE_LIMIT", 2)
+    det = IdentityDetector(IdentityConfig(region="GB"))
+    requests = [
+        make_request(add=[("X-MSISDN", f"4477009001{n:02d}")], uri=f"/?phone=%2B4479111234{n:02d}")
+        for n in range(5)
+    ]
+    first = [det.detect(request) for request in requests]
+    assert len(det._found) <= 2
+    assert all(first)
+    assert [det.detect(request) for request in requests] == first
 
 
 def test_anchor_words_hold_no_separator() -> None:
