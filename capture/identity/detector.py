@@ -20,7 +20,8 @@ canaries are looked for only in a request that one pass over all of it says coul
 hold one (both whole-string tests in C where ``capture/identity/_idscan.c`` was
 built, with the same answers as the Python here and in ``canary``); and a
 value is only handed to libphonenumber after one regex says it could hold a
-number, an address or an encoded number.
+number, an address or an encoded number. What such a value gave is kept for the next
+request that sends it again (bounded, see :meth:`IdentityDetector._remember`).
 """
 
 from __future__ import annotations
