@@ -103,8 +103,25 @@ seven_pairs(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t p)
     return 1;
 }
 
+/* Is the base64 run s[0..len) shaped as base64 of 7-16 digits, the body of
+ * encodings._B64_DIGITS: [KMNO]b{3}(?:[MNO]b{3}){1,4}(?:[MNO]b{1,3})? (b a base64
+ * character; the caller has checked s[0] and that every byte is one)? A group of 4
+ * starts at every multiple of 4, with M, N or O past the first; the last group may be
+ * 2 to 4 long, and there are 2 to 6 groups (8 to 24 bytes). */
+static int
+b64_digits_shaped(const Py_UCS1 *s, Py_ssize_t len)
+{
+    if (len < 8 || len > 24 || len % 4 == 1)
+        return 0;
+    for (Py_ssize_t q = 4; q < len; q += 4)
+        if (s[q] != 'M' && s[q] != 'N' && s[q] != 'O')
+            return 0;
+    return 1;
+}
+
 /* detector._WRAPPED_VALUE matched at the '=' at i:
- *   =\s*"?(?:(?:2[bB])?(?:3[0-9]){7}|[KMNO][A-Za-z0-9+/_-]{9,25}(?:=|%3[dD]){0,2}"?(?:[;&\s]|$))
+ *   =\s*"?(?:(?:2[bB])?(?:3[0-9]){7}|(?=[KMNO]b{9})B64(?:=|%3[dD]){0,2}"?(?:[;&\s]|$))
+ * (b a base64 character, B64 the body of encodings._B64_DIGITS: b64_digits_shaped).
  * Backtracking into \s* or "? cannot help (what follows them starts with neither a
  * space nor a quote), and the base64 run must be the whole run (the characters that
  * may follow it are not base64 characters), so one pass decides. */
@@ -125,7 +142,9 @@ wrapped_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
         while (r < n && is_b64(s[r]))
             r++;
         Py_ssize_t run = r - (p + 1);
-        if (run < 9 || run > 25)
+        /* An opaque token that only starts like wrapped digits (a tag manager's ID)
+         * is no reason to look at the pairs: _params passes it over. */
+        if (run < 9 || !b64_digits_shaped(s + p, r - p))
             return 0;
         /* Up to two padding units, each "=" or "%3D" (padding percent-encoded). */
         Py_ssize_t ends[3] = {r, r, r};
@@ -231,9 +250,16 @@ static word *words = NULL;
 static Py_ssize_t first_at[257];
 static unsigned char bigrams[65536 / 8];
 static unsigned char singles[256];
-/* The same two tables for text as sent: every case of a word's first two bytes. */
-static unsigned char raw_bigrams[65536 / 8];
+/* The same two tables for text as sent, for the names of may_matter_one_pass: every
+ * case of a word's one byte, and of its first two bytes a byte per pair (a load and a
+ * test: a bitmap takes four more instructions a byte of every name). And one class
+ * per byte for what a name's byte may be besides a plain one. */
 static unsigned char raw_singles[256];
+static unsigned char raw_pairs[65536];
+static unsigned char name_class[256];
+#define NAME_END 1    /* '=' */
+#define NAME_VALUE 2  /* '@', '%', '+', ':': a value test may start here */
+#define NAME_SINGLE 4 /* a one-byte anchor word, in any case */
 static int empty_word;
 /* Set when a word holds '=', ';' or '&': then it could straddle a cut in the names
  * (or never be found there), and may_matter cuts the names out as the reference does. */
@@ -268,8 +294,8 @@ index_anchors(PyObject *anchors)
     memcpy(fill, first_at, sizeof(fill));
     memset(bigrams, 0, sizeof(bigrams));
     memset(singles, 0, sizeof(singles));
-    memset(raw_bigrams, 0, sizeof(raw_bigrams));
     memset(raw_singles, 0, sizeof(raw_singles));
+    memset(raw_pairs, 0, sizeof(raw_pairs));
     empty_word = 0;
     straddling_word = 0;
     for (Py_ssize_t k = 0; k < count; k++) {
@@ -301,11 +327,15 @@ index_anchors(PyObject *anchors)
                     if (lower((Py_UCS1)b) != p[1])
                         continue;
                     unsigned raw = (unsigned)a << 8 | (unsigned)b;
-                    raw_bigrams[raw >> 3] |= (unsigned char)(1u << (raw & 7));
+                    raw_pairs[raw] = 1;
                 }
             }
         }
     }
+    for (int c = 0; c < 256; c++)
+        name_class[c] = (unsigned char)((c == '=' ? NAME_END : 0) |
+                                        (c == '@' || c == '%' || c == '+' || c == ':' ? NAME_VALUE : 0) |
+                                        (raw_singles[c] ? NAME_SINGLE : 0));
     PyMem_Free(words);
     words = sorted;
     Py_INCREF(anchors);
@@ -337,18 +367,11 @@ has_anchor(const Py_UCS1 *names, Py_ssize_t m)
 }
 
 
-/* Does an anchor word start at s[i], read lower-cased (s[0..n))? The bigram bitmap
- * first, then each word with that first byte. */
-static inline int
-anchor_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
+/* Does an anchor word of two bytes or more start at s[i], read lower-cased (s[0..n))?
+ * Asked where raw_pairs says one may: each word with that first byte. */
+static int
+anchor_word_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
 {
-    if (raw_singles[s[i]])
-        return 1;
-    if (i + 1 >= n)
-        return 0;
-    unsigned pair = (unsigned)s[i] << 8 | s[i + 1];
-    if (!(raw_bigrams[pair >> 3] & (1u << (pair & 7))))
-        return 0;
     Py_UCS1 c = lower(s[i]);
     for (Py_ssize_t k = first_at[c]; k < first_at[c + 1]; k++) {
         Py_ssize_t len = words[k].n;
@@ -405,14 +428,20 @@ may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
         return 1;
     Py_ssize_t i = 0;
     while (i < n) {
-        /* A name, up to its '='. */
+        /* A name, up to its '=': at each byte, the value tests where one may start
+         * and the anchor words (one byte long, then longer). */
         for (; i < n; i++) {
             Py_UCS1 c = s[i];
-            if (c == '=')
-                break;
-            if ((c == '@' || c == '%' || c == '+' || c == ':') && value_test_at(s, n, i))
-                return 1;
-            if (anchor_at(s, n, i))
+            unsigned k = name_class[c];
+            if (k) {
+                if (k & NAME_END)
+                    break;
+                if (k & NAME_SINGLE)
+                    return 1;
+                if (value_test_at(s, n, i))
+                    return 1;
+            }
+            if (i + 1 < n && raw_pairs[(unsigned)c << 8 | s[i + 1]] && anchor_word_at(s, n, i))
                 return 1;
         }
         if (i >= n)

@@ -20,7 +20,8 @@ canaries are looked for only in a request that one pass over all of it says coul
 hold one (both whole-string tests in C where ``capture/identity/_idscan.c`` was
 built, with the same answers as the Python here and in ``canary``); and a
 value is only handed to libphonenumber after one regex says it could hold a
-number, an address or an encoded number.
+number, an address or an encoded number. What such a value gave is kept for the next
+request that sends it again (bounded, see :meth:`IdentityDetector._remember`).
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ import locale
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 from capture.identity import canary as canaries
 from capture.identity import recurrence as recurring
 from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
-from capture.identity.encodings import base64_shaped, split_parts, url_decode
+from capture.identity.encodings import B64_DIGITS_BODY, base64_shaped, split_parts, url_decode
 from capture.identity.nai import find_addresses
 from capture.identity.names import HINT_ANCHORS, NameHint, name_hint, normalize_name
 from capture.identity.phone import is_region
@@ -139,6 +140,32 @@ _PHONE_SHAPED = re.compile(r"\+?[0-9]{10,15}")
 _PCT_IDENTITY = re.compile(r"%(?:25)?(?:2[bB]|40|3[0-9])|(?i:tel|sips?)%3[aA]")
 # Its first half alone: a pattern that starts with a literal is searched for fast.
 _PCT_WRAPPED = re.compile(r"%(?:25)?(?:2[bB]|40|3[0-9])")
+# The schemes of _URI_SCHEME and _PCT_IDENTITY, lower case, for str searches.
+_SCHEMES = ("tel:", "sip:", "sips:")
+_SCHEMES_PCT = ("tel%3a", "sip%3a", "sips%3a")
+
+
+def _has_scheme(value: str, schemes: tuple[str, ...], pattern: re.Pattern[str]) -> bool:
+    """Does ``value`` hold one of ``schemes`` in any case (``pattern`` the same test as a
+    regex)? For ASCII, str searches of the value lower-cased: the regex, with no literal
+    to start from and its case-insensitive branches, cost some 450 instructions a
+    character (16k for a 35-character encoded URL). Other text is left to the regex,
+    whose case folding (Unicode's) is not ``str.lower``'s."""
+    if not value.isascii():
+        return pattern.search(value) is not None
+    lowered = value.lower()
+    for scheme in schemes:  # noqa: SIM110 (any() over a generator costs more)
+        if scheme in lowered:
+            return True
+    return False
+
+
+def _pct_identity(value: str) -> bool:
+    """``_PCT_IDENTITY.search(value)``, its halves apart: the first starts with a
+    literal, and the second (a scheme, its ":" encoded) needs a "%3"."""
+    if _PCT_WRAPPED.search(value):
+        return True
+    return "%3" in value and _has_scheme(value, _SCHEMES_PCT, _PCT_IDENTITY)
 
 
 def _worth_param(value: str) -> bool:
@@ -146,11 +173,11 @@ def _worth_param(value: str) -> bool:
     percent-encoding that may hide either, or digits wrapped in hex or base64?"""
     if "@" in value:
         return True
-    if "%" in value and _PCT_IDENTITY.search(value):
+    if "%" in value and _pct_identity(value):
         return True
     if "+" in value and _PLUS_DIGIT.search(value):
         return True
-    if ":" in value and _URI_SCHEME.search(value):
+    if ":" in value and _has_scheme(value, _SCHEMES, _URI_SCHEME):
         return True
     size = len(value)
     # base64 of 7-16 digits is 10-24 characters starting K, M, N or O (encodings._B64_DIGITS);
@@ -172,6 +199,10 @@ def _worth_header(value: str) -> bool:
 # few names that recur on every request each time such a burst filled it.
 _NAME_CACHE_LIMIT = 16384
 _VALUE_CACHE_LIMIT = 8192
+# Keys of IdentityDetector._found for header values, apart from parameters (whose
+# first item is where they were found: a Referer's parameters are WHERE_HEADER's).
+_HEADER_SCAN = "header value"
+_HEADER_CATALOG = "catalog header value"
 
 
 class IdentityDetector:
@@ -213,6 +244,12 @@ class IdentityDetector:
         not made."""
         self._name_only = NAME_ONLY not in disabled
         self._canary_cache: dict[str, bool] = {}
+        self._found: dict[tuple[str, str, str], tuple[Finding, ...]] = {}
+        """The findings of a header value, a cookie or a parameter by (where, name, value as
+        sent), where they cost more than a look-up: they depend on nothing else, and a
+        device sends the same identity on every request (:meth:`_remember`)."""
+        self._canary_hits: dict[str, tuple[canaries.CanaryHit, ...]] = {}
+        """What :meth:`~capture.identity.canary.CanaryMatcher.find` found in a text."""
         self._recurrence: recurring.RecurrenceTracker | None = None
         if config.recurrence and RECURRENCE not in disabled:
             self._recurrence = recurring.RecurrenceTracker(config.recurrence)
@@ -305,9 +342,15 @@ class IdentityDetector:
                 worth = rule.worth
                 if worth is not None and not worth(value):
                     continue
-                self._emit(
-                    name, WHERE_HEADER, self._scanner.scan(value, rule.hint, Mode.HEADER), out
-                )
+                key = (_HEADER_SCAN, name, value)
+                found = self._found.get(key)
+                if found is None:
+                    hits: list[Finding] = []
+                    self._emit(
+                        name, WHERE_HEADER, self._scanner.scan(value, rule.hint, Mode.HEADER), hits
+                    )
+                    found = self._remember(key, hits)
+                out.extend(found)
             elif action == _COOKIE:
                 if self._may_matter(value, ";"):
                     self._params(_cookie_pairs(value), WHERE_COOKIE, out)
@@ -316,7 +359,13 @@ class IdentityDetector:
                     self._url_header(name, value, out)
             elif rule.entry is not None:
                 if value or not request.anomalies or NAMES_ONLY not in request.anomalies:
-                    self._catalog(name, value, WHERE_HEADER, rule.entry, out)
+                    key = (_HEADER_CATALOG, name, value)
+                    found = self._found.get(key)
+                    if found is None:
+                        hits = []
+                        self._catalog(name, value, WHERE_HEADER, rule.entry, hits)
+                        found = self._remember(key, hits)
+                    out.extend(found)
                 elif self._name_only:
                     entry = rule.entry
                     out.append(
@@ -424,30 +473,52 @@ class IdentityDetector:
                 return True
         return False
 
+    def _remember(self, key: tuple[str, str, str], found: list[Finding]) -> tuple[Finding, ...]:
+        """``found`` kept in :attr:`_found` under ``key``. Values are attacker-controlled,
+        so the cache is emptied when full (as :attr:`_canary_cache` is): only values
+        that passed the cheap tests get here, and one costs its findings again."""
+        cache = self._found
+        if len(cache) >= _VALUE_CACHE_LIMIT:
+            cache.clear()
+        kept = cache[key] = tuple(found)
+        return kept
+
     def _param(self, name: str, value: str, where: str, out: list[Finding]) -> None:
+        key = (where, name, value)
+        found = self._found.get(key)
+        if found is None:
+            found = self._remember(key, self._param_findings(name, value, where))
+        out.extend(found)
+
+    def _param_findings(self, name: str, value: str, where: str) -> list[Finding]:
+        """The findings of one cookie or parameter (uncached: see :meth:`_param`)."""
         rule = self._param_rule(name)
         worth = rule.worth
-        if worth is not None and not worth(value):
-            return
-        decoded = url_decode(value)
         found: list[Finding] = []
+        if worth is not None and not worth(value):
+            return found
+        decoded = url_decode(value)
         if rule.action == _CATALOG and rule.entry is not None:
             self._catalog(name, decoded, where, rule.entry, found)
         else:
             self._emit(name, where, self._scanner.scan(decoded, rule.hint, Mode.PARAM), found)
         if decoded != value:
             # Findings quote what was sent; the decoded reading is in `normalized`.
-            found = [replace(f, value=value) for f in found]
-        out.extend(found)
+            found = [_with_value(f, value) for f in found]
+        return found
 
     def _url_header(self, name: str, url: str, out: list[Finding]) -> None:
         """Findings in the query of a URL-valued header, reported under the header's name."""
         found: list[Finding] = []
         if self._may_matter(url.partition("?")[2], "&"):
             self._params(_query_pairs(url), WHERE_HEADER, found)
-        for finding in found:
-            detail = f"parameter {finding.name} · {finding.detail}"
-            out.append(replace(finding, name=name, detail=detail))
+        for f in found:
+            detail = f"parameter {f.name} · {f.detail}"
+            out.append(
+                Finding(
+                    name, f.where, f.kind, f.value, f.normalized, f.detector, f.severity, detail
+                )
+            )
 
     def _catalog(
         self, name: str, value: str, where: str, entry: CatalogEntry, out: list[Finding]
@@ -632,7 +703,12 @@ class IdentityDetector:
         for where, name, text, unseen in _canary_fields(request, matcher.may_hold):
             if where == WHERE_HEADER and not self._could_hold(text):
                 continue
-            hits = matcher.find(text)
+            hits = self._canary_hits.get(text)
+            if hits is None:
+                if len(self._canary_hits) >= _VALUE_CACHE_LIMIT:
+                    self._canary_hits.clear()
+                # Pure in the text, and a device sends its identities again and again.
+                hits = self._canary_hits[text] = tuple(matcher.find(text))
             if hits and unseen:
                 if exact is None:
                     exact = self._could_hold_canary(request)
@@ -677,6 +753,12 @@ def _triage_py(
             continue
         kept.append(pair)
     return kept
+
+
+def _with_value(finding: Finding, value: str) -> Finding:
+    """``finding`` quoting ``value`` (``dataclasses.replace`` costs several times more)."""
+    f = finding
+    return Finding(f.name, f.where, f.kind, value, f.normalized, f.detector, f.severity, f.detail)
 
 
 def _cookie_pairs(header: str) -> Iterator[tuple[str, str]]:
@@ -728,10 +810,14 @@ _URI_PCT = re.compile(r"(?:tel|sips?)%3", re.IGNORECASE)
 # whole-string test: one substitution in C, found fast by its leading literal.
 _COOKIE_VALUES = re.compile(r"=[^;]*")
 _QUERY_VALUES = re.compile(r"=[^&]*")
-# A value that starts like hex- or base64-wrapped digits (see _worth_param), anywhere
-# in a cookie header or query string: after "=", to the end of the value.
+# A value that starts like hex-wrapped digits, or is shaped like base64-wrapped digits
+# (encodings.base64_shaped: the only such values _params looks at), anywhere in a
+# cookie header or query string: after "=", to the end of the value. The lookahead
+# keeps the 10 characters the test asked for before it took the shape.
 _WRAPPED_VALUE = re.compile(
-    r"=\s*\"?(?:(?:2[bB])?(?:3[0-9]){7}|[KMNO][A-Za-z0-9+/_-]{9,25}(?:=|%3[dD]){0,2}\"?(?:[;&\s]|$))"
+    r"=\s*\"?(?:(?:2[bB])?(?:3[0-9]){7}|(?=[KMNO][A-Za-z0-9+/_-]{9})"
+    + B64_DIGITS_BODY
+    + r"(?:=|%3[dD]){0,2}\"?(?:[;&\s]|$))"
 )
 
 

@@ -21,9 +21,12 @@ _HEX_DIGITS = re.compile(r"(?:2[bB])?(?:3[0-9]){7,16}")
 # Base64 of 7-16 ASCII digits (optionally "+"-led). Every 3 input bytes give 4
 # characters; when the first byte is a digit (0x30-0x39) the group starts with M, N
 # or O, and with K for "+" (0x2b). That makes the shape cheap to recognise.
-_B64_DIGITS = re.compile(
-    r"[KMNO][A-Za-z0-9+/_-]{3}(?:[MNO][A-Za-z0-9+/_-]{3}){1,4}(?:[MNO][A-Za-z0-9+/_-]{1,3})?={0,2}"
+B64_DIGITS_BODY = (
+    r"[KMNO][A-Za-z0-9+/_-]{3}(?:[MNO][A-Za-z0-9+/_-]{3}){1,4}(?:[MNO][A-Za-z0-9+/_-]{1,3})?"
 )
+"""The shape of base64 of 7-16 digits without its padding (a regex): groups of four
+characters each starting M, N or O (the first may start K), the last 2 to 4 long."""
+_B64_DIGITS = re.compile(B64_DIGITS_BODY + "={0,2}")
 _DIGITS = re.compile(r"\+?[0-9]{7,16}")
 
 

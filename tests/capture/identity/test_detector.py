@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from capture.identity import detector as detector_module
 from capture.identity.detector import HeaderRule, IdentityConfig, IdentityDetector, locale_region
 from capture.model import Finding
 from tests.capture.identity.factory import make_request
@@ -640,3 +641,26 @@ def test_a_number_behind_a_mixed_case_scheme_or_a_hex_glued_name_is_found(
     "tel%3" in two cases only, and cut runs of hex digits out of names, "caller"'s
     "ca" with them."""
     assert one(detector, uri=uri).kind == "msisdn"
+
+
+_PREFILTER_PIECES = st.sampled_from(
+    [
+        *"%:@+aA2b3x",
+        *("tel", "TEL", "sip", "SiPs", "%3a", "%3A", "%25", "%2B", "%40", "%35"),
+        # long s, dotless i, dotted I, Kelvin sign: case folding beyond str.lower
+        *("\u017f", "\u0131", "\u0130", "\u212a", "\u00e9"),
+    ]
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_PREFILTER_PIECES, max_size=14).map("".join))
+def test_the_prefilters_scheme_and_escape_tests_answer_as_their_regexes(value: str) -> None:
+    # _pct_identity and _has_scheme search the value lower-cased where it is ASCII;
+    # the regexes (and their Unicode case folding) are the reference.
+    assert detector_module._pct_identity(value) == (
+        detector_module._PCT_IDENTITY.search(value) is not None
+    )
+    assert detector_module._has_scheme(
+        value, detector_module._SCHEMES, detector_module._URI_SCHEME
+    ) == (detector_module._URI_SCHEME.search(value) is not None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,12 @@ def test_may_matter_in_c_finds_a_special_at_any_offset_of_a_long_value(
         ("b=NDQ3NzAwOTAwMTIz", "&", True),  # base64 of digits
         ("b=NDQ3NzAwOTAwMTIz==x", "&", False),
         ("b=NDQ3NzAwOTAwMTIzNDQ3NzAwOTAwMTIz", "&", False),  # too long a run
+        ("b=NDQ3NzAwOTAwMTIz%3D%3D", "&", True),  # padding percent-encoded
+        ("b=NDQ3NzAwOTAwMTI", "&", True),  # the last group of three
+        ("b=NDQ3NzAwOTAwM", "&", False),  # a last group of one is no base64
+        ("b=Kxq3Vq8wXy0_LrPtVb9", "&", False),  # a token that only starts like one
+        ("_uetsid_604e=NzAwOTAwMTIzAbCdEf; v=1", ";", False),  # E at 20: not shaped
+        ("b=NzAw", "&", False),
         ("gtm_a1b2c3d4e5=1&subscription_deadbeef=2", "&", True),
         ("gtm_a1b2c3d4e5=1&x_deadbeef=2", "&", False),
         ("https%3A%2F%2Fexample.com=1", "&", False),
@@ -253,6 +260,40 @@ def test_the_detector_finds_the_same_with_and_without_c(
         assert sum(1 for found in fast for f in found if f.detector == "canary") > 100
 
 
+@pytest.mark.parametrize("config", [IdentityConfig(), CANARIES], ids=["plain", "canaries"])
+def test_findings_kept_for_values_seen_before_are_those_found_afresh(
+    config: IdentityConfig,
+) -> None:
+    # The detector keeps the findings of a value (and the canaries found in a text):
+    # a request seen again, after every other, gives what it gave, and what a
+    # detector that kept nothing finds.
+    requests = [request for request, _ in _corpus()]
+    kept = IdentityDetector(replace(config, region="GB"))
+    first = [kept.detect(request) for request in requests]
+    assert [kept.detect(request) for request in requests] == first
+    assert len(kept._found) > 100
+    afresh = IdentityDetector(replace(config, region="GB"))
+    found = []
+    for request in requests:
+        afresh._found.clear()
+        afresh._canary_hits.clear()
+        found.append(afresh.detect(request))
+    assert found == first
+
+
+def test_the_kept_findings_are_emptied_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(detector, "_VALUE_CACHE_LIMIT", 2)
+    det = IdentityDetector(IdentityConfig(region="GB"))
+    requests = [
+        make_request(add=[("X-MSISDN", f"4477009001{n:02d}")], uri=f"/?phone=%2B4479111234{n:02d}")
+        for n in range(5)
+    ]
+    first = [det.detect(request) for request in requests]
+    assert len(det._found) <= 2
+    assert all(first)
+    assert [det.detect(request) for request in requests] == first
+
+
 def test_anchor_words_hold_no_separator() -> None:
     # The C test searches names cut out of the whole string: a word with ';' or '&'
     # could straddle two names, and one with '=' could never be found.
@@ -334,6 +375,52 @@ def test_base64_wrapped_digits_under_any_name_are_still_read() -> None:
     found: list[Finding] = []
     det._params([("gtm_a1b2", "NDQ3OTExMTIzNDU2")], WHERE_QUERY, found)  # 447911123456
     assert [f.normalized for f in found] == ["+447911123456"]
+
+
+# Values shaped and not shaped like base64 of digits: groups of four that start with
+# M, N or O or with another letter, short and long, padded as sent or encoded.
+_B64_PIECES = st.sampled_from(
+    [*"KMNO", "MzQ", "Zq8", "Zq8w", "x", "NDQ3", "NzAw", "_-/", "=", "%3D", "%3d", *'"; &=']
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_B64_PIECES, max_size=30).map("".join), st.sampled_from(";&"))
+def test_may_matter_in_c_answers_as_python_on_base64_like_values(text: str, sep: str) -> None:
+    _may_matter_both(text, sep)
+
+
+_TOKENS = st.one_of(
+    st.lists(_B64_PIECES.filter(lambda p: p not in ";&="), min_size=1, max_size=8).map("".join),
+    st.sampled_from(["NDQ3OTExMTIzNDU2", "MzQ0Nzc=", "KzQ0Nzc5MTExMjM0NTY=", "490154203237518"]),
+    st.text(_B64URL, min_size=1, max_size=30),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["gtm_a1b2", "_ga", "sid", "v", "AMCV_5698d00"]), _TOKENS),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from([";", "&"]),
+)
+def test_pairs_may_matter_turns_down_hold_nothing(pairs: list[tuple[str, str]], sep: str) -> None:
+    # "Never no wrongly": where the whole-string test says no pair may matter, the
+    # pair tests find nothing in any of them (it turns down opaque tokens that only
+    # start like base64-wrapped digits, which _params passes over one by one).
+    det = _detector()
+    text = (sep + " " if sep == ";" else sep).join(f"{name}={value}" for name, value in pairs)
+    if _may_matter_both(text, sep):
+        return
+    found: list[Finding] = []
+    where = WHERE_COOKIE if sep == ";" else WHERE_QUERY
+    det._params(pairs, where, found)
+    assert found == []
+    for name, value in pairs:
+        det._param(name, value, where, found)
+    assert found == []
 
 
 # -- the canary gate's first test: needles ------------------------------------------
