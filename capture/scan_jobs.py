@@ -464,7 +464,7 @@ def merge(readers: list[IO[bytes]], write: Any) -> list[dict[str, Any]]:
         if line[_KEY] == 0x2D:  # _SKIPPED
             continue
         # The id the process gave (its own count) is replaced by the whole scan's.
-        cut = line.rindex(ID_KEY) + 6
+        cut = line.rindex(ID_KEY) + len(ID_KEY)
         batch += (line[_KEY:cut], b"%d" % record_id, line[cut + _ID_DIGITS :])
         if len(batch) >= 768:
             write(b"".join(batch))

@@ -522,11 +522,7 @@ class MessageReader:
         # need (HttpConnection.await_responses); once it is known not to be, nothing.
         depth = conn.depth = conn.depth + 1
         if conn.echo is None:
-            outstanding = conn.outstanding
-            outstanding.append(head)
-            if len(outstanding) > conn.tracker.max_outstanding:
-                outstanding.popleft()
-                conn.tracker.count("unanswered_requests_forgotten")
+            conn.wait_for_response(head)
         conn.tracker.emit(conn, ts, depth, head, b"", 0, head.anomalies)
 
     def _http09_followup(self, ts: float) -> bool:
@@ -933,11 +929,17 @@ class HttpConnection:
         pending = PendingRequest(ts, head, self.depth)
         if self.echo is False and not self.responses:
             return pending
-        self.outstanding.append(pending)
-        if len(self.outstanding) > self.tracker.max_outstanding:
-            self.outstanding.popleft()
-            self.tracker.count("unanswered_requests_forgotten")
+        self.wait_for_response(pending)
         return pending
+
+    def wait_for_response(self, request: PendingRequest | RequestHead) -> None:
+        """Keep ``request`` (or its head alone, see :attr:`outstanding`) for the response
+        to come; the oldest is forgotten, and counted, past ``max_outstanding``."""
+        outstanding = self.outstanding
+        outstanding.append(request)
+        if len(outstanding) > self.tracker.max_outstanding:
+            outstanding.popleft()
+            self.tracker.count("unanswered_requests_forgotten")
 
     def emit_request(self, pending: PendingRequest) -> None:
         """The request is complete (head and body): hand it on."""
