@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 from capture.identity import canary as canaries
 from capture.identity import recurrence as recurring
@@ -474,14 +475,9 @@ class IdentityDetector:
         return False
 
     def _remember(self, key: tuple[str, str, str], found: list[Finding]) -> tuple[Finding, ...]:
-        """``found`` kept in :attr:`_found` under ``key``. Values are attacker-controlled,
-        so the cache is emptied when full (as :attr:`_canary_cache` is): only values
+        """``found`` kept in :attr:`_found` under ``key`` (see :func:`_keep`): only values
         that passed the cheap tests get here, and one costs its findings again."""
-        cache = self._found
-        if len(cache) >= _VALUE_CACHE_LIMIT:
-            cache.clear()
-        kept = cache[key] = tuple(found)
-        return kept
+        return _keep(self._found, key, tuple(found))
 
     def _param(self, name: str, value: str, where: str, out: list[Finding]) -> None:
         key = (where, name, value)
@@ -657,9 +653,7 @@ class IdentityDetector:
         cache = self._canary_cache
         answer = cache.get(text)
         if answer is None:
-            if len(cache) >= _VALUE_CACHE_LIMIT:
-                cache.clear()
-            answer = cache[text] = self._canaries.could_match(text)
+            answer = _keep(cache, text, self._canaries.could_match(text))
         return answer
 
     def _could_hold_canary(self, request: Request) -> bool:
@@ -705,10 +699,8 @@ class IdentityDetector:
                 continue
             hits = self._canary_hits.get(text)
             if hits is None:
-                if len(self._canary_hits) >= _VALUE_CACHE_LIMIT:
-                    self._canary_hits.clear()
                 # Pure in the text, and a device sends its identities again and again.
-                hits = self._canary_hits[text] = tuple(matcher.find(text))
+                hits = _keep(self._canary_hits, text, tuple(matcher.find(text)))
             if hits and unseen:
                 if exact is None:
                     exact = self._could_hold_canary(request)
@@ -753,6 +745,20 @@ def _triage_py(
             continue
         kept.append(pair)
     return kept
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _keep(cache: dict[_K, _V], key: _K, value: _V) -> _V:
+    """``value`` kept in ``cache`` under ``key``, and returned. The keys are values from
+    the network, chosen by whoever sends them, so a full cache (:data:`_VALUE_CACHE_LIMIT`)
+    is emptied rather than grown: at worst each value costs its tests again."""
+    if len(cache) >= _VALUE_CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _with_value(finding: Finding, value: str) -> Finding:
