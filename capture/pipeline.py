@@ -425,8 +425,8 @@ class Pipeline:
 
         Once per connection of a scan, so its steps are written out here: those of
         :meth:`_verdict`, of :meth:`HttpConnection.not_an_echo` (what
-        ``Reassembler.ignore_probed`` does, less the skip entry); then
-        :meth:`_on_settled`, as ``not_an_echo`` calls it."""
+        ``Reassembler.ignore_probed`` does, less the skip entry) and of the common
+        case of :meth:`_on_settled` (the connection's first request waited alone)."""
         by_raw = self.reassembler.by_raw
         for key in verdicts:
             flow = by_raw.get(key)
@@ -442,7 +442,16 @@ class Pipeline:
             client = conn.client
             if client is not None:
                 flow.halves[1 - client].ignore = True
-            self._on_settled(flow.id)
+            lone = self._lone
+            if lone is not None and lone.request.flow == flow.id:
+                # _on_settled's common case, written out: the connection's first
+                # request waited for this verdict alone, and goes now. (Calling
+                # _on_settled measured ~700 instructions a connection more.)
+                self._lone = None
+                self._quiet = True  # nothing else was held
+                self._out.append(_new_request_seen(lone))
+            else:
+                self._on_settled(flow.id)
         verdicts.clear()
 
     def _verdict(self, key: bytes) -> None:
