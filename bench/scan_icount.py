@@ -37,30 +37,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from scan_bench import DETECTION_MODES, ensure_capture, scan_code
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 sys.path.insert(0, str(HERE.parent))
-
-
-# What scan_bench.detection_cost scans with: no detector, the default one, or one with
-# scan_bench._canary_config()'s 3 canaries.
-DETECTION_MODES = ("none", "plain", "canaries")
-
-
-def _in_process(capture: Path, mode: str) -> str:
-    """Code that scans ``capture`` as scan_bench.detection_cost does in ``mode``."""
-    detector = {
-        "none": "None",
-        "plain": "IdentityDetector()",
-        "canaries": "IdentityDetector(_canary_config())",
-    }[mode]
-    return (
-        f"import os, sys; sys.path.insert(0, {str(HERE)!r}); "
-        "from capture.identity.detector import IdentityDetector; "
-        "from capture.scan import scan; from scan_bench import _canary_config; "
-        "out = open(os.devnull, 'w'); "
-        f"sys.exit(scan([{str(capture)!r}], detector={detector}, out=out, err=out, jobs=1))"
-    )
 
 
 def instructions(
@@ -69,7 +50,7 @@ def instructions(
     """Instructions executed by one ``headerwatch scan`` of ``capture`` (``extra``:
     more options for scan); with ``echoes`` False, its pipeline looks for no
     reflector's echo (the A/B reference for what reading echoes costs). With
-    ``mode`` (one of :data:`DETECTION_MODES`), the scan is the in-process one of
+    ``mode`` (one of :data:`DETECTION_MODES`), the scan is the one of
     ``scan_bench.py``'s detection-cost lines instead (``extra`` unused)."""
     # As a user runs it, and as scan_bench.py does: bytecode cached, output buffered
     # (unbuffered, one process writes through the text layer: ~5% more on the ad mix).
@@ -80,7 +61,7 @@ def instructions(
     argv = ["scan", "--jobs", "1", *extra, str(capture)]
     code = f"import sys; from tui.cli import main; sys.exit(main({argv!r}))"
     if mode is not None:
-        code = _in_process(capture, mode)
+        code = scan_code(capture, mode)
     # Both runs import the pipeline first: imported before the command line freezes its
     # start-up objects, it leaves another heap layout, worth ~170 instructions a request
     # of the A/B's difference that is not echo work.
@@ -152,7 +133,6 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
-    from scan_bench import ensure_capture
 
     from tests.packets.writer import write_pcap
 
