@@ -74,6 +74,8 @@ class Pipeline:
         responses: bool = True,
         shard: Shard | None = None,
         echoes: bool = True,
+        *,
+        first_id: int = 1,
     ) -> None:
         """``responses=False`` skips parsing server bytes: for consumers that print
         requests only (``scan``), it saves a third of the work. Requests are the same
@@ -88,7 +90,10 @@ class Pipeline:
         (:attr:`Record.transit`). Each request is then held, in capture order, until
         its connection's first response head shows whether it is a reflector's (one
         round trip), at most :data:`ECHO_WAIT` seconds of capture time or
-        :data:`HOLD_LIMIT` requests."""
+        :data:`HOLD_LIMIT` requests.
+
+        ``first_id``: the id of the first record, the next ones counting on from it (a
+        split scan's processes start where every id has as many digits)."""
         self.detector = detector
         self.shard = shard
         self.decoder = Decoder(shard)
@@ -132,7 +137,7 @@ class Pipeline:
         :data:`APP_CONNECTIONS`."""
         # (flow, depth) -> record, for pairing responses; bounded.
         self._awaiting: OrderedDict[tuple[int, int], Record] = OrderedDict()
-        self._next_id = 1
+        self._next_id = first_id
         self.packets = 0
         self.parsed = 0
         """Requests that arrived already parsed (:meth:`feed_request`)."""

@@ -53,14 +53,18 @@ MIN_SIZE = 32 << 20
 """Below this many bytes of capture a single process is faster than a split."""
 MAX_JOBS = 4
 
-_KEY = 47  # bytes of the order key that starts each line, its JSON then
-_SKIPPED = b"-\n"  # in place of the JSON: a record not selected for printing
-_TRAILER = b"~"  # sorts after every key: a process's counters, at its end
+KEY = 47
+"""Bytes of the order key that starts each line (its JSON, or :data:`SKIPPED`, then)."""
+SKIPPED = b"-\n"
+"""In place of the JSON: a record not selected for printing (numbered, not written)."""
+TRAILER = b"~"
+"""Starts a process's last line, its counters: sorts after every key."""
 _NO_FLOW = b"%034x" % 0  # the rest of the key of a request completed by a record
-_FIRST_ID = 10**15
-"""A process's first record id: all its ids then have as many digits (16), so the
-parent finds where one ends without looking."""
-_ID_DIGITS = len(b"%d" % _FIRST_ID)
+ID_DIGITS = 16
+"""Digits of every record id a process writes (after the last
+:data:`~capture.formats.jsonl.ID_KEY` of its line): its ids start at
+:data:`_FIRST_ID`, so the parent finds where one ends without looking."""
+_FIRST_ID = 10 ** (ID_DIGITS - 1)
 
 BATCH = 192
 """Pieces of lines (three a line: key, JSON, newline) a process joins into one write:
@@ -93,8 +97,7 @@ class _ShardPipeline(Pipeline):
     """A pipeline that notes the order key of each request it completes."""
 
     def __init__(self, detector: Detector | None, shard: Shard, limits: Limits | None) -> None:
-        super().__init__(detector, limits, responses=False, shard=shard)
-        self._next_id = _FIRST_ID
+        super().__init__(detector, limits, responses=False, shard=shard, first_id=_FIRST_ID)
         self.keys: dict[int, bytes] = {}
 
     def _on_request(self, echo: bool | None, request: Request) -> None:
@@ -138,14 +141,8 @@ def work(
         if capture.truncated:
             truncated.append(capture.name)
     _write_requests(iter(pipeline.flush()), pipeline.keys, selection, batch, out)
-    trailer = {
-        "counters": pipeline.counters(),
-        "skipped": dict(pipeline.decoder.skipped),
-        "identities": selection.identities,
-        "truncated": truncated,
-    }
-    batch.append(_TRAILER + orjson.dumps(trailer) + b"\n")
-    out.write(b"".join(batch))
+    trailer = {"skipped": dict(pipeline.decoder.skipped), "truncated": truncated}
+    _write_trailer(pipeline, selection, trailer, batch, out)
 
 
 def _write_requests(
@@ -158,6 +155,8 @@ def _write_requests(
     """The lines of the requests among ``events``, each after the key noted when it
     completed, onto ``batch``; written to ``out`` each :data:`BATCH` lines (what is
     left stays in ``batch``)."""
+    # The same lines as work_records writes, in a loop of its own: one loop over
+    # (key, record) pairs from either cost each process ~700 instructions a request.
     keep = selection.keep
     pop = keys.pop
     for event in events:
@@ -167,10 +166,25 @@ def _write_requests(
             if keep(record):
                 batch += (key, dumps_bytes(record), b"\n")
             else:
-                batch += (key, _SKIPPED)
+                batch += (key, SKIPPED)
             if len(batch) >= BATCH:
                 out.write(b"".join(batch))
                 batch.clear()
+
+
+def _write_trailer(
+    pipeline: Pipeline,
+    selection: Selection,
+    trailer: dict[str, Any],
+    batch: list[bytes],
+    out: IO[bytes],
+) -> None:
+    """A process's last write: the lines left in ``batch``, then its trailer (the
+    pipeline's counters, what was selected, and ``trailer``) for :func:`merge`."""
+    trailer["counters"] = pipeline.counters()
+    trailer["identities"] = selection.identities
+    batch.append(TRAILER + orjson.dumps(trailer) + b"\n")
+    out.write(b"".join(batch))
 
 
 def jobs_for_records(sources: Sequence[RecordFile], fmt: str, jobs: int | None) -> int:
@@ -210,8 +224,7 @@ def work_records(
     from record lines do not depend on each other (there is no reassembly), so each
     line's request is keyed by (file, line offset); then a trailer with the counters
     and, per file, the lines passed over."""
-    pipeline = Pipeline(detector, responses=False)
-    pipeline._next_id = _FIRST_ID
+    pipeline = Pipeline(detector, responses=False, first_id=_FIRST_ID)
     selection = Selection(only_identity)
     keep = selection.keep
     batch: list[bytes] = []
@@ -225,26 +238,19 @@ def work_records(
             source.restrict(chunk * RECORD_CHUNK, (chunk + 1) * RECORD_CHUNK)
             for parsed in source.requests(responses=False):
                 key = b"%012x1%034x" % (number, source.line_start)
-                for event in feed(parsed):
+                for event in feed(parsed):  # as in _write_requests
                     if type(event) is RequestSeen:
                         record = event.record
                         if keep(record):
                             batch += (key, dumps_bytes(record), b"\n")
                         else:
-                            batch += (key, _SKIPPED)
+                            batch += (key, SKIPPED)
                 if len(batch) >= BATCH:
                     out.write(b"".join(batch))
                     batch.clear()
         files.append([source.other_lines, source.bad_lines, source.first_bad])
         source.close()
-    trailer = {
-        "counters": pipeline.counters(),
-        "skipped": {},
-        "identities": selection.identities,
-        "files": files,
-    }
-    batch.append(_TRAILER + orjson.dumps(trailer) + b"\n")
-    out.write(b"".join(batch))
+    _write_trailer(pipeline, selection, {"skipped": {}, "files": files}, batch, out)
 
 
 def _line_number(path: str, offset: int) -> int:
@@ -280,9 +286,10 @@ def scan_split_records(
     def work(shard: Shard, sink: IO[bytes]) -> None:
         work_records(paths, kind, detector, only_identity, shard, sink)
 
-    trailers, code = _run_split(work, jobs, out, err)
-    if code is not None:
-        return code
+    trailers, error = _run_split(work, jobs, out, err)
+    if error is not None:
+        print(f"headerwatch: error: {error}", file=err)
+        return EXIT_USAGE
     for number, source in enumerate(sources):
         shares = [t["files"][number] for t in trailers]
         bad = [(share[2][0], share[2][1]) for share in shares if share[2] is not None]
@@ -294,19 +301,18 @@ def scan_split_records(
         for line in (source.skipped(), source.problem()):
             if line is not None:
                 print(f"{WARNING}{line}", file=err)
-    print(f"headerwatch: {summarize(*totals(trailers))}", file=err)
-    selection = Selection()
-    selection.identities = sum(t["identities"] for t in trailers)
-    return selection.exit_code(fail_on_identity)
+    return _summary(trailers, fail_on_identity, err)
 
 
 def _run_split(
     work: Callable[[Shard, IO[bytes]], None], jobs: int, out: TextIO, err: TextIO
-) -> tuple[list[dict[str, Any]], int | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """Run ``work`` in ``jobs`` processes and merge their lines onto ``out``; the
-    trailers, and an exit code when a process failed (said on ``err``)."""
+    trailers, and what went wrong when a process failed."""
     out.flush()
     err.flush()
+    # Objects alive now are shared with the children, and stay shared if the
+    # collector does not write to them.
     frozen = gc.get_freeze_count()
     gc.freeze()
     children: list[tuple[int, IO[bytes]]] = []
@@ -320,7 +326,7 @@ def _run_split(
     finally:
         for pid, reader in children:
             reader.close()
-            if not finished:
+            if not finished:  # Ctrl-C, or our output went away
                 os.kill(pid, signal.SIGTERM)
         statuses = [os.waitpid(pid, 0)[1] for pid, _ in children]
         _thaw(frozen)
@@ -328,10 +334,16 @@ def _run_split(
     if len(trailers) < jobs and not errors:
         died = next((s for s in statuses if s), 0)
         errors.append(f"a scan process ended without its results ({_how(died)})")
-    if errors:
-        print(f"headerwatch: error: {errors[0]}", file=err)
-        return trailers, EXIT_USAGE
-    return trailers, None
+    return trailers, errors[0] if errors else None
+
+
+def _summary(trailers: list[dict[str, Any]], fail_on_identity: bool, err: TextIO) -> int:
+    """Say what a split scan found (its processes' ``trailers`` added up) on ``err``;
+    its exit code."""
+    print(f"headerwatch: {summarize(*totals(trailers))}", file=err)
+    selection = Selection()
+    selection.identities = sum(t["identities"] for t in trailers)
+    return selection.exit_code(fail_on_identity)
 
 
 def _thaw(frozen_before: int) -> None:
@@ -360,7 +372,7 @@ def _fork_work(work: Callable[[Shard, IO[bytes]], None], shard: Shard) -> tuple[
                 try:
                     work(shard, out)
                 except Exception as exc:  # reported by the parent, in one line
-                    out.write(_TRAILER + orjson.dumps({"error": f"{exc}"}) + b"\n")
+                    out.write(TRAILER + orjson.dumps({"error": f"{exc}"}) + b"\n")
                     code = 1
         except BaseException:
             code = 1
@@ -398,44 +410,17 @@ def scan_split(
     err: TextIO,
 ) -> int:
     """``scan --format jsonl`` over ``jobs`` processes; return the exit code."""
-    out.flush()
-    err.flush()
-    # Objects alive now are shared with the children, and stay shared if the
-    # collector does not write to them.
-    frozen = gc.get_freeze_count()
-    gc.freeze()
-    children: list[tuple[int, IO[bytes]]] = []
-    finished = False
-    try:
-        for index in range(jobs):
-            children.append(
-                _fork_work(
-                    lambda shard, stream: work(paths, detector, only_identity, shard, stream),
-                    Shard(index, jobs),
-                )
-            )
-        trailers = merge([reader for _, reader in children], _binary(out))
-        finished = True
-    finally:
-        for pid, reader in children:
-            reader.close()
-            if not finished:  # Ctrl-C, or our output went away
-                os.kill(pid, signal.SIGTERM)
-        statuses = [os.waitpid(pid, 0)[1] for pid, _ in children]
-        _thaw(frozen)
-    errors = [t["error"] for t in trailers if "error" in t]
-    if len(trailers) < jobs and not errors:
-        died = next((s for s in statuses if s), 0)
-        errors.append(f"a scan process ended without its results ({_how(died)})")
+
+    def work_captures(shard: Shard, sink: IO[bytes]) -> None:
+        work(paths, detector, only_identity, shard, sink)
+
+    trailers, error = _run_split(work_captures, jobs, out, err)
     for name in trailers[0].get("truncated", []) if trailers else []:
         print(cut_short(name), file=err)
-    if errors:
-        print(f"headerwatch: error: {errors[0]}", file=err)
+    if error is not None:
+        print(f"headerwatch: error: {error}", file=err)
         return EXIT_USAGE
-    print(f"headerwatch: {summarize(*totals(trailers))}", file=err)
-    selection = Selection()
-    selection.identities = sum(t["identities"] for t in trailers)
-    return selection.exit_code(fail_on_identity)
+    return _summary(trailers, fail_on_identity, err)
 
 
 def totals(trailers: list[dict[str, Any]]) -> tuple[Counter[str], Counter[str]]:
@@ -457,15 +442,15 @@ def merge(readers: list[IO[bytes]], write: Any) -> list[dict[str, Any]]:
     record_id = 0
     batch: list[bytes] = []
     for line in heapq.merge(*readers):
-        if line[0] == 0x7E:  # _TRAILER
+        if line[0] == 0x7E:  # TRAILER
             trailers.append(orjson.loads(line[1:]))
             continue
         record_id += 1
-        if line[_KEY] == 0x2D:  # _SKIPPED
+        if line[KEY] == 0x2D:  # SKIPPED
             continue
         # The id the process gave (its own count) is replaced by the whole scan's.
         cut = line.rindex(ID_KEY) + len(ID_KEY)
-        batch += (line[_KEY:cut], b"%d" % record_id, line[cut + _ID_DIGITS :])
+        batch += (line[KEY:cut], b"%d" % record_id, line[cut + ID_DIGITS :])
         if len(batch) >= 768:
             write(b"".join(batch))
             batch.clear()
