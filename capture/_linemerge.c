@@ -119,10 +119,13 @@ merge_lines(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs
             PyErr_SetString(PyExc_ValueError, "merge_lines: start out of range");
             goto fail;
         }
-        int is_ended = PyObject_IsTrue(PyList_GET_ITEM(ended, i));
-        if (is_ended < 0)
+        /* bool only: a __bool__ of ours to call could change the lists being read */
+        PyObject *is_ended = PyList_GET_ITEM(ended, i);
+        if (is_ended != Py_True && is_ended != Py_False) {
+            PyErr_SetString(PyExc_TypeError, "merge_lines: ended must be bools");
             goto fail;
-        one->ended = is_ended;
+        }
+        one->ended = is_ended == Py_True;
         bound += one->len - one->start;
     }
     for (Py_ssize_t i = 0; i < count; i++)

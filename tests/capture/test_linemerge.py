@@ -196,6 +196,8 @@ def test_the_c_merge_refuses_what_is_not_its_arguments() -> None:
         merge_lines_c([b""], [0], [False], 0)  # type: ignore[call-arg]
     with pytest.raises(TypeError):
         merge_lines_c([bytearray(b"")], [0], [False], 0, [])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        merge_lines_c([b""], [0], [1], 0, [])  # type: ignore[list-item]
     with pytest.raises(ValueError):
         merge_lines_c([b""], [0, 0], [False], 0, [])
     with pytest.raises(OverflowError):
