@@ -12,6 +12,7 @@ deciding whether a change to the hot path helps. It is not a substitute for
     python bench/scan_icount.py --no-echoes      # as if no reflector echo were looked for
     python bench/scan_icount.py --bodies ad --canaries   # with scan_bench's 3 canaries
     python bench/scan_icount.py --bodies mid --detection-cost   # without / with / 3 canaries
+    python bench/scan_icount.py --bodies ad --jobs 2   # the parent of a split scan alone
     git stash; python bench/scan_icount.py; git stash pop   # before/after
 
 It scans a generated capture (2,000 requests, web mix unless --bodies) and an empty one (start-up
@@ -45,20 +46,25 @@ sys.path.insert(0, str(HERE.parent))
 
 
 def instructions(
-    capture: Path, echoes: bool = True, extra: Sequence[str] = (), mode: str | None = None
+    capture: Path,
+    echoes: bool = True,
+    extra: Sequence[str] = (),
+    mode: str | None = None,
+    jobs: int = 1,
 ) -> int:
     """Instructions executed by one ``headerwatch scan`` of ``capture`` (``extra``:
     more options for scan); with ``echoes`` False, its pipeline looks for no
     reflector's echo (the A/B reference for what reading echoes costs). With
     ``mode`` (one of :data:`DETECTION_MODES`), the scan is the one of
-    ``scan_bench.py``'s detection-cost lines instead (``extra`` unused)."""
+    ``scan_bench.py``'s detection-cost lines instead (``extra`` unused). With ``jobs``
+    above 1, a split scan: the instructions of its parent alone (the merge)."""
     # As a user runs it, and as scan_bench.py does: bytecode cached, output buffered
     # (unbuffered, one process writes through the text layer: ~5% more on the ad mix).
     drop = ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["PYTHONHASHSEED"] = "0"  # dict and set layouts change the count otherwise
-    # One process: callgrind follows only this one.
-    argv = ["scan", "--jobs", "1", *extra, str(capture)]
+    # One process: callgrind follows only this one (or counts the parent apart).
+    argv = ["scan", "--jobs", str(jobs), *extra, str(capture)]
     code = f"import sys; from tui.cli import main; sys.exit(main({argv!r}))"
     if mode is not None:
         code = scan_code(capture, mode)
@@ -77,16 +83,19 @@ def instructions(
 
 
 def callgrind(args: Sequence[str], env: dict[str, str]) -> int:
-    """Instructions callgrind counts in ``python ARGS`` run with ``env`` (one
-    process: callgrind follows only that one)."""
-    proc = subprocess.run(
+    """Instructions callgrind counts in ``python ARGS`` run with ``env``: that
+    process's alone (a process it forks is counted too, and printed apart)."""
+    proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-         sys.executable, *args],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True,
+         "--trace-children=no", sys.executable, *args],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    match = re.search(r"Collected : (\d+)", proc.stderr)
+    _, stderr = proc.communicate()
+    if proc.returncode:
+        raise SystemExit(f"valgrind exited with {proc.returncode}:\n{stderr[-500:]}")
+    match = re.search(rf"=={proc.pid}== Collected : (\d+)", stderr)
     if match is None:
-        raise SystemExit(f"callgrind printed no count:\n{proc.stderr[-500:]}")
+        raise SystemExit(f"callgrind printed no count:\n{stderr[-500:]}")
     return int(match.group(1))
 
 
@@ -126,6 +135,13 @@ def main() -> None:
         help="the same as --detection canaries (scan_bench.py's 3 canaries)",
     )
     parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="scan with this many processes and count the parent alone (its merge of "
+        "their lines: start-up and fork left out, per request = per output line)",
+    )
+    parser.add_argument(
         "--detection-cost",
         action="store_true",
         help="count all three --detection modes and print detection's cost over none",
@@ -162,11 +178,13 @@ def main() -> None:
             f"{per_request:,.0f} instructions per request"
         )
         return
-    instructions(capture, echoes)  # uncounted: bytecode caches written
-    startup = instructions(empty, echoes)
-    total = instructions(capture, echoes)
+    jobs = args.jobs
+    instructions(capture, echoes, jobs=jobs)  # uncounted: bytecode caches written
+    startup = instructions(empty, echoes, jobs=jobs)
+    total = instructions(capture, echoes, jobs=jobs)
     print(
-        f"{capture.name}{'' if echoes else ' (no echoes)'}: "
+        f"{capture.name}{'' if echoes else ' (no echoes)'}"
+        f"{f' (the parent of scan --jobs {jobs})' if jobs > 1 else ''}: "
         f"start-up {startup / 1e6:,.0f} M instructions; scan of {args.requests:,} requests "
         f"{total / 1e6:,.0f} M; {(total - startup) / args.requests:,.0f} per request"
     )
