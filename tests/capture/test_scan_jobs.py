@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capture import scan_jobs
+from capture import linemerge, scan_jobs
 from capture.config import IdentityConfig
 from capture.formats.jsonl import dumps
 from capture.formats.pcapng import PcapngWriter
@@ -156,6 +156,17 @@ def test_a_split_scan_of_several_files_and_a_cut_one(tmp_path: Path) -> None:
         assert want[0].count(b"\n") > 300
         assert split(paths, 2) == want
         assert split(paths, 3) == want
+
+
+@pytest.mark.skipif(linemerge.merge_lines_c is None, reason="capture._linemerge is not built")
+def test_without_the_c_merge_a_split_scan_writes_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = save(tmp_path, list(gen_capture.frames(400, 60)))
+    want = single([path])
+    assert split([path], 3) == want
+    monkeypatch.setattr(linemerge, "merge_lines", linemerge.merge_lines_py)
+    assert split([path], 3) == want
 
 
 @pytest.fixture(scope="module")
