@@ -354,6 +354,27 @@ def test_while_no_other_shards_connection_is_tracked_its_records_pass_before_the
         assert frames_of(by_table, ours) == frames_of(first, ours)
 
 
+def test_many_connections_interleaved_walk_the_same(tmp_path: Path, monkeypatch: Any) -> None:
+    """More connections at once than the C walk keeps recent keys for (it hands out
+    the key made for an earlier record when the bytes match): the same frames, table
+    notes and verdicts as the reference, split or not."""
+    rng = random.Random(20261204)
+    records = []
+    for i in range(3000):
+        frame = bytearray(_tcp(rng.randrange(1024, 1024 + 900), b"x" * rng.choice((0, 0, 5))))
+        frame[29] = rng.randrange(1, 4)  # a few client addresses
+        if rng.random() < 0.5:  # the other direction
+            frame[26:30], frame[30:34] = frame[30:34], frame[26:30]
+            frame[34:36], frame[36:38] = frame[36:38], frame[34:36]
+        records.append((i // 500, i, bytes(frame)))
+    open_capture = _from_bytes(tmp_path, _pcap(records))
+    for shard, foreign in ((None, None), (Shard(1, 2), set()), (Shard(0, 3), {"a connection"})):
+        seen = _both(
+            open_capture, monkeypatch, shard=shard, probe=True, quiet=True, foreign=foreign
+        )
+        assert len(seen[0]) > 300
+
+
 def test_damaged_captures_walk_the_same(pcaps_dir: Path, tmp_path: Path, monkeypatch: Any) -> None:
     """Flipped bytes, holes, repeats and wild lengths: the same frames up to the same cut."""
     rng = random.Random(20261123)
