@@ -43,6 +43,14 @@
 #define SEGMENT (-3)
 #define KEY_SLOTS 512 /* a power of two */
 
+/* A recent plain IPv4 record's direction (see recent_slot). */
+typedef struct {
+    unsigned char raw[12]; /* the frame's bytes 26-37: addresses, then ports */
+    unsigned char used;
+    signed char ours;      /* owns(): -1 not asked yet, else its answer */
+    PyObject *key;         /* raw as bytes (a table key), or NULL: not made yet */
+} Recent;
+
 typedef struct {
     PyObject_HEAD
     PyObject *read;     /* read(n) -> bytes */
@@ -58,7 +66,7 @@ typedef struct {
     PyTypeObject *segment; /* the Segment named tuple, or NULL: frames stay bytes */
     PyObject *verdicts; /* list or NULL: where quiet verdicts' keys go */
     PyObject *foreign;  /* set or NULL: other processes' connections the table may hold */
-    PyObject *keys[KEY_SLOTS]; /* recent table keys (12-byte bytes) or NULL: see frame_key */
+    Recent recent[KEY_SLOTS];
     Py_ssize_t size, pos;
     long long records;
     long long tick_sec;
@@ -247,27 +255,47 @@ ethernet_tcp4(Records *self, const unsigned char *f, Py_ssize_t caplen, PyObject
     return 1;
 }
 
-/* The table key of the plain IPv4 frame f (its bytes 26-37: addresses, then ports),
- * a new reference. A direction's records come in runs, so the key made for an earlier
- * record is kept in a slot chosen by its low bytes and given again when the bytes
- * match: no allocation, and its hash (cached in the bytes object) is not computed
- * again by the look-up, about 250 instructions a record. The caller has checked that
- * the frame holds those bytes (54 or more). */
-static PyObject *
-frame_key(Records *self, const unsigned char *f)
+/* The slot of the plain IPv4 frame f's direction (its bytes 26-37), holding what was
+ * worked out for it. A direction's records come in runs, so what an earlier record of
+ * the same bytes found is kept in a slot chosen by those bytes, and taken again when all
+ * 12 match: whose connection it is (no CRC), and its table key, the same bytes object
+ * (no allocation, and its hash, cached in the object, is not computed again by the
+ * look-up). The caller has checked that the frame holds those bytes (54 or more). */
+static Recent *
+recent_slot(Records *self, const unsigned char *f)
 {
     /* Not symmetric: a connection's two directions, which alternate, take two slots. */
     uint32_t mix = ((uint32_t)f[34] << 8 | f[35]) * 0x9E3779B1u + ((uint32_t)f[36] << 8 | f[37])
                    + (uint32_t)f[29] * 131u + f[33];
-    unsigned int slot = (mix ^ mix >> 16) & (KEY_SLOTS - 1);
-    PyObject *key = self->keys[slot];
-    if (key != NULL && memcmp(PyBytes_AS_STRING(key), f + 26, 12) == 0)
-        return Py_NewRef(key);
-    key = PyBytes_FromStringAndSize((const char *)f + 26, 12);
-    if (key == NULL)
-        return NULL;
-    Py_XSETREF(self->keys[slot], Py_NewRef(key));
-    return key;
+    Recent *r = &self->recent[(mix ^ mix >> 16) & (KEY_SLOTS - 1)];
+    if (!r->used || memcmp(r->raw, f + 26, 12) != 0) {
+        memcpy(r->raw, f + 26, 12);
+        r->used = 1;
+        r->ours = -1;
+        Py_CLEAR(r->key);  /* a bytes object: nothing runs when it goes */
+    }
+    return r;
+}
+
+/* owns() for the record whose slot is r. */
+static int
+recent_owns(const Records *self, Recent *r, const unsigned char *f)
+{
+    if (r->ours < 0)
+        r->ours = (signed char)owns(self, f);
+    return r->ours;
+}
+
+/* The table key of the record whose slot is r: a new reference, or NULL (error set). */
+static PyObject *
+recent_key(Recent *r)
+{
+    if (r->key == NULL) {
+        r->key = PyBytes_FromStringAndSize((const char *)r->raw, 12);
+        if (r->key == NULL)
+            return NULL;
+    }
+    return Py_NewRef(r->key);
 }
 
 static PyObject *
@@ -404,17 +432,15 @@ records_step(Records *self)
         const unsigned char *f = base + pos + 16;  /* the frame */
         if (self->skip != NULL && caplen >= 54 && f[12] == 0x08 && f[13] == 0x00
             && f[14] == 0x45 && f[23] == 6 && !(f[20] & 0x3F) && !f[21]) {
-            int ours = -1;  /* not yet tested */
-            if (self->foreign != NULL && PySet_GET_SIZE(self->foreign) == 0) {
+            Recent *recent = recent_slot(self, f);
+            if (self->foreign != NULL && PySet_GET_SIZE(self->foreign) == 0
+                && !recent_owns(self, recent, f)) {
                 /* No key of another process's connection is in the table: passed
-                 * over without making its key (see frames.py). */
-                ours = owns(self, f);
-                if (!ours) {
-                    self->pos = end;
-                    continue;
-                }
+                 * over without a look-up (see frames.py). */
+                self->pos = end;
+                continue;
             }
-            PyObject *key = frame_key(self, f);
+            PyObject *key = recent_key(recent);
             if (key == NULL)
                 return NULL;
             PyObject *whole = PyDict_GetItemWithError(self->skip, key);  /* borrowed */
@@ -439,7 +465,7 @@ records_step(Records *self)
                 Py_DECREF(key);
                 return NULL;
             }
-            else if (self->shard_count > 1 && !(ours >= 0 ? ours : owns(self, f))) {
+            else if (self->shard_count > 1 && !recent_owns(self, recent, f)) {
                 /* Another process's connection: not ours to read or track. */
                 Py_DECREF(key);
                 self->pos = end;
@@ -654,7 +680,7 @@ records_clear(Records *self)
     Py_CLEAR(self->buf);
     Py_CLEAR(self->sec_obj);
     for (int i = 0; i < KEY_SLOTS; i++)
-        Py_CLEAR(self->keys[i]);
+        Py_CLEAR(self->recent[i].key);
     return 0;
 }
 
