@@ -366,7 +366,13 @@ class Pipeline:
         # Ethernet/IPv4/TCP records come decoded by the reader (SEGMENT frames): the
         # C walk builds the segment without a frame object or a decoding call.
         frames = capture.frames(
-            reassembler.skip, reassembler.touched, self.shard, probe, True, verdicts
+            reassembler.skip,
+            reassembler.touched,
+            self.shard,
+            probe,
+            True,
+            verdicts,
+            reassembler.foreign,
         )
         feed = reassembler.feed
         # PCAPdroid's app: a pcapng's comments may name one on any frame. A classic

@@ -3,7 +3,8 @@
 Every process walks the whole capture (passing over records is cheap) but reads
 only its share of the connections (:class:`capture.net.shard.Shard`). The record walk
 passes over the others' plain IPv4 connections (Ethernet, no IP options) whole,
-handshake and close included; the rest of theirs it tracks without reading.
+handshake and close included; the rest of theirs it tracks without reading (and
+then their plain records too, by the skip table: see ``Reassembler.foreign``).
 Nothing of one connection's requests depends on another's: a connection is
 numbered by its first record, idles by its own time, and closes by its own
 segments. Each line a process writes starts with the key of the moment the

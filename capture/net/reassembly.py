@@ -343,6 +343,12 @@ class Reassembler:
         """Capture time of the last skipped segment, by raw key (see :attr:`skip`)."""
         self.by_raw: dict[bytes, Flow] = {}
         """The connection of each raw key (see :attr:`skip`)."""
+        self.foreign: set[Flow] = set()
+        """The open IPv4 connections of other processes (see :attr:`owns`). Only
+        their keys, of all other processes' connections, can be in :attr:`skip`:
+        while this is empty, a record of another process's connection is not in the
+        table, and the reader of the capture passes over it without looking
+        (:meth:`capture.sources.frames.CaptureFile.frames`, ``foreign``)."""
         self.sweep_due = 0.0
         """Capture time after which :meth:`tick` next looks for idle connections."""
         self.counters: dict[str, int] = dict.fromkeys(
@@ -576,6 +582,8 @@ class Reassembler:
         if self.owns is not None and not self.owns(key):
             flow.foreign = True
             flow.halves[0].ignore = flow.halves[1].ignore = True
+            if flow.raw_keys[0]:
+                self.foreign.add(flow)
         else:
             self.counters["flows"] += 1
         flow.owner = self
@@ -713,6 +721,8 @@ class Reassembler:
         if self.owns is not None and not self.owns(key):
             flow.foreign = True
             first.ignore = second.ignore = True
+            if flow.raw_keys[0]:
+                self.foreign.add(flow)
         flow.owner = self
         self._flows[key] = (flow, 0)
         self._flows[(key[2], key[3], key[0], key[1])] = (flow, 1)
@@ -946,6 +956,8 @@ class Reassembler:
         self._closed.add(a_key, flow.last_ts)
         if not flow.foreign:
             self.sink.on_close(flow)
+        else:
+            self.foreign.discard(flow)
 
     def _sweep(self, now: float) -> None:
         """Close connections idle longer than the limit (oldest first)."""

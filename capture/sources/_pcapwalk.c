@@ -22,7 +22,11 @@
  * a SEGMENT frame, the Segment as its data. With verdicts (a list, or None) too, a
  * settled probe whose connection's other direction has an entry in the table (the
  * table is up to date there: see frames.py) is settled here: its entry becomes True and
- * its key is appended to verdicts, and no frame comes for it.
+ * its key is appended to verdicts, and no frame comes for it. With foreign (a set, or
+ * None) too and more than one shard, the shard is tested first: while foreign is empty
+ * (no open connection of another process is tracked, so the table holds no key of
+ * one: capture.net.reassembly.Reassembler.foreign), another process's record is passed
+ * over before its key is made or looked up.
  *
  * Built by pip install (see pyproject.toml); after an edit here, pip install -e .
  * again, or the tests go on running the old build (one of them says so).
@@ -37,6 +41,15 @@
 #define TICK (-1)
 #define VERDICT (-2)
 #define SEGMENT (-3)
+#define KEY_SLOTS 512 /* a power of two */
+
+/* A recent plain IPv4 record's direction (see recent_slot). */
+typedef struct {
+    unsigned char raw[12]; /* the frame's bytes 26-37: addresses, then ports */
+    unsigned char used;
+    signed char ours;      /* owns(): -1 not asked yet, else its answer */
+    PyObject *key;         /* raw as bytes (a table key), or NULL: not made yet */
+} Recent;
 
 typedef struct {
     PyObject_HEAD
@@ -52,6 +65,8 @@ typedef struct {
     PyObject *sec_obj;  /* the int of tick_sec, for touched[key] = sec */
     PyTypeObject *segment; /* the Segment named tuple, or NULL: frames stay bytes */
     PyObject *verdicts; /* list or NULL: where quiet verdicts' keys go */
+    PyObject *foreign;  /* set or NULL: other processes' connections the table may hold */
+    Recent recent[KEY_SLOTS];
     Py_ssize_t size, pos;
     long long records;
     long long tick_sec;
@@ -69,25 +84,48 @@ static PyObject *empty_tuple;
 static PyObject *tick_obj;
 static PyObject *verdict_obj;
 static PyObject *segment_obj;
-static uint32_t crc_table[256];
+static inline uint32_t
+u32(const unsigned char *p, int big)
+{
+    if (big)
+        return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
 
-/* capture.net.shard.Shard.owns for an Ethernet/IPv4/TCP frame: the CRC-32 (zlib's)
- * of the lower endpoint's address and port, then the other's, modulo count. */
+static inline uint32_t
+swap32(uint32_t x)
+{
+    return x >> 24 | (x >> 8 & 0xFF00u) | (x << 8 & 0xFF0000u) | x << 24;
+}
+
+/* CRC-32 (zlib's), four bytes a step: crc_table[0] is the byte-wise table, and
+ * crc_table[k][n] the CRC of byte n followed by k zero bytes. */
+static uint32_t crc_table[4][256];
+
+/* capture.net.shard.Shard.owns for an Ethernet/IPv4/TCP frame f (54 bytes or more,
+ * checked by the caller): the CRC-32 of the lower endpoint's address and port, then
+ * the other's, modulo count. Every split-scan record of plain IPv4 asks it once: it
+ * takes the 12 bytes four at a time (a byte at a time cost 130 instructions). */
 static int
 owns(const Records *self, const unsigned char *f)
 {
-    /* Endpoints as address then port: source at 26 and 34, destination at 30 and 36. */
-    unsigned char a[6], b[6], pair[12];
-    memcpy(a, f + 26, 4);
-    memcpy(a + 4, f + 34, 2);
-    memcpy(b, f + 30, 4);
-    memcpy(b + 4, f + 36, 2);
-    int a_first = memcmp(a, b, 6) < 0;
-    memcpy(pair, a_first ? a : b, 6);
-    memcpy(pair + 6, a_first ? b : a, 6);
+    /* Endpoints as address then port: source at 26 and 34, destination at 30 and 36,
+     * compared as the 6 bytes address-then-port that Python compares. */
+    uint64_t a = (uint64_t)u32(f + 26, 1) << 16 | (uint64_t)f[34] << 8 | f[35];
+    uint64_t b = (uint64_t)u32(f + 30, 1) << 16 | (uint64_t)f[36] << 8 | f[37];
+    uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
+    /* The 12 bytes lo then hi (big-endian, 6 each) as three little-endian words. */
+    uint32_t words[3] = {
+        swap32((uint32_t)(lo >> 16)),
+        swap32((uint32_t)(lo << 16) | (uint32_t)(hi >> 32)),
+        swap32((uint32_t)hi),
+    };
     uint32_t crc = 0xFFFFFFFFu;
-    for (int i = 0; i < 12; i++)
-        crc = crc_table[(crc ^ pair[i]) & 0xFF] ^ (crc >> 8);
+    for (int i = 0; i < 3; i++) {
+        crc ^= words[i];
+        crc = crc_table[3][crc & 0xFF] ^ crc_table[2][(crc >> 8) & 0xFF]
+              ^ crc_table[1][(crc >> 16) & 0xFF] ^ crc_table[0][crc >> 24];
+    }
     return (crc ^ 0xFFFFFFFFu) % self->shard_count == self->shard_index;
 }
 
@@ -164,14 +202,6 @@ set_records(Records *self)
     return rc;
 }
 
-static inline uint32_t
-u32(const unsigned char *p, int big)
-{
-    if (big)
-        return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
-}
-
 /* capture.net.decode.ethernet_tcp4 (the reference: read it first) on the frame
  * f[0:caplen], for a record the walk returns. 1: *out is its Segment, holding ts
  * (a new reference taken here); 0: not such a frame (or zero MAC addresses: PCAPdroid's,
@@ -223,6 +253,49 @@ ethernet_tcp4(Records *self, const unsigned char *f, Py_ssize_t caplen, PyObject
     }
     *out = seg;
     return 1;
+}
+
+/* The slot of the plain IPv4 frame f's direction (its bytes 26-37), holding what was
+ * worked out for it. A direction's records come in runs, so what an earlier record of
+ * the same bytes found is kept in a slot chosen by those bytes, and taken again when all
+ * 12 match: whose connection it is (no CRC), and its table key, the same bytes object
+ * (no allocation, and its hash, cached in the object, is not computed again by the
+ * look-up). The caller has checked that the frame holds those bytes (54 or more). */
+static Recent *
+recent_slot(Records *self, const unsigned char *f)
+{
+    /* Not symmetric: a connection's two directions, which alternate, take two slots. */
+    uint32_t mix = ((uint32_t)f[34] << 8 | f[35]) * 0x9E3779B1u + ((uint32_t)f[36] << 8 | f[37])
+                   + (uint32_t)f[29] * 131u + f[33];
+    Recent *r = &self->recent[(mix ^ mix >> 16) & (KEY_SLOTS - 1)];
+    if (!r->used || memcmp(r->raw, f + 26, 12) != 0) {
+        memcpy(r->raw, f + 26, 12);
+        r->used = 1;
+        r->ours = -1;
+        Py_CLEAR(r->key);  /* a bytes object: nothing runs when it goes */
+    }
+    return r;
+}
+
+/* owns() for the record whose slot is r. */
+static int
+recent_owns(const Records *self, Recent *r, const unsigned char *f)
+{
+    if (r->ours < 0)
+        r->ours = (signed char)owns(self, f);
+    return r->ours;
+}
+
+/* The table key of the record whose slot is r: a new reference, or NULL (error set). */
+static PyObject *
+recent_key(Recent *r)
+{
+    if (r->key == NULL) {
+        r->key = PyBytes_FromStringAndSize((const char *)r->raw, 12);
+        if (r->key == NULL)
+            return NULL;
+    }
+    return Py_NewRef(r->key);
 }
 
 static PyObject *
@@ -359,7 +432,15 @@ records_step(Records *self)
         const unsigned char *f = base + pos + 16;  /* the frame */
         if (self->skip != NULL && caplen >= 54 && f[12] == 0x08 && f[13] == 0x00
             && f[14] == 0x45 && f[23] == 6 && !(f[20] & 0x3F) && !f[21]) {
-            PyObject *key = PyBytes_FromStringAndSize((const char *)f + 26, 12);
+            Recent *recent = recent_slot(self, f);
+            if (self->foreign != NULL && PySet_GET_SIZE(self->foreign) == 0
+                && !recent_owns(self, recent, f)) {
+                /* No key of another process's connection is in the table: passed
+                 * over without a look-up (see frames.py). */
+                self->pos = end;
+                continue;
+            }
+            PyObject *key = recent_key(recent);
             if (key == NULL)
                 return NULL;
             PyObject *whole = PyDict_GetItemWithError(self->skip, key);  /* borrowed */
@@ -384,7 +465,7 @@ records_step(Records *self)
                 Py_DECREF(key);
                 return NULL;
             }
-            else if (self->shard_count > 1 && !owns(self, f)) {
+            else if (self->shard_count > 1 && !recent_owns(self, recent, f)) {
                 /* Another process's connection: not ours to read or track. */
                 Py_DECREF(key);
                 self->pos = end;
@@ -491,11 +572,15 @@ records_new(PyTypeObject *type, PyObject *args, PyObject *Py_UNUSED(kwargs))
     unsigned long long per_second;
     unsigned int shard_index, shard_count;
     int probe = 0;
-    PyObject *segment = Py_None, *verdicts = Py_None;
-    if (!PyArg_ParseTuple(args, "OpKOOOIIOOO|pOO:Records", &read, &big_endian, &per_second,
+    PyObject *segment = Py_None, *verdicts = Py_None, *foreign = Py_None;
+    if (!PyArg_ParseTuple(args, "OpKOOOIIOOO|pOOO:Records", &read, &big_endian, &per_second,
                           &linktype, &skip, &touched, &shard_index, &shard_count, &owner,
-                          &frame, &cut, &probe, &segment, &verdicts))
+                          &frame, &cut, &probe, &segment, &verdicts, &foreign))
         return NULL;
+    if (foreign != Py_None && !PyAnySet_Check(foreign)) {
+        PyErr_SetString(PyExc_TypeError, "foreign must be a set or None");
+        return NULL;
+    }
     if (verdicts != Py_None && !PyList_CheckExact(verdicts)) {
         PyErr_SetString(PyExc_TypeError, "verdicts must be a list or None");
         return NULL;
@@ -543,6 +628,9 @@ records_new(PyTypeObject *type, PyObject *args, PyObject *Py_UNUSED(kwargs))
     self->big_endian = big_endian;
     self->probe = probe && skip != Py_None;
     self->verdicts = self->probe && verdicts != Py_None ? Py_NewRef(verdicts) : NULL;
+    self->foreign = skip != Py_None && shard_count > 1 && foreign != Py_None
+                        ? Py_NewRef(foreign)
+                        : NULL;
     /* Ticks only with a table (as in frames.py). */
     self->tick_sec = touched == Py_None ? ((long long)1 << 62) : -1;
     PyObject *start = PyObject_GetAttr(owner, records_name);
@@ -570,6 +658,7 @@ records_traverse(Records *self, visitproc visit, void *arg)
     Py_VISIT(self->frame);
     Py_VISIT(self->segment);
     Py_VISIT(self->verdicts);
+    Py_VISIT(self->foreign);
     Py_VISIT(self->cut);
     return 0;
 }
@@ -584,11 +673,14 @@ records_clear(Records *self)
     Py_CLEAR(self->frame);
     Py_CLEAR(self->segment);
     Py_CLEAR(self->verdicts);
+    Py_CLEAR(self->foreign);
     Py_CLEAR(self->cut);
     Py_CLEAR(self->linktype);
     Py_CLEAR(self->per_second_obj);
     Py_CLEAR(self->buf);
     Py_CLEAR(self->sec_obj);
+    for (int i = 0; i < KEY_SLOTS; i++)
+        Py_CLEAR(self->recent[i].key);
     return 0;
 }
 
@@ -642,8 +734,11 @@ PyInit__pcapwalk(void)
         uint32_t c = n;
         for (int k = 0; k < 8; k++)
             c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        crc_table[n] = c;
+        crc_table[0][n] = c;
     }
+    for (int k = 1; k < 4; k++)
+        for (uint32_t n = 0; n < 256; n++)
+            crc_table[k][n] = crc_table[k - 1][n] >> 8 ^ crc_table[0][crc_table[k - 1][n] & 0xFF];
     records_name = PyUnicode_InternFromString("records");
     empty_bytes = PyBytes_FromStringAndSize(NULL, 0);
     empty_tuple = PyTuple_New(0);

@@ -24,5 +24,6 @@ class Records(Iterator[Any]):
         probe: bool = False,
         segment: type | None = None,
         verdicts: list[bytes] | None = None,
+        foreign: set[Any] | None = None,
     ) -> None: ...
     def __next__(self) -> Any: ...

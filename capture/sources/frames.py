@@ -23,7 +23,7 @@ import struct
 import sys
 import zlib
 from collections.abc import Callable, Iterator
-from typing import IO, TYPE_CHECKING, NamedTuple, cast
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 try:  # built at install time where a C compiler is there (see pyproject.toml)
     from capture.sources import _pcapwalk
@@ -356,6 +356,7 @@ class CaptureFile:
         probe: Callable[[bytes], bool] | None = None,
         segments: bool = False,
         verdicts: list[bytes] | None = None,
+        foreign: set[Any] | None = None,
     ) -> Iterator[Frame]:
         """The frames of the capture, in order.
 
@@ -371,7 +372,15 @@ class CaptureFile:
         With a table and ``shard`` too (a process of a split scan), those records
         of IPv4 connections that are not the shard's are passed over as well,
         handshake and close included, without a note in ``touched``: what another
-        process reads changes nothing here.
+        process reads changes nothing here. A record of a connection with an entry
+        in the table is handled by the table, whoever's it is (a connection of
+        another process that reached the reassembler, through a record that is not
+        plain IPv4, is tracked there, its close included). With ``foreign`` too
+        (:attr:`capture.net.reassembly.Reassembler.foreign`: the open connections of
+        other processes that the table can hold keys of), the shard is tested
+        first, and while ``foreign`` is empty another process's record is passed
+        over before its key is made or looked up: the table then holds no key of
+        another process's connection, so the look-up could only miss.
 
         With a table and ``probe`` too
         (:func:`capture.http.stream.first_head_settles`), a record of a probed
@@ -409,13 +418,13 @@ class CaptureFile:
                 segments = segments and reader.linktype == 1
                 if _pcapwalk is None:
                     yield from self._iter_pcap(
-                        reader, read, skip, touched, shard, probe, segments, verdicts
+                        reader, read, skip, touched, shard, probe, segments, verdicts, foreign
                     )
                 else:
                     # The C walk iterated here, not through a generator of its own:
                     # every frame of a scan passes this way.
                     walker = self._pcap_walker(
-                        reader, read, skip, touched, shard, probe, segments, verdicts
+                        reader, read, skip, touched, shard, probe, segments, verdicts, foreign
                     )
                     try:
                         yield from walker
@@ -442,6 +451,7 @@ class CaptureFile:
         probe: Callable[[bytes], bool] | None = None,
         segments: bool = False,
         verdicts: list[bytes] | None = None,
+        foreign: set[Any] | None = None,
     ) -> Iterator[Frame]:
         # The file header gave byte order, resolution and link type; the
         # records are cut out of large reads here, in one tight loop: this is the
@@ -457,6 +467,10 @@ class CaptureFile:
         unpack_from = struct.Struct(reader.endian + "III").unpack_from  # wire length unused
         split = shard is not None and shard.count > 1
         owners = _Owners(shard or Shard(0, 1))
+        # Another process's records passed over before the table is looked at
+        # (see frames()): while this set is empty.
+        foreign_known = split and foreign is not None
+        tracked: set[Any] = foreign if foreign is not None else set()
         # The second of the last TICK: none at all without a table.
         tick_sec = -1 if touched is not None else 1 << 64
         buf = b""
@@ -501,6 +515,18 @@ class CaptureFile:
                     # h holds frame bytes 12-47: ethertype to TCP flags.
                     h = buf[pos + 28 : pos + 64]
                     key = h[14:26]
+                    if (
+                        foreign_known
+                        and not tracked
+                        and caplen >= 54
+                        and h[0:3] == b"\x08\x00\x45"
+                        and h[11] == 6
+                        and not h[8] & 0x3F
+                        and not h[9]
+                        and not owners[key]
+                    ):
+                        pos = end
+                        continue
                     whole = skip.get(key)
                     if (
                         (whole is not None or split)
@@ -564,6 +590,7 @@ class CaptureFile:
         probe: Callable[[bytes], bool] | None = None,
         segments: bool = False,
         verdicts: list[bytes] | None = None,
+        foreign: set[Any] | None = None,
     ) -> _pcapwalk.Records:
         """:meth:`_iter_pcap`, with the loop in C (the caller reads ``records`` from it
         when done)."""
@@ -583,6 +610,7 @@ class CaptureFile:
             probe is not None,
             Segment if segments else None,
             verdicts,
+            foreign,
         )
 
     def _iter_pcapng(self, reader: RawPcapNgReader) -> Iterator[Frame]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -598,3 +599,81 @@ def test_idle_half_open_connections_close_exactly_when_quiet_too_long(
                 del last[p]
         assert r.half_open_flows == len(last)
         assert r.counters["flows_idle_closed"] == closed
+
+
+def _raw_owner(owns: Callable[[tuple[bytes, int, bytes, int]], bool]) -> Callable[[bytes], bool]:
+    """``owns`` for a raw key (addresses, then ports, as in an IPv4+TCP header)."""
+    return lambda raw: owns(
+        (raw[0:4], int.from_bytes(raw[8:10]), raw[4:8], int.from_bytes(raw[10:12]))
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.integers(1, 8),  # client port: odd ones are another process's
+            st.booleans(),  # from the client
+            st.sampled_from([SYN, SYN | ACK, ACK, ACK, FIN | ACK, RST, ACK | FIN | SYN]),
+            st.integers(0, 3),  # payload bytes
+            st.integers(0, 40),  # sequence number
+            st.sampled_from(["", "", "", "ignore", "probe", "tick"]),
+        ),
+        max_size=80,
+    ),
+    memory=st.sampled_from([4 * FLOW_COST, 1 << 30]),
+)
+def test_another_process_s_keys_are_in_the_skip_table_only_while_foreign_holds_them(
+    steps: list[tuple[int, bool, int, int, int, str]], memory: int
+) -> None:
+    """What the record walk relies on to test the shard first (CaptureFile.frames,
+    ``foreign``): at every step, each key of the skip table that is another process's
+    belongs to a connection in :attr:`Reassembler.foreign`, and that set holds only
+    open connections of other processes, whatever opens, closes, evicts or idles them."""
+
+    def owns(key: tuple[bytes, int, bytes, int]) -> bool:
+        return (key[1] if key[0] == A else key[3]) % 2 == 0
+
+    owns_raw = _raw_owner(owns)
+    r = Reassembler(Recorder(), Limits(memory=memory, idle_timeout=3), owns)
+    ts = 0.0
+    for n, (port, from_client, flags, size, seq, action) in enumerate(steps):
+        ts += 0.4
+        r.frame_no = n + 1
+        payload = b"x" * size
+        if from_client:
+            r.feed(Segment(ts, A, port, B, 80, seq, 0, flags, payload, 0))
+        else:
+            r.feed(Segment(ts, B, 80, A, port, seq, 0, flags, payload, 0))
+        entry = r._flows.get((A, port, B, 80))
+        if entry is not None and action in ("ignore", "probe"):
+            flow = entry[0]
+            if action == "ignore":
+                r.set_ignore(flow, seq % 2, True)
+            else:
+                r.set_probe(flow, seq % 2, True)
+        elif action == "tick":
+            r.tick(ts)
+        known = {raw for flow in r.foreign for raw in flow.raw_keys}
+        assert all(raw in known for raw in r.skip if not owns_raw(raw))
+        assert all(flow.foreign and not flow.closed for flow in r.foreign)
+    r.flush()
+    assert not r.foreign
+
+
+def test_another_process_s_connection_is_in_foreign_from_its_first_data_to_its_close() -> None:
+    """Opened whole (data first), made whole from half-open, closed by FIN both ways
+    or RST: in :attr:`Reassembler.foreign` exactly while open."""
+    r = Reassembler(Recorder(), owns=lambda key: False)
+    r.feed(Segment(1.0, A, 40000, B, 80, 1, 0, ACK, b"x", 0))  # data first
+    r.feed(_syn(40001))  # half-open
+    assert {flow.key[1] for flow in r.foreign} == {40000}
+    r.feed(_data(40001))
+    assert {flow.key[1] for flow in r.foreign} == {40000, 40001}
+    r.feed(Segment(1.0, A, 40000, B, 80, 2, 0, RST, b"", 0))
+    r.feed(Segment(1.0, A, 40001, B, 80, 1002, 0, FIN | ACK, b"", 0))
+    r.feed(Segment(1.0, B, 80, A, 40001, 5001, 0, FIN | ACK, b"", 0))
+    assert r.foreign == set()
+    mine = Reassembler(Recorder(), owns=lambda key: True)
+    mine.feed(Segment(1.0, A, 40000, B, 80, 1, 0, ACK, b"x", 0))
+    assert mine.foreign == set() and mine.by_raw

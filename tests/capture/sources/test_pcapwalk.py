@@ -96,11 +96,13 @@ def _walk(
     start: dict[bytes, bool | int] | None = None,
     segments: bool = False,
     quiet: bool = False,
+    foreign: set[Any] | None = None,
 ) -> Trace:
     """Everything a walk gives: each frame with the record count when it came,
     whether the capture was cut, the final count, and the times noted in ``touched``.
     With ``quiet``, the verdicts the walk settles without a frame are read before each
-    frame (as a scan reads them) and noted as a ``("quiet", keys)`` entry."""
+    frame (as a scan reads them) and noted as a ``("quiet", keys)`` entry. ``foreign``:
+    given to the walk as is (see CaptureFile.frames)."""
     with monkeypatch.context() as patch:
         if not in_c:
             patch.setattr(frames_module, "_pcapwalk", None)
@@ -111,7 +113,7 @@ def _walk(
         settles = first_head_settles if probe else None
         verdicts: list[bytes] | None = [] if quiet else None
         frames = capture.frames(
-            skip, touched if table else None, shard, settles, segments, verdicts
+            skip, touched if table else None, shard, settles, segments, verdicts, foreign
         )
         for frame in frames:
             if verdicts:
@@ -134,9 +136,11 @@ def _both(
     start: dict[bytes, bool | int] | None = None,
     segments: bool = False,
     quiet: bool = False,
+    foreign: set[Any] | None = None,
 ) -> Trace:
-    in_c = _walk(open_capture, True, table, shard, monkeypatch, probe, start, segments, quiet)
-    in_python = _walk(open_capture, False, table, shard, monkeypatch, probe, start, segments, quiet)
+    args = (table, shard, monkeypatch, probe, start, segments, quiet, foreign)
+    in_c = _walk(open_capture, True, *args)
+    in_python = _walk(open_capture, False, *args)
     assert in_c == in_python
     if segments:
         # Segment objects compare by value, and as the reference decoder reads the frame.
@@ -319,6 +323,58 @@ def _plain_ipv4_tcp(data: bytes) -> bool:
     )
 
 
+def test_while_no_other_shards_connection_is_tracked_its_records_pass_before_the_table(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """With ``foreign`` empty, another shard's records are passed over before the
+    table is looked at (a key of theirs in it is not looked up: reassembly puts none
+    there while ``foreign`` is empty); with it not empty, or not given, the table
+    decides for them as for the shard's own, their close coming as a frame."""
+    shard = Shard(0, 2)
+    ours, theirs = (40000, 40001), (40002, 40003)  # by capture.net.shard's hash
+    assert all(shard.owns_raw(_tcp(p)[26:38]) for p in ours)
+    assert not any(shard.owns_raw(_tcp(p)[26:38]) for p in theirs)
+    records = [(1, i, _tcp(40000 + i % 4, b"x" * (i % 2))) for i in range(12)]
+    records.append((2, 0, _tcp(40002, flags=0x11)))  # their FIN
+    # Their keys in the table (True: every segment without SYN, FIN or RST skipped).
+    start: dict[bytes, bool | int] = {_tcp(p)[26:38]: True for p in theirs}
+    open_capture = _from_bytes(tmp_path, _pcap(records))
+
+    def frames_of(trace: Trace, ports: tuple[int, ...]) -> list[tuple[Any, ...]]:
+        keys = {_tcp(p)[26:38] for p in ports}
+        return [f for f in trace[0] if f[1] == 1 and f[2][26:38] in keys]
+
+    first = _both(open_capture, monkeypatch, shard=shard, start=start, foreign=set())
+    assert frames_of(first, theirs) == [] and not set(first[3]) & set(start)
+    assert frames_of(first, ours)
+    for foreign in (None, {"a connection"}):
+        by_table = _both(open_capture, monkeypatch, shard=shard, start=start, foreign=foreign)
+        assert [f[2] for f in frames_of(by_table, theirs)] == [records[-1][2]]
+        assert set(start) <= set(by_table[3])  # their skipped records noted as activity
+        assert frames_of(by_table, ours) == frames_of(first, ours)
+
+
+def test_many_connections_interleaved_walk_the_same(tmp_path: Path, monkeypatch: Any) -> None:
+    """More connections at once than the C walk keeps recent keys for (it hands out
+    the key made for an earlier record when the bytes match): the same frames, table
+    notes and verdicts as the reference, split or not."""
+    rng = random.Random(20261204)
+    records = []
+    for i in range(3000):
+        frame = bytearray(_tcp(rng.randrange(1024, 1024 + 900), b"x" * rng.choice((0, 0, 5))))
+        frame[29] = rng.randrange(1, 4)  # a few client addresses
+        if rng.random() < 0.5:  # the other direction
+            frame[26:30], frame[30:34] = frame[30:34], frame[26:30]
+            frame[34:36], frame[36:38] = frame[36:38], frame[34:36]
+        records.append((i // 500, i, bytes(frame)))
+    open_capture = _from_bytes(tmp_path, _pcap(records))
+    for shard, foreign in ((None, None), (Shard(1, 2), set()), (Shard(0, 3), {"a connection"})):
+        seen = _both(
+            open_capture, monkeypatch, shard=shard, probe=True, quiet=True, foreign=foreign
+        )
+        assert len(seen[0]) > 300
+
+
 def test_damaged_captures_walk_the_same(pcaps_dir: Path, tmp_path: Path, monkeypatch: Any) -> None:
     """Flipped bytes, holes, repeats and wild lengths: the same frames up to the same cut."""
     rng = random.Random(20261123)
@@ -326,7 +382,10 @@ def test_damaged_captures_walk_the_same(pcaps_dir: Path, tmp_path: Path, monkeyp
     cut = 0
     for n in range(150):
         data = _damage(rng.choice(corpus), rng)
-        trace = _both(_from_bytes(tmp_path, data), monkeypatch, shard=Shard(n % 2, 2))
+        foreign: set[Any] | None = [None, set(), {"a connection"}][n % 3]
+        trace = _both(
+            _from_bytes(tmp_path, data), monkeypatch, shard=Shard(n % 2, 2), foreign=foreign
+        )
         cut += trace[1]
     assert cut > 30  # the damage did reach the record walk's cut-file checks
 
@@ -406,11 +465,14 @@ def test_stopping_early_keeps_the_count(tmp_path: Path, monkeypatch: Any) -> Non
     cut=st.integers(0, 4000),
     seed=st.integers(0, 2**16),
     shards=st.integers(1, 3),
+    foreign=st.sampled_from([None, set(), {"a connection"}]),
 )
 def test_any_records_cut_anywhere_read_in_any_pieces(
-    sizes: list[int], stamps: list[int], cut: int, seed: int, shards: int
+    sizes: list[int], stamps: list[int], cut: int, seed: int, shards: int, foreign: set[Any] | None
 ) -> None:
-    """Records of any length (Ethernet frames and shorter), any cut, any reads."""
+    """Records of any length (Ethernet frames and shorter), any cut, any reads; the
+    shard tested first or not (``foreign`` empty or not), though the table driven
+    here holds any key, other shards' too."""
     records = []
     for i, size in enumerate(sizes):
         frame = _tcp(40000 + i % 5, b"p" * size) if size >= 54 else bytes(range(size))
@@ -418,7 +480,8 @@ def test_any_records_cut_anywhere_read_in_any_pieces(
     data = _pcap(records)
     data = data[: 24 + cut] if cut < len(data) - 24 else data
     with pytest.MonkeyPatch.context() as monkeypatch:
-        _both(_from_pipe(data, seed, monkeypatch), monkeypatch, shard=Shard(seed % shards, shards))
+        shard = Shard(seed % shards, shards)
+        _both(_from_pipe(data, seed, monkeypatch), monkeypatch, shard=shard, foreign=foreign)
 
 
 def test_a_scan_writes_the_same_with_either_walk(tmp_path: Path, monkeypatch: Any) -> None:
