@@ -759,8 +759,8 @@ fail:
  * A = min(4, the shortest needle's length) bytes make a window; S = shortest - A + 1.
  * Any occurrence of a needle spans S consecutive window starts, one of them a multiple
  * of S, so only windows at multiples of S are looked at: each needle is entered under
- * its windows at offsets 0..S-1 (its "anchors"), sorted by window value, with a bitmap
- * of the windows' hashes in front. A window whose hash bit is set is looked up by
+ * its windows at offsets 0..S-1 (its "anchors"), sorted by window value, with a byte
+ * map of the windows' hashes in front. A window whose hash is marked is looked up by
  * bisection and each needle under it compared whole (memcmp). The tuple the index was
  * built for is kept (a reference is held): a matcher passes the same tuple every time,
  * so the index is built once. */
@@ -777,7 +777,11 @@ static Py_ssize_t anchor_count;
 static int window_len; /* A */
 static Py_ssize_t stride; /* S */
 static int needle_empty;
-static unsigned char window_bits[65536 / 8];
+/* A byte a hash, not a bit: the scan's test of a window is then one load and a compare
+ * instead of a shift, a mask and a bit test (5 instructions of 13 a window; 32 KB: the
+ * map stays in a first-level cache). */
+#define MAP_BITS 15
+static unsigned char window_map[1 << MAP_BITS];
 
 static inline uint32_t
 window_at(const unsigned char *p)
@@ -795,7 +799,7 @@ window_at(const unsigned char *p)
 static inline unsigned
 window_hash(uint32_t w)
 {
-    return (unsigned)((w * 0x9E3779B1u) >> 16);
+    return (unsigned)((w * 0x9E3779B1u) >> (32 - MAP_BITS));
 }
 
 static int
@@ -835,7 +839,7 @@ index_needles(PyObject *tuple)
         return -1;
     }
     window_len = a;
-    memset(window_bits, 0, sizeof(window_bits));
+    memset(window_map, 0, sizeof(window_map));
     Py_ssize_t kept = 0;
     for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *item = PyTuple_GET_ITEM(tuple, k);
@@ -846,8 +850,7 @@ index_needles(PyObject *tuple)
         for (Py_ssize_t o = 0; o < step; o++) {
             uint32_t w = window_at(p + o);
             list[kept++] = (anchor){w, o, (const char *)p, n};
-            unsigned h = window_hash(w);
-            window_bits[h >> 3] |= (unsigned char)(1u << (h & 7));
+            window_map[window_hash(w)] = 1;
         }
     }
     qsort(list, (size_t)kept, sizeof(anchor), by_window);
@@ -862,7 +865,7 @@ index_needles(PyObject *tuple)
 }
 
 /* Does a needle whose window at its offset is w start where s[i..i+A) is that window?
- * (The bit of w's hash was set.) Out of line: it is rarely reached, and the scan's
+ * (w's hash is marked in the map.) Out of line: it is rarely reached, and the scan's
  * loop keeps its values in registers. */
 static int
 confirm_window(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, uint32_t w)
@@ -895,21 +898,19 @@ has_needle(const unsigned char *s, Py_ssize_t n)
     if (anchor_count == 0)
         return 0;
     const Py_ssize_t step = stride;
-    const unsigned char *bits = window_bits;
+    const unsigned char *map = window_map;
     if (window_len == 4) {
-        for (Py_ssize_t i = 0; i + 4 <= n; i += step) {
+        for (Py_ssize_t i = 0; i <= n - 4; i += step) {
             uint32_t w;
             memcpy(&w, s + i, 4);
-            unsigned h = window_hash(w);
-            if ((bits[h >> 3] & (1u << (h & 7))) && confirm_window(s, n, i, w))
+            if (map[window_hash(w)] && confirm_window(s, n, i, w))
                 return 1;
         }
         return 0;
     }
-    for (Py_ssize_t i = 0; i + window_len <= n; i += step) {
+    for (Py_ssize_t i = 0; i <= n - window_len; i += step) {
         uint32_t w = window_at(s + i);
-        unsigned h = window_hash(w);
-        if ((bits[h >> 3] & (1u << (h & 7))) && confirm_window(s, n, i, w))
+        if (map[window_hash(w)] && confirm_window(s, n, i, w))
             return 1;
     }
     return 0;
