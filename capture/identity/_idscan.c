@@ -27,7 +27,7 @@
  *   (ASCII letters and digits) occur in a header value, the body (bytes), the target,
  *   or the target percent-decoded? The canary gate's first test: a request with none
  *   of them costs one pass over its bytes (every S-th window of up to 4 bytes hashed
- *   into a bitmap of the needles' windows, a hit confirmed by memcmp; see
+ *   into a byte map of the needles' windows, a hit confirmed by memcmp; see
  *   index_needles) and nothing per field. None when a header value or the target is
  *   a str of wide characters (past U+00FF).
  *
