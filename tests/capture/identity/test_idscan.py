@@ -513,6 +513,32 @@ def test_needles_are_found_as_sent_and_percent_decoded_only_where_that_can_make_
     assert detector._idscan.needles(needles, [("X", "Ω"), ("Y", "447700900123")], None, "/")
 
 
+def test_the_needle_tests_in_c_turn_down_damaged_arguments() -> None:
+    needles = _matcher()._needles
+    assert needles is not None
+    needle_in = detector._idscan.needle_in
+    damaged_calls: list[tuple[object, ...]] = [
+        (),
+        (needles,),
+        (needles, "x", "y"),
+        (list(needles), "x"),
+        (needles, 5),
+        (needles, None),
+        (("abc", 5), "x"),
+        (("abcé",), "x"),
+    ]
+    for args in damaged_calls:
+        with pytest.raises(TypeError):
+            needle_in(*args)
+    with pytest.raises(TypeError):
+        detector._idscan.needles(needles, [("X-A", b"x")], None, "/")
+    with pytest.raises(TypeError):
+        detector._idscan.needles(needles, [], "body", "/")
+    # The index of the needles is intact: they are found as before.
+    assert needle_in(needles, "x=447700900123")
+    assert not needle_in(needles, "x=4477009001 23")
+
+
 def _random_request(values: list[str], body: str, uri: str, form: bool) -> Request:
     headers = [("Cookie" if i % 2 else "X-A", value) for i, value in enumerate(values)]
     if form:
