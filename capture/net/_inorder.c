@@ -190,47 +190,11 @@ after_delivery(InOrder *self, PyObject *flow, PyObject *direction, PyObject *hal
     return 0;
 }
 
-/* The common case, or 0 (nothing changed, no exception set) when ``seg`` is not it;
- * 1 when done, -1 on an exception after the first change (as feed would raise). */
+/* Whether the table's ``entry`` for a segment at ``seq`` (whole, with payload, flags
+ * clear) is the common case: reads slots and runs no Python code, no exception left set. */
 static int
-deliver(InOrder *self, PyObject *seg)
+is_common(InOrder *self, PyObject *entry, unsigned long long seq)
 {
-    if (!PyTuple_Check(seg) || PyTuple_GET_SIZE(seg) != 10)
-        return 0;
-    PyObject *ts = PyTuple_GET_ITEM(seg, 0);
-    PyObject *flags_obj = PyTuple_GET_ITEM(seg, 7);
-    PyObject *payload = PyTuple_GET_ITEM(seg, 8);
-    if (!PyLong_CheckExact(flags_obj))
-        return 0;
-    long flags = PyLong_AsLong(flags_obj);
-    if (flags == -1 && PyErr_Occurred()) {
-        PyErr_Clear();
-        return 0;
-    }
-    if (flags & self->mask)
-        return 0;
-    if (!PyBytes_CheckExact(payload) || PyBytes_GET_SIZE(payload) == 0)
-        return 0;
-    if (!is_zero_int(PyTuple_GET_ITEM(seg, 9)))
-        return 0;
-    unsigned long long seq;
-    if (!seq32(PyTuple_GET_ITEM(seg, 5), &seq))
-        return 0;
-
-    PyObject *key = PyTuple_Pack(4, PyTuple_GET_ITEM(seg, 1), PyTuple_GET_ITEM(seg, 2),
-                                 PyTuple_GET_ITEM(seg, 3), PyTuple_GET_ITEM(seg, 4));
-    if (key == NULL) {
-        PyErr_Clear();
-        return 0;
-    }
-    /* Borrowed; nothing below runs Python code before the references it needs across
-     * the sink's call are taken. */
-    PyObject *entry = PyDict_GetItemWithError(self->flows, key);
-    Py_DECREF(key);
-    if (entry == NULL) {
-        PyErr_Clear();  /* unhashable parts: the Python feed says what that is */
-        return 0;
-    }
     if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 2)
         return 0;
     PyObject *flow = PyTuple_GET_ITEM(entry, 0);
@@ -263,15 +227,71 @@ deliver(InOrder *self, PyObject *seg)
         return 0;
     PyObject *offset = SLOT(half, hs[H_OFFSET]);
     PyObject *flow_id = SLOT(flow, fs[F_ID]);
-    if (offset == NULL || !PyLong_CheckExact(offset) || flow_id == NULL
-        || !PyLong_CheckExact(flow_id) || SLOT(flow, fs[F_STAMP]) == NULL
-        || SLOT(flow, fs[F_LAST_TS]) == NULL)
+    return offset != NULL && PyLong_CheckExact(offset) && flow_id != NULL
+        && PyLong_CheckExact(flow_id) && SLOT(flow, fs[F_STAMP]) != NULL
+        && SLOT(flow, fs[F_LAST_TS]) != NULL;
+}
+
+/* The common case, or 0 (nothing changed, no exception set) when ``seg`` is not it;
+ * 1 when done, -1 on an exception after the first change (as feed would raise). */
+static int
+deliver(InOrder *self, PyObject *seg)
+{
+    if (!PyTuple_Check(seg) || PyTuple_GET_SIZE(seg) != 10)
         return 0;
+    PyObject *ts = PyTuple_GET_ITEM(seg, 0);
+    PyObject *flags_obj = PyTuple_GET_ITEM(seg, 7);
+    PyObject *payload = PyTuple_GET_ITEM(seg, 8);
+    if (!PyLong_CheckExact(flags_obj))
+        return 0;
+    long flags = PyLong_AsLong(flags_obj);
+    if (flags == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (flags & self->mask)
+        return 0;
+    if (!PyBytes_CheckExact(payload) || PyBytes_GET_SIZE(payload) == 0)
+        return 0;
+    if (!is_zero_int(PyTuple_GET_ITEM(seg, 9)))
+        return 0;
+    unsigned long long seq;
+    if (!seq32(PyTuple_GET_ITEM(seg, 5), &seq))
+        return 0;
+
+    /* Read first: the look-ups below hand out borrowed references, and from the table's
+     * look-up until the references are taken nothing may run Python code. */
     PyObject *frame_no = PyObject_GetAttr(self->reassembler, s_frame_no);
     if (frame_no == NULL) {
         PyErr_Clear();
         return 0;
     }
+    PyObject *key = PyTuple_Pack(4, PyTuple_GET_ITEM(seg, 1), PyTuple_GET_ITEM(seg, 2),
+                                 PyTuple_GET_ITEM(seg, 3), PyTuple_GET_ITEM(seg, 4));
+    if (key == NULL) {
+        PyErr_Clear();
+        Py_DECREF(frame_no);
+        return 0;
+    }
+    PyObject *entry = PyDict_GetItemWithError(self->flows, key);
+    Py_DECREF(key);
+    if (entry == NULL) {
+        PyErr_Clear();  /* unhashable parts: the Python feed says what that is */
+        Py_DECREF(frame_no);
+        return 0;
+    }
+    if (!is_common(self, entry, seq)) {
+        Py_DECREF(frame_no);
+        return 0;
+    }
+    /* is_common checked these. */
+    PyObject *flow = PyTuple_GET_ITEM(entry, 0);
+    PyObject *direction = PyTuple_GET_ITEM(entry, 1);
+    long d = PyLong_AsLong(direction);
+    const Py_ssize_t *fs = self->flow_slots, *hs = self->half_slots;
+    PyObject *halves = SLOT(flow, fs[F_HALVES]);
+    PyObject *half = PyTuple_GET_ITEM(halves, d);
+    PyObject *other = PyTuple_GET_ITEM(halves, 1 - d);
 
     /* The common case: from here on, changes, in feed's order. Held across the sink's
      * call, which may close the connection (and drop the table's entry). */
@@ -279,14 +299,23 @@ deliver(InOrder *self, PyObject *seg)
     Py_INCREF(entry);
     Py_INCREF(halves);
     Py_ssize_t n = PyBytes_GET_SIZE(payload);
-    PyObject *n_obj = NULL, *new_offset = NULL, *new_next = NULL;
+    PyObject *n_obj = NULL, *offset = NULL, *new_offset = NULL, *new_next = NULL;
     /* move_to_end of an exact OrderedDict by an exact int runs no Python code. */
-    PyObject *r = PyObject_CallMethodOneArg(self->lru, s_move_to_end, flow_id);
+    PyObject *r = PyObject_CallMethodOneArg(self->lru, s_move_to_end, SLOT(flow, fs[F_ID]));
     if (r == NULL)
         goto done;
     Py_DECREF(r);
     set_slot(flow, fs[F_STAMP], frame_no);
     set_slot(flow, fs[F_LAST_TS], ts);
+    /* Read again, as feed reads it here: letting the old values go may have run code. */
+    offset = SLOT(half, hs[H_OFFSET]);
+    if (offset == NULL) {
+        offset = PyObject_GetAttr(half, s_offset);  /* raises as feed would */
+        if (offset == NULL)
+            goto done;
+    }
+    else
+        Py_INCREF(offset);
     n_obj = PyLong_FromSsize_t(n);
     if (n_obj == NULL)
         goto done;
@@ -308,6 +337,7 @@ deliver(InOrder *self, PyObject *seg)
 
 done:
     Py_DECREF(frame_no);
+    Py_XDECREF(offset);
     Py_XDECREF(n_obj);
     Py_XDECREF(new_offset);
     Py_XDECREF(new_next);
