@@ -374,7 +374,8 @@ class Pipeline:
             verdicts,
             reassembler.foreign,
         )
-        feed = reassembler.feed
+        # Most segments that reach reassembly are a client's data in order: fed in C.
+        feed = reassembler.segment_feed()
         # PCAPdroid's app: a pcapng's comments may name one on any frame. A classic
         # pcap has no comments, and PCAPdroid wraps every frame of one in its bogus
         # Ethernet header (zero MAC addresses): its first frame tells whether each

@@ -33,6 +33,11 @@ from typing import Protocol
 
 from capture.net.decode import ACK, FIN, RST, SYN, Segment
 
+try:  # built at install time where a C compiler is there (see pyproject.toml)
+    from capture.net import _inorder
+except ImportError:
+    _inorder = None  # type: ignore[assignment]
+
 _MASK = 0xFFFFFFFF
 _HALF = 0x80000000
 
@@ -472,6 +477,16 @@ class Reassembler:
                 flow.last_ts = float(ts)
                 flow.stamp = (frame_no, ts, flow.id)
                 lru.move_to_end(flow.id)
+
+    def segment_feed(self) -> Callable[[Segment], None]:
+        """:meth:`feed`, with its common case in C where that is built
+        (``capture/net/_inorder.c``): a segment with payload, whole and in order, on a
+        tracked connection that holds nothing out of order and has seen no SYN, FIN
+        or RST since. Every other segment goes to :meth:`feed` itself, which stays the
+        reference; both do the same (tests/capture/net/test_inorder.py)."""
+        if _inorder is None:
+            return self.feed
+        return _inorder.InOrder(self, self.feed, Flow, Half, SYN | FIN | RST)
 
     def feed(self, seg: Segment) -> None:
         """Process one TCP segment."""

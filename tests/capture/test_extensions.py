@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-EXTENSIONS = ["sources._pcapwalk", "http._headsplit", "sources._eveline", "_positional"]
+EXTENSIONS = [
+    "sources._pcapwalk",
+    "http._headsplit",
+    "sources._eveline",
+    "_positional",
+    "net._inorder",
+]
 
 
 @pytest.mark.parametrize("name", EXTENSIONS)

@@ -1,0 +1,11 @@
+"""Type stub of reassembly's common segment in C (capture/net/_inorder.c)."""
+
+from typing import Any
+
+class InOrder:
+    """``Reassembler.feed`` with its common case in C; see capture/net/_inorder.c."""
+
+    def __init__(
+        self, reassembler: Any, fallback: Any, flow_type: type, half_type: type, mask: int
+    ) -> None: ...
+    def __call__(self, seg: Any, /) -> None: ...

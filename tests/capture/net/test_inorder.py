@@ -1,0 +1,231 @@
+"""Reassembly's common segment in C (capture/net/_inorder.c) against the Python feed.
+
+``Reassembler.segment_feed()`` takes a whole, in-order data segment in C and hands every
+other segment to ``Reassembler.feed``, the reference. Here both are fed the same
+segments (reordered, overlapping, retransmitted, across the sequence-number wrap, cut,
+with any flags, and damaged: values no decoder gives) with sinks that act back on the
+reassembler as the HTTP layer does, and must leave the same events, the same state and
+the same exceptions after every segment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from capture.net import reassembly
+from capture.net.decode import ACK, FIN, RST, SYN, Segment
+from capture.net.reassembly import Flow, Limits, Reassembler
+from capture.scan import scan
+
+_inorder = pytest.importorskip("capture.net._inorder")
+
+A = bytes([10, 0, 0, 1])
+B = bytes([10, 0, 0, 2])
+PORTS = (40000, 40001)
+
+
+@dataclass
+class ActingSink:
+    """A StreamSink that writes down everything and, told by the bytes it is given,
+    acts back on the reassembler as the layer above may: stops or resumes reading a
+    direction, probes one, or has the connection closed (evicted) under it."""
+
+    events: list[tuple[object, ...]] = field(default_factory=list)
+    held_bytes: int = 0
+
+    def on_data(self, flow: Flow, direction: int, ts: float, data: bytes) -> None:
+        self.events.append(("data", flow.id, direction, ts, bytes(data)))
+        owner = flow.owner
+        if owner is None or not data:
+            return
+        act = data[0]
+        if act == ord("I"):
+            owner.set_ignore(flow, 1 - direction, True)
+        elif act == ord("i"):
+            owner.set_ignore(flow, direction, True)
+        elif act == ord("R"):
+            owner.set_ignore(flow, 1 - direction, False)
+        elif act == ord("P"):
+            owner.set_probe(flow, 1 - direction, True)
+        elif act == ord("X"):
+            owner._close(flow)
+
+    def on_gap(self, flow: Flow, direction: int, ts: float, size: int) -> None:
+        self.events.append(("gap", flow.id, direction, ts, size))
+
+    def on_roles(self, flow: Flow) -> None:
+        self.events.append(("roles", flow.id, flow.client))
+
+    def on_close(self, flow: Flow) -> None:
+        self.events.append(("close", flow.id))
+
+
+def _state(r: Reassembler) -> object:
+    """Everything feed may change, comparable."""
+    flows = {id(flow): flow for flow, _ in r._flows.values()}
+    flows.update({id(flow): flow for flow in r._lru.values()})
+    return (
+        dict(r.counters),
+        dict(r.skip),
+        dict(r.touched),
+        sorted(r.by_raw),
+        list(r._lru),
+        dict(r._half_open),
+        dict(r._closed._when),
+        r._buffered,
+        sorted(
+            (
+                flow.id,
+                flow.key,
+                repr(flow.stamp),
+                repr(flow.last_ts),
+                flow.closed,
+                flow.client,
+                [
+                    (h.next_seq, h.offset, list(h.pending), h.pending_bytes, h.isn, h.fin, h.ignore)
+                    for h in flow.halves
+                ],
+                [h.probe for h in flow.halves],
+            )
+            for flow in flows.values()
+        ),
+    )
+
+
+# Flags of the common segment, and any others.
+PLAIN = st.sampled_from([ACK, ACK | 0x08, 0])
+FLAGS = st.sampled_from([SYN, SYN | ACK, FIN | ACK, FIN, RST, RST | ACK, SYN | FIN, 0xFF, -1])
+# Sequence numbers: anywhere, and close to the wrap.
+ISN = st.one_of(st.integers(0, 0xFFFFFFFF), st.integers(0xFFFFFF00, 0xFFFFFFFF))
+# Payloads: most say nothing to the sink; the others make it act (see ActingSink).
+PAYLOAD = st.sampled_from([b"GET ", b"body", b"HTTP"] * 12 + [b"I", b"i", b"R", b"P", b"X"])
+# What a damaged segment may carry in place of a field (no decoder gives these).
+ODD = st.sampled_from([-1, 1 << 32, (1 << 64) + 3, 2.5, None, "x", b"", bytearray(b"ab")])
+
+
+@st.composite
+def segments(draw: st.DrawFn) -> list[Segment]:
+    """Segments of two connections, mostly whole and in order (the C feed's case), with
+    every kind of trouble between them."""
+    isns = [[draw(ISN), draw(ISN)] for _ in PORTS]
+    sent = [[0, 0] for _ in PORTS]  # bytes sent so far per connection and direction
+    out: list[Segment] = []
+    for _ in range(draw(st.integers(1, 50))):
+        conn = draw(st.integers(0, 1))
+        direction = draw(st.integers(0, 1))
+        kind = draw(st.sampled_from(["next"] * 16 + ["jump", "back", "flags", "handshake"]))
+        payload = (draw(PAYLOAD) * 4)[: draw(st.integers(0 if kind != "next" else 1, 12))]
+        flags = draw(PLAIN if kind in ("next", "jump", "back") else FLAGS)
+        isn = isns[conn][direction]
+        rel = sent[conn][direction]
+        if kind == "handshake":
+            seq, flags, payload = isn, SYN | (ACK if direction else 0), b""
+        else:
+            if kind == "jump":
+                rel += draw(st.integers(1, 20))
+            elif kind == "back":
+                rel -= draw(st.integers(0, 20))
+            seq = (isn + 1 + rel) & 0xFFFFFFFF
+        missing = draw(st.sampled_from([0] * 9 + [3]))
+        if kind == "next":
+            sent[conn][direction] += len(payload) + missing
+        ack = (isns[conn][1 - direction] + 1 + sent[conn][1 - direction]) & 0xFFFFFFFF
+        ack = draw(st.sampled_from([ack, ack, 0, (ack + 50) & 0xFFFFFFFF]))
+        ends = (A, PORTS[conn], B, 80) if direction == 0 else (B, 80, A, PORTS[conn])
+        fields: list[object] = [float(len(out)), *ends, seq, ack, flags, payload, missing]
+        if draw(st.integers(0, 19)) == 0:
+            fields[draw(st.sampled_from([0, 5, 7, 8, 9]))] = draw(ODD)
+        out.append(Segment(*fields))  # type: ignore[arg-type]
+    return out
+
+
+def _run(r: Reassembler, feed: object, sink: ActingSink, segs: list[Segment]) -> list[object]:
+    """Feed ``segs`` one by one, then flush; what happened after each (exception,
+    events, state)."""
+    seen: list[object] = []
+    for number, seg in enumerate([*segs, None], 1):
+        r.frame_no = number
+        try:
+            if seg is None:
+                r.flush()
+            else:
+                feed(seg)  # type: ignore[operator]
+            error = None
+        except Exception as exc:  # damaged segments may raise: alike in both
+            error = (type(exc), str(exc))
+        seen.append((error, list(sink.events), _state(r)))
+    return seen
+
+
+LIMITS = [Limits(), Limits(stream_buffer=8, total_buffer=12, memory=7000)]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(segs=segments(), limits=st.sampled_from(LIMITS))
+def test_the_c_feed_does_what_the_python_feed_does(segs: list[Segment], limits: Limits) -> None:
+    python_sink, c_sink = ActingSink(), ActingSink()
+    python = Reassembler(python_sink, limits)
+    c = Reassembler(c_sink, limits)
+    assert _run(python, python.feed, python_sink, segs) == _run(c, c.segment_feed(), c_sink, segs)
+
+
+def test_a_whole_in_order_segment_is_taken_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The common case does not reach the Python feed (or the test above would compare
+    the Python feed with itself)."""
+    sink = ActingSink()
+    r = Reassembler(sink)
+    feed = r.segment_feed()
+    feed(Segment(1.0, A, 40000, B, 80, 99, 0, SYN, b"", 0))
+    feed(Segment(1.0, B, 80, A, 40000, 499, 100, SYN | ACK, b"", 0))
+    feed(Segment(1.0, A, 40000, B, 80, 100, 500, ACK, b"GET ", 0))
+    calls: list[Segment] = []
+    monkeypatch.setattr(Reassembler, "feed", lambda self, seg: calls.append(seg))
+    r.frame_no = 7
+    feed(Segment(2.0, A, 40000, B, 80, 104, 500, ACK, b"/ HTTP/1.1", 0))
+    assert calls == []
+    (flow,) = r._lru.values()
+    assert sink.events[-1] == ("data", flow.id, 0, 2.0, b"/ HTTP/1.1")
+    assert (flow.stamp, flow.last_ts, flow.halves[0].offset) == (7, 2.0, 14)
+    assert flow.halves[0].next_seq == 114
+
+
+def test_the_c_feed_keeps_the_sequence_number_modulo_2_to_the_32() -> None:
+    sink = ActingSink()
+    r = Reassembler(sink)
+    feed = r.segment_feed()
+    feed(Segment(1.0, A, 40000, B, 80, 0xFFFFFFFE, 0, ACK, b"ab", 0))  # opens, in Python
+    feed(Segment(1.0, A, 40000, B, 80, 0, 0, ACK, b"cdef", 0))  # at 0, in C
+    (flow,) = r._lru.values()
+    assert flow.halves[0].next_seq == 4
+    assert [e[4] for e in sink.events if e[0] == "data"] == [b"ab", b"cdef"]
+
+
+def test_the_c_feed_needs_flow_and_half_objects_with_slots() -> None:
+    class Loose:  # class attributes, not slots: the C feed could not read them
+        halves = id = stamp = last_ts = next_seq = ignore = pending = fin = offset = None
+
+    with pytest.raises(TypeError):
+        _inorder.InOrder(Reassembler(ActingSink()), print, Loose, Loose, SYN | FIN | RST)
+
+
+CORPUS = sorted((Path(__file__).parents[2] / "data" / "pcaps").rglob("*.pcap*"))
+
+
+@pytest.mark.parametrize("path", CORPUS[::6], ids=lambda p: p.name)
+def test_a_scan_writes_the_same_with_and_without_the_c_feed(
+    path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def run() -> str:
+        out, err = tmp_path / "out", tmp_path / "err"
+        with out.open("w") as o, err.open("w") as e:
+            status = scan([str(path)], out=o, err=e, jobs=1)
+        return f"{status}\n{out.read_text()}\n{err.read_text()}"
+
+    with_c = run()
+    monkeypatch.setattr(reassembly, "_inorder", None)
+    assert run() == with_c
