@@ -99,6 +99,7 @@ _STATUS_START = re.compile(rb"HTTP/\d", re.IGNORECASE)
 # looks for them.
 @cache
 def request_line_pattern() -> re.Pattern[bytes]:
+    """The request line (group 1) at the start of a line, ``METHOD TARGET HTTP/d.d``."""
     return re.compile(
         rb"(?:^|\n)([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32} [^\s]+ HTTP/\d\.\d\r?\n)", re.IGNORECASE
     )
@@ -106,6 +107,7 @@ def request_line_pattern() -> re.Pattern[bytes]:
 
 @cache
 def status_line_pattern() -> re.Pattern[bytes]:
+    """The status line (group 1) at the start of a line, ``HTTP/d.d NNN ...``."""
     return re.compile(rb"(?:^|\n)(HTTP/\d\.\d \d\d\d[^\r\n]*\r?\n)", re.IGNORECASE)
 
 
