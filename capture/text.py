@@ -11,6 +11,7 @@ a hostile header can never drive the terminal.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 
@@ -44,7 +45,11 @@ def to_bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-_SURROGATE = re.compile("[\udc80-\udcff]")
+# The patterns of this module are compiled on first use: a scan of clean traffic
+# needs none of them, and compiling them was a tenth of the regex work at start-up.
+@cache
+def _surrogate() -> re.Pattern[str]:
+    return re.compile("[\udc80-\udcff]")
 
 
 def _escape_surrogate(match: re.Match[str]) -> str:
@@ -55,12 +60,14 @@ def for_json(text: str) -> str:
     """Replace undecodable bytes with ``\\xNN`` so the string is valid UTF-8."""
     if text.isascii():
         return text
-    return _SURROGATE.sub(_escape_surrogate, text)
+    return _surrogate().sub(_escape_surrogate, text)
 
 
 # C0 controls (ESC, BEL, CR, BS, ...), DEL, C1 controls (0x80-0x9f: CSI/OSC in 8-bit
 # form), and the undecodable-byte surrogates. Tab is escaped too: it breaks tables.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+@cache
+def _unprintable() -> re.Pattern[str]:
+    return re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _escape_char(match: re.Match[str]) -> str:
@@ -78,7 +85,7 @@ def printable(text: str) -> str:
     Bidirectional overrides (U+202A..U+202E, U+2066..U+2069) are escaped as
     ``\\uNNNN`` because they reorder what the reader sees.
     """
-    return _UNPRINTABLE.sub(_escape_char, text)
+    return _unprintable().sub(_escape_char, text)
 
 
 # Characters JSON lets through raw but that a terminal (``cat``, ``less``, a CI log)
@@ -87,10 +94,16 @@ def printable(text: str) -> str:
 # end lines in some JavaScript tools. C0 controls are already escaped by every
 # JSON writer. As UTF-8 each starts with a lead byte, so a match in valid UTF-8 is
 # always one whole character.
-_JSON_UNSAFE_BYTES = re.compile(
-    rb"\x7f|\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]"
-)
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+@cache
+def _json_unsafe_bytes() -> re.Pattern[bytes]:
+    return re.compile(
+        rb"\x7f|\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]"
+    )
+
+
+@cache
+def _json_unsafe() -> re.Pattern[str]:
+    return re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def _escape_json_bytes(match: re.Match[bytes]) -> bytes:
@@ -126,11 +139,11 @@ def escape_json_bytes(line: bytes) -> bytes:
             return line
     elif not _may_need_escapes(line):
         return line
-    return _JSON_UNSAFE_BYTES.sub(_escape_json_bytes, line)
+    return _json_unsafe_bytes().sub(_escape_json_bytes, line)
 
 
 def _may_need_escapes(line: bytes) -> bool:
-    """False when ``line`` holds nothing that :data:`_JSON_UNSAFE_BYTES` matches: none
+    """False when ``line`` holds nothing that :func:`_json_unsafe_bytes` matches: none
     of its byte sequences, each looked for with ``find`` (a ``·`` of a finding's detail
     is ``\\xc2\\xb7``, whose lead byte is the C1 controls'). The pattern's own scan
     tests a set of lead bytes at every position, some 30 instructions a byte."""
@@ -150,4 +163,4 @@ def escape_json(text: str) -> str:
     """:func:`escape_json_bytes` for JSON already decoded to ``str``."""
     if text.isascii() and "\x7f" not in text:
         return text
-    return _JSON_UNSAFE.sub(_escape_json_char, text)
+    return _json_unsafe().sub(_escape_json_char, text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import NamedTuple
 
 from capture.model import Header
@@ -91,11 +92,23 @@ _TOKEN_BYTES = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}")
 _VERSION = re.compile(r"HTTP/\S*", re.IGNORECASE)
 _HEX = re.compile(rb"[0-9A-Fa-f]+")
 _STATUS_START = re.compile(rb"HTTP/\d", re.IGNORECASE)
-# A line that is unmistakably a request line, for finding our place after a gap.
-REQUEST_LINE = re.compile(
-    rb"(?:^|\n)([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32} [^\s]+ HTTP/\d\.\d\r?\n)", re.IGNORECASE
-)
-STATUS_LINE = re.compile(rb"(?:^|\n)(HTTP/\d\.\d \d\d\d[^\r\n]*\r?\n)", re.IGNORECASE)
+
+
+# A line that is unmistakably a request line, for finding our place after a gap. These
+# two are compiled on first use: a stream caught from its start, without gaps, never
+# looks for them.
+@cache
+def request_line_pattern() -> re.Pattern[bytes]:
+    """The request line (group 1) at the start of a line, ``METHOD TARGET HTTP/d.d``."""
+    return re.compile(
+        rb"(?:^|\n)([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32} [^\s]+ HTTP/\d\.\d\r?\n)", re.IGNORECASE
+    )
+
+
+@cache
+def status_line_pattern() -> re.Pattern[bytes]:
+    """The status line (group 1) at the start of a line, ``HTTP/d.d NNN ...``."""
+    return re.compile(rb"(?:^|\n)(HTTP/\d\.\d \d\d\d[^\r\n]*\r?\n)", re.IGNORECASE)
 
 
 class MalformedHead(ValueError):
@@ -290,10 +303,14 @@ FRAMING_FLAGS = {
     "upgrade": UPGRADE,
 }
 
+
 # A plain request line: a method token, a target (empty, or with spaces), a version of
 # printable characters. Other request lines (no version, odd spacing) are the general
-# path's: parse_request_line names what is odd about them.
-_PLAIN_REQUEST_LINE = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (.*) (HTTP/[!-~]*)", re.DOTALL)
+# path's: parse_request_line names what is odd about them. Compiled on first use: where
+# _headsplit.c was built, only this reference of it (plain_request) searches with it.
+@cache
+def _plain_request_line() -> re.Pattern[str]:
+    return re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (.*) (HTTP/[!-~]*)", re.DOTALL)
 
 
 def plain_request(data: bytes | bytearray) -> tuple[int, RequestHead, int] | None:
@@ -318,7 +335,7 @@ def plain_request(data: bytes | bytearray) -> tuple[int, RequestHead, int] | Non
     if block.count(b"\n") != block.count(b"\r\n"):
         return None  # a bare LF
     first, *lines = block[:-4].decode("ascii").split("\r\n")
-    line = _PLAIN_REQUEST_LINE.fullmatch(first)
+    line = _plain_request_line().fullmatch(first)
     if line is None:
         return None
     headers: list[Header] = []

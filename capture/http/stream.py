@@ -17,8 +17,6 @@ from collections.abc import Callable
 from capture.http.http1 import (
     CONTENT_LENGTH,
     FRAMING_FLAGS,
-    REQUEST_LINE,
-    STATUS_LINE,
     TRANSFER_ENCODING,
     UPGRADE,
     Framing,
@@ -34,8 +32,10 @@ from capture.http.http1 import (
     parse_request_head,
     parse_response_head,
     request_framing,
+    request_line_pattern,
     response_framing,
     skip_empty_lines,
+    status_line_pattern,
 )
 from capture.model import Request, Response, positional_new
 from capture.net.reassembly import Flow
@@ -381,8 +381,8 @@ class MessageReader:
             if (req is None or resp is None) and len(buf) < _SNIFF_LIMIT:
                 return False
             # Mid-stream capture: look for a line that starts a message.
-            match = REQUEST_LINE.search(buf)
-            smatch = STATUS_LINE.search(buf)
+            match = request_line_pattern().search(buf)
+            smatch = status_line_pattern().search(buf)
             if match and (not smatch or match.start(1) <= smatch.start(1)):
                 del buf[: match.start(1)]
                 conn.assign_roles(client=self.direction)
@@ -422,7 +422,7 @@ class MessageReader:
 
     def _resync(self) -> bool:
         buf = self.buf
-        pattern = REQUEST_LINE if self.is_request else STATUS_LINE
+        pattern = request_line_pattern() if self.is_request else status_line_pattern()
         match = pattern.search(buf)
         if match is None:
             if len(buf) > 256:

@@ -76,7 +76,7 @@ hex_value(Py_UCS1 c)
     return -1;
 }
 
-/* [A-Za-z0-9+/_-]: the characters of (URL-safe) base64 in _WRAPPED_VALUE. */
+/* [A-Za-z0-9+/_-]: the characters of (URL-safe) base64 in _wrapped_value(). */
 static inline int
 is_b64(Py_UCS1 c)
 {
@@ -119,7 +119,7 @@ b64_digits_shaped(const Py_UCS1 *s, Py_ssize_t len)
     return 1;
 }
 
-/* detector._WRAPPED_VALUE matched at the '=' at i:
+/* detector._wrapped_value() matched at the '=' at i:
  *   =\s*"?(?:(?:2[bB])?(?:3[0-9]){7}|(?=[KMNO]b{9})B64(?:=|%3[dD]){0,2}"?(?:[;&\s]|$))
  * (b a base64 character, B64 the body of encodings._B64_DIGITS: b64_digits_shaped).
  * Backtracking into \s* or "? cannot help (what follows them starts with neither a

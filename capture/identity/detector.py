@@ -31,7 +31,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TypeVar
 
 from capture.identity import canary as canaries
@@ -457,7 +457,7 @@ class IdentityDetector:
             return True
         if ":" in text and _URI_SCHEME.search(text):
             return True
-        if _WRAPPED_VALUE.search(text):
+        if _wrapped_value().search(text):
             return True
         # The names whole: an anchor word can begin or end with hex letters ("adid",
         # "caller"), so a run of hex digits glued to it (a tag manager's random
@@ -816,15 +816,20 @@ _URI_PCT = re.compile(r"(?:tel|sips?)%3", re.IGNORECASE)
 # whole-string test: one substitution in C, found fast by its leading literal.
 _COOKIE_VALUES = re.compile(r"=[^;]*")
 _QUERY_VALUES = re.compile(r"=[^&]*")
+
+
 # A value that starts like hex-wrapped digits, or is shaped like base64-wrapped digits
 # (encodings.base64_shaped: the only such values _params looks at), anywhere in a
 # cookie header or query string: after "=", to the end of the value. The lookahead
-# keeps the 10 characters the test asked for before it took the shape.
-_WRAPPED_VALUE = re.compile(
-    r"=\s*\"?(?:(?:2[bB])?(?:3[0-9]){7}|(?=[KMNO][A-Za-z0-9+/_-]{9})"
-    + B64_DIGITS_BODY
-    + r"(?:=|%3[dD]){0,2}\"?(?:[;&\s]|$))"
-)
+# keeps the 10 characters the test asked for before it took the shape. Compiled on
+# first use: only the reference of _idscan.c (:meth:`_may_matter_py`) searches with it.
+@cache
+def _wrapped_value() -> re.Pattern[str]:
+    return re.compile(
+        r"=\s*\"?(?:(?:2[bB])?(?:3[0-9]){7}|(?=[KMNO][A-Za-z0-9+/_-]{9})"
+        + B64_DIGITS_BODY
+        + r"(?:=|%3[dD]){0,2}\"?(?:[;&\s]|$))"
+    )
 
 
 # A value of base64url characters only: split_parts gives it whole, as one part.

@@ -9,10 +9,20 @@ Android send when the user limited ad tracking: it identifies no one.
 from __future__ import annotations
 
 import re
+from functools import cache
 
-_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
-_HEX = re.compile(r"[0-9A-Fa-f]{16,64}")
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{12,128}")
+
+# Compiled on first use: only values under a device or advertising ID's name need them.
+@cache
+def _shapes() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The UUID, hex and token shapes."""
+    return (
+        re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"),
+        re.compile(r"[0-9A-Fa-f]{16,64}"),
+        re.compile(r"[A-Za-z0-9_-]{12,128}"),
+    )
+
+
 _PLACEHOLDERS = frozenset(
     {"unknown", "null", "none", "undefined", "nil", "n/a", "na", "false", "0", "-"}
 )
@@ -24,10 +34,11 @@ def device_id_detail(value: str) -> str | None:
     if not text or text.lower() in _PLACEHOLDERS or len(set(text.replace("-", ""))) <= 1:
         # Empty, placeholder, or one repeated character (the zeroed ad ID).
         return None
-    if _UUID.fullmatch(text):
+    uuid, hex_digits, token = _shapes()
+    if uuid.fullmatch(text):
         return "UUID"
-    if _HEX.fullmatch(text):
+    if hex_digits.fullmatch(text):
         return f"{len(text)} hex digits"
-    if _TOKEN.fullmatch(text) and any(ch.isdigit() for ch in text):
+    if token.fullmatch(text) and any(ch.isdigit() for ch in text):
         return f"{len(text)}-character token"
     return None

@@ -76,7 +76,11 @@ MAX_DIGITS = 15
 # means the digits belong to something else, e.g. a date: they are never glued together.
 _NUMBER_TEXT = re.compile(r"\+?[0-9(][0-9 ().\-/]*")
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])"
-_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+
+
+@cache  # compiled on first use: few values are digits and dots alone
+def _ipv4() -> re.Pattern[str]:
+    return re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +135,7 @@ def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
     text = text.strip()
     if not _NUMBER_TEXT.fullmatch(text):
         return None
-    if "." in text and _IPV4.fullmatch(text):
+    if "." in text and _ipv4().fullmatch(text):
         # "10.103.132.128" under a subscriber name (X-Subscriber-Info: IP=...) is an
         # address; no dotted phone format has four groups of at most three digits.
         return None

@@ -18,17 +18,17 @@ returning lists: this is the per-packet hot path.
 
 from __future__ import annotations
 
-# socket's C half: socket.py wraps it in enums and brings selectors, for the one
-# function used here (_ntop).
+# socket's C half: socket.py wraps it in enums and brings selectors, for the two
+# functions used here (_ntop and the flow's addresses).
 import _socket
 import bisect
 import heapq
 import math
 import struct
+from _socket import AF_INET, inet_ntop
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from socket import AF_INET, inet_ntop
 from typing import Protocol
 
 from capture.net.decode import ACK, FIN, RST, SYN, Segment

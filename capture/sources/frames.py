@@ -15,7 +15,6 @@ and nothing is ever seeked, so a pcap stream on stdin works
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import stat
@@ -310,6 +309,8 @@ class CaptureFile:
                 stream = io.BufferedReader(stream)  # type: ignore[type-var]
             head = _peek(stream, 4)
             if head[:2] == _GZIP_MAGIC:
+                import gzip  # here: most captures are not compressed
+
                 stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
                 head = _peek(stream, 4)
             self._tap = _Tap(stream)

@@ -19,7 +19,6 @@ from functools import partial
 from typing import IO, cast
 
 from capture.formats.jsonl import parsed_from_dict
-from capture.sources.eve import parsed_from_eve, read_line
 from capture.sources.frames import (
     WARNING,
     CaptureError,
@@ -30,7 +29,6 @@ from capture.sources.frames import (
     open_stream,
 )
 from capture.sources.records import HarFile, RecordFile, RequestInput
-from capture.sources.zeek import ZeekTsv, parsed_from_zeek
 from capture.text import printable
 
 Input = CaptureFile | RequestInput
@@ -66,6 +64,35 @@ def _open_capture(path: str, stream: IO[bytes]) -> Input:
     return CaptureFile(path)
 
 
+def _open_eve(path: str, stream: IO[bytes]) -> Input:
+    # Imported when such a log is opened: a scan of captures needs no log reader.
+    from capture.sources.eve import parsed_from_eve, read_line
+
+    return RecordFile(
+        path,
+        stream,
+        "Suricata eve.json events",
+        parsed_from_eve,
+        other="other Suricata event types (not http)",
+        requests_only=partial(parsed_from_eve, responses=False),
+        read=read_line,
+    )
+
+
+def _open_zeek(path: str, stream: IO[bytes]) -> Input:
+    # Imported when such a log is opened, as eve's reader is.
+    from capture.sources.zeek import ZeekTsv, parsed_from_zeek
+
+    return RecordFile(
+        path,
+        stream,
+        "Zeek http.log records",
+        parsed_from_zeek,
+        decode=ZeekTsv(),
+        requests_only=partial(parsed_from_zeek, responses=False),
+    )
+
+
 def _looks_like_har(head: bytes) -> bool:
     # {"log" after any blanks: mitmproxy and browsers pretty-print (the first line
     # is "{" alone), headerwatch writes it on one line.
@@ -99,33 +126,8 @@ def _looks_like_zeek(head: bytes) -> bool:
 INPUTS: tuple[InputKind, ...] = (
     InputKind("capture", "pcap or pcapng capture (gzip too)", is_capture_magic, _open_capture),
     InputKind("har", HarFile.what, _looks_like_har, HarFile),
-    InputKind(
-        "suricata",
-        "Suricata eve.json events",
-        _looks_like_eve,
-        lambda path, stream: RecordFile(
-            path,
-            stream,
-            "Suricata eve.json events",
-            parsed_from_eve,
-            other="other Suricata event types (not http)",
-            requests_only=partial(parsed_from_eve, responses=False),
-            read=read_line,
-        ),
-    ),
-    InputKind(
-        "zeek",
-        "Zeek http.log (TSV or JSON)",
-        _looks_like_zeek,
-        lambda path, stream: RecordFile(
-            path,
-            stream,
-            "Zeek http.log records",
-            parsed_from_zeek,
-            decode=ZeekTsv(),
-            requests_only=partial(parsed_from_zeek, responses=False),
-        ),
-    ),
+    InputKind("suricata", "Suricata eve.json events", _looks_like_eve, _open_eve),
+    InputKind("zeek", "Zeek http.log (TSV or JSON)", _looks_like_zeek, _open_zeek),
     InputKind(
         "jsonl",
         "headerwatch JSONL records",

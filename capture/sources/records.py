@@ -23,7 +23,6 @@ from typing import IO, Any, Protocol
 import orjson
 
 from capture.model import Parsed
-from capture.sources import har_input
 from capture.sources.frames import CaptureError
 from capture.text import printable
 
@@ -293,6 +292,9 @@ class HarFile:
                 f"at line {exc.lineno}, column {exc.colno})"
             ) from None
         del data
+        # Imported when a HAR is opened: a scan of captures or logs reads none.
+        from capture.sources import har_input
+
         try:
             creator, self._entries = har_input.har_log(doc)
         except ValueError as exc:
@@ -302,6 +304,8 @@ class HarFile:
     def requests(self, responses: bool = True) -> Iterator[Parsed]:
         """The requests of the file, in entry order (with their responses either way:
         the document is parsed whole already)."""
+        from capture.sources import har_input  # imported on opening
+
         entries, self._entries = self._entries, []  # let go of the tree as it is read
         yield from har_input.requests(entries, self.reading)
         self.position = self.size
@@ -321,6 +325,8 @@ class HarFile:
                 f"{self.name}: {reading.clamped:,} entr{'ies' if reading.clamped != 1 else 'y'} "
                 "had a start time out of range, shown as 1970-01-01 or 2106-02-07"
             )
+        from capture.sources import har_input  # imported on opening
+
         lacking = har_input.lacks(reading)
         if lacking is not None:
             lines.append(f"{self.name}: {printable(lacking)}")

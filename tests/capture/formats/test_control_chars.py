@@ -23,8 +23,8 @@ from capture.formats.export import export
 from capture.formats.har import har_document, write_har
 from capture.formats.jsonl import dumps, dumps_bytes, dumps_json, record_to_dict
 from capture.text import (
-    _JSON_UNSAFE_BYTES,
     _escape_json_bytes,
+    _json_unsafe_bytes,
     escape_json,
     escape_json_bytes,
     for_json,
@@ -120,4 +120,4 @@ def test_the_escaping_shortcut_escapes_what_the_pattern_escapes(text: str) -> No
     """escape_json_bytes looks for the pattern's byte sequences before running it: a line
     it passes over holds none of them."""
     line = json.dumps(text, ensure_ascii=False).encode()
-    assert escape_json_bytes(line) == _JSON_UNSAFE_BYTES.sub(_escape_json_bytes, line)
+    assert escape_json_bytes(line) == _json_unsafe_bytes().sub(_escape_json_bytes, line)
