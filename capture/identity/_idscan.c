@@ -119,6 +119,14 @@ b64_digits_shaped(const Py_UCS1 *s, Py_ssize_t len)
     return 1;
 }
 
+/* The bytes wrapped_at's match can start with after its '=': \s (Python's, on
+ * ASCII: Py_UNICODE_ISSPACE), a quote, a digit of "2b3x" or of "3x", or K, M, N, O. */
+static const unsigned char opens_wrapped[256] = {
+    ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [0x1c] = 1, [0x1d] = 1,
+    [0x1e] = 1, [0x1f] = 1, [' '] = 1, ['"'] = 1, ['2'] = 1, ['3'] = 1, ['K'] = 1, ['M'] = 1,
+    ['N'] = 1, ['O'] = 1,
+};
+
 /* detector._wrapped_value() matched at the '=' at i:
  *   =\s*"?(?:(?:2[bB])?(?:3[0-9]){7}|(?=[KMNO]b{9})B64(?:=|%3[dD]){0,2}"?(?:[;&\s]|$))
  * (b a base64 character, B64 the body of encodings._B64_DIGITS: b64_digits_shaped).
@@ -129,6 +137,10 @@ static int
 wrapped_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
 {
     Py_ssize_t p = i + 1;
+    /* Nearly every value starts with none of the bytes a match can start with (a
+     * space, a quote, 2, 3, K, M, N or O): one table load, no scan. */
+    if (p >= n || !opens_wrapped[s[p]])
+        return 0;
     while (p < n && Py_UNICODE_ISSPACE(s[p]))
         p++;
     if (p < n && s[p] == '"')

@@ -413,6 +413,19 @@ def test_may_matter_in_c_with_more_word_starts_than_it_indexes_answers_as_python
             _may_matter_with(anchors, text, sep)
 
 
+@pytest.mark.parametrize("opening", [*" \t\n\v\f\r\x1c\x1d\x1e\x1f", '"', ' "', ""])
+@pytest.mark.parametrize("wrapped", ["34343434343434", "2b34343434343434", "NDQ3NzAwOTAwMTIz"])
+@pytest.mark.parametrize("sep", [";", "&"])
+def test_may_matter_in_c_reads_wrapped_digits_after_any_opening_of_a_value(
+    opening: str, wrapped: str, sep: str
+) -> None:
+    # Every byte the one pass lets a value start with before it reads the value
+    # (spaces, a quote), and the first byte of each wrapping.
+    close = '"' if opening.endswith('"') else ""
+    text = f"zz=1{sep}qq={opening}{wrapped}{close}{sep}xx=2"
+    assert _may_matter_both(text, sep)
+
+
 # Values shaped and not shaped like base64 of digits: groups of four that start with
 # M, N or O or with another letter, short and long, padded as sent or encoded.
 _B64_PIECES = st.sampled_from(
