@@ -506,7 +506,9 @@ may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
         for (;;) {
             if (s[i] == sep)
                 break;
-            if (value_test_at(s, n, i))
+            /* At a value's '=' (every value has one), the first byte of wrapped_at
+             * here: no call for nearly every value. */
+            if ((s[i] != '=' || (i + 1 < n && opens_wrapped[s[i + 1]])) && value_test_at(s, n, i))
                 return 1;
             i = next_stop(s, n, i + 1, sep);
             if (i >= n)
