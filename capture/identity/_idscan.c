@@ -119,6 +119,14 @@ b64_digits_shaped(const Py_UCS1 *s, Py_ssize_t len)
     return 1;
 }
 
+/* The bytes wrapped_at's match can start with after its '=': \s (Python's, on
+ * ASCII: Py_UNICODE_ISSPACE), a quote, a digit of "2b3x" or of "3x", or K, M, N, O. */
+static const unsigned char opens_wrapped[256] = {
+    ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [0x1c] = 1, [0x1d] = 1,
+    [0x1e] = 1, [0x1f] = 1, [' '] = 1, ['"'] = 1, ['2'] = 1, ['3'] = 1, ['K'] = 1, ['M'] = 1,
+    ['N'] = 1, ['O'] = 1,
+};
+
 /* detector._wrapped_value() matched at the '=' at i:
  *   =\s*"?(?:(?:2[bB])?(?:3[0-9]){7}|(?=[KMNO]b{9})B64(?:=|%3[dD]){0,2}"?(?:[;&\s]|$))
  * (b a base64 character, B64 the body of encodings._B64_DIGITS: b64_digits_shaped).
@@ -129,6 +137,10 @@ static int
 wrapped_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
 {
     Py_ssize_t p = i + 1;
+    /* Nearly every value starts with none of the bytes a match can start with (a
+     * space, a quote, 2, 3, K, M, N or O): one table load, no scan. */
+    if (p >= n || !opens_wrapped[s[p]])
+        return 0;
     while (p < n && Py_UNICODE_ISSPACE(s[p]))
         p++;
     if (p < n && s[p] == '"')
@@ -255,11 +267,32 @@ static unsigned char singles[256];
  * test: a bitmap takes four more instructions a byte of every name). And one class
  * per byte for what a name's byte may be besides a plain one. */
 static unsigned char raw_singles[256];
-static unsigned char raw_pairs[65536];
 static unsigned char name_class[256];
 #define NAME_END 1    /* '=' */
 #define NAME_VALUE 2  /* '@', '%', '+', ':': a value test may start here */
 #define NAME_SINGLE 4 /* a one-byte anchor word, in any case */
+#define NAME_CLASS 7
+/* name_step[a << 8 | b]: name_class[a], and above its three bits the bucket of the
+ * words of two bytes or more that start with a and b read lower-cased (0: none): one
+ * load a byte of every name. Bucket k is the run words[bucket_lo[k] ..
+ * bucket_hi[k]) (words are sorted by their first two bytes). More buckets than
+ * MAX_BUCKETS (a user's configuration of thousands of header names) leave the one
+ * pass to the cut of names (many_buckets). */
+#define MAX_BUCKETS 8191
+static uint16_t name_step[65536];
+static Py_ssize_t bucket_lo[MAX_BUCKETS + 1], bucket_hi[MAX_BUCKETS + 1];
+static int many_buckets;
+
+/* qsort's order of words: by first byte, then by second (a one-byte word first). */
+static int
+by_first_two(const void *a, const void *b)
+{
+    const word *x = a, *y = b;
+    if (x->p[0] != y->p[0])
+        return x->p[0] < y->p[0] ? -1 : 1;
+    int sx = x->n > 1 ? x->p[1] : -1, sy = y->n > 1 ? y->p[1] : -1;
+    return sx < sy ? -1 : sx > sy;
+}
 static int empty_word;
 /* Set when a word holds '=', ';' or '&': then it could straddle a cut in the names
  * (or never be found there), and may_matter cuts the names out as the reference does. */
@@ -295,7 +328,7 @@ index_anchors(PyObject *anchors)
     memset(bigrams, 0, sizeof(bigrams));
     memset(singles, 0, sizeof(singles));
     memset(raw_singles, 0, sizeof(raw_singles));
-    memset(raw_pairs, 0, sizeof(raw_pairs));
+    memset(name_step, 0, sizeof(name_step));
     empty_word = 0;
     straddling_word = 0;
     for (Py_ssize_t k = 0; k < count; k++) {
@@ -320,22 +353,45 @@ index_anchors(PyObject *anchors)
         } else {
             unsigned pair = (unsigned)p[0] << 8 | p[1];
             bigrams[pair >> 3] |= (unsigned char)(1u << (pair & 7));
-            for (int a = 0; a < 256; a++) {
-                if (lower((Py_UCS1)a) != p[0])
-                    continue;
-                for (int b = 0; b < 256; b++) {
-                    if (lower((Py_UCS1)b) != p[1])
-                        continue;
-                    unsigned raw = (unsigned)a << 8 | (unsigned)b;
-                    raw_pairs[raw] = 1;
-                }
-            }
         }
+    }
+    /* Sorted by their first two bytes (a one-byte word first), which keeps first_at's
+     * runs by first byte: then the words of a bucket are one run. */
+    Py_ssize_t placed = first_at[256];
+    qsort(sorted, (size_t)placed, sizeof(word), by_first_two);
+    Py_ssize_t buckets = 0;
+    many_buckets = 0;
+    for (Py_ssize_t k = 0; k < placed;) {
+        const Py_UCS1 *p = sorted[k].p;
+        Py_ssize_t end = k + 1;
+        if (sorted[k].n < 2) {
+            k = end;
+            continue;
+        }
+        while (end < placed && sorted[end].p[0] == p[0] && sorted[end].p[1] == p[1])
+            end++; /* sorted: past a word of two bytes, none of one with its first byte */
+        if (buckets == MAX_BUCKETS) {
+            many_buckets = 1;
+            break;
+        }
+        buckets++;
+        bucket_lo[buckets] = k;
+        bucket_hi[buckets] = end;
+        for (int a = 0; a < 256; a++) {
+            if (lower((Py_UCS1)a) != p[0])
+                continue;
+            for (int b = 0; b < 256; b++)
+                if (lower((Py_UCS1)b) == p[1])
+                    name_step[a << 8 | b] = (uint16_t)(buckets << 3);
+        }
+        k = end;
     }
     for (int c = 0; c < 256; c++)
         name_class[c] = (unsigned char)((c == '=' ? NAME_END : 0) |
                                         (c == '@' || c == '%' || c == '+' || c == ':' ? NAME_VALUE : 0) |
                                         (raw_singles[c] ? NAME_SINGLE : 0));
+    for (int i = 0; i < 65536; i++)
+        name_step[i] |= name_class[i >> 8];
     PyMem_Free(words);
     words = sorted;
     Py_INCREF(anchors);
@@ -368,17 +424,17 @@ has_anchor(const Py_UCS1 *names, Py_ssize_t m)
 
 
 /* Does an anchor word of two bytes or more start at s[i], read lower-cased (s[0..n))?
- * Asked where raw_pairs says one may: each word with that first byte. */
+ * Asked where name_step says one may: each word of that bucket (its first two bytes
+ * are those of s[i..i+2) lower-cased), from its third byte. */
 static int
-anchor_word_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
+anchor_word_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i, unsigned bucket)
 {
-    Py_UCS1 c = lower(s[i]);
-    for (Py_ssize_t k = first_at[c]; k < first_at[c + 1]; k++) {
+    for (Py_ssize_t k = bucket_lo[bucket]; k < bucket_hi[bucket]; k++) {
         Py_ssize_t len = words[k].n;
         if (len > n - i)
             continue;
         const Py_UCS1 *w = words[k].p;
-        Py_ssize_t j = 0;
+        Py_ssize_t j = 2;
         while (j < len && lower(s[i + j]) == w[j])
             j++;
         if (j == len)
@@ -431,18 +487,18 @@ may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
         /* A name, up to its '=': at each byte, the value tests where one may start
          * and the anchor words (one byte long, then longer). */
         for (; i < n; i++) {
-            Py_UCS1 c = s[i];
-            unsigned k = name_class[c];
+            /* The last byte starts no word of two bytes: its class alone. */
+            unsigned k = i + 1 < n ? name_step[(unsigned)s[i] << 8 | s[i + 1]] : name_class[s[i]];
             if (k) {
                 if (k & NAME_END)
                     break;
                 if (k & NAME_SINGLE)
                     return 1;
-                if (value_test_at(s, n, i))
+                if ((k & NAME_VALUE) && value_test_at(s, n, i))
+                    return 1;
+                if ((k >> 3) && anchor_word_at(s, n, i, k >> 3))
                     return 1;
             }
-            if (i + 1 < n && raw_pairs[(unsigned)c << 8 | s[i + 1]] && anchor_word_at(s, n, i))
-                return 1;
         }
         if (i >= n)
             break;
@@ -450,7 +506,9 @@ may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
         for (;;) {
             if (s[i] == sep)
                 break;
-            if (value_test_at(s, n, i))
+            /* At a value's '=' (every value has one), the first byte of wrapped_at
+             * here: no call for nearly every value. */
+            if ((s[i] != '=' || (i + 1 < n && opens_wrapped[s[i + 1]])) && value_test_at(s, n, i))
                 return 1;
             i = next_stop(s, n, i + 1, sep);
             if (i >= n)
@@ -469,7 +527,7 @@ may_matter_text(PyObject *text, int sep)
         return -1;
     const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    if (!straddling_word && sep != '=')
+    if (!straddling_word && !many_buckets && sep != '=')
         return may_matter_one_pass(s, n, (Py_UCS1)sep);
     if (values_matter(s, n))
         return 1;

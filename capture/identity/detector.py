@@ -382,8 +382,15 @@ class IdentityDetector:
                         )
                     )
         uri = request.uri
-        if uri and "?" in uri and self._may_matter(uri.partition("?")[2], "&"):
-            self._params(_query_pairs(uri), WHERE_QUERY, out)
+        if uri and "?" in uri:
+            # _may_matter inlined: nearly every request has a query, and a Python
+            # call costs as much as the C test of a short one.
+            query = uri.partition("?")[2]
+            matters = None if _idscan is None else _idscan.may_matter(query, "&", self._anchors)
+            if matters is None:
+                matters = self._may_matter_py(query, "&")
+            if matters:
+                self._params(_query_pairs(uri), WHERE_QUERY, out)
         body = request.body
         if body and _is_form(request):
             self._params(_form_pairs(body), WHERE_BODY, out)

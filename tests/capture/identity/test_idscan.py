@@ -377,6 +377,55 @@ def test_base64_wrapped_digits_under_any_name_are_still_read() -> None:
     assert [f.normalized for f in found] == ["+447911123456"]
 
 
+def _may_matter_with(anchors: tuple[str, ...], text: str, sep: str) -> None:
+    """C and Python agree on ``text`` with ``anchors`` in place of the detector's."""
+    det = IdentityDetector(IdentityConfig(region="GB"))
+    det._anchors = anchors
+    in_c = detector._idscan.may_matter(text, sep, anchors)
+    assert in_c == (det._may_matter_py(text, sep) if text.isascii() else None), (anchors, text)
+
+
+# Words over few letters share their first one or two (the one pass looks a name's
+# words up by those two, lower-cased), are prefixes of one another, one letter long.
+_WORDS = st.text("abAB-._1", min_size=1, max_size=5).map(str.lower)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.lists(_WORDS, min_size=1, max_size=12).map(tuple),
+    st.lists(st.one_of(_WORDS, _WORDS.map(str.upper), st.sampled_from([*";&=%@+: xyZ", "é"])),
+             max_size=30).map("".join),
+    st.sampled_from(";&"),
+)  # fmt: skip
+def test_may_matter_in_c_finds_words_that_share_their_first_bytes_as_python(
+    anchors: tuple[str, ...], text: str, sep: str
+) -> None:
+    _may_matter_with(anchors, text, sep)
+
+
+def test_may_matter_in_c_with_more_word_starts_than_it_indexes_answers_as_python() -> None:
+    # 8,281 first pairs of two bytes: past the one pass's 8,191 buckets.
+    letters = [chr(c) for c in range(0x21, 0x7F) if chr(c) not in ";&="]
+    anchors = tuple(a + b + "q" for a in letters for b in letters)
+    assert len({word[:2] for word in anchors}) > 8191
+    for text in ("x=1;y=2", "zz=1;" + anchors[-1].upper() + "=2", "a~q=1", "~~=1&b=2", "aAq"):
+        for sep in ";&":
+            _may_matter_with(anchors, text, sep)
+
+
+@pytest.mark.parametrize("opening", [*" \t\n\v\f\r\x1c\x1d\x1e\x1f", '"', ' "', ""])
+@pytest.mark.parametrize("wrapped", ["34343434343434", "2b34343434343434", "NDQ3NzAwOTAwMTIz"])
+@pytest.mark.parametrize("sep", [";", "&"])
+def test_may_matter_in_c_reads_wrapped_digits_after_any_opening_of_a_value(
+    opening: str, wrapped: str, sep: str
+) -> None:
+    # Every byte the one pass lets a value start with before it reads the value
+    # (spaces, a quote), and the first byte of each wrapping.
+    close = '"' if opening.endswith('"') else ""
+    text = f"zz=1{sep}qq={opening}{wrapped}{close}{sep}xx=2"
+    assert _may_matter_both(text, sep)
+
+
 # Values shaped and not shaped like base64 of digits: groups of four that start with
 # M, N or O or with another letter, short and long, padded as sent or encoded.
 _B64_PIECES = st.sampled_from(
