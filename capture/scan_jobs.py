@@ -382,7 +382,9 @@ def _fork_work(
         finally:
             os._exit(code)
     os.close(write_fd)
-    return pid, BufferedReader(FileIO(read_fd, "r"), 1 << 20)  # open(read_fd, "rb", ...)
+    # Made as open(read_fd, "rb", buffering=...) makes it, but typed as what it is:
+    # merge() reads with read1, which the BinaryIO that open() is typed to return lacks.
+    return pid, BufferedReader(FileIO(read_fd, "r"), 1 << 20)
 
 
 PIPE_SIZE = 1 << 20
@@ -459,12 +461,10 @@ def merge(readers: Sequence[BufferedIOBase], write: Any) -> list[dict[str, Any]]
         data = reads[stalled](READ_SIZE)
         if not data:
             ended[stalled] = True
-        elif starts[stalled] < len(parts[stalled]):  # the start of a line: kept
-            parts[stalled] = parts[stalled][starts[stalled] :] + data
-            starts[stalled] = 0
-        else:
-            parts[stalled] = data
-            starts[stalled] = 0
+            continue
+        rest = parts[stalled][starts[stalled] :]  # the start of a line, if any: kept
+        parts[stalled] = rest + data if rest else data
+        starts[stalled] = 0
 
 
 READ_SIZE = 1 << 20
