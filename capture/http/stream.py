@@ -165,15 +165,19 @@ class MessageReader:
                         self._body_done()
                     return
             elif (
-                state == HEAD
+                state <= HEAD  # HEAD, or START
                 and self.is_request
                 and c_request is not None
                 and (plain := c_request(data, RequestHead))
+                and (state == HEAD or len(plain[1].method) <= 32)
             ):
                 # The common head, whole in this segment (it starts with no empty
                 # line): one C call finds its end, splits it and names its framing
-                # headers.
+                # headers. At a stream's start (a connection's first request), such a
+                # head is what _sniff takes for HTTP: a plain request line whose method
+                # is a token of at most 32 characters (looks_like_request).
                 end, head, flags = plain
+                self.state = HEAD
                 self.msg_ts = ts
                 self._plain_request(ts, head, flags)
                 if end < len(data):
@@ -201,7 +205,22 @@ class MessageReader:
                 if held > 0:
                     # Only the new bytes, and the two before them, can hold the end.
                     buf += data
-                    going_on = find_head_end(buf, max(held - 2, 0)) < 0
+                    end = find_head_end(buf, max(held - 2, 0))
+                    if end >= 0:
+                        # The head ends here: what _run would do with it (_request_head,
+                        # _take_head, _request_block), without looking for its end again
+                        # nor copying a plain head out first.
+                        if c_request is not None and (plain := c_request(buf, RequestHead)):
+                            del buf[:end]
+                            self._plain_request(self.msg_ts, plain[1], plain[2])
+                        else:
+                            block = bytes(buf[:end])
+                            del buf[:end]
+                            self._request_block(block)
+                        if buf:
+                            self._run(ts)
+                        return
+                    going_on = True
                 else:
                     going_on = data.find(b"\n") < 0
                     buf += data

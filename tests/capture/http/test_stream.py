@@ -296,6 +296,8 @@ _HEADS = [
     b"GET /big HTTP/1.1\r\nX-Pad: " + b"p" * 1500 + b"\r\n\r\n",
     b"\r\n",
     b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: i\r\n\r\n",
+    # A method longer than 32 characters: at a stream's start, not taken for HTTP.
+    b"X" * 33 + b" / HTTP/1.1\r\nHost: j\r\n\r\n",
 ]
 
 
