@@ -160,7 +160,7 @@ def _write_lines(
     header: str | None,
     streaming: bool,
     out: TextIO,
-    render_bytes: Callable[[Item], bytes] | None = None,
+    render_bytes: Callable[[Record], bytes] | None = None,
 ) -> None:
     """One line per record. Lines go out in batches: one write per record costs a
     system call each when output is unbuffered (python -u, PYTHONUNBUFFERED). A
@@ -174,7 +174,7 @@ def _write_lines(
     if not isinstance(raw, io.BufferedIOBase):
         raw = None  # unbuffered (python -u): a raw stream may take part of a write
     # str or bytes alike below: the lines, their separator and the stream they go to.
-    line: Callable[[Item], Any] = render
+    line: Callable[[Record], Any] = render
     write: Callable[[Any], object] = out.write
     flush = out.flush
     newline: Any = "\n"
