@@ -338,6 +338,17 @@ def test_a_client_stream_cut_anywhere_reads_as_without_the_shortcuts(
     assert _read(pieces, shortcuts=True) == _read(pieces, shortcuts=False)
 
 
+@pytest.mark.parametrize("before", [b"", _HEADS[0]], ids=["at the start", "after a request"])
+def test_a_segment_past_the_head_limit_without_the_end_is_cut_as_without_the_shortcuts(
+    before: bytes,
+) -> None:
+    big = _HEADS[10]  # 1,500 bytes of X-Pad, past the limit of 1,024
+    pieces = [before + big[:1100], big[1100:], _HEADS[1]]
+    read = _read(pieces, shortcuts=True)
+    assert read == _read(pieces, shortcuts=False)
+    assert any("larger than 1024 bytes" in a for r in read[0] for a in r.anomalies)
+
+
 def test_a_head_cut_into_bytes_reads_as_without_the_shortcuts() -> None:
     data = b"".join(_HEADS)
     pieces = [data[i : i + 1] for i in range(len(data))]
