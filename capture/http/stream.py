@@ -227,10 +227,14 @@ class MessageReader:
             size = len(buf)
             if state == HEAD and not self.fresh and (size == held or size == -held):
                 if held > 0:
-                    # Only the new bytes, and the two before them, can hold the end.
+                    # Only the new bytes, and the two before them, can hold the end
+                    # (find_head_end, written out: on every such segment).
                     buf += data
-                    end = find_head_end(buf, held - 2 if held > 2 else 0)
-                    if end >= 0:
+                    start = held - 2 if held > 2 else 0
+                    crlf = buf.find(b"\n\r\n", start)
+                    lf = buf.find(b"\n\n", start)
+                    if crlf >= 0 or lf >= 0:
+                        end = crlf + 3 if lf < 0 or 0 <= crlf < lf else lf + 2
                         # The head ends here: what _run would do with it (_request_head,
                         # _take_head, _request_block), without looking for its end again
                         # nor copying a plain head out first.
@@ -1156,7 +1160,22 @@ class HttpTracker:
             conn = flow.app = HttpConnection(self, flow)
         reader = conn.readers[direction]
         if conn.client == direction:
-            reader.feed(ts, data)  # HttpConnection.feed, inlined: a client's bytes
+            # HttpConnection.feed, inlined: a client's bytes. The reader's first
+            # shortcut written out too (a plain head whole in the segment, between
+            # requests): a call less on most requests.
+            if (
+                reader.state == HEAD
+                and not reader.buf
+                and c_request is not None
+                and (plain := c_request(data, RequestHead))
+            ):
+                end, head, flags = plain
+                reader.msg_ts = ts
+                reader._plain_request(ts, head, flags)
+                if end < len(data):
+                    reader.feed(ts, data[end:])
+            else:
+                reader.feed(ts, data)
         else:
             conn.feed(direction, ts, data)
         # Counted only where bytes may be held: this connection held some when last
