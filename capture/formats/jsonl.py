@@ -160,7 +160,9 @@ def dumps_bytes(record: Record) -> bytes:
         # _record_values, written out: a call less on every line of a scan.
         headers = req.headers
         findings = record.findings
-        values = [
+        # Tuples, not lists (orjson writes both as arrays): one allocation each, and
+        # none for the many records without findings.
+        values = (
             req.ts,
             req.src,
             req.sport,
@@ -169,14 +171,17 @@ def dumps_bytes(record: Record) -> bytes:
             req.method,
             req.uri,
             req.version,
-            headers[0][1] if headers and headers[0][0].lower() == "host" else req.host,
+            # Request.host where the first header is Host (spelt so, nearly always).
+            headers[0][1]
+            if headers and ((name := headers[0][0]) == "Host" or name.lower() == "host")
+            else req.host,
             headers,
-            [_finding_fields(f) for f in findings] if findings else [],
+            [_finding_fields(f) for f in findings] if findings else (),
             record.id,
             req.flow,
             req.depth,
             req.body_length,
-        ]
+        )
         try:
             line = object_from_array_c(_RECORD_KEYS_JSON, _dumps(values))
         except orjson.JSONEncodeError:
