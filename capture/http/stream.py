@@ -219,48 +219,10 @@ class MessageReader:
                         return
             self.waiting = 0
         elif self.waiting:
-            # A head cut over segments (most of a scan's segments on ad traffic):
-            # while the new bytes neither end it nor end its first line, nor take it
-            # past the limit, _run would only find that it goes on.
-            held = self.waiting
+            # A head cut over segments goes on: HttpTracker.on_data takes such bytes
+            # itself (a client's, the only ones), and what it knows of the head is
+            # only good for them.
             self.waiting = 0
-            size = len(buf)
-            if state == HEAD and not self.fresh and (size == held or size == -held):
-                if held > 0:
-                    # Only the new bytes, and the two before them, can hold the end
-                    # (find_head_end, written out: on every such segment).
-                    buf += data
-                    start = held - 2 if held > 2 else 0
-                    crlf = buf.find(b"\n\r\n", start)
-                    lf = buf.find(b"\n\n", start)
-                    if crlf >= 0 or lf >= 0:
-                        end = crlf + 3 if lf < 0 or 0 <= crlf < lf else lf + 2
-                        # The head ends here: what _run would do with it (_request_head,
-                        # _take_head, _request_block), without looking for its end again
-                        # nor copying a plain head out first.
-                        if c_request is not None and (plain := c_request(buf, RequestHead)):
-                            del buf[:end]
-                            self._plain_request(self.msg_ts, plain[1], plain[2])
-                        else:
-                            block = bytes(buf[:end])
-                            del buf[:end]
-                            self._request_block(block)
-                        if buf:
-                            self._run(ts)
-                        return
-                    size += len(data)
-                    if size <= self.conn.tracker.max_head:
-                        self.waiting = size
-                        return
-                else:
-                    going_on = data.find(b"\n") < 0
-                    buf += data
-                    size += len(data)
-                    if going_on and size <= self.conn.tracker.max_head:
-                        self.waiting = -size
-                        return
-                self._run(ts)
-                return
         if not buf:
             self.msg_ts = ts
             self.fresh = False
@@ -1160,20 +1122,68 @@ class HttpTracker:
             conn = flow.app = HttpConnection(self, flow)
         reader = conn.readers[direction]
         if conn.client == direction:
-            # HttpConnection.feed, inlined: a client's bytes. The reader's first
-            # shortcut written out too (a plain head whole in the segment, between
-            # requests): a call less on most requests.
-            if (
-                reader.state == HEAD
-                and not reader.buf
-                and c_request is not None
-                and (plain := c_request(data, RequestHead))
-            ):
-                end, head, flags = plain
-                reader.msg_ts = ts
-                reader._plain_request(ts, head, flags)
-                if end < len(data):
-                    reader.feed(ts, data[end:])
+            # HttpConnection.feed, inlined: a client's bytes. Written out too, a call
+            # to MessageReader.feed less on most segments: its first shortcut (a plain
+            # head whole in the segment), and the bytes of a head cut over segments.
+            buf = reader.buf
+            state = reader.state
+            if not buf:
+                if (
+                    state <= HEAD  # HEAD, or START
+                    and c_request is not None
+                    and (plain := c_request(data, RequestHead))
+                    and (state == HEAD or len(plain[1].method) <= 32)
+                ):
+                    # As MessageReader.feed, which says why.
+                    end, head, flags = plain
+                    reader.state = HEAD
+                    reader.msg_ts = ts
+                    reader._plain_request(ts, head, flags)
+                    if end < len(data):
+                        reader.feed(ts, data[end:])
+                else:
+                    reader.feed(ts, data)
+            elif reader.waiting:
+                # A head cut over segments (most segments of ad traffic) whose first
+                # abs(waiting) bytes MessageReader._request_head has seen: while the
+                # new bytes neither end it nor end its first line, nor take it past the
+                # limit, _run would only find that it goes on. (Bytes held: not OPAQUE,
+                # which holds none.)
+                held = reader.waiting
+                reader.waiting = 0
+                size = len(buf)
+                buf += data
+                if state == HEAD and not reader.fresh and (size == held or size == -held):
+                    if held > 0:
+                        # Only the new bytes, and the two before them, can hold the end
+                        # (find_head_end, written out).
+                        start = held - 2 if held > 2 else 0
+                        crlf = buf.find(b"\n\r\n", start)
+                        lf = buf.find(b"\n\n", start)
+                        if crlf >= 0 or lf >= 0:
+                            end = crlf + 3 if lf < 0 or 0 <= crlf < lf else lf + 2
+                            # The head ends here: what _run would do with it
+                            # (_request_head, _take_head, _request_block), without
+                            # looking for its end again nor copying a plain head out.
+                            if c_request is not None and (plain := c_request(buf, RequestHead)):
+                                del buf[:end]
+                                reader._plain_request(reader.msg_ts, plain[1], plain[2])
+                            else:
+                                block = bytes(buf[:end])
+                                del buf[:end]
+                                reader._request_block(block)
+                            if buf:
+                                reader._run(ts)
+                        elif size + len(data) <= self.max_head:
+                            reader.waiting = size + len(data)
+                        else:
+                            reader._run(ts)
+                    elif data.find(b"\n") < 0 and size + len(data) <= self.max_head:
+                        reader.waiting = -(size + len(data))
+                    else:
+                        reader._run(ts)
+                else:
+                    reader._run(ts)
             else:
                 reader.feed(ts, data)
         else:
