@@ -535,9 +535,15 @@ class MessageReader:
         # need (HttpConnection.await_responses); once it is known not to be, nothing.
         depth = conn.depth = conn.depth + 1
         echo = conn.echo
-        if echo is None:
-            conn.wait_for_response(head)
         tracker = conn.tracker
+        if echo is None:
+            # HttpConnection.wait_for_response, written out: a connection's first
+            # requests, before its server's first response head.
+            outstanding = conn.outstanding
+            outstanding.append(head)
+            if len(outstanding) > tracker.max_outstanding:
+                outstanding.popleft()
+                tracker.count("unanswered_requests_forgotten")
         ends = conn.ends
         if ends is None:
             tracker.emit(conn, ts, depth, head, b"", 0, head.anomalies)

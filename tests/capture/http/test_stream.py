@@ -355,3 +355,23 @@ def test_a_head_cut_into_bytes_reads_as_without_the_shortcuts() -> None:
     read = _read(pieces, shortcuts=True)
     assert read == _read(pieces, shortcuts=False)
     assert len(read[0]) > 5
+
+
+def test_requests_waiting_for_a_server_that_never_answers_are_forgotten_past_the_bound() -> None:
+    """While the server may still turn out to be a reflector, each request's head waits
+    for its response; past ``max_outstanding`` the oldest is forgotten, and counted."""
+    got: list[Request] = []
+    tracker = HttpTracker(
+        lambda echo, request: got.append(request),
+        lambda flow, depth, response: None,
+        responses=False,
+        max_outstanding=3,
+    )
+    flow = Flow(1, ("10.0.0.1", 40000, "192.0.2.1", 80), "10.0.0.1", "192.0.2.1", 0.0)
+    flow.client = 0
+    for i in range(5):
+        tracker.on_data(flow, 0, float(i), simple_request(f"/{i}"))
+    conn = flow.app
+    assert [r.uri for r in got] == [f"/{i}" for i in range(5)]
+    assert [head.uri for head in conn.outstanding] == ["/2", "/3", "/4"]  # type: ignore[attr-defined]
+    assert tracker.counters["unanswered_requests_forgotten"] == 2
