@@ -142,6 +142,14 @@ def _requests(
     ``mask`` first if given (one generator, not three: once per request of a large log)."""
     keep = selection.keep
     every = not selection.only_identity
+    if mask is None and every:
+        # The common scan: every request, unmasked (the loop below, without its tests).
+        for event in events:
+            if type(event) is RequestSeen:
+                record = event.record
+                if not record.findings or keep(record):
+                    yield record
+        return
     for event in events:
         if type(event) is RequestSeen:
             record = event.record if mask is None else mask(event.record)
@@ -160,7 +168,7 @@ def _write_lines(
     header: str | None,
     streaming: bool,
     out: TextIO,
-    render_bytes: Callable[[Item], bytes] | None = None,
+    render_bytes: Callable[[Record], bytes] | None = None,
 ) -> None:
     """One line per record. Lines go out in batches: one write per record costs a
     system call each when output is unbuffered (python -u, PYTHONUNBUFFERED). A
@@ -174,7 +182,7 @@ def _write_lines(
     if not isinstance(raw, io.BufferedIOBase):
         raw = None  # unbuffered (python -u): a raw stream may take part of a write
     # str or bytes alike below: the lines, their separator and the stream they go to.
-    line: Callable[[Item], Any] = render
+    line: Callable[[Record], Any] = render
     write: Callable[[Any], object] = out.write
     flush = out.flush
     newline: Any = "\n"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TextIO
 
-from capture.formats.jsonl import dumps_entry, dumps_entry_bytes
+from capture.formats.jsonl import dumps_bytes, dumps_entry
 from capture.formats.table import columns_for, header_line, record_line
 from capture.model import Record
 
@@ -39,9 +39,10 @@ class OutputFormat:
     """Whether it shows responses: the pipeline parses server bytes only when it does."""
     line: Callable[[Item], str] | None = None
     """A streaming format: the line of one request (no newline)."""
-    line_bytes: Callable[[Item], bytes] | None = None
-    """A streaming format whose lines are made as UTF-8 bytes (JSONL): ``line`` as
-    bytes, for writers of bytes (``scan``), saving a decode and an encode a line."""
+    line_bytes: Callable[[Record], bytes] | None = None
+    """A streaming format whose lines are made as UTF-8 bytes (JSONL): ``line`` of a
+    record as bytes, for writers of records as bytes (``scan``), saving a decode and
+    an encode a line."""
     header: str | None = None
     """A streaming format: the line before the first request, if any."""
     document: Callable[[Iterable[Item], TextIO], int] | None = None
@@ -102,7 +103,7 @@ OUTPUTS: dict[str, OutputFormat] = {
             "one JSON object per request (the default; pipes into jq)",
             needs_responses=False,
             line=dumps_entry,
-            line_bytes=dumps_entry_bytes,
+            line_bytes=dumps_bytes,
         ),
         OutputFormat(
             "table",

@@ -165,23 +165,27 @@ class MessageReader:
                         self._body_done()
                     return
             elif (
-                state == HEAD
+                state <= HEAD  # HEAD, or START
                 and self.is_request
                 and c_request is not None
                 and (plain := c_request(data, RequestHead))
+                and (state == HEAD or len(plain[1].method) <= 32)
             ):
                 # The common head, whole in this segment (it starts with no empty
                 # line): one C call finds its end, splits it and names its framing
-                # headers.
+                # headers. At a stream's start (a connection's first request), such a
+                # head is what _sniff takes for HTTP: a plain request line whose method
+                # is a token of at most 32 characters (looks_like_request).
                 end, head, flags = plain
+                self.state = HEAD
                 self.msg_ts = ts
                 self._plain_request(ts, head, flags)
                 if end < len(data):
                     self.feed(ts, data[end:])
                 return
-            elif state == HEAD and data[:1] not in (b"\r", b"\n", b""):
+            elif state <= HEAD and data[:1] not in (b"\r", b"\n", b""):  # HEAD, or START
                 end = find_head_end(data)
-                if end > 0:
+                if end > 0 and state == HEAD:
                     self.msg_ts = ts
                     if self.is_request:
                         self._request_block(data[:end] if end < len(data) else data)
@@ -190,26 +194,35 @@ class MessageReader:
                     if end < len(data):
                         self.feed(ts, data[end:])
                     return
+                if (
+                    end < 0
+                    and self.is_request
+                    and c_request is not None
+                    and len(data) <= self.conn.tracker.max_head
+                    and (state == HEAD or looks_like_request(data))
+                ):
+                    # A request head that goes on in the next segment (at a stream's
+                    # start, one _sniff takes for HTTP): what _run finds of it
+                    # (_request_head, _take_head) when its first line is a version's,
+                    # or not yet ended. Any other first line may be HTTP/0.9's: _run.
+                    # (A shortcut like the C one's, and off with it: the shortcut
+                    # tests hold the reader to the one without them.)
+                    eol = data.find(b"\n")
+                    if eol < 0 or data[:eol].rstrip(b"\r").upper().endswith(
+                        (b" HTTP/1.1", b" HTTP/1.0")
+                    ):
+                        self.state = HEAD
+                        self.msg_ts = ts
+                        self.fresh = False
+                        buf += data
+                        self.waiting = len(data) if eol >= 0 else -len(data)
+                        return
             self.waiting = 0
         elif self.waiting:
-            # A head cut over segments (most of a scan's segments on ad traffic):
-            # while the new bytes neither end it nor end its first line, nor take it
-            # past the limit, _run would only find that it goes on.
-            held = self.waiting
+            # A head cut over segments goes on: HttpTracker.on_data takes such bytes
+            # itself (a client's, the only ones), and what it knows of the head is
+            # only good for them.
             self.waiting = 0
-            if state == HEAD and not self.fresh and len(buf) == abs(held):
-                if held > 0:
-                    # Only the new bytes, and the two before them, can hold the end.
-                    buf += data
-                    going_on = find_head_end(buf, max(held - 2, 0)) < 0
-                else:
-                    going_on = data.find(b"\n") < 0
-                    buf += data
-                if going_on and len(buf) <= self.conn.tracker.max_head:
-                    self.waiting = len(buf) if held > 0 else -len(buf)
-                    return
-                self._run(ts)
-                return
         if not buf:
             self.msg_ts = ts
             self.fresh = False
@@ -521,9 +534,46 @@ class MessageReader:
         # turn out to be a reflector (echo None), its head is all that pairing would
         # need (HttpConnection.await_responses); once it is known not to be, nothing.
         depth = conn.depth = conn.depth + 1
-        if conn.echo is None:
-            conn.wait_for_response(head)
-        conn.tracker.emit(conn, ts, depth, head, b"", 0, head.anomalies)
+        echo = conn.echo
+        tracker = conn.tracker
+        if echo is None:
+            # HttpConnection.wait_for_response, written out: a connection's first
+            # requests, before its server's first response head.
+            outstanding = conn.outstanding
+            outstanding.append(head)
+            if len(outstanding) > tracker.max_outstanding:
+                outstanding.popleft()
+                tracker.count("unanswered_requests_forgotten")
+        ends = conn.ends
+        if ends is None:
+            tracker.emit(conn, ts, depth, head, b"", 0, head.anomalies)
+            return
+        # HttpTracker.emit, written out for the connection whose ends are known (all
+        # but its first request): a call less on nearly every request of a scan.
+        tracker.counters["requests"] += 1
+        src, sport, dst, dport = ends
+        method, uri, version, headers, anomalies = head
+        tracker.on_request(
+            echo,
+            _new_request(
+                ts,
+                conn.flow.id,
+                depth,
+                src,
+                sport,
+                dst,
+                dport,
+                method,
+                uri,
+                version,
+                headers,
+                b"",
+                0,
+                anomalies,
+                None,  # authority
+                "",  # app
+            ),
+        )
 
     def _http09_followup(self, ts: float) -> bool:
         """After a version-less request line: headers, an empty line, or nothing."""
@@ -1078,7 +1128,70 @@ class HttpTracker:
             conn = flow.app = HttpConnection(self, flow)
         reader = conn.readers[direction]
         if conn.client == direction:
-            reader.feed(ts, data)  # HttpConnection.feed, inlined: a client's bytes
+            # HttpConnection.feed, inlined: a client's bytes. Written out too, a call
+            # to MessageReader.feed less on most segments: its first shortcut (a plain
+            # head whole in the segment), and the bytes of a head cut over segments.
+            buf = reader.buf
+            state = reader.state
+            if not buf:
+                if (
+                    state <= HEAD  # HEAD, or START
+                    and c_request is not None
+                    and (plain := c_request(data, RequestHead))
+                    and (state == HEAD or len(plain[1].method) <= 32)
+                ):
+                    # As MessageReader.feed, which says why.
+                    end, head, flags = plain
+                    reader.state = HEAD
+                    reader.msg_ts = ts
+                    reader._plain_request(ts, head, flags)
+                    if end < len(data):
+                        reader.feed(ts, data[end:])
+                else:
+                    reader.feed(ts, data)
+            elif reader.waiting:
+                # A head cut over segments (most segments of ad traffic) whose first
+                # abs(waiting) bytes MessageReader._request_head has seen: while the
+                # new bytes neither end it nor end its first line, nor take it past the
+                # limit, _run would only find that it goes on. (Bytes held: not OPAQUE,
+                # which holds none.)
+                held = reader.waiting
+                reader.waiting = 0
+                size = len(buf)
+                buf += data
+                if state == HEAD and not reader.fresh and (size == held or size == -held):
+                    if held > 0:
+                        # Only the new bytes, and the two before them, can hold the end
+                        # (find_head_end, written out).
+                        start = held - 2 if held > 2 else 0
+                        crlf = buf.find(b"\n\r\n", start)
+                        lf = buf.find(b"\n\n", start)
+                        if crlf >= 0 or lf >= 0:
+                            end = crlf + 3 if lf < 0 or 0 <= crlf < lf else lf + 2
+                            # The head ends here: what _run would do with it
+                            # (_request_head, _take_head, _request_block), without
+                            # looking for its end again nor copying a plain head out.
+                            if c_request is not None and (plain := c_request(buf, RequestHead)):
+                                del buf[:end]
+                                reader._plain_request(reader.msg_ts, plain[1], plain[2])
+                            else:
+                                block = bytes(buf[:end])
+                                del buf[:end]
+                                reader._request_block(block)
+                            if buf:
+                                reader._run(ts)
+                        elif size + len(data) <= self.max_head:
+                            reader.waiting = size + len(data)
+                        else:
+                            reader._run(ts)
+                    elif data.find(b"\n") < 0 and size + len(data) <= self.max_head:
+                        reader.waiting = -(size + len(data))
+                    else:
+                        reader._run(ts)
+                else:
+                    reader._run(ts)
+            else:
+                reader.feed(ts, data)
         else:
             conn.feed(direction, ts, data)
         # Counted only where bytes may be held: this connection held some when last
@@ -1086,7 +1199,16 @@ class HttpTracker:
         # grows what a connection holds (the other reader's bytes only go), and most
         # deliveries are whole heads or body bytes, read without keeping any.
         if conn.held or reader.buf or reader.current is not None or conn.probe is not None:
-            held = conn.buffered()
+            # HttpConnection.buffered, written out: on every segment of a head cut
+            # over segments, and the one after it.
+            first, second = conn.readers
+            held = len(first.buf) + len(second.buf)
+            if first.current is not None:
+                held += len(first.current.body)
+            if second.current is not None:
+                held += len(second.current.body)
+            if conn.probe is not None:
+                held += len(conn.probe)
             self.held_bytes += held - conn.held
             conn.held = held
 

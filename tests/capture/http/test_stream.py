@@ -296,6 +296,8 @@ _HEADS = [
     b"GET /big HTTP/1.1\r\nX-Pad: " + b"p" * 1500 + b"\r\n\r\n",
     b"\r\n",
     b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: i\r\n\r\n",
+    # A method longer than 32 characters: at a stream's start, not taken for HTTP.
+    b"X" * 33 + b" / HTTP/1.1\r\nHost: j\r\n\r\n",
 ]
 
 
@@ -336,9 +338,40 @@ def test_a_client_stream_cut_anywhere_reads_as_without_the_shortcuts(
     assert _read(pieces, shortcuts=True) == _read(pieces, shortcuts=False)
 
 
+@pytest.mark.parametrize("before", [b"", _HEADS[0]], ids=["at the start", "after a request"])
+def test_a_segment_past_the_head_limit_without_the_end_is_cut_as_without_the_shortcuts(
+    before: bytes,
+) -> None:
+    big = _HEADS[10]  # 1,500 bytes of X-Pad, past the limit of 1,024
+    pieces = [before + big[:1100], big[1100:], _HEADS[1]]
+    read = _read(pieces, shortcuts=True)
+    assert read == _read(pieces, shortcuts=False)
+    assert any("larger than 1024 bytes" in a for r in read[0] for a in r.anomalies)
+
+
 def test_a_head_cut_into_bytes_reads_as_without_the_shortcuts() -> None:
     data = b"".join(_HEADS)
     pieces = [data[i : i + 1] for i in range(len(data))]
     read = _read(pieces, shortcuts=True)
     assert read == _read(pieces, shortcuts=False)
     assert len(read[0]) > 5
+
+
+def test_requests_waiting_for_a_server_that_never_answers_are_forgotten_past_the_bound() -> None:
+    """While the server may still turn out to be a reflector, each request's head waits
+    for its response; past ``max_outstanding`` the oldest is forgotten, and counted."""
+    got: list[Request] = []
+    tracker = HttpTracker(
+        lambda echo, request: got.append(request),
+        lambda flow, depth, response: None,
+        responses=False,
+        max_outstanding=3,
+    )
+    flow = Flow(1, ("10.0.0.1", 40000, "192.0.2.1", 80), "10.0.0.1", "192.0.2.1", 0.0)
+    flow.client = 0
+    for i in range(5):
+        tracker.on_data(flow, 0, float(i), simple_request(f"/{i}"))
+    conn = flow.app
+    assert [r.uri for r in got] == [f"/{i}" for i in range(5)]
+    assert [head.uri for head in conn.outstanding] == ["/2", "/3", "/4"]  # type: ignore[attr-defined]
+    assert tracker.counters["unanswered_requests_forgotten"] == 2
