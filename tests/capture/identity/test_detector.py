@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 from dataclasses import asdict
 from typing import Any
 
@@ -496,6 +498,35 @@ def test_region_defaults_to_the_locale(monkeypatch: pytest.MonkeyPatch) -> None:
     assert IdentityDetector(IdentityConfig()).region == "GB"
     monkeypatch.setenv("LANG", "C.UTF-8")
     assert locale_region() is None
+
+
+# Run in a fresh interpreter: this test process has imported phonenumbers already.
+_FIRST_NUMBER = """
+import sys
+from capture.identity.detector import IdentityConfig, IdentityDetector
+from tests.capture.identity.factory import make_request
+
+IdentityDetector()  # the locale's region, checked
+detector = IdentityDetector(IdentityConfig(region="GB"))
+print("phonenumbers" in sys.modules)
+print(repr(detector.detect(make_request(add=[("Accept-Language", "en-GB")]))))
+print("phonenumbers" in sys.modules)
+print(repr(detector.detect(make_request(add=[("X-Msisdn", "07700 900123")]))))
+"""
+
+
+def test_libphonenumber_is_loaded_by_the_first_value_to_parse_with_the_same_findings() -> None:
+    """Building a detector checks its region without libphonenumber (~25 ms of a scan's
+    start-up), and a request with no value to parse does not load it; the first that
+    has one loads it and gets what a detector built after it was loaded finds."""
+    result = subprocess.run(
+        [sys.executable, "-c", _FIRST_NUMBER], capture_output=True, text=True, check=True
+    )
+    before, clean, after, first = result.stdout.splitlines()
+    assert (before, clean, after) == ("False", "()", "False")
+    loaded = IdentityDetector(IdentityConfig(region="GB"))
+    expected = loaded.detect(make_request(add=[("X-Msisdn", "07700 900123")]))
+    assert expected and first == repr(expected)
 
 
 def test_hostile_names_do_not_grow_the_caches() -> None:
