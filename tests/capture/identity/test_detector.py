@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -523,7 +524,11 @@ def test_libphonenumber_is_loaded_by_the_first_value_to_parse_with_the_same_find
     start-up), and a request with no value to parse does not load it; the first that
     has one loads it and gets what a detector built after it was loaded finds."""
     result = subprocess.run(
-        [sys.executable, "-c", _FIRST_NUMBER], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _FIRST_NUMBER],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[3],  # where "tests" is imported from
     )
     before, clean, after, first = result.stdout.splitlines()
     assert (before, clean, after) == ("False", "()", "False")
