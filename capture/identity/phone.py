@@ -62,9 +62,29 @@ def _labels() -> tuple[dict[int, str], frozenset[int]]:
     return labels, frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 
 
+# libphonenumber's regions (``phonenumbers.SUPPORTED_REGIONS``, of 9.0.43), kept here so
+# that checking one (the locale's or --region's, at every start) does not import the
+# package: that import is ~100 M instructions (~25 ms), and a scan whose traffic holds no
+# value to parse never needs it. tests/capture/identity/test_phone.py checks this set
+# against the installed package, so an upgrade that adds or drops a region fails there.
+_REGION_CODES = (
+    "AC AD AE AF AG AI AL AM AO AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN "
+    "BO BQ BR BS BT BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE "
+    "DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM "
+    "GN GP GQ GR GT GU GW GY HK HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE "
+    "KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH "
+    "MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ "
+    "OM PA PE PF PG PH PK PL PM PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI "
+    "SJ SK SL SM SN SO SR SS ST SV SX SY SZ TA TC TD TG TH TJ TK TL TM TN TO TR TT TV TW "
+    "TZ UA UG US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW"
+)
+SUPPORTED_REGIONS = frozenset(_REGION_CODES.split())
+
+
 def is_region(code: str) -> bool:
-    """Whether libphonenumber knows the region ``code`` (upper case, e.g. ``GB``)."""
-    return code in libphonenumber().SUPPORTED_REGIONS
+    """Whether libphonenumber knows the region ``code`` (upper case, e.g. ``GB``), without
+    importing it (:data:`SUPPORTED_REGIONS`)."""
+    return code in SUPPORTED_REGIONS
 
 
 # E.164 numbers have at most 15 digits; the shortest national significant numbers

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import base64
+import re
+import subprocess
+import sys
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capture.identity import detector as detector_module
+from capture.identity.catalog import Catalog, load_catalog, make_entry
 from capture.identity.detector import HeaderRule, IdentityConfig, IdentityDetector, locale_region
+from capture.identity.names import HINT_ANCHORS, normalize_name
 from capture.model import Finding
 from tests.capture.identity.factory import make_request
 
@@ -496,6 +502,74 @@ def test_region_defaults_to_the_locale(monkeypatch: pytest.MonkeyPatch) -> None:
     assert IdentityDetector(IdentityConfig()).region == "GB"
     monkeypatch.setenv("LANG", "C.UTF-8")
     assert locale_region() is None
+
+
+# Run in a fresh interpreter: this test process has imported phonenumbers already.
+_FIRST_NUMBER = """
+import sys
+from capture.identity.detector import IdentityConfig, IdentityDetector
+from tests.capture.identity.factory import make_request
+
+IdentityDetector()  # the locale's region, checked
+detector = IdentityDetector(IdentityConfig(region="GB"))
+print("phonenumbers" in sys.modules)
+print(repr(detector.detect(make_request(add=[("Accept-Language", "en-GB")]))))
+print("phonenumbers" in sys.modules)
+print(repr(detector.detect(make_request(add=[("X-Msisdn", "07700 900123")]))))
+"""
+
+
+def test_libphonenumber_is_loaded_by_the_first_value_to_parse_with_the_same_findings() -> None:
+    """Building a detector checks its region without libphonenumber (~25 ms of a scan's
+    start-up), and a request with no value to parse does not load it; the first that
+    has one loads it and gets what a detector built after it was loaded finds."""
+    result = subprocess.run(
+        [sys.executable, "-c", _FIRST_NUMBER],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[3],  # where "tests" is imported from
+    )
+    before, clean, after, first = result.stdout.splitlines()
+    assert (before, clean, after) == ("False", "()", "False")
+    loaded = IdentityDetector(IdentityConfig(region="GB"))
+    expected = loaded.detect(make_request(add=[("X-Msisdn", "07700 900123")]))
+    assert expected and first == repr(expected)
+
+
+def _anchors_reference(catalog: Catalog) -> tuple[str, ...]:
+    """_name_anchors as first written: every word tested against every other."""
+    words = set(HINT_ANCHORS)
+    for key in sorted(entry.key for entry in catalog.entries if entry.is_identity):
+        if not any(word in key for word in words):
+            words.add(max(key.split("-"), key=len))
+    kept = [w for w in words if not any(o != w and o in w for o in words)]
+    return tuple(sorted(kept, key=lambda word: (len(word), word)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.text("abcdghimnopstuwxyz-_", min_size=3, max_size=14).filter(
+            lambda name: name.strip("-_") != ""
+        ),
+        max_size=12,
+        unique_by=normalize_name,
+    )
+)
+def test_name_anchors_are_those_of_the_all_pairs_reference(names: list[str]) -> None:
+    """The anchors, tested shortest first against the words kept, are the words of the
+    reference that tested every word against every other, in the same order."""
+    base = load_catalog()
+    taken = {entry.key for entry in base.entries}
+    extra = [make_entry(n, "msisdn", "high") for n in names if normalize_name(n) not in taken]
+    catalog = base.customized(extra)
+    expected = _anchors_reference(catalog)
+    if any(re.fullmatch("[0-9a-f]+", w.replace("-", "").replace("_", "")) for w in expected):
+        with pytest.raises(ValueError, match="all hex digits"):
+            detector_module._name_anchors(catalog)
+        return
+    assert detector_module._name_anchors(catalog) == expected
 
 
 def test_hostile_names_do_not_grow_the_caches() -> None:

@@ -8,7 +8,14 @@ import sys
 import phonenumbers
 import pytest
 
-from capture.identity.phone import parse_e164, parse_international, parse_lenient, parse_strict
+from capture.identity.phone import (
+    SUPPORTED_REGIONS,
+    is_region,
+    parse_e164,
+    parse_international,
+    parse_lenient,
+    parse_strict,
+)
 
 # Fictional numbers only: Ofcom's drama range and the US 555-01xx range.
 UK = "+447700900123"
@@ -21,6 +28,17 @@ def test_test_numbers_are_what_the_tests_assume() -> None:
     assert phonenumbers.is_possible_number(uk) and not phonenumbers.is_valid_number(uk)
     us = phonenumbers.parse(US)
     assert phonenumbers.is_valid_number(us)
+
+
+def test_the_bundled_regions_are_those_of_the_installed_libphonenumber() -> None:
+    """is_region answers from a copy, so that a region check imports nothing: an upgrade
+    of phonenumbers that adds or drops a region must fail here, not drift."""
+    assert frozenset(phonenumbers.SUPPORTED_REGIONS) == SUPPORTED_REGIONS
+
+
+def test_is_region_knows_regions_and_nothing_else() -> None:
+    assert is_region("GB") and is_region("US")
+    assert not is_region("gb") and not is_region("ZZ") and not is_region("001")
 
 
 @pytest.mark.parametrize(
