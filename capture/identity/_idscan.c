@@ -12,6 +12,10 @@
  * triage(headers, kinds, anchors) is detector._triage_py: the headers detect() must
  *   look at (not skipped by name, a Cookie header that may matter, a URL with a '?').
  *
+ * request(headers, kinds, anchors, uri, needles, body) is detector._request_py: triage,
+ *   may_matter of the target's query and needles, in one call a request (None when
+ *   none of them finds anything to look at).
+ *
  * anchored(name, anchors) is detector._anchored_py: does the name, lower-cased,
  *   contain an anchor word?
  *
@@ -520,13 +524,20 @@ may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
 
 /* The answer of may_matter for a str (the anchors indexed): 1 or 0; -1 where Python
  * decides (text not ASCII, sep past ASCII); -2 on an error (no memory). */
+static int may_matter_ascii(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep);
+
 static int
 may_matter_text(PyObject *text, int sep)
 {
     if (!PyUnicode_IS_ASCII(text) || sep > 0x7f)
         return -1;
-    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    return may_matter_ascii(PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text), (Py_UCS1)sep);
+}
+
+/* may_matter_text of the ASCII s[0..n): 1, 0, or -2 on an error (no memory). */
+static int
+may_matter_ascii(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
+{
     if (!straddling_word && !many_buckets && sep != '=')
         return may_matter_one_pass(s, n, (Py_UCS1)sep);
     if (values_matter(s, n))
@@ -595,31 +606,18 @@ may_matter(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
  * URL-valued header without a '?'. A name not in kinds, and a Cookie header that is
  * not ASCII, are kept: Python decides. One call a request, in place of a loop in
  * Python over half a dozen headers that are nearly all dropped. */
-static PyObject *
-triage(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* The kept pairs of items[0..count) appended to kept (see triage): 0, or -1 on an
+ * error. */
+static int
+triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept)
 {
-    if (nargs != 3 || !PyDict_Check(args[1]) || !PyTuple_Check(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "triage(headers, kinds: dict, anchors: tuple)");
-        return NULL;
-    }
-    PyObject *kinds = args[1];
-    if (index_anchors(args[2]) < 0)
-        return NULL;
-    PyObject *fast = PySequence_Fast(args[0], "headers must be a sequence of (name, value)");
-    if (fast == NULL)
-        return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
-    PyObject **items = PySequence_Fast_ITEMS(fast);
-    PyObject *kept = PyList_New(0);
-    if (kept == NULL)
-        goto fail;
     for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *pair = items[k];
         if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
             !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0)) ||
             !PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
             PyErr_SetString(PyExc_TypeError, "headers must be (name, value) pairs of str");
-            goto fail;
+            return -1;
         }
         PyObject *name = PyTuple_GET_ITEM(pair, 0), *value = PyTuple_GET_ITEM(pair, 1);
         /* Only an exact str is looked up: a subclass's __eq__ could run Python code
@@ -628,18 +626,18 @@ triage(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (PyUnicode_CheckExact(name)) {
             kind = PyDict_GetItemWithError(kinds, name);
             if (kind == NULL && PyErr_Occurred())
-                goto fail;
+                return -1;
         }
         if (kind != NULL && PyLong_CheckExact(kind)) {
             long code = PyLong_AsLong(kind);
             if (code == -1 && PyErr_Occurred())
-                goto fail;
+                return -1;
             if (code == KIND_SKIP)
                 continue;
             if (code == KIND_COOKIE) {
                 int answer = may_matter_text(value, ';');
                 if (answer == -2)
-                    goto fail;
+                    return -1;
                 if (answer == 0)
                     continue;
             }
@@ -648,14 +646,32 @@ triage(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 continue;
         }
         if (PyList_Append(kept, pair) < 0)
-            goto fail;
+            return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+triage(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyDict_Check(args[1]) || !PyTuple_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "triage(headers, kinds: dict, anchors: tuple)");
+        return NULL;
+    }
+    if (index_anchors(args[2]) < 0)
+        return NULL;
+    PyObject *fast = PySequence_Fast(args[0], "headers must be a sequence of (name, value)");
+    if (fast == NULL)
+        return NULL;
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL ||
+        triage_items(PySequence_Fast_ITEMS(fast), PySequence_Fast_GET_SIZE(fast), args[1], kept) < 0) {
+        Py_DECREF(fast);
+        Py_XDECREF(kept);
+        return NULL;
     }
     Py_DECREF(fast);
     return kept;
-fail:
-    Py_DECREF(fast);
-    Py_XDECREF(kept);
-    return NULL;
 }
 
 /* The gate of canary.run_gate: can a run of this length and first byte be a key? */
@@ -1009,6 +1025,50 @@ unquote_bytes(const unsigned char *s, Py_ssize_t n, unsigned char *out)
 
 static int has_needle_decoded(const unsigned char *s, Py_ssize_t n, int *error);
 
+/* canary._needles_py over items[0..count) (pairs checked by the caller: tuples of two
+ * str), body (bytes or None) and uri (str or None), the needles indexed: 1 or 0; 2
+ * where Python decides (a str of wide characters); -1 on an error. */
+static int
+needles_items(PyObject **items, Py_ssize_t count, PyObject *body, PyObject *uri)
+{
+    int wide = 0;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        Py_ssize_t n;
+        const unsigned char *s = narrow(PyTuple_GET_ITEM(items[k], 1), &n);
+        if (s == NULL)
+            wide = 1;
+        else if (has_needle(s, n))
+            return 1;
+    }
+    if (body != Py_None) {
+        if (!PyBytes_Check(body)) {
+            PyErr_SetString(PyExc_TypeError, "body must be bytes or None");
+            return -1;
+        }
+        if (has_needle((const unsigned char *)PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body)))
+            return 1;
+    }
+    if (uri != Py_None) {
+        if (!PyUnicode_Check(uri)) {
+            PyErr_SetString(PyExc_TypeError, "uri must be str or None");
+            return -1;
+        }
+        Py_ssize_t n;
+        const unsigned char *s = narrow(uri, &n);
+        if (s == NULL) {
+            wide = 1;
+        } else {
+            int error = 0;
+            int found = has_needle_decoded(s, n, &error);
+            if (error)
+                return -1;
+            if (found)
+                return 1;
+        }
+    }
+    return wide ? 2 : 0;
+}
+
 static PyObject *
 needles(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1017,16 +1077,14 @@ needles(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "needles(needles: tuple, headers, body, uri)");
         return NULL;
     }
-    PyObject *tuple = args[0], *headers = args[1], *body = args[2], *uri = args[3];
-    if (index_needles(tuple) < 0)
+    if (index_needles(args[0]) < 0)
         return NULL;
-    PyObject *fast = PySequence_Fast(headers, "headers must be a sequence of (name, value)");
+    PyObject *fast = PySequence_Fast(args[1], "headers must be a sequence of (name, value)");
     if (fast == NULL)
         return NULL;
     Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
     PyObject **items = PySequence_Fast_ITEMS(fast);
-    int found = 0, wide = 0;
-    for (Py_ssize_t k = 0; k < count && !found; k++) {
+    for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *pair = items[k];
         if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
             !PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
@@ -1034,45 +1092,14 @@ needles(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_TypeError, "headers must be (name, value) pairs of str");
             return NULL;
         }
-        Py_ssize_t n;
-        const unsigned char *s = narrow(PyTuple_GET_ITEM(pair, 1), &n);
-        if (s == NULL)
-            wide = 1;
-        else
-            found = has_needle(s, n);
     }
+    int found = needles_items(items, count, args[2], args[3]);
     Py_DECREF(fast);
-    if (found)
-        Py_RETURN_TRUE;
-    if (body != Py_None) {
-        if (!PyBytes_Check(body)) {
-            PyErr_SetString(PyExc_TypeError, "body must be bytes or None");
-            return NULL;
-        }
-        if (has_needle((const unsigned char *)PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body)))
-            Py_RETURN_TRUE;
-    }
-    if (uri != Py_None) {
-        if (!PyUnicode_Check(uri)) {
-            PyErr_SetString(PyExc_TypeError, "uri must be str or None");
-            return NULL;
-        }
-        Py_ssize_t n;
-        const unsigned char *s = narrow(uri, &n);
-        if (s == NULL) {
-            wide = 1;
-        } else {
-            int error = 0;
-            found = has_needle_decoded(s, n, &error);
-            if (error)
-                return NULL;
-            if (found)
-                Py_RETURN_TRUE;
-        }
-    }
-    if (wide)
+    if (found < 0)
+        return NULL;
+    if (found == 2)
         Py_RETURN_NONE;
-    Py_RETURN_FALSE;
+    return PyBool_FromLong(found);
 }
 
 /* Does a needle occur in s[0..n) or in its percent-decoding? */
@@ -1106,6 +1133,74 @@ has_needle_decoded(const unsigned char *s, Py_ssize_t n, int *error)
     if (decoded != small)
         PyMem_Free(decoded);
     return found;
+}
+
+/* request(headers, kinds, anchors, uri, needles, body) is detector._request_py: the
+ * whole first look at a request in one call, where detect() made three (triage,
+ * may_matter of the query, needles). None when nothing in it needs a look: no header
+ * kept, no query that may matter, and no needle (or no needles given). Else (kept,
+ * query, first): the headers triage keeps; whether the query (after the first '?' of
+ * uri) may matter (may_matter, '&'), False without a query, None where Python
+ * decides (uri not ASCII); what needles answers (None without needles). */
+static PyObject *
+request(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyDict_Check(args[1]) || !PyTuple_Check(args[2]) ||
+        (args[3] != Py_None && !PyUnicode_Check(args[3])) ||
+        (args[4] != Py_None && !PyTuple_Check(args[4]))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "request(headers, kinds: dict, anchors: tuple, uri: str | None, "
+                        "needles: tuple | None, body: bytes | None)");
+        return NULL;
+    }
+    PyObject *uri = args[3], *tuple = args[4], *body = args[5];
+    if (index_anchors(args[2]) < 0)
+        return NULL;
+    if (tuple != Py_None && index_needles(tuple) < 0)
+        return NULL;
+    PyObject *fast = PySequence_Fast(args[0], "headers must be a sequence of (name, value)");
+    if (fast == NULL)
+        return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL || triage_items(items, count, args[1], kept) < 0)
+        goto fail;
+    /* The query: 1, 0, or -1 where Python decides. */
+    int query = 0;
+    Py_ssize_t n = uri == Py_None ? 0 : PyUnicode_GET_LENGTH(uri);
+    if (n > 0) {
+        Py_ssize_t mark = PyUnicode_FindChar(uri, '?', 0, n, 1);
+        if (mark == -2)
+            goto fail;
+        if (mark >= 0) {
+            if (!PyUnicode_IS_ASCII(uri)) {
+                query = -1;
+            } else {
+                query = may_matter_ascii(PyUnicode_1BYTE_DATA(uri) + mark + 1, n - mark - 1, '&');
+                if (query == -2)
+                    goto fail;
+            }
+        }
+    }
+    int first = 2; /* None */
+    if (tuple != Py_None) {
+        first = needles_items(items, count, body, uri);
+        if (first < 0)
+            goto fail;
+    }
+    Py_DECREF(fast);
+    if (PyList_GET_SIZE(kept) == 0 && query == 0 && (first == 0 || tuple == Py_None)) {
+        Py_DECREF(kept);
+        Py_RETURN_NONE;
+    }
+    PyObject *q = query < 0 ? Py_None : query ? Py_True : Py_False;
+    PyObject *f = first == 2 ? Py_None : first ? Py_True : Py_False;
+    return Py_BuildValue("(NOO)", kept, q, f);
+fail:
+    Py_DECREF(fast);
+    Py_XDECREF(kept);
+    return NULL;
 }
 
 static PyObject *
@@ -1144,6 +1239,9 @@ needle_in(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef methods[] = {
     {"may_matter", (PyCFunction)(void (*)(void))may_matter, METH_FASTCALL,
      "may_matter(text, sep, anchors) -> bool | None: see IdentityDetector._may_matter_py."},
+    {"request", (PyCFunction)(void (*)(void))request, METH_FASTCALL,
+     "request(headers, kinds, anchors, uri, needles, body) -> (kept, query, first) | None: "
+     "see detector._request_py."},
     {"triage", (PyCFunction)(void (*)(void))triage, METH_FASTCALL,
      "triage(headers, kinds, anchors) -> list[tuple[str, str]]: see detector._triage_py."},
     {"anchored", anchored, METH_VARARGS,
