@@ -16,6 +16,10 @@
  *   may_matter of the target's query and needles, in one call a request (None when
  *   none of them finds anything to look at).
  *
+ * pick(pairs, anchors) is detector._picked_py: the cookie or query pairs _params must
+ *   look at (a value _worth_param takes, not an opaque token under a name without an
+ *   anchor word; or a name with one).
+ *
  * anchored(name, anchors) is detector._anchored_py: does the name, lower-cased,
  *   contain an anchor word?
  *
@@ -674,6 +678,150 @@ triage(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return kept;
 }
 
+/* Does s[0..n) contain word (lower case), in any case? */
+static int
+contains_ci(const Py_UCS1 *s, Py_ssize_t n, const char *word, Py_ssize_t len)
+{
+    for (Py_ssize_t i = len; i <= n; i++)
+        if (before(s, i, word, len, 1))
+            return 1;
+    return 0;
+}
+
+/* detector._worth_param of the ASCII value s[0..n). */
+static int
+worth_param(const Py_UCS1 *s, Py_ssize_t n)
+{
+    int pct = 0, colon = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS1 c = s[i];
+        if (c == '@')
+            return 1;
+        if (c == '+' && i + 1 < n && is_digit(s[i + 1]))
+            return 1; /* _PLUS_DIGIT */
+        if (c == '%') {
+            pct = 1;
+            /* _PCT_WRAPPED: %(?:25)?(?:2[bB]|40|3[0-9]) */
+            for (Py_ssize_t k = i + 1; k <= i + 3 && k + 1 < n; k += 2) {
+                Py_UCS1 a = s[k], b = s[k + 1];
+                if ((a == '2' && (b == 'b' || b == 'B')) || (a == '4' && b == '0') ||
+                    (a == '3' && is_digit(b)))
+                    return 1;
+                if (a != '2' || b != '5')
+                    break;
+            }
+        }
+        colon |= c == ':';
+    }
+    /* _pct_identity's second half ("%3" and a scheme, its ':' encoded), then
+     * _URI_SCHEME: str searches of the value lower-cased, as _has_scheme makes them. */
+    if (pct && contains_ci(s, n, "%3", 2) &&
+        (contains_ci(s, n, "tel%3a", 6) || contains_ci(s, n, "sip%3a", 6) ||
+         contains_ci(s, n, "sips%3a", 7)))
+        return 1;
+    if (colon && (contains_ci(s, n, "tel:", 4) || contains_ci(s, n, "sip:", 4) ||
+                  contains_ci(s, n, "sips:", 5)))
+        return 1;
+    if (n >= 10 && n <= 30 && (s[0] == 'K' || s[0] == 'M' || s[0] == 'N' || s[0] == 'O'))
+        return 1;
+    if (n >= 14 && (s[0] == '2' || s[0] == '3')) {
+        for (Py_ssize_t i = 1; i < n; i++)
+            if (!is_alnum(s[i]))
+                return 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* _anchored_py of the ASCII name s[0..n) (the anchors indexed): 1, 0, -1 on an error. */
+static int
+anchored_ascii(const Py_UCS1 *s, Py_ssize_t n)
+{
+    Py_UCS1 small[256];
+    Py_UCS1 *lowered = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)n);
+    if (lowered == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        lowered[i] = lower(s[i]);
+    int found = has_anchor(lowered, n);
+    if (lowered != small)
+        PyMem_Free(lowered);
+    return found;
+}
+
+/* Is the ASCII value s[0..n) an opaque token that only starts like base64-wrapped
+ * digits: [KMNO][A-Za-z0-9_-]* and not encodings.base64_shaped (with no '=' it can
+ * have no padding, and every byte is base64)? */
+static int
+opaque_token(const Py_UCS1 *s, Py_ssize_t n)
+{
+    if (n == 0 || (s[0] != 'K' && s[0] != 'M' && s[0] != 'N' && s[0] != 'O'))
+        return 0;
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '-')
+            return 0;
+    return !b64_digits_shaped(s, n);
+}
+
+/* pick(pairs, anchors) is detector._picked_py: the (name, value) pairs of a cookie
+ * header, query or form that IdentityDetector._params must look at, in order. None
+ * when a name or value is not ASCII (Python decides). One call for the pairs of a
+ * request that may_matter let through, in place of two Python calls a pair. */
+static PyObject *
+pick(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "pick(pairs, anchors: tuple)");
+        return NULL;
+    }
+    if (index_anchors(args[1]) < 0)
+        return NULL;
+    PyObject *fast = PySequence_Fast(args[0], "pairs must be a sequence of (name, value)");
+    if (fast == NULL)
+        return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL)
+        goto fail;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *pair = items[k];
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0)) ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
+            PyErr_SetString(PyExc_TypeError, "pairs must be (name, value) pairs of str");
+            goto fail;
+        }
+        PyObject *name = PyTuple_GET_ITEM(pair, 0), *value = PyTuple_GET_ITEM(pair, 1);
+        if (!PyUnicode_IS_ASCII(name) || !PyUnicode_IS_ASCII(value)) {
+            Py_DECREF(fast);
+            Py_DECREF(kept);
+            Py_RETURN_NONE;
+        }
+        const Py_UCS1 *v = PyUnicode_1BYTE_DATA(value);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+        int look;
+        if (worth_param(v, n) && !opaque_token(v, n)) {
+            look = 1;
+        } else {
+            /* Not worth a look, or an opaque token: only under a name with an anchor. */
+            look = anchored_ascii(PyUnicode_1BYTE_DATA(name), PyUnicode_GET_LENGTH(name));
+            if (look < 0)
+                goto fail;
+        }
+        if (look && PyList_Append(kept, pair) < 0)
+            goto fail;
+    }
+    Py_DECREF(fast);
+    return kept;
+fail:
+    Py_DECREF(fast);
+    Py_XDECREF(kept);
+    return NULL;
+}
+
 /* The gate of canary.run_gate: can a run of this length and first byte be a key? */
 #define GATE_LENGTHS 64
 #define GATE_SIZE (GATE_LENGTHS * 128)
@@ -1242,6 +1390,8 @@ static PyMethodDef methods[] = {
     {"request", (PyCFunction)(void (*)(void))request, METH_FASTCALL,
      "request(headers, kinds, anchors, uri, needles, body) -> (kept, query, first) | None: "
      "see detector._request_py."},
+    {"pick", (PyCFunction)(void (*)(void))pick, METH_FASTCALL,
+     "pick(pairs, anchors) -> list[tuple[str, str]] | None: see detector._picked_py."},
     {"triage", (PyCFunction)(void (*)(void))triage, METH_FASTCALL,
      "triage(headers, kinds, anchors) -> list[tuple[str, str]]: see detector._triage_py."},
     {"anchored", anchored, METH_VARARGS,

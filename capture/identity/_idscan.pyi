@@ -38,6 +38,11 @@ def request(
     answer None where a header value or ``uri`` has a character past U+00FF: then
     Python decides)."""
 
+def pick(
+    pairs: Sequence[tuple[str, str]], anchors: tuple[str, ...]
+) -> list[tuple[str, str]] | None:
+    """detector._picked_py; None when a name or value is not ASCII."""
+
 def anchored(name: str, anchors: tuple[str, ...]) -> bool | None:
     """detector._anchored_py for an ASCII name; None for any other."""
 

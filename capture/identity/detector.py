@@ -429,23 +429,16 @@ class IdentityDetector:
 
     def _params(self, pairs: Iterable[tuple[str, str]], where: str, out: list[Finding]) -> None:
         """The cookies or parameters of one request. Most values cannot hold an identity
-        and most names say nothing: those pairs cost two cheap tests and no lookup."""
-        anchored = self._anchored
-        for name, value in pairs:
-            if _worth_param(value):
-                if (
-                    value[0] in "KMNO"
-                    and _B64URL_RUN.fullmatch(value)
-                    and not base64_shaped(value)
-                    and not anchored(name)
-                ):
-                    # An opaque token that only starts like base64-wrapped digits,
-                    # under a name that says nothing: its one part is itself, and
-                    # only base64_digits could read it (values.ValueScanner._part).
-                    continue
-                self._param(name, value, where, out)
-            elif anchored(name):
-                self._param(name, value, where, out)
+        and most names say nothing: those pairs are passed over (:func:`_picked_py`,
+        in one C call where it was built and they are ASCII: ``_idscan.pick``)."""
+        picked = None
+        if _idscan is not None:
+            pairs = list(pairs)
+            picked = _idscan.pick(pairs, self._anchors)
+        if picked is None:
+            picked = _picked_py(pairs, self._anchored)
+        for name, value in picked:
+            self._param(name, value, where, out)
 
     def _anchored(self, name: str) -> bool:
         """Does ``name`` hold an anchor word (then it may have a hint or a catalog
@@ -769,6 +762,32 @@ def _triage_py(
             continue
         kept.append(pair)
     return kept
+
+
+def _picked_py(
+    pairs: Iterable[tuple[str, str]], anchored: Callable[[str], bool]
+) -> list[tuple[str, str]]:
+    """The pairs :meth:`IdentityDetector._params` looks at, in order (the reference of
+    ``_idscan.pick``): a value that could hold an identity (:func:`_worth_param`), or
+    a name with an anchor word (``anchored``: then it may have a hint or a catalog
+    entry). An opaque token that only starts like base64-wrapped digits counts only
+    under such a name: its one part is itself, and only base64_digits could read it
+    (values.ValueScanner._part)."""
+    picked = []
+    for pair in pairs:
+        name, value = pair
+        if _worth_param(value):
+            if (
+                value[0] in "KMNO"
+                and _B64URL_RUN.fullmatch(value)
+                and not base64_shaped(value)
+                and not anchored(name)
+            ):
+                continue
+            picked.append(pair)
+        elif anchored(name):
+            picked.append(pair)
+    return picked
 
 
 def _request_py(

@@ -881,3 +881,37 @@ def test_the_detector_with_its_first_look_in_c_finds_what_the_python_one_finds(
         patch.setattr(canary, "_idscan", None)
         slow = IdentityDetector(config).detect(request)
     assert found == [slow, slow]
+
+
+# Pieces of values every branch of _worth_param and of the opaque-token test turns on.
+_VALUE_PIECES = st.sampled_from(
+    [
+        *"@%+:=_-/0123456789abKMNOxyzé",
+        *("%2B", "%2b", "%40", "%3", "%31", "%253", "%2540", "%25", "%3A", "%3a"),
+        *("tel", "TEL", "sip", "SIPS", "Tel:", "sips%3A", "tel%3a", "+4", "MTIz", "NDQ3"),
+        *("KzQ0NzcwMDkwMDEyMw", "NDQ3NzAwOTAwMTIz", "343437373030393030313233"),
+    ]
+)
+_NAMES = st.one_of(st.lists(_NAME_PIECES, max_size=4).map("".join), st.sampled_from(["v", "é"]))
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.tuples(_NAMES, st.lists(_VALUE_PIECES, max_size=12).map("".join)), max_size=8))
+def test_pick_in_c_keeps_what_python_keeps(pairs: list[tuple[str, str]]) -> None:
+    det = _detector()
+    in_c = detector._idscan.pick(pairs, det._anchors)
+    in_python = detector._picked_py(pairs, det._anchored)
+    if all(name.isascii() and value.isascii() for name, value in pairs):
+        assert in_c == in_python, pairs
+    else:
+        assert in_c is None
+
+
+def test_pick_in_c_turns_down_damaged_pairs() -> None:
+    anchors = _detector()._anchors
+    for damaged in ([("msisdn",)], [("msisdn", b"1")], [(1, "x")], ["msisdn=1"], 5):
+        with pytest.raises(TypeError):
+            detector._idscan.pick(damaged, anchors)
+    with pytest.raises(TypeError):
+        detector._idscan.pick([], list(anchors))
+    assert detector._idscan.pick([("msisdn", "x"), ("v", "y")], anchors) == [("msisdn", "x")]
