@@ -246,6 +246,22 @@ value_test_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
     }
 }
 
+/* Can value_test_at be true at the '%' at s[i]? Not unless a '3' or '4' follows it, or
+ * a '2' and then 'b', 'B' or '5' ("%2F", "%20", "%26" of an encoded URL: no call). */
+static inline int
+pct_may_open(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
+{
+    if (i + 1 >= n)
+        return 0;
+    Py_UCS1 a = s[i + 1];
+    if (a == '3' || a == '4')
+        return 1;
+    if (a != '2' || i + 2 >= n)
+        return 0;
+    Py_UCS1 b = s[i + 2];
+    return b == 'b' || b == 'B' || b == '5';
+}
+
 /* The value tests of _may_matter_py, on the whole text. */
 static int
 values_matter(const Py_UCS1 *s, Py_ssize_t n)
@@ -516,7 +532,8 @@ may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
                 break;
             /* At a value's '=' (every value has one), the first byte of wrapped_at
              * here: no call for nearly every value. */
-            if ((s[i] != '=' || (i + 1 < n && opens_wrapped[s[i + 1]])) && value_test_at(s, n, i))
+            if ((s[i] != '=' || (i + 1 < n && opens_wrapped[s[i + 1]])) &&
+                (s[i] != '%' || pct_may_open(s, n, i)) && value_test_at(s, n, i))
                 return 1;
             i = next_stop(s, n, i + 1, sep);
             if (i >= n)
