@@ -12,6 +12,14 @@
  * triage(headers, kinds, anchors) is detector._triage_py: the headers detect() must
  *   look at (not skipped by name, a Cookie header that may matter, a URL with a '?').
  *
+ * request(headers, kinds, anchors, uri, needles, body) is detector._request_py: triage,
+ *   may_matter of the target's query and needles, in one call a request (None when
+ *   none of them finds anything to look at).
+ *
+ * pick(pairs, anchors) is detector._picked_py: the cookie or query pairs _params must
+ *   look at (a value _worth_param takes, not an opaque token under a name without an
+ *   anchor word; or a name with one).
+ *
  * anchored(name, anchors) is detector._anchored_py: does the name, lower-cased,
  *   contain an anchor word?
  *
@@ -236,6 +244,22 @@ value_test_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
     default:
         return 0;
     }
+}
+
+/* Can value_test_at be true at the '%' at s[i]? Not unless a '3' or '4' follows it, or
+ * a '2' and then 'b', 'B' or '5' ("%2F", "%20", "%26" of an encoded URL: no call). */
+static inline int
+pct_may_open(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
+{
+    if (i + 1 >= n)
+        return 0;
+    Py_UCS1 a = s[i + 1];
+    if (a == '3' || a == '4')
+        return 1;
+    if (a != '2' || i + 2 >= n)
+        return 0;
+    Py_UCS1 b = s[i + 2];
+    return b == 'b' || b == 'B' || b == '5';
 }
 
 /* The value tests of _may_matter_py, on the whole text. */
@@ -508,7 +532,8 @@ may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
                 break;
             /* At a value's '=' (every value has one), the first byte of wrapped_at
              * here: no call for nearly every value. */
-            if ((s[i] != '=' || (i + 1 < n && opens_wrapped[s[i + 1]])) && value_test_at(s, n, i))
+            if ((s[i] != '=' || (i + 1 < n && opens_wrapped[s[i + 1]])) &&
+                (s[i] != '%' || pct_may_open(s, n, i)) && value_test_at(s, n, i))
                 return 1;
             i = next_stop(s, n, i + 1, sep);
             if (i >= n)
@@ -520,13 +545,20 @@ may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
 
 /* The answer of may_matter for a str (the anchors indexed): 1 or 0; -1 where Python
  * decides (text not ASCII, sep past ASCII); -2 on an error (no memory). */
+static int may_matter_ascii(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep);
+
 static int
 may_matter_text(PyObject *text, int sep)
 {
     if (!PyUnicode_IS_ASCII(text) || sep > 0x7f)
         return -1;
-    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    return may_matter_ascii(PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text), (Py_UCS1)sep);
+}
+
+/* may_matter_text of the ASCII s[0..n): 1, 0, or -2 on an error (no memory). */
+static int
+may_matter_ascii(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
+{
     if (!straddling_word && !many_buckets && sep != '=')
         return may_matter_one_pass(s, n, (Py_UCS1)sep);
     if (values_matter(s, n))
@@ -595,6 +627,51 @@ may_matter(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
  * URL-valued header without a '?'. A name not in kinds, and a Cookie header that is
  * not ASCII, are kept: Python decides. One call a request, in place of a loop in
  * Python over half a dozen headers that are nearly all dropped. */
+/* The kept pairs of items[0..count) appended to kept (see triage): 0, or -1 on an
+ * error. */
+static int
+triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept)
+{
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *pair = items[k];
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0)) ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
+            PyErr_SetString(PyExc_TypeError, "headers must be (name, value) pairs of str");
+            return -1;
+        }
+        PyObject *name = PyTuple_GET_ITEM(pair, 0), *value = PyTuple_GET_ITEM(pair, 1);
+        /* Only an exact str is looked up: a subclass's __eq__ could run Python code
+         * that changes the headers under this loop. Kept, for Python to decide. */
+        PyObject *kind = NULL;
+        if (PyUnicode_CheckExact(name)) {
+            kind = PyDict_GetItemWithError(kinds, name);
+            if (kind == NULL && PyErr_Occurred())
+                return -1;
+        }
+        if (kind != NULL && PyLong_CheckExact(kind)) {
+            long code = PyLong_AsLong(kind);
+            if (code == -1 && PyErr_Occurred())
+                return -1;
+            if (code == KIND_SKIP)
+                continue;
+            if (code == KIND_COOKIE) {
+                int answer = may_matter_text(value, ';');
+                if (answer == -2)
+                    return -1;
+                if (answer == 0)
+                    continue;
+            }
+            if (code == KIND_URL &&
+                PyUnicode_FindChar(value, '?', 0, PyUnicode_GET_LENGTH(value), 1) == -1)
+                continue;
+        }
+        if (PyList_Append(kept, pair) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static PyObject *
 triage(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -602,10 +679,123 @@ triage(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "triage(headers, kinds: dict, anchors: tuple)");
         return NULL;
     }
-    PyObject *kinds = args[1];
     if (index_anchors(args[2]) < 0)
         return NULL;
     PyObject *fast = PySequence_Fast(args[0], "headers must be a sequence of (name, value)");
+    if (fast == NULL)
+        return NULL;
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL ||
+        triage_items(PySequence_Fast_ITEMS(fast), PySequence_Fast_GET_SIZE(fast), args[1], kept) < 0) {
+        Py_DECREF(fast);
+        Py_XDECREF(kept);
+        return NULL;
+    }
+    Py_DECREF(fast);
+    return kept;
+}
+
+/* Does s[0..n) contain word (lower case), in any case? */
+static int
+contains_ci(const Py_UCS1 *s, Py_ssize_t n, const char *word, Py_ssize_t len)
+{
+    for (Py_ssize_t i = len; i <= n; i++)
+        if (before(s, i, word, len, 1))
+            return 1;
+    return 0;
+}
+
+/* detector._worth_param of the ASCII value s[0..n). */
+static int
+worth_param(const Py_UCS1 *s, Py_ssize_t n)
+{
+    int pct = 0, colon = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS1 c = s[i];
+        if (c == '@')
+            return 1;
+        if (c == '+' && i + 1 < n && is_digit(s[i + 1]))
+            return 1; /* _PLUS_DIGIT */
+        if (c == '%') {
+            pct = 1;
+            /* _PCT_WRAPPED: %(?:25)?(?:2[bB]|40|3[0-9]) */
+            for (Py_ssize_t k = i + 1; k <= i + 3 && k + 1 < n; k += 2) {
+                Py_UCS1 a = s[k], b = s[k + 1];
+                if ((a == '2' && (b == 'b' || b == 'B')) || (a == '4' && b == '0') ||
+                    (a == '3' && is_digit(b)))
+                    return 1;
+                if (a != '2' || b != '5')
+                    break;
+            }
+        }
+        colon |= c == ':';
+    }
+    /* _pct_identity's second half ("%3" and a scheme, its ':' encoded), then
+     * _URI_SCHEME: str searches of the value lower-cased, as _has_scheme makes them. */
+    if (pct && contains_ci(s, n, "%3", 2) &&
+        (contains_ci(s, n, "tel%3a", 6) || contains_ci(s, n, "sip%3a", 6) ||
+         contains_ci(s, n, "sips%3a", 7)))
+        return 1;
+    if (colon && (contains_ci(s, n, "tel:", 4) || contains_ci(s, n, "sip:", 4) ||
+                  contains_ci(s, n, "sips:", 5)))
+        return 1;
+    if (n >= 10 && n <= 30 && (s[0] == 'K' || s[0] == 'M' || s[0] == 'N' || s[0] == 'O'))
+        return 1;
+    if (n >= 14 && (s[0] == '2' || s[0] == '3')) {
+        for (Py_ssize_t i = 1; i < n; i++)
+            if (!is_alnum(s[i]))
+                return 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* _anchored_py of the ASCII name s[0..n) (the anchors indexed): 1, 0, -1 on an error. */
+static int
+anchored_ascii(const Py_UCS1 *s, Py_ssize_t n)
+{
+    Py_UCS1 small[256];
+    Py_UCS1 *lowered = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)n);
+    if (lowered == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        lowered[i] = lower(s[i]);
+    int found = has_anchor(lowered, n);
+    if (lowered != small)
+        PyMem_Free(lowered);
+    return found;
+}
+
+/* Is the ASCII value s[0..n) an opaque token that only starts like base64-wrapped
+ * digits: [KMNO][A-Za-z0-9_-]* and not encodings.base64_shaped (with no '=' it can
+ * have no padding, and every byte is base64)? */
+static int
+opaque_token(const Py_UCS1 *s, Py_ssize_t n)
+{
+    if (n == 0 || (s[0] != 'K' && s[0] != 'M' && s[0] != 'N' && s[0] != 'O'))
+        return 0;
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '-')
+            return 0;
+    return !b64_digits_shaped(s, n);
+}
+
+/* pick(pairs, anchors) is detector._picked_py: the (name, value) pairs of a cookie
+ * header, query or form that IdentityDetector._params must look at, in order. None
+ * when a name or value is not ASCII (Python decides). One call for the pairs of a
+ * request that may_matter let through, in place of two Python calls a pair. */
+static PyObject *
+pick(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "pick(pairs, anchors: tuple)");
+        return NULL;
+    }
+    if (index_anchors(args[1]) < 0)
+        return NULL;
+    PyObject *fast = PySequence_Fast(args[0], "pairs must be a sequence of (name, value)");
     if (fast == NULL)
         return NULL;
     Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
@@ -618,36 +808,27 @@ triage(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
             !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0)) ||
             !PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
-            PyErr_SetString(PyExc_TypeError, "headers must be (name, value) pairs of str");
+            PyErr_SetString(PyExc_TypeError, "pairs must be (name, value) pairs of str");
             goto fail;
         }
         PyObject *name = PyTuple_GET_ITEM(pair, 0), *value = PyTuple_GET_ITEM(pair, 1);
-        /* Only an exact str is looked up: a subclass's __eq__ could run Python code
-         * that changes the headers under this loop. Kept, for Python to decide. */
-        PyObject *kind = NULL;
-        if (PyUnicode_CheckExact(name)) {
-            kind = PyDict_GetItemWithError(kinds, name);
-            if (kind == NULL && PyErr_Occurred())
+        if (!PyUnicode_IS_ASCII(name) || !PyUnicode_IS_ASCII(value)) {
+            Py_DECREF(fast);
+            Py_DECREF(kept);
+            Py_RETURN_NONE;
+        }
+        const Py_UCS1 *v = PyUnicode_1BYTE_DATA(value);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+        int look;
+        if (worth_param(v, n) && !opaque_token(v, n)) {
+            look = 1;
+        } else {
+            /* Not worth a look, or an opaque token: only under a name with an anchor. */
+            look = anchored_ascii(PyUnicode_1BYTE_DATA(name), PyUnicode_GET_LENGTH(name));
+            if (look < 0)
                 goto fail;
         }
-        if (kind != NULL && PyLong_CheckExact(kind)) {
-            long code = PyLong_AsLong(kind);
-            if (code == -1 && PyErr_Occurred())
-                goto fail;
-            if (code == KIND_SKIP)
-                continue;
-            if (code == KIND_COOKIE) {
-                int answer = may_matter_text(value, ';');
-                if (answer == -2)
-                    goto fail;
-                if (answer == 0)
-                    continue;
-            }
-            if (code == KIND_URL &&
-                PyUnicode_FindChar(value, '?', 0, PyUnicode_GET_LENGTH(value), 1) == -1)
-                continue;
-        }
-        if (PyList_Append(kept, pair) < 0)
+        if (look && PyList_Append(kept, pair) < 0)
             goto fail;
     }
     Py_DECREF(fast);
@@ -1009,6 +1190,50 @@ unquote_bytes(const unsigned char *s, Py_ssize_t n, unsigned char *out)
 
 static int has_needle_decoded(const unsigned char *s, Py_ssize_t n, int *error);
 
+/* canary._needles_py over items[0..count) (pairs checked by the caller: tuples of two
+ * str), body (bytes or None) and uri (str or None), the needles indexed: 1 or 0; 2
+ * where Python decides (a str of wide characters); -1 on an error. */
+static int
+needles_items(PyObject **items, Py_ssize_t count, PyObject *body, PyObject *uri)
+{
+    int wide = 0;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        Py_ssize_t n;
+        const unsigned char *s = narrow(PyTuple_GET_ITEM(items[k], 1), &n);
+        if (s == NULL)
+            wide = 1;
+        else if (has_needle(s, n))
+            return 1;
+    }
+    if (body != Py_None) {
+        if (!PyBytes_Check(body)) {
+            PyErr_SetString(PyExc_TypeError, "body must be bytes or None");
+            return -1;
+        }
+        if (has_needle((const unsigned char *)PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body)))
+            return 1;
+    }
+    if (uri != Py_None) {
+        if (!PyUnicode_Check(uri)) {
+            PyErr_SetString(PyExc_TypeError, "uri must be str or None");
+            return -1;
+        }
+        Py_ssize_t n;
+        const unsigned char *s = narrow(uri, &n);
+        if (s == NULL) {
+            wide = 1;
+        } else {
+            int error = 0;
+            int found = has_needle_decoded(s, n, &error);
+            if (error)
+                return -1;
+            if (found)
+                return 1;
+        }
+    }
+    return wide ? 2 : 0;
+}
+
 static PyObject *
 needles(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1017,16 +1242,14 @@ needles(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "needles(needles: tuple, headers, body, uri)");
         return NULL;
     }
-    PyObject *tuple = args[0], *headers = args[1], *body = args[2], *uri = args[3];
-    if (index_needles(tuple) < 0)
+    if (index_needles(args[0]) < 0)
         return NULL;
-    PyObject *fast = PySequence_Fast(headers, "headers must be a sequence of (name, value)");
+    PyObject *fast = PySequence_Fast(args[1], "headers must be a sequence of (name, value)");
     if (fast == NULL)
         return NULL;
     Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
     PyObject **items = PySequence_Fast_ITEMS(fast);
-    int found = 0, wide = 0;
-    for (Py_ssize_t k = 0; k < count && !found; k++) {
+    for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *pair = items[k];
         if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
             !PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
@@ -1034,45 +1257,14 @@ needles(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_TypeError, "headers must be (name, value) pairs of str");
             return NULL;
         }
-        Py_ssize_t n;
-        const unsigned char *s = narrow(PyTuple_GET_ITEM(pair, 1), &n);
-        if (s == NULL)
-            wide = 1;
-        else
-            found = has_needle(s, n);
     }
+    int found = needles_items(items, count, args[2], args[3]);
     Py_DECREF(fast);
-    if (found)
-        Py_RETURN_TRUE;
-    if (body != Py_None) {
-        if (!PyBytes_Check(body)) {
-            PyErr_SetString(PyExc_TypeError, "body must be bytes or None");
-            return NULL;
-        }
-        if (has_needle((const unsigned char *)PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body)))
-            Py_RETURN_TRUE;
-    }
-    if (uri != Py_None) {
-        if (!PyUnicode_Check(uri)) {
-            PyErr_SetString(PyExc_TypeError, "uri must be str or None");
-            return NULL;
-        }
-        Py_ssize_t n;
-        const unsigned char *s = narrow(uri, &n);
-        if (s == NULL) {
-            wide = 1;
-        } else {
-            int error = 0;
-            found = has_needle_decoded(s, n, &error);
-            if (error)
-                return NULL;
-            if (found)
-                Py_RETURN_TRUE;
-        }
-    }
-    if (wide)
+    if (found < 0)
+        return NULL;
+    if (found == 2)
         Py_RETURN_NONE;
-    Py_RETURN_FALSE;
+    return PyBool_FromLong(found);
 }
 
 /* Does a needle occur in s[0..n) or in its percent-decoding? */
@@ -1106,6 +1298,74 @@ has_needle_decoded(const unsigned char *s, Py_ssize_t n, int *error)
     if (decoded != small)
         PyMem_Free(decoded);
     return found;
+}
+
+/* request(headers, kinds, anchors, uri, needles, body) is detector._request_py: the
+ * whole first look at a request in one call, where detect() made three (triage,
+ * may_matter of the query, needles). None when nothing in it needs a look: no header
+ * kept, no query that may matter, and no needle (or no needles given). Else (kept,
+ * query, first): the headers triage keeps; whether the query (after the first '?' of
+ * uri) may matter (may_matter, '&'), False without a query, None where Python
+ * decides (uri not ASCII); what needles answers (None without needles). */
+static PyObject *
+request(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyDict_Check(args[1]) || !PyTuple_Check(args[2]) ||
+        (args[3] != Py_None && !PyUnicode_Check(args[3])) ||
+        (args[4] != Py_None && !PyTuple_Check(args[4]))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "request(headers, kinds: dict, anchors: tuple, uri: str | None, "
+                        "needles: tuple | None, body: bytes | None)");
+        return NULL;
+    }
+    PyObject *uri = args[3], *tuple = args[4], *body = args[5];
+    if (index_anchors(args[2]) < 0)
+        return NULL;
+    if (tuple != Py_None && index_needles(tuple) < 0)
+        return NULL;
+    PyObject *fast = PySequence_Fast(args[0], "headers must be a sequence of (name, value)");
+    if (fast == NULL)
+        return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL || triage_items(items, count, args[1], kept) < 0)
+        goto fail;
+    /* The query: 1, 0, or -1 where Python decides. */
+    int query = 0;
+    Py_ssize_t n = uri == Py_None ? 0 : PyUnicode_GET_LENGTH(uri);
+    if (n > 0) {
+        Py_ssize_t mark = PyUnicode_FindChar(uri, '?', 0, n, 1);
+        if (mark == -2)
+            goto fail;
+        if (mark >= 0) {
+            if (!PyUnicode_IS_ASCII(uri)) {
+                query = -1;
+            } else {
+                query = may_matter_ascii(PyUnicode_1BYTE_DATA(uri) + mark + 1, n - mark - 1, '&');
+                if (query == -2)
+                    goto fail;
+            }
+        }
+    }
+    int first = 2; /* None */
+    if (tuple != Py_None) {
+        first = needles_items(items, count, body, uri);
+        if (first < 0)
+            goto fail;
+    }
+    Py_DECREF(fast);
+    if (PyList_GET_SIZE(kept) == 0 && query == 0 && (first == 0 || tuple == Py_None)) {
+        Py_DECREF(kept);
+        Py_RETURN_NONE;
+    }
+    PyObject *q = query < 0 ? Py_None : query ? Py_True : Py_False;
+    PyObject *f = first == 2 ? Py_None : first ? Py_True : Py_False;
+    return Py_BuildValue("(NOO)", kept, q, f);
+fail:
+    Py_DECREF(fast);
+    Py_XDECREF(kept);
+    return NULL;
 }
 
 static PyObject *
@@ -1144,6 +1404,11 @@ needle_in(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef methods[] = {
     {"may_matter", (PyCFunction)(void (*)(void))may_matter, METH_FASTCALL,
      "may_matter(text, sep, anchors) -> bool | None: see IdentityDetector._may_matter_py."},
+    {"request", (PyCFunction)(void (*)(void))request, METH_FASTCALL,
+     "request(headers, kinds, anchors, uri, needles, body) -> (kept, query, first) | None: "
+     "see detector._request_py."},
+    {"pick", (PyCFunction)(void (*)(void))pick, METH_FASTCALL,
+     "pick(pairs, anchors) -> list[tuple[str, str]] | None: see detector._picked_py."},
     {"triage", (PyCFunction)(void (*)(void))triage, METH_FASTCALL,
      "triage(headers, kinds, anchors) -> list[tuple[str, str]]: see detector._triage_py."},
     {"anchored", anchored, METH_VARARGS,

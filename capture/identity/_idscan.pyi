@@ -26,6 +26,23 @@ def triage(
 ) -> list[tuple[str, str]]:
     """detector._triage_py (a Cookie header that is not ASCII is kept)."""
 
+def request(
+    headers: Sequence[tuple[str, str]],
+    kinds: dict[str, int],
+    anchors: tuple[str, ...],
+    uri: str | None,
+    needles: tuple[str, ...] | None,
+    body: bytes | None,
+) -> tuple[list[tuple[str, str]], bool | None, bool | None] | None:
+    """detector._request_py (the query None where ``uri`` is not ASCII, the needles'
+    answer None where a header value or ``uri`` has a character past U+00FF: then
+    Python decides)."""
+
+def pick(
+    pairs: Sequence[tuple[str, str]], anchors: tuple[str, ...]
+) -> list[tuple[str, str]] | None:
+    """detector._picked_py; None when a name or value is not ASCII."""
+
 def anchored(name: str, anchors: tuple[str, ...]) -> bool | None:
     """detector._anchored_py for an ASCII name; None for any other."""
 

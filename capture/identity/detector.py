@@ -239,7 +239,9 @@ class IdentityDetector:
             + [canaries.value_canary(v) for v in config.canaries]
         )
         self._has_canaries = bool(self._canaries)
-        self._needles = None if _idscan is None else self._canaries.needles
+        self._needles = (
+            self._canaries.needles if _idscan is not None and self._has_canaries else None
+        )
         """What ``_idscan.needles`` is given for the first canary test of a request
         (:meth:`~capture.identity.canary.CanaryMatcher.could_be_in`); None when it is
         not made."""
@@ -279,6 +281,12 @@ class IdentityDetector:
         """Words of which every parameter name with a hint or a catalog entry contains
         one (lower-cased): a name with none, and a value no detector could read, is
         passed over without being classified."""
+        self._nothing_else = self._recurrence is None and (
+            not self._has_canaries or self._needles is not None
+        )
+        """A request ``_idscan.request`` finds nothing to look at in (no needle among
+        them) holds no finding unless it has a body: no recurrence is counted, and no
+        canary is looked for without the needles' test."""
 
     @property
     def counts_recurrence(self) -> bool:
@@ -321,14 +329,32 @@ class IdentityDetector:
 
     def detect(self, request: Request) -> tuple[Finding, ...]:
         """Every identity (and informational) finding in ``request``, in wire order."""
+        headers: Sequence[tuple[str, str]] = request.headers
+        uri = request.uri
+        body = request.body
+        matters: bool | None = None
+        first: bool | None = None
+        if _idscan is not None:
+            # The first look at the request in one call (_request_py): nearly every
+            # header dropped (benign names, a Cookie header with nothing that may
+            # matter, a Referer without a query), the query tested, the canaries'
+            # needles looked for. What is left is looked at as before, its tests
+            # made again.
+            needles = self._needles
+            work = _idscan.request(
+                headers, self._header_kinds, self._anchors, uri, needles, body or None
+            )
+            if work is None:
+                # Nearly every request: nothing to look at but a form body.
+                if not body and self._nothing_else:
+                    return ()
+                headers = ()
+                matters = False
+                first = None if needles is None else False
+            else:
+                headers, matters, first = work
         out: list[Finding] = []
         rules = self._header_rules
-        headers: Sequence[tuple[str, str]] = request.headers
-        if _idscan is not None:
-            # Nearly every header is dropped here (benign names, a Cookie header
-            # with nothing that may matter, a Referer without a query): what is
-            # left is looked at as before, its tests made again.
-            headers = _idscan.triage(headers, self._header_kinds, self._anchors)
         for name, value in headers:
             rule = rules.get(name)
             if rule is None:
@@ -381,29 +407,20 @@ class IdentityDetector:
                             f"present, value not logged (names-only log): {entry.description}",
                         )
                     )
-        uri = request.uri
-        if uri and "?" in uri:
-            # _may_matter inlined: nearly every request has a query, and a Python
-            # call costs as much as the C test of a short one.
+        if matters is None and uri and "?" in uri:
+            # Not decided in C (not built, or a target that is not ASCII).
             query = uri.partition("?")[2]
             matters = None if _idscan is None else _idscan.may_matter(query, "&", self._anchors)
             if matters is None:
                 matters = self._may_matter_py(query, "&")
-            if matters:
-                self._params(_query_pairs(uri), WHERE_QUERY, out)
-        body = request.body
+        if matters and uri:
+            self._params(_query_pairs(uri), WHERE_QUERY, out)
         if body and _is_form(request):
             self._params(_form_pairs(body), WHERE_BODY, out)
-        if self._has_canaries:
-            # CanaryMatcher.could_be_in inlined: one pass over the request in C.
-            needles = self._needles
-            first = (
-                None
-                if needles is None
-                else _idscan.needles(needles, request.headers, body or None, uri)
-            )
-            if first is not False:
-                self._find_canaries(request, out, first)
+        # first: CanaryMatcher.could_be_in, made by _idscan.request above (None where
+        # it was not made: then _find_canaries makes the exact test).
+        if self._has_canaries and first is not False:
+            self._find_canaries(request, out, first)
         if self._recurrence is not None:
             self._find_recurring(request, out)
         if len(out) > 1:
@@ -412,23 +429,16 @@ class IdentityDetector:
 
     def _params(self, pairs: Iterable[tuple[str, str]], where: str, out: list[Finding]) -> None:
         """The cookies or parameters of one request. Most values cannot hold an identity
-        and most names say nothing: those pairs cost two cheap tests and no lookup."""
-        anchored = self._anchored
-        for name, value in pairs:
-            if _worth_param(value):
-                if (
-                    value[0] in "KMNO"
-                    and _B64URL_RUN.fullmatch(value)
-                    and not base64_shaped(value)
-                    and not anchored(name)
-                ):
-                    # An opaque token that only starts like base64-wrapped digits,
-                    # under a name that says nothing: its one part is itself, and
-                    # only base64_digits could read it (values.ValueScanner._part).
-                    continue
-                self._param(name, value, where, out)
-            elif anchored(name):
-                self._param(name, value, where, out)
+        and most names say nothing: those pairs are passed over (:func:`_picked_py`,
+        in one C call where it was built and they are ASCII: ``_idscan.pick``)."""
+        picked = None
+        if _idscan is not None:
+            pairs = list(pairs)
+            picked = _idscan.pick(pairs, self._anchors)
+        if picked is None:
+            picked = _picked_py(pairs, self._anchored)
+        for name, value in picked:
+            self._param(name, value, where, out)
 
     def _anchored(self, name: str) -> bool:
         """Does ``name`` hold an anchor word (then it may have a hint or a catalog
@@ -754,6 +764,58 @@ def _triage_py(
     return kept
 
 
+def _picked_py(
+    pairs: Iterable[tuple[str, str]], anchored: Callable[[str], bool]
+) -> list[tuple[str, str]]:
+    """The pairs :meth:`IdentityDetector._params` looks at, in order (the reference of
+    ``_idscan.pick``): a value that could hold an identity (:func:`_worth_param`), or
+    a name with an anchor word (``anchored``: then it may have a hint or a catalog
+    entry). An opaque token that only starts like base64-wrapped digits counts only
+    under such a name: its one part is itself, and only base64_digits could read it
+    (values.ValueScanner._part)."""
+    picked = []
+    for pair in pairs:
+        name, value = pair
+        if _worth_param(value):
+            if (
+                value[0] in "KMNO"
+                and _B64URL_RUN.fullmatch(value)
+                and not base64_shaped(value)
+                and not anchored(name)
+            ):
+                continue
+            picked.append(pair)
+        elif anchored(name):
+            picked.append(pair)
+    return picked
+
+
+def _request_py(
+    headers: Sequence[tuple[str, str]],
+    kinds: dict[str, int],
+    may_matter: Callable[[str, str], bool],
+    uri: str | None,
+    needles: tuple[str, ...] | None,
+    body: bytes | None,
+) -> tuple[list[tuple[str, str]], bool, bool | None] | None:
+    """The first look :meth:`IdentityDetector.detect` takes at a request (the reference
+    of ``_idscan.request``, which answers the same where the Cookie headers and the
+    target are ASCII and no header value nor the target has a character past U+00FF;
+    else it leaves the query or the needles to Python, None, and keeps a Cookie header
+    that is not ASCII). ``(kept, query, first)``: the headers :func:`_triage_py` keeps;
+    whether the query (after the target's first "?") may matter (``may_matter``, "&"),
+    False without one; whether a needle is in the request
+    (:func:`~capture.identity.canary._needles_py`), None without ``needles``. None
+    instead when nothing is kept, no query may matter and no needle was found or
+    looked for."""
+    kept = _triage_py(headers, kinds, may_matter)
+    query = bool(uri and "?" in uri and may_matter(uri.partition("?")[2], "&"))
+    first = None if needles is None else canaries._needles_py(needles, headers, body or b"", uri)
+    if not kept and not query and not first:
+        return None
+    return kept, query, first
+
+
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
@@ -783,18 +845,20 @@ def _cookie_pairs(header: str) -> Iterator[tuple[str, str]]:
             yield name, value
 
 
-# A "name=value" pair of a query: one findall in C instead of a split and a partition
-# per pair in Python (analytics requests carry a dozen). The same pairs as splitting on
-# "&" and then on the first "=": both sides non-empty, the value may hold "=".
-_QUERY_PAIR = re.compile(r"(?:^|(?<=&))([^&=]+)=([^&]+)")
-
-
 def _query_pairs(uri: str) -> list[tuple[str, str]]:
-    """``(name, raw value)`` of each parameter after the ``?``; names are decoded."""
+    """``(name, raw value)`` of each parameter after the ``?``; names are decoded. The
+    parameters are cut at each "&" and then at the first "="; both sides non-empty,
+    the value may hold "=". (A split and a partition a parameter: a regex findall of
+    the pairs, tried at every character of the query, cost seven times as much.)"""
     query = uri.partition("?")[2]
     if "#" in query:
         query = query.partition("#")[0]
-    pairs: list[tuple[str, str]] = _QUERY_PAIR.findall(query)
+    pairs: list[tuple[str, str]] = []
+    append = pairs.append
+    for piece in query.split("&"):
+        name, _, value = piece.partition("=")
+        if name and value:
+            append((name, value))
     if "%" in query or "+" in query:
         pairs = [
             (url_decode(name.replace("+", " ")), value)

@@ -762,3 +762,156 @@ def test_triage_keeps_a_name_that_is_not_an_exact_str() -> None:
 
     kept = detector._idscan.triage([(Name("Host"), "x"), ("Host", "y")], {"Host": 0}, ("a",))
     assert kept == [(Name("Host"), "x")]
+
+
+_TARGETS = st.one_of(
+    st.none(),
+    st.just(""),
+    _NEEDLE_TEXT,
+    st.tuples(_NEEDLE_TEXT, st.lists(_PIECES, max_size=40).map("".join)).map("?".join),
+    st.lists(_LONG_PIECES, max_size=12).map(lambda pieces: "/p?" + "".join(pieces)),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.tuples(_HEADER_NAMES, st.one_of(_HEADER_VALUES, _NEEDLE_TEXT)), max_size=6),
+    st.dictionaries(_HEADER_NAMES, st.sampled_from(range(5)), max_size=6),
+    _TARGETS,
+    st.sampled_from([None, *sorted(_MATCHERS)]),
+    st.one_of(st.none(), _NEEDLE_TEXT.map(lambda text: text.encode("utf-8", "surrogateescape"))),
+)
+def test_the_first_look_in_c_answers_as_python(
+    headers: list[tuple[str, str]],
+    kinds: dict[str, int],
+    uri: str | None,
+    which: str | None,
+    body: bytes | None,
+) -> None:
+    det = _detector()
+    needles = None if which is None else _MATCHERS[which]()._needles
+    in_c = detector._idscan.request(headers, kinds, det._anchors, uri, needles, body or None)
+    in_python = detector._request_py(headers, kinds, det._may_matter_py, uri, needles, body)
+    cookies_ascii = all(
+        value.isascii() for name, value in headers if kinds.get(name) == detector._COOKIE
+    )
+    wide = any(_wide(text) for text in [*(v for _, v in headers), uri or ""])
+    if cookies_ascii and (uri or "").isascii() and not (needles is not None and wide):
+        assert in_c == in_python, (headers, kinds, uri, body)
+        return
+    # Where C leaves a part to Python, it says so (None) and keeps what it cannot drop.
+    assert in_c is not None
+    kept, query, first = in_c
+    expected = in_python or ([], False, None if needles is None else False)
+    assert [pair for pair in kept if pair in expected[0]] == expected[0]
+    assert (
+        query is None if not (uri or "").isascii() and "?" in (uri or "") else query == expected[1]
+    )
+    assert first == expected[2] or (first is None and wide)
+
+
+def test_the_first_look_in_c_turns_down_damaged_arguments() -> None:
+    det = _detector()
+    anchors = det._anchors
+    needles = _matcher()._needles
+    damaged_calls: list[tuple[object, ...]] = [
+        ([], {}, anchors, "/", None),
+        ([], [], anchors, "/", None, None),
+        ([], {}, list(anchors), "/", None, None),
+        ([], {}, anchors, b"/", None, None),
+        ([], {}, anchors, "/", list(needles or ()), None),
+        ([], {}, anchors, "/", needles, "body"),
+        ([("Host", b"x")], {}, anchors, "/", None, None),
+        ([("Host",)], {}, anchors, "/", needles, None),
+        (5, {}, anchors, "/", None, None),
+    ]
+    for args in damaged_calls:
+        with pytest.raises(TypeError):
+            detector._idscan.request(*args)
+    # The indexes are intact: a request is looked at as before.
+    assert detector._idscan.request([], {}, anchors, "/?msisdn=1", needles, None) == (
+        [],
+        True,
+        False,
+    )
+    assert (
+        detector._idscan.request([("Cookie", "a=1")], {"Cookie": 1}, anchors, "/", None, None)
+        is None
+    )
+
+
+def _query_pairs_findall(uri: str) -> list[tuple[str, str]]:
+    # _query_pairs as it was: one regex findall of the pairs, then the names decoded.
+    query = uri.partition("?")[2].partition("#")[0]
+    pairs = re.findall(r"(?:^|(?<=&))([^&=]+)=([^&]+)", query)
+    return [
+        (
+            encodings.url_decode(name.replace("+", " ")) if "%" in name or "+" in name else name,
+            value,
+        )
+        for name, value in pairs
+    ]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.sampled_from([*"&=?#%+ab1é\n", "%2B", "%41", "&&", "=="]), max_size=40).map("".join)
+)
+def test_query_pairs_cuts_as_the_regex_did(uri: str) -> None:
+    assert detector._query_pairs(uri) == _query_pairs_findall(uri)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["Cookie", "Referer", "X-Msisdn", "Host"]), _HEADER_VALUES),
+        max_size=4,
+    ),
+    _TARGETS,
+    st.sampled_from([IdentityConfig(region="GB"), CANARIES]),
+)
+def test_the_detector_with_its_first_look_in_c_finds_what_the_python_one_finds(
+    headers: list[tuple[str, str]], uri: str | None, config: IdentityConfig
+) -> None:
+    request = replace(make_request(add=headers), uri=uri)
+    fast = IdentityDetector(config)
+    found = [fast.detect(request), fast.detect(request)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(detector, "_idscan", None)
+        patch.setattr(canary, "_idscan", None)
+        slow = IdentityDetector(config).detect(request)
+    assert found == [slow, slow]
+
+
+# Pieces of values every branch of _worth_param and of the opaque-token test turns on.
+_VALUE_PIECES = st.sampled_from(
+    [
+        *"@%+:=_-/0123456789abKMNOxyzé",
+        *("%2B", "%2b", "%40", "%3", "%31", "%253", "%2540", "%25", "%3A", "%3a"),
+        *("tel", "TEL", "sip", "SIPS", "Tel:", "sips%3A", "tel%3a", "+4", "MTIz", "NDQ3"),
+        *("KzQ0NzcwMDkwMDEyMw", "NDQ3NzAwOTAwMTIz", "343437373030393030313233"),
+    ]
+)
+_NAMES = st.one_of(st.lists(_NAME_PIECES, max_size=4).map("".join), st.sampled_from(["v", "é"]))
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.tuples(_NAMES, st.lists(_VALUE_PIECES, max_size=12).map("".join)), max_size=8))
+def test_pick_in_c_keeps_what_python_keeps(pairs: list[tuple[str, str]]) -> None:
+    det = _detector()
+    in_c = detector._idscan.pick(pairs, det._anchors)
+    in_python = detector._picked_py(pairs, det._anchored)
+    if all(name.isascii() and value.isascii() for name, value in pairs):
+        assert in_c == in_python, pairs
+    else:
+        assert in_c is None
+
+
+def test_pick_in_c_turns_down_damaged_pairs() -> None:
+    anchors = _detector()._anchors
+    for damaged in ([("msisdn",)], [("msisdn", b"1")], [(1, "x")], ["msisdn=1"], 5):
+        with pytest.raises(TypeError):
+            detector._idscan.pick(damaged, anchors)
+    with pytest.raises(TypeError):
+        detector._idscan.pick([], list(anchors))
+    assert detector._idscan.pick([("msisdn", "x"), ("v", "y")], anchors) == [("msisdn", "x")]
