@@ -6,6 +6,13 @@ class InOrder:
     """``Reassembler.feed`` with its common case in C; see capture/net/_inorder.c."""
 
     def __init__(
-        self, reassembler: Any, fallback: Any, flow_type: type, half_type: type, mask: int
+        self,
+        reassembler: Any,
+        fallback: Any,
+        flow_type: type,
+        half_type: type,
+        mask: int,
+        half_open_cost: int,
+        flow_cost: int,
     ) -> None: ...
     def __call__(self, seg: Any, /) -> None: ...

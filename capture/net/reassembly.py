@@ -486,7 +486,9 @@ class Reassembler:
         reference; both do the same (tests/capture/net/test_inorder.py)."""
         if _inorder is None:
             return self.feed
-        return _inorder.InOrder(self, self.feed, Flow, Half, SYN | FIN | RST)
+        return _inorder.InOrder(
+            self, self.feed, Flow, Half, SYN | FIN | RST, HALF_OPEN_COST, FLOW_COST
+        )
 
     def feed(self, seg: Segment) -> None:
         """Process one TCP segment."""
