@@ -26,8 +26,15 @@
  * should the sink have changed the halves. An exception from there on propagates, as
  * in feed.
  *
+ * A scan of many short connections also spends much of its time on their other
+ * segments: the handshake, the FINs, an ACK after the close. Those without payload are
+ * control()'s (below), and a half-open connection's first data is made whole by a call
+ * to reassembler._make_whole before the common case: each checked first in the same way,
+ * anything else left to feed.
+ *
  * tests/capture/net/test_inorder.py holds it to the reference (hypothesis: reordered,
- * overlapping, retransmitted, wrapping and damaged segments). Built by pip install
+ * overlapping, retransmitted, wrapping and damaged segments, handshakes of several
+ * connections, split-scan ownership, idle sweeps, tight memory). Built by pip install
  * (see pyproject.toml); after an edit here, pip install -e . again.
  */
 #define PY_SSIZE_T_CLEAN
@@ -82,7 +89,7 @@ typedef struct {
 /* Interned names. */
 static PyObject *s_frame_no, *s_pending, *s_fin, *s_offset, *s_ignore, *s_move_to_end,
     *s_on_data, *s_drain, *s_close, *s_late_segments, *s_flows, *s_next_id,
-    *s_half_open_order, *s_append, *s_half_open_filed, *s_held_bytes, *s_room;
+    *s_half_open_order, *s_append, *s_half_open_filed, *s_held_bytes, *s_room, *s_make_whole;
 /* heapq.heappush (the C one of _heapq). */
 static PyObject *heappush;
 
@@ -250,10 +257,11 @@ is_common(InOrder *self, PyObject *entry, unsigned long long seq)
         && SLOT(flow, fs[F_LAST_TS]) != NULL;
 }
 
-/* -- Segments without payload on a connection not in reassembler._flows ------------
+/* -- Segments without payload ------------------------------------------------------
  *
- * feed's steps for a segment without payload, FIN or RST that finds no connection
- * in _flows (a handshake's SYN, SYN+ACK and ACK; an ACK after the close): the
+ * feed's steps for a segment without payload or RST. On a tracked connection (no SYN):
+ * an acknowledgement or a FIN (flow_control). Finding no connection in _flows (no FIN:
+ * a handshake's SYN, SYN+ACK and ACK; an ACK after the close): the
  * half-open table's update (_half_open_segment with _half_open_update), a late
  * segment on a closed connection (counted), or a new half-open connection
  * (_open_half, with _file_half_open and _room's test). Everything is checked first,
@@ -589,13 +597,106 @@ done:
     return result;
 }
 
-/* A segment without payload whose flags have none of FIN and RST, on a connection not
- * in _flows: 1 done, 0 for the Python feed (nothing changed, no exception set), -1 on
- * an exception after the first change. */
+/* feed's way for a segment without payload, SYN or RST (an acknowledgement, a FIN) on
+ * a tracked connection (``entry``, from _flows) whose half in this direction has its
+ * place in the sequence space, and neither half holds anything out of order: the
+ * connection moves to the back of the least-recently-active order, is stamped, a FIN
+ * marks where the stream ends, and a connection whose both halves reached their FIN
+ * (or are ignored) is closed (after_delivery). 1 done, 0 for the Python feed (nothing
+ * changed, no exception set), -1 on an exception after the first change. */
+static int
+flow_control(InOrder *self, PyObject *entry, PyObject *ts, unsigned long long seq, long flags)
+{
+    if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 2)
+        return 0;
+    PyObject *flow = PyTuple_GET_ITEM(entry, 0);
+    PyObject *direction = PyTuple_GET_ITEM(entry, 1);
+    if (Py_TYPE(flow) != self->flow_type || !PyLong_CheckExact(direction))
+        return 0;
+    long d = PyLong_AsLong(direction);
+    if (d != 0 && d != 1) {
+        PyErr_Clear();
+        return 0;
+    }
+    const Py_ssize_t *fs = self->flow_slots, *hs = self->half_slots;
+    PyObject *halves = SLOT(flow, fs[F_HALVES]);
+    if (halves == NULL || !PyTuple_CheckExact(halves) || PyTuple_GET_SIZE(halves) != 2)
+        return 0;
+    PyObject *half = PyTuple_GET_ITEM(halves, d);
+    PyObject *other = PyTuple_GET_ITEM(halves, 1 - d);
+    if (Py_TYPE(half) != self->half_type || Py_TYPE(other) != self->half_type)
+        return 0;
+    unsigned long long next_seq;
+    if (!seq32(SLOT(half, hs[H_NEXT_SEQ]), &next_seq))
+        return 0;  /* None (the place is taken from this segment) or odd: Python */
+    PyObject *pending = SLOT(half, hs[H_PENDING]);
+    PyObject *other_pending = SLOT(other, hs[H_PENDING]);
+    if (pending == NULL || !PyList_CheckExact(pending) || PyList_GET_SIZE(pending)
+        || other_pending == NULL || !PyList_CheckExact(other_pending)
+        || PyList_GET_SIZE(other_pending))
+        return 0;
+    PyObject *fin = SLOT(half, hs[H_FIN]);
+    PyObject *offset = SLOT(half, hs[H_OFFSET]);
+    PyObject *flow_id = SLOT(flow, fs[F_ID]);
+    if (fin == NULL || offset == NULL || !PyLong_CheckExact(offset) || flow_id == NULL
+        || !PyLong_CheckExact(flow_id) || SLOT(flow, fs[F_STAMP]) == NULL
+        || SLOT(flow, fs[F_LAST_TS]) == NULL)
+        return 0;
+    PyObject *frame_no = PyObject_GetAttr(self->reassembler, s_frame_no);
+    if (frame_no == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+
+    /* The changes, in feed's order; the connection is held across them (closing it
+     * drops the table's entry). */
+    int result = -1;
+    Py_INCREF(entry);
+    Py_INCREF(halves);
+    PyObject *r = PyObject_CallMethodOneArg(self->lru, s_move_to_end, flow_id);
+    if (r == NULL)
+        goto done;
+    Py_DECREF(r);
+    set_slot(flow, fs[F_STAMP], frame_no);
+    set_slot(flow, fs[F_LAST_TS], ts);
+    if (flags & T_FIN && SLOT(half, hs[H_FIN]) == Py_None) {
+        /* half.fin = half.offset + _delta(seq, half.next_seq), both read again */
+        offset = SLOT(half, hs[H_OFFSET]);
+        if (offset == NULL || !seq32(SLOT(half, hs[H_NEXT_SEQ]), &next_seq)) {
+            PyErr_SetString(PyExc_RuntimeError, "a half changed under the C feed");
+            goto done;
+        }
+        long long delta = (long long)((seq - next_seq + 0x80000000ull) & 0xFFFFFFFFull)
+            - 0x80000000ll;
+        PyObject *delta_obj = PyLong_FromLongLong(delta);
+        if (delta_obj == NULL)
+            goto done;
+        PyObject *at = PyNumber_Add(offset, delta_obj);
+        Py_DECREF(delta_obj);
+        if (at == NULL)
+            goto done;
+        set_slot(half, hs[H_FIN], at);
+        Py_DECREF(at);
+    }
+    if (after_delivery(self, flow, direction, half, other) < 0)
+        goto done;
+    result = 1;
+
+done:
+    Py_DECREF(frame_no);
+    Py_DECREF(halves);
+    Py_DECREF(entry);
+    return result;
+}
+
+/* A segment without payload or RST: on a tracked connection (no SYN) flow_control's; on
+ * a connection not in _flows (no FIN) the half-open table's, a late segment's or a new
+ * half-open connection's. 1 done, 0 for the Python feed (nothing changed, no exception
+ * set), -1 on an exception after the first change. */
 static int
 control(InOrder *self, PyObject *seg, long flags)
 {
-    if (flags & (T_FIN | T_RST))
+    if (flags & T_RST)
         return 0;
     PyObject *ts_obj = PyTuple_GET_ITEM(seg, 0);
     PyObject *src = PyTuple_GET_ITEM(seg, 1), *sport_obj = PyTuple_GET_ITEM(seg, 2);
@@ -618,9 +719,15 @@ control(InOrder *self, PyObject *seg, long flags)
         return 0;
     }
     PyObject *entry = PyDict_GetItemWithError(self->flows, key);
-    if (entry != NULL || PyErr_Occurred()) {
+    if (entry != NULL) {
+        if (!(flags & T_SYN))
+            result = flow_control(self, entry, ts_obj, seq, flags);
+        goto done;
+    }
+    if (PyErr_Occurred() || flags & T_FIN) {
+        /* A FIN makes a half-open connection whole, or opens one: the Python feed's. */
         PyErr_Clear();
-        goto done;  /* a tracked connection: the Python feed's */
+        goto done;
     }
     if (!self->limits_ok)
         goto done;
@@ -695,8 +802,67 @@ done:
     return result;
 }
 
+/* A segment with payload (no SYN, FIN or RST) on a half-open connection: feed's
+ * _half_open_segment makes it whole (_make_whole, called), and feed goes on as for a
+ * tracked connection. 1 made whole, 0 no half-open connection for it (or odd values:
+ * the Python feed's, nothing changed, no exception set), -1 on an exception. */
+static int
+make_whole(InOrder *self, PyObject *seg, PyObject *key)
+{
+    if (!self->limits_ok || !PyDict_GET_SIZE(self->half_open))
+        return 0;
+    PyObject *src = PyTuple_GET_ITEM(seg, 1), *sport_obj = PyTuple_GET_ITEM(seg, 2);
+    PyObject *dst = PyTuple_GET_ITEM(seg, 3), *dport_obj = PyTuple_GET_ITEM(seg, 4);
+    unsigned sport, dport;
+    if (!PyBytes_CheckExact(src) || !PyBytes_CheckExact(dst) || !port16(sport_obj, &sport)
+        || !port16(dport_obj, &dport))
+        return 0;
+    PyObject *packed = packed_key(src, dst, sport, dport);
+    if (packed == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    PyObject *whole_key = key;
+    PyObject *state = PyDict_GetItemWithError(self->half_open, packed);
+    if (state == NULL) {
+        Py_DECREF(packed);
+        packed = packed_key(dst, src, dport, sport);
+        if (packed == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        state = PyDict_GetItemWithError(self->half_open, packed);
+        whole_key = NULL;
+    }
+    if (state == NULL) {
+        PyErr_Clear();
+        Py_DECREF(packed);
+        return 0;
+    }
+    Py_INCREF(state);
+    if (whole_key == NULL)
+        whole_key = PyTuple_Pack(4, dst, dport_obj, src, sport_obj);
+    else
+        Py_INCREF(whole_key);
+    PyObject *r = NULL;
+    if (whole_key != NULL)
+        r = PyObject_CallMethodObjArgs(self->reassembler, s_make_whole, packed, state,
+                                       whole_key, NULL);
+    Py_XDECREF(whole_key);
+    Py_DECREF(state);
+    Py_DECREF(packed);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 1;
+}
+
 /* The common case, or 0 (nothing changed, no exception set) when ``seg`` is not it;
- * 1 when done, -1 on an exception after the first change (as feed would raise). */
+ * 1 when done, -1 on an exception after the first change (as feed would raise). A
+ * segment with payload on a half-open connection is the common case once make_whole
+ * has made the connection whole; when it is not, 0 hands it to the Python feed with
+ * the connection whole, where feed itself would go on from. Other segments without
+ * payload are control()'s. */
 static int
 deliver(InOrder *self, PyObject *seg)
 {
@@ -737,6 +903,26 @@ deliver(InOrder *self, PyObject *seg)
         return 0;
     }
     PyObject *entry = PyDict_GetItemWithError(self->flows, key);
+    if (entry == NULL && !PyErr_Occurred()) {
+        /* On a half-open connection, made whole here; then as feed goes on: the common
+         * case below, or the Python feed, which finds the connection tracked (or, should
+         * making room have closed it, not: as feed would find it then). */
+        int made = make_whole(self, seg, key);
+        if (made < 0) {
+            Py_DECREF(key);
+            Py_DECREF(frame_no);
+            return -1;
+        }
+        if (made) {
+            Py_DECREF(frame_no);  /* read again, as feed reads it after */
+            frame_no = PyObject_GetAttr(self->reassembler, s_frame_no);
+            if (frame_no == NULL) {
+                Py_DECREF(key);
+                return -1;
+            }
+            entry = PyDict_GetItemWithError(self->flows, key);
+        }
+    }
     Py_DECREF(key);
     if (entry == NULL) {
         PyErr_Clear();  /* unhashable parts: the Python feed says what that is */
@@ -1028,7 +1214,7 @@ PyInit__inorder(void)
         {&s_late_segments, "late_segments"}, {&s_flows, "flows"},
         {&s_next_id, "_next_id"}, {&s_half_open_order, "_half_open_order"},
         {&s_append, "append"}, {&s_half_open_filed, "_half_open_filed"},
-        {&s_held_bytes, "held_bytes"}, {&s_room, "_room"},
+        {&s_held_bytes, "held_bytes"}, {&s_room, "_room"}, {&s_make_whole, "_make_whole"},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         *names[i].slot = PyUnicode_InternFromString(names[i].name);

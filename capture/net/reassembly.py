@@ -479,11 +479,15 @@ class Reassembler:
                 lru.move_to_end(flow.id)
 
     def segment_feed(self) -> Callable[[Segment], None]:
-        """:meth:`feed`, with its common case in C where that is built
+        """:meth:`feed`, with its common cases in C where that is built
         (``capture/net/_inorder.c``): a segment with payload, whole and in order, on a
         tracked connection that holds nothing out of order and has seen no SYN, FIN
-        or RST since. Every other segment goes to :meth:`feed` itself, which stays the
-        reference; both do the same (tests/capture/net/test_inorder.py)."""
+        or RST since (a half-open connection is made whole for it by
+        :meth:`_make_whole`); and the segments without payload of a short connection:
+        its handshake in the half-open table, its acknowledgements and FINs (the close
+        itself by :meth:`_close`), and an acknowledgement after the close. Every other
+        segment goes to :meth:`feed` itself, which stays the reference; both do the same
+        (tests/capture/net/test_inorder.py)."""
         if _inorder is None:
             return self.feed
         return _inorder.InOrder(

@@ -259,11 +259,12 @@ def test_a_whole_in_order_segment_is_taken_in_c(monkeypatch: pytest.MonkeyPatch)
     assert flow.halves[0].next_seq == 114
 
 
-def test_a_handshake_and_a_late_acknowledgement_are_taken_in_c(
+def test_a_whole_short_connection_is_taken_in_c(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """SYN, SYN+ACK and ACK of a new connection, and an ACK after its close, do not reach
-    the Python feed (or the comparison above would not look at the C that takes them)."""
+    """SYN, SYN+ACK and ACK of a new connection, its first data (making it whole), its
+    FINs and an ACK after its close do not reach the Python feed (or the comparison
+    above would not look at the C that takes them)."""
     sink = ActingSink()
     r = Reassembler(sink)
     calls: list[Segment] = []
@@ -279,14 +280,39 @@ def test_a_handshake_and_a_late_acknowledgement_are_taken_in_c(
     assert calls == []
     assert r.counters["flows"] == 1 and r.half_open_flows == 1
     assert r._half_open_due == {301: [A + B + bytes([0x9C, 0x40, 0, 80])]}
-    feed(Segment(2.0, A, 40000, B, 80, 100, 500, ACK, b"GET ", 0))  # made whole: Python
+    feed(Segment(2.0, A, 40000, B, 80, 100, 500, ACK, b"GET ", 0))  # made whole
     (flow,) = r._lru.values()
     assert (flow.id, flow.client, flow.start_ts, flow.halves[1].isn) == (3, 0, 1.0, 499)
-    feed(Segment(3.0, A, 40000, B, 80, 104, 500, RST, b"", 0))  # closes: Python
-    calls.clear()
-    feed(Segment(4.0, B, 80, A, 40000, 500, 104, ACK, b"", 0))
+    assert sink.events[-1] == ("data", 3, 0, 2.0, b"GET ")
+    r.frame_no = 9
+    feed(Segment(3.0, A, 40000, B, 80, 104, 500, FIN | ACK, b"", 0))
+    assert (flow.halves[0].fin, flow.stamp, flow.last_ts, flow.closed) == (4, 9, 3.0, False)
+    feed(Segment(3.5, B, 80, A, 40000, 500, 105, FIN | ACK, b"", 0))
+    assert flow.closed and sink.events[-1] == ("close", 3)
+    feed(Segment(4.0, A, 40000, B, 80, 105, 501, ACK, b"", 0))
     assert calls == []
     assert r.counters["late_segments"] == 1
+
+
+@pytest.mark.parametrize("c", [False, True], ids=["python", "c"])
+def test_a_syn_flood_stays_within_the_memory_bound_oldest_evicted_first(c: bool) -> None:
+    """Half-open connections opened in C are charged and evicted as the Python feed's: a
+    flood of SYNs from 5,000 ports keeps at most the bound's worth, the newest."""
+    sink = ActingSink()
+    limits = Limits(memory=reassembly.FLOW_COST + 100 * reassembly.HALF_OPEN_COST)
+    r = Reassembler(sink, limits)
+    feed = r.segment_feed() if c else r.feed
+    feed(Segment(0.5, A, 80, B, 9999, 7, 0, ACK, b"GET ", 0))  # one connection with data
+    for port in range(1000, 6000):
+        r.frame_no = port
+        feed(Segment(1.0 + port / 10_000, A, port, B, 80, port * 7, 0, SYN, b"", 0))
+        assert r.state_bytes <= limits.memory
+    assert (r.half_open_flows, r.counters["half_open_evicted"]) == (100, 4900)
+    assert sorted(int.from_bytes(key[8:10], "big") for key in r._half_open) == list(
+        range(5900, 6000)
+    )
+    assert len(r._half_open_order) <= 2 * 100 + 1024  # its stale entries compacted away
+    assert sink.events == [("data", 1, 0, 0.5, b"GET ")]
 
 
 def test_the_c_feed_takes_tcp_flags_as_the_decoder_names_them() -> None:
