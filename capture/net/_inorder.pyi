@@ -16,3 +16,6 @@ class InOrder:
         flow_cost: int,
     ) -> None: ...
     def __call__(self, seg: Any, /) -> None: ...
+
+def ipv4_text(addr: bytes, /) -> str:
+    """``socket.inet_ntop(AF_INET, addr)`` for 4 bytes."""

@@ -315,6 +315,17 @@ def test_a_syn_flood_stays_within_the_memory_bound_oldest_evicted_first(c: bool)
     assert sink.events == [("data", 1, 0, 0.5, b"GET ")]
 
 
+@given(addr=st.binary(min_size=4, max_size=4))
+def test_an_ipv4_address_reads_in_c_as_inet_ntop_reads_it(addr: bytes) -> None:
+    assert _inorder.ipv4_text(addr) == reassembly._ipv4_text(addr)
+
+
+@pytest.mark.parametrize("addr", [b"", b"\x01\x02\x03", bytes(5), bytes(16), bytearray(4), "1234"])
+def test_the_c_ipv4_text_refuses_anything_but_4_bytes(addr: object) -> None:
+    with pytest.raises(ValueError):
+        _inorder.ipv4_text(addr)  # type: ignore[arg-type]
+
+
 def test_the_c_feed_takes_tcp_flags_as_the_decoder_names_them() -> None:
     """The C names the flags itself (they are RFC 793's)."""
     assert (FIN, SYN, RST, ACK) == (0x01, 0x02, 0x04, 0x10)
