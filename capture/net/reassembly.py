@@ -38,6 +38,16 @@ try:  # built at install time where a C compiler is there (see pyproject.toml)
 except ImportError:
     _inorder = None  # type: ignore[assignment]
 
+
+def _ipv4_text(addr: bytes) -> str:
+    """A packed IPv4 address as text: the reference of ``_inorder.ipv4_text``."""
+    return inet_ntop(AF_INET, addr)
+
+
+_ipv4 = _ipv4_text if _inorder is None else _inorder.ipv4_text
+"""A connection's IPv4 addresses as text (in C: the C library's inet_ntop formats
+with sprintf, ~1,700 instructions a call, twice a connection)."""
+
 _MASK = 0xFFFFFFFF
 _HALF = 0x80000000
 
@@ -479,14 +489,20 @@ class Reassembler:
                 lru.move_to_end(flow.id)
 
     def segment_feed(self) -> Callable[[Segment], None]:
-        """:meth:`feed`, with its common case in C where that is built
+        """:meth:`feed`, with its common cases in C where that is built
         (``capture/net/_inorder.c``): a segment with payload, whole and in order, on a
         tracked connection that holds nothing out of order and has seen no SYN, FIN
-        or RST since. Every other segment goes to :meth:`feed` itself, which stays the
-        reference; both do the same (tests/capture/net/test_inorder.py)."""
+        or RST since (a half-open connection is made whole for it by
+        :meth:`_make_whole`); and the segments without payload of a short connection:
+        its handshake in the half-open table, its acknowledgements and FINs (the close
+        itself by :meth:`_close`), and an acknowledgement after the close. Every other
+        segment goes to :meth:`feed` itself, which stays the reference; both do the same
+        (tests/capture/net/test_inorder.py)."""
         if _inorder is None:
             return self.feed
-        return _inorder.InOrder(self, self.feed, Flow, Half, SYN | FIN | RST)
+        return _inorder.InOrder(
+            self, self.feed, Flow, Half, SYN | FIN | RST, HALF_OPEN_COST, FLOW_COST
+        )
 
     def feed(self, seg: Segment) -> None:
         """Process one TCP segment."""
@@ -727,7 +743,7 @@ class Reassembler:
         if len(a) == 4:
             # The packed key is the first direction's raw key (see _packed_key).
             raw_keys = (packed, packed[4:8] + packed[:4] + packed[10:12] + packed[8:10])
-            flow = Flow(flow_id, key, inet_ntop(AF_INET, a), inet_ntop(AF_INET, b), start, raw_keys)
+            flow = Flow(flow_id, key, _ipv4(a), _ipv4(b), start, raw_keys)
         else:
             flow = Flow(flow_id, key, _ntop(a), _ntop(b), start)
         flow.last_ts = last

@@ -151,8 +151,12 @@ def test_response_bodies_and_acknowledgements_are_not_decoded(tmp_path: Path, fm
     # Decoded: by the pipeline's decoder, or (classic pcap) by the reader, which hands
     # segments over ready; either way each decoded segment reaches reassembly.
     decoded = []
-    feed = pipeline.reassembler.feed
-    pipeline.reassembler.feed = lambda seg: decoded.append(seg) or feed(seg)  # type: ignore[method-assign]
+    reassembler = pipeline.reassembler
+    # Both ways in counted once: the scan loop's feed (with its cases in C, whose Python
+    # fallback is the feed below, unpatched) and the Python feed the decoder calls.
+    feed, c_feed = reassembler.feed, reassembler.segment_feed()
+    reassembler.feed = lambda seg: decoded.append(seg) or feed(seg)  # type: ignore[method-assign]
+    reassembler.segment_feed = lambda: lambda seg: decoded.append(seg) or c_feed(seg)  # type: ignore[method-assign]
     capture = CaptureFile(path)
     records = [e for e in pipeline.run_capture(capture) if isinstance(e, RequestSeen)]
     assert len(records) == 1
