@@ -511,21 +511,7 @@ class Pipeline:
         responses) goes out at once, and is kept for its response if those are read;
         any other is held (:meth:`_hold`)."""
         if echo is False and self._quiet:
-            # _record(request, (), True), written out: once per request of a scan.
-            if self._apps and not request.app:
-                request = self._with_app(request)
-            detector = self.detector
-            findings = detector.detect(request) if detector is not None else ()
-            record = _new_record(self._next_id, request, findings, None, None)
-            self._next_id += 1
-            if request.anomalies and _gapped(request.anomalies):
-                self.gap_requests += 1
-            if findings:
-                identities = len(record.identities)
-                self.identities += identities
-                if identities:
-                    self.identity_requests += 1
-            self._out.append(_new_request_seen(record))
+            record = self._record(request, (), True)
             if self._pairing:
                 self._await(record)
             return

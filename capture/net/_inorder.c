@@ -241,10 +241,19 @@ after_delivery(InOrder *self, PyObject *flow, PyObject *direction, PyObject *hal
     return 0;
 }
 
-/* Whether the table's ``entry`` for a segment at ``seq`` (whole, with payload, flags
- * clear) is the common case: reads slots and runs no Python code, no exception left set. */
+/* A tracked connection's parts, as feed reads them from the table's entry. */
+typedef struct {
+    PyObject *flow, *direction, *halves, *half, *other;
+    unsigned long long next_seq;
+} Tracked;
+
+/* Whether the table's ``entry`` is a connection both C ways can take: an exact
+ * (Flow, 0 or 1) pair whose halves are exact, hold nothing out of order, and have
+ * their place in the sequence space (next_seq), an int offset and every slot set; its
+ * parts in ``t`` (borrowed). Reads slots and runs no Python code, no exception left
+ * set. */
 static int
-is_common(InOrder *self, PyObject *entry, unsigned long long seq)
+tracked(InOrder *self, PyObject *entry, Tracked *t)
 {
     if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 2)
         return 0;
@@ -265,11 +274,8 @@ is_common(InOrder *self, PyObject *entry, unsigned long long seq)
     PyObject *other = PyTuple_GET_ITEM(halves, 1 - d);
     if (Py_TYPE(half) != self->half_type || Py_TYPE(other) != self->half_type)
         return 0;
-    unsigned long long expected;
-    if (!seq32(SLOT(half, hs[H_NEXT_SEQ]), &expected) || expected != seq)
-        return 0;
-    if (SLOT(half, hs[H_IGNORE]) != Py_False || SLOT(half, hs[H_FIN]) != Py_None)
-        return 0;
+    if (!seq32(SLOT(half, hs[H_NEXT_SEQ]), &t->next_seq))
+        return 0;  /* None (the place is taken from this segment) or odd: Python */
     PyObject *pending = SLOT(half, hs[H_PENDING]);
     PyObject *other_pending = SLOT(other, hs[H_PENDING]);
     if (pending == NULL || !PyList_CheckExact(pending) || PyList_GET_SIZE(pending)
@@ -278,9 +284,28 @@ is_common(InOrder *self, PyObject *entry, unsigned long long seq)
         return 0;
     PyObject *offset = SLOT(half, hs[H_OFFSET]);
     PyObject *flow_id = SLOT(flow, fs[F_ID]);
-    return offset != NULL && PyLong_CheckExact(offset) && flow_id != NULL
-        && PyLong_CheckExact(flow_id) && SLOT(flow, fs[F_STAMP]) != NULL
-        && SLOT(flow, fs[F_LAST_TS]) != NULL;
+    if (SLOT(half, hs[H_FIN]) == NULL || offset == NULL || !PyLong_CheckExact(offset)
+        || flow_id == NULL || !PyLong_CheckExact(flow_id) || SLOT(flow, fs[F_STAMP]) == NULL
+        || SLOT(flow, fs[F_LAST_TS]) == NULL)
+        return 0;
+    t->flow = flow;
+    t->direction = direction;
+    t->halves = halves;
+    t->half = half;
+    t->other = other;
+    return 1;
+}
+
+/* Whether the table's ``entry`` for a segment at ``seq`` (whole, with payload, flags
+ * clear) is the common case: a tracked connection (see tracked) expecting ``seq``, in
+ * a direction neither ignored nor ended. */
+static int
+is_common(InOrder *self, PyObject *entry, unsigned long long seq, Tracked *t)
+{
+    if (!tracked(self, entry, t) || t->next_seq != seq)
+        return 0;
+    const Py_ssize_t *hs = self->half_slots;
+    return SLOT(t->half, hs[H_IGNORE]) == Py_False && SLOT(t->half, hs[H_FIN]) == Py_None;
 }
 
 /* -- Segments without payload ------------------------------------------------------
@@ -633,41 +658,15 @@ done:
 static int
 flow_control(InOrder *self, PyObject *entry, PyObject *ts, unsigned long long seq, long flags)
 {
-    if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 2)
+    Tracked t;
+    if (!tracked(self, entry, &t))
         return 0;
-    PyObject *flow = PyTuple_GET_ITEM(entry, 0);
-    PyObject *direction = PyTuple_GET_ITEM(entry, 1);
-    if (Py_TYPE(flow) != self->flow_type || !PyLong_CheckExact(direction))
-        return 0;
-    long d = PyLong_AsLong(direction);
-    if (d != 0 && d != 1) {
-        PyErr_Clear();
-        return 0;
-    }
+    PyObject *flow = t.flow, *direction = t.direction, *halves = t.halves, *half = t.half,
+             *other = t.other;
+    unsigned long long next_seq = t.next_seq;
     const Py_ssize_t *fs = self->flow_slots, *hs = self->half_slots;
-    PyObject *halves = SLOT(flow, fs[F_HALVES]);
-    if (halves == NULL || !PyTuple_CheckExact(halves) || PyTuple_GET_SIZE(halves) != 2)
-        return 0;
-    PyObject *half = PyTuple_GET_ITEM(halves, d);
-    PyObject *other = PyTuple_GET_ITEM(halves, 1 - d);
-    if (Py_TYPE(half) != self->half_type || Py_TYPE(other) != self->half_type)
-        return 0;
-    unsigned long long next_seq;
-    if (!seq32(SLOT(half, hs[H_NEXT_SEQ]), &next_seq))
-        return 0;  /* None (the place is taken from this segment) or odd: Python */
-    PyObject *pending = SLOT(half, hs[H_PENDING]);
-    PyObject *other_pending = SLOT(other, hs[H_PENDING]);
-    if (pending == NULL || !PyList_CheckExact(pending) || PyList_GET_SIZE(pending)
-        || other_pending == NULL || !PyList_CheckExact(other_pending)
-        || PyList_GET_SIZE(other_pending))
-        return 0;
-    PyObject *fin = SLOT(half, hs[H_FIN]);
-    PyObject *offset = SLOT(half, hs[H_OFFSET]);
     PyObject *flow_id = SLOT(flow, fs[F_ID]);
-    if (fin == NULL || offset == NULL || !PyLong_CheckExact(offset) || flow_id == NULL
-        || !PyLong_CheckExact(flow_id) || SLOT(flow, fs[F_STAMP]) == NULL
-        || SLOT(flow, fs[F_LAST_TS]) == NULL)
-        return 0;
+    PyObject *offset;
     PyObject *frame_no = PyObject_GetAttr(self->reassembler, s_frame_no);
     if (frame_no == NULL) {
         PyErr_Clear();
@@ -955,18 +954,14 @@ deliver(InOrder *self, PyObject *seg)
         Py_DECREF(frame_no);
         return 0;
     }
-    if (!is_common(self, entry, seq)) {
+    Tracked t;
+    if (!is_common(self, entry, seq, &t)) {
         Py_DECREF(frame_no);
         return 0;
     }
-    /* is_common checked these. */
-    PyObject *flow = PyTuple_GET_ITEM(entry, 0);
-    PyObject *direction = PyTuple_GET_ITEM(entry, 1);
-    long d = PyLong_AsLong(direction);
+    PyObject *flow = t.flow, *direction = t.direction, *halves = t.halves, *half = t.half,
+             *other = t.other;
     const Py_ssize_t *fs = self->flow_slots, *hs = self->half_slots;
-    PyObject *halves = SLOT(flow, fs[F_HALVES]);
-    PyObject *half = PyTuple_GET_ITEM(halves, d);
-    PyObject *other = PyTuple_GET_ITEM(halves, 1 - d);
 
     /* The common case: from here on, changes, in feed's order. Held across the sink's
      * call, which may close the connection (and drop the table's entry). */
