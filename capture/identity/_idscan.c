@@ -9,10 +9,9 @@
  *   or base64-wrapped digits, or when its names (values cut out, lower-cased, runs
  *   of 6+ hex digits made one '-') contain an anchor word.
  *
- * triage(headers, kinds, anchors) is detector._triage_py: the headers detect() must
- *   look at (not skipped by name, a Cookie header that may matter, a URL with a '?').
- *
- * request(headers, kinds, anchors, uri, needles, body) is detector._request_py: triage,
+ * request(headers, kinds, anchors, uri, needles, body) is detector._request_py: triage
+ *   (detector._triage_py: the headers detect() must look at, not skipped by name, a
+ *   Cookie header that may matter, a URL with a '?'),
  *   may_matter of the target's query and needles, in one call a request (None when
  *   none of them finds anything to look at).
  *
@@ -620,7 +619,7 @@ may_matter(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 #define KIND_COOKIE 1
 #define KIND_URL 4
 
-/* triage(headers, kinds, anchors) is detector._triage_py: the (name, value) pairs of
+/* Triage (request's first step) is detector._triage_py: the (name, value) pairs of
  * headers that IdentityDetector.detect must look at, in order. kinds maps a name as
  * sent to what is done with it; a pair is dropped when its name is skipped, when it
  * is a Cookie header no pair of which may matter (may_matter, ';'), or when it is a
@@ -670,29 +669,6 @@ triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept
             return -1;
     }
     return 0;
-}
-
-static PyObject *
-triage(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs != 3 || !PyDict_Check(args[1]) || !PyTuple_Check(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "triage(headers, kinds: dict, anchors: tuple)");
-        return NULL;
-    }
-    if (index_anchors(args[2]) < 0)
-        return NULL;
-    PyObject *fast = PySequence_Fast(args[0], "headers must be a sequence of (name, value)");
-    if (fast == NULL)
-        return NULL;
-    PyObject *kept = PyList_New(0);
-    if (kept == NULL ||
-        triage_items(PySequence_Fast_ITEMS(fast), PySequence_Fast_GET_SIZE(fast), args[1], kept) < 0) {
-        Py_DECREF(fast);
-        Py_XDECREF(kept);
-        return NULL;
-    }
-    Py_DECREF(fast);
-    return kept;
 }
 
 /* Does s[0..n) contain word (lower case), in any case? */
@@ -1409,8 +1385,6 @@ static PyMethodDef methods[] = {
      "see detector._request_py."},
     {"pick", (PyCFunction)(void (*)(void))pick, METH_FASTCALL,
      "pick(pairs, anchors) -> list[tuple[str, str]] | None: see detector._picked_py."},
-    {"triage", (PyCFunction)(void (*)(void))triage, METH_FASTCALL,
-     "triage(headers, kinds, anchors) -> list[tuple[str, str]]: see detector._triage_py."},
     {"anchored", anchored, METH_VARARGS,
      "anchored(name, anchors) -> bool | None: see detector._anchored_py."},
     {"runs", runs, METH_VARARGS,

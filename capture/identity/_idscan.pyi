@@ -21,11 +21,6 @@ SKIP: int
 COOKIE: int
 URL: int
 
-def triage(
-    headers: Sequence[tuple[str, str]], kinds: dict[str, int], anchors: tuple[str, ...]
-) -> list[tuple[str, str]]:
-    """detector._triage_py (a Cookie header that is not ASCII is kept)."""
-
 def request(
     headers: Sequence[tuple[str, str]],
     kinds: dict[str, int],
