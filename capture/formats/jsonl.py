@@ -73,20 +73,18 @@ _RECORD_KEYS = (
     "depth",
     "body_length",
 )
-"""The keys of every record's object, in order: those of :func:`_record_values` (and
-of its copy in :func:`dumps_bytes`)."""
+"""The keys of every record's object, in order: those of :func:`_record_values`."""
 _RECORD_KEYS_JSON = tuple(orjson.dumps(key) for key in _RECORD_KEYS)
 
 
-def _record_values(record: Record) -> list[Any]:
+def _record_values(record: Record) -> tuple[Any, ...]:
     """The values of :data:`_RECORD_KEYS` for ``record``, as :func:`_record_fields`
-    has them."""
+    has them (tuples where JSON has arrays: orjson writes both as arrays, and a tuple
+    is one allocation, none for the many records without findings)."""
     req = record.request
     headers = req.headers
-    # Request.host where the first header is Host (nearly always), written out: a
-    # property costs a call from C, once per line.
-    host = headers[0][1] if headers and headers[0][0].lower() == "host" else req.host
-    return [
+    findings = record.findings
+    return (
         req.ts,
         req.src,
         req.sport,
@@ -95,15 +93,19 @@ def _record_values(record: Record) -> list[Any]:
         req.method,
         req.uri,
         req.version,
-        host,
+        # Request.host where the first header is Host (spelt so, nearly always),
+        # written out: a property costs a call from C, once per line.
+        headers[0][1]
+        if headers and ((name := headers[0][0]) == "Host" or name.lower() == "host")
+        else req.host,
         headers,
         # (No comprehension for the many records without findings: it is a call.)
-        [_finding_fields(f) for f in record.findings] if record.findings else [],
+        [_finding_fields(f) for f in findings] if findings else (),
         record.id,
         req.flow,
         req.depth,
         req.body_length,
-    ]
+    )
 
 
 def _record_fields(record: Record) -> dict[str, Any]:
@@ -157,33 +159,8 @@ def dumps_bytes(record: Record) -> bytes:
         # array, the keys put in in C (capture.formats.jsonobject): a tenth fewer
         # instructions a line than the dict and orjson's object. The same bytes:
         # tests/capture/formats/test_jsonobject.py.
-        # _record_values, written out: a call less on every line of a scan.
-        headers = req.headers
-        findings = record.findings
-        # Tuples, not lists (orjson writes both as arrays): one allocation each, and
-        # none for the many records without findings.
-        values = (
-            req.ts,
-            req.src,
-            req.sport,
-            req.dst,
-            req.dport,
-            req.method,
-            req.uri,
-            req.version,
-            # Request.host where the first header is Host (spelt so, nearly always).
-            headers[0][1]
-            if headers and ((name := headers[0][0]) == "Host" or name.lower() == "host")
-            else req.host,
-            headers,
-            [_finding_fields(f) for f in findings] if findings else (),
-            record.id,
-            req.flow,
-            req.depth,
-            req.body_length,
-        )
         try:
-            line = object_from_array_c(_RECORD_KEYS_JSON, _dumps(values))
+            line = object_from_array_c(_RECORD_KEYS_JSON, _dumps(_record_values(record)))
         except orjson.JSONEncodeError:
             line = None  # undecodable bytes (rare): dumps_json writes them
         if line is not None:

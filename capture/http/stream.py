@@ -534,46 +534,9 @@ class MessageReader:
         # turn out to be a reflector (echo None), its head is all that pairing would
         # need (HttpConnection.await_responses); once it is known not to be, nothing.
         depth = conn.depth = conn.depth + 1
-        echo = conn.echo
-        tracker = conn.tracker
-        if echo is None:
-            # HttpConnection.wait_for_response, written out: a connection's first
-            # requests, before its server's first response head.
-            outstanding = conn.outstanding
-            outstanding.append(head)
-            if len(outstanding) > tracker.max_outstanding:
-                outstanding.popleft()
-                tracker.count("unanswered_requests_forgotten")
-        ends = conn.ends
-        if ends is None:
-            tracker.emit(conn, ts, depth, head, b"", 0, head.anomalies)
-            return
-        # HttpTracker.emit, written out for the connection whose ends are known (all
-        # but its first request): a call less on nearly every request of a scan.
-        tracker.counters["requests"] += 1
-        src, sport, dst, dport = ends
-        method, uri, version, headers, anomalies = head
-        tracker.on_request(
-            echo,
-            _new_request(
-                ts,
-                conn.flow.id,
-                depth,
-                src,
-                sport,
-                dst,
-                dport,
-                method,
-                uri,
-                version,
-                headers,
-                b"",
-                0,
-                anomalies,
-                None,  # authority
-                "",  # app
-            ),
-        )
+        if conn.echo is None:
+            conn.wait_for_response(head)
+        conn.tracker.emit(conn, ts, depth, head, b"", 0, head.anomalies)
 
     def _http09_followup(self, ts: float) -> bool:
         """After a version-less request line: headers, an empty line, or nothing."""
@@ -1128,27 +1091,12 @@ class HttpTracker:
             conn = flow.app = HttpConnection(self, flow)
         reader = conn.readers[direction]
         if conn.client == direction:
-            # HttpConnection.feed, inlined: a client's bytes. Written out too, a call
-            # to MessageReader.feed less on most segments: its first shortcut (a plain
-            # head whole in the segment), and the bytes of a head cut over segments.
+            # HttpConnection.feed, inlined: a client's bytes. The bytes of a head cut
+            # over segments are taken here, not by MessageReader.feed (see below).
             buf = reader.buf
             state = reader.state
             if not buf:
-                if (
-                    state <= HEAD  # HEAD, or START
-                    and c_request is not None
-                    and (plain := c_request(data, RequestHead))
-                    and (state == HEAD or len(plain[1].method) <= 32)
-                ):
-                    # As MessageReader.feed, which says why.
-                    end, head, flags = plain
-                    reader.state = HEAD
-                    reader.msg_ts = ts
-                    reader._plain_request(ts, head, flags)
-                    if end < len(data):
-                        reader.feed(ts, data[end:])
-                else:
-                    reader.feed(ts, data)
+                reader.feed(ts, data)
             elif reader.waiting:
                 # A head cut over segments (most segments of ad traffic) whose first
                 # abs(waiting) bytes MessageReader._request_head has seen: while the

@@ -263,8 +263,9 @@ class IdentityDetector:
             self._classify_header
         )
         self._header_kinds: dict[str, int] = {}
-        """The action of each name in :attr:`_header_rules`, for ``_idscan.triage``
-        (:func:`_triage_py`), which drops the headers that need no look."""
+        """The action of each name in :attr:`_header_rules`, for the triage of
+        ``_idscan.request`` (:func:`_triage_py`), which drops the headers that need no
+        look."""
         self._header_rules: dict[str, _NameRule] = {}
         """The rule of each header name as sent: one dict lookup per header, where the
         LRU costs a call (a request sends half a dozen headers, most of them benign).
@@ -409,10 +410,7 @@ class IdentityDetector:
                     )
         if matters is None and uri and "?" in uri:
             # Not decided in C (not built, or a target that is not ASCII).
-            query = uri.partition("?")[2]
-            matters = None if _idscan is None else _idscan.may_matter(query, "&", self._anchors)
-            if matters is None:
-                matters = self._may_matter_py(query, "&")
+            matters = self._may_matter(uri.partition("?")[2], "&")
         if matters and uri:
             self._params(_query_pairs(uri), WHERE_QUERY, out)
         if body and _is_form(request):
@@ -745,8 +743,8 @@ def _triage_py(
     may_matter: Callable[[str, str], bool],
 ) -> list[tuple[str, str]]:
     """The headers :meth:`IdentityDetector.detect` must look at, in order (the
-    reference of ``_idscan.triage``, which answers the same where every Cookie header
-    is ASCII, and keeps one that is not). ``kinds`` maps a name as sent to its rule's
+    reference of ``_idscan.request``'s triage, which answers the same where every
+    Cookie header is ASCII, and keeps one that is not). ``kinds`` maps a name as sent to its rule's
     action: a header is dropped when its name is skipped, when it is a Cookie header
     no pair of which may matter, or a URL-valued one without a query; a name not in
     ``kinds`` is kept (detect classifies it)."""

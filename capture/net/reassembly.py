@@ -611,10 +611,7 @@ class Reassembler:
         self._next_id += 1
         flow.stamp = self.frame_no
         if self.owns is not None and not self.owns(key):
-            flow.foreign = True
-            flow.halves[0].ignore = flow.halves[1].ignore = True
-            if flow.raw_keys[0]:
-                self.foreign.add(flow)
+            self._take_foreign(flow)
         else:
             self.counters["flows"] += 1
         flow.owner = self
@@ -628,6 +625,14 @@ class Reassembler:
         return flow
 
     # -- half-open connections -------------------------------------------------
+
+    def _take_foreign(self, flow: Flow) -> None:
+        """``flow`` is another process's (see :attr:`owns`): tracked, both ways
+        ignored, and (IPv4) kept in :attr:`foreign`."""
+        flow.foreign = True
+        flow.halves[0].ignore = flow.halves[1].ignore = True
+        if flow.raw_keys[0]:
+            self.foreign.add(flow)
 
     def _open_half(
         self, ts: float, src: bytes, sport: int, dst: bytes, dport: int, seq: int, flags: int
@@ -750,10 +755,7 @@ class Reassembler:
         flow.stamp = self.frame_no
         first, second = flow.halves
         if self.owns is not None and not self.owns(key):
-            flow.foreign = True
-            first.ignore = second.ignore = True
-            if flow.raw_keys[0]:
-                self.foreign.add(flow)
+            self._take_foreign(flow)
         flow.owner = self
         self._flows[key] = (flow, 0)
         self._flows[(key[2], key[3], key[0], key[1])] = (flow, 1)
