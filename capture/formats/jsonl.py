@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from capture.formats.jsonobject import object_from_array_c
+from capture.formats.jsonobject import json_unsafe_in_c, object_from_array_c
 from capture.http.echo import carries_echo
 from capture.model import Finding, Header, Parsed, Record, Request, Response, Transit
 from capture.sources.json_fields import (
@@ -164,10 +164,11 @@ def dumps_bytes(record: Record) -> bytes:
         except orjson.JSONEncodeError:
             line = None  # undecodable bytes (rare): dumps_json writes them
         if line is not None:
-            # dumps_json's escaping, as there.
+            # _escaped's first test in line (a call a line is 1/300 of a scan): nearly
+            # every line is ASCII without DEL.
             if line.isascii() and line.find(b"\x7f") < 0:
                 return line
-            return escape_json_bytes(line)
+            return _escaped(line)
     return dumps_json(_record_fields(record))
 
 
@@ -179,9 +180,17 @@ def dumps_json(value: Any) -> bytes:
     except orjson.JSONEncodeError:
         # Undecodable bytes (rare): written as \\xNN, the convention of Zeek's logs.
         line = orjson.dumps(jsonable(value))
-    # escape_json_bytes's first test, written out: most lines are ASCII without DEL,
-    # and this runs once a line.
-    if line.isascii() and line.find(b"\x7f") < 0:
+    return _escaped(line)
+
+
+def _escaped(line: bytes) -> bytes:
+    """``line`` (orjson's) as :func:`~capture.text.escape_json_bytes` has it."""
+    # Its first test, written out: most lines are ASCII without DEL. A line with a
+    # finding is not (the "·" of its detail): asked of json_unsafe_in in C first.
+    if line.isascii():
+        if line.find(b"\x7f") < 0:
+            return line
+    elif json_unsafe_in_c is not None and not json_unsafe_in_c(line):
         return line
     return escape_json_bytes(line)
 

@@ -121,3 +121,18 @@ def test_the_escaping_shortcut_escapes_what_the_pattern_escapes(text: str) -> No
     it passes over holds none of them."""
     line = json.dumps(text, ensure_ascii=False).encode()
     assert escape_json_bytes(line) == _json_unsafe_bytes().sub(_escape_json_bytes, line)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.binary().map(lambda b: b.replace(b"x", b"\xc2\xb7"))
+    | st.lists(
+        st.sampled_from(
+            [b"a", b"\x7f", b"\xc2", b"\xb7", b"\xc2\xb7", b"\x85", b"\xe2\x80\xae", b"\xd8\x9c"]
+        )
+    ).map(b"".join)
+)
+def test_the_escaping_shortcut_escapes_what_the_pattern_escapes_in_any_bytes(line: bytes) -> None:
+    """The same on bytes that are not UTF-8, "·" (\\xc2\\xb7) among them: the shortcut
+    for a line that is ASCII but for its "·" does not pass over a C1 control."""
+    assert escape_json_bytes(line) == _json_unsafe_bytes().sub(_escape_json_bytes, line)

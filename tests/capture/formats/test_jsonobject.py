@@ -12,7 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capture.formats.jsonobject import object_from_array_c, object_from_array_py
+from capture.formats.jsonobject import (
+    json_unsafe_in_c,
+    json_unsafe_in_py,
+    object_from_array_c,
+    object_from_array_py,
+)
 
 needs_c = pytest.mark.skipif(
     object_from_array_c is None, reason="capture.formats._jsonobject is not built"
@@ -92,3 +97,49 @@ def test_the_c_joiner_refuses_keys_that_are_not_bytes() -> None:
     assert object_from_array_c is not None
     with pytest.raises(TypeError):
         object_from_array_c(("a",), b"[1]")  # type: ignore[arg-type]
+
+
+# The bytes of what JSON lines escape (capture.text), their neighbours that are not
+# escaped, and plain ASCII: DEL, U+0085 and U+009F, "·" (\xc2\xb7) and U+00A0,
+# U+061C, U+200E, U+202E, U+2066 and U+2069, U+2010 and U+2065, and lone lead bytes.
+_UNSAFE_PIECES = [b"a", b'"', b"\x7f", b"\xc2\x85", b"\xc2\x9f", b"\xc2\xb7", b"\xc2\xa0",
+    b"\xd8\x9c", b"\xd8\x9d", b"\xe2\x80\x8e", b"\xe2\x80\xae", b"\xe2\x81\xa6",
+    b"\xe2\x81\xa9", b"\xe2\x80\x90", b"\xe2\x81\xa5", b"\xc2", b"\xd8", b"\xe2", b"\xe2\x80",
+    b"\xe2\x81"]  # fmt: skip
+
+
+@needs_c
+@settings(max_examples=1000)
+@given(
+    st.lists(st.sampled_from(_UNSAFE_PIECES), max_size=40).map(b"".join) | st.binary(max_size=80)
+)
+def test_the_c_escape_test_answers_as_the_reference_on_any_bytes(line: bytes) -> None:
+    assert json_unsafe_in_c is not None
+    assert json_unsafe_in_c(line) == json_unsafe_in_py(line)
+
+
+@needs_c
+@pytest.mark.parametrize("piece", _UNSAFE_PIECES)
+@pytest.mark.parametrize("at", [0, 1, 13, 14, 15, 16, 17, 31, 32, 47])
+def test_the_c_escape_test_finds_a_sequence_wherever_it_falls_in_a_block(
+    piece: bytes, at: int
+) -> None:
+    """The C test looks at 16 bytes at a time: a sequence across two blocks, or in the
+    tail after the last whole block, is found as one inside a block."""
+    assert json_unsafe_in_c is not None
+    for tail in (0, 1, 5):
+        line = b"x" * at + piece + b"y" * tail
+        assert json_unsafe_in_c(line) == json_unsafe_in_py(line)
+
+
+def test_the_escape_test_says_what_escaping_does() -> None:
+    assert json_unsafe_in_py(b'{"a":"\xc2\xb7 \xe2\x80\x90"}') is False
+    assert json_unsafe_in_py(b'{"a":"x\xc2\x85"}') is True
+    assert json_unsafe_in_py(b'{"a":"\x7f"}') is True
+
+
+@needs_c
+def test_the_c_escape_test_refuses_what_is_not_bytes() -> None:
+    assert json_unsafe_in_c is not None
+    with pytest.raises(TypeError):
+        json_unsafe_in_c("\x7f")  # type: ignore[arg-type]
