@@ -133,6 +133,6 @@ def test_the_escaping_shortcut_escapes_what_the_pattern_escapes(text: str) -> No
     ).map(b"".join)
 )
 def test_the_escaping_shortcut_escapes_what_the_pattern_escapes_in_any_bytes(line: bytes) -> None:
-    """The same on bytes that are not UTF-8, "·" (\\xc2\\xb7) among them: the shortcut
-    for a line that is ASCII but for its "·" does not pass over a C1 control."""
+    """The same on bytes that are not UTF-8, "·" (\\xc2\\xb7) among them: a C1 control
+    next to a "·" is not passed over."""
     assert escape_json_bytes(line) == _json_unsafe_bytes().sub(_escape_json_bytes, line)
