@@ -74,6 +74,41 @@ crlf_only(const char *s, Py_ssize_t n)
     return 1;
 }
 
+/* Header names, kept as str: a line that changes from request to request (a Cookie
+ * or Referer header) misses the line cache below, but its name is one of a few. Kept,
+ * the same str comes back each time: no allocation, and its hash, computed once, is
+ * kept in it (identity detection looks every name up in a dict: a new str was hashed
+ * each time, a third of those lookups' cost). Direct-mapped and bounded like the line
+ * cache: a name that is long or hashes to a slot another holds is made anew. A str
+ * is immutable, and one kept here is never handed out alone (refcount 1), so nothing
+ * changes it in place. */
+#define NAME_SLOTS 128
+#define NAME_MAX 32
+
+static PyObject *names[NAME_SLOTS];
+
+/* The str of the name of n bytes at p (ASCII): kept, or made. */
+static PyObject *
+name_str(const char *p, Py_ssize_t n)
+{
+    if (n < 4 || n > NAME_MAX)
+        return ascii(p, n);
+    /* From the length and the first and last four bytes: a few instructions. */
+    uint32_t head, tail;
+    memcpy(&head, p, 4);
+    memcpy(&tail, p + n - 4, 4);
+    uint32_t h = (head * 0x9E3779B1u) ^ (tail * 0x85EBCA6Bu) ^ (uint32_t)n * 0xC2B2AE35u;
+    size_t slot = (h >> 16) % NAME_SLOTS;
+    PyObject *kept = names[slot];
+    if (kept != NULL && PyUnicode_GET_LENGTH(kept) == n &&
+        memcmp(PyUnicode_1BYTE_DATA(kept), p, (size_t)n) == 0)
+        return Py_NewRef(kept);
+    PyObject *name = ascii(p, n);
+    if (name != NULL)
+        Py_XSETREF(names[slot], Py_NewRef(name));
+    return name;
+}
+
 /* One "name: value" line: a new (name, value) tuple, NULL with nothing set for a
  * line the fast path does not take, NULL with an error set on failure. */
 static PyObject *
@@ -87,7 +122,7 @@ header(const char *p, Py_ssize_t n)
         v++;
     while (end > v && blank(end[-1]))
         end--;
-    PyObject *name = ascii(p, colon - p);
+    PyObject *name = name_str(p, colon - p);
     if (name == NULL)
         return NULL;
     PyObject *value = ascii(v, end - v);

@@ -234,3 +234,31 @@ def test_any_request_head_whole_or_cut(middle: bytes, start: bytes, end: bytes, 
 def test_any_bytes(data: bytes) -> None:
     _request_both_ways(data)
     _request_both_ways(b"GET / HTTP/1.1\r\n" + data)
+
+
+def _names_of(data: bytes) -> list[str]:
+    assert http1._headsplit is not None
+    taken = http1._headsplit.request(data, RequestHead)
+    assert taken is not None
+    return [name for name, _ in taken[1].headers]
+
+
+def test_a_header_name_seen_again_is_the_same_str() -> None:
+    """A line that changes (a Cookie header) is split anew, but its name is the str
+    kept from before: no new one, and its hash is computed once (detection looks
+    every name up)."""
+    first = _names_of(b"GET / HTTP/1.1\r\nCookie: a=1\r\nReferer: http://x/1\r\n\r\n")
+    again = _names_of(b"GET / HTTP/1.1\r\nCookie: a=2\r\nReferer: http://x/2\r\n\r\n")
+    assert first == again == ["Cookie", "Referer"]
+    assert all(a is b for a, b in zip(first, again, strict=True))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.from_regex(rb"[A-Za-z][A-Za-z0-9-]{0,40}", fullmatch=True), max_size=300))
+def test_names_that_share_a_slot_come_back_as_written(names: list[bytes]) -> None:
+    """More names than the kept ones' slots, some too long or short to be kept: each
+    comes back as it was sent, whichever name held its slot before."""
+    for round_ in range(2):
+        for index, name in enumerate(names):
+            line = name + b": v%d-%d" % (round_, index)  # a new line: not in the line cache
+            assert _names_of(b"GET / HTTP/1.1\r\n" + line + b"\r\n\r\n") == [name.decode()]
