@@ -373,6 +373,21 @@ by_first_two(const void *a, const void *b)
     return sx < sy ? -1 : sx > sy;
 }
 static int empty_word;
+
+/* The bytes that lower() makes c, into out: none for a capital (lower() makes none
+ * of them one), c and its capital for a small letter, c alone for any other. */
+static int
+cases_of(Py_UCS1 c, Py_UCS1 out[2])
+{
+    if (c >= 'A' && c <= 'Z')
+        return 0;
+    out[0] = c;
+    if (c >= 'a' && c <= 'z') {
+        out[1] = (Py_UCS1)(c - 0x20);
+        return 2;
+    }
+    return 1;
+}
 /* Set when a word holds '=', ';' or '&': then it could straddle a cut in the names
  * (or never be found there), and may_matter cuts the names out as the reference does. */
 static int straddling_word;
@@ -468,22 +483,25 @@ index_anchors(PyObject *anchors)
             else
                 third[buckets].bits[sorted[w].p[2] >> 3] |= (unsigned char)(1u << (sorted[w].p[2] & 7));
         }
-        for (int a = 0; a < 256; a++) {
-            if (lower((Py_UCS1)a) != p[0])
-                continue;
-            for (int b = 0; b < 256; b++)
-                if (lower((Py_UCS1)b) == p[1])
-                    name_step[pair_of((Py_UCS1)a, (Py_UCS1)b)] = (uint16_t)(buckets << 3);
-        }
+        /* Every a and b that read lower-cased are p[0] and p[1]: a word's byte, and
+         * its capital when it is a small letter. */
+        Py_UCS1 as[2], bs[2];
+        int na = cases_of(p[0], as), nb = cases_of(p[1], bs);
+        for (int x = 0; x < na; x++)
+            for (int y = 0; y < nb; y++)
+                name_step[pair_of(as[x], bs[y])] = (uint16_t)(buckets << 3);
         k = end;
     }
     for (int c = 0; c < 256; c++)
         name_class[c] = (unsigned char)((c == '=' ? NAME_END : 0) |
                                         (c == '@' || c == '%' || c == '+' || c == ':' ? NAME_VALUE : 0) |
                                         (raw_singles[c] ? NAME_SINGLE : 0));
+    /* A row of 256 for each byte with a class (a handful: '=', '@', '%', '+', ':',
+     * and the one-byte words), not all 65,536: built at first use in a scan. */
     for (int a = 0; a < 256; a++)
-        for (int b = 0; b < 256; b++)
-            name_step[pair_of((Py_UCS1)a, (Py_UCS1)b)] |= name_class[a];
+        if (name_class[a])
+            for (int b = 0; b < 256; b++)
+                name_step[pair_of((Py_UCS1)a, (Py_UCS1)b)] |= name_class[a];
     PyMem_Free(words);
     words = sorted;
     PyMem_Free(bucket_third);
