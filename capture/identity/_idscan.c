@@ -590,39 +590,28 @@ stop_mask(__m128i v, __m128i cut)
 }
 #endif
 
-/* The first i' >= i with s[i'] one of '@', '%', '+', ':', '=' or sep; n if none.
- * Sixteen bytes at a time where SSE2 is there (cut: sep in every byte): the long
- * opaque values of ad and analytics traffic hold none of them. The last bytes of a
- * text of 16 or more are read as its last 16 (the bytes before i left out of the
- * mask), not one by one. */
+/* The first i' >= i with s[i'] one of '@', '%', '+', ':', '=' or sep, or (where
+ * SSE2 is there) one of the few other bytes of stop_mask's ranges; n if none. The
+ * caller looks at the byte anyway, and passes over one of those. Sixteen bytes at a
+ * time (cut: sep in every byte): the long opaque values of ad and analytics traffic
+ * hold none of them. The last bytes of a text of 16 or more are read as its last 16
+ * (the bytes before i shifted out of the mask), not one by one. */
 #if defined(__SSE2__)
 static inline Py_ssize_t
 next_stop(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i, Py_UCS1 sep, __m128i cut)
 {
-    Py_ssize_t base = i;
-    unsigned mask = 0;
     for (; i + 16 <= n; i += 16) {
-        mask = stop_mask(_mm_loadu_si128((const __m128i *)(s + i)), cut);
-        for (; mask; mask &= mask - 1) {
-            Py_ssize_t p = i + __builtin_ctz(mask);
-            if (s[p] == sep || value_stop[s[p]])
-                return p;
-        }
+        unsigned mask = stop_mask(_mm_loadu_si128((const __m128i *)(s + i)), cut);
+        if (mask)
+            return i + __builtin_ctz(mask);
     }
     if (i >= n)
         return n;
     if (n >= 16) {
         /* s[n-16..n) holds s[i..n) (i > n - 16), and i - (n - 16) < 16 bytes before. */
-        base = n - 16;
-        mask = stop_mask(_mm_loadu_si128((const __m128i *)(s + base)), cut) >> (i - base);
-        for (; mask; mask &= mask - 1) {
-            Py_ssize_t p = i + __builtin_ctz(mask);
-            if (s[p] == sep || value_stop[s[p]])
-                return p;
-        }
-        return n;
+        unsigned mask = stop_mask(_mm_loadu_si128((const __m128i *)(s + n - 16)), cut) >> (i - (n - 16));
+        return mask ? i + __builtin_ctz(mask) : n;
     }
-    (void)base;
     for (; i < n; i++)
         if (s[i] == sep || value_stop[s[i]])
             return i;
@@ -658,15 +647,23 @@ may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
          * and the anchor words (one byte long, then longer). */
         for (;;) {
             unsigned k;
-            if (i + 4 < n) {
+            if (i < n - 4) {
                 /* Four bytes a round while a fifth follows (the fourth's pair): most
                  * bytes of a name are none of these, and one test passes four. */
-                unsigned k0 = name_step[pair_at(s + i)], k1 = name_step[pair_at(s + i + 1)],
-                         k2 = name_step[pair_at(s + i + 2)], k3 = name_step[pair_at(s + i + 3)];
-                if (!(k0 | k1 | k2 | k3)) {
+                unsigned k0, k1, k2, k3;
+                for (;;) {
+                    k0 = name_step[pair_at(s + i)];
+                    k1 = name_step[pair_at(s + i + 1)];
+                    k2 = name_step[pair_at(s + i + 2)];
+                    k3 = name_step[pair_at(s + i + 3)];
+                    if (k0 | k1 | k2 | k3)
+                        break;
                     i += 4;
-                    continue;
+                    if (i >= n - 4)
+                        break;
                 }
+                if (!(k0 | k1 | k2 | k3))
+                    continue; /* the last bytes, one by one */
                 /* The first of them that is something; past it, the next round. */
                 if (k0) {
                     k = k0;
@@ -713,8 +710,8 @@ may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
             } else if (c == '%') {
                 if (pct_test(s, n, i))
                     return 1;
-            } else if (value_test_at(s, n, i)) {
-                return 1;
+            } else if (value_stop[c] && value_test_at(s, n, i)) {
+                return 1; /* '@', '+' or ':' (not a byte next_stop's ranges let by) */
             }
 #if defined(__SSE2__)
             i = next_stop(s, n, i + 1, sep, cut);
