@@ -157,8 +157,14 @@ wrapped_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
     if (seven_pairs(s, n, p))
         return 1;
     if (p < n && (s[p] == 'K' || s[p] == 'M' || s[p] == 'N' || s[p] == 'O')) {
-        Py_ssize_t r = p + 1;
-        while (r < n && is_b64(s[r]))
+        /* The lookahead wants 9 base64 bytes past s[p], so the run is 10 or more
+         * long and b64_digits_shaped wants an M, N or O at s[p + 4]: an opaque token
+         * that starts with K, M, N or O (one in sixteen) is turned down here, unread. */
+        if (p + 4 >= n || (s[p + 4] != 'M' && s[p + 4] != 'N' && s[p + 4] != 'O'))
+            return 0;
+        /* Nor is a run read past 25 bytes: one that long is never shaped (24 at most). */
+        Py_ssize_t r = p + 1, limit = n - p > 25 ? p + 25 : n;
+        while (r < limit && is_b64(s[r]))
             r++;
         Py_ssize_t run = r - (p + 1);
         /* An opaque token that only starts like wrapped digits (a tag manager's ID)
@@ -209,6 +215,25 @@ before(const Py_UCS1 *s, Py_ssize_t i, const char *word, Py_ssize_t len, int fol
     return 1;
 }
 
+/* Does s[..i) end with tel, sip or sips, in any case? (_URI_SCHEME and _URI_PCT
+ * before their ':' or "%3".) The same as before() of each, from the last byte. */
+static inline int
+scheme_before(const Py_UCS1 *s, Py_ssize_t i)
+{
+    if (i < 3)
+        return 0;
+    switch (lower(s[i - 1])) {
+    case 'l':
+        return lower(s[i - 2]) == 'e' && lower(s[i - 3]) == 't';
+    case 'p':
+        return lower(s[i - 2]) == 'i' && lower(s[i - 3]) == 's';
+    case 's':
+        return i >= 4 && lower(s[i - 2]) == 'p' && lower(s[i - 3]) == 'i' && lower(s[i - 4]) == 's';
+    default:
+        return 0;
+    }
+}
+
 /* One value test of _may_matter_py at s[i], a byte that may start one ('@', '%', '+',
  * ':' or '='). */
 static int
@@ -229,15 +254,12 @@ value_test_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
             if (a != '2' || b != '5')
                 break;
         }
-        return i + 1 < n && s[i + 1] == '3' &&
-               (before(s, i, "tel", 3, 1) || before(s, i, "sip", 3, 1) ||
-                before(s, i, "sips", 4, 1));
+        return i + 1 < n && s[i + 1] == '3' && scheme_before(s, i);
     case '+':
         return i + 1 < n && is_digit(s[i + 1]);
     case ':':
         /* _URI_SCHEME: (?i:tel|sips?): */
-        return before(s, i, "tel", 3, 1) || before(s, i, "sip", 3, 1) ||
-               before(s, i, "sips", 4, 1);
+        return scheme_before(s, i);
     case '=':
         return wrapped_at(s, n, i);
     default:
@@ -245,20 +267,28 @@ value_test_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
     }
 }
 
-/* Can value_test_at be true at the '%' at s[i]? Not unless a '3' or '4' follows it, or
- * a '2' and then 'b', 'B' or '5' ("%2F", "%20", "%26" of an encoded URL: no call). */
+/* value_test_at at the '%' at s[i], with no call for what follows nearly every '%'
+ * ("%2F", "%20", "%26" of an encoded URL; "%3A" of "https%3A"): value_test_at's loop
+ * matches a '3' and a digit, a '4' and a '0', or a '2' and a 'b' or 'B' after the '%'
+ * (only "%25" reads on, and goes to value_test_at), and else "%3" after a scheme. */
 static inline int
-pct_may_open(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
+pct_test(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
 {
     if (i + 1 >= n)
         return 0;
     Py_UCS1 a = s[i + 1];
-    if (a == '3' || a == '4')
-        return 1;
-    if (a != '2' || i + 2 >= n)
+    if (a == '3')
+        return (i + 2 < n && is_digit(s[i + 2])) || scheme_before(s, i);
+    if (i + 2 >= n)
         return 0;
     Py_UCS1 b = s[i + 2];
-    return b == 'b' || b == 'B' || b == '5';
+    if (a == '4')
+        return b == '0';
+    if (a != '2')
+        return 0;
+    if (b == 'b' || b == 'B')
+        return 1;
+    return b == '5' && value_test_at(s, n, i);
 }
 
 /* The value tests of _may_matter_py, on the whole text. */
@@ -295,16 +325,42 @@ static unsigned char name_class[256];
 #define NAME_VALUE 2  /* '@', '%', '+', ':': a value test may start here */
 #define NAME_SINGLE 4 /* a one-byte anchor word, in any case */
 #define NAME_CLASS 7
-/* name_step[a << 8 | b]: name_class[a], and above its three bits the bucket of the
- * words of two bytes or more that start with a and b read lower-cased (0: none): one
- * load a byte of every name. Bucket k is the run words[bucket_lo[k] ..
- * bucket_hi[k]) (words are sorted by their first two bytes). More buckets than
- * MAX_BUCKETS (a user's configuration of thousands of header names) leave the one
- * pass to the cut of names (many_buckets). */
+/* name_step[pair_at(p)] for the bytes a = p[0], b = p[1]: name_class[a], and above
+ * its three bits the bucket of the words of two bytes or more that start with a and b
+ * read lower-cased (0: none): one 16-bit load of the text and one of the table a byte
+ * of every name. Bucket k is the run words[bucket_lo[k] .. bucket_hi[k]) (words are
+ * sorted by their first two bytes). More buckets than MAX_BUCKETS (a user's
+ * configuration of thousands of header names) leave the one pass to the cut of names
+ * (many_buckets). */
 #define MAX_BUCKETS 8191
 static uint16_t name_step[65536];
 static Py_ssize_t bucket_lo[MAX_BUCKETS + 1], bucket_hi[MAX_BUCKETS + 1];
 static int many_buckets;
+/* bucket_third[k]: the third bytes of bucket k's words, a bit each (all 256 when the
+ * bucket holds a word of two bytes). Two bytes alone are a weak test in the names of
+ * ad and analytics traffic: "id" of "cid" or "_pk_id_", "ga" of "_ga", "am" of "AMCV_",
+ * "ad"/"ca"/"de"/"fc" of random hex suffixes start a bucket at one byte in eight;
+ * with the third byte, at one in a thousand. Allocated with the index. */
+typedef struct {
+    unsigned char bits[32];
+} byte_set;
+static byte_set *bucket_third = NULL;
+
+/* The two bytes at p as one 16-bit number (the host's byte order): name_step's index. */
+static inline unsigned
+pair_at(const Py_UCS1 *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static inline unsigned
+pair_of(Py_UCS1 a, Py_UCS1 b)
+{
+    const Py_UCS1 two[2] = {a, b};
+    return pair_at(two);
+}
 
 /* qsort's order of words: by first byte, then by second (a one-byte word first). */
 static int
@@ -317,6 +373,21 @@ by_first_two(const void *a, const void *b)
     return sx < sy ? -1 : sx > sy;
 }
 static int empty_word;
+
+/* The bytes that lower() makes c, into out: none for a capital (lower() makes none
+ * of them one), c and its capital for a small letter, c alone for any other. */
+static int
+cases_of(Py_UCS1 c, Py_UCS1 out[2])
+{
+    if (c >= 'A' && c <= 'Z')
+        return 0;
+    out[0] = c;
+    if (c >= 'a' && c <= 'z') {
+        out[1] = (Py_UCS1)(c - 0x20);
+        return 2;
+    }
+    return 1;
+}
 /* Set when a word holds '=', ';' or '&': then it could straddle a cut in the names
  * (or never be found there), and may_matter cuts the names out as the reference does. */
 static int straddling_word;
@@ -328,7 +399,12 @@ index_anchors(PyObject *anchors)
         return 0;
     Py_ssize_t count = PyTuple_GET_SIZE(anchors);
     word *sorted = PyMem_Malloc(sizeof(word) * (size_t)(count ? count : 1));
-    if (sorted == NULL) {
+    /* At most one bucket a word (and MAX_BUCKETS), bucket 0 unused. */
+    size_t sets = (size_t)(count < MAX_BUCKETS ? count : MAX_BUCKETS) + 1;
+    byte_set *third = PyMem_Calloc(sets, sizeof(byte_set));
+    if (sorted == NULL || third == NULL) {
+        PyMem_Free(sorted);
+        PyMem_Free(third);
         PyErr_NoMemory();
         return -1;
     }
@@ -337,6 +413,7 @@ index_anchors(PyObject *anchors)
         PyObject *anchor = PyTuple_GET_ITEM(anchors, k);
         if (!PyUnicode_Check(anchor)) {
             PyMem_Free(sorted);
+            PyMem_Free(third);
             PyErr_SetString(PyExc_TypeError, "anchors must be str");
             return -1;
         }
@@ -400,23 +477,35 @@ index_anchors(PyObject *anchors)
         buckets++;
         bucket_lo[buckets] = k;
         bucket_hi[buckets] = end;
-        for (int a = 0; a < 256; a++) {
-            if (lower((Py_UCS1)a) != p[0])
-                continue;
-            for (int b = 0; b < 256; b++)
-                if (lower((Py_UCS1)b) == p[1])
-                    name_step[a << 8 | b] = (uint16_t)(buckets << 3);
+        for (Py_ssize_t w = k; w < end; w++) {
+            if (sorted[w].n == 2)
+                memset(third[buckets].bits, 0xff, sizeof(third[buckets].bits));
+            else
+                third[buckets].bits[sorted[w].p[2] >> 3] |= (unsigned char)(1u << (sorted[w].p[2] & 7));
         }
+        /* Every a and b that read lower-cased are p[0] and p[1]: a word's byte, and
+         * its capital when it is a small letter. */
+        Py_UCS1 as[2], bs[2];
+        int na = cases_of(p[0], as), nb = cases_of(p[1], bs);
+        for (int x = 0; x < na; x++)
+            for (int y = 0; y < nb; y++)
+                name_step[pair_of(as[x], bs[y])] = (uint16_t)(buckets << 3);
         k = end;
     }
     for (int c = 0; c < 256; c++)
         name_class[c] = (unsigned char)((c == '=' ? NAME_END : 0) |
                                         (c == '@' || c == '%' || c == '+' || c == ':' ? NAME_VALUE : 0) |
                                         (raw_singles[c] ? NAME_SINGLE : 0));
-    for (int i = 0; i < 65536; i++)
-        name_step[i] |= name_class[i >> 8];
+    /* A row of 256 for each byte with a class (a handful: '=', '@', '%', '+', ':',
+     * and the one-byte words), not all 65,536: built at first use in a scan. */
+    for (int a = 0; a < 256; a++)
+        if (name_class[a])
+            for (int b = 0; b < 256; b++)
+                name_step[pair_of((Py_UCS1)a, (Py_UCS1)b)] |= name_class[a];
     PyMem_Free(words);
     words = sorted;
+    PyMem_Free(bucket_third);
+    bucket_third = third;
     Py_INCREF(anchors);
     Py_XSETREF(indexed, anchors);
     return 0;
@@ -466,34 +555,78 @@ anchor_word_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i, unsigned bucket)
     return 0;
 }
 
-/* The first i' >= i with s[i'] one of '@', '%', '+', ':', '=' or sep; n if none.
- * Sixteen bytes at a time where SSE2 is there: the long opaque values of ad and
- * analytics traffic hold none of them. */
+/* anchor_word_at, asked only when the third byte of s[i..) read lower-cased is one a
+ * word of the bucket has there (or no third byte follows: then only a word of two
+ * bytes can be there, which anchor_word_at alone decides). */
+static inline int
+anchor_may_start(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i, unsigned bucket)
+{
+    if (i + 2 < n) {
+        Py_UCS1 c = lower(s[i + 2]);
+        if (!(bucket_third[bucket].bits[c >> 3] & (1u << (c & 7))))
+            return 0;
+    }
+    return anchor_word_at(s, n, i, bucket);
+}
+
+/* The bytes a value's pass stops at besides sep: where a value test may start. */
+static const unsigned char value_stop[256] = {
+    ['@'] = 1, ['%'] = 1, ['+'] = 1, [':'] = 1, ['='] = 1,
+};
+
+#if defined(__SSE2__)
+/* The bytes of v in 0x25..0x2b ('%' to '+') or 0x3a..0x40 (':' to '@'), a bit each,
+ * and those equal to cut: all of value_stop's, ';' and '&', and a few a value rarely
+ * holds ("'()*<>?"), which next_stop passes over one by one. Two range tests (an add
+ * and a signed compare each: the range moved to -128..) where six compares were. */
+static inline unsigned
+stop_mask(__m128i v, __m128i cut)
+{
+    __m128i r1 = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - 0x25))),
+                                _mm_set1_epi8((char)(-128 + 7)));
+    __m128i r2 = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - 0x3a))),
+                                _mm_set1_epi8((char)(-128 + 7)));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(r1, r2), _mm_cmpeq_epi8(v, cut)));
+}
+#endif
+
+/* The first i' >= i with s[i'] one of '@', '%', '+', ':', '=' or sep, or (where
+ * SSE2 is there) one of the few other bytes of stop_mask's ranges; n if none. The
+ * caller looks at the byte anyway, and passes over one of those. Sixteen bytes at a
+ * time (cut: sep in every byte): the long opaque values of ad and analytics traffic
+ * hold none of them. The last bytes of a text of 16 or more are read as its last 16
+ * (the bytes before i shifted out of the mask), not one by one. */
+#if defined(__SSE2__)
+static inline Py_ssize_t
+next_stop(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i, Py_UCS1 sep, __m128i cut)
+{
+    for (; i + 16 <= n; i += 16) {
+        unsigned mask = stop_mask(_mm_loadu_si128((const __m128i *)(s + i)), cut);
+        if (mask)
+            return i + __builtin_ctz(mask);
+    }
+    if (i >= n)
+        return n;
+    if (n >= 16) {
+        /* s[n-16..n) holds s[i..n) (i > n - 16), and i - (n - 16) < 16 bytes before. */
+        unsigned mask = stop_mask(_mm_loadu_si128((const __m128i *)(s + n - 16)), cut) >> (i - (n - 16));
+        return mask ? i + __builtin_ctz(mask) : n;
+    }
+    for (; i < n; i++)
+        if (s[i] == sep || value_stop[s[i]])
+            return i;
+    return n;
+}
+#else
 static inline Py_ssize_t
 next_stop(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i, Py_UCS1 sep)
 {
-#if defined(__SSE2__)
-    const __m128i at = _mm_set1_epi8('@'), pct = _mm_set1_epi8('%'), plus = _mm_set1_epi8('+'),
-                  colon = _mm_set1_epi8(':'), eq = _mm_set1_epi8('='),
-                  cut = _mm_set1_epi8((char)sep);
-    for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-        __m128i hit = _mm_or_si128(
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, at), _mm_cmpeq_epi8(v, pct)),
-                         _mm_or_si128(_mm_cmpeq_epi8(v, plus), _mm_cmpeq_epi8(v, colon))),
-            _mm_or_si128(_mm_cmpeq_epi8(v, eq), _mm_cmpeq_epi8(v, cut)));
-        int mask = _mm_movemask_epi8(hit);
-        if (mask)
-            return i + __builtin_ctz((unsigned)mask);
-    }
-#endif
-    for (; i < n; i++) {
-        Py_UCS1 c = s[i];
-        if (c == '@' || c == '%' || c == '+' || c == ':' || c == '=' || c == sep)
+    for (; i < n; i++)
+        if (s[i] == sep || value_stop[s[i]])
             return i;
-    }
     return n;
 }
+#endif
 
 /* _may_matter_py in one pass (the words hold no '=', ';' or '&'): the value tests at
  * every byte that may start one, and the anchor words looked for at every byte of a
@@ -505,36 +638,86 @@ may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
 {
     if (empty_word)
         return 1;
+#if defined(__SSE2__)
+    const __m128i cut = _mm_set1_epi8((char)sep);
+#endif
     Py_ssize_t i = 0;
     while (i < n) {
         /* A name, up to its '=': at each byte, the value tests where one may start
          * and the anchor words (one byte long, then longer). */
-        for (; i < n; i++) {
-            /* The last byte starts no word of two bytes: its class alone. */
-            unsigned k = i + 1 < n ? name_step[(unsigned)s[i] << 8 | s[i + 1]] : name_class[s[i]];
-            if (k) {
-                if (k & NAME_END)
-                    break;
-                if (k & NAME_SINGLE)
-                    return 1;
-                if ((k & NAME_VALUE) && value_test_at(s, n, i))
-                    return 1;
-                if ((k >> 3) && anchor_word_at(s, n, i, k >> 3))
-                    return 1;
+        for (;;) {
+            unsigned k;
+            if (i < n - 4) {
+                /* Four bytes a round while a fifth follows (the fourth's pair): most
+                 * bytes of a name are none of these, and one test passes four. */
+                unsigned k0, k1, k2, k3;
+                for (;;) {
+                    k0 = name_step[pair_at(s + i)];
+                    k1 = name_step[pair_at(s + i + 1)];
+                    k2 = name_step[pair_at(s + i + 2)];
+                    k3 = name_step[pair_at(s + i + 3)];
+                    if (k0 | k1 | k2 | k3)
+                        break;
+                    i += 4;
+                    if (i >= n - 4)
+                        break;
+                }
+                if (!(k0 | k1 | k2 | k3))
+                    continue; /* the last bytes, one by one */
+                /* The first of them that is something; past it, the next round. */
+                if (k0) {
+                    k = k0;
+                } else if (k1) {
+                    k = k1;
+                    i += 1;
+                } else if (k2) {
+                    k = k2;
+                    i += 2;
+                } else {
+                    k = k3;
+                    i += 3;
+                }
+            } else {
+                if (i >= n)
+                    return 0;
+                /* The last byte starts no word of two bytes: its class alone. */
+                k = i + 1 < n ? name_step[pair_at(s + i)] : name_class[s[i]];
+                if (!k) {
+                    i++;
+                    continue;
+                }
             }
+            if (k & NAME_END)
+                break;
+            if (k & NAME_SINGLE)
+                return 1;
+            if ((k & NAME_VALUE) && value_test_at(s, n, i))
+                return 1;
+            if ((k >> 3) && anchor_may_start(s, n, i, k >> 3))
+                return 1;
+            i++;
         }
-        if (i >= n)
-            break;
         /* Its value, up to the next sep: only the value tests. */
         for (;;) {
             if (s[i] == sep)
                 break;
             /* At a value's '=' (every value has one), the first byte of wrapped_at
              * here: no call for nearly every value. */
-            if ((s[i] != '=' || (i + 1 < n && opens_wrapped[s[i + 1]])) &&
-                (s[i] != '%' || pct_may_open(s, n, i)) && value_test_at(s, n, i))
-                return 1;
+            Py_UCS1 c = s[i];
+            if (c == '=') {
+                if (i + 1 < n && opens_wrapped[s[i + 1]] && wrapped_at(s, n, i))
+                    return 1;
+            } else if (c == '%') {
+                if (pct_test(s, n, i))
+                    return 1;
+            } else if (value_stop[c] && value_test_at(s, n, i)) {
+                return 1; /* '@', '+' or ':' (not a byte next_stop's ranges let by) */
+            }
+#if defined(__SSE2__)
+            i = next_stop(s, n, i + 1, sep, cut);
+#else
             i = next_stop(s, n, i + 1, sep);
+#endif
             if (i >= n)
                 return 0;
         }

@@ -42,6 +42,8 @@ CANARIES = IdentityConfig(
     canaries=("alice@example.com",),
 )
 
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
 
 @cache
 def _detector() -> IdentityDetector:
@@ -120,6 +122,82 @@ def test_may_matter_in_c_finds_a_special_at_any_offset_of_a_long_value(
     text = f"a=1; b={value[:offset]}{special}{value[offset:]}; c=2"
     assert _may_matter_both(text, ";") is True
     assert _may_matter_both(f"a=1; b={value[:offset]}x{value[offset:]}; c=2", ";") is False
+
+
+# Every ASCII character, as the network may send it: the one pass stops a value's
+# sixteen-byte blocks at ranges of bytes ("'()*,<>?" are in them and are no stop).
+@settings(max_examples=800, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.characters(max_codepoint=0x7F), st.sampled_from(["msisdn", "TeL:", "%3", "=M"])
+        ),
+        max_size=70,
+    ).map("".join),
+    st.sampled_from(";&"),
+)
+def test_may_matter_in_c_answers_as_python_on_any_ascii_text(text: str, sep: str) -> None:
+    _may_matter_both(text, sep)
+
+
+# A name is read four bytes a round and a value sixteen (its last bytes as the text's
+# last sixteen): a word or a value test at every offset of a name or value, from the
+# first byte to the last, in texts shorter and longer than a block.
+_NAME_MARKS = [
+    *("imei", "IMEI", "nr", "Nr", "tel:", "Sip%3A"),
+    *("x@", "+4", "%2b", "%40", "%35", "%2540"),
+]
+_VALUE_MARKS = [*("@", "%2B", "%252b", "%40", "%31", "+4", "tel:", "SIPS%3a"), *"=M'?:", "%3"]
+
+
+@pytest.mark.parametrize("sep", [";", "&"])
+@pytest.mark.parametrize("mark", _NAME_MARKS)
+def test_may_matter_in_c_finds_a_word_or_test_at_any_offset_of_a_name(sep: str, mark: str) -> None:
+    filler = "9f3e7d2c1b0a8g7h6j5k4z3x2q1w0e9r"
+    for before in range(0, 22):
+        for after in range(0, 9):
+            name = filler[:before] + mark + filler[:after]
+            for text in (name, f"{name}=v", f"a=1{sep}{name}=Zq8wXy0_Lr-PtVb9", f"{sep}{name}"):
+                assert _may_matter_both(text, sep) is True, text
+            # One byte of the mark gone: the test may go either way, C as Python.
+            _may_matter_both(name[:before] + mark[1:] + filler[:after], sep)
+            _may_matter_both(name[: before + len(mark) - 1] + filler[:after], sep)
+
+
+@pytest.mark.parametrize("sep", [";", "&"])
+@pytest.mark.parametrize("mark", _VALUE_MARKS)
+def test_may_matter_in_c_finds_a_value_test_at_any_offset_of_a_short_or_long_value(
+    sep: str, mark: str
+) -> None:
+    filler = "Zq8wXy0_Lr-PtVb9Zq8wXy0_Lr-PtVb9Zq8w"
+    for head in ("", "a=", f"gtm_3fa9c01b2e=1{sep}v="):
+        for before in range(0, 36):
+            for after in (0, 1, 2, 7, 15, 16, 17):
+                value = filler[:before] + mark + filler[:after]
+                _may_matter_both(head + value, sep)
+                _may_matter_both(f"{head}{value}{sep}x=1", sep)
+                _may_matter_both(f"{head}{value}{sep}msisdn", sep)
+
+
+# Tokens that start as base64 of digits does (K, M, N or O) with an M, N, O or other
+# byte at each multiple of four, of every length around the 8 to 24 of the shape.
+@settings(max_examples=600, deadline=None)
+@given(
+    st.sampled_from("KMNOk"),
+    st.lists(
+        st.tuples(st.sampled_from("MNOKz9_-+/"), st.text(_B64URL + "+/", min_size=3, max_size=3)),
+        max_size=7,
+    ).map(lambda groups: "".join(a + b for a, b in groups)),
+    st.text(_B64URL, max_size=3),
+    st.sampled_from(["", "=", "==", "%3D", "%3d%3D", '"', '="', " ", "x", "%"]),
+    st.sampled_from(";&"),
+)
+def test_may_matter_in_c_reads_tokens_shaped_near_base64_of_digits_as_python(
+    first: str, groups: str, tail: str, close: str, sep: str
+) -> None:
+    token = first + groups[1:] + tail
+    for text in (f"v={token}{close}", f"v={token}{close}{sep}w=1"):
+        _may_matter_both(text, sep)
 
 
 @pytest.mark.parametrize(
@@ -343,9 +421,6 @@ def test_anchored_in_c_answers_as_python_on_any_name(name: str) -> None:
     assert in_c == (detector._anchored_py(name, anchors) if name.isascii() else None)
 
 
-_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-
 @settings(max_examples=300, deadline=None)
 @given(
     st.sampled_from("KMNO"),
@@ -398,6 +473,20 @@ _WORDS = st.text("abAB-._1", min_size=1, max_size=5).map(str.lower)
     st.sampled_from(";&"),
 )  # fmt: skip
 def test_may_matter_in_c_finds_words_that_share_their_first_bytes_as_python(
+    anchors: tuple[str, ...], text: str, sep: str
+) -> None:
+    _may_matter_with(anchors, text, sep)
+
+
+# Words as a user may write them, capitals and all (lower-cased names never hold
+# one), and names that hold a word's first two bytes with every other third byte.
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.text("aBc-Z_", min_size=1, max_size=4), min_size=1, max_size=8).map(tuple),
+    st.lists(st.text("aAbBcC-zZ_=;&", max_size=6), max_size=8).map("".join),
+    st.sampled_from(";&"),
+)
+def test_may_matter_in_c_finds_words_with_capitals_and_near_misses_as_python(
     anchors: tuple[str, ...], text: str, sep: str
 ) -> None:
     _may_matter_with(anchors, text, sep)
