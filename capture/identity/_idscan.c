@@ -995,6 +995,7 @@ fail:
  * the same tuple every time, so the index is built once. */
 typedef struct {
     uint32_t window;
+    uint32_t next; /* the next anchor of its slot of the map, or NO_ANCHOR */
     Py_ssize_t offset;
     const char *p;
     Py_ssize_t n;
@@ -1059,34 +1060,24 @@ pair_at(const unsigned char *p)
     return v;
 }
 
-static int
-by_slot(const void *a, const void *b)
-{
-    unsigned x = window_hash(((const anchor *)a)->window),
-             y = window_hash(((const anchor *)b)->window);
-    return x < y ? -1 : x > y;
-}
-
-/* The anchors of each slot of the map: anchor_list[slot_first[h]..slot_first[h + 1]). A
- * window whose slot is marked goes straight to its few anchors (one, as a rule), where
- * a bisection of the whole list cost ~180 instructions; most marked slots met are
- * another window's. */
-static uint32_t slot_first[(1 << MAP_BITS) + 1];
+/* The anchors of each marked slot of the map, chained: the first in slot_first, the
+ * others by their next. A window whose slot is marked goes straight to its few anchors
+ * (one, as a rule), where a bisection of the whole list cost ~180 instructions; most
+ * marked slots met are another window's. Read for marked slots only. */
+#define NO_ANCHOR UINT32_MAX
+static uint32_t slot_first[1 << MAP_BITS];
 
 /* Makes list[0..kept) (PyMem_Malloc'd) the anchors, marked in the map, stride step. */
 static void
 set_anchors(anchor *list, Py_ssize_t kept, Py_ssize_t step)
 {
-    qsort(list, (size_t)kept, sizeof(anchor), by_slot);
     memset(window_map, 0, sizeof(window_map));
-    Py_ssize_t k = 0;
-    for (unsigned h = 0; h < (1u << MAP_BITS); h++) {
+    for (Py_ssize_t k = 0; k < kept; k++) {
+        unsigned h = window_hash(list[k].window);
+        list[k].next = window_map[h] ? slot_first[h] : NO_ANCHOR;
         slot_first[h] = (uint32_t)k;
-        while (k < kept && window_hash(list[k].window) == h)
-            k++;
-        window_map[h] = k > (Py_ssize_t)slot_first[h];
+        window_map[h] = 1;
     }
-    slot_first[1u << MAP_BITS] = (uint32_t)k;
     PyMem_Free(anchor_list);
     anchor_list = list;
     anchor_count = kept;
@@ -1191,7 +1182,7 @@ index_split(PyObject *tuple, Py_ssize_t count)
         if (held)
             continue;
         for (Py_ssize_t o = 0; o < SPLIT_STEP; o++)
-            list[kept++] = (anchor){window_at((const unsigned char *)p + o), o, p, n};
+            list[kept++] = (anchor){window_at((const unsigned char *)p + o), NO_ANCHOR, o, p, n};
     }
     set_anchors(list, kept, SPLIT_STEP);
     /* Each short needle under the 4 consecutive pairs (of its len - 1) least likely
@@ -1273,7 +1264,7 @@ index_needles(PyObject *tuple)
                 continue;
             const unsigned char *p = PyUnicode_1BYTE_DATA(item);
             for (Py_ssize_t o = 0; o < step; o++)
-                list[kept++] = (anchor){window_at(p + o), o, (const char *)p, n};
+                list[kept++] = (anchor){window_at(p + o), NO_ANCHOR, o, (const char *)p, n};
         }
         set_anchors(list, kept, step);
     }
@@ -1290,8 +1281,7 @@ index_needles(PyObject *tuple)
 static Py_NO_INLINE int
 confirm_window(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, uint32_t w)
 {
-    unsigned h = window_hash(w);
-    for (uint32_t k = slot_first[h]; k < slot_first[h + 1]; k++) {
+    for (uint32_t k = slot_first[window_hash(w)]; k != NO_ANCHOR; k = anchor_list[k].next) {
         const anchor *e = &anchor_list[k];
         Py_ssize_t start = i - e->offset;
         if (e->window == w && start >= 0 && e->n <= n - start &&
