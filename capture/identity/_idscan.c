@@ -1309,7 +1309,7 @@ confirm_pair(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, unsigned first)
 }
 
 /* confirm_pair, its most common answer first: most pairs met are no needle's ("00" of a
- * timestamp, "li" of "keep-alive"), and a pair of one entry whose needle's first 4
+ * timestamp, "li" of "like Gecko"), and a pair of one entry whose needle's first 4
  * bytes are not there is answered here, inlined, where a call's entry and exit would
  * cost more than the look. */
 static inline Py_ALWAYS_INLINE int
@@ -1339,29 +1339,23 @@ step_marks(const unsigned char *s, Py_ssize_t i)
            window_map[window_hash(w)];
 }
 
-/* Does a needle start where the split way looks at the step at i (i + 8 <= n)? Out of
- * line (reached every ~70 bytes of the ad mix): the scan's loop keeps its registers,
- * and the answer for a pair that is no needle's makes no call. */
+/* Does a needle start where the split way looks at the step at i: the pair at i, the
+ * pair at i + 4 and the window at i, each where it lies in s[0..n)? Out of line
+ * (reached every ~70 bytes of the ad mix): the scan's loop keeps its registers, and the
+ * answer for a pair that is no needle's makes no call. */
 static Py_NO_INLINE int
 confirm_step(const unsigned char *s, Py_ssize_t n, Py_ssize_t i)
 {
-    unsigned a = pair_table[pair_at(s + i)], b = pair_table[pair_at(s + i + 4)];
-    uint32_t w;
-    memcpy(&w, s + i, 4);
-    return (a && pair_marked(s, n, i, a)) || (b && pair_marked(s, n, i + 4, b)) ||
-           (window_map[window_hash(w)] && confirm_window(s, n, i, w));
-}
-
-/* has_needle of a text of fewer than 8 bytes, the split way (out of line: rare). */
-static int
-split_short_text(const unsigned char *s, Py_ssize_t n)
-{
     unsigned a;
-    if (n >= 5 && (a = pair_table[pair_at(s)]) && confirm_pair(s, n, 0, a))
+    uint32_t w;
+    if (i + 2 <= n && (a = pair_table[pair_at(s + i)]) && pair_marked(s, n, i, a))
         return 1;
-    if (n >= 6 && (a = pair_table[pair_at(s + 4)]) && confirm_pair(s, n, 4, a))
+    if (i + 6 <= n && (a = pair_table[pair_at(s + i + 4)]) && pair_marked(s, n, i + 4, a))
         return 1;
-    return 0; /* a long needle has 11 bytes or more */
+    if (i + 4 > n)
+        return 0;
+    memcpy(&w, s + i, 4);
+    return window_map[window_hash(w)] && confirm_window(s, n, i, w);
 }
 
 /* Does a needle occur in s[0..n)? Every byte of every request passes here when
@@ -1375,12 +1369,8 @@ has_needle(const unsigned char *s, Py_ssize_t n)
         return 1;
     const unsigned char *map = window_map;
     if (split_mode) {
-        /* Steps at 0, 8, 16, ..., and one more at n - 8 for the rest (1 to 7 bytes):
-         * looking at more places than needed changes no answer, and the span of starts
-         * of every needle that ends in the rest (4 pairs', 8 windows') holds n - 8 or
-         * n - 4. */
-        if (n < 8)
-            return split_short_text(s, n);
+        /* Steps at 0, 8, 16, ...: every pair at a multiple of 4 and every window at a
+         * multiple of 8 that lies in s. */
         Py_ssize_t i = 0;
         /* Two steps at a time: one test of both steps' marks. */
         for (; i + 2 * SPLIT_STEP <= n; i += 2 * SPLIT_STEP) {
@@ -1395,7 +1385,18 @@ has_needle(const unsigned char *s, Py_ssize_t n)
                 return 1;
             i += SPLIT_STEP;
         }
-        return i < n && step_marks(s, n - 8) && confirm_step(s, n, n - 8);
+        /* The rest, 0 to 7 bytes: what of its step lies in s. */
+        if (i + 2 > n)
+            return 0;
+        unsigned marks = pair_table[pair_at(s + i)];
+        if (i + 4 <= n) {
+            uint32_t w;
+            memcpy(&w, s + i, 4);
+            marks |= window_map[window_hash(w)];
+        }
+        if (i + 6 <= n)
+            marks |= pair_table[pair_at(s + i + 4)];
+        return marks && confirm_step(s, n, i);
     }
     if (anchor_count == 0)
         return 0;
