@@ -1029,7 +1029,10 @@ typedef struct {
     Py_ssize_t n;
 } pair_entry;
 static int split_mode;
-static unsigned char pair_table[1 << 16];
+/* Made at the first index (as slot_first): a process without canaries keeps the
+ * module's static data as small as it was. */
+#define PAIR_TABLE_SIZE (1 << 16)
+static unsigned char *pair_table;
 static pair_entry pair_list[SHORT_MAX * PAIR_SPAN];
 static int pair_count;
 
@@ -1065,7 +1068,7 @@ pair_at(const unsigned char *p)
  * (one, as a rule), where a bisection of the whole list cost ~180 instructions; most
  * marked slots met are another window's. Read for marked slots only. */
 #define NO_ANCHOR UINT32_MAX
-static uint32_t slot_first[1 << MAP_BITS];
+static uint32_t *slot_first; /* 1 << MAP_BITS of them */
 
 /* Makes list[0..kept) (PyMem_Malloc'd) the anchors, marked in the map, stride step. */
 static void
@@ -1124,6 +1127,10 @@ pair_weight(const char *p)
 static int
 index_split(PyObject *tuple, Py_ssize_t count)
 {
+    if (pair_table == NULL && (pair_table = PyMem_Malloc(PAIR_TABLE_SIZE)) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
     const char *shorts[SHORT_MAX];
     Py_ssize_t short_len[SHORT_MAX];
     int kept_short = 0;
@@ -1187,7 +1194,7 @@ index_split(PyObject *tuple, Py_ssize_t count)
     set_anchors(list, kept, SPLIT_STEP);
     /* Each short needle under the 4 consecutive pairs (of its len - 1) least likely
      * to be met elsewhere. */
-    memset(pair_table, 0, sizeof(pair_table));
+    memset(pair_table, 0, PAIR_TABLE_SIZE);
     pair_count = 0;
     for (int j = 0; j < kept_short; j++) {
         const char *p = shorts[j];
@@ -1237,6 +1244,11 @@ index_needles(PyObject *tuple)
     }
     if (shortest == PY_SSIZE_T_MAX)
         shortest = 1;
+    if (slot_first == NULL &&
+        (slot_first = PyMem_Malloc(sizeof(uint32_t) << MAP_BITS)) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
     int split = 0;
     if (!empty && shortest >= 5 && shortest <= 7) {
         split = index_split(tuple, count);
