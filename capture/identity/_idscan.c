@@ -34,8 +34,9 @@
  *   (ASCII letters and digits) occur in a header value, the body (bytes), the target,
  *   or the target percent-decoded? The canary gate's first test: a request with none
  *   of them costs one pass over its bytes (every S-th window of up to 4 bytes hashed
- *   into a byte map of the needles' windows, a hit confirmed by memcmp; see
- *   index_needles) and nothing per field. None when a header value or the target is
+ *   into a byte map of the needles' windows, or, where the shortest needles are few,
+ *   every 4th pair of bytes looked up in a table and every 8th window hashed; a hit
+ *   confirmed by memcmp; see index_needles) and nothing per field. None when a header value or the target is
  *   a str of wide characters (past U+00FF).
  *
  * needle_in(needles, text) is canary._needle_in_py: does a needle occur in text (str
@@ -1152,18 +1153,32 @@ fail:
     return NULL;
 }
 
-/* The needles of canary._needles_py, indexed for one pass over a text.
+/* The needles of canary._needles_py, indexed for one pass over a text, in one of two
+ * ways.
  *
- * A = min(4, the shortest needle's length) bytes make a window; S = shortest - A + 1.
- * Any occurrence of a needle spans S consecutive window starts, one of them a multiple
- * of S, so only windows at multiples of S are looked at: each needle is entered under
- * its windows at offsets 0..S-1 (its "anchors"), sorted by window value, with a byte
- * map of the windows' hashes in front. A window whose hash is marked is looked up by
- * bisection and each needle under it compared whole (memcmp). The tuple the index was
- * built for is kept (a reference is held): a matcher passes the same tuple every time,
- * so the index is built once. */
+ * Generic: A = min(4, the shortest needle's length) bytes make a window; S = shortest -
+ * A + 1. Any occurrence of a needle spans S consecutive window starts, one of them a
+ * multiple of S, so only windows at multiples of S are looked at: each needle is
+ * entered under its windows at offsets 0..S-1 (its "anchors"), sorted by window value,
+ * with a byte map of the windows' hashes in front. A window whose hash is marked is
+ * looked up by bisection and each needle under it compared whole (memcmp).
+ *
+ * Split, when the shortest needle has 5 to 7 bytes (S of 2 to 4: every second byte
+ * hashed, where most needles, the hex and digest forms of 32 to 64, would allow far
+ * fewer) and the short ones are few: needles of SPLIT_LONG bytes or more are anchored
+ * as above at offsets 0..7 and looked up at multiples of 8; the shorter ones (5 to 10
+ * bytes) are entered under 4 consecutive pairs of their bytes in a table of all
+ * 65,536 pairs, looked up at multiples of 4 (a needle of 5 bytes or more spans 4
+ * consecutive pair starts). One load of 8 bytes, two pair lookups and one hash a step
+ * of 8 bytes, where the generic way hashes 4 windows. A short needle that holds another
+ * needle is left out (a text that holds it holds the other), and so is a long one that
+ * holds a short one: "20900123" and "00447700900123" go, "900123" finds them.
+ *
+ * The tuple the index was built for is kept (a reference is held): a matcher passes
+ * the same tuple every time, so the index is built once. */
 typedef struct {
     uint32_t window;
+    uint32_t next; /* the next anchor of its slot of the map, or NO_ANCHOR */
     Py_ssize_t offset;
     const char *p;
     Py_ssize_t n;
@@ -1180,6 +1195,29 @@ static int needle_empty;
  * map stays in a first-level cache). */
 #define MAP_BITS 15
 static unsigned char window_map[1 << MAP_BITS];
+
+/* The split way (split_mode set): the short needles' pairs, sorted by pair, and for
+ * each pair of bytes (as memcpy reads two bytes into a uint16_t) 1 + the index of its
+ * first entry, or 0. */
+#define SPLIT_LONG 11 /* 8 window starts of 4 bytes in the shortest long needle */
+#define SPLIT_STEP 8
+#define PAIR_SPAN 4   /* pair starts a short needle is entered under: SPLIT_STEP / 2 */
+#define SHORT_MAX 16  /* short needles, left out ones not counted */
+typedef struct {
+    uint16_t pair;
+    uint16_t more; /* another entry with this pair follows */
+    uint32_t head; /* the needle's first 4 bytes (it has 5 or more) */
+    Py_ssize_t offset;
+    const char *p;
+    Py_ssize_t n;
+} pair_entry;
+static int split_mode;
+/* Made at the first index (as slot_first): a process without canaries keeps the
+ * module's static data as small as it was. */
+#define PAIR_TABLE_SIZE (1 << 16)
+static unsigned char *pair_table;
+static pair_entry pair_list[SHORT_MAX * PAIR_SPAN];
+static int pair_count;
 
 static inline uint32_t
 window_at(const unsigned char *p)
@@ -1200,11 +1238,171 @@ window_hash(uint32_t w)
     return (unsigned)((w * 0x9E3779B1u) >> (32 - MAP_BITS));
 }
 
-static int
-by_window(const void *a, const void *b)
+static inline uint16_t
+pair_at(const unsigned char *p)
 {
-    uint32_t x = ((const anchor *)a)->window, y = ((const anchor *)b)->window;
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+/* The anchors of each marked slot of the map, chained: the first in slot_first, the
+ * others by their next. A window whose slot is marked goes straight to its few anchors
+ * (one, as a rule), where a bisection of the whole list cost ~180 instructions; most
+ * marked slots met are another window's. Read for marked slots only. */
+#define NO_ANCHOR UINT32_MAX
+static uint32_t *slot_first; /* 1 << MAP_BITS of them */
+
+/* Makes list[0..kept) (PyMem_Malloc'd) the anchors, marked in the map, stride step. */
+static void
+set_anchors(anchor *list, Py_ssize_t kept, Py_ssize_t step)
+{
+    memset(window_map, 0, sizeof(window_map));
+    for (Py_ssize_t k = 0; k < kept; k++) {
+        unsigned h = window_hash(list[k].window);
+        list[k].next = window_map[h] ? slot_first[h] : NO_ANCHOR;
+        slot_first[h] = (uint32_t)k;
+        window_map[h] = 1;
+    }
+    PyMem_Free(anchor_list);
+    anchor_list = list;
+    anchor_count = kept;
+    stride = step;
+}
+
+static int
+by_pair(const void *a, const void *b)
+{
+    unsigned x = ((const pair_entry *)a)->pair, y = ((const pair_entry *)b)->pair;
     return x < y ? -1 : x > y;
+}
+
+/* Does needle[0..m) occur in text[0..n)? (Index time only.) */
+static int
+holds(const char *text, Py_ssize_t n, const char *needle, Py_ssize_t m)
+{
+    for (Py_ssize_t i = 0; i + m <= n; i++) {
+        if (text[i] == needle[0] && memcmp(text + i, needle, (size_t)m) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* How often a pair of bytes may be expected in traffic, roughly: digits together
+ * (timestamps, ids) most, then lower-case letters (words, host names), then upper-case
+ * ones; a digit beside a letter least. Which 4 pairs of a short needle to enter. */
+static int
+pair_weight(const char *p)
+{
+    Py_UCS1 a = (Py_UCS1)p[0], b = (Py_UCS1)p[1];
+    if (is_digit(a) && is_digit(b))
+        return 4;
+    if (a >= 'a' && a <= 'z' && b >= 'a' && b <= 'z')
+        return 3;
+    if (a >= 'A' && a <= 'Z' && b >= 'A' && b <= 'Z')
+        return 2;
+    return 1;
+}
+
+/* The split index of count needles (ASCII str, 5 bytes or more, the shortest 5 to 7);
+ * 1 when built, 0 when the needles do not suit it (too many short ones or long ones:
+ * the generic index then), -1 on an error (no memory). */
+static int
+index_split(PyObject *tuple, Py_ssize_t count)
+{
+    if (pair_table == NULL && (pair_table = PyMem_Malloc(PAIR_TABLE_SIZE)) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    const char *shorts[SHORT_MAX];
+    Py_ssize_t short_len[SHORT_MAX];
+    int kept_short = 0;
+    /* The short needles, shortest first, each unless it holds one kept already (or is
+     * one): a needle held in another is shorter or as long, so kept before it. */
+    for (Py_ssize_t len = 5; len < SPLIT_LONG; len++) {
+        for (Py_ssize_t k = 0; k < count; k++) {
+            PyObject *item = PyTuple_GET_ITEM(tuple, k);
+            if (PyUnicode_GET_LENGTH(item) != len)
+                continue;
+            const char *p = (const char *)PyUnicode_1BYTE_DATA(item);
+            int held = 0;
+            for (int j = 0; j < kept_short && !held; j++)
+                held = holds(p, len, shorts[j], short_len[j]);
+            if (held)
+                continue;
+            if (kept_short == SHORT_MAX)
+                return 0;
+            shorts[kept_short] = p;
+            short_len[kept_short++] = len;
+        }
+    }
+    /* The long needles that hold no short one. */
+    Py_ssize_t long_count = 0;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *item = PyTuple_GET_ITEM(tuple, k);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(item);
+        if (n < SPLIT_LONG)
+            continue;
+        const char *p = (const char *)PyUnicode_1BYTE_DATA(item);
+        int held = 0;
+        for (int j = 0; j < kept_short && !held; j++)
+            held = holds(p, n, shorts[j], short_len[j]);
+        if (!held)
+            long_count++;
+    }
+    /* More anchors than that fill the map past ~6%: as many windows would be looked up. */
+    if (long_count * SPLIT_STEP > 2048)
+        return 0;
+    anchor *list = PyMem_Malloc(sizeof(anchor) * (size_t)(long_count * SPLIT_STEP + 1));
+    if (list == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    window_len = 4;
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *item = PyTuple_GET_ITEM(tuple, k);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(item);
+        if (n < SPLIT_LONG)
+            continue;
+        const char *p = (const char *)PyUnicode_1BYTE_DATA(item);
+        int held = 0;
+        for (int j = 0; j < kept_short && !held; j++)
+            held = holds(p, n, shorts[j], short_len[j]);
+        if (held)
+            continue;
+        for (Py_ssize_t o = 0; o < SPLIT_STEP; o++)
+            list[kept++] = (anchor){window_at((const unsigned char *)p + o), NO_ANCHOR, o, p, n};
+    }
+    set_anchors(list, kept, SPLIT_STEP);
+    /* Each short needle under the 4 consecutive pairs (of its len - 1) least likely
+     * to be met elsewhere. */
+    memset(pair_table, 0, PAIR_TABLE_SIZE);
+    pair_count = 0;
+    for (int j = 0; j < kept_short; j++) {
+        const char *p = shorts[j];
+        Py_ssize_t best = 0;
+        int best_weight = INT_MAX;
+        for (Py_ssize_t o = 0; o + PAIR_SPAN + 1 <= short_len[j]; o++) {
+            int weight = 0;
+            for (int q = 0; q < PAIR_SPAN; q++)
+                weight += pair_weight(p + o + q);
+            if (weight < best_weight) {
+                best_weight = weight;
+                best = o;
+            }
+        }
+        for (int q = 0; q < PAIR_SPAN; q++)
+            pair_list[pair_count++] = (pair_entry){
+                pair_at((const unsigned char *)p + best + q), 0,
+                window_at((const unsigned char *)p), best + q, p, short_len[j]};
+    }
+    qsort(pair_list, (size_t)pair_count, sizeof(pair_entry), by_pair);
+    for (int k = 0; k + 1 < pair_count; k++)
+        pair_list[k].more = pair_list[k].pair == pair_list[k + 1].pair;
+    for (int k = pair_count - 1; k >= 0; k--)
+        pair_table[pair_list[k].pair] = (unsigned char)(k + 1);
+    return 1;
 }
 
 static int
@@ -1229,33 +1427,43 @@ index_needles(PyObject *tuple)
     }
     if (shortest == PY_SSIZE_T_MAX)
         shortest = 1;
-    int a = shortest < 4 ? (int)shortest : 4;
-    Py_ssize_t step = shortest - a + 1;
-    anchor *list = PyMem_Malloc(sizeof(anchor) * (size_t)(count * step + 1));
-    if (list == NULL) {
+    if (slot_first == NULL &&
+        (slot_first = PyMem_Malloc(sizeof(uint32_t) << MAP_BITS)) == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    window_len = a;
-    memset(window_map, 0, sizeof(window_map));
-    Py_ssize_t kept = 0;
-    for (Py_ssize_t k = 0; k < count; k++) {
-        PyObject *item = PyTuple_GET_ITEM(tuple, k);
-        Py_ssize_t n = PyUnicode_GET_LENGTH(item);
-        if (n == 0)
-            continue;
-        const unsigned char *p = PyUnicode_1BYTE_DATA(item);
-        for (Py_ssize_t o = 0; o < step; o++) {
-            uint32_t w = window_at(p + o);
-            list[kept++] = (anchor){w, o, (const char *)p, n};
-            window_map[window_hash(w)] = 1;
-        }
+    int split = 0;
+    if (!empty && shortest >= 5 && shortest <= 7) {
+        split = index_split(tuple, count);
+        if (split < 0)
+            return -1;
     }
-    qsort(list, (size_t)kept, sizeof(anchor), by_window);
-    PyMem_Free(anchor_list);
-    anchor_list = list;
-    anchor_count = kept;
-    stride = step;
+    if (!split) {
+        int a = shortest < 4 ? (int)shortest : 4;
+        Py_ssize_t step = shortest - a + 1;
+        if (count > (Py_ssize_t)(UINT32_MAX / 2) / step) { /* slot_first's indices */
+            PyErr_NoMemory();
+            return -1;
+        }
+        anchor *list = PyMem_Malloc(sizeof(anchor) * (size_t)(count * step + 1));
+        if (list == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        window_len = a;
+        Py_ssize_t kept = 0;
+        for (Py_ssize_t k = 0; k < count; k++) {
+            PyObject *item = PyTuple_GET_ITEM(tuple, k);
+            Py_ssize_t n = PyUnicode_GET_LENGTH(item);
+            if (n == 0)
+                continue;
+            const unsigned char *p = PyUnicode_1BYTE_DATA(item);
+            for (Py_ssize_t o = 0; o < step; o++)
+                list[kept++] = (anchor){window_at(p + o), NO_ANCHOR, o, (const char *)p, n};
+        }
+        set_anchors(list, kept, step);
+    }
+    split_mode = split;
     needle_empty = empty;
     Py_INCREF(tuple);
     Py_XSETREF(needles_of, tuple);
@@ -1265,40 +1473,129 @@ index_needles(PyObject *tuple)
 /* Does a needle whose window at its offset is w start where s[i..i+A) is that window?
  * (w's hash is marked in the map.) Out of line: it is rarely reached, and the scan's
  * loop keeps its values in registers. */
-static int
+static Py_NO_INLINE int
 confirm_window(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, uint32_t w)
 {
-    /* The first anchor with this window, by bisection. */
-    Py_ssize_t lo = 0, hi = anchor_count;
-    while (lo < hi) {
-        Py_ssize_t mid = lo + (hi - lo) / 2;
-        if (anchor_list[mid].window < w)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (Py_ssize_t k = lo; k < anchor_count && anchor_list[k].window == w; k++) {
+    for (uint32_t k = slot_first[window_hash(w)]; k != NO_ANCHOR; k = anchor_list[k].next) {
         const anchor *e = &anchor_list[k];
         Py_ssize_t start = i - e->offset;
-        if (start >= 0 && e->n <= n - start && memcmp(s + start, e->p, (size_t)e->n) == 0)
+        if (e->window == w && start >= 0 && e->n <= n - start &&
+            memcmp(s + start, e->p, (size_t)e->n) == 0)
             return 1;
     }
     return 0;
 }
 
+/* Does a short needle entered under the pair at s[i..i+2) start where that pair is at
+ * its offset? (i + 2 <= n; first: pair_table's entry for the pair, 1 + the index of its
+ * first entry.) */
+static Py_NO_INLINE int
+confirm_pair(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, unsigned first)
+{
+    const pair_entry *e = &pair_list[first - 1];
+    for (;;) {
+        Py_ssize_t start = i - e->offset;
+        if (start >= 0 && e->n <= n - start && memcmp(s + start, e->p, (size_t)e->n) == 0)
+            return 1;
+        if (!e->more)
+            return 0;
+        e++;
+    }
+}
+
+/* confirm_pair, its most common answer first: most pairs met are no needle's ("00" of a
+ * timestamp, "li" of "like Gecko"), and a pair of one entry whose needle's first 4
+ * bytes are not there is answered here, inlined, where a call's entry and exit would
+ * cost more than the look. */
+static inline Py_ALWAYS_INLINE int
+pair_marked(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, unsigned first)
+{
+    const pair_entry *e = &pair_list[first - 1];
+    if (!e->more) {
+        Py_ssize_t start = i - e->offset;
+        uint32_t head;
+        if (start < 0 || e->n > n - start)
+            return 0;
+        memcpy(&head, s + start, 4);
+        if (head != e->head)
+            return 0;
+    }
+    return confirm_pair(s, n, i, first);
+}
+
+/* The split way's marks at a step of 8 bytes at i (i + 8 <= n): non-zero when the
+ * pair at i, the pair at i + 4 or the window at i is marked. */
+static inline Py_ALWAYS_INLINE unsigned
+step_marks(const unsigned char *s, Py_ssize_t i)
+{
+    uint32_t w;
+    memcpy(&w, s + i, 4);
+    return pair_table[pair_at(s + i)] | pair_table[pair_at(s + i + 4)] |
+           window_map[window_hash(w)];
+}
+
+/* Does a needle start where the split way looks at the step at i: the pair at i, the
+ * pair at i + 4 and the window at i, each where it lies in s[0..n)? Out of line
+ * (reached every ~70 bytes of the ad mix): the scan's loop keeps its registers, and the
+ * answer for a pair that is no needle's makes no call. */
+static Py_NO_INLINE int
+confirm_step(const unsigned char *s, Py_ssize_t n, Py_ssize_t i)
+{
+    unsigned a;
+    uint32_t w;
+    if (i + 2 <= n && (a = pair_table[pair_at(s + i)]) && pair_marked(s, n, i, a))
+        return 1;
+    if (i + 6 <= n && (a = pair_table[pair_at(s + i + 4)]) && pair_marked(s, n, i + 4, a))
+        return 1;
+    if (i + 4 > n)
+        return 0;
+    memcpy(&w, s + i, 4);
+    return window_map[window_hash(w)] && confirm_window(s, n, i, w);
+}
+
 /* Does a needle occur in s[0..n)? Every byte of every request passes here when
- * canaries are set: windows of 4 bytes (the common case) have a loop of their own.
- * Inlined where it is called: a request's header values are short, and a call's
- * entry and exit were a sixth of the cost of one. */
+ * canaries are set: the split way and windows of 4 bytes (the common cases) have loops
+ * of their own. Inlined where it is called: a request's header values are short, and a
+ * call's entry and exit were a sixth of the cost of one. */
 static inline Py_ALWAYS_INLINE int
 has_needle(const unsigned char *s, Py_ssize_t n)
 {
     if (needle_empty)
         return 1;
+    const unsigned char *map = window_map;
+    if (split_mode) {
+        /* Steps at 0, 8, 16, ...: every pair at a multiple of 4 and every window at a
+         * multiple of 8 that lies in s. */
+        Py_ssize_t i = 0;
+        /* Two steps at a time: one test of both steps' marks. */
+        for (; i + 2 * SPLIT_STEP <= n; i += 2 * SPLIT_STEP) {
+            unsigned first = step_marks(s, i), second = step_marks(s, i + SPLIT_STEP);
+            if (__builtin_expect((first | second) != 0, 0) &&
+                ((first && confirm_step(s, n, i)) ||
+                 (second && confirm_step(s, n, i + SPLIT_STEP))))
+                return 1;
+        }
+        if (i + SPLIT_STEP <= n) {
+            if (step_marks(s, i) && confirm_step(s, n, i))
+                return 1;
+            i += SPLIT_STEP;
+        }
+        /* The rest, 0 to 7 bytes: what of its step lies in s. */
+        if (i + 2 > n)
+            return 0;
+        unsigned marks = pair_table[pair_at(s + i)];
+        if (i + 4 <= n) {
+            uint32_t w;
+            memcpy(&w, s + i, 4);
+            marks |= window_map[window_hash(w)];
+        }
+        if (i + 6 <= n)
+            marks |= pair_table[pair_at(s + i + 4)];
+        return marks && confirm_step(s, n, i);
+    }
     if (anchor_count == 0)
         return 0;
     const Py_ssize_t step = stride;
-    const unsigned char *map = window_map;
     if (window_len == 4) {
         for (Py_ssize_t i = 0; i <= n - 4; i += step) {
             uint32_t w;

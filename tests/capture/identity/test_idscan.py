@@ -677,6 +677,94 @@ def test_the_needle_tests_in_c_turn_down_damaged_arguments() -> None:
     assert not needle_in(needles, "x=4477009001 23")
 
 
+# Needles of any lengths over a small alphabet, so that they overlap, hold one another
+# and share pairs and windows: every way the index is built (one needle shorter than the
+# window of 4; the split way, shortest 5 to 7 with short needles of up to 10 and long
+# ones; too many short ones for it) and both ends of every text.
+_ALPHABET = "ab01"
+_NEEDLE_OF = st.text(_ALPHABET, min_size=1, max_size=40)
+_SHORT_NEEDLE = st.text(_ALPHABET, min_size=5, max_size=10)
+_LONG_NEEDLE = st.text(_ALPHABET, min_size=11, max_size=40)
+_NEEDLE_SETS = st.one_of(
+    st.lists(_NEEDLE_OF, min_size=1, max_size=8),
+    st.tuples(
+        st.lists(_SHORT_NEEDLE, min_size=1, max_size=6), st.lists(_LONG_NEEDLE, max_size=8)
+    ).map(lambda parts: parts[0] + parts[1]),
+    st.lists(_SHORT_NEEDLE, min_size=17, max_size=30),
+)
+
+
+def _texts_for(needles: list[str]) -> st.SearchStrategy[str]:
+    """Texts of the needles, their pieces, their bytes escaped, other bytes."""
+    pieces = [*needles, *(n[: len(n) // 2] for n in needles), *(n[1:] for n in needles)]
+    escaped = ["".join(f"%{ord(ch):02X}" for ch in n[:3]) for n in needles]
+    others = [*_ALPHABET, "c", "-", "%", "%6", "%zz", "%2F", "\x00", "é", "Ω"]
+    return st.lists(st.sampled_from(pieces + escaped + others), max_size=12).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.data(), _NEEDLE_SETS)
+def test_needles_of_any_lengths_in_c_answer_as_python(
+    data: st.DataObject, found: list[str]
+) -> None:
+    needles = tuple(found)
+    texts = _texts_for(found)
+    values = data.draw(st.lists(texts, max_size=3))
+    body = data.draw(texts).encode("utf-8", "surrogateescape")
+    uri = data.draw(st.one_of(st.none(), texts))
+    headers = [("X-A", value) for value in values]
+    in_c = detector._idscan.needles(needles, headers, body or None, uri)
+    if in_c is None:
+        assert any(_wide(text) for text in [*values, uri or ""])
+    else:
+        assert in_c == canary._needles_py(needles, headers, body, uri), (values, body, uri)
+    for text in [*values, body, uri or ""]:
+        one = detector._idscan.needle_in(needles, text)
+        if one is None:
+            assert isinstance(text, str) and _wide(text)
+        else:
+            assert one == canary._needle_in_py(needles, text), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NEEDLE_SETS, st.text(_ALPHABET + "c", max_size=30), st.text(_ALPHABET + "c", max_size=30))
+def test_a_needle_is_found_wherever_it_lies_in_a_text(
+    found: list[str], before: str, after: str
+) -> None:
+    needles = tuple(found)
+    for needle in found:
+        for text in (needle, before + needle, needle + after, before + needle + after):
+            assert detector._idscan.needle_in(needles, text), (needle, text)
+            assert detector._idscan.needles(needles, [("X-A", text)], None, None)
+            assert detector._idscan.needles(needles, [], text.encode(), None)
+    # And texts shorter than any needle hold none.
+    shortest = min(len(needle) for needle in found)
+    for text in (before[: shortest - 1], after[: shortest - 1]):
+        assert detector._idscan.needle_in(needles, text) == canary._needle_in_py(needles, text)
+
+
+def test_short_needles_held_in_others_still_find_what_the_others_would() -> None:
+    # "20900123" and "00447700900123" hold "900123": the index enters "900123" alone,
+    # and "900123" in a text is found whichever of them it came from.
+    needles = ("900123", "20900123", "00447700900123", "alice", "ALICE", "x" * 32)
+    needle_in = detector._idscan.needle_in
+    for text in ("n=00447700900123", "n=20900123;", "900123", "a%390%30123"):
+        assert needle_in(needles, text), text
+    for text in ("n=0044770090012", "n=2090012", "90012 3", "alic", "ALIC", "x" * 31, ""):
+        assert not needle_in(needles, text), text
+
+
+def test_many_long_needles_are_found_in_c_as_in_python() -> None:
+    # 300 long needles with a short one: more windows than the split way takes.
+    needles = ("abcde", *(f"{i:032x}" for i in range(300)))
+    texts = [f"{i:032x}" for i in (0, 150, 299, 300)] + ["x-abcde", "abcd", f"y{7:031x}"]
+    for text in texts:
+        expected = canary._needle_in_py(needles, text)
+        assert detector._idscan.needle_in(needles, text) == expected, text
+    assert detector._idscan.needle_in(needles, f"{299:032x}")
+    assert not detector._idscan.needle_in(needles, f"{300:032x}")
+
+
 def _random_request(values: list[str], body: str, uri: str, form: bool) -> Request:
     headers = [("Cookie" if i % 2 else "X-A", value) for i, value in enumerate(values)]
     if form:
