@@ -1238,14 +1238,6 @@ window_hash(uint32_t w)
     return (unsigned)((w * 0x9E3779B1u) >> (32 - MAP_BITS));
 }
 
-static inline uint16_t
-pair_at(const unsigned char *p)
-{
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return v;
-}
-
 /* The anchors of each marked slot of the map, chained: the first in slot_first, the
  * others by their next. A window whose slot is marked goes straight to its few anchors
  * (one, as a rule), where a bisection of the whole list cost ~180 instructions; most
