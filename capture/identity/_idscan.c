@@ -1280,6 +1280,18 @@ holds(const char *text, Py_ssize_t n, const char *needle, Py_ssize_t m)
     return 0;
 }
 
+/* Does text[0..n) hold one of the short needles shorts[0..count)? Then a needle
+ * found by that one need not be entered. (Index time only.) */
+static int
+holds_short(const char *text, Py_ssize_t n, const char *const *shorts,
+            const Py_ssize_t *short_len, int count)
+{
+    for (int j = 0; j < count; j++)
+        if (holds(text, n, shorts[j], short_len[j]))
+            return 1;
+    return 0;
+}
+
 /* How often a pair of bytes may be expected in traffic, roughly: digits together
  * (timestamps, ids) most, then lower-case letters (words, host names), then upper-case
  * ones; a digit beside a letter least. Which 4 pairs of a short needle to enter. */
@@ -1317,10 +1329,7 @@ index_split(PyObject *tuple, Py_ssize_t count)
             if (PyUnicode_GET_LENGTH(item) != len)
                 continue;
             const char *p = (const char *)PyUnicode_1BYTE_DATA(item);
-            int held = 0;
-            for (int j = 0; j < kept_short && !held; j++)
-                held = holds(p, len, shorts[j], short_len[j]);
-            if (held)
+            if (holds_short(p, len, shorts, short_len, kept_short))
                 continue;
             if (kept_short == SHORT_MAX)
                 return 0;
@@ -1328,29 +1337,15 @@ index_split(PyObject *tuple, Py_ssize_t count)
             short_len[kept_short++] = len;
         }
     }
-    /* The long needles that hold no short one. */
-    Py_ssize_t long_count = 0;
-    for (Py_ssize_t k = 0; k < count; k++) {
-        PyObject *item = PyTuple_GET_ITEM(tuple, k);
-        Py_ssize_t n = PyUnicode_GET_LENGTH(item);
-        if (n < SPLIT_LONG)
-            continue;
-        const char *p = (const char *)PyUnicode_1BYTE_DATA(item);
-        int held = 0;
-        for (int j = 0; j < kept_short && !held; j++)
-            held = holds(p, n, shorts[j], short_len[j]);
-        if (!held)
-            long_count++;
-    }
-    /* More anchors than that fill the map past ~6%: as many windows would be looked up. */
-    if (long_count * SPLIT_STEP > 2048)
-        return 0;
-    anchor *list = PyMem_Malloc(sizeof(anchor) * (size_t)(long_count * SPLIT_STEP + 1));
+    /* The long needles that hold no short one, each under its windows at offsets
+     * 0..SPLIT_STEP-1. More anchors than 2,048 fill the map past ~6%: as many windows
+     * would be looked up, and the single stride does better. */
+    anchor *list = PyMem_Malloc(sizeof(anchor) * (2048 + 1));
     if (list == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    window_len = 4;
+    window_len = 4; /* window_at's (the single stride sets its own) */
     Py_ssize_t kept = 0;
     for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *item = PyTuple_GET_ITEM(tuple, k);
@@ -1358,11 +1353,12 @@ index_split(PyObject *tuple, Py_ssize_t count)
         if (n < SPLIT_LONG)
             continue;
         const char *p = (const char *)PyUnicode_1BYTE_DATA(item);
-        int held = 0;
-        for (int j = 0; j < kept_short && !held; j++)
-            held = holds(p, n, shorts[j], short_len[j]);
-        if (held)
+        if (holds_short(p, n, shorts, short_len, kept_short))
             continue;
+        if (kept + SPLIT_STEP > 2048) {
+            PyMem_Free(list);
+            return 0;
+        }
         for (Py_ssize_t o = 0; o < SPLIT_STEP; o++)
             list[kept++] = (anchor){window_at((const unsigned char *)p + o), NO_ANCHOR, o, p, n};
     }
@@ -1419,6 +1415,9 @@ index_needles(PyObject *tuple)
     }
     if (shortest == PY_SSIZE_T_MAX)
         shortest = 1;
+    /* From here the index is rebuilt in place: should that fail (no memory), no
+     * tuple is taken for indexed, so the next call builds it again. */
+    Py_CLEAR(needles_of);
     if (slot_first == NULL &&
         (slot_first = PyMem_Malloc(sizeof(uint32_t) << MAP_BITS)) == NULL) {
         PyErr_NoMemory();
