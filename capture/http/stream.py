@@ -1109,13 +1109,9 @@ class HttpTracker:
                 buf += data
                 if state == HEAD and not reader.fresh and (size == held or size == -held):
                     if held > 0:
-                        # Only the new bytes, and the two before them, can hold the end
-                        # (find_head_end, written out).
-                        start = held - 2 if held > 2 else 0
-                        crlf = buf.find(b"\n\r\n", start)
-                        lf = buf.find(b"\n\n", start)
-                        if crlf >= 0 or lf >= 0:
-                            end = crlf + 3 if lf < 0 or 0 <= crlf < lf else lf + 2
+                        # Only the new bytes, and the two before them, can hold the end.
+                        end = find_head_end(buf, held - 2 if held > 2 else 0)
+                        if end >= 0:
                             # The head ends here: what _run would do with it
                             # (_request_head, _take_head, _request_block), without
                             # looking for its end again nor copying a plain head out.
