@@ -914,6 +914,19 @@ def test_triage_keeps_a_name_it_has_no_kind_for() -> None:
     assert kept == [("X-New", "b"), ("Cookie", "msisdn=4")]
 
 
+def _assert_found_as_without_c(request: Request, config: IdentityConfig) -> None:
+    """A detector with its C tests finds in ``request`` what one without them finds,
+    twice over: the second time every name has a kind, so triage drops what it can
+    (the first time it keeps names it has not seen)."""
+    fast = IdentityDetector(config)
+    found = [fast.detect(request), fast.detect(request)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(detector, "_idscan", None)
+        patch.setattr(canary, "_idscan", None)
+        slow = IdentityDetector(config).detect(request)
+    assert found == [slow, slow]
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
@@ -928,16 +941,7 @@ def test_triage_keeps_a_name_it_has_no_kind_for() -> None:
 def test_the_triaged_detector_finds_what_the_python_one_finds(
     headers: list[tuple[str, str]], config: IdentityConfig
 ) -> None:
-    # Twice over each request: the second time every name has a kind, so triage drops
-    # what it can (the first time it keeps names it has not seen).
-    request = make_request(add=headers)
-    fast = IdentityDetector(config)
-    found = [fast.detect(request), fast.detect(request)]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(detector, "_idscan", None)
-        patch.setattr(canary, "_idscan", None)
-        slow = IdentityDetector(config).detect(request)
-    assert found == [slow, slow]
+    _assert_found_as_without_c(make_request(add=headers), config)
 
 
 def test_triage_keeps_a_name_that_is_not_an_exact_str() -> None:
@@ -1059,14 +1063,7 @@ def test_query_pairs_cuts_as_the_regex_did(uri: str) -> None:
 def test_the_detector_with_its_first_look_in_c_finds_what_the_python_one_finds(
     headers: list[tuple[str, str]], uri: str | None, config: IdentityConfig
 ) -> None:
-    request = replace(make_request(add=headers), uri=uri)
-    fast = IdentityDetector(config)
-    found = [fast.detect(request), fast.detect(request)]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(detector, "_idscan", None)
-        patch.setattr(canary, "_idscan", None)
-        slow = IdentityDetector(config).detect(request)
-    assert found == [slow, slow]
+    _assert_found_as_without_c(replace(make_request(add=headers), uri=uri), config)
 
 
 # Pieces of values every branch of _worth_param and of the opaque-token test turns on.
