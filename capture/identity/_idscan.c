@@ -803,6 +803,14 @@ may_matter(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 #define KIND_COOKIE 1
 #define KIND_URL 4
 
+/* Is pair a (name, value) tuple of two str, as triage and pick take? */
+static inline int
+str_pair(PyObject *pair)
+{
+    return PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2 &&
+           PyUnicode_Check(PyTuple_GET_ITEM(pair, 0)) && PyUnicode_Check(PyTuple_GET_ITEM(pair, 1));
+}
+
 /* Triage (request's first step) is detector._triage_py: the (name, value) pairs of
  * headers that IdentityDetector.detect must look at, in order. kinds maps a name as
  * sent to what is done with it; a pair is dropped when its name is skipped, when it
@@ -817,9 +825,7 @@ triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept
 {
     for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *pair = items[k];
-        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
-            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0)) ||
-            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
+        if (!str_pair(pair)) {
             PyErr_SetString(PyExc_TypeError, "headers must be (name, value) pairs of str");
             return -1;
         }
@@ -965,9 +971,7 @@ pick(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         goto fail;
     for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *pair = items[k];
-        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
-            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0)) ||
-            !PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
+        if (!str_pair(pair)) {
             PyErr_SetString(PyExc_TypeError, "pairs must be (name, value) pairs of str");
             goto fail;
         }
