@@ -59,12 +59,27 @@ _DIGESTS = ("md5", "sha1", "sha256")
 
 @functools.cache
 def _hashes() -> tuple[Callable[[bytes], Any], ...]:
-    """The constructors of :data:`_DIGESTS`. :mod:`hashlib` (like libphonenumber, see
-    :func:`~capture.identity.phone.libphonenumber`) is imported only when a canary is
-    built: loading OpenSSL costs 11 M instructions, and most scans have no canary."""
-    import hashlib
+    """The constructors of :data:`_DIGESTS`, from CPython's own implementations
+    (``_md5``, ``_sha1`` and ``_sha256``, ``_sha2`` from 3.12): the ones :mod:`hashlib`
+    falls back to without OpenSSL, with the same digests (a test holds them to
+    hashlib's). Loading OpenSSL for the digests of a few short spellings cost 10 M
+    instructions, ~2 ms, most of building 3 canaries. hashlib's where a build of
+    Python lacks them. Imported only when a canary is built (as libphonenumber, see
+    :func:`~capture.identity.phone.libphonenumber`): most scans have none."""
+    from importlib import import_module
 
-    return (hashlib.md5, hashlib.sha1, hashlib.sha256)
+    try:
+        md5 = import_module("_md5").md5
+        sha1 = import_module("_sha1").sha1
+        try:
+            sha256 = import_module("_sha2").sha256
+        except ImportError:
+            sha256 = import_module("_sha256").sha256
+    except ImportError:
+        import hashlib
+
+        return (hashlib.md5, hashlib.sha1, hashlib.sha256)
+    return (md5, sha1, sha256)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,10 +181,8 @@ def _encodings(plain: str) -> Iterator[tuple[str, int]]:
     yield hexed, HEX
     if hexed.upper() != hexed:
         yield hexed.upper(), HEX_UPPER
-    import hashlib
-
-    for algorithm in _DIGESTS:
-        digest = hashlib.new(algorithm, raw).hexdigest()
+    for algorithm, new in zip(_DIGESTS, _hashes(), strict=True):
+        digest = new(raw).hexdigest()
         yield digest, _DIGEST_CODES[algorithm]
         yield digest.upper(), _DIGEST_CODES[algorithm] + 1
 
@@ -589,9 +602,8 @@ class CanaryMatcher:
                 if entry & 0xF != _DIGEST_CODES[algorithm]:
                     continue
                 plain = self.canaries[entry >> _PLACE].plains[entry >> _NUMBER & 0xF]
-                import hashlib  # here: only a run whose first bytes are a digest's
-
-                if hashlib.new(algorithm, plain.encode("utf-8", "surrogateescape")).digest() == raw:
+                new = _hashes()[_DIGESTS.index(algorithm)]
+                if new(plain.encode("utf-8", "surrogateescape")).digest() == raw:
                     found.append((entry, (entry & 0xF) + case))
         if len(run) in self._hex_sizes:
             # Decoding is exact and the run is in one case, so a spelling found here

@@ -6,9 +6,12 @@ import base64
 import hashlib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from capture.identity.canary import (
     CanaryMatcher,
+    _hashes,
     imei_canary,
     imsi_canary,
     msisdn_canary,
@@ -232,3 +235,11 @@ def test_unusable_canaries_are_refused(build: object, value: str, message: str) 
 def test_no_canaries_no_canary_findings() -> None:
     detector = IdentityDetector(IdentityConfig(region="GB"))
     assert _canaries(detector.detect(make_request(add=[("X-A", E164)]))) == []
+
+
+@given(st.binary(max_size=300))
+def test_the_digests_of_canaries_are_hashlibs(raw: bytes) -> None:
+    # _hashes takes CPython's own md5/sha1/sha256 rather than OpenSSL's, to spare
+    # loading OpenSSL; a canary's digest forms must be what every other tool computes.
+    for algorithm, new in zip(("md5", "sha1", "sha256"), _hashes(), strict=True):
+        assert new(raw).hexdigest() == hashlib.new(algorithm, raw).hexdigest()
