@@ -25,8 +25,11 @@ detector built as there: none, ``IdentityDetector()``, or with its 3 canaries);
 ``--detection-cost`` counts all three and prints what detection costs over none,
 the instruction-count twin of those lines: whole processes, start-up included, so
 that detection's fixed costs count whether they come at start-up (the detector and
-its canaries) or at first use (libphonenumber, imported by the first number). With a
-single mode, start-up is counted on the empty capture in the same mode and left out.
+its canaries) or at first use (libphonenumber, imported by the first number). It
+then counts the three on the same mix a tenth the size and prints, from the two,
+what each costs a request once its fixed costs are paid, and those fixed costs.
+With a single mode, start-up is counted on the empty capture in the same mode and
+left out.
 """
 
 from __future__ import annotations
@@ -175,6 +178,25 @@ def main() -> None:
             f"{whole['canaries'] / 1e6:,.0f} M ({whole['canaries'] / bare - 1:+.1%}); per "
             f"request, the start-up of a scan without detection left out: "
             f"{per['none']:,.0f}, {per['plain']:,.0f}, {per['canaries']:,.0f}"
+        )
+        # The same mix a tenth the size, same requests a connection: the difference
+        # between the two is what each mode costs a request once its fixed costs
+        # (start-up, libphonenumber's import and first parses, the canaries) are paid.
+        small_requests = args.requests // 10
+        small = ensure_capture(small_requests, max(1, connections // 10), args.bodies)
+        part = {mode: instructions(small, echoes, mode=mode) for mode in DETECTION_MODES}
+        grows = {
+            mode: (whole[mode] - part[mode]) / (args.requests - small_requests)
+            for mode in DETECTION_MODES
+        }
+        fixed = {mode: part[mode] - small_requests * grows[mode] for mode in DETECTION_MODES}
+        print(
+            f"  against {small.name}: per request, fixed costs left out, without detection "
+            f"{grows['none']:,.0f}, with {grows['plain']:,.0f} "
+            f"({grows['plain'] / grows['none'] - 1:+.1%}), with 3 canaries "
+            f"{grows['canaries']:,.0f} ({grows['canaries'] / grows['none'] - 1:+.1%}); "
+            f"fixed costs of detection {(fixed['plain'] - fixed['none']) / 1e6:,.0f} M, "
+            f"with 3 canaries {(fixed['canaries'] - fixed['none']) / 1e6:,.0f} M"
         )
         return
     if args.detection is not None:
