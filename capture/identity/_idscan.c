@@ -2177,11 +2177,15 @@ canary_fields(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                                          "body: bytes | None)");
         return NULL;
     }
-    if (index_needles(args[0]) < 0)
-        return NULL;
+    /* The headers first: made a list, an iterable may run Python code, which could
+     * index other needles. */
     PyObject *fast = PySequence_Fast(args[1], "headers must be a sequence of (name, value)");
     if (fast == NULL)
         return NULL;
+    if (index_needles(args[0]) < 0) {
+        Py_DECREF(fast);
+        return NULL;
+    }
     Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
     PyObject **items = PySequence_Fast_ITEMS(fast);
     int python = 0;
