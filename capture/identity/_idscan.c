@@ -43,6 +43,15 @@
  *   or bytes) or in text percent-decoded? None for a str of wide characters. Which
  *   fields of a request that passed the first test are searched.
  *
+ * canary_fields(needles, headers, uri, body) is detector._canary_fields(request, holds)
+ *   with holds CanaryMatcher.may_hold (needle_in): the (where, name, text, unseen)
+ *   fields of a request the first test let through that a canary is looked for in,
+ *   header values, cookies, the path, query and form parameters (as sent, and
+ *   percent-decoded), the same list in one call. None where Python decides: a header
+ *   name that is not ASCII, or, where a needle may be, a Cookie header, target,
+ *   Content-Type value or form body that is not ASCII, or an escape of a byte past
+ *   0x7f in a text it decodes.
+ *
  * The others return None for text that is not ASCII (and runs for a percent-escape
  * of a byte past 0x7f), which the Python code then takes: Unicode case rules and UTF-8
  * decoding stay in one place. tests/capture/identity/test_idscan.py holds the two
@@ -1852,6 +1861,359 @@ needle_in(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return PyBool_FromLong(found);
 }
 
+/* canary_fields(needles, headers, uri, body) is detector._canary_fields(request, holds)
+ * with holds CanaryMatcher.may_hold (needle_in of the needles): the (where, name, text,
+ * unseen) tuples of every field of a request that may hold a canary, in the same order,
+ * the same str. One call for a request the first test let through, in place of a
+ * generator, a dozen needle_in calls, the split of the whole query and urllib's
+ * unquote in Python. None where Python decides: a header name that is not ASCII
+ * (str.lower() of U+212A KELVIN SIGN makes "cookie"), or, where a needle may be in
+ * them, a Cookie header, target or Content-Type value that is not ASCII, a form body
+ * with a byte past 0x7f, or a text to be percent-decoded with an escape of one. */
+
+/* The strs of the tuples, made once (see PyInit__idscan): detector's WHERE_HEADER,
+ * WHERE_COOKIE, WHERE_QUERY, WHERE_BODY and the names of the path and of a body. */
+static PyObject *where_header, *where_cookie, *where_query, *where_body, *path_name, *body_name;
+
+/* Is the ASCII s[0..n) word (lower case) in any case? */
+static int
+equal_ci(const Py_UCS1 *s, Py_ssize_t n, const char *word)
+{
+    Py_ssize_t len = (Py_ssize_t)strlen(word);
+    return n == len && before(s, n, word, len, 1);
+}
+
+/* encodings.url_decode of the ASCII s[0..n), after '+' made ' ' when plus is set (a
+ * parameter's name): a new str. NULL with *python set where an escape makes a byte
+ * past 0x7f (UTF-8 decoding is Python's); NULL alone on an error. */
+static PyObject *
+decoded_str(const Py_UCS1 *s, Py_ssize_t n, int plus, int *python)
+{
+    Py_ssize_t m = 0;
+    int hi, lo;
+    for (Py_ssize_t i = 0; i < n; i++, m++) {
+        if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
+            (lo = hex_value(s[i + 2])) >= 0) {
+            if ((hi << 4 | lo) > 0x7f) {
+                *python = 1;
+                return NULL;
+            }
+            i += 2;
+        }
+    }
+    PyObject *out = PyUnicode_New(m, 127);
+    if (out == NULL)
+        return NULL;
+    Py_UCS1 *o = PyUnicode_1BYTE_DATA(out);
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n && k < m; i++) {
+        if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
+            (lo = hex_value(s[i + 2])) >= 0) {
+            o[k++] = (Py_UCS1)(hi << 4 | lo);
+            i += 2;
+        } else {
+            o[k++] = plus && s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    return out;
+}
+
+/* Appends (where, name, text, unseen) to out, taking the references to name and text
+ * (either may be NULL after an error: then nothing is appended). 0, or -1 on an error. */
+static int
+append_field(PyObject *out, PyObject *where, PyObject *name, PyObject *text, int unseen)
+{
+    int status = -1;
+    if (name != NULL && text != NULL) {
+        PyObject *field = PyTuple_Pack(4, where, name, text, unseen ? Py_True : Py_False);
+        if (field != NULL) {
+            status = PyList_Append(out, field);
+            Py_DECREF(field);
+        }
+    }
+    Py_XDECREF(name);
+    Py_XDECREF(text);
+    return status;
+}
+
+/* The str of the ASCII s[0..n), a new reference. */
+static inline PyObject *
+ascii_str(const Py_UCS1 *s, Py_ssize_t n)
+{
+    PyObject *out = PyUnicode_New(n, 127);
+    if (out != NULL && n > 0)
+        memcpy(PyUnicode_1BYTE_DATA(out), s, (size_t)n);
+    return out;
+}
+
+/* Does a needle occur in s[0..n) or its percent-decoding (needle_in)? 1 or 0, -1 on an
+ * error. */
+static inline int
+may_hold(const Py_UCS1 *s, Py_ssize_t n)
+{
+    int error = 0;
+    int found = has_needle_decoded(s, n, &error);
+    return error ? -1 : found;
+}
+
+/* The field of a text as sent (name taken, text made of s[0..n)), and when it holds a
+ * '%', of its decoding (unseen as given): one cookie, query or form parameter whose
+ * value may hold a needle. 0, 1 where Python decides, -1 on an error. */
+static int
+value_fields(PyObject *out, PyObject *where, PyObject *name, const Py_UCS1 *s, Py_ssize_t n,
+             int unseen)
+{
+    Py_INCREF(name);
+    if (append_field(out, where, name, ascii_str(s, n), 0) < 0)
+        return -1;
+    if (memchr(s, '%', (size_t)n) == NULL)
+        return 0;
+    int python = 0;
+    PyObject *decoded = decoded_str(s, n, 0, &python);
+    if (decoded == NULL)
+        return python ? 1 : -1;
+    Py_INCREF(name);
+    return append_field(out, where, name, decoded, unseen);
+}
+
+/* detector._query_pairs of the ASCII q[0..n) (a query, its '?' gone, not yet cut at
+ * '#'), each pair whose value may hold a needle given to value_fields. 0, 1 where
+ * Python decides, -1 on an error. */
+static int
+pair_fields(PyObject *out, PyObject *where, const Py_UCS1 *q, Py_ssize_t n, int unseen)
+{
+    const Py_UCS1 *hash = memchr(q, '#', (size_t)n);
+    if (hash != NULL)
+        n = hash - q;
+    Py_ssize_t start = 0;
+    while (start <= n) {
+        const Py_UCS1 *amp = memchr(q + start, '&', (size_t)(n - start));
+        Py_ssize_t end = amp == NULL ? n : amp - q;
+        const Py_UCS1 *eq = memchr(q + start, '=', (size_t)(end - start));
+        Py_ssize_t mid = eq == NULL ? end : eq - q;
+        /* The name q[start..mid), the value q[mid+1..end), both non-empty. */
+        if (eq != NULL && mid > start && end > mid + 1) {
+            const Py_UCS1 *value = q + mid + 1;
+            Py_ssize_t size = end - mid - 1;
+            int found = may_hold(value, size);
+            if (found < 0)
+                return -1;
+            if (found) {
+                const Py_UCS1 *name = q + start;
+                Py_ssize_t length = mid - start;
+                PyObject *param;
+                int python = 0;
+                if (memchr(name, '%', (size_t)length) || memchr(name, '+', (size_t)length))
+                    param = decoded_str(name, length, 1, &python);
+                else
+                    param = ascii_str(name, length);
+                if (param == NULL)
+                    return python ? 1 : -1;
+                int status = value_fields(out, where, param, value, size, unseen);
+                Py_DECREF(param);
+                if (status != 0)
+                    return status;
+            }
+        }
+        start = end + 1;
+    }
+    return 0;
+}
+
+/* detector._cookie_pairs of the ASCII Cookie header s[0..n), each cookie whose value
+ * may hold a needle given to value_fields. 0, 1 where Python decides, -1 on an error. */
+static int
+cookie_fields(PyObject *out, const Py_UCS1 *s, Py_ssize_t n)
+{
+    Py_ssize_t start = 0;
+    while (start <= n) {
+        const Py_UCS1 *semi = memchr(s + start, ';', (size_t)(n - start));
+        Py_ssize_t end = semi == NULL ? n : semi - s;
+        const Py_UCS1 *eq = memchr(s + start, '=', (size_t)(end - start));
+        if (eq != NULL) {
+            /* str.strip() of the name; of the value, then strip('"'). */
+            Py_ssize_t a = start, b = eq - s;
+            while (a < b && Py_UNICODE_ISSPACE(s[a]))
+                a++;
+            while (b > a && Py_UNICODE_ISSPACE(s[b - 1]))
+                b--;
+            Py_ssize_t c = eq - s + 1, d = end;
+            while (c < d && Py_UNICODE_ISSPACE(s[c]))
+                c++;
+            while (d > c && Py_UNICODE_ISSPACE(s[d - 1]))
+                d--;
+            while (c < d && s[c] == '"')
+                c++;
+            while (d > c && s[d - 1] == '"')
+                d--;
+            if (b > a && d > c) {
+                int found = may_hold(s + c, d - c);
+                if (found < 0)
+                    return -1;
+                if (found) {
+                    PyObject *name = ascii_str(s + a, b - a);
+                    if (name == NULL)
+                        return -1;
+                    int status = value_fields(out, where_cookie, name, s + c, d - c, 1);
+                    Py_DECREF(name);
+                    if (status != 0)
+                        return status;
+                }
+            }
+        }
+        start = end + 1;
+    }
+    return 0;
+}
+
+/* detector._is_form: is a Content-Type header's value, lower-cased, the form type's
+ * start? items are str pairs with ASCII names (checked). 1 or 0; 2 where Python
+ * decides (a Content-Type value that is not ASCII). */
+static int
+is_form(PyObject **items, Py_ssize_t count)
+{
+    static const char form[] = "application/x-www-form-urlencoded";
+    const Py_ssize_t len = (Py_ssize_t)sizeof(form) - 1;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *name = PyTuple_GET_ITEM(items[k], 0), *value = PyTuple_GET_ITEM(items[k], 1);
+        if (!equal_ci(PyUnicode_1BYTE_DATA(name), PyUnicode_GET_LENGTH(name), "content-type"))
+            continue;
+        if (!PyUnicode_IS_ASCII(value))
+            return 2;
+        Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+        if (n >= len && before(PyUnicode_1BYTE_DATA(value), len, form, len, 1))
+            return 1;
+    }
+    return 0;
+}
+
+/* canary_fields over items (str pairs with ASCII names), uri and body (checked), into
+ * out: 0, 1 where Python decides, -1 on an error. */
+static int
+canary_fields_items(PyObject *out, PyObject **items, Py_ssize_t count, PyObject *uri,
+                    PyObject *body)
+{
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *name = PyTuple_GET_ITEM(items[k], 0), *value = PyTuple_GET_ITEM(items[k], 1);
+        Py_ssize_t n;
+        const Py_UCS1 *s = narrow(value, &n);
+        /* may_hold is True of a str of wide characters (needle_in leaves it to Python). */
+        int found = s == NULL ? 1 : may_hold(s, n);
+        if (found <= 0) {
+            if (found < 0)
+                return -1;
+            continue;
+        }
+        if (equal_ci(PyUnicode_1BYTE_DATA(name), PyUnicode_GET_LENGTH(name), "cookie")) {
+            if (!PyUnicode_IS_ASCII(value))
+                return 1;
+            int status = cookie_fields(out, s, n);
+            if (status != 0)
+                return status;
+        } else {
+            Py_INCREF(name);
+            Py_INCREF(value);
+            if (append_field(out, where_header, name, value, 0) < 0)
+                return -1;
+        }
+    }
+    Py_ssize_t n = uri == Py_None ? 0 : PyUnicode_GET_LENGTH(uri);
+    if (n > 0) {
+        const Py_UCS1 *s = narrow(uri, &n);
+        int found = s == NULL ? 1 : may_hold(s, n);
+        if (found < 0)
+            return -1;
+        if (found) {
+            if (!PyUnicode_IS_ASCII(uri))
+                return 1;
+            const Py_UCS1 *mark = memchr(s, '?', (size_t)n);
+            Py_ssize_t path = mark == NULL ? n : mark - s;
+            found = may_hold(s, path);
+            if (found < 0)
+                return -1;
+            if (found) {
+                PyObject *text = mark == NULL ? (Py_INCREF(uri), uri) : ascii_str(s, path);
+                Py_INCREF(path_name);
+                if (append_field(out, where_query, path_name, text, 0) < 0)
+                    return -1;
+            }
+            if (mark != NULL) {
+                int status = pair_fields(out, where_query, mark + 1, n - path - 1, 0);
+                if (status != 0)
+                    return status;
+            }
+        }
+    }
+    if (body == Py_None)
+        return 0;
+    const Py_UCS1 *b = (const Py_UCS1 *)PyBytes_AS_STRING(body);
+    Py_ssize_t size = PyBytes_GET_SIZE(body);
+    if (size == 0)
+        return 0;
+    int found = may_hold(b, size);
+    if (found <= 0)
+        return found;
+    int form = is_form(items, count);
+    if (form == 2)
+        return 1;
+    if (form) {
+        for (Py_ssize_t i = 0; i < size; i++)
+            if (b[i] > 0x7f)
+                return 1;
+        return pair_fields(out, where_body, b, size, 1);
+    }
+    PyObject *text = PyUnicode_DecodeUTF8((const char *)b, size, "surrogateescape");
+    Py_INCREF(body_name);
+    return append_field(out, where_body, body_name, text, 0);
+}
+
+static PyObject *
+canary_fields(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyTuple_Check(args[0]) ||
+        (args[2] != Py_None && !PyUnicode_Check(args[2])) ||
+        (args[3] != Py_None && !PyBytes_Check(args[3]))) {
+        PyErr_SetString(PyExc_TypeError, "canary_fields(needles: tuple, headers, uri: str | None, "
+                                         "body: bytes | None)");
+        return NULL;
+    }
+    /* The headers first: made a list, an iterable may run Python code, which could
+     * index other needles. */
+    PyObject *fast = PySequence_Fast(args[1], "headers must be a sequence of (name, value)");
+    if (fast == NULL)
+        return NULL;
+    if (index_needles(args[0]) < 0) {
+        Py_DECREF(fast);
+        return NULL;
+    }
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    int python = 0;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        if (!str_pair(items[k])) {
+            Py_DECREF(fast);
+            PyErr_SetString(PyExc_TypeError, "headers must be (name, value) pairs of str");
+            return NULL;
+        }
+        if (!PyUnicode_IS_ASCII(PyTuple_GET_ITEM(items[k], 0)))
+            python = 1;
+    }
+    PyObject *out = NULL;
+    if (!python) {
+        out = PyList_New(0);
+        if (out != NULL) {
+            int status = canary_fields_items(out, items, count, args[2], args[3]);
+            if (status != 0)
+                Py_CLEAR(out);
+            python = status == 1;
+        }
+    }
+    Py_DECREF(fast);
+    if (python)
+        Py_RETURN_NONE;
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"may_matter", (PyCFunction)(void (*)(void))may_matter, METH_FASTCALL,
      "may_matter(text, sep, anchors) -> bool | None: see IdentityDetector._may_matter_py."},
@@ -1869,6 +2231,9 @@ static PyMethodDef methods[] = {
      "needle_in(needles, text) -> bool | None: see canary._needle_in_py."},
     {"needles", (PyCFunction)(void (*)(void))needles, METH_FASTCALL,
      "needles(needles, headers, body, uri) -> bool | None: see canary._needles_py."},
+    {"canary_fields", (PyCFunction)(void (*)(void))canary_fields, METH_FASTCALL,
+     "canary_fields(needles, headers, uri, body) -> list[tuple[str, str, str, bool]] | None: "
+     "see detector._canary_fields."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1885,7 +2250,13 @@ PyInit__idscan(void)
         return NULL;
     if (PyModule_AddIntConstant(m, "SKIP", KIND_SKIP) < 0 ||
         PyModule_AddIntConstant(m, "COOKIE", KIND_COOKIE) < 0 ||
-        PyModule_AddIntConstant(m, "URL", KIND_URL) < 0) {
+        PyModule_AddIntConstant(m, "URL", KIND_URL) < 0 ||
+        (where_header = PyUnicode_InternFromString("header")) == NULL ||
+        (where_cookie = PyUnicode_InternFromString("cookie")) == NULL ||
+        (where_query = PyUnicode_InternFromString("query")) == NULL ||
+        (where_body = PyUnicode_InternFromString("body")) == NULL ||
+        (path_name = PyUnicode_InternFromString("(path)")) == NULL ||
+        (body_name = PyUnicode_InternFromString("(body)")) == NULL) {
         Py_DECREF(m);
         return NULL;
     }

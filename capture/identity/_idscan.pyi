@@ -52,3 +52,14 @@ def needles(
 
 def needle_in(needles: tuple[str, ...], text: str | bytes) -> bool | None:
     """canary._needle_in_py; None for a str with a character past U+00FF."""
+
+def canary_fields(
+    needles: tuple[str, ...],
+    headers: Sequence[tuple[str, str]],
+    uri: str | None,
+    body: bytes | None,
+) -> list[tuple[str, str, str, bool]] | None:
+    """list(detector._canary_fields(request, CanaryMatcher.may_hold)); None where Python
+    decides: a header name that is not ASCII, or, where a needle may be in it, a Cookie
+    header, target, Content-Type value or form body that is not ASCII, or a text to be
+    percent-decoded with an escape of a byte past 0x7f."""

@@ -27,7 +27,9 @@ from capture.formats.jsonl import parsed_from_dict, record_to_dict
 from capture.formats.session import SessionError, load_annotations, read_session_info, restore
 from capture.http import http1
 from capture.http.echo import ECHO_HEADER, decode_echo, encode_echo, transit
+from capture.identity import detector
 from capture.identity.detector import IdentityConfig, IdentityDetector
+from capture.model import Request, RequestSeen
 from capture.net.decode import Decoder
 from capture.net.fragments import DATAGRAM_COST, PIECE_COST, Fragments
 from capture.pipeline import Pipeline
@@ -242,6 +244,12 @@ HTTP_SEEDS = [
     + encode_echo((("Host", "reflect.example"), ("X-MSISDN", "447700900123"))).encode()
     + b"\r\nContent-Length: 0\r\n\r\n",
     "GET /caf\u00e9 HTTP/1.1\r\nHost: xn--caf-dma.example\r\nCookie: a=\u00e9\r\n\r\n".encode(),
+    # The canary in every field it is looked for in: path, query (escaped, under a name
+    # with a '+'), cookies (quoted, escaped) and a form body.
+    b"POST /p/447700900123?n=%34%34%37%37%30%30%39%30%30%31%32%33&x+y=447700900123#f HTTP/1.1"
+    + b'\r\nHost: c.example\r\nCookie: a=1; ph="447700900123"; e=%34477009001%323\r\n'
+    + b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 20\r\n\r\n"
+    + b"m=447700900123&k=%31",
 ]
 
 
@@ -268,8 +276,21 @@ def _run_http(data: bytes) -> None:
     frames += conv.close()
     _pipelines([Frame(ts, 1, frame) for ts, frame in frames])
     pipeline = Pipeline(_detector(), responses=False)
-    for _ in pipeline.run(Frame(ts, 1, frame) for ts, frame in frames):
-        pass
+    for event in pipeline.run(Frame(ts, 1, frame) for ts, frame in frames):
+        if isinstance(event, RequestSeen):
+            _canary_fields_agree(event.record.request)
+
+
+def _canary_fields_agree(request: Request) -> None:
+    """The fields of ``request`` a canary is looked for in, cut out in C
+    (``_idscan.canary_fields``, where it was built) as in Python."""
+    matcher = _detector()._canaries
+    needles = matcher.needles
+    if detector._idscan is None or needles is None:
+        return
+    fast = detector._idscan.canary_fields(needles, request.headers, request.uri, request.body)
+    if fast is not None:
+        assert fast == list(detector._canary_fields(request, matcher.may_hold)), request
 
 
 def _heads(head: bytes) -> None:

@@ -738,3 +738,30 @@ def test_the_prefilters_scheme_and_escape_tests_answer_as_their_regexes(value: s
     assert detector_module._has_scheme(
         value, detector_module._SCHEMES, detector_module._URI_SCHEME
     ) == (detector_module._URI_SCHEME.search(value) is not None)
+
+
+_FINDING_FIELDS = st.sampled_from(["a", "b"])
+_FINDINGS = st.lists(
+    st.builds(
+        Finding,
+        _FINDING_FIELDS,
+        st.sampled_from(["header", "query"]),
+        st.sampled_from(["msisdn", "canary"]),
+        _FINDING_FIELDS,
+        _FINDING_FIELDS,
+        st.sampled_from(["phonenumber", "canary", "catalog"]),
+        st.just("high"),
+        _FINDING_FIELDS,
+    ),
+    max_size=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_FINDINGS)
+def test_dedupe_keeps_the_first_finding_of_each_key_in_order(findings: list[Finding]) -> None:
+    # The reference: the first finding of each key, in the order the keys first come.
+    first: dict[tuple[str, ...], Finding] = {}
+    for f in findings:
+        first.setdefault((f.where, f.name, f.kind, f.normalized, f.detector), f)
+    assert detector_module._dedupe(findings) == tuple(first.values())

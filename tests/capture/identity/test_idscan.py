@@ -23,7 +23,15 @@ from hypothesis import strategies as st
 
 from capture.identity import canary, detector, encodings
 from capture.identity.detector import IdentityConfig, IdentityDetector
-from capture.model import WHERE_COOKIE, WHERE_QUERY, Finding, Request, RequestSeen
+from capture.model import (
+    WHERE_BODY,
+    WHERE_COOKIE,
+    WHERE_HEADER,
+    WHERE_QUERY,
+    Finding,
+    Request,
+    RequestSeen,
+)
 from capture.pipeline import Pipeline
 from capture.sources.frames import CaptureFile
 from tests.capture.identity.factory import make_request
@@ -854,6 +862,174 @@ def test_too_many_canaries_go_to_the_cut_of_runs() -> None:
     assert [f.normalized for f in found] == ["+447700900003"]
     det._find_canaries(make_request(add=[("X-A", "nothing here")]), found, None)
     assert len(found) == 1
+
+
+# -- the fields of a request a canary is looked for in: canary_fields ----------------
+
+# Pieces of cookie headers, targets and bodies: every separator and stripped character
+# of the cut into fields, escapes that decode to a letter, to a separator or to nothing
+# ("%zz", "%4"), and the canaries' forms; and, in some requests, what Python decides:
+# escapes past 0x7f, non-ASCII text, the KELVIN SIGN.
+_ASCII_PIECES = [
+    *";&=?#%+\"' \t\n\x0b\x0c\x1c\x1f\x00/aZ1",
+    *("%2B", "%34%34", "%61lice", "%3D", "%26", "%3B", "%23", "%zz", "%4"),
+    *("%2b+", "a+b", "x%2", "==", "&&", ";;", ' "', '" '),
+    *_form_pieces(),
+]
+_ODD_PIECES = ["é", "Ω", "\u212a", "%e9", "%C3%A9", "%80"]
+
+
+def _field_texts(odd: bool) -> st.SearchStrategy[str]:
+    """Texts of the pieces, bare or cut into ``name=value`` pairs by ";" or "&"."""
+    text = st.lists(st.sampled_from(_ASCII_PIECES + (_ODD_PIECES if odd else [])), max_size=10)
+    short = text.map("".join)
+    pairs = st.tuples(
+        st.sampled_from([";", "; ", "&"]), st.lists(st.tuples(short, short), max_size=5)
+    ).map(lambda cut: cut[0].join(f"{name}={value}" for name, value in cut[1]))
+    return st.one_of(short, pairs)
+
+
+# Header names: the Cookie and Content-Type headers in any case, one spelled with the
+# KELVIN SIGN (whose str.lower() is "cookie"), others, and an empty one.
+_FIELD_NAMES = ["Cookie", "cookie", "COOKIE", "X-A", "Content-Type", "content-TYPE", "Host", ""]
+_CONTENT_TYPES = [
+    "application/x-www-form-urlencoded",
+    "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+    "application/x-www-form-urlencode",
+    "text/plain",
+    "",
+]
+
+
+@st.composite
+def _field_requests(draw: st.DrawFn) -> Request:
+    """Requests of many headers (the Content-Type ones with types), any target, and a
+    body that is a form, is not, or is not UTF-8; some with non-ASCII text."""
+    odd = draw(st.booleans())
+    texts = _field_texts(odd)
+    names = _FIELD_NAMES + (["Coo\u212aie"] if odd else [])
+    types = _CONTENT_TYPES + (["application/x-www-form-urlencodedé"] if odd else [])
+    headers = []
+    for name in draw(st.lists(st.sampled_from(names), max_size=12)):
+        kind = st.sampled_from(types) if name.lower() == "content-type" else texts
+        headers.append((name, draw(kind)))
+    target = st.tuples(texts, texts, texts).map(lambda parts: f"/{parts[0]}?{parts[1]}#{parts[2]}")
+    uri = draw(st.one_of(st.none(), texts, target))
+    body = draw(
+        st.one_of(
+            texts.map(lambda text: text.encode("utf-8", "surrogateescape")),
+            st.binary(max_size=12) if odd else st.just(b""),
+        )
+    )
+    return replace(make_request(headers=headers), uri=uri, body=body)
+
+
+def _escapes_past_ascii(text: str) -> bool:
+    return re.search(r"%[89a-fA-F][0-9a-fA-F]", text) is not None
+
+
+def _ascii_request(request: Request) -> bool:
+    """Is every str and byte of ``request`` ASCII, and so is every escape in them (then
+    ``canary_fields`` decides it whole)?"""
+    texts = [*(text for pair in request.headers for text in pair), request.uri or ""]
+    texts.append(request.body.decode("latin-1"))
+    return all(text.isascii() and not _escapes_past_ascii(text) for text in texts)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(sorted(_MATCHERS)), _field_requests())
+def test_canary_fields_in_c_are_the_fields_python_walks(which: str, request: Request) -> None:
+    matcher = _MATCHERS[which]()
+    needles = matcher.needles
+    assert needles is not None
+    expected = list(detector._canary_fields(request, matcher.may_hold))
+    in_c = detector._idscan.canary_fields(needles, request.headers, request.uri, request.body)
+    if in_c is None:
+        # Python decides only where something is not ASCII.
+        assert not _ascii_request(request)
+    else:
+        assert in_c == expected
+        assert [tuple(map(type, field)) for field in in_c] == [(str, str, str, bool)] * len(in_c)
+    if _ascii_request(request):
+        assert in_c is not None
+
+
+def test_canary_fields_in_c_cut_and_decode_as_python() -> None:
+    matcher = _matcher()
+    needles = matcher.needles
+    assert needles is not None
+    request = make_request(
+        add=[
+            ("Cookie", ' a=1; ph = "447700900123" ;e=alice%40example.com;=447700900123'),
+            ("X-A", "tel:+447700900123"),
+            ("content-type", "Application/X-WWW-Form-Urlencoded; charset=utf-8"),
+        ],
+        uri="/p/447700900123?x+%41=alice%40example.com&=447700900123&b=2#n=447700900123",
+        body=b"a=447700900123&b=%34%34%37%37%30%30%39%30%30%31%32%33#c=447700900123",
+    )
+    where = ("cookie", "header", "query", "body")
+    assert where == (WHERE_COOKIE, WHERE_HEADER, WHERE_QUERY, WHERE_BODY)
+    fields = [
+        ("cookie", "ph", "447700900123", False),
+        ("cookie", "e", "alice%40example.com", False),
+        ("cookie", "e", "alice@example.com", True),
+        ("header", "X-A", "tel:+447700900123", False),
+        ("query", "(path)", "/p/447700900123", False),
+        ("query", "x A", "alice%40example.com", False),
+        ("query", "x A", "alice@example.com", False),
+        ("body", "a", "447700900123", False),
+        ("body", "b", "%34%34%37%37%30%30%39%30%30%31%32%33", False),
+        ("body", "b", "447700900123", True),
+    ]
+    assert list(detector._canary_fields(request, matcher.may_hold)) == fields
+    assert detector._idscan.canary_fields(needles, request.headers, request.uri, request.body) == (
+        fields
+    )
+    # A body that is no form is one field, decoded as UTF-8 (a stray byte escaped).
+    raw = b"\xff447700900123\xc3\xa9"
+    assert detector._idscan.canary_fields(needles, [], None, raw) == [
+        ("body", "(body)", raw.decode("utf-8", "surrogateescape"), False)
+    ]
+    # Python decides what holds a needle and is not ASCII, or decodes past 0x7f.
+    for headers, uri, body in [
+        ([("Coo\u212aie", "a=1")], None, None),
+        ([("Cookie", "é=447700900123")], None, None),
+        ([], "/é?n=447700900123", None),
+        ([], "/?%e9=447700900123", None),
+        ([("Cookie", "n=447700900123%e9")], None, None),
+        ([("Content-Type", "application/x-www-form-urlencodedé")], None, b"n=447700900123"),
+        ([("Content-Type", "application/x-www-form-urlencoded")], None, b"n=447700900123\xe9"),
+    ]:
+        assert detector._idscan.canary_fields(needles, headers, uri, body) is None, headers
+    # What holds no needle is passed over, whatever it is.
+    assert detector._idscan.canary_fields(needles, [("X-A", "Ω")], "/é", b"\xe9") == [
+        ("header", "X-A", "Ω", False)
+    ]
+
+
+def test_canary_fields_in_c_turn_down_damaged_arguments() -> None:
+    needles = _matcher().needles
+    assert needles is not None
+    canary_fields = detector._idscan.canary_fields
+    damaged_calls: list[tuple[object, ...]] = [
+        (),
+        (needles, [], None),
+        (list(needles), [], None, None),
+        (needles, [("X-A",)], None, None),
+        (needles, [("X-A", b"x")], None, None),
+        (needles, [(1, "x")], None, None),
+        (needles, ["X-A: x"], None, None),
+        (needles, 5, None, None),
+        (needles, [], b"/", None),
+        (needles, [], "/", "body"),
+    ]
+    for args in damaged_calls:
+        with pytest.raises(TypeError):
+            canary_fields(*args)
+    # The index of the needles is intact.
+    assert canary_fields(needles, [("X-A", "447700900123")], None, None) == [
+        ("header", "X-A", "447700900123", False)
+    ]
 
 
 def _triage_in_c(headers: object, kinds: object, anchors: tuple[str, ...]) -> list[tuple[str, str]]:
