@@ -1205,8 +1205,13 @@ static Py_ssize_t stride; /* S */
 static int needle_empty;
 /* A byte a hash, not a bit: the scan's test of a window is then one load and a compare
  * instead of a shift, a mask and a bit test (5 instructions of 13 a window; 32 KB: the
- * map stays in a first-level cache). */
+ * map stays in a first-level cache). A marked slot's byte is the fingerprint of its
+ * windows (window_fp, odd), or MANY_WINDOWS where they have more than one: the scan
+ * only tests it for non-zero, and a window whose fingerprint is not its slot's is
+ * turned down before its anchors are read (most marked slots met are another window's,
+ * and slot_first, 128 KB read at random, costs cache misses). */
 #define MAP_BITS 15
+#define MANY_WINDOWS 0xFE
 static unsigned char window_map[1 << MAP_BITS];
 
 /* The split way (split_mode set): the short needles' pairs, sorted by pair, and for
@@ -1251,6 +1256,20 @@ window_hash(uint32_t w)
     return (unsigned)((w * 0x9E3779B1u) >> (32 - MAP_BITS));
 }
 
+/* 7 bits of another hash of w than window_hash, made odd (never 0 nor MANY_WINDOWS). */
+static inline unsigned char
+window_fp(uint32_t w)
+{
+    return (unsigned char)((w * 0x85EBCA77u) >> 24 | 1);
+}
+
+/* May a needle's window be w, its slot's byte mark (non-zero)? */
+static inline int
+window_may_be(unsigned char mark, uint32_t w)
+{
+    return mark == MANY_WINDOWS || mark == window_fp(w);
+}
+
 /* The anchors of each marked slot of the map, chained: the first in slot_first, the
  * others by their next. A window whose slot is marked goes straight to its few anchors
  * (one, as a rule), where a bisection of the whole list cost ~180 instructions; most
@@ -1265,9 +1284,10 @@ set_anchors(anchor *list, Py_ssize_t kept, Py_ssize_t step)
     memset(window_map, 0, sizeof(window_map));
     for (Py_ssize_t k = 0; k < kept; k++) {
         unsigned h = window_hash(list[k].window);
+        unsigned char fp = window_fp(list[k].window);
         list[k].next = window_map[h] ? slot_first[h] : NO_ANCHOR;
         slot_first[h] = (uint32_t)k;
-        window_map[h] = 1;
+        window_map[h] = window_map[h] == 0 || window_map[h] == fp ? fp : MANY_WINDOWS;
     }
     PyMem_Free(anchor_list);
     anchor_list = list;
@@ -1480,6 +1500,8 @@ index_needles(PyObject *tuple)
 static Py_NO_INLINE int
 confirm_window(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, uint32_t w)
 {
+    if (!window_may_be(window_map[window_hash(w)], w))
+        return 0;
     for (uint32_t k = slot_first[window_hash(w)]; k != NO_ANCHOR; k = anchor_list[k].next) {
         const anchor *e = &anchor_list[k];
         Py_ssize_t start = i - e->offset;
@@ -1554,7 +1576,8 @@ confirm_step(const unsigned char *s, Py_ssize_t n, Py_ssize_t i)
     if (i + 4 > n)
         return 0;
     memcpy(&w, s + i, 4);
-    return window_map[window_hash(w)] && confirm_window(s, n, i, w);
+    unsigned char mark = window_map[window_hash(w)];
+    return mark && window_may_be(mark, w) && confirm_window(s, n, i, w);
 }
 
 /* Does a needle occur in s[0..n)? Every byte of every request passes here when
@@ -1727,6 +1750,51 @@ needles(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return PyBool_FromLong(found);
 }
 
+/* Is the '%' at s[i] an escape of an ASCII letter or digit (two hex digits in s)? */
+static inline int
+escapes_alnum(const unsigned char *s, Py_ssize_t n, Py_ssize_t i)
+{
+    int hi, lo;
+    return i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 && (lo = hex_value(s[i + 2])) >= 0 &&
+           is_alnum((Py_UCS1)(hi << 4 | lo));
+}
+
+/* Does s[0..n) hold an escape of a letter or digit ("%34", not "%3A")? Every '%' is
+ * looked at, as the decoding's ("%%34" holds one). Sixteen bytes at a time where SSE2
+ * is there, each '%' of a mask in turn: the encoded URLs of ad traffic hold dozens, and
+ * a memchr call a '%' cost more than the look; the last bytes of a text of 16 or more
+ * are read as its last 16 (the bytes already looked at shifted out of the mask). */
+static int
+has_alnum_escape(const unsigned char *s, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+#if defined(__SSE2__)
+    const __m128i pct = _mm_set1_epi8('%');
+    for (; i + 16 <= n; i += 16) {
+        unsigned mask = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + i)), pct));
+        for (; mask; mask &= mask - 1)
+            if (escapes_alnum(s, n, i + __builtin_ctz(mask)))
+                return 1;
+    }
+    if (i < n && n >= 16) {
+        /* s[n-16..n) holds s[i..n) (i > n - 16), and i - (n - 16) < 16 bytes before. */
+        Py_ssize_t base = n - 16;
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+                            _mm_loadu_si128((const __m128i *)(s + base)), pct)) >>
+                        (i - base);
+        for (; mask; mask &= mask - 1)
+            if (escapes_alnum(s, n, i + __builtin_ctz(mask)))
+                return 1;
+        return 0;
+    }
+#endif
+    for (; i < n; i++)
+        if (s[i] == '%' && escapes_alnum(s, n, i))
+            return 1;
+    return 0;
+}
+
 /* Does a needle occur in s[0..n) or in its percent-decoding? */
 static int
 has_needle_decoded(const unsigned char *s, Py_ssize_t n, int *error)
@@ -1736,16 +1804,7 @@ has_needle_decoded(const unsigned char *s, Py_ssize_t n, int *error)
     /* A needle found only in the decoding holds a byte an escape made; needles are
      * letters and digits, so an escape of anything else ("%3A%2F%2F" of an encoded
      * URL) cannot make one. */
-    const unsigned char *pct = memchr(s, '%', (size_t)n);
-    int maybe = 0;
-    while (pct != NULL && !maybe) {
-        Py_ssize_t i = pct - s;
-        int hi, lo;
-        if (i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 && (lo = hex_value(s[i + 2])) >= 0)
-            maybe = is_alnum((Py_UCS1)(hi << 4 | lo));
-        pct = i + 1 < n ? memchr(s + i + 1, '%', (size_t)(n - i - 1)) : NULL;
-    }
-    if (!maybe)
+    if (!has_alnum_escape(s, n))
         return 0;
     unsigned char small[2048];
     unsigned char *decoded = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)n);

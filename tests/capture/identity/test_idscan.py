@@ -773,6 +773,89 @@ def test_many_long_needles_are_found_in_c_as_in_python() -> None:
     assert not detector._idscan.needle_in(needles, f"{300:032x}")
 
 
+def test_an_escape_that_makes_a_needle_is_seen_wherever_it_lies_in_a_target() -> None:
+    # The escapes are looked for sixteen bytes at a time, the last bytes as the last
+    # sixteen: an escape of a digit (or one cut short, or after a "%" of its own)
+    # before, across and after every such boundary, among escapes of other bytes.
+    needles = ("abcde4", "x" * 32)
+    needle_in = detector._idscan.needle_in
+    for escape, made in (("%34", True), ("%%34", False), ("%3", False), ("%2F", False)):
+        for before in range(0, 40):
+            for after in range(0, 20):
+                for filler in ("-", "%2F"):
+                    head = (filler * before)[:before]
+                    tail = (filler * after)[:after]
+                    text = head + "abcde" + escape + tail
+                    expected = canary._needle_in_py(needles, text)
+                    assert needle_in(needles, text) == expected, text
+                    assert detector._idscan.needles(needles, [], None, text) == expected, text
+                    if filler == "-":
+                        assert expected == made, text
+
+
+def _window_slot(window: str) -> int:
+    """The slot of the needle index's map a window of 4 bytes falls in (_idscan.c's
+    window_hash of the bytes read as a little-endian word)."""
+    return (int.from_bytes(window.encode(), "little") * 0x9E3779B1 & 0xFFFFFFFF) >> 17
+
+
+def _window_print(window: str) -> int:
+    """The window's fingerprint in its slot (_idscan.c's window_fp)."""
+    return ((int.from_bytes(window.encode(), "little") * 0x85EBCA77 & 0xFFFFFFFF) >> 24) | 1
+
+
+@cache
+def _slot_fellows(window: str) -> tuple[str, str]:
+    """Two windows of digits and lower-case letters in the slot of ``window``: one of
+    another fingerprint, one of the same ("" where there is none)."""
+    slot, mark = _window_slot(window), _window_print(window)
+    other = same = ""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    for k in range(36**4):
+        candidate = "".join(digits[k // 36**p % 36] for p in range(4))
+        if candidate == window or _window_slot(candidate) != slot:
+            continue
+        if _window_print(candidate) == mark:
+            same = same or candidate
+        else:
+            other = other or candidate
+        if other and same:
+            break
+    return other, same
+
+
+@pytest.mark.parametrize("shortest", ["alice", "abcdefghijkl"])
+def test_windows_that_share_a_slot_of_the_map_are_told_apart_by_the_whole_needle(
+    shortest: str,
+) -> None:
+    # A long needle starts with a window, another long needle with a window of the same
+    # slot and another fingerprint (the slot is then marked for many), and texts hold
+    # windows of that slot, of either fingerprint, before the wrong bytes: the split way
+    # (with "alice") and the generic one, each needle found and nothing else.
+    first = "wxyz"
+    other, same = _slot_fellows(first)
+    assert other
+    fellows = [window for window in (first, other, same) if window]
+    needles = (shortest, first + "-long-needle-1", other + "-long-needle-2")
+    texts = [
+        *(pad + needle + pad for needle in needles for pad in ("", "0", "01234567")),
+        *(pad + window + "-long-needle-3" for window in fellows for pad in ("", "0")),
+        *(window + "-long-needle-1" for window in fellows[1:]),
+        first + "-long-needle-2",
+        "-".join([*fellows, first]),
+    ]
+    for text in texts:
+        expected = canary._needle_in_py(needles, text)
+        assert detector._idscan.needle_in(needles, text) == expected, text
+        assert detector._idscan.needles(needles, [("X-A", text)], None, None) == expected
+    # And alone in its slot, a window of another fingerprint is turned down.
+    alone = (shortest, first + "-long-needle-1")
+    for window in fellows[1:]:
+        text = window + "-long-needle-1"
+        assert not detector._idscan.needle_in(alone, text), text
+        assert detector._idscan.needle_in(alone, "0" + first + "-long-needle-1")
+
+
 def _random_request(values: list[str], body: str, uri: str, form: bool) -> Request:
     headers = [("Cookie" if i % 2 else "X-A", value) for i, value in enumerate(values)]
     if form:
