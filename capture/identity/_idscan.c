@@ -1529,24 +1529,28 @@ confirm_pair(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, unsigned first)
     }
 }
 
-/* confirm_pair, its most common answer first: most pairs met are no needle's ("00" of a
- * timestamp, "li" of "like Gecko"), and a pair of one entry whose needle's first 4
- * bytes are not there is answered here, inlined, where a call's entry and exit would
- * cost more than the look. */
+/* confirm_pair's most common answer, with no call: most pairs met are no needle's
+ * ("00" of a timestamp, "li" of "like Gecko"); 0 for a pair of one entry whose needle's
+ * first 4 bytes are not there, else 1 (confirm_pair answers). */
+static inline Py_ALWAYS_INLINE int
+pair_may_be(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, unsigned first)
+{
+    const pair_entry *e = &pair_list[first - 1];
+    if (e->more)
+        return 1;
+    Py_ssize_t start = i - e->offset;
+    uint32_t head;
+    if (start < 0 || e->n > n - start)
+        return 0;
+    memcpy(&head, s + start, 4);
+    return head == e->head;
+}
+
+/* confirm_pair, its most common answer first (pair_may_be), inlined. */
 static inline Py_ALWAYS_INLINE int
 pair_marked(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, unsigned first)
 {
-    const pair_entry *e = &pair_list[first - 1];
-    if (!e->more) {
-        Py_ssize_t start = i - e->offset;
-        uint32_t head;
-        if (start < 0 || e->n > n - start)
-            return 0;
-        memcpy(&head, s + start, 4);
-        if (head != e->head)
-            return 0;
-    }
-    return confirm_pair(s, n, i, first);
+    return pair_may_be(s, n, i, first) && confirm_pair(s, n, i, first);
 }
 
 /* The split way's marks at a step of 8 bytes at i (i + 8 <= n): non-zero when the
@@ -1561,11 +1565,10 @@ step_marks(const unsigned char *s, Py_ssize_t i)
 }
 
 /* Does a needle start where the split way looks at the step at i: the pair at i, the
- * pair at i + 4 and the window at i, each where it lies in s[0..n)? Out of line
- * (reached every ~70 bytes of the ad mix): the scan's loop keeps its registers, and the
- * answer for a pair that is no needle's makes no call. */
+ * pair at i + 4 and the window at i, each where it lies in s[0..n)? (confirm_step
+ * where one of them may be a needle's.) */
 static Py_NO_INLINE int
-confirm_step(const unsigned char *s, Py_ssize_t n, Py_ssize_t i)
+confirm_marks(const unsigned char *s, Py_ssize_t n, Py_ssize_t i)
 {
     unsigned a;
     uint32_t w;
@@ -1578,6 +1581,29 @@ confirm_step(const unsigned char *s, Py_ssize_t n, Py_ssize_t i)
     memcpy(&w, s + i, 4);
     unsigned char mark = window_map[window_hash(w)];
     return mark && window_may_be(mark, w) && confirm_window(s, n, i, w);
+}
+
+/* confirm_marks, out of line (reached every ~70 bytes of the ad mix: digit pairs of
+ * the short needles meet those of timestamps, ".example" those of "40example"): the
+ * scan's loop keeps its registers. Most steps are turned down here with no call, and
+ * so with no register to save; confirm_marks, a tail call, looks again at the few
+ * left (~1 in 10). */
+static Py_NO_INLINE int
+confirm_step(const unsigned char *s, Py_ssize_t n, Py_ssize_t i)
+{
+    unsigned a;
+    uint32_t w;
+    if (i + 2 <= n && (a = pair_table[pair_at(s + i)]) && pair_may_be(s, n, i, a))
+        return confirm_marks(s, n, i);
+    if (i + 6 <= n && (a = pair_table[pair_at(s + i + 4)]) && pair_may_be(s, n, i + 4, a))
+        return confirm_marks(s, n, i);
+    if (i + 4 > n)
+        return 0;
+    memcpy(&w, s + i, 4);
+    unsigned char mark = window_map[window_hash(w)];
+    if (mark && window_may_be(mark, w))
+        return confirm_marks(s, n, i);
+    return 0;
 }
 
 /* Does a needle occur in s[0..n)? Every byte of every request passes here when
