@@ -1274,3 +1274,18 @@ def test_pick_in_c_turns_down_damaged_pairs() -> None:
     with pytest.raises(TypeError):
         detector._idscan.pick([], list(anchors))
     assert detector._idscan.pick([("msisdn", "x"), ("v", "y")], anchors) == [("msisdn", "x")]
+
+
+@pytest.mark.parametrize("special", ["@", "+4", "%2B", "%3A", "%25", "tel:", "Sips%3a", "%", ":"])
+def test_pick_in_c_finds_a_value_test_at_any_offset_of_a_long_value(special: str) -> None:
+    # worth_param passes sixteen bytes at a time: a special in any of them, or in the
+    # last bytes of a value, must be read as Python reads it.
+    det = _detector()
+    for size in range(0, 40):
+        for at in range(size + 1):
+            filler = ("xQ7_-a" * 8)[:size]
+            value = filler[:at] + special + filler[at:]
+            pairs = [("v", value), ("w", "z" + value)]
+            assert detector._idscan.pick(pairs, det._anchors) == detector._picked_py(
+                pairs, det._anchored
+            ), value
