@@ -19,6 +19,10 @@
  *   look at (a value _worth_param takes, not an opaque token under a name without an
  *   anchor word; or a name with one).
  *
+ * pick_query(uri, anchors) and pick_cookies(header, anchors) are pick of the pairs
+ *   detector._query_pairs and _cookie_pairs cut, cut here (only the pairs kept made
+ *   str); None where Python decides (text not ASCII, a query name to be decoded).
+ *
  * anchored(name, anchors) is detector._anchored_py: does the name, lower-cased,
  *   contain an anchor word?
  *
@@ -1022,6 +1026,154 @@ fail:
     Py_DECREF(fast);
     Py_XDECREF(kept);
     return NULL;
+}
+
+/* Does pick keep the ASCII pair (name s[0..nn), value v[0..vn))? 1, 0, -1 on an error. */
+static int
+picks(const Py_UCS1 *s, Py_ssize_t nn, const Py_UCS1 *v, Py_ssize_t vn)
+{
+    if (worth_param(v, vn) && !opaque_token(v, vn))
+        return 1;
+    return anchored_ascii(s, nn);
+}
+
+/* (name, value) of two ASCII runs appended to kept: 0, or -1 on an error. */
+static int
+append_pair(PyObject *kept, const Py_UCS1 *s, Py_ssize_t nn, const Py_UCS1 *v, Py_ssize_t vn)
+{
+    PyObject *name = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, s, nn);
+    PyObject *value = name == NULL ? NULL : PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, v, vn);
+    PyObject *pair = value == NULL ? NULL : PyTuple_Pack(2, name, value);
+    Py_XDECREF(name);
+    Py_XDECREF(value);
+    if (pair == NULL)
+        return -1;
+    int failed = PyList_Append(kept, pair);
+    Py_DECREF(pair);
+    return failed;
+}
+
+/* The arguments of pick_query and pick_cookies checked, the anchors indexed: the
+ * ASCII text, or NULL with *none set (Python decides) or an exception. */
+static const Py_UCS1 *
+picking(PyObject *const *args, Py_ssize_t nargs, const char *usage, Py_ssize_t *n, int *none)
+{
+    *none = 0;
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return NULL;
+    }
+    if (index_anchors(args[1]) < 0)
+        return NULL;
+    if (!PyUnicode_IS_ASCII(args[0])) {
+        *none = 1;
+        return NULL;
+    }
+    *n = PyUnicode_GET_LENGTH(args[0]);
+    return PyUnicode_1BYTE_DATA(args[0]);
+}
+
+/* pick_query(uri, anchors) is pick(detector._query_pairs(uri), anchors): the query's
+ * pairs cut as _query_pairs cuts them (after the first '?', up to the first '#', at
+ * each '&' and then the first '='; name and value not empty), only those pick keeps
+ * made str. None for a target that is not ASCII, or where a pair's name holds '%' or
+ * '+' (_query_pairs decodes those names: Python does). */
+static PyObject *
+pick_query(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t n = 0;
+    int none;
+    const Py_UCS1 *s = picking(args, nargs, "pick_query(uri: str, anchors: tuple)", &n, &none);
+    if (s == NULL) {
+        if (none)
+            Py_RETURN_NONE;
+        return NULL;
+    }
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL)
+        return NULL;
+    const Py_UCS1 *mark = memchr(s, '?', (size_t)n);
+    if (mark == NULL)
+        return kept;
+    Py_ssize_t i = mark - s + 1;
+    const Py_UCS1 *hash = memchr(s + i, '#', (size_t)(n - i));
+    Py_ssize_t end = hash == NULL ? n : hash - s;
+    while (i <= end) {
+        const Py_UCS1 *amp = memchr(s + i, '&', (size_t)(end - i));
+        Py_ssize_t j = amp == NULL ? end : amp - s;
+        const Py_UCS1 *eq = memchr(s + i, '=', (size_t)(j - i));
+        if (eq != NULL && eq - s > i && eq - s + 1 < j) {
+            Py_ssize_t nn = eq - s - i, vn = j - (eq - s + 1);
+            if (memchr(s + i, '%', (size_t)nn) != NULL || memchr(s + i, '+', (size_t)nn) != NULL) {
+                Py_DECREF(kept);
+                Py_RETURN_NONE;
+            }
+            int look = picks(s + i, nn, eq + 1, vn);
+            if (look < 0 || (look && append_pair(kept, s + i, nn, eq + 1, vn) < 0)) {
+                Py_DECREF(kept);
+                return NULL;
+            }
+        }
+        i = j + 1;
+    }
+    return kept;
+}
+
+/* A byte str.strip() takes off (ASCII whitespace, with the separators 0x1c-0x1f). */
+static inline int
+py_space(Py_UCS1 c)
+{
+    return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+}
+
+/* pick_cookies(header, anchors) is pick(list(detector._cookie_pairs(header)), anchors):
+ * the pairs cut at each ';' and then the first '=', the name stripped, the value
+ * stripped and then stripped of '"' (name and value not empty), only those pick
+ * keeps made str. None for a header that is not ASCII. */
+static PyObject *
+pick_cookies(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t n = 0;
+    int none;
+    const Py_UCS1 *s = picking(args, nargs, "pick_cookies(header: str, anchors: tuple)", &n, &none);
+    if (s == NULL) {
+        if (none)
+            Py_RETURN_NONE;
+        return NULL;
+    }
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL)
+        return NULL;
+    Py_ssize_t i = 0;
+    while (i <= n) {
+        const Py_UCS1 *semi = memchr(s + i, ';', (size_t)(n - i));
+        Py_ssize_t j = semi == NULL ? n : semi - s;
+        const Py_UCS1 *eq = memchr(s + i, '=', (size_t)(j - i));
+        if (eq != NULL) {
+            Py_ssize_t a = i, b = eq - s, c = b + 1, d = j;
+            while (a < b && py_space(s[a]))
+                a++;
+            while (b > a && py_space(s[b - 1]))
+                b--;
+            while (c < d && py_space(s[c]))
+                c++;
+            while (d > c && py_space(s[d - 1]))
+                d--;
+            while (c < d && s[c] == '"')
+                c++;
+            while (d > c && s[d - 1] == '"')
+                d--;
+            if (a < b && c < d) {
+                int look = picks(s + a, b - a, s + c, d - c);
+                if (look < 0 || (look && append_pair(kept, s + a, b - a, s + c, d - c) < 0)) {
+                    Py_DECREF(kept);
+                    return NULL;
+                }
+            }
+        }
+        i = j + 1;
+    }
+    return kept;
 }
 
 /* The gate of canary.run_gate: can a run of this length and first byte be a key? */
@@ -2238,6 +2390,11 @@ static PyMethodDef methods[] = {
      "see detector._request_py."},
     {"pick", (PyCFunction)(void (*)(void))pick, METH_FASTCALL,
      "pick(pairs, anchors) -> list[tuple[str, str]] | None: see detector._picked_py."},
+    {"pick_query", (PyCFunction)(void (*)(void))pick_query, METH_FASTCALL,
+     "pick_query(uri, anchors) -> list[tuple[str, str]] | None: pick of detector._query_pairs."},
+    {"pick_cookies", (PyCFunction)(void (*)(void))pick_cookies, METH_FASTCALL,
+     "pick_cookies(header, anchors) -> list[tuple[str, str]] | None: pick of "
+     "detector._cookie_pairs."},
     {"anchored", anchored, METH_VARARGS,
      "anchored(name, anchors) -> bool | None: see detector._anchored_py."},
     {"runs", runs, METH_VARARGS,

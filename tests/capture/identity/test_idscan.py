@@ -1289,3 +1289,58 @@ def test_pick_in_c_finds_a_value_test_at_any_offset_of_a_long_value(special: str
             assert detector._idscan.pick(pairs, det._anchors) == detector._picked_py(
                 pairs, det._anchored
             ), value
+
+
+# Pieces of a query or a Cookie header: separators, whitespace str.strip() takes off
+# (the separators 0x1c-0x1f too), quotes, and values every branch of pick turns on.
+_CUT_PIECES = st.one_of(
+    _VALUE_PIECES,
+    _NAME_PIECES,
+    st.sampled_from([*"&;=?#\"' \t\n\x0b\x0c\r\x1c\x1f\x1b+%é", "msisdn=", "a=b", "==", ";;"]),
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_CUT_PIECES, max_size=30).map("".join))
+def test_pick_query_in_c_keeps_what_python_picks_of_the_pairs(uri: str) -> None:
+    det = _detector()
+    in_c = detector._idscan.pick_query(uri, det._anchors)
+    in_python = detector._picked_py(detector._query_pairs(uri), det._anchored)
+    if in_c is None:
+        # Python decides only for a target that is not ASCII or a name to decode.
+        names = [name for name, _ in _query_pairs_raw(uri)]
+        assert not uri.isascii() or any("%" in name or "+" in name for name in names), uri
+    else:
+        assert uri.isascii()
+        assert in_c == in_python, uri
+
+
+def _query_pairs_raw(uri: str) -> list[tuple[str, str]]:
+    # _query_pairs without the names decoded.
+    query = uri.partition("?")[2].partition("#")[0]
+    pieces = (piece.partition("=") for piece in query.split("&"))
+    return [(name, value) for name, _, value in pieces if name and value]
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_CUT_PIECES, max_size=30).map("".join))
+def test_pick_cookies_in_c_keeps_what_python_picks_of_the_pairs(header: str) -> None:
+    det = _detector()
+    in_c = detector._idscan.pick_cookies(header, det._anchors)
+    if header.isascii():
+        assert in_c == detector._picked_py(list(detector._cookie_pairs(header)), det._anchored)
+    else:
+        assert in_c is None
+
+
+def test_pick_query_and_cookies_in_c_turn_down_damaged_arguments() -> None:
+    anchors = _detector()._anchors
+    for pick in (detector._idscan.pick_query, detector._idscan.pick_cookies):
+        for damaged in ((b"msisdn=1", anchors), (None, anchors), ("a=b", list(anchors))):
+            with pytest.raises(TypeError):
+                pick(*damaged)
+        with pytest.raises(TypeError):
+            pick("a=b")  # type: ignore[call-arg]
+    assert detector._idscan.pick_query("/?msisdn=1&v=y#x=%2B1", anchors) == [("msisdn", "1")]
+    assert detector._idscan.pick_query("/?%6dsisdn=1", anchors) is None
+    assert detector._idscan.pick_cookies(' msisdn = "1" ; v=y', anchors) == [("msisdn", "1")]
