@@ -831,6 +831,55 @@ str_pair(PyObject *pair)
  * URL-valued header without a '?'. A name not in kinds, and a Cookie header that is
  * not ASCII, are kept: Python decides. One call a request, in place of a loop in
  * Python over half a dozen headers that are nearly all dropped. */
+/* The kind of a header name found in kinds before, by the name's object: a dict
+ * lookup costs some 130 instructions (the name compared byte by byte where it is
+ * not the key's object, hashed where it is new), this a dozen, and the parser gives
+ * the same object for a name it saw before (capture/http/_headsplit.c). An entry
+ * holds its name (so no other object can have its address while it is there) and
+ * the version tag of the dict it was read from, which CPython 3.11 takes from one
+ * counter for every dict made or changed: the entry answers only for that dict,
+ * unchanged since. Where the tag is not there (3.12 deprecates it) every name is
+ * looked up. */
+#if PY_VERSION_HEX < 0x030C0000
+#define KIND_SLOTS 64
+static struct {
+    PyObject *name;
+    uint64_t tag;
+    long code;
+} kind_cache[KIND_SLOTS];
+#endif
+
+/* The kind of name in kinds: 1 and *code set, 0 where it is not there (or not an
+ * exact int), -1 on an error. */
+static int
+kind_of(PyObject *kinds, PyObject *name, long *code)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    uint64_t tag = ((PyDictObject *)kinds)->ma_version_tag;
+    size_t slot = ((uintptr_t)name >> 4) % KIND_SLOTS;
+    if (kind_cache[slot].name == name && kind_cache[slot].tag == tag) {
+        *code = kind_cache[slot].code;
+        return 1;
+    }
+#endif
+    PyObject *kind = PyDict_GetItemWithError(kinds, name);
+    if (kind == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    if (!PyLong_CheckExact(kind))
+        return 0;
+    long value = PyLong_AsLong(kind);
+    if (value == -1 && PyErr_Occurred())
+        return -1;
+    *code = value;
+#if PY_VERSION_HEX < 0x030C0000
+    /* The lookup ran no Python code (name is an exact str): the tag is the dict's. */
+    Py_XSETREF(kind_cache[slot].name, Py_NewRef(name));
+    kind_cache[slot].tag = tag;
+    kind_cache[slot].code = value;
+#endif
+    return 1;
+}
+
 /* The kept pairs of items[0..count) appended to kept (see triage): 0, or -1 on an
  * error. */
 static int
@@ -845,16 +894,14 @@ triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept
         PyObject *name = PyTuple_GET_ITEM(pair, 0), *value = PyTuple_GET_ITEM(pair, 1);
         /* Only an exact str is looked up: a subclass's __eq__ could run Python code
          * that changes the headers under this loop. Kept, for Python to decide. */
-        PyObject *kind = NULL;
+        long code = 0;
+        int known = 0;
         if (PyUnicode_CheckExact(name)) {
-            kind = PyDict_GetItemWithError(kinds, name);
-            if (kind == NULL && PyErr_Occurred())
+            known = kind_of(kinds, name, &code);
+            if (known < 0)
                 return -1;
         }
-        if (kind != NULL && PyLong_CheckExact(kind)) {
-            long code = PyLong_AsLong(kind);
-            if (code == -1 && PyErr_Occurred())
-                return -1;
+        if (known) {
             if (code == KIND_SKIP)
                 continue;
             if (code == KIND_COOKIE) {

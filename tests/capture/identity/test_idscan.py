@@ -1090,6 +1090,25 @@ def test_triage_keeps_a_name_it_has_no_kind_for() -> None:
     assert kept == [("X-New", "b"), ("Cookie", "msisdn=4")]
 
 
+def test_triage_reads_a_name_anew_where_its_kinds_changed_or_are_another_dict() -> None:
+    # Triage keeps the kind of a name it looked up, for that dict unchanged: a kind
+    # changed, a name taken out, or another dict of the same names, is read anew.
+    anchors = _detector()._anchors
+    name = "X-Other"  # one object, as the parser gives
+    headers = [(name, "b")]
+    kinds = {name: detector._SKIP}
+    assert _triage_in_c(headers, kinds, anchors) == []
+    assert _triage_in_c(headers, kinds, anchors) == []
+    kinds[name] = detector._SCAN
+    assert _triage_in_c(headers, kinds, anchors) == headers
+    del kinds[name]
+    assert _triage_in_c(headers, kinds, anchors) == headers
+    kinds[name] = detector._SKIP
+    assert _triage_in_c(headers, kinds, anchors) == []
+    for kind, kept in ((detector._SCAN, headers), (detector._SKIP, []), (detector._URL, [])):
+        assert _triage_in_c(headers, {name: kind}, anchors) == kept
+
+
 def _assert_found_as_without_c(request: Request, config: IdentityConfig) -> None:
     """A detector with its C tests finds in ``request`` what one without them finds,
     twice over: the second time every name has a kind, so triage drops what it can
