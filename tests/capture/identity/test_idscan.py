@@ -1295,7 +1295,13 @@ def test_pick_in_c_turns_down_damaged_pairs() -> None:
     assert detector._idscan.pick([("msisdn", "x"), ("v", "y")], anchors) == [("msisdn", "x")]
 
 
-@pytest.mark.parametrize("special", ["@", "+4", "%2B", "%3A", "%25", "tel:", "Sips%3a", "%", ":"])
+@pytest.mark.parametrize(
+    "special",
+    [
+        *("@", "+4", "%2B", "%3A", "%25", "%", ":", "tel:", "Sips%3a", "sip%3A", "SIPS:"),
+        *("tel%3b", "te%3a", "sips%3", "ips:", "%253A", "tel%25%3a"),  # near misses
+    ],
+)
 def test_pick_in_c_finds_a_value_test_at_any_offset_of_a_long_value(special: str) -> None:
     # worth_param passes sixteen bytes at a time: a special in any of them, or in the
     # last bytes of a value, must be read as Python reads it.
