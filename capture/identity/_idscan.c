@@ -831,6 +831,20 @@ str_pair(PyObject *pair)
  * URL-valued header without a '?'. A name not in kinds, and a Cookie header that is
  * not ASCII, are kept: Python decides. One call a request, in place of a loop in
  * Python over half a dozen headers that are nearly all dropped. */
+/* The index of the first '?' in text, -1 if none (-2 on an error): memchr for a str
+ * of one-byte characters (every target and header value the parser makes), where
+ * PyUnicode_FindChar costs some 80 instructions a call. */
+static inline Py_ssize_t
+question_mark(PyObject *text)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND)
+        return PyUnicode_FindChar(text, '?', 0, n, 1);
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
+    const Py_UCS1 *mark = n > 0 ? memchr(s, '?', (size_t)n) : NULL;
+    return mark == NULL ? -1 : mark - s;
+}
+
 /* The kind of a header name found in kinds before, by the name's object: a dict
  * lookup costs some 130 instructions (the name compared byte by byte where it is
  * not the key's object, hashed where it is new), this a dozen, and the parser gives
@@ -841,7 +855,7 @@ str_pair(PyObject *pair)
  * unchanged since. Where the tag is not there (3.12 deprecates it) every name is
  * looked up. */
 #if PY_VERSION_HEX < 0x030C0000
-#define KIND_SLOTS 64
+#define KIND_SLOTS 256 /* the top 8 bits of the hash */
 static struct {
     PyObject *name;
     uint64_t tag;
@@ -856,7 +870,9 @@ kind_of(PyObject *kinds, PyObject *name, long *code)
 {
 #if PY_VERSION_HEX < 0x030C0000
     uint64_t tag = ((PyDictObject *)kinds)->ma_version_tag;
-    size_t slot = ((uintptr_t)name >> 4) % KIND_SLOTS;
+    /* The address's bits mixed (Fibonacci hashing): objects of one size class lie a
+     * fixed stride apart, so its low bits alone would leave most slots unused. */
+    size_t slot = (size_t)(((uint64_t)(uintptr_t)name * 0x9E3779B97F4A7C15u) >> 56);
     if (kind_cache[slot].name == name && kind_cache[slot].tag == tag) {
         *code = kind_cache[slot].code;
         return 1;
@@ -911,9 +927,13 @@ triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept
                 if (answer == 0)
                     continue;
             }
-            if (code == KIND_URL &&
-                PyUnicode_FindChar(value, '?', 0, PyUnicode_GET_LENGTH(value), 1) == -1)
-                continue;
+            if (code == KIND_URL) {
+                Py_ssize_t mark = question_mark(value);
+                if (mark == -2)
+                    return -1;
+                if (mark == -1)
+                    continue;
+            }
         }
         if (PyList_Append(kept, pair) < 0)
             return -1;
@@ -1994,7 +2014,7 @@ request(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     int query = 0;
     Py_ssize_t n = uri == Py_None ? 0 : PyUnicode_GET_LENGTH(uri);
     if (n > 0) {
-        Py_ssize_t mark = PyUnicode_FindChar(uri, '?', 0, n, 1);
+        Py_ssize_t mark = question_mark(uri);
         if (mark == -2)
             goto fail;
         if (mark >= 0) {
