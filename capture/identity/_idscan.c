@@ -873,8 +873,14 @@ kind_of(PyObject *kinds, PyObject *name, long *code)
     /* The address's bits mixed (Fibonacci hashing): objects of one size class lie a
      * fixed stride apart, so its low bits alone would leave most slots unused. */
     size_t slot = (size_t)(((uint64_t)(uintptr_t)name * 0x9E3779B97F4A7C15u) >> 56);
+    /* Two ways: a name is in its slot or the one paired with it (slot ^ 1), so that
+     * two names a request sends that share a slot do not put each other out. */
     if (kind_cache[slot].name == name && kind_cache[slot].tag == tag) {
         *code = kind_cache[slot].code;
+        return 1;
+    }
+    if (kind_cache[slot ^ 1].name == name && kind_cache[slot ^ 1].tag == tag) {
+        *code = kind_cache[slot ^ 1].code;
         return 1;
     }
 #endif
@@ -888,8 +894,12 @@ kind_of(PyObject *kinds, PyObject *name, long *code)
         return -1;
     *code = value;
 #if PY_VERSION_HEX < 0x030C0000
-    /* The lookup ran no Python code (name is an exact str): the tag is the dict's. */
-    Py_XSETREF(kind_cache[slot].name, Py_NewRef(name));
+    /* The lookup ran no Python code (name is an exact str): the tag is the dict's.
+     * The slot's entry moves to the other way, whose own entry is dropped. */
+    Py_XSETREF(kind_cache[slot ^ 1].name, kind_cache[slot].name);
+    kind_cache[slot ^ 1].tag = kind_cache[slot].tag;
+    kind_cache[slot ^ 1].code = kind_cache[slot].code;
+    kind_cache[slot].name = Py_NewRef(name);
     kind_cache[slot].tag = tag;
     kind_cache[slot].code = value;
 #endif

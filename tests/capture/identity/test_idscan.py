@@ -1109,6 +1109,20 @@ def test_triage_reads_a_name_anew_where_its_kinds_changed_or_are_another_dict() 
         assert _triage_in_c(headers, {name: kind}, anchors) == kept
 
 
+def test_triage_reads_as_python_with_more_names_than_it_keeps_kinds_for() -> None:
+    # More names than the kept kinds' slots: each put out by another and read anew.
+    det = _detector()
+    names = [f"X-Name-{i}" for i in range(700)]
+    kinds = {name: i % 5 for i, name in enumerate(names)}
+    headers = [(name, "msisdn=1?" if i % 3 else "a=b") for i, name in enumerate(names)]
+    for _ in range(3):
+        expected = detector._triage_py(headers, kinds, det._may_matter_py)
+        assert _triage_in_c(headers, kinds, det._anchors) == expected
+        assert _triage_in_c(headers[::-1], kinds, det._anchors) == expected[::-1]
+        for name in names[::7]:
+            kinds[name] = (kinds[name] + 1) % 5
+
+
 def _assert_found_as_without_c(request: Request, config: IdentityConfig) -> None:
     """A detector with its C tests finds in ``request`` what one without them finds,
     twice over: the second time every name has a kind, so triage drops what it can
