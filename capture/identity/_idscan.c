@@ -19,6 +19,10 @@
  *   look at (a value _worth_param takes, not an opaque token under a name without an
  *   anchor word; or a name with one).
  *
+ * pick_query(uri, anchors) and pick_cookies(header, anchors) are pick of the pairs
+ *   detector._query_pairs and _cookie_pairs cut, cut here (only the pairs kept made
+ *   str); None where Python decides (text not ASCII, a query name to be decoded).
+ *
  * anchored(name, anchors) is detector._anchored_py: does the name, lower-cased,
  *   contain an anchor word?
  *
@@ -827,6 +831,81 @@ str_pair(PyObject *pair)
  * URL-valued header without a '?'. A name not in kinds, and a Cookie header that is
  * not ASCII, are kept: Python decides. One call a request, in place of a loop in
  * Python over half a dozen headers that are nearly all dropped. */
+/* The index of the first '?' in text, -1 if none (-2 on an error): memchr for a str
+ * of one-byte characters (every target and header value the parser makes), where
+ * PyUnicode_FindChar costs some 80 instructions a call. */
+static inline Py_ssize_t
+question_mark(PyObject *text)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND)
+        return PyUnicode_FindChar(text, '?', 0, n, 1);
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
+    const Py_UCS1 *mark = n > 0 ? memchr(s, '?', (size_t)n) : NULL;
+    return mark == NULL ? -1 : mark - s;
+}
+
+/* The kind of a header name found in kinds before, by the name's object: a dict
+ * lookup costs some 130 instructions (the name compared byte by byte where it is
+ * not the key's object, hashed where it is new), this a dozen, and the parser gives
+ * the same object for a name it saw before (capture/http/_headsplit.c). An entry
+ * holds its name (so no other object can have its address while it is there) and
+ * the version tag of the dict it was read from, which CPython 3.11 takes from one
+ * counter for every dict made or changed: the entry answers only for that dict,
+ * unchanged since. Where the tag is not there (3.12 deprecates it) every name is
+ * looked up. */
+#if PY_VERSION_HEX < 0x030C0000
+#define KIND_SLOTS 256 /* the top 8 bits of the hash */
+static struct {
+    PyObject *name;
+    uint64_t tag;
+    long code;
+} kind_cache[KIND_SLOTS];
+#endif
+
+/* The kind of name in kinds: 1 and *code set, 0 where it is not there (or not an
+ * exact int), -1 on an error. */
+static int
+kind_of(PyObject *kinds, PyObject *name, long *code)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    uint64_t tag = ((PyDictObject *)kinds)->ma_version_tag;
+    /* The address's bits mixed (Fibonacci hashing): objects of one size class lie a
+     * fixed stride apart, so its low bits alone would leave most slots unused. */
+    size_t slot = (size_t)(((uint64_t)(uintptr_t)name * 0x9E3779B97F4A7C15u) >> 56);
+    /* Two ways: a name is in its slot or the one paired with it (slot ^ 1), so that
+     * two names a request sends that share a slot do not put each other out. */
+    if (kind_cache[slot].name == name && kind_cache[slot].tag == tag) {
+        *code = kind_cache[slot].code;
+        return 1;
+    }
+    if (kind_cache[slot ^ 1].name == name && kind_cache[slot ^ 1].tag == tag) {
+        *code = kind_cache[slot ^ 1].code;
+        return 1;
+    }
+#endif
+    PyObject *kind = PyDict_GetItemWithError(kinds, name);
+    if (kind == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    if (!PyLong_CheckExact(kind))
+        return 0;
+    long value = PyLong_AsLong(kind);
+    if (value == -1 && PyErr_Occurred())
+        return -1;
+    *code = value;
+#if PY_VERSION_HEX < 0x030C0000
+    /* The lookup ran no Python code (name is an exact str): the tag is the dict's.
+     * The slot's entry moves to the other way, whose own entry is dropped. */
+    Py_XSETREF(kind_cache[slot ^ 1].name, kind_cache[slot].name);
+    kind_cache[slot ^ 1].tag = kind_cache[slot].tag;
+    kind_cache[slot ^ 1].code = kind_cache[slot].code;
+    kind_cache[slot].name = Py_NewRef(name);
+    kind_cache[slot].tag = tag;
+    kind_cache[slot].code = value;
+#endif
+    return 1;
+}
+
 /* The kept pairs of items[0..count) appended to kept (see triage): 0, or -1 on an
  * error. */
 static int
@@ -841,16 +920,14 @@ triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept
         PyObject *name = PyTuple_GET_ITEM(pair, 0), *value = PyTuple_GET_ITEM(pair, 1);
         /* Only an exact str is looked up: a subclass's __eq__ could run Python code
          * that changes the headers under this loop. Kept, for Python to decide. */
-        PyObject *kind = NULL;
+        long code = 0;
+        int known = 0;
         if (PyUnicode_CheckExact(name)) {
-            kind = PyDict_GetItemWithError(kinds, name);
-            if (kind == NULL && PyErr_Occurred())
+            known = kind_of(kinds, name, &code);
+            if (known < 0)
                 return -1;
         }
-        if (kind != NULL && PyLong_CheckExact(kind)) {
-            long code = PyLong_AsLong(kind);
-            if (code == -1 && PyErr_Occurred())
-                return -1;
+        if (known) {
             if (code == KIND_SKIP)
                 continue;
             if (code == KIND_COOKIE) {
@@ -860,9 +937,13 @@ triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept
                 if (answer == 0)
                     continue;
             }
-            if (code == KIND_URL &&
-                PyUnicode_FindChar(value, '?', 0, PyUnicode_GET_LENGTH(value), 1) == -1)
-                continue;
+            if (code == KIND_URL) {
+                Py_ssize_t mark = question_mark(value);
+                if (mark == -2)
+                    return -1;
+                if (mark == -1)
+                    continue;
+            }
         }
         if (PyList_Append(kept, pair) < 0)
             return -1;
@@ -870,29 +951,34 @@ triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept
     return 0;
 }
 
-/* Does s[0..n) contain word (lower case), in any case? */
-static int
-contains_ci(const Py_UCS1 *s, Py_ssize_t n, const char *word, Py_ssize_t len)
-{
-    for (Py_ssize_t i = len; i <= n; i++)
-        if (before(s, i, word, len, 1))
-            return 1;
-    return 0;
-}
-
-/* detector._worth_param of the ASCII value s[0..n). */
+/* detector._worth_param of the ASCII value s[0..n). Only the bytes '@', '+', '%' and
+ * ':' start a test, and all four stop next_stop (sep '@': one of them): the rest of a
+ * value, nearly all of an opaque token, is passed sixteen bytes at a time. The
+ * schemes of _has_scheme (tel:, sip:, sips:, or with their ':' encoded, "%3a" in any
+ * case) are looked for at each ':' and "%3a", back from it (scheme_before): the
+ * same answer as a search of the value lower-cased for each, where those searches
+ * read the whole value six times over (the "https%3A" of every encoded URL made the
+ * first of them run). */
 static int
 worth_param(const Py_UCS1 *s, Py_ssize_t n)
 {
-    int pct = 0, colon = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
+#if defined(__SSE2__)
+    const __m128i cut = _mm_set1_epi8('@');
+#endif
+    for (Py_ssize_t i = 0;; i++) {
+#if defined(__SSE2__)
+        i = next_stop(s, n, i, '@', cut);
+#else
+        i = next_stop(s, n, i, '@');
+#endif
+        if (i >= n)
+            break;
         Py_UCS1 c = s[i];
         if (c == '@')
             return 1;
         if (c == '+' && i + 1 < n && is_digit(s[i + 1]))
             return 1; /* _PLUS_DIGIT */
         if (c == '%') {
-            pct = 1;
             /* _PCT_WRAPPED: %(?:25)?(?:2[bB]|40|3[0-9]) */
             for (Py_ssize_t k = i + 1; k <= i + 3 && k + 1 < n; k += 2) {
                 Py_UCS1 a = s[k], b = s[k + 1];
@@ -902,18 +988,13 @@ worth_param(const Py_UCS1 *s, Py_ssize_t n)
                 if (a != '2' || b != '5')
                     break;
             }
+            /* _pct_identity's second half: "tel%3a", "sip%3a" or "sips%3a". */
+            if (i + 2 < n && s[i + 1] == '3' && lower(s[i + 2]) == 'a' && scheme_before(s, i))
+                return 1;
         }
-        colon |= c == ':';
+        if (c == ':' && scheme_before(s, i))
+            return 1; /* _URI_SCHEME: "tel:", "sip:" or "sips:" */
     }
-    /* _pct_identity's second half ("%3" and a scheme, its ':' encoded), then
-     * _URI_SCHEME: str searches of the value lower-cased, as _has_scheme makes them. */
-    if (pct && contains_ci(s, n, "%3", 2) &&
-        (contains_ci(s, n, "tel%3a", 6) || contains_ci(s, n, "sip%3a", 6) ||
-         contains_ci(s, n, "sips%3a", 7)))
-        return 1;
-    if (colon && (contains_ci(s, n, "tel:", 4) || contains_ci(s, n, "sip:", 4) ||
-                  contains_ci(s, n, "sips:", 5)))
-        return 1;
     if (n >= 10 && n <= 30 && (s[0] == 'K' || s[0] == 'M' || s[0] == 'N' || s[0] == 'O'))
         return 1;
     if (n >= 14 && (s[0] == '2' || s[0] == '3')) {
@@ -1010,6 +1091,154 @@ fail:
     Py_DECREF(fast);
     Py_XDECREF(kept);
     return NULL;
+}
+
+/* Does pick keep the ASCII pair (name s[0..nn), value v[0..vn))? 1, 0, -1 on an error. */
+static int
+picks(const Py_UCS1 *s, Py_ssize_t nn, const Py_UCS1 *v, Py_ssize_t vn)
+{
+    if (worth_param(v, vn) && !opaque_token(v, vn))
+        return 1;
+    return anchored_ascii(s, nn);
+}
+
+/* (name, value) of two ASCII runs appended to kept: 0, or -1 on an error. */
+static int
+append_pair(PyObject *kept, const Py_UCS1 *s, Py_ssize_t nn, const Py_UCS1 *v, Py_ssize_t vn)
+{
+    PyObject *name = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, s, nn);
+    PyObject *value = name == NULL ? NULL : PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, v, vn);
+    PyObject *pair = value == NULL ? NULL : PyTuple_Pack(2, name, value);
+    Py_XDECREF(name);
+    Py_XDECREF(value);
+    if (pair == NULL)
+        return -1;
+    int failed = PyList_Append(kept, pair);
+    Py_DECREF(pair);
+    return failed;
+}
+
+/* The arguments of pick_query and pick_cookies checked, the anchors indexed: the
+ * ASCII text, or NULL with *none set (Python decides) or an exception. */
+static const Py_UCS1 *
+picking(PyObject *const *args, Py_ssize_t nargs, const char *usage, Py_ssize_t *n, int *none)
+{
+    *none = 0;
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return NULL;
+    }
+    if (index_anchors(args[1]) < 0)
+        return NULL;
+    if (!PyUnicode_IS_ASCII(args[0])) {
+        *none = 1;
+        return NULL;
+    }
+    *n = PyUnicode_GET_LENGTH(args[0]);
+    return PyUnicode_1BYTE_DATA(args[0]);
+}
+
+/* pick_query(uri, anchors) is pick(detector._query_pairs(uri), anchors): the query's
+ * pairs cut as _query_pairs cuts them (after the first '?', up to the first '#', at
+ * each '&' and then the first '='; name and value not empty), only those pick keeps
+ * made str. None for a target that is not ASCII, or where a pair's name holds '%' or
+ * '+' (_query_pairs decodes those names: Python does). */
+static PyObject *
+pick_query(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t n = 0;
+    int none;
+    const Py_UCS1 *s = picking(args, nargs, "pick_query(uri: str, anchors: tuple)", &n, &none);
+    if (s == NULL) {
+        if (none)
+            Py_RETURN_NONE;
+        return NULL;
+    }
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL)
+        return NULL;
+    const Py_UCS1 *mark = memchr(s, '?', (size_t)n);
+    if (mark == NULL)
+        return kept;
+    Py_ssize_t i = mark - s + 1;
+    const Py_UCS1 *hash = memchr(s + i, '#', (size_t)(n - i));
+    Py_ssize_t end = hash == NULL ? n : hash - s;
+    while (i <= end) {
+        const Py_UCS1 *amp = memchr(s + i, '&', (size_t)(end - i));
+        Py_ssize_t j = amp == NULL ? end : amp - s;
+        const Py_UCS1 *eq = memchr(s + i, '=', (size_t)(j - i));
+        if (eq != NULL && eq - s > i && eq - s + 1 < j) {
+            Py_ssize_t nn = eq - s - i, vn = j - (eq - s + 1);
+            if (memchr(s + i, '%', (size_t)nn) != NULL || memchr(s + i, '+', (size_t)nn) != NULL) {
+                Py_DECREF(kept);
+                Py_RETURN_NONE;
+            }
+            int look = picks(s + i, nn, eq + 1, vn);
+            if (look < 0 || (look && append_pair(kept, s + i, nn, eq + 1, vn) < 0)) {
+                Py_DECREF(kept);
+                return NULL;
+            }
+        }
+        i = j + 1;
+    }
+    return kept;
+}
+
+/* A byte str.strip() takes off (ASCII whitespace, with the separators 0x1c-0x1f). */
+static inline int
+py_space(Py_UCS1 c)
+{
+    return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+}
+
+/* pick_cookies(header, anchors) is pick(list(detector._cookie_pairs(header)), anchors):
+ * the pairs cut at each ';' and then the first '=', the name stripped, the value
+ * stripped and then stripped of '"' (name and value not empty), only those pick
+ * keeps made str. None for a header that is not ASCII. */
+static PyObject *
+pick_cookies(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t n = 0;
+    int none;
+    const Py_UCS1 *s = picking(args, nargs, "pick_cookies(header: str, anchors: tuple)", &n, &none);
+    if (s == NULL) {
+        if (none)
+            Py_RETURN_NONE;
+        return NULL;
+    }
+    PyObject *kept = PyList_New(0);
+    if (kept == NULL)
+        return NULL;
+    Py_ssize_t i = 0;
+    while (i <= n) {
+        const Py_UCS1 *semi = memchr(s + i, ';', (size_t)(n - i));
+        Py_ssize_t j = semi == NULL ? n : semi - s;
+        const Py_UCS1 *eq = memchr(s + i, '=', (size_t)(j - i));
+        if (eq != NULL) {
+            Py_ssize_t a = i, b = eq - s, c = b + 1, d = j;
+            while (a < b && py_space(s[a]))
+                a++;
+            while (b > a && py_space(s[b - 1]))
+                b--;
+            while (c < d && py_space(s[c]))
+                c++;
+            while (d > c && py_space(s[d - 1]))
+                d--;
+            while (c < d && s[c] == '"')
+                c++;
+            while (d > c && s[d - 1] == '"')
+                d--;
+            if (a < b && c < d) {
+                int look = picks(s + a, b - a, s + c, d - c);
+                if (look < 0 || (look && append_pair(kept, s + a, b - a, s + c, d - c) < 0)) {
+                    Py_DECREF(kept);
+                    return NULL;
+                }
+            }
+        }
+        i = j + 1;
+    }
+    return kept;
 }
 
 /* The gate of canary.run_gate: can a run of this length and first byte be a key? */
@@ -1883,7 +2112,7 @@ request(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     int query = 0;
     Py_ssize_t n = uri == Py_None ? 0 : PyUnicode_GET_LENGTH(uri);
     if (n > 0) {
-        Py_ssize_t mark = PyUnicode_FindChar(uri, '?', 0, n, 1);
+        Py_ssize_t mark = question_mark(uri);
         if (mark == -2)
             goto fail;
         if (mark >= 0) {
@@ -1909,7 +2138,11 @@ request(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *q = query < 0 ? Py_None : query ? Py_True : Py_False;
     PyObject *f = first == 2 ? Py_None : first ? Py_True : Py_False;
-    return Py_BuildValue("(NOO)", kept, q, f);
+    /* PyTuple_Pack, not Py_BuildValue: its format is parsed on every call (some 500
+     * instructions, a tenth of a request that holds an identity). */
+    PyObject *answer = PyTuple_Pack(3, kept, q, f);
+    Py_DECREF(kept);
+    return answer;
 fail:
     Py_DECREF(fast);
     Py_XDECREF(kept);
@@ -2310,6 +2543,11 @@ static PyMethodDef methods[] = {
      "see detector._request_py."},
     {"pick", (PyCFunction)(void (*)(void))pick, METH_FASTCALL,
      "pick(pairs, anchors) -> list[tuple[str, str]] | None: see detector._picked_py."},
+    {"pick_query", (PyCFunction)(void (*)(void))pick_query, METH_FASTCALL,
+     "pick_query(uri, anchors) -> list[tuple[str, str]] | None: pick of detector._query_pairs."},
+    {"pick_cookies", (PyCFunction)(void (*)(void))pick_cookies, METH_FASTCALL,
+     "pick_cookies(header, anchors) -> list[tuple[str, str]] | None: pick of "
+     "detector._cookie_pairs."},
     {"anchored", anchored, METH_VARARGS,
      "anchored(name, anchors) -> bool | None: see detector._anchored_py."},
     {"runs", runs, METH_VARARGS,

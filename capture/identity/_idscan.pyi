@@ -38,6 +38,13 @@ def pick(
 ) -> list[tuple[str, str]] | None:
     """detector._picked_py; None when a name or value is not ASCII."""
 
+def pick_query(uri: str, anchors: tuple[str, ...]) -> list[tuple[str, str]] | None:
+    """pick of detector._query_pairs(uri); None when the target is not ASCII or a
+    pair's name holds "%" or "+"."""
+
+def pick_cookies(header: str, anchors: tuple[str, ...]) -> list[tuple[str, str]] | None:
+    """pick of detector._cookie_pairs(header); None when the header is not ASCII."""
+
 def anchored(name: str, anchors: tuple[str, ...]) -> bool | None:
     """detector._anchored_py for an ASCII name; None for any other."""
 

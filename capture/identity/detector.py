@@ -387,7 +387,7 @@ class IdentityDetector:
                 out.extend(found)
             elif action == _COOKIE:
                 if self._may_matter(value, ";"):
-                    self._params(_cookie_pairs(value), WHERE_COOKIE, out)
+                    self._cookies(value, out)
             elif action == _URL:
                 if "?" in value:
                     self._url_header(name, value, out)
@@ -418,7 +418,7 @@ class IdentityDetector:
             # Not decided in C (not built, or a target that is not ASCII).
             matters = self._may_matter(uri.partition("?")[2], "&")
         if matters and uri:
-            self._params(_query_pairs(uri), WHERE_QUERY, out)
+            self._query(uri, WHERE_QUERY, out)
         if body and _is_form(request):
             self._params(_form_pairs(body), WHERE_BODY, out)
         # first: CanaryMatcher.could_be_in, made by _idscan.request above (None where
@@ -443,6 +443,28 @@ class IdentityDetector:
             picked = _picked_py(pairs, self._anchored)
         for name, value in picked:
             self._param(name, value, where, out)
+
+    def _query(self, uri: str, where: str, out: list[Finding]) -> None:
+        """:meth:`_params` of the query of ``uri`` (:func:`_query_pairs`). Where
+        ``_idscan`` was built, one C call cuts the pairs and picks them
+        (``_idscan.pick_query``): only those picked are made str, where
+        ``_query_pairs`` made a dozen tuples in Python to keep one."""
+        picked = None if _idscan is None else _idscan.pick_query(uri, self._anchors)
+        if picked is None:
+            self._params(_query_pairs(uri), where, out)
+            return
+        for name, value in picked:
+            self._param(name, value, where, out)
+
+    def _cookies(self, header: str, out: list[Finding]) -> None:
+        """:meth:`_params` of the pairs of a Cookie header (:func:`_cookie_pairs`), cut
+        and picked in one C call where ``_idscan`` was built (``_idscan.pick_cookies``)."""
+        picked = None if _idscan is None else _idscan.pick_cookies(header, self._anchors)
+        if picked is None:
+            self._params(_cookie_pairs(header), WHERE_COOKIE, out)
+            return
+        for name, value in picked:
+            self._param(name, value, WHERE_COOKIE, out)
 
     def _anchored(self, name: str) -> bool:
         """Does ``name`` hold an anchor word (then it may have a hint or a catalog
@@ -528,7 +550,7 @@ class IdentityDetector:
         """Findings in the query of a URL-valued header, reported under the header's name."""
         found: list[Finding] = []
         if self._may_matter(url.partition("?")[2], "&"):
-            self._params(_query_pairs(url), WHERE_HEADER, found)
+            self._query(url, WHERE_HEADER, found)
         for f in found:
             detail = f"parameter {f.name} · {f.detail}"
             out.append(

@@ -1173,6 +1173,39 @@ def test_triage_keeps_a_name_it_has_no_kind_for() -> None:
     assert kept == [("X-New", "b"), ("Cookie", "msisdn=4")]
 
 
+def test_triage_reads_a_name_anew_where_its_kinds_changed_or_are_another_dict() -> None:
+    # Triage keeps the kind of a name it looked up, for that dict unchanged: a kind
+    # changed, a name taken out, or another dict of the same names, is read anew.
+    anchors = _detector()._anchors
+    name = "X-Other"  # one object, as the parser gives
+    headers = [(name, "b")]
+    kinds = {name: detector._SKIP}
+    assert _triage_in_c(headers, kinds, anchors) == []
+    assert _triage_in_c(headers, kinds, anchors) == []
+    kinds[name] = detector._SCAN
+    assert _triage_in_c(headers, kinds, anchors) == headers
+    del kinds[name]
+    assert _triage_in_c(headers, kinds, anchors) == headers
+    kinds[name] = detector._SKIP
+    assert _triage_in_c(headers, kinds, anchors) == []
+    for kind, kept in ((detector._SCAN, headers), (detector._SKIP, []), (detector._URL, [])):
+        assert _triage_in_c(headers, {name: kind}, anchors) == kept
+
+
+def test_triage_reads_as_python_with_more_names_than_it_keeps_kinds_for() -> None:
+    # More names than the kept kinds' slots: each put out by another and read anew.
+    det = _detector()
+    names = [f"X-Name-{i}" for i in range(700)]
+    kinds = {name: i % 5 for i, name in enumerate(names)}
+    headers = [(name, "msisdn=1?" if i % 3 else "a=b") for i, name in enumerate(names)]
+    for _ in range(3):
+        expected = detector._triage_py(headers, kinds, det._may_matter_py)
+        assert _triage_in_c(headers, kinds, det._anchors) == expected
+        assert _triage_in_c(headers[::-1], kinds, det._anchors) == expected[::-1]
+        for name in names[::7]:
+            kinds[name] = (kinds[name] + 1) % 5
+
+
 def _assert_found_as_without_c(request: Request, config: IdentityConfig) -> None:
     """A detector with its C tests finds in ``request`` what one without them finds,
     twice over: the second time every name has a kind, so triage drops what it can
@@ -1357,3 +1390,79 @@ def test_pick_in_c_turns_down_damaged_pairs() -> None:
     with pytest.raises(TypeError):
         detector._idscan.pick([], list(anchors))
     assert detector._idscan.pick([("msisdn", "x"), ("v", "y")], anchors) == [("msisdn", "x")]
+
+
+@pytest.mark.parametrize(
+    "special",
+    [
+        *("@", "+4", "%2B", "%3A", "%25", "%", ":", "tel:", "Sips%3a", "sip%3A", "SIPS:"),
+        *("tel%3b", "te%3a", "sips%3", "ips:", "%253A", "tel%25%3a"),  # near misses
+    ],
+)
+def test_pick_in_c_finds_a_value_test_at_any_offset_of_a_long_value(special: str) -> None:
+    # worth_param passes sixteen bytes at a time: a special in any of them, or in the
+    # last bytes of a value, must be read as Python reads it.
+    det = _detector()
+    for size in range(0, 40):
+        for at in range(size + 1):
+            filler = ("xQ7_-a" * 8)[:size]
+            value = filler[:at] + special + filler[at:]
+            pairs = [("v", value), ("w", "z" + value)]
+            assert detector._idscan.pick(pairs, det._anchors) == detector._picked_py(
+                pairs, det._anchored
+            ), value
+
+
+# Pieces of a query or a Cookie header: separators, whitespace str.strip() takes off
+# (the separators 0x1c-0x1f too), quotes, and values every branch of pick turns on.
+_CUT_PIECES = st.one_of(
+    _VALUE_PIECES,
+    _NAME_PIECES,
+    st.sampled_from([*"&;=?#\"' \t\n\x0b\x0c\r\x1c\x1f\x1b+%é", "msisdn=", "a=b", "==", ";;"]),
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_CUT_PIECES, max_size=30).map("".join))
+def test_pick_query_in_c_keeps_what_python_picks_of_the_pairs(uri: str) -> None:
+    det = _detector()
+    in_c = detector._idscan.pick_query(uri, det._anchors)
+    in_python = detector._picked_py(detector._query_pairs(uri), det._anchored)
+    if in_c is None:
+        # Python decides only for a target that is not ASCII or a name to decode.
+        names = [name for name, _ in _query_pairs_raw(uri)]
+        assert not uri.isascii() or any("%" in name or "+" in name for name in names), uri
+    else:
+        assert uri.isascii()
+        assert in_c == in_python, uri
+
+
+def _query_pairs_raw(uri: str) -> list[tuple[str, str]]:
+    # _query_pairs without the names decoded.
+    query = uri.partition("?")[2].partition("#")[0]
+    pieces = (piece.partition("=") for piece in query.split("&"))
+    return [(name, value) for name, _, value in pieces if name and value]
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_CUT_PIECES, max_size=30).map("".join))
+def test_pick_cookies_in_c_keeps_what_python_picks_of_the_pairs(header: str) -> None:
+    det = _detector()
+    in_c = detector._idscan.pick_cookies(header, det._anchors)
+    if header.isascii():
+        assert in_c == detector._picked_py(list(detector._cookie_pairs(header)), det._anchored)
+    else:
+        assert in_c is None
+
+
+def test_pick_query_and_cookies_in_c_turn_down_damaged_arguments() -> None:
+    anchors = _detector()._anchors
+    for pick in (detector._idscan.pick_query, detector._idscan.pick_cookies):
+        for damaged in ((b"msisdn=1", anchors), (None, anchors), ("a=b", list(anchors))):
+            with pytest.raises(TypeError):
+                pick(*damaged)
+        with pytest.raises(TypeError):
+            pick("a=b")  # type: ignore[call-arg]
+    assert detector._idscan.pick_query("/?msisdn=1&v=y#x=%2B1", anchors) == [("msisdn", "1")]
+    assert detector._idscan.pick_query("/?%6dsisdn=1", anchors) is None
+    assert detector._idscan.pick_cookies(' msisdn = "1" ; v=y', anchors) == [("msisdn", "1")]
