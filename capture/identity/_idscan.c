@@ -1038,6 +1038,16 @@ opaque_token(const Py_UCS1 *s, Py_ssize_t n)
     return !b64_digits_shaped(s, n);
 }
 
+/* Does pick keep the ASCII pair (name s[0..nn), value v[0..vn))? 1, 0, -1 on an error. */
+static int
+picks(const Py_UCS1 *s, Py_ssize_t nn, const Py_UCS1 *v, Py_ssize_t vn)
+{
+    if (worth_param(v, vn) && !opaque_token(v, vn))
+        return 1;
+    /* Not worth a look, or an opaque token: only under a name with an anchor. */
+    return anchored_ascii(s, nn);
+}
+
 /* pick(pairs, anchors) is detector._picked_py: the (name, value) pairs of a cookie
  * header, query or form that IdentityDetector._params must look at, in order. None
  * when a name or value is not ASCII (Python decides). One call for the pairs of a
@@ -1071,18 +1081,9 @@ pick(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             Py_DECREF(kept);
             Py_RETURN_NONE;
         }
-        const Py_UCS1 *v = PyUnicode_1BYTE_DATA(value);
-        Py_ssize_t n = PyUnicode_GET_LENGTH(value);
-        int look;
-        if (worth_param(v, n) && !opaque_token(v, n)) {
-            look = 1;
-        } else {
-            /* Not worth a look, or an opaque token: only under a name with an anchor. */
-            look = anchored_ascii(PyUnicode_1BYTE_DATA(name), PyUnicode_GET_LENGTH(name));
-            if (look < 0)
-                goto fail;
-        }
-        if (look && PyList_Append(kept, pair) < 0)
+        int look = picks(PyUnicode_1BYTE_DATA(name), PyUnicode_GET_LENGTH(name),
+                         PyUnicode_1BYTE_DATA(value), PyUnicode_GET_LENGTH(value));
+        if (look < 0 || (look && PyList_Append(kept, pair) < 0))
             goto fail;
     }
     Py_DECREF(fast);
@@ -1093,21 +1094,22 @@ fail:
     return NULL;
 }
 
-/* Does pick keep the ASCII pair (name s[0..nn), value v[0..vn))? 1, 0, -1 on an error. */
-static int
-picks(const Py_UCS1 *s, Py_ssize_t nn, const Py_UCS1 *v, Py_ssize_t vn)
+/* The str of the ASCII s[0..n), a new reference. */
+static inline PyObject *
+ascii_str(const Py_UCS1 *s, Py_ssize_t n)
 {
-    if (worth_param(v, vn) && !opaque_token(v, vn))
-        return 1;
-    return anchored_ascii(s, nn);
+    PyObject *out = PyUnicode_New(n, 127);
+    if (out != NULL && n > 0)
+        memcpy(PyUnicode_1BYTE_DATA(out), s, (size_t)n);
+    return out;
 }
 
 /* (name, value) of two ASCII runs appended to kept: 0, or -1 on an error. */
 static int
 append_pair(PyObject *kept, const Py_UCS1 *s, Py_ssize_t nn, const Py_UCS1 *v, Py_ssize_t vn)
 {
-    PyObject *name = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, s, nn);
-    PyObject *value = name == NULL ? NULL : PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, v, vn);
+    PyObject *name = ascii_str(s, nn);
+    PyObject *value = name == NULL ? NULL : ascii_str(v, vn);
     PyObject *pair = value == NULL ? NULL : PyTuple_Pack(2, name, value);
     Py_XDECREF(name);
     Py_XDECREF(value);
@@ -1138,6 +1140,83 @@ picking(PyObject *const *args, Py_ssize_t nargs, const char *usage, Py_ssize_t *
     return PyUnicode_1BYTE_DATA(args[0]);
 }
 
+/* One pair of a query or a Cookie header: its name and its value, spans of the text. */
+typedef struct {
+    const Py_UCS1 *name, *value;
+    Py_ssize_t name_len, value_len;
+} pair_span;
+
+/* q[0..n), a query after its '?', up to its first '#': its length. */
+static inline Py_ssize_t
+before_fragment(const Py_UCS1 *q, Py_ssize_t n)
+{
+    const Py_UCS1 *hash = memchr(q, '#', (size_t)n);
+    return hash == NULL ? n : hash - q;
+}
+
+/* The next pair from *at of the query q[0..n) (after its '?', cut at its '#'), as
+ * detector._query_pairs cuts it: at each '&', then at the first '='; a pair whose name
+ * or value is empty is passed over. 1 with *pair set and *at past it, 0 at the end. */
+static int
+next_query_pair(const Py_UCS1 *q, Py_ssize_t n, Py_ssize_t *at, pair_span *pair)
+{
+    while (*at <= n) {
+        Py_ssize_t i = *at;
+        const Py_UCS1 *amp = memchr(q + i, '&', (size_t)(n - i));
+        Py_ssize_t j = amp == NULL ? n : amp - q;
+        const Py_UCS1 *eq = memchr(q + i, '=', (size_t)(j - i));
+        *at = j + 1;
+        if (eq != NULL && eq - q > i && eq - q + 1 < j) {
+            pair->name = q + i;
+            pair->name_len = eq - q - i;
+            pair->value = eq + 1;
+            pair->value_len = j - (eq - q + 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The next pair from *at of the ASCII Cookie header s[0..n), as
+ * detector._cookie_pairs cuts it: at each ';', then at the first '='; the name
+ * stripped, the value stripped and then stripped of '"' (str.strip()'s whitespace is
+ * Py_UNICODE_ISSPACE); a pair whose name or value is then empty is passed over. 1 with
+ * *pair set and *at past it, 0 at the end. */
+static int
+next_cookie_pair(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t *at, pair_span *pair)
+{
+    while (*at <= n) {
+        Py_ssize_t i = *at;
+        const Py_UCS1 *semi = memchr(s + i, ';', (size_t)(n - i));
+        Py_ssize_t j = semi == NULL ? n : semi - s;
+        const Py_UCS1 *eq = memchr(s + i, '=', (size_t)(j - i));
+        *at = j + 1;
+        if (eq == NULL)
+            continue;
+        Py_ssize_t a = i, b = eq - s, c = b + 1, d = j;
+        while (a < b && Py_UNICODE_ISSPACE(s[a]))
+            a++;
+        while (b > a && Py_UNICODE_ISSPACE(s[b - 1]))
+            b--;
+        while (c < d && Py_UNICODE_ISSPACE(s[c]))
+            c++;
+        while (d > c && Py_UNICODE_ISSPACE(s[d - 1]))
+            d--;
+        while (c < d && s[c] == '"')
+            c++;
+        while (d > c && s[d - 1] == '"')
+            d--;
+        if (a < b && c < d) {
+            pair->name = s + a;
+            pair->name_len = b - a;
+            pair->value = s + c;
+            pair->value_len = d - c;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* pick_query(uri, anchors) is pick(detector._query_pairs(uri), anchors): the query's
  * pairs cut as _query_pairs cuts them (after the first '?', up to the first '#', at
  * each '&' and then the first '='; name and value not empty), only those pick keeps
@@ -1160,35 +1239,22 @@ pick_query(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     const Py_UCS1 *mark = memchr(s, '?', (size_t)n);
     if (mark == NULL)
         return kept;
-    Py_ssize_t i = mark - s + 1;
-    const Py_UCS1 *hash = memchr(s + i, '#', (size_t)(n - i));
-    Py_ssize_t end = hash == NULL ? n : hash - s;
-    while (i <= end) {
-        const Py_UCS1 *amp = memchr(s + i, '&', (size_t)(end - i));
-        Py_ssize_t j = amp == NULL ? end : amp - s;
-        const Py_UCS1 *eq = memchr(s + i, '=', (size_t)(j - i));
-        if (eq != NULL && eq - s > i && eq - s + 1 < j) {
-            Py_ssize_t nn = eq - s - i, vn = j - (eq - s + 1);
-            if (memchr(s + i, '%', (size_t)nn) != NULL || memchr(s + i, '+', (size_t)nn) != NULL) {
-                Py_DECREF(kept);
-                Py_RETURN_NONE;
-            }
-            int look = picks(s + i, nn, eq + 1, vn);
-            if (look < 0 || (look && append_pair(kept, s + i, nn, eq + 1, vn) < 0)) {
-                Py_DECREF(kept);
-                return NULL;
-            }
+    const Py_UCS1 *q = mark + 1;
+    Py_ssize_t qn = before_fragment(q, n - (q - s)), at = 0;
+    pair_span pair;
+    while (next_query_pair(q, qn, &at, &pair)) {
+        Py_ssize_t nn = pair.name_len;
+        if (memchr(pair.name, '%', (size_t)nn) != NULL || memchr(pair.name, '+', (size_t)nn) != NULL) {
+            Py_DECREF(kept);
+            Py_RETURN_NONE;
         }
-        i = j + 1;
+        int look = picks(pair.name, nn, pair.value, pair.value_len);
+        if (look < 0 || (look && append_pair(kept, pair.name, nn, pair.value, pair.value_len) < 0)) {
+            Py_DECREF(kept);
+            return NULL;
+        }
     }
     return kept;
-}
-
-/* A byte str.strip() takes off (ASCII whitespace, with the separators 0x1c-0x1f). */
-static inline int
-py_space(Py_UCS1 c)
-{
-    return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
 }
 
 /* pick_cookies(header, anchors) is pick(list(detector._cookie_pairs(header)), anchors):
@@ -1209,34 +1275,15 @@ pick_cookies(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *kept = PyList_New(0);
     if (kept == NULL)
         return NULL;
-    Py_ssize_t i = 0;
-    while (i <= n) {
-        const Py_UCS1 *semi = memchr(s + i, ';', (size_t)(n - i));
-        Py_ssize_t j = semi == NULL ? n : semi - s;
-        const Py_UCS1 *eq = memchr(s + i, '=', (size_t)(j - i));
-        if (eq != NULL) {
-            Py_ssize_t a = i, b = eq - s, c = b + 1, d = j;
-            while (a < b && py_space(s[a]))
-                a++;
-            while (b > a && py_space(s[b - 1]))
-                b--;
-            while (c < d && py_space(s[c]))
-                c++;
-            while (d > c && py_space(s[d - 1]))
-                d--;
-            while (c < d && s[c] == '"')
-                c++;
-            while (d > c && s[d - 1] == '"')
-                d--;
-            if (a < b && c < d) {
-                int look = picks(s + a, b - a, s + c, d - c);
-                if (look < 0 || (look && append_pair(kept, s + a, b - a, s + c, d - c) < 0)) {
-                    Py_DECREF(kept);
-                    return NULL;
-                }
-            }
+    Py_ssize_t at = 0;
+    pair_span pair;
+    while (next_cookie_pair(s, n, &at, &pair)) {
+        int look = picks(pair.name, pair.name_len, pair.value, pair.value_len);
+        if (look < 0 ||
+            (look && append_pair(kept, pair.name, pair.name_len, pair.value, pair.value_len) < 0)) {
+            Py_DECREF(kept);
+            return NULL;
         }
-        i = j + 1;
     }
     return kept;
 }
@@ -2257,16 +2304,6 @@ append_field(PyObject *out, PyObject *where, PyObject *name, PyObject *text, int
     return status;
 }
 
-/* The str of the ASCII s[0..n), a new reference. */
-static inline PyObject *
-ascii_str(const Py_UCS1 *s, Py_ssize_t n)
-{
-    PyObject *out = PyUnicode_New(n, 127);
-    if (out != NULL && n > 0)
-        memcpy(PyUnicode_1BYTE_DATA(out), s, (size_t)n);
-    return out;
-}
-
 /* Does a needle occur in s[0..n) or its percent-decoding (needle_in)? 1 or 0, -1 on an
  * error. */
 static inline int
@@ -2303,40 +2340,29 @@ value_fields(PyObject *out, PyObject *where, PyObject *name, const Py_UCS1 *s, P
 static int
 pair_fields(PyObject *out, PyObject *where, const Py_UCS1 *q, Py_ssize_t n, int unseen)
 {
-    const Py_UCS1 *hash = memchr(q, '#', (size_t)n);
-    if (hash != NULL)
-        n = hash - q;
-    Py_ssize_t start = 0;
-    while (start <= n) {
-        const Py_UCS1 *amp = memchr(q + start, '&', (size_t)(n - start));
-        Py_ssize_t end = amp == NULL ? n : amp - q;
-        const Py_UCS1 *eq = memchr(q + start, '=', (size_t)(end - start));
-        Py_ssize_t mid = eq == NULL ? end : eq - q;
-        /* The name q[start..mid), the value q[mid+1..end), both non-empty. */
-        if (eq != NULL && mid > start && end > mid + 1) {
-            const Py_UCS1 *value = q + mid + 1;
-            Py_ssize_t size = end - mid - 1;
-            int found = may_hold(value, size);
-            if (found < 0)
-                return -1;
-            if (found) {
-                const Py_UCS1 *name = q + start;
-                Py_ssize_t length = mid - start;
-                PyObject *param;
-                int python = 0;
-                if (memchr(name, '%', (size_t)length) || memchr(name, '+', (size_t)length))
-                    param = decoded_str(name, length, 1, &python);
-                else
-                    param = ascii_str(name, length);
-                if (param == NULL)
-                    return python ? 1 : -1;
-                int status = value_fields(out, where, param, value, size, unseen);
-                Py_DECREF(param);
-                if (status != 0)
-                    return status;
-            }
-        }
-        start = end + 1;
+    Py_ssize_t at = 0;
+    pair_span pair;
+    n = before_fragment(q, n);
+    while (next_query_pair(q, n, &at, &pair)) {
+        int found = may_hold(pair.value, pair.value_len);
+        if (found < 0)
+            return -1;
+        if (!found)
+            continue;
+        const Py_UCS1 *name = pair.name;
+        Py_ssize_t length = pair.name_len;
+        PyObject *param;
+        int python = 0;
+        if (memchr(name, '%', (size_t)length) || memchr(name, '+', (size_t)length))
+            param = decoded_str(name, length, 1, &python);
+        else
+            param = ascii_str(name, length);
+        if (param == NULL)
+            return python ? 1 : -1;
+        int status = value_fields(out, where, param, pair.value, pair.value_len, unseen);
+        Py_DECREF(param);
+        if (status != 0)
+            return status;
     }
     return 0;
 }
@@ -2346,43 +2372,21 @@ pair_fields(PyObject *out, PyObject *where, const Py_UCS1 *q, Py_ssize_t n, int 
 static int
 cookie_fields(PyObject *out, const Py_UCS1 *s, Py_ssize_t n)
 {
-    Py_ssize_t start = 0;
-    while (start <= n) {
-        const Py_UCS1 *semi = memchr(s + start, ';', (size_t)(n - start));
-        Py_ssize_t end = semi == NULL ? n : semi - s;
-        const Py_UCS1 *eq = memchr(s + start, '=', (size_t)(end - start));
-        if (eq != NULL) {
-            /* str.strip() of the name; of the value, then strip('"'). */
-            Py_ssize_t a = start, b = eq - s;
-            while (a < b && Py_UNICODE_ISSPACE(s[a]))
-                a++;
-            while (b > a && Py_UNICODE_ISSPACE(s[b - 1]))
-                b--;
-            Py_ssize_t c = eq - s + 1, d = end;
-            while (c < d && Py_UNICODE_ISSPACE(s[c]))
-                c++;
-            while (d > c && Py_UNICODE_ISSPACE(s[d - 1]))
-                d--;
-            while (c < d && s[c] == '"')
-                c++;
-            while (d > c && s[d - 1] == '"')
-                d--;
-            if (b > a && d > c) {
-                int found = may_hold(s + c, d - c);
-                if (found < 0)
-                    return -1;
-                if (found) {
-                    PyObject *name = ascii_str(s + a, b - a);
-                    if (name == NULL)
-                        return -1;
-                    int status = value_fields(out, where_cookie, name, s + c, d - c, 1);
-                    Py_DECREF(name);
-                    if (status != 0)
-                        return status;
-                }
-            }
-        }
-        start = end + 1;
+    Py_ssize_t at = 0;
+    pair_span pair;
+    while (next_cookie_pair(s, n, &at, &pair)) {
+        int found = may_hold(pair.value, pair.value_len);
+        if (found < 0)
+            return -1;
+        if (!found)
+            continue;
+        PyObject *name = ascii_str(pair.name, pair.name_len);
+        if (name == NULL)
+            return -1;
+        int status = value_fields(out, where_cookie, name, pair.value, pair.value_len, 1);
+        Py_DECREF(name);
+        if (status != 0)
+            return status;
     }
     return 0;
 }
