@@ -146,13 +146,14 @@ def _ad_mix(count: int) -> list[Request]:
     8-15 cookies and parameters each, names with random suffixes, a tenth with identities."""
     import random
 
-    from bench.gen_capture import _AD_HOSTS, _ad_request
+    from bench.gen_capture import _AD_HOSTS, _ad_identity, _ad_request
     from capture.http.http1 import parse_request_head
 
     rng = random.Random(7)
     requests = []
     for index in range(count):
-        raw = _ad_request(rng, rng.choice(_AD_HOSTS), index, identity=rng.random() < 0.1)
+        identity = _ad_identity(rng) if rng.random() < 0.1 else None
+        raw = _ad_request(rng, rng.choice(_AD_HOSTS), index, identity)
         head = parse_request_head(raw)
         requests.append(_request(head.uri or "/", head.headers))
     return requests

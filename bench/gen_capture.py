@@ -7,7 +7,9 @@ several segments, client ACKs, a carrier-style identity header on some
 requests, and non-HTTP noise: TLS connections and UDP (DNS) datagrams.
 ``--traffic ad`` makes the requests analytics beacons and ad calls instead:
 8-15 cookies and query parameters each, names with random suffixes (tens of
-thousands of distinct names), long opaque values, identities in a tenth.
+thousands of distinct names), long opaque values, and a tenth of the clients sending
+an identity with each request (numbers of eight countries, IMEIs, addresses: each
+client its own).
 
     python bench/gen_capture.py OUT.pcap --requests 50000 --connections 5000
     python bench/gen_capture.py OUT.pcap --requests 20000 --traffic ad --bodies small
@@ -98,23 +100,80 @@ _AD_STEMS = ("_hjSession_", "gtm_", "ev_", "_uetsid_", "ab_", "exp_", "AMCV_", "
 _AD_PARAMS = ("v", "tid", "cid", "ul", "sr", "dl", "dt", "en", "ep.page", "_p", "gcs", "seg")
 
 
+# The identities of ad traffic come from many devices, as at a gateway or in a study's
+# pooled capture, not from one phone. A tenth of the devices (clients) leak: every
+# request of one carries its identity, in the one form its SDK or carrier uses. So
+# each number, IMEI and address is new to the detector at its device's first request
+# (the cost of a first reading, libphonenumber's parse, ~100 us a number, is paid as
+# on real traffic) and comes again with its next ones. A quarter of the leaking
+# devices are the researcher's own phone: scan_bench's canaries.
+OWN_PHONE = ("447700900123", "490154203237518", "alice@example.com")
+"""(MSISDN, IMEI, e-mail) of the test phone: scan_bench.py's canaries."""
+
+# International prefixes of mobile ranges and the number's length in digits. Half the
+# subscribers are on the home network (UK, as scan_bench's --region); the others are
+# roamers: US, Germany, France, India, Brazil (Sao Paulo), South Africa (Vodacom),
+# Japan. Random digits after them make mostly valid mobiles, and some numbers no
+# range holds.
+_HOME_RANGE = ("447", 12)
+_ROAMING_RANGES = (
+    ("1201", 11),
+    ("1415", 11),
+    ("4915", 13),
+    ("4917", 13),
+    ("336", 11),
+    ("337", 11),
+    ("919", 12),
+    ("5511", 13),
+    ("2782", 11),
+    ("8190", 12),
+)
+
+SUBSCRIBERS = 2000
+"""How many subscribers the identities of an ad capture come from."""
+
+
+def _luhn_digit(digits: str) -> str:
+    """The check digit that makes ``digits`` + it pass the Luhn test (an IMEI's 15th)."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return str((10 - total % 10) % 10)
+
+
+def _subscriber(rng: random.Random) -> tuple[str, str, str]:
+    """(MSISDN, IMEI, e-mail) of one of SUBSCRIBERS subscribers, or the test phone's."""
+    if rng.random() < 0.25:
+        return OWN_PHONE
+    who = random.Random(rng.randrange(SUBSCRIBERS))
+    prefix, length = _HOME_RANGE if who.random() < 0.5 else who.choice(_ROAMING_RANGES)
+    msisdn = prefix + "".join(str(who.randrange(10)) for _ in range(length - len(prefix)))
+    tac_serial = "35" + "".join(str(who.randrange(10)) for _ in range(12))
+    return msisdn, tac_serial + _luhn_digit(tac_serial), f"user{who.randrange(10**6)}@example.org"
+
+
 def _ad_identity(rng: random.Random) -> tuple[str, str, str]:
     """(where, name, value) of one identity, in one of the forms apps and gateways use."""
+    msisdn, imei, email = _subscriber(rng)
     return rng.choice(
         [
-            ("header", "x-up-calling-line-id", "447700900123"),
-            ("header", "X-MSISDN", "447911123456"),
-            ("query", "phone", "%2B447911123456"),
-            ("query", "imei", "490154203237518"),
-            ("cookie", "msisdn", b"447911123456".hex()),
-            ("query", "email", "alice%40example.com"),
-            ("header", "X-Carrier-Sub", "447700900123"),
+            ("header", "x-up-calling-line-id", msisdn),
+            ("header", "X-MSISDN", msisdn),
+            ("query", "phone", "%2B" + msisdn),
+            ("query", "imei", imei),
+            ("cookie", "msisdn", msisdn.encode().hex()),
+            ("query", "email", email.replace("@", "%40")),
+            ("header", "X-Carrier-Sub", msisdn),
         ]
     )
 
 
-def _ad_request(rng: random.Random, host: str, n: int, identity: bool) -> bytes:
-    """An analytics beacon or ad call: 8-15 cookies and query parameters together."""
+def _ad_request(
+    rng: random.Random, host: str, n: int, identity: tuple[str, str, str] | None
+) -> bytes:
+    """An analytics beacon or ad call: 8-15 cookies and query parameters together, and
+    ``identity`` (:func:`_ad_identity`'s where, name and value) if given."""
     total = rng.randint(8, 15)
     params = rng.randint(3, total - 3)
     query = []
@@ -140,8 +199,8 @@ def _ad_request(rng: random.Random, host: str, n: int, identity: bool) -> bytes:
         "Accept: image/avif,image/webp,*/*",
         f"Referer: http://www.site{rng.randint(1, 999)}.example/",
     ]
-    if identity:
-        where, name, value = _ad_identity(rng)
+    if identity is not None:
+        where, name, value = identity
         if where == "header":
             headers.append(f"{name}: {value}")
         elif where == "query":
@@ -201,7 +260,7 @@ def frames(
     per_conn = max(1, requests // connections)
     t = 1_700_000_000.0
     made = 0
-    active: list[tuple[Conversation, int]] = []
+    active: list[tuple[Conversation, int, tuple[str, str, str] | None]] = []
     conn_no = 0
     while made < requests or active:
         # Keep ~8 connections open at once, interleaving their packets.
@@ -220,15 +279,17 @@ def frames(
             )
             yield from conv.handshake()
             last = requests - per_conn * (connections - 1)
-            active.append((conv, per_conn if conn_no < connections else last))
+            # The client's identity, sent with each of its requests (ad traffic).
+            device = _ad_identity(rng) if traffic == "ad" and rng.random() < 0.1 else None
+            active.append((conv, per_conn if conn_no < connections else last, device))
         if not active:
             break
         i = rng.randrange(len(active))
-        conv, left = active[i]
+        conv, left, device = active[i]
         conv.ts = max(conv.ts, t)
         split = rng.choice([37, 120, 300]) if rng.random() < 0.1 else None
         if traffic == "ad":
-            head = _ad_request(rng, rng.choice(_AD_HOSTS), made, identity=rng.random() < 0.1)
+            head = _ad_request(rng, rng.choice(_AD_HOSTS), made, device)
         else:
             head = _request(rng, rng.choice(HOSTS), made, identity=rng.random() < 0.05)
         yield from conv.send(True, head, split)
@@ -276,7 +337,7 @@ def frames(
             yield from conv.close()
             active.pop(i)
         else:
-            active[i] = (conv, left)
+            active[i] = (conv, left, device)
 
 
 def main() -> None:

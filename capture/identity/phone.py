@@ -38,6 +38,15 @@ def libphonenumber() -> ModuleType:
     """
     import phonenumbers
 
+    # Every number type's pattern of every region a number comes from, kept compiled
+    # (the package's own advice for checking many numbers from many regions): else
+    # each test goes through re.compile's cache lookup again, ~40 of them for a
+    # number's first reading, and past 512 patterns (traffic from many countries)
+    # that cache drops them and they are compiled again. An older package without
+    # the switch uses re's cache alone.
+    enable = getattr(phonenumbers, "enable_pattern_cache", None)
+    if enable is not None:
+        enable()
     return phonenumbers.phonenumberutil
 
 
@@ -117,15 +126,26 @@ class PhoneMatch:
     """True for mobile (or fixed-line-or-mobile) numbers."""
 
 
-def _describe(number: PhoneNumber) -> PhoneMatch:
+def _describe(number: PhoneNumber, kind: int | None = None) -> PhoneMatch:
+    """The :class:`PhoneMatch` of ``number``; ``kind``, its ``number_type`` where the
+    caller has it already.
+
+    Validity is read off the type: ``number_type`` is UNKNOWN exactly for an invalid
+    number (its documented contract, and what ``is_valid_number`` tests: both look up
+    the region and match the same patterns). Asked separately, the two made a first
+    reading of a number cost twice the pattern matching, and on traffic with many
+    subscribers every number is a first reading (tests/capture/identity/test_phone.py
+    holds the two to each other).
+    """
     phonenumbers = libphonenumber()
     PhoneNumberFormat = phonenumbers.PhoneNumberFormat
-    valid = phonenumbers.is_valid_number(number)
+    if kind is None:
+        kind = phonenumbers.number_type(number)
+    valid = kind != phonenumbers.PhoneNumberType.UNKNOWN
     pretty = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     if valid:
         region = phonenumbers.region_code_for_number(number) or "?"
-        kind = phonenumbers.number_type(number)
         labels, mobile = _labels()
         label = labels.get(kind, "number")
         return PhoneMatch(e164, f"{pretty} · {region} {label}", True, kind in mobile)
@@ -159,6 +179,7 @@ def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
         # "10.103.132.128" under a subscriber name (X-Subscriber-Info: IP=...) is an
         # address; no dotted phone format has four groups of at most three digits.
         return None
+    phonenumbers = libphonenumber()
     candidates: list[PhoneNumber] = []
     if text.startswith("+"):
         number = _parse(text, None)
@@ -172,25 +193,40 @@ def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
             number = _parse("+" + digits[2:], None)
             if number is not None:
                 candidates.append(number)
+        national = None
         if region:
-            number = _parse(text, region)
-            if number is not None:
-                candidates.append(number)
-        if not digits.startswith("0"):
+            national = _parse(text, region)
+            if national is not None:
+                candidates.append(national)
+        if not digits.startswith("0") and not (
+            # The region's reading of international digits that start with its own
+            # country code ("447911123456" in GB) is often the international reading
+            # already: an E.164 form is read one way only, so it is not read again.
+            national is not None
+            and phonenumbers.format_number(national, phonenumbers.PhoneNumberFormat.E164)
+            == "+" + digits
+        ):
             number = _parse("+" + digits, None)
-            if number is not None:
+            if number is not None and number not in candidates:
                 candidates.append(number)
-    phonenumbers = libphonenumber()
     plausible = [n for n in candidates if phonenumbers.is_possible_number(n)]
     if not plausible:
         return None
-
-    def rank(number: PhoneNumber) -> tuple[bool, bool]:
+    if len(plausible) == 1:
+        # One reading (nearly always): nothing to rank.
+        return _describe(plausible[0])
+    unknown = phonenumbers.PhoneNumberType.UNKNOWN
+    best: tuple[bool, bool] | None = None
+    chosen, chosen_kind = plausible[0], unknown
+    for number in plausible:
+        # In the region first, then valid (number_type, kept for _describe); the
+        # first of equals stays, so the order above breaks ties.
+        kind = phonenumbers.number_type(number)
         in_region = region is not None and phonenumbers.is_valid_number_for_region(number, region)
-        return (in_region, phonenumbers.is_valid_number(number))
-
-    # max() keeps the first of equals, so the order above breaks ties.
-    return _describe(max(plausible, key=rank))
+        rank = (in_region, kind != unknown)
+        if best is None or rank > best:
+            best, chosen, chosen_kind = rank, number, kind
+    return _describe(chosen, chosen_kind)
 
 
 @lru_cache(maxsize=4096)
@@ -208,9 +244,10 @@ def parse_strict(digits: str) -> PhoneMatch | None:
     if number is None:
         return None
     phonenumbers = libphonenumber()
-    if not phonenumbers.is_valid_number(number):
-        return None
-    match = _describe(number)
+    kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+        return None  # not valid
+    match = _describe(number, kind)
     return match if match.mobile else None
 
 
@@ -248,6 +285,7 @@ def parse_e164(text: str) -> PhoneMatch | None:
     if number is None:
         return None
     phonenumbers = libphonenumber()
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return _describe(number)
+    kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+        return None  # not valid
+    return _describe(number, kind)

@@ -18,9 +18,8 @@ def _requests(count: int) -> list[Request]:
     rng = random.Random(1)
     out = []
     for index in range(count):
-        raw = gen_capture._ad_request(
-            rng, rng.choice(gen_capture._AD_HOSTS), index, identity=rng.random() < 0.1
-        )
+        identity = gen_capture._ad_identity(rng) if rng.random() < 0.1 else None
+        raw = gen_capture._ad_request(rng, rng.choice(gen_capture._AD_HOSTS), index, identity)
         head = parse_request_head(raw)
         out.append(
             Request(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import random
 import subprocess
 import sys
 
@@ -134,6 +136,98 @@ def test_an_ipv4_address_is_never_a_number(text: str) -> None:
 def test_dotted_numbers_that_are_not_addresses_still_read() -> None:
     match = parse_lenient("201.555.0123", "US")
     assert match is not None and match.e164 == "+12015550123"
+
+
+def _random_numbers(count: int, seed: int) -> list[str]:
+    """Digit strings in every form parse_lenient reads, under many country codes."""
+    rng = random.Random(seed)
+    codes = ["1", "7", "27", "33", "39", "44", "49", "55", "61", "81", "91", "353", "800", "882"]
+    out = []
+    for _ in range(count):
+        code = rng.choice(codes)
+        rest = "".join(str(rng.randrange(10)) for _ in range(rng.randint(6, 12)))
+        out.append(
+            rng.choice([code + rest, "+" + code + rest, "00" + code + rest, "0" + rest, rest])
+        )
+    return out
+
+
+def test_a_number_is_valid_exactly_when_libphonenumber_gives_it_a_type() -> None:
+    """phone._describe reads validity off number_type (UNKNOWN for an invalid number,
+    as its documentation says): held here to is_valid_number, number by number."""
+    unknown = phonenumbers.PhoneNumberType.UNKNOWN
+    checked = 0
+    for text in _random_numbers(3000, 16):
+        try:
+            number = phonenumbers.parse(text if text.startswith("+") else "+" + text, None)
+        except phonenumbers.NumberParseException:
+            continue
+        checked += 1
+        assert (phonenumbers.number_type(number) != unknown) == phonenumbers.is_valid_number(
+            number
+        ), text
+    assert checked > 1500
+
+
+def _lenient_reference(text: str, region: str | None) -> tuple[str, str, bool, bool] | None:
+    """parse_lenient as it was first written: every reading ranked by two separate
+    validity tests, then described with is_valid_number again (the reference for
+    the one that reads each number's type once)."""
+    text = text.strip()
+    candidates = []
+    digits = "".join(ch for ch in text if ch.isdigit())
+    tries = [(text, None)] if text.startswith("+") else []
+    if not text.startswith("+"):
+        if digits.startswith("00"):
+            tries.append(("+" + digits[2:], None))
+        if region:
+            tries.append((text, region))
+        if not digits.startswith("0"):
+            tries.append(("+" + digits, None))
+    for written, where in tries:
+        with contextlib.suppress(phonenumbers.NumberParseException):
+            candidates.append(phonenumbers.parse(written, where))
+    plausible = [n for n in candidates if phonenumbers.is_possible_number(n)]
+    if not plausible:
+        return None
+    number = max(
+        plausible,
+        key=lambda n: (
+            region is not None and phonenumbers.is_valid_number_for_region(n, region),
+            phonenumbers.is_valid_number(n),
+        ),
+    )
+    valid = phonenumbers.is_valid_number(number)
+    kind = phonenumbers.number_type(number)
+    mobile = valid and kind in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    where = phonenumbers.region_code_for_number(number) if valid else None
+    return e164, str(where), valid, mobile
+
+
+@pytest.mark.parametrize("region", [None, "GB", "US", "DE"])
+def test_lenient_picks_the_reading_the_reference_ranking_picks(region: str | None) -> None:
+    for text in _random_numbers(600, 23):
+        if not 7 <= sum(ch.isdigit() for ch in text) <= 17:
+            continue
+        match = parse_lenient(text, region)
+        expected = _lenient_reference(text, region)
+        got = (
+            None
+            if match is None
+            else (
+                match.e164,
+                str(phonenumbers.region_code_for_number(phonenumbers.parse(match.e164)))
+                if match.valid
+                else "None",
+                match.valid,
+                match.mobile,
+            )
+        )
+        assert got == expected, (text, region)
 
 
 # Run in a fresh interpreter: this test process has imported hashlib already.
