@@ -9,10 +9,12 @@ requests, and non-HTTP noise: TLS connections and UDP (DNS) datagrams.
 8-15 cookies and query parameters each, names with random suffixes (tens of
 thousands of distinct names), long opaque values, and a tenth of the clients sending
 an identity with each request (numbers of eight countries, IMEIs, addresses: each
-client its own).
+client its own); ``--traffic ad-phone`` the same requests from one test phone, a tenth
+with one of its identities.
 
     python bench/gen_capture.py OUT.pcap --requests 50000 --connections 5000
     python bench/gen_capture.py OUT.pcap --requests 20000 --traffic ad --bodies small
+    python bench/gen_capture.py OUT.pcap --requests 20000 --traffic ad-phone --bodies small
 """
 
 from __future__ import annotations
@@ -153,9 +155,12 @@ def _subscriber(rng: random.Random) -> tuple[str, str, str]:
     return msisdn, tac_serial + _luhn_digit(tac_serial), f"user{who.randrange(10**6)}@example.org"
 
 
-def _ad_identity(rng: random.Random) -> tuple[str, str, str]:
-    """(where, name, value) of one identity, in one of the forms apps and gateways use."""
-    msisdn, imei, email = _subscriber(rng)
+def _ad_identity(
+    rng: random.Random, subscriber: tuple[str, str, str] | None = None
+) -> tuple[str, str, str]:
+    """(where, name, value) of one identity of ``subscriber`` (MSISDN, IMEI, e-mail;
+    default: :func:`_subscriber`'s), in one of the forms apps and gateways use."""
+    msisdn, imei, email = subscriber or _subscriber(rng)
     return rng.choice(
         [
             ("header", "x-up-calling-line-id", msisdn),
@@ -213,9 +218,12 @@ def _ad_request(
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-TRAFFIC = ("browser", "ad")
+TRAFFIC = ("browser", "ad", "ad-phone")
 """Request mixes: ``browser`` page loads with a few cookies; ``ad`` analytics beacons and
-ad calls (:func:`_ad_request`), a tenth of them carrying an identity."""
+ad calls (:func:`_ad_request`) from many clients, a tenth of them sending their own
+identity with every request; ``ad-phone`` the same beacons from one test phone (a lab
+capture of a tethered phone), a tenth of them carrying one of its identities
+(:data:`OWN_PHONE`, in any of the forms)."""
 
 BODIES = ("web", "mid", "small")
 """Response body mixes: the lighter the bodies, the faster tshark (which reads
@@ -290,6 +298,9 @@ def frames(
         split = rng.choice([37, 120, 300]) if rng.random() < 0.1 else None
         if traffic == "ad":
             head = _ad_request(rng, rng.choice(_AD_HOSTS), made, device)
+        elif traffic == "ad-phone":
+            identity = _ad_identity(rng, OWN_PHONE) if rng.random() < 0.1 else None
+            head = _ad_request(rng, rng.choice(_AD_HOSTS), made, identity)
         else:
             head = _request(rng, rng.choice(HOSTS), made, identity=rng.random() < 0.05)
         yield from conv.send(True, head, split)

@@ -16,14 +16,17 @@ size (shared pages counted in every process) and as proportional set size
 (shared pages divided among them: the memory actually used). Two capture sizes
 show whether memory grows with the file.
 
-    python bench/scan_bench.py [--sizes 25000,50000,50000m,50000s] [--repeat N]
+    python bench/scan_bench.py [--sizes 25000,50000,50000m,50000s,20000a,20000p] [--repeat N]
 
 The default captures: a web-like mix of response sizes (200 B-100 KB, about
 20 frames a request) at two sizes, to show that memory does not grow with the
 file; one with bodies of 200 B-12 KB (about 10 frames a request), on which
 tshark runs near the ~2,200 requests/s the issue quotes for its benchmark
-capture; and one where every response is under 4 KB (about 6 frames a request,
-the lightest case for tshark).
+capture; one where every response is under 4 KB (about 6 frames a request,
+the lightest case for tshark); and two of ad and analytics requests (8-15 cookies
+and parameters each): from many clients, a tenth of which send their own identity
+with every request (hundreds of distinct numbers for libphonenumber to read), and
+from one test phone (its identities in a tenth of the requests).
 
 Targets (issues 2 and 16): ratio >= 10, peak memory <= 100 MB at every size, and
 identity detection (with and without 3 canaries) at most 20% over the same scan
@@ -54,13 +57,15 @@ OUT = HERE / "out"
 
 
 # A size's suffix picks the mix (bench/gen_capture.py): the response bodies (BODIES),
-# or "a" for ad and analytics requests (TRAFFIC "ad") with small responses.
-SUFFIXES = {"": "web", "m": "mid", "s": "small", "a": "ad"}
+# or "a" for ad and analytics requests from many clients (TRAFFIC "ad"), "p" for the
+# same from one test phone (TRAFFIC "ad-phone"), with small responses.
+SUFFIXES = {"": "web", "m": "mid", "s": "small", "a": "ad", "p": "ad-phone"}
 MIXES = {
     "web": "web mix",
     "mid": "mid-size responses",
     "small": "small responses",
     "ad": "ad/analytics requests",
+    "ad-phone": "ad/analytics, one phone",
 }
 
 
@@ -70,7 +75,9 @@ def ensure_capture(requests: int, connections: int, bodies: str) -> Path:
     if not path.exists():
         OUT.mkdir(exist_ok=True)
         traffic = (
-            ["--traffic", "ad", "--bodies", "small"] if bodies == "ad" else ["--bodies", bodies]
+            ["--traffic", bodies, "--bodies", "small"]
+            if bodies in ("ad", "ad-phone")
+            else ["--bodies", bodies]
         )
         cmd = [sys.executable, str(HERE / "gen_capture.py"), str(path), *traffic,
                "--requests", str(requests), "--connections", str(connections)]  # fmt: skip
@@ -147,10 +154,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--sizes",
-        default="25000,50000,50000m,50000s,20000a",
+        default="25000,50000,50000m,50000s,20000a,20000p",
         help="request counts, comma-separated; a trailing m means response bodies of "
         "200 B-12 KB, a trailing s every body under 4 KB, a trailing a ad and analytics "
-        "requests (8-15 cookies and parameters each, names with random suffixes)",
+        "requests (8-15 cookies and parameters each, names with random suffixes) from "
+        "many clients, a tenth sending their own identity, a trailing p the same from "
+        "one test phone",
     )
     parser.add_argument(
         "--cost-rounds",

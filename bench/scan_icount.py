@@ -117,7 +117,7 @@ def main() -> None:
         "--bodies",
         default="web",
         help="the mix: gen_capture.py's body mix (web, mid, small), or ad (ad and "
-        "analytics requests)",
+        "analytics requests from many clients), or ad-phone (the same from one phone)",
     )
     parser.add_argument(
         "--detection",

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from capture.http.http1 import parse_request_head
 from capture.identity.detector import IdentityConfig, IdentityDetector, _cookie_pairs, _query_pairs
+from capture.identity.devices import luhn_ok
+from capture.identity.phone import parse_international
 from capture.model import Request
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -60,3 +62,24 @@ def test_ad_mix_has_many_pairs_many_names_long_values_and_a_tenth_identities() -
         1 for r in requests[:5000] if any(f.is_identity for f in detector.detect(r))
     )
     assert 0.08 <= with_identity / 5000 <= 0.12
+
+
+def test_ad_identities_come_from_many_subscribers_and_a_quarter_from_the_test_phone() -> None:
+    rng = random.Random(2)
+    drawn = [gen_capture._subscriber(rng) for _ in range(2000)]
+    own = sum(1 for who in drawn if who == gen_capture.OWN_PHONE)
+    assert 400 <= own <= 600
+    others = {who for who in drawn if who != gen_capture.OWN_PHONE}
+    assert len(others) >= 700
+    for msisdn, imei, email in others:
+        assert luhn_ok(imei) and len(imei) == 15
+        assert parse_international(msisdn) is not None, msisdn
+        assert email.endswith("@example.org")
+
+
+def test_the_one_phone_mix_sends_only_the_test_phones_identities() -> None:
+    rng = random.Random(3)
+    msisdn, imei, email = gen_capture.OWN_PHONE
+    allowed = {msisdn, "%2B" + msisdn, imei, msisdn.encode().hex(), email.replace("@", "%40")}
+    values = {gen_capture._ad_identity(rng, gen_capture.OWN_PHONE)[2] for _ in range(200)}
+    assert values == allowed
