@@ -186,7 +186,7 @@ def main() -> None:
     )
     costed: list[tuple[Path, str]] = []
     for spec in args.sizes.split(","):
-        size_text = spec.rstrip("msa")
+        size_text = spec.rstrip("".join(SUFFIXES))
         bodies = SUFFIXES[spec[len(size_text) :]]
         size = int(size_text)
         path = ensure_capture(size, max(5000, size // 10), bodies)
