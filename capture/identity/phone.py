@@ -40,7 +40,7 @@ def libphonenumber() -> ModuleType:
 
     # Every number type's pattern of every region a number comes from, kept compiled
     # (the package's own advice for checking many numbers from many regions): else
-    # each test goes through re.compile's cache lookup again, ~40 of them for a
+    # each test goes through re.compile's cache lookup again, dozens of them for a
     # number's first reading, and past 512 patterns (traffic from many countries)
     # that cache drops them and they are compiled again. An older package without
     # the switch uses re's cache alone.
@@ -154,6 +154,13 @@ def _describe(number: PhoneNumber, kind: int | None = None) -> PhoneMatch:
     return PhoneMatch(e164, f"{pretty} · {region}, unallocated range", False, False)
 
 
+def _e164(number: PhoneNumber) -> str:
+    """``number`` in E.164 form (``+447911123456``)."""
+    phonenumbers = libphonenumber()
+    text: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return text
+
+
 def _parse(text: str, region: str | None) -> PhoneNumber | None:
     phonenumbers = libphonenumber()
     try:
@@ -179,7 +186,6 @@ def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
         # "10.103.132.128" under a subscriber name (X-Subscriber-Info: IP=...) is an
         # address; no dotted phone format has four groups of at most three digits.
         return None
-    phonenumbers = libphonenumber()
     candidates: list[PhoneNumber] = []
     if text.startswith("+"):
         number = _parse(text, None)
@@ -202,13 +208,14 @@ def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
             # The region's reading of international digits that start with its own
             # country code ("447911123456" in GB) is often the international reading
             # already: an E.164 form is read one way only, so it is not read again.
-            national is not None
-            and phonenumbers.format_number(national, phonenumbers.PhoneNumberFormat.E164)
-            == "+" + digits
+            national is not None and _e164(national) == "+" + digits
         ):
             number = _parse("+" + digits, None)
             if number is not None and number not in candidates:
                 candidates.append(number)
+    if not candidates:
+        return None
+    phonenumbers = libphonenumber()  # imported by _parse already
     plausible = [n for n in candidates if phonenumbers.is_possible_number(n)]
     if not plausible:
         return None

@@ -230,6 +230,19 @@ def test_lenient_picks_the_reading_the_reference_ranking_picks(region: str | Non
         assert got == expected, (text, region)
 
 
+def test_a_value_too_short_or_unreadable_as_a_number_does_not_import_libphonenumber() -> None:
+    code = (
+        "import sys\n"
+        "from capture.identity import phone\n"
+        "assert phone.parse_lenient('12345', 'GB') is None\n"
+        "assert phone.parse_lenient('0123456789', None) is None\n"
+        "assert phone.parse_lenient('Thu, 23 Apr 2009', 'GB') is None\n"
+        "print('phonenumbers' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
 # Run in a fresh interpreter: this test process has imported hashlib already.
 _WITHOUT_CANARIES = """
 import sys
