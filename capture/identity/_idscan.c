@@ -1120,24 +1120,25 @@ append_pair(PyObject *kept, const Py_UCS1 *s, Py_ssize_t nn, const Py_UCS1 *v, P
     return failed;
 }
 
-/* The arguments of pick_query and pick_cookies checked, the anchors indexed: the
- * ASCII text, or NULL with *none set (Python decides) or an exception. */
-static const Py_UCS1 *
-picking(PyObject *const *args, Py_ssize_t nargs, const char *usage, Py_ssize_t *n, int *none)
+/* The start of pick_query and pick_cookies: the arguments checked, the anchors
+ * indexed, the ASCII text in *s[0..*n), and a new empty list for the kept pairs. Or
+ * their answer already: None (a text not ASCII: Python decides), or NULL with an
+ * exception. */
+static PyObject *
+picking(PyObject *const *args, Py_ssize_t nargs, const char *usage, const Py_UCS1 **s,
+        Py_ssize_t *n)
 {
-    *none = 0;
     if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyTuple_Check(args[1])) {
         PyErr_SetString(PyExc_TypeError, usage);
         return NULL;
     }
     if (index_anchors(args[1]) < 0)
         return NULL;
-    if (!PyUnicode_IS_ASCII(args[0])) {
-        *none = 1;
-        return NULL;
-    }
+    if (!PyUnicode_IS_ASCII(args[0]))
+        Py_RETURN_NONE;
+    *s = PyUnicode_1BYTE_DATA(args[0]);
     *n = PyUnicode_GET_LENGTH(args[0]);
-    return PyUnicode_1BYTE_DATA(args[0]);
+    return PyList_New(0);
 }
 
 /* One pair of a query or a Cookie header: its name and its value, spans of the text. */
@@ -1217,6 +1218,17 @@ next_cookie_pair(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t *at, pair_span *pair
     return 0;
 }
 
+/* The pair appended to kept (as a (name, value) tuple of str) where pick would keep
+ * it: 0, or -1 on an error. */
+static int
+keep_picked(PyObject *kept, const pair_span *pair)
+{
+    int look = picks(pair->name, pair->name_len, pair->value, pair->value_len);
+    if (look <= 0)
+        return look;
+    return append_pair(kept, pair->name, pair->name_len, pair->value, pair->value_len);
+}
+
 /* pick_query(uri, anchors) is pick(detector._query_pairs(uri), anchors): the query's
  * pairs cut as _query_pairs cuts them (after the first '?', up to the first '#', at
  * each '&' and then the first '='; name and value not empty), only those pick keeps
@@ -1225,17 +1237,11 @@ next_cookie_pair(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t *at, pair_span *pair
 static PyObject *
 pick_query(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    const Py_UCS1 *s = NULL;
     Py_ssize_t n = 0;
-    int none;
-    const Py_UCS1 *s = picking(args, nargs, "pick_query(uri: str, anchors: tuple)", &n, &none);
-    if (s == NULL) {
-        if (none)
-            Py_RETURN_NONE;
-        return NULL;
-    }
-    PyObject *kept = PyList_New(0);
-    if (kept == NULL)
-        return NULL;
+    PyObject *kept = picking(args, nargs, "pick_query(uri: str, anchors: tuple)", &s, &n);
+    if (kept == NULL || kept == Py_None)
+        return kept;
     const Py_UCS1 *mark = memchr(s, '?', (size_t)n);
     if (mark == NULL)
         return kept;
@@ -1248,8 +1254,7 @@ pick_query(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             Py_DECREF(kept);
             Py_RETURN_NONE;
         }
-        int look = picks(pair.name, nn, pair.value, pair.value_len);
-        if (look < 0 || (look && append_pair(kept, pair.name, nn, pair.value, pair.value_len) < 0)) {
+        if (keep_picked(kept, &pair) < 0) {
             Py_DECREF(kept);
             return NULL;
         }
@@ -1264,23 +1269,15 @@ pick_query(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 pick_cookies(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    const Py_UCS1 *s = NULL;
     Py_ssize_t n = 0;
-    int none;
-    const Py_UCS1 *s = picking(args, nargs, "pick_cookies(header: str, anchors: tuple)", &n, &none);
-    if (s == NULL) {
-        if (none)
-            Py_RETURN_NONE;
-        return NULL;
-    }
-    PyObject *kept = PyList_New(0);
-    if (kept == NULL)
-        return NULL;
+    PyObject *kept = picking(args, nargs, "pick_cookies(header: str, anchors: tuple)", &s, &n);
+    if (kept == NULL || kept == Py_None)
+        return kept;
     Py_ssize_t at = 0;
     pair_span pair;
     while (next_cookie_pair(s, n, &at, &pair)) {
-        int look = picks(pair.name, pair.name_len, pair.value, pair.value_len);
-        if (look < 0 ||
-            (look && append_pair(kept, pair.name, pair.name_len, pair.value, pair.value_len) < 0)) {
+        if (keep_picked(kept, &pair) < 0) {
             Py_DECREF(kept);
             return NULL;
         }
