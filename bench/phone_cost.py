@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -37,7 +35,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from scan_bench import ENV, ensure_capture  # noqa: E402
+from scan_bench import ensure_capture, process_cpu  # noqa: E402
 
 # The calls phone.py makes, or made (libphonenumber's API, phone.libphonenumber()).
 _CALLS = (
@@ -57,17 +55,10 @@ def import_cost(pairs: int = 7) -> float:
     base = "import capture.identity.detector"
     costs = []
     for _ in range(pairs):
-        with_import = _process_cpu(base + "; import phonenumbers")
-        without = _process_cpu(base)
+        with_import = process_cpu(base + "; import phonenumbers", HERE.parent)
+        without = process_cpu(base, HERE.parent)
         costs.append(with_import - without)
     return statistics.median(costs)
-
-
-def _process_cpu(code: str) -> float:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=HERE.parent, env=ENV)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def reading_costs(count: int = 2000) -> list[tuple[str, float]]:

@@ -260,7 +260,7 @@ def detection_cost(path: Path, mix: str, rounds: int = 5) -> None:
     for turn in range(rounds):
         start = turn % len(DETECTION_MODES)
         for mode in DETECTION_MODES[start:] + DETECTION_MODES[:start]:
-            cpu[mode].append(_scan_cpu(path, mode))
+            cpu[mode].append(process_cpu(scan_code(path, mode)))
     plain = _cost(cpu["plain"], cpu["none"])
     canaries = _cost(cpu["canaries"], cpu["none"])
     met = plain[0] <= 0.20 and canaries[0] <= 0.20
@@ -305,11 +305,11 @@ def scan_code(capture: Path, mode: str) -> str:
     )
 
 
-def _scan_cpu(path: Path, mode: str) -> float:
-    """User and system CPU seconds of one fresh process scanning ``path`` in ``mode``."""
-    code = scan_code(path, mode)
+def process_cpu(code: str, cwd: Path | None = None) -> float:
+    """User and system CPU seconds of one fresh process running ``python -c code``
+    (from ``cwd``), bytecode written and output buffered as a user's would be."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([sys.executable, "-c", code], check=True, env=ENV)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd, env=ENV)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
