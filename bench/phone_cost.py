@@ -15,7 +15,10 @@ cost grows with the numbers, not with the requests. This prints the three parts:
   to /dev/null) of a capture, by default scan_bench.py's ad and analytics capture:
   the time spent in libphonenumber's calls (timed where phone.py makes them), the
   regular-expression compiles among it (each region's patterns are compiled at their
-  first use), and how many distinct values were read.
+  first use), and how many distinct values were read;
+* the import and the calls together, as a share of the same scan without detection
+  (CPU time of fresh ``--jobs 1`` processes, as scan_bench.py's detection-cost lines
+  take it): the part of detection's +20% budget libphonenumber takes alone.
 
     python bench/phone_cost.py [--capture FILE]
 """
@@ -35,7 +38,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from scan_bench import ensure_capture, process_cpu  # noqa: E402
+from scan_bench import ensure_capture, process_cpu, scan_code  # noqa: E402
 
 # The calls phone.py makes, or made (libphonenumber's API, phone.libphonenumber()).
 _CALLS = (
@@ -159,7 +162,8 @@ def main() -> None:
     args = parser.parse_args()
     capture = args.capture or ensure_capture(20000, 5000, "ad")
     print(f"# Python {sys.version.split()[0]}; {os.cpu_count()} CPUs; CPU time")
-    print(f"import phonenumbers: {1000 * import_cost():.1f} ms (median of 7, fresh processes)")
+    imported = import_cost()
+    print(f"import phonenumbers: {1000 * imported:.1f} ms (median of 7, fresh processes)")
     # The scan first: the readings below would compile its regions' patterns before it.
     spent = scan_cost(capture)
     share = spent["ns"] / 1e9 / spent["cpu"]
@@ -168,6 +172,13 @@ def main() -> None:
         f"libphonenumber imported before it): {spent['readings']} distinct values read, "
         f"{spent['calls']} libphonenumber calls taking {spent['ns'] / 1e6:.1f} ms ({share:.0%}), "
         f"of which {spent['compiles']} regex compiles {spent['compile_ns'] / 1e6:.1f} ms"
+    )
+    bare = statistics.median(process_cpu(scan_code(capture, "none")) for _ in range(5))
+    alone = imported + spent["ns"] / 1e9
+    print(
+        f"libphonenumber in all (import and calls): {1000 * alone:.1f} ms, "
+        f"{alone / bare:+.0%} of the same scan without detection ({bare:.2f}s: fresh --jobs 1 "
+        "processes, median of 5); detection in all may cost +20%"
     )
     for label, micros in reading_costs():
         print(f"first reading of a number: {micros:.0f} us  {label}")

@@ -15,7 +15,7 @@ import gen_capture
 BENCH = Path(gen_capture.__file__).resolve().parent
 
 
-def test_the_phone_cost_bench_counts_the_numbers_a_scan_reads_and_times_three_forms(
+def test_the_phone_cost_bench_counts_the_numbers_a_scan_reads_its_share_and_times_three_forms(
     tmp_path: Path,
 ) -> None:
     capture = tmp_path / "ad.pcap"
@@ -35,7 +35,10 @@ def test_the_phone_cost_bench_counts_the_numbers_a_scan_reads_and_times_three_fo
     values = int(scan_line.split(" distinct values read")[0].rsplit(" ", 1)[1])
     assert 1 <= values <= 50
     assert " regex compiles " in scan_line
-    assert [line.split(" us ")[1] for line in lines[3:]] == [
+    share = lines[3]
+    assert share.startswith("libphonenumber in all (import and calls): ")
+    assert " of the same scan without detection (" in share
+    assert [line.split(" us ")[1] for line in lines[4:]] == [
         " UK mobile, international digits, --region GB (parse_lenient)",
         " US number, international digits, --region GB (parse_lenient)",
         " French mobile written +33 6 ... (parse_e164)",
