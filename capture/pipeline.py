@@ -363,7 +363,7 @@ class Pipeline:
         # Most verdicts the reader settles itself (see CaptureFile.frames): their keys
         # come here, read before the next frame is handled (and at the end).
         verdicts: list[bytes] = []
-        # Ethernet/IPv4/TCP records come decoded by the reader (SEGMENT frames): the
+        # Plain TCP records come decoded by the reader (SEGMENT frames): the
         # C walk builds the segment without a frame object or a decoding call.
         frames = capture.frames(
             reassembler.skip,

@@ -78,65 +78,116 @@ class Segment(NamedTuple):
     """Payload bytes on the wire that the capture did not keep (snap length)."""
 
 
+_VLAN_TAGS = 2
+"""VLAN tags (802.1Q, 802.1ad QinQ) the fast paths look through: more is rare, and
+takes the general path (:meth:`Decoder.decode`)."""
+
+
+def plain_tcp(data: bytes, offset: int, end: int) -> tuple[int, int, int, int] | None:
+    """Where the parts of a plain TCP frame, ``data[offset:end]`` (Ethernet), sit: the
+    frames the skip table passes over without decoding them. Plain is Ethernet II, at
+    most :data:`_VLAN_TAGS` VLAN tags, then IPv4 without options and not a fragment,
+    or IPv6 whose next header is TCP, and the whole TCP header in the frame.
+
+    ``(key start, key end, TCP header start, IP end)``, offsets into ``data``: the key
+    is the direction's source and destination addresses, then ports (12 bytes for
+    IPv4, 36 for IPv6: in such a frame they follow each other, as
+    :attr:`capture.net.reassembly.Flow.raw_keys` holds them); the IP end is where the
+    IP header's length says the packet ends. ``None`` for any other frame.
+    ``capture/sources/_pcapwalk.c`` (``plain``) computes the same.
+    """
+    n = offset + 14
+    if end < n:
+        return None
+    ethertype = data[n - 2] << 8 | data[n - 1]
+    tags = 0
+    while ethertype in _ETH_VLAN:
+        if tags == _VLAN_TAGS or end < n + 4:
+            return None
+        ethertype = data[n + 2] << 8 | data[n + 3]
+        n += 4
+        tags += 1
+    if ethertype == ETH_IPV4:
+        if end < n + 40 or data[n] != 0x45 or data[n + 9] != 6 or data[n + 6] & 0x3F or data[n + 7]:
+            return None
+        return n + 12, n + 24, n + 20, n + (data[n + 2] << 8 | data[n + 3])
+    if ethertype == ETH_IPV6:
+        if end < n + 60 or data[n] >> 4 != 6 or data[n + 6] != _PROTO_TCP:
+            return None
+        return n + 8, n + 44, n + 40, n + 40 + (data[n + 4] << 8 | data[n + 5])
+    return None
+
+
 def skippable(data: bytes, offset: int, skip: dict[bytes, bool | int]) -> bytes | None:
     """The key under which the Ethernet frame at ``data[offset:]`` may go undecoded.
 
     ``skip`` (:attr:`capture.net.reassembly.Reassembler.skip`) maps the address and
     port bytes of a TCP direction to True (skip any segment), or False or an ``int``
     (a probed direction, whose first segment is left to the capture's reader: skip
-    segments without payload). Only Ethernet/IPv4/TCP without IP options or
-    fragmentation and without SYN, FIN or RST qualify; ``None`` otherwise.
+    segments without payload). Only plain frames (:func:`plain_tcp`: IPv4 without
+    options or fragmentation, or IPv6 straight to TCP, behind at most two VLAN tags)
+    without SYN, FIN or RST qualify; ``None`` otherwise.
     """
+    where = plain_tcp(data, offset, len(data))
+    if where is None:
+        return None
+    start, stop, tcp, ip_end = where
+    key = data[start:stop]
+    whole = skip.get(key)
     if (
-        len(data) >= offset + 54  # first: a runt frame must not be read past its end
-        and data[offset + 12 : offset + 15] == b"\x08\x00\x45"
-        and data[offset + 23] == 6
-        and not data[offset + 47] & 0x07
-        and not data[offset + 20] & 0x3F
-        and not data[offset + 21]
+        whole is not None
+        and not data[tcp + 13] & 0x07
+        and (whole is True or ip_end == tcp + (data[tcp + 12] >> 4 << 2))
     ):
-        key = data[offset + 26 : offset + 38]
-        whole = skip.get(key)
-        if whole is not None and (
-            whole is True
-            or (data[offset + 16] << 8 | data[offset + 17]) == 20 + (data[offset + 46] >> 4 << 2)
-        ):
-            return key
+        return key
     return None
 
 
-def ethernet_tcp4(ts: float, data: bytes) -> Segment | None:
-    """The segment of the overwhelmingly common frame: Ethernet II, IPv4 without
-    options, TCP, not a fragment, its TCP header inside the IP length. ``None`` for
+def plain_segment(ts: float, data: bytes) -> Segment | None:
+    """The segment of a plain frame (:func:`plain_tcp`), the overwhelmingly common
+    kind: Ethernet II, at most two VLAN tags, IPv4 without options and not a fragment
+    or IPv6 straight to TCP, its TCP header inside the IP length. ``None`` for
     anything else, which :meth:`Decoder.decode` then takes on its general path.
 
-    The C record walk (``capture/sources/_pcapwalk.c``, ``ethernet_tcp4``) decodes
+    The C record walk (``capture/sources/_pcapwalk.c``, ``plain_segment``) decodes
     these frames itself in a scan; tests/capture/sources/test_pcapwalk.py holds the
-    two equal on garbled and truncated frames.
+    two equal on garbled and truncated frames, and to the general path.
     """
     if len(data) < 54:
         return None
     ethertype, vihl, total, frag, proto = _unpack_eth_ipv4(data)
     if ethertype == ETH_IPV4 and vihl == 0x45 and proto == _PROTO_TCP and not frag & 0x3FFF:
-        sport, dport, seq, ack, doff, flags = _unpack_tcp(data, 34)
-        start = 34 + (doff >> 4) * 4
+        # Untagged IPv4, nearly every frame: plain_tcp written out.
+        key, n, tcp = 26, 4, 34
         # An IP length below both headers' minimum is not believed: the frame's end.
         end = 14 + total if total >= 40 else len(data)
-        if start <= end:
-            payload = data[start:end]
-            return Segment(
-                ts,
-                data[26:30],
-                sport,
-                data[30:34],
-                dport,
-                seq,
-                ack,
-                flags,
-                payload,
-                end - start - len(payload),
-            )
-    return None
+    else:
+        where = plain_tcp(data, 0, len(data))
+        if where is None:
+            return None
+        key, key_end, tcp, ip_end = where
+        n = (key_end - key - 4) >> 1  # an address: 4 bytes, or 16
+        if n == 4:
+            end = ip_end if ip_end >= tcp + 20 else len(data)  # as above
+        else:
+            end = ip_end if ip_end != tcp else len(data)  # a payload length of 0: jumbo, TSO
+    sport, dport, seq, ack, doff, flags = _unpack_tcp(data, tcp)
+    start = tcp + (doff >> 4) * 4
+    if start > end:
+        return None
+    payload = data[start:end]
+    return Segment(
+        ts,
+        data[key : key + n],
+        sport,
+        data[key + n : key + 2 * n],
+        dport,
+        seq,
+        ack,
+        flags,
+        payload,
+        end - start - len(payload),
+    )
 
 
 class Decoder:
@@ -156,7 +207,7 @@ class Decoder:
     def decode(self, ts: float, linktype: int, data: bytes) -> Segment | None:
         """Decode one frame; ``None`` (and a count in :attr:`skipped`) if it is not TCP."""
         if linktype == LINKTYPE_ETHERNET:
-            seg = ethernet_tcp4(ts, data)
+            seg = plain_segment(ts, data)
             if seg is not None:
                 return seg
             return self._ethernet(ts, data, 0)

@@ -102,8 +102,8 @@ _PORTS = struct.Struct(">HH").pack
 
 
 def _packed_key(src: bytes, sport: int, dst: bytes, dport: int) -> bytes:
-    """A connection's key as one small bytes object (the half-open table's keys). For
-    IPv4 it is also the direction's raw key (:func:`_raw_key`)."""
+    """A connection's key as one small bytes object (the half-open table's keys), which
+    is also the direction's raw key (:func:`_raw_key`)."""
     return src + dst + _PORTS(sport, dport)
 
 
@@ -257,8 +257,8 @@ class Flow:
         order: the frame number of a segment, or (frame number, capture time, id)
         of a fold of skipped segments (:meth:`Reassembler._fold_touched`)."""
         self.raw_keys = raw_keys or (_raw_key(key), _raw_key((key[2], key[3], key[0], key[1])))
-        """Each direction's addresses and ports as they sit in an IPv4+TCP header
-        (see :attr:`Reassembler.skip`); empty for IPv6."""
+        """Each direction's addresses and ports as they sit in a plain frame's IP and
+        TCP headers (see :attr:`Reassembler.skip`)."""
 
 
 class StreamSink(Protocol):
@@ -278,10 +278,9 @@ class StreamSink(Protocol):
 
 
 def _raw_key(key: FlowKey) -> bytes:
-    """Source and destination address and port as they sit in an IPv4+TCP header
-    (IPv4 header bytes 12-19, then the TCP ports); empty for IPv6."""
-    if len(key[0]) != 4:
-        return b""
+    """Source and destination address, then ports, as they follow each other in a
+    plain frame (:func:`capture.net.decode.plain_tcp`): IPv4 header bytes 12-19 or
+    IPv6 bytes 8-39, then the TCP ports."""
     return key[0] + key[2] + key[1].to_bytes(2, "big") + key[3].to_bytes(2, "big")
 
 
@@ -339,8 +338,9 @@ class Reassembler:
         number of the frame that opened it (like Wireshark's frame numbers), so it
         has a number the user can find in Wireshark."""
         self.skip: dict[bytes, bool | int] = {}
-        """Segments that need not be decoded at all, by the raw IPv4 address and port
-        bytes of their direction (:attr:`Flow.raw_keys`). Only segments without
+        """Segments that need not be decoded at all, by the raw address and port
+        bytes of their direction (:attr:`Flow.raw_keys`), in plain frames
+        (:func:`capture.net.decode.plain_tcp`). Only segments without
         SYN, FIN or RST qualify, and only while the peer holds no out-of-order bytes
         (its acknowledgements could prove a capture gap there). ``False``: segments
         without payload (acknowledgements carry nothing else we use); ``True``: any
@@ -359,7 +359,7 @@ class Reassembler:
         self.by_raw: dict[bytes, Flow] = {}
         """The connection of each raw key (see :attr:`skip`)."""
         self.foreign: set[Flow] = set()
-        """The open IPv4 connections of other processes (see :attr:`owns`). Only
+        """The open connections of other processes (see :attr:`owns`). Only
         their keys, of all other processes' connections, can be in :attr:`skip`:
         while this is empty, a record of another process's connection is not in the
         table, and the reader of the capture passes over it without looking
@@ -410,8 +410,8 @@ class Reassembler:
         """Stop (or resume) reading the bytes of one direction.
 
         Nobody needs the bytes of an ignored direction, so its segments are neither
-        buffered nor delivered (what was held is let go); for IPv4 they need not
-        even be decoded (see :attr:`skip`), so where the stream stands is not known
+        buffered nor delivered (what was held is let go); in plain frames they need
+        not even be decoded (see :attr:`skip`), so where the stream stands is not known
         when reading resumes: it resumes at the next segment seen.
         """
         half = flow.halves[direction]
@@ -455,8 +455,6 @@ class Reassembler:
     def _sync_skip(self, flow: Flow, direction: int) -> None:
         """Bring the :attr:`skip` entry of one direction up to date."""
         key = flow.raw_keys[direction]
-        if not key:
-            return
         half = flow.halves[direction]
         if flow.closed or half.next_seq is None or flow.halves[1 - direction].pending:
             self.skip.pop(key, None)
@@ -619,8 +617,7 @@ class Reassembler:
         self._flows[(seg.dst, seg.dport, seg.src, seg.sport)] = (flow, 1)
         self._lru[flow.id] = flow
         for raw in flow.raw_keys:
-            if raw:
-                self.by_raw[raw] = flow
+            self.by_raw[raw] = flow
         self._room()
         return flow
 
@@ -628,11 +625,10 @@ class Reassembler:
 
     def _take_foreign(self, flow: Flow) -> None:
         """``flow`` is another process's (see :attr:`owns`): tracked, both ways
-        ignored, and (IPv4) kept in :attr:`foreign`."""
+        ignored, and kept in :attr:`foreign`."""
         flow.foreign = True
         flow.halves[0].ignore = flow.halves[1].ignore = True
-        if flow.raw_keys[0]:
-            self.foreign.add(flow)
+        self.foreign.add(flow)
 
     def _open_half(
         self, ts: float, src: bytes, sport: int, dst: bytes, dport: int, seq: int, flags: int
@@ -745,12 +741,13 @@ class Reassembler:
         del self._half_open[packed]
         flow_id, start, last, isn0, isn1, next0, next1, bits = _HALF_OPEN.unpack(state)
         a, b = key[0], key[2]
+        # The packed key is the first direction's raw key (see _packed_key).
         if len(a) == 4:
-            # The packed key is the first direction's raw key (see _packed_key).
             raw_keys = (packed, packed[4:8] + packed[:4] + packed[10:12] + packed[8:10])
             flow = Flow(flow_id, key, _ipv4(a), _ipv4(b), start, raw_keys)
         else:
-            flow = Flow(flow_id, key, _ntop(a), _ntop(b), start)
+            raw_keys = (packed, packed[16:32] + packed[:16] + packed[34:36] + packed[32:34])
+            flow = Flow(flow_id, key, _ntop(a), _ntop(b), start, raw_keys)
         flow.last_ts = last
         flow.stamp = self.frame_no
         first, second = flow.halves
@@ -761,9 +758,8 @@ class Reassembler:
         self._flows[(key[2], key[3], key[0], key[1])] = (flow, 1)
         self._lru[flow_id] = flow
         raw0, raw1 = flow.raw_keys
-        if raw0:
-            by_raw = self.by_raw
-            by_raw[raw0] = by_raw[raw1] = flow
+        by_raw = self.by_raw
+        by_raw[raw0] = by_raw[raw1] = flow
         # _sync_skip for each direction whose place is known, written out: a new
         # flow is open, holds nothing out of order and probes nothing yet, so each
         # entry is its direction's ignore flag.
@@ -772,14 +768,12 @@ class Reassembler:
             first.isn = isn0
         if bits & _NEXT0:
             first.next_seq = next0
-            if raw0:
-                skip[raw0] = first.ignore
+            skip[raw0] = first.ignore
         if bits & _ISN1:
             second.isn = isn1
         if bits & _NEXT1:
             second.next_seq = next1
-            if raw1:
-                skip[raw1] = second.ignore
+            skip[raw1] = second.ignore
         if bits & _CLIENT_KNOWN:
             flow.client = 1 if bits & _CLIENT_B else 0
             if not flow.foreign:

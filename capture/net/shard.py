@@ -36,9 +36,10 @@ class Shard:
         return self._owns(src + sport.to_bytes(2, "big"), dst + dport.to_bytes(2, "big"))
 
     def owns_raw(self, raw: bytes) -> bool:
-        """:meth:`owns`, for IPv4 addresses and ports as they follow each other in
-        the headers: src, dst, sport, dport (12 bytes)."""
-        return self._owns(raw[0:4] + raw[8:10], raw[4:8] + raw[10:12])
+        """:meth:`owns`, for addresses and ports as they follow each other in the
+        headers: src, dst, sport, dport (12 bytes for IPv4, 36 for IPv6)."""
+        n = (len(raw) - 4) >> 1
+        return self._owns(raw[:n] + raw[2 * n : 2 * n + 2], raw[n : 2 * n] + raw[2 * n + 2 :])
 
     def _owns(self, a: bytes, b: bytes) -> bool:
         # capture/sources/_pcapwalk.c computes the same for the frames it passes over.

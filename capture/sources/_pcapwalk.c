@@ -17,8 +17,9 @@
  * payload at that sequence number be looked at here: when settles() says its bytes
  * settle the probe, it is passed over like a skipped one and a VERDICT frame (its
  * key as data) is returned in its place. With segment (the Segment named tuple, or
- * None), an Ethernet/IPv4/TCP record that capture.net.decode.ethernet_tcp4 (the
- * reference) decodes, its MAC addresses not all zero, is decoded here and returned as
+ * None), a plain TCP record (Ethernet, at most two VLAN tags, IPv4 or IPv6: see
+ * plain) that capture.net.decode.plain_segment (the reference) decodes, its MAC
+ * addresses not all zero, is decoded here and returned as
  * a SEGMENT frame, the Segment as its data. With verdicts (a list, or None) too, a
  * settled probe whose connection's other direction has an entry in the table (the
  * table is up to date there: see frames.py) is settled here: its entry becomes True and
@@ -43,10 +44,12 @@
 #define SEGMENT (-3)
 #define KEY_SLOTS 512 /* a power of two */
 
-/* A recent plain IPv4 record's direction (see recent_slot). */
+#define KEY_MAX 36 /* an IPv6 direction's addresses and ports */
+
+/* A recent plain record's direction (see recent_slot). */
 typedef struct {
-    unsigned char raw[12]; /* the frame's bytes 26-37: addresses, then ports */
-    unsigned char used;
+    unsigned char raw[KEY_MAX]; /* its addresses, then ports (see plain) */
+    unsigned char len;          /* 12 (IPv4) or 36 (IPv6); 0: unused */
     signed char ours;      /* owns(): -1 not asked yet, else its answer */
     PyObject *key;         /* raw as bytes (a table key), or NULL: not made yet */
 } Recent;
@@ -102,31 +105,93 @@ swap32(uint32_t x)
  * crc_table[k][n] the CRC of byte n followed by k zero bytes. */
 static uint32_t crc_table[4][256];
 
-/* capture.net.shard.Shard.owns for an Ethernet/IPv4/TCP frame f (54 bytes or more,
- * checked by the caller): the CRC-32 of the lower endpoint's address and port, then
- * the other's, modulo count. Every split-scan record of plain IPv4 asks it once: it
- * takes the 12 bytes four at a time (a byte at a time cost 130 instructions). */
+/* capture.net.shard.Shard.owns_raw for a plain record's key k[0:len] (see plain):
+ * the CRC-32 of the lower endpoint's address and port, then the other's, modulo
+ * count. Every split-scan record asks it once per run of its direction (recent_slot).
+ * IPv4 takes the 12 bytes four at a time (a byte at a time cost 130 instructions);
+ * IPv6, rarer, a byte at a time. */
 static int
-owns(const Records *self, const unsigned char *f)
+owns(const Records *self, const unsigned char *k, int len)
 {
-    /* Endpoints as address then port: source at 26 and 34, destination at 30 and 36,
-     * compared as the 6 bytes address-then-port that Python compares. */
-    uint64_t a = (uint64_t)u32(f + 26, 1) << 16 | (uint64_t)f[34] << 8 | f[35];
-    uint64_t b = (uint64_t)u32(f + 30, 1) << 16 | (uint64_t)f[36] << 8 | f[37];
-    uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
-    /* The 12 bytes lo then hi (big-endian, 6 each) as three little-endian words. */
-    uint32_t words[3] = {
-        swap32((uint32_t)(lo >> 16)),
-        swap32((uint32_t)(lo << 16) | (uint32_t)(hi >> 32)),
-        swap32((uint32_t)hi),
-    };
     uint32_t crc = 0xFFFFFFFFu;
-    for (int i = 0; i < 3; i++) {
-        crc ^= words[i];
-        crc = crc_table[3][crc & 0xFF] ^ crc_table[2][(crc >> 8) & 0xFF]
-              ^ crc_table[1][(crc >> 16) & 0xFF] ^ crc_table[0][crc >> 24];
+    if (len == 12) {
+        /* Endpoints as address then port: source at 0 and 8, destination at 4 and 10,
+         * compared as the 6 bytes address-then-port that Python compares. */
+        uint64_t a = (uint64_t)u32(k, 1) << 16 | (uint64_t)k[8] << 8 | k[9];
+        uint64_t b = (uint64_t)u32(k + 4, 1) << 16 | (uint64_t)k[10] << 8 | k[11];
+        uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
+        /* The 12 bytes lo then hi (big-endian, 6 each) as three little-endian words. */
+        uint32_t words[3] = {
+            swap32((uint32_t)(lo >> 16)),
+            swap32((uint32_t)(lo << 16) | (uint32_t)(hi >> 32)),
+            swap32((uint32_t)hi),
+        };
+        for (int i = 0; i < 3; i++) {
+            crc ^= words[i];
+            crc = crc_table[3][crc & 0xFF] ^ crc_table[2][(crc >> 8) & 0xFF]
+                  ^ crc_table[1][(crc >> 16) & 0xFF] ^ crc_table[0][crc >> 24];
+        }
+    }
+    else {
+        int n = (len - 4) / 2;
+        unsigned char a[18], b[18];
+        memcpy(a, k, (size_t)n);
+        memcpy(a + n, k + 2 * n, 2);
+        memcpy(b, k + n, (size_t)n);
+        memcpy(b + n, k + 2 * n + 2, 2);
+        const unsigned char *lo = memcmp(a, b, (size_t)n + 2) < 0 ? a : b;
+        const unsigned char *hi = lo == a ? b : a;
+        for (int i = 0; i < 2 * (n + 2); i++) {
+            unsigned char byte = i < n + 2 ? lo[i] : hi[i - n - 2];
+            crc = crc_table[0][(crc ^ byte) & 0xFF] ^ crc >> 8;
+        }
     }
     return (crc ^ 0xFFFFFFFFu) % self->shard_count == self->shard_index;
+}
+
+/* capture.net.decode.plain_tcp (the reference: read it first) for the frame
+ * f[0:caplen]: 1 when it is plain (Ethernet II, at most two VLAN tags, IPv4 without
+ * options and not a fragment or IPv6 whose next header is TCP, the whole TCP header
+ * in the record), with where its key (addresses, then ports: 12 or 36 bytes), its TCP
+ * header and its IP end (what the IP length says) are; 0 otherwise. */
+typedef struct {
+    Py_ssize_t key, len, tcp, ip_end;
+} Plain;
+
+static inline int
+plain(const unsigned char *f, Py_ssize_t caplen, Plain *out)
+{
+    Py_ssize_t n = 14;
+    if (caplen < n)
+        return 0;
+    unsigned int ethertype = (unsigned int)f[12] << 8 | f[13];
+    for (int tags = 0; ethertype == 0x8100 || ethertype == 0x88A8 || ethertype == 0x9100
+                       || ethertype == 0x9200;
+         tags++) {
+        if (tags == 2 || caplen < n + 4)
+            return 0;
+        ethertype = (unsigned int)f[n + 2] << 8 | f[n + 3];
+        n += 4;
+    }
+    if (ethertype == 0x0800) {
+        if (caplen < n + 40 || f[n] != 0x45 || f[n + 9] != 6 || (f[n + 6] & 0x3F) || f[n + 7])
+            return 0;
+        out->key = n + 12;
+        out->len = 12;
+        out->tcp = n + 20;
+        out->ip_end = n + ((Py_ssize_t)f[n + 2] << 8 | f[n + 3]);
+        return 1;
+    }
+    if (ethertype == 0x86DD) {
+        if (caplen < n + 60 || f[n] >> 4 != 6 || f[n + 6] != 6)
+            return 0;
+        out->key = n + 8;
+        out->len = 36;
+        out->tcp = n + 40;
+        out->ip_end = n + 40 + ((Py_ssize_t)f[n + 4] << 8 | f[n + 5]);
+        return 1;
+    }
+    return 0;
 }
 
 static inline unsigned char
@@ -202,44 +267,46 @@ set_records(Records *self)
     return rc;
 }
 
-/* capture.net.decode.ethernet_tcp4 (the reference: read it first) on the frame
+/* capture.net.decode.plain_segment (the reference: read it first) on the frame
  * f[0:caplen], for a record the walk returns. 1: *out is its Segment, holding ts
  * (a new reference taken here); 0: not such a frame (or zero MAC addresses: PCAPdroid's,
  * whose trailer the pipeline reads), left as bytes; -1: an error, set. Every offset
  * read is checked against caplen: the frame is whatever the file says. */
 static int
-ethernet_tcp4(Records *self, const unsigned char *f, Py_ssize_t caplen, PyObject *ts,
+plain_segment(Records *self, const unsigned char *f, Py_ssize_t caplen, PyObject *ts,
               PyObject **out)
 {
     static const unsigned char zero[12];
-    if (caplen < 54 || memcmp(f, zero, 12) == 0)
+    Plain pl;
+    if (caplen < 54 || memcmp(f, zero, 12) == 0 || !plain(f, caplen, &pl))
         return 0;
-    if (!(f[12] == 0x08 && f[13] == 0x00 && f[14] == 0x45 && f[23] == 6
-          && !(((unsigned int)f[20] << 8 | f[21]) & 0x3FFF)))
-        return 0;
-    Py_ssize_t total = (Py_ssize_t)f[16] << 8 | f[17];
-    Py_ssize_t start = 34 + (Py_ssize_t)(f[46] >> 4) * 4;
-    /* An IP length below both headers' minimum is not believed: the frame's end. */
-    Py_ssize_t end = total >= 40 ? 14 + total : caplen;
+    Py_ssize_t n = (pl.len - 4) / 2; /* an address: 4 bytes, or 16 */
+    const unsigned char *tcp = f + pl.tcp;
+    Py_ssize_t end;
+    if (n == 4) /* An IP length below both headers' minimum is not believed: the frame's end. */
+        end = pl.ip_end >= pl.tcp + 20 ? pl.ip_end : caplen;
+    else /* A payload length of 0 (jumbo, TSO): the frame's end. */
+        end = pl.ip_end != pl.tcp ? pl.ip_end : caplen;
+    Py_ssize_t start = pl.tcp + (Py_ssize_t)(tcp[12] >> 4) * 4;
     if (start > end)
         return 0;
     /* data[start:end], as Python slices it: both ends clamped to the frame. */
     Py_ssize_t lo = start < caplen ? start : caplen, hi = end < caplen ? end : caplen;
-    Py_ssize_t n = hi - lo;  /* >= 0, since start <= end */
+    Py_ssize_t size = hi - lo;  /* >= 0, since start <= end */
     PyObject *seg = self->segment->tp_alloc(self->segment, 10);
     if (seg == NULL)
         return -1;
     PyObject *items[10] = {
         Py_NewRef(ts),
-        PyBytes_FromStringAndSize((const char *)f + 26, 4),
-        PyLong_FromLong((long)f[34] << 8 | f[35]),
-        PyBytes_FromStringAndSize((const char *)f + 30, 4),
-        PyLong_FromLong((long)f[36] << 8 | f[37]),
-        PyLong_FromUnsignedLong(u32(f + 38, 1)),
-        PyLong_FromUnsignedLong(u32(f + 42, 1)),
-        PyLong_FromLong(f[47]),
-        PyBytes_FromStringAndSize((const char *)f + lo, n),
-        PyLong_FromSsize_t(end - start - n),
+        PyBytes_FromStringAndSize((const char *)f + pl.key, n),
+        PyLong_FromLong((long)tcp[0] << 8 | tcp[1]),
+        PyBytes_FromStringAndSize((const char *)f + pl.key + n, n),
+        PyLong_FromLong((long)tcp[2] << 8 | tcp[3]),
+        PyLong_FromUnsignedLong(u32(tcp + 4, 1)),
+        PyLong_FromUnsignedLong(u32(tcp + 8, 1)),
+        PyLong_FromLong(tcp[13]),
+        PyBytes_FromStringAndSize((const char *)f + lo, size),
+        PyLong_FromSsize_t(end - start - size),
     };
     int failed = 0;
     for (int i = 0; i < 10; i++) {
@@ -255,22 +322,25 @@ ethernet_tcp4(Records *self, const unsigned char *f, Py_ssize_t caplen, PyObject
     return 1;
 }
 
-/* The slot of the plain IPv4 frame f's direction (its bytes 26-37), holding what was
- * worked out for it. A direction's records come in runs, so what an earlier record of
- * the same bytes found is kept in a slot chosen by those bytes, and taken again when all
- * 12 match: whose connection it is (no CRC), and its table key, the same bytes object
+/* The slot of a plain record's direction, its key k[0:len] (see plain), holding what
+ * was worked out for it. A direction's records come in runs, so what an earlier record
+ * of the same key found is kept in a slot chosen by its bytes, and taken again when all
+ * match: whose connection it is (no CRC), and its table key, the same bytes object
  * (no allocation, and its hash, cached in the object, is not computed again by the
- * look-up). The caller has checked that the frame holds those bytes (54 or more). */
+ * look-up). */
 static Recent *
-recent_slot(Records *self, const unsigned char *f)
+recent_slot(Records *self, const unsigned char *k, int len)
 {
-    /* Not symmetric: a connection's two directions, which alternate, take two slots. */
-    uint32_t mix = ((uint32_t)f[34] << 8 | f[35]) * 0x9E3779B1u + ((uint32_t)f[36] << 8 | f[37])
-                   + (uint32_t)f[29] * 131u + f[33];
+    /* Not symmetric: a connection's two directions, which alternate, take two slots.
+     * The ports, then each address's last byte. */
+    int n = (len - 4) / 2;
+    uint32_t mix = ((uint32_t)k[2 * n] << 8 | k[2 * n + 1]) * 0x9E3779B1u
+                   + ((uint32_t)k[2 * n + 2] << 8 | k[2 * n + 3])
+                   + (uint32_t)k[n - 1] * 131u + k[2 * n - 1];
     Recent *r = &self->recent[(mix ^ mix >> 16) & (KEY_SLOTS - 1)];
-    if (!r->used || memcmp(r->raw, f + 26, 12) != 0) {
-        memcpy(r->raw, f + 26, 12);
-        r->used = 1;
+    if (r->len != len || memcmp(r->raw, k, (size_t)len) != 0) {
+        memcpy(r->raw, k, (size_t)len);
+        r->len = (unsigned char)len;
         r->ours = -1;
         Py_CLEAR(r->key);  /* a bytes object: nothing runs when it goes */
     }
@@ -279,10 +349,10 @@ recent_slot(Records *self, const unsigned char *f)
 
 /* owns() for the record whose slot is r. */
 static int
-recent_owns(const Records *self, Recent *r, const unsigned char *f)
+recent_owns(const Records *self, Recent *r)
 {
     if (r->ours < 0)
-        r->ours = (signed char)owns(self, f);
+        r->ours = (signed char)owns(self, r->raw, r->len);
     return r->ours;
 }
 
@@ -291,7 +361,7 @@ static PyObject *
 recent_key(Recent *r)
 {
     if (r->key == NULL) {
-        r->key = PyBytes_FromStringAndSize((const char *)r->raw, 12);
+        r->key = PyBytes_FromStringAndSize((const char *)r->raw, r->len);
         if (r->key == NULL)
             return NULL;
     }
@@ -430,11 +500,11 @@ records_step(Records *self)
         }
         self->records++;
         const unsigned char *f = base + pos + 16;  /* the frame */
-        if (self->skip != NULL && caplen >= 54 && f[12] == 0x08 && f[13] == 0x00
-            && f[14] == 0x45 && f[23] == 6 && !(f[20] & 0x3F) && !f[21]) {
-            Recent *recent = recent_slot(self, f);
+        Plain pl;
+        if (self->skip != NULL && plain(f, caplen, &pl)) {
+            Recent *recent = recent_slot(self, f + pl.key, (int)pl.len);
             if (self->foreign != NULL && PySet_GET_SIZE(self->foreign) == 0
-                && !recent_owns(self, recent, f)) {
+                && !recent_owns(self, recent)) {
                 /* No key of another process's connection is in the table: passed
                  * over without a look-up (see frames.py). */
                 self->pos = end;
@@ -446,26 +516,28 @@ records_step(Records *self)
             PyObject *whole = PyDict_GetItemWithError(self->skip, key);  /* borrowed */
             int skip = 0, verdict = 0;
             if (whole != NULL) {
-                unsigned int total = f[16] << 8 | f[17], doff = f[46] >> 4 << 2;
-                skip = !(f[47] & 0x07)  /* no SYN, FIN or RST */
-                       && (whole == Py_True || total == 20 + doff);
-                if (!skip && self->probe && !(f[47] & 0x07) && PyLong_CheckExact(whole)
-                    && total >= 40 && 34 + doff < 14 + total && 14 + total <= caplen) {
+                const unsigned char *tcp = f + pl.tcp;
+                Py_ssize_t doff = tcp[12] >> 4 << 2;
+                skip = !(tcp[13] & 0x07)  /* no SYN, FIN or RST */
+                       && (whole == Py_True || pl.ip_end == pl.tcp + doff);
+                if (!skip && self->probe && !(tcp[13] & 0x07) && PyLong_CheckExact(whole)
+                    && pl.tcp + 20 <= pl.ip_end && pl.tcp + doff < pl.ip_end
+                    && pl.ip_end <= caplen) {
                     /* A probed direction: its first segment, whole in the record? */
                     unsigned long expected = PyLong_AsUnsignedLong(whole);
                     if (expected == (unsigned long)-1 && PyErr_Occurred()) {
                         Py_DECREF(key);
                         return NULL;
                     }
-                    verdict = skip = expected == u32(f + 38, 1)
-                                     && settles(f + 34 + doff, total - 20 - doff);
+                    verdict = skip = expected == u32(tcp + 4, 1)
+                                     && settles(tcp + doff, pl.ip_end - pl.tcp - doff);
                 }
             }
             else if (PyErr_Occurred()) {
                 Py_DECREF(key);
                 return NULL;
             }
-            else if (self->shard_count > 1 && !recent_owns(self, recent, f)) {
+            else if (self->shard_count > 1 && !recent_owns(self, recent)) {
                 /* Another process's connection: not ours to read or track. */
                 Py_DECREF(key);
                 self->pos = end;
@@ -487,12 +559,14 @@ records_step(Records *self)
                 self->pos = end;
                 if (verdict && self->verdicts != NULL) {
                     /* The other direction's key: addresses, then ports, swapped. */
-                    unsigned char peer[12];
-                    memcpy(peer, f + 30, 4);
-                    memcpy(peer + 4, f + 26, 4);
-                    memcpy(peer + 8, f + 36, 2);
-                    memcpy(peer + 10, f + 34, 2);
-                    PyObject *peer_key = PyBytes_FromStringAndSize((const char *)peer, 12);
+                    unsigned char peer[KEY_MAX];
+                    const unsigned char *k = f + pl.key;
+                    Py_ssize_t n = (pl.len - 4) / 2;
+                    memcpy(peer, k + n, (size_t)n);
+                    memcpy(peer + n, k, (size_t)n);
+                    memcpy(peer + 2 * n, k + 2 * n + 2, 2);
+                    memcpy(peer + 2 * n + 2, k + 2 * n, 2);
+                    PyObject *peer_key = PyBytes_FromStringAndSize((const char *)peer, pl.len);
                     int quiet = peer_key == NULL ? -1 : PyDict_Contains(self->skip, peer_key);
                     Py_XDECREF(peer_key);
                     if (quiet == 1)
@@ -533,7 +607,7 @@ records_step(Records *self)
         }
         if (self->segment != NULL) {
             PyObject *seg = NULL;
-            int rc = ethernet_tcp4(self, f, caplen, ts, &seg);
+            int rc = plain_segment(self, f, caplen, ts, &seg);
             if (rc < 0) {
                 Py_DECREF(ts);
                 Py_DECREF(data);

@@ -29,7 +29,7 @@ try:  # built at install time where a C compiler is there (see pyproject.toml)
 except ImportError:
     _pcapwalk = None  # type: ignore[assignment]
 
-from capture.net.decode import Segment, ethernet_tcp4
+from capture.net.decode import Segment, plain_segment, plain_tcp
 from capture.net.shard import Shard
 from capture.sources import pcapdroid
 
@@ -67,8 +67,8 @@ of a probed direction's first segment that the probe settled (its data: the key)
 
 SEGMENT = -3
 """Link type of a frame :meth:`CaptureFile.frames` decoded itself (with ``segments``):
-its data is the :class:`capture.net.decode.Segment` of an Ethernet/IPv4/TCP frame
-(:func:`capture.net.decode.ethernet_tcp4`), not bytes."""
+its data is the :class:`capture.net.decode.Segment` of a plain TCP frame
+(:func:`capture.net.decode.plain_segment`), not bytes."""
 
 _ZERO_MACS = bytes(12)
 
@@ -143,8 +143,15 @@ class _Tap(io.RawIOBase):
         return True
 
 
+def _peer_key(key: bytes) -> bytes:
+    """The raw key of the other direction of ``key``'s connection (addresses, then
+    ports, each pair swapped; see :attr:`capture.net.reassembly.Flow.raw_keys`)."""
+    n = (len(key) - 4) >> 1
+    return key[n : 2 * n] + key[:n] + key[2 * n + 2 :] + key[2 * n : 2 * n + 2]
+
+
 class _Owners(dict[bytes, bool]):
-    """Whether each IPv4 connection is a shard's, by its raw key (as
+    """Whether each connection is a shard's, by its raw key (as
     :meth:`capture.net.shard.Shard.owns_raw` takes it); bounded."""
 
     def __init__(self, shard: Shard) -> None:
@@ -402,7 +409,7 @@ class CaptureFile:
         no frame and no trip through the generators for most connections' verdicts.
 
         With ``segments`` too, a classic-pcap Ethernet record that
-        :func:`capture.net.decode.ethernet_tcp4` decodes comes as a :data:`SEGMENT`
+        :func:`capture.net.decode.plain_segment` decodes comes as a :data:`SEGMENT`
         frame holding its segment, decoded here (in C, in the C walk): a scan then
         makes no frame object and no Python decoding call for it. Frames with zero
         MAC addresses (PCAPdroid's, whose trailer names an app) stay frames.
@@ -515,53 +522,51 @@ class CaptureFile:
                     # tests/capture/test_pipeline.py checks that the two agree.
                     # h holds frame bytes 12-47: ethertype to TCP flags.
                     h = buf[pos + 28 : pos + 64]
-                    key = h[14:26]
                     if (
-                        foreign_known
-                        and not tracked
-                        and caplen >= 54
-                        and h[0:3] == b"\x08\x00\x45"
-                        and h[11] == 6
-                        and not h[8] & 0x3F
-                        and not h[9]
-                        and not owners[key]
-                    ):
-                        pos = end
-                        continue
-                    whole = skip.get(key)
-                    if (
-                        (whole is not None or split)
-                        and caplen >= 54
+                        caplen >= 54
                         and h[0:3] == b"\x08\x00\x45"
                         and h[11] == 6
                         and not h[8] & 0x3F
                         and not h[9]
                     ):
+                        # Untagged IPv4, nearly every record: plain_tcp written out.
+                        key = h[14:26]
+                        tcp = pos + 50
+                        ip_end = pos + 30 + (h[4] << 8 | h[5])
+                    else:
+                        where = plain_tcp(buf, pos + 16, end) if caplen >= 54 else None
+                        if where is None:
+                            key = None
+                        else:
+                            key = buf[where[0] : where[1]]
+                            tcp, ip_end = where[2], where[3]
+                    if key is not None:
+                        if foreign_known and not tracked and not owners[key]:
+                            pos = end
+                            continue
+                        whole = skip.get(key)
                         if whole is None:
-                            if not owners[key]:
+                            if split and not owners[key]:
                                 pos = end
                                 continue
-                        elif not h[35] & 0x07:
-                            total = h[4] << 8 | h[5]
-                            doff = h[34] >> 4 << 2
-                            if whole is True or total == 20 + doff:
+                        elif not buf[tcp + 13] & 0x07:
+                            doff = buf[tcp + 12] >> 4 << 2
+                            if whole is True or ip_end == tcp + doff:
                                 touched[key] = sec  # type: ignore[index]
                                 pos = end
                                 continue
                             if (
                                 probe is not None
                                 and type(whole) is int
-                                and total >= 40
-                                and 34 + doff < 14 + total <= caplen
-                                and whole == int.from_bytes(h[26:30], "big")
-                                and probe(buf[pos + 50 + doff : pos + 30 + total])
+                                and tcp + 20 <= ip_end
+                                and tcp + doff < ip_end <= end
+                                and whole == int.from_bytes(buf[tcp + 4 : tcp + 8], "big")
+                                and probe(buf[tcp + doff : ip_end])
                             ):
                                 # A probed direction's first segment settled the probe.
                                 touched[key] = sec  # type: ignore[index]
                                 pos = end
-                                if verdicts is not None and (
-                                    key[4:8] + key[:4] + key[10:12] + key[8:10] in skip
-                                ):
+                                if verdicts is not None and _peer_key(key) in skip:
                                     skip[key] = True  # quietly: see frames()
                                     verdicts.append(key)
                                     continue
@@ -573,7 +578,7 @@ class CaptureFile:
                 frame = buf[pos + 16 : end]
                 pos = end
                 if segments and not frame.startswith(_ZERO_MACS):
-                    seg = ethernet_tcp4(ts, frame)
+                    seg = plain_segment(ts, frame)
                     if seg is not None:
                         yield Frame(ts, SEGMENT, seg)  # type: ignore[arg-type]
                         continue

@@ -24,6 +24,7 @@ from capture.model import RequestSeen
 from capture.net.decode import ACK, FIN, RST, SYN, skippable
 from capture.net.reassembly import Limits
 from capture.pipeline import Pipeline, summarize
+from capture.sources import frames as frames_module
 from capture.sources.frames import CaptureFile, Frame
 from tests.capture.test_property import requests
 from tests.helpers import conversation, records_of, save, simple_request
@@ -80,11 +81,19 @@ def _response(size: int) -> bytes:
 
 @st.composite
 def traffic(draw: st.DrawFn) -> list[tuple[float, bytes]]:
-    """One to three interleaved keep-alive connections with acknowledgements both
-    ways, then capture loss, reordering and duplicates."""
+    """One to three interleaved keep-alive connections (IPv4 or IPv6, with a VLAN tag
+    or without) with acknowledgements both ways, then capture loss, reordering and
+    duplicates."""
     streams = []
     for port in range(draw(st.integers(1, 3))):
-        conv = conversation(cport=40000 + port, mss=draw(st.integers(20, 1460)))
+        client, server = draw(st.sampled_from([("10.0.0.1", "10.0.0.2"), ("fd00::1", "fd00::2")]))
+        conv = conversation(
+            client=client,
+            server=server,
+            cport=40000 + port,
+            mss=draw(st.integers(20, 1460)),
+            vlan=draw(st.sampled_from([None, 7])),
+        )
         frames = conv.handshake() if draw(st.booleans()) else []
         for _ in range(draw(st.integers(1, 4))):
             frames += conv.send(True, draw(requests()))
@@ -135,8 +144,21 @@ def test_passing_over_segments_changes_no_request(
 
 
 @pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
-def test_response_bodies_and_acknowledgements_are_not_decoded(tmp_path: Path, fmt: str) -> None:
-    conv = conversation()
+@pytest.mark.parametrize(
+    "shape",
+    [
+        ("10.0.0.1", "10.0.0.2", None),
+        ("fd00::1", "fd00::2", None),
+        ("10.0.0.1", "10.0.0.2", 7),
+        ("fd00::1", "fd00::2", 7),
+    ],
+    ids=["ipv4", "ipv6", "ipv4 vlan", "ipv6 vlan"],
+)
+def test_response_bodies_and_acknowledgements_are_not_decoded(
+    tmp_path: Path, fmt: str, shape: tuple[str, str, int | None]
+) -> None:
+    client, server, vlan = shape
+    conv = conversation(client=client, server=server, vlan=vlan)
     frames = conv.handshake() + conv.send(True, simple_request())
     for frame in conv.send(False, _response(20_000)):
         frames += [frame, *conv.ack(True)]
@@ -239,25 +261,44 @@ FRAMES["short"] = FRAMES["bare ack"][:50]
 # byte 23 of them before checking the length, and raised in the live pipeline.
 FRAMES["runt"] = FRAMES["bare ack"][:20]
 FRAMES["runt with protocol"] = FRAMES["bare ack"][:24]
+# IPv6 and stacked VLAN tags (802.1ad outer, 802.1Q inner): plain up to two tags.
+FRAMES["ipv6 data"] = tcp_frame("fe80::1", 1, "fe80::2", 80, 5, 7, ACK | PSH, b"abc")
+FRAMES["ipv6 vlan"] = tcp_frame("fe80::1", 1, "fe80::2", 80, 5, 7, ACK, vlan=5)
+FRAMES["ipv6 syn"] = tcp_frame("fe80::1", 1, "fe80::2", 80, 5, 0, SYN)
+_QINQ = bytes.fromhex("88a80009")
+FRAMES["two tags"] = FRAMES["vlan"][:12] + _QINQ + FRAMES["vlan"][12:]
+FRAMES["three tags"] = FRAMES["vlan"][:12] + _QINQ + _QINQ + FRAMES["vlan"][12:]
+_ack = bytearray(FRAMES["ipv6"])
+_ack[20] = 60  # a destination options header first: not straight to TCP
+FRAMES["ipv6 extension header"] = bytes(_ack)
+FRAMES["ipv6 short"] = FRAMES["ipv6"][:70]
 
 KEY = bytes([10, 0, 0, 1, 10, 0, 0, 2, 0, 1, 0, 80])
+KEY6 = bytes.fromhex("fe800000000000000000000000000001fe800000000000000000000000000002") + KEY[8:]
 
 
+@pytest.mark.parametrize("walk", ["C", "Python"])
 @pytest.mark.parametrize("whole", [False, True])
-def test_the_reader_and_the_decoder_agree_on_what_to_pass_over(tmp_path: Path, whole: bool) -> None:
-    """The reader has skippable() inlined; both must pass over the same frames."""
+def test_the_reader_and_the_decoder_agree_on_what_to_pass_over(
+    tmp_path: Path, whole: bool, walk: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader has skippable() inlined (in C, and in Python where C was not built);
+    each must pass over the same frames."""
+    if walk == "Python":
+        monkeypatch.setattr(frames_module, "_pcapwalk", None)
     names = list(FRAMES)
     path = save(tmp_path, [(1.0 + i, FRAMES[n]) for i, n in enumerate(names)])
-    skip = {KEY: whole}
+    skip = {KEY: whole, KEY6: whole}
     touched: dict[bytes, float] = {}
     capture = CaptureFile(path)
     kept = {frame.data for frame in capture.frames(skip, touched)}
     passed = [n for n in names if FRAMES[n] not in kept]
     assert passed == [n for n in names if skippable(FRAMES[n], 0, skip) is not None]
-    expected = ["bare ack", "padded bare ack"] + (["data"] if whole else [])
+    expected = ["bare ack", "padded bare ack", "vlan", "two tags", "ipv6", "ipv6 vlan"]
+    expected += ["data", "ipv6 data"] if whole else []
     assert sorted(passed) == sorted(expected)
     assert capture.records == len(names)
-    assert set(touched) == {KEY}
+    assert set(touched) == {KEY, KEY6}
 
 
 def test_conversation_ack_acknowledges_everything() -> None:

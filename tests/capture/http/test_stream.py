@@ -311,7 +311,9 @@ def _read(pieces: list[bytes], shortcuts: bool) -> tuple[list[Request], dict[str
         responses=False,
         max_head=1024,
     )
-    flow = Flow(1, ("10.0.0.1", 40000, "192.0.2.1", 80), "10.0.0.1", "192.0.2.1", 0.0)
+    flow = Flow(
+        1, (bytes([10, 0, 0, 1]), 40000, bytes([192, 0, 2, 1]), 80), "10.0.0.1", "192.0.2.1", 0.0
+    )
     flow.client = 0
     with pytest.MonkeyPatch.context() as patch:
         if not shortcuts:
@@ -367,7 +369,9 @@ def test_requests_waiting_for_a_server_that_never_answers_are_forgotten_past_the
         responses=False,
         max_outstanding=3,
     )
-    flow = Flow(1, ("10.0.0.1", 40000, "192.0.2.1", 80), "10.0.0.1", "192.0.2.1", 0.0)
+    flow = Flow(
+        1, (bytes([10, 0, 0, 1]), 40000, bytes([192, 0, 2, 1]), 80), "10.0.0.1", "192.0.2.1", 0.0
+    )
     flow.client = 0
     for i in range(5):
         tracker.on_data(flow, 0, float(i), simple_request(f"/{i}"))
