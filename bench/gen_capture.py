@@ -4,10 +4,13 @@
 Keep-alive connections from many clients, browser-like request heads (~500
 bytes, a tenth of them split over 2-4 segments), responses with bodies over
 several segments, client ACKs, a carrier-style identity header on some
-requests, and non-HTTP noise: TLS connections and UDP (DNS) datagrams.
+requests, and non-HTTP noise: TLS connections and UDP (DNS) datagrams. As on real
+links, a fifth of the connections are IPv6, a tenth are behind a VLAN tag, and a
+few segments are sent twice or arrive out of order (:data:`SHAPES`).
 ``--traffic ad`` makes the requests analytics beacons and ad calls instead:
 8-15 cookies and query parameters each, names with random suffixes (tens of
-thousands of distinct names), long opaque values, and a tenth of the clients sending
+thousands of distinct names), long opaque values, a third of them POSTed as a form
+or JSON (as SDKs send them), and a tenth of the clients sending
 an identity with each request (numbers of eight countries, IMEIs, addresses: each
 client its own); ``--traffic ad-phone`` the same requests from one test phone, a tenth
 with one of its identities.
@@ -20,6 +23,7 @@ with one of its identities.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import struct
 import sys
@@ -60,6 +64,57 @@ def _udp_frame(rng: random.Random) -> bytes:
         bytes([192, 0, 2, 53]),
     )
     return bytes.fromhex("020000000002020000000001") + b"\x08\x00" + ip + udp
+
+
+# The shapes of real traffic besides its requests, in every mix: they cost a reader
+# that takes a fast path for the common frame and a slow one for the rest (until
+# aba16be an IPv6 connection's acknowledgements and response bodies were all decoded
+# in Python: a fifth of them made a scan 39% slower).
+SHAPES = {"ipv6": 0.2, "vlan": 0.1, "resent": 0.01, "swapped": 0.01}
+"""Shares of connections over IPv6 and behind an 802.1Q tag, and of segments sent
+twice (a retransmission) or swapped with the next (out of order)."""
+VERSION = 2
+"""Of the captures made here: scan_bench.py and live_bench.py name their cached
+captures with it, so that a changed mix is generated again (2: SHAPES, POSTs)."""
+
+
+def _shaken(rng: random.Random, segments: list[tuple[float, bytes]]) -> list[tuple[float, bytes]]:
+    """``segments`` with a few of them sent twice or swapped with the next
+    (:data:`SHAPES`)."""
+    out = []
+    index = 0
+    while index < len(segments):
+        roll = rng.random()
+        if roll < SHAPES["swapped"] and index + 1 < len(segments):
+            out += [segments[index + 1], segments[index]]
+            index += 2
+            continue
+        out.append(segments[index])
+        if roll > 1 - SHAPES["resent"]:
+            out.append(segments[index])
+        index += 1
+    return out
+
+
+def _posted(rng: random.Random, head: bytes) -> bytes:
+    """An ad request (:func:`_ad_request`) with its query sent as a POST body instead,
+    a form (three in ten) or JSON (three in twenty), as analytics SDKs send beacons;
+    otherwise ``head`` as it is."""
+    roll = rng.random()
+    if roll >= 0.45:
+        return head
+    line, rest = head.decode().split("\r\n", 1)
+    target, _, query = line.split(" ")[1].partition("?")
+    if roll < 0.3:
+        body, kind = query, "application/x-www-form-urlencoded"
+    else:
+        pairs = dict(pair.split("=", 1) for pair in query.split("&") if "=" in pair)
+        body, kind = json.dumps(pairs), "application/json"
+    data = body.encode()
+    return (
+        f"POST {target} HTTP/1.1\r\n{rest[:-2]}"
+        f"Content-Type: {kind}\r\nContent-Length: {len(data)}\r\n\r\n"
+    ).encode() + data
 
 
 def _request(rng: random.Random, host: str, n: int, identity: bool) -> bytes:
@@ -274,16 +329,22 @@ def frames(
         # Keep ~8 connections open at once, interleaving their packets.
         while len(active) < 8 and conn_no < connections:
             conn_no += 1
-            client = f"10.{(conn_no >> 16) & 255}.{(conn_no >> 8) & 255}.{conn_no & 255}"
+            if rng.random() < SHAPES["ipv6"]:
+                client = f"2001:db8:{conn_no >> 16:x}:{conn_no & 0xFFFF:x}::1"
+                server = f"2001:db8:ffff::{conn_no % 250 + 1:x}"
+            else:
+                client = f"10.{(conn_no >> 16) & 255}.{(conn_no >> 8) & 255}.{conn_no & 255}"
+                server = f"198.51.100.{conn_no % 250 + 1}"
             conv = Conversation(
                 client,
                 1024 + conn_no % 60000,
-                f"198.51.100.{conn_no % 250 + 1}",
+                server,
                 80,
                 ts=t,
                 client_isn=rng.getrandbits(32),
                 server_isn=rng.getrandbits(32),
                 step=0.0001,
+                vlan=100 if rng.random() < SHAPES["vlan"] else None,
             )
             yield from conv.handshake()
             last = requests - per_conn * (connections - 1)
@@ -297,14 +358,14 @@ def frames(
         conv.ts = max(conv.ts, t)
         split = rng.choice([37, 120, 300]) if rng.random() < 0.1 else None
         if traffic == "ad":
-            head = _ad_request(rng, rng.choice(_AD_HOSTS), made, device)
+            head = _posted(rng, _ad_request(rng, rng.choice(_AD_HOSTS), made, device))
         elif traffic == "ad-phone":
             identity = _ad_identity(rng, OWN_PHONE) if rng.random() < 0.1 else None
-            head = _ad_request(rng, rng.choice(_AD_HOSTS), made, identity)
+            head = _posted(rng, _ad_request(rng, rng.choice(_AD_HOSTS), made, identity))
         else:
             head = _request(rng, rng.choice(HOSTS), made, identity=rng.random() < 0.05)
-        yield from conv.send(True, head, split)
-        for n, item in enumerate(conv.send(False, _response(rng, bodies)), 1):
+        yield from _shaken(rng, conv.send(True, head, split))
+        for n, item in enumerate(_shaken(rng, conv.send(False, _response(rng, bodies))), 1):
             yield item
             if n % 2 == 0:
                 # Delayed ACK: the client acknowledges every second segment.
@@ -318,10 +379,18 @@ def frames(
                         conv._cseq,
                         conv._sseq,
                         ACK,
+                        vlan=conv.vlan,
                     ),
                 )
         ack = tcp_frame(
-            conv.client, conv.cport, conv.server, conv.sport, conv._cseq, conv._sseq, ACK
+            conv.client,
+            conv.cport,
+            conv.server,
+            conv.sport,
+            conv._cseq,
+            conv._sseq,
+            ACK,
+            vlan=conv.vlan,
         )
         yield conv.ts, ack
         made += 1

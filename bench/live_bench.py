@@ -65,11 +65,11 @@ def sh(*argv: str) -> str:
 
 def ensure_capture(requests: int, connections: int) -> Path:
     """The replay capture, generated once."""
-    path = OUT / f"live-{requests}-{connections}.pcap"
-    if not path.exists():
-        sys.path.insert(0, str(HERE))
-        import gen_capture  # type: ignore[import-not-found]
+    sys.path.insert(0, str(HERE))
+    import gen_capture  # type: ignore[import-not-found]
 
+    path = OUT / f"live-{requests}-{connections}-g{gen_capture.VERSION}.pcap"
+    if not path.exists():
         OUT.mkdir(exist_ok=True)
         tmp = path.with_suffix(".tmp")
         write_pcap(str(tmp), gen_capture.frames(requests, connections, bodies="small"))

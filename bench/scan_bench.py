@@ -70,8 +70,12 @@ MIXES = {
 
 
 def ensure_capture(requests: int, connections: int, bodies: str) -> Path:
+    # Here, not at the top: the detection-cost scans import this module, and must
+    # not pay for the generator's imports.
+    import gen_capture
+
     suffix = "" if bodies == "web" else f"-{bodies}"
-    path = OUT / f"scan-{requests}-{connections}{suffix}.pcap"
+    path = OUT / f"scan-{requests}-{connections}{suffix}-g{gen_capture.VERSION}.pcap"
     if not path.exists():
         OUT.mkdir(exist_ok=True)
         traffic = (
