@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TypeVar
 
+import orjson
+
 from capture.identity import canary as canaries
 from capture.identity import recurrence as recurring
 from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
@@ -419,10 +421,14 @@ class IdentityDetector:
             matters = self._may_matter(uri.partition("?")[2], "&")
         if matters and uri:
             self._query(uri, WHERE_QUERY, out)
-        if body and _is_form(request):
-            # A form body is a query string: cut and picked in one C call, as the
-            # target's query is (_form_pairs is what it stands for).
-            self._query("?" + body.decode("utf-8", "surrogateescape"), WHERE_BODY, out)
+        if body:
+            kind = _body_kind(request, body)
+            if kind == _FORM:
+                # A form body is a query string: cut and picked in one C call, as the
+                # target's query is (_form_pairs is what it stands for).
+                self._query("?" + body.decode("utf-8", "surrogateescape"), WHERE_BODY, out)
+            elif kind == _JSON:
+                self._json(body, out)
         # first: CanaryMatcher.could_be_in, made by _idscan.request above (None where
         # it was not made: then _find_canaries makes the exact test).
         if self._has_canaries and first is not False:
@@ -445,6 +451,21 @@ class IdentityDetector:
             picked = _picked_py(pairs, self._anchored)
         for name, value in picked:
             self._param(name, value, where, out)
+
+    def _json(self, body: bytes, out: list[Finding]) -> None:
+        """:meth:`_params` of a JSON body's fields (:func:`_json_fields`): each judged by
+        its own key, as a parameter of that name would be, and reported under its path
+        of keys (``user.tel``), which says where in the document it was."""
+        fields = _json_fields(body)
+        pairs = [(key, value) for _, key, value in fields]
+        picked = None if _idscan is None else _idscan.pick(pairs, self._anchors)
+        if picked is None:
+            picked = _picked_py(pairs, self._anchored)
+        if picked:
+            chosen = set(picked)
+            for path, key, value in fields:
+                if (key, value) in chosen:
+                    self._param(path, value, WHERE_BODY, out, key)
 
     def _query(self, uri: str, where: str, out: list[Finding]) -> None:
         """:meth:`_params` of the query of ``uri`` (:func:`_query_pairs`). Where
@@ -524,16 +545,22 @@ class IdentityDetector:
         that passed the cheap tests get here, and one costs its findings again."""
         return _keep(self._found, key, tuple(found))
 
-    def _param(self, name: str, value: str, where: str, out: list[Finding]) -> None:
+    def _param(
+        self, name: str, value: str, where: str, out: list[Finding], judged: str | None = None
+    ) -> None:
+        """The findings of one cookie or parameter ``name``, judged by the name
+        ``judged`` where given (a JSON field's own key; ``name`` is its path)."""
         key = (where, name, value)
         found = self._found.get(key)
         if found is None:
-            found = self._remember(key, self._param_findings(name, value, where))
+            found = self._remember(key, self._param_findings(name, value, where, judged))
         out.extend(found)
 
-    def _param_findings(self, name: str, value: str, where: str) -> list[Finding]:
+    def _param_findings(
+        self, name: str, value: str, where: str, judged: str | None = None
+    ) -> list[Finding]:
         """The findings of one cookie or parameter (uncached: see :meth:`_param`)."""
-        rule = self._param_rule(name)
+        rule = self._param_rule(judged or name)
         worth = rule.worth
         found: list[Finding] = []
         if worth is not None and not worth(value):
@@ -913,6 +940,67 @@ def _is_form(request: Request) -> bool:
     return False
 
 
+_FORM = "form"
+_JSON = "json"
+
+
+def _body_kind(request: Request, body: bytes) -> str | None:
+    """:data:`_FORM` for a form-encoded body, :data:`_JSON` for JSON (said so by its
+    Content-Type, or starting with ``{`` or ``[`` under any other: ``sendBeacon``
+    posts JSON as text/plain), ``None`` for anything else."""
+    if _is_form(request):
+        return _FORM
+    for value in request.header_values("content-type"):
+        if "json" in value.lower():
+            return _JSON
+    return _JSON if body.lstrip()[:1] in (b"{", b"[") else None
+
+
+_JSON_LEAVES = 512
+"""Values taken from one JSON body at most. A body is bounded (64 KiB kept), but a
+list of numbers that long would be thousands of values read one by one."""
+
+
+def _json_fields(body: bytes) -> list[tuple[str, str, str]]:
+    """The strings and integers of a JSON body, in document order, as ``(path, key,
+    value)``: the path of keys that leads to the value (``user.phone``; a list adds
+    nothing to it) and the last of them (``phone``; ``(body)`` for a document that is
+    one value). What an app's SDK POSTs, read as a form's fields are. Empty for a body
+    that is not JSON (or is cut: only the first 64 KiB are kept)."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return []
+    fields: list[tuple[str, str, str]] = []
+    # Walked with a stack, not by recursion: a body may nest as deep as orjson allows.
+    stack: list[tuple[str, str, object]] = [("(body)", "(body)", document)]
+    while stack and len(fields) < _JSON_LEAVES:
+        path, key, node = stack.pop()
+        if isinstance(node, dict):
+            inner = "" if path == "(body)" else path + "."
+            stack += reversed([(inner + k, k, v) for k, v in node.items()])
+        elif isinstance(node, list):
+            stack += reversed([(path, key, v) for v in node])
+        elif isinstance(node, str):
+            fields.append((path, key, node))
+        elif type(node) is int:  # not a bool; a float is no identifier's form
+            fields.append((path, key, str(node)))
+    return fields
+
+
+def _body_pairs(request: Request) -> list[tuple[str, str]]:
+    """The fields of a request body that is a form or JSON (:func:`_body_kind`)."""
+    body = request.body
+    if not body:
+        return []
+    kind = _body_kind(request, body)
+    if kind == _FORM:
+        return _form_pairs(body)
+    if kind == _JSON:
+        return [(path, value) for path, _, value in _json_fields(body)]
+    return []
+
+
 def _form_pairs(body: bytes) -> list[tuple[str, str]]:
     text = body.decode("utf-8", "surrogateescape")
     return _query_pairs("?" + text)
@@ -1034,7 +1122,8 @@ def _canary_fields(
 
 
 def _value_fields(request: Request) -> Iterator[tuple[str, str, str]]:
-    """``(where, name, value)`` of every header, cookie, query and form parameter, as sent."""
+    """``(where, name, value)`` of every header, cookie, query parameter and form or
+    JSON body field (:func:`_body_pairs`), as sent."""
     for name, value in request.headers:
         if name.lower() == "cookie":
             for cookie, cookie_value in _cookie_pairs(value):
@@ -1045,9 +1134,8 @@ def _value_fields(request: Request) -> Iterator[tuple[str, str, str]]:
     if uri and "?" in uri:
         for param, value in _query_pairs(uri):
             yield WHERE_QUERY, param, value
-    if request.body and _is_form(request):
-        for param, value in _form_pairs(request.body):
-            yield WHERE_BODY, param, value
+    for param, value in _body_pairs(request):
+        yield WHERE_BODY, param, value
 
 
 def _dedupe(findings: list[Finding]) -> tuple[Finding, ...]:

@@ -402,6 +402,55 @@ def test_form_body_parameters(detector: IdentityDetector) -> None:
     assert [(f.where, f.name, f.normalized) for f in found] == [("body", "tel", UK)]
 
 
+def test_json_body_fields_are_read_under_their_key_paths(detector: IdentityDetector) -> None:
+    """An SDK's JSON beacon: strings and integers, nested objects and lists, each
+    under the path of its keys; booleans, nulls and floats are not values."""
+    body = (
+        b'{"event": "open", "ts": 1733270400123, "ok": true, "ratio": 0.5, "extra": null,'
+        b' "user": {"tel": "07700900123", "devices": [{"imei": 490154203237518}]}}'
+    )
+    json_type = ("Content-Type", "application/json; charset=utf-8")
+    found = findings(detector, method="POST", add=[json_type], body=body)
+    assert [(f.where, f.name, f.kind, f.normalized) for f in found] == [
+        ("body", "user.tel", "msisdn", UK),
+        ("body", "user.devices.imei", "imei", "490154203237518"),
+    ]
+
+
+def test_a_json_body_is_recognised_by_its_first_byte_under_any_type(
+    detector: IdentityDetector,
+) -> None:
+    """navigator.sendBeacon posts a string as text/plain; a top-level list too."""
+    found = findings(
+        detector,
+        method="POST",
+        add=[("Content-Type", "text/plain;charset=UTF-8")],
+        body=b' [{"msisdn": "447700900123"}]',
+    )
+    assert [(f.where, f.name, f.normalized) for f in found] == [("body", "msisdn", UK)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"msisdn": "4477009', b"msisdn=447700900123", b'{"msisdn": 447700900123.0}', b"[" * 5000],
+    ids=["cut", "not JSON", "a float", "nested too deep"],
+)
+def test_a_body_that_is_not_whole_json_gives_no_json_finding(
+    detector: IdentityDetector, body: bytes
+) -> None:
+    found = findings(detector, method="POST", add=[("Content-Type", "application/json")], body=body)
+    assert [f for f in found if f.where == "body"] == []
+
+
+def test_a_json_body_gives_at_most_its_first_512_values(detector: IdentityDetector) -> None:
+    values = [f'"v{n}"' for n in range(600)]
+    values[100] = '"447700900123"'
+    values[550] = '"447911123456"'
+    body = ('{"phone": [' + ", ".join(values) + "]}").encode()
+    found = findings(detector, method="POST", add=[("Content-Type", "application/json")], body=body)
+    assert [f.normalized for f in found] == [UK]
+
+
 def test_duplicates_are_reported_once(detector: IdentityDetector) -> None:
     found = findings(detector, add=[("x-msisdn", "447700900123"), ("x-msisdn", "447700900123")])
     assert len(found) == 1

@@ -6,9 +6,10 @@ table of subscriber-ID headers; values from the same sources where they give one
 and ``evaluation/negatives.jsonl`` values that look like numbers but are not
 identities (timestamps, ISBNs, build numbers, order IDs, trace IDs) under the names
 they travel with; ``evaluation/README.md`` says where each came from. Every positive
-is tried in every place its name can carry it (header, cookie, query, form body) and
-in every wrapping listed for it (bare, ``+``, percent-encoded, ``tel:``, hex,
-base64); every negative in every place listed.
+is tried in every place its name can carry it (header, cookie, query, form body; a
+body also as JSON, as an app's SDK posts it) and in every wrapping listed for it
+(bare, ``+``, percent-encoded, ``tel:``, hex, base64); every negative in every place
+listed.
 
 Targets (issue 16): recall >= 0.98, precision >= 0.99, and every phone number found
 normalised to the expected E.164 number.
@@ -83,7 +84,16 @@ def _place(name: str, value: str, place: str) -> Request:
         body = f"x=1&{quote(name)}={quote(value, safe='')}".encode()
         headers = (*_BASE, ("Content-Type", "application/x-www-form-urlencoded"))
         return request(method="POST", headers=headers, body=body, body_length=len(body))
+    if place == "json":
+        body = json.dumps({"x": 1, "event": {name: value}}).encode()
+        headers = (*_BASE, ("Content-Type", "application/json"))
+        return request(method="POST", headers=headers, body=body, body_length=len(body))
     raise ValueError(place)
+
+
+def _places(row: dict[str, Any]) -> list[str]:
+    """The places a row lists; a body is tried as a form and as JSON."""
+    return [*row["places"], *(["json"] if "body" in row["places"] else [])]
 
 
 def cases() -> Iterator[Case]:
@@ -93,7 +103,7 @@ def cases() -> Iterator[Case]:
         expected = e164 or row.get("normalized")
         for encoding in row["encodings"]:
             value = _encode(row["value"], e164, encoding)
-            for place in row["places"]:
+            for place in _places(row):
                 label = f"+ {row['name']}={value} ({place}, {encoding})"
                 yield Case(
                     label,
@@ -103,7 +113,7 @@ def cases() -> Iterator[Case]:
                     expected,
                 )
     for row in _load("negatives.jsonl"):
-        for place in row["places"]:
+        for place in _places(row):
             label = f"- {row['name']}={row['value']} ({place})"
             yield Case(label, _place(row["name"], row["value"], place), None, None, None)
 
