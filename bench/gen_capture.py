@@ -315,6 +315,12 @@ def _response(rng: random.Random, bodies: str) -> bytes:
     return head.encode() + body
 
 
+def _client_ack(conv: Conversation) -> tuple[float, bytes]:
+    """The client's acknowledgement of all it has received, at the conversation's time."""
+    ends = (conv.client, conv.cport, conv.server, conv.sport)
+    return conv.ts, tcp_frame(*ends, conv._cseq, conv._sseq, ACK, vlan=conv.vlan)
+
+
 def frames(
     requests: int, connections: int, seed: int = 1, bodies: str = "web", traffic: str = "browser"
 ) -> Iterator[tuple[float, bytes]]:
@@ -369,30 +375,8 @@ def frames(
             yield item
             if n % 2 == 0:
                 # Delayed ACK: the client acknowledges every second segment.
-                yield (
-                    conv.ts,
-                    tcp_frame(
-                        conv.client,
-                        conv.cport,
-                        conv.server,
-                        conv.sport,
-                        conv._cseq,
-                        conv._sseq,
-                        ACK,
-                        vlan=conv.vlan,
-                    ),
-                )
-        ack = tcp_frame(
-            conv.client,
-            conv.cport,
-            conv.server,
-            conv.sport,
-            conv._cseq,
-            conv._sseq,
-            ACK,
-            vlan=conv.vlan,
-        )
-        yield conv.ts, ack
+                yield _client_ack(conv)
+        yield _client_ack(conv)
         made += 1
         left -= 1
         if rng.random() < 0.05:
