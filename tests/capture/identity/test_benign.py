@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from hypothesis import given, settings
@@ -51,6 +52,32 @@ def test_benign_corpus_has_no_identity_findings(region: str) -> None:
         headers = tuple((name, value) for name, value in record["headers"])
         request = make_request(uri=record["uri"], headers=headers)
         leaks += [(record["source"], f) for f in detector.detect(request) if f.is_identity]
+    assert leaks == []
+
+
+@pytest.mark.parametrize("region", ["GB", "US"])
+def test_benign_corpus_posted_as_json_has_no_identity_findings(region: str) -> None:
+    """The same names and values as an app's JSON beacon: each request's headers and
+    query parameters as fields of one document (flat, and nested as an SDK nests
+    them), posted to a collector."""
+    detector = IdentityDetector(IdentityConfig(region=region))
+    leaks = []
+    for record in _corpus():
+        fields = dict(record["headers"])
+        query = dict(parse_qsl(urlsplit(record["uri"]).query))
+        for document in (
+            {**fields, **query},
+            {"context": {"headers": fields}, "properties": [query]},
+        ):
+            body = json.dumps(document).encode()
+            request = make_request(
+                method="POST",
+                uri="/v1/batch",
+                add=[("Content-Type", "application/json")],
+                body=body,
+            )
+            found = [f for f in detector.detect(request) if f.is_identity]
+            leaks += [(record["source"], f) for f in found]
     assert leaks == []
 
 

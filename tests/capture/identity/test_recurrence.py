@@ -240,3 +240,15 @@ def test_the_recurrence_rule_can_be_disabled() -> None:
     for site in ("a.example", "b.example", "c.example"):
         found += detector.detect(make_request(headers=(("Host", site), ("X-Tok", UIDH_LIKE))))
     assert found == []
+
+
+def test_a_token_an_sdk_posts_in_json_to_three_sites_recurs_under_its_path() -> None:
+    detector = IdentityDetector(IdentityConfig(region="GB", recurrence=3))
+    body = json.dumps({"event": "open", "context": {"device": {"token": UIDH_LIKE}}}).encode()
+    found = []
+    for site in ("a.example", "b.example", "c.example"):
+        headers = (("Host", site), ("Content-Type", "application/json"))
+        found += detector.detect(make_request(method="POST", headers=headers, body=body))
+    assert [(f.where, f.name, f.kind, f.detector) for f in found] == [
+        ("body", "context.device.token", "tracking_id", "recurrence")
+    ]
