@@ -415,6 +415,11 @@ class Framing(NamedTuple):
 
 def _content_length(values: list[str], anomalies: list[str]) -> int | None:
     """The single valid Content-Length of a message, or None if there is none valid."""
+    if len(values) == 1:
+        # Nearly always: one value, digits alone (the loop below gives it the same way).
+        value = values[0]
+        if value.isdigit() and value.isascii() and int(value) <= MAX_CONTENT_LENGTH:
+            return int(value)
     parsed: list[int] = []
     for value in values:
         for item in value.split(","):
@@ -451,10 +456,13 @@ def request_framing(headers: tuple[Header, ...]) -> Framing:
     te_present = False
     cl_values: list[str] = []
     for name, value in headers:
-        lname = name.lower()
-        if lname == "transfer-encoding":
+        # Compare lengths first: most headers are neither, and lower() costs (a
+        # non-ASCII name that lower-cases to either has the same length: only the
+        # Kelvin sign lower-cases to an ASCII letter, and neither name has a "k").
+        size = len(name)
+        if size == 17 and name.lower() == "transfer-encoding":
             te_present = True
-        elif lname == "content-length":
+        elif size == 14 and name.lower() == "content-length":
             cl_values.append(value)
     if te_present:
         codings = header_tokens(headers, "transfer-encoding")

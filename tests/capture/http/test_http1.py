@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from capture.http.http1 import (
+    MAX_CONTENT_LENGTH,
     MalformedHead,
     find_head_end,
     looks_like_request,
@@ -148,6 +149,12 @@ def test_response_head() -> None:
         ((), "none", 0, None),
         ((("Content-Length", "12"),), "length", 12, None),
         ((("Content-Length", "0000012"),), "length", 12, None),
+        ((("CONTENT-LENGTH", "5"),), "length", 5, None),
+        ((("content-length", " 5\t"),), "length", 5, None),
+        ((("Content-Length", "\uff11\uff12"),), "none", 0, "invalid Content-Length"),
+        ((("Content-Length", str(MAX_CONTENT_LENGTH)),), "length", MAX_CONTENT_LENGTH, None),
+        ((("Content-Length", str(MAX_CONTENT_LENGTH + 1)),), "none", 0, "out of range"),
+        ((("Content-Lengths", "5"), ("Transfer-Encodings", "chunked")), "none", 0, None),
         ((("Content-Length", "12, 12"),), "length", 12, None),
         ((("Content-Length", "-1"),), "none", 0, "invalid Content-Length"),
         ((("Content-Length", "18446744073709551615"),), "none", 0, "out of range"),
