@@ -21,7 +21,7 @@ import stat
 import struct
 import sys
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 try:  # built at install time where a C compiler is there (see pyproject.toml)
@@ -105,6 +105,57 @@ class CaptureError(Exception):
 
 class _Oversized(Exception):
     """Internal: a record claims more bytes than any capture holds (damage)."""
+
+
+class _Walk(NamedTuple):
+    """What :meth:`CaptureFile.frames` was given for its record walk (see there)."""
+
+    skip: dict[bytes, bool | int]
+    touched: dict[bytes, float]
+    probe: Callable[[bytes], bool] | None
+    segments: bool
+    verdicts: list[bytes] | None
+    foreign: set[Any] | None
+
+
+class _Counted:
+    """What the C record walk tells how many records it has read."""
+
+    records = 0
+
+
+_MAX_SEC = (1 << 32) - 1
+"""Seconds a classic-pcap record holds below MAX_TS (2106-02-07)."""
+
+
+class _Joined(io.RawIOBase):
+    """``first``, then the rest of ``inner``: bytes read ahead, put back in front."""
+
+    def __init__(self, first: bytes, inner: IO[bytes]) -> None:
+        self._first = first
+        self._inner = inner
+
+    def read(self, size: int | None = -1) -> bytes:
+        first = self._first
+        if not first:
+            return self._inner.read(size if size is not None else -1)
+        if size is None or size < 0:
+            self._first = b""
+            return first + self._inner.read()
+        if size <= len(first):
+            self._first = first[size:]
+            return first[:size]
+        # A read across the join: whole, as the readers ask for exact sizes.
+        self._first = b""
+        return first + self._inner.read(size - len(first))
+
+    def readable(self) -> bool:
+        return True
+
+    def taken_apart(self, before: bytes) -> tuple[bytes, IO[bytes]]:
+        """``before`` and what is left of this stream's first bytes, and the stream
+        under it: to put more bytes back without stacking a join on a join."""
+        return before + self._first, self._inner
 
 
 class _Tap(io.RawIOBase):
@@ -201,6 +252,8 @@ def _pcapng_reader(name: str, tap: _Tap, magic: bytes) -> RawPcapNgReader:
         def _read_block(
             self, size: int = _MAX_FRAME
         ) -> tuple[bytes, RawPcapNgReader.PacketMetadata] | None:
+            # self.f: the tap it was opened on, or the one _pcapng_runs hands it.
+            tap = cast(_Tap, self.f)
             tap.mark()
             try:
                 return super()._read_block(size)
@@ -439,7 +492,10 @@ class CaptureFile:
                     finally:
                         self.records = walker.records
             else:
-                yield from self._iter_pcapng(reader)
+                walk = None
+                if _pcapwalk is not None and skip is not None and touched is not None:
+                    walk = _Walk(skip, touched, probe, segments, verdicts, foreign)
+                yield from self._iter_pcapng(reader, walk)
         except (_Truncated, _Oversized):
             # A damaged length: nothing after it can be trusted.
             self.truncated = True
@@ -619,9 +675,13 @@ class CaptureFile:
             foreign,
         )
 
-    def _iter_pcapng(self, reader: RawPcapNgReader) -> Iterator[Frame]:
+    def _iter_pcapng(self, reader: RawPcapNgReader, walk: _Walk | None = None) -> Iterator[Frame]:
+        """The frames of a pcapng file, each block read by scapy's reader; with ``walk``,
+        from the first packet on, the simple ones in runs through the C record walk
+        (:meth:`_pcapng_runs`), until a block that is not."""
         read = reader._read_packet
         apps: dict[int, bytes] = getattr(reader, "pcapdroid_apps", {})
+        misses = 0
         while True:
             try:
                 data, meta = read(_MAX_FRAME)
@@ -639,6 +699,125 @@ class CaptureFile:
                 comments = _with_app(comments, apps)
             self.records += 1
             yield Frame(ts, meta.linktype, data, comments)
+            if walk is not None:
+                # The interfaces are known by a packet: what follows, while it is
+                # simple, goes the classic way; then scapy goes on from there, and
+                # after its next packet the runs are tried again (a file's later
+                # interface), until twice in a row they find nothing simple
+                # (PCAPdroid's, whose every packet has a comment).
+                took = yield from self._pcapng_runs(reader, walk)
+                misses = 0 if took else misses + 1
+                if misses == 2:
+                    walk = None
+
+    def _pcapng_runs(self, reader: RawPcapNgReader, walk: _Walk) -> Generator[Frame, None, bool]:
+        """The Enhanced Packet Blocks that follow, while each is simple, as runs of
+        classic-pcap records through the C record walk (``_pcapwalk.Records``), so that
+        a pcapng file's acknowledgements and response bodies are passed over as a
+        classic pcap's are, and its plain segments decoded in C.
+
+        Simple: a whole EPB without options (no comment: PCAPdroid's name apps in
+        them) of a known interface whose timestamps are in micro- or nanoseconds and
+        before 2106 (then its record says the same as scapy's reading of it). At the
+        first block that is not (another block type, options, damage, a cut), the
+        bytes read ahead go back in front of the stream and scapy's reader goes on
+        from that block, as it would have read it. A run ends with the bytes at hand
+        (a pipe's frames are not held back) or where the interface's link type or
+        timestamp resolution changes. True when a run was read."""
+        tap = cast(_Tap, reader.f)
+        stream = tap.inner
+        read = getattr(stream, "read1", stream.read)
+        endian = reader.endian
+        head = struct.Struct(endian + "II").unpack_from
+        epb = struct.Struct(endian + "IIIII").unpack_from  # interface, ts, ts, caplen, wire
+        tail = struct.Struct(endian + "I").unpack_from
+        record = struct.Struct("<IIII").pack
+        interfaces = reader.interfaces
+        buf = b""
+        pos = 0
+        took = False
+        while True:
+            run = bytearray()
+            kind: tuple[int, int] | None = None
+            stop = changed = False
+            while len(buf) - pos >= 8:
+                block_type, length = head(buf, pos)
+                if block_type != 6 or length % 4 or not 32 <= length <= _MAX_BLOCK:
+                    stop = True
+                    break
+                if len(buf) - pos < length:
+                    break  # the rest of the block is still to come
+                interface, high, low, caplen, wire = epb(buf, pos + 8)
+                if (
+                    length != 32 + caplen + (-caplen % 4)
+                    or caplen > _MAX_FRAME
+                    or tail(buf, pos + length - 4)[0] != length
+                    or interface >= len(interfaces)
+                ):
+                    stop = True
+                    break
+                linktype, _, options = interfaces[interface]
+                resolution = options["tsresol"]
+                sec, frac = divmod(high << 32 | low, resolution)
+                if resolution not in (1_000_000, 1_000_000_000) or sec >= _MAX_SEC:
+                    stop = True
+                    break
+                if kind is not None and kind != (linktype, resolution):
+                    changed = True
+                    break
+                kind = (linktype, resolution)
+                run += record(sec, frac, caplen, wire)
+                run += buf[pos + 28 : pos + 28 + caplen]
+                pos += length
+            if kind is not None:
+                took = True
+                yield from self._walk_run(bytes(run), kind, walk)
+            if stop:
+                break
+            if changed:
+                continue
+            more = read(_CHUNK)
+            if not more:
+                break  # the end, clean or inside a block: scapy tells which
+            buf = buf[pos:] + more
+            pos = 0
+        rest = buf[pos:]
+        if isinstance(stream, _Joined):
+            rest, stream = stream.taken_apart(rest)
+        reader.f = cast(IO[bytes], _Tap(cast(IO[bytes], _Joined(rest, stream))))
+        return took
+
+    def _walk_run(self, run: bytes, kind: tuple[int, int], walk: _Walk) -> Iterator[Frame]:
+        """The frames of ``run`` (classic-pcap records of one link type and timestamp
+        resolution, ``kind``) through the C record walk, the table and the rest as
+        :meth:`frames` was given them; :attr:`records` counts its records on."""
+        assert _pcapwalk is not None
+        linktype, per_second = kind
+        counted = _Counted()
+        walker = _pcapwalk.Records(
+            io.BytesIO(run).read,
+            False,
+            per_second,
+            linktype,
+            walk.skip,
+            walk.touched,
+            0,
+            1,
+            counted,
+            Frame,
+            _Truncated,
+            walk.probe is not None,
+            Segment if walk.segments and linktype == 1 else None,
+            walk.verdicts,
+            walk.foreign,
+        )
+        base = self.records
+        try:
+            for frame in walker:
+                self.records = base + counted.records
+                yield frame
+        finally:
+            self.records = base + walker.records
 
     @property
     def passes_over(self) -> bool:

@@ -1,0 +1,154 @@
+"""A pcapng file's simple packet blocks go through the C record walk in runs
+(``CaptureFile._pcapng_runs``): what a scan makes of the file must not change.
+
+The reference is scapy's reader alone (the runs off: ``_pcapwalk`` None, as where the
+extension was not built). Runs stop at any block that is not simple (an interface
+block in the middle, a comment, a timestamp resolution the walk has not, damage, a
+cut) and scapy goes on from there, so the files here have all of those.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capture.formats.jsonl import dumps
+from capture.formats.pcapng import PcapngWriter
+from capture.identity.detector import IdentityConfig, IdentityDetector
+from capture.model import RequestSeen
+from capture.pipeline import Pipeline
+from capture.sources import frames as frames_module
+from capture.sources.frames import CaptureFile, Frame
+from tests.capture.sources.test_pcapwalk import _Dribble
+from tests.capture.test_scan_jobs import gen_capture
+from tests.packets.writer import write_pcap
+
+pytestmark = pytest.mark.skipif(
+    frames_module._pcapwalk is None, reason="the C record walk (_pcapwalk) was not built"
+)
+
+Scan = tuple[list[bytes], dict[str, int], int, bool]
+
+
+def _scan(open_capture: Callable[[], CaptureFile]) -> Scan:
+    """The records a scan writes, its counters, the records read, and whether the
+    capture was cut."""
+    capture = open_capture()
+    pipeline = Pipeline(IdentityDetector(IdentityConfig(region="GB")), responses=False)
+    events = [*pipeline.run_capture(capture), *pipeline.flush()]
+    lines = [dumps(e.record) for e in events if isinstance(e, RequestSeen)]
+    return lines, pipeline.counters(), capture.records, capture.truncated
+
+
+def _both(open_capture: Callable[[], CaptureFile], monkeypatch: Any) -> Scan:
+    with_runs = _scan(open_capture)
+    with monkeypatch.context() as patch:
+        patch.setattr(frames_module, "_pcapwalk", None)
+        reference = _scan(open_capture)
+    assert with_runs == reference
+    return with_runs
+
+
+def _pcapng(frames: list[tuple[float, bytes]], rng: random.Random | None = None) -> bytes:
+    """``frames`` as pcapng, as the session writer writes them; with ``rng``, some with
+    a nanosecond timestamp (a second interface, its block in the middle of the file)
+    and some with a comment."""
+    out = io.BytesIO()
+    with PcapngWriter(out) as writer:
+        for ts, data in frames:
+            comments: tuple[str, ...] = ()
+            if rng is not None:
+                roll = rng.random()
+                if roll < 0.01:
+                    ts += 1e-9
+                elif roll < 0.02:
+                    comments = ("seen in the lab",)
+            writer.write(Frame(ts, 1, data), comments)
+    return out.getvalue()
+
+
+def _from_bytes(tmp_path: Path, data: bytes) -> Callable[[], CaptureFile]:
+    path = tmp_path / "runs.pcapng"
+    path.write_bytes(data)
+    return lambda: CaptureFile(str(path))
+
+
+@pytest.fixture(scope="module")
+def mixed() -> list[tuple[float, bytes]]:
+    """Some 1,200 requests of the ad mix, IPv6 and VLAN connections among them: a few
+    megabytes, so that runs meet the reads' ends."""
+    frames = gen_capture.frames(1200, 150, bodies="mid", traffic="ad")
+    # Microseconds, as a classic pcap holds them: the two forms then say the same.
+    return [(round(ts, 6), data) for ts, data in frames]
+
+
+def test_a_pcapng_file_scans_as_its_classic_pcap_form_does(
+    mixed: list[tuple[float, bytes]], tmp_path: Path, monkeypatch: Any
+) -> None:
+    classic = tmp_path / "classic.pcap"
+    write_pcap(str(classic), mixed)
+    lines, counters, records, truncated = _both(_from_bytes(tmp_path, _pcapng(mixed)), monkeypatch)
+    assert len(lines) == 1200 and records == len(mixed) and not truncated
+    assert (lines, counters) == _scan(lambda: CaptureFile(str(classic)))[:2]
+
+
+def test_interface_blocks_and_comments_in_the_middle_hand_over_and_back(
+    mixed: list[tuple[float, bytes]], tmp_path: Path, monkeypatch: Any
+) -> None:
+    data = _pcapng(mixed, random.Random(7))
+    assert data.count(b"seen in the lab") > 10
+    lines, _, records, _ = _both(_from_bytes(tmp_path, data), monkeypatch)
+    assert len(lines) == 1200 and records == len(mixed)
+
+
+def test_most_records_of_a_pcapng_file_are_passed_over_in_the_reader(
+    mixed: list[tuple[float, bytes]], tmp_path: Path
+) -> None:
+    """Its acknowledgements and response bodies, as a classic pcap's: only the
+    frames reassembly needs reach the pipeline."""
+    capture = _from_bytes(tmp_path, _pcapng(mixed))()
+    pipeline = Pipeline(responses=False)
+    frames = capture.frames
+    counted = []
+
+    def counting(*args: Any) -> Any:
+        for frame in frames(*args):
+            counted.append(frame.linktype)
+            yield frame
+
+    capture.frames = counting  # type: ignore[method-assign]
+    assert sum(1 for e in pipeline.run_capture(capture) if isinstance(e, RequestSeen)) == 1200
+    assert capture.records == len(mixed)
+    assert len([t for t in counted if t != frames_module.TICK]) < len(mixed) / 2
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_pcapng_file_cut_anywhere_scans_as_scapy_reads_it(
+    mixed: list[tuple[float, bytes]], tmp_path: Path, monkeypatch: Any, seed: int
+) -> None:
+    rng = random.Random(seed)
+    data = _pcapng(mixed[:3000], rng)
+    cut = data[: rng.randrange(200, len(data))]
+    _, _, _, truncated = _both(_from_bytes(tmp_path, cut), monkeypatch)
+    assert truncated or cut == data
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_pcapng_pipe_read_a_few_bytes_at_a_time_scans_the_same(
+    mixed: list[tuple[float, bytes]], monkeypatch: Any, seed: int
+) -> None:
+    data = _pcapng(mixed[:4000], random.Random(seed))
+
+    def open_capture() -> CaptureFile:
+        stdin = io.TextIOWrapper(io.BufferedReader(_Dribble(data, seed), buffer_size=64))
+        monkeypatch.setattr(sys, "stdin", stdin)
+        return CaptureFile("-")
+
+    lines, _, records, truncated = _both(open_capture, monkeypatch)
+    assert lines and records == 4000 and not truncated
