@@ -75,11 +75,12 @@ more than the parent's whole merge did."""
 
 def jobs_for(captures: Sequence[CaptureFile], fmt: str, jobs: int | None) -> int:
     """How many processes should scan ``captures``: ``jobs`` if given, else one per
-    CPU (at most :data:`MAX_JOBS`) for large files. Only JSONL from classic-pcap
-    files can be split: a stream cannot be read twice."""
+    CPU (at most :data:`MAX_JOBS`) for large files. Only JSONL from files each process
+    can read and pass over its share of can be split (:attr:`CaptureFile.splittable`): a
+    stream cannot be read twice."""
     if fmt != "jsonl" or not hasattr(os, "fork"):
         return 1
-    if any(c.path == "-" or not c.passes_over or not c.size for c in captures):
+    if any(c.path == "-" or not c.splittable or not c.size for c in captures):
         return 1
     if jobs is None:
         if sum(c.size for c in captures) < MIN_SIZE:

@@ -112,6 +112,7 @@ class _Walk(NamedTuple):
 
     skip: dict[bytes, bool | int]
     touched: dict[bytes, float]
+    shard: Shard | None
     probe: Callable[[bytes], bool] | None
     segments: bool
     verdicts: list[bytes] | None
@@ -494,7 +495,7 @@ class CaptureFile:
             else:
                 walk = None
                 if _pcapwalk is not None and skip is not None and touched is not None:
-                    walk = _Walk(skip, touched, probe, segments, verdicts, foreign)
+                    walk = _Walk(skip, touched, shard, probe, segments, verdicts, foreign)
                 yield from self._iter_pcapng(reader, walk)
         except (_Truncated, _Oversized):
             # A damaged length: nothing after it can be trusted.
@@ -801,8 +802,8 @@ class CaptureFile:
             linktype,
             walk.skip,
             walk.touched,
-            0,
-            1,
+            0 if walk.shard is None else walk.shard.index,
+            1 if walk.shard is None else walk.shard.count,
             counted,
             Frame,
             _Truncated,
@@ -818,6 +819,13 @@ class CaptureFile:
                 yield frame
         finally:
             self.records = base + walker.records
+
+    @property
+    def splittable(self) -> bool:
+        """Whether processes of a split scan can each read this file and pass over the
+        others' records: a classic pcap, or a pcapng where the C record walk was built
+        (its runs, :meth:`_pcapng_runs`, take the shard)."""
+        return self.passes_over or _pcapwalk is not None
 
     @property
     def passes_over(self) -> bool:

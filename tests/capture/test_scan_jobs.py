@@ -34,6 +34,7 @@ from capture.net.reassembly import Limits
 from capture.net.shard import Shard
 from capture.pipeline import Pipeline
 from capture.scan import scan
+from capture.sources import frames as frames_module
 from capture.sources.frames import CaptureFile, Frame
 from tests.helpers import save, simple_request
 from tests.packets.craft import Conversation, tcp_frame
@@ -159,6 +160,27 @@ def test_a_split_scan_writes_what_one_process_writes(
     assert split([path], jobs, LIMITS) == single([path], LIMITS)
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames=busy_lan(), jobs=st.integers(2, 4), seed=st.integers(0, 2**32))
+def test_a_split_scan_of_a_pcapng_file_writes_what_one_process_writes(
+    frames: list[tuple[float, bytes]],
+    jobs: int,
+    seed: int,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """As a classic pcap: the processes pass over each other's records in the C walk's
+    runs, and read the rest (an interface block in the middle, a packet with a
+    comment) through scapy, each all of it."""
+    rng = random.Random(seed)
+    path = str(tmp_path_factory.mktemp("split") / "t.pcapng")
+    with PcapngWriter(path) as writer:
+        for ts, data in frames:
+            roll = rng.random()
+            comments = ("lab note",) if roll < 0.05 else ()
+            writer.write(Frame(ts + 1e-9 if roll > 0.97 else ts, 1, data), comments)
+    assert split([path], jobs, LIMITS) == single([path], LIMITS)
+
+
 def test_a_split_scan_of_several_files_and_a_cut_one(tmp_path: Path) -> None:
     frames = list(gen_capture.frames(400, 60))
     first = save(tmp_path, frames[: len(frames) // 2], "a.pcap")
@@ -245,7 +267,10 @@ def test_what_is_split_and_what_is_not(
     ng = str(tmp_path / "t.pcapng")
     with PcapngWriter(ng) as writer:
         writer.write(Frame(1.0, 1, UDP))
-    assert scan_jobs.jobs_for([CaptureFile(ng)], "jsonl", 2) == 1  # no passing over
+    # A pcapng file: each process passes over the others' records in the C walk's runs.
+    assert scan_jobs.jobs_for([CaptureFile(ng)], "jsonl", 2) == 2
+    monkeypatch.setattr(frames_module, "_pcapwalk", None)
+    assert scan_jobs.jobs_for([CaptureFile(ng)], "jsonl", 2) == 1  # scapy alone: no
     with open(web_mix, "rb") as stream:
         piped = subprocess.run(
             [sys.executable, "-c", _JOBS_OF_STDIN], stdin=stream, capture_output=True, text=True
