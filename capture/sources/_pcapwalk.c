@@ -792,11 +792,134 @@ static PyTypeObject RecordsType = {
     .tp_getset = records_getset,
 };
 
+#define MAX_BLOCK (MAX_FRAME + (1 << 20)) /* frames._MAX_BLOCK */
+
+/* One simple Enhanced Packet Block of a pcapng file at b[pos:n] (see frames.epb_run_py,
+ * the reference: read it first): 1 with its fields, 0 when more bytes are needed, -1
+ * when it is not simple. */
+static int
+simple_epb(const unsigned char *b, Py_ssize_t n, Py_ssize_t pos, int big, PyObject *ifs,
+           uint32_t *length, uint32_t *caplen, long long *linktype, long long *resolution,
+           uint64_t *sec, uint64_t *frac)
+{
+    uint32_t type = u32(b + pos, big), len = u32(b + pos + 4, big);
+    if (type != 6 || len % 4 || len < 32 || len > MAX_BLOCK)
+        return -1;
+    if (n - pos < (Py_ssize_t)len)
+        return 0;
+    uint32_t intf = u32(b + pos + 8, big), cap = u32(b + pos + 20, big);
+    if ((uint64_t)len != 32 + (uint64_t)cap + (4 - cap % 4) % 4 || cap > MAX_FRAME
+        || u32(b + pos + len - 4, big) != len || (Py_ssize_t)intf >= PyTuple_GET_SIZE(ifs))
+        return -1;
+    PyObject *pair = PyTuple_GET_ITEM(ifs, intf);
+    if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2)
+        return -1;
+    int overflow = 0;
+    long long lt = PyLong_AsLongLongAndOverflow(PyTuple_GET_ITEM(pair, 0), &overflow);
+    long long res = overflow ? 0 : PyLong_AsLongLongAndOverflow(PyTuple_GET_ITEM(pair, 1), &overflow);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    if (overflow || (res != 1000000 && res != 1000000000))
+        return -1;
+    uint64_t t = (uint64_t)u32(b + pos + 12, big) << 32 | u32(b + pos + 16, big);
+    if (t / (uint64_t)res >= 0xFFFFFFFFu)
+        return -1;
+    *length = len;
+    *caplen = cap;
+    *linktype = lt;
+    *resolution = res;
+    *sec = t / (uint64_t)res;
+    *frac = t % (uint64_t)res;
+    return 1;
+}
+
+static void
+put32le(unsigned char *o, uint32_t v)
+{
+    o[0] = (unsigned char)v;
+    o[1] = (unsigned char)(v >> 8);
+    o[2] = (unsigned char)(v >> 16);
+    o[3] = (unsigned char)(v >> 24);
+}
+
+/* epb_run(buf, pos, big_endian, interfaces) is capture.sources.frames.epb_run_py: the
+ * simple Enhanced Packet Blocks from buf[pos:] as classic-pcap records (little-endian),
+ * up to the first that is not simple, of another kind or not whole; (run, pos after
+ * it, (linktype, resolution) or None, why it stopped: 0 more bytes, 1 not simple, 2
+ * another kind). */
+static PyObject *
+epb_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 4 || !PyBytes_Check(args[0]) || !PyTuple_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "epb_run(buf: bytes, pos: int, big_endian: bool, interfaces: tuple)");
+        return NULL;
+    }
+    const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
+    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
+    if (pos == -1 && PyErr_Occurred())
+        return NULL;
+    if (pos < 0 || pos > n) {
+        PyErr_SetString(PyExc_ValueError, "pos out of the buffer");
+        return NULL;
+    }
+    int big = PyObject_IsTrue(args[2]);
+    if (big < 0)
+        return NULL;
+    PyObject *ifs = args[3];
+    Py_ssize_t start = pos, size = 0;
+    long long kind_lt = -1, kind_res = -1;
+    int why = 0;
+    uint32_t len, cap;
+    long long lt, res;
+    uint64_t sec, frac;
+    while (n - pos >= 8) {
+        int rc = simple_epb(b, n, pos, big, ifs, &len, &cap, &lt, &res, &sec, &frac);
+        if (rc <= 0) {
+            why = rc < 0;
+            break;
+        }
+        if (kind_res >= 0 && (lt != kind_lt || res != kind_res)) {
+            why = 2;
+            break;
+        }
+        kind_lt = lt;
+        kind_res = res;
+        size += 16 + (Py_ssize_t)cap;
+        pos += len;
+    }
+    PyObject *run = PyBytes_FromStringAndSize(NULL, size);
+    if (run == NULL)
+        return NULL;
+    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(run);
+    for (Py_ssize_t p = start; p < pos; p += len) {
+        simple_epb(b, n, p, big, ifs, &len, &cap, &lt, &res, &sec, &frac);
+        put32le(o, (uint32_t)sec);
+        put32le(o + 4, (uint32_t)frac);
+        put32le(o + 8, cap);
+        put32le(o + 12, u32(b + p + 24, big)); /* the wire length */
+        memcpy(o + 16, b + p + 28, cap);
+        o += 16 + cap;
+    }
+    if (kind_res < 0)
+        return Py_BuildValue("(NnOi)", run, pos, Py_None, why);
+    return Py_BuildValue("(Nn(LL)i)", run, pos, kind_lt, kind_res, why);
+}
+
+static PyMethodDef methods[] = {
+    {"epb_run", (PyCFunction)(void (*)(void))epb_run, METH_FASTCALL,
+     "The simple pcapng packet blocks at pos as classic-pcap records (frames.epb_run_py)."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "capture.sources._pcapwalk",
     .m_doc = "The classic-pcap record walk of a scan, in C (see frames.py).",
     .m_size = -1,
+    .m_methods = methods,
 };
 
 PyMODINIT_FUNC

@@ -3,6 +3,10 @@
 from collections.abc import Callable, Iterator
 from typing import Any
 
+def epb_run(
+    buf: bytes, pos: int, big_endian: bool, interfaces: tuple[tuple[int, int], ...]
+) -> tuple[bytes, int, tuple[int, int] | None, int]: ...
+
 class Records(Iterator[Any]):
     """The frames of a classic-pcap stream; see capture/sources/_pcapwalk.c."""
 

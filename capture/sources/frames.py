@@ -159,6 +159,67 @@ class _Joined(io.RawIOBase):
         return before + self._first, self._inner
 
 
+_MORE, _NOT_SIMPLE, _OTHER_KIND = 0, 1, 2
+"""Why :func:`epb_run_py` stopped: the bytes at hand end (or a block goes on past
+them), a block that is not simple, a packet of another link type or resolution."""
+
+
+def epb_run_py(
+    buf: bytes, pos: int, big_endian: bool, interfaces: tuple[tuple[int, int], ...]
+) -> tuple[bytes, int, tuple[int, int] | None, int]:
+    """The simple Enhanced Packet Blocks of a pcapng file from ``buf[pos:]``, as
+    classic-pcap records (little-endian, the timestamp in seconds and the fraction of
+    the interface's resolution): ``(run, pos after them, (linktype, resolution) or
+    None, why it stopped)``. ``interfaces``: each interface's link type and
+    resolution (units a second), as scapy read its block.
+
+    Simple: the whole block here, no options (then its length is 32 and the padded
+    packet), its trailing length the same, at most 16 MiB of packet, a known interface
+    with micro- or nanosecond stamps, and a time before 2106-02-07. A run is of one
+    link type and resolution. The reference of ``_pcapwalk.epb_run``, which
+    :meth:`CaptureFile._pcapng_runs` calls."""
+    endian = ">" if big_endian else "<"
+    head = struct.Struct(endian + "II").unpack_from
+    epb = struct.Struct(endian + "IIIII").unpack_from  # interface, ts, ts, caplen, wire
+    tail = struct.Struct(endian + "I").unpack_from
+    record = struct.Struct("<IIII").pack
+    run = bytearray()
+    kind: tuple[int, int] | None = None
+    why = _MORE
+    while len(buf) - pos >= 8:
+        block_type, length = head(buf, pos)
+        if block_type != 6 or length % 4 or not 32 <= length <= _MAX_BLOCK:
+            why = _NOT_SIMPLE
+            break
+        if len(buf) - pos < length:
+            break  # the rest of the block is still to come
+        interface, high, low, caplen, wire = epb(buf, pos + 8)
+        if (
+            length != 32 + caplen + (-caplen % 4)
+            or caplen > _MAX_FRAME
+            or tail(buf, pos + length - 4)[0] != length
+            or interface >= len(interfaces)
+        ):
+            why = _NOT_SIMPLE
+            break
+        linktype, resolution = interfaces[interface]
+        if resolution not in (1_000_000, 1_000_000_000):
+            why = _NOT_SIMPLE
+            break
+        sec, frac = divmod(high << 32 | low, resolution)
+        if sec >= _MAX_SEC:
+            why = _NOT_SIMPLE
+            break
+        if kind is not None and kind != (linktype, resolution):
+            why = _OTHER_KIND
+            break
+        kind = (linktype, resolution)
+        run += record(sec, frac, caplen, wire)
+        run += buf[pos + 28 : pos + 28 + caplen]
+        pos += length
+    return bytes(run), pos, kind, why
+
+
 class _Tap(io.RawIOBase):
     """Wraps a byte stream and remembers whether a record ended cleanly.
 
@@ -725,57 +786,26 @@ class CaptureFile:
         from that block, as it would have read it. A run ends with the bytes at hand
         (a pipe's frames are not held back) or where the interface's link type or
         timestamp resolution changes. True when a run was read."""
+        assert _pcapwalk is not None
         tap = cast(_Tap, reader.f)
         stream = tap.inner
         read = getattr(stream, "read1", stream.read)
-        endian = reader.endian
-        head = struct.Struct(endian + "II").unpack_from
-        epb = struct.Struct(endian + "IIIII").unpack_from  # interface, ts, ts, caplen, wire
-        tail = struct.Struct(endian + "I").unpack_from
-        record = struct.Struct("<IIII").pack
-        interfaces = reader.interfaces
+        big_endian = reader.endian == ">"
+        # An interface block ends the runs, so the interfaces stay what they are here.
+        interfaces = tuple(
+            (linktype, options["tsresol"]) for linktype, _, options in reader.interfaces
+        )
         buf = b""
         pos = 0
         took = False
         while True:
-            run = bytearray()
-            kind: tuple[int, int] | None = None
-            stop = changed = False
-            while len(buf) - pos >= 8:
-                block_type, length = head(buf, pos)
-                if block_type != 6 or length % 4 or not 32 <= length <= _MAX_BLOCK:
-                    stop = True
-                    break
-                if len(buf) - pos < length:
-                    break  # the rest of the block is still to come
-                interface, high, low, caplen, wire = epb(buf, pos + 8)
-                if (
-                    length != 32 + caplen + (-caplen % 4)
-                    or caplen > _MAX_FRAME
-                    or tail(buf, pos + length - 4)[0] != length
-                    or interface >= len(interfaces)
-                ):
-                    stop = True
-                    break
-                linktype, _, options = interfaces[interface]
-                resolution = options["tsresol"]
-                sec, frac = divmod(high << 32 | low, resolution)
-                if resolution not in (1_000_000, 1_000_000_000) or sec >= _MAX_SEC:
-                    stop = True
-                    break
-                if kind is not None and kind != (linktype, resolution):
-                    changed = True
-                    break
-                kind = (linktype, resolution)
-                run += record(sec, frac, caplen, wire)
-                run += buf[pos + 28 : pos + 28 + caplen]
-                pos += length
+            run, pos, kind, why = _pcapwalk.epb_run(buf, pos, big_endian, interfaces)
             if kind is not None:
                 took = True
-                yield from self._walk_run(bytes(run), kind, walk)
-            if stop:
+                yield from self._walk_run(run, kind, walk)
+            if why == _NOT_SIMPLE:
                 break
-            if changed:
+            if why == _OTHER_KIND:
                 continue
             more = read(_CHUNK)
             if not more:

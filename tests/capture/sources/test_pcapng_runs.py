@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import io
 import random
+import struct
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capture.formats.jsonl import dumps
 from capture.formats.pcapng import PcapngWriter
@@ -152,3 +155,62 @@ def test_a_pcapng_pipe_read_a_few_bytes_at_a_time_scans_the_same(
 
     lines, _, records, truncated = _both(open_capture, monkeypatch)
     assert lines and records == 4000 and not truncated
+
+
+def _epb(
+    interface: int, units: int, data: bytes, big: bool, options: bytes = b"", length: int = 0
+) -> bytes:
+    """An Enhanced Packet Block; ``length`` in place of its own where given (damage)."""
+    e = ">" if big else "<"
+    body = struct.pack(e + "IIIII", interface, units >> 32, units & 0xFFFFFFFF, len(data), 60)
+    body += data + b"\0" * (-len(data) % 4) + options
+    size = length or 12 + len(body)
+    return struct.pack(e + "II", 6, size) + body + struct.pack(e + "I", size)
+
+
+@st.composite
+def _blocks(draw: st.DrawFn) -> tuple[bytes, bool, tuple[tuple[int, int], ...]]:
+    """Enhanced Packet Blocks of a few interfaces, some with options, damaged lengths,
+    other block types or stamps past 2106, and the bytes cut anywhere."""
+    big = draw(st.booleans())
+    interfaces = tuple(
+        draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from([1, 101, 113]), st.sampled_from([10**6, 10**9, 10**3, 2**10])
+                ),
+                min_size=1,
+                max_size=3,
+            )
+        )
+    )
+    out = b""
+    for _ in range(draw(st.integers(0, 12))):
+        roll = draw(st.integers(0, 19))
+        data = draw(st.binary(max_size=70))
+        interface = draw(st.integers(0, len(interfaces)))
+        units = draw(
+            st.sampled_from([0, 1_700_000_000_123_456, 1_700_000_000_123_456_789, 1 << 63])
+        )
+        if roll == 0:
+            out += _epb(interface, units, data, big, options=b"\x01\x00\x02\x00hi\0\0\0\0\0\0")
+        elif roll == 1:
+            out += _epb(interface, units, data, big, length=draw(st.integers(0, 200)))
+        elif roll == 2:
+            out += struct.pack((">" if big else "<") + "II", 1, 20) + b"\0" * 12
+        else:
+            out += _epb(interface, units, data, big)
+    cut = draw(st.integers(0, len(out)))
+    return out[:cut], big, interfaces
+
+
+@settings(max_examples=500, deadline=None)
+@given(blocks=_blocks(), start=st.integers(0, 40))
+def test_the_c_epb_run_cuts_what_the_python_one_cuts(
+    blocks: tuple[bytes, bool, tuple[tuple[int, int], ...]], start: int
+) -> None:
+    data, big, interfaces = blocks
+    pos = min(start, len(data)) if start % 5 == 0 else 0
+    assert frames_module._pcapwalk is not None
+    want = frames_module.epb_run_py(data, pos, big, interfaces)
+    assert frames_module._pcapwalk.epb_run(data, pos, big, interfaces) == want
