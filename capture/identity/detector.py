@@ -789,9 +789,14 @@ class IdentityDetector:
                 if not exact:
                     continue
             for hit in hits:
-                out.append(
+                # A body that is not a form is searched whole; a JSON one's field that
+                # holds the canary is named by its path, as its identities are.
+                named: tuple[str, ...] = (name,)
+                if name == _WHOLE_BODY and request.body:
+                    named = _json_paths_holding(request, hit.text) or named
+                out.extend(
                     _new_finding(
-                        name,
+                        field,
                         where,
                         CANARY,
                         hit.text,
@@ -800,6 +805,7 @@ class IdentityDetector:
                         "high",
                         hit.description,
                     )
+                    for field in named
                 )
 
 
@@ -1006,6 +1012,19 @@ def _json_fields(body: bytes) -> list[tuple[str, str, str]]:
     return fields
 
 
+_WHOLE_BODY = "(body)"
+"""The name of a body searched whole (``_idscan.canary_fields`` names it so too)."""
+
+
+def _json_paths_holding(request: Request, text: str) -> tuple[str, ...]:
+    """The paths of the fields of a JSON body that hold ``text`` (empty for a body
+    that is not JSON, or where no one field holds it: split by an escape, in a key)."""
+    body = request.body
+    if not body or _body_kind(request, body) != _JSON:
+        return ()
+    return tuple(path for path, _, value in _json_fields(body) if text in value)
+
+
 def _body_pairs(request: Request) -> list[tuple[str, str]]:
     """The fields of a request body that is a form or JSON (:func:`_body_kind`)."""
     body = request.body
@@ -1136,7 +1155,7 @@ def _canary_fields(
                     if "%" in value:
                         yield WHERE_BODY, param, url_decode(value), True
         else:
-            yield WHERE_BODY, "(body)", request.body.decode("utf-8", "surrogateescape"), False
+            yield WHERE_BODY, _WHOLE_BODY, request.body.decode("utf-8", "surrogateescape"), False
 
 
 def _value_fields(request: Request) -> Iterator[tuple[str, str, str]]:

@@ -122,8 +122,29 @@ def test_msisdn_in_the_path_and_the_body(detector: IdentityDetector) -> None:
     found = {(f.where, f.name, f.detail) for f in _canaries(detector.detect(request))}
     assert found == {
         ("query", "(path)", "international form 447700900123"),
-        ("body", "(body)", "sha256 of +447700900123"),
+        ("body", "phone", "sha256 of +447700900123"),
     }
+
+
+def test_a_canary_in_a_json_body_is_named_by_its_field_s_path_or_the_body_s(
+    detector: IdentityDetector,
+) -> None:
+    """Under each field that holds it; the whole body's name where no field does (the
+    number is a key) or the body is not JSON."""
+    cases = [
+        (
+            b'{"user": {"tel": "447700900123", "ids": ["x", "447700900123"]}}',
+            ["user.tel", "user.ids"],
+        ),
+        (b'{"447700900123": true}', ["(body)"]),
+        (b"tel 447700900123", ["(body)"]),
+    ]
+    for body, names in cases:
+        request = make_request(
+            method="POST", uri="/v1", add=[("Content-Type", "application/json")], body=body
+        )
+        found = [f for f in _canaries(detector.detect(request)) if f.where == "body"]
+        assert [f.name for f in found] == names, body
 
 
 def test_form_body_parameters(detector: IdentityDetector) -> None:
