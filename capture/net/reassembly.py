@@ -284,6 +284,13 @@ def _raw_key(key: FlowKey) -> bytes:
     return key[0] + key[2] + key[1].to_bytes(2, "big") + key[3].to_bytes(2, "big")
 
 
+def peer_raw_key(key: bytes) -> bytes:
+    """The raw key (:func:`_raw_key`) of the other direction of ``key``'s connection:
+    the addresses swapped, then the ports (12 bytes for IPv4, 36 for IPv6)."""
+    n = (len(key) - 4) >> 1
+    return key[n : 2 * n] + key[:n] + key[2 * n + 2 :] + key[2 * n : 2 * n + 2]
+
+
 def _time_and_id(move: tuple[float, Flow]) -> tuple[float, int]:
     return move[0], move[1].id
 
@@ -742,11 +749,10 @@ class Reassembler:
         flow_id, start, last, isn0, isn1, next0, next1, bits = _HALF_OPEN.unpack(state)
         a, b = key[0], key[2]
         # The packed key is the first direction's raw key (see _packed_key).
+        raw_keys = (packed, peer_raw_key(packed))
         if len(a) == 4:
-            raw_keys = (packed, packed[4:8] + packed[:4] + packed[10:12] + packed[8:10])
             flow = Flow(flow_id, key, _ipv4(a), _ipv4(b), start, raw_keys)
         else:
-            raw_keys = (packed, packed[16:32] + packed[:16] + packed[34:36] + packed[32:34])
             flow = Flow(flow_id, key, _ntop(a), _ntop(b), start, raw_keys)
         flow.last_ts = last
         flow.stamp = self.frame_no

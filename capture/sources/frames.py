@@ -30,6 +30,7 @@ except ImportError:
     _pcapwalk = None  # type: ignore[assignment]
 
 from capture.net.decode import Segment, plain_segment, plain_tcp
+from capture.net.reassembly import peer_raw_key
 from capture.net.shard import Shard
 from capture.sources import pcapdroid
 
@@ -125,7 +126,7 @@ class _Counted:
     records = 0
 
 
-_MAX_SEC = (1 << 32) - 1
+_MAX_SEC = int(MAX_TS)
 """Seconds a classic-pcap record holds below MAX_TS (2106-02-07)."""
 
 
@@ -254,13 +255,6 @@ class _Tap(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
-
-
-def _peer_key(key: bytes) -> bytes:
-    """The raw key of the other direction of ``key``'s connection (addresses, then
-    ports, each pair swapped; see :attr:`capture.net.reassembly.Flow.raw_keys`)."""
-    n = (len(key) - 4) >> 1
-    return key[n : 2 * n] + key[:n] + key[2 * n + 2 :] + key[2 * n : 2 * n + 2]
 
 
 class _Owners(dict[bytes, bool]):
@@ -684,7 +678,7 @@ class CaptureFile:
                                 # A probed direction's first segment settled the probe.
                                 touched[key] = sec  # type: ignore[index]
                                 pos = end
-                                if verdicts is not None and _peer_key(key) in skip:
+                                if verdicts is not None and peer_raw_key(key) in skip:
                                     skip[key] = True  # quietly: see frames()
                                     verdicts.append(key)
                                     continue
@@ -715,9 +709,10 @@ class CaptureFile:
         segments: bool = False,
         verdicts: list[bytes] | None = None,
         foreign: set[Any] | None = None,
+        owner: object = None,
     ) -> _pcapwalk.Records:
         """:meth:`_iter_pcap`, with the loop in C (the caller reads ``records`` from it
-        when done)."""
+        when done; ``owner``, this file where not given, has them set as it goes)."""
         assert _pcapwalk is not None
         return _pcapwalk.Records(
             read,
@@ -728,7 +723,7 @@ class CaptureFile:
             touched,
             0 if shard is None else shard.index,
             1 if shard is None else shard.count,
-            self,
+            self if owner is None else owner,
             Frame,
             _Truncated,
             probe is not None,
@@ -822,25 +817,19 @@ class CaptureFile:
         """The frames of ``run`` (classic-pcap records of one link type and timestamp
         resolution, ``kind``) through the C record walk, the table and the rest as
         :meth:`frames` was given them; :attr:`records` counts its records on."""
-        assert _pcapwalk is not None
         linktype, per_second = kind
         counted = _Counted()
-        walker = _pcapwalk.Records(
+        walker = self._pcap_walker(
+            _PcapHeader("<", per_second == 1_000_000_000, linktype),  # epb_run's records
             io.BytesIO(run).read,
-            False,
-            per_second,
-            linktype,
             walk.skip,
             walk.touched,
-            0 if walk.shard is None else walk.shard.index,
-            1 if walk.shard is None else walk.shard.count,
-            counted,
-            Frame,
-            _Truncated,
-            walk.probe is not None,
-            Segment if walk.segments and linktype == 1 else None,
+            walk.shard,
+            walk.probe,
+            walk.segments and linktype == 1,
             walk.verdicts,
             walk.foreign,
+            counted,
         )
         base = self.records
         try:
