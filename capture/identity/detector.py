@@ -426,7 +426,7 @@ class IdentityDetector:
             if kind == _FORM:
                 # A form body is a query string: cut and picked in one C call, as the
                 # target's query is (_form_pairs is what it stands for).
-                self._query("?" + body.decode("utf-8", "surrogateescape"), WHERE_BODY, out)
+                self._query(_form_query(body), WHERE_BODY, out)
             elif kind == _JSON:
                 self._json(body, out)
         # first: CanaryMatcher.could_be_in, made by _idscan.request above (None where
@@ -443,24 +443,20 @@ class IdentityDetector:
         """The cookies or parameters of one request. Most values cannot hold an identity
         and most names say nothing: those pairs are passed over (:func:`_picked_py`,
         in one C call where it was built and they are ASCII: ``_idscan.pick``)."""
-        picked = None
-        if _idscan is not None:
-            pairs = list(pairs)
-            picked = _idscan.pick(pairs, self._anchors)
-        if picked is None:
-            picked = _picked_py(pairs, self._anchored)
-        for name, value in picked:
+        for name, value in self._picked(list(pairs)):
             self._param(name, value, where, out)
+
+    def _picked(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The pairs worth a look (:func:`_picked_py`; ``_idscan.pick`` where built)."""
+        picked = None if _idscan is None else _idscan.pick(pairs, self._anchors)
+        return _picked_py(pairs, self._anchored) if picked is None else picked
 
     def _json(self, body: bytes, out: list[Finding]) -> None:
         """:meth:`_params` of a JSON body's fields (:func:`_json_fields`): each judged by
         its own key, as a parameter of that name would be, and reported under its path
         of keys (``user.tel``), which says where in the document it was."""
         fields = _json_fields(body)
-        pairs = [(key, value) for _, key, value in fields]
-        picked = None if _idscan is None else _idscan.pick(pairs, self._anchors)
-        if picked is None:
-            picked = _picked_py(pairs, self._anchored)
+        picked = self._picked([(key, value) for _, key, value in fields])
         if picked:
             chosen = set(picked)
             for path, key, value in fields:
@@ -1038,9 +1034,13 @@ def _body_pairs(request: Request) -> list[tuple[str, str]]:
     return []
 
 
+def _form_query(body: bytes) -> str:
+    """A form body as the query string of a target (``?`` and the fields)."""
+    return "?" + body.decode("utf-8", "surrogateescape")
+
+
 def _form_pairs(body: bytes) -> list[tuple[str, str]]:
-    text = body.decode("utf-8", "surrogateescape")
-    return _query_pairs("?" + text)
+    return _query_pairs(_form_query(body))
 
 
 # A URI scheme whose ":" is percent-encoded (tel%3A, Sip%3a, SIPS%3A).
