@@ -869,7 +869,12 @@ epb_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (big < 0)
         return NULL;
     PyObject *ifs = args[3];
-    Py_ssize_t start = pos, size = 0;
+    /* Each record (16 bytes and the packet) is shorter than its block (32 and the
+     * padded packet): the bytes left in buf bound the run, cut to size at the end. */
+    PyObject *run = PyBytes_FromStringAndSize(NULL, n - pos);
+    if (run == NULL)
+        return NULL;
+    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(run);
     long long kind_lt = -1, kind_res = -1;
     int why = 0;
     uint32_t len, cap;
@@ -887,22 +892,16 @@ epb_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
         kind_lt = lt;
         kind_res = res;
-        size += 16 + (Py_ssize_t)cap;
-        pos += len;
-    }
-    PyObject *run = PyBytes_FromStringAndSize(NULL, size);
-    if (run == NULL)
-        return NULL;
-    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(run);
-    for (Py_ssize_t p = start; p < pos; p += len) {
-        simple_epb(b, n, p, big, ifs, &len, &cap, &lt, &res, &sec, &frac);
         put32le(o, (uint32_t)sec);
         put32le(o + 4, (uint32_t)frac);
         put32le(o + 8, cap);
-        put32le(o + 12, u32(b + p + 24, big)); /* the wire length */
-        memcpy(o + 16, b + p + 28, cap);
+        put32le(o + 12, u32(b + pos + 24, big)); /* the wire length */
+        memcpy(o + 16, b + pos + 28, cap);
         o += 16 + cap;
+        pos += len;
     }
+    if (_PyBytes_Resize(&run, (Py_ssize_t)(o - (unsigned char *)PyBytes_AS_STRING(run))) < 0)
+        return NULL;
     if (kind_res < 0)
         return Py_BuildValue("(NnOi)", run, pos, Py_None, why);
     return Py_BuildValue("(Nn(LL)i)", run, pos, kind_lt, kind_res, why);
