@@ -36,6 +36,11 @@ def findings(detector: IdentityDetector, **request: object) -> list[Finding]:
     return list(detector.detect(make_request(**request)))
 
 
+def posted(detector: IdentityDetector, content_type: str, body: bytes) -> list[Finding]:
+    """The findings of a POST of ``body`` as ``content_type``."""
+    return findings(detector, method="POST", add=[("Content-Type", content_type)], body=body)
+
+
 def one(detector: IdentityDetector, **request: object) -> Finding:
     found = [f for f in findings(detector, **request) if f.is_identity]
     assert len(found) == 1, found
@@ -393,12 +398,7 @@ def test_referer_query_is_scanned_under_the_header_name(detector: IdentityDetect
 
 
 def test_form_body_parameters(detector: IdentityDetector) -> None:
-    found = findings(
-        detector,
-        method="POST",
-        add=[("Content-Type", "application/x-www-form-urlencoded")],
-        body=b"user=alice&tel=07700900123",
-    )
+    found = posted(detector, "application/x-www-form-urlencoded", b"user=alice&tel=07700900123")
     assert [(f.where, f.name, f.normalized) for f in found] == [("body", "tel", UK)]
 
 
@@ -409,8 +409,7 @@ def test_json_body_fields_are_read_under_their_key_paths(detector: IdentityDetec
         b'{"event": "open", "ts": 1733270400123, "ok": true, "ratio": 0.5, "extra": null,'
         b' "user": {"tel": "07700900123", "devices": [{"imei": 490154203237518}]}}'
     )
-    json_type = ("Content-Type", "application/json; charset=utf-8")
-    found = findings(detector, method="POST", add=[json_type], body=body)
+    found = posted(detector, "application/json; charset=utf-8", body)
     assert [(f.where, f.name, f.kind, f.normalized) for f in found] == [
         ("body", "user.tel", "msisdn", UK),
         ("body", "user.devices.imei", "imei", "490154203237518"),
@@ -421,12 +420,7 @@ def test_a_json_body_is_recognised_by_its_first_byte_under_any_type(
     detector: IdentityDetector,
 ) -> None:
     """navigator.sendBeacon posts a string as text/plain; a top-level list too."""
-    found = findings(
-        detector,
-        method="POST",
-        add=[("Content-Type", "text/plain;charset=UTF-8")],
-        body=b' [{"msisdn": "447700900123"}]',
-    )
+    found = posted(detector, "text/plain;charset=UTF-8", b' [{"msisdn": "447700900123"}]')
     assert [(f.where, f.name, f.normalized) for f in found] == [("body", "msisdn", UK)]
 
 
@@ -438,7 +432,7 @@ def test_a_json_body_is_recognised_by_its_first_byte_under_any_type(
 def test_a_body_that_is_not_whole_json_gives_no_json_finding(
     detector: IdentityDetector, body: bytes
 ) -> None:
-    found = findings(detector, method="POST", add=[("Content-Type", "application/json")], body=body)
+    found = posted(detector, "application/json", body)
     assert [f for f in found if f.where == "body"] == []
 
 
@@ -447,7 +441,7 @@ def test_a_json_body_gives_at_most_its_first_512_values(detector: IdentityDetect
     values[100] = '"447700900123"'
     values[550] = '"447911123456"'
     body = ('{"phone": [' + ", ".join(values) + "]}").encode()
-    found = findings(detector, method="POST", add=[("Content-Type", "application/json")], body=body)
+    found = posted(detector, "application/json", body)
     assert [f.normalized for f in found] == [UK]
 
 
