@@ -171,6 +171,16 @@ class Pipeline:
 
     def _frame(self, ts: float, linktype: int, data: bytes) -> list[Event]:
         reassembler = self.reassembler
+        if ts >= reassembler.sweep_due:
+            # Time passes before the frame is read, as at a reader's TICK: what the
+            # sweep closes comes before what the frame completes, the order of a
+            # split scan's keys (scan_jobs: a tick's sorts before its record's
+            # requests), where the processes that do not own the frame's
+            # connection close theirs at it too.
+            reassembler.frame_no = self.packets
+            reassembler.tick(ts)
+            if self._held or self._lone is not None:
+                self._expire(ts)
         skip = reassembler.skip
         # Segments that reassembly has said it does not need (acknowledgements,
         # response bodies during scan) are not decoded at all.
@@ -179,10 +189,6 @@ class Pipeline:
             self._feed(ts, linktype, data)
         else:
             reassembler.touched[key] = ts
-        if ts >= reassembler.sweep_due:
-            reassembler.tick(ts)
-            if self._held or self._lone is not None:
-                self._expire(ts)
         return self._take()
 
     def _on_settled(self, flow_id: int) -> None:
