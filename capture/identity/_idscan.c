@@ -12,8 +12,10 @@
  * request(headers, kinds, anchors, uri, needles, body) is detector._request_py: triage
  *   (detector._triage_py: the headers detect() must look at, not skipped by name, a
  *   Cookie header that may matter, a URL with a '?'),
- *   may_matter of the target's query and needles, in one call a request (None when
- *   none of them finds anything to look at).
+ *   may_matter of the target's query, needles, and the body's look
+ *   (detector._body_look_py: its kind, and may_matter of a form's text or
+ *   _json_may_matter_py of a JSON one), in one call a request (None when none of them
+ *   finds anything to look at).
  *
  * pick(pairs, anchors) is detector._picked_py: the cookie or query pairs _params must
  *   look at (a value _worth_param takes, not an opaque token under a name without an
@@ -2121,19 +2123,163 @@ has_needle_decoded(const unsigned char *s, Py_ssize_t n, int *error)
     return found;
 }
 
+/* The kind of a request's body, the answer of detector._body_kind: BODY_FORM where a
+ * Content-Type header's value, lower-cased, starts with the form type; else BODY_JSON
+ * where one names JSON, or where the body, its leading whitespace passed over, starts
+ * with '{' or '['; else BODY_OTHER. BODY_PYTHON where Python decides (a Content-Type
+ * value that is not ASCII). items are str pairs (checked by triage_items). */
+#define BODY_PYTHON (-1)
+#define BODY_OTHER 0
+#define BODY_FORM 1
+#define BODY_JSON 2
+
+/* bytes.isspace() of one byte: what bytes.lstrip() passes over. */
+static inline int
+bytes_space(Py_UCS1 c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static int
+body_kind(PyObject **items, Py_ssize_t count, const Py_UCS1 *b, Py_ssize_t size)
+{
+    static const char form[] = "application/x-www-form-urlencoded";
+    const Py_ssize_t len = (Py_ssize_t)sizeof(form) - 1;
+    int kind = BODY_OTHER;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *name = PyTuple_GET_ITEM(items[k], 0), *value = PyTuple_GET_ITEM(items[k], 1);
+        /* No name past ASCII lower-cases to "content-type" (its length changes, or it
+         * stays past ASCII). */
+        if (PyUnicode_GET_LENGTH(name) != 12 || !PyUnicode_IS_ASCII(name) ||
+            !before(PyUnicode_1BYTE_DATA(name), 12, "content-type", 12, 1))
+            continue;
+        if (!PyUnicode_IS_ASCII(value))
+            return BODY_PYTHON;
+        const Py_UCS1 *s = PyUnicode_1BYTE_DATA(value);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+        if (n >= len && before(s, len, form, len, 1))
+            return BODY_FORM;
+        for (Py_ssize_t i = 0; i + 4 <= n; i++)
+            if (before(s, i + 4, "json", 4, 1)) {
+                kind = BODY_JSON;
+                break;
+            }
+    }
+    if (kind == BODY_OTHER) {
+        Py_ssize_t i = 0;
+        while (i < size && bytes_space(b[i]))
+            i++;
+        if (i < size && (b[i] == '{' || b[i] == '['))
+            kind = BODY_JSON;
+    }
+    return kind;
+}
+
+/* Could a field of the ASCII JSON text s[0..n) be one _json looks at (a key with an
+ * anchor word, or a value pick would take under a name without one)? The answer of
+ * detector._json_may_matter_py: 1 for a text with a backslash (an escape may hide a
+ * word or an '@') or one that is not an object; else each token that regex finds,
+ * from the left, tested: a string ("..." with no '"' inside) followed by ':' (spaces
+ * before it allowed) is a key, any other string or a number (-?[0-9][0-9.eE+-]*) a
+ * value. A '"' with no '"' after it starts no string; what follows it is read for
+ * numbers alone. It may say yes wrongly (a key whose value is an object, a float), never
+ * no wrongly: every field _json_fields gives is a value token under its key token
+ * (a list's items under the list's key). 1, 0, or -1 on an error (no memory). */
+static int
+json_may_matter(const Py_UCS1 *s, Py_ssize_t n)
+{
+    if (n == 0 || memchr(s, '\\', (size_t)n) != NULL)
+        return 1;
+    Py_ssize_t i = 0;
+    while (i < n && bytes_space(s[i]))
+        i++;
+    if (i >= n || s[i] != '{')
+        return 1;
+    int quotes = 1; /* a '"' may still close a string */
+    while (i < n) {
+        Py_UCS1 c = s[i];
+        if (c == '"' && quotes) {
+            const Py_UCS1 *close = memchr(s + i + 1, '"', (size_t)(n - i - 1));
+            if (close == NULL) {
+                quotes = 0;
+                i++;
+                continue;
+            }
+            Py_ssize_t start = i + 1, end = close - s, k = end + 1;
+            while (k < n && Py_UNICODE_ISSPACE(s[k]))
+                k++;
+            if (k < n && s[k] == ':') {
+                int found = anchored_ascii(s + start, end - start);
+                if (found != 0)
+                    return found;
+                i = k + 1;
+            } else {
+                if (worth_param(s + start, end - start) && !opaque_token(s + start, end - start))
+                    return 1;
+                i = end + 1;
+            }
+            continue;
+        }
+        if (is_digit(c) || (c == '-' && i + 1 < n && is_digit(s[i + 1]))) {
+            Py_ssize_t end = i + 1;
+            while (end < n && (is_digit(s[end]) || s[end] == '.' || s[end] == 'e' ||
+                               s[end] == 'E' || s[end] == '+' || s[end] == '-'))
+                end++;
+            if (worth_param(s + i, end - i) && !opaque_token(s + i, end - i))
+                return 1;
+            i = end;
+            continue;
+        }
+        i++;
+    }
+    return 0;
+}
+
+/* What detect() must do with a request's body (bytes, checked), the answer of the
+ * body part of detector._request_py: BODY_OTHER where it holds nothing to look at (not
+ * a form nor JSON, a form whose text may_matter turns down, JSON json_may_matter
+ * turns down), BODY_FORM or BODY_JSON where it must be read as one, BODY_PYTHON where
+ * Python decides (a byte past 0x7f in a form or JSON body: UTF-8 and Unicode case are
+ * Python's), -2 on an error. */
+static int
+body_look(PyObject **items, Py_ssize_t count, PyObject *body)
+{
+    const Py_UCS1 *b = (const Py_UCS1 *)PyBytes_AS_STRING(body);
+    Py_ssize_t size = PyBytes_GET_SIZE(body);
+    if (size == 0)
+        return BODY_OTHER;
+    int kind = body_kind(items, count, b, size);
+    if (kind == BODY_OTHER || kind == BODY_PYTHON)
+        return kind;
+    for (Py_ssize_t i = 0; i < size; i++)
+        if (b[i] > 0x7f)
+            return BODY_PYTHON;
+    int found = kind == BODY_FORM ? may_matter_ascii(b, size, '&') : json_may_matter(b, size);
+    if (found < 0)
+        return -2;
+    return found ? kind : BODY_OTHER;
+}
+
+/* The strs of body_look's answers in request()'s tuple (detector's _FORM and _JSON),
+ * made once (see PyInit__idscan). */
+static PyObject *form_kind, *json_kind;
+
 /* request(headers, kinds, anchors, uri, needles, body) is detector._request_py: the
- * whole first look at a request in one call, where detect() made three (triage,
- * may_matter of the query, needles). None when nothing in it needs a look: no header
- * kept, no query that may matter, and no needle (or no needles given). Else (kept,
- * query, first): the headers triage keeps; whether the query (after the first '?' of
- * uri) may matter (may_matter, '&'), False without a query, None where Python
- * decides (uri not ASCII); what needles answers (None without needles). */
+ * whole first look at a request in one call, where detect() made four (triage,
+ * may_matter of the query, needles, the body's kind). None when nothing in it needs a
+ * look: no header kept, no query that may matter, no needle (or no needles given),
+ * and a body that needs none. Else (kept, query, first, look): the headers triage
+ * keeps; whether the query (after the first '?' of uri) may matter (may_matter, '&'),
+ * False without a query, None where Python decides (uri not ASCII); what needles
+ * answers (None without needles); how the body is read (body_look: "form", "json",
+ * False for not at all, None where Python decides). */
 static PyObject *
 request(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 6 || !PyDict_Check(args[1]) || !PyTuple_Check(args[2]) ||
         (args[3] != Py_None && !PyUnicode_Check(args[3])) ||
-        (args[4] != Py_None && !PyTuple_Check(args[4]))) {
+        (args[4] != Py_None && !PyTuple_Check(args[4])) ||
+        (args[5] != Py_None && !PyBytes_Check(args[5]))) {
         PyErr_SetString(PyExc_TypeError,
                         "request(headers, kinds: dict, anchors: tuple, uri: str | None, "
                         "needles: tuple | None, body: bytes | None)");
@@ -2175,16 +2321,24 @@ request(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (first < 0)
             goto fail;
     }
+    int look = body == Py_None ? BODY_OTHER : body_look(items, count, body);
+    if (look == -2)
+        goto fail;
     Py_DECREF(fast);
-    if (PyList_GET_SIZE(kept) == 0 && query == 0 && (first == 0 || tuple == Py_None)) {
+    if (PyList_GET_SIZE(kept) == 0 && query == 0 && (first == 0 || tuple == Py_None) &&
+        look == BODY_OTHER) {
         Py_DECREF(kept);
         Py_RETURN_NONE;
     }
     PyObject *q = query < 0 ? Py_None : query ? Py_True : Py_False;
     PyObject *f = first == 2 ? Py_None : first ? Py_True : Py_False;
+    PyObject *b = look == BODY_PYTHON ? Py_None
+                  : look == BODY_FORM ? form_kind
+                  : look == BODY_JSON ? json_kind
+                                      : Py_False;
     /* PyTuple_Pack, not Py_BuildValue: its format is parsed on every call (some 500
      * instructions, a tenth of a request that holds an identity). */
-    PyObject *answer = PyTuple_Pack(3, kept, q, f);
+    PyObject *answer = PyTuple_Pack(4, kept, q, f, b);
     Py_DECREF(kept);
     return answer;
 fail:
@@ -2583,7 +2737,9 @@ PyInit__idscan(void)
         (where_query = PyUnicode_InternFromString("query")) == NULL ||
         (where_body = PyUnicode_InternFromString("body")) == NULL ||
         (path_name = PyUnicode_InternFromString("(path)")) == NULL ||
-        (body_name = PyUnicode_InternFromString("(body)")) == NULL) {
+        (body_name = PyUnicode_InternFromString("(body)")) == NULL ||
+        (form_kind = PyUnicode_InternFromString("form")) == NULL ||
+        (json_kind = PyUnicode_InternFromString("json")) == NULL) {
         Py_DECREF(m);
         return NULL;
     }

@@ -28,9 +28,10 @@ def request(
     uri: str | None,
     needles: tuple[str, ...] | None,
     body: bytes | None,
-) -> tuple[list[tuple[str, str]], bool | None, bool | None] | None:
+) -> tuple[list[tuple[str, str]], bool | None, bool | None, str | bool | None] | None:
     """detector._request_py (the query None where ``uri`` is not ASCII, the needles'
-    answer None where a header value or ``uri`` has a character past U+00FF: then
+    answer None where a header value or ``uri`` has a character past U+00FF, the body's
+    look None where a form or JSON body or a Content-Type value is not ASCII: then
     Python decides)."""
 
 def pick(

@@ -294,8 +294,8 @@ class IdentityDetector:
             not self._has_canaries or self._needles is not None
         )
         """A request ``_idscan.request`` finds nothing to look at in (no needle among
-        them) holds no finding unless it has a body: no recurrence is counted, and no
-        canary is looked for without the needles' test."""
+        them, no body that may matter) holds no finding: no recurrence is counted, and
+        no canary is looked for without the needles' test."""
 
     @property
     def counts_recurrence(self) -> bool:
@@ -343,25 +343,27 @@ class IdentityDetector:
         body = request.body
         matters: bool | None = None
         first: bool | None = None
+        look: str | bool | None = None  # _request_py's: None where Python decides
         if _idscan is not None:
             # The first look at the request in one call (_request_py): nearly every
             # header dropped (benign names, a Cookie header with nothing that may
-            # matter, a Referer without a query), the query tested, the canaries'
-            # needles looked for. What is left is looked at as before, its tests
-            # made again.
+            # matter, a Referer without a query), the query tested, the body's kind
+            # read and its text tested, the canaries' needles looked for. What is
+            # left is looked at as before, its tests made again.
             needles = self._needles
             work = _idscan.request(
                 headers, self._header_kinds, self._anchors, uri, needles, body or None
             )
             if work is None:
-                # Nearly every request: nothing to look at but a form body.
-                if not body and self._nothing_else:
+                # Nearly every request: nothing to look at.
+                if self._nothing_else:
                     return ()
                 headers = ()
                 matters = False
                 first = None if needles is None else False
+                look = False
             else:
-                headers, matters, first = work
+                headers, matters, first, look = work
         out: list[Finding] = []
         rules = self._header_rules
         for name, value in headers:
@@ -422,7 +424,7 @@ class IdentityDetector:
         if matters and uri:
             self._query(uri, WHERE_QUERY, out)
         if body:
-            kind = _body_kind(request, body)
+            kind: str | bool | None = _body_kind(request.headers, body) if look is None else look
             if kind == _FORM:
                 # A form body is a query string: cut and picked in one C call, as the
                 # target's query is (_form_pairs is what it stands for).
@@ -860,26 +862,85 @@ def _request_py(
     headers: Sequence[tuple[str, str]],
     kinds: dict[str, int],
     may_matter: Callable[[str, str], bool],
+    anchored: Callable[[str], bool],
     uri: str | None,
     needles: tuple[str, ...] | None,
     body: bytes | None,
-) -> tuple[list[tuple[str, str]], bool, bool | None] | None:
+) -> tuple[list[tuple[str, str]], bool, bool | None, str | bool] | None:
     """The first look :meth:`IdentityDetector.detect` takes at a request (the reference
     of ``_idscan.request``, which answers the same where the Cookie headers and the
     target are ASCII and no header value nor the target has a character past U+00FF;
     else it leaves the query or the needles to Python, None, and keeps a Cookie header
-    that is not ASCII). ``(kept, query, first)``: the headers :func:`_triage_py` keeps;
-    whether the query (after the target's first "?") may matter (``may_matter``, "&"),
-    False without one; whether a needle is in the request
-    (:func:`~capture.identity.canary._needles_py`), None without ``needles``. None
-    instead when nothing is kept, no query may matter and no needle was found or
-    looked for."""
+    that is not ASCII; and where a form or JSON body and the Content-Type values are
+    ASCII, else the body's look is None). ``(kept, query, first, look)``: the headers
+    :func:`_triage_py` keeps; whether the query (after the target's first "?") may
+    matter (``may_matter``, "&"), False without one; whether a needle is in the
+    request (:func:`~capture.identity.canary._needles_py`), None without ``needles``;
+    how the body is to be read (:func:`_body_look_py`). None instead when nothing is
+    kept, no query may matter, no needle was found or looked for, and the body needs no
+    look."""
     kept = _triage_py(headers, kinds, may_matter)
     query = bool(uri and "?" in uri and may_matter(uri.partition("?")[2], "&"))
     first = None if needles is None else canaries._needles_py(needles, headers, body or b"", uri)
-    if not kept and not query and not first:
+    look = _body_look_py(headers, body or b"", may_matter, anchored)
+    if not kept and not query and not first and not look:
         return None
-    return kept, query, first
+    return kept, query, first, look
+
+
+def _body_look_py(
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+    may_matter: Callable[[str, str], bool],
+    anchored: Callable[[str], bool],
+) -> str | bool:
+    """How :meth:`IdentityDetector.detect` reads ``body``: as a form (:data:`_FORM`) or
+    as JSON (:data:`_JSON`), or not at all (False): neither a form nor JSON
+    (:func:`_body_kind`), or a form whose text ``may_matter`` turns down ("&", as the
+    target's query), or JSON :func:`_json_may_matter_py` turns down. Both tests may
+    say yes wrongly, never no wrongly: then the fields are read and picked one by one."""
+    kind = _body_kind(headers, body) if body else None
+    if kind == _FORM:
+        return _FORM if may_matter(body.decode("utf-8", "surrogateescape"), "&") else False
+    if kind == _JSON:
+        return _JSON if _json_may_matter_py(body, anchored) else False
+    return False
+
+
+# A token of a JSON text: a string (no '"' inside; a text with a backslash is not
+# tested) and the ':' that makes it a key, or a number. Compiled on first use: only
+# the reference of _idscan.c (_json_may_matter_py) searches with it.
+@cache
+def _json_tokens() -> re.Pattern[str]:
+    return re.compile(r'"([^"]*)"(\s*:)?|(-?[0-9][0-9.eE+-]*)')
+
+
+def _json_may_matter_py(body: bytes, anchored: Callable[[str], bool]) -> bool:
+    """Could a field of the JSON ``body`` be one :meth:`IdentityDetector._json` looks
+    at: a key with an anchor word (``anchored``), or a value :func:`_picked_py` would
+    take under a name without one? The reference of ``_idscan``'s ``json_may_matter``.
+    Each token of the text (:func:`_json_tokens`, from the left) is tested: a string
+    followed by ":" is a key, any other string or a number a value. Yes for a body with
+    a backslash (an escape may hide a word or an "@") or one that is not an object. It
+    may say yes wrongly (a key whose value is an object, a float), never no wrongly:
+    every field :func:`_json_fields` gives is a value token under its key's token (a
+    list's items under the list's key)."""
+    if b"\\" in body or body.lstrip()[:1] != b"{":
+        return True
+    text = body.decode("utf-8", "surrogateescape")
+    for match in _json_tokens().finditer(text):
+        string, colon, number = match.groups()
+        if colon is not None:
+            if anchored(string):
+                return True
+        elif _picked_py([("", number if string is None else string)], _never):
+            return True
+    return False
+
+
+def _never(name: str) -> bool:
+    """No name has an anchor word (a value judged alone)."""
+    return False
 
 
 _K = TypeVar("_K")
@@ -936,14 +997,14 @@ def _query_pairs(uri: str) -> list[tuple[str, str]]:
 
 
 def _is_form(request: Request) -> bool:
-    return _body_kind(request, b"") == _FORM
+    return _body_kind(request.headers, b"") == _FORM
 
 
 _FORM = "form"
 _JSON = "json"
 
 
-def _body_kind(request: Request, body: bytes) -> str | None:
+def _body_kind(headers: Sequence[tuple[str, str]], body: bytes) -> str | None:
     """:data:`_FORM` for a form-encoded body, :data:`_JSON` for JSON (said so by its
     Content-Type, or starting with ``{`` or ``[`` under any other: ``sendBeacon``
     posts JSON as text/plain), ``None`` for anything else. A form wins where two
@@ -951,7 +1012,7 @@ def _body_kind(request: Request, body: bytes) -> str | None:
     kind = None
     # One pass, each name's length first: Request.header_values lower-cases every name,
     # and a third of an ad capture's requests come with a body.
-    for name, value in request.headers:
+    for name, value in headers:
         if len(name) == 12 and name.lower() == "content-type":
             text = value.lower()
             if text.startswith("application/x-www-form-urlencoded"):
@@ -1016,7 +1077,7 @@ def _json_paths_holding(request: Request, text: str) -> tuple[str, ...]:
     """The paths of the fields of a JSON body that hold ``text`` (empty for a body
     that is not JSON, or where no one field holds it: split by an escape, in a key)."""
     body = request.body
-    if not body or _body_kind(request, body) != _JSON:
+    if not body or _body_kind(request.headers, body) != _JSON:
         return ()
     return tuple(path for path, _, value in _json_fields(body) if text in value)
 
@@ -1026,7 +1087,7 @@ def _body_pairs(request: Request) -> list[tuple[str, str]]:
     body = request.body
     if not body:
         return []
-    kind = _body_kind(request, body)
+    kind = _body_kind(request.headers, body)
     if kind == _FORM:
         return _form_pairs(body)
     if kind == _JSON:

@@ -10,6 +10,7 @@ detector the same findings on the evaluation set and the captures under
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -1271,7 +1272,9 @@ def test_the_first_look_in_c_answers_as_python(
     det = _detector()
     needles = None if which is None else _MATCHERS[which]()._needles
     in_c = detector._idscan.request(headers, kinds, det._anchors, uri, needles, body or None)
-    in_python = detector._request_py(headers, kinds, det._may_matter_py, uri, needles, body)
+    in_python = detector._request_py(
+        headers, kinds, det._may_matter_py, det._anchored, uri, needles, body
+    )
     cookies_ascii = all(
         value.isascii() for name, value in headers if kinds.get(name) == detector._COOKIE
     )
@@ -1283,8 +1286,9 @@ def test_the_first_look_in_c_answers_as_python(
         return
     # Where C leaves a part to Python, it says so (None) and keeps what it cannot drop.
     assert in_c is not None
-    kept, query, first = in_c
-    expected = in_python or ([], False, None if needles is None else False)
+    kept, query, first, look = in_c
+    expected = in_python or ([], False, None if needles is None else False, False)
+    assert look == expected[3]
     assert [pair for pair in kept if pair in expected[0]] == expected[0]
     assert (
         query is None if not (uri or "").isascii() and "?" in (uri or "") else query == expected[1]
@@ -1303,6 +1307,8 @@ def test_the_first_look_in_c_turns_down_damaged_arguments() -> None:
         ([], {}, anchors, b"/", None, None),
         ([], {}, anchors, "/", list(needles or ()), None),
         ([], {}, anchors, "/", needles, "body"),
+        ([], {}, anchors, "/", None, "body"),
+        ([], {}, anchors, "/", None, bytearray(b"{}")),
         ([("Host", b"x")], {}, anchors, "/", None, None),
         ([("Host",)], {}, anchors, "/", needles, None),
         (5, {}, anchors, "/", None, None),
@@ -1314,6 +1320,7 @@ def test_the_first_look_in_c_turns_down_damaged_arguments() -> None:
     assert detector._idscan.request([], {}, anchors, "/?msisdn=1", needles, None) == (
         [],
         True,
+        False,
         False,
     )
     assert (
@@ -1466,3 +1473,186 @@ def test_pick_query_and_cookies_in_c_turn_down_damaged_arguments() -> None:
     assert detector._idscan.pick_query("/?msisdn=1&v=y#x=%2B1", anchors) == [("msisdn", "1")]
     assert detector._idscan.pick_query("/?%6dsisdn=1", anchors) is None
     assert detector._idscan.pick_cookies(' msisdn = "1" ; v=y', anchors) == [("msisdn", "1")]
+
+
+# -- the body's look: read as a form, as JSON, or not at all --------------------------
+
+_BODY_TYPES = st.sampled_from(
+    [
+        None,
+        "application/x-www-form-urlencoded",
+        "Application/X-WWW-Form-Urlencoded; charset=utf-8",
+        "application/json",
+        "Application/JSON; charset=UTF-8",
+        "application/vnd.api+json",
+        "text/plain;charset=UTF-8",
+        "",
+        "application/jsoné",
+    ]
+)
+_JSON_KEYS = st.sampled_from(
+    [
+        *("v", "tid", "cid", "ab_a66c47e8d9", "gtm_", "sr", "ul", "user", "devices", "(body)"),
+        *("msisdn", "Tel", "IMEI", "x-up-subno", "sub", "ad-id", "é", "", 'a"b', "a:b"),
+    ]
+)
+_JSON_LEAVES = st.one_of(
+    _TOKENS,
+    st.lists(_PIECES, max_size=12).map("".join),
+    st.lists(_LONG_PIECES, max_size=6).map("".join),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+    st.sampled_from(
+        [
+            *("447700900123", "+447700900123", "alice@example.com", "tel:+447700900123"),
+            *("NDQ3NzAwOTAwMTIz", "3434373730303930303132", "490154203237518", "2b34343737"),
+        ]
+    ),
+)
+_JSON_DOCUMENTS = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(_JSON_KEYS, inner, max_size=5)
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def _json_bodies(draw: st.DrawFn) -> bytes:
+    """JSON as apps' SDKs write it (compact or spaced, escaped past ASCII or not), and
+    texts that only look like it (cut, unbalanced, quotes left open, spaces of every
+    kind Python's \\s takes)."""
+    if draw(st.integers(0, 3)) == 0:
+        junk = st.sampled_from(
+            [
+                *'{}[]":,\\ -.eE+\t\x0b\x1c',
+                *"0123456789",
+                "msisdn",
+                "@",
+                "K",
+                "é",
+                "NDQ3NzAwOTAwMTIz",
+                "3434373730303930",
+                '"sub"',
+                '"v": ',
+                "+4",
+                "tel:",
+            ]
+        )
+        return ("{" + "".join(draw(st.lists(junk, max_size=30)))).encode()
+    text = json.dumps(
+        draw(_JSON_DOCUMENTS),
+        ensure_ascii=draw(st.booleans()),
+        separators=draw(st.sampled_from([(",", ":"), (", ", ": "), (",", " :\x1c ")])),
+        indent=draw(st.sampled_from([None, None, 2])),
+    )
+    return (draw(st.sampled_from(["", " ", "\n\t"])) + text).encode("utf-8", "surrogateescape")
+
+
+_FORM_BODIES = st.one_of(
+    _NEEDLE_TEXT.map(lambda text: text.encode("utf-8", "surrogateescape")),
+    st.lists(st.tuples(_JSON_KEYS, _TOKENS), max_size=8).map(
+        lambda pairs: "&".join(f"{name}={value}" for name, value in pairs).encode()
+    ),
+)
+
+
+def _body_look_in_c(content_type: str | None, body: bytes) -> tuple[str | bool | None, Any]:
+    """The body's look as _idscan.request gives it (False where it returns None), and
+    the headers it was given."""
+    det = _detector()
+    headers = [("Host", "a.example")]
+    if content_type is not None:
+        headers.append(("Content-Type", content_type))
+    answer = detector._idscan.request(headers, {"Host": 0}, det._anchors, "/", None, body)
+    return (False if answer is None else answer[3]), headers
+
+
+@settings(max_examples=600, deadline=None)
+@given(_BODY_TYPES, st.one_of(_json_bodies(), _FORM_BODIES))
+def test_the_body_look_in_c_answers_as_python(content_type: str | None, body: bytes) -> None:
+    look, headers = _body_look_in_c(content_type, body)
+    det = _detector()
+    expected = detector._body_look_py(
+        headers, body, det._may_matter_py, lambda name: detector._anchored_py(name, det._anchors)
+    )
+    if look is None:
+        # Python decides only where the body or the Content-Type value is not ASCII.
+        assert not body.isascii() or not (content_type or "").isascii()
+    else:
+        assert look == expected, (content_type, body)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_json_bodies())
+def test_a_json_body_turned_down_holds_nothing(body: bytes) -> None:
+    # "Never no wrongly": where the whole-text test says no field may matter, no field
+    # is picked, and no field judged by its own key holds a finding.
+    det = _detector()
+    if detector._json_may_matter_py(body, det._anchored):
+        return
+    fields = detector._json_fields(body)
+    assert det._picked([(key, value) for _, key, value in fields]) == []
+    found: list[Finding] = []
+    det._json(body, found)
+    for path, key, value in fields:
+        det._param(path, value, WHERE_BODY, found, key)
+    assert found == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _BODY_TYPES,
+    st.one_of(_json_bodies(), _FORM_BODIES),
+    st.sampled_from([IdentityConfig(region="GB"), CANARIES]),
+)
+def test_the_detector_finds_what_the_python_one_finds_in_any_body(
+    content_type: str | None, body: bytes, config: IdentityConfig
+) -> None:
+    add = [] if content_type is None else [("Content-Type", content_type)]
+    _assert_found_as_without_c(make_request(method="POST", add=add, body=body), config)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        (
+            "application/json",
+            b'{"v": "6IX7ySZBB6SUuj0ryAMaUW46F4O25esnn2SHrIvQktYgaGIgKLll8Bz", "tid": '
+            b'"https%3A%2F%2Fwww.site503.example%2Fp%2F1833", "sr": 1700304049528}',
+        ),
+        ("text/plain;charset=UTF-8", b'[{"ev": "view", "t": 1700304049.5, "ok": true}]'),
+        (
+            "application/x-www-form-urlencoded",
+            b"v=1700059940685&tid=https%3A%2F%2Fwww.site163.example%2Fp%2F303"
+            b"&gtm_21ab6caf28=ayx3euOv08gAEiIay3M_StglU9tW3Id5UMCdDloRb9vRYDtJT",
+        ),
+        ("image/png", b"\x89PNG\r\n\x1a\n{msisdn=447700900123"),
+    ],
+)
+def test_an_ad_beacon_body_without_an_identity_is_not_read(content_type: str, body: bytes) -> None:
+    # The common POST of ad traffic costs the C pass alone: no fields cut or parsed.
+    # (The top-level list is read: its items' key is "(body)", which the test does
+    # not judge.)
+    look, _ = _body_look_in_c(content_type, body)
+    assert look == (detector._JSON if body.startswith(b"[") else False)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"v": "x", "user": {"tel": "+447911123456"}}', "user.tel"),
+        (b'{"v": "x", "devices": [{"imei": "490154203237518"}]}', "devices.imei"),
+        (b'{"v": "x", "c": "alice@example.com"}', "c"),
+        (b'{"v": "x", "k": "NDQ3OTExMTIzNDU2"}', "k"),
+        (b'{"v": "x", "ph\\u006fne": "447911123456"}', "phone"),
+    ],
+)
+def test_a_json_body_with_an_identity_is_read_and_found(body: bytes, field: str) -> None:
+    look, _ = _body_look_in_c("application/json", body)
+    assert look == detector._JSON
+    request = make_request(method="POST", add=[("Content-Type", "application/json")], body=body)
+    assert field in [finding.name for finding in IdentityDetector(CANARIES).detect(request)]
