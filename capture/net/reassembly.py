@@ -965,11 +965,22 @@ class Reassembler:
         flow.closed = True
         # _flush_half only where it has anything to do (held bytes, or a FIN beyond
         # what came), each looked at in turn as before: flushing one may stop the other.
+        # The connection leaves the tables even where the layer above raises while its
+        # held bytes are handed over: a closed connection left in _lru made every idle
+        # sweep and eviction after it meet it again, and loop (found by the C feed's
+        # property test, whose damaged segments made such a flush raise).
         first, second = flow.halves
-        if not first.ignore and (first.pending or (first.fin or 0) > first.offset):
-            self._flush_half(flow, 0)
-        if not second.ignore and (second.pending or (second.fin or 0) > second.offset):
-            self._flush_half(flow, 1)
+        try:
+            if not first.ignore and (first.pending or (first.fin or 0) > first.offset):
+                self._flush_half(flow, 0)
+            if not second.ignore and (second.pending or (second.fin or 0) > second.offset):
+                self._flush_half(flow, 1)
+        finally:
+            self._forget(flow)
+
+    def _forget(self, flow: Flow) -> None:
+        """Take closed ``flow`` out of the tables, remember it as closed, and tell the
+        layer above (:meth:`_close`'s last step)."""
         a_key = flow.key
         b_key = (a_key[2], a_key[3], a_key[0], a_key[1])
         flows = self._flows

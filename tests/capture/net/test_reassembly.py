@@ -280,6 +280,32 @@ def test_idle_flows_are_closed() -> None:
     assert r.counters["flows_idle_closed"] == 1
 
 
+class _RaisingAtGap(Recorder):
+    """A layer above that fails while a closing connection's hole is handed over."""
+
+    def on_gap(self, flow: Flow, direction: int, ts: float, size: int) -> None:
+        raise RuntimeError("the layer above failed")
+
+
+def test_a_connection_whose_close_raises_leaves_the_tables_and_later_sweeps_end() -> None:
+    # Held bytes after a hole: the idle close hands the hole over (on_gap), which
+    # raises here. The connection must still leave the tables: one left in the LRU,
+    # marked closed, made every later sweep meet it again and never end.
+    rec = _RaisingAtGap()
+    r = Reassembler(rec, Limits(idle_timeout=10))
+    r.feed(seg(99, flags=SYN))
+    r.feed(seg(499, flags=SYN | ACK, ack=100, from_a=False))
+    r.feed(seg(105, b"later", ts=2.0))  # 100-104 missing: held
+    with pytest.raises(RuntimeError):
+        r.tick(20.0)
+    assert not r._lru
+    assert not r._flows
+    assert rec.closed == [1]
+    r.feed(Segment(40.0, A, 40001, B, 80, 1, 0, ACK, b"x", 0))
+    r.tick(60.0)  # ends, and closes the other connection
+    assert rec.closed == [1, 2]
+
+
 def _keys() -> tuple[bytes, bytes]:
     a_to_b = A + B + (40000).to_bytes(2, "big") + (80).to_bytes(2, "big")
     b_to_a = B + A + (80).to_bytes(2, "big") + (40000).to_bytes(2, "big")
