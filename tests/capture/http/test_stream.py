@@ -298,6 +298,15 @@ _HEADS = [
     b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: i\r\n\r\n",
     # A method longer than 32 characters: at a stream's start, not taken for HTTP.
     b"X" * 33 + b" / HTTP/1.1\r\nHost: j\r\n\r\n",
+    # Bodies by Content-Length: whole in a segment, they go out with the head at once.
+    b"POST /q HTTP/1.1\r\ncontent-length: 19\r\n\r\nGET /x HTTP/1.1\r\n\r\n",
+    b"POST /two HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+    b"POST /same HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab",
+    b"POST /zero HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+    b"POST /bad HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
+    b"POST /both HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"CONNECT a:443 HTTP/1.1\r\nContent-Length: 2\r\n\r\nab",
+    b"POST /cap HTTP/1.1\r\nContent-Length: 70000\r\n\r\n" + b"b" * 70_000,
 ]
 
 
@@ -338,6 +347,19 @@ def test_a_client_stream_cut_anywhere_reads_as_without_the_shortcuts(
     points = sorted({0, len(stream_bytes), *(c % (len(stream_bytes) + 1) for c in cuts)})
     pieces = [stream_bytes[a:b] for a, b in itertools.pairwise(points) if b > a]
     assert _read(pieces, shortcuts=True) == _read(pieces, shortcuts=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_HEADS), min_size=1, max_size=8), st.booleans())
+def test_requests_each_whole_in_a_segment_read_as_without_the_shortcuts(
+    heads: list[bytes], joined: bool
+) -> None:
+    # A segment a request (or all in one): each head, a POST's with its body, is whole
+    # where it starts, the case the shortcuts take.
+    pieces = [b"".join(heads)] if joined else heads
+    got = _read(pieces, shortcuts=True)
+    assert got == _read(pieces, shortcuts=False)
+    assert all(type(request.body) is bytes for request in got[0])
 
 
 @pytest.mark.parametrize("before", [b"", _HEADS[0]], ids=["at the start", "after a request"])
