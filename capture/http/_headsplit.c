@@ -301,11 +301,13 @@ framing_flag(const char *name, Py_ssize_t n)
     }
 }
 
-/* request(data, head_type): (end, head, flags) for a plain request head at the start
- * of data, None for any other (or none complete yet). end: just past the empty line
- * that ends the head; head: a head_type (RequestHead) of method, target, version,
+/* request(data, head_type): (end, head, flags, length) for a plain request head at the
+ * start of data, None for any other (or none complete yet). end: just past the empty
+ * line that ends the head; head: a head_type (RequestHead) of method, target, version,
  * ((name, value), ...) and no anomalies; flags: which of Content-Length,
- * Transfer-Encoding and Upgrade the header names are, in any case. Plain: ASCII up
+ * Transfer-Encoding and Upgrade the header names are, in any case; length: the body's
+ * length where the head names one Content-Length, of 1 to 18 digits, and no
+ * Transfer-Encoding (what request_framing reads then, without its walk), else -1. Plain: ASCII up
  * to end, every LF of it the end of a CRLF, a request line "METHOD TARGET HTTP/..."
  * (a token, a target that may be empty or hold spaces, a version of printable
  * characters), and every header line "name: value" as split() takes it. */
@@ -330,7 +332,8 @@ request(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t n = view.len;
     PyObject *result = NULL, *method = NULL, *target = NULL, *version = NULL;
     PyObject *headers = NULL, *head = NULL;
-    int flags = 0;
+    int flags = 0, lengths = 0;
+    PyObject *length_value = NULL; /* borrowed: the Content-Length's, from headers */
 
     /* The end of the head: the first LF followed by CRLF, every LF before it (and
      * it) the end of a CRLF. A bare LF or no end yet: the Python path decides. */
@@ -392,11 +395,27 @@ request(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
                 goto done;
             goto other;
         }
-        flags |= framing_flag(p, PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(pair, 0)));
+        int flag = framing_flag(p, PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(pair, 0)));
+        if (flag == CONTENT_LENGTH) {
+            lengths++;
+            length_value = PyTuple_GET_ITEM(pair, 1);
+        }
+        flags |= flag;
         PyTuple_SET_ITEM(headers, i, pair);
         pos = lf == NULL ? stop : lf + 1 - s;
     }
     PyObject_GC_UnTrack(headers);
+    long long length = -1;
+    if (lengths == 1 && !(flags & TRANSFER_ENCODING)) {
+        /* ASCII, as all of the head: 18 digits stay below 2**63. */
+        const Py_UCS1 *d = PyUnicode_1BYTE_DATA(length_value);
+        Py_ssize_t digits = PyUnicode_GET_LENGTH(length_value);
+        if (digits >= 1 && digits <= 18) {
+            length = 0;
+            for (Py_ssize_t i = 0; i < digits && length >= 0; i++)
+                length = d[i] >= '0' && d[i] <= '9' ? length * 10 + (d[i] - '0') : -1;
+        }
+    }
 
     method = ascii(s, sp - s);
     target = ascii(sp + 1, last - sp - 1);
@@ -414,17 +433,20 @@ request(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     method = target = version = headers = NULL; /* the head holds them */
     if (PyTuple_GET_ITEM(head, 4) == NULL)
         goto done;
-    result = PyTuple_New(3);
+    result = PyTuple_New(4);
     PyObject *at = PyLong_FromSsize_t(end), *named = PyLong_FromLong(flags);
-    if (result == NULL || at == NULL || named == NULL) {
+    PyObject *body = PyLong_FromLongLong(length);
+    if (result == NULL || at == NULL || named == NULL || body == NULL) {
         Py_CLEAR(result);
         Py_XDECREF(at);
         Py_XDECREF(named);
+        Py_XDECREF(body);
         goto done;
     }
     PyTuple_SET_ITEM(result, 0, at);
     PyTuple_SET_ITEM(result, 1, head);
     PyTuple_SET_ITEM(result, 2, named);
+    PyTuple_SET_ITEM(result, 3, body);
     head = NULL; /* the result holds it */
     goto done;
 other:
@@ -443,7 +465,7 @@ static PyMethodDef methods[] = {
     {"split", split, METH_O,
      "split(block) -> (first_line, [(name, value), ...]) for a plain head, else None."},
     {"request", (PyCFunction)(void (*)(void))request, METH_FASTCALL,
-     "request(data, head_type) -> (end, head, flags) for a plain request head, else None."},
+     "request(data, head_type) -> (end, head, flags, length) for a plain request head, else None."},
     {NULL, NULL, 0, NULL},
 };
 

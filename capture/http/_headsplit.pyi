@@ -7,5 +7,6 @@ _Head = TypeVar("_Head", bound=tuple[object, ...])
 def split(block: bytes | bytearray) -> tuple[str, list[tuple[str, str]]] | None:
     """(first line, headers) of a plain ASCII CRLF head; None for any other."""
 
-def request(data: bytes | bytearray, head_type: type[_Head]) -> tuple[int, _Head, int] | None:
-    """(end, head, framing flags) of a plain request head at the start of data; else None."""
+def request(data: bytes | bytearray, head_type: type[_Head]) -> tuple[int, _Head, int, int] | None:
+    """(end, head, framing flags, clean Content-Length or -1) of a plain request head at
+    the start of data; else None."""

@@ -313,16 +313,19 @@ def _plain_request_line() -> re.Pattern[str]:
     return re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (.*) (HTTP/[!-~]*)", re.DOTALL)
 
 
-def plain_request(data: bytes | bytearray) -> tuple[int, RequestHead, int] | None:
-    """``(end, head, flags)`` of the plain request head at the start of ``data``, in one
-    pass; None for any other head, or when the head is not complete.
+def plain_request(data: bytes | bytearray) -> tuple[int, RequestHead, int, int] | None:
+    """``(end, head, flags, length)`` of the plain request head at the start of ``data``,
+    in one pass; None for any other head, or when the head is not complete.
 
     Plain: ASCII up to ``end``, which ends a CRLF empty line with every line end before
     it a CRLF; a request line ``METHOD TARGET HTTP/...``; every header line ``name:
     value`` (no blank around the name). ``end`` is :func:`find_head_end`'s, ``head``
     :func:`parse_request_head`'s of ``data[:end]`` (no anomalies), and ``flags`` says
     which of Content-Length, Transfer-Encoding and Upgrade the header names are
-    (:data:`CONTENT_LENGTH`, ...), so that a head without them needs no framing walk.
+    (:data:`CONTENT_LENGTH`, ...), so that a head without them needs no framing walk;
+    ``length`` is the body's length where the head names one Content-Length, of 1 to
+    18 digits, and no Transfer-Encoding (what :func:`request_framing` then reads, with
+    no anomaly), else -1: the common POST needs no framing walk either.
     This is the reference of ``_headsplit.request`` (``capture/http/_headsplit.c``),
     which the stream reader calls where it was built.
     """
@@ -340,17 +343,28 @@ def plain_request(data: bytes | bytearray) -> tuple[int, RequestHead, int] | Non
         return None
     headers: list[Header] = []
     flags = 0
+    lengths: list[str] = []
     for text in lines:
         name, colon, value = text.partition(":")
         if not colon or not name or name[0] in " \t" or name[-1] in " \t":
             return None
-        headers.append((name, value.strip(" \t")))
-        flags |= FRAMING_FLAGS.get(name.lower(), 0)
-    return end, RequestHead(line[1], line[2], line[3], tuple(headers), ()), flags
+        value = value.strip(" \t")
+        headers.append((name, value))
+        flag = FRAMING_FLAGS.get(name.lower(), 0)
+        if flag == CONTENT_LENGTH:
+            lengths.append(value)
+        flags |= flag
+    length = -1
+    if len(lengths) == 1 and not flags & TRANSFER_ENCODING:
+        value = lengths[0]
+        if 1 <= len(value) <= 18 and value.isdigit():  # ASCII, as the whole head
+            length = int(value)
+    return end, RequestHead(line[1], line[2], line[3], tuple(headers), ()), flags, length
 
 
 c_request: (
-    Callable[[bytes | bytearray, type[RequestHead]], tuple[int, RequestHead, int] | None] | None
+    Callable[[bytes | bytearray, type[RequestHead]], tuple[int, RequestHead, int, int] | None]
+    | None
 )
 c_request = _headsplit.request if _headsplit is not None else None
 """:func:`plain_request` in C, where it was built: ``c_request(data, RequestHead)``

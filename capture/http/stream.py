@@ -176,10 +176,14 @@ class MessageReader:
                 # headers. At a stream's start (a connection's first request), such a
                 # head is what _sniff takes for HTTP: a plain request line whose method
                 # is a token of at most 32 characters (looks_like_request).
-                end, head, flags = plain
+                end, head, flags, length = plain
                 self.state = HEAD
                 self.msg_ts = ts
-                if flags == CONTENT_LENGTH and (stop := self._whole_body(ts, head, data, end)):
+                if (
+                    flags == CONTENT_LENGTH
+                    and length > 0
+                    and (stop := self._whole_body(ts, head, data, end, length))
+                ):
                     end = stop  # the request and its body went out
                 else:
                     self._plain_request(ts, head, flags)
@@ -541,22 +545,19 @@ class MessageReader:
             conn.wait_for_response(head)
         conn.tracker.emit(conn, ts, depth, head, b"", 0, head.anomalies)
 
-    def _whole_body(self, ts: float, head: RequestHead, data: bytes, end: int) -> int:
-        """A head that names a Content-Length (alone of the framing headers) whose body
-        is whole in ``data`` after it (from ``end``): the request goes out at once with
-        its body, as :meth:`_plain_request` sends one without (what :meth:`_start_request`
-        and the body's state then do, without their steps: a third of an ad capture's
-        requests are POSTed beacons, each whole in its segment). Returns where the
-        body ends in ``data``; 0 where it is not taken: the length is not one value
-        (none, damaged, repeated with others), it is past :data:`BODY_CAP` or the
-        segment, responses are read, or the method is CONNECT."""
+    def _whole_body(self, ts: float, head: RequestHead, data: bytes, end: int, length: int) -> int:
+        """A head whose one Content-Length, ``length`` (read by ``c_request``: digits
+        alone, no Transfer-Encoding, what :func:`request_framing` would read), frames a
+        body whole in ``data`` after it (from ``end``): the request goes out at once
+        with its body, as :meth:`_plain_request` sends one without (what
+        :meth:`_start_request` and the body's state then do, without their steps: a
+        third of an ad capture's requests are POSTed beacons, each whole in its
+        segment). Returns where the body ends in ``data``; 0 where it is not taken: it
+        is past :data:`BODY_CAP` or the segment, responses are read, or the method is
+        CONNECT."""
         conn = self.conn
-        if conn.responses or head.method == "CONNECT":
-            return 0
-        framing = request_framing(head.headers)
-        length = framing.length
         stop = end + length
-        if framing.kind != "length" or framing.anomalies or stop > len(data) or length > BODY_CAP:
+        if stop > len(data) or length > BODY_CAP or conn.responses or head.method == "CONNECT":
             return 0
         self.fresh = True
         self.current = None

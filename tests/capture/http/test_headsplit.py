@@ -121,7 +121,7 @@ def test_any_head(lines: list[bytes], end: bytes) -> None:
         _both(b"\r\n".join(lines) + end, monkeypatch)
 
 
-def _request_both_ways(data: bytes) -> tuple[int, RequestHead, int] | None:
+def _request_both_ways(data: bytes) -> tuple[int, RequestHead, int, int] | None:
     """``_headsplit.request`` of ``data`` (bytes and bytearray), equal to its reference;
     where taken, the head is the general path's."""
     assert http1._headsplit is not None
@@ -129,7 +129,7 @@ def _request_both_ways(data: bytes) -> tuple[int, RequestHead, int] | None:
     assert http1._headsplit.request(bytearray(data), RequestHead) == in_c
     assert in_c == plain_request(data)
     if in_c is not None:
-        end, head, flags = in_c
+        end, head, flags, length = in_c
         assert type(head) is RequestHead
         assert end == find_head_end(data)
         assert head == parse_request_head(data[:end])
@@ -139,6 +139,11 @@ def _request_both_ways(data: bytes) -> tuple[int, RequestHead, int] | None:
         assert bool(flags & TRANSFER_ENCODING) == ("transfer-encoding" in names)
         if not flags & (CONTENT_LENGTH | TRANSFER_ENCODING):
             assert request_framing(head.headers) == http1.Framing("none", 0, ())
+        if length >= 0:
+            # The length read with the head is the framing walk's, with no anomaly.
+            framing = request_framing(head.headers)
+            assert (framing.length, framing.anomalies) == (length, ())
+            assert framing.kind == ("length" if length else "none")
     return in_c
 
 
@@ -234,6 +239,24 @@ def test_any_request_head_whole_or_cut(middle: bytes, start: bytes, end: bytes, 
 def test_any_bytes(data: bytes) -> None:
     _request_both_ways(data)
     _request_both_ways(b"GET / HTTP/1.1\r\n" + data)
+
+
+_FRAMING_LINES = [
+    *(b"Content-Length: 5", b"content-LENGTH:\t12 ", b"Content-Length: 0", b"Content-Length:"),
+    *(b"Content-Length: 1x", b"Content-Length: 5, 5", b"Content-Length: +5", b"Content-Length: 05"),
+    *(b"Content-Length: " + b"9" * 18, b"Content-Length: " + b"9" * 19, b"Content-Length : 5"),
+    *(b"Transfer-Encoding: chunked", b"Upgrade: h2c", b"Host: a", b"X-Content-Length: 3"),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FRAMING_LINES), max_size=4), st.sampled_from([b"", b"body"]))
+def test_a_head_s_content_length_is_read_with_it_as_the_framing_walk_reads_it(
+    lines: list[bytes], body: bytes
+) -> None:
+    data = b"POST /p HTTP/1.1\r\n" + b"".join(line + b"\r\n" for line in lines) + b"\r\n"
+    taken = _request_both_ways(data + body)
+    assert taken is not None or any(line.startswith(b"Content-Length :") for line in lines)
 
 
 def _names_of(data: bytes) -> list[str]:
