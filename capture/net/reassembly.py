@@ -1085,9 +1085,9 @@ class Reassembler:
     def tick(self, ts: float) -> None:
         """Time passes (capture time): close connections idle too long, once a second.
 
-        Called after every live frame (whatever became of it), and by a file scan
-        at the first record of each capture second, so idle connections close on
-        time even when the frames that pass are not decoded.
+        Called at every live frame, before it is read (whatever becomes of it), and
+        by a file scan at the first record of each capture second, so idle
+        connections close on time even when the frames that pass are not decoded.
         """
         if ts >= self.sweep_due:
             self.sweep_due = ts + 1.0
