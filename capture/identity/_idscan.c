@@ -2127,11 +2127,22 @@ has_needle_decoded(const unsigned char *s, Py_ssize_t n, int *error)
  * Content-Type header's value, lower-cased, starts with the form type; else BODY_JSON
  * where one names JSON, or where the body, its leading whitespace passed over, starts
  * with '{' or '['; else BODY_OTHER. BODY_PYTHON where Python decides (a Content-Type
- * value that is not ASCII). items are str pairs (checked by triage_items). */
+ * value that is not ASCII). items are str pairs (checked by the caller); request()
+ * gives the body, canary_fields none (the headers alone, detector._is_form). */
 #define BODY_PYTHON (-1)
 #define BODY_OTHER 0
 #define BODY_FORM 1
 #define BODY_JSON 2
+
+/* Is every byte of b[0..n) ASCII (else UTF-8 decoding and Unicode case are Python's)? */
+static int
+bytes_ascii(const Py_UCS1 *b, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (b[i] > 0x7f)
+            return 0;
+    return 1;
+}
 
 /* bytes.isspace() of one byte: what bytes.lstrip() passes over. */
 static inline int
@@ -2251,9 +2262,8 @@ body_look(PyObject **items, Py_ssize_t count, PyObject *body)
     int kind = body_kind(items, count, b, size);
     if (kind == BODY_OTHER || kind == BODY_PYTHON)
         return kind;
-    for (Py_ssize_t i = 0; i < size; i++)
-        if (b[i] > 0x7f)
-            return BODY_PYTHON;
+    if (!bytes_ascii(b, size))
+        return BODY_PYTHON;
     int found = kind == BODY_FORM ? may_matter_ascii(b, size, '&') : json_may_matter(b, size);
     if (found < 0)
         return -2;
@@ -2542,27 +2552,6 @@ cookie_fields(PyObject *out, const Py_UCS1 *s, Py_ssize_t n)
     return 0;
 }
 
-/* detector._is_form: is a Content-Type header's value, lower-cased, the form type's
- * start? items are str pairs with ASCII names (checked). 1 or 0; 2 where Python
- * decides (a Content-Type value that is not ASCII). */
-static int
-is_form(PyObject **items, Py_ssize_t count)
-{
-    static const char form[] = "application/x-www-form-urlencoded";
-    const Py_ssize_t len = (Py_ssize_t)sizeof(form) - 1;
-    for (Py_ssize_t k = 0; k < count; k++) {
-        PyObject *name = PyTuple_GET_ITEM(items[k], 0), *value = PyTuple_GET_ITEM(items[k], 1);
-        if (!equal_ci(PyUnicode_1BYTE_DATA(name), PyUnicode_GET_LENGTH(name), "content-type"))
-            continue;
-        if (!PyUnicode_IS_ASCII(value))
-            return 2;
-        Py_ssize_t n = PyUnicode_GET_LENGTH(value);
-        if (n >= len && before(PyUnicode_1BYTE_DATA(value), len, form, len, 1))
-            return 1;
-    }
-    return 0;
-}
-
 /* canary_fields over items (str pairs with ASCII names), uri and body (checked), into
  * out: 0, 1 where Python decides, -1 on an error. */
 static int
@@ -2629,13 +2618,13 @@ canary_fields_items(PyObject *out, PyObject **items, Py_ssize_t count, PyObject 
     int found = may_hold(b, size);
     if (found <= 0)
         return found;
-    int form = is_form(items, count);
-    if (form == 2)
+    /* detector._is_form: the headers' kind alone (no body given to sniff for JSON). */
+    int kind = body_kind(items, count, NULL, 0);
+    if (kind == BODY_PYTHON)
         return 1;
-    if (form) {
-        for (Py_ssize_t i = 0; i < size; i++)
-            if (b[i] > 0x7f)
-                return 1;
+    if (kind == BODY_FORM) {
+        if (!bytes_ascii(b, size))
+            return 1;
         return pair_fields(out, where_body, b, size, 1);
     }
     PyObject *text = PyUnicode_DecodeUTF8((const char *)b, size, "surrogateescape");

@@ -1024,6 +1024,10 @@ def _body_kind(headers: Sequence[tuple[str, str]], body: bytes) -> str | None:
     return kind
 
 
+_WHOLE_BODY = "(body)"
+"""The name of a body taken whole: searched whole for canaries (``_idscan.canary_fields``
+names it so too), or a JSON document that is one value (:func:`_json_fields`)."""
+
 _JSON_LEAVES = 512
 """Values taken from one JSON body at most. A body is bounded (64 KiB kept), but a
 list of numbers that long would be thousands of values read one by one."""
@@ -1054,11 +1058,11 @@ def _json_fields(body: bytes) -> list[tuple[str, str, str]]:
             return fields
         fields = []
     # Walked with a stack, not by recursion: a body may nest as deep as orjson allows.
-    stack: list[tuple[str, str, object]] = [("(body)", "(body)", document)]
+    stack: list[tuple[str, str, object]] = [(_WHOLE_BODY, _WHOLE_BODY, document)]
     while stack and len(fields) < _JSON_LEAVES:
         path, key, node = stack.pop()
         if isinstance(node, dict):
-            inner = "" if path == "(body)" else path + "."
+            inner = "" if path == _WHOLE_BODY else path + "."
             stack += reversed([(inner + k, k, v) for k, v in node.items()])
         elif isinstance(node, list):
             stack += reversed([(path, key, v) for v in node])
@@ -1067,10 +1071,6 @@ def _json_fields(body: bytes) -> list[tuple[str, str, str]]:
         elif type(node) is int:  # not a bool; a float is no identifier's form
             fields.append((path, key, str(node)))
     return fields
-
-
-_WHOLE_BODY = "(body)"
-"""The name of a body searched whole (``_idscan.canary_fields`` names it so too)."""
 
 
 def _json_paths_holding(request: Request, text: str) -> tuple[str, ...]:
