@@ -6,7 +6,8 @@ query parameter (and the parameters of a form-encoded body), and reports:
 * headers named in the catalog (detector ``catalog``), with their value
   normalised (E.164 for numbers, digits for IMEI/IMSI);
 * identities found by value under any other name (``phonenumber``, ``imei``,
-  ``imsi``, ``email``, ``device-id-name``), see :mod:`capture.identity.values`;
+  ``imsi``, ``email``, ``device-id-name``, ``hashed-name``), see
+  :mod:`capture.identity.values`;
 * the user's canaries in any form (``canary``), see :mod:`capture.identity.canary`;
 * optionally, opaque tokens that reach several sites unchanged (``recurrence``),
   see :mod:`capture.identity.recurrence`.

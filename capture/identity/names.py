@@ -74,9 +74,18 @@ _HINT_PARTS = (
         "<idfv|udid|open-?udid|android-?id|device-?id|deviceid|dev-?id|device-?uuid|"
         "hardware-?id|hwid|serial-?number>",
     ),
-    ("subscriber", "subscriber|caller|clid|bearer-?address|<sub|subs|msid|bearer>"),
+    # "mobile" as a name's last word is the mobile number ("mobile", "user_mobile",
+    # "contact.mobile"); as any other word it qualifies the next ("x-mobile-gateway").
+    ("subscriber", "subscriber|caller|clid|bearer-?address|<sub|subs|msid|bearer>|<mobile>$"),
 )
 _NUMBER_WORDS = "number|num|nr|nbr"
+# Words that make a digest under an identifier's name something other than that
+# identifier hashed: a one-time code, a signature, a key (``phone_verification_token``).
+_SECRET_WORDS = "otp|code|verification|verify|csrf|xsrf|secret|salt|challenge|password|passwd|pwd"
+# The same among _ID_WORDS, which match first.
+_SECRET_ID_WORDS = frozenset(
+    {"token", "nonce", "sig", "signature", "key", "session", "sess", "request", "req", "trace"}
+)
 
 
 def _whole_tokens(pattern: str) -> str:
@@ -94,6 +103,7 @@ _CLASSIFY = re.compile(
             "(?P<idword>" + _whole_tokens("<id|ids|no|[a-z]+id>") + ")",
             "(?P<idlike>" + _whole_tokens("<" + _ID_WORDS + ">") + ")",
             "(?P<number>" + _whole_tokens("<" + _NUMBER_WORDS + ">") + ")",
+            "(?P<secret>" + _whole_tokens("<" + _SECRET_WORDS + ">") + ")",
         ]
     )
 )
@@ -111,7 +121,10 @@ def _could_hint() -> re.Pattern[str]:
     return re.compile(
         "|".join(
             [
-                pattern.replace("<", "(?:").replace(">", ")").replace("-?", "[-_.]?")
+                pattern.replace("<", "(?:")
+                .replace(">", ")")
+                .replace("-?", "[-_.]?")
+                .replace("$", "")
                 for _, pattern in _HINT_PARTS
             ]
             + [_NUMBER_WORDS]
@@ -187,11 +200,15 @@ class NameHint:
     """One of the ``HINT_*`` constants, or ``None`` when the name says nothing."""
     id_like: bool
     """True when a bare number under this name is a counter, clock or opaque ID."""
+    secret: bool = False
+    """True when the name also says code, token, signature, key or secret
+    (``phone_verification_token``): a digest under it is not its identifier hashed."""
 
 
 _NOTHING = NameHint(None, False)
 _ID_LIKE = NameHint(None, True)
 _HINTS = {hint: NameHint(hint, False) for hint in _PRECEDENCE}
+_SECRET_HINTS = {hint: NameHint(hint, False, True) for hint in _PRECEDENCE}
 
 
 def name_hint(key: str) -> NameHint:
@@ -201,16 +218,25 @@ def name_hint(key: str) -> NameHint:
     is a count), not to a bare "id" (``x-subscriber-id`` may well hold the number);
     "number" alone (``x-line-number``) hints at a subscriber only when no ID-like
     word is there too: ``order-number`` and ``build-number`` stay quiet. A word
-    ending in "id" (``orderid``, ``userid``) is an ID.
+    ending in "id" (``orderid``, ``userid``) is an ID. A code, token, signature, key
+    or secret word marks the hint :attr:`~NameHint.secret`.
     """
-    found = {match.lastgroup for match in _CLASSIFY.finditer(key)}
+    matches = [(match.lastgroup, match.group()) for match in _CLASSIFY.finditer(key)]
+    found = {group for group, _ in matches}
     if found:
+        hints = (
+            _SECRET_HINTS
+            if "secret" in found
+            or any(group == "idlike" and word in _SECRET_ID_WORDS for group, word in matches)
+            else _HINTS
+        )
         for hint in _PRECEDENCE:
             if hint in found and not (hint == HINT_SUBSCRIBER and "idlike" in found):
-                return _HINTS[hint]
+                return hints[hint]
         if "idlike" in found or "idword" in found:
             return _ID_LIKE
-        return _HINTS[HINT_SUBSCRIBER]  # "number" with nothing to say it counts
+        if "number" in found:
+            return hints[HINT_SUBSCRIBER]  # "number" with nothing to say it counts
     # One-letter names ("_", "t", "v") are cache-busters and versions in practice.
     return _ID_LIKE if len(key.strip("-")) <= 1 else _NOTHING
 

@@ -161,6 +161,18 @@ def _e164(number: PhoneNumber) -> str:
     return text
 
 
+def _full_length(number: PhoneNumber) -> bool:
+    """Whether ``number`` has a length its country's numbers have when dialled in full.
+
+    libphonenumber's ``is_possible_number`` also accepts the shorter lengths of numbers
+    dialled locally, without their area code (``+44 20231105``): a subscriber's line is
+    never sent that way, but dates and counts have those lengths.
+    """
+    phonenumbers = libphonenumber()
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    return bool(reason == phonenumbers.ValidationResult.IS_POSSIBLE)
+
+
 def _parse(text: str, region: str | None) -> PhoneNumber | None:
     phonenumbers = libphonenumber()
     try:
@@ -172,7 +184,8 @@ def _parse(text: str, region: str | None) -> PhoneNumber | None:
 
 @lru_cache(maxsize=4096)
 def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
-    """A number of plausible length in ``text`` (any format), or ``None``.
+    """A number of plausible length in ``text`` (any format), or ``None``: a length its
+    country's numbers have in full (:func:`_full_length`).
 
     ``text`` may be E.164 (``+447700900123``), international digits without ``+``
     (``447700900123``, the form gateways use), a ``00`` prefix, or a national
@@ -216,7 +229,7 @@ def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
     if not candidates:
         return None
     phonenumbers = libphonenumber()  # imported by _parse already
-    plausible = [n for n in candidates if phonenumbers.is_possible_number(n)]
+    plausible = [n for n in candidates if _full_length(n)]
     if not plausible:
         return None
     if len(plausible) == 1:
@@ -276,8 +289,7 @@ def parse_international(digits: str) -> PhoneMatch | None:
     number = _parse("+" + digits, None)
     if number is None:
         return None
-    phonenumbers = libphonenumber()
-    if not phonenumbers.is_possible_number(number):
+    if not _full_length(number):
         return None
     return _describe(number)
 

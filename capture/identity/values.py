@@ -13,7 +13,10 @@ and decides how much evidence is enough:
   an IMEI (Luhn check and a known TAC prefix) or an IMSI (15 digits starting
   with a listed MCC and MNC), and never under a counter-like name
   (``x-request-id``, ``timestamp``). In cookies and query strings, where numeric
-  IDs are everywhere, they never count.
+  IDs are everywhere, they never count;
+* a hex digest (MD5, SHA-1, SHA-256) under a name that says phone, e-mail, IMEI or
+  IMSI is that identifier hashed (``hashed_phone_number``, ``imei_md5``), unless the
+  name also says code, token, signature or key.
 """
 
 from __future__ import annotations
@@ -42,7 +45,33 @@ IMEI = "imei"
 IMSI = "imsi"
 EMAIL = "email"
 DEVICE_ID = "device-id-name"
-VALUE_DETECTORS = (PHONENUMBER, IMEI, IMSI, EMAIL, DEVICE_ID)
+DIGEST = "hashed-name"
+VALUE_DETECTORS = (PHONENUMBER, IMEI, IMSI, EMAIL, DEVICE_ID, DIGEST)
+
+# The hex digests sent in place of an identifier, by length. Meta's and Google's ad
+# APIs take e-mail addresses and phone numbers SHA-256-hashed (Meta's advanced
+# matching, Google's enhanced conversions), Chinese ad APIs an IMEI MD5-hashed
+# (imei_md5): the digest is as stable as what was hashed, and a phone number's can be
+# reversed by hashing every number of its country.
+_DIGESTS = {32: "MD5", 40: "SHA-1", 64: "SHA-256"}
+# What a digest under a name with each hint stands for: (kind, what was hashed).
+_HASHED = {
+    names.HINT_PHONE: ("subscriber_id", "phone number"),
+    names.HINT_EMAIL: ("tracking_id", "e-mail address"),
+    names.HINT_IMEI: ("device_id", "IMEI"),
+    names.HINT_IMSI: ("subscriber_id", "IMSI"),
+}
+_HEX = "0123456789abcdefABCDEF"
+
+
+def hex_digest(value: str) -> str | None:
+    """The algorithm whose digest ``value`` is shaped like (``"SHA-256"``: 64 hex
+    digits, letters and digits both, as any real digest has), or ``None``."""
+    text = value.strip()
+    algorithm = _DIGESTS.get(len(text))
+    if algorithm is None or text.strip(_HEX) or text.isdigit() or text.isalpha():
+        return None
+    return algorithm
 
 
 _URI_SCHEMES = ("tel:", "sip:", "sips:")
@@ -211,9 +240,28 @@ class ValueScanner:
 
     # -- any value ------------------------------------------------------------------
 
+    def hashed(self, value: str, hint: names.NameHint) -> ValueHit | None:
+        """A hex digest under a name that says phone, e-mail, IMEI or IMSI, and not
+        code, token, signature or key: that identifier hashed, as ad SDKs send it
+        (:data:`_HASHED`), or ``None``."""
+        hashed = _HASHED.get(hint.hint) if hint.hint else None
+        if hashed is None or hint.secret or DIGEST not in self.enabled:
+            return None
+        algorithm = hex_digest(value)
+        if algorithm is None:
+            return None
+        kind, what = hashed
+        text = value.strip()
+        detail = f"{algorithm} digest under a name that says {what}: the {what} hashed"
+        return ValueHit(kind, text, text.lower(), DIGEST, "medium", detail)
+
     def scan(self, value: str, hint: names.NameHint, mode: Mode) -> list[ValueHit]:
         """Every identity in ``value`` whose name gave ``hint``, found where ``mode`` says."""
         kind = hint.hint
+        if kind in _HASHED:
+            digest = self.hashed(value, hint)
+            if digest is not None:
+                return [digest]
         if kind == names.HINT_PHONE:
             hit = self.named_phone(value)
             if hit is not None:

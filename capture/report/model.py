@@ -58,6 +58,8 @@ DETECTOR_WORDS: Mapping[str, str] = {
     "name that says IMSI",
     "email": "an e-mail address",
     "device-id-name": "a value under a name that says device or advertising ID",
+    "hashed-name": "an MD5, SHA-1 or SHA-256 digest under a name that says phone number, "
+    "e-mail, IMEI or IMSI: that identifier hashed, as ad tags and SDKs send it",
     "canary": "a value the tester declared as the test phone's (number, IMEI, IMSI or any "
     "string), in plain, hex, base64, URL-encoded or hashed form",
     "recurrence": "an opaque token sent unchanged under one name to several sites",

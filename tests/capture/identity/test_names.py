@@ -16,6 +16,7 @@ from capture.identity.names import (
     HINT_IMEI,
     HINT_IMSI,
     HINT_PHONE,
+    HINT_SUBSCRIBER,
     could_hint,
     name_hint,
     normalize_name,
@@ -56,6 +57,9 @@ def test_http_alone_is_not_stripped() -> None:
         ("device_id", HINT_DEVICE),
         ("X-Device-Id", HINT_DEVICE),
         ("udid", HINT_DEVICE),
+        ("mobile", HINT_SUBSCRIBER),
+        ("user_mobile", HINT_SUBSCRIBER),
+        ("HTTP_X_MOBILE", HINT_SUBSCRIBER),
     ],
 )
 def test_names_hint_at_their_values(name: str, hint: str) -> None:
@@ -81,10 +85,31 @@ def test_counter_like_names_are_id_like(name: str) -> None:
     assert hint.hint is None and hint.id_like
 
 
-@pytest.mark.parametrize("name", ["x-foo", "referer", "x-mobile-gateway", "thread", "subject"])
+@pytest.mark.parametrize(
+    "name",
+    ["x-foo", "referer", "x-mobile-gateway", "mobile-os", "thread", "subject", "csrf", "otp"],
+)
 def test_plain_names_hint_nothing(name: str) -> None:
     hint = name_hint(normalize_name(name))
     assert hint.hint is None and not hint.id_like
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("phone_verification_token", True),
+        ("email_code", True),
+        ("x-msisdn-signature", True),
+        ("verification-number", True),
+        ("msisdn", False),
+        ("hashed_email", False),
+        ("imei_md5", False),
+        ("x-line-number", False),
+    ],
+)
+def test_a_code_token_signature_or_key_word_marks_a_hint_secret(name: str, secret: bool) -> None:
+    hint = name_hint(normalize_name(name))
+    assert hint.hint is not None and hint.secret == secret
 
 
 def test_trailing_name_of_a_url() -> None:

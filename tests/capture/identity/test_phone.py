@@ -91,6 +91,15 @@ def test_lenient_refuses_text_that_is_not_a_number(text: str) -> None:
     assert parse_lenient(text, "GB") is None
 
 
+@pytest.mark.parametrize(
+    ("text", "region"), [("20231105", "GB"), ("+44 20231105", None), ("555-0123", "US")]
+)
+def test_lenient_refuses_a_length_only_dialled_locally(text: str, region: str | None) -> None:
+    # libphonenumber calls "+44 20231105" possible, as a number dialled without its
+    # area code: never a subscriber's line, often a date.
+    assert parse_lenient(text, region) is None
+
+
 def test_strict_accepts_valid_mobile_digits() -> None:
     match = parse_strict("12015550123")
     assert match is not None and match.e164 == US and match.mobile
@@ -187,7 +196,8 @@ def _lenient_reference(text: str, region: str | None) -> tuple[str, str, bool, b
     for written, where in tries:
         with contextlib.suppress(phonenumbers.NumberParseException):
             candidates.append(phonenumbers.parse(written, where))
-    plausible = [n for n in candidates if phonenumbers.is_possible_number(n)]
+    full = phonenumbers.ValidationResult.IS_POSSIBLE
+    plausible = [n for n in candidates if phonenumbers.is_possible_number_with_reason(n) == full]
     if not plausible:
         return None
     number = max(

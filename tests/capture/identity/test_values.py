@@ -1,0 +1,86 @@
+"""The value scanner's own rules: here, digests under an identifier's name."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from capture.identity.names import name_hint, normalize_name
+from capture.identity.values import DIGEST, VALUE_DETECTORS, ValueScanner, hex_digest
+
+_SHA256 = hashlib.sha256(b"+447700900123").hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("value", "algorithm"),
+    [
+        (hashlib.md5(b"490154203237518").hexdigest(), "MD5"),
+        (hashlib.sha1(b"alice@example.com").hexdigest(), "SHA-1"),
+        (_SHA256, "SHA-256"),
+        (_SHA256.upper(), "SHA-256"),
+        (f" {_SHA256} ", "SHA-256"),
+    ],
+)
+def test_a_hex_digest_is_known_by_its_length(value: str, algorithm: str) -> None:
+    assert hex_digest(value) == algorithm
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1" * 32,  # digits alone: a number, not a digest
+        "abcdef" * 5 + "ab",  # letters alone
+        _SHA256[:-1],  # 63 digits
+        _SHA256 + "0",
+        _SHA256[:-1] + "g",
+        "447700900123",
+    ],
+)
+def test_what_is_not_shaped_like_a_digest_is_not_one(value: str) -> None:
+    assert hex_digest(value) is None
+
+
+def _hashed(name: str, value: str, enabled: frozenset[str] = frozenset(VALUE_DETECTORS)) -> object:
+    hint = name_hint(normalize_name(name))
+    hit = ValueScanner("GB", enabled).hashed(value, hint)
+    return None if hit is None else (hit.kind, hit.normalized, hit.severity, hit.detail)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "what"),
+    [
+        ("hashed_phone_number", "subscriber_id", "phone number"),
+        ("msisdn_sha256", "subscriber_id", "phone number"),
+        ("sha256_email_address", "tracking_id", "e-mail address"),
+        ("imei_md5", "device_id", "IMEI"),
+        ("imsi-hash", "subscriber_id", "IMSI"),
+    ],
+)
+def test_a_digest_under_an_identifier_s_name_is_that_identifier_hashed(
+    name: str, kind: str, what: str
+) -> None:
+    detail = f"SHA-256 digest under a name that says {what}: the {what} hashed"
+    assert _hashed(name, _SHA256.upper()) == (kind, _SHA256, "medium", detail)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "phone_verification_token",  # a one-time token
+        "email_confirm_code",
+        "msisdn_signature",
+        "x-msisdn-key",
+        "phone_otp",
+        "x-content-sha256",  # no identifier's name at all
+        "device_id",  # device IDs have their own rule (device-id-name)
+        "subscriber",  # says whose, not what was hashed
+    ],
+)
+def test_a_digest_under_other_names_is_not_read_as_a_hashed_identifier(name: str) -> None:
+    assert _hashed(name, _SHA256) is None
+
+
+def test_the_rule_is_switched_off_by_its_detector_name() -> None:
+    enabled = frozenset(VALUE_DETECTORS) - {DIGEST}
+    assert _hashed("hashed_email", _SHA256, enabled) is None
