@@ -31,6 +31,19 @@ def test_spellings_of_one_header_normalise_alike(spelling: str) -> None:
     assert normalize_name(spelling) == "x-msisdn"
 
 
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("user[mobile]", "user-mobile"),
+        ("phones[]", "phones"),
+        ("a[b][c]", "a-b-c"),
+        ("ud[em]", "ud-em"),
+    ],
+)
+def test_a_nested_form_name_normalises_to_its_words(name: str, key: str) -> None:
+    assert normalize_name(name) == key
+
+
 def test_http_alone_is_not_stripped() -> None:
     assert normalize_name("http") == "http"
     assert normalize_name("HTTP_") == "http-"
@@ -60,6 +73,10 @@ def test_http_alone_is_not_stripped() -> None:
         ("mobile", HINT_SUBSCRIBER),
         ("user_mobile", HINT_SUBSCRIBER),
         ("HTTP_X_MOBILE", HINT_SUBSCRIBER),
+        ("user[mobile]", HINT_SUBSCRIBER),
+        ("ud[ph]", HINT_PHONE),
+        ("ud[em]", HINT_EMAIL),
+        ("udff[em]", HINT_EMAIL),
     ],
 )
 def test_names_hint_at_their_values(name: str, hint: str) -> None:
@@ -125,7 +142,8 @@ _HINT_WORDS = [
     "advertisingid", "ad-id", "ad_id", "ad.id", "adv-id", "advid", "google-ad-id", "apple-ifa",
     "idfv", "udid", "open-udid", "android-id", "device-id", "deviceid", "dev-id", "device-uuid",
     "hardware-id", "hwid", "serial-number", "subscriber", "caller", "clid", "bearer-address",
-    "beareraddress", "sub", "subs", "msid", "bearer", "number", "num", "nr", "nbr",
+    "beareraddress", "sub", "subs", "msid", "bearer", "number", "num", "nr", "nbr", "mobile",
+    "ud[em]", "ud[ph]", "udff[em]", "udff[ph]", "user[mobile]", "phones[]",
 ]  # fmt: skip
 
 
