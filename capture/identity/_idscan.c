@@ -2126,13 +2126,17 @@ has_needle_decoded(const unsigned char *s, Py_ssize_t n, int *error)
 /* The kind of a request's body, the answer of detector._body_kind: BODY_FORM where a
  * Content-Type header's value, lower-cased, starts with the form type; else BODY_JSON
  * where one names JSON, or where the body, its leading whitespace passed over, starts
- * with '{' or '['; else BODY_OTHER. BODY_PYTHON where Python decides (a Content-Type
- * value that is not ASCII). items are str pairs (checked by the caller); request()
- * gives the body, canary_fields none (the headers alone, detector._is_form). */
+ * with '{' or '[' and no Content-Type said what follows; else BODY_MULTIPART where one
+ * starts with multipart/form-data, BODY_XML where one names XML; else BODY_OTHER.
+ * BODY_PYTHON where Python decides (a Content-Type value that is not ASCII). items are
+ * str pairs (checked by the caller); request() gives the body, canary_fields none (the
+ * headers alone, detector._is_form). */
 #define BODY_PYTHON (-1)
 #define BODY_OTHER 0
 #define BODY_FORM 1
 #define BODY_JSON 2
+#define BODY_MULTIPART 3
+#define BODY_XML 4
 
 /* Is every byte of b[0..n) ASCII (else UTF-8 decoding and Unicode case are Python's)? */
 static int
@@ -2155,7 +2159,9 @@ static int
 body_kind(PyObject **items, Py_ssize_t count, const Py_UCS1 *b, Py_ssize_t size)
 {
     static const char form[] = "application/x-www-form-urlencoded";
+    static const char multipart[] = "multipart/form-data";
     const Py_ssize_t len = (Py_ssize_t)sizeof(form) - 1;
+    const Py_ssize_t mlen = (Py_ssize_t)sizeof(multipart) - 1;
     int kind = BODY_OTHER;
     for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *name = PyTuple_GET_ITEM(items[k], 0), *value = PyTuple_GET_ITEM(items[k], 1);
@@ -2170,11 +2176,19 @@ body_kind(PyObject **items, Py_ssize_t count, const Py_UCS1 *b, Py_ssize_t size)
         Py_ssize_t n = PyUnicode_GET_LENGTH(value);
         if (n >= len && before(s, len, form, len, 1))
             return BODY_FORM;
-        for (Py_ssize_t i = 0; i + 4 <= n; i++)
-            if (before(s, i + 4, "json", 4, 1)) {
-                kind = BODY_JSON;
-                break;
-            }
+        int json = 0, xml = 0;
+        for (Py_ssize_t i = 0; i + 4 <= n && !json; i++)
+            json = before(s, i + 4, "json", 4, 1);
+        for (Py_ssize_t i = 0; i + 3 <= n && !xml; i++)
+            xml = before(s, i + 3, "xml", 3, 1);
+        if (json)
+            kind = BODY_JSON;
+        else if (kind != BODY_JSON) {
+            if (n >= mlen && before(s, mlen, multipart, mlen, 1))
+                kind = BODY_MULTIPART;
+            else if (kind == BODY_OTHER && xml)
+                kind = BODY_XML;
+        }
     }
     if (kind == BODY_OTHER) {
         Py_ssize_t i = 0;
@@ -2251,7 +2265,8 @@ json_may_matter(const Py_UCS1 *s, Py_ssize_t n)
  * a form nor JSON, a form whose text may_matter turns down, JSON json_may_matter
  * turns down), BODY_FORM or BODY_JSON where it must be read as one, BODY_PYTHON where
  * Python decides (a byte past 0x7f in a form or JSON body: UTF-8 and Unicode case are
- * Python's), -2 on an error. */
+ * Python's; a multipart or XML body, read by capture.identity.bodies), -2 on an
+ * error. */
 static int
 body_look(PyObject **items, Py_ssize_t count, PyObject *body)
 {
@@ -2262,6 +2277,8 @@ body_look(PyObject **items, Py_ssize_t count, PyObject *body)
     int kind = body_kind(items, count, b, size);
     if (kind == BODY_OTHER || kind == BODY_PYTHON)
         return kind;
+    if (kind == BODY_MULTIPART || kind == BODY_XML)
+        return BODY_PYTHON; /* rare: read in Python (capture.identity.bodies) */
     if (!bytes_ascii(b, size))
         return BODY_PYTHON;
     int found = kind == BODY_FORM ? may_matter_ascii(b, size, '&') : json_may_matter(b, size);

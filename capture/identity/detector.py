@@ -37,6 +37,7 @@ from typing import TypeVar
 
 import orjson
 
+from capture.identity import bodies
 from capture.identity import canary as canaries
 from capture.identity import recurrence as recurring
 from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
@@ -432,6 +433,8 @@ class IdentityDetector:
                 self._query(_form_query(body), WHERE_BODY, out)
             elif kind == _JSON:
                 self._json(body, out)
+            elif kind in (_MULTIPART, _XML):
+                self._params(_markup_pairs(kind, request.headers, body), WHERE_BODY, out)
         # first: CanaryMatcher.could_be_in, made by _idscan.request above (None where
         # it was not made: then _find_canaries makes the exact test).
         if self._has_canaries and first is not False:
@@ -895,16 +898,19 @@ def _body_look_py(
     may_matter: Callable[[str, str], bool],
     anchored: Callable[[str], bool],
 ) -> str | bool:
-    """How :meth:`IdentityDetector.detect` reads ``body``: as a form (:data:`_FORM`) or
-    as JSON (:data:`_JSON`), or not at all (False): neither a form nor JSON
-    (:func:`_body_kind`), or a form whose text ``may_matter`` turns down ("&", as the
-    target's query), or JSON :func:`_json_may_matter_py` turns down. Both tests may
-    say yes wrongly, never no wrongly: then the fields are read and picked one by one."""
+    """How :meth:`IdentityDetector.detect` reads ``body``: as a form (:data:`_FORM`), as
+    JSON (:data:`_JSON`), as a multipart form or XML (:data:`_MULTIPART`, :data:`_XML`,
+    rare: always read), or not at all (False): none of those (:func:`_body_kind`), or a
+    form whose text ``may_matter`` turns down ("&", as the target's query), or JSON
+    :func:`_json_may_matter_py` turns down. Both tests may say yes wrongly, never no
+    wrongly: then the fields are read and picked one by one."""
     kind = _body_kind(headers, body) if body else None
     if kind == _FORM:
         return _FORM if may_matter(body.decode("utf-8", "surrogateescape"), "&") else False
     if kind == _JSON:
         return _JSON if _json_may_matter_py(body, anchored) else False
+    if kind in (_MULTIPART, _XML):
+        return kind
     return False
 
 
@@ -1003,13 +1009,16 @@ def _is_form(request: Request) -> bool:
 
 _FORM = "form"
 _JSON = "json"
+_MULTIPART = "multipart"
+_XML = "xml"
 
 
 def _body_kind(headers: Sequence[tuple[str, str]], body: bytes) -> str | None:
     """:data:`_FORM` for a form-encoded body, :data:`_JSON` for JSON (said so by its
     Content-Type, or starting with ``{`` or ``[`` under any other: ``sendBeacon``
-    posts JSON as text/plain), ``None`` for anything else. A form wins where two
-    Content-Type headers disagree."""
+    posts JSON as text/plain), :data:`_MULTIPART` for ``multipart/form-data``,
+    :data:`_XML` for a Content-Type that names XML, ``None`` for anything else. Where
+    two Content-Type headers disagree a form wins, then JSON, then multipart."""
     kind = None
     # One pass, each name's length first: Request.header_values lower-cases every name,
     # and a third of an ad capture's requests come with a body.
@@ -1020,9 +1029,29 @@ def _body_kind(headers: Sequence[tuple[str, str]], body: bytes) -> str | None:
                 return _FORM
             if "json" in text:
                 kind = _JSON
+            elif kind != _JSON:
+                if text.startswith("multipart/form-data"):
+                    kind = _MULTIPART
+                elif kind is None and "xml" in text:
+                    kind = _XML
     if kind is None and body.lstrip()[:1] in (b"{", b"["):
         kind = _JSON
     return kind
+
+
+def _markup_pairs(
+    kind: str, headers: Sequence[tuple[str, str]], body: bytes
+) -> list[tuple[str, str]]:
+    """The fields of a multipart (:data:`_MULTIPART`, split at the boundary its
+    Content-Type names) or XML (:data:`_XML`) body: :mod:`capture.identity.bodies`."""
+    if kind == _XML:
+        return bodies.xml_fields(body)
+    for name, value in headers:
+        if name.lower() == "content-type" and value.lower().startswith("multipart/form-data"):
+            boundary = bodies.boundary(value)
+            if boundary:
+                return bodies.multipart_fields(body, boundary)
+    return []
 
 
 _WHOLE_BODY = "(body)"
@@ -1093,6 +1122,8 @@ def _body_pairs(request: Request) -> list[tuple[str, str]]:
         return _form_pairs(body)
     if kind == _JSON:
         return [(path, value) for path, _, value in _json_fields(body)]
+    if kind in (_MULTIPART, _XML):
+        return _markup_pairs(kind, request.headers, body)
     return []
 
 

@@ -416,6 +416,36 @@ def test_json_body_fields_are_read_under_their_key_paths(detector: IdentityDetec
     ]
 
 
+def test_a_multipart_form_s_text_parts_are_read_and_its_files_are_not(
+    detector: IdentityDetector,
+) -> None:
+    """An app's sign-up with a photo: the photo's bytes are no field."""
+    body = (
+        b'--x7\r\nContent-Disposition: form-data; name="photo"; filename="me.jpg"\r\n'
+        b"Content-Type: image/jpeg\r\n\r\n447911123456\r\n"
+        b'--x7\r\nContent-Disposition: form-data; name="user[mobile]"\r\n\r\n07700900123\r\n'
+        b"--x7--\r\n"
+    )
+    found = posted(detector, 'multipart/form-data; boundary="x7"', body)
+    assert [(f.where, f.name, f.normalized) for f in found] == [("body", "user[mobile]", UK)]
+
+
+def test_an_xml_body_s_elements_and_attributes_are_read_by_local_name(
+    detector: IdentityDetector,
+) -> None:
+    """A SOAP call of a carrier API: the number in an element, the IMEI in an attribute."""
+    body = (
+        b'<?xml version="1.0"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope">'
+        b'<soap:Body><m:GetBalance xmlns:m="urn:x"><m:msisdn>447700900123</m:msisdn>'
+        b'<m:device imei="490154203237518"/></m:GetBalance></soap:Body></soap:Envelope>'
+    )
+    found = posted(detector, "application/soap+xml; charset=utf-8", body)
+    assert [(f.where, f.name, f.kind, f.normalized) for f in found] == [
+        ("body", "msisdn", "msisdn", UK),
+        ("body", "imei", "imei", "490154203237518"),
+    ]
+
+
 def test_a_json_body_is_recognised_by_its_first_byte_under_any_type(
     detector: IdentityDetector,
 ) -> None:

@@ -7,7 +7,8 @@ and ``evaluation/negatives.jsonl`` values that look like numbers but are not
 identities (timestamps, ISBNs, build numbers, order IDs, trace IDs) under the names
 they travel with; ``evaluation/README.md`` says where each came from. Every positive
 is tried in every place its name can carry it (header, cookie, query, form body; a
-body also as JSON, as an app's SDK posts it) and in every wrapping listed for it
+body also as JSON, as an app's SDK posts it, as a multipart form and as XML) and in
+every wrapping listed for it
 (bare, ``+``, percent-encoded, ``tel:``, hex, base64); every negative in every place
 listed.
 
@@ -19,18 +20,21 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from xml.sax.saxutils import escape
 
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import Finding, Header, Request
 from tests.capture.factories import request
 
 HERE = Path(__file__).with_name("evaluation")
+_XML_NAME = re.compile(r"[A-Za-z_][\w.-]*")
 _BASE: tuple[Header, ...] = (
     ("Host", "www.example.com"),
     ("User-Agent", "Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari/537.36"),
@@ -88,12 +92,29 @@ def _place(name: str, value: str, place: str) -> Request:
         body = json.dumps({"x": 1, "event": {name: value}}).encode()
         headers = (*_BASE, ("Content-Type", "application/json"))
         return request(method="POST", headers=headers, body=body, body_length=len(body))
+    if place == "multipart":
+        body = (
+            f'--b0undary\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n'
+            f'--b0undary\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            f"{value}\r\n--b0undary--\r\n"
+        ).encode()
+        headers = (*_BASE, ("Content-Type", "multipart/form-data; boundary=b0undary"))
+        return request(method="POST", headers=headers, body=body, body_length=len(body))
+    if place == "xml":
+        element = f"<{name}>{escape(value)}</{name}>"
+        body = f'<?xml version="1.0"?><event x="1">{element}</event>'.encode()
+        headers = (*_BASE, ("Content-Type", "application/xml; charset=utf-8"))
+        return request(method="POST", headers=headers, body=body, body_length=len(body))
     raise ValueError(place)
 
 
 def _places(row: dict[str, Any]) -> list[str]:
-    """The places a row lists; a body is tried as a form and as JSON."""
-    return [*row["places"], *(["json"] if "body" in row["places"] else [])]
+    """The places a row lists; a body is tried as a form, as JSON, as a multipart form
+    and, where the name can name an element, as XML."""
+    if "body" not in row["places"]:
+        return row["places"]
+    xml = ["xml"] if _XML_NAME.fullmatch(row["name"]) else []
+    return [*row["places"], "json", "multipart", *xml]
 
 
 def cases() -> Iterator[Case]:

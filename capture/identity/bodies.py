@@ -1,0 +1,129 @@
+"""The fields of request bodies that are neither a form nor JSON: multipart forms and XML.
+
+An app's sign-up or profile upload posts ``multipart/form-data`` (a part named
+``phone``, another ``email``), and carrier and older SDK APIs post XML
+(``<msisdn>447700900123</msisdn>``, ``<user imei="...">``). Each field is given as
+``(name, value)``, to be judged by its name as a form's fields are.
+
+Both readers face what the network sends, so neither builds a document: no entity is
+expanded, no DTD read, nothing nested is followed, and what is read is bounded
+(:data:`MAX_FIELDS` fields, :data:`MAX_VALUE` characters a value). A body that is
+not what its Content-Type says gives what could be read of it, or nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_FIELDS = 512
+"""Fields taken from one body at most (as for a JSON body)."""
+MAX_VALUE = 1024
+"""Characters of a field's value kept: identities are short, a part may be a file."""
+
+_BOUNDARY = re.compile(r"""(?i)\bboundary=(?:"([^"]{1,200})"|([^\s;,"]{1,200}))""")
+_PART_NAME = re.compile(r"""(?i)\bname=(?:"([^"]{0,200})"|([^\s;"]{1,200}))""")
+# A leaf element with its text (no element inside), and an attribute of any tag.
+_LEAF = re.compile(r"<([A-Za-z_][\w.:-]{0,99})(?:\s[^<>]{0,2000})?>([^<>]{1,1024})</\1\s*>")
+_TAG = re.compile(r"<[A-Za-z_][\w.:-]{0,99}(\s[^<>]{1,2000})>")
+# A name is tried only where one starts (the lookbehind): else every character of a
+# long run of name characters started a try of its own, 100 steps each.
+_ATTRIBUTE = re.compile(
+    r"""(?<![\w.:-])([A-Za-z_][\w.:-]{0,99})\s*=\s*(?:"([^"<]{0,1024})"|'([^'<]{0,1024})')"""
+)
+
+
+def boundary(content_type: str) -> str | None:
+    """The boundary a ``multipart/...`` Content-Type value names, or ``None``."""
+    match = _BOUNDARY.search(content_type)
+    if match is None:
+        return None
+    return match.group(1) or match.group(2)
+
+
+def multipart_fields(body: bytes, boundary: str) -> list[tuple[str, str]]:
+    """The text fields of a multipart body: ``(name, value)`` of each part with a
+    ``name`` and no ``filename`` (a file's bytes are no field), in order."""
+    delimiter = b"--" + boundary.encode("ascii", "replace")
+    fields: list[tuple[str, str]] = []
+    # The preamble before the first delimiter, and the epilogue after the last, are
+    # no parts; a part cut short by the 64 KiB a body is kept to still counts.
+    for part in body.split(delimiter)[1:]:
+        if part.startswith(b"--") or len(fields) >= MAX_FIELDS:
+            break
+        head, separator, content = part.partition(b"\r\n\r\n")
+        if not separator:
+            head, separator, content = part.partition(b"\n\n")
+            if not separator:
+                continue
+        name = _part_name(head.decode("latin-1"))
+        if name is None:
+            continue
+        if content.endswith(b"\r\n"):
+            content = content[:-2]
+        elif content.endswith(b"\n"):
+            content = content[:-1]
+        value = content[:MAX_VALUE].decode("utf-8", "surrogateescape")
+        fields.append((name, value.strip()))
+    return fields
+
+
+def _part_name(head: str) -> str | None:
+    """The ``name`` of a part's Content-Disposition, ``None`` for a file or no name."""
+    for line in head.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() != "content-disposition":
+            continue
+        if "filename" in value.lower():
+            return None
+        match = _PART_NAME.search(value)
+        if match is None:
+            return None
+        return match.group(1) if match.group(1) is not None else match.group(2)
+    return None
+
+
+def xml_fields(body: bytes) -> list[tuple[str, str]]:
+    """The leaf elements and attributes of an XML body, as ``(local name, text)``:
+    ``<ns:msisdn>4477...</ns:msisdn>`` gives ``("msisdn", "4477...")``, ``<user
+    imei="...">`` gives ``("imei", "...")``. Character references and the five
+    predefined entities are replaced; no other entity is."""
+    text = body.decode("utf-8", "surrogateescape")
+    fields: list[tuple[str, str]] = []
+    for match in _LEAF.finditer(text):
+        value = match.group(2).strip()
+        if value:
+            fields.append((_local(match.group(1)), _unescape(value)))
+            if len(fields) >= MAX_FIELDS:
+                return fields
+    for tag in _TAG.finditer(text):
+        for attribute in _ATTRIBUTE.finditer(tag.group(1)):
+            value = attribute.group(2) if attribute.group(2) is not None else attribute.group(3)
+            name = _local(attribute.group(1))
+            if value and name != "xmlns" and not attribute.group(1).startswith("xmlns:"):
+                fields.append((name, _unescape(value.strip())))
+                if len(fields) >= MAX_FIELDS:
+                    return fields
+    return fields
+
+
+def _local(name: str) -> str:
+    """A name without its namespace prefix (``soap:Body`` gives ``Body``)."""
+    return name.rpartition(":")[2]
+
+
+_PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+_REFERENCE = re.compile(r"&(?:(lt|gt|amp|quot|apos)|#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6}));")
+
+
+def _character(match: re.Match[str]) -> str:
+    name, decimal, hexadecimal = match.groups()
+    if name:
+        return _PREDEFINED[name]
+    code = int(decimal) if decimal else int(hexadecimal, 16)
+    return chr(code) if 0 < code <= 0x10FFFF else match.group()
+
+
+def _unescape(value: str) -> str:
+    """XML's own references replaced: the five predefined entities and character
+    references (``&#43;`` is a "+"). Any other entity needs a DTD, never read."""
+    return _REFERENCE.sub(_character, value) if "&" in value else value

@@ -1,0 +1,88 @@
+"""Multipart and XML bodies read as fields, without building a document."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capture.identity.bodies import MAX_FIELDS, MAX_VALUE, boundary, multipart_fields, xml_fields
+
+
+def _part(name: str, value: str, extra: str = "") -> str:
+    return f'--B\r\nContent-Disposition: form-data; name="{name}"{extra}\r\n\r\n{value}\r\n'
+
+
+def test_the_boundary_is_read_bare_or_quoted() -> None:
+    assert boundary("multipart/form-data; boundary=----WebKitFormBoundary7MA4") == (
+        "----WebKitFormBoundary7MA4"
+    )
+    assert boundary('multipart/form-data; charset=utf-8; BOUNDARY="a b:c"') == "a b:c"
+    assert boundary("multipart/form-data") is None
+
+
+def test_each_named_part_is_a_field_in_order() -> None:
+    body = "preamble\r\n" + _part("phone", "447911123456") + _part("email", "a@b.c") + "--B--\r\n"
+    assert multipart_fields(body.encode(), "B") == [("phone", "447911123456"), ("email", "a@b.c")]
+
+
+def test_a_file_part_and_a_part_without_a_name_are_no_fields() -> None:
+    body = (
+        _part("avatar", "447911123456", '; filename="me.png"')
+        + "--B\r\nContent-Type: text/plain\r\n\r\n447911123456\r\n"
+        + _part("msisdn", "447911123456")
+        + "--B--"
+    )
+    assert multipart_fields(body.encode(), "B") == [("msisdn", "447911123456")]
+
+
+def test_bare_line_feeds_an_unquoted_name_and_a_cut_body_still_read() -> None:
+    body = b"--B\nContent-Disposition: form-data; name=imei\n\n490154203237518\n--B\r\n"
+    body += b'Content-Disposition: form-data; name="phone"\r\n\r\n4479111'
+    assert multipart_fields(body, "B") == [("imei", "490154203237518"), ("phone", "4479111")]
+
+
+def test_nothing_after_the_closing_delimiter_is_read() -> None:
+    body = _part("a", "1") + "--B--\r\n" + _part("phone", "447911123456")
+    assert multipart_fields(body.encode(), "B") == [("a", "1")]
+
+
+def test_fields_and_values_are_bounded() -> None:
+    body = "".join(_part(f"f{i}", "x" * (MAX_VALUE + 10)) for i in range(MAX_FIELDS + 5))
+    fields = multipart_fields(body.encode(), "B")
+    assert len(fields) == MAX_FIELDS
+    assert all(len(value) == MAX_VALUE for _, value in fields)
+
+
+def test_xml_leaves_and_attributes_are_fields_by_local_name() -> None:
+    body = (
+        b'<?xml version="1.0"?><s:Envelope xmlns:s="urn:x" xmlns="urn:y"><s:Body>'
+        b"<ns:req><ns:msisdn> &#43;447911123456 </ns:msisdn>"
+        b"<user imei='490154203237518' id=\"7\"/><name>A &amp; B</name></ns:req>"
+        b"</s:Body></s:Envelope>"
+    )
+    assert xml_fields(body) == [
+        ("msisdn", "+447911123456"),
+        ("name", "A & B"),
+        ("imei", "490154203237518"),
+        ("id", "7"),
+    ]
+
+
+def test_no_entity_is_expanded_beyond_xml_s_own() -> None:
+    body = (
+        b'<!DOCTYPE d [<!ENTITY a "447911123456"><!ENTITY b "&a;&a;&a;">]>'
+        b"<d><phone>&b;</phone><x>&#x2b;1&#0;&copy;</x></d>"
+    )
+    assert xml_fields(body) == [("phone", "&b;"), ("x", "+1&#0;&copy;")]
+
+
+def test_an_element_that_holds_elements_is_no_field() -> None:
+    assert xml_fields(b"<a><b>1</b>2</a>") == [("b", "1")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600), st.text(min_size=1, max_size=10))
+def test_any_bytes_are_read_without_error(body: bytes, mark: str) -> None:
+    for fields in (multipart_fields(body, mark), xml_fields(body)):
+        assert len(fields) <= MAX_FIELDS
+        assert all(isinstance(name, str) and isinstance(value, str) for name, value in fields)
