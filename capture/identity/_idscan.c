@@ -142,16 +142,37 @@ b64_digits_shaped(const Py_UCS1 *s, Py_ssize_t len)
     return 1;
 }
 
+/* Does s[0..n) start like base64 of a JSON object or list: encodings.B64_JSON_START
+ * (ey[A-DI-L], ew[k-r0-3], W3[s-v] or Wy[I-L]) and one more base64 character? */
+static int
+b64_json_start(const Py_UCS1 *s, Py_ssize_t n)
+{
+    if (n < 4 || !is_b64(s[3]))
+        return 0;
+    Py_UCS1 a = s[0], b = s[1], c = s[2];
+    if (a == 'e' && b == 'y')
+        return (c >= 'A' && c <= 'D') || (c >= 'I' && c <= 'L');
+    if (a == 'e' && b == 'w')
+        return (c >= 'k' && c <= 'r') || (c >= '0' && c <= '3');
+    if (a == 'W' && b == '3')
+        return c >= 's' && c <= 'v';
+    if (a == 'W' && b == 'y')
+        return c >= 'I' && c <= 'L';
+    return 0;
+}
+
 /* The bytes wrapped_at's match can start with after its '=': \s (Python's, on
- * ASCII: Py_UNICODE_ISSPACE), a quote, a digit of "2b3x" or of "3x", or K, M, N, O. */
+ * ASCII: Py_UNICODE_ISSPACE), a quote, a digit of "2b3x" or of "3x", K, M, N, O, or
+ * the e or W of base64 JSON. */
 static const unsigned char opens_wrapped[256] = {
     ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [0x1c] = 1, [0x1d] = 1,
     [0x1e] = 1, [0x1f] = 1, [' '] = 1, ['"'] = 1, ['2'] = 1, ['3'] = 1, ['K'] = 1, ['M'] = 1,
-    ['N'] = 1, ['O'] = 1,
+    ['N'] = 1, ['O'] = 1, ['e'] = 1, ['W'] = 1,
 };
 
 /* detector._wrapped_value() matched at the '=' at i:
- *   =\s*"?(?:(?:2[bB])?(?:3[0-9]){7}|(?=[KMNO]b{9})B64(?:=|%3[dD]){0,2}"?(?:[;&\s]|$))
+ *   =\s*"?(?:(?:2[bB])?(?:3[0-9]){7}|(?=[KMNO]b{9})B64(?:=|%3[dD]){0,2}"?(?:[;&\s]|$)|J)
+ * (J: B64_JSON_START and a base64 character, b64_json_start)
  * (b a base64 character, B64 the body of encodings._B64_DIGITS: b64_digits_shaped).
  * Backtracking into \s* or "? cannot help (what follows them starts with neither a
  * space nor a quote), and the base64 run must be the whole run (the characters that
@@ -168,6 +189,8 @@ wrapped_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
         p++;
     if (p < n && s[p] == '"')
         p++;
+    if (b64_json_start(s + p, n - p))
+        return 1;
     if (p + 1 < n && s[p] == '2' && (s[p + 1] == 'b' || s[p + 1] == 'B') && seven_pairs(s, n, p + 2))
         return 1;
     if (seven_pairs(s, n, p))
@@ -998,6 +1021,9 @@ worth_param(const Py_UCS1 *s, Py_ssize_t n)
             return 1; /* _URI_SCHEME: "tel:", "sip:" or "sips:" */
     }
     if (n >= 10 && n <= 30 && (s[0] == 'K' || s[0] == 'M' || s[0] == 'N' || s[0] == 'O'))
+        return 1;
+    /* Base64 of a JSON object or list (encodings.base64_json_shaped, B64_JSON_MIN 16). */
+    if (n >= 16 && b64_json_start(s, n))
         return 1;
     if (n >= 14 && (s[0] == '2' || s[0] == '3')) {
         for (Py_ssize_t i = 1; i < n; i++)

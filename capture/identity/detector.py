@@ -41,7 +41,15 @@ from capture.identity import bodies
 from capture.identity import canary as canaries
 from capture.identity import recurrence as recurring
 from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
-from capture.identity.encodings import B64_DIGITS_BODY, base64_shaped, split_parts, url_decode
+from capture.identity.encodings import (
+    B64_DIGITS_BODY,
+    B64_JSON_START,
+    base64_json,
+    base64_json_shaped,
+    base64_shaped,
+    split_parts,
+    url_decode,
+)
 from capture.identity.nai import find_addresses
 from capture.identity.names import HINT_ANCHORS, NameHint, name_hint, normalize_name
 from capture.identity.phone import is_region
@@ -181,7 +189,8 @@ def _pct_identity(value: str) -> bool:
 
 def _worth_param(value: str) -> bool:
     """Could ``value`` hold a deliberate identity: an address, "+<digits>", a tel: URI,
-    percent-encoding that may hide either, or digits wrapped in hex or base64?"""
+    percent-encoding that may hide either, digits wrapped in hex or base64, or JSON
+    wrapped in base64?"""
     if "@" in value:
         return True
     if "%" in value and _pct_identity(value):
@@ -195,6 +204,9 @@ def _worth_param(value: str) -> bool:
     # hex of digits is a run of "3x" pairs, optionally after "2b" for a "+".
     # (up to 30: the "=" padding may arrive percent-encoded, "%3D%3D")
     if 10 <= size <= 30 and value[0] in "KMNO":
+        return True
+    # Base64 of a JSON object or list: an analytics event (Mixpanel's data=).
+    if value[:1] in "eW" and base64_json_shaped(value):
         return True
     return size >= 14 and value[0] in "23" and value[1:].isalnum()
 
@@ -568,6 +580,10 @@ class IdentityDetector:
         if worth is not None and not worth(value):
             return found
         decoded = url_decode(value)
+        if decoded[:1] in "eW" and rule.action != _CATALOG:
+            document = base64_json(decoded)
+            if document is not None:
+                return self._base64_json_findings(name, document, where)
         if rule.action == _CATALOG and rule.entry is not None:
             self._catalog(name, decoded, where, rule.entry, found)
         else:
@@ -575,6 +591,20 @@ class IdentityDetector:
         if decoded != value:
             # Findings quote what was sent; the decoded reading is in `normalized`.
             found = [_with_value(f, value) for f in found]
+        return found
+
+    def _base64_json_findings(self, name: str, document: bytes, where: str) -> list[Finding]:
+        """The findings in the fields of a JSON document that came base64-wrapped in the
+        value of ``name`` (Mixpanel's and Segment's ``data=``, Snowplow's ``cx=``): each
+        judged by its own key, as a JSON body's, and named by ``name`` and its path
+        (``data.properties.$phone``)."""
+        found: list[Finding] = []
+        for path, key, value in _json_fields(document):
+            if path == _WHOLE_BODY:
+                path, key = name, name
+            else:
+                path = f"{name}.{path}"
+            found.extend(self._param_findings(path, value, where, key))
         return found
 
     def _url_header(self, name: str, url: str, out: list[Finding]) -> None:
@@ -1145,8 +1175,9 @@ _QUERY_VALUES = re.compile(r"=[^&]*")
 
 
 # A value that starts like hex-wrapped digits, or is shaped like base64-wrapped digits
-# (encodings.base64_shaped: the only such values _params looks at), anywhere in a
-# cookie header or query string: after "=", to the end of the value. The lookahead
+# (encodings.base64_shaped: the only such values _params looks at), or starts like
+# base64-wrapped JSON (encodings.B64_JSON_START), anywhere in a cookie header or query
+# string: after "=", to the end of the value. The lookahead
 # keeps the 10 characters the test asked for before it took the shape. Compiled on
 # first use: only the reference of _idscan.c (:meth:`_may_matter_py`) searches with it.
 @cache
@@ -1154,7 +1185,9 @@ def _wrapped_value() -> re.Pattern[str]:
     return re.compile(
         r"=\s*\"?(?:(?:2[bB])?(?:3[0-9]){7}|(?=[KMNO][A-Za-z0-9+/_-]{9})"
         + B64_DIGITS_BODY
-        + r"(?:=|%3[dD]){0,2}\"?(?:[;&\s]|$))"
+        + r"(?:=|%3[dD]){0,2}\"?(?:[;&\s]|$)|"
+        + B64_JSON_START
+        + r")"
     )
 
 

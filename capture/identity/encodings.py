@@ -59,6 +59,36 @@ def base64_digits(text: str) -> str | None:
     return decoded if _DIGITS.fullmatch(decoded) else None
 
 
+# The first four characters of base64 (or URL-safe base64) of a JSON object or of a
+# list of objects or strings: '{' then a quote, space, tab, CR or LF; or '[' then '{'
+# or a quote. Analytics APIs take their events so in one parameter: Mixpanel's and
+# Segment's data=, Snowplow's cx= and ue_px=.
+B64_JSON_START = r"(?:ey[A-DI-L]|ew[k-r0-3]|W3[s-v]|Wy[I-L])"
+"""The shape of the first 3 characters of base64 of a JSON object or list (a regex);
+any base64 character may follow."""
+_B64_JSON = re.compile(B64_JSON_START + r"[A-Za-z0-9+/_-]")
+B64_JSON_MIN = 16
+"""Characters a base64 JSON value has at least (12 bytes: ``{"a":"b"}`` and more)."""
+
+
+def base64_json_shaped(text: str) -> bool:
+    """Whether ``text`` starts like base64 of a JSON object or list and is at least
+    :data:`B64_JSON_MIN` long (:func:`base64_json` is ``None`` for any text without it)."""
+    return len(text) >= B64_JSON_MIN and _B64_JSON.match(text) is not None
+
+
+def base64_json(text: str) -> bytes | None:
+    """The JSON text a base64 (or URL-safe base64, padded or not) value encodes, or
+    ``None`` for a value that is not that (a JWT, with its dots, is not)."""
+    if not base64_json_shaped(text):
+        return None
+    body = text.rstrip("=").replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
 def url_decode(text: str) -> str:
     """Percent-decoding that keeps ``+`` (a leading ``+`` in a number is not a space)."""
     if "%" not in text:

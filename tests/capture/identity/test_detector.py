@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given, settings
@@ -444,6 +446,29 @@ def test_an_xml_body_s_elements_and_attributes_are_read_by_local_name(
         ("body", "msisdn", "msisdn", UK),
         ("body", "imei", "imei", "490154203237518"),
     ]
+
+
+def test_json_wrapped_in_base64_in_one_parameter_is_read_field_by_field(
+    detector: IdentityDetector,
+) -> None:
+    """Mixpanel's people update (data=, base64) and Snowplow's self-describing event
+    (ue_px=, URL-safe base64 without padding): each field judged by its own key."""
+    update = {"$token": "t0k", "$distinct_id": "42", "$set": {"$phone": "07700900123"}}
+    mixpanel = base64.b64encode(json.dumps(update).encode()).decode()
+    event = {"schema": "iglu:x", "data": {"data": {"msisdn": "447700900123", "n": 7}}}
+    snowplow = base64.urlsafe_b64encode(json.dumps(event).encode()).decode().rstrip("=")
+    uri = f"/engage/?data={quote(mixpanel, safe='')}&ue_px={snowplow}&verbose=1"
+    found = detector.detect(make_request(uri=uri))
+    assert [(f.where, f.name, f.value, f.normalized) for f in found] == [
+        ("query", "data.$set.$phone", "07700900123", UK),
+        ("query", "ue_px.data.data.msisdn", "447700900123", UK),
+    ]
+
+
+def test_a_jwt_is_not_read_as_base64_json(detector: IdentityDetector) -> None:
+    claims = base64.urlsafe_b64encode(b'{"phone_number": "+447700900123"}').decode()
+    token = f"eyJhbGciOiJIUzI1NiJ9.{claims.rstrip('=')}.c2lnbmF0dXJl"
+    assert detector.detect(make_request(uri=f"/cb?id_token={token}")) == ()
 
 
 def test_a_json_body_is_recognised_by_its_first_byte_under_any_type(

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import base64
+import json
+import re
 
 import pytest
 
-from capture.identity.encodings import base64_digits, hex_digits, split_parts, url_decode
+from capture.identity.encodings import (
+    B64_JSON_START,
+    base64_digits,
+    base64_json,
+    base64_json_shaped,
+    hex_digits,
+    split_parts,
+    url_decode,
+)
 
 
 @pytest.mark.parametrize(
@@ -64,3 +74,52 @@ def test_split_parts_of_lists_and_pairs() -> None:
 def test_split_parts_does_not_split_base64_padding() -> None:
     assert list(split_parts("NDQ3NzAwOTAwMTIz==")) == [(None, "NDQ3NzAwOTAwMTIz==")]
     assert list(split_parts('"<tel:+12015550123>"')) == [(None, "tel:+12015550123")]
+
+
+_JSON_OPENINGS = [b'{"', b"{ ", b"{\t", b"{\n", b"{\r", b"[{", b'["']
+
+
+def test_the_base64_json_start_is_exactly_base64_of_a_json_opening() -> None:
+    # Every third byte after each opening, in both alphabets: the three characters
+    # their base64 starts with are those the pattern allows, and no others are.
+    start = re.compile(B64_JSON_START)
+    allowed = set()
+    for opening in _JSON_OPENINGS:
+        for third in range(256):
+            for encode in (base64.b64encode, base64.urlsafe_b64encode):
+                head = encode(opening + bytes([third])).decode()[:3]
+                assert start.fullmatch(head), (opening, third)
+                allowed.add(head)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_"
+    matching = {a + b + c for a in "eW" for b in alphabet for c in alphabet}
+    assert {head for head in matching if start.fullmatch(head)} == allowed
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"event": "Signup", "properties": {"$phone": "+447911123456"}},
+        [{"a": 12345}],
+        ["xyz", "abc"],
+    ],
+)
+def test_base64_json_is_read_in_either_alphabet_padded_or_not(document: object) -> None:
+    text = json.dumps(document).encode()
+    for encoded in (base64.b64encode(text), base64.urlsafe_b64encode(text)):
+        for value in (encoded.decode(), encoded.decode().rstrip("=")):
+            assert base64_json_shaped(value)
+            assert base64_json(value) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A JWT: three parts, the dots are no base64.
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "eyJhYmMiOjF9",  # 12 characters: shorter than any event
+        "eXJhbGciOiJIUzI1NiJ9aaaa",  # base64 of something else
+        "ey$hbGciOiJIUzI1NiJ9aaaa",
+    ],
+)
+def test_what_is_not_base64_json_is_not_read_as_it(text: str) -> None:
+    assert base64_json(text) is None

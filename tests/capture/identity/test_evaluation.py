@@ -7,8 +7,9 @@ and ``evaluation/negatives.jsonl`` values that look like numbers but are not
 identities (timestamps, ISBNs, build numbers, order IDs, trace IDs) under the names
 they travel with; ``evaluation/README.md`` says where each came from. Every positive
 is tried in every place its name can carry it (header, cookie, query, form body; a
-body also as JSON, as an app's SDK posts it, as a multipart form and as XML) and in
-every wrapping listed for it
+body also as JSON, as an app's SDK posts it, as a multipart form and as XML; a query
+also as an analytics event, JSON base64-wrapped in one parameter) and in every
+wrapping listed for it
 (bare, ``+``, percent-encoded, ``tel:``, hex, base64); every negative in every place
 listed.
 
@@ -92,6 +93,11 @@ def _place(name: str, value: str, place: str) -> Request:
         body = json.dumps({"x": 1, "event": {name: value}}).encode()
         headers = (*_BASE, ("Content-Type", "application/json"))
         return request(method="POST", headers=headers, body=body, body_length=len(body))
+    if place == "base64":
+        # An analytics event wrapped in one parameter, as Mixpanel's and Segment's data=.
+        event = json.dumps({"event": "x", "properties": {"token": "t", name: value}})
+        data = quote(base64.b64encode(event.encode()).decode(), safe="")
+        return request(uri=f"/track/?data={data}&ip=1", headers=_BASE)
     if place == "multipart":
         body = (
             f'--b0undary\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n'
@@ -110,11 +116,13 @@ def _place(name: str, value: str, place: str) -> Request:
 
 def _places(row: dict[str, Any]) -> list[str]:
     """The places a row lists; a body is tried as a form, as JSON, as a multipart form
-    and, where the name can name an element, as XML."""
+    and, where the name can name an element, as XML; a query also as base64-wrapped
+    JSON in one parameter."""
+    places = [*row["places"], *(["base64"] if "query" in row["places"] else [])]
     if "body" not in row["places"]:
-        return row["places"]
+        return places
     xml = ["xml"] if _XML_NAME.fullmatch(row["name"]) else []
-    return [*row["places"], "json", "multipart", *xml]
+    return [*places, "json", "multipart", *xml]
 
 
 def cases() -> Iterator[Case]:
