@@ -1,4 +1,4 @@
-"""The fields of request bodies that are neither a form nor JSON: multipart forms and XML.
+"""Request bodies that are neither a form nor JSON: multipart forms, XML, gzip.
 
 An app's sign-up or profile upload posts ``multipart/form-data`` (a part named
 ``phone``, another ``email``), and carrier and older SDK APIs post XML
@@ -9,16 +9,22 @@ Both readers face what the network sends, so neither builds a document: no entit
 expanded, no DTD read, nothing nested is followed, and what is read is bounded
 (:data:`MAX_FIELDS` fields, :data:`MAX_VALUE` characters a value). A body that is
 not what its Content-Type says gives what could be read of it, or nothing.
+
+SDKs also gzip their beacons (``Content-Encoding: gzip``): :func:`gunzipped` inflates
+such a body, bounded, so that its JSON or form is read as if it had been sent plain.
 """
 
 from __future__ import annotations
 
 import re
+import zlib
 
 MAX_FIELDS = 512
 """Fields taken from one body at most (as for a JSON body)."""
 MAX_VALUE = 1024
 """Characters of a field's value kept: identities are short, a part may be a file."""
+MAX_INFLATED = 64 * 1024
+"""Bytes of a gzip-compressed body inflated at most: as much as a body is kept."""
 
 _BOUNDARY = re.compile(r"""(?i)\bboundary=(?:"([^"]{1,200})"|([^\s;,"]{1,200}))""")
 _PART_NAME = re.compile(r"""(?i)\bname=(?:"([^"]{0,200})"|([^\s;"]{1,200}))""")
@@ -30,6 +36,22 @@ _TAG = re.compile(r"<[A-Za-z_][\w.:-]{0,99}(\s[^<>]{1,2000})>")
 _ATTRIBUTE = re.compile(
     r"""(?<![\w.:-])([A-Za-z_][\w.:-]{0,99})\s*=\s*(?:"([^"<]{0,1024})"|'([^'<]{0,1024})')"""
 )
+
+
+def gunzipped(body: bytes) -> bytes | None:
+    """The first :data:`MAX_INFLATED` bytes a gzip-compressed body holds (SDKs gzip
+    their JSON beacons), or ``None`` for a body that is not gzip (it does not start
+    with gzip's magic bytes) or whose stream is damaged before any byte comes out. A
+    stream cut short (the body kept is its first 64 KiB) gives what it held so far;
+    a bomb gives no more than the bound."""
+    if body[:2] != b"\x1f\x8b":
+        return None
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflate.decompress(body, MAX_INFLATED)
+    except zlib.error:
+        return None
+    return data or None
 
 
 def boundary(content_type: str) -> str | None:

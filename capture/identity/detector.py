@@ -31,7 +31,7 @@ import locale
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from typing import TypeVar
 
@@ -352,6 +352,12 @@ class IdentityDetector:
 
     def detect(self, request: Request) -> tuple[Finding, ...]:
         """Every identity (and informational) finding in ``request``, in wire order."""
+        if request.body[:2] == b"\x1f\x8b":
+            # A gzip-compressed body (an SDK's beacon): read as what it holds, by every
+            # detector. The findings say what was sent; the record keeps the bytes.
+            inflated = bodies.gunzipped(request.body)
+            if inflated is not None:
+                request = replace(request, body=inflated)
         headers: Sequence[tuple[str, str]] = request.headers
         uri = request.uri
         body = request.body

@@ -1,11 +1,21 @@
-"""Multipart and XML bodies read as fields, without building a document."""
+"""Multipart and XML bodies read as fields, without building a document; gzip bodies inflated."""
 
 from __future__ import annotations
+
+import gzip
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capture.identity.bodies import MAX_FIELDS, MAX_VALUE, boundary, multipart_fields, xml_fields
+from capture.identity.bodies import (
+    MAX_FIELDS,
+    MAX_INFLATED,
+    MAX_VALUE,
+    boundary,
+    gunzipped,
+    multipart_fields,
+    xml_fields,
+)
 
 
 def _part(name: str, value: str, extra: str = "") -> str:
@@ -86,3 +96,25 @@ def test_any_bytes_are_read_without_error(body: bytes, mark: str) -> None:
     for fields in (multipart_fields(body, mark), xml_fields(body)):
         assert len(fields) <= MAX_FIELDS
         assert all(isinstance(name, str) and isinstance(value, str) for name, value in fields)
+
+
+def test_a_gzip_body_is_inflated_and_anything_else_is_not() -> None:
+    beacon = b'{"user": {"tel": "07700900123"}}'
+    assert gunzipped(gzip.compress(beacon)) == beacon
+    assert gunzipped(beacon) is None
+    assert gunzipped(b"") is None
+
+
+def test_a_gzip_stream_cut_short_gives_what_it_held() -> None:
+    beacon = b'{"msisdn": "447700900123", "pad": "' + bytes(range(48, 123)) * 200 + b'"}'
+    packed = gzip.compress(beacon)
+    inflated = gunzipped(packed[: len(packed) // 2])
+    assert inflated is not None and beacon.startswith(inflated) and b"447700900123" in inflated
+
+
+def test_a_gzip_bomb_inflates_to_the_bound_and_damage_to_nothing() -> None:
+    bomb = gzip.compress(bytes(50_000_000))
+    assert len(bomb) < 65536
+    inflated = gunzipped(bomb)
+    assert inflated is not None and len(inflated) == MAX_INFLATED
+    assert gunzipped(b"\x1f\x8b" + bytes(30)) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import re
 import subprocess
@@ -463,6 +464,19 @@ def test_json_wrapped_in_base64_in_one_parameter_is_read_field_by_field(
         ("query", "data.$set.$phone", "07700900123", UK),
         ("query", "ue_px.data.data.msisdn", "447700900123", UK),
     ]
+
+
+def test_a_gzip_compressed_beacon_is_read_as_what_it_holds() -> None:
+    detector = IdentityDetector(IdentityConfig(region="GB", msisdns=("07700 900123",)))
+    body = gzip.compress(b'{"event": "open", "user": {"tel": "07700900123"}}')
+    headers = [("Content-Type", "application/json"), ("Content-Encoding", "gzip")]
+    request = make_request(method="POST", add=headers, body=body, body_length=len(body))
+    found = detector.detect(request)
+    assert [(f.where, f.name, f.detector, f.normalized) for f in found] == [
+        ("body", "user.tel", "phonenumber", UK),
+        ("body", "user.tel", "canary", UK),
+    ]
+    assert request.body == body  # the record keeps the bytes sent
 
 
 def test_a_jwt_is_not_read_as_base64_json(detector: IdentityDetector) -> None:

@@ -7,7 +7,8 @@ and ``evaluation/negatives.jsonl`` values that look like numbers but are not
 identities (timestamps, ISBNs, build numbers, order IDs, trace IDs) under the names
 they travel with; ``evaluation/README.md`` says where each came from. Every positive
 is tried in every place its name can carry it (header, cookie, query, form body; a
-body also as JSON, as an app's SDK posts it, as a multipart form and as XML; a query
+body also as JSON, as an app's SDK posts it (plain and gzip-compressed), as a
+multipart form and as XML; a query
 also as an analytics event, JSON base64-wrapped in one parameter) and in every
 wrapping listed for it
 (bare, ``+``, percent-encoded, ``tel:``, hex, base64); every negative in every place
@@ -20,6 +21,7 @@ normalised to the expected E.164 number.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import re
 from collections.abc import Iterator
@@ -98,6 +100,11 @@ def _place(name: str, value: str, place: str) -> Request:
         event = json.dumps({"event": "x", "properties": {"token": "t", name: value}})
         data = quote(base64.b64encode(event.encode()).decode(), safe="")
         return request(uri=f"/track/?data={data}&ip=1", headers=_BASE)
+    if place == "gzip":
+        # An SDK's beacon, gzip-compressed (Content-Encoding: gzip).
+        body = gzip.compress(json.dumps({"x": 1, "event": {name: value}}).encode(), mtime=0)
+        headers = (*_BASE, ("Content-Type", "application/json"), ("Content-Encoding", "gzip"))
+        return request(method="POST", headers=headers, body=body, body_length=len(body))
     if place == "multipart":
         body = (
             f'--b0undary\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n'
@@ -122,7 +129,7 @@ def _places(row: dict[str, Any]) -> list[str]:
     if "body" not in row["places"]:
         return places
     xml = ["xml"] if _XML_NAME.fullmatch(row["name"]) else []
-    return [*places, "json", "multipart", *xml]
+    return [*places, "json", "gzip", "multipart", *xml]
 
 
 def cases() -> Iterator[Case]:
