@@ -161,18 +161,28 @@ b64_json_start(const Py_UCS1 *s, Py_ssize_t n)
     return 0;
 }
 
+/* Does s[0..n) start like JSON text, plain or percent-encoded: '{', '[', "%7B" or
+ * "%5B" in any case (detector._JSON_START)? */
+static int
+json_start(const Py_UCS1 *s, Py_ssize_t n)
+{
+    if (n >= 1 && (s[0] == '{' || s[0] == '['))
+        return 1;
+    return n >= 3 && s[0] == '%' && (s[1] == '7' || s[1] == '5') && (s[2] == 'B' || s[2] == 'b');
+}
+
 /* The bytes wrapped_at's match can start with after its '=': \s (Python's, on
  * ASCII: Py_UNICODE_ISSPACE), a quote, a digit of "2b3x" or of "3x", K, M, N, O, or
- * the e or W of base64 JSON. */
+ * the e or W of base64 JSON, or the '{', '[' or '%' of JSON. */
 static const unsigned char opens_wrapped[256] = {
     ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [0x1c] = 1, [0x1d] = 1,
     [0x1e] = 1, [0x1f] = 1, [' '] = 1, ['"'] = 1, ['2'] = 1, ['3'] = 1, ['K'] = 1, ['M'] = 1,
-    ['N'] = 1, ['O'] = 1, ['e'] = 1, ['W'] = 1,
+    ['N'] = 1, ['O'] = 1, ['e'] = 1, ['W'] = 1, ['{'] = 1, ['['] = 1, ['%'] = 1,
 };
 
 /* detector._wrapped_value() matched at the '=' at i:
  *   =\s*"?(?:(?:2[bB])?(?:3[0-9]){7}|(?=[KMNO]b{9})B64(?:=|%3[dD]){0,2}"?(?:[;&\s]|$)|J)
- * (J: B64_JSON_START and a base64 character, b64_json_start)
+ * (J: B64_JSON_START and a base64 character, b64_json_start; or _JSON_START, json_start)
  * (b a base64 character, B64 the body of encodings._B64_DIGITS: b64_digits_shaped).
  * Backtracking into \s* or "? cannot help (what follows them starts with neither a
  * space nor a quote), and the base64 run must be the whole run (the characters that
@@ -189,7 +199,7 @@ wrapped_at(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
         p++;
     if (p < n && s[p] == '"')
         p++;
-    if (b64_json_start(s + p, n - p))
+    if (b64_json_start(s + p, n - p) || json_start(s + p, n - p))
         return 1;
     if (p + 1 < n && s[p] == '2' && (s[p + 1] == 'b' || s[p + 1] == 'B') && seven_pairs(s, n, p + 2))
         return 1;
@@ -1024,6 +1034,8 @@ worth_param(const Py_UCS1 *s, Py_ssize_t n)
         return 1;
     /* Base64 of a JSON object or list (encodings.base64_json_shaped, B64_JSON_MIN 16). */
     if (n >= 16 && b64_json_start(s, n))
+        return 1;
+    if (json_start(s, n))
         return 1;
     if (n >= 14 && (s[0] == '2' || s[0] == '3')) {
         for (Py_ssize_t i = 1; i < n; i++)
@@ -2722,6 +2734,28 @@ canary_fields(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return out;
 }
 
+/* json_may_matter(text, anchors) is detector._json_may_matter_py of the bytes text (a
+ * parameter's JSON value): a bool, None where Python decides (a byte past 0x7f). */
+static PyObject *
+json_may_matter_of(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2 || !PyBytes_Check(args[0]) || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "json_may_matter(text: bytes, anchors: tuple)");
+        return NULL;
+    }
+    if (index_anchors(args[1]) < 0)
+        return NULL;
+    const Py_UCS1 *b = (const Py_UCS1 *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
+    if (!bytes_ascii(b, n))
+        Py_RETURN_NONE;
+    int found = json_may_matter(b, n);
+    if (found < 0)
+        return NULL;
+    return PyBool_FromLong(found);
+}
+
 static PyMethodDef methods[] = {
     {"may_matter", (PyCFunction)(void (*)(void))may_matter, METH_FASTCALL,
      "may_matter(text, sep, anchors) -> bool | None: see IdentityDetector._may_matter_py."},
@@ -2735,6 +2769,8 @@ static PyMethodDef methods[] = {
     {"pick_cookies", (PyCFunction)(void (*)(void))pick_cookies, METH_FASTCALL,
      "pick_cookies(header, anchors) -> list[tuple[str, str]] | None: pick of "
      "detector._cookie_pairs."},
+    {"json_may_matter", (PyCFunction)(void (*)(void))json_may_matter_of, METH_FASTCALL,
+     "json_may_matter(text, anchors) -> bool | None: see detector._json_may_matter_py."},
     {"anchored", anchored, METH_VARARGS,
      "anchored(name, anchors) -> bool | None: see detector._anchored_py."},
     {"runs", runs, METH_VARARGS,

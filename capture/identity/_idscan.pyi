@@ -5,6 +5,10 @@ from collections.abc import Container, Sequence
 def may_matter(text: str, sep: str, anchors: tuple[str, ...]) -> bool | None:
     """IdentityDetector._may_matter_py for ASCII text; None for any other."""
 
+def json_may_matter(text: bytes, anchors: tuple[str, ...]) -> bool | None:
+    """detector._json_may_matter_py of ASCII text (a parameter's JSON value); None for
+    any other."""
+
 def runs(
     text: str,
     min_len: int,

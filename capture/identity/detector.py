@@ -189,8 +189,8 @@ def _pct_identity(value: str) -> bool:
 
 def _worth_param(value: str) -> bool:
     """Could ``value`` hold a deliberate identity: an address, "+<digits>", a tel: URI,
-    percent-encoding that may hide either, digits wrapped in hex or base64, or JSON
-    wrapped in base64?"""
+    percent-encoding that may hide either, digits wrapped in hex or base64, or JSON,
+    plain, percent-encoded or wrapped in base64?"""
     if "@" in value:
         return True
     if "%" in value and _pct_identity(value):
@@ -206,7 +206,10 @@ def _worth_param(value: str) -> bool:
     if 10 <= size <= 30 and value[0] in "KMNO":
         return True
     # Base64 of a JSON object or list: an analytics event (Mixpanel's data=).
-    if value[:1] in "eW" and base64_json_shaped(value):
+    if value[:1] in ("e", "W") and base64_json_shaped(value):
+        return True
+    # JSON text, plain or percent-encoded: events in one parameter (Amplitude's e=).
+    if value[:1] in ("{", "[") or value[:3] in _JSON_START_PCT:
         return True
     return size >= 14 and value[0] in "23" and value[1:].isalnum()
 
@@ -586,10 +589,18 @@ class IdentityDetector:
         if worth is not None and not worth(value):
             return found
         decoded = url_decode(value)
-        if decoded[:1] in "eW" and rule.action != _CATALOG:
-            document = base64_json(decoded)
-            if document is not None:
-                return self._base64_json_findings(name, document, where)
+        if decoded[:1] in _NESTED_STARTS and rule.action != _CATALOG:
+            # JSON in one parameter, wrapped in base64 (Mixpanel's data=) or not
+            # (Amplitude's e=): its fields, where it is JSON.
+            text = (
+                decoded.encode("utf-8", "surrogateescape")
+                if decoded[:1] in ("{", "[")
+                else base64_json(decoded)
+            )
+            if text is not None:
+                nested = self._nested_json_findings(name, text, where)
+                if nested is not None:
+                    return nested
         if rule.action == _CATALOG and rule.entry is not None:
             self._catalog(name, decoded, where, rule.entry, found)
         else:
@@ -599,19 +610,31 @@ class IdentityDetector:
             found = [_with_value(f, value) for f in found]
         return found
 
-    def _base64_json_findings(self, name: str, document: bytes, where: str) -> list[Finding]:
-        """The findings in the fields of a JSON document that came base64-wrapped in the
-        value of ``name`` (Mixpanel's and Segment's ``data=``, Snowplow's ``cx=``): each
-        judged by its own key, as a JSON body's, and named by ``name`` and its path
-        (``data.properties.$phone``)."""
+    def _nested_json_findings(self, name: str, text: bytes, where: str) -> list[Finding] | None:
+        """The findings in the fields of the JSON ``text`` that came in the value of
+        ``name``, as it is or base64-wrapped (Amplitude's ``e=``, Mixpanel's and
+        Segment's ``data=``, Snowplow's ``cx=``): each judged by its own key, as a JSON
+        body's, and named by ``name`` and its path (``data.properties.$phone``).
+        ``None`` where ``text`` is not JSON: then the value is read as any other."""
+        try:
+            document = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return None
         found: list[Finding] = []
-        for path, key, value in _json_fields(document):
+        if not self._json_may_matter(text):
+            return found
+        for path, key, value in _document_fields(document):
             if path == _WHOLE_BODY:
                 path, key = name, name
             else:
                 path = f"{name}.{path}"
             found.extend(self._param_findings(path, value, where, key))
         return found
+
+    def _json_may_matter(self, text: bytes) -> bool:
+        """:func:`_json_may_matter_py` of ``text``, in C where it was built."""
+        answer = None if _idscan is None else _idscan.json_may_matter(text, self._anchors)
+        return _json_may_matter_py(text, self._anchored) if answer is None else answer
 
     def _url_header(self, name: str, url: str, out: list[Finding]) -> None:
         """Findings in the query of a URL-valued header, reported under the header's name."""
@@ -1109,6 +1132,11 @@ def _json_fields(body: bytes) -> list[tuple[str, str, str]]:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
         return []
+    return _document_fields(document)
+
+
+def _document_fields(document: object) -> list[tuple[str, str, str]]:
+    """:func:`_json_fields` of a document parsed already."""
     fields: list[tuple[str, str, str]] = []
     if type(document) is dict and len(document) <= _JSON_LEAVES:
         # Most beacons: one object of strings and numbers, taken in one loop.
@@ -1180,9 +1208,17 @@ _COOKIE_VALUES = re.compile(r"=[^;]*")
 _QUERY_VALUES = re.compile(r"=[^&]*")
 
 
+# A JSON text percent-encoded starts so ("{" or "[", in either case).
+_JSON_START_PCT = frozenset({"%7B", "%7b", "%5B", "%5b"})
+# The first characters of JSON in a value, plain or base64-wrapped (a tuple: "" is in
+# every str).
+_NESTED_STARTS = ("{", "[", "e", "W")
+
+
 # A value that starts like hex-wrapped digits, or is shaped like base64-wrapped digits
 # (encodings.base64_shaped: the only such values _params looks at), or starts like
-# base64-wrapped JSON (encodings.B64_JSON_START), anywhere in a cookie header or query
+# base64-wrapped JSON (encodings.B64_JSON_START) or like JSON, plain or percent-encoded
+# (_JSON_START_PCT), anywhere in a cookie header or query
 # string: after "=", to the end of the value. The lookahead
 # keeps the 10 characters the test asked for before it took the shape. Compiled on
 # first use: only the reference of _idscan.c (:meth:`_may_matter_py`) searches with it.
@@ -1193,7 +1229,7 @@ def _wrapped_value() -> re.Pattern[str]:
         + B64_DIGITS_BODY
         + r"(?:=|%3[dD]){0,2}\"?(?:[;&\s]|$)|"
         + B64_JSON_START
-        + r")"
+        + r"|[{\[]|%[57][bB])"
     )
 
 

@@ -479,6 +479,38 @@ def test_a_gzip_compressed_beacon_is_read_as_what_it_holds() -> None:
     assert request.body == body  # the record keeps the bytes sent
 
 
+def test_json_text_in_a_cookie_or_a_form_field_is_read_field_by_field(
+    detector: IdentityDetector,
+) -> None:
+    """A cookie that keeps JSON, and Amplitude's form (e=, a list of events)."""
+    profile = quote(json.dumps({"user": {"tel": "07700900123", "id": 7}}), safe="")
+    events = quote(
+        json.dumps([{"event_type": "open", "user_properties": {"imei": 490154203237518}}])
+    )
+    body = f"client=k&e={events}&v=2".encode()
+    headers = [
+        ("Cookie", f"a=1; profile={profile}"),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ]
+    found = detector.detect(
+        make_request(method="POST", add=headers, body=body, body_length=len(body))
+    )
+    assert [(f.where, f.name, f.value, f.normalized) for f in found] == [
+        ("cookie", "profile.user.tel", "07700900123", UK),
+        ("body", "e.user_properties.imei", "490154203237518", "490154203237518"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "value", ["[+447700900123]", "{tel:+447700900123}", "%5B%2B447700900123%5D"]
+)
+def test_a_value_that_only_starts_like_json_is_read_as_any_other(
+    detector: IdentityDetector, value: str
+) -> None:
+    found = detector.detect(make_request(uri=f"/p?x={value}"))
+    assert [(f.name, f.normalized) for f in found] == [("x", UK)]
+
+
 def test_a_jwt_is_not_read_as_base64_json(detector: IdentityDetector) -> None:
     claims = base64.urlsafe_b64encode(b'{"phone_number": "+447700900123"}').decode()
     token = f"eyJhbGciOiJIUzI1NiJ9.{claims.rstrip('=')}.c2lnbmF0dXJl"
