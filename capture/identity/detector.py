@@ -200,18 +200,22 @@ def _worth_param(value: str) -> bool:
     if ":" in value and _has_scheme(value, _SCHEMES, _URI_SCHEME):
         return True
     size = len(value)
+    if not size:
+        return False
+    first = value[0]
     # base64 of 7-16 digits is 10-24 characters starting K, M, N or O (encodings._B64_DIGITS);
     # hex of digits is a run of "3x" pairs, optionally after "2b" for a "+".
     # (up to 30: the "=" padding may arrive percent-encoded, "%3D%3D")
-    if 10 <= size <= 30 and value[0] in "KMNO":
+    if 10 <= size <= 30 and first in "KMNO":
         return True
-    # Base64 of a JSON object or list: an analytics event (Mixpanel's data=).
-    if value[:1] in ("e", "W") and base64_json_shaped(value):
-        return True
-    # JSON text, plain or percent-encoded: events in one parameter (Amplitude's e=).
-    if value[:1] in ("{", "[") or value[:3] in _JSON_START_PCT:
-        return True
-    return size >= 14 and value[0] in "23" and value[1:].isalnum()
+    if first in "eW{[%":
+        # JSON, plain or percent-encoded (Amplitude's e=), or base64 of a JSON object
+        # or list (Mixpanel's data=): analytics events in one parameter.
+        if first in "{[" or value[:3] in _JSON_START_PCT:
+            return True
+        if first in "eW" and base64_json_shaped(value):
+            return True
+    return size >= 14 and first in "23" and value[1:].isalnum()
 
 
 def _worth_header(value: str) -> bool:
@@ -589,7 +593,7 @@ class IdentityDetector:
         if worth is not None and not worth(value):
             return found
         decoded = url_decode(value)
-        if decoded[:1] in _NESTED_STARTS and rule.action != _CATALOG:
+        if decoded and decoded[0] in "eW{[" and rule.action != _CATALOG:
             # JSON in one parameter, wrapped in base64 (Mixpanel's data=) or not
             # (Amplitude's e=): its fields, where it is JSON.
             text = (
@@ -1210,9 +1214,6 @@ _QUERY_VALUES = re.compile(r"=[^&]*")
 
 # A JSON text percent-encoded starts so ("{" or "[", in either case).
 _JSON_START_PCT = frozenset({"%7B", "%7b", "%5B", "%5b"})
-# The first characters of JSON in a value, plain or base64-wrapped (a tuple: "" is in
-# every str).
-_NESTED_STARTS = ("{", "[", "e", "W")
 
 
 # A value that starts like hex-wrapped digits, or is shaped like base64-wrapped digits
