@@ -359,15 +359,17 @@ class IdentityDetector:
 
     def detect(self, request: Request) -> tuple[Finding, ...]:
         """Every identity (and informational) finding in ``request``, in wire order."""
-        if request.body[:2] == b"\x1f\x8b":
-            # A gzip-compressed body (an SDK's beacon): read as what it holds, by every
-            # detector. The findings say what was sent; the record keeps the bytes.
-            inflated = bodies.gunzipped(request.body)
+        body = request.body
+        if body and body[0] == 0x1F:
+            # A gzip-compressed body (an SDK's beacon), gzip's first byte told apart
+            # without a slice (every request passes here): read as what it holds, by
+            # every detector. The findings say what was sent; the record keeps the bytes.
+            inflated = bodies.gunzipped(body)
             if inflated is not None:
                 request = replace(request, body=inflated)
+                body = inflated
         headers: Sequence[tuple[str, str]] = request.headers
         uri = request.uri
-        body = request.body
         matters: bool | None = None
         first: bool | None = None
         look: str | bool | None = None  # _request_py's: None where Python decides
