@@ -412,10 +412,13 @@ class IdentityDetector:
                 key = (_HEADER_SCAN, name, value)
                 found = self._found.get(key)
                 if found is None:
-                    hits: list[Finding] = []
-                    self._emit(
-                        name, WHERE_HEADER, self._scanner.scan(value, rule.hint, Mode.HEADER), hits
-                    )
+                    hits: list[Finding] | None = self._header_json(name, value)
+                    if hits is None:
+                        hits = []
+                        hint = rule.hint
+                        self._emit(
+                            name, WHERE_HEADER, self._scanner.scan(value, hint, Mode.HEADER), hits
+                        )
                     found = self._remember(key, hits)
                 out.extend(found)
             elif action == _COOKIE:
@@ -636,6 +639,18 @@ class IdentityDetector:
                 path = f"{name}.{path}"
             found.extend(self._param_findings(path, value, where, key))
         return found
+
+    def _header_json(self, name: str, value: str) -> list[Finding] | None:
+        """The findings in a header value that is JSON, plain or base64-wrapped (an app's
+        ``X-Device-Info: {"imei": ...}``), its fields judged by their keys and named
+        ``X-Device-Info.imei``, as a JSON body's are (bare digits under a key that says
+        nothing, or says order ID, do not count); ``None`` for a value that is not
+        JSON, which is read as any other header's."""
+        text = value.strip()
+        if not text or text[0] not in "{[eW":
+            return None
+        raw = text.encode("utf-8", "surrogateescape") if text[0] in "{[" else base64_json(text)
+        return None if raw is None else self._nested_json_findings(name, raw, WHERE_HEADER)
 
     def _json_may_matter(self, text: bytes) -> bool:
         """:func:`_json_may_matter_py` of ``text``, in C where it was built."""

@@ -511,6 +511,22 @@ def test_a_value_that_only_starts_like_json_is_read_as_any_other(
     assert [(f.name, f.normalized) for f in found] == [("x", UK)]
 
 
+def test_a_header_that_carries_json_is_read_by_its_keys(detector: IdentityDetector) -> None:
+    """An app's context header: its fields judged by their keys, as a JSON body's:
+    bare digits under a key that says nothing do not count; a value that is not JSON
+    is read as any header's."""
+    context = json.dumps({"os": "android", "subscriber": "07700 900123"})
+    found = detector.detect(make_request(add=[("X-App-Context", context)]))
+    assert [(f.name, f.kind, f.normalized) for f in found] == [
+        ("X-App-Context.subscriber", "msisdn", UK)
+    ]
+    assert detector.detect(make_request(add=[("X-App-Context", '{"order": "447911123456"}')])) == ()
+    bare = detector.detect(make_request(add=[("X-App-Context", "{447911123456")]))
+    assert [(f.name, f.normalized, f.severity) for f in bare] == [
+        ("X-App-Context", "+447911123456", "medium")
+    ]
+
+
 def test_a_jwt_is_not_read_as_base64_json(detector: IdentityDetector) -> None:
     claims = base64.urlsafe_b64encode(b'{"phone_number": "+447700900123"}').decode()
     token = f"eyJhbGciOiJIUzI1NiJ9.{claims.rstrip('=')}.c2lnbmF0dXJl"

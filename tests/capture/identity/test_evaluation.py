@@ -9,8 +9,8 @@ they travel with; ``evaluation/README.md`` says where each came from. Every posi
 is tried in every place its name can carry it (header, cookie, query, form body; a
 body also as JSON, as an app's SDK posts it (plain and gzip-compressed), as a
 multipart form and as XML; a query
-also as an analytics event, JSON in one parameter, base64-wrapped or percent-encoded)
-and in every wrapping listed for it
+also as an analytics event, JSON in one parameter, base64-wrapped or percent-encoded;
+a header also as a field of JSON in a header) and in every wrapping listed for it
 (bare, ``+``, percent-encoded, ``tel:``, hex, base64); every negative in every place
 listed.
 
@@ -100,6 +100,9 @@ def _place(name: str, value: str, place: str) -> Request:
         event = json.dumps({"event": "x", "properties": {"token": "t", name: value}})
         data = quote(base64.b64encode(event.encode()).decode(), safe="")
         return request(uri=f"/track/?data={data}&ip=1", headers=_BASE)
+    if place == "jsonheader":
+        # An app's context header that carries JSON.
+        return request(headers=(*_BASE, ("X-App-Context", json.dumps({"os": "14", name: value}))))
     if place == "jsonparam":
         # Events as JSON text in one parameter, as Amplitude's e=.
         events = json.dumps([{"event_type": "x", "user_properties": {name: value}}])
@@ -130,6 +133,10 @@ def _places(row: dict[str, Any]) -> list[str]:
     and, where the name can name an element, as XML; a query also as base64-wrapped
     JSON in one parameter."""
     places = [*row["places"], *(["base64", "jsonparam"] if "query" in row["places"] else [])]
+    if "header" in row["places"] and "query" in row["places"]:
+        # A name a parameter can carry is a key an app's JSON can carry; bare digits
+        # under a name that says nothing count in a header only (an operator chose it).
+        places.append("jsonheader")
     if "body" not in row["places"]:
         return places
     xml = ["xml"] if _XML_NAME.fullmatch(row["name"]) else []
