@@ -47,6 +47,7 @@ from capture.identity.encodings import (
     base64_json,
     base64_json_shaped,
     base64_shaped,
+    jwt_claims,
     split_parts,
     url_decode,
 )
@@ -219,8 +220,16 @@ def _worth_param(value: str) -> bool:
 
 
 def _worth_header(value: str) -> bool:
-    """Like :func:`_worth_param`, and also a run of 7 digits (bare numbers count in headers)."""
-    return _worth_param(value) or _DIGIT_RUN.search(value) is not None
+    """Like :func:`_worth_param`, and also a run of 7 digits (bare numbers count in
+    headers) or a bearer token that is a JWT (``Authorization: Bearer eyJ...``)."""
+    return _worth_param(value) or _DIGIT_RUN.search(value) is not None or value[:10] in _BEARER_JWT
+
+
+# "Bearer " and the start of a JWT ("eyJ": base64 of '{"'), as Authorization sends it.
+_BEARER_JWT = frozenset({"Bearer eyJ", "bearer eyJ", "BEARER eyJ"})
+# The claims every JWT has (RFC 7519's registered names): never a subscriber's identity.
+# "sub" is the issuer's own ID of the user, which a subscriber hint would misread.
+_JWT_REGISTERED = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
 
 
 # Names and values are attacker-controlled, so every cache is bounded. Name decisions
@@ -601,15 +610,9 @@ class IdentityDetector:
         if decoded and decoded[0] in "eW{[" and rule.action != _CATALOG:
             # JSON in one parameter, wrapped in base64 (Mixpanel's data=) or not
             # (Amplitude's e=): its fields, where it is JSON.
-            text = (
-                decoded.encode("utf-8", "surrogateescape")
-                if decoded[:1] in ("{", "[")
-                else base64_json(decoded)
-            )
-            if text is not None:
-                nested = self._nested_json_findings(name, text, where)
-                if nested is not None:
-                    return nested
+            nested = self._json_value_findings(name, decoded, where)
+            if nested is not None:
+                return nested
         if rule.action == _CATALOG and rule.entry is not None:
             self._catalog(name, decoded, where, rule.entry, found)
         else:
@@ -619,12 +622,15 @@ class IdentityDetector:
             found = [_with_value(f, value) for f in found]
         return found
 
-    def _nested_json_findings(self, name: str, text: bytes, where: str) -> list[Finding] | None:
+    def _nested_json_findings(
+        self, name: str, text: bytes, where: str, passed_over: frozenset[str] = frozenset()
+    ) -> list[Finding] | None:
         """The findings in the fields of the JSON ``text`` that came in the value of
         ``name``, as it is or base64-wrapped (Amplitude's ``e=``, Mixpanel's and
         Segment's ``data=``, Snowplow's ``cx=``): each judged by its own key, as a JSON
-        body's, and named by ``name`` and its path (``data.properties.$phone``).
-        ``None`` where ``text`` is not JSON: then the value is read as any other."""
+        body's, and named by ``name`` and its path (``data.properties.$phone``); the
+        top-level keys in ``passed_over`` are not read. ``None`` where ``text`` is not
+        JSON: then the value is read as any other."""
         try:
             document = orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -633,12 +639,28 @@ class IdentityDetector:
         if not self._json_may_matter(text):
             return found
         for path, key, value in _document_fields(document):
+            if path in passed_over:
+                continue
             if path == _WHOLE_BODY:
                 path, key = name, name
             else:
                 path = f"{name}.{path}"
             found.extend(self._param_findings(path, value, where, key))
         return found
+
+    def _json_value_findings(self, name: str, text: str, where: str) -> list[Finding] | None:
+        """The findings of a value that is JSON, plain, base64-wrapped or the claims of
+        a JWT (:meth:`_nested_json_findings`; a JWT's registered claims passed over), or
+        ``None`` for a value that is none of those."""
+        if text[0] in "{[":
+            return self._nested_json_findings(name, text.encode("utf-8", "surrogateescape"), where)
+        raw = base64_json(text)
+        if raw is not None:
+            return self._nested_json_findings(name, raw, where)
+        claims = jwt_claims(text) if text[0] == "e" else None
+        if claims is None:
+            return None
+        return self._nested_json_findings(name, claims, where, _JWT_REGISTERED)
 
     def _header_json(self, name: str, value: str) -> list[Finding] | None:
         """The findings in a header value that is JSON, plain or base64-wrapped (an app's
@@ -647,10 +669,11 @@ class IdentityDetector:
         nothing, or says order ID, do not count); ``None`` for a value that is not
         JSON, which is read as any other header's."""
         text = value.strip()
+        if text[:10] in _BEARER_JWT:
+            text = text[7:].strip()
         if not text or text[0] not in "{[eW":
             return None
-        raw = text.encode("utf-8", "surrogateescape") if text[0] in "{[" else base64_json(text)
-        return None if raw is None else self._nested_json_findings(name, raw, WHERE_HEADER)
+        return self._json_value_findings(name, text, WHERE_HEADER)
 
     def _json_may_matter(self, text: bytes) -> bool:
         """:func:`_json_may_matter_py` of ``text``, in C where it was built."""

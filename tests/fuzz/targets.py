@@ -295,9 +295,12 @@ BODY_SEEDS = [
     + b"&ud[em]=62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f",
     b'application/json\n{"hashed_phone_number": "1e231c66011e7a2d867a9cfae267a6aff103cf4913'
     b'640b6e71a99850fc0ffbc8", "ctx": "{\\"msisdn\\": \\"447700900123\\"}"}',
+    b"application/x-www-form-urlencoded\nauth=eyJhbGciOiJSUzI1NiJ9."
+    + base64.urlsafe_b64encode(b'{"sub": "1234567890", "phone_number": "+447700900123"}')
+    + b".c2ln",
 ]
 """Request bodies of every kind the detector reads: multipart, XML, gzip, a form
-with JSON and base64 JSON in its fields, JSON in a JSON string, digests."""
+with JSON and base64 JSON in its fields, JSON in a JSON string, digests, a JWT."""
 
 
 def _run_body(data: bytes) -> None:

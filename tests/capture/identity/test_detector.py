@@ -527,10 +527,26 @@ def test_a_header_that_carries_json_is_read_by_its_keys(detector: IdentityDetect
     ]
 
 
-def test_a_jwt_is_not_read_as_base64_json(detector: IdentityDetector) -> None:
-    claims = base64.urlsafe_b64encode(b'{"phone_number": "+447700900123"}').decode()
-    token = f"eyJhbGciOiJIUzI1NiJ9.{claims.rstrip('=')}.c2lnbmF0dXJl"
-    assert detector.detect(make_request(uri=f"/cb?id_token={token}")) == ()
+def _jwt(claims: dict[str, object]) -> str:
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return f"eyJhbGciOiJSUzI1NiJ9.{payload}.c2lnbmF0dXJl"
+
+
+def test_a_jwt_s_claims_are_read_by_their_keys_but_its_registered_ones(
+    detector: IdentityDetector,
+) -> None:
+    """An ID token (Firebase's, in auth= or as a bearer token): phone_number is read;
+    sub, the issuer's own ID of the user, is not (jwt.io's example, "1234567890",
+    would read as a subscriber's number)."""
+    token = _jwt({"iss": "x", "sub": "1234567890", "phone_number": "+447700900123", "iat": 1})
+    query = detector.detect(make_request(uri=f"/users.json?auth={token}"))
+    bearer = detector.detect(make_request(add=[("Authorization", f"Bearer {token}")]))
+    assert [(f.where, f.name, f.normalized) for f in query + bearer] == [
+        ("query", "auth.phone_number", UK),
+        ("header", "Authorization.phone_number", UK),
+    ]
+    example = _jwt({"sub": "1234567890", "name": "John Doe", "iat": 1516239022})
+    assert detector.detect(make_request(uri=f"/cb?id_token={example}")) == ()
 
 
 def test_a_json_body_is_recognised_by_its_first_byte_under_any_type(

@@ -14,6 +14,7 @@ from capture.identity.encodings import (
     base64_json,
     base64_json_shaped,
     hex_digits,
+    jwt_claims,
     split_parts,
     url_decode,
 )
@@ -123,3 +124,13 @@ def test_base64_json_is_read_in_either_alphabet_padded_or_not(document: object) 
 )
 def test_what_is_not_base64_json_is_not_read_as_it(text: str) -> None:
     assert base64_json(text) is None
+
+
+def test_a_jwt_s_claims_are_its_second_part_decoded() -> None:
+    claims = b'{"sub": "1234567890", "phone_number": "+447700900123"}'
+    payload = base64.urlsafe_b64encode(claims).decode().rstrip("=")
+    assert jwt_claims(f"eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln") == claims
+    assert jwt_claims(f"eyJhbGciOiJSUzI1NiJ9.{payload}.") == claims  # unsigned
+    assert jwt_claims(f"eyJhbGciOiJSUzI1NiJ9.{payload}") is None  # two parts
+    assert jwt_claims(f"eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln.eA") is None  # a JWE has five
+    assert jwt_claims("eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln") is None  # claims not JSON-shaped

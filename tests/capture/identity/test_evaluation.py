@@ -9,7 +9,8 @@ they travel with; ``evaluation/README.md`` says where each came from. Every posi
 is tried in every place its name can carry it (header, cookie, query, form body; a
 body also as JSON, as an app's SDK posts it (plain and gzip-compressed), as a
 multipart form and as XML; a query
-also as an analytics event, JSON in one parameter, base64-wrapped or percent-encoded;
+also as an analytics event, JSON in one parameter, base64-wrapped or percent-encoded,
+and as a claim of a JWT;
 a header also as a field of JSON in a header) and in every wrapping listed for it
 (bare, ``+``, percent-encoded, ``tel:``, hex, base64); every negative in every place
 listed.
@@ -38,6 +39,7 @@ from tests.capture.factories import request
 
 HERE = Path(__file__).with_name("evaluation")
 _XML_NAME = re.compile(r"[A-Za-z_][\w.-]*")
+_JWT_REGISTERED = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
 _BASE: tuple[Header, ...] = (
     ("Host", "www.example.com"),
     ("User-Agent", "Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari/537.36"),
@@ -100,6 +102,11 @@ def _place(name: str, value: str, place: str) -> Request:
         event = json.dumps({"event": "x", "properties": {"token": "t", name: value}})
         data = quote(base64.b64encode(event.encode()).decode(), safe="")
         return request(uri=f"/track/?data={data}&ip=1", headers=_BASE)
+    if place == "jwt":
+        # An ID token's claim, as Firebase's REST calls send the token (auth=).
+        claims = json.dumps({"iss": "https://securetoken.google.com/x", "sub": "u1", name: value})
+        payload = base64.urlsafe_b64encode(claims.encode()).decode().rstrip("=")
+        return request(uri=f"/users.json?auth=eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln", headers=_BASE)
     if place == "jsonheader":
         # An app's context header that carries JSON.
         return request(headers=(*_BASE, ("X-App-Context", json.dumps({"os": "14", name: value}))))
@@ -133,6 +140,10 @@ def _places(row: dict[str, Any]) -> list[str]:
     and, where the name can name an element, as XML; a query also as base64-wrapped
     JSON in one parameter."""
     places = [*row["places"], *(["base64", "jsonparam"] if "query" in row["places"] else [])]
+    if "query" in row["places"] and row["name"] not in _JWT_REGISTERED:
+        # In a JWT, "sub" is the token's subject (the issuer's ID of the user), not a
+        # carrier's subscriber: a registered claim's name is no place for these rows.
+        places.append("jwt")
     if "header" in row["places"] and "query" in row["places"]:
         # A name a parameter can carry is a key an app's JSON can carry; bare digits
         # under a name that says nothing count in a header only (an operator chose it).
