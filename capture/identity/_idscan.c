@@ -264,6 +264,16 @@ before(const Py_UCS1 *s, Py_ssize_t i, const char *word, Py_ssize_t len, int fol
     return 1;
 }
 
+/* Does s[0..n) contain word (len bytes, lower case) in any case? */
+static int
+contains_fold(const Py_UCS1 *s, Py_ssize_t n, const char *word, Py_ssize_t len)
+{
+    for (Py_ssize_t i = len; i <= n; i++)
+        if (before(s, i, word, len, 1))
+            return 1;
+    return 0;
+}
+
 /* Does s[..i) end with tel, sip or sips, in any case? (_URI_SCHEME and _URI_PCT
  * before their ':' or "%3".) The same as before() of each, from the last byte. */
 static inline int
@@ -2214,17 +2224,14 @@ body_kind(PyObject **items, Py_ssize_t count, const Py_UCS1 *b, Py_ssize_t size)
         Py_ssize_t n = PyUnicode_GET_LENGTH(value);
         if (n >= len && before(s, len, form, len, 1))
             return BODY_FORM;
-        int json = 0, xml = 0;
-        for (Py_ssize_t i = 0; i + 4 <= n && !json; i++)
-            json = before(s, i + 4, "json", 4, 1);
-        for (Py_ssize_t i = 0; i + 3 <= n && !xml; i++)
-            xml = before(s, i + 3, "xml", 3, 1);
-        if (json)
+        /* "xml" is looked for only where it can decide (no JSON, no multipart): a
+         * request's Content-Type is read once more only in that case. */
+        if (contains_fold(s, n, "json", 4))
             kind = BODY_JSON;
         else if (kind != BODY_JSON) {
             if (n >= mlen && before(s, mlen, multipart, mlen, 1))
                 kind = BODY_MULTIPART;
-            else if (kind == BODY_OTHER && xml)
+            else if (kind == BODY_OTHER && contains_fold(s, n, "xml", 3))
                 kind = BODY_XML;
         }
     }

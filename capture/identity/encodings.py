@@ -43,14 +43,22 @@ def base64_shaped(text: str) -> bool:
     return _B64_DIGITS.fullmatch(text) is not None
 
 
+def _b64decode(text: str) -> bytes | None:
+    """``text`` decoded as base64 or URL-safe base64, padded or not, or ``None`` where
+    it is neither."""
+    body = text.rstrip("=").replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
 def base64_digits(text: str) -> str | None:
     """The digits a base64 (or URL-safe base64) string encodes, or ``None``."""
     if not _B64_DIGITS.fullmatch(text):
         return None
-    body = text.rstrip("=").replace("-", "+").replace("_", "/")
-    try:
-        raw = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
-    except (binascii.Error, ValueError):
+    raw = _b64decode(text)
+    if raw is None:
         return None
     try:
         decoded = raw.decode("ascii")
@@ -89,11 +97,7 @@ def base64_json(text: str) -> bytes | None:
     ``None`` for a value that is not that (a JWT, with its dots, is not)."""
     if not base64_json_shaped(text):
         return None
-    body = text.rstrip("=").replace("-", "+").replace("_", "/")
-    try:
-        return base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
+    return _b64decode(text)
 
 
 # A JSON Web Token in compact form (RFC 7519: base64url header, claims, signature, the
@@ -106,13 +110,7 @@ def jwt_claims(text: str) -> bytes | None:
     """The claims (a JSON text) of a JSON Web Token in compact form, or ``None`` for a
     value that is not one. The signature is not checked: what was sent is reported."""
     match = _JWT.fullmatch(text)
-    if match is None:
-        return None
-    body = match.group(1).replace("-", "+").replace("_", "/")
-    try:
-        return base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
+    return None if match is None else _b64decode(match.group(1))
 
 
 def url_decode(text: str) -> str:
