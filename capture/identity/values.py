@@ -89,6 +89,22 @@ def _epoch_like(digits: str) -> bool:
     return any(low <= value < high for low, high in _EPOCH_RANGES)
 
 
+# A calendar time written as digits, year first (YYYYMMDDhh, YYYYMMDDhhmm,
+# YYYYMMDDhhmmss), from 1990 to 2040: cache busters and build stamps
+# (``?bust=201512041526`` in an HTTP/2 request's ``:path``). Years 2010-2015 start
+# like Egypt's mobile numbers (+20 10, 11, 12, 15), and libphonenumber calls such a
+# stamp a valid one; a number that is also a valid time of day (about one in two
+# hundred) is the price of never reporting a stamp as an unnamed phone number.
+_CALENDAR = re.compile(
+    r"(?:199[0-9]|20[0-3][0-9]|2040)(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+    r"(?:[01][0-9]|2[0-3])(?:(?:[0-5][0-9]){1,2})?"
+)
+
+
+def _calendar_like(digits: str) -> bool:
+    return _CALENDAR.fullmatch(digits) is not None
+
+
 class Mode(Enum):
     """How much a bare value is trusted where it was found."""
 
@@ -374,7 +390,13 @@ class ValueScanner:
             return self.named_device(digits, hint.hint)
         if hint.hint == names.HINT_SUBSCRIBER:
             return self.named_subscriber(digits)
-        if mode is not Mode.HEADER or hint.id_like or hint.hint is not None or _epoch_like(digits):
+        if (
+            mode is not Mode.HEADER
+            or hint.id_like
+            or hint.hint is not None
+            or _epoch_like(digits)
+            or _calendar_like(digits)
+        ):
             return None
         if PHONENUMBER in self.enabled:
             match = parse_strict(digits)

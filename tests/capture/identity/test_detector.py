@@ -601,6 +601,9 @@ def test_duplicates_are_reported_once(detector: IdentityDetector) -> None:
         ("Authorization", "Basic dGVzdDoxMjM0"),
         ("X-Counter", "4337126792298"),
         ("X-Fixed", "442079460123"),
+        # Calendar stamps that libphonenumber reads as Egypt's mobiles (+20 15 ...).
+        ("X-Bust", "201512041526"),
+        ("X-Stamp", "201106301200"),
     ],
 )
 def test_ordinary_headers_are_quiet(detector: IdentityDetector, name: str, value: str) -> None:
@@ -620,6 +623,34 @@ def test_ordinary_headers_are_quiet(detector: IdentityDetector, name: str, value
 )
 def test_ordinary_query_parameters_are_quiet(detector: IdentityDetector, uri: str) -> None:
     assert findings(detector, uri=uri) == []
+
+
+def test_an_http2_path_is_read_as_the_request_target_not_as_a_header_value(
+    detector: IdentityDetector,
+) -> None:
+    # Chrome's HARs list an HTTP/2 request's pseudo-headers; its :path is the URL's
+    # path and query, whose cache buster (2015-12-04 15:26) read as a bare header
+    # value was "+20 15 12041526, EG mobile" (PerfCascade's enorm-magazin.de HAR).
+    target = "/themes/enorm/js/app/app.js?bust=201512041526"
+    pseudo = [(":method", "GET"), (":authority", "enorm-magazin.de"), (":scheme", "https")]
+    assert findings(detector, uri=target, add=[*pseudo, (":path", target)]) == []
+    leak = "/collect?msisdn=447700900123"
+    found = findings(detector, uri=leak, add=[*pseudo, (":path", leak)])
+    assert [(f.name, f.where, f.normalized) for f in found] == [
+        ("msisdn", "query", "+447700900123")
+    ]
+
+
+def test_an_unnamed_egyptian_mobile_that_is_no_calendar_time_is_still_found(
+    detector: IdentityDetector,
+) -> None:
+    # 2010-12-34 is no date: the number is read as before.
+    finding = one(detector, add=[("X-Foo", "201012345678")])
+    assert (finding.kind, finding.normalized, finding.severity) == (
+        "msisdn",
+        "+201012345678",
+        "medium",
+    )
 
 
 def test_bare_numbers_in_cookies_are_quiet(detector: IdentityDetector) -> None:
