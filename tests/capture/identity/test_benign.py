@@ -9,6 +9,7 @@ them carries a subscriber identity, so none may produce one.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -138,4 +139,16 @@ def test_numbers_in_ordinary_parameters_never_yield_findings(number: int, name: 
 def test_epoch_timestamps_under_unknown_headers_are_quiet(seconds: int, millis: bool) -> None:
     """Unix times of 2009-2040, in seconds or milliseconds, are never phone numbers."""
     value = str(seconds * 1000 + 123 if millis else seconds)
+    assert _DETECTOR.detect(make_request(add=[("X-Whatever", value)])) == ()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2040, 12, 31, 23, 59, 59)),
+    st.sampled_from(["%Y%m%d%H", "%Y%m%d%H%M", "%Y%m%d%H%M%S"]),
+)
+def test_calendar_stamps_under_unknown_headers_are_quiet(moment: datetime, shape: str) -> None:
+    """A date and time written as digits, year first (a cache buster, a build stamp),
+    is never a phone number: 2015-12-04 15:26 reads as an Egyptian mobile."""
+    value = moment.strftime(shape)
     assert _DETECTOR.detect(make_request(add=[("X-Whatever", value)])) == ()
