@@ -10,7 +10,7 @@ and indexes it by normalised name so that ``HTTP_X_MSISDN``, ``x.msisdn`` and
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -35,6 +35,9 @@ class CatalogEntry:
     severity: str
     description: str
     source: str
+    header_only: bool = False
+    """True where the name means the identity only as a header: a common word as a
+    parameter or JSON key (``clientId``, an OAuth or analytics client's ID)."""
 
     @property
     def key(self) -> str:
@@ -132,15 +135,17 @@ def catalog_from_table(data: Mapping[str, Any]) -> Catalog:
         if not isinstance(raw, dict):
             raise CatalogError(f"header #{number} is not a table")
         where = f"header #{number} ({raw.get('name', '?')})"
-        entries.append(
-            make_entry(
-                _text_field(raw, "name", where),
-                _text_field(raw, "kind", where),
-                _text_field(raw, "severity", where),
-                _text_field(raw, "description", where),
-                _text_field(raw, "source", where),
-            )
+        header_only = raw.get("header_only", False)
+        if not isinstance(header_only, bool):
+            raise CatalogError(f"{where}: 'header_only' must be true or false")
+        entry = make_entry(
+            _text_field(raw, "name", where),
+            _text_field(raw, "kind", where),
+            _text_field(raw, "severity", where),
+            _text_field(raw, "description", where),
+            _text_field(raw, "source", where),
         )
+        entries.append(replace(entry, header_only=header_only) if header_only else entry)
     benign = data.get("benign", [])
     if not isinstance(benign, list) or not all(isinstance(n, str) for n in benign):
         raise CatalogError("'benign' must be a list of header names")

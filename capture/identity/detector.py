@@ -355,9 +355,10 @@ class IdentityDetector:
     def _classify_param(self, name: str) -> _NameRule:
         key = normalize_name(name)
         entry = self.catalog.lookup(key)
-        if entry is not None and entry.is_identity:
+        if entry is not None and entry.is_identity and not entry.header_only:
             # A gateway may put the MSISDN in a cookie under the header's name; an
-            # informational name (a parameter called "via") means nothing there.
+            # informational name (a parameter called "via") means nothing there, nor
+            # does a common word (clientId: entry.header_only).
             rule = _NameRule(_CATALOG, entry, NameHint(None, False))
         else:
             hint = name_hint(key)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 _ADDRESS = re.compile(
     r"(?<![\w.%+/:@-])"
@@ -40,3 +41,31 @@ def find_addresses(text: str) -> list[AddressMatch]:
     if "@" not in text:
         return []
     return [AddressMatch(m.group(0), m.group(1), m.group(2)) for m in _ADDRESS.finditer(text)]
+
+
+# Names reserved for documentation and testing (RFC 2606, RFC 6761): never delegated,
+# but what test data and examples are written with (``mms.operator.example``).
+_RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost"})
+
+
+@cache
+def _tlds() -> frozenset[str]:
+    """The top-level domains of the Public Suffix List's ICANN section, as the
+    ``publicsuffixlist`` package bundles it (no network): its one-label ASCII rules."""
+    from publicsuffixlist import PSLFILE
+
+    with open(PSLFILE, "rb") as source:
+        icann = source.read().partition(b"// ===BEGIN PRIVATE DOMAINS===")[0]
+    # The rules are lower case, one a line; IDN TLDs are in Unicode, which an
+    # address's realm (ASCII letters) never ends in.
+    return frozenset(
+        line.decode() for line in icann.splitlines() if line.isalpha() and line.islower()
+    )
+
+
+def known_tld(realm: str) -> bool:
+    """Whether ``realm`` ends in a delegated top-level domain (or one reserved for
+    examples and tests): ``gmail.com`` does, ``0.totcl`` (a cookie's ``key@value``
+    pairs) does not."""
+    tld = realm.rpartition(".")[2].lower()
+    return tld in _RESERVED_TLDS or tld in _tlds()

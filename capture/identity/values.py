@@ -30,7 +30,7 @@ from capture.identity import names
 from capture.identity.deviceid import device_id_detail
 from capture.identity.devices import imsi_by_structure, parse_imei, parse_imsi
 from capture.identity.encodings import base64_digits, hex_digits, split_parts, url_decode
-from capture.identity.nai import find_addresses
+from capture.identity.nai import find_addresses, known_tld
 from capture.identity.phone import (
     PhoneMatch,
     parse_e164,
@@ -141,7 +141,14 @@ def _written(text: str) -> ValueHit | None:
     detail saying so, when it has at least 11 digits (shorter "+digits" are offsets
     and versions more often than numbers).
     """
-    number = url_decode(text)
+    number = url_decode(text).strip()
+    # Written as a number, "+" and all: digits and the separators people write
+    # between them (a form's spaces arrive as "+": "%2B44+7700+900123"). A part that
+    # only starts with "+" is not one: in an app's User-Agent sent as a parameter
+    # ("...+sdk_gphone_x86+Build/RSR1.201013.001"), the digits of its words made
+    # "+86 1201013001".
+    if not _WRITTEN_NUMBER.fullmatch(number[:1] + number[1:].replace("+", " ")):
+        return None
     match = parse_e164(number)
     if match is not None:
         return _phone_hit(text, match, "high")
@@ -333,7 +340,10 @@ class ValueScanner:
             match = parse_lenient(address.user, self.region) if address.user.isdigit() else None
             if match is not None and PHONENUMBER in self.enabled:
                 hits.append(_phone_hit(address.text, match, "high", "user part of a NAI"))
-            elif EMAIL in self.enabled:
+            elif EMAIL in self.enabled and (named or known_tld(address.realm)):
+                # Under a name that says e-mail, what was typed is the evidence; a
+                # bare "user@realm" must end in a real top-level domain, or it is a
+                # value's own "key@value" syntax (a cookie's "effcl@0.totcl@0...").
                 severity = "high" if named else "medium"
                 what = "e-mail address" if "." in address.realm else "NAI"
                 hits.append(

@@ -114,12 +114,19 @@ source = "b"
         ('kind = "phone"\nseverity = "high"', "kind 'phone' is not one of"),
         ('kind = "msisdn"\nseverity = "urgent"', "severity 'urgent' is not one of"),
         ('kind = "msisdn"', "'severity' must be a non-empty string"),
+        ('kind = "msisdn"\nseverity = "high"\nheader_only = "yes"', "'header_only' must be true"),
     ],
 )
 def test_bad_entries_are_named(body: str, message: str) -> None:
     text = f'[[header]]\nname = "x-a"\n{body}\ndescription = "d"\nsource = "s"\n'
     with pytest.raises(CatalogError, match=message):
         parse_catalog(text)
+
+
+def test_only_common_words_are_header_only(catalog: Catalog) -> None:
+    assert [e.name for e in catalog.entries if e.header_only] == ["clientid"]
+    msisdn = catalog.lookup("x-msisdn")
+    assert msisdn is not None and not msisdn.header_only
 
 
 def test_invalid_toml_is_reported() -> None:

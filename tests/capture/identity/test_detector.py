@@ -270,6 +270,74 @@ def test_url_user_info_is_not_an_email(detector: IdentityDetector) -> None:
     ] == []
 
 
+def test_a_key_at_value_pair_whose_realm_has_no_real_top_level_domain_is_no_address(
+    detector: IdentityDetector,
+) -> None:
+    # Dynamic Yield's _dyrc cookie on www.nytimes.com (sitespeedio/pagexray's HAR):
+    # "key@value" pairs, of which "effcl@0.totcl" was reported as an e-mail address.
+    cookie = "_dyrc=%2F%2Fpx.dynamicyield.com%2Fdps**effcl%400.totcl%400.clicks%400.scroll"
+    assert findings(detector, add=[("Cookie", cookie)]) == []
+
+
+@pytest.mark.parametrize(
+    ("where", "sent"),
+    [
+        ("cookie", {"add": [("Cookie", "pref=ops%40example.co.uk")]}),
+        ("header", {"add": [("X-Contact", "ops@mail.example")]}),  # reserved for examples
+        ("query", {"uri": "/signup?email=ops@gmail.con"}),  # named: what was typed
+    ],
+)
+def test_an_address_with_a_real_or_reserved_top_level_domain_or_under_an_e_mail_name_is_found(
+    detector: IdentityDetector, where: str, sent: dict[str, Any]
+) -> None:
+    finding = one(detector, **sent)
+    assert (finding.kind, finding.where) == ("email", where)
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        {"uri": "/collect?clientId=fdf075e8-1890-454c-bd64-a8a6ceb8beea"},
+        {"add": [("Cookie", "clientid=fdf075e8-1890-454c-bd64-a8a6ceb8beea")]},
+        {
+            "method": "POST",
+            "add": [("Content-Type", "application/json")],
+            "body": b'{"uploadSessions": [{"clientId": "x-coredata://1C1409E3/Run/p1"}]}',
+        },
+    ],
+)
+def test_client_id_outside_headers_is_any_client_s_id_not_sprint_s(
+    detector: IdentityDetector, sent: dict[str, Any]
+) -> None:
+    # The catalog's Sprint PCS ClientID header (header_only): as a parameter, cookie
+    # or JSON key the word is an OAuth, analytics or app client's ID.
+    assert [f for f in findings(detector, **sent) if f.is_identity] == []
+
+
+def test_client_id_as_a_header_is_sprint_s_subscriber_id(detector: IdentityDetector) -> None:
+    finding = one(detector, add=[("ClientID", "eGtUpsqEO19zVHmbOkgaPVI-@sprintpcs.com")])
+    assert (finding.kind, finding.detector) == ("subscriber_id", "catalog")
+
+
+def test_a_user_agent_sent_as_a_parameter_is_not_a_written_number(
+    detector: IdentityDetector,
+) -> None:
+    # An ad SDK's request (ntop/nDPI's 1kxun.pcap): the "+" of a form-encoded space
+    # before "sdk_gphone_x86" started a part whose digits made "+86 1201013001".
+    ua = "Dalvik%2F2.1.0+%28Linux%3B+U%3B+Android+11%3B+sdk_gphone_x86+Build%2FRSR1.201013.001%29"
+    assert findings(detector, uri=f"/openapi/ads?useragent={ua}&imei=1") == []
+
+
+@pytest.mark.parametrize(
+    "number", ["%2B44+7911+123456", "%2B447911123456", "%2B44%207911%20123456"]
+)
+def test_a_number_written_with_its_plus_in_a_form_is_found(
+    detector: IdentityDetector, number: str
+) -> None:
+    finding = one(detector, uri=f"/p?x={number}")
+    assert (finding.kind, finding.normalized) == ("msisdn", "+447911123456")
+
+
 def test_unnamed_imei_in_a_header(detector: IdentityDetector) -> None:
     finding = one(detector, add=[("X-Handset", IMEI)])
     assert (finding.kind, finding.normalized, finding.detector) == ("imei", IMEI, "imei")
