@@ -52,7 +52,7 @@ from capture.identity.encodings import (
     url_decode,
 )
 from capture.identity.nai import find_addresses
-from capture.identity.names import HINT_ANCHORS, NameHint, name_hint, normalize_name
+from capture.identity.names import HINT_ANCHORS, NameHint, hint_key, name_hint, normalize_name
 from capture.identity.phone import is_region
 from capture.identity.values import VALUE_DETECTORS, Mode, ValueHit, ValueScanner
 from capture.model import (
@@ -347,7 +347,7 @@ class IdentityDetector:
         elif key in self.catalog.benign:
             rule = _NameRule(_SKIP, None, NameHint(None, True))
         else:
-            hint = name_hint(key)
+            hint = name_hint(hint_key(name, key))
             worth = None if hint.hint else _worth_param if hint.id_like else _worth_header
             rule = _NameRule(_SCAN, None, hint, worth)
         return rule
@@ -361,7 +361,7 @@ class IdentityDetector:
             # does a common word (clientId: entry.header_only).
             rule = _NameRule(_CATALOG, entry, NameHint(None, False))
         else:
-            hint = name_hint(key)
+            hint = name_hint(hint_key(name, key))
             rule = _NameRule(_SCAN, None, hint, None if hint.hint else _worth_param)
         return rule
 

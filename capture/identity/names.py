@@ -18,6 +18,19 @@ from dataclasses import dataclass
 from functools import cache
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def hint_key(name: str, key: str) -> str:
+    """What :func:`name_hint` reads of ``name`` (whose :func:`normalize_name` is
+    ``key``): its words, camelCase ones apart too. JSON keys are written so
+    (``idsDeviceId``, ``userMobile``), and "device-id" or "mobile" as a whole word
+    says more than inside one. The catalog is looked up by ``key``, as spelled."""
+    if _CAMEL.search(name) is None:
+        return key
+    return normalize_name(_CAMEL.sub("-", name))
+
+
 def normalize_name(name: str) -> str:
     """The lookup key of a name: ``HTTP_X_MSISDN``, ``x.msisdn``, ``X-Msisdn`` give
     ``x-msisdn``; a nested form name, ``user[mobile]``, gives ``user-mobile``."""
@@ -73,12 +86,17 @@ _HINT_PARTS = (
     ("email", "e-?mail|<ud-?em|udff-?em>"),
     (
         "advertising",
-        "<idfa|gaid|adid|aaid|oaid|ifa|advertising-?id|ad-?id|adv-?id|google-?ad-?id|apple-?ifa>",
+        "<idfa|gaid|adid|aaid|oaid|ifa|advertising-?id(?:entifier)?|ad-?id|adv-?id|"
+        "google-?ad-?id|apple-?ifa>",
     ),
+    # Apple's names for the IDFA and IDFV (ASIdentifierManager.advertisingIdentifier,
+    # UIDevice.identifierForVendor) and Branch's ios_vendor_id, as apps send them;
+    # Firebase's app_instance_id, the ID of one install.
     (
         "device",
         "<idfv|udid|open-?udid|android-?id|device-?id|deviceid|dev-?id|device-?uuid|"
-        "hardware-?id|hwid|serial-?number>",
+        "hardware-?id|hwid|serial-?number|identifier-?for-?vendor|ios-?vendor-?id|"
+        "app-?instance-?id>",
     ),
     # "mobile" as a name's last word is the mobile number ("mobile", "user_mobile",
     # "contact.mobile"); as any other word it qualifies the next ("x-mobile-gateway").
@@ -171,6 +189,8 @@ HINT_ANCHORS = (
     "hardware",
     "hwid",
     "serial",
+    "vendor",
+    "instance",
     "caller",
     "bearer",
     "msid",

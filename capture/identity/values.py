@@ -178,7 +178,7 @@ class ValueScanner:
         A bounded LRU: names are attacker-controlled, and a cache emptied when full
         would lose the common names every time a burst of one-off names filled it.
         """
-        return names.name_hint(names.normalize_name(name))
+        return names.name_hint(names.hint_key(name, names.normalize_name(name)))
 
     # -- named values ---------------------------------------------------------------
 

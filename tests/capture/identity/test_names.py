@@ -18,6 +18,7 @@ from capture.identity.names import (
     HINT_PHONE,
     HINT_SUBSCRIBER,
     could_hint,
+    hint_key,
     name_hint,
     normalize_name,
     trailing_name,
@@ -77,10 +78,43 @@ def test_http_alone_is_not_stripped() -> None:
         ("ud[ph]", HINT_PHONE),
         ("ud[em]", HINT_EMAIL),
         ("udff[em]", HINT_EMAIL),
+        # Apple's and Branch's names for the IDFA and IDFV, Firebase's install ID
+        # (iOS apps' traffic in simoneauriemma/progReti's HARs).
+        ("advertisingIdentifier", HINT_ADVERTISING),
+        ("identifierForVendor", HINT_DEVICE),
+        ("ios_vendor_id", HINT_DEVICE),
+        ("app_instance_id", HINT_DEVICE),
     ],
 )
 def test_names_hint_at_their_values(name: str, hint: str) -> None:
-    assert name_hint(normalize_name(name)).hint == hint
+    assert name_hint(hint_key(name, normalize_name(name))).hint == hint
+
+
+@pytest.mark.parametrize(
+    ("name", "words", "hint", "id_like"),
+    [
+        ("idsDeviceId", "ids-device-id", HINT_DEVICE, False),  # iCloud's, in an iOS HAR
+        ("userMobile", "user-mobile", HINT_SUBSCRIBER, False),
+        ("appInstanceId", "app-instance-id", HINT_DEVICE, False),
+        ("subscriberCount", "subscriber-count", None, True),
+        ("orderId", "order-id", None, True),
+        ("mobileOs", "mobile-os", None, False),
+        ("X-Up-Calling-Line-Id", "x-up-calling-line-id", HINT_PHONE, False),
+        ("MSISDN", "msisdn", HINT_PHONE, False),
+    ],
+)
+def test_camel_case_words_are_read_apart_for_the_hint(
+    name: str, words: str, hint: str | None, id_like: bool
+) -> None:
+    assert hint_key(name, normalize_name(name)) == words
+    found = name_hint(words)
+    assert (found.hint, found.id_like) == (hint, id_like)
+
+
+def test_the_catalog_key_keeps_a_name_s_spelling() -> None:
+    # "ClientID" is looked up as "clientid", the catalog's spelling, not "client-id".
+    assert normalize_name("ClientID") == "clientid"
+    assert hint_key("ClientID", "clientid") == "client-id"
 
 
 @pytest.mark.parametrize(
@@ -144,6 +178,9 @@ _HINT_WORDS = [
     "hardware-id", "hwid", "serial-number", "subscriber", "caller", "clid", "bearer-address",
     "beareraddress", "sub", "subs", "msid", "bearer", "number", "num", "nr", "nbr", "mobile",
     "ud[em]", "ud[ph]", "udff[em]", "udff[ph]", "user[mobile]", "phones[]",
+    "advertising-identifier", "advertisingIdentifier", "identifier-for-vendor",
+    "identifierForVendor", "ios-vendor-id", "iosVendorId", "app-instance-id", "appInstanceId",
+    "idsDeviceId", "userMobile",
 ]  # fmt: skip
 
 
@@ -158,6 +195,6 @@ def test_every_name_with_a_hint_contains_an_anchor_word(
     word: str, prefix: str, suffix: str, case: Any
 ) -> None:
     name = prefix + case(word) + suffix
-    if name_hint(normalize_name(name)).hint is not None:
+    if name_hint(hint_key(name, normalize_name(name))).hint is not None:
         assert any(anchor in name.lower() for anchor in HINT_ANCHORS), name
         assert could_hint(name), name
