@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
