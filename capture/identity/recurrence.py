@@ -142,12 +142,29 @@ def entropy(text: str) -> float:
     return -sum(n / size * math.log2(n / size) for n in Counter(text).values())
 
 
+# An address: a page's URL recurs at every tracker the page reports to (url=, dl=,
+# u=), percent-encoded once or twice ("http%3A%2F%2Fwww.nytimes.com%2F" reached four
+# sites in sitespeedio/pagexray's HAR of nytimes.com). An address is not a token.
+_ADDRESS_MARKS = ("://", "%3a%2f%2f", "%253a%252f%252f")
+# A name made of dotted words, an app's package or a host ("com.sceneway.kankan", sent
+# by every copy of one app: ntop/nDPI's 1kxun.pcap), names the app or the site, as an
+# API key does, not the person. A JWT's dotted parts are far longer than words.
+_DOTTED_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,23}(?:\.[A-Za-z][A-Za-z0-9_-]{0,23})+")
+
+
 def opaque(value: str) -> bool:
-    """Could ``value`` be an identifying token: long, one token, high entropy?"""
+    """Could ``value`` be an identifying token: long, one token, high entropy, and
+    not an address?"""
     if len(value) < MIN_LENGTH or len(value) > 512:
         return False
     if not _TOKEN.fullmatch(value) or _DATE.match(value):
         return False
+    if "." in value and _DOTTED_NAME.fullmatch(value):
+        return False
+    if ":" in value or "%" in value:
+        lowered = value.lower()
+        if any(mark in lowered for mark in _ADDRESS_MARKS):
+            return False
     return entropy(value) >= MIN_ENTROPY
 
 

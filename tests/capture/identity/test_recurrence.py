@@ -57,10 +57,32 @@ def test_long_high_entropy_tokens_are_opaque(value: str) -> None:
         "aaaaaaaaaaaaaaaaaaaaaaaa",
         "2024-01-15T12:30:00Z",
         "text/html,application/xhtml+xml",
+        # A page's address, as trackers are sent it (sitespeedio/pagexray's HAR of
+        # nytimes.com: url= to four sites), once or twice percent-encoded, or plain.
+        "http%3A%2F%2Fwww.nytimes.com%2F",
+        "https%253A%252F%252Fwww.nytimes.com%252Fsection%252Fworld",
+        "https://www.nytimes.com/section/world",
+        # An app's package and a host: every copy of the app sends the same
+        # (ntop/nDPI's 1kxun.pcap: Client-Package to three sites).
+        "com.sceneway.kankan",
+        "static.xx.fbcdn.net",
     ],
 )
-def test_words_dates_and_lists_are_not_opaque(value: str) -> None:
+def test_words_dates_lists_addresses_and_dotted_names_are_not_opaque(value: str) -> None:
     assert not opaque(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # A JWT's parts are dotted too, but far longer than words.
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhYmMxMjMifQ.c2lnbmF0dXJlX2hlcmVfMTIzNDU2",
+        "GA1.2.742214986.1440859427",
+        "F5EB01CC01A8E08CD83630828DE17C2B02162FD8",
+    ],
+)
+def test_dotted_and_hex_tokens_stay_opaque(value: str) -> None:
+    assert opaque(value)
 
 
 def test_a_token_recurs_once_it_reaches_the_number_of_sites() -> None:
