@@ -1270,8 +1270,10 @@ def _wrapped_value() -> re.Pattern[str]:
         r"=\s*\"?(?:(?:2[bB])?(?:3[0-9]){7}|(?=[KMNO][A-Za-z0-9+/_-]{9})"
         + B64_DIGITS_BODY
         + r"(?:=|%3[dD]){0,2}\"?(?:[;&\s]|$)|"
+        # One more base64 character, as _idscan.c's b64_json_start wants (a base64
+        # JSON value is 16 characters at least: B64_JSON_MIN).
         + B64_JSON_START
-        + r"|[{\[]|%[57][bB])"
+        + r"[A-Za-z0-9+/_-]|[{\[]|%[57][bB])"
     )
 
 

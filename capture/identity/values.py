@@ -322,14 +322,20 @@ class ValueScanner:
                 return [hit]
         if "@" in value or "%40" in value:
             hits.extend(self._addresses(url_decode(value), kind == names.HINT_EMAIL))
-        for subname, part in split_parts(value):
+        parts = list(split_parts(value))
+        # In a cookie or parameter, digits wrapped in hex or base64 are read where they
+        # are the whole value, as the whole-string first look (the detector's
+        # _may_matter, in C) finds them: one part of a list ("K NDQ3...") was read only
+        # when the value's first letter happened to let it past the pair test.
+        wrapped = mode is Mode.HEADER or len(parts) == 1
+        for subname, part in parts:
             if "@" in part and not part[:5].lower().startswith(_URI_SCHEMES):
                 continue  # an address: handled above
             subhint = self.hint_for(subname) if subname else hint
             if subname and subhint.hint is not None and subhint.hint != kind:
                 hits.extend(self.scan(part, subhint, mode))
                 continue
-            hit = self._part(part, subhint, mode)
+            hit = self._part(part, subhint, mode, wrapped)
             if hit is not None:
                 hits.append(hit)
         return hits
@@ -351,8 +357,11 @@ class ValueScanner:
                 )
         return hits
 
-    def _part(self, part: str, hint: names.NameHint, mode: Mode) -> ValueHit | None:
-        """One piece of a (possibly composite) value."""
+    def _part(
+        self, part: str, hint: names.NameHint, mode: Mode, wrapped: bool = True
+    ) -> ValueHit | None:
+        """One piece of a (possibly composite) value; ``wrapped``: whether digits
+        wrapped in hex or base64 are read in it."""
         if len(part) < 7:
             return None
         phones = PHONENUMBER in self.enabled
@@ -372,6 +381,8 @@ class ValueScanner:
             if hit is not None or len(part) < 14:
                 return hit
             # A long digit run may still be hex-encoded digits ("3434373730...").
+        if not wrapped:
+            return None
         for decoder, how in ((hex_digits, "hex-encoded"), (base64_digits, "base64-encoded")):
             decoded = decoder(part)
             if decoded is None:
