@@ -107,6 +107,9 @@ BENIGN_NAMES = frozenset(
         "client-id",
         "x-client-id",
         "x-app-id",
+        # New Relic's mobile agent adds its account and application ID (base64) to
+        # every request the app makes, to every host (eight sites in an iOS app's HAR).
+        "x-newrelic-id",
         "x-algolia-api-key",
         "x-algolia-application-id",
         # Request-scoped: the same trace may cross services of one request chain.
@@ -176,23 +179,33 @@ def _suffixes() -> Any:
     return PublicSuffixList()
 
 
+# Hosts named by address are grouped by network: one service's servers sit side by
+# side (a streaming app's CDN at 23.246.3.140, 23.246.10.139 and 23.246.11.141 in
+# ntop/nDPI's netflix.pcap), and its playback session ID is not sent to three sites.
+# A /16 of IPv4 and a /32 of IPv6 (a regional registry's smallest usual allocation).
+_NETWORK_BITS = {4: 16, 6: 32}
+
+
 @lru_cache(maxsize=4096)
 def registrable_domain(host: str) -> str:
     """The site ``host`` belongs to: ``www.bbc.co.uk:80`` gives ``bbc.co.uk``.
 
-    IP addresses and names without a public suffix (``localhost``) are their own site.
+    A host named by its IP address belongs to its network (``23.246.0.0/16``; IPv6 by
+    /32); names without a public suffix (``localhost``) are their own site.
     """
     host = host.strip().lower()
     if host.startswith("["):
-        return host.partition("]")[0] + "]"
-    if host.count(":") == 1:
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
         host = host.partition(":")[0]
     host = host.rstrip(".")
     try:
-        ipaddress.ip_address(host)
-        return host
+        address = ipaddress.ip_address(host)
     except ValueError:
         pass
+    else:
+        network = ipaddress.ip_network(f"{address}/{_NETWORK_BITS[address.version]}", strict=False)
+        return str(network)
     site = _suffixes().privatesuffix(host)
     return site if isinstance(site, str) else host
 

@@ -32,9 +32,13 @@ BENIGN_CORPUS = Path(__file__).with_name("benign_headers.jsonl")
         ("news.bbc.co.uk:8080", "bbc.co.uk"),
         ("WWW.Example.COM.", "example.com"),
         ("alice.github.io", "alice.github.io"),
-        ("198.51.100.7", "198.51.100.7"),
-        ("198.51.100.7:80", "198.51.100.7"),
-        ("[2001:db8::1]:80", "[2001:db8::1]"),
+        # Addresses by network: one service's servers are side by side.
+        ("198.51.100.7", "198.51.0.0/16"),
+        ("198.51.100.7:80", "198.51.0.0/16"),
+        ("23.246.3.140", "23.246.0.0/16"),
+        ("23.246.11.141", "23.246.0.0/16"),
+        ("[2001:db8::1]:80", "2001:db8::/32"),
+        ("2001:db8:4::1", "2001:db8::/32"),
         ("localhost", "localhost"),
     ],
 )
@@ -186,6 +190,8 @@ _BY_DESIGN = [
     ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
     ("X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793"),
     ("X-Client-Data", "CJa2yQEIpLbJAQjBtskBCKmdygEIqKPKAQ=="),
+    # New Relic's mobile agent: the app's account and application ID, to every host.
+    ("X-NewRelic-ID", "VQYFUFNbGwIFVlVWBQ=="),
 ]
 _QUERIES = [
     "/?utm_source=newsletter&utm_campaign=spring_sale_2024_q1_x7f3k9&v=3f9c2b7a1e5d4c6b",
