@@ -85,17 +85,22 @@ _HINT_PARTS = (
     ("email", "e-?mail|<ud-?em|udff-?em>"),
     (
         "advertising",
-        "<idfa|gaid|adid|aaid|oaid|ifa|advertising-?id(?:entifier)?|ad-?id|adv-?id|"
+        "<idfa|gaid|adid|aaid|oaid|ifa|aifa|advertising-?id(?:entifier)?|ad-?id|adv-?id|"
         "google-?ad-?id|apple-?ifa>",
     ),
     # Apple's names for the IDFA and IDFV (ASIdentifierManager.advertisingIdentifier,
     # UIDevice.identifierForVendor) and Branch's ios_vendor_id, as apps send them;
-    # Firebase's app_instance_id, the ID of one install.
+    # Firebase's app_instance_id, the ID of one install. From tweaselORG/TrackHAR's
+    # adapters (what each tracker's SDK sends, and what it is): Singular's aifa (the
+    # Android advertising ID), andi (the Android ID) and asid (the app set ID);
+    # Adjust's android_uuid, ios_uuid and persistent_ios_uuid and Facebook's
+    # fb_anon_id (an install's IDs); Branch's device_fingerprint_id.
     (
         "device",
         "<idfv|udid|open-?udid|android-?id|device-?id|deviceid|dev-?id|device-?uuid|"
         "hardware-?id|hwid|serial-?number|identifier-?for-?vendor|ios-?vendor-?id|"
-        "app-?instance-?id>",
+        "app-?instance-?id|andi|asid|android-?uuid|ios-?uuid|device-?fingerprint-?id|"
+        "fb-?anon-?id>",
     ),
     # "mobile" as a name's last word is the mobile number ("mobile", "user_mobile",
     # "contact.mobile"); as any other word it qualifies the next ("x-mobile-gateway").
@@ -190,6 +195,10 @@ HINT_ANCHORS = (
     "serial",
     "vendor",
     "instance",
+    "andi",
+    "asid",
+    "uuid",
+    "anon",
     "caller",
     "bearer",
     "msid",

@@ -84,6 +84,13 @@ def test_http_alone_is_not_stripped() -> None:
         ("identifierForVendor", HINT_DEVICE),
         ("ios_vendor_id", HINT_DEVICE),
         ("app_instance_id", HINT_DEVICE),
+        # tweaselORG/TrackHAR's labels of what trackers' SDKs send.
+        ("aifa", HINT_ADVERTISING),
+        ("andi", HINT_DEVICE),
+        ("asid", HINT_DEVICE),
+        ("persistent_ios_uuid", HINT_DEVICE),
+        ("fb_anon_id", HINT_DEVICE),
+        ("device_fingerprint_id", HINT_DEVICE),
     ],
 )
 def test_names_hint_at_their_values(name: str, hint: str) -> None:
@@ -180,7 +187,8 @@ _HINT_WORDS = [
     "ud[em]", "ud[ph]", "udff[em]", "udff[ph]", "user[mobile]", "phones[]",
     "advertising-identifier", "advertisingIdentifier", "identifier-for-vendor",
     "identifierForVendor", "ios-vendor-id", "iosVendorId", "app-instance-id", "appInstanceId",
-    "idsDeviceId", "userMobile",
+    "idsDeviceId", "userMobile", "aifa", "andi", "asid", "android_uuid", "ios_uuid",
+    "persistent_ios_uuid", "fb_anon_id", "device_fingerprint_id",
 ]  # fmt: skip
 
 
