@@ -53,7 +53,7 @@ def _found(name: str) -> Counter[tuple[str, str, str, str, str]]:
 
 def test_the_real_traffic_is_there_with_its_provenance() -> None:
     readme = (DATA / "README.md").read_text(encoding="utf-8")
-    assert len(FILES) >= 8
+    assert len(FILES) >= 10
     for name in FILES:
         assert f"`{name}`" in readme, name
     assert {row["file"] for row in _expected()} <= set(FILES)
