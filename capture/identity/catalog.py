@@ -10,7 +10,7 @@ and indexes it by normalised name so that ``HTTP_X_MSISDN``, ``x.msisdn`` and
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -95,7 +95,12 @@ class Catalog:
 
 
 def make_entry(
-    name: str, kind: str, severity: str, description: str = "", source: str = ""
+    name: str,
+    kind: str,
+    severity: str,
+    description: str = "",
+    source: str = "",
+    header_only: bool = False,
 ) -> CatalogEntry:
     """A checked :class:`CatalogEntry`; raises :class:`CatalogError` naming what is wrong."""
     if not name or not name.strip():
@@ -104,7 +109,7 @@ def make_entry(
         raise CatalogError(f"{name}: kind {kind!r} is not one of {', '.join(CATALOG_KINDS)}")
     if severity not in SEVERITIES:
         raise CatalogError(f"{name}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
-    return CatalogEntry(name.strip(), kind, severity, description, source)
+    return CatalogEntry(name.strip(), kind, severity, description, source, header_only)
 
 
 def _text_field(raw: Mapping[str, object], key: str, where: str) -> str:
@@ -138,14 +143,16 @@ def catalog_from_table(data: Mapping[str, Any]) -> Catalog:
         header_only = raw.get("header_only", False)
         if not isinstance(header_only, bool):
             raise CatalogError(f"{where}: 'header_only' must be true or false")
-        entry = make_entry(
-            _text_field(raw, "name", where),
-            _text_field(raw, "kind", where),
-            _text_field(raw, "severity", where),
-            _text_field(raw, "description", where),
-            _text_field(raw, "source", where),
+        entries.append(
+            make_entry(
+                _text_field(raw, "name", where),
+                _text_field(raw, "kind", where),
+                _text_field(raw, "severity", where),
+                _text_field(raw, "description", where),
+                _text_field(raw, "source", where),
+                header_only,
+            )
         )
-        entries.append(replace(entry, header_only=header_only) if header_only else entry)
     benign = data.get("benign", [])
     if not isinstance(benign, list) or not all(isinstance(n, str) for n in benign):
         raise CatalogError("'benign' must be a list of header names")

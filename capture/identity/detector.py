@@ -43,7 +43,7 @@ from capture.identity import recurrence as recurring
 from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
 from capture.identity.encodings import (
     B64_DIGITS_BODY,
-    B64_JSON_START,
+    B64_JSON_HEAD,
     base64_json,
     base64_json_shaped,
     base64_shaped,
@@ -1259,7 +1259,7 @@ _JSON_START_PCT = frozenset({"%7B", "%7b", "%5B", "%5b"})
 
 # A value that starts like hex-wrapped digits, or is shaped like base64-wrapped digits
 # (encodings.base64_shaped: the only such values _params looks at), or starts like
-# base64-wrapped JSON (encodings.B64_JSON_START) or like JSON, plain or percent-encoded
+# base64-wrapped JSON (encodings.B64_JSON_HEAD) or like JSON, plain or percent-encoded
 # (_JSON_START_PCT), anywhere in a cookie header or query
 # string: after "=", to the end of the value. The lookahead
 # keeps the 10 characters the test asked for before it took the shape. Compiled on
@@ -1270,10 +1270,10 @@ def _wrapped_value() -> re.Pattern[str]:
         r"=\s*\"?(?:(?:2[bB])?(?:3[0-9]){7}|(?=[KMNO][A-Za-z0-9+/_-]{9})"
         + B64_DIGITS_BODY
         + r"(?:=|%3[dD]){0,2}\"?(?:[;&\s]|$)|"
-        # One more base64 character, as _idscan.c's b64_json_start wants (a base64
-        # JSON value is 16 characters at least: B64_JSON_MIN).
-        + B64_JSON_START
-        + r"[A-Za-z0-9+/_-]|[{\[]|%[57][bB])"
+        # Four characters, as _idscan.c's b64_json_start wants (a base64 JSON value is
+        # 16 characters at least: B64_JSON_MIN).
+        + B64_JSON_HEAD
+        + r"|[{\[]|%[57][bB])"
     )
 
 

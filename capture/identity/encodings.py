@@ -74,7 +74,10 @@ def base64_digits(text: str) -> str | None:
 B64_JSON_START = r"(?:ey[A-DI-L]|ew[k-r0-3]|W3[s-v]|Wy[I-L])"
 """The shape of the first 3 characters of base64 of a JSON object or list (a regex);
 any base64 character may follow."""
-_B64_JSON = re.compile(B64_JSON_START + r"[A-Za-z0-9+/_-]")
+B64_JSON_HEAD = B64_JSON_START + r"[A-Za-z0-9+/_-]"
+"""The first 4 characters of base64 of a JSON object or list (a regex): what
+:func:`base64_json_shaped` and the detector's whole-string first look start from."""
+_B64_JSON = re.compile(B64_JSON_HEAD)
 # Its first two characters: tested before the pattern, which costs a call (header
 # values such as Accept-Language's "en-US,en;q=0.9" start with an "e" too).
 _B64_JSON_HEADS = frozenset({"ey", "ew", "W3", "Wy"})
