@@ -6,7 +6,7 @@ import argparse
 import gc
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 # Each command module has ``register(subparsers)`` and ``run(args) -> int``; listed by
 # name, in the order of the help, and imported only when its command is parsed: a
@@ -29,6 +29,13 @@ COMMANDS: dict[str, str] = {
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
     """The command line's parser: with ``command``, that command's alone (the only
     one a command line naming it can reach), else all of them."""
+    return _parsers(command)[0]
+
+
+def _parsers(
+    command: str | None = None,
+) -> tuple[argparse.ArgumentParser, Mapping[str, argparse.ArgumentParser]]:
+    """:func:`_parser`, and each command's own parser by its name."""
     parser = argparse.ArgumentParser(
         prog="headerwatch",
         description="See which websites receive your phone number: identity headers in HTTP.",
@@ -37,7 +44,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     for name, module in COMMANDS.items():
         if command is None or name == command:
             importlib.import_module(module).register(sub)
-    return parser
+    return parser, sub.choices
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,12 +62,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from capture.view.selection import EXIT_OK, EXIT_USAGE
         from tui.common import UsageError
 
-        parser = _parser(command)
+        parser, commands = _parsers(command)
     finally:
         gc.freeze()
         if collecting:
             gc.enable()
-    args = parser.parse_args(words)
+    args, unknown = parser.parse_known_args(words)
+    if unknown:
+        # argparse would name the top-level parser ("usage: headerwatch COMMAND");
+        # the command's own usage shows which options it takes.
+        commands.get(args.command, parser).error("unrecognized arguments: " + " ".join(unknown))
     if args.command is None:
         parser.print_help()  # plain `headerwatch`: what it can do, not an error
         return EXIT_OK

@@ -9,7 +9,7 @@ from typing import Any
 
 from capture.formats.jsonl import dumps_json
 from capture.view.selection import EXIT_IDENTITY, EXIT_OK, EXIT_USAGE
-from tui.common import add_identity_args, build_detector, output_failed
+from tui.common import add_identity_args, build_detector, output_failed, seconds
 
 
 def register(sub: Any) -> None:
@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
     p.add_argument("--format", choices=("table", "jsonl"), default="table", help="output format")
     p.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         default=10.0,
         metavar="S",
         help="deadline in seconds for each probe's whole exchange (default 10)",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from capture.formats.outputs import OUTPUTS, STREAMING, formats_help, record_line_of
 from capture.view.selection import EXIT_OK, EXIT_USAGE, Selection
-from tui.common import add_identity_args, build_detector
+from tui.common import add_identity_args, build_detector, tcp_port
 
 if TYPE_CHECKING:
     from capture.model import Record
@@ -42,7 +42,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--port",
-        type=int,
+        type=tcp_port,
         action="append",
         metavar="PORT",
         help="TCP port; repeat it for several, e.g. --port 80 --port 8080 (default 8080)",

@@ -17,6 +17,7 @@ from tui.common import (
     build_detector,
     demo_capture_path,
     output_failed,
+    whole_number,
 )
 
 
@@ -73,24 +74,8 @@ def register(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"not a positive number: {text!r}")
-    return value
-
-
-def _width(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value != 0 and not 40 <= value <= 10_000:
-        raise argparse.ArgumentTypeError(f"the width must be 0 or 40 to 10000 columns: {text!r}")
-    return value
+_positive = whole_number("a positive number", lambda n: n >= 1)
+_width = whole_number("0 or 40 to 10000 columns", lambda n: n == 0 or 40 <= n <= 10_000)
 
 
 def output_width(chosen: int | None) -> int | None:

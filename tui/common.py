@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 
 from capture.config import Config, ConfigError, load_config, merge_identity, read_canary_file
@@ -134,13 +135,35 @@ class UsageError(Exception):
     user. :func:`tui.cli.main` prints it and exits with status 2."""
 
 
-def _sites(text: str) -> int:
+def whole_number(wanted: str, allowed: Callable[[int], bool]) -> Callable[[str], int]:
+    """An argparse type: an integer for which ``allowed`` holds; else the error says
+    the value is not ``wanted`` (e.g. "a TCP port (1 to 65535)")."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not allowed(value):
+            raise argparse.ArgumentTypeError(f"not {wanted}: {text!r}")
+        return value
+
+    return parse
+
+
+_sites = whole_number("0 or a number of sites from 2 up", lambda n: n == 0 or n >= 2)
+# The kernel would take port 70000 as 4464.
+tcp_port = whole_number("a TCP port (1 to 65535)", lambda n: 1 <= n <= 65535)
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds above 0 (a deadline of 0 fails every time)."""
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        value = -1
-    if value != 0 and value < 2:
-        raise argparse.ArgumentTypeError(f"not 0 or a number of sites from 2 up: {text!r}")
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a number of seconds above 0: {text!r}")
     return value
 
 

@@ -271,12 +271,12 @@ def _exchange(host: str, port: int, raw: bytes, timeout: float) -> tuple[bytes, 
             raise TimeoutError
         return remaining
 
+    data = bytearray()
     try:
         with socket.create_connection((host, port), timeout=left()) as sock:
             sock.settimeout(left())
             client = str(sock.getsockname()[0])
             sock.sendall(raw)
-            data = bytearray()
             while len(data) < MAX_RESPONSE and not _complete(data):
                 sock.settimeout(left())
                 chunk = sock.recv(65536)
@@ -291,7 +291,9 @@ def _exchange(host: str, port: int, raw: bytes, timeout: float) -> tuple[bytes, 
             f"{where}: connection refused (is `headerwatch reflect --port {port}` running there?)"
         ) from None
     except TimeoutError:
-        raise ProbeError(f"{where}: no answer within {timeout:g} s") from None
+        # A server that began to answer was not silent: say the answer was cut short.
+        answer = f"no complete answer ({len(data)} bytes)" if data else "no answer"
+        raise ProbeError(f"{where}: {answer} within {timeout:g} s") from None
     except OSError as exc:
         raise ProbeError(f"{where}: {exc.strerror or exc}") from None
 

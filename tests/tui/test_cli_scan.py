@@ -253,7 +253,7 @@ def test_table_width_option_fits_the_columns_and_a_terminal_sets_the_default(
     assert header.split() == ["TIME", "METHOD", "HOST", "PATH", "IDENTITIES"]
     assert "14:22:11  GET" in result.stdout  # no milliseconds, no client
     bad = headerwatch("scan", "--format", "table", "--width", "7")
-    assert bad.returncode == 2 and "the width must be 0 or 40 to 10000" in bad.stderr
+    assert bad.returncode == 2 and "not 0 or 40 to 10000 columns" in bad.stderr
 
     import os
 

@@ -220,13 +220,24 @@ def test_timeout_is_a_deadline_for_the_whole_exchange() -> None:
     thread = threading.Thread(target=trickle, daemon=True)
     thread.start()
     started = time.monotonic()
-    with pytest.raises(ProbeError, match="no answer within 1 s"):
+    with pytest.raises(ProbeError, match=r"no complete answer \(\d+ bytes\) within 1 s"):
         probe(f"http://127.0.0.1:{port}/", timeout=1)
     took = time.monotonic() - started
     stop.set()
     thread.join(5)
     server.close()
     assert took < 5  # not 140 bytes x 0.4 s
+
+
+def test_a_server_that_never_answers_is_reported_as_silent() -> None:
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    try:
+        # The kernel accepts the connection; nobody reads or answers.
+        with pytest.raises(ProbeError, match=r": no answer within 0.5 s$"):
+            probe(f"http://127.0.0.1:{port}/", timeout=0.5)
+    finally:
+        server.close()
 
 
 def test_a_chunked_json_echo_is_read_too() -> None:

@@ -1,0 +1,46 @@
+"""The command line's parsing: mistakes are named with the command's own usage."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui.cli import main
+
+
+def _usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    with pytest.raises(SystemExit) as exit_:
+        main(list(argv))
+    assert exit_.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_a_mistyped_option_shows_the_usage_of_the_command_it_was_given_to(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    err = _usage_error(capsys, "probe", "--regoin", "GB", "http://127.0.0.1:1/")
+    assert err.startswith("usage: headerwatch probe ")
+    assert err.rstrip().endswith("headerwatch probe: error: unrecognized arguments: --regoin")
+
+
+def test_a_mistyped_option_before_any_command_shows_the_top_level_usage(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    err = _usage_error(capsys, "--bogus")
+    assert err.startswith("usage: headerwatch [-h] COMMAND")
+    assert "headerwatch: error: unrecognized arguments: --bogus" in err
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "-1", "http"])
+def test_reflect_refuses_a_port_the_kernel_would_wrap_or_choose(
+    capsys: pytest.CaptureFixture[str], port: str
+) -> None:
+    err = _usage_error(capsys, "reflect", "--port", port)
+    assert f"argument --port: not a TCP port (1 to 65535): '{port}'" in err
+
+
+@pytest.mark.parametrize("timeout", ["0", "-5", "nan", "inf", "soon"])
+def test_probe_refuses_a_deadline_that_has_passed_before_it_starts(
+    capsys: pytest.CaptureFixture[str], timeout: str
+) -> None:
+    err = _usage_error(capsys, "probe", "--timeout", timeout, "http://127.0.0.1:1/")
+    assert f"argument --timeout: not a number of seconds above 0: '{timeout}'" in err
