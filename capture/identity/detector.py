@@ -702,14 +702,21 @@ class IdentityDetector:
             return
         kind, severity = entry.kind, entry.severity
         if kind == "msisdn":
-            hit = self._scanner.named_phone(text, force=True)
-            if hit is not None:
+            phones = self._scanner.named_phones(text, force=True)
+            for phone in phones:
                 out.append(
                     Finding(
-                        name, where, kind, hit.value, hit.normalized, CATALOG, severity, hit.detail
+                        name,
+                        where,
+                        kind,
+                        phone.value,
+                        phone.normalized,
+                        CATALOG,
+                        severity,
+                        phone.detail,
                     )
                 )
-            else:
+            if not phones:
                 # Operators often send an encrypted or aliased MSISDN under the same name.
                 detail = "not a phone number: an encrypted or aliased MSISDN"
                 out.append(

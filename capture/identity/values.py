@@ -76,6 +76,11 @@ def hex_digest(value: str) -> str | None:
 
 _URI_SCHEMES = ("tel:", "sip:", "sips:")
 _WRITTEN_NUMBER = re.compile(r"\+[0-9][0-9 ().\-]{6,24}")
+# A list of numbers: items split at list separators (not spaces, which a written number
+# has), each one digits, perhaps written ("+44 7700 900123", "(201) 555-0123").
+_LIST_SPLIT = re.compile(r"[,;|]")
+_LIST_ITEM = re.compile(r"\+?[0-9(][0-9 ().\-/]{6,24}")
+_QUOTES = " \t\"'<>"
 
 
 # Unix times from 2009 to 2040 in seconds and milliseconds: the numbers most often
@@ -183,42 +188,62 @@ class ValueScanner:
     # -- named values ---------------------------------------------------------------
 
     def named_phone(self, value: str, force: bool = False) -> ValueHit | None:
-        """The phone number in a value whose name says it is one (lenient), or ``None``.
+        """The phone number in a value whose name says it is one (lenient), or ``None``;
+        the first, where the value lists several (:meth:`named_phones`).
 
         ``force`` looks even when the ``phonenumber`` rule is disabled: the catalog
         uses it to normalise the headers it reports by name.
         """
-        found = self._named_phone(value, force)
-        return None if found is None else found[0]
+        found = self._named_phones(value, force)
+        return found[0][0] if found else None
 
-    def _named_phone(self, value: str, force: bool) -> tuple[ValueHit, PhoneMatch] | None:
-        """:meth:`named_phone`'s hit and the number it read."""
+    def named_phones(self, value: str, force: bool = False) -> list[ValueHit]:
+        """Every phone number in a value whose name says it holds one: one, or each of a
+        list of numbers (``447911123456, 447700900123``: two headers of one name merged
+        by a proxy, or an app's contact list), ``force`` as for :meth:`named_phone`."""
+        return [hit for hit, _ in self._named_phones(value, force)]
+
+    def _named_phones(self, value: str, force: bool) -> list[tuple[ValueHit, PhoneMatch]]:
+        """:meth:`named_phones`'s hits and the numbers they read."""
         if not force and PHONENUMBER not in self.enabled:
-            return None
+            return []
         text = value.strip().strip("\"'<>")
         if text[:5].lower().startswith(_URI_SCHEMES):
             text = text.split(":", 1)[1].split(";", 1)[0].split("@", 1)[0]
         text = url_decode(text)
         match = parse_lenient(text, self.region)
         if match is not None:
-            return _phone_hit(value.strip(), match, "high"), match
+            return [(_phone_hit(value.strip(), match, "high"), match)]
         for decoder, how in ((hex_digits, "hex-encoded"), (base64_digits, "base64-encoded")):
             decoded = decoder(text)
             if decoded is not None:
                 match = parse_lenient(decoded, self.region)
                 if match is not None:
-                    return _phone_hit(value.strip(), match, "high", how), match
-        # Composite value under a phone name ("GPRS,447700900123,unsecured").
+                    return [(_phone_hit(value.strip(), match, "high", how), match)]
+        items = [item.strip(_QUOTES) for item in _LIST_SPLIT.split(text)]
+        items = [item for item in items if item]
+        if len(items) > 1 and all(_LIST_ITEM.fullmatch(item) for item in items):
+            # A list of numbers and nothing else: each one is a number sent. (Only the
+            # first was read, and a second number merged into the header was lost.)
+            found = []
+            for item in items:
+                match = parse_lenient(item, self.region)
+                if match is not None:
+                    found.append((_phone_hit(item, match, "high"), match))
+            return found
+        # Composite value under a phone name ("GPRS,447700900123,unsecured"): its other
+        # fields are not numbers, so the first number is the one it carries.
         for _, part in split_parts(text):
             if part != text:
                 match = parse_lenient(part, self.region)
                 if match is not None:
-                    return _phone_hit(part, match, "high"), match
-        return None
+                    return [(_phone_hit(part, match, "high"), match)]
+        return []
 
-    def named_subscriber(self, value: str) -> ValueHit | None:
-        """A phone number or IMSI in a value whose name says "subscriber", "caller",
-        "clid", "sub", "bearer address" or "number", or ``None``.
+    def named_subscriber(self, value: str) -> list[ValueHit]:
+        """The phone numbers or IMSI in a value whose name says "subscriber", "caller",
+        "clid", "sub", "bearer address" or "number" (each of a list of numbers, as for
+        :meth:`named_phones`).
 
         Such a name makes a phone-shaped value a phone number (international or,
         with a region, national; bare digits, ``+``, hex or base64), but it promises
@@ -232,21 +257,20 @@ class ValueScanner:
             phone = parse_lenient(digits, self.region)
             # 15 digits under a known MCC: an IMSI, unless it is a valid phone number.
             if device is not None and (phone is None or not phone.valid):
-                return ValueHit("imsi", text, device.digits, IMSI, "high", device.detail)
-        found = self._named_phone(value, False)
-        if found is None:
-            return None
-        # The number as read (its E.164 form read again is the same number, judged
+                return [ValueHit("imsi", text, device.digits, IMSI, "high", device.detail)]
+        hits = []
+        # Each number as read (its E.164 form read again is the same number, judged
         # the same: a second reading cost a subscriber's first value ~40 us).
-        hit, match = found
-        if not match.valid and len(hit.normalized) < 11:
-            # Under 10 digits with the country code, an invalid number is more likely
-            # a count or a short code than a subscriber's line.
-            return None
-        if not match.valid:
-            detail = f"{hit.detail} · libphonenumber does not call it a valid number"
-            return ValueHit(hit.kind, hit.value, hit.normalized, hit.detector, "medium", detail)
-        return hit
+        for hit, match in self._named_phones(value, False):
+            if not match.valid and len(hit.normalized) < 11:
+                # Under 10 digits with the country code, an invalid number is more
+                # likely a count or a short code than a subscriber's line.
+                continue
+            if not match.valid:
+                detail = f"{hit.detail} · libphonenumber does not call it a valid number"
+                hit = ValueHit(hit.kind, hit.value, hit.normalized, hit.detector, "medium", detail)
+            hits.append(hit)
+        return hits
 
     def named_device(self, value: str, kind: str, force: bool = False) -> ValueHit | None:
         """An IMEI or IMSI in a value whose name says so, or ``None`` (``force`` as for phones)."""
@@ -286,17 +310,17 @@ class ValueScanner:
             if digest is not None:
                 return [digest]
         if kind == names.HINT_PHONE:
-            hit = self.named_phone(value)
-            if hit is not None:
-                return [hit]
+            phones = self.named_phones(value)
+            if phones:
+                return phones
         elif kind in (names.HINT_IMEI, names.HINT_IMSI):
             hit = self.named_device(value, kind)
             if hit is not None:
                 return [hit]
         elif kind == names.HINT_SUBSCRIBER:
-            hit = self.named_subscriber(value)
-            if hit is not None:
-                return [hit]
+            subscribers = self.named_subscriber(value)
+            if subscribers:
+                return subscribers
         elif kind in (names.HINT_DEVICE, names.HINT_ADVERTISING):
             if DEVICE_ID not in self.enabled:
                 return []
@@ -410,7 +434,7 @@ class ValueScanner:
         if hint.hint in (names.HINT_IMEI, names.HINT_IMSI):
             return self.named_device(digits, hint.hint)
         if hint.hint == names.HINT_SUBSCRIBER:
-            return self.named_subscriber(digits)
+            return next(iter(self.named_subscriber(digits)), None)
         if (
             mode is not Mode.HEADER
             or hint.id_like

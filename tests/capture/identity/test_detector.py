@@ -69,6 +69,39 @@ def test_o2_calling_line_id_matches_the_architecture_example(detector: IdentityD
     assert finding.detail == "+44 7700 900123 · GB, unallocated range"
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        # Two X-MSISDN headers merged by a proxy, or by Suricata's eve.json.
+        ("X-MSISDN", "447911123456, 447700900123"),
+        ("x-up-calling-line-id", "+44 7911 123456;+44 7700 900123"),
+        # A list under a name that says phone, and one that says subscriber.
+        ("X-Phone-List", "+447911123456,+447700900123"),
+        ("X-Carrier-Sub", "447911123456|447700900123"),
+    ],
+)
+def test_every_number_of_a_list_is_reported_not_only_the_first(
+    detector: IdentityDetector, name: str, value: str
+) -> None:
+    found = [f for f in findings(detector, add=[(name, value)]) if f.is_identity]
+    assert [(f.kind, f.normalized) for f in found] == [
+        ("msisdn", "+447911123456"),
+        ("msisdn", UK),
+    ]
+    assert {f.name for f in found} == {name}
+
+
+def test_a_composite_value_gives_its_number_and_not_its_other_fields(
+    detector: IdentityDetector,
+) -> None:
+    found = [
+        f
+        for f in findings(detector, add=[("X-Phone", "GPRS,447700900123,10.1.2.3,unsecured")])
+        if f.is_identity
+    ]
+    assert [(f.kind, f.value, f.normalized) for f in found] == [("msisdn", "447700900123", UK)]
+
+
 @pytest.mark.parametrize("name", ["X-MSISDN", "HTTP_X_MSISDN", "x.msisdn", "X_Msisdn"])
 def test_catalog_names_match_in_any_spelling(detector: IdentityDetector, name: str) -> None:
     finding = one(detector, add=[(name, "07700900123")])
