@@ -11,8 +11,9 @@ cost grows with the numbers, not with the requests. This prints the three parts:
 * a number's first reading, in a loop of readings alone (``phone.parse_lenient`` or
   ``parse_e164``, each number new): microseconds a number for 2,000 numbers of each
   of three forms;
-* inside one scan (``capture.scan.scan``, ``--jobs 1``, the default detector, output
-  to /dev/null) of a capture, by default scan_bench.py's ad and analytics capture:
+* inside one scan (``capture.scan.scan``, ``--jobs 1``, scan_bench.py's detector,
+  ``--region GB``, output to /dev/null) of a capture, by default scan_bench.py's ad
+  and analytics capture:
   the time spent in libphonenumber's calls (timed where phone.py makes them), the
   regular-expression compiles among it (each region's patterns are compiled at their
   first use), and how many distinct values were read;
@@ -38,7 +39,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
-from scan_bench import ensure_capture, process_cpu, scan_code  # noqa: E402
+from scan_bench import _plain_config, ensure_capture, process_cpu, scan_code  # noqa: E402
 
 # The calls phone.py makes, or made (libphonenumber's API, phone.libphonenumber()).
 _CALLS = (
@@ -145,7 +146,9 @@ def scan_cost(capture: Path) -> dict[str, Any]:
     try:
         with open(os.devnull, "w") as out:
             started = time.process_time()
-            scan([str(capture)], detector=IdentityDetector(), out=out, err=out, jobs=1)
+            scan(
+                [str(capture)], detector=IdentityDetector(_plain_config()), out=out, err=out, jobs=1
+            )
             cpu = time.process_time() - started
     finally:
         re_compiler.compile = compile_pattern
@@ -168,7 +171,7 @@ def main() -> None:
     spent = scan_cost(capture)
     share = spent["ns"] / 1e9 / spent["cpu"]
     print(
-        f"in a scan of {capture.name} (--jobs 1, default detector, {spent['cpu']:.2f}s of CPU, "
+        f"in a scan of {capture.name} (--jobs 1, --region GB, {spent['cpu']:.2f}s of CPU, "
         f"libphonenumber imported before it): {spent['readings']} distinct values read, "
         f"{spent['calls']} libphonenumber calls taking {spent['ns'] / 1e6:.1f} ms ({share:.0%}), "
         f"of which {spent['compiles']} regex compiles {spent['compile_ns'] / 1e6:.1f} ms"

@@ -21,7 +21,7 @@ difference per request. Needs valgrind (``apt-get install valgrind``).
 
 ``--no-detection``, ``--detection`` and ``--canaries`` scan as ``scan_bench.py``'s
 closing lines do (``capture.scan.scan`` in one process, output to /dev/null, the
-detector built as there: none, ``IdentityDetector()``, or with its 3 canaries);
+detector built as there: none, ``--region GB``, or that with its 3 canaries);
 ``--detection-cost`` counts all three and prints what detection costs over none,
 the instruction-count twin of those lines: whole processes, start-up included, so
 that detection's fixed costs count whether they come at start-up (the detector and

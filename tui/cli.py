@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.disable()
     try:
         from capture.view.selection import EXIT_OK, EXIT_USAGE
-        from tui.common import UsageError
+        from tui.common import UsageError, take_notes
 
         parser, commands = _parsers(command)
     finally:
@@ -77,12 +77,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     try:
         code: int = args.run(args)
-        return code
     except UsageError as exc:
         print(f"headerwatch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return 130
+        code = 130
+    if code != EXIT_USAGE:
+        for note in take_notes():
+            print(note, file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

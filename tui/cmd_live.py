@@ -57,6 +57,7 @@ from tui.common import (
     add_redact_arg,
     build_detector,
     output_failed,
+    take_notes,
 )
 
 PCAPNG_APP = None
@@ -388,6 +389,8 @@ def headless_run(
     notify_box.append(say)
     for notice in notices:
         say(notice.level, notice.text)
+    for note in take_notes():  # now: a capture may run for hours
+        print(note, file=err, flush=True)
 
     def on_batch(batch: Batch) -> None:
         nonlocal output_closed

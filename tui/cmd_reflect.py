@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from capture.formats.outputs import OUTPUTS, STREAMING, formats_help, record_line_of
 from capture.view.selection import EXIT_OK, EXIT_USAGE, Selection
-from tui.common import add_identity_args, build_detector, tcp_port
+from tui.common import add_identity_args, build_detector, take_notes, tcp_port
 
 if TYPE_CHECKING:
     from capture.model import Record
@@ -227,6 +227,8 @@ def run(args: argparse.Namespace) -> int:
     def ready(addresses: list[tuple[str, int]]) -> None:
         where = ", ".join(f"http://{'[' + h + ']' if ':' in h else h}:{p}/" for h, p in addresses)
         _err(f"headerwatch: reflecting on {where} (Ctrl-C stops)")
+        for note in take_notes():  # now, not at the exit of a server that runs for days
+            _err(note)
         if header is not None:
             sink.line(header)
 

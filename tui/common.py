@@ -11,7 +11,7 @@ from dataclasses import replace
 from capture.config import Config, ConfigError, load_config, merge_identity, read_canary_file
 from capture.formats.private import share_files
 from capture.http.http1 import HEAD_LIMITS, MAX_HEAD, set_head_limit
-from capture.identity.detector import IdentityDetector
+from capture.identity.detector import IdentityDetector, locale_setting
 from capture.sources.inputs import KINDS, inputs_help
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
@@ -198,9 +198,31 @@ def build_detector(args: argparse.Namespace, recurrence: int = 0) -> IdentityDet
         )
         chosen = getattr(args, "recurrence", None)
         identity = replace(identity, recurrence=recurrence if chosen is None else chosen)
-        return IdentityDetector(identity)
+        detector = IdentityDetector(identity)
     except (ConfigError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    if detector.region is None:
+        # Said, not guessed: a national number missed in silence looks like no number.
+        setting = locale_setting()
+        shown = "no LC_ALL, LC_TELEPHONE or LANG" if setting is None else "=".join(setting)
+        _NOTES.append(
+            f"headerwatch: note: no region in the locale ({shown}): numbers written "
+            "nationally (07700 900123) were not read; give one with --region "
+            "(e.g. --region GB) or [identity] region"
+        )
+    return detector
+
+
+_NOTES: list[str] = []
+
+
+def take_notes() -> list[str]:
+    """The notes for stderr the command's set-up left (:func:`build_detector`'s missing
+    region), each once. :func:`tui.cli.main` prints them when the command has run: a
+    command refused with a one-line error says that line alone."""
+    notes = list(dict.fromkeys(_NOTES))
+    _NOTES.clear()
+    return notes
 
 
 def _shared_in(config: Config) -> bool:

@@ -244,21 +244,49 @@ def msisdn_canary(value: str, region: str | None) -> Canary:
     return _msisdn_canary(value, region)
 
 
+def _msisdn_number(value: str, region: str | None) -> phonenumbers.PhoneNumber:
+    """The number ``value`` is, read as :func:`msisdn_canary` says; ValueError, in one
+    line, when it is none.
+
+    Digits without ``+`` or a leading 0 are read in ``region`` first, then as
+    international digits (``447700900123``, the form gateways send): a number given
+    that way must not be refused because the locale's region is another country's."""
+    lib = libphonenumber()
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if value.startswith("+"):
+        readings = [value]
+    elif value.startswith("00") and region is None:
+        readings = ["+" + digits[2:]]
+    elif value.startswith("0"):
+        if region is None:
+            raise ValueError(
+                f"--msisdn {value!r} is written nationally: give its region (--region GB) "
+                "or write it internationally (+44...)"
+            )
+        readings = [value]
+    else:
+        readings = ([value] if region else []) + ["+" + digits]
+    failure = "is not a phone number"
+    for text in readings:
+        number = _international(text)
+        if number is None:
+            try:
+                number = lib.parse(text, region)
+            except lib.NumberParseException as exc:
+                failure = f"is not a phone number: {exc}"
+                continue
+        if lib.is_possible_number(number):
+            return number
+        failure = "is not a phone number of a possible length"
+    raise ValueError(f"--msisdn {value!r} {failure}")
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _msisdn_canary(value: str, region: str | None) -> Canary:
     value = _check_length(value, "--msisdn")
-    digits = "".join(ch for ch in value if ch.isdigit())
-    text = value if value.startswith("+") or value.startswith("0") or region else "+" + digits
     lib = libphonenumber()
     PhoneNumberFormat = lib.PhoneNumberFormat
-    number = _international(text)
-    if number is None:
-        try:
-            number = lib.parse(text, region)
-        except lib.NumberParseException as exc:
-            raise ValueError(f"--msisdn {value!r} is not a phone number: {exc}") from None
-    if not lib.is_possible_number(number):
-        raise ValueError(f"--msisdn {value!r} is not a phone number of a possible length")
+    number = _msisdn_number(value, region)
     nsn = lib.national_significant_number(number)
     # What format_number(E164) gives (checked for every region's examples), without
     # its pattern matching: a fifth of building a canary, for 20,000 of them.

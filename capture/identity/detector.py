@@ -27,10 +27,9 @@ request that sends it again (bounded, see :meth:`IdentityDetector._remember`).
 
 from __future__ import annotations
 
-import locale
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from typing import TypeVar
@@ -111,16 +110,32 @@ class IdentityConfig:
     dashboard turns it on (3), ``scan`` with ``--recurrence``."""
 
 
-def locale_region() -> str | None:
-    """The region of the user's locale (``en_GB.UTF-8`` gives ``GB``) if libphonenumber knows it."""
-    candidates = [locale.getlocale()[0]]
-    candidates += [os.environ.get(var) for var in ("LC_ALL", "LC_MESSAGES", "LANG")]
-    for candidate in candidates:
-        if not candidate:
-            continue
-        match = re.search(r"_([A-Za-z]{2})(?![A-Za-z])", candidate)
-        if match and is_region(match.group(1).upper()):
-            return match.group(1).upper()
+def locale_region(environ: Mapping[str, str] | None = None) -> str | None:
+    """The region of the user's locale, if libphonenumber knows it: the locale POSIX
+    gives telephone formats (``LC_ALL``, else ``LC_TELEPHONE``, else ``LANG``), so
+    ``en_GB.UTF-8`` gives ``GB``, and ``C``, ``C.UTF-8`` and ``POSIX`` give none.
+
+    Read from the environment: Python's ``locale.getlocale()`` calls ``C.UTF-8``
+    ``en_US`` (its alias table), and a locale that is set but not generated falls back
+    to that, so a British user of a stock Debian got US numbers read for them.
+    """
+    setting = locale_setting(environ)
+    if setting is None:
+        return None
+    match = re.match(r"[A-Za-z]{2,3}_([A-Za-z]{2})(?![A-Za-z])", setting[1])
+    region = match.group(1).upper() if match else None
+    return region if region is not None and is_region(region) else None
+
+
+def locale_setting(environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """The variable that sets the telephone locale and its value (``("LANG",
+    "C.UTF-8")``), the first of ``LC_ALL``, ``LC_TELEPHONE`` and ``LANG`` that is set;
+    ``None`` when none is."""
+    environ = os.environ if environ is None else environ
+    for variable in ("LC_ALL", "LC_TELEPHONE", "LANG"):
+        value = environ.get(variable)
+        if value:
+            return variable, value
     return None
 
 

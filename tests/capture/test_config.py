@@ -119,7 +119,7 @@ def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
         ('[identity]\nregoin = "GB"\n', "unknown key 'regoin' in \\[identity\\]"),
         ('[identity]\nregion = "XX"\n', "region 'XX' is not a region code"),
         ("[identity]\nmsisdn = 447700900123\n", "msisdn must be a string or a list of strings"),
-        ('[identity]\nmsisdn = ["07700 900123"]\n', "not a phone number"),
+        ('[identity]\nmsisdn = ["07700 900123"]\n', "written nationally: give its region"),
         ('[identity]\nimei = "123"\n', "too short"),
         ('[identity.headers]\n"x-a" = { kind = "phone" }\n', "kind 'phone' is not one of"),
         (

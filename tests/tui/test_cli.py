@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from tui.cli import main
+from tui.common import demo_capture_path
 
 
 def _usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -44,3 +49,29 @@ def test_probe_refuses_a_deadline_that_has_passed_before_it_starts(
 ) -> None:
     err = _usage_error(capsys, "probe", "--timeout", timeout, "http://127.0.0.1:1/")
     assert f"argument --timeout: not a number of seconds above 0: '{timeout}'" in err
+
+
+def _scan_stderr(env: dict[str, str], *argv: str) -> tuple[int, list[str]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "scan", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("LC_")}, **env},
+    )
+    return result.returncode, result.stderr.splitlines()
+
+
+def test_a_scan_without_a_region_says_at_its_end_that_national_numbers_were_not_read() -> None:
+    code, lines = _scan_stderr({"LANG": "C.UTF-8"}, demo_capture_path())
+    assert code == 0
+    assert lines[-2].startswith("headerwatch: 259 packets")
+    assert lines[-1].startswith("headerwatch: note: no region in the locale (LANG=C.UTF-8)")
+    code, lines = _scan_stderr({"LANG": "en_GB.UTF-8"}, demo_capture_path())
+    assert code == 0 and not any("note:" in line for line in lines)
+
+
+def test_an_input_error_is_its_one_line_without_the_region_note() -> None:
+    code, lines = _scan_stderr({"LANG": "C.UTF-8"}, "/nonexistent/capture.pcap")
+    assert code == 2
+    assert lines == ["headerwatch: error: /nonexistent/capture.pcap: no such file"]

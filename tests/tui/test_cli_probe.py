@@ -107,7 +107,7 @@ def test_probe_piped_into_head_is_quiet(reflector: tuple[subprocess.Popen[str], 
     url = f"http://127.0.0.1:{port}/"
     # Two URLs: the second line goes to a pipe whose reader has left.
     result = subprocess.run(
-        f"{sys.executable} -m tui.cli probe {url} {url} {url} | head -c 1",
+        f"{sys.executable} -m tui.cli probe --region GB {url} {url} {url} | head -c 1",
         shell=True,
         capture_output=True,
         text=True,
@@ -177,8 +177,8 @@ def test_probe_piped_into_head_one_line_is_quiet_with_a_zero_status(
     with enrichment_proxy(("127.0.0.1", port), {"Via": "1.1 carrier"}, strip=("Accept",)) as proxy:
         url = f"http://127.0.0.1:{proxy}/"
         result = subprocess.run(
-            ["bash", "-c", f'{sys.executable} -m tui.cli probe {url} {url} {url} | head -1; '
-             'echo "status ${PIPESTATUS[0]}" >&2'],
+            ["bash", "-c", f'{sys.executable} -m tui.cli probe --region GB {url} {url} {url} '
+             '| head -1; echo "status ${PIPESTATUS[0]}" >&2'],
             capture_output=True,
             text=True,
             timeout=60,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from capture.formats.private import files_shared, share_files
-from tui.common import UsageError, add_identity_args, build_detector
+from tui.common import UsageError, add_identity_args, build_detector, take_notes
 
 
 @pytest.fixture(autouse=True)
@@ -89,3 +89,23 @@ def test_a_bad_value_in_a_canary_file_is_one_line(
     with pytest.raises(UsageError) as caught:
         build_detector(_args("--config", str(config), "--canary-file", str(fleet)))
     assert str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_detector_without_a_region_leaves_one_note_for_the_end_of_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_TELEPHONE", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    assert build_detector(_args("--config", str(config))).region is None
+    build_detector(_args("--config", str(config)))
+    [note] = take_notes()
+    assert note.startswith("headerwatch: note: no region in the locale (LANG=C.UTF-8): ")
+    assert "--region" in note
+    assert take_notes() == []
+    build_detector(_args("--config", str(config), "--region", "GB"))
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
+    build_detector(_args("--config", str(config)))
+    assert take_notes() == []

@@ -234,8 +234,31 @@ def test_address_canaries_are_indexed_by_the_user_part() -> None:
 def test_national_input_needs_the_region() -> None:
     assert msisdn_canary("07700 900123", "GB").canonical == E164
     assert msisdn_canary("447700900123", None).canonical == E164
-    with pytest.raises(ValueError, match="not a phone number"):
+    with pytest.raises(ValueError, match=r"written nationally: give its region \(--region GB\)"):
         msisdn_canary("07700 900123", None)
+
+
+@pytest.mark.parametrize("region", ["US", "GB", None])
+def test_international_digits_are_the_number_where_the_region_has_no_such_number(
+    region: str | None,
+) -> None:
+    # As gateways send it (x-up-calling-line-id: 447700900123): in the US it is no
+    # national number, and was refused as "not a phone number of a possible length".
+    assert msisdn_canary("447700900123", region).canonical == E164
+
+
+def test_digits_that_are_a_national_number_too_are_read_in_the_region() -> None:
+    # German numbers have many lengths: 4477 00900123 could be one. Where both
+    # readings are possible, the region's wins, as in detection; "+" settles it.
+    assert msisdn_canary("447700900123", "DE").canonical == "+49447700900123"
+    assert msisdn_canary("+447700900123", "DE").canonical == E164
+
+
+@pytest.mark.parametrize("region", ["GB", "DE", None])
+def test_the_international_prefix_00_is_read_without_a_region_and_in_regions_that_dial_it(
+    region: str | None,
+) -> None:
+    assert msisdn_canary("0044 7700 900123", region).canonical == E164
 
 
 @pytest.mark.parametrize(

@@ -802,14 +802,38 @@ def test_unknown_region_is_refused() -> None:
 
 
 def test_region_defaults_to_the_locale(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("locale.getlocale", lambda: (None, None))
     monkeypatch.setenv("LANG", "en_GB.UTF-8")
     monkeypatch.delenv("LC_ALL", raising=False)
-    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.delenv("LC_TELEPHONE", raising=False)
     assert locale_region() == "GB"
     assert IdentityDetector(IdentityConfig()).region == "GB"
-    monkeypatch.setenv("LANG", "C.UTF-8")
-    assert locale_region() is None
+
+
+@pytest.mark.parametrize(
+    ("environ", "region"),
+    [
+        # Python's locale.getlocale() calls C.UTF-8 "en_US": not a region anyone chose.
+        ({"LANG": "C.UTF-8"}, None),
+        ({"LANG": "POSIX"}, None),
+        ({"LANG": "C"}, None),
+        ({}, None),
+        ({"LANG": "de_DE.UTF-8"}, "DE"),
+        ({"LANG": "ast_ES.UTF-8"}, "ES"),
+        ({"LANG": "sr_RS@latin"}, "RS"),
+        # The first one set decides, as for any POSIX locale category.
+        ({"LC_ALL": "en_GB.UTF-8", "LC_TELEPHONE": "fr_FR.UTF-8", "LANG": "de_DE"}, "GB"),
+        ({"LC_TELEPHONE": "fr_FR.UTF-8", "LANG": "en_US.UTF-8"}, "FR"),
+        ({"LC_ALL": "C.UTF-8", "LANG": "en_GB.UTF-8"}, None),
+        ({"LC_ALL": "", "LANG": "en_GB.UTF-8"}, "GB"),
+        # A language without a territory, or a territory libphonenumber does not know.
+        ({"LANG": "eo.UTF-8"}, None),
+        ({"LANG": "en_ZZ.UTF-8"}, None),
+    ],
+)
+def test_the_locale_region_is_the_telephone_locale_of_the_environment(
+    environ: dict[str, str], region: str | None
+) -> None:
+    assert locale_region(environ) == region
 
 
 # Run in a fresh interpreter: this test process has imported phonenumbers already.
