@@ -26,12 +26,15 @@
 #   HW_LAB_VIA           on|off: squid's own Via header (default off)
 #   HW_LAB_XFF           squid's forwarded_for: on|off|transparent|delete|truncate (default delete)
 #   HEADERWATCH          the headerwatch command (default: on PATH, else this checkout's .venv)
-#   HW_LAB_STATE         state directory (default /run/headerwatch-lab/PREFIX)
+#   HW_LAB_STATE         state directory (default /run/headerwatch-lab/PREFIX; root's alone)
 #   HW_LAB_KEEP_FAILED   if set, a failed up leaves what it built (for debugging; then: down)
 #
 # Via and X-Forwarded-For are off by default so that the configured header is the
 # only one added; turn them on to see what a stock squid adds as well.
 set -euo pipefail
+# What the lab writes (the reflectors' records, squid's config, lab.env) holds the
+# phone number: every file is its owner's alone, as headerwatch's own records are.
+umask 077
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
@@ -42,7 +45,8 @@ inject_value=${HW_LAB_INJECT_VALUE:-447700900123}
 strip=${HW_LAB_STRIP-Accept-Language}
 via=${HW_LAB_VIA:-off}
 xff=${HW_LAB_XFF:-delete}
-state=${HW_LAB_STATE:-/run/headerwatch-lab/$prefix}
+labs_dir=/run/headerwatch-lab
+state=${HW_LAB_STATE:-$labs_dir/$prefix}
 
 if [[ ! $prefix =~ ^[a-z0-9]{1,9}$ ]]; then
   echo "carrier-lab: HW_LAB_PREFIX must be 1-9 of [a-z0-9] (interface names are at most 15 bytes): $prefix" >&2
@@ -63,6 +67,9 @@ phone_ip=192.0.2.2 carrier_phone_ip=192.0.2.1
 carrier_server_ip=198.51.100.1 server_ip=198.51.100.2
 lab_net=192.0.2.0/24
 squid_port=3129
+# squid will not run as root: it works as this user, in a directory of its own.
+squid_user=proxy
+id -u "$squid_user" >/dev/null 2>&1 || squid_user=nobody
 
 say() { printf 'carrier-lab: %s\n' "$*" >&2; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
@@ -129,7 +136,9 @@ EOF
 via $via
 forwarded_for $xff
 
-# A proxy, not a cache; everything private to this lab's directory.
+# A proxy, not a cache; everything private to this lab's directory, its files squid's alone.
+cache_effective_user $squid_user
+umask 077
 cache deny all
 cache_mem 8 MB
 visible_hostname carrier.$prefix.lab
@@ -181,8 +190,12 @@ cmd_up() {
   # From here on, a failure tears down whatever was built.
   trap on_up_exit EXIT
 
-  mkdir -p "$state"
-  chmod 755 "$(dirname "$state")" "$state"
+  # The directory above holds labs' directories only; it is made if missing and left
+  # as it is (it may be shared, like /tmp). The lab's own is new (not one planted
+  # there meanwhile) and root's; squid's group may pass through it to squid's directory.
+  (umask 022 && mkdir -p -- "$(dirname "$state")")
+  mkdir -m 0710 -- "$state"
+  chgrp -- "$(id -gn "$squid_user")" "$state"
   printf '%s\n' "$hw" >"$state/headerwatch"
 
   local ns
@@ -213,7 +226,7 @@ cmd_up() {
   local sq=$state/squid
   mkdir -p "$sq"
   write_squid_conf "$sq"
-  chown -R proxy:proxy "$sq" 2>/dev/null || chmod 777 "$sq"
+  chown -R -- "$squid_user:" "$sq"
   in_ns "$carrier_ns" squid -k parse -f "$sq/squid.conf" >"$sq/parse.log" 2>&1 || {
     say "squid rejected its config:"; grep -iE 'error|fatal' "$sq/parse.log" >&2 || cat "$sq/parse.log" >&2
     exit 1
@@ -261,7 +274,7 @@ print_summary() {
   squid on the carrier: port 80 from the phone is redirected to $squid_port (intercept); 8080 is routed untouched
     adds    $inject_name: $inject_value
     strips  ${strip:-(nothing)}
-  files in $state: reflect-80.out (what the server received), squid/access.log
+  files in $state (root's): reflect-80.out (what the server received), squid/access.log
 
 Try, as root:
   # the probe: what the network added and removed, port 80 against the clean 8080
@@ -311,7 +324,7 @@ cmd_down() {
     ip netns del "$ns" 2>/dev/null || true
   done
   rm -rf "$state"
-  rmdir "$(dirname "$state")" 2>/dev/null || true
+  rmdir "$labs_dir" 2>/dev/null || true
   echo "carrier lab '$prefix' is down"
 }
 

@@ -12,8 +12,11 @@ import contextlib
 import json
 import re
 import secrets
+import shutil
 import signal
+import stat
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -185,6 +188,65 @@ def test_down_after_a_failed_up_leaves_no_namespace_and_can_be_repeated(tmp_path
     for _ in range(2):
         down = lab_script("down", settings)
         assert down.returncode == 0, down.stderr
+
+
+NOBODY = 65534
+"""Another user of the machine, in none of the lab's groups."""
+
+
+def as_nobody(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` as user and group nobody (no other groups), from ``/``."""
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd="/",
+        env=env,
+        user=NOBODY,
+        group=NOBODY,
+        extra_groups=[],
+    )
+
+
+def test_no_file_the_lab_writes_is_readable_by_another_user_though_they_hold_the_number(
+    lab: CarrierLab,
+) -> None:
+    uri = f"/private-{secrets.token_hex(4)}"
+    lab.run(lab.phone_ns, "curl", "-sS", "-o", "/dev/null", lab.url(uri))
+    reflected(lab, 80, uri)
+    paths = [lab.state_dir, *sorted(lab.state_dir.rglob("*"))]
+    holding = [p for p in paths if p.is_file() and lab.inject_value in p.read_text("latin-1")]
+    assert {"reflect-80.out", "lab.env", "squid.conf"} <= {p.name for p in holding}, holding
+    # No directory lets other users in (the state directory lets squid's group pass
+    # through to squid's own), and what holds the number is its owner's alone.
+    open_to_others = [
+        f"{p} {stat.filemode(p.stat().st_mode)}"
+        for p in paths
+        if p.stat().st_mode & (0o077 if p in holding else 0o007 if p.is_dir() else 0)
+    ]
+    assert open_to_others == []
+    for path in holding:
+        read = as_nobody("cat", str(path))
+        assert read.returncode != 0 and "Permission denied" in read.stderr, (path, read)
+
+
+def test_up_and_down_leave_the_directory_that_holds_the_labs_state_as_they_found_it() -> None:
+    require_carrier_lab()
+    shared = Path(tempfile.mkdtemp(prefix="lab-", dir="/run"))
+    shared.chmod(0o1777)  # like /tmp
+    settings = lab_settings(HW_LAB_STATE=shared / "lab")
+    try:
+        up = lab_script("up", settings)
+        assert up.returncode == 0, up.stderr
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+        assert lab_script("down", settings).returncode == 0
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+        assert list(shared.iterdir()) == []
+    finally:
+        lab_script("down", settings)
+        shutil.rmtree(shared, ignore_errors=True)
 
 
 # -- the tethered laptop's own capture: headless live and scan of its recording ----------
