@@ -18,7 +18,8 @@
 # is routed untouched: the clean control. The server runs `headerwatch reflect`
 # on both ports.
 #
-# Settings (environment):
+# Settings (environment; sudo resets it, so give them after sudo:
+# `sudo HW_LAB_PREFIX=lab2 scripts/carrier-lab.sh up`, and the same prefix to status and down):
 #   HW_LAB_PREFIX        name prefix of namespaces and interfaces (default hwlab; [a-z0-9]{1,9})
 #   HW_LAB_INJECT_NAME   header squid adds            (default x-up-calling-line-id)
 #   HW_LAB_INJECT_VALUE  its value                    (default 447700900123, Ofcom's drama range)
@@ -74,6 +75,40 @@ id -u "$squid_user" >/dev/null 2>&1 || squid_user=nobody
 say() { printf 'carrier-lab: %s\n' "$*" >&2; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 ns_exists() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
+
+# The command that runs ACTION on this lab, to print for the user to type: sudo
+# (when this ran through sudo or without root) with the settings on its command
+# line, since sudo resets the environment. down and status need only where the lab
+# is; up needs every setting given.
+lab_command() {
+  local action=$1 var words=() vars=(HW_LAB_PREFIX HW_LAB_STATE)
+  if [[ -n ${SUDO_USER:-} || $EUID -ne 0 ]]; then
+    words+=(sudo)
+  fi
+  if [[ $action == up ]]; then
+    vars=(HEADERWATCH HW_LAB_PREFIX HW_LAB_STATE HW_LAB_INJECT_NAME HW_LAB_INJECT_VALUE
+          HW_LAB_STRIP HW_LAB_VIA HW_LAB_XFF HW_LAB_KEEP_FAILED)
+  fi
+  for var in "${vars[@]}"; do
+    if [[ -n ${!var+set} ]]; then
+      words+=("$var=$(printf '%q' "${!var}")")
+    fi
+  done
+  words+=("$(printf '%q' "$0")" "$action")
+  printf '%s\n' "${words[*]}"
+}
+
+# Prefixes of the labs whose carrier namespace exists (to name them when asked about another).
+labs_up() {
+  ip netns list | awk '{print $1}' | sed -n 's/^\([a-z0-9]\{1,9\}\)-carrier$/\1/p' | paste -sd' ' -
+}
+
+need_root() {
+  if [[ $EUID -ne 0 ]]; then
+    say "needs root (network namespaces, iptables, squid): $(lab_command "$1")"
+    exit 2
+  fi
+}
 
 headerwatch_cmd() {
   if [[ -n ${HEADERWATCH:-} ]]; then
@@ -159,16 +194,16 @@ EOF
 on_up_exit() {
   local rc=$?
   if ((rc)); then
-    say "up failed (status $rc); cleaning up"
-    [[ -n ${HW_LAB_KEEP_FAILED:-} ]] || cmd_down >/dev/null 2>&1 || true
+    if [[ -n ${HW_LAB_KEEP_FAILED:-} ]]; then
+      say "up failed (status $rc); left as it is (HW_LAB_KEEP_FAILED); remove it with: $(lab_command down)"
+    else
+      say "up failed (status $rc); cleaning up"
+      cmd_down >/dev/null 2>&1 || true
+    fi
   fi
 }
 
 cmd_up() {
-  if [[ $(id -u) -ne 0 ]]; then
-    say "needs root (network namespaces, iptables, squid): sudo $0 up"
-    exit 2
-  fi
   local missing=() tool
   for tool in ip iptables squid ss setsid; do
     command -v "$tool" >/dev/null || missing+=("$tool")
@@ -179,11 +214,11 @@ cmd_up() {
   fi
   local hw
   if ! hw=$(headerwatch_cmd); then
-    say "no headerwatch found; set HEADERWATCH=/path/to/venv/bin/headerwatch"
+    say "no headerwatch found; name it: $(HEADERWATCH=/path/to/venv/bin/headerwatch lab_command up)"
     exit 2
   fi
   if ns_exists "$phone_ns" || ns_exists "$carrier_ns" || ns_exists "$server_ns" || [[ -e $state ]]; then
-    say "lab '$prefix' is already (partly) up; run: $0 down"
+    say "lab '$prefix' is already (partly) up; first run: $(lab_command down)"
     exit 1
   fi
 
@@ -264,6 +299,9 @@ write_env() {
 
 print_summary() {
   local hw=${1#"$PWD"/} ex="ip netns exec"  # headerwatch shown relative to here when below here
+  if [[ -n ${SUDO_USER:-} ]]; then
+    ex="sudo $ex"
+  fi
   printf "carrier lab '%s' is up\n" "$prefix"
   printf '  %-8s %-14s %-10s %s\n' \
     phone "$phone_ns" "$phone_if" "$phone_ip (default route via the carrier)" \
@@ -276,7 +314,7 @@ print_summary() {
     strips  ${strip:-(nothing)}
   files in $state (root's): reflect-80.out (what the server received), squid/access.log
 
-Try, as root:
+Try:
   # the probe: what the network added and removed, port 80 against the clean 8080
   $ex $phone_ns $hw probe --fail-on-identity http://$server_ip/ http://$server_ip:8080/
   # the tethered laptop's own capture, headless; then in another shell a plain request
@@ -286,7 +324,7 @@ Try, as root:
   $ex $phone_ns $hw live -i $phone_if
   $ex $carrier_ns $hw live -i $carrier_server_if --format table
 When done:
-  $0 down
+  $(lab_command down)
 EOF
 }
 
@@ -295,6 +333,11 @@ EOF
 # rules) and the state directory. Safe to run any number of times.
 cmd_down() {
   local pidfile pid ns
+  if ! ns_exists "$phone_ns" && ! ns_exists "$carrier_ns" && ! ns_exists "$server_ns" \
+     && [[ ! -e $state ]]; then
+    echo "carrier lab '$prefix' was not up; nothing to remove (labs up: $(labs_up | grep . || echo none))"
+    return 0
+  fi
   if [[ -d $state ]]; then
     while IFS= read -r pidfile; do
       pid=$(cat "$pidfile" 2>/dev/null || true)
@@ -348,13 +391,13 @@ cmd_status() {
       echo "reflect: $(in_ns "$server_ns" ss -Hltn "sport = :$port" | grep -q . && echo "listening on $port" || echo "not listening on $port")"
     done
   fi
-  ((up)) || return 3
+  ((up)) || { echo "labs up: $(labs_up | grep . || echo none)"; return 3; }
 }
 
 case ${1:-} in
-  up) cmd_up ;;
-  down) cmd_down ;;
-  status) cmd_status ;;
+  up) need_root up; cmd_up ;;
+  down) need_root down; cmd_down ;;
+  status) need_root status; cmd_status ;;
   *)
     echo "usage: $0 up|down|status   (settings: see the top of this script)" >&2
     exit 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import secrets
 import shutil
@@ -26,6 +27,7 @@ from typing import Any
 import pytest
 
 from tests.carrier_lab import (
+    SCRIPT,
     CarrierLab,
     lab_script,
     lab_settings,
@@ -230,6 +232,72 @@ def test_no_file_the_lab_writes_is_readable_by_another_user_though_they_hold_the
     for path in holding:
         read = as_nobody("cat", str(path))
         assert read.returncode != 0 and "Permission denied" in read.stderr, (path, read)
+
+
+def printed_command(text: str, action: str) -> str:
+    """The ``sudo ... ACTION`` command the script printed in ``text`` (its last one)."""
+    found = re.findall(rf"(sudo \S.* {action})$", text, re.M)
+    assert found, f"no command for {action} in:\n{text}"
+    return str(found[-1])
+
+
+def test_the_commands_the_script_prints_act_on_their_own_lab_when_typed_as_printed(
+    tmp_path: Path,
+) -> None:
+    """A lab with its own prefix, run through sudo: each command the script prints,
+    typed as printed (sudo passes on only what the command line sets), acts on that
+    lab, not on the default one."""
+    require_carrier_lab()
+    settings = lab_settings()
+    del settings["HW_LAB_STATE"]  # its default place, as a user leaves it
+    prefix = settings["HW_LAB_PREFIX"]
+    # The script where another user can read it, to be told that it needs root.
+    shared = Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir="/run"))
+    shared.chmod(0o755)
+    script = shared / "carrier-lab.sh"
+    shutil.copy(SCRIPT, script)
+    # sudo's env_reset, for root: the command gets PATH and what its own line sets.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sudo").write_text('#!/bin/sh\nexec env -i PATH="$PATH" SUDO_USER=tester "$@"\n')
+    (bin_dir / "sudo").chmod(0o755)
+    shell = {**os.environ, **settings, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+
+    def typed(command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-c", command], capture_output=True, text=True, timeout=120, env=shell,
+            cwd=tmp_path, check=False,
+        )  # fmt: skip
+
+    try:
+        refused = as_nobody("bash", str(script), "up", env={**os.environ, **settings})
+        assert refused.returncode == 2, refused.stderr
+        up_command = printed_command(refused.stderr, "up")
+        for name in ("HW_LAB_PREFIX", "HW_LAB_INJECT_NAME", "HW_LAB_INJECT_VALUE", "HEADERWATCH"):
+            assert f"{name}={settings[name]}" in up_command.split(), up_command
+        up = typed(up_command)
+        assert up.returncode == 0, up.stderr
+        assert f"carrier lab '{prefix}' is up" in up.stdout
+        tries = [line for line in up.stdout.splitlines() if "ip netns exec" in line]
+        assert tries and all(line.startswith("  sudo ip netns exec ") for line in tries), tries
+        again = typed(up_command)
+        assert again.returncode == 1 and f"'{prefix}' is already" in again.stderr, again.stderr
+        down_command = printed_command(up.stdout, "down")
+        assert printed_command(again.stderr, "down") == down_command
+        assert f"HW_LAB_PREFIX={prefix}" in down_command.split(), down_command
+        not_root = as_nobody("bash", str(script), "down", env={**os.environ, **settings})
+        assert not_root.returncode == 2 and "is down" not in not_root.stdout, not_root
+        assert printed_command(not_root.stderr, "down").endswith(f"{script} down")
+        down = typed(down_command)
+        assert down.returncode == 0 and f"carrier lab '{prefix}' is down" in down.stdout, down
+        assert lab_script("status", settings).returncode == 3
+        assert not Path(f"/run/headerwatch-lab/{prefix}").exists()
+        twice = typed(down_command)
+        assert twice.returncode == 0, twice.stderr
+        assert f"carrier lab '{prefix}' was not up" in twice.stdout, twice.stdout
+    finally:
+        lab_script("down", settings)
+        shutil.rmtree(shared)
 
 
 def test_up_and_down_leave_the_directory_that_holds_the_labs_state_as_they_found_it() -> None:
