@@ -58,8 +58,10 @@ CONTENT_SECURITY_POLICY = (
 def prefers_html(accept: str | None) -> bool:
     """Whether an ``Accept`` value prefers ``text/html`` to JSON.
 
-    Browsers list ``text/html`` first (``text/html,...,*/*;q=0.8``); curl, ``probe``
-    and most tools send ``*/*`` or nothing, and keep getting the JSON echo.
+    Browsers list ``text/html`` first (``text/html,...,*/*;q=0.8``), and so does
+    ``probe``, which sends a browser's header block (its verdict rests on the echo
+    header, not the body); curl and most tools send ``*/*`` or nothing, and keep
+    getting the JSON echo.
     """
     if not accept:
         return False

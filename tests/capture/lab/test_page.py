@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from capture.lab.page import CONTENT_SECURITY_POLICY, prefers_html, render_page
+from capture.lab.probe import sent_block
 from capture.model import Finding
 
 
@@ -10,11 +11,17 @@ def test_browsers_prefer_html_and_tools_do_not() -> None:
     chrome = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
     firefox = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
     assert prefers_html(chrome) and prefers_html(firefox)
-    assert not prefers_html("*/*")  # curl, probe
+    assert not prefers_html("*/*")  # curl
     assert not prefers_html(None) and not prefers_html("")
     assert not prefers_html("application/json, text/html;q=0.5")
     assert not prefers_html("text/html;q=0")
     assert prefers_html("text/html;q=0.9, application/json;q=0.5")
+
+
+def test_probe_sends_a_browsers_accept_so_the_reflector_answers_it_with_the_page() -> None:
+    for scrambled in (False, True):
+        accept = [v for n, v in sent_block("198.51.100.2", scrambled) if n.lower() == "accept"]
+        assert prefers_html(", ".join(accept)), accept
 
 
 def test_everything_from_the_request_is_escaped_and_the_page_has_no_script() -> None:
