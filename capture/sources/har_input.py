@@ -20,7 +20,9 @@ does not keep, each said as an anomaly of the record and once per file
 headerwatch's own HAR (:mod:`capture.formats.har`) writes what HAR has no place
 for as ``_`` fields, which are read back: ``_client``, ``_server``, ``_flow``,
 ``_depth``, ``_anomalies``, ``_app``, ``_injected``/``_removed``/``_changed`` (sent versus
-received) and the body findings of ``_identityFindings``.
+received) and, for an entry without ``postData`` (a request it had read from JSONL,
+which keeps no body), the body findings of ``_identityFindings``: a body the entry
+keeps is searched again, as a capture's is.
 """
 
 from __future__ import annotations
@@ -223,10 +225,18 @@ def parsed_from_entry(entry: Any) -> Parsed:
         anomalies=tuple(dict.fromkeys(anomalies)),
         app=optional_string(entry, "_app") or "",
     )
-    carried = tuple(
-        _finding(f)
-        for f in array(entry, "_identityFindings")
-        if isinstance(f, dict) and f.get("where") == "body"
+    # The body findings are carried only when the entry keeps no body (a request
+    # headerwatch had read from JSONL): a kept body is searched again, as a capture's
+    # is, and carrying its findings as well would list each twice, once more with
+    # every round trip.
+    carried = (
+        ()
+        if body
+        else tuple(
+            _finding(f)
+            for f in array(entry, "_identityFindings")
+            if isinstance(f, dict) and f.get("where") == "body"
+        )
     )
     return Parsed(request, response, carried, _transit(entry, request.headers))
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from capture.identity.detector import IdentityDetector
+from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.scan import scan
 from capture.sources.frames import CaptureError
 from capture.sources.har_input import (
@@ -32,6 +32,7 @@ from capture.sources.har_input import (
 )
 from capture.sources.inputs import open_input
 from capture.sources.records import HarFile
+from tests.helpers import BODY_IMEI, BODY_NUMBER, identity_bodies_capture
 from tui.common import demo_capture_path
 
 HARS = Path(__file__).resolve().parents[2] / "data" / "har"
@@ -42,9 +43,12 @@ MITMDUMP = os.environ.get("HEADERWATCH_MITMDUMP") or (
 )
 
 
-def _scan(path: str | Path, fmt: str = "jsonl") -> tuple[list[dict[str, Any]], str]:
+def _scan(
+    path: str | Path, fmt: str = "jsonl", config: IdentityConfig | None = None
+) -> tuple[list[dict[str, Any]], str]:
     out, err = io.StringIO(), io.StringIO()
-    code = scan([str(path)], fmt=fmt, detector=IdentityDetector(), out=out, err=err, jobs=1)
+    detector = IdentityDetector(config)
+    code = scan([str(path)], fmt=fmt, detector=detector, out=out, err=err, jobs=1)
     assert code == 0, err.getvalue()
     if fmt == "har":
         return json.loads(out.getvalue())["log"]["entries"], err.getvalue()
@@ -272,6 +276,76 @@ def test_headerwatch_s_own_har_reads_back_with_its_addresses_findings_and_order(
     assert all(0 <= a["ts"] - b["ts"] < 0.001 for a, b in zip(first, again, strict=True))
     assert any(f["kind"] == "msisdn" for r in again for f in r["findings"])
     assert "no client address" not in err and "no raw head" not in err
+
+
+def _without_ts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records as JSONL gives them, times left out (HAR keeps milliseconds)."""
+    out = []
+    for record in records:
+        record = {k: v for k, v in record.items() if k != "ts"}
+        if record.get("response") is not None:
+            record["response"] = {k: v for k, v in record["response"].items() if k != "ts"}
+        out.append(record)
+    return out
+
+
+def _write_har(source: str | Path, har: Path, config: IdentityConfig) -> list[dict[str, Any]]:
+    """``scan --format har source > har``; the entries written."""
+    out, err = io.StringIO(), io.StringIO()
+    code = scan([str(source)], fmt="har", detector=IdentityDetector(config), out=out, err=err)
+    assert code == 0, err.getvalue()
+    har.write_text(out.getvalue(), encoding="utf-8")
+    entries: list[dict[str, Any]] = json.loads(out.getvalue())["log"]["entries"]
+    return entries
+
+
+def _identities(summary: str) -> str:
+    """``8 identities in 4 requests``, from the summary line."""
+    return summary.splitlines()[-1].rsplit("; ", 1)[-1]
+
+
+PLAIN = IdentityConfig(region="GB")
+CANARIES = IdentityConfig(region="GB", msisdns=(BODY_NUMBER,), imeis=(BODY_IMEI,))
+
+
+@pytest.mark.parametrize("config", [PLAIN, CANARIES], ids=["plain", "canaries"])
+def test_headerwatch_s_own_har_read_and_written_again_and_again_gives_the_capture_s_findings(
+    tmp_path: Path, config: IdentityConfig
+) -> None:
+    capture = identity_bodies_capture(tmp_path)
+    first, summary = _scan(capture, config=config)
+    names = [f["name"] for f in first[0]["findings"] if f["detector"] != "canary"]
+    assert names == ["X-MSISDN", "user.tel", "user.imei"]
+    assert _identities(summary) == ("8" if config is PLAIN else "15") + " identities in 4 requests"
+    source: str | Path = capture
+    for n in range(1, 4):
+        har = tmp_path / f"round{n}.har"
+        _write_har(source, har, config)
+        again, said = _scan(har, config=config)
+        # Each body identity once, however often it went round: the body the HAR keeps
+        # is searched again, and its _identityFindings are not added to what is found.
+        assert _without_ts(again) == _without_ts(first), f"round {n}"
+        assert _identities(said) == _identities(summary)
+        assert all(0 <= a["ts"] - b["ts"] < 0.001 for a, b in zip(first, again, strict=True))
+        source = har
+
+
+def test_a_har_written_from_records_without_bodies_carries_their_body_findings_once(
+    tmp_path: Path,
+) -> None:
+    capture = identity_bodies_capture(tmp_path)
+    first, _ = _scan(capture, config=PLAIN)
+    records = tmp_path / "records.jsonl"
+    records.write_text("".join(json.dumps(r) + "\n" for r in first), encoding="utf-8")
+    source = records
+    for n in range(1, 4):
+        har = tmp_path / f"round{n}.har"
+        entries = _write_har(source, har, PLAIN)
+        # JSONL keeps no body: the HAR has none to search, only the findings it lists.
+        assert not any("postData" in e["request"] for e in entries)
+        again, _ = _scan(har, config=PLAIN)
+        assert [r["findings"] for r in again] == [r["findings"] for r in first], f"round {n}"
+        source = har
 
 
 def test_a_browser_http2_entry_says_its_names_are_lower_case_and_cookies_are_joined() -> None:
