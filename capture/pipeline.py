@@ -570,7 +570,11 @@ class Pipeline:
             request = self._with_app(request)
         findings = self.detector.detect(request) if self.detector is not None else ()
         if carried:
-            findings += carried
+            # Imported here: only a record file carries findings, and a pipeline for
+            # the reflector or a probe imports no detector.
+            from capture.identity.detector import with_carried
+
+            findings = with_carried(findings, carried)
         record = _new_record(self._next_id, request, findings, None, None)
         if request.anomalies and _gapped(request.anomalies):
             self.gap_requests += 1

@@ -1409,6 +1409,21 @@ def _value_fields(request: Request) -> Iterator[tuple[str, str, str]]:
         yield WHERE_BODY, param, value
 
 
+def with_carried(found: tuple[Finding, ...], carried: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """``found`` with the body findings a record file carried over
+    (:attr:`capture.model.Parsed.carried`: the file keeps no body to search) where
+    :meth:`IdentityDetector.detect` puts them: its value detectors' findings come
+    first, then the canaries', then recurrence's, and in each the body's come last. A
+    record read back then lists its findings in the order of the scan that wrote it."""
+    return tuple(sorted(found + carried, key=_detector_rank))
+
+
+def _detector_rank(finding: Finding) -> int:
+    """The place of a finding's detector in :meth:`IdentityDetector.detect`'s order."""
+    detector = finding.detector
+    return 1 if detector == CANARY else 2 if detector == RECURRENCE else 0
+
+
 def _dedupe(findings: list[Finding]) -> tuple[Finding, ...]:
     """``findings`` without those whose where, name, kind, normalized value and
     detector an earlier one has, in order."""

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capture.formats import jsonl
 from capture.formats.jsonl import ID_KEY, dumps, dumps_bytes, record_to_dict
+from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import Record, Transit
+from capture.scan import scan
 from capture.text import from_bytes
 from tests.capture.factories import finding, record, request, response
+from tests.helpers import BODY_IMEI, BODY_NUMBER, identity_bodies_capture
 
 
 def test_line_is_the_record_object() -> None:
@@ -140,3 +146,34 @@ def test_the_last_id_key_of_a_line_is_where_the_record_id_is() -> None:
     cut = line.rindex(ID_KEY) + len(ID_KEY)
     assert line[cut:].startswith(b"1234567,")
     assert json.loads(line[:cut] + b"42" + line[cut + 7 :])["id"] == 42
+
+
+def _scan(path: str | Path, config: IdentityConfig) -> str:
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([str(path)], detector=IdentityDetector(config), out=out, err=err) == 0
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        IdentityConfig(region="GB"),
+        IdentityConfig(region="GB", msisdns=(BODY_NUMBER,), imeis=(BODY_IMEI,)),
+    ],
+    ids=["plain", "canaries"],
+)
+def test_records_read_back_again_and_again_are_the_same_lines(
+    tmp_path: Path, config: IdentityConfig
+) -> None:
+    """The body is not kept, so its findings are carried over: each once, in the place
+    the detector gave it (a canary's after the value detectors', as in the capture)."""
+    first = _scan(identity_bodies_capture(tmp_path), config)
+    records = [json.loads(line) for line in first.splitlines()]
+    assert len([f for r in records for f in r["findings"] if f["where"] == "body"]) >= 6
+    source = tmp_path / "round0.jsonl"
+    source.write_text(first, encoding="utf-8")
+    for n in range(1, 4):
+        again = _scan(source, config)
+        assert again == first, f"round {n}"
+        source = tmp_path / f"round{n}.jsonl"
+        source.write_text(again, encoding="utf-8")

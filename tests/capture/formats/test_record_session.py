@@ -19,10 +19,12 @@ from capture.formats.record_session import (
     save_record_session,
 )
 from capture.formats.session import SessionError, SessionInfo, load_annotations
-from capture.identity.detector import IdentityDetector
+from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.pipeline import Pipeline
+from capture.scan import scan
 from capture.sources.source import FileSource
 from capture.view.store import Store
+from tests.helpers import BODY_IMEI, BODY_NUMBER, identity_bodies_capture
 
 
 def _record(n: int, **extra: Any) -> dict[str, Any]:
@@ -51,11 +53,11 @@ def _record(n: int, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _load(path: Path) -> Store:
+def _load(path: Path, config: IdentityConfig | None = None) -> Store:
     """What ``open PATH`` puts in its store: the pipeline's records, then the session's
     marks and comments (the dashboard's order)."""
     store = Store()
-    pipeline = Pipeline(IdentityDetector())
+    pipeline = Pipeline(IdentityDetector(config))
     for item in FileSource([str(path)]).frames():
         if item is not None and not isinstance(item, tuple):
             store.apply(pipeline.feed_request(item))
@@ -99,6 +101,33 @@ def test_a_saved_session_of_records_reopens_identically(tmp_path: Path, proxied:
     again = tmp_path / "again.jsonl"
     save_record_session(str(again), list(reopened), info=info)
     assert again.read_bytes() == path.read_bytes()
+
+
+def test_a_session_of_records_with_body_identities_reopens_with_each_once_however_often_saved(
+    tmp_path: Path,
+) -> None:
+    config = IdentityConfig(region="GB", msisdns=(BODY_NUMBER,), imeis=(BODY_IMEI,))
+    records = tmp_path / "scan.jsonl"
+    with records.open("w", encoding="utf-8") as out:
+        capture = identity_bodies_capture(tmp_path)
+        assert scan([capture], detector=IdentityDetector(config), out=out, jobs=1) == 0
+    store = _load(records, config)
+    store.mark(1)
+    first = _state(store)
+    # The records keep no body: their body findings come from the file, each once and
+    # in the capture's order.
+    scanned = [orjson.loads(line) for line in records.read_bytes().splitlines()]
+    assert [r["findings"] for r, _, _ in first] == [r["findings"] for r in scanned]
+    assert [f["name"] for f in scanned[0]["findings"] if f["detector"] != "canary"] == [
+        "X-MSISDN",
+        "user.tel",
+        "user.imei",
+    ]
+    for n in range(1, 4):
+        path = tmp_path / f"session{n}.jsonl"
+        save_record_session(str(path), list(store), info=SessionInfo.new(source="scan.jsonl"))
+        store = _load(path, config)
+        assert _state(store) == first, f"round {n}"
 
 
 def test_a_session_of_the_shown_requests_keeps_only_those(tmp_path: Path, proxied: Store) -> None:

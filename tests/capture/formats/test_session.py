@@ -24,12 +24,13 @@ from capture.formats.session import (
     save_session,
 )
 from capture.http.echo import ECHO_HEADER, encode_echo
+from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.pipeline import Pipeline
 from capture.sources.frames import CaptureFile
 from capture.view.store import Store
 from tests.capture.factories import FakeDetector, finding
 from tests.capture.net.test_fragments import fragmented_capture
-from tests.helpers import conversation, save
+from tests.helpers import BODY_IMEI, BODY_NUMBER, conversation, identity_bodies_capture, save
 
 TSHARK = shutil.which("tshark")
 needs_tshark = pytest.mark.skipif(
@@ -139,6 +140,29 @@ def test_round_trip_keeps_records_marks_and_comments(tmp_path: Path) -> None:
     assert restored.unmatched == 0
     assert restored.info is not None and restored.info.source == "wlan0"
     assert restored.info.region == "GB" and restored.info.filter == "~id"
+
+
+def test_a_session_saved_again_and_again_lists_each_body_identity_once(tmp_path: Path) -> None:
+    config = IdentityConfig(region="GB", msisdns=(BODY_NUMBER,), imeis=(BODY_IMEI,))
+
+    def load(path: str) -> Store:
+        store = Store()
+        pipeline = Pipeline(detector=IdentityDetector(config))
+        for frame in CaptureFile(path):
+            store.apply(pipeline.feed(frame))
+        store.apply(pipeline.flush())
+        return store
+
+    source = identity_bodies_capture(tmp_path)
+    store = load(source)
+    first = _dicts(store)
+    assert sum(f["where"] == "body" for r in first for f in r["findings"]) == 11
+    for n in range(1, 4):
+        out = str(tmp_path / f"session{n}.pcapng")
+        save_session(out, [source], store, info=SessionInfo.new(source=source))
+        store = load(out)
+        assert _dicts(store) == first, f"round {n}"  # the findings come from the frames
+        source = out
 
 
 def test_only_shown_keeps_whole_connections(tmp_path: Path) -> None:

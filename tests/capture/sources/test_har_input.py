@@ -330,20 +330,21 @@ def test_headerwatch_s_own_har_read_and_written_again_and_again_gives_the_captur
         source = har
 
 
+@pytest.mark.parametrize("config", [PLAIN, CANARIES], ids=["plain", "canaries"])
 def test_a_har_written_from_records_without_bodies_carries_their_body_findings_once(
-    tmp_path: Path,
+    tmp_path: Path, config: IdentityConfig
 ) -> None:
     capture = identity_bodies_capture(tmp_path)
-    first, _ = _scan(capture, config=PLAIN)
+    first, _ = _scan(capture, config=config)
     records = tmp_path / "records.jsonl"
     records.write_text("".join(json.dumps(r) + "\n" for r in first), encoding="utf-8")
     source = records
     for n in range(1, 4):
         har = tmp_path / f"round{n}.har"
-        entries = _write_har(source, har, PLAIN)
+        entries = _write_har(source, har, config)
         # JSONL keeps no body: the HAR has none to search, only the findings it lists.
         assert not any("postData" in e["request"] for e in entries)
-        again, _ = _scan(har, config=PLAIN)
+        again, _ = _scan(har, config=config)
         assert [r["findings"] for r in again] == [r["findings"] for r in first], f"round {n}"
         source = har
 
