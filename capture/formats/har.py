@@ -3,9 +3,9 @@
 Headers are ordered ``[{name, value}]`` lists with duplicates kept, as sent.
 Fields HAR has no place for start with ``_`` (the spec's rule for custom
 fields, and mitmproxy's habit): ``_identityFindings`` (the JSONL ``findings``
-objects), ``_anomalies``, ``_flow``, ``_depth``, ``_id``, ``_marked``,
-``_comment``, ``_injected``, ``_app``. What the capture does not have is reported as the
-spec says (``-1`` sizes; status 0 when no response was seen).
+objects), ``_anomalies``, ``_flow``, ``_depth``, ``_id``, ``_target``, ``_version``,
+``_authority``, ``_marked``, ``_comment``, ``_injected``, ``_app``. What the capture
+does not have is reported as the spec says (``-1`` sizes; status 0 when no response was seen).
 
 Control and bidi characters are written as ``\\uXXXX`` (:func:`capture.text.escape_json`).
 
@@ -176,6 +176,10 @@ def har_entry(item: Entry | Record) -> dict[str, Any]:
         "_depth": req.depth,
         "_client": endpoint(req.src, req.sport),
         "_server": endpoint(req.dst, req.dport),
+        # The request line as sent, which url and httpVersion need not show (a
+        # CONNECT's authority, OPTIONS *, HTTP/0.9): what reading the file back takes.
+        "_target": None if req.uri is None else for_json(req.uri),
+        "_version": None if req.version is None else for_json(req.version),
         "_identityFindings": [finding_to_dict(f) for f in record.findings],
     }
     post = _post_data(record)
@@ -185,6 +189,8 @@ def har_entry(item: Entry | Record) -> dict[str, Any]:
         out["_anomalies"] = [for_json(a) for a in req.anomalies]
     if req.app:
         out["_app"] = for_json(req.app)
+    if req.authority is not None:
+        out["_authority"] = for_json(req.authority)
     if entry is not None:
         out["_marked"] = entry.marked
         if entry.comment:

@@ -19,10 +19,11 @@ does not keep, each said as an anomaly of the record and once per file
 
 headerwatch's own HAR (:mod:`capture.formats.har`) writes what HAR has no place
 for as ``_`` fields, which are read back: ``_client``, ``_server``, ``_flow``,
-``_depth``, ``_anomalies``, ``_app``, ``_injected``/``_removed``/``_changed`` (sent versus
-received) and, for an entry without ``postData`` (a request it had read from JSONL,
-which keeps no body), the body findings of ``_identityFindings``: a body the entry
-keeps is searched again, as a capture's is.
+``_depth``, ``_anomalies``, ``_app``, ``_target``/``_version``/``_authority`` (the
+request line as sent, which the URL need not show), ``_injected``/``_removed``/
+``_changed`` (sent versus received) and, for an entry without ``postData`` (a request
+it had read from JSONL, which keeps no body), the body findings of
+``_identityFindings``: a body the entry keeps is searched again, as a capture's is.
 """
 
 from __future__ import annotations
@@ -148,24 +149,21 @@ def parsed_from_entry(entry: Any) -> Parsed:
     method = string(req, "method", at="request")
     version = string(req, "httpVersion", "", at="request") or None
     headers = list(name_values(req.get("headers"), "request.headers"))
+    own = _has(entry, "_id")  # headerwatch's own HAR: its headers are the record's
+    server = optional_string(entry, "_server")
+    # headerwatch's HAR since _target: the request line as sent, which the URL need
+    # not show (a CONNECT's authority, OPTIONS *, no target at all, no version).
+    sent = own and server is not None and "_target" in entry
 
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc:
-        raise ValueError(f"request.url: not an absolute URL ({url[:60]!r})")
-    uri = url
-    if not parts.query:
-        query = name_values(req.get("queryString"), "request.queryString")
-        if query:
-            # A writer that keeps the query only as a list: put it back on the URL.
-            uri = url + "?" + "&".join(f"{quote(n, safe='')}={quote(v, safe='')}" for n, v in query)
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"request.url: bad port ({url[:60]!r})") from None
-    dport = port if port is not None else (443 if parts.scheme.lower() in ("https", "wss") else 80)
+    if sent:
+        uri = optional_string(entry, "_target")
+        version = optional_string(entry, "_version")
+        dport = 0  # from _server below
+    else:
+        uri, dport = _target_of(url, req)
 
     regular = [n for n, _ in headers if not n.startswith(":")]
-    if _is_h2(version, headers):
+    if not own and _is_h2(version, headers):
         if regular and all(n == n.lower() for n in regular):
             anomalies.append(LOWER_CASE)
         cookie_fields = [v for n, v in headers if n.lower() == "cookie"]
@@ -179,7 +177,6 @@ def parsed_from_entry(entry: Any) -> Parsed:
         anomalies.append(COOKIES_JOINED)
 
     client = optional_string(entry, "_client")
-    server = optional_string(entry, "_server")
     src, sport = _split_endpoint(client) if client else ("", 0)
     if server:
         dst, dport = _split_endpoint(server)
@@ -187,17 +184,18 @@ def parsed_from_entry(entry: Any) -> Parsed:
         dst = (optional_string(entry, "serverIPAddress") or "").strip("[]")
     if not client:
         anomalies.append(NO_CLIENT)
-    if not _has(entry, "_id"):
+    if not own:
         anomalies.append(NO_RAW_HEAD)
         anomalies.append(NO_TARGET)
-    else:
+    elif not sent and uri is not None:
         # headerwatch's own HAR was written from the wire: its order is the wire's,
-        # and an origin-form target became http://Host/target (request_url).
+        # and (in one written before _target) an origin-form target became
+        # http://Host/target (request_url).
         host = next((v for n, v in headers if n.lower() == "host"), None)
         prefix = f"http://{host}/"
         if host is not None and uri.startswith(prefix):
             uri = uri[len(prefix) - 1 :]
-    if version is not None and version.lower() == "unknown":
+    if not sent and version is not None and version.lower() == "unknown":
         anomalies.append(VERSION_UNKNOWN)
         version = None
 
@@ -223,6 +221,7 @@ def parsed_from_entry(entry: Any) -> Parsed:
         body=body[:BODY_KEPT],
         body_length=body_length,
         anomalies=tuple(dict.fromkeys(anomalies)),
+        authority=optional_string(entry, "_authority"),
         app=optional_string(entry, "_app") or "",
     )
     # The body findings are carried only when the entry keeps no body (a request
@@ -242,6 +241,28 @@ def parsed_from_entry(entry: Any) -> Parsed:
 
 
 # --- fields --------------------------------------------------------------------------
+
+
+def _target_of(url: str, req: dict[str, Any]) -> tuple[str, int]:
+    """The request target (the absolute URL, with a query kept only as a list put
+    back on it) and the port of ``url``; raises :class:`ValueError` for a URL that is
+    not absolute or has a bad port."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        raise ValueError(f"request.url: not an absolute URL ({url[:60]!r})")
+    uri = url
+    if not parts.query:
+        query = name_values(req.get("queryString"), "request.queryString")
+        if query:
+            # A writer that keeps the query only as a list: put it back on the URL.
+            uri = url + "?" + "&".join(f"{quote(n, safe='')}={quote(v, safe='')}" for n, v in query)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"request.url: bad port ({url[:60]!r})") from None
+    if port is None:
+        port = 443 if parts.scheme.lower() in ("https", "wss") else 80
+    return uri, port
 
 
 def _response(entry: dict[str, Any], ts: float) -> Response | None:

@@ -36,6 +36,7 @@ from tests.helpers import BODY_IMEI, BODY_NUMBER, identity_bodies_capture
 from tui.common import demo_capture_path
 
 HARS = Path(__file__).resolve().parents[2] / "data" / "har"
+PCAPS = HARS.parent / "pcaps"
 MITMDUMP = os.environ.get("HEADERWATCH_MITMDUMP") or (
     "/opt/mitmproxy/bin/mitmdump"
     if os.path.exists("/opt/mitmproxy/bin/mitmdump")
@@ -347,6 +348,65 @@ def test_a_har_written_from_records_without_bodies_carries_their_body_findings_o
         again, _ = _scan(har, config=config)
         assert [r["findings"] for r in again] == [r["findings"] for r in first], f"round {n}"
         source = har
+
+
+@pytest.mark.parametrize(
+    "capture",
+    [
+        "zeek/methods.pcap",  # CONNECT host:port, OPTIONS *, an empty target
+        "zeek/no-uri.pcap",
+        "zeek/no-version.pcap",  # HTTP/0.9: no version, no Host
+        "zeek/connect-with-header.pcap",
+        "suricata-verify/decode-chdlc-01/hdlc-http_1tx.pcap",  # "://" in the query
+    ],
+)
+def test_headerwatch_s_own_har_reads_back_every_request_line_as_sent(
+    tmp_path: Path, capture: str
+) -> None:
+    first, _ = _scan(PCAPS / capture, config=PLAIN)
+    source = PCAPS / capture
+    for n in range(1, 3):
+        har = tmp_path / f"round{n}.har"
+        _write_har(source, har, PLAIN)
+        again, said = _scan(har, config=PLAIN)
+        # None passed over (a CONNECT's URL is its authority, not absolute), and the
+        # target and version are the request line's, not the URL's.
+        assert "passed over" not in said
+        assert _without_ts(again) == _without_ts(first), f"round {n}"
+        source = har
+
+
+def test_a_headerwatch_har_of_proxy_records_keeps_their_authority_and_http2_names(
+    tmp_path: Path,
+) -> None:
+    headers = [["user-agent", "app"], ["x-msisdn", BODY_NUMBER], ["cookie", "a=1; b=2"]]
+    record = {"ts": 1700000001.25, "src": "10.0.0.2", "sport": 40000, "dst": "192.0.2.1",
+              "dport": 443, "method": "GET", "uri": "/3", "version": "HTTP/2.0",
+              "authority": "b.example:8443", "flow": 1, "depth": 1, "headers": headers}  # fmt: skip
+    records = tmp_path / "proxy.jsonl"
+    records.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    first, _ = _scan(records, config=PLAIN)
+    har = tmp_path / "proxy.har"
+    _write_har(records, har, PLAIN)
+    again, said = _scan(har, config=PLAIN)
+    # The names are the record's, not a browser's listing: nothing to say about them.
+    assert "warning" not in said
+    assert _without_ts(again) == _without_ts(first)
+    assert again[0]["host"] == "b.example:8443" and again[0]["uri"] == "/3"
+
+
+def test_a_headerwatch_har_written_before_target_was_kept_still_reads_its_origin_form_targets(
+    tmp_path: Path,
+) -> None:
+    first, _ = _scan(demo_capture_path(), config=PLAIN)
+    entries, _ = _scan(demo_capture_path(), fmt="har", config=PLAIN)
+    for entry in entries:
+        del entry["_target"], entry["_version"]
+    har = tmp_path / "old.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}), encoding="utf-8")
+    again, _ = _scan(har, config=PLAIN)
+    assert [r["uri"] for r in again] == [r["uri"] for r in first]
+    assert [r["findings"] for r in again] == [r["findings"] for r in first]
 
 
 def test_a_browser_http2_entry_says_its_names_are_lower_case_and_cookies_are_joined() -> None:
