@@ -170,6 +170,7 @@ class MessageReader:
                 and c_request is not None
                 and (plain := c_request(data, RequestHead))
                 and (state == HEAD or len(plain[1].method) <= 32)
+                and plain[0] <= self.conn.tracker.max_head
             ):
                 # The common head, whole in this segment (it starts with no empty
                 # line): one C call finds its end, splits it and names its framing
@@ -192,7 +193,7 @@ class MessageReader:
                 return
             elif state <= HEAD and data[:1] not in (b"\r", b"\n", b""):  # HEAD, or START
                 end = find_head_end(data)
-                if end > 0 and state == HEAD:
+                if 0 < end <= self.conn.tracker.max_head and state == HEAD:
                     self.msg_ts = ts
                     if self.is_request:
                         self._request_block(data[:end] if end < len(data) else data)
@@ -495,12 +496,14 @@ class MessageReader:
         Returns whether the buffer was consumed (False: wait for more bytes).
         """
         buf = self.buf
+        limit = self.conn.tracker.max_head
+        if end > limit or (end < 0 and len(buf) > limit):
+            # Cut whether or not its end came in the same segment: a head's record
+            # must not depend on where TCP happened to split it.
+            self._partial_head(f"header block larger than {limit} bytes; cut", limit)
+            self._enter_resync()
+            return True
         if end < 0:
-            limit = self.conn.tracker.max_head
-            if len(buf) > limit:
-                self._partial_head(f"header block larger than {limit} bytes; cut", limit)
-                self._enter_resync()
-                return True
             return False
         block = bytes(buf[:end])
         del buf[:end]
@@ -1140,7 +1143,7 @@ class HttpTracker:
                     if held > 0:
                         # Only the new bytes, and the two before them, can hold the end.
                         end = find_head_end(buf, held - 2 if held > 2 else 0)
-                        if end >= 0:
+                        if 0 <= end <= self.max_head:
                             # The head ends here: what _run would do with it
                             # (_request_head, _take_head, _request_block), without
                             # looking for its end again nor copying a plain head out.
@@ -1153,7 +1156,7 @@ class HttpTracker:
                                 reader._request_block(block)
                             if buf:
                                 reader._run(ts)
-                        elif size + len(data) <= self.max_head:
+                        elif end < 0 and size + len(data) <= self.max_head:
                             reader.waiting = size + len(data)
                         else:
                             reader._run(ts)

@@ -33,12 +33,19 @@ def default_limit() -> Iterator[None]:
     http1.set_head_limit(http1.MAX_HEAD)
 
 
-def _capture(tmp_path: Path, head: bytes) -> Path:
+def _capture(
+    tmp_path: Path, head: bytes, split: int | None = None, after_a_small_one: bool = False
+) -> Path:
     conv = Conversation("10.0.0.1", 40000, "10.0.0.2", 80, ts=1_700_000_000.0)
     request = b"GET /big HTTP/1.1\r\nHost: example.com\r\n" + head + b"\r\n"
     response = b"HTTP/1.1 204 No Content\r\n\r\n"
-    path = tmp_path / "big-head.pcap"
-    write_pcap(str(path), [*conv.handshake(), *exchange(conv, request, response), *conv.close()])
+    frames = conv.handshake()
+    if after_a_small_one:
+        small = b"GET /small HTTP/1.1\r\nHost: example.com\r\n\r\n"
+        frames += exchange(conv, small, response)
+    frames += exchange(conv, request, response, split)
+    path = tmp_path / f"big-head-{split}-{after_a_small_one}.pcap"
+    write_pcap(str(path), [*frames, *conv.close()])
     return path
 
 
@@ -73,6 +80,23 @@ def test_an_identity_past_64_kb_needs_a_larger_limit(tmp_path: Path) -> None:
     [whole] = _records(path)
     assert _msisdns(whole) == ["+447700900123"]
     assert "anomalies" not in whole
+
+
+@pytest.mark.parametrize("after_a_small_one", [False, True])
+def test_a_head_too_long_is_cut_however_tcp_split_it(
+    tmp_path: Path, after_a_small_one: bool
+) -> None:
+    # Its end in the segment that crosses the limit (60,000 bytes, then the rest),
+    # or in one segment with the whole head: cut all the same, as in 1,460-byte ones.
+    # (The end arriving with the crossing segment used to let 80 KB of head through.)
+    head = PADDING + MSISDN
+    records = [
+        _records(_capture(tmp_path, head, split, after_a_small_one))[-1]
+        for split in (1460, 30_000, 60_000, 65_000)
+    ]
+    assert all(r == records[0] for r in records[1:]), [r.get("anomalies") for r in records]
+    assert records[0]["anomalies"] == ["header block larger than 65536 bytes; cut"]
+    assert _msisdns(records[0]) == []
 
 
 def test_a_small_limit_cuts_early_and_still_reads_up_to_the_cut(tmp_path: Path) -> None:
