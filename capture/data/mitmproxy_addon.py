@@ -1,7 +1,8 @@
 """A mitmproxy add-on that writes one headerwatch JSONL record per request.
 
 Run it inside mitmproxy's own environment (it imports only mitmproxy and the
-standard library, never headerwatch)::
+standard library, and loads a module of headerwatch's that needs nothing else
+out of the package it is shipped in: headerwatch need not be importable there)::
 
     mitmdump -s "$(headerwatch mitmproxy-addon)" --set headerwatch_out=PATH
 
@@ -17,7 +18,9 @@ headers in wire order with their original case and duplicates, the HTTP/2 and
 HTTP/3 pseudo-headers mapped to ``method``, ``authority`` and ``uri`` (the
 path), the client's address as ``src``/``sport``, the server's as
 ``dst``/``dport``, ``tls`` (the client's SNI and ALPN, when it spoke TLS to the
-proxy), the response (status and headers), and ``"source": "mitmproxy"``.
+proxy), the request body (``body``, or ``body_base64`` when it is not UTF-8: its
+first 64 KiB, decoded from its Content-Encoding, as headerwatch keeps a captured
+body), the response (status and headers), and ``"source": "mitmproxy"``.
 
 The proxy never waits for headerwatch: records go into a bounded queue
 (``headerwatch_queue``, 10,000 records) that a writer thread empties. When the
@@ -29,9 +32,11 @@ and logged when mitmproxy stops.
 
 from __future__ import annotations
 
+import base64
 import collections
 import contextlib
 import errno
+import importlib.util
 import json
 import logging
 import os
@@ -39,9 +44,27 @@ import socket
 import stat
 import threading
 import time
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from mitmproxy import ctx, http
+
+
+def _headerwatch(relative: str) -> ModuleType:
+    """A module of the headerwatch package this file is shipped in, loaded from its
+    file: one rule with headerwatch's own code, whether or not headerwatch can be
+    imported in mitmproxy's Python (the modules loaded use only the standard library)."""
+    path = Path(__file__).resolve().parent.parent / relative
+    spec = importlib.util.spec_from_file_location(f"headerwatch_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"headerwatch's {relative} is not beside the add-on ({path})")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bodies = _headerwatch("identity/bodies.py")
 
 QUEUE = 10_000
 """Default bound of records waiting for the writer thread."""
@@ -49,6 +72,8 @@ RETRY = 0.5
 """Seconds between attempts to open a FIFO without a reader or connect to a socket."""
 FORMAT = 1
 """Version of what this add-on writes (the ``headerwatch_addon`` status line's ``format``)."""
+BODY_KEPT = bodies.MAX_INFLATED
+"""Bytes of a request body written at most, decoded: as much as headerwatch keeps."""
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +92,34 @@ def _address(address: Any) -> tuple[str, int]:
         return "", 0
     host, port = address[0], address[1]
     return str(host).removeprefix("::ffff:"), int(port)
+
+
+def body_of(raw: bytes, coding: str) -> tuple[dict[str, str], list[str]]:
+    """What a record carries of a request body sent as ``raw`` with Content-Encoding
+    ``coding``: ``{"body": text}`` (``body_base64`` when it is not UTF-8), and its
+    anomalies. The body is decoded from ``coding`` and its first :data:`BODY_KEPT`
+    bytes kept (``body_length`` counts the bytes sent, as for a capture); one that
+    cannot be decoded is kept as sent, as a capture keeps it."""
+    notes: list[str] = []
+    got = bodies.decoded(raw, coding, BODY_KEPT)
+    if got is None:
+        kept = raw[:BODY_KEPT]
+        notes.append(
+            f"request body not decoded (Content-Encoding {coding[:100]!r} unknown or "
+            "damaged); kept as sent"
+        )
+    else:
+        kept, more = got
+        if more and coding.strip().lower() not in ("", "identity"):
+            # Else body_length says it, as for a capture: here it counts the coded bytes.
+            notes.append(
+                f"request body decoded from {coding[:100]} is larger than {BODY_KEPT} "
+                f"bytes; the first {BODY_KEPT} kept"
+            )
+    try:
+        return {"body": kept.decode("utf-8")}, notes
+    except UnicodeDecodeError:
+        return {"body_base64": base64.b64encode(kept).decode("ascii")}, notes
 
 
 def record_of(flow: http.HTTPFlow, number: int, depth: int) -> dict[str, Any]:
@@ -107,8 +160,13 @@ def record_of(flow: http.HTTPFlow, number: int, depth: int) -> dict[str, Any]:
         "flow": number,
         "depth": depth,
         "body_length": len(req.raw_content or b""),
-        "source": "mitmproxy",
     }
+    anomalies: list[str] = []
+    if req.raw_content:
+        coding = ", ".join(req.headers.get_all("content-encoding"))
+        body, anomalies = body_of(req.raw_content, coding)
+        out.update(body)
+    out["source"] = "mitmproxy"
     if pseudo:
         # HTTP/2 and HTTP/3 carry the target in pseudo-headers, not in Host.
         out["authority"] = req.authority
@@ -130,7 +188,9 @@ def record_of(flow: http.HTTPFlow, number: int, depth: int) -> dict[str, Any]:
             "headers": _headers(resp.headers.fields),
         }
     if flow.error is not None:
-        out["anomalies"] = [f"mitmproxy: {flow.error.msg}"]
+        anomalies.append(f"mitmproxy: {flow.error.msg}")
+    if anomalies:
+        out["anomalies"] = anomalies
     return out
 
 

@@ -8,12 +8,15 @@ terminal and ``jq`` still reads back the exact strings.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from capture.formats.jsonobject import json_unsafe_in_c, object_from_array_c
 from capture.http.echo import carries_echo
+from capture.http.stream import BODY_CAP
 from capture.model import Finding, Header, Parsed, Record, Request, Response, Transit
 from capture.sources.json_fields import (
     array,
@@ -241,8 +244,10 @@ def parsed_from_dict(obj: Any, responses: bool = True) -> Parsed | None:
     """A JSONL record (as written by :func:`dumps`, or by the mitmproxy add-on) back as
     a request to feed the pipeline; None for a status line (:data:`STATUS_KEYS`).
 
-    Findings are found again by the detector, as for a capture; only those in the
-    body (which the record does not keep) are carried over as written. Raises
+    Findings are found again by the detector, as for a capture; those in the body
+    are carried over as written unless the record carries the body (the add-on's
+    ``body`` or ``body_base64``, of which the first :data:`BODY_CAP` bytes are
+    kept, as of a captured body), when they are found again too. Raises
     :class:`ValueError` naming the first field that is missing or of the wrong type
     (:mod:`capture.sources.json_fields`). ``responses=False`` (a consumer that prints
     requests only): the response is left out unless it carries a reflector's echo.
@@ -251,6 +256,7 @@ def parsed_from_dict(obj: Any, responses: bool = True) -> Parsed | None:
         raise ValueError("not a JSON object")
     if len(obj) == 1 and next(iter(obj)) in STATUS_KEYS:
         return None
+    body = _body(obj)
     request = Request(
         ts=number(obj, "ts"),
         flow=whole(obj, "flow", 0),
@@ -263,6 +269,7 @@ def parsed_from_dict(obj: Any, responses: bool = True) -> Parsed | None:
         uri=optional_string(obj, "uri"),
         version=optional_string(obj, "version"),
         headers=pairs(obj, "headers"),
+        body=b"" if body is None else body[:BODY_CAP],
         body_length=whole(obj, "body_length", 0),
         anomalies=tuple(strings(obj, "anomalies")),
         authority=optional_string(obj, "authority"),
@@ -281,10 +288,32 @@ def parsed_from_dict(obj: Any, responses: bool = True) -> Parsed | None:
         )
         if not responses and not carries_echo(headers):
             response = None
-    carried = tuple(
-        _finding(f) for f in array(obj, "findings") if type(f) is dict and f.get("where") == "body"
-    )
+    carried: tuple[Finding, ...] = ()
+    if body is None:
+        carried = tuple(
+            _finding(f)
+            for f in array(obj, "findings")
+            if type(f) is dict and f.get("where") == "body"
+        )
     return Parsed(request, response, carried, _transit(obj, request.headers))
+
+
+def _body(obj: dict[str, Any]) -> bytes | None:
+    """The request body a record carries (``body`` as text, or ``body_base64``), or
+    None when it carries none (headerwatch's own writers keep only its findings)."""
+    text = optional_string(obj, "body")
+    encoded = optional_string(obj, "body_base64")
+    if text is not None and encoded is not None:
+        raise ValueError("body_base64: beside body (one or the other)")
+    if text is not None:
+        # surrogatepass: any string JSON can hold gives bytes, none an error.
+        return text.encode("utf-8", "surrogatepass")
+    if encoded is not None:
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("body_base64: not base64") from None
+    return None
 
 
 def _transit(obj: dict[str, Any], sent: tuple[Header, ...]) -> Transit | None:

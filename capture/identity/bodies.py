@@ -12,19 +12,28 @@ not what its Content-Type says gives what could be read of it, or nothing.
 
 SDKs also gzip their beacons (``Content-Encoding: gzip``): :func:`gunzipped` inflates
 such a body, bounded, so that its JSON or form is read as if it had been sent plain.
+:func:`decoded` undoes any Content-Encoding a proxy may hand over (gzip, deflate,
+and br and zstd where their modules are installed, as in mitmproxy's environment),
+bounded the same way: the mitmproxy add-on (``capture/data/mitmproxy_addon.py``)
+writes the body so decoded, and loads this file by its path in mitmproxy's own
+Python, so it imports nothing but the standard library.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import zlib
+from collections.abc import Callable
+from typing import Any
 
 MAX_FIELDS = 512
 """Fields taken from one body at most (as for a JSON body)."""
 MAX_VALUE = 1024
 """Characters of a field's value kept: identities are short, a part may be a file."""
 MAX_INFLATED = 64 * 1024
-"""Bytes of a gzip-compressed body inflated at most: as much as a body is kept."""
+"""Bytes of a compressed body inflated at most: as much as a body is kept
+(:data:`capture.http.stream.BODY_CAP`)."""
 
 _BOUNDARY = re.compile(r"""(?i)\bboundary=(?:"([^"]{1,200})"|([^\s;,"]{1,200}))""")
 _PART_NAME = re.compile(r"""(?i)\bname=(?:"([^"]{0,200})"|([^\s;"]{1,200}))""")
@@ -52,6 +61,97 @@ def gunzipped(body: bytes) -> bytes | None:
     except zlib.error:
         return None
     return data or None
+
+
+def decoded(body: bytes, coding: str, limit: int = MAX_INFLATED) -> tuple[bytes, bool] | None:
+    """``body`` with its Content-Encoding ``coding`` undone (a list such as ``gzip,
+    br`` is undone last first, RFC 9110 §8.4.1): its first ``limit`` bytes, and
+    whether it holds more. ``None`` for a coding not known here (br and zstd need
+    the ``brotli`` and ``zstandard`` modules) or a damaged stream. No
+    coding, or ``identity``, gives ``body`` itself; a bomb gives no more than the
+    bound (a brotli stream is fed a byte at a time, since its decoder takes no
+    bound: one byte can stand for at most its 16 MiB window)."""
+    more = False
+    for name in reversed(coding.lower().split(",")):
+        name = name.strip()
+        if name in ("", "identity"):
+            continue
+        undo = _UNDO.get(name)
+        out = undo(body, limit + 1) if undo is not None else None
+        if out is None:
+            return None
+        # A step cut at the bound hands the next a stream cut short: what that holds.
+        more = more or len(out) > limit
+        body = out
+    return body[:limit], more or len(body) > limit
+
+
+def _zlib(wbits: int, *fallback: int) -> Callable[[bytes, int], bytes | None]:
+    """An undoer of a zlib format (``wbits`` as :func:`zlib.decompressobj` takes it),
+    trying each of ``fallback`` where ``wbits`` finds damage."""
+
+    def undo(body: bytes, limit: int) -> bytes | None:
+        for bits in (wbits, *fallback):
+            try:
+                return zlib.decompressobj(bits).decompress(body, limit)
+            except zlib.error:
+                continue
+        return None
+
+    return undo
+
+
+def _module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def _unbrotli(body: bytes, limit: int) -> bytes | None:
+    brotli = _module("brotli")
+    if brotli is None:
+        return None
+    decoder = brotli.Decompressor()
+    out = bytearray()
+    view = memoryview(body)
+    try:
+        for at in range(len(body)):
+            out += decoder.process(view[at : at + 1])
+            if len(out) >= limit:
+                break
+    except brotli.error:
+        return None
+    return bytes(out[:limit])
+
+
+def _unzstd(body: bytes, limit: int) -> bytes | None:
+    zstandard = _module("zstandard")
+    if zstandard is None:
+        return None
+    out = bytearray()
+    try:
+        reader = zstandard.ZstdDecompressor().stream_reader(body)
+        while len(out) < limit:
+            data = reader.read(limit - len(out))
+            if not data:
+                break
+            out += data
+    except zstandard.ZstdError:
+        return None
+    return bytes(out)
+
+
+_UNDO: dict[str, Callable[[bytes, int], bytes | None]] = {
+    "gzip": _zlib(16 + zlib.MAX_WBITS),
+    "x-gzip": _zlib(16 + zlib.MAX_WBITS),
+    # RFC 9110's deflate is zlib-wrapped; some clients send it raw (mitmproxy reads both).
+    "deflate": _zlib(zlib.MAX_WBITS, -zlib.MAX_WBITS),
+    "br": _unbrotli,
+    "zstd": _unzstd,
+}
+"""Each Content-Encoding :func:`decoded` can undo: ``(body, limit)`` to at most
+``limit`` bytes, or ``None`` for a damaged stream or a module not installed."""
 
 
 def boundary(content_type: str) -> str | None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -102,9 +103,17 @@ def test_the_add_on_command_prints_the_path_of_a_file_that_needs_only_mitmproxy(
     assert main(["mitmproxy-addon"]) == 0
     path = Path(capsys.readouterr().out.strip())  # type: ignore[attr-defined]
     assert path.is_file() and path.name == "mitmproxy_addon.py"
-    imports = {
-        line.split()[1].split(".")[0]
-        for line in path.read_text().splitlines()
-        if line.startswith(("import ", "from "))
-    }
-    assert imports - {"__future__", "mitmproxy"} <= set(sys.stdlib_module_names)
+    # The modules of headerwatch's it loads from their files (headerwatch need not be
+    # importable in mitmproxy's Python) need nothing but the standard library either.
+    loaded = [
+        path.parent.parent / name
+        for name in re.findall(r'_headerwatch\("([^"]+)"\)', path.read_text())
+    ]
+    assert loaded and all(p.is_file() for p in loaded)
+    for source in (path, *loaded):
+        imports = {
+            line.split()[1].split(".")[0]
+            for line in source.read_text().splitlines()
+            if line.startswith(("import ", "from "))
+        }
+        assert imports - {"__future__", "mitmproxy"} <= set(sys.stdlib_module_names), source

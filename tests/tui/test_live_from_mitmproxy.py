@@ -3,16 +3,24 @@ server; ``headerwatch live --from`` follows the add-on and reports what was sent
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
-from tests.mitmproxy_lab import https_server, mitmdump_with_addon, plain_server, read_jsonl
+from tests.mitmproxy_lab import (
+    https_server,
+    mitmdump,
+    mitmdump_with_addon,
+    plain_server,
+    read_jsonl,
+)
 
 MSISDN = "447700900123"
 IMEI = "490154203237518"  # the Luhn-valid IMEI of the GSMA's examples
@@ -201,3 +209,85 @@ def test_over_a_unix_socket_the_add_on_reconnects_when_headerwatch_comes_back(
     for n, (stdout, stderr) in enumerate(outputs, 1):
         assert f"{MSISDN}{n}" in stdout, stderr
     assert not sock.exists()
+
+
+def _body_findings(jsonl: str) -> dict[str, list[tuple[str, str, str, str]]]:
+    """Per request path, the findings in its body: (name, kind, normalized, detector)."""
+    found = {}
+    for line in jsonl.splitlines():
+        record = json.loads(line)
+        path = "/" + record["uri"].split("://", 1)[-1].split("/", 1)[-1]
+        found[path] = sorted(
+            (f["name"], f["kind"], f["normalized"], f["detector"])
+            for f in record["findings"]
+            if f["where"] == "body"
+        )
+    return found
+
+
+def _brotli(data: bytes) -> bytes:
+    # brotli is mitmproxy's (it decodes br), not headerwatch's.
+    python = Path(mitmdump()).with_name("python")
+    script = "import brotli, sys; sys.stdout.buffer.write(brotli.compress(sys.stdin.buffer.read()))"
+    return subprocess.run(
+        [str(python), "-c", script], input=data, capture_output=True, check=True
+    ).stdout
+
+
+def test_identities_in_request_bodies_through_mitmproxy_are_found_as_in_its_har(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "proxy.jsonl"
+    har = tmp_path / "flows.har"
+    beacon = json.dumps({"user": {"phone": f"+{MSISDN}", "imei": IMEI}}).encode()
+    json_type = "Content-Type: application/json"
+    form = f"tel=%2B{MSISDN}&device_imei={IMEI}".encode()
+    sent = {
+        "/plain": (beacon, [json_type]),
+        "/gzip": (gzip.compress(beacon), [json_type, "Content-Encoding: gzip"]),
+        "/deflate": (zlib.compress(beacon), [json_type, "Content-Encoding: deflate"]),
+        "/br": (_brotli(beacon), [json_type, "Content-Encoding: br"]),
+        "/form": (form, []),
+        # Identities in the first 64 KiB of a longer body, as a capture keeps it.
+        "/long": (form + b"&pad=" + b"x" * 100_000, []),
+    }
+    with (
+        plain_server() as port,
+        mitmdump_with_addon(tmp_path, str(out), f"hardump={har}") as proxy,
+    ):
+        for path, (body, headers) in sent.items():
+            (tmp_path / "body").write_bytes(body)
+            args = [arg for header in headers for arg in ("-H", header)]
+            done = proxy.curl(
+                f"http://127.0.0.1:{port}{path}", *args, "--data-binary", f"@{tmp_path / 'body'}"
+            )
+            assert done.stdout == "200 1.1", done.stderr
+        _wait_for(lambda: _lines(out) >= len(sent), "the add-on to write every request")
+        proxy.stop()  # mitmproxy writes the HAR as it stops
+    scanned = {}
+    for name in (out, har):
+        run = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "scan", "--region", "GB", "--msisdn",
+             f"+{MSISDN}", "--imei", IMEI, "--format", "jsonl", str(name)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        scanned[name] = _body_findings(run.stdout)
+    from_addon = scanned[out]
+    assert list(from_addon) == list(sent)
+    assert from_addon == scanned[har]
+    for path in sent:
+        kinds = {kind for _, kind, _, _ in from_addon[path]}
+        assert {"msisdn", "imei", "canary"} <= kinds, (path, from_addon[path])
+
+    # live --from reads the same bodies.
+    seen = tmp_path / "seen.jsonl"
+    hw = _headerwatch(
+        "live", "--from", str(out), "--format", "jsonl", "-w", str(seen),
+        "--region", "GB", "--msisdn", f"+{MSISDN}", "--imei", IMEI,
+    )  # fmt: skip
+    try:
+        _wait_for(lambda: _lines(seen) > len(sent), "headerwatch to read every record")
+    finally:
+        stdout, stderr = _stop(hw)
+    assert _body_findings(stdout) == from_addon, stderr

@@ -8,6 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from capture.http.stream import BODY_CAP
 from tests.mitmproxy_lab import mitmdump
 from tui.cmd_mitmproxy_addon import ADDON
 
@@ -73,3 +74,63 @@ def test_its_file_output_is_private_and_appended(tmp_path: Path) -> None:
     assert len(records) == result["written"] > 0
     assert result["dropped"] == 5000 - result["written"] > 0
     assert status[-1]["dropped"] == result["dropped"]
+
+
+_BODIES = r"""
+import base64, gzip, importlib.util, json, sys
+import brotli, zstandard
+spec = importlib.util.spec_from_file_location("addon", sys.argv[1])
+addon = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(addon)
+beacon = b'{"user":{"phone":"+447700900123","imei":"490154203237518"}}'
+sent = {
+    "plain": (beacon, ""),
+    "gzip": (gzip.compress(beacon), "gzip"),
+    "br": (brotli.compress(beacon), "br"),
+    "zstd": (zstandard.ZstdCompressor().compress(beacon), "zstd"),
+    "not utf-8": (b"tel=07700900123&city=Z\xfcrich", ""),
+    "long": (b"a" * 100_000, ""),
+    "gzip bomb": (gzip.compress(bytes(50_000_000)), "gzip"),
+    "br bomb": (brotli.compress(bytes(50_000_000)), "br"),
+    "damaged": (b"\x1f\x8b" + bytes(30), "gzip"),
+    "unknown": (beacon, "snappy"),
+}
+out = {}
+for name, (raw, coding) in sent.items():
+    body, notes = addon.body_of(raw, coding)
+    kept = body["body"].encode() if "body" in body else base64.b64decode(body["body_base64"])
+    out[name] = {"keys": sorted(body), "kept": kept.decode("latin-1"), "notes": notes}
+print(json.dumps(out))
+"""
+
+
+def test_a_request_body_is_written_decoded_and_kept_as_headerwatch_keeps_one() -> None:
+    run = subprocess.run(
+        [_python(), "-c", _BODIES, str(ADDON)], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout)
+    beacon = '{"user":{"phone":"+447700900123","imei":"490154203237518"}}'
+    for name in ("plain", "gzip", "br", "zstd"):
+        assert got[name] == {"keys": ["body"], "kept": beacon, "notes": []}, name
+    # Bytes that are not UTF-8 go as base64, whole.
+    assert got["not utf-8"] == {
+        "keys": ["body_base64"],
+        "kept": "tel=07700900123&city=Z\xfcrich",
+        "notes": [],
+    }
+    # As a capture keeps it: the first 64 KiB (body_length says how many were sent).
+    assert got["long"] == {"keys": ["body"], "kept": "a" * BODY_CAP, "notes": []}
+    # Decoded, the bytes sent cannot say it was cut: an anomaly does.
+    for name, coding in (("gzip bomb", "gzip"), ("br bomb", "br")):
+        assert got[name]["kept"] == "\x00" * BODY_CAP, name
+        assert got[name]["notes"] == [
+            f"request body decoded from {coding} is larger than 65536 bytes; the first 65536 kept"
+        ]
+    # What cannot be decoded is kept as sent, and said.
+    assert got["damaged"]["kept"] == "\x1f\x8b" + "\x00" * 30
+    assert got["damaged"]["notes"] == [
+        "request body not decoded (Content-Encoding 'gzip' unknown or damaged); kept as sent"
+    ]
+    assert got["unknown"]["kept"] == beacon
+    assert "'snappy' unknown or damaged" in got["unknown"]["notes"][0]

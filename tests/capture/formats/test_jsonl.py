@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from pathlib import Path
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from capture.formats import jsonl
 from capture.formats.jsonl import ID_KEY, dumps, dumps_bytes, record_to_dict
+from capture.http.stream import BODY_CAP
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import Record, Transit
 from capture.scan import scan
@@ -177,3 +179,76 @@ def test_records_read_back_again_and_again_are_the_same_lines(
         assert again == first, f"round {n}"
         source = tmp_path / f"round{n}.jsonl"
         source.write_text(again, encoding="utf-8")
+
+
+def _proxy_record(**keys: object) -> dict[str, object]:
+    """A record as the mitmproxy add-on writes it: a JSON POST, with ``keys`` added."""
+    return {
+        "ts": 1.0,
+        "src": "10.0.0.2",
+        "sport": 40000,
+        "dst": "192.0.2.1",
+        "dport": 443,
+        "method": "POST",
+        "uri": "/v1/profile",
+        "version": "HTTP/1.1",
+        "headers": [["Host", "api.example"], ["Content-Type", "application/json"]],
+        "body_length": 59,
+        **keys,
+    }
+
+
+_BODY = '{"user":{"phone":"+447700900123","imei":"490154203237518"}}'
+
+
+def _body_findings(obj: dict[str, object]) -> list[tuple[str, str, str]]:
+    from capture.identity.detector import IdentityDetector
+
+    parsed = jsonl.parsed_from_dict(obj)
+    assert parsed is not None
+    found = (*IdentityDetector().detect(parsed.request), *parsed.carried)
+    return sorted((f.where, f.name, f.kind) for f in found)
+
+
+def test_a_body_carried_as_text_or_base64_is_read_for_identities_as_a_captured_one() -> None:
+    expected = [("body", "user.imei", "imei"), ("body", "user.phone", "msisdn")]
+    assert _body_findings(_proxy_record(body=_BODY)) == expected
+    encoded = base64.b64encode(_BODY.encode()).decode()
+    assert _body_findings(_proxy_record(body_base64=encoded)) == expected
+    # Without one, nothing in a body can be found again (and none was written).
+    assert _body_findings(_proxy_record()) == []
+
+
+def test_a_carried_body_is_kept_to_the_first_64_kib_as_a_captured_one() -> None:
+    parsed = jsonl.parsed_from_dict(_proxy_record(body="x" * 100_000, body_length=100_000))
+    assert parsed is not None
+    assert parsed.request.body == b"x" * BODY_CAP
+    assert parsed.request.body_length == 100_000
+
+
+def test_body_findings_are_carried_over_only_where_the_body_is_not() -> None:
+    number = "+447700900123"
+    written = {"name": "user.phone", "where": "body", "kind": "msisdn", "value": number,
+               "normalized": number, "detector": "phonenumber", "severity": "high"}  # fmt: skip
+    without = jsonl.parsed_from_dict(_proxy_record(findings=[written]))
+    assert without is not None and [f.name for f in without.carried] == ["user.phone"]
+    # With the body, they are found again, not carried over as well (no double).
+    with_body = _proxy_record(body=_BODY, findings=[written])
+    assert [f for f in _body_findings(with_body) if f[2] == "msisdn"] == [
+        ("body", "user.phone", "msisdn")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("keys", "reason"),
+    [
+        ({"body": 7}, "body: not a string"),
+        ({"body_base64": "not base64!"}, "body_base64: not base64"),
+        ({"body": "a", "body_base64": "YQ=="}, "body_base64: beside body"),
+    ],
+)
+def test_a_body_that_is_not_what_it_says_makes_the_line_bad(
+    keys: dict[str, object], reason: str
+) -> None:
+    with pytest.raises(ValueError, match=reason):
+        jsonl.parsed_from_dict(_proxy_record(**keys))
