@@ -1,7 +1,7 @@
 """``headerwatch mitmproxy-addon``: print the path of the mitmproxy add-on.
 
 The add-on is one file that imports only mitmproxy and the standard library (and
-loads a module of headerwatch's that needs nothing more from beside it), so it
+loads two of headerwatch's modules that need nothing more from beside it), so it
 runs inside mitmproxy's own environment (``pipx install mitmproxy``) without
 headerwatch installed there::
 

@@ -1,7 +1,7 @@
 """A mitmproxy add-on that writes one headerwatch JSONL record per request.
 
 Run it inside mitmproxy's own environment (it imports only mitmproxy and the
-standard library, and loads a module of headerwatch's that needs nothing else
+standard library, and loads two of headerwatch's modules that need nothing else
 out of the package it is shipped in: headerwatch need not be importable there)::
 
     mitmdump -s "$(headerwatch mitmproxy-addon)" --set headerwatch_out=PATH
@@ -12,6 +12,11 @@ and follow ``PATH`` with ``headerwatch live --from PATH``. ``PATH`` is
 * an existing FIFO (``mkfifo``): written while a reader has it open;
 * ``unix:SOCKET``: a Unix socket that ``headerwatch live --from unix:SOCKET``
   listens on; the add-on connects, and reconnects when headerwatch is restarted.
+
+A file or FIFO is opened as headerwatch opens its own output files
+(``capture.formats.private.create_private``): 0600, and when running as root no
+planted link followed and no other user's file written; a refusal is one line in
+mitmproxy's log, and records are dropped (counted) meanwhile.
 
 Each record is the headerwatch JSONL record (docs/jsonl.md): the request's
 headers in wire order with their original case and duplicates, the HTTP/2 and
@@ -41,7 +46,6 @@ import json
 import logging
 import os
 import socket
-import stat
 import threading
 import time
 from pathlib import Path
@@ -64,6 +68,7 @@ def _headerwatch(relative: str) -> ModuleType:
     return module
 
 
+private = _headerwatch("formats/private.py")
 bodies = _headerwatch("identity/bodies.py")
 
 QUEUE = 10_000
@@ -201,18 +206,15 @@ class Output:
         self.target = target
         self._fd: int | None = None
         self._sock: socket.socket | None = None
-        self.kind = "socket" if target.startswith("unix:") else "file"
-        if self.kind == "file":
-            with contextlib.suppress(OSError):
-                if stat.S_ISFIFO(os.stat(target).st_mode):
-                    self.kind = "fifo"
+        self._said: str | None = None
+        """The last error logged: a refusal is said once, not at every retry."""
 
     def open(self) -> bool:
         """Ready to write (True), or nobody to write to yet (False)."""
         if self._fd is not None or self._sock is not None:
             return True
         try:
-            if self.kind == "socket":
+            if self.target.startswith("unix:"):
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 try:
                     sock.connect(self.target.removeprefix("unix:"))
@@ -220,20 +222,19 @@ class Output:
                     sock.close()
                     raise
                 self._sock = sock
-            elif self.kind == "fifo":
-                # Non-blocking open fails (ENXIO) when no reader has the FIFO open.
-                fd = os.open(self.target, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-                os.set_blocking(fd, True)
-                self._fd = fd
             else:
-                flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
-                self._fd = os.open(self.target, flags, 0o600)
-                with contextlib.suppress(OSError):
-                    os.fchmod(self._fd, 0o600)  # it will hold identities
+                # As headerwatch's own output files: 0600, and as root no planted link
+                # followed, no other user's file written. A FIFO that nobody reads
+                # fails at once (ENXIO) rather than stalling the writer.
+                self._fd = private.create_private(self.target, append=True, wait=False)
         except OSError as exc:
             if exc.errno not in (errno.ENXIO, errno.ENOENT, errno.ECONNREFUSED):
-                log.warning("headerwatch: %s: %s", self.target, exc.strerror or exc)
+                said = f"headerwatch: {self.target}: {exc.strerror or exc}"
+                if said != self._said:
+                    log.warning("%s", said)
+                    self._said = said
             return False
+        self._said = None
         return True
 
     def write(self, data: bytes) -> bool:
@@ -421,7 +422,8 @@ class Headerwatch:
             writer.close()
             if writer.dropped:
                 log.warning(
-                    "headerwatch: %d records dropped (nobody reading, or reading too slowly)",
+                    "headerwatch: %d records dropped (nobody reading, reading too slowly, "
+                    "or the output could not be opened)",
                     writer.dropped,
                 )
 

@@ -18,6 +18,10 @@ rename (:mod:`capture.formats.atomic`).
 Refusals are :class:`OSError` with ``errno`` None and a lower-case ``strerror``
 that callers print as the reason (:func:`capture.formats.pcapng.describe_errno`).
 
+The mitmproxy add-on (``capture/data/mitmproxy_addon.py``) runs in mitmproxy's own
+Python, where headerwatch need not be importable, and loads this file by its path:
+it must import nothing but the standard library.
+
 Usage, for a new output::
 
     from capture.formats.private import open_private
@@ -83,16 +87,26 @@ def _trusted_link(path: str) -> bool:
 
 
 def create_private(
-    path: str, *, exclusive: bool = False, truncate: bool = True, append: bool = False
+    path: str,
+    *,
+    exclusive: bool = False,
+    truncate: bool = True,
+    append: bool = False,
+    wait: bool = True,
 ) -> int:
     """Open ``path`` for writing as a private output file; return the descriptor.
 
     ``exclusive`` fails if the file exists. A regular file is truncated (unless
     ``truncate`` is false, or ``append``, which writes at its end) only after its
     owner was checked, and set to mode 0600 (unless files are shared); anything
-    else (``/dev/null``, a FIFO) is written as it is.
+    else (``/dev/null``, a FIFO) is written as it is. ``wait=False``: a FIFO that
+    no reader has open fails at once (``ENXIO``) instead of blocking until one
+    opens it (a writer that must never stall, the mitmproxy add-on); the
+    descriptor returned blocks as usual.
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else 0)
+    if not wait:
+        flags |= os.O_NONBLOCK
     truncate = truncate and not append
     if exclusive:
         flags |= os.O_EXCL
@@ -107,6 +121,8 @@ def create_private(
             raise _refuse(path, "is a symbolic link, not followed when running as root") from None
         raise
     try:
+        if not wait:
+            os.set_blocking(fd, True)
         st = os.fstat(fd)
         if stat.S_ISREG(st.st_mode):
             if guarded and st.st_uid != os.geteuid():

@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
+import pytest
+
 from capture.http.stream import BODY_CAP
-from tests.mitmproxy_lab import mitmdump
+from tests.mitmproxy_lab import mitmdump, mitmdump_with_addon, plain_server
 from tui.cmd_mitmproxy_addon import ADDON
 
 _WITHOUT_READER = r"""
@@ -134,3 +137,47 @@ def test_a_request_body_is_written_decoded_and_kept_as_headerwatch_keeps_one() -
     ]
     assert got["unknown"]["kept"] == beacon
     assert "'snappy' unknown or damaged" in got["unknown"]["notes"][0]
+
+
+NOBODY = 65534
+
+
+def test_as_root_the_add_on_follows_no_planted_link_and_writes_no_other_users_file(
+    tmp_path: Path,
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to plant another user's link and file (CI runs as root)")
+    victim = tmp_path / "victim"
+    victim.write_text("root:x:0:0\n")
+    victim.chmod(0o644)
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp: anyone could have made the link
+    link = shared / "phone.jsonl"
+    link.symlink_to(victim)
+    os.lchown(link, NOBODY, NOBODY)
+    theirs = tmp_path / "theirs.jsonl"
+    theirs.write_text("theirs\n")
+    theirs.chmod(0o644)
+    os.chown(theirs, NOBODY, NOBODY)
+    refused = {
+        link: "is a symbolic link, not followed when running as root",
+        theirs: f"belongs to another user (uid {NOBODY}), not replaced as root",
+    }
+    for target, reason in refused.items():
+        with plain_server() as port, mitmdump_with_addon(tmp_path, str(target)) as proxy:
+            for _ in range(3):
+                answer = proxy.curl(f"http://127.0.0.1:{port}/", "-H", "X-MSISDN: 447700900123")
+                assert answer.stdout == "200 1.1", answer.stderr  # the proxy serves on
+                time.sleep(0.6)  # the writer's next try (every 0.5 s) meets the refusal again
+            log = proxy.stop()
+        said = [line for line in log.splitlines() if reason in line]
+        # One line, once: not again at every retry.
+        assert len(said) == 1, log[-2000:]
+        assert said[0].endswith(f"headerwatch: {target}: {reason}")
+        assert "Traceback" not in log
+        assert "3 records dropped" in log
+    assert victim.read_text() == "root:x:0:0\n"
+    assert victim.stat().st_mode & 0o777 == 0o644
+    assert theirs.read_text() == "theirs\n"
+    assert theirs.stat().st_mode & 0o777 == 0o644

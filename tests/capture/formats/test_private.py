@@ -8,6 +8,7 @@ neither written in place nor renamed over.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from capture.formats import private
 from capture.formats.atomic import atomic_output
 from capture.formats.export import ExportError, export
 from capture.formats.pcapng import CaptureWriteError, PcapngWriter
-from capture.formats.private import check_replaceable, open_private, share_files
+from capture.formats.private import check_replaceable, create_private, open_private, share_files
 from capture.formats.session import SessionError, save_session
 from capture.view.store import Entry
 from tests.capture.factories import finding, record
@@ -203,3 +204,25 @@ def test_as_a_user_renames_are_the_kernels_business(tmp_path: Path, as_user: Non
 def test_open_private_writes_new_files_only(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="new files only"):
         open_private(str(tmp_path / "x"), "a")  # type: ignore[call-overload]
+
+
+def test_without_wait_a_fifo_nobody_reads_fails_at_once_and_one_read_is_written(
+    tmp_path: Path,
+) -> None:
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError) as caught:
+        create_private(str(fifo), append=True, wait=False)
+    assert caught.value.errno == errno.ENXIO
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        fd = create_private(str(fifo), append=True, wait=False)
+        try:
+            assert os.get_blocking(fd)  # written as any output: no short writes
+            os.write(fd, b"line\n")
+        finally:
+            os.close(fd)
+        assert os.read(reader, 100) == b"line\n"
+    finally:
+        os.close(reader)
+    assert _mode(fifo) == 0o644  # not a file of ours to narrow: written as it is
