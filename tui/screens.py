@@ -31,9 +31,11 @@ def help_text(keys: Mapping[str, str]) -> Text:
     out.append(" — identity headers (MSISDN, IMEI, IMSI, X-UIDH …) in HTTP, as they arrive\n\n")
     out.append("Keys", style="bold underline")
     out.append("   (remap in the [keys] table of the config file)\n", style="dim")
+    # The longest description sets the column: "Copy identity value" ran into its name.
+    width = max(len(action.description) for action in ACTIONS) + 2
     for action in ACTIONS:
         out.append(f"  {key_label(keys.get(action.name, action.keys)):<14}", style="bold cyan")
-        out.append(f"{action.description:<18}")
+        out.append(f"{action.description:<{width}}")
         out.append(f"{action.name}\n", style="dim")
     out.append(f"  {'ctrl+p':<14}", style="bold cyan")
     out.append("Command palette\n")

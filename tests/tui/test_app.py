@@ -35,7 +35,7 @@ from tui.app import HeaderwatchApp, MainScreen, NoticeBox
 from tui.common import demo_capture_path
 from tui.detail import DetailPane
 from tui.filter_bar import FilterBar, FilterInput
-from tui.keys import confirm_quit_for
+from tui.keys import ACTIONS, confirm_quit_for
 from tui.messages import EventsArrived, LoadProgress, SourceFinished, StatsUpdated
 from tui.render import BADGE_STYLE, detail_text
 from tui.request_list import RequestList
@@ -1002,6 +1002,14 @@ def test_the_help_legend_colours_imei_as_high_like_its_findings() -> None:
     assert styles["IMEI"] == BADGE_STYLE["high"]
     assert styles["MSISDN"] == BADGE_STYLE["high"]
     assert "IMEI medium" not in " ".join(text.plain.split())
+
+
+def test_every_key_of_the_help_has_its_description_apart_from_its_name() -> None:
+    lines = help_text({}).plain.splitlines()
+    for action in ACTIONS:
+        [line] = [line for line in lines if line.endswith(f" {action.name}")][:1]
+        # "Copy identity valuecopy_value" ran the two together.
+        assert f"{action.description} " in line, line
 
 
 def test_the_live_status_line_says_live_once() -> None:
