@@ -30,8 +30,9 @@ from typing import Any
 import platformdirs
 
 from capture.identity import canary
-from capture.identity.catalog import CatalogError, make_entry
-from capture.identity.detector import HeaderRule, IdentityConfig
+from capture.identity.catalog import CatalogError, load_catalog, make_entry
+from capture.identity.detector import DETECTORS, HeaderRule, IdentityConfig
+from capture.identity.names import normalize_name
 from capture.identity.phone import is_region
 
 APP_NAME = "headerwatch"
@@ -82,6 +83,16 @@ def _freeze(value: Any) -> Any:
 
 
 _IDENTITY_KEYS = frozenset({"region", "msisdn", "imei", "imsi", "canary", "disabled", "headers"})
+
+TABLES = {
+    "identity": "identity detection: this module",
+    "files": "output files' mode: tui/common.py",
+    "live": "live capture's spool: tui/cmd_live.py",
+    "keys": "the dashboard's keys: tui/keys.py",
+    "ui": "the dashboard's confirmations: tui/keys.py",
+}
+"""The top-level tables a config file may hold, and who reads each: any other name
+is a typo (``[identty]``), refused rather than ignored in silence."""
 
 
 def _strings(table: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -141,8 +152,24 @@ def parse_identity(table: Any) -> IdentityConfig:
         headers=_header_rules(table.get("headers", {})),
         disabled=_strings(table, "disabled"),
     )
+    _check_disabled(identity)
     check_canaries(identity)
     return identity
+
+
+def _check_disabled(identity: IdentityConfig) -> None:
+    """Raise ``ValueError`` for a ``disabled`` name that turns nothing off: neither a
+    detector, nor a catalog header, nor one of ``[identity.headers]`` (a typo such as
+    "recurence" left the detector on, and said nothing)."""
+    catalog = load_catalog()
+    added = {normalize_name(rule.name) for rule in identity.headers}
+    for name in identity.disabled:
+        key = normalize_name(name)
+        if key not in DETECTORS and key not in added and catalog.lookup(key) is None:
+            raise ValueError(
+                f"[identity] disabled: {name!r} is neither a detector ({', '.join(DETECTORS)}) "
+                "nor a catalog header (`headerwatch rules` lists them)"
+            )
 
 
 def check_canaries(identity: IdentityConfig) -> None:
@@ -195,6 +222,13 @@ def parse_config(text: str, path: Path | None = None) -> Config:
         raise ConfigError(
             f"{where}: tables or arrays nested too deeply (more than {MAX_DEPTH} levels)"
         )
+    unknown = sorted(set(data) - set(TABLES))
+    if unknown:
+        known = ", ".join(f"[{name}]" for name in sorted(TABLES))
+        what = (
+            f"table [{unknown[0]}]" if isinstance(data[unknown[0]], dict) else f"key {unknown[0]!r}"
+        )
+        raise ConfigError(f"{where}: unknown {what} (a config file holds {known})")
     try:
         identity = parse_identity(data.pop("identity", {}))
     except ValueError as exc:

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+import capture
+import tui
 from capture.config import (
+    TABLES,
     Config,
     ConfigError,
     default_config_path,
@@ -121,6 +124,14 @@ def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
         ("[identity]\nmsisdn = 447700900123\n", "msisdn must be a string or a list of strings"),
         ('[identity]\nmsisdn = ["07700 900123"]\n', "written nationally: give its region"),
         ('[identity]\nimei = "123"\n', "too short"),
+        # Typos that turned nothing on or off, and said nothing.
+        (
+            '[identty]\nregion = "GB"\n',
+            r"unknown table \[identty\] \(a config file holds \[files\]",
+        ),
+        ("regoin = 1\n", "unknown key 'regoin'"),
+        ('[identity]\ndisabled = ["recurence"]\n', "'recurence' is neither a detector"),
+        ('[identity]\ndisabled = "x-nonexistent-header"\n', "nor a catalog header"),
         ('[identity.headers]\n"x-a" = { kind = "phone" }\n', "kind 'phone' is not one of"),
         (
             '[identity.headers]\n"x-a" = { kind = "msisdn", colour = "red" }\n',
@@ -216,3 +227,21 @@ def test_merge_identity_refuses_bad_values() -> None:
         merge_identity(IdentityConfig(), region="XX")
     with pytest.raises(ConfigError, match="--imei"):
         merge_identity(IdentityConfig(), imeis=("12",))
+
+
+def test_disabled_takes_detectors_catalog_headers_in_any_spelling_and_the_config_s_own() -> None:
+    config = parse_config(
+        '[identity]\ndisabled = ["recurrence", "HTTP_X_UP_CALLING_LINE_ID", "x-acme"]\n'
+        '[identity.headers]\n"x-acme" = { kind = "subscriber_id" }\n'
+    )
+    assert config.identity.disabled == ("recurrence", "HTTP_X_UP_CALLING_LINE_ID", "x-acme")
+
+
+def test_every_table_a_config_file_may_hold_is_read_by_someone() -> None:
+    sources = " ".join(
+        path.read_text()
+        for package in (capture, tui)
+        for path in Path(package.__path__[0]).rglob("*.py")
+    )
+    for table in TABLES:
+        assert f'section("{table}")' in sources or f'pop("{table}"' in sources, table
