@@ -21,7 +21,7 @@ change here. Errors are one line naming the file and what is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -289,16 +289,43 @@ def read_canary_file(path: str | Path) -> dict[str, tuple[str, ...]]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"--canary-file {target}: not UTF-8 text (byte {exc.start})") from None
     values: dict[str, list[str]] = {kind: [] for kind in CANARY_KINDS}
-    for line in text.splitlines():
+    for _, kind, value in _canary_lines(text):
+        values[kind].append(value)
+    return {kind: tuple(found) for kind, found in values.items()}
+
+
+def _canary_lines(text: str) -> Iterator[tuple[int, str, str]]:
+    """``(line number, kind, value)`` of each canary in a canary file's text."""
+    for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         kind, _, rest = line.partition(" ")
         if kind.lower() in CANARY_KINDS and rest.strip():
-            values[kind.lower()].append(rest.strip())
+            yield number, kind.lower(), rest.strip()
         else:
-            values["canary"].append(line)
-    return {kind: tuple(found) for kind, found in values.items()}
+            yield number, "canary", line
+
+
+def bad_canary_line(paths: Iterable[str | Path], region: str | None) -> str | None:
+    """``FILE:LINE: what is wrong`` for the first canary of the files ``paths`` that
+    cannot be looked for (read in ``region``), or ``None``: what an error about a
+    canary read from a file says, where it came from (the canaries are checked
+    together, when the detector is built, so the error alone cannot say)."""
+    build: dict[str, Callable[[str], object]] = {
+        "msisdn": lambda value: canary.msisdn_canary(value, region),
+        "imei": canary.imei_canary,
+        "imsi": canary.imsi_canary,
+        "canary": canary.value_canary,
+    }
+    for path in paths:
+        text = Path(path).read_text("utf-8", errors="replace")
+        for number, kind, value in _canary_lines(text):
+            try:
+                build[kind](value)
+            except ValueError as exc:
+                return f"{path}:{number}: {str(exc).removeprefix('--')}"
+    return None
 
 
 def merge_identity(

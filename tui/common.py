@@ -8,10 +8,17 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 
-from capture.config import Config, ConfigError, load_config, merge_identity, read_canary_file
+from capture.config import (
+    Config,
+    ConfigError,
+    bad_canary_line,
+    load_config,
+    merge_identity,
+    read_canary_file,
+)
 from capture.formats.private import share_files
 from capture.http.http1 import HEAD_LIMITS, MAX_HEAD, set_head_limit
-from capture.identity.detector import IdentityDetector, locale_setting
+from capture.identity.detector import IdentityDetector, locale_region, locale_setting
 from capture.sources.inputs import KINDS, inputs_help
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
@@ -174,6 +181,7 @@ def build_detector(args: argparse.Namespace, recurrence: int = 0) -> IdentityDet
 
     Raises :class:`UsageError` when the config file or an option is unusable.
     """
+    config = None
     try:
         config = load_config(args.config)
         share_files(getattr(args, "shared_files", False) or _shared_in(config))
@@ -200,7 +208,11 @@ def build_detector(args: argparse.Namespace, recurrence: int = 0) -> IdentityDet
         identity = replace(identity, recurrence=recurrence if chosen is None else chosen)
         detector = IdentityDetector(identity)
     except (ConfigError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
+        # A canary from a file is named by its file and line, not as an option.
+        files = getattr(args, "canary_file", [])
+        region = args.region or (config.identity.region if config else None) or locale_region()
+        found = bad_canary_line(files, region) if files else None
+        raise UsageError(found or str(exc)) from None
     if detector.region is None:
         # Said, not guessed: a national number missed in silence looks like no number.
         setting = locale_setting()

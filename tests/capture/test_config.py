@@ -245,3 +245,22 @@ def test_every_table_a_config_file_may_hold_is_read_by_someone() -> None:
     )
     for table in TABLES:
         assert f'section("{table}")' in sources or f'pop("{table}"' in sources, table
+
+
+def test_a_bad_canary_in_a_file_is_named_by_its_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "phone.txt"
+    path.write_text(
+        "# the test phone\nmsisdn +447700900123\n\nimei 490154203237518\nmsisdn 12345\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "scan", "--canary-file", str(path), "-"],
+        input=b"",
+        capture_output=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        f"headerwatch: error: {path}:5: msisdn '12345' is too short to look for "
+        "(at least 6 characters)\n"
+    )
