@@ -14,9 +14,16 @@ from typing import TYPE_CHECKING, Any, TextIO
 from capture.formats.outputs import OUTPUTS
 from capture.model import EchoSeen, Event, Record, RequestSeen, ResponseSeen
 from capture.pipeline import Detector, Pipeline
-from capture.scan_jobs import jobs_for, jobs_for_records, scan_split, scan_split_records
-from capture.sources.frames import WARNING, CaptureError, CaptureFile
-from capture.sources.inputs import Input, after_reading, open_input
+from capture.scan_jobs import (
+    after_input,
+    input_errors,
+    jobs_for,
+    jobs_for_records,
+    scan_split,
+    scan_split_records,
+)
+from capture.sources.frames import CaptureError, CaptureFile
+from capture.sources.inputs import Input, open_input
 from capture.sources.records import RecordFile, RequestInput
 from capture.view.selection import EXIT_USAGE, Selection
 
@@ -27,24 +34,28 @@ UNANSWERED_LIMIT = 10_000
 """HAR: requests held for their response; beyond this the oldest is written without."""
 
 
-def _events(pipeline: Pipeline, inputs: Sequence[Input], err: TextIO) -> Iterator[Event]:
+def _events(
+    pipeline: Pipeline, inputs: Sequence[Input], err: TextIO, errors: list[str]
+) -> Iterator[Event]:
     """The events of every input, then those of the pipeline's flush. Chained in C from
     :func:`_event_runs`: a generator here would be one more resumed per event."""
-    return chain.from_iterable(_event_runs(pipeline, inputs, err))
+    return chain.from_iterable(_event_runs(pipeline, inputs, err, errors))
 
 
 def _event_runs(
-    pipeline: Pipeline, inputs: Sequence[Input], err: TextIO
+    pipeline: Pipeline, inputs: Sequence[Input], err: TextIO, errors: list[str]
 ) -> Iterator[Iterable[Event]]:
-    """The events of each input in turn (its warnings printed once they are read), then
-    those of the pipeline's flush."""
+    """The events of each input in turn (its warnings printed once they are read, or
+    the input error it turned out to be appended to ``errors``), then those of the
+    pipeline's flush."""
     for source in inputs:
         if isinstance(source, CaptureFile):
             yield pipeline.run_capture(source)
         else:
             yield _parsed_events(pipeline, source)
-        for line in after_reading(source):
-            print(f"{WARNING}{line}", file=err)
+        error = after_input(source, err)
+        if error is not None:
+            errors.append(error)
     yield pipeline.flush()
 
 
@@ -113,7 +124,8 @@ def scan(
     output = OUTPUTS[fmt].at_width(width)
     # Responses are parsed only for the formats that show them.
     pipeline = Pipeline(detector, responses=output.needs_responses)
-    events = _events(pipeline, inputs, err)
+    errors: list[str] = []
+    events = _events(pipeline, inputs, err, errors)
     mask: Callable[[Record], Record] = _same
     if redact:
         from capture.formats.redact import Redactor  # hashlib and hmac: only to redact
@@ -131,8 +143,9 @@ def scan(
             render_bytes=output.line_bytes,
         )
     out.flush()
-    print(f"headerwatch: {pipeline.summary()}", file=err)
-    return selection.exit_code(fail_on_identity)
+    if len(errors) < len(inputs):
+        print(f"headerwatch: {pipeline.summary()}", file=err)
+    return input_errors(errors, err) or selection.exit_code(fail_on_identity)
 
 
 def _requests(

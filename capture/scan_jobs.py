@@ -46,7 +46,7 @@ from capture.net.reassembly import Limits
 from capture.net.shard import Shard
 from capture.pipeline import Detector, Pipeline, summarize
 from capture.sources.frames import WARNING, CaptureFile, cut_short
-from capture.sources.inputs import open_input
+from capture.sources.inputs import Input, after_reading, open_input, unreadable
 from capture.sources.records import RecordFile
 from capture.view.selection import EXIT_USAGE, Selection
 
@@ -191,10 +191,11 @@ def _write_trailer(
 
 def jobs_for_records(sources: Sequence[RecordFile], fmt: str, jobs: int | None) -> int:
     """How many processes should read the record files ``sources`` (engine logs,
-    JSONL): as :func:`jobs_for`; only regular files can be split by byte range."""
+    JSONL): as :func:`jobs_for`; only regular files, not compressed, can be split by
+    byte range (:attr:`RecordFile.splittable`)."""
     if fmt != "jsonl" or not hasattr(os, "fork"):
         return 1
-    if any(s.path == "-" or not s.size for s in sources):
+    if not all(s.splittable for s in sources):
         return 1
     if jobs is None:
         if sum(s.size for s in sources) < MIN_SIZE:
@@ -250,7 +251,7 @@ def work_records(
                 if len(batch) >= BATCH:
                     out.write(b"".join(batch))
                     batch.clear()
-        files.append([source.other_lines, source.bad_lines, source.first_bad])
+        files.append([source.other_lines, source.bad_lines, source.first_bad, source.read_lines])
         source.close()
     _write_trailer(pipeline, selection, {"skipped": {}, "files": files}, batch, out)
 
@@ -292,6 +293,7 @@ def scan_split_records(
     if error is not None:
         print(f"headerwatch: error: {error}", file=err)
         return EXIT_USAGE
+    errors = []
     for number, source in enumerate(sources):
         shares = [t["files"][number] for t in trailers]
         bad = [(share[2][0], share[2][1]) for share in shares if share[2] is not None]
@@ -299,11 +301,32 @@ def scan_split_records(
         if bad:
             offset, why = min(bad)
             first = (_line_number(source.path, offset), offset, why)
-        source.absorb(sum(s[0] for s in shares), sum(s[1] for s in shares), first)
-        for line in (source.skipped(), source.problem()):
-            if line is not None:
-                print(f"{WARNING}{line}", file=err)
-    return _summary(trailers, fail_on_identity, err)
+        totals = [sum(share[i] for share in shares) for i in (0, 1, 3)]
+        source.absorb(totals[0], totals[1], first, totals[2])
+        error = after_input(source, err)
+        if error is not None:
+            errors.append(error)
+    code = _summary(trailers, fail_on_identity, err) if len(errors) < len(sources) else 0
+    return input_errors(errors, err) or code
+
+
+def after_input(source: Input, err: TextIO) -> str | None:
+    """Once ``source`` has been read: its warnings printed on ``err``; or, when nothing in
+    it could be read as its kind, that input error returned instead, for
+    :func:`input_errors` to say after all output."""
+    error = unreadable(source)
+    if error is None:
+        for line in after_reading(source):
+            print(f"{WARNING}{line}", file=err)
+    return error
+
+
+def input_errors(errors: Sequence[str], err: TextIO) -> int:
+    """Print the inputs found unreadable once read (:func:`capture.sources.inputs.unreadable`;
+    what the others held is written by now); the exit code they make (0: none)."""
+    for error in errors:
+        print(f"headerwatch: error: {error}", file=err)
+    return EXIT_USAGE if errors else 0
 
 
 def _run_split(

@@ -26,11 +26,12 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "scan",
         help="read captures and print one line per HTTP request",
-        description="Read pcap/pcapng captures (gzip too; - for stdin), JSONL records "
+        description="Read pcap/pcapng captures (- for stdin), JSONL records "
         "written by headerwatch, HAR 1.2 files (browsers, mitmproxy), Suricata eve.json or "
-        "Zeek http.log, and print every HTTP request with the identities it carries (found "
-        "again, with today's catalog and options). Logs on stdin are read as they come "
-        "(tail -F eve.json | headerwatch scan --input suricata -). Without FILE, the "
+        "Zeek http.log, each gzip-compressed too, and print every HTTP request with the "
+        "identities it carries (found again, with today's catalog and options). Logs on "
+        "stdin are read as they come (tail -F eve.json | headerwatch scan --input "
+        "suricata -). Without FILE, the "
         "bundled demo capture (O2 UK, January 2012) is scanned.",
     )
     p.add_argument(

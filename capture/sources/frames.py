@@ -365,12 +365,33 @@ class _BadHeader(Exception):
 
 
 def open_stream(path: str) -> tuple[IO[bytes], str]:
-    """``path`` opened for reading (``-``: stdin) and its name for messages; raises
-    :class:`CaptureError` with one line for the user."""
+    """``path`` opened for reading (``-``: stdin) and its name for messages. A file that
+    starts with gzip's magic is read as what it decompresses to
+    (:class:`capture.sources.gunzip.Gunzipped`): every kind of input may be compressed.
+    Raises :class:`CaptureError` with one line for the user."""
     if path == "-":
-        return sys.stdin.buffer, "<stdin>"
+        stream: IO[bytes] = sys.stdin.buffer
+        if not hasattr(stream, "peek"):
+            stream = io.BufferedReader(stream)  # type: ignore[type-var]
+        name = "<stdin>"  # never closed here, whatever reads it
+    else:
+        stream, name = _open_file(path), path
     try:
-        return open(path, "rb"), path
+        magic = _peek(stream, 2)
+    except OSError as exc:
+        if path != "-":
+            stream.close()
+        raise CaptureError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    if magic != _GZIP_MAGIC:
+        return stream, name
+    from capture.sources.gunzip import Gunzipped  # here: most inputs are not compressed
+
+    return cast(IO[bytes], Gunzipped(stream)), name
+
+
+def _open_file(path: str) -> IO[bytes]:
+    try:
+        return open(path, "rb")
     except FileNotFoundError:
         raise CaptureError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -379,6 +400,13 @@ def open_stream(path: str) -> tuple[IO[bytes], str]:
         raise CaptureError(f"{path}: permission denied") from None
     except OSError as exc:
         raise CaptureError(f"{path}: cannot open ({exc.strerror})") from None
+
+
+def compressed_file(stream: IO[bytes]) -> IO[bytes] | None:
+    """The gzip file below ``stream`` when :func:`open_stream` decompresses it (its
+    position and size are in compressed bytes), else None."""
+    below: IO[bytes] | None = getattr(stream, "compressed", None)
+    return below
 
 
 def is_capture_magic(head: bytes) -> bool:
@@ -401,11 +429,17 @@ class CaptureFile:
     stopped in the middle of a record (every frame before the cut was yielded).
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, stream: IO[bytes] | None = None) -> None:
+        """``stream``: ``path`` as :func:`open_stream` opened it (decompressed), when
+        the caller has opened it already; by default it is opened here."""
         self.path = path
-        stream, self.name = open_stream(path)
+        if stream is None:
+            stream, self.name = open_stream(path)
+        else:
+            self.name = "<stdin>" if path == "-" else path
         self._closeable = stream if path != "-" else None
-        self._raw = stream
+        below = compressed_file(stream)
+        self._raw = stream if below is None else below
         self.truncated = False
         self.records = 0
         """Records read so far (frames yielded plus records passed over)."""
@@ -421,14 +455,6 @@ class CaptureFile:
         except (OSError, ValueError, io.UnsupportedOperation):
             pass
         try:
-            if not hasattr(stream, "peek"):
-                stream = io.BufferedReader(stream)  # type: ignore[type-var]
-            head = _peek(stream, 4)
-            if head[:2] == _GZIP_MAGIC:
-                import gzip  # here: most captures are not compressed
-
-                stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
-                head = _peek(stream, 4)
             self._tap = _Tap(stream)
             magic = self._tap.read(4)
         except (OSError, EOFError, zlib.error) as exc:

@@ -12,7 +12,7 @@ here (see docs/extending.md).
 from __future__ import annotations
 
 import io
-import sys
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -24,6 +24,7 @@ from capture.sources.frames import (
     CaptureError,
     CaptureFile,
     bad_timestamps,
+    compressed_file,
     cut_short,
     is_capture_magic,
     open_stream,
@@ -45,7 +46,8 @@ class InputKind:
     sniff: Callable[[bytes], bool]
     """Whether the first bytes of a file (up to :data:`SNIFF_BYTES`) are of this kind."""
     open: Callable[[str, IO[bytes]], Input]
-    """Open ``path``, whose stream (positioned at the start) is given."""
+    """Open ``path``, whose stream (positioned at the start, decompressed when the
+    file is gzip: :func:`capture.sources.frames.open_stream`) is given."""
 
 
 SNIFF_BYTES = 1024
@@ -59,9 +61,7 @@ def _first_text(head: bytes) -> bytes:
 
 
 def _open_capture(path: str, stream: IO[bytes]) -> Input:
-    if stream is not sys.stdin.buffer:
-        stream.close()  # CaptureFile opens the path itself
-    return CaptureFile(path)
+    return CaptureFile(path, stream)
 
 
 def _open_eve(path: str, stream: IO[bytes]) -> Input:
@@ -124,7 +124,7 @@ def _looks_like_zeek(head: bytes) -> bool:
 
 
 INPUTS: tuple[InputKind, ...] = (
-    InputKind("capture", "pcap or pcapng capture (gzip too)", is_capture_magic, _open_capture),
+    InputKind("capture", "pcap or pcapng capture", is_capture_magic, _open_capture),
     InputKind("har", HarFile.what, _looks_like_har, HarFile),
     InputKind("suricata", "Suricata eve.json events", _looks_like_eve, _open_eve),
     InputKind("zeek", "Zeek http.log (TSV or JSON)", _looks_like_zeek, _open_zeek),
@@ -151,43 +151,59 @@ KINDS = {kind.name: kind for kind in INPUTS}
 def inputs_help() -> str:
     """The ``--input`` help text, from :data:`INPUTS`."""
     kinds = "; ".join(f"{kind.name}: {kind.what}" for kind in INPUTS)
-    return f"what FILE is (default: recognised from its first bytes). {kinds}"
+    return (
+        f"what FILE is (default: recognised from its first bytes). {kinds}; "
+        "each gzip-compressed too"
+    )
 
 
 def open_input(path: str, kind: str | None = None) -> Input:
-    """Open ``path`` (``-`` is stdin) with the reader of input kind ``kind`` (a name
-    in :data:`KINDS`), or else the first of :data:`INPUTS` that accepts it. Raises
-    :class:`CaptureError` with one line for the user."""
+    """Open ``path`` (``-`` is stdin; a gzip file is read as what it decompresses to)
+    with the reader of input kind ``kind`` (a name in :data:`KINDS`), or else the
+    first of :data:`INPUTS` that accepts its first bytes. Raises :class:`CaptureError`
+    with one line for the user."""
     stream, name = open_stream(path)
     if kind is not None:
-        # Named: no peeking, so a pipe that has not written yet is not waited for.
+        # Named: no peeking beyond open_stream's look for gzip's magic.
         return KINDS[kind].open(path, stream)
+    compressed = compressed_file(stream) is not None
     try:
-        # open_stream gives buffered readers (a file, stdin): peeking leaves the bytes there.
+        # open_stream gives buffered readers (a file, stdin, gzip): peeking leaves the
+        # bytes there.
         head = bytes(cast(io.BufferedReader, stream).peek(SNIFF_BYTES)[:SNIFF_BYTES])
-    except OSError as exc:
-        if stream is not sys.stdin.buffer:
+    except (OSError, EOFError, zlib.error) as exc:
+        if path != "-":
             stream.close()
-        raise CaptureError(f"{name}: cannot read ({exc.strerror or exc})") from None
+        if compressed:
+            raise CaptureError(f"{name}: gzip-compressed, but not readable ({exc})") from None
+        why = getattr(exc, "strerror", None) or exc
+        raise CaptureError(f"{name}: cannot read ({why})") from None
     for entry in INPUTS:
         if entry.sniff(head):
             return entry.open(path, stream)
-    if stream is not sys.stdin.buffer:
+    if path != "-":
         stream.close()
     if not head:
-        raise CaptureError(f"{name}: empty file, not a capture")
+        empty = "gzip-compressed, and holds nothing" if compressed else "empty file"
+        raise CaptureError(f"{name}: {empty}, nothing to read")
     start = printable(head[:16].decode("utf-8", "replace"))
-    known = "; ".join(entry.what for entry in INPUTS)
+    holds = "gzip-compressed, and what it holds starts" if compressed else "starts"
     raise CaptureError(
-        f'{name}: not a file headerwatch reads (starts with "{start}"; reads: {known})'
+        f'{name}: not a file headerwatch reads ({holds} with "{start}"; looked for: {looked_for()})'
     )
+
+
+def looked_for() -> str:
+    """What :func:`open_input` recognises, for messages: every kind of :data:`INPUTS`."""
+    return "; ".join(entry.what for entry in INPUTS) + "; each gzip-compressed too"
 
 
 def after_reading(source: Input) -> list[str]:
     """What to tell the user once ``source`` has been read to its end (one line each,
     without the ``headerwatch: warning:`` prefix): a capture cut short or with
     timestamps out of range, record lines passed over. ``scan`` prints them, the
-    dashboard shows them as notices."""
+    dashboard shows them as notices. (When nothing at all could be read,
+    :func:`unreadable` says so instead.)"""
     if not isinstance(source, CaptureFile):
         return source.after_reading()
     lines = []
@@ -196,3 +212,14 @@ def after_reading(source: Input) -> list[str]:
     if source.bad_timestamps:
         lines.append(bad_timestamps(source.name, source.bad_timestamps))
     return [line.removeprefix(WARNING) for line in lines]
+
+
+def unreadable(source: Input) -> str | None:
+    """Once ``source`` has been read to its end: the input error (one line, without the
+    ``headerwatch: error:`` prefix) when nothing in it could be read as its kind (it
+    had lines or entries, and every one was passed over: a file of another kind named
+    by ``--input``, or JSON that is not records), else None. A capture always can:
+    its header was read when it was opened."""
+    if isinstance(source, CaptureFile):
+        return None
+    return source.unreadable()

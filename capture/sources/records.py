@@ -14,16 +14,17 @@ A :class:`RequestInput` is the request-level twin of
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
-import sys
+import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any, Protocol
 
 import orjson
 
 from capture.model import Parsed
-from capture.sources.frames import CaptureError
+from capture.sources.frames import CaptureError, compressed_file
 from capture.text import printable
 
 MAX_LINE = 16 * 1024 * 1024
@@ -45,9 +46,11 @@ class RequestInput(Protocol):
     """What kind of file it is, for messages: ``headerwatch JSONL records``."""
     size: int
     """Bytes in the file (0 for a stream), for progress."""
-    position: int
-    """Bytes consumed so far."""
     truncated: bool
+
+    @property
+    def position(self) -> int:
+        """Bytes of the file consumed so far, as :attr:`size` counts them."""
 
     def requests(self, responses: bool = True) -> Iterator[Parsed]:
         """The requests, in file order. ``responses=False``: the consumer prints
@@ -56,6 +59,11 @@ class RequestInput(Protocol):
 
     def after_reading(self) -> list[str]:
         """What to tell the user once read to its end, one line each (no prefix)."""
+
+    def unreadable(self) -> str | None:
+        """Once read to its end: one line (no prefix) when nothing in it could be read
+        as its kind (it had lines or entries, and every one was passed over); None
+        otherwise. This is an input error, said instead of :meth:`after_reading`."""
 
     def close(self) -> None:
         """Close the file (not stdin)."""
@@ -118,12 +126,18 @@ class RecordFile:
         self.bad_lines = 0
         self.other_lines = 0
         """Valid lines that hold no request (e.g. other event types of a log)."""
+        self.read_lines = 0
+        """Lines read as requests."""
         self._first_bad: str | None = None
         self.first_bad: tuple[int, str] | None = None
         """Byte offset and reason of the first line passed over."""
-        self.position = 0
+        self.cut: str | None = None
+        """Why reading stopped before the end (a gzip stream cut short, a read error)."""
+        self.offset = 0
+        """Bytes of lines read so far (of what the file decompresses to, if gzip)."""
         self.line_start = 0
         self._end = 1 << 62
+        self._compressed = compressed_file(stream)
         self.size = 0
         try:
             st = os.fstat(stream.fileno())
@@ -131,6 +145,23 @@ class RecordFile:
                 self.size = st.st_size
         except (OSError, ValueError):
             pass
+
+    @property
+    def position(self) -> int:
+        """Bytes of the file read so far, as :attr:`size` counts them (compressed bytes
+        for gzip), for progress."""
+        if self._compressed is None:
+            return self.offset
+        try:
+            return self._compressed.tell()
+        except (OSError, ValueError):
+            return self.size  # closed: read to its end
+
+    @property
+    def splittable(self) -> bool:
+        """Whether processes of a split scan can each read a byte range of it: a regular
+        file, not compressed (a range of gzip cannot be read without all before it)."""
+        return bool(self.size) and self._compressed is None
 
     def restrict(self, start: int, end: int) -> None:
         """Read only the lines that start at a byte offset in ``[start, end)`` of this
@@ -144,27 +175,33 @@ class RecordFile:
             return
         stream.seek(0)
         while (line := stream.readline(MAX_LINE)).startswith(b"#") and line.endswith(b"\n"):
-            self._decode(line)
+            # Lines the decoder cannot read are the first share's to count (a "#" line
+            # of a file of another kind than named): here they only fail to teach it.
+            with contextlib.suppress(ValueError):
+                self._decode(line)
         # The line that starts before ``start`` belongs to the share before.
         stream.seek(start - 1)
         position = start - 1
         while (rest := stream.readline(MAX_LINE)) and not rest.endswith(b"\n"):
             position += len(rest)
-        self.position = position + len(rest)
+        self.offset = position + len(rest)
 
     def requests(self, responses: bool = True) -> Iterator[Parsed]:
         """The requests of the file, in file order. :attr:`line_start` is the byte
         offset of the line the last one came from. ``responses=False``: the consumer
-        prints requests only, and the ``requests_only`` parse function reads the lines."""
+        prints requests only, and the ``requests_only`` parse function reads the lines.
+        A read that fails (a gzip stream cut short or damaged, a disk error) ends the
+        requests there, with :attr:`cut` saying why."""
         number = 0
         readline = self._stream.readline
         parse = self._parse if responses else self._requests_only
         decode = self._decode
         read = self._read
         end = self._end
-        # Kept in a local and stored when the generator hands out a request or stops:
+        # Kept in locals and stored when the generator hands out a request or stops:
         # this loop runs once per line of a log of millions.
-        position = self.position
+        position = self.offset
+        found = self.read_lines
         try:
             while position < end:
                 line = readline(MAX_LINE)
@@ -199,11 +236,17 @@ class RecordFile:
                 if parsed is None:
                     self.other_lines += 1
                     continue
-                self.position = position
+                found += 1
+                self.offset = position
                 self.line_start = start
                 yield parsed
+        except (OSError, EOFError, zlib.error) as exc:
+            # A gzip stream cut short or damaged, a disk error: what came before stands.
+            self.truncated = True
+            self.cut = str(exc) or type(exc).__name__
         finally:
-            self.position = position
+            self.offset = position
+            self.read_lines = found
 
     def _bad(self, number: int, offset: int, why: str) -> None:
         self.bad_lines += 1
@@ -212,12 +255,18 @@ class RecordFile:
             self.first_bad = (offset, why)
 
     def absorb(
-        self, other_lines: int, bad_lines: int, first_bad: tuple[int, int, str] | None
+        self,
+        other_lines: int,
+        bad_lines: int,
+        first_bad: tuple[int, int, str] | None,
+        read_lines: int,
     ) -> None:
         """Take the counts of the processes of a split scan that read this file, for
-        :meth:`skipped` and :meth:`problem`; ``first_bad`` is (line number, offset, why)."""
+        :meth:`skipped`, :meth:`problem` and :meth:`unreadable`; ``first_bad`` is (line
+        number, offset, why)."""
         self.other_lines += other_lines
         self.bad_lines += bad_lines
+        self.read_lines += read_lines
         if first_bad is not None:
             self._first_bad = f"line {first_bad[0]}: {printable(first_bad[2])}"
 
@@ -240,13 +289,34 @@ class RecordFile:
         return f"{self.name}: {self.other_lines:,} {lines} {self.other}, skipped"
 
     def after_reading(self) -> list[str]:
-        """What to tell the user once the file has been read: :meth:`skipped` and
-        :meth:`problem`, those that have something to say."""
-        return [line for line in (self.skipped(), self.problem()) if line is not None]
+        """What to tell the user once the file has been read: :meth:`skipped`,
+        :meth:`problem` and a read that stopped before the end, those that have
+        something to say."""
+        lines = [line for line in (self.skipped(), self.problem()) if line is not None]
+        if self.cut is not None:
+            lines.append(
+                f"{self.name}: cut short ({printable(self.cut)}); every record before "
+                "the cut is reported"
+            )
+        return lines
+
+    def unreadable(self) -> str | None:
+        """Nothing in the file was a line of its kind: every line that is not blank
+        was passed over (a file of another kind, or JSON that is not records). Lines
+        of other event types count as its kind; an empty file is no error (a log
+        with nothing in it yet, an empty stream)."""
+        if self.read_lines or self.other_lines or not self.bad_lines:
+            return None
+        if self.bad_lines == 1:
+            return f"{self.name}: nothing read: its one line is not {self.what} ({self._first_bad})"
+        return (
+            f"{self.name}: nothing read: none of its {self.bad_lines:,} lines are "
+            f"{self.what} (first: {self._first_bad})"
+        )
 
     def close(self) -> None:
         """Close the file (not stdin)."""
-        if self._stream is not sys.stdin.buffer:
+        if self.path != "-":
             self._stream.close()
 
 
@@ -268,10 +338,11 @@ class HarFile:
         self.truncated = False
         try:
             data = stream.read(MAX_HAR + 1)
-        except OSError as exc:
-            raise CaptureError(f"{self.name}: cannot read ({exc.strerror or exc})") from None
+        except (OSError, EOFError, zlib.error) as exc:
+            why = getattr(exc, "strerror", None) or exc
+            raise CaptureError(f"{self.name}: cannot read ({why})") from None
         finally:
-            if stream is not sys.stdin.buffer:
+            if path != "-":
                 stream.close()
         if len(data) > MAX_HAR:
             raise CaptureError(
@@ -299,6 +370,7 @@ class HarFile:
             creator, self._entries = har_input.har_log(doc)
         except ValueError as exc:
             raise CaptureError(f"{self.name}: {exc}") from None
+        self._count = len(self._entries)
         self.reading = har_input.HarReading(creator)
 
     def requests(self, responses: bool = True) -> Iterator[Parsed]:
@@ -331,6 +403,19 @@ class HarFile:
         if lacking is not None:
             lines.append(f"{self.name}: {printable(lacking)}")
         return lines
+
+    def unreadable(self) -> str | None:
+        """Every entry of the file was passed over (a HAR with no entry is no error)."""
+        reading = self.reading
+        if not self._count or reading.bad_entries < self._count:
+            return None
+        first = printable(reading.first_bad or "")
+        if reading.bad_entries == 1:
+            return f"{self.name}: nothing read: its one HAR entry could not be read ({first})"
+        return (
+            f"{self.name}: nothing read: none of its {reading.bad_entries:,} HAR entries "
+            f"could be read (first: {first})"
+        )
 
     def close(self) -> None:
         """Nothing to close: the file was read whole when opened."""

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from capture.model import Parsed
 from capture.sources.frames import CaptureError, CaptureFile, Frame
-from capture.sources.inputs import Input, after_reading, open_input
+from capture.sources.inputs import Input, after_reading, open_input, unreadable
 
 
 class FrameSource(Protocol):
@@ -98,6 +98,10 @@ class FileSource:
             if source.truncated:
                 self.truncated.append(source.name)
             if self._notify is not None:
+                error = unreadable(source)
+                if error is not None:
+                    self._notify("error", error)
+                    continue
                 for line in after_reading(source):
                     self._notify("warning", line)
 

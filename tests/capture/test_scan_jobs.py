@@ -426,3 +426,35 @@ def test_a_split_scan_of_engine_logs_writes_what_a_single_process_writes(
     assert "231 identities in 231 requests" in err
     assert "lines were other Suricata event types" in err
     assert "lines were not Suricata eve.json events and passed over (first: line 51: " in err
+
+
+def test_a_split_scan_of_logs_one_of_which_is_not_of_the_named_kind_writes_the_rest_then_fails(
+    tmp_path: Path,
+) -> None:
+    eve = tmp_path / "eve.json"
+    _mixed_eve(eve, 3000)
+    zeek = REPO / "tests" / "data" / "engines" / "zeek" / "header-names.http.log"
+    wrong = tmp_path / "http.log"
+    wrong.write_text(zeek.read_text().replace("XXXXXXXXXX.XXXXXX", "1.5") * 200)
+    runs = []
+    for jobs in (1, 3):
+        out, err = io.StringIO(), io.StringIO()
+        code = scan(
+            [str(eve), str(wrong)],
+            detector=IdentityDetector(),
+            out=out,
+            err=err,
+            jobs=jobs,
+            kind="suricata",
+            fail_on_identity=True,
+        )
+        runs.append((code, out.getvalue(), err.getvalue()))
+    assert runs[1] == runs[0]
+    code, out, err = runs[0]
+    assert code == 2 and len(out.splitlines()) > 2500
+    last = err.splitlines()[-1]
+    assert last == (
+        f"headerwatch: error: {wrong}: nothing read: none of its 4,800 lines are Suricata "
+        "eve.json events (first: line 1: not JSON (unexpected character, expected a JSON value))"
+    )
+    assert "231 identities in 231 requests" in err  # the summary of what was read

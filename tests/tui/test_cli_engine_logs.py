@@ -3,6 +3,7 @@ still being written (``tail -F eve.json | headerwatch scan --input suricata -``)
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import selectors
@@ -101,7 +102,12 @@ def test_a_zeek_log_is_recognised_and_a_named_kind_that_does_not_fit_says_why(
     result = headerwatch("scan", "--format", "table", str(path))
     assert result.returncode == 0 and "14 HTTP requests" in result.stderr
     result = headerwatch("scan", "--input", "suricata", str(path))
-    assert "lines were not Suricata eve.json events and passed over" in result.stderr
+    assert result.returncode == 2 and not result.stdout
+    assert result.stderr == (
+        f"headerwatch: error: {path}: nothing read: none of its 23 lines are Suricata "
+        "eve.json events (first: line 1: not JSON (unexpected character, expected a JSON "
+        "value))\n"
+    )
 
 
 def test_rules_writes_the_catalog_for_each_engine_and_a_table_by_default() -> None:
@@ -114,3 +120,130 @@ def test_rules_writes_the_catalog_for_each_engine_and_a_table_by_default() -> No
     assert "module Headerwatch;" in zeek.stdout and '["X-MSISDN"]' in zeek.stdout
     arkime = headerwatch("rules", "--format", "arkime")
     assert "http.request-header:" in arkime.stdout
+
+
+ENGINES = REPO / "tests" / "data" / "engines"
+DEMO = REPO / "capture" / "data" / "demo-o2-2012.pcap"
+
+
+def _zeek_tsv(name: str) -> str:
+    """A Zeek baseline as Zeek writes it: btest's first line gone, times unmasked."""
+    text = (ENGINES / "zeek" / name).read_text().split("\n", 1)[1]
+    return text.replace("XXXXXXXXXX.XXXXXX", "1300475168.5")
+
+
+def _without_column(tsv: str, field: str) -> str:
+    """A Zeek TSV log with one column left out (a site's own log configuration)."""
+    fields = next(line for line in tsv.splitlines() if line.startswith("#fields")).split("\t")
+    at = fields.index(field)
+    lines = []
+    for line in tsv.splitlines():
+        cells = line.split("\t")
+        if line.startswith(("#fields", "#types")) or not line.startswith("#"):
+            del cells[at]
+        lines.append("\t".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def test_an_input_with_nothing_of_its_kind_in_it_fails_in_one_line_with_status_2(
+    tmp_path: Path,
+) -> None:
+    """``--fail-on-identity`` in CI must not pass on the wrong file: "0 requests" and
+    status 0 read as "no identity leaked"."""
+    no_uid = tmp_path / "no-uid.http.log"
+    no_uid.write_text(_without_column(_zeek_tsv("json-non-printable-escaping.http.log.tsv"), "uid"))
+    not_har = tmp_path / "foo.json"
+    not_har.write_text('{"foo":1}\n')
+    eve = ENGINES / "suricata" / "docs-dump-all-headers.eve.json"
+    for args, said in (
+        (
+            ("--input", "suricata", str(DEMO)),
+            f"{DEMO}: nothing read: none of its 738 lines are Suricata eve.json events "
+            "(first: line 1: not JSON (",
+        ),
+        (
+            ("--input", "zeek", str(eve)),
+            f"{eve}: nothing read: none of its 2 lines are Zeek http.log records "
+            "(first: line 1: uid: missing)",
+        ),
+        (
+            (str(no_uid),),
+            f"{no_uid}: nothing read: none of its 4 lines are Zeek http.log records "
+            "(first: line 9: uid: missing)",
+        ),
+        (
+            (str(not_har),),
+            f"{not_har}: nothing read: its one line is not headerwatch JSONL records "
+            "(line 1: ts: missing)",
+        ),
+    ):
+        result = headerwatch("scan", "--fail-on-identity", *args)
+        assert result.returncode == 2 and not result.stdout, result.stderr
+        assert result.stderr.startswith(f"headerwatch: error: {said}")
+        assert len(result.stderr.splitlines()) == 1
+
+
+def test_with_several_inputs_the_good_ones_records_are_written_then_the_error(
+    tmp_path: Path,
+) -> None:
+    not_records = tmp_path / "foo.json"
+    not_records.write_text('{"foo":1}\n')
+    partly = tmp_path / "partly.json"
+    partly.write_bytes(_eve(1, "447700900123") + b"not json\n")
+    result = headerwatch("scan", "--fail-on-identity", str(DEMO), str(not_records), str(partly))
+    assert result.returncode == 2  # not 1: an input could not be read
+    uris = [json.loads(line)["uri"] for line in result.stdout.splitlines()]
+    assert len(uris) == 29 and uris[-1] == "/1"  # the demo's 28, then partly.json's one
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"headerwatch: warning: {partly}: 1 line was not Suricata")
+    assert "; 29 HTTP requests; 22 identities in 21 requests" in lines[1]  # what was read
+    assert lines[2].startswith(f"headerwatch: error: {not_records}: nothing read:")
+    assert len(lines) == 3
+
+
+def test_an_empty_stream_or_log_of_a_named_kind_is_no_error(tmp_path: Path) -> None:
+    """A log with nothing in it yet, or ``tail -F`` stopped before a line came."""
+    empty = tmp_path / "eve.json"
+    empty.write_bytes(b"")
+    for args, stdin in ((["-"], b""), ([str(empty)], None)):
+        result = headerwatch("scan", "--input", "suricata", *args, stdin=stdin)
+        assert result.returncode == 0 and "0 HTTP requests" in result.stderr, result.stderr
+
+
+def test_gzip_compressed_logs_are_read_as_what_they_hold(tmp_path: Path) -> None:
+    """Zeek archives its logs as .log.gz; eve.json is rotated and compressed too."""
+    tsv = _zeek_tsv("header-names.http.log").encode()
+    eve = (ENGINES / "suricata" / "docs-dump-all-headers.eve.json").read_bytes()
+    for name, content, kind in (("http.log", tsv, "zeek"), ("eve.json", eve, "suricata")):
+        plain = tmp_path / name
+        plain.write_bytes(content)
+        packed = tmp_path / f"{name}.gz"
+        packed.write_bytes(gzip.compress(content))
+        expected = headerwatch("scan", str(plain))
+        assert expected.returncode == 0 and expected.stdout
+        for args in ((str(packed),), ("--input", kind, str(packed))):
+            result = headerwatch("scan", *args)
+            assert result.returncode == 0
+            assert result.stdout == expected.stdout
+            assert result.stderr == expected.stderr.replace(str(plain), str(packed))
+        piped = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "scan", "-"],
+            input=gzip.compress(content),
+            capture_output=True,
+            timeout=120,
+        )
+        assert piped.returncode == 0 and piped.stdout.decode() == expected.stdout
+
+
+def test_a_gzip_file_of_nothing_headerwatch_reads_says_so_and_what_was_looked_for(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "notes.gz"
+    path.write_bytes(gzip.compress(b"# headers I saw today\n"))
+    result = headerwatch("scan", str(path))
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(
+        f"headerwatch: error: {path}: not a file headerwatch reads (gzip-compressed, and what "
+        'it holds starts with "# headers I saw "; looked for: pcap or pcapng capture; HAR 1.2'
+    )
+    assert "Zeek http.log" in result.stderr and "each gzip-compressed too" in result.stderr

@@ -119,7 +119,7 @@ def test_the_four_formats_word_a_wrong_port_alike(tmp_path: Path) -> None:
         path.write_text(json.dumps(record) + "\n")
         out, err = io.StringIO(), io.StringIO()
         scan([str(path)], detector=IdentityDetector(), out=out, err=err, jobs=1, kind=kind)
-        assert f"(first: line 1: {why})" in err.getvalue()
+        assert f"line 1: {why})" in err.getvalue()
     entry = {
         "startedDateTime": "2026-12-03T10:00:00Z",
         "request": {"method": "GET", "url": "http://a.example/", "headers": []},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 from pathlib import Path
@@ -13,6 +14,7 @@ from capture.scan import scan
 from capture.sources.frames import CaptureError
 from capture.sources.inputs import open_input
 from capture.sources.records import RecordFile
+from tests.conftest import REPO
 from tui.common import demo_capture_path
 
 
@@ -138,3 +140,117 @@ def test_a_line_without_a_newline_longer_than_the_bound_is_passed_over(
     assert isinstance(source, RecordFile)
     assert len(list(source.requests())) == 1
     assert source.bad_lines == 1 and "longer than 4,096 bytes" in (source.problem() or "")
+
+
+ENGINES = REPO / "tests" / "data" / "engines"
+
+
+def _scanned(path: Path, kind: str | None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = scan([str(path)], detector=IdentityDetector(), out=out, err=err, jobs=1, kind=kind)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_every_kind_of_input_reads_through_gzip_as_it_reads_without(
+    pcaps_dir: Path, tmp_path: Path
+) -> None:
+    """Recognised from what it holds, or named: the same records, the same messages."""
+    zeek = ENGINES / "zeek"
+    unmasked = {
+        name: (zeek / name).read_text().split("\n", 1)[1].replace("XXXXXXXXXX.XXXXXX", "1.5")
+        for name in (
+            "json-non-printable-escaping.http.log.tsv",
+            "json-non-printable-escaping.http.log.json",
+        )
+    }
+    demo_jsonl = "".join(json.dumps(r) + "\n" for r in _scan(demo_capture_path()))
+    inputs = (
+        ("wikipedia.pcap", "capture", (pcaps_dir / "zeek/wikipedia.pcap").read_bytes()),
+        ("dvwa.pcapng", "capture", (pcaps_dir / "zeek/cooper-grill-dvwa.pcapng").read_bytes()),
+        ("firefox.har", "har", (REPO / "tests/data/har/firefox47.har").read_bytes()),
+        (
+            "eve.json",
+            "suricata",
+            (ENGINES / "suricata/docs-dump-all-headers.eve.json").read_bytes(),
+        ),
+        ("http.log", "zeek", unmasked["json-non-printable-escaping.http.log.tsv"].encode()),
+        ("http.json", "zeek", unmasked["json-non-printable-escaping.http.log.json"].encode()),
+        ("demo.jsonl", "jsonl", demo_jsonl.encode()),
+    )
+    for name, kind, data in inputs:
+        plain, packed = tmp_path / name, tmp_path / f"{name}.gz"
+        plain.write_bytes(data)
+        packed.write_bytes(gzip.compress(data))
+        for named in (None, kind):
+            code, out, err = _scanned(plain, named)
+            assert code == 0 and out, (name, err)
+            assert _scanned(packed, named) == (code, out, err.replace(str(plain), str(packed)))
+
+
+def test_a_gzip_log_is_read_in_one_process_with_progress_in_compressed_bytes(
+    tmp_path: Path,
+) -> None:
+    """A range of a gzip stream cannot be read without what comes before it: a split
+    scan falls back to one process; the dashboard's progress counts the file's bytes."""
+    from capture.scan_jobs import jobs_for_records
+    from capture.sources.source import FileSource
+
+    path = tmp_path / "demo.jsonl.gz"
+    path.write_bytes(
+        gzip.compress("".join(json.dumps(r) + "\n" for r in _scan(demo_capture_path())).encode())
+    )
+    source = open_input(str(path))
+    assert isinstance(source, RecordFile) and source.size == path.stat().st_size
+    assert not source.splittable and jobs_for_records([source], "jsonl", 4) == 1
+    source.close()
+    assert _scanned(path, None)[1] == _scanned(path, "jsonl")[1]
+    files = FileSource([str(path)])
+    assert len([item for item in files.frames() if item is not None]) == 28
+    assert files.read_bytes == files.total_bytes == path.stat().st_size
+
+
+def test_a_gzip_log_cut_short_keeps_the_records_before_the_cut_and_says_so(
+    tmp_path: Path,
+) -> None:
+    lines = "".join(json.dumps(r) + "\n" for r in _scan(demo_capture_path()) * 40).encode()
+    packed = gzip.compress(lines)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    code, out, err = _scanned(path, None)
+    assert code == 0 and 0 < len(out.splitlines()) < 28 * 40
+    assert f"headerwatch: warning: {path}: cut short (Compressed file ended before the " in err
+    assert "every record before the cut is reported" in err
+
+
+def test_a_har_of_which_no_entry_can_be_read_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.har"
+    path.write_text(json.dumps({"log": {"entries": [{"request": 1}, {"request": 2}]}}))
+    code, out, err = _scanned(path, None)
+    assert code == 2 and not out
+    assert err.startswith(
+        f"headerwatch: error: {path}: nothing read: none of its 2 HAR entries could be read "
+        "(first: entry 1: "
+    )
+    assert len(err.splitlines()) == 1
+    empty = tmp_path / "empty.har"
+    empty.write_text(json.dumps({"log": {"entries": []}}))
+    assert _scanned(empty, None)[0] == 0  # nothing in it, but nothing wrong with it
+
+
+def test_the_dashboard_is_told_of_an_input_with_nothing_of_its_kind_as_an_error(
+    tmp_path: Path,
+) -> None:
+    from capture.sources.source import FileSource
+
+    path = tmp_path / "foo.json"
+    path.write_text('{"foo":1}\n')
+    notices: list[tuple[str, str]] = []
+    files = FileSource([str(path)], notify=lambda level, text: notices.append((level, text)))
+    assert [item for item in files.frames() if item is not None] == []
+    assert notices == [
+        (
+            "error",
+            f"{path}: nothing read: its one line is not headerwatch JSONL records "
+            "(line 1: ts: missing)",
+        )
+    ]
