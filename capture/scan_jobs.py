@@ -45,7 +45,7 @@ from capture.model import Request, RequestSeen
 from capture.net.reassembly import Limits
 from capture.net.shard import Shard
 from capture.pipeline import Detector, Pipeline, summarize
-from capture.sources.frames import WARNING, CaptureFile, cut_short
+from capture.sources.frames import WARNING, CaptureFile
 from capture.sources.inputs import Input, after_reading, open_input, unreadable
 from capture.sources.records import RecordFile
 from capture.view.selection import EXIT_USAGE, Selection
@@ -136,14 +136,13 @@ def work(
     pipeline = _ShardPipeline(detector, shard, limits)
     selection = Selection(only_identity)
     batch: list[bytes] = []
-    truncated = []
+    warnings = []
     for path in paths:
         capture = CaptureFile(path)
         _write_requests(pipeline.run_capture(capture), pipeline.keys, selection, batch, out)
-        if capture.truncated:
-            truncated.append(capture.name)
+        warnings += after_reading(capture)  # every process reads the whole file: the same
     _write_requests(iter(pipeline.flush()), pipeline.keys, selection, batch, out)
-    trailer = {"skipped": dict(pipeline.decoder.skipped), "truncated": truncated}
+    trailer = {"skipped": dict(pipeline.decoder.skipped), "warnings": warnings}
     _write_trailer(pipeline, selection, trailer, batch, out)
 
 
@@ -444,8 +443,8 @@ def scan_split(
         work(paths, detector, only_identity, shard, sink)
 
     trailers, error = _run_split(work_captures, jobs, out, err)
-    for name in trailers[0].get("truncated", []) if trailers else []:
-        print(cut_short(name), file=err)
+    for line in trailers[0].get("warnings", []) if trailers else []:
+        print(f"{WARNING}{line}", file=err)
     if error is not None:
         print(f"headerwatch: error: {error}", file=err)
         return EXIT_USAGE

@@ -12,7 +12,8 @@
  * returns bytes (empty at the end);
  * owner.records is set to the count of records read before each frame is
  * returned (.records has it at the end); cut is raised when the input stops
- * inside a record. With probe true, a skip-table value that is an int (a probed
+ * inside a record, and cut(held, length) at a record whose length field claims more
+ * than any capture holds (damage: held is the bytes read from its start on). With probe true, a skip-table value that is an int (a probed
  * direction: see capture.net.reassembly.Reassembler.skip) makes the segment with
  * payload at that sequence number be looked at here: when settles() says its bytes
  * settle the probe, it is passed over like a skipped one and a VERDICT frame (its
@@ -418,7 +419,12 @@ static int
 refill(Records *self, Py_ssize_t end)
 {
     if (end - self->pos > 16 + MAX_FRAME) {
-        PyErr_SetNone(self->cut);
+        /* Damage, not a cut: cut(bytes read from the record's start, its length). */
+        PyObject *args = Py_BuildValue("(nn)", self->size - self->pos, end - self->pos - 16);
+        if (args == NULL)
+            return -1;
+        PyErr_SetObject(self->cut, args);
+        Py_DECREF(args);
         return -1;
     }
     if (self->pos < self->size) {

@@ -15,6 +15,7 @@ and nothing is ever seeked, so a pcap stream on stdin works
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
@@ -22,6 +23,7 @@ import struct
 import sys
 import zlib
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 try:  # built at install time where a C compiler is there (see pyproject.toml)
@@ -33,6 +35,7 @@ from capture.net.decode import Segment, plain_segment, plain_tcp
 from capture.net.reassembly import peer_raw_key
 from capture.net.shard import Shard
 from capture.sources import pcapdroid
+from capture.text import printable
 
 if TYPE_CHECKING:
     from scapy.utils import RawPcapNgReader
@@ -92,6 +95,38 @@ def cut_short(name: str) -> str:
     return f"{WARNING}{name}: capture is cut short; every request before the cut is reported"
 
 
+@dataclass(frozen=True, slots=True)
+class Damage:
+    """A record or block of a capture that cannot be one (its length field claims more
+    than any capture holds, or the file goes on where a block should end): nothing
+    after it can be trusted, so reading stopped there, as at a cut. Where it is and
+    how much was left unread let the user know that evidence may be missing."""
+
+    where: str
+    """Classic pcap: ``record 80,001, byte 12,800,024`` (no byte from a pipe); pcapng:
+    ``byte 12,800,024, after packet 80,000`` (the block may be of another type)."""
+    why: str
+    """What is wrong with it: ``its length field says 4,294,967,295 bytes, …``."""
+    unread: int | None
+    """Bytes from its start to the end of the file (decompressed), not read; None for
+    a stream, which is not read on (it may never end)."""
+
+
+def damaged(name: str, damage: Damage) -> str:
+    """The warning for a capture damaged in the middle (see :class:`Damage`)."""
+    if damage.unread is None:
+        rest = "the rest of the stream was not read, and any requests in it are"
+    else:
+        rest = (
+            f"the {damage.unread:,} bytes from there to the end were not read, and any "
+            "requests in them are"
+        )
+    return (
+        f"{WARNING}{name}: capture is damaged at {damage.where} ({damage.why}); "
+        f"{rest} missing from the results"
+    )
+
+
 def bad_timestamps(name: str, count: int) -> str:
     """The warning for a capture with timestamps out of range."""
     return (
@@ -105,7 +140,8 @@ class CaptureError(Exception):
 
 
 class _Oversized(Exception):
-    """Internal: a record claims more bytes than any capture holds (damage)."""
+    """Internal: a pcapng block claims more bytes than any capture holds (damage); its
+    argument is the size of the read it asked for."""
 
 
 class _Walk(NamedTuple):
@@ -222,16 +258,20 @@ def epb_run_py(
 
 
 class _Tap(io.RawIOBase):
-    """Wraps a byte stream and remembers whether a record ended cleanly.
+    """Wraps a byte stream and remembers whether a record ended cleanly, and where.
 
     ``mark()`` is called where a pcapng block starts; the
     end of input is clean only if the first read after the mark found nothing.
+    ``offset`` counts the bytes read through it from ``offset`` on (the stream's
+    place in the file), and ``start`` is where the block being read starts.
     """
 
-    def __init__(self, inner: IO[bytes]) -> None:
+    def __init__(self, inner: IO[bytes], offset: int = 0) -> None:
         self._inner = inner
         self.first_read_empty = False
         self._reads = 0
+        self.offset = offset
+        self.start = offset
 
     @property
     def inner(self) -> IO[bytes]:
@@ -241,16 +281,18 @@ class _Tap(io.RawIOBase):
     def mark(self) -> None:
         self._reads = 0
         self.first_read_empty = False
+        self.start = self.offset
 
     def read(self, size: int | None = -1) -> bytes:
         if size is not None and size > _MAX_BLOCK:
             # scapy reads a pcapng block body in one read of the length it was
             # given: refuse before the stream allocates it.
-            raise _Oversized
+            raise _Oversized(size)
         data = self._inner.read(size if size is not None else -1)
         if self._reads == 0 and not data:
             self.first_read_empty = True
         self._reads += 1
+        self.offset += len(data)
         return data
 
     def readable(self) -> bool:
@@ -313,14 +355,15 @@ def _pcapng_reader(name: str, tap: _Tap, magic: bytes) -> RawPcapNgReader:
             tap.mark()
             try:
                 return super()._read_block(size)
-            except EOFError:
+            except EOFError as exc:
                 if tap.first_read_empty:
                     raise
-                raise _Truncated from None
-            except Scapy_Exception:
+                # Cut short, or damaged where the file goes on (CaptureFile._damage).
+                raise _Truncated(str(exc) or "a block that cannot be read") from None
+            except Scapy_Exception as exc:
                 # A damaged block after the first (a Section Header Block whose options
                 # are cut, found by fuzzing): nothing after it can be trusted.
-                raise _Truncated from None
+                raise _Truncated(str(exc) or "a block that cannot be read") from None
 
     # scapy's reader metaclass opens files by name; this one is already open.
     reader = PcapNgFrames.__new__(PcapNgFrames)
@@ -357,7 +400,9 @@ def _with_app(comments: tuple[bytes, ...], apps: dict[int, bytes]) -> tuple[byte
 
 
 class _Truncated(Exception):
-    """Internal: the input stopped inside a record."""
+    """Internal: the input stopped inside a record. From the classic-pcap walks, with
+    two arguments: a record's length field claims more than any capture holds
+    (damage), and they are the bytes read from its start on and the length it claims."""
 
 
 class _BadHeader(Exception):
@@ -439,8 +484,12 @@ class CaptureFile:
             self.name = "<stdin>" if path == "-" else path
         self._closeable = stream if path != "-" else None
         below = compressed_file(stream)
+        self._compressed = below is not None
         self._raw = stream if below is None else below
         self.truncated = False
+        self.damage: Damage | None = None
+        """Where a record or block that cannot be one was met, if one was: reading
+        stopped there, as at a cut (:attr:`truncated` is set too)."""
         self.records = 0
         """Records read so far (frames yielded plus records passed over)."""
         self.bad_timestamps = 0
@@ -578,14 +627,67 @@ class CaptureFile:
                 if _pcapwalk is not None and skip is not None and touched is not None:
                     walk = _Walk(skip, touched, shard, probe, segments, verdicts, foreign)
                 yield from self._iter_pcapng(reader, walk)
-        except (_Truncated, _Oversized):
-            # A damaged length: nothing after it can be trusted.
+        except (_Truncated, _Oversized) as exc:
+            # The end inside a record, or a damaged one: nothing after it can be trusted.
             self.truncated = True
+            self.damage = self._damage(exc)
         except (OSError, EOFError, zlib.error):
             # A gzip stream cut short or a read error mid-file: what came before stands.
             self.truncated = True
         finally:
             self.close()
+
+    def _damage(self, stop: _Truncated | _Oversized) -> Damage | None:
+        """What the walk's ``stop`` inside a record says: the :class:`Damage` met, or None
+        when the input simply ended there (a cut). Classic pcap: the walks say which
+        (a length no capture has). pcapng: a block scapy could not read is damage where
+        the file goes on after it, and a cut where it does not (from a stream, a cut: a
+        byte read to tell would wait on a writer that may be slow)."""
+        reader = self._reader
+        if isinstance(reader, _PcapHeader):
+            if not stop.args:
+                return None
+            held, claimed = stop.args
+            stream = self._tap.inner
+            try:
+                start: int | None = stream.tell() - held
+            except (OSError, ValueError):
+                start = None  # a pipe
+            where = f"record {self.records + 1:,}"
+            if start is not None:
+                where += f", byte {start:,}"
+            why = f"its length field says {claimed:,} bytes, more than any capture holds"
+            return Damage(where, why, self._unread(stream, start, held))
+        tap = cast(_Tap, reader.f)
+        more = b""
+        if self.size:
+            with contextlib.suppress(OSError, EOFError, zlib.error):
+                more = tap.inner.read(1)
+        if isinstance(stop, _Oversized):
+            why = f"a block length of over {stop.args[0]:,} bytes, more than any capture holds"
+        elif more:
+            why = printable(stop.args[0]) if stop.args else "a block that cannot be read"
+        else:
+            return None  # the file ends inside the block
+        packets = f"after packet {self.records:,}" if self.records else "before any packet"
+        where = f"byte {tap.start:,}, {packets}"
+        held = tap.offset - tap.start + len(more)
+        return Damage(where, why, self._unread(tap.inner, tap.start, held))
+
+    def _unread(self, stream: IO[bytes], start: int | None, held: int) -> int | None:
+        """Bytes of the file from ``start`` (a damaged record's offset, ``held`` bytes of
+        which were read) to its end; None for a stream, which is not read on."""
+        if not self.size:
+            return None
+        if not self._compressed and start is not None:
+            return self.size - start
+        rest = held
+        try:
+            while chunk := stream.read(_CHUNK):
+                rest += len(chunk)
+        except (OSError, EOFError, zlib.error):
+            return None  # the compression is damaged too: how much is left is not known
+        return rest
 
     def _iter_pcap(
         self,
@@ -632,7 +734,8 @@ class CaptureFile:
                     end = pos + 16  # not even the record header is here yet
                 if end > size:
                     if end - pos > 16 + _MAX_FRAME:
-                        raise _Truncated  # a damaged record: nothing after it can be trusted
+                        # A damaged record: nothing after it can be trusted.
+                        raise _Truncated(size - pos, caplen)
                     if pos < size:
                         # A record cut by the last read: fetch only its rest. Joining
                         # it to a whole new chunk would allocate a fresh megabyte per
@@ -819,6 +922,7 @@ class CaptureFile:
         buf = b""
         pos = 0
         took = False
+        fetched = 0  # bytes read here, for the new tap's place in the file
         while True:
             run, pos, kind, why = _pcapwalk.epb_run(buf, pos, big_endian, interfaces)
             if kind is not None:
@@ -831,12 +935,14 @@ class CaptureFile:
             more = read(_CHUNK)
             if not more:
                 break  # the end, clean or inside a block: scapy tells which
+            fetched += len(more)
             buf = buf[pos:] + more
             pos = 0
         rest = buf[pos:]
+        offset = tap.offset + fetched - len(rest)
         if isinstance(stream, _Joined):
             rest, stream = stream.taken_apart(rest)
-        reader.f = cast(IO[bytes], _Tap(cast(IO[bytes], _Joined(rest, stream))))
+        reader.f = cast(IO[bytes], _Tap(cast(IO[bytes], _Joined(rest, stream)), offset))
         return took
 
     def _walk_run(self, run: bytes, kind: tuple[int, int], walk: _Walk) -> Iterator[Frame]:

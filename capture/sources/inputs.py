@@ -26,6 +26,7 @@ from capture.sources.frames import (
     bad_timestamps,
     compressed_file,
     cut_short,
+    damaged,
     is_capture_magic,
     open_stream,
 )
@@ -200,14 +201,16 @@ def looked_for() -> str:
 
 def after_reading(source: Input) -> list[str]:
     """What to tell the user once ``source`` has been read to its end (one line each,
-    without the ``headerwatch: warning:`` prefix): a capture cut short or with
-    timestamps out of range, record lines passed over. ``scan`` prints them, the
+    without the ``headerwatch: warning:`` prefix): a capture cut short, damaged or
+    with timestamps out of range, record lines passed over. ``scan`` prints them, the
     dashboard shows them as notices. (When nothing at all could be read,
     :func:`unreadable` says so instead.)"""
     if not isinstance(source, CaptureFile):
         return source.after_reading()
     lines = []
-    if source.truncated:
+    if source.damage is not None:
+        lines.append(damaged(source.name, source.damage))
+    elif source.truncated:
         lines.append(cut_short(source.name))
     if source.bad_timestamps:
         lines.append(bad_timestamps(source.name, source.bad_timestamps))
