@@ -27,6 +27,7 @@ import pickle
 import shutil
 import tempfile
 import threading
+import weakref
 import zlib
 from array import array
 from collections import deque
@@ -128,6 +129,10 @@ class _Spill:
         os.chmod(self.directory, 0o700)
         self.path = os.path.join(self.directory, "entries")
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        # Removed with the last reference too, or at the interpreter's exit: a store
+        # dropped without close() (an exception, a test) must not leave the older
+        # requests, numbers and all, in /tmp.
+        self._removal = weakref.finalize(self, _remove_spill, self._fd, self.directory)
         self._size = 0
         self._lock = threading.Lock()
         # Spilled ids, ascending, and where each one's latest copy starts and ends.
@@ -183,9 +188,13 @@ class _Spill:
 
     def close(self) -> None:
         """Delete the file and its directory (idempotent)."""
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
-        shutil.rmtree(self.directory, ignore_errors=True)
+        self._removal()
+
+
+def _remove_spill(fd: int, directory: str) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 class Snapshot:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
@@ -288,9 +289,9 @@ def test_filter_is_a_plain_callable_for_store_filter() -> None:
 # --- speed guard (the real measurement is bench/filter_bench.py) --------------------
 
 
-def test_filtering_100k_entries_cold_and_warm_gives_the_same_answer() -> None:
+def test_filtering_100k_entries_cold_and_warm_gives_the_same_answer(tmp_path: Path) -> None:
     """How long it takes is bench/filter_bench.py's (target 0.5 s), not a test's."""
-    store = Store()
+    store = Store(spill_dir=str(tmp_path))  # 100k entries spill: into the test's own folder
     ua = (("User-Agent", "Mozilla/5.0 (Linux; Android 13; Pixel 7) Chrome/120.0 Mobile"),)
     hit = (finding(),)
     for i in range(1, 100_001):
@@ -311,6 +312,7 @@ def test_filtering_100k_entries_cold_and_warm_gives_the_same_answer() -> None:
         ids = store.filter(flt)  # cold: builds the search texts
         assert len(ids) == count
         assert store.filter(flt) == ids  # warm: from the kept texts
+    store.close()
 
 
 def test_every_operator_in_the_table_compiles_with_a_typical_argument() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 from pathlib import Path
@@ -122,3 +123,16 @@ def test_a_snapshot_reads_spilled_entries_only_as_it_goes_and_a_refilter_sees_th
     view = ViewState(store, "~u /r/1")
     job = view.start_refilter()
     assert job.run() == [1, *range(10, 20)]
+
+
+def test_a_store_dropped_without_close_leaves_no_spill_behind(tmp_path: Path) -> None:
+    # A dashboard that ends on an exception, or a test, never calls close(): the
+    # spilled requests (numbers and all) must not stay in the temporary directory.
+    store = _store(tmp_path, keep=2)
+    for i in range(1, 6):
+        store.add(_record(i))
+    directory = Path(store.spill_path or "").parent
+    assert directory.is_dir()
+    del store
+    gc.collect()
+    assert not directory.exists()
