@@ -32,7 +32,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from capture.config import ConfigError, load_config
-from capture.formats.outputs import OUTPUTS, STREAMING, formats_help, record_line_of
+from capture.formats.outputs import STREAMING, formats_help, streaming
 from capture.formats.pcapng import CaptureWriteError, PcapngWriter
 from capture.formats.redact import Redactor
 from capture.model import Notice, Record, RequestSeen
@@ -57,6 +57,7 @@ from tui.common import (
     add_redact_arg,
     build_detector,
     output_failed,
+    output_width,
     take_notes,
 )
 
@@ -371,8 +372,7 @@ def headless_run(
     and SIGTERM stop it after what was read is written."""
     out = sys.stdout
     err = sys.stderr
-    output = OUTPUTS[args.format]
-    line = record_line_of(args.format)
+    line, header = streaming(args.format, output_width())
     mask = Redactor.new().record if args.redact else None
 
     def render(record: Record) -> str:
@@ -430,8 +430,8 @@ def headless_run(
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if output.header is not None:
-            out.write(output.header + "\n")
+        if header is not None:
+            out.write(header + "\n")
             out.flush()
         say("info", banner)
         runner.start()

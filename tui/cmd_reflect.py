@@ -7,9 +7,9 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING, Any
 
-from capture.formats.outputs import OUTPUTS, STREAMING, formats_help, record_line_of
+from capture.formats.outputs import STREAMING, formats_help, streaming
 from capture.view.selection import EXIT_OK, EXIT_USAGE, Selection
-from tui.common import add_identity_args, build_detector, take_notes, tcp_port
+from tui.common import add_identity_args, build_detector, output_width, take_notes, tcp_port
 
 if TYPE_CHECKING:
     from capture.model import Record
@@ -186,8 +186,8 @@ def run(args: argparse.Namespace) -> int:
             "ulimit -n or LimitNOFILE=)"
         )
         limits = dataclasses.replace(limits, max_connections=room)
-    render = record_line_of(args.format)
-    header = OUTPUTS[args.format].header
+    # A table fits the terminal it is printed on; appended to a file, fixed columns.
+    render, header = streaming(args.format, None if args.output else output_width())
     selection = Selection(args.only_identity)
     stopped_by_output: list[str | None] = []
     loop_box: list[asyncio.AbstractEventLoop] = []

@@ -17,6 +17,7 @@ from tui.common import (
     build_detector,
     demo_capture_path,
     output_failed,
+    output_width,
     whole_number,
 )
 
@@ -77,18 +78,6 @@ def register(sub: Any) -> None:
 
 _positive = whole_number("a positive number", lambda n: n >= 1)
 _width = whole_number("0 or 40 to 10000 columns", lambda n: n == 0 or 40 <= n <= 10_000)
-
-
-def output_width(chosen: int | None) -> int | None:
-    """The width to lay the output out for: ``--width`` if given (0: none), else the
-    terminal's when stdout is one (a file or pipe gets fixed columns)."""
-    if chosen is not None:
-        return chosen or None
-    if sys.stdout.isatty():
-        import shutil  # only for a terminal: its import brings bz2 and lzma
-
-        return shutil.get_terminal_size().columns
-    return None
 
 
 def run(args: argparse.Namespace) -> int:

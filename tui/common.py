@@ -263,3 +263,16 @@ def output_failed(exc: OSError) -> str | None:
 
     reason = describe_errno(exc.errno, exc.strerror or str(exc))
     return f"headerwatch: error: cannot write the output: {reason}"
+
+
+def output_width(chosen: int | None = None) -> int | None:
+    """The width to lay a table out for, the same for every command that prints one:
+    ``chosen`` (``scan --width``) if given (0: none), else the terminal's when stdout
+    is one (a file or pipe gets fixed columns)."""
+    if chosen is not None:
+        return chosen or None
+    if sys.stdout.isatty():
+        import shutil  # only for a terminal: its import brings bz2 and lzma
+
+        return shutil.get_terminal_size().columns
+    return None

@@ -132,8 +132,10 @@ def formats_help(names: Iterable[str]) -> str:
     return "; ".join(f"{name}: {OUTPUTS[name].help}" for name in names)
 
 
-def record_line_of(name: str) -> Callable[[Record], str]:
-    """The line renderer of streaming format ``name`` for plain records."""
-    line = OUTPUTS[name].line
-    assert line is not None, f"{name} does not stream"
-    return line  # an Entry-or-Record callable takes a Record
+def streaming(name: str, width: int | None) -> tuple[Callable[[Record], str], str | None]:
+    """The line renderer of streaming format ``name`` for plain records, and the
+    line that goes before the first (None: none), laid out for a terminal ``width``
+    cells wide (None: fixed columns, for a file or a pipe)."""
+    output = OUTPUTS[name].at_width(width)
+    assert output.line is not None, f"{name} does not stream"
+    return output.line, output.header  # an Entry-or-Record callable takes a Record

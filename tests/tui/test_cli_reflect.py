@@ -14,7 +14,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import pytest
+
 from tests.capture.lab.test_reflect import read_answer
+from tests.tui.test_e2e_demo import TMUX, Pane
 
 
 def _free_port() -> int:
@@ -234,3 +237,28 @@ def test_one_reflector_listens_on_several_ports() -> None:
         assert (get(port), get(other)) == (200, 200)
         code, _ = stop(proc)
     assert code == 0
+
+
+def table_on_screen(screen: str, row_text: str) -> tuple[str, str]:
+    """The table's header line and the first row holding ``row_text``, as shown."""
+    lines = [line.rstrip() for line in screen.splitlines()]
+    header = next(line for line in lines if line.startswith("TIME"))
+    return header, next(line for line in lines if row_text in line)
+
+
+@pytest.mark.tmux
+@pytest.mark.skipif(TMUX is None, reason="needs tmux (apt-get install tmux) for a real terminal")
+def test_the_table_is_fitted_to_the_terminal_it_is_printed_on() -> None:
+    port = _free_port()
+    argv = [sys.executable, "-m", "tui.cli", "reflect", "--bind", "127.0.0.1", "--port"]
+    pane = Pane([*argv, str(port), "--format", "table"], {"TERM": "xterm-256color"}, width=80)
+    try:
+        pane.wait_for("reflecting on")
+        assert get(port, b"X-MSISDN: 447700900765\r\n") == 200
+        header, row = table_on_screen(pane.wait_for("msisdn:"), "msisdn:")
+    finally:
+        pane.kill()
+    # Within 80 columns, the header on one line (not cut mid-word onto the next), and
+    # the row's columns under it; only a long identity may wrap.
+    assert header.endswith("  IDENTITIES") and len(header) <= 80, header
+    assert row.index("msisdn:") == header.index("IDENTITIES"), (header, row)

@@ -257,7 +257,7 @@ def test_table_width_option_fits_the_columns_and_a_terminal_sets_the_default(
 
     import os
 
-    from tui.cmd_scan import output_width
+    from tui.common import output_width
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     monkeypatch.setattr("shutil.get_terminal_size", lambda: os.terminal_size((97, 30)))

@@ -24,6 +24,8 @@ import pytest
 from capture.sources.live.privileges import can_capture, interpreter_path
 from tests.live_plan import O2, check_records, live_plan
 from tests.netns import REPO, Lab, LiveProc, make_lab, python_for, request, require_root
+from tests.tui.test_cli_reflect import table_on_screen
+from tests.tui.test_e2e_demo import TMUX, Pane
 
 pytestmark = pytest.mark.netns
 
@@ -382,3 +384,19 @@ def test_the_live_dashboard_keeps_less_in_memory_than_open() -> None:
     app, _ = dashboard(import_module("tui.app"), source, source, None)
     assert app.store.max_bytes == LIVE_STORE_BYTES < DEFAULT_MAX_BYTES
     app.store.close()
+
+
+@pytest.mark.tmux
+@pytest.mark.skipif(TMUX is None, reason="needs tmux (apt-get install tmux) for a real terminal")
+def test_the_table_is_fitted_to_the_terminal_it_is_printed_on(lab: Lab) -> None:
+    argv = ["ip", "netns", "exec", lab.server_ns, sys.executable, "-m", "tui.cli", "live"]
+    command = [*argv, "-i", lab.server_if, "--format", "table"]
+    pane = Pane(command, {"TERM": "xterm-256color"}, width=80)
+    try:
+        pane.wait_for("listening on")
+        lab.client([{"port": 80, "sends": [request("/fitted", extra=[O2])]}])
+        header, row = table_on_screen(pane.wait_for("msisdn:"), "/fitted")
+    finally:
+        pane.kill()
+    assert header.endswith("  IDENTITIES") and len(header) <= 80, header
+    assert row.index("msisdn:") == header.index("IDENTITIES"), (header, row)

@@ -26,9 +26,9 @@ pytestmark = [
 
 
 class Pane:
-    """One tmux server of our own (its own socket), one 200x50 pane."""
+    """One tmux server of our own (its own socket), one pane (200x50 unless told)."""
 
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+    def __init__(self, command: list[str], env: dict[str, str], width: int = 200) -> None:
         self.socket = f"headerwatch-test-{os.getpid()}"
         self.name = "demo"
         self._tmux(
@@ -37,7 +37,7 @@ class Pane:
             "-s",
             self.name,
             "-x",
-            "200",
+            str(width),
             "-y",
             "50",
             "-c",
