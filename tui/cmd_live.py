@@ -269,7 +269,15 @@ def run(args: argparse.Namespace) -> int:
             source.stop()
             return _error(f"{exc}; or pass --stay-root to capture as root anyway", err)
         dropped = None
-        notices.append(Notice("warning", f"running as root (--stay-root): {exc}"))
+        # Nothing is chowned: what root wrote stays root's, and the user must be told.
+        notices.append(
+            Notice(
+                "warning",
+                f"running as root (--stay-root): {exc}; the files it writes (-w, saved "
+                "sessions, exports) belong to root, mode 0600: read them with sudo, or "
+                "sudo chown them to you",
+            )
+        )
     if dropped is not None and not dropped.kept_capabilities:
         notices.append(
             Notice(

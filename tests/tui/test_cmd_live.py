@@ -231,17 +231,27 @@ def test_root_that_cannot_be_given_back_stops_with_one_line(lab: Lab, tmp_path: 
     assert live.all_records() == []
 
 
-def test_stay_root_captures_as_root_and_says_so(lab: Lab, tmp_path: Path) -> None:
-    live = _live_that_cannot_drop(lab, tmp_path / "private", "--format", "jsonl", "--stay-root")
+def test_stay_root_captures_as_root_and_says_whose_the_files_are(lab: Lab, tmp_path: Path) -> None:
+    recording = tmp_path / "as-root.pcapng"
+    live = _live_that_cannot_drop(
+        lab, tmp_path / "private", "--format", "jsonl", "--stay-root", "-w", str(recording)
+    )
     live.wait_ready()
     status = Path(f"/proc/{live.proc.pid}/status").read_text()
     uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]
     assert uids == ["0"] * 4
     warning = live.wait_stderr("--stay-root")
     assert warning.startswith("headerwatch: warning: running as root (--stay-root): cannot give")
+    # The user who ran sudo cannot read the recording: the warning says so, and how.
+    assert warning.endswith(
+        "; the files it writes (-w, saved sessions, exports) belong to root, mode 0600: "
+        "read them with sudo, or sudo chown them to you"
+    )
     lab.client([{"port": 80, "sends": [request("/as-root")]}])
     assert [r["uri"] for r in live.records(1)] == ["/as-root"]
     assert live.stop() == 0
+    st = recording.stat()
+    assert (st.st_uid, st.st_mode & 0o777) == (0, 0o600)
 
 
 def test_without_privileges_one_line_says_what_to_do() -> None:
