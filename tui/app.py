@@ -1043,11 +1043,12 @@ class HeaderwatchApp(App[int]):
     ) -> str | None:
         """Save an SVG of the screen in the current directory (as saves are), private
         (0600: it shows identities), and say where; Textual's default wrote to
-        ``~/Downloads`` and failed where that does not exist."""
+        ``~/Downloads`` and failed where that does not exist. A file of that name
+        (two screenshots in one second) is never replaced."""
         name = filename or time.strftime("headerwatch-%Y%m%d-%H%M%S.svg")
         target = os.path.join(path or os.getcwd(), name)
         try:
-            with open_private(target, "w", encoding="utf-8") as out:
+            with open_private(target, "x", encoding="utf-8") as out:
                 out.write(self.export_screenshot())
         except OSError as exc:
             reason = (exc.strerror or str(exc)).lower()

@@ -105,9 +105,10 @@ def register(sub: Any) -> None:
         "-w",
         "--write",
         metavar="FILE.pcapng",
-        help="record the raw capture as it goes (reopen with headerwatch open or Wireshark; "
-        "w in the dashboard saves sessions from it); with --from, a session of records "
-        "(JSONL, reopen with headerwatch open)",
+        help="record the raw capture as it goes, into a new file (one that exists is "
+        "refused, never overwritten; reopen with headerwatch open or Wireshark; w in the "
+        "dashboard saves sessions from it); with --from, a session of records (JSONL, "
+        "reopen with headerwatch open)",
     )
     p.add_argument(
         "--spool-max",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -67,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
     )
 
     inputs = args.inputs or [demo_capture_path()]
+    # A report is derived, and replaces an earlier one; never the evidence it is made of.
+    if any(_same_file(path, args.output) for path in inputs):
+        print(f"headerwatch: error: {args.output} is an input; not replaced", file=sys.stderr)
+        return EXIT_USAGE
     try:
         fmt = format_of(args.output, args.format)
         read = read_inputs(inputs, build_detector(args), study=True if args.study else None)
@@ -80,3 +85,10 @@ def run(args: argparse.Namespace) -> int:
     what = "raw identities" if not args.redact else "identities masked"
     print(f"headerwatch: wrote {args.output} ({fmt}, {what}): {report.lead}", file=sys.stderr)
     return EXIT_OK
+
+
+def _same_file(one: str, other: str) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False  # one of them is not there (or is stdin's "-")

@@ -233,7 +233,9 @@ def default_name(extension: str, now: float | None = None) -> str:
 
 
 class SaveScreen(ModalScreen[SaveRequest | None]):
-    """Ask where to save (session or export) and what: all requests or the shown ones."""
+    """Ask where to save (session or export) and what: all requests or the shown ones.
+
+    A file that exists is replaced only when asked twice: the first Save says so."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
@@ -267,6 +269,8 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
         self.shown = shown
         self.total = total
         self.path = path
+        self._replacing = ""
+        """The existing file the user was told of: saving to it again replaces it."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -330,8 +334,16 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
     @on(Button.Pressed, "#save-ok")
     def _ok(self) -> None:
         result = self._result()
-        if result is not None:
-            self.dismiss(result)
+        if result is None:
+            return
+        if os.path.lexists(result.path) and result.path != self._replacing:
+            # The file is replaced whole: it may be earlier evidence, so ask once.
+            self._replacing = result.path
+            self.query_one("#save-error", Label).update(
+                Text(f"{os.path.basename(result.path)} exists: Enter or Save again replaces it")
+            )
+            return
+        self.dismiss(result)
 
     @on(Button.Pressed, "#save-cancel")
     def action_cancel(self) -> None:

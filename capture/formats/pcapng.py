@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Any, Protocol, cast
 
-from capture.formats.private import open_private
+from capture.formats.private import create_new
 from capture.sources.frames import Frame
 from capture.text import counted, for_json
 
@@ -132,6 +132,8 @@ class PcapngWriter:
     ``tsresol`` forces 6 (microseconds) or 9 (nanoseconds) digits; by default
     (None) each frame gets microseconds when they represent its timestamp
     exactly, else nanoseconds. Usable as a context manager; :meth:`close` flushes.
+    A path names a new file: one that exists is refused
+    (:func:`~capture.formats.private.create_new`), a device or FIFO written as it is.
     """
 
     def __init__(
@@ -149,9 +151,11 @@ class PcapngWriter:
         if isinstance(target, (str, os.PathLike)):
             self.name = os.fspath(target)
             try:
-                # Unbuffered: this class buffers, and must know what reached the OS.
                 # Private (0600), no link followed when privileged: it holds identities.
-                self._file: Any = open_private(self.name, "wb", buffering=0)
+                # New: a capture is evidence, and an earlier one is never overwritten.
+                fd = create_new(self.name)
+                # Unbuffered: this class buffers, and must know what reached the OS.
+                self._file: Any = open(fd, "wb", buffering=0)  # noqa: SIM115 - closed by close()
             except OSError as exc:
                 raise CaptureWriteError(
                     f"{self.name}: cannot write ({describe_os_error(exc)})", exc.errno

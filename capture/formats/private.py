@@ -15,7 +15,8 @@ planted in advance must not make root overwrite ``/etc/shadow``.
 :func:`check_replaceable` applies the same rules to the target of an atomic
 rename (:mod:`capture.formats.atomic`).
 
-Refusals are :class:`OSError` with ``errno`` None and a lower-case ``strerror``
+A recording (``live -w``) is opened with :func:`create_new`, which never replaces a
+file that exists. Refusals are :class:`OSError` with ``errno`` None and a lower-case ``strerror``
 that callers print as the reason (:func:`capture.formats.pcapng.describe_errno`).
 
 The mitmproxy add-on (``capture/data/mitmproxy_addon.py``) runs in mitmproxy's own
@@ -62,6 +63,13 @@ def privileged() -> bool:
     """True when running as root, or as the user ``sudo`` started us for (after the
     drop): then links are not followed and other users' files are not replaced."""
     return os.geteuid() == 0 or "SUDO_UID" in os.environ
+
+
+LINK_NOT_FOLLOWED = "is a symbolic link, not followed when running as root"
+"""Why a privileged open refused a link nobody can vouch for."""
+
+NOT_REPLACED = "exists already, not replaced"
+"""Why :func:`create_new` refused a path."""
 
 
 def _refuse(path: str, reason: str) -> OSError:
@@ -118,7 +126,7 @@ def create_private(
     except OSError as exc:
         # ELOOP from O_NOFOLLOW; EACCES when the kernel's protected_symlinks got there first.
         if guarded and exc.errno in (errno.ELOOP, errno.EACCES) and os.path.islink(path):
-            raise _refuse(path, "is a symbolic link, not followed when running as root") from None
+            raise _refuse(path, LINK_NOT_FOLLOWED) from None
         raise
     try:
         if not wait:
@@ -191,6 +199,30 @@ def open_private(
     except BaseException:
         os.close(fd)
         raise
+
+
+def create_new(path: str) -> int:
+    """:func:`create_private` for a recording, which must never destroy an earlier
+    one: a regular file already at ``path`` (or where a link there points) is
+    refused with :data:`NOT_REPLACED` and left as it was. A device or FIFO there
+    (``/dev/null``, a reader's pipe) is written as it is. A link is followed as
+    :func:`create_private` follows one (a new file is made where a dangling one
+    points), and refused when privileged unless trusted."""
+    if os.path.islink(path):
+        if privileged() and not _trusted_link(path):
+            raise _refuse(path, LINK_NOT_FOLLOWED)
+        path = os.path.realpath(path)
+    try:
+        return create_private(path, exclusive=True)
+    except FileExistsError:
+        pass
+    if stat.S_ISREG(os.stat(path).st_mode):
+        raise _refuse(path, NOT_REPLACED)
+    fd = create_private(path, truncate=False)
+    if stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for a file since the look above
+        os.close(fd)
+        raise _refuse(path, NOT_REPLACED)
+    return fd
 
 
 def check_replaceable(path: str) -> None:

@@ -33,7 +33,7 @@ import orjson
 from capture.formats.atomic import atomic_output
 from capture.formats.jsonl import dumps_entry
 from capture.formats.pcapng import describe_errno
-from capture.formats.private import open_private
+from capture.formats.private import create_new, open_private
 from capture.formats.session import AnchorKey, SessionError, SessionInfo, Tag
 from capture.sources.records import MAX_LINE
 from capture.view.store import Entry
@@ -91,13 +91,15 @@ class RecordRecording:
 
     Each line is written and flushed as it comes, so that a stop at any time
     leaves every line read in the file. A write error stops the recording (the
-    reading goes on) and is kept in :attr:`failed`.
+    reading goes on) and is kept in :attr:`failed`. A file already at ``path`` is
+    refused (:class:`SessionError`), never overwritten.
     """
 
     def __init__(self, path: str, info: SessionInfo) -> None:
         self.path = path
         try:
-            self._out = open_private(path, "wb")
+            # New, as a -w capture is: an earlier recording is never overwritten.
+            self._out = open(create_new(path), "wb")  # noqa: SIM115 - closed by close()
             self._out.write(info_line(info))
             self._out.flush()
         except OSError as exc:

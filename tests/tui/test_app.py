@@ -14,7 +14,7 @@ import pytest
 from textual.command import CommandPalette
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import Input, ProgressBar
+from textual.widgets import Input, Label, ProgressBar
 
 from capture.config import ConfigError
 from capture.identity.detector import IdentityConfig, IdentityDetector
@@ -548,6 +548,29 @@ async def wait_for_file(pilot: Pilot[int], path: Path) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     assert path.exists(), f"{path} was not written"
+
+
+async def test_saving_over_a_file_that_exists_asks_once_then_replaces_it(tmp_path: Path) -> None:
+    earlier = tmp_path / "earlier.jsonl"
+    earlier.write_text("earlier evidence\n")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("x")
+        await fill_save(pilot, earlier, shown=False, fmt="jsonl")
+        screen = app.screen
+        assert isinstance(screen, SaveScreen), "the dialog closed without asking"
+        said = str(screen.query_one("#save-error", Label).content)
+        assert said == "earlier.jsonl exists: Enter or Save again replaces it"
+        await app.workers.wait_for_complete()
+        assert earlier.read_text() == "earlier evidence\n"
+        screen.query_one("#save-path", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, SaveScreen)
+        await app.workers.wait_for_complete()
+        assert app.saved == [str(earlier)]
+        assert earlier.read_text().count("\n") == len(demo_records())
 
 
 async def test_x_exports_jsonl_of_all_or_shown_requests(tmp_path: Path) -> None:

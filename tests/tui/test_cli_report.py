@@ -88,6 +88,19 @@ def test_a_name_without_a_known_suffix_or_an_unreadable_input_is_one_line(tmp_pa
     assert not (tmp_path / "r.html").exists()
 
 
+def test_a_report_replaces_an_earlier_one_but_never_one_of_its_inputs(tmp_path: Path) -> None:
+    capture = tmp_path / "lab.pcap"
+    shutil.copy(DEMO, capture)
+    onto = headerwatch("report", str(capture), "-o", str(capture), "--format", "html")
+    assert onto.returncode == 2
+    assert onto.stderr == f"headerwatch: error: {capture} is an input; not replaced\n"
+    assert capture.read_bytes() == DEMO.read_bytes()
+    report = tmp_path / "report.md"
+    report.write_text("an earlier report\n")
+    assert headerwatch("report", str(capture), "-o", str(report)).returncode == 0
+    assert report.read_text().startswith("# ")
+
+
 def test_a_study_of_real_probe_results_gives_each_network_its_verdicts(
     tmp_path: Path,
     reflector: tuple[subprocess.Popen[str], int],  # noqa: F811

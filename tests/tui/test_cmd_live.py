@@ -336,6 +336,20 @@ def test_recording_reopens_with_identical_records(lab: Lab, tmp_path: Path) -> N
     assert out.stat().st_mode & 0o777 == 0o600
 
 
+def test_a_recording_that_exists_is_refused_in_one_line_before_capturing(
+    lab: Lab, tmp_path: Path
+) -> None:
+    earlier = tmp_path / "session.pcapng"
+    earlier.write_bytes(b"yesterday's recording")
+    live = lab.live("--format", "jsonl", "-w", str(earlier))
+    assert live.proc.wait(30) == 2
+    assert live.stop() == 2
+    assert (
+        live.stderr == f"headerwatch: error: {earlier}: cannot write (exists already, not replaced)"
+    )
+    assert earlier.read_bytes() == b"yesterday's recording"
+
+
 def test_disk_full_keeps_capturing_and_keeps_what_was_saved(lab: Lab, tmp_path: Path) -> None:
     small = tmp_path / "small"
     small.mkdir()

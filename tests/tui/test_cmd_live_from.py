@@ -87,6 +87,17 @@ def test_a_path_that_cannot_be_followed_is_one_line_and_exit_2(
     assert "is a directory" in err
 
 
+def test_a_recording_that_exists_is_refused_in_one_line(tmp_path: Path, capsys: object) -> None:
+    (tmp_path / "proxy.jsonl").write_bytes(_record(1, []))
+    earlier = tmp_path / "seen.jsonl"
+    earlier.write_bytes(b"yesterday's records\n")
+    argv = ["live", "--from", str(tmp_path / "proxy.jsonl"), "--format", "jsonl"]
+    assert main([*argv, "-w", str(earlier)]) == 2
+    err = capsys.readouterr().err  # type: ignore[attr-defined]
+    assert err == f"headerwatch: error: {earlier}: exists already, not replaced\n"
+    assert earlier.read_bytes() == b"yesterday's records\n"
+
+
 def test_live_needs_an_interface_or_a_path_not_both(tmp_path: Path) -> None:
     both = subprocess.run(
         [sys.executable, "-m", "tui.cli", "live", "-i", "lo", "--from", str(tmp_path / "x")],

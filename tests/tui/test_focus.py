@@ -55,3 +55,10 @@ async def test_the_palettes_screenshot_is_saved_here_and_private(
         assert app.deliver_screenshot(path=str(tmp_path / "missing")) is None
         await pilot.pause()
         assert "screenshot not saved" in [n.message for n in app._notifications][-1]
+        # One of the same name (the same second) is never replaced.
+        Path(target).write_text("the first")
+        assert app.deliver_screenshot(filename=Path(target).name) is None
+        await pilot.pause()
+        said = [n.message for n in app._notifications][-1]
+        assert said == f"{target}: screenshot not saved: file exists"
+        assert Path(target).read_text() == "the first"

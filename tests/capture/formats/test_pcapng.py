@@ -63,8 +63,9 @@ def test_timestamps_are_exact_in_either_resolution(tmp_path: Path) -> None:
     path = tmp_path / "t.pcapng"
     _write(path, frames)
     assert [f.ts for f in CaptureFile(str(path))] == stamps
-    _write(path, frames, tsresol=6)
-    assert [f.ts for f in CaptureFile(str(path))][:3] == stamps[:3]
+    micro = tmp_path / "t6.pcapng"
+    _write(micro, frames, tsresol=6)
+    assert [f.ts for f in CaptureFile(str(micro))][:3] == stamps[:3]
     with pytest.raises(ValueError, match="tsresol"):
         PcapngWriter(str(path), tsresol=3)
 

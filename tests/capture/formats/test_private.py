@@ -79,12 +79,37 @@ def test_0600_exactly_even_under_a_stricter_umask(tmp_path: Path) -> None:
 
 
 def test_an_existing_readable_file_becomes_private_when_written(tmp_path: Path) -> None:
-    path = tmp_path / "old.pcapng"
+    path = tmp_path / "old.jsonl"
     path.write_bytes(b"old")
     path.chmod(0o644)
-    PcapngWriter(str(path)).close()
+    with open_private(str(path), "wb") as out:
+        out.write(b"new")
     assert _mode(path) == 0o600
-    assert path.read_bytes()[:4] == b"\x0a\x0d\x0d\x0a"
+    assert path.read_bytes() == b"new"
+
+
+@pytest.mark.parametrize("privileged", [False, True], ids=["as a user", "as root"])
+def test_a_recording_never_replaces_a_file_that_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, privileged: bool
+) -> None:
+    monkeypatch.setattr(private, "privileged", lambda: privileged)
+    earlier = tmp_path / "session.pcapng"
+    earlier.write_bytes(b"the earlier recording")
+    earlier.chmod(0o644)
+    link = tmp_path / "link.pcapng"
+    link.symlink_to(earlier)  # ours, in our own directory: followed even as root
+    for path in (earlier, link):
+        with pytest.raises(
+            CaptureWriteError, match=r"cannot write \(exists already, not replaced\)"
+        ):
+            PcapngWriter(str(path))
+    # Not written, not truncated, not even made private: left exactly as it was.
+    assert earlier.read_bytes() == b"the earlier recording" and _mode(earlier) == 0o644
+
+
+def test_a_recording_writes_a_device_as_it_is() -> None:
+    PcapngWriter("/dev/null").close()
+    assert os.stat("/dev/null").st_mode & 0o777 == 0o666
 
 
 def test_shared_files_follow_the_umask(tmp_path: Path) -> None:
@@ -152,8 +177,8 @@ def test_as_root_another_users_file_is_not_written(tmp_path: Path, as_root: None
     theirs = tmp_path / "theirs.pcapng"
     theirs.write_text("theirs")
     os.chown(theirs, NOBODY, NOBODY)
-    with pytest.raises(CaptureWriteError, match=f"belongs to another user \\(uid {NOBODY}\\)"):
-        PcapngWriter(str(theirs))
+    with pytest.raises(OSError, match=f"belongs to another user \\(uid {NOBODY}\\)"):
+        open_private(str(theirs), "wb")
     assert theirs.read_text() == "theirs"
 
 
