@@ -387,6 +387,19 @@ class LiveProc:
         return [json.loads(x) for x in self.lines]
 
 
+def scanned(path: Path) -> list[dict[str, Any]]:
+    """The records ``headerwatch scan`` prints for ``path`` (a recording, a session)."""
+    result = subprocess.run(
+        [PYTHON, "-m", "tui.cli", "scan", "--format", "jsonl", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
 def make_lab() -> Iterator[Lab]:
     """For a fixture: a fresh namespace pair with an HTTP server on ports 80 and 8123.
 

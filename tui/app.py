@@ -13,6 +13,8 @@ window of rows. Wire data reaches the screen only through :mod:`tui.render`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import threading
 import time
@@ -24,6 +26,8 @@ from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
 from textual.screen import Screen
 from textual.widgets import Header, ProgressBar
 
@@ -73,6 +77,7 @@ from tui.screens import (
     default_name,
 )
 from tui.status import Status, StatusLine
+from tui.stop_signals import HangupSafeDriver, exit_status, stopping_on_signals
 
 BATCH_INTERVAL = 0.1
 """Seconds between batches from the capture thread when nothing else makes one due
@@ -769,13 +774,44 @@ class HeaderwatchApp(App[int]):
         self.main = MainScreen(self)
         self.gc_pauses = GcPauses()
         """Short full collections while the store grows (see :mod:`tui.gc_pauses`)."""
+        self.stopped_by: int | None = None
+        """The signal (SIGTERM, SIGHUP) that stopped the dashboard, if one did."""
+        self._signal_loop: asyncio.AbstractEventLoop | None = None
 
     # -- start and stop -----------------------------------------------------------------
 
     def get_default_screen(self) -> Screen[Any]:
         return self.main
 
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        # A terminal that has gone (SIGHUP) must not hang the stop: see tui.stop_signals.
+        return HangupSafeDriver if driver is LinuxDriver else driver
+
+    def run(self, *args: Any, **kwargs: Any) -> int | None:
+        """Run the dashboard until ``q``, or SIGTERM or SIGHUP, which stop it as ``q``
+        does without asking, and make it return 128 + the signal's number
+        (:mod:`tui.stop_signals`)."""
+        with stopping_on_signals(self._signalled):
+            return super().run(*args, **kwargs)
+
+    def _signalled(self, signum: int) -> None:
+        # In the signal handler: hand the stop to the app's loop (on_mount does it
+        # when the signal came before the loop ran).
+        self.stopped_by = signum
+        if self._signal_loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: ending anyway
+                self._signal_loop.call_soon_threadsafe(self._stop_by_signal)
+
+    def _stop_by_signal(self) -> None:
+        if self.stopped_by is not None and self.return_value is None:
+            self.stop_capture()
+            self.exit(exit_status(self.stopped_by))
+
     def on_mount(self) -> None:
+        self._signal_loop = asyncio.get_running_loop()
+        if self.stopped_by is not None:
+            self._stop_by_signal()
         self.gc_pauses.start()
         if self.keymap:
             self.set_keymap(self.keymap)
@@ -845,11 +881,15 @@ class HeaderwatchApp(App[int]):
         what = []
         if self.edits > self.saved_edits:
             what.append("marks or comments")
-        # Requests followed from a proxy are not on disk until saved (a file opened is).
-        live = self.recording is not None or (self.record_session and self.state == "live")
-        if live and self.seen_requests > self.saved_requests:
+        if self.capture_unsaved():
             what.append("live capture")
         return " and ".join(what)
+
+    def capture_unsaved(self) -> bool:
+        """Whether requests seen live came after the last whole session saved."""
+        # Requests followed from a proxy are not on disk until saved (a file opened is).
+        live = self.recording is not None or (self.record_session and self.state == "live")
+        return live and self.seen_requests > self.saved_requests
 
     async def action_quit(self) -> None:
         what = self.unsaved() if self.confirm_quit else ""

@@ -4,8 +4,10 @@
 Without ``--format`` the dashboard shows the capture; with it, records stream to
 stdout as they complete (a batch at a time, flushed) for ``jq``, scripts and CI,
 and a summary line with the kernel and queue drops goes to stderr at the end.
-SIGINT and SIGTERM stop the capture cleanly: what the kernel already holds is
-read, the queue drained and the pipeline flushed, so nothing captured is lost.
+SIGINT, SIGTERM and SIGHUP stop the capture cleanly: what the kernel already holds
+is read, the queue drained and the pipeline flushed, so nothing captured is lost.
+The dashboard stops on SIGTERM and SIGHUP as on ``q`` (:mod:`tui.stop_signals`),
+and keeps a capture not saved (:func:`keep_unsaved`).
 
 Order of start-up: check the interface and the filter (no privileges needed),
 open the packet socket, drop root if started with sudo, then open the output
@@ -33,7 +35,7 @@ from typing import Any, TextIO
 
 from capture.config import ConfigError, load_config
 from capture.formats.outputs import STREAMING, formats_help, streaming
-from capture.formats.pcapng import CaptureWriteError, PcapngWriter
+from capture.formats.pcapng import CaptureWriteError, PcapngWriter, describe_os_error
 from capture.formats.redact import Redactor
 from capture.model import Notice, Record, RequestSeen
 from capture.pipeline import Detector, Pipeline
@@ -59,6 +61,7 @@ from tui.common import (
     output_failed,
     output_width,
     take_notes,
+    tell,
 )
 
 PCAPNG_APP = None
@@ -116,8 +119,9 @@ def register(sub: Any) -> None:
         default=None,
         metavar="SIZE",
         help="dashboard without -w: the capture is kept in a private spool (a 0600 file in "
-        "a 0700 directory under $XDG_RUNTIME_DIR or the temp dir, deleted at exit) so that w "
-        "can save a session; when it reaches SIZE (default "
+        "a 0700 directory under $XDG_RUNTIME_DIR or the temp dir, deleted at exit; when "
+        "SIGTERM or SIGHUP ends the dashboard with requests not saved, copied to the "
+        "current directory first) so that w can save a session; when it reaches SIZE (default "
         f"{size_text(DEFAULT_LIMIT)}, or [live] spool_max in the config file; e.g. 200M, "
         "4G; 0: no spool) recording stops, the "
         "dashboard says from when requests cannot be saved, and capture goes on",
@@ -319,8 +323,8 @@ def run(args: argparse.Namespace) -> int:
         )
     assert app_module is not None
     # Like a -w file, the spool is made after the drop: it is the user's.
-    with spooled(frames, source, args, notify, notices) as recorded:
-        return _dashboard(app_module, args, recorded, source, detector, notices, notify_box)
+    with spooled(frames, source, args, notify, notices) as (recorded, spool):
+        return _dashboard(app_module, args, recorded, source, detector, notices, notify_box, spool)
 
 
 def _comment(args: argparse.Namespace) -> str:
@@ -341,12 +345,13 @@ def spooled(
     args: argparse.Namespace,
     notify: Any,
     notices: list[Notice],
-) -> Iterator[FrameSource]:
-    """``frames`` recorded into a new private spool of ``args.spool_max`` bytes, which
-    is removed on leaving; ``frames`` as they are when already recorded (``-w``) or
+) -> Iterator[tuple[FrameSource, Spool | None]]:
+    """``frames`` recorded into a new private spool of ``args.spool_max`` bytes, and
+    the spool, which is removed on leaving (unless :meth:`Spool.leave` was called);
+    ``frames`` as they are, and None, when already recorded (``-w``) or
     ``--spool-max 0``. When no spool can be made, a notice says what that means."""
     if args.write or not args.spool_max:
-        yield frames
+        yield frames, None
         return
     spool = None
     try:
@@ -359,7 +364,7 @@ def spooled(
         )
         recording = frames
     try:
-        yield recording
+        yield recording, spool
     finally:
         if spool is not None:
             spool.remove()
@@ -377,8 +382,8 @@ def headless_run(
     summary: Callable[[dict[str, int]], str],
 ) -> int:
     """Headless ``live`` (``--format``): records to stdout a batch at a time, notices
-    and the summary line (``summary`` of the source's counters) to stderr; SIGINT
-    and SIGTERM stop it after what was read is written."""
+    and the summary line (``summary`` of the source's counters) to stderr; SIGINT,
+    SIGTERM and SIGHUP stop it after what was read is written."""
     out = sys.stdout
     err = sys.stderr
     line, header = streaming(args.format, output_width())
@@ -393,7 +398,7 @@ def headless_run(
 
     def say(level: str, text: str) -> None:
         prefix = "" if level == "info" else f"{level}: "
-        print(f"headerwatch: {prefix}{text}", file=err, flush=True)
+        tell(f"headerwatch: {prefix}{text}")
 
     notify_box.append(say)
     for notice in notices:
@@ -430,6 +435,8 @@ def headless_run(
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         if stopping.is_set():
+            if signum == signal.SIGHUP:
+                return  # a terminal that goes away sends it more than once
             # A second Ctrl-C: the user does not want to wait for the drain.
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
@@ -437,7 +444,9 @@ def headless_run(
         stopping.set()
         frames.stop()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP too: an SSH session lost must not lose what was captured (nor a -w tail).
+    stop_on = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, on_signal) for sig in stop_on}
     try:
         if header is not None:
             out.write(header + "\n")
@@ -451,7 +460,7 @@ def headless_run(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     counters = runner.counters()
-    print(f"headerwatch: {pipeline.summary()}; {summary(counters)}", file=err, flush=True)
+    tell(f"headerwatch: {pipeline.summary()}; {summary(counters)}")
     return EXIT_USAGE if failed else selection.exit_code(args.fail_on_identity)
 
 
@@ -510,19 +519,49 @@ def _dashboard(
     detector: Detector | None,
     notices: list[Notice],
     notify_box: list[Any],
+    spool: Spool | None = None,
 ) -> int:
     app, post = dashboard(app_module, frames, source, detector, redact=args.redact)
     notify_box.append(post)
     for notice in notices:
         post(notice.level, notice.text)
-    code = app.run()
-    frames.stop()
-    source.join(5.0)
-    runner = getattr(app, "runner", None)
-    if isinstance(runner, Runner):
-        runner.finished.wait(5.0)
-        summary = f"{runner.pipeline.summary()}; {drops_summary(runner.counters())}"
-    else:
-        summary = drops_summary({**source.counters(), **frames.counters()})
-    print(f"headerwatch: {summary}", file=sys.stderr)
+    try:
+        code = app.run()
+    finally:
+        # Even if the app failed on its way out of a dead terminal: the spool is next.
+        frames.stop()
+        source.join(5.0)
+        runner = getattr(app, "runner", None)
+        if isinstance(runner, Runner):
+            runner.finished.wait(5.0)
+            summary = f"{runner.pipeline.summary()}; {drops_summary(runner.counters())}"
+        else:
+            summary = drops_summary({**source.counters(), **frames.counters()})
+        tell(f"headerwatch: {summary}")
+        stopped_by = getattr(app, "stopped_by", None)
+        if spool is not None and stopped_by is not None and app.capture_unsaved():
+            keep_unsaved(spool, frames, stopped_by)
     return int(code or 0)
+
+
+def keep_unsaved(spool: Spool, recording: FrameSource, signum: int) -> None:
+    """After a signal stopped the dashboard (an SSH session lost, a ``kill``) with
+    requests not saved: the capture is copied out of the spool, as a new private file
+    in the current directory named as ``w`` names a session, or the spool is left
+    where it is; stderr says where (when it is still there to be read)."""
+    from tui.screens import default_name  # the dashboard has imported Textual already
+
+    if isinstance(recording, RecordingSource):
+        recording.close()  # flushed and closed: every frame recorded is in the file
+    why = f"stopped by {signal.Signals(signum).name} with requests not saved"
+    target = default_name("pcapng")
+    try:
+        spool.keep(target)
+    except OSError as exc:
+        spool.leave()
+        tell(
+            f"headerwatch: warning: {why}; they could not be copied to {target} "
+            f"({describe_os_error(exc)}) and stay in {spool.path}"
+        )
+        return
+    tell(f"headerwatch: {why}; the capture is kept in {target} (headerwatch open reopens it)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -276,3 +277,10 @@ def output_width(chosen: int | None = None) -> int | None:
 
         return shutil.get_terminal_size().columns
     return None
+
+
+def tell(line: str) -> None:
+    """Print ``line`` on stderr; nothing where the terminal has gone (a dashboard
+    that SIGHUP stopped: what is said then is lost, what is done is not)."""
+    with contextlib.suppress(OSError):
+        print(line, file=sys.stderr, flush=True)

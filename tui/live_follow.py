@@ -26,7 +26,7 @@ from capture.sources.frames import CaptureError
 from capture.text import counted
 from capture.view.selection import EXIT_USAGE
 from tui.cmd_live import headless_run
-from tui.common import DASHBOARD_RECURRENCE, build_detector
+from tui.common import DASHBOARD_RECURRENCE, build_detector, tell
 
 
 def follow_summary(counters: dict[str, int]) -> str:
@@ -112,15 +112,12 @@ def run_follow(
         counters = follower.counters()
         if isinstance(runner, Runner):
             runner.finished.wait(5.0)
-            print(f"headerwatch: {runner.pipeline.summary()}; {summary(counters)}", file=err)
+            tell(f"headerwatch: {runner.pipeline.summary()}; {summary(counters)}")
         else:
-            print(f"headerwatch: {summary(counters)}", file=err)
+            tell(f"headerwatch: {summary(counters)}")
         return int(code or 0)
     finally:
         if recording is not None:
             recording.close()
             if recording.failed is not None:
-                print(
-                    f"headerwatch: warning: {args.write}: recording stopped ({recording.failed})",
-                    file=err,
-                )
+                tell(f"headerwatch: warning: {args.write}: recording stopped ({recording.failed})")

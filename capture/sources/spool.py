@@ -7,7 +7,11 @@ and usable, else the system's temporary directory; the file itself is created
 0600 (:mod:`capture.formats.private`). Both belong to whoever creates them:
 ``live`` makes the spool after giving root back, as it opens a ``-w`` file.
 :meth:`Spool.remove` deletes the directory when the dashboard exits: it is a
-spool, and saving a session (``w``) is how to keep what it holds.
+spool, and saving a session (``w``) is how to keep what it holds. A dashboard
+that a signal stopped with requests not saved keeps them (:meth:`Spool.keep`, a
+copy where ``w`` would save, or :meth:`Spool.leave`, the spool left in place);
+one killed outright (SIGKILL) leaves the spool behind, and nothing removes it
+later.
 
 Its size is bounded by ``limit`` (:data:`DEFAULT_LIMIT`, ``live --spool-max``):
 once full, recording stops with a notice naming the time from which requests
@@ -19,10 +23,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 import time
 
 from capture.formats.pcapng import PcapngWriter
+from capture.formats.private import create_new
 from capture.sources.recording import RecordingSource
 from capture.sources.source import FrameSource, Notify
 
@@ -60,6 +66,7 @@ class Spool:
         self.directory = tempfile.mkdtemp(prefix=PREFIX, dir=parent or spool_parent())
         os.chmod(self.directory, 0o700)  # mkdtemp's mode already; said once more
         self.path = os.path.join(self.directory, FILE_NAME)
+        self._left = False
 
     def full_notice(self, ts: float) -> str:
         """What the user is told when the spool is full at the frame of time ``ts``."""
@@ -79,7 +86,32 @@ class Spool:
             source, writer, self.path, notify=notify, limit=self.limit, full_notice=self.full_notice
         )
 
+    def keep(self, target: str) -> None:
+        """Copy the capture (its recording closed by the caller first, so that every
+        frame is in it) to ``target``, a new private file (one that exists is refused:
+        :func:`~capture.formats.private.create_new`), synced to disk. Raises
+        :class:`OSError`, leaving no part of a copy behind."""
+        fd = create_new(target)
+        made = stat.S_ISREG(os.fstat(fd).st_mode)
+        try:
+            with open(fd, "wb") as out, open(self.path, "rb") as spooled:
+                shutil.copyfileobj(spooled, out, 1 << 20)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            if made:
+                with contextlib.suppress(OSError):
+                    os.unlink(target)
+            raise
+
+    def leave(self) -> None:
+        """Keep the spool where it is (its capture could be kept nowhere else):
+        :meth:`remove` does nothing from now on."""
+        self._left = True
+
     def remove(self) -> None:
-        """Delete the spool and its directory (idempotent)."""
+        """Delete the spool and its directory (idempotent), unless :meth:`leave` was called."""
+        if self._left:
+            return
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(self.directory)

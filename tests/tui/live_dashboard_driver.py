@@ -94,7 +94,7 @@ async def main(iface: str, expected: int, recording: str = "") -> None:
     if write:
         frames = _recording(source, write, args, notify)
     detector = IdentityDetector() if recording else None
-    with spooled(frames, source, args, notify, []) as frames:
+    with spooled(frames, source, args, notify, []) as (frames, _spool):
         where = frames.path if isinstance(frames, RecordingSource) else ""
         await _run(source, frames, detector, expected, app_box)
     _say("gone", json.dumps({"spool": recording == "spool" and os.path.exists(where)}))

@@ -257,6 +257,9 @@ def test_the_table_is_fitted_to_the_terminal_it_is_printed_on() -> None:
         assert get(port, b"X-MSISDN: 447700900765\r\n") == 200
         header, row = table_on_screen(pane.wait_for("msisdn:"), "msisdn:")
     finally:
+        # reflect reopens its output on SIGHUP, and so outlives its terminal: stop it.
+        os.kill(int(pane.show("#{pane_pid}")), signal.SIGTERM)
+        assert wait_for(lambda: not pane.alive(), 10), "reflect did not stop on SIGTERM"
         pane.kill()
     # Within 80 columns, the header on one line (not cut mid-word onto the next), and
     # the row's columns under it; only a long identity may wrap.

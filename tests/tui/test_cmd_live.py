@@ -17,13 +17,21 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from capture.sources.live.privileges import can_capture, interpreter_path
 from tests.live_plan import O2, check_records, live_plan
-from tests.netns import REPO, Lab, LiveProc, make_lab, python_for, request, require_root
+from tests.netns import (
+    REPO,
+    Lab,
+    LiveProc,
+    make_lab,
+    python_for,
+    request,
+    require_root,
+    scanned,
+)
 from tests.tui.test_cli_reflect import table_on_screen
 from tests.tui.test_e2e_demo import TMUX, Pane
 
@@ -93,7 +101,9 @@ def test_filter_narrows_the_capture(lab: Lab) -> None:
     assert records
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"]
+)
 def test_a_signal_right_after_the_traffic_loses_nothing(lab: Lab, sig: int) -> None:
     live = lab.live("--format", "jsonl")
     live.wait_ready()
@@ -306,20 +316,6 @@ def test_usage_errors_exit_2_with_one_line(args: list[str], message: str) -> Non
     assert len(result.stderr.splitlines()) == 1
 
 
-def _scan(path: Path) -> list[dict[str, Any]]:
-    import json
-
-    result = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "scan", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-    )
-    assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines()]
-
-
 def test_recording_reopens_with_identical_records(lab: Lab, tmp_path: Path) -> None:
     out = tmp_path / "live.pcapng"
     plan, expected = live_plan()
@@ -329,9 +325,9 @@ def test_recording_reopens_with_identical_records(lab: Lab, tmp_path: Path) -> N
     live.records(len(expected))
     time.sleep(1.5)
     # Flushed as it goes: readable while the capture still runs.
-    assert [r["uri"] for r in _scan(out)] == [e["uri"] for e in expected]
+    assert [r["uri"] for r in scanned(out)] == [e["uri"] for e in expected]
     assert live.stop() == 0
-    assert _scan(out) == live.all_records()
+    assert scanned(out) == live.all_records()
     # It holds identities: only its owner may read it, whatever the umask.
     assert out.stat().st_mode & 0o777 == 0o600
 
@@ -368,7 +364,7 @@ def test_disk_full_keeps_capturing_and_keeps_what_was_saved(lab: Lab, tmp_path: 
         lab.client([{"port": 80, "sends": [request("/after-full")]}])
         assert live.records(n + 1)[-1]["uri"] == "/after-full"
         assert live.stop() == 0
-        saved = _scan(out)
+        saved = scanned(out)
         assert saved and [r["uri"] for r in saved] == [f"/r{i}" for i in range(len(saved))]
     finally:
         subprocess.run(["umount", "-l", str(small)], check=False)

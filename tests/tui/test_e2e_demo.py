@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -15,20 +16,25 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 TMUX = shutil.which("tmux")
 
-pytestmark = [
+NEEDS_TMUX = [
     pytest.mark.tmux,
     pytest.mark.skipif(
         TMUX is None,
-        reason="tmux is not installed: this test runs the real `headerwatch demo` in a tmux "
-        "pane and reads its screen (apt-get install tmux)",
+        reason="tmux is not installed: the test runs the real command in a tmux pane and "
+        "reads its screen (apt-get install tmux)",
     ),
 ]
+"""The marks of a test that runs the real command in a :class:`Pane`."""
+
+pytestmark = NEEDS_TMUX
 
 
 class Pane:
     """One tmux server of our own (its own socket), one pane (200x50 unless told)."""
 
-    def __init__(self, command: list[str], env: dict[str, str], width: int = 200) -> None:
+    def __init__(
+        self, command: list[str], env: dict[str, str], width: int = 200, cwd: Path = REPO
+    ) -> None:
         self.socket = f"headerwatch-test-{os.getpid()}"
         self.name = "demo"
         self._tmux(
@@ -41,7 +47,7 @@ class Pane:
             "-y",
             "50",
             "-c",
-            str(REPO),
+            str(cwd),
             *(f"-e{k}={v}" for k, v in env.items()),
             " ".join(command),
         )
@@ -71,6 +77,17 @@ class Pane:
                 return screen
             time.sleep(0.25)
         raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
+
+    def show(self, fmt: str) -> str:
+        """A tmux format of the pane: ``#{alternate_on}``, ``#{pane_pid}``, ..."""
+        return self._tmux("display-message", "-p", "-t", self.name, fmt).strip()
+
+    def child(self) -> int:
+        """The process the pane's shell runs (the command before ``;``)."""
+        shell = self.show("#{pane_pid}")
+        children = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
+        assert len(children) == 1, children
+        return int(children[0])
 
     def alive(self) -> bool:
         return self.name in self._tmux("list-sessions", "-F", "#{session_name}")
@@ -113,3 +130,21 @@ def test_the_demo_shows_the_o2_number_live(pane: Pane) -> None:
     while pane.alive() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not pane.alive(), "q did not quit"
+
+
+def test_sigterm_ends_the_dashboard_with_the_terminal_restored(tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "TERM": "xterm-256color", "LANG": "C.UTF-8"}
+    demo = [sys.executable, "-m", "tui.cli", "demo"]
+    pane = Pane([*demo, ";", "echo", "exit", "status", "$?;", "sleep", "60"], env)
+    try:
+        pane.wait_for("+44 7700 900123")
+        assert pane.show("#{alternate_on}") == "1"  # the dashboard's screen
+        os.kill(pane.child(), signal.SIGTERM)
+        screen = pane.wait_for("exit status", timeout=30)
+        # The shell's screen again, with the mouse and the cursor given back.
+        modes = "#{alternate_on} #{mouse_any_flag} #{mouse_button_flag} #{cursor_flag}"
+        assert pane.show(modes) == "0 0 0 1"
+    finally:
+        pane.kill()
+    assert "exit status 143" in screen
+    assert "Traceback" not in screen

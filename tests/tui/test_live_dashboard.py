@@ -11,7 +11,6 @@ import json
 import os
 import queue
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.live_plan import check_records, live_plan
-from tests.netns import PYTHON, REPO, Lab, LiveProc, make_lab, request
+from tests.netns import PYTHON, Lab, LiveProc, make_lab, request, scanned
 
 pytestmark = pytest.mark.netns
 
@@ -86,18 +85,6 @@ def test_dashboard_shows_live_requests_and_the_link_state(lab: Lab) -> None:
 IDENTITY = ("X-MSISDN", "447700900321")
 
 
-def _scan(path: Path) -> list[dict[str, Any]]:
-    result = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "scan", "--format", "jsonl", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-    )
-    assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-
-
 def _seen(records: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
     return [
         (r["host"], r["uri"], sorted(f["value"] for f in r["findings"]))
@@ -159,4 +146,4 @@ def test_w_saves_a_session_during_a_live_capture_with_or_without_w(
         assert list(runtime.iterdir()) == []
 
     # Reopened, the session holds the same requests and the same identity.
-    assert sorted(_seen(_scan(session))) == expected
+    assert sorted(_seen(scanned(session))) == expected

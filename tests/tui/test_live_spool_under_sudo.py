@@ -4,11 +4,8 @@ gone once the dashboard exits."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -16,18 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.netns import REPO, Lab, make_lab, python_for, request
-from tests.tui.test_e2e_demo import TMUX, Pane
+from tests.netns import Lab, make_lab, python_for, request, scanned
+from tests.tui.test_e2e_demo import NEEDS_TMUX, Pane
 
-pytestmark = [
-    pytest.mark.netns,
-    pytest.mark.tmux,
-    pytest.mark.skipif(
-        TMUX is None,
-        reason="tmux is not installed: this test runs the real `headerwatch live` dashboard "
-        "in a tmux pane and reads its screen (apt-get install tmux)",
-    ),
-]
+pytestmark = [pytest.mark.netns, *NEEDS_TMUX]
 
 NOBODY = 65534
 IDENTITY = ("X-MSISDN", "447700900654")  # not the README's header or number
@@ -116,15 +105,7 @@ def test_sudo_live_dashboard_spools_as_the_user_saves_and_cleans_up(lab: Lab, ho
         pane.kill()
     assert list(run.iterdir()) == [session]  # the spool is gone, the session stays
 
-    result = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "scan", "--format", "jsonl", str(session)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-    )
-    assert result.returncode == 0, result.stderr
-    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    records = scanned(session)
     assert [(r["uri"], [f["value"] for f in r["findings"]]) for r in records] == [
         ("/whose", [IDENTITY[1]])
     ]

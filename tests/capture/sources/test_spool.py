@@ -161,12 +161,45 @@ def test_live_removes_the_spool_when_the_dashboard_exits_even_on_error(
 ) -> None:
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     source = _Source([_frame(0)])
-    with pytest.raises(RuntimeError), spooled(source, source, _args(), None, []) as frames:  # type: ignore[arg-type]
+    with (
+        pytest.raises(RuntimeError),
+        spooled(source, source, _args(), None, []) as (frames, spool),  # type: ignore[arg-type]
+    ):
         assert isinstance(frames, RecordingSource) and frames.limit == 1 << 20
+        assert spool is not None and frames.path == spool.path
         list(frames.frames())
         assert os.path.exists(frames.path)
         raise RuntimeError("the dashboard crashed")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_keep_copies_the_capture_to_a_new_private_file_never_over_one(tmp_path: Path) -> None:
+    spool = Spool(parent=str(tmp_path))
+    frames = [_frame(i) for i in range(3)]
+    recording = spool.recording(_Source(list(frames)))
+    list(recording.frames())  # closed at the end, as when the capture stops
+    kept = tmp_path / "kept.pcapng"
+    spool.keep(str(kept))
+    assert _read(str(kept)) == frames
+    assert kept.stat().st_mode & 0o777 == 0o600
+    earlier = tmp_path / "earlier.pcapng"
+    earlier.write_bytes(b"earlier")
+    with pytest.raises(OSError, match="exists already"):
+        spool.keep(str(earlier))
+    assert earlier.read_bytes() == b"earlier"
+    spool.remove()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["earlier.pcapng", "kept.pcapng"]
+
+
+def test_a_spool_left_in_place_is_not_removed(tmp_path: Path) -> None:
+    spool = Spool(parent=str(tmp_path))
+    list(spool.recording(_Source([_frame(0)])).frames())
+    with pytest.raises(OSError):
+        spool.keep(str(tmp_path / "no-such-directory" / "kept.pcapng"))
+    assert [p.name for p in tmp_path.iterdir()] == [os.path.basename(spool.directory)]
+    spool.leave()
+    spool.remove()
+    assert _read(spool.path) == [_frame(0)]
 
 
 def test_no_spool_with_w_or_spool_max_0_and_a_notice_when_none_can_be_made(
@@ -175,8 +208,8 @@ def test_no_spool_with_w_or_spool_max_0_and_a_notice_when_none_can_be_made(
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     source = _Source([])
     for args in (_args(write="x.pcapng"), _args(spool_max=0)):
-        with spooled(source, source, args, None, []) as frames:  # type: ignore[arg-type]
-            assert frames is source
+        with spooled(source, source, args, None, []) as (frames, spool):  # type: ignore[arg-type]
+            assert frames is source and spool is None
     assert list(tmp_path.iterdir()) == []
 
     def refuse(*_a: object, **_k: object) -> str:
@@ -184,8 +217,8 @@ def test_no_spool_with_w_or_spool_max_0_and_a_notice_when_none_can_be_made(
 
     monkeypatch.setattr("tempfile.mkdtemp", refuse)
     notices: list[object] = []
-    with spooled(source, source, _args(), None, notices) as frames:  # type: ignore[arg-type]
-        assert frames is source
+    with spooled(source, source, _args(), None, notices) as (frames, spool):  # type: ignore[arg-type]
+        assert frames is source and spool is None
     assert [getattr(n, "text", "") for n in notices] == [
         "no spool (Permission denied): w cannot save this capture; use -w FILE"
     ]
