@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
+from capture.target import split_absolute
+
 try:  # built at install time where a C compiler is there (see pyproject.toml)
     from capture._positional import Builder as _Builder
 except ImportError:
@@ -203,18 +205,15 @@ class Request:
 
     @property
     def host(self) -> str | None:
-        """The first Host header, else the ``:authority`` (HTTP/2), else the authority
-        of an absolute-form target."""
+        """The first Host header, else the ``:authority`` (HTTP/2), else the host of an
+        absolute-form target (:func:`capture.target.split_absolute`)."""
         for name, value in self.headers:
             if name.lower() == "host":
                 return value
         if self.authority:
             return self.authority
-        uri = self.uri
-        if uri and "://" in uri:
-            rest = uri.split("://", 1)[1]
-            return rest.split("/", 1)[0].split("?", 1)[0] or None
-        return None
+        absolute = split_absolute(self.uri)
+        return (absolute[0] or None) if absolute is not None else None
 
     @property
     def destination(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shlex
 
+from capture.http.urls import request_url
 from capture.model import SEVERITIES, Record
 from capture.text import from_bytes, printable
 
@@ -36,18 +37,6 @@ def request_text(record: Record) -> str:
     return text
 
 
-def request_url(record: Record) -> str:
-    """The URL the request went to (``http://`` unless its target says otherwise)."""
-    req = record.request
-    uri = req.uri or "/"
-    if "://" in uri:
-        return uri
-    host = req.host or (f"[{req.dst}]" if ":" in req.dst else req.dst)
-    if req.host is None and req.dport != 80:
-        host += f":{req.dport}"
-    return f"http://{host}{uri if uri.startswith('/') else '/' + uri}"
-
-
 def curl_command(record: Record) -> str:
     """A ``curl`` command that sends the same request again (each argument quoted).
 
@@ -58,7 +47,7 @@ def curl_command(record: Record) -> str:
     args = ["curl"]
     if req.method != "GET" or req.body_length:
         args += ["-X", printable(req.method)]
-    args.append(printable(request_url(record)))
+    args.append(printable(request_url(req)))
     for name, value in req.headers:
         if name.lower() in SKIPPED_BY_CURL:
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from capture.model import Request
+from capture.target import split_absolute
 
 
 def endpoint(address: str, port: int) -> str:
@@ -26,7 +27,7 @@ def request_url(request: Request) -> str:
     uri = request.uri
     if uri is None:
         uri = ""
-    elif "://" in uri:
+    elif split_absolute(uri) is not None:
         return uri
     if request.method == "CONNECT":
         return uri

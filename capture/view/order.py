@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 from capture.model import SEVERITIES, Record
+from capture.target import split_absolute
 from capture.view.store import Entry
 
 SortKey = tuple[Any, ...]
@@ -27,15 +28,13 @@ _RANK = {name: len(SEVERITIES) - i for i, name in enumerate(SEVERITIES)}
 
 
 def uri_path(record: Record) -> str:
-    """The request target without ``scheme://authority`` (what the list's PATH shows)."""
+    """The request target, an absolute-form one without ``scheme://authority`` (what
+    the list's PATH shows)."""
     uri = record.request.uri
-    if uri is None:
-        return ""
-    if "://" in uri:
-        rest = uri.split("://", 1)[1]
-        slash = rest.find("/")
-        return rest[slash:] if slash >= 0 else "/"
-    return uri
+    absolute = split_absolute(uri)
+    if absolute is not None:
+        return absolute[1]
+    return uri or ""
 
 
 def _time(entry: Entry) -> SortKey:
