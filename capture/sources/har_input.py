@@ -47,6 +47,7 @@ from capture.sources.json_fields import (
     strings,
     whole,
 )
+from capture.target import split_absolute
 
 BODY_KEPT = 64 * 1024
 """First bytes of a post body kept (as :data:`capture.http.stream.BODY_CAP`)."""
@@ -159,6 +160,11 @@ def parsed_from_entry(entry: Any) -> Parsed:
         uri = optional_string(entry, "_target")
         version = optional_string(entry, "_version")
         dport = 0  # from _server below
+    elif own and server is not None and url[:1] == "/":
+        # A headerwatch HAR written before _target gave an origin-form target with
+        # "://" in it (/ad?click=http://a.example/) as its url, bare: request_url
+        # took it for absolute-form. It is the target as sent.
+        uri, dport = url, 0
     else:
         uri, dport = _target_of(url, req)
 
@@ -247,9 +253,10 @@ def _target_of(url: str, req: dict[str, Any]) -> tuple[str, int]:
     """The request target (the absolute URL, with a query kept only as a list put
     back on it) and the port of ``url``; raises :class:`ValueError` for a URL that is
     not absolute or has a bad port."""
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc:
+    absolute = split_absolute(url)
+    if absolute is None or not absolute[0]:
         raise ValueError(f"request.url: not an absolute URL ({url[:60]!r})")
+    parts = urlsplit(url)
     uri = url
     if not parts.query:
         query = name_values(req.get("queryString"), "request.queryString")

@@ -409,6 +409,36 @@ def test_a_headerwatch_har_written_before_target_was_kept_still_reads_its_origin
     assert [r["findings"] for r in again] == [r["findings"] for r in first]
 
 
+def test_a_headerwatch_har_written_before_target_was_kept_reads_a_bare_origin_form_url(
+    tmp_path: Path,
+) -> None:
+    capture = PCAPS / "suricata-verify/decode-chdlc-01/hdlc-http_1tx.pcap"  # "://" in the query
+    first, _ = _scan(capture, config=PLAIN)
+    entries, _ = _scan(capture, fmt="har", config=PLAIN)
+    for entry in entries:
+        # What request_url wrote for such a target before it went by the target's form.
+        entry["request"]["url"] = entry.pop("_target")
+        del entry["_version"]
+    har = tmp_path / "old.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}), encoding="utf-8")
+    again, said = _scan(har, config=PLAIN)
+    assert "passed over" not in said
+    assert _without_ts(again) == _without_ts(first)
+
+
+@pytest.mark.parametrize("url", [" http://a.example/x", "ht\ttp://a.example/x", "http:///x"])
+def test_a_url_that_is_not_absolute_form_is_not_read_as_one(url: str) -> None:
+    # urlsplit drops spaces and tabs and would read these as http://a.example/x: the
+    # target kept would then have no host and no path to any other reader.
+    entry = {
+        "startedDateTime": "2024-11-15T10:46:43.282Z",
+        "request": {"method": "GET", "url": url, "headers": []},
+        "response": {"status": 0},
+    }
+    with pytest.raises(ValueError, match=r"request\.url: not an absolute URL"):
+        parsed_from_entry(entry)
+
+
 def test_a_browser_http2_entry_says_its_names_are_lower_case_and_cookies_are_joined() -> None:
     entry = {
         "startedDateTime": "2024-11-15T10:46:43.282Z",
