@@ -84,7 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = 130
     if code != EXIT_USAGE:
         for note in take_notes():
-            print(note, file=sys.stderr)
+            try:
+                print(note, file=sys.stderr)
+            except (OSError, ValueError):
+                break  # the terminal is gone (a dashboard stopped by SIGHUP): the status stands
     return code
 
 
