@@ -734,8 +734,8 @@ def summarize(c: dict[str, int], skipped: Counter[str]) -> str:
         parts.append(
             f"{counted(c['flows_evicted'], 'connection')} with data evicted (memory limit)"
         )
-    if c["non_http_streams"]:
-        parts.append(counted(c["non_http_streams"], "non-HTTP stream"))
+    if c["non_http_connections"]:
+        parts.append(counted(c["non_http_connections"], "non-HTTP connection"))
     if c["malformed_heads"]:
         parts.append(counted(c["malformed_heads"], "malformed HTTP head"))
     return "; ".join(parts)

@@ -426,7 +426,11 @@ class MessageReader:
             self.state = UNTIL_CLOSE
             return True
         self.state = OPAQUE
-        conn.tracker.count("non_http_streams")
+        if self.is_request:
+            # A connection counts once, by its client's bytes: the server's are read
+            # only where responses are (HAR, the dashboard), and a server that answers
+            # HTTP requests in another protocol leaves those requests read.
+            conn.not_http()
         buf.clear()
         # Nothing after this is read: reassembly can stop holding and decoding it.
         _ignore(conn.flow, self.direction, True)
@@ -799,6 +803,7 @@ class HttpConnection:
         "ends",
         "flow",
         "held",
+        "opaque",
         "outstanding",
         "probe",
         "probe_ts",
@@ -831,6 +836,8 @@ class HttpConnection:
         self.ends: tuple[str, int, str, int] | None = None
         """The client's address and port, then the server's, once the roles are known
         (the request's ``src``, ``sport``, ``dst``, ``dport``)."""
+        self.opaque = False
+        """Counted in ``non_http_connections`` (see :meth:`not_http`)."""
         if flow.client is not None:
             self.assign_roles(flow.client)
 
@@ -1028,8 +1035,19 @@ class HttpConnection:
             if reader.state not in (OPAQUE,) and not reader.buf:
                 reader.state = START
 
+    def not_http(self) -> None:
+        """The client's bytes are not HTTP (TLS, another protocol, a tunnel's
+        content): count the connection once, whichever side and format found it."""
+        if not self.opaque:
+            self.opaque = True
+            self.tracker.count("non_http_connections")
+
     def close(self) -> None:
         """The TCP connection ended."""
+        if self.client is None:
+            # Bytes came (or were lost) but neither side ever read as HTTP: a connection
+            # caught mid-way (no handshake) in TLS or another protocol.
+            self.not_http()
         for reader in self.readers:
             if reader.buf or reader.state not in _AT_REST:
                 reader.close()
@@ -1089,7 +1107,7 @@ class HttpTracker:
             (
                 "requests",
                 "responses",
-                "non_http_streams",
+                "non_http_connections",
                 "malformed_heads",
                 "resyncs",
                 "unpaired_responses",

@@ -443,7 +443,7 @@ def limits(counters: Mapping[str, int], skipped: Mapping[str, int]) -> tuple[Lim
     return (
         Limit(
             "Encrypted or non-HTTP TCP connections (HTTPS/TLS among them)",
-            c("non_http_streams", 0),
+            c("non_http_connections", 0),
             "their contents cannot be read; a carrier cannot add headers inside TLS either",
         ),
         Limit(

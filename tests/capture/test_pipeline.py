@@ -336,7 +336,7 @@ def _counters(n: int) -> dict[str, int]:
     keys = ("packets", "flows", "requests", "identities", "identity_requests", "gaps")
     more = ("gap_bytes", "gap_requests", "stream_buffer_overflows", "half_open_evicted")
     more += ("flows_evicted",)
-    more += ("non_http_streams",)
+    more += ("non_http_connections",)
     counters = dict.fromkeys(keys + more + ("malformed_heads",), n)
     return counters | {"total_buffer_overflows": 0}
 
@@ -347,7 +347,7 @@ def test_the_summary_line_counts_in_words() -> None:
         "skipped 1 frame (1 IP protocol 17); 1 capture gap (1 byte missing, 1 request touched); "
         "1 reassembly buffer overflow; 1 half-open connection evicted (memory limit); "
         "1 connection with data evicted (memory limit); "
-        "1 non-HTTP stream; 1 malformed HTTP head"
+        "1 non-HTTP connection; 1 malformed HTTP head"
     )
     assert summarize(_counters(1200), Counter({"IP protocol 17": 1200})) == (
         "1,200 packets; 1,200 TCP connections; 1,200 HTTP requests; "
@@ -355,7 +355,7 @@ def test_the_summary_line_counts_in_words() -> None:
         "1,200 capture gaps (1,200 bytes missing, 1,200 requests touched); "
         "1,200 reassembly buffer overflows; "
         "1,200 half-open connections evicted (memory limit); "
-        "1,200 connections with data evicted (memory limit); 1,200 non-HTTP streams; "
+        "1,200 connections with data evicted (memory limit); 1,200 non-HTTP connections; "
         "1,200 malformed HTTP heads"
     )
     assert summarize(_counters(0), Counter()) == (

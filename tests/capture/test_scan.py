@@ -78,3 +78,21 @@ def test_jsonl_to_a_byte_stream_is_the_same_as_to_text(tmp_path: Path) -> None:
     assert raw.getvalue() == text.getvalue().encode("utf-8")
     assert json.loads(raw.getvalue())["findings"][0]["name"] == "X-MSISDN"
     assert not any("findings" in written for written in stream.texts)  # went as bytes
+
+
+def _summary(path: str, fmt: str) -> str:
+    out, err = io.StringIO(), io.StringIO()
+    scan([path], fmt=fmt, out=out, err=err)
+    return err.getvalue().splitlines()[0]
+
+
+def test_a_tls_connection_counts_once_as_non_http_in_every_format(tmp_path: Path) -> None:
+    # The demo's shape: one port-443 connection whose both sides speak TLS, beside HTTP.
+    tls = conversation(sport=443, cport=40001)
+    frames = tls.handshake() + tls.send(True, b"\x16\x03\x01\x00\xa5" + bytes(165))
+    frames += tls.send(False, b"\x16\x03\x03\x00\x5a" + bytes(90)) + tls.close()
+    web = conversation()
+    frames += web.handshake() + web.send(True, simple_request("/a")) + web.close()
+    path = save(tmp_path, frames)
+    summaries = {fmt: _summary(path, fmt) for fmt in ("jsonl", "table", "har")}
+    assert all(line.endswith("; 1 non-HTTP connection") for line in summaries.values()), summaries

@@ -401,3 +401,44 @@ def test_requests_waiting_for_a_server_that_never_answers_are_forgotten_past_the
     assert [r.uri for r in got] == [f"/{i}" for i in range(5)]
     assert [head.uri for head in conn.outstanding] == ["/2", "/3", "/4"]  # type: ignore[attr-defined]
     assert tracker.counters["unanswered_requests_forgotten"] == 2
+
+
+def _non_http(frames: list[tuple[float, bytes]], responses: bool) -> int:
+    from capture.pipeline import Pipeline
+
+    pipeline = Pipeline(responses=responses)
+    run_frames(frames, pipeline)
+    return pipeline.counters()["non_http_connections"]
+
+
+TLS_HELLO = b"\x16\x03\x01\x00\xa5" + bytes(165)
+TLS_REPLY = b"\x16\x03\x03\x00\x5a" + bytes(90)
+
+
+@pytest.mark.parametrize("responses", [True, False])
+def test_a_connection_that_is_not_http_either_way_counts_once(responses: bool) -> None:
+    frames = exchange_frames([TLS_HELLO], [TLS_REPLY], sport=443)
+    assert _non_http(frames, responses) == 1
+
+
+@pytest.mark.parametrize("responses", [True, False])
+def test_a_tunnel_after_connect_counts_once_as_not_http(responses: bool) -> None:
+    connect = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
+    established = b"HTTP/1.1 200 Connection established\r\n\r\n"
+    conv = conversation()
+    frames = conv.handshake() + conv.send(True, connect) + conv.send(False, established)
+    frames += conv.send(True, TLS_HELLO) + conv.send(False, TLS_REPLY) + conv.close()
+    assert _non_http(frames, responses) == 1
+
+
+@pytest.mark.parametrize("responses", [True, False])
+def test_a_connection_caught_mid_way_in_tls_counts_as_not_http(responses: bool) -> None:
+    conv = conversation(sport=443)
+    frames = conv.send(True, TLS_HELLO) + conv.send(False, TLS_REPLY)
+    assert _non_http(frames, responses) == 1
+
+
+@pytest.mark.parametrize("responses", [True, False])
+def test_an_http_connection_is_not_counted_as_non_http(responses: bool) -> None:
+    assert _non_http(exchange_frames([simple_request("/a")], [OK]), responses) == 0
+    assert _non_http(exchange_frames([simple_request("/a")], [OK], handshake=False), responses) == 0

@@ -41,7 +41,7 @@ def test_exposure_counts_each_request_once_per_identity_per_site() -> None:
 
 
 def test_every_limit_is_listed_with_its_count_zero_or_not() -> None:
-    counters = {"non_http_streams": 4, "gaps": 2, "gap_bytes": 1500, "flows_evicted": 0}
+    counters = {"non_http_connections": 4, "gaps": 2, "gap_bytes": 1500, "flows_evicted": 0}
     skipped = Counter({"IP fragment": 3, "IP protocol 17": 7, "truncated TCP header": 1})
     report = build_report([], counters=counters, skipped=skipped)
     counts = {limit.what.split(" (")[0]: limit.count for limit in report.limits}
