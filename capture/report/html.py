@@ -265,11 +265,10 @@ def _injection(report: Report) -> str:
 
 
 def _limits(report: Report) -> str:
-    rows = [[e(x.what), e(f"{x.count:,}"), e(x.why)] for x in report.limits]
-    return (
-        '<h2 id="not-inspected">Not inspected</h2><p>What the inputs held that this '
-        "report could not look into:</p>" + _table(["What", "Count", "Why"], rows, numeric=(1,))
-    )
+    rows = [[e(x.what), e(x.figure), e(x.why)] for x in report.limits]
+    intro = f"<p>{e(report.limits_intro)}</p>"
+    table = _table(["What", "Count", "Why"], rows, numeric=(1,))
+    return f'<h2 id="not-inspected">Not inspected</h2>{intro}{table}'
 
 
 def _method(report: Report) -> str:
@@ -298,6 +297,8 @@ def _appendix(report: Report) -> str:
         return '<h2 id="appendix">Appendix</h2><p>No request carried an identity.</p>'
     sources = {a.source for a in report.appendix}
     many = len(sources) > 1  # one input: named once, not on every row
+    # No frame number at all (request records): no column of dashes.
+    framed = any(a.frame is not None for a in report.appendix)
     rows = [
         [
             e(a.record),
@@ -305,20 +306,17 @@ def _appendix(report: Report) -> str:
             f'<span class="v">{e(a.host)}</span>',
             f'<span class="v">{e(a.findings)}</span>',
             *([f'<span class="v">{e(a.source)}</span>'] if many else []),
-            e(a.frame if a.frame is not None else "—"),
+            *([e(a.frame if a.frame is not None else "—")] if framed else []),
             f'<span class="v">{e(a.flow)}</span>',
         ]
         for a in report.appendix
     ]
     only = next(iter(sources))
     where = "" if many or not only else f" All are in <code>{e(only)}</code>."
-    head = ["#", "Time", "Site", "Identities", *(["Input"] if many else []), "Frame", "Connection"]
-    return (
-        '<h2 id="appendix">Appendix</h2><p>Each request carrying an identity. In '
-        "Wireshark, open the input and go to the frame (Ctrl-G), or filter "
-        f"<code>frame.number == N</code>: it is the first frame of the request.{where}</p>"
-        + _table(head, rows)
-    )
+    head = ["#", "Time", "Site", "Identities", *(["Input"] if many else [])]
+    head += [*(["Frame"] if framed else []), "Connection"]
+    intro = f"<p>{e(report.appendix_intro)}{where}</p>"
+    return f'<h2 id="appendix">Appendix</h2>{intro}' + _table(head, rows)
 
 
 def _study_method() -> str:

@@ -173,9 +173,9 @@ def _limits(report: Report) -> list[str]:
     return [
         "## Not inspected",
         "",
-        *_table(
-            ["What", "Count", "Why"], [[m(x.what), f"{x.count:,}", m(x.why)] for x in report.limits]
-        ),
+        m(report.limits_intro),
+        "",
+        *_table(["What", "Count", "Why"], [[m(x.what), x.figure, m(x.why)] for x in report.limits]),
     ]
 
 
@@ -207,13 +207,11 @@ def _appendix(report: Report) -> list[str]:
     many = len(sources) > 1  # one input: named once, not on every row
     only = next(iter(sources))
     where = "" if many or not only else f" All are in {m(only)}."
-    out += [
-        "Each request carrying an identity. In Wireshark, open the input and go to the "
-        "frame (Ctrl\\-G), or filter frame.number \\=\\= N: it is the first frame of the "
-        f"request.{where}",
-        "",
-    ]
-    head = ["#", "Time", "Site", "Identities", *(["Input"] if many else []), "Frame", "Connection"]
+    out += [m(report.appendix_intro) + where, ""]
+    # No frame number at all (request records): no column of dashes.
+    framed = any(a.frame is not None for a in report.appendix)
+    head = ["#", "Time", "Site", "Identities", *(["Input"] if many else [])]
+    head += [*(["Frame"] if framed else []), "Connection"]
     return out + _table(
         head,
         [
@@ -223,7 +221,7 @@ def _appendix(report: Report) -> list[str]:
                 m(a.host),
                 m(a.findings),
                 *([m(a.source)] if many else []),
-                str(a.frame) if a.frame is not None else "—",
+                *([str(a.frame) if a.frame is not None else "—"] if framed else []),
                 m(a.flow),
             ]
             for a in report.appendix

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from capture.formats.redact import Redactor
 from capture.identity.catalog import Catalog
@@ -89,6 +89,11 @@ class InputInfo:
     size: int | None
     """Bytes; None when not known (standard input)."""
     sha256: str
+    traffic: bool = True
+    """The input is the traffic itself (a capture or session), so the Not inspected
+    counts cover it. False for request records (JSONL, HAR, engine logs) and probe
+    results: lists of requests already read, which cannot tell what else the traffic
+    held."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +158,14 @@ class Limit:
     """Something the capture held that headerwatch did not (or could not) read."""
 
     what: str
-    count: int
+    count: int | None
+    """None: no input can tell (request records, not the traffic)."""
     why: str
+
+    @property
+    def figure(self) -> str:
+        """The count as the report shows it: never 0 for a figure no input can tell."""
+        return "not known" if self.count is None else f"{self.count:,}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +216,50 @@ class Report:
     echoed: int = 0
     """Requests a reflector echoed (the pipeline's ``echoes``), altered or not."""
 
+    @property
+    def limits_intro(self) -> str:
+        """The sentence over the Not inspected table: whose traffic its counts cover."""
+        records = [i.name for i in self.inputs if not i.traffic]
+        text = "What the inputs held that this report could not look into."
+        if not records:
+            return text
+        listed = ", ".join(records)
+        if len(records) == len(self.inputs):
+            return (
+                f"{text} The input ({listed}) is a list of web requests already read "
+                "from the traffic, not the traffic itself: it cannot show what else the "
+                'traffic held, so these figures say "not known". Not known does not mean none.'
+            )
+        captures = ", ".join(i.name for i in self.inputs if i.traffic)
+        return (
+            f"{text} The counts are of the captures only ({captures}). The other inputs "
+            f"({listed}) are lists of web requests already read from the traffic, not the "
+            "traffic itself: what else their traffic held is not known, so each count may "
+            "be higher."
+        )
+
+    @property
+    def appendix_intro(self) -> str:
+        """The sentence over the Appendix table: how a reader finds each request."""
+        text = "Each request carrying an identity."
+        numbered = sum(a.frame is not None for a in self.appendix)
+        if not numbered:
+            return (
+                f"{text} The input gives no frame numbers (it is a list of web requests, "
+                "not a capture): to find a request in the original capture, if there is "
+                "one, look for its connection (the addresses and ports below) at its time."
+            )
+        text += (
+            " In Wireshark, open the input and go to the frame (Ctrl-G), or filter "
+            "frame.number == N: it is the first frame of the request."
+        )
+        if numbered < len(self.appendix):
+            text += (
+                " A request without a frame number (—) came from an input that has none "
+                "(a list of web requests): look for its connection at its time."
+            )
+        return text
+
 
 def _rank(severity: str) -> int:
     return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
@@ -237,9 +292,11 @@ def build_report(
     """The report of ``records`` (in capture order, with their transits).
 
     ``redactor``: identity values masked with it (None: raw identities, and the
-    report says so). ``frames``: record id → (input name, anchor frame number).
+    report says so). ``frames``: record id → (input name, anchor frame number; 0 for
+    a request read from records, which have no frames).
     ``counters`` and ``skipped``: the pipeline's (:meth:`Pipeline.counters`,
-    ``Decoder.skipped``), for the Not inspected section.
+    ``Decoder.skipped``), for the Not inspected section: not known when every input
+    is request records (:attr:`InputInfo.traffic`).
     """
     groups: dict[tuple[str, str, str, str], list[tuple[Record, Finding]]] = {}
     injections: list[InjectionRow] = []
@@ -338,7 +395,9 @@ def build_report(
         findings=tuple(rows),
         exposure=exposure,
         injections=tuple(injections),
-        limits=limits(counters or {}, skipped or {}),
+        limits=limits(
+            counters or {}, skipped or {}, known=not inputs or any(i.traffic for i in inputs)
+        ),
         detectors=tuple((d, DETECTOR_WORDS.get(d, "")) for d in detectors),
         headers=headers,
         sources=sources,
@@ -433,14 +492,18 @@ def _catalog_rows(
     return headers, used
 
 
-def limits(counters: Mapping[str, int], skipped: Mapping[str, int]) -> tuple[Limit, ...]:
+def limits(
+    counters: Mapping[str, int], skipped: Mapping[str, int], known: bool = True
+) -> tuple[Limit, ...]:
     """What was not inspected, with counts: every limit is listed, zero or not, so a
-    reader sees it was looked for."""
+    reader sees it was looked for. ``known`` False: no input was the traffic itself
+    (request records only), and every count is None, not a zero that no input says."""
     fragments = sum(n for reason, n in skipped.items() if reason == "IP fragment")
     udp = sum(n for reason, n in skipped.items() if reason == "IP protocol 17")
     other = sum(skipped.values()) - fragments - udp
     c = counters.get
-    return (
+    missed = counted(c("gap_bytes", 0), "byte") if known else "parts of the traffic"
+    rows = (
         Limit(
             "Encrypted or non-HTTP TCP connections (HTTPS/TLS among them)",
             c("non_http_connections", 0),
@@ -456,8 +519,7 @@ def limits(counters: Mapping[str, int], skipped: Mapping[str, int]) -> tuple[Lim
         Limit(
             "Capture gaps",
             c("gaps", 0),
-            f"{counted(c('gap_bytes', 0), 'byte')} the capture missed; requests across a gap "
-            "may be incomplete",
+            f"{missed} the capture missed; requests across a gap may be incomplete",
         ),
         Limit(
             "Reassembly buffer overflows",
@@ -481,3 +543,4 @@ def limits(counters: Mapping[str, int], skipped: Mapping[str, int]) -> tuple[Lim
             "requests written before a reflector's echo could show what was injected",
         ),
     )
+    return rows if known else tuple(replace(row, count=None) for row in rows)

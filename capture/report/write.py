@@ -33,9 +33,12 @@ from capture.pipeline import Detector, Pipeline
 from capture.report import html, markdown
 from capture.report.model import InputInfo, Report, build_report
 from capture.report.study import Study, Test, build_study, is_probe_result, probe_test, record_test
-from capture.sources.frames import CaptureError, CaptureFile, is_capture_magic
-from capture.sources.inputs import after_reading, open_input
+from capture.sources.frames import CaptureError, CaptureFile
+from capture.sources.inputs import Input, after_reading, open_input
 from capture.text import counted
+
+CAPTURE = "pcap or pcapng capture"
+"""The kind of input a capture is, in the Context table."""
 
 FORMATS = ("html", "md")
 """Report formats, by file suffix (``.markdown`` is ``md`` too)."""
@@ -79,17 +82,18 @@ def catalog_version() -> str:
     return f"{len(load_catalog())} headers, sha256 {hashlib.sha256(text).hexdigest()[:16]}"
 
 
-def describe_input(path: str, kind: str) -> InputInfo:
-    """Name, kind, size and SHA-256 of an input file."""
+def describe_input(path: str, kind: str, traffic: bool) -> InputInfo:
+    """Name, kind, size and SHA-256 of an input file; ``traffic``: it is a capture
+    (:attr:`InputInfo.traffic`)."""
     if path == "-":
-        return InputInfo("(standard input)", kind, None, "not computed (standard input)")
+        return InputInfo("(standard input)", kind, None, "not computed (standard input)", traffic)
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as stream:
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
             size += len(chunk)
-    return InputInfo(path, kind, size, digest.hexdigest())
+    return InputInfo(path, kind, size, digest.hexdigest(), traffic)
 
 
 def _how_made(path: str) -> str | None:
@@ -112,10 +116,19 @@ def _how_made(path: str) -> str | None:
     return text
 
 
-def _kind_of(path: str) -> str:
-    with open(path, "rb") as stream:
-        head = stream.read(4)
-    return "pcap or pcapng capture" if is_capture_magic(head) else "headerwatch JSONL records"
+def _kind_of(source: Input) -> str:
+    return CAPTURE if isinstance(source, CaptureFile) else source.what
+
+
+def _describe_source(path: str) -> InputInfo:
+    """:func:`describe_input` of a file the dashboard read, its kind told as
+    :func:`open_input` tells it."""
+    try:
+        source = open_input(path)
+    except CaptureError as exc:
+        raise ReportError(str(exc)) from None
+    source.close()
+    return describe_input(path, _kind_of(source), isinstance(source, CaptureFile))
 
 
 def _probe_lines(path: str) -> list[dict[str, Any]] | None:
@@ -195,13 +208,12 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
     for path in paths:
         if path in probes:
             read.probes += probes[path]
-            read.inputs.append(describe_input(path, "headerwatch probe results"))
+            read.inputs.append(describe_input(path, "headerwatch probe results", False))
             continue
         try:
             source = open_input(path)
         except CaptureError as exc:
             raise ReportError(str(exc)) from None
-        kind = "pcap or pcapng capture" if isinstance(source, CaptureFile) else source.what
         try:
             if isinstance(source, CaptureFile):
                 captures.append(path)
@@ -211,10 +223,13 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
             for event in events:
                 if isinstance(event, RequestSeen):
                     read.add(event.record)
+                    if event.record.identities and not isinstance(source, CaptureFile):
+                        # Its input, for the appendix; records have no frame to number.
+                        read.frames[event.record.id] = (path, 0)
         finally:
             source.close()
         read.notes += after_reading(source)
-        read.inputs.append(describe_input(path, kind))
+        read.inputs.append(describe_input(path, _kind_of(source), isinstance(source, CaptureFile)))
         made = _how_made(path) if isinstance(source, CaptureFile) else None
         if made:
             read.notes.append(made)
@@ -224,7 +239,9 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
     read.counters = pipeline.counters()
     read.skipped = pipeline.decoder.skipped
     if captures:
-        read.frames = anchor_frames(captures, read.records)
+        # Only the captures' records: one of a record file may have the same key.
+        from_captures = [r for r in read.records if r.id not in read.frames]
+        read.frames.update(anchor_frames(captures, from_captures))
     return read
 
 
@@ -330,7 +347,7 @@ def report_records(
     for record in records:
         read.add(record)
     try:
-        read.inputs = [describe_input(p, _kind_of(p)) for p in sources]
+        read.inputs = [_describe_source(p) for p in sources]
     except OSError as exc:
         raise ReportError(f"cannot read a source of the session ({exc})") from None
     if source_name:

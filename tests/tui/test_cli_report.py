@@ -177,3 +177,42 @@ def test_a_capture_on_standard_input_is_reported_without_a_hash(tmp_path: Path) 
         "| (standard input) | pcap or pcapng capture | — | not computed (standard input) |" in text
     )
     assert "went to 6 sites" in text
+
+
+def _not_inspected(text: str) -> dict[str, str]:
+    """The Not inspected table of a Markdown report: what → count."""
+    section = text.split("## Not inspected", 1)[1].split("## Method", 1)[0]
+    rows = re.findall(r"^\| ([^|]+?) \| ([^|]+?) \| [^|]+ \|$", section, re.M)
+    return {what.split(" (")[0]: count for what, count in rows if what != "What"}
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "har"])
+def test_a_report_of_records_says_what_they_cannot_tell_is_not_known(
+    tmp_path: Path, fmt: str
+) -> None:
+    export = tmp_path / f"export.{fmt}"
+    scanned = headerwatch("scan", "--format", fmt, str(DEMO))
+    assert scanned.returncode == 0, scanned.stderr
+    export.write_text(scanned.stdout)
+    out = tmp_path / "records.md"
+    assert headerwatch("report", str(export), "-o", str(out)).returncode == 0
+    text = out.read_text(encoding="utf-8").replace("\\", "")
+    counts = _not_inspected(text)
+    assert len(counts) == 10 and set(counts.values()) == {"not known"}
+    assert "Not known does not mean none." in text
+    appendix = text.split("## Appendix", 1)[1]
+    assert "The input gives no frame numbers" in appendix and "Ctrl-G" not in appendix
+    assert "| # | Time | Site | Identities | Connection |" in appendix  # no column of dashes
+    # The capture itself: its count, and the Wireshark way to each request.
+    capture = tmp_path / "capture.md"
+    assert headerwatch("report", str(DEMO), "-o", str(capture)).returncode == 0
+    text = capture.read_text(encoding="utf-8").replace("\\", "")
+    assert _not_inspected(text)["Encrypted or non-HTTP TCP connections"] == "1"
+    assert "go to the frame (Ctrl-G)" in text
+    # Both: the capture's counts, said to be the capture's only.
+    both = tmp_path / "both.md"
+    assert headerwatch("report", str(DEMO), str(export), "-o", str(both)).returncode == 0
+    text = both.read_text(encoding="utf-8").replace("\\", "")
+    assert _not_inspected(text)["Encrypted or non-HTTP TCP connections"] == "1"
+    assert f"The counts are of the captures only ({DEMO})" in text
+    assert f"| {export} | — |" in text  # a record's row names its input, without a frame

@@ -10,7 +10,7 @@ from pathlib import Path
 from capture.formats.redact import Redactor
 from capture.identity.catalog import load_catalog
 from capture.report import html
-from capture.report.model import build_report
+from capture.report.model import InputInfo, build_report
 from tests.capture.report.samples import SCRIPT, injected_records
 from tests.chromium import load
 
@@ -111,3 +111,13 @@ def test_a_hostile_network_label_and_url_are_text_in_a_study(tmp_path: Path) -> 
     parsed.feed(text)
     assert {"script", "b"}.isdisjoint(parsed.tags)
     assert f"carrier={SCRIPT}" in parsed.text and "<b>refused</b>" in parsed.text
+
+
+def test_a_report_of_records_says_not_known_and_has_no_frame_column() -> None:
+    info = InputInfo("export.jsonl", "headerwatch JSONL records", 1, "0" * 64, traffic=False)
+    report = build_report(injected_records(), inputs=[info], counters={"non_http_connections": 0})
+    page = html.render(report)
+    limits = page.split('id="not-inspected"', 1)[1].split('id="method"', 1)[0]
+    assert '<td class="n">not known</td>' in limits and '<td class="n">0</td>' not in limits
+    appendix = page.split('id="appendix"', 1)[1]
+    assert "<th>Frame</th>" not in appendix and "Ctrl-G" not in appendix

@@ -6,7 +6,7 @@ from collections import Counter
 
 from capture.formats.redact import Redactor
 from capture.identity.catalog import load_catalog
-from capture.report.model import build_report, safe
+from capture.report.model import InputInfo, build_report, safe
 from tests.capture.factories import finding, record
 from tests.capture.report.samples import HOSTILE_HOST, injected_records
 
@@ -74,3 +74,33 @@ def test_the_lead_names_a_url_parameter_as_one() -> None:
         "The handset identity (IMEI) 490154203237518 went to 1 site (bbc.co.uk) in the URL "
         "parameter imei."
     )
+
+
+def _inputs(*traffic: bool) -> list[InputInfo]:
+    return [InputInfo(f"in{i}", "k", 1, "0" * 64, t) for i, t in enumerate(traffic)]
+
+
+def test_counts_that_only_a_capture_can_tell_are_not_known_from_records_alone() -> None:
+    counters = {"non_http_connections": 0, "gaps": 0, "gap_bytes": 0}
+    records = build_report(injected_records(), inputs=_inputs(False), counters=counters)
+    assert {limit.count for limit in records.limits} == {None}
+    assert {limit.figure for limit in records.limits} == {"not known"}
+    assert "0 bytes" not in " ".join(limit.why for limit in records.limits)
+    assert "Not known does not mean none." in records.limits_intro
+    capture = build_report(injected_records(), inputs=_inputs(True), counters=counters)
+    assert {limit.figure for limit in capture.limits} == {"0"}
+    assert capture.limits_intro == "What the inputs held that this report could not look into."
+    both = build_report(injected_records(), inputs=_inputs(True, False), counters=counters)
+    assert {limit.figure for limit in both.limits} == {"0"}
+    assert "The counts are of the captures only (in0)" in both.limits_intro
+    assert "(in1)" in both.limits_intro and "may be higher" in both.limits_intro
+
+
+def test_the_appendix_sends_a_reader_to_wireshark_only_for_requests_with_a_frame() -> None:
+    records = injected_records()
+    plain = build_report(records)
+    assert "no frame numbers" in plain.appendix_intro and "Ctrl-G" not in plain.appendix_intro
+    framed = build_report(records, frames={r.id: ("c.pcap", r.id) for r in records})
+    assert "Ctrl-G" in framed.appendix_intro and "(—)" not in framed.appendix_intro
+    some = build_report(records, frames={records[0].id: ("c.pcap", 7)})
+    assert "Ctrl-G" in some.appendix_intro and "without a frame number (—)" in some.appendix_intro
