@@ -7,6 +7,7 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING, Any
 
+from capture.formats.jsonl import reflector_line
 from capture.formats.outputs import STREAMING, formats_help, streaming
 from capture.view.selection import EXIT_OK, EXIT_USAGE, Selection
 from tui.common import add_identity_args, build_detector, output_width, take_notes, tcp_port
@@ -187,7 +188,14 @@ def run(args: argparse.Namespace) -> int:
         )
         limits = dataclasses.replace(limits, max_connections=room)
     # A table fits the terminal it is printed on; appended to a file, fixed columns.
-    render, header = streaming(args.format, None if args.output else output_width())
+    plain, header = streaming(args.format, None if args.output else output_width())
+    marked = args.format == "jsonl"
+
+    def render(record: Record) -> str:
+        # A JSONL record says it is the request as a reflector received it: the
+        # evidence a study (report --study) judges such a log by.
+        return reflector_line(plain(record)) if marked else plain(record)
+
     selection = Selection(args.only_identity)
     stopped_by_output: list[str | None] = []
     loop_box: list[asyncio.AbstractEventLoop] = []

@@ -222,6 +222,23 @@ def dumps_entry_bytes(item: Record | Entry) -> bytes:
     return dumps_json(fields)
 
 
+REFLECTOR_KEY = "reflector"
+"""Key of the records ``reflect`` writes (``true``): the request as a reflector
+received it. A study (``report --study``) judges a request of such a log by what
+arrived; any other record without an echo cannot say what the device sent."""
+
+
+def reflector_line(line: str) -> str:
+    """A record's JSONL ``line`` (an object, no newline) marked as a reflector's own
+    (:data:`REFLECTOR_KEY`)."""
+    return f'{line[:-1]},"{REFLECTOR_KEY}":true}}'
+
+
+def is_reflector_record(obj: Any) -> bool:
+    """Whether a decoded JSONL line is a record ``reflect`` wrote."""
+    return type(obj) is dict and obj.get(REFLECTOR_KEY) is True
+
+
 ID_KEY = b',"id":'
 """What comes before a record's id in its JSONL line, the id's digits then ending at
 the next comma. Quotes inside JSON strings are escaped, so this is a key; the last one

@@ -5,12 +5,14 @@ HTTP Header Field Manipulation test:
 
 - ``injected``: an identity arrived in a header the device did not send (the
   probe's echo, or a capture's echo, shows it added or changed on the way; or a
-  reflector received a request with an identity header in it);
+  reflector's own log, :data:`~capture.formats.jsonl.REFLECTOR_KEY`, shows it
+  received a request with an identity header in it);
 - ``clean``: the test was echoed and no identity was added;
 - ``inconclusive``: the test says nothing about the network: it went over HTTPS
   (no carrier can add headers inside TLS), came over Wi-Fi (the label says so:
-  ``net=wifi``), or had no echo (the probe failed, or a capture's request was
-  never answered by a reflector).
+  ``net=wifi``), or had no echo (the probe failed, or a captured or recorded
+  request was never answered by a reflector: what the device sent is not known,
+  whatever the request carried).
 
 Tests are grouped by network: the ``label`` a tester gave ``probe --label``
 (``carrier=O2 UK, sim=…``), else the client address range (/24 for IPv4, /48
@@ -46,7 +48,8 @@ STUDY_METHOD = (
     "in a header the device did not send; clean, when the echo shows none was added; "
     "inconclusive, when the test cannot tell: it went over HTTPS (no one on the way can "
     "add headers inside TLS), over Wi-Fi (the label says net=wifi), or had no echo (the "
-    "probe failed, or a captured request was never answered by a reflector). Tests are "
+    "probe failed, or a captured request was never answered by a reflector, so what the "
+    "device sent is not known, whatever the request carried). Tests are "
     "grouped by the label given to probe --label, else by the client address range "
     "(/24 for IPv4, /48 for IPv6)."
 )
@@ -123,8 +126,19 @@ class Study:
         text = f"{counted(tests, 'test')} over {counted(len(self.networks), 'network')}. "
         if bad:
             text += "An identity was injected on the way in " + "; ".join(bad) + "."
+        elif any(n.clean for n in self.networks):
+            # What could not be judged is not counted as clean.
+            unsure = sum(n.inconclusive for n in self.networks)
+            text += "No network injected an identity in " + (
+                f"the {counted(tests - unsure, 'test')} that could tell ({unsure} inconclusive)."
+                if unsure
+                else "these tests."
+            )
         else:
-            text += "No network injected an identity in these tests."
+            text += (
+                "None of them could tell whether a network added an identity: each is "
+                "inconclusive (no reflector's echo, HTTPS or Wi-Fi)."
+            )
         return text
 
 
@@ -215,10 +229,13 @@ def probe_test(obj: Mapping[str, Any], redactor: Redactor | None = None) -> Test
     return Test(stamp, target, network, CLEAN, why, headers, ())
 
 
-def record_test(record: Record, redactor: Redactor | None = None, label: str = "") -> Test:
+def record_test(
+    record: Record, redactor: Redactor | None = None, label: str = "", received: bool = False
+) -> Test:
     """The test of one record: with a transit (a capture or scan JSONL with a
-    reflector's echo), from what was added; without one, as a reflector's log (the
-    request as received: an identity header in it arrived with the request)."""
+    reflector's echo), from what was added; ``received`` (read from a reflector's own
+    log), the request as received: an identity header in it arrived with the request.
+    Any other record says nothing of what the device sent: inconclusive."""
     req = record.request
     network = network_label(label, redactor) if label else address_range(req.src)
     target = safe(req.destination)
@@ -240,6 +257,15 @@ def record_test(record: Record, redactor: Redactor | None = None, label: str = "
             return Test(req.ts, target, network, INJECTED, "echo: identity added", headers, ids)
         return Test(req.ts, target, network, CLEAN, "echo: no identity added", headers, ())
     found = [f for f in record.identities if f.where == WHERE_HEADER]
+    if not received:
+        why = "no reflector's echo: what the device sent is not known"
+        if found:
+            names = ", ".join(dict.fromkeys(safe(f.name) for f in found))
+            why = (
+                f"no reflector's echo: it carried an identity header ({names}), but "
+                "whether the device or the network put it there is not known"
+            )
+        return Test(req.ts, target, network, INCONCLUSIVE, why, (), ())
     if found:
         return Test(
             req.ts,

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from capture.formats.atomic import atomic_output
+from capture.formats.jsonl import is_reflector_record
 from capture.formats.pcapng import describe_errno
 from capture.formats.private import open_private
 from capture.formats.redact import Redactor
@@ -131,6 +132,21 @@ def _describe_source(path: str) -> InputInfo:
     return describe_input(path, _kind_of(source), isinstance(source, CaptureFile))
 
 
+def _reflector_log(path: str) -> bool:
+    """Whether record file ``path`` is a reflector's own log: its first line is a
+    record ``reflect`` wrote (:func:`capture.formats.jsonl.is_reflector_record`)."""
+    if path == "-":
+        return False  # a pipe is read once, by the input's reader
+    with open(path, "rb") as stream:
+        while line := stream.readline(MAX_PROBE_LINE):
+            if line.strip():
+                try:
+                    return is_reflector_record(orjson.loads(line))
+                except orjson.JSONDecodeError:
+                    return False
+    return False
+
+
 def _probe_lines(path: str) -> list[dict[str, Any]] | None:
     """The objects of a ``probe --format jsonl`` file, or None when it is not one
     (decided by its first non-blank line)."""
@@ -168,6 +184,8 @@ class Read:
     skipped: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     frames: dict[int, tuple[str, int]] = field(default_factory=dict)
+    received: set[int] = field(default_factory=set)
+    """Ids of the records read from a reflector's own log: requests as it received them."""
     study: bool = False
     """Every record is kept (a study judges each); else only those a report shows."""
     requests: int = 0
@@ -214,6 +232,7 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
             source = open_input(path)
         except CaptureError as exc:
             raise ReportError(str(exc)) from None
+        received = not isinstance(source, CaptureFile) and _reflector_log(path)
         try:
             if isinstance(source, CaptureFile):
                 captures.append(path)
@@ -223,6 +242,8 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
             for event in events:
                 if isinstance(event, RequestSeen):
                     read.add(event.record)
+                    if received:
+                        read.received.add(event.record.id)
                     if event.record.identities and not isinstance(source, CaptureFile):
                         # Its input, for the appendix; records have no frame to number.
                         read.frames[event.record.id] = (path, 0)
@@ -312,7 +333,7 @@ def make_report(
         )
         return counted_too, None
     tests: list[Test] = [probe_test(p, redactor) for p in read.probes]
-    tests += [record_test(r, redactor, label) for r in read.records]
+    tests += [record_test(r, redactor, label, r.id in read.received) for r in read.records]
     result = build_study(tests)
     report = build_report((), title="headerwatch study: identity injection per network", **common)
     stamps = [t.ts for t in tests]

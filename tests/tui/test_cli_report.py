@@ -156,6 +156,8 @@ def test_a_study_of_a_reflectors_log_judges_each_request_as_it_arrived(
     log = tmp_path / "reflect.jsonl"
     log.write_text(out)
     assert len(out.splitlines()) == 2
+    # Each line says it is the request as a reflector received it.
+    assert all(json.loads(line)["reflector"] is True for line in out.splitlines())
     report = tmp_path / "study.md"
     result = headerwatch("report", "--study", "--label", "carrier=Lab", "--region", "GB",
                          str(log), "-o", str(report))  # fmt: skip
@@ -216,3 +218,20 @@ def test_a_report_of_records_says_what_they_cannot_tell_is_not_known(
     assert _not_inspected(text)["Encrypted or non-HTTP TCP connections"] == "1"
     assert f"The counts are of the captures only ({DEMO})" in text
     assert f"| {export} | — |" in text  # a record's row names its input, without a frame
+
+
+def test_a_study_of_requests_no_reflector_saw_judges_none_of_them(tmp_path: Path) -> None:
+    export = tmp_path / "demo.jsonl"
+    scanned = headerwatch("scan", str(DEMO))
+    assert scanned.returncode == 0, scanned.stderr
+    export.write_text(scanned.stdout)
+    for name, inputs in (("capture", ()), ("records", (str(export),))):
+        out = tmp_path / f"{name}.md"
+        result = headerwatch("report", "--study", *inputs, "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        text = out.read_text(encoding="utf-8").replace("\\", "")
+        assert "| 203.0.113.0/24 | 19 | 0 | 0 | 19 | none |" in text, name
+        assert "| 192.0.2.0/24 | 9 | 0 | 0 | 9 | none |" in text, name
+        assert "received by the reflector" not in text and "**clean**" not in text
+        assert "no reflector's echo: it carried an identity header (x-up-calling-line-id)" in text
+        assert "None of them could tell whether a network added an identity" in result.stderr

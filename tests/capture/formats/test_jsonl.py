@@ -252,3 +252,13 @@ def test_a_body_that_is_not_what_it_says_makes_the_line_bad(
 ) -> None:
     with pytest.raises(ValueError, match=reason):
         jsonl.parsed_from_dict(_proxy_record(**keys))
+
+
+def test_a_reflectors_record_says_so_and_reads_back_as_the_same_request() -> None:
+    rec = record(headers=(("Host", "r.example"), ("X-MSISDN", "447700900123")))
+    line = jsonl.reflector_line(dumps(rec))
+    obj = json.loads(line)
+    assert jsonl.is_reflector_record(obj) and not jsonl.is_reflector_record(json.loads(dumps(rec)))
+    assert {k: v for k, v in obj.items() if k != "reflector"} == json.loads(dumps(rec))
+    parsed = jsonl.parsed_from_dict(obj)
+    assert parsed is not None and parsed.request == rec.request

@@ -72,10 +72,34 @@ def test_records_with_an_echo_are_judged_by_it_and_a_reflectors_log_by_what_arri
     moved = Transit((("X-MSISDN", "447700900123"),), (("X-MSISDN", "447700900123"),))
     echoed = record(findings=(msisdn,), src="10.1.2.3").__class__
     injected = record_test(echoed(1, record().request, (msisdn,), None, moved))
-    received = record_test(record(findings=(msisdn,)))
-    plain = record_test(record())
-    https = record_test(record(dport=443))
+    received = record_test(record(findings=(msisdn,)), received=True)
+    plain = record_test(record(), received=True)
+    https = record_test(record(dport=443), received=True)
     assert [t.verdict for t in (injected, received, plain, https)] == [
         INJECTED, INJECTED, CLEAN, INCONCLUSIVE,
     ]  # fmt: skip
     assert injected.headers == ("X-MSISDN",)
+    assert received.why == "received by the reflector with an identity header"
+
+
+def test_a_record_no_reflector_echoed_or_received_cannot_be_judged() -> None:
+    carrying = record_test(record(findings=(finding(name="x-up-calling-line-id"),)))
+    plain = record_test(record())
+    assert [t.verdict for t in (carrying, plain)] == [INCONCLUSIVE, INCONCLUSIVE]
+    assert "received by the reflector" not in carrying.why
+    assert carrying.why.startswith("no reflector's echo: it carried an identity header")
+    assert "(x-up-calling-line-id)" in carrying.why and "not known" in carrying.why
+    assert plain.why == "no reflector's echo: what the device sent is not known"
+    # Not an injection, and not a header added on the way.
+    assert carrying.headers == carrying.identities == ()
+
+
+def test_a_study_whose_tests_cannot_tell_does_not_say_the_networks_are_clean() -> None:
+    unsure = build_study([record_test(record()), record_test(record(src="10.9.9.9"))])
+    assert "could tell" in unsure.summary and "No network injected" not in unsure.summary
+    mixed = build_study([probe_test(_probe()), record_test(record(src="10.0.0.9"))])
+    assert mixed.summary.endswith(
+        "No network injected an identity in the 1 test that could tell (1 inconclusive)."
+    )
+    clean = build_study([probe_test(_probe())])
+    assert clean.summary.endswith("No network injected an identity in these tests.")
