@@ -11,7 +11,14 @@ import html
 import time
 from collections.abc import Sequence
 
-from capture.report.model import FINDING_COLUMNS, KIND_WORDS, Exposure, Report
+from capture.report.model import (
+    EXPOSURE_INTRO,
+    EXPOSURE_TOTAL,
+    FINDING_COLUMNS,
+    KIND_WORDS,
+    Exposure,
+    Report,
+)
 from capture.report.study import STUDY_METHOD, Study
 from capture.text import counted
 
@@ -68,13 +75,20 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence
 
 
 def bar_chart(
-    title: str, categories: Sequence[str], series: Sequence[str], counts: Sequence[Sequence[int]]
+    title: str,
+    categories: Sequence[str],
+    series: Sequence[str],
+    counts: Sequence[Sequence[int]],
+    totals: Sequence[int] = (),
 ) -> str:
     """A horizontal stacked bar chart as inline SVG: one bar per category, one colour
-    per series; ``counts[s][c]``. Text is escaped; nothing is fetched."""
+    per series; ``counts[s][c]``. The number after each bar is ``totals[c]``, by
+    default the bar's sum (give the count of distinct items when one may be in two
+    series). Text is escaped; nothing is fetched."""
     label_w, bar_w, row_h, top = 230, 420, 24, 8
-    total = [sum(counts[s][c] for s in range(len(series))) for c in range(len(categories))]
-    peak = max(total, default=0) or 1
+    sums = [sum(counts[s][c] for s in range(len(series))) for c in range(len(categories))]
+    total = list(totals) or sums
+    peak = max(sums, default=0) or 1
     legend_h = 20 * len(series)
     height = top + row_h * len(categories) + 12 + legend_h
     width = label_w + bar_w + 60
@@ -110,12 +124,21 @@ def bar_chart(
     return "".join(parts)
 
 
+EXPOSURE_CAPTION = (
+    "One bar per site, one colour per identity, as long as the requests that carried it: "
+    "a request that carried two identities is in both colours. The number after a bar is "
+    f"the site's {EXPOSURE_TOTAL.lower()}, each counted once, as in the table's last column."
+)
+"""What the exposure chart counts, under it."""
+
+
 def _exposure_chart(exposure: Exposure) -> str:
     return bar_chart(
         "Requests carrying each identity, per receiving site",
         exposure.hosts,
         exposure.identities,
         exposure.counts,
+        exposure.requests,
     )
 
 
@@ -215,14 +238,15 @@ def _exposure(report: Report) -> str:
         [
             f'<span class="v">{e(host)}</span>',
             *(e(x.counts[i][j] or "") for i in range(len(x.identities))),
+            e(x.requests[j]),
         ]
         for j, host in enumerate(x.hosts)
     ]
+    head = ["Site", *x.identities, EXPOSURE_TOTAL]
     return (
-        '<h2 id="exposure">Exposure</h2><p>Which site received which identity '
-        "(requests):</p>"
-        + _table(["Site", *x.identities], rows, numeric=tuple(range(1, len(x.identities) + 1)))
-        + f"<figure>{_exposure_chart(x)}</figure>"
+        f'<h2 id="exposure">Exposure</h2><p>{e(EXPOSURE_INTRO)}</p>'
+        + _table(head, rows, numeric=tuple(range(1, len(head))))
+        + f"<figure>{_exposure_chart(x)}<figcaption>{e(EXPOSURE_CAPTION)}</figcaption></figure>"
     )
 
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 
 from capture.report.html import when
-from capture.report.model import FINDING_COLUMNS, KIND_WORDS, Report
+from capture.report.model import EXPOSURE_INTRO, EXPOSURE_TOTAL, FINDING_COLUMNS, KIND_WORDS, Report
 from capture.report.study import STUDY_METHOD, Study
 from capture.text import counted
 
@@ -115,11 +115,15 @@ def _exposure(report: Report) -> list[str]:
     out = ["## Exposure", ""]
     if not x.hosts:
         return [*out, "No site received an identity.", ""]
-    out += ["Which site received which identity (requests):", ""]
+    out += [m(EXPOSURE_INTRO), ""]
     return out + _table(
-        ["Site", *x.identities],
+        ["Site", *x.identities, EXPOSURE_TOTAL],
         [
-            [m(host), *(str(x.counts[i][j] or "") for i in range(len(x.identities)))]
+            [
+                m(host),
+                *(str(x.counts[i][j] or "") for i in range(len(x.identities))),
+                str(x.requests[j]),
+            ]
             for j, host in enumerate(x.hosts)
         ],
     )

@@ -46,6 +46,14 @@ FINDING_COLUMNS = (
 )
 """The Findings table's columns, in both renderings."""
 
+EXPOSURE_INTRO = (
+    "Which site received which identity, in requests. A request that carried two "
+    "identities counts under each; the last column counts it once."
+)
+"""The sentence over the Exposure table, in both renderings."""
+EXPOSURE_TOTAL = "Requests with an identity"
+"""The Exposure table's last column (:attr:`Exposure.requests`)."""
+
 DETECTOR_WORDS: Mapping[str, str] = {
     "catalog": "a header named in headerwatch's catalog of identity headers (below, with "
     "where each was documented); the kind is the catalog's",
@@ -135,6 +143,9 @@ class Exposure:
     identities: tuple[str, ...]
     hosts: tuple[str, ...]
     counts: tuple[tuple[int, ...], ...]
+    requests: tuple[int, ...]
+    """Requests to host ``j`` that carried any of the identities: each once, so fewer
+    than the sum of its counts when one request carried two identities."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,7 +432,8 @@ def _exposure(rows: Sequence[FindingRow]) -> Exposure:
             totals.setdefault(host, set()).update(ids)
     hosts = sorted(totals, key=lambda h: (-len(totals[h]), h))
     counts = tuple(tuple(len(per.get((label, host), ())) for host in hosts) for label in identities)
-    return Exposure(tuple(identities), tuple(hosts), counts)
+    requests = tuple(len(totals[host]) for host in hosts)
+    return Exposure(tuple(identities), tuple(hosts), counts, requests)
 
 
 _WHERE_WORDS = {

@@ -121,3 +121,24 @@ def test_a_report_of_records_says_not_known_and_has_no_frame_column() -> None:
     assert '<td class="n">not known</td>' in limits and '<td class="n">0</td>' not in limits
     appendix = page.split('id="appendix"', 1)[1]
     assert "<th>Frame</th>" not in appendix and "Ctrl-G" not in appendix
+
+
+def test_the_chart_counts_a_request_carrying_two_identities_once_as_the_table_does() -> None:
+    from tests.capture.factories import finding, record
+
+    imei = finding("imei", name="imei", where="query", value="490154203237518",
+                   normalized="490154203237518", detector="imei")  # fmt: skip
+    both = record(1, findings=(finding(), imei), headers=(("Host", "ads.example"),))
+    report = build_report([both, record(2, findings=(finding(),))])
+    assert report.exposure.requests == (1, 1)
+    page = html.render(report)
+    section = page.split('id="exposure"', 1)[1].split('id="injection"', 1)[0]
+    table, chart = section.split("<figure>", 1)
+    ads = re.search(r"<tr><td><span class=\"v\">ads.example</span></td>(.*?)</tr>", table)
+    assert ads is not None
+    assert re.findall(r'<td class="n">(\d*)</td>', ads.group(1)) == ["1", "1", "1"]
+    assert "<th>Requests with an identity</th>" in table
+    # The number after the ads.example bar (two segments) is its one request.
+    after = chart.split(">ads.example</text>", 1)[1].split("</text>", 1)[0]
+    assert after.count("<rect") == 2 and after.endswith(">1")
+    assert "each counted once" in chart

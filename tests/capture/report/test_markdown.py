@@ -73,6 +73,7 @@ def test_each_section_is_a_table_with_its_columns_and_rows() -> None:
     assert {row[2] for row in findings} >= {"X-MSISDN", "X-Up-Subno-Hex", "X-Nokia-Msisdn"}
     exposure = next(rows for head, rows in tables if head[0] == "Site")
     assert len(exposure) == 3
+    assert next(head for head, _ in tables if head[0] == "Site")[-1] == "Requests with an identity"
     injection = next(rows for head, rows in tables if head[3:6] == ["Added", "Removed", "Changed"])
     assert len(injection) == 3 and all("Accept" in row[4] for row in injection)
     limits = next(rows for head, rows in tables if head == ["What", "Count", "Why"])
