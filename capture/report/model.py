@@ -504,16 +504,27 @@ def _catalog_rows(
     return headers, used
 
 
+_DATAGRAMS_LOST = (
+    "ip_datagrams_too_large",
+    "ip_datagrams_timed_out",
+    "ip_datagrams_evicted",
+    "ip_datagrams_incomplete",
+)
+"""Fragment counters of datagrams dropped or left incomplete (:mod:`capture.net.fragments`)."""
+
+
 def limits(
     counters: Mapping[str, int], skipped: Mapping[str, int], known: bool = True
 ) -> tuple[Limit, ...]:
     """What was not inspected, with counts: every limit is listed, zero or not, so a
     reader sees it was looked for. ``known`` False: no input was the traffic itself
     (request records only), and every count is None, not a zero that no input says."""
-    fragments = sum(n for reason, n in skipped.items() if reason == "IP fragment")
     udp = sum(n for reason, n in skipped.items() if reason == "IP protocol 17")
-    other = sum(skipped.values()) - fragments - udp
+    other = sum(skipped.values()) - udp
     c = counters.get
+    # Fragments are reassembled (capture.net.fragments): what is lost is the datagrams
+    # that never became whole, and what is unsure is bytes two overlapping copies differ in.
+    unbuilt = sum(c(name, 0) for name in _DATAGRAMS_LOST)
     missed = counted(c("gap_bytes", 0), "byte") if known else "parts of the traffic"
     rows = (
         Limit(
@@ -526,7 +537,17 @@ def limits(
             udp,
             "not read: HTTP over QUIC is encrypted",
         ),
-        Limit("IP fragments", fragments, "not reassembled: a request split across them is lost"),
+        Limit(
+            "IP datagrams not reassembled from their fragments",
+            unbuilt,
+            "a fragment was missing, cut, malformed, or the datagram too large, too slow or "
+            "beyond the memory for fragments: a request in it is not read",
+        ),
+        Limit(
+            "IP fragments overlapping with different bytes",
+            c("ip_fragment_overlaps", 0),
+            "the first copy was read; the server may have kept the other",
+        ),
         Limit("Other frames passed over", other, "not IPv4/IPv6 TCP, or cut short"),
         Limit(
             "Capture gaps",

@@ -41,13 +41,16 @@ def test_exposure_counts_each_request_once_per_identity_per_site() -> None:
 
 
 def test_every_limit_is_listed_with_its_count_zero_or_not() -> None:
-    counters = {"non_http_connections": 4, "gaps": 2, "gap_bytes": 1500, "flows_evicted": 0}
-    skipped = Counter({"IP fragment": 3, "IP protocol 17": 7, "truncated TCP header": 1})
+    counters = {"non_http_connections": 4, "gaps": 2, "gap_bytes": 1500, "flows_evicted": 0,
+                "ip_datagrams_timed_out": 1, "ip_datagrams_incomplete": 2,
+                "ip_fragment_overlaps": 5, "ip_fragments": 40}  # fmt: skip
+    skipped = Counter({"IP protocol 17": 7, "truncated TCP header": 1})
     report = build_report([], counters=counters, skipped=skipped)
     counts = {limit.what.split(" (")[0]: limit.count for limit in report.limits}
     assert counts["Encrypted or non-HTTP TCP connections"] == 4
     assert counts["UDP frames"] == 7
-    assert counts["IP fragments"] == 3
+    assert counts["IP datagrams not reassembled from their fragments"] == 3
+    assert counts["IP fragments overlapping with different bytes"] == 5
     assert counts["Other frames passed over"] == 1
     assert counts["Capture gaps"] == 2
     assert counts["Connections evicted"] == 0

@@ -75,3 +75,21 @@ def test_a_session_says_how_it_was_made_and_its_frames_are_numbered(tmp_path: Pa
     assert "from wlan0 <b>, holding the requests of the view filter '~id msisdn'" in note
     assert "region GB" in note
     assert len(read.frames) == 20  # the same requests, found in the session's own frames
+
+
+def test_a_request_lost_with_a_fragment_is_counted_as_not_inspected(tmp_path: Path) -> None:
+    from capture.report.write import make_report
+    from tests.helpers import conversation, save, simple_request
+    from tests.packets.craft import ip_fragments
+
+    conv = conversation()
+    frames = conv.handshake()
+    ts, whole = conv.send(True, simple_request("/lost", extra="X-MSISDN: 447700900123\r\n"))[0]
+    first, _missing, *rest = ip_fragments(whole, 24, ident=7)
+    frames += [(ts, first), *((ts, f) for f in rest)]  # the capture missed one fragment
+    frames += conv.send(True, simple_request("/kept")) + conv.close()
+    read = read_inputs([save(tmp_path, frames)], IdentityDetector())
+    report, _ = make_report(read)
+    counts = {limit.what: limit.count for limit in report.limits}
+    assert counts["IP datagrams not reassembled from their fragments"] == 1
+    assert report.requests == 1  # /kept; /lost was in the datagram
