@@ -35,25 +35,35 @@ UNANSWERED_LIMIT = 10_000
 
 
 def _events(
-    pipeline: Pipeline, inputs: Sequence[Input], err: TextIO, errors: list[str]
+    pipeline: Pipeline,
+    inputs: Sequence[Input],
+    err: TextIO,
+    errors: list[str],
+    reading: list[Input],
 ) -> Iterator[Event]:
     """The events of every input, then those of the pipeline's flush. Chained in C from
     :func:`_event_runs`: a generator here would be one more resumed per event."""
-    return chain.from_iterable(_event_runs(pipeline, inputs, err, errors))
+    return chain.from_iterable(_event_runs(pipeline, inputs, err, errors, reading))
 
 
 def _event_runs(
-    pipeline: Pipeline, inputs: Sequence[Input], err: TextIO, errors: list[str]
+    pipeline: Pipeline,
+    inputs: Sequence[Input],
+    err: TextIO,
+    errors: list[str],
+    reading: list[Input],
 ) -> Iterator[Iterable[Event]]:
     """The events of each input in turn (its warnings printed once they are read, or
     the input error it turned out to be appended to ``errors``), then those of the
-    pipeline's flush."""
+    pipeline's flush. ``reading`` holds the input being read, for a scan stopped in it."""
     for source in inputs:
+        reading[:] = [source]
         if isinstance(source, CaptureFile):
             yield pipeline.run_capture(source)
         else:
             yield _parsed_events(pipeline, source)
         error = after_input(source, err)
+        reading.clear()
         if error is not None:
             errors.append(error)
     yield pipeline.flush()
@@ -69,6 +79,10 @@ def _parsed_events(pipeline: Pipeline, source: RequestInput) -> Iterator[Event]:
 
 def _same(record: Record) -> Record:
     return record
+
+
+EXIT_INTERRUPTED = 130
+"""Exit status of a scan stopped by Ctrl-C (128 + SIGINT, as the shell reports it)."""
 
 
 def scan(
@@ -125,26 +139,38 @@ def scan(
     # Responses are parsed only for the formats that show them.
     pipeline = Pipeline(detector, responses=output.needs_responses)
     errors: list[str] = []
-    events = _events(pipeline, inputs, err, errors)
+    reading: list[Input] = []
+    events = _events(pipeline, inputs, err, errors, reading)
     mask: Callable[[Record], Record] = _same
     if redact:
         from capture.formats.redact import Redactor  # hashlib and hmac: only to redact
 
         mask = Redactor.new().record
-    if output.line is None:
-        output.write((mask(r) for r in answered(events) if selection.keep(r)), out)
-    else:
-        _write_lines(
-            _requests(events, selection, mask if redact else None),
-            output.line,
-            output.header,
-            streaming="-" in paths,
-            out=out,
-            render_bytes=output.line_bytes,
-        )
+    interrupted = False
+    try:
+        if output.line is None:
+            output.write((mask(r) for r in answered(events) if selection.keep(r)), out)
+        else:
+            _write_lines(
+                _requests(events, selection, mask if redact else None),
+                output.line,
+                output.header,
+                streaming="-" in paths,
+                out=out,
+                render_bytes=output.line_bytes,
+            )
+    except KeyboardInterrupt:
+        # Ctrl-C is how a followed stream ends (tail -F eve.json | scan -): the lines
+        # written stand, and the input's warnings and the summary still say what was
+        # read and skipped (an input stopped in is no input error, whatever it held).
+        interrupted = True
+        for source in reading:
+            after_input(source, err)
     out.flush()
     if len(errors) < len(inputs):
         print(f"headerwatch: {pipeline.summary()}", file=err)
+    if interrupted:
+        return EXIT_INTERRUPTED
     return input_errors(errors, err) or selection.exit_code(fail_on_identity)
 
 

@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import selectors
+import signal
 import subprocess
 import sys
 import time
@@ -83,6 +84,32 @@ def test_a_pipe_written_slowly_is_read_and_reported_event_by_event() -> None:
     err = proc.stderr.read().decode()
     assert "3 lines were other Suricata event types (not http), skipped" in err
     assert "3 parsed requests read" in err
+
+
+def test_ctrl_c_ends_a_followed_log_with_its_summary_and_status_130() -> None:
+    # `tail -F eve.json | headerwatch scan -` ends by Ctrl-C: what was read and
+    # skipped is still said, as the README promises "at the end".
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "scan", "--region", "GB", "--input", "suricata", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    try:
+        # The dns line first: the record's line out says it was read.
+        proc.stdin.write(b'{"event_type":"dns","timestamp":"x"}\n' + _eve(1, "447700900123"))
+        proc.stdin.flush()
+        assert json.loads(_read_line(proc, timeout=30))["uri"] == "/1"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read().decode()
+    assert "Traceback" not in err
+    assert "1 line was other Suricata event types (not http), skipped" in err
+    assert "1 parsed request read" in err and "1 identity in 1 request" in err
 
 
 def test_scan_input_choices_come_from_the_inputs_table() -> None:
