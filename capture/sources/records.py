@@ -36,6 +36,9 @@ MAX_HAR = 256 * 1024 * 1024
 is refused in one line (export fewer entries, or split it)."""
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 class RequestInput(Protocol):
     """An open input of already-parsed requests (what ``scan``, ``open`` and the
     dashboard's file source take besides captures)."""
@@ -210,6 +213,10 @@ class RecordFile:
                 number += 1
                 start = position
                 position += len(line)
+                if start == 0 and line[:3] == UTF8_BOM:
+                    # A log saved by a Windows tool starts with a byte order mark, which
+                    # would cost its first event (JSON has no BOM).
+                    line = line[3:]
                 if not line.endswith(b"\n") and len(line) >= MAX_LINE:
                     # Pass over the rest of an over-long line.
                     while (rest := readline(MAX_LINE)) and not rest.endswith(b"\n"):

@@ -187,6 +187,34 @@ def test_every_kind_of_input_reads_through_gzip_as_it_reads_without(
             assert _scanned(packed, named) == (code, out, err.replace(str(plain), str(packed)))
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "suricata/docs-dump-all-headers.eve.json",
+        "zeek/json-non-printable-escaping.http.log.tsv",
+        "zeek/json-non-printable-escaping.http.log.json",
+        "demo",
+    ],
+)
+def test_a_log_that_starts_with_a_byte_order_mark_loses_no_line(
+    tmp_path: Path, source: str
+) -> None:
+    # Windows tools save UTF-8 with a BOM: its first event was "not JSON".
+    if source == "demo":
+        data = "".join(json.dumps(r) + "\n" for r in _scan(demo_capture_path())).encode()
+    else:
+        text = (ENGINES / source).read_text()
+        if source.startswith("zeek/"):
+            text = text.split("\n", 1)[1].replace("XXXXXXXXXX.XXXXXX", "1.5")
+        data = text.encode()
+    plain, marked = tmp_path / "plain.log", tmp_path / "marked.log"
+    plain.write_bytes(data)
+    marked.write_bytes(b"\xef\xbb\xbf" + data)
+    code, out, err = _scanned(plain, None)
+    assert code == 0 and out
+    assert _scanned(marked, None) == (code, out, err.replace(str(plain), str(marked)))
+
+
 def test_a_gzip_log_is_read_in_one_process_with_progress_in_compressed_bytes(
     tmp_path: Path,
 ) -> None:
