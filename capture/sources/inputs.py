@@ -16,9 +16,11 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import IO, cast
+from typing import IO, Any, cast
 
-from capture.formats.jsonl import parsed_from_dict
+import orjson
+
+from capture.formats.jsonl import STATUS_KEYS, parsed_from_dict
 from capture.sources.frames import (
     WARNING,
     CaptureError,
@@ -30,7 +32,7 @@ from capture.sources.frames import (
     is_capture_magic,
     open_stream,
 )
-from capture.sources.records import HarFile, RecordFile, RequestInput
+from capture.sources.records import SKIP, HarFile, RecordFile, RequestInput
 from capture.text import printable
 
 Input = CaptureFile | RequestInput
@@ -94,6 +96,16 @@ def _open_zeek(path: str, stream: IO[bytes]) -> Input:
     )
 
 
+def _record_line(line: bytes) -> Any:
+    """A JSONL line's object; :data:`~capture.sources.records.SKIP` for headerwatch's
+    own status lines (a record session's first line, the mitmproxy add-on's drop
+    count), which are not "other records" to warn of."""
+    obj = orjson.loads(line)
+    if type(obj) is dict and len(obj) == 1 and next(iter(obj)) in STATUS_KEYS:
+        return SKIP
+    return obj
+
+
 def _looks_like_har(head: bytes) -> bool:
     # {"log" after any blanks: mitmproxy and browsers pretty-print (the first line
     # is "{" alone), headerwatch writes it on one line.
@@ -138,6 +150,7 @@ INPUTS: tuple[InputKind, ...] = (
             stream,
             "headerwatch JSONL records",
             parsed_from_dict,
+            decode=_record_line,
             requests_only=partial(parsed_from_dict, responses=False),
         ),
     ),

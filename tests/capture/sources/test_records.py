@@ -282,3 +282,18 @@ def test_the_dashboard_is_told_of_an_input_with_nothing_of_its_kind_as_an_error(
             "(line 1: ts: missing)",
         )
     ]
+
+
+def test_headerwatch_s_own_status_lines_are_read_without_a_warning(tmp_path: Path) -> None:
+    # A record session's first line and the mitmproxy add-on's drop count are not
+    # "other records": scanning them warned "1 line was other records, skipped".
+    records = "".join(json.dumps(r) + "\n" for r in _scan(demo_capture_path()))
+    path = tmp_path / "session.jsonl"
+    path.write_text(
+        '{"headerwatch_session": {"format": 1}}\n'
+        + records
+        + '{"headerwatch_addon": {"dropped": 0}}\n'
+    )
+    code, out, err = _scanned(path, None)
+    assert code == 0 and len(out.splitlines()) == 28
+    assert "warning" not in err, err
