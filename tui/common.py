@@ -111,12 +111,14 @@ def add_input_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def add_redact_arg(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--redact``: identity values masked in ``what``."""
+    """``--redact``: identity values masked, client addresses pseudonymous, in ``what``."""
     parser.add_argument(
         "--redact",
         action="store_true",
         help=f"mask identity values in {what}: kind, last two digits and a hash keyed "
-        "per file, so one number is recognisable within a file and nowhere else",
+        "per file, so one number is recognisable within a file and nowhere else; client "
+        "addresses become pseudonym addresses (198.18.0.0/15, 2001:db8::/32) keyed the "
+        "same way; ports and server addresses are kept",
     )
 
 

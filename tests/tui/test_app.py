@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import ipaddress
 import json
 import threading
 from pathlib import Path
@@ -19,6 +20,7 @@ from textual.widgets import Input, Label, ProgressBar
 from capture.config import ConfigError
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import Notice, RequestSeen, ResponseSeen, StatsSnapshot
+from capture.scan import scan
 from capture.sources.source import FileSource
 from tests.tui.fakes import (
     OK,
@@ -606,6 +608,36 @@ async def test_x_exports_har(tmp_path: Path) -> None:
         await wait_for_file(pilot, path)
         har = json.loads(path.read_text())
         assert len(har["log"]["entries"]) == 6
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "har", "table"])
+async def test_a_redacted_export_hides_client_addresses_and_keeps_one_pseudonym_each(
+    tmp_path: Path, fmt: str
+) -> None:
+    records = demo_records()
+    clients = {r.request.src for r in records}
+    assert clients == {"192.0.2.10", "203.0.113.7"}
+    app = make_app(redact=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot, app, *seen(records))
+        await pilot.press("x")
+        path = tmp_path / f"out.{fmt}"
+        await fill_save(pilot, path, shown=False, fmt=fmt)
+        await wait_for_file(pilot, path)
+    text = path.read_text()
+    assert [a for a in clients if a in text] == []
+    if fmt == "table":
+        given = [line.split()[1].rsplit(":", 1)[0] for line in text.splitlines()[1:]]
+    else:
+        # headerwatch reads the export back, pseudonyms and all.
+        out = io.StringIO()
+        assert scan([str(path)], out=out, err=io.StringIO()) == 0
+        given = [json.loads(line)["src"] for line in out.getvalue().splitlines()]
+    assert len(given) == len(records)
+    # One pseudonym per client (correlation kept), in the benchmarking range.
+    pairs = set(zip((r.request.src for r in records), given, strict=True))
+    assert len(pairs) == len({p for _, p in pairs}) == len(clients)
+    assert all(ipaddress.ip_address(p) in ipaddress.ip_network("198.18.0.0/15") for _, p in pairs)
 
 
 async def test_q_with_unsaved_marks_asks_and_n_stays_and_y_quits() -> None:

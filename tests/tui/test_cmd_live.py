@@ -9,6 +9,7 @@ when not root; CI runs as root.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import subprocess
@@ -87,6 +88,13 @@ def test_redact_masks_identities_as_they_stream(lab: Lab) -> None:
     assert "447700900123" not in "".join(live.lines)
     masks = {f["value"] for r in live.all_records() for f in r["findings"] if f["kind"] == "msisdn"}
     assert len(masks) == 1 and masks.pop().startswith("<msisdn …23 #")
+    # The client's address too: one pseudonym for it; the server's address stays.
+    assert lab.client_ip not in "".join(live.lines)
+    clients = {(r["src"], r["dst"]) for r in live.all_records()}
+    assert len(clients) == 1
+    src, dst = clients.pop()
+    assert ipaddress.ip_address(src) in ipaddress.ip_network("198.18.0.0/15")
+    assert dst == lab.server_ip
 
 
 def test_filter_narrows_the_capture(lab: Lab) -> None:

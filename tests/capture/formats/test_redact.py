@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import ipaddress
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from capture.formats import redact
 from capture.formats.export import export
 from capture.formats.redact import Redactor
 from capture.identity.detector import IdentityConfig, IdentityDetector
@@ -122,3 +125,134 @@ def test_what_a_reflector_echoed_is_masked_too(tmp_path: Path) -> None:
     rec = record(1, headers=[("Host", "example.com")])
     masked = Redactor.new().record(rec.__class__(1, rec.request, (finding,), None, moved))
     assert number not in dumps(masked)
+
+
+# -- client addresses --------------------------------------------------------------------
+
+DEMO_CLIENTS = ("203.0.113.7", "192.0.2.10", "192.0.2.66")
+"""Every client address in the demo capture."""
+PSEUDONYMS = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("2001:db8::/32"))
+
+
+def _pseudonym(text: str) -> bool:
+    return any(ipaddress.ip_address(text) in net for net in PSEUDONYMS)
+
+
+def _scan(path: str, fmt: str, redact: bool) -> str:
+    out = io.StringIO()
+    scan([path], fmt=fmt, detector=IdentityDetector(), out=out, err=io.StringIO(), redact=redact)
+    return out.getvalue()
+
+
+def _clients(text: str, fmt: str) -> dict[int, tuple[str, int]]:
+    """Record id → (client address, port) in a JSONL or HAR output."""
+    if fmt == "jsonl":
+        return {o["id"]: (o["src"], o["sport"]) for o in map(json.loads, text.splitlines())}
+    out = {}
+    for entry in json.loads(text)["log"]["entries"]:
+        address, _, port = entry["_client"].rpartition(":")
+        out[entry["_id"]] = (address.strip("[]"), int(port))
+    return out
+
+
+def _one_to_one(raw: dict[int, tuple[str, int]], masked: dict[int, tuple[str, int]]) -> None:
+    """Each record's client has its pseudonym, one per client, the port kept."""
+    assert raw.keys() == masked.keys()
+    pairs = {(raw[i][0], masked[i][0]) for i in raw}
+    assert len(pairs) == len({a for a, _ in pairs}) == len({p for _, p in pairs})
+    assert all(_pseudonym(p) for _, p in pairs)
+    assert all(raw[i][1] == masked[i][1] for i in raw)
+
+
+def test_a_client_address_gets_a_pseudonym_address_one_per_client() -> None:
+    redactor = Redactor.new()
+    v4 = redactor.address("203.0.113.7")
+    assert ipaddress.ip_address(v4) in PSEUDONYMS[0] and redactor.address("203.0.113.7") == v4
+    v6 = redactor.address("2001:DB8:AB::7")
+    assert ipaddress.ip_address(v6) in PSEUDONYMS[1] and redactor.address("2001:db8:ab::7") == v6
+    assert redactor.address("") == ""  # no client known (a browser's HAR)
+    # 17 bits of range: a hash alone would give two of a few hundred clients the same one.
+    many = [f"10.{i // 256}.{i % 256}.1" for i in range(3000)]
+    given = [redactor.address(a) for a in many]
+    assert len(set(given)) == len(many) and all(_pseudonym(p) for p in given)
+    assert [redactor.address(a) for a in many] == given
+    other = Redactor.new()
+    assert sum(other.address(a) == p for a, p in zip(many, given, strict=True)) < 10
+
+
+def test_past_the_ipv4_pseudonyms_a_client_gets_an_ipv6_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(redact, "MAX_V4_PSEUDONYMS", 2)
+    redactor = Redactor.new()
+    given = [redactor.address(f"192.0.2.{i}") for i in range(4)]
+    assert [ipaddress.ip_address(p).version for p in given] == [4, 4, 6, 6]
+    assert len(set(given)) == 4 and redactor.address("192.0.2.3") == given[3]
+
+
+def test_the_client_address_is_replaced_wherever_the_record_holds_it() -> None:
+    client = "203.0.113.7"
+    via = Finding("via", "header", "network_info", f"1.1 gw ({client})", "1.1 gw", "catalog",
+                  "info", f"proxy for {client}")  # fmt: skip
+    rec = record(
+        1,
+        src=client,
+        uri=f"/t?ip={client}&near=203.0.113.70&v=1{client}",
+        headers=[("Host", "ads.example"), ("X-Client", f"ip{client}"), ("Via", via.value)],
+        findings=[via],
+        response=Response(1.0, "HTTP/1.1", 200, "OK", (("X-Your-Address", client),)),
+    )
+    rec = dataclasses.replace(rec, request=dataclasses.replace(rec.request, body=client.encode()))
+    redactor = Redactor.new()
+    masked = redactor.record(rec)
+    pseudonym = redactor.address(client)
+    req = masked.request
+    assert (req.src, req.sport, req.dst, req.dport) == (pseudonym, 40001, "198.51.100.10", 80)
+    assert req.uri == f"/t?ip={pseudonym}&near=203.0.113.70&v=1{client}"  # other numbers kept
+    assert ("X-Client", f"ip{pseudonym}") in req.headers and req.body == pseudonym.encode()
+    assert masked.response is not None
+    assert masked.response.headers == (("X-Your-Address", pseudonym),)
+    assert masked.findings[0].value == f"1.1 gw ({pseudonym})"
+    assert masked.findings[0].detail == f"proxy for {pseudonym}"
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "har", "table"])
+def test_scan_redact_leaves_no_client_address_and_keeps_who_sent_what(
+    tmp_path: Path, fmt: str
+) -> None:
+    text = _scan(str(DEMO), fmt, redact=True)
+    assert [a for a in DEMO_CLIENTS if a in text] == []
+    if fmt == "table":
+        raw = _scan(str(DEMO), fmt, redact=False).splitlines()
+        column = [line.split()[1] for line in text.splitlines()[1:]]
+        want = [line.split()[1] for line in raw[1:]]
+        _one_to_one(
+            {i: tuple(c.rsplit(":", 1)) for i, c in enumerate(want)},  # type: ignore[misc]
+            {i: tuple(c.rsplit(":", 1)) for i, c in enumerate(column)},  # type: ignore[misc]
+        )
+        return
+    _one_to_one(_clients(_scan(str(DEMO), fmt, redact=False), fmt), _clients(text, fmt))
+    assert "198.51.100.10" in text  # the server's address stays
+    # headerwatch reads its redacted output back, pseudonyms and all.
+    path = tmp_path / f"shareable.{fmt}"
+    path.write_text(text)
+    again = [json.loads(line) for line in _scan(str(path), "jsonl", redact=False).splitlines()]
+    assert {(o["id"], o["src"], o["sport"]) for o in again} == {
+        (i, a, p) for i, (a, p) in _clients(text, fmt).items()
+    }
+
+
+def test_an_ipv6_client_is_replaced_in_any_letter_case_and_url_encoded() -> None:
+    client = "2001:db8:aa::1"
+    rec = record(
+        1,
+        src=client,
+        uri="/t?ip=2001%3Adb8%3Aaa%3A%3A1&near=2001:db8:aa::10",
+        headers=[("Host", "ads.example"), ("X-Client", "[2001:DB8:AA::1]:5")],
+    )
+    redactor = Redactor.new()
+    masked = redactor.record(rec).request
+    pseudonym = redactor.address(client)
+    assert masked.src == pseudonym and ipaddress.ip_address(pseudonym) in PSEUDONYMS[1]
+    assert masked.uri == f"/t?ip={pseudonym}&near=2001:db8:aa::10"
+    assert masked.headers[1] == ("X-Client", f"[{pseudonym}]:5")
