@@ -16,6 +16,7 @@ from capture.report.model import (
     EXPOSURE_TOTAL,
     FINDING_COLUMNS,
     KIND_WORDS,
+    REDACTED_NOTE,
     Exposure,
     Report,
 )
@@ -198,7 +199,7 @@ def _context(report: Report) -> str:
         f"{e(counted(report.identity_requests, 'request'))} carrying an identity. "
         f"Report written {e(when(report.created))} by headerwatch {e(report.version)} "
         f"with identity catalog {e(report.catalog_version)}. "
-        f"{'Identity values are masked: the same value always has the same mask within this report, and the mask cannot be reversed.' if report.redacted else ''}</p>"  # noqa: E501
+        f"{e(REDACTED_NOTE) if report.redacted else ''}</p>"
         + _table(["Input", "Kind", "Bytes", "SHA-256"], rows, numeric=(2,))
         + (f"<ul>{notes}</ul>" if notes else "")
     )

@@ -8,7 +8,14 @@ import re
 from collections.abc import Sequence
 
 from capture.report.html import when
-from capture.report.model import EXPOSURE_INTRO, EXPOSURE_TOTAL, FINDING_COLUMNS, KIND_WORDS, Report
+from capture.report.model import (
+    EXPOSURE_INTRO,
+    EXPOSURE_TOTAL,
+    FINDING_COLUMNS,
+    KIND_WORDS,
+    REDACTED_NOTE,
+    Report,
+)
 from capture.report.study import STUDY_METHOD, Study
 from capture.text import counted
 
@@ -58,12 +65,7 @@ def render(report: Report, study: Study | None = None) -> str:
 
 
 def _context(report: Report) -> list[str]:
-    masked = (
-        " Identity values are masked: the same value always has the same mask within "
-        "this report, and the mask cannot be reversed."
-        if report.redacted
-        else ""
-    )
+    masked = f" {REDACTED_NOTE}" if report.redacted else ""
     out = [
         "## Context",
         "",

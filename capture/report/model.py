@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from capture.formats.redact import Redactor
+from capture.formats.redact import PSEUDONYMS_V4, PSEUDONYMS_V6, Redactor
 from capture.identity.catalog import Catalog
 from capture.identity.names import normalize_name
 from capture.model import SEVERITIES, WHERE_HEADER, Finding, Header, Record
@@ -32,6 +32,14 @@ KIND_WORDS: Mapping[str, str] = {
     "canary": "test value (canary)",
 }
 """The kinds of identity in words, for readers who do not know the JSONL names."""
+
+REDACTED_NOTE = (
+    "Identity values are masked: the same value always has the same mask within this "
+    "report, and the mask cannot be reversed. Client addresses are replaced by pseudonym "
+    f"addresses ({PSEUDONYMS_V4}, {PSEUDONYMS_V6}), one per client, and a study's client "
+    "address ranges by masks; ports are kept."
+)
+"""What the Context section of a redacted report says of it, in both renderers."""
 
 FINDING_COLUMNS = (
     "Identity",

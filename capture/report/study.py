@@ -16,7 +16,8 @@ HTTP Header Field Manipulation test:
 
 Tests are grouped by network: the ``label`` a tester gave ``probe --label``
 (``carrier=O2 UK, sim=…``), else the client address range (/24 for IPv4, /48
-for IPv6). Everything here is pure; :mod:`capture.report.write` reads the files.
+for IPv6; in a redacted study a mask of it, :func:`client_network`). Everything
+here is pure; :mod:`capture.report.write` reads the files.
 """
 
 from __future__ import annotations
@@ -160,6 +161,19 @@ def address_range(address: str) -> str:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
+def client_network(address: str, redactor: Redactor | None) -> str:
+    """The network of a test without a label: the client's address range; in a
+    redacted study a mask of that range, ``<client /24 #3f9a1c2b7e>`` (the prefix
+    length and a keyed hash: the same range, the same mask within one study)."""
+    network = address_range(address)
+    if redactor is None:
+        return safe(network)
+    if not address:
+        return network  # "unknown client": nothing to hide
+    prefix = network.partition("/")[2]
+    return f"<client{' /' + prefix if prefix else ''} #{redactor.tag(network)}>"
+
+
 _LONG_DIGITS = re.compile(r"\+?\d[\d ]{5,}\d")
 
 
@@ -193,7 +207,7 @@ def probe_test(obj: Mapping[str, Any], redactor: Redactor | None = None) -> Test
     url = str(obj.get("url", ""))
     label = str(obj.get("label") or "")
     client = str(obj.get("client") or "")
-    network = network_label(label, redactor) if label else address_range(client)
+    network = network_label(label, redactor) if label else client_network(client, redactor)
     ts = obj.get("ts")
     stamp = float(ts) if isinstance(ts, int | float) else 0.0
     target = safe(url)
@@ -237,7 +251,7 @@ def record_test(
     log), the request as received: an identity header in it arrived with the request.
     Any other record says nothing of what the device sent: inconclusive."""
     req = record.request
-    network = network_label(label, redactor) if label else address_range(req.src)
+    network = network_label(label, redactor) if label else client_network(req.src, redactor)
     target = safe(req.destination)
     if req.dport == 443:
         return Test(req.ts, target, network, INCONCLUSIVE, "HTTPS port", (), ())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from capture.formats.redact import Redactor
@@ -11,6 +13,8 @@ from capture.report.model import build_report
 from capture.report.study import build_study, probe_test
 from tests.capture.report.samples import FORMS, NUMBER, injected_records
 
+CLIENT = "10.64.0.7"
+"""The client address of every sample record."""
 RENDERERS = {"html": html.render, "md": markdown.render}
 
 
@@ -63,3 +67,35 @@ def test_a_redacted_study_masks_the_injected_number_and_a_number_in_the_label(fm
     assert _leaks(text) == []
     assert "carrier=Lab, sim=" in text.replace("\\", "")
     assert "injected" in text
+
+
+@pytest.mark.parametrize("fmt", RENDERERS)
+def test_a_redacted_report_shows_the_client_address_as_its_pseudonym(fmt: str) -> None:
+    records = injected_records()
+    assert {r.request.src for r in records} == {CLIENT}
+    redactor = Redactor.new()
+    text = RENDERERS[fmt](build_report(records, redactor=redactor), None).replace("\\", "")
+    assert CLIENT not in text
+    # Where it was seen from, and each appendix connection, with the port kept.
+    assert f"Seen from {redactor.address(CLIENT)}" in text
+    assert f"{redactor.address(CLIENT)}:40000 → " in text
+    raw = RENDERERS[fmt](build_report(records), None).replace("\\", "")
+    assert f"Seen from {CLIENT}" in raw
+
+
+@pytest.mark.parametrize("fmt", RENDERERS)
+def test_a_redacted_study_groups_by_client_address_range_under_a_mask(fmt: str) -> None:
+    def probe(client: str, ts: float) -> dict[str, object]:
+        return {"url": "http://r.example/", "ts": ts, "client": client, "echo": "reflector",
+                "sent": [["Host", "r.example"]], "received": [["Host", "r.example"]]}  # fmt: skip
+
+    clients = ("203.0.113.7", "203.0.113.99", "2001:db8:aa::1", "2001:db8:aa:1::2")
+    redactor = Redactor.new()
+    study = build_study([probe_test(probe(c, float(i))) for i, c in enumerate(clients)])
+    masked = build_study([probe_test(probe(c, float(i)), redactor) for i, c in enumerate(clients)])
+    assert [n.tests for n in masked.networks] == [n.tests for n in study.networks] == [2, 2]
+    names = [re.fullmatch(r"<client /(24|48) #([0-9a-f]{10})>", n.name) for n in masked.networks]
+    assert all(names)
+    text = RENDERERS[fmt](build_report([], redactor=redactor), masked).replace("\\", "")
+    assert [c for c in (*clients, "203.0.113.0", "2001:db8:aa::") if c in text] == []
+    assert all(f"client /{m[1]} #{m[2]}" in text for m in names if m)  # (HTML escapes <>)
