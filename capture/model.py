@@ -178,7 +178,8 @@ class Request:
     ts: float
     """Capture time of the first packet carrying bytes of this request."""
     flow: int
-    """Connection number, unique within one pipeline run."""
+    """Connection number, unique within one pipeline run (with :attr:`input`, within
+    that input)."""
     depth: int
     """1 for the first request on its connection, 2 for the next, ..."""
     src: str
@@ -202,6 +203,10 @@ class Request:
     app: str = ""
     """The app that sent it, where the capture says (PCAPdroid's extensions:
     :mod:`capture.sources.pcapdroid`); empty when unknown."""
+    input: str = ""
+    """The input file the connection's first frame (or the record) came from, when a
+    scan or dashboard read several (:meth:`capture.pipeline.Pipeline.begin`); ``flow``
+    is then numbered within that file. Empty for a single input."""
 
     @property
     def host(self) -> str | None:

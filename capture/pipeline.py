@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+from bisect import bisect_left
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 from capture.http.echo import echo_of, touched_findings, transit
@@ -138,6 +139,13 @@ class Pipeline:
         # (flow, depth) -> record, for pairing responses; bounded.
         self._awaiting: OrderedDict[tuple[int, int], Record] = OrderedDict()
         self._next_id = first_id
+        self._starts: list[int] = []
+        """The frames read before each input :meth:`begin` named, in order."""
+        self._names: list[str] = []
+        """The inputs :meth:`begin` named, in order."""
+        self._seen: Callable[[Record], RequestSeen] = _new_request_seen
+        """A record handed out as an event: as it is, or :meth:`_located` once inputs
+        are named."""
         self.packets = 0
         self.parsed = 0
         """Requests that arrived already parsed (:meth:`feed_request`)."""
@@ -157,6 +165,39 @@ class Pipeline:
         the constructor. A request-level source may leave them out when not
         (:meth:`capture.sources.records.RecordFile.requests`)."""
         return self.tracker.responses
+
+    def begin(self, name: str) -> None:
+        """The frames or requests that follow come from input ``name``, one of several
+        read in turn (a scan, report or dashboard of more files than one; never called
+        for a single input, whose records stay as they are). Connections go on across
+        inputs and keep their number internally, counted across all of them; each
+        record handed out says which input its connection's first frame came from
+        (:attr:`Request.input`), and its ``flow`` is that frame's number within it,
+        from 1, as Wireshark numbers the file's frames. A record file's requests are
+        named after it, their ``flow`` as the file has it (unless it names an input of
+        its own)."""
+        self._starts.append(self.packets)
+        self._names.append(name)
+        self._seen = self._seen_located
+
+    def _seen_located(self, record: Record) -> RequestSeen:
+        return _new_request_seen(self._located(record))
+
+    def _located(self, record: Record) -> Record:
+        """``record`` with its input named and its flow numbered within that input
+        (see :meth:`begin`). The frame that opened its connection is in the last input
+        begun before that frame: frame numbers only grow, and a record file's input
+        adds none."""
+        request = record.request
+        if request.input:
+            return record
+        at = bisect_left(self._starts, request.flow) - 1
+        if at < 0:
+            return record  # not numbered by a frame
+        located = dataclasses.replace(
+            request, flow=request.flow - self._starts[at], input=self._names[at]
+        )
+        return dataclasses.replace(record, request=located)
 
     def feed(self, frame: Frame) -> list[Event]:
         """Process one frame; return the events it completed (often none)."""
@@ -202,7 +243,7 @@ class Pipeline:
             if lone is not None and lone.request.flow == flow_id:
                 self._lone = None
                 self._quiet = True  # nothing else was held
-                self._out.append(_new_request_seen(lone))
+                self._out.append(self._seen(lone))
             return
         held = self._held
         if len(records) == 1 and not self._awaiting:
@@ -211,7 +252,7 @@ class Pipeline:
             # now, without a mark in _ready.
             rid = records[0].id
             if held and next(iter(held)) == rid:
-                self._out.append(_new_request_seen(held.pop(rid)))
+                self._out.append(self._seen(held.pop(rid)))
                 # _release's first test, written out: the next head mostly still waits.
                 if held and (next(iter(held)) in self._ready or len(held) > HOLD_LIMIT):
                     self._release()
@@ -254,7 +295,7 @@ class Pipeline:
                 return
             else:
                 self.hold_cut += 1  # bounded: the oldest goes without its verdict
-            out.append(_new_request_seen(held.pop(first)))
+            out.append(self._seen(held.pop(first)))
 
     def _expire(self, now: float) -> None:
         """Let go of held requests older than :data:`ECHO_WAIT` in capture time."""
@@ -275,7 +316,7 @@ class Pipeline:
     def _let_go(self, rid: int) -> None:
         """Hand out held request ``rid``."""
         self._ready.discard(rid)
-        self._out.append(_new_request_seen(self._held.pop(rid)))
+        self._out.append(self._seen(self._held.pop(rid)))
 
     def _decode(self, ts: float, linktype: int, data: bytes) -> list[Event]:
         """:meth:`_feed` then :meth:`_take`, written out: this runs for every record a
@@ -467,7 +508,7 @@ class Pipeline:
                 # _on_settled measured ~700 instructions a connection more.)
                 self._lone = None
                 self._quiet = True  # nothing else was held
-                self._out.append(_new_request_seen(lone))
+                self._out.append(self._seen(lone))
             else:
                 self._on_settled(flow.id)
         verdicts.clear()
@@ -490,6 +531,10 @@ class Pipeline:
         self.parsed += 1
         moved = parsed.transit
         response = parsed.response
+        if self._names and not parsed.request.input:
+            parsed = dataclasses.replace(
+                parsed, request=dataclasses.replace(parsed.request, input=self._names[-1])
+            )
         # Requests only (``responses=False``) with a response: no ResponseSeen, as from
         # frames, and the record comes out complete with what a reflector's echo in its
         # response shows, as from frames (where it is held for it). With responses, the
@@ -500,13 +545,13 @@ class Pipeline:
             # What the record says the network did: its findings are found again too.
             record = EchoSeen(record, moved, self._moved_findings(record, moved)).onto(record)
             if not complete:
-                self._out.append(RequestSeen(record))
+                self._out.append(self._seen(record))
         if response is not None:
             self.tracker.counters["responses"] += 1
             if complete:
                 # A record that says what the network did (``moved``) has it already.
                 echo = self._echo(record, response) if moved is None else None
-                self._out.append(RequestSeen(record if echo is None else echo.onto(record)))
+                self._out.append(self._seen(record if echo is None else echo.onto(record)))
             else:
                 self._answer(record, response)
         return self._take()
@@ -585,7 +630,7 @@ class Pipeline:
                 self.identity_requests += 1
         self._next_id += 1
         if emit:
-            self._out.append(_new_request_seen(record))
+            self._out.append(self._seen(record))
         return record
 
     def _with_app(self, request: Request) -> Request:
@@ -618,6 +663,8 @@ class Pipeline:
             return
         echo = self._echo(record, response)
         if echo is not None:
+            if self._names:
+                echo = dataclasses.replace(echo, record=self._located(echo.record))
             self._out.append(echo)  # first: consumers then see the response complete
         self._out.append(ResponseSeen(record.id, response))
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from capture.model import Event, Notice, Parsed, StatsSnapshot
 from capture.pipeline import Pipeline
 from capture.sources.frames import CaptureError
-from capture.sources.source import FrameSource
+from capture.sources.source import FileSource, FrameSource
 
 Batch = list[Event]
 
@@ -143,6 +143,9 @@ class Runner:
         min_gap: float = 0.0,
     ) -> None:
         self.source = source
+        if isinstance(source, FileSource):
+            # Of several files, each record says which one it came from.
+            source.on_input = pipeline.begin
         self.pipeline = pipeline
         self.on_batch = on_batch
         self.policy = FlushPolicy(latency, interval, max_batch, busy_rate, busy_interval, min_gap)

@@ -55,9 +55,14 @@ def _event_runs(
 ) -> Iterator[Iterable[Event]]:
     """The events of each input in turn (its warnings printed once they are read, or
     the input error it turned out to be appended to ``errors``), then those of the
-    pipeline's flush. ``reading`` holds the input being read, for a scan stopped in it."""
+    pipeline's flush. ``reading`` holds the input being read, for a scan stopped in it.
+    Of several inputs, each is named to the pipeline as it starts: records then say
+    which they came from (:meth:`Pipeline.begin`)."""
+    several = len(inputs) > 1
     for source in inputs:
         reading[:] = [source]
+        if several:
+            pipeline.begin(source.name)
         if isinstance(source, CaptureFile):
             yield pipeline.run_capture(source)
         else:

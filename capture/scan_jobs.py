@@ -139,6 +139,8 @@ def work(
     warnings = []
     for path in paths:
         capture = CaptureFile(path)
+        if len(paths) > 1:
+            pipeline.begin(capture.name)  # as a single process names it (scan._event_runs)
         _write_requests(pipeline.run_capture(capture), pipeline.keys, selection, batch, out)
         warnings += after_reading(capture)  # every process reads the whole file: the same
     _write_requests(iter(pipeline.flush()), pipeline.keys, selection, batch, out)
@@ -234,6 +236,8 @@ def work_records(
     for number, path in enumerate(paths):
         source = open_input(path, kind)
         assert isinstance(source, RecordFile)
+        if len(paths) > 1:
+            pipeline.begin(source.name)  # as a single process names it (scan._event_runs)
         size = source.size
         feed = pipeline.feed_request
         for chunk in range(shard.index, -(-size // RECORD_CHUNK), shard.count):

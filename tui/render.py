@@ -335,7 +335,9 @@ def detail_text(entry: EntryLike, utc: bool = False) -> Text:
     out.append(safe(endpoint(req.src, req.sport)))
     out.append(" → ")
     out.append(safe(endpoint(req.dst, req.dport)))
-    out.append(f"  flow {req.flow} · request {req.depth}", style="dim")
+    # Of several inputs, the connection's first frame is numbered within its file.
+    where = f"{printable(req.input)} · " if req.input else ""
+    out.append(f"  {where}flow {req.flow} · request {req.depth}", style="dim")
     if req.app:
         out.append("  app ", style="dim")
         out.append(safe(req.app), style="bold")

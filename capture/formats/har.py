@@ -4,7 +4,7 @@ Headers are ordered ``[{name, value}]`` lists with duplicates kept, as sent.
 Fields HAR has no place for start with ``_`` (the spec's rule for custom
 fields, and mitmproxy's habit): ``_identityFindings`` (the JSONL ``findings``
 objects), ``_anomalies``, ``_flow``, ``_depth``, ``_id``, ``_target``, ``_version``,
-``_authority``, ``_marked``, ``_comment``, ``_injected``, ``_app``. What the capture
+``_authority``, ``_marked``, ``_comment``, ``_injected``, ``_app``, ``_input``. What the capture
 does not have is reported as the spec says (``-1`` sizes; status 0 when no response was seen).
 
 Control and bidi characters are written as ``\\uXXXX`` (:func:`capture.text.escape_json`).
@@ -170,7 +170,8 @@ def har_entry(item: Entry | Record) -> dict[str, Any]:
         # Only the wait (request start to response head) is known from a capture.
         "timings": {"send": 0, "wait": round(elapsed, 3), "receive": 0},
         "serverIPAddress": req.dst,
-        "connection": str(req.flow),
+        # Unique in the file: of several inputs, "_flow" is numbered within "_input".
+        "connection": f"{req.input}:{req.flow}" if req.input else str(req.flow),
         "_id": record.id,
         "_flow": req.flow,
         "_depth": req.depth,
@@ -189,6 +190,8 @@ def har_entry(item: Entry | Record) -> dict[str, Any]:
         out["_anomalies"] = [for_json(a) for a in req.anomalies]
     if req.app:
         out["_app"] = for_json(req.app)
+    if req.input:
+        out["_input"] = for_json(req.input)
     if req.authority is not None:
         out["_authority"] = for_json(req.authority)
     if entry is not None:

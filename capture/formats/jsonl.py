@@ -122,6 +122,9 @@ def _record_fields(record: Record) -> dict[str, Any]:
         out["authority"] = req.authority
     if req.app:
         out["app"] = req.app
+    if req.input:
+        # One of several inputs: "flow" is numbered within it (Pipeline.begin).
+        out["input"] = req.input
     if record.response is not None:
         out["response"] = _response_fields(record.response)
     moved = record.transit
@@ -155,6 +158,7 @@ def dumps_bytes(record: Record) -> bytes:
         req.anomalies
         or req.authority is not None
         or req.app
+        or req.input
         or record.response is not None
         or record.transit is not None
     ):
@@ -291,6 +295,7 @@ def parsed_from_dict(obj: Any, responses: bool = True) -> Parsed | None:
         anomalies=tuple(strings(obj, "anomalies")),
         authority=optional_string(obj, "authority"),
         app=string(obj, "app", ""),
+        input=string(obj, "input", ""),
     )
     response = None
     if obj.get("response") is not None:

@@ -1295,6 +1295,7 @@ class HttpTracker:
                 anomalies,
                 None,  # authority
                 "",  # app
+                "",  # input
             ),
         )
 

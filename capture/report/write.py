@@ -222,6 +222,7 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
             probes[path] = found
     read.study = bool(probes) if study is None else study
     pipeline = Pipeline(detector, responses=False)
+    several = len([path for path in paths if path not in probes]) > 1
     captures: list[str] = []
     for path in paths:
         if path in probes:
@@ -232,6 +233,8 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
             source = open_input(path)
         except CaptureError as exc:
             raise ReportError(str(exc)) from None
+        if several:
+            pipeline.begin(path)  # each record says which input it is in (anchor_frames)
         received = not isinstance(source, CaptureFile) and _reflector_log(path)
         try:
             if isinstance(source, CaptureFile):
@@ -268,14 +271,23 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
 
 def anchor_frames(paths: Sequence[str], records: Sequence[Record]) -> dict[int, tuple[str, int]]:
     """Record id → (capture, 1-based number of its anchor frame) for the records
-    that carry an identity: the frame a reader opens in Wireshark."""
+    that carry an identity: the frame a reader opens in Wireshark. A record that
+    names its input (one of several: :attr:`Request.input`) is looked for in that
+    capture only, so the same traffic in two captures is found in each."""
     # The key the session writer places comments by: first frame of the request's bytes.
     wanted = {
-        (r.request.ts, r.request.src, r.request.sport, r.request.dst, r.request.dport): r.id
+        (
+            r.request.input,
+            r.request.ts,
+            r.request.src,
+            r.request.sport,
+            r.request.dst,
+            r.request.dport,
+        ): r.id
         for r in records
         if r.identities
     }
-    stamps = {key[0] for key in wanted}
+    stamps = {key[1] for key in wanted}
     found: dict[int, tuple[str, int]] = {}
     for path in paths:
         if not wanted:
@@ -293,7 +305,7 @@ def anchor_frames(paths: Sequence[str], records: Sequence[Record]) -> dict[int, 
                 if seg is None or not seg.payload:
                     continue
                 key = (seg.ts, _address(seg.src), seg.sport, _address(seg.dst), seg.dport)
-                rid = wanted.pop(key, None)
+                rid = wanted.pop((path, *key), None) or wanted.pop(("", *key), None)
                 if rid is not None:
                     found[rid] = (path, number)
         finally:

@@ -199,6 +199,7 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
         anomalies,
         None,
         "",
+        "",
     )
     status = http.get("status")
     if type(status) is not int:
@@ -267,6 +268,7 @@ def parsed_from_line(line: bytes, responses: bool = True) -> Parsed | None:
         0,
         _merged_notes(headers) if merged else (),
         None,
+        "",
         "",
     )
     if status is None or answer is False:

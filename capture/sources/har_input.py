@@ -19,7 +19,7 @@ does not keep, each said as an anomaly of the record and once per file
 
 headerwatch's own HAR (:mod:`capture.formats.har`) writes what HAR has no place
 for as ``_`` fields, which are read back: ``_client``, ``_server``, ``_flow``,
-``_depth``, ``_anomalies``, ``_app``, ``_target``/``_version``/``_authority`` (the
+``_depth``, ``_anomalies``, ``_app``, ``_input``, ``_target``/``_version``/``_authority`` (the
 request line as sent, which the URL need not show), ``_injected``/``_removed``/
 ``_changed`` (sent versus received) and, for an entry without ``postData`` (a request
 it had read from JSONL, which keeps no body), the body findings of
@@ -229,6 +229,7 @@ def parsed_from_entry(entry: Any) -> Parsed:
         anomalies=tuple(dict.fromkeys(anomalies)),
         authority=optional_string(entry, "_authority"),
         app=optional_string(entry, "_app") or "",
+        input=optional_string(entry, "_input") or "",
     )
     # The body findings are carried only when the entry keeps no body (a request
     # headerwatch had read from JSONL): a kept body is searched again, as a capture's

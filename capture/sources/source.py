@@ -77,10 +77,16 @@ class FileSource:
         self.total_bytes = sum(c.size for c in self._inputs)
         self.read_bytes = 0
         self.truncated: list[str] = []
+        self.on_input: Callable[[str], None] | None = None
+        """Told the name of each input as it starts, when there are several (the
+        runner gives it :meth:`capture.pipeline.Pipeline.begin`)."""
 
     def frames(self) -> Iterator[Frame | Parsed | None]:
         done = 0
+        on_input = self.on_input if len(self._inputs) > 1 else None
         for source in self._inputs:
+            if on_input is not None:
+                on_input(source.name)
             items: Iterator[Frame | Parsed] = (
                 iter(source) if isinstance(source, CaptureFile) else source.requests()
             )

@@ -193,6 +193,7 @@ def parsed_from_zeek(obj: Any, responses: bool = True) -> Parsed:
         anomalies=tuple(anomalies),
         authority=None,
         app="",
+        input="",
     )
     status = obj.get("status_code")
     if type(status) is not int:

@@ -76,7 +76,7 @@ _VALUE = st.one_of(
 
 @needs_c
 @settings(max_examples=200, deadline=None)
-@given(st.lists(_VALUE, min_size=16, max_size=16))
+@given(st.lists(_VALUE, min_size=17, max_size=17))
 def test_the_c_builder_builds_what_its_python_twin_builds(values: list[Any]) -> None:
     in_c = positional_new(Request)(*values)
     in_python = positional_twin(Request)(*values)
@@ -96,7 +96,7 @@ def test_the_c_builder_refuses_a_wrong_number_of_values_as_its_twin_does(count: 
 
 @needs_c
 @settings(max_examples=100, deadline=None)
-@given(st.lists(_VALUE, min_size=16, max_size=16), st.integers(min_value=0, max_value=16))
+@given(st.lists(_VALUE, min_size=17, max_size=17), st.integers(min_value=0, max_value=17))
 def test_the_c_builder_takes_fields_by_name_as_its_twin_does(values: list[Any], cut: int) -> None:
     names = [f.name for f in dataclasses.fields(Request)]
     by_name = dict(zip(names[cut:], values[cut:], strict=True))

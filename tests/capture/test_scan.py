@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from capture.model import RequestSeen, ResponseSeen
 from capture.scan import answered, scan
@@ -96,3 +101,65 @@ def test_a_tls_connection_counts_once_as_non_http_in_every_format(tmp_path: Path
     path = save(tmp_path, frames)
     summaries = {fmt: _summary(path, fmt) for fmt in ("jsonl", "table", "har")}
     assert all(line.endswith("; 1 non-HTTP connection") for line in summaries.values()), summaries
+
+
+_DATA = Path(__file__).resolve().parents[1] / "data" / "pcaps" / "zeek"
+
+
+def _shark_openers(path: Path) -> dict[tuple[str, int, str, int], int]:
+    """Each TCP connection of ``path`` (client end first) → the number tshark gives the
+    first frame of it in that file (Wireshark's ``frame.number``, from 1 per file)."""
+    if shutil.which("tshark") is None:
+        pytest.skip("needs tshark (apt-get install tshark; .ci/run installs it)")
+    shark = subprocess.run(
+        ["tshark", "-r", str(path), "-Y", "tcp", "-T", "fields", "-e", "frame.number",
+         "-e", "ip.src", "-e", "tcp.srcport", "-e", "ip.dst", "-e", "tcp.dstport"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    first: dict[tuple[str, int, str, int], int] = {}
+    for line in shark.stdout.splitlines():
+        number, src, sport, dst, dport = line.split("\t")
+        for ends in ((src, int(sport), dst, int(dport)), (dst, int(dport), src, int(sport))):
+            first.setdefault(ends, int(number))
+    return first
+
+
+def test_a_scan_of_two_captures_names_each_request_s_file_and_its_frame_there(
+    tmp_path: Path,
+) -> None:
+    one, two = _DATA / "wikipedia.pcap", tmp_path / "methods.pcap.gz"
+    two.write_bytes(gzip.compress((_DATA / "methods.pcap").read_bytes()))
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([str(one), str(two)], out=out, err=err) == 0
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert {r["input"] for r in records} == {str(one), str(two)}
+    assert records[-1]["input"] == str(two)
+    openers = {str(one): _shark_openers(one), str(two): _shark_openers(_DATA / "methods.pcap")}
+    for r in records:
+        ends = (r["src"], r["sport"], r["dst"], r["dport"])
+        assert r["flow"] == openers[r["input"]][ends], r
+    # One file: the same numbers, and no "input" (its lines as they always were).
+    alone = io.StringIO()
+    assert scan([str(_DATA / "methods.pcap")], out=alone, err=io.StringIO()) == 0
+    lines = [json.loads(line) for line in alone.getvalue().splitlines()]
+    assert all("input" not in r for r in lines)
+    assert [r["flow"] for r in lines] == [r["flow"] for r in records if r["input"] == str(two)]
+
+
+def test_a_split_scan_of_two_captures_names_inputs_as_one_process_does(tmp_path: Path) -> None:
+    paths = [str(_DATA / "wikipedia.pcap"), str(_DATA / "methods.pcap")]
+    one, split = io.StringIO(), io.StringIO()
+    assert scan(paths, out=one, err=io.StringIO(), jobs=1) == 0
+    assert scan(paths, out=split, err=io.StringIO(), jobs=3) == 0
+    assert split.getvalue() == one.getvalue()
+    assert '"input":' in one.getvalue()
+
+
+def test_a_har_of_two_captures_keeps_each_connection_s_id_unique(tmp_path: Path) -> None:
+    paths = [str(_DATA / "wikipedia.pcap"), str(_DATA / "methods.pcap")]
+    out = io.StringIO()
+    assert scan(paths, fmt="har", out=out, err=io.StringIO()) == 0
+    entries = json.loads(out.getvalue())["log"]["entries"]
+    ids = {(e["_input"], e["_flow"]): e["connection"] for e in entries}
+    assert len(set(ids.values())) == len(ids)
+    assert ids[(paths[1], 1)] == f"{paths[1]}:1"

@@ -54,6 +54,8 @@ def single(paths: list[str], limits: Limits | None = None) -> tuple[bytes, dict[
     pipeline = Pipeline(_detector(), limits, responses=False)
     lines = []
     for path in paths:
+        if len(paths) > 1:
+            pipeline.begin(path)  # as scan names each of several inputs
         for event in pipeline.run_capture(CaptureFile(path)):
             if isinstance(event, RequestSeen):
                 lines.append(dumps(event.record) + "\n")

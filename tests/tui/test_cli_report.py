@@ -53,14 +53,19 @@ def test_the_appendix_frame_numbers_are_the_requests_in_wireshark(tmp_path: Path
         r"^\| (\d+) \| .*? \| (\S+) \| .* \| (\d+) \| [^|]+ \|$", out.read_text(), re.M
     )
     assert len(rows) == 20
-    numbers = ", ".join(frame for _, _, frame in rows)
+    hosts = _shark_hosts(DEMO, [frame for _, _, frame in rows])
+    assert {frame: host.replace("\\", "") for _, host, frame in rows} == hosts
+
+
+def _shark_hosts(path: Path, frames: list[str]) -> dict[str, str]:
+    """tshark's frame number → HTTP host of each of ``frames`` in ``path``."""
+    numbers = ", ".join(frames)
     shark = subprocess.run(
-        ["tshark", "-r", str(DEMO), "-Y", f"frame.number in {{{numbers}}}",
+        ["tshark", "-r", str(path), "-Y", f"frame.number in {{{numbers}}}",
          "-T", "fields", "-e", "frame.number", "-e", "http.host"],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
-    hosts = dict(line.split("\t") for line in shark.stdout.splitlines())
-    assert {frame: host.replace("\\", "") for _, host, frame in rows} == hosts
+    return dict(line.split("\t") for line in shark.stdout.splitlines())
 
 
 def test_no_redact_shows_the_number_and_warns_the_reader(tmp_path: Path) -> None:
@@ -237,3 +242,23 @@ def test_a_study_of_requests_no_reflector_saw_judges_none_of_them(tmp_path: Path
         assert "received by the reflector" not in text and "**clean**" not in text
         assert "no reflector's echo: it carried an identity header (x-up-calling-line-id)" in text
         assert "None of them could tell whether a network added an identity" in result.stderr
+
+
+def test_the_appendix_of_two_captures_numbers_each_request_in_its_own_file(
+    tmp_path: Path,
+) -> None:
+    if shutil.which("tshark") is None:
+        pytest.skip("needs tshark (apt-get install tshark; .ci/run installs it)")
+    copy = tmp_path / "again.pcap"  # the same traffic twice: found in each file
+    shutil.copy(DEMO, copy)
+    out = tmp_path / "two.md"
+    assert headerwatch("report", str(DEMO), str(copy), "-o", str(out)).returncode == 0
+    rows = re.findall(
+        r"^\| \d+ \| .*? \| (\S+) \| .* \| (\S+) \| (\d+) \| [^|]+ \|$", out.read_text(), re.M
+    )
+    assert len(rows) == 40
+    for path in (DEMO, copy):
+        mine = [(host, frame) for host, name, frame in rows if name.replace("\\", "") == str(path)]
+        assert len(mine) == 20
+        hosts = _shark_hosts(path, [frame for _, frame in mine])
+        assert {frame: host.replace("\\", "") for host, frame in mine} == hosts
