@@ -287,6 +287,7 @@ def _from(record: Record, src: str) -> Record:
         anomalies=r.anomalies,
         authority=r.authority,
         app=r.app,
+        input=r.input,
     )
     return _new_record(
         id=record.id,
