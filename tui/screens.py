@@ -226,6 +226,62 @@ class SaveRequest:
     or ``jsonl``."""
 
 
+FILE_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "pcapng": ((".pcapng",), "a pcapng session"),
+    "jsonl": ((".jsonl",), "JSONL"),
+    "har": ((".har",), "HAR"),
+    "table": ((".table",), "the table"),
+    "html": ((".html", ".htm"), "an HTML report"),
+    "md": ((".md", ".markdown"), "a Markdown report"),
+    "pcap": ((".pcap",), "a classic pcap"),
+    "gzip": ((".gz",), "a gzip file"),
+}
+"""What a file name's suffix says the file holds: each kind, its suffixes (the first
+is the one a dialog gives its names) and what it is called. The save and export
+dialogs write a format a suffix names when they offer it (``exp.jsonl`` is JSONL
+whichever format button is pressed), refuse a name whose suffix names another kind
+(``keep.md`` is not a session), and keep the chosen format for any other name."""
+
+_FORMAT_KIND = {"records": "jsonl"}
+"""A dialog format whose files are of another kind than its name (a session of
+records is JSONL)."""
+
+
+class SuffixError(ValueError):
+    """A file name whose suffix names a kind of file the dialog does not write;
+    ``str()`` is one line for the user."""
+
+
+def _kind_of_suffix(suffix: str) -> str | None:
+    for kind, (suffixes, _) in FILE_KINDS.items():
+        if suffix in suffixes:
+            return kind
+    return None
+
+
+def format_for(path: str, chosen: str, offered: tuple[str, ...]) -> str:
+    """The format to write ``path`` in: the offered format its suffix names, else
+    ``chosen`` (no suffix, or one that names no kind of :data:`FILE_KINDS`).
+
+    Raises :class:`SuffixError` when the suffix names a kind none of ``offered``
+    writes (``keep.md`` for a session)."""
+    suffix = os.path.splitext(path)[1].lower()
+    kind = _kind_of_suffix(suffix)
+    if kind is None:
+        return chosen
+    if _FORMAT_KIND.get(chosen, chosen) == kind:
+        return chosen
+    for fmt in offered:
+        if _FORMAT_KIND.get(fmt, fmt) == kind:
+            return fmt
+    wanted = [FILE_KINDS[_FORMAT_KIND.get(f, f)][0][0] for f in offered]
+    ends = wanted[0] if len(wanted) == 1 else f"{', '.join(wanted[:-1])} or {wanted[-1]}"
+    raise SuffixError(
+        f"{os.path.basename(path)}: {suffix} is for {FILE_KINDS[kind][1]}, which this "
+        f"dialog does not write; end the name with {ends}"
+    )
+
+
 def default_name(extension: str, now: float | None = None) -> str:
     """``headerwatch-20120110-142211.<extension>`` in the current directory."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now if now is not None else time.time()))
@@ -323,12 +379,23 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
 
     def _result(self) -> SaveRequest | None:
         path = self.query_one("#save-path", Input).value.strip()
+        error = self.query_one("#save-error", Label)
         if not path:
-            self.query_one("#save-error", Label).update(Text("a file name is needed"))
+            error.update(Text("a file name is needed"))
             return None
+        chosen = self._format()
+        try:
+            fmt = format_for(path, chosen, self.formats)
+        except SuffixError as exc:
+            error.update(Text(safe(str(exc))))
+            return None
+        if fmt != chosen:
+            # The name says what the file is: the buttons follow it, so the dialog
+            # shows what is written (and the message after says it too).
+            self.query_one(f"#format-{fmt}", RadioButton).value = True
         pressed = self.query_one("#save-scope", RadioSet).pressed_button
         scope = "shown" if pressed is not None and pressed.id == "scope-shown" else "all"
-        return SaveRequest(os.path.expanduser(path), scope, self._format())
+        return SaveRequest(os.path.expanduser(path), scope, fmt)
 
     @on(Input.Submitted, "#save-path")
     @on(Button.Pressed, "#save-ok")

@@ -1,0 +1,104 @@
+"""The save and export dialogs: what a file name's suffix decides, and what the
+dialog refuses before anything is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from textual.message import Message
+from textual.widgets import Input, Label, RadioButton
+
+from capture.identity.detector import IdentityDetector
+from capture.sources.source import FileSource
+from tests.tui.fakes import demo_records, make_app, seen
+from tests.tui.test_app import feed, wait_for
+from tui.app import HeaderwatchApp
+from tui.common import demo_capture_path
+from tui.messages import SourceFinished
+from tui.screens import SaveScreen, SuffixError, format_for
+
+
+def _said(screen: SaveScreen) -> str:
+    return str(screen.query_one("#save-error", Label).content)
+
+
+async def _submit(pilot: object, path: Path | str) -> None:
+    app = pilot.app  # type: ignore[attr-defined]
+    screen = app.screen
+    assert isinstance(screen, SaveScreen)
+    screen.query_one("#save-path", Input).value = str(path)
+    await pilot.click("#save-ok")  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
+    await app.workers.wait_for_complete()
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+def test_a_suffix_picks_the_offered_format_it_names_and_refuses_other_kinds() -> None:
+    offered = ("har", "jsonl", "table")
+    assert format_for("exp.jsonl", "har", offered) == "jsonl"
+    assert format_for("EXP.HAR", "jsonl", offered) == "har"
+    assert format_for("notes", "har", offered) == "har"  # no suffix: as chosen
+    assert format_for("notes.txt", "jsonl", offered) == "jsonl"  # unknown: as chosen
+    assert format_for("s.jsonl", "records", ("records",)) == "records"
+    assert format_for("r.htm", "md", ("html", "md")) == "html"
+    with pytest.raises(SuffixError) as refused:
+        format_for("/tmp/keep.md", "pcapng", ("pcapng",))
+    assert str(refused.value) == (
+        "keep.md: .md is for a Markdown report, which this dialog does not write; "
+        "end the name with .pcapng"
+    )
+    with pytest.raises(SuffixError, match=r"end the name with \.har, \.jsonl or \.table$"):
+        format_for("exp.pcapng", "har", offered)
+    with pytest.raises(SuffixError, match=r"\.gz is for a gzip file"):
+        format_for("exp.har.gz", "har", offered)
+
+
+async def test_x_to_a_name_ending_jsonl_writes_jsonl_though_har_was_pressed(
+    tmp_path: Path,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("x")
+        screen = app.screen
+        assert isinstance(screen, SaveScreen)
+        assert screen.query_one("#format-har", RadioButton).value  # HAR first
+        path = tmp_path / "exp.jsonl"
+        await _submit(pilot, path)
+        lines = path.read_text().splitlines()
+        assert [json.loads(line)["id"] for line in lines] == [1, 2, 3, 4, 5, 6]
+        said = [n.message for n in app._notifications]
+        assert f"exported 6 requests as JSONL to {path}" in said
+        # A name whose suffix names no format keeps the one chosen, and says which.
+        await pilot.press("x")
+        plain = tmp_path / "notes"
+        await _submit(pilot, plain)
+        assert len(json.loads(plain.read_text())["log"]["entries"]) == 6
+        assert f"exported 6 requests as HAR to {plain}" in [n.message for n in app._notifications]
+
+
+async def test_w_to_a_name_of_another_kind_is_refused_and_the_dialog_keeps_it(
+    tmp_path: Path,
+) -> None:
+    demo = demo_capture_path()
+    messages: list[Message] = []
+    app = HeaderwatchApp(
+        FileSource([demo]),
+        IdentityDetector(),
+        keymap={},
+        session_paths=[demo],
+        batch_interval=0.02,
+        confirm_quit=False,
+    )
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        await pilot.press("w")
+        path = tmp_path / "keep.md"
+        await _submit(pilot, path)
+        screen = app.screen
+        assert isinstance(screen, SaveScreen), "the dialog closed"
+        assert _said(screen).startswith("keep.md: .md is for a Markdown report")
+        assert screen.query_one("#save-path", Input).value == str(path)
+        assert not path.exists() and app.saved == []
