@@ -577,6 +577,11 @@ class MainScreen(Screen[None]):
     def action_save(self) -> None:
         """Save the session (all requests, or the shown ones): pcapng of a capture's
         frames, or JSONL records of a proxy's requests."""
+        refused = self.hw.session_refused()
+        if refused:
+            # Said before the dialog: nothing typed in it would be of use.
+            self.app.notify(refused, severity="error", markup=False)
+            return
         if self.hw.record_session:
             self._ask_save("Save session (JSONL records: reopens here)", ("records",), "jsonl")
             return
@@ -616,13 +621,12 @@ class MainScreen(Screen[None]):
         total = len(self.hw.store)
         shown = len(self.requests.ids) + self.requests.trimmed
 
-        def done(request: SaveRequest | None) -> None:
-            if request is not None:
-                self.hw.save(request, self.view.predicate())
+        def submit(request: SaveRequest, screen: SaveScreen) -> None:
+            self.hw.save(request, self.view.predicate(), screen)
 
         name = default_name(extension or formats[0])
-        screen = SaveScreen(title, formats, shown, total, name, note)
-        self.app.push_screen(screen, done)
+        screen = SaveScreen(title, formats, shown, total, name, note, submit=submit)
+        self.app.push_screen(screen)
         return screen
 
 
@@ -885,6 +889,17 @@ class HeaderwatchApp(App[int]):
             what.append("live capture")
         return " and ".join(what)
 
+    def session_refused(self) -> str:
+        """Why ``w`` can save no session here, in one line ("" when it can)."""
+        if self.redact:
+            return (
+                "no session with --redact: a session keeps the requests as they were, "
+                "identities included; x exports HAR or JSONL with them masked"
+            )
+        if not (self.record_session or self.session_paths or self.recording is not None):
+            return "no capture file to build a session from; x exports HAR or JSONL"
+        return ""
+
     def capture_unsaved(self) -> bool:
         """Whether requests seen live came after the last whole session saved."""
         # Requests followed from a proxy are not on disk until saved (a file opened is).
@@ -964,8 +979,14 @@ class HeaderwatchApp(App[int]):
 
     # -- saving ---------------------------------------------------------------------------
 
-    def save(self, request: SaveRequest, shown: Callable[[Entry], bool]) -> None:
-        """Write the session or an export in a worker thread (the UI carries on)."""
+    def save(
+        self,
+        request: SaveRequest,
+        shown: Callable[[Entry], bool],
+        screen: SaveScreen | None = None,
+    ) -> None:
+        """Write the session or an export in a worker thread (the UI carries on); the
+        dialog that asked for it, if still open, hears how it went."""
         # A snapshot (the store keeps growing meanwhile); its spilled entries are read
         # from disk in the worker, as it writes.
         entries = self.store.snapshot()
@@ -973,7 +994,7 @@ class HeaderwatchApp(App[int]):
         whole = request.format in ("pcapng", "records") and request.scope == "all"
         done = (self.edits, self.seen_requests) if whole else None
         self._write(
-            request, entries, shown if request.scope == "shown" else None, view_filter, done
+            request, entries, shown if request.scope == "shown" else None, view_filter, done, screen
         )
 
     @work(thread=True, exit_on_error=False, group="save", description="save session / export")
@@ -984,6 +1005,7 @@ class HeaderwatchApp(App[int]):
         shown: Callable[[Entry], bool] | None,
         view_filter: str,
         done: tuple[int, int] | None = None,
+        screen: SaveScreen | None = None,
     ) -> None:
         shown_ids = [e.record.id for e in entries if shown(e)] if shown is not None else None
         sources: Sequence[str] = self.session_paths
@@ -1007,17 +1029,31 @@ class HeaderwatchApp(App[int]):
             if recorded is not None:
                 message += recording_note(recorded, entries, shown_ids)
         except (SaveError, SessionError, ExportError, ReportError) as exc:
-            self.call_from_thread(self.notify, safe(str(exc)), severity="error", markup=False)
+            self.call_from_thread(self._save_failed, screen, str(exc))
             return
         except Exception as exc:  # the worker would swallow it: the user would never know
             text = f"{request.path}: not written: {type(exc).__name__}: {exc}".splitlines()[0]
-            self.call_from_thread(self.notify, safe(text), severity="error", markup=False)
+            self.call_from_thread(self._save_failed, screen, text)
             return
         self.saved.append(request.path)
         if done is not None:
             # A whole session saved: the marks, comments and requests before it are safe.
             self.call_from_thread(self._saved_session, *done)
-        self.call_from_thread(self.notify, safe(message), markup=False)
+        self.call_from_thread(self._save_done, screen, message)
+
+    def _save_done(self, screen: SaveScreen | None, message: str) -> None:
+        if screen is not None and screen in self.screen_stack:
+            screen.finished(None)
+        self.notify(safe(message), markup=False)
+
+    def _save_failed(self, screen: SaveScreen | None, text: str) -> None:
+        # In the dialog, where the name can be changed and saved again, if it is
+        # still open; else as a notification.
+        if screen is not None and screen in self.screen_stack:
+            screen.finished(text)
+            if screen.is_current:
+                return
+        self.notify(safe(text), severity="error", markup=False)
 
     def _saved_session(self, edits: int, requests: int) -> None:
         self.saved_edits = max(self.saved_edits, edits)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -156,7 +156,7 @@ class SearchScreen(ModalScreen[str | None]):
         width: 80; max-width: 100%; height: auto;
         border: thick $primary; background: $surface; padding: 0 1;
     }
-    SearchScreen #search-error { color: $error; }
+    SearchScreen #search-error { color: $error; width: 1fr; height: auto; }
     """
 
     def __init__(self, expr: str) -> None:
@@ -291,7 +291,11 @@ def default_name(extension: str, now: float | None = None) -> str:
 class SaveScreen(ModalScreen[SaveRequest | None]):
     """Ask where to save (session or export) and what: all requests or the shown ones.
 
-    A file that exists is replaced only when asked twice: the first Save says so."""
+    A file that exists is replaced only when asked twice: the first Save says so.
+    Save hands the request to ``submit`` and the dialog stays up, saying it is
+    writing, until :meth:`finished`: it closes when the file is written, and shows
+    the error with the name still typed when it could not be (``esc`` closes it
+    meanwhile; the result then comes as a notification)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
@@ -304,7 +308,7 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
     SaveScreen RadioSet { width: 1fr; margin-right: 1; }
     SaveScreen #save-options { height: auto; }
     SaveScreen #save-buttons { height: auto; align-horizontal: right; }
-    SaveScreen #save-error { color: $error; }
+    SaveScreen #save-error { color: $error; width: 1fr; height: auto; }
     """
 
     def __init__(
@@ -315,8 +319,14 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
         total: int,
         path: str,
         shown_note: str = "",
+        *,
+        submit: Callable[[SaveRequest, SaveScreen], None],
     ) -> None:
         super().__init__()
+        self.submit = submit
+        """Starts the write (in a worker): it calls :meth:`finished` when done."""
+        self.writing: SaveRequest | None = None
+        """The request being written (Save does nothing meanwhile)."""
         self.shown_note = shown_note
         """Said after "shown N requests" (what else the file will hold)."""
         self._shown_button: RadioButton | None = None
@@ -400,17 +410,32 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
     @on(Input.Submitted, "#save-path")
     @on(Button.Pressed, "#save-ok")
     def _ok(self) -> None:
+        if self.writing is not None:
+            return
         result = self._result()
         if result is None:
             return
+        said = self.query_one("#save-error", Label)
         if os.path.lexists(result.path) and result.path != self._replacing:
             # The file is replaced whole: it may be earlier evidence, so ask once.
             self._replacing = result.path
-            self.query_one("#save-error", Label).update(
+            said.update(
                 Text(f"{os.path.basename(result.path)} exists: Enter or Save again replaces it")
             )
             return
-        self.dismiss(result)
+        self.writing = result
+        said.update(Text("writing… (esc closes this; a notification says when it is done)"))
+        self.submit(result, self)
+
+    def finished(self, error: str | None) -> None:
+        """The write ended: close (``error`` None), or show why it failed and let the
+        name be changed and saved again."""
+        request, self.writing = self.writing, None
+        if error is None:
+            if self.is_current:
+                self.dismiss(request)
+            return
+        self.query_one("#save-error", Label).update(Text(safe(error)))
 
     @on(Button.Pressed, "#save-cancel")
     def action_cancel(self) -> None:

@@ -775,24 +775,11 @@ async def test_w_saves_a_session_and_open_brings_marks_and_comments_back(tmp_pat
         assert rows(again) == [1]
 
 
-async def test_saving_a_session_without_a_capture_file_says_why(tmp_path: Path) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await feed(pilot, app, *seen(demo_records()))
-        await pilot.press("w")
-        path = tmp_path / "s.pcapng"
-        await fill_save(pilot, path, shown=False, fmt=None)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert not path.exists()
-        assert any("no capture file" in n.message for n in app._notifications)
-
-
 async def test_save_dialog_escape_cancels() -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await feed(pilot, app, *seen(demo_records()))
-        await pilot.press("w")
+        await pilot.press("x")
         assert isinstance(app.screen, SaveScreen)
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
@@ -974,15 +961,25 @@ async def test_an_export_that_fails_shows_the_error(
         await fill_save(pilot, tmp_path / "missing" / "out.har", shown=False, fmt="har")
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-        assert any("nothing exported" in n.message for n in app._notifications)
-        # Anything else going wrong in the writer is shown too, never swallowed.
+        screen = app.screen
+        assert isinstance(screen, SaveScreen)  # still open: the name can be changed
+        said = str(screen.query_one("#save-error", Label).content)
+        assert said.endswith("no such directory; nothing exported")
+        await pilot.press("escape")
+        # Anything else going wrong in the writer is shown too, never swallowed,
+        # and so is a failure after the dialog was closed.
+
+        release = threading.Event()
 
         def broken(*_: object, **__: object) -> str:
+            release.wait(10)
             raise RuntimeError("disk on fire")
 
         monkeypatch.setattr("tui.app.write_entries", broken)
         await pilot.press("x")
         await fill_save(pilot, tmp_path / "out.har", shown=False, fmt="har")
+        await pilot.press("escape")
+        release.set()
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         assert any(
@@ -1121,5 +1118,6 @@ async def test_the_palette_writes_an_evidence_report_of_the_shown_requests(tmp_p
         await fill_save(pilot, tmp_path / "no" / "such" / "dir.html", shown=False, fmt=None)
         await app.workers.wait_for_complete()
         await pilot.pause()
-        errors = [n.message for n in app._notifications if n.severity == "error"]
-        assert errors and "no report written" in errors[-1]
+        screen = app.screen
+        assert isinstance(screen, SaveScreen)  # kept open with the name, saying why
+        assert "no report written" in str(screen.query_one("#save-error", Label).content)

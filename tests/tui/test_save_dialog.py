@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from textual.message import Message
+from textual.pilot import Pilot
 from textual.widgets import Input, Label, RadioButton
 
 from capture.identity.detector import IdentityDetector
@@ -20,19 +21,44 @@ from tui.messages import SourceFinished
 from tui.screens import SaveScreen, SuffixError, format_for
 
 
+def _demo_app(redact: bool = False) -> HeaderwatchApp:
+    demo = demo_capture_path()
+    return HeaderwatchApp(
+        FileSource([demo]),
+        IdentityDetector(),
+        keymap={},
+        session_paths=[demo],
+        batch_interval=0.02,
+        redact=redact,
+        confirm_quit=False,
+    )
+
+
+async def _export_dialog(pilot: Pilot[int], app: HeaderwatchApp) -> SaveScreen:
+    """The demo's six requests in, then x."""
+    await feed(pilot, app, *seen(demo_records()))
+    await pilot.press("x")
+    screen = app.screen
+    assert isinstance(screen, SaveScreen)
+    return screen
+
+
 def _said(screen: SaveScreen) -> str:
     return str(screen.query_one("#save-error", Label).content)
 
 
-async def _submit(pilot: object, path: Path | str) -> None:
-    app = pilot.app  # type: ignore[attr-defined]
+async def _submit(pilot: Pilot[int], path: Path | str) -> None:
+    """Type ``path`` in the open dialog, Enter, and wait for the write."""
+    app = pilot.app
     screen = app.screen
     assert isinstance(screen, SaveScreen)
-    screen.query_one("#save-path", Input).value = str(path)
-    await pilot.click("#save-ok")  # type: ignore[attr-defined]
-    await pilot.pause()  # type: ignore[attr-defined]
+    field = screen.query_one("#save-path", Input)
+    field.value = str(path)
+    field.focus()
+    await pilot.press("enter")
+    await pilot.pause()
     await app.workers.wait_for_complete()
-    await pilot.pause()  # type: ignore[attr-defined]
+    await pilot.pause()
 
 
 def test_a_suffix_picks_the_offered_format_it_names_and_refuses_other_kinds() -> None:
@@ -60,10 +86,7 @@ async def test_x_to_a_name_ending_jsonl_writes_jsonl_though_har_was_pressed(
 ) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
-        await feed(pilot, app, *seen(demo_records()))
-        await pilot.press("x")
-        screen = app.screen
-        assert isinstance(screen, SaveScreen)
+        screen = await _export_dialog(pilot, app)
         assert screen.query_one("#format-har", RadioButton).value  # HAR first
         path = tmp_path / "exp.jsonl"
         await _submit(pilot, path)
@@ -82,16 +105,8 @@ async def test_x_to_a_name_ending_jsonl_writes_jsonl_though_har_was_pressed(
 async def test_w_to_a_name_of_another_kind_is_refused_and_the_dialog_keeps_it(
     tmp_path: Path,
 ) -> None:
-    demo = demo_capture_path()
     messages: list[Message] = []
-    app = HeaderwatchApp(
-        FileSource([demo]),
-        IdentityDetector(),
-        keymap={},
-        session_paths=[demo],
-        batch_interval=0.02,
-        confirm_quit=False,
-    )
+    app = _demo_app()
     async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
         await wait_for(pilot, messages, SourceFinished)
         await pilot.press("w")
@@ -102,3 +117,49 @@ async def test_w_to_a_name_of_another_kind_is_refused_and_the_dialog_keeps_it(
         assert _said(screen).startswith("keep.md: .md is for a Markdown report")
         assert screen.query_one("#save-path", Input).value == str(path)
         assert not path.exists() and app.saved == []
+
+
+async def test_w_under_redact_refuses_before_any_dialog_opens() -> None:
+    messages: list[Message] = []
+    app = _demo_app(redact=True)
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        await pilot.press("w")
+        await pilot.pause()
+        assert not isinstance(app.screen, SaveScreen)
+        [said] = [n.message for n in app._notifications]
+        assert said.startswith("no session with --redact:")
+        assert "x exports HAR or JSONL with them masked" in said
+        await pilot.press("x")  # what it points to is offered
+        assert isinstance(app.screen, SaveScreen)
+
+
+async def test_w_with_nothing_to_build_a_session_from_says_so_without_a_dialog() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("w")
+        await pilot.pause()
+        assert not isinstance(app.screen, SaveScreen)
+        assert [n.message for n in app._notifications] == [
+            "no capture file to build a session from; x exports HAR or JSONL"
+        ]
+
+
+async def test_a_failed_export_keeps_the_dialog_open_with_the_name_and_says_why(
+    tmp_path: Path,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = await _export_dialog(pilot, app)
+        await pilot.click("#format-jsonl")
+        missing = tmp_path / "missing" / "out.jsonl"
+        await _submit(pilot, missing)
+        assert app.screen is screen, "the dialog closed: the name must be typed again"
+        assert _said(screen).endswith("; nothing exported")
+        assert screen.query_one("#save-path", Input).value == str(missing)
+        # Corrected, the same dialog saves (the format chosen is still chosen).
+        (tmp_path / "missing").mkdir()
+        await _submit(pilot, missing)
+        assert app.screen is not screen
+        assert len(missing.read_text().splitlines()) == 6
