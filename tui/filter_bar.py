@@ -19,11 +19,12 @@ HISTORY_LIMIT = 100
 
 
 def error_text(expr: str, error: FilterError) -> Text:
-    """``✗ message at N`` with the expression and a caret under the position."""
+    """``✗ at N: message``: where first, then what is wrong (it may be long, as the
+    list of finding kinds: the bar wraps it rather than cut it off)."""
     out = Text(end="")
     out.append("✗ ", style="bold red")
+    out.append(f"at {error.position}: ", style="bold")
     out.append(safe(error.message), style="red")
-    out.append(f" (at {error.position})", style="dim")
     return out
 
 
@@ -79,7 +80,7 @@ class FilterBar(Vertical):
     FilterBar.-open { display: block; }
     FilterBar > Input { border: tall $accent; }
     FilterBar.-invalid > Input { border: tall $error; }
-    FilterBar > #filter-message { height: 1; padding: 0 1; }
+    FilterBar > #filter-message { height: auto; padding: 0 1; }
     """
 
     class Applied(Message):

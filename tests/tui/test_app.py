@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import pytest
 from textual.command import CommandPalette
+from textual.geometry import Region
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, ProgressBar
@@ -439,6 +440,23 @@ async def test_an_invalid_filter_is_shown_while_typing_and_not_applied() -> None
         assert bar.input.value == "~d bbc"
         assert not bar.has_class("-invalid")
         assert "✓" in str(bar.query_one("#filter-message").render())
+
+
+async def test_a_long_filter_error_wraps_at_80_columns_with_its_position_first() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("f")
+        await type_filter(pilot, "~id bbc")
+        bar = app.main.filter_bar
+        message = bar.query_one("#filter-message")
+        # Every line of it is on screen: the line under the input grows.
+        strips = message.render_lines(Region(0, 0, *message.size))
+        shown = "".join("".join(strip.text.split()) for strip in strips)
+        assert len(strips) >= 2
+        assert shown.startswith("✗at4:~idbbcmatchesnofindingkind(kinds:msisdn,")
+        assert shown.endswith("device_profile)")
+        assert message.region.bottom <= app.main.status_line.region.y
 
 
 async def test_up_and_down_in_the_filter_input_walk_the_history() -> None:
