@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from capture.config import ConfigError
 from capture.pipeline import Detector
@@ -14,7 +14,7 @@ from capture.view.filter import FilterError, compile_filter
 from tui.common import UsageError
 
 if TYPE_CHECKING:
-    from tui.app import NoticeBox
+    from tui.app import HeaderwatchApp, NoticeBox
 
 # Textual (tui.app, tui.keys) is imported when a dashboard starts, not when the
 # command line is parsed: it costs half a second that `scan` does not need.
@@ -55,12 +55,10 @@ def run_dashboard(
     detector: Detector | None,
     args: argparse.Namespace,
     keymap: dict[str, str],
-    *,
-    source_name: str | None = None,
-    session_paths: Sequence[str] = (),
-    notice_box: NoticeBox | None = None,
+    **named: Any,
 ) -> int:
     """Run the dashboard over ``source`` until the user quits; the exit code.
+    ``named``: the keywords of :func:`dashboard_app`.
 
     Raises :class:`~tui.common.UsageError` without a terminal: the dashboard would
     otherwise wait, unseen, for keys that never come."""
@@ -70,6 +68,23 @@ def run_dashboard(
             "the dashboard needs a terminal (stdin and stdout); without one, "
             "headerwatch scan FILE prints the same requests as JSONL"
         )
+    app = dashboard_app(source, detector, args, keymap, **named)
+    code = app.run()
+    source.stop()
+    return int(code or 0)
+
+
+def dashboard_app(
+    source: FrameSource,
+    detector: Detector | None,
+    args: argparse.Namespace,
+    keymap: dict[str, str],
+    *,
+    source_name: str | None = None,
+    session_paths: Sequence[str] = (),
+    notice_box: NoticeBox | None = None,
+) -> HeaderwatchApp:
+    """The dashboard :func:`run_dashboard` runs, made from the command's options."""
     from tui.app import HeaderwatchApp
     from tui.keys import confirm_quit_for
 
@@ -87,10 +102,10 @@ def run_dashboard(
         initial_filter=getattr(args, "view_filter", ""),
         redact=getattr(args, "redact", False),
         confirm_quit=confirm_quit,
-        record_session=bool(getattr(source, "records_only", False)),
+        # A record file among the inputs: a session of packets could not hold its
+        # requests, so w saves a session of records, which holds them all.
+        record_session=bool(getattr(source, "has_records", False)),
     )
     if notice_box is not None:
         app.notice_boxes.append(notice_box)
-    code = app.run()
-    source.stop()
-    return int(code or 0)
+    return app

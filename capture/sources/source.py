@@ -112,10 +112,11 @@ class FileSource:
                     self._notify("warning", line)
 
     @property
-    def records_only(self) -> bool:
-        """Every input gives requests, not frames (record files of any kind): a session
-        of these is a session of records (:mod:`capture.formats.record_session`)."""
-        return bool(self._inputs) and not any(isinstance(i, CaptureFile) for i in self._inputs)
+    def has_records(self) -> bool:
+        """Some input gives requests, not frames (a record file of any kind): a session
+        of packets cannot hold those, so a session of these inputs is a session of
+        records (:mod:`capture.formats.record_session`), which holds every request."""
+        return any(not isinstance(i, CaptureFile) for i in self._inputs)
 
     def stop(self) -> None:
         self._stop.set()

@@ -748,6 +748,17 @@ async def wait_for(pilot: Pilot[int], messages: list[Message], kind: type[Messag
     raise AssertionError(f"no {kind.__name__}")
 
 
+async def wait_restored(pilot: Pilot[int], messages: list[Message]) -> None:
+    """The source read and the marks and comments of its sessions put back."""
+    await wait_for(pilot, messages, SourceFinished)
+    app = pilot.app
+    assert isinstance(app, HeaderwatchApp)
+    for _ in range(200):
+        await pilot.pause(0.02)
+        if app.restored is not None:
+            return
+
+
 async def test_w_saves_a_session_and_open_brings_marks_and_comments_back(tmp_path: Path) -> None:
     demo = demo_capture_path()
     messages: list[Message] = []
@@ -781,11 +792,7 @@ async def test_w_saves_a_session_and_open_brings_marks_and_comments_back(tmp_pat
         batch_interval=0.02,
     )
     async with again.run_test(size=(120, 40), message_hook=messages.append) as pilot:
-        await wait_for(pilot, messages, SourceFinished)
-        for _ in range(200):
-            await pilot.pause(0.02)
-            if again.restored is not None:
-                break
+        await wait_restored(pilot, messages)
         assert again.restored is not None and again.restored.marked == 1
         assert [e.record.id for e in again.store if e.marked] == [1]
         assert again.store.get(2).comment == "my number"  # type: ignore[union-attr]

@@ -1,9 +1,12 @@
-"""The save and export dialogs: what a file name's suffix decides, and what the
-dialog refuses before anything is written."""
+"""The save and export dialogs: what a file name's suffix decides, what the dialog
+refuses before anything is written, and what a session of mixed inputs is."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,11 +17,16 @@ from textual.widgets import Input, Label, RadioButton
 from capture.identity.detector import IdentityDetector
 from capture.sources.source import FileSource
 from tests.tui.fakes import demo_records, make_app, seen
-from tests.tui.test_app import feed, wait_for
+from tests.tui.test_app import feed, wait_for, wait_restored
 from tui.app import HeaderwatchApp
 from tui.common import demo_capture_path
+from tui.launch import dashboard_app
 from tui.messages import SourceFinished
 from tui.screens import SaveScreen, SuffixError, format_for
+
+DATA = Path(__file__).parents[1] / "data"
+HAR = DATA / "har" / "chrome51.har"
+IPV6 = DATA / "pcaps" / "suricata-verify" / "http-ipv6" / "input.pcap"
 
 
 def _demo_app(redact: bool = False) -> HeaderwatchApp:
@@ -163,3 +171,55 @@ async def test_a_failed_export_keeps_the_dialog_open_with_the_name_and_says_why(
         await _submit(pilot, missing)
         assert app.screen is not screen
         assert len(missing.read_text().splitlines()) == 6
+
+
+async def test_w_over_a_capture_with_record_files_saves_every_request_with_marks(
+    tmp_path: Path,
+) -> None:
+    """``open demo.pcap.gz x.jsonl x.har``: a session of packets cannot hold the
+    records' requests (w used to fail on x.jsonl with "not a pcap or pcapng file
+    (starts with b'{"ts')"), so w saves a session of records, which reopens with the
+    marks and comments."""
+    demo = demo_capture_path()
+    records = tmp_path / "x.jsonl"
+    with records.open("wb") as out:
+        subprocess.run(
+            [sys.executable, "-m", "tui.cli", "scan", "--format", "jsonl", str(IPV6)],
+            stdout=out,
+            check=True,
+            timeout=60,
+        )
+    inputs = [demo, str(records), str(HAR)]
+    args = argparse.Namespace(utc=True, view_filter="", redact=False, config=None)
+    messages: list[Message] = []
+    app = dashboard_app(FileSource(inputs), IdentityDetector(), args, {}, session_paths=inputs)
+    app.confirm_quit = False
+    path = tmp_path / "mixed"
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        await pilot.pause()
+        total = len(app.store)
+        assert total > 29  # the capture's 28, the record's one, the HAR's
+        await pilot.press("g", "m")  # from the capture
+        app.main.requests.jump_to(28)
+        await pilot.press("m")  # the record's
+        await pilot.press("G", "semicolon", *"from the HAR", "enter")
+        await pilot.press("w")
+        await _submit(pilot, path)
+        assert app.saved == [str(path)]
+        said = [n.message for n in app._notifications]
+        assert f"saved {total:,} requests (session of records) to {path}" in said
+        assert app.unsaved() == ""
+
+    messages.clear()
+    again = dashboard_app(
+        FileSource([str(path)]), IdentityDetector(), args, {}, session_paths=[str(path)]
+    )
+    async with again.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await wait_restored(pilot, messages)
+        assert len(again.store) == total
+        assert again.restored is not None
+        assert (again.restored.marked, again.restored.commented) == (2, 1)
+        entries = list(again.store)
+        assert [i for i, e in enumerate(entries) if e.marked] == [0, 28]
+        assert entries[-1].comment == "from the HAR"

@@ -154,11 +154,12 @@ def test_a_recording_of_records_as_read_is_a_session_and_a_failed_save_leaves_th
         save_record_session(str(tmp_path / "missing" / "x.jsonl"), [])
 
 
-def test_a_dashboard_over_record_files_only_saves_sessions_of_records(tmp_path: Path) -> None:
+def test_a_dashboard_over_any_record_file_saves_sessions_of_records(tmp_path: Path) -> None:
     from tui.common import demo_capture_path
 
     records = tmp_path / "proxy.jsonl"
     records.write_bytes(orjson.dumps(_record(1)) + b"\n")
-    assert FileSource([str(records)]).records_only
-    assert not FileSource([str(records), demo_capture_path()]).records_only
-    assert not FileSource([demo_capture_path()]).records_only
+    assert FileSource([str(records)]).has_records
+    # Mixed with a capture: a session of packets could not hold the records' requests.
+    assert FileSource([str(records), demo_capture_path()]).has_records
+    assert not FileSource([demo_capture_path()]).has_records
