@@ -218,7 +218,7 @@ class MainScreen(Screen[None]):
         if arrived.append:
             requests.append(arrived.append)
         if arrived.updated:
-            late = self.view.late_matches(arrived.updated, requests.ids)
+            late = self.view.late_matches(arrived.updated, requests.all_ids)
             if late:
                 requests.insert(late)
             requests.changed(e.record.id for e in arrived.updated)
@@ -282,8 +282,8 @@ class MainScreen(Screen[None]):
                 follow=requests.follow,
                 paused=view.paused_at is not None,
                 new_while_paused=view.new_while_paused,
-                shown=len(requests.ids),
-                trimmed=requests.trimmed,
+                shown=requests.total,
+                sorted_rows=len(requests.ids) if requests.order_label and requests.beyond else 0,
                 stats=hw.stats,
                 evicted=hw.store.evicted,
                 cleared=view.cleared,
@@ -586,7 +586,7 @@ class MainScreen(Screen[None]):
             self._ask_save("Save session (JSONL records: reopens here)", ("records",), "jsonl")
             return
         title = "Save session (pcapng: opens in Wireshark, reopens here)"
-        hidden = len(self.hw.store) > len(self.requests.ids) + self.requests.trimmed
+        hidden = len(self.hw.store) > self.requests.total
         screen = self._ask_save(title, ("pcapng",), note=KEPT_COUNTING if hidden else "")
         if hidden:
             # Their connections may bring other requests along. Counting them walks
@@ -619,7 +619,7 @@ class MainScreen(Screen[None]):
         self, title: str, formats: tuple[str, ...], extension: str = "", note: str = ""
     ) -> SaveScreen:
         total = len(self.hw.store)
-        shown = len(self.requests.ids) + self.requests.trimmed
+        shown = self.requests.total
 
         def submit(request: SaveRequest, screen: SaveScreen) -> None:
             self.hw.save(request, self.view.predicate(), screen)

@@ -7,9 +7,11 @@ O(rows), so a window that slides at 2,000 requests/s could not keep up. This
 widget only keeps entry ids (``append`` is O(new rows)) and renders the lines
 that are visible, with a small cache of rendered strips.
 
-It holds a bounded window of ids (the newest ``window`` shown rows); the store
-keeps everything, and :attr:`trimmed` says how many shown rows fell out of the
-window so the status line can say so.
+It draws a window of at most ``window`` rows (the newest, while following) out of
+:attr:`all_ids`, the ids of every shown row (8 bytes each, as the store's own index of
+spilled requests). The window moves when the cursor goes past either end of it
+(``up``, ``pageup``, ``g``/``home``, and down again): the rows it then shows are read
+back from the store, spilled or not, so every shown request can be reached.
 
 :attr:`ids` is always in id (capture) order: its binary searches, appends and
 trimming stay as they are. Sorted by a column (``o``, ``v``), the rows are shown
@@ -20,6 +22,7 @@ then; cursor indexes are indexes into :attr:`rows`, the order shown.
 from __future__ import annotations
 
 import bisect
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
@@ -47,7 +50,9 @@ from tui.render import (
 )
 
 DEFAULT_WINDOW = 5_000
-"""Rows kept in the list (the newest shown ones); the store keeps every request."""
+"""Rows the list holds at once (sorting, search and the COMMENT column look at
+these): the newest shown ones while following, else those about the cursor; the
+window moves as the cursor leaves it, over every shown row (:attr:`RequestList.all_ids`)."""
 
 _SLACK = 0.2
 """The window is trimmed when it exceeds ``window * (1 + _SLACK)``: amortised O(1)."""
@@ -125,8 +130,12 @@ def columns(width: int, comments: bool = False) -> Columns:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-class RequestList(ScrollView, can_focus=True):
-    """Requests, one a line: mark, time, client, method, host, path, status, identities."""
+class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
+    """Requests, one a line: mark, time, client, method, host, path, status, identities.
+
+    It has no bindings of its own: the scroll container's (``up``, ``home``, ``end``
+    …) only scrolled the view, leaving the cursor where it was and the keys the main
+    screen gives them (the cursor, remappable in ``[keys]``) unreachable."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "request-list--header",
@@ -215,8 +224,11 @@ class RequestList(ScrollView, can_focus=True):
         self.window = max(1, window)
         self.utc = utc
         self.ids: list[int] = []
-        self.trimmed = 0
-        """Shown rows that fell out of the window (still in the store)."""
+        """The rows in the window, in id order: ``all_ids[start : start + len(ids)]``."""
+        self.all_ids: array[int] = array("q")
+        """Every shown row's id, in id order (the window is a slice of it)."""
+        self.start = 0
+        """Where the window begins in :attr:`all_ids`."""
         self.cursor = -1
         self._follow = True
         # FIFO, not LRU: Textual's LRUCache links its entries in a ring, so each
@@ -251,7 +263,7 @@ class RequestList(ScrollView, can_focus=True):
         self._follow = value
         self.post_message(self.FollowChanged(self, value))
         if value:
-            self.move_to(len(self.ids) - 1)
+            self._to_row(len(self.all_ids) - 1)
 
     @property
     def cursor_id(self) -> int | None:
@@ -259,6 +271,16 @@ class RequestList(ScrollView, can_focus=True):
         if 0 <= self.cursor < len(self.ids):
             return self.rows[self.cursor]
         return None
+
+    @property
+    def total(self) -> int:
+        """How many rows are shown, in the window or not."""
+        return len(self.all_ids)
+
+    @property
+    def beyond(self) -> int:
+        """Shown rows outside the window (before or after it)."""
+        return len(self.all_ids) - len(self.ids)
 
     @property
     def rows(self) -> Sequence[int]:
@@ -314,33 +336,69 @@ class RequestList(ScrollView, can_focus=True):
 
     def set_rows(self, ids: Sequence[int], keep: int | None = None) -> None:
         """Replace the rows (a new filter); the cursor stays on ``keep`` if shown."""
-        self.trimmed = max(0, len(ids) - self.window)
-        self.ids = list(ids[-self.window :]) if self.trimmed else list(ids)
+        self.all_ids = array("q", ids)
+        row = len(self.all_ids) - 1
+        if not self._follow and keep is not None:
+            # On its row, or, filtered out, on the next one shown after it.
+            row = min(row, bisect.bisect_left(self.all_ids, keep))
+        self._place(row, anew=True)
+        self.cursor = -1
+        self.move_to(row - self.start, force=True)
+        self.refresh()
+
+    def _row_of(self, entry_id: int) -> int:
+        """Row ``entry_id``'s index in :attr:`all_ids`, -1 if not shown."""
+        i = bisect.bisect_left(self.all_ids, entry_id)
+        return i if i < len(self.all_ids) and self.all_ids[i] == entry_id else -1
+
+    def _place(self, row: int, anew: bool = False) -> None:
+        """Make the window the rows about ``row`` (an index in :attr:`all_ids`): at
+        most :attr:`window` rows, ``row`` in their middle unless an end is nearer.
+        Those rows are read from the store (spilled ones from disk) as they are drawn.
+        ``anew``: :attr:`all_ids` was replaced (else only the rows that come into the
+        window are looked up for comments)."""
+        total, window = len(self.all_ids), self.window
+        start = 0 if total <= window else min(max(0, row - window // 2), total - window)
+        old = self.ids
+        self.start = start
+        self.ids = self.all_ids[start : start + window].tolist()
         if self._sorted is not None:
             self._sorted.rebuild(self.ids)
         self._cache.clear()
-        self._note_comments(self.ids, reset=True)
-        index = -1
-        if not self._follow and keep is not None:
-            index = self._index_of(keep)
-        if index < 0:
-            index = (
-                len(self.ids) - 1
-                if self._follow or self.cursor >= len(self.ids)
-                else min(max(self.cursor, 0), len(self.ids) - 1)
-            )
+        if anew or not old or not self.ids:
+            self._note_comments(self.ids, reset=True)
+        else:
+            first, last = self.ids[0], self.ids[-1]
+            self._commented = {i for i in self._commented if first <= i <= last}
+            self._note_comments(i for i in self.ids if not old[0] <= i <= old[-1])
         self._update_size()
-        self.cursor = -1
-        self.move_to(index, force=True)
-        self.refresh()
+
+    def _to_row(self, row: int) -> None:
+        """The cursor on row ``row`` of :attr:`all_ids` (clamped), the window moved
+        there first if it is outside (in time order; sorted, the window stays). The
+        rows on screen stay where they were as the window moves under them."""
+        row = max(0, min(row, len(self.all_ids) - 1))
+        if self._sorted is None and not self.start <= row < self.start + len(self.ids):
+            was = self.start
+            self._place(row)
+            self.cursor = -1
+            top = self.scroll_y + was - self.start
+            self.scroll_to(y=max(0.0, top), animate=False, immediate=True)
+        self.move_to(row - self.start if self._sorted is None else row)
 
     def append(self, ids: Iterable[int]) -> int:
-        """Add rows at the bottom (in bulk); returns how many were added."""
-        before = len(self.ids)
-        self.ids.extend(ids)
-        added = len(self.ids) - before
+        """Add rows at the bottom (in bulk); returns how many were added. The window
+        takes them when it is at the end; else they wait beyond it."""
+        at_end = self.start + len(self.ids) == len(self.all_ids)
+        before_all = len(self.all_ids)
+        self.all_ids.extend(ids)
+        added = len(self.all_ids) - before_all
         if not added:
             return 0
+        if not at_end:
+            return added
+        before = len(self.ids)
+        self.ids.extend(self.all_ids[before_all:])
         self._note_comments(self.ids[before:])
         if self._sorted is not None:
             self._append_sorted(before)
@@ -348,8 +406,14 @@ class RequestList(ScrollView, can_focus=True):
         limit = int(self.window * (1 + _SLACK))
         if len(self.ids) > limit:
             cut = len(self.ids) - self.window
+            if not self._follow and self.cursor >= 0:
+                # The user is reading: the window keeps the cursor's row and the page
+                # above it, and the rows past its end wait beyond it.
+                cut = min(cut, max(0, self.cursor - self._rows_visible))
             del self.ids[:cut]
-            self.trimmed += cut
+            del self.ids[self.window :]
+            self.start += cut
+            self._commented &= set(self.ids)
             self.cursor = max(-1, self.cursor - cut)
             self.scroll_to(y=max(0.0, self.scroll_y - cut), animate=False, immediate=True)
             self._cache.clear()
@@ -373,7 +437,7 @@ class RequestList(ScrollView, can_focus=True):
         if len(self.ids) > limit:
             cut = len(self.ids) - self.window
             del self.ids[:cut]
-            self.trimmed += cut
+            self.start += cut
             first = self.ids[0]
             view.keep_only(lambda rid: rid >= first)
             self._cache.clear()
@@ -387,10 +451,22 @@ class RequestList(ScrollView, can_focus=True):
         """Add rows in id order (entries that started to match late); the cursor stays put."""
         current = self.cursor_id
         for entry_id in sorted(ids):
-            if self._index_of(entry_id) < 0:
-                bisect.insort(self.ids, entry_id)
-                if self._sorted is not None:
-                    self._sorted.add(entry_id)
+            if self._row_of(entry_id) >= 0:
+                continue
+            at_end = self.start + len(self.ids) == len(self.all_ids)
+            row = bisect.bisect_left(self.all_ids, entry_id)
+            self.all_ids.insert(row, entry_id)
+            first, last = (self.ids[0], self.ids[-1]) if self.ids else (0, 0)
+            inside = (first < entry_id < last) or (entry_id > last and at_end)
+            if not inside and self.start == 0 and (not self.ids or entry_id < first):
+                inside = True  # before the first row, and the window starts at the top
+            if not inside:
+                if not self.ids or entry_id < first:
+                    self.start += 1  # before the window: it moved down a row
+                continue
+            bisect.insort(self.ids, entry_id)
+            if self._sorted is not None:
+                self._sorted.add(entry_id)
         if current is not None:
             self.cursor = self._index_of(current)
         self._update_size()
@@ -400,6 +476,12 @@ class RequestList(ScrollView, can_focus=True):
 
     def remove_row(self, entry_id: int) -> None:
         """Take one row out (an entry unmarked while only marked ones are shown)."""
+        row = self._row_of(entry_id)
+        if row < 0:
+            return
+        del self.all_ids[row]
+        if row < self.start:
+            self.start -= 1
         index = self._index_of(entry_id)
         if index < 0:
             return
@@ -433,10 +515,11 @@ class RequestList(ScrollView, can_focus=True):
     def clear(self) -> None:
         """No rows."""
         self.ids = []
+        self.all_ids = array("q")
+        self.start = 0
         self._note_comments((), reset=True)
         if self._sorted is not None:
             self._sorted.rebuild(())
-        self.trimmed = 0
         self.cursor = -1
         self._cache.clear()
         self._update_size()
@@ -502,10 +585,16 @@ class RequestList(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(self, entry_id))
 
     def _user_move(self, index: int) -> None:
-        """A move asked for by the user: leaving the last row turns follow off."""
+        """A move asked for by the user to row ``index`` of the window, which may be
+        outside it (in time order the window follows: every shown row can be
+        reached); leaving the last row turns follow off."""
         self._sort_top = False
-        self.move_to(index)
-        at_end = self.cursor >= len(self.ids) - 1
+        if self._sorted is None:
+            self._to_row(self.start + index)
+            at_end = self.start + self.cursor >= len(self.all_ids) - 1
+        else:
+            self.move_to(index)
+            at_end = self.cursor >= len(self.ids) - 1
         if self._follow and not at_end:
             self.follow = False
 
@@ -522,15 +611,15 @@ class RequestList(ScrollView, can_focus=True):
         self._user_move(self.cursor - 1)
 
     def action_first(self) -> None:
-        """Oldest shown request."""
-        self._user_move(0)
+        """Oldest shown request (sorted: the first row)."""
+        self._user_move(-self.start if self._sorted is None else 0)
 
     def action_last(self) -> None:
         """Newest request, and follow from now on (sorted: the last row)."""
         if self._sorted is not None:
             self._user_move(len(self.ids) - 1)
             return
-        self.move_to(len(self.ids) - 1)
+        self._to_row(len(self.all_ids) - 1)
         self.follow = True
 
     def action_page_down(self) -> None:

@@ -38,7 +38,9 @@ class Status:
     paused: bool = False
     new_while_paused: int = 0
     shown: int = 0
-    trimmed: int = 0
+    sorted_rows: int = 0
+    """Sorted by a column while the list's window holds only some of the shown rows:
+    how many it holds, the rows sorted (0: all of them)."""
     evicted: int = 0
     """Oldest requests dropped from the store because it was full."""
     cleared: int = 0
@@ -126,8 +128,6 @@ def status_text(status: Status, narrow: bool = False) -> Text:
         out.append(f" · {counted(gaps, 'gap')} ({counted(touched, 'request')} hit)", style="yellow")
     out.append(" │ ", style="dim")
     out.append(f"{status.shown:,} shown")
-    if status.trimmed:
-        out.append(f" (last {status.shown:,}; {status.trimmed:,} older in store)", style="dim")
     if status.cleared:
         out.append(f" ({status.cleared:,} cleared by z)", style="dim")
     if status.deleted:
@@ -136,7 +136,8 @@ def status_text(status: Status, narrow: bool = False) -> Text:
     if status.order:
         # Follow waits while sorted: the newest row has no fixed place.
         out.append(f"sorted by {status.order}", style="bold cyan")
-        out.append(" (follow paused)", style="dim")
+        about = f"{status.sorted_rows:,} rows about the cursor; " if status.sorted_rows else ""
+        out.append(f" ({about}follow paused)", style="dim")
         return out
     out.append(
         "following" if status.follow else "not following", style="green" if status.follow else "dim"
@@ -188,8 +189,6 @@ def _narrow_text(status: Status) -> Text:
         out.append(f" · {gaps:,} gaps/{stats.get('gap_requests'):,} req", style="yellow")
     out.append(" │ ", style="dim")
     out.append(f"{status.shown:,} shown")
-    if status.trimmed:
-        out.append(f" +{status.trimmed:,}", style="dim")
     if status.cleared:
         out.append(f" ({status.cleared:,} cleared)", style="dim")
     if status.deleted:
@@ -197,6 +196,8 @@ def _narrow_text(status: Status) -> Text:
     if status.order:
         out.append(" · ")
         out.append(status.order, style="bold cyan")
+        if status.sorted_rows:
+            out.append(f" ({status.sorted_rows:,} rows)", style="dim")
     elif not status.paused:
         out.append(" · ")
         out.append(

@@ -9,6 +9,7 @@ use it directly, without Pilot.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -144,16 +145,16 @@ class ViewState:
 
     def late_matches(self, updated: Sequence[Entry], shown: Sequence[int]) -> list[int]:
         """Updated entries that a filter now lets through (a response made ``~ts``
-        or ``~c`` match) and that are not shown yet; only those after the first
-        shown row, which is where the list can still insert them."""
+        or ``~c`` match) and that are not in ``shown`` (every shown id, in id order)."""
         if not (self.filter_on and self.filter is not None and not self.filter.matches_all):
             return []
         pred = self.predicate()
-        on_screen = set(shown)
-        late = [e.record.id for e in updated if e.record.id not in on_screen and pred(e)]
-        if late and shown:
-            late = [i for i in late if i > shown[0]]
-        return late
+
+        def is_shown(rid: int) -> bool:
+            i = bisect.bisect_left(shown, rid)
+            return i < len(shown) and shown[i] == rid
+
+        return [e.record.id for e in updated if not is_shown(e.record.id) and pred(e)]
 
     # -- the user's choices --------------------------------------------------------------
 

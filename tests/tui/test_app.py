@@ -873,9 +873,9 @@ async def test_keys_can_be_remapped() -> None:
 # -- bounds ------------------------------------------------------------------------------------
 
 
-async def test_the_list_keeps_a_bounded_window_and_says_so() -> None:
+async def test_the_list_draws_a_bounded_window_and_the_keys_reach_every_row() -> None:
     app = make_app(window=50)
-    async with app.run_test() as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await feed(pilot, app, *seen(record(i) for i in range(1, 101)))
         ids = rows(app)
         assert len(ids) <= 60 and ids[-1] == 100
@@ -883,12 +883,54 @@ async def test_the_list_keeps_a_bounded_window_and_says_so() -> None:
         ids = rows(app)
         assert len(ids) <= 60 and ids[-1] == 130
         assert len(app.store) == 130
-        line = status(app)
-        assert f"(last {len(ids)}; {130 - len(ids)} older in store)" in line
+        requests = app.main.requests
+        assert requests.total == 130
+        assert "130 shown" in status(app)
         # Re-filtering keeps the window too.
         app.main.apply_filter("~m GET")
         await pilot.pause()
-        assert rows(app) == list(range(81, 131))
+        assert rows(app) == list(range(81, 131)) and requests.total == 130
+        # g and home: the oldest; G and end: the newest, following again.
+        await pilot.press("g")
+        assert requests.cursor_id == 1 and rows(app)[0] == 1
+        assert not requests.follow
+        await pilot.press("end")
+        assert requests.cursor_id == 130 and requests.follow
+        await pilot.press("home")
+        assert requests.cursor_id == 1
+        await pilot.press("G")
+        # Up goes on past the window's top, a row at a time ...
+        for _ in range(129):
+            await pilot.press("up")
+        assert requests.cursor_id == 1
+        # ... and page up and page down a page at a time, both ways.
+        await pilot.press("G")
+        seen_ids = {requests.cursor_id}
+        while requests.cursor_id != 1:
+            await pilot.press("pageup")
+            seen_ids.add(requests.cursor_id)
+        page = requests._rows_visible
+        assert len(seen_ids) == -(-129 // page) + 1
+        while requests.cursor_id != 130:
+            await pilot.press("pagedown")
+        assert "130 shown" in status(app)
+
+
+async def test_moving_the_window_keeps_the_rows_on_screen_in_place() -> None:
+    app = make_app(window=50)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(pilot, app, *seen(record(i) for i in range(1, 131)))
+        requests = app.main.requests
+        await pilot.press("G")
+        while requests.start + requests.cursor > requests.start:
+            await pilot.press("up")
+        top = requests.cursor_id
+        assert top is not None and top > 1
+        assert int(requests.scroll_y) == requests.cursor  # the window's first row, on top
+        await pilot.press("up")
+        # The row above came into view at the top, the rest one line down.
+        assert requests.cursor_id == top - 1
+        assert requests.rows[int(requests.scroll_y)] == top - 1
 
 
 async def test_the_exposure_series_move_on_while_a_live_capture_is_quiet() -> None:

@@ -209,8 +209,15 @@ async def test_sorting_a_trimmed_window_drops_the_trimmed_rows_from_the_order_to
         app.post_message(EventsArrived(seen(record(i, h) for i, h in enumerate(hosts, 6))))
         await pilot.pause()
         requests = app.main.requests
-        assert requests.ids == [4, 5, 6, 7, 8] and requests.trimmed == 3
+        assert requests.ids == [4, 5, 6, 7, 8] and requests.start == 3
         assert _rows(app) == [4, 7, 5, 8, 6]
+        # The status line says the sort holds the window's rows, not all 8 shown.
+        line = status_text(app.main.status_line.status).plain
+        assert line.endswith("8 shown · sorted by host ▲ (5 rows about the cursor; follow paused)")
+        # Back in time order, every row is reached again.
+        await _sort_by(pilot, app, "time")
+        await pilot.press("g")
+        assert requests.cursor_id == 1
 
 
 async def test_sorting_by_identities_puts_the_demo_msisdn_first() -> None:
