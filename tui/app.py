@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -630,6 +630,16 @@ class MainScreen(Screen[None]):
         return screen
 
 
+class Written(Protocol):
+    """A recording the user asked for (``live -w FILE``): a
+    :class:`~capture.sources.recording.RecordingSource` or a
+    :class:`~capture.formats.record_session.RecordRecording`."""
+
+    path: str
+    failed: str | None
+    """Why recording stopped, if it did (the file then lacks what came later)."""
+
+
 class NoticeBox:
     """``notify(level, text)`` for a frame source, callable from any thread, before or
     after the app runs: notices wait here until the app is up, then go in as events."""
@@ -687,6 +697,8 @@ class HeaderwatchApp(App[int]):
             ``source.name``).
         redact: Exports mask identity values (``--redact``), and sessions, which
             hold the raw packets, are refused.
+        written: The user's own recording of a live capture (``live -w FILE``): while
+            it holds the capture (it has not failed), quitting does not ask about it.
 
     A source may also have ``total_bytes``/``read_bytes`` (like
     :class:`~capture.sources.source.FileSource`): a progress bar then shows while loading.
@@ -716,9 +728,11 @@ class HeaderwatchApp(App[int]):
         recording: RecordingSource | None = None,
         confirm_quit: bool | None = None,
         record_session: bool = False,
+        written: Written | None = None,
     ) -> None:
         super().__init__()
         self.recording = recording
+        self.written = written
         self.record_session = record_session
         self._backlog = 0
         """Events posted by the capture thread, not yet ingested (see MAX_BACKLOG)."""
@@ -901,7 +915,10 @@ class HeaderwatchApp(App[int]):
         return ""
 
     def capture_unsaved(self) -> bool:
-        """Whether requests seen live came after the last whole session saved."""
+        """Whether requests seen live came after the last whole session saved, and
+        are in no file of the user's (``-w``)."""
+        if self.written is not None and self.written.failed is None:
+            return False  # recorded as it came: the capture is on disk already
         # Requests followed from a proxy are not on disk until saved (a file opened is).
         live = self.recording is not None or (self.record_session and self.state == "live")
         return live and self.seen_requests > self.saved_requests
@@ -1250,11 +1267,14 @@ def write_entries(
             )
         info = SessionInfo.new(source=source_name, filter=view_filter if shown_ids else "")
         result = save_session(request.path, sources, entries, only=shown_ids, info=info)
-        text = f"saved {counted(result.frames, 'frame')} "
-        text += f"({counted(result.annotated, 'annotated request')})"
+        text = f"saved {counted(result.frames, 'frame')} to {request.path}, with "
+        if result.marked or result.commented:
+            text += f"{counted(result.marked, 'mark')} and {counted(result.commented, 'comment')}"
+        else:
+            text += "no marks or comments"
         if result.unplaced:
-            text += f"; {counted(result.unplaced, 'note')} could not be placed"
-        return f"{text} to {request.path}"
+            text += f"; the notes of {counted(result.unplaced, 'request')} could not be placed"
+        return text
     chosen: Iterable[Entry] = entries
     if shown_ids is not None:
         wanted = set(shown_ids)

@@ -488,12 +488,15 @@ def dashboard(
     source: LiveSource,
     detector: Detector | None,
     redact: bool = False,
+    written: bool = False,
 ) -> tuple[Any, Callable[[str, str], None]]:
     """The dashboard over a live capture, and the ``notify`` that shows the source's notices.
 
     ``notify`` runs in the capture thread; ``post_message`` is thread-safe and never
     blocks, so a notice ("eth1 is down; …") reaches the screen without stalling capture.
-    When ``frames`` is a recording (``-w`` or the spool), ``w`` saves sessions from it.
+    When ``frames`` is a recording (``-w`` or the spool), ``w`` saves sessions from it;
+    ``written``: it is the user's ``-w`` file (the capture is on disk: quitting does
+    not ask about it).
     """
     app = app_module.HeaderwatchApp(
         frames,
@@ -502,6 +505,7 @@ def dashboard(
         source_name=f"live {source.iface}",
         redact=redact,
         recording=frames if isinstance(frames, RecordingSource) else None,
+        written=frames if written and isinstance(frames, RecordingSource) else None,
     )
     events_arrived = import_module("tui.messages").EventsArrived
 
@@ -521,7 +525,9 @@ def _dashboard(
     notify_box: list[Any],
     spool: Spool | None = None,
 ) -> int:
-    app, post = dashboard(app_module, frames, source, detector, redact=args.redact)
+    app, post = dashboard(
+        app_module, frames, source, detector, redact=args.redact, written=bool(args.write)
+    )
     notify_box.append(post)
     for notice in notices:
         post(notice.level, notice.text)

@@ -96,6 +96,7 @@ def run_follow(
             source_name=follower.name,
             redact=args.redact,
             record_session=True,
+            written=recording,
         )
         events_arrived = import_module("tui.messages").EventsArrived
 

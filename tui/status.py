@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from rich.text import Text
@@ -58,7 +59,8 @@ def dropped(stats: StatsSnapshot) -> int:
 
 
 NARROW_FILTER = 16
-"""Cells of the filter expression on a short status line (the filter bar has it all)."""
+"""Cells of the filter expression, and of the name of a followed proxy's file, on a
+short status line (the filter bar and the title have them whole)."""
 
 _STATE_STYLE = {
     "live": "bold green",
@@ -132,17 +134,27 @@ def status_text(status: Status, narrow: bool = False) -> Text:
         out.append(f" ({status.cleared:,} cleared by z)", style="dim")
     if status.deleted:
         out.append(f" ({status.deleted:,} deleted by d)", style="dim")
-    out.append(" · ")
     if status.order:
         # Follow waits while sorted: the newest row has no fixed place.
+        out.append(" · ")
         out.append(f"sorted by {status.order}", style="bold cyan")
         about = f"{status.sorted_rows:,} rows about the cursor; " if status.sorted_rows else ""
         out.append(f" ({about}follow paused)", style="dim")
         return out
+    if status.paused:
+        # Nothing moves while paused: "following" would say otherwise (the line
+        # says "paused · N new" after the source).
+        return out
+    out.append(" · ")
     out.append(
         "following" if status.follow else "not following", style="green" if status.follow else "dim"
     )
     return out
+
+
+def _cut(text: str) -> str:
+    """``text`` cut to :data:`NARROW_FILTER` cells with ``…`` (on the short line)."""
+    return text if len(text) <= NARROW_FILTER else text[: NARROW_FILTER - 1] + "…"
 
 
 def _narrow_text(status: Status) -> Text:
@@ -150,25 +162,23 @@ def _narrow_text(status: Status) -> Text:
     state_style = _STATE_STYLE.get(status.state, "bold")
     source = safe(status.source)
     # The title bar has the source's name; a live source keeps its interface, and a
-    # followed proxy says it is one (the rest of its name is a path: too long here).
+    # followed proxy says it is one, with the file it follows (its name, cut: the
+    # title bar has the whole path).
     if source.startswith(f"{status.state} "):
         out.append(source, state_style)
     elif source.startswith("proxy "):
-        out.append("proxy ", style="bold")
+        out.append(f"proxy {_cut(os.path.basename(source[6:]) or source[6:])} ", style="bold")
         out.append(status.state, state_style)
     else:
         out.append(status.state, state_style)
     if status.paused:
         out.append(" ")
         out.append("paused", style="bold reverse yellow")
-        out.append(f" +{status.new_while_paused:,}", style="yellow")
+        out.append(f" · {status.new_while_paused:,} new", style="yellow")
     if status.filter:
         # Cut, so a long filter cannot push the counts off the line.
-        expr = safe(status.filter)
-        if len(expr) > NARROW_FILTER:
-            expr = expr[: NARROW_FILTER - 1] + "…"
         out.append(" │ ", style="dim")
-        out.append(expr, style="bold" if status.filter_on else "dim strike")
+        out.append(_cut(safe(status.filter)), style="bold" if status.filter_on else "dim strike")
     if status.saved_view:
         out.append(" │ " if not status.filter else " ", style="dim")
         out.append("saved", style="bold cyan" if status.saved_view_on else "dim strike")
@@ -186,7 +196,9 @@ def _narrow_text(status: Status) -> Text:
         out.append(f" · {status.evicted:,} evicted", style="bold red")
     gaps = stats.get("gaps")
     if gaps:
-        out.append(f" · {gaps:,} gaps/{stats.get('gap_requests'):,} req", style="yellow")
+        hit = stats.get("gap_requests")
+        # Gaps that hit no request are only counted: "/0 req" would push the end off.
+        out.append(f" · {gaps:,} gaps" + (f"/{hit:,} req" if hit else ""), style="yellow")
     out.append(" │ ", style="dim")
     out.append(f"{status.shown:,} shown")
     if status.cleared:

@@ -290,6 +290,10 @@ class SaveResult:
     unplaced: int
     """Annotated requests kept in the file whose first frame was not found (their
     notes are missing from the file); 0 unless the sources changed since loading."""
+    marked: int = 0
+    """Requests in the file marked by the user."""
+    commented: int = 0
+    """Requests in the file with the user's comment."""
 
 
 def save_session(
@@ -333,7 +337,7 @@ def save_session(
         info = dataclasses.replace(info, shown=shown)
     decoder = Decoder()
     addresses = _Addresses()
-    frames = annotated = 0
+    frames = annotated = marked = commented = 0
     try:
         with atomic_output(out_path) as temp, PcapngWriter(temp, info.to_comment()) as writer:
             for capture in captures:
@@ -358,6 +362,8 @@ def save_session(
                         if anchored:
                             comments += _anchor_comments(anchored, wanted)
                             annotated += sum(1 for e in anchored if _annotated(e))
+                            marked += sum(1 for e in anchored if e.marked)
+                            commented += sum(1 for e in anchored if e.comment)
                     writer.write(frame._replace(comments=()), comments)
                     frames += 1
     except CaptureWriteError as exc:
@@ -373,7 +379,7 @@ def save_session(
         for key, group in pending.items()
         if keep is None or _conn(key[1], key[2], key[3], key[4]) in keep
     )
-    return SaveResult(out_path, frames, annotated, unplaced)
+    return SaveResult(out_path, frames, annotated, unplaced, marked, commented)
 
 
 def _annotated(entry: Entry) -> bool:

@@ -771,7 +771,9 @@ async def test_w_saves_a_session_and_open_brings_marks_and_comments_back(tmp_pat
         batch_interval=0.02,
     )
     path = tmp_path / "s.pcapng"
-    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+    async with app.run_test(
+        size=(120, 40), message_hook=messages.append, notifications=True
+    ) as pilot:
         await wait_for(pilot, messages, SourceFinished)
         await pilot.pause()
         assert len(app.store) == 28
@@ -781,6 +783,9 @@ async def test_w_saves_a_session_and_open_brings_marks_and_comments_back(tmp_pat
         await fill_save(pilot, path, shown=False, fmt=None)
         await wait_for_file(pilot, path)
         assert app.saved == [str(path)]
+        # Said plainly: what the file holds of the user's own work.
+        said = [n.message for n in app._notifications]
+        assert f"saved 259 frames to {path}, with 1 mark and 1 comment" in said
 
     messages.clear()
     again = HeaderwatchApp(

@@ -135,7 +135,7 @@ def test_w_saves_a_session_during_a_live_capture_with_or_without_w(
     _send(driver, f"save {session}")
     saved = _line(driver, "saved")
     assert saved["ok"], saved
-    assert saved["text"].startswith("saved ") and "(1 annotated request)" in saved["text"]
+    assert saved["text"].startswith("saved ") and "with no marks or comments" in saved["text"]
 
     _send(driver, "quit")
     _line(driver, "stats")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from textual.geometry import Region
 from textual.widgets._footer import FooterKey
+from textual.widgets._toast import Toast
 
 from capture.model import StatsSnapshot
 from tests.tui.fakes import demo_capture_events, make_app
@@ -112,7 +113,7 @@ def test_a_short_status_line_keeps_identities_drops_and_follow_or_pause() -> Non
     assert len(short) < 60 < len(full)
     assert "26 ids" in short and "3 dropped" in short and "follow" in short
     paused = status_text(Status(state="live", paused=True, new_while_paused=4), narrow=True)
-    assert "paused +4" in paused.plain
+    assert "paused · 4 new" in paused.plain  # as the README and the wide line say
     live = status_text(Status(source="live lo", state="live"), narrow=True).plain
     assert live.startswith("live lo │")
     long_filter = Status(
@@ -151,3 +152,40 @@ def test_the_status_line_says_how_many_requests_gaps_hit_at_any_width() -> None:
     status = Status(source="live eth0", state="live", stats=counters)
     assert "3 gaps (2 requests hit)" in status_text(status).plain
     assert "3 gaps/2 req" in status_text(status, narrow=True).plain
+
+
+async def test_a_notification_at_80_columns_leaves_the_status_line_and_footer_visible() -> None:
+    app = make_app(source_name="demo (O2 UK, Jan 2012)")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await _load(pilot, app)
+        app.notify("exported 28 requests as HAR to /tmp/somewhere/headerwatch-20120110.har")
+        await pilot.pause()
+        await pilot.pause()
+        [toast] = app.screen.query(Toast)
+        status_row = app.main.status_line.region.y
+        assert status_row == 22 and toast.region.height >= 3
+        assert toast.region.bottom <= status_row
+
+
+def test_the_short_status_line_names_the_file_a_proxy_is_followed_from() -> None:
+    proxy = Status(source="proxy /home/me/lab/flows-of-the-phone.jsonl", state="live")
+    assert status_text(proxy, narrow=True).plain.startswith("proxy flows-of-the-ph… live │")
+    socket = Status(source="proxy unix:/run/user/1000/hw.sock", state="live")
+    assert status_text(socket, narrow=True).plain.startswith("proxy hw.sock live │")
+
+
+def test_paused_both_lines_say_paused_and_how_many_new_and_never_following() -> None:
+    paused = Status(source="live lo", state="live", paused=True, new_while_paused=10, shown=8)
+    wide = status_text(paused).plain
+    assert wide.startswith("live lo · paused · 10 new │") and wide.endswith("│ 8 shown")
+    assert "follow" not in wide
+    short = status_text(paused, narrow=True).plain
+    assert short.startswith("live lo paused · 10 new │") and short.endswith("│ 8 shown")
+
+
+def test_gaps_that_hit_no_request_leave_room_for_the_end_of_the_short_line() -> None:
+    counters = StatsSnapshot((("requests", 14_000), ("identities", 758), ("gaps", 42)))
+    status = Status(state="done", stats=counters, shown=14_000, follow=False)
+    short = status_text(status, narrow=True).plain
+    assert short == "done │ 14,000 req · 758 ids · 0 dropped · 42 gaps │ 14,000 shown · no follow"
+    assert len(short) <= 78  # inside the padding of an 80-column line

@@ -14,16 +14,20 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from capture.formats.pcapng import PcapngWriter
 from capture.formats.session import restore
 from capture.identity.detector import IdentityDetector
 from capture.pipeline import Pipeline
 from capture.sources.frames import CaptureFile
+from capture.sources.recording import RecordingSource
 from capture.sources.source import FileSource
 from capture.sources.spool import Spool
 from capture.view.store import Store
 from tui.app import HeaderwatchApp
+from tui.cmd_live import dashboard
 from tui.common import demo_capture_path
 from tui.messages import SourceFinished
+from tui.screens import QuitScreen
 
 
 async def _wait(pilot: Pilot[int], done: object, what: str) -> None:
@@ -92,4 +96,48 @@ async def test_a_full_spool_is_said_and_w_saves_what_it_holds(tmp_path: Path) ->
     got = [(e.record.request.uri, len(e.record.findings)) for e in reopened]
     assert got == [(e.record.request.uri, len(e.record.findings)) for e in before]
     assert any(n for _, n in got)  # an identity among them
+    spool.remove()
+
+
+class _Iface:
+    """What ``cmd_live.dashboard`` reads of a live source besides its frames."""
+
+    iface = "eth0"
+
+
+async def test_quitting_with_a_w_recording_does_not_ask_about_the_capture_it_holds(
+    tmp_path: Path,
+) -> None:
+    import tui.app as app_module
+
+    path = tmp_path / "w.pcapng"
+    recording = RecordingSource(
+        FileSource([demo_capture_path()]), PcapngWriter(str(path)), str(path)
+    )
+    app, _ = dashboard(app_module, recording, _Iface(), IdentityDetector(), written=True)  # type: ignore[arg-type]
+    app.confirm_quit = True
+    messages: list[Message] = []
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as p:
+        await _wait(p, lambda: any(isinstance(m, SourceFinished) for m in messages), "the end")
+        assert len(app.store) == 28
+        assert app.unsaved() == ""  # -w has it on disk
+        recording.failed = "no space left on device"
+        assert app.unsaved() == "live capture"  # ... unless recording stopped
+        recording.failed = None
+        await p.press("q")
+        await p.pause()
+        assert not isinstance(app.screen, QuitScreen)
+    assert app.return_code == 0
+    # The spool is no file of the user's: there, quitting asks, as before.
+    spool = Spool(parent=str(tmp_path))
+    spooled = spool.recording(FileSource([demo_capture_path()]))
+    app, _ = dashboard(app_module, spooled, _Iface(), IdentityDetector())  # type: ignore[arg-type]
+    app.confirm_quit = True
+    messages.clear()
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as p:
+        await _wait(p, lambda: any(isinstance(m, SourceFinished) for m in messages), "the end")
+        await p.press("q")
+        await p.pause()
+        assert isinstance(app.screen, QuitScreen)
+        await p.press("y")
     spool.remove()
