@@ -60,8 +60,15 @@ def register(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
+DEMO_REGION = "GB"
+"""Where the bundled capture's subscriber is (O2 UK, January 2012)."""
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``demo``."""
+    # The bundled capture is O2 UK's: its region is the capture's, not the locale's
+    # (--region still wins).
+    args.region = args.region or DEMO_REGION
     detector = build_detector(args, recurrence=DASHBOARD_RECURRENCE)
     keymap = check_view_args(args)
     path = demo_capture_path()
