@@ -261,6 +261,12 @@ STATUS_KEYS = ("headerwatch_session", "headerwatch_addon")
 (``capture/data/mitmproxy_addon.py``)."""
 
 
+def is_status(obj: Any) -> bool:
+    """Whether a JSONL line's object is one of headerwatch's status lines
+    (:data:`STATUS_KEYS`), not a request."""
+    return type(obj) is dict and len(obj) == 1 and next(iter(obj)) in STATUS_KEYS
+
+
 def parsed_from_dict(obj: Any, responses: bool = True) -> Parsed | None:
     """A JSONL record (as written by :func:`dumps`, or by the mitmproxy add-on) back as
     a request to feed the pipeline; None for a status line (:data:`STATUS_KEYS`).
@@ -275,7 +281,7 @@ def parsed_from_dict(obj: Any, responses: bool = True) -> Parsed | None:
     """
     if type(obj) is not dict:
         raise ValueError("not a JSON object")
-    if len(obj) == 1 and next(iter(obj)) in STATUS_KEYS:
+    if is_status(obj):
         return None
     body = _body(obj)
     request = Request(

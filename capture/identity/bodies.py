@@ -55,12 +55,7 @@ def gunzipped(body: bytes) -> bytes | None:
     a bomb gives no more than the bound."""
     if body[:2] != b"\x1f\x8b":
         return None
-    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        data = inflate.decompress(body, MAX_INFLATED)
-    except zlib.error:
-        return None
-    return data or None
+    return _UNDO["gzip"](body, MAX_INFLATED) or None
 
 
 def decoded(body: bytes, coding: str, limit: int = MAX_INFLATED) -> tuple[bytes, bool] | None:

@@ -20,7 +20,7 @@ from typing import IO, Any, cast
 
 import orjson
 
-from capture.formats.jsonl import STATUS_KEYS, parsed_from_dict
+from capture.formats.jsonl import is_status, parsed_from_dict
 from capture.sources.frames import (
     WARNING,
     CaptureError,
@@ -101,7 +101,7 @@ def _record_line(line: bytes) -> Any:
     own status lines (a record session's first line, the mitmproxy add-on's drop
     count), which are not "other records" to warn of."""
     obj = orjson.loads(line)
-    if type(obj) is dict and len(obj) == 1 and next(iter(obj)) in STATUS_KEYS:
+    if is_status(obj):
         return SKIP
     return obj
 
