@@ -199,7 +199,9 @@ class Request:
     """Human-readable notes on what was odd: gaps, obs-fold, bare LF, bad framing."""
     authority: str | None = None
     """The ``:authority`` pseudo-header of an HTTP/2 or HTTP/3 request (from a
-    proxy's records); None for HTTP/1.x, whose target is in ``uri`` and ``Host``."""
+    proxy's records), or the ``http.hostname`` of a Suricata eve.json event whose
+    logged headers hold no Host; None for HTTP/1.x, whose target is in ``uri`` and
+    ``Host``."""
     app: str = ""
     """The app that sent it, where the capture says (PCAPdroid's extensions:
     :mod:`capture.sources.pcapdroid`); empty when unknown."""

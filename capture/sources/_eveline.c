@@ -15,12 +15,14 @@
  *           timestamp not in Suricata's own form, no request_headers list...
  *   0     - a valid JSON object whose event_type is a string other than "http".
  *   (ts, flow, depth, src, sport, dst, dport, method, uri, version, headers,
- *    merged, status, answer) - an http event: the Request's fields as
+ *    merged, status, answer, authority) - an http event: the Request's fields as
  *           parsed_from_eve makes them; merged: whether a header value holds ", "
  *           under a name that is not a list by definition (set_lists; the
  *           anomalies are worded in Python); status: an int or None; answer:
  *           with responses, the response headers (a tuple of pairs, () when absent);
- *           without, whether one of them is a reflector's echo header.
+ *           without, whether one of them is a reflector's echo header; authority:
+ *           http.hostname when it is a string that is not empty and no request
+ *           header is named Host, else None.
  *
  * It never returns a result the slow path would not give: when in doubt, None.
  * The line is hostile input: every read is bounded by the end of the buffer.
@@ -64,7 +66,7 @@ typedef struct {
 } Field;
 
 typedef struct {
-    Field url, method, protocol, status;
+    Field url, method, protocol, status, hostname;
     int request_kind, response_kind; /* ABSENT, T_NULL or T_ARRAY (else: not sure) */
     Pair *request;
     Py_ssize_t nrequest;
@@ -683,6 +685,8 @@ http_member(Cur *c, const Str *key, void *ctx, int depth)
         return header_list(c, h->response, &h->nresponse, &h->response_kind, depth);
     if (KEY(key, "url"))
         return read_field(c, &h->url, depth);
+    if (KEY(key, "hostname"))
+        return read_field(c, &h->hostname, depth);
     if (KEY(key, "http_method"))
         return read_field(c, &h->method, depth);
     if (KEY(key, "protocol"))
@@ -854,15 +858,17 @@ header_tuple(const Pair *pairs, Py_ssize_t n, unsigned char *buf, int *merged)
 }
 
 static const char ECHO[] = "x-headerwatch-received"; /* capture.http.echo.ECHO_HEADER */
+static const char HOST[] = "host";
 
-/* Whether one of the response header names is the echo header, compared as
- * _echo_among does (name.lower() == ECHO_HEADER.lower()); for an ASCII echo name
- * only an ASCII name can be equal (the one non-ASCII character that lowers to ASCII,
- * KELVIN SIGN, lowers to "k", which the name has not). */
+/* Whether one of the header names is `lower` (an ASCII lower-case name of n bytes),
+ * compared as Python compares them (name.lower() == lower); for an ASCII name only
+ * an ASCII name can be equal (the one non-ASCII character that lowers to ASCII,
+ * KELVIN SIGN, lowers to "k", which neither name has). */
 static int
-echo_among(const Pair *pairs, Py_ssize_t n, unsigned char *buf)
+named_among(const Pair *pairs, Py_ssize_t count, unsigned char *buf, const char *lower,
+            size_t n)
 {
-    for (Py_ssize_t k = 0; k < n; k++) {
+    for (Py_ssize_t k = 0; k < count; k++) {
         const Str *s = &pairs[k].name;
         const unsigned char *p = s->p;
         Py_ssize_t len = s->n;
@@ -872,10 +878,10 @@ echo_among(const Pair *pairs, Py_ssize_t n, unsigned char *buf)
             len = unescape(s, buf);
             p = buf;
         }
-        if ((size_t)len != sizeof(ECHO) - 1)
+        if ((size_t)len != n)
             continue;
         Py_ssize_t i = 0;
-        while (i < len && (p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]) == ECHO[i])
+        while (i < len && (p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]) == lower[i])
             i++;
         if (i == len)
             return 1;
@@ -948,8 +954,8 @@ http(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     int merged = 0;
     int echo = 0;
     if (!responses && h->response_kind == T_ARRAY)
-        echo = echo_among(h->response, h->nresponse, buf);
-    PyObject *items[14] = {NULL};
+        echo = named_among(h->response, h->nresponse, buf, ECHO, sizeof(ECHO) - 1);
+    PyObject *items[15] = {NULL};
     items[0] = PyFloat_FromDouble(ts);
     items[1] = whole(e.flow_id.i);
     items[2] = whole(e.tx_id.i + 1);
@@ -969,8 +975,14 @@ http(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
                                                 : PyTuple_New(0);
     else
         items[13] = PyBool_FromLong(echo);
-    result = PyTuple_New(14);
-    for (int k = 0; k < 14; k++) {
+    /* Suricata's hostname (from the target or the Host header) when the headers
+     * logged hold no Host: a dump limited to some names (custom), or none sent. */
+    items[14] = h->hostname.kind == T_STRING && h->hostname.s.n > 0 &&
+                        !named_among(h->request, h->nrequest, buf, HOST, sizeof(HOST) - 1)
+                    ? make_str(&h->hostname.s, buf, NULL)
+                    : Py_NewRef(Py_None);
+    result = PyTuple_New(15);
+    for (int k = 0; k < 15; k++) {
         if (items[k] == NULL) {
             Py_CLEAR(result);
         } else if (result != NULL) {

@@ -9,5 +9,5 @@ def set_lists(names: Iterable[str], /) -> None:
 
 def http(line: bytes, responses: bool, /) -> tuple[Any, ...] | int | None:
     """The facts of an eve.json http event (ts, flow, depth, src, sport, dst, dport,
-    method, uri, version, headers, merged, status, answer); 0 for a valid line of
+    method, uri, version, headers, merged, status, answer, authority); 0 for a valid line of
     another event type; None when not sure (read it with orjson then)."""

@@ -10,8 +10,12 @@ referrer), and the record says so.
 Field mapping (see docs/scale.md): ``timestamp`` → ts, ``flow_id`` → flow,
 ``tx_id`` + 1 → depth, ``src_ip``/``src_port``/``dest_ip``/``dest_port`` → the
 endpoints, ``http.http_method``, ``http.url``, ``http.protocol`` → the request
-line, ``http.hostname`` → Host when the headers were not dumped, ``http.status``
-and ``response_headers`` → the response.
+line, ``http.hostname`` → Host when the headers were not dumped, and the request's
+``authority`` (what ``host`` falls back to) when the headers dumped hold no Host
+(a dump limited to some names, or a request sent without one), ``http.status``
+and ``response_headers`` → the response. Suricata documents ``hostname`` as "the
+hostname this HTTP event is attributed to": libhtp's, from an absolute target or
+the Host header, without its port (``http_port``).
 
 Limits (what the log cannot show): Suricata (libhtp) joins a header sent more than
 once into one value separated by ``", "``, so a second injected header can hide in
@@ -153,9 +157,11 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
                 headers.append((name, value))
         request_headers = tuple(headers)
         anomalies: tuple[str, ...] = (HEADERS_NOT_DUMPED,)
+        authority: str | None = None  # the hostname is the Host header above
     else:
         request_headers = name_values(raw, "http.request_headers")
         anomalies = _merged_notes(request_headers)
+        authority = _hostname_apart(http.get("hostname"), request_headers)
     method = http.get("http_method")
     url = http.get("url")
     protocol = http.get("protocol")
@@ -197,7 +203,7 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
         b"",
         0,
         anomalies,
-        None,
+        authority,
         "",
         "",
     )
@@ -212,6 +218,18 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
         ts=ts, version=version or "", status=status, reason="", headers=response_headers
     )
     return Parsed(request, response)
+
+
+def _hostname_apart(hostname: Any, headers: tuple[Header, ...]) -> str | None:
+    """``http.hostname`` when the headers logged name no Host (else the request's
+    host is that header's value): the request's authority, which ``host`` falls back
+    to. None when it is not a string, or empty."""
+    if type(hostname) is not str or not hostname:
+        return None
+    for name, _ in headers:
+        if name.lower() == "host":
+            return None
+    return hostname
 
 
 def _merged_notes(headers: tuple[Header, ...]) -> tuple[str, ...]:
@@ -251,6 +269,7 @@ def parsed_from_line(line: bytes, responses: bool = True) -> Parsed | None:
         merged,
         status,
         answer,
+        authority,
     ) = facts
     request = _new_request(
         ts,
@@ -267,7 +286,7 @@ def parsed_from_line(line: bytes, responses: bool = True) -> Parsed | None:
         b"",
         0,
         _merged_notes(headers) if merged else (),
-        None,
+        authority,
         "",
         "",
     )

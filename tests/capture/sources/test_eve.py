@@ -64,6 +64,7 @@ def test_the_eve_example_of_suricatas_docs_maps_onto_a_request_and_its_response(
     assert (request.flow, request.depth) == (586497171462735, 1)
     assert request.ts == datetime(2015, 3, 25, 15, 40, 41, tzinfo=UTC).timestamp()
     assert request.headers == (("User-Agent", "Wget/1.13.4 (linux-gnu)"), ("Accept", "*/*"))
+    assert request.host == "test.co.uk"  # http.hostname: no Host among the headers dumped
     assert parsed.response is not None and parsed.response.status == 200
     assert parsed.response.headers == (("Date", "Wed, 25 Mar 2015 15:40:41 GMT"),)
     assert source.other_lines == 1  # the docs' alert event
@@ -135,6 +136,29 @@ def test_an_http_event_without_dumped_headers_keeps_what_suricata_logs_and_says_
         ("Referer", "http://a.example/"),
     )
     assert parsed.request.anomalies == (HEADERS_NOT_DUMPED,)
+
+
+def test_an_event_whose_dumped_headers_hold_no_host_takes_its_host_from_http_hostname(
+    tmp_path: Path,
+) -> None:
+    # The reference (parsed_from_eve): the C reader is held to it in test_eveline.py.
+    parsed = parsed_from_eve(_event([("User-Agent", "curl/8")], hostname="ads.example"))
+    assert parsed is not None
+    request = parsed.request
+    assert request.host == "ads.example" and request.authority == "ads.example"
+    assert request.headers == (("User-Agent", "curl/8"),)  # no Host header made up
+    # A Host header logged (in any case) is the host, as on the wire.
+    for name in ("Host", "HOST"):
+        parsed = parsed_from_eve(_event([(name, "b.example:8080")], hostname="b.example"))
+        assert parsed is not None
+        assert (parsed.request.host, parsed.request.authority) == ("b.example:8080", None)
+    for hostname in ("", None, 7):
+        parsed = parsed_from_eve(_event([], hostname=hostname))
+        assert parsed is not None and parsed.request.host is None
+    path = tmp_path / "eve.json"
+    path.write_text(json.dumps(_event([("Accept", "*/*")], hostname="ads.example")) + "\n")
+    [record], _ = _scan([str(path)])
+    assert (record["host"], record["authority"]) == ("ads.example", "ads.example")
 
 
 @pytest.mark.parametrize(

@@ -152,11 +152,44 @@ def test_the_engine_files_of_the_suite_read_the_same_both_ways() -> None:
         _event(http={"response_headers": [{"name": ECHO_HEADER.upper(), "value": "x"}]}),
         _event(http={"response_headers": [{"name": "X-Headerwatch-Receive", "value": "x"}]}),
         _event(http={"response_headers": [{"name": "Set-Cookie", "value": "a=b, c=d"}]}),
+        _event(http={"request_headers": [{"name": "Accept", "value": "*/*"}]}),
+        _event(http={"request_headers": [], "hostname": '\u00e9.example/"x'}),
+        _event(http={"request_headers": [{"name": "hOsT", "value": ""}]}),
+        _event(http={"request_headers": [{"name": "Hosts", "value": "a"}]}),
+        _event(http={"request_headers": [{"name": "\u0130ost", "value": "a"}]}),
+        _event(http={"request_headers": [], "hostname": ""}),
+        _event(http={"request_headers": [], "hostname": None}),
+        _event(http={"request_headers": [], "hostname": ["a.example"]}),
+        _event(http={"request_headers": [], "hostname": _GONE}),
     ],
 )
 def test_an_http_event_is_read_in_c_the_same_as_by_the_reference(event: dict[str, Any]) -> None:
     for slashes in (True, False):
         assert _same(_line(event, slashes))
+
+
+@pytest.mark.parametrize(
+    ("headers", "host"),
+    [
+        ([{"name": "User-Agent", "value": "Wget/1.13.4"}], "test.co.uk"),
+        ([], "test.co.uk"),
+        ([{"name": "HOST", "value": "Test.co.uk:8080"}], "Test.co.uk:8080"),
+    ],
+)
+def test_c_takes_the_host_from_http_hostname_when_no_host_header_was_logged(
+    headers: list[dict[str, str]], host: str
+) -> None:
+    line = _line(_event(http={"hostname": "test.co.uk", "request_headers": headers}))
+    assert _same(line)  # C read it, and the reference agrees
+    for responses in (True, False):
+        parsed = eve.parsed_from_line(line, responses)
+        assert parsed is not None and parsed.request.host == host
+    # A name spelt with escapes is compared unescaped, as Python compares it.
+    escaped = _line(_event(http={"request_headers": []})).replace(
+        b'"request_headers":[]', b'"request_headers":[{"name":"H\\u006fst","value":"h.example"}]'
+    )
+    assert _same(escaped)
+    assert eve.parsed_from_line(escaped).request.host == "h.example"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
