@@ -77,7 +77,7 @@ def run_follow(
 
     try:
         if headless:
-            return headless_run(
+            code = headless_run(
                 args,
                 follower,
                 detector,
@@ -90,6 +90,9 @@ def run_follow(
                 join=follower.join,
                 summary=summary,
             )
+            # An input error (said when it came, after what was read before it): 2, as
+            # scan exits for a file it cannot read, whatever was found.
+            return EXIT_USAGE if follower.failed is not None else code
         app = app_module.HeaderwatchApp(
             follower,
             detector,
@@ -116,6 +119,10 @@ def run_follow(
             tell(f"headerwatch: {runner.pipeline.summary()}; {summary(counters)}")
         else:
             tell(f"headerwatch: {summary(counters)}")
+        if follower.failed is not None and not code:
+            # The dashboard showed it; the terminal and the exit status say it too.
+            tell(f"headerwatch: error: {follower.failed}")
+            return EXIT_USAGE
         return int(code or 0)
     finally:
         if recording is not None:

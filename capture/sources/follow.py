@@ -7,7 +7,9 @@ or of any other writer of a record format of :data:`~capture.sources.inputs.INPU
 
 * a regular file, followed like ``tail -F``: read from its start, then as it
   grows; waited for when it does not exist yet; read again from its start when it
-  is replaced or truncated (log rotation);
+  is replaced or truncated (log rotation). A gzip-compressed file (a rotated
+  ``eve.json.gz``) is read whole, as what it decompresses to, and not followed:
+  gzip is written whole, so the stream ends there;
 * a FIFO (``mkfifo``): read while writers come and go;
 * ``unix:SOCKET``: a Unix stream socket headerwatch creates (0600) and listens on;
   writers connect (the add-on reconnects when headerwatch is restarted), one at a
@@ -21,7 +23,10 @@ reader thread that hands parsed requests over a bounded queue, so the runner get
 ``None`` every :data:`~capture.sources.source.HEARTBEAT` while nothing comes.
 
 Stopping ends the stream after the lines already received: every request read is
-delivered, and, with ``record``, written to the recording first.
+delivered, and, with ``record``, written to the recording first. So does an error
+(the path became a directory or unreadable, a stream of no record format): the
+lines before it are delivered, then the error is said in one line and kept in
+:attr:`Follower.failed`.
 """
 
 from __future__ import annotations
@@ -35,17 +40,21 @@ import socket
 import stat
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
 from capture.model import Parsed
 from capture.sources import inputs
-from capture.sources.frames import CaptureError, is_capture_magic
-from capture.sources.inputs import SNIFF_BYTES, after_reading
+from capture.sources.frames import GZIP_MAGIC, CaptureError, is_capture_magic
+from capture.sources.inputs import SNIFF_BYTES, after_reading, unreadable
 from capture.sources.records import MAX_LINE, RecordFile
 from capture.sources.source import HEARTBEAT, Notify
+
+if TYPE_CHECKING:
+    from capture.sources.gunzip import Gunzipped
 
 POLL = 0.05
 """Seconds between looks at a file or FIFO that has nothing new."""
@@ -59,11 +68,16 @@ NOTICE_EVERY = 5.0
 SOCKET_PREFIX = "unix:"
 
 
+class NotLines(Exception):
+    """What :meth:`LineStream.read` raises: a reader of whole documents cannot follow."""
+
+
 class LineStream:
     """``readline`` over a file, FIFO or listening socket that waits for more.
 
-    Returns ``b""`` (the end) only once :attr:`stop` is set and the bytes already
-    received are handed out. Every line returned goes to ``on_line`` first.
+    Returns ``b""`` (the end) only once :attr:`stop` is set, a gzip file is read to
+    its end, or reading failed, and the bytes already received are handed out; a
+    failure is raised then, once. Every line returned goes to ``on_line`` first.
     """
 
     def __init__(
@@ -83,6 +97,12 @@ class LineStream:
         self._ino: tuple[int, int] | None = None
         self._fifo = False
         self._pos = 0
+        self._first = b""
+        self._gzip: Gunzipped | None = None
+        self.gzipped = False
+        """The file is gzip: read whole through :class:`~capture.sources.gunzip.Gunzipped`."""
+        self._ended = False
+        self._error: Exception | None = None
         self.connections = 0
         """Writers that connected (socket) or files opened (file, FIFO)."""
 
@@ -90,6 +110,10 @@ class LineStream:
 
     def fileno(self) -> int:
         raise OSError("a followed stream has no size")
+
+    def read(self, size: int = -1) -> bytes:
+        """Refused: a stream followed is lines, never read whole."""
+        raise NotLines(self.target)
 
     def readline(self, limit: int = -1) -> bytes:
         """The next line (with its newline), at most ``limit`` bytes; waits for it."""
@@ -104,7 +128,7 @@ class LineStream:
                 if self.on_line is not None:
                     self.on_line(line)
                 return line
-            if self.stop.is_set():
+            if self._ended or self.stop.is_set():
                 if buf:
                     # Whatever came last, even without its newline: it is read.
                     line = bytes(buf) + b"\n"
@@ -112,27 +136,45 @@ class LineStream:
                     if self.on_line is not None:
                         self.on_line(line)
                     return line
+                error, self._error = self._error, None
+                if error is not None:
+                    raise error
                 return b""
-            self._fill()
+            self._more()
 
     def head(self, size: int) -> bytes:
         """The first ``size`` bytes to come (fewer once a line that is not blank has
         come, or at the end), left to be read: what decides the format."""
         buf = self._buf
-        while len(buf) < size and not self.stop.is_set():
+        while len(buf) < size and not (self._ended or self.stop.is_set()):
             end = buf.rfind(b"\n")
             if end >= 0 and buf[:end].strip():
                 break
-            if is_capture_magic(bytes(buf[:4])):
+            if is_capture_magic(bytes(buf[:4])) or b"\0" in buf:
                 break  # binary: no line will tell more (and a capture is refused)
-            self._fill()
+            self._more()
+        if not buf and self._error is not None:
+            error, self._error = self._error, None
+            if isinstance(error, CaptureError):
+                raise error
+            raise CaptureError(self._unreadable(error))
         return bytes(buf[:size])
+
+    def _unreadable(self, exc: Exception) -> str:
+        why = getattr(exc, "strerror", None) or exc
+        if self.gzipped:
+            return f"{self.target}: gzip-compressed, but not readable ({why})"
+        return f"{self.target}: cannot read ({why})"
 
     def close(self) -> None:
         """Close what is open (the listening socket belongs to the caller)."""
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._gzip is not None:
+            with contextlib.suppress(OSError):
+                self._gzip.close()  # and the file below it
+            self._gzip = None
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
@@ -146,11 +188,28 @@ class LineStream:
         if self._buf and not self._buf.endswith(b"\n"):
             self._buf += b"\n"
 
-    def _fill(self) -> None:
-        if self._listener is not None:
-            self._fill_socket(self._listener)
+    def _more(self) -> None:
+        """Read more into the buffer. A failure ends the stream: it is kept, to be
+        raised once the bytes already read are handed out."""
+        try:
+            if self._gzip is not None:
+                self._fill_gzip(self._gzip)
+            elif self._listener is not None:
+                self._fill_socket(self._listener)
+            else:
+                self._fill_path()
+        except (CaptureError, OSError, EOFError, zlib.error) as exc:
+            # (OSError, EOFError, zlib.error: a gzip file damaged or cut short, which
+            # the record reader says as a file cut there, every record before it kept.)
+            self._ended = True
+            self._error = exc
+
+    def _fill_gzip(self, stream: Gunzipped) -> None:
+        data = stream.read1(1 << 16)
+        if data:
+            self._buf += data
         else:
-            self._fill_path()
+            self._ended = True  # read whole: nothing more will come
 
     def _fill_socket(self, listener: socket.socket) -> None:
         if self._conn is None:
@@ -183,6 +242,8 @@ class LineStream:
             fd = os.open(self.target, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:
             return False
+        except PermissionError:
+            raise CaptureError(f"{self.target}: permission denied") from None
         except OSError as exc:
             raise CaptureError(f"{self.target}: cannot open ({exc.strerror or exc})") from None
         st = os.fstat(fd)
@@ -193,8 +254,21 @@ class LineStream:
         self._fifo = stat.S_ISFIFO(st.st_mode)
         self._ino = (st.st_dev, st.st_ino)
         self._pos = 0
+        self._first = b""
         self.connections += 1
         return True
+
+    def _gunzip(self, fd: int) -> None:
+        """Read the gzip file open at ``fd`` whole, as what it decompresses to, in
+        place of the bytes of it read so far (only its first bytes: the magic is
+        looked at as soon as they come, before any line of them is handed out)."""
+        from capture.sources.gunzip import Gunzipped  # here: most inputs are not gzip
+
+        del self._buf[len(self._buf) - self._pos :]
+        os.lseek(fd, 0, os.SEEK_SET)
+        self._fd = None  # the file object below owns it now
+        self.gzipped = True
+        self._gzip = Gunzipped(os.fdopen(fd, "rb"))
 
     def _fill_path(self) -> None:
         if self._fd is None and not self._open_path():
@@ -213,6 +287,12 @@ class LineStream:
         if data:
             self._buf += data
             self._pos += len(data)
+            if len(self._first) < len(GZIP_MAGIC) and not self._fifo:
+                # A regular file's first bytes: is it gzip? (A FIFO's are looked at
+                # with the rest of what its first line starts with.)
+                self._first += data[: len(GZIP_MAGIC) - len(self._first)]
+                if self._first == GZIP_MAGIC:
+                    self._gunzip(self._fd)
             return
         # The end for now: a FIFO without writers (a line cut there is ended), or a
         # file not grown yet (the rest of its last line may still come).
@@ -234,6 +314,23 @@ class LineStream:
         self._end_of_writer()
         self.close()
         return self._open_path()
+
+
+def _check_path(target: str) -> None:
+    """Refuse at once a path that exists and can never be followed (one not there
+    yet is waited for)."""
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return
+    except OSError as exc:  # a path through a file, or a directory not searchable
+        raise CaptureError(f"{target}: cannot open ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise CaptureError(f"{target}: is a directory, not a file of records")
+    if stat.S_ISSOCK(st.st_mode):
+        raise CaptureError(f"{target}: is a socket; to listen on it, use --from unix:{target}")
+    if not os.access(target, os.R_OK):
+        raise CaptureError(f"{target}: permission denied")
 
 
 def _listen(path: str) -> socket.socket:
@@ -281,6 +378,8 @@ class Follower:
         """The input kind of the first line, once known."""
         self.followed = 0
         self.proxy_dropped = 0
+        self.failed: str | None = None
+        """The error that ended following (one line, said as an error notice too)."""
         self._last_notice = 0.0
         self._source: RecordFile | None = None
         self._listener: socket.socket | None = None
@@ -291,16 +390,7 @@ class Follower:
                 raise CaptureError(f"{target}: no socket path after {SOCKET_PREFIX!r}")
             self._listener = _listen(self._socket_path)
         else:
-            with contextlib.suppress(FileNotFoundError):
-                st = os.stat(target)
-                if stat.S_ISDIR(st.st_mode):
-                    raise CaptureError(f"{target}: is a directory, not a file of records")
-                if stat.S_ISSOCK(st.st_mode):
-                    raise CaptureError(
-                        f"{target}: is a socket; to listen on it, use --from unix:{target}"
-                    )
-                if not os.access(target, os.R_OK):
-                    raise CaptureError(f"{target}: permission denied")
+            _check_path(target)
         self.stream = LineStream(
             target if self._listener is None else self._socket_path or target,
             self._stop,
@@ -311,6 +401,10 @@ class Follower:
     def _say(self, level: str, text: str) -> None:
         if self._notify is not None:
             self._notify(level, text)
+
+    def _fail(self, text: str) -> None:
+        self.failed = text
+        self._say("error", text)
 
     def _line(self, line: bytes) -> None:
         if self._record is not None:
@@ -339,27 +433,46 @@ class Follower:
             # Looked up now: the table as it is (another input kind follows the same way).
             kinds = inputs.INPUTS
             kind = next((k for k in kinds if k.sniff(head)), None)
+            if head.startswith(GZIP_MAGIC) and not self.stream.gzipped:
+                # Only a regular file is read through gzip (whole): a FIFO or socket
+                # carries lines as they come.
+                self._fail(
+                    f"{self.target}: gzip-compressed; a FIFO or socket is followed line by "
+                    "line as written: send the lines uncompressed (zcat FILE into it)"
+                )
+                return
             if kind is None or kind.name == "capture":
                 what = "a capture" if kind is not None else "not a record format headerwatch reads"
-                self._say(
-                    "error",
-                    f"{self.target}: {what}; live --from follows records "
-                    f"({'; '.join(k.what for k in kinds if k.name != 'capture')})",
+                gzip = " (gzip-compressed)" if self.stream.gzipped else ""
+                self._fail(
+                    f"{self.target}{gzip}: {what}; live --from follows records "
+                    f"({'; '.join(k.what for k in kinds if k.name != 'capture')})"
                 )
                 return
             self.kind = kind.name
-            opened = kind.open(self.target, self._stream_io())
+            try:
+                opened = kind.open(self.target, self._stream_io())
+            except NotLines:
+                opened = None
             if not isinstance(opened, RecordFile):
-                self._say("error", f"{self.target}: {kind.what} cannot be followed")
+                # A document (HAR) is whole only at its end: not lines to follow.
+                self._fail(
+                    f"{self.target}: {kind.what} cannot be followed (one document, not "
+                    f"lines); read it with: headerwatch open {self.target}"
+                )
                 return
             self._source = opened
             for parsed in opened.requests():
                 self._queue.put(parsed)
                 self.followed += 1
+            error = unreadable(opened)
+            if error is not None:
+                self._fail(error)
+                return
             for line in after_reading(opened):
                 self._say("warning", line)
         except CaptureError as exc:
-            self._say("error", str(exc))
+            self._fail(str(exc))
         finally:
             self.stream.close()
             self._done.set()

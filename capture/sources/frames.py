@@ -48,7 +48,8 @@ _PCAP_MAGICS = {
     b"\x4d\x3c\xb2\xa1": ("<", True),
 }
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
-_GZIP_MAGIC = b"\x1f\x8b"
+GZIP_MAGIC = b"\x1f\x8b"
+"""The first two bytes of a gzip file (RFC 1952 §2.3.1: ID1, ID2)."""
 # Larger than any snap length in use (tcpdump's default is 262144).
 _MAX_FRAME = 1 << 24
 _CHUNK = 1 << 20
@@ -427,7 +428,7 @@ def open_stream(path: str) -> tuple[IO[bytes], str]:
         if path != "-":
             stream.close()
         raise CaptureError(f"{name}: cannot read ({exc.strerror or exc})") from None
-    if magic != _GZIP_MAGIC:
+    if magic != GZIP_MAGIC:
         return stream, name
     from capture.sources.gunzip import Gunzipped  # here: most inputs are not compressed
 
@@ -456,7 +457,7 @@ def compressed_file(stream: IO[bytes]) -> IO[bytes] | None:
 
 def is_capture_magic(head: bytes) -> bool:
     """Whether a file starting with ``head`` is a pcap or pcapng capture, or gzip."""
-    return head[:4] in _PCAP_MAGICS or head[:4] == _PCAPNG_MAGIC or head[:2] == _GZIP_MAGIC
+    return head[:4] in _PCAP_MAGICS or head[:4] == _PCAPNG_MAGIC or head[:2] == GZIP_MAGIC
 
 
 def _peek(stream: IO[bytes], n: int) -> bytes:

@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+import gzip
+import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import orjson
 
+from tests.conftest import REPO
 from tui.cli import main
 
 
@@ -85,6 +90,74 @@ def test_a_path_that_cannot_be_followed_is_one_line_and_exit_2(
     err = capsys.readouterr().err  # type: ignore[attr-defined]
     assert err.strip().count("\n") == 0
     assert "is a directory" in err
+
+
+def test_a_gzip_file_is_read_whole_and_following_ends_by_itself(tmp_path: Path) -> None:
+    lines = _record(1, []) + _record(2, [["X-MSISDN", "447700900123"]])
+    (tmp_path / "proxy.jsonl.gz").write_bytes(gzip.compress(lines))
+    seen = tmp_path / "seen.jsonl"
+    run = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "live", "--from", str(tmp_path / "proxy.jsonl.gz"),
+         "--format", "jsonl", "--fail-on-identity", "-w", str(seen)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr  # read, ended, and an identity was found
+    assert [orjson.loads(line)["uri"] for line in run.stdout.splitlines()] == ["/1", "/2"]
+    assert "2 records followed, 2 lines recorded" in run.stderr
+    assert seen.read_bytes().splitlines(keepends=True)[1:] == lines.splitlines(keepends=True)
+
+
+def test_an_error_while_following_is_one_line_and_exit_2_after_what_was_read(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "proxy.jsonl"
+    source.write_bytes(_record(1, []) + _record(2, [["X-MSISDN", "447700900123"]]))
+    seen = tmp_path / "seen.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "live", "--from", str(source), "--format", "jsonl",
+         "--fail-on-identity", "-w", str(seen)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not (seen.exists() and len(seen.read_bytes().splitlines()) >= 3):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr
+        time.sleep(0.05)
+    source.rename(tmp_path / "proxy.jsonl.1")  # rotated, and a directory comes instead
+    source.mkdir()
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2, err  # the input error, though an identity was found
+    assert [orjson.loads(line)["uri"] for line in out.splitlines()] == ["/1", "/2"]
+    errors = [line for line in err.splitlines() if line.startswith("headerwatch: error: ")]
+    assert errors == [f"headerwatch: error: {source}: is a directory, not a file of records"]
+    assert len(seen.read_bytes().splitlines()) == 3
+
+
+def test_a_file_that_comes_unreadable_is_one_line_and_exit_2() -> None:
+    argv = [sys.executable, "-m", "tui.cli", "live", "--format", "jsonl", "--from"]
+    if os.geteuid() == 0:  # root reads anything: follow as nobody
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+    where = Path(tempfile.mkdtemp(prefix="hw-live-from-"))
+    try:
+        os.chmod(where, 0o755)
+        source = where / "proxy.jsonl"
+        env = {**os.environ, "HOME": "/", "XDG_CONFIG_HOME": "/proc/empty"}
+        proc = subprocess.Popen(
+            [*argv, str(source)], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            cwd=REPO, env=env,
+        )  # fmt: skip
+        assert proc.stderr is not None
+        while "following" not in (line := proc.stderr.readline()):
+            assert line, proc.communicate(timeout=20)
+        # Not there when following began (so waited for); it comes unreadable.
+        fd = os.open(source, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o000)
+        os.write(fd, _record(1, []))
+        os.close(fd)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        shutil.rmtree(where)
+    assert proc.returncode == 2, err
+    assert out == ""
+    assert f"headerwatch: error: {source}: permission denied\n" in err
 
 
 def test_a_recording_that_exists_is_refused_in_one_line(tmp_path: Path, capsys: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import socket
 import stat
@@ -169,6 +170,9 @@ def test_a_capture_cannot_be_followed_and_says_so_in_one_line(tmp_path: Path) ->
 def test_a_directory_or_an_existing_socket_path_is_refused_at_once(tmp_path: Path) -> None:
     with pytest.raises(CaptureError, match="is a directory"):
         Follower(str(tmp_path))
+    (tmp_path / "a-file").write_bytes(b"")
+    with pytest.raises(CaptureError, match=r"a-file/x: cannot open \(Not a directory\)"):
+        Follower(str(tmp_path / "a-file" / "x"))
     sock_path = tmp_path / "s.sock"
     with socket.socket(socket.AF_UNIX) as s:
         s.bind(str(sock_path))
@@ -203,3 +207,114 @@ def test_another_record_kind_of_inputs_is_followed_the_same_way(
     run.finish()
     assert run.uris() == ["/a", "/b"]
     assert run.follower.kind == "eve"
+
+
+def _ends_by_itself(run: Collected) -> None:
+    """The reader ended without being stopped (and frames() after it)."""
+    run.thread.join(5.0)
+    assert not run.thread.is_alive(), (run.uris(), run.notices)
+
+
+def test_a_gzip_file_is_read_whole_as_what_it_decompresses_to_and_then_ends(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "proxy.jsonl.gz"
+    path.write_bytes(gzip.compress(_line(1) + _line(2) + _line(3)))
+    recorded: list[bytes] = []
+    run = _follow(str(path), record=recorded.append)
+    _ends_by_itself(run)  # gzip is written whole: nothing more to follow
+    assert run.uris() == ["/1", "/2", "/3"]
+    assert recorded == [_line(1), _line(2), _line(3)]  # -w records the lines, not gzip
+    assert run.notices == [] and run.follower.failed is None
+    assert run.follower.counters()["followed"] == 3
+
+
+def test_a_gzip_file_cut_short_keeps_every_record_before_the_cut(tmp_path: Path) -> None:
+    whole = gzip.compress(b"".join(_line(n) for n in range(1, 400)), mtime=0)
+    path = tmp_path / "proxy.jsonl.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    run = _follow(str(path))
+    _ends_by_itself(run)
+    uris = run.uris()
+    assert len(uris) > 10 and uris == [f"/{n}" for n in range(1, len(uris) + 1)]
+    assert run.follower.failed is None
+    assert any(level == "warning" and "cut short" in text for level, text in run.notices)
+
+
+def test_a_path_that_becomes_a_directory_ends_following_with_one_error_after_what_was_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "proxy.jsonl"
+    path.write_bytes(_line(1) + _line(2))
+    recorded: list[bytes] = []
+    run = _follow(str(path), record=recorded.append)
+    run.wait(lambda: len(run.items) == 2)
+    path.rename(tmp_path / "proxy.jsonl.1")
+    path.mkdir()
+    _ends_by_itself(run)
+    assert run.uris() == ["/1", "/2"] and recorded == [_line(1), _line(2)]
+    [(level, text)] = run.notices
+    assert (level, text) == ("error", f"{path}: is a directory, not a file of records")
+    assert run.follower.failed == text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x7fELF\x02\x01\x01\x00",  # binary, shorter than what sniffing looks at
+        bytes(range(256)) * 8,
+        gzip.compress(b"\x00\x01binary inside"),
+    ],
+    ids=["short-binary", "binary", "gzip-of-binary"],
+)
+def test_a_stream_of_no_record_format_is_one_error_and_ends(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "garbage"
+    path.write_bytes(data)
+    run = _follow(str(path))
+    _ends_by_itself(run)
+    [(level, text)] = run.notices
+    assert level == "error" and "\n" not in text
+    assert text.startswith(f"{path}") and "not a record format headerwatch reads" in text
+    assert run.follower.failed == text
+
+
+def test_a_damaged_gzip_file_is_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "proxy.jsonl.gz"
+    path.write_bytes(b"\x1f\x8b" + b"not deflate at all")
+    run = _follow(str(path))
+    _ends_by_itself(run)
+    [(level, text)] = run.notices
+    assert level == "error"
+    assert text.startswith(f"{path}: gzip-compressed, but not readable (")
+
+
+def test_lines_that_are_all_bad_are_an_error_once_stopped(tmp_path: Path) -> None:
+    path = tmp_path / "proxy.jsonl"
+    path.write_bytes(b"{not json\n{nor this\n")
+    run = _follow(str(path))
+    time.sleep(0.3)
+    run.finish()
+    [(level, text)] = run.notices
+    assert level == "error" and "nothing read: none of its 2 lines" in text
+    assert run.follower.failed == text
+
+
+def test_gzip_through_a_fifo_is_refused_in_one_line(tmp_path: Path) -> None:
+    fifo = tmp_path / "hw.fifo"
+    os.mkfifo(fifo)
+    run = _follow(str(fifo))
+    with open(fifo, "wb") as writer:
+        writer.write(gzip.compress(_line(1)))
+    _ends_by_itself(run)
+    [(level, text)] = run.notices
+    assert level == "error" and text.startswith(f"{fifo}: gzip-compressed; a FIFO or socket")
+
+
+def test_a_har_is_refused_in_one_line_not_read_as_lines(tmp_path: Path) -> None:
+    path = tmp_path / "session.har"
+    path.write_bytes(b'{"log": {"version": "1.2", "entries": []}}\n')
+    run = _follow(str(path))
+    _ends_by_itself(run)
+    [(level, text)] = run.notices
+    assert level == "error" and "cannot be followed (one document, not lines)" in text
+    assert text.endswith(f"headerwatch open {path}")
