@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TextIO
 
 from capture.formats.jsonl import dumps_bytes, dumps_entry
-from capture.formats.table import columns_for, header_line, record_line
+from capture.formats.table import header_line, layout_for, record_line, table_lines
 from capture.model import Record
 
 if TYPE_CHECKING:  # the dashboard's store, and HAR, are not imported for a scan to JSONL
@@ -48,7 +48,8 @@ class OutputFormat:
     document: Callable[[Iterable[Item], TextIO], int] | None = None
     """A whole-document format: write every item; return how many were written."""
     sized: Callable[[int], OutputFormat] | None = None
-    """A format laid out for the terminal: the same format for one ``width`` cells wide."""
+    """A format laid out for the terminal: the same format for one ``width`` cells wide
+    (a new one each call, for one output: the table's remembers its last row's date)."""
 
     def at_width(self, width: int | None) -> OutputFormat:
         """This format laid out for a terminal ``width`` cells wide (None: as is)."""
@@ -86,11 +87,12 @@ def _write_har(items: Iterable[Item], out: TextIO) -> int:
 
 
 def _table(width: int) -> OutputFormat:
-    columns = columns_for(width)
+    # A new renderer each time: one that puts date lines remembers the last date.
+    layout = layout_for(width)
     return replace(
         OUTPUTS["table"],
-        line=_record_line(lambda record: record_line(record, columns)),
-        header=header_line(columns),
+        line=_record_line(table_lines(layout)),
+        header=header_line(layout),
         sized=None,
     )
 
@@ -107,7 +109,7 @@ OUTPUTS: dict[str, OutputFormat] = {
         ),
         OutputFormat(
             "table",
-            "aligned columns, for people (fitted to the terminal's width)",
+            "aligned columns, for people (fitted to the terminal's width; times in UTC)",
             needs_responses=False,
             line=_record_line(record_line),
             header=header_line(),

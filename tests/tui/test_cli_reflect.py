@@ -4,6 +4,7 @@ loopback. Every loop is bounded in count and in time; each test asserts behaviou
 from __future__ import annotations
 
 import os
+import re
 import resource
 import signal
 import socket
@@ -255,13 +256,18 @@ def test_the_table_is_fitted_to_the_terminal_it_is_printed_on() -> None:
     try:
         pane.wait_for("reflecting on")
         assert get(port, b"X-MSISDN: 447700900765\r\n") == 200
-        header, row = table_on_screen(pane.wait_for("msisdn:"), "msisdn:")
+        screen = pane.wait_for("msisdn=")
+        header, row = table_on_screen(screen, "msisdn=")
     finally:
         # reflect reopens its output on SIGHUP, and so outlives its terminal: stop it.
         os.kill(int(pane.show("#{pane_pid}")), signal.SIGTERM)
         assert wait_for(lambda: not pane.alive(), 10), "reflect did not stop on SIGTERM"
         pane.kill()
-    # Within 80 columns, the header on one line (not cut mid-word onto the next), and
-    # the row's columns under it; only a long identity may wrap.
-    assert header.endswith("  IDENTITIES") and len(header) <= 80, header
-    assert row.index("msisdn:") == header.index("IDENTITIES"), (header, row)
+    # Within 80 columns, the header and the row each on one line (not cut onto the
+    # next), every column there, the row's under the header's, the date above it.
+    assert header.split() == ["TIME", "CLIENT", "METHOD", "HOST", "PATH", "IDENTITIES"]
+    assert len(header) <= 80 and len(row) <= 80, (header, row)
+    assert row.endswith(" msisdn=+447700900765"), row
+    assert row.index("msisdn=") == header.index("IDENTITIES"), (header, row)
+    assert re.match(r"\d\d:\d\d:\d\dZ 127\.0\.0\.1 ", row), row
+    assert re.search(r"^── \d{4}-\d\d-\d\d UTC ──$", screen, re.M), screen

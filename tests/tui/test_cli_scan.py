@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import OK, conversation, save, simple_request
+from tests.tui.test_e2e_demo import TMUX, Pane
 
 
 def headerwatch(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
@@ -62,6 +63,34 @@ def test_table_format_is_aligned(pcaps_dir: Path) -> None:
     assert len(lines) == 6
     host_col = lines[0].index("HOST")
     assert all(line[host_col - 2 : host_col] == "  " for line in lines[1:])
+
+
+@pytest.mark.parametrize(("width", "height"), [(80, 24), (200, 50)])
+@pytest.mark.tmux
+@pytest.mark.skipif(TMUX is None, reason="needs tmux (apt-get install tmux) for a real terminal")
+def test_the_table_in_a_terminal_fits_it_and_every_row_says_when_who_where_and_what(
+    width: int, height: int, tmp_path: Path
+) -> None:
+    command = [sys.executable, "-m", "tui.cli", "scan", "--format", "table", "--region", "GB"]
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "TERM": "xterm-256color", "TZ": "EST+5"}
+    pane = Pane([*command, ";", "sleep", "60"], env, width=width, height=height)
+    try:
+        screen = pane.wait_for("28 HTTP requests")
+    finally:
+        pane.kill()
+    lines = [line.rstrip() for line in screen.splitlines()]
+    summary = next(i for i, line in enumerate(lines) if line.startswith("headerwatch: 259"))
+    table = [line for line in lines[:summary] if line and not line.startswith("headerwatch:")]
+    time = r"\d\d:\d\d:\d\dZ" if width == 80 else r"2012-01-10T\d\d:\d\d:\d\d\.\d{3}Z"
+    client = r"(?:203\.0\.113\.7|192\.0\.2\.\d+)" + ("" if width == 80 else r":\d+")
+    row = re.compile(rf"({time}) +({client}) +GET +\S+ +\S+( +\w+[=:]\S+.*)?")
+    # Every line on the screen is a whole row: none wrapped onto the next.
+    rows = [line for line in table if line and not line.startswith(("TIME", "── 2012-01-10 UTC"))]
+    assert len(rows) == 28 if width == 200 else len(rows) >= 20, screen
+    assert all(row.fullmatch(line) for line in rows), screen
+    assert all(len(line) <= width for line in table)
+    identity = "msisdn=+447700900123" if width == 80 else "msisdn:x-up-calling-line-id=+4477"
+    assert sum(identity in line for line in rows) >= 10, screen
 
 
 def test_missing_file_exits_2_with_one_line() -> None:
@@ -249,9 +278,13 @@ def test_table_width_option_fits_the_columns_and_a_terminal_sets_the_default(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     result = headerwatch("scan", "--format", "table", "--width", "80")
-    header = result.stdout.splitlines()[0]
-    assert header.split() == ["TIME", "METHOD", "HOST", "PATH", "IDENTITIES"]
-    assert "14:22:11  GET" in result.stdout  # no milliseconds, no client
+    header, day, first = result.stdout.splitlines()[:3]
+    assert header.split() == ["TIME", "CLIENT", "METHOD", "HOST", "PATH", "IDENTITIES"]
+    assert day == "── 2012-01-10 UTC ──"  # the date and the zone, on a line of their own
+    assert first.startswith("14:22:11Z 203.0.113.7     GET")  # no milliseconds, no port
+    assert max(len(line) for line in result.stdout.splitlines()) == 80
+    piped = headerwatch("scan", "--format", "table").stdout.splitlines()
+    assert piped[1].startswith("2012-01-10T14:22:11.053Z  203.0.113.7:49153  ")
     bad = headerwatch("scan", "--format", "table", "--width", "7")
     assert bad.returncode == 2 and "not 0 or 40 to 10000 columns" in bad.stderr
 

@@ -33,7 +33,12 @@ class Pane:
     """One tmux server of our own (its own socket), one pane (200x50 unless told)."""
 
     def __init__(
-        self, command: list[str], env: dict[str, str], width: int = 200, cwd: Path = REPO
+        self,
+        command: list[str],
+        env: dict[str, str],
+        width: int = 200,
+        cwd: Path = REPO,
+        height: int = 50,
     ) -> None:
         self.socket = f"headerwatch-test-{os.getpid()}"
         self.name = "demo"
@@ -45,7 +50,7 @@ class Pane:
             "-x",
             str(width),
             "-y",
-            "50",
+            str(height),
             "-c",
             str(cwd),
             *(f"-e{k}={v}" for k, v in env.items()),
