@@ -9,10 +9,12 @@ argument for a POSIX shell: pasting it runs ``curl`` and nothing else.
 
 from __future__ import annotations
 
+import re
 import shlex
 
-from capture.http.urls import request_url
+from capture.http.urls import endpoint, request_url, server_url
 from capture.model import SEVERITIES, Record
+from capture.target import split_absolute
 from capture.text import from_bytes, printable
 
 SKIPPED_BY_CURL = frozenset({"content-length", "transfer-encoding", "connection"})
@@ -38,16 +40,34 @@ def request_text(record: Record) -> str:
 
 
 def curl_command(record: Record) -> str:
-    """A ``curl`` command that sends the same request again (each argument quoted).
+    """A ``curl`` command that sends the same request again (each argument quoted), its
+    request target as it was sent.
 
-    Raises :class:`CopyError` for a request curl cannot repeat (CONNECT)."""
+    curl makes a target of its own from its URL, so a target it would not make the
+    same (asterisk-form, absolute-form, a CONNECT's authority-form, dot segments, a
+    fragment, raw bytes, ...) is given with ``--request-target`` and the URL names only
+    where to send it. A request sent to a proxy (absolute-form or CONNECT) goes to the
+    server the capture saw receive it: a CONNECT means nothing to any other.
+
+    Raises :class:`CopyError` for a request curl cannot repeat: a request line with no
+    target, or a request to a proxy whose address the record does not have."""
     req = record.request
-    if req.method.upper() == "CONNECT":
-        raise CopyError("a CONNECT request has no curl form; copy the request instead")
+    target = req.uri
+    if target is None:
+        raise CopyError("curl cannot send a request line with no target; copy the request instead")
     args = ["curl"]
     if req.method != "GET" or req.body_length:
         args += ["-X", printable(req.method)]
-    args.append(printable(request_url(req)))
+    if req.method.upper() == "CONNECT" or split_absolute(target) is not None:
+        if not req.dst or not req.dport:
+            raise CopyError(
+                "the proxy this request was sent to is not known; copy the request instead"
+            )
+        args += ["--request-target", printable(target), f"http://{endpoint(req.dst, req.dport)}"]
+    elif _curl_keeps(target):
+        args.append(printable(request_url(req)))
+    else:
+        args += ["--request-target", printable(target), printable(server_url(req))]
     for name, value in req.headers:
         if name.lower() in SKIPPED_BY_CURL:
             continue
@@ -55,6 +75,23 @@ def curl_command(record: Record) -> str:
     if req.body:
         args += ["--data-binary", printable(from_bytes(req.body))]
     return " ".join(shlex.quote(arg) for arg in args)
+
+
+# An origin-form target curl sends as it is when it is a URL's path and query (tried
+# with curl 7.88): RFC 3986's unreserved and sub-delims, ":", "@", "/", "?" and "%".
+# curl squashes dot segments ("/a/../b" -> "/b"), drops a fragment, percent-encodes
+# what is not ASCII and refuses spaces and quotes, so any other target goes in
+# --request-target.
+_CURL_KEEPS = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
+_DOT_SEGMENT = re.compile(r"/\.\.?(?:/|$)")
+
+
+def _curl_keeps(target: str) -> bool:
+    """Whether curl sends ``target`` unchanged when it is its URL's path and query."""
+    return (
+        _CURL_KEEPS.fullmatch(target) is not None
+        and _DOT_SEGMENT.search(target.partition("?")[0]) is None
+    )
 
 
 def identity_value(record: Record) -> tuple[str, str]:

@@ -31,12 +31,19 @@ def request_url(request: Request) -> str:
         return uri
     if request.method == "CONNECT":
         return uri
+    server = server_url(request)
+    if uri and not uri.startswith("/"):
+        # Asterisk-form (OPTIONS *) or a malformed target: keep it, separated.
+        return f"{server}/{uri}" if uri != "*" else server
+    return f"{server}{uri}"
+
+
+def server_url(request: Request) -> str:
+    """``http://host`` of the server a request not sent to a proxy was for: its Host
+    header (or ``:authority``), else the server address, a port other than 80 appended."""
     host = request.host
     if not host:
         host = request.dst if request.dport == 80 else endpoint(request.dst, request.dport)
         if request.dport == 80 and ":" in host:
             host = f"[{host}]"
-    if uri and not uri.startswith("/"):
-        # Asterisk-form (OPTIONS *) or a malformed target: keep it, separated.
-        return f"http://{host}/{uri}" if uri != "*" else f"http://{host}"
-    return f"http://{host}{uri}"
+    return f"http://{host}"

@@ -1,5 +1,5 @@
 """A request target's form, decided once (capture.target), as every consumer shows it:
-the HAR url, the curl command's URL, the list's PATH, the host and the filters."""
+the HAR url, the curl command's target, the list's PATH, the host and the filters."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import re
 import shlex
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -93,13 +94,20 @@ def test_every_consumer_reads_a_target_by_its_form_not_by_a_scheme_inside_it(
     rec = record(uri=target, method=method, headers=())
     entry = Entry(rec)
     try:
-        # No header and no body: the URL is the command's last argument.
-        curl: str | None = shlex.split(curl_command(rec))[-1]
+        # No header and no body: the URL is the command's last argument, and the
+        # target curl sends is its path and query unless given with --request-target.
+        args = shlex.split(curl_command(rec))
+        parts = urlsplit(args[-1])
+        curl: str | None = (
+            args[args.index("--request-target") + 1]
+            if "--request-target" in args
+            else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        )
     except CopyError:
-        curl = None  # CONNECT: no curl form
+        curl = None  # no target: no curl form
     seen = {
         "HAR url": har_entry(rec)["request"]["url"],
-        "curl URL": curl,
+        "curl target": curl,
         "PATH": uri_path(rec),
         "host": rec.request.host,
         "JSONL host": record_to_dict(rec)["host"],
@@ -109,7 +117,7 @@ def test_every_consumer_reads_a_target_by_its_form_not_by_a_scheme_inside_it(
     }
     assert seen == {
         "HAR url": url,
-        "curl URL": None if method == "CONNECT" else url,
+        "curl target": target,
         "PATH": path,
         "host": host,
         "JSONL host": host,
