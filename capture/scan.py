@@ -23,7 +23,7 @@ from capture.scan_jobs import (
     scan_split_records,
 )
 from capture.sources.frames import CaptureError, CaptureFile
-from capture.sources.inputs import Input, open_input
+from capture.sources.inputs import Input, open_inputs
 from capture.sources.records import RecordFile, RequestInput
 from capture.view.selection import EXIT_USAGE, Selection
 
@@ -116,13 +116,9 @@ def scan(
     by default each is recognised from its first bytes."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
-    inputs: list[Input] = []
     try:
-        for path in paths:
-            inputs.append(open_input(path, kind))
+        inputs = open_inputs(paths, kind)
     except CaptureError as exc:
-        for source in inputs:
-            source.close()
         print(f"headerwatch: error: {exc}", file=err)
         return EXIT_USAGE
     captures = [source for source in inputs if isinstance(source, CaptureFile)]

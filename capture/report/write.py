@@ -35,7 +35,7 @@ from capture.report import html, markdown
 from capture.report.model import InputInfo, Report, build_report
 from capture.report.study import Study, Test, build_study, is_probe_result, probe_test, record_test
 from capture.sources.frames import CaptureError, CaptureFile
-from capture.sources.inputs import Input, after_reading, open_input
+from capture.sources.inputs import Input, after_reading, open_input, refuse_repeats
 from capture.text import counted
 
 CAPTURE = "pcap or pcapng capture"
@@ -211,6 +211,10 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
     A study judges every request; a report keeps only the records it shows (those
     with an identity or altered in transit) and counts the others, so memory follows
     the findings, not the size of the capture."""
+    try:
+        refuse_repeats(paths)
+    except CaptureError as exc:
+        raise ReportError(str(exc)) from None
     read = Read()
     probes: dict[str, list[dict[str, Any]]] = {}
     for path in paths:

@@ -12,8 +12,9 @@ here (see docs/extending.md).
 from __future__ import annotations
 
 import io
+import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import IO, Any, cast
@@ -205,6 +206,45 @@ def open_input(path: str, kind: str | None = None) -> Input:
     raise CaptureError(
         f'{name}: not a file headerwatch reads ({holds} with "{start}"; looked for: {looked_for()})'
     )
+
+
+def open_inputs(paths: Sequence[str], kind: str | None = None) -> list[Input]:
+    """:func:`open_input` of each of ``paths``, after :func:`refuse_repeats`; none is
+    left open when one cannot be. Raises :class:`CaptureError` with one line."""
+    refuse_repeats(paths)
+    inputs: list[Input] = []
+    try:
+        for path in paths:
+            inputs.append(open_input(path, kind))
+    except CaptureError:
+        for opened in inputs:
+            opened.close()
+        raise
+    return inputs
+
+
+def refuse_repeats(paths: Sequence[str]) -> None:
+    """Raise :class:`CaptureError` when two of ``paths`` name the same file (the same
+    path, another path to it, or ``-`` twice). Read twice, its requests would be counted
+    twice, and nothing in the records could say which reading each came from."""
+    seen: dict[object, str] = {}
+    for path in paths:
+        key: object = path
+        if path != "-":
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue  # open_input says what is wrong with it
+            key = (info.st_dev, info.st_ino)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = path
+            continue
+        name = "<stdin>" if path == "-" else path
+        again = "given twice" if first == path else f"the same file as {first}"
+        raise CaptureError(
+            f"{name}: {again}; each input is read once (twice, its requests would count twice)"
+        )
 
 
 def looked_for() -> str:

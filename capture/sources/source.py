@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from capture.model import Parsed
-from capture.sources.frames import CaptureError, CaptureFile, Frame
-from capture.sources.inputs import Input, after_reading, open_input, unreadable
+from capture.sources.frames import CaptureFile, Frame
+from capture.sources.inputs import Input, after_reading, open_inputs, unreadable
 
 
 class FrameSource(Protocol):
@@ -64,14 +64,7 @@ class FileSource:
         :data:`capture.sources.inputs.KINDS`); by default recognised by its first bytes."""
         self.paths = list(paths)
         self.name = ", ".join(paths) if len(paths) <= 2 else f"{paths[0]} and {len(paths) - 1} more"
-        self._inputs: list[Input] = []
-        try:
-            for path in self.paths:
-                self._inputs.append(open_input(path, kind))  # raises CaptureError early
-        except CaptureError:
-            for opened in self._inputs:
-                opened.close()
-            raise
+        self._inputs: list[Input] = open_inputs(self.paths, kind)  # raises CaptureError early
         self._stop = threading.Event()
         self._notify = notify
         self.total_bytes = sum(c.size for c in self._inputs)

@@ -105,3 +105,15 @@ def test_the_dashboard_without_a_terminal_says_so_instead_of_waiting(
         "headerwatch: error: the dashboard needs a terminal (stdin and stdout); without "
         "one, headerwatch scan FILE prints the same requests as JSONL"
     ]
+
+
+def test_open_refuses_a_file_named_twice_before_the_dashboard_starts(tmp_path: Path) -> None:
+    from tui.common import demo_capture_path
+
+    demo = demo_capture_path()
+    result = headerwatch("open", demo, demo, config_home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"headerwatch: error: {demo}: given twice; each input is read once "
+        "(twice, its requests would count twice)\n"
+    )

@@ -93,6 +93,18 @@ def test_a_name_without_a_known_suffix_or_an_unreadable_input_is_one_line(tmp_pa
     assert not (tmp_path / "r.html").exists()
 
 
+def test_a_report_refuses_an_input_named_twice_whose_requests_would_count_twice(
+    tmp_path: Path,
+) -> None:
+    result = headerwatch("report", str(DEMO), str(DEMO), "-o", str(tmp_path / "r.md"))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"headerwatch: error: {DEMO}: given twice; each input is read once "
+        "(twice, its requests would count twice)\n"
+    )
+    assert not (tmp_path / "r.md").exists()
+
+
 def test_a_report_replaces_an_earlier_one_but_never_one_of_its_inputs(tmp_path: Path) -> None:
     capture = tmp_path / "lab.pcap"
     shutil.copy(DEMO, capture)

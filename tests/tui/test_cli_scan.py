@@ -110,6 +110,36 @@ def test_text_file_exits_2(tmp_path: Path) -> None:
     assert "b'" not in result.stderr and 'starts with "not a capture' in result.stderr
 
 
+def test_a_file_named_twice_is_refused_in_one_line_since_its_requests_would_count_twice(
+    tmp_path: Path,
+) -> None:
+    conv = conversation()
+    capture = save(tmp_path, conv.handshake() + conv.send(True, simple_request("/x")))
+    (tmp_path / "link.pcap").symlink_to(capture)
+    for paths, line in (
+        ([capture, capture], f"{capture}: given twice"),
+        (
+            [capture, str(tmp_path / "link.pcap")],
+            f"{tmp_path}/link.pcap: the same file as {capture}",
+        ),
+        (["-", "-"], "<stdin>: given twice"),
+    ):
+        result = headerwatch("scan", *paths, stdin=b"")
+        assert result.returncode == 2, paths
+        assert result.stderr == (
+            f"headerwatch: error: {line}; each input is read once "
+            "(twice, its requests would count twice)\n"
+        )
+        assert result.stdout == ""
+    # Two different files are read, each named in its records.
+    conv = conversation(cport=40001)
+    other = save(tmp_path, conv.handshake() + conv.send(True, simple_request("/y")), "y.pcap")
+    result = headerwatch("scan", capture, other)
+    assert result.returncode == 0
+    records = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [(r["input"], r["uri"]) for r in records] == [(capture, "/x"), (other, "/y")]
+
+
 def test_truncated_capture_reports_requests_before_the_cut_and_warns(tmp_path: Path) -> None:
     conv = conversation()
     frames = conv.handshake()

@@ -78,12 +78,14 @@ def test_the_pcap_trailer_gives_the_same_apps_with_the_name_cut_at_19_characters
     assert "com.example.fruitga" in {app for _, app in from_trailer}
 
 
-def test_a_plain_capture_scanned_after_a_pcapdroid_one_names_no_app() -> None:
+def test_a_plain_capture_scanned_after_a_pcapdroid_one_names_no_app(tmp_path: Path) -> None:
     """The trailer is looked for in a classic pcap whose first frame has PCAPdroid's
     zero MAC addresses, and the last frame's app does not carry over to the next file."""
     plain = DATA.parent / "pcaps" / "zeek" / "wikipedia.pcap"  # Ethernet, real MACs
+    again = tmp_path / TRAILER.name  # a copy: a file named twice is refused
+    again.write_bytes(TRAILER.read_bytes())
     out, err = io.StringIO(), io.StringIO()
-    paths = [str(TRAILER), str(plain), str(TRAILER)]
+    paths = [str(TRAILER), str(plain), str(again)]
     assert scan(paths, detector=IdentityDetector(), out=out, err=err, jobs=1) == 0
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     alone = _scan(TRAILER)
