@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from capture.formats.jsonl import dumps_json
+from capture.text import counted
 from capture.view.selection import EXIT_IDENTITY, EXIT_OK, EXIT_USAGE
 from tui.common import add_identity_args, build_detector, output_failed, seconds
 
@@ -123,7 +124,7 @@ def _status(args: argparse.Namespace, probed: int, failed: int, injected: int) -
     """The exit status: an identity found outweighs a URL that could not be probed."""
     if not probed:
         return EXIT_USAGE
-    not_probed = f"{failed} of {failed + probed} URLs could not be probed"
+    not_probed = f"{failed:,} of {counted(failed + probed, 'URL')} could not be probed"
     if args.fail_on_identity and injected:
         if failed:
             print(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from capture.formats.jsonl import reflector_line
 from capture.formats.outputs import STREAMING, formats_help, streaming
+from capture.text import counted
 from capture.view.selection import EXIT_OK, EXIT_USAGE, Selection
 from tui.common import add_identity_args, build_detector, output_width, take_notes, tcp_port
 
@@ -182,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     room = descriptor_room()
     if limits.max_connections > room:
         _err(
-            f"headerwatch: the descriptor limit leaves room for {room} connections; "
+            f"headerwatch: the descriptor limit leaves room for {counted(room, 'connection')}; "
             f"--max-connections lowered from {limits.max_connections} (raise it with "
             "ulimit -n or LimitNOFILE=)"
         )
@@ -221,7 +222,9 @@ def run(args: argparse.Namespace) -> int:
     counters = reflector.counters
 
     def summary() -> str:
-        dropped = f"; {sink.dropped:,} records dropped (output too slow)" if sink.dropped else ""
+        dropped = ""
+        if sink.dropped:
+            dropped = f"; {counted(sink.dropped, 'record')} dropped (output too slow)"
         return f"headerwatch: {counters.summary()}{dropped}"
 
     last: list[str] = []

@@ -35,7 +35,7 @@ def follow_summary(counters: dict[str, int]) -> str:
     if counters.get("proxy_dropped"):
         parts.append(f"{counters['proxy_dropped']:,} dropped by the proxy add-on")
     if counters.get("bad_lines"):
-        parts.append(f"{counters['bad_lines']:,} bad lines passed over")
+        parts.append(f"{counted(counters['bad_lines'], 'bad line')} passed over")
     if "recorded" in counters:
         parts.append(f"{counted(counters['recorded'], 'line')} recorded")
     return ", ".join(parts)

@@ -24,7 +24,7 @@ from rich.text import Text
 
 from capture.http.fields import query_pairs, request_cookies, unquote
 from capture.model import Finding, Record, Transit
-from capture.text import clock_ts, from_bytes, printable
+from capture.text import clock_ts, counted, from_bytes, printable
 from capture.view.order import uri_path
 
 SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1, "info": 0}
@@ -352,8 +352,8 @@ def detail_text(entry: EntryLike, utc: bool = False) -> Text:
         out.append("\n")
     identities = [f for f in findings if f.is_identity]
     if findings:
-        noun = "identity" if len(identities) == 1 else "identities"
-        title = f"Findings ({len(identities)} {noun}, {len(findings)} in all)"
+        found = counted(len(identities), "identity", "identities")
+        title = f"Findings ({found}, {len(findings)} in all)"
         out.append(title, style="bold underline")
         out.append("\n")
         ordered = sorted(findings, key=lambda f: -SEVERITY_RANK.get(f.severity, 0))

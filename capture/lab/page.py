@@ -19,7 +19,7 @@ from functools import lru_cache
 from capture.identity.catalog import Catalog, load_catalog
 from capture.identity.names import normalize_name
 from capture.model import WHERE_HEADER, Finding, Header
-from capture.text import printable
+from capture.text import counted, printable
 
 _CSS = """
 body{font:16px/1.45 system-ui,sans-serif;margin:0 auto;padding:12px;max-width:60rem;
@@ -149,7 +149,7 @@ def render_page(
         kinds = ", ".join(dict.fromkeys(f.kind for f in identities))
         verdict = (
             '<p class="verdict found"><b>Your request arrived with '
-            f"{len(identities)} identit{'y' if len(identities) == 1 else 'ies'}</b> ({_e(kinds)})."
+            f"{counted(len(identities), 'identity', 'identities')}</b> ({_e(kinds)})."
             f" If your browser did not send {'it' if len(identities) == 1 else 'them'},"
             " something on the way added it: usually the mobile carrier's header-enrichment"
             " proxy.</p>"
@@ -173,11 +173,7 @@ def render_page(
             )
             + "</ol>"
         )
-    more = (
-        f"<p>… and {omitted} more header{'s' if omitted != 1 else ''} not shown.</p>"
-        if omitted
-        else ""
-    )
+    more = f"<p>… and {counted(omitted, 'more header')} not shown.</p>" if omitted else ""
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

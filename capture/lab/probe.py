@@ -292,7 +292,7 @@ def _exchange(host: str, port: int, raw: bytes, timeout: float) -> tuple[bytes, 
         ) from None
     except TimeoutError:
         # A server that began to answer was not silent: say the answer was cut short.
-        answer = f"no complete answer ({len(data)} bytes)" if data else "no answer"
+        answer = f"no complete answer ({counted(len(data), 'byte')})" if data else "no answer"
         raise ProbeError(f"{where}: {answer} within {timeout:g} s") from None
     except OSError as exc:
         raise ProbeError(f"{where}: {exc.strerror or exc}") from None
@@ -315,7 +315,9 @@ def probe(
     answer, client = _exchange(host, port, head.encode("ascii"), timeout)
     end = find_head_end(answer[:MAX_HEAD])
     if end < 0:
-        raise ProbeError(f"{url}: the answer is not an HTTP response ({len(answer)} bytes)")
+        raise ProbeError(
+            f"{url}: the answer is not an HTTP response ({counted(len(answer), 'byte')})"
+        )
     try:
         response_head = parse_response_head(answer[:end])
     except MalformedHead as exc:

@@ -732,7 +732,8 @@ class AcceptErrors:
             if now - self.last >= self.every:
                 self.write(
                     f"headerwatch: cannot accept connections: {os.strerror(exc.errno or 0)} "
-                    f"({self.since} times since the last report); they wait in the queue. "
+                    f"({counted(self.since, 'time')} since the last report); they wait in the "
+                    "queue. "
                     "Raise the descriptor limit (LimitNOFILE=) or lower --max-connections"
                 )
                 self.last, self.since = now, 0

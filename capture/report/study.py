@@ -238,7 +238,7 @@ def probe_test(obj: Mapping[str, Any], redactor: Redactor | None = None) -> Test
             stamp, target, network, INJECTED, f"{echo}: identity added", headers, identities
         )
     why = f"{echo}: no identity added" + (
-        f" ({len(headers)} header(s) added or changed)" if headers else ""
+        f" ({counted(len(headers), 'header')} added or changed)" if headers else ""
     )
     return Test(stamp, target, network, CLEAN, why, headers, ())
 

@@ -52,6 +52,7 @@ from capture.sources.frames import GZIP_MAGIC, CaptureError, is_capture_magic
 from capture.sources.inputs import SNIFF_BYTES, after_reading, unreadable
 from capture.sources.records import MAX_LINE, RecordFile
 from capture.sources.source import HEARTBEAT, Notify
+from capture.text import counted
 
 if TYPE_CHECKING:
     from capture.sources.gunzip import Gunzipped
@@ -421,7 +422,7 @@ class Follower:
                     self._last_notice = now
                     self._say(
                         "warning",
-                        f"the mitmproxy add-on dropped {dropped:,} records so far "
+                        f"the mitmproxy add-on dropped {counted(dropped, 'record')} so far "
                         "(nobody was reading, or headerwatch read too slowly)",
                     )
 

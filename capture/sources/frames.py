@@ -35,7 +35,7 @@ from capture.net.decode import Segment, plain_segment, plain_tcp
 from capture.net.reassembly import peer_raw_key
 from capture.net.shard import Shard
 from capture.sources import pcapdroid
-from capture.text import printable
+from capture.text import counted, printable
 
 if TYPE_CHECKING:
     from scapy.utils import RawPcapNgReader
@@ -131,7 +131,7 @@ def damaged(name: str, damage: Damage) -> str:
 def bad_timestamps(name: str, count: int) -> str:
     """The warning for a capture with timestamps out of range."""
     return (
-        f"{WARNING}{name}: {count:,} frame{'s' if count != 1 else ''} "
+        f"{WARNING}{name}: {counted(count, 'frame')} "
         "had a timestamp out of range, shown as 1970-01-01 or 2106-02-07"
     )
 

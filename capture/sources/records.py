@@ -25,7 +25,7 @@ import orjson
 
 from capture.model import Parsed
 from capture.sources.frames import CaptureError, compressed_file
-from capture.text import printable
+from capture.text import counted, printable
 
 MAX_LINE = 16 * 1024 * 1024
 """Longest line read (bytes); a longer one is counted as bad and passed over, so a
@@ -281,9 +281,9 @@ class RecordFile:
         """One line on the lines that were passed over, or None if there were none."""
         if not self.bad_lines:
             return None
-        lines = "line was" if self.bad_lines == 1 else "lines were"
+        # "not {what}" after a colon: the kind reads the same for one line or many.
         return (
-            f"{self.name}: {self.bad_lines:,} {lines} not {self.what} and passed over "
+            f"{self.name}: {counted(self.bad_lines, 'line')} passed over: not {self.what} "
             f"(first: {self._first_bad})"
         )
 
@@ -292,8 +292,7 @@ class RecordFile:
         engine's log), or None if there were none."""
         if not self.other_lines:
             return None
-        lines = "line was" if self.other_lines == 1 else "lines were"
-        return f"{self.name}: {self.other_lines:,} {lines} {self.other}, skipped"
+        return f"{self.name}: {counted(self.other_lines, 'line')} skipped: {self.other}"
 
     def after_reading(self) -> list[str]:
         """What to tell the user once the file has been read: :meth:`skipped`,
@@ -315,7 +314,7 @@ class RecordFile:
         if self.read_lines or self.other_lines or not self.bad_lines:
             return None
         if self.bad_lines == 1:
-            return f"{self.name}: nothing read: its one line is not {self.what} ({self._first_bad})"
+            return f"{self.name}: nothing read: not {self.what} ({self._first_bad})"
         return (
             f"{self.name}: nothing read: none of its {self.bad_lines:,} lines are "
             f"{self.what} (first: {self._first_bad})"
@@ -394,14 +393,14 @@ class HarFile:
         reading = self.reading
         lines = []
         if reading.bad_entries:
-            entries = "entry was" if reading.bad_entries == 1 else "entries were"
+            entries = counted(reading.bad_entries, "HAR entry was", "HAR entries were")
             lines.append(
-                f"{self.name}: {reading.bad_entries:,} HAR {entries} not readable and "
-                f"passed over (first: {printable(reading.first_bad or '')})"
+                f"{self.name}: {entries} not readable and passed over "
+                f"(first: {printable(reading.first_bad or '')})"
             )
         if reading.clamped:
             lines.append(
-                f"{self.name}: {reading.clamped:,} entr{'ies' if reading.clamped != 1 else 'y'} "
+                f"{self.name}: {counted(reading.clamped, 'entry', 'entries')} "
                 "had a start time out of range, shown as 1970-01-01 or 2106-02-07"
             )
         from capture.sources import har_input  # imported on opening

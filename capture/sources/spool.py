@@ -31,6 +31,7 @@ from capture.formats.pcapng import PcapngWriter
 from capture.formats.private import create_new
 from capture.sources.recording import RecordingSource
 from capture.sources.source import FrameSource, Notify
+from capture.text import counted
 
 DEFAULT_LIMIT = 1 << 30
 """Largest spool file by default: 1 GiB."""
@@ -45,7 +46,7 @@ def size_text(size: int) -> str:
         if size >= 1 << shift:
             value = size / (1 << shift)
             return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
-    return f"{size:,} bytes"
+    return counted(size, "byte")
 
 
 def spool_parent() -> str:

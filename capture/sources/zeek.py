@@ -36,7 +36,7 @@ from capture.http.echo import carries_echo
 from capture.model import NAMES_ONLY, Header, Parsed, Request, Response, positional_new
 from capture.sources.json_fields import iso_time, optional_strings, string, strings, whole
 from capture.sources.records import SKIP
-from capture.text import from_bytes
+from capture.text import counted, from_bytes
 
 UPPER_CASED = "header names upper-cased by Zeek (the wire spelling is not logged)"
 HEADERS_NOT_LOGGED = (
@@ -88,7 +88,8 @@ class ZeekTsv:
             raise ValueError("a record before the #fields line: not a Zeek TSV log")
         values = line.split(self.separator)
         if len(values) != len(self.fields):
-            raise ValueError(f"{len(values)} fields where #fields names {len(self.fields)}")
+            got = counted(len(values), "field")
+            raise ValueError(f"{got} where #fields names {len(self.fields)}")
         obj: dict[str, Any] = {}
         for name, kind, raw in zip(self.fields, self.types, values, strict=True):
             if raw == self.unset:

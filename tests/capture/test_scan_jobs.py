@@ -426,8 +426,8 @@ def test_a_split_scan_of_engine_logs_writes_what_a_single_process_writes(
     code, out, err = runs[0]
     assert code == 0 and len(out.splitlines()) > 3000, err
     assert "231 identities in 231 requests" in err
-    assert "lines were other Suricata event types" in err
-    assert "lines were not Suricata eve.json events and passed over (first: line 51: " in err
+    assert "lines skipped: other Suricata event types" in err
+    assert "lines passed over: not Suricata eve.json events (first: line 51: " in err
 
 
 def test_a_split_scan_of_logs_one_of_which_is_not_of_the_named_kind_writes_the_rest_then_fails(

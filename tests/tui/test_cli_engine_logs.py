@@ -82,7 +82,7 @@ def test_a_pipe_written_slowly_is_read_and_reported_event_by_event() -> None:
             proc.kill()
     assert proc.stderr is not None
     err = proc.stderr.read().decode()
-    assert "3 lines were other Suricata event types (not http), skipped" in err
+    assert "3 lines skipped: other Suricata event types (not http)" in err
     assert "3 parsed requests read" in err
 
 
@@ -108,7 +108,7 @@ def test_ctrl_c_ends_a_followed_log_with_its_summary_and_status_130() -> None:
             proc.kill()
     err = proc.stderr.read().decode()
     assert "Traceback" not in err
-    assert "1 line was other Suricata event types (not http), skipped" in err
+    assert "1 line skipped: other Suricata event types (not http)" in err
     assert "1 parsed request read" in err and "1 identity in 1 request" in err
 
 
@@ -200,8 +200,7 @@ def test_an_input_with_nothing_of_its_kind_in_it_fails_in_one_line_with_status_2
         ),
         (
             (str(not_har),),
-            f"{not_har}: nothing read: its one line is not headerwatch JSONL records "
-            "(line 1: ts: missing)",
+            f"{not_har}: nothing read: not headerwatch JSONL records (line 1: ts: missing)",
         ),
     ):
         result = headerwatch("scan", "--fail-on-identity", *args)
@@ -222,7 +221,7 @@ def test_with_several_inputs_the_good_ones_records_are_written_then_the_error(
     uris = [json.loads(line)["uri"] for line in result.stdout.splitlines()]
     assert len(uris) == 29 and uris[-1] == "/1"  # the demo's 28, then partly.json's one
     lines = result.stderr.splitlines()
-    assert lines[0].startswith(f"headerwatch: warning: {partly}: 1 line was not Suricata")
+    assert lines[0].startswith(f"headerwatch: warning: {partly}: 1 line passed over: not Suricata")
     assert "; 29 HTTP requests; 22 identities in 21 requests" in lines[1]  # what was read
     assert lines[2].startswith(f"headerwatch: error: {not_records}: nothing read:")
     assert len(lines) == 3

@@ -103,3 +103,11 @@ def test_a_study_whose_tests_cannot_tell_does_not_say_the_networks_are_clean() -
     )
     clean = build_study([probe_test(_probe())])
     assert clean.summary.endswith("No network injected an identity in these tests.")
+
+
+def test_a_clean_verdict_counts_the_headers_added_in_the_singular_and_plural() -> None:
+    one = probe_test(_probe(injected=[["Via", "1.1 gw"]]))
+    two = probe_test(_probe(injected=[["Via", "1.1 gw"], ["X-Forwarded-For", "10.0.0.2"]]))
+    assert (one.verdict, two.verdict) == (CLEAN, CLEAN)
+    assert one.why == "reflector's echo: no identity added (1 header added or changed)"
+    assert two.why == "reflector's echo: no identity added (2 headers added or changed)"

@@ -79,7 +79,7 @@ def test_other_event_types_are_counted_skipped_and_the_scan_says_how_many() -> N
         ]
     )
     assert len(records) == 1
-    assert "verify-output-eve-fileinfo.eve.json: 1 line was other Suricata event types" in err
+    assert "verify-output-eve-fileinfo.eve.json: 1 line skipped: other Suricata event types" in err
     assert "not JSON" not in err and "passed over" not in err
 
 
@@ -107,7 +107,7 @@ def test_an_identity_header_in_an_eve_event_is_found_with_the_request_line_and_t
         "msisdn",
         "+447700900123",
     )
-    assert "2 lines were other Suricata event types" in err
+    assert "2 lines skipped: other Suricata event types" in err
 
 
 def test_a_merged_duplicate_header_says_so_in_the_anomalies() -> None:
@@ -179,7 +179,7 @@ def test_a_wrong_eve_line_is_passed_over_with_the_field_named(
     path.write_text(json.dumps(_event([])) + "\n" + json.dumps(bad) + "\n")
     records, err = _scan([str(path)], fmt="jsonl")
     assert len(records) == 1
-    assert "1 line was not Suricata eve.json events and passed over (first: line 2: " in err
+    assert "1 line passed over: not Suricata eve.json events (first: line 2: " in err
     assert why in err
 
 
@@ -197,7 +197,7 @@ def test_the_dashboards_file_source_reads_eve_named_or_recognised_and_tells_what
         assert len(items) == 1 and isinstance(items[0], Parsed)
         assert items[0].request.uri == "/test/file.json"
         assert notices == [
-            ("warning", f"{path}: 1 line was other Suricata event types (not http), skipped")
+            ("warning", f"{path}: 1 line skipped: other Suricata event types (not http)")
         ]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.sources.frames import CaptureError, CaptureFile
+from capture.sources.frames import CaptureError, CaptureFile, bad_timestamps
 from tests.helpers import OK, conversation, save, simple_request
 
 
@@ -169,3 +169,9 @@ def test_a_pcap_scan_does_not_load_scapy(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True)
     assert out.stderr.splitlines()[-1] == "False"
+
+
+def test_the_out_of_range_timestamp_warning_counts_one_frame_in_the_singular() -> None:
+    assert bad_timestamps("x.pcapng", 1).endswith(
+        "x.pcapng: 1 frame had a timestamp out of range, shown as 1970-01-01 or 2106-02-07"
+    )

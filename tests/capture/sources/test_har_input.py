@@ -538,6 +538,11 @@ def test_a_har_with_wrong_types_is_one_line_or_its_bad_entries_are_passed_over(
         f"headerwatch: warning: {har}: 2 HAR entries were not readable and passed over "
         "(first: entry 1: request.headers: not a list of {name, value} objects)"
     ]
+    har.write_text(json.dumps({"log": {"entries": [good, bad_date]}}), encoding="utf-8")
+    err = io.StringIO()
+    assert scan([str(har)], out=io.StringIO(), err=err) == 0
+    one = f"{har}: 1 HAR entry was not readable and passed over (first: entry 2: "
+    assert one in err.getvalue()
 
 
 def test_a_har_over_the_bound_is_refused_in_one_line(

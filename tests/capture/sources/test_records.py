@@ -110,8 +110,8 @@ def test_bad_lines_are_passed_over_counted_and_named_once(tmp_path: Path) -> Non
     warning = [line for line in err.getvalue().splitlines() if "warning" in line]
     assert len(warning) == 1
     assert warning[0].startswith(
-        f"headerwatch: warning: {path}: 2 lines were not headerwatch JSONL records and "
-        "passed over (first: line 2: not JSON ("
+        f"headerwatch: warning: {path}: 2 lines passed over: not headerwatch JSONL records "
+        "(first: line 2: not JSON ("
     )
 
 
@@ -278,15 +278,14 @@ def test_the_dashboard_is_told_of_an_input_with_nothing_of_its_kind_as_an_error(
     assert notices == [
         (
             "error",
-            f"{path}: nothing read: its one line is not headerwatch JSONL records "
-            "(line 1: ts: missing)",
+            f"{path}: nothing read: not headerwatch JSONL records (line 1: ts: missing)",
         )
     ]
 
 
 def test_headerwatch_s_own_status_lines_are_read_without_a_warning(tmp_path: Path) -> None:
     # A record session's first line and the mitmproxy add-on's drop count are not
-    # "other records": scanning them warned "1 line was other records, skipped".
+    # "other records": scanning them warned "1 line skipped: other records".
     records = "".join(json.dumps(r) + "\n" for r in _scan(demo_capture_path()))
     path = tmp_path / "session.jsonl"
     path.write_text(

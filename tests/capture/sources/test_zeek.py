@@ -176,7 +176,7 @@ def test_zeek_json_with_iso_timestamps_and_a_bad_record_passed_over(tmp_path: Pa
         datetime(2026, 12, 3, 10, 0, 0, 500000, tzinfo=UTC).timestamp(),
     )
     assert record["headers"] == [["Host", "example.com"]]
-    assert "1 line was not Zeek http.log records and passed over (first: line 2: id.orig_p" in err
+    assert "1 line passed over: not Zeek http.log records (first: line 2: id.orig_p" in err
 
 
 def test_a_tsv_record_before_its_fields_line_is_passed_over_with_why(tmp_path: Path) -> None:
