@@ -11,9 +11,18 @@ from capture.formats.jsonl import reflector_line
 from capture.formats.outputs import STREAMING, formats_help, streaming
 from capture.text import counted
 from capture.view.selection import EXIT_OK, EXIT_USAGE, Selection
-from tui.common import add_identity_args, build_detector, output_width, take_notes, tcp_port
+from tui.common import (
+    add_identity_args,
+    add_redact_arg,
+    build_detector,
+    output_width,
+    take_notes,
+    tcp_port,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from capture.model import Record
 
 _SIZE = re.compile(r"(\d+)\s*([kmg]?)i?b?", re.IGNORECASE)
@@ -136,6 +145,7 @@ def register(sub: Any) -> None:
         metavar="SIZE",
         help=f"bytes buffered across all connections (default {d.memory_budget >> 20}M): 503",
     )
+    add_redact_arg(p, "the records it prints or writes (the echo to each client stays as received)")
     add_identity_args(p)
     p.set_defaults(run=run)
 
@@ -191,8 +201,18 @@ def run(args: argparse.Namespace) -> int:
     # A table fits the terminal it is printed on; appended to a file, fixed columns.
     plain, header = streaming(args.format, None if args.output else output_width())
     marked = args.format == "jsonl"
+    mask: Callable[[Record], Record] | None = None
+    if args.redact:
+        from capture.formats.redact import Redactor  # hashlib and hmac: only to redact
+
+        # One key for the run. Only the writer thread renders, so only it touches the
+        # redactor's pseudonym tables; the echo each client gets is built apart from
+        # the records and keeps what arrived.
+        mask = Redactor.new().record
 
     def render(record: Record) -> str:
+        if mask is not None:
+            record = mask(record)
         # A JSONL record says it is the request as a reflector received it: the
         # evidence a study (report --study) judges such a log by.
         return reflector_line(plain(record)) if marked else plain(record)

@@ -3,6 +3,9 @@ loopback. Every loop is bounded in count and in time; each test asserts behaviou
 
 from __future__ import annotations
 
+import base64
+import ipaddress
+import json
 import os
 import re
 import resource
@@ -271,3 +274,35 @@ def test_the_table_is_fitted_to_the_terminal_it_is_printed_on() -> None:
     assert row.index("msisdn=") == header.index("IDENTITIES"), (header, row)
     assert re.match(r"\d\d:\d\d:\d\dZ 127\.0\.0\.1 ", row), row
     assert re.search(r"^── \d{4}-\d\d-\d\d UTC ──$", screen, re.M), screen
+
+
+def test_redact_masks_the_log_it_writes_and_the_echo_still_shows_what_arrived(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "reflect.jsonl"
+    number = b"447700900123"
+    with reflect("--redact", "--region", "GB", "--output", str(out)) as (proc, port):
+        with socket.create_connection(("127.0.0.1", port), 5, ("127.0.2.9", 0)) as sock:
+            sock.sendall(
+                b"GET /?n=447700900123 HTTP/1.1\r\nHost: lab\r\nx-up-calling-line-id: "
+                + number
+                + b"\r\nConnection: close\r\n\r\n"
+            )
+            status, headers, body = read_answer(sock)
+        assert wait_for(lambda: out.exists() and out.stat().st_size > 0, 5)
+        code, err = stop(proc)
+    assert code == 0 and "Traceback" not in err
+    # The client is shown what arrived: the echo and its body keep the number.
+    assert status == 200
+    assert number in base64.b64decode(headers["x-headerwatch-received"])
+    assert number in body
+    # The log holds no trace of the number or the client's address.
+    text = out.read_text()
+    assert "447700900123" not in text
+    assert "127.0.2.9" not in text
+    record = json.loads(text)
+    assert record["reflector"] is True
+    assert ipaddress.ip_address(record["src"]) in ipaddress.ip_network("198.18.0.0/15")
+    [msisdn] = [f for f in record["findings"] if f["kind"] == "msisdn"]
+    assert re.fullmatch(r"<msisdn …23 #[0-9a-f]{10}>", msisdn["normalized"])
+    assert ["x-up-calling-line-id", msisdn["normalized"]] in record["headers"]
