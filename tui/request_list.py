@@ -10,8 +10,9 @@ that are visible, with a small cache of rendered strips.
 It draws a window of at most ``window`` rows (the newest, while following) out of
 :attr:`all_ids`, the ids of every shown row (8 bytes each, as the store's own index of
 spilled requests). The window moves when the cursor goes past either end of it
-(``up``, ``pageup``, ``g``/``home``, and down again): the rows it then shows are read
-back from the store, spilled or not, so every shown request can be reached.
+(``up``, ``pageup``, ``g``/``home``, and down again) or the mouse wheel scrolls past
+them: the rows it then shows are read back from the store, spilled or not, so every
+shown request can be reached.
 
 :attr:`ids` is always in id (capture) order: its binary searches, appends and
 trimming stay as they are. Sorted by a column (``o``, ``v``), the rows are shown
@@ -52,7 +53,8 @@ from tui.render import (
 DEFAULT_WINDOW = 5_000
 """Rows the list holds at once (sorting, search and the COMMENT column look at
 these): the newest shown ones while following, else those about the cursor; the
-window moves as the cursor leaves it, over every shown row (:attr:`RequestList.all_ids`)."""
+window moves as the cursor or the wheel leaves it, over every shown row
+(:attr:`RequestList.all_ids`)."""
 
 _SLACK = 0.2
 """The window is trimmed when it exceeds ``window * (1 + _SLACK)``: amortised O(1)."""
@@ -645,6 +647,38 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
             self._user_move(index)
             if event.chain >= 2:
                 self.action_select()
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._wheel(event, -1)
+
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._wheel(event, 1)
+
+    def _wheel(self, event: events.MouseEvent, direction: int) -> None:
+        """The wheel turned (``direction`` -1: up). Within the window Textual scrolls
+        the view. In time order, a turn past the window's top or bottom moves the
+        window on over the rows beyond it (read back from the store, spilled or
+        not), as the keys do, and the view scrolls on a notch as it would within it:
+        every shown row can be reached with the wheel too. The cursor stays on its request
+        while the window holds it (else on the window's nearest row); follow stops,
+        as when the cursor leaves the newest row."""
+        if self._sorted is not None or not self.ids or event.ctrl or event.shift:
+            return
+        visible = self._rows_visible
+        rows = max(1, round(self.app.scroll_sensitivity_y))
+        top = self.start + int(self.scroll_y)
+        wanted = max(0, min(top + direction * rows, len(self.all_ids) - visible))
+        if wanted == top or self.start <= wanted <= self.start + len(self.ids) - visible:
+            return  # nothing beyond, or still within the window: Textual's scroll
+        event.prevent_default()
+        event.stop()
+        row = self.start + self.cursor if self.cursor >= 0 else self.start
+        self._place(wanted + visible // 2)
+        self.cursor = max(0, min(row - self.start, len(self.ids) - 1))
+        self.scroll_to(y=wanted - self.start, animate=False, immediate=True)
+        self.follow = False
+        self._post_highlight()
+        self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
         self._cache.clear()

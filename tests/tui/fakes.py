@@ -10,6 +10,7 @@ from capture.model import Event, Finding, Record, Request, RequestSeen, Response
 from capture.sources.frames import Frame
 from tests.packets.craft import Conversation
 from tui.app import HeaderwatchApp
+from tui.messages import EventsArrived
 
 T0 = 1326205331.0  # 2012-01-10 14:22:11 UTC
 
@@ -129,6 +130,18 @@ def seen(records: Iterable[Record]) -> list[Event]:
 def stats(**counters: int) -> StatsSnapshot:
     """A stats snapshot."""
     return StatsSnapshot(tuple(counters.items()))
+
+
+def post_in_batches(app: HeaderwatchApp, records: Iterable[Record], size: int = 500) -> None:
+    """Hand ``records`` to the app in batches of ``size``, as the capture thread does."""
+    batch: list[Event] = []
+    for rec in records:
+        batch.append(RequestSeen(rec))
+        if len(batch) == size:
+            app.post_message(EventsArrived(batch))
+            batch = []
+    if batch:
+        app.post_message(EventsArrived(batch))
 
 
 def make_app(**kwargs: object) -> HeaderwatchApp:

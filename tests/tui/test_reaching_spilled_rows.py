@@ -1,16 +1,17 @@
 """Every shown request can be reached with the keys, however many there are: the list
-draws a window of them, and it moves to the rows the cursor goes to, reading the
-spilled ones back from disk."""
+draws a window of them, and it moves to the rows the cursor goes to, or the mouse wheel
+scrolls to, reading the spilled ones back from disk."""
 
 from __future__ import annotations
 
+from textual.events import MouseScrollDown, MouseScrollUp
+from textual.pilot import Pilot
 from textual.widgets import RadioButton
 
-from capture.model import RequestSeen
 from capture.view.store import Store
-from tests.tui.fakes import make_app, record
+from tests.tui.fakes import make_app, post_in_batches, record
 from tests.tui.test_app import status
-from tui.messages import EventsArrived
+from tui.app import HeaderwatchApp
 from tui.screens import SaveScreen
 
 N = 14_000
@@ -20,9 +21,7 @@ async def test_g_reaches_the_oldest_of_14000_requests_though_they_were_spilled()
     store = Store(max_bytes=1 << 20)  # most of them spilled to disk
     app = make_app(store=store)
     async with app.run_test(size=(80, 24)) as pilot:
-        for first in range(1, N + 1, 500):  # in batches, as the capture thread hands them
-            batch = [RequestSeen(record(i, uri=f"/p/{i}")) for i in range(first, first + 500)]
-            app.post_message(EventsArrived(batch))
+        post_in_batches(app, (record(i, uri=f"/p/{i}") for i in range(1, N + 1)))
         await pilot.pause()
         assert store.spilled > N // 2
         requests = app.main.requests
@@ -53,3 +52,54 @@ async def test_g_reaches_the_oldest_of_14000_requests_though_they_were_spilled()
         assert isinstance(screen, SaveScreen)
         label = str(screen.query_one("#scope-shown", RadioButton).label)
         assert label == f"shown {N:,} requests"
+
+
+async def wheel(pilot: Pilot[int], turn: type[MouseScrollDown | MouseScrollUp], times: int) -> None:
+    """Turn the mouse wheel over the request list ``times`` notches, the events coming
+    in as the terminal driver hands them to the app (Pilot has no wheel)."""
+    app = pilot.app
+    region = app.main.requests.region  # type: ignore[attr-defined]
+    x, y = region.x + 10, region.y + 5
+    for _ in range(times):
+        app.post_message(turn(None, x, y, 0, 0, 0, False, False, False, screen_x=x, screen_y=y))
+    await pilot.pause()
+
+
+def top_row(app: HeaderwatchApp) -> tuple[int, str]:
+    """The id of the list's first row on screen, and that line as drawn."""
+    requests = app.main.requests
+    return requests.rows[int(requests.scroll_y)], requests.render_line(1).text
+
+
+async def test_the_mouse_wheel_moves_the_window_past_its_ends_over_spilled_rows() -> None:
+    store = Store(max_bytes=1 << 20)  # most of them spilled to disk
+    app = make_app(store=store, window=300)
+    total = 3_000
+    async with app.run_test(size=(80, 24)) as pilot:
+        post_in_batches(app, (record(i, uri=f"/p/{i}") for i in range(1, total + 1)))
+        await pilot.pause()
+        assert store.spilled > total // 2
+        requests = app.main.requests
+        assert requests.follow and len(requests.ids) < total // 5
+        # Up past the top of the window of the newest rows: the window moves up, a
+        # notch at a time, and follow stops as it does when the cursor leaves.
+        notch = round(app.scroll_sensitivity_y)  # rows a notch scrolls
+        assert 360 % notch == 0
+        first = requests.start + int(requests.scroll_y)
+        await wheel(pilot, MouseScrollUp, 360 // notch)
+        assert requests.start + int(requests.scroll_y) == first - 360
+        assert top_row(app)[0] == requests.all_ids[first - 360]
+        assert not requests.follow and "not following" in status(app)
+        assert requests.cursor_id is not None
+        # Down from the oldest, past the window's bottom: the rows after it come in,
+        # read back from disk as they are drawn.
+        await pilot.press("g")
+        assert requests.start == 0 and top_row(app)[0] == 1
+        await wheel(pilot, MouseScrollDown, 360 // notch)
+        entry_id, line = top_row(app)
+        assert entry_id == 361 and requests.start > 0 and "/p/361 " in line
+        assert store.spilled >= 361  # a spilled one (the oldest are spilled first)
+        # And back up over the window's top to the oldest request.
+        await wheel(pilot, MouseScrollUp, 400 // notch)
+        entry_id, line = top_row(app)
+        assert entry_id == 1 and requests.start == 0 and "/p/1 " in line
