@@ -30,6 +30,7 @@ from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
 from textual.screen import Screen
 from textual.widgets import Header, ProgressBar
+from textual.worker import get_current_worker
 
 from capture.config import ConfigError
 from capture.formats.copy import CopyError, curl_command, identity_value, request_text
@@ -56,7 +57,7 @@ from capture.sources.spool import size_text
 from capture.text import counted
 from capture.view.filter import Filter, compile_filter
 from capture.view.order import next_order
-from capture.view.state import Refilter, ViewState, next_match
+from capture.view.state import Refilter, SearchJob, ViewState, search_order
 from capture.view.store import Entry, Snapshot, Store
 from tui import keys as keymod
 from tui.detail import DetailPane
@@ -64,7 +65,13 @@ from tui.exposure_panel import ExposurePanel
 from tui.filter_bar import FilterBar
 from tui.footer import KeyFooter
 from tui.gc_pauses import GcPauses
-from tui.messages import EventsArrived, LoadProgress, SourceFinished, StatsUpdated
+from tui.messages import (
+    EventsArrived,
+    LoadProgress,
+    SearchProgress,
+    SourceFinished,
+    StatsUpdated,
+)
 from tui.render import safe
 from tui.request_list import DEFAULT_WINDOW, RequestList
 from tui.screens import (
@@ -106,7 +113,10 @@ what it cannot keep)."""
 KEPT_COUNTING = " (with their connections: counting…)"
 """The save dialog's note while a worker counts what a session of the shown holds."""
 THREAD_FILTER_THRESHOLD = 20_000
-"""Stores larger than this are filtered in a worker thread (the UI stays responsive)."""
+"""Stores larger than this are filtered in a worker thread (the UI stays responsive);
+a search (``n``, ``N``) looks at no more rows than this on the UI thread."""
+SEARCH_NOTE_AFTER = 0.5
+"""Seconds a search goes on in a worker before a notice says so (and that esc stops it)."""
 
 
 NARROW_WIDTH = 120
@@ -141,6 +151,10 @@ class MainScreen(Screen[None]):
         """The terminal is under :data:`NARROW_WIDTH` columns."""
         self.search: Filter | None = None
         """The search of s, n and N (the filter grammar; rows are not hidden)."""
+        self.searching: SearchJob | None = None
+        """The search going on in a worker, if one is."""
+        self.search_progress = (0, 0)
+        """Rows that search has looked at, of how many (the progress bar)."""
         self.exposure_shown = {False: True, True: False}
         """Whether the exposure panel is shown, for wide and for narrow layouts (``e``
         sets it for the layout in effect; a resize shows the other layout's choice)."""
@@ -258,12 +272,13 @@ class MainScreen(Screen[None]):
         self.update_status()
 
     def show_progress(self) -> None:
-        """The progress bar while a file source is being read."""
+        """The progress bar while a search goes on in a worker, or else while a file
+        source is being read."""
         progress = self.query_one("#progress", ProgressBar)
-        done, total = self.hw.progress
-        loading = bool(total) and self.hw.state == "loading"
-        progress.set_class(loading, "-loading")
-        if loading:
+        done, total = self.search_progress if self.searching is not None else self.hw.progress
+        shown = self.searching is not None or (bool(total) and self.hw.state == "loading")
+        progress.set_class(shown, "-loading")
+        if shown:
             progress.update(total=total, progress=done)
 
     def update_status(self) -> None:
@@ -273,7 +288,11 @@ class MainScreen(Screen[None]):
         self.status_line.set(
             Status(
                 source=hw.source_name,
-                state="filtering" if view.filtering else hw.state,
+                state="filtering"
+                if view.filtering
+                else "searching"
+                if self.searching is not None
+                else hw.state,
                 filter=view.filter_expr,
                 filter_on=view.filter_on,
                 saved_view=len(view.saved_view) if view.saved_view is not None else 0,
@@ -345,6 +364,8 @@ class MainScreen(Screen[None]):
         def done(expr: str | None) -> None:
             if expr is None:
                 return
+            if self.searching is not None:
+                self.stop_search(say=False)
             self.search = compile_filter(expr) if expr else None
             if self.search is not None:
                 self.action_search_step(1)
@@ -352,18 +373,95 @@ class MainScreen(Screen[None]):
         self.app.push_screen(SearchScreen(self.search.expr if self.search else ""), done)
 
     def action_search_step(self, step: int) -> None:
-        """Move the cursor to the next (1) or previous (-1) row matching the search."""
+        """Move the cursor to the next (1) or previous (-1) row matching the search, in
+        time order among every shown row. Rows in memory about the cursor are looked at
+        here (a match nearby comes at once); the rest, spilled to disk or too many, in
+        a worker, the status line saying ``searching`` over a progress bar (esc stops)."""
         search = self.search
         if search is None:
             self.app.notify("no search (s to search)", severity="warning")
             return
-        requests = self.requests
-        found = next_match(requests.rows, requests.cursor, step, self.hw.store.get, search.match)
-        if found is None:
-            self.app.notify(safe(f"no match for {search.expr}"), severity="warning", markup=False)
+        if self.searching is not None:
+            self.app.notify("still searching (esc stops)", severity="warning")
             return
-        index, wrapped = found
-        requests.jump_to(index)
+        ids, start = self.requests.search_rows()
+        held, match = self.hw.store.held, search.match
+        for done, (index, wrapped) in enumerate(search_order(len(ids), start, step)):
+            entry = held(ids[index])
+            if entry is None or done == THREAD_FILTER_THRESHOLD:
+                break
+            if match(entry):
+                self._search_found(ids[index], wrapped, step)
+                return
+        else:
+            self._no_match()
+            return
+        job = SearchJob(ids, start, step, done, self.hw.store.snapshot(), match)
+        self.searching = job
+        self.search_progress = (done, len(ids))
+        self.show_progress()
+        self.update_status()
+        self.set_timer(SEARCH_NOTE_AFTER, lambda: self._search_note(job))
+        self._search_in_thread(job)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="search",
+        description="search the shown requests, reading spilled ones from disk",
+    )
+    def _search_in_thread(self, job: SearchJob) -> None:
+        worker = get_current_worker()
+        total = len(job.ids)
+
+        def going_on(done: int) -> bool:
+            self.post_message(SearchProgress(done, total))
+            return not worker.is_cancelled
+
+        found = job.run(going_on)
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._searched, job, found)
+
+    def on_search_progress(self, message: SearchProgress) -> None:
+        if self.searching is not None:
+            self.search_progress = (message.done, message.total)
+            self.show_progress()
+
+    def _search_note(self, job: SearchJob) -> None:
+        if self.searching is job:
+            rows = counted(len(job.ids) - job.done, "row")
+            self.app.notify(f"searching {rows}… (esc stops)", timeout=3)
+
+    def _searched(self, job: SearchJob, found: tuple[int, bool] | None) -> None:
+        if job is not self.searching:
+            return  # stopped, or a new search began
+        self.searching = None
+        self.show_progress()
+        if found is None:
+            self._no_match()
+        else:
+            self._search_found(*found, job.step)
+        self.update_status()
+
+    def stop_search(self, say: bool = True) -> None:
+        """Stop a search going on in a worker (esc; a new search)."""
+        self.searching = None
+        self.workers.cancel_group(self, "search")
+        self.show_progress()
+        self.update_status()
+        if say:
+            self.app.notify("search stopped", timeout=2)
+
+    def _no_match(self) -> None:
+        expr = self.search.expr if self.search is not None else ""
+        self.app.notify(safe(f"no match for {expr}"), severity="warning", markup=False)
+
+    def _search_found(self, entry_id: int, wrapped: bool, step: int) -> None:
+        if not self.requests.jump_to_request(entry_id):
+            # Filtered out, deleted or cleared while the search went on.
+            self.app.notify(f"the match, request #{entry_id}, is no longer shown")
+            return
         if wrapped:
             where = "top" if step > 0 else "bottom"
             self.app.notify(f"search went round to the {where}", timeout=2)
@@ -430,9 +528,11 @@ class MainScreen(Screen[None]):
         self.detail.focus()
 
     def action_back(self) -> None:
-        """Close the filter input, the full-screen view, the exposure overlay or the
-        detail pane; focus the list."""
-        if self.filter_bar.is_open:
+        """Stop a search going on in a worker; else close the filter input, the
+        full-screen view, the exposure overlay or the detail pane; focus the list."""
+        if self.searching is not None:
+            self.stop_search()
+        elif self.filter_bar.is_open:
             self.filter_bar.close()
         elif self.full_view:
             self.remove_class("-full-view")

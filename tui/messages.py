@@ -1,4 +1,4 @@
-"""Messages from the capture thread to the dashboard.
+"""Messages from the capture thread (and the dashboard's workers) to the dashboard.
 
 The capture thread hands the UI a batch a few times a second with
 ``post_message`` (thread-safe). Data batches are never merged (merging would
@@ -45,6 +45,18 @@ class LoadProgress(Message, bubble=False):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, LoadProgress)
+
+
+@dataclass
+class SearchProgress(Message, bubble=False):
+    """How many rows a search in a worker has looked at, of how many; only the newest
+    matters."""
+
+    done: int
+    total: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SearchProgress)
 
 
 @dataclass

@@ -51,9 +51,9 @@ from tui.render import (
 )
 
 DEFAULT_WINDOW = 5_000
-"""Rows the list holds at once (sorting, search and the COMMENT column look at
-these): the newest shown ones while following, else those about the cursor; the
-window moves as the cursor or the wheel leaves it, over every shown row
+"""Rows the list holds at once (sorting, a search while sorted and the COMMENT
+column look at these): the newest shown ones while following, else those about the
+cursor; the window moves as the cursor or the wheel leaves it, over every shown row
 (:attr:`RequestList.all_ids`)."""
 
 _SLACK = 0.2
@@ -600,9 +600,29 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
         if self._follow and not at_end:
             self.follow = False
 
-    def jump_to(self, index: int) -> None:
-        """Put the cursor on row ``index`` as a user move would (a search match)."""
+    def search_rows(self) -> tuple[Sequence[int], int]:
+        """What a search (``n``, ``N``) goes through, in the order shown, and the
+        cursor's place there (-1: none): in time order every shown row, those beyond
+        the window too; sorted, the sorted rows of the window. A copy: a worker
+        may go on with them while rows come and go."""
+        if self._sorted is None:
+            return self.all_ids[:], self.start + self.cursor if self.cursor >= 0 else -1
+        return list(self._sorted), self.cursor
+
+    def jump_to_request(self, entry_id: int) -> bool:
+        """Put the cursor on request ``entry_id`` as a user move would (a search
+        match), the window moved to it; False if it is not shown (any more)."""
+        if self._sorted is None:
+            row = self._row_of(entry_id)
+            if row < 0:
+                return False
+            self._user_move(row - self.start)
+            return True
+        index = self._sorted.index_of(entry_id)
+        if index < 0:
+            return False
         self._user_move(index)
+        return True
 
     def action_cursor_down(self) -> None:
         """Next request."""

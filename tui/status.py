@@ -28,7 +28,8 @@ class Status:
 
     source: str = ""
     state: str = "live"
-    """``live``, ``loading``, ``done`` or ``error``."""
+    """``live``, ``loading``, ``done`` or ``error``; ``filtering`` or ``searching``
+    while a worker does that."""
     filter: str = ""
     filter_on: bool = True
     saved_view: int = 0
@@ -68,6 +69,7 @@ _STATE_STYLE = {
     "done": "bold",
     "error": "bold red",
     "filtering": "bold yellow",
+    "searching": "bold yellow",
 }
 
 

@@ -10,7 +10,7 @@ use it directly, without Pilot.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from capture.view.filter import Filter, compile_filter
@@ -270,26 +270,52 @@ class ViewState:
         return ids
 
 
-def next_match(
-    ids: Sequence[int],
-    start: int,
-    step: int,
-    lookup: Callable[[int], Entry | None],
-    match: Predicate,
-) -> tuple[int, bool] | None:
-    """The index of the next row after ``start`` (``step`` 1) or before it (-1) whose
-    entry ``match``es, going round the end once; with whether it went round. None
-    when no row matches. ``start`` -1 searches from the top (or, backwards, the end)."""
-    count = len(ids)
-    if not count:
-        return None
+def search_order(count: int, start: int, step: int, done: int = 0) -> Iterator[tuple[int, bool]]:
+    """The indexes of ``count`` rows a search looks at, in turn: from the row after
+    ``start`` (``step`` 1) or before it (-1), going round the end once, each with
+    whether it went round. ``start`` -1 searches from the top (or, backwards, the
+    end). ``done``: the first rows of that order were looked at already (the search
+    goes on from there, in a worker)."""
     if start < 0:
         start = -1 if step > 0 else count
-    for offset in range(1, count + 1):
+    for offset in range(done + 1, count + 1):
         index = start + step * offset
-        wrapped = not 0 <= index < count
-        index %= count
-        entry = lookup(ids[index])
-        if entry is not None and match(entry):
-            return index, wrapped
-    return None
+        yield index % count, not 0 <= index < count
+
+
+SEARCH_CHUNK = 1_000
+"""Rows a search in a worker looks at between two reports of how far it got (each
+a chance to stop it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchJob:
+    """What a search (``n``, ``N``) leaves to a worker thread: the rows it has not
+    looked at, spilled to disk or too many for the UI thread."""
+
+    ids: Sequence[int]
+    """The rows searched, in the order shown when it began (a copy)."""
+    start: int
+    """The cursor's place in :attr:`ids` (-1: none)."""
+    step: int
+    """1: forwards, -1: backwards."""
+    done: int
+    """How many rows of the search's order were looked at already."""
+    entries: Snapshot
+    """The store's entries when it began (spilled ones are read as reached)."""
+    match: Predicate
+
+    def run(self, going_on: Callable[[int], bool]) -> tuple[int, bool] | None:
+        """The id of the next row that matches and whether the search went round the
+        end to it; None when none does or the search was stopped. ``going_on`` is
+        told how many rows were looked at, every :data:`SEARCH_CHUNK`; False from it
+        stops the search. Thread-safe."""
+        ids, get, match = self.ids, self.entries.get, self.match
+        order = search_order(len(ids), self.start, self.step, self.done)
+        for done, (index, wrapped) in enumerate(order, self.done):
+            if done % SEARCH_CHUNK == 0 and not going_on(done):
+                return None
+            entry = get(ids[index])
+            if entry is not None and match(entry):
+                return ids[index], wrapped
+        return None

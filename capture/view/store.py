@@ -197,6 +197,10 @@ def _remove_spill(fd: int, directory: str) -> None:
     shutil.rmtree(directory, ignore_errors=True)
 
 
+def _entry_id(entry: Entry) -> int:
+    return entry.record.id
+
+
 class Snapshot:
     """The store's entries at one moment, in id order, read lazily: spilled entries
     come from disk only as the iteration reaches them, so a snapshot holds in memory
@@ -221,6 +225,22 @@ class Snapshot:
         if self._memory:
             return self._memory[-1].record.id
         return self._ids[-1] if self._ids else 0
+
+    def get(self, record_id: int) -> Entry | None:
+        """The entry ``record_id`` as the snapshot holds it (a spilled one read back
+        from disk), or None: not in the snapshot, or the store was closed meanwhile.
+        Thread-safe, as iteration is: a search reads the rows it reaches by id."""
+        memory = self._memory
+        i = bisect.bisect_left(memory, record_id, key=_entry_id)
+        if i < len(memory) and memory[i].record.id == record_id:
+            return memory[i]
+        i = bisect.bisect_left(self._ids, record_id)
+        if self._spill is None or i == len(self._ids) or self._ids[i] != record_id:
+            return None
+        try:
+            return self._spill._load(self._starts[i], self._ends[i])
+        except OSError:  # the store was cleared or closed meanwhile
+            return None
 
     def __iter__(self) -> Iterator[Entry]:
         spill = self._spill
@@ -329,6 +349,12 @@ class Store:
         if entry is None and self._spill is not None:
             return self._spill.read(record_id)
         return entry
+
+    def held(self, record_id: int) -> Entry | None:
+        """The entry of record ``record_id`` if it is in memory; None if it is
+        spilled or not stored. Never reads the disk: what the UI thread may look
+        at without waiting (a search hands the rest to a worker)."""
+        return self._by_id.get(record_id)
 
     def _spilled_change(self, record_id: int, change: Callable[[Entry], None]) -> Entry | None:
         """Apply ``change`` to spilled entry ``record_id`` and write it back."""

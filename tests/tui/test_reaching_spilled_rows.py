@@ -36,7 +36,7 @@ async def test_g_reaches_the_oldest_of_14000_requests_though_they_were_spilled()
         shown = app.main.requests.render_line(1).text
         assert "/p/1 " in shown
         # page down goes on past the window's last row into the rows after it.
-        requests.jump_to(len(requests.ids) - 1)
+        requests.jump_to_request(requests.ids[-1])
         last = requests.cursor_id
         assert last is not None and last < N // 2
         await pilot.press("pagedown")

@@ -201,7 +201,7 @@ async def test_w_over_a_capture_with_record_files_saves_every_request_with_marks
         total = len(app.store)
         assert total > 29  # the capture's 28, the record's one, the HAR's
         await pilot.press("g", "m")  # from the capture
-        app.main.requests.jump_to(28)
+        app.main.requests.jump_to_request(app.main.requests.rows[28])
         await pilot.press("m")  # the record's
         await pilot.press("G", "semicolon", *"from the HAR", "enter")
         await pilot.press("w")

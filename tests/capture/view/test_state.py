@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from capture.view.state import Predicate, ViewState, next_match
+from capture.view.state import Predicate, SearchJob, ViewState, search_order
 from capture.view.store import Store
 from tests.capture.factories import finding, record, response
 
@@ -152,16 +152,37 @@ def test_a_response_that_makes_a_hidden_entry_match_is_inserted_late() -> None:
     assert view.late_matches(arrived.updated, shown=[]) == [2]
 
 
-def test_next_match_goes_forward_and_back_and_round_the_end() -> None:
+def _next(ids: list[int], start: int, step: int, store: Store, match: Predicate) -> object:
+    return SearchJob(ids, start, step, 0, store.snapshot(), match).run(lambda done: True)
+
+
+def test_a_search_goes_forward_and_back_and_round_the_end() -> None:
     store = _store(6)
     ids = [1, 2, 3, 4, 5, 6]
     even: Predicate = lambda e: e.record.id % 2 == 0  # noqa: E731
-    assert next_match(ids, 0, 1, store.get, even) == (1, False)
-    assert next_match(ids, 1, 1, store.get, even) == (3, False)
-    assert next_match(ids, 5, 1, store.get, even) == (1, True)
-    assert next_match(ids, 3, -1, store.get, even) == (1, False)
-    assert next_match(ids, 1, -1, store.get, even) == (5, True)
-    assert next_match(ids, -1, 1, store.get, even) == (1, False)
-    assert next_match(ids, 5, 1, store.get, lambda e: e.record.id == 6) == (5, True)  # itself
-    assert next_match(ids, 0, 1, store.get, lambda e: False) is None
-    assert next_match([], 0, 1, store.get, even) is None
+    assert _next(ids, 0, 1, store, even) == (2, False)
+    assert _next(ids, 1, 1, store, even) == (4, False)
+    assert _next(ids, 5, 1, store, even) == (2, True)
+    assert _next(ids, 3, -1, store, even) == (2, False)
+    assert _next(ids, 1, -1, store, even) == (6, True)
+    assert _next(ids, -1, 1, store, even) == (2, False)
+    assert _next(ids, 5, 1, store, lambda e: e.record.id == 6) == (6, True)  # itself
+    assert _next(ids, 0, 1, store, lambda e: False) is None
+    assert _next([], 0, 1, store, even) is None
+
+
+def test_a_search_goes_on_after_the_rows_already_looked_at_and_stops_when_told() -> None:
+    store = _store(6)
+    ids = [1, 2, 3, 4, 5, 6]
+    even: Predicate = lambda e: e.record.id % 2 == 0  # noqa: E731
+    # From row 0 forwards, 2 (id 2) and 3 (id 3) were looked at: the next is id 4.
+    assert SearchJob(ids, 0, 1, 2, store.snapshot(), even).run(lambda done: True) == (4, False)
+    assert list(search_order(6, 4, -1, done=3)) == [(0, False), (5, True), (4, True)]
+    told: list[int] = []
+
+    def stop(done: int) -> bool:
+        told.append(done)
+        return False
+
+    assert SearchJob(ids, 0, 1, 0, store.snapshot(), even).run(stop) is None
+    assert told == [0]

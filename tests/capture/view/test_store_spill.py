@@ -32,6 +32,14 @@ def _store(tmp_path: Path, keep: int = 10) -> Store:
     return Store(max_bytes=keep * record_size(_record(1)), spill_dir=str(tmp_path))
 
 
+def _filled(tmp_path: Path, count: int) -> Store:
+    """A store of records 1 to ``count``, all but the newest few spilled."""
+    store = _store(tmp_path)
+    for rid in range(1, count + 1):
+        store.add(_record(rid))
+    return store
+
+
 def test_older_entries_are_spilled_and_every_one_stays_retrievable(tmp_path: Path) -> None:
     store = _store(tmp_path)
     for rid in range(1, 101):
@@ -112,9 +120,7 @@ def test_a_snapshot_reads_spilled_entries_only_as_it_goes_and_a_refilter_sees_th
 ) -> None:
     from capture.view.state import ViewState
 
-    store = _store(tmp_path)
-    for rid in range(1, 61):
-        store.add(_record(rid))
+    store = _filled(tmp_path, 60)
     snapshot = store.snapshot()
     assert len(snapshot) == 60 and snapshot.last_id == 60
     store.add(_record(61))  # the store goes on; the snapshot does not
@@ -123,6 +129,24 @@ def test_a_snapshot_reads_spilled_entries_only_as_it_goes_and_a_refilter_sees_th
     view = ViewState(store, "~u /r/1")
     job = view.start_refilter()
     assert job.run() == [1, *range(10, 20)]
+
+
+def test_a_snapshot_finds_entries_by_id_spilled_or_held_and_held_never_reads_the_disk(
+    tmp_path: Path,
+) -> None:
+    store = _filled(tmp_path, 60)
+    snapshot = store.snapshot()
+    store.add(_record(61))
+    spilled = [rid for rid in range(1, 61) if store.held(rid) is None]
+    assert spilled and len(spilled) == store.spilled and spilled[0] == 1
+    for rid in range(1, 61):
+        entry = snapshot.get(rid)
+        assert entry is not None and entry.record == _record(rid)
+        held = store.held(rid)
+        assert held is None or held is entry  # the same entry, not a copy
+    assert snapshot.get(61) is None and snapshot.get(0) is None  # not in the snapshot
+    store.close()
+    assert snapshot.get(1) is None  # the spill went with the store: nothing, no error
 
 
 def test_a_store_dropped_without_close_leaves_no_spill_behind(tmp_path: Path) -> None:
