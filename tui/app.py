@@ -54,9 +54,10 @@ from capture.runner import Runner
 from capture.sources.recording import Recorded, RecordingSource
 from capture.sources.source import FrameSource
 from capture.sources.spool import size_text
-from capture.text import counted
+from capture.text import counted, printable
 from capture.view.filter import Filter, compile_filter
 from capture.view.order import next_order
+from capture.view.selection import EXIT_FAILED
 from capture.view.state import Refilter, SearchJob, ViewState, search_order
 from capture.view.store import Entry, Snapshot, Store
 from tui import keys as keymod
@@ -894,6 +895,11 @@ class HeaderwatchApp(App[int]):
         """Short full collections while the store grows (see :mod:`tui.gc_pauses`)."""
         self.stopped_by: int | None = None
         """The signal (SIGTERM, SIGHUP) that stopped the dashboard, if one did."""
+        self.failure: str | None = None
+        """What failed, in one line, if an error nothing handled ended the dashboard
+        (``the dashboard failed (…)``) or its capture thread (``the capture thread
+        failed (…)``, the dashboard staying up): ``live`` then keeps a capture not
+        saved, as after a signal."""
         self._signal_loop: asyncio.AbstractEventLoop | None = None
 
     # -- start and stop -----------------------------------------------------------------
@@ -909,9 +915,26 @@ class HeaderwatchApp(App[int]):
     def run(self, *args: Any, **kwargs: Any) -> int | None:
         """Run the dashboard until ``q``, or SIGTERM or SIGHUP, which stop it as ``q``
         does without asking, and make it return 128 + the signal's number
-        (:mod:`tui.stop_signals`)."""
+        (:mod:`tui.stop_signals`). After a :attr:`failure` it returns
+        :data:`~capture.view.selection.EXIT_FAILED`."""
         with stopping_on_signals(self._signalled):
-            return super().run(*args, **kwargs)
+            try:
+                code = super().run(*args, **kwargs)
+            except Exception as exc:  # before or after Textual's own handling
+                self._failed("the dashboard", exc)
+                raise
+        return EXIT_FAILED if self.failure is not None else code
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's one way in for an error no handler caught (it then ends the app
+        # and prints the traceback): the only place to learn that the app failed.
+        self._failed("the dashboard", error)
+        super()._handle_exception(error)
+
+    def _failed(self, what: str, error: BaseException) -> None:
+        if self.failure is None:  # the first is the cause; what follows, its effects
+            said = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            self.failure = f"{what} failed ({printable(said)})"
 
     def _signalled(self, signum: int) -> None:
         # In the signal handler: hand the stop to the app's loop (on_mount does it
@@ -966,6 +989,7 @@ class HeaderwatchApp(App[int]):
             runner.run()
         except Exception as exc:  # the UI must hear of it, not die silently
             error = f"capture stopped: {exc!r}"
+            self._failed("the capture thread", exc)
         self.post_message(SourceFinished(error))
 
     def _on_batch(self, batch: list[Event]) -> None:

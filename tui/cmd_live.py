@@ -7,7 +7,8 @@ and a summary line with the kernel and queue drops goes to stderr at the end.
 SIGINT, SIGTERM and SIGHUP stop the capture cleanly: what the kernel already holds
 is read, the queue drained and the pipeline flushed, so nothing captured is lost.
 The dashboard stops on SIGTERM and SIGHUP as on ``q`` (:mod:`tui.stop_signals`),
-and keeps a capture not saved (:func:`keep_unsaved`).
+and keeps a capture not saved (:func:`keep_unsaved`), as it does when an error
+ends it or its capture thread failed (exit status 1).
 
 Order of start-up: check the interface and the filter (no privileges needed),
 open the packet socket, drop root if started with sudo, then open the output
@@ -120,8 +121,8 @@ def register(sub: Any) -> None:
         metavar="SIZE",
         help="dashboard without -w: the capture is kept in a private spool (a 0600 file in "
         "a 0700 directory under $XDG_RUNTIME_DIR or the temp dir, deleted at exit; when "
-        "SIGTERM or SIGHUP ends the dashboard with requests not saved, copied to the "
-        "current directory first) so that w can save a session; when it reaches SIZE (default "
+        "SIGTERM, SIGHUP or an error ends the dashboard with requests not saved, copied to "
+        "the current directory first) so that w can save a session; when it reaches SIZE (default "
         f"{size_text(DEFAULT_LIMIT)}, or [live] spool_max in the config file; e.g. 200M, "
         "4G; 0: no spool) recording stops, the "
         "dashboard says from when requests cannot be saved, and capture goes on",
@@ -544,30 +545,43 @@ def _dashboard(
         else:
             summary = drops_summary({**source.counters(), **frames.counters()})
         tell(f"headerwatch: {summary}")
-        stopped_by = getattr(app, "stopped_by", None)
-        if spool is not None and stopped_by is not None and app.capture_unsaved():
-            keep_unsaved(spool, frames, stopped_by)
+        # After a signal, or an error (even one the user then quit past with q), a
+        # capture not saved is kept: it is the evidence, of what was seen or of a bug.
+        failure: str | None = getattr(app, "failure", None)
+        signum: int | None = getattr(app, "stopped_by", None)
+        why = failure
+        if failure is None and signum is not None:
+            why = f"stopped by {signal.Signals(signum).name}"
+        if spool is not None and why is not None and app.capture_unsaved():
+            keep_unsaved(spool, frames, why, failed=failure is not None)
+        elif failure is not None:
+            tell(f"headerwatch: error: {failure}")
     return int(code or 0)
 
 
-def keep_unsaved(spool: Spool, recording: FrameSource, signum: int) -> None:
-    """After a signal stopped the dashboard (an SSH session lost, a ``kill``) with
-    requests not saved: the capture is copied out of the spool, as a new private file
-    in the current directory named as ``w`` names a session, or the spool is left
-    where it is; stderr says where (when it is still there to be read)."""
+def keep_unsaved(spool: Spool, recording: FrameSource, why: str, failed: bool = False) -> None:
+    """After the dashboard ended with requests not saved, ``why``: a signal stopped
+    it (``stopped by SIGHUP``: an SSH session lost, a ``kill``) or, ``failed``, an
+    error (``the dashboard failed (…)``, ``the capture thread failed (…)``). The
+    capture is copied out of the spool, as a new private file in the current
+    directory named as ``w`` names a session, or the spool is left where it is;
+    stderr says where (when it is still there to be read)."""
     from tui.screens import default_name  # the dashboard has imported Textual already
 
     if isinstance(recording, RecordingSource):
         recording.close()  # flushed and closed: every frame recorded is in the file
-    why = f"stopped by {signal.Signals(signum).name} with requests not saved"
+    level = "error: " if failed else ""
+    why = f"{why} with requests not saved"
     target = default_name("pcapng")
     try:
         spool.keep(target)
     except OSError as exc:
         spool.leave()
         tell(
-            f"headerwatch: warning: {why}; they could not be copied to {target} "
+            f"headerwatch: {level or 'warning: '}{why}; they could not be copied to {target} "
             f"({describe_os_error(exc)}) and stay in {spool.path}"
         )
         return
-    tell(f"headerwatch: {why}; the capture is kept in {target} (headerwatch open reopens it)")
+    tell(
+        f"headerwatch: {level}{why}; the capture is kept in {target} (headerwatch open reopens it)"
+    )

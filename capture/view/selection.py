@@ -7,6 +7,10 @@ from capture.model import Record
 EXIT_OK = 0
 EXIT_IDENTITY = 1
 """An identity was seen and ``--fail-on-identity`` asked for it."""
+EXIT_FAILED = 1
+"""A dashboard failed: an error in it or in its capture thread (what Python gives a
+program an error ends; only dashboards return it, where ``--fail-on-identity`` has no
+part)."""
 EXIT_USAGE = 2
 """Bad input: a missing or foreign file, a bad option, a failed capture."""
 

@@ -10,13 +10,13 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.netns import Lab, make_lab, request, scanned
+from tests.netns import REPO, Lab, make_lab, request, scanned
 from tests.tui.test_e2e_demo import NEEDS_TMUX, Pane
 
 pytestmark = [pytest.mark.netns, *NEEDS_TMUX]
@@ -33,11 +33,16 @@ def lab() -> Iterator[Lab]:
 
 @contextlib.contextmanager
 def dashboard(
-    lab: Lab, tmp_path: Path, before: str = "", after: str = STATUS
+    lab: Lab,
+    tmp_path: Path,
+    before: str = "",
+    after: str = STATUS,
+    command: Sequence[str] = ("-m", "tui.cli"),
 ) -> Iterator[tuple[Pane, Path, Path]]:
     """The dashboard on the lab's interface, started from a directory of its own, with a
     runtime directory of its own; the pane, its spool, and that directory. The shell
-    runs ``before`` first and ``after`` once the dashboard has ended."""
+    runs ``before`` first and ``after`` once the dashboard has ended; ``command``: how
+    the interpreter runs headerwatch (the repository is on its path)."""
     run, here = tmp_path / "run", tmp_path / "here"
     run.mkdir(mode=0o700)
     here.mkdir()
@@ -46,8 +51,9 @@ def dashboard(
         "XDG_CONFIG_HOME": str(tmp_path),  # no user config
         "TERM": "xterm-256color",
         "LANG": "C.UTF-8",
+        "PYTHONPATH": str(REPO),
     }
-    live = ["ip", "netns", "exec", lab.server_ns, sys.executable, "-m", "tui.cli", "live"]
+    live = ["ip", "netns", "exec", lab.server_ns, sys.executable, *command, "live"]
     pane = Pane([before, *live, "-i", lab.server_if, ";", after], env, cwd=here)
     try:
         pane.wait_for(f"live {lab.server_if}")

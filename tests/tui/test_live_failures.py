@@ -1,0 +1,148 @@
+"""A live dashboard that fails (an error in the app or in its capture thread) keeps a
+capture not saved as one that a signal stopped does, says so in one line and exits 1.
+
+The first test runs the command's own ending (``tui.cmd_live._dashboard``) in this
+process, headless, over the demo capture; the others run the real command in a tmux
+pane on a network namespace's interface, a fault planted by
+``tests.tui.failing_live``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from capture.sources.frames import CaptureFile
+from capture.sources.source import FileSource
+from capture.sources.spool import Spool
+from capture.view.selection import EXIT_FAILED
+from tests.netns import Lab, make_lab, request
+from tests.tui.failing_live import MESSAGE, TRIGGER
+from tests.tui.test_e2e_demo import NEEDS_TMUX, Pane
+from tests.tui.test_live_stop_signals import IDENTITY, _requests, browse, dashboard
+from tui.app import HeaderwatchApp
+from tui.cmd_live import _dashboard
+from tui.common import demo_capture_path
+from tui.messages import SourceFinished
+
+FAILING = ("-m", "tests.tui.failing_live")
+
+
+def _e2e(test: Any) -> Any:
+    """The marks of a test of the real command in a namespace and a tmux pane."""
+    for mark in (pytest.mark.netns, *NEEDS_TMUX):
+        test = mark(test)
+    return test
+
+
+def _frames(path: Path | str) -> int:
+    capture = CaptureFile(str(path))
+    try:
+        return sum(1 for _ in capture)
+    finally:
+        capture.close()
+
+
+def _flat(text: str) -> str:
+    """``text`` without its white space: a line the pane wrapped compares whole."""
+    return "".join(text.split())
+
+
+class _Tether(FileSource):
+    """The demo capture, handed over as a live interface's frames would be."""
+
+    iface = "usb9"
+
+    def join(self, timeout: float | None = None) -> None:
+        """Nothing to wait for: the file is read in the runner's thread."""
+
+
+class _FailingApp(HeaderwatchApp):
+    """The dashboard, headless, with a handler that fails once the capture is read."""
+
+    def run(self, *args: Any, **kwargs: Any) -> int | None:
+        return super().run(headless=True, size=(120, 40))
+
+    def on_source_finished(self, message: SourceFinished) -> None:
+        super().on_source_finished(message)
+        raise RuntimeError(MESSAGE)
+
+
+def test_an_error_in_the_dashboard_keeps_the_whole_capture_not_saved_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    spool = Spool(parent=str(tmp_path))
+    source = _Tether([demo_capture_path()])
+    recording = spool.recording(source)
+    args = SimpleNamespace(redact=False, write=None)
+    code = _dashboard(
+        SimpleNamespace(HeaderwatchApp=_FailingApp), args, recording, source, None, [], [], spool
+    )  # type: ignore[arg-type]
+    spool.remove()  # as the command does on leaving (tui.cmd_live.spooled)
+
+    assert code == EXIT_FAILED == 1
+    [kept] = here.iterdir()
+    assert kept.name.startswith("headerwatch-") and kept.suffix == ".pcapng"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert _frames(kept) == _frames(demo_capture_path())  # every frame, readable
+    said = capsys.readouterr().err.splitlines()[-1]
+    assert said == (
+        f"headerwatch: error: the dashboard failed (RuntimeError: {MESSAGE}) with requests "
+        f"not saved; the capture is kept in {kept} (headerwatch open reopens it)"
+    )
+    assert not os.path.exists(spool.directory)
+
+
+@pytest.fixture
+def lab() -> Any:
+    yield from make_lab()
+
+
+def _trigger(lab: Lab) -> None:
+    lab.client([{"port": 80, "sends": [request(TRIGGER, extra=[IDENTITY])]}])
+
+
+def _ended(pane: Pane) -> str:
+    """The pane's text once the shell says how the dashboard ended, without white space."""
+    return _flat(pane.wait_for("exit status", timeout=30))
+
+
+@pytest.mark.parametrize(
+    ("where", "what"), [("dashboard", "the dashboard"), ("capture", "the capture thread")]
+)
+@_e2e
+def test_a_failing_live_dashboard_keeps_the_capture_not_saved_and_says_why(
+    lab: Lab, tmp_path: Path, where: str, what: str
+) -> None:
+    with dashboard(lab, tmp_path, command=(*FAILING, where)) as (pane, spool, here):
+        browse(lab, pane, "/before")
+        _trigger(lab)
+        if where == "capture":
+            # The dashboard stays, saying so; quitting it does not lose the capture.
+            pane.wait_for(MESSAGE)
+            pane.keys("q")
+            pane.wait_for("Quit anyway?")
+            pane.keys("y")
+        said = _ended(pane)
+        modes = pane.show("#{alternate_on} #{mouse_any_flag} #{cursor_flag}")
+    assert modes == "0 0 1"  # the shell's screen, mouse and cursor given back
+    assert not spool.exists()
+    [kept] = here.iterdir()
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert (
+        _flat(
+            f"headerwatch: error: {what} failed (RuntimeError: {MESSAGE}) with requests not "
+            f"saved; the capture is kept in {kept} (headerwatch open reopens it)"
+        )
+        in said
+    )
+    assert _flat("exit status 1") in said
+    # Complete: the request the failure came with is in it too.
+    assert _requests(kept) == [("/before", [IDENTITY[1]]), (TRIGGER, [IDENTITY[1]])]
