@@ -18,7 +18,8 @@ with one line saying why and how to fix it, unless ``--stay-root`` was given.
 The dashboard can always save a session (``w``): from the ``-w`` recording, or,
 without ``-w``, from a private spool (:mod:`capture.sources.spool`) made at the
 same point as a ``-w`` file (after the drop, so it is the user's), bounded by
-``--spool-max`` and removed when the dashboard exits.
+``--spool-max`` and removed when the dashboard exits. Spools that killed
+dashboards left behind are named at the start (:func:`~capture.sources.spool.leftovers`).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from capture.sources.live.privileges import CannotDrop, drop_privileges
 from capture.sources.live.source import DEFAULT_FILTER, LiveSource
 from capture.sources.recording import RecordingSource
 from capture.sources.source import FrameSource
-from capture.sources.spool import DEFAULT_LIMIT, Spool, size_text
+from capture.sources.spool import DEFAULT_LIMIT, Spool, leftover_notice, leftovers, size_text
 from capture.text import counted
 from capture.view.selection import EXIT_USAGE, Selection
 from capture.view.store import Store
@@ -292,6 +293,11 @@ def run(args: argparse.Namespace) -> int:
                 "unplugged, headerwatch must be restarted",
             )
         )
+    # After the drop, as the spool is made: spools that this user's dashboards left
+    # when killed (SIGKILL, power lost) are named, never removed.
+    left = leftovers()
+    if left:
+        notices.append(Notice("warning", leftover_notice(left)))
     # After the drop: the config file read is the user's, not root's.
     # The dashboard counts recurring tokens unless told not to; headless output, like
     # scan, only when asked (--recurrence N).

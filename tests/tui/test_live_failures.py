@@ -1,5 +1,6 @@
 """A live dashboard that fails (an error in the app or in its capture thread) keeps a
-capture not saved as one that a signal stopped does, says so in one line and exits 1.
+capture not saved as one that a signal stopped does, says so in one line and exits 1;
+a spool that a killed dashboard left behind is named at the next ``live``.
 
 The first test runs the command's own ending (``tui.cmd_live._dashboard``) in this
 process, headless, over the demo capture; the others run the real command in a tmux
@@ -10,6 +11,8 @@ pane on a network namespace's interface, a fault planted by
 from __future__ import annotations
 
 import os
+import signal
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,10 +23,10 @@ from capture.sources.frames import CaptureFile
 from capture.sources.source import FileSource
 from capture.sources.spool import Spool
 from capture.view.selection import EXIT_FAILED
-from tests.netns import Lab, make_lab, request
+from tests.netns import Lab, make_lab, request, scanned
 from tests.tui.failing_live import MESSAGE, TRIGGER
 from tests.tui.test_e2e_demo import NEEDS_TMUX, Pane
-from tests.tui.test_live_stop_signals import IDENTITY, _requests, browse, dashboard
+from tests.tui.test_live_stop_signals import IDENTITY, _requests, _until, browse, dashboard
 from tui.app import HeaderwatchApp
 from tui.cmd_live import _dashboard
 from tui.common import demo_capture_path
@@ -146,3 +149,36 @@ def test_a_failing_live_dashboard_keeps_the_capture_not_saved_and_says_why(
     assert _flat("exit status 1") in said
     # Complete: the request the failure came with is in it too.
     assert _requests(kept) == [("/before", [IDENTITY[1]]), (TRIGGER, [IDENTITY[1]])]
+
+
+@_e2e
+def test_a_spool_left_by_a_killed_dashboard_is_named_at_the_next_start_and_kept(
+    lab: Lab, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    env = {"XDG_RUNTIME_DIR": str(run)}
+    with dashboard(lab, tmp_path) as (pane, spool, _here):
+        browse(lab, pane, "/killed-hard")
+        # The spool of a dashboard still running is not named.
+        headless = lab.live("--format", "jsonl", env=env)
+        headless.wait_ready()
+        assert headless.stop() == 0
+        assert "left by" not in headless.stderr
+        time.sleep(1.5)  # flushed every 0.5 s
+        killed = pane.child()
+        os.kill(killed, signal.SIGKILL)
+        _until(lambda: not Path(f"/proc/{killed}").exists(), "the dashboard did not die")
+    capture = spool / "capture.pcapng"
+    assert capture.exists()
+
+    headless = lab.live("--format", "jsonl", env=env)
+    said = headless.wait_stderr("left by")  # said before it listens
+    headless.wait_ready()
+    assert headless.stop() == 0
+    assert said == (
+        f"headerwatch: warning: a capture left by a live dashboard that was killed: "
+        f"{capture} (headerwatch open reads it; move it elsewhere to keep it, then "
+        "rm -r its directory)"
+    )
+    assert capture.exists()  # named, never deleted
+    assert [r["uri"] for r in scanned(capture)] == ["/killed-hard"]

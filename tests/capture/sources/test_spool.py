@@ -1,10 +1,14 @@
-"""The dashboard's private spool: bounded, private, flushed on demand, gone at exit."""
+"""The dashboard's private spool: bounded, private, flushed on demand, gone at exit;
+one a killed process left behind is found, never one in use nor another's."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +19,15 @@ import pytest
 from capture.formats.pcapng import PcapngWriter
 from capture.sources.frames import CaptureFile, Frame
 from capture.sources.recording import FRAME_OVERHEAD, RecordingSource
-from capture.sources.spool import DEFAULT_LIMIT, Spool, size_text, spool_parent
+from capture.sources.spool import (
+    DEFAULT_LIMIT,
+    FILE_NAME,
+    Spool,
+    leftover_notice,
+    leftovers,
+    size_text,
+    spool_parent,
+)
 from tui.cmd_live import spool_limit, spooled
 from tui.common import UsageError
 
@@ -242,3 +254,94 @@ def test_the_spool_limit_comes_from_spool_max_else_the_config_else_1_gib(tmp_pat
         config.write_text(f"[live]\n{bad}\n")
         with pytest.raises(UsageError, match=re.escape(f"{config}: {said}")):
             spool_limit(_args(spool_max=None, config=str(config)))
+
+
+def _dead_pid() -> int:
+    """The id of a process that has ended (and been reaped)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def _spool_dir(parent: Path, name: str, mode: int = 0o700, capture: bool = True) -> Path:
+    made = parent / name
+    made.mkdir()
+    made.chmod(mode)
+    if capture:
+        (made / FILE_NAME).write_bytes(b"frames")
+    return made
+
+
+def test_a_spool_killed_with_its_process_is_found_and_left_where_it_is(tmp_path: Path) -> None:
+    # A process makes a spool, records a frame and is killed (SIGKILL: no clean-up).
+    code = (
+        "import os, sys\n"
+        "from capture.sources.frames import Frame\n"
+        "from capture.sources.spool import Spool\n"
+        "spool = Spool(parent=sys.argv[1])\n"
+        "class Source:\n"
+        "    name = 'fake0'\n"
+        "    def frames(self):\n"
+        "        yield Frame(1700000000.0, 1, b'x' * 60)\n"
+        "recording = spool.recording(Source())\n"
+        "next(recording.frames())\n"
+        "recording.sync()\n"
+        "print(os.getpid(), spool.path, flush=True)\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    pid, path = killed.stdout.split()
+    assert os.path.basename(os.path.dirname(path)).startswith(f"headerwatch-spool-{pid}-")
+    assert leftovers([str(tmp_path)]) == [path]
+    assert len(_read(path)) == 1  # found, and left whole
+    assert os.path.exists(path)
+
+
+def test_only_private_spool_directories_of_this_user_whose_process_is_gone_are_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead = _dead_pid()
+    left = _spool_dir(tmp_path, f"headerwatch-spool-{dead}-abc123")
+    _spool_dir(tmp_path, f"headerwatch-spool-{os.getpid()}-inuse1")  # its process lives
+    _spool_dir(tmp_path, f"headerwatch-spool-{dead}-open01", mode=0o755)  # not private
+    _spool_dir(tmp_path, f"headerwatch-spool-{dead}-empty1", capture=False)
+    linked = _spool_dir(tmp_path, f"headerwatch-spool-{dead}-link02", capture=False)
+    (linked / FILE_NAME).symlink_to(left / FILE_NAME)  # its capture a link
+    (tmp_path / f"headerwatch-spool-{dead}-link01").symlink_to(left)  # a link to a spool
+    (tmp_path / f"headerwatch-spool-{dead}-file01").write_bytes(b"")  # not a directory
+    _spool_dir(tmp_path, "headerwatch-spool-abc12345")  # no process named: never listed
+    _spool_dir(tmp_path, f"headerwatch-spool-{dead}-\x1b[2J")  # a name a terminal obeys
+    _spool_dir(tmp_path, "headerwatch-spool-0-zero01")  # 0 is no process
+    assert leftovers([str(tmp_path), str(tmp_path)]) == [str(left / FILE_NAME)]
+
+    # Another user's (as they all are to any other uid): none.
+    uid = os.geteuid()
+    monkeypatch.setattr(os, "geteuid", lambda: uid + 1)
+    assert leftovers([str(tmp_path)]) == []
+
+
+def test_a_spool_is_named_after_its_process_and_not_found_while_it_lives(tmp_path: Path) -> None:
+    spool = Spool(parent=str(tmp_path))
+    list(spool.recording(_Source([_frame(0)])).frames())
+    assert os.path.basename(spool.directory).startswith(f"headerwatch-spool-{os.getpid()}-")
+    assert leftovers([str(tmp_path)]) == []
+    assert leftovers([str(tmp_path / "missing")]) == []
+
+
+def test_the_notice_names_three_leftovers_and_counts_the_others() -> None:
+    one = leftover_notice(["/run/user/1000/headerwatch-spool-41-abcd1234/capture.pcapng"])
+    assert one == (
+        "a capture left by a live dashboard that was killed: "
+        "/run/user/1000/headerwatch-spool-41-abcd1234/capture.pcapng (headerwatch open "
+        "reads it; move it elsewhere to keep it, then rm -r its directory)"
+    )
+    five = leftover_notice([f"/tmp/headerwatch-spool-{i}-x/capture.pcapng" for i in range(1, 6)])
+    assert five.startswith(
+        "5 captures left by live dashboards that were killed: "
+        "/tmp/headerwatch-spool-1-x/capture.pcapng, /tmp/headerwatch-spool-2-x/capture.pcapng, "
+        "/tmp/headerwatch-spool-3-x/capture.pcapng and 2 more beside them (headerwatch open "
+        "reads one;"
+    )
