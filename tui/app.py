@@ -898,8 +898,10 @@ class HeaderwatchApp(App[int]):
         self.failure: str | None = None
         """What failed, in one line, if an error nothing handled ended the dashboard
         (``the dashboard failed (…)``) or its capture thread (``the capture thread
-        failed (…)``, the dashboard staying up): ``live`` then keeps a capture not
-        saved, as after a signal."""
+        failed (…)``, the dashboard staying up): the command exits 1, and ``live`` keeps
+        a capture not saved when the error ended the dashboard, as after a signal."""
+        self.ended_by_error = False
+        """Whether an error ended the dashboard (not the user's ``q``, not a signal)."""
         self._signal_loop: asyncio.AbstractEventLoop | None = None
 
     # -- start and stop -----------------------------------------------------------------
@@ -921,6 +923,7 @@ class HeaderwatchApp(App[int]):
             try:
                 code = super().run(*args, **kwargs)
             except Exception as exc:  # before or after Textual's own handling
+                self.ended_by_error = True
                 self._failed("the dashboard", exc)
                 raise
         return EXIT_FAILED if self.failure is not None else code
@@ -928,6 +931,7 @@ class HeaderwatchApp(App[int]):
     def _handle_exception(self, error: Exception) -> None:
         # Textual's one way in for an error no handler caught (it then ends the app
         # and prints the traceback): the only place to learn that the app failed.
+        self.ended_by_error = True
         self._failed("the dashboard", error)
         super()._handle_exception(error)
 

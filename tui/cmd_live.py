@@ -8,7 +8,7 @@ SIGINT, SIGTERM and SIGHUP stop the capture cleanly: what the kernel already hol
 is read, the queue drained and the pipeline flushed, so nothing captured is lost.
 The dashboard stops on SIGTERM and SIGHUP as on ``q`` (:mod:`tui.stop_signals`),
 and keeps a capture not saved (:func:`keep_unsaved`), as it does when an error
-ends it or its capture thread failed (exit status 1).
+ends it (exit status 1; after its capture thread failed, q asks as always).
 
 Order of start-up: check the interface and the filter (no privileges needed),
 open the packet socket, drop root if started with sudo, then open the output
@@ -551,13 +551,14 @@ def _dashboard(
         else:
             summary = drops_summary({**source.counters(), **frames.counters()})
         tell(f"headerwatch: {summary}")
-        # After a signal, or an error (even one the user then quit past with q), a
-        # capture not saved is kept: it is the evidence, of what was seen or of a bug.
+        # A capture not saved is kept when the dashboard ended without the user's say:
+        # a signal, or an error that ended it. After q, even past a failed capture
+        # thread (shown in the dashboard, w still saves), the user's answer stands.
         failure: str | None = getattr(app, "failure", None)
         signum: int | None = getattr(app, "stopped_by", None)
-        why = failure
-        if failure is None and signum is not None:
-            why = f"stopped by {signal.Signals(signum).name}"
+        why: str | None = None
+        if getattr(app, "ended_by_error", False) or signum is not None:
+            why = failure or f"stopped by {signal.Signals(signum or 0).name}"
         if spool is not None and why is not None and app.capture_unsaved():
             keep_unsaved(spool, frames, why, failed=failure is not None)
         elif failure is not None:

@@ -1,5 +1,6 @@
-"""A live dashboard that fails (an error in the app or in its capture thread) keeps a
-capture not saved as one that a signal stopped does, says so in one line and exits 1;
+"""A live dashboard that an error ends keeps a capture not saved as one that a signal
+stopped does, says so in one line and exits 1 (after its capture thread failed, the
+user's answer to q stands, and it exits 1);
 a spool that a killed dashboard left behind is named at the next ``live``.
 
 The first test runs the command's own ending (``tui.cmd_live._dashboard``) in this
@@ -117,22 +118,13 @@ def _ended(pane: Pane) -> str:
     return _flat(pane.wait_for("exit status", timeout=30))
 
 
-@pytest.mark.parametrize(
-    ("where", "what"), [("dashboard", "the dashboard"), ("capture", "the capture thread")]
-)
 @_e2e
-def test_a_failing_live_dashboard_keeps_the_capture_not_saved_and_says_why(
-    lab: Lab, tmp_path: Path, where: str, what: str
+def test_a_live_dashboard_an_error_ends_keeps_the_capture_not_saved_and_says_why(
+    lab: Lab, tmp_path: Path
 ) -> None:
-    with dashboard(lab, tmp_path, command=(*FAILING, where)) as (pane, spool, here):
+    with dashboard(lab, tmp_path, command=(*FAILING, "dashboard")) as (pane, spool, here):
         browse(lab, pane, "/before")
         _trigger(lab)
-        if where == "capture":
-            # The dashboard stays, saying so; quitting it does not lose the capture.
-            pane.wait_for(MESSAGE)
-            pane.keys("q")
-            pane.wait_for("Quit anyway?")
-            pane.keys("y")
         said = _ended(pane)
         modes = pane.show("#{alternate_on} #{mouse_any_flag} #{cursor_flag}")
     assert modes == "0 0 1"  # the shell's screen, mouse and cursor given back
@@ -141,14 +133,34 @@ def test_a_failing_live_dashboard_keeps_the_capture_not_saved_and_says_why(
     assert kept.stat().st_mode & 0o777 == 0o600
     assert (
         _flat(
-            f"headerwatch: error: {what} failed (RuntimeError: {MESSAGE}) with requests not "
-            f"saved; the capture is kept in {kept} (headerwatch open reopens it)"
+            f"headerwatch: error: the dashboard failed (RuntimeError: {MESSAGE}) with requests "
+            f"not saved; the capture is kept in {kept} (headerwatch open reopens it)"
         )
         in said
     )
     assert _flat("exit status 1") in said
     # Complete: the request the failure came with is in it too.
     assert _requests(kept) == [("/before", [IDENTITY[1]]), (TRIGGER, [IDENTITY[1]])]
+
+
+@_e2e
+def test_after_a_failed_capture_thread_w_saves_and_q_answered_y_keeps_nothing(
+    lab: Lab, tmp_path: Path
+) -> None:
+    with dashboard(lab, tmp_path, command=(*FAILING, "capture")) as (pane, spool, here):
+        browse(lab, pane, "/before")
+        _trigger(lab)
+        # The dashboard stays, saying so; the user is asked, and the answer stands.
+        pane.wait_for(MESSAGE)
+        pane.keys("q")
+        pane.wait_for("Quit anyway?")
+        pane.keys("y")
+        said = _ended(pane)
+    assert not spool.exists()
+    assert list(here.iterdir()) == []
+    assert _flat(f"headerwatch: error: the capture thread failed (RuntimeError: {MESSAGE})") in said
+    assert _flat("capture is kept") not in said
+    assert _flat("exit status 1") in said
 
 
 @_e2e
