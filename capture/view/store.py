@@ -456,30 +456,34 @@ class Store:
         return entry
 
     def apply(self, events: Iterable[Event]) -> list[Entry]:
-        """Take in a batch of pipeline events; return the entries added or changed.
+        """Take in a batch of pipeline events; return the entries added or changed,
+        for the view to show.
 
-        Each changed entry appears once, in the order it was first touched; an
-        entry that was added and then evicted within the same batch is left out.
+        Each changed entry appears once, in the order it was first touched, as it
+        is now. That includes entries spilled to disk within the batch, or changed
+        there (a response to an older request): given as the copy the spill file
+        holds, to read (change them through the store). An entry that was added and
+        then evicted within the same batch is left out: it is gone.
         Notices and stats snapshots are not the store's business and are ignored.
         """
+        # Assigned, not setdefault: a spilled entry's change comes back as a new copy,
+        # and the latest one is what the store holds (the key keeps its first place).
         changed: dict[int, Entry] = {}
+        evicted = self.evicted
         for event in events:
             if isinstance(event, RequestSeen):
                 entry = self.add(event.record)
-                changed.setdefault(entry.record.id, entry)
+                changed[entry.record.id] = entry
             elif isinstance(event, ResponseSeen):
                 got = self.set_response(event.record_id, event.response)
                 if got is not None:
-                    changed.setdefault(event.record_id, got)
+                    changed[event.record_id] = got
             elif isinstance(event, EchoSeen):
                 got = self.set_echo(event)
                 if got is not None:
-                    changed.setdefault(event.record.id, got)
-        if self.evicted or self.spilled:
-            # Only what is still in memory: an entry spilled in the same batch is
-            # no longer the one the store holds.
-            by_id = self._by_id
-            return [e for rid, e in changed.items() if by_id.get(rid) is e]
+                    changed[event.record.id] = got
+        if self.evicted != evicted:
+            return [e for rid, e in changed.items() if rid in self]
         return list(changed.values())
 
     def filter(self, pred: Callable[[Entry], bool]) -> list[int]:

@@ -8,10 +8,12 @@ from textual.events import MouseScrollDown, MouseScrollUp
 from textual.pilot import Pilot
 from textual.widgets import RadioButton
 
+from capture.model import Response, ResponseSeen
 from capture.view.store import Store
-from tests.tui.fakes import make_app, post_in_batches, record
+from tests.tui.fakes import T0, make_app, post_in_batches, record
 from tests.tui.test_app import status
 from tui.app import HeaderwatchApp
+from tui.messages import EventsArrived
 from tui.screens import SaveScreen
 
 N = 14_000
@@ -47,11 +49,72 @@ async def test_g_reaches_the_oldest_of_14000_requests_though_they_were_spilled()
         await pilot.press("G")
         assert requests.cursor_id == N and requests.follow
         # The export dialog counts what the status line counts.
-        await pilot.press("x")
-        screen = app.screen
-        assert isinstance(screen, SaveScreen)
-        label = str(screen.query_one("#scope-shown", RadioButton).label)
-        assert label == f"shown {N:,} requests"
+        assert await export_scope(pilot) == f"shown {N:,} requests"
+
+
+async def export_scope(pilot: Pilot[int]) -> str:
+    """What the export dialog (``x``) says the shown requests are."""
+    await pilot.press("x")
+    screen = pilot.app.screen
+    assert isinstance(screen, SaveScreen)
+    return str(screen.query_one("#scope-shown", RadioButton).label)
+
+
+async def test_requests_spilled_in_the_batch_they_arrive_in_are_listed_in_order() -> None:
+    # The live dashboard's batches hold up to 10,000 events: one can be larger than
+    # the store holds in memory, and spill its own oldest requests before the list
+    # has seen them.
+    store = Store(max_bytes=1 << 20)
+    app = make_app(store=store, initial_filter="~d tracker", window=300)
+    total = 3_000
+    tracked = list(range(3, total + 1, 3))
+    async with app.run_test(size=(80, 24)) as pilot:
+        post_in_batches(
+            app,
+            (
+                record(i, "tracker.example" if i % 3 == 0 else "www.example.com", f"/p/{i}")
+                for i in range(1, total + 1)
+            ),
+            size=total,
+        )
+        await pilot.pause()
+        assert store.spilled > total // 2 and store.held(3) is None
+        requests = app.main.requests
+        assert requests.all_ids.tolist() == tracked
+        assert f"{len(tracked):,} shown" in status(app)
+        await pilot.press("g")
+        assert requests.cursor_id == 3 and "/p/3 " in requests.render_line(1).text
+        # Down, a page at a time, past the end of the window about the oldest rows.
+        row = 0
+        for _ in range(40):
+            await pilot.press("pagedown")
+            row += requests._rows_visible
+            assert requests.cursor_id == tracked[row]
+        assert requests.start > 0
+        assert f"/p/{tracked[row]} " in "".join(
+            requests.render_line(y).text for y in range(1, requests.size.height)
+        )
+        await pilot.press("G")
+        assert requests.cursor_id == total
+        assert await export_scope(pilot) == f"shown {len(tracked):,} requests"
+
+
+async def test_a_response_to_a_spilled_request_lets_it_into_a_list_filtered_on_status() -> None:
+    store = Store(max_bytes=1 << 20)
+    app = make_app(store=store, initial_filter="~c 404")
+    total = 3_000
+    async with app.run_test(size=(80, 24)) as pilot:
+        post_in_batches(app, (record(i, uri=f"/p/{i}") for i in range(1, total + 1)))
+        await pilot.pause()
+        requests = app.main.requests
+        assert requests.total == 0 and store.held(10) is None
+        missing = Response(T0 + 0.5, "HTTP/1.1", 404, "Not Found", ())
+        app.post_message(EventsArrived([ResponseSeen(i, missing) for i in range(10, total, 10)]))
+        await pilot.pause()
+        assert requests.all_ids.tolist() == list(range(10, total, 10))
+        assert f"{total // 10 - 1:,} shown" in status(app)
+        await pilot.press("g")
+        assert requests.cursor_id == 10 and "/p/10 " in requests.render_line(1).text
 
 
 async def wheel(pilot: Pilot[int], turn: type[MouseScrollDown | MouseScrollUp], times: int) -> None:

@@ -7,7 +7,7 @@ import os
 import stat
 from pathlib import Path
 
-from capture.model import Record, Request, Response, ResponseSeen
+from capture.model import Event, Record, Request, RequestSeen, Response, ResponseSeen
 from capture.view.store import Store, record_size
 
 
@@ -82,6 +82,33 @@ def test_marks_comments_and_responses_on_spilled_entries_are_kept(tmp_path: Path
     assert third is not None and third.record.response == response
     marked = [e.id for e in store if e.marked]
     assert marked == [1]
+
+
+def test_apply_reports_entries_spilled_in_their_own_batch_so_the_view_can_show_them(
+    tmp_path: Path,
+) -> None:
+    store = _store(tmp_path)
+    response = Response(1001.5, "HTTP/1.1", 200, "OK", (("Server", "x"),))
+    events: list[Event] = [RequestSeen(_record(rid)) for rid in range(1, 301)]
+    changed = store.apply([*events, ResponseSeen(2, response)])
+    assert store.spilled > 250  # most of the batch went to disk within it
+    assert [e.id for e in changed] == list(range(1, 301))
+    # As the store holds them now: request 2's response came after it was spilled.
+    assert changed[1].record.response == response
+    assert all(e.record == _record(e.id) for e in changed if e.id != 2)
+    # A response to a request spilled in an earlier batch is reported too: a filter
+    # on the status lets it in late.
+    later = store.apply([ResponseSeen(5, response)])
+    assert [e.id for e in later] == [5] and later[0].record.response == response
+
+
+def test_apply_leaves_out_entries_dropped_in_their_own_batch_where_nothing_can_spill(
+    tmp_path: Path,
+) -> None:
+    store = Store(max_records=20, max_bytes=1, spill_dir=str(tmp_path / "missing"))
+    changed = store.apply([RequestSeen(_record(rid)) for rid in range(1, 31)])
+    assert store.spill_error and store.evicted == 10
+    assert [e.id for e in changed] == list(range(11, 31))
 
 
 def test_without_a_byte_bound_nothing_spills_and_the_count_bound_drops_counted() -> None:
