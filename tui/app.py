@@ -166,8 +166,13 @@ class MainScreen(Screen[None]):
         yield Header(show_clock=False, icon="◉")
         with Horizontal(id="body"):
             with Vertical(id="left"):
+                store = self.hw.store
                 yield RequestList(
-                    self.hw.store.get, window=self.hw.window, utc=self.hw.utc, id="requests"
+                    store.get,
+                    store.has_comment,
+                    window=self.hw.window,
+                    utc=self.hw.utc,
+                    id="requests",
                 )
                 yield DetailPane(utc=self.hw.utc, id="detail")
             yield ExposurePanel(id="exposure")

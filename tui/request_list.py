@@ -214,6 +214,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
     def __init__(
         self,
         lookup: Lookup,
+        has_comment: Callable[[int], bool],
         *,
         window: int = DEFAULT_WINDOW,
         utc: bool = False,
@@ -223,6 +224,10 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.lookup = lookup
+        """The entry of an id, spilled ones read back from disk (the rows drawn)."""
+        self.has_comment = has_comment
+        """Whether an id's entry has a comment, without reading the disk: asked of
+        every row the list takes in, where ``lookup`` would read spilled ones back."""
         self.window = max(1, window)
         self.utc = utc
         self.ids: list[int] = []
@@ -718,10 +723,9 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
         had = bool(self._commented)
         if reset:
             self._commented = set()
-        lookup, commented = self.lookup, self._commented
+        has_comment, commented = self.has_comment, self._commented
         for entry_id in ids:
-            entry = lookup(entry_id)
-            if entry is not None and entry.comment:
+            if has_comment(entry_id):
                 commented.add(entry_id)
             else:
                 commented.discard(entry_id)

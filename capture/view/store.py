@@ -139,6 +139,9 @@ class _Spill:
         self.ids = array("q")
         self.starts = array("q")
         self.ends = array("q")
+        self.commented: set[int] = set()
+        """Spilled ids whose latest copy has a comment (the list's COMMENT column
+        asks for every row it shows; reading each back would cost a disk read)."""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -158,6 +161,10 @@ class _Spill:
             start = self._size
             self._size += len(blob)
             rid = entry.record.id
+            if entry.comment:
+                self.commented.add(rid)
+            else:
+                self.commented.discard(rid)
             i = bisect.bisect_left(self.ids, rid)
             if i < len(self.ids) and self.ids[i] == rid:
                 self.starts[i], self.ends[i] = start, self._size
@@ -355,6 +362,14 @@ class Store:
         spilled or not stored. Never reads the disk: what the UI thread may look
         at without waiting (a search hands the rest to a worker)."""
         return self._by_id.get(record_id)
+
+    def has_comment(self, record_id: int) -> bool:
+        """Whether the entry of record ``record_id`` has a comment, spilled or not.
+        Never reads the disk (the request list asks it of every row it takes in)."""
+        entry = self._by_id.get(record_id)
+        if entry is not None:
+            return bool(entry.comment)
+        return self._spill is not None and record_id in self._spill.commented
 
     def _spilled_change(self, record_id: int, change: Callable[[Entry], None]) -> Entry | None:
         """Apply ``change`` to spilled entry ``record_id`` and write it back."""

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from capture.view.store import Entry
-from tests.tui.fakes import demo_capture_events, make_app
+from capture.view.store import Entry, Store
+from tests.tui.fakes import demo_capture_events, make_app, post_in_batches, record
 from tui.messages import EventsArrived, StatsUpdated
 from tui.render import detail_text
 
@@ -31,6 +31,23 @@ async def test_a_comment_shows_in_its_row_and_at_the_top_of_the_detail() -> None
         await pilot.pause()
         detail = app.main.detail.query_one("#detail-text").render().plain  # type: ignore[attr-defined]
         assert detail.split("\n")[1] == "✎ IMEI to ads"
+
+
+async def test_the_column_comes_back_as_the_window_reaches_a_spilled_comment() -> None:
+    store = Store(max_bytes=1 << 20)  # most of them spilled to disk
+    app = make_app(store=store, window=300)
+    async with app.run_test(size=(80, 24)) as pilot:
+        post_in_batches(app, (record(i, uri=f"/p/{i}") for i in range(1, 3_001)))
+        await pilot.pause()
+        requests = app.main.requests
+        await pilot.press("g", "semicolon", *"first seen", "enter")
+        await pilot.pause()
+        assert store.held(1) is None and "COMMENT" in requests.render_line(0).text
+        await pilot.press("G")  # the window of the newest rows: none has a comment
+        assert requests.start > 0 and "COMMENT" not in requests.render_line(0).text
+        await pilot.press("g")
+        assert "COMMENT" in requests.render_line(0).text
+        assert "first seen" in requests.render_line(1).text
 
 
 def test_a_comment_with_newlines_and_escapes_leads_the_detail_escaped() -> None:

@@ -7,8 +7,10 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
 from capture.model import Event, Record, Request, RequestSeen, Response, ResponseSeen
-from capture.view.store import Store, record_size
+from capture.view.store import Store, _Spill, record_size
 
 
 def _record(rid: int) -> Record:
@@ -109,6 +111,20 @@ def test_apply_leaves_out_entries_dropped_in_their_own_batch_where_nothing_can_s
     changed = store.apply([RequestSeen(_record(rid)) for rid in range(1, 31)])
     assert store.spill_error and store.evicted == 10
     assert [e.id for e in changed] == list(range(11, 31))
+
+
+def test_has_comment_answers_for_spilled_entries_without_reading_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _filled(tmp_path, 60)
+    assert store.held(1) is None and store.held(60) is not None
+    store.set_comment(1, "seen on the carrier's proxy")
+    store.set_comment(60, "and here")
+    store.set_comment(2, "a second thought")
+    store.set_comment(2, "")  # taken back
+    monkeypatch.setattr(_Spill, "read", lambda *_: pytest.fail("read the disk"))
+    monkeypatch.setattr(_Spill, "_load", lambda *_: pytest.fail("read the disk"))
+    assert [rid for rid in range(0, 62) if store.has_comment(rid)] == [1, 60]
 
 
 def test_without_a_byte_bound_nothing_spills_and_the_count_bound_drops_counted() -> None:
