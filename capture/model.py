@@ -301,6 +301,10 @@ class Parsed:
     transit: Transit | None = None
     """Sent versus received, as the source recorded it (the findings in what was added
     or changed are found again from it)."""
+    as_written: bool = False
+    """``carried`` is every finding of the record, its transit's too, in the source's
+    order: a redacted record (``--redact``), whose masked values no detector can find
+    again. Only what this run's canaries and recurrence find beyond them is added."""
 
 
 @_quick_init

@@ -540,10 +540,15 @@ class Pipeline:
         # response shows, as from frames (where it is held for it). With responses, the
         # echo comes as an EchoSeen before the ResponseSeen.
         complete = response is not None and not self.tracker.responses
-        record = self._record(parsed.request, parsed.carried, emit=moved is None and not complete)
+        written = parsed.as_written
+        record = self._record(
+            parsed.request, parsed.carried, moved is None and not complete, written
+        )
         if moved is not None:
-            # What the record says the network did: its findings are found again too.
-            record = EchoSeen(record, moved, self._moved_findings(record, moved)).onto(record)
+            # What the record says the network did: its findings are found again too
+            # (a redacted record's are among those it was written with).
+            found = self._moved_findings(record, moved, written)
+            record = EchoSeen(record, moved, found).onto(record)
             if not complete:
                 self._out.append(self._seen(record))
         if response is not None:
@@ -608,18 +613,29 @@ class Pipeline:
         if len(awaiting) > 100_000:
             awaiting.popitem(last=False)
 
-    def _record(self, request: Request, carried: tuple[Finding, ...], emit: bool = True) -> Record:
+    def _record(
+        self,
+        request: Request,
+        carried: tuple[Finding, ...],
+        emit: bool = True,
+        written: bool = False,
+    ) -> Record:
         """The request's record, with its findings (handed out as :class:`RequestSeen`
-        unless ``emit`` is False)."""
+        unless ``emit`` is False). ``written``: ``carried`` is all of them
+        (:attr:`Parsed.as_written`), and only what the canaries and recurrence find
+        beyond them is added."""
         if self._apps and not request.app:
             request = self._with_app(request)
         findings = self.detector.detect(request) if self.detector is not None else ()
         if carried:
             # Imported here: only a record file carries findings, and a pipeline for
             # the reflector or a probe imports no detector.
-            from capture.identity.detector import with_carried
+            from capture.identity.detector import beyond_written, with_carried
 
-            findings = with_carried(findings, carried)
+            if written:
+                findings = carried + beyond_written(findings, carried)
+            else:
+                findings = with_carried(findings, carried)
         record = _new_record(self._next_id, request, findings, None, None)
         if request.anomalies and _gapped(request.anomalies):
             self.gap_requests += 1
@@ -677,14 +693,22 @@ class Pipeline:
         moved = transit(record.request.headers, received)
         return EchoSeen(record, moved, self._moved_findings(record, moved))
 
-    def _moved_findings(self, record: Record, moved: Transit) -> tuple[Finding, ...]:
-        """The findings in the headers added or changed on ``record``'s way (counted)."""
+    def _moved_findings(
+        self, record: Record, moved: Transit, written: bool = False
+    ) -> tuple[Finding, ...]:
+        """The findings in the headers added or changed on ``record``'s way (counted);
+        ``written``: only those beyond the findings ``record`` was written with
+        (:attr:`Parsed.as_written`), which hold the transit's already."""
         request = record.request
         received = moved.received
         findings: tuple[Finding, ...] = ()
         if self.detector is not None and moved.touched_names:
             as_received = dataclasses.replace(request, headers=received)
             findings = touched_findings(moved, self.detector.detect(as_received))
+            if written:
+                from capture.identity.detector import beyond_written
+
+                findings = beyond_written(findings, record.findings)
         identities = sum(1 for f in findings if f.is_identity)
         if identities:
             self.identities += identities

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -17,7 +18,16 @@ import orjson
 from capture.formats.jsonobject import json_unsafe_in_c, object_from_array_c
 from capture.http.echo import carries_echo
 from capture.http.stream import BODY_CAP
-from capture.model import Finding, Header, Parsed, Record, Request, Response, Transit
+from capture.model import (
+    Finding,
+    Header,
+    Parsed,
+    Record,
+    Request,
+    Response,
+    Transit,
+    positional_new,
+)
 from capture.sources.json_fields import (
     array,
     mapping,
@@ -267,6 +277,13 @@ def is_status(obj: Any) -> bool:
     return type(obj) is dict and len(obj) == 1 and next(iter(obj)) in STATUS_KEYS
 
 
+_new_parsed = positional_new(Parsed)
+"""``Parsed(...)`` by position, once per line (:func:`capture.model.positional_new`)."""
+
+_NONE: tuple[tuple[Finding, ...], bool] = ((), False)
+"""What :func:`carried_findings` gives a record without findings."""
+
+
 def parsed_from_dict(obj: Any, responses: bool = True) -> Parsed | None:
     """A JSONL record (as written by :func:`dumps`, or by the mitmproxy add-on) back as
     a request to feed the pipeline; None for a status line (:data:`STATUS_KEYS`).
@@ -274,7 +291,8 @@ def parsed_from_dict(obj: Any, responses: bool = True) -> Parsed | None:
     Findings are found again by the detector, as for a capture; those in the body
     are carried over as written unless the record carries the body (the add-on's
     ``body`` or ``body_base64``, of which the first :data:`BODY_CAP` bytes are
-    kept, as of a captured body), when they are found again too. Raises
+    kept, as of a captured body), when they are found again too. A redacted record
+    keeps all its findings as written instead (:func:`carried_findings`). Raises
     :class:`ValueError` naming the first field that is missing or of the wrong type
     (:mod:`capture.sources.json_fields`). ``responses=False`` (a consumer that prints
     requests only): the response is left out unless it carries a reflector's echo.
@@ -316,14 +334,43 @@ def parsed_from_dict(obj: Any, responses: bool = True) -> Parsed | None:
         )
         if not responses and not carries_echo(headers):
             response = None
-    carried: tuple[Finding, ...] = ()
-    if body is None:
-        carried = tuple(
-            _finding(f)
-            for f in array(obj, "findings")
-            if type(f) is dict and f.get("where") == "body"
-        )
-    return Parsed(request, response, carried, _transit(obj, request.headers))
+    findings = array(obj, "findings")
+    # (No call for the many records without findings.)
+    carried, written = carried_findings(findings, body is None, _finding) if findings else _NONE
+    return _new_parsed(request, response, carried, _transit(obj, request.headers), written)
+
+
+def carried_findings(
+    findings: list[Any], bodiless: bool, read: Callable[[dict[str, Any]], Finding]
+) -> tuple[tuple[Finding, ...], bool]:
+    """The findings a record file's record carries over (each object read with
+    ``read``), and whether they are all of its findings
+    (:attr:`~capture.model.Parsed.as_written`).
+
+    A redacted record (a finding's value is a mask of ``--redact``:
+    :func:`capture.formats.redact.is_mask`) carries all of them, as written: a mask
+    cannot be found again (the detector would read it as an opaque subscriber ID).
+    Any other carries those in the body when it keeps no body (``bodiless``): the
+    rest are found again."""
+    kept: list[dict[str, Any]] = []
+    # One pass, no call (the many findings of a log that was not redacted): a mask
+    # is looked for only in a value that starts as one.
+    for f in findings:
+        if type(f) is dict:
+            value = f.get("value")
+            if type(value) is str and value[:1] == "<" and _is_mask(value):
+                return tuple(read(every) for every in findings if type(every) is dict), True
+            if bodiless and f.get("where") == "body":
+                kept.append(f)
+    return (tuple(map(read, kept)) if kept else ()), False
+
+
+def _is_mask(text: str) -> bool:
+    # Imported here: the redactor loads hmac (OpenSSL), which reading a file that was
+    # not redacted does without.
+    from capture.formats.redact import is_mask
+
+    return is_mask(text)
 
 
 def _body(obj: dict[str, Any]) -> bytes | None:

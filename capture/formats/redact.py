@@ -19,6 +19,10 @@ its URL-encoded form and the normalized value. A finding's ``detail`` (which
 may spell the number out, e.g. "sha256 of +447700900123") is replaced by the
 mask.
 
+A mask is told by its exact form (:func:`is_mask`): a redacted file read back keeps
+its findings as written (:func:`capture.formats.jsonl.carried_findings`), and a
+mask is not masked again.
+
 The client's own address (``Request.src``: on a reflector, the phone's public
 address) is replaced by a pseudonym address (:meth:`Redactor.address`): the JSONL
 ``src``, HAR ``_client`` and the table's CLIENT column promise an address, and
@@ -33,6 +37,7 @@ import dataclasses
 import functools
 import hmac
 import ipaddress
+import re
 import secrets
 import socket
 from collections.abc import Callable
@@ -55,6 +60,10 @@ MASKED_KINDS = frozenset((*IDENTITY_KINDS, "client_ip"))
 
 HASH_DIGITS = 10
 """Hex digits of the keyed hash kept in a mask: 40 bits, no collision within a file."""
+
+_KINDS = "|".join(sorted(map(re.escape, MASKED_KINDS)))
+_MASK = re.compile(rf"<(?:{_KINDS})(?: …(\w\w))? #[0-9a-f]{{{HASH_DIGITS}}}>")
+"""What :meth:`Redactor.mask` writes (the two characters after "…" are digits)."""
 
 
 PSEUDONYMS_V4 = ipaddress.IPv4Network("198.18.0.0/15")
@@ -98,7 +107,11 @@ class Redactor:
         return hmac.digest(self.key, data, "sha256").hex()[:HASH_DIGITS]
 
     def mask(self, kind: str, normalized: str) -> str:
-        """The mask of one identity value: kind, last two digits, keyed hash."""
+        """The mask of one identity value: kind, last two digits, keyed hash. A mask
+        (:func:`is_mask`: a redacted file read back) is its own: masked again, its
+        "last two digits" would be its hash's."""
+        if normalized[:1] == "<" and is_mask(normalized):
+            return normalized
         digits = "".join(ch for ch in normalized if ch.isdigit())
         tail = f" …{digits[-2:]}" if len(digits) >= 2 else ""
         return f"<{kind}{tail} #{self.tag(normalized)}>"
@@ -160,6 +173,8 @@ class Redactor:
             if finding.kind not in MASKED_KINDS:
                 continue
             masked = self.mask(finding.kind, finding.normalized)
+            if masked == finding.normalized:
+                continue  # masked already: the record holds the mask, not the value
             for text in (finding.value, quote(finding.value, safe=""), finding.normalized):
                 if len(text) >= 4:  # shorter would mask ordinary text around it
                     swaps.setdefault(text, masked)
@@ -235,6 +250,15 @@ class Redactor:
             normalized=masked,
             detail=masked if finding.detail else "",
         )
+
+
+def is_mask(text: str) -> bool:
+    """Whether ``text`` is exactly a mask :meth:`Redactor.mask` makes (a kind of
+    :data:`MASKED_KINDS`, its last two digits if it has them, :data:`HASH_DIGITS` hex
+    digits of keyed hash): a value of a redacted file, which no detector can find
+    again."""
+    match = _MASK.fullmatch(text)
+    return match is not None and (match[1] is None or match[1].isdigit())
 
 
 def _scrubbed(finding: Finding, scrub: Callable[[str], str]) -> Finding:

@@ -1418,6 +1418,21 @@ def with_carried(found: tuple[Finding, ...], carried: tuple[Finding, ...]) -> tu
     return tuple(sorted(found + carried, key=_detector_rank))
 
 
+def beyond_written(found: tuple[Finding, ...], written: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """Of ``found`` (the detector's findings in a redacted record read back), those of
+    the canaries and recurrence that ``written`` (its findings as the file has them:
+    :attr:`capture.model.Parsed.as_written`) does not hold. Those are the run's own
+    options, looked for in what the redaction left; the value detectors' findings are
+    the file's (found again, they would read its masks as opaque subscriber IDs)."""
+    added = [f for f in found if f.detector == CANARY or f.detector == RECURRENCE]
+    if not added:
+        return ()
+    held = {(f.where, f.name, f.kind, f.normalized, f.detector) for f in written}
+    return tuple(
+        f for f in added if (f.where, f.name, f.kind, f.normalized, f.detector) not in held
+    )
+
+
 def _detector_rank(finding: Finding) -> int:
     """The place of a finding's detector in :meth:`IdentityDetector.detect`'s order."""
     detector = finding.detector

@@ -209,10 +209,10 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
     )
     status = http.get("status")
     if type(status) is not int:
-        return _new_parsed(request, None, (), None)
+        return _new_parsed(request, None, (), None, False)
     raw = http.get("response_headers")
     if not responses and not _echo_among(raw):
-        return _new_parsed(request, None, (), None)
+        return _new_parsed(request, None, (), None, False)
     response_headers = name_values(raw, "http.response_headers")
     response = Response(
         ts=ts, version=version or "", status=status, reason="", headers=response_headers
@@ -291,7 +291,7 @@ def parsed_from_line(line: bytes, responses: bool = True) -> Parsed | None:
         "",
     )
     if status is None or answer is False:
-        return _new_parsed(request, None, (), None)
+        return _new_parsed(request, None, (), None, False)
     if answer is True:  # requests only, and a reflector's echo (rare): the slow way
         return parsed_from_eve(orjson.loads(line), responses)
     response = Response(ts=ts, version=version or "", status=status, reason="", headers=answer)

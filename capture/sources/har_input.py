@@ -24,6 +24,8 @@ request line as sent, which the URL need not show), ``_injected``/``_removed``/
 ``_changed`` (sent versus received) and, for an entry without ``postData`` (a request
 it had read from JSONL, which keeps no body), the body findings of
 ``_identityFindings``: a body the entry keeps is searched again, as a capture's is.
+An entry written with ``--redact`` (a finding's value is a mask) has every finding of
+``_identityFindings`` taken as written, none found again.
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from capture.formats.jsonl import rebuild_received
+from capture.formats.jsonl import carried_findings, rebuild_received
 from capture.model import Finding, Header, Parsed, Request, Response, Transit
 from capture.sources.json_fields import (
     array,
@@ -119,7 +121,7 @@ def requests(entries: list[Any], reading: HarReading) -> Iterator[Parsed]:
             flow, depth = flows.get(key, (len(flows) + 1, 0))
             flows[key] = (flow, depth + 1)
             request = _replace_flow(request, flow, depth + 1)
-            parsed = Parsed(request, parsed.response, parsed.carried, parsed.transit)
+            parsed = replace(parsed, request=request)
         for note in request.anomalies:
             if note.startswith("HAR: "):
                 reading.lacking[note] = reading.lacking.get(note, 0) + 1
@@ -234,17 +236,9 @@ def parsed_from_entry(entry: Any) -> Parsed:
     # The body findings are carried only when the entry keeps no body (a request
     # headerwatch had read from JSONL): a kept body is searched again, as a capture's
     # is, and carrying its findings as well would list each twice, once more with
-    # every round trip.
-    carried = (
-        ()
-        if body
-        else tuple(
-            _finding(f)
-            for f in array(entry, "_identityFindings")
-            if isinstance(f, dict) and f.get("where") == "body"
-        )
-    )
-    return Parsed(request, response, carried, _transit(entry, request.headers))
+    # every round trip. A redacted entry's findings are all carried, as written.
+    carried, written = carried_findings(array(entry, "_identityFindings"), not body, _finding)
+    return Parsed(request, response, carried, _transit(entry, request.headers), written)
 
 
 # --- fields --------------------------------------------------------------------------
@@ -341,7 +335,7 @@ def _finding(f: dict[str, Any]) -> Finding:
     at = "_identityFindings"
     return Finding(
         name=string(f, "name", at=at),
-        where="body",
+        where=string(f, "where", "body", at=at),
         kind=string(f, "kind", at=at),
         value=string(f, "value", at=at),
         normalized=string(f, "normalized", "", at=at),
@@ -372,8 +366,6 @@ def _split_endpoint(text: str) -> tuple[str, int]:
 
 
 def _replace_flow(request: Request, flow: int, depth: int) -> Request:
-    from dataclasses import replace
-
     return replace(request, flow=flow, depth=depth)
 
 

@@ -198,7 +198,7 @@ def parsed_from_zeek(obj: Any, responses: bool = True) -> Parsed:
     )
     status = obj.get("status_code")
     if type(status) is not int:
-        return _new_parsed(request, None, (), None)
+        return _new_parsed(request, None, (), None, False)
     msg = obj.get("status_msg")
     server = strings(obj, "server_header_names")
     server_values = optional_strings(obj, "server_header_values")
@@ -208,7 +208,7 @@ def parsed_from_zeek(obj: Any, responses: bool = True) -> Parsed:
         else ((n, "") for n in server)
     )
     if not responses and not carries_echo(response_headers):
-        return _new_parsed(request, None, (), None)
+        return _new_parsed(request, None, (), None, False)
     response = Response(
         ts=ts,
         version=request.version or "",

@@ -52,7 +52,7 @@ def test_a_record_built_by_position_stays_frozen() -> None:
         record.id = 4  # type: ignore[misc]
     seen = positional_new(RequestSeen)(record)
     assert seen == RequestSeen(record)
-    assert positional_new(Parsed)(_request(), None, (), None) == Parsed(_request())
+    assert positional_new(Parsed)(_request(), None, (), None, False) == Parsed(_request())
 
 
 def test_a_class_without_slots_in_field_order_is_refused() -> None:

@@ -306,3 +306,12 @@ def test_redact_masks_the_log_it_writes_and_the_echo_still_shows_what_arrived(
     [msisdn] = [f for f in record["findings"] if f["kind"] == "msisdn"]
     assert re.fullmatch(r"<msisdn …23 #[0-9a-f]{10}>", msisdn["normalized"])
     assert ["x-up-calling-line-id", msisdn["normalized"]] in record["headers"]
+    # Read back, its findings are those it was written with: a mask is not found again.
+    again = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "scan", "--region", "GB", str(out)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert [json.loads(line)["findings"] for line in again.stdout.splitlines()] == [
+        record["findings"]
+    ]

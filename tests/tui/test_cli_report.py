@@ -77,6 +77,30 @@ def test_no_redact_shows_the_number_and_warns_the_reader(tmp_path: Path) -> None
     assert text.splitlines()[2].startswith("**This report holds raw identities")
 
 
+def test_a_report_of_a_redacted_scan_shows_its_identities_as_the_scan_wrote_them(
+    tmp_path: Path,
+) -> None:
+    """Not read again from its masks (an opaque subscriber ID, the IMEI lost), nor masked
+    again (the mask of a mask would give its hash's digits as the number's last two)."""
+    red = tmp_path / "red.jsonl"
+    scanned = headerwatch("scan", "--redact", "--region", "GB", str(DEMO))
+    assert scanned.returncode == 0, scanned.stderr
+    assert "; 21 identities in 20 requests" in scanned.stderr
+    red.write_text(scanned.stdout, encoding="utf-8")
+    findings = [f for line in scanned.stdout.splitlines() for f in json.loads(line)["findings"]]
+    masks = {f["kind"]: f["value"] for f in findings if f["kind"] in ("msisdn", "imei")}
+    assert masks["msisdn"].startswith("<msisdn …23 #") and masks["imei"].startswith("<imei …")
+    again = headerwatch("scan", "--region", "GB", str(red))
+    assert again.returncode == 0 and "; 21 identities in 20 requests" in again.stderr
+    assert again.stdout == scanned.stdout
+    out = tmp_path / "red.md"
+    assert headerwatch("report", "--region", "GB", str(red), "-o", str(out)).returncode == 0
+    text = out.read_text(encoding="utf-8").replace("\\", "")
+    assert f"The phone number {masks['msisdn']} went to 6 sites" in text
+    assert f"| handset identity (IMEI) | {masks['imei']} | imei | query |" in text
+    assert "subscriber ID" not in text and "subscriber_id" not in text
+
+
 def test_a_name_without_a_known_suffix_or_an_unreadable_input_is_one_line(tmp_path: Path) -> None:
     bad = headerwatch("report", "-o", str(tmp_path / "report.pdf"))
     assert bad.returncode == 2

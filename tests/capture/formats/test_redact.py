@@ -50,6 +50,30 @@ def test_a_mask_keeps_kind_last_two_digits_and_a_keyed_hash() -> None:
     assert redactor.mask("msisdn", "+447700900124") != mask
 
 
+def test_a_mask_is_told_by_its_exact_form_and_kept_as_it_is_when_masked_again() -> None:
+    redactor = Redactor.new()
+    values = (("msisdn", "+447700900123"), ("email", "a@b.c"))
+    masks = [redactor.mask(kind, value) for kind, value in values]
+    assert all(redact.is_mask(m) for m in masks)
+    again = Redactor.new()
+    assert [again.mask(kind, m) for (kind, _), m in zip(values, masks, strict=True)] == masks
+    mask = masks[0]
+    for near in (
+        mask + " ",
+        mask.replace("msisdn", "phone"),  # not a kind that is masked
+        mask.replace("…23", "…2"),
+        mask.replace("…23", "…ab"),
+        mask[:-2] + "G>",  # the hash is lower-case hex, of 10 digits
+        mask[:-2] + ">",
+        "<msisdn …23 #>",
+    ):
+        assert not redact.is_mask(near), near
+    once = redactor.record(_leaky())
+    twice = Redactor.new().record(once)
+    assert twice.findings == once.findings
+    assert (twice.request.uri, twice.request.headers) == (once.request.uri, once.request.headers)
+
+
 def test_the_number_is_gone_from_every_field() -> None:
     masked = Redactor.new().record(_leaky())
     text = json.dumps(

@@ -6,12 +6,17 @@ import gzip
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from capture.identity.detector import IdentityDetector
+from capture.formats.har import har_entry
+from capture.formats.jsonl import dumps
+from capture.identity.detector import IdentityConfig, IdentityDetector
+from capture.model import IDENTITY_KINDS, RequestSeen
+from capture.pipeline import Pipeline
 from capture.scan import scan
-from capture.sources.frames import CaptureError
+from capture.sources.frames import CaptureError, CaptureFile
 from capture.sources.inputs import open_input
 from capture.sources.records import RecordFile
 from tests.conftest import REPO
@@ -81,6 +86,102 @@ def test_the_jsonl_of_a_reflected_capture_keeps_its_transit_and_injected_identit
     ]
     assert any(r.get("injected") for r in again)
     assert any(f["kind"] == "msisdn" for r in again for f in r["findings"])
+
+
+_EVIDENCE = {
+    "jsonl": ("findings", "injected", "removed", "changed"),
+    "har": ("_identityFindings", "_injected", "_removed", "_changed"),
+}
+
+
+def _evidence(objects: list[dict[str, Any]], fmt: str) -> list[dict[str, Any]]:
+    """The findings and sent versus received of each record of a file's objects."""
+    return [{k: obj.get(k) for k in _EVIDENCE[fmt]} for obj in objects]
+
+
+def _file_objects(path: Path, fmt: str) -> list[dict[str, Any]]:
+    text = path.read_text(encoding="utf-8")
+    if fmt == "jsonl":
+        return [json.loads(line) for line in text.splitlines()]
+    entries: list[dict[str, Any]] = json.loads(text)["log"]["entries"]
+    return entries
+
+
+def _read_back(path: Path, fmt: str, responses: bool) -> tuple[list[dict[str, Any]], int]:
+    """The records of a record file as ``scan`` and ``report`` read it (requests only)
+    or as ``open`` does (responses too), as ``fmt`` writes them, and the identities
+    the pipeline counted."""
+    pipeline = Pipeline(IdentityDetector(IdentityConfig(region="GB")), responses=responses)
+    source = open_input(str(path))
+    assert not isinstance(source, CaptureFile)
+    events = [e for p in source.requests(responses) for e in pipeline.feed_request(p)]
+    records = [e.record for e in [*events, *pipeline.flush()] if isinstance(e, RequestSeen)]
+    objects = [json.loads(dumps(r)) if fmt == "jsonl" else har_entry(r) for r in records]
+    return objects, pipeline.counters()["identities"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "har"])
+@pytest.mark.parametrize("capture", ["demo", "reflected"])
+def test_a_redacted_scan_reads_back_with_exactly_the_findings_it_was_written_with(
+    tmp_path: Path, capture: str, fmt: str
+) -> None:
+    """A mask cannot be found again (the detector read one as an opaque subscriber ID,
+    and lost the IMEI of a query): each finding comes back as written, the transit's
+    too, whether read as scan and report read it or as open does."""
+    from tests.capture.test_echo_paths import _lab_capture
+
+    path = demo_capture_path() if capture == "demo" else _lab_capture(tmp_path)
+    out, err = io.StringIO(), io.StringIO()
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    assert scan([path], fmt=fmt, detector=detector, out=out, err=err, redact=True) == 0
+    red = tmp_path / f"red.{fmt}"
+    red.write_text(out.getvalue(), encoding="utf-8")
+    written = _evidence(_file_objects(red, fmt), fmt)
+    findings = [f for r in written for f in r[_EVIDENCE[fmt][0]]]
+    assert any(f["kind"] == "msisdn" and f["value"].startswith("<msisdn") for f in findings)
+    identities = sum(f["kind"] in IDENTITY_KINDS for f in findings)
+    assert f"; {identities} identit" in err.getvalue()  # as the scan that wrote it counted
+    if capture == "reflected":
+        assert any(r[_EVIDENCE[fmt][1]] for r in written)  # the injected number
+    for responses in (False, True):
+        objects, counted = _read_back(red, fmt, responses)
+        assert _evidence(objects, fmt) == written
+        assert counted == identities
+
+
+def test_a_redacted_record_read_back_gets_what_the_run_s_canaries_find_beyond_its_findings(
+    tmp_path: Path,
+) -> None:
+    """Canaries (and recurrence) are the run's own: looked for in what the redaction
+    left, and added after the findings as written. One given to the scan that wrote
+    the file too was masked with the rest, and is not counted twice."""
+    profile = "100000000000001"  # the Facebook profile id in the demo's URL
+
+    def records(canaries: tuple[str, ...], redact: bool, path: str) -> list[dict[str, Any]]:
+        out = io.StringIO()
+        config = IdentityConfig(region="GB", canaries=canaries)
+        scan([path], detector=IdentityDetector(config), out=out, err=io.StringIO(),
+             redact=redact)  # fmt: skip
+        return [json.loads(line) for line in out.getvalue().splitlines()]
+
+    red = tmp_path / "red.jsonl"
+    written = records((), True, demo_capture_path())
+    red.write_text("".join(json.dumps(r) + "\n" for r in written), encoding="utf-8")
+    again = records((profile,), False, str(red))
+    added = [
+        (r["findings"][: len(w["findings"])] == w["findings"], r["findings"][len(w["findings"]) :])
+        for r, w in zip(again, written, strict=True)
+    ]
+    assert all(same for same, _ in added)
+    more = [f for _, extra in added for f in extra]
+    assert more and all(f["detector"] == "canary" and f["value"] == profile for f in more)
+    masked = [any(f["value"].startswith("<msisdn") for f in w["findings"]) for w in written]
+    assert any(extra and was for (_, extra), was in zip(added, masked, strict=True))
+
+    written = records((profile,), True, demo_capture_path())
+    red.write_text("".join(json.dumps(r) + "\n" for r in written), encoding="utf-8")
+    again = records((profile,), False, str(red))
+    assert [r["findings"] for r in again] == [r["findings"] for r in written]
 
 
 def test_stdin_carries_records_as_well_as_captures(monkeypatch: pytest.MonkeyPatch) -> None:
