@@ -145,7 +145,12 @@ def register(sub: Any) -> None:
         metavar="SIZE",
         help=f"bytes buffered across all connections (default {d.memory_budget >> 20}M): 503",
     )
-    add_redact_arg(p, "the records it prints or writes (the echo to each client stays as received)")
+    add_redact_arg(
+        p,
+        "the records it prints or writes (the echo to each client stays as received)",
+        # One key for the run: files reopened on SIGHUP share it (docs/formats.md).
+        keyed="run",
+    )
     add_identity_args(p)
     p.set_defaults(run=run)
 

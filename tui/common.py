@@ -110,13 +110,14 @@ def add_input_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", choices=list(KINDS), metavar="KIND", help=inputs_help())
 
 
-def add_redact_arg(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--redact``: identity values masked, client addresses pseudonymous, in ``what``."""
+def add_redact_arg(parser: argparse.ArgumentParser, what: str, keyed: str = "file") -> None:
+    """``--redact``: identity values masked, client addresses pseudonymous, in ``what``,
+    with a key made for each ``keyed`` (an output file; ``reflect``'s, a run)."""
     parser.add_argument(
         "--redact",
         action="store_true",
         help=f"mask identity values in {what}: kind, last two digits and a hash keyed "
-        "per file, so one number is recognisable within a file and nowhere else; client "
+        f"per {keyed}, so one number is recognisable within a {keyed} and nowhere else; client "
         "addresses become pseudonym addresses (198.18.0.0/15, 2001:db8::/32) keyed the "
         "same way; ports and server addresses are kept",
     )

@@ -315,3 +315,14 @@ def test_redact_masks_the_log_it_writes_and_the_echo_still_shows_what_arrived(
     assert [json.loads(line)["findings"] for line in again.stdout.splitlines()] == [
         record["findings"]
     ]
+
+
+def test_redact_says_its_key_is_made_for_the_run() -> None:
+    """Not for each file: the files a SIGHUP reopens share it (docs/formats.md)."""
+    help_text = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "reflect", "--help"],
+        capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    said = " ".join(help_text.split())
+    assert "a hash keyed per run, so one number is recognisable within a run and" in said
+    assert "per file" not in said
