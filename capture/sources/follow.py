@@ -447,7 +447,7 @@ class Follower:
                 gzip = " (gzip-compressed)" if self.stream.gzipped else ""
                 self._fail(
                     f"{self.target}{gzip}: {what}; live --from follows records "
-                    f"({'; '.join(k.what for k in kinds if k.name != 'capture')})"
+                    f"({'; '.join(k.what for k in kinds if k.followed)})"
                 )
                 return
             self.kind = kind.name

@@ -52,6 +52,9 @@ class InputKind:
     open: Callable[[str, IO[bytes]], Input]
     """Open ``path``, whose stream (positioned at the start, decompressed when the
     file is gzip: :func:`capture.sources.frames.open_stream`) is given."""
+    followed: bool = True
+    """Whether ``live --from`` can follow it as it grows: records a line at a time,
+    not frames (a capture) or one document whole only at its end (HAR)."""
 
 
 SNIFF_BYTES = 1024
@@ -138,8 +141,8 @@ def _looks_like_zeek(head: bytes) -> bool:
 
 
 INPUTS: tuple[InputKind, ...] = (
-    InputKind("capture", "pcap or pcapng capture", is_capture_magic, _open_capture),
-    InputKind("har", HarFile.what, _looks_like_har, HarFile),
+    InputKind("capture", "pcap or pcapng capture", is_capture_magic, _open_capture, False),
+    InputKind("har", HarFile.what, _looks_like_har, HarFile, False),
     InputKind("suricata", "Suricata eve.json events", _looks_like_eve, _open_eve),
     InputKind("zeek", "Zeek http.log (TSV or JSON)", _looks_like_zeek, _open_zeek),
     InputKind(

@@ -275,6 +275,8 @@ def test_a_stream_of_no_record_format_is_one_error_and_ends(tmp_path: Path, data
     [(level, text)] = run.notices
     assert level == "error" and "\n" not in text
     assert text.startswith(f"{path}") and "not a record format headerwatch reads" in text
+    # It names what can be followed, and nothing that cannot (a capture, a HAR).
+    assert "eve.json" in text and "HAR" not in text and "capture" not in text.split(";")[1]
     assert run.follower.failed == text
 
 
