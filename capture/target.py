@@ -37,3 +37,12 @@ def split_absolute(target: str | None) -> tuple[str, str] | None:
         return None
     rest = target[found.end() :]
     return found[1].rpartition("@")[2], rest if rest[:1] == "/" else "/" + rest
+
+
+def shown_path(target: str | None) -> str:
+    """What a list or table shows as a request's path: the target, an absolute-form
+    one without ``scheme://authority`` (the host has a column of its own)."""
+    absolute = split_absolute(target)
+    if absolute is not None:
+        return absolute[1]
+    return target or ""

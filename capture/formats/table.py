@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 from capture.http.urls import endpoint
 from capture.model import Finding, Record
+from capture.target import shown_path
 from capture.text import clock_ts, printable
 
 
@@ -165,7 +166,7 @@ def record_line(record: Record, layout: Layout = FIXED) -> str:
         "client": client or "(unknown)",  # a HAR names no client: say so, not blank
         "method": req.method,
         "host": req.destination,
-        "path": req.uri if req.uri is not None else "",
+        "path": shown_path(req.uri),
     }
     gap = " " * layout.gap
     row = gap.join(

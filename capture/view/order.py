@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 from capture.model import SEVERITIES, Record
-from capture.target import split_absolute
+from capture.target import shown_path
 from capture.view.store import Entry
 
 SortKey = tuple[Any, ...]
@@ -30,11 +30,7 @@ _RANK = {name: len(SEVERITIES) - i for i, name in enumerate(SEVERITIES)}
 def uri_path(record: Record) -> str:
     """The request target, an absolute-form one without ``scheme://authority`` (what
     the list's PATH shows)."""
-    uri = record.request.uri
-    absolute = split_absolute(uri)
-    if absolute is not None:
-        return absolute[1]
-    return uri or ""
+    return shown_path(record.request.uri)
 
 
 def _time(entry: Entry) -> SortKey:

@@ -211,3 +211,12 @@ def test_a_request_without_a_client_says_so() -> None:
     assert record_line(unknown, layout_for(80)).split()[1] == "(unknown)"
     app = record(app="com.example.fruitgame.deluxe")
     assert record_line(app, layout_for(80)).split()[1] == "…uitgame.deluxe"
+
+
+@pytest.mark.parametrize("width", [None, 80, 200])
+def test_an_absolute_form_target_shows_its_path_as_the_dashboard_does(width: int | None) -> None:
+    # A HAR entry or a request to a proxy: the host has its column, PATH the path.
+    proxied = record(uri="http://ads.example/v2/ad?imei=1", headers=())
+    row = record_line(proxied, layout_for(width))
+    assert "ads.example" in row and "http://" not in row
+    assert re.search(r" /v2/ad", row), row
