@@ -95,11 +95,7 @@ class ZeekTsv:
             if raw == self.unset:
                 continue
             if kind.startswith(("vector", "set")):
-                obj[name] = (
-                    []
-                    if raw == self.empty
-                    else [_unescape(x) for x in raw.split(self.set_separator)]
-                )
+                obj[name] = [] if raw == self.empty else self._elements(raw)
             elif kind in ("count", "port", "int"):
                 try:
                     obj[name] = int(raw)
@@ -113,6 +109,16 @@ class ZeekTsv:
             else:
                 obj[name] = "" if raw == self.empty else _unescape(raw)
         return obj
+
+    def _elements(self, raw: bytes) -> list[str]:
+        # Zeek's ASCII writer marks an empty string inside a vector with the
+        # empty-field mark and an unset one with the unset mark, as it does a
+        # column (a string that is literally either is escaped, \x28empty) or \x2d):
+        # a header sent with no value must not read back as the text "(empty)".
+        return [
+            "" if x == self.empty or x == self.unset else _unescape(x)
+            for x in raw.split(self.set_separator)
+        ]
 
     def _header(self, line: bytes) -> None:
         if line.startswith(b"#separator "):

@@ -135,11 +135,14 @@ def test_an_identity_header_logged_by_name_only_is_a_finding_with_no_value(
 
 
 def test_the_log_all_headers_packages_values_are_read_with_their_escapes(tmp_path: Path) -> None:
+    # Zeek writes an empty string inside a vector as the #empty_field mark, "(empty)",
+    # and escapes a value that is literally "(empty)" or "-" (\x28, \x2d).
     path = _tsv(
         tmp_path,
         [
             "1764756000.000000\tCabc\t10.0.0.2\t40000\t192.0.2.80\t80\t2\tGET\texample.com\t/"
-            "\t1.1\tcurl/8\t-\tHOST,X-MSISDN,X-NOTE\texample.com,447700900123,a\\x2cb\\x09c"
+            "\t1.1\tcurl/8\t-\tHOST,X-MSISDN,X-NOTE,X-IMSI,X-UIDH,X-A,X-B"
+            "\texample.com,447700900123,a\\x2cb\\x09c,(empty),-,\\x28empty),\\x2d"
         ],
         values=True,
     )
@@ -148,8 +151,13 @@ def test_the_log_all_headers_packages_values_are_read_with_their_escapes(tmp_pat
         ["HOST", "example.com"],
         ["X-MSISDN", "447700900123"],
         ["X-NOTE", "a,b\tc"],
+        ["X-IMSI", ""],
+        ["X-UIDH", ""],
+        ["X-A", "(empty)"],
+        ["X-B", "-"],
     ]
     assert record["depth"] == 2 and "response" not in record
+    # As in a capture, an identity header sent with no value is no finding.
     [finding] = record["findings"]
     assert (finding["kind"], finding["normalized"]) == ("msisdn", "+447700900123")
 
