@@ -207,7 +207,14 @@ def parsed_from_entry(entry: Any) -> Parsed:
         anomalies.append(VERSION_UNKNOWN)
         version = None
 
-    body, body_length = _post_body(req)
+    try:
+        body, body_length = _post_body(req)
+    except ValueError as exc:
+        # As with a response: post data in a form HAR does not have (chrome-har lists
+        # a JSON body's values as objects) does not cost the request its URL, headers
+        # and cookies. Said on the request and, with the "HAR: " notes, once per file.
+        body, body_length = b"", _declared_size(req)
+        anomalies.append(f"HAR: post data not read ({exc})")
     try:
         response = _response(entry, ts)
     except ValueError as exc:
@@ -289,10 +296,14 @@ def _response(entry: dict[str, Any], ts: float) -> Response | None:
     )
 
 
+def _declared_size(req: dict[str, Any]) -> int:
+    size = req.get("bodySize")
+    return size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else 0
+
+
 def _post_body(req: dict[str, Any]) -> tuple[bytes, int]:
     post = req.get("postData")
-    size = req.get("bodySize")
-    declared = size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else 0
+    declared = _declared_size(req)
     if post is None:
         return b"", declared
     if not isinstance(post, dict):

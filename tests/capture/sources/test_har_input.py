@@ -545,6 +545,22 @@ def test_a_har_with_wrong_types_is_one_line_or_its_bad_entries_are_passed_over(
     assert one in err.getvalue()
 
 
+def test_an_entry_whose_post_data_cannot_be_read_keeps_its_request_and_says_so() -> None:
+    # chrome-har 0.2.3 lists a JSON body's values as objects in postData.params
+    # (entries 130, 142 and 154 of verizonwireless.com's HAR): not HAR, but the
+    # request's URL, headers and cookies are still evidence.
+    har = HARS.parent / "real" / "pagexray-verizonwireless.com.har"
+    records, said = _scan(har)
+    entries = json.loads(har.read_text(encoding="utf-8"))["log"]["entries"]
+    assert len(records) == len(entries) == 169
+    note = "HAR: post data not read (request.postData.params: not a list of {name, value} objects)"
+    unread = [r for r in records if note in r["anomalies"]]
+    assert [r["uri"] for r in unread] == ["https://api.ascend.ai/v1/log"] * 3
+    assert all(r["method"] == "POST" and r["body_length"] > 0 for r in unread)
+    assert "passed over" not in said
+    assert said.count("post data not read") == 1
+
+
 def test_a_har_over_the_bound_is_refused_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
