@@ -319,7 +319,10 @@ def bad_canary_line(paths: Iterable[str | Path], region: str | None) -> str | No
         "canary": canary.value_canary,
     }
     for path in paths:
-        text = Path(path).read_text("utf-8", errors="replace")
+        try:
+            text = Path(path).read_text("utf-8", errors="replace")
+        except OSError:
+            continue  # a file that cannot be read is the error, said by read_canary_file
         for number, kind, value in _canary_lines(text):
             try:
                 build[kind](value)

@@ -264,3 +264,21 @@ def test_a_bad_canary_in_a_file_is_named_by_its_file_and_line(tmp_path: Path) ->
         f"headerwatch: error: {path}:5: msisdn '12345' is too short to look for "
         "(at least 6 characters)\n"
     )
+
+
+@pytest.mark.parametrize("given", ["nope.txt", "."])
+def test_a_canary_file_that_cannot_be_read_is_one_line(tmp_path: Path, given: str) -> None:
+    good = tmp_path / "phone.txt"
+    good.write_text("msisdn +447700900123\n")
+    path = tmp_path / given
+    files = ["--canary-file", str(good), "--canary-file", str(path)]
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "scan", *files, "-"],
+        input=b"",
+        capture_output=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.decode().splitlines()
+    assert line.startswith(f"headerwatch: error: --canary-file {path}: "), line
