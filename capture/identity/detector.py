@@ -40,6 +40,7 @@ from capture.identity import bodies
 from capture.identity import canary as canaries
 from capture.identity import recurrence as recurring
 from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
+from capture.identity.deviceid import is_placeholder
 from capture.identity.encodings import (
     B64_DIGITS_BODY,
     B64_JSON_HEAD,
@@ -55,6 +56,7 @@ from capture.identity.names import HINT_ANCHORS, NameHint, hint_key, name_hint, 
 from capture.identity.phone import is_region
 from capture.identity.values import VALUE_DETECTORS, Mode, ValueHit, ValueScanner
 from capture.model import (
+    IDENTITY_KINDS,
     INFO_KINDS,
     NAMES_ONLY,
     WHERE_BODY,
@@ -716,6 +718,12 @@ class IdentityDetector:
         if not text:
             return
         kind, severity = entry.kind, entry.severity
+        if kind in IDENTITY_KINDS and is_placeholder(text):
+            # "-", "unknown", "0", "***": the enrichment is there, the identity is not
+            # (a gateway that had no number for this subscriber, or one masked it).
+            detail = f"{entry.description} · placeholder value, no identity"
+            out.append(Finding(name, where, "network_info", text, text, CATALOG, "info", detail))
+            return
         if kind == "msisdn":
             phones = self._scanner.named_phones(text, force=True)
             for phone in phones:

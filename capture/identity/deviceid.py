@@ -28,11 +28,17 @@ _PLACEHOLDERS = frozenset(
 )
 
 
+def is_placeholder(text: str) -> bool:
+    """Whether ``text`` (stripped) stands in for a value that is not there: a word
+    such as ``unknown`` or ``null``, ``-``, or one character repeated (``***``, the
+    zeroed ad ID ``00000000-0000-...``)."""
+    return text.lower() in _PLACEHOLDERS or len(set(text.replace("-", ""))) <= 1
+
+
 def device_id_detail(value: str) -> str | None:
     """Why ``value`` looks like a device or advertising ID (its shape), or ``None``."""
     text = value.strip()
-    if not text or text.lower() in _PLACEHOLDERS or len(set(text.replace("-", ""))) <= 1:
-        # Empty, placeholder, or one repeated character (the zeroed ad ID).
+    if not text or is_placeholder(text):
         return None
     uuid, hex_digits, token = _shapes()
     if uuid.fullmatch(text):

@@ -133,6 +133,28 @@ def test_catalog_msisdn_that_is_not_a_number_is_a_subscriber_id(detector: Identi
 
 
 @pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("x-msisdn", "-"),
+        ("x-msisdn", "unknown"),
+        ("x-msisdn", "null"),
+        ("x-msisdn", "0"),
+        ("x-msisdn", "***"),
+        ("x-msisdn", "0000000000"),
+        ("x-imsi", "-"),
+        ("x-uidh", "N/A"),
+    ],
+)
+def test_a_placeholder_under_an_identity_header_is_information_not_an_identity(
+    detector: IdentityDetector, name: str, value: str
+) -> None:
+    # The gateway enriches (the header is there) but had no identity to put in it.
+    [finding] = [f for f in findings(detector, add=[(name, value)]) if f.name == name]
+    assert not finding.is_identity and finding.severity == "info"
+    assert finding.kind == "network_info" and "placeholder" in finding.detail
+
+
+@pytest.mark.parametrize(
     ("name", "value", "kind", "normalized"),
     [
         ("X-UIDH", "OTgxNTk2NDk0ADJVquRu5NS5+rSbBANlrp+13QL7CXLGsFHpMi4LsUHw", "tracking_id", None),
