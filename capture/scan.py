@@ -146,7 +146,7 @@ def scan(
     if redact:
         from capture.formats.redact import Redactor  # hashlib and hmac: only to redact
 
-        mask = Redactor.new().record
+        mask = Redactor.new(pipeline.detector).record
     interrupted = False
     try:
         if output.line is None:

@@ -103,3 +103,33 @@ def identity_bodies_capture(tmp_path: object) -> str:
         frames += conv.send(True, request)
         frames += conv.send(False, OK)
     return save(tmp_path, frames, "bodies.pcap")
+
+
+SUPERCOOKIE = "OTgxNTk2NDk0ADJVquRu5NS5+rSbBANlrp+13QL7CXLGsFHpMi4LsUHw"
+"""An X-UIDH-like token (base64, as Verizon's was), under a name no catalog knows: only
+the recurrence detector can tell it is an identity."""
+SUPERCOOKIE_SITES = ("a.example", "b.example.org", "c.example.net", "d.example.com")
+"""The sites it is sent to, in order: ``--recurrence 3`` finds it at the third."""
+
+
+def supercookie_capture(tmp_path: object, injected: bool = False) -> str:
+    """A capture of one request to each of :data:`SUPERCOOKIE_SITES` carrying
+    :data:`SUPERCOOKIE` in an ``X-Sub-Tag`` header and a query parameter, each answered;
+    ``injected``: the header is not sent but added on the way, as a reflector's echo in
+    each answer shows (and the query has no token)."""
+    from capture.http.echo import ECHO_HEADER, encode_echo
+
+    frames = []
+    for index, host in enumerate(SUPERCOOKIE_SITES):
+        conv = conversation(cport=40000 + index, ts=1000.0 + index)
+        tag = f"X-Sub-Tag: {SUPERCOOKIE}\r\n"
+        if injected:
+            request = simple_request("/p", host)
+            received = (("Host", host), ("X-Sub-Tag", SUPERCOOKIE))
+            echo = f"{ECHO_HEADER}: {encode_echo(received)}\r\n".encode()
+            answer = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n" + echo + b"\r\n"
+        else:
+            request = simple_request(f"/p?u={SUPERCOOKIE}", host, tag)
+            answer = OK
+        frames += conv.handshake() + conv.send(True, request) + conv.send(False, answer)
+    return save(tmp_path, frames, "supercookie.pcap")

@@ -1175,6 +1175,7 @@ class HeaderwatchApp(App[int]):
                 view_filter=view_filter,
                 redact=self.redact,
                 counters=dict(self.stats.counters),
+                detector=self.detector,
             )
             if recorded is not None:
                 message += recording_note(recorded, entries, shown_ids)
@@ -1371,9 +1372,11 @@ def write_entries(
     view_filter: str = "",
     redact: bool = False,
     counters: dict[str, int] | None = None,
+    detector: Detector | None = None,
 ) -> str:
     """Write a session (pcapng), an export (HAR, JSONL) or an evidence report (HTML,
-    Markdown: always redacted); return what to tell the user.
+    Markdown: always redacted); return what to tell the user. ``detector``: the one
+    that found what ``entries`` hold (what it counts as a token is masked too).
 
     ``entries`` is every stored entry; ``shown_ids`` limits the output to the view.
     Raises :class:`SaveError`, :class:`~capture.formats.session.SessionError` or
@@ -1420,6 +1423,7 @@ def write_entries(
             sources=sources,
             source_name=source_name,
             counters=counters,
+            detector=detector,
         )
-    count = export(chosen, request.path, request.format, redact=redact)
+    count = export(chosen, request.path, request.format, redact=redact, detector=detector)
     return f"exported {counted(count, 'request')} as {request.format.upper()} to {request.path}"

@@ -394,7 +394,7 @@ def headless_run(
     out = sys.stdout
     err = sys.stderr
     line, header = streaming(args.format, output_width())
-    mask = Redactor.new().record if args.redact else None
+    mask = Redactor.new(detector).record if args.redact else None
 
     def render(record: Record) -> str:
         return line(mask(record) if mask is not None else record)

@@ -213,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
         # One key for the run. Only the writer thread renders, so only it touches the
         # redactor's pseudonym tables; the echo each client gets is built apart from
         # the records and keeps what arrived.
-        mask = Redactor.new().record
+        mask = Redactor.new(detector).record
 
     def render(record: Record) -> str:
         if mask is not None:

@@ -74,8 +74,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         fmt = format_of(args.output, args.format)
-        read = read_inputs(inputs, build_detector(args), study=True if args.study else None)
-        report, study = make_report(read, redact=args.redact, label=args.label)
+        detector = build_detector(args)
+        read = read_inputs(inputs, detector, study=True if args.study else None)
+        report, study = make_report(read, redact=args.redact, label=args.label, detector=detector)
         write_report(render(report, study, fmt), args.output)
     except ReportError as exc:
         print(f"headerwatch: error: {exc}", file=sys.stderr)

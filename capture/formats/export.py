@@ -35,10 +35,14 @@ def _redacted(items: Iterable[Item], redactor: Redactor) -> Iterator[Item]:
             yield Entry(redactor.record(item.record), item.marked, item.comment)
 
 
-def export(items: Iterable[Item], path: str, fmt: str, redact: bool = False) -> int:
+def export(
+    items: Iterable[Item], path: str, fmt: str, redact: bool = False, detector: object = None
+) -> int:
     """Write ``items`` to ``path`` in output format ``fmt`` (a name of
     :data:`~capture.formats.outputs.OUTPUTS`); return how many were written.
-    ``redact``: identity values masked (:mod:`capture.formats.redact`).
+    ``redact``: identity values masked (:mod:`capture.formats.redact`), and the
+    tokens ``detector`` (the one that found what ``items`` hold) counts as it looks
+    for recurring ones (:meth:`~capture.formats.redact.Redactor.new`).
 
     Raises :class:`ExportError` (one line) on any failure; ``path`` is then
     left as it was.
@@ -47,7 +51,7 @@ def export(items: Iterable[Item], path: str, fmt: str, redact: bool = False) -> 
     if output is None:
         raise ExportError(f"unknown export format {fmt!r} (one of: {', '.join(OUTPUTS)})")
     if redact:
-        items = _redacted(items, Redactor.new())
+        items = _redacted(items, Redactor.new(detector))
     try:
         with (
             atomic_output(path) as temp,

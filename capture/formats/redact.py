@@ -19,6 +19,15 @@ its URL-encoded form and the normalized value. A finding's ``detail`` (which
 may spell the number out, e.g. "sha256 of +447700900123") is replaced by the
 mask.
 
+With the recurrence detector on, a supercookie is found only at the request that
+takes it to its N-th site, and the requests before it carry it with no finding:
+written already when it is found, in a stream. So every value that detector counts
+(:meth:`capture.identity.detector.IdentityDetector.recurring_values`: opaque, under
+a name whose values it counts) is masked in every record, found or not, as a
+``tracking_id``: the mask its finding gets, if it ever gets one. That masks more
+than will be found (a session token sent to one site), which a shareable file can
+afford, and holds no record back; no finding is added.
+
 A mask is told by its exact form (:func:`is_mask`): a redacted file read back keeps
 its findings as written (:func:`capture.formats.jsonl.carried_findings`), and a
 mask is not masked again.
@@ -40,7 +49,7 @@ import ipaddress
 import re
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -57,6 +66,8 @@ from capture.model import (
 
 MASKED_KINDS = frozenset((*IDENTITY_KINDS, "client_ip"))
 """Kinds of finding whose values are masked."""
+TOKEN_KIND = "tracking_id"
+"""The kind a recurring token is masked as, found or not: the kind of its finding."""
 
 HASH_DIGITS = 10
 """Hex digits of the keyed hash kept in a mask: 40 bits, no collision within a file."""
@@ -89,6 +100,11 @@ class Redactor:
     own (one per output file)."""
 
     key: bytes
+    tokens: Callable[[Request], Sequence[str]] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """The values of a request to mask as tokens, found or not (the recurrence
+    detector's: :meth:`new`)."""
     # The IPv4 pseudonyms given out: address → pseudonym, and the pseudonyms taken.
     # 17 bits of range are too few for a hash alone to keep two clients apart.
     _v4: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -97,9 +113,17 @@ class Redactor:
     _v6: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def new(cls) -> Redactor:
-        """A redactor with a fresh random key."""
-        return cls(secrets.token_bytes(32))
+    def new(cls, detector: object = None) -> Redactor:
+        """A redactor with a fresh random key, for an output of what ``detector`` found:
+        with its recurrence detector on, every value that detector counts is masked
+        in every record (a token it finds later was written before)."""
+        # Imported here: the detector's module is the caller's, loaded already.
+        from capture.identity.detector import IdentityDetector
+
+        tokens = None
+        if isinstance(detector, IdentityDetector) and detector.counts_recurrence:
+            tokens = detector.recurring_values
+        return cls(secrets.token_bytes(32), tokens)
 
     def tag(self, text: str) -> str:
         """The keyed hash of ``text`` kept in a mask (:data:`HASH_DIGITS` hex digits)."""
@@ -166,16 +190,22 @@ class Redactor:
         pseudonym = self.address(client)
         # The client's address as text (none for a text that is no address).
         forms = _address_forms(client)
-        if not any(f.kind in MASKED_KINDS for f in record.findings) and not _spelt(record, forms):
+        tokens = self._tokens(record)
+        if (
+            not tokens
+            and not any(f.kind in MASKED_KINDS for f in record.findings)
+            and not _spelt(record, forms)
+        ):
             return _from(record, pseudonym)  # most records: only the address field changes
+        named = [(f.kind, f.value, f.normalized) for f in record.findings if f.kind in MASKED_KINDS]
+        # After the findings: a value a finding names keeps that finding's mask.
+        named += [(TOKEN_KIND, token, token) for token in tokens]
         swaps: dict[str, str] = {}
-        for finding in record.findings:
-            if finding.kind not in MASKED_KINDS:
-                continue
-            masked = self.mask(finding.kind, finding.normalized)
-            if masked == finding.normalized:
+        for kind, value, normalized in named:
+            masked = self.mask(kind, normalized)
+            if masked == normalized:
                 continue  # masked already: the record holds the mask, not the value
-            for text in (finding.value, quote(finding.value, safe=""), finding.normalized):
+            for text in (value, quote(value, safe=""), normalized):
                 if len(text) >= 4:  # shorter would mask ordinary text around it
                     swaps.setdefault(text, masked)
         # Longest first: "+447700900123" before its "447700900123".
@@ -240,6 +270,19 @@ class Redactor:
         return dataclasses.replace(
             record, request=request, findings=findings, response=response, transit=moved
         )
+
+    def _tokens(self, record: Record) -> tuple[str, ...]:
+        """The values of :attr:`tokens` in ``record``'s request, as sent and, where its
+        echo shows headers added or changed on the way, as received (where the
+        detector looked too)."""
+        tokens = self.tokens
+        if tokens is None:
+            return ()
+        found = tuple(tokens(record.request))
+        moved = record.transit
+        if moved is not None and moved.touched_names:
+            found += tuple(tokens(dataclasses.replace(record.request, headers=moved.received)))
+        return found
 
     def _finding(self, finding: Finding, scrub: Callable[[str], str]) -> Finding:
         masked = self.mask(finding.kind, finding.normalized)

@@ -854,6 +854,26 @@ class IdentityDetector:
                     )
                 )
 
+    def recurring_values(self, request: Request) -> tuple[str, ...]:
+        """The values of ``request`` the recurrence detector counts (opaque, under a
+        name whose values it counts): each one it may report as a ``tracking_id``, in
+        this request or in any other, now or once it has reached more sites; none when
+        it is off. Nothing is counted: ``--redact`` asks this to mask a token in the
+        records written before it is found (:class:`capture.formats.redact.Redactor`)."""
+        if self._recurrence is None:
+            return ()
+        # Asked from the thread that writes (reflect's writer, a dashboard export)
+        # while detect runs in another: it reads the name rules' cache (an lru_cache,
+        # safe across threads) and nothing the tracker holds.
+        key_of = self._recurrence_key
+        return tuple(
+            value
+            for _, name, value in _value_fields(request)
+            if len(value) >= recurring.MIN_LENGTH
+            and key_of(name) is not None
+            and recurring.opaque(value)
+        )
+
     # -- canaries ----------------------------------------------------------------
 
     def _could_hold(self, text: str) -> bool:

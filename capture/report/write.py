@@ -326,9 +326,12 @@ def make_report(
     redact: bool = True,
     label: str = "",
     now: float | None = None,
+    detector: Detector | None = None,
 ) -> tuple[Report, Study | None]:
-    """The report (and, when ``read.study``, the study) of what was read."""
-    redactor = Redactor.new() if redact else None
+    """The report (and, when ``read.study``, the study) of what was read; ``detector``:
+    the one that read it (redacted, what it counts as a token is masked too:
+    :meth:`Redactor.new`)."""
+    redactor = Redactor.new(detector) if redact else None
     common: dict[str, Any] = {
         "inputs": read.inputs,
         "counters": read.counters,
@@ -376,10 +379,12 @@ def report_records(
     source_name: str = "",
     counters: dict[str, int] | None = None,
     redact: bool = True,
+    detector: Detector | None = None,
 ) -> str:
     """Write the report of records a consumer already holds (the dashboard's); the
-    capture files they came from (``sources``) give the hashes and frame numbers.
-    Returns what to tell the user; raises :class:`ReportError`."""
+    capture files they came from (``sources``) give the hashes and frame numbers, and
+    ``detector`` found what they hold. Returns what to tell the user; raises
+    :class:`ReportError`."""
     read = Read(counters=dict(counters or {}))
     for record in records:
         read.add(record)
@@ -390,7 +395,7 @@ def report_records(
     if source_name:
         read.notes.append(f"captured by the dashboard from: {source_name}")
     read.frames = anchor_frames(sources, read.records)
-    report, _ = make_report(read, redact=redact)
+    report, _ = make_report(read, redact=redact, detector=detector)
     write_report(render(report, None, fmt), path)
     what = "identities masked" if redact else "raw identities"
     return (

@@ -7,6 +7,7 @@ import dataclasses
 import io
 import ipaddress
 import json
+import re
 import threading
 from pathlib import Path
 from typing import TypeVar
@@ -35,7 +36,7 @@ from tests.tui.fakes import (
     stats,
 )
 from tui.app import HeaderwatchApp, MainScreen, NoticeBox
-from tui.common import demo_capture_path
+from tui.common import DASHBOARD_RECURRENCE, demo_capture_path
 from tui.detail import DetailPane
 from tui.filter_bar import FilterBar, FilterInput
 from tui.keys import ACTIONS, confirm_quit_for
@@ -656,6 +657,37 @@ async def test_a_redacted_export_hides_client_addresses_and_keeps_one_pseudonym_
     pairs = set(zip((r.request.src for r in records), given, strict=True))
     assert len(pairs) == len({p for _, p in pairs}) == len(clients)
     assert all(ipaddress.ip_address(p) in ipaddress.ip_network("198.18.0.0/15") for _, p in pairs)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "har", "table"])
+async def test_a_redacted_export_masks_a_supercookie_in_the_requests_before_it_was_found(
+    tmp_path: Path, fmt: str
+) -> None:
+    """The dashboard counts recurring tokens (at 3 sites): the first two requests
+    carried the token before it was found, and are exported with it masked."""
+    from tests.helpers import SUPERCOOKIE, supercookie_capture
+
+    capture = supercookie_capture(tmp_path)
+    messages: list[Message] = []
+    app = HeaderwatchApp(
+        FileSource([capture]),
+        IdentityDetector(IdentityConfig(recurrence=DASHBOARD_RECURRENCE)),
+        utc=True,
+        keymap={},
+        batch_interval=0.02,
+        redact=True,
+    )
+    path = tmp_path / f"out.{fmt}"
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        await pilot.pause()
+        assert len(app.store) == 4
+        await pilot.press("x")
+        await fill_save(pilot, path, shown=False, fmt=fmt)
+        await wait_for_file(pilot, path)
+    text = path.read_text()
+    assert SUPERCOOKIE[:16] not in text
+    assert len(set(re.findall(r"<tracking_id …74 #[0-9a-f]{10}>", text))) == 1
 
 
 async def test_q_with_unsaved_marks_asks_and_n_stays_and_y_quits() -> None:

@@ -317,6 +317,32 @@ def test_redact_masks_the_log_it_writes_and_the_echo_still_shows_what_arrived(
     ]
 
 
+def test_redact_masks_a_supercookie_in_the_log_before_recurrence_finds_it(tmp_path: Path) -> None:
+    """The first two requests are written before the third takes the token to its
+    third site; none of the log's lines holds it."""
+    from tests.helpers import SUPERCOOKIE, SUPERCOOKIE_SITES
+
+    out = tmp_path / "reflect.jsonl"
+    with reflect("--redact", "--recurrence", "3", "--output", str(out)) as (proc, port):
+        for count, host in enumerate(SUPERCOOKIE_SITES[:3], 1):
+            with socket.create_connection(("127.0.0.1", port), 5) as sock:
+                sock.sendall(
+                    f"GET / HTTP/1.1\r\nHost: {host}\r\nX-Sub-Tag: {SUPERCOOKIE}\r\n"
+                    "Connection: close\r\n\r\n".encode()
+                )
+                assert read_answer(sock)[0] == 200
+            assert wait_for(lambda n=count: len(out.read_text().splitlines()) == n, 5)
+        code, err = stop(proc)
+    assert code == 0 and "Traceback" not in err
+    text = out.read_text()
+    assert SUPERCOOKIE[:16] not in text
+    records = [json.loads(line) for line in text.splitlines()]
+    masks = {dict((n.lower(), v) for n, v in r["headers"])["x-sub-tag"] for r in records}
+    assert len(masks) == 1 and re.fullmatch(r"<tracking_id …74 #[0-9a-f]{10}>", masks.pop())
+    found = [[(f["kind"], f["detector"]) for f in r["findings"]] for r in records]
+    assert found == [[], [], [("tracking_id", "recurrence")]]
+
+
 def test_redact_says_its_key_is_made_for_the_run() -> None:
     """Not for each file: the files a SIGHUP reopens share it (docs/formats.md)."""
     help_text = subprocess.run(

@@ -3,6 +3,7 @@ and a study over real probe results (a reflector, and a carrier's enrichment pro
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import re
 import shutil
@@ -16,6 +17,7 @@ import pytest
 
 from tests.carrier import enrichment_proxy
 from tests.chromium import load
+from tests.helpers import SUPERCOOKIE, supercookie_capture
 from tests.tui.test_cli_probe import _free_port, headerwatch, reflector  # noqa: F401
 
 DEMO = Path(__file__).resolve().parents[2] / "capture" / "data" / "demo-o2-2012.pcap"
@@ -99,6 +101,30 @@ def test_a_report_of_a_redacted_scan_shows_its_identities_as_the_scan_wrote_them
     assert f"The phone number {masks['msisdn']} went to 6 sites" in text
     assert f"| handset identity (IMEI) | {masks['imei']} | imei | query |" in text
     assert "subscriber ID" not in text and "subscriber_id" not in text
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_a_redacted_report_holds_no_trace_of_a_supercookie_added_before_it_was_found(
+    tmp_path: Path, fmt: str
+) -> None:
+    """The network adds the token to all four requests (a reflector's echo shows it);
+    ``--recurrence 3`` finds it from the third on. The report shows every request
+    altered on the way, the first two too: there the token is masked as it is where
+    it was found."""
+    capture = supercookie_capture(tmp_path, injected=True)
+    raw = tmp_path / f"raw.{fmt}"
+    args = ("report", "--recurrence", "3", capture)
+    assert headerwatch(*args, "--no-redact", "-o", str(raw)).returncode == 0
+    assert SUPERCOOKIE in html_lib.unescape(raw.read_text(encoding="utf-8")).replace("\\", "")
+    out = tmp_path / f"red.{fmt}"
+    result = headerwatch(*args, "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    text = html_lib.unescape(out.read_text(encoding="utf-8")).replace("\\", "")
+    assert SUPERCOOKIE[:16] not in text
+    masks = re.findall(r"<tracking_id …74 #[0-9a-f]{10}>", text)
+    assert len(set(masks)) == 1
+    assert f"X-Sub-Tag: {masks[0]}" in text  # the injected header of each request
+    assert "The tracking ID <tracking_id …74 #" in text and "went to 2 sites" in text
 
 
 def test_a_name_without_a_known_suffix_or_an_unreadable_input_is_one_line(tmp_path: Path) -> None:

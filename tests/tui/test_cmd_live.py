@@ -97,6 +97,28 @@ def test_redact_masks_identities_as_they_stream(lab: Lab) -> None:
     assert dst == lab.server_ip
 
 
+def test_redact_masks_a_supercookie_in_the_lines_streamed_before_recurrence_finds_it(
+    lab: Lab,
+) -> None:
+    from tests.helpers import SUPERCOOKIE, SUPERCOOKIE_SITES
+
+    token = ("X-Sub-Tag", SUPERCOOKIE)
+    plan = [
+        {"port": 80, "sends": [request("/p", host=host, extra=[token])]}
+        for host in SUPERCOOKIE_SITES[:3]
+    ]
+    live = lab.live("--format", "jsonl", "--redact", "--recurrence", "3")
+    live.wait_ready()
+    lab.client(plan)
+    records = live.records(3)
+    assert live.stop() == 0
+    assert SUPERCOOKIE[:16] not in "".join(live.lines)
+    found = [[(f["kind"], f["detector"]) for f in r["findings"]] for r in records]
+    assert found == [[], [], [("tracking_id", "recurrence")]]
+    masks = {dict(r["headers"])["X-Sub-Tag"] for r in records}
+    assert len(masks) == 1 and masks.pop().startswith("<tracking_id …74 #")
+
+
 def test_filter_narrows_the_capture(lab: Lab) -> None:
     plan, expected = live_plan()
     live = lab.live("--format", "jsonl", "-f", "tcp port 8123")

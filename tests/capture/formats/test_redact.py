@@ -8,6 +8,7 @@ import ipaddress
 import json
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -280,3 +281,88 @@ def test_an_ipv6_client_is_replaced_in_any_letter_case_and_url_encoded() -> None
     assert masked.src == pseudonym and ipaddress.ip_address(pseudonym) in PSEUDONYMS[1]
     assert masked.uri == f"/t?ip={pseudonym}&near=2001:db8:aa::10"
     assert masked.headers[1] == ("X-Client", f"[{pseudonym}]:5")
+
+
+# -- tokens the recurrence detector finds later ------------------------------------------
+
+TOKEN_MASK = re.compile(r"<tracking_id …74 #[0-9a-f]{10}>")
+"""The mask of :data:`tests.helpers.SUPERCOOKIE` (its last two digits are 7 and 4)."""
+
+
+def _supercookie_scan(path: str, fmt: str, redact: bool) -> str:
+    out = io.StringIO()
+    detector = IdentityDetector(IdentityConfig(recurrence=3))
+    assert scan([path], fmt=fmt, detector=detector, out=out, err=io.StringIO(), redact=redact) == 0
+    return out.getvalue()
+
+
+def _found(path: Path) -> list[list[tuple[str, str, str]]]:
+    """Each record's findings (name, kind, detector), as headerwatch reads ``path`` back."""
+    text = _scan(str(path), "jsonl", redact=False)
+    return [
+        [(f["name"], f["kind"], f["detector"]) for f in json.loads(line)["findings"]]
+        for line in text.splitlines()
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "har", "table"])
+def test_a_supercookie_is_masked_in_the_records_written_before_recurrence_finds_it(
+    tmp_path: Path, fmt: str
+) -> None:
+    from tests.helpers import SUPERCOOKIE, supercookie_capture
+
+    capture = supercookie_capture(tmp_path)
+    raw = _supercookie_scan(capture, fmt, redact=False)
+    text = _supercookie_scan(capture, fmt, redact=True)
+    # As sent, URL-encoded, as a HAR's queryString decodes it ("+" is a space), and
+    # its start (a table cuts a long path).
+    forms = (SUPERCOOKIE, quote(SUPERCOOKIE, safe=""), SUPERCOOKIE.replace("+", " "))
+    forms += (SUPERCOOKIE[:16],)
+    assert SUPERCOOKIE in raw
+    assert [form for form in forms if form in text] == []
+    # One token, one mask: in the first two records, where it is not found yet, the
+    # mask its finding has in the last two.
+    assert len(set(TOKEN_MASK.findall(text))) == 1
+    if fmt == "table":
+        return
+    path = tmp_path / f"shareable.{fmt}"
+    path.write_text(text)
+    found = [("X-Sub-Tag", "tracking_id", "recurrence"), ("u", "tracking_id", "recurrence")]
+    # Found where it was found, and nowhere else: masking the token adds no finding.
+    assert _found(path) == [[], [], found, found]
+    records = [json.loads(line) for line in _scan(str(path), "jsonl", False).splitlines()]
+    masks = [dict(r["headers"])["X-Sub-Tag"] for r in records]
+    assert len(set(masks)) == 1 and TOKEN_MASK.fullmatch(masks[0])
+    assert records[2]["findings"][0]["value"] == masks[0]
+
+
+def test_without_the_recurrence_detector_a_redacted_scan_keeps_opaque_values(
+    tmp_path: Path,
+) -> None:
+    """What no detector of the run can report is not masked: the headers stay readable."""
+    from tests.helpers import SUPERCOOKIE, supercookie_capture
+
+    text = _scan(supercookie_capture(tmp_path), "jsonl", redact=True)
+    assert SUPERCOOKIE in text and not TOKEN_MASK.search(text)
+
+
+def test_the_dashboards_report_masks_a_supercookie_added_before_it_was_found(
+    tmp_path: Path,
+) -> None:
+    """Always redacted: the requests the network added the token to before the third
+    site are shown altered, the token masked as where it was found."""
+    from capture.pipeline import Pipeline
+    from tests.helpers import SUPERCOOKIE, run_file, supercookie_capture
+
+    detector = IdentityDetector(IdentityConfig(recurrence=3))
+    # Requests only: each comes with its transit, as the dashboard's store has it.
+    records = run_file(supercookie_capture(tmp_path, True), Pipeline(detector, responses=False))
+    assert [bool(r.findings) for r in records] == [False, False, True, True]
+    path = tmp_path / "report.md"
+    request = SaveRequest(str(path), "all", "md")
+    entries = [Entry(r) for r in records]
+    write_entries(request, entries, None, sources=[], source_name="test", detector=detector)
+    text = path.read_text().replace("\\", "")
+    assert SUPERCOOKIE[:16] not in text
+    assert len(set(TOKEN_MASK.findall(text))) == 1
+    assert text.count("X-Sub-Tag: <tracking_id …74 #") == 4  # each request's injected header
