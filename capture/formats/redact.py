@@ -37,7 +37,9 @@ address) is replaced by a pseudonym address (:meth:`Redactor.address`): the JSON
 ``src``, HAR ``_client`` and the table's CLIENT column promise an address, and
 readers (headerwatch itself, jq, HAR viewers) parse it as one. Its text is
 replaced by the same pseudonym wherever else the record holds it. Ports, and the
-server's address (a website's), are kept.
+server's address (a website's), are kept. An address already in the pseudonyms'
+ranges (a redacted file's, redacted again) is no one's public address and is kept
+as it is, unless another client of the file has it already.
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ pseudonym (not a loss: still one client, one pseudonym)."""
 _V4_BASE = int(PSEUDONYMS_V4.network_address)
 _V6_CACHED = 65_536
 _V6_BASE = int(PSEUDONYMS_V6.network_address)
+_V4_HOST_BITS = 32 - PSEUDONYMS_V4.prefixlen
+_V6_HOST_BITS = 128 - PSEUDONYMS_V6.prefixlen
 
 ECHO_REDACTED = "(redacted: the reflector's echo holds the identities)"
 """What a redacted output shows in place of the echo header's value."""
@@ -149,13 +153,28 @@ class Redactor:
         address, or a text that is no address, gets 96 bits of keyed hash under
         :data:`PSEUDONYMS_V6`. Within one file the same address always has the same
         pseudonym and two addresses never share one; without the key the pseudonym
-        says nothing of the address."""
+        says nothing of the address.
+
+        An address already in those ranges (a pseudonym of a redacted file, redacted
+        again) is kept, in its usual spelling, unless it is another client's pseudonym
+        in this file: a pseudonym has no pseudonym of its own, and a benchmarking or
+        documentation address is no one's public address."""
         if not address:
             return address
         known = self._v4.get(address) or self._v6.get(address)
         if known is not None:
             return known
         packed = _packed(address)
+        if packed is not None and _pseudonymous(packed):
+            if len(packed) == 16:
+                # Not reserved: a hashed one meets it as rarely as two hashes meet
+                # (96 bits), so two clients still never share one.
+                return socket.inet_ntop(socket.AF_INET6, packed)
+            offset = int.from_bytes(packed, "big") - _V4_BASE
+            if offset not in self._v4_taken and len(self._v4) < MAX_V4_PSEUDONYMS:
+                self._v4_taken.add(offset)
+                kept = self._v4[address] = socket.inet_ntop(socket.AF_INET, packed)
+                return kept
         if packed is None or len(packed) == 16 or len(self._v4) >= MAX_V4_PSEUDONYMS:
             # The address's bytes: one input per address ("2001:DB8::1" is "2001:db8::1").
             data = (
@@ -388,6 +407,15 @@ def _spelt(record: Record, forms: tuple[str, ...]) -> bool:
     if ":" in forms[-1]:
         blob = blob.lower()
     return any(form in blob for form in forms)
+
+
+def _pseudonymous(packed: bytes) -> bool:
+    """Whether the address of bytes ``packed`` is in :data:`PSEUDONYMS_V4` or
+    :data:`PSEUDONYMS_V6`."""
+    number = int.from_bytes(packed, "big")
+    if len(packed) == 4:
+        return number >> _V4_HOST_BITS == _V4_BASE >> _V4_HOST_BITS
+    return number >> _V6_HOST_BITS == _V6_BASE >> _V6_HOST_BITS
 
 
 def _packed(address: str) -> bytes | None:

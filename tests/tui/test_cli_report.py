@@ -101,6 +101,10 @@ def test_a_report_of_a_redacted_scan_shows_its_identities_as_the_scan_wrote_them
     assert f"The phone number {masks['msisdn']} went to 6 sites" in text
     assert f"| handset identity (IMEI) | {masks['imei']} | imei | query |" in text
     assert "subscriber ID" not in text and "subscriber_id" not in text
+    # The scan's pseudonyms are the report's: a pseudonym gets no second one.
+    records = [json.loads(line) for line in scanned.stdout.splitlines()]
+    clients = {r["src"] for r in records if r["findings"]}
+    assert len(clients) == 2 and all(f" {client}:" in text for client in clients)
 
 
 @pytest.mark.parametrize("fmt", ["md", "html"])

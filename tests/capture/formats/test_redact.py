@@ -193,8 +193,8 @@ def test_a_client_address_gets_a_pseudonym_address_one_per_client() -> None:
     redactor = Redactor.new()
     v4 = redactor.address("203.0.113.7")
     assert ipaddress.ip_address(v4) in PSEUDONYMS[0] and redactor.address("203.0.113.7") == v4
-    v6 = redactor.address("2001:DB8:AB::7")
-    assert ipaddress.ip_address(v6) in PSEUDONYMS[1] and redactor.address("2001:db8:ab::7") == v6
+    v6 = redactor.address("2A00:23C8:AB::7")
+    assert ipaddress.ip_address(v6) in PSEUDONYMS[1] and redactor.address("2a00:23c8:ab::7") == v6
     assert redactor.address("") == ""  # no client known (a browser's HAR)
     # 17 bits of range: a hash alone would give two of a few hundred clients the same one.
     many = [f"10.{i // 256}.{i % 256}.1" for i in range(3000)]
@@ -268,19 +268,49 @@ def test_scan_redact_leaves_no_client_address_and_keeps_who_sent_what(
 
 
 def test_an_ipv6_client_is_replaced_in_any_letter_case_and_url_encoded() -> None:
-    client = "2001:db8:aa::1"
+    client = "2a00:23c8:aa::1"
     rec = record(
         1,
         src=client,
-        uri="/t?ip=2001%3Adb8%3Aaa%3A%3A1&near=2001:db8:aa::10",
-        headers=[("Host", "ads.example"), ("X-Client", "[2001:DB8:AA::1]:5")],
+        uri="/t?ip=2a00%3A23c8%3Aaa%3A%3A1&near=2a00:23c8:aa::10",
+        headers=[("Host", "ads.example"), ("X-Client", "[2A00:23C8:AA::1]:5")],
     )
     redactor = Redactor.new()
     masked = redactor.record(rec).request
     pseudonym = redactor.address(client)
     assert masked.src == pseudonym and ipaddress.ip_address(pseudonym) in PSEUDONYMS[1]
-    assert masked.uri == f"/t?ip={pseudonym}&near=2001:db8:aa::10"
+    assert masked.uri == f"/t?ip={pseudonym}&near=2a00:23c8:aa::10"
     assert masked.headers[1] == ("X-Client", f"[{pseudonym}]:5")
+
+
+def test_a_pseudonym_redacted_again_is_kept_unless_another_client_has_it() -> None:
+    first = Redactor.new()
+    given = [first.address(a) for a in ("203.0.113.7", "2a00:23c8:ab::7")]
+    again = Redactor.new()
+    assert [again.address(p) for p in given] == given  # a redacted file redacted again
+    assert again.address(given[1].upper()) == given[1]  # one address, however spelt
+    # A pseudonym that another client of this file has (one of another file, given in a
+    # scan beside its inputs) is some other client: it gets a pseudonym of its own.
+    third = Redactor.new()
+    taken = third.address("192.0.2.1")
+    other = third.address(taken)
+    assert other != taken and _pseudonym(other) and third.address(taken) == other
+
+
+def test_a_kept_pseudonym_is_given_to_no_other_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Four IPv4 pseudonyms: one kept, the three others for three clients.
+    monkeypatch.setattr(redact, "PSEUDONYMS_V4", ipaddress.IPv4Network("198.18.0.0/30"))
+    redactor = Redactor.new()
+    assert redactor.address("198.18.0.1") == "198.18.0.1"
+    given = {redactor.address(f"192.0.2.{i}") for i in range(3)}
+    assert given == {"198.18.0.0", "198.18.0.2", "198.18.0.3"}
+
+
+def test_a_redacted_scan_of_a_redacted_file_keeps_its_pseudonyms(tmp_path: Path) -> None:
+    once = tmp_path / "once.jsonl"
+    once.write_text(_scan(str(DEMO), "jsonl", redact=True))
+    twice = _scan(str(once), "jsonl", redact=True)
+    assert _clients(twice, "jsonl") == _clients(once.read_text(), "jsonl")
 
 
 # -- tokens the recurrence detector finds later ------------------------------------------
