@@ -8,7 +8,7 @@ from these frozen dataclasses. Strings hold header bytes decoded as UTF-8 with
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
@@ -285,6 +285,14 @@ class Record:
         """The findings whose kind identifies a subscriber or device."""
         # (A list, kinds tested here: asked of every record a scan writes.)
         return tuple([f for f in self.findings if f.kind in _IDENTITY_KIND_SET])
+
+
+def identities_seen(findings: Iterable[Finding]) -> int:
+    """How many identities ``findings`` show: the identity findings, one for each value
+    in each place (where, name, value). A canary that confirms what the catalog or a
+    value detector read there is the same identity seen, not a second one; two
+    numbers in one header are two."""
+    return len({(f.where, f.name, f.value) for f in findings if f.kind in _IDENTITY_KIND_SET})
 
 
 @_quick_init

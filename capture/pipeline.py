@@ -29,6 +29,7 @@ from capture.model import (
     ResponseSeen,
     StatsSnapshot,
     Transit,
+    identities_seen,
     positional_new,
 )
 from capture.net.decode import Decoder, skippable
@@ -640,7 +641,7 @@ class Pipeline:
         if request.anomalies and _gapped(request.anomalies):
             self.gap_requests += 1
         if findings:
-            identities = len(record.identities)
+            identities = identities_seen(findings)
             self.identities += identities
             if identities:
                 self.identity_requests += 1
@@ -709,7 +710,7 @@ class Pipeline:
                 from capture.identity.detector import beyond_written
 
                 findings = beyond_written(findings, record.findings)
-        identities = sum(1 for f in findings if f.is_identity)
+        identities = identities_seen(findings)
         if identities:
             self.identities += identities
             if not record.identities:

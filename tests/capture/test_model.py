@@ -21,6 +21,7 @@ from capture.model import (
     positional_new,
     positional_twin,
 )
+from tests.capture.factories import finding
 
 needs_c = pytest.mark.skipif(
     model._Builder is None,
@@ -160,3 +161,13 @@ def test_the_c_builder_takes_only_a_class_of_exactly_those_slots() -> None:
     ]:
         with pytest.raises(TypeError):
             builder(cls, names)
+
+
+def test_identities_seen_counts_each_value_in_each_place_once() -> None:
+    number = finding()
+    canary = finding("canary", detector="canary")
+    other = finding(value="447911123456", normalized="+447911123456")
+    info = finding("client_ip", name="X-Forwarded-For", value="10.0.0.1", severity="info")
+    assert model.identities_seen([number, canary, info]) == 1  # confirmed, not doubled
+    assert model.identities_seen([number, other]) == 2  # two numbers in one header
+    assert model.identities_seen([info]) == 0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import RequestSeen, ResponseSeen
 from capture.scan import answered, scan
 from tests.capture.factories import record, response
@@ -163,3 +164,20 @@ def test_a_har_of_two_captures_keeps_each_connection_s_id_unique(tmp_path: Path)
     ids = {(e["_input"], e["_flow"]): e["connection"] for e in entries}
     assert len(set(ids.values())) == len(ids)
     assert ids[(paths[1], 1)] == f"{paths[1]}:1"
+
+
+DEMO = Path(__file__).resolve().parents[2] / "capture" / "data" / "demo-o2-2012.pcap"
+
+
+def test_a_canary_confirming_a_found_number_does_not_count_it_twice() -> None:
+    def summary(config: IdentityConfig) -> str:
+        err = io.StringIO()
+        scan([str(DEMO)], detector=IdentityDetector(config), out=io.StringIO(), err=err)
+        return err.getvalue().splitlines()[-1]
+
+    plain = summary(IdentityConfig(region="GB"))
+    confirmed = summary(IdentityConfig(region="GB", msisdns=("07700 900123",)))
+    # Each x-up-calling-line-id gives the catalog's msisdn and the canary's finding:
+    # one identity seen there, as without the canary.
+    assert "21 identities in 20 requests" in plain
+    assert confirmed == plain
