@@ -461,57 +461,70 @@ class RestoreResult:
 
 
 class SessionAnnotations:
-    """The headerwatch tags of session files, by the request they belong to.
+    """The headerwatch tags of session files, by the input and the request they belong to.
 
     Reading (:func:`load_annotations`) is the slow part and touches no store, so
     it can run in a worker thread; :meth:`apply` then updates the store (in the
     thread that owns it) in one pass over its entries.
     """
 
-    def __init__(self, info: SessionInfo | None, tags: dict[AnchorKey, list[Tag]]) -> None:
+    def __init__(
+        self, info: SessionInfo | None, tags: dict[str, dict[AnchorKey, list[Tag]]]
+    ) -> None:
         self.info = info
         self.tags = tags
+        """Per input path, its tags by anchor: opened beside the capture it was saved
+        from (``open lab.pcap session.pcapng``), a session holds the same connections
+        as that capture, and its notes belong to its own copy of each request."""
 
     def __len__(self) -> int:
-        return len(self.tags)
+        return sum(len(found) for found in self.tags.values())
+
+    def _tables_of(self, record: Record) -> list[dict[AnchorKey, list[Tag]]]:
+        """The tag tables that may hold ``record``'s notes: its input's (records of
+        several inputs name theirs, :attr:`capture.model.Request.input`), else every
+        input's (one input, whose records name none; or a record naming an input of
+        its own, read from a session of records)."""
+        own = self.tags.get(record.request.input)
+        return [own] if own is not None else list(self.tags.values())
 
     def apply(self, store: Store) -> RestoreResult:
         """Put marks, comments and injected-header notes back onto ``store``'s entries."""
         marked = commented = injected = 0
         shown: set[int] = set()
-        claimed: set[AnchorKey] = set()
-        tags = self.tags
-        if tags:
+        claimed: set[tuple[int, AnchorKey]] = set()
+        if len(self):
             for entry in store:
                 key = _anchor_key(entry.record)
-                found = tags.get(key)
-                if found is None:
-                    continue
-                first = key not in claimed
-                claimed.add(key)
                 depth = entry.record.request.depth
-                for tag in found:
-                    # Untagged: the frame's first request. Tagged: the one at that depth.
-                    if tag.position is None:
-                        if not first:
-                            continue
-                    elif tag.position != depth:
+                for tags in self._tables_of(entry.record):
+                    found = tags.get(key)
+                    if found is None:
                         continue
-                    # Through the store: a spilled entry is a copy, written back.
-                    if tag.kind == "mark":
-                        store.mark(entry.id)
-                        marked += 1
-                    elif tag.kind == "comment":
-                        store.set_comment(entry.id, tag.text)
-                        commented += 1
-                    elif tag.kind == "shown":
-                        shown.add(entry.id)
-                    elif tag.kind == "injected":
-                        # A note for Wireshark: what was injected comes back from
-                        # the reflector's echo in the saved response itself.
-                        injected += 1
+                    first = (id(tags), key) not in claimed
+                    claimed.add((id(tags), key))
+                    for tag in found:
+                        # Untagged: the frame's first request. Tagged: the one at that depth.
+                        if tag.position is None:
+                            if not first:
+                                continue
+                        elif tag.position != depth:
+                            continue
+                        # Through the store: a spilled entry is a copy, written back.
+                        if tag.kind == "mark":
+                            store.mark(entry.id)
+                            marked += 1
+                        elif tag.kind == "comment":
+                            store.set_comment(entry.id, tag.text)
+                            commented += 1
+                        elif tag.kind == "shown":
+                            shown.add(entry.id)
+                        elif tag.kind == "injected":
+                            # A note for Wireshark: what was injected comes back from
+                            # the reflector's echo in the saved response itself.
+                            injected += 1
         only = frozenset(shown) if self.info is not None and self.info.shown else None
-        return RestoreResult(self.info, marked, commented, injected, len(tags) - len(claimed), only)
+        return RestoreResult(self.info, marked, commented, injected, len(self) - len(claimed), only)
 
 
 def load_annotations(paths: Sequence[str]) -> SessionAnnotations:
@@ -519,10 +532,13 @@ def load_annotations(paths: Sequence[str]) -> SessionAnnotations:
     if isinstance(paths, str):
         paths = [paths]
     info: SessionInfo | None = None
-    tags: dict[AnchorKey, list[Tag]] = {}
+    by_input: dict[str, dict[AnchorKey, list[Tag]]] = {}
     decoder = Decoder()
     addresses = _Addresses()
     for path in paths:
+        # Every input has a table, empty for a plain capture: its records take no
+        # notes from a session opened beside it.
+        tags = by_input.setdefault(path, {})
         this = read_session_info(path)
         if this is None:
             # A session of records (a proxy's, capture/formats/record_session.py)?
@@ -558,7 +574,7 @@ def load_annotations(paths: Sequence[str]) -> SessionAnnotations:
             if seg is None:
                 continue
             tags.setdefault(addresses.key(seg), []).extend(parsed)
-    return SessionAnnotations(info, tags)
+    return SessionAnnotations(info, by_input)
 
 
 def restore(store: Store, paths: Sequence[str]) -> RestoreResult:

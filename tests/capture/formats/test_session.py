@@ -364,6 +364,35 @@ def test_demo_capture_round_trip_with_several_sources(tmp_path: Path) -> None:
     assert _user_state(reopened) == _user_state(store)
 
 
+def test_a_session_opened_beside_its_capture_gives_its_notes_to_its_own_requests(
+    tmp_path: Path,
+) -> None:
+    """`open lab.pcap session.pcapng`: both hold the same connections; the marks and
+    comments are the session's, not the first file's copy of each request."""
+    source = _capture(tmp_path)
+    store = _load([source])
+    _annotate(store)
+    out = str(tmp_path / "session.pcapng")
+    save_session(out, [source], store)
+    both = Store()
+    pipeline = Pipeline(detector=FakeDetector())
+    for path in (source, out):
+        pipeline.begin(path)  # as FileSource does for several inputs
+        for frame in CaptureFile(path):
+            both.apply(pipeline.feed(frame))
+    both.apply(pipeline.flush())
+    restored = restore(both, [source, out])
+    assert (restored.marked, restored.commented, restored.unmatched) == (2, 3, 0)
+    noted = {e.record.request.input for e in both if e.marked or e.comment}
+    assert noted == {out}
+    in_session = [
+        (e.record.request.uri, e.marked, e.comment)
+        for e in both
+        if e.record.request.input == out and (e.marked or e.comment)
+    ]
+    assert in_session == [(uri, marked, comment) for uri, marked, comment, _ in _user_state(store)]
+
+
 def test_errors_are_one_line_and_leave_the_old_file(tmp_path: Path) -> None:
     source = _capture(tmp_path)
     store = _load([source])
