@@ -416,6 +416,10 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
         if result is None:
             return
         said = self.query_one("#save-error", Label)
+        if os.path.isdir(result.path):
+            # Not a file to replace: "exists: Enter replaces it" would offer what fails.
+            said.update(Text(safe(f"{result.path} is a directory: add a file name")))
+            return
         if os.path.lexists(result.path) and result.path != self._replacing:
             # The file is replaced whole: it may be earlier evidence, so ask once.
             self._replacing = result.path

@@ -14,6 +14,7 @@ user's file).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 from collections.abc import Iterator
@@ -27,8 +28,12 @@ def atomic_output(path: str) -> Iterator[str]:
 
     On any exception the temporary file is removed and the exception goes on;
     ``path`` is left as it was. A target that a privileged process must not
-    replace raises :class:`OSError` before anything is written.
+    replace, or a directory, raises :class:`OSError` before anything is written.
     """
+    if os.path.isdir(path):
+        # Said before anything is written: the rename would fail only after the whole
+        # file was, and with a trailing slash as "not a directory".
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
     directory, name = os.path.split(os.path.abspath(path))
     check_replaceable(path)
     # Same directory (so the rename is atomic), created by the caller with

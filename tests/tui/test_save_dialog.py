@@ -127,6 +127,17 @@ async def test_w_to_a_name_of_another_kind_is_refused_and_the_dialog_keeps_it(
         assert not path.exists() and app.saved == []
 
 
+async def test_x_to_a_directory_says_so_and_offers_no_replacing(tmp_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = await _export_dialog(pilot, app)
+        for _ in range(2):  # a second Enter does not replace it either
+            await _submit(pilot, f"{tmp_path}/")
+            assert app.screen is screen, "the dialog closed"
+            assert _said(screen) == f"{tmp_path}/ is a directory: add a file name"
+        assert tmp_path.is_dir() and list(tmp_path.iterdir()) == [] and app.saved == []
+
+
 async def test_w_under_redact_refuses_before_any_dialog_opens() -> None:
     messages: list[Message] = []
     app = _demo_app(redact=True)

@@ -49,6 +49,14 @@ def test_unknown_format_and_missing_directory(tmp_path: Path) -> None:
     assert "\n" not in str(info.value)
 
 
+def test_a_directory_is_refused_as_one_before_anything_is_written(tmp_path: Path) -> None:
+    for target in (str(tmp_path), f"{tmp_path}/"):
+        with pytest.raises(ExportError, match="is a directory; nothing exported"):
+            export(_entries(), target, "jsonl")
+    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.parent.iterdir() if p.name.endswith(".part")] == []
+
+
 def test_full_disk_leaves_the_previous_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
