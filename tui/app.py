@@ -731,7 +731,11 @@ class MainScreen(Screen[None]):
             self.hw.save(request, self.view.predicate(), screen)
 
         name = default_name(extension or formats[0])
-        screen = SaveScreen(title, formats, shown, total, name, note, submit=submit)
+        # While a file loads or a capture runs, the counts grow until the file is written.
+        growing = self.hw.state not in ("done", "error")
+        screen = SaveScreen(
+            title, formats, shown, total, name, note, submit=submit, growing=growing
+        )
         self.app.push_screen(screen)
         return screen
 

@@ -321,8 +321,12 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
         shown_note: str = "",
         *,
         submit: Callable[[SaveRequest, SaveScreen], None],
+        growing: bool = False,
     ) -> None:
         super().__init__()
+        self.so_far = " so far" if growing else ""
+        """After each count while the input is still read or captured: the file gets
+        what there is when it is written, which the message after counts."""
         self.submit = submit
         """Starts the write (in a worker): it calls :meth:`finished` when done."""
         self.writing: SaveRequest | None = None
@@ -344,7 +348,9 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
             with Horizontal(id="save-options"):
                 with RadioSet(id="save-scope"):
                     yield RadioButton(
-                        f"all {counted(self.total, 'request')}", value=True, id="scope-all"
+                        f"all {counted(self.total, 'request')}{self.so_far}",
+                        value=True,
+                        id="scope-all",
                     )
                     self._shown_button = RadioButton(self._shown_label(), id="scope-shown")
                     yield self._shown_button
@@ -370,7 +376,7 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
         return pressed.id.removeprefix("format-")
 
     def _shown_label(self) -> str:
-        return f"shown {counted(self.shown, 'request')}{self.shown_note}"
+        return f"shown {counted(self.shown, 'request')}{self.so_far}{self.shown_note}"
 
     def set_shown_note(self, note: str) -> None:
         """Say what a save of the shown requests holds (counted in a worker thread:

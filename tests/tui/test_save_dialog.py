@@ -7,6 +7,7 @@ import argparse
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,12 @@ from textual.widgets import Input, Label, RadioButton
 
 from capture.identity.detector import IdentityDetector
 from capture.sources.source import FileSource
-from tests.tui.fakes import demo_records, make_app, seen
+from tests.tui.fakes import FakeSource, demo_records, make_app, o2_frames, seen
 from tests.tui.test_app import feed, wait_for, wait_restored
 from tui.app import HeaderwatchApp
 from tui.common import demo_capture_path
 from tui.launch import dashboard_app
-from tui.messages import SourceFinished
+from tui.messages import LoadProgress, SourceFinished
 from tui.screens import SaveScreen, SuffixError, format_for
 
 DATA = Path(__file__).parents[1] / "data"
@@ -136,6 +137,37 @@ async def test_x_to_a_directory_says_so_and_offers_no_replacing(tmp_path: Path) 
             assert app.screen is screen, "the dialog closed"
             assert _said(screen) == f"{tmp_path}/ is a directory: add a file name"
         assert tmp_path.is_dir() and list(tmp_path.iterdir()) == [] and app.saved == []
+
+
+async def test_x_while_a_file_loads_counts_so_far_and_writes_what_is_there_then(
+    tmp_path: Path,
+) -> None:
+    gate = threading.Event()
+    messages: list[Message] = []
+    source = FakeSource(o2_frames(4), gate=gate, hold_after=9, file_like=True)
+    app = HeaderwatchApp(source, None, utc=True, keymap={}, batch_interval=0.02)
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if any(isinstance(m, LoadProgress) and m.done for m in messages):
+                break
+        await pilot.pause(0.1)
+        so_far = len(app.store)
+        assert 0 < so_far < 4, "the gate holds the last request back"
+        await pilot.press("x")
+        screen = app.screen
+        assert isinstance(screen, SaveScreen)
+        labels = [str(b.label) for b in screen.query(RadioButton) if b.id.startswith("scope")]
+        assert labels == [f"all {so_far} requests so far", f"shown {so_far} requests so far"]
+        gate.set()
+        await wait_for(pilot, messages, SourceFinished)
+        path = tmp_path / "out.jsonl"
+        await _submit(pilot, path)
+        assert len(path.read_text().splitlines()) == 4
+        assert f"exported 4 requests as JSONL to {path}" in [n.message for n in app._notifications]
+        await pilot.press("x")  # loaded: the counts are the file's
+        labels = [str(b.label) for b in app.screen.query(RadioButton) if b.id.startswith("scope")]
+        assert labels == ["all 4 requests", "shown 4 requests"]
 
 
 async def test_w_under_redact_refuses_before_any_dialog_opens() -> None:
