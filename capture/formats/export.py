@@ -32,7 +32,8 @@ def _redacted(items: Iterable[Item], redactor: Redactor) -> Iterator[Item]:
         if isinstance(item, Record):
             yield redactor.record(item)
         else:
-            yield Entry(redactor.record(item.record), item.marked, item.comment)
+            comment = redactor.comment(item.record, item.comment)
+            yield Entry(redactor.record(item.record), item.marked, comment)
 
 
 def export(

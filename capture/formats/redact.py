@@ -201,24 +201,13 @@ class Redactor:
         # The first 128 bits of the keyed hash, as a number.
         return int.from_bytes(hmac.digest(self.key, data, "sha256")[:16], "big")
 
-    def record(self, record: Record) -> Record:
-        """``record`` with every identity value its findings name masked everywhere,
-        and the client's address replaced by its pseudonym everywhere."""
-        req = record.request
-        client = req.src
-        pseudonym = self.address(client)
-        # The client's address as text (none for a text that is no address).
-        forms = _address_forms(client)
-        tokens = self._tokens(record)
-        if (
-            not tokens
-            and not any(f.kind in MASKED_KINDS for f in record.findings)
-            and not _spelt(record, forms)
-        ):
-            return _from(record, pseudonym)  # most records: only the address field changes
+    def _swaps(self, record: Record) -> list[tuple[str, str]]:
+        """Each text of an identity value ``record``'s findings name, and of a token
+        the recurrence detector counts in it (:meth:`_tokens`), with its mask: longest
+        first ("+447700900123" before its "447700900123")."""
         named = [(f.kind, f.value, f.normalized) for f in record.findings if f.kind in MASKED_KINDS]
         # After the findings: a value a finding names keeps that finding's mask.
-        named += [(TOKEN_KIND, token, token) for token in tokens]
+        named += [(TOKEN_KIND, token, token) for token in self._tokens(record)]
         swaps: dict[str, str] = {}
         for kind, value, normalized in named:
             masked = self.mask(kind, normalized)
@@ -227,15 +216,35 @@ class Redactor:
             for text in (value, quote(value, safe=""), normalized):
                 if len(text) >= 4:  # shorter would mask ordinary text around it
                     swaps.setdefault(text, masked)
-        # Longest first: "+447700900123" before its "447700900123".
-        ordered = sorted(swaps.items(), key=lambda item: -len(item[0]))
+        return sorted(swaps.items(), key=lambda item: -len(item[0]))
+
+    def comment(self, record: Record, text: str) -> str:
+        """The user's comment ``text`` on ``record``, masked as the record is: the
+        identity values its findings name and its client's address. A comment is
+        typed about its request, and may well spell out the number it carried."""
+        if not text:
+            return text
+        forms = _address_forms(record.request.src)
+        return _scrub(text, self._swaps(record), forms, self.address(record.request.src))
+
+    def record(self, record: Record) -> Record:
+        """``record`` with every identity value its findings name masked everywhere,
+        and the client's address replaced by its pseudonym everywhere."""
+        req = record.request
+        client = req.src
+        pseudonym = self.address(client)
+        # The client's address as text (none for a text that is no address).
+        forms = _address_forms(client)
+        ordered = self._swaps(record)
+        if (
+            not ordered
+            and not any(f.kind in MASKED_KINDS for f in record.findings)
+            and not _spelt(record, forms)
+        ):
+            return _from(record, pseudonym)  # most records: only the address field changes
 
         def scrub(text: str) -> str:
-            for value, masked in ordered:
-                if value in text:
-                    text = text.replace(value, masked)
-            # The address last: no identity value is then cut in two.
-            return _swap_address(text, forms, pseudonym) if forms else text
+            return _scrub(text, ordered, forms, pseudonym)
 
         def scrub_bytes(data: bytes) -> bytes:
             for value, masked in ordered:
@@ -312,6 +321,16 @@ class Redactor:
             normalized=masked,
             detail=masked if finding.detail else "",
         )
+
+
+def _scrub(text: str, swaps: list[tuple[str, str]], forms: tuple[str, ...], pseudonym: str) -> str:
+    """``text`` with each value of ``swaps`` masked, then the client's address (any
+    of ``forms``) replaced by its ``pseudonym``."""
+    for value, masked in swaps:
+        if value in text:
+            text = text.replace(value, masked)
+    # The address last: no identity value is then cut in two.
+    return _swap_address(text, forms, pseudonym) if forms else text
 
 
 def is_mask(text: str) -> bool:

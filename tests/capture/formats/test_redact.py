@@ -121,6 +121,24 @@ def test_dashboard_exports_can_be_redacted(tmp_path: Path, fmt: str) -> None:
     assert NUMBER not in text and MASK.search(text) and "note" in text
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "har"])
+def test_a_comment_spelling_the_number_or_the_client_is_masked_as_its_request(
+    tmp_path: Path, fmt: str
+) -> None:
+    leaky = _leaky()
+    client = leaky.request.src
+    path = tmp_path / f"out.{fmt}"
+    note = f"got +{NUMBER} (and {NUMBER}) from {client}"
+    export([Entry(leaky, comment=note)], str(path), fmt, redact=True)
+    text = path.read_text()
+    assert NUMBER not in text and client not in text
+    if fmt == "jsonl":
+        said = json.loads(text)["comment"]
+    else:
+        said = json.loads(text)["log"]["entries"][0]["_comment"]
+    assert re.fullmatch(rf"got {MASK.pattern} \(and {MASK.pattern}\) from 198\.1[89]\S+", said)
+
+
 def test_a_session_is_not_saved_redacted(tmp_path: Path) -> None:
     request = SaveRequest(str(tmp_path / "s.pcapng"), "all", "pcapng")
     with pytest.raises(SaveError, match="cannot be redacted"):
