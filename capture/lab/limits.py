@@ -6,6 +6,7 @@ without loading asyncio.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 from capture.http.http1 import MAX_HEAD
@@ -49,7 +50,9 @@ class Limits:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            if getattr(self, f.name) <= 0:
-                raise ValueError(f"{f.name.replace('_', '-')} must be above 0")
+            # NaN and infinity too: a deadline of NaN fires at once (every slow head
+            # gets 408), one of infinity never does (a slowloris client holds on).
+            if not 0 < getattr(self, f.name) < math.inf:
+                raise ValueError(f"{f.name.replace('_', '-')} must be a finite number above 0")
         if self.max_head > MAX_HEAD:
             raise ValueError(f"max-head must be at most {MAX_HEAD} (what probe reads)")

@@ -224,15 +224,28 @@ def test_output_file_is_private_appended_and_reopened_on_sighup(tmp_path: Path) 
     assert len(out.read_text().splitlines()) == 1
 
 
-def test_limits_are_options_and_bad_values_are_one_line() -> None:
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--head-timeout", "0"),
+        ("--head-timeout", "nan"),
+        ("--body-timeout", "inf"),
+        ("--idle-timeout", "-inf"),
+    ],
+)
+def test_limits_are_options_and_bad_values_are_one_line(option: str, value: str) -> None:
+    # Not listening is the point: NaN or infinity used to start a reflector whose
+    # deadline fired at once (NaN) or never (infinity).
+    argv = ["reflect", "--bind", "127.0.0.1", "--port", str(_free_port()), f"{option}={value}"]
     result = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "reflect", "--head-timeout", "0"],
+        [sys.executable, "-m", "tui.cli", *argv],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=20,
     )
     assert result.returncode == 2
-    assert result.stderr.strip() == "headerwatch: error: head-timeout must be above 0"
+    name = option.removeprefix("--")
+    assert result.stderr.strip() == f"headerwatch: error: {name} must be a finite number above 0"
 
 
 def test_one_reflector_listens_on_several_ports() -> None:
