@@ -167,14 +167,22 @@ _sites = whole_number("0 or a number of sites from 2 up", lambda n: n == 0 or n 
 tcp_port = whole_number("a TCP port (1 to 65535)", lambda n: 1 <= n <= 65535)
 
 
+MOST_SECONDS = 86_400
+"""The longest deadline :func:`seconds` takes, a day: beyond what a socket's timeout
+holds (``1e308`` was a traceback), and no exchange is meant to wait that long."""
+
+
 def seconds(text: str) -> float:
-    """An argparse type: a number of seconds above 0 (a deadline of 0 fails every time)."""
+    """An argparse type: a number of seconds above 0 (a deadline of 0 fails every
+    time), at most :data:`MOST_SECONDS`."""
     try:
         value = float(text)
     except ValueError:
         value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"not a number of seconds above 0: {text!r}")
+    if not 0 < value <= MOST_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"not a number of seconds above 0 and at most {MOST_SECONDS}: {text!r}"
+        )
     return value
 
 

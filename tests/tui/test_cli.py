@@ -43,12 +43,14 @@ def test_reflect_refuses_a_port_the_kernel_would_wrap_or_choose(
     assert f"argument --port: not a TCP port (1 to 65535): '{port}'" in err
 
 
-@pytest.mark.parametrize("timeout", ["0", "-5", "nan", "inf", "soon"])
-def test_probe_refuses_a_deadline_that_has_passed_before_it_starts(
+@pytest.mark.parametrize("timeout", ["0", "-5", "nan", "inf", "soon", "86401", "1e308"])
+def test_probe_refuses_a_deadline_that_has_passed_before_it_starts_or_never_comes(
     capsys: pytest.CaptureFixture[str], timeout: str
 ) -> None:
+    # 1e308 was an OverflowError traceback from the socket's timeout.
     err = _usage_error(capsys, "probe", "--timeout", timeout, "http://127.0.0.1:1/")
-    assert f"argument --timeout: not a number of seconds above 0: '{timeout}'" in err
+    expected = f"not a number of seconds above 0 and at most 86400: '{timeout}'"
+    assert f"argument --timeout: {expected}" in err
 
 
 def _scan_stderr(env: dict[str, str], *argv: str) -> tuple[int, list[str]]:
