@@ -54,6 +54,7 @@ from capture.http.http1 import (
     MAX_HEAD,
     MalformedHead,
     find_head_end,
+    looks_like_response,
     parse_chunk_size,
     parse_response_head,
     response_framing,
@@ -315,6 +316,12 @@ def probe(
     answer, client = _exchange(host, port, head.encode("ascii"), timeout)
     end = find_head_end(answer[:MAX_HEAD])
     if end < 0:
+        if len(answer) > MAX_HEAD and looks_like_response(answer):
+            # A reflector's head always fits (its echo is capped below this).
+            raise ProbeError(
+                f"{url}: the answer's head is longer than {MAX_HEAD // 1024} KiB, "
+                "what probe reads: not a reflector's answer"
+            )
         raise ProbeError(
             f"{url}: the answer is not an HTTP response ({counted(len(answer), 'byte')})"
         )

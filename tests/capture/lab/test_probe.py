@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import re
@@ -227,6 +228,27 @@ def test_timeout_is_a_deadline_for_the_whole_exchange() -> None:
     thread.join(5)
     server.close()
     assert took < 5  # not 140 bytes x 0.4 s
+
+
+def test_an_answer_whose_head_is_too_long_to_read_is_called_that() -> None:
+    # It was called "not an HTTP response", which it is.
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        conn.recv(4096)
+        with contextlib.suppress(OSError):  # the probe closes once it has read enough
+            conn.sendall(b"HTTP/1.1 200 OK\r\n" + b"X-Pad: padding\r\n" * 10_000 + b"\r\n")
+        conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        too_long = r"/: the answer's head is longer than 64 KiB, what probe reads: "
+        with pytest.raises(ProbeError, match=too_long + r"not a reflector's answer$"):
+            probe(f"http://127.0.0.1:{port}/", timeout=5)
+    finally:
+        server.close()
 
 
 def test_a_server_that_never_answers_is_reported_as_silent() -> None:
