@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -35,9 +36,10 @@ from textual.worker import get_current_worker
 from capture.config import ConfigError
 from capture.formats.copy import CopyError, curl_command, identity_value, request_text
 from capture.formats.export import ExportError, export
+from capture.formats.jsonl import dumps_entry
 from capture.formats.outputs import OUTPUTS
 from capture.formats.private import open_private
-from capture.formats.record_session import save_record_session
+from capture.formats.record_session import RecordRecording, save_record_session
 from capture.formats.session import (
     RestoreResult,
     SessionAnnotations,
@@ -911,6 +913,9 @@ class HeaderwatchApp(App[int]):
         a capture not saved when the error ended the dashboard, as after a signal."""
         self.ended_by_error = False
         """Whether an error ended the dashboard (not the user's ``q``, not a signal)."""
+        self.kept: str = ""
+        """What became of followed requests not saved when a signal or an error ended
+        the dashboard (:meth:`keep_followed`), in one line for stderr; "" if nothing."""
         self._signal_loop: asyncio.AbstractEventLoop | None = None
 
     # -- start and stop -----------------------------------------------------------------
@@ -1077,7 +1082,30 @@ class HeaderwatchApp(App[int]):
     def on_unmount(self) -> None:
         self.gc_pauses.stop()
         self.stop_capture()
+        self.kept = self.keep_followed()  # before the store's spill file goes
         self.store.close()  # the spill file of older requests goes with the dashboard
+
+    def keep_followed(self) -> str:
+        """Requests followed from a proxy (``live --from``: from a FIFO or a socket they
+        are nowhere else) not saved when a signal or an error ended the dashboard: a
+        new private record session in the current directory, named as ``w`` names it,
+        as ``live -i`` keeps its spool's capture. Return what to tell ("" if nothing)."""
+        ended = self.stopped_by is not None or self.ended_by_error
+        if not (self.record_session and ended and self.capture_unsaved()):
+            return ""
+        why = self.failure or f"stopped by {signal.Signals(self.stopped_by or 0).name}"
+        target = default_name("jsonl")
+        try:
+            kept = RecordRecording(target, SessionInfo.new(source=self.source_name))
+        except SessionError as exc:
+            return f"{why} with requests not saved; they could not be kept: {exc}"
+        for entry in self.store.snapshot():
+            kept.write(dumps_entry(entry).encode() + b"\n")
+        kept.close()
+        why += " with requests not saved"
+        if kept.failed is not None:
+            return f"{why}; {target}: {kept.failed}, {counted(kept.lines, 'request')} kept"
+        return f"{why}; they are kept in {target} (headerwatch open reopens it)"
 
     # -- messages from the capture thread ----------------------------------------------
 

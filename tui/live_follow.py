@@ -109,7 +109,12 @@ def run_follow(
         notify_box.append(post)
         for notice in notices:
             post(notice.level, notice.text)
-        code = app.run()
+        try:
+            code = app.run()
+        except BaseException:
+            if app.kept:  # after the traceback, as live -i says it
+                tell(f"headerwatch: error: {app.kept}")
+            raise
         follower.stop()
         follower.join(5.0)
         runner = getattr(app, "runner", None)
@@ -119,6 +124,8 @@ def run_follow(
             tell(f"headerwatch: {runner.pipeline.summary()}; {summary(counters)}")
         else:
             tell(f"headerwatch: {summary(counters)}")
+        if app.kept:
+            tell(f"headerwatch: {'error: ' if app.ended_by_error else ''}{app.kept}")
         if follower.failed is not None and not code:
             # The dashboard showed it; the terminal and the exit status say it too.
             tell(f"headerwatch: error: {follower.failed}")
