@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -245,6 +246,31 @@ def test_every_table_a_config_file_may_hold_is_read_by_someone() -> None:
     )
     for table in TABLES:
         assert f'section("{table}")' in sources or f'pop("{table}"' in sources, table
+
+
+@pytest.mark.parametrize("command", ["scan", "live", "probe", "reflect"])
+def test_a_canary_file_that_is_not_there_is_one_line_not_a_traceback(
+    tmp_path: Path, command: str
+) -> None:
+    # The one-line error was made, then a second read of the file (to name a bad
+    # line) raised FileNotFoundError.
+    path = tmp_path / "not-there.txt"
+    rest = {
+        "scan": ["-"],
+        "live": ["--from", str(tmp_path / "records.jsonl"), "--format", "jsonl"],
+        "probe": ["http://127.0.0.1:1/"],
+        "reflect": ["--bind", "127.0.0.1", "--port", "1"],
+    }[command]
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", command, "--canary-file", str(path), *rest],
+        input=b"",
+        capture_output=True,
+        timeout=60,
+        cwd=REPO,
+        env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)},
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode() == f"headerwatch: error: --canary-file {path}: no such file\n"
 
 
 def test_a_bad_canary_in_a_file_is_named_by_its_file_and_line(tmp_path: Path) -> None:
