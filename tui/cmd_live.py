@@ -196,6 +196,15 @@ def _buffer_size(text: str) -> int:
     size = byte_size(text)
     if size < MIN_RING:
         raise argparse.ArgumentTypeError(f"{text!r}: at least {size_text(MIN_RING)}")
+    # The kernel does not refuse a ring larger than memory (ENOMEM, which the ring's
+    # set-up halves on): it takes its pages until the OOM killer ends this process,
+    # or another one. The ring and the queue each take SIZE.
+    most = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 4
+    if size > most:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: at most {size_text(most)}, a quarter of this machine's memory "
+            "(the ring and the queue each take that much)"
+        )
     return size
 
 

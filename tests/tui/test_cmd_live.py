@@ -409,6 +409,24 @@ def test_not_root_skips_say_why() -> None:
         require_root()
 
 
+def test_a_buffer_size_beyond_a_quarter_of_memory_is_refused_before_anything() -> None:
+    # The kernel took a ring of 100G page by page until the OOM killer ended the
+    # process (exit 137). No interface called so: before the check, that was the error.
+    memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    too_much = ["--buffer-size", str(memory // 4 + 1)]
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "live", "-i", "nosuch0", *too_much],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].endswith(
+        "a quarter of this machine's memory (the ring and the queue each take that much)"
+    )
+
+
 def test_a_buffer_size_below_the_smallest_ring_is_refused() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tui.cli", "live", "-i", "lo", "--buffer-size", "1M"],
