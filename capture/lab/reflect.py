@@ -803,8 +803,11 @@ async def _listen(
             "CAP_NET_BIND_SERVICE; try --port 8080)"
         ) from None
     except OSError as exc:
-        why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
-        raise ReflectError(f"cannot listen on {host or '*'}:{port}: {why}") from None
+        # A name that does not resolve is a gaierror, whose errno is getaddrinfo's
+        # (EAI_NONAME, -2): os.strerror calls that "unknown error -2".
+        said = exc.strerror if isinstance(exc, socket.gaierror) else None
+        why = said or (os.strerror(exc.errno) if exc.errno else str(exc))
+        raise ReflectError(f"cannot listen on {host or '*'}:{port}: {why.lower()}") from None
     # asyncio accepts up to `backlog` connections per wake-up, each with its transport
     # and, at the limit, an eviction: 1,024 of them at once (slowloris reconnecting) stall
     # every other client for tens of ms. So asyncio gets a small batch, and the kernel

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
+
+import pytest
 
 from capture.http.echo import ECHO_CAP, ECHO_HEADER, ECHO_OMITTED_HEADER, decode_echo
 from capture.http.http1 import find_head_end, parse_response_head
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.lab.limits import Limits
 from capture.lab.probe import describe, probe
-from capture.lab.reflect import BODY_KEPT, Reflector, client_key
+from capture.lab.reflect import BODY_KEPT, ReflectError, Reflector, _listen, client_key
 from capture.model import Record
 from tests.carrier import enrichment_proxy, running_reflector
 
@@ -427,3 +430,15 @@ def test_clients_that_never_read_their_answers_stay_within_the_memory_budget() -
                 sock.close()
     assert reflector.counters.memory >= 1
     assert reflector.counters.peak_buffered <= budget + 64 * 1024
+
+
+def test_a_bind_name_that_does_not_resolve_is_said_as_the_resolver_says_it() -> None:
+    class Unresolved(asyncio.AbstractEventLoop):
+        async def create_server(self, *args: object, **kwargs: object) -> asyncio.Server:
+            # What getaddrinfo gives for "999.1.1.1" or a name nobody serves.
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    reflector = Reflector()
+    with pytest.raises(ReflectError) as caught:
+        asyncio.run(_listen(Unresolved(), reflector, "999.1.1.1", 8080))
+    assert str(caught.value) == "cannot listen on 999.1.1.1:8080: name or service not known"
