@@ -165,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``reflect`` until interrupted (SIGINT, SIGTERM) or until stdout closes."""
     # asyncio and the server load here, not whenever the command line is parsed.
     import asyncio
+    import math
     import signal
 
     from capture.lab.limits import Limits
@@ -177,7 +178,6 @@ def run(args: argparse.Namespace) -> int:
     )
     from capture.lab.sink import RecordSink
 
-    detector = build_detector(args)
     try:
         limits = Limits(
             max_connections=args.max_connections,
@@ -195,6 +195,11 @@ def run(args: argparse.Namespace) -> int:
     if args.queue < 1:
         _err("headerwatch: error: queue must be above 0")
         return EXIT_USAGE
+    if not (args.stats_interval == 0 or 0 < args.stats_interval < math.inf):  # NaN fails
+        _err("headerwatch: error: stats-interval must be 0 or a finite number above 0")
+        return EXIT_USAGE
+    # After the limits: --max-head's own bound (what probe reads) is said first.
+    detector = build_detector(args)
     room = descriptor_room()
     if limits.max_connections > room:
         _err(

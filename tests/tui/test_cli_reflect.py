@@ -231,6 +231,10 @@ def test_output_file_is_private_appended_and_reopened_on_sighup(tmp_path: Path) 
         ("--head-timeout", "nan"),
         ("--body-timeout", "inf"),
         ("--idle-timeout", "-inf"),
+        ("--max-head", "0"),
+        ("--max-head", "100k"),
+        ("--stats-interval", "-1"),
+        ("--stats-interval", "nan"),
     ],
 )
 def test_limits_are_options_and_bad_values_are_one_line(option: str, value: str) -> None:
@@ -245,7 +249,13 @@ def test_limits_are_options_and_bad_values_are_one_line(option: str, value: str)
     )
     assert result.returncode == 2
     name = option.removeprefix("--")
-    assert result.stderr.strip() == f"headerwatch: error: {name} must be a finite number above 0"
+    said = {
+        "max-head": "max-head must be at most 65536 (what probe reads)"
+        if value != "0"
+        else "max-head must be a finite number above 0",
+        "stats-interval": "stats-interval must be 0 or a finite number above 0",
+    }.get(name, f"{name} must be a finite number above 0")
+    assert result.stderr.strip() == f"headerwatch: error: {said}"
 
 
 def test_one_reflector_listens_on_several_ports() -> None:
