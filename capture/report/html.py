@@ -16,6 +16,7 @@ from capture.report.model import (
     EXPOSURE_TOTAL,
     FINDING_COLUMNS,
     KIND_WORDS,
+    MASKED_ALREADY,
     REDACTED_NOTE,
     Exposure,
     Report,
@@ -157,7 +158,9 @@ def render(report: Report, study: Study | None = None) -> str:
         f"<title>{e(report.title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{e(report.title)}</h1>",
     ]
-    if not report.redacted:
+    if report.masked_already:
+        out.append(f'<p class="lead">{e(MASKED_ALREADY)}</p>')
+    elif not report.redacted:
         out.append(
             '<p class="raw">This report holds raw identities (written with --no-redact): '
             "phone numbers, SIM and handset identities appear as captured. Share it only "

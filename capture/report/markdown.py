@@ -13,6 +13,7 @@ from capture.report.model import (
     EXPOSURE_TOTAL,
     FINDING_COLUMNS,
     KIND_WORDS,
+    MASKED_ALREADY,
     REDACTED_NOTE,
     Report,
 )
@@ -41,7 +42,9 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 def render(report: Report, study: Study | None = None) -> str:
     """The whole report as Markdown."""
     out = [f"# {m(report.title)}", ""]
-    if not report.redacted:
+    if report.masked_already:
+        out += [f"**{m(MASKED_ALREADY)}**", ""]
+    elif not report.redacted:
         out += [
             "**This report holds raw identities (written with \\-\\-no\\-redact): phone "
             "numbers, SIM and handset identities appear as captured. Share it only with "

@@ -41,6 +41,12 @@ REDACTED_NOTE = (
 )
 """What the Context section of a redacted report says of it, in both renderers."""
 
+MASKED_ALREADY = (
+    "This report was written with --no-redact, but its input was redacted already: its "
+    "identity values are the masks that input was written with, not raw identities."
+)
+"""What a report of an already-redacted input says where a raw one warns."""
+
 FINDING_COLUMNS = (
     "Identity",
     "Value",
@@ -234,6 +240,9 @@ class Report:
     """Anything else a reader must know (inputs passed over, records cut)."""
     echoed: int = 0
     """Requests a reflector echoed (the pipeline's ``echoes``), altered or not."""
+    masked_already: bool = False
+    """Not :attr:`redacted`, but every identity value is a mask its input was written
+    with (a report of a ``--redact`` export): the report holds no raw identity."""
 
     @property
     def limits_intro(self) -> str:
@@ -423,6 +432,7 @@ def build_report(
         appendix=tuple(appendix),
         notes=tuple(safe(n) for n in notes),
         echoed=(counters or {}).get("echoes", 0),
+        masked_already=redactor is None and _all_masks(rows),
     )
 
 
@@ -450,6 +460,16 @@ _WHERE_WORDS = {
     "query": "URL parameter",
     "body": "form field",
 }
+
+
+def _all_masks(rows: Sequence[FindingRow]) -> bool:
+    """Whether there are identities and every value is a redaction mask."""
+    if not rows:
+        return False
+    # Imported here: redaction's keyed hashes are needed only when a report masks.
+    from capture.formats.redact import is_mask
+
+    return all(is_mask(row.value) for row in rows)
 
 
 def _lead(rows: Sequence[FindingRow], requests: int, redacted: bool) -> str:

@@ -79,6 +79,22 @@ def test_no_redact_shows_the_number_and_warns_the_reader(tmp_path: Path) -> None
     assert text.splitlines()[2].startswith("**This report holds raw identities")
 
 
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_no_redact_of_a_redacted_input_says_its_values_are_masks_not_raw(
+    tmp_path: Path, fmt: str
+) -> None:
+    red = tmp_path / "red.jsonl"
+    scanned = headerwatch("scan", "--redact", "--region", "GB", str(DEMO))
+    red.write_text(scanned.stdout, encoding="utf-8")
+    out = tmp_path / f"report.{fmt}"
+    result = headerwatch("report", "--no-redact", "-o", str(out), str(red))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "holds raw identities" not in text and "raw identities)" not in result.stderr
+    assert "its input was redacted already" in text.replace("\\", "")
+    assert "(md, masked already in its input)" in result.stderr or fmt == "html"
+
+
 def test_a_report_of_a_redacted_scan_shows_its_identities_as_the_scan_wrote_them(
     tmp_path: Path,
 ) -> None:
