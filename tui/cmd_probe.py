@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from capture.formats.jsonl import dumps_json
+from capture.model import identities_seen
 from capture.text import counted
 from capture.view.selection import EXIT_IDENTITY, EXIT_OK, EXIT_USAGE
 from tui.common import add_identity_args, build_detector, output_failed, seconds
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
                     return EXIT_USAGE
             continue
         probed += 1
-        injected += len(result.identities)
+        injected += identities_seen(result.findings)
         try:
             if args.format == "jsonl":
                 print(dumps_json(result_to_dict(result)).decode(), flush=True)

@@ -59,7 +59,7 @@ from capture.http.http1 import (
     parse_response_head,
     response_framing,
 )
-from capture.model import Finding, Header, Request, Response, Transit
+from capture.model import Finding, Header, Request, Response, Transit, identities_seen
 from capture.pipeline import Detector
 from capture.text import counted, for_json, jsonable, printable
 
@@ -517,7 +517,7 @@ def failure_to_dict(url: str, ts: float, error: str, label: str = "") -> dict[st
 def describe(result: ProbeResult) -> list[str]:
     """The probe for people: one line of verdict, then each difference (terminal-safe)."""
     d = result.diff
-    ids = result.identities
+    ids = identities_seen(result.findings)  # a canary's confirmation is not a second one
     if not d.altered:
         verdict = "nothing added, removed or changed on the way"
     else:
@@ -526,7 +526,7 @@ def describe(result: ProbeResult) -> list[str]:
             f"{len(d.changed)} changed on the way"
         )
         if ids:
-            verdict += f"; {counted(len(ids), 'identity', 'identities')} injected"
+            verdict += f"; {counted(ids, 'identity', 'identities')} injected"
     if result.recased:
         verdict += f"; {counted(len(result.recased), 'header name')} re-cased"
     elif result.scrambled and result.echo == STRONG:

@@ -66,6 +66,14 @@ def test_an_enrichment_proxy_is_caught_with_the_number_it_adds() -> None:
     assert obj["findings"][0]["normalized"] == "+447700900123"
 
 
+def test_a_canary_confirming_the_injected_number_is_one_identity_injected() -> None:
+    config = IdentityConfig(region="GB", msisdns=("07700 900123",))
+    with running_reflector() as port, enrichment_proxy(("127.0.0.1", port), O2) as proxy:
+        result = probe(f"http://127.0.0.1:{proxy}/page", IdentityDetector(config))
+    assert {f.kind for f in result.identities} == {"msisdn", "canary"}
+    assert "; 1 identity injected" in describe(result)[0]
+
+
 def test_a_rewritten_header_is_reported_as_changed() -> None:
     with (
         running_reflector() as port,
