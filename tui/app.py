@@ -1085,15 +1085,24 @@ class HeaderwatchApp(App[int]):
         self.kept = self.keep_followed()  # before the store's spill file goes
         self.store.close()  # the spill file of older requests goes with the dashboard
 
+    def ended_unasked(self) -> str | None:
+        """Why the dashboard ended without the user's say, in words for stderr (an error
+        that ended it: :attr:`failure`; else ``stopped by SIGTERM``), or None after
+        ``q``, whose answer stands. What is not saved is then kept, not lost."""
+        if self.ended_by_error:
+            return self.failure
+        if self.stopped_by is not None:
+            return self.failure or f"stopped by {signal.Signals(self.stopped_by).name}"
+        return None
+
     def keep_followed(self) -> str:
         """Requests followed from a proxy (``live --from``: from a FIFO or a socket they
         are nowhere else) not saved when a signal or an error ended the dashboard: a
         new private record session in the current directory, named as ``w`` names it,
         as ``live -i`` keeps its spool's capture. Return what to tell ("" if nothing)."""
-        ended = self.stopped_by is not None or self.ended_by_error
-        if not (self.record_session and ended and self.capture_unsaved()):
+        why = self.ended_unasked()
+        if not (self.record_session and why is not None and self.capture_unsaved()):
             return ""
-        why = self.failure or f"stopped by {signal.Signals(self.stopped_by or 0).name}"
         target = default_name("jsonl")
         try:
             kept = RecordRecording(target, SessionInfo.new(source=self.source_name))

@@ -563,11 +563,8 @@ def _dashboard(
         # A capture not saved is kept when the dashboard ended without the user's say:
         # a signal, or an error that ended it. After q, even past a failed capture
         # thread (shown in the dashboard, w still saves), the user's answer stands.
-        failure: str | None = getattr(app, "failure", None)
-        signum: int | None = getattr(app, "stopped_by", None)
-        why: str | None = None
-        if getattr(app, "ended_by_error", False) or signum is not None:
-            why = failure or f"stopped by {signal.Signals(signum or 0).name}"
+        failure = app.failure
+        why = app.ended_unasked()
         if spool is not None and why is not None and app.capture_unsaved():
             keep_unsaved(spool, frames, why, failed=failure is not None)
         elif failure is not None:
