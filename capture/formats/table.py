@@ -14,13 +14,13 @@ holding terminal escapes is shown escaped, never obeyed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from capture.http.urls import endpoint
 from capture.model import Finding, Record
 from capture.target import shown_path
-from capture.text import clock_ts, printable
+from capture.text import clock_ts, counted, printable
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +215,7 @@ def identities_cell(record: Record, width: int | None = None) -> str:
     ``kind=value`` and ``+``/``-``/``~`` names; that without the informational count;
     that cut with ``…`` (the header names first, then the values; each kind and
     mark kept); else how many identities and their kinds."""
-    identities = [f for f in record.findings if f.is_identity]
+    identities = record.identities
     info = len(record.findings) - len(identities)
     values = [printable(f.normalized or f.value or "(value not logged)") for f in identities]
     moved = record.transit
@@ -233,14 +233,14 @@ def identities_cell(record: Record, width: int | None = None) -> str:
         ):
             if names:
                 altered.append((label, mark, printable(",".join(dict.fromkeys(names)))))
-    counted = [f"(+{info} info)"] if info else []
+    informational = [f"(+{info} info)"] if info else []
     full = " ".join(
         [
             *(
                 printable(f"{f.kind}:{f.name}=") + v
                 for f, v in zip(identities, values, strict=True)
             ),
-            *counted,
+            *informational,
             *(f"{label}:{names}" for label, _, names in altered),
         ]
     )
@@ -248,7 +248,7 @@ def identities_cell(record: Record, width: int | None = None) -> str:
         return full
     found = [(printable(f"{f.kind}="), v) for f, v in zip(identities, values, strict=True)]
     marked = [(mark, names) for _, mark, names in altered]
-    for extra in (counted, []):
+    for extra in (informational, []):
         text = " ".join([*(h + t for h, t in found), *extra, *(h + t for h, t in marked)])
         if len(text) <= width:
             return text
@@ -260,11 +260,10 @@ VALUE_LEAST = 4
 how many identities and their kinds instead."""
 
 
-def _summary(identities: list[Finding], marked: list[Piece], width: int) -> str:
+def _summary(identities: Sequence[Finding], marked: list[Piece], width: int) -> str:
     """How many identities and their kinds, and how many names each way altered."""
-    count = len(identities)
     kinds = ",".join(f.kind for f in identities)
-    parts = [f"{count} identit{'y' if count == 1 else 'ies'}: {kinds}"] if count else []
+    parts = [f"{counted(len(identities), 'identity', 'identities')}: {kinds}"] if kinds else []
     parts += [f"{mark}{names.count(',') + 1}" for mark, names in marked]
     return _cell(" ".join(parts), width).rstrip()
 
