@@ -83,14 +83,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     for note in report.notes:
         print(f"headerwatch: warning: {note}", file=sys.stderr)
-    what = (
-        "identities masked"
-        if args.redact
-        else "masked already in its input"
-        if report.masked_already
-        else "raw identities"
+    print(
+        f"headerwatch: wrote {args.output} ({fmt}, {report.values}): {report.lead}", file=sys.stderr
     )
-    print(f"headerwatch: wrote {args.output} ({fmt}, {what}): {report.lead}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -245,6 +245,14 @@ class Report:
     with (a report of a ``--redact`` export): the report holds no raw identity."""
 
     @property
+    def values(self) -> str:
+        """What its identity values are, in a few words for the line that says a
+        report was written."""
+        if self.redacted:
+            return "identities masked"
+        return "masked already in its input" if self.masked_already else "raw identities"
+
+    @property
     def limits_intro(self) -> str:
         """The sentence over the Not inspected table: whose traffic its counts cover."""
         records = [i.name for i in self.inputs if not i.traffic]

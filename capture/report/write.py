@@ -397,16 +397,9 @@ def report_records(
     read.frames = anchor_frames(sources, read.records)
     report, _ = make_report(read, redact=redact, detector=detector)
     write_report(render(report, None, fmt), path)
-    what = (
-        "identities masked"
-        if redact
-        else "masked already in its input"
-        if report.masked_already
-        else "raw identities"
-    )
     return (
         f"wrote the evidence report of {counted(read.requests, 'request')} "
-        f"({fmt.upper()}, {what}) to {path}"
+        f"({fmt.upper()}, {report.values}) to {path}"
     )
 
 
