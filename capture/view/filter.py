@@ -7,9 +7,10 @@ Grammar (the one mitmproxy users already type; docs/filters.md)::
     not    := '!' not | atom
     atom   := '(' expr ')' | '~op' [argument] | argument      a bare argument means '~u argument'
 
-Arguments are Python regexes, searched case-insensitively (``(?-i:...)`` turns that
-off). An argument holding spaces, parentheses, ``~`` or quotes is quoted with
-``"..."`` or ``'...'``; inside quotes a backslash before the quote character
+Arguments are regexes in RE2's syntax (:mod:`capture.view.regex`: linear time
+whatever the text), searched case-insensitively (``(?-i:...)`` turns that off). An
+argument holding spaces, parentheses, ``~`` or quotes is quoted with ``"..."`` or
+``'...'``; inside quotes a backslash before the quote character
 escapes it and every other backslash is kept, so regex escapes such as ``\\d``
 work as written. Unquoted arguments may contain ``&`` and ``|`` (``~h
 msisdn|imsi`` is one regex, as in mitmproxy), except at their end: ``~d a|~d b``
@@ -25,22 +26,18 @@ re-filtering 100,000 entries costs a few tens of milliseconds.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from capture.http.urls import endpoint, request_url
 from capture.model import IDENTITY_KINDS, INFO_KINDS, Header, Record
+from capture.view.regex import Regex, RegexError
 from capture.view.store import SEARCH_TEXT_FIELDS, Entry
 
 Match = Callable[[Entry], bool]
 
 _IDENTITY = frozenset(IDENTITY_KINDS)
 _KNOWN_KINDS = IDENTITY_KINDS + INFO_KINDS
-_FLAGS = re.IGNORECASE
-# Header blocks are searched as one "name: value" line per header: MULTILINE makes
-# ^ and $ anchor at each header line, and '.' still stops at the line end.
-_BLOCK_FLAGS = re.IGNORECASE | re.MULTILINE
 _WORD_STOP = frozenset("()~'\"")
 _SPACE = frozenset(" \t\r\n\f\v")
 
@@ -96,7 +93,7 @@ def compile_filter(expr: str) -> Filter:
 # Each searchable field has a builder (record -> original text, None when the field
 # does not exist, e.g. response headers before the response). What is cached is the
 # field's *search form*: lower-cased when the text is ASCII, else the original. See
-# _Rex for why lower-case, and why ASCII only.
+# _Rex for why lower-case (a literal pattern is searched with ``in``), and why ASCII only.
 
 
 def _header_block(headers: tuple[Header, ...]) -> str:
@@ -221,99 +218,47 @@ _RESPONSE_CONTENT_TYPE = _Field("text_response_content_type", _b_response_conten
 # --- regexes ------------------------------------------------------------------
 
 # "(?-i:...)" or "(?i-s)": a group that may switch case sensitivity back on.
-_FLAG_OFF = re.compile(r"\(\?[aiLmsux]*-")
+_FLAG_OFF = re.compile(r"\(\?[imsU]*-")
 _META = frozenset(".^$*+?{}[]|()")
-# Escapes whose meaning does not depend on letter case (\d, \w, \b, \A, ...), plus
-# control escapes. \x41, \u0041, \N{...} and \1 are not here: they can spell an
-# upper-case letter, which lower-casing the pattern would not see.
-_CASELESS_ESCAPES = frozenset("dDwWsSbBAZtnrfva")
 
 
-def _fold(source: str) -> tuple[str | None, str | None]:
-    """(folded pattern, literal) for a pattern that is safe to fold, else (None, None).
+def _literal(source: str) -> str | None:
+    """The lower-cased text ``source`` stands for when it is plain ASCII text (letters,
+    digits, escaped punctuation such as ``\\.``), else None.
 
-    Python's ``re`` searches ~10x slower with IGNORECASE than without (it cannot
-    use its fast literal scan). For ASCII text and an ASCII pattern, searching
-    the lower-cased text with a lower-cased pattern is equivalent, provided the
-    pattern spells every letter literally: no inline flags, no numeric escapes,
-    no upper-case letters inside a character class (``[A-z]`` lower-cased would
-    lose the punctuation between Z and a). ``literal`` is the plain string when
-    the pattern has no regex syntax at all (searched with ``in``, faster still).
+    ``in`` on the lower-cased text beats any regex engine's search, and most
+    filters typed are such words: ``bbc``, ``x-up-calling-line-id``.
     """
-    if not source.isascii() or ("(?" in source and not _plain_groups(source)):
-        return None, None
+    if not source.isascii():
+        return None
     out: list[str] = []
-    literal: list[str] | None = []
-    in_class = False
-    i, n = 0, len(source)
-    while i < n:
-        char = source[i]
-        if char == "\\":
-            if i + 1 >= n:
-                return None, None
-            nxt = source[i + 1]
-            if nxt.isalnum():
-                if nxt not in _CASELESS_ESCAPES:
-                    return None, None
-                literal = None
-            elif literal is not None:
-                literal.append(nxt)
-            out.append(char + nxt)
-            i += 2
-            continue
-        if in_class:
-            if char.isupper():
-                return None, None
-            if char == "]":
-                in_class = False
-        elif char == "[":
-            in_class = True
-            # A ']' right after '[' or '[^' is a literal member, not the end.
-            j = i + 1
-            if j < n and source[j] == "^":
-                j += 1
-            if j < n and source[j] == "]":
-                out.append(source[i : j + 1])
-                i = j + 1
-                literal = None
-                continue
-        if char in _META:
-            literal = None
-        elif literal is not None:
-            literal.append(char.lower())
-        out.append(char if in_class else char.lower())
-        i += 1
-    folded = "".join(out)
-    return folded, ("".join(literal) if literal else None)
-
-
-def _plain_groups(source: str) -> bool:
-    """True when every "(?" opens a non-capturing group or a lookaround."""
-    for m in re.finditer(r"\(\?", source):
-        if not source.startswith(("(?:", "(?=", "(?!", "(?<=", "(?<!"), m.start()):
-            return False
-    return True
+    escaped = False
+    for char in source:
+        if escaped:
+            if char.isalnum():
+                return None  # \d, \b, \x41: a class, an assertion or a letter spelled
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in _META:
+            return None
+        else:
+            out.append(char.lower())
+    return "".join(out) if out and not escaped else None
 
 
 class _Rex:
-    """A user's regex, compiled for the fastest search with the same answer."""
+    """A user's regex, with the fastest search that gives the same answer."""
 
-    __slots__ = ("exact", "fast", "literal", "needs_original")
+    __slots__ = ("exact", "literal", "needs_original")
 
-    def __init__(self, source: str, flags: int) -> None:
-        self.exact = re.compile(source, flags)
-        """The regex as the user wrote it (IGNORECASE); compiling it validates the input."""
+    def __init__(self, source: str, multiline: bool) -> None:
+        self.exact = Regex(source, multiline)
+        """The regex as the user wrote it (case-insensitive); compiling it validates the input."""
         self.needs_original = _FLAG_OFF.search(source) is not None
         """Part of the pattern is case-sensitive: search the original text, not its search form."""
-        fast: re.Pattern[str] | None = None
-        literal: str | None = None
-        if not self.needs_original:
-            folded, literal = _fold(source)
-            if folded is not None:
-                fast = re.compile(folded, flags & ~re.IGNORECASE)
-        self.fast = fast
-        """Case-sensitive, lower-cased form, for lower-cased ASCII text."""
-        self.literal = literal
+        self.literal = None if self.needs_original else _literal(source)
         """The lower-cased literal when the pattern is one (``in`` beats any regex)."""
 
 
@@ -325,7 +270,7 @@ def _on_field(rex: _Rex, field: _Field) -> Match:
 
         def match_original(entry: Entry) -> bool:
             text = get(entry)
-            return text is not None and exact(text) is not None
+            return text is not None and exact(text)
 
         return match_original
     search_form = field.search
@@ -337,24 +282,14 @@ def _on_field(rex: _Rex, field: _Field) -> Match:
             if text is None:
                 return False
             # ASCII texts are cached lower-cased; others as they were (see _cached).
-            return literal in text if text.isascii() else exact(text) is not None
+            return literal in text if text.isascii() else exact(text)
 
         return match_literal
-    if rex.fast is not None:
-        fast = rex.fast.search
-
-        def match_fast(entry: Entry) -> bool:
-            text = search_form(entry)
-            if text is None:
-                return False
-            return (fast(text) if text.isascii() else exact(text)) is not None
-
-        return match_fast
 
     def match_exact(entry: Entry) -> bool:
-        # IGNORECASE gives the same answer on the lower-cased form as on the original.
+        # Case-insensitive: the same answer on the lower-cased form as on the original.
         text = search_form(entry)
-        return text is not None and exact(text) is not None
+        return text is not None and exact(text)
 
     return match_exact
 
@@ -377,7 +312,7 @@ def _op_m(rex: _Rex) -> Match:
     search = rex.exact.search
 
     def match(entry: Entry) -> bool:
-        return search(entry.record.request.method) is not None
+        return search(entry.record.request.method)
 
     return match
 
@@ -389,7 +324,7 @@ def _op_b(rex: _Rex) -> Match:
         body = entry.record.request.body
         # As in mitmproxy, a request without a body never matches (not even ~b .*).
         # Latin-1 maps every byte to one character, so any body is searchable.
-        return bool(body) and search(body.decode("latin-1")) is not None
+        return bool(body) and search(body.decode("latin-1"))
 
     return match
 
@@ -398,7 +333,7 @@ def _op_comment(rex: _Rex) -> Match:
     search = rex.exact.search
 
     def match(entry: Entry) -> bool:
-        return search(entry.comment) is not None
+        return search(entry.comment)
 
     return match
 
@@ -427,7 +362,7 @@ def _names_op(names: Callable[[Entry], list[str]]) -> Compile:
         arg = None if parser._peek() == "!" else parser._argument()
         if arg is None:
             return lambda entry: bool(names(entry))
-        search = parser._regex(arg[0], op, arg[1], _FLAGS).exact.search
+        search = parser._regex(arg[0], op, arg[1]).exact.search
         return lambda entry: any(search(name) for name in names(entry))
 
     return compile_
@@ -449,18 +384,18 @@ def _has_identity(entry: Entry) -> bool:
     return False
 
 
-def _op_id_kinds(rex: re.Pattern[str]) -> Match:
+def _op_id_kinds(rex: Regex) -> Match:
     fullmatch = rex.fullmatch
     # Kinds are few: decide each once. Kinds a future detector adds are decided
     # when first seen (the cache stays as small as the set of kinds).
-    decided: dict[str, bool] = {k: fullmatch(k) is not None for k in _KNOWN_KINDS}
+    decided: dict[str, bool] = {k: fullmatch(k) for k in _KNOWN_KINDS}
 
     def match(entry: Entry) -> bool:
         for finding in entry.record.findings:
             kind = finding.kind
             hit = decided.get(kind)
             if hit is None:
-                hit = decided[kind] = fullmatch(kind) is not None
+                hit = decided[kind] = fullmatch(kind)
             if hit:
                 return True
         return False
@@ -488,15 +423,15 @@ the int is where the operator starts, for error messages."""
 
 def _with_regex(build: Callable[[_Rex], Match], block: bool = False) -> Compile:
     """An operator that takes a regex. ``block``: it searches a header block, one
-    ``name: value`` line per header, where ^ and $ anchor at each line."""
-    flags = _BLOCK_FLAGS if block else _FLAGS
+    ``name: value`` line per header, where ^ and $ anchor at each line ('.' still
+    stops at the line end)."""
 
     def compile_(parser: _Parser, start: int) -> Match:
         name = parser.text[start : parser.pos]
         arg = parser._argument()
         if arg is None:
             raise FilterError(f"{name} needs an argument", parser.pos)
-        return build(parser._regex(arg[0], name, arg[1], flags))
+        return build(parser._regex(arg[0], name, arg[1], block))
 
     return compile_
 
@@ -511,7 +446,7 @@ def _compile_identity(parser: _Parser, start: int) -> Match:
     arg = None if parser._peek() == "!" else parser._argument()
     if arg is None:
         return _has_identity
-    rex = parser._regex(arg[0], "~id", arg[1], _FLAGS).exact
+    rex = parser._regex(arg[0], "~id", arg[1]).exact
     if not any(rex.fullmatch(kind) for kind in _KNOWN_KINDS):
         raise FilterError(
             f"~id {arg[0]} matches no finding kind (kinds: {', '.join(_KNOWN_KINDS)})", arg[1]
@@ -759,7 +694,7 @@ class _Parser:
             raise FilterError(f"expected a filter term{where}, found {found}", start)
         word = self._argument()
         assert word is not None  # the characters checked above always start one
-        return _on_field(self._regex(word[0], "a bare word", word[1], _FLAGS), _URL)
+        return _on_field(self._regex(word[0], "a bare word", word[1]), _URL)
 
     def _operator(self) -> Match:
         text, start = self.text, self.pos
@@ -819,15 +754,11 @@ class _Parser:
         raise FilterError("unterminated quote", start)
 
     @staticmethod
-    def _regex(source: str, what: str, position: int, flags: int) -> _Rex:
+    def _regex(source: str, what: str, position: int, multiline: bool = False) -> _Rex:
         try:
-            # re warns (FutureWarning) about patterns like "[[" on stderr, which would
-            # scribble over a full-screen UI: the pattern either compiles or it is an error.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return _Rex(source, flags)
-        except re.error as exc:
-            raise FilterError(f"invalid regex in {what}: {exc.msg}", position) from None
+            return _Rex(source, multiline)
+        except RegexError as exc:
+            raise FilterError(f"invalid regex in {what}: {exc}", position) from None
 
 
 _PREPARED = (_REQUEST_HEADERS, _URL, _DESTINATION)

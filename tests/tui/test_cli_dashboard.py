@@ -39,6 +39,18 @@ def test_an_invalid_start_filter_exits_2(tmp_path: Path) -> None:
     assert "--filter" in result.stderr
 
 
+def test_a_start_filter_re2_refuses_exits_2_with_one_line_naming_what_it_used(
+    tmp_path: Path,
+) -> None:
+    result = headerwatch("demo", "--filter", "~hq 'msisdn(?=:)'", config_home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "headerwatch: error: --filter \"~hq 'msisdn(?=:)'\": invalid regex in ~hq: "
+        "a lookahead (?=...) is not supported"
+    )
+    assert result.stderr.count("\n") == 1
+
+
 def test_a_bad_speed_exits_2(tmp_path: Path) -> None:
     result = headerwatch("demo", "--speed", "0", config_home=tmp_path)
     assert result.returncode == 2
