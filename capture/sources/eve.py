@@ -21,6 +21,10 @@ Limits (what the log cannot show): Suricata (libhtp) joins a header sent more th
 once into one value separated by ``", "``, so a second injected header can hide in
 the first's value; a value holding ``", "`` under a name that is not a list by
 definition is flagged in the record's anomalies. The request body is not logged.
+An HTTP/2 event's lists also hold HPACK's dynamic table size updates
+(``{"table_size_update": N}``), which are no headers and are left out, and the
+headers Suricata could not decode (``{"error": "..."}``), which the log does not
+hold and the record's anomalies name.
 """
 
 from __future__ import annotations
@@ -112,6 +116,8 @@ def _echo_among(items: Any) -> bool:
     for item in items:
         if type(item) is not dict:
             break
+        if _hpack_entry(item):
+            continue
         name = item.get("name")
         if type(name) is not str or type(item.get("value")) is not str:
             break
@@ -120,6 +126,35 @@ def _echo_among(items: Any) -> bool:
     else:
         return found
     raise ValueError("http.response_headers: not a list of {name, value} objects")
+
+
+def undecoded_note(error: str) -> str:
+    """The anomaly for a header Suricata's HTTP/2 parser could not decode."""
+    return (
+        f"a request header Suricata could not decode ({error[:100]}) is not in the log, "
+        "so it was not searched"
+    )
+
+
+def _hpack_entry(item: Any) -> bool:
+    """Whether an entry of an HTTP/2 event's header list is one of the two that are no
+    header (rust/src/http2/logger.rs): a table size update or a header not decoded."""
+    if type(item) is not dict or len(item) != 1:
+        return False
+    return type(item.get("table_size_update")) is int or type(item.get("error")) is str
+
+
+def _header_list(items: Any, where: str) -> tuple[tuple[Header, ...], tuple[str, ...]]:
+    """An eve header list as :func:`name_values` reads it, and the anomalies of its
+    HTTP/2 entries that are no header (:func:`_hpack_entry`), which are left out."""
+    try:
+        return name_values(items, where), ()
+    except ValueError:
+        if type(items) is not list or not any(map(_hpack_entry, items)):
+            raise
+    notes = tuple(undecoded_note(item["error"]) for item in items if "error" in item)
+    kept = [item for item in items if not _hpack_entry(item)]
+    return name_values(kept, where), notes
 
 
 def merged_note(name: str) -> str:
@@ -159,8 +194,8 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
         anomalies: tuple[str, ...] = (HEADERS_NOT_DUMPED,)
         authority: str | None = None  # the hostname is the Host header above
     else:
-        request_headers = name_values(raw, "http.request_headers")
-        anomalies = _merged_notes(request_headers)
+        request_headers, undecoded = _header_list(raw, "http.request_headers")
+        anomalies = _merged_notes(request_headers) + undecoded
         authority = _hostname_apart(http.get("hostname"), request_headers)
     method = http.get("http_method")
     url = http.get("url")
@@ -213,7 +248,7 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
     raw = http.get("response_headers")
     if not responses and not _echo_among(raw):
         return _new_parsed(request, None, (), None, False)
-    response_headers = name_values(raw, "http.response_headers")
+    response_headers, _ = _header_list(raw, "http.response_headers")
     response = Response(
         ts=ts, version=version or "", status=status, reason="", headers=response_headers
     )

@@ -12,7 +12,12 @@ import pytest
 
 from capture.identity.detector import IdentityDetector
 from capture.scan import scan
-from capture.sources.eve import HEADERS_NOT_DUMPED, merged_note, parsed_from_eve
+from capture.sources.eve import (
+    HEADERS_NOT_DUMPED,
+    merged_note,
+    parsed_from_eve,
+    undecoded_note,
+)
 from capture.sources.inputs import open_input
 from capture.sources.records import RecordFile
 from tests.conftest import REPO
@@ -159,6 +164,43 @@ def test_an_event_whose_dumped_headers_hold_no_host_takes_its_host_from_http_hos
     path.write_text(json.dumps(_event([("Accept", "*/*")], hostname="ads.example")) + "\n")
     [record], _ = _scan([str(path)])
     assert (record["host"], record["authority"]) == ("ads.example", "ads.example")
+
+
+def test_an_http2_event_with_hpack_size_updates_and_decode_errors_keeps_its_identities(
+    tmp_path: Path,
+) -> None:
+    # Suricata's HTTP/2 logger (rust/src/http2/logger.rs, log_http2_headers) writes
+    # a dynamic table size update as {"table_size_update": N} and a header it could
+    # not decode as {"error": "..."} among the {name, value} entries of both lists.
+    event = _event([], hostname="h2.example", status=200, version="2")
+    del event["http"]["protocol"]
+    event["http"]["request_headers"] = [
+        {"table_size_update": 4096},
+        {"name": ":method", "value": "GET"},
+        {"name": ":authority", "value": "h2.example"},
+        {"name": "x-msisdn", "value": "447700900123"},
+        {"error": "HTTP2HeaderDecodeIntegerOverflow"},
+    ]
+    event["http"]["response_headers"] = [
+        {"table_size_update": 0},
+        {"name": ":status", "value": "200"},
+    ]
+    parsed = parsed_from_eve(event)
+    assert parsed is not None and parsed.response is not None
+    assert parsed.request.headers == (
+        (":method", "GET"),
+        (":authority", "h2.example"),
+        ("x-msisdn", "447700900123"),
+    )
+    assert parsed.request.anomalies == (undecoded_note("HTTP2HeaderDecodeIntegerOverflow"),)
+    assert parsed.response.headers == ((":status", "200"),)
+    lean = parsed_from_eve(event, responses=False)
+    assert lean is not None and lean.request == parsed.request
+    path = tmp_path / "eve.json"
+    path.write_text(json.dumps(event) + "\n")
+    [record], err = _scan([str(path)])
+    assert [f["normalized"] for f in record["findings"]] == ["+447700900123"]
+    assert "passed over" not in err
 
 
 @pytest.mark.parametrize(
