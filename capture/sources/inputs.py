@@ -33,7 +33,13 @@ from capture.sources.frames import (
     is_capture_magic,
     open_stream,
 )
-from capture.sources.records import SKIP, HarFile, RecordFile, RequestInput
+from capture.sources.records import (
+    SKIP,
+    HarFile,
+    RecordFile,
+    RequestInput,
+    after_session_line,
+)
 from capture.text import printable
 
 Input = CaptureFile | RequestInput
@@ -64,7 +70,7 @@ pipe, only what has arrived is looked at; ``--input`` names the kind instead.)""
 
 
 def _first_text(head: bytes) -> bytes:
-    return head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    return after_session_line(head.removeprefix(b"\xef\xbb\xbf").lstrip())
 
 
 def _open_capture(path: str, stream: IO[bytes]) -> Input:

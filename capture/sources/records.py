@@ -38,6 +38,20 @@ is refused in one line (export fewer entries, or split it)."""
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
+SESSION_START = b'{"headerwatch_session":'
+"""How a record session's first line starts (``capture.formats.record_session``).
+``live --from -w`` writes the lines it follows after it as read, those of an engine's
+log too: the lines after it are of the kind they are, and it is no line of theirs."""
+
+
+def after_session_line(head: bytes) -> bytes:
+    """``head`` (a file's first bytes) from its second line when its first is a record
+    session's and more follows: what tells the kind of the lines recorded."""
+    if not head.startswith(SESSION_START):
+        return head
+    rest = head.partition(b"\n")[2]
+    return rest if rest.strip() else head
+
 
 class RequestInput(Protocol):
     """An open input of already-parsed requests (what ``scan``, ``open`` and the
@@ -177,11 +191,15 @@ class RecordFile:
         if start <= 0:
             return
         stream.seek(0)
-        while (line := stream.readline(MAX_LINE)).startswith(b"#") and line.endswith(b"\n"):
+        line = stream.readline(MAX_LINE)
+        if line.startswith(SESSION_START):
+            line = stream.readline(MAX_LINE)
+        while line.startswith(b"#") and line.endswith(b"\n"):
             # Lines the decoder cannot read are the first share's to count (a "#" line
             # of a file of another kind than named): here they only fail to teach it.
             with contextlib.suppress(ValueError):
                 self._decode(line)
+            line = stream.readline(MAX_LINE)
         # The line that starts before ``start`` belongs to the share before.
         stream.seek(start - 1)
         position = start - 1
@@ -225,6 +243,8 @@ class RecordFile:
                     self._bad(number, start, f"longer than {MAX_LINE:,} bytes")
                     continue
                 if line.isspace():  # (no copy of the line, as strip() would make)
+                    continue
+                if start == 0 and line.startswith(SESSION_START):
                     continue
                 try:
                     if read is not None:

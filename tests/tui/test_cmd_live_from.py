@@ -107,6 +107,49 @@ def test_a_gzip_file_is_read_whole_and_following_ends_by_itself(tmp_path: Path) 
     assert seen.read_bytes().splitlines(keepends=True)[1:] == lines.splitlines(keepends=True)
 
 
+def test_a_recording_of_an_engine_log_reads_back_with_its_findings_in_one_process_or_split(
+    tmp_path: Path,
+) -> None:
+    # live --from records the lines it follows as read, after the session's first line:
+    # an eve.json's or a Zeek http.log's, whose kind the reader must see past that line.
+    eve = {
+        "timestamp": "2026-12-03T10:00:00.250000+0000", "flow_id": 7, "event_type": "http",
+        "src_ip": "10.0.0.2", "src_port": 40000, "dest_ip": "192.0.2.80", "dest_port": 80,
+        "tx_id": 0, "http": {"hostname": "ads.example", "url": "/e", "http_method": "GET",
+        "protocol": "HTTP/1.1", "request_headers": [{"name": "X-MSISDN", "value": "447700900123"}]},
+    }  # fmt: skip
+    # btest masks the times (a real log has numbers there) and adds a first line.
+    zeek = (REPO / "tests" / "data" / "engines" / "zeek" / "header-names.http.log").read_text()
+    zeek_lines = zeek.replace("XXXXXXXXXX.XXXXXX", "1700000000.000000").splitlines(True)[1:]
+    heads = [line for line in zeek_lines if line.startswith("#")]
+    rows = [line for line in zeek_lines if not line.startswith("#")]
+    # Larger than one share of a split scan (capture.scan_jobs.RECORD_CHUNK): the
+    # second process starts in the middle of the file.
+    logs = {
+        "eve.json": b"".join(orjson.dumps(eve) + b"\n" for _ in range(1000)),
+        "http.log": "".join(heads + rows * 50).encode(),
+    }
+    for name, lines in logs.items():
+        (tmp_path / f"{name}.gz").write_bytes(gzip.compress(lines))
+        seen = tmp_path / f"{name}.session.jsonl"
+        run = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "live", "--from", str(tmp_path / f"{name}.gz"),
+             "--format", "jsonl", "-w", str(seen)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        followed = run.stdout.splitlines()
+        assert followed
+        for jobs in ("1", "2"):
+            again = subprocess.run(
+                [sys.executable, "-m", "tui.cli", "scan", str(seen), "--jobs", jobs],
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            assert again.returncode == 0, again.stderr
+            assert "passed over" not in again.stderr, again.stderr
+            assert again.stdout.splitlines() == followed, (name, jobs)
+
+
 def test_an_error_while_following_is_one_line_and_exit_2_after_what_was_read(
     tmp_path: Path,
 ) -> None:
