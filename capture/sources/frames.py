@@ -441,7 +441,7 @@ def _open_file(path: str) -> IO[bytes]:
     except FileNotFoundError:
         raise CaptureError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise CaptureError(f"{path}: is a directory, not a capture file") from None
+        raise CaptureError(f"{path}: is a directory, not a file") from None
     except PermissionError:
         raise CaptureError(f"{path}: permission denied") from None
     except OSError as exc:

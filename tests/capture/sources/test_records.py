@@ -397,3 +397,13 @@ def test_headerwatch_s_own_status_lines_are_read_without_a_warning(tmp_path: Pat
     code, out, err = _scanned(path, None)
     assert code == 0 and len(out.splitlines()) == 28
     assert "warning" not in err, err
+
+
+@pytest.mark.parametrize("kind", [None, "suricata", "zeek", "jsonl", "har", "capture"])
+def test_a_directory_given_as_any_input_is_said_to_be_a_directory_and_no_more(
+    tmp_path: Path, kind: str | None
+) -> None:
+    # Not "not a capture file" (as it said): an engine log or records are read as often.
+    with pytest.raises(CaptureError) as raised:
+        open_input(str(tmp_path), kind)
+    assert str(raised.value) == f"{tmp_path}: is a directory, not a file"
