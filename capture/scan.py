@@ -22,8 +22,8 @@ from capture.scan_jobs import (
     scan_split,
     scan_split_records,
 )
-from capture.sources.frames import CaptureError, CaptureFile
-from capture.sources.inputs import Input, open_inputs
+from capture.sources.frames import WARNING, CaptureError, CaptureFile
+from capture.sources.inputs import Input, after_reading, open_inputs
 from capture.sources.records import RecordFile, RequestInput
 from capture.view.selection import EXIT_USAGE, Selection
 
@@ -166,7 +166,11 @@ def scan(
         # read and skipped (an input stopped in is no input error, whatever it held).
         interrupted = True
         for source in reading:
-            after_input(source, err)
+            # Its warnings even when nothing in it was read (the rows of a Zeek log
+            # whose header lines tail left out): that is no error here, but unsaid,
+            # nothing would tell the user why nothing came.
+            for line in after_reading(source):
+                print(f"{WARNING}{line}", file=err)
     out.flush()
     if len(errors) < len(inputs):
         print(f"headerwatch: {pipeline.summary()}", file=err)

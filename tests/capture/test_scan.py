@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -181,3 +182,38 @@ def test_a_canary_confirming_a_found_number_does_not_count_it_twice() -> None:
     # one identity seen there, as without the canary.
     assert "21 identities in 20 requests" in plain
     assert confirmed == plain
+
+
+class _Interrupted(io.RawIOBase):
+    """A stream that gives ``data``, then Ctrl-C, as ``tail -F LOG | scan -`` stopped."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._data:
+            raise KeyboardInterrupt
+        size = min(len(buffer), len(self._data))
+        buffer[:size] = self._data[:size]
+        self._data = self._data[size:]
+        return size
+
+
+def test_a_stream_stopped_by_ctrl_c_says_what_it_passed_over_though_none_of_it_was_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # tail -F http.log starts at its last lines, past the header lines a TSV log is
+    # read by: every row is passed over, and Ctrl-C must not leave the user unaware.
+    rows = b"1700000000.0\tCabc\t10.0.0.2\t40000\t192.0.2.1\t80\n" * 3
+    stdin = io.TextIOWrapper(io.BufferedReader(_Interrupted(rows)))
+    monkeypatch.setattr("sys.stdin", stdin)
+    out, err = io.StringIO(), io.StringIO()
+    assert scan(["-"], detector=IdentityDetector(), out=out, err=err, kind="zeek") == 130
+    assert out.getvalue() == ""
+    assert (
+        "headerwatch: warning: <stdin>: 3 lines passed over: not Zeek http.log records "
+        "(first: line 1: a record before the #fields line: not a Zeek TSV log)"
+    ) in err.getvalue().splitlines()
