@@ -122,6 +122,11 @@ INFO_KINDS = ("client_ip", "network_info", "device_profile")
 
 SEVERITIES = ("high", "medium", "low", "info")
 
+HEADERS_UNLOGGED = "request headers not logged"
+"""How the anomaly of a request from a log that kept none of its headers starts
+(Suricata without ``dump-all-headers``, Zeek without ``header-names.zeek``): only the
+few fields such a log keeps apart (host, user agent, referrer) are known."""
+
 NAMES_ONLY = "header values not logged: names only"
 """The anomaly of a request from a log that keeps header names without values (Zeek's
 ``client_header_names``). Its headers other than the few the log keeps apart (Host,

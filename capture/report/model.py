@@ -18,7 +18,15 @@ from dataclasses import dataclass, replace
 from capture.formats.redact import PSEUDONYMS_V4, PSEUDONYMS_V6, Redactor
 from capture.identity.catalog import Catalog
 from capture.identity.names import normalize_name
-from capture.model import SEVERITIES, WHERE_HEADER, Finding, Header, Record
+from capture.model import (
+    HEADERS_UNLOGGED,
+    NAMES_ONLY,
+    SEVERITIES,
+    WHERE_HEADER,
+    Finding,
+    Header,
+    Record,
+)
 from capture.text import counted, printable
 
 KIND_WORDS: Mapping[str, str] = {
@@ -324,6 +332,7 @@ def build_report(
     catalog_version: str = "",
     title: str = "headerwatch evidence report",
     notes: Sequence[str] = (),
+    unlogged: Mapping[str, int] | None = None,
 ) -> Report:
     """The report of ``records`` (in capture order, with their transits).
 
@@ -332,7 +341,9 @@ def build_report(
     a request read from records, which have no frames).
     ``counters`` and ``skipped``: the pipeline's (:meth:`Pipeline.counters`,
     ``Decoder.skipped``), for the Not inspected section: not known when every input
-    is request records (:attr:`InputInfo.traffic`).
+    is request records (:attr:`InputInfo.traffic`). ``unlogged``: of all the requests
+    read (the report keeps only those it shows), how many a log left their headers or
+    header values out of, by :func:`unlogged_by`.
     """
     groups: dict[tuple[str, str, str, str], list[tuple[Record, Finding]]] = {}
     injections: list[InjectionRow] = []
@@ -433,7 +444,8 @@ def build_report(
         injections=tuple(injections),
         limits=limits(
             counters or {}, skipped or {}, known=not inputs or any(i.traffic for i in inputs)
-        ),
+        )
+        + _log_limits(unlogged or {}),
         detectors=tuple((d, DETECTOR_WORDS.get(d, "")) for d in detectors),
         headers=headers,
         sources=sources,
@@ -547,6 +559,44 @@ _DATAGRAMS_LOST = (
     "ip_datagrams_incomplete",
 )
 """Fragment counters of datagrams dropped or left incomplete (:mod:`capture.net.fragments`)."""
+
+
+_LOG_LIMITS = (
+    (
+        HEADERS_UNLOGGED,
+        Limit(
+            "Requests whose headers the log did not keep",
+            0,
+            "a Suricata eve.json without dump-all-headers, or a Zeek http.log without "
+            "header names: only host, user agent and referrer were read, so an identity "
+            "header that was sent cannot be seen",
+        ),
+    ),
+    (
+        NAMES_ONLY,
+        Limit(
+            "Requests whose header values the log did not keep",
+            0,
+            "a Zeek http.log of header names only: an identity header present is a finding "
+            "without its value, and an identity under another name is not seen",
+        ),
+    ),
+)
+"""What a log can leave out of a request, by how its record's anomaly starts."""
+
+
+def unlogged_by(anomalies: Sequence[str]) -> list[str]:
+    """What a log left out of a request with these anomalies: the keys of
+    ``build_report``'s ``unlogged`` counts it adds to."""
+    return [start for start, _ in _LOG_LIMITS if any(a.startswith(start) for a in anomalies)]
+
+
+def _log_limits(unlogged: Mapping[str, int]) -> tuple[Limit, ...]:
+    """The Not inspected rows of what logs left out, counted from the records (known
+    whatever the inputs); only those some request has: a capture's report has none."""
+    return tuple(
+        replace(limit, count=unlogged[start]) for start, limit in _LOG_LIMITS if unlogged.get(start)
+    )
 
 
 def limits(

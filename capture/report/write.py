@@ -32,7 +32,7 @@ from capture.model import Record, RequestSeen
 from capture.net.decode import Decoder
 from capture.pipeline import Detector, Pipeline
 from capture.report import html, markdown
-from capture.report.model import InputInfo, Report, build_report
+from capture.report.model import InputInfo, Report, build_report, unlogged_by
 from capture.report.study import Study, Test, build_study, is_probe_result, probe_test, record_test
 from capture.sources.frames import CaptureError, CaptureFile
 from capture.sources.inputs import Input, after_reading, open_input, refuse_repeats
@@ -188,6 +188,8 @@ class Read:
     """Ids of the records read from a reflector's own log: requests as it received them."""
     study: bool = False
     """Every record is kept (a study judges each); else only those a report shows."""
+    unlogged: Counter[str] = field(default_factory=Counter)
+    """Requests whose headers or header values their log left out (``build_report``)."""
     requests: int = 0
     first_ts: float | None = None
     last_ts: float | None = None
@@ -196,6 +198,8 @@ class Read:
         """Count ``record``, and keep it if the report will show it."""
         ts = record.request.ts
         self.requests += 1
+        if record.request.anomalies:
+            self.unlogged.update(unlogged_by(record.request.anomalies))
         self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
         self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
         moved = record.transit
@@ -343,6 +347,7 @@ def make_report(
         "version": version(),
         "catalog_version": catalog_version(),
         "notes": read.notes,
+        "unlogged": read.unlogged,
     }
     if not read.study:
         report = build_report(read.records, **common)

@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 
 from capture.http.echo import ECHO_HEADER
-from capture.model import Header, Parsed, Request, Response, positional_new
+from capture.model import HEADERS_UNLOGGED, Header, Parsed, Request, Response, positional_new
 from capture.sources.json_fields import iso_time, mapping, name_values, string, whole
 
 try:  # built at install time where a C compiler is there (see pyproject.toml)
@@ -43,7 +43,7 @@ except ImportError:
     _eveline = None  # type: ignore[assignment]
 
 HEADERS_NOT_DUMPED = (
-    "request headers not logged (Suricata http logger without dump-all-headers): "
+    f"{HEADERS_UNLOGGED} (Suricata http logger without dump-all-headers): "
     "only hostname, user agent and referrer are known"
 )
 

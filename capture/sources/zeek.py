@@ -33,14 +33,22 @@ from typing import Any
 import orjson
 
 from capture.http.echo import carries_echo
-from capture.model import NAMES_ONLY, Header, Parsed, Request, Response, positional_new
+from capture.model import (
+    HEADERS_UNLOGGED,
+    NAMES_ONLY,
+    Header,
+    Parsed,
+    Request,
+    Response,
+    positional_new,
+)
 from capture.sources.json_fields import iso_time, optional_strings, string, strings, whole
 from capture.sources.records import SKIP
 from capture.text import counted, from_bytes
 
 UPPER_CASED = "header names upper-cased by Zeek (the wire spelling is not logged)"
 HEADERS_NOT_LOGGED = (
-    "request headers not logged (Zeek http.log without header-names.zeek or "
+    f"{HEADERS_UNLOGGED} (Zeek http.log without header-names.zeek or "
     "zeek-log-all-http-headers): only Host, User-Agent and Referer are known"
 )
 

@@ -107,3 +107,23 @@ def test_the_appendix_sends_a_reader_to_wireshark_only_for_requests_with_a_frame
     assert "Ctrl-G" in framed.appendix_intro and "(—)" not in framed.appendix_intro
     some = build_report(records, frames={records[0].id: ("c.pcap", 7)})
     assert "Ctrl-G" in some.appendix_intro and "without a frame number (—)" in some.appendix_intro
+
+
+def test_requests_whose_headers_a_log_did_not_keep_are_counted_in_not_inspected() -> None:
+    # A Suricata eve.json without dump-all-headers, a Zeek log without header values:
+    # an identity header may have been sent, and no finding can say so.
+    from capture.model import NAMES_ONLY
+    from capture.report.model import unlogged_by
+    from capture.sources.eve import HEADERS_NOT_DUMPED
+    from capture.sources.zeek import HEADERS_NOT_LOGGED
+
+    unlogged: Counter[str] = Counter()
+    for anomalies in [(HEADERS_NOT_DUMPED,), (HEADERS_NOT_LOGGED,), (NAMES_ONLY,), ()]:
+        unlogged.update(unlogged_by(anomalies))
+    report = build_report([], inputs=_inputs(False), unlogged=unlogged)
+    counts = {limit.what: limit.figure for limit in report.limits}
+    assert counts["Requests whose headers the log did not keep"] == "2"
+    assert counts["Requests whose header values the log did not keep"] == "1"
+    # Limits no log has are not listed: a capture's report has none of them.
+    capture = build_report([record()], inputs=_inputs(True))
+    assert not any("the log did not keep" in limit.what for limit in capture.limits)

@@ -93,3 +93,22 @@ def test_a_request_lost_with_a_fragment_is_counted_as_not_inspected(tmp_path: Pa
     counts = {limit.what: limit.count for limit in report.limits}
     assert counts["IP datagrams not reassembled from their fragments"] == 1
     assert report.requests == 1  # /kept; /lost was in the datagram
+
+
+def test_requests_of_a_log_without_headers_are_counted_though_the_report_keeps_none(
+    tmp_path: Path,
+) -> None:
+    from capture.report.write import make_report
+
+    # Suricata without dump-all-headers: no request_headers, nothing found in them.
+    event = {"timestamp": "2026-12-03T10:00:00+0000", "flow_id": 1, "event_type": "http",
+             "src_ip": "10.0.0.2", "src_port": 40000, "dest_ip": "192.0.2.80",
+             "dest_port": 80, "tx_id": 0,
+             "http": {"hostname": "a.example", "url": "/", "http_method": "GET"}}  # fmt: skip
+    path = tmp_path / "eve.json"
+    path.write_text((json.dumps(event) + "\n") * 3)
+    read = read_inputs([str(path)], IdentityDetector())
+    assert read.requests == 3 and not read.records
+    report, _ = make_report(read)
+    counts = {limit.what: limit.figure for limit in report.limits}
+    assert counts["Requests whose headers the log did not keep"] == "3"
