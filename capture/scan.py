@@ -8,6 +8,7 @@ import io
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -82,8 +83,8 @@ def _parsed_events(pipeline: Pipeline, source: RequestInput) -> Iterator[Event]:
     source.close()
 
 
-def _same(record: Record) -> Record:
-    return record
+def _same(records: Iterable[Record]) -> Iterable[Record]:
+    return records
 
 
 EXIT_INTERRUPTED = 130
@@ -142,18 +143,25 @@ def scan(
     errors: list[str] = []
     reading: list[Input] = []
     events = _events(pipeline, inputs, err, errors, reading)
-    mask: Callable[[Record], Record] = _same
+    stopped: list[KeyboardInterrupt] = []
+    mask: Callable[[Iterable[Record]], Iterable[Record]] = _same
+    redactor = None
     if redact:
-        from capture.formats.redact import Redactor  # hashlib and hmac: only to redact
+        from capture.formats.redact import (  # hashlib and hmac: only to redact
+            Redactor,
+            two_pass,
+            unshared,
+        )
 
-        mask = Redactor.new(pipeline.detector).record
-    interrupted = False
+        # Every value found anywhere is masked everywhere: all is read, then written.
+        redactor = Redactor.new(pipeline.detector)
+        mask = partial(two_pass, redactor=redactor, stopped=stopped)
     try:
         if output.line is None:
-            output.write((mask(r) for r in answered(events) if selection.keep(r)), out)
+            output.write(mask(r for r in answered(events) if selection.keep(r)), out)
         else:
             _write_lines(
-                _requests(events, selection, mask if redact else None),
+                mask(_requests(events, selection)),
                 output.line,
                 output.header,
                 streaming="-" in paths,
@@ -164,7 +172,9 @@ def scan(
         # Ctrl-C is how a followed stream ends (tail -F eve.json | scan -): the lines
         # written stand, and the input's warnings and the summary still say what was
         # read and skipped (an input stopped in is no input error, whatever it held).
-        interrupted = True
+        stopped.append(KeyboardInterrupt())
+    if stopped:
+        # (A redacted scan's, while it read: what it had read was written after it.)
         for source in reading:
             # Its warnings even when nothing in it was read (the rows of a Zeek log
             # whose header lines tail left out): that is no error here, but unsaid,
@@ -172,22 +182,21 @@ def scan(
             for line in after_reading(source):
                 print(f"{WARNING}{line}", file=err)
     out.flush()
+    if redactor is not None and redactor.unshared:
+        print(f"headerwatch: warning: {unshared(redactor.unshared)}", file=err)
     if len(errors) < len(inputs):
         print(f"headerwatch: {pipeline.summary()}", file=err)
-    if interrupted:
+    if stopped:
         return EXIT_INTERRUPTED
     return input_errors(errors, err) or selection.exit_code(fail_on_identity)
 
 
-def _requests(
-    events: Iterable[Event], selection: Selection, mask: Callable[[Record], Record] | None
-) -> Iterator[Record]:
-    """The records of the requests among ``events`` that ``selection`` keeps, masked by
-    ``mask`` first if given (one generator, not three: once per request of a large log)."""
+def _requests(events: Iterable[Event], selection: Selection) -> Iterator[Record]:
+    """The records of the requests among ``events`` that ``selection`` keeps (one
+    generator, not two: once per request of a large log)."""
     keep = selection.keep
-    every = not selection.only_identity
-    if mask is None and every:
-        # The common scan: every request, unmasked (the loop below, without its tests).
+    if not selection.only_identity:
+        # The common scan: every request (the loop below, without its test).
         for event in events:
             if type(event) is RequestSeen:
                 record = event.record
@@ -196,13 +205,10 @@ def _requests(
         return
     for event in events:
         if type(event) is RequestSeen:
-            record = event.record if mask is None else mask(event.record)
+            record = event.record
             # Selection.keep of a record without findings, written out: it counts
             # nothing and keeps it unless only identities are asked for.
-            if record.findings:
-                if keep(record):
-                    yield record
-            elif every:
+            if record.findings and keep(record):
                 yield record
 
 

@@ -8,7 +8,7 @@ failure is one line (:class:`ExportError`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from capture.formats.atomic import atomic_output
@@ -28,6 +28,11 @@ class ExportError(Exception):
 
 
 def _redacted(items: Iterable[Item], redactor: Redactor) -> Iterator[Item]:
+    """``items`` masked by ``redactor``, each with every value found in any of them:
+    all are learnt first (a second pass over the entries the dashboard holds)."""
+    items = items if isinstance(items, Collection) else list(items)
+    for item in items:
+        redactor.learn(item if isinstance(item, Record) else item.record)
     for item in items:
         if isinstance(item, Record):
             yield redactor.record(item)

@@ -15,9 +15,21 @@ number has too few possible values for a plain hash to hide it.
 
 What is masked is what was found, for the identity kinds and client addresses
 (:data:`MASKED_KINDS`; a Via header's network name stays): the value as sent,
-its URL-encoded form and the normalized value. A finding's ``detail`` (which
-may spell the number out, e.g. "sha256 of +447700900123") is replaced by the
-mask.
+the normalized value, a phone number's other spellings (its digits, national and
+international forms: :func:`capture.identity.phone.spellings`) and the URL-encoded
+form of each (:meth:`Redactor.spellings`). A finding's ``detail`` (which may spell
+the number out, e.g. "sha256 of +447700900123") is replaced by the mask.
+
+Those spellings are masked in every record of the file, not only in the one where
+the value was found: a number the detector reads in one request's header may be
+in another's path, or under a header name it does not know. A record written before
+the value was found can only be masked if the whole output is read first: an
+output written at once (a dashboard export, a report, a ``scan``) learns every
+record's values first (:meth:`Redactor.learn`; :func:`two_pass` sets a stream's
+records aside in an unnamed temporary file, one record in memory at a time); a
+stream (``live --format``, ``reflect``) masks in each record the values found up to
+it. A spelling shorter than :data:`MIN_SHARED` characters is masked only in its
+own record: "44" or a year is ordinary text anywhere else.
 
 With the recurrence detector on, a supercookie is found only at the request that
 takes it to its N-th site, and the requests before it carry it with no finding:
@@ -48,11 +60,13 @@ import dataclasses
 import functools
 import hmac
 import ipaddress
+import operator
 import re
 import secrets
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 from capture.http.echo import ECHO_HEADER
@@ -62,6 +76,7 @@ from capture.model import (
     Header,
     Record,
     Request,
+    Response,
     Transit,
     positional_new,
 )
@@ -70,6 +85,17 @@ MASKED_KINDS = frozenset((*IDENTITY_KINDS, "client_ip"))
 """Kinds of finding whose values are masked."""
 TOKEN_KIND = "tracking_id"
 """The kind a recurring token is masked as, found or not: the kind of its finding."""
+
+MIN_SPELT = 4
+"""Characters a spelling of a value needs to be masked in its own record: shorter would
+mask ordinary text around it."""
+MIN_SHARED = 6
+"""Characters a spelling of a value needs to be masked in every record of the file
+(:meth:`Redactor.learn`): more than a country code, an area code or a year, which
+are ordinary text in the records of other requests."""
+MAX_SHARED = 16_384
+"""Spellings masked in every record of one file; a value found past them is masked in
+its own record only, and counted (:attr:`Redactor.unshared`)."""
 
 HASH_DIGITS = 10
 """Hex digits of the keyed hash kept in a mask: 40 bits, no collision within a file."""
@@ -115,6 +141,15 @@ class Redactor:
     _v4_taken: set[int] = field(default_factory=set, repr=False, compare=False)
     # The other pseudonyms, computed again at will: a cache, cleared at _V6_CACHED.
     _v6: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # The spellings masked in every record (learn): text → mask; the same by their
+    # first MIN_SHARED characters, and a pattern that finds those (made again when
+    # one is added: rarely); and the spellings past MAX_SHARED.
+    _shared: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _starts: dict[str, list[tuple[str, str]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _pattern: list[re.Pattern[str]] = field(default_factory=list, repr=False, compare=False)
+    _unshared: list[int] = field(default_factory=lambda: [0], repr=False, compare=False)
 
     @classmethod
     def new(cls, detector: object = None) -> Redactor:
@@ -201,21 +236,89 @@ class Redactor:
         # The first 128 bits of the keyed hash, as a number.
         return int.from_bytes(hmac.digest(self.key, data, "sha256")[:16], "big")
 
-    def _swaps(self, record: Record) -> list[tuple[str, str]]:
-        """Each text of an identity value ``record``'s findings name, and of a token
-        the recurrence detector counts in it (:meth:`_tokens`), with its mask: longest
-        first ("+447700900123" before its "447700900123")."""
-        named = [(f.kind, f.value, f.normalized) for f in record.findings if f.kind in MASKED_KINDS]
-        # After the findings: a value a finding names keeps that finding's mask.
-        named += [(TOKEN_KIND, token, token) for token in self._tokens(record)]
-        swaps: dict[str, str] = {}
-        for kind, value, normalized in named:
-            masked = self.mask(kind, normalized)
-            if masked == normalized:
+    def spellings(self, record: Record) -> list[tuple[str, str]]:
+        """Each text of an identity value ``record``'s findings name, with its mask: the
+        value as sent, its normalized form, a phone number's other spellings, and the
+        URL-encoded form of each (with upper- and lower-case escapes)."""
+        pairs: list[tuple[str, str]] = []
+        for f in record.findings:
+            if f.kind not in MASKED_KINDS or not f.value:
+                continue
+            masked = self.mask(f.kind, f.normalized)
+            if masked == f.normalized:
                 continue  # masked already: the record holds the mask, not the value
-            for text in (value, quote(value, safe=""), normalized):
-                if len(text) >= 4:  # shorter would mask ordinary text around it
-                    swaps.setdefault(text, masked)
+            texts = [f.value, f.normalized]
+            if f.kind == "msisdn" and f.normalized[:1] == "+":
+                # Imported here: libphonenumber is loaded already when a number was found.
+                from capture.identity.phone import spellings
+
+                texts += spellings(f.normalized)
+            pairs += ((text, masked) for text in texts)
+            pairs += ((encoded, masked) for text in texts for encoded in _encoded(text))
+        return pairs
+
+    def learn(self, record: Record) -> None:
+        """Take note of the spellings of the identity values ``record``'s findings name
+        (:meth:`spellings`, those of at least :data:`MIN_SHARED` characters), to mask
+        them in every record :meth:`record` masks after this: all of an output's
+        records learnt first, in each of them."""
+        self._learn(self.spellings(record), counted=True)
+
+    def _learn(self, pairs: list[tuple[str, str]], counted: bool) -> None:
+        """:meth:`learn` of the spellings ``pairs``; ``counted``: those past
+        :data:`MAX_SHARED` are counted (once per output: where they are learnt first)."""
+        shared = self._shared
+        added = False
+        for text, masked in pairs:
+            if len(text) < MIN_SHARED or text in shared:
+                continue
+            if len(shared) >= MAX_SHARED:
+                self._unshared[0] += counted
+                continue
+            shared[text] = masked
+            self._starts.setdefault(text[:MIN_SHARED], []).append((text, masked))
+            added = True
+        if added:
+            self._pattern.clear()
+
+    @property
+    def unshared(self) -> int:
+        """Spellings of values found past :data:`MAX_SHARED` (each time :meth:`learn`
+        met one): masked in their own record only."""
+        return self._unshared[0]
+
+    def _swaps(
+        self, record: Record, texts: str, pairs: list[tuple[str, str]] | None = None
+    ) -> list[tuple[str, str]]:
+        """Each text to mask in ``record`` (whose texts, joined, are ``texts``), with its
+        mask, longest first ("+447700900123" before its "447700900123"): the spellings of
+        the identity values its findings name, the tokens the recurrence detector
+        counts in it (:meth:`_tokens`), and the spellings learnt from other records
+        (:meth:`learn`) that ``texts`` holds. ``pairs``: its :meth:`spellings`, if known."""
+        swaps: dict[str, str] = {}
+        for text, masked in self.spellings(record) if pairs is None else pairs:
+            if len(text) >= MIN_SPELT:
+                swaps.setdefault(text, masked)
+        # After the findings: a value a finding names keeps that finding's mask.
+        for token in self._tokens(record):
+            masked = self.mask(TOKEN_KIND, token)
+            if masked != token:
+                for text in (token, quote(token, safe="")):
+                    if len(text) >= MIN_SPELT:
+                        swaps.setdefault(text, masked)
+        if self._starts:
+            if not self._pattern:
+                self._pattern.append(_starts_pattern(self._starts))
+            # One pass over the texts whatever the number of spellings: only where one
+            # starts is each spelling of that start compared.
+            search = self._pattern[0].search
+            found = search(texts)
+            while found is not None:
+                at = found.start()
+                for text, masked in self._starts[found[0]]:
+                    if texts.startswith(text, at):
+                        swaps.setdefault(text, masked)
+                found = search(texts, at + 1)  # one may start inside another
         return sorted(swaps.items(), key=lambda item: -len(item[0]))
 
     def comment(self, record: Record, text: str) -> str:
@@ -225,21 +328,25 @@ class Redactor:
         if not text:
             return text
         forms = _address_forms(record.request.src)
-        return _scrub(text, self._swaps(record), forms, self.address(record.request.src))
+        return _scrub(text, self._swaps(record, text), forms, self.address(record.request.src))
 
     def record(self, record: Record) -> Record:
-        """``record`` with every identity value its findings name masked everywhere,
-        and the client's address replaced by its pseudonym everywhere."""
+        """``record`` with every identity value its findings name, and every one learnt
+        from the records before it (:meth:`learn`), masked everywhere, and the client's
+        address replaced by its pseudonym everywhere."""
+        spelt = self.spellings(record)
+        self._learn(spelt, counted=False)
         req = record.request
         client = req.src
         pseudonym = self.address(client)
         # The client's address as text (none for a text that is no address).
         forms = _address_forms(client)
-        ordered = self._swaps(record)
+        texts = _texts(record)
+        ordered = self._swaps(record, texts, spelt)
         if (
             not ordered
             and not any(f.kind in MASKED_KINDS for f in record.findings)
-            and not _spelt(record, forms)
+            and not _spelt(record, texts, forms)
         ):
             return _from(record, pseudonym)  # most records: only the address field changes
 
@@ -403,17 +510,21 @@ def _from(record: Record, src: str) -> Record:
     )
 
 
-def _spelt(record: Record, forms: tuple[str, ...]) -> bool:
-    """Whether ``record`` holds any of ``forms`` (its client's address) in a text, or
-    a reflector's echo (whose base64 no search for a text sees into)."""
-    response = record.response
-    if response is not None and any(name.lower() == _ECHO for name, _ in response.headers):
-        return True
-    if not forms:
-        return False
+def unshared(count: int) -> str:
+    """What an output says of ``count`` spellings past :data:`MAX_SHARED` (one line)."""
+    return (
+        f"{count} copies of identity values found past the first {MAX_SHARED:,} spellings "
+        "are masked only in the request they were found in"
+    )
+
+
+def _texts(record: Record) -> str:
+    """Every text of ``record`` that is masked, joined (its body decoded as its text
+    fields are), to tell at once which values it holds."""
     req = record.request
     texts = [req.uri or "", req.authority or "", req.app, *req.anomalies]
     texts += [value for _, value in req.headers]
+    response = record.response
     if response is not None:
         texts += [response.reason, *(value for _, value in response.headers)]
     moved = record.transit
@@ -421,11 +532,104 @@ def _spelt(record: Record, forms: tuple[str, ...]) -> bool:
         texts += [v for _, v in (*moved.received, *moved.injected, *moved.removed)]
         texts += [v for _, sent, got in moved.changed for v in (sent, got)]
     texts += [t for f in record.findings for t in (f.name, f.value, f.normalized, f.detail)]
-    texts.append(req.body.decode("latin-1"))
-    blob = "\n".join(texts)
+    texts.append(req.body.decode("utf-8", "surrogateescape"))
+    return "\n".join(texts)
+
+
+def _spelt(record: Record, texts: str, forms: tuple[str, ...]) -> bool:
+    """Whether ``record`` (whose texts are ``texts``) holds any of ``forms`` (its
+    client's address), or a reflector's echo (whose base64 no search for a text sees
+    into)."""
+    response = record.response
+    if response is not None and any(name.lower() == _ECHO for name, _ in response.headers):
+        return True
+    if not forms:
+        return False
     if ":" in forms[-1]:
-        blob = blob.lower()
-    return any(form in blob for form in forms)
+        texts = texts.lower()
+    return any(form in texts for form in forms)
+
+
+def _starts_pattern(starts: Iterable[str]) -> re.Pattern[str]:
+    """A pattern that finds any of ``starts`` (texts of :data:`MIN_SHARED`
+    characters): a trie, so that each place of a text costs a few steps however many
+    there are."""
+    trie: dict[str, Any] = {}
+    for start in starts:
+        node = trie
+        for ch in start:
+            node = node.setdefault(ch, {})
+
+    def branches(node: dict[str, Any]) -> str:
+        # Nested MIN_SHARED deep at most: every start has that length.
+        if not node:
+            return ""
+        each = [re.escape(ch) + branches(child) for ch, child in node.items()]
+        return each[0] if len(each) == 1 else "(?:" + "|".join(each) + ")"
+
+    return re.compile(branches(trie))
+
+
+_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _encoded(text: str) -> tuple[str, ...]:
+    """``text`` URL-encoded, with upper- and lower-case escapes (both are sent); none
+    if it has nothing to encode."""
+    upper = quote(text, safe="")
+    if upper == text:
+        return ()
+    lower = _ESCAPE.sub(lambda m: m.group().lower(), upper)
+    return (upper,) if lower == upper else (upper, lower)
+
+
+def two_pass(
+    records: Iterable[Record], redactor: Redactor, stopped: list[KeyboardInterrupt]
+) -> Iterator[Record]:
+    """``records``, masked by ``redactor`` once all are read: each is learnt
+    (:meth:`Redactor.learn`) and set aside in an unnamed temporary file (private, gone
+    when closed), then read back and masked, so that a value found late is masked in
+    the records before it too. One record is in memory at a time. Ctrl-C ends the
+    reading, and is put in ``stopped``: what was read is still masked and given."""
+    # Imported here: only a redacted output sets records aside.
+    import pickle
+    import tempfile
+
+    with tempfile.TemporaryFile(prefix="headerwatch-redact-") as spool:
+        # The process's own records, read back by it alone from a file no one else
+        # can open: pickle is safe here, and keeps every field.
+        pickler = pickle.Pickler(spool, pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = _SPOOLED
+        try:
+            for record in records:
+                redactor.learn(record)
+                pickler.dump(record)
+                pickler.clear_memo()  # else it holds every record written
+        except KeyboardInterrupt as stop:
+            stopped.append(stop)
+        spool.seek(0)
+        while True:
+            try:
+                # (An unpickler of its own each: each record was written with a memo of
+                # its own.)
+                record = pickle.load(spool)
+            except EOFError:
+                break
+            yield redactor.record(record)
+
+
+def _by_fields(cls: type[Any]) -> Callable[[Any], tuple[Callable[..., Any], tuple[Any, ...]]]:
+    """How pickle writes an object of dataclass ``cls``: the class and its fields in
+    order, built again by its constructor (a tenth of the time of the state a frozen
+    dataclass gives pickle by default)."""
+    get = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))
+    return lambda obj: (cls, get(obj))
+
+
+_SPOOLED: dict[type, Callable[[Any], tuple[Callable[..., Any], tuple[Any, ...]]]] = {
+    cls: _by_fields(cls) for cls in (Record, Request, Response, Finding, Transit)
+}
 
 
 def _pseudonymous(packed: bytes) -> bool:

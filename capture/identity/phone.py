@@ -308,3 +308,23 @@ def parse_e164(text: str) -> PhoneMatch | None:
     if kind == phonenumbers.PhoneNumberType.UNKNOWN:
         return None  # not valid
     return _describe(number, kind)
+
+
+@lru_cache(maxsize=4096)
+def spellings(e164: str) -> tuple[str, ...]:
+    """How the number ``e164`` (``+447700900123``) may be written: E.164, its digits,
+    with ``00``, its national significant number, and the national and international
+    formats, with their spaces and without (``07700 900123``, ``07700900123``,
+    ``+44 7700 900123``); none for a text that is no number (``()``)."""
+    phonenumbers = libphonenumber()
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    fmt = phonenumbers.PhoneNumberFormat
+    digits = e164.lstrip("+")
+    forms = [e164, digits, "00" + digits, phonenumbers.national_significant_number(number)]
+    for style in (fmt.NATIONAL, fmt.INTERNATIONAL):
+        written: str = phonenumbers.format_number(number, style)
+        forms += (written, "".join(ch for ch in written if ch.isdigit() or ch == "+"))
+    return tuple(dict.fromkeys(forms))

@@ -12,7 +12,7 @@ every identity value is masked as ``--redact`` masks it
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from capture.formats.redact import PSEUDONYMS_V4, PSEUDONYMS_V6, Redactor
@@ -351,6 +351,11 @@ def build_report(
     first_ts: float | None = None
     last_ts: float | None = None
     requests = identity_requests = 0
+    if redactor is not None:
+        # Every value found in any record is masked in all of them: all learnt first.
+        records = records if isinstance(records, Collection) else list(records)
+        for original in records:
+            redactor.learn(original)
     for original in records:
         record = redactor.record(original) if redactor is not None else original
         req = record.request

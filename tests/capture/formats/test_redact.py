@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import io
 import ipaddress
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,6 +17,7 @@ import pytest
 from capture.formats import redact
 from capture.formats.export import export
 from capture.formats.redact import Redactor
+from capture.http.echo import transit
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import Finding, Record, Response
 from capture.scan import scan
@@ -414,3 +417,162 @@ def test_the_dashboards_report_masks_a_supercookie_added_before_it_was_found(
     assert SUPERCOOKIE[:16] not in text
     assert len(set(TOKEN_MASK.findall(text))) == 1
     assert text.count("X-Sub-Tag: <tracking_id …74 #") == 4  # each request's injected header
+
+
+# -- every copy of a value, in every record ---------------------------------------------
+
+NSN = NUMBER[2:]
+"""The number's national significant number: in its national form, 07700900123."""
+
+
+def _answer(extra: str = "") -> bytes:
+    return f"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n{extra}\r\n".encode()
+
+
+def _copies_capture(tmp_path: Path) -> str:
+    """Three requests: the first carries the number where no detector looks (its path,
+    a header no catalog knows, the cookie its answer sets), the second in a catalog
+    header, the third in national form and URL-encoded in lower case, beside text
+    that is no number's ("cc=44", "y=2023")."""
+    from tests.helpers import conversation, save, simple_request
+
+    exchanges = [
+        (
+            simple_request(f"/u/{NUMBER}/profile", "a.example", f"X-Line-Ref: {NUMBER}\r\n"),
+            _answer(f"Set-Cookie: ln={NUMBER}; Path=/\r\n"),
+        ),
+        (simple_request("/p", "b.example", f"X-MSISDN: {NUMBER}\r\n"), _answer()),
+        (
+            simple_request(f"/n?cc=44&y=2023&ref=0{NSN}&e=%2b{NUMBER}", "c.example"),
+            _answer(f"X-Echo: 0{NSN}\r\n"),
+        ),
+    ]
+    frames = []
+    for index, (request, answer) in enumerate(exchanges):
+        conv = conversation(cport=40000 + index, ts=1000.0 + index)
+        frames += conv.handshake() + conv.send(True, request) + conv.send(False, answer)
+    return save(tmp_path, frames, "copies.pcap")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "table", "har"])
+def test_a_number_found_in_one_request_is_masked_in_every_request_of_a_scan(
+    tmp_path: Path, fmt: str
+) -> None:
+    out = io.StringIO()
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    path = _copies_capture(tmp_path)
+    assert scan([path], fmt=fmt, detector=detector, out=out, err=io.StringIO(), redact=True) == 0
+    text = out.getvalue()
+    assert NSN not in text
+    assert len(set(MASK.findall(text))) == 1  # one number, one mask, in every request
+    if fmt != "table":  # (whose columns cut a long path)
+        assert f"/u/{MASK.findall(text)[0]}/profile" in text
+        assert "cc=44&y=2023&ref=" in text  # a country code, a year: not the number
+
+
+def _copies() -> list[Record]:
+    """The number where no detector looks (path, an unknown header, the body, the
+    answer's cookie) in a request before the one it is found in, and in national form
+    in a request that carries another identity (shown in a report)."""
+    before = record(
+        1,
+        uri=f"/u/{NUMBER}/profile",
+        headers=[("Host", "a.example"), ("X-Line-Ref", NUMBER)],
+        response=Response(2.0, "HTTP/1.1", 200, "OK", (("Set-Cookie", f"ln={NUMBER}"),)),
+    )
+    before = dataclasses.replace(
+        before, request=dataclasses.replace(before.request, body=f"line={NUMBER}".encode())
+    )
+    imei = "490154203237518"
+    other = Finding("x-imei", "header", "imei", imei, imei, "catalog", "high")
+    sent = (("Host", "c.example"), ("x-imei", imei))
+    later = record(3, uri=f"/n?cc=44&ref=0{NSN}", headers=[*sent], findings=[other])
+    # A header the network added on the way, as a reflector's echo shows: a report
+    # lists it, with its value.
+    received = (*sent, ("X-Note", f"+44 {NSN[:4]} {NSN[4:]}"))
+    return [before, _leaky(), dataclasses.replace(later, transit=transit(sent, received))]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "har", "table"])
+def test_a_dashboard_export_masks_a_number_in_every_request_it_holds(
+    tmp_path: Path, fmt: str
+) -> None:
+    path = tmp_path / f"out.{fmt}"
+    entries = [Entry(r) for r in _copies()]
+    entries[0] = Entry(entries[0].record, comment=f"{NSN} again")
+    assert export(entries, str(path), fmt, redact=True) == 3
+    text = path.read_text()
+    assert NSN not in text and f"{NSN[:4]} {NSN[4:]}" not in text
+    assert len(set(MASK.findall(text))) == 1
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_a_report_masks_a_number_in_every_request_it_shows(tmp_path: Path, fmt: str) -> None:
+    from capture.report.write import report_records
+
+    path = tmp_path / f"report.{fmt}"
+    report_records(_copies(), str(path), fmt)
+    # As written for a reader: Markdown's escapes and HTML's entities undone.
+    text = html.unescape(path.read_text()) if fmt == "html" else path.read_text()
+    text = text.replace("\\", "")
+    assert "X-Note" in text and f"{NSN[:4]} {NSN[4:]}" not in text and NSN not in text
+    assert len(set(MASK.findall(text))) == 1
+
+
+def test_a_stream_masks_a_number_in_every_request_after_the_one_it_is_found_in() -> None:
+    """``live --format`` and ``reflect`` write each record as it comes: a number found
+    once is masked wherever it turns up later, under any name."""
+    redactor = Redactor.new()
+    found = redactor.record(_leaky())
+    later = redactor.record(record(2, uri=f"/u/{NUMBER}", headers=[("X-Ref", f"0{NSN}")]))
+    assert later.request.uri == f"/u/{found.findings[0].value}"
+    assert later.request.headers == (("X-Ref", found.findings[0].value),)
+
+
+def test_a_short_value_is_masked_in_its_own_request_only() -> None:
+    """Masked everywhere, "AB12C" would be masked in every text that holds it by
+    chance; in its own request, it is that value."""
+    short = Finding("x-sub", "header", "subscriber_id", "AB12C", "AB12C", "catalog", "high")
+    own = record(1, uri="/s?id=AB12C", headers=[("x-sub", "AB12C")], findings=[short])
+    elsewhere = record(2, uri="/AB12CD/cc=44", headers=[("X-Year", "2023")])
+    redactor = Redactor.new()
+    for r in (own, elsewhere):
+        redactor.learn(r)
+    masked = redactor.record(own)
+    assert "AB12C" not in masked.request.uri and masked.request.headers[0][1] != "AB12C"
+    kept = redactor.record(elsewhere)
+    assert (kept.request.uri, kept.request.headers) == ("/AB12CD/cc=44", (("X-Year", "2023"),))
+
+
+def test_a_scan_stopped_while_it_reads_writes_what_it_read_masked() -> None:
+    def read() -> Iterator[Record]:
+        yield record(1, uri=f"/u/{NUMBER}")
+        yield _leaky()
+        raise KeyboardInterrupt
+
+    stopped: list[KeyboardInterrupt] = []
+    written = list(redact.two_pass(read(), Redactor.new(), stopped))
+    assert len(written) == 2 and len(stopped) == 1
+    assert NUMBER not in written[0].request.uri
+
+
+def test_past_the_shared_spellings_a_value_is_masked_in_its_own_request_and_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(redact, "MAX_SHARED", 0)
+    redactor = Redactor.new()
+    redactor.learn(_leaky())
+    masked = redactor.record(_leaky())
+    assert NUMBER not in json.dumps(masked.request.headers) and redactor.unshared > 0
+    assert redactor.record(record(2, uri=f"/u/{NUMBER}")).request.uri == f"/u/{NUMBER}"
+
+
+def test_a_scan_says_how_many_spellings_were_masked_in_their_own_request_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redact, "MAX_SHARED", 0)
+    err = io.StringIO()
+    path = _copies_capture(tmp_path)
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    assert scan([path], detector=detector, out=io.StringIO(), err=err, redact=True) == 0
+    assert re.search(r"warning: \d+ copies .* masked only in the request", err.getvalue())

@@ -272,3 +272,18 @@ def test_hashlib_is_not_loaded_by_a_detector_without_canaries() -> None:
         [sys.executable, "-c", _WITHOUT_CANARIES], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "phonenumbers.phonenumber"]
+
+
+def test_a_number_is_spelt_in_each_form_it_may_be_written_in() -> None:
+    from capture.identity.phone import spellings
+
+    assert set(spellings("+447700900123")) == {
+        "+447700900123",
+        "447700900123",
+        "00447700900123",
+        "7700900123",
+        "07700 900123",
+        "07700900123",
+        "+44 7700 900123",
+    }
+    assert spellings("+4") == spellings("not a number") == ()
