@@ -3,7 +3,7 @@
 Every row says when (UTC), which client, which host and which identities, at any
 width: laid out for a terminal, long cells are cut with a visible ``…`` and the
 IDENTITIES cell is shortened so that each identity's kind stays; no column is
-dropped and no row is longer than the terminal (from 79 columns). A file or a pipe
+dropped and no row is longer than the terminal (from 75 columns). A file or a pipe
 gets the fixed layout, whatever the terminal: whole timestamps, and CLIENT, HOST
 and IDENTITIES never cut.
 
@@ -86,12 +86,15 @@ SHRINK_ORDER = (
     ("path", 8),
     ("host", 16),
     ("gap", 1),
+    ("path", 4),
 )
 """How the table fits a narrow terminal, step by step (each only as far as needed,
 down to the width given) until the columns leave :data:`IDENTITIES_WANTED` cells:
 PATH to 16, the milliseconds go, HOST to 20, the client's port goes, the date
-moves to date lines, then METHOD, PATH, HOST and the spaces between columns.
-At 80 columns, all of them (IDENTITIES gets 21 cells)."""
+moves to date lines, then METHOD, PATH, HOST, the spaces between columns, and
+PATH to 4 (the least evidence: ``/sp…``). At 80 columns, all of them: IDENTITIES
+gets 25 cells, a UK number whole with a reflector's marks
+(``msisdn=+447700900123 +-~…``)."""
 
 
 def _fixed(layout: Layout) -> int:
@@ -213,8 +216,10 @@ def identities_cell(record: Record, width: int | None = None) -> str:
 
     Within ``width`` cells (None: no limit), the first form that fits: that one;
     ``kind=value`` and ``+``/``-``/``~`` names; that without the informational count;
-    that cut with ``…`` (the header names first, then the values; each kind and
-    mark kept); else how many identities and their kinds."""
+    that with the header names cut with ``…``; that with the marks together and no
+    names (``+-~…``); that with the values cut too (each kind and mark kept); else
+    how many identities and their kinds. The values are the evidence: the marks
+    give way first."""
     identities = record.identities
     info = len(record.findings) - len(identities)
     values = [printable(f.normalized or f.value or "(value not logged)") for f in identities]
@@ -252,7 +257,15 @@ def identities_cell(record: Record, width: int | None = None) -> str:
         text = " ".join([*(h + t for h, t in found), *extra, *(h + t for h, t in marked)])
         if len(text) <= width:
             return text
-    return _cut(found, marked, width) or _summary(identities, marked, width)
+    # The marks alone, together: they say how the request was altered, the values
+    # what was sent, so the names go before any value is cut.
+    together = [("".join(mark for mark, _ in marked), "…")] if marked else []
+    return (
+        _cut(found, marked, width, whole=True)
+        or _cut(found, together, width, whole=True)
+        or _cut(found, together, width)
+        or _summary(identities, marked, width)
+    )
 
 
 VALUE_LEAST = 4
@@ -268,16 +281,18 @@ def _summary(identities: Sequence[Finding], marked: list[Piece], width: int) -> 
     return _cell(" ".join(parts), width).rstrip()
 
 
-def _cut(found: list[Piece], marked: list[Piece], width: int) -> str:
+def _cut(found: list[Piece], marked: list[Piece], width: int, whole: bool = False) -> str:
     """``found`` then ``marked`` in ``width`` cells: the tails of ``marked`` cut
     first, each to no less than ``…``, then those of ``found``, each to no less
-    than :data:`VALUE_LEAST` cells; empty when that does not fit."""
+    than :data:`VALUE_LEAST` cells (``whole``: not at all); empty when that does
+    not fit."""
     pieces = found + marked
     room = width - sum(len(head) for head, _ in pieces) - (len(pieces) - 1)
     if room < len(pieces):
         return ""
     shares = _shares([tail for _, tail in found], room - len(marked))
-    if any(s < min(len(tail), VALUE_LEAST) for (_, tail), s in zip(found, shares, strict=True)):
+    least = width if whole else VALUE_LEAST  # no value longer than the cell fits whole
+    if any(s < min(len(tail), least) for (_, tail), s in zip(found, shares, strict=True)):
         return ""
     shares += _shares([tail for _, tail in marked], room - sum(shares))
     return " ".join(
