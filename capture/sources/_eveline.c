@@ -24,6 +24,10 @@
  *           http.hostname when it is a string that is not empty and no request
  *           header is named Host, else None.
  *
+ * A top-level "xff" (Suricata's xff option, extra-data) is read by the slow path
+ * where it adds a header (no request header is named X-Forwarded-For): rare, since
+ * Suricata takes it from that header, which a dump of the headers then holds.
+ *
  * It never returns a result the slow path would not give: when in doubt, None.
  * The line is hostile input: every read is bounded by the end of the buffer.
  * tests/capture/sources/test_eveline.py holds the two paths to the same results
@@ -697,7 +701,7 @@ http_member(Cur *c, const Str *key, void *ctx, int depth)
 }
 
 typedef struct {
-    Field event_type, timestamp, flow_id, tx_id, src_ip, src_port, dest_ip, dest_port;
+    Field event_type, timestamp, flow_id, tx_id, src_ip, src_port, dest_ip, dest_port, xff;
     int http_kind;
     Http http;
 } Event;
@@ -707,6 +711,10 @@ event_member(Cur *c, const Str *key, void *ctx, int depth)
 {
     Event *e = ctx;
     switch (key->n) {
+    case 3:
+        if (KEY(key, "xff"))
+            return read_field(c, &e->xff, depth);
+        break;
     case 4:
         if (KEY(key, "http")) {
             if (e->http_kind != ABSENT)
@@ -859,6 +867,7 @@ header_tuple(const Pair *pairs, Py_ssize_t n, unsigned char *buf, int *merged)
 
 static const char ECHO[] = "x-headerwatch-received"; /* capture.http.echo.ECHO_HEADER */
 static const char HOST[] = "host";
+static const char XFF[] = "x-forwarded-for";
 
 /* Whether one of the header names is `lower` (an ASCII lower-case name of n bytes),
  * compared as Python compares them (name.lower() == lower); for an ASCII name only
@@ -951,6 +960,10 @@ http(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         PyErr_NoMemory();
         goto done;
     }
+    /* Suricata's xff beside headers that lack the header: the slow path adds it. */
+    if (e.xff.kind != ABSENT &&
+        !named_among(h->request, h->nrequest, buf, XFF, sizeof(XFF) - 1))
+        goto unsure;
     int merged = 0;
     int echo = 0;
     if (!responses && h->response_kind == T_ARRAY)

@@ -5,7 +5,10 @@ is. An ``http`` event carries the transaction's request and response headers in
 ``http.request_headers`` / ``http.response_headers`` (lists of ``{"name", "value"}``)
 when the http logger has ``dump-all-headers: both`` (or ``request``). Without that
 option only the few fields Suricata always logs are there (hostname, user agent,
-referrer), and the record says so.
+referrer), and the record says so. With Suricata's ``xff`` option in ``extra-data``
+mode, the event's top-level ``xff`` is the address Suricata took from the request's
+X-Forwarded-For header (or the header ``xff.header`` names): it becomes that header
+when the headers logged hold none, with an anomaly saying where it came from.
 
 Field mapping (see docs/scale.md): ``timestamp`` → ts, ``flow_id`` → flow,
 ``tx_id`` + 1 → depth, ``src_ip``/``src_port``/``dest_ip``/``dest_port`` → the
@@ -46,6 +49,12 @@ HEADERS_NOT_DUMPED = (
     f"{HEADERS_UNLOGGED} (Suricata http logger without dump-all-headers): "
     "only hostname, user agent and referrer are known"
 )
+
+XFF_NOTE = (
+    "X-Forwarded-For: from Suricata's xff field, one address Suricata took from the "
+    "header its xff option names (X-Forwarded-For unless set otherwise), not the value sent"
+)
+"""The anomaly of a request whose X-Forwarded-For is Suricata's ``xff`` field."""
 
 # Headers whose values are comma lists or dates by definition (RFC 9110 lists,
 # HTTP dates, structured client hints): ", " in them says nothing about a repeated
@@ -197,6 +206,12 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
         request_headers, undecoded = _header_list(raw, "http.request_headers")
         anomalies = _merged_notes(request_headers) + undecoded
         authority = _hostname_apart(http.get("hostname"), request_headers)
+    xff = obj.get("xff")
+    if type(xff) is str and xff and not _named(request_headers, "x-forwarded-for"):
+        # Suricata's xff option (extra-data) logs the address beside the http object:
+        # the one trace of the header where the headers were not dumped.
+        request_headers += (("X-Forwarded-For", xff),)
+        anomalies += (XFF_NOTE,)
     method = http.get("http_method")
     url = http.get("url")
     protocol = http.get("protocol")
@@ -259,12 +274,14 @@ def _hostname_apart(hostname: Any, headers: tuple[Header, ...]) -> str | None:
     """``http.hostname`` when the headers logged name no Host (else the request's
     host is that header's value): the request's authority, which ``host`` falls back
     to. None when it is not a string, or empty."""
-    if type(hostname) is not str or not hostname:
+    if type(hostname) is not str or not hostname or _named(headers, "host"):
         return None
-    for name, _ in headers:
-        if name.lower() == "host":
-            return None
     return hostname
+
+
+def _named(headers: tuple[Header, ...], lower: str) -> bool:
+    """Whether one of ``headers`` is named ``lower`` (a lower-case name), in any case."""
+    return any(name.lower() == lower for name, _ in headers)
 
 
 def _merged_notes(headers: tuple[Header, ...]) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from capture.identity.detector import IdentityDetector
 from capture.scan import scan
 from capture.sources.eve import (
     HEADERS_NOT_DUMPED,
+    XFF_NOTE,
     merged_note,
     parsed_from_eve,
     undecoded_note,
@@ -141,6 +142,36 @@ def test_an_http_event_without_dumped_headers_keeps_what_suricata_logs_and_says_
         ("Referer", "http://a.example/"),
     )
     assert parsed.request.anomalies == (HEADERS_NOT_DUMPED,)
+
+
+def test_suricatas_xff_field_is_the_forwarded_for_header_only_where_none_was_logged(
+    tmp_path: Path,
+) -> None:
+    # Suricata's xff option (extra-data) logs the address at the event's top level,
+    # beside the http object: without dump-all-headers, the header's one trace.
+    bare = _event([], http_user_agent="curl/8")
+    del bare["http"]["request_headers"]
+    dumped = _event([("Host", "example.com")])
+    logged = _event([("Host", "example.com"), ("x-forwarded-for", "10.9.8.7, 192.0.2.1")])
+    path = tmp_path / "eve.json"
+    path.write_text(
+        "".join(json.dumps({**e, "xff": "10.9.8.7"}) + "\n" for e in (bare, dumped, logged))
+    )
+    records, _ = _scan([str(path)], fmt="jsonl")
+    assert [r["headers"][-1] for r in records] == [
+        ["X-Forwarded-For", "10.9.8.7"],
+        ["X-Forwarded-For", "10.9.8.7"],
+        ["x-forwarded-for", "10.9.8.7, 192.0.2.1"],  # as logged: never twice
+    ]
+    assert [r.get("anomalies", []) for r in records] == [
+        [HEADERS_NOT_DUMPED, XFF_NOTE],
+        [XFF_NOTE],
+        [],
+    ]
+    for e in (bare, dumped):
+        for empty in ("", None, 7):
+            parsed = parsed_from_eve({**e, "xff": empty})
+            assert parsed is not None and parsed_from_eve(e) == parsed
 
 
 def test_an_event_whose_dumped_headers_hold_no_host_takes_its_host_from_http_hostname(

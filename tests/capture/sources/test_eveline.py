@@ -161,6 +161,7 @@ def test_the_engine_files_of_the_suite_read_the_same_both_ways() -> None:
         _event(http={"request_headers": [], "hostname": None}),
         _event(http={"request_headers": [], "hostname": ["a.example"]}),
         _event(http={"request_headers": [], "hostname": _GONE}),
+        _event(xff="\u00e9", http={"request_headers": [{"name": "X-FORWARDED-FOR", "value": "a"}]}),
     ],
 )
 def test_an_http_event_is_read_in_c_the_same_as_by_the_reference(event: dict[str, Any]) -> None:
@@ -190,6 +191,20 @@ def test_c_takes_the_host_from_http_hostname_when_no_host_header_was_logged(
     )
     assert _same(escaped)
     assert eve.parsed_from_line(escaped).request.host == "h.example"  # type: ignore[union-attr]
+
+
+def test_c_reads_an_xff_field_beside_the_forwarded_for_header_it_came_from() -> None:
+    # Suricata takes xff from X-Forwarded-For, which a dump holds: the common case
+    # stays on the fast path; only an xff that adds a header goes the reference way.
+    logged = [{"name": "X-Forwarded-For", "value": "198.51.100.7"}]
+    assert _same(_line(_event(xff="198.51.100.7", http={"request_headers": logged})))
+    for xff in ("198.51.100.7", "", None, ["198.51.100.7"]):
+        assert not _same(_line(_event(xff=xff)))
+        assert not _same(_line(_event(xff=xff, http={"request_headers": [], "hostname": _GONE})))
+    escaped = _line(_event(xff="198.51.100.7", http={"request_headers": []})).replace(
+        b'"request_headers":[]', b'"request_headers":[{"name":"X-Forwarded-F\\u006fr","value":"a"}]'
+    )
+    assert _same(escaped)
 
 
 @pytest.mark.parametrize(
