@@ -7,7 +7,10 @@ or of any other writer of a record format of :data:`~capture.sources.inputs.INPU
 
 * a regular file, followed like ``tail -F``: read from its start, then as it
   grows; waited for when it does not exist yet; read again from its start when it
-  is replaced or truncated (log rotation). A gzip-compressed file (a rotated
+  is replaced or truncated (log rotation), or rewritten in place (the bytes just
+  before where it was read no longer those read: truncated and written again to
+  the same size or beyond between two reads, which ``tail -F`` misses; said in one
+  warning each time). A gzip-compressed file (a rotated
   ``eve.json.gz``) is read whole, as what it decompresses to, and not followed:
   gzip is written whole, so the stream ends there;
 * a FIFO (``mkfifo``): read while writers come and go;
@@ -65,6 +68,9 @@ STATUS_PREFIX = b'{"headerwatch_addon"'
 """The start of the mitmproxy add-on's status line (its drop counter)."""
 NOTICE_EVERY = 5.0
 """Seconds between two notices of records the add-on dropped."""
+TAIL = 64
+"""Bytes of a followed file read last, read again before each read after them: if
+they changed, the file was rewritten in place."""
 
 SOCKET_PREFIX = "unix:"
 
@@ -87,17 +93,22 @@ class LineStream:
         stop: threading.Event,
         on_line: Callable[[bytes], None] | None = None,
         listener: socket.socket | None = None,
+        on_warning: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_warning``: told, in one line, of a file rewritten in place."""
         self.target = target
         self.stop = stop
         self.on_line = on_line
+        self.on_warning = on_warning
         self._buf = bytearray()
         self._listener = listener
         self._conn: socket.socket | None = None
         self._fd: int | None = None
         self._ino: tuple[int, int] | None = None
         self._fifo = False
+        self._regular = False
         self._pos = 0
+        self._tail = b""
         self._first = b""
         self._gzip: Gunzipped | None = None
         self.gzipped = False
@@ -253,8 +264,10 @@ class LineStream:
             raise CaptureError(f"{self.target}: is a directory, not a file of records")
         self._fd = fd
         self._fifo = stat.S_ISFIFO(st.st_mode)
+        self._regular = stat.S_ISREG(st.st_mode)
         self._ino = (st.st_dev, st.st_ino)
         self._pos = 0
+        self._tail = b""
         self._first = b""
         self.connections += 1
         return True
@@ -277,7 +290,25 @@ class LineStream:
             return
         assert self._fd is not None
         try:
-            data = os.read(self._fd, 1 << 16)
+            if self._regular:
+                # The bytes read last, and what follows them, in one call: a file
+                # truncated and written again to where it was read shows no change
+                # of size, only of those bytes.
+                back = len(self._tail)
+                data = os.pread(self._fd, back + (1 << 16), self._pos - back)
+                if len(data) < back:
+                    # Shorter than where it was read: truncated (rotation), and
+                    # reopened as at its end (or the old one read on, if it is gone).
+                    if not self._replaced():
+                        time.sleep(POLL)
+                    return
+                if data[:back] != self._tail:
+                    self._rewritten()
+                    return
+                data = data[back:]
+                self._tail = (self._tail + data)[-TAIL:]
+            else:
+                data = os.read(self._fd, 1 << 16)
         except BlockingIOError:
             select.select([self._fd], [], [], POLL)
             return
@@ -301,6 +332,18 @@ class LineStream:
             self._end_of_writer()
         if not self._replaced():
             time.sleep(POLL)
+
+    def _rewritten(self) -> None:
+        """The followed file's bytes before the read offset changed: read it again
+        from its start (what was read of the old bytes stays read), and say so."""
+        self._end_of_writer()
+        self.close()
+        if self.on_warning is not None:
+            self.on_warning(
+                f"{self.target}: rewritten in place (the bytes already read changed): "
+                "read again from its start"
+            )
+        self._open_path()
 
     def _replaced(self) -> bool:
         """A followed file replaced or truncated (rotation): reopen it from its start."""
@@ -397,6 +440,7 @@ class Follower:
             self._stop,
             self._line,
             self._listener,
+            lambda text: self._say("warning", text),
         )
 
     def _say(self, level: str, text: str) -> None:

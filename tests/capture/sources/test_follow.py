@@ -109,6 +109,44 @@ def test_a_file_that_does_not_exist_yet_is_waited_for_and_a_replaced_one_read_ag
     run.finish()
 
 
+def _overwrite(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        assert os.pwrite(fd, data, 0) == len(data)
+    finally:
+        os.close(fd)
+
+
+def test_a_file_truncated_and_rewritten_to_the_same_size_is_read_again_and_said_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "proxy.jsonl"
+    path.write_bytes(_line(1))
+    run = _follow(str(path))
+    run.wait(lambda: run.uris() == ["/1"])
+    time.sleep(0.2)  # read to its end: the follower waits at the same size
+    inode = path.stat().st_ino
+    # Truncated and written again between two reads, as tail -F misses: what the
+    # follower then sees, made in one write (it cannot look in between).
+    _overwrite(path, _line(7))
+    assert path.stat().st_size == len(_line(1)) and path.stat().st_ino == inode
+    run.wait(lambda: run.uris() == ["/1", "/7"])
+    # Written again beyond where it was read, between two reads: read from the start.
+    time.sleep(0.2)
+    _overwrite(path, _line(8) + _line(9))
+    run.wait(lambda: run.uris() == ["/1", "/7", "/8", "/9"])
+    # Touched, or the same bytes written again: nothing to read again.
+    time.sleep(0.2)
+    _overwrite(path, _line(8) + _line(9))
+    os.utime(path)
+    time.sleep(0.3)
+    run.finish()
+    assert run.uris() == ["/1", "/7", "/8", "/9"]
+    said = f"{path}: rewritten in place (the bytes already read changed): read again from its start"
+    assert run.notices == [("warning", said)] * 2
+    assert run.follower.counters() == {"followed": 4}
+
+
 def test_a_fifo_is_read_while_writers_come_and_go(tmp_path: Path) -> None:
     fifo = tmp_path / "hw.fifo"
     os.mkfifo(fifo)
