@@ -1383,16 +1383,20 @@ def recording_note(
     """What a session saved from a live recording lacks, if anything ("" if nothing)."""
     if recorded.full_at is not None:
         wanted = None if shown_ids is None else set(shown_ids)
-        missing = sum(
-            1
-            for e in entries
-            if e.record.request.ts >= recorded.full_at and (wanted is None or e.record.id in wanted)
-        )
+        kept = missing = 0
+        for e in entries:
+            if wanted is None or e.record.id in wanted:
+                if e.record.request.ts < recorded.full_at:
+                    kept += 1
+                else:
+                    missing += 1
         when = time.strftime("%H:%M:%S", time.localtime(recorded.full_at))
         size = size_text(recorded.limit) if recorded.limit is not None else "its limit"
+        # Both counts: which requests the file holds, and which are only on screen.
         return (
-            f"; the spool filled at {size} ({when}): it holds what came before, "
-            f"{counted(missing, 'request')} after are not in the session"
+            f"; the spool was full ({size}) from {when}: the session has the "
+            f"{counted(kept, 'request')} captured before then, and not the "
+            f"{counted(missing, 'request')} captured after (x exports those as JSONL or HAR)"
         )
     if recorded.failed is not None:
         return f"; recording had stopped ({recorded.failed}): later requests are not in it"

@@ -22,6 +22,7 @@ from capture.sources.frames import CaptureFile
 from capture.sources.recording import RecordingSource
 from capture.sources.source import FileSource
 from capture.sources.spool import Spool
+from capture.text import counted
 from capture.view.store import Store
 from tui.app import HeaderwatchApp
 from tui.cmd_live import dashboard
@@ -89,8 +90,9 @@ async def test_a_full_spool_is_said_and_w_saves_what_it_holds(tmp_path: Path) ->
         said = [n.message for n in app._notifications][-1]
         assert said.startswith(f"saved {rec.recorded} frames")
         assert said.endswith(
-            f"; the spool filled at 8 KiB ({when}): it holds what came before, "
-            f"{after} requests after are not in the session"
+            f"; the spool was full (8 KiB) from {when}: the session has the "
+            f"{counted(len(before), 'request')} captured before then, and not the "
+            f"{after} requests captured after (x exports those as JSONL or HAR)"
         )
     reopened = _reopen(str(path))
     got = [(e.record.request.uri, len(e.record.findings)) for e in reopened]
