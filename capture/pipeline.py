@@ -12,7 +12,7 @@ import dataclasses
 import ipaddress
 from bisect import bisect_left
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from capture.http.echo import echo_of, touched_findings, transit
@@ -747,9 +747,10 @@ class Pipeline:
         """The counters as an event."""
         return StatsSnapshot(tuple(self.counters().items()))
 
-    def summary(self) -> str:
-        """One line for stderr: what was seen, and everything that was dropped or lost."""
-        return summarize(self.counters(), self.decoder.skipped)
+    def summary(self, none_read: Sequence[str] = ()) -> str:
+        """One line for stderr: what was seen, and everything that was dropped or lost.
+        ``none_read``: see :func:`summarize`."""
+        return summarize(self.counters(), self.decoder.skipped, none_read)
 
 
 def _gapped(anomalies: tuple[str, ...]) -> bool:
@@ -757,13 +758,18 @@ def _gapped(anomalies: tuple[str, ...]) -> bool:
     return any(note.startswith("capture gap") for note in anomalies)
 
 
-def summarize(c: dict[str, int], skipped: Counter[str]) -> str:
-    """The summary line for counters ``c`` and frames ``skipped`` by reason."""
+def summarize(c: dict[str, int], skipped: Counter[str], none_read: Sequence[str] = ()) -> str:
+    """The summary line for counters ``c`` and frames ``skipped`` by reason.
+    ``none_read``: each record file read, in its own words for none of what it holds
+    (:func:`capture.sources.inputs.none_read`), said when no request was parsed: a
+    log without HTTP events is not "0 packets"."""
     parts = []
-    if c["packets"] or not c.get("parsed"):
+    if c["packets"] or not (c.get("parsed") or none_read):
         parts += [counted(c["packets"], "packet"), counted(c["flows"], "TCP connection")]
     if c.get("parsed"):
         parts.append(f"{counted(c['parsed'], 'parsed request')} read")
+    else:
+        parts += none_read
     parts += [
         counted(c["requests"], "HTTP request"),
         f"{counted(c['identities'], 'identity', 'identities')} in "

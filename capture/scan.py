@@ -24,7 +24,7 @@ from capture.scan_jobs import (
     scan_split_records,
 )
 from capture.sources.frames import WARNING, CaptureError, CaptureFile
-from capture.sources.inputs import Input, after_reading, open_inputs
+from capture.sources.inputs import Input, after_reading, none_read, open_inputs
 from capture.sources.records import RecordFile, RequestInput
 from capture.view.selection import EXIT_USAGE, Selection
 
@@ -185,7 +185,7 @@ def scan(
     if redactor is not None and redactor.unshared:
         print(f"headerwatch: warning: {unshared(redactor.unshared)}", file=err)
     if len(errors) < len(inputs):
-        print(f"headerwatch: {pipeline.summary()}", file=err)
+        print(f"headerwatch: {pipeline.summary(none_read(inputs))}", file=err)
     if stopped:
         return EXIT_INTERRUPTED
     return input_errors(errors, err) or selection.exit_code(fail_on_identity)

@@ -46,7 +46,7 @@ from capture.net.reassembly import Limits
 from capture.net.shard import Shard
 from capture.pipeline import Detector, Pipeline, summarize
 from capture.sources.frames import WARNING, CaptureFile
-from capture.sources.inputs import Input, after_reading, open_input, unreadable
+from capture.sources.inputs import Input, after_reading, none_read, open_input, unreadable
 from capture.sources.records import RecordFile
 from capture.view.selection import EXIT_USAGE, Selection
 
@@ -309,7 +309,11 @@ def scan_split_records(
         error = after_input(source, err)
         if error is not None:
             errors.append(error)
-    code = _summary(trailers, fail_on_identity, err) if len(errors) < len(sources) else 0
+    code = (
+        _summary(trailers, fail_on_identity, err, none_read(sources))
+        if len(errors) < len(sources)
+        else 0
+    )
     return input_errors(errors, err) or code
 
 
@@ -365,10 +369,16 @@ def _run_split(
     return trailers, errors[0] if errors else None
 
 
-def _summary(trailers: list[dict[str, Any]], fail_on_identity: bool, err: TextIO) -> int:
+def _summary(
+    trailers: list[dict[str, Any]],
+    fail_on_identity: bool,
+    err: TextIO,
+    nothing: Sequence[str] = (),
+) -> int:
     """Say what a split scan found (its processes' ``trailers`` added up) on ``err``;
-    its exit code."""
-    print(f"headerwatch: {summarize(*totals(trailers))}", file=err)
+    its exit code. ``nothing``: the record files' words for none read
+    (:func:`capture.sources.inputs.none_read`)."""
+    print(f"headerwatch: {summarize(*totals(trailers), nothing)}", file=err)
     selection = Selection()
     selection.identities = sum(t["identities"] for t in trailers)
     return selection.exit_code(fail_on_identity)

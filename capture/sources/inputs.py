@@ -61,6 +61,10 @@ class InputKind:
     followed: bool = True
     """Whether ``live --from`` can follow it as it grows: records a line at a time,
     not frames (a capture) or one document whole only at its end (HAR)."""
+    noun: tuple[str, str] = ("record", "records")
+    """What one of the things it holds is called, singular and plural, for a summary
+    of a file that held none (``0 HTTP events in eve.json``), not in a capture's
+    words."""
 
 
 SNIFF_BYTES = 1024
@@ -147,10 +151,29 @@ def _looks_like_zeek(head: bytes) -> bool:
 
 
 INPUTS: tuple[InputKind, ...] = (
-    InputKind("capture", "pcap or pcapng capture", is_capture_magic, _open_capture, False),
-    InputKind("har", HarFile.what, _looks_like_har, HarFile, False),
-    InputKind("suricata", "Suricata eve.json events", _looks_like_eve, _open_eve),
-    InputKind("zeek", "Zeek http.log (TSV or JSON)", _looks_like_zeek, _open_zeek),
+    InputKind(
+        "capture",
+        "pcap or pcapng capture",
+        is_capture_magic,
+        _open_capture,
+        False,
+        ("packet", "packets"),
+    ),
+    InputKind("har", HarFile.what, _looks_like_har, HarFile, False, ("HAR entry", "HAR entries")),
+    InputKind(
+        "suricata",
+        "Suricata eve.json events",
+        _looks_like_eve,
+        _open_eve,
+        noun=("HTTP event", "HTTP events"),
+    ),
+    InputKind(
+        "zeek",
+        "Zeek http.log (TSV or JSON)",
+        _looks_like_zeek,
+        _open_zeek,
+        noun=("HTTP log record", "HTTP log records"),
+    ),
     InputKind(
         "jsonl",
         "headerwatch JSONL records",
@@ -189,7 +212,7 @@ def open_input(path: str, kind: str | None = None) -> Input:
     stream, name = open_stream(path)
     if kind is not None:
         # Named: no peeking beyond open_stream's look for gzip's magic.
-        return KINDS[kind].open(path, stream)
+        return _opened(KINDS[kind], path, stream)
     compressed = compressed_file(stream) is not None
     try:
         # open_stream gives buffered readers (a file, stdin, gzip): peeking leaves the
@@ -204,7 +227,7 @@ def open_input(path: str, kind: str | None = None) -> Input:
         raise CaptureError(f"{name}: cannot read ({why})") from None
     for entry in INPUTS:
         if entry.sniff(head):
-            return entry.open(path, stream)
+            return _opened(entry, path, stream)
     if path != "-":
         stream.close()
     if not head:
@@ -215,6 +238,25 @@ def open_input(path: str, kind: str | None = None) -> Input:
     raise CaptureError(
         f'{name}: not a file headerwatch reads ({holds} with "{start}"; looked for: {looked_for()})'
     )
+
+
+def _opened(entry: InputKind, path: str, stream: IO[bytes]) -> Input:
+    """``path`` opened as ``entry``'s kind, a record file knowing what it holds."""
+    opened = entry.open(path, stream)
+    if not isinstance(opened, CaptureFile):
+        opened.noun = entry.noun
+    return opened
+
+
+def none_read(sources: Sequence[Input]) -> list[str]:
+    """For the summary of inputs in which no request was read: each record file's
+    nothing in its own words (``0 HTTP events in eve.json``). Captures are said in
+    packets and connections by :func:`capture.pipeline.summarize`."""
+    return [
+        f"0 {source.noun[1]} in {source.name}"
+        for source in sources
+        if not isinstance(source, CaptureFile)
+    ]
 
 
 def open_inputs(paths: Sequence[str], kind: str | None = None) -> list[Input]:

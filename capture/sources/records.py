@@ -64,6 +64,9 @@ class RequestInput(Protocol):
     size: int
     """Bytes in the file (0 for a stream), for progress."""
     truncated: bool
+    noun: tuple[str, str]
+    """What one of its requests is in the file, singular and plural (``HTTP event``):
+    its kind's :attr:`~capture.sources.inputs.InputKind.noun`."""
 
     @property
     def position(self) -> int:
@@ -132,6 +135,7 @@ class RecordFile:
         self.path = path
         self.name = "<stdin>" if path == "-" else path
         self.what = what
+        self.noun = ("record", "records")
         self._stream = stream
         self._parse = parse
         self._requests_only = requests_only or parse
@@ -361,6 +365,7 @@ class HarFile:
     def __init__(self, path: str, stream: IO[bytes]) -> None:
         self.path = path
         self.name = "<stdin>" if path == "-" else path
+        self.noun = ("HAR entry", "HAR entries")
         self.truncated = False
         try:
             data = stream.read(MAX_HAR + 1)

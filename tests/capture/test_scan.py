@@ -217,3 +217,29 @@ def test_a_stream_stopped_by_ctrl_c_says_what_it_passed_over_though_none_of_it_w
         "headerwatch: warning: <stdin>: 3 lines passed over: not Zeek http.log records "
         "(first: line 1: a record before the #fields line: not a Zeek TSV log)"
     ) in err.getvalue().splitlines()
+
+
+def test_a_log_without_http_events_is_summed_up_in_its_own_words_not_in_packets(
+    tmp_path: Path,
+) -> None:
+    eve = tmp_path / "eve.json"
+    eve.write_text(
+        '{"timestamp":"2026-12-03T10:00:00.000000+0000","event_type":"dns","src_ip":"a"}\n' * 3
+    )
+    zeek = tmp_path / "http.log"
+    zeek.write_text("#separator \\x09\n#fields\tts\tuid\tid.orig_h\n")
+    har = tmp_path / "empty.har"
+    har.write_text('{"log": {"version": "1.2", "entries": []}}')
+    capture = save(tmp_path, conversation().handshake())
+    expected = {
+        (str(eve),): f"0 HTTP events in {eve}; 0 HTTP requests",
+        (str(zeek),): f"0 HTTP log records in {zeek}; 0 HTTP requests",
+        (str(har),): f"0 HAR entries in {har}; 0 HTTP requests",
+        (capture, str(eve)): f"3 packets; 1 TCP connection; 0 HTTP events in {eve}; 0 HTTP",
+    }
+    for paths, lead in expected.items():
+        for jobs in (1, 2):  # one process, and split over two (captures aside)
+            out, err = io.StringIO(), io.StringIO()
+            scan(list(paths), out=out, err=err, jobs=jobs)
+            summary = [line for line in err.getvalue().splitlines() if "warning" not in line]
+            assert summary[0].startswith(f"headerwatch: {lead}"), (paths, jobs, summary)
