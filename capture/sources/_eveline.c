@@ -70,7 +70,7 @@ typedef struct {
 } Field;
 
 typedef struct {
-    Field url, method, protocol, status, hostname;
+    Field url, method, protocol, version, status, hostname;
     int request_kind, response_kind; /* ABSENT, T_NULL or T_ARRAY (else: not sure) */
     Pair *request;
     Py_ssize_t nrequest;
@@ -695,6 +695,8 @@ http_member(Cur *c, const Str *key, void *ctx, int depth)
         return read_field(c, &h->method, depth);
     if (KEY(key, "protocol"))
         return read_field(c, &h->protocol, depth);
+    if (KEY(key, "version"))
+        return read_field(c, &h->version, depth);
     if (KEY(key, "status"))
         return read_field(c, &h->status, depth);
     return skip_value(c, depth) != 0;
@@ -978,8 +980,16 @@ http(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     items[6] = whole(e.dest_port.i);
     items[7] = h->method.kind == T_STRING ? known_str(&h->method.s, buf) : Py_NewRef(dash);
     items[8] = h->url.kind == T_STRING ? make_str(&h->url.s, buf, NULL) : Py_NewRef(Py_None);
-    items[9] = h->protocol.kind == T_STRING ? known_str(&h->protocol.s, buf)
-                                            : Py_NewRef(Py_None);
+    /* HTTP/1's "protocol" ("HTTP/1.1"), else HTTP/2's "version" ("2"). */
+    if (h->protocol.kind == T_STRING) {
+        items[9] = known_str(&h->protocol.s, buf);
+    } else if (h->version.kind == T_STRING && h->version.s.n > 0) {
+        PyObject *number = make_str(&h->version.s, buf, NULL);
+        items[9] = number == NULL ? NULL : PyUnicode_FromFormat("HTTP/%U", number);
+        Py_XDECREF(number);
+    } else {
+        items[9] = Py_NewRef(Py_None);
+    }
     items[10] = header_tuple(h->request, h->nrequest, buf, &merged);
     items[11] = PyBool_FromLong(merged);
     items[12] = h->status.kind == T_INT ? whole(h->status.i) : Py_NewRef(Py_None);

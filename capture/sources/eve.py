@@ -10,15 +10,16 @@ mode, the event's top-level ``xff`` is the address Suricata took from the reques
 X-Forwarded-For header (or the header ``xff.header`` names): it becomes that header
 when the headers logged hold none, with an anomaly saying where it came from.
 
-Field mapping (see docs/scale.md): ``timestamp`` → ts, ``flow_id`` → flow,
-``tx_id`` + 1 → depth, ``src_ip``/``src_port``/``dest_ip``/``dest_port`` → the
-endpoints, ``http.http_method``, ``http.url``, ``http.protocol`` → the request
-line, ``http.hostname`` → Host when the headers were not dumped, and the request's
-``authority`` (what ``host`` falls back to) when the headers dumped hold no Host
-(a dump limited to some names, or a request sent without one), ``http.status``
-and ``response_headers`` → the response. Suricata documents ``hostname`` as "the
-hostname this HTTP event is attributed to": libhtp's, from an absolute target or
-the Host header, without its port (``http_port``).
+Field mapping (see docs/scale.md): ``timestamp`` → ts, ``flow_id`` → flow, ``tx_id``
++ 1 → depth, ``src_ip``/``src_port``/``dest_ip``/``dest_port`` → the endpoints,
+``http.http_method``, ``http.url``, ``http.protocol`` (an HTTP/2 event's
+``http.version``, "2", as ``HTTP/2``) → the request line, ``http.hostname`` → Host
+when the headers were not dumped, and the request's ``authority`` (what ``host``
+falls back to) when the headers dumped hold no Host (a dump limited to some names,
+or a request sent without one), ``http.status`` and ``response_headers`` → the
+response. Suricata documents ``hostname`` as "the hostname this HTTP event is
+attributed to": libhtp's, from an absolute target or the Host header, without its
+port (``http_port``).
 
 Limits (what the log cannot show): Suricata (libhtp) joins a header sent more than
 once into one value separated by ``", "``, so a second injected header can hide in
@@ -215,7 +216,12 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
     method = http.get("http_method")
     url = http.get("url")
     protocol = http.get("protocol")
-    version = protocol if type(protocol) is str else None
+    if type(protocol) is str:
+        version: str | None = protocol
+    else:
+        # Suricata's HTTP/2 logger writes "version": "2" where HTTP/1's has "protocol".
+        number = http.get("version")
+        version = f"HTTP/{number}" if type(number) is str and number else None
     get = obj.get
     flow = get("flow_id", 0)
     tx = get("tx_id", 0)

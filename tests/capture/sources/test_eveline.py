@@ -402,3 +402,22 @@ def test_any_header_entry_and_value_reads_the_same_both_ways(
         json.dumps(_event(http={"response_headers": [entry]})).encode(),  # \\uXXXX escapes
     ):
         _same(line)
+
+
+@pytest.mark.parametrize(
+    ("http", "version"),
+    [
+        ({"protocol": "HTTP/1.1"}, "HTTP/1.1"),
+        ({"protocol": _GONE, "version": "2"}, "HTTP/2"),  # Suricata's HTTP/2 logger
+        ({"protocol": "HTTP/1.0", "version": "2"}, "HTTP/1.0"),
+        ({"protocol": _GONE, "version": ""}, None),
+        ({"protocol": _GONE}, None),
+    ],
+)
+def test_an_http2_events_version_field_is_its_request_lines_version_both_ways(
+    http: dict[str, Any], version: str | None
+) -> None:
+    line = _line(_event(http=http))
+    assert _same(line)  # C read it, and the reference agrees
+    parsed = eve.parsed_from_line(line)
+    assert parsed is not None and parsed.request.version == version
