@@ -148,7 +148,7 @@ class Redactor:
     _starts: dict[str, list[tuple[str, str]]] = field(
         default_factory=dict, repr=False, compare=False
     )
-    _pattern: list[re.Pattern[str]] = field(default_factory=list, repr=False, compare=False)
+    _pattern: list[Any] = field(default_factory=list, repr=False, compare=False)
     _unshared: list[int] = field(default_factory=lambda: [0], repr=False, compare=False)
 
     @classmethod
@@ -312,13 +312,14 @@ class Redactor:
             # One pass over the texts whatever the number of spellings: only where one
             # starts is each spelling of that start compared.
             search = self._pattern[0].search
-            found = search(texts)
+            data = texts.encode("utf-8", "surrogatepass")
+            found = search(data)
             while found is not None:
                 at = found.start()
-                for text, masked in self._starts[found[0]]:
-                    if texts.startswith(text, at):
+                for text, masked in self._starts[found.group().decode("utf-8", "surrogatepass")]:
+                    if data.startswith(text.encode("utf-8", "surrogatepass"), at):
                         swaps.setdefault(text, masked)
-                found = search(texts, at + 1)  # one may start inside another
+                found = search(data, at + 1)  # one may start inside another
         return sorted(swaps.items(), key=lambda item: -len(item[0]))
 
     def comment(self, record: Record, text: str) -> str:
@@ -550,24 +551,21 @@ def _spelt(record: Record, texts: str, forms: tuple[str, ...]) -> bool:
     return any(form in texts for form in forms)
 
 
-def _starts_pattern(starts: Iterable[str]) -> re.Pattern[str]:
-    """A pattern that finds any of ``starts`` (texts of :data:`MIN_SHARED`
-    characters): a trie, so that each place of a text costs a few steps however many
-    there are."""
-    trie: dict[str, Any] = {}
-    for start in starts:
-        node = trie
-        for ch in start:
-            node = node.setdefault(ch, {})
+def _starts_pattern(starts: Iterable[str]) -> Any:
+    """An RE2 pattern that finds any of ``starts`` (texts of :data:`MIN_SHARED`
+    characters) in a record's texts encoded as UTF-8 (lone surrogates passed through):
+    RE2 runs an alternation of literals as one automaton, linear in the text however
+    many there are, where ``re`` tried each place in turn (most of a redacted scan's
+    time). Bytes read as Latin-1, so that any byte is one character."""
+    # Imported here: only a redacted output with values to mask everywhere needs it.
+    import re2
 
-    def branches(node: dict[str, Any]) -> str:
-        # Nested MIN_SHARED deep at most: every start has that length.
-        if not node:
-            return ""
-        each = [re.escape(ch) + branches(child) for ch, child in node.items()]
-        return each[0] if len(each) == 1 else "(?:" + "|".join(each) + ")"
-
-    return re.compile(branches(trie))
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1
+    options.never_capture = True
+    options.max_mem = 64 << 20  # MAX_SHARED spellings' starts, with room
+    escaped = (re.escape(start.encode("utf-8", "surrogatepass")) for start in starts)
+    return re2.compile(b"|".join(escaped), options)
 
 
 _ESCAPE = re.compile(r"%[0-9A-F]{2}")
