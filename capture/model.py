@@ -214,6 +214,12 @@ class Request:
     """The input file the connection's first frame (or the record) came from, when a
     scan or dashboard read several (:meth:`capture.pipeline.Pipeline.begin`); ``flow``
     is then numbered within that file. Empty for a single input."""
+    source: str = ""
+    """What recorded the request, where its input says: ``mitmproxy`` (the add-on's
+    records), ``har`` (a HAR that a browser or client-side proxy wrote). Both saw the
+    request as the client sent it, before any network
+    (:data:`capture.report.attribution.SENDING_SIDE`); empty when the input does not
+    say (a capture: where it was taken is not in its bytes)."""
 
     @property
     def host(self) -> str | None:

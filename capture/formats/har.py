@@ -4,8 +4,9 @@ Headers are ordered ``[{name, value}]`` lists with duplicates kept, as sent.
 Fields HAR has no place for start with ``_`` (the spec's rule for custom
 fields, and mitmproxy's habit): ``_identityFindings`` (the JSONL ``findings``
 objects), ``_anomalies``, ``_flow``, ``_depth``, ``_id``, ``_target``, ``_version``,
-``_authority``, ``_marked``, ``_comment``, ``_injected``, ``_app``, ``_input``. What the capture
-does not have is reported as the spec says (``-1`` sizes; status 0 when no response was seen).
+``_authority``, ``_marked``, ``_comment``, ``_injected``, ``_app``, ``_input``,
+``_source``. What the capture does not have is reported as the spec says (``-1`` sizes;
+status 0 when no response was seen).
 
 Control and bidi characters are written as ``\\uXXXX`` (:func:`capture.text.escape_json`).
 
@@ -192,6 +193,8 @@ def har_entry(item: Entry | Record) -> dict[str, Any]:
         out["_app"] = for_json(req.app)
     if req.input:
         out["_input"] = for_json(req.input)
+    if req.source:
+        out["_source"] = for_json(req.source)
     if req.authority is not None:
         out["_authority"] = for_json(req.authority)
     if entry is not None:

@@ -135,6 +135,10 @@ def _record_fields(record: Record) -> dict[str, Any]:
     if req.input:
         # One of several inputs: "flow" is numbered within it (Pipeline.begin).
         out["input"] = req.input
+    if req.source:
+        # What recorded it (the mitmproxy add-on, a HAR): kept, as it says where the
+        # request was seen, which decides who put an identity header in it.
+        out["source"] = req.source
     if record.response is not None:
         out["response"] = _response_fields(record.response)
     moved = record.transit
@@ -169,6 +173,7 @@ def dumps_bytes(record: Record) -> bytes:
         or req.authority is not None
         or req.app
         or req.input
+        or req.source
         or record.response is not None
         or record.transit is not None
     ):
@@ -320,6 +325,7 @@ def parsed_from_dict(obj: Any, responses: bool = True) -> Parsed | None:
         authority=optional_string(obj, "authority"),
         app=string(obj, "app", ""),
         input=string(obj, "input", ""),
+        source=string(obj, "source", ""),
     )
     response = None
     if obj.get("response") is not None:

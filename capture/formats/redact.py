@@ -373,6 +373,7 @@ class Redactor:
             anomalies=tuple(scrub(a) for a in req.anomalies),
             authority=scrub(req.authority) if req.authority is not None else None,
             app=scrub(req.app),
+            source=scrub(req.source),
         )
         response = record.response
         if response is not None:
@@ -501,6 +502,7 @@ def _from(record: Record, src: str) -> Record:
         authority=r.authority,
         app=r.app,
         input=r.input,
+        source=r.source,
     )
     return _new_record(
         id=record.id,

@@ -1296,6 +1296,7 @@ class HttpTracker:
                 None,  # authority
                 "",  # app
                 "",  # input
+                "",  # source
             ),
         )
 

@@ -262,6 +262,7 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
         authority,
         "",
         "",
+        "",
     )
     status = http.get("status")
     if type(status) is not int:
@@ -345,6 +346,7 @@ def parsed_from_line(line: bytes, responses: bool = True) -> Parsed | None:
         0,
         _merged_notes(headers) if merged else (),
         authority,
+        "",
         "",
         "",
     )

@@ -19,11 +19,14 @@ does not keep, each said as an anomaly of the record and once per file
 
 headerwatch's own HAR (:mod:`capture.formats.har`) writes what HAR has no place
 for as ``_`` fields, which are read back: ``_client``, ``_server``, ``_flow``,
-``_depth``, ``_anomalies``, ``_app``, ``_input``, ``_target``/``_version``/``_authority`` (the
-request line as sent, which the URL need not show), ``_injected``/``_removed``/
-``_changed`` (sent versus received) and, for an entry without ``postData`` (a request
-it had read from JSONL, which keeps no body), the body findings of
-``_identityFindings``: a body the entry keeps is searched again, as a capture's is.
+``_depth``, ``_anomalies``, ``_app``, ``_input``, ``_source``,
+``_target``/``_version``/``_authority`` (the request line as sent, which the URL
+need not show), ``_injected``/``_removed``/``_changed`` (sent versus received) and,
+for an entry without ``postData`` (a request it had read from JSONL, which keeps no
+body), the body findings of ``_identityFindings``: a body the entry keeps is searched
+again, as a capture's is.
+A HAR that another tool wrote, named as HAR requires (a browser, a client-side proxy),
+is the client's own record: its requests' ``source`` is ``har`` (:data:`SOURCE`).
 An entry written with ``--redact`` (a finding's value is a mask) has every finding of
 ``_identityFindings`` taken as written, none found again.
 """
@@ -82,6 +85,10 @@ class HarReading:
     """Anomaly (from the ``HAR:`` set above) → entries it applies to."""
 
 
+UNNAMED = "an unnamed tool"
+"""The creator of a HAR that names none."""
+
+
 def har_log(doc: Any) -> tuple[str, list[Any]]:
     """The creator (``name version``) and entries of a HAR document; raises
     :class:`ValueError` naming what is not a HAR."""
@@ -96,16 +103,21 @@ def har_log(doc: Any) -> tuple[str, list[Any]]:
     if isinstance(creator, dict):
         parts = [creator.get("name"), creator.get("version")]
         name = " ".join(p for p in parts if isinstance(p, str) and p)
-    return name or "an unnamed tool", entries
+    return name or UNNAMED, entries
 
 
 def requests(entries: list[Any], reading: HarReading) -> Iterator[Parsed]:
     """The requests of ``entries`` in file order. An entry that is not what HAR
     says is passed over and counted in ``reading`` (with the first one named)."""
     flows: dict[tuple[str, str], tuple[int, int]] = {}
+    # headerwatch's own HAR may be of a capture taken anywhere: it says where its
+    # requests were recorded (_source) or nothing; so may a HAR that names no creator
+    # (HAR requires one). Any other tool's is the client's.
+    creator = reading.creator
+    source = "" if creator == UNNAMED or creator.split(" ", 1)[0] == "headerwatch" else SOURCE
     for number, entry in enumerate(entries, 1):
         try:
-            parsed = parsed_from_entry(entry)
+            parsed = parsed_from_entry(entry, source)
         except ValueError as exc:
             reading.bad_entries += 1
             if reading.first_bad is None:
@@ -136,9 +148,16 @@ def lacks(reading: HarReading) -> str | None:
     return f"HAR written by {reading.creator}: {said}"
 
 
-def parsed_from_entry(entry: Any) -> Parsed:
+SOURCE = "har"
+"""The :attr:`~capture.model.Request.source` of a request from a HAR that headerwatch
+did not write: a browser's or a client-side proxy's (mitmproxy, Charles, Fiddler), a
+record of what the client sent, before any network."""
+
+
+def parsed_from_entry(entry: Any, source: str = "") -> Parsed:
     """One HAR entry as a request to feed the pipeline; raises :class:`ValueError`
-    naming the first field that is missing or of the wrong type."""
+    naming the first field that is missing or of the wrong type. ``source``: its
+    :attr:`~capture.model.Request.source` unless the entry names one (``_source``)."""
     if not isinstance(entry, dict):
         raise ValueError("not an object")
     req = mapping(entry, "request")
@@ -239,6 +258,7 @@ def parsed_from_entry(entry: Any) -> Parsed:
         authority=optional_string(entry, "_authority"),
         app=optional_string(entry, "_app") or "",
         input=optional_string(entry, "_input") or "",
+        source=optional_string(entry, "_source") or source,
     )
     # The body findings are carried only when the entry keeps no body (a request
     # headerwatch had read from JSONL): a kept body is searched again, as a capture's

@@ -209,6 +209,7 @@ def parsed_from_zeek(obj: Any, responses: bool = True) -> Parsed:
         authority=None,
         app="",
         input="",
+        source="",
     )
     status = obj.get("status_code")
     if type(status) is not int:

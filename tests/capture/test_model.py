@@ -74,10 +74,12 @@ _VALUE = st.one_of(
     st.tuples(st.text(max_size=3), st.text(max_size=3)),
 )
 
+_FIELDS = len(dataclasses.fields(Request))
+
 
 @needs_c
 @settings(max_examples=200, deadline=None)
-@given(st.lists(_VALUE, min_size=17, max_size=17))
+@given(st.lists(_VALUE, min_size=_FIELDS, max_size=_FIELDS))
 def test_the_c_builder_builds_what_its_python_twin_builds(values: list[Any]) -> None:
     in_c = positional_new(Request)(*values)
     in_python = positional_twin(Request)(*values)
@@ -97,7 +99,7 @@ def test_the_c_builder_refuses_a_wrong_number_of_values_as_its_twin_does(count: 
 
 @needs_c
 @settings(max_examples=100, deadline=None)
-@given(st.lists(_VALUE, min_size=17, max_size=17), st.integers(min_value=0, max_value=17))
+@given(st.lists(_VALUE, min_size=_FIELDS, max_size=_FIELDS), st.integers(0, _FIELDS))
 def test_the_c_builder_takes_fields_by_name_as_its_twin_does(values: list[Any], cut: int) -> None:
     names = [f.name for f in dataclasses.fields(Request)]
     by_name = dict(zip(names[cut:], values[cut:], strict=True))

@@ -262,3 +262,16 @@ def test_a_reflectors_record_says_so_and_reads_back_as_the_same_request() -> Non
     assert {k: v for k, v in obj.items() if k != "reflector"} == json.loads(dumps(rec))
     parsed = jsonl.parsed_from_dict(obj)
     assert parsed is not None and parsed.request == rec.request
+
+
+def test_the_add_on_s_source_is_kept_and_written_back_so_a_rescan_still_knows_it() -> None:
+    parsed = jsonl.parsed_from_dict(_proxy_record(source="mitmproxy"))
+    assert parsed is not None and parsed.request.source == "mitmproxy"
+    line = json.loads(dumps(Record(1, parsed.request)))
+    assert line["source"] == "mitmproxy"
+    again = jsonl.parsed_from_dict(line)
+    assert again is not None and again.request.source == "mitmproxy"
+    # A capture's record says nothing of where it was taken: no key.
+    assert "source" not in json.loads(dumps(record()))
+    with pytest.raises(ValueError, match="source"):
+        jsonl.parsed_from_dict(_proxy_record(source=1))

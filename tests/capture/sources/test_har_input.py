@@ -195,6 +195,8 @@ def test_a_mitmproxy_hardump_made_here_reports_the_msisdn_header_and_the_imei_co
     assert NO_CLIENT in first["anomalies"] and NO_RAW_HEAD in first["anomalies"]
     assert err.count("HAR written by mitmproxy") == 1
     assert "no client address or port" in err
+    # Made by a client-side proxy: the requests as the client sent them.
+    assert [r["source"] for r in records] == ["har", "har"]
     assert "2 parsed requests read" in err and "3 identities in 2 requests" in err
     # The response came along: the HAR export shows it.
     entries, _ = _scan(har, fmt="har")
@@ -243,6 +245,24 @@ def test_firefox_47s_har_reads_with_its_cookie_and_local_time_offsets() -> None:
     with_cookie = [r for r in records if any(n == "Cookie" for n, _ in r["headers"])]
     assert with_cookie and COOKIES_JOINED not in with_cookie[0]["anomalies"]
     assert err.count("HAR written by Firefox 47.0") == 1
+
+
+def test_a_browser_s_har_is_the_client_s_record_and_headerwatch_s_own_says_its_source(
+    tmp_path: Path,
+) -> None:
+    browser, _ = _scan(HARS / "firefox47.har")
+    assert {r["source"] for r in browser} == {"har"}
+    # headerwatch's HAR of a capture: where the capture was taken is not known.
+    entries, _ = _scan(demo_capture_path(), fmt="har")
+    har = tmp_path / "demo.har"
+    doc = {"log": {"version": "1.2", "creator": {"name": "headerwatch"}, "entries": entries}}
+    har.write_text(json.dumps(doc), encoding="utf-8")
+    assert not any("source" in r for r in _scan(har)[0])
+    # Its HAR of a browser's HAR keeps the browser's word (_source).
+    entries, _ = _scan(HARS / "firefox47.har", fmt="har")
+    doc["log"]["entries"] = entries
+    har.write_text(json.dumps(doc), encoding="utf-8")
+    assert {r["source"] for r in _scan(har)[0]} == {"har"}
 
 
 def test_charles_4_2s_har_gives_the_form_body_from_its_params() -> None:
