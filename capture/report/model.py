@@ -27,6 +27,7 @@ from capture.model import (
     Header,
     Record,
 )
+from capture.report.attribution import INJECTED, Evidence, attribution, evidence, strongest
 from capture.text import counted, printable
 
 KIND_WORDS: Mapping[str, str] = {
@@ -97,7 +98,8 @@ DETECTOR_WORDS: Mapping[str, str] = {
 """What each detector does, for the Method section (docs/jsonl.md#detectors)."""
 
 # A catalog entry whose description says a gateway, carrier or operator puts the
-# header in is header enrichment: the network, not the phone, adds it.
+# header in is header enrichment: a header networks add, though an app may send it
+# too (who did, the evidence decides: capture.report.attribution).
 _NETWORK_WORDS = re.compile(r"gateway|inserted|enrich|carrier|operator|proxy", re.I)
 # printable() leaves these alone; they still reorder or hide text in a browser.
 _INVISIBLE = re.compile("[\u061c\u200b-\u200f\ufeff]")
@@ -143,8 +145,9 @@ class FindingRow:
     """Requests that carried it."""
     hosts: tuple[str, ...]
     """Who received it, in order of first request."""
-    injected: bool
-    """A reflector's echo shows it arrived in a header added or changed on the way."""
+    evidence: Evidence
+    """Where it was seen, the strongest evidence of its requests
+    (:func:`capture.report.attribution.strongest`): who put it in."""
     network_header: str
     """The catalog's description when the header is one networks insert, else ``""``."""
     records: tuple[int, ...]
@@ -155,6 +158,11 @@ class FindingRow:
     def words(self) -> str:
         """The kind in words."""
         return KIND_WORDS.get(self.kind, self.kind)
+
+    @property
+    def injected(self) -> bool:
+        """A reflector's echo shows it arrived in a header added or changed on the way."""
+        return self.evidence.vantage == INJECTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +341,7 @@ def build_report(
     title: str = "headerwatch evidence report",
     notes: Sequence[str] = (),
     unlogged: Mapping[str, int] | None = None,
+    received: Collection[int] = (),
 ) -> Report:
     """The report of ``records`` (in capture order, with their transits).
 
@@ -343,7 +352,8 @@ def build_report(
     ``Decoder.skipped``), for the Not inspected section: not known when every input
     is request records (:attr:`InputInfo.traffic`). ``unlogged``: of all the requests
     read (the report keeps only those it shows), how many a log left their headers or
-    header values out of, by :func:`unlogged_by`.
+    header values out of, by :func:`unlogged_by`. ``received``: ids of the records
+    read from a reflector's own log (the requests as the server received them).
     """
     groups: dict[tuple[str, str, str, str], list[tuple[Record, Finding]]] = {}
     injections: list[InjectionRow] = []
@@ -406,10 +416,7 @@ def build_report(
         for record, _f in hits:
             hosts.setdefault(safe(record.request.destination), []).append(record.id)
         stamps = [record.request.ts for record, _f in hits]
-        injected = any(
-            record.transit is not None and f.name.lower() in record.transit.touched_names
-            for record, f in hits
-        )
+        seen = strongest(evidence(record, f, record.id in received) for record, f in hits)
         rows.append(
             FindingRow(
                 kind,
@@ -422,7 +429,7 @@ def build_report(
                 max(stamps),
                 len(hits),
                 tuple(hosts),
-                injected,
+                seen,
                 safe(_network_description(finding, catalog)),
                 tuple(record.id for record, _f in hits),
                 tuple((host, tuple(ids)) for host, ids in hosts.items()),
@@ -518,15 +525,7 @@ def _lead(rows: Sequence[FindingRow], requests: int, redacted: bool) -> str:
         f"The {top.words} {top.value} went to {counted(len(hosts), 'site')} ({shown}) "
         f"in the {where} {via}"
     )
-    if any(r.injected for r in same):
-        text += (
-            ", added on the way by the network: a reflector's echo shows the device did not send it"
-        )
-    elif any(r.network_header for r in same):
-        text += (
-            ", a header that mobile networks insert into their subscribers' requests "
-            "(header enrichment): the network added it, not the phone"
-        )
+    text += attribution(strongest(r.evidence for r in same), any(r.network_header for r in same))
     text += "."
     others = len({(r.kind, r.value) for r in rows}) - 1
     if others:

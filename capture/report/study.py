@@ -12,7 +12,8 @@ HTTP Header Field Manipulation test:
   (no carrier can add headers inside TLS), came over Wi-Fi (the label says so:
   ``net=wifi``), or had no echo (the probe failed, or a captured or recorded
   request was never answered by a reflector: what the device sent is not known,
-  whatever the request carried).
+  whatever the request carried; or it was recorded on the phone's side, by mitmproxy
+  or in a HAR, before any network: the device sent what it carried).
 
 Tests are grouped by network: the ``label`` a tester gave ``probe --label``
 (``carrier=O2 UK, sim=…``), else the client address range (/24 for IPv4, /48
@@ -30,6 +31,7 @@ from typing import Any
 
 from capture.formats.redact import Redactor
 from capture.model import IDENTITY_KINDS, WHERE_HEADER, Record
+from capture.report.attribution import RECEIVED, SENT, vantage
 from capture.report.model import safe
 from capture.text import counted
 
@@ -249,7 +251,9 @@ def record_test(
     """The test of one record: with a transit (a capture or scan JSONL with a
     reflector's echo), from what was added; ``received`` (read from a reflector's own
     log), the request as received: an identity header in it arrived with the request.
-    Any other record says nothing of what the device sent: inconclusive."""
+    Any other record says nothing of what the network did: inconclusive (one recorded
+    on the phone's side says the device sent what it carried:
+    :func:`capture.report.attribution.vantage`)."""
     req = record.request
     network = network_label(label, redactor) if label else client_network(req.src, redactor)
     target = safe(req.destination)
@@ -271,7 +275,14 @@ def record_test(
             return Test(req.ts, target, network, INJECTED, "echo: identity added", headers, ids)
         return Test(req.ts, target, network, CLEAN, "echo: no identity added", headers, ())
     found = [f for f in record.identities if f.where == WHERE_HEADER]
-    if not received:
+    seen = vantage(record, received)
+    if seen.vantage == SENT:
+        why = f"seen before any network ({seen.how}): what a network adds is not seen"
+        if found:
+            names = ", ".join(dict.fromkeys(safe(f.name) for f in found))
+            why += f"; the phone or an app on it sent the identity header ({names})"
+        return Test(req.ts, target, network, INCONCLUSIVE, why, (), ())
+    if seen.vantage != RECEIVED:
         why = "no reflector's echo: what the device sent is not known"
         if found:
             names = ", ".join(dict.fromkeys(safe(f.name) for f in found))

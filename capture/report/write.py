@@ -348,6 +348,7 @@ def make_report(
         "catalog_version": catalog_version(),
         "notes": read.notes,
         "unlogged": read.unlogged,
+        "received": read.received,
     }
     if not read.study:
         report = build_report(read.records, **common)

@@ -21,7 +21,7 @@ def test_the_lead_names_the_number_its_sites_and_headers_and_that_the_network_ad
     assert all(row.injected for row in report.findings)
 
 
-def test_a_catalog_header_that_gateways_insert_is_said_to_be_added_by_the_network() -> None:
+def test_a_catalog_header_that_gateways_insert_is_not_blamed_on_the_network_unseen() -> None:
     from capture.identity.detector import IdentityDetector
 
     req = record(headers=(("Host", "bbc.co.uk"), ("x-up-calling-line-id", "447700900123"))).request
@@ -29,6 +29,9 @@ def test_a_catalog_header_that_gateways_insert_is_said_to_be_added_by_the_networ
     report = build_report([record(findings=found, headers=req.headers)], catalog=load_catalog())
     assert "in the header x-up-calling-line-id, a header that mobile networks insert" in report.lead
     assert not report.findings[0].injected  # no echo: said from the catalog, not shown
+    # Where the capture was taken decides who added it: both are said, neither claimed.
+    assert "if this capture was taken after the carrier (at a server), the network" in report.lead
+    assert "not the phone" not in report.lead
 
 
 def test_exposure_counts_each_request_once_per_identity_per_site() -> None:

@@ -111,3 +111,13 @@ def test_a_clean_verdict_counts_the_headers_added_in_the_singular_and_plural() -
     assert (one.verdict, two.verdict) == (CLEAN, CLEAN)
     assert one.why == "reflector's echo: no identity added (1 header added or changed)"
     assert two.why == "reflector's echo: no identity added (2 headers added or changed)"
+
+
+def test_a_request_recorded_on_the_phone_s_side_says_the_phone_sent_its_identity_header() -> None:
+    msisdn = finding("msisdn", name="X-MSISDN")
+    test = record_test(record(findings=(msisdn,), source="mitmproxy"))
+    assert test.verdict == INCONCLUSIVE
+    assert test.why.startswith("seen before any network (recorded by headerwatch's mitmproxy")
+    assert test.why.endswith("the phone or an app on it sent the identity header (X-MSISDN)")
+    # Of a capture, where it was taken is not known: neither is who put it there.
+    assert "whether the device or the network" in record_test(record(findings=(msisdn,))).why

@@ -1,0 +1,125 @@
+"""Who put an identity in: said from where the request was seen, in HTML and Markdown,
+from real input files (a capture, records as the mitmproxy add-on and a reflector
+write them, a browser's HAR)."""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from capture.identity.detector import IdentityDetector
+from capture.report.write import make_report, read_inputs, render
+from tui.common import demo_capture_path
+
+NUMBER = "447700900123"
+NETWORK_ADDED = "the network added it, not the phone"
+PHONE_SENT = "sent by the phone or an app on it: seen before any network"
+UNDECIDED = (
+    "a header that mobile networks insert into their subscribers' requests (header "
+    "enrichment): if this capture was taken after the carrier (at a server), the network "
+    "added it; if on the phone's side (on the phone, a tethered computer), the phone or an "
+    "app on it sent it."
+)
+
+
+def _record(**keys: object) -> dict[str, object]:
+    """A request to a site with the number in X-MSISDN, as the JSONL records have it."""
+    return {
+        "ts": 1700000000.0,
+        "src": "10.0.0.2",
+        "sport": 40000,
+        "dst": "192.0.2.1",
+        "dport": 80,
+        "method": "GET",
+        "uri": "/",
+        "version": "HTTP/1.1",
+        "headers": [["Host", "news.example"], ["X-MSISDN", NUMBER]],
+        **keys,
+    }
+
+
+def _leads(path: Path) -> list[str]:
+    """The lead sentence of the report of ``path``, in HTML and in Markdown, as text."""
+    read = read_inputs([str(path)], IdentityDetector())
+    report, _ = make_report(read, now=0.0)
+    page = re.search(r'<p class="lead">(.*?)</p>', render(report, None, "html"), re.S)
+    assert page is not None
+    markdown = re.search(r"^\*\*(The .*)\*\*$", render(report, None, "md"), re.M)
+    assert markdown is not None
+    return [html_lib.unescape(page.group(1)), markdown.group(1).replace("\\", "")]
+
+
+def _jsonl(tmp_path: Path, *records: dict[str, object]) -> Path:
+    path = tmp_path / "records.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def test_the_add_on_s_records_say_the_phone_sent_an_enrichment_header_never_the_network(
+    tmp_path: Path,
+) -> None:
+    # As capture/data/mitmproxy_addon.py writes a request: "source": "mitmproxy".
+    path = _jsonl(tmp_path, _record(flow=1, depth=1, body_length=0, source="mitmproxy"))
+    for lead in _leads(path):
+        assert "in the header X-MSISDN, a header that mobile networks insert" in lead
+        assert f"but {PHONE_SENT} (recorded by headerwatch's mitmproxy add-on" in lead
+        assert "network added it" not in lead
+
+
+def test_a_browser_s_har_says_the_phone_sent_it(tmp_path: Path) -> None:
+    entry = {
+        "startedDateTime": "2024-11-15T10:46:43.282Z",
+        "request": {"method": "GET", "url": "http://news.example/", "httpVersion": "HTTP/1.1",
+                    "headers": [{"name": "Host", "value": "news.example"},
+                                {"name": "X-MSISDN", "value": NUMBER}]},
+        "response": {"status": 200},
+    }  # fmt: skip
+    har = tmp_path / "browser.har"
+    doc = {"log": {"version": "1.2", "creator": {"name": "Firefox"}, "entries": [entry]}}
+    har.write_text(json.dumps(doc), encoding="utf-8")
+    for lead in _leads(har):
+        assert f"{PHONE_SENT} (from a HAR file, a browser's" in lead
+        assert "network added it" not in lead
+
+
+def test_an_echo_that_shows_the_header_added_says_the_network_added_it(tmp_path: Path) -> None:
+    sent = [["Host", "news.example"]]
+    path = _jsonl(tmp_path, _record(headers=sent, injected=[["X-MSISDN", NUMBER]], removed=[],
+                                    changed=[]))  # fmt: skip
+    for lead in _leads(path):
+        assert lead.endswith(
+            "in the header X-MSISDN, added on the way by the network: a reflector's echo shows "
+            "the device did not send it. Identity values are masked in this report."
+        )
+
+
+def test_an_echo_that_shows_the_header_arrived_as_sent_says_the_phone_sent_it(
+    tmp_path: Path,
+) -> None:
+    path = _jsonl(tmp_path, _record(injected=[], removed=[], changed=[]))
+    for lead in _leads(path):
+        assert f"{PHONE_SENT} (a reflector's echo shows it arrived as it was sent)" in lead
+        assert "network added it" not in lead
+
+
+def test_a_reflector_s_own_log_is_after_the_carrier_so_the_network_added_it(
+    tmp_path: Path,
+) -> None:
+    path = _jsonl(tmp_path, _record(reflector=True))
+    for lead in _leads(path):
+        assert "seen as a reflector received it, after the carrier: " + NETWORK_ADDED in lead
+
+
+@pytest.mark.parametrize("path", [demo_capture_path(), None])
+def test_a_capture_or_records_of_unknown_vantage_state_the_fact_and_what_decides(
+    tmp_path: Path, path: Path | None
+) -> None:
+    # The demo capture (a pcap: its bytes do not say where it was taken), and a scan's
+    # records of one.
+    for lead in _leads(path or _jsonl(tmp_path, _record())):
+        assert UNDECIDED in lead
+        assert NETWORK_ADDED not in lead and "sent by the phone" not in lead
