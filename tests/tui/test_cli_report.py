@@ -18,6 +18,7 @@ import pytest
 from tests.carrier import enrichment_proxy
 from tests.chromium import load
 from tests.helpers import SUPERCOOKIE, supercookie_capture
+from tests.mitmproxy_lab import mitmdump_with_addon, plain_server
 from tests.tui.test_cli_probe import _free_port, headerwatch, reflector  # noqa: F401
 
 DEMO = Path(__file__).resolve().parents[2] / "capture" / "data" / "demo-o2-2012.pcap"
@@ -346,3 +347,24 @@ def test_the_appendix_of_two_captures_numbers_each_request_in_its_own_file(
         assert len(mine) == 20
         hosts = _shark_hosts(path, [frame for _, frame in mine])
         assert {frame: host.replace("\\", "") for host, frame in mine} == hosts
+
+
+def test_a_report_of_the_mitmproxy_add_ons_records_says_the_phone_sent_the_number(
+    tmp_path: Path,
+) -> None:
+    # The real mitmdump with the add-on, curl through it as the phone's app: the
+    # add-on sees the request before any network, so an enrichment header in it was
+    # sent by the phone or an app, never added by the carrier.
+    records = tmp_path / "phone.jsonl"
+    with plain_server() as port, mitmdump_with_addon(tmp_path, str(records)) as proxy:
+        sent = proxy.curl(f"http://127.0.0.1:{port}/news", "-H", "X-MSISDN: 447700900123")
+        assert sent.stdout.startswith("200"), sent.stderr
+    out = tmp_path / "phone.md"
+    result = headerwatch("report", "--region", "GB", str(records), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    lead = next(line for line in text.splitlines() if line.startswith("**The "))
+    lead = lead.replace("\\", "")  # Markdown's escapes
+    assert "in the header X-MSISDN" in lead
+    assert "sent by the phone or an app on it: seen before any network" in lead
+    assert "the network added it" not in lead
