@@ -21,7 +21,8 @@ INJECTED = "injected"
 SENT = "sent"
 """Seen as the client sent it, before any network: the phone or an app on it sent it."""
 RECEIVED = "received"
-"""Seen as the server received it (a reflector's own log), after the carrier."""
+"""Seen as the server received it (a reflector's own log), after the carrier: where
+networks add headers, though an app may have sent it."""
 UNKNOWN = "unknown"
 """Seen somewhere not known (a capture, a log): the records alone cannot say."""
 
@@ -93,7 +94,12 @@ def attribution(seen: Evidence, enrichment: bool) -> str:
     if not enrichment:
         return ""
     if seen.vantage == RECEIVED:
-        return f", {ENRICHMENT}, seen {seen.how}: the network added it, not the phone"
+        # After the carrier, where such headers are added; but an app can send one too,
+        # and only what the phone sent, set beside it (probe), tells the two apart.
+        return (
+            f", {ENRICHMENT}, seen {seen.how}: most likely added by the network; "
+            "that the phone did not send it is shown only by what it sent (headerwatch probe)"
+        )
     # A capture's bytes do not say where it was taken: the reader must know.
     return (
         f", {ENRICHMENT}: if this capture was taken after the carrier (at a server), the "
