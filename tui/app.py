@@ -172,6 +172,7 @@ class MainScreen(Screen[None]):
                 yield RequestList(
                     store.get,
                     store.has_comment,
+                    store.sort_fields,
                     window=self.hw.window,
                     utc=self.hw.utc,
                     id="requests",

@@ -37,7 +37,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from capture.view.order import TIME, Order, SortedRows
+from capture.view.order import TIME, FieldsOf, Order, SortedRows
 from capture.view.store import Entry
 from tui.render import (
     BADGE_STYLE,
@@ -215,6 +215,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
         self,
         lookup: Lookup,
         has_comment: Callable[[int], bool],
+        sort_fields: FieldsOf,
         *,
         window: int = DEFAULT_WINDOW,
         utc: bool = False,
@@ -228,6 +229,9 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
         self.has_comment = has_comment
         """Whether an id's entry has a comment, without reading the disk: asked of
         every row the list takes in, where ``lookup`` would read spilled ones back."""
+        self.sort_fields = sort_fields
+        """What sorting compares, of many ids in one call: spilled rows' read in bulk,
+        not their records one by one (a sort of a window of spilled rows)."""
         self.window = max(1, window)
         self.utc = utc
         self.ids: list[int] = []
@@ -334,7 +338,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
             self._follow_before_sort = self._follow
             self._sort_top = self._follow
             self.follow = False
-        self._sorted = SortedRows(order, reverse, self.lookup, self.ids)
+        self._sorted = SortedRows(order, reverse, self.sort_fields, self.ids)
         self._cache.clear()
         self.cursor = -1
         index = self._index_of(current) if current is not None and not self._sort_top else 0
@@ -438,8 +442,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
         view = self._sorted
         assert view is not None
         current = self.cursor_id
-        for entry_id in self.ids[before:]:
-            view.add(entry_id)
+        view.add(self.ids[before:])
         limit = int(self.window * (1 + _SLACK))
         if len(self.ids) > limit:
             cut = len(self.ids) - self.window
@@ -457,6 +460,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
     def insert(self, ids: Iterable[int]) -> None:
         """Add rows in id order (entries that started to match late); the cursor stays put."""
         current = self.cursor_id
+        inserted: list[int] = []
         for entry_id in sorted(ids):
             if self._row_of(entry_id) >= 0:
                 continue
@@ -472,8 +476,9 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
                     self.start += 1  # before the window: it moved down a row
                 continue
             bisect.insort(self.ids, entry_id)
-            if self._sorted is not None:
-                self._sorted.add(entry_id)
+            inserted.append(entry_id)
+        if self._sorted is not None:
+            self._sorted.add(inserted)
         if current is not None:
             self.cursor = self._index_of(current)
         self._update_size()
@@ -511,10 +516,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
         view = self._sorted
         if view is not None:
             current = self.cursor_id
-            moved = False
-            for entry_id in ids:
-                moved = view.rekey(entry_id) or moved
-            if moved and current is not None:
+            if view.rekey(ids) and current is not None:
                 self.cursor = -1
                 self.move_to(view.index_of(current))
         self.refresh()

@@ -12,16 +12,25 @@ Each order is one entry of :data:`ORDERS`.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
 from capture.model import SEVERITIES, Record
 from capture.target import shown_path
-from capture.view.store import Entry
 
 SortKey = tuple[Any, ...]
 """A row's place: what its order compares, then its id (so no two rows tie)."""
+
+SortFields = tuple[str, str, str, int, int, int]
+"""What every order compares, of one record (:func:`sort_fields`): host (lower case),
+path, method (upper case), status (0: none yet), the most severe identity's rank and
+how many kinds of identity. Small, so that the store keeps it beside a spilled record
+and a sort reads it back without the record (:meth:`capture.view.store.Store.sort_fields`)."""
+
+FieldsOf = Callable[[Sequence[int]], Mapping[int, SortFields]]
+"""The sort fields of the rows asked for, in one call (rows gone from the store are
+left out): the store reads those of spilled rows in bulk."""
 
 _RANK = {name: len(SEVERITIES) - i for i, name in enumerate(SEVERITIES)}
 """high 4 … info 1; a request without identities ranks 0."""
@@ -33,37 +42,24 @@ def uri_path(record: Record) -> str:
     return shown_path(record.request.uri)
 
 
-def _time(entry: Entry) -> SortKey:
-    return ()
-
-
-def _host(entry: Entry) -> SortKey:
-    return ((entry.record.request.destination or "").lower(),)
-
-
-def _path(entry: Entry) -> SortKey:
-    return (uri_path(entry.record),)
-
-
-def _method(entry: Entry) -> SortKey:
-    return (entry.record.request.method.upper(),)
-
-
-def _status(entry: Entry) -> SortKey:
-    response = entry.record.response
-    return (response.status if response is not None else 0,)
-
-
-def _identities(entry: Entry) -> SortKey:
+def sort_fields(record: Record) -> SortFields:
+    """The fields of ``record`` that the orders of :data:`ORDERS` compare."""
+    request, response = record.request, record.response
     # The most severe identity first, then how many kinds (MSISDN + IMEI above MSISDN).
-    findings = entry.record.findings
     top = 0
     kinds: set[str] = set()
-    for finding in findings:
+    for finding in record.findings:
         if finding.is_identity:
             kinds.add(finding.kind)
             top = max(top, _RANK.get(finding.severity, 0))
-    return (top, len(kinds))
+    return (
+        (request.destination or "").lower(),
+        uri_path(record),
+        request.method.upper(),
+        response.status if response is not None else 0,
+        top,
+        len(kinds),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +70,9 @@ class Order:
     """What the status line and docs call it (``host``)."""
     column: str
     """The list column whose title carries ▲ or ▼."""
-    key: Callable[[Entry], SortKey]
-    """The entry's place (its id is added after it)."""
+    fields: slice
+    """Which of a row's :data:`SortFields` it compares, in that order (its id is
+    added after them)."""
     descending: bool = False
     """Picked with ``o``, it starts descending (identities: the most severe first)."""
     blank: SortKey = ()
@@ -83,12 +80,12 @@ class Order:
 
 
 ORDERS: tuple[Order, ...] = (
-    Order("time", "TIME", _time),
-    Order("host", "HOST", _host, blank=("",)),
-    Order("path", "PATH", _path, blank=("",)),
-    Order("method", "METHOD", _method, blank=("",)),
-    Order("status", "ST", _status, blank=(-1,)),
-    Order("identities", "IDENTITIES", _identities, descending=True, blank=(-1, 0)),
+    Order("time", "TIME", slice(0, 0)),
+    Order("host", "HOST", slice(0, 1), blank=("",)),
+    Order("path", "PATH", slice(1, 2), blank=("",)),
+    Order("method", "METHOD", slice(2, 3), blank=("",)),
+    Order("status", "ST", slice(3, 4), blank=(-1,)),
+    Order("identities", "IDENTITIES", slice(4, 6), descending=True, blank=(-1, 0)),
 )
 """What ``o`` cycles through, in this order; ``time`` is capture order (the default)."""
 
@@ -108,44 +105,51 @@ class SortedRows(Sequence[int]):
     Keys are kept ascending, each ending with its id (negated when reversed, so that
     equal keys stay in capture order); the key a row was placed
     with is remembered, so a row whose entry changed (a response came) can be found
-    and moved (:meth:`rekey`). Lookups and inserts are binary searches.
+    and moved (:meth:`rekey`). Lookups and inserts are binary searches. Rows come
+    and are rekeyed in bulk: ``fields`` gives the sort fields of many in one call,
+    those of spilled rows read from disk together, not one record at a time.
     """
 
     def __init__(
         self,
         order: Order,
         reverse: bool,
-        lookup: Callable[[int], Entry | None],
+        fields: FieldsOf,
         ids: Iterable[int] = (),
     ) -> None:
         self.order = order
         self.reverse = reverse
-        self.lookup = lookup
+        self.fields = fields
         self._keys: list[SortKey] = []
         self._key_of: dict[int, SortKey] = {}
         self.rebuild(ids)
 
-    def key(self, rid: int) -> SortKey:
-        """Where row ``rid`` goes now."""
-        entry = self.lookup(rid)
-        head = self.order.key(entry) if entry is not None else self.order.blank
-        # Equal keys keep capture order both ways: reversed, the tie-break is the
-        # negated id (shown from the other end). Time order has no key but the id.
-        return (*head, -rid if head and self.reverse else rid)
+    def _placed(self, rids: Sequence[int]) -> dict[int, SortKey]:
+        """Where rows ``rids`` go now."""
+        order = self.order
+        part, blank, reverse = order.fields, order.blank, self.reverse
+        got = self.fields(rids) if part.stop else {}
+        placed: dict[int, SortKey] = {}
+        for rid in rids:
+            have = got.get(rid)
+            head = tuple(have)[part] if have is not None else blank
+            # Equal keys keep capture order both ways: reversed, the tie-break is the
+            # negated id (shown from the other end). Time order has no key but the id.
+            placed[rid] = (*head, -rid if head and reverse else rid)
+        return placed
 
     def rebuild(self, ids: Iterable[int]) -> None:
         """Hold exactly ``ids`` (one sort: O(n log n))."""
-        key_of = {rid: self.key(rid) for rid in ids}
+        key_of = self._placed(list(dict.fromkeys(ids)))
         self._key_of = key_of
         self._keys = sorted(key_of.values())
 
-    def add(self, rid: int) -> None:
-        """Put row ``rid`` at its place (nothing if it is there)."""
-        if rid in self._key_of:
-            return
-        key = self.key(rid)
-        self._key_of[rid] = key
-        bisect.insort(self._keys, key)
+    def add(self, rids: Iterable[int]) -> None:
+        """Put rows ``rids`` at their places (those there already stay)."""
+        new = [rid for rid in dict.fromkeys(rids) if rid not in self._key_of]
+        for rid, key in self._placed(new).items():
+            self._key_of[rid] = key
+            bisect.insort(self._keys, key)
 
     def discard(self, rid: int) -> None:
         """Take row ``rid`` out (nothing if it is not there)."""
@@ -153,18 +157,19 @@ class SortedRows(Sequence[int]):
         if key is not None:
             del self._keys[bisect.bisect_left(self._keys, key)]
 
-    def rekey(self, rid: int) -> bool:
-        """Row ``rid``'s entry changed: move it if its place did; True if it moved."""
-        old = self._key_of.get(rid)
-        if old is None:
-            return False
-        new = self.key(rid)
-        if new == old:
-            return False
-        del self._keys[bisect.bisect_left(self._keys, old)]
-        self._key_of[rid] = new
-        bisect.insort(self._keys, new)
-        return True
+    def rekey(self, rids: Iterable[int]) -> bool:
+        """Rows ``rids``' entries changed: move those whose place did; True if one moved."""
+        held = [rid for rid in dict.fromkeys(rids) if rid in self._key_of]
+        moved = False
+        for rid, new in self._placed(held).items():
+            old = self._key_of[rid]
+            if new == old:
+                continue
+            del self._keys[bisect.bisect_left(self._keys, old)]
+            self._key_of[rid] = new
+            bisect.insort(self._keys, new)
+            moved = True
+        return moved
 
     def keep_only(self, wanted: Callable[[int], bool]) -> None:
         """Drop the rows ``wanted`` refuses (the list's window trimmed its oldest)."""

@@ -12,7 +12,10 @@ each record charged :func:`record_size`): past the bound the oldest entries are
 ``headerwatch-spill-*`` directory, 0700, in the system's temporary directory; the
 file 0600; removed by :meth:`Store.close`). A spilled entry stays retrievable: by
 id (:meth:`Store.get`), in iteration, filters, saves and exports, which read it
-back from the file; marks and comments set on it are written back. Only where no
+back from the file; marks and comments set on it are written back. Each spilled
+record's sort fields (:func:`capture.view.order.sort_fields`) are written uncompressed
+before it, so that sorting the list reads those of many rows in a few reads
+(:meth:`Store.sort_fields`), never a record. Only where no
 spill file can be made (or written) are the oldest entries dropped instead, past
 :attr:`Store.max_records`, and counted in :attr:`Store.evicted`, never silently.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import dataclasses
+import marshal
 import os
 import pickle
 import shutil
@@ -31,11 +35,12 @@ import weakref
 import zlib
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from capture.model import EchoSeen, Event, Record, RequestSeen, Response, ResponseSeen
+from capture.view.order import SortFields, sort_fields
 
 DEFAULT_MAX_RECORDS = 1_000_000
 """Entries kept in memory where nothing can be spilled: about 1-2 GB of records."""
@@ -43,6 +48,12 @@ DEFAULT_MAX_BYTES = 64 << 20
 """Default bound of the records a store keeps in memory (by :func:`record_size`);
 older ones are spilled to disk."""
 SPILL_PREFIX = "headerwatch-spill-"
+_GAP = 64 << 10
+"""Spilled copies at most this far apart in the file are read together for their
+sort fields (the bytes between them read and passed over)."""
+_CHUNK = 4 << 20
+"""The most one read for sort fields takes in (a window of 5,000 spilled rows is
+about 2 MB)."""
 
 
 def record_size(record: Record) -> int:
@@ -122,7 +133,8 @@ class Entry:
 class _Spill:
     """Entries written out of memory: one file of compressed pickles, appended to
     (a changed entry is written again), read back with ``pread`` so that a worker
-    thread can read while the owning thread writes."""
+    thread can read while the owning thread writes. Each copy is its record's sort
+    fields (their length in 4 bytes, then marshal), then the compressed pickle."""
 
     def __init__(self, parent: str | None = None) -> None:
         self.directory = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=parent)
@@ -155,7 +167,14 @@ class _Spill:
 
     def write(self, entry: Entry) -> None:
         """Spill ``entry`` (or its newer copy): record, mark and comment."""
-        blob = zlib.compress(pickle.dumps((entry.record, entry.marked, entry.comment), 5), 1)
+        fields = marshal.dumps(sort_fields(entry.record))
+        blob = b"".join(
+            (
+                len(fields).to_bytes(4, "little"),
+                fields,
+                zlib.compress(pickle.dumps((entry.record, entry.marked, entry.comment), 5), 1),
+            )
+        )
         with self._lock:
             os.write(self._fd, blob)
             start = self._size
@@ -183,10 +202,41 @@ class _Spill:
         return self._load(start, end)
 
     def _load(self, start: int, end: int) -> Entry:
-        record, marked, comment = pickle.loads(
-            zlib.decompress(os.pread(self._fd, end - start, start))
-        )
+        blob = memoryview(os.pread(self._fd, end - start, start))
+        skip = 4 + int.from_bytes(blob[:4], "little")
+        record, marked, comment = pickle.loads(zlib.decompress(blob[skip:]))
         return Entry(record, marked, comment)
+
+    def sort_fields(self, rids: Iterable[int]) -> dict[int, SortFields]:
+        """The sort fields of the spilled entries among ``rids`` (others left out),
+        read in bulk: copies near each other in the file in one read (the window's
+        rows were mostly spilled together), and no record decompressed."""
+        spans: list[tuple[int, int, int]] = []
+        with self._lock:
+            ids, starts, ends = self.ids, self.starts, self.ends
+            for rid in rids:
+                i = bisect.bisect_left(ids, rid)
+                if i < len(ids) and ids[i] == rid:
+                    spans.append((starts[i], ends[i], rid))
+        spans.sort()
+        got: dict[int, SortFields] = {}
+        first = 0
+        while first < len(spans):
+            # One read for a run of copies close together, up to _CHUNK bytes.
+            last, begin = first, spans[first][0]
+            while (
+                last + 1 < len(spans)
+                and spans[last + 1][0] - spans[last][1] <= _GAP
+                and spans[last + 1][1] - begin <= _CHUNK
+            ):
+                last += 1
+            data = memoryview(os.pread(self._fd, spans[last][1] - begin, begin))
+            for start, _, rid in spans[first : last + 1]:
+                at = start - begin
+                size = int.from_bytes(data[at : at + 4], "little")
+                got[rid] = marshal.loads(data[at + 4 : at + 4 + size])
+            first = last + 1
+        return got
 
     def spans(self) -> tuple[array[int], array[int], array[int]]:
         """Copies of the index (ids, starts, ends): what a :class:`Snapshot` reads."""
@@ -362,6 +412,24 @@ class Store:
         spilled or not stored. Never reads the disk: what the UI thread may look
         at without waiting (a search hands the rest to a worker)."""
         return self._by_id.get(record_id)
+
+    def sort_fields(self, record_ids: Sequence[int]) -> dict[int, SortFields]:
+        """The sort fields (:func:`capture.view.order.sort_fields`) of the entries
+        ``record_ids``, those not stored left out: a spilled entry's are read back
+        from disk with the others' in bulk, not its record (the request list sorts
+        its window, spilled rows and all)."""
+        got: dict[int, SortFields] = {}
+        by_id = self._by_id
+        spilled: list[int] = []
+        for rid in record_ids:
+            entry = by_id.get(rid)
+            if entry is not None:
+                got[rid] = sort_fields(entry.record)
+            else:
+                spilled.append(rid)
+        if spilled and self._spill is not None:
+            got.update(self._spill.sort_fields(spilled))
+        return got
 
     def has_comment(self, record_id: int) -> bool:
         """Whether the entry of record ``record_id`` has a comment, spilled or not.

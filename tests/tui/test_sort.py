@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from capture.model import ResponseSeen
-from tests.tui.fakes import OK, demo_capture_events, make_app, record, seen
+from capture.model import Response, ResponseSeen
+from capture.view.order import Order, sort_fields
+from capture.view.store import Store
+from tests.tui.fakes import OK, T0, demo_capture_events, make_app, post_in_batches, record, seen
 from tui.app import HeaderwatchApp
 from tui.messages import EventsArrived, StatsUpdated
 from tui.status import status_text
@@ -233,3 +235,56 @@ async def test_sorting_by_identities_puts_the_demo_msisdn_first() -> None:
         assert {f.severity for f in first.record.findings if f.is_identity} == {"high"}
         assert "IDENTITIES▼" in _header(app)
         assert "identities ▼" in status_text(app.main.status_line.status, narrow=True).plain
+
+
+def _sorted_as_stored(app: HeaderwatchApp, order: Order, reverse: bool) -> list[int]:
+    """The window's rows in ``order``, worked out from each entry as the store gives it."""
+    keyed = []
+    for rid in app.main.requests.ids:
+        entry = app.store.get(rid)
+        assert entry is not None
+        head = sort_fields(entry.record)[order.fields]
+        keyed.append((head, -rid if reverse else rid))
+    return [abs(tie) for _, tie in sorted(keyed, reverse=reverse)]
+
+
+async def test_a_window_of_spilled_and_held_rows_sorts_as_their_requests_say() -> None:
+    store = Store(max_bytes=1 << 20)  # about 700 of these requests in memory
+    app = make_app(store=store, window=2_000)
+    total = 3_000
+
+    def host(i: int) -> str:
+        return f"h{i * 7919 % 101:03d}.example"
+
+    def answer(i: int) -> ResponseSeen:
+        status = (200, 301, 404, 500)[i * 31 % 4]
+        return ResponseSeen(i, Response(T0 + i, "HTTP/1.1", status, "", ()))
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        post_in_batches(
+            app, (record(i, host(i), f"/p/{i * 13 % 997}") for i in range(1, total + 1))
+        )
+        # Responses to requests spilled in earlier batches, and to some in memory.
+        app.post_message(EventsArrived([answer(i) for i in range(1001, total + 1, 3)]))
+        await pilot.pause()
+        requests = app.main.requests
+        window = requests.ids
+        assert len(window) == 2_000
+        spilled = [rid for rid in window if store.held(rid) is None]
+        assert 1_000 < len(spilled) < len(window)  # both kinds in the window
+        for name in ("host", "path", "status", "identities"):
+            await _sort_by(pilot, app, name)
+            order = requests.order
+            assert _rows(app) == _sorted_as_stored(app, order, order.descending)
+        await pilot.press("v")
+        assert _rows(app) == _sorted_as_stored(app, requests.order, not order.descending)
+        await _sort_by(pilot, app, "status")
+        # While sorted: a batch larger than memory (spilled before the list sees it)
+        # and responses that move spilled rows.
+        post_in_batches(
+            app, (record(i, host(i), "/late") for i in range(total + 1, total + 1_201)), size=1_200
+        )
+        app.post_message(EventsArrived([answer(i) for i in range(total - 900, total + 1_201, 2)]))
+        await pilot.pause()
+        assert any(store.held(rid) is None for rid in range(total + 1, total + 1_201))
+        assert _rows(app) == _sorted_as_stored(app, requests.order, reverse=False)

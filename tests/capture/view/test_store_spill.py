@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 import stat
 from pathlib import Path
 
 import pytest
 
 from capture.model import Event, Record, Request, RequestSeen, Response, ResponseSeen
+from capture.view.order import sort_fields
 from capture.view.store import Store, _Spill, record_size
 
 
@@ -203,3 +205,33 @@ def test_a_store_dropped_without_close_leaves_no_spill_behind(tmp_path: Path) ->
     del store
     gc.collect()
     assert not directory.exists()
+
+
+def test_sort_fields_of_spilled_rows_are_read_in_bulk_without_their_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _filled(tmp_path, 400)
+    response = Response(1001.5, "HTTP/1.1", 404, "Not Found", ())
+    store.apply([ResponseSeen(7, response)])  # a spilled entry written again, later on
+    store.set_comment(8, "noted")
+    wanted = [*range(1, 401), 999]  # 999: never stored, left out
+    expected = {}
+    for rid in wanted[:-1]:
+        entry = store.get(rid)
+        assert entry is not None
+        expected[rid] = sort_fields(entry.record)
+    assert store.spilled > 350 and expected[7][3] == 404
+    reads: list[int] = []
+    real_pread = os.pread
+
+    def counted(fd: int, size: int, offset: int) -> bytes:
+        reads.append(size)
+        return real_pread(fd, size, offset)
+
+    def no_record(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a record was read back to sort it")
+
+    monkeypatch.setattr(os, "pread", counted)
+    monkeypatch.setattr(pickle, "loads", no_record)
+    assert store.sort_fields(wanted) == expected
+    assert 1 <= len(reads) <= 2  # the copies together, the rewritten one beside them
