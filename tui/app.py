@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import threading
@@ -54,7 +55,7 @@ from capture.pipeline import Detector, Pipeline
 from capture.report.write import ReportError, report_records
 from capture.runner import Runner
 from capture.sources.recording import Recorded, RecordingSource
-from capture.sources.source import FrameSource
+from capture.sources.source import FrameSource, Halt, halt_of
 from capture.sources.spool import size_text
 from capture.text import counted, printable
 from capture.view.filter import Filter, compile_filter
@@ -302,6 +303,9 @@ class MainScreen(Screen[None]):
                 else "searching"
                 if self.searching is not None
                 else hw.state,
+                stopped=time.strftime("%H:%M:%S", time.localtime(hw.halted.at))
+                if hw.halted is not None
+                else "",
                 filter=view.filter_expr,
                 filter_on=view.filter_on,
                 saved_view=len(view.saved_view) if view.saved_view is not None else 0,
@@ -910,10 +914,15 @@ class HeaderwatchApp(App[int]):
         self.failure: str | None = None
         """What failed, in one line, if an error nothing handled ended the dashboard
         (``the dashboard failed (…)``) or its capture thread (``the capture thread
-        failed (…)``, the dashboard staying up): the command exits 1, and ``live`` keeps
-        a capture not saved when the error ended the dashboard, as after a signal."""
+        failed (…)``; ``capture on IFACE failed (…)`` for the source's thread below it),
+        the dashboard staying up: the command exits 1, and ``live`` keeps a capture not
+        saved when the error ended the dashboard, as after a signal."""
         self.ended_by_error = False
         """Whether an error ended the dashboard (not the user's ``q``, not a signal)."""
+        self.halted: Halt | None = None
+        """When and why an error stopped the live capture (the capture thread, or the
+        source's own thread below it), the dashboard staying up: the status line says
+        it, sessions saved say it in their metadata, and the command exits 1."""
         self.kept: str = ""
         """What became of followed requests not saved when a signal or an error ended
         the dashboard (:meth:`keep_followed`), in one line for stderr; "" if nothing."""
@@ -952,8 +961,7 @@ class HeaderwatchApp(App[int]):
 
     def _failed(self, what: str, error: BaseException) -> None:
         if self.failure is None:  # the first is the cause; what follows, its effects
-            said = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-            self.failure = f"{what} failed ({printable(said)})"
+            self.failure = f"{what} failed ({_said(error)})"
 
     def _signalled(self, signum: int) -> None:
         # In the signal handler: hand the stop to the app's loop (on_mount does it
@@ -1007,8 +1015,19 @@ class HeaderwatchApp(App[int]):
         try:
             runner.run()
         except Exception as exc:  # the UI must hear of it, not die silently
-            error = f"capture stopped: {exc!r}"
             self._failed("the capture thread", exc)
+            failed = Halt(time.time(), f"the capture thread failed ({_said(exc)})")
+            # Nothing goes on being captured that would be neither shown nor recorded.
+            self.stop_capture()
+            stamp = time.strftime("%H:%M:%S", time.localtime(failed.at))
+            error = f"capture stopped at {stamp}: {failed.why}; nothing after it is recorded"
+            halt: Halt | None = failed
+        else:
+            # The source's own thread may have failed below (its notice said so).
+            halt = halt_of(self.source)
+            if halt is not None and self.failure is None:
+                self.failure = halt.why
+        self.halted = halt
         self.post_message(SourceFinished(error))
 
     def _on_batch(self, batch: list[Event]) -> None:
@@ -1161,7 +1180,7 @@ class HeaderwatchApp(App[int]):
             self.main.show_progress()
 
     def on_source_finished(self, message: SourceFinished) -> None:
-        self.state = "error" if message.error else "done"
+        self.state = "error" if message.error or self.halted is not None else "done"
         if message.error:
             self.notify(safe(message.error), severity="error", markup=False)
         if self.main.ready:
@@ -1218,6 +1237,7 @@ class HeaderwatchApp(App[int]):
                 redact=self.redact,
                 counters=dict(self.stats.counters),
                 detector=self.detector,
+                halted=self.halted,
             )
             if recorded is not None:
                 message += recording_note(recorded, entries, shown_ids)
@@ -1378,6 +1398,26 @@ def _action_callback(app: App[Any], screen: Screen[Any], action: str) -> Callabl
     return run
 
 
+def _said(error: BaseException) -> str:
+    """An error in one printable line: ``RuntimeError: what it says``."""
+    said = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return printable(said)
+
+
+def _session_info(source_name: str, view_filter: str, halted: Halt | None) -> SessionInfo:
+    """A session's metadata, with when and why the capture stopped if an error did."""
+    info = SessionInfo.new(source=source_name, filter=view_filter)
+    return info if halted is None else dataclasses.replace(info, stopped=halted.text())
+
+
+def _halt_note(halted: Halt | None) -> str:
+    """What a session saved after an error stopped the capture lacks ("" if none did)."""
+    if halted is None:
+        return ""
+    stamp = time.strftime("%H:%M:%S", time.localtime(halted.at))
+    return f"; capture stopped at {stamp} ({halted.why}): nothing after it is in the session"
+
+
 def recording_note(
     recorded: Recorded, entries: Iterable[Entry], shown_ids: list[int] | None
 ) -> str:
@@ -1419,10 +1459,13 @@ def write_entries(
     redact: bool = False,
     counters: dict[str, int] | None = None,
     detector: Detector | None = None,
+    halted: Halt | None = None,
 ) -> str:
     """Write a session (pcapng), an export (HAR, JSONL) or an evidence report (HTML,
     Markdown: always redacted); return what to tell the user. ``detector``: the one
     that found what ``entries`` hold (what it counts as a token is masked too).
+    ``halted``: an error stopped the capture; a session says when and why in its
+    metadata (``stopped``), and so does the line returned.
 
     ``entries`` is every stored entry; ``shown_ids`` limits the output to the view.
     Raises :class:`SaveError`, :class:`~capture.formats.session.SessionError` or
@@ -1434,9 +1477,10 @@ def write_entries(
                 "a session must reopen as it was and cannot be redacted (--redact); "
                 "use x to export HAR or JSONL, which are"
             )
-        info = SessionInfo.new(source=source_name, filter=view_filter if shown_ids else "")
+        info = _session_info(source_name, view_filter if shown_ids else "", halted)
         count = save_record_session(request.path, entries, only=shown_ids, info=info)
-        return f"saved {counted(count, 'request')} (session of records) to {request.path}"
+        text = f"saved {counted(count, 'request')} (session of records) to {request.path}"
+        return text + _halt_note(halted)
     if request.format == "pcapng":
         if redact:
             raise SaveError(
@@ -1447,7 +1491,7 @@ def write_entries(
             raise SaveError(
                 "no capture file to build the session from; use x to export HAR or JSONL"
             )
-        info = SessionInfo.new(source=source_name, filter=view_filter if shown_ids else "")
+        info = _session_info(source_name, view_filter if shown_ids else "", halted)
         result = save_session(request.path, sources, entries, only=shown_ids, info=info)
         text = f"saved {counted(result.frames, 'frame')} to {request.path}, with "
         if result.marked or result.commented:
@@ -1456,7 +1500,7 @@ def write_entries(
             text += "no marks or comments"
         if result.unplaced:
             text += f"; the notes of {counted(result.unplaced, 'request')} could not be placed"
-        return text
+        return text + _halt_note(halted)
     chosen: Iterable[Entry] = entries
     if shown_ids is not None:
         wanted = set(shown_ids)

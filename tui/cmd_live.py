@@ -47,10 +47,10 @@ from capture.sources.live.packet_socket import DEFAULT_RING, MIN_RING
 from capture.sources.live.privileges import CannotDrop, drop_privileges
 from capture.sources.live.source import DEFAULT_FILTER, LiveSource
 from capture.sources.recording import RecordingSource
-from capture.sources.source import FrameSource
+from capture.sources.source import FrameSource, halt_of
 from capture.sources.spool import DEFAULT_LIMIT, Spool, leftover_notice, leftovers, size_text
 from capture.text import counted
-from capture.view.selection import EXIT_USAGE, Selection
+from capture.view.selection import EXIT_FAILED, EXIT_USAGE, Selection
 from capture.view.store import Store
 from tui.cmd_reflect import size as byte_size
 from tui.common import (
@@ -477,7 +477,13 @@ def headless_run(
             signal.signal(sig, handler)
     counters = runner.counters()
     tell(f"headerwatch: {pipeline.summary()}; {summary(counters)}")
-    return EXIT_USAGE if failed else selection.exit_code(args.fail_on_identity)
+    if failed:
+        return EXIT_USAGE
+    halt = halt_of(frames)
+    if halt is not None:  # its notice said when and why, as it happened
+        tell(f"headerwatch: error: {halt.why}")
+        return EXIT_FAILED
+    return selection.exit_code(args.fail_on_identity)
 
 
 def drops_summary(counters: dict[str, int]) -> str:

@@ -30,6 +30,8 @@ class Status:
     state: str = "live"
     """``live``, ``loading``, ``done`` or ``error``; ``filtering`` or ``searching``
     while a worker does that."""
+    stopped: str = ""
+    """When an error stopped the live capture (``16:50:01``); "": it did not."""
     filter: str = ""
     filter_on: bool = True
     saved_view: int = 0
@@ -93,6 +95,8 @@ def status_text(status: Status, narrow: bool = False) -> Text:
     else:
         out.append(source, style="bold")
         out.append(f" {status.state}", style=state_style)
+    if status.stopped:
+        out.append(f" · capture stopped {status.stopped}", style="bold red")
     if status.paused:
         out.append(" · ")
         out.append("paused", style="bold reverse yellow")
@@ -173,6 +177,8 @@ def _narrow_text(status: Status) -> Text:
         out.append(status.state, state_style)
     else:
         out.append(status.state, state_style)
+    if status.stopped:
+        out.append(f" stopped {status.stopped}", style="bold red")
     if status.paused:
         out.append(" ")
         out.append("paused", style="bold reverse yellow")

@@ -92,6 +92,10 @@ class SessionInfo:
     shown: int = 0
     """A session of the shown requests only: how many were shown (each tagged
     ``headerwatch:shown``); 0 when everything in the file was."""
+    stopped: str = ""
+    """An error stopped the live capture before it was asked to: from when, and why
+    (``capture stopped at 2026-12-05T16:40:46Z: the capture thread failed (…); nothing
+    after it was recorded``); "" when none did."""
     version: str = field(default_factory=_tool_version)
     """headerwatch version that wrote it."""
 
@@ -127,6 +131,8 @@ class SessionInfo:
         }
         if self.shown:
             body["shown"] = self.shown
+        if self.stopped:
+            body["stopped"] = for_json(self.stopped)
         return json.dumps({"headerwatch": body}, ensure_ascii=False)
 
     @classmethod
@@ -156,6 +162,7 @@ class SessionInfo:
             else (),
             version=text_of("version"),
             shown=shown if isinstance(shown, int) and shown > 0 else 0,
+            stopped=text_of("stopped"),
         )
 
 

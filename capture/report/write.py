@@ -114,6 +114,8 @@ def _how_made(path: str) -> str | None:
         text += f", holding the requests of the view filter {info.filter!r}"
     if info.region:
         text += f"; national numbers read as region {info.region}"
+    if info.stopped:
+        text += f"; {info.stopped}"
     return text
 
 

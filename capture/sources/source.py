@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 from capture.model import Parsed
@@ -47,6 +49,38 @@ HEARTBEAT = 0.1
 
 Notify = Callable[[str, str], None]
 """``notify(level, text)``: a source telling the user something (warning, state)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Halt:
+    """A live capture that an error stopped before it was asked to: nothing that
+    arrived after :attr:`at` was captured, parsed or recorded. Set by the thread that
+    failed (the source's :attr:`~capture.sources.live.source.LiveSource.halted`, or the
+    dashboard's for its own capture thread); said on screen, in the session's
+    metadata and in the exit status."""
+
+    at: float
+    """Wall-clock time the capture stopped."""
+    why: str
+    """What failed, one line: ``the capture thread failed (RuntimeError: …)``."""
+
+    def stamp(self) -> str:
+        """:attr:`at` as ISO 8601 UTC, to the second."""
+        when = datetime.fromtimestamp(self.at, UTC)
+        return when.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+    def text(self) -> str:
+        """One line for a session's metadata and a report: from when, and why."""
+        return f"capture stopped at {self.stamp()}: {self.why}; nothing after it was recorded"
+
+
+def halt_of(source: object) -> Halt | None:
+    """The :class:`Halt` of ``source``, or of the source it wraps (a recording)."""
+    for candidate in (source, getattr(source, "source", None)):
+        halt = getattr(candidate, "halted", None)
+        if isinstance(halt, Halt):
+            return halt
+    return None
 
 
 class FileSource:

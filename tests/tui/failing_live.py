@@ -7,7 +7,9 @@ the first request for :data:`TRIGGER` makes WHERE fail with :data:`MESSAGE`:
 - ``dashboard``: the app's handler of arriving requests raises, after taking them in
   (an error nothing in the app handles: Textual ends the app);
 - ``capture``: the pipeline raises in the capture thread, having parsed the request
-  (the frames of it are recorded by then; the dashboard never sees it).
+  (the frames of it are recorded by then; the dashboard never sees it);
+- ``source``: the live source's packet-reading thread raises, having queued the
+  frame that carries it (the thread below the capture thread).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Iterable
 from capture.model import Event, RequestSeen
 from capture.pipeline import Pipeline
 from capture.sources.frames import Frame
+from capture.sources.live.source import LiveSource
 from tui import cli
 from tui.app import HeaderwatchApp
 
@@ -30,7 +33,8 @@ def _triggered(events: Iterable[Event]) -> bool:
 
 
 def plant(where: str) -> None:
-    """Make ``where`` (``dashboard`` or ``capture``) fail at the first :data:`TRIGGER`."""
+    """Make ``where`` (``dashboard``, ``capture`` or ``source``) fail at the first
+    :data:`TRIGGER`."""
     if where == "dashboard":
         ingest = HeaderwatchApp.ingest
 
@@ -51,6 +55,17 @@ def plant(where: str) -> None:
             return events
 
         Pipeline.feed = failing_feed  # type: ignore[method-assign]
+    elif where == "source":
+        push = LiveSource._push
+
+        def failing_push(
+            self: LiveSource, linktype: int, batch: list[tuple[float, bytes]], nbytes: int
+        ) -> None:
+            push(self, linktype, batch, nbytes)
+            if any(TRIGGER.encode() in data for _, data in batch):
+                raise RuntimeError(MESSAGE)
+
+        LiveSource._push = failing_push  # type: ignore[method-assign]
     else:
         raise SystemExit(f"failing_live: no such place to fail: {where!r}")
 

@@ -1,6 +1,7 @@
 """A live dashboard that an error ends keeps a capture not saved as one that a signal
 stopped does, says so in one line and exits 1 (after its capture thread failed, the
-user's answer to q stands, and it exits 1);
+user's answer to q stands, and it exits 1; so after the thread below it that reads
+the packets failed);
 a spool that a killed dashboard left behind is named at the next ``live``.
 
 The first test runs the command's own ending (``tui.cmd_live._dashboard``) in this
@@ -12,7 +13,9 @@ pane on a network namespace's interface, a fault planted by
 from __future__ import annotations
 
 import os
+import re
 import signal
+import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,7 +27,7 @@ from capture.sources.frames import CaptureFile
 from capture.sources.source import FileSource
 from capture.sources.spool import Spool
 from capture.view.selection import EXIT_FAILED
-from tests.netns import Lab, make_lab, request, scanned
+from tests.netns import Lab, LiveProc, make_lab, request, scanned
 from tests.tui.failing_live import MESSAGE, TRIGGER
 from tests.tui.test_e2e_demo import NEEDS_TMUX, Pane
 from tests.tui.test_live_stop_signals import IDENTITY, _requests, _until, browse, dashboard
@@ -144,23 +147,49 @@ def test_a_live_dashboard_an_error_ends_keeps_the_capture_not_saved_and_says_why
 
 
 @_e2e
+@pytest.mark.parametrize("where", ["capture", "source"])
 def test_after_a_failed_capture_thread_w_saves_and_q_answered_y_keeps_nothing(
-    lab: Lab, tmp_path: Path
+    lab: Lab, tmp_path: Path, where: str
 ) -> None:
-    with dashboard(lab, tmp_path, command=(*FAILING, "capture")) as (pane, spool, here):
+    """The capture thread, or the source's packet-reading thread below it: the same."""
+    with dashboard(lab, tmp_path, command=(*FAILING, where)) as (pane, spool, here):
         browse(lab, pane, "/before")
         _trigger(lab)
-        # The dashboard stays, saying so; the user is asked, and the answer stands.
-        pane.wait_for(MESSAGE)
+        # The dashboard stays, saying from when; the user is asked, and the answer stands.
+        shown = pane.wait_for("error · capture stopped")
         pane.keys("q")
         pane.wait_for("Quit anyway?")
         pane.keys("y")
         said = _ended(pane)
+    assert re.search(r"error · capture stopped \d\d:\d\d:\d\d", shown)
     assert not spool.exists()
     assert list(here.iterdir()) == []
-    assert _flat(f"headerwatch: error: the capture thread failed (RuntimeError: {MESSAGE})") in said
+    failed = "the capture thread" if where == "capture" else f"capture on {lab.server_if}"
+    assert _flat(f"headerwatch: error: {failed} failed (RuntimeError: {MESSAGE})") in said
     assert _flat("capture is kept") not in said
     assert _flat("exit status 1") in said
+
+
+@pytest.mark.netns
+def test_headless_live_whose_packet_reading_thread_fails_says_when_and_exits_1(
+    lab: Lab,
+) -> None:
+    argv = [sys.executable, *FAILING, "source", "live", "-i", lab.server_if, "--format", "jsonl"]
+    proc = LiveProc(lab.spawn(lab.server_ns, argv))  # from the repository: its tests import
+    proc.wait_ready()
+    lab.client([{"port": 80, "sends": [request("/before", extra=[IDENTITY])]}])
+    _trigger(lab)
+    said = proc.wait_stderr("capture stopped at")
+    proc.proc.wait(30)  # it ends by itself: nothing more is captured
+    assert proc.stop() == EXIT_FAILED
+    assert re.search(
+        rf"{lab.server_if}: capture stopped at \d\d:\d\d:\d\d \(RuntimeError: {MESSAGE}\): "
+        "nothing after it is recorded",
+        said,
+    )
+    why = f"capture on {lab.server_if} failed (RuntimeError: {MESSAGE})"
+    assert proc.stderr.splitlines()[-1] == f"headerwatch: error: {why}"
+    assert [r["uri"] for r in proc.all_records()] == ["/before", TRIGGER]
 
 
 @_e2e

@@ -8,19 +8,22 @@ source is in ``headerwatch live``; the real thing, in a network namespace, is in
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from capture.formats.pcapng import PcapngWriter
-from capture.formats.session import restore
+from capture.formats.session import read_session_info, restore
 from capture.identity.detector import IdentityDetector
+from capture.model import Event, Parsed
 from capture.pipeline import Pipeline
-from capture.sources.frames import CaptureFile
+from capture.sources.frames import CaptureFile, Frame
 from capture.sources.recording import RecordingSource
-from capture.sources.source import FileSource
+from capture.sources.source import FileSource, Halt
 from capture.sources.spool import Spool
 from capture.text import counted
 from capture.view.store import Store
@@ -29,6 +32,7 @@ from tui.cmd_live import dashboard
 from tui.common import demo_capture_path
 from tui.messages import SourceFinished
 from tui.screens import QuitScreen
+from tui.status import status_text
 
 
 async def _wait(pilot: Pilot[int], done: object, what: str) -> None:
@@ -142,4 +146,79 @@ async def test_quitting_with_a_w_recording_does_not_ask_about_the_capture_it_hol
         await p.pause()
         assert isinstance(app.screen, QuitScreen)
         await p.press("y")
+    spool.remove()
+
+
+class _FailingBelow(FileSource):
+    """The demo capture, after which the live source's own thread fails."""
+
+    halted: Halt | None = None
+
+    def frames(self) -> Iterator[Frame | Parsed | None]:
+        yield from super().frames()
+        self.halted = Halt(time.time(), "capture on usb9 failed (OSError: ring torn)")
+
+
+@pytest.mark.parametrize("where", ["capture thread", "source below"])
+async def test_a_capture_an_error_stopped_says_from_when_and_why_on_screen_and_in_the_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    import tui.app as app_module
+
+    demo = demo_capture_path()
+    if where == "capture thread":
+        feed = Pipeline.feed
+        fed = 0
+
+        def failing_feed(self: Pipeline, frame: Frame) -> list[Event]:
+            nonlocal fed
+            fed += 1
+            if fed == 60:
+                raise RuntimeError("planted failure")
+            return feed(self, frame)
+
+        monkeypatch.setattr(Pipeline, "feed", failing_feed)
+        source: FileSource = FileSource([demo])
+        why = "the capture thread failed (RuntimeError: planted failure)"
+    else:
+        source = _FailingBelow([demo])
+        why = "capture on usb9 failed (OSError: ring torn)"
+    spool = Spool(parent=str(tmp_path))
+    recording = spool.recording(source)
+    app, _ = dashboard(app_module, recording, _Iface(), IdentityDetector())  # type: ignore[arg-type]
+    messages: list[Message] = []
+    path = tmp_path / "s.pcapng"
+    async with app.run_test(size=(160, 40), notifications=True, message_hook=messages.append) as p:
+        await _wait(p, lambda: any(isinstance(m, SourceFinished) for m in messages), "the end")
+        await p.pause()
+        halt = app.halted
+        # The command exits 1 (EXIT_FAILED) after a failure, as HeaderwatchApp.run says.
+        assert halt is not None and halt.why == why and app.failure == why
+        stamp = time.strftime("%H:%M:%S", time.localtime(halt.at))
+        line = status_text(app.main.status_line.status).plain
+        assert f"error · capture stopped {stamp}" in line
+        if where == "capture thread":
+            assert source._stop.is_set()  # asked to stop: nothing goes on unrecorded
+            assert [n.message for n in app._notifications][-1] == (
+                f"capture stopped at {stamp}: {why}; nothing after it is recorded"
+            )
+            assert len(app.store) < 28
+        await p.press("w")
+        app.screen.query_one("#save-path", Input).value = str(path)
+        await p.click("#save-ok")
+        await _wait(p, lambda: str(path) in app.saved, "the save")
+        await p.pause()
+        said = [n.message for n in app._notifications][-1]
+        assert said.endswith(
+            f"; capture stopped at {stamp} ({why}): nothing after it is in the session"
+        )
+        await p.press("q")
+        await p.pause()
+        await p.press("y")
+    info = read_session_info(str(path))
+    assert info is not None
+    assert (
+        info.stopped == f"capture stopped at {halt.stamp()}: {why}; nothing after it was recorded"
+    )
+    assert _frames(str(path)) == recording.recorded
     spool.remove()

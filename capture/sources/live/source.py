@@ -69,7 +69,7 @@ from capture.sources.live.packet_socket import (
     grow_buffer,
 )
 from capture.sources.live.privileges import missing_privileges_message
-from capture.sources.source import HEARTBEAT, Notify
+from capture.sources.source import HEARTBEAT, Halt, Notify
 
 # scapy's own warnings (e.g. about routes) would only repeat what we report.
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
@@ -126,6 +126,9 @@ class LiveSource:
         """The socket buffer the kernel granted (bytes)."""
         self.ring_bytes = 0
         """The receive ring the kernel granted (bytes; 0 without a ring)."""
+        self.halted: Halt | None = None
+        """When and why an error stopped the capture thread, if one did (set before
+        :meth:`frames` ends; its consumer then fails as for an error of its own)."""
         self._sock: PacketSocket | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -382,7 +385,13 @@ class LiveSource:
         try:
             self._loop()
         except Exception as exc:  # the user gets a line, never a traceback
-            self._notice("error", f"{self.iface}: capture stopped: {exc}")
+            said = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            self.halted = Halt(time.time(), f"capture on {self.iface} failed ({said})")
+            stamp = time.strftime("%H:%M:%S", time.localtime(self.halted.at))
+            self._notice(
+                "error",
+                f"{self.iface}: capture stopped at {stamp} ({said}): nothing after it is recorded",
+            )
         finally:
             try:
                 self._drain_and_close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import stat
 from pathlib import Path
@@ -75,6 +76,23 @@ def test_a_session_says_how_it_was_made_and_its_frames_are_numbered(tmp_path: Pa
     assert "from wlan0 <b>, holding the requests of the view filter '~id msisdn'" in note
     assert "region GB" in note
     assert len(read.frames) == 20  # the same requests, found in the session's own frames
+
+
+def test_a_session_of_a_capture_an_error_stopped_says_from_when_and_why(tmp_path: Path) -> None:
+    from capture.formats.session import SessionInfo, save_session
+    from capture.sources.source import Halt
+    from capture.view.store import Entry
+
+    records = read_inputs([DEMO], IdentityDetector(), study=True).records
+    session = tmp_path / "s.pcapng"
+    halt = Halt(1764952846.0, "the capture thread failed (RuntimeError: planted)")
+    info = dataclasses.replace(SessionInfo.new(source="wlan0"), stopped=halt.text())
+    save_session(str(session), [DEMO], [Entry(r) for r in records], info=info)
+    [note] = read_inputs([str(session)], IdentityDetector()).notes
+    assert note.endswith(
+        "; capture stopped at 2025-12-05T16:40:46Z: the capture thread failed "
+        "(RuntimeError: planted); nothing after it was recorded"
+    )
 
 
 def test_a_request_lost_with_a_fragment_is_counted_as_not_inspected(tmp_path: Path) -> None:

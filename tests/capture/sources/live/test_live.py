@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from capture.sources.live import link, packet_socket
 from capture.sources.live.link import LiveError, link_state, linktype_for
 from capture.sources.live.packet_socket import check_filter
 from capture.sources.live.source import FRAME_OVERHEAD, LiveSource
+from capture.sources.source import halt_of
 from tests.netns import REPO, make_pair
 
 
@@ -134,6 +136,35 @@ def test_stop_before_start_ends_frames_at_once() -> None:
     source.stop()
     source.start = lambda: None  # type: ignore[method-assign]  # nothing to open
     assert list(source.frames()) == []
+
+
+def test_a_capture_thread_that_fails_says_when_and_why_after_the_frames_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    said: list[tuple[str, str]] = []
+    source = LiveSource("lo", notify=lambda level, text: said.append((level, text)))
+
+    def failing_loop() -> None:
+        source._push(LINKTYPE_ETHERNET, [(1.0, bytes(60))], 60)
+        raise RuntimeError("ring torn")
+
+    monkeypatch.setattr(source, "open", lambda: None)  # no socket: the loop is planted
+    monkeypatch.setattr(source, "_loop", failing_loop)
+    before = time.time()
+    got = [frame for frame in source.frames() if frame is not None]
+    assert [frame.data for frame in got] == [bytes(60)]  # what came before is delivered
+    halt = source.halted
+    assert halt is not None and before <= halt.at <= time.time()
+    assert halt.why == "capture on lo failed (RuntimeError: ring torn)"
+    stamp = time.strftime("%H:%M:%S", time.localtime(halt.at))
+    assert said == [
+        (
+            "error",
+            f"lo: capture stopped at {stamp} (RuntimeError: ring torn): "
+            "nothing after it is recorded",
+        )
+    ]
+    assert halt_of(source) is halt
 
 
 # -- in a namespace (root) -----------------------------------------------------------
