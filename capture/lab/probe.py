@@ -218,27 +218,43 @@ def recased(sent: tuple[Header, ...], received: tuple[Header, ...]) -> tuple[tup
     return tuple(out)
 
 
+# RFC 3986 §3.3 and §3.4: what a path and a query may hold as they are; "%" too, so
+# that the URL's own escapes go out unchanged. Anything else (a space, a control
+# character, another script) is percent-encoded: sent raw it makes an invalid request
+# line that a proxy on the way rewrites or refuses, and the test would measure that.
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
+
+
 def _target(url: str) -> tuple[str, int, str, str]:
     """Host, port, Host header and request target of an http:// URL."""
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as exc:
+        raise ProbeError(f"{url}: not a valid URL ({exc})") from None
     if parts.scheme == "https":
         raise ProbeError(
             f"{url}: carriers cannot add headers inside TLS; probe over http:// instead"
         )
     try:
-        port = parts.port or 80
+        port = parts.port
     except ValueError:
         raise ProbeError(f"{url}: bad port") from None
+    if port == 0:
+        raise ProbeError(f"{url}: bad port")
     if parts.scheme != "http" or not parts.hostname:
         raise ProbeError(f"{url}: not an http:// URL")
+    try:
+        host = parts.hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ProbeError(f"{url}: bad host name") from None
+    # RFC 9110 §7.2: Host is the host and port alone; a user name and password in
+    # the URL are never sent.
+    host_header = (f"[{host}]" if ":" in host else host) + ("" if port is None else f":{port}")
     token = secrets.token_hex(8)  # a fresh URL: no cache on the way can answer for the reflector
-    query = f"{parts.query}&" if parts.query else ""
-    return (
-        parts.hostname,
-        port,
-        parts.netloc,
-        f"{parts.path or '/'}?{query}headerwatch-probe={token}",
-    )
+    path = urllib.parse.quote(parts.path or "/", safe=_PATH_SAFE)
+    query = f"{urllib.parse.quote(parts.query, safe=_QUERY_SAFE)}&" if parts.query else ""
+    return host, port or 80, host_header, f"{path}?{query}headerwatch-probe={token}"
 
 
 def _complete(data: bytearray) -> bool:

@@ -20,6 +20,7 @@ from capture.lab.probe import (
     WEAK,
     ProbeError,
     _complete,
+    _target,
     describe,
     json_echo,
     json_echo_diff,
@@ -29,7 +30,8 @@ from capture.lab.probe import (
     scramble,
     sent_block,
 )
-from capture.model import Request
+from capture.lab.reflect import Reflector
+from capture.model import Record, Request
 from tests.carrier import enrichment_proxy, running_reflector
 
 O2 = {"x-up-calling-line-id": "447700900123", "Via": "1.1 o2-proxy"}
@@ -437,3 +439,36 @@ def test_a_gzip_encoded_json_echo_is_decoded() -> None:
     server.close()
     assert result.echo == WEAK and not result.diff.altered
     assert result.recased == ()  # a JSON echo cannot tell
+
+
+def test_a_url_that_cannot_be_probed_is_a_one_line_error_not_a_traceback() -> None:
+    with pytest.raises(ProbeError, match=r"http://\[::1/: not a valid URL"):
+        probe("http://[::1/")
+    with pytest.raises(ProbeError, match="bad port"):
+        probe("http://127.0.0.1:0/")  # not quietly port 80
+    with pytest.raises(ProbeError, match="bad host name"):
+        probe(f"http://{'a' * 64}.example/")
+
+
+def test_the_request_target_goes_out_percent_encoded_as_a_valid_request_line() -> None:
+    """A space, a control character or another script sent raw makes an invalid request
+    line, which a proxy on the way rewrites (squid drops the space) or refuses."""
+    records: list[Record] = []
+    with running_reflector(Reflector(on_record=records.append)) as port:
+        result = probe(f"http://127.0.0.1:{port}/a b/\x1b[1mé?q=x y&r=%41", timeout=5)
+    [record] = records
+    assert record.request.uri.startswith("/a%20b/%1B%5B1m%C3%A9?q=x%20y&r=%41&headerwatch-probe=")
+    assert not result.diff.altered
+
+
+def test_the_host_header_is_host_and_port_alone_without_the_urls_password() -> None:
+    with running_reflector() as port:
+        result = probe(f"http://user:secret@127.0.0.1:{port}/", timeout=5)
+    assert dict(result.received)["Host"] == f"127.0.0.1:{port}"
+    assert not any("secret" in value for _, value in result.received)
+
+
+def test_an_internationalised_host_name_is_sent_in_its_ascii_form() -> None:
+    host, port, host_header, _ = _target("http://bücher.example:8080/")
+    assert (host, port) == ("xn--bcher-kva.example", 8080)
+    assert host_header == "xn--bcher-kva.example:8080"
