@@ -46,6 +46,7 @@ from capture.formats.jsonl import finding_to_dict
 from capture.http.echo import (
     ECHO_HEADER,
     ECHO_OMITTED_HEADER,
+    carries_echo,
     echo_of,
     touched_findings,
     transit,
@@ -359,6 +360,12 @@ def probe(
             # A sent header missing from a capped echo may be among those left out:
             # "removed" cannot be told, only what was added.
             changes = dataclasses.replace(changes, removed=())
+    elif carries_echo(response.headers):
+        # Not "without": the header is there, and someone should look at what became of it.
+        raise ProbeError(
+            f"{url}: answered {response.status} with an {ECHO_HEADER} that is not a "
+            "readable echo (cut or rewritten on the way?)"
+        )
     else:
         received = json_echo(_body(answer, end, response.headers))
         if received is None:

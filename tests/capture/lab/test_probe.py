@@ -240,25 +240,33 @@ def test_timeout_is_a_deadline_for_the_whole_exchange() -> None:
     assert took < 5  # not 140 bytes x 0.4 s
 
 
-def test_an_answer_whose_head_is_too_long_to_read_is_called_that() -> None:
-    # It was called "not an HTTP response", which it is.
+@contextmanager
+def answering_once(answer: bytes) -> Iterator[int]:
+    """A server on loopback that reads one request and sends ``answer``; yields its port."""
     server = socket.create_server(("127.0.0.1", 0))
-    port = server.getsockname()[1]
 
-    def answer() -> None:
+    def serve() -> None:
         conn, _ = server.accept()
         conn.recv(4096)
         with contextlib.suppress(OSError):  # the probe closes once it has read enough
-            conn.sendall(b"HTTP/1.1 200 OK\r\n" + b"X-Pad: padding\r\n" * 10_000 + b"\r\n")
+            conn.sendall(answer)
         conn.close()
 
-    threading.Thread(target=answer, daemon=True).start()
+    threading.Thread(target=serve, daemon=True).start()
     try:
-        too_long = r"/: the answer's head is longer than 64 KiB, what probe reads: "
-        with pytest.raises(ProbeError, match=too_long + r"not a reflector's answer$"):
-            probe(f"http://127.0.0.1:{port}/", timeout=5)
+        yield server.getsockname()[1]
     finally:
         server.close()
+
+
+def test_an_answer_whose_head_is_too_long_to_read_is_called_that() -> None:
+    # It was called "not an HTTP response", which it is.
+    too_long = r"/: the answer's head is longer than 64 KiB, what probe reads: "
+    with (
+        answering_once(b"HTTP/1.1 200 OK\r\n" + b"X-Pad: padding\r\n" * 10_000 + b"\r\n") as port,
+        pytest.raises(ProbeError, match=too_long + r"not a reflector's answer$"),
+    ):
+        probe(f"http://127.0.0.1:{port}/", timeout=5)
 
 
 def test_a_server_that_never_answers_is_reported_as_silent() -> None:
@@ -472,3 +480,16 @@ def test_an_internationalised_host_name_is_sent_in_its_ascii_form() -> None:
     host, port, host_header, _ = _target("http://bücher.example:8080/")
     assert (host, port) == ("xn--bcher-kva.example", 8080)
     assert host_header == "xn--bcher-kva.example:8080"
+
+
+def test_an_echo_header_that_cannot_be_read_is_called_that_not_missing() -> None:
+    cut = (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n"
+        b"X-Headerwatch-Received: W1siSG9zdCIsIn\r\n\r\n"  # cut short on the way
+    )
+    with answering_once(cut) as port, pytest.raises(ProbeError) as caught:
+        probe(f"http://127.0.0.1:{port}/", timeout=5)
+    assert str(caught.value) == (
+        f"http://127.0.0.1:{port}/: answered 200 with an X-Headerwatch-Received that is "
+        "not a readable echo (cut or rewritten on the way?)"
+    )
