@@ -332,6 +332,8 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.resume_reading()
             self.process()
+            if self.state == _IDLE and self.timer is None:
+                self.set_timer(self.limits.idle_timeout, self.abort)
 
     def send_timed_out(self) -> None:
         self.counters.send_timeout += 1
@@ -349,6 +351,13 @@ class _Connection(asyncio.Protocol):
         """Between keep-alive requests: wait for the next one's first byte."""
         self.state = _IDLE
         self.server._waiting[id(self)] = self
+        if self.write_paused:
+            # Not idle: its answers are unread, and the send deadline (pause_writing)
+            # governs; the idle timer would close it first, uncounted.
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            return
         self.set_timer(self.limits.idle_timeout, self.abort)
 
     def unwait(self) -> None:

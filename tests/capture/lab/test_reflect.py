@@ -304,8 +304,9 @@ def test_the_memory_budget_refuses_the_connection_that_would_exceed_it() -> None
     assert status == 503 and reflector.counters.memory == 1
 
 
-def test_a_client_that_pipelines_and_never_reads_is_closed_after_the_send_deadline() -> None:
-    reflector = Reflector(limits=Limits(send_timeout=0.5))
+def pipeline_without_reading(reflector: Reflector) -> None:
+    """Send pipelined requests and read none of the answers, until the reflector closes
+    the connection (or 5 s pass)."""
     request = b"GET / HTTP/1.1\r\nHost: lab\r\nX-Pad: " + b"p" * 2000 + b"\r\n\r\n"
     with running_reflector(reflector) as port:
         sock = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -320,6 +321,19 @@ def test_a_client_that_pipelines_and_never_reads_is_closed_after_the_send_deadli
             except OSError:
                 break
         sock.close()
+
+
+def test_a_client_that_pipelines_and_never_reads_is_closed_after_the_send_deadline() -> None:
+    reflector = Reflector(limits=Limits(send_timeout=0.5))
+    pipeline_without_reading(reflector)
+    assert reflector.counters.send_timeout == 1
+
+
+def test_a_client_that_leaves_its_answers_unread_is_not_closed_as_idle_and_uncounted() -> None:
+    """The send deadline closes it, counted, not the shorter idle timer (which used to
+    close it silently: the connection is between requests, but not idle)."""
+    reflector = Reflector(limits=Limits(send_timeout=1.0, idle_timeout=0.2))
+    pipeline_without_reading(reflector)
     assert reflector.counters.send_timeout == 1
 
 
