@@ -134,6 +134,18 @@ def test_probe_with_scrambled_names_shows_squid_re_casing_them_and_8080_keeping_
     assert clean["recased"] == [] and clean["injected"] == [] and clean["removed"] == []
 
 
+def test_probe_shows_squid_moving_host_and_8080_keeping_the_order_sent(lab: CarrierLab) -> None:
+    through = lab.headerwatch(lab.phone_ns, "probe", "--format", "jsonl", lab.url())
+    direct = lab.headerwatch(lab.phone_ns, "probe", "--format", "jsonl", lab.url(port=8080))
+    record, clean = json.loads(through.stdout), json.loads(direct.stdout)
+    # squid rebuilds the block: Host, sent first, arrives after the headers it keeps.
+    [host] = [m for m in record["moved"] if m[0].lower() == "host"]
+    assert host[1] == 1 and host[2] > 1, record["moved"]
+    assert clean["moved"] == []
+    table = lab.headerwatch(lab.phone_ns, "probe", lab.url())
+    assert re.search(r"^\s+Host: 1st sent → \d+th received$", table.stdout, re.M), table.stdout
+
+
 # -- the reflector and squid themselves --------------------------------------------------
 
 

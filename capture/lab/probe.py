@@ -20,7 +20,9 @@ Manipulation test: a proxy that strips or rewrites ``Accept-Language``,
 ``Accept-Encoding`` or ``Cookie`` shows, not only one that adds. With
 ``scramble_case`` the header names go out in random case, as OONI's test sends
 them, so a middlebox that re-writes the block (and re-cases names on the way)
-shows even when it adds nothing: :attr:`ProbeResult.recased`.
+shows even when it adds nothing: :attr:`ProbeResult.recased`. A proxy that
+rebuilds the block also moves headers (squid puts ``Host`` after the others):
+:attr:`ProbeResult.moved`.
 
 The whole exchange has one deadline (``timeout``): a server that trickles a byte
 at a time cannot stretch it.
@@ -114,6 +116,10 @@ class ProbeResult:
     """The tester's label of the network (``probe --label``), for a study's grouping."""
     client: str = ""
     """The probe's own address as its socket had it (the tether's side of the path)."""
+    moved: tuple[tuple[str, int, int], ...] = ()
+    """``(name, place sent, place received)`` of sent headers that arrived out of
+    their order (:func:`moved`); always empty for a :data:`WEAK` echo, which loses
+    the order."""
 
     @property
     def identities(self) -> tuple[Finding, ...]:
@@ -194,29 +200,64 @@ def sent_block(
     return block
 
 
-def recased(sent: tuple[Header, ...], received: tuple[Header, ...]) -> tuple[tuple[str, str], ...]:
-    """``(sent name, received name)`` of the sent headers that arrived with their name
-    in another case, in received order. Headers are paired by name and value first,
-    then what is left by name alone (a changed value), so a header of the same name
-    added on the way is not mistaken for the sent one."""
-    by_pair: dict[tuple[str, str], deque[str]] = {}
-    for name, value in sent:
-        by_pair.setdefault((name.lower(), value), deque()).append(name)
-    matched: list[str | None] = []
+def _pairs(sent: tuple[Header, ...], received: tuple[Header, ...]) -> list[int | None]:
+    """For each received header, the index of the sent header it is (None: added on
+    the way). Headers are paired by name (case-insensitively) and value first, then
+    what is left by name alone (a changed value), so a header of the same name added
+    on the way is not mistaken for the sent one."""
+    by_pair: dict[tuple[str, str], deque[int]] = {}
+    for at, (name, value) in enumerate(sent):
+        by_pair.setdefault((name.lower(), value), deque()).append(at)
+    matched: list[int | None] = []
     for name, value in received:
         queue = by_pair.get((name.lower(), value))
         matched.append(queue.popleft() if queue else None)
-    by_name: dict[str, deque[str]] = {}
+    by_name: dict[str, deque[int]] = {}
     for (lower, _), queue in by_pair.items():
         by_name.setdefault(lower, deque()).extend(queue)
-    out: list[tuple[str, str]] = []
-    for (name, _), sent_name in zip(received, matched, strict=True):
-        if sent_name is None:
+    for k, ((name, _), paired) in enumerate(zip(received, matched, strict=True)):
+        if paired is None:
             queue = by_name.get(name.lower())
-            sent_name = queue.popleft() if queue else None
-        if sent_name is not None and sent_name != name:
-            out.append((sent_name, name))
-    return tuple(out)
+            matched[k] = queue.popleft() if queue else None
+    return matched
+
+
+def recased(sent: tuple[Header, ...], received: tuple[Header, ...]) -> tuple[tuple[str, str], ...]:
+    """``(sent name, received name)`` of the sent headers that arrived with their name
+    in another case, in received order (:func:`_pairs` tells which is which)."""
+    return tuple(
+        (sent[at][0], name)
+        for (name, _), at in zip(received, _pairs(sent, received), strict=True)
+        if at is not None and sent[at][0] != name
+    )
+
+
+def moved(
+    sent: tuple[Header, ...], received: tuple[Header, ...]
+) -> tuple[tuple[str, int, int], ...]:
+    """``(name, place sent, place received)`` (1-based, in their blocks) of the sent
+    headers that arrived out of their order, in received order: those outside the
+    longest run the two blocks keep in common order. A proxy that rebuilds the
+    request moves headers (squid puts Host after the others) even when it adds
+    nothing; added and removed headers do not count as moves."""
+    pairs = [(k, at) for k, at in enumerate(_pairs(sent, received)) if at is not None]
+    # The sent places in received order: the longest increasing run stayed in order.
+    places = [at for _, at in pairs]
+    n = len(places)
+    best = [1] * n
+    back: list[int | None] = [None] * n
+    for i in range(n):
+        for j in range(i):
+            if places[j] < places[i] and best[j] + 1 > best[i]:
+                best[i], back[i] = best[j] + 1, j
+    kept: set[int] = set()
+    end = max(range(n), key=best.__getitem__, default=None)
+    while end is not None:
+        kept.add(end)
+        end = back[end]
+    return tuple(
+        (received[k][0], at + 1, k + 1) for i, (k, at) in enumerate(pairs) if i not in kept
+    )
 
 
 # RFC 3986 §3.3 and §3.4: what a path and a query may hold as they are; "%" too, so
@@ -351,10 +392,12 @@ def probe(
     )
     received = echo_of(response)
     kind, omitted = STRONG, 0
-    moved: tuple[tuple[str, str], ...] = ()
+    recased_names: tuple[tuple[str, str], ...] = ()
+    reordered: tuple[tuple[str, int, int], ...] = ()
     if received is not None:
         changes = transit(sent, received)
-        moved = recased(sent, received)
+        recased_names = recased(sent, received)
+        reordered = moved(sent, received)
         omitted = _omitted(response.headers)
         if omitted:
             # A sent header missing from a capped echo may be among those left out:
@@ -389,10 +432,11 @@ def probe(
         findings,
         kind,
         omitted,
-        moved,
+        recased_names,
         scramble_case,
         label,
         client,
+        reordered,
     )
 
 
@@ -522,6 +566,7 @@ def result_to_dict(result: ProbeResult) -> dict[str, Any]:
     out["omitted"] = result.omitted
     out["recased"] = jsonable(result.recased)
     out["scrambled"] = result.scrambled
+    out["moved"] = jsonable(result.moved)
     out["client"] = result.client
     if result.label:
         out["label"] = for_json(result.label)
@@ -554,6 +599,8 @@ def describe(result: ProbeResult) -> list[str]:
         verdict += f"; {counted(len(result.recased), 'header name')} re-cased"
     elif result.scrambled and result.echo == STRONG:
         verdict += "; the scrambled case of the names arrived intact"
+    if result.moved:
+        verdict += f"; {counted(len(result.moved), 'header')} moved"
     lines = [f"{printable(result.url)}: {verdict}"]
     if result.echo == WEAK:
         lines.append(f"  weak verdict: {JSON_ECHO_CAVEAT}; `headerwatch reflect` sees all of it")
@@ -583,4 +630,16 @@ def describe(result: ProbeResult) -> list[str]:
     if result.recased:
         lines.append(f"  re-cased: {counted(len(result.recased), 'header')}")
         lines.extend(f"    {printable(a)} → {printable(b)}" for a, b in result.recased)
+    if result.moved:
+        lines.append(f"  moved: {counted(len(result.moved), 'header')} out of the order sent")
+        lines.extend(
+            f"    {printable(name)}: {ordinal(sent)} sent → {ordinal(got)} received"
+            for name, sent, got in result.moved
+        )
     return lines
+
+
+def ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ..., ``11th``, ``12th``, ``13th``, ``21st``."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

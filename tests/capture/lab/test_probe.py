@@ -14,16 +14,20 @@ from contextlib import contextmanager
 
 import pytest
 
+from capture.http import echo
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.lab.probe import (
     STRONG,
     WEAK,
     ProbeError,
+    ProbeResult,
     _complete,
     _target,
     describe,
     json_echo,
     json_echo_diff,
+    moved,
+    ordinal,
     probe,
     recased,
     result_to_dict,
@@ -493,3 +497,39 @@ def test_an_echo_header_that_cannot_be_read_is_called_that_not_missing() -> None
         f"http://127.0.0.1:{port}/: answered 200 with an X-Headerwatch-Received that is "
         "not a readable echo (cut or rewritten on the way?)"
     )
+
+
+def test_a_header_put_elsewhere_is_moved_while_added_removed_or_rewritten_ones_are_not() -> None:
+    sent = (("Host", "a"), ("User-Agent", "b"), ("Accept", "c"), ("Connection", "close"))
+    # squid's way: Host after the others; Via added, Connection rewritten in place.
+    received = (
+        ("User-Agent", "b"),
+        ("Accept", "c"),
+        ("Via", "1.1 squid"),
+        ("host", "a"),
+        ("Connection", "keep-alive"),
+    )
+    assert moved(sent, received) == (("host", 1, 4),)
+    assert moved(sent, sent) == ()
+    assert moved(sent, sent[1:]) == ()  # removed: not a move
+    assert moved(sent, (("X-Added", "1"), *sent)) == ()  # places shift, order stays
+    swapped = (sent[1], sent[0], *sent[2:])
+    assert len(moved(sent, swapped)) == 1  # of two swapped, one moved
+
+
+def test_a_moved_header_is_in_the_verdict_the_lines_and_the_jsonl() -> None:
+    sent = (("Host", "a"), ("Accept", "c"))
+    received = (("Accept", "c"), ("Host", "a"))
+    result = ProbeResult(
+        "http://x/", 0.0, sent, received, echo.transit(sent, received), (), moved=(("Host", 1, 2),)
+    )
+    lines = describe(result)
+    assert lines[0] == "http://x/: nothing added, removed or changed on the way; 1 header moved"
+    assert lines[-2:] == [
+        "  moved: 1 header out of the order sent",
+        "    Host: 1st sent → 2nd received",
+    ]
+    assert result_to_dict(result)["moved"] == [["Host", 1, 2]]
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "111th"
+    ]  # fmt: skip
