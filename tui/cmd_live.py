@@ -56,6 +56,7 @@ from tui.cmd_reflect import size as byte_size
 from tui.common import (
     DASHBOARD_RECURRENCE,
     UsageError,
+    add_files_arg,
     add_head_arg,
     add_identity_args,
     add_redact_arg,
@@ -169,6 +170,7 @@ def register(sub: Any) -> None:
         "root anyway (without it, live stops and says how to fix it)",
     )
     add_identity_args(p)
+    add_files_arg(p)
     add_head_arg(p)
     p.set_defaults(run=run)
 

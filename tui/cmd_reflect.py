@@ -12,6 +12,7 @@ from capture.formats.outputs import STREAMING, formats_help, streaming
 from capture.text import counted
 from capture.view.selection import EXIT_OK, EXIT_USAGE, Selection
 from tui.common import (
+    add_files_arg,
     add_identity_args,
     add_redact_arg,
     build_detector,
@@ -152,6 +153,7 @@ def register(sub: Any) -> None:
         keyed="run",
     )
     add_identity_args(p)
+    add_files_arg(p)
     p.set_defaults(run=run)
 
 

@@ -8,7 +8,13 @@ import sys
 from typing import Any
 
 from capture.view.selection import EXIT_OK, EXIT_USAGE
-from tui.common import add_head_arg, add_identity_args, build_detector, demo_capture_path
+from tui.common import (
+    add_files_arg,
+    add_head_arg,
+    add_identity_args,
+    build_detector,
+    demo_capture_path,
+)
 
 
 def register(sub: Any) -> None:
@@ -52,6 +58,7 @@ def register(sub: Any) -> None:
         help="study: the network of records that carry no label (e.g. 'carrier=O2 UK')",
     )
     add_identity_args(p)
+    add_files_arg(p)
     add_head_arg(p)
     p.set_defaults(run=run)
 

@@ -84,6 +84,11 @@ def add_identity_args(parser: argparse.ArgumentParser) -> None:
         "(registrable domains) as a tracking ID, whatever its name: a supercookie "
         "no catalog lists; 0 turns it off (default: 3 in the dashboard, off in scan)",
     )
+
+
+def add_files_arg(parser: argparse.ArgumentParser) -> None:
+    """``--shared-files``, for the commands that write files (sessions, exports,
+    recordings, reports, a reflector's log): not for those that only print."""
     files = parser.add_argument_group("output files")
     files.add_argument(
         "--shared-files",

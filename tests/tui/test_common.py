@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from capture.formats.private import files_shared, share_files
-from tui.common import UsageError, add_identity_args, build_detector, take_notes
+from tui.common import UsageError, add_files_arg, add_identity_args, build_detector, take_notes
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +21,7 @@ def private_again() -> Iterator[None]:
 def _args(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     add_identity_args(parser)
+    add_files_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -109,3 +110,17 @@ def test_a_detector_without_a_region_leaves_one_note_for_the_end_of_the_command(
     monkeypatch.setenv("LANG", "en_GB.UTF-8")
     build_detector(_args("--config", str(config)))
     assert take_notes() == []
+
+
+def test_only_the_commands_that_write_files_offer_shared_files() -> None:
+    # probe, scan and rules print and write no file: the option would promise nothing.
+    from tui.cli import _parsers
+
+    _, commands = _parsers()
+    offering = {
+        name
+        for name, parser in commands.items()
+        if any("--shared-files" in action.option_strings for action in parser._actions)
+    }
+    assert {"demo", "live", "open", "report", "reflect"} <= offering
+    assert not offering & {"probe", "scan", "rules"}
