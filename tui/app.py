@@ -317,6 +317,9 @@ class MainScreen(Screen[None]):
                 shown=requests.total,
                 sorted_rows=len(requests.ids) if requests.order_label and requests.beyond else 0,
                 stats=hw.stats,
+                # A file or followed source of records says what they are (a log's
+                # HTTP events, not packets); a capture's or interface's has no noun.
+                noun=getattr(hw.source, "noun", None),
                 evicted=hw.store.evicted,
                 cleared=view.cleared,
                 deleted=view.deleted_shown,

@@ -30,7 +30,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from importlib import import_module
 from types import FrameType
 from typing import Any, TextIO
@@ -398,10 +398,13 @@ def headless_run(
     banner: str,
     join: Callable[[float], None],
     summary: Callable[[dict[str, int]], str],
+    none_read: Callable[[], Sequence[str]] = tuple,
 ) -> int:
     """Headless ``live`` (``--format``): records to stdout a batch at a time, notices
     and the summary line (``summary`` of the source's counters) to stderr; SIGINT,
-    SIGTERM and SIGHUP stop it after what was read is written."""
+    SIGTERM and SIGHUP stop it after what was read is written. ``none_read``: a
+    source of records' words for none read (see
+    :func:`capture.pipeline.summarize`), asked at the end."""
     out = sys.stdout
     err = sys.stderr
     line, header = streaming(args.format, output_width())
@@ -478,7 +481,7 @@ def headless_run(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     counters = runner.counters()
-    tell(f"headerwatch: {pipeline.summary()}; {summary(counters)}")
+    tell(f"headerwatch: {pipeline.summary(none_read())}; {summary(counters)}")
     if failed:
         return EXIT_USAGE
     halt = halt_of(frames)

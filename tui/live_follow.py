@@ -29,9 +29,10 @@ from tui.cmd_live import headless_run
 from tui.common import DASHBOARD_RECURRENCE, build_detector, tell
 
 
-def follow_summary(counters: dict[str, int]) -> str:
-    """What following saw and lost, for the final stderr line."""
-    parts = [f"{counted(counters.get('followed', 0), 'record')} followed"]
+def follow_summary(counters: dict[str, int], noun: tuple[str, str]) -> str:
+    """What following saw and lost, for the final stderr line; what it followed is
+    counted as ``noun`` (:attr:`capture.sources.follow.Follower.noun`)."""
+    parts = [f"{counted(counters.get('followed', 0), *noun)} followed"]
     if counters.get("proxy_dropped"):
         parts.append(f"{counters['proxy_dropped']:,} dropped by the proxy add-on")
     if counters.get("bad_lines"):
@@ -73,7 +74,7 @@ def run_follow(
     def summary(counters: dict[str, int]) -> str:
         if recording is not None:
             counters = {**counters, "recorded": recording.lines}
-        return follow_summary(counters)
+        return follow_summary(counters, follower.noun)
 
     try:
         if headless:
@@ -89,6 +90,7 @@ def run_follow(
                 ),
                 join=follower.join,
                 summary=summary,
+                none_read=follower.none_read,
             )
             # An input error (said when it came, after what was read before it): 2, as
             # scan exits for a file it cannot read, whatever was found.
@@ -121,7 +123,8 @@ def run_follow(
         counters = follower.counters()
         if isinstance(runner, Runner):
             runner.finished.wait(5.0)
-            tell(f"headerwatch: {runner.pipeline.summary()}; {summary(counters)}")
+            seen = runner.pipeline.summary(follower.none_read())
+            tell(f"headerwatch: {seen}; {summary(counters)}")
         else:
             tell(f"headerwatch: {summary(counters)}")
         if app.kept:

@@ -1,4 +1,5 @@
-"""The status line: source, filter, counters (packets, requests, identities, dropped)."""
+"""The status line: source, filter, counters (packets or what a log holds, requests,
+identities, dropped)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,10 @@ class Status:
     order: str = ""
     """The list's order when sorted by a column (``host ▲``); "": time order."""
     stats: StatsSnapshot = field(default_factory=StatsSnapshot)
+    noun: tuple[str, str] | None = None
+    """What the source's requests read already parsed are called (``HTTP events``:
+    an input kind's :attr:`~capture.sources.inputs.InputKind.noun`), counted in those
+    words; None for a source of frames only, counted in packets."""
 
 
 def dropped(stats: StatsSnapshot) -> int:
@@ -121,8 +126,12 @@ def status_text(status: Status, narrow: bool = False) -> Text:
     stats = status.stats
     identities = stats.get("identities")
     drops = dropped(stats)
-    packets, requests = stats.get("packets"), stats.get("requests")
-    out.append(f"{counted(packets, 'packet')} · {counted(requests, 'request')} · ")
+    packets = stats.get("packets")
+    if status.noun is None or packets:  # (packets beside a log: open x.pcap eve.json)
+        out.append(f"{counted(packets, 'packet')} · ")
+    if status.noun is not None:
+        out.append(f"{counted(stats.get('parsed'), *status.noun)} · ")
+    out.append(f"{counted(stats.get('requests'), 'request')} · ")
     out.append(
         counted(identities, "identity", "identities"), style="bold red" if identities else ""
     )

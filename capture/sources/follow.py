@@ -52,8 +52,8 @@ import orjson
 from capture.model import Parsed
 from capture.sources import inputs
 from capture.sources.frames import GZIP_MAGIC, CaptureError, is_capture_magic
-from capture.sources.inputs import SNIFF_BYTES, after_reading, unreadable
-from capture.sources.records import MAX_LINE, RecordFile
+from capture.sources.inputs import SNIFF_BYTES, after_reading, nothing_in, open_as, unreadable
+from capture.sources.records import MAX_LINE, RECORDS, RecordFile
 from capture.sources.source import HEARTBEAT, Notify
 from capture.text import counted
 
@@ -496,7 +496,7 @@ class Follower:
                 return
             self.kind = kind.name
             try:
-                opened = kind.open(self.target, self._stream_io())
+                opened = open_as(kind, self.target, self._stream_io())
             except NotLines:
                 opened = None
             if not isinstance(opened, RecordFile):
@@ -558,6 +558,20 @@ class Follower:
             if self._socket_path is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(self._socket_path)
+
+    @property
+    def noun(self) -> tuple[str, str]:
+        """What the requests it follows are called in what it follows (``HTTP events``
+        in an eve.json): its kind's noun once the first line has told the kind,
+        :data:`~capture.sources.records.RECORDS` until then."""
+        source = self._source
+        return source.noun if source is not None else RECORDS
+
+    def none_read(self) -> list[str]:
+        """For the summary line when no request was read (see
+        :func:`capture.sources.inputs.none_read`): none of what it follows, in that
+        kind's words, not in packets."""
+        return [nothing_in(self.target, self.noun)]
 
     def stop(self) -> None:
         self._stop.set()

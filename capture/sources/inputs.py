@@ -34,6 +34,7 @@ from capture.sources.frames import (
     open_stream,
 )
 from capture.sources.records import (
+    RECORDS,
     SKIP,
     HarFile,
     RecordFile,
@@ -61,9 +62,10 @@ class InputKind:
     followed: bool = True
     """Whether ``live --from`` can follow it as it grows: records a line at a time,
     not frames (a capture) or one document whole only at its end (HAR)."""
-    noun: tuple[str, str] = ("record", "records")
-    """What one of the things it holds is called, singular and plural, for a summary
-    of a file that held none (``0 HTTP events in eve.json``), not in a capture's
+    noun: tuple[str, str] = RECORDS
+    """What one of the things it holds is called, singular and plural: what the
+    summary line says of a file that held none (``0 HTTP events in eve.json``), and
+    what the dashboard's status line and ``live --from`` count, not in a capture's
     words."""
 
 
@@ -212,7 +214,7 @@ def open_input(path: str, kind: str | None = None) -> Input:
     stream, name = open_stream(path)
     if kind is not None:
         # Named: no peeking beyond open_stream's look for gzip's magic.
-        return _opened(KINDS[kind], path, stream)
+        return open_as(KINDS[kind], path, stream)
     compressed = compressed_file(stream) is not None
     try:
         # open_stream gives buffered readers (a file, stdin, gzip): peeking leaves the
@@ -227,7 +229,7 @@ def open_input(path: str, kind: str | None = None) -> Input:
         raise CaptureError(f"{name}: cannot read ({why})") from None
     for entry in INPUTS:
         if entry.sniff(head):
-            return _opened(entry, path, stream)
+            return open_as(entry, path, stream)
     if path != "-":
         stream.close()
     if not head:
@@ -240,12 +242,19 @@ def open_input(path: str, kind: str | None = None) -> Input:
     )
 
 
-def _opened(entry: InputKind, path: str, stream: IO[bytes]) -> Input:
-    """``path`` opened as ``entry``'s kind, a record file knowing what it holds."""
+def open_as(entry: InputKind, path: str, stream: IO[bytes]) -> Input:
+    """``path``, whose ``stream`` is given, opened as ``entry``'s kind: a record file
+    knowing what it holds (``entry.noun``)."""
     opened = entry.open(path, stream)
     if not isinstance(opened, CaptureFile):
         opened.noun = entry.noun
     return opened
+
+
+def nothing_in(name: str, noun: tuple[str, str]) -> str:
+    """Input ``name``, whose things are called ``noun``, summed up as holding none:
+    ``0 HTTP events in eve.json``."""
+    return f"0 {noun[1]} in {name}"
 
 
 def none_read(sources: Sequence[Input]) -> list[str]:
@@ -253,10 +262,21 @@ def none_read(sources: Sequence[Input]) -> list[str]:
     nothing in its own words (``0 HTTP events in eve.json``). Captures are said in
     packets and connections by :func:`capture.pipeline.summarize`."""
     return [
-        f"0 {source.noun[1]} in {source.name}"
+        nothing_in(source.name, source.noun)
         for source in sources
         if not isinstance(source, CaptureFile)
     ]
+
+
+def read_noun(sources: Sequence[Input]) -> tuple[str, str] | None:
+    """What the requests read from the record files among ``sources`` are called, to
+    count them (the dashboard's status line): their kind's noun, or :data:`RECORDS`
+    when they are of kinds that name theirs differently; None when all are captures
+    (counted in packets)."""
+    nouns = {source.noun for source in sources if not isinstance(source, CaptureFile)}
+    if not nouns:
+        return None
+    return nouns.pop() if len(nouns) == 1 else RECORDS
 
 
 def open_inputs(paths: Sequence[str], kind: str | None = None) -> list[Input]:

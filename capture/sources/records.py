@@ -53,6 +53,11 @@ def after_session_line(head: bytes) -> bytes:
     return rest if rest.strip() else head
 
 
+RECORDS: tuple[str, str] = ("record", "records")
+"""What a record input holds, said of a kind that names nothing more precise (JSONL),
+or of several kinds together: :attr:`capture.sources.inputs.InputKind.noun`'s default."""
+
+
 class RequestInput(Protocol):
     """An open input of already-parsed requests (what ``scan``, ``open`` and the
     dashboard's file source take besides captures)."""
@@ -66,7 +71,8 @@ class RequestInput(Protocol):
     truncated: bool
     noun: tuple[str, str]
     """What one of its requests is in the file, singular and plural (``HTTP event``):
-    its kind's :attr:`~capture.sources.inputs.InputKind.noun`."""
+    its kind's :attr:`~capture.sources.inputs.InputKind.noun`, given when it is opened
+    (:data:`RECORDS` until then)."""
 
     @property
     def position(self) -> int:
@@ -135,7 +141,7 @@ class RecordFile:
         self.path = path
         self.name = "<stdin>" if path == "-" else path
         self.what = what
-        self.noun = ("record", "records")
+        self.noun = RECORDS
         self._stream = stream
         self._parse = parse
         self._requests_only = requests_only or parse
@@ -365,7 +371,7 @@ class HarFile:
     def __init__(self, path: str, stream: IO[bytes]) -> None:
         self.path = path
         self.name = "<stdin>" if path == "-" else path
-        self.noun = ("HAR entry", "HAR entries")
+        self.noun = RECORDS
         self.truncated = False
         try:
             data = stream.read(MAX_HAR + 1)

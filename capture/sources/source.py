@@ -16,7 +16,13 @@ from typing import Protocol
 
 from capture.model import Parsed
 from capture.sources.frames import CaptureFile, Frame
-from capture.sources.inputs import Input, after_reading, open_inputs, unreadable
+from capture.sources.inputs import (
+    Input,
+    after_reading,
+    open_inputs,
+    read_noun,
+    unreadable,
+)
 
 
 class FrameSource(Protocol):
@@ -107,6 +113,9 @@ class FileSource:
         self.on_input: Callable[[str], None] | None = None
         """Told the name of each input as it starts, when there are several (the
         runner gives it :meth:`capture.pipeline.Pipeline.begin`)."""
+        self.noun = read_noun(self._inputs)
+        """What the requests of its record files are called (``HTTP events``), to
+        count them in; None when it reads captures only (counted in packets)."""
 
     def frames(self) -> Iterator[Frame | Parsed | None]:
         done = 0

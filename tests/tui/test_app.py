@@ -24,6 +24,7 @@ from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import Notice, RequestSeen, ResponseSeen, StatsSnapshot
 from capture.scan import scan
 from capture.sources.source import FileSource
+from tests.conftest import REPO
 from tests.tui.fakes import (
     OK,
     FakeSource,
@@ -789,6 +790,58 @@ async def wait_restored(pilot: Pilot[int], messages: list[Message]) -> None:
         await pilot.pause(0.02)
         if app.restored is not None:
             return
+
+
+def _inputs(tmp_path: Path) -> dict[str, str]:
+    """Files of every kind, by name: what the status line counts in each."""
+    engines = REPO / "tests" / "data" / "engines" / "suricata"
+    eve = str(engines / "docs-dump-all-headers.eve.json")  # one http event, one other
+    zeek = tmp_path / "http.log"
+    zeek.write_text(
+        '{"ts":1700000000.0,"uid":"C1","id.orig_h":"10.0.0.2","id.orig_p":40000,'
+        '"id.resp_h":"192.0.2.1","id.resp_p":80,"trans_depth":1,"method":"GET",'
+        '"host":"a.example","uri":"/z"}\n'
+    )
+    jsonl = tmp_path / "records.jsonl"
+    scan([eve], out=jsonl.open("w"), err=io.StringIO())
+    return {
+        "eve": eve,
+        "eve without http": str(engines / "verify-output-eve-fileinfo.eve.json"),
+        "zeek": str(zeek),
+        "har": str(REPO / "tests" / "data" / "har" / "chrome51.har"),
+        "jsonl": str(jsonl),
+        "capture": demo_capture_path(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("names", "counts"),
+    [
+        (["eve"], "1 HTTP event · 1 request · "),
+        (["eve without http"], "0 HTTP events · 0 requests · "),
+        (["zeek"], "1 HTTP log record · 1 request · "),
+        (["har"], "27 HAR entries · 27 requests · "),
+        (["jsonl"], "1 record · 1 request · "),
+        (["capture"], "259 packets · 28 requests · "),
+        (["capture", "eve"], "259 packets · 1 HTTP event · 29 requests · "),
+        (["eve", "zeek"], "2 records · 2 requests · "),  # kinds whose words differ
+    ],
+)
+async def test_the_status_line_counts_what_a_log_or_record_file_holds_not_packets(
+    tmp_path: Path, names: list[str], counts: str
+) -> None:
+    paths = [_inputs(tmp_path)[name] for name in names]
+    messages: list[Message] = []
+    app = HeaderwatchApp(
+        FileSource(paths), IdentityDetector(), utc=True, keymap={}, batch_interval=0.02
+    )
+    async with app.run_test(size=(120, 24), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        await pilot.pause()
+        line = status(app)
+    # Before, a log said "0 packets · 1 request": a capture's words, and nothing it read.
+    assert f"│ {counts}" in line, line
+    assert ("packet" in line) == ("capture" in names), line
 
 
 async def test_w_saves_a_session_and_open_brings_marks_and_comments_back(tmp_path: Path) -> None:

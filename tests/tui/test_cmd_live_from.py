@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 
 from tests.conftest import REPO
 from tui.cli import main
@@ -201,6 +202,53 @@ def test_a_file_that_comes_unreadable_is_one_line_and_exit_2() -> None:
     assert proc.returncode == 2, err
     assert out == ""
     assert f"headerwatch: error: {source}: permission denied\n" in err
+
+
+_DNS = b'{"timestamp":"2026-12-03T10:00:00.000000+0000","event_type":"dns","src_ip":"a"}\n'
+
+
+@pytest.mark.parametrize(
+    ("name", "lines", "words"),
+    [
+        ("eve.json", _DNS * 2, "0 HTTP events"),  # no http event among them
+        ("http.log", b"#separator \\x09\n#fields\tts\tuid\tid.orig_h\n", "0 HTTP log records"),
+        ("proxy.jsonl", b'{"headerwatch_addon": {"dropped": 0}}\n', "0 records"),  # status only
+        ("later.jsonl", None, "0 records"),  # not there yet: nothing came, of no kind yet
+    ],
+    ids=["eve", "zeek", "jsonl", "not-there"],
+)
+def test_a_log_followed_and_stopped_by_ctrl_c_having_read_nothing_is_summed_up_in_its_words(
+    tmp_path: Path, name: str, lines: bytes | None, words: str
+) -> None:
+    source = tmp_path / name
+    if lines is not None:
+        source.write_bytes(lines)
+    seen = tmp_path / "seen.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "live", "--from", str(source), "--format", "jsonl",
+         "-w", str(seen)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    while "Ctrl-C to stop" not in (line := proc.stderr.readline()):
+        assert line, proc.communicate(timeout=20)
+    # Every line read (the recording has them after its session line), then Ctrl-C.
+    want = 1 + (len(lines.splitlines()) if lines is not None else 0)
+    deadline = time.monotonic() + 20
+    while len(seen.read_bytes().splitlines()) < want:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert out == ""
+    # Before: "0 packets; 0 TCP connections; ...; 0 records followed".
+    summary = err.splitlines()[-1]
+    assert summary.startswith(
+        f"headerwatch: {words} in {source}; 0 HTTP requests; 0 identities in 0 requests; "
+        f"{words} followed, "
+    ), err
+    assert "packet" not in err and "TCP" not in err
 
 
 def test_a_recording_that_exists_is_refused_in_one_line(tmp_path: Path, capsys: object) -> None:

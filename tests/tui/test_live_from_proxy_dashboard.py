@@ -18,7 +18,7 @@ from capture.sources.follow import Follower
 from capture.sources.source import FileSource
 from capture.view.store import Store
 from tui.app import HeaderwatchApp
-from tui.status import StatusLine
+from tui.status import StatusLine, status_text
 
 
 async def _wait(pilot: Pilot[int], done: object, what: str) -> None:
@@ -102,3 +102,39 @@ async def test_w_on_a_proxy_saves_a_session_of_records_that_reopens_identically(
     assert [m for _, m, _ in saved] == [False, True, False]
     assert saved[0][0]["host"] == "ads.example"
     assert {f["kind"] for f in saved[0][0]["findings"]} == {"msisdn"}
+
+
+async def test_the_status_line_of_a_followed_log_counts_its_events_not_packets(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "eve.json"
+    source.write_bytes(b"")
+    follower = Follower(str(source))
+    app = HeaderwatchApp(
+        follower, IdentityDetector(), utc=True, keymap={}, batch_interval=0.02, confirm_quit=False
+    )
+    event = {
+        "timestamp": "2026-12-03T10:00:00.000000+0000",
+        "flow_id": 1,
+        "event_type": "http",
+        "src_ip": "10.0.0.2",
+        "src_port": 40000,
+        "dest_ip": "192.0.2.80",
+        "dest_port": 80,
+        "http": {"url": "/1", "http_method": "GET", "hostname": "a.example"},
+    }
+    async with app.run_test(size=(140, 24)) as pilot:
+
+        def line() -> str:
+            return status_text(app.screen.query_one(StatusLine).status).plain
+
+        # Nothing come yet: records, whatever they turn out to be; never packets.
+        await _wait(pilot, lambda: "│ 0 records · 0 requests · " in line(), "nothing yet")
+        with open(source, "ab") as out:
+            out.write(orjson.dumps({**event, "event_type": "dns"}) + b"\n" + orjson.dumps(event))
+            out.write(b"\n")
+        await _wait(pilot, lambda: len(app.store) == 1, "the http event")
+        await _wait(pilot, lambda: "│ 1 HTTP event · 1 request · " in line(), "its count")
+        assert "packet" not in line()
+        follower.stop()
+        await _wait(pilot, lambda: app.state == "done", "the source to end")
