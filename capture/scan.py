@@ -24,7 +24,7 @@ from capture.scan_jobs import (
     scan_split_records,
 )
 from capture.sources.frames import WARNING, CaptureError, CaptureFile
-from capture.sources.inputs import Input, after_reading, none_read, open_inputs
+from capture.sources.inputs import Input, after_reading, none_opened, none_read, open_inputs
 from capture.sources.records import RecordFile, RequestInput
 from capture.view.selection import EXIT_USAGE, Selection
 
@@ -122,6 +122,11 @@ def scan(
     except CaptureError as exc:
         print(f"headerwatch: error: {exc}", file=err)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Ctrl-C before a stream's first bytes came (tail -F http.log | scan -): the
+        # summary still comes, saying nothing was read, in the words of --input's kind.
+        print(f"headerwatch: {Pipeline().summary(none_opened(paths, kind))}", file=err)
+        return EXIT_INTERRUPTED
     captures = [source for source in inputs if isinstance(source, CaptureFile)]
     logs = [source for source in inputs if isinstance(source, RecordFile)]
     if logs and len(logs) == len(inputs) and not redact:

@@ -268,6 +268,17 @@ def none_read(sources: Sequence[Input]) -> list[str]:
     ]
 
 
+def none_opened(paths: Sequence[str], kind: str | None) -> list[str]:
+    """For the summary of a scan of ``paths`` stopped (Ctrl-C) while it opened them,
+    before a stream's first bytes came (``tail -F http.log | headerwatch scan -``):
+    each in the words of kind ``kind`` (a name in :data:`KINDS`), or, with none
+    named, as nothing read: what it would have been is not known."""
+    names = ["<stdin>" if path == "-" else path for path in paths]
+    if kind is None:
+        return [f"nothing read from {name}" for name in names]
+    return [nothing_in(name, KINDS[kind].noun) for name in names]
+
+
 def read_noun(sources: Sequence[Input]) -> tuple[str, str] | None:
     """What the requests read from the record files among ``sources`` are called, to
     count them (the dashboard's status line): their kind's noun, or :data:`RECORDS`
@@ -287,7 +298,7 @@ def open_inputs(paths: Sequence[str], kind: str | None = None) -> list[Input]:
     try:
         for path in paths:
             inputs.append(open_input(path, kind))
-    except CaptureError:
+    except (CaptureError, KeyboardInterrupt):  # (Ctrl-C while a stream's first bytes wait)
         for opened in inputs:
             opened.close()
         raise

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from capture.identity.catalog import load_catalog
 from tests.conftest import REPO
 from tests.tui.test_cli_scan import headerwatch
@@ -110,6 +112,43 @@ def test_ctrl_c_ends_a_followed_log_with_its_summary_and_status_130() -> None:
     assert "Traceback" not in err
     assert "1 line skipped: other Suricata event types (not http)" in err
     assert "1 parsed request read" in err and "1 identity in 1 request" in err
+
+
+@pytest.mark.parametrize(
+    ("named", "words"),
+    [
+        (["--input", "zeek"], "0 HTTP log records in <stdin>"),
+        (["--input", "suricata"], "0 HTTP events in <stdin>"),
+        ([], "nothing read from <stdin>"),  # no kind named, and no byte to tell it by
+    ],
+)
+def test_ctrl_c_before_a_followed_log_brings_its_first_line_still_sums_it_up(
+    named: list[str], words: str
+) -> None:
+    # `tail -F http.log | headerwatch scan --input zeek -` stopped before the log grew:
+    # before, no summary at all (Ctrl-C came while the stream was being opened).
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "scan", "--region", "GB", *named, "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        # Waiting for stdin's first bytes (the kernel says where the process sleeps).
+        while "pipe_read" not in Path(f"/proc/{proc.pid}/wchan").read_text():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert out == b""
+    assert err.decode().splitlines() == [
+        f"headerwatch: {words}; 0 HTTP requests; 0 identities in 0 requests"
+    ]
 
 
 def test_scan_input_choices_come_from_the_inputs_table() -> None:
