@@ -145,8 +145,12 @@ def record_of(flow: http.HTTPFlow, number: int, depth: int) -> dict[str, Any]:
     pseudo = req.http_version.startswith(("HTTP/2", "HTTP/3"))
     uri = req.path
     if not pseudo and req.authority:
-        # HTTP/1: mitmproxy keeps an authority only for CONNECT and absolute-form
-        # targets (plain HTTP through a regular proxy); the target as sent.
+        # HTTP/1: an authority is left only on CONNECT, and on an absolute-form
+        # target mitmproxy forwards as it came (upstream mode); the target as sent.
+        # A regular proxy's absolute-form target (plain HTTP through it) is made
+        # origin-form before add-ons see it (mitmproxy 11, proxy/layers/http: some
+        # servers refuse absolute-form): its uri is the path, and the Host header,
+        # recorded, says where it went.
         uri = (
             req.authority
             if req.method == "CONNECT"

@@ -211,6 +211,32 @@ def test_over_a_unix_socket_the_add_on_reconnects_when_headerwatch_comes_back(
     assert not sock.exists()
 
 
+def test_a_plain_request_through_the_proxy_is_recorded_with_its_path_and_its_host_header(
+    tmp_path: Path,
+) -> None:
+    """curl sends the absolute form (``GET http://host:port/p?q=1``) to a proxy. As a
+    regular proxy mitmproxy makes it origin-form before the add-on sees it: the record
+    has the path, and the Host header says where. In upstream mode it is forwarded,
+    and recorded, as it came."""
+    uris = {}
+    for name in ("up", "regular", "upstream"):
+        (tmp_path / name).mkdir()
+    with (
+        plain_server() as port,
+        mitmdump_with_addon(tmp_path / "up", "", addon=False) as upstream,
+    ):
+        url = f"http://127.0.0.1:{port}/p?q=1"
+        for name, mode in (("regular", "regular"), ("upstream", f"upstream:{upstream.url}")):
+            out = tmp_path / name / "proxy.jsonl"
+            with mitmdump_with_addon(tmp_path / name, str(out), f"mode={mode}") as proxy:
+                assert proxy.curl(url).stdout == "200 1.1"
+                _wait_for(lambda out=out: _lines(out) >= 1, "the add-on's record")
+            [record] = [r for r in read_jsonl(out) if "uri" in r]
+            assert ["Host", f"127.0.0.1:{port}"] in record["headers"]  # type: ignore[operator]
+            uris[name] = record["uri"]
+    assert uris == {"regular": "/p?q=1", "upstream": url}
+
+
 def _body_findings(jsonl: str) -> dict[str, list[tuple[str, str, str, str]]]:
     """Per request path, the findings in its body: (name, kind, normalized, detector)."""
     found = {}
