@@ -517,13 +517,17 @@ def _lead(rows: Sequence[FindingRow], requests: int, redacted: bool) -> str:
     hosts: dict[str, None] = {}
     for row in same:
         hosts.update(dict.fromkeys(row.hosts))
-    names = sorted({r.name for r in same})
+    # Each name with what it is: a URL parameter that carried the number is no header.
+    names: dict[str, set[str]] = {top.where: set()}
+    for row in same:
+        names.setdefault(row.where, set()).add(row.name)
     shown = ", ".join(list(hosts)[:6]) + (", …" if len(hosts) > 6 else "")
-    via = " or ".join(names)
-    where = _WHERE_WORDS.get(top.where, top.where)
+    via = " or the ".join(
+        f"{_WHERE_WORDS.get(where, where)} {' or '.join(sorted(spelled))}"
+        for where, spelled in names.items()
+    )
     text = (
-        f"The {top.words} {top.value} went to {counted(len(hosts), 'site')} ({shown}) "
-        f"in the {where} {via}"
+        f"The {top.words} {top.value} went to {counted(len(hosts), 'site')} ({shown}) in the {via}"
     )
     text += attribution(strongest(r.evidence for r in same), any(r.network_header for r in same))
     text += "."

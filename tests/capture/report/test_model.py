@@ -82,6 +82,17 @@ def test_the_lead_names_a_url_parameter_as_one() -> None:
     )
 
 
+def test_the_lead_names_each_header_and_parameter_that_carried_the_number_as_what_it_is() -> None:
+    # The same number in a header and in a URL parameter: the parameter is no header.
+    header = finding("msisdn", name="X-MSISDN", where="header", value="447700900123",
+                     normalized="+447700900123")  # fmt: skip
+    query = finding("msisdn", name="msisdn", where="query", value="447700900123",
+                    normalized="+447700900123")  # fmt: skip
+    report = build_report([record(findings=(header, query))])
+    assert "in the header X-MSISDN or the URL parameter msisdn" in report.lead
+    assert "header X-MSISDN or msisdn" not in report.lead
+
+
 def _inputs(*traffic: bool) -> list[InputInfo]:
     return [InputInfo(f"in{i}", "k", 1, "0" * 64, t) for i, t in enumerate(traffic)]
 
