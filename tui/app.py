@@ -1451,6 +1451,18 @@ class SaveError(Exception):
     """A session cannot be saved; ``str()`` is one line for the user."""
 
 
+def _selection_notes(chosen: int, total: int, view_filter: str) -> tuple[str, ...]:
+    """What a report of the shown requests tells its reader of those left out: without
+    it, "went to 1 site" reads as all the capture (whose hash it gives) holds."""
+    if chosen >= total:
+        return ()
+    why = f" (filter {view_filter})" if view_filter else ""
+    return (
+        f"a selection: {chosen:,} of the {counted(total, 'request')} the dashboard held, "
+        f"those its view showed{why}; the other {total - chosen:,} are in no count here",
+    )
+
+
 def write_entries(
     request: SaveRequest,
     entries: Iterable[Entry],
@@ -1505,18 +1517,26 @@ def write_entries(
             text += f"; the notes of {counted(result.unplaced, 'request')} could not be placed"
         return text + _halt_note(halted)
     chosen: Iterable[Entry] = entries
+    held = 0  # of the entries, how many there are: counted only for a selection
     if shown_ids is not None:
         wanted = set(shown_ids)
-        chosen = [e for e in entries if e.record.id in wanted]
+        picked: list[Entry] = []
+        for entry in entries:
+            held += 1
+            if entry.record.id in wanted:
+                picked.append(entry)
+        chosen = picked
     if request.format in REPORT_FORMATS:
+        records = [e.record for e in chosen]
         return report_records(
-            [e.record for e in chosen],
+            records,
             request.path,
             request.format,
             sources=sources,
             source_name=source_name,
             counters=counters,
             detector=detector,
+            notes=_selection_notes(len(records), held, view_filter),
         )
     count = export(chosen, request.path, request.format, redact=redact, detector=detector)
     return f"exported {counted(count, 'request')} as {request.format.upper()} to {request.path}"

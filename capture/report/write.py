@@ -388,10 +388,12 @@ def report_records(
     counters: dict[str, int] | None = None,
     redact: bool = True,
     detector: Detector | None = None,
+    notes: Sequence[str] = (),
 ) -> str:
     """Write the report of records a consumer already holds (the dashboard's); the
     capture files they came from (``sources``) give the hashes and frame numbers, and
-    ``detector`` found what they hold. Returns what to tell the user; raises
+    ``detector`` found what they hold. ``notes``: more a reader must know (that the
+    records are a selection). Returns what to tell the user; raises
     :class:`ReportError`."""
     read = Read(counters=dict(counters or {}))
     for record in records:
@@ -402,6 +404,7 @@ def report_records(
         raise ReportError(f"cannot read a source of the session ({exc})") from None
     if source_name:
         read.notes.append(f"captured by the dashboard from: {source_name}")
+    read.notes.extend(notes)
     read.frames = anchor_frames(sources, read.records)
     report, _ = make_report(read, redact=redact, detector=detector)
     write_report(render(report, None, fmt), path)

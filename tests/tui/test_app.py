@@ -1229,7 +1229,9 @@ def test_the_live_status_line_says_live_once() -> None:
     assert status_text(Status(source="demo", state="live")).plain.startswith("demo live")
 
 
-async def test_the_palette_writes_an_evidence_report_of_the_shown_requests(tmp_path: Path) -> None:
+async def test_the_palette_writes_an_evidence_report_of_the_shown_requests_saying_so(
+    tmp_path: Path,
+) -> None:
     demo = demo_capture_path()
     messages: list[Message] = []
     app = HeaderwatchApp(
@@ -1262,6 +1264,11 @@ async def test_the_palette_writes_an_evidence_report_of_the_shown_requests(tmp_p
             and "went to 1 site (www.example.com)" in text
         )
         assert "x-up-calling-line-id" not in text  # only what was shown
+        # ...and says so: "went to 1 site" is not what the whole capture (hashed) holds.
+        assert (
+            "a selection: 1 of the 28 requests the dashboard held, those its view showed "
+            "(filter ~id tracking_id); the other 27 are in no count here" in text
+        )
         assert "| 28 | 2012-01-10 14:23:16 UTC | www.example.com |" in text
         assert text.count(" | 244 | ") == 1  # its frame in the demo capture
         assert any(
