@@ -143,6 +143,10 @@ def status_text(status: Status, narrow: bool = False) -> Text:
     if gaps:
         touched = stats.get("gap_requests")
         out.append(f" · {counted(gaps, 'gap')} ({counted(touched, 'request')} hit)", style="yellow")
+    unrecorded = stats.get("unrecorded")
+    if unrecorded:
+        # The notice that said so goes after a few seconds; what w can save is less.
+        out.append(f" · spool full: {counted(unrecorded, 'frame')} not recorded", style="yellow")
     out.append(" │ ", style="dim")
     out.append(f"{status.shown:,} shown")
     if status.cleared:
@@ -216,6 +220,8 @@ def _narrow_text(status: Status) -> Text:
         hit = stats.get("gap_requests")
         # Gaps that hit no request are only counted: "/0 req" would push the end off.
         out.append(f" · {gaps:,} gaps" + (f"/{hit:,} req" if hit else ""), style="yellow")
+    if stats.get("unrecorded"):
+        out.append(" · spool full", style="yellow")
     out.append(" │ ", style="dim")
     out.append(f"{status.shown:,} shown")
     if status.cleared:

@@ -62,7 +62,9 @@ def _reopen(path: str) -> Store:
     return store
 
 
-async def test_a_full_spool_is_said_and_w_saves_what_it_holds(tmp_path: Path) -> None:
+async def test_a_full_spool_is_said_kept_on_the_status_line_and_w_saves_what_it_holds(
+    tmp_path: Path,
+) -> None:
     demo = demo_capture_path()
     total = _frames(demo)
     spool = Spool(limit=8192, parent=str(tmp_path))
@@ -82,6 +84,11 @@ async def test_a_full_spool_is_said_and_w_saves_what_it_holds(tmp_path: Path) ->
         texts = [n.message for n in app._notifications]
         assert f"spool full at 8 KiB: requests after {when} cannot be saved" in texts[0]
         assert rec.counters()["unrecorded"] == total - rec.recorded > 0
+        # The notice goes; the status line keeps saying it, wide and narrow.
+        unrecorded = total - rec.recorded
+        line = status_text(app.main.status_line.status).plain
+        assert f" · spool full: {counted(unrecorded, 'frame')} not recorded │ " in line
+        assert " · spool full │ " in status_text(app.main.status_line.status, narrow=True).plain
 
         await p.press("w")
         app.screen.query_one("#save-path", Input).value = str(path)
