@@ -102,6 +102,9 @@ def status_text(status: Status, narrow: bool = False) -> Text:
         out.append(f" {status.state}", style=state_style)
     if status.stopped:
         out.append(f" · capture stopped {status.stopped}", style="bold red")
+    if status.stats.get("iface_down"):
+        # Kept while it lasts: after the notice, a quiet list would read as no traffic.
+        out.append(" · interface down (waiting)", style="bold red")
     if status.paused:
         out.append(" · ")
         out.append("paused", style="bold reverse yellow")
@@ -192,6 +195,8 @@ def _narrow_text(status: Status) -> Text:
         out.append(status.state, state_style)
     if status.stopped:
         out.append(f" stopped {status.stopped}", style="bold red")
+    if status.stats.get("iface_down"):
+        out.append(" down", style="bold red")
     if status.paused:
         out.append(" ")
         out.append("paused", style="bold reverse yellow")

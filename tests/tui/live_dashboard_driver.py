@@ -16,6 +16,8 @@ detection on) or ``write:FILE`` (``-w FILE``, detection on); without it, neither
   ``saved <json>`` (the notice that says what was written);
 - stdin ``filter EXPR``: applies the view filter, prints ``shown <json>`` (the ids
   the request list shows, and the INJ badge's presence in each shown row);
+- stdin ``status TEXT``: waits for the wide status line to hold TEXT (``status !TEXT``:
+  not to), prints ``status <json>`` (whether it did, and the line);
 - stdin ``spool``: prints ``spool <json>`` (its directory and file, their modes and owner);
 - stdin ``quit``: presses ``q``; prints ``stats <json>`` (the last counters), then,
   once ``live`` would have exited, ``gone <json>`` (whether the spool directory is left).
@@ -42,6 +44,7 @@ from capture.sources.recording import RecordingSource
 from capture.sources.source import FrameSource
 from capture.sources.spool import DEFAULT_LIMIT
 from tui.cmd_live import _recording, dashboard, spooled
+from tui.status import status_text
 
 
 def _say(*parts: str) -> None:
@@ -135,6 +138,17 @@ async def _run(
                     for i in range(len(rows.ids))
                 ]
                 _say("shown", json.dumps({"ids": list(rows.ids), "inj": badges}))
+                continue
+            if command == "status":
+                want = not text.startswith("!")
+                words = text.lstrip("!")
+
+                def holds(words: str = words, want: bool = want) -> bool:
+                    return (words in status_text(app.main.status_line.status).plain) == want
+
+                ok = await _until(pilot, holds)
+                line = status_text(app.main.status_line.status).plain
+                _say("status", json.dumps({"ok": ok, "line": line}))
                 continue
             if command == "spool":
                 path = getattr(frames, "path", "")

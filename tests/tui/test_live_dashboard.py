@@ -68,9 +68,13 @@ def test_dashboard_shows_live_requests_and_the_link_state(lab: Lab) -> None:
     _send(driver, "notice is down")
     notice = _line(driver, "notice")
     assert notice == {"ok": True, "text": f"{lab.server_if} is down; waiting for it to come back"}
+    _send(driver, "status interface down (waiting)")  # kept after the notice has gone
+    assert _line(driver, "status")["ok"]
     lab.set_link(True)
     _send(driver, "notice is back")
     assert _line(driver, "notice")["ok"]
+    _send(driver, "status !interface down")
+    assert _line(driver, "status")["ok"]
 
     _send(driver, "quit")
     stats = _line(driver, "stats")

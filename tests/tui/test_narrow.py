@@ -122,6 +122,15 @@ def test_a_short_status_line_keeps_identities_drops_and_follow_or_pause() -> Non
     assert "│ ~id msisdn & ~d… │ 28 req" in status_text(long_filter, narrow=True).plain
 
 
+def test_an_interface_that_is_down_stays_on_the_status_line_while_it_is() -> None:
+    down = Status(source="live usb0", state="live", stats=StatsSnapshot((("iface_down", 1),)))
+    assert status_text(down).plain.startswith("live usb0 · interface down (waiting) │ ")
+    assert status_text(down, narrow=True).plain.startswith("live usb0 down │ ")
+    up = Status(source="live usb0", state="live", stats=StatsSnapshot((("iface_down", 0),)))
+    assert "down" not in status_text(up).plain
+    assert "down" not in status_text(up, narrow=True).plain
+
+
 async def test_the_status_line_shortens_rather_than_losing_its_end_at_80_columns() -> None:
     app = make_app(source_name="demo (O2 UK, Jan 2012)")
     async with app.run_test(size=(80, 24)) as pilot:
