@@ -111,15 +111,23 @@ def exposure_text(exposure: Exposure, width: int | None = None) -> Text:
         if ident.detail:
             _wrapped(out, safe(ident.detail), width)
         if ident.carriers:
+            more = f" +{len(ident.carriers) - 3}" if len(ident.carriers) > 3 else ""
+            via = safe(", ".join(ident.carriers[:3]))
+            if width is not None:
+                # A client names its headers and hosts: a long one is cut, not wrapped.
+                via = shorten_middle(via, max(width - 6 - len(more), MIN_NAME_CELLS))
             out.append("  via ", style="dim")
-            out.append(safe(", ".join(ident.carriers[:3])))
-            if len(ident.carriers) > 3:
-                out.append(f" +{len(ident.carriers) - 3}", style="dim")
+            out.append(via)
+            out.append(more, style="dim")
             out.append("\n")
         for host in ident.hosts[:MAX_HOSTS_SHOWN]:
+            count = f"  {host.requests:,} req"
+            name = safe(host.host)
+            if width is not None:
+                name = shorten_middle(name, max(width - 4 - len(count), MIN_NAME_CELLS))
             out.append("  → ", style=style)
-            out.append(safe(host.host))
-            out.append(f"  {host.requests:,} req\n", style="dim")
+            out.append(name)
+            out.append(count + "\n", style="dim")
         if len(ident.hosts) > MAX_HOSTS_SHOWN:
             more = counted(len(ident.hosts) - MAX_HOSTS_SHOWN, "more host")
             out.append(f"  → … {more}\n", style="dim")

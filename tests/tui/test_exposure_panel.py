@@ -12,6 +12,7 @@ from capture.pipeline import Pipeline
 from capture.sources.frames import CaptureFile
 from capture.view.exposure import Exposure
 from capture.view.store import Entry
+from tests.capture.factories import finding, record
 from tui.common import demo_capture_path
 from tui.exposure_panel import exposure_text
 from tui.render import detail_text, shorten_middle
@@ -100,3 +101,24 @@ def test_shorten_middle_keeps_the_start_and_the_end() -> None:
     assert shorten_middle("abcd", 3) == "a…d"
     assert shorten_middle("abcd", 1) == "…"
     assert shorten_middle("電話番号電話番号", 7) == "電 … 号"  # cells, not characters
+
+
+def test_a_hostile_long_host_or_header_name_is_cut_under_its_identity_too() -> None:
+    # A client can send any Host and any header name: 5,000 cells of either once
+    # filled the panel, a line of its own for every 48 cells.
+    host = "h" * 5000 + ".example"
+    name = "x-msisdn-" + "n" * 5000
+    found = finding(name=name)
+    seen = RequestSeen(record(findings=(found,), headers=(("Host", host), (name, "447700900123"))))
+    exposure = Exposure()
+    exposure.apply([seen])
+    width = 48
+    lines = exposure_text(exposure, width).plain.splitlines()
+    identities = _section("\n".join(lines), "Identities → hosts that received them")
+    assert all(len(line) <= width for line in identities), identities
+    [to] = [line for line in identities if line.startswith("  → ")]
+    assert to.startswith("  → hhh") and to.endswith("h.example  1 req")
+    [via] = [line for line in identities if line.startswith("  via ")]
+    assert via.startswith("  via header x-msisdn-nnn") and via.endswith("nnn")
+    # With no width (tests, reports), whole.
+    assert f"  → {host}  1 req" in exposure_text(exposure).plain.splitlines()
