@@ -81,13 +81,14 @@ def _context(report: Report) -> list[str]:
         ),
         "",
     ]
-    out += _table(
-        ["Input", "Kind", "Bytes", "SHA-256"],
-        [
-            [m(i.name), m(i.kind), f"{i.size:,}" if i.size is not None else "—", m(i.sha256)]
-            for i in report.inputs
-        ],
-    )
+    if report.inputs:  # none for a live capture kept in no file
+        out += _table(
+            ["Input", "Kind", "Bytes", "SHA-256"],
+            [
+                [m(i.name), m(i.kind), f"{i.size:,}" if i.size is not None else "—", m(i.sha256)]
+                for i in report.inputs
+            ],
+        )
     out += [f"- {m(n)}" for n in report.notes]
     return out + ([""] if report.notes else [])
 

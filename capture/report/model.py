@@ -295,6 +295,14 @@ class Report:
         """The sentence over the Appendix table: how a reader finds each request."""
         text = "Each request carrying an identity."
         numbered = sum(a.frame is not None for a in self.appendix)
+        if not numbered and not self.inputs:
+            # A live dashboard's capture without -w: its spool goes when it exits.
+            return (
+                f"{text} No input file is named: the requests were read live, and no file "
+                "of them was kept when this report was written. To find a request in a "
+                "capture saved since, look for its connection (the addresses and ports "
+                "below) at its time."
+            )
         if not numbered:
             return (
                 f"{text} The input gives no frame numbers (it is a list of web requests, "

@@ -9,7 +9,7 @@ from markdown_it import MarkdownIt
 
 from capture.identity.catalog import load_catalog
 from capture.report import markdown
-from capture.report.model import build_report
+from capture.report.model import InputInfo, build_report
 from tests.capture.report.samples import SCRIPT, injected_records
 
 ALLOWED = {"h1", "h2", "h3", "p", "strong", "table", "thead", "tbody", "tr", "th", "td", "ul",
@@ -58,7 +58,10 @@ def _render(redact: bool = False) -> str:
     from capture.formats.redact import Redactor
 
     report = build_report(
-        injected_records(), redactor=Redactor.new() if redact else None, catalog=load_catalog()
+        injected_records(),
+        redactor=Redactor.new() if redact else None,
+        catalog=load_catalog(),
+        inputs=[InputInfo("records.jsonl", "headerwatch JSONL records", 1, "0" * 64, False)],
     )
     return markdown.render(report)
 

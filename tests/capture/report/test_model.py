@@ -115,8 +115,11 @@ def test_counts_that_only_a_capture_can_tell_are_not_known_from_records_alone() 
 
 def test_the_appendix_sends_a_reader_to_wireshark_only_for_requests_with_a_frame() -> None:
     records = injected_records()
-    plain = build_report(records)
+    plain = build_report(records, inputs=_inputs(False))
     assert "no frame numbers" in plain.appendix_intro and "Ctrl-G" not in plain.appendix_intro
+    # No input at all: a live dashboard's capture that no file kept, not a list of requests.
+    live = build_report(records).appendix_intro
+    assert "read live" in live and "list of web requests" not in live
     framed = build_report(records, frames={r.id: ("c.pcap", r.id) for r in records})
     assert "Ctrl-G" in framed.appendix_intro and "(—)" not in framed.appendix_intro
     some = build_report(records, frames={records[0].id: ("c.pcap", 7)})

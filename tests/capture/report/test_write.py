@@ -130,3 +130,25 @@ def test_requests_of_a_log_without_headers_are_counted_though_the_report_keeps_n
     report, _ = make_report(read)
     counts = {limit.what: limit.figure for limit in report.limits}
     assert counts["Requests whose headers the log did not keep"] == "3"
+
+
+def test_a_dashboard_report_of_a_live_capture_kept_in_no_file_says_so(tmp_path: Path) -> None:
+    # A live dashboard without -w: its spool is deleted at exit, so no input is named;
+    # the report said "a list of web requests, not a capture" under an empty table.
+    from capture.report.write import report_records
+    from tests.capture.factories import finding, record
+
+    path = tmp_path / "live.md"
+    report_records([record(findings=(finding(),))], str(path), "md", source_name="live usb0")
+    text = path.read_text(encoding="utf-8").replace("\\", "")
+    assert "| Input |" not in text  # no table of no inputs
+    assert "- captured by the dashboard from: live usb0" in text
+    assert "list of web requests" not in text
+    assert (
+        "No input file is named: the requests were read live, and no file of them was "
+        "kept when this report was written." in text
+    )
+    page = tmp_path / "live.html"
+    report_records([record(findings=(finding(),))], str(page), "html", source_name="live usb0")
+    html = page.read_text(encoding="utf-8")
+    assert "<th>Input</th>" not in html and "No input file is named" in html
