@@ -1514,7 +1514,11 @@ def write_entries(
         else:
             text += "no marks or comments"
         if result.unplaced:
-            text += f"; the notes of {counted(result.unplaced, 'request')} could not be placed"
+            # "Notes" meant nothing to a reader: say what is missing, and why.
+            text += (
+                f"; the findings, marks and comments of {counted(result.unplaced, 'request')} "
+                "are not in it: no frame of theirs is in the capture it was built from"
+            )
         return text + _halt_note(halted)
     chosen: Iterable[Entry] = entries
     held = 0  # of the entries, how many there are: counted only for a selection

@@ -100,6 +100,13 @@ async def test_a_full_spool_is_said_kept_on_the_status_line_and_w_saves_what_it_
         assert before and after
         said = [n.message for n in app._notifications][-1]
         assert said.startswith(f"saved {rec.recorded} frames")
+        annotated = sum(1 for e in app.store if e.record.findings and e not in before)
+        assert annotated
+        missing = (
+            f"; the findings, marks and comments of {counted(annotated, 'request')} are not "
+            "in it: no frame of theirs is in the capture it was built from; the spool was full"
+        )
+        assert missing in said
         assert said.endswith(
             f"; the spool was full (8 KiB) from {when}: the session has the "
             f"{counted(len(before), 'request')} captured before then, and not the "
