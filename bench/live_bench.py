@@ -251,9 +251,15 @@ class Headless:
             cwd=REPO,
         )
         assert self.proc.stderr is not None
-        line = self.proc.stderr.readline()
-        if "listening on" not in line:
-            raise SystemExit(f"headerwatch did not start: {line}{self.proc.stderr.read()}")
+        # Notes may come first (no region in the locale, ...): read up to the line
+        # that says it listens, or to the end if it never starts.
+        seen = []
+        for line in self.proc.stderr:
+            seen.append(line)
+            if "listening on" in line:
+                break
+        else:
+            raise SystemExit(f"headerwatch did not start: {''.join(seen)}")
 
     def stop(self) -> Outcome:
         peak = _peak_mb(self.proc.pid)
