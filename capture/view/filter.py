@@ -430,6 +430,14 @@ def _with_regex(build: Callable[[_Rex], Match], block: bool = False) -> Compile:
         name = parser.text[start : parser.pos]
         arg = parser._argument()
         if arg is None:
+            if parser._peek() == "(":
+                # "~d (?=bbc)": the parenthesis groups filter terms, so a regex that
+                # starts with one must be quoted; say so rather than only "needs".
+                raise FilterError(
+                    f"{name} needs an argument (quote a regex that starts with '(': "
+                    f'{name} "(...)")',
+                    parser.pos,
+                )
             raise FilterError(f"{name} needs an argument", parser.pos)
         return build(parser._regex(arg[0], name, arg[1], block))
 
