@@ -4,7 +4,7 @@ command, or the value of its most severe identity.
 Wire data is chosen by whoever sent the request, so everything copied goes through
 :func:`capture.text.printable` (control characters, bidi overrides and raw bytes
 become ``\\xNN``/``\\uNNNN``, as on screen), and the ``curl`` command quotes every
-argument for a POSIX shell: pasting it runs ``curl`` and nothing else.
+argument for the shell: pasting it runs ``curl`` and nothing else (:func:`shell_word`).
 """
 
 from __future__ import annotations
@@ -57,24 +57,76 @@ def curl_command(record: Record) -> str:
         raise CopyError("curl cannot send a request line with no target; copy the request instead")
     args = ["curl"]
     if req.method != "GET" or req.body_length:
-        args += ["-X", printable(req.method)]
+        args += ["-X", req.method]
     if req.method.upper() == "CONNECT" or split_absolute(target) is not None:
         if not req.dst or not req.dport:
             raise CopyError(
                 "the proxy this request was sent to is not known; copy the request instead"
             )
-        args += ["--request-target", printable(target), f"http://{endpoint(req.dst, req.dport)}"]
+        args += ["--request-target", target, f"http://{endpoint(req.dst, req.dport)}"]
     elif _curl_keeps(target):
-        args.append(printable(request_url(req)))
+        args.append(request_url(req))
     else:
-        args += ["--request-target", printable(target), printable(server_url(req))]
+        args += ["--request-target", target, server_url(req)]
     for name, value in req.headers:
         if name.lower() in SKIPPED_BY_CURL:
             continue
-        args += ["-H", f"{printable(name)}: {printable(value)}"]
+        args += ["-H", f"{name}: {value}"]
+    if any("\x00" in arg for arg in args):
+        raise CopyError(
+            "the request holds a NUL byte, which no command line can carry; "
+            "copy the request instead"
+        )
+    feed = ""
     if req.body:
-        args += ["--data-binary", printable(from_bytes(req.body))]
-    return " ".join(shlex.quote(arg) for arg in args)
+        if b"\x00" in req.body:
+            # An argument cannot hold a NUL byte: printf writes the body to curl's stdin.
+            feed = f"printf {_printf_format(req.body)} | "
+            args += ["--data-binary", "@-"]
+        else:
+            args += ["--data-binary", from_bytes(req.body)]
+    return feed + " ".join(shell_word(arg) for arg in args)
+
+
+def _printf_format(data: bytes) -> str:
+    """A quoted ``printf`` format that writes ``data``: printable ASCII as it is, every
+    other byte (and ``\\``, ``%``, ``'``) as a ``\\NNN`` octal escape, which POSIX
+    printf reads in its format."""
+    out = []
+    for byte in data:
+        char = chr(byte)
+        if 0x20 <= byte < 0x7F and char not in "\\%'":
+            out.append(char)
+        else:
+            out.append(f"\\{byte:03o}")
+    return "'" + "".join(out) + "'"
+
+
+def shell_word(text: str) -> str:
+    """``text`` as one shell word that the shell turns back into its very bytes.
+
+    Printable text goes in POSIX single quotes (``shlex.quote``). Text with what a
+    terminal would act on or a reader be fooled by (control characters, bidi
+    overrides, raw bytes: :func:`capture.text.printable`'s) goes in bash's ``$'...'``
+    with each such character written as the ``\\xNN`` escapes of its bytes: pasted,
+    nothing reaches the terminal raw; run by bash, zsh or ksh, curl gets the bytes
+    that were sent (a replay is evidence). A shell without ``$'...'`` (an old dash)
+    reads the escapes as text: still one argument, and nothing but curl runs."""
+    if printable(text) == text:
+        return shlex.quote(text)
+    out = ["$'"]
+    for char in text:
+        if char in "\\'":
+            out.append("\\" + char)
+        elif printable(char) == char:
+            out.append(char)
+        else:
+            # A raw byte kept as a lone surrogate is that byte again; any other
+            # character is its UTF-8 (bash's \u depends on the locale).
+            raw = char.encode("utf-8", "surrogateescape")
+            out.append("".join(f"\\x{byte:02x}" for byte in raw))
+    out.append("'")
+    return "".join(out)
 
 
 # An origin-form target curl sends as it is when it is a URL's path and query (tried

@@ -114,3 +114,51 @@ def test_the_curl_command_sends_the_request_target_as_it_was_sent(
     args = shlex.split(curl_command(rec))
     subprocess.run([*args, "-s", "-o", os.devnull, "-m", "10"], check=True, timeout=30)
     assert lines == [f"{method} {target} HTTP/1.1".encode()]
+
+
+@pytest.mark.skipif(CURL is None, reason="needs curl (apt-get install curl)")
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"k=1\nv=\xffz%s", id="in an argument"),
+        pytest.param(b"k=1\nv=\xff\x00z%s'\\", id="with a NUL: through printf"),
+    ],
+)
+def test_the_curl_command_run_by_bash_sends_control_characters_and_raw_bytes_as_sent(
+    body: bytes,
+) -> None:
+    # A replay is evidence: an ESC, a bidi override, a raw byte, quotes and a
+    # backslash in a header, and a body with a newline and a raw byte, arrive as the
+    # bytes that were captured; the command itself holds none of them raw.
+    value = "a\x1b[31m\u202eb\udcff'\"\\$(x)"
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(10)
+    got: list[bytes] = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError), server, server.accept()[0] as conn:
+            data = b""
+            while not data.endswith(body) and (chunk := conn.recv(65536)):
+                data += chunk
+            got.append(data)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    port = server.getsockname()[1]
+    rec = record(
+        1,
+        method="POST",
+        uri="/up",
+        headers=(("Host", f"127.0.0.1:{port}"), ("X-Evil", value)),
+        body=body,
+        body_length=len(body),
+    )
+    command = curl_command(rec)
+    assert "\x1b" not in command and "\u202e" not in command and "\udcff" not in command
+    subprocess.run(["bash", "-c", command + " -s -o /dev/null -m 10"], check=True, timeout=30)
+    thread.join(15)
+    [data] = got
+    head, _, sent_body = data.partition(b"\r\n\r\n")
+    assert b"\r\nX-Evil: " + value.encode("utf-8", "surrogateescape") + b"\r\n" in head + b"\r\n"
+    assert sent_body == body
