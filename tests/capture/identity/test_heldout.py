@@ -1,0 +1,418 @@
+"""Recall and precision on held-out data: identities that others labelled, in traffic
+that headerwatch's detector was not built from.
+
+``tests/data/heldout`` (its README says where each part comes from, under what
+licence, and how its labels map to headerwatch's kinds):
+
+* ``trackhar-wiki.jsonl``: values seen in real apps' requests to 37 trackers'
+  endpoints (tweaselORG's tracker wiki), under the field TrackHAR reads each from and
+  labelled by TrackHAR: advertising, developer-scoped, device and installation IDs
+  (``device_id``); user, session and other IDs (``identifier``); and app names,
+  versions, models, sizes, languages, carriers... (``none``).
+* ``tcf-android.jsonl``: every endpoint and key under which a 2025 study of Android
+  apps found its emulator's advertising ID, with a fresh UUID in its place.
+* ``pii-leakage.jsonl``: every receiver, name and encoding (plain, MD5, SHA-1,
+  SHA-256, base64) under which shopping sites sent a 2021 study's e-mail address, with
+  a made-up address in the same encoding and shape.
+* ``reporthar-android.har``, ``platform-quizduel.har``: two apps' recorded traffic,
+  whole, with TrackHAR's labels of each request (``*.labels.json``).
+
+Each item of the three ``.jsonl`` files becomes one request of a HAR that is scanned
+as ``headerwatch scan --region US`` scans a file; the two recorded HARs are scanned as
+they are. An item is found when a finding of its kind is reported in its request; a
+finding of a kind on an item of another kind, or on a value labelled ``none``, is a
+false alarm (on an ``identifier`` it is neither). In the recorded HARs a finding
+counts by its value: the label whose value it is.
+
+The figures are measured, not targets: the floors below are what the detector scored
+when the set was made (5 December 2026), so that a regression fails. Issue 16 asks
+for recall >= 0.98 and precision >= 0.99; on this set precision meets it and recall
+does not. The README there lists what is missed, by class, with examples: an ID
+under a name the hints lack (Facebook's ``advertiser_id``, Unity's
+``advertisingTrackingId``), under an abbreviation or vendor's name (``ifv``,
+``anon_id``, ``Install-ID``) or under a name that says nothing (``value``, ``uid``);
+an ID in an object named for the device (``device.id``); a value with no name
+(protobuf, a URL path); a prefixed value (``mopub:``); a hashed address under a name
+that does not say e-mail; an address inside a value in a shape not opened; and
+identifiers with no kind of their own (printed, not held to a floor).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import pytest
+
+from capture.identity.detector import IdentityConfig, IdentityDetector
+from capture.identity.names import normalize_name
+from capture.model import IDENTITY_KINDS
+from capture.scan import scan
+from tests.data.heldout.make import carries_no_id, kind_of
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "heldout"
+EVALUATION = Path(__file__).with_name("evaluation") / "positives.jsonl"
+ITEM_FILES = ("trackhar-wiki.jsonl", "tcf-android.jsonl", "pii-leakage.jsonl")
+RECORDED = ("reporthar-android.har", "platform-quizduel.har")
+KINDS = ("device_id", "email", "tracking_id")
+"""The identity kinds the held-out labels name; every other label is ``identifier``
+(an identity with no kind of its own) or ``none``."""
+_ANDROID = "Dalvik/2.1.0 (Linux; U; Android 11; sdk_gphone_x86_64 Build/RSR1.210722.013)"
+_BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/91.0.4472.77 Safari/537.36"
+
+# What each kind scored when the set was made (see the module's docstring): recall,
+# precision. A change that lowers one fails here; one that raises it says so, and the
+# floor (and the README) can be raised with it.
+FLOORS = {
+    "device_id": (0.489, 1.0),
+    "email": (0.822, 1.0),
+    "tracking_id": (0.243, 1.0),
+    "all": (0.500, 1.0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One labelled value and the request it travelled in."""
+
+    id: str
+    method: str
+    url: str
+    place: str
+    """``query``, ``body`` (a form, or JSON where ``name`` is a dotted path), ``json``,
+    ``protobuf``, ``header``, ``cookie``, ``referer`` or ``path``."""
+    name: str
+    value: str
+    label: str
+    kind: str
+    """``device_id``, ``email``, ``tracking_id`` (a digest of an address), ``identifier``
+    or ``none``."""
+    page: str = ""
+
+
+def items() -> list[Item]:
+    """Every item of the three item files, in file order."""
+    found: list[Item] = []
+    for name in ITEM_FILES:
+        with (DATA / name).open(encoding="utf-8") as handle:
+            found.extend(Item(**json.loads(line)) for line in handle if line.strip())
+    return found
+
+
+def _nested(segments: list[str], value: str) -> Any:
+    """``value`` under the path ``segments`` (``*`` an array), innermost first."""
+    node: Any = value
+    for segment in reversed(segments):
+        node = [node] if segment == "*" else {segment: node}
+    return node
+
+
+def _protobuf(value: str) -> str:
+    """``value`` as field 1 of a protobuf message: a length and the bytes, no name."""
+    data = value.encode()
+    return "\n" + chr(len(data)) + value
+
+
+def _param(name: str, value: str) -> str:
+    return f"{quote(name, safe='[]()%*$!:@,')}={quote(value, safe='')}"
+
+
+def har_entry(item: Item) -> dict[str, Any]:
+    """The HAR entry of ``item``'s request: the item's value in its place, under its
+    name, with the headers an app (or, for the e-mail set, a browser) sends."""
+    agent = _BROWSER if item.id.startswith("pl") else _ANDROID
+    headers = [
+        {"name": "Host", "value": urlsplit(item.url).netloc},
+        {"name": "User-Agent", "value": agent},
+        {"name": "Accept", "value": "*/*"},
+    ]
+    url, body, mime = item.url, "", ""
+    segments = item.name.split(".")
+    if item.place == "query":
+        value = item.value
+        if len(segments) > 1:
+            value = json.dumps(_nested(segments[1:], item.value))
+        url = f"{item.url}?{_param(segments[0], value)}"
+    elif item.place in ("body", "json") and (item.place == "json" or len(segments) > 1):
+        body, mime = json.dumps(_nested(segments, item.value)), "application/json"
+    elif item.place == "body":
+        body, mime = _param(item.name, item.value), "application/x-www-form-urlencoded"
+    elif item.place == "protobuf":
+        body, mime = _protobuf(item.value), "application/x-protobuf"
+    elif item.place == "header":
+        headers.append({"name": item.name, "value": item.value})
+    elif item.place == "cookie":
+        headers.append({"name": "Cookie", "value": f"{item.name}={item.value}"})
+    elif item.place == "referer":
+        referer = f"{item.page}?{_param(item.name, item.value)}"
+        headers.append({"name": "Referer", "value": referer})
+    elif item.place == "path":
+        url = f"{item.url.rstrip('/')}/{item.value}"
+    else:
+        raise ValueError(item.place)
+    request: dict[str, Any] = {
+        "method": item.method,
+        "url": url,
+        "httpVersion": "HTTP/1.1",
+        "headers": headers,
+        "queryString": [],
+        "cookies": [],
+        "headersSize": -1,
+        "bodySize": len(body.encode()),
+    }
+    if body:
+        request["headers"].append({"name": "Content-Type", "value": mime})
+        request["postData"] = {"mimeType": mime, "text": body}
+    return {
+        "startedDateTime": "2026-12-05T00:00:00.000Z",
+        "time": 0,
+        "request": request,
+        "response": {
+            "status": 200,
+            "statusText": "OK",
+            "httpVersion": "HTTP/1.1",
+            "headers": [],
+            "content": {"size": 0, "mimeType": ""},
+        },
+        "timings": {"send": 0, "wait": 0, "receive": 0},
+    }
+
+
+def scan_har(path: Path) -> list[dict[str, Any]]:
+    """The records ``headerwatch scan --region US`` writes for ``path``, one a request."""
+    out, err = io.StringIO(), io.StringIO()
+    detector = IdentityDetector(IdentityConfig(region="US"))
+    code = scan([str(path)], "jsonl", detector, out=out, err=err, jobs=1)
+    assert code == 0, err.getvalue()
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def _identities(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The identity findings of a scanned record (not the informational ones)."""
+    return [f for f in record["findings"] if f["kind"] in IDENTITY_KINDS]
+
+
+@dataclass(slots=True)
+class Tally:
+    """Items of one kind (or all) and what the detector made of them."""
+
+    items: int = 0
+    found: int = 0
+    false_alarms: int = 0
+    misses: list[str] = field(default_factory=list)
+    alarms: list[str] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.items if self.items else 1.0
+
+    @property
+    def precision(self) -> float:
+        reported = self.found + self.false_alarms
+        return self.found / reported if reported else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """The held-out figures: per kind, for ``identifier`` items (found as any
+    identity), and for the ``none`` items (how many drew a false alarm)."""
+
+    kinds: dict[str, Tally]
+    identifiers: Tally
+    negatives: Tally
+    by_source: dict[str, Counter[str]]
+    unlabelled: tuple[str, ...]
+    """Identity findings in the recorded HARs on a value TrackHAR did not label."""
+
+
+def _names_seen() -> frozenset[str]:
+    """The names of the evaluation set's positives (written alongside the detector)."""
+    with EVALUATION.open(encoding="utf-8") as handle:
+        return frozenset(normalize_name(json.loads(line)["name"]) for line in handle)
+
+
+def _tally(
+    scores: dict[str, Tally],
+    kind: str,
+    found: list[dict[str, Any]],
+    label: str,
+    identifiers: Tally,
+    negatives: Tally,
+) -> bool:
+    """Count one labelled value and the identity findings on it; whether it was found."""
+    if kind == "identifier":
+        identifiers.items += 1
+        if found:
+            identifiers.found += 1
+        else:
+            identifiers.misses.append(label)
+        return bool(found)
+    hit = kind in KINDS and any(f["kind"] == kind for f in found)
+    if kind in KINDS:
+        scores[kind].items += 1
+        scores["all"].items += 1
+        if hit:
+            scores[kind].found += 1
+            scores["all"].found += 1
+        else:
+            scores[kind].misses.append(f"{label}: {[f['kind'] for f in found]}")
+    else:
+        negatives.items += 1
+    wrong = {f["kind"] for f in found if f["kind"] != kind}
+    for other in wrong:
+        tally = scores.setdefault(other, Tally())
+        tally.false_alarms += 1
+        tally.alarms.append(label)
+    if wrong:
+        scores["all"].false_alarms += 1
+        scores["all"].alarms.append(label)
+        if kind == "none":
+            negatives.false_alarms += 1
+    return hit
+
+
+def scores(tmp: Path) -> Scores:
+    """Scan the items (as one HAR) and the recorded HARs, and count."""
+    kinds = {kind: Tally() for kind in (*KINDS, "all")}
+    identifiers, negatives = Tally(), Tally()
+    by_source: dict[str, Counter[str]] = {}
+    every = items()
+    har = tmp / "heldout.har"
+    har.write_text(
+        json.dumps(
+            {
+                "log": {
+                    "version": "1.2",
+                    "creator": {"name": "heldout", "version": "1"},
+                    "entries": [har_entry(i) for i in every],
+                }
+            }
+        ),
+        "utf-8",
+    )
+    records = scan_har(har)
+    assert len(records) == len(every)
+    seen_names = _names_seen()
+    for item, record in zip(every, records, strict=True):
+        assert record["uri"].split("?")[0].startswith(item.url.split("?")[0]), item.id
+        label = f"{item.id} {item.place} {item.name}={item.value[:60]} ({item.label})"
+        hit = _tally(kinds, item.kind, _identities(record), label, identifiers, negatives)
+        source = by_source.setdefault(item.id.rstrip("0123456789"), Counter())
+        if item.kind in KINDS:
+            seen = normalize_name(item.name.split(".")[-1]) in seen_names
+            source[f"{item.kind} {'seen' if seen else 'unseen'} items"] += 1
+            source[f"{item.kind} {'seen' if seen else 'unseen'} found"] += hit
+    unlabelled: list[str] = []
+    for name in RECORDED:
+        _recorded(name, kinds, identifiers, negatives, unlabelled, by_source)
+    return Scores(kinds, identifiers, negatives, by_source, tuple(unlabelled))
+
+
+def _recorded(
+    name: str,
+    kinds: dict[str, Tally],
+    identifiers: Tally,
+    negatives: Tally,
+    unlabelled: list[str],
+    by_source: dict[str, Counter[str]],
+) -> None:
+    """Count a recorded HAR against TrackHAR's labels of its requests, value by value."""
+    labels = json.loads((DATA / name.replace(".har", ".labels.json")).read_text("utf-8"))
+    counts = by_source.setdefault(name, Counter())
+    records = scan_har(DATA / name)
+    assert len(records) == len(labels)
+    for index, (record, request_labels) in enumerate(zip(records, labels, strict=True)):
+        found = _identities(record)
+        matched: set[int] = set()
+        values: dict[str, str] = {}
+        for label in request_labels or ():
+            text = (
+                json.dumps(label["value"])
+                if not isinstance(label["value"], str)
+                else label["value"]
+            )
+            kind = kind_of(label["property"])
+            if kind != "none" and carries_no_id(text):
+                continue
+            # One value labelled twice (an ID that is both device and user ID): its
+            # most specific kind.
+            if values.get(text) in KINDS:
+                continue
+            values[text] = kind
+        for text, kind in values.items():
+            on_it = [n for n, f in enumerate(found) if _same_value(f["value"], text)]
+            matched.update(on_it)
+            where = f"{name}#{index + 1} {text[:60]} ({kind})"
+            hit = _tally(kinds, kind, [found[n] for n in on_it], where, identifiers, negatives)
+            if kind in KINDS:
+                counts[f"{kind} items"] += 1
+                counts[f"{kind} found"] += hit
+        unlabelled.extend(
+            f"{name}#{index + 1} {f['name']}={f['value'][:60]} ({f['kind']})"
+            for n, f in enumerate(found)
+            if n not in matched
+        )
+
+
+def _same_value(reported: str, labelled: str) -> bool:
+    """Whether a finding's value is the labelled value (or holds it, or is held in it:
+    TrackHAR labels the decoded value, the finding the part that carries it)."""
+    a, b = reported.strip().lower(), labelled.strip().lower()
+    return a == b or (min(len(a), len(b)) >= 8 and (a in b or b in a))
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> Scores:
+    return scores(tmp_path_factory.mktemp("heldout"))
+
+
+def test_the_held_out_set_is_there_with_its_provenance() -> None:
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    for name in (*ITEM_FILES, *RECORDED):
+        assert f"`{name}`" in readme, name
+    every = items()
+    assert len(every) >= 1000
+    assert {i.kind for i in every} == {*KINDS, "identifier", "none"}
+    assert len({i.id for i in every}) == len(every)
+
+
+def test_every_item_becomes_a_request_that_carries_its_value() -> None:
+    for item in items():
+        request = har_entry(item)["request"]
+        parts = [request["url"], request.get("postData", {}).get("text", "")]
+        text = " ".join(parts + [h["value"] for h in request["headers"]])
+        spellings = (item.value, quote(item.value, safe=""), json.dumps(item.value)[1:-1])
+        assert any(spelling in text for spelling in spellings), item.id
+
+
+@pytest.mark.parametrize("kind", [*KINDS, "all"])
+def test_recall_and_precision_stay_at_what_was_measured(kind: str, result: Scores) -> None:
+    tally = result.kinds[kind]
+    recall, precision = FLOORS[kind]
+    assert tally.recall >= recall, "\n".join(tally.misses)
+    assert tally.precision >= precision, "\n".join(tally.alarms)
+
+
+def test_report(result: Scores, capsys: pytest.CaptureFixture[str]) -> None:
+    """Not an assertion: the figures, printed for the README (pytest -s)."""
+    with capsys.disabled():
+        print("\nheld-out set:")
+        for kind, tally in result.kinds.items():
+            print(
+                f"  {kind:10} {tally.items:5} items, {tally.found:5} found: recall "
+                f"{tally.recall:.3f}; {tally.false_alarms} false alarms: precision "
+                f"{tally.precision:.3f}"
+            )
+        ids, neg = result.identifiers, result.negatives
+        print(f"  identifier {ids.items:5} items, {ids.found} reported as an identity")
+        print(f"  none       {neg.items:5} items, {neg.false_alarms} with a false alarm")
+        for source, counts in result.by_source.items():
+            print(f"  {source}: {dict(sorted(counts.items()))}")
+        print(f"  unlabelled findings in the recorded HARs: {len(result.unlabelled)}")
+        for line in result.unlabelled:
+            print(f"    {line}")
