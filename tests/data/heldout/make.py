@@ -12,8 +12,9 @@ does (``tests/capture/identity/test_heldout.py``).
     python tests/data/heldout/make.py pii-leakage PII_LEAKAGE_202105.csv
     python tests/data/heldout/make.py har ORIGINAL.har NAME.har LABELS.json
 
-``TRACKHAR_PATHS.json`` and ``LABELS.json`` come from TrackHAR itself (npm
-``trackhar@1.0.0``, CC0); the README gives the two lines of Node that write them.
+``TRACKHAR_PATHS.json`` (with ``trackhar-endpoints.json`` beside it) and
+``LABELS.json`` come from TrackHAR itself (npm ``trackhar@1.0.0``, CC0); the README
+gives the lines of Node that write them.
 Sampling is deterministic: the same inputs give the same files.
 """
 
