@@ -83,10 +83,15 @@ _HINT_PARTS = (
     # Meta's advanced matching sends the visitor's e-mail address and phone number
     # SHA-256-hashed as ud[em] and ud[ph] (udff[...] before hashing is done).
     ("email", "e-?mail|<ud-?em|udff-?em>"),
+    # Facebook's SDK sends the IDFA or Android advertising ID as advertiser_id (Graph
+    # API reference, Application Activities: "Apple's Advertising Identifier (IDFA) or
+    # Google Android's advertising ID"; facebook-android-sdk's getAndroidAdvertiserId()),
+    # and Unity Ads as advertisingTrackingId (its SDKs' init query parameters; older
+    # ones the ID's MD5 there, the ID itself as rawAdvertisingTrackingId).
     (
         "advertising",
         "<idfa|gaid|adid|aaid|oaid|ifa|aifa|advertising-?id(?:entifier)?|ad-?id|adv-?id|"
-        "google-?ad-?id|apple-?ifa>",
+        "google-?ad-?id|apple-?ifa|advertiser-?id|advertising-?tracking-?id>",
     ),
     # Apple's names for the IDFA and IDFV (ASIdentifierManager.advertisingIdentifier,
     # UIDevice.identifierForVendor) and Branch's ios_vendor_id, as apps send them;

@@ -91,6 +91,10 @@ def test_http_alone_is_not_stripped() -> None:
         ("persistent_ios_uuid", HINT_DEVICE),
         ("fb_anon_id", HINT_DEVICE),
         ("device_fingerprint_id", HINT_DEVICE),
+        # Facebook's SDK's name for the advertising ID, and Unity Ads' (raw or MD5).
+        ("advertiser_id", HINT_ADVERTISING),
+        ("advertisingTrackingId", HINT_ADVERTISING),
+        ("rawAdvertisingTrackingId", HINT_ADVERTISING),
     ],
 )
 def test_names_hint_at_their_values(name: str, hint: str) -> None:
@@ -188,7 +192,8 @@ _HINT_WORDS = [
     "advertising-identifier", "advertisingIdentifier", "identifier-for-vendor",
     "identifierForVendor", "ios-vendor-id", "iosVendorId", "app-instance-id", "appInstanceId",
     "idsDeviceId", "userMobile", "aifa", "andi", "asid", "android_uuid", "ios_uuid",
-    "persistent_ios_uuid", "fb_anon_id", "device_fingerprint_id",
+    "persistent_ios_uuid", "fb_anon_id", "device_fingerprint_id", "advertiser_id",
+    "advertisingTrackingId",
 ]  # fmt: skip
 
 
