@@ -1,9 +1,10 @@
 """Write this folder's held-out identity set from other projects' labelled data.
 
 Nothing here was written for headerwatch or read while its detector was built
-(README.md here says what each source is, its licence, and what was kept). Each
-source becomes one ``items.jsonl``: one labelled value a line, with the request it
-travelled in (method, URL, where in the request, under what name). The test builds
+(each source's folder has a README: what the source is, its licence, and what was
+kept). Each source becomes one ``items.jsonl`` in its folder: one labelled value a
+line, with the request it travelled in (method, URL, where in the request, under
+what name); recorded traffic, a trimmed HAR and its labels. The test builds
 each item's request, writes them all as one HAR and scans it as ``headerwatch scan``
 does (``tests/capture/identity/test_heldout.py``).
 
@@ -389,12 +390,12 @@ def _addresses(rows: list[dict[str, str]]) -> list[str]:
     return sorted((a for a, n in counts.items() if n >= 2), key=lambda a: (-counts[a], a))
 
 
-def _write(items: Iterator[dict[str, Any]], out: Path, prefix: str) -> int:
+def _write(items: Iterator[dict[str, Any]], folder: Path, prefix: str) -> int:
     lines = [
         json.dumps({"id": f"{prefix}{n:05d}", **item}, ensure_ascii=False)
         for n, item in enumerate(items, 1)
     ]
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "items.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(lines)
 
 
@@ -402,17 +403,15 @@ def main(argv: list[str]) -> None:
     """Write one source's items (or a trimmed HAR and its labels), as the docstring says."""
     command, *args = argv
     if command == "trackhar-wiki":
-        count = _write(
-            trackhar_wiki(Path(args[0]), Path(args[1])), HERE / "trackhar-wiki.jsonl", "tw"
-        )
+        count = _write(trackhar_wiki(Path(args[0]), Path(args[1])), HERE / "trackhar-wiki", "tw")
     elif command == "tcf":
-        count = _write(tcf(*map(Path, args)), HERE / "tcf-android.jsonl", "tcf")
+        count = _write(tcf(*map(Path, args)), HERE / "tcf-android", "tcf")
     elif command == "pii-leakage":
-        count = _write(pii_leakage(Path(args[0])), HERE / "pii-leakage.jsonl", "pl")
+        count = _write(pii_leakage(Path(args[0])), HERE / "pii-leakage", "pl")
     elif command == "har":
-        trim_har(Path(args[0]), HERE / args[1])
+        trim_har(Path(args[0]), HERE / "tweasel-recorded" / args[1])
         labels = json.loads(Path(args[2]).read_text(encoding="utf-8"))
-        target = HERE / args[1].replace(".har", ".labels.json")
+        target = HERE / "tweasel-recorded" / args[1].replace(".har", ".labels.json")
         target.write_text(json.dumps(labels, indent=1, ensure_ascii=False) + "\n", "utf-8")
         count = len(labels)
     else:
