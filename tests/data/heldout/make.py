@@ -321,11 +321,11 @@ def pii_leakage(table: Path) -> Iterator[dict[str, Any]]:
     in the same encoding (the repository has no licence: only the names are kept)."""
     seen: set[tuple[str, ...]] = set()
     with table.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+        # The table writes every "%" of a request twice ("%%3A"), in each column.
+        rows = [{k: v.replace("%%", "%") for k, v in row.items()} for row in csv.DictReader(handle)]
     originals = _addresses(rows)
     for row in rows:
-        url = row["url"].replace("%%", "%")
-        parts = urlsplit(url)
+        parts = urlsplit(row["url"])
         places = {
             "query": parts.query,
             "body": row["payload_body"],
@@ -384,7 +384,7 @@ def _addresses(rows: list[dict[str, str]]) -> list[str]:
     counts: dict[str, int] = {}
     for row in rows:
         if row["encoding_form"].startswith("plaintext"):
-            text = unquote(unquote(row["url"].replace("%%", "%"))) + " " + row["payload_body"]
+            text = unquote(unquote(row["url"])) + " " + row["payload_body"]
             for address in set(_ADDRESS.findall(text)):
                 counts[address.lower()] = counts.get(address.lower(), 0) + 1
     return sorted((a for a, n in counts.items() if n >= 2), key=lambda a: (-counts[a], a))
