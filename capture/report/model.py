@@ -27,7 +27,15 @@ from capture.model import (
     Header,
     Record,
 )
-from capture.report.attribution import INJECTED, Evidence, attribution, evidence, strongest
+from capture.report.attribution import (
+    INJECTED,
+    RECEIVED,
+    UNKNOWN,
+    Evidence,
+    attribution,
+    evidence,
+    strongest,
+)
 from capture.text import counted, printable
 
 KIND_WORDS: Mapping[str, str] = {
@@ -153,6 +161,9 @@ class FindingRow:
     records: tuple[int, ...]
     host_records: tuple[tuple[str, tuple[int, ...]], ...]
     """``(host, record ids)`` for each host, in :attr:`hosts` order."""
+    seen_each: tuple[tuple[str, Evidence], ...] = ()
+    """``(host, where it was seen)`` for each request that carried it, in order: what
+    the lead says of who put it in holds for these only, not for the whole row."""
 
     @property
     def words(self) -> str:
@@ -424,7 +435,7 @@ def build_report(
         for record, _f in hits:
             hosts.setdefault(safe(record.request.destination), []).append(record.id)
         stamps = [record.request.ts for record, _f in hits]
-        seen = strongest(evidence(record, f, record.id in received) for record, f in hits)
+        each = [evidence(record, f, record.id in received) for record, f in hits]
         rows.append(
             FindingRow(
                 kind,
@@ -437,10 +448,14 @@ def build_report(
                 max(stamps),
                 len(hits),
                 tuple(hosts),
-                seen,
+                strongest(each),
                 safe(_network_description(finding, catalog)),
                 tuple(record.id for record, _f in hits),
                 tuple((host, tuple(ids)) for host, ids in hosts.items()),
+                tuple(
+                    (safe(record.request.destination), seen)
+                    for (record, _f), seen in zip(hits, each, strict=True)
+                ),
             )
         )
     rows.sort(key=lambda r: (_rank(r.severity), -len(r.hosts), -r.count, r.first))
@@ -512,6 +527,25 @@ def _all_masks(rows: Sequence[FindingRow]) -> bool:
     return all(is_mask(row.value) for row in rows)
 
 
+def _via(rows: Sequence[FindingRow]) -> str:
+    """Each name of ``rows`` with what it is: a URL parameter that carried the number
+    is no header (``header X-MSISDN or the URL parameter msisdn``)."""
+    names: dict[str, set[str]] = {}
+    for row in rows:
+        names.setdefault(row.where, set()).add(row.name)
+    return " or the ".join(
+        f"{_WHERE_WORDS.get(where, where)} {' or '.join(sorted(spelled))}"
+        for where, spelled in names.items()
+    )
+
+
+def _sites(hosts: Iterable[str]) -> str:
+    """``N sites (a, b, …)``: the first six named."""
+    named = list(dict.fromkeys(hosts))
+    shown = ", ".join(named[:6]) + (", …" if len(named) > 6 else "")
+    return f"{counted(len(named), 'site')} ({shown})"
+
+
 def _lead(rows: Sequence[FindingRow], requests: int, redacted: bool) -> str:
     """The one sentence a reader needs: which identity went where, how, added by whom."""
     if not rows:
@@ -522,23 +556,21 @@ def _lead(rows: Sequence[FindingRow], requests: int, redacted: bool) -> str:
         )
     top = rows[0]
     same = [r for r in rows if r.kind == top.kind and r.value == top.value]
-    hosts: dict[str, None] = {}
-    for row in same:
-        hosts.update(dict.fromkeys(row.hosts))
-    # Each name with what it is: a URL parameter that carried the number is no header.
-    names: dict[str, set[str]] = {top.where: set()}
-    for row in same:
-        names.setdefault(row.where, set()).add(row.name)
-    shown = ", ".join(list(hosts)[:6]) + (", …" if len(hosts) > 6 else "")
-    via = " or the ".join(
-        f"{_WHERE_WORDS.get(where, where)} {' or '.join(sorted(spelled))}"
-        for where, spelled in names.items()
-    )
-    text = (
-        f"The {top.words} {top.value} went to {counted(len(hosts), 'site')} ({shown}) in the {via}"
-    )
-    text += attribution(strongest(r.evidence for r in same), any(r.network_header for r in same))
-    text += "."
+    text = f"The {top.words} {top.value} went to {_sites(h for r in same for h in r.hosts)}"
+    text += f" in the {_via(same)}"
+    seen = strongest(r.evidence for r in same)
+    # Who put it in is said of the requests the strongest evidence is about, and where
+    # it rests on what the header is (no echo, no client-side record), of the headers
+    # networks insert only: not of a cookie, or of the same number sent as it was.
+    by_kind = seen.vantage in (RECEIVED, UNKNOWN)
+    claimed = [r for r in same if r.network_header or not by_kind]
+    hosts = [h for r in claimed for h, e in r.seen_each if e.vantage == seen.vantage]
+    said = attribution(seen, any(r.network_header for r in claimed))
+    whole = sum(len(r.seen_each) for r in same)
+    if said and len(hosts) < whole:
+        claimed = [r for r in claimed if any(e.vantage == seen.vantage for _h, e in r.seen_each)]
+        text += f"; in the {_via(claimed)} to {_sites(hosts)}"
+    text += said + "."
     others = len({(r.kind, r.value) for r in rows}) - 1
     if others:
         text += f" {counted(others, 'other identity', 'other identities')} also left."

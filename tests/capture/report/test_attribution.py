@@ -110,6 +110,25 @@ def test_an_echo_that_shows_the_header_arrived_as_sent_says_the_phone_sent_it(
         assert "network added it" not in lead
 
 
+def test_an_echo_that_shows_one_request_altered_blames_the_network_for_that_request_only(
+    tmp_path: Path,
+) -> None:
+    # The number sent by the phone to one site (its echo shows it arrived as sent, and in
+    # a cookie too), and added on the way to another: only the second is the network's.
+    sent = _record(headers=[["Host", "news.example"], ["X-MSISDN", NUMBER],
+                            ["Cookie", f"tel=+{NUMBER}"]],
+                   injected=[], removed=[], changed=[])  # fmt: skip
+    added = _record(headers=[["Host", "shop.example"]], injected=[["X-MSISDN", NUMBER]],
+                    removed=[], changed=[], dst="192.0.2.2", sport=40001)  # fmt: skip
+    for lead in _leads(_jsonl(tmp_path, sent, added)):
+        assert (
+            "went to 2 sites (news.example, shop.example) in the header X-MSISDN or the "
+            "cookie tel; in the header X-MSISDN to 1 site (shop.example), added on the way "
+            "by the network: a reflector's echo shows the device did not send it." in lead
+        )
+        assert PHONE_SENT not in lead
+
+
 def test_a_reflector_s_own_log_is_after_the_carrier_so_the_network_most_likely_added_it(
     tmp_path: Path,
 ) -> None:
