@@ -513,7 +513,7 @@ _WHERE_WORDS = {
     "header": "header",
     "cookie": "cookie",
     "query": "URL parameter",
-    "body": "form field",
+    "body": "body field",
 }
 
 

@@ -93,6 +93,15 @@ def test_the_lead_names_each_header_and_parameter_that_carried_the_number_as_wha
     assert "header X-MSISDN or msisdn" not in report.lead
 
 
+def test_the_lead_names_a_field_of_a_json_body_as_a_body_field_not_a_form_field() -> None:
+    # As an app's SDK posts it: {"user": {"tel": ...}}, no form anywhere.
+    body = finding("msisdn", name="user.tel", where="body", value="+447700900123",
+                   normalized="+447700900123", detector="phonenumber")  # fmt: skip
+    report = build_report([record(findings=(body,))])
+    assert "in the body field user.tel." in report.lead
+    assert "form" not in report.lead
+
+
 def _inputs(*traffic: bool) -> list[InputInfo]:
     return [InputInfo(f"in{i}", "k", 1, "0" * 64, t) for i, t in enumerate(traffic)]
 
