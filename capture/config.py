@@ -34,6 +34,7 @@ from capture.identity.catalog import CatalogError, load_catalog, make_entry
 from capture.identity.detector import DETECTORS, HeaderRule, IdentityConfig
 from capture.identity.names import normalize_name
 from capture.identity.phone import is_region
+from capture.text import printable
 
 APP_NAME = "headerwatch"
 CONFIG_FILE = "config.toml"
@@ -111,15 +112,16 @@ def _header_rules(table: Any) -> tuple[HeaderRule, ...]:
         )
     rules = []
     for name, spec in table.items():
+        shown = printable(name)  # the error is one line, whatever the name holds
         if not isinstance(spec, dict):
-            raise ValueError(f"[identity.headers] {name} must be {{kind = ..., severity = ...}}")
+            raise ValueError(f"[identity.headers] {shown} must be {{kind = ..., severity = ...}}")
         unknown = set(spec) - {"kind", "severity"}
         if unknown:
-            raise ValueError(f"[identity.headers] {name}: unknown key {sorted(unknown)[0]!r}")
+            raise ValueError(f"[identity.headers] {shown}: unknown key {sorted(unknown)[0]!r}")
         kind = spec.get("kind")
         severity = spec.get("severity", "high")
         if not isinstance(kind, str) or not isinstance(severity, str):
-            raise ValueError(f"[identity.headers] {name}: kind and severity must be strings")
+            raise ValueError(f"[identity.headers] {shown}: kind and severity must be strings")
         try:
             make_entry(name, kind, severity)
         except CatalogError as exc:

@@ -17,6 +17,7 @@ from typing import Any
 from capture.identity.bundled import bundled_toml
 from capture.identity.names import normalize_name
 from capture.model import IDENTITY_KINDS, INFO_KINDS, SEVERITIES
+from capture.text import printable
 
 # "canary" is a finding kind, not something a header name can declare.
 CATALOG_KINDS = tuple(k for k in IDENTITY_KINDS if k != "canary") + INFO_KINDS
@@ -105,6 +106,13 @@ def make_entry(
     """A checked :class:`CatalogEntry`; raises :class:`CatalogError` naming what is wrong."""
     if not name or not name.strip():
         raise CatalogError("header name is empty")
+    if not name.isprintable():
+        # No header on the wire has one, and the engine rules and the catalog table
+        # would carry it: a line break ends a Suricata rule, an escape drives a terminal.
+        raise CatalogError(
+            f"header name '{printable(name)}' holds a control or invisible character; "
+            "no header name can"
+        )
     if kind not in CATALOG_KINDS:
         raise CatalogError(f"{name}: kind {kind!r} is not one of {', '.join(CATALOG_KINDS)}")
     if severity not in SEVERITIES:

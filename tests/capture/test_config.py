@@ -139,6 +139,12 @@ def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
             "unknown key 'colour'",
         ),
         ('[identity.headers]\n"x-a" = "msisdn"\n', "must be {kind = ..., severity = ...}"),
+        # A name no header can have: a line break would end a Suricata rule of it.
+        (
+            '[identity.headers]\n"x-new\\nline" = { kind = "msisdn" }\n',
+            r"header name 'x-new\\x0aline' holds a control or invisible character",
+        ),
+        ('[identity.headers]\n"x-esc\\u001b[31m" = "msisdn"\n', r"x-esc\\x1b\[31m must be"),
         ('identity = "yes"\n', "\\[identity\\] must be a table"),
         ("[identity]\ndisabled = [1]\n", "disabled must be a string or a list of strings"),
         ("a = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
