@@ -218,7 +218,9 @@ class Request:
     """What recorded the request, where its input says: ``mitmproxy`` (the add-on's
     records), ``har`` (a HAR that a browser or client-side proxy wrote). Both saw the
     request as the client sent it, before any network
-    (:data:`capture.report.attribution.SENDING_SIDE`); empty when the input does not
+    (:data:`capture.report.attribution.SENDING_SIDE`). ``reflector``: a reflector's own
+    log, the request as the server received it, after any network
+    (:data:`capture.formats.jsonl.REFLECTOR_SOURCE`). Empty when the input does not
     say (a capture: where it was taken is not in its bytes)."""
 
     @property

@@ -247,6 +247,13 @@ received it. A study (``report --study``) judges a request of such a log by what
 arrived; any other record without an echo cannot say what the device sent."""
 
 
+REFLECTOR_SOURCE = "reflector"
+""":attr:`~capture.model.Request.source` of a request read from a reflector's own log
+(a line with :data:`REFLECTOR_KEY`), written as ``"source": "reflector"`` when the
+request is written again (a scan's JSONL, a session, an export), so that it still says
+it was seen as the server received it."""
+
+
 def reflector_line(line: str) -> str:
     """A record's JSONL ``line`` (an object, no newline) marked as a reflector's own
     (:data:`REFLECTOR_KEY`)."""
@@ -325,7 +332,9 @@ def parsed_from_dict(obj: Any, responses: bool = True) -> Parsed | None:
         authority=optional_string(obj, "authority"),
         app=string(obj, "app", ""),
         input=string(obj, "input", ""),
-        source=string(obj, "source", ""),
+        # A reflector's own line says so by its "reflector" key: kept as its source, so
+        # that the request, written again, still says where it was seen.
+        source=string(obj, "source", "") or (REFLECTOR_SOURCE if is_reflector_record(obj) else ""),
     )
     response = None
     if obj.get("response") is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from capture.formats.jsonl import REFLECTOR_SOURCE
 from capture.model import WHERE_HEADER, Finding, Record
 
 INJECTED = "injected"
@@ -66,7 +67,7 @@ def vantage(record: Record, received: bool = False) -> Evidence:
     how = SENDING_SIDE.get(record.request.source)
     if how is not None:
         return Evidence(SENT, how)
-    if received:
+    if received or record.request.source == REFLECTOR_SOURCE:
         return Evidence(RECEIVED, "as a reflector received it, after the carrier")
     return Evidence(UNKNOWN, "")
 

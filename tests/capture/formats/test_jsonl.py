@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -254,14 +255,18 @@ def test_a_body_that_is_not_what_it_says_makes_the_line_bad(
         jsonl.parsed_from_dict(_proxy_record(**keys))
 
 
-def test_a_reflectors_record_says_so_and_reads_back_as_the_same_request() -> None:
+def test_a_reflectors_record_says_so_and_reads_back_as_the_same_request_seen_by_one() -> None:
     rec = record(headers=(("Host", "r.example"), ("X-MSISDN", "447700900123")))
     line = jsonl.reflector_line(dumps(rec))
     obj = json.loads(line)
     assert jsonl.is_reflector_record(obj) and not jsonl.is_reflector_record(json.loads(dumps(rec)))
     assert {k: v for k, v in obj.items() if k != "reflector"} == json.loads(dumps(rec))
     parsed = jsonl.parsed_from_dict(obj)
-    assert parsed is not None and parsed.request == rec.request
+    # Where it was seen is kept, so the request written again still says it.
+    assert parsed is not None
+    assert parsed.request == dataclasses.replace(rec.request, source=jsonl.REFLECTOR_SOURCE)
+    again = json.loads(dumps(dataclasses.replace(rec, request=parsed.request)))
+    assert again["source"] == "reflector"
 
 
 def test_the_add_on_s_source_is_kept_and_written_back_so_a_rescan_still_knows_it() -> None:

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from capture.formats.har import write_har
+from capture.formats.record_session import save_record_session
 from capture.identity.detector import IdentityDetector
 from capture.report.write import make_report, read_inputs, render
+from capture.view.store import Entry
 from tui.common import demo_capture_path
 
 NUMBER = "447700900123"
@@ -136,6 +139,23 @@ def test_a_reflector_s_own_log_is_after_the_carrier_so_the_network_most_likely_a
     for lead in _leads(path):
         assert "seen as a reflector received it, after the carrier: " + MOST_LIKELY in lead
         assert NETWORK_ADDED not in lead
+
+
+def test_a_reflector_s_log_saved_as_a_session_or_exported_still_says_it_was_received(
+    tmp_path: Path,
+) -> None:
+    # The dashboard's w (a session of records) and x (HAR) of a reflector's log, opened
+    # in it: the lines they write have no "reflector" key of their own.
+    log = _jsonl(tmp_path, _record(reflector=True))
+    entries = [Entry(r) for r in read_inputs([str(log)], IdentityDetector()).records]
+    session = tmp_path / "session.jsonl"
+    save_record_session(str(session), entries)
+    har = tmp_path / "export.har"
+    with har.open("w", encoding="utf-8") as out:
+        write_har(entries, out)
+    for path in (session, har):
+        for lead in _leads(path):
+            assert "seen as a reflector received it, after the carrier: " + MOST_LIKELY in lead
 
 
 @pytest.mark.parametrize("path", [demo_capture_path(), None])
