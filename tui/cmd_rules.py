@@ -8,7 +8,7 @@ from typing import Any
 
 from capture.identity.catalog import format_rules
 from capture.identity.engine_rules import RULE_FORMATS, SID_BASE, SID_SPAN
-from tui.common import add_identity_args, build_detector
+from tui.common import add_identity_args, build_detector, take_notes
 
 
 def register(sub: Any) -> None:
@@ -36,6 +36,9 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``rules``."""
     detector = build_detector(args)
+    # The catalog is printed, no traffic read: "numbers written nationally were not
+    # read" (no region) would say something false of this command.
+    take_notes()
     if args.format == "table":
         print(format_rules(detector.catalog, sources=args.sources), end="")
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -260,6 +261,16 @@ def test_rules_lists_the_catalog() -> None:
         if re.fullmatch(r"[A-Za-z][\w]*-[\w-]+;?", part.strip().split()[0])
     }
     assert used and used <= explained, used - explained
+
+
+def test_rules_says_nothing_of_numbers_not_read_where_the_locale_has_no_region() -> None:
+    # It reads no traffic: the note other commands give without a region is not true here.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LC_")} | {"LANG": "C.UTF-8"}
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "rules"], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0 and "x-up-calling-line-id" in result.stdout
+    assert result.stderr == ""
 
 
 def test_har_format_is_one_document_with_the_responses() -> None:
