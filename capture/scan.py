@@ -250,7 +250,15 @@ def _write_lines(
     # before the next record is read, as a stream needs.
     items = iter(records)
     while True:
-        lines = [line(record) for record in islice(items, batch)]
+        lines: list[Any] = []
+        try:
+            lines.extend(map(line, islice(items, batch)))
+        except KeyboardInterrupt:
+            # Ctrl-C: the lines of the batch already made are written (extend keeps
+            # what it took), or the summary would count requests the output lacks.
+            if lines:
+                write(newline.join(lines) + newline)
+            raise
         if not lines:
             return
         lines.append(end)

@@ -16,6 +16,7 @@ import pytest
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import RequestSeen, ResponseSeen
 from capture.scan import answered, scan
+from capture.sources import inputs
 from tests.capture.factories import record, response
 from tests.helpers import conversation, save, simple_request
 
@@ -217,6 +218,33 @@ def test_a_stream_stopped_by_ctrl_c_says_what_it_passed_over_though_none_of_it_w
         "headerwatch: warning: <stdin>: 3 lines passed over: not Zeek http.log records "
         "(first: line 1: a record before the #fields line: not a Zeek TSV log)"
     ) in err.getvalue().splitlines()
+
+
+def test_ctrl_c_in_a_scan_of_a_file_still_writes_every_request_the_summary_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Lines go out 256 at a time: Ctrl-C in the middle of a batch lost the lines made
+    # of it, while the summary counted their requests (9,136 said, 8,960 written).
+    path = tmp_path / "records.jsonl"
+    one = {"ts": 1700000000.0, "src": "10.0.0.2", "sport": 40000, "dst": "192.0.2.1",
+           "dport": 80, "method": "GET", "uri": "/", "version": "HTTP/1.1",
+           "headers": [["Host", "news.example"]]}  # fmt: skip
+    path.write_text((json.dumps(one) + "\n") * 300, encoding="utf-8")
+    real = inputs.parsed_from_dict
+    read = 0
+
+    def ctrl_c_after_100(obj: Any, responses: bool = True) -> Any:
+        nonlocal read
+        read += 1
+        if read > 100:
+            raise KeyboardInterrupt
+        return real(obj, responses)
+
+    monkeypatch.setattr(inputs, "parsed_from_dict", ctrl_c_after_100)
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([str(path)], detector=IdentityDetector(), out=out, err=err) == 130
+    assert len(out.getvalue().splitlines()) == 100
+    assert "; 100 HTTP requests;" in err.getvalue()
 
 
 def test_a_log_without_http_events_is_summed_up_in_its_own_words_not_in_packets(
