@@ -138,7 +138,9 @@ class InputInfo:
 
 @dataclass(frozen=True, slots=True)
 class FindingRow:
-    """One identity, under one name, with every request that carried it."""
+    """One identity, under one name, with every request that carried it; where a
+    reflector's echo shows it added on the way to some of them, those are a row of
+    their own."""
 
     kind: str
     value: str
@@ -374,7 +376,7 @@ def build_report(
     header values out of, by :func:`unlogged_by`. ``received``: ids of the records
     read from a reflector's own log (the requests as the server received them).
     """
-    groups: dict[tuple[str, str, str, str], list[tuple[Record, Finding]]] = {}
+    groups: dict[tuple[str, str, str, str, bool], list[tuple[Record, Finding]]] = {}
     injections: list[InjectionRow] = []
     appendix: list[AppendixRow] = []
     first_ts: float | None = None
@@ -394,7 +396,10 @@ def build_report(
         touched = record.transit.touched_names if record.transit else frozenset()
         ids = record.identities
         for finding in ids:
-            key = (finding.kind, finding.normalized, finding.where, finding.name.lower())
+            # Added on the way (an echo shows it) or not: one row each, so that no
+            # row says "injected in transit" of a request whose phone sent it.
+            added = finding.where == WHERE_HEADER and finding.name.lower() in touched
+            key = (finding.kind, finding.normalized, finding.where, finding.name.lower(), added)
             groups.setdefault(key, []).append((record, finding))
         if ids:
             identity_requests += 1
@@ -429,7 +434,7 @@ def build_report(
                 )
             )
     rows = []
-    for (kind, normalized, where, _), hits in groups.items():
+    for (kind, normalized, where, _, _added), hits in groups.items():
         finding = hits[0][1]
         hosts: dict[str, list[int]] = {}
         for record, _f in hits:

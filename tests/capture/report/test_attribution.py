@@ -132,6 +132,23 @@ def test_an_echo_that_shows_one_request_altered_blames_the_network_for_that_requ
         assert PHONE_SENT not in lead
 
 
+def test_the_findings_say_injected_in_transit_only_of_the_requests_an_echo_shows_it_of(
+    tmp_path: Path,
+) -> None:
+    # The same header sent by the phone to one site and added on the way to another:
+    # one row said "injected in transit" of both requests.
+    sent = _record(injected=[], removed=[], changed=[])
+    added = _record(headers=[["Host", "shop.example"]], injected=[["X-MSISDN", NUMBER]],
+                    removed=[], changed=[], dst="192.0.2.2", sport=40001)  # fmt: skip
+    read = read_inputs([str(_jsonl(tmp_path, sent, added))], IdentityDetector())
+    report, _ = make_report(read, now=0.0)
+    rows = [(r.name, r.injected, r.count, r.hosts) for r in report.findings]
+    assert sorted(rows) == [
+        ("X-MSISDN", False, 1, ("news.example",)),
+        ("X-MSISDN", True, 1, ("shop.example",)),
+    ]
+
+
 def test_a_reflector_s_own_log_is_after_the_carrier_so_the_network_most_likely_added_it(
     tmp_path: Path,
 ) -> None:
