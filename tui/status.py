@@ -3,7 +3,9 @@ identities, dropped)."""
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from rich.text import Text
@@ -83,12 +85,13 @@ _STATE_STYLE = {
 def status_text(status: Status, narrow: bool = False) -> Text:
     """The status line as Text (the source name and filter are data: kept literal).
 
-    ``narrow``: for a line too narrow for the whole text. Words shorten (``req``,
-    ``ids``) and the source name is left to the title bar, but the counts of
-    identities and drops and the following or paused state stay.
+    ``narrow``: the short line, for a line too narrow for the whole text. Words
+    shorten (``req``, ``ids``) and the source name is left to the title bar;
+    :func:`fitted` gives up more of it, as :data:`SHORTENING` says, where even that
+    does not fit.
     """
     if narrow:
-        return _narrow_text(status)
+        return _short_text(status)
     out = Text(no_wrap=True, overflow="ellipsis", end="")
     state_style = _STATE_STYLE.get(status.state, "bold")
     source = safe(status.source)
@@ -179,71 +182,153 @@ def _cut(text: str) -> str:
     return text if len(text) <= NARROW_FILTER else text[: NARROW_FILTER - 1] + "…"
 
 
-def _narrow_text(status: Status) -> Text:
-    out = Text(no_wrap=True, overflow="ellipsis", end="")
+def short_count(n: int) -> str:
+    """``n`` in at most four cells (below 10¹²), as ``ls -h`` writes sizes: ``987``,
+    ``1.2k``, ``12k``, ``123k``, ``1.2M``.
+
+    Rounded down, so that a count never reads as more than it is (``999`` stays
+    ``999``; ``1,999`` is ``1.9k``).
+    """
+    if n < 1000:
+        return str(n)
+    scale, unit = next((s, u) for s, u in ((10**9, "G"), (10**6, "M"), (1000, "k")) if n >= s)
+    if n < 10 * scale:
+        tenths = n * 10 // scale
+        return f"{tenths // 10}.{tenths % 10}{unit}"
+    return f"{n // scale:,}{unit}"
+
+
+SHORTENING = (
+    "deleted",  # "(3 deleted)": the whole line says it, and u brings them back
+    "cleared",  # "(3 cleared)": likewise
+    "sorted rows",  # "(5,000 rows)" beside the order
+    "gap hits",  # the "/2 req" of "3 gaps/2 req"
+    "shown",  # "28 shown"
+    "exact counts",  # 1,234,567 → 1.2M (short_count)
+    "requests",  # "28 req"
+    "new count",  # the "· 4 new" after "paused"
+    "stopped at",  # the time of "stopped 16:50:01"
+    "source name",  # the interface or followed file: the title bar has it
+    "filter text",  # the expression becomes the word "filter"
+    "gaps",
+    "filter",
+    "saved",
+    "marked",
+    "evicted",
+)
+"""What the short status line gives up, first to last, until it fits its width.
+
+Never given up: the state (``live``, ``done``, …), ``stopped``, ``down``, ``paused``,
+the identities, the drops, ``spool full`` and the end (``follow``, ``no follow`` or
+the order sorted by): what changes what the user sees or must act on. At 80 columns
+(78 cells inside the padding) they all fit at once: a live capture stopped, its
+interface down, its spool full, paused and sorted by identities, with counts up to
+999G, takes 78 (``tests/tui/test_narrow.py``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    """A part of the short status line."""
+
+    text: str
+    style: str = ""
+    gone_with: str = ""
+    """The entry of :data:`SHORTENING` that takes it off the line ("": never)."""
+    sep: str = " · "
+    """What goes before it, unless it starts its group."""
+
+
+def _short_groups(status: Status, cuts: Collection[str]) -> list[list[_Piece]]:
+    """The short line's groups (those between ``│``), given up to ``cuts``."""
+    number = short_count if "exact counts" in cuts else "{:,}".format
     state_style = _STATE_STYLE.get(status.state, "bold")
+    named = "source name" not in cuts
     source = safe(status.source)
     # The title bar has the source's name; a live source keeps its interface, and a
     # followed proxy says it is one, with the file it follows (its name, cut: the
     # title bar has the whole path).
     if source.startswith(f"{status.state} "):
-        out.append(source, state_style)
+        head = [_Piece(source if named else status.state, state_style)]
     elif source.startswith("proxy "):
-        out.append(f"proxy {_cut(os.path.basename(source[6:]) or source[6:])} ", style="bold")
-        out.append(status.state, state_style)
+        followed = f" {_cut(os.path.basename(source[6:]) or source[6:])}" if named else ""
+        head = [_Piece("proxy" + followed, "bold"), _Piece(status.state, state_style, sep=" ")]
     else:
-        out.append(status.state, state_style)
+        head = [_Piece(status.state, state_style)]
     if status.stopped:
-        out.append(f" stopped {status.stopped}", style="bold red")
+        at = "" if "stopped at" in cuts else f" {status.stopped}"
+        head.append(_Piece("stopped" + at, "bold red", sep=" "))
     if status.stats.get("iface_down"):
-        out.append(" down", style="bold red")
+        head.append(_Piece("down", "bold red", sep=" "))
     if status.paused:
-        out.append(" ")
-        out.append("paused", style="bold reverse yellow")
-        out.append(f" · {status.new_while_paused:,} new", style="yellow")
+        head.append(_Piece("paused", "bold reverse yellow", sep=" "))
+        head.append(_Piece(f"{number(status.new_while_paused)} new", "yellow", "new count"))
+    view = []
     if status.filter:
         # Cut, so a long filter cannot push the counts off the line.
-        out.append(" │ ", style="dim")
-        out.append(_cut(safe(status.filter)), style="bold" if status.filter_on else "dim strike")
+        text = "filter" if "filter text" in cuts else _cut(safe(status.filter))
+        view.append(_Piece(text, "bold" if status.filter_on else "dim strike", "filter"))
     if status.saved_view:
-        out.append(" │ " if not status.filter else " ", style="dim")
-        out.append("saved", style="bold cyan" if status.saved_view_on else "dim strike")
+        style = "bold cyan" if status.saved_view_on else "dim strike"
+        view.append(_Piece("saved", style, "saved", sep=" "))
     if status.marked_only:
-        out.append(" · marked", style="bold magenta")
-    out.append(" │ ", style="dim")
+        view.append(_Piece("marked", "bold magenta", "marked"))
     stats = status.stats
-    identities = stats.get("identities")
-    drops = dropped(stats)
-    out.append(f"{stats.get('requests'):,} req · ")
-    out.append(f"{identities:,} ids", style="bold red" if identities else "")
-    out.append(" · ")
-    out.append(f"{drops:,} dropped", style="bold red" if drops else "")
+    identities, drops = stats.get("identities"), dropped(stats)
+    counts = [
+        _Piece(f"{number(stats.get('requests'))} req", gone_with="requests"),
+        _Piece(f"{number(identities)} ids", "bold red" if identities else ""),
+        _Piece(f"{number(drops)} dropped", "bold red" if drops else ""),
+    ]
     if status.evicted:
-        out.append(f" · {status.evicted:,} evicted", style="bold red")
+        counts.append(_Piece(f"{number(status.evicted)} evicted", "bold red", "evicted"))
     gaps = stats.get("gaps")
     if gaps:
         hit = stats.get("gap_requests")
         # Gaps that hit no request are only counted: "/0 req" would push the end off.
-        out.append(f" · {gaps:,} gaps" + (f"/{hit:,} req" if hit else ""), style="yellow")
+        hits = f"/{number(hit)} req" if hit and "gap hits" not in cuts else ""
+        counts.append(_Piece(f"{number(gaps)} gaps{hits}", "yellow", "gaps"))
     if stats.get("unrecorded"):
-        out.append(" · spool full", style="yellow")
-    out.append(" │ ", style="dim")
-    out.append(f"{status.shown:,} shown")
+        counts.append(_Piece("spool full", "yellow"))
+    end = [_Piece(f"{number(status.shown)} shown", gone_with="shown")]
     if status.cleared:
-        out.append(f" ({status.cleared:,} cleared)", style="dim")
+        end.append(_Piece(f"({number(status.cleared)} cleared)", "dim", "cleared", " "))
     if status.deleted:
-        out.append(f" ({status.deleted:,} deleted)", style="dim")
+        end.append(_Piece(f"({number(status.deleted)} deleted)", "dim", "deleted", " "))
     if status.order:
-        out.append(" · ")
-        out.append(status.order, style="bold cyan")
+        end.append(_Piece(status.order, "bold cyan"))
         if status.sorted_rows:
-            out.append(f" ({status.sorted_rows:,} rows)", style="dim")
+            rows = f"({number(status.sorted_rows)} rows)"
+            end.append(_Piece(rows, "dim", "sorted rows", " "))
     elif not status.paused:
-        out.append(" · ")
-        out.append(
-            "follow" if status.follow else "no follow", style="green" if status.follow else "dim"
-        )
+        following = "follow" if status.follow else "no follow"
+        end.append(_Piece(following, "green" if status.follow else "dim"))
+    return [[p for p in group if p.gone_with not in cuts] for group in (head, view, counts, end)]
+
+
+def _short_text(status: Status, cuts: Collection[str] = ()) -> Text:
+    """The short status line, with what ``cuts`` names given up."""
+    out = Text(no_wrap=True, overflow="ellipsis", end="")
+    for group in _short_groups(status, cuts):
+        if not group:
+            continue
+        if out:
+            out.append(" │ ", style="dim")
+        for i, piece in enumerate(group):
+            if i:
+                out.append(piece.sep)
+            out.append(piece.text, style=piece.style)
     return out
+
+
+def fitted(status: Status, width: int) -> Text:
+    """The status line for ``width`` cells: whole if it fits, else the short line,
+    giving up what :data:`SHORTENING` names, in its order, until it fits (all of it,
+    and cut with ``…``, if nothing does)."""
+    shorter = (_short_text(status, SHORTENING[:n]) for n in range(len(SHORTENING) + 1))
+    for line in itertools.chain((status_text(status),), shorter):
+        if line.cell_len <= width:
+            break
+    return line
 
 
 class StatusLine(Widget):
@@ -269,7 +354,4 @@ class StatusLine(Widget):
             self.refresh()
 
     def render(self) -> Text:
-        full = status_text(self.status)
-        if full.cell_len <= self.content_region.width:
-            return full
-        return status_text(self.status, narrow=True)
+        return fitted(self.status, self.content_region.width)

@@ -8,11 +8,12 @@ from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
 
 from capture.model import StatsSnapshot
+from capture.sources.source import Halt
 from tests.tui.fakes import demo_capture_events, make_app
 from tui.app import HeaderwatchApp
 from tui.messages import EventsArrived, StatsUpdated
 from tui.request_list import DROP_ORDER, HOST_WANTED, columns
-from tui.status import Status, status_text
+from tui.status import Status, fitted, short_count, status_text
 
 
 async def _load(pilot: object, app: HeaderwatchApp) -> None:
@@ -198,3 +199,122 @@ def test_gaps_that_hit_no_request_leave_room_for_the_end_of_the_short_line() -> 
     short = status_text(status, narrow=True).plain
     assert short == "done │ 14,000 req · 758 ids · 0 dropped · 42 gaps │ 14,000 shown · no follow"
     assert len(short) <= 78  # inside the padding of an 80-column line
+
+
+LOSSES = StatsSnapshot(
+    (
+        ("packets", 98_765_432),
+        ("requests", 12_345_678),
+        ("identities", 1_234_567),
+        ("kernel_drops", 2_345_678),
+        ("queue_drops", 1),
+        ("gaps", 345_678),
+        ("gap_requests", 45_678),
+        ("iface_down", 1),
+        ("unrecorded", 987_654),
+    )
+)
+"""A long live capture that went badly: every loss, and counts in the millions."""
+
+
+async def test_at_80_columns_long_counts_and_every_state_word_stay_on_the_status_line() -> None:
+    app = make_app(source_name="live enx001122334455")
+    app.state = "live"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _load(pilot, app)
+        app.post_message(StatsUpdated(LOSSES))
+        await pilot.pause()
+
+        def on_screen() -> str:
+            line = app.main.status_line
+            text: str = line.render_line(0).text.rstrip()
+            assert text == line.render().plain  # all of it: none cropped at the edge
+            return text
+
+        kept = ("down", "1.2M ids", "2.3M dropped", "spool full")
+        following = on_screen()
+        assert following.startswith("live down │ ")  # the title bar names the interface
+        assert following.endswith(" │ follow") and all(word in following for word in kept)
+        await pilot.press("F")
+        assert on_screen().endswith(" │ no follow")
+        await pilot.press("F", "space")
+        paused = on_screen()
+        assert " paused " in paused and "follow" not in paused
+        assert all(word in paused for word in kept)
+        await pilot.press("f")
+        await pilot.press(*"~id msisdn")
+        await pilot.press("enter", "M")
+        for _ in range(5):  # time → host, path, method, status, identities
+            await pilot.press("o")
+        app.halted = Halt(1326205400.0, "capture on enx001122334455 failed")
+        app.main.update_status()
+        await pilot.pause()
+        assert on_screen() == (
+            "live stopped down paused │ 1.2M ids · 2.3M dropped · spool full │ identities ▼"
+        )
+        # Wide, the whole line: every count exact, every word whole.
+        await pilot.resize_terminal(360, 40)
+        await pilot.pause()
+        whole = on_screen()
+        assert (
+            whole.startswith("live enx001122334455 · capture stopped ")
+            and " · interface down (waiting) · paused · 0 new │ filter ~id msisdn" in whole
+        )
+        assert (
+            "│ 98,765,432 packets · 12,345,678 requests · 1,234,567 identities · "
+            "2,345,679 dropped · 345,678 gaps (45,678 requests hit) · "
+            "spool full: 987,654 frames not recorded │ 0 shown · sorted by identities ▼"
+        ) in whole
+        # Between the two, the short line with its counts exact.
+        await pilot.resize_terminal(200, 40)
+        await pilot.pause()
+        assert "│ 12,345,678 req · 1,234,567 ids · 2,345,679 dropped · " in on_screen()
+
+
+def test_the_short_line_gives_up_the_parts_of_its_table_in_order_until_it_fits() -> None:
+    status = Status(
+        source="live wlan0",
+        state="live",
+        stats=LOSSES,
+        shown=12_000_000,
+        cleared=300_000,
+        deleted=45_678,
+        evicted=2_000,
+    )
+    assert fitted(status, 200).plain == (
+        "live wlan0 down │ 12,345,678 req · 1,234,567 ids · 2,345,679 dropped · 2,000 evicted"
+        " · 345,678 gaps/45,678 req · spool full │ 12,000,000 shown (300,000 cleared)"
+        " (45,678 deleted) · follow"
+    )
+    assert fitted(status, 160).plain == (
+        "live wlan0 down │ 12,345,678 req · 1,234,567 ids · 2,345,679 dropped · 2,000 evicted"
+        " · 345,678 gaps/45,678 req · spool full │ 12,000,000 shown · follow"
+    )
+    assert fitted(status, 90).plain == (
+        "live wlan0 down │ 1.2M ids · 2.3M dropped · 2.0k evicted · 345k gaps · spool full │ follow"
+    )
+    assert fitted(status, 78).plain == (
+        "live down │ 1.2M ids · 2.3M dropped · 2.0k evicted · spool full │ follow"
+    )
+    # Narrower than anything can be: the last entries go too, and what never goes stays.
+    assert fitted(status, 40).plain.startswith("live down │ 1.2M ids · 2.3M dropped · spool")
+
+
+def test_short_counts_round_down_and_take_at_most_four_cells() -> None:
+    shown = {
+        n: short_count(n)
+        for n in (0, 999, 1000, 1999, 9999, 10_000, 123_456, 999_999, 1_000_000, 987_654_321)
+    }
+    assert shown == {
+        0: "0",
+        999: "999",
+        1000: "1.0k",
+        1999: "1.9k",
+        9999: "9.9k",
+        10_000: "10k",
+        123_456: "123k",
+        999_999: "999k",
+        1_000_000: "1.0M",
+        987_654_321: "987M",
+    }
+    assert short_count(12_345_678_901) == "12G"
