@@ -39,6 +39,7 @@ from capture.formats.copy import CopyError, curl_command, identity_value, reques
 from capture.formats.export import ExportError, export
 from capture.formats.jsonl import dumps_entry
 from capture.formats.outputs import OUTPUTS
+from capture.formats.pcapng import describe_os_error
 from capture.formats.private import open_private
 from capture.formats.record_session import RecordRecording, save_record_session
 from capture.formats.session import (
@@ -1343,7 +1344,7 @@ class HeaderwatchApp(App[int]):
             with open_private(target, "x", encoding="utf-8") as out:
                 out.write(self.export_screenshot())
         except OSError as exc:
-            reason = (exc.strerror or str(exc)).lower()
+            reason = describe_os_error(exc)
             self.notify(
                 safe(f"{target}: screenshot not saved: {reason}"), severity="error", markup=False
             )

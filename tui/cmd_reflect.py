@@ -243,7 +243,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         sink: RecordSink[Record] = RecordSink(render, args.output, args.queue, output_closed)
     except OSError as exc:
-        _err(f"headerwatch: error: cannot open {args.output}: {exc.strerror or exc}")
+        from capture.formats.pcapng import describe_os_error  # a rare path
+
+        _err(f"headerwatch: error: {args.output}: {describe_os_error(exc)}")
         return EXIT_USAGE
 
     def show(record: Record) -> None:

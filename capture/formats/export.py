@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from capture.formats.atomic import atomic_output
 from capture.formats.outputs import OUTPUTS
-from capture.formats.pcapng import describe_errno
+from capture.formats.pcapng import describe_os_error
 from capture.formats.private import open_private
 from capture.formats.redact import Redactor
 from capture.model import Record
@@ -65,7 +65,7 @@ def export(
         ):
             return output.write(items, out)
     except OSError as exc:
-        reason = describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
+        reason = describe_os_error(exc)
         raise ExportError(f"{path}: {reason}; nothing exported") from None
     except (ValueError, OverflowError) as exc:
         # A value no format can hold (an encoding error is a ValueError too): the

@@ -91,32 +91,56 @@ def _tool_app() -> str:
 class CaptureWriteError(Exception):
     """Writing a capture failed; ``str()`` is one line for the user.
 
-    ``errno`` is the OS error number (``errno.ENOSPC`` for a full disk, ...).
+    ``errno`` is the OS error number (``errno.ENOSPC`` for a full disk, ...), and
+    ``reason`` the words for it (:func:`describe_os_error`), without the file's name.
     """
 
-    def __init__(self, message: str, errno: int | None = None) -> None:
+    def __init__(self, message: str, errno: int | None = None, reason: str = "") -> None:
         super().__init__(message)
         self.errno = errno
+        self.reason = reason or message
+
+
+ERRNO_WORDS = {
+    errno.ENOSPC: "disk full",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "read-only file system",
+    # Not "no such directory": reading a file that is not there gives it too, and so
+    # does /proc when asked to create one (describe_os_error looks which it was).
+    errno.ENOENT: "no such file or directory",
+    errno.EISDIR: "is a directory",
+}
+"""The words :func:`describe_errno` says an OS error in."""
 
 
 def describe_errno(code: int | None, fallback: str = "write failed") -> str:
     """A few words for the user: "disk full", "permission denied", ..."""
-    if code in (errno.ENOSPC, errno.EDQUOT):
-        return "disk full"
-    if code in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    if code == errno.EROFS:
-        return "read-only file system"
-    if code == errno.ENOENT:
-        return "no such directory"
-    if code == errno.EISDIR:
-        return "is a directory"
-    return fallback
+    return ERRNO_WORDS.get(code, fallback) if code is not None else fallback
 
 
 def describe_os_error(exc: OSError) -> str:
-    """:func:`describe_errno` for an exception, falling back to the OS's own text."""
-    return describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
+    """Why an output file could not be created or written, for the user, in the
+    words of :func:`describe_errno` (else the OS's own). Every writer of files says
+    it this way. Where ``exc`` names the file, what is wrong with its path:
+    ``no such directory /home/me/captrues`` (the first that is not there),
+    ``/etc/passwd is not a directory``, or ``cannot create files in /proc (no such
+    file or directory)`` (its directory is there but takes no new file)."""
+    reason = describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
+    path = exc.filename
+    if not isinstance(path, str) or exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+        return reason
+    # Where the file was to go (a link there followed to where it points): the
+    # nearest of its parents that is there tells what is wrong.
+    missing = there = os.path.dirname(os.path.realpath(path))
+    while not os.path.exists(there):
+        missing, there = there, os.path.dirname(there)
+    if not os.path.isdir(there):
+        return f"{there} is not a directory"
+    if missing != there:
+        return f"no such directory {missing}"
+    return f"cannot create files in {there} ({reason})" if exc.errno == errno.ENOENT else reason
 
 
 class BinaryOutput(Protocol):
@@ -157,9 +181,8 @@ class PcapngWriter:
                 # Unbuffered: this class buffers, and must know what reached the OS.
                 self._file: Any = open(fd, "wb", buffering=0)  # noqa: SIM115 - closed by close()
             except OSError as exc:
-                raise CaptureWriteError(
-                    f"{self.name}: cannot write ({describe_os_error(exc)})", exc.errno
-                ) from None
+                reason = describe_os_error(exc)
+                raise CaptureWriteError(f"{self.name}: {reason}", exc.errno, reason) from None
         else:
             self._file = target
             self.name = str(getattr(target, "name", "<stream>"))
@@ -281,9 +304,8 @@ class PcapngWriter:
         kept = f"{counted(self.flushed_packets, 'packet')} written before are kept"
         if lost:
             kept += f", the last {lost:,} are lost"
-        self._failed = CaptureWriteError(
-            f"{self.name}: {describe_os_error(exc)}; {kept}", exc.errno
-        )
+        reason = describe_os_error(exc)
+        self._failed = CaptureWriteError(f"{self.name}: {reason}; {kept}", exc.errno, reason)
         raise self._failed from None
 
     def close(self) -> None:

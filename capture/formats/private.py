@@ -17,7 +17,7 @@ rename (:mod:`capture.formats.atomic`).
 
 A recording (``live -w``) is opened with :func:`create_new`, which never replaces a
 file that exists. Refusals are :class:`OSError` with ``errno`` None and a lower-case ``strerror``
-that callers print as the reason (:func:`capture.formats.pcapng.describe_errno`).
+that callers print as the reason (:func:`capture.formats.pcapng.describe_os_error`).
 
 The mitmproxy add-on (``capture/data/mitmproxy_addon.py``) runs in mitmproxy's own
 Python, where headerwatch need not be importable, and loads this file by its path:

@@ -32,7 +32,7 @@ import orjson
 
 from capture.formats.atomic import atomic_output
 from capture.formats.jsonl import dumps_entry
-from capture.formats.pcapng import describe_errno
+from capture.formats.pcapng import describe_errno, describe_os_error
 from capture.formats.private import create_new, open_private
 from capture.formats.session import AnchorKey, SessionError, SessionInfo, Tag
 from capture.sources.records import MAX_LINE
@@ -81,7 +81,7 @@ def save_record_session(
                 out.write(dumps_entry(entry).encode() + b"\n")
                 count += 1
     except OSError as exc:
-        reason = describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
+        reason = describe_os_error(exc)
         raise SessionError(f"{path}: {reason}; session not saved") from None
     return count
 
@@ -103,7 +103,7 @@ class RecordRecording:
             self._out.write(info_line(info))
             self._out.flush()
         except OSError as exc:
-            reason = describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
+            reason = describe_os_error(exc)
             raise SessionError(f"{path}: {reason}") from None
         self.lines = 0
         self.failed: str | None = None
@@ -117,7 +117,7 @@ class RecordRecording:
             self._out.flush()
             self.lines += 1
         except OSError as exc:
-            self.failed = describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
+            self.failed = describe_os_error(exc)
 
     def close(self) -> None:
         """Flush and close."""

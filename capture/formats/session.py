@@ -39,6 +39,7 @@ from capture.formats.pcapng import (
     CaptureWriteError,
     PcapngWriter,
     describe_errno,
+    describe_os_error,
     read_section_header,
 )
 from capture.model import Finding, Record
@@ -374,9 +375,9 @@ def save_session(
                     writer.write(frame._replace(comments=()), comments)
                     frames += 1
     except CaptureWriteError as exc:
-        raise SessionError(f"{out_path}: {describe_errno(exc.errno)}; session not saved") from None
+        raise SessionError(f"{out_path}: {exc.reason}; session not saved") from None
     except OSError as exc:
-        reason = describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
+        reason = describe_os_error(exc)
         raise SessionError(f"{out_path}: {reason}; session not saved") from None
     finally:
         for capture in captures:

@@ -24,6 +24,13 @@ T = TypeVar("T")
 _STOP = object()
 
 
+def _why(exc: OSError) -> str:
+    """Why writing failed, as every writer of files says it."""
+    from capture.formats.pcapng import describe_os_error  # a rare path: not at start-up
+
+    return describe_os_error(exc)
+
+
 class RecordSink(Generic[T]):
     """A bounded queue and the thread that writes what it holds.
 
@@ -117,7 +124,7 @@ class RecordSink(Generic[T]):
             try:
                 fd = self._open(self.path)
             except OSError as exc:
-                self._fail(f"cannot reopen {self.path}: {exc.strerror or exc}")
+                self._fail(f"cannot reopen {self.path}: {_why(exc)}")
                 return
             old, self._fd = self._fd, fd
             os.close(old)
@@ -137,7 +144,7 @@ class RecordSink(Generic[T]):
             self._fail(None)
             return
         except OSError as exc:
-            self._fail(f"cannot write the output: {exc.strerror or exc}")
+            self._fail(f"cannot write the output: {_why(exc)}")
             return
         self.written += len(lines)
 

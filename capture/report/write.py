@@ -23,7 +23,7 @@ import orjson
 
 from capture.formats.atomic import atomic_output
 from capture.formats.jsonl import is_reflector_record
-from capture.formats.pcapng import describe_errno
+from capture.formats.pcapng import describe_os_error
 from capture.formats.private import open_private
 from capture.formats.redact import Redactor
 from capture.formats.session import SessionError, read_session_info
@@ -430,7 +430,7 @@ def write_report(text: str, path: str) -> None:
         ):
             out.write(text)
     except OSError as exc:
-        reason = describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
+        reason = describe_os_error(exc)
         raise ReportError(f"{path}: {reason}; no report written") from None
     except (ValueError, UnicodeEncodeError) as exc:
         raise ReportError(f"{path}: cannot write the report: {exc}") from None

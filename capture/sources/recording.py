@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from capture.formats.pcapng import CaptureWriteError, describe_errno
+from capture.formats.pcapng import CaptureWriteError, describe_os_error
 from capture.model import Parsed
 from capture.sources.frames import Frame
 from capture.sources.source import FrameSource, Notify
@@ -176,7 +176,7 @@ class RecordingSource:
         if isinstance(exc, CaptureWriteError):
             what = str(exc)
         else:
-            reason = describe_errno(exc.errno, (exc.strerror or str(exc)).lower())
+            reason = describe_os_error(exc)
             what = (
                 f"{self.path}: {reason}; {counted(self.recorded, 'frame')} written before are kept"
             )

@@ -1121,7 +1121,8 @@ async def test_an_export_that_fails_shows_the_error(
         screen = app.screen
         assert isinstance(screen, SaveScreen)  # still open: the name can be changed
         said = str(screen.query_one("#save-error", Label).content)
-        assert said.endswith("no such directory; nothing exported")
+        missing = tmp_path.resolve() / "missing"
+        assert said.endswith(f"no such directory {missing}; nothing exported")
         await pilot.press("escape")
         # Anything else going wrong in the writer is shown too, never swallowed,
         # and so is a failure after the dialog was closed.

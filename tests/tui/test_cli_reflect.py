@@ -258,6 +258,22 @@ def test_limits_are_options_and_bad_values_are_one_line(option: str, value: str)
     assert result.stderr.strip() == f"headerwatch: error: {said}"
 
 
+def test_an_output_where_no_file_can_be_made_is_one_true_line_before_listening() -> None:
+    argv = ["reflect", "--bind", "127.0.0.1", "--port", str(_free_port())]
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", *argv, "--output", "/proc/reflected.jsonl"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert result.returncode == 2
+    # /proc is there but takes no new file: the OS's reason, and where.
+    assert result.stderr == (
+        "headerwatch: error: /proc/reflected.jsonl: cannot create files in /proc "
+        "(no such file or directory)\n"
+    )
+
+
 def test_one_reflector_listens_on_several_ports() -> None:
     other = _free_port()
     with reflect("--port", str(other)) as (proc, port):

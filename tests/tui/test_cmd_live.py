@@ -370,10 +370,25 @@ def test_a_recording_that_exists_is_refused_in_one_line_before_capturing(
     live = lab.live("--format", "jsonl", "-w", str(earlier))
     assert live.proc.wait(30) == 2
     assert live.stop() == 2
-    assert (
-        live.stderr == f"headerwatch: error: {earlier}: cannot write (exists already, not replaced)"
-    )
+    assert live.stderr == f"headerwatch: error: {earlier}: exists already, not replaced"
     assert earlier.read_bytes() == b"yesterday's recording"
+
+
+def test_a_recording_where_no_file_can_be_made_is_refused_in_one_true_line(
+    lab: Lab, tmp_path: Path
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_bytes(b"")
+    refused = {
+        # /proc is there but takes no new file: this said "no such directory".
+        "/proc/live.pcapng": "cannot create files in /proc (no such file or directory)",
+        str(a_file / "live.pcapng"): f"{a_file.resolve()} is not a directory",
+    }
+    for target, reason in refused.items():
+        live = lab.live("--format", "jsonl", "-w", target)
+        assert live.proc.wait(30) == 2
+        assert live.stop() == 2
+        assert live.stderr == f"headerwatch: error: {target}: {reason}"
 
 
 def test_disk_full_keeps_capturing_and_keeps_what_was_saved(lab: Lab, tmp_path: Path) -> None:

@@ -262,6 +262,24 @@ def test_a_recording_that_exists_is_refused_in_one_line(tmp_path: Path, capsys: 
     assert earlier.read_bytes() == b"yesterday's records\n"
 
 
+def test_a_recording_where_no_file_can_be_made_is_refused_in_one_true_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "proxy.jsonl").write_bytes(_record(1, []))
+    argv = ["live", "--from", str(tmp_path / "proxy.jsonl"), "--format", "jsonl", "-w"]
+    # /proc is there but takes no new file: this said "no such directory".
+    assert main([*argv, "/proc/seen.jsonl"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "headerwatch: error: /proc/seen.jsonl: cannot create files in /proc "
+        "(no such file or directory)\n"
+    )
+    target = tmp_path / "proxy.jsonl" / "seen.jsonl"
+    assert main([*argv, str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"headerwatch: error: {target}: {target.parent.resolve()} is not a directory\n"
+
+
 def test_live_needs_an_interface_or_a_path_not_both(tmp_path: Path) -> None:
     both = subprocess.run(
         [sys.executable, "-m", "tui.cli", "live", "-i", "lo", "--from", str(tmp_path / "x")],

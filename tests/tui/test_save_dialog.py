@@ -266,3 +266,36 @@ async def test_w_over_a_capture_with_record_files_saves_every_request_with_marks
         entries = list(again.store)
         assert [i for i, e in enumerate(entries) if e.marked] == [0, 28]
         assert entries[-1].comment == "from the HAR"
+
+
+async def test_w_where_no_file_can_be_made_says_why_and_the_requests_save_elsewhere(
+    tmp_path: Path,
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("a file, not a directory\n")
+    refused = {
+        # /proc is there but takes no new file: this said "no such directory".
+        "/proc/headerwatch.pcapng": "cannot create files in /proc (no such file or directory)",
+        str(a_file / "s.pcapng"): f"{a_file.resolve()} is not a directory",
+    }
+    app = _demo_app()
+    messages: list[Message] = []
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        await pilot.pause()
+        total = len(app.store)
+        await pilot.press("w")
+        screen = app.screen
+        for target, reason in refused.items():
+            await _submit(pilot, target)
+            assert app.screen is screen, "the dialog closed: the name must be typed again"
+            assert _said(screen) == f"{target}: {reason}; session not saved"
+        assert len(app.store) == total == 28 and app.saved == []
+        out = tmp_path / "s.pcapng"
+        await _submit(pilot, out)
+        assert app.screen is not screen and app.saved == [str(out)]
+    again = HeaderwatchApp(FileSource([str(out)]), IdentityDetector(), keymap={})
+    messages.clear()
+    async with again.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        assert len(again.store) == total

@@ -44,7 +44,7 @@ def test_har_file(tmp_path: Path) -> None:
 def test_unknown_format_and_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="unknown export format 'xml'"):
         export([], str(tmp_path / "x"), "xml")
-    with pytest.raises(ExportError, match="no such directory; nothing exported") as info:
+    with pytest.raises(ExportError, match=r"no such directory .*nope; nothing exported") as info:
         export(_entries(), str(tmp_path / "nope" / "out.har"), "har")
     assert "\n" not in str(info.value)
 
