@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Any, Protocol, cast
 
-from capture.formats.private import create_new
+from capture.formats.private import create_new, remove_new
 from capture.sources.frames import Frame
 from capture.text import counted, for_json
 
@@ -209,11 +209,14 @@ class PcapngWriter:
         # Fail now, not at the first packet, if the file cannot take even a header.
         try:
             self.flush()
-        except CaptureWriteError:
+        except CaptureWriteError as exc:
+            gone = ""
             if self._owned:
+                gone = ", no file left" if remove_new(self._file.fileno(), self.name) else ""
                 with contextlib.suppress(OSError):
                     self._file.close()
-            raise
+            message = f"{self.name}: {exc.reason}; nothing written{gone}"
+            raise CaptureWriteError(message, exc.errno, exc.reason) from None
 
     def _interface(self, linktype: int, digits: int) -> int:
         key = (linktype, digits)

@@ -225,6 +225,22 @@ def create_new(path: str) -> int:
     return fd
 
 
+def remove_new(fd: int, path: str) -> bool:
+    """Remove the file ``fd`` has open at ``path``, which :func:`create_new` made for a
+    recording that could not take even its first bytes (a full disk): left empty, it
+    would refuse the next try as a file that exists. Only a regular file, and only
+    that very one (the same inode still at ``path``): never one put there since, nor
+    a device or FIFO written as it is. True if it was removed."""
+    try:
+        made, there = os.fstat(fd), os.lstat(path)
+        if not stat.S_ISREG(made.st_mode) or not os.path.samestat(made, there):
+            return False
+        os.unlink(path)
+    except OSError:
+        return False
+    return True
+
+
 def check_replaceable(path: str) -> None:
     """Raise :class:`OSError` if a privileged rename must not replace ``path``.
 

@@ -24,6 +24,7 @@ atomically), and :class:`RecordRecording` writes every line as it is read
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Collection, Iterable
 from typing import Any
@@ -33,7 +34,7 @@ import orjson
 from capture.formats.atomic import atomic_output
 from capture.formats.jsonl import dumps_entry
 from capture.formats.pcapng import describe_errno, describe_os_error
-from capture.formats.private import create_new, open_private
+from capture.formats.private import create_new, open_private, remove_new
 from capture.formats.session import AnchorKey, SessionError, SessionInfo, Tag
 from capture.sources.records import MAX_LINE
 from capture.view.store import Entry
@@ -99,12 +100,18 @@ class RecordRecording:
         self.path = path
         try:
             # New, as a -w capture is: an earlier recording is never overwritten.
-            self._out = open(create_new(path), "wb")  # noqa: SIM115 - closed by close()
+            fd = create_new(path)
+        except OSError as exc:
+            raise SessionError(f"{path}: {describe_os_error(exc)}") from None
+        self._out = open(fd, "wb")  # noqa: SIM115 - closed by close()
+        try:
             self._out.write(info_line(info))
             self._out.flush()
         except OSError as exc:
-            reason = describe_os_error(exc)
-            raise SessionError(f"{path}: {reason}") from None
+            gone = ", no file left" if remove_new(fd, path) else ""
+            with contextlib.suppress(OSError):
+                self._out.close()
+            raise SessionError(f"{path}: {describe_os_error(exc)}; nothing written{gone}") from None
         self.lines = 0
         self.failed: str | None = None
 

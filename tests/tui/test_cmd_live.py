@@ -9,6 +9,7 @@ when not root; CI runs as root.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import signal
@@ -34,7 +35,9 @@ from tests.netns import (
     scanned,
 )
 from tests.tui.test_cli_reflect import table_on_screen
+from tests.tui.test_cmd_live_from import _record
 from tests.tui.test_e2e_demo import TMUX, Pane
+from tui.cli import main
 
 pytestmark = pytest.mark.netns
 
@@ -389,6 +392,32 @@ def test_a_recording_where_no_file_can_be_made_is_refused_in_one_true_line(
         assert live.proc.wait(30) == 2
         assert live.stop() == 2
         assert live.stderr == f"headerwatch: error: {target}: {reason}"
+
+
+def test_a_recording_on_a_full_disk_is_one_line_and_leaves_no_empty_file(
+    lab: Lab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The file could not take even its first bytes: left empty, it was a capture
+    that is no capture, and the next try was refused as "exists already"."""
+    full = tmp_path / "full"
+    full.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(full)], check=True)
+    try:
+        with (full / "filler").open("wb") as filler, contextlib.suppress(OSError):
+            filler.write(b"x" * 128 * 1024)
+        live = lab.live("--format", "jsonl", "-w", str(full / "live.pcapng"))
+        assert live.proc.wait(30) == 2
+        assert live.stop() == 2
+        said = "disk full; nothing written, no file left"
+        assert live.stderr == f"headerwatch: error: {full / 'live.pcapng'}: {said}"
+        records = tmp_path / "proxy.jsonl"
+        records.write_bytes(_record(1, []))
+        argv = ["live", "--from", str(records), "--format", "jsonl"]
+        assert main([*argv, "-w", str(full / "seen.jsonl")]) == 2
+        assert capsys.readouterr().err == f"headerwatch: error: {full / 'seen.jsonl'}: {said}\n"
+        assert [p.name for p in full.iterdir()] == ["filler"]
+    finally:
+        subprocess.run(["umount", "-l", str(full)], check=False)
 
 
 def test_disk_full_keeps_capturing_and_keeps_what_was_saved(lab: Lab, tmp_path: Path) -> None:

@@ -19,7 +19,14 @@ from capture.formats import private
 from capture.formats.atomic import atomic_output
 from capture.formats.export import ExportError, export
 from capture.formats.pcapng import CaptureWriteError, PcapngWriter
-from capture.formats.private import check_replaceable, create_private, open_private, share_files
+from capture.formats.private import (
+    check_replaceable,
+    create_new,
+    create_private,
+    open_private,
+    remove_new,
+    share_files,
+)
 from capture.formats.session import SessionError, save_session
 from capture.view.store import Entry
 from tests.capture.factories import finding, record
@@ -103,6 +110,27 @@ def test_a_recording_never_replaces_a_file_that_exists(
             PcapngWriter(str(path))
     # Not written, not truncated, not even made private: left exactly as it was.
     assert earlier.read_bytes() == b"the earlier recording" and _mode(earlier) == 0o644
+
+
+def test_a_new_recording_left_empty_is_removed_but_nothing_put_there_since(
+    tmp_path: Path,
+) -> None:
+    made = tmp_path / "live.pcapng"
+    fd = create_new(str(made))
+    assert remove_new(fd, str(made)) and not made.exists()
+    os.close(fd)
+    # Swapped for another file after it was made: that one stays.
+    fd = create_new(str(made))
+    made.unlink()
+    made.write_bytes(b"someone else's")
+    assert not remove_new(fd, str(made)) and made.read_bytes() == b"someone else's"
+    os.close(fd)
+    # A device or FIFO is written as it is, and never removed.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    fd = os.open(fifo, os.O_RDWR)
+    assert not remove_new(fd, str(fifo)) and fifo.exists()
+    os.close(fd)
 
 
 def test_a_recording_writes_a_device_as_it_is() -> None:
