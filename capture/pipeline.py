@@ -113,6 +113,7 @@ class Pipeline:
             echoes=echoes,
             on_settled=self._on_settled,
             on_echo=self._on_echo,
+            on_unanswered=self._on_unanswered,
         )
         self._lone: Record | None = None
         """The one request held, while it waits for its connection's verdict and
@@ -137,8 +138,9 @@ class Pipeline:
         self._apps: OrderedDict[tuple[bytes, int, bytes, int], str] = OrderedDict()
         """Connection (addresses and ports as in a segment) → its app; bounded by
         :data:`APP_CONNECTIONS`."""
-        # (flow, depth) -> record, for pairing responses; bounded.
         self._awaiting: OrderedDict[tuple[int, int], Record] = OrderedDict()
+        """(flow, depth) -> record, for pairing its response: until the response comes,
+        or the tracker says none will (:meth:`_on_unanswered`); at most 100,000."""
         self._next_id = first_id
         self._starts: list[int] = []
         """The frames read before each input :meth:`begin` named, in order."""
@@ -667,6 +669,13 @@ class Pipeline:
         record = self._awaiting.pop((flow, depth), None)
         if record is not None:
             self._answer(record, response)
+
+    def _on_unanswered(self, flow: int, depth: int) -> None:
+        """No response will come for request ``depth`` of connection ``flow``: its record
+        is not kept for one. (Kept, a live capture that lost frames held every request
+        whose response it missed, up to the bound, long after its connection ended.)"""
+        if self._awaiting:
+            self._awaiting.pop((flow, depth), None)
 
     def _answer(self, record: Record, response: Response) -> None:
         """Hand out ``response`` to ``record``, after what its echo shows was injected."""

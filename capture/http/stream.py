@@ -990,8 +990,15 @@ class HttpConnection:
         outstanding = self.outstanding
         outstanding.append(request)
         if len(outstanding) > self.tracker.max_outstanding:
-            outstanding.popleft()
-            self.tracker.count("unanswered_requests_forgotten")
+            oldest = outstanding.popleft()
+            tracker = self.tracker
+            tracker.count("unanswered_requests_forgotten")
+            if tracker.on_unanswered is not None:
+                # Heads alone have consecutive depths up to self.depth (see outstanding).
+                depth = self.depth - len(outstanding)
+                if type(oldest) is PendingRequest:
+                    depth = oldest.depth
+                tracker.on_unanswered(self.flow.id, depth)
 
     def emit_request(self, pending: PendingRequest) -> None:
         """The request is complete (head and body): hand it on."""
@@ -1054,11 +1061,27 @@ class HttpConnection:
             else:
                 reader.state = OPAQUE  # MessageReader.close with nothing in progress
         tracker = self.tracker
+        if self.outstanding:
+            self._unanswered()
         if not tracker.responses:
             # No answer comes any more: the requests that waited for one go on.
             self.echo = False
             if tracker.on_settled is not None:  # tracker.settled, inlined
                 tracker.on_settled(self.flow.id)
+
+    def _unanswered(self) -> None:
+        """The connection ended: the requests still waiting for a response get none.
+        The layer above is told each one (``on_unanswered``), so that it lets go of
+        what it kept for the pairing."""
+        outstanding, self.outstanding = self.outstanding, deque()
+        unanswered = self.tracker.on_unanswered
+        if unanswered is None:
+            return
+        flow_id = self.flow.id
+        depth = self.depth - len(outstanding)
+        for entry in outstanding:
+            depth += 1  # a head alone: consecutive depths up to self.depth
+            unanswered(flow_id, entry.depth if type(entry) is PendingRequest else depth)
 
 
 class HttpTracker:
@@ -1071,7 +1094,9 @@ class HttpTracker:
     known yet (``on_echo(flow_id)`` tells when it turns out to be one,
     ``on_settled(flow_id)`` when no more echoes will come).
     ``on_response(flow_id, depth, response)`` when the response to the request
-    with that depth on that flow has its head.
+    with that depth on that flow has its head; ``on_unanswered(flow_id, depth)`` when
+    that request will get none (its connection ended first, or more than
+    ``max_outstanding`` requests waited on it).
     """
 
     def __init__(
@@ -1084,9 +1109,12 @@ class HttpTracker:
         on_settled: Callable[[int], None] | None = None,
         max_head: int | None = None,
         on_echo: Callable[[int], None] | None = None,
+        on_unanswered: Callable[[int, int], None] | None = None,
     ) -> None:
         self.on_request = on_request
         self.on_response = on_response
+        self.on_unanswered = on_unanswered
+        """``on_unanswered(flow_id, depth)``: no response will be paired with that request."""
         self.responses = responses
         """False: server bytes are not parsed (``scan`` prints requests only)..."""
         self.echoes = echoes

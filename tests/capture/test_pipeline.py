@@ -454,3 +454,27 @@ def test_heads_still_arriving_are_charged_to_the_memory_bound() -> None:
     uris = [r.request.uri for r in records_of(events)]
     assert sorted(uris) == ["/fourth", "/stalled", "/stalled", "/stalled"]
     assert pipeline.tracker.held_bytes == 0  # all closed at the end
+
+
+@pytest.mark.parametrize("ending", ["close", "too many waiting"])
+def test_a_request_that_will_get_no_response_is_not_kept_for_one(ending: str) -> None:
+    """The dashboard's pipeline keeps each request's record until its response comes,
+    to pair them. When no response can come any more (its connection ended, or more
+    requests waited on it than the tracker keeps), the record is let go: a live
+    capture that lost frames kept every record whose response it missed, up to
+    100,000 of them, long after the store had spilled them."""
+    conv = conversation()
+    pipeline = Pipeline(responses=True)
+    pipeline.tracker.max_outstanding = 2
+    frames = conv.handshake()
+    for path in ("/one", "/two", "/three"):
+        frames += conv.send(True, simple_request(path))
+    frames += conv.send(False, _response(10))  # answers the oldest the tracker still keeps
+    if ending == "close":
+        frames += conv.close()
+    events = [e for ts, data in frames for e in pipeline.feed(Frame(ts, 1, data))]
+    answered = [r.request.uri for r in records_of(events) if r.response is not None]
+    assert answered == ["/two"]
+    waiting = [r.request.uri for r in pipeline._awaiting.values()]
+    assert waiting == ([] if ending == "close" else ["/three"])
+    assert pipeline.counters()["unanswered_requests_forgotten"] == 1
