@@ -36,6 +36,7 @@ from tests.tui.fakes import (
     seen,
     stats,
 )
+from tui import app as app_module
 from tui.app import HeaderwatchApp, MainScreen, NoticeBox
 from tui.common import DASHBOARD_RECURRENCE, demo_capture_path
 from tui.detail import DetailPane
@@ -150,6 +151,37 @@ async def test_drops_from_a_live_source_are_shown() -> None:
         app.post_message(StatsUpdated(stats(packets=10, kernel_drops=3, queue_drops=2)))
         await pilot.pause()
         assert "5 dropped" in status(app)
+
+
+async def test_a_live_capture_waits_while_the_screen_has_too_much_to_take_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Live as for a file: past MAX_BACKLOG events handed over and not taken in, the
+    capture thread waits (its source's bounded queue then counts what it cannot keep)
+    instead of queueing requests for the screen without bound; nothing is lost."""
+    monkeypatch.setattr(app_module, "MAX_BACKLOG", 2)
+    app = make_app()  # no total_bytes: a live source's batches
+    async with app.run_test() as pilot:
+        handed: list[int] = []
+
+        def capture_thread() -> None:
+            for rid in range(1, 6):
+                app._on_batch(seen([record(rid)]))
+                handed.append(rid)
+
+        thread = threading.Thread(target=capture_thread, daemon=True)
+        thread.start()
+        # The UI thread is held here: it takes nothing in meanwhile.
+        thread.join(1.0)
+        assert thread.is_alive()
+        assert handed == [1, 2, 3]
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if not thread.is_alive():
+                break
+        await pilot.pause()
+        assert handed == [1, 2, 3, 4, 5]
+        assert rows(app) == [1, 2, 3, 4, 5]
 
 
 def test_status_messages_collapse_but_data_batches_never_do() -> None:
