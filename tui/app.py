@@ -53,7 +53,6 @@ from capture.formats.session import (
 )
 from capture.model import Event, Notice, RequestSeen, StatsSnapshot
 from capture.pipeline import Detector, Pipeline
-from capture.report.write import ReportError, report_records
 from capture.runner import Runner
 from capture.sources.recording import Recorded, RecordingSource
 from capture.sources.source import FrameSource, Halt, halt_of
@@ -1247,7 +1246,7 @@ class HeaderwatchApp(App[int]):
             )
             if recorded is not None:
                 message += recording_note(recorded, entries, shown_ids)
-        except (SaveError, SessionError, ExportError, ReportError) as exc:
+        except (SaveError, SessionError, ExportError) as exc:
             self.call_from_thread(self._save_failed, screen, str(exc))
             return
         except Exception as exc:  # the worker would swallow it: the user would never know
@@ -1534,16 +1533,23 @@ def write_entries(
                 picked.append(entry)
         chosen = picked
     if request.format in REPORT_FORMATS:
+        # Imported here: the report's modules (importlib.metadata with them) would
+        # cost every dashboard 2.4 MB for a command of the palette.
+        from capture.report.write import ReportError, report_records
+
         records = [e.record for e in chosen]
-        return report_records(
-            records,
-            request.path,
-            request.format,
-            sources=sources,
-            source_name=source_name,
-            counters=counters,
-            detector=detector,
-            notes=_selection_notes(len(records), held, view_filter),
-        )
+        try:
+            return report_records(
+                records,
+                request.path,
+                request.format,
+                sources=sources,
+                source_name=source_name,
+                counters=counters,
+                detector=detector,
+                notes=_selection_notes(len(records), held, view_filter),
+            )
+        except ReportError as exc:
+            raise SaveError(str(exc)) from None
     count = export(chosen, request.path, request.format, redact=redact, detector=detector)
     return f"exported {counted(count, 'request')} as {request.format.upper()} to {request.path}"

@@ -18,9 +18,9 @@ and ``[^x]`` match, as in ``re``.
 
 from __future__ import annotations
 
+import functools
 import re
-
-import re2
+from typing import Any
 
 # The groups RE2 leaves out on purpose (each needs backtracking), as its message
 # "invalid perl operator: (?=" names them -> what the user wrote.
@@ -39,12 +39,21 @@ _RE2_ONLY = "filters use RE2, which matches in linear time"
 # character class and not escaped: refused rather than silently meaning something else.
 _OPEN_MIN = re.compile(r"\\.|\[\^?\]?(?:\\.|[^\]\\])*\]?|(\{,[0-9]+\})", re.DOTALL)
 
-_OPTIONS = re2.Options()
-_OPTIONS.case_sensitive = False
-# RE2 logs each pattern it cannot parse to stderr, over a full-screen dashboard.
-_OPTIONS.log_errors = False
-# Only whether it matches is asked: no submatches to find.
-_OPTIONS.never_capture = True
+
+@functools.cache
+def _re2() -> tuple[Any, Any]:
+    """The ``re2`` module and the options of every pattern. Imported at the first
+    pattern, not with the filter language: most filters have none, and the dashboard
+    would carry the engine (2.5 MB) for nothing."""
+    import re2
+
+    options = re2.Options()
+    options.case_sensitive = False
+    # RE2 logs each pattern it cannot parse to stderr, over a full-screen dashboard.
+    options.log_errors = False
+    # Only whether it matches is asked: no submatches to find.
+    options.never_capture = True
+    return re2, options
 
 
 class RegexError(ValueError):
@@ -68,8 +77,9 @@ class Regex:
             raise RegexError(f"write {{0,{written[2:]} for {written} (RE2 reads it as text)")
         # (?m): ^ and $ at each line, for the header blocks of one line per header.
         pattern = "(?m)" + source if multiline else source
+        re2, options = _re2()
         try:
-            self._compiled = re2.compile(pattern.encode("utf-8", "surrogatepass"), _OPTIONS)
+            self._compiled = re2.compile(pattern.encode("utf-8", "surrogatepass"), options)
         except re2.error as exc:
             raise RegexError(_reason(exc)) from None
 
@@ -82,7 +92,7 @@ class Regex:
         return self._compiled.fullmatch(text.encode("utf-8", "surrogatepass")) is not None
 
 
-def _reason(exc: re2.error) -> str:
+def _reason(exc: Exception) -> str:
     """One line for RE2's error: the construct by name when it is one RE2 leaves out."""
     raw = exc.args[0] if exc.args else ""
     message = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)

@@ -8,6 +8,8 @@ import io
 import ipaddress
 import json
 import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import TypeVar
@@ -37,7 +39,7 @@ from tests.tui.fakes import (
     stats,
 )
 from tui import app as app_module
-from tui.app import HeaderwatchApp, MainScreen, NoticeBox
+from tui.app import HeaderwatchApp, MainScreen, NoticeBox, SaveError, write_entries
 from tui.common import DASHBOARD_RECURRENCE, demo_capture_path
 from tui.detail import DetailPane
 from tui.filter_bar import FilterBar, FilterInput
@@ -45,7 +47,14 @@ from tui.keys import ACTIONS, confirm_quit_for
 from tui.messages import EventsArrived, LoadProgress, SourceFinished, StatsUpdated
 from tui.render import BADGE_STYLE, detail_text
 from tui.request_list import RequestList
-from tui.screens import CommentScreen, HelpScreen, QuitScreen, SaveScreen, help_text
+from tui.screens import (
+    CommentScreen,
+    HelpScreen,
+    QuitScreen,
+    SaveRequest,
+    SaveScreen,
+    help_text,
+)
 from tui.status import Status, status_text
 
 
@@ -1260,6 +1269,34 @@ def test_the_live_status_line_says_live_once() -> None:
     done = status_text(Status(source="live lo", state="done")).plain
     assert done.startswith("live lo done")
     assert status_text(Status(source="demo", state="live")).plain.startswith("demo live")
+
+
+def test_the_dashboard_leaves_the_report_writer_and_the_regex_engine_until_used() -> None:
+    """Starting a dashboard imports neither the evidence report's writer (a command of
+    the palette) nor RE2 (a filter or search with a regex): about 6 MB that a live
+    dashboard carried for nothing. Each comes when first used."""
+    code = (
+        "import sys, tui.cmd_live, tui.launch, tui.app\n"
+        "print(sorted(m for m in ('re2', 'capture.report.write') if m in sys.modules))\n"
+        "from capture.view.filter import compile_filter\n"
+        "compile_filter('~h x-up-(calling|imsi)')\n"
+        "print(sorted(m for m in ('re2',) if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[]", "['re2']"]
+
+
+def test_a_report_the_palette_cannot_write_says_why_in_one_line(tmp_path: Path) -> None:
+    """The report's own error (a source of the session gone since) reaches the save
+    dialog as the one line it is, like any other save's."""
+    request = SaveRequest(str(tmp_path / "report.md"), "all", "md")
+    gone = str(tmp_path / "gone.pcapng")
+    with pytest.raises(SaveError, match=r"^\S*gone\.pcapng: no such file$"):
+        write_entries(request, [], None, sources=[gone], source_name="live lo")
+    assert not (tmp_path / "report.md").exists()
 
 
 async def test_the_palette_writes_an_evidence_report_of_the_shown_requests_saying_so(
