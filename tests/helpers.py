@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 from capture.model import Record, RequestSeen, ResponseSeen
 from capture.pipeline import Pipeline
@@ -133,3 +136,17 @@ def supercookie_capture(tmp_path: object, injected: bool = False) -> str:
             answer = OK
         frames += conv.handshake() + conv.send(True, request) + conv.send(False, answer)
     return save(tmp_path, frames, "supercookie.pcap")
+
+
+def fresh_python(code: str) -> str:
+    """What ``code`` prints, run in a fresh interpreter from the repository (what it
+    imports is its own: for tests of what a command loads)."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout

@@ -8,8 +8,6 @@ import io
 import ipaddress
 import json
 import re
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import TypeVar
@@ -27,6 +25,7 @@ from capture.model import Notice, RequestSeen, ResponseSeen, StatsSnapshot
 from capture.scan import scan
 from capture.sources.source import FileSource
 from tests.conftest import REPO
+from tests.helpers import fresh_python
 from tests.tui.fakes import (
     OK,
     FakeSource,
@@ -1282,11 +1281,7 @@ def test_the_dashboard_leaves_the_report_writer_and_the_regex_engine_until_used(
         "compile_filter('~h x-up-(calling|imsi)')\n"
         "print(sorted(m for m in ('re2',) if m in sys.modules))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:2] == ["[]", "['re2']"]
+    assert fresh_python(code).split("\n")[:2] == ["[]", "['re2']"]
 
 
 def test_a_report_the_palette_cannot_write_says_why_in_one_line(tmp_path: Path) -> None:

@@ -1,10 +1,10 @@
 """The kernel side of live capture: a packet socket, its BPF filter and its ring.
 
-scapy opens the socket (``L2ListenSocket``: a Linux packet socket with a kernel
-BPF filter compiled by libpcap). :class:`PacketSocket` then reads it through a
-memory-mapped TPACKET_V3 :class:`Ring`, as libpcap does, or one ``recvmsg`` at a
-time when the kernel refuses a ring; either way it hands raw ``(timestamp,
-bytes)`` pairs to the capture thread (:mod:`capture.sources.live.source`).
+:func:`open_socket` opens a Linux packet socket on one interface with a kernel BPF
+filter compiled by libpcap (:mod:`capture.sources.live.bpf`). :class:`PacketSocket`
+then reads it through a memory-mapped TPACKET_V3 :class:`Ring`, as libpcap does, or
+one ``recvmsg`` at a time when the kernel refuses a ring; either way it hands raw
+``(timestamp, bytes)`` pairs to the capture thread (:mod:`capture.sources.live.source`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from typing import Any
 
 from capture.net.decode import LINKTYPE_ETHERNET
+from capture.sources.live.bpf import FilterError, LibpcapMissing, attach, compile_bpf
 from capture.sources.live.link import (
     ARPHRD_LOOPBACK,
     LiveError,
@@ -30,6 +30,7 @@ from capture.sources.live.link import (
 )
 from capture.sources.live.privileges import missing_privileges_message
 
+ETH_P_ALL = 0x0003
 SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_PROMISC = 1
@@ -98,31 +99,43 @@ def libpcap_missing_message() -> str:
     )
 
 
-def check_filter(bpf: str, linktype: int = LINKTYPE_ETHERNET) -> None:
-    """Compile ``bpf`` (tcpdump syntax) with libpcap; raise :class:`LiveError` if it cannot.
+def check_filter(bpf: str, linktype: int = LINKTYPE_ETHERNET) -> bytes:
+    """Compile ``bpf`` (tcpdump syntax) with libpcap for frames of ``linktype`` (kept
+    up to :data:`SNAPLEN`); the program. Raises :class:`LiveError` if it cannot.
 
     Needs no privileges (libpcap compiles against a "dead" handle), so a bad
     filter or a missing libpcap is reported before anything else.
     """
     try:
-        from scapy.arch.common import compile_filter, free_filter
-        from scapy.error import Scapy_Exception
-    except ImportError as exc:  # pragma: no cover - scapy is a dependency
-        raise LiveError(f"scapy cannot be imported: {exc}") from None
-    try:
-        program = compile_filter(bpf, linktype=linktype)
-    except ImportError:
+        return compile_bpf(bpf, linktype, SNAPLEN)
+    except LibpcapMissing:
         raise LiveError(libpcap_missing_message()) from None
-    except OSError as exc:
-        if "libpcap" in str(exc) or "pcap" in str(exc):
-            raise LiveError(libpcap_missing_message()) from None
-        raise LiveError(f"capture filter {bpf!r}: {exc}") from None
-    except Scapy_Exception as exc:
-        detail = str(exc)
-        if "(" in detail and detail.endswith(")"):
-            detail = detail[detail.rindex("(") + 1 : -1]
-        raise LiveError(f"bad capture filter {bpf!r}: {detail}") from None
-    free_filter(program)
+    except FilterError as exc:
+        raise LiveError(f"bad capture filter {bpf!r}: {exc}") from None
+
+
+def open_socket(iface: str, program: bytes) -> socket.socket:
+    """A packet socket on ``iface`` (every protocol, both directions) that receives
+    the frames ``program`` (:func:`check_filter`) lets through, with their VLAN tags
+    (auxiliary data) and nanosecond timestamps. Raises :class:`OSError` as the kernel
+    does (``EPERM`` without privileges, ``ENODEV``, ``ENETDOWN`` while it is down)."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    try:
+        # Until the bind, frames of every interface are queued for the socket: the
+        # filter goes first, the queue is kept tiny, and what reached it is dropped.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 0)
+        attach(sock, program)
+        sock.bind((iface, ETH_P_ALL))
+        sock.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                sock.recv(1)
+        sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 class Ring:
@@ -160,14 +173,13 @@ class Ring:
 class PacketSocket:
     """One open packet socket and what it was opened on."""
 
-    def __init__(self, scapy_socket: Any, ifindex: int, linktype: int) -> None:
-        self.scapy_socket = scapy_socket
-        self.sock: socket.socket = scapy_socket.ins
+    def __init__(self, sock: socket.socket, iface: str, ifindex: int, linktype: int) -> None:
+        self.sock = sock
         self.ifindex = ifindex
         self.linktype = linktype
         self.poll = select.poll()
         self.poll.register(self.sock, select.POLLIN | select.POLLERR)
-        self.loopback = sysfs_int(str(scapy_socket.iface), "type") == ARPHRD_LOOPBACK
+        self.loopback = sysfs_int(iface, "type") == ARPHRD_LOOPBACK
         self.ring: Ring | None = None
         self.queued_before_ring = False
         """Frames that arrived between bind and ring set-up wait in the socket queue."""
@@ -177,7 +189,7 @@ class PacketSocket:
         """Frames the kernel queued for this socket or dropped (its ``tp_packets``)."""
         self.drops = 0
         """Frames the kernel dropped because the socket buffer was full."""
-        self.iface_base = iface_drops(str(scapy_socket.iface))
+        self.iface_base = iface_drops(iface)
         """The interface's own drop counter when the socket was opened."""
 
     def add_ring(self, size: int) -> int:
@@ -224,8 +236,8 @@ class PacketSocket:
     def close(self) -> None:
         if self.ring is not None:
             self.ring.close()
-        with contextlib.suppress(OSError, AttributeError, ValueError):
-            self.scapy_socket.close()
+        with contextlib.suppress(OSError):
+            self.sock.close()
 
     def read_batch(self, limit: int, push: Push, buf: bytearray) -> int:
         """Read about ``limit`` frames without blocking, hand them to ``push`` (also

@@ -28,11 +28,8 @@ name when it reappears; one that is down at the start is waited for.
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import logging
 import select
-import socket
 import struct
 import threading
 import time
@@ -67,12 +64,10 @@ from capture.sources.live.packet_socket import (
     check_filter,
     check_privileges,
     grow_buffer,
+    open_socket,
 )
 from capture.sources.live.privileges import missing_privileges_message
 from capture.sources.source import HEARTBEAT, Halt, Notify
-
-# scapy's own warnings (e.g. about routes) would only repeat what we report.
-logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 
 DEFAULT_FILTER = "tcp"
 _BATCH = 512
@@ -186,49 +181,35 @@ class LiveSource:
             self._set_state(state)
 
     def _open_socket(self, linktype: int) -> PacketSocket:
-        try:
-            from scapy.arch.linux import L2ListenSocket
-            from scapy.config import conf
-            from scapy.error import Scapy_Exception
-        except ImportError as exc:  # pragma: no cover - scapy is a dependency
-            raise LiveError(f"scapy cannot be imported: {exc}") from None
-        # scapy caches interfaces (index, type) at import: a replugged tether has
-        # a new index, so refresh before every open.
-        with contextlib.suppress(Exception):  # a failed refresh only means a stale cache
-            conf.ifaces.reload()
+        # The interface's index now: a replugged tether has a new one.
         ifindex = sysfs_int(self.iface, "ifindex")
+        program = check_filter(self.bpf, linktype)
         try:
-            raw = L2ListenSocket(iface=self.iface, filter=self.bpf, promisc=False)
-        except PermissionError:
-            raise NeedsPrivileges(missing_privileges_message(self.iface)) from None
-        except ValueError:
-            raise LiveError(
-                f"no network interface named {self.iface!r} (headerwatch interfaces lists them)"
-            ) from None
-        except Scapy_Exception as exc:
-            raise LiveError(f"{self.iface}: {exc}") from None
+            sock = open_socket(self.iface, program)
         except OSError as exc:
             if exc.errno in (errno.EPERM, errno.EACCES):
                 raise NeedsPrivileges(missing_privileges_message(self.iface)) from None
             if exc.errno == errno.ENETDOWN:
                 raise InterfaceDown from None
+            if exc.errno in (errno.ENODEV, errno.ENXIO):
+                raise LiveError(
+                    f"no network interface named {self.iface!r} (headerwatch interfaces lists them)"
+                ) from None
             raise LiveError(f"{self.iface}: cannot capture ({exc.strerror or exc})") from None
-        sock: socket.socket = raw.ins
         try:
             if self.promisc and ifindex > 0:
                 mreq = struct.pack("iHH8s", ifindex, PACKET_MR_PROMISC, 0, b"")
                 sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
             self.rcvbuf_bytes = grow_buffer(sock, self.rcvbuf)
-            sock.setblocking(False)
         except OSError as exc:
-            raw.close()
+            sock.close()
             reason = exc.strerror or exc
             raise LiveError(f"{self.iface}: cannot set up capture ({reason})") from None
-        opened = PacketSocket(raw, ifindex, linktype)
+        opened = PacketSocket(sock, self.iface, ifindex, linktype)
         if self.ring:
             self.ring_bytes = opened.add_ring(self.ring)
         # Packets of every interface can be queued (and dropped, with the tiny
-        # buffer scapy sets) between socket() and bind(): start counting from here.
+        # buffer set until the bind) between socket() and bind(): count from here.
         opened.stats()
         opened.packets = opened.drops = 0
         return opened
