@@ -39,6 +39,15 @@ def split_absolute(target: str | None) -> tuple[str, str] | None:
     return found[1].rpartition("@")[2], rest if rest[:1] == "/" else "/" + rest
 
 
+def site_end(target: str) -> int:
+    """How many characters at the start of ``target`` name the site it is sent to: the
+    ``scheme://authority`` of an absolute-form target; none (0) for any other form."""
+    if target[:1] == "/":
+        return 0  # origin-form, nearly every target: no pattern to run
+    found = _ABSOLUTE.match(target)
+    return 0 if found is None else found.end()
+
+
 def shown_path(target: str | None) -> str:
     """What a list or table shows as a request's path: the target, an absolute-form
     one without ``scheme://authority`` (the host has a column of its own)."""

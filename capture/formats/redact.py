@@ -48,8 +48,11 @@ The client's own address (``Request.src``: on a reflector, the phone's public
 address) is replaced by a pseudonym address (:meth:`Redactor.address`): the JSONL
 ``src``, HAR ``_client`` and the table's CLIENT column promise an address, and
 readers (headerwatch itself, jq, HAR viewers) parse it as one. Its text is
-replaced by the same pseudonym wherever else the record holds it. Ports, and the
-server's address (a website's), are kept. An address already in the pseudonyms'
+replaced by the same pseudonym wherever else the record holds it, but in the site the
+request was sent to (the Host, an ``:authority``, an absolute-form or CONNECT target's
+authority): that is the evidence, kept even where it is written as the client's
+address (a reflector reached from its own host). Ports, and the server's address (a
+website's), are kept. An address already in the pseudonyms'
 ranges (a redacted file's, redacted again) is no one's public address and is kept
 as it is, unless another client of the file has it already.
 """
@@ -80,6 +83,7 @@ from capture.model import (
     Transit,
     positional_new,
 )
+from capture.target import site_end
 
 MASKED_KINDS = frozenset((*IDENTITY_KINDS, "client_ip"))
 """Kinds of finding whose values are masked."""
@@ -354,6 +358,21 @@ class Redactor:
         def scrub(text: str) -> str:
             return _scrub(text, ordered, forms, pseudonym)
 
+        def scrub_site(text: str) -> str:
+            # The site the request was sent to is the evidence, and not the client's
+            # address even where the two are written alike (a reflector reached from
+            # its own host): its identity values alone are masked.
+            return _scrub(text, ordered, (), pseudonym)
+
+        def scrub_header(name: str, value: str) -> str:
+            return scrub_site(value) if name.lower() == "host" else scrub(value)
+
+        def scrub_target(uri: str) -> str:
+            if req.method.upper() == "CONNECT":
+                return scrub_site(uri)  # authority-form: the site alone
+            end = site_end(uri)  # an absolute-form target's scheme://authority
+            return scrub_site(uri[:end]) + scrub(uri[end:]) if end else scrub(uri)
+
         def scrub_bytes(data: bytes) -> bytes:
             for value, masked in ordered:
                 raw = value.encode("utf-8", "surrogateescape")
@@ -367,11 +386,11 @@ class Redactor:
         request = dataclasses.replace(
             req,
             src=pseudonym,
-            uri=scrub(req.uri) if req.uri is not None else None,
-            headers=tuple((name, scrub(value)) for name, value in req.headers),
+            uri=scrub_target(req.uri) if req.uri is not None else None,
+            headers=tuple((name, scrub_header(name, value)) for name, value in req.headers),
             body=scrub_bytes(req.body),
             anomalies=tuple(scrub(a) for a in req.anomalies),
-            authority=scrub(req.authority) if req.authority is not None else None,
+            authority=scrub_site(req.authority) if req.authority is not None else None,
             app=scrub(req.app),
             source=scrub(req.source),
         )
@@ -391,13 +410,16 @@ class Redactor:
         if moved is not None:
 
             def pairs(headers: tuple[Header, ...]) -> tuple[Header, ...]:
-                return tuple((name, scrub(value)) for name, value in headers)
+                return tuple((name, scrub_header(name, value)) for name, value in headers)
 
             moved = Transit(
                 pairs(moved.received),
                 pairs(moved.injected),
                 pairs(moved.removed),
-                tuple((name, scrub(sent), scrub(got)) for name, sent, got in moved.changed),
+                tuple(
+                    (name, scrub_header(name, sent), scrub_header(name, got))
+                    for name, sent, got in moved.changed
+                ),
             )
         findings = tuple(
             # A finding with no value (a names-only log) has nothing to mask.

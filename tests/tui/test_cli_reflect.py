@@ -356,6 +356,37 @@ def test_redact_masks_the_log_it_writes_and_the_echo_still_shows_what_arrived(
     ]
 
 
+def test_redact_keeps_the_host_on_a_reflector_reached_from_its_own_address(
+    tmp_path: Path,
+) -> None:
+    """Client and server are both 127.0.0.1: the client's address gets its pseudonym
+    wherever the request spells it, but the Host (and an absolute-form target's
+    authority) names the site that received the request, and stays as it was sent."""
+    out = tmp_path / "reflect.jsonl"
+    with reflect("--redact", "--output", str(out)) as (proc, port):
+        site = f"127.0.0.1:{port}"
+        for target in ("/p?from=127.0.0.1", f"http://{site}/q?from=127.0.0.1"):
+            with socket.create_connection(("127.0.0.1", port), 5) as sock:
+                sock.sendall(
+                    f"GET {target} HTTP/1.1\r\nHost: {site}\r\nX-Note: 127.0.0.1\r\n"
+                    "Connection: close\r\n\r\n".encode()
+                )
+                assert read_answer(sock)[0] == 200
+        assert wait_for(lambda: len(out.read_text().splitlines()) == 2, 5)
+        code, err = stop(proc)
+    assert code == 0 and "Traceback" not in err
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    pseudonym = records[0]["src"]
+    assert ipaddress.ip_address(pseudonym) in ipaddress.ip_network("198.18.0.0/15")
+    assert [r["uri"] for r in records] == [
+        f"/p?from={pseudonym}",
+        f"http://{site}/q?from={pseudonym}",
+    ]
+    for r in records:
+        assert (r["src"], r["dst"]) == (pseudonym, "127.0.0.1")
+        assert r["headers"][:2] == [["Host", site], ["X-Note", pseudonym]]
+
+
 def test_redact_masks_a_supercookie_in_the_log_before_recurrence_finds_it(tmp_path: Path) -> None:
     """The first two requests are written before the third takes the token to its
     third site; none of the log's lines holds it."""

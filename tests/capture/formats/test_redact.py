@@ -288,6 +288,43 @@ def test_scan_redact_leaves_no_client_address_and_keeps_who_sent_what(
     }
 
 
+@pytest.mark.parametrize(
+    ("method", "target", "site"),
+    [
+        ("GET", "/p?ip=203.0.113.7", ""),
+        ("GET", "http://203.0.113.7:8080/p?ip=203.0.113.7", "http://203.0.113.7:8080"),
+        ("CONNECT", "203.0.113.7:443", "203.0.113.7:443"),
+    ],
+)
+def test_the_site_a_request_went_to_is_kept_when_it_is_the_clients_address_too(
+    method: str, target: str, site: str
+) -> None:
+    """A reflector reached from its own host: client and server have one address. The
+    Host, the ``:authority``, an absolute-form or CONNECT target, as sent and as
+    received, name the site that got the request (the evidence); an identity value
+    in them is still masked."""
+    client = "203.0.113.7"
+    number = Finding("x-msisdn", "header", "msisdn", NUMBER, "+" + NUMBER, "catalog", "high")
+    sent = (("Host", f"{client}:8080"), ("X-Note", client), ("x-msisdn", NUMBER))
+    received = (*sent, ("X-Via", f"{NUMBER}@{client}"))
+    rec = record(1, src=client, method=method, uri=target, headers=sent, findings=[number])
+    rec = dataclasses.replace(
+        rec,
+        request=dataclasses.replace(rec.request, authority=f"{NUMBER}.{client}:8080"),
+        transit=transit(sent, (("Host", client), *received[1:])),
+    )
+    redactor = Redactor.new()
+    masked = redactor.record(rec)
+    pseudonym, mask = redactor.address(client), masked.findings[0].value
+    req = masked.request
+    assert req.uri == site + target[len(site) :].replace(client, pseudonym)
+    assert req.headers == (("Host", f"{client}:8080"), ("X-Note", pseudonym), ("x-msisdn", mask))
+    assert req.authority == f"{mask}.{client}:8080"  # the site kept, the number masked
+    assert masked.transit is not None
+    assert masked.transit.changed == (("Host", f"{client}:8080", client),)
+    assert masked.transit.injected == (("X-Via", f"{mask}@{pseudonym}"),)
+
+
 def test_an_ipv6_client_is_replaced_in_any_letter_case_and_url_encoded() -> None:
     client = "2a00:23c8:aa::1"
     rec = record(
