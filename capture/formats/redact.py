@@ -17,8 +17,11 @@ What is masked is what was found, for the identity kinds and client addresses
 (:data:`MASKED_KINDS`; a Via header's network name stays): the value as sent,
 the normalized value, a phone number's other spellings (its digits, national and
 international forms: :func:`capture.identity.phone.spellings`) and the URL-encoded
-form of each (:meth:`Redactor.spellings`). A finding's ``detail`` (which may spell
-the number out, e.g. "sha256 of +447700900123") is replaced by the mask.
+form of each (:meth:`Redactor.spellings`), where it stands alone: a copy whose end
+digit touches a further digit is part of a longer number ("447700900123" in the order
+number "9447700900123999") and is kept (:func:`_glued`). A finding's ``detail``
+(which may spell the number out, e.g. "sha256 of +447700900123") is replaced by the
+mask.
 
 Those spellings are masked in every record of the file, not only in the one where
 the value was found: a number the detector reads in one request's header may be
@@ -317,11 +320,14 @@ class Redactor:
             # starts is each spelling of that start compared.
             search = self._pattern[0].search
             data = texts.encode("utf-8", "surrogatepass")
+            hay = ""  # the same, a character a byte (Latin-1), once a start is found
             found = search(data)
             while found is not None:
                 at = found.start()
+                hay = hay or data.decode("latin-1")
                 for text, masked in self._starts[found.group().decode("utf-8", "surrogatepass")]:
-                    if data.startswith(text.encode("utf-8", "surrogatepass"), at):
+                    raw = text.encode("utf-8", "surrogatepass")
+                    if data.startswith(raw, at) and not _glued(hay, at, at + len(raw)):
                         swaps.setdefault(text, masked)
                 found = search(data, at + 1)  # one may start inside another
         return sorted(swaps.items(), key=lambda item: -len(item[0]))
@@ -373,15 +379,14 @@ class Redactor:
             end = site_end(uri)  # an absolute-form target's scheme://authority
             return scrub_site(uri[:end]) + scrub(uri[end:]) if end else scrub(uri)
 
+        # The body's bytes as Latin-1, which maps each byte to one character and back:
+        # nothing else changes.
+        latin = [(_latin(value), _latin(masked)) for value, masked in ordered]
+
         def scrub_bytes(data: bytes) -> bytes:
-            for value, masked in ordered:
-                raw = value.encode("utf-8", "surrogateescape")
-                if raw in data:
-                    data = data.replace(raw, masked.encode("utf-8"))
-            if forms:
-                # Latin-1 maps each byte to one character and back: nothing else changes.
-                data = _swap_address(data.decode("latin-1"), forms, pseudonym).encode("latin-1")
-            return data
+            if not data:
+                return data
+            return _scrub(data.decode("latin-1"), latin, forms, pseudonym).encode("latin-1")
 
         request = dataclasses.replace(
             req,
@@ -455,13 +460,51 @@ class Redactor:
 
 
 def _scrub(text: str, swaps: list[tuple[str, str]], forms: tuple[str, ...], pseudonym: str) -> str:
-    """``text`` with each value of ``swaps`` masked, then the client's address (any
-    of ``forms``) replaced by its ``pseudonym``."""
+    """``text`` with each value of ``swaps`` masked where it stands alone
+    (:func:`_replace`), then the client's address (any of ``forms``) replaced by its
+    ``pseudonym``."""
     for value, masked in swaps:
         if value in text:
-            text = text.replace(value, masked)
+            text = _replace(text, value, masked)
     # The address last: no identity value is then cut in two.
     return _swap_address(text, forms, pseudonym) if forms else text
+
+
+def _replace(text: str, value: str, masked: str) -> str:
+    """``text`` with each copy of ``value`` that is not glued to further digits
+    (:func:`_glued`) replaced by ``masked``: "447700900123" inside the order number
+    "9447700900123999" is part of another number, and stays."""
+    if value[0] not in _DIGITS and value[-1] not in _DIGITS:
+        return text.replace(value, masked)  # no digit at its ends to be glued by
+    out: list[str] = []
+    done = at = 0
+    size = len(value)
+    while (start := text.find(value, at)) >= 0:
+        if _glued(text, start, start + size):
+            at = start + 1
+            continue
+        out += (text[done:start], masked)
+        done = at = start + size
+    out.append(text[done:])
+    return "".join(out)
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """Whether the copy ``text[start:end]`` of a value is part of a longer number: a
+    digit at one of its ends touches a digit of ``text``. The hex digits of a
+    URL escape before it (``%20447700900123``) are no digits of a number."""
+    if end < len(text) and text[end] in _DIGITS and text[end - 1] in _DIGITS:
+        return True
+    if not start or text[start] not in _DIGITS or text[start - 1] not in _DIGITS:
+        return False
+    escape = start >= 3 and text[start - 3] == "%" and text[start - 2] in _HEX_DIGITS
+    return not escape
+
+
+def _latin(text: str) -> str:
+    """``text`` as the Latin-1 reading of its bytes (UTF-8, lone surrogates as the
+    bytes they stand for): what it is in a body read as Latin-1."""
+    return text.encode("utf-8", "surrogateescape").decode("latin-1")
 
 
 def is_mask(text: str) -> bool:
@@ -675,6 +718,7 @@ def _packed(address: str) -> bytes | None:
 
 
 _HEX = frozenset("0123456789abcdef:")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _LOWER_HEX = str.maketrans("ABCDEF", "abcdef")
 _DIGITS = frozenset("0123456789")
 

@@ -470,7 +470,7 @@ def _copies_capture(tmp_path: Path) -> str:
     """Three requests: the first carries the number where no detector looks (its path,
     a header no catalog knows, the cookie its answer sets), the second in a catalog
     header, the third in national form and URL-encoded in lower case, beside text
-    that is no number's ("cc=44", "y=2023")."""
+    that is no number's ("cc=44", "y=2023", an order number with its digits inside)."""
     from tests.helpers import conversation, save, simple_request
 
     exchanges = [
@@ -480,7 +480,7 @@ def _copies_capture(tmp_path: Path) -> str:
         ),
         (simple_request("/p", "b.example", f"X-MSISDN: {NUMBER}\r\n"), _answer()),
         (
-            simple_request(f"/n?cc=44&y=2023&ref=0{NSN}&e=%2b{NUMBER}", "c.example"),
+            simple_request(f"/n?cc=44&y=2023&ref=0{NSN}&e=%2b{NUMBER}&o=9{NUMBER}9", "c.example"),
             _answer(f"X-Echo: 0{NSN}\r\n"),
         ),
     ]
@@ -500,11 +500,12 @@ def test_a_number_found_in_one_request_is_masked_in_every_request_of_a_scan(
     path = _copies_capture(tmp_path)
     assert scan([path], fmt=fmt, detector=detector, out=out, err=io.StringIO(), redact=True) == 0
     text = out.getvalue()
-    assert NSN not in text
+    assert NSN not in text.replace(f"9{NUMBER}9", "")
     assert len(set(MASK.findall(text))) == 1  # one number, one mask, in every request
     if fmt != "table":  # (whose columns cut a long path)
         assert f"/u/{MASK.findall(text)[0]}/profile" in text
         assert "cc=44&y=2023&ref=" in text  # a country code, a year: not the number
+        assert f"&o=9{NUMBER}9" in text  # nor an order number with its digits inside
 
 
 def _copies() -> list[Record]:
@@ -564,6 +565,36 @@ def test_a_stream_masks_a_number_in_every_request_after_the_one_it_is_found_in()
     later = redactor.record(record(2, uri=f"/u/{NUMBER}", headers=[("X-Ref", f"0{NSN}")]))
     assert later.request.uri == f"/u/{found.findings[0].value}"
     assert later.request.headers == (("X-Ref", found.findings[0].value),)
+
+
+ALONE = (f"msisdn={NUMBER}&", f'"{NUMBER}"', f"tel:+{NUMBER}", f"ip{NUMBER}x", f"a%20{NUMBER}")
+"""Copies of the number beside punctuation, letters, a URL escape: the number."""
+INSIDE = (f"9{NUMBER}999", f"{NUMBER}0", f"order=1{NUMBER}", f"+{NUMBER}5")
+"""Its digits inside longer digit strings (order numbers, IDs): other numbers."""
+
+
+def test_a_number_is_masked_where_it_stands_alone_not_inside_a_longer_number() -> None:
+    redactor = Redactor.new()
+    leaky = _leaky()
+    own = dataclasses.replace(
+        leaky,
+        request=dataclasses.replace(
+            leaky.request, headers=(*leaky.request.headers, ("X-Order", INSIDE[0]))
+        ),
+    )
+    masked = redactor.record(own)
+    mask = masked.findings[0].value
+    assert masked.request.headers[-1] == ("X-Order", INSIDE[0])  # even in its own request
+    copies = ALONE + INSIDE
+    other = record(2, uri="/?" + "&".join(copies), headers=[("X-C", c) for c in copies])
+    other = dataclasses.replace(
+        other, request=dataclasses.replace(other.request, body="\n".join(copies).encode())
+    )
+    got = redactor.record(other).request
+    want = [c.replace("+" + NUMBER, mask).replace(NUMBER, mask) for c in ALONE] + list(INSIDE)
+    assert [value for _, value in got.headers] == want
+    assert got.uri == "/?" + "&".join(want)
+    assert got.body == "\n".join(want).encode()
 
 
 def test_a_short_value_is_masked_in_its_own_request_only() -> None:
