@@ -16,12 +16,13 @@ number has too few possible values for a plain hash to hide it.
 What is masked is what was found, for the identity kinds and client addresses
 (:data:`MASKED_KINDS`; a Via header's network name stays): the value as sent,
 the normalized value, a phone number's other spellings (its digits, national and
-international forms: :func:`capture.identity.phone.spellings`) and the URL-encoded
-form of each (:meth:`Redactor.spellings`), where it stands alone: a copy whose end
-digit touches a further digit is part of a longer number ("447700900123" in the order
-number "9447700900123999") and is kept (:func:`_glued`). A finding's ``detail``
-(which may spell the number out, e.g. "sha256 of +447700900123") is replaced by the
-mask.
+international forms: :func:`capture.identity.phone.spellings`), the URL-encoded
+form of each (:meth:`Redactor.spellings`), and a phone number's digits however they
+are grouped (``7700 900123``, ``tel:+44-7700-900123``: :meth:`Redactor.learn`), where
+it stands alone: a copy whose end digit touches a further digit is part of a longer
+number ("447700900123" in the order number "9447700900123999") and is kept
+(:func:`_glued`). A finding's ``detail`` (which may spell the number out, e.g. "sha256
+of +447700900123") is replaced by the mask.
 
 Those spellings are masked in every record of the file, not only in the one where
 the value was found: a number the detector reads in one request's header may be
@@ -132,6 +133,19 @@ _ECHO = ECHO_HEADER.lower()
 
 
 @dataclass(frozen=True, slots=True)
+class Spelt:
+    """The spellings of the identity values one record's findings name, each with the
+    mask of its value (:meth:`Redactor.spellings`)."""
+
+    texts: tuple[tuple[str, str], ...] = ()
+    """Each text as it may be written: the value as sent, its normalized form, a phone
+    number's other forms, and the URL-encoded form of each."""
+    numbers: tuple[tuple[str, str], ...] = ()
+    """The digits of each form of a phone number (:func:`capture.identity.phone.digit_forms`),
+    found however they are grouped (:meth:`Redactor.learn`)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Redactor:
     """Masks identity values, and gives client addresses pseudonyms, with a key of its
     own (one per output file)."""
@@ -149,12 +163,16 @@ class Redactor:
     # The other pseudonyms, computed again at will: a cache, cleared at _V6_CACHED.
     _v6: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     # The spellings masked in every record (learn): text → mask; the same by their
-    # first MIN_SHARED characters, and a pattern that finds those (made again when
-    # one is added: rarely); and the spellings past MAX_SHARED.
+    # first MIN_SHARED characters; a phone number's digits → mask, their first
+    # MIN_SHARED digits and the most digits of one; a pattern that finds those starts
+    # (made again when a start is added: rarely); and the spellings past MAX_SHARED.
     _shared: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     _starts: dict[str, list[tuple[str, str]]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _numbers: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _number_starts: set[str] = field(default_factory=set, repr=False, compare=False)
+    _longest: list[int] = field(default_factory=lambda: [0], repr=False, compare=False)
     _pattern: list[Any] = field(default_factory=list, repr=False, compare=False)
     _unshared: list[int] = field(default_factory=lambda: [0], repr=False, compare=False)
 
@@ -243,50 +261,74 @@ class Redactor:
         # The first 128 bits of the keyed hash, as a number.
         return int.from_bytes(hmac.digest(self.key, data, "sha256")[:16], "big")
 
-    def spellings(self, record: Record) -> list[tuple[str, str]]:
-        """Each text of an identity value ``record``'s findings name, with its mask: the
-        value as sent, its normalized form, a phone number's other spellings, and the
-        URL-encoded form of each (with upper- and lower-case escapes)."""
-        pairs: list[tuple[str, str]] = []
+    def spellings(self, record: Record) -> Spelt:
+        """The spellings of each identity value ``record``'s findings name, with its
+        mask: the value as sent, its normalized form, a phone number's other spellings,
+        and the URL-encoded form of each (with upper- and lower-case escapes); and the
+        digits of each form of a phone number."""
+        texts: list[tuple[str, str]] = []
+        numbers: list[tuple[str, str]] = []
         for f in record.findings:
             if f.kind not in MASKED_KINDS or not f.value:
                 continue
             masked = self.mask(f.kind, f.normalized)
             if masked == f.normalized:
                 continue  # masked already: the record holds the mask, not the value
-            texts = [f.value, f.normalized]
+            spelt = [f.value, f.normalized]
             if f.kind == "msisdn" and f.normalized[:1] == "+":
                 # Imported here: libphonenumber is loaded already when a number was found.
-                from capture.identity.phone import spellings
+                from capture.identity.phone import digit_forms, spellings
 
-                texts += spellings(f.normalized)
-            pairs += ((text, masked) for text in texts)
-            pairs += ((encoded, masked) for text in texts for encoded in _encoded(text))
-        return pairs
+                spelt += spellings(f.normalized)
+                numbers += ((digits, masked) for digits in digit_forms(f.normalized))
+            texts += ((text, masked) for text in spelt)
+            texts += ((encoded, masked) for text in spelt for encoded in _encoded(text))
+        return Spelt(tuple(texts), tuple(numbers))
 
     def learn(self, record: Record) -> None:
         """Take note of the spellings of the identity values ``record``'s findings name
-        (:meth:`spellings`, those of at least :data:`MIN_SHARED` characters), to mask
-        them in every record :meth:`record` masks after this: all of an output's
-        records learnt first, in each of them."""
+        (:meth:`spellings`, those of at least :data:`MIN_SHARED` characters or digits),
+        to mask them in every record :meth:`record` masks after this: all of an output's
+        records learnt first, in each of them.
+
+        A phone number's digits are found in the order of one of its forms however they
+        are grouped: each digit from the next by up to :data:`MAX_SEPARATORS` spaces,
+        dots, dashes, brackets or ``+`` (a form-encoded space), as written or
+        URL-encoded, after a ``+`` or ``%2B`` or not (``7700 900123``,
+        ``tel:+44-7700-900123``, ``+44 (0)7700 900123``, ``07700%20900123``); a text of
+        that shape is not learnt apart."""
         self._learn(self.spellings(record), counted=True)
 
-    def _learn(self, pairs: list[tuple[str, str]], counted: bool) -> None:
-        """:meth:`learn` of the spellings ``pairs``; ``counted``: those past
+    def _learn(self, spelt: Spelt, counted: bool) -> None:
+        """:meth:`learn` of the spellings ``spelt``; ``counted``: those past
         :data:`MAX_SHARED` are counted (once per output: where they are learnt first)."""
-        shared = self._shared
+        shared, numbers = self._shared, self._numbers
         added = False
-        for text, masked in pairs:
+        for digits, masked in spelt.numbers:
+            if len(digits) < MIN_SHARED or digits in numbers:
+                continue
+            if len(shared) + len(numbers) >= MAX_SHARED:
+                self._unshared[0] += counted
+                continue
+            numbers[digits] = masked
+            self._longest[0] = max(self._longest[0], len(digits))
+            if digits[:MIN_SHARED] not in self._number_starts:
+                self._number_starts.add(digits[:MIN_SHARED])
+                added = True
+        for text, masked in spelt.texts:
             if len(text) < MIN_SHARED or text in shared:
                 continue
-            if len(shared) >= MAX_SHARED:
+            if _GROUPED.fullmatch(text) and _NOT_DIGITS.sub("", text) in numbers:
+                continue  # found as a number's digits
+            if len(shared) + len(numbers) >= MAX_SHARED:
                 self._unshared[0] += counted
                 continue
             shared[text] = masked
-            self._starts.setdefault(text[:MIN_SHARED], []).append((text, masked))
-            added = True
+            start = text[:MIN_SHARED]
+            added = added or start not in self._starts
+            self._starts.setdefault(start, []).append((text, masked))
         if added:
-            self._pattern.clear()
+            self._pattern.clear()  # made again, with the new starts
 
     @property
     def unshared(self) -> int:
@@ -295,15 +337,16 @@ class Redactor:
         return self._unshared[0]
 
     def _swaps(
-        self, record: Record, texts: str, pairs: list[tuple[str, str]] | None = None
+        self, record: Record, texts: str, spelt: Spelt | None = None
     ) -> list[tuple[str, str]]:
         """Each text to mask in ``record`` (whose texts, joined, are ``texts``), with its
         mask, longest first ("+447700900123" before its "447700900123"): the spellings of
         the identity values its findings name, the tokens the recurrence detector
         counts in it (:meth:`_tokens`), and the spellings learnt from other records
-        (:meth:`learn`) that ``texts`` holds. ``pairs``: its :meth:`spellings`, if known."""
+        (:meth:`learn`) that ``texts`` holds, a phone number's digits as grouped there.
+        ``spelt``: its :meth:`spellings`, if known."""
         swaps: dict[str, str] = {}
-        for text, masked in self.spellings(record) if pairs is None else pairs:
+        for text, masked in (self.spellings(record) if spelt is None else spelt).texts:
             if len(text) >= MIN_SPELT:
                 swaps.setdefault(text, masked)
         # After the findings: a value a finding names keeps that finding's mask.
@@ -313,24 +356,71 @@ class Redactor:
                 for text in (token, quote(token, safe="")):
                     if len(text) >= MIN_SPELT:
                         swaps.setdefault(text, masked)
-        if self._starts:
-            if not self._pattern:
-                self._pattern.append(_starts_pattern(self._starts))
-            # One pass over the texts whatever the number of spellings: only where one
-            # starts is each spelling of that start compared.
-            search = self._pattern[0].search
-            data = texts.encode("utf-8", "surrogatepass")
-            hay = ""  # the same, a character a byte (Latin-1), once a start is found
-            found = search(data)
-            while found is not None:
-                at = found.start()
-                hay = hay or data.decode("latin-1")
-                for text, masked in self._starts[found.group().decode("utf-8", "surrogatepass")]:
-                    raw = text.encode("utf-8", "surrogatepass")
-                    if data.startswith(raw, at) and not _glued(hay, at, at + len(raw)):
-                        swaps.setdefault(text, masked)
-                found = search(data, at + 1)  # one may start inside another
+        if not self._starts and not self._numbers:
+            return sorted(swaps.items(), key=lambda item: -len(item[0]))
+        if not self._pattern:
+            self._pattern.append(_starts_pattern(self._starts, self._number_starts))
+        # One pass over the texts whatever the number of spellings: only where one
+        # starts is each spelling of that start compared.
+        starts = self._starts
+        data = texts.encode("utf-8", "surrogatepass")
+        hay = ""  # the same, a character a byte (Latin-1), once a start is found
+        for found in _found(self._pattern[0], data):
+            at = found.start()
+            hay = hay or data.decode("latin-1")
+            entries = starts.get(found.group().decode("utf-8", "surrogatepass"))
+            if hay[at] in _DIGITS:
+                # A number's digits, grouped, may match longer than a text's start here.
+                entries = entries or starts.get(hay[at : at + MIN_SHARED])
+                number = self._number_at(hay, at)
+                if number is not None:
+                    swaps.setdefault(*number)
+            for text, masked in entries or ():
+                raw = text.encode("utf-8", "surrogatepass")
+                if data.startswith(raw, at) and not _glued(hay, at, at + len(raw)):
+                    swaps.setdefault(text, masked)
         return sorted(swaps.items(), key=lambda item: -len(item[0]))
+
+    def _number_at(self, text: str, at: int) -> tuple[str, str] | None:
+        """The copy of a learnt phone number's digits (:meth:`learn`) whose first digit
+        is ``text[at]``, with a ``+`` or ``%2B`` before it, and a bracket before that
+        which the copy closes (``(+44) 7700 900123``), and its mask; the longest where
+        several end at the ends of runs of digits, none where it is glued to further
+        digits (:func:`_glued`)."""
+        if _digit_before(text, at):
+            return None
+        numbers, most, size = self._numbers, self._longest[0], len(text)
+        digits = ""
+        found: tuple[int, str] | None = None
+        end = at
+        while True:
+            run = end
+            while end < size and text[end] in _DIGITS:
+                end += 1
+            digits += text[run:end]
+            if len(digits) > most:
+                break
+            masked = numbers.get(digits)
+            if masked is not None:
+                found = (end, masked)
+            after = end
+            for _ in range(MAX_SEPARATORS):
+                if after < size and text[after] in _SEPARATORS:
+                    after += 1
+                elif text[after : after + 3] in _ESCAPED_SEPARATORS:
+                    after += 3
+                else:
+                    break
+            if after == end or after >= size or text[after] not in _DIGITS:
+                break
+            end = after
+        if found is None:
+            return None
+        end, masked = found
+        start = at - _ending(text, at, ("+", "%2B", "%2b"))
+        if ")" in text[at:end] or "%29" in text[at:end]:
+            start -= _ending(text, start, ("(", "%28"))  # "(07700) 900123": closed in it
+        return text[start:end], masked
 
     def comment(self, record: Record, text: str) -> str:
         """The user's comment ``text`` on ``record``, masked as the record is: the
@@ -489,12 +579,25 @@ def _replace(text: str, value: str, masked: str) -> str:
     return "".join(out)
 
 
+def _ending(text: str, at: int, ends: tuple[str, ...]) -> int:
+    """The length of the first of ``ends`` that ``text[:at]`` ends with; 0 for none."""
+    for end in ends:
+        if text.endswith(end, 0, at):
+            return len(end)
+    return 0
+
+
 def _glued(text: str, start: int, end: int) -> bool:
     """Whether the copy ``text[start:end]`` of a value is part of a longer number: a
-    digit at one of its ends touches a digit of ``text``. The hex digits of a
-    URL escape before it (``%20447700900123``) are no digits of a number."""
+    digit at one of its ends touches a digit of ``text``."""
     if end < len(text) and text[end] in _DIGITS and text[end - 1] in _DIGITS:
         return True
+    return _digit_before(text, start)
+
+
+def _digit_before(text: str, start: int) -> bool:
+    """Whether ``text[start]`` is a digit that follows a digit. The hex digits of a URL
+    escape (``%20447700900123``) are no digits of a number."""
     if not start or text[start] not in _DIGITS or text[start - 1] not in _DIGITS:
         return False
     escape = start >= 3 and text[start - 3] == "%" and text[start - 2] in _HEX_DIGITS
@@ -618,21 +721,78 @@ def _spelt(record: Record, texts: str, forms: tuple[str, ...]) -> bool:
     return any(form in texts for form in forms)
 
 
-def _starts_pattern(starts: Iterable[str]) -> Any:
-    """An RE2 pattern that finds any of ``starts`` (texts of :data:`MIN_SHARED`
-    characters) in a record's texts encoded as UTF-8 (lone surrogates passed through):
-    RE2 runs an alternation of literals as one automaton, linear in the text however
-    many there are, where ``re`` tried each place in turn (most of a redacted scan's
-    time). Bytes read as Latin-1, so that any byte is one character."""
+def _starts_pattern(starts: Iterable[str], number_starts: Iterable[str]) -> Any:
+    """An RE2 pattern that finds any of ``starts`` (a spelling's first :data:`MIN_SHARED`
+    characters), and any of ``number_starts`` (a phone number's first :data:`MIN_SHARED`
+    digits) however they are grouped (:meth:`Redactor.learn`), in a record's texts
+    encoded as UTF-8 (lone surrogates passed through): RE2 runs it as one automaton,
+    linear in the text however many starts there are, where ``re`` tried each place in
+    turn (most of a redacted scan's time). Bytes read as Latin-1, so that any byte is
+    one character.
+
+    Each set is written as a tree of their common beginnings (``44(?:7700|8…)``), not
+    as one alternative each: 16,384 starts of random digits, each its own alternative,
+    left RE2 out of memory for its automaton and 2,000 times slower (10 s for 300 KB of
+    digit-rich JSON, on its slow path), where the tree keeps it on the fast one. Where
+    several match at one place, the longest is taken: with digits grouped, the first
+    would keep more of the automaton's states apart."""
     # Imported here: only a redacted output with values to mask everywhere needs it.
     import re2
 
+    texts = _tree((start.encode("utf-8", "surrogatepass") for start in starts), b"")
+    numbers = _tree((start.encode() for start in number_starts), _GROUPING)
     options = re2.Options()
     options.encoding = re2.Options.Encoding.LATIN1
     options.never_capture = True
+    options.longest_match = True
     options.max_mem = 64 << 20  # MAX_SHARED spellings' starts, with room
-    escaped = (re.escape(start.encode("utf-8", "surrogatepass")) for start in starts)
-    return re2.compile(b"|".join(escaped), options)
+    return re2.compile(b"|".join(tree for tree in (texts, numbers) if tree), options)
+
+
+def _tree(starts: Iterable[bytes], grouping: bytes) -> bytes:
+    """A regular expression for any of ``starts``, as a tree of their common beginnings,
+    with ``grouping`` between each byte and the next; empty for none."""
+    tree: dict[int, Any] = {}
+    for start in starts:
+        node = tree
+        for byte in start:
+            node = node.setdefault(byte, {})
+
+    def branches(node: dict[int, Any]) -> bytes:
+        parts = [
+            re.escape(bytes((byte,))) + (grouping + branches(rest) if rest else b"")
+            for byte, rest in sorted(node.items())
+        ]
+        return parts[0] if len(parts) == 1 else b"(?:" + b"|".join(parts) + b")"
+
+    return branches(tree) if tree else b""
+
+
+def _found(pattern: Any, data: bytes) -> Iterator[Any]:
+    """Each match of ``pattern`` (:func:`_starts_pattern`) in ``data``, one at each place
+    a start is: one may start inside another."""
+    found = pattern.search(data)
+    while found is not None:
+        yield found
+        found = pattern.search(data, found.start() + 1)
+
+
+MAX_SEPARATORS = 3
+"""Separators between two digits of a phone number's copy, at most (``") ("``,
+``" - "``)."""
+_SEPARATORS = frozenset(" .-()+")
+_ESCAPED_SEPARATORS = frozenset(("%20", "%28", "%29"))
+_SEPARATOR = r"(?:[ .()+\-]|%2[089])"
+# Any run of separators, for RE2 (MAX_SEPARATORS is counted where a start is found).
+_GROUPING = (_SEPARATOR + "*").encode()
+# A text that is only a number's digits, grouped: found by them (:meth:`Redactor.learn`).
+_GROUPED = re.compile(
+    rf"(?:\(|%28)?(?:\+|%2[Bb])?[0-9](?:{_SEPARATOR}{{0,{MAX_SEPARATORS}}}[0-9])*"
+)
+
+
+_NOT_DIGITS = re.compile(r"%2[089Bb]|[^0-9]")
+"""What is no digit of a number in a text :data:`_GROUPED` matches (``%2B44%207700``)."""
 
 
 _ESCAPE = re.compile(r"%[0-9A-F]{2}")

@@ -316,15 +316,52 @@ def spellings(e164: str) -> tuple[str, ...]:
     with ``00``, its national significant number, and the national and international
     formats, with their spaces and without (``07700 900123``, ``07700900123``,
     ``+44 7700 900123``); none for a text that is no number (``()``)."""
+    written = _written(e164)
+    if written is None:
+        return ()
+    nsn, national, international = written
+    digits = e164.lstrip("+")
+    forms = [e164, digits, "00" + digits, nsn]
+    for form in (national, international):
+        forms += (form, "".join(ch for ch in form if ch.isdigit() or ch == "+"))
+    return tuple(dict.fromkeys(forms))
+
+
+def digit_forms(e164: str) -> tuple[str, ...]:
+    """The digits of each form :func:`spellings` writes the number ``e164`` in, in
+    order (``447700900123``, ``00447700900123``, ``7700900123``, ``07700900123``), and
+    of the international form that keeps the national prefix in brackets (``+44 (0)7700
+    900123``: ``4407700900123``); none for a text that is no number. However a form's
+    digits are grouped (``7700 900123``, ``tel:+44-7700-900123``), these are its
+    digits."""
+    written = _written(e164)
+    if written is None:
+        return ()
+    nsn, national, international = written
+    digits = e164.lstrip("+")
+    national_digits, international_digits = (
+        "".join(ch for ch in form if ch.isdigit()) for form in (national, international)
+    )
+    forms = [digits, "00" + digits, nsn, national_digits, international_digits]
+    if national_digits != nsn and national_digits.endswith(nsn):
+        # The country code, then the national form (its prefix, then the number).
+        forms.append(digits[: len(digits) - len(nsn)] + national_digits)
+    return tuple(dict.fromkeys(forms))
+
+
+@lru_cache(maxsize=4096)
+def _written(e164: str) -> tuple[str, str, str] | None:
+    """The national significant number of ``e164`` and its national and international
+    formats (libphonenumber's); None for a text that is no number. Asked for both
+    :func:`spellings` and :func:`digit_forms` of a number, in each request it is in."""
     phonenumbers = libphonenumber()
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
-        return ()
+        return None
     fmt = phonenumbers.PhoneNumberFormat
-    digits = e164.lstrip("+")
-    forms = [e164, digits, "00" + digits, phonenumbers.national_significant_number(number)]
-    for style in (fmt.NATIONAL, fmt.INTERNATIONAL):
-        written: str = phonenumbers.format_number(number, style)
-        forms += (written, "".join(ch for ch in written if ch.isdigit() or ch == "+"))
-    return tuple(dict.fromkeys(forms))
+    return (
+        phonenumbers.national_significant_number(number),
+        phonenumbers.format_number(number, fmt.NATIONAL),
+        phonenumbers.format_number(number, fmt.INTERNATIONAL),
+    )

@@ -468,14 +468,19 @@ def _answer(extra: str = "") -> bytes:
 
 def _copies_capture(tmp_path: Path) -> str:
     """Three requests: the first carries the number where no detector looks (its path,
-    a header no catalog knows, the cookie its answer sets), the second in a catalog
+    headers no catalog knows, the cookie its answer sets; as sent and grouped as people
+    and libphonenumber write it), the second in a catalog
     header, the third in national form and URL-encoded in lower case, beside text
     that is no number's ("cc=44", "y=2023", an order number with its digits inside)."""
     from tests.helpers import conversation, save, simple_request
 
     exchanges = [
         (
-            simple_request(f"/u/{NUMBER}/profile", "a.example", f"X-Line-Ref: {NUMBER}\r\n"),
+            simple_request(
+                f"/u/{NUMBER}/profile?tel=tel:%2B44-7700-900123",
+                "a.example",
+                f"X-Line-Ref: {NUMBER}\r\nX-Shown: +44 (0)7700 900123, 7700 900123\r\n",
+            ),
             _answer(f"Set-Cookie: ln={NUMBER}; Path=/\r\n"),
         ),
         (simple_request("/p", "b.example", f"X-MSISDN: {NUMBER}\r\n"), _answer()),
@@ -500,7 +505,8 @@ def test_a_number_found_in_one_request_is_masked_in_every_request_of_a_scan(
     path = _copies_capture(tmp_path)
     assert scan([path], fmt=fmt, detector=detector, out=out, err=io.StringIO(), redact=True) == 0
     text = out.getvalue()
-    assert NSN not in text.replace(f"9{NUMBER}9", "")
+    kept = text.replace(f"9{NUMBER}9", "")  # (an order number, kept)
+    assert NSN not in kept and "900123" not in kept
     assert len(set(MASK.findall(text))) == 1  # one number, one mask, in every request
     if fmt != "table":  # (whose columns cut a long path)
         assert f"/u/{MASK.findall(text)[0]}/profile" in text
@@ -595,6 +601,48 @@ def test_a_number_is_masked_where_it_stands_alone_not_inside_a_longer_number() -
     assert [value for _, value in got.headers] == want
     assert got.uri == "/?" + "&".join(want)
     assert got.body == "\n".join(want).encode()
+
+
+GROUPED = (
+    "7700 900123",
+    "07700-900-123",
+    "+44 7700 900123",
+    "+44 (0)7700 900123",
+    "tel:+44-7700-900123",
+    "0044 7700 900123",
+    "44.7700.900.123",
+    "%2B44%207700%20900123",
+    "%2B44+7700+900123",
+    "07700%20900123",
+    "(07700) 900 123",
+    "(+44) 7700 900123",
+)
+"""The number's digits in the order of one of its forms, grouped as people and
+libphonenumber write them, as sent and URL-encoded."""
+NOT_GROUPED = ("7700 - - 900123", "17700 900123", "7700 9001234", "7700\n900123", "77 00 900 12")
+"""Too many separators, digits run on, a line break, digits missing: not the number."""
+
+
+def test_a_number_is_masked_however_its_digits_are_grouped() -> None:
+    redactor = Redactor.new()
+    mask = redactor.record(_leaky()).findings[0].value
+    copies = GROUPED + NOT_GROUPED
+    other = record(2, uri="/?" + "&".join(GROUPED), headers=[("X-C", c) for c in copies])
+    other = dataclasses.replace(
+        other, request=dataclasses.replace(other.request, body="; ".join(copies).encode())
+    )
+    got = redactor.record(other).request
+    want = [mask, mask, mask, mask, f"tel:{mask}", mask, mask, mask, mask, mask, mask, mask]
+    assert [value for _, value in got.headers] == want + list(NOT_GROUPED)
+    assert got.uri == "/?" + "&".join(want)
+    assert got.body == "; ".join(want + list(NOT_GROUPED)).encode()
+
+
+def test_a_number_grouped_in_a_comment_is_masked_as_in_its_request() -> None:
+    redactor = Redactor.new()
+    masked = redactor.record(_leaky())
+    said = redactor.comment(_leaky(), "called 07700 900 123 back (or f(447700900123))")
+    assert said == f"called {masked.findings[0].value} back (or f({masked.findings[0].value}))"
 
 
 def test_a_short_value_is_masked_in_its_own_request_only() -> None:

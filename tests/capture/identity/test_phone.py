@@ -287,3 +287,20 @@ def test_a_number_is_spelt_in_each_form_it_may_be_written_in() -> None:
         "+44 7700 900123",
     }
     assert spellings("+4") == spellings("not a number") == ()
+
+
+def test_a_numbers_digits_are_given_in_the_order_of_each_form_it_is_written_in() -> None:
+    from capture.identity.phone import digit_forms
+
+    # E.164's, with 00, the national significant number, the national form's, and
+    # "+44 (0)7700 900123" (the national prefix kept after the country code).
+    assert digit_forms("+447700900123") == (
+        "447700900123",
+        "00447700900123",
+        "7700900123",
+        "07700900123",
+        "4407700900123",
+    )
+    # No national prefix: "(201) 555-0123" is the number's own digits.
+    assert digit_forms("+12015550123") == ("12015550123", "0012015550123", "2015550123")
+    assert digit_forms("+4") == digit_forms("not a number") == ()
