@@ -285,11 +285,12 @@ class Redactor:
             texts += ((encoded, masked) for text in spelt for encoded in _encoded(text))
         return Spelt(tuple(texts), tuple(numbers))
 
-    def learn(self, record: Record) -> None:
+    def learn(self, record: Record) -> Spelt:
         """Take note of the spellings of the identity values ``record``'s findings name
         (:meth:`spellings`, those of at least :data:`MIN_SHARED` characters or digits),
         to mask them in every record :meth:`record` masks after this: all of an output's
-        records learnt first, in each of them.
+        records learnt first, in each of them. Gives those spellings, for :meth:`record`
+        to mask ``record`` with, not computing them again.
 
         A phone number's digits are found in the order of one of its forms however they
         are grouped: each digit from the next by up to :data:`MAX_SEPARATORS` spaces,
@@ -297,7 +298,9 @@ class Redactor:
         URL-encoded, after a ``+`` or ``%2B`` or not (``7700 900123``,
         ``tel:+44-7700-900123``, ``+44 (0)7700 900123``, ``07700%20900123``); a text of
         that shape is not learnt apart."""
-        self._learn(self.spellings(record), counted=True)
+        spelt = self.spellings(record)
+        self._learn(spelt, counted=True)
+        return spelt
 
     def _learn(self, spelt: Spelt, counted: bool) -> None:
         """:meth:`learn` of the spellings ``spelt``; ``counted``: those past
@@ -431,12 +434,14 @@ class Redactor:
         forms = _address_forms(record.request.src)
         return _scrub(text, self._swaps(record, text), forms, self.address(record.request.src))
 
-    def record(self, record: Record) -> Record:
+    def record(self, record: Record, spelt: Spelt | None = None) -> Record:
         """``record`` with every identity value its findings name, and every one learnt
         from the records before it (:meth:`learn`), masked everywhere, and the client's
-        address replaced by its pseudonym everywhere."""
-        spelt = self.spellings(record)
-        self._learn(spelt, counted=False)
+        address replaced by its pseudonym everywhere. ``spelt``: the spellings
+        :meth:`learn` gave for ``record``, if it was learnt."""
+        if spelt is None:
+            spelt = self.spellings(record)
+            self._learn(spelt, counted=False)
         req = record.request
         client = req.src
         pseudonym = self.address(client)
@@ -813,9 +818,10 @@ def two_pass(
     records: Iterable[Record], redactor: Redactor, stopped: list[KeyboardInterrupt]
 ) -> Iterator[Record]:
     """``records``, masked by ``redactor`` once all are read: each is learnt
-    (:meth:`Redactor.learn`) and set aside in an unnamed temporary file (private, gone
-    when closed), then read back and masked, so that a value found late is masked in
-    the records before it too. One record is in memory at a time. Ctrl-C ends the
+    (:meth:`Redactor.learn`) and set aside with the spellings learnt from it in an
+    unnamed temporary file (private, gone when closed), then read back and masked with
+    them (not worked out again), so that a value found late is masked in the records
+    before it too. One record is in memory at a time. Ctrl-C ends the
     reading, and is put in ``stopped``: what was read is still masked and given."""
     # Imported here: only a redacted output sets records aside.
     import pickle
@@ -828,8 +834,9 @@ def two_pass(
         pickler.dispatch_table = _SPOOLED
         try:
             for record in records:
-                redactor.learn(record)
-                pickler.dump(record)
+                # Its spellings with it (most records: none), not computed again below.
+                spelt = redactor.learn(record)
+                pickler.dump((record, spelt if spelt.texts or spelt.numbers else None))
                 pickler.clear_memo()  # else it holds every record written
         except KeyboardInterrupt as stop:
             stopped.append(stop)
@@ -838,10 +845,10 @@ def two_pass(
             try:
                 # (An unpickler of its own each: each record was written with a memo of
                 # its own.)
-                record = pickle.load(spool)
+                record, spelt = pickle.load(spool)
             except EOFError:
                 break
-            yield redactor.record(record)
+            yield redactor.record(record, spelt or _UNSPELT)
 
 
 def _by_fields(cls: type[Any]) -> Callable[[Any], tuple[Callable[..., Any], tuple[Any, ...]]]:
@@ -853,8 +860,10 @@ def _by_fields(cls: type[Any]) -> Callable[[Any], tuple[Callable[..., Any], tupl
 
 
 _SPOOLED: dict[type, Callable[[Any], tuple[Callable[..., Any], tuple[Any, ...]]]] = {
-    cls: _by_fields(cls) for cls in (Record, Request, Response, Finding, Transit)
+    cls: _by_fields(cls) for cls in (Record, Request, Response, Finding, Transit, Spelt)
 }
+_UNSPELT = Spelt()
+"""The spellings of a record whose findings name no value to mask."""
 
 
 def _pseudonymous(packed: bytes) -> bool:

@@ -672,6 +672,23 @@ def test_a_scan_stopped_while_it_reads_writes_what_it_read_masked() -> None:
     assert NUMBER not in written[0].request.uri
 
 
+def test_a_scan_works_out_each_records_spellings_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Learnt in the first pass, they are set aside with the record for the second."""
+    worked_out: list[int] = []
+    spellings = Redactor.spellings
+
+    def counted(self: Redactor, rec: Record) -> redact.Spelt:
+        worked_out.append(rec.id)
+        return spellings(self, rec)
+
+    monkeypatch.setattr(Redactor, "spellings", counted)
+    records = [record(2, uri=f"/u/{NUMBER}"), _leaky(), *_copies()[2:]]
+    written = list(redact.two_pass(iter(records), Redactor.new(), []))
+    assert worked_out == [2, 1, 3]
+    assert [r.id for r in written] == [2, 1, 3] and NUMBER not in written[0].request.uri
+    assert written[2].findings[0].value != records[2].findings[0].value  # its IMEI masked
+
+
 def test_past_the_shared_spellings_a_value_is_masked_in_its_own_request_and_counted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
