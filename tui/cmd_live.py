@@ -55,6 +55,7 @@ from capture.view.store import Store
 from tui.cmd_reflect import size as byte_size
 from tui.common import (
     DASHBOARD_RECURRENCE,
+    REDACTED_FROM_THEN_ON,
     UsageError,
     add_files_arg,
     add_head_arg,
@@ -162,7 +163,9 @@ def register(sub: Any) -> None:
         action="store_true",
         help="headless: exit with status 1 if any request carried an identity",
     )
-    add_redact_arg(p, "--format output and dashboard exports")
+    add_redact_arg(
+        p, "--format output (each from the request it is first found in) and dashboard exports"
+    )
     p.add_argument(
         "--stay-root",
         action="store_true",
@@ -426,6 +429,8 @@ def headless_run(
         say(notice.level, notice.text)
     for note in take_notes():  # now: a capture may run for hours
         print(note, file=err, flush=True)
+    if mask is not None:
+        print(REDACTED_FROM_THEN_ON, file=err, flush=True)
 
     def on_batch(batch: Batch) -> None:
         nonlocal output_closed

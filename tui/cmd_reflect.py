@@ -12,6 +12,7 @@ from capture.formats.outputs import STREAMING, formats_help, streaming
 from capture.text import counted
 from capture.view.selection import EXIT_OK, EXIT_USAGE, Selection
 from tui.common import (
+    REDACTED_FROM_THEN_ON,
     add_files_arg,
     add_identity_args,
     add_redact_arg,
@@ -148,7 +149,8 @@ def register(sub: Any) -> None:
     )
     add_redact_arg(
         p,
-        "the records it prints or writes (the echo to each client stays as received)",
+        "the records it prints or writes, each from the request it is first found in "
+        "(the echo to each client stays as received)",
         # One key for the run: files reopened on SIGHUP share it (docs/formats.md).
         keyed="run",
     )
@@ -274,6 +276,8 @@ def run(args: argparse.Namespace) -> int:
         _err(f"headerwatch: reflecting on {where} (Ctrl-C stops)")
         for note in take_notes():  # now, not at the exit of a server that runs for days
             _err(note)
+        if args.redact:
+            _err(REDACTED_FROM_THEN_ON)
         if header is not None:
             sink.line(header)
 

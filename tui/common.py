@@ -128,6 +128,15 @@ def add_redact_arg(parser: argparse.ArgumentParser, what: str, keyed: str = "fil
     )
 
 
+REDACTED_FROM_THEN_ON = (
+    "headerwatch: note: --redact masks each value from the request it is first found in "
+    "on; lines written before that keep it (scan --redact on the finished output masks "
+    "it in all of them)"
+)
+"""What a stream redacted as it is written (``reflect``, ``live --format``) says when it
+starts: what it wrote cannot be masked again."""
+
+
 def _size(text: str) -> int:
     """A size such as ``65536``, ``64k`` or ``1m`` (bytes), within the head limits."""
     units = {"k": 1024, "m": 1024 * 1024}

@@ -32,8 +32,10 @@ output written at once (a dashboard export, a report, a ``scan``) learns every
 record's values first (:meth:`Redactor.learn`; :func:`two_pass` sets a stream's
 records aside in an unnamed temporary file, one record in memory at a time); a
 stream (``live --format``, ``reflect``) masks in each record the values found up to
-it. A spelling shorter than :data:`MIN_SHARED` characters is masked only in its
-own record: "44" or a year is ordinary text anywhere else.
+it, and a value found later stays in the records written before it (the commands say
+so when they start: ``tui.common.REDACTED_FROM_THEN_ON``). A spelling shorter than
+:data:`MIN_SHARED` characters is masked only in its own record: "44" or a year is
+ordinary text anywhere else.
 
 With the recurrence detector on, a supercookie is found only at the request that
 takes it to its N-th site, and the requests before it carry it with no finding:

@@ -413,6 +413,30 @@ def test_redact_masks_a_supercookie_in_the_log_before_recurrence_finds_it(tmp_pa
     assert found == [[], [], [("tracking_id", "recurrence")]]
 
 
+def test_redact_says_at_the_start_that_it_masks_a_value_from_where_it_is_found() -> None:
+    """A log written as requests come cannot mask a value in the lines written before
+    it was found: its first lines say so, once."""
+    note = (
+        "headerwatch: note: --redact masks each value from the request it is first found "
+        "in on; lines written before that keep it (scan --redact on the finished output "
+        "masks it in all of them)"
+    )
+
+    def rest(*args: str) -> list[str]:
+        # What it said after "reflecting on", read through the reader that read that
+        # line (it may hold the next ones already), until it exits.
+        with reflect(*args) as (proc, _):
+            assert proc.stderr is not None
+            proc.send_signal(signal.SIGTERM)
+            said = proc.stderr.read().decode().splitlines()
+            assert proc.wait(10) == 0
+        return said
+
+    said = rest("--redact")
+    assert said.count(note) == 1 and said.index(note) < len(said) - 1, said  # before the end
+    assert not [line for line in rest() if "--redact" in line]
+
+
 def test_redact_says_its_key_is_made_for_the_run() -> None:
     """Not for each file: the files a SIGHUP reopens share it (docs/formats.md)."""
     help_text = subprocess.run(

@@ -84,6 +84,28 @@ def test_following_nothing_of_identity_exits_0(tmp_path: Path) -> None:
     assert [orjson.loads(line)["uri"] for line in run.stdout.splitlines()] == ["/1", "/2"]
 
 
+def test_redacted_lines_are_masked_from_then_on_and_it_says_so(tmp_path: Path) -> None:
+    """A stream cannot mask what it wrote before a value was found: the first line
+    keeps the number (its path is where nothing reads one), the second masks it; the
+    note at the start says so."""
+    (tmp_path / "proxy.jsonl").write_bytes(
+        _record(1, [["X-Line-Ref", "447700900123"]])
+        + _record(2, [["X-MSISDN", "447700900123"], ["X-Line-Ref", "447700900123"]])
+    )
+    run = _follow(tmp_path, "--format", "jsonl", "--redact", "--region", "GB")
+    first, second = (orjson.loads(line) for line in run.stdout.splitlines())
+    assert ["X-Line-Ref", "447700900123"] in first["headers"]
+    assert "447700900123" not in orjson.dumps(second).decode()
+    note = (
+        "headerwatch: note: --redact masks each value from the request it is first found "
+        "in on; lines written before that keep it (scan --redact on the finished output "
+        "masks it in all of them)"
+    )
+    assert note in run.stderr.splitlines(), run.stderr
+    plain = _follow(tmp_path, "--format", "jsonl")
+    assert "--redact" not in plain.stderr
+
+
 def test_a_path_that_cannot_be_followed_is_one_line_and_exit_2(
     tmp_path: Path, capsys: object
 ) -> None:
