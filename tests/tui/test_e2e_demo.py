@@ -70,6 +70,11 @@ class Pane:
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", self.name)
 
+    def joined(self) -> str:
+        """The screen with the lines the pane wrapped joined back as they were written
+        (a long path is not cut by a newline where the pane's width fell)."""
+        return self._tmux("capture-pane", "-p", "-J", "-t", self.name)
+
     def keys(self, *keys: str) -> None:
         self._tmux("send-keys", "-t", self.name, *keys)
 

@@ -64,10 +64,12 @@ def dashboard(
 
 
 def terminate(pane: Pane) -> tuple[str, str]:
-    """SIGTERM to the dashboard: the pane's text once the shell says how it ended (its
-    lines joined: the pane wraps long ones), and the terminal's modes then."""
+    """SIGTERM to the dashboard: the pane's text once the shell says how it ended (the
+    lines the pane wrapped joined as written, then runs of space made one), and the
+    terminal's modes then."""
     os.kill(pane.child(), signal.SIGTERM)
-    screen = pane.wait_for("exit status", timeout=30)
+    pane.wait_for("exit status", timeout=30)
+    screen = pane.joined()
     return " ".join(screen.split()), pane.show("#{alternate_on} #{mouse_any_flag} #{cursor_flag}")
 
 
