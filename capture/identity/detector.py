@@ -52,7 +52,14 @@ from capture.identity.encodings import (
     url_decode,
 )
 from capture.identity.nai import find_addresses
-from capture.identity.names import HINT_ANCHORS, NameHint, hint_key, name_hint, normalize_name
+from capture.identity.names import (
+    HINT_ANCHORS,
+    NameHint,
+    field_name,
+    hint_key,
+    name_hint,
+    normalize_name,
+)
 from capture.identity.phone import is_region
 from capture.identity.values import VALUE_DETECTORS, Mode, ValueHit, ValueScanner
 from capture.model import (
@@ -1220,9 +1227,12 @@ list of numbers that long would be thousands of values read one by one."""
 def _json_fields(body: bytes) -> list[tuple[str, str, str]]:
     """The strings and integers of a JSON body, in document order, as ``(path, key,
     value)``: the path of keys that leads to the value (``user.phone``; a list adds
-    nothing to it) and the last of them (``phone``; ``(body)`` for a document that is
-    one value). What an app's SDK POSTs, read as a form's fields are. Empty for a body
-    that is not JSON (or is cut: only the first 64 KiB are kept)."""
+    nothing to it) and the name it is judged by, the last of them (``phone``;
+    ``(body)`` for a document that is one value), or for a generic key in an object
+    named for the device, the object's key and it (``device.id``:
+    :func:`~capture.identity.names.field_name`). What an app's SDK POSTs, read as a
+    form's fields are. Empty for a body that is not JSON (or is cut: only the first 64
+    KiB are kept)."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -1251,8 +1261,12 @@ def _document_fields(document: object) -> list[tuple[str, str, str]]:
     while stack and len(fields) < _JSON_LEAVES:
         path, key, node = stack.pop()
         if isinstance(node, dict):
-            inner = "" if path == _WHOLE_BODY else path + "."
-            stack += reversed([(inner + k, k, v) for k, v in node.items()])
+            if path == _WHOLE_BODY:
+                stack += reversed([(k, k, v) for k, v in node.items()])
+            else:
+                # A generic key ("id") is judged with its object's (Bugsnag's device.id).
+                inner = path + "."
+                stack += reversed([(inner + k, field_name(key, k), v) for k, v in node.items()])
         elif isinstance(node, list):
             stack += reversed([(path, key, v) for v in node])
         elif isinstance(node, str):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
@@ -279,6 +279,31 @@ def name_hint(key: str) -> NameHint:
             return hints[HINT_SUBSCRIBER]  # "number" with nothing to say it counts
     # One-letter names ("_", "t", "v") are cache-busters and versions in practice.
     return _ID_LIKE if len(key.strip("-")) <= 1 else _NOTHING
+
+
+# Field names that say only "an ID", not whose: in a JSON object, the object's own key
+# says whose (Bugsnag's event payload sends the device's ID as device.id, a UUID kept
+# per install by bugsnag-android's DeviceIdStore; Segment's common fields send it as
+# context.device.id).
+GENERIC_FIELDS = frozenset({"id", "uuid"})
+
+
+def field_name(parent: str, key: str) -> str:
+    """The name a JSON field ``key`` of the object under ``parent`` is judged by: its
+    own key, or where that is generic (:data:`GENERIC_FIELDS`) and with the object's
+    key it names a device ID (``device.id``, ``android.id``), both. Only a device:
+    ``order.id``, ``event.id``, ``session.id`` and ``user.id`` stay the IDs they say
+    (no identity kind), and ``ad.id`` is an ad's, not the advertising ID."""
+    if key.lower() not in GENERIC_FIELDS:
+        return key
+    return _device_path(parent, key)
+
+
+@lru_cache(maxsize=4096)  # keys are a document's, chosen by whoever sends it: bounded
+def _device_path(parent: str, key: str) -> str:
+    path = f"{parent}.{key}"
+    hint = name_hint(hint_key(path, normalize_name(path))).hint
+    return path if hint == HINT_DEVICE else key
 
 
 @cache  # compiled on first use: only values holding key=value pairs need it

@@ -542,6 +542,68 @@ def test_json_body_fields_are_read_under_their_key_paths(detector: IdentityDetec
     ]
 
 
+DEVICE = "6f1c9a52-0b7e-4d3a-9e21-5c8b7f30a4d1"
+
+
+def test_an_id_in_an_object_named_for_the_device_is_a_device_id(detector: IdentityDetector) -> None:
+    """Bugsnag's error report (its API's JSON payload, as bugsnag-android's Device
+    writes it: the device's ID under events[].device.id, a UUID kept per install by its
+    DeviceIdStore, and user.email) and Segment's common fields (context.device.id):
+    the ID's own key, "id", says nothing; the object's, "device", says whose it is.
+    The app's, the session's, the user's and the referrer's IDs are other things."""
+    bugsnag = {
+        "apiKey": "0123456789abcdef0123456789abcdef",
+        "events": [
+            {
+                "app": {"id": "com.example.app", "version": "1.4.2"},
+                "device": {"id": DEVICE, "osName": "android", "manufacturer": "Google"},
+                "session": {"id": "0b8e2a61-7d1c-4f5e-a3b9-2c6d8e4f1a70", "events": {}},
+                "user": {"id": "48213", "email": "someone@gmail.com"},
+            }
+        ],
+    }
+    found = posted(detector, "application/json", json.dumps(bugsnag).encode())
+    assert [(f.name, f.kind, f.normalized) for f in found] == [
+        ("events.device.id", "device_id", DEVICE),
+        ("events.user.email", "email", "someone@gmail.com"),
+    ]
+    segment = {
+        "anonymousId": "507f191e810c19729de860ea",
+        "context": {
+            "device": {"id": DEVICE.upper(), "manufacturer": "Apple", "type": "ios"},
+            "referrer": {"id": "ABCD582CDEFFFF01919", "type": "dataxu"},
+        },
+        "messageId": "022bb90c-bbac-11e4-8dfc-aa07a5b093db",
+    }
+    found = posted(detector, "application/json", json.dumps(segment).encode())
+    assert [(f.name, f.kind, f.normalized) for f in found] == [
+        ("context.device.id", "device_id", DEVICE)
+    ]
+
+
+@pytest.mark.parametrize("owner", ["order", "event", "session", "user", "app", "ad", "email"])
+def test_an_id_in_an_object_named_for_anything_but_the_device_stays_quiet(
+    detector: IdentityDetector, owner: str
+) -> None:
+    body = json.dumps({"batch": [{owner: {"id": DEVICE, "uuid": DEVICE}}]}).encode()
+    assert posted(detector, "application/json", body) == []
+
+
+def test_a_bracketed_form_name_is_judged_by_its_whole_path(detector: IdentityDetector) -> None:
+    """Rails' and PHP's nested names, device[id] and user[email], as a query and as a
+    form: the name read whole says whose the ID is; order[id] stays an order's."""
+    query = f"/e?order%5Bid%5D={DEVICE}&device%5Bid%5D={DEVICE}&user[email]=someone%40gmail.com"
+    form = f"order[id]={DEVICE}&device[id]={DEVICE}".encode()
+    found = findings(detector, uri=query) + posted(
+        detector, "application/x-www-form-urlencoded", form
+    )
+    assert [(f.where, f.name, f.kind) for f in found] == [
+        ("query", "device[id]", "device_id"),
+        ("query", "user[email]", "email"),
+        ("body", "device[id]", "device_id"),
+    ]
+
+
 def test_a_multipart_form_s_text_parts_are_read_and_its_files_are_not(
     detector: IdentityDetector,
 ) -> None:

@@ -18,6 +18,7 @@ from capture.identity.names import (
     HINT_PHONE,
     HINT_SUBSCRIBER,
     could_hint,
+    field_name,
     hint_key,
     name_hint,
     normalize_name,
@@ -120,6 +121,38 @@ def test_camel_case_words_are_read_apart_for_the_hint(
     assert hint_key(name, normalize_name(name)) == words
     found = name_hint(words)
     assert (found.hint, found.id_like) == (hint, id_like)
+
+
+@pytest.mark.parametrize(
+    ("parent", "key", "judged"),
+    [
+        # Bugsnag's event payload (device.id: bugsnag-android's Device, a UUID its
+        # DeviceIdStore keeps per install) and Segment's common fields (context.device.id).
+        ("device", "id", "device.id"),
+        ("Device", "ID", "Device.ID"),
+        ("device", "uuid", "device.uuid"),
+        ("android", "id", "android.id"),
+        ("userDevice", "id", "userDevice.id"),
+        # Other objects' IDs say whose they are, and none is a device's.
+        ("order", "id", "id"),
+        ("event", "id", "id"),
+        ("session", "id", "id"),
+        ("user", "id", "id"),
+        ("app", "id", "id"),
+        ("referrer", "id", "id"),
+        ("ad", "id", "id"),
+        ("email", "id", "id"),
+        ("phone", "id", "id"),
+        # A key that says what it holds is judged by itself.
+        ("user", "email", "email"),
+        ("device", "model", "model"),
+        ("device", "advertisingId", "advertisingId"),
+    ],
+)
+def test_a_generic_json_key_is_judged_with_its_object_s_key_only_for_a_device(
+    parent: str, key: str, judged: str
+) -> None:
+    assert field_name(parent, key) == judged
 
 
 def test_the_catalog_key_keeps_a_name_s_spelling() -> None:
