@@ -35,6 +35,23 @@ def is_placeholder(text: str) -> bool:
     return text.lower() in _PLACEHOLDERS or len(set(text.replace("-", ""))) <= 1
 
 
+# A scheme prefix before the ID: MoPub's SDK sends its udid parameter as "ifa:" and the
+# advertising ID, or "mopub:" and its own rotating UUID where the user limited ad
+# tracking (com.mopub.common.privacy.AdvertisingId.getIdWithPrefix); other SDKs keep
+# theirs so ("gaid:", "aid:" and the Android ID in BlueCats' IdentityProvider). Letters
+# only, up to ten, then ":": a URN, a URL or a time is not one ID after one prefix.
+_PREFIX_MAX = 10
+
+
+def unprefixed(text: str) -> tuple[str, str] | None:
+    """``(prefix, ID)`` of a value that is a short alphabetic prefix, ``:`` and the rest
+    (``ifa:`` and a UUID gives ``("ifa", "<the UUID>")``), or ``None``."""
+    prefix, colon, rest = text.partition(":")
+    if colon and rest and 2 <= len(prefix) <= _PREFIX_MAX and prefix.isascii() and prefix.isalpha():
+        return prefix, rest
+    return None
+
+
 def device_id_detail(value: str) -> str | None:
     """Why ``value`` looks like a device or advertising ID (its shape), or ``None``."""
     text = value.strip()

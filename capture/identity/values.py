@@ -27,7 +27,7 @@ from enum import Enum
 from functools import lru_cache
 
 from capture.identity import names
-from capture.identity.deviceid import device_id_detail
+from capture.identity.deviceid import device_id_detail, unprefixed
 from capture.identity.devices import imsi_by_structure, parse_imei, parse_imsi
 from capture.identity.encodings import base64_digits, hex_digits, split_parts, url_decode
 from capture.identity.nai import find_addresses, known_tld
@@ -285,6 +285,31 @@ class ValueScanner:
             return None
         return ValueHit(found.kind, text, found.digits, found.kind, "high", found.detail)
 
+    def named_id(self, value: str, advertising: bool) -> ValueHit | None:
+        """The advertising (``advertising``) or device ID in a value whose name says it
+        holds one, or ``None``: a UUID, hex string or token, whole or after a scheme
+        prefix (MoPub's ``udid=ifa:<advertising ID>``), which the detail keeps; the
+        normalized value is the ID alone."""
+        if DEVICE_ID not in self.enabled:
+            return None
+        text = value.strip()
+        identifier = text
+        shape = device_id_detail(text)
+        if shape is None:
+            split = unprefixed(text)
+            if split is None:
+                return None
+            prefix, identifier = split
+            shape = device_id_detail(identifier)
+            if shape is None:
+                return None
+            shape = f"{shape}, after the prefix {prefix}:"
+            # "ifa:" or "gaid:" under MoPub's udid: the prefix says which ID it is.
+            advertising = advertising or self.hint_for(prefix).hint == names.HINT_ADVERTISING
+        what = "advertising ID" if advertising else "device ID"
+        detail = f"{what} ({shape})"
+        return ValueHit("device_id", text, identifier.lower(), DEVICE_ID, "medium", detail)
+
     # -- any value ------------------------------------------------------------------
 
     def hashed(self, value: str, hint: names.NameHint) -> ValueHit | None:
@@ -322,16 +347,8 @@ class ValueScanner:
             if subscribers:
                 return subscribers
         elif kind in (names.HINT_DEVICE, names.HINT_ADVERTISING):
-            if DEVICE_ID not in self.enabled:
-                return []
-            shape = device_id_detail(value)
-            if shape is None:
-                return []
-            what = "advertising ID" if kind == names.HINT_ADVERTISING else "device ID"
-            text = value.strip()
-            return [
-                ValueHit("device_id", text, text.lower(), DEVICE_ID, "medium", f"{what} ({shape})")
-            ]
+            found = self.named_id(value, kind == names.HINT_ADVERTISING)
+            return [] if found is None else [found]
 
         hits: list[ValueHit] = []
         stripped = value.strip()

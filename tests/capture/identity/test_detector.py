@@ -28,6 +28,7 @@ UK = "+447700900123"
 US = "+12015550123"
 IMEI = "490154203237518"
 IMSI = "234150999999999"
+DEVICE = "6f1c9a52-0b7e-4d3a-9e21-5c8b7f30a4d1"
 
 
 @pytest.fixture(scope="module")
@@ -515,6 +516,50 @@ def test_zeroed_advertising_id_is_not_an_identity(detector: IdentityDetector) ->
     assert findings(detector, uri="/p?idfa=00000000-0000-0000-0000-000000000000&gaid=unknown") == []
 
 
+def test_a_device_id_after_a_scheme_prefix_is_read_without_it(detector: IdentityDetector) -> None:
+    """MoPub's ad request: udid is "ifa:" and the advertising ID, or "mopub:" and the
+    SDK's own UUID where the user limited ad tracking (its AdvertisingId's
+    getIdWithPrefix, percent-encoded by its PlayServicesUrlRewriter). The ID is judged
+    without the prefix and reported as it is; the detail keeps the prefix, and the
+    prefix "ifa" says the ID is the advertising ID. A zeroed ID after it is none."""
+    uri = f"/m/ad?v=6&udid=ifa%3A{DEVICE.upper()}&dnt=0&id=agltb3B1Yi1pbmNyDQsSBFNpdGUY"
+    found = findings(detector, uri=uri)
+    assert [(f.name, f.kind, f.value, f.normalized, f.detail) for f in found] == [
+        (
+            "udid",
+            "device_id",
+            f"ifa%3A{DEVICE.upper()}",
+            DEVICE,
+            "advertising ID (UUID, after the prefix ifa:)",
+        )
+    ]
+    mopub = one(detector, uri=f"/m/open?udid=mopub%3A{DEVICE}&id=1")
+    assert (mopub.normalized, mopub.detail) == (DEVICE, "device ID (UUID, after the prefix mopub:)")
+    zeroed = "ifa%3A00000000-0000-0000-0000-000000000000"
+    assert findings(detector, uri=f"/m/ad?udid={zeroed}") == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"urn:uuid:{DEVICE}",  # two prefixes: not one ID after one
+        f"x:{DEVICE}",  # one letter
+        f"tracking2:{DEVICE}",  # not letters only
+        "https://example.com/device",
+        "ifa:",
+        "ifa:short",
+    ],
+)
+def test_a_value_is_not_an_id_after_just_any_prefix(detector: IdentityDetector, value: str) -> None:
+    assert findings(detector, uri=f"/m/ad?udid={quote(value, safe='')}") == []
+
+
+def test_a_prefixed_value_is_read_only_under_a_device_or_advertising_id_s_name(
+    detector: IdentityDetector,
+) -> None:
+    assert findings(detector, uri=f"/p?request_id=ifa%3A{DEVICE}&ref=gaid%3A{DEVICE}") == []
+
+
 def test_referer_query_is_scanned_under_the_header_name(detector: IdentityDetector) -> None:
     finding = one(
         detector, add=[("Referer", "http://portal.example/next?msisdn=447700900123&lang=en")]
@@ -540,9 +585,6 @@ def test_json_body_fields_are_read_under_their_key_paths(detector: IdentityDetec
         ("body", "user.tel", "msisdn", UK),
         ("body", "user.devices.imei", "imei", "490154203237518"),
     ]
-
-
-DEVICE = "6f1c9a52-0b7e-4d3a-9e21-5c8b7f30a4d1"
 
 
 def test_an_id_in_an_object_named_for_the_device_is_a_device_id(detector: IdentityDetector) -> None:
