@@ -594,6 +594,65 @@ has_anchor(const Py_UCS1 *names, Py_ssize_t m)
 }
 
 
+/* Is "%" and the two bytes a, b (either case of a letter) at v[i] of v[0..n)? */
+static inline int
+escape_at(const Py_UCS1 *v, Py_ssize_t n, Py_ssize_t i, Py_UCS1 a, Py_UCS1 b)
+{
+    return v[i] == '%' && i + 2 < n && v[i + 1] == a && lower(v[i + 2]) == b;
+}
+
+/* detector._carried_names of the ASCII value v[0..n) holds an anchor word: the names of
+ * the query the value may carry (a page's address under Google Analytics' dl=), after
+ * its first '?' or "%3F", each piece between '&' or "%26" up to its first '=' or
+ * "%3D" (either case), lower-cased and looked for anchors as has_anchor looks in the
+ * names of a text (joined by '&', which no word holds). 0 where the value has no '?'
+ * nor "%3F"; 1, 0, or -1 on an error (no memory). */
+static int
+carried_anchored(const Py_UCS1 *v, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+    for (;; i++) {
+        if (i >= n)
+            return 0;
+        if (v[i] == '?') {
+            i += 1;
+            break;
+        }
+        if (escape_at(v, n, i, '3', 'f')) {
+            i += 3;
+            break;
+        }
+    }
+    Py_UCS1 small[256];
+    Py_ssize_t size = n - i;
+    Py_UCS1 *names = size <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)size);
+    if (names == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t m = 0;
+    int in_name = 1;
+    while (i < n) {
+        Py_UCS1 c = v[i];
+        if (c == '&' || escape_at(v, n, i, '2', '6')) {
+            names[m++] = '&';
+            in_name = 1;
+            i += c == '&' ? 1 : 3;
+        } else if (in_name && (c == '=' || escape_at(v, n, i, '3', 'd'))) {
+            in_name = 0;
+            i += c == '=' ? 1 : 3;
+        } else {
+            if (in_name)
+                names[m++] = lower(c);
+            i++;
+        }
+    }
+    int found = has_anchor(names, m);
+    if (names != small)
+        PyMem_Free(names);
+    return found;
+}
+
 /* Does an anchor word of two bytes or more start at s[i], read lower-cased (s[0..n))?
  * Asked where name_step says one may: each word of that bucket (its first two bytes
  * are those of s[i..i+2) lower-cased), from its third byte. */
@@ -628,9 +687,10 @@ anchor_may_start(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i, unsigned bucket)
     return anchor_word_at(s, n, i, bucket);
 }
 
-/* The bytes a value's pass stops at besides sep: where a value test may start. */
+/* The bytes a value's pass stops at besides sep: where a value test may start, or
+ * ('?') a query the value carries. */
 static const unsigned char value_stop[256] = {
-    ['@'] = 1, ['%'] = 1, ['+'] = 1, [':'] = 1, ['='] = 1,
+    ['@'] = 1, ['%'] = 1, ['+'] = 1, [':'] = 1, ['='] = 1, ['?'] = 1,
 };
 
 #if defined(__SSE2__)
@@ -686,6 +746,15 @@ next_stop(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i, Py_UCS1 sep)
     return n;
 }
 #endif
+
+/* carried_anchored of the value that starts at s[at] of the text s[0..n) and runs to
+ * its next sep. */
+static inline int
+carried_in(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t at, Py_UCS1 sep)
+{
+    const Py_UCS1 *end = memchr(s + at, sep, (size_t)(n - at));
+    return carried_anchored(s + at, (end == NULL ? s + n : end) - (s + at));
+}
 
 /* _may_matter_py in one pass (the words hold no '=', ';' or '&'): the value tests at
  * every byte that may start one, and the anchor words looked for at every byte of a
@@ -756,7 +825,10 @@ may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
                 return 1;
             i++;
         }
-        /* Its value, up to the next sep: only the value tests. */
+        /* Its value, up to the next sep: only the value tests, and at its first '?' or
+         * "%3F" the names of the query it may carry (carried_anchored, once a value). */
+        Py_ssize_t value_at = i + 1;
+        int carried = 0;
         for (;;) {
             if (s[i] == sep)
                 break;
@@ -769,6 +841,19 @@ may_matter_one_pass(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
             } else if (c == '%') {
                 if (pct_test(s, n, i))
                     return 1;
+                if (!carried && escape_at(s, n, i, '3', 'f')) {
+                    carried = 1;
+                    int found = carried_in(s, n, value_at, sep);
+                    if (found != 0)
+                        return found < 0 ? -2 : 1;
+                }
+            } else if (c == '?') {
+                if (!carried) {
+                    carried = 1;
+                    int found = carried_in(s, n, value_at, sep);
+                    if (found != 0)
+                        return found < 0 ? -2 : 1;
+                }
             } else if (value_stop[c] && value_test_at(s, n, i)) {
                 return 1; /* '@', '+' or ':' (not a byte next_stop's ranges let by) */
             }
@@ -805,7 +890,8 @@ may_matter_ascii(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
     if (values_matter(s, n))
         return 1;
 
-    /* The names: the text with "=[^sep]*" cut out, lower-cased. */
+    /* The names: the text with "=[^sep]*" cut out, lower-cased; and the names of the
+     * query each value may carry (carried_anchored). */
     Py_UCS1 small[1024];
     Py_UCS1 *names = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)n);
     if (names == NULL) {
@@ -813,17 +899,23 @@ may_matter_ascii(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep)
         return -2;
     }
     Py_ssize_t m = 0;
+    int carried = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS1 c = s[i];
         if (c == '=') {
+            Py_ssize_t at = i + 1;
             while (i + 1 < n && s[i + 1] != (Py_UCS1)sep)
                 i++;
+            if (!carried)
+                carried = carried_anchored(s + at, i + 1 - at);
+            if (carried < 0)
+                break;
             continue;
         }
         names[m++] = lower(c);
     }
 
-    int found = has_anchor(names, m);
+    int found = carried < 0 ? -2 : carried ? 1 : has_anchor(names, m);
     if (names != small)
         PyMem_Free(names);
     return found;
@@ -1094,8 +1186,10 @@ picks(const Py_UCS1 *s, Py_ssize_t nn, const Py_UCS1 *v, Py_ssize_t vn)
 {
     if (worth_param(v, vn) && !opaque_token(v, vn))
         return 1;
-    /* Not worth a look, or an opaque token: only under a name with an anchor. */
-    return anchored_ascii(s, nn);
+    /* Not worth a look, or an opaque token: only under a name with an anchor, or
+     * carrying a query with one in its names. */
+    int found = anchored_ascii(s, nn);
+    return found != 0 ? found : carried_anchored(v, vn);
 }
 
 /* pick(pairs, anchors) is detector._picked_py: the (name, value) pairs of a cookie
@@ -2286,6 +2380,9 @@ json_may_matter(const Py_UCS1 *s, Py_ssize_t n)
             } else {
                 if (worth_param(s + start, end - start) && !opaque_token(s + start, end - start))
                     return 1;
+                int found = carried_anchored(s + start, end - start);
+                if (found != 0)
+                    return found;
                 i = end + 1;
             }
             continue;

@@ -594,7 +594,16 @@ class IdentityDetector:
         # The names whole: an anchor word can begin or end with hex letters ("adid",
         # "caller"), so a run of hex digits glued to it (a tag manager's random
         # suffix) cannot be cut out to make names look alike for the cache.
-        return self._names_matter(names.lower())
+        if self._names_matter(names.lower()):
+            return True
+        # The names of the query a value carries (a page's address under dl=).
+        if "?" in text or "%3" in text:
+            values = (_COOKIE_VALUES if sep == ";" else _QUERY_VALUES).finditer(text)
+            for value in values:
+                carried = _carried_names(value.group()[1:])
+                if carried and self._classify_names("&".join(carried).lower()):
+                    return True
+        return False
 
     def _classify_names(self, names: str) -> bool:
         """Does any of the names (a cookie header or query string without its values,
@@ -623,21 +632,28 @@ class IdentityDetector:
         out.extend(found)
 
     def _param_findings(
-        self, name: str, value: str, where: str, judged: str | None = None
+        self, name: str, value: str, where: str, judged: str | None = None, opens: bool = True
     ) -> list[Finding]:
-        """The findings of one cookie or parameter (uncached: see :meth:`_param`)."""
+        """The findings of one cookie or parameter (uncached: see :meth:`_param`).
+        ``opens``: whether JSON or a page's address in the value is read field by field
+        (not in a parameter of an address read so already: once)."""
         rule = self._param_rule(judged or name)
         worth = rule.worth
         found: list[Finding] = []
-        if worth is not None and not worth(value):
+        if worth is not None and not worth(value) and not _carried_anchored(value, self._anchored):
             return found
         decoded = url_decode(value)
-        if decoded and decoded[0] in "eW{[" and rule.action != _CATALOG:
-            # JSON in one parameter, wrapped in base64 (Mixpanel's data=) or not
-            # (Amplitude's e=): its fields, where it is JSON.
-            nested = self._json_value_findings(name, decoded, where)
-            if nested is not None:
-                return nested
+        if opens and decoded and rule.action != _CATALOG:
+            if decoded[0] in "eW{[":
+                # JSON in one parameter, wrapped in base64 (Mixpanel's data=) or not
+                # (Amplitude's e=): its fields, where it is JSON.
+                nested = self._json_value_findings(name, decoded, where)
+                if nested is not None:
+                    return nested
+            elif "?" in decoded:
+                carried = _carried_url(decoded)
+                if carried is not None:
+                    return self._url_value_findings(name, *carried, where, judged)
         if rule.action == _CATALOG and rule.entry is not None:
             self._catalog(name, decoded, where, rule.entry, found)
         else:
@@ -645,6 +661,20 @@ class IdentityDetector:
         if decoded != value:
             # Findings quote what was sent; the decoded reading is in `normalized`.
             found = [_with_value(f, value) for f in found]
+        return found
+
+    def _url_value_findings(
+        self, name: str, address: str, query: str, where: str, judged: str | None
+    ) -> list[Finding]:
+        """The findings in a page's address carried in the value of ``name`` (Google
+        Analytics' dl=, "the full URL of the page"): the address without its query, as
+        the value of ``name``; then each parameter of its query (at most
+        :data:`_URL_PAIRS`) judged as a parameter, by its own name, and named by both
+        (``dl → email``). Read once: a value in that query is not opened again."""
+        found = self._param_findings(name, address, where, judged, opens=False)
+        pairs = _query_pairs("?" + query)[:_URL_PAIRS]
+        for inner, value in self._picked(pairs):
+            found += self._param_findings(f"{name} → {inner}", value, where, inner, opens=False)
         return found
 
     def _nested_json_findings(
@@ -1005,7 +1035,9 @@ def _picked_py(
     a name with an anchor word (``anchored``: then it may have a hint or a catalog
     entry). An opaque token that only starts like base64-wrapped digits counts only
     under such a name: its one part is itself, and only base64_digits could read it
-    (values.ValueScanner._part)."""
+    (values.ValueScanner._part). A value that carries a query (a page's address
+    under dl=) counts where one of that query's names has an anchor word
+    (:func:`_carried_names`)."""
     picked = []
     for pair in pairs:
         name, value = pair
@@ -1018,7 +1050,7 @@ def _picked_py(
             ):
                 continue
             picked.append(pair)
-        elif anchored(name):
+        elif anchored(name) or _carried_anchored(value, anchored):
             picked.append(pair)
     return picked
 
@@ -1086,7 +1118,9 @@ def _json_tokens() -> re.Pattern[str]:
 def _json_may_matter_py(body: bytes, anchored: Callable[[str], bool]) -> bool:
     """Could a field of the JSON ``body`` be one :meth:`IdentityDetector._json` looks
     at: a key with an anchor word (``anchored``), or a value :func:`_picked_py` would
-    take under a name without one? The reference of ``_idscan``'s ``json_may_matter``.
+    take under a name without one (a string that carries a query whose names have one,
+    :func:`_carried_names`, among them)? The reference of ``_idscan``'s
+    ``json_may_matter``.
     Each token of the text (:func:`_json_tokens`, from the left) is tested: a string
     followed by ":" is a key, any other string or a number a value. Yes for a body with
     a backslash (an escape may hide a word or an "@") or one that is not an object. It
@@ -1103,6 +1137,8 @@ def _json_may_matter_py(body: bytes, anchored: Callable[[str], bool]) -> bool:
                 return True
         elif _picked_py([("", number if string is None else string)], _never):
             return True
+        elif string is not None and _carried_anchored(string, anchored):
+            return True  # a page's address whose query names an identity
     return False
 
 
@@ -1352,6 +1388,60 @@ def _anchored_py(name: str, anchors: tuple[str, ...]) -> bool:
     # A plain loop: any() over a generator costs a third more on this hot path.
     for anchor in anchors:  # noqa: SIM110
         if anchor in lowered:
+            return True
+    return False
+
+
+# The query a value may carry: a page's address under Google Analytics' dl= and dr=
+# ("the full URL (document location) of the page", percent-encoded:
+# dl=http%3A%2F%2Ffoo.com%2Fhome%3Fa%3Db), a tag's url=, u= or ref=. Its marks, as sent
+# or percent-encoded once: the "?" that starts it, the "&" between its pairs, the "="
+# in each.
+_CARRIED_QUERY = re.compile(r"\?|%3[fF]")
+_CARRIED_PAIRS = re.compile(r"&|%26")
+_CARRIED_NAME_END = re.compile(r"=|%3[dD]")
+
+
+def _carried_names(value: str) -> list[str]:
+    """The names of the query ``value`` may carry, as sent: after its first "?" or
+    "%3F", each piece between "&" or "%26" up to its first "=" or "%3D" (empty for a
+    value with no "?" nor "%3F"). What the first looks (``_idscan``'s ``may_matter``,
+    ``pick`` and ``json_may_matter``, ``carried_anchored``) read of a value besides its
+    own tests: a value that carries ``email=`` or ``msisdn=`` in a page's address is
+    worth a look, whatever the parameter's own name."""
+    mark = _CARRIED_QUERY.search(value)
+    if mark is None:
+        return []
+    pieces = _CARRIED_PAIRS.split(value[mark.end() :])
+    return [_CARRIED_NAME_END.split(piece, 1)[0] for piece in pieces]
+
+
+_URL_PAIRS = 512
+"""Parameters read from the query of one page's address carried in a value at most
+(as :data:`_JSON_LEAVES` for a JSON body): the value is bounded (a head, a body's
+first 64 KiB kept), and this bounds the findings it can give."""
+
+
+def _carried_url(text: str) -> tuple[str, str] | None:
+    """``(address, query)`` of ``text`` where it is an absolute http or https URL with a
+    query (a page's address carried in a parameter, decoded once): the address without
+    its query (its fragment kept), and the query; ``None`` for any other value, and for
+    one whose first "?" is in its fragment (RFC 3986 §3.5: a fragment may hold "?")."""
+    if text[:8].lower().startswith(("http://", "https://")):
+        address, mark, rest = text.partition("?")
+        if mark and "#" not in address:
+            query, hash_, fragment = rest.partition("#")
+            return address + hash_ + fragment, query
+    return None
+
+
+def _carried_anchored(value: str, anchored: Callable[[str], bool]) -> bool:
+    """Does a name of the query ``value`` may carry (:func:`_carried_names`) hold an
+    anchor word (``anchored``)?"""
+    if "?" not in value and "%3" not in value:
+        return False
+    for name in _carried_names(value):  # noqa: SIM110 (as _anchored_py)
+        if anchored(name):
             return True
     return False
 

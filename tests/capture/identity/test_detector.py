@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import re
 import subprocess
@@ -558,6 +559,110 @@ def test_a_prefixed_value_is_read_only_under_a_device_or_advertising_id_s_name(
     detector: IdentityDetector,
 ) -> None:
     assert findings(detector, uri=f"/p?request_id=ifa%3A{DEVICE}&ref=gaid%3A{DEVICE}") == []
+
+
+def _ga(**params: str) -> str:
+    """A Google Analytics hit (Measurement Protocol v1), its parameters percent-encoded
+    as its reference shows them: dl=http%3A%2F%2Ffoo.com%2Fhome%3Fa%3Db."""
+    query = "&".join(f"{name}={quote(value, safe='')}" for name, value in params.items())
+    return f"/collect?v=1&tid=UA-12345-1&cid=555&t=pageview&{query}"
+
+
+def test_a_page_s_address_in_a_parameter_has_its_query_read_as_parameters(
+    detector: IdentityDetector,
+) -> None:
+    """Google Analytics' dl (the page's full address: "Be sure to remove any user
+    authentication or other private information from the URL", its reference says) and
+    dr (the referrer): the address's own parameters are judged by their names, and
+    named by both (dl → msisdn); bare digits under msisdn, a digest under email and a
+    national number under phone count there as they would in the query itself."""
+    digest = hashlib.sha256(b"someone@gmail.com").hexdigest()
+    uri = _ga(
+        dl="https://shop.example/thanks?order=10293&msisdn=447700900123",
+        dr=f"https://mail.example/open?utm_source=news&email={digest}",
+        dt="Thanks",
+    )
+    found = findings(detector, uri=uri)
+    assert [(f.where, f.name, f.kind, f.value, f.normalized) for f in found] == [
+        ("query", "dl → msisdn", "msisdn", "447700900123", UK),
+        ("query", "dr → email", "tracking_id", digest, digest),
+    ]
+    phone = one(detector, uri=_ga(dl="https://shop.example/?a=1&phone=07700900123"))
+    assert (phone.name, phone.normalized, phone.severity) == ("dl → phone", UK, "high")
+    # The value as the address holds it (decoded once, as the parameter is); under a
+    # name that says e-mail, high.
+    named = one(detector, uri=_ga(url="https://shop.example/?email=someone@gmail.com"))
+    assert (named.name, named.value, named.severity) == (
+        "url → email",
+        "someone@gmail.com",
+        "high",
+    )
+
+
+def test_the_rest_of_a_carried_page_s_address_is_still_read_under_the_parameter(
+    detector: IdentityDetector,
+) -> None:
+    """The address without its query (its fragment kept) is the parameter's value, read
+    as it was; a "?" in the fragment starts no query (RFC 3986 §3.5)."""
+    page = "https://shop.example/thanks?tab=2#sent-to=someone@gmail.com"
+    found = findings(detector, uri=_ga(dl=page))
+    assert [(f.name, f.kind, f.normalized) for f in found] == [("dl", "email", "someone@gmail.com")]
+    spa = one(detector, uri=_ga(dl="https://app.example/#/verify?email=someone@gmail.com"))
+    assert (spa.name, spa.normalized) == ("dl", "someone@gmail.com")
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "https://shop.example/?utm_source=news&utm_medium=email&gclid=Cj0KCQiA",
+        "https://shop.example/search?q=msisdn&page=2",  # the word is a value
+        "https://shop.example/msisdn/447700900123",  # no query
+    ],
+)
+def test_a_carried_page_s_address_with_no_identity_in_its_query_gives_nothing(
+    detector: IdentityDetector, page: str
+) -> None:
+    assert findings(detector, uri=_ga(dl=page)) == []
+
+
+def test_a_carried_address_is_opened_once(detector: IdentityDetector) -> None:
+    """An address inside a carried address's query (its names percent-encoded twice) is
+    not opened again: bounded depth. A value that is no absolute address is read
+    whole, as any value (its key=value parts), under the parameter's name."""
+    inner = "https://b.example/?msisdn=447700900123"
+    assert findings(detector, uri=_ga(dl=f"https://a.example/?next={quote(inner, safe='')}")) == []
+    bare = one(detector, uri=_ga(dl="shop.example/?msisdn=447700900123"))
+    assert (bare.name, bare.normalized) == ("dl", UK)
+
+
+def test_a_carried_address_gives_at_most_its_first_512_parameters(
+    detector: IdentityDetector,
+) -> None:
+    pairs = [f"p{n}=x" for n in range(600)]
+    pairs[100] = "msisdn=447700900123"
+    pairs[550] = "phone=447911123456"
+    found = findings(detector, uri=_ga(dl="https://a.example/?" + "&".join(pairs)))
+    assert [(f.name, f.normalized) for f in found] == [("dl → msisdn", UK)]
+
+
+def test_a_carried_address_is_read_in_forms_cookies_json_and_a_referer(
+    detector: IdentityDetector,
+) -> None:
+    """The same reading wherever a parameter is: a form (GA's POST), a cookie, a JSON
+    field (Segment's context.page.url) and the parameters of a Referer."""
+    page = quote("https://shop.example/?phone=07700900123", safe="")
+    form = posted(detector, "application/x-www-form-urlencoded", f"v=1&dl={page}".encode())
+    cookie = findings(detector, add=[("Cookie", f"last_page={page}; a=1")])
+    segment = {"context": {"page": {"url": "https://shop.example/?phone=07700900123"}}}
+    body = posted(detector, "application/json", json.dumps(segment).encode())
+    referer = findings(detector, add=[("Referer", f"https://t.example/r?to={page}")])
+    assert [(f.where, f.name, f.normalized) for f in form + cookie + body + referer] == [
+        ("body", "dl → phone", UK),
+        ("cookie", "last_page → phone", UK),
+        ("body", "context.page.url → phone", UK),
+        ("header", "Referer", UK),
+    ]
+    assert referer[0].detail.startswith("parameter to → phone · ")
 
 
 def test_referer_query_is_scanned_under_the_header_name(detector: IdentityDetector) -> None:

@@ -93,6 +93,7 @@ _PIECES = st.sampled_from(
         *"KMNO2bB3x_-/",
         *("tel", "TEL", "sip", "SIPS", "Tel", "%2B", "%40", "%3", "3434"),
         *("sub", "caller", "imei", "msisdn", "MSISDN", "dev", "num", "é", "K"),
+        *("?", "%3F", "%3f", "%26", "%3D", "%3d", "%2", "%"),  # a carried query's marks
     ]
 )
 
@@ -112,6 +113,7 @@ _LONG_PIECES = st.sampled_from(
         *';&=%+:@" ',
         *("%2B", "%40", "%35", "tel", "SIP", "2b", "3434373730303930", "NDQ3NzAwOTAw"),
         *("sub", "CALLER", "idfa", "imei", "gtm_a1b2c3d4e5", "_uetsid_484da98f1d", "é"),
+        *("?", "%3F", "%26", "%3D", "https%3A%2F%2Fshop.example%2F%3F", "utm_source%3D"),
     ]
 )
 
@@ -209,6 +211,28 @@ def test_may_matter_in_c_reads_tokens_shaped_near_base64_of_digits_as_python(
         _may_matter_both(text, sep)
 
 
+@pytest.mark.parametrize("offset", range(40))
+@pytest.mark.parametrize(
+    "carried", ["%3Fmsisdn%3D1", "?msisdn=1", "%3fa%3D1%26tel%3d2", "%3Futm%3Dmsisdn", "?a"]
+)
+def test_a_carried_query_is_read_in_c_at_any_offset_of_a_long_value(
+    offset: int, carried: str
+) -> None:
+    # The value pass stops at '?' and '%' sixteen bytes at a time: a carried query's
+    # mark anywhere in a value, and its names, are read as Python reads them.
+    det = _detector()
+    value = "Zq8wXy0_Lr-PtVb9" * 3
+    value = value[:offset] + carried + value[offset:]
+    for sep in ";&":
+        _may_matter_both(f"a=1{sep} dl={value}{sep}c=2", sep)
+    pairs = [("dl", value), ("v", "x" + value)]
+    assert detector._idscan.pick(pairs, det._anchors) == detector._picked_py(pairs, det._anchored)
+    body = json.dumps({"v": 1, "page": value}).encode()
+    assert detector._idscan.json_may_matter(body, det._anchors) == detector._json_may_matter_py(
+        body, det._anchored
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "sep", "expected"),
     [
@@ -240,6 +264,16 @@ def test_may_matter_in_c_reads_tokens_shaped_near_base64_of_digits_as_python(
         ("c2d8ab4fadid=1", "&", True),
         ("x_1234abee=1; amobee9f8e7d6c=2", ";", True),
         ("", ";", False),
+        # A page's address carried in a value (Google Analytics' dl=): its query's names.
+        ("v=1&dl=https%3A%2F%2Fshop.example%2F%3Fmsisdn%3D447700900123", "&", True),
+        ("dl=https%3a%2f%2fx%2f%3fa%3d1%26E-Mail%3d2&v=1", "&", True),
+        ("dl=https%3A%2F%2Fshop.example%2F%3Futm_source%3Dgoogle%26utm_medium%3Dcpc", "&", False),
+        ("dl=https%3A%2F%2Fshop.example%2F%3Fq%3Dmsisdn", "&", False),  # a value
+        ("dl=https%3A%2F%2Fshop.example%2Fmsisdn%2F", "&", False),  # no query
+        ("dl=https%253A%252F%252Fx%252F%253Fmsisdn%253D1", "&", False),  # encoded twice
+        ("last=https://x/?a=1&phone=2; v=1", ";", True),  # as sent, in a cookie
+        ("u=https://x/?a=1&phone=2", "&", True),  # '&' ends the value: "phone" a name
+        ("u=https://x/?a=phone", "&", False),
     ],
 )
 def test_may_matter_in_c_on_chosen_texts(text: str, sep: str, expected: bool) -> None:
@@ -1380,6 +1414,7 @@ _VALUE_PIECES = st.sampled_from(
         *("%2B", "%2b", "%40", "%3", "%31", "%253", "%2540", "%25", "%3A", "%3a"),
         *("tel", "TEL", "sip", "SIPS", "Tel:", "sips%3A", "tel%3a", "+4", "MTIz", "NDQ3"),
         *("KzQ0NzcwMDkwMDEyMw", "NDQ3NzAwOTAwMTIz", "343437373030393030313233"),
+        *("?", "%3F", "%3f", "%26", "%3D", "%3d", "msisdn", "Email", "utm"),
     ]
 )
 _NAMES = st.one_of(st.lists(_NAME_PIECES, max_size=4).map("".join), st.sampled_from(["v", "é"]))
@@ -1657,6 +1692,10 @@ def test_an_ad_beacon_body_without_an_identity_is_not_read(content_type: str, bo
         (b'{"v": "x", "c": "alice@example.com"}', "c"),
         (b'{"v": "x", "k": "NDQ3OTExMTIzNDU2"}', "k"),
         (b'{"v": "x", "ph\\u006fne": "447911123456"}', "phone"),
+        (
+            b'{"v": "x", "page": {"url": "https://a.example/?msisdn=447911123456"}}',
+            "page.url → msisdn",
+        ),
     ],
 )
 def test_a_json_body_with_an_identity_is_read_and_found(body: bytes, field: str) -> None:
