@@ -25,16 +25,17 @@ false alarm (on an ``identifier`` it is neither). In the recorded HARs a finding
 counts by its value: the label whose value it is.
 
 The figures are measured, not targets: the floors below are what the detector scored
-when the set was made (5 December 2026), so that a regression fails. Issue 16 asks
-for recall >= 0.98 and precision >= 0.99; on this set precision meets it and recall
-does not. The README there lists what is missed, by class, with examples: an ID
-under a name the hints lack (``google_aid``, ``GPID``), under an abbreviation or a
-vendor's name (``ifv``, ``anon_id``, ``Install-ID``) or under a name that says
-nothing (``value``, ``uid``);
-an ID in an object named for the device (``device.id``); a value with no name
-(protobuf, a URL path); a prefixed value (``mopub:``); a hashed address under a name
-that does not say e-mail; an address inside a value in a shape not opened; and
-identifiers with no kind of their own (printed, not held to a floor).
+when the set was made (5 December 2026), raised with each class of misses mended
+(issue 16's classes 4, 6 and 8: an ID in an object named for the device, a prefixed
+ID, a page's address carried in a parameter; the set is no longer held out for those),
+so that a regression fails. Issue 16 asks for recall >= 0.98 and precision >= 0.99;
+on this set precision meets it and recall does not. The README there lists what is
+missed, by class, with examples: an ID under a name the hints lack (``google_aid``,
+``GPID``), under an abbreviation or a vendor's name (``ifv``, ``anon_id``,
+``Install-ID``) or under a name that says nothing (``value``, ``uid``); a value with
+no name (protobuf, a URL path); a token too short under a device ID's name; a hashed
+address under a name that does not say e-mail; an address inside a value in a shape
+not opened; and identifiers with no kind of their own (printed, not held to a floor).
 """
 
 from __future__ import annotations
@@ -65,14 +66,14 @@ KINDS = ("device_id", "email", "tracking_id")
 _ANDROID = "Dalvik/2.1.0 (Linux; U; Android 11; sdk_gphone_x86_64 Build/RSR1.210722.013)"
 _BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/91.0.4472.77 Safari/537.36"
 
-# What each kind scored when the set was made (see the module's docstring): recall,
-# precision. A change that lowers one fails here; one that raises it says so, and the
-# floor (and the README) can be raised with it.
+# What each kind scored (see the module's docstring: when the set was made, raised
+# with each class mended): recall, precision. A change that lowers one fails here; one
+# that raises it says so, and the floor (and the README) can be raised with it.
 FLOORS = {
-    "device_id": (0.763, 1.0),
+    "device_id": (0.787, 1.0),
     "email": (0.856, 1.0),
     "tracking_id": (0.274, 1.0),
-    "all": (0.726, 1.0),
+    "all": (0.745, 1.0),
 }
 
 
