@@ -396,12 +396,18 @@ class Pipeline:
                 yield from events
         yield from self.flush()
 
-    def run_capture(self, capture: CaptureFile) -> Iterator[Event]:
+    def run_capture(
+        self, capture: CaptureFile, stop: Callable[[int], bool] | None = None
+    ) -> Iterator[Event]:
         """The events of one capture file (not flushed: more files may follow).
 
         Records that reassembly does not need are passed over inside the reader
         (see :meth:`CaptureFile.frames`); frame numbers still count them, and time
         passes at the first record of each capture second, skipped or not.
+        ``stop``: asked at the first record of each capture second, given the records
+        read before it (of every capture read), whether to stop reading there (a split
+        scan stopped by Ctrl-C, :mod:`capture.scan_stop`); the capture is then closed,
+        read up to there.
         """
         reassembler = self.reassembler
         # What the reader lets through needs no second look at the skip table.
@@ -457,6 +463,9 @@ class Pipeline:
                 self._out = []
             elif linktype < 0:
                 if linktype == TICK:
+                    if stop is not None and stop(base + capture.records):
+                        frames.close()
+                        break
                     # Before the record that starts the second: it takes that number.
                     reassembler.frame_no = base + capture.records + 1
                     reassembler.tick(ts)

@@ -26,7 +26,7 @@ from capture.scan_jobs import (
 from capture.sources.frames import WARNING, CaptureError, CaptureFile
 from capture.sources.inputs import Input, after_reading, none_opened, none_read, open_inputs
 from capture.sources.records import RecordFile, RequestInput
-from capture.view.selection import EXIT_USAGE, Selection
+from capture.view.selection import EXIT_INTERRUPTED, EXIT_USAGE, Selection
 
 if TYPE_CHECKING:
     from capture.formats.outputs import Item
@@ -85,10 +85,6 @@ def _parsed_events(pipeline: Pipeline, source: RequestInput) -> Iterator[Event]:
 
 def _same(records: Iterable[Record]) -> Iterable[Record]:
     return records
-
-
-EXIT_INTERRUPTED = 130
-"""Exit status of a scan stopped by Ctrl-C (128 + SIGINT, as the shell reports it)."""
 
 
 def scan(

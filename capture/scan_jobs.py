@@ -36,7 +36,7 @@ import signal
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from io import BufferedIOBase, BufferedReader, FileIO
-from typing import IO, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, TextIO
 
 import orjson
 
@@ -48,7 +48,11 @@ from capture.pipeline import Detector, Pipeline, summarize
 from capture.sources.frames import WARNING, CaptureFile
 from capture.sources.inputs import Input, after_reading, none_read, open_input, unreadable
 from capture.sources.records import RecordFile
-from capture.view.selection import EXIT_USAGE, Selection
+from capture.text import counted
+from capture.view.selection import EXIT_INTERRUPTED, EXIT_USAGE, Selection
+
+if TYPE_CHECKING:
+    from capture.scan_stop import Stop
 
 MIN_SIZE = 32 << 20
 """Below this many bytes of capture a single process is faster than a split."""
@@ -130,19 +134,26 @@ def work(
     shard: Shard,
     out: IO[bytes],
     limits: Limits | None = None,
+    stop: Stop | None = None,
 ) -> None:
     """One process's share of a split scan: its lines, then a trailer with its
-    counters (what :func:`merge` reads)."""
+    counters (what :func:`merge` reads). ``stop``: where Ctrl-C stops it (the input
+    read up to there is then scanned as if it ended there)."""
     pipeline = _ShardPipeline(detector, shard, limits)
     selection = Selection(only_identity)
     batch: list[bytes] = []
     warnings = []
+    past = None if stop is None else stop.past
     for path in paths:
         capture = CaptureFile(path)
         if len(paths) > 1:
             pipeline.begin(capture.name)  # as a single process names it (scan._event_runs)
-        _write_requests(pipeline.run_capture(capture), pipeline.keys, selection, batch, out)
+        _write_requests(pipeline.run_capture(capture, past), pipeline.keys, selection, batch, out)
         warnings += after_reading(capture)  # every process reads the whole file: the same
+        if stop is not None and stop.stopped:
+            break
+    if stop is not None:
+        stop.done()
     _write_requests(iter(pipeline.flush()), pipeline.keys, selection, batch, out)
     trailer = {"skipped": dict(pipeline.decoder.skipped), "warnings": warnings}
     _write_trailer(pipeline, selection, trailer, batch, out)
@@ -221,26 +232,33 @@ def work_records(
     only_identity: bool,
     shard: Shard,
     out: IO[bytes],
+    stop: Stop | None = None,
 ) -> None:
     """One process's share of a split scan of record files: the lines that start in
     its chunks of each file's bytes (chunks of :data:`RECORD_CHUNK` bytes dealt in
     turn: the ``shard.index``-th, then every ``shard.count``-th after it). Requests
     from record lines do not depend on each other (there is no reassembly), so each
     line's request is keyed by (file, line offset); then a trailer with the counters
-    and, per file, the lines passed over."""
+    and, per file opened, the lines passed over. ``stop``: where Ctrl-C stops it (a
+    chunk: the stopping places are the chunks, numbered over the files in turn)."""
     pipeline = Pipeline(detector, responses=False, first_id=_FIRST_ID)
     selection = Selection(only_identity)
     keep = selection.keep
     batch: list[bytes] = []
     files = []
+    first = 0  # the number of the file's first chunk
     for number, path in enumerate(paths):
+        if stop is not None and stop.stopped:
+            break
         source = open_input(path, kind)
         assert isinstance(source, RecordFile)
         if len(paths) > 1:
             pipeline.begin(source.name)  # as a single process names it (scan._event_runs)
         size = source.size
         feed = pipeline.feed_request
-        for chunk in range(shard.index, -(-size // RECORD_CHUNK), shard.count):
+        for chunk in range(shard.index, chunks(size), shard.count):
+            if stop is not None and stop.past(first + chunk):
+                break
             source.restrict(chunk * RECORD_CHUNK, (chunk + 1) * RECORD_CHUNK)
             for parsed in source.requests(responses=False):
                 key = b"%012x1%034x" % (number, source.line_start)
@@ -256,7 +274,15 @@ def work_records(
                     batch.clear()
         files.append([source.other_lines, source.bad_lines, source.first_bad, source.read_lines])
         source.close()
+        first += chunks(size)
+    if stop is not None:
+        stop.done()
     _write_trailer(pipeline, selection, {"skipped": {}, "files": files}, batch, out)
+
+
+def chunks(size: int) -> int:
+    """The chunks of :data:`RECORD_CHUNK` bytes a record file of ``size`` bytes is read in."""
+    return -(-size // RECORD_CHUNK)
 
 
 def _line_number(path: str, offset: int) -> int:
@@ -284,36 +310,50 @@ def scan_split_records(
     err: TextIO,
 ) -> int:
     """``scan --format jsonl`` of record files over ``jobs`` processes, each reading
-    one byte range of every file; the output is a single process's."""
+    one byte range of every file; the output is a single process's (stopped by Ctrl-C:
+    a single process's of the files up to where they stopped, :mod:`capture.scan_stop`)."""
     paths = [s.path for s in sources]
     for source in sources:
         source.close()
 
-    def work(shard: Shard, sink: IO[bytes]) -> None:
-        work_records(paths, kind, detector, only_identity, shard, sink)
+    def work(shard: Shard, sink: IO[bytes], stop: Stop) -> None:
+        work_records(paths, kind, detector, only_identity, shard, sink, stop)
 
-    trailers, error = _run_split(work, jobs, out, err)
-    if error is not None:
-        print(f"headerwatch: error: {error}", file=err)
+    split = _run_split(work, jobs, out, err)
+    trailers, stopped_at = split.trailers, split.stopped_at
+    if split.error is not None:
+        print(f"headerwatch: error: {split.error}", file=err)
         return EXIT_USAGE
+    if stopped_at is not None and len(trailers) < jobs:
+        return _stopped_short(split, jobs, err)
     errors = []
+    end = 0  # the number of the chunk after the file's last
     for number, source in enumerate(sources):
-        shares = [t["files"][number] for t in trailers]
+        first, end = end, end + chunks(source.size)
+        if stopped_at is not None and first > stopped_at:
+            break  # not reached
+        shares = [t["files"][number] for t in trailers if number < len(t["files"])]
         bad = [(share[2][0], share[2][1]) for share in shares if share[2] is not None]
-        first = None
+        first_bad = None
         if bad:
             offset, why = min(bad)
-            first = (_line_number(source.path, offset), offset, why)
+            first_bad = (_line_number(source.path, offset), offset, why)
         totals = [sum(share[i] for share in shares) for i in (0, 1, 3)]
-        source.absorb(totals[0], totals[1], first, totals[2])
-        error = after_input(source, err)
-        if error is not None:
-            errors.append(error)
+        source.absorb(totals[0], totals[1], first_bad, totals[2])
+        if stopped_at is None or end - 1 <= stopped_at:
+            error = after_input(source, err)
+            if error is not None:
+                errors.append(error)
+        else:  # stopped in: as a single process, its warnings, and no input error
+            for line in after_reading(source):
+                print(f"{WARNING}{line}", file=err)
     code = (
         _summary(trailers, fail_on_identity, err, none_read(sources))
         if len(errors) < len(sources)
         else 0
     )
+    if stopped_at is not None:
+        return EXIT_INTERRUPTED
     return input_errors(errors, err) or code
 
 
@@ -336,37 +376,71 @@ def input_errors(errors: Sequence[str], err: TextIO) -> int:
     return EXIT_USAGE if errors else 0
 
 
+class _Split(NamedTuple):
+    """What the processes of a split scan gave."""
+
+    trailers: list[dict[str, Any]]
+    error: str | None
+    """What went wrong, when a process failed."""
+    records: int
+    """Records merged: written, or passed over as not selected."""
+    stopped_at: int | None
+    """Stopped by Ctrl-C: the stopping place chosen (:mod:`capture.scan_stop`)."""
+
+
 def _run_split(
-    work: Callable[[Shard, IO[bytes]], None], jobs: int, out: TextIO, err: TextIO
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Run ``work`` in ``jobs`` processes and merge their lines onto ``out``; the
-    trailers, and what went wrong when a process failed."""
+    work: Callable[[Shard, IO[bytes], Stop], None], jobs: int, out: TextIO, err: TextIO
+) -> _Split:
+    """Run ``work`` in ``jobs`` processes and merge their lines onto ``out``."""
+    # Imported here: threading, for a split scan only.
+    from capture.scan_stop import Stop, held_ctrl_c
+
     out.flush()
     err.flush()
     # Objects alive now are shared with the children, and stay shared if the
     # collector does not write to them.
     frozen = gc.get_freeze_count()
     gc.freeze()
+    stop = Stop(jobs)
     children: list[tuple[int, BufferedReader]] = []
     finished = False
     trailers: list[dict[str, Any]] = []
+    records = 0
     try:
-        for index in range(jobs):
-            children.append(_fork_work(work, Shard(index, jobs)))
-        trailers = merge([reader for _, reader in children], _binary(out))
+        with held_ctrl_c():
+            for index in range(jobs):
+                children.append(_fork_work(work, Shard(index, jobs), stop))
+            with stop.on_ctrl_c([pid for pid, _ in children]):
+                trailers, records = merge([reader for _, reader in children], _binary(out))
         finished = True
     finally:
         for pid, reader in children:
             reader.close()
-            if not finished:  # Ctrl-C, or our output went away
+            if not finished:  # our output went away, or a third Ctrl-C
                 os.kill(pid, signal.SIGTERM)
         statuses = [os.waitpid(pid, 0)[1] for pid, _ in children]
         _thaw(frozen)
     errors = [t["error"] for t in trailers if "error" in t]
-    if len(trailers) < jobs and not errors:
+    stopped_at = stop.chosen if stop.asked else None
+    if len(trailers) < jobs and not errors and stopped_at is None:
         died = next((s for s in statuses if s), 0)
         errors.append(f"a scan process ended without its results ({_how(died)})")
-    return trailers, errors[0] if errors else None
+    return _Split(trailers, errors[0] if errors else None, records, stopped_at)
+
+
+def _stopped_short(split: _Split, jobs: int, err: TextIO) -> int:
+    """Say what a split scan holds that Ctrl-C stopped before each of its processes had
+    sent its counters (one killed, not stopped in time): the requests it merged."""
+    from capture.scan_stop import STOP_WAIT
+
+    lost = jobs - len(split.trailers)
+    print(
+        f"headerwatch: {counted(split.records, 'HTTP request')} (counted from the output: "
+        f"{lost} of {jobs} scan processes had not stopped reading {STOP_WAIT:g} s after "
+        "Ctrl-C, or at a second one, and were killed; what they read is not known)",
+        file=err,
+    )
+    return EXIT_INTERRUPTED
 
 
 def _summary(
@@ -394,10 +468,10 @@ def _thaw(frozen_before: int) -> None:
 
 
 def _fork_work(
-    work: Callable[[Shard, IO[bytes]], None], shard: Shard
+    work: Callable[[Shard, IO[bytes], Stop], None], shard: Shard, stop: Stop
 ) -> tuple[int, BufferedReader]:
-    """Start one process running ``work`` on ``shard``; its pid and the read end of
-    its output."""
+    """Start one process running ``work`` on ``shard`` (stopped by ``stop``); its pid
+    and the read end of its output."""
     read_fd, write_fd = os.pipe()
     _widen(write_fd)
     pid = os.fork()
@@ -405,12 +479,15 @@ def _fork_work(
         code = 0
         try:
             os.close(read_fd)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            # Ctrl-C is the parent's: it stops every process at one place.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+            stop.index = shard.index
             # A small buffer: a batch of lines (BATCH) is larger, and goes to the
             # pipe as it is, not copied into the buffer first.
             with open(write_fd, "wb", buffering=1 << 12) as out:
                 try:
-                    work(shard, out)
+                    work(shard, out, stop)
                 except Exception as exc:  # reported by the parent, in one line
                     out.write(TRAILER + orjson.dumps({"error": f"{exc}"}) + b"\n")
                     code = 1
@@ -451,18 +528,26 @@ def scan_split(
     out: TextIO,
     err: TextIO,
 ) -> int:
-    """``scan --format jsonl`` over ``jobs`` processes; return the exit code."""
+    """``scan --format jsonl`` over ``jobs`` processes; return the exit code. Stopped
+    by Ctrl-C, the output and summary are those of the captures up to the record where
+    every process stopped (:mod:`capture.scan_stop`), and the exit code 130."""
 
-    def work_captures(shard: Shard, sink: IO[bytes]) -> None:
-        work(paths, detector, only_identity, shard, sink)
+    def work_captures(shard: Shard, sink: IO[bytes], stop: Stop) -> None:
+        work(paths, detector, only_identity, shard, sink, None, stop)
 
-    trailers, error = _run_split(work_captures, jobs, out, err)
+    split = _run_split(work_captures, jobs, out, err)
+    trailers = split.trailers
     for line in trailers[0].get("warnings", []) if trailers else []:
         print(f"{WARNING}{line}", file=err)
-    if error is not None:
-        print(f"headerwatch: error: {error}", file=err)
+    if split.error is not None:
+        print(f"headerwatch: error: {split.error}", file=err)
         return EXIT_USAGE
-    return _summary(trailers, fail_on_identity, err)
+    if split.stopped_at is None:
+        return _summary(trailers, fail_on_identity, err)
+    if len(trailers) < jobs:
+        return _stopped_short(split, jobs, err)
+    _summary(trailers, False, err)
+    return EXIT_INTERRUPTED
 
 
 def totals(trailers: list[dict[str, Any]]) -> tuple[Counter[str], Counter[str]]:
@@ -477,10 +562,12 @@ def totals(trailers: list[dict[str, Any]]) -> tuple[Counter[str], Counter[str]]:
     return counters, skipped
 
 
-def merge(readers: Sequence[BufferedIOBase], write: Any) -> list[dict[str, Any]]:
+def merge(readers: Sequence[BufferedIOBase], write: Any) -> tuple[list[dict[str, Any]], int]:
     """Write the processes' lines (from ``readers``) as one JSONL stream: in order,
     records numbered (:func:`capture.linemerge.merge_lines`, as many lines at a time as
-    the bytes read decide). Return the processes' trailers."""
+    the bytes read decide). Return the processes' trailers, and the records merged.
+    A process's output that ends inside a line (a process that died, or was killed
+    after Ctrl-C) ends at the line before: no line is written in part."""
     # Imported here: loading the C merge was start-up of every scan (0.7 M instructions).
     from capture.linemerge import merge_lines
 
@@ -494,9 +581,11 @@ def merge(readers: Sequence[BufferedIOBase], write: Any) -> list[dict[str, Any]]
         if out:
             write(out)
         if stalled < 0:
-            return [orjson.loads(trailer) for trailer in trailers]
+            return [orjson.loads(trailer) for trailer in trailers], record_id
         data = reads[stalled](READ_SIZE)
         if not data:
+            # What is left of it is not a whole line (it stalled for want of one).
+            parts[stalled], starts[stalled] = b"", 0
             ended[stalled] = True
             continue
         rest = parts[stalled][starts[stalled] :]  # the start of a line, if any: kept
@@ -511,9 +600,20 @@ READ_SIZE = 1 << 20
 def _binary(out: TextIO) -> Any:
     """A function writing bytes to ``out`` (its binary buffer when it has one)."""
     buffer = getattr(out, "buffer", None)
-    if buffer is not None:
+    if buffer is None:
+        return lambda data: out.write(data.decode())
+    if isinstance(buffer, BufferedIOBase):
         return buffer.write
-    return lambda data: out.write(data.decode())
+
+    # Unbuffered (python -u, PYTHONUNBUFFERED): the raw stream's write is one system
+    # call, which a signal caught (Ctrl-C, capture.scan_stop) cuts short in a pipe;
+    # what it did not take would be lost.
+    def write_all(data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[buffer.write(view) or 0 :]
+
+    return write_all
 
 
 def _how(status: int) -> str:

@@ -550,7 +550,7 @@ class CaptureFile:
         segments: bool = False,
         verdicts: list[bytes] | None = None,
         foreign: set[Any] | None = None,
-    ) -> Iterator[Frame]:
+    ) -> Generator[Frame, None, None]:
         """The frames of the capture, in order.
 
         With ``skip`` (see :attr:`capture.net.reassembly.Reassembler.skip`), classic-pcap

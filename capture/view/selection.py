@@ -13,6 +13,8 @@ program an error ends; only dashboards return it, where ``--fail-on-identity`` h
 part)."""
 EXIT_USAGE = 2
 """Bad input: a missing or foreign file, a bad option, a failed capture."""
+EXIT_INTERRUPTED = 130
+"""A scan stopped by Ctrl-C (128 + SIGINT, as the shell reports it)."""
 
 
 class Selection:

@@ -75,7 +75,7 @@ def split(
         scan_jobs.work(paths, _detector(), False, Shard(index, jobs), out, limits)
         outputs.append(io.BytesIO(out.getvalue()))
     merged = io.BytesIO()
-    counters, skipped = scan_jobs.totals(scan_jobs.merge(outputs, merged.write))
+    counters, skipped = scan_jobs.totals(scan_jobs.merge(outputs, merged.write)[0])
     counters.update({f"skipped {k}": v for k, v in skipped.items()})
     return merged.getvalue(), dict(counters)
 
@@ -249,6 +249,33 @@ def test_scan_with_jobs_forks_and_writes_the_same(web_mix: str, options: dict[st
     assert runs[0][1].count("\n") > (10 if options.get("only_identity") else 2900)
     assert runs[1] == runs[0] and runs[2] == runs[0]
     assert runs[0][0] == (1 if options.get("fail_on_identity") else 0)
+
+
+class _Sips(io.RawIOBase):
+    """A raw output that takes at most 1,000 bytes a write, as a pipe may when a signal
+    comes (stdout unbuffered: python -u, PYTHONUNBUFFERED)."""
+
+    def __init__(self) -> None:
+        self.taken = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        sip = bytes(memoryview(data))[:1000]  # type: ignore[arg-type]
+        self.taken += sip
+        return len(sip)
+
+
+def test_an_unbuffered_output_that_takes_part_of_each_write_gets_every_line(
+    web_mix: str,
+) -> None:
+    one = io.StringIO()
+    scan([web_mix], detector=_detector(), out=one, err=io.StringIO(), jobs=1)
+    raw = _Sips()
+    out = io.TextIOWrapper(raw, write_through=True)  # its buffer is the raw stream
+    assert scan([web_mix], detector=_detector(), out=out, err=io.StringIO(), jobs=2) == 0
+    assert raw.taken.decode() == one.getvalue()
 
 
 def test_a_scan_process_that_fails_is_reported(

@@ -1,0 +1,167 @@
+"""Ctrl-C of a split scan: every process stops at one place, and the output and summary
+are those of the input up to there, as one process scans it."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from capture import scan_jobs
+from capture.identity.detector import IdentityDetector
+from capture.scan import scan
+from tests.capture.test_scan_jobs import REPO, gen_capture
+from tests.packets.writer import write_pcap
+
+SUMMARY = re.compile(r"headerwatch: ([\d,]+) packets; .*?; ([\d,]+) HTTP requests; ")
+
+
+@pytest.fixture(scope="module")
+def frames() -> list[tuple[float, bytes]]:
+    return list(gen_capture.frames(3000, 300, bodies="small"))
+
+
+def _copies(frames: list[tuple[float, bytes]], path: Path, apart: float) -> str:
+    """Four copies of ``frames`` in one capture, each ``apart`` seconds after the last
+    (0: the same times again, so that no capture second starts after the first copy's)."""
+    write_pcap(str(path), [(ts + apart * n, frame) for n in range(4) for ts, frame in frames])
+    return str(path)
+
+
+def _cut(path: str, records: int, to: Path) -> str:
+    """The first ``records`` records of the classic pcap ``path``, little-endian."""
+    data = Path(path).read_bytes()
+    end = 24
+    for _ in range(records):
+        end += 16 + int.from_bytes(data[end + 8 : end + 12], "little")
+    to.write_bytes(data[:end])
+    return str(to)
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_ctrl_c_stops_every_process_at_one_record_and_the_summary_says_what_was_written(
+    frames: list[tuple[float, bytes]], tmp_path: Path, unbuffered: str
+) -> None:
+    # A copy every 1,000 s: a capture second starts every few hundred records.
+    capture = _copies(frames, tmp_path / "four.pcap", 1000.0)
+    command = [sys.executable, "-m", "tui.cli", "scan", "--jobs", "2", "--region", "GB"]
+    proc = subprocess.Popen(
+        [*command, capture],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        start_new_session=True,
+        # Unbuffered, stdout's write is one system call, which Ctrl-C cuts short.
+        env={**os.environ, "PYTHONUNBUFFERED": unbuffered},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    # Unread, the output holds the scan back (it is some 12 MB, the pipes hold a few).
+    first = proc.stdout.readline()
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    assert len(children) == 2
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal sends Ctrl-C: to every process
+    output = first + proc.stdout.read()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 130
+    lines = output.splitlines()
+    assert [json.loads(line)["id"] for line in lines] == list(range(1, len(lines) + 1))
+    assert 0 < len(lines) < 12_000
+    summary = SUMMARY.match(err.splitlines()[-1])
+    assert summary is not None, err
+    assert int(summary[2].replace(",", "")) == len(lines)
+    # What was written is the scan of the capture up to the record where all stopped.
+    packets = int(summary[1].replace(",", ""))
+    cut = _cut(capture, packets, tmp_path / "cut.pcap")
+    single = subprocess.run([*command[:-3], "1", "--region", "GB", cut], capture_output=True)
+    assert single.stdout == output
+    assert single.stderr.decode() == err
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{pid}").exists() for pid in children):
+        assert time.monotonic() < deadline, "a scan process outlived Ctrl-C"
+        time.sleep(0.05)
+
+
+def test_a_split_scan_that_ignores_ctrl_c_goes_on_to_the_end(
+    frames: list[tuple[float, bytes]], tmp_path: Path
+) -> None:
+    capture = _copies(frames, tmp_path / "four.pcap", 1000.0)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "scan", "--jobs", "2", "--region", "GB", capture],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        start_new_session=True,
+        # As a shell starts a job in the background: Ctrl-C ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    os.killpg(proc.pid, signal.SIGINT)
+    lines = (first + proc.stdout.read()).splitlines()
+    assert proc.wait(timeout=60) == 0
+    assert len(lines) == 12_000
+    assert " 12,000 HTTP requests; " in proc.stderr.read().decode()
+
+
+class _CtrlCAtFirstWrite(io.StringIO):
+    """An output at whose first write Ctrl-C is pressed ``times`` times."""
+
+    def __init__(self, times: int) -> None:
+        super().__init__()
+        self.times = times
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        while self.times:
+            self.times -= 1
+            os.kill(os.getpid(), signal.SIGINT)
+        return written
+
+
+def test_processes_killed_at_a_second_ctrl_c_leave_whole_lines_counted_as_such(
+    frames: list[tuple[float, bytes]], tmp_path: Path
+) -> None:
+    # The same times again: no capture second starts after the first copy's, so no
+    # process reaches a place to stop before its input ends.
+    capture = _copies(frames, tmp_path / "again.pcap", 0.0)
+    out, err = _CtrlCAtFirstWrite(2), io.StringIO()
+    assert scan([capture], detector=IdentityDetector(), out=out, err=err, jobs=2) == 130
+    lines = out.getvalue().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == list(range(1, len(lines) + 1))
+    assert 0 < len(lines) < 12_000
+    assert err.getvalue().splitlines() == [
+        f"headerwatch: {len(lines):,} HTTP requests (counted from the output: 2 of 2 scan "
+        "processes had not stopped reading 10 s after Ctrl-C, or at a second one, and were "
+        "killed; what they read is not known)"
+    ]
+
+
+def test_ctrl_c_stops_a_split_scan_of_a_log_at_one_chunk(
+    frames: list[tuple[float, bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scan_jobs, "RECORD_CHUNK", 1 << 16)
+    records = io.StringIO()
+    scan([_copies(frames[:20_000], tmp_path / "some.pcap", 1000.0)], out=records, jobs=1)
+    log = tmp_path / "log.jsonl"
+    log.write_text(records.getvalue() * 6)
+    out, err = _CtrlCAtFirstWrite(1), io.StringIO()
+    assert scan([str(log)], detector=IdentityDetector(), out=out, err=err, jobs=2) == 130
+    lines = out.getvalue().splitlines(keepends=True)
+    assert 0 < len(lines) < len(log.read_text().splitlines())
+    # The lines that start in the chunks read: the first lines of the log, as one
+    # process scans them.
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(log.read_text().splitlines(keepends=True)[: len(lines)]))
+    single_out, single_err = io.StringIO(), io.StringIO()
+    scan([str(cut)], detector=IdentityDetector(), out=single_out, err=single_err, jobs=1)
+    assert single_out.getvalue() == out.getvalue()
+    assert single_err.getvalue() == err.getvalue()
+    assert f"{len(lines):,} parsed requests read" in err.getvalue()
