@@ -98,11 +98,18 @@ def _high(fd: int) -> int:
 
 
 def load(
-    url: str, screenshot: Path, expressions: tuple[str, ...] = (), pdf: Path | None = None
+    url: str,
+    screenshot: Path,
+    expressions: tuple[str, ...] = (),
+    pdf: Path | None = None,
+    width: int = 1200,
+    media: str = "screen",
 ) -> Page:
-    """Open ``url`` in a fresh headless browser, wait for its load event, evaluate
-    ``expressions``, save a full-page PNG to ``screenshot`` (and, with ``pdf``, the
-    page as printed, A4, with its print stylesheet); return what it showed."""
+    """Open ``url`` in a fresh headless browser ``width`` CSS pixels wide, for ``media``
+    (``print``: laid out by its print stylesheet, as on paper that wide), wait for its
+    load event, evaluate ``expressions``, save a full-page PNG to ``screenshot`` (and,
+    with ``pdf``, the page as printed, A4, with its print stylesheet); return what it
+    showed."""
     browser = require_chromium()
     # Above 9 (bash reads such fd numbers, dash does not), so that the shell's
     # "3<&N 4>&M" never reads an fd it has just replaced.
@@ -132,8 +139,10 @@ def load(
         session = pipe.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         for domain in ("Runtime", "Log", "Network", "Page"):
             pipe.call(f"{domain}.enable", session)
-        pipe.call("Emulation.setDeviceMetricsOverride", session, width=1200, height=900,
+        pipe.call("Emulation.setDeviceMetricsOverride", session, width=width, height=900,
                   deviceScaleFactor=1, mobile=False)  # fmt: skip
+        if media != "screen":
+            pipe.call("Emulation.setEmulatedMedia", session, media=media)
         pipe.call("Page.navigate", session, url=url)
         pipe.wait_for("Page.loadEventFired")
         for expression in expressions:

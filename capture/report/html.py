@@ -19,6 +19,7 @@ from capture.report.model import (
     MASKED_ALREADY,
     REDACTED_NOTE,
     Exposure,
+    FindingRow,
     Report,
 )
 from capture.report.study import STUDY_METHOD, Study
@@ -29,6 +30,8 @@ PALETTE = ("#c0392b", "#2471a3", "#b9770e", "#1e8449", "#7d3c98", "#5d6d7e", "#a
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
+# .long: a value that may break anywhere (value()). code in print: on A4 a SHA-256 (64
+# characters) does not fit beside its input's name, kind and size; on screen it does.
 _STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1b1b;
 max-width:62rem;margin:1.5rem auto;padding:0 1rem}
@@ -40,10 +43,11 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.9rem}
 th,td{border:1px solid #ccc;padding:.25rem .45rem;text-align:left;vertical-align:top}
 th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
 code,.v{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;
-overflow-wrap:break-word}
+overflow-wrap:break-word}.long{overflow-wrap:anywhere}
 .sev-high{color:#a93226;font-weight:bold}.sev-medium{color:#9a7d0a}
-.muted{color:#666}.h{word-break:break-all}svg{max-width:100%;height:auto}
+.muted{color:#666}svg{max-width:100%;height:auto}
 @media print{body{max-width:none;margin:0;font-size:9.5pt}table{font-size:8.5pt}
+code{overflow-wrap:anywhere}
 .lead{border-left-width:3pt}h2,h3{break-after:avoid}tr,svg,figure{break-inside:avoid}a{color:inherit;text-decoration:none}}
 """
 
@@ -51,6 +55,18 @@ overflow-wrap:break-word}
 def e(text: object) -> str:
     """Text as HTML, markup and quotes escaped."""
     return html.escape(str(text), quote=True)
+
+
+LONG_WORD = 32
+"""Characters a word of a value may have and stay whole (a host name, an address); a
+longer one (a tracking token, an encoded number, a hash) may break anywhere, so that no
+value pushes its table's columns off the page or the paper."""
+
+
+def value(text: str) -> str:
+    """A value (as captured, or masked) as HTML, in the values' type; see :data:`LONG_WORD`."""
+    long = any(len(word) > LONG_WORD for word in text.split())
+    return f'<span class="v{" long" if long else ""}">{e(text)}</span>'
 
 
 def when(ts: float | None) -> str:
@@ -61,8 +77,8 @@ def when(ts: float | None) -> str:
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = ()) -> str:
-    """A table; cells are already HTML."""
-    out = ["<table><thead><tr>", *(f"<th>{e(h)}</th>" for h in head), "</tr></thead><tbody>"]
+    """A table; cells, and the head's, are already HTML."""
+    out = ["<table><thead><tr>", *(f"<th>{h}</th>" for h in head), "</tr></thead><tbody>"]
     for row in rows:
         out.append(
             "<tr>"
@@ -145,7 +161,7 @@ def _exposure_chart(exposure: Exposure) -> str:
 
 
 def _headers(pairs: Sequence[tuple[str, str]]) -> str:
-    return "<br>".join(f'<span class="v">{e(n)}: {e(v)}</span>' for n, v in pairs) or "—"
+    return "<br>".join(value(f"{n}: {v}") for n, v in pairs) or "—"
 
 
 def render(report: Report, study: Study | None = None) -> str:
@@ -187,7 +203,7 @@ def render(report: Report, study: Study | None = None) -> str:
 def _context(report: Report) -> str:
     rows = [
         [
-            f'<span class="v">{e(i.name)}</span>',
+            value(i.name),
             e(i.kind),
             e(f"{i.size:,}" if i.size is not None else "—"),
             f"<code>{e(i.sha256)}</code>",
@@ -217,8 +233,8 @@ def _findings(report: Report) -> str:
         rows.append(
             [
                 e(KIND_WORDS.get(f.kind, f.kind)),
-                f'<span class="v">{e(f.value)}</span>',
-                f'<span class="v">{e(f.name)}</span>',
+                value(f.value),
+                value(f.name),
                 e(how),
                 f'<span class="sev-{e(f.severity)}">{e(f.severity)}</span>',
                 e(when(f.first)),
@@ -228,7 +244,7 @@ def _findings(report: Report) -> str:
             ]
         )
     return '<h2 id="findings">Findings</h2>' + _table(
-        FINDING_COLUMNS,
+        [e(column) for column in FINDING_COLUMNS],
         rows,
         numeric=(7, 8),
     )
@@ -240,18 +256,25 @@ def _exposure(report: Report) -> str:
         return '<h2 id="exposure">Exposure</h2><p>No site received an identity.</p>'
     rows = [
         [
-            f'<span class="v">{e(host)}</span>',
+            value(host),
             *(e(x.counts[i][j] or "") for i in range(len(x.identities))),
             e(x.requests[j]),
         ]
         for j, host in enumerate(x.hosts)
     ]
-    head = ["Site", *x.identities, EXPOSURE_TOTAL]
+    # An identity's value may be long and unbroken (a tracking token): it wraps.
+    findings = {f.label: f for f in report.findings}
+    head = ["Site", *(_identity(findings[i]) for i in x.identities), e(EXPOSURE_TOTAL)]
     return (
         f'<h2 id="exposure">Exposure</h2><p>{e(EXPOSURE_INTRO)}</p>'
         + _table(head, rows, numeric=tuple(range(1, len(head))))
         + f"<figure>{_exposure_chart(x)}<figcaption>{e(EXPOSURE_CAPTION)}</figcaption></figure>"
     )
+
+
+def _identity(finding: FindingRow) -> str:
+    """An exposure column's head: the identity's kind in words, then its value."""
+    return f"{e(finding.words)} {value(finding.value)}"
 
 
 def _injection(report: Report) -> str:
@@ -269,14 +292,11 @@ def _injection(report: Report) -> str:
             [
                 e(i.record),
                 e(when(i.ts)),
-                f'<span class="v">{e(i.host)}</span>',
+                value(i.host),
                 _headers(i.added),
                 _headers(i.removed),
-                "<br>".join(
-                    f'<span class="v">{e(n)}: {e(a)} → {e(b)}</span>' for n, a, b in i.changed
-                )
-                or "—",
-                e(", ".join(i.identities) or "—"),
+                "<br>".join(value(f"{n}: {a} → {b}") for n, a, b in i.changed) or "—",
+                value(", ".join(i.identities) or "—"),
             ]
         )
     echoed = max(report.echoed, len(report.injections))
@@ -331,11 +351,11 @@ def _appendix(report: Report) -> str:
         [
             e(a.record),
             e(when(a.ts)),
-            f'<span class="v">{e(a.host)}</span>',
-            f'<span class="v">{e(a.findings)}</span>',
-            *([f'<span class="v">{e(a.source)}</span>'] if many else []),
+            value(a.host),
+            value(a.findings),
+            *([value(a.source)] if many else []),
             *([e(a.frame if a.frame is not None else "—")] if framed else []),
-            f'<span class="v">{e(a.flow)}</span>',
+            value(a.flow),
         ]
         for a in report.appendix
     ]
@@ -363,7 +383,7 @@ def _study(study: Study) -> str:
                     e(n.injected),
                     e(n.clean),
                     e(n.inconclusive),
-                    f'<span class="v">{e(", ".join(n.headers) or "none")}</span>',
+                    value(", ".join(n.headers) or "none"),
                 ]
                 for n in study.networks
             ],
@@ -395,11 +415,11 @@ def _study(study: Study) -> str:
                 [
                     [
                         e(when(t.ts)),
-                        f'<span class="v">{e(t.target)}</span>',
+                        value(t.target),
                         f"<strong>{e(t.verdict)}</strong>",
                         e(t.why),
-                        f'<span class="v">{e(", ".join(t.headers) or "—")}</span>',
-                        f'<span class="v">{e(", ".join(t.identities) or "—")}</span>',
+                        value(", ".join(t.headers) or "—"),
+                        value(", ".join(t.identities) or "—"),
                     ]
                     for t in net.tests_list
                 ],

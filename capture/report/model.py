@@ -173,6 +173,11 @@ class FindingRow:
         return KIND_WORDS.get(self.kind, self.kind)
 
     @property
+    def label(self) -> str:
+        """The identity, as the exposure names it: its kind in words, then its value."""
+        return f"{self.words} {self.value}"
+
+    @property
     def injected(self) -> bool:
         """A reflector's echo shows it arrived in a header added or changed on the way."""
         return self.evidence.vantage == INJECTED
@@ -503,7 +508,7 @@ def _exposure(rows: Sequence[FindingRow]) -> Exposure:
     identities: dict[str, None] = {}
     totals: dict[str, set[int]] = {}
     for row in rows:
-        label = f"{row.words} {row.value}"
+        label = row.label
         identities.setdefault(label, None)
         for host, ids in row.host_records:
             per.setdefault((label, host), set()).update(ids)
