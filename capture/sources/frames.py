@@ -188,6 +188,21 @@ class _Joined(io.RawIOBase):
         self._first = b""
         return first + self._inner.read(size - len(first))
 
+    def read1(self, size: int = -1) -> bytes:
+        """What is at hand: the bytes put back, else one read of the stream below (its
+        ``read1`` where it has one), as the runs read a pcapng stream: a pipe's
+        packets are not held back, and a gzip stream cut short gives what it holds
+        before it fails, not a failed read of a megabyte."""
+        first = self._first
+        if not first:
+            read: Callable[[int], bytes] = getattr(self._inner, "read1", self._inner.read)
+            return read(size)
+        if 0 <= size < len(first):
+            self._first = first[size:]
+            return first[:size]
+        self._first = b""
+        return first
+
     def readable(self) -> bool:
         return True
 

@@ -9,6 +9,7 @@ cut) and scapy goes on from there, so the files here have all of those.
 
 from __future__ import annotations
 
+import gzip
 import io
 import random
 import struct
@@ -140,6 +141,18 @@ def test_a_pcapng_file_cut_anywhere_scans_as_scapy_reads_it(
     cut = data[: rng.randrange(200, len(data))]
     _, _, _, truncated = _both(_from_bytes(tmp_path, cut), monkeypatch)
     assert truncated or cut == data
+
+
+def test_a_gzip_pcapng_cut_short_after_a_hand_back_keeps_every_packet_before_the_cut(
+    mixed: list[tuple[float, bytes]], tmp_path: Path, monkeypatch: Any
+) -> None:
+    """After scapy's reader takes a block, the runs read on through the bytes put back
+    in front of the stream: a read there of a megabyte, where the gzip stream ends,
+    failed whole, and the packets in it before the end were lost."""
+    compressed = gzip.compress(_pcapng(mixed, random.Random(3)))
+    cut = compressed[: len(compressed) * 2 // 3]
+    lines, _, records, truncated = _both(_from_bytes(tmp_path, cut), monkeypatch)
+    assert truncated and records > len(mixed) / 2 and len(lines) > 600
 
 
 @pytest.mark.parametrize("seed", range(4))
