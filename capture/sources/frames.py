@@ -1,8 +1,7 @@
 """Frames from capture files and streams: pcap, pcapng, gzip-compressed, or stdin.
 
-pcapng is read by scapy's reader in raw mode (no dissection). Classic pcap is
-read here: its file header is 24 bytes and its records are cut out of large
-reads in one tight loop (the hot path of every scan), and importing scapy for
+Classic pcap is read here: its file header is 24 bytes and its records are cut out
+of large reads in one tight loop (the hot path of every scan), and importing scapy for
 those 24 bytes would cost a file scan 0.2 s and 33 MB (measured here). That loop
 is written twice: in Python here (the reference, and what runs where no C compiler
 was at install time) and in C (``capture/sources/_pcapwalk.c``, a quarter of a scan's
@@ -11,6 +10,14 @@ things hold for both: a file that is cut short is told apart from a clean end
 (scapy reports both as end-of-file, and returns a cut last packet as if whole),
 and nothing is ever seeked, so a pcap stream on stdin works
 (``curl -N http://PHONE:8080 | headerwatch scan -``).
+
+pcapng as capture tools write it (dumpcap, editcap, tshark) is read here too: its
+section, interface, name resolution and statistics blocks, and its packet blocks
+without options through the C record walk in runs (:meth:`CaptureFile._native_pcapng`).
+scapy's reader, in raw mode (no dissection), goes on from the first other block
+(comments, PCAPdroid's blocks, damage; any packet block where the C walk was not
+built, or frames are read without a skip table): a scan of a file without one never
+imports it.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import sys
 import zlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
+from typing import IO, TYPE_CHECKING, Any, Literal, NamedTuple, cast
 
 try:  # built at install time where a C compiler is there (see pyproject.toml)
     from capture.sources import _pcapwalk
@@ -351,6 +358,118 @@ def _pcap_header(magic: bytes, tap: _Tap) -> _PcapHeader:
     return _PcapHeader(endian, nano, struct.unpack(endian + "16xI", rest)[0])
 
 
+# pcapng byte-order magic (in the Section Header Block) → int.from_bytes byte order.
+_BYTE_ORDERS: dict[bytes, Literal["big", "little"]] = {
+    b"\x1a\x2b\x3c\x4d": "big",
+    b"\x4d\x3c\x2b\x1a": "little",
+}
+_IDB, _NRB, _ISB = 1, 4, 5
+"""The pcapng blocks read here besides packets: interface descriptions, and the name
+resolution and interface statistics blocks, which scapy's reader reads past (dumpcap
+ends a capture with statistics)."""
+_SHB_MALFORMED = "The first SHB of the pcapng file is malformed !"
+"""scapy's words for a first Section Header Block that a read failed in."""
+
+
+class _PcapngHead(NamedTuple):
+    """A pcapng file whose Section Header Block was read here (:func:`_pcapng_start`):
+    the rest is read by :meth:`CaptureFile._native_pcapng` until a block it does not
+    take, where scapy's reader goes on."""
+
+    big_endian: bool
+    section: bytes
+    """The block after its first four bytes (the magic), as read: put in front of the
+    stream again for scapy's reader."""
+
+
+def _section_header(tap: _Tap) -> tuple[bool | None, bytes]:
+    """Whether the Section Header Block of a pcapng file (read from ``tap``, after the
+    magic) is big-endian, and the bytes read; None in place of the byte order when the
+    block is not as capture tools write it (a length that is not a multiple of 4, a
+    major version other than 1, its two lengths different, cut), which scapy's reader
+    then reads again from those bytes, saying what is wrong in its own words.
+
+    Raises :class:`_BadHeader` when a read fails (a damaged gzip stream), with scapy's
+    words for it: the header would have failed the same way in scapy's reads."""
+    try:
+        held = tap.read(8)  # the block length, the byte-order magic
+        order = _BYTE_ORDERS.get(held[4:8])
+        if order is None:
+            return None, held
+        length = int.from_bytes(held[:4], order)
+        if length < 28 or length % 4 or length > _MAX_BLOCK:
+            return None, held
+        held += tap.read(length - 12)  # versions, section length, options, length again
+    except (OSError, EOFError, zlib.error):
+        raise _BadHeader(_SHB_MALFORMED) from None
+    if (
+        len(held) != length - 4
+        or int.from_bytes(held[8:10], order) != 1
+        or int.from_bytes(held[-4:], order) != length
+    ):
+        return None, held
+    return order == "big", held
+
+
+def header_block(buf: bytes, pos: int, big_endian: bool) -> int:
+    """The length of the Interface Description, Name Resolution or Interface Statistics
+    Block at ``buf[pos:]`` when it is whole there and as capture tools write it (a
+    length that is a multiple of 4 and at most 17 MiB, the same at its end, an
+    interface's fixed fields there); 0 when more bytes are needed to tell; -1 when the
+    block is of another type or not as capture tools write it (scapy's reader is then
+    the one that reads it, and says what is wrong)."""
+    if len(buf) - pos < 8:
+        return 0
+    order: Literal["big", "little"] = "big" if big_endian else "little"
+    kind = int.from_bytes(buf[pos : pos + 4], order)
+    length = int.from_bytes(buf[pos + 4 : pos + 8], order)
+    if kind not in (_IDB, _NRB, _ISB) or length % 4 or not 12 <= length <= _MAX_BLOCK:
+        return -1
+    if kind == _IDB and length < 20:
+        return -1  # no room for the link type and snap length
+    if len(buf) - pos < length:
+        return 0
+    if int.from_bytes(buf[pos + length - 4 : pos + length], order) != length:
+        return -1
+    return length
+
+
+def interface(block: bytes, big_endian: bool) -> tuple[int, int]:
+    """The link type and timestamp resolution (units a second) of a whole Interface
+    Description Block (as :func:`header_block` takes it), as scapy's reader reads them:
+    ``if_tsresol`` (option 9) is 10 to the power of its one byte, or 2 to the power of
+    its low 7 bits where the top bit is set; where the option is given more than once
+    the last counts, and one whose value is not a single byte leaves a millionth."""
+    order: Literal["big", "little"] = "big" if big_endian else "little"
+    end = len(block) - 4
+    offset = 16  # block type, length, link type, reserved, snap length
+    tsresol: bytes | None = None
+    while end - offset >= 4:
+        code = int.from_bytes(block[offset : offset + 2], order)
+        length = int.from_bytes(block[offset + 2 : offset + 4], order)
+        if code == 0:  # opt_endofopt
+            break
+        value = offset + 4
+        if code == 9 and value + length <= end:
+            tsresol = block[value : value + length]
+        offset = value + length + (-length % 4)
+    resolution = 1_000_000
+    if tsresol is not None and len(tsresol) == 1:
+        resolution = (2 if tsresol[0] & 0x80 else 10) ** (tsresol[0] & 0x7F)
+    return int.from_bytes(block[8:10], order), resolution
+
+
+def _pcapng_start(name: str, tap: _Tap, magic: bytes) -> _PcapngHead | RawPcapNgReader:
+    """A pcapng file from its Section Header Block on: read here when it is as capture
+    tools write it (the rest is then read without scapy, as long as it can be);
+    otherwise scapy's reader, opened on the bytes read put back in front."""
+    big_endian, held = _section_header(tap)
+    if big_endian is not None:
+        return _PcapngHead(big_endian, held)
+    again = _Tap(cast(IO[bytes], _Joined(held, tap.inner)), tap.offset - len(held))
+    return _pcapng_reader(name, again, magic)
+
+
 def _pcapng_reader(name: str, tap: _Tap, magic: bytes) -> RawPcapNgReader:
     """scapy's pcapng reader in raw mode, with cut-block detection."""
     import logging  # here with scapy: a classic-pcap scan has no use for it
@@ -529,11 +648,11 @@ class CaptureFile:
             self.close()
             raise CaptureError(f"{self.name}: empty file, not a capture")
         try:
-            reader: _PcapHeader | RawPcapNgReader
+            reader: _PcapHeader | _PcapngHead | RawPcapNgReader
             if magic in _PCAP_MAGICS:
                 reader = _pcap_header(magic, self._tap)
             elif magic == _PCAPNG_MAGIC:
-                reader = _pcapng_reader(self.name, self._tap, magic)
+                reader = _pcapng_start(self.name, self._tap, magic)
             else:
                 raise CaptureError(
                     f"{self.name}: not a pcap or pcapng file (starts with {magic!r})"
@@ -642,7 +761,10 @@ class CaptureFile:
                 walk = None
                 if _pcapwalk is not None and skip is not None and touched is not None:
                     walk = _Walk(skip, touched, shard, probe, segments, verdicts, foreign)
-                yield from self._iter_pcapng(reader, walk)
+                if isinstance(reader, _PcapngHead):
+                    yield from self._native_pcapng(reader, walk)
+                else:
+                    yield from self._iter_pcapng(reader, walk)
         except (_Truncated, _Oversized) as exc:
             # The end inside a record, or a damaged one: nothing after it can be trusted.
             self.truncated = True
@@ -674,6 +796,8 @@ class CaptureFile:
                 where += f", byte {start:,}"
             why = f"its length field says {claimed:,} bytes, more than any capture holds"
             return Damage(where, why, self._unread(stream, start, held))
+        if isinstance(reader, _PcapngHead):
+            return None  # the end inside a block read here (_simple_blocks): a cut
         tap = cast(_Tap, reader.f)
         more = b""
         if self.size:
@@ -877,10 +1001,36 @@ class CaptureFile:
             foreign,
         )
 
+    def _native_pcapng(self, head: _PcapngHead, walk: _Walk | None) -> Iterator[Frame]:
+        """The frames of a pcapng file whose Section Header Block was read here: its
+        interface, name resolution and statistics blocks are read here too, and with
+        ``walk`` its simple packet blocks go through the C record walk in runs
+        (:meth:`_simple_blocks`), so that a file as dumpcap, editcap or tshark write it
+        is read without scapy (whose import would cost a scan 55-80 ms of CPU and
+        28 MB). At the first block taken neither way, scapy's reader goes on from
+        there (:meth:`_iter_pcapng`): the Section Header and Interface Description
+        Blocks read so far, then that block and the rest, are put in front of it, so
+        that it reads that block knowing the interfaces, as it would have read it
+        from the start."""
+        tap = self._tap
+        stream = tap.inner
+        read = getattr(stream, "read1", stream.read)
+        kept = [head.section]
+        rest, fetched, _ = yield from self._simple_blocks(read, head.big_endian, [], walk, kept)
+        if not rest:
+            return  # the end, between blocks
+        replay = b"".join(kept)
+        # The tap counts from where the replayed bytes would start, so that when they
+        # are read it says the place in the file of the block that follows.
+        start = tap.offset + fetched - len(rest) - len(replay)
+        again = _Tap(cast(IO[bytes], _Joined(replay + rest, stream)), start)
+        reader = self._reader = _pcapng_reader(self.name, again, _PCAPNG_MAGIC)
+        yield from self._iter_pcapng(reader, walk)
+
     def _iter_pcapng(self, reader: RawPcapNgReader, walk: _Walk | None = None) -> Iterator[Frame]:
         """The frames of a pcapng file, each block read by scapy's reader; with ``walk``,
-        from the first packet on, the simple ones in runs through the C record walk
-        (:meth:`_pcapng_runs`), until a block that is not."""
+        after each packet it reads, the simple ones that follow in runs through the C
+        record walk (:meth:`_pcapng_runs`), until a block that is not."""
         read = reader._read_packet
         apps: dict[int, bytes] = getattr(reader, "pcapdroid_apps", {})
         misses = 0
@@ -902,64 +1052,98 @@ class CaptureFile:
             self.records += 1
             yield Frame(ts, meta.linktype, data, comments)
             if walk is not None:
-                # The interfaces are known by a packet: what follows, while it is
-                # simple, goes the classic way; then scapy goes on from there, and
-                # after its next packet the runs are tried again (a file's later
-                # interface), until twice in a row they find nothing simple
-                # (PCAPdroid's, whose every packet has a comment).
+                # What follows, while it is simple, goes the classic way; then scapy
+                # goes on from there, and after its next packet the runs are tried
+                # again (a file's later interface), until twice in a row they find
+                # nothing simple (PCAPdroid's, whose every packet has a comment).
                 took = yield from self._pcapng_runs(reader, walk)
                 misses = 0 if took else misses + 1
                 if misses == 2:
                     walk = None
 
     def _pcapng_runs(self, reader: RawPcapNgReader, walk: _Walk) -> Generator[Frame, None, bool]:
-        """The Enhanced Packet Blocks that follow, while each is simple, as runs of
-        classic-pcap records through the C record walk (``_pcapwalk.Records``), so that
-        a pcapng file's acknowledgements and response bodies are passed over as a
-        classic pcap's are, and its plain segments decoded in C.
-
-        Simple: a whole EPB without options (no comment: PCAPdroid's name apps in
-        them) of a known interface whose timestamps are in micro- or nanoseconds and
-        before 2106 (then its record says the same as scapy's reading of it). At the
-        first block that is not (another block type, options, damage, a cut), the
-        bytes read ahead go back in front of the stream and scapy's reader goes on
-        from that block, as it would have read it. A run ends with the bytes at hand
-        (a pipe's frames are not held back) or where the interface's link type or
-        timestamp resolution changes. True when a run was read."""
-        assert _pcapwalk is not None
+        """The simple Enhanced Packet Blocks that follow a packet scapy's ``reader`` read
+        (:meth:`_simple_blocks`); then the bytes read ahead go back in front of the
+        stream and scapy's reader goes on from the block that was not simple, as it
+        would have read it. True when a run was read."""
         tap = cast(_Tap, reader.f)
         stream = tap.inner
         read = getattr(stream, "read1", stream.read)
-        big_endian = reader.endian == ">"
         # An interface block ends the runs, so the interfaces stay what they are here.
-        interfaces = tuple(
-            (linktype, options["tsresol"]) for linktype, _, options in reader.interfaces
+        interfaces = [(linktype, options["tsresol"]) for linktype, _, options in reader.interfaces]
+        rest, fetched, took = yield from self._simple_blocks(
+            read, reader.endian == ">", interfaces, walk, None
         )
-        buf = b""
-        pos = 0
-        took = False
-        fetched = 0  # bytes read here, for the new tap's place in the file
-        while True:
-            run, pos, kind, why = _pcapwalk.epb_run(buf, pos, big_endian, interfaces)
-            if kind is not None:
-                took = True
-                yield from self._walk_run(run, kind, walk)
-            if why == _NOT_SIMPLE:
-                break
-            if why == _OTHER_KIND:
-                continue
-            more = read(_CHUNK)
-            if not more:
-                break  # the end, clean or inside a block: scapy tells which
-            fetched += len(more)
-            buf = buf[pos:] + more
-            pos = 0
-        rest = buf[pos:]
         offset = tap.offset + fetched - len(rest)
         if isinstance(stream, _Joined):
             rest, stream = stream.taken_apart(rest)
         reader.f = cast(IO[bytes], _Tap(cast(IO[bytes], _Joined(rest, stream)), offset))
         return took
+
+    def _simple_blocks(
+        self,
+        read: Callable[[int], bytes],
+        big_endian: bool,
+        interfaces: list[tuple[int, int]],
+        walk: _Walk | None,
+        kept: list[bytes] | None,
+    ) -> Generator[Frame, None, tuple[bytes, int, bool]]:
+        """The pcapng blocks read with ``read`` while each is simple: with ``walk``, the
+        Enhanced Packet Blocks as runs of classic-pcap records through the C record walk
+        (``_pcapwalk.Records``), so that a pcapng file's acknowledgements and response
+        bodies are passed over as a classic pcap's are, and its plain segments decoded
+        in C; with ``kept`` (a list), the interface, name resolution and statistics
+        blocks too (:func:`header_block`), each interface's added to ``interfaces``
+        (link type, resolution) and its block to ``kept``. Returns the bytes read from
+        the first block not taken on (empty at the end of the input), the bytes read
+        here, and whether a run was. Where the input ends inside a block, those bytes
+        are that block's (for scapy's reader to say it is cut), or with ``kept``
+        :class:`_Truncated` is raised, as scapy's reader would have.
+
+        A simple Enhanced Packet Block is whole, without options (no comment:
+        PCAPdroid's name apps in them), of a known interface whose timestamps are in
+        micro- or nanoseconds and before 2106: then its record says the same as scapy's
+        reading of it. A run ends with the bytes at hand (a pipe's frames are not held
+        back) or where the interface's link type or timestamp resolution changes."""
+        ifs = tuple(interfaces)
+        buf = b""
+        pos = 0
+        took = False
+        fetched = 0
+        order: Literal["big", "little"] = "big" if big_endian else "little"
+        while True:
+            why = _NOT_SIMPLE
+            if walk is not None:
+                assert _pcapwalk is not None
+                run, pos, kind, why = _pcapwalk.epb_run(buf, pos, big_endian, ifs)
+                if kind is not None:
+                    took = True
+                    yield from self._walk_run(run, kind, walk)
+                if why == _OTHER_KIND:
+                    continue
+            if why == _NOT_SIMPLE:
+                length = -1 if kept is None else header_block(buf, pos, big_endian)
+                if length < 0:
+                    break
+                if length:
+                    block = buf[pos : pos + length]
+                    if kept is not None and int.from_bytes(block[:4], order) == _IDB:
+                        interfaces.append(interface(block, big_endian))
+                        ifs = tuple(interfaces)
+                        kept.append(block)
+                    pos += length
+                    continue
+            more = read(_CHUNK)
+            if not more:
+                if kept is not None and pos < len(buf):
+                    # The end inside a block whose lengths scapy's reader would take
+                    # (or before its lengths): it would say the file is cut there.
+                    raise _Truncated
+                break
+            fetched += len(more)
+            buf = buf[pos:] + more
+            pos = 0
+        return buf[pos:], fetched, took
 
     def _walk_run(self, run: bytes, kind: tuple[int, int], walk: _Walk) -> Iterator[Frame]:
         """The frames of ``run`` (classic-pcap records of one link type and timestamp
