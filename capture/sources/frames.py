@@ -29,7 +29,7 @@ import stat
 import struct
 import sys
 import zlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Literal, NamedTuple, cast
 
@@ -162,12 +162,6 @@ class _Walk(NamedTuple):
     segments: bool
     verdicts: list[bytes] | None
     foreign: set[Any] | None
-
-
-class _Counted:
-    """What the C record walk tells how many records it has read."""
-
-    records = 0
 
 
 _MAX_SEC = int(MAX_TS)
@@ -761,10 +755,9 @@ class CaptureFile:
                 walk = None
                 if _pcapwalk is not None and skip is not None and touched is not None:
                     walk = _Walk(skip, touched, shard, probe, segments, verdicts, foreign)
-                if isinstance(reader, _PcapngHead):
-                    yield from self._native_pcapng(reader, walk)
-                else:
-                    yield from self._iter_pcapng(reader, walk)
+                # Each run's C walk iterated here, as a classic pcap's is (see above).
+                for piece in self._pcapng_pieces(reader, walk):
+                    yield from piece
         except (_Truncated, _Oversized) as exc:
             # The end inside a record, or a damaged one: nothing after it can be trusted.
             self.truncated = True
@@ -978,10 +971,10 @@ class CaptureFile:
         segments: bool = False,
         verdicts: list[bytes] | None = None,
         foreign: set[Any] | None = None,
-        owner: object = None,
     ) -> _pcapwalk.Records:
-        """:meth:`_iter_pcap`, with the loop in C (the caller reads ``records`` from it
-        when done; ``owner``, this file where not given, has them set as it goes)."""
+        """:meth:`_iter_pcap`, with the loop in C: it counts :attr:`records` on from
+        where they are, set before each frame (the caller reads the count from it
+        when done)."""
         assert _pcapwalk is not None
         return _pcapwalk.Records(
             read,
@@ -992,7 +985,7 @@ class CaptureFile:
             touched,
             0 if shard is None else shard.index,
             1 if shard is None else shard.count,
-            self if owner is None else owner,
+            self,
             Frame,
             _Truncated,
             probe is not None,
@@ -1001,34 +994,51 @@ class CaptureFile:
             foreign,
         )
 
-    def _native_pcapng(self, head: _PcapngHead, walk: _Walk | None) -> Iterator[Frame]:
-        """The frames of a pcapng file whose Section Header Block was read here: its
+    def _pcapng_pieces(
+        self, reader: _PcapngHead | RawPcapNgReader, walk: _Walk | None
+    ) -> Iterator[Iterable[Frame]]:
+        """The frames of a pcapng file in pieces: each run of simple packet blocks as
+        the C record walk of it, each packet scapy's reader reads as a frame alone.
+        :meth:`frames` iterates each piece itself: a run's frames then pass through no
+        generator of their own."""
+        if isinstance(reader, _PcapngHead):
+            scapy = yield from self._native_pcapng(reader, walk)
+            if scapy is None:
+                return
+            reader = self._reader = scapy
+        yield from self._iter_pcapng(reader, walk)
+
+    def _native_pcapng(
+        self, head: _PcapngHead, walk: _Walk | None
+    ) -> Generator[Iterable[Frame], None, RawPcapNgReader | None]:
+        """The pieces of a pcapng file whose Section Header Block was read here: its
         interface, name resolution and statistics blocks are read here too, and with
         ``walk`` its simple packet blocks go through the C record walk in runs
         (:meth:`_simple_blocks`), so that a file as dumpcap, editcap or tshark write it
         is read without scapy (whose import would cost a scan 55-80 ms of CPU and
-        28 MB). At the first block taken neither way, scapy's reader goes on from
-        there (:meth:`_iter_pcapng`): the Section Header and Interface Description
-        Blocks read so far, then that block and the rest, are put in front of it, so
-        that it reads that block knowing the interfaces, as it would have read it
-        from the start."""
+        28 MB). At the first block taken neither way, returns scapy's reader, to go
+        on from there (:meth:`_iter_pcapng`): the Section Header and Interface
+        Description Blocks read so far, then that block and the rest, are put in front
+        of it, so that it reads that block knowing the interfaces, as it would have
+        read it from the start. None at the end of the file."""
         tap = self._tap
         stream = tap.inner
         read = getattr(stream, "read1", stream.read)
         kept = [head.section]
         rest, fetched, _ = yield from self._simple_blocks(read, head.big_endian, [], walk, kept)
         if not rest:
-            return  # the end, between blocks
+            return None  # the end, between blocks
         replay = b"".join(kept)
         # The tap counts from where the replayed bytes would start, so that when they
         # are read it says the place in the file of the block that follows.
         start = tap.offset + fetched - len(rest) - len(replay)
         again = _Tap(cast(IO[bytes], _Joined(replay + rest, stream)), start)
-        reader = self._reader = _pcapng_reader(self.name, again, _PCAPNG_MAGIC)
-        yield from self._iter_pcapng(reader, walk)
+        return _pcapng_reader(self.name, again, _PCAPNG_MAGIC)
 
-    def _iter_pcapng(self, reader: RawPcapNgReader, walk: _Walk | None = None) -> Iterator[Frame]:
-        """The frames of a pcapng file, each block read by scapy's reader; with ``walk``,
+    def _iter_pcapng(
+        self, reader: RawPcapNgReader, walk: _Walk | None = None
+    ) -> Iterator[Iterable[Frame]]:
+        """The pieces of a pcapng file, each block read by scapy's reader; with ``walk``,
         after each packet it reads, the simple ones that follow in runs through the C
         record walk (:meth:`_pcapng_runs`), until a block that is not."""
         read = reader._read_packet
@@ -1050,7 +1060,7 @@ class CaptureFile:
             if comments and apps:
                 comments = _with_app(comments, apps)
             self.records += 1
-            yield Frame(ts, meta.linktype, data, comments)
+            yield (Frame(ts, meta.linktype, data, comments),)
             if walk is not None:
                 # What follows, while it is simple, goes the classic way; then scapy
                 # goes on from there, and after its next packet the runs are tried
@@ -1061,7 +1071,9 @@ class CaptureFile:
                 if misses == 2:
                     walk = None
 
-    def _pcapng_runs(self, reader: RawPcapNgReader, walk: _Walk) -> Generator[Frame, None, bool]:
+    def _pcapng_runs(
+        self, reader: RawPcapNgReader, walk: _Walk
+    ) -> Generator[Iterable[Frame], None, bool]:
         """The simple Enhanced Packet Blocks that follow a packet scapy's ``reader`` read
         (:meth:`_simple_blocks`); then the bytes read ahead go back in front of the
         stream and scapy's reader goes on from the block that was not simple, as it
@@ -1087,18 +1099,19 @@ class CaptureFile:
         interfaces: list[tuple[int, int]],
         walk: _Walk | None,
         kept: list[bytes] | None,
-    ) -> Generator[Frame, None, tuple[bytes, int, bool]]:
+    ) -> Generator[Iterable[Frame], None, tuple[bytes, int, bool]]:
         """The pcapng blocks read with ``read`` while each is simple: with ``walk``, the
-        Enhanced Packet Blocks as runs of classic-pcap records through the C record walk
-        (``_pcapwalk.Records``), so that a pcapng file's acknowledgements and response
-        bodies are passed over as a classic pcap's are, and its plain segments decoded
-        in C; with ``kept`` (a list), the interface, name resolution and statistics
-        blocks too (:func:`header_block`), each interface's added to ``interfaces``
-        (link type, resolution) and its block to ``kept``. Returns the bytes read from
-        the first block not taken on (empty at the end of the input), the bytes read
-        here, and whether a run was. Where the input ends inside a block, those bytes
-        are that block's (for scapy's reader to say it is cut), or with ``kept``
-        :class:`_Truncated` is raised, as scapy's reader would have.
+        Enhanced Packet Blocks as runs of classic-pcap records, each given as the C
+        record walk of it (:meth:`_run_walker`), so that a pcapng file's
+        acknowledgements and response bodies are passed over as a classic pcap's are,
+        and its plain segments decoded in C; with ``kept`` (a list), the interface, name
+        resolution and statistics blocks too (:func:`header_block`), each interface's
+        added to ``interfaces`` (link type, resolution) and its block to ``kept``.
+        Returns the bytes read from the first block not taken on (empty at the end of
+        the input), the bytes read here, and whether a run was. Where the input ends
+        inside a block, those bytes are that block's (for scapy's reader to say it is
+        cut), or with ``kept`` :class:`_Truncated` is raised, as scapy's reader would
+        have.
 
         A simple Enhanced Packet Block is whole, without options (no comment:
         PCAPdroid's name apps in them), of a known interface whose timestamps are in
@@ -1118,7 +1131,9 @@ class CaptureFile:
                 run, pos, kind, why = _pcapwalk.epb_run(buf, pos, big_endian, ifs)
                 if kind is not None:
                     took = True
-                    yield from self._walk_run(run, kind, walk)
+                    walker = self._run_walker(run, kind, walk)
+                    yield walker
+                    self.records = walker.records  # with the records passed over at its end
                 if why == _OTHER_KIND:
                     continue
             if why == _NOT_SIMPLE:
@@ -1145,13 +1160,12 @@ class CaptureFile:
             pos = 0
         return buf[pos:], fetched, took
 
-    def _walk_run(self, run: bytes, kind: tuple[int, int], walk: _Walk) -> Iterator[Frame]:
-        """The frames of ``run`` (classic-pcap records of one link type and timestamp
-        resolution, ``kind``) through the C record walk, the table and the rest as
-        :meth:`frames` was given them; :attr:`records` counts its records on."""
+    def _run_walker(self, run: bytes, kind: tuple[int, int], walk: _Walk) -> _pcapwalk.Records:
+        """The C record walk of ``run`` (classic-pcap records of one link type and
+        timestamp resolution, ``kind``), the table and the rest as :meth:`frames` was
+        given them; it counts :attr:`records` on from where they are."""
         linktype, per_second = kind
-        counted = _Counted()
-        walker = self._pcap_walker(
+        return self._pcap_walker(
             _PcapHeader("<", per_second == 1_000_000_000, linktype),  # epb_run's records
             io.BytesIO(run).read,
             walk.skip,
@@ -1161,15 +1175,7 @@ class CaptureFile:
             walk.segments and linktype == 1,
             walk.verdicts,
             walk.foreign,
-            counted,
         )
-        base = self.records
-        try:
-            for frame in walker:
-                self.records = base + counted.records
-                yield frame
-        finally:
-            self.records = base + walker.records
 
     @property
     def splittable(self) -> bool:
