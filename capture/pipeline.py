@@ -36,7 +36,7 @@ from capture.net.decode import Decoder, skippable
 from capture.net.fragments import fragments_summary
 from capture.net.reassembly import Limits, Reassembler
 from capture.net.shard import Shard
-from capture.sources.frames import SEGMENT, TICK, VERDICT, CaptureFile, Frame
+from capture.sources.frames import SEGMENT, TICK, CaptureFile, Frame
 from capture.sources.pcapdroid import frame_app
 from capture.text import counted
 
@@ -436,25 +436,18 @@ class Pipeline:
         # pcap has no comments, and PCAPdroid wraps every frame of one in its bogus
         # Ethernet header (zero MAC addresses): its first frame tells whether each
         # frame's trailer is to be read, which spares every other capture a look.
+        # Only a frame that goes to step() is looked at: the markers and SEGMENT
+        # frames (nonzero MAC addresses, no comments) name no app, and the app is
+        # read by step() alone.
         apps = not capture.passes_over
         first = not apps
         self._frame_app = None
         for ts, linktype, data, comments in frames:
             if verdicts:
                 self._settle(verdicts)
-            if apps:
-                if comments or (linktype == 1 and data.startswith(_ZERO_MACS)):
-                    self._frame_app = frame_app(linktype, data, comments)
-                elif self._frame_app is not None:
-                    self._frame_app = None
-            elif first and linktype != TICK and linktype != VERDICT:
-                first = False
-                if linktype == 1 and data.startswith(_ZERO_MACS):
-                    apps = True
-                    self._frame_app = frame_app(linktype, data, comments)
             if linktype == SEGMENT:
-                # What _decode does with a frame, the reader having decoded it (a
-                # SEGMENT frame has nonzero MAC addresses, so no app of its own).
+                # What _decode does with a frame, the reader having decoded it.
+                first = False
                 self.packets = reassembler.frame_no = base + capture.records
                 feed(data)  # type: ignore[arg-type]
                 if not self._out:
@@ -479,6 +472,16 @@ class Pipeline:
                     events = self._out
                     self._out = []
             else:
+                if apps:
+                    if comments or (linktype == 1 and data.startswith(_ZERO_MACS)):
+                        self._frame_app = frame_app(linktype, data, comments)
+                    elif self._frame_app is not None:
+                        self._frame_app = None
+                elif first:
+                    first = False
+                    if linktype == 1 and data.startswith(_ZERO_MACS):
+                        apps = True
+                        self._frame_app = frame_app(linktype, data, comments)
                 self.packets = base + capture.records
                 events = step(ts, linktype, data)
             if events:

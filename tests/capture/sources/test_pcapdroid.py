@@ -10,9 +10,11 @@ import struct
 from pathlib import Path
 from typing import Any
 
+from capture.formats.pcapng import PcapngWriter
 from capture.formats.session import save_session
 from capture.identity.detector import IdentityDetector
 from capture.model import Record, Request
+from capture.net.decode import SYN
 from capture.pipeline import Pipeline
 from capture.scan import scan
 from capture.sources import pcapdroid
@@ -20,6 +22,8 @@ from capture.sources.frames import CaptureFile
 from capture.view.exposure import Exposure
 from capture.view.filter import compile_filter
 from capture.view.store import Store
+from tests.packets.craft import tcp_frame
+from tests.packets.writer import write_pcap
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "pcapdroid"
 TRAILER = DATA / "demo-trailer.pcap"
@@ -76,6 +80,33 @@ def test_the_pcap_trailer_gives_the_same_apps_with_the_name_cut_at_19_characters
     cut = [(uri, app[:19] if app else app) for uri, app in from_map]
     assert from_trailer == cut
     assert "com.example.fruitga" in {app for _, app in from_trailer}
+
+
+def test_the_pcap_trailer_is_read_in_a_pcapng_file_too(tmp_path: Path) -> None:
+    """The trailer capture as pcapng (as editcap converts it): its packets, without
+    comments, go through the record walk's runs, and each frame that comes out of them
+    is looked at for its trailer as scapy's were."""
+    converted = tmp_path / "demo-trailer.pcapng"
+    with converted.open("wb") as out, PcapngWriter(out) as writer:
+        for frame in CaptureFile(str(TRAILER)):
+            writer.write(frame)
+    records = _scan(converted)
+    assert _apps(records) == _apps(_scan(TRAILER))
+    assert sum(1 for r in records if r.get("app")) == 19
+
+
+def test_a_classic_pcap_whose_first_frame_is_not_pcapdroid_s_has_no_trailer_read(
+    tmp_path: Path,
+) -> None:
+    """Its first frame tells whether each frame's trailer is read, even when the record
+    walk decoded that frame itself (a plain TCP segment, real MAC addresses)."""
+    frames = [(frame.ts, frame.data) for frame in CaptureFile(str(TRAILER))]
+    syn = tcp_frame("192.0.2.1", 40000, "192.0.2.2", 80, 1, 0, SYN)
+    mixed = tmp_path / "mixed.pcap"
+    write_pcap(str(mixed), [(frames[0][0], syn), *frames])
+    records = _scan(mixed)
+    assert len(records) == len(_scan(TRAILER))
+    assert all(r.get("app") is None for r in records)
 
 
 def test_a_plain_capture_scanned_after_a_pcapdroid_one_names_no_app(tmp_path: Path) -> None:
