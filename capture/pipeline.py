@@ -15,6 +15,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
+from capture import gaps
 from capture.http.echo import echo_of, touched_findings, transit
 from capture.http.stream import HttpConnection, HttpTracker, first_head_settles
 from capture.model import (
@@ -771,7 +772,7 @@ class Pipeline:
     def summary(self, none_read: Sequence[str] = ()) -> str:
         """One line for stderr: what was seen, and everything that was dropped or lost.
         ``none_read``: see :func:`summarize`."""
-        return summarize(self.counters(), self.decoder.skipped, none_read)
+        return summarize(self.counters(), self.decoder.skipped, none_read, responses=self.responses)
 
 
 def _gapped(anomalies: tuple[str, ...]) -> bool:
@@ -779,11 +780,19 @@ def _gapped(anomalies: tuple[str, ...]) -> bool:
     return any(note.startswith("capture gap") for note in anomalies)
 
 
-def summarize(c: dict[str, int], skipped: Counter[str], none_read: Sequence[str] = ()) -> str:
+def summarize(
+    c: dict[str, int],
+    skipped: Counter[str],
+    none_read: Sequence[str] = (),
+    *,
+    responses: bool = True,
+) -> str:
     """The summary line for counters ``c`` and frames ``skipped`` by reason.
     ``none_read``: each record file read, in its own words for none of what it holds
     (:func:`capture.sources.inputs.none_read`), said when no request was parsed: a
-    log without HTTP events is not "0 packets"."""
+    log without HTTP events is not "0 packets". ``responses``: the pipeline read the
+    servers' bytes (:attr:`Pipeline.responses`); else a capture's gaps are said to be
+    counted on the client side only, even when there were none."""
     parts = []
     if c["packets"] or not (c.get("parsed") or none_read):
         parts += [counted(c["packets"], "packet"), counted(c["flows"], "TCP connection")]
@@ -815,12 +824,8 @@ def summarize(c: dict[str, int], skipped: Counter[str], none_read: Sequence[str]
         parts.append(f"skipped {frames} ({top}{', …' if more > 0 else ''})")
     if c.get("ip_fragments"):
         parts.append(fragments_summary(c))
-    if c["gaps"]:
-        touched = c.get("gap_requests", 0)
-        parts.append(
-            f"{counted(c['gaps'], 'capture gap')} ({counted(c['gap_bytes'], 'byte')} missing, "
-            f"{counted(touched, 'request')} touched)"
-        )
+    if c["gaps"] or (c["packets"] and not responses):
+        parts.append(gaps.summary(c, responses))
     overflows = c["stream_buffer_overflows"] + c["total_buffer_overflows"]
     if overflows:
         parts.append(counted(overflows, "reassembly buffer overflow"))

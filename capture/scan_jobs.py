@@ -452,7 +452,8 @@ def _summary(
     """Say what a split scan found (its processes' ``trailers`` added up) on ``err``;
     its exit code. ``nothing``: the record files' words for none read
     (:func:`capture.sources.inputs.none_read`)."""
-    print(f"headerwatch: {summarize(*totals(trailers), nothing)}", file=err)
+    # Its processes read requests only (_ShardPipeline), as the scan they stand for.
+    print(f"headerwatch: {summarize(*totals(trailers), nothing, responses=False)}", file=err)
     selection = Selection()
     selection.identities = sum(t["identities"] for t in trailers)
     return selection.exit_code(fail_on_identity)

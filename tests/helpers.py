@@ -150,3 +150,21 @@ def fresh_python(code: str) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def gapped_capture(tmp_path: object) -> str:
+    """A capture with gaps on both sides, each proven by the other side's
+    acknowledgement: one in a request (the second of its segments lost), two in a
+    response (its second and fourth segments lost), on two connections."""
+    frames = []
+    lossy = conversation(cport=41000, mss=20)
+    request = simple_request("/client-gap", extra="X-Pad: " + "p" * 40 + "\r\n")
+    frames += lossy.handshake()
+    first, _lost, *rest = lossy.send(True, request)
+    frames += [first, *rest, *lossy.ack(False), *lossy.send(False, OK), *lossy.close()]
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 4000\r\n\r\n" + b"b" * 4000
+    cut = conversation(cport=41001, mss=1000, ts=1001.0)
+    frames += cut.handshake() + cut.send(True, simple_request("/server-gaps"))
+    segments = cut.send(False, answer)
+    frames += [segments[0], segments[2], *segments[4:], *cut.ack(True), *cut.close()]
+    return save(tmp_path, frames, "gapped.pcap")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from rich.text import Text
 from textual.widget import Widget
 
+from capture.gaps import sides
 from capture.model import StatsSnapshot
 from capture.text import counted
 from tui.render import safe
@@ -145,10 +146,15 @@ def status_text(status: Status, narrow: bool = False) -> Text:
     out.append(f"{drops:,} dropped", style="bold red" if drops else "")
     if status.evicted:
         out.append(f" · {status.evicted:,} evicted from store", style="bold red")
-    gaps = stats.get("gaps")
-    if gaps:
-        touched = stats.get("gap_requests")
-        out.append(f" · {counted(gaps, 'gap')} ({counted(touched, 'request')} hit)", style="yellow")
+    if stats.get("gaps"):
+        # By side, as the stderr summary and the report say them (the dashboard
+        # reads every server's bytes): a scan's summary counts the client side only.
+        (client, _), (server, _), (unknown, _) = sides(dict(stats.counters))
+        hit = f" ({counted(stats.get('gap_requests'), 'request')} hit)" if client else ""
+        gaps = f"gaps: {client:,} client side{hit}, {server:,} server side"
+        if unknown:
+            gaps += f", {unknown:,} before the client was known"
+        out.append(f" · {gaps}", style="yellow")
     unrecorded = stats.get("unrecorded")
     if unrecorded:
         # The notice that said so goes after a few seconds; what w can save is less.
@@ -281,12 +287,14 @@ def _short_groups(status: Status, cuts: Collection[str]) -> list[list[_Piece]]:
     ]
     if status.evicted:
         counts.append(_Piece(f"{number(status.evicted)} evicted", "bold red", "evicted"))
-    gaps = stats.get("gaps")
-    if gaps:
+    if stats.get("gaps"):
+        # Client side + server side (+ before the client was known), as the wide line.
+        (client, _), (server, _), (unknown, _) = sides(dict(stats.counters))
+        gaps = f"{number(client)}+{number(server)}" + (f"+{number(unknown)}" if unknown else "")
         hit = stats.get("gap_requests")
         # Gaps that hit no request are only counted: "/0 req" would push the end off.
         hits = f"/{number(hit)} req" if hit and "gap hits" not in cuts else ""
-        counts.append(_Piece(f"{number(gaps)} gaps{hits}", "yellow", "gaps"))
+        counts.append(_Piece(f"{gaps} gaps{hits}", "yellow", "gaps"))
     if stats.get("unrecorded"):
         counts.append(_Piece("spool full", "yellow"))
     end = [_Piece(f"{number(status.shown)} shown", gone_with="shown")]

@@ -1142,6 +1142,14 @@ class HttpTracker:
                 "partial_responses",
                 "partial_requests_dropped",
                 "unanswered_requests_forgotten",
+                # Of reassembly's gaps, those in what the client sent and in what the
+                # server sent (the rest came before either side was known):
+                # readers compare a scan's with the dashboard's, which reads more of
+                # the servers' bytes.
+                "client_gaps",
+                "client_gap_bytes",
+                "server_gaps",
+                "server_gap_bytes",
             ),
             0,
         )
@@ -1235,8 +1243,12 @@ class HttpTracker:
             conn.held = held
 
     def on_gap(self, flow: Flow, direction: int, ts: float, size: int) -> None:
-        """Missing bytes."""
+        """Missing bytes, counted by side where the client is known."""
         conn = self._conn(flow)
+        if conn.client is not None:
+            side = "client" if direction == conn.client else "server"
+            self.counters[f"{side}_gaps"] += 1
+            self.counters[f"{side}_gap_bytes"] += size
         if conn.echo is None and conn.client is not None and direction != conn.client:
             conn.not_an_echo()  # the head that could tell is (partly) missing
         else:

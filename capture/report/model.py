@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from capture.formats.redact import PSEUDONYMS_V4, PSEUDONYMS_V6, Redactor
+from capture.gaps import SERVERS_UNREAD, sides
 from capture.identity.catalog import Catalog
 from capture.identity.names import normalize_name
 from capture.model import (
@@ -368,6 +369,7 @@ def build_report(
     notes: Sequence[str] = (),
     unlogged: Mapping[str, int] | None = None,
     received: Collection[int] = (),
+    responses: bool = True,
 ) -> Report:
     """The report of ``records`` (in capture order, with their transits).
 
@@ -380,6 +382,8 @@ def build_report(
     read (the report keeps only those it shows), how many a log left their headers or
     header values out of, by :func:`unlogged_by`. ``received``: ids of the records
     read from a reflector's own log (the requests as the server received them).
+    ``responses``: ``counters`` are of a pipeline that read the servers' bytes (the
+    dashboard's), not only their reflectors' echoes (``report``'s).
     """
     groups: dict[tuple[str, str, str, str, bool], list[tuple[Record, Finding]]] = {}
     injections: list[InjectionRow] = []
@@ -488,7 +492,10 @@ def build_report(
         exposure=exposure,
         injections=tuple(injections),
         limits=limits(
-            counters or {}, skipped or {}, known=not inputs or any(i.traffic for i in inputs)
+            counters or {},
+            skipped or {},
+            known=not inputs or any(i.traffic for i in inputs),
+            responses=responses,
         )
         + _log_limits(unlogged or {}),
         detectors=tuple((d, DETECTOR_WORDS.get(d, "")) for d in detectors),
@@ -658,18 +665,38 @@ def _log_limits(unlogged: Mapping[str, int]) -> tuple[Limit, ...]:
 
 
 def limits(
-    counters: Mapping[str, int], skipped: Mapping[str, int], known: bool = True
+    counters: Mapping[str, int],
+    skipped: Mapping[str, int],
+    known: bool = True,
+    responses: bool = True,
 ) -> tuple[Limit, ...]:
     """What was not inspected, with counts: every limit is listed, zero or not, so a
     reader sees it was looked for. ``known`` False: no input was the traffic itself
-    (request records only), and every count is None, not a zero that no input says."""
+    (request records only), and every count is None, not a zero that no input says.
+    ``responses`` False: the servers' bytes were read only to find reflectors' echoes
+    (a requests-only pipeline), so their gaps are not known either."""
     udp = sum(n for reason, n in skipped.items() if reason == "IP protocol 17")
     other = sum(skipped.values()) - udp
     c = counters.get
     # Fragments are reassembled (capture.net.fragments): what is lost is the datagrams
     # that never became whole, and what is unsure is bytes two overlapping copies differ in.
     unbuilt = sum(c(name, 0) for name in _DATAGRAMS_LOST)
-    missed = counted(c("gap_bytes", 0), "byte") if known else "parts of the traffic"
+    (client, client_bytes), (server, server_bytes), (unknown, unknown_bytes) = sides(counters)
+    missed = counted(client_bytes, "byte") if known else "parts"
+    server_missed = counted(server_bytes, "byte") if known else "parts"
+    server_row = Limit(
+        "Capture gaps, server side",
+        server,
+        f"{server_missed} of what servers sent the capture missed; responses across a gap "
+        "may be incomplete",
+    )
+    if known and not responses:
+        server_row = Limit(
+            "Capture gaps, server side",
+            None,
+            f"the servers' bytes were {SERVERS_UNREAD} ({counted(server, 'gap')} in "
+            f"those, {counted(server_bytes, 'byte')} missing)",
+        )
     rows = (
         Limit(
             "Encrypted or non-HTTP TCP connections (HTTPS/TLS among them)",
@@ -694,9 +721,23 @@ def limits(
         ),
         Limit("Other frames passed over", other, "not IPv4/IPv6 TCP, or cut short"),
         Limit(
-            "Capture gaps",
-            c("gaps", 0),
-            f"{missed} the capture missed; requests across a gap may be incomplete",
+            "Capture gaps, client side",
+            client,
+            f"{missed} of what clients sent the capture missed; requests across a gap may "
+            "be incomplete",
+        ),
+        server_row,
+        *(
+            [
+                Limit(
+                    "Capture gaps before the client was known",
+                    unknown,
+                    f"{counted(unknown_bytes, 'byte')} the capture missed before the "
+                    "connection showed which side was the client",
+                )
+            ]
+            if unknown
+            else []
         ),
         Limit(
             "Reassembly buffer overflows",

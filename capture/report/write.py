@@ -195,6 +195,9 @@ class Read:
     requests: int = 0
     first_ts: float | None = None
     last_ts: float | None = None
+    responses: bool = True
+    """``counters`` are of a pipeline that read the servers' bytes (the dashboard's);
+    :func:`read_inputs` reads requests only."""
 
     def add(self, record: Record) -> None:
         """Count ``record``, and keep it if the report will show it."""
@@ -271,6 +274,7 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
         if isinstance(event, RequestSeen):
             read.add(event.record)
     read.counters = pipeline.counters()
+    read.responses = pipeline.responses
     read.skipped = pipeline.decoder.skipped
     if captures:
         # Only the captures' records: one of a record file may have the same key.
@@ -351,6 +355,7 @@ def make_report(
         "notes": read.notes,
         "unlogged": read.unlogged,
         "received": read.received,
+        "responses": read.responses,
     }
     if not read.study:
         report = build_report(read.records, **common)

@@ -330,12 +330,15 @@ def test_acknowledgements_still_prove_gaps_when_bytes_wait(tmp_path: Path) -> No
     # The summary says how many requests the gap touched: /a, not /b.
     _, pipeline = scan_pipeline(path)
     assert pipeline.counters()["gap_requests"] == 1
-    assert "1 capture gap (20 bytes missing, 1 request touched)" in pipeline.summary()
+    assert "capture gaps: 1 client side (20 bytes missing, 1 request touched)" in (
+        pipeline.summary()
+    )
 
 
 def _counters(n: int) -> dict[str, int]:
     keys = ("packets", "flows", "requests", "identities", "identity_requests", "gaps")
     more = ("gap_bytes", "gap_requests", "stream_buffer_overflows", "half_open_evicted")
+    more += ("client_gaps", "client_gap_bytes")
     more += ("flows_evicted",)
     more += ("non_http_connections",)
     counters = dict.fromkeys(keys + more + ("malformed_heads",), n)
@@ -345,7 +348,8 @@ def _counters(n: int) -> dict[str, int]:
 def test_the_summary_line_counts_in_words() -> None:
     assert summarize(_counters(1), Counter({"IP protocol 17": 1})) == (
         "1 packet; 1 TCP connection; 1 HTTP request; 1 identity in 1 request; "
-        "skipped 1 frame (1 IP protocol 17); 1 capture gap (1 byte missing, 1 request touched); "
+        "skipped 1 frame (1 IP protocol 17); "
+        "capture gaps: 1 client side (1 byte missing, 1 request touched), 0 server side; "
         "1 reassembly buffer overflow; 1 half-open connection evicted (memory limit); "
         "1 connection with data evicted (memory limit); "
         "1 non-HTTP connection; 1 malformed HTTP head"
@@ -353,7 +357,8 @@ def test_the_summary_line_counts_in_words() -> None:
     assert summarize(_counters(1200), Counter({"IP protocol 17": 1200})) == (
         "1,200 packets; 1,200 TCP connections; 1,200 HTTP requests; "
         "1,200 identities in 1,200 requests; skipped 1,200 frames (1,200 IP protocol 17); "
-        "1,200 capture gaps (1,200 bytes missing, 1,200 requests touched); "
+        "capture gaps: 1,200 client side (1,200 bytes missing, 1,200 requests touched), "
+        "0 server side; "
         "1,200 reassembly buffer overflows; "
         "1,200 half-open connections evicted (memory limit); "
         "1,200 connections with data evicted (memory limit); 1,200 non-HTTP connections; "

@@ -9,7 +9,7 @@ from textual.widgets._toast import Toast
 
 from capture.model import StatsSnapshot
 from capture.sources.source import Halt
-from tests.tui.fakes import demo_capture_events, make_app
+from tests.tui.fakes import demo_capture_events, make_app, stats
 from tui.app import HeaderwatchApp
 from tui.messages import EventsArrived, StatsUpdated
 from tui.request_list import DROP_ORDER, HOST_WANTED, columns
@@ -158,10 +158,10 @@ async def test_the_detail_leads_with_the_findings_above_the_fold_at_24_rows() ->
 
 
 def test_the_status_line_says_how_many_requests_gaps_hit_at_any_width() -> None:
-    counters = StatsSnapshot((("requests", 28), ("gaps", 3), ("gap_requests", 2)))
+    counters = stats(requests=28, gaps=3, client_gaps=1, server_gaps=2, gap_requests=2)
     status = Status(source="live eth0", state="live", stats=counters)
-    assert "3 gaps (2 requests hit)" in status_text(status).plain
-    assert "3 gaps/2 req" in status_text(status, narrow=True).plain
+    assert "gaps: 1 client side (2 requests hit), 2 server side" in status_text(status).plain
+    assert "1+2 gaps/2 req" in status_text(status, narrow=True).plain
 
 
 async def test_a_notification_at_80_columns_leaves_the_status_line_and_footer_visible() -> None:
@@ -194,10 +194,10 @@ def test_paused_both_lines_say_paused_and_how_many_new_and_never_following() -> 
 
 
 def test_gaps_that_hit_no_request_leave_room_for_the_end_of_the_short_line() -> None:
-    counters = StatsSnapshot((("requests", 14_000), ("identities", 758), ("gaps", 42)))
+    counters = stats(requests=14_000, identities=758, gaps=42, server_gaps=42)
     status = Status(state="done", stats=counters, shown=14_000, follow=False)
     short = status_text(status, narrow=True).plain
-    assert short == "done │ 14,000 req · 758 ids · 0 dropped · 42 gaps │ 14,000 shown · no follow"
+    assert short == "done │ 14,000 req · 758 ids · 0 dropped · 0+42 gaps │ 14,000 shown · no follow"
     assert len(short) <= 78  # inside the padding of an 80-column line
 
 
@@ -209,6 +209,8 @@ LOSSES = StatsSnapshot(
         ("kernel_drops", 2_345_678),
         ("queue_drops", 1),
         ("gaps", 345_678),
+        ("client_gaps", 345_000),
+        ("server_gaps", 678),
         ("gap_requests", 45_678),
         ("iface_down", 1),
         ("unrecorded", 987_654),
@@ -253,7 +255,7 @@ async def test_at_80_columns_long_counts_and_every_state_word_stay_on_the_status
             "live stopped down paused │ 1.2M ids · 2.3M dropped · spool full │ identities ▼"
         )
         # Wide, the whole line: every count exact, every word whole.
-        await pilot.resize_terminal(360, 40)
+        await pilot.resize_terminal(400, 40)
         await pilot.pause()
         whole = on_screen()
         assert (
@@ -262,8 +264,9 @@ async def test_at_80_columns_long_counts_and_every_state_word_stay_on_the_status
         )
         assert (
             "│ 98,765,432 packets · 12,345,678 requests · 1,234,567 identities · "
-            "2,345,679 dropped · 345,678 gaps (45,678 requests hit) · "
-            "spool full: 987,654 frames not recorded │ 0 shown · sorted by identities ▼"
+            "2,345,679 dropped · gaps: 345,000 client side (45,678 requests hit), "
+            "678 server side · spool full: 987,654 frames not recorded │ 0 shown · "
+            "sorted by identities ▼"
         ) in whole
         # Between the two, the short line with its counts exact.
         await pilot.resize_terminal(200, 40)
@@ -283,15 +286,16 @@ def test_the_short_line_gives_up_the_parts_of_its_table_in_order_until_it_fits()
     )
     assert fitted(status, 200).plain == (
         "live wlan0 down │ 12,345,678 req · 1,234,567 ids · 2,345,679 dropped · 2,000 evicted"
-        " · 345,678 gaps/45,678 req · spool full │ 12,000,000 shown (300,000 cleared)"
+        " · 345,000+678 gaps/45,678 req · spool full │ 12,000,000 shown (300,000 cleared)"
         " (45,678 deleted) · follow"
     )
     assert fitted(status, 160).plain == (
         "live wlan0 down │ 12,345,678 req · 1,234,567 ids · 2,345,679 dropped · 2,000 evicted"
-        " · 345,678 gaps/45,678 req · spool full │ 12,000,000 shown · follow"
+        " · 345,000+678 gaps/45,678 req · spool full │ 12,000,000 shown · follow"
     )
+    # Client-side + server-side gaps are wider than a total: the interface goes first.
     assert fitted(status, 90).plain == (
-        "live wlan0 down │ 1.2M ids · 2.3M dropped · 2.0k evicted · 345k gaps · spool full │ follow"
+        "live down │ 1.2M ids · 2.3M dropped · 2.0k evicted · 345k+678 gaps · spool full │ follow"
     )
     assert fitted(status, 78).plain == (
         "live down │ 1.2M ids · 2.3M dropped · 2.0k evicted · spool full │ follow"

@@ -44,7 +44,9 @@ def test_exposure_counts_each_request_once_per_identity_per_site() -> None:
 
 
 def test_every_limit_is_listed_with_its_count_zero_or_not() -> None:
-    counters = {"non_http_connections": 4, "gaps": 2, "gap_bytes": 1500, "flows_evicted": 0,
+    counters = {"non_http_connections": 4, "gaps": 3, "gap_bytes": 1500, "client_gaps": 2,
+                "client_gap_bytes": 1000, "server_gaps": 1, "server_gap_bytes": 500,
+                "flows_evicted": 0,
                 "ip_datagrams_timed_out": 1, "ip_datagrams_incomplete": 2,
                 "ip_fragment_overlaps": 5, "ip_fragments": 40}  # fmt: skip
     skipped = Counter({"IP protocol 17": 7, "truncated TCP header": 1})
@@ -55,9 +57,19 @@ def test_every_limit_is_listed_with_its_count_zero_or_not() -> None:
     assert counts["IP datagrams not reassembled from their fragments"] == 3
     assert counts["IP fragments overlapping with different bytes"] == 5
     assert counts["Other frames passed over"] == 1
-    assert counts["Capture gaps"] == 2
+    assert counts["Capture gaps, client side"] == 2
+    assert counts["Capture gaps, server side"] == 1
+    assert "Capture gaps before the client was known" not in counts  # none
     assert counts["Connections evicted"] == 0
     assert report.lead.startswith("No identity was found in 0 HTTP requests")
+    # Of a pipeline that read requests only, the servers' side is not known, not 1.
+    scanned = build_report([], counters=counters, skipped=skipped, responses=False)
+    [server] = [limit for limit in scanned.limits if limit.what == "Capture gaps, server side"]
+    assert server.figure == "not known"
+    assert server.why == (
+        "the servers' bytes were read only for reflectors' echoes "
+        "(1 gap in those, 500 bytes missing)"
+    )
 
 
 def test_hostile_text_is_escaped_for_display_in_the_data_already() -> None:

@@ -322,7 +322,7 @@ def _write_har(source: str | Path, har: Path, config: IdentityConfig) -> list[di
 
 def _identities(summary: str) -> str:
     """``8 identities in 4 requests``, from the summary line."""
-    return summary.splitlines()[-1].rsplit("; ", 1)[-1]
+    return next(part for part in summary.splitlines()[-1].split("; ") if " in " in part)
 
 
 PLAIN = IdentityConfig(region="GB")
