@@ -545,10 +545,12 @@ def test_a_study_of_probes_through_the_lab_is_injected_on_80_clean_on_8080_and_h
         assert made.returncode == 0, made.stderr
     text = md.read_text(encoding="utf-8").replace("\\", "")
     phone_range = ".".join(lab.phone_ip.split(".")[:3]) + ".0/24"
-    row = rf"^\| {re.escape(label)} \| 3 \| 1 \| 1 \| 1 \| {re.escape(lab.inject_name)}\b"
+    row = rf"^\| {re.escape(label)} \| 3 \| 1 \| 0 \| 1 \| 1 \| {re.escape(lab.inject_name)}\b"
     assert re.search(row, text, re.M), text
     # The unlabelled test's network: the phone's range, masked (the report is redacted).
-    assert re.search(r"^\| <client /24 #[0-9a-f]{10}> \| 1 \| 0 \| 1 \| 0 \| none \|", text, re.M)
+    assert re.search(
+        r"^\| <client /24 #[0-9a-f]{10}> \| 1 \| 0 \| 0 \| 1 \| 0 \| none \|", text, re.M
+    )
     assert phone_range not in text and lab.phone_ip not in text
     assert lab.inject_value not in text  # the injected number is masked
     page = load(html.as_uri(), tmp_path / "study.png", ("document.querySelectorAll('svg').length",))

@@ -28,7 +28,8 @@ def register(sub: Any) -> None:
         "SHA-256, an exposure chart, what a reflector's echo shows was injected, what could "
         "not be inspected, the method and each finding's frame number. Identity values are "
         "masked unless --no-redact. Probe results (or --study) give a study: tests per "
-        "network with injected / clean / inconclusive verdicts. Without INPUT, the bundled "
+        "network with injected / arrived with identity (a reflector's log) / clean / "
+        "inconclusive verdicts. Without INPUT, the bundled "
         "demo capture (O2 UK, January 2012).",
     )
     p.add_argument(

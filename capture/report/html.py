@@ -22,7 +22,7 @@ from capture.report.model import (
     FindingRow,
     Report,
 )
-from capture.report.study import STUDY_METHOD, Study
+from capture.report.study import NETWORK_COLUMNS, STUDY_METHOD, VERDICTS, Study
 from capture.text import counted
 
 PALETTE = ("#c0392b", "#2471a3", "#b9770e", "#1e8449", "#7d3c98", "#5d6d7e", "#a04000", "#117a65")
@@ -375,39 +375,33 @@ def _study(study: Study) -> str:
     out = ['<h2 id="study">Networks tested</h2>']
     out.append(
         _table(
-            ["Network", "Tests", "Injected", "Clean", "Inconclusive", "Headers added or changed"],
+            NETWORK_COLUMNS,
             [
                 [
                     e(n.name),
                     e(n.tests),
-                    e(n.injected),
-                    e(n.clean),
-                    e(n.inconclusive),
-                    value(", ".join(n.headers) or "none"),
+                    *(e(n.count(verdict)) for verdict in VERDICTS),
+                    value(n.added),
                 ]
                 for n in study.networks
             ],
-            numeric=(1, 2, 3, 4),
+            numeric=(1, 2, 3, 4, 5),
         )
     )
     out.append(
         bar_chart(
             "Tests per network, by verdict",
             [n.name for n in study.networks],
-            ["injected", "clean", "inconclusive"],
-            [
-                [n.injected for n in study.networks],
-                [n.clean for n in study.networks],
-                [n.inconclusive for n in study.networks],
-            ],
+            VERDICTS,
+            [[n.count(verdict) for n in study.networks] for verdict in VERDICTS],
         )
     )
     for net in study.networks:
         out.append(f"<h3>{e(net.name)}</h3>")
         out.append(
-            f"<p>{e(counted(net.tests, 'test'))}: {net.injected} injected, {net.clean} clean, "
-            f"{net.inconclusive} inconclusive. Headers added or changed on the way: "
-            f"{e(', '.join(net.headers) or 'none')}.</p>"
+            f"<p>{e(counted(net.tests, 'test'))}: {net.injected} injected, {net.arrived} "
+            f"arrived with identity, {net.clean} clean, {net.inconclusive} inconclusive. "
+            f"Headers added or changed on the way: {e(net.added)}.</p>"
         )
         out.append(
             _table(

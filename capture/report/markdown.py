@@ -17,7 +17,7 @@ from capture.report.model import (
     REDACTED_NOTE,
     Report,
 )
-from capture.report.study import STUDY_METHOD, Study
+from capture.report.study import NETWORK_COLUMNS, STUDY_METHOD, VERDICTS, Study
 from capture.text import counted
 
 # CommonMark: "Any ASCII punctuation character may be backslash-escaped". These are
@@ -242,15 +242,13 @@ def _appendix(report: Report) -> list[str]:
 def _study(study: Study) -> list[str]:
     out = ["## Networks tested", ""]
     out += _table(
-        ["Network", "Tests", "Injected", "Clean", "Inconclusive", "Headers added or changed"],
+        NETWORK_COLUMNS,
         [
             [
                 m(n.name),
                 str(n.tests),
-                str(n.injected),
-                str(n.clean),
-                str(n.inconclusive),
-                m(", ".join(n.headers) or "none"),
+                *(str(n.count(verdict)) for verdict in VERDICTS),
+                m(n.added),
             ]
             for n in study.networks
         ],

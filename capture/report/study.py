@@ -4,10 +4,14 @@ Each test gets a verdict after AIBT (Access Now's AmIBeingTracked) and OONI's
 HTTP Header Field Manipulation test:
 
 - ``injected``: an identity arrived in a header the device did not send (the
-  probe's echo, or a capture's echo, shows it added or changed on the way; or a
-  reflector's own log, :data:`~capture.formats.jsonl.REFLECTOR_KEY`, shows it
-  received a request with an identity header in it);
-- ``clean``: the test was echoed and no identity was added;
+  probe's echo, or a capture's echo, sets what was sent beside what arrived and
+  shows it added or changed on the way);
+- ``arrived with identity``: a reflector's own log
+  (:data:`~capture.formats.jsonl.REFLECTOR_KEY`) shows a request arrive with an
+  identity header in it. The log holds only what arrived: whether the device sent
+  it or the network added it, only what was sent can tell (the probe's echo);
+- ``clean``: the test was echoed and no identity was added (or a reflector's log
+  shows the request arrive without one);
 - ``inconclusive``: the test says nothing about the network: it went over HTTPS
   (no carrier can add headers inside TLS), came over Wi-Fi (the label says so:
   ``net=wifi``), or had no echo (the probe failed, or a captured or recorded
@@ -36,9 +40,18 @@ from capture.report.model import safe
 from capture.text import counted
 
 INJECTED = "injected"
+ARRIVED = "arrived with identity"
 CLEAN = "clean"
 INCONCLUSIVE = "inconclusive"
-VERDICTS = (INJECTED, CLEAN, INCONCLUSIVE)
+VERDICTS = (INJECTED, ARRIVED, CLEAN, INCONCLUSIVE)
+
+NETWORK_COLUMNS = (
+    "Network",
+    "Tests",
+    *(verdict.capitalize() for verdict in VERDICTS),
+    "Headers added or changed",
+)
+"""The table of networks, in both renderers: a count of each verdict in its order."""
 
 WIFI_VALUES = frozenset(("wifi", "wi-fi", "wlan"))
 """Label values (``net=wifi``) that say the test did not go over the mobile network."""
@@ -48,7 +61,10 @@ STUDY_METHOD = (
     "Each test is one request from the tester's device to a reflector (headerwatch probe, "
     "or a reflector's log) with what arrived. Verdicts, after Access Now's AmIBeingTracked "
     "and OONI's HTTP Header Field Manipulation test: injected, when an identity arrived "
-    "in a header the device did not send; clean, when the echo shows none was added; "
+    "in a header the device did not send (an echo sets what was sent beside what arrived); "
+    "arrived with identity, when a reflector's log shows a request arrive with an identity "
+    "header (the log holds only what arrived, so who put it there is not known); clean, "
+    "when the echo shows none was added, or the log that none arrived; "
     "inconclusive, when the test cannot tell: it went over HTTPS (no one on the way can "
     "add headers inside TLS), over Wi-Fi (the label says net=wifi), or had no echo (the "
     "probe failed, or a captured request was never answered by a reflector, so what the "
@@ -70,9 +86,12 @@ class Test:
     verdict: str
     why: str
     headers: tuple[str, ...]
-    """Names of the headers added or changed on the way (or identity headers received)."""
+    """Names of the headers an echo shows added or changed on the way."""
     identities: tuple[str, ...]
-    """``kind value`` of the identities injected (masked in a redacted study)."""
+    """``kind value`` of the identities injected, or that arrived (masked in a
+    redacted study)."""
+    echoed: bool = False
+    """An echo set what was sent beside what arrived: ``headers`` is all that was added."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +116,13 @@ class Network:
         return self.count(INJECTED)
 
     @property
+    def arrived(self) -> int:
+        """Tests a reflector's log shows arriving with an identity, from whoever."""
+        return self.count(ARRIVED)
+
+    @property
     def clean(self) -> int:
-        """Tests echoed with no identity added."""
+        """Tests echoed with no identity added (or logged arriving without one)."""
         return self.count(CLEAN)
 
     @property
@@ -114,6 +138,14 @@ class Network:
             seen.update(dict.fromkeys(test.headers))
         return tuple(seen)
 
+    @property
+    def added(self) -> str:
+        """:attr:`headers` in words: "none" only where an echo showed what was added;
+        without one (a log, a capture no reflector answered) it is not known."""
+        if self.headers:
+            return ", ".join(self.headers)
+        return "none" if any(t.echoed for t in self.tests_list) else "not known (no echo)"
+
 
 @dataclass(frozen=True, slots=True)
 class Study:
@@ -123,12 +155,23 @@ class Study:
 
     @property
     def summary(self) -> str:
-        """One paragraph: how many tests, networks, and which networks injected."""
+        """One paragraph: how many tests, networks, which networks injected, and apart
+        from them where an identity arrived at a reflector from whoever put it there."""
         tests = sum(n.tests for n in self.networks)
         bad = [n.name for n in self.networks if n.injected]
+        arrived = [n.name for n in self.networks if n.arrived]
         text = f"{counted(tests, 'test')} over {counted(len(self.networks), 'network')}. "
+        said = []
         if bad:
-            text += "An identity was injected on the way in " + "; ".join(bad) + "."
+            said.append("An identity was injected on the way in " + "; ".join(bad) + ".")
+        if arrived:
+            said.append(
+                "An identity arrived at a reflector in " + "; ".join(arrived) + ": its log "
+                "holds only what arrived, so whether the device or the network put it "
+                "there is not known (headerwatch probe sets what was sent beside it)."
+            )
+        if said:
+            text += " ".join(said)
         elif any(n.clean for n in self.networks):
             # What could not be judged is not counted as clean.
             unsure = sum(n.inconclusive for n in self.networks)
@@ -237,12 +280,12 @@ def probe_test(obj: Mapping[str, Any], redactor: Redactor | None = None) -> Test
     echo = "weak JSON echo" if obj.get("echo") == "json-echo" else "reflector's echo"
     if identities:
         return Test(
-            stamp, target, network, INJECTED, f"{echo}: identity added", headers, identities
+            stamp, target, network, INJECTED, f"{echo}: identity added", headers, identities, True
         )
     why = f"{echo}: no identity added" + (
         f" ({counted(len(headers), 'header')} added or changed)" if headers else ""
     )
-    return Test(stamp, target, network, CLEAN, why, headers, ())
+    return Test(stamp, target, network, CLEAN, why, headers, (), True)
 
 
 def record_test(
@@ -250,7 +293,8 @@ def record_test(
 ) -> Test:
     """The test of one record: with a transit (a capture or scan JSONL with a
     reflector's echo), from what was added; ``received`` (read from a reflector's own
-    log), the request as received: an identity header in it arrived with the request.
+    log), the request as received: an identity header in it arrived with the request,
+    from the device or the network (:data:`ARRIVED`), never proof of injection.
     Any other record says nothing of what the network did: inconclusive (one recorded
     on the phone's side says the device sent what it carried:
     :func:`capture.report.attribution.vantage`)."""
@@ -272,8 +316,10 @@ def record_test(
         )
         ids = tuple(_mask(redactor, f.kind, f.normalized) for f in found)
         if ids:
-            return Test(req.ts, target, network, INJECTED, "echo: identity added", headers, ids)
-        return Test(req.ts, target, network, CLEAN, "echo: no identity added", headers, ())
+            return Test(
+                req.ts, target, network, INJECTED, "echo: identity added", headers, ids, True
+            )
+        return Test(req.ts, target, network, CLEAN, "echo: no identity added", headers, (), True)
     found = [f for f in record.identities if f.where == WHERE_HEADER]
     seen = vantage(record, received)
     if seen.vantage == SENT:
@@ -292,13 +338,17 @@ def record_test(
             )
         return Test(req.ts, target, network, INCONCLUSIVE, why, (), ())
     if found:
+        # Only what arrived: the device may have sent it, and only what it sent, set
+        # beside this (the probe's echo), can show the network added it.
+        names = ", ".join(dict.fromkeys(safe(f.name) for f in found))
         return Test(
             req.ts,
             target,
             network,
-            INJECTED,
-            "received by the reflector with an identity header",
-            tuple(dict.fromkeys(safe(f.name) for f in found)),
+            ARRIVED,
+            f"received by the reflector with an identity header ({names}); who put it "
+            "there is not known without what was sent",
+            (),
             tuple(_mask(redactor, f.kind, f.normalized) for f in found),
         )
     return Test(

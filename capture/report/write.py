@@ -377,7 +377,8 @@ def make_report(
             first_ts=min(stamps, default=None),
             last_ts=max(stamps, default=None),
             requests=len(tests),
-            identity_requests=sum(n.injected for n in result.networks),
+            # Injected or arrived with one: the tests whose request carried an identity.
+            identity_requests=sum(n.injected + n.arrived for n in result.networks),
         ),
         result,
     )

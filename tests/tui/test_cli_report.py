@@ -213,8 +213,8 @@ def test_a_study_of_real_probe_results_gives_each_network_its_verdicts(
     result = headerwatch("report", "--region", "GB", str(results), "-o", str(out))
     assert result.returncode == 0, result.stderr
     text = out.read_text(encoding="utf-8").replace("\\", "")
-    assert "| carrier=Lab Injecting | 2 | 2 | 0 | 0 | X-MSISDN |" in text
-    assert "| carrier=Lab Clean | 2 | 0 | 1 | 1 | none |" in text
+    assert "| carrier=Lab Injecting | 2 | 2 | 0 | 0 | 0 | X-MSISDN |" in text
+    assert "| carrier=Lab Clean | 2 | 0 | 0 | 1 | 1 | none |" in text
     assert "447700900456" not in text
     assert "HTTPS: nothing can be added inside TLS" in text
     assert json.loads(lines[0])["label"] == "carrier=Lab Injecting"
@@ -233,14 +233,18 @@ def test_report_is_a_command_of_the_cli() -> None:
     assert result.returncode == 0 and "--no-redact" in result.stdout
 
 
-def test_a_study_of_a_reflectors_log_judges_each_request_as_it_arrived(
+def test_a_study_of_a_reflectors_log_says_what_arrived_and_the_probes_what_was_injected(
     tmp_path: Path,
     reflector: tuple[subprocess.Popen[str], int],  # noqa: F811
 ) -> None:
     proc, port = reflector
+    probe = ("probe", "--format", "jsonl", "--label", "carrier=Lab, sent side")
     with enrichment_proxy(("127.0.0.1", port), {"X-MSISDN": "447700900456"}) as proxy:
-        assert headerwatch("probe", f"http://127.0.0.1:{proxy}/").returncode == 0
-    assert headerwatch("probe", f"http://127.0.0.1:{port}/").returncode == 0
+        injecting = headerwatch(*probe, f"http://127.0.0.1:{proxy}/")
+    clean = headerwatch(*probe, f"http://127.0.0.1:{port}/")
+    assert injecting.returncode == clean.returncode == 0, injecting.stderr + clean.stderr
+    results = tmp_path / "probes.jsonl"
+    results.write_text(injecting.stdout + clean.stdout)
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=10)
     log = tmp_path / "reflect.jsonl"
@@ -249,12 +253,20 @@ def test_a_study_of_a_reflectors_log_judges_each_request_as_it_arrived(
     # Each line says it is the request as a reflector received it.
     assert all(json.loads(line)["reflector"] is True for line in out.splitlines())
     report = tmp_path / "study.md"
-    result = headerwatch("report", "--study", "--label", "carrier=Lab", "--region", "GB",
-                         str(log), "-o", str(report))  # fmt: skip
+    result = headerwatch("report", "--study", "--label", "carrier=Lab, log", "--region", "GB",
+                         str(log), str(results), "-o", str(report))  # fmt: skip
     assert result.returncode == 0, result.stderr
     text = report.read_text(encoding="utf-8").replace("\\", "")
-    assert "| carrier=Lab | 2 | 1 | 1 | 0 | X-MSISDN |" in text
-    assert "received by the reflector with an identity header" in text
+    # The same two requests: the log shows the number arrive, not who added it (before,
+    # "1 injected" and X-MSISDN as a header added); the probes' echoes show it injected.
+    assert "| carrier=Lab, log | 2 | 0 | 1 | 1 | 0 | not known (no echo) |" in text
+    assert "| carrier=Lab, sent side | 2 | 1 | 0 | 1 | 0 | X-MSISDN |" in text
+    assert (
+        "received by the reflector with an identity header (X-MSISDN); who put it there is "
+        "not known without what was sent" in text
+    )
+    assert "injected on the way in carrier=Lab, sent side." in result.stderr
+    assert "An identity arrived at a reflector in carrier=Lab, log: its log holds" in result.stderr
 
 
 def test_a_capture_on_standard_input_is_reported_without_a_hash(tmp_path: Path) -> None:
@@ -321,7 +333,9 @@ def test_a_study_of_requests_no_reflector_saw_judges_none_of_them(tmp_path: Path
         assert result.returncode == 0, result.stderr
         text = out.read_text(encoding="utf-8").replace("\\", "")
         # Each network's range is masked, as the report is redacted by default.
-        row = r"\| <client /24 #[0-9a-f]+> \| (\d+) \| 0 \| 0 \| (\d+) \| none \|"
+        # No echo: neither what was added nor that nothing was is known.
+        row = r"\| <client /24 #[0-9a-f]+> \| (\d+) \| 0 \| 0 \| 0 \| (\d+) \| "
+        row += r"not known \(no echo\) \|"
         rows = re.findall(row, text)
         assert sorted(rows) == [("19", "19"), ("9", "9")], name
         assert "received by the reflector" not in text and "**clean**" not in text

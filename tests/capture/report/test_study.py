@@ -6,6 +6,7 @@ from typing import Any
 
 from capture.model import Transit
 from capture.report.study import (
+    ARRIVED,
     CLEAN,
     INCONCLUSIVE,
     INJECTED,
@@ -76,10 +77,45 @@ def test_records_with_an_echo_are_judged_by_it_and_a_reflectors_log_by_what_arri
     plain = record_test(record(), received=True)
     https = record_test(record(dport=443), received=True)
     assert [t.verdict for t in (injected, received, plain, https)] == [
-        INJECTED, INJECTED, CLEAN, INCONCLUSIVE,
+        INJECTED, ARRIVED, CLEAN, INCONCLUSIVE,
     ]  # fmt: skip
-    assert injected.headers == ("X-MSISDN",)
-    assert received.why == "received by the reflector with an identity header"
+    assert injected.headers == ("X-MSISDN",) and injected.echoed
+    # The log holds what arrived, not what was sent: the header is not said to be added.
+    assert received.why == (
+        "received by the reflector with an identity header (X-MSISDN); who put it there "
+        "is not known without what was sent"
+    )
+    assert received.headers == () and received.identities == ("msisdn +447700900123",)
+
+
+def test_a_reflectors_log_shows_an_identity_arrived_and_only_an_echo_shows_it_injected() -> None:
+    msisdn = finding(name="X-MSISDN")
+    logged = record_test(record(findings=(msisdn,), src="10.1.2.3"), received=True)
+    probed = probe_test(
+        _probe(
+            injected=[["X-MSISDN", "447700900123"]],
+            findings=[{"kind": "msisdn", "normalized": "+447700900123", "name": "X-MSISDN"}],
+        )
+    )
+    study = build_study([logged, probed])
+    networks = {n.name: n for n in study.networks}
+    log, probe = networks["10.1.2.0/24"], networks["10.0.0.0/24"]
+    assert (log.injected, log.arrived) == (0, 1)
+    assert log.added == "not known (no echo)"
+    assert (probe.injected, probe.arrived, probe.added) == (1, 0, "X-MSISDN")
+    assert study.summary == (
+        "2 tests over 2 networks. An identity was injected on the way in 10.0.0.0/24. "
+        "An identity arrived at a reflector in 10.1.2.0/24: its log holds only what "
+        "arrived, so whether the device or the network put it there is not known "
+        "(headerwatch probe sets what was sent beside it)."
+    )
+    # Its requests written again (scan, a session, an export) say the same.
+    again = record(findings=(msisdn,), source="reflector")
+    assert record_test(again).verdict == ARRIVED
+    alone = build_study([logged, record_test(record(src="10.1.2.4"), received=True)])
+    assert "injected" not in alone.summary and "No network" not in alone.summary
+    # An echo that showed nothing added says none were; a log cannot say.
+    assert build_study([probe_test(_probe())]).networks[0].added == "none"
 
 
 def test_a_record_no_reflector_echoed_or_received_cannot_be_judged() -> None:
