@@ -35,7 +35,7 @@ from types import TracebackType
 from typing import IO, Any, Protocol, cast
 
 from capture.formats.private import create_new, remove_new
-from capture.sources.frames import Frame
+from capture.sources.frames import Frame, block_options
 from capture.text import counted, for_json
 
 SHB_TYPE = 0x0A0D0D0A
@@ -381,14 +381,8 @@ def read_section_header(path: str) -> SectionHeader | None:
         return None
     options = rest[12:-4]  # after version and section length; before the trailing length
     values: dict[int, list[str]] = {}
-    offset = 0
-    while offset + 4 <= len(options):
-        code, size = struct.unpack_from(endian + "HH", options, offset)
-        if code == OPT_ENDOFOPT:
-            break
-        value = options[offset + 4 : offset + 4 + size]
+    for code, _, value in block_options(options, endian == ">"):
         values.setdefault(code, []).append(value.decode("utf-8", "replace"))
-        offset += 4 + size + (-size % 4)
     return SectionHeader(
         comments=tuple(values.get(OPT_COMMENT, ())),
         hardware=values.get(SHB_HARDWARE, [""])[0],

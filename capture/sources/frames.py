@@ -449,22 +449,31 @@ def interface(block: bytes, big_endian: bool) -> tuple[int, int]:
     its low 7 bits where the top bit is set; where the option is given more than once
     the last counts, and one whose value is not a single byte leaves a millionth."""
     order: Literal["big", "little"] = "big" if big_endian else "little"
-    end = len(block) - 4
-    offset = 16  # block type, length, link type, reserved, snap length
     tsresol: bytes | None = None
-    while end - offset >= 4:
-        code = int.from_bytes(block[offset : offset + 2], order)
-        length = int.from_bytes(block[offset + 2 : offset + 4], order)
-        if code == 0:  # opt_endofopt
-            break
-        value = offset + 4
-        if code == 9 and value + length <= end:
-            tsresol = block[value : value + length]
-        offset = value + length + (-length % 4)
+    # After the block type, length, link type, reserved and snap length; before the
+    # length again.
+    for code, length, value in block_options(block[16:-4], big_endian):
+        if code == 9 and len(value) == length:
+            tsresol = value
     resolution = 1_000_000
     if tsresol is not None and len(tsresol) == 1:
         resolution = (2 if tsresol[0] & 0x80 else 10) ** (tsresol[0] & 0x7F)
     return int.from_bytes(block[8:10], order), resolution
+
+
+def block_options(options: bytes, big_endian: bool) -> Iterator[tuple[int, int, bytes]]:
+    """The options of a pcapng block (``options``: the bytes between its fixed fields
+    and its closing length), up to ``opt_endofopt``: each option's code, the length it
+    declares, and its value (shorter than that length where the block ends first)."""
+    head = struct.Struct(">HH" if big_endian else "<HH").unpack_from
+    offset = 0
+    while offset + 4 <= len(options):
+        code, length = head(options, offset)
+        if code == 0:  # opt_endofopt
+            break
+        value = offset + 4
+        yield code, length, options[value : value + length]
+        offset = value + length + (-length % 4)
 
 
 def _pcapng_start(name: str, tap: _Tap, magic: bytes) -> _PcapngHead | RawPcapNgReader:
