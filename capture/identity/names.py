@@ -81,17 +81,25 @@ _HINT_PARTS = (
         "<tel|mdn|cli|ani|subno|cellphone|telefon|telephone|ud-?ph|udff-?ph>",
     ),
     # Meta's advanced matching sends the visitor's e-mail address and phone number
-    # SHA-256-hashed as ud[em] and ud[ph] (udff[...] before hashing is done).
-    ("email", "e-?mail|<ud-?em|udff-?em>"),
+    # SHA-256-hashed as ud[em] and ud[ph] (udff[...] before hashing is done). "em" as a
+    # name's last word is the address (hashed) in the conversion APIs' user data
+    # (Pinterest's user_data.em, "Sha256 hashes of lowercase version of user's email
+    # addresses"; Meta's user_data.em), "hem" the hashed e-mail of ad-tech ID modules
+    # (an ad tag's audience.hem.sha256, handed to ID5 as its hashed e-mail).
+    ("email", "e-?mail|<ud-?em|udff-?em>|<em|hem>$"),
     # Facebook's SDK sends the IDFA or Android advertising ID as advertiser_id (Graph
     # API reference, Application Activities: "Apple's Advertising Identifier (IDFA) or
     # Google Android's advertising ID"; facebook-android-sdk's getAndroidAdvertiserId()),
     # and Unity Ads as advertisingTrackingId (its SDKs' init query parameters; older
-    # ones the ID's MD5 there, the ID itself as rawAdvertisingTrackingId).
+    # ones the ID's MD5 there, the ID itself as rawAdvertisingTrackingId). Google Ad
+    # Manager's rdid ("a resettable device identifier": the advertising ID, passed on ad
+    # requests made without its SDK), and google_aid, under which ByteDance's app-log
+    # SDK sends what AdvertisingIdClient returns (AppMetrica's install exports too).
     (
         "advertising",
         "<idfa|gaid|adid|aaid|oaid|ifa|aifa|advertising-?id(?:entifier)?|ad-?id|adv-?id|"
-        "google-?ad-?id|apple-?ifa|advertiser-?id|advertising-?tracking-?id>",
+        "google-?ad-?id|apple-?ifa|advertiser-?id|advertising-?tracking-?id|rdid|"
+        "google-?aid>",
     ),
     # Apple's names for the IDFA and IDFV (ASIdentifierManager.advertisingIdentifier,
     # UIDevice.identifierForVendor) and Branch's ios_vendor_id, as apps send them;
@@ -99,13 +107,18 @@ _HINT_PARTS = (
     # adapters (what each tracker's SDK sends, and what it is): Singular's aifa (the
     # Android advertising ID), andi (the Android ID) and asid (the app set ID);
     # Adjust's android_uuid, ios_uuid and persistent_ios_uuid and Facebook's
-    # fb_anon_id (an install's IDs); Branch's device_fingerprint_id.
+    # fb_anon_id (an install's IDs); Branch's device_fingerprint_id. Facebook's own
+    # anon_id (Graph API, Application Activities: "the ID of a person who has installed
+    # the app anonymously", "XZ" and a UUID kept per install by its SDKs); AppMetrica's
+    # ifv (its iOS SDK's kAMAIFVKey, the IDFV beside ifa); App Center's Install-ID header
+    # (its SDKs' "installation identifier HTTP header") and OpenTelemetry's
+    # app.installation.id ("the installation of an application on a specific device").
     (
         "device",
         "<idfv|udid|open-?udid|android-?id|device-?id|deviceid|dev-?id|device-?uuid|"
         "hardware-?id|hwid|serial-?number|identifier-?for-?vendor|ios-?vendor-?id|"
         "app-?instance-?id|andi|asid|android-?uuid|ios-?uuid|device-?fingerprint-?id|"
-        "fb-?anon-?id>",
+        "fb-?anon-?id|anon-?id|ifv|ios-?ifv|install-?id|installation-?id>",
     ),
     # "mobile" as a name's last word is the mobile number ("mobile", "user_mobile",
     # "contact.mobile"); as any other word it qualifies the next ("x-mobile-gateway").
@@ -204,6 +217,11 @@ HINT_ANCHORS = (
     "asid",
     "uuid",
     "anon",
+    "rdid",
+    "google",
+    "ifv",
+    "install",
+    "em",
     "caller",
     "bearer",
     "msid",

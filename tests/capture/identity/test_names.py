@@ -96,6 +96,19 @@ def test_http_alone_is_not_stripped() -> None:
         ("advertiser_id", HINT_ADVERTISING),
         ("advertisingTrackingId", HINT_ADVERTISING),
         ("rawAdvertisingTrackingId", HINT_ADVERTISING),
+        # Google Ad Manager's rdid, ByteDance's app-log google_aid; Facebook's anon_id,
+        # AppMetrica's ifv, App Center's Install-ID header, OpenTelemetry's
+        # app.installation.id; the hashed address as user data's em and ad tags' hem.
+        ("rdid", HINT_ADVERTISING),
+        ("google_aid", HINT_ADVERTISING),
+        ("anon_id", HINT_DEVICE),
+        ("ifv", HINT_DEVICE),
+        ("Install-ID", HINT_DEVICE),
+        ("app.installation.id", HINT_DEVICE),
+        ("em", HINT_EMAIL),
+        ("pd[em]", HINT_EMAIL),
+        ("user_data.em", HINT_EMAIL),
+        ("u_hem", HINT_EMAIL),
     ],
 )
 def test_names_hint_at_their_values(name: str, hint: str) -> None:
@@ -182,7 +195,22 @@ def test_counter_like_names_are_id_like(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["x-foo", "referer", "x-mobile-gateway", "mobile-os", "thread", "subject", "csrf", "otp"],
+    [
+        "x-foo",
+        "referer",
+        "x-mobile-gateway",
+        "mobile-os",
+        "thread",
+        "subject",
+        "csrf",
+        "otp",
+        # "em" is the address only as a name's last word; "install" and "em" inside one
+        # are other words.
+        "em-unit",
+        "theme",
+        "premium",
+        "reinstall-source",
+    ],
 )
 def test_plain_names_hint_nothing(name: str) -> None:
     hint = name_hint(normalize_name(name))
@@ -226,7 +254,8 @@ _HINT_WORDS = [
     "identifierForVendor", "ios-vendor-id", "iosVendorId", "app-instance-id", "appInstanceId",
     "idsDeviceId", "userMobile", "aifa", "andi", "asid", "android_uuid", "ios_uuid",
     "persistent_ios_uuid", "fb_anon_id", "device_fingerprint_id", "advertiser_id",
-    "advertisingTrackingId",
+    "advertisingTrackingId", "rdid", "google_aid", "anon_id", "ifv", "ios_ifv", "install_id",
+    "Install-ID", "installation-id", "em", "pd[em]", "u_hem",
 ]  # fmt: skip
 
 
