@@ -3,7 +3,9 @@
 Both have the same shape; a NAI whose user part is a phone number
 (``447700900123@mms.operator.example``) is reported by the value scanner as an
 MSISDN. URL user-info (``http://user:pass@host/``) is not an address: a match
-must not follow ``/`` or ``:``.
+must not follow ``/`` or ``:``, except the ``:`` of the two URI schemes whose whole
+path is an address: ``mailto:`` (RFC 6068, a page's contact links) and ``acct:``
+(RFC 7565, which WebFinger's ``?resource=acct:user@host`` asks about, RFC 7033).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 _ADDRESS = re.compile(
-    r"(?<![\w.%+/:@-])"
+    r"(?:(?<![\w.%+/:@-])|(?<=(?i:mailto):)|(?<=(?i:acct):))"
     r"([A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_])?)"
     r"@"
     r"((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24})"

@@ -327,6 +327,23 @@ def test_url_user_info_is_not_an_email(detector: IdentityDetector) -> None:
     ] == []
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "mailto:ops@example.org",
+        "MAILTO:ops@example.org?subject=hi",
+        "acct:ops@example.org",
+        "okta:acct:ops@example.org",
+        "https://idp.example/.well-known/webfinger?resource=acct%3Aops%40example.org",
+    ],
+)
+def test_an_address_after_a_mailto_or_acct_scheme_is_found(
+    detector: IdentityDetector, value: str
+) -> None:
+    finding = one(detector, add=[("X-Link", value)])
+    assert (finding.kind, finding.normalized) == ("email", "ops@example.org")
+
+
 def test_a_key_at_value_pair_whose_realm_has_no_real_top_level_domain_is_no_address(
     detector: IdentityDetector,
 ) -> None:

@@ -29,7 +29,8 @@ when the set was made (5 December 2026), raised with each class of misses mended
 (issue 16's classes 4, 6 and 8: an ID in an object named for the device, a prefixed
 ID, a page's address carried in a parameter; then names SDKs' own sources and
 references give: ``rdid``, ``google_aid``, ``anon_id``, ``ifv``, ``Install-ID``,
-``em`` and ``hem``; the set is no longer held out for those), so that a regression
+``em`` and ``hem``; an address after ``acct:`` or ``mailto:``; the set is no longer
+held out for those), so that a regression
 fails. Issue 16 asks for recall >= 0.98 and precision >= 0.99; on this set precision
 meets it and recall does not. The README there lists what is missed, by class, with
 examples: an ID under a name the hints lack (``GPID``, ``ads_id``), under an
@@ -73,9 +74,9 @@ _BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/91.0.4472.77 Safari
 # that raises it says so, and the floor (and the README) can be raised with it.
 FLOORS = {
     "device_id": (0.872, 1.0),
-    "email": (0.856, 1.0),
+    "email": (0.879, 1.0),
     "tracking_id": (0.373, 1.0),
-    "all": (0.821, 1.0),
+    "all": (0.824, 1.0),
 }
 
 
