@@ -12,10 +12,14 @@ does (``tests/capture/identity/test_heldout.py``).
     python tests/data/heldout/make.py tcf STAGE_1.csv STAGE_2.csv
     python tests/data/heldout/make.py pii-leakage PII_LEAKAGE_202105.csv
     python tests/data/heldout/make.py har ORIGINAL.har NAME.har LABELS.json
+    python tests/data/heldout/make.py carrier-code
 
 ``TRACKHAR_PATHS.json`` (with ``trackhar-endpoints.json`` beside it) and
 ``LABELS.json`` come from TrackHAR itself (npm ``trackhar@1.0.0``, CC0); the README
-gives the lines of Node that write them.
+gives the lines of Node that write them. ``carrier-code`` reads its own table,
+``carrier-code/lines.tsv``: the lines of other projects' code, transcribed by hand, that
+read or insert a carrier's identity header (the README there says where each is);
+every value is made up here.
 Sampling is deterministic: the same inputs give the same files.
 """
 
@@ -32,6 +36,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+import phonenumbers
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
@@ -390,6 +396,102 @@ def _addresses(rows: list[dict[str, str]]) -> list[str]:
     return sorted((a for a, n in counts.items() if n >= 2), key=lambda a: (-counts[a], a))
 
 
+# Carrier-code items: made-up values in the shape each transcribed line expects. A
+# mobile number is a libphonenumber example of the region's mobile numbers with its
+# last digits replaced (from the SHA-256 of the line) until libphonenumber calls it a
+# valid mobile number; an IMSI, a real operator's MCC and MNC and made-up digits.
+_IMSI_PLMN = {"GB": "23410", "DE": "26201"}
+"""Operators of the IMSIs: O2 UK (234 10) and Telekom Deutschland (262 01)."""
+_MOBILE_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+"""libphonenumber cannot tell a US mobile number from a landline: both are the latter."""
+
+
+def _digits(seed: str, count: int) -> str:
+    """``count`` decimal digits from the SHA-256 of ``seed``."""
+    digest = hashlib.sha256(seed.encode()).hexdigest()
+    return "".join(str(int(c, 16) % 10) for c in digest)[:count]
+
+
+def _mobile(region: str, seed: str) -> tuple[int, str]:
+    """A valid mobile number of ``region``: its country code and national number."""
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    national = phonenumbers.national_significant_number(example)
+    keep = 3 if len(national) > 8 else 2
+    for attempt in range(1000):
+        candidate = national[:keep] + _digits(f"{seed}#{attempt}", len(national) - keep)
+        number = phonenumbers.parse(f"+{example.country_code}{candidate}")
+        if (
+            phonenumbers.is_valid_number(number)
+            and phonenumbers.number_type(number) in _MOBILE_TYPES
+            and "555" not in candidate[3:6]  # NANP's 555 exchange is for fiction.
+        ):
+            return example.country_code, candidate
+    raise ValueError(f"no valid mobile number for {region}")
+
+
+def _luhn(digits: str) -> str:
+    """``digits`` and their Luhn check digit (an IMEI's last digit)."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return digits + str((10 - total % 10) % 10)
+
+
+def _carrier_value(shape: str, region: str, seed: str) -> tuple[str, str]:
+    """The made-up value of ``shape`` and, for a phone number, its E.164 form."""
+    if shape.startswith("literal:"):
+        return shape.removeprefix("literal:"), ""
+    ip = "10." + ".".join(str(1 + int(_digits(f"{seed}/ip{n}", 3)) % 254) for n in range(3))
+    if shape == "ipv4":
+        return ip, ""
+    if shape == "guid":
+        return _fresh_uuid(seed).upper(), ""
+    if shape in ("imsi", "imsi-prefixed"):
+        imsi = _IMSI_PLMN[region] + _digits(seed, 10)
+        return ("IMSI" + imsi if shape == "imsi-prefixed" else imsi), ""
+    if shape == "imei":
+        return _luhn("35" + _digits(seed, 12)), ""
+    code, national = _mobile(region, seed)
+    intl = f"{code}{national}"
+    value = {
+        "intl": intl,
+        "plus": f"+{intl}",
+        "national": national,
+        "intl-ip": f"{intl}, {ip}",
+        "netinfo": f"GPRS,{intl},{ip}",
+        "netinfo-national": f"GPRS,{national},{ip}",
+        "gateway": f"{intl}_gateway",
+        "plmn": f"+{intl}/TYPE=PLMN",
+    }[shape]
+    return value, f"+{intl}"
+
+
+def carrier_code(table: Path) -> Iterator[dict[str, Any]]:
+    """Items of the carrier-code table: each transcribed line's header, with a made-up
+    value in the shape that code reads or writes, sent to a site of the repository's
+    name; ``region`` is the code's country (a scan is told it, as a user would be),
+    ``e164`` the number a phone number must be normalised to."""
+    with table.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            seed = "|".join((row["repo"], row["path"], row["line"], row["header"]))
+            value, e164 = _carrier_value(row["shape"], row["region"], seed)
+            host = row["repo"].lower().replace("/", ".").replace("_", "-")
+            yield {
+                "method": "GET",
+                "url": f"http://{host}.example/",
+                "place": "header",
+                "name": row["header"],
+                "value": value,
+                "label": f"{row['code']} ({row['repo']} {row['path']}:{row['line']})",
+                "kind": row["kind"],
+                "region": row["region"],
+                "e164": e164,
+            }
+
+
 def _write(items: Iterator[dict[str, Any]], folder: Path, prefix: str) -> int:
     lines = [
         json.dumps({"id": f"{prefix}{n:05d}", **item}, ensure_ascii=False)
@@ -408,6 +510,9 @@ def main(argv: list[str]) -> None:
         count = _write(tcf(*map(Path, args)), HERE / "tcf-android", "tcf")
     elif command == "pii-leakage":
         count = _write(pii_leakage(Path(args[0])), HERE / "pii-leakage", "pl")
+    elif command == "carrier-code":
+        folder = HERE / "carrier-code"
+        count = _write(carrier_code(folder / "lines.tsv"), folder, "cc")
     elif command == "har":
         trim_har(Path(args[0]), HERE / "tweasel-recorded" / args[1])
         labels = json.loads(Path(args[2]).read_text(encoding="utf-8"))
