@@ -60,7 +60,7 @@ from capture.identity.names import (
     name_hint,
     normalize_name,
 )
-from capture.identity.phone import is_region
+from capture.identity.phone import is_region, parse_strict
 from capture.identity.values import VALUE_DETECTORS, Mode, ValueHit, ValueScanner
 from capture.model import (
     IDENTITY_KINDS,
@@ -789,9 +789,19 @@ class IdentityDetector:
                 out.append(
                     Finding(name, where, kind, text, hit.normalized, CATALOG, severity, hit.detail)
                 )
-            else:
-                detail = f"{entry.description} (value is not {kind.upper()}-shaped)"
-                out.append(Finding(name, where, kind, text, text, CATALOG, severity, detail))
+                return
+            mobile = parse_strict(text.removeprefix("+")) if _PHONE_SHAPED.fullmatch(text) else None
+            if mobile is not None:
+                # Some sites read the subscriber's number out of an IMSI header (jpress's
+                # RequestUtils takes the mobile from X-Imsi): a value that is no IMSI but a
+                # valid mobile number in international digits is reported as what it is.
+                detail = f"{mobile.detail} · phone number in an {kind.upper()} header"
+                out.append(
+                    Finding(name, where, "msisdn", text, mobile.e164, CATALOG, severity, detail)
+                )
+                return
+            detail = f"{entry.description} (value is not {kind.upper()}-shaped)"
+            out.append(Finding(name, where, kind, text, text, CATALOG, severity, detail))
             return
         if kind == "subscriber_id" and _PHONE_SHAPED.fullmatch(text):
             # Some operators put the MSISDN itself in a subscriber-ID header (Claro

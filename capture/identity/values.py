@@ -278,7 +278,9 @@ class ValueScanner:
         if kind == "imei" and (force or IMEI in self.enabled):
             found = parse_imei(text, named=True)
         elif kind == "imsi" and (force or IMSI in self.enabled):
-            found = parse_imsi(text)
+            # Magma's header enrichment sends its subscriber ID, "IMSI" and the digits
+            # (magma's pipelined envoy_client.py, IMSI_HDR).
+            found = parse_imsi(text[4:] if text[:4].upper() == "IMSI" else text)
         else:
             return None
         if found is None:

@@ -241,6 +241,30 @@ def test_imsi_under_a_subscriber_name(detector: IdentityDetector) -> None:
     assert (finding.kind, finding.normalized) == ("imsi", IMSI)
 
 
+@pytest.mark.parametrize("value", ["8613109971272", "+8613109971272"])
+def test_a_mobile_number_in_an_imsi_header_is_reported_as_the_number(
+    detector: IdentityDetector, value: str
+) -> None:
+    # jpress's RequestUtils reads the subscriber's mobile number out of X-Imsi.
+    finding = one(detector, add=[("X-Imsi", value)])
+    assert (finding.kind, finding.normalized) == ("msisdn", "+8613109971272")
+    assert finding.detail.endswith("phone number in an IMSI header")
+
+
+def test_an_imsi_header_with_no_imsi_and_no_mobile_number_is_still_an_imsi_finding(
+    detector: IdentityDetector,
+) -> None:
+    finding = one(detector, add=[("X-Imsi", "a1b2c3d4e5")])
+    assert finding.kind == "imsi" and "not IMSI-shaped" in finding.detail
+
+
+@pytest.mark.parametrize("value", [f"IMSI{IMSI}", f"imsi{IMSI}"])
+def test_an_imsi_after_magma_s_imsi_prefix_is_read(detector: IdentityDetector, value: str) -> None:
+    # Magma's header enrichment sends its subscriber ID: "IMSI" and the digits.
+    finding = one(detector, add=[("imsi", value)])
+    assert (finding.kind, finding.normalized) == ("imsi", IMSI)
+
+
 def test_national_number_wrapped_in_hex_under_the_region(detector: IdentityDetector) -> None:
     finding = one(detector, add=[("X-Operator-Chosen", b"07911123456".hex())])
     assert finding.normalized == "+447911123456" and "hex-encoded" in finding.detail
