@@ -210,6 +210,10 @@ class ValueScanner:
         text = value.strip().strip("\"'<>")
         if text[:5].lower().startswith(_URI_SCHEMES):
             text = text.split(":", 1)[1].split(";", 1)[0].split("@", 1)[0]
+        if text[-10:].upper() == "/TYPE=PLMN":
+            # An MMS address (OMA's MMS encapsulation: a device address is the number,
+            # then "/TYPE=PLMN"), as MMS centres take it from X-MSISDN.
+            text = text[:-10]
         text = url_decode(text)
         match = parse_lenient(text, self.region)
         if match is not None:

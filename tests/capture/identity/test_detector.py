@@ -241,6 +241,14 @@ def test_imsi_under_a_subscriber_name(detector: IdentityDetector) -> None:
     assert (finding.kind, finding.normalized) == ("imsi", IMSI)
 
 
+@pytest.mark.parametrize("name", ["X-MSISDN", "X-Phone"])
+def test_an_mms_address_under_a_phone_name_is_the_number(
+    detector: IdentityDetector, name: str
+) -> None:
+    finding = one(detector, add=[(name, "+447700900123/TYPE=PLMN")])
+    assert (finding.kind, finding.normalized) == ("msisdn", UK)
+
+
 @pytest.mark.parametrize("value", ["8613109971272", "+8613109971272"])
 def test_a_mobile_number_in_an_imsi_header_is_reported_as_the_number(
     detector: IdentityDetector, value: str
