@@ -381,7 +381,10 @@ def spooled(
     except (OSError, CaptureWriteError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         notices.append(
-            Notice("warning", f"no spool ({reason}): w cannot save this capture; use -w FILE")
+            Notice(
+                "warning",
+                f"no spool ({reason}): w saves its requests (JSONL), not the capture; use -w FILE",
+            )
         )
         recording = frames
     try:
@@ -528,16 +531,20 @@ def dashboard(
     blocks, so a notice ("eth1 is down; …") reaches the screen without stalling capture.
     When ``frames`` is a recording (``-w`` or the spool), ``w`` saves sessions from it;
     ``written``: it is the user's ``-w`` file (the capture is on disk: quitting does
-    not ask about it).
+    not ask about it). Else (``--spool-max 0``, or no spool could be made) the requests
+    are nowhere but in the dashboard: as those of ``live --from``, ``w`` saves them as
+    a session of records, quitting asks first, and a signal keeps them.
     """
+    recording = frames if isinstance(frames, RecordingSource) else None
     app = app_module.HeaderwatchApp(
         frames,
         detector,
         store=Store(max_bytes=LIVE_STORE_BYTES),
         source_name=f"live {source.iface}",
         redact=redact,
-        recording=frames if isinstance(frames, RecordingSource) else None,
-        written=frames if written and isinstance(frames, RecordingSource) else None,
+        recording=recording,
+        written=recording if written else None,
+        record_session=recording is None,
     )
     events_arrived = import_module("tui.messages").EventsArrived
 
@@ -583,6 +590,8 @@ def _dashboard(
         why = app.ended_unasked()
         if spool is not None and why is not None and app.capture_unsaved():
             keep_unsaved(spool, frames, why, failed=failure is not None)
+        elif app.kept:  # no spool: the requests themselves, kept as live --from keeps them
+            tell(f"headerwatch: {'error: ' if failure is not None else ''}{app.kept}")
         elif failure is not None:
             tell(f"headerwatch: error: {failure}")
     return int(code or 0)

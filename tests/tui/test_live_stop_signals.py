@@ -38,11 +38,13 @@ def dashboard(
     before: str = "",
     after: str = STATUS,
     command: Sequence[str] = ("-m", "tui.cli"),
+    options: Sequence[str] = (),
 ) -> Iterator[tuple[Pane, Path, Path]]:
     """The dashboard on the lab's interface, started from a directory of its own, with a
-    runtime directory of its own; the pane, its spool, and that directory. The shell
-    runs ``before`` first and ``after`` once the dashboard has ended; ``command``: how
-    the interpreter runs headerwatch (the repository is on its path)."""
+    runtime directory of its own; the pane, its spool (a path that does not exist when
+    ``options`` ask for none), and that directory. The shell runs ``before`` first and
+    ``after`` once the dashboard has ended; ``command``: how the interpreter runs
+    headerwatch (the repository is on its path); ``options``: more for ``live``."""
     run, here = tmp_path / "run", tmp_path / "here"
     run.mkdir(mode=0o700)
     here.mkdir()
@@ -54,10 +56,10 @@ def dashboard(
         "PYTHONPATH": str(REPO),
     }
     live = ["ip", "netns", "exec", lab.server_ns, sys.executable, *command, "live"]
-    pane = Pane([before, *live, "-i", lab.server_if, ";", after], env, cwd=here)
+    pane = Pane([before, *live, "-i", lab.server_if, *options, ";", after], env, cwd=here)
     try:
         pane.wait_for(f"live {lab.server_if}")
-        [spool] = run.iterdir()
+        [spool] = list(run.iterdir()) or [run / "no spool"]
         yield pane, spool, here
     finally:
         pane.kill()
@@ -129,6 +131,24 @@ def test_sigterm_gives_the_terminal_back_keeps_the_capture_and_says_where(
     assert "exit status 143" in said
     assert "Traceback" not in said
     assert _requests(kept) == [("/killed", [IDENTITY[1]])]
+
+
+def test_sigterm_without_a_spool_keeps_the_requests_as_a_session_of_records(
+    lab: Lab, tmp_path: Path
+) -> None:
+    with dashboard(lab, tmp_path, options=("--spool-max", "0")) as (pane, spool, here):
+        browse(lab, pane, "/no-spool")
+        said, _ = terminate(pane)
+    assert not spool.exists()
+    [kept] = here.iterdir()
+    assert kept.name.startswith("headerwatch-") and kept.suffix == ".jsonl"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert (
+        "headerwatch: stopped by SIGTERM with requests not saved; they are kept in "
+        f"{kept} (headerwatch open reopens it)"
+    ) in said
+    assert "exit status 143" in said
+    assert _requests(kept) == [("/no-spool", [IDENTITY[1]])]
 
 
 def test_sigterm_with_nothing_to_keep_removes_the_spool_and_keeps_nothing(

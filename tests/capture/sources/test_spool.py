@@ -232,7 +232,7 @@ def test_no_spool_with_w_or_spool_max_0_and_a_notice_when_none_can_be_made(
     with spooled(source, source, _args(), None, notices) as (frames, spool):  # type: ignore[arg-type]
         assert frames is source and spool is None
     assert [getattr(n, "text", "") for n in notices] == [
-        "no spool (Permission denied): w cannot save this capture; use -w FILE"
+        "no spool (Permission denied): w saves its requests (JSONL), not the capture; use -w FILE"
     ]
 
 
