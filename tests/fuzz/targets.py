@@ -12,10 +12,12 @@ See docs/fuzzing.md.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import gzip
 import io
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,8 +78,11 @@ class FuzzTarget:
 
 @cache
 def _scratch() -> Path:
-    """A directory for the inputs that must be files (captures, sessions)."""
-    return Path(tempfile.mkdtemp(prefix="headerwatch-fuzz-"))
+    """A directory for the inputs that must be files (captures, sessions), removed
+    when the run ends (each run used to leave one in the temp directory)."""
+    path = Path(tempfile.mkdtemp(prefix="headerwatch-fuzz-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def _as_file(data: bytes, name: str) -> str:

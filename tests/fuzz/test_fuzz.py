@@ -13,14 +13,17 @@ from __future__ import annotations
 import json
 import os
 import struct
+import subprocess
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.targets import TARGETS, FuzzTarget
+from tests.fuzz.targets import ROOT, TARGETS, FuzzTarget
 
 LONG = int(os.environ.get("HEADERWATCH_FUZZ_EXAMPLES", "0"))
 EXAMPLES = LONG or 200
@@ -132,3 +135,14 @@ def test_no_input_raises_more_than_its_one_line_error(target: FuzzTarget) -> Non
         line = {"target": target.name, "inputs": count, "seconds": time.monotonic() - started}
         with open(REPORT, "a") as out:
             out.write(json.dumps(line) + "\n")
+
+
+def test_a_run_leaves_no_scratch_directory_behind() -> None:
+    wrote = "from tests.fuzz.targets import _as_file; print(_as_file(b'x', 'input'))"
+    result = subprocess.run(
+        [sys.executable, "-c", wrote], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    scratch = Path(result.stdout.strip()).parent
+    assert scratch.name.startswith("headerwatch-fuzz-")
+    assert not scratch.exists()
