@@ -274,17 +274,18 @@ class MessageReader:
             self._partial_head(f"{note} inside the header block; the rest of the head is lost")
         self._enter_resync()
 
-    def close(self) -> None:
-        """The connection ended: report whatever was in progress."""
+    def close(self, why: str = "connection ended") -> None:
+        """The connection is over (``why``: how, e.g. ``capture ended``): report
+        whatever was in progress."""
         self.waiting = 0
         state = self.state
         if state == HTTP09:
             self._finish_http09()
         elif state == HEAD and self.buf.strip(b"\r\n"):
-            self._partial_head("connection ended inside the header block")
+            self._partial_head(f"{why} inside the header block")
         elif state in (BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER):
             if self.is_request and self.current is not None:
-                self._note("connection ended before the body was complete")
+                self._note(f"{why} before the body was complete")
             self._body_done()
         self.state = OPAQUE
         self.buf.clear()
@@ -1049,15 +1050,15 @@ class HttpConnection:
             self.opaque = True
             self.tracker.count("non_http_connections")
 
-    def close(self) -> None:
-        """The TCP connection ended."""
+    def close(self, why: str = "connection ended") -> None:
+        """The TCP connection is over (``why``: how, for what it cut short)."""
         if self.client is None:
             # Bytes came (or were lost) but neither side ever read as HTTP: a connection
             # caught mid-way (no handshake) in TLS or another protocol.
             self.not_http()
         for reader in self.readers:
             if reader.buf or reader.state not in _AT_REST:
-                reader.close()
+                reader.close(why)
             else:
                 reader.state = OPAQUE  # MessageReader.close with nothing in progress
         tracker = self.tracker
@@ -1266,11 +1267,11 @@ class HttpTracker:
         elif flow.client is not None:
             conn.assign_roles(flow.client)
 
-    def on_close(self, flow: Flow) -> None:
-        """The connection ended."""
+    def on_close(self, flow: Flow, why: str = "connection ended") -> None:
+        """The connection is over (``why``: how)."""
         conn: HttpConnection | None = flow.app  # type: ignore[assignment]
         if conn is not None:
-            conn.close()
+            conn.close(why)
             self.held_bytes -= conn.held
             conn.held = 0
             flow.app = None

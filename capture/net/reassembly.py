@@ -273,8 +273,10 @@ class StreamSink(Protocol):
     def on_roles(self, flow: Flow) -> None:
         """The handshake told which side is the client (``flow.client``)."""
 
-    def on_close(self, flow: Flow) -> None:
-        """The connection ended (FIN both ways, RST, idle, eviction or end of input)."""
+    def on_close(self, flow: Flow, why: str = "connection ended") -> None:
+        """The connection is over: ``why`` says how, in words a record can carry
+        (``connection ended``: FIN both ways or RST; else idle, eviction or the end
+        of the capture, when the connection itself may have gone on)."""
 
 
 def _raw_key(key: FlowKey) -> bytes:
@@ -840,7 +842,7 @@ class Reassembler:
         flow = next(iter(self._lru.values()))
         if not flow.foreign:
             self.counters["flows_evicted"] += 1
-        self._close(flow)
+        self._close(flow, "connection evicted (too many open)")
 
     def _syn(self, flow: Flow, direction: int, half: Half, seg: Segment) -> None:
         if half.isn is None and half.offset == 0 and not half.pending:
@@ -959,7 +961,9 @@ class Reassembler:
             # Bytes before the FIN that never showed up.
             self._gap(flow, direction, half, flow.last_ts, half.fin - half.offset)
 
-    def _close(self, flow: Flow) -> None:
+    def _close(self, flow: Flow, why: str = "connection ended") -> None:
+        """Close ``flow``; ``why``: how it is over, for the layer above (see
+        :meth:`StreamSink.on_close`). FIN both ways and RST leave the default."""
         if flow.closed:
             return
         flow.closed = True
@@ -976,9 +980,9 @@ class Reassembler:
             if not second.ignore and (second.pending or (second.fin or 0) > second.offset):
                 self._flush_half(flow, 1)
         finally:
-            self._forget(flow)
+            self._forget(flow, why)
 
-    def _forget(self, flow: Flow) -> None:
+    def _forget(self, flow: Flow, why: str) -> None:
         """Take closed ``flow`` out of the tables, remember it as closed, and tell the
         layer above (:meth:`_close`'s last step)."""
         a_key = flow.key
@@ -999,7 +1003,7 @@ class Reassembler:
                 del by_raw[raw]
         self._closed.add(a_key, flow.last_ts)
         if not flow.foreign:
-            self.sink.on_close(flow)
+            self.sink.on_close(flow, why)
         else:
             self.foreign.discard(flow)
 
@@ -1015,7 +1019,7 @@ class Reassembler:
             if not flow.foreign:
                 self.counters["flows_idle_closed"] += 1
             self.closing = flow
-            self._close(flow)
+            self._close(flow, f"connection idle for {self.limits.idle_timeout:g} s")
         self.closing = None
         self._sweep_half_open(limit)
         # Forget closed connections after twice the idle time (TIME_WAIT is minutes).
@@ -1072,7 +1076,7 @@ class Reassembler:
         """End of input: close every connection, reporting unfilled holes as gaps."""
         for flow in list(self._lru.values()):
             self.closing = flow
-            self._close(flow)
+            self._close(flow, "capture ended")
         self.closing = None
         for packed, state in self._half_open.items():
             self._closed.add(_unpacked_key(packed), _HALF_OPEN.unpack(state)[2])

@@ -225,7 +225,15 @@ def test_request_cut_by_end_of_capture_is_reported() -> None:
     records = run_frames(frames)
     assert records[0].request.uri == "/cut"
     assert records[0].request.headers == (("Host", "a"),)
-    assert any("ended inside the header block" in a for a in records[0].request.anomalies)
+    # The capture ended, not the connection: the record must not say it did.
+    assert "capture ended inside the header block" in records[0].request.anomalies
+
+
+def test_a_head_cut_by_a_reset_says_the_connection_ended() -> None:
+    conv = conversation()
+    frames = conv.handshake() + conv.send(True, b"GET /cut HTTP/1.1\r\nHost: a\r\nX-Par")
+    [record] = run_frames(frames + conv.reset())
+    assert "connection ended inside the header block" in record.request.anomalies
 
 
 def test_body_cut_by_end_of_capture_is_reported() -> None:
@@ -235,7 +243,7 @@ def test_body_cut_by_end_of_capture_is_reported() -> None:
     )
     [record] = run_frames(frames)
     assert record.request.body == b"abc"
-    assert any("before the body was complete" in a for a in record.request.anomalies)
+    assert "capture ended before the body was complete" in record.request.anomalies
 
 
 def test_bad_chunk_size_resumes_at_the_next_request() -> None:

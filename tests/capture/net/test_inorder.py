@@ -61,7 +61,7 @@ class ActingSink:
     def on_roles(self, flow: Flow) -> None:
         self.events.append(("roles", flow.id, flow.client))
 
-    def on_close(self, flow: Flow) -> None:
+    def on_close(self, flow: Flow, why: str = "connection ended") -> None:
         self.events.append(("close", flow.id))
 
 

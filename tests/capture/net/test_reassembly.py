@@ -36,7 +36,7 @@ class Recorder:
     def on_roles(self, flow: Flow) -> None:
         self.roles[flow.id] = flow.client
 
-    def on_close(self, flow: Flow) -> None:
+    def on_close(self, flow: Flow, why: str = "connection ended") -> None:
         self.closed.append(flow.id)
 
 
