@@ -36,6 +36,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from capture.config import ConfigError, load_config
+from capture.formats.file_kinds import FILE_KINDS, kind_of
 from capture.formats.outputs import STREAMING, formats_help, streaming
 from capture.formats.pcapng import CaptureWriteError, PcapngWriter, describe_os_error
 from capture.formats.redact import Redactor
@@ -244,6 +245,25 @@ def _error(message: str, err: TextIO) -> int:
     return EXIT_USAGE
 
 
+# What -w writes, by whether --from is given: the raw capture as pcapng (a .pcap name
+# is taken as tcpdump users give it: dumpcap and tshark -w write pcapng under it too),
+# or a session of records (JSONL).
+_WRITES = {
+    False: (("pcapng", "pcap"), "live -i records the raw capture as pcapng", ".pcapng"),
+    True: (("jsonl",), "live --from writes a session of records (JSONL)", ".jsonl"),
+}
+
+
+def write_name_problem(path: str, follow: bool) -> str | None:
+    """Why ``-w path`` is refused (its suffix names another kind of file than the one
+    ``live`` writes there, ``follow`` for ``--from``), or None."""
+    suffix, kind = kind_of(path)
+    kinds, what, ending = _WRITES[follow]
+    if kind is None or kind in kinds:
+        return None
+    return f"{path}: {suffix} is for {FILE_KINDS[kind][1]}, but {what}: end the name with {ending}"
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``live``."""
     err = sys.stderr
@@ -263,6 +283,11 @@ def run(args: argparse.Namespace) -> int:
             notify_box[0](level, text)
         else:
             notices.append(Notice(level, text))
+
+    if args.write:
+        problem = write_name_problem(args.write, args.follow is not None)
+        if problem is not None:
+            return _error(problem, err)
 
     if args.follow is not None:
         from tui.live_follow import run_follow

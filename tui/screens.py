@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from capture.formats.file_kinds import FILE_KINDS, kind_of
 from capture.identity.catalog import load_catalog
 from capture.model import IDENTITY_KINDS
 from capture.text import counted
@@ -226,21 +227,10 @@ class SaveRequest:
     or ``jsonl``."""
 
 
-FILE_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
-    "pcapng": ((".pcapng",), "a pcapng session"),
-    "jsonl": ((".jsonl",), "JSONL"),
-    "har": ((".har",), "HAR"),
-    "table": ((".table",), "the table"),
-    "html": ((".html", ".htm"), "an HTML report"),
-    "md": ((".md", ".markdown"), "a Markdown report"),
-    "pcap": ((".pcap",), "a classic pcap"),
-    "gzip": ((".gz",), "a gzip file"),
-}
-"""What a file name's suffix says the file holds: each kind, its suffixes (the first
-is the one a dialog gives its names) and what it is called. The save and export
-dialogs write a format a suffix names when they offer it (``exp.jsonl`` is JSONL
-whichever format button is pressed), refuse a name whose suffix names another kind
-(``keep.md`` is not a session), and keep the chosen format for any other name."""
+# The save and export dialogs write a format a suffix names (capture.formats.file_kinds)
+# when they offer it (``exp.jsonl`` is JSONL whichever format button is pressed), refuse
+# a name whose suffix names another kind (``keep.md`` is not a session), and keep the
+# chosen format for any other name.
 
 _FORMAT_KIND = {"records": "jsonl"}
 """A dialog format whose files are of another kind than its name (a session of
@@ -252,21 +242,13 @@ class SuffixError(ValueError):
     ``str()`` is one line for the user."""
 
 
-def _kind_of_suffix(suffix: str) -> str | None:
-    for kind, (suffixes, _) in FILE_KINDS.items():
-        if suffix in suffixes:
-            return kind
-    return None
-
-
 def format_for(path: str, chosen: str, offered: tuple[str, ...]) -> str:
     """The format to write ``path`` in: the offered format its suffix names, else
     ``chosen`` (no suffix, or one that names no kind of :data:`FILE_KINDS`).
 
     Raises :class:`SuffixError` when the suffix names a kind none of ``offered``
     writes (``keep.md`` for a session)."""
-    suffix = os.path.splitext(path)[1].lower()
-    kind = _kind_of_suffix(suffix)
+    suffix, kind = kind_of(path)
     if kind is None:
         return chosen
     if _FORMAT_KIND.get(chosen, chosen) == kind:

@@ -377,6 +377,25 @@ def test_a_recording_that_exists_is_refused_in_one_line_before_capturing(
     assert earlier.read_bytes() == b"yesterday's recording"
 
 
+@pytest.mark.parametrize(("name", "says"), [("out.jsonl", "JSONL"), ("out.html", "an HTML report")])
+def test_a_recording_named_for_another_kind_of_file_is_refused_before_capturing(
+    tmp_path: Path, name: str, says: str
+) -> None:
+    # live -i records pcapng: under this name the file would say it held something else.
+    # (A process with a time limit: were the name taken, it would capture until stopped.)
+    target = tmp_path / name
+    argv = ["live", "-i", "lo", "--format", "jsonl", "-w", str(target)]
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.cli", *argv], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"headerwatch: error: {target}: {target.suffix} is for {says}, but live -i records "
+        "the raw capture as pcapng: end the name with .pcapng\n"
+    )
+    assert not target.exists()
+
+
 def test_a_recording_where_no_file_can_be_made_is_refused_in_one_true_line(
     lab: Lab, tmp_path: Path
 ) -> None:

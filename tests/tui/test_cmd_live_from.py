@@ -284,6 +284,20 @@ def test_a_recording_that_exists_is_refused_in_one_line(tmp_path: Path, capsys: 
     assert earlier.read_bytes() == b"yesterday's records\n"
 
 
+def test_a_recording_named_for_frames_is_refused_for_records(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "proxy.jsonl").write_bytes(_record(1, []))
+    target = tmp_path / "seen.pcapng"
+    argv = ["live", "--from", str(tmp_path / "proxy.jsonl"), "--format", "jsonl"]
+    assert main([*argv, "-w", str(target)]) == 2
+    assert capsys.readouterr().err == (
+        f"headerwatch: error: {target}: .pcapng is for a pcapng session, but live --from "
+        "writes a session of records (JSONL): end the name with .jsonl\n"
+    )
+    assert not target.exists()
+
+
 def test_a_recording_where_no_file_can_be_made_is_refused_in_one_true_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
