@@ -26,6 +26,27 @@ COMMANDS: dict[str, str] = {
 }
 
 
+class _Version(argparse.Action):
+    """``--version``: what to cite with a finding, the tool's version and the identity
+    catalog it judged by (its hash), read only when asked (importlib.metadata and the
+    catalog are start-up a scan does not need)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help=str(kwargs.get("help", "")))
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from capture.version import catalog_version, tool_version
+
+        print(f"headerwatch {tool_version()} (identity catalog: {catalog_version()})")
+        parser.exit()
+
+
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
     """The command line's parser: with ``command``, that command's alone (the only
     one a command line naming it can reach), else all of them."""
@@ -39,6 +60,11 @@ def _parsers(
     parser = argparse.ArgumentParser(
         prog="headerwatch",
         description="See which websites receive your phone number: identity headers in HTTP.",
+    )
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        help="print headerwatch's version and its identity catalog's, and exit",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS.items():

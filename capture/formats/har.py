@@ -27,16 +27,8 @@ from capture.http.fields import form_pairs, query_pairs, request_cookies, unquot
 from capture.http.urls import endpoint, request_url
 from capture.model import Header, Record
 from capture.text import clock_ts, escape_json, for_json, to_bytes
+from capture.version import tool_version
 from capture.view.store import Entry
-
-
-def _tool_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("headerwatch")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _headers(headers: tuple[Header, ...]) -> list[dict[str, str]]:
@@ -215,7 +207,7 @@ def har_entry(item: Entry | Record) -> dict[str, Any]:
 
 def write_har(items: Iterable[Entry | Record], out: TextIO, comment: str = "") -> int:
     """Stream a HAR document to ``out``; return the number of entries."""
-    creator = {"name": "headerwatch", "version": _tool_version()}
+    creator = {"name": "headerwatch", "version": tool_version()}
     log_head = {"version": "1.2", "creator": creator, "pages": []}
     if comment:
         log_head["comment"] = for_json(comment)
@@ -235,7 +227,7 @@ def har_document(items: Iterable[Entry | Record], comment: str = "") -> dict[str
     """The whole HAR document as a dict (small exports and tests)."""
     log: dict[str, Any] = {
         "version": "1.2",
-        "creator": {"name": "headerwatch", "version": _tool_version()},
+        "creator": {"name": "headerwatch", "version": tool_version()},
         "pages": [],
         "entries": [har_entry(i) for i in items],
     }

@@ -37,6 +37,7 @@ from typing import IO, Any, Protocol, cast
 from capture.formats.private import create_new, remove_new
 from capture.sources.frames import Frame, block_options
 from capture.text import counted, for_json
+from capture.version import tool_version
 
 SHB_TYPE = 0x0A0D0D0A
 IDB_TYPE = 0x00000001
@@ -77,15 +78,6 @@ def _text(value: str | bytes) -> bytes:
     if isinstance(value, bytes):
         return value
     return for_json(value).encode("utf-8", "backslashreplace")
-
-
-def _tool_app() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return f"headerwatch {version('headerwatch')}"
-    except PackageNotFoundError:
-        return "headerwatch"
 
 
 class CaptureWriteError(Exception):
@@ -203,7 +195,8 @@ class PcapngWriter:
         section = [(OPT_COMMENT, _text(c)) for c in ([comment] if comment else [])]
         section += [(OPT_COMMENT, _text(c)) for c in comments]
         section.append((SHB_OS, _text(f"{platform.system()} {platform.release()}".strip())))
-        section.append((SHB_USERAPPL, _text(app if app is not None else _tool_app())))
+        tool = app if app is not None else f"headerwatch {tool_version()}"
+        section.append((SHB_USERAPPL, _text(tool)))
         body = struct.pack("<IHHq", BYTE_ORDER_MAGIC, 1, 0, -1) + _options(section)
         self._buffer += _block(SHB_TYPE, body)
         # Fail now, not at the first packet, if the file cannot take even a header.

@@ -46,6 +46,7 @@ from capture.model import Finding, Record
 from capture.net.decode import Decoder, Segment
 from capture.sources.frames import CaptureError, CaptureFile
 from capture.text import for_json
+from capture.version import tool_version
 from capture.view.store import Entry, Store
 
 PREFIX = "headerwatch:"
@@ -60,15 +61,6 @@ _Conn = tuple[str, int, str, int]
 
 class SessionError(Exception):
     """Saving or reading a session failed; ``str()`` is one line for the user."""
-
-
-def _tool_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("headerwatch")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def canary_digest(value: str) -> str:
@@ -97,7 +89,7 @@ class SessionInfo:
     """An error stopped the live capture before it was asked to: from when, and why
     (``capture stopped at 2026-12-05T16:40:46Z: the capture thread failed (…); nothing
     after it was recorded``); "" when none did."""
-    version: str = field(default_factory=_tool_version)
+    version: str = field(default_factory=tool_version)
     """headerwatch version that wrote it."""
 
     @classmethod

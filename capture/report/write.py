@@ -16,7 +16,6 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from importlib import metadata, resources
 from typing import Any
 
 import orjson
@@ -37,6 +36,7 @@ from capture.report.study import Study, Test, build_study, is_probe_result, prob
 from capture.sources.frames import CaptureError, CaptureFile
 from capture.sources.inputs import Input, after_reading, open_input, refuse_repeats
 from capture.text import counted
+from capture.version import catalog_version, tool_version
 
 CAPTURE = "pcap or pcapng capture"
 """The kind of input a capture is, in the Context table."""
@@ -66,21 +66,6 @@ def format_of(path: str, fmt: str | None) -> str:
     raise ReportError(
         f"{path}: cannot tell the format from the name; use .html or .md, or --format"
     )
-
-
-def version() -> str:
-    """headerwatch's installed version."""
-    try:
-        return metadata.version("headerwatch")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def catalog_version() -> str:
-    """The identity catalog as shipped: its entry count and the start of its SHA-256
-    (the catalog has no version number of its own; the hash names it exactly)."""
-    text = resources.files("capture.identity").joinpath("catalog.toml").read_bytes()
-    return f"{len(load_catalog())} headers, sha256 {hashlib.sha256(text).hexdigest()[:16]}"
 
 
 def describe_input(path: str, kind: str, traffic: bool) -> InputInfo:
@@ -350,7 +335,7 @@ def make_report(
         "catalog": load_catalog(),
         "frames": read.frames,
         "created": time.time() if now is None else now,
-        "version": version(),
+        "version": tool_version(),
         "catalog_version": catalog_version(),
         "notes": read.notes,
         "unlogged": read.unlogged,

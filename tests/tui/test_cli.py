@@ -31,8 +31,24 @@ def test_a_mistyped_option_before_any_command_shows_the_top_level_usage(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     err = _usage_error(capsys, "--bogus")
-    assert err.startswith("usage: headerwatch [-h] COMMAND")
+    assert err.startswith("usage: headerwatch [-h] [--version] COMMAND")
     assert "headerwatch: error: unrecognized arguments: --bogus" in err
+
+
+def test_version_names_the_installed_version_and_the_catalog_a_report_cites(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from importlib.metadata import version
+
+    from capture.version import catalog_version
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == (
+        f"headerwatch {version('headerwatch')} (identity catalog: {catalog_version()})\n"
+    )
+    assert catalog_version().split(", sha256 ")[1].isalnum()
 
 
 @pytest.mark.parametrize("port", ["0", "70000", "-1", "http"])
