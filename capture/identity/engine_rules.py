@@ -4,9 +4,10 @@ raising a Notice, an Arkime rules file (``headerwatch rules --format``).
 Each writer is a pure function from a :class:`~capture.identity.catalog.Catalog`
 to text; :data:`RULE_FORMATS` is the table ``rules --format`` offers.
 
-What the rules match, and what they cannot: they look for a request header whose
-name is the catalog's spelling, in any case. headerwatch itself also matches the
-name's other spellings (``x_msisdn``, ``HTTP_X_MSISDN``, ``x.msisdn``), looks at
+What the rules match, and what they cannot: a request header that headerwatch's
+catalog lookup reads as a catalog entry, in any case and with ``-``, ``_`` and ``.``
+alike (``x_mti_email``, the spelling its source gives; ``TM_user-id``); Suricata and
+Zeek also with CGI's ``HTTP_`` prefix, Arkime not. headerwatch itself also looks at
 values (phone numbers, IMEIs and IMSIs under any name, canaries, recurrence) and at
 cookies and query parameters: the engines' rules are a first filter, not the same
 detector.
@@ -14,6 +15,7 @@ detector.
 
 from __future__ import annotations
 
+import itertools
 import re
 import zlib
 from collections.abc import Callable
@@ -77,16 +79,45 @@ def _content(name: str) -> str:
     return "".join(out).replace("||", " ")
 
 
+_SEPARATOR = "[-_.]"
+"""What :func:`~capture.identity.names.normalize_name` reads as one separator, as a
+regex class (Python's, PCRE's and Zeek's alike)."""
+
+
+def _pieces(name: str) -> list[str]:
+    """A header name without its separators: what every spelling of it shares."""
+    return re.split(_SEPARATOR, name.lower())
+
+
+def _pcre(name: str) -> str:
+    """A PCRE for the name as one whole entry of Suricata's ``http.header_names``
+    buffer, in every spelling the detector reads as it: any separator between its
+    pieces and an optional CGI ``http_`` prefix. Every byte other than a letter or
+    digit is written ``\\xHH``, so nothing in a name is rule or regex syntax."""
+
+    def escaped(piece: str) -> str:
+        return "".join(
+            chr(byte) if chr(byte).isascii() and chr(byte).isalnum() else f"\\x{byte:02x}"
+            for byte in piece.encode("utf-8", "surrogateescape")
+        )
+
+    body = _SEPARATOR.join(escaped(piece) for piece in _pieces(name))
+    # A group, not (?:...): suricata-check (S121) takes that colon for one unescaped.
+    return rf"/\r\n(http{_SEPARATOR})?{body}\r\n/i"
+
+
 def suricata_rules(catalog: Catalog) -> str:
     """One Suricata rule per catalog entry: an alert when a request carries the header
-    (``http.header_names``, whose buffer is each name between CRLFs), with the
+    (``http.header_names``, whose buffer is each name between CRLFs) in any of its
+    spellings (its longest piece as the fast pattern, then :func:`_pcre`), with the
     entry's kind in ``msg``, its severity as ``signature_severity`` (high: Major,
     medium: Minor, else Informational) and its sources' URLs in ``reference``."""
     numbers = sids(catalog)
     lines = [
         "# headerwatch identity headers as Suricata rules (headerwatch rules --format suricata).",
         f"# SIDs {SID_BASE:,}-{SID_BASE + SID_SPAN - 1:,}, stable per header name. Suricata 7+.",
-        "# They match the catalog's spelling in any case; headerwatch also reads values.",
+        "# They match each header in any case, with -, _ and . alike, as headerwatch does;",
+        "# headerwatch also reads values.",
     ]
     for entry in sorted(catalog.entries, key=lambda e: numbers[e.key]):
         severity = {"high": "Major", "medium": "Minor"}.get(entry.severity, "Informational")
@@ -98,7 +129,8 @@ def suricata_rules(catalog: Catalog) -> str:
             "alert http $HOME_NET any -> $EXTERNAL_NET any ("
             f'msg:"HEADERWATCH IDENTITY {_rule_text(entry.name)} header ({entry.kind})"; '
             "flow:established,to_server; "
-            f'http.header_names; content:"|0d 0a|{_content(entry.name)}|0d 0a|"; nocase; '
+            f'http.header_names; content:"{_content(max(_pieces(entry.name), key=len))}"; '
+            f'nocase; pcre:"{_pcre(entry.name)}"; '
             f"target:src_ip;{refs} classtype:policy-violation; "
             f"sid:{numbers[entry.key]}; rev:1; "
             "metadata:attack_target Client_Endpoint, deployment Perimeter, "
@@ -113,9 +145,10 @@ def _zeek_string(text: str) -> str:
 
 def zeek_script(catalog: Catalog) -> str:
     """A Zeek script: a Notice (``Headerwatch::Identity_Header``) when a client sends
-    a catalog header (``http_header`` event; Zeek gives names upper-cased)."""
+    a catalog header (``http_header`` event; Zeek gives names upper-cased), looked up
+    as the detector looks it up: ``_`` and ``.`` read as ``-``, no CGI ``HTTP-``."""
     rows = ",\n".join(
-        f"\t\t[{_zeek_string(e.name.upper())}] = "
+        f"\t\t[{_zeek_string('-'.join(_pieces(e.name)).upper())}] = "
         + _zeek_string(f"{e.kind}, {e.severity}: {e.description}")
         for e in sorted(catalog.entries, key=lambda e: e.key)
     )
@@ -135,8 +168,8 @@ export {{
 		Identity_Header,
 	}};
 
-	## The headers, upper-cased as Zeek's http_header event gives them, and
-	## what each carries.
+	## The headers, upper-cased as Zeek's http_header event gives them, with
+	## "-" for "_" and "." (the handler's key), and what each carries.
 	const identity_headers: table[string] of string = {{
 {rows}
 	}} &redef;
@@ -147,15 +180,20 @@ export {{
 
 event http_header(c: connection, is_orig: bool, name: string, value: string)
 	{{
-	if ( ! is_orig || name !in identity_headers )
+	if ( ! is_orig )
+		return;
+
+	# x_msisdn, x.msisdn and CGI's HTTP_X_MSISDN are X-MSISDN, as headerwatch reads them.
+	local key = sub(gsub(name, /[_.]/, "-"), /^HTTP-/, "");
+	if ( key !in identity_headers )
 		return;
 
 	local host = c?$http && c$http?$host ? c$http$host : cat(c$id$resp_h);
 	NOTICE([$note=Identity_Header,
-		$msg=fmt("%s sent to %s (%s)", name, host, identity_headers[name]),
+		$msg=fmt("%s sent to %s (%s)", name, host, identity_headers[key]),
 		$sub=log_values ? value : "",
 		$conn=c,
-		$identifier=cat(c$id$orig_h, name, host)]);
+		$identifier=cat(c$id$orig_h, key, host)]);
 	}}
 """
 
@@ -164,13 +202,27 @@ def _yaml_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _wire_spellings(name: str) -> list[str]:
+    """Every lower-case spelling of a header name that the detector reads as it: each
+    separator ``-``, ``_`` or ``.`` (``tm_user-id``), the name as written first. A rule
+    matches field values exactly, so they are listed (3 to the number of separators:
+    243 for the longest catalog name); CGI's ``http_`` form is not, being no wire name."""
+    pieces = _pieces(name)
+    spellings = [
+        pieces[0] + "".join(sep + piece for sep, piece in zip(seps, pieces[1:], strict=True))
+        for seps in itertools.product("-_.", repeat=len(pieces) - 1)
+    ]
+    first = name.lower()
+    return [first, *(s for s in dict.fromkeys(spellings) if s != first)]
+
+
 def arkime_rules(catalog: Catalog) -> str:
     """An Arkime rules file: one rule per identity kind that tags the sessions whose
     requests carry one of its headers (``http.request-header``, the request header
-    names, which Arkime keeps lower-cased)."""
+    names, which Arkime keeps lower-cased) in any spelling (:func:`_wire_spellings`)."""
     by_kind: dict[str, list[str]] = {}
     for entry in sorted(catalog.entries, key=lambda e: e.key):
-        by_kind.setdefault(entry.kind, []).append(entry.name.lower())
+        by_kind.setdefault(entry.kind, []).extend(_wire_spellings(entry.name))
     lines = [
         "# headerwatch identity headers as Arkime rules (headerwatch rules --format arkime).",
         "# Add to config.ini: rulesFiles=/etc/arkime/headerwatch-rules.yaml",

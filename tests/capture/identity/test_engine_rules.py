@@ -23,6 +23,7 @@ from capture.identity.engine_rules import (
     suricata_rules,
     zeek_script,
 )
+from capture.identity.names import normalize_name
 
 CATALOG = load_catalog()
 
@@ -62,7 +63,8 @@ def test_each_suricata_rule_matches_its_header_name_in_the_header_names_buffer()
     for entry, rule in zip(
         sorted(CATALOG.entries, key=lambda e: numbers[e.key]), _rules(), strict=True
     ):
-        assert f'http.header_names; content:"|0d 0a|{entry.name}|0d 0a|"; nocase;' in rule
+        longest = max(re.split(r"[-_.]", entry.name), key=len)
+        assert f'http.header_names; content:"{longest}"; nocase; pcre:"/\\r\\n(' in rule
         assert f"sid:{numbers[entry.key]}; rev:1;" in rule
         assert "flow:established,to_server;" in rule
         for url in references(entry, CATALOG)[:3]:
@@ -81,8 +83,10 @@ def test_sids_are_unique_in_their_range_and_stay_when_an_entry_is_added() -> Non
 
 def test_a_header_name_with_rule_syntax_in_it_is_written_as_hex() -> None:
     odd = CATALOG.customized([make_entry('x-"a;b|c', "msisdn", "high")])
-    [rule] = [r for r in suricata_rules(odd).splitlines() if "x-|22|a|3b|b|7c|c" in r]
+    [rule] = [r for r in suricata_rules(odd).splitlines() if 'content:"|22|a|3b|b|7c|c"' in r]
     assert 'msg:"HEADERWATCH IDENTITY x-ab|c header (msisdn)"' in rule
+    assert 'pcre:"/\\r\\n(http[-_.])?x[-_.]\\x22a\\x3bb\\x7cc\\r\\n/i";' in rule
+    assert _suricata_fires(rule, ["Host", 'X_"A;B|C'])
 
 
 def test_the_zeek_script_parses_with_zeeks_own_parser_and_names_every_header(
@@ -111,4 +115,77 @@ def test_the_arkime_rules_file_is_yaml_in_arkimes_rule_shape() -> None:
         assert set(rule) == {"name", "when", "fields", "ops"} and rule["when"] == "fieldSet"
         assert re.fullmatch(r"headerwatch-[a-z_]+", rule["ops"]["tags"])
         names.update(rule["fields"]["http.request-header"])
-    assert names == {e.name.lower() for e in CATALOG.entries}
+        for name in rule["fields"]["http.request-header"]:
+            entry = CATALOG.lookup(normalize_name(name))
+            assert entry is not None and rule["ops"]["tags"] == f"headerwatch-{entry.kind}"
+    assert names >= {e.name.lower() for e in CATALOG.entries}
+
+
+def _spellings(name: str) -> list[str]:
+    """The ways a gateway spells a catalog header on the wire, which headerwatch's
+    detector reads as that header: ``_`` or ``.`` for ``-`` (``x_mti_email``, the
+    catalog's own source's spelling), mixed (``TM_user-id``), any case."""
+    parts = re.split(r"[-_.]", name)
+    mixed = parts[0] + "".join(("_" if i % 2 else "-") + p for i, p in enumerate(parts[1:]))
+    return [name, name.upper(), "_".join(parts), ".".join(parts).upper(), mixed.title()]
+
+
+def _suricata_fires(rule: str, names: list[str]) -> bool:
+    """Whether ``rule`` alerts on a request with these header names, as Suricata's
+    ``http.header_names`` buffer holds them (each name after CRLF, a CRLF at the end):
+    every ``content`` found (all are ``nocase``) and every ``pcre`` matching."""
+    buffer = "\r\n" + "\r\n".join(names) + "\r\n\r\n"
+    for content in re.findall(r'content:"([^"]*)"; nocase;', rule):
+        text = re.sub(r"\|([0-9a-f ]+)\|", lambda m: bytes.fromhex(m.group(1)).decode(), content)
+        if text.lower() not in buffer.lower():
+            return False
+    for pattern, flags in re.findall(r'pcre:"/(.*)/([a-zA-Z]*)";', rule):
+        if re.search(pattern, buffer, re.IGNORECASE if "i" in flags else 0) is None:
+            return False
+    return True
+
+
+def test_each_suricata_rule_fires_on_every_spelling_the_detector_reads_as_its_header() -> None:
+    numbers = sids(CATALOG)
+    rules = dict(zip(sorted(numbers, key=numbers.__getitem__), _rules(), strict=True))
+    for entry in CATALOG.entries:
+        # CGI's spelling too, which the detector reads (a sensor before a server that
+        # logs its environment).
+        cgi = "HTTP_" + entry.name.replace("-", "_").upper()
+        for spelling in [*_spellings(entry.name), cgi]:
+            assert CATALOG.lookup(normalize_name(spelling)) == entry, spelling
+            names = ["Host", "User-Agent", spelling, "Accept"]
+            assert _suricata_fires(rules[entry.key], names), (spelling, rules[entry.key])
+        # And on no name that only holds the header's.
+        assert not _suricata_fires(rules[entry.key], ["Host", f"x-not-{entry.name}"])
+        assert not _suricata_fires(rules[entry.key], ["Host", f"{entry.name}-not"])
+
+
+def test_the_zeek_script_looks_up_every_spelling_the_detector_reads_as_its_header() -> None:
+    zeek = zeek_script(CATALOG)
+    keys = set(re.findall(r'^\t\t\["([^"]+)"\] = ', zeek, re.MULTILINE))
+    # The handler's key, read back from the script: Zeek gives the name upper-cased,
+    # then the script's gsub and sub, applied as Zeek applies them.
+    [(gsub_pattern, gsub_to)] = re.findall(r'gsub\(name, /(.+?)/, "(.*?)"\)', zeek) or [("", "")]
+    [(sub_pattern, sub_to)] = re.findall(r'sub\(gsub\(.*?\), /(.+?)/, "(.*?)"\)', zeek) or [
+        ("^$", "")
+    ]
+    for entry in CATALOG.entries:
+        cgi = "HTTP_" + entry.name.replace("-", "_").upper()
+        for spelling in [*_spellings(entry.name), cgi]:
+            key = spelling.upper()
+            if gsub_pattern:
+                key = re.sub(sub_pattern, sub_to, re.sub(gsub_pattern, gsub_to, key))
+            assert key in keys, spelling
+
+
+def test_the_arkime_rules_tag_every_wire_spelling_the_detector_reads_as_its_header() -> None:
+    arkime = {
+        name: rule["ops"]["tags"]
+        for rule in yaml.safe_load(arkime_rules(CATALOG))["rules"]
+        for name in rule["fields"]["http.request-header"]
+    }
+    for entry in CATALOG.entries:
+        for spelling in _spellings(entry.name):
+            # Arkime keeps request header names lower-cased.
+            assert arkime.get(spelling.lower()) == f"headerwatch-{entry.kind}", spelling
