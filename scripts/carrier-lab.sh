@@ -222,8 +222,13 @@ cmd_up() {
     exit 1
   fi
 
-  # From here on, a failure tears down whatever was built.
+  # From here on, a failure tears down whatever was built. So does Ctrl-C, SIGTERM or
+  # SIGHUP: bash runs the EXIT trap for them too, but with status 0, which reads as
+  # success; exiting with the signal's status is what on_up_exit can tell.
   trap on_up_exit EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
 
   # The directory above holds labs' directories only; it is made if missing and left
   # as it is (it may be shared, like /tmp). The lab's own is new (not one planted
@@ -283,7 +288,7 @@ cmd_up() {
     fi
   done
   write_env >"$state/lab.env"
-  trap - EXIT
+  trap - EXIT INT TERM HUP
   print_summary "$hw"
 }
 

@@ -204,6 +204,53 @@ def test_down_after_a_failed_up_leaves_no_namespace_and_can_be_repeated(tmp_path
         assert down.returncode == 0, down.stderr
 
 
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_an_up_stopped_by_ctrl_c_or_sigterm_half_way_removes_what_it_built(
+    stop: signal.Signals,
+) -> None:
+    require_carrier_lab()
+    settings = lab_settings()
+    prefix = settings["HW_LAB_PREFIX"]
+    up = subprocess.Popen(
+        ["bash", str(SCRIPT), "up"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **settings},
+        # As typed at a terminal: its own process group, which Ctrl-C signals whole;
+        # and SIGINT not ignored, as a job started in the background (this suite
+        # under `&`, say) inherits it, and bash then cannot trap it.
+        process_group=0,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while (
+            f"{prefix}-carrier"
+            not in subprocess.run(
+                ["ip", "netns", "list"], capture_output=True, text=True, check=True
+            ).stdout
+        ):
+            assert up.poll() is None and time.monotonic() < deadline, up.communicate()
+            time.sleep(0.02)
+        if stop == signal.SIGINT:
+            os.killpg(up.pid, stop)  # Ctrl-C: the script and the command it waits for
+        else:
+            up.send_signal(stop)  # kill PID: the script alone
+        _, err = up.communicate(timeout=120)
+        assert up.returncode == 128 + stop, err
+        assert "cleaning up" in err, err
+        status = lab_script("status", settings)
+        for role in ("phone", "carrier", "server"):
+            assert f"{prefix}-{role}: absent" in status.stdout, status.stdout
+        assert not Path(settings["HW_LAB_STATE"]).exists()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            up.kill()
+        up.communicate()
+        lab_script("down", settings)
+
+
 NOBODY = 65534
 """Another user of the machine, in none of the lab's groups."""
 
