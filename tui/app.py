@@ -51,6 +51,7 @@ from capture.formats.session import (
     load_annotations,
     save_session,
 )
+from capture.identity.detector import IdentityDetector
 from capture.model import Event, Notice, RequestSeen, StatsSnapshot
 from capture.pipeline import Detector, Pipeline
 from capture.runner import Runner
@@ -58,6 +59,7 @@ from capture.sources.recording import Recorded, RecordingSource
 from capture.sources.source import FrameSource, Halt, halt_of
 from capture.sources.spool import size_text
 from capture.text import counted, printable
+from capture.version import catalog_version
 from capture.view.filter import Filter, compile_filter
 from capture.view.order import next_order
 from capture.view.selection import EXIT_FAILED
@@ -1130,7 +1132,7 @@ class HeaderwatchApp(App[int]):
             return ""
         target = default_name("jsonl")
         try:
-            kept = RecordRecording(target, SessionInfo.new(source=self.source_name))
+            kept = RecordRecording(target, _session_info(self.source_name, "", None, self.detector))
         except SessionError as exc:
             return f"{why} with requests not saved; they could not be kept: {exc}"
         for entry in self.store.snapshot():
@@ -1409,9 +1411,18 @@ def _said(error: BaseException) -> str:
     return printable(said)
 
 
-def _session_info(source_name: str, view_filter: str, halted: Halt | None) -> SessionInfo:
-    """A session's metadata, with when and why the capture stopped if an error did."""
-    info = SessionInfo.new(source=source_name, filter=view_filter)
+def _session_info(
+    source_name: str, view_filter: str, halted: Halt | None, detector: Detector | None
+) -> SessionInfo:
+    """A session's metadata, with when and why the capture stopped if an error did, and
+    the catalog and region ``detector`` found its findings with."""
+    region = detector.region if isinstance(detector, IdentityDetector) else None
+    info = SessionInfo.new(
+        source=source_name,
+        filter=view_filter,
+        region=region or "",
+        catalog=catalog_version(detector) if detector is not None else "",
+    )
     return info if halted is None else dataclasses.replace(info, stopped=halted.text())
 
 
@@ -1494,7 +1505,7 @@ def write_entries(
                 "a session must reopen as it was and cannot be redacted (--redact); "
                 "use x to export HAR or JSONL, which are"
             )
-        info = _session_info(source_name, view_filter if shown_ids else "", halted)
+        info = _session_info(source_name, view_filter if shown_ids else "", halted, detector)
         count = save_record_session(request.path, entries, only=shown_ids, info=info)
         text = f"saved {counted(count, 'request')} (session of records) to {request.path}"
         return text + _halt_note(halted)
@@ -1508,7 +1519,7 @@ def write_entries(
             raise SaveError(
                 "no capture file to build the session from; use x to export HAR or JSONL"
             )
-        info = _session_info(source_name, view_filter if shown_ids else "", halted)
+        info = _session_info(source_name, view_filter if shown_ids else "", halted, detector)
         result = save_session(request.path, sources, entries, only=shown_ids, info=info)
         text = f"saved {counted(result.frames, 'frame')} to {request.path}, with "
         if result.marked or result.commented:

@@ -91,6 +91,9 @@ class SessionInfo:
     after it was recorded``); "" when none did."""
     version: str = field(default_factory=tool_version)
     """headerwatch version that wrote it."""
+    catalog: str = ""
+    """The identity catalog its findings were made with, as ``headerwatch --version``
+    names it (:func:`~capture.version.catalog_version`); "" when not known."""
 
     @classmethod
     def new(
@@ -100,6 +103,7 @@ class SessionInfo:
         region: str = "",
         canaries: Iterable[str] = (),
         now: float | None = None,
+        catalog: str = "",
     ) -> SessionInfo:
         """Metadata for a session written now; canary values are hashed here."""
         when = datetime.fromtimestamp(time.time() if now is None else now, UTC)
@@ -109,6 +113,7 @@ class SessionInfo:
             filter=filter,
             region=region or "",
             canary_sha256=tuple(canary_digest(c) for c in canaries),
+            catalog=catalog,
         )
 
     def to_comment(self) -> str:
@@ -122,6 +127,8 @@ class SessionInfo:
             "region": self.region,
             "canary_sha256": list(self.canary_sha256),
         }
+        if self.catalog:
+            body["catalog"] = for_json(self.catalog)
         if self.shown:
             body["shown"] = self.shown
         if self.stopped:
@@ -154,6 +161,7 @@ class SessionInfo:
             if isinstance(digests, list)
             else (),
             version=text_of("version"),
+            catalog=text_of("catalog"),
             shown=shown if isinstance(shown, int) and shown > 0 else 0,
             stopped=text_of("stopped"),
         )

@@ -94,6 +94,7 @@ def _how_made(path: str) -> str | None:
         return None
     text = f"{path}: a headerwatch session saved {info.created or 'at an unknown time'}"
     text += f" by headerwatch {info.version}" if info.version else ""
+    text += f" (identity catalog: {info.catalog})" if info.catalog else ""
     text += f" from {info.source}" if info.source else ""
     if info.filter:
         text += f", holding the requests of the view filter {info.filter!r}"
@@ -336,7 +337,7 @@ def make_report(
         "frames": read.frames,
         "created": time.time() if now is None else now,
         "version": tool_version(),
-        "catalog_version": catalog_version(),
+        "catalog_version": catalog_version(detector),
         "notes": read.notes,
         "unlogged": read.unlogged,
         "received": read.received,

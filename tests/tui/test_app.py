@@ -1350,3 +1350,43 @@ async def test_the_palette_writes_an_evidence_report_of_the_shown_requests_sayin
         screen = app.screen
         assert isinstance(screen, SaveScreen)  # kept open with the name, saying why
         assert "no report written" in str(screen.query_one("#save-error", Label).content)
+
+
+@pytest.mark.parametrize("kind", ["pcapng", "records"])
+def test_a_saved_session_cites_the_catalog_and_region_its_findings_were_made_with(
+    tmp_path: Path, kind: str
+) -> None:
+    """As ``--version`` and a report name them: a config's changes to the catalog too."""
+    from capture.formats.record_session import load_record_annotations
+    from capture.formats.session import read_session_info
+    from capture.identity.detector import HeaderRule
+    from capture.pipeline import Pipeline
+    from capture.sources.frames import CaptureFile
+    from capture.version import catalog_version
+    from capture.view.store import Entry
+
+    demo = demo_capture_path()
+    config = IdentityConfig(
+        region="GB",
+        headers=(HeaderRule("x-acme-subscriber", "subscriber_id", "high"),),
+        disabled=("x-up-calling-line-id",),
+    )
+    detector = IdentityDetector(config)
+    capture = CaptureFile(demo)
+    try:
+        events = list(Pipeline(detector).run(capture))
+    finally:
+        capture.close()
+    store = [Entry(e.record) for e in events if isinstance(e, RequestSeen)]
+    path = tmp_path / ("s.pcapng" if kind == "pcapng" else "s.jsonl")
+    request = SaveRequest(str(path), "all", kind)
+    write_entries(request, store, None, sources=[demo], source_name="demo", detector=detector)
+    if kind == "records":
+        info, _ = load_record_annotations(str(path))
+    else:
+        info = read_session_info(str(path))
+    assert info is not None and info.region == "GB"
+    assert info.catalog == (
+        f"{catalog_version()}, as the configuration changed it: added x-acme-subscriber; "
+        "disabled x-up-calling-line-id"
+    )

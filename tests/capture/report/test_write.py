@@ -78,6 +78,36 @@ def test_a_session_says_how_it_was_made_and_its_frames_are_numbered(tmp_path: Pa
     assert len(read.frames) == 20  # the same requests, found in the session's own frames
 
 
+def test_a_report_and_a_session_cite_the_catalog_as_a_config_changed_it(tmp_path: Path) -> None:
+    """The findings of a detector whose config disabled or added headers are not the
+    shipped catalog's: the report's Context and the session's note say what changed."""
+    from capture.formats.session import SessionInfo, save_session
+    from capture.identity.detector import HeaderRule, IdentityConfig
+    from capture.report.write import make_report
+    from capture.version import catalog_version
+    from capture.view.store import Entry
+
+    config = IdentityConfig(
+        headers=(HeaderRule("x-acme-subscriber", "subscriber_id", "high"),),
+        disabled=("x-up-calling-line-id",),
+    )
+    changed = IdentityDetector(config)
+    cited = catalog_version(changed)
+    assert cited == (
+        f"{catalog_version()}, as the configuration changed it: added x-acme-subscriber; "
+        "disabled x-up-calling-line-id"
+    )
+    assert catalog_version(IdentityDetector()) == catalog_version()
+    report, _ = make_report(read_inputs([DEMO], changed), detector=changed)
+    assert report.catalog_version == cited
+    records = read_inputs([DEMO], changed, study=True).records
+    session = tmp_path / "s.pcapng"
+    info = SessionInfo.new(source="wlan0", catalog=cited)
+    save_session(str(session), [DEMO], [Entry(r) for r in records], info=info)
+    [note] = read_inputs([str(session)], IdentityDetector()).notes
+    assert f" (identity catalog: {cited}) from wlan0" in note
+
+
 def test_a_session_of_a_capture_an_error_stopped_says_from_when_and_why(tmp_path: Path) -> None:
     from capture.formats.session import SessionInfo, save_session
     from capture.sources.source import Halt
