@@ -89,8 +89,10 @@ def run(args: argparse.Namespace) -> int:
     except ReportError as exc:
         print(f"headerwatch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    for note in report.notes:
-        print(f"headerwatch: warning: {note}", file=sys.stderr)
+    for said, note in zip(read.notes, report.notes, strict=True):
+        # How a session was made is no warning; what reading found amiss is.
+        kind = "note" if said in read.made else "warning"
+        print(f"headerwatch: {kind}: {note}", file=sys.stderr)
     print(
         f"headerwatch: wrote {args.output} ({fmt}, {report.values}): {report.lead}", file=sys.stderr
     )

@@ -171,6 +171,9 @@ class Read:
     counters: dict[str, int] = field(default_factory=dict)
     skipped: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    made: list[str] = field(default_factory=list)
+    """Of :attr:`notes`, those that say how a headerwatch session among the inputs was
+    made: facts for the report's Context, where the others are warnings."""
     frames: dict[int, tuple[str, int]] = field(default_factory=dict)
     received: set[int] = field(default_factory=set)
     """Ids of the records read from a reflector's own log: requests as it received them."""
@@ -256,6 +259,7 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
         made = _how_made(path) if isinstance(source, CaptureFile) else None
         if made:
             read.notes.append(made)
+            read.made.append(made)
     for event in pipeline.flush():
         if isinstance(event, RequestSeen):
             read.add(event.record)

@@ -382,3 +382,26 @@ def test_a_report_of_the_mitmproxy_add_ons_records_says_the_phone_sent_the_numbe
     assert "in the header X-MSISDN" in lead
     assert "sent by the phone or an app on it: seen before any network" in lead
     assert "the network added it" not in lead
+
+
+def test_how_a_session_was_made_is_a_note_and_a_capture_cut_short_a_warning(
+    tmp_path: Path,
+) -> None:
+    from capture.formats.session import SessionInfo, save_session
+    from capture.identity.detector import IdentityDetector
+    from capture.report.write import read_inputs
+    from capture.view.store import Entry
+
+    records = read_inputs([str(DEMO)], IdentityDetector(), study=True).records
+    session = tmp_path / "s.pcapng"
+    info = SessionInfo.new("wlan0")
+    save_session(str(session), [str(DEMO)], [Entry(r) for r in records], info=info)
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes(session.read_bytes()[:-100])
+    result = headerwatch("report", str(session), str(cut), "-o", str(tmp_path / "r.md"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    made = [line for line in lines if "a headerwatch session saved" in line]
+    assert [line.split(": ")[1] for line in made] == ["note", "note"], lines
+    warnings = [line for line in lines if line.startswith("headerwatch: warning: ")]
+    assert warnings and all(str(cut) in line for line in warnings), lines
