@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import stat
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -120,6 +121,23 @@ def _describe_source(path: str) -> InputInfo:
     return describe_input(path, _kind_of(source), isinstance(source, CaptureFile))
 
 
+def _refuse_a_stream(path: str) -> None:
+    """Refuse a named input that is no regular file (``<(zcat x.pcap.gz)``, a FIFO, a
+    device): a report reads each input more than once (what it is, its records, its
+    hash), and a pipe's second reader finds it empty. ``-`` is read once, for that."""
+    if path == "-":
+        return
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # said by the first reader, as any unreadable input is
+    if not stat.S_ISREG(mode):
+        raise ReportError(
+            f"{path}: not a regular file (a pipe?); a report reads each input more than "
+            "once: save it to a file, or give it as - (standard input)"
+        )
+
+
 def _reflector_log(path: str) -> bool:
     """Whether record file ``path`` is a reflector's own log: its first line is a
     record ``reflect`` wrote (:func:`capture.formats.jsonl.is_reflector_record`)."""
@@ -213,6 +231,8 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
         refuse_repeats(paths)
     except CaptureError as exc:
         raise ReportError(str(exc)) from None
+    for path in paths:
+        _refuse_a_stream(path)
     read = Read()
     probes: dict[str, list[dict[str, Any]]] = {}
     for path in paths:

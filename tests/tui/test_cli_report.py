@@ -405,3 +405,26 @@ def test_how_a_session_was_made_is_a_note_and_a_capture_cut_short_a_warning(
     assert [line.split(": ")[1] for line in made] == ["note", "note"], lines
     warnings = [line for line in lines if line.startswith("headerwatch: warning: ")]
     assert warnings and all(str(cut) in line for line in warnings), lines
+
+
+def test_a_pipe_named_as_an_input_is_refused_in_one_line_saying_to_use_standard_input(
+    tmp_path: Path,
+) -> None:
+    """``report <(zcat x.pcap.gz)``: the pipe can be read once, and a report reads each
+    input more than once; it said "empty file" of a capture that was not."""
+    import os
+
+    fifo = tmp_path / "capture.pcap"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"cat '{DEMO}' > '{fifo}'"])
+    try:
+        result = headerwatch("report", str(fifo), "-o", str(tmp_path / "r.md"))
+    finally:
+        writer.kill()
+        writer.wait()
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"headerwatch: error: {fifo}: not a regular file (a pipe?); a report reads each "
+        "input more than once: save it to a file, or give it as - (standard input)"
+    ]
+    assert not (tmp_path / "r.md").exists()
