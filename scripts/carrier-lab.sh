@@ -195,9 +195,9 @@ on_up_exit() {
   local rc=$?
   if ((rc)); then
     if [[ -n ${HW_LAB_KEEP_FAILED:-} ]]; then
-      say "up failed (status $rc); left as it is (HW_LAB_KEEP_FAILED); remove it with: $(lab_command down)"
+      say "up failed (status $rc); left as it is (HW_LAB_KEEP_FAILED); remove it with: $(lab_command down)" 2>&9
     else
-      say "up failed (status $rc); cleaning up"
+      say "up failed (status $rc); cleaning up" 2>&9
       cmd_down >/dev/null 2>&1 || true
     fi
   fi
@@ -225,6 +225,9 @@ cmd_up() {
   # From here on, a failure tears down whatever was built. So does Ctrl-C, SIGTERM or
   # SIGHUP: bash runs the EXIT trap for them too, but with status 0, which reads as
   # success; exiting with the signal's status is what on_up_exit can tell.
+  # A signal's trap runs where the command it cut short left stderr (a step's
+  # 2>/dev/null): on_up_exit speaks on fd 9, the stderr up was started with.
+  exec 9>&2
   trap on_up_exit EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
