@@ -139,7 +139,8 @@ wait_listen() {
 # Start "$@" in namespace $1 in the background, its own session, output to $2.{out,err}.
 start_bg() {
   local ns=$1 base=$2; shift 2
-  setsid ip netns exec "$ns" "$@" </dev/null >"$base.out" 2>"$base.err" &
+  # 9>&-: up's copy of its stderr (on_up_exit's) stays with up, not with what it starts.
+  setsid ip netns exec "$ns" "$@" </dev/null >"$base.out" 2>"$base.err" 9>&- &
   echo $! >"$base.pid"
 }
 
@@ -292,6 +293,7 @@ cmd_up() {
   done
   write_env >"$state/lab.env"
   trap - EXIT INT TERM HUP
+  exec 9>&-
   print_summary "$hw"
 }
 
