@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from capture.formats.atomic import atomic_output
+from capture.formats.file_kinds import kind_of
 from capture.formats.jsonl import is_reflector_record
 from capture.formats.pcapng import describe_os_error
 from capture.formats.private import open_private
@@ -59,11 +60,9 @@ def format_of(path: str, fmt: str | None) -> str:
         if fmt not in FORMATS:
             raise ReportError(f"unknown report format {fmt!r} (one of: {', '.join(FORMATS)})")
         return fmt
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix in (".html", ".htm"):
-        return "html"
-    if suffix in (".md", ".markdown"):
-        return "md"
+    kind = kind_of(path)[1]
+    if kind in FORMATS:  # the kinds of capture.formats.file_kinds: .htm and .markdown too
+        return kind
     raise ReportError(
         f"{path}: cannot tell the format from the name; use .html or .md, or --format"
     )
