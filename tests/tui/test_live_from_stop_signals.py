@@ -75,7 +75,10 @@ def test_requests_followed_from_a_socket_are_kept_when_a_signal_ends_the_dashboa
         ended = pane.child()
         if how == "SIGTERM":
             os.kill(ended, signal.SIGTERM)
-            said = pane.wait_for("exit status", timeout=30).replace("\n", "")  # lines wrap
+            pane.wait_for("exit status", timeout=30)
+            # Lines wrap: joined back by tmux, a space the wrap fell on is kept (taking
+            # out the newlines lost it when the wrap fell on one: "reopensit").
+            said = pane.joined()
         else:
             pane.kill()  # the terminal goes away, as with a dropped SSH session
             said = ""
