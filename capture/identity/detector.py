@@ -175,6 +175,9 @@ _PLUS_DIGIT = re.compile(r"\+[0-9]")
 _URI_SCHEME = re.compile(r"(?i:tel|sips?):")
 _DIGIT_RUN = re.compile(r"[0-9]{7}")
 _PHONE_SHAPED = re.compile(r"\+?[0-9]{10,15}")
+# A subscriber-ID header's value that is the subscriber's number, alone or with the
+# "_gateway" suffix China Mobile's WAP gateway adds (x-up-subno: 8613800138000_gateway).
+_SUBNO_NUMBER = re.compile(r"(\+?[0-9]{10,15})(?:_gateway)?", re.IGNORECASE)
 
 
 # Percent-encoding that may hide an identity: "%2B" (a "+"), "%40" (an "@"), encoded
@@ -803,10 +806,13 @@ class IdentityDetector:
             detail = f"{entry.description} (value is not {kind.upper()}-shaped)"
             out.append(Finding(name, where, kind, text, text, CATALOG, severity, detail))
             return
-        if kind == "subscriber_id" and _PHONE_SHAPED.fullmatch(text):
+        number = _SUBNO_NUMBER.fullmatch(text) if kind == "subscriber_id" else None
+        if number is not None:
             # Some operators put the MSISDN itself in a subscriber-ID header (Claro
-            # Colombia's x-up-subno): then it is reported as what it is.
-            hit = self._scanner.named_phone(text, force=True)
+            # Colombia's x-up-subno), or the MSISDN and "_gateway" (China Mobile's, as
+            # jpress's RequestUtils and shaojiankui's phone.php read it): then it is
+            # reported as what it is.
+            hit = self._scanner.named_phone(number.group(1), force=True)
             if hit is not None:
                 detail = f"{hit.detail} · phone number in a subscriber-ID header"
                 out.append(

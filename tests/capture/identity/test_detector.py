@@ -1377,3 +1377,23 @@ def test_dedupe_keeps_the_first_finding_of_each_key_in_order(findings: list[Find
     for f in findings:
         first.setdefault((f.where, f.name, f.kind, f.normalized, f.detector), f)
     assert detector_module._dedupe(findings) == tuple(first.values())
+
+
+@pytest.mark.parametrize(
+    "value", ["8613109971272", "8613109971272_gateway", "8613109971272_GATEWAY"]
+)
+def test_a_subscriber_number_header_holding_the_number_and_gateway_is_the_number(
+    detector: IdentityDetector, value: str
+) -> None:
+    # China Mobile's WAP gateway sends x-up-subno as the number and "_gateway"
+    # (jpress's RequestUtils pattern "86{0}_gateway"; shaojiankui's phone.php).
+    finding = one(detector, add=[("x-up-subno", value)])
+    assert (finding.kind, finding.normalized) == ("msisdn", "+8613109971272")
+    assert finding.detail.endswith("phone number in a subscriber-ID header")
+
+
+def test_a_subscriber_id_with_digits_and_another_suffix_stays_a_subscriber_id(
+    detector: IdentityDetector,
+) -> None:
+    finding = one(detector, add=[("x-up-subno", "8613109971272_ims")])
+    assert (finding.kind, finding.normalized) == ("subscriber_id", "8613109971272_ims")

@@ -103,10 +103,10 @@ FLOORS = {
 # and the share of the numbers found as
 # an MSISDN that were normalised to the item's E.164 form.
 CARRIER_FLOORS = {
-    "msisdn": (0.903, 1.0),
+    "msisdn": (0.942, 1.0),
     "imsi": (1.0, 1.0),
     "imei": (1.0, 1.0),
-    "carrier": (0.909, 0.961),
+    "carrier": (0.945, 1.0),
 }
 E164_FLOOR = 1.0
 
