@@ -1123,25 +1123,39 @@ class HeaderwatchApp(App[int]):
         return None
 
     def keep_followed(self) -> str:
-        """Requests followed from a proxy (``live --from``: from a FIFO or a socket they
-        are nowhere else) not saved when a signal or an error ended the dashboard: a
-        new private record session in the current directory, named as ``w`` names it,
-        as ``live -i`` keeps its spool's capture. Return what to tell ("" if nothing)."""
+        """Requests in no file when a signal or an error ended the dashboard with them
+        not saved: those followed from a proxy (``live --from``: from a FIFO or a socket
+        they are nowhere else) or captured without a spool, or those captured after the
+        spool filled (the spool, which ``live`` keeps, holds the ones before). They go to
+        a new private record session in the current directory, named as ``w`` names it.
+        Return what to tell ("" if nothing)."""
         why = self.ended_unasked()
-        if not (self.record_session and why is not None and self.capture_unsaved()):
+        if why is None or not self.capture_unsaved():
             return ""
+        entries = self.store.snapshot()
+        why += " with requests not saved"
+        if not self.record_session:
+            full_at = self.recording.sync().full_at if self.recording is not None else None
+            if full_at is None:
+                return ""  # the spool holds every request
+            entries = [e for e in entries if e.record.request.ts >= full_at]
+            if not entries:
+                return ""
+            stamp = time.strftime("%H:%M:%S", time.localtime(full_at))
+            # The spool is kept with the requests before; what it lacks is said apart.
+            why = f"the spool was full from {stamp}: {counted(len(entries), 'request')} after that"
         target = default_name("jsonl")
         try:
             kept = RecordRecording(target, _session_info(self.source_name, "", None, self.detector))
         except SessionError as exc:
-            return f"{why} with requests not saved; they could not be kept: {exc}"
-        for entry in self.store.snapshot():
+            return f"{why}; they could not be kept: {exc}"
+        for entry in entries:
             kept.write(dumps_entry(entry).encode() + b"\n")
         kept.close()
-        why += " with requests not saved"
         if kept.failed is not None:
             return f"{why}; {target}: {kept.failed}, {counted(kept.lines, 'request')} kept"
-        return f"{why}; they are kept in {target} (headerwatch open reopens it)"
+        they = "it is" if not self.record_session and len(entries) == 1 else "they are"
+        return f"{why}; {they} kept in {target} (headerwatch open reopens it)"
 
     # -- messages from the capture thread ----------------------------------------------
 

@@ -613,11 +613,14 @@ def _dashboard(
         # thread (shown in the dashboard, w still saves), the user's answer stands.
         failure = app.failure
         why = app.ended_unasked()
-        if spool is not None and why is not None and app.capture_unsaved():
+        spool_kept = spool is not None and why is not None and app.capture_unsaved()
+        if spool_kept:
             keep_unsaved(spool, frames, why, failed=failure is not None)
-        elif app.kept:  # no spool: the requests themselves, kept as live --from keeps them
+        # The requests themselves, kept as live --from keeps them: with no spool, all of
+        # them; after the spool filled, those it lacks.
+        if app.kept:
             tell(f"headerwatch: {'error: ' if failure is not None else ''}{app.kept}")
-        elif failure is not None:
+        elif failure is not None and not spool_kept:
             tell(f"headerwatch: error: {failure}")
     return int(code or 0)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sys
 import time
@@ -149,6 +150,34 @@ def test_sigterm_without_a_spool_keeps_the_requests_as_a_session_of_records(
     ) in said
     assert "exit status 143" in said
     assert _requests(kept) == [("/no-spool", [IDENTITY[1]])]
+
+
+def test_sigterm_after_the_spool_filled_keeps_the_requests_it_lacks_as_well(
+    lab: Lab, tmp_path: Path
+) -> None:
+    options = ("--spool-max", "1M")
+    with dashboard(lab, tmp_path, options=options) as (pane, spool, here):
+        browse(lab, pane, "/before-full")
+        # More than the spool's 1 MiB in one body: the spool is full from here on.
+        lab.client(
+            [{"port": 80, "sends": [request("/filler", method="POST", body="f" * 1_200_000)]}]
+        )
+        pane.wait_for("/filler")
+        browse(lab, pane, "/after-full")
+        said, _ = terminate(pane)
+    assert not spool.exists()
+    [capture] = [p for p in here.iterdir() if p.suffix == ".pcapng"]
+    [later] = [p for p in here.iterdir() if p.suffix == ".jsonl"]
+    assert later.stat().st_mode & 0o777 == 0o600
+    assert f"the capture is kept in {capture}" in said
+    # Before, the request after the fill was in neither file, and nothing said so.
+    assert re.search(
+        rf"headerwatch: the spool was full from [0-9:]{{8}}: 1 request after that; it is kept "
+        rf"in {re.escape(str(later))} \(headerwatch open reopens it\)",
+        said,
+    ), said
+    assert ("/before-full", [IDENTITY[1]]) in _requests(capture)
+    assert _requests(later) == [("/after-full", [IDENTITY[1]])]
 
 
 def test_sigterm_with_nothing_to_keep_removes_the_spool_and_keeps_nothing(
