@@ -1132,18 +1132,19 @@ class HeaderwatchApp(App[int]):
         why = self.ended_unasked()
         if why is None or not self.capture_unsaved():
             return ""
-        entries = self.store.snapshot()
+        entries: Iterable[Entry] = self.store.snapshot()  # lazy: spilled ones from disk
         why += " with requests not saved"
         if not self.record_session:
             full_at = self.recording.sync().full_at if self.recording is not None else None
             if full_at is None:
                 return ""  # the spool holds every request
-            entries = [e for e in entries if e.record.request.ts >= full_at]
-            if not entries:
+            later = [e for e in entries if e.record.request.ts >= full_at]
+            if not later:
                 return ""
+            entries = later
             stamp = time.strftime("%H:%M:%S", time.localtime(full_at))
             # The spool is kept with the requests before; what it lacks is said apart.
-            why = f"the spool was full from {stamp}: {counted(len(entries), 'request')} after that"
+            why = f"the spool was full from {stamp}: {counted(len(later), 'request')} after that"
         target = default_name("jsonl")
         try:
             kept = RecordRecording(target, _session_info(self.source_name, "", None, self.detector))
@@ -1154,7 +1155,7 @@ class HeaderwatchApp(App[int]):
         kept.close()
         if kept.failed is not None:
             return f"{why}; {target}: {kept.failed}, {counted(kept.lines, 'request')} kept"
-        they = "it is" if not self.record_session and len(entries) == 1 else "they are"
+        they = "it is" if not self.record_session and kept.lines == 1 else "they are"
         return f"{why}; {they} kept in {target} (headerwatch open reopens it)"
 
     # -- messages from the capture thread ----------------------------------------------

@@ -614,7 +614,7 @@ def _dashboard(
         failure = app.failure
         why = app.ended_unasked()
         spool_kept = spool is not None and why is not None and app.capture_unsaved()
-        if spool_kept:
+        if spool is not None and why is not None and spool_kept:
             keep_unsaved(spool, frames, why, failed=failure is not None)
         # The requests themselves, kept as live --from keeps them: with no spool, all of
         # them; after the spool filled, those it lacks.
