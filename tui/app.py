@@ -52,7 +52,14 @@ from capture.formats.session import (
     save_session,
 )
 from capture.identity.detector import IdentityDetector
-from capture.model import Event, Notice, RequestSeen, StatsSnapshot
+from capture.model import (
+    EchoSeen,
+    Event,
+    Notice,
+    RequestSeen,
+    ResponseSeen,
+    StatsSnapshot,
+)
 from capture.pipeline import Detector, Pipeline
 from capture.runner import Runner
 from capture.sources.recording import Recorded, RecordingSource
@@ -118,6 +125,11 @@ faster than the screen takes it in; live, the source's own bounded queue fills
 meanwhile and counts what it cannot keep (queue drops), where the queue to the
 screen grew without bound (the live bench's traffic at 20,000 frames/s from an
 in-process source on a loaded 2-CPU VM: 57,000 events waiting, 150 MB)."""
+MAX_BACKLOG_BYTES = 64 * 1024 * 1024
+"""Wire bytes (heads and bodies) the events handed to the UI thread and not yet taken
+in may hold: beyond this, too, the capture thread waits. :data:`MAX_BACKLOG` events
+alone would let a sender of large requests (64 KiB heads, 64 KiB bodies kept) hold
+640 MB waiting for the screen."""
 KEPT_COUNTING = " (with their connections: counting…)"
 """The save dialog's note while a worker counts what a session of the shown holds."""
 THREAD_FILTER_THRESHOLD = 20_000
@@ -860,6 +872,8 @@ class HeaderwatchApp(App[int]):
         self.record_session = record_session
         self._backlog = 0
         """Events posted by the capture thread, not yet ingested (see MAX_BACKLOG)."""
+        self._backlog_bytes = 0
+        """The wire bytes those events hold (see MAX_BACKLOG_BYTES)."""
         self._backlog_changed = threading.Condition()
         self._stopping = False
         self.edits = 0
@@ -1045,11 +1059,15 @@ class HeaderwatchApp(App[int]):
         source = self.source
         total = getattr(source, "total_bytes", 0)
         if events:
+            size = held_bytes(events)
             with self._backlog_changed:
-                while self._backlog > MAX_BACKLOG and not self._stopping:
+                while (
+                    self._backlog > MAX_BACKLOG or self._backlog_bytes > MAX_BACKLOG_BYTES
+                ) and not self._stopping:
                     self._backlog_changed.wait(0.25)
                 self._backlog += len(events)
-            self.post_message(EventsArrived(events, time.monotonic()))
+                self._backlog_bytes += size
+            self.post_message(EventsArrived(events, time.monotonic(), len(events), size))
         if total:
             self.post_message(LoadProgress(getattr(source, "read_bytes", 0), total))
         if stats is not None:
@@ -1185,9 +1203,11 @@ class HeaderwatchApp(App[int]):
 
     def on_events_arrived(self, message: EventsArrived) -> None:
         self.ingest(message.events)
-        with self._backlog_changed:
-            self._backlog -= len(message.events)
-            self._backlog_changed.notify_all()
+        if message.held:
+            with self._backlog_changed:
+                self._backlog -= message.held
+                self._backlog_bytes -= message.held_bytes
+                self._backlog_changed.notify_all()
 
     def on_stats_updated(self, message: StatsUpdated) -> None:
         self.stats = message.stats
@@ -1418,6 +1438,25 @@ def _action_callback(app: App[Any], screen: Screen[Any], action: str) -> Callabl
         return screen.run_action(action)
 
     return run
+
+
+def held_bytes(events: Iterable[Event]) -> int:
+    """The wire bytes ``events`` hold in memory: each request's head (its header lines)
+    and the body kept, and each response's head (no body is kept of it); an echo holds
+    the request again."""
+    size = 0
+    for event in events:
+        if isinstance(event, (RequestSeen, EchoSeen)):
+            request = event.record.request
+            size += len(request.body) + _head_bytes(request.headers)
+        elif isinstance(event, ResponseSeen):
+            size += _head_bytes(event.response.headers)
+    return size
+
+
+def _head_bytes(headers: Iterable[tuple[str, str]]) -> int:
+    """A head's header lines' size, ``Name: value\\r\\n`` each."""
+    return sum(len(name) + len(value) + 4 for name, value in headers)
 
 
 def _said(error: BaseException) -> str:

@@ -24,6 +24,11 @@ class EventsArrived(Message, bubble=False):
 
     events: list[Event]
     posted_at: float = 0.0
+    held: int = 0
+    """How many of the events the dashboard's backlog counted (the capture thread's
+    batches; a notice posted from elsewhere is not counted)."""
+    held_bytes: int = 0
+    """The wire bytes (heads and bodies) those events hold, as the backlog counted them."""
 
 
 @dataclass

@@ -192,6 +192,52 @@ async def test_a_live_capture_waits_while_the_screen_has_too_much_to_take_in(
         assert rows(app) == [1, 2, 3, 4, 5]
 
 
+async def test_a_live_capture_waits_while_the_screen_holds_too_many_bytes_to_take_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Few events but large ones (a sender of 64 KiB heads and bodies): past
+    MAX_BACKLOG_BYTES handed over and not taken in, the capture thread waits too."""
+    monkeypatch.setattr(app_module, "MAX_BACKLOG_BYTES", 1_000)
+    app = make_app()
+    async with app.run_test() as pilot:
+        handed: list[int] = []
+
+        def large(rid: int) -> RequestSeen:
+            plain = record(rid)
+            request = dataclasses.replace(plain.request, body=b"x" * 600)
+            return RequestSeen(dataclasses.replace(plain, request=request))
+
+        def capture_thread() -> None:
+            for rid in range(1, 6):
+                app._on_batch([large(rid)])
+                handed.append(rid)
+
+        thread = threading.Thread(target=capture_thread, daemon=True)
+        thread.start()
+        thread.join(1.0)
+        # Two events of over 600 bytes each are more than 1,000: the third waits
+        # (before, only the count of events was bounded, at 5,000).
+        assert thread.is_alive()
+        assert handed == [1, 2]
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if not thread.is_alive():
+                break
+        await pilot.pause()
+        assert handed == [1, 2, 3, 4, 5]
+        assert rows(app) == [1, 2, 3, 4, 5]
+        assert (app._backlog, app._backlog_bytes) == (0, 0)
+
+
+async def test_notices_posted_apart_from_the_capture_do_not_loosen_the_backlog_bound() -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        app.post_message(EventsArrived([Notice("info", "a notice")]))
+        await pilot.pause()
+        # Before, each such notice was taken off the count of events it never added.
+        assert (app._backlog, app._backlog_bytes) == (0, 0)
+
+
 def test_status_messages_collapse_but_data_batches_never_do() -> None:
     a, b = StatsUpdated(stats(packets=1)), StatsUpdated(stats(packets=2))
     assert b.can_replace(a)
