@@ -161,6 +161,15 @@ async def test_drops_from_a_live_source_are_shown() -> None:
         assert "5 dropped" in status(app)
 
 
+async def _until_ended(pilot: Pilot[int], thread: threading.Thread) -> None:
+    """Let the UI thread take events in until ``thread`` (a capture thread) ends."""
+    for _ in range(200):
+        await pilot.pause(0.02)
+        if not thread.is_alive():
+            break
+    await pilot.pause()
+
+
 async def test_a_live_capture_waits_while_the_screen_has_too_much_to_take_in(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -183,11 +192,7 @@ async def test_a_live_capture_waits_while_the_screen_has_too_much_to_take_in(
         thread.join(1.0)
         assert thread.is_alive()
         assert handed == [1, 2, 3]
-        for _ in range(200):
-            await pilot.pause(0.02)
-            if not thread.is_alive():
-                break
-        await pilot.pause()
+        await _until_ended(pilot, thread)
         assert handed == [1, 2, 3, 4, 5]
         assert rows(app) == [1, 2, 3, 4, 5]
 
@@ -219,11 +224,7 @@ async def test_a_live_capture_waits_while_the_screen_holds_too_many_bytes_to_tak
         # (before, only the count of events was bounded, at 5,000).
         assert thread.is_alive()
         assert handed == [1, 2]
-        for _ in range(200):
-            await pilot.pause(0.02)
-            if not thread.is_alive():
-                break
-        await pilot.pause()
+        await _until_ended(pilot, thread)
         assert handed == [1, 2, 3, 4, 5]
         assert rows(app) == [1, 2, 3, 4, 5]
         assert (app._backlog, app._backlog_bytes) == (0, 0)
