@@ -51,7 +51,6 @@ from capture.formats.session import (
     load_annotations,
     save_session,
 )
-from capture.identity.detector import IdentityDetector
 from capture.model import (
     EchoSeen,
     Event,
@@ -66,7 +65,6 @@ from capture.sources.recording import Recorded, RecordingSource
 from capture.sources.source import FrameSource, Halt, halt_of
 from capture.sources.spool import size_text
 from capture.text import counted, printable
-from capture.version import catalog_version
 from capture.view.filter import Filter, compile_filter
 from capture.view.order import next_order
 from capture.view.selection import EXIT_FAILED
@@ -1469,14 +1467,8 @@ def _session_info(
     source_name: str, view_filter: str, halted: Halt | None, detector: Detector | None
 ) -> SessionInfo:
     """A session's metadata, with when and why the capture stopped if an error did, and
-    the catalog and region ``detector`` found its findings with."""
-    region = detector.region if isinstance(detector, IdentityDetector) else None
-    info = SessionInfo.new(
-        source=source_name,
-        filter=view_filter,
-        region=region or "",
-        catalog=catalog_version(detector) if detector is not None else "",
-    )
+    what ``detector`` found its findings with (:meth:`SessionInfo.judged_by`)."""
+    info = SessionInfo.judged_by(detector, source=source_name, filter=view_filter)
     return info if halted is None else dataclasses.replace(info, stopped=halted.text())
 
 

@@ -24,7 +24,6 @@ from capture.runner import Runner
 from capture.sources.follow import Follower
 from capture.sources.frames import CaptureError
 from capture.text import counted
-from capture.version import catalog_version
 from capture.view.selection import EXIT_USAGE
 from tui.cmd_live import headless_run
 from tui.common import DASHBOARD_RECURRENCE, build_detector, tell
@@ -57,11 +56,7 @@ def run_follow(
     recording: RecordRecording | None = None
     if args.write:
         try:
-            info = SessionInfo.new(
-                source=f"proxy {args.follow}",
-                region=args.region or "",
-                catalog=catalog_version(detector),
-            )
+            info = SessionInfo.judged_by(detector, source=f"proxy {args.follow}")
             recording = RecordRecording(args.write, info)
         except SessionError as exc:
             print(f"headerwatch: error: {exc}", file=err)

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capture.formats.atomic import atomic_output
 from capture.formats.pcapng import (
@@ -46,8 +46,11 @@ from capture.model import Finding, Record
 from capture.net.decode import Decoder, Segment
 from capture.sources.frames import CaptureError, CaptureFile
 from capture.text import for_json
-from capture.version import tool_version
+from capture.version import catalog_version, tool_version
 from capture.view.store import Entry, Store
+
+if TYPE_CHECKING:
+    from capture.pipeline import Detector
 
 PREFIX = "headerwatch:"
 _PREFIX_B = PREFIX.encode()
@@ -114,6 +117,29 @@ class SessionInfo:
             region=region or "",
             canary_sha256=tuple(canary_digest(c) for c in canaries),
             catalog=catalog,
+        )
+
+    @classmethod
+    def judged_by(
+        cls,
+        detector: Detector | None,
+        source: str = "",
+        filter: str = "",
+        now: float | None = None,
+    ) -> SessionInfo:
+        """Metadata for a file whose findings ``detector`` made, citing what judged
+        them: its region (``--region``, the config's or the locale's) and its catalog
+        (:func:`~capture.version.catalog_version`). Every writer of a session builds
+        its metadata here, so that none cites less. Without a detector: neither."""
+        from capture.identity.detector import IdentityDetector
+
+        region = detector.region if isinstance(detector, IdentityDetector) else None
+        return cls.new(
+            source=source,
+            filter=filter,
+            region=region or "",
+            now=now,
+            catalog=catalog_version(detector) if detector is not None else "",
         )
 
     def to_comment(self) -> str:

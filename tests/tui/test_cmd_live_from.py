@@ -17,6 +17,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from capture.formats.record_session import info_of_line
+from capture.version import catalog_version
 from tests.conftest import REPO
 from tui.cli import main
 
@@ -104,6 +106,24 @@ def test_redacted_lines_are_masked_from_then_on_and_it_says_so(tmp_path: Path) -
     assert note in run.stderr.splitlines(), run.stderr
     plain = _follow(tmp_path, "--format", "jsonl")
     assert "--redact" not in plain.stderr
+
+
+def test_a_recording_cites_the_region_of_the_locale_that_read_its_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No --region: the locale's region read the national number, and the recording's
+    session line says so (it said "" though its findings were made in GB)."""
+    monkeypatch.setenv("LC_ALL", "en_GB.UTF-8")
+    (tmp_path / "proxy.jsonl").write_bytes(
+        _record(1, [["X-MSISDN", "07700 900123"]]) + _record(2, [])
+    )
+    run = _follow(tmp_path, "--format", "jsonl")
+    found = orjson.loads(run.stdout.splitlines()[0])["findings"]
+    assert [f["normalized"] for f in found if f["kind"] == "msisdn"] == ["+447700900123"]
+    first = (tmp_path / "seen.jsonl").read_bytes().splitlines()[0]
+    info = info_of_line(first)
+    assert info is not None and info.source == f"proxy {tmp_path / 'proxy.jsonl'}"
+    assert (info.region, info.catalog) == ("GB", catalog_version())
 
 
 def test_a_path_that_cannot_be_followed_is_one_line_and_exit_2(
