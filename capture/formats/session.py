@@ -128,19 +128,27 @@ class SessionInfo:
         now: float | None = None,
     ) -> SessionInfo:
         """Metadata for a file whose findings ``detector`` made, citing what judged
-        them: its region (``--region``, the config's or the locale's) and its catalog
-        (:func:`~capture.version.catalog_version`). Every writer of a session builds
-        its metadata here, so that none cites less. Without a detector: neither."""
+        them: its region (``--region``, the config's or the locale's), its catalog
+        (:func:`~capture.version.catalog_version`) and its canaries, each as the
+        SHA-256 of its canonical value (:attr:`IdentityDetector.canary_values
+        <capture.identity.detector.IdentityDetector.canary_values>`: a canary typed
+        two ways is one digest, the one its findings' packet comments begin), sorted.
+        Every writer of a session builds its metadata here, so that none cites less.
+        Without a detector: none of them."""
         from capture.identity.detector import IdentityDetector
 
-        region = detector.region if isinstance(detector, IdentityDetector) else None
-        return cls.new(
+        identity = detector if isinstance(detector, IdentityDetector) else None
+        info = cls.new(
             source=source,
             filter=filter,
-            region=region or "",
+            region=(identity.region if identity is not None else None) or "",
+            canaries=identity.canary_values if identity is not None else (),
             now=now,
             catalog=catalog_version(detector) if detector is not None else "",
         )
+        # Sorted: the same canaries given in another order cite the same, and the
+        # order says nothing of which was given first.
+        return dataclasses.replace(info, canary_sha256=tuple(sorted(info.canary_sha256)))
 
     def to_comment(self) -> str:
         """The JSON text for the section header comment."""

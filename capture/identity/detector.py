@@ -355,6 +355,13 @@ class IdentityDetector:
         no canary is looked for without the needles' test."""
 
     @property
+    def canary_values(self) -> tuple[str, ...]:
+        """The canonical value of each canary looked for, each once, in the order given:
+        an MSISDN in E.164, an IMEI's or IMSI's digits, any other value as given (the
+        ``normalized`` value of its findings). Two spellings of one canary give one."""
+        return tuple(dict.fromkeys(c.canonical for c in self._canaries.canaries))
+
+    @property
     def counts_recurrence(self) -> bool:
         """True when the recurrence detector is on: its counts span every request, so
         a scan must not be split over processes."""

@@ -18,6 +18,7 @@ import orjson
 import pytest
 
 from capture.formats.record_session import info_of_line
+from capture.formats.session import canary_digest
 from capture.version import catalog_version
 from tests.conftest import REPO
 from tui.cli import main
@@ -124,6 +125,28 @@ def test_a_recording_cites_the_region_of_the_locale_that_read_its_numbers(
     info = info_of_line(first)
     assert info is not None and info.source == f"proxy {tmp_path / 'proxy.jsonl'}"
     assert (info.region, info.catalog) == ("GB", catalog_version())
+
+
+def test_a_recording_cites_each_canary_once_as_the_digest_of_its_canonical_value(
+    tmp_path: Path,
+) -> None:
+    listed = tmp_path / "canaries.txt"
+    listed.write_text("msisdn +44 7700 900123\nimsi 234 15 1234567890\n")
+    (tmp_path / "proxy.jsonl").write_bytes(
+        _record(1, [["X-Ad-Id", "my-canary-1234"]]) + _record(2, [])
+    )
+    run = _follow(
+        tmp_path,
+        "--format", "jsonl", "--region", "GB",
+        "--msisdn", "07700 900123", "--canary", "my-canary-1234",
+        "--canary-file", str(listed),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    first = (tmp_path / "seen.jsonl").read_bytes().splitlines()[0]
+    info = info_of_line(first)
+    values = ("+447700900123", "234151234567890", "my-canary-1234")
+    assert info is not None and info.canary_sha256 == tuple(sorted(map(canary_digest, values)))
+    assert b"900123" not in first and b"my-canary" not in first and b"1234567890" not in first
 
 
 def test_a_path_that_cannot_be_followed_is_one_line_and_exit_2(

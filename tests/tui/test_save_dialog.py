@@ -15,12 +15,13 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, RadioButton
 
+from capture.formats.session import canary_digest, read_session_info
 from capture.identity.detector import IdentityDetector
 from capture.sources.source import FileSource
 from tests.tui.fakes import FakeSource, demo_records, make_app, o2_frames, seen
 from tests.tui.test_app import feed, wait_for, wait_restored
 from tui.app import HeaderwatchApp
-from tui.common import demo_capture_path
+from tui.common import build_detector, demo_capture_path
 from tui.launch import dashboard_app
 from tui.messages import LoadProgress, SourceFinished
 from tui.screens import SaveScreen, SuffixError, format_for
@@ -168,6 +169,48 @@ async def test_x_while_a_file_loads_counts_so_far_and_writes_what_is_there_then(
         await pilot.press("x")  # loaded: the counts are the file's
         labels = [str(b.label) for b in app.screen.query(RadioButton) if b.id.startswith("scope")]
         assert labels == ["all 4 requests", "shown 4 requests"]
+
+
+async def test_w_cites_the_region_of_the_locale_and_each_canary_once_as_a_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No --region: the locale's read the numbers. The canaries, from the options and
+    a canary file, one of them typed twice: a digest each, of its canonical value."""
+    monkeypatch.setenv("LC_ALL", "en_GB.UTF-8")
+    listed = tmp_path / "canaries.txt"
+    listed.write_text("msisdn +44 7700 900123\nimei 35-209900-176148-1\n")
+    args = argparse.Namespace(
+        config=None,
+        region=None,
+        msisdn=["447700900123"],
+        imei=[],
+        imsi=[],
+        canary=["my-canary-1234"],
+        canary_file=[str(listed)],
+    )
+    demo = demo_capture_path()
+    app = HeaderwatchApp(
+        FileSource([demo]),
+        build_detector(args),
+        keymap={},
+        session_paths=[demo],
+        batch_interval=0.02,
+        confirm_quit=False,
+    )
+    messages: list[Message] = []
+    out = tmp_path / "s.pcapng"
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        await pilot.pause()
+        await pilot.press("w")
+        await _submit(pilot, out)
+        assert app.saved == [str(out)]
+    info = read_session_info(str(out))
+    assert info is not None and info.region == "GB"
+    values = ("+447700900123", "352099001761481", "my-canary-1234")
+    assert info.canary_sha256 == tuple(sorted(map(canary_digest, values)))
+    head = out.read_bytes()[:1024]
+    assert b'"canary_sha256"' in head and b"my-canary-1234" not in head
 
 
 async def test_w_under_redact_refuses_before_any_dialog_opens() -> None:

@@ -431,6 +431,26 @@ def test_session_info_json() -> None:
     assert SessionInfo.from_comment('{"other": 1}') is None
 
 
+def test_session_info_judged_by_a_detector_cites_its_region_catalog_and_canaries() -> None:
+    from capture.version import catalog_version
+
+    detector = IdentityDetector(
+        IdentityConfig(region="gb", msisdns=("07700 900123",), canaries=("s3cret-42",))
+    )
+    info = SessionInfo.judged_by(detector, source="eth0", filter="~id", now=1326205331)
+    assert (info.source, info.filter, info.created) == ("eth0", "~id", "2012-01-10T14:22:11Z")
+    assert (info.region, info.catalog) == ("GB", catalog_version(detector))
+    digests = (canary_digest("+447700900123"), canary_digest("s3cret-42"))
+    assert info.canary_sha256 == tuple(sorted(digests))
+    # The same canaries in another order, typed another way: the same citation.
+    again = IdentityDetector(
+        IdentityConfig(region="GB", msisdns=("+44 7700 900123",), canaries=("s3cret-42",))
+    )
+    assert SessionInfo.judged_by(again).canary_sha256 == info.canary_sha256
+    none = SessionInfo.judged_by(None)
+    assert (none.region, none.catalog, none.canary_sha256) == ("", "", ())
+
+
 def test_tags() -> None:
     assert parse_tag(b"headerwatch:mark") == Tag("mark", None, "")
     assert parse_tag("headerwatch:comment@3 two words") == Tag("comment", 3, "two words")

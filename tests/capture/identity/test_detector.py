@@ -1397,3 +1397,24 @@ def test_a_subscriber_id_with_digits_and_another_suffix_stays_a_subscriber_id(
 ) -> None:
     finding = one(detector, add=[("x-up-subno", "8613109971272_ims")])
     assert (finding.kind, finding.normalized) == ("subscriber_id", "8613109971272_ims")
+
+
+def test_canary_values_are_canonical_so_one_canary_typed_two_ways_is_one_value() -> None:
+    config = IdentityConfig(
+        region="GB",
+        msisdns=("07700 900123", "+44 7700 900123"),
+        imeis=("35-209900-176148-1", "352099001761481"),
+        imsis=("234 15 1234567890",),
+        canaries=("Alice@Example.com", "+447700900123"),
+    )
+    assert IdentityDetector(config).canary_values == (
+        "+447700900123",  # E.164, whether typed nationally or not (and as a --canary)
+        "352099001761481",  # an IMEI's digits
+        "234151234567890",  # an IMSI's
+        "Alice@Example.com",  # any other value as given
+    )
+
+
+def test_a_detector_with_canaries_switched_off_has_no_canary_values() -> None:
+    config = IdentityConfig(msisdns=("+447700900123",), disabled=("canary",))
+    assert IdentityDetector(config).canary_values == ()
