@@ -12,7 +12,7 @@ from functools import partial
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, TextIO
 
-from capture.formats.outputs import OUTPUTS
+from capture.formats.outputs import OUTPUTS, cited
 from capture.model import EchoSeen, Event, Record, RequestSeen, ResponseSeen
 from capture.pipeline import Detector, Pipeline
 from capture.scan_jobs import (
@@ -159,7 +159,8 @@ def scan(
         mask = partial(two_pass, redactor=redactor, stopped=stopped)
     try:
         if output.line is None:
-            output.write(mask(r for r in answered(events) if selection.keep(r)), out)
+            kept = mask(r for r in answered(events) if selection.keep(r))
+            output.write(kept, out, cited(pipeline.detector, redact))
         else:
             _write_lines(
                 mask(_requests(events, selection)),

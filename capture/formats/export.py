@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from capture.formats.atomic import atomic_output
-from capture.formats.outputs import OUTPUTS
+from capture.formats.outputs import OUTPUTS, cited
 from capture.formats.pcapng import describe_os_error
 from capture.formats.private import open_private
 from capture.formats.redact import Redactor
@@ -21,6 +21,7 @@ from capture.view.store import Entry
 
 if TYPE_CHECKING:
     from capture.formats.outputs import Item
+    from capture.pipeline import Detector
 
 
 class ExportError(Exception):
@@ -42,13 +43,19 @@ def _redacted(items: Iterable[Item], redactor: Redactor) -> Iterator[Item]:
 
 
 def export(
-    items: Iterable[Item], path: str, fmt: str, redact: bool = False, detector: object = None
+    items: Iterable[Item],
+    path: str,
+    fmt: str,
+    redact: bool = False,
+    detector: Detector | None = None,
 ) -> int:
     """Write ``items`` to ``path`` in output format ``fmt`` (a name of
     :data:`~capture.formats.outputs.OUTPUTS`); return how many were written.
-    ``redact``: identity values masked (:mod:`capture.formats.redact`), and the
-    tokens ``detector`` (the one that found what ``items`` hold) counts as it looks
-    for recurring ones (:meth:`~capture.formats.redact.Redactor.new`).
+    ``detector``: the one that found what ``items`` hold; a HAR cites it
+    (:func:`~capture.formats.outputs.cited`). ``redact``: identity values masked
+    (:mod:`capture.formats.redact`), with the tokens ``detector`` counts as it
+    looks for recurring ones (:meth:`~capture.formats.redact.Redactor.new`), and no
+    canary digests cited.
 
     Raises :class:`ExportError` (one line) on any failure; ``path`` is then
     left as it was.
@@ -56,6 +63,7 @@ def export(
     output = OUTPUTS.get(fmt)
     if output is None:
         raise ExportError(f"unknown export format {fmt!r} (one of: {', '.join(OUTPUTS)})")
+    judged = cited(detector, redact) if output.document is not None else None
     if redact:
         items = _redacted(items, Redactor.new(detector))
     try:
@@ -63,7 +71,7 @@ def export(
             atomic_output(path) as temp,
             open_private(temp, "x", encoding="utf-8", newline="\n") as out,
         ):
-            return output.write(items, out)
+            return output.write(items, out, judged)
     except OSError as exc:
         reason = describe_os_error(exc)
         raise ExportError(f"{path}: {reason}; nothing exported") from None

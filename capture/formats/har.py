@@ -5,7 +5,8 @@ Fields HAR has no place for start with ``_`` (the spec's rule for custom
 fields, and mitmproxy's habit): ``_identityFindings`` (the JSONL ``findings``
 objects), ``_anomalies``, ``_flow``, ``_depth``, ``_id``, ``_target``, ``_version``,
 ``_authority``, ``_marked``, ``_comment``, ``_injected``, ``_app``, ``_input``,
-``_source``. What the capture does not have is reported as the spec says (``-1`` sizes;
+``_source``; on ``log.creator``, what judged the findings (:func:`creator`).
+What the capture does not have is reported as the spec says (``-1`` sizes;
 status 0 when no response was seen).
 
 Control and bidi characters are written as ``\\uXXXX`` (:func:`capture.text.escape_json`).
@@ -20,7 +21,7 @@ import base64
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from capture.formats.jsonl import finding_to_dict
 from capture.http.fields import form_pairs, query_pairs, request_cookies, unquote
@@ -29,6 +30,9 @@ from capture.model import Header, Record
 from capture.text import clock_ts, escape_json, for_json, to_bytes
 from capture.version import tool_version
 from capture.view.store import Entry
+
+if TYPE_CHECKING:
+    from capture.formats.session import SessionInfo
 
 
 def _headers(headers: tuple[Header, ...]) -> list[dict[str, str]]:
@@ -205,10 +209,30 @@ def har_entry(item: Entry | Record) -> dict[str, Any]:
     return out
 
 
-def write_har(items: Iterable[Entry | Record], out: TextIO, comment: str = "") -> int:
-    """Stream a HAR document to ``out``; return the number of entries."""
-    creator = {"name": "headerwatch", "version": tool_version()}
-    log_head = {"version": "1.2", "creator": creator, "pages": []}
+def creator(cited: SessionInfo | None = None) -> dict[str, Any]:
+    """The ``log.creator`` object: headerwatch and its version, and with ``cited``
+    (:meth:`SessionInfo.judged_by <capture.formats.session.SessionInfo.judged_by>` of
+    the detector that made the findings) what judged them, in the fields a session's
+    metadata names them by: ``_catalog``, ``_region`` ("" when there was none) and,
+    when there are any, ``_canary_sha256``."""
+    out: dict[str, Any] = {"name": "headerwatch", "version": tool_version()}
+    if cited is not None:
+        out["_catalog"] = for_json(cited.catalog)
+        out["_region"] = cited.region
+        if cited.canary_sha256:
+            out["_canary_sha256"] = list(cited.canary_sha256)
+    return out
+
+
+def write_har(
+    items: Iterable[Entry | Record],
+    out: TextIO,
+    comment: str = "",
+    cited: SessionInfo | None = None,
+) -> int:
+    """Stream a HAR document to ``out``; return the number of entries. ``cited``: what
+    judged the findings (:func:`creator`)."""
+    log_head = {"version": "1.2", "creator": creator(cited), "pages": []}
     if comment:
         log_head["comment"] = for_json(comment)
     # Open the log object and its "entries" list, then stream the entries into it.
@@ -223,11 +247,13 @@ def write_har(items: Iterable[Entry | Record], out: TextIO, comment: str = "") -
     return count
 
 
-def har_document(items: Iterable[Entry | Record], comment: str = "") -> dict[str, Any]:
+def har_document(
+    items: Iterable[Entry | Record], comment: str = "", cited: SessionInfo | None = None
+) -> dict[str, Any]:
     """The whole HAR document as a dict (small exports and tests)."""
     log: dict[str, Any] = {
         "version": "1.2",
-        "creator": {"name": "headerwatch", "version": tool_version()},
+        "creator": creator(cited),
         "pages": [],
         "entries": [har_entry(i) for i in items],
     }

@@ -20,6 +20,8 @@ from capture.formats.table import header_line, layout_for, record_line, table_li
 from capture.model import Record
 
 if TYPE_CHECKING:  # the dashboard's store, and HAR, are not imported for a scan to JSONL
+    from capture.formats.session import SessionInfo
+    from capture.pipeline import Detector
     from capture.view.store import Entry
 
     Item = Entry | Record
@@ -45,8 +47,9 @@ class OutputFormat:
     an encode a line."""
     header: str | None = None
     """A streaming format: the line before the first request, if any."""
-    document: Callable[[Iterable[Item], TextIO], int] | None = None
-    """A whole-document format: write every item; return how many were written."""
+    document: Callable[[Iterable[Item], TextIO, SessionInfo | None], int] | None = None
+    """A whole-document format: write every item, citing what judged their findings
+    where it has a place for that (HAR); return how many were written."""
     sized: Callable[[int], OutputFormat] | None = None
     """A format laid out for the terminal: the same format for one ``width`` cells wide
     (a new one each call, for one output: the table's remembers its last row's date)."""
@@ -62,10 +65,12 @@ class OutputFormat:
         """Written a line at a time, as requests complete."""
         return self.line is not None
 
-    def write(self, items: Iterable[Item], out: TextIO) -> int:
-        """Write ``items`` as a whole file; return how many were written."""
+    def write(self, items: Iterable[Item], out: TextIO, cited: SessionInfo | None = None) -> int:
+        """Write ``items`` as a whole file; return how many were written. ``cited``: what
+        judged their findings (:meth:`~capture.formats.session.SessionInfo.judged_by`),
+        written by a format with a place for it (HAR's ``log.creator``)."""
         if self.document is not None:
-            return self.document(items, out)
+            return self.document(items, out, cited)
         assert self.line is not None
         if self.header is not None:
             out.write(self.header + "\n")
@@ -80,10 +85,28 @@ def _record_line(render: Callable[[Record], str]) -> Callable[[Item], str]:
     return lambda item: render(item if isinstance(item, Record) else item.record)
 
 
-def _write_har(items: Iterable[Item], out: TextIO) -> int:
+def cited(detector: Detector | None, redact: bool = False) -> SessionInfo | None:
+    """What judged the findings ``detector`` made, for a document to cite (HAR's
+    ``log.creator``): :meth:`~capture.formats.session.SessionInfo.judged_by`; None
+    without a detector. ``redact``: without the canary digests
+    (:func:`~capture.formats.redact.redacted_info`)."""
+    if detector is None:
+        return None
+    # Imported here: a scan to JSONL cites nothing and must not pay for them.
+    from capture.formats.session import SessionInfo
+
+    judged = SessionInfo.judged_by(detector)
+    if redact:
+        from capture.formats.redact import redacted_info
+
+        judged = redacted_info(judged)
+    return judged
+
+
+def _write_har(items: Iterable[Item], out: TextIO, cited: SessionInfo | None) -> int:
     from capture.formats.har import write_har
 
-    return write_har(items, out)
+    return write_har(items, out, cited=cited)
 
 
 def _table(width: int) -> OutputFormat:

@@ -75,7 +75,7 @@ import secrets
 import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from capture.http.echo import ECHO_HEADER
@@ -90,6 +90,9 @@ from capture.model import (
     positional_new,
 )
 from capture.target import site_end
+
+if TYPE_CHECKING:
+    from capture.formats.session import SessionInfo
 
 MASKED_KINDS = frozenset((*IDENTITY_KINDS, "client_ip"))
 """Kinds of finding whose values are masked."""
@@ -615,6 +618,14 @@ def _latin(text: str) -> str:
     """``text`` as the Latin-1 reading of its bytes (UTF-8, lone surrogates as the
     bytes they stand for): what it is in a body read as Latin-1."""
     return text.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
+def redacted_info(info: SessionInfo) -> SessionInfo:
+    """What a redacted output may cite of what judged its findings (``info``, from
+    :meth:`~capture.formats.session.SessionInfo.judged_by`): all but the canary
+    digests. A phone number's, IMEI's or IMSI's SHA-256 is found again by hashing
+    every possible one, and names the test phone even where no request carried it."""
+    return dataclasses.replace(info, canary_sha256=())
 
 
 def is_mask(text: str) -> bool:

@@ -16,8 +16,9 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Label, RadioButton
 
 from capture.formats.session import canary_digest, read_session_info
-from capture.identity.detector import IdentityDetector
+from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.sources.source import FileSource
+from capture.version import catalog_version
 from tests.tui.fakes import FakeSource, demo_records, make_app, o2_frames, seen
 from tests.tui.test_app import feed, wait_for, wait_restored
 from tui.app import HeaderwatchApp
@@ -31,11 +32,11 @@ HAR = DATA / "har" / "chrome51.har"
 IPV6 = DATA / "pcaps" / "suricata-verify" / "http-ipv6" / "input.pcap"
 
 
-def _demo_app(redact: bool = False) -> HeaderwatchApp:
+def _demo_app(redact: bool = False, detector: IdentityDetector | None = None) -> HeaderwatchApp:
     demo = demo_capture_path()
     return HeaderwatchApp(
         FileSource([demo]),
-        IdentityDetector(),
+        detector if detector is not None else IdentityDetector(),
         keymap={},
         session_paths=[demo],
         batch_interval=0.02,
@@ -171,6 +172,17 @@ async def test_x_while_a_file_loads_counts_so_far_and_writes_what_is_there_then(
         assert labels == ["all 4 requests", "shown 4 requests"]
 
 
+async def _written(app: HeaderwatchApp, key: str, path: Path) -> None:
+    """The demo read whole, then ``key`` (w or x) and ``path`` typed in its dialog."""
+    messages: list[Message] = []
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        await pilot.pause()
+        await pilot.press(key)
+        await _submit(pilot, path)
+    assert path.exists(), f"{path} was not written"
+
+
 async def test_w_cites_the_region_of_the_locale_and_each_canary_once_as_a_digest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -188,29 +200,31 @@ async def test_w_cites_the_region_of_the_locale_and_each_canary_once_as_a_digest
         canary=["my-canary-1234"],
         canary_file=[str(listed)],
     )
-    demo = demo_capture_path()
-    app = HeaderwatchApp(
-        FileSource([demo]),
-        build_detector(args),
-        keymap={},
-        session_paths=[demo],
-        batch_interval=0.02,
-        confirm_quit=False,
-    )
-    messages: list[Message] = []
     out = tmp_path / "s.pcapng"
-    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
-        await wait_for(pilot, messages, SourceFinished)
-        await pilot.pause()
-        await pilot.press("w")
-        await _submit(pilot, out)
-        assert app.saved == [str(out)]
+    await _written(_demo_app(detector=build_detector(args)), "w", out)
     info = read_session_info(str(out))
     assert info is not None and info.region == "GB"
     values = ("+447700900123", "352099001761481", "my-canary-1234")
     assert info.canary_sha256 == tuple(sorted(map(canary_digest, values)))
     head = out.read_bytes()[:1024]
     assert b'"canary_sha256"' in head and b"my-canary-1234" not in head
+
+
+@pytest.mark.parametrize("redact", [False, True])
+async def test_x_to_har_cites_the_catalog_and_region_and_the_canaries_unless_redacted(
+    tmp_path: Path, redact: bool
+) -> None:
+    detector = IdentityDetector(IdentityConfig(region="GB", canaries=("my-canary-1234",)))
+    out = tmp_path / "export.har"
+    await _written(_demo_app(redact, detector), "x", out)
+    text = out.read_text()
+    creator = json.loads(text)["log"]["creator"]
+    assert (creator["_catalog"], creator["_region"]) == (catalog_version(detector), "GB")
+    digest = canary_digest("my-canary-1234")
+    if redact:
+        assert "_canary_sha256" not in creator and digest not in text
+    else:
+        assert creator["_canary_sha256"] == [digest]
 
 
 async def test_w_under_redact_refuses_before_any_dialog_opens() -> None:

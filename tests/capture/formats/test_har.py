@@ -8,8 +8,11 @@ import io
 import json
 
 from capture.formats.har import har_document, har_entry, write_har
+from capture.formats.session import SessionInfo, canary_digest
 from capture.http.echo import transit
+from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import Record
+from capture.version import catalog_version, tool_version
 from capture.view.store import Entry
 from tests.capture.factories import finding, record, response
 
@@ -142,3 +145,26 @@ def test_streamed_document_equals_the_built_one() -> None:
     empty = io.StringIO()
     write_har([], empty)
     assert json.loads(empty.getvalue())["log"]["entries"] == []
+
+
+def test_the_creator_cites_the_catalog_region_and_canaries_that_judged_the_findings() -> None:
+    cited = SessionInfo.judged_by(
+        IdentityDetector(IdentityConfig(region="GB", canaries=("s3cret-42",)))
+    )
+    items: list[Entry | Record] = [Entry(record(1, (finding(),)))]
+    out = io.StringIO()
+    write_har(items, out, cited=cited)
+    creator = json.loads(out.getvalue())["log"]["creator"]
+    assert creator == har_document(items, cited=cited)["log"]["creator"]
+    assert creator == {
+        "name": "headerwatch",
+        "version": tool_version(),
+        "_catalog": catalog_version(),
+        "_region": "GB",
+        "_canary_sha256": [canary_digest("s3cret-42")],
+    }
+    # Not known (a HAR of records no detector judged): not cited.
+    assert har_document(items)["log"]["creator"] == {
+        "name": "headerwatch",
+        "version": tool_version(),
+    }

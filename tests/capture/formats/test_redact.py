@@ -17,10 +17,14 @@ import pytest
 from capture.formats import redact
 from capture.formats.export import export
 from capture.formats.redact import Redactor
+from capture.formats.session import SessionInfo, canary_digest
 from capture.http.echo import transit
 from capture.identity.detector import IdentityConfig, IdentityDetector
-from capture.model import Finding, Record, Response
+from capture.model import Finding, Record, RequestSeen, Response
+from capture.pipeline import Pipeline
 from capture.scan import scan
+from capture.sources.frames import CaptureFile
+from capture.version import catalog_version
 from capture.view.store import Entry
 from tests.tui.fakes import record
 from tui.app import SaveError, write_entries
@@ -709,3 +713,31 @@ def test_a_scan_says_how_many_spellings_were_masked_in_their_own_request_only(
     detector = IdentityDetector(IdentityConfig(region="GB"))
     assert scan([path], detector=detector, out=io.StringIO(), err=err, redact=True) == 0
     assert re.search(r"warning: \d+ copies .* masked only in the request", err.getvalue())
+
+
+def test_a_redacted_output_cites_what_judged_its_findings_but_no_canary_digest(
+    tmp_path: Path,
+) -> None:
+    """A phone number's SHA-256 is found again by hashing every number: a file meant
+    to be shared cites the catalog and region, and leaves the canaries out."""
+    detector = IdentityDetector(IdentityConfig(region="GB", msisdns=("+" + NUMBER,)))
+    cited = SessionInfo.judged_by(detector)
+    digest = canary_digest("+" + NUMBER)
+    assert cited.canary_sha256 == (digest,)
+    assert redact.redacted_info(cited) == dataclasses.replace(cited, canary_sha256=())
+    capture = CaptureFile(str(DEMO))
+    try:
+        events = list(Pipeline(detector).run(capture))
+    finally:
+        capture.close()
+    records = [e.record for e in events if isinstance(e, RequestSeen)]
+    for redacting in (False, True):
+        out = io.StringIO()
+        scan([str(DEMO)], "har", detector, out=out, err=io.StringIO(), redact=redacting)
+        path = tmp_path / f"export-{redacting}.har"
+        export(records, str(path), "har", redact=redacting, detector=detector)
+        for text in (out.getvalue(), path.read_text()):
+            creator = json.loads(text)["log"]["creator"]
+            assert (creator["_catalog"], creator["_region"]) == (catalog_version(), "GB")
+            assert (digest in text) is not redacting
+            assert ("_canary_sha256" in creator) is not redacting
