@@ -8,7 +8,7 @@ from typing import Any
 
 from capture.identity.catalog import format_rules
 from capture.identity.engine_rules import RULE_FORMATS, SID_BASE, SID_SPAN
-from tui.common import add_identity_args, build_detector, take_notes
+from tui.common import add_config_arg, catalog_from_config
 
 
 def register(sub: Any) -> None:
@@ -29,18 +29,17 @@ def register(sub: Any) -> None:
         help=f"table: the catalog (default); {formats}. Suricata SIDs are "
         f"{SID_BASE:,}-{SID_BASE + SID_SPAN - 1:,}, stable per header",
     )
-    add_identity_args(p)
+    # Only what changes what is printed: no traffic is read, so no canary, region or
+    # recurrence has anything to act on.
+    add_config_arg(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``rules``."""
-    detector = build_detector(args)
-    # The catalog is printed, no traffic read: "numbers written nationally were not
-    # read" (no region) would say something false of this command.
-    take_notes()
+    catalog = catalog_from_config(args)
     if args.format == "table":
-        print(format_rules(detector.catalog, sources=args.sources), end="")
+        print(format_rules(catalog, sources=args.sources), end="")
     else:
-        print(RULE_FORMATS[args.format].write(detector.catalog), end="")
+        print(RULE_FORMATS[args.format].write(catalog), end="")
     return 0

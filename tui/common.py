@@ -19,7 +19,13 @@ from capture.config import (
 )
 from capture.formats.private import share_files
 from capture.http.http1 import HEAD_LIMITS, MAX_HEAD, set_head_limit
-from capture.identity.detector import IdentityDetector, locale_region, locale_setting
+from capture.identity.catalog import Catalog
+from capture.identity.detector import (
+    IdentityDetector,
+    configured_catalog,
+    locale_region,
+    locale_setting,
+)
 from capture.sources.inputs import KINDS, inputs_help
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
@@ -35,8 +41,16 @@ def demo_capture_path() -> str:
     return str(resources.files("capture") / "data" / DEMO_CAPTURE)
 
 
+def add_config_arg(parser: argparse._ActionsContainer) -> None:
+    """``--config``: the config file, for every command that reads it (``rules`` reads
+    nothing else: its catalog is what the file makes of the bundled one)."""
+    parser.add_argument("--config", metavar="FILE", help="config file (default: user config dir)")
+
+
 def add_identity_args(parser: argparse.ArgumentParser) -> None:
-    """``--region``, ``--msisdn``, ``--imei``, ``--imsi``, ``--canary``, ``--config``."""
+    """``--region``, ``--msisdn``, ``--imei``, ``--imsi``, ``--canary``,
+    ``--canary-file``, ``--config``, ``--recurrence``: what the detector of a command
+    that reads traffic is built from (:func:`build_detector`)."""
     group = parser.add_argument_group("identity detection")
     group.add_argument("--region", metavar="CC", help="region for national phone numbers (e.g. GB)")
     group.add_argument(
@@ -75,7 +89,7 @@ def add_identity_args(parser: argparse.ArgumentParser) -> None:
         help="canaries from a file, one a line: 'msisdn +447700900123', 'imei ...', "
         "'imsi ...', or any other value as it is (repeatable; thousands are fine)",
     )
-    group.add_argument("--config", metavar="FILE", help="config file (default: user config dir)")
+    add_config_arg(group)
     group.add_argument(
         "--recurrence",
         type=_sites,
@@ -249,6 +263,18 @@ def build_detector(args: argparse.Namespace, recurrence: int = 0) -> IdentityDet
             "(e.g. --region GB) or [identity] region"
         )
     return detector
+
+
+def catalog_from_config(args: argparse.Namespace) -> Catalog:
+    """The identity catalog the config file (``--config``) makes: headers added,
+    headers disabled. No other option changes it.
+
+    Raises :class:`UsageError` when the config file is unusable.
+    """
+    try:
+        return configured_catalog(load_config(args.config).identity)
+    except (ConfigError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
 
 
 _NOTES: list[str] = []

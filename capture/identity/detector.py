@@ -271,6 +271,20 @@ _HEADER_SCAN = "header value"
 _HEADER_CATALOG = "catalog header value"
 
 
+def configured_catalog(config: IdentityConfig, catalog: Catalog | None = None) -> Catalog:
+    """The catalog ``config`` makes of ``catalog`` (default: the bundled one): its
+    ``[identity.headers]`` added, the headers it disables removed, none at all when it
+    disables ``catalog``. All that the configuration changes of the catalog: what
+    :class:`IdentityDetector` looks up, and what ``headerwatch rules`` prints."""
+    disabled = {normalize_name(name) for name in config.disabled}
+    extra = [
+        make_entry(r.name, r.kind, r.severity, "from the configuration", "user configuration")
+        for r in config.headers
+    ]
+    base = catalog if catalog is not None else load_catalog()
+    return base.customized(extra, disabled) if CATALOG not in disabled else Catalog((), base.benign)
+
+
 class IdentityDetector:
     """Finds identities in requests. Build once; :meth:`detect` is called per request."""
 
@@ -283,16 +297,7 @@ class IdentityDetector:
             raise ValueError(f"unknown region {config.region!r} (expected a code such as GB or US)")
         self.region = region
         disabled = {normalize_name(name) for name in config.disabled}
-        extra = [
-            make_entry(r.name, r.kind, r.severity, "from the configuration", "user configuration")
-            for r in config.headers
-        ]
-        base = catalog if catalog is not None else load_catalog()
-        self.catalog = (
-            base.customized(extra, disabled)
-            if CATALOG not in disabled
-            else Catalog((), base.benign)
-        )
+        self.catalog = configured_catalog(config, catalog)
         enabled = frozenset(d for d in VALUE_DETECTORS if d not in disabled)
         self._scanner = ValueScanner(region, enabled)
         self._canaries = canaries.CanaryMatcher(

@@ -124,3 +124,48 @@ def test_only_the_commands_that_write_files_offer_shared_files() -> None:
     }
     assert {"demo", "live", "open", "report", "reflect"} <= offering
     assert not offering & {"probe", "scan", "rules"}
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--msisdn", "+447700900123"],
+        ["--imei", "490154203237518"],
+        ["--imsi", "234150999999999"],
+        ["--canary", "alice@example.com"],
+        ["--canary-file", "fleet.txt"],
+        ["--region", "GB"],
+        ["--recurrence", "3"],
+    ],
+)
+def test_rules_refuses_the_identity_options_that_change_nothing_it_prints(
+    capsys: pytest.CaptureFixture[str], option: list[str]
+) -> None:
+    # It prints the catalog and reads no traffic: a canary or a region taken in silence
+    # let the user believe the rules look for them.
+    from tui.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["rules", *option])
+    assert exit_.value.code == 2
+    assert f"unrecognized arguments: {option[0]}" in capsys.readouterr().err
+
+
+def test_rules_prints_the_catalog_the_config_file_makes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.cli import main
+
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[identity]\ndisabled = ["x-msisdn"]\n'
+        '[identity.headers]\n"x-acme-subscriber" = { kind = "subscriber_id" }\n'
+    )
+    assert main(["rules", "--config", str(config)]) == 0
+    names = {line.split()[0] for line in capsys.readouterr().out.splitlines()[1:] if line}
+    assert "x-acme-subscriber" in names and "x-msisdn" not in names
+    assert "x-up-calling-line-id" in names
+    config.write_text("[identity\n")
+    assert main(["rules", "--config", str(config)]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"headerwatch: error: {config}: not valid TOML")
