@@ -7,6 +7,7 @@ import gc
 import importlib
 import sys
 from collections.abc import Mapping, Sequence
+from typing import NoReturn
 
 # Each command module has ``register(subparsers)`` and ``run(args) -> int``; listed by
 # name, in the order of the help, and imported only when its command is parsed: a
@@ -24,6 +25,20 @@ COMMANDS: dict[str, str] = {
     "mitmproxy-addon": "tui.cmd_mitmproxy_addon",
     "report": "tui.cmd_report",
 }
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser whose mistakes are one line, as every other error of the command line:
+    ``headerwatch probe: error: unrecognized arguments: --regoin (see headerwatch probe
+    --help)``, status 2. argparse's own put the whole usage block first, in which the
+    error was the last line of many."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` on one line, naming the command and its help, and exit 2."""
+        from capture.text import printable  # the error path only
+
+        # A word of the command line may hold a newline or an escape sequence.
+        self.exit(2, f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
 
 
 class _Version(argparse.Action):
@@ -57,7 +72,7 @@ def _parsers(
     command: str | None = None,
 ) -> tuple[argparse.ArgumentParser, Mapping[str, argparse.ArgumentParser]]:
     """:func:`_parser`, and each command's own parser by its name."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="headerwatch",
         description="See which websites receive your phone number: identity headers in HTTP.",
     )
@@ -66,7 +81,7 @@ def _parsers(
         action=_Version,
         help="print headerwatch's version and its identity catalog's, and exit",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, module in COMMANDS.items():
         if command is None or name == command:
             importlib.import_module(module).register(sub)
@@ -95,8 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             gc.enable()
     args, unknown = parser.parse_known_args(words)
     if unknown:
-        # argparse would name the top-level parser ("usage: headerwatch COMMAND");
-        # the command's own usage shows which options it takes.
+        # argparse would name the top-level parser ("headerwatch: error: ..."); the
+        # command's own help is where the options it takes are listed.
         commands.get(args.command, parser).error("unrecognized arguments: " + " ".join(unknown))
     if args.command is None:
         parser.print_help()  # plain `headerwatch`: what it can do, not an error

@@ -1,4 +1,4 @@
-"""The command line's parsing: mistakes are named with the command's own usage."""
+"""The command line's parsing: mistakes are one line, naming the command and its help."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tui.cli import main
+from tui.cli import COMMANDS, main
 from tui.common import demo_capture_path
 
 
@@ -19,20 +19,42 @@ def _usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     return capsys.readouterr().err
 
 
-def test_a_mistyped_option_shows_the_usage_of_the_command_it_was_given_to(
+def test_a_mistyped_option_is_one_line_naming_the_command_it_was_given_to(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     err = _usage_error(capsys, "probe", "--regoin", "GB", "http://127.0.0.1:1/")
-    assert err.startswith("usage: headerwatch probe ")
-    assert err.rstrip().endswith("headerwatch probe: error: unrecognized arguments: --regoin")
+    assert err == (
+        "headerwatch probe: error: unrecognized arguments: --regoin "
+        "(see headerwatch probe --help)\n"
+    )
 
 
-def test_a_mistyped_option_before_any_command_shows_the_top_level_usage(
+def test_a_mistyped_option_before_any_command_is_one_line_naming_the_top_level_help(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     err = _usage_error(capsys, "--bogus")
-    assert err.startswith("usage: headerwatch [-h] [--version] COMMAND")
-    assert "headerwatch: error: unrecognized arguments: --bogus" in err
+    assert err == "headerwatch: error: unrecognized arguments: --bogus (see headerwatch --help)\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["scna"], "headerwatch: error: argument COMMAND: invalid choice: 'scna' "),
+        (["live"], "headerwatch live: error: one of the arguments -i/--interface --from is "),
+        (["scan", "--format", "csv"], "headerwatch scan: error: argument --format: invalid "),
+        (["report"], "headerwatch report: error: the following arguments are required: "),
+        (["scan", "--x\n\x1b[2Jy"], "headerwatch scan: error: unrecognized arguments: --x\\x0a"),
+    ],
+    ids=["command", "required", "choice", "positional", "control-characters"],
+)
+def test_every_argument_error_is_one_line_with_the_commands_help_and_status_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], said: str
+) -> None:
+    err = _usage_error(capsys, *argv)
+    [line] = err.splitlines()
+    assert line.startswith(said), line
+    assert line.endswith(f"(see headerwatch {argv[0] + ' ' if argv[0] in COMMANDS else ''}--help)")
+    assert "usage:" not in err and "\x1b" not in err
 
 
 def test_version_names_the_installed_version_and_the_catalog_a_report_cites(

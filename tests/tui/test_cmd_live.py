@@ -485,8 +485,11 @@ def test_a_buffer_size_beyond_a_quarter_of_memory_is_refused_before_anything() -
         cwd=REPO,
     )
     assert result.returncode == 2
-    assert result.stderr.splitlines()[-1].endswith(
-        "a quarter of this machine's memory (the ring and the queue each take that much)"
+    [line] = result.stderr.splitlines()
+    assert line.startswith("headerwatch live: error: argument --buffer-size: ")
+    assert line.endswith(
+        "a quarter of this machine's memory (the ring and the queue each take that much) "
+        "(see headerwatch live --help)"
     )
 
 
@@ -499,7 +502,10 @@ def test_a_buffer_size_below_the_smallest_ring_is_refused() -> None:
         cwd=REPO,
     )
     assert result.returncode == 2
-    assert result.stderr.splitlines()[-1].endswith("--buffer-size: '1M': at least 4 MiB")
+    assert result.stderr == (
+        "headerwatch live: error: argument --buffer-size: '1M': at least 4 MiB "
+        "(see headerwatch live --help)\n"
+    )
 
 
 def test_the_live_dashboard_keeps_less_in_memory_than_open() -> None:
