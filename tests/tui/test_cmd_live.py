@@ -195,13 +195,15 @@ def test_the_other_end_going_away_is_no_carrier(lab: Lab) -> None:
     assert live.stop() == 0
 
 
-def test_started_while_the_interface_is_down_it_waits_for_it(lab: Lab) -> None:
+def test_started_while_the_interface_is_down_it_waits_for_it_to_come_up(lab: Lab) -> None:
+    # Never up in this run: it is waited for to come up, not "back", and then it "is up".
     lab.set_link(False)
     live = lab.live("--format", "jsonl")
     live.wait_ready()
-    live.wait_stderr(f"{lab.server_if} is down; waiting for it to come back")
+    line = live.wait_stderr("is down")
+    assert line == f"headerwatch: warning: {lab.server_if} is down; waiting for it to come up"
     lab.set_link(True)
-    live.wait_stderr("is back")
+    assert live.wait_stderr("; capturing") == f"headerwatch: {lab.server_if} is up; capturing"
     lab.client([{"port": 80, "sends": [request("/late", extra=[O2])]}])
     assert [r["uri"] for r in live.records(1)] == ["/late"]
     assert live.stop() == 0

@@ -117,6 +117,9 @@ class LiveSource:
         self.notify = notify
         self.state = UP
         """The interface as last seen: ``up``, ``no-carrier``, ``down`` or ``gone``."""
+        self._was_up = False
+        """Whether the interface was up at any time of this capture: one down since the
+        start is waited for to come *up*, and then *is up*, never *back*."""
         self.rcvbuf_bytes = 0
         """The socket buffer the kernel granted (bytes)."""
         self.ring_bytes = 0
@@ -179,6 +182,8 @@ class LiveSource:
         state, _ = link_state(self.iface)
         if state != UP:
             self._set_state(state)
+        else:
+            self._was_up = True
 
     def _open_socket(self, linktype: int) -> PacketSocket:
         # The interface's index now: a replugged tether has a new one.
@@ -312,13 +317,17 @@ class LiveSource:
         previous, self.state = self.state, state
         name = self.iface
         if state == DOWN:
-            self._notice("warning", f"{name} is down; waiting for it to come back")
+            again = "come back" if self._was_up else "come up"
+            self._notice("warning", f"{name} is down; waiting for it to {again}")
         elif state == GONE:
             self._notice("warning", f"{name} is gone (unplugged?); waiting for it to come back")
         elif state == NO_CARRIER:
             self._notice("warning", f"{name} has no link (cable or tether unplugged?); waiting")
         elif previous != UP:
-            self._notice("info", f"{name} is back; capturing again")
+            said = "is back; capturing again" if self._was_up else "is up; capturing"
+            self._notice("info", f"{name} {said}")
+        if state == UP:
+            self._was_up = True
 
     def _read_stats(self) -> None:
         opened = self._sock
