@@ -216,10 +216,19 @@ def _wire_spellings(name: str) -> list[str]:
     return [first, *(s for s in dict.fromkeys(spellings) if s != first)]
 
 
+ARKIME_REQUEST_HEADERS = "http.hasheader.src"
+"""The Arkime field expression of a request's header names ("Request has header
+present", stored as ``http.requestHeader``; ``capture/parsers/http.c``), each name
+lower-cased as sent. A rule's ``fields`` are looked up by expression
+(``arkime_field_by_exp`` in ``capture/rules.c``), and capture exits on one that is not
+defined: ``http.request-header``, written here before, is none."""
+
+
 def arkime_rules(catalog: Catalog) -> str:
     """An Arkime rules file: one rule per identity kind that tags the sessions whose
-    requests carry one of its headers (``http.request-header``, the request header
-    names, which Arkime keeps lower-cased) in any spelling (:func:`_wire_spellings`)."""
+    requests carry one of its headers (:data:`ARKIME_REQUEST_HEADERS`, the request
+    header names, which Arkime keeps lower-cased) in any spelling
+    (:func:`_wire_spellings`)."""
     by_kind: dict[str, list[str]] = {}
     for entry in sorted(catalog.entries, key=lambda e: e.key):
         by_kind.setdefault(entry.kind, []).extend(_wire_spellings(entry.name))
@@ -236,7 +245,7 @@ def arkime_rules(catalog: Catalog) -> str:
             f"  - name: {_yaml_string(f'headerwatch {kind} headers')}",
             '    when: "fieldSet"',
             "    fields:",
-            "      http.request-header:",
+            f"      {ARKIME_REQUEST_HEADERS}:",
             *(f"        - {_yaml_string(name)}" for name in names),
             "    ops:",
             f"      tags: {_yaml_string(f'headerwatch-{kind}')}",

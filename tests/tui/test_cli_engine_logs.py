@@ -185,7 +185,7 @@ def test_rules_writes_the_catalog_for_each_engine_and_a_table_by_default() -> No
     zeek = headerwatch("rules", "--format", "zeek")
     assert "module Headerwatch;" in zeek.stdout and '["X-MSISDN"]' in zeek.stdout
     arkime = headerwatch("rules", "--format", "arkime")
-    assert "http.request-header:" in arkime.stdout
+    assert "http.hasheader.src:" in arkime.stdout
 
 
 ENGINES = REPO / "tests" / "data" / "engines"

@@ -114,8 +114,11 @@ def test_the_arkime_rules_file_is_yaml_in_arkimes_rule_shape() -> None:
     for rule in data["rules"]:
         assert set(rule) == {"name", "when", "fields", "ops"} and rule["when"] == "fieldSet"
         assert re.fullmatch(r"headerwatch-[a-z_]+", rule["ops"]["tags"])
-        names.update(rule["fields"]["http.request-header"])
-        for name in rule["fields"]["http.request-header"]:
+        # Arkime looks a rule's fields up by expression and exits on an unknown one: the
+        # request's header names are "http.hasheader.src" (capture/parsers/http.c).
+        assert set(rule["fields"]) == {"http.hasheader.src"}
+        names.update(rule["fields"]["http.hasheader.src"])
+        for name in rule["fields"]["http.hasheader.src"]:
             entry = CATALOG.lookup(normalize_name(name))
             assert entry is not None and rule["ops"]["tags"] == f"headerwatch-{entry.kind}"
     assert names >= {e.name.lower() for e in CATALOG.entries}
@@ -183,7 +186,7 @@ def test_the_arkime_rules_tag_every_wire_spelling_the_detector_reads_as_its_head
     arkime = {
         name: rule["ops"]["tags"]
         for rule in yaml.safe_load(arkime_rules(CATALOG))["rules"]
-        for name in rule["fields"]["http.request-header"]
+        for name in rule["fields"]["http.hasheader.src"]
     }
     for entry in CATALOG.entries:
         for spelling in _spellings(entry.name):
