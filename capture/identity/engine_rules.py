@@ -6,8 +6,8 @@ to text; :data:`RULE_FORMATS` is the table ``rules --format`` offers.
 
 What the rules match, and what they cannot: a request header that headerwatch's
 catalog lookup reads as a catalog entry, in any case and with ``-``, ``_`` and ``.``
-alike (``x_mti_email``, the spelling its source gives; ``TM_user-id``); Suricata and
-Zeek also with CGI's ``HTTP_`` prefix, Arkime not. headerwatch itself also looks at
+alike (``x_mti_email``, the spelling its source gives; ``TM_user-id``), and with
+CGI's ``HTTP_`` prefix (``HTTP_X_MSISDN``). headerwatch itself also looks at
 values (phone numbers, IMEIs and IMSIs under any name, canaries, recurrence) and at
 cookies and query parameters: the engines' rules are a first filter, not the same
 detector.
@@ -204,16 +204,20 @@ def _yaml_string(text: str) -> str:
 
 def _wire_spellings(name: str) -> list[str]:
     """Every lower-case spelling of a header name that the detector reads as it: each
-    separator ``-``, ``_`` or ``.`` (``tm_user-id``), the name as written first. A rule
-    matches field values exactly, so they are listed (3 to the number of separators:
-    243 for the longest catalog name); CGI's ``http_`` form is not, being no wire name."""
+    separator ``-``, ``_`` or ``.`` (``tm_user-id``), the name as written first; then
+    each of those after CGI's ``http_`` prefix, itself with any separator
+    (``http_x_msisdn``), as the Suricata and Zeek rules take it. Arkime keeps a name
+    as it was sent, lower-cased, so a gateway that sends ``HTTP_X_MSISDN`` on the wire
+    is seen as that. A rule matches field values exactly, so they are listed: 4 times
+    3 to the number of separators (972 for the longest catalog name)."""
     pieces = _pieces(name)
     spellings = [
         pieces[0] + "".join(sep + piece for sep, piece in zip(seps, pieces[1:], strict=True))
         for seps in itertools.product("-_.", repeat=len(pieces) - 1)
     ]
     first = name.lower()
-    return [first, *(s for s in dict.fromkeys(spellings) if s != first)]
+    bare = [first, *(s for s in dict.fromkeys(spellings) if s != first)]
+    return bare + [f"http{sep}{spelling}" for sep in "_-." for spelling in bare]
 
 
 ARKIME_REQUEST_HEADERS = "http.hasheader.src"

@@ -189,6 +189,10 @@ def test_the_arkime_rules_tag_every_wire_spelling_the_detector_reads_as_its_head
         for name in rule["fields"]["http.hasheader.src"]
     }
     for entry in CATALOG.entries:
-        for spelling in _spellings(entry.name):
+        # CGI's spelling too, as the Suricata and Zeek rules: Arkime keeps the name as
+        # sent, so a gateway that sends HTTP_X_MSISDN is seen as http_x_msisdn.
+        cgi = "HTTP_" + entry.name.replace("-", "_").upper()
+        for spelling in [*_spellings(entry.name), cgi, "http-" + entry.name]:
+            assert CATALOG.lookup(normalize_name(spelling)) == entry, spelling
             # Arkime keeps request header names lower-cased.
             assert arkime.get(spelling.lower()) == f"headerwatch-{entry.kind}", spelling
