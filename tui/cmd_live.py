@@ -357,6 +357,7 @@ def run(args: argparse.Namespace) -> int:
             return _error(str(exc), err)
 
     if headless:
+        recording = frames if isinstance(frames, RecordingSource) else None
         return headless_run(
             args,
             frames,
@@ -366,6 +367,7 @@ def run(args: argparse.Namespace) -> int:
             banner=f"listening on {source.iface} (filter {source.bpf!r}); Ctrl-C to stop",
             join=source.join,
             summary=drops_summary,
+            stopped_recording=lambda: recording.reason if recording is not None else None,
         )
     assert app_module is not None
     # Like a -w file, the spool is made after the drop: it is the user's.
@@ -430,12 +432,15 @@ def headless_run(
     join: Callable[[float], None],
     summary: Callable[[dict[str, int]], str],
     none_read: Callable[[], Sequence[str]] = tuple,
+    stopped_recording: Callable[[], str | None] = lambda: None,
 ) -> int:
     """Headless ``live`` (``--format``): records to stdout a batch at a time, notices
     and the summary line (``summary`` of the source's counters) to stderr; SIGINT,
     SIGTERM and SIGHUP stop it after what was read is written. ``none_read``: a
     source of records' words for none read (see
-    :func:`capture.pipeline.summarize`), asked at the end."""
+    :func:`capture.pipeline.summarize`), asked at the end. ``stopped_recording``:
+    what stopped the ``-w`` recording (``disk full``), if something did, asked at
+    the end; the file then lacks what came after, and the status is 2."""
     out = sys.stdout
     err = sys.stderr
     line, header = streaming(args.format, output_width())
@@ -517,10 +522,20 @@ def headless_run(
     tell(f"headerwatch: {pipeline.summary(none_read())}; {summary(counters)}")
     if failed:
         return EXIT_USAGE
+    # Capture went on past it, but a script must not take the file for the whole
+    # capture: the status says it is not, as for a write error on stdout.
+    stopped = stopped_recording()
+    if stopped is not None:
+        tell(
+            f"headerwatch: error: {args.write}: recording stopped ({stopped}); "
+            "what was captured after it is not in the file"
+        )
     halt = halt_of(frames)
     if halt is not None:  # its notice said when and why, as it happened
         tell(f"headerwatch: error: {halt.why}")
         return EXIT_FAILED
+    if stopped is not None:
+        return EXIT_USAGE
     return selection.exit_code(args.fail_on_identity)
 
 

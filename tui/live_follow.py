@@ -76,6 +76,18 @@ def run_follow(
             counters = {**counters, "recorded": recording.lines}
         return follow_summary(counters, follower.noun)
 
+    told: list[str] = []
+
+    def stopped_recording() -> str | None:
+        """Why the recording lacks lines, closed first (its last write may fail then);
+        headless_run says it, as an error."""
+        if recording is None:
+            return None
+        recording.close()
+        if recording.failed is not None:
+            told.append(recording.failed)
+        return recording.failed
+
     try:
         if headless:
             code = headless_run(
@@ -91,6 +103,7 @@ def run_follow(
                 join=follower.join,
                 summary=summary,
                 none_read=follower.none_read,
+                stopped_recording=stopped_recording,
             )
             # An input error (said when it came, after what was read before it): 2, as
             # scan exits for a file it cannot read, whatever was found.
@@ -137,5 +150,5 @@ def run_follow(
     finally:
         if recording is not None:
             recording.close()
-            if recording.failed is not None:
+            if recording.failed is not None and not told:
                 tell(f"headerwatch: warning: {args.write}: recording stopped ({recording.failed})")

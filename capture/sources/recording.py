@@ -96,6 +96,8 @@ class RecordingSource:
         """Frames written and flushed to the file."""
         self.failed: str | None = None
         """Why recording stopped, if it did."""
+        self.reason: str | None = None
+        """What stopped it, in a few words (``disk full``), if a write error did."""
         self.limit = limit
         """Largest size of the file in bytes (None: no limit)."""
         self.full_notice = full_notice
@@ -174,12 +176,11 @@ class RecordingSource:
             with contextlib.suppress(OSError, CaptureWriteError, ValueError):
                 writer.close()
         if isinstance(exc, CaptureWriteError):
-            what = str(exc)
+            what, self.reason = str(exc), exc.reason
         else:
-            reason = describe_os_error(exc)
-            what = (
-                f"{self.path}: {reason}; {counted(self.recorded, 'frame')} written before are kept"
-            )
+            self.reason = describe_os_error(exc)
+            kept = counted(self.recorded, "frame")
+            what = f"{self.path}: {self.reason}; {kept} written before are kept"
         self.failed = f"{what}; recording stopped, capture goes on"
         if self.notify is not None:
             self.notify("error", self.failed)

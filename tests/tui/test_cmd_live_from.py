@@ -359,6 +359,44 @@ def test_a_recording_where_no_file_can_be_made_is_refused_in_one_true_line(
     assert err == f"headerwatch: error: {target}: {target.parent.resolve()} is not a directory\n"
 
 
+def test_a_recording_that_fills_the_disk_keeps_following_but_exits_2(tmp_path: Path) -> None:
+    """stdout gets every request; the status says the -w file lacks some (it was 0)."""
+    from tests.netns import require_root
+
+    require_root()  # to mount a small tmpfs
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)], check=True)
+    try:
+        with (small / "filler").open("wb") as filler:
+            filler.write(b"x" * 56 * 1024)  # room left for the session line and a few
+        n = 40  # about 40 KB of lines
+        padding = ["X-Padding", "p" * 1000]
+        (tmp_path / "proxy.jsonl").write_bytes(b"".join(_record(i, [padding]) for i in range(n)))
+        seen = small / "seen.jsonl"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tui.cli", "live", "--from", str(tmp_path / "proxy.jsonl"),
+             "--format", "jsonl", "-w", str(seen)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        read = [proc.stdout.readline() for _ in range(n)]
+        assert all(read), proc.communicate(timeout=20)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 2, err
+        assert len(read) + len(out.splitlines()) == n  # every request, on stdout
+        assert err.splitlines()[-1] == (
+            f"headerwatch: error: {seen}: recording stopped (disk full); "
+            "what was captured after it is not in the file"
+        )
+        assert "warning" not in err  # said once, as the error it is
+        kept = seen.read_bytes().splitlines()
+        assert 1 < len(kept) < n + 1  # the session line and the lines that fitted
+    finally:
+        subprocess.run(["umount", "-l", str(small)], check=False)
+
+
 def test_live_needs_an_interface_or_a_path_not_both(tmp_path: Path) -> None:
     both = subprocess.run(
         [sys.executable, "-m", "tui.cli", "live", "-i", "lo", "--from", str(tmp_path / "x")],
