@@ -56,6 +56,7 @@ from capture.view.store import Store
 from tui.cmd_reflect import size as byte_size
 from tui.common import (
     DASHBOARD_RECURRENCE,
+    RECORDED_AS_IT_CAME,
     REDACTED_FROM_THEN_ON,
     UsageError,
     add_files_arg,
@@ -288,6 +289,9 @@ def run(args: argparse.Namespace) -> int:
         problem = write_name_problem(args.write, args.follow is not None)
         if problem is not None:
             return _error(problem, err)
+        if args.redact:
+            # The recording is the evidence: kept as it came, whatever is shared from it.
+            notices.append(Notice("info", RECORDED_AS_IT_CAME.format(file=args.write)))
 
     if args.follow is not None:
         from tui.live_follow import run_follow

@@ -151,6 +151,13 @@ REDACTED_FROM_THEN_ON = (
 starts: what it wrote cannot be masked again."""
 
 
+RECORDED_AS_IT_CAME = (
+    "note: {file} records the capture as it came, identities included: --redact masks "
+    "only what is printed and exported (scan --redact {file} masks a copy of it)"
+)
+"""What ``live -w FILE --redact`` says when it starts: the recording is not redacted."""
+
+
 def _size(text: str) -> int:
     """A size such as ``65536``, ``64k`` or ``1m`` (bytes), within the head limits."""
     units = {"k": 1024, "m": 1024 * 1024}

@@ -109,6 +109,25 @@ def test_redacted_lines_are_masked_from_then_on_and_it_says_so(tmp_path: Path) -
     assert "--redact" not in plain.stderr
 
 
+def test_a_redacted_follow_says_its_recording_keeps_the_identities_as_they_came(
+    tmp_path: Path,
+) -> None:
+    """--redact masks what is printed; -w is the evidence, kept as it came. Before,
+    nothing said so, and a user could take the recording for a redacted one."""
+    (tmp_path / "proxy.jsonl").write_bytes(
+        _record(1, [["X-MSISDN", "447700900123"]]) + _record(2, [])
+    )
+    run = _follow(tmp_path, "--format", "jsonl", "--redact")
+    seen = tmp_path / "seen.jsonl"
+    assert (
+        f"headerwatch: note: {seen} records the capture as it came, identities included: "
+        f"--redact masks only what is printed and exported (scan --redact {seen} masks a "
+        "copy of it)"
+    ) in run.stderr.splitlines()
+    assert "447700900123" not in run.stdout
+    assert b"447700900123" in seen.read_bytes()
+
+
 def test_a_recording_cites_the_region_of_the_locale_that_read_its_numbers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
