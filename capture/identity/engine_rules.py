@@ -228,14 +228,22 @@ lower-cased as sent. A rule's ``fields`` are looked up by expression
 defined: ``http.request-header``, written here before, is none."""
 
 
+ARKIME_NAME_KEPT = 39
+"""Characters of a header name Arkime keeps: its HTTP parser copies a name into a
+40-byte buffer (``char header[2][40]`` in ``capture/parsers/http.c``), so a longer
+name is stored, and matched, as its first 39."""
+
+
 def arkime_rules(catalog: Catalog) -> str:
     """An Arkime rules file: one rule per identity kind that tags the sessions whose
     requests carry one of its headers (:data:`ARKIME_REQUEST_HEADERS`, the request
     header names, which Arkime keeps lower-cased) in any spelling
-    (:func:`_wire_spellings`)."""
-    by_kind: dict[str, list[str]] = {}
+    (:func:`_wire_spellings`), each as Arkime keeps it (:data:`ARKIME_NAME_KEPT`)."""
+    by_kind: dict[str, dict[str, None]] = {}  # each kind's names, in order, once
     for entry in sorted(catalog.entries, key=lambda e: e.key):
-        by_kind.setdefault(entry.kind, []).extend(_wire_spellings(entry.name))
+        names = by_kind.setdefault(entry.kind, {})
+        for spelling in _wire_spellings(entry.name):
+            names[spelling[:ARKIME_NAME_KEPT]] = None
     lines = [
         "# headerwatch identity headers as Arkime rules (headerwatch rules --format arkime).",
         "# Add to config.ini: rulesFiles=/etc/arkime/headerwatch-rules.yaml",

@@ -196,3 +196,19 @@ def test_the_arkime_rules_tag_every_wire_spelling_the_detector_reads_as_its_head
             assert CATALOG.lookup(normalize_name(spelling)) == entry, spelling
             # Arkime keeps request header names lower-cased.
             assert arkime.get(spelling.lower()) == f"headerwatch-{entry.kind}", spelling
+
+
+def test_a_header_name_longer_than_arkime_keeps_is_listed_as_arkime_keeps_it() -> None:
+    # Arkime's HTTP parser copies a header name into 40 bytes (capture/parsers/http.c,
+    # char header[2][40]): it stores, and a rule must name, the first 39 characters.
+    long_name = "x-operator-subscriber-msisdn-forwarded-by-gateway"  # 49
+    grown = CATALOG.customized([make_entry(long_name, "msisdn", "high")])
+    listed = {
+        name
+        for rule in yaml.safe_load(arkime_rules(grown))["rules"]
+        for name in rule["fields"]["http.hasheader.src"]
+    }
+    assert long_name[:39] in listed and long_name not in listed
+    assert "http_x_operator_subscriber_msisdn_forwar" not in listed
+    assert "http_x_operator_subscriber_msisdn_forwa" in listed
+    assert all(len(name) <= 39 for name in listed)
