@@ -1266,6 +1266,11 @@ class HeaderwatchApp(App[int]):
             # taken above is in the file now.
             recorded = self.recording.sync()
             sources = [recorded.path]
+            if done is not None and (recorded.full_at is not None or recorded.failed):
+                # The recording stopped (spool full, disk full): the session lacks the
+                # requests after that, which stay unsaved (quitting asks; a signal keeps
+                # them). Its marks and comments are saved.
+                done = (done[0], 0)
         try:
             message = write_entries(
                 request,

@@ -112,6 +112,9 @@ async def test_a_full_spool_is_said_kept_on_the_status_line_and_w_saves_what_it_
             f"{counted(len(before), 'request')} captured before then, and not the "
             f"{after} requests captured after (x exports those as JSONL or HAR)"
         )
+        # The session lacks those: they are still unsaved, so quitting asks and a
+        # signal keeps them (before, this save counted every request seen as saved).
+        assert app.capture_unsaved() and "live capture" in app.unsaved()
     reopened = _reopen(str(path))
     got = [(e.record.request.uri, len(e.record.findings)) for e in reopened]
     assert got == [(e.record.request.uri, len(e.record.findings)) for e in before]
