@@ -271,6 +271,13 @@ def run(args: argparse.Namespace) -> int:
     headless = args.format is not None
     app_module = None
     if not headless:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            # Textual would draw to a pipe and wait, unseen, for keys that never come.
+            return _error(
+                "the dashboard needs a terminal (stdin and stdout); without one, "
+                "--format jsonl prints the requests as they come",
+                err,
+            )
         try:
             app_module = import_module("tui.app")
         except ImportError as exc:

@@ -446,3 +446,26 @@ def test_the_add_on_command_prints_the_path_of_a_file_that_needs_only_mitmproxy(
             if line.startswith(("import ", "from "))
         }
         assert imports - {"__future__", "mitmproxy"} <= set(sys.stdlib_module_names), source
+
+
+@pytest.mark.parametrize("source", [["--from", "proxy.jsonl"], ["-i", "lo"]])
+def test_the_live_dashboard_without_a_terminal_is_refused_in_one_line(
+    tmp_path: Path, source: list[str]
+) -> None:
+    # Before, it drew to the pipe, spun at full CPU and ignored SIGTERM.
+    (tmp_path / "proxy.jsonl").write_bytes(_record(1, []))
+    run = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "live", *source],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == [
+        "headerwatch: error: the dashboard needs a terminal (stdin and stdout); without "
+        "one, --format jsonl prints the requests as they come"
+    ]
+    assert run.stdout == ""
