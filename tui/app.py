@@ -71,6 +71,7 @@ from capture.view.selection import EXIT_FAILED
 from capture.view.state import Refilter, SearchJob, ViewState, search_order
 from capture.view.store import Entry, Snapshot, Store
 from tui import keys as keymod
+from tui.common import not_redacted
 from tui.detail import DetailPane
 from tui.exposure_panel import ExposurePanel
 from tui.filter_bar import FilterBar
@@ -1172,7 +1173,8 @@ class HeaderwatchApp(App[int]):
         if kept.failed is not None:
             return f"{why}; {target}: {kept.failed}, {counted(kept.lines, 'request')} kept"
         they = "it is" if not self.record_session and kept.lines == 1 else "they are"
-        return f"{why}; {they} kept in {target} (headerwatch open reopens it)"
+        said = f"{why}; {they} kept in {target} (headerwatch open reopens it)"
+        return said + (not_redacted(target) if self.redact else "")
 
     # -- messages from the capture thread ----------------------------------------------
 

@@ -64,6 +64,7 @@ from tui.common import (
     add_identity_args,
     add_redact_arg,
     build_detector,
+    not_redacted,
     output_failed,
     output_width,
     take_notes,
@@ -641,7 +642,7 @@ def _dashboard(
         why = app.ended_unasked()
         spool_kept = spool is not None and why is not None and app.capture_unsaved()
         if spool is not None and why is not None and spool_kept:
-            keep_unsaved(spool, frames, why, failed=failure is not None)
+            keep_unsaved(spool, frames, why, failed=failure is not None, redacted=args.redact)
         # The requests themselves, kept as live --from keeps them: with no spool, all of
         # them; after the spool filled, those it lacks.
         if app.kept:
@@ -651,7 +652,9 @@ def _dashboard(
     return int(code or 0)
 
 
-def keep_unsaved(spool: Spool, recording: FrameSource, why: str, failed: bool = False) -> None:
+def keep_unsaved(
+    spool: Spool, recording: FrameSource, why: str, failed: bool = False, redacted: bool = False
+) -> None:
     """After the dashboard ended with requests not saved, ``why``: a signal stopped
     it (``stopped by SIGHUP``: an SSH session lost, a ``kill``) or, ``failed``, an
     error (``the dashboard failed (…)``, ``the capture thread failed (…)``). The
@@ -676,4 +679,5 @@ def keep_unsaved(spool: Spool, recording: FrameSource, why: str, failed: bool = 
         return
     tell(
         f"headerwatch: {level}{why}; the capture is kept in {target} (headerwatch open reopens it)"
+        + (not_redacted(target) if redacted else "")
     )

@@ -158,6 +158,12 @@ RECORDED_AS_IT_CAME = (
 """What ``live -w FILE --redact`` says when it starts: the recording is not redacted."""
 
 
+def not_redacted(path: str) -> str:
+    """What a file kept as it came says under ``--redact`` (a capture or requests kept
+    when a signal ended the dashboard): ``--redact`` masked the screen, not it."""
+    return f"; it is not redacted (scan --redact {path} masks a copy)"
+
+
 def _size(text: str) -> int:
     """A size such as ``65536``, ``64k`` or ``1m`` (bytes), within the head limits."""
     units = {"k": 1024, "m": 1024 * 1024}

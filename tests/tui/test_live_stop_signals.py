@@ -180,6 +180,20 @@ def test_sigterm_after_the_spool_filled_keeps_the_requests_it_lacks_as_well(
     assert _requests(later) == [("/after-full", [IDENTITY[1]])]
 
 
+@pytest.mark.parametrize("spool", ["1G", "0"])
+def test_a_file_kept_under_redact_says_it_is_not_redacted(
+    lab: Lab, tmp_path: Path, spool: str
+) -> None:
+    options = ("--spool-max", spool, "--redact")
+    with dashboard(lab, tmp_path, options=options) as (pane, _, here):
+        browse(lab, pane, "/redacted-screen")
+        said, _ = terminate(pane)
+    [kept] = here.iterdir()
+    # As captured (the evidence): before, nothing told a --redact user so.
+    assert f"(headerwatch open reopens it); it is not redacted (scan --redact {kept} " in said
+    assert _requests(kept) == [("/redacted-screen", [IDENTITY[1]])]
+
+
 def test_sigterm_with_nothing_to_keep_removes_the_spool_and_keeps_nothing(
     lab: Lab, tmp_path: Path
 ) -> None:
