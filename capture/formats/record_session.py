@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Collection, Iterable
 from typing import Any
 
@@ -103,35 +104,55 @@ class RecordRecording:
             fd = create_new(path)
         except OSError as exc:
             raise SessionError(f"{path}: {describe_os_error(exc)}") from None
-        self._out = open(fd, "wb")  # noqa: SIM115 - closed by close()
+        # Written unbuffered, a line a write: each is in the file once written, and
+        # after a failed write the file is cut back to the lines before it.
+        self._fd: int | None = fd
+        self._size = 0
+        """Bytes of whole lines in the file."""
         try:
-            self._out.write(info_line(info))
-            self._out.flush()
+            _write_all(fd, info_line(info))
         except OSError as exc:
             gone = ", no file left" if remove_new(fd, path) else ""
             with contextlib.suppress(OSError):
-                self._out.close()
+                os.close(fd)
             raise SessionError(f"{path}: {describe_os_error(exc)}; nothing written{gone}") from None
+        self._size = len(info_line(info))
         self.lines = 0
         self.failed: str | None = None
 
     def write(self, line: bytes) -> None:
-        """Append one line as read (it ends with a newline)."""
-        if self.failed is not None:
+        """Append one line as read (it ends with a newline). After a write error the
+        file ends with the last whole line (a disk that filled mid-line left part of
+        one, which read back as a bad line)."""
+        fd = self._fd
+        if self.failed is not None or fd is None:
             return
         try:
-            self._out.write(line)
-            self._out.flush()
-            self.lines += 1
+            _write_all(fd, line)
         except OSError as exc:
             self.failed = describe_os_error(exc)
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, self._size)
+            return
+        self._size += len(line)
+        self.lines += 1
 
     def close(self) -> None:
-        """Flush and close."""
+        """Close the file (every line is in it already)."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
         try:
-            self._out.close()
+            os.close(fd)
         except OSError as exc:
             self.failed = self.failed or describe_errno(exc.errno, "error")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """``data`` written to ``fd`` whole (a write may take part of it); OSError if not."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def is_record_session(path: str) -> bool:

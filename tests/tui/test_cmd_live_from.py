@@ -410,8 +410,13 @@ def test_a_recording_that_fills_the_disk_keeps_following_but_exits_2(tmp_path: P
             "what was captured after it is not in the file"
         )
         assert "warning" not in err  # said once, as the error it is
-        kept = seen.read_bytes().splitlines()
+        data = seen.read_bytes()
+        kept = data.splitlines()
         assert 1 < len(kept) < n + 1  # the session line and the lines that fitted
+        # Whole lines only: the disk filled mid-line, and that part line was left in
+        # the file before (read back as "not JSON").
+        assert data.endswith(b"\n")
+        assert all(isinstance(orjson.loads(line), dict) for line in kept[1:])
     finally:
         subprocess.run(["umount", "-l", str(small)], check=False)
 
