@@ -106,7 +106,6 @@ def register(sub: Any) -> None:
     p.add_argument(
         "-f",
         "--filter",
-        default=DEFAULT_FILTER,
         metavar="BPF",
         help=f"kernel capture filter, tcpdump syntax (default: {DEFAULT_FILTER!r}, "
         "so HTTP on any port is seen)",
@@ -266,6 +265,27 @@ def write_name_problem(path: str, follow: bool) -> str | None:
     return f"{path}: {suffix} is for {FILE_KINDS[kind][1]}, but {what}: end the name with {ending}"
 
 
+def unused_options(args: argparse.Namespace) -> str | None:
+    """Why options given would change nothing here, in one line, or None: a capture's
+    options given with ``--from`` (records are followed, no packet is captured), or
+    the dashboard's spool given headless (``--format`` keeps none)."""
+    if args.follow is not None:
+        given = [
+            flag
+            for flag, value in (
+                ("-f", args.filter),
+                ("--buffer-size", args.buffer_size),
+                ("--spool-max", args.spool_max),
+            )
+            if value is not None
+        ]
+        if given:
+            return f"{', '.join(given)}: only with -i (live --from follows records, not packets)"
+    elif args.format is not None and args.spool_max is not None:
+        return "--spool-max: only for the dashboard (headless live keeps no spool; -w FILE records)"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``live``."""
     err = sys.stderr
@@ -293,6 +313,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             notices.append(Notice(level, text))
 
+    problem = unused_options(args)
+    if problem is not None:
+        return _error(problem, err)
+    if args.filter is None:
+        args.filter = DEFAULT_FILTER
     if args.write:
         problem = write_name_problem(args.write, args.follow is not None)
         if problem is not None:

@@ -474,3 +474,22 @@ def test_the_live_dashboard_without_a_terminal_is_refused_in_one_line(
         "one, --format jsonl prints the requests as they come"
     ]
     assert run.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--from", "x.jsonl", "-f", "tcp port 9999"], "-f: only with -i"),
+        (["--from", "x.jsonl", "--buffer-size", "8M", "--spool-max", "4M"],
+         "--buffer-size, --spool-max: only with -i"),
+        (["-i", "lo", "--format", "jsonl", "--spool-max", "4M"],
+         "--spool-max: only for the dashboard"),
+    ],
+)  # fmt: skip
+def test_live_options_that_would_change_nothing_are_refused_in_one_line(
+    options: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before, each was accepted and did nothing, as the tester found.
+    assert main(["live", *options, "--format", "jsonl"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"headerwatch: error: {said}")
