@@ -35,7 +35,7 @@ from capture.pipeline import Detector, Pipeline
 from capture.report import html, markdown
 from capture.report.model import InputInfo, Report, build_report, unlogged_by
 from capture.report.study import Study, Test, build_study, is_probe_result, probe_test, record_test
-from capture.sources.frames import CaptureError, CaptureFile
+from capture.sources.frames import CaptureError, CaptureFile, open_problem
 from capture.sources.inputs import Input, after_reading, open_input, refuse_repeats
 from capture.text import counted
 from capture.version import catalog_version, tool_version
@@ -130,6 +130,8 @@ def _refuse_a_stream(path: str) -> None:
         mode = os.stat(path).st_mode
     except OSError:
         return  # said by the first reader, as any unreadable input is
+    if stat.S_ISDIR(mode):
+        raise ReportError(f"{path}: is a directory, not a file")  # as scan says it
     if not stat.S_ISREG(mode):
         raise ReportError(
             f"{path}: not a regular file (a pipe?); a report reads each input more than "
@@ -158,7 +160,11 @@ def _probe_lines(path: str) -> list[dict[str, Any]] | None:
     if path == "-":
         return None
     objects: list[dict[str, Any]] = []
-    with open(path, "rb") as stream:
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise ReportError(f"{path}: {open_problem(exc)}") from None  # as scan says it
+    with stream:
         for number, line in enumerate(stream, 1):
             if not line.strip():
                 continue

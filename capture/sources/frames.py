@@ -589,14 +589,20 @@ def open_stream(path: str) -> tuple[IO[bytes], str]:
 def _open_file(path: str) -> IO[bytes]:
     try:
         return open(path, "rb")
-    except FileNotFoundError:
-        raise CaptureError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise CaptureError(f"{path}: is a directory, not a file") from None
-    except PermissionError:
-        raise CaptureError(f"{path}: permission denied") from None
     except OSError as exc:
-        raise CaptureError(f"{path}: cannot open ({exc.strerror})") from None
+        raise CaptureError(f"{path}: {open_problem(exc)}") from None
+
+
+def open_problem(exc: OSError) -> str:
+    """Why an input file could not be opened, in the words every reader says it in:
+    ``no such file``, ``permission denied``, ..."""
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory, not a file"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return f"cannot open ({exc.strerror or exc})"
 
 
 def compressed_file(stream: IO[bytes]) -> IO[bytes] | None:

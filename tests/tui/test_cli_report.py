@@ -407,6 +407,21 @@ def test_how_a_session_was_made_is_a_note_and_a_capture_cut_short_a_warning(
     assert warnings and all(str(cut) in line for line in warnings), lines
 
 
+def test_a_missing_input_or_a_directory_is_said_as_scan_says_it(tmp_path: Path) -> None:
+    # Before: "cannot read (No such file or directory)" and "not a regular file (a
+    # pipe?)" where scan says "no such file" and "is a directory, not a file".
+    for target, said in [
+        (tmp_path / "nonexist.pcap", "no such file"),
+        (tmp_path, "is a directory, not a file"),
+    ]:
+        result = headerwatch("report", str(target), "-o", str(tmp_path / "r.md"))
+        scanned = headerwatch("scan", str(target))
+        assert result.returncode == scanned.returncode == 2
+        assert result.stderr.splitlines() == [f"headerwatch: error: {target}: {said}"]
+        assert scanned.stderr.splitlines() == result.stderr.splitlines()
+    assert not (tmp_path / "r.md").exists()
+
+
 def test_a_pipe_named_as_an_input_is_refused_in_one_line_saying_to_use_standard_input(
     tmp_path: Path,
 ) -> None:
