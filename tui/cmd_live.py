@@ -591,6 +591,8 @@ def drops_summary(counters: dict[str, int]) -> str:
         parts.append(f"{counted(counters['recorded'], 'frame')} recorded")
     if "unrecorded" in counters:
         parts.append(f"{counters['unrecorded']:,} not recorded (spool full)")
+    if "unwritten" in counters:
+        parts.append(f"{counters['unwritten']:,} not recorded (write error)")
     return ", ".join(parts)
 
 

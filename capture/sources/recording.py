@@ -105,6 +105,9 @@ class RecordingSource:
         """Capture time of the first frame that did not fit under :attr:`limit`."""
         self.unrecorded = 0
         """Frames not recorded since the limit was reached."""
+        self.unwritten = 0
+        """Frames not in the file since a write error stopped recording: those after it,
+        and those written but lost with the flush that failed."""
         self._written = 0
         self._lock = threading.RLock()
 
@@ -125,6 +128,7 @@ class RecordingSource:
                                     self._written += 1
                                 except (OSError, CaptureWriteError) as exc:
                                     self._fail(exc)
+                                    self.unwritten += 1  # this frame
                             else:
                                 self._full(frame)
                         now = clock()
@@ -133,6 +137,8 @@ class RecordingSource:
                             self._flush()
                     elif self.full_at is not None and isinstance(frame, Frame):
                         self.unrecorded += 1
+                    elif self.failed is not None and isinstance(frame, Frame):
+                        self.unwritten += 1
                 yield frame
         finally:
             self.close()
@@ -173,6 +179,7 @@ class RecordingSource:
         writer, self.writer = self.writer, None
         if writer is not None:
             self.recorded = int(getattr(writer, "flushed_packets", self.recorded))
+            self.unwritten += max(0, self._written - self.recorded)  # lost with the flush
             with contextlib.suppress(OSError, CaptureWriteError, ValueError):
                 writer.close()
         if isinstance(exc, CaptureWriteError):
@@ -217,4 +224,6 @@ class RecordingSource:
         counters["recorded"] = self.recorded
         if self.full_at is not None:
             counters["unrecorded"] = self.unrecorded
+        if self.failed is not None:
+            counters["unwritten"] = self.unwritten
         return counters

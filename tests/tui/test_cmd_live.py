@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from capture.sources.frames import CaptureFile
 from capture.sources.live.privileges import can_capture, interpreter_path
 from tests.live_plan import O2, check_records, live_plan
 from tests.netns import (
@@ -470,6 +472,16 @@ def test_disk_full_keeps_capturing_and_keeps_what_was_saved_but_exits_2(
         )
         saved = scanned(out)
         assert saved and [r["uri"] for r in saved] == [f"/r{i}" for i in range(len(saved))]
+        # The summary counts the frames the file lacks too (before: only those in it).
+        summary = live.stderr.splitlines()[-2]
+        counts = {
+            what: int(n.replace(",", ""))
+            for n, what in re.findall(r"([0-9,]+) frames? (captured|recorded)", summary)
+        }
+        lacking = re.search(r"([0-9,]+) not recorded \(write error\)", summary)
+        assert lacking is not None, summary
+        assert counts["recorded"] == len(list(CaptureFile(str(out))))
+        assert counts["recorded"] + int(lacking[1].replace(",", "")) == counts["captured"]
     finally:
         subprocess.run(["umount", "-l", str(small)], check=False)
 
