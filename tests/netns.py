@@ -152,8 +152,11 @@ class Lab:
         user: int | None = None,
         env: dict[str, str] | None = None,
         stdin: Any = subprocess.DEVNULL,
+        cwd: Path = REPO,
     ) -> subprocess.Popen[str]:
-        """Start ``argv`` in namespace ``ns`` (optionally as uid/gid ``user``), pipes open."""
+        """Start ``argv`` in namespace ``ns`` (optionally as uid/gid ``user``), pipes open,
+        in ``cwd`` (a dashboard that a failing test ends keeps its requests there: a
+        test's own directory, not the repository), the repository on the path."""
         prefix = ["ip", "netns", "exec", ns]
         if user is not None:
             prefix += [
@@ -169,8 +172,8 @@ class Lab:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            cwd=REPO,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            cwd=cwd,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO), **(env or {})},
         )
         self.procs.append(proc)
         return proc

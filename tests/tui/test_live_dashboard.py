@@ -48,13 +48,14 @@ def _send(proc: LiveProc, line: str) -> None:
     stdin.flush()
 
 
-def test_dashboard_shows_live_requests_and_the_link_state(lab: Lab) -> None:
+def test_dashboard_shows_live_requests_and_the_link_state(lab: Lab, tmp_path: Path) -> None:
     plan, expected = live_plan()
     driver = LiveProc(
         lab.spawn(
             lab.server_ns,
             [PYTHON, "-m", "tests.tui.live_dashboard_driver", lab.server_if, str(len(expected))],
             stdin=subprocess.PIPE,
+            cwd=tmp_path,
         )
     )
     _line(driver, "ready")
@@ -109,6 +110,7 @@ def test_w_saves_a_session_during_a_live_capture_with_or_without_w(
             [PYTHON, "-m", "tests.tui.live_dashboard_driver", lab.server_if, "2", mode],
             stdin=subprocess.PIPE,
             env={"XDG_RUNTIME_DIR": str(runtime)},
+            cwd=tmp_path,
         )
     )
     _line(driver, "ready")
