@@ -135,5 +135,6 @@ def _status(args: argparse.Namespace, probed: int, failed: int, injected: int) -
             )
         return EXIT_IDENTITY
     if failed:
-        print(f"headerwatch: {not_probed}; the others were", file=sys.stderr)
+        done = f"{counted(probed, 'URL')} {'was' if probed == 1 else 'were'} probed"
+        print(f"headerwatch: {not_probed}; {done}", file=sys.stderr)
     return EXIT_OK

@@ -146,7 +146,10 @@ def test_probe_exits_2_only_when_no_url_could_be_probed(
     some = headerwatch("probe", "--fail-on-identity", dead[0], f"http://127.0.0.1:{port}/")
     assert some.returncode == 0, some.stderr
     assert "nothing added, removed or changed" in some.stdout
-    assert "1 of 2 URLs could not be probed" in some.stderr
+    # Before: "1 of 2 URLs could not be probed; the others were", of one URL.
+    assert "headerwatch: 1 of 2 URLs could not be probed; 1 URL was probed" in some.stderr
+    two = headerwatch("probe", *dead, f"http://127.0.0.1:{port}/", f"http://127.0.0.1:{port}/a")
+    assert "headerwatch: 2 of 4 URLs could not be probed; 2 URLs were probed" in two.stderr
 
 
 def test_probe_scramble_case_names_the_headers_a_proxy_re_cased_in_jsonl(
