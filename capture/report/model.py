@@ -314,19 +314,25 @@ class Report:
         """The sentence over the Appendix table: how a reader finds each request."""
         text = "Each request carrying an identity."
         numbered = sum(a.frame is not None for a in self.appendix)
+        # Redacted, the client's address below is a pseudonym: it is not in the capture.
+        where = (
+            "the client's port, the server's address and port, and the time below (the "
+            "client's address here is a pseudonym)"
+            if self.redacted
+            else "the addresses and ports below, at its time"
+        )
         if not numbered and not self.inputs:
             # A live dashboard's capture without -w: its spool goes when it exits.
             return (
                 f"{text} No input file is named: the requests were read live, and no file "
                 "of them was kept when this report was written. To find a request in a "
-                "capture saved since, look for its connection (the addresses and ports "
-                "below) at its time."
+                f"capture saved since, look for its connection by {where}."
             )
         if not numbered:
             return (
                 f"{text} The input gives no frame numbers (it is a list of web requests, "
                 "not a capture): to find a request in the original capture, if there is "
-                "one, look for its connection (the addresses and ports below) at its time."
+                f"one, look for its connection by {where}."
             )
         text += (
             " In Wireshark, open the input and go to the frame (Ctrl-G), or filter "
@@ -335,7 +341,7 @@ class Report:
         if numbered < len(self.appendix):
             text += (
                 " A request without a frame number (—) came from an input that has none "
-                "(a list of web requests): look for its connection at its time."
+                f"(a list of web requests): look for its connection by {where}."
             )
         return text
 

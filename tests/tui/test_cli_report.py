@@ -443,3 +443,27 @@ def test_a_pipe_named_as_an_input_is_refused_in_one_line_saying_to_use_standard_
         "input more than once: save it to a file, or give it as - (standard input)"
     ]
     assert not (tmp_path / "r.md").exists()
+
+
+@pytest.mark.parametrize("redacted", [True, False])
+def test_the_appendix_says_how_to_find_a_request_whose_client_address_is_a_pseudonym(
+    tmp_path: Path, redacted: bool
+) -> None:
+    # A list of requests (no frame numbers): the reader is told to look for each by its
+    # connection. Redacted, the client's address shown is a pseudonym, which is in no
+    # capture; before, the report said to look for "the addresses and ports below".
+    records = tmp_path / "requests.jsonl"
+    jsonl = headerwatch("scan", "--format", "jsonl", str(DEMO))
+    records.write_text(jsonl.stdout)
+    out = tmp_path / "r.md"
+    options = [] if redacted else ["--no-redact"]
+    result = headerwatch("report", str(records), "-o", str(out), *options)
+    assert result.returncode == 0, result.stderr
+    text = " ".join(out.read_text().replace("\\", "").split())  # Markdown's escapes out
+    if redacted:
+        assert (
+            "look for its connection by the client's port, the server's address and port, "
+            "and the time below (the client's address here is a pseudonym)"
+        ) in text
+    else:
+        assert "look for its connection by the addresses and ports below, at its time" in text
