@@ -133,6 +133,11 @@ NAMES_ONLY = "header values not logged: names only"
 User-Agent, Referer) have empty values, and the detector reports an identity header
 that was present as a finding with no value (detector ``name-only``)."""
 
+JOINED_BY_SURICATA = "Suricata joins a header sent more than once"
+"""In the anomaly of a request from an eve.json whose header value holds ``, ``
+(:func:`capture.sources.eve.merged_note`): the value may be several headers, one of
+them perhaps injected beside another."""
+
 
 @_quick_init
 @dataclass(frozen=True, slots=True)

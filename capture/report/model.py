@@ -21,6 +21,7 @@ from capture.identity.catalog import Catalog
 from capture.identity.names import normalize_name
 from capture.model import (
     HEADERS_UNLOGGED,
+    JOINED_BY_SURICATA,
     NAMES_ONLY,
     SEVERITIES,
     WHERE_HEADER,
@@ -652,14 +653,24 @@ _LOG_LIMITS = (
             "without its value, and an identity under another name is not seen",
         ),
     ),
+    (
+        JOINED_BY_SURICATA,
+        Limit(
+            "Requests with a header the log joined",
+            0,
+            "Suricata's eve.json logs a header sent more than once as one value joined "
+            "with ', ': how many were sent is lost, and a second header (one injected "
+            "beside another) can hide in it; the findings are of the joined value",
+        ),
+    ),
 )
-"""What a log can leave out of a request, by how its record's anomaly starts."""
+"""What a log can leave out of a request, by what its record's anomaly says."""
 
 
 def unlogged_by(anomalies: Sequence[str]) -> list[str]:
     """What a log left out of a request with these anomalies: the keys of
     ``build_report``'s ``unlogged`` counts it adds to."""
-    return [start for start, _ in _LOG_LIMITS if any(a.startswith(start) for a in anomalies)]
+    return [mark for mark, _ in _LOG_LIMITS if any(mark in a for a in anomalies)]
 
 
 def _log_limits(unlogged: Mapping[str, int]) -> tuple[Limit, ...]:

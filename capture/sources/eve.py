@@ -38,7 +38,15 @@ from typing import Any
 import orjson
 
 from capture.http.echo import ECHO_HEADER
-from capture.model import HEADERS_UNLOGGED, Header, Parsed, Request, Response, positional_new
+from capture.model import (
+    HEADERS_UNLOGGED,
+    JOINED_BY_SURICATA,
+    Header,
+    Parsed,
+    Request,
+    Response,
+    positional_new,
+)
 from capture.sources.json_fields import iso_time, mapping, name_values, string, whole
 
 try:  # built at install time where a C compiler is there (see pyproject.toml)
@@ -170,8 +178,8 @@ def _header_list(items: Any, where: str) -> tuple[tuple[Header, ...], tuple[str,
 def merged_note(name: str) -> str:
     """The anomaly for a value that may be repeated headers joined by Suricata."""
     return (
-        f"{name}: value holds ', ' - Suricata joins a header sent more than once into "
-        "one value, so this may be several headers"
+        f"{name}: value holds ', ' - {JOINED_BY_SURICATA} into one value, so this may be "
+        "several headers"
     )
 
 

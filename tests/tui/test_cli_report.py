@@ -467,3 +467,21 @@ def test_the_appendix_says_how_to_find_a_request_whose_client_address_is_a_pseud
         ) in text
     else:
         assert "look for its connection by the addresses and ports below, at its time" in text
+
+
+def test_a_report_of_an_eve_log_says_how_many_requests_had_a_header_suricata_joined(
+    tmp_path: Path,
+) -> None:
+    # scan and HAR keep the anomaly on the request; the report said nothing of it,
+    # though a second, injected number can hide in a joined value.
+    from tests.capture.sources.test_eve import _event
+
+    eve = tmp_path / "eve.json"
+    joined = _event([("X-MSISDN", "447700900582, 447700900583")])
+    plain = {**_event([("X-MSISDN", "447700900584")]), "tx_id": 3}
+    eve.write_text(json.dumps(joined) + "\n" + json.dumps(plain) + "\n")
+    out = tmp_path / "r.md"
+    result = headerwatch("report", str(eve), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in out.read_text().splitlines() if "the log joined" in line]
+    assert len(rows) == 1 and "| 1 |" in rows[0], rows
