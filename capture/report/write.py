@@ -388,10 +388,11 @@ def make_report(
         replace(
             report,
             lead=result.summary,
-            # Each test is one request: the context counts them.
+            # Each test is one request, but a probe that failed (refused, not answered)
+            # may have made none: the context counts the others; the study, every test.
             first_ts=min(stamps, default=None),
             last_ts=max(stamps, default=None),
-            requests=len(tests),
+            requests=len(tests) - sum("error" in p for p in read.probes),
             # Injected or arrived with one: the tests whose request carried an identity.
             identity_requests=sum(n.injected + n.arrived for n in result.networks),
         ),

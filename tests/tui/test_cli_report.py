@@ -485,3 +485,20 @@ def test_a_report_of_an_eve_log_says_how_many_requests_had_a_header_suricata_joi
     assert result.returncode == 0, result.stderr
     rows = [line for line in out.read_text().splitlines() if "the log joined" in line]
     assert len(rows) == 1 and "| 1 |" in rows[0], rows
+
+
+def test_a_study_does_not_count_a_probe_that_failed_as_an_http_request(
+    tmp_path: Path,
+    reflector: tuple[subprocess.Popen[str], int],  # noqa: F811
+) -> None:
+    _, port = reflector
+    dead = f"http://127.0.0.1:{_free_port()}/"
+    probed = headerwatch("probe", "--format", "jsonl", f"http://127.0.0.1:{port}/", dead)
+    results = tmp_path / "probes.jsonl"
+    results.write_text(probed.stdout)
+    assert [("error" in json.loads(line)) for line in probed.stdout.splitlines()] == [False, True]
+    out = tmp_path / "study.md"
+    assert headerwatch("report", str(results), "-o", str(out)).returncode == 0
+    text = " ".join(out.read_text(encoding="utf-8").replace("\\", "").split())
+    # Before: "2 HTTP requests", the refused probe among them; the study still has 2 tests.
+    assert "1 HTTP request," in text and "2 HTTP requests" not in text
