@@ -593,7 +593,13 @@ def _lead(rows: Sequence[FindingRow], requests: int, redacted: bool) -> str:
     whole = sum(len(r.seen_each) for r in same)
     if said and len(hosts) < whole:
         claimed = [r for r in claimed if any(e.vantage == seen.vantage for _h, e in r.seen_each)]
-        text += f"; in the {_via(claimed)} to {_sites(hosts)}"
+        if set(hosts) != {h for r in same for h, _e in r.seen_each}:
+            text += f"; in the {_via(claimed)} to {_sites(hosts)}"
+        else:
+            # The same sites: which of the requests to them the evidence is about (the
+            # sites again read as the same sentence twice).
+            via = "" if _via(claimed) == _via(same) else f" in the {_via(claimed)}"
+            text += f"; in {len(hosts)} of its {whole} requests{via}"
     text += said + "."
     others = len({(r.kind, r.value) for r in rows}) - 1
     if others:

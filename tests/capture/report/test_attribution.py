@@ -184,3 +184,22 @@ def test_a_capture_or_records_of_unknown_vantage_state_the_fact_and_what_decides
     for lead in _leads(path or _jsonl(tmp_path, _record())):
         assert UNDECIDED in lead
         assert NETWORK_ADDED not in lead and "sent by the phone" not in lead
+
+
+def test_an_echo_about_some_requests_to_a_site_says_which_of_its_requests_not_the_site_again(
+    tmp_path: Path,
+) -> None:
+    # One capture saw both sides of the carrier's proxy: the phone's request, which the
+    # echo shows was added to, and the proxy's, which carries the header. The lead said
+    # "went to 1 site (shop.example) in the header X-MSISDN; in the header X-MSISDN to 1
+    # site (shop.example), added on the way…": the same clause twice.
+    added = _record(headers=[["Host", "shop.example"]], injected=[["X-MSISDN", NUMBER]],
+                    removed=[], changed=[])  # fmt: skip
+    onward = _record(headers=[["Host", "shop.example"], ["X-MSISDN", NUMBER]], sport=40001,
+                     src="192.0.2.9")  # fmt: skip
+    for lead in _leads(_jsonl(tmp_path, added, onward)):
+        assert (
+            "went to 1 site (shop.example) in the header X-MSISDN; in 1 of its 2 requests, "
+            "added on the way by the network: a reflector's echo shows the device did not "
+            "send it." in lead
+        ), lead
