@@ -667,9 +667,10 @@ def _dashboard(
         # thread (shown in the dashboard, w still saves), the user's answer stands.
         failure = app.failure
         why = app.ended_unasked()
-        spool_kept = spool is not None and why is not None and app.capture_unsaved()
-        if spool is not None and why is not None and spool_kept:
+        spool_kept = False
+        if spool is not None and why is not None and app.capture_unsaved():
             keep_unsaved(spool, frames, why, failed=failure is not None, redacted=args.redact)
+            spool_kept = True
         # The requests themselves, kept as live --from keeps them: with no spool, all of
         # them; after the spool filled, those it lacks.
         if app.kept:

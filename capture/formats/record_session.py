@@ -107,16 +107,16 @@ class RecordRecording:
         # Written unbuffered, a line a write: each is in the file once written, and
         # after a failed write the file is cut back to the lines before it.
         self._fd: int | None = fd
-        self._size = 0
-        """Bytes of whole lines in the file."""
+        first = info_line(info)
         try:
-            _write_all(fd, info_line(info))
+            _write_all(fd, first)
         except OSError as exc:
             gone = ", no file left" if remove_new(fd, path) else ""
             with contextlib.suppress(OSError):
                 os.close(fd)
             raise SessionError(f"{path}: {describe_os_error(exc)}; nothing written{gone}") from None
-        self._size = len(info_line(info))
+        self._size = len(first)
+        """Bytes of whole lines in the file."""
         self.lines = 0
         self.failed: str | None = None
 

@@ -131,7 +131,7 @@ def _refuse_a_stream(path: str) -> None:
     except OSError:
         return  # said by the first reader, as any unreadable input is
     if stat.S_ISDIR(mode):
-        raise ReportError(f"{path}: is a directory, not a file")  # as scan says it
+        return  # said by the first reader too (frames.open_problem), as scan says it
     if not stat.S_ISREG(mode):
         raise ReportError(
             f"{path}: not a regular file (a pipe?); a report reads each input more than "
