@@ -67,6 +67,23 @@ def base64_digits(text: str) -> str | None:
     return decoded if _DIGITS.fullmatch(decoded) else None
 
 
+_B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
+
+
+def base64_text(text: str) -> str | None:
+    """The printable ASCII text that base64 (or URL-safe base64) ``text`` of at least
+    12 characters encodes (``cXVpZXQu...`` gives ``quiet...``), or ``None``: for an
+    e-mail address sent base64-wrapped, as shopping sites' third parties were found to
+    receive them (Dao and Fukuda, CoNEXT 2021)."""
+    if not _B64_RUN.fullmatch(text):
+        return None
+    raw = _b64decode(text)
+    if raw is None or not raw.isascii():
+        return None
+    decoded = raw.decode("ascii")
+    return decoded if decoded.isprintable() else None
+
+
 # The first four characters of base64 (or URL-safe base64) of a JSON object or of a
 # list of objects or strings: '{' then a quote, space, tab, CR or LF; or '[' then '{'
 # or a quote. Analytics APIs take their events so in one parameter: Mixpanel's and

@@ -29,8 +29,14 @@ from functools import lru_cache
 from capture.identity import names
 from capture.identity.deviceid import device_id_detail, unprefixed
 from capture.identity.devices import imsi_by_structure, parse_imei, parse_imsi
-from capture.identity.encodings import base64_digits, hex_digits, split_parts, url_decode
-from capture.identity.nai import find_addresses, known_tld
+from capture.identity.encodings import (
+    base64_digits,
+    base64_text,
+    hex_digits,
+    split_parts,
+    url_decode,
+)
+from capture.identity.nai import AddressMatch, find_addresses, known_tld
 from capture.identity.phone import (
     PhoneMatch,
     parse_e164,
@@ -130,6 +136,12 @@ class ValueHit:
     detector: str
     severity: str
     detail: str
+
+
+def _what(address: AddressMatch) -> str:
+    """What an address is called in a finding: an e-mail address, or a NAI (a realm
+    without a dot, as a carrier's ``user@realm`` has)."""
+    return "e-mail address" if "." in address.realm else "NAI"
 
 
 def _phone_hit(part: str, match: PhoneMatch, severity: str, how: str = "") -> ValueHit:
@@ -355,6 +367,10 @@ class ValueScanner:
         elif kind in (names.HINT_DEVICE, names.HINT_ADVERTISING):
             found = self.named_id(value, kind == names.HINT_ADVERTISING)
             return [] if found is None else [found]
+        elif kind == names.HINT_EMAIL and "@" not in value:
+            addresses = self.named_wrapped_email(value)
+            if addresses:
+                return addresses
 
         hits: list[ValueHit] = []
         stripped = value.strip()
@@ -387,6 +403,28 @@ class ValueScanner:
                 hits.append(hit)
         return hits
 
+    def named_wrapped_email(self, value: str) -> list[ValueHit]:
+        """The address in ``value`` base64-wrapped, under a name that says e-mail
+        (``email=cXVpZXQuaGVyb240MTdAZXhhbXBsZS5jb20=``): the name and the wrapping
+        together are the evidence, so any realm counts, as for one sent bare."""
+        if EMAIL not in self.enabled:
+            return []
+        text = url_decode(value).strip()
+        decoded = base64_text(text)
+        if decoded is None:
+            return []
+        return [
+            ValueHit(
+                "email",
+                text,
+                address.normalized,
+                EMAIL,
+                "high",
+                f"{_what(address)} · base64-encoded",
+            )
+            for address in find_addresses(decoded)
+        ]
+
     def _addresses(self, text: str, named: bool) -> list[ValueHit]:
         hits: list[ValueHit] = []
         for address in find_addresses(text):
@@ -398,9 +436,10 @@ class ValueScanner:
                 # bare "user@realm" must end in a real top-level domain, or it is a
                 # value's own "key@value" syntax (a cookie's "effcl@0.totcl@0...").
                 severity = "high" if named else "medium"
-                what = "e-mail address" if "." in address.realm else "NAI"
                 hits.append(
-                    ValueHit("email", address.text, address.normalized, EMAIL, severity, what)
+                    ValueHit(
+                        "email", address.text, address.normalized, EMAIL, severity, _what(address)
+                    )
                 )
         return hits
 

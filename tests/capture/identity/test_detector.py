@@ -385,6 +385,47 @@ def test_a_key_at_value_pair_whose_realm_has_no_real_top_level_domain_is_no_addr
     assert findings(detector, add=[("Cookie", cookie)]) == []
 
 
+_WRAPPED_ADDRESS = "cXVpZXQuaGVyb240MTdAZXhhbXBsZS5jb20="  # quiet.heron417@example.com
+
+
+@pytest.mark.parametrize(
+    ("where", "sent"),
+    [
+        # Dao and Fukuda's shopping sites (CoNEXT 2021): Mixpanel's cookie, in both
+        # alphabets, padded, padding percent-encoded, or none.
+        ("cookie", {"add": [("Cookie", f"mp_shop_mixpanel.bcRegisterEmail={_WRAPPED_ADDRESS}")]}),
+        ("query", {"uri": f"/track?em={_WRAPPED_ADDRESS.rstrip('=')}"}),
+        ("query", {"uri": f"/track?user_email={_WRAPPED_ADDRESS[:-1]}%3D"}),
+        ("header", {"add": [("X-User-Email", _WRAPPED_ADDRESS)]}),
+    ],
+)
+def test_an_address_wrapped_in_base64_under_an_e_mail_name_is_found(
+    detector: IdentityDetector, where: str, sent: dict[str, Any]
+) -> None:
+    finding = one(detector, **sent)
+    assert (finding.kind, finding.normalized, finding.where, finding.severity) == (
+        "email",
+        "quiet.heron417@example.com",
+        where,
+        "high",
+    )
+    assert finding.detail == "e-mail address · base64-encoded"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "ZmY5MGFiMTJjZDM0ZWY1Ng",  # base64 of "ff90ab12cd34ef56": a token, no address
+        "3q2+7wAAAAAAAAAAAAAAAAAAAAA=",  # base64 of bytes that are not text
+        "not base64 at all!",
+    ],
+)
+def test_base64_under_an_e_mail_name_that_wraps_no_address_is_not_one(
+    detector: IdentityDetector, value: str
+) -> None:
+    assert findings(detector, uri=f"/track?email={quote(value)}") == []
+
+
 @pytest.mark.parametrize(
     ("where", "sent"),
     [

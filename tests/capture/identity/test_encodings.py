@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 
 import pytest
 
@@ -13,6 +14,7 @@ from capture.identity.encodings import (
     base64_digits,
     base64_json,
     base64_json_shaped,
+    base64_text,
     hex_digits,
     jwt_claims,
     split_parts,
@@ -134,3 +136,29 @@ def test_a_jwt_s_claims_are_its_second_part_decoded() -> None:
     assert jwt_claims(f"eyJhbGciOiJSUzI1NiJ9.{payload}") is None  # two parts
     assert jwt_claims(f"eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln.eA") is None  # a JWE has five
     assert jwt_claims("eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln") is None  # claims not JSON-shaped
+
+
+@pytest.mark.parametrize(
+    "encode", [base64.b64encode, base64.urlsafe_b64encode], ids=["standard", "url-safe"]
+)
+@pytest.mark.parametrize("padded", [True, False])
+def test_base64_of_printable_text_is_read_back(
+    encode: Callable[[bytes], bytes], padded: bool
+) -> None:
+    text = "quiet.heron417+ads@example.com?"
+    wrapped = encode(text.encode()).decode()
+    assert base64_text(wrapped if padded else wrapped.rstrip("=")) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        base64.b64encode(b"short").decode(),  # under 12 characters
+        base64.b64encode(b"\x00\x01 binary, not text").decode(),
+        base64.b64encode("caf\u00e9 au lait".encode()).decode(),  # not ASCII
+        "cXVpZXQu aGVyb240",  # a space: not one base64 run
+        "cXVpZXQuaGVyb240MTdAZXhhbXBsZS5jb20===",  # three padding characters
+    ],
+)
+def test_what_is_not_base64_of_printable_ascii_is_not_read_as_it(text: str) -> None:
+    assert base64_text(text) is None

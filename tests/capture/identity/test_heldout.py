@@ -93,7 +93,7 @@ _BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/91.0.4472.77 Safari
 # that raises it says so, and the floor (and the README) can be raised with it.
 FLOORS = {
     "device_id": (0.872, 1.0),
-    "email": (0.879, 1.0),
+    "email": (0.885, 1.0),
     "tracking_id": (0.373, 1.0),
     "all": (0.824, 1.0),
 }
