@@ -842,4 +842,9 @@ def summarize(
         parts.append(counted(c["non_http_connections"], "non-HTTP connection"))
     if c["malformed_heads"]:
         parts.append(counted(c["malformed_heads"], "malformed HTTP head"))
+    if c.get("heads_cut"):
+        parts.append(
+            f"{counted(c['heads_cut'], 'request head')} longer than --max-head, cut there "
+            "(what came after the cut is not read)"
+        )
     return "; ".join(parts)

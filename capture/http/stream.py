@@ -505,6 +505,10 @@ class MessageReader:
         if end > limit or (end < 0 and len(buf) > limit):
             # Cut whether or not its end came in the same segment: a head's record
             # must not depend on where TCP happened to split it.
+            if self.is_request:
+                # Counted for the summary: an identity past the cut is not read, and
+                # the record's anomaly alone is easy to miss among thousands.
+                self.conn.tracker.count("heads_cut")
             self._partial_head(f"header block larger than {limit} bytes; cut", limit)
             self._enter_resync()
             return True
@@ -1138,6 +1142,7 @@ class HttpTracker:
                 "responses",
                 "non_http_connections",
                 "malformed_heads",
+                "heads_cut",
                 "resyncs",
                 "unpaired_responses",
                 "partial_responses",

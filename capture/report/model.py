@@ -774,6 +774,11 @@ def limits(
         ),
         Limit("Malformed HTTP heads", c("malformed_heads", 0), "not read as requests"),
         Limit(
+            "Request heads cut at the head limit",
+            c("heads_cut", 0),
+            "longer than --max-head: read up to the cut, not past it",
+        ),
+        Limit(
             "Partial requests dropped",
             c("partial_requests_dropped", 0),
             "connections that ended inside a request head",

@@ -116,6 +116,20 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_the_summary_counts_the_request_heads_cut_at_the_limit(tmp_path: Path) -> None:
+    # The tester's case: the identity past the cut is not found, and nothing but each
+    # record's anomaly said so; the summary line now names the cut and --max-head.
+    result = _cli(str(_capture(tmp_path, PADDING + MSISDN, after_a_small_one=True)))
+    assert result.returncode == 0
+    [summary] = [line for line in result.stderr.splitlines() if "HTTP requests" in line]
+    assert (
+        "1 request head longer than --max-head, cut there (what came after the cut is "
+        "not read)" in summary
+    ), summary
+    whole = _cli("--max-head", "128k", str(_capture(tmp_path, PADDING + MSISDN)))
+    assert "--max-head" not in whole.stderr
+
+
 def test_max_head_on_the_command_line(tmp_path: Path) -> None:
     path = _capture(tmp_path, PADDING + MSISDN)
     assert "447700900123" not in _cli("--only-identity", str(path)).stdout

@@ -80,7 +80,7 @@ def test_each_section_is_a_table_with_its_columns_and_rows() -> None:
     injection = next(rows for head, rows in tables if head[3:6] == ["Added", "Removed", "Changed"])
     assert len(injection) == 3 and all("Accept" in row[4] for row in injection)
     limits = next(rows for head, rows in tables if head == ["What", "Count", "Why"])
-    assert len(limits) == 12
+    assert len(limits) == 13
     # Records with no frame number (no capture): no Frame column of dashes.
     appendix = next(rows for head, rows in tables if head[-2:] == ["Identities", "Connection"])
     assert len(appendix) == 3

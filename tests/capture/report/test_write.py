@@ -143,6 +143,23 @@ def test_a_request_lost_with_a_fragment_is_counted_as_not_inspected(tmp_path: Pa
     assert report.requests == 1  # /kept; /lost was in the datagram
 
 
+def test_a_request_head_cut_at_the_head_limit_is_counted_as_not_inspected(
+    tmp_path: Path,
+) -> None:
+    from capture.report.write import make_report
+    from tests.helpers import conversation, save, simple_request
+
+    padding = "".join(f"X-Pad-{i:05d}: {'p' * 90}\r\n" for i in range(700))  # ~75 KB
+    conv = conversation()
+    frames = conv.handshake()
+    frames += conv.send(True, simple_request("/big", extra=padding + "X-MSISDN: 447700900123\r\n"))
+    frames += conv.close()
+    read = read_inputs([save(tmp_path, frames)], IdentityDetector())
+    report, _ = make_report(read)
+    counts = {limit.what: limit.count for limit in report.limits}
+    assert counts["Request heads cut at the head limit"] == 1
+
+
 def test_requests_of_a_log_without_headers_are_counted_though_the_report_keeps_none(
     tmp_path: Path,
 ) -> None:
