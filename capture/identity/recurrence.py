@@ -12,7 +12,8 @@ a value that
 * reaches at least ``sites`` distinct registrable domains (``a.example.co.uk`` and
   ``b.example.co.uk`` are one site: ``example.co.uk``);
 * and is not carried under a name that recurs by design (CDN, cache, analytics,
-  campaign and API keys: :data:`BENIGN_NAMES`),
+  campaign and API keys: :data:`BENIGN_NAMES`, and names with a word of
+  :data:`BENIGN_WORDS`),
 
 is reported as a ``tracking_id`` with detector ``recurrence`` and the sites it
 reached. Memory is bounded: the tokens live in an LRU of ``capacity`` entries, each
@@ -134,9 +135,40 @@ BENIGN_PREFIXES = ("-ga-", "-gat-", "amcv-")
 (``_ga_<stream>`` of Google Analytics 4, ``_gat_UA-…``, Adobe's ``AMCV_<org>@AdobeOrg``)."""
 
 
+BENIGN_WORDS = frozenset(
+    {
+        "cache",
+        "cachebuster",
+        "cachekey",
+        "buster",
+        "cdn",
+        "surrogate",
+        "etag",
+        "build",
+        "version",
+        "integrity",
+        "checksum",
+        "fastly",
+        "akamai",
+        "cloudfront",
+    }
+)
+"""Words of a normalised name (split at ``-``) that say its value is a cache's, a
+CDN's or a build's, recurring by design however the rest of the name is made:
+``Surrogate-Key``, ``CDN-Cache-Key``, ``X-Edge-Cache-Key``, ``X-Build-Hash``,
+``cache_key``, ``cacheBuster``. A word, not a substring: ``x-uidh`` or a tracker's
+``-bcache`` is not one."""
+
+
 def benign_name(key: str) -> bool:
-    """True when values under the normalised name ``key`` recur across sites by design."""
-    return key in BENIGN_NAMES or key.startswith(BENIGN_PREFIXES)
+    """True when values under the normalised name ``key`` recur across sites by design:
+    a name of :data:`BENIGN_NAMES`, one starting with :data:`BENIGN_PREFIXES`, or one
+    with a word of :data:`BENIGN_WORDS`."""
+    return (
+        key in BENIGN_NAMES
+        or key.startswith(BENIGN_PREFIXES)
+        or not BENIGN_WORDS.isdisjoint(key.split("-"))
+    )
 
 
 def entropy(text: str) -> float:
