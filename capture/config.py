@@ -22,6 +22,7 @@ change here. Errors are one line naming the file and what is wrong.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -144,7 +145,10 @@ def parse_identity(table: Any) -> IdentityConfig:
         region = region.upper()
     # Numbers in the file are read in the file's region, now: a later --region must not
     # change what "07700 900123" in the file meant.
-    msisdns = tuple(canary.msisdn_canary(v, region).canonical for v in _strings(table, "msisdn"))
+    with _as_key("msisdn"):
+        msisdns = tuple(
+            canary.msisdn_canary(v, region).canonical for v in _strings(table, "msisdn")
+        )
     identity = IdentityConfig(
         region=region,
         msisdns=msisdns,
@@ -155,8 +159,25 @@ def parse_identity(table: Any) -> IdentityConfig:
         disabled=_strings(table, "disabled"),
     )
     _check_disabled(identity)
-    check_canaries(identity)
+    for key, values, check in (
+        ("imei", identity.imeis, canary.imei_canary),
+        ("imsi", identity.imsis, canary.imsi_canary),
+        ("canary", identity.canaries, canary.value_canary),
+    ):
+        with _as_key(key):
+            for value in values:
+                check(value)
     return identity
+
+
+@contextmanager
+def _as_key(key: str) -> Iterator[None]:
+    """Word a canary's ``ValueError`` (written for its option, ``--imei '…' must…``)
+    for the ``[identity]`` key of the file it came from: no option was typed."""
+    try:
+        yield
+    except ValueError as exc:
+        raise ValueError(f"[identity] {key} {str(exc).removeprefix(f'--{key} ')}") from None
 
 
 def _check_disabled(identity: IdentityConfig) -> None:

@@ -273,7 +273,9 @@ def _msisdn_number(value: str, region: str | None) -> phonenumbers.PhoneNumber:
             try:
                 number = lib.parse(text, region)
             except lib.NumberParseException as exc:
-                failure = f"is not a phone number: {exc}"
+                # Its reason without the error's number ("(1) The string ..."): the
+                # number means nothing to a user.
+                failure = f"is not a phone number: {getattr(exc, '_msg', exc)}"
                 continue
         if lib.is_possible_number(number):
             return number

@@ -147,6 +147,15 @@ def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
         ('[identity.headers]\n"x-esc\\u001b[31m" = "msisdn"\n', r"x-esc\\x1b\[31m must be"),
         ('identity = "yes"\n', "\\[identity\\] must be a table"),
         ("[identity]\ndisabled = [1]\n", "disabled must be a string or a list of strings"),
+        # A canary named by its key in the file, not by an option nobody typed, and
+        # libphonenumber's reason without its error number ("(1) The string ...").
+        (
+            '[identity]\nmsisdn = ["not a number"]\n',
+            r": \[identity\] msisdn 'not a number' is not a phone number: The string supplied",
+        ),
+        ('[identity]\nimei = ["12"]\n', r": \[identity\] imei '12' is too short"),
+        ('[identity]\nimsi = ["1234567890123456"]\n', r": \[identity\] imsi '1234567890123456'"),
+        ('[identity]\ncanary = ["ab"]\n', r": \[identity\] canary 'ab' is too short"),
         ("a = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
         ("a = " + "{b = " * 3000 + "1" + "}" * 3000 + "\n", "nested too deeply"),
         ("a = " + "[" * 40 + "]" * 40 + "\n", "nested too deeply"),
