@@ -222,6 +222,9 @@ class Limit:
     count: int | None
     """None: no input can tell (request records, not the traffic)."""
     why: str
+    hides: bool = False
+    """A count above 0 means a request may have been missed or read incomplete (a gap
+    in what clients sent, a head not parsed): a lead that found nothing says so."""
 
     @property
     def figure(self) -> str:
@@ -377,6 +380,7 @@ def build_report(
     unlogged: Mapping[str, int] | None = None,
     received: Collection[int] = (),
     responses: bool = True,
+    span: tuple[int, float | None, float | None] | None = None,
 ) -> Report:
     """The report of ``records`` (in capture order, with their transits).
 
@@ -390,7 +394,9 @@ def build_report(
     header values out of, by :func:`unlogged_by`. ``received``: ids of the records
     read from a reflector's own log (the requests as the server received them).
     ``responses``: ``counters`` are of a pipeline that read the servers' bytes (the
-    dashboard's), not only their reflectors' echoes (``report``'s).
+    dashboard's), not only their reflectors' echoes (``report``'s). ``span``:
+    ``(requests, first, last)`` of every request read, where ``records`` are only those
+    the report shows (the others were counted, not kept); None: of ``records``.
     """
     groups: dict[tuple[str, str, str, str, bool], list[tuple[Record, Finding]]] = {}
     injections: list[InjectionRow] = []
@@ -480,31 +486,32 @@ def build_report(
             )
         )
     rows.sort(key=lambda r: (_rank(r.severity), -len(r.hosts), -r.count, r.first))
+    requests_read, first_read, last_read = span or (requests, first_ts, last_ts)
+    missed = limits(
+        counters or {},
+        skipped or {},
+        known=not inputs or any(i.traffic for i in inputs),
+        responses=responses,
+    ) + _log_limits(unlogged or {})
     exposure = _exposure(rows)
     detectors = sorted({r.detector for r in rows}) or list(DETECTOR_WORDS)
     headers, sources = _catalog_rows(rows, catalog)
     return Report(
         title=safe(title),
-        lead=_lead(rows, requests, redactor is not None),
+        lead=_lead(rows, requests_read, redactor is not None, missed),
         redacted=redactor is not None,
         created=created,
         version=safe(version),
         catalog_version=safe(catalog_version),
         inputs=tuple(inputs),
-        first_ts=first_ts,
-        last_ts=last_ts,
-        requests=requests,
+        first_ts=first_read,
+        last_ts=last_read,
+        requests=requests_read,
         identity_requests=identity_requests,
         findings=tuple(rows),
         exposure=exposure,
         injections=tuple(injections),
-        limits=limits(
-            counters or {},
-            skipped or {},
-            known=not inputs or any(i.traffic for i in inputs),
-            responses=responses,
-        )
-        + _log_limits(unlogged or {}),
+        limits=missed,
         detectors=tuple((d, DETECTOR_WORDS.get(d, "")) for d in detectors),
         headers=headers,
         sources=sources,
@@ -570,14 +577,25 @@ def _sites(hosts: Iterable[str]) -> str:
     return f"{counted(len(named), 'site')} ({shown})"
 
 
-def _lead(rows: Sequence[FindingRow], requests: int, redacted: bool) -> str:
-    """The one sentence a reader needs: which identity went where, how, added by whom."""
+def _lead(
+    rows: Sequence[FindingRow], requests: int, redacted: bool, missed: Sequence[Limit] = ()
+) -> str:
+    """The one sentence a reader needs: which identity went where, how, added by whom.
+    ``missed``: the Not inspected rows; when nothing was found, those that could hide a
+    request (:attr:`Limit.hides`) keep it from reading as a clean bill of health."""
     if not rows:
-        return (
+        text = (
             f"No identity was found in {counted(requests, 'HTTP request')}: no phone number, "
             "SIM or handset identity, subscriber or tracking ID was sent in a header, "
             "cookie or parameter that headerwatch could read."
         )
+        hidden = [f"{x.what.lower()}: {x.figure}" for x in missed if x.hides and x.count]
+        if hidden:
+            text += (
+                f" Part of the traffic was not inspected ({'; '.join(hidden)}), and an "
+                "identity in it would not have been seen."
+            )
+        return text
     top = rows[0]
     same = [r for r in rows if r.kind == top.kind and r.value == top.value]
     text = f"The {top.words} {top.value} went to {_sites(h for r in same for h in r.hosts)}"
@@ -648,6 +666,7 @@ _LOG_LIMITS = (
             "a Suricata eve.json without dump-all-headers, or a Zeek http.log without "
             "header names: only host, user agent and referrer were read, so an identity "
             "header that was sent cannot be seen",
+            hides=True,
         ),
     ),
     (
@@ -657,6 +676,7 @@ _LOG_LIMITS = (
             0,
             "a Zeek http.log of header names only: an identity header present is a finding "
             "without its value, and an identity under another name is not seen",
+            hides=True,
         ),
     ),
     (
@@ -736,6 +756,7 @@ def limits(
             unbuilt,
             "a fragment was missing, cut, malformed, or the datagram too large, too slow or "
             "beyond the memory for fragments: a request in it is not read",
+            hides=True,
         ),
         Limit(
             "IP fragments overlapping with different bytes",
@@ -748,6 +769,7 @@ def limits(
             client,
             f"{missed} of what clients sent the capture missed; requests across a gap may "
             "be incomplete",
+            hides=True,
         ),
         server_row,
         *(
@@ -757,6 +779,7 @@ def limits(
                     unknown,
                     f"{counted(unknown_bytes, 'byte')} the capture missed before the "
                     "connection showed which side was the client",
+                    hides=True,
                 )
             ]
             if unknown
@@ -766,13 +789,15 @@ def limits(
             "Reassembly buffer overflows",
             c("stream_buffer_overflows", 0) + c("total_buffer_overflows", 0),
             "data beyond the buffer limits was dropped",
+            hides=True,
         ),
         Limit(
             "Connections evicted",
             c("flows_evicted", 0),
             "the connection table was full; the oldest were dropped",
+            hides=True,
         ),
-        Limit("Malformed HTTP heads", c("malformed_heads", 0), "not read as requests"),
+        Limit("Malformed HTTP heads", c("malformed_heads", 0), "not read as requests", hides=True),
         Limit(
             "Request heads cut at the head limit",
             c("heads_cut", 0),
@@ -782,6 +807,7 @@ def limits(
             "Partial requests dropped",
             c("partial_requests_dropped", 0),
             "connections that ended inside a request head",
+            hides=True,
         ),
         Limit(
             "Echo waits cut",

@@ -373,12 +373,9 @@ def make_report(
         "responses": read.responses,
     }
     if not read.study:
-        report = build_report(read.records, **common)
-        # Records the report does not show were counted, not kept.
-        counted_too = replace(
-            report, requests=read.requests, first_ts=read.first_ts, last_ts=read.last_ts
-        )
-        return counted_too, None
+        # Records the report does not show were counted, not kept: the lead counts them.
+        span = (read.requests, read.first_ts, read.last_ts)
+        return build_report(read.records, span=span, **common), None
     tests: list[Test] = [probe_test(p, redactor) for p in read.probes]
     tests += [record_test(r, redactor, label, r.id in read.received) for r in read.records]
     result = build_study(tests)

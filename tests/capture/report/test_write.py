@@ -177,6 +177,8 @@ def test_requests_of_a_log_without_headers_are_counted_though_the_report_keeps_n
     report, _ = make_report(read)
     counts = {limit.what: limit.figure for limit in report.limits}
     assert counts["Requests whose headers the log did not keep"] == "3"
+    assert report.lead.startswith("No identity was found in 3 HTTP requests: ")
+    assert "not inspected (requests whose headers the log did not keep: 3)" in report.lead
 
 
 def test_a_dashboard_report_of_a_live_capture_kept_in_no_file_says_so(tmp_path: Path) -> None:
@@ -199,3 +201,33 @@ def test_a_dashboard_report_of_a_live_capture_kept_in_no_file_says_so(tmp_path: 
     report_records([record(findings=(finding(),))], str(page), "html", source_name="live usb0")
     html = page.read_text(encoding="utf-8")
     assert "<th>Input</th>" not in html and "No input file is named" in html
+
+
+def test_a_report_that_found_nothing_counts_every_request_read_in_its_lead(
+    tmp_path: Path,
+) -> None:
+    # The requests without an identity are counted, not kept: the lead said "0".
+    from capture.report.write import make_report
+    from tests.helpers import conversation, save, simple_request
+
+    conv = conversation()
+    frames = conv.handshake() + conv.send(True, simple_request("/")) + conv.close()
+    report, _ = make_report(read_inputs([save(tmp_path, frames)], IdentityDetector()))
+    assert report.requests == 1
+    assert report.lead.startswith("No identity was found in 1 HTTP request: ")
+    assert "not inspected" not in report.lead  # nothing was missed: no caveat
+
+
+def test_a_report_that_found_nothing_in_a_capture_with_gaps_says_part_was_not_inspected(
+    tmp_path: Path,
+) -> None:
+    # A snaplen-cut capture (tcpdump -s 80) shows the same: its cut bytes are gaps.
+    from capture.report.write import make_report
+    from tests.helpers import gapped_capture
+
+    report, _ = make_report(read_inputs([gapped_capture(tmp_path)], IdentityDetector()))
+    assert report.lead.startswith("No identity was found in 2 HTTP requests: ")
+    assert report.lead.endswith(
+        " Part of the traffic was not inspected (capture gaps, client side: 1), and an "
+        "identity in it would not have been seen."
+    )
