@@ -503,7 +503,8 @@ def build_report(
         created=created,
         version=safe(version),
         catalog_version=safe(catalog_version),
-        inputs=tuple(inputs),
+        # A file name is the file system's bytes (surrogates where not UTF-8): shown safe.
+        inputs=tuple(replace(i, name=safe(i.name), kind=safe(i.kind)) for i in inputs),
         first_ts=first_read,
         last_ts=last_read,
         requests=requests_read,

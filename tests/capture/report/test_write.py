@@ -231,3 +231,22 @@ def test_a_report_that_found_nothing_in_a_capture_with_gaps_says_part_was_not_in
         " Part of the traffic was not inspected (capture gaps, client side: 1), and an "
         "identity in it would not have been seen."
     )
+
+
+def test_an_input_whose_name_is_not_utf8_is_named_escaped_in_either_format(
+    tmp_path: Path,
+) -> None:
+    # Its name read as surrogates: written raw, the report could not be encoded.
+    import os
+    import shutil
+
+    from capture.report.write import make_report, render
+
+    name = os.fsdecode(os.fsencode(tmp_path) + b"/na\xff<b>me.pcap")
+    shutil.copy(DEMO, name)
+    report, _ = make_report(read_inputs([name], IdentityDetector()))
+    for fmt, shown in (("md", "na\\\\xff\\<b\\>me.pcap"), ("html", "na\\xff&lt;b&gt;me.pcap")):
+        out = tmp_path / f"r.{fmt}"
+        write_report(render(report, None, fmt), str(out))
+        text = out.read_text(encoding="utf-8")
+        assert shown in text and "\udcff" not in text
