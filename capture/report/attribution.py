@@ -11,7 +11,7 @@ them, and nothing else words who added an identity.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from capture.formats.jsonl import REFLECTOR_SOURCE
@@ -83,27 +83,40 @@ ENRICHMENT = (
 """What a catalog entry of a header that gateways or carriers insert says of it."""
 
 
-def attribution(seen: Evidence, enrichment: bool) -> str:
+def _enrichment(among: Sequence[str]) -> str:
+    """:data:`ENRICHMENT`, of the names ``among`` when the list it follows holds others."""
+    if not among:
+        return ENRICHMENT
+    if len(among) == 1:
+        return f"{among[0]} being {ENRICHMENT}"
+    names = f"{', '.join(among[:-1])} and {among[-1]}"
+    return f"{names} being {ENRICHMENT.replace('a header that', 'headers that', 1)}"
+
+
+def attribution(seen: Evidence, enrichment: bool, among: Sequence[str] = ()) -> str:
     """Who put the identity in, as the end of a sentence that named where it was
     (``, added on the way by the network: ...``); empty when nothing can be said.
-    ``enrichment``: the header is one that networks insert (its catalog entry)."""
+    ``enrichment``: the header is one that networks insert (its catalog entry).
+    ``among``: where the sentence named other places or headers too, the names of
+    those that are such headers: the words on enrichment qualify them only."""
+    what = _enrichment(among)
     if seen.vantage == INJECTED:
         return f", added on the way by the network: {seen.how}"
     if seen.vantage == SENT:
-        what = f", {ENRICHMENT}, but" if enrichment else ","
-        return f"{what} sent by the phone or an app on it: seen before any network ({seen.how})"
+        lead = f", {what}, but" if enrichment else ","
+        return f"{lead} sent by the phone or an app on it: seen before any network ({seen.how})"
     if not enrichment:
         return ""
     if seen.vantage == RECEIVED:
         # After the carrier, where such headers are added; but an app can send one too,
         # and only what the phone sent, set beside it (probe), tells the two apart.
         return (
-            f", {ENRICHMENT}, seen {seen.how}: most likely added by the network; "
+            f", {what}, seen {seen.how}: most likely added by the network; "
             "that the phone did not send it is shown only by what it sent (headerwatch probe)"
         )
     # A capture's bytes do not say where it was taken: the reader must know.
     return (
-        f", {ENRICHMENT}: if this capture was taken after the carrier (at a server), the "
+        f", {what}: if this capture was taken after the carrier (at a server), the "
         "network added it; if on the phone's side (on the phone, a tethered computer), "
         "the phone or an app on it sent it"
     )

@@ -610,8 +610,10 @@ def _lead(
     hosts = [h for r in claimed for h, e in r.seen_each if e.vantage == seen.vantage]
     said = attribution(seen, any(r.network_header for r in claimed))
     whole = sum(len(r.seen_each) for r in same)
+    named = same  # the rows of the list the attribution follows
     if said and len(hosts) < whole:
         claimed = [r for r in claimed if any(e.vantage == seen.vantage for _h, e in r.seen_each)]
+        named = claimed
         if set(hosts) != {h for r in same for h, _e in r.seen_each}:
             text += f"; in the {_via(claimed)} to {_sites(hosts)}"
         else:
@@ -619,7 +621,11 @@ def _lead(
             # sites again read as the same sentence twice).
             via = "" if _via(claimed) == _via(same) else f" in the {_via(claimed)}"
             text += f"; in {len(hosts)} of its {whole} requests{via}"
-    text += said + "."
+    # What networks insert qualifies the headers that are such, not a parameter or body
+    # field (nor another header) named beside them: those are named.
+    among = sorted({r.name for r in named if r.network_header})
+    mixed = len(among) < len({(r.where, r.name) for r in named})
+    text += (attribution(seen, bool(among), among if mixed else ()) if said else "") + "."
     others = len({(r.kind, r.value) for r in rows}) - 1
     if others:
         text += f" {counted(others, 'other identity', 'other identities')} also left."

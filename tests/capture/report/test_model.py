@@ -165,3 +165,29 @@ def test_requests_whose_headers_a_log_did_not_keep_are_counted_in_not_inspected(
     # Limits no log has are not listed: a capture's report has none of them.
     capture = build_report([record()], inputs=_inputs(True))
     assert not any("the log did not keep" in limit.what for limit in capture.limits)
+
+
+def test_the_enrichment_phrase_qualifies_only_the_headers_networks_insert() -> None:
+    # As the mitmproxy add-on records an app that sends the number everywhere: the
+    # phrase followed the whole list, a URL parameter and a body field among it.
+    found = (
+        finding(name="X-MSISDN"),
+        finding(name="x-up-calling-line-id"),
+        finding(name="msisdn", where="query", detector="phonenumber"),
+        finding(name="phone", where="body", detector="phonenumber"),
+    )
+    mixed = build_report([record(findings=found, source="mitmproxy")], catalog=load_catalog())
+    assert mixed.lead.endswith(
+        "in the header X-MSISDN or x-up-calling-line-id or the URL parameter msisdn or the "
+        "body field phone, X-MSISDN and x-up-calling-line-id being headers that mobile "
+        "networks insert into their subscribers' requests (header enrichment), but sent by "
+        "the phone or an app on it: seen before any network (recorded by headerwatch's "
+        "mitmproxy add-on, a proxy on the phone's side)."
+    )
+    # A header of no catalog entry is no enrichment header either.
+    header = (found[0], finding(name="X-Phone", detector="phonenumber"))
+    one = build_report([record(findings=header, source="mitmproxy")], catalog=load_catalog())
+    assert "X-MSISDN or X-Phone, X-MSISDN being a header that mobile networks" in one.lead
+    # Enrichment headers alone: the phrase follows them, as before.
+    alone = build_report([record(findings=found[:2], source="mitmproxy")], catalog=load_catalog())
+    assert "x-up-calling-line-id, a header that mobile networks insert" in alone.lead
