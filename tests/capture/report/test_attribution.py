@@ -158,6 +158,14 @@ def test_a_reflector_s_own_log_is_after_the_carrier_so_the_network_most_likely_a
         assert NETWORK_ADDED not in lead
 
 
+def test_the_readme_quotes_what_the_report_says_of_a_reflector_s_own_log() -> None:
+    # It said "added on the way by the network", the words of an echo, for the log too.
+    readme = Path(__file__).resolve().parents[3] / "README.md"
+    text = " ".join(readme.read_text(encoding="utf-8").split())
+    said = text[text.index('It says "added on the way by the network" only') :][:400]
+    assert f'of a header networks insert in a reflector\'s own log, "{MOST_LIKELY}"' in said
+
+
 def test_a_reflector_s_log_saved_as_a_session_or_exported_still_says_it_was_received(
     tmp_path: Path,
 ) -> None:
