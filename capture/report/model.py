@@ -809,6 +809,7 @@ def limits(
             "Request heads cut at the head limit",
             c("heads_cut", 0),
             "longer than --max-head: read up to the cut, not past it",
+            hides=True,
         ),
         Limit(
             "Partial requests dropped",

@@ -302,7 +302,7 @@ def test_a_report_of_records_says_what_they_cannot_tell_is_not_known(
     assert headerwatch("report", str(export), "-o", str(out)).returncode == 0
     text = out.read_text(encoding="utf-8").replace("\\", "")
     counts = _not_inspected(text)
-    assert len(counts) == 12 and set(counts.values()) == {"not known"}
+    assert len(counts) == 13 and set(counts.values()) == {"not known"}
     assert "Not known does not mean none." in text
     appendix = text.split("## Appendix", 1)[1]
     assert "The input gives no frame numbers" in appendix and "Ctrl-G" not in appendix

@@ -158,6 +158,8 @@ def test_a_request_head_cut_at_the_head_limit_is_counted_as_not_inspected(
     report, _ = make_report(read)
     counts = {limit.what: limit.count for limit in report.limits}
     assert counts["Request heads cut at the head limit"] == 1
+    # The number past the cut was not read: the lead must not read as a clean bill.
+    assert "request heads cut at the head limit: 1" in report.lead
 
 
 def test_requests_of_a_log_without_headers_are_counted_though_the_report_keeps_none(
