@@ -607,11 +607,19 @@ def _lead(
     # networks insert only: not of a cookie, or of the same number sent as it was.
     by_kind = seen.vantage in (RECEIVED, UNKNOWN)
     claimed = [r for r in same if r.network_header or not by_kind]
-    hosts = [h for r in claimed for h, e in r.seen_each if e.vantage == seen.vantage]
+    # Requests counted once each: one request may carry the number under two names
+    # (X-MSISDN and X-Phone), a row each, and is still one request.
+    about = {
+        record: host
+        for r in claimed
+        for record, (host, e) in zip(r.records, r.seen_each, strict=True)
+        if e.vantage == seen.vantage
+    }
+    hosts = list(about.values())
     said = attribution(seen, any(r.network_header for r in claimed))
-    whole = sum(len(r.seen_each) for r in same)
+    whole = len({record for r in same for record in r.records})
     named = same  # the rows of the list the attribution follows
-    if said and len(hosts) < whole:
+    if said and len(about) < whole:
         claimed = [r for r in claimed if any(e.vantage == seen.vantage for _h, e in r.seen_each)]
         named = claimed
         if set(hosts) != {h for r in same for h, _e in r.seen_each}:
@@ -620,7 +628,7 @@ def _lead(
             # The same sites: which of the requests to them the evidence is about (the
             # sites again read as the same sentence twice).
             via = "" if _via(claimed) == _via(same) else f" in the {_via(claimed)}"
-            text += f"; in {len(hosts)} of its {whole} requests{via}"
+            text += f"; in {len(about)} of its {whole} requests{via}"
     # What networks insert qualifies the headers that are such, not a parameter or body
     # field (nor another header) named beside them: those are named.
     among = sorted({r.name for r in named if r.network_header})

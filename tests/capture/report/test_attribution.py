@@ -194,6 +194,19 @@ def test_a_capture_or_records_of_unknown_vantage_state_the_fact_and_what_decides
         assert NETWORK_ADDED not in lead and "sent by the phone" not in lead
 
 
+def test_a_request_that_carries_the_number_under_two_names_is_counted_once_in_the_lead(
+    tmp_path: Path,
+) -> None:
+    # As above, and the proxy's request carries the number under a second name too: a
+    # row each, one request still. The lead said "in 1 of its 3 requests".
+    added = _record(headers=[["Host", "shop.example"]], injected=[["X-MSISDN", NUMBER]],
+                    removed=[], changed=[])  # fmt: skip
+    onward = _record(headers=[["Host", "shop.example"], ["X-MSISDN", NUMBER],
+                              ["X-Phone", NUMBER]], sport=40001, src="192.0.2.9")  # fmt: skip
+    for lead in _leads(_jsonl(tmp_path, added, onward)):
+        assert "; in 1 of its 2 requests" in lead, lead
+
+
 def test_an_echo_about_some_requests_to_a_site_says_which_of_its_requests_not_the_site_again(
     tmp_path: Path,
 ) -> None:
