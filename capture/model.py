@@ -322,8 +322,10 @@ class Parsed:
     request: Request
     response: Response | None = None
     carried: tuple[Finding, ...] = ()
-    """Findings the source states but the request cannot show again (e.g. in a body the
-    log does not keep); they are added to what the detector finds."""
+    """Findings the source states but the request may not show again (in a body the
+    log does not keep; a recurring token's, whose first sites the log may not hold);
+    they are added to what the detector finds, a recurrence finding unless it is found
+    again (:func:`capture.identity.detector.with_carried`)."""
     transit: Transit | None = None
     """Sent versus received, as the source recorded it (the findings in what was added
     or changed are found again from it)."""

@@ -732,6 +732,12 @@ class Pipeline:
                 from capture.identity.detector import beyond_written
 
                 findings = beyond_written(findings, record.findings)
+            elif record.findings:
+                # A recurrence finding the record file carried may be found again in
+                # what was added on the way: it is the record's already.
+                from capture.identity.detector import not_held
+
+                findings = not_held(findings, record.findings)
         identities = identities_seen(findings)
         if identities:
             self.identities += identities

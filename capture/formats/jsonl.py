@@ -365,8 +365,11 @@ def carried_findings(
     A redacted record (a finding's value is a mask of ``--redact``:
     :func:`capture.formats.redact.is_mask`) carries all of them, as written: a mask
     cannot be found again (the detector would read it as an opaque subscriber ID).
-    Any other carries those in the body when it keeps no body (``bodiless``): the
-    rest are found again."""
+    Any other carries those in the body when it keeps no body (``bodiless``), and
+    those of the recurrence detector: a token that reached its N-th site depends on
+    requests the file may not hold (a filtered export keeps the N-th on, not the
+    first sites), so it may not be found again; the pipeline keeps it unless it is
+    (:func:`capture.identity.detector.with_carried`). The rest are found again."""
     kept: list[dict[str, Any]] = []
     # One pass, no call (the many findings of a log that was not redacted): a mask
     # is looked for only in a value that starts as one.
@@ -375,9 +378,14 @@ def carried_findings(
             value = f.get("value")
             if type(value) is str and value[:1] == "<" and _is_mask(value):
                 return tuple(read(every) for every in findings if type(every) is dict), True
-            if bodiless and f.get("where") == "body":
+            if (bodiless and f.get("where") == "body") or f.get("detector") == _RECURRENCE:
                 kept.append(f)
     return (tuple(map(read, kept)) if kept else ()), False
+
+
+_RECURRENCE = "recurrence"
+"""The recurrence detector's name (:data:`capture.identity.recurrence.DETECTOR`, spelt
+here: reading a file imports no detector)."""
 
 
 def _is_mask(text: str) -> bool:

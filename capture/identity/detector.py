@@ -1570,12 +1570,30 @@ def _value_fields(request: Request) -> Iterator[tuple[str, str, str]]:
 
 
 def with_carried(found: tuple[Finding, ...], carried: tuple[Finding, ...]) -> tuple[Finding, ...]:
-    """``found`` with the body findings a record file carried over
-    (:attr:`capture.model.Parsed.carried`: the file keeps no body to search) where
-    :meth:`IdentityDetector.detect` puts them: its value detectors' findings come
-    first, then the canaries', then recurrence's, and in each the body's come last. A
-    record read back then lists its findings in the order of the scan that wrote it."""
-    return tuple(sorted(found + carried, key=_detector_rank))
+    """``found`` with the findings a record file carried over
+    (:attr:`capture.model.Parsed.carried`: those in a body the file does not keep,
+    and recurrence's) where :meth:`IdentityDetector.detect` puts them: its value
+    detectors' findings come first, then the canaries', then recurrence's, and in
+    each the body's come last. A record read back then lists its findings in the
+    order of the scan that wrote it. A carried finding that ``found`` holds again
+    (a token this run saw reach its sites too) is left out: it is the same one."""
+    return tuple(sorted(found + not_held(carried, found), key=_detector_rank))
+
+
+def not_held(findings: tuple[Finding, ...], held: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """Of ``findings``, those of the recurrence detector whose where, name, kind,
+    normalized value and detector none of ``held`` has, and all the others: a
+    recurrence finding a record file carried is kept only where the run does not
+    find it again (:func:`with_carried`)."""
+    if not held or not any(f.detector == RECURRENCE for f in findings):
+        return findings
+    keys = {(f.where, f.name, f.kind, f.normalized, f.detector) for f in held}
+    return tuple(
+        f
+        for f in findings
+        if f.detector != RECURRENCE
+        or (f.where, f.name, f.kind, f.normalized, f.detector) not in keys
+    )
 
 
 def beyond_written(found: tuple[Finding, ...], written: tuple[Finding, ...]) -> tuple[Finding, ...]:

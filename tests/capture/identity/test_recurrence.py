@@ -293,3 +293,119 @@ def test_a_token_an_sdk_posts_in_json_to_three_sites_recurs_under_its_path() -> 
     assert [(f.where, f.name, f.kind, f.detector) for f in found] == [
         ("body", "context.device.token", "tracking_id", "recurrence")
     ]
+
+
+ZORK_TOKEN = "Zk7Qp2Xv9LmR4tWb8NcY3hJd6FsA1gEu"
+ZORK_SITES = ("alpha-news.com", "beta-shop.co.uk", "gamma.net", "delta.org", "epsilon.io")
+
+
+def zork_har(path: Path, hosts: tuple[str, ...] = ZORK_SITES) -> Path:
+    """A browser-style HAR: one token under the header X-Zork-Tag and the cookie zqk,
+    sent to each of ``hosts`` in turn (an outside tester's shape)."""
+    entries = [
+        {
+            "startedDateTime": f"2026-12-06T03:00:0{index}.000Z",
+            "time": 1,
+            "request": {
+                "method": "GET",
+                "url": f"http://www.{host}/page",
+                "httpVersion": "HTTP/1.1",
+                "headers": [
+                    {"name": "Host", "value": f"www.{host}"},
+                    {"name": "X-Zork-Tag", "value": ZORK_TOKEN},
+                    {"name": "Cookie", "value": f"zqk={ZORK_TOKEN}"},
+                ],
+                "cookies": [],
+                "queryString": [],
+                "headersSize": -1,
+                "bodySize": 0,
+            },
+            "response": {
+                "status": 200,
+                "statusText": "OK",
+                "httpVersion": "HTTP/1.1",
+                "headers": [],
+                "cookies": [],
+                "content": {"size": 0, "mimeType": "text/html"},
+                "redirectURL": "",
+                "headersSize": -1,
+                "bodySize": 0,
+            },
+            "cache": {},
+            "timings": {"send": 0, "wait": 1, "receive": 0},
+        }
+        for index, host in enumerate(hosts)
+    ]
+    path.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}), encoding="utf-8")
+    return path
+
+
+def _scan_records(path: Path, recurrence: int = 3) -> list[dict[str, Any]]:
+    out, err = io.StringIO(), io.StringIO()
+    detector = IdentityDetector(IdentityConfig(region="GB", recurrence=recurrence))
+    scan([str(path)], detector=detector, out=out, err=err, jobs=1)
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def _recurring(record: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
+        (f["where"], f["name"], f["detail"])
+        for f in record["findings"]
+        if f["detector"] == "recurrence"
+    ]
+
+
+def test_a_recurrence_finding_survives_reading_back_a_file_without_the_first_sites(
+    tmp_path: Path,
+) -> None:
+    records = _scan_records(zork_har(tmp_path / "rec.har"))
+    # The 3rd site on carry the token's findings: header and cookie.
+    assert [len(_recurring(r)) for r in records] == [0, 0, 2, 2, 2]
+    # As a filtered export writes them (~id tracking_id): the first sites are gone.
+    kept = tmp_path / "s3.jsonl"
+    kept.write_text(
+        "".join(json.dumps(r) + "\n" for r in records if _recurring(r)), encoding="utf-8"
+    )
+    again = _scan_records(kept)
+    # The first two are not found again (the run sees 1, then 2 sites): as written.
+    assert [_recurring(r) for r in again[:2]] == [_recurring(r) for r in records[2:4]]
+    # The last is: the run's own finding (3 sites, those the file holds), once.
+    assert _recurring(again[2]) == [
+        (where, name, "the same token sent to 3 sites: gamma.net, delta.org, epsilon.io")
+        for where, name in (("header", "X-Zork-Tag"), ("cookie", "zqk"))
+    ]
+    # Without the detector, none is found again: the file's evidence is kept.
+    assert [_recurring(r) for r in _scan_records(kept, recurrence=0)] == [
+        _recurring(r) for r in records[2:]
+    ]
+
+
+def test_a_recurrence_finding_found_again_on_reading_back_is_listed_once(
+    tmp_path: Path,
+) -> None:
+    records = _scan_records(zork_har(tmp_path / "rec.har"))
+    whole = tmp_path / "all.jsonl"
+    whole.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    again = _scan_records(whole)
+    assert [r["findings"] for r in again] == [r["findings"] for r in records]
+
+
+def test_canary_findings_are_not_carried_from_the_file_but_found_again(tmp_path: Path) -> None:
+    records = _scan_records(zork_har(tmp_path / "rec.har"))
+    record = records[3]
+    record["findings"].append(
+        {
+            "name": "X-Zork-Tag",
+            "where": "header",
+            "kind": "msisdn",
+            "value": ZORK_TOKEN,
+            "normalized": ZORK_TOKEN,
+            "detector": "canary",
+            "severity": "high",
+            "detail": "",
+        }
+    )
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (again,) = _scan_records(path)
+    assert [f["detector"] for f in again["findings"]] == ["recurrence", "recurrence"]
