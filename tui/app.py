@@ -67,6 +67,7 @@ from capture.sources.spool import size_text
 from capture.text import counted, printable
 from capture.view.filter import Filter, compile_filter
 from capture.view.order import next_order
+from capture.view.recurring import Backfill
 from capture.view.selection import EXIT_FAILED
 from capture.view.state import Refilter, SearchJob, ViewState, search_order
 from capture.view.store import Entry, Snapshot, Store
@@ -908,6 +909,9 @@ class HeaderwatchApp(App[int]):
         self.batch_interval = batch_interval
         self.initial_filter = initial_filter
         self.store = store if store is not None else Store()
+        self.backfill = Backfill.for_detector(detector)
+        """Gives a recurring token's finding to the requests that took it to its first
+        sites (None: the detector finds no recurrence)."""
         self.source_name = source_name or (source.name if source is not None else "events")
         self.state = "live" if source is not None else "done"
         self.stats = StatsSnapshot()
@@ -1190,6 +1194,8 @@ class HeaderwatchApp(App[int]):
             self._early = []
         self.gc_pauses.check()
         changed = self.store.apply(events)
+        if self.backfill is not None:
+            changed = self._backfill(events, changed)
         self.seen_requests += sum(isinstance(e, RequestSeen) for e in events)
         for event in events:
             if isinstance(event, Notice):
@@ -1200,6 +1206,27 @@ class HeaderwatchApp(App[int]):
                 self.stats = event
         self.main.exposure.apply(events)
         self.main.ingest(changed)
+
+    def _backfill(self, events: list[Event], changed: list[Entry]) -> list[Entry]:
+        """``changed`` with the earlier requests a token's recurrence finding, brought
+        by a request of ``events``, was given to (:mod:`capture.view.recurring`);
+        the exposure panel counts those the view covers. Before the batch is counted
+        there: its own findings of the token, the latest, give the panel's detail."""
+        assert self.backfill is not None
+        filled = self.backfill.fill(
+            self.store, (e.record for e in events if isinstance(e, RequestSeen))
+        )
+        self.main.exposure.note_unfilled(self.backfill.cut)
+        if not filled:
+            return changed
+        by_id = {entry.record.id: entry for entry in changed}
+        view = self.main.view
+        for before, entry, findings in filled:
+            rid = before.id
+            by_id[rid] = entry
+            if rid > view.floor and rid not in view.deleted:
+                self.main.exposure.add_later(before, findings)
+        return list(by_id.values())
 
     def on_events_arrived(self, message: EventsArrived) -> None:
         self.ingest(message.events)

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Sparkline, Static
 
-from capture.model import Event, Record
+from capture.model import Event, Finding, Record
 from capture.text import counted
 from capture.view.exposure import Exposure
 from tui.render import KIND_LABEL, safe, shorten_middle
@@ -37,9 +37,11 @@ _KIND_STYLE = {
 }
 
 
-def summary_text(exposure: Exposure, cleared: int = 0, deleted: int = 0) -> Text:
+def summary_text(exposure: Exposure, cleared: int = 0, deleted: int = 0, unfilled: int = 0) -> Text:
     """Totals; after a clear (``z``), labelled as counted since it, with how many
-    requests it hid, and how many rows ``d`` took out (the status line says the same)."""
+    requests it hid, and how many rows ``d`` took out (the status line says the same);
+    ``unfilled``: earlier requests a recurring token's finding was not given to
+    (:attr:`capture.view.recurring.Backfill.cut`)."""
     out = Text(end="")
     if cleared:
         out.append("since z: ", style="bold yellow")
@@ -51,6 +53,11 @@ def summary_text(exposure: Exposure, cleared: int = 0, deleted: int = 0) -> Text
     dropped = sum(exposure.dropped.values()) - exposure.dropped.get("late", 0)
     if dropped:
         out.append(f" · {dropped:,} not tracked (tables full)", style="yellow")
+    if unfilled:
+        out.append(
+            f" · {counted(unfilled, 'earlier request')} without its token's finding (table full)",
+            style="yellow",
+        )
     if cleared:
         out.append(f"\n{cleared:,} cleared by z (u brings them back)", style="dim")
     if deleted:
@@ -225,6 +232,9 @@ class ExposurePanel(VerticalScroll):
         """Requests hidden by the view's clear point (labelled in the summary)."""
         self.deleted = 0
         """Rows taken out of the view with ``d`` (labelled in the summary)."""
+        self.unfilled = 0
+        """Earlier requests a recurring token's finding was not given to (the
+        backfill's table was full: :attr:`capture.view.recurring.Backfill.cut`)."""
         self._body = Text("")
         self._body_lines = -1
 
@@ -244,6 +254,18 @@ class ExposurePanel(VerticalScroll):
     def apply(self, events: list[Event]) -> None:
         """Count the requests of a batch (redrawn on the next tick)."""
         self.exposure.apply(events)
+
+    def add_later(self, record: Record, findings: tuple[Finding, ...]) -> None:
+        """Count ``findings``, found for the already counted ``record`` since (a token
+        it carried recurred at a later request; redrawn on the next tick)."""
+        self.exposure.add_later(record, findings)
+
+    def note_unfilled(self, count: int) -> None:
+        """The backfill has left ``count`` earlier requests without their token's
+        finding so far (said in the summary, redrawn on the next tick)."""
+        if count != self.unfilled:
+            self.unfilled = count
+            self.exposure.version += 1
 
     def advance(self, ts: float) -> None:
         """Capture time ``ts`` has come: the series move on even without traffic."""
@@ -286,7 +308,7 @@ class ExposurePanel(VerticalScroll):
         # One-line widgets keep their size: no layout pass for them (a layout of the
         # whole screen twice a second would show as latency in the request list).
         self.query_one("#exposure-summary", Static).update(
-            summary_text(exposure, self.cleared, self.deleted),
+            summary_text(exposure, self.cleared, self.deleted, self.unfilled),
             layout=(self.cleared, self.deleted) != self._drawn_cleared,
         )
         self._drawn_cleared = (self.cleared, self.deleted)

@@ -925,19 +925,27 @@ class IdentityDetector:
         this request or in any other, now or once it has reached more sites; none when
         it is off. Nothing is counted: ``--redact`` asks this to mask a token in the
         records written before it is found (:class:`capture.formats.redact.Redactor`)."""
+        return tuple(value for _, _, _, value in self.recurring_fields(request))
+
+    def recurring_fields(self, request: Request) -> tuple[tuple[str, str, str, str], ...]:
+        """``(key, where, name, value)`` of each field of ``request`` whose value the
+        recurrence detector counts (:meth:`recurring_values`), ``key`` the name it is
+        counted under; none when it is off. Nothing is counted: the dashboard asks
+        this to give a token's finding to the requests that took it to its first
+        sites (:class:`capture.view.recurring.Backfill`)."""
         if self._recurrence is None:
             return ()
-        # Asked from the thread that writes (reflect's writer, a dashboard export)
-        # while detect runs in another: it reads the name rules' cache (an lru_cache,
-        # safe across threads) and nothing the tracker holds.
+        # Asked from the thread that writes (reflect's writer, a dashboard export) or
+        # the UI's while detect runs in another: it reads the name rules' cache (an
+        # lru_cache, safe across threads) and nothing the tracker holds.
         key_of = self._recurrence_key
-        return tuple(
-            value
-            for _, name, value in _value_fields(request)
-            if len(value) >= recurring.MIN_LENGTH
-            and key_of(name) is not None
-            and recurring.opaque(value)
-        )
+        out = []
+        for where, name, value in _value_fields(request):
+            if len(value) >= recurring.MIN_LENGTH:
+                key = key_of(name)
+                if key is not None and recurring.opaque(value):
+                    out.append((key, where, name, value))
+        return tuple(out)
 
     # -- canaries ----------------------------------------------------------------
 

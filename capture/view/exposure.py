@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from capture.identity.recurrence import DETECTOR as RECURRENCE
-from capture.model import EchoSeen, Event, Record, RequestSeen
+from capture.model import EchoSeen, Event, Finding, Record, RequestSeen
 
 DEFAULT_WINDOW = 120
 """Seconds of history in the per-second series."""
@@ -221,10 +221,15 @@ class Exposure:
 
     def add_injected(self, event: EchoSeen) -> bool:
         """Count the identities added to an already counted request in transit."""
+        return self.add_later(event.record, event.findings)
+
+    def add_later(self, record: Record, findings: tuple[Finding, ...]) -> bool:
+        """Count ``findings``, found for the already counted ``record`` after it was
+        counted (added in transit; a token it carried recurred at a later request)."""
         self.version += 1
-        record = Record(event.record.id, event.record.request, event.findings)
+        later = Record(record.id, record.request, findings)
         slot = self._slot(int(record.request.ts))
-        return self._count_findings(record, slot, counted=bool(event.record.identities))
+        return self._count_findings(later, slot, counted=bool(record.identities))
 
     def _count_findings(self, record: Record, slot: int | None, counted: bool) -> bool:
         """Count the identities of ``record``; ``counted``: its request already was an

@@ -39,7 +39,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from capture.model import EchoSeen, Event, Record, RequestSeen, Response, ResponseSeen
+from capture.model import (
+    EchoSeen,
+    Event,
+    Finding,
+    Record,
+    RequestSeen,
+    Response,
+    ResponseSeen,
+)
 from capture.view.order import SortFields, sort_fields
 
 DEFAULT_MAX_RECORDS = 1_000_000
@@ -535,6 +543,22 @@ class Store:
                 event.record.id, lambda e: setattr(e, "record", event.onto(e.record))
             )
         entry.record = event.onto(entry.record)
+        self._resize(entry)
+        return entry
+
+    def add_findings(self, record_id: int, findings: tuple[Finding, ...]) -> Entry | None:
+        """Add ``findings`` to a stored record (found for it after it was stored: a
+        recurring token's, :mod:`capture.view.recurring`); None if it is not stored."""
+
+        def found(entry: Entry) -> None:
+            entry.record = dataclasses.replace(
+                entry.record, findings=entry.record.findings + findings
+            )
+
+        entry = self._by_id.get(record_id)
+        if entry is None:
+            return self._spilled_change(record_id, found)
+        found(entry)
         self._resize(entry)
         return entry
 

@@ -17,7 +17,7 @@ from capture.identity.recurrence import (
     registrable_domain,
 )
 from capture.scan import scan
-from tests.capture.identity.factory import make_request
+from tests.capture.identity.factory import ZORK_TOKEN, make_request, zork_har
 from tests.helpers import conversation, save, simple_request
 
 # The shape of Verizon's X-UIDH (Mayer 2014): base64, about 56 characters.
@@ -293,51 +293,6 @@ def test_a_token_an_sdk_posts_in_json_to_three_sites_recurs_under_its_path() -> 
     assert [(f.where, f.name, f.kind, f.detector) for f in found] == [
         ("body", "context.device.token", "tracking_id", "recurrence")
     ]
-
-
-ZORK_TOKEN = "Zk7Qp2Xv9LmR4tWb8NcY3hJd6FsA1gEu"
-ZORK_SITES = ("alpha-news.com", "beta-shop.co.uk", "gamma.net", "delta.org", "epsilon.io")
-
-
-def zork_har(path: Path, hosts: tuple[str, ...] = ZORK_SITES) -> Path:
-    """A browser-style HAR: one token under the header X-Zork-Tag and the cookie zqk,
-    sent to each of ``hosts`` in turn (an outside tester's shape)."""
-    entries = [
-        {
-            "startedDateTime": f"2026-12-06T03:00:0{index}.000Z",
-            "time": 1,
-            "request": {
-                "method": "GET",
-                "url": f"http://www.{host}/page",
-                "httpVersion": "HTTP/1.1",
-                "headers": [
-                    {"name": "Host", "value": f"www.{host}"},
-                    {"name": "X-Zork-Tag", "value": ZORK_TOKEN},
-                    {"name": "Cookie", "value": f"zqk={ZORK_TOKEN}"},
-                ],
-                "cookies": [],
-                "queryString": [],
-                "headersSize": -1,
-                "bodySize": 0,
-            },
-            "response": {
-                "status": 200,
-                "statusText": "OK",
-                "httpVersion": "HTTP/1.1",
-                "headers": [],
-                "cookies": [],
-                "content": {"size": 0, "mimeType": "text/html"},
-                "redirectURL": "",
-                "headersSize": -1,
-                "bodySize": 0,
-            },
-            "cache": {},
-            "timings": {"send": 0, "wait": 1, "receive": 0},
-        }
-        for index, host in enumerate(hosts)
-    ]
-    path.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}), encoding="utf-8")
-    return path
 
 
 def _scan_records(path: Path, recurrence: int = 3) -> list[dict[str, Any]]:

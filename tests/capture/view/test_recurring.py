@@ -1,0 +1,51 @@
+"""The backfill of a recurring token's finding onto the requests that took it to its
+first sites: which get it, and the bounds on what is remembered."""
+
+from __future__ import annotations
+
+from capture.identity.detector import IdentityConfig, IdentityDetector
+from capture.model import Record
+from capture.view.recurring import Backfill
+from capture.view.store import Store
+from tests.capture.factories import request
+from tests.capture.identity.factory import ZORK_SITES, ZORK_TOKEN
+
+
+def _records(detector: IdentityDetector, hosts: tuple[str, ...]) -> list[Record]:
+    out = []
+    for rid, host in enumerate(hosts, start=1):
+        req = request(headers=(("Host", f"www.{host}"), ("X-Zork-Tag", ZORK_TOKEN)))
+        out.append(Record(rid, req, detector.detect(req)))
+    return out
+
+
+def test_the_earlier_requests_get_the_finding_of_the_request_that_reached_the_nth_site() -> None:
+    detector = IdentityDetector(IdentityConfig(recurrence=3))
+    backfill = Backfill.for_detector(detector)
+    assert backfill is not None
+    records = _records(detector, ZORK_SITES[:3] + ZORK_SITES[:1])
+    assert backfill.take(records[:2]) == {}
+    given = backfill.take(records[2:])
+    (third,) = records[2].findings
+    assert given == {1: (third,), 2: (third,)}
+    store = Store()
+    for rec in records:
+        store.add(rec)
+    # Nothing more to give: the 4th carries its own finding.
+    assert backfill.fill(store, records[3:]) == []
+
+
+def test_only_a_detector_with_recurrence_on_has_a_backfill() -> None:
+    assert Backfill.for_detector(IdentityDetector(IdentityConfig())) is None
+    assert Backfill.for_detector(None) is None
+
+
+def test_what_does_not_fit_is_counted() -> None:
+    detector = IdentityDetector(IdentityConfig(recurrence=3))
+    backfill = Backfill(detector.recurring_fields, max_tokens=1, max_earlier=2)
+    first = _records(detector, (ZORK_SITES[0],) * 3)
+    assert backfill.take(first) == {}
+    assert backfill.cut == 1  # a third request to the same site
+    other = request(headers=(("Host", "www.x.example"), ("X-Other", ZORK_TOKEN[::-1])))
+    backfill.take([Record(9, other, ())])
+    assert backfill.cut == 3  # the first token forgotten, its two requests with it
