@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    detector = build_detector(args, recurrence=DASHBOARD_RECURRENCE)
+    detector = build_detector(args, recurrence=DASHBOARD_RECURRENCE, inputs=args.files)
     keymap = check_view_args(args)
     from tui.app import NoticeBox  # textual: only once a dashboard is sure to start
 

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         fmt = format_of(args.output, args.format)
-        detector = build_detector(args)
+        detector = build_detector(args, inputs=inputs)
         read = read_inputs(inputs, detector, study=True if args.study else None)
         report, study = make_report(read, redact=args.redact, label=args.label, detector=detector)
         write_report(render(report, study, fmt), args.output)

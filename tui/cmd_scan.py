@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     files = args.files or [demo_capture_path()]
     if not args.files:
         print(f"headerwatch: scanning the bundled demo capture {files[0]}", file=sys.stderr)
-    detector = build_detector(args)
+    detector = build_detector(args, inputs=files)
     jobs = args.jobs
     if detector.counts_recurrence and (jobs or 0) != 1:
         # Each process of a split scan sees only its share of connections: a token's

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from capture.config import (
@@ -18,6 +18,7 @@ from capture.config import (
     read_canary_file,
 )
 from capture.formats.private import share_files
+from capture.formats.recorded import recorded_region
 from capture.http.http1 import HEAD_LIMITS, MAX_HEAD, set_head_limit
 from capture.identity.catalog import Catalog
 from capture.identity.detector import (
@@ -227,16 +228,22 @@ def seconds(text: str) -> float:
     return value
 
 
-def build_detector(args: argparse.Namespace, recurrence: int = 0) -> IdentityDetector:
+def build_detector(
+    args: argparse.Namespace, recurrence: int = 0, inputs: Sequence[str] = ()
+) -> IdentityDetector:
     """The identity detector the options and the config file ask for.
 
     ``recurrence``: the command's default for ``--recurrence`` (3 for the dashboard).
+    ``inputs``: the files the command reads; a session among them that records a region
+    gives it when neither ``--region`` nor the config does (:func:`_region_of_inputs`).
 
     Raises :class:`UsageError` when the config file or an option is unusable.
     """
     config = None
+    region = args.region
     try:
         config = load_config(args.config)
+        region = _region_of_inputs(region, config.identity.region, inputs)
         share_files(getattr(args, "shared_files", False) or _shared_in(config))
         max_head = getattr(args, "max_head", None)
         set_head_limit(max_head if max_head is not None else MAX_HEAD)
@@ -251,7 +258,7 @@ def build_detector(args: argparse.Namespace, recurrence: int = 0) -> IdentityDet
                 listed[kind] += values
         identity = merge_identity(
             config.identity,
-            region=args.region,
+            region=region,
             msisdns=tuple(listed["msisdn"]),
             imeis=tuple(listed["imei"]),
             imsis=tuple(listed["imsi"]),
@@ -263,7 +270,7 @@ def build_detector(args: argparse.Namespace, recurrence: int = 0) -> IdentityDet
     except (ConfigError, ValueError) as exc:
         # A canary from a file is named by its file and line, not as an option.
         files = getattr(args, "canary_file", [])
-        region = args.region or (config.identity.region if config else None) or locale_region()
+        region = region or (config.identity.region if config else None) or locale_region()
         found = bad_canary_line(files, region) if files else None
         raise UsageError(found or str(exc)) from None
     if detector.region is None:
@@ -276,6 +283,49 @@ def build_detector(args: argparse.Namespace, recurrence: int = 0) -> IdentityDet
             "(e.g. --region GB) or [identity] region"
         )
     return detector
+
+
+def _region_of_inputs(
+    given: str | None, configured: str | None, inputs: Sequence[str]
+) -> str | None:
+    """The region to read national numbers in: ``given`` (``--region``), else none
+    here when the config has one (``configured``: it applies), else the one the
+    sessions among ``inputs`` record, so that reopening one reads its numbers as they
+    were recorded, not in the locale's region. Leaves a note saying where it came from,
+    or that a session recorded another."""
+    recorded = [(path, region) for path in inputs if (region := recorded_region(path))]
+    if not recorded:
+        return given
+    chosen = given or configured
+    if chosen is not None:
+        other = [f"{path}: {region}" for path, region in recorded if region != chosen.upper()]
+        if other:
+            where = "--region" if given else "[identity] region"
+            _NOTES.append(
+                f"headerwatch: note: region {chosen.upper()} from {where}, not the one "
+                f"recorded in the session's metadata ({_listed(other)})"
+            )
+        return given
+    first = recorded[0][1]
+    if all(region == first for _, region in recorded):
+        files = _listed([path for path, _ in recorded])
+        _NOTES.append(
+            f"headerwatch: note: region {first}, from the session's metadata ({files}); "
+            "--region chooses another"
+        )
+    else:
+        _NOTES.append(
+            "headerwatch: note: the sessions record different regions "
+            f"({_listed([f'{path}: {region}' for path, region in recorded])}): every input's "
+            f"national numbers read in {first}, the first's; --region chooses another"
+        )
+    return first
+
+
+def _listed(items: Sequence[str], most: int = 3) -> str:
+    """``items`` joined by commas, the first ``most`` of them and how many more."""
+    more = len(items) - most
+    return ", ".join(items[:most]) + (f" and {more} more" if more > 0 else "")
 
 
 def catalog_from_config(args: argparse.Namespace) -> Catalog:

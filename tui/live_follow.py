@@ -52,7 +52,9 @@ def run_follow(
     """Run ``live --from PATH`` (headless with ``--format``, else the dashboard)."""
     err = sys.stderr
     headless = args.format is not None
-    detector = build_detector(args, recurrence=0 if headless else DASHBOARD_RECURRENCE)
+    detector = build_detector(
+        args, recurrence=0 if headless else DASHBOARD_RECURRENCE, inputs=[args.follow]
+    )
     recording: RecordRecording | None = None
     if args.write:
         try:
