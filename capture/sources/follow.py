@@ -94,12 +94,17 @@ class LineStream:
         on_line: Callable[[bytes], None] | None = None,
         listener: socket.socket | None = None,
         on_warning: Callable[[str], None] | None = None,
+        on_caught_up: Callable[[], None] | None = None,
     ) -> None:
-        """``on_warning``: told, in one line, of a file rewritten in place."""
+        """``on_warning``: told, in one line, of a file rewritten in place.
+        ``on_caught_up``: called when every line a regular file holds has been handed
+        out and nothing more has come yet; a :class:`CaptureError` it raises ends the
+        stream, as a failure to read does."""
         self.target = target
         self.stop = stop
         self.on_line = on_line
         self.on_warning = on_warning
+        self.on_caught_up = on_caught_up
         self._buf = bytearray()
         self._listener = listener
         self._conn: socket.socket | None = None
@@ -330,6 +335,9 @@ class LineStream:
         # file not grown yet (the rest of its last line may still come).
         if self._fifo:
             self._end_of_writer()
+        elif self._regular and self.on_caught_up is not None and not self._buf.strip():
+            # (A last line without its newline may still be being written: not yet.)
+            self.on_caught_up()
         if not self._replaced():
             time.sleep(POLL)
 
@@ -441,6 +449,7 @@ class Follower:
             self._line,
             self._listener,
             lambda text: self._say("warning", text),
+            self._caught_up,
         )
 
     def _say(self, level: str, text: str) -> None:
@@ -469,6 +478,18 @@ class Follower:
                         f"the mitmproxy add-on dropped {counted(dropped, 'record')} so far "
                         "(nobody was reading, or headerwatch read too slowly)",
                     )
+
+    def _caught_up(self) -> None:
+        """Every line of the followed file read so far, none of them of its kind (JSON
+        that is not records): say so now, as :func:`open_input` does of such a file,
+        rather than once stopped; a writer that writes no record before its first
+        lines will not start to. Raises :class:`CaptureError` then."""
+        source = self._source
+        if source is None or self.followed:
+            return
+        error = unreadable(source)
+        if error is not None:
+            raise CaptureError(error)
 
     def _read(self) -> None:
         try:

@@ -260,6 +260,25 @@ def test_an_error_while_following_is_one_line_and_exit_2_after_what_was_read(
     assert len(seen.read_bytes().splitlines()) == 3
 
 
+def test_a_file_of_json_lines_none_of_which_is_a_record_is_refused_at_once(
+    tmp_path: Path,
+) -> None:
+    # Before, it was followed until Ctrl-C, and only then said to hold no record.
+    source = tmp_path / "j2.json"
+    source.write_bytes(b'{"foo":1}\n{"bar":2}\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "live", "--from", str(source), "--format", "jsonl"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert run.stdout == ""
+    errors = [line for line in run.stderr.splitlines() if line.startswith("headerwatch: error: ")]
+    assert errors == [
+        f"headerwatch: error: {source}: nothing read: none of its 2 lines are headerwatch "
+        "JSONL records (first: line 1: ts: missing)"
+    ]
+
+
 def test_a_file_that_comes_unreadable_is_one_line_and_exit_2() -> None:
     argv = [sys.executable, "-m", "tui.cli", "live", "--format", "jsonl", "--from"]
     if os.geteuid() == 0:  # root reads anything: follow as nobody
