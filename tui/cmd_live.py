@@ -576,8 +576,10 @@ def headless_run(
     return selection.exit_code(args.fail_on_identity)
 
 
-def drops_summary(counters: dict[str, int]) -> str:
-    """What the capture itself saw and lost, for the final stderr line."""
+def drops_summary(counters: dict[str, int], recorded: str = "recorded") -> str:
+    """What the capture itself saw and lost, for the final stderr line. ``recorded``:
+    what became of the frames written (``-w``: recorded; the dashboard's spool says
+    where they were, and that it goes)."""
     parts = [
         f"{counted(counters.get('captured', 0), 'frame')} captured",
         counted(counters.get("kernel_drops", 0), "kernel drop"),
@@ -588,7 +590,7 @@ def drops_summary(counters: dict[str, int]) -> str:
     if counters.get("unread_at_stop"):
         parts.append(f"{counters['unread_at_stop']:,} left unread at stop")
     if "recorded" in counters:
-        parts.append(f"{counted(counters['recorded'], 'frame')} recorded")
+        parts.append(f"{counted(counters['recorded'], 'frame')} {recorded}")
     if "unrecorded" in counters:
         parts.append(f"{counters['unrecorded']:,} not recorded (spool full)")
     if "unwritten" in counters:
@@ -658,19 +660,25 @@ def _dashboard(
         runner = getattr(app, "runner", None)
         if isinstance(runner, Runner):
             runner.finished.wait(5.0)
-            summary = f"{runner.pipeline.summary()}; {drops_summary(runner.counters())}"
-        else:
-            summary = drops_summary({**source.counters(), **frames.counters()})
-        tell(f"headerwatch: {summary}")
         # A capture not saved is kept when the dashboard ended without the user's say:
         # a signal, or an error that ended it. After q, even past a failed capture
         # thread (shown in the dashboard, w still saves), the user's answer stands.
         failure = app.failure
         why = app.ended_unasked()
-        spool_kept = False
-        if spool is not None and why is not None and app.capture_unsaved():
-            keep_unsaved(spool, frames, why, failed=failure is not None, redacted=args.redact)
-            spool_kept = True
+        keep = why if spool is not None and why is not None and app.capture_unsaved() else None
+        spool_kept = keep is not None
+        # The spool's frames are no recording of the user's: "recorded" read as if
+        # they had been kept somewhere. Where a kept capture goes, a line says next.
+        recorded = "recorded" if spool is None else "in the spool"
+        recorded += "" if spool is None or spool_kept else " (deleted on exit)"
+        if isinstance(runner, Runner):
+            drops = drops_summary(runner.counters(), recorded)
+            summary = f"{runner.pipeline.summary()}; {drops}"
+        else:
+            summary = drops_summary({**source.counters(), **frames.counters()}, recorded)
+        tell(f"headerwatch: {summary}")
+        if spool is not None and keep is not None:
+            keep_unsaved(spool, frames, keep, failed=failure is not None, redacted=args.redact)
         # The requests themselves, kept as live --from keeps them: with no spool, all of
         # them; after the spool filled, those it lacks.
         if app.kept:

@@ -129,9 +129,28 @@ def test_sigterm_gives_the_terminal_back_keeps_the_capture_and_says_where(
         "headerwatch: stopped by SIGTERM with requests not saved; the capture is kept in "
         f"{kept} (headerwatch open reopens it)"
     ) in said
+    # The summary line before says where the frames were; the line above, where they are.
+    assert re.search(r"\d+ frames? in the spool headerwatch: stopped by SIGTERM", said), said
     assert "exit status 143" in said
     assert "Traceback" not in said
     assert _requests(kept) == [("/killed", [IDENTITY[1]])]
+
+
+def test_q_answered_y_says_the_frames_were_in_the_spool_that_goes_not_recorded(
+    lab: Lab, tmp_path: Path
+) -> None:
+    with dashboard(lab, tmp_path) as (pane, spool, here):
+        browse(lab, pane, "/asked")
+        pane.keys("q")
+        pane.wait_for("Quit anyway?")
+        pane.keys("y")
+        pane.wait_for("exit status", timeout=30)
+        said = " ".join(pane.joined().split())
+    assert not spool.exists() and list(here.iterdir()) == []
+    # Before: "N frames recorded", though no file of the user's holds them.
+    assert re.search(r"\d+ frames? in the spool \(deleted on exit\)", said), said
+    assert " recorded" not in said
+    assert "exit status 0" in said
 
 
 def test_sigterm_without_a_spool_keeps_the_requests_as_a_session_of_records(
