@@ -272,7 +272,9 @@ def work_records(
                 if len(batch) >= BATCH:
                     out.write(b"".join(batch))
                     batch.clear()
-        files.append([source.other_lines, source.bad_lines, source.first_bad, source.read_lines])
+        files.append(
+            [source.other_lines, source.bad_lines, source.first_bad, source.read_lines, source.cut]
+        )
         source.close()
         first += chunks(size)
     if stop is not None:
@@ -339,7 +341,8 @@ def scan_split_records(
             offset, why = min(bad)
             first_bad = (_line_number(source.path, offset), offset, why)
         totals = [sum(share[i] for share in shares) for i in (0, 1, 3)]
-        source.absorb(totals[0], totals[1], first_bad, totals[2])
+        cut = next((share[4] for share in shares if share[4] is not None), None)
+        source.absorb(totals[0], totals[1], first_bad, totals[2], cut)
         if stopped_at is None or end - 1 <= stopped_at:
             error = after_input(source, err)
             if error is not None:

@@ -265,6 +265,11 @@ class RecordFile:
                             continue
                         parsed = parse(decoded)
                 except orjson.JSONDecodeError as exc:
+                    if _ends_inside_a_record(line, exc):
+                        # The file ends there: a writer stopped mid-line, or a copy cut.
+                        self.truncated = True
+                        self.cut = f"its last line ends inside a record: {exc.msg}"
+                        return
                     self._bad(number, start, f"not JSON ({exc.msg})")
                     continue
                 except ValueError as exc:
@@ -297,13 +302,18 @@ class RecordFile:
         bad_lines: int,
         first_bad: tuple[int, int, str] | None,
         read_lines: int,
+        cut: str | None = None,
     ) -> None:
         """Take the counts of the processes of a split scan that read this file, for
         :meth:`skipped`, :meth:`problem` and :meth:`unreadable`; ``first_bad`` is (line
-        number, offset, why)."""
+        number, offset, why); ``cut``: why the process of its last share stopped short
+        (:attr:`cut`)."""
         self.other_lines += other_lines
         self.bad_lines += bad_lines
         self.read_lines += read_lines
+        if cut is not None:
+            self.truncated = True
+            self.cut = cut
         if first_bad is not None:
             self._first_bad = f"line {first_bad[0]}: {printable(first_bad[2])}"
 
@@ -354,6 +364,17 @@ class RecordFile:
         """Close the file (not stdin)."""
         if self.path != "-":
             self._stream.close()
+
+
+def _ends_inside_a_record(line: bytes, error: orjson.JSONDecodeError) -> bool:
+    """Whether ``line``, which JSON could not read, is a record cut short: the file's
+    last line (no newline after it), an object begun, and the data ended before it
+    did. Any other line that is not JSON is a bad line."""
+    return (
+        not line.endswith(b"\n")
+        and line.lstrip().startswith(b"{")
+        and (error.msg == "unexpected end of data" or error.pos >= len(line.rstrip()))
+    )
 
 
 class HarFile:

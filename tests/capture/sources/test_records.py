@@ -351,6 +351,39 @@ def test_a_gzip_log_cut_short_keeps_the_records_before_the_cut_and_says_so(
     assert "every record before the cut is reported" in err
 
 
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_a_last_line_cut_inside_a_record_is_said_cut_short_not_a_bad_line(
+    tmp_path: Path, jobs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from capture import scan_jobs
+
+    monkeypatch.setattr(scan_jobs, "RECORD_CHUNK", 997)  # a split scan: shares of files
+    records = [json.dumps(r) + "\n" for r in _scan(demo_capture_path()) * 4]
+    whole = "".join(records)
+    path = tmp_path / "cut.jsonl"
+    path.write_text(whole[: len(whole) - len(records[-1]) // 2])  # the last one cut halfway
+    out, err = io.StringIO(), io.StringIO()
+    code = scan([str(path)], detector=IdentityDetector(), out=out, err=err, jobs=jobs)
+    assert code == 0, err.getvalue()
+    assert len(out.getvalue().splitlines()) == len(records) - 1  # every one before it
+    warnings = [line for line in err.getvalue().splitlines() if "warning" in line]
+    # Before: "1 line passed over: not headerwatch JSONL records (... unexpected end of data)".
+    assert warnings == [
+        f"headerwatch: warning: {path}: cut short (its last line ends inside a record: "
+        "unexpected end of data); every record before the cut is reported"
+    ]
+
+
+def test_a_last_line_that_is_no_record_is_still_a_bad_line(tmp_path: Path) -> None:
+    record = json.dumps(_scan(demo_capture_path())[0])
+    path = tmp_path / "tail.jsonl"
+    path.write_text(record + "\n" + '{"ts": "yesterday"}')  # whole JSON, without its newline
+    code, _, err = _scanned(path, None)
+    assert code == 0 and "1 line passed over: not headerwatch JSONL records" in err
+    path.write_text(record + "\n" + "{not json at all")  # not a record begun, then cut
+    assert "1 line passed over" in _scanned(path, None)[2]
+
+
 def test_a_har_of_which_no_entry_can_be_read_is_an_input_error(tmp_path: Path) -> None:
     path = tmp_path / "broken.har"
     path.write_text(json.dumps({"log": {"entries": [{"request": 1}, {"request": 2}]}}))
