@@ -88,6 +88,14 @@ def printable(text: str) -> str:
     return _unprintable().sub(_escape_char, text)
 
 
+def printable_bytes(data: bytes) -> str:
+    """Bytes of no known kind (a file's first bytes, in an error) for a terminal:
+    printable ASCII as it is, every other byte as ``\\xNN``. Not decoded: a byte read as
+    part of a character would show as one the file may not hold (0x89, PNG's first,
+    became U+FFFD), and a character cut at the end of the bytes shown as another."""
+    return "".join(chr(byte) if 0x20 <= byte < 0x7F else f"\\x{byte:02x}" for byte in data)
+
+
 # Characters JSON lets through raw but that a terminal (``cat``, ``less``, a CI log)
 # obeys or a reader is fooled by: DEL, C1 controls (8-bit CSI, OSC...), bidirectional
 # marks, embeddings, overrides and isolates, and the line/paragraph separators that

@@ -42,7 +42,7 @@ from capture.net.decode import Segment, plain_segment, plain_tcp
 from capture.net.reassembly import peer_raw_key
 from capture.net.shard import Shard
 from capture.sources import pcapdroid
-from capture.text import counted, printable
+from capture.text import counted, printable, printable_bytes
 
 if TYPE_CHECKING:
     from scapy.utils import RawPcapNgReader
@@ -677,8 +677,9 @@ class CaptureFile:
             elif magic == _PCAPNG_MAGIC:
                 reader = _pcapng_start(self.name, self._tap, magic)
             else:
+                start = printable_bytes(magic)
                 raise CaptureError(
-                    f"{self.name}: not a pcap or pcapng file (starts with {magic!r})"
+                    f'{self.name}: not a pcap or pcapng file (starts with "{start}")'
                 )
         except _Truncated:
             self.close()

@@ -41,7 +41,7 @@ from capture.sources.records import (
     RequestInput,
     after_session_line,
 )
-from capture.text import printable
+from capture.text import printable_bytes
 
 Input = CaptureFile | RequestInput
 """An open input: frames, or already-parsed requests."""
@@ -242,7 +242,7 @@ def open_input(path: str, kind: str | None = None) -> Input:
     if not head:
         empty = "gzip-compressed, and holds nothing" if compressed else "empty file"
         raise CaptureError(f"{name}: {empty}, nothing to read")
-    start = printable(head[:16].decode("utf-8", "replace"))
+    start = printable_bytes(head[:16])
     holds = "gzip-compressed, and what it holds starts" if compressed else "starts"
     raise CaptureError(
         f'{name}: not a file headerwatch reads ({holds} with "{start}"; looked for: {looked_for()})'

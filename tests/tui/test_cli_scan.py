@@ -111,6 +111,23 @@ def test_text_file_exits_2(tmp_path: Path) -> None:
     assert "b'" not in result.stderr and 'starts with "not a capture' in result.stderr
 
 
+@pytest.mark.parametrize("kind", [[], ["--input", "capture"]], ids=["sniffed", "named"])
+def test_a_file_of_another_kind_shows_its_first_bytes_each_escaped_alike(
+    tmp_path: Path, kind: list[str]
+) -> None:
+    png = tmp_path / "x.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00")
+    result = headerwatch("scan", *kind, str(png))
+    assert result.returncode == 2
+    # Before: "\ufffdPNG\x0d..." (its first byte decoded), or b'\x89PNG' (Python's repr).
+    assert 'starts with "\\x89PNG' in result.stderr, result.stderr
+    if not kind:  # its first 16 bytes
+        assert (
+            'starts with "\\x89PNG\\x0d\\x0a\\x1a\\x0a\\x00\\x00\\x00\\x0dIHDR";' in result.stderr
+        )
+    assert "\ufffd" not in result.stderr and "b'" not in result.stderr
+
+
 def test_a_file_named_twice_is_refused_in_one_line_since_its_requests_would_count_twice(
     tmp_path: Path,
 ) -> None:
