@@ -125,3 +125,21 @@ def test_a_report_of_a_session_reads_in_its_region(
     assert main(["report", "--no-redact", "-o", str(report), session]) == 0
     assert "+447700900123" in report.read_text()
     assert "region GB, from the session's metadata" in capsys.readouterr().err
+
+
+def test_a_session_opened_in_the_dashboard_reads_in_its_region(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tui.cmd_open
+
+    regions: list[str | None] = []
+
+    def dashboard(source: object, detector: object, *args: object, **kw: object) -> int:
+        regions.append(getattr(detector, "region", None))
+        return 0
+
+    monkeypatch.setattr(tui.cmd_open, "run_dashboard", dashboard)
+    session = _session(tmp_path / "sess2.jsonl", "GB")
+    assert main(["open", session]) == 0
+    assert regions == ["GB"]
+    assert "region GB, from the session's metadata" in capsys.readouterr().err
