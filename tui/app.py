@@ -1271,8 +1271,11 @@ class HeaderwatchApp(App[int]):
         # from disk in the worker, as it writes.
         entries = self.store.snapshot()
         view_filter = self.main.view.active_filter
-        whole = request.format in ("pcapng", "records") and request.scope == "all"
-        done = (self.edits, self.seen_requests) if whole else None
+        # A session saves marks and comments (all of them, unless some are on requests
+        # not shown: the worker checks), and requests if it holds every one.
+        session = request.format in ("pcapng", "records")
+        whole = session and request.scope == "all"
+        done = (self.edits, self.seen_requests if whole else 0) if session else None
         self._write(
             request, entries, shown if request.scope == "shown" else None, view_filter, done, screen
         )
@@ -1287,7 +1290,17 @@ class HeaderwatchApp(App[int]):
         done: tuple[int, int] | None = None,
         screen: SaveScreen | None = None,
     ) -> None:
-        shown_ids = [e.record.id for e in entries if shown(e)] if shown is not None else None
+        shown_ids = None
+        if shown is not None:
+            shown_ids = []
+            notes_left_out = False
+            for entry in entries:
+                if shown(entry):
+                    shown_ids.append(entry.record.id)
+                elif entry.marked or entry.comment:
+                    notes_left_out = True
+            if notes_left_out:
+                done = None  # a mark or comment of a request not shown is not in the file
         sources: Sequence[str] = self.session_paths
         recorded = None
         if self.recording is not None and request.format == "pcapng" and not self.redact:
@@ -1324,7 +1337,8 @@ class HeaderwatchApp(App[int]):
             return
         self.saved.append(request.path)
         if done is not None:
-            # A whole session saved: the marks, comments and requests before it are safe.
+            # A session saved with every mark and comment: they are safe (and the
+            # requests before it, if it holds them all).
             self.call_from_thread(self._saved_session, *done)
         self.call_from_thread(self._save_done, screen, message)
 

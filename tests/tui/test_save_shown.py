@@ -151,3 +151,42 @@ def test_no_note_when_the_shown_requests_have_their_connections_to_themselves() 
     assert requests_kept(store, [28]) == 1  # the last request is alone on its connection
     assert requests_kept(store, [1]) == 4  # the first shares its connection with 3 more
     assert requests_kept(store, []) == 0
+
+
+async def test_quitting_asks_nothing_once_a_session_of_the_shown_requests_holds_every_note(
+    tmp_path: Path,
+) -> None:
+    """The save said "with 2 marks and 1 comment", yet q asked "Unsaved marks or
+    comments. Quit anyway?": only a session of all requests counted as saving them."""
+    messages: list[Message] = []
+    app = _app(demo_capture_path())
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        app.main.apply_filter("~d m.facebook.com & ~u rsrc")
+        await pilot.pause()
+        await pilot.press("g", "m", "down", "m", "semicolon", *"seen twice", "enter")
+        await pilot.pause()
+        assert app.unsaved() == "marks or comments"
+        await pilot.press("w")
+        await fill_save(pilot, tmp_path / "shown.pcapng", shown=True, fmt=None)
+        await wait_for_file(pilot, tmp_path / "shown.pcapng")
+        said = [n.message for n in app._notifications]
+        assert any("with 2 marks and 1 comment" in line for line in said), said
+        assert app.unsaved() == ""
+
+
+async def test_quitting_still_asks_when_a_session_of_the_shown_requests_left_a_mark_out(
+    tmp_path: Path,
+) -> None:
+    messages: list[Message] = []
+    app = _app(demo_capture_path())
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        await pilot.press("G", "m")  # the last request: alone on its connection
+        app.main.apply_filter("~d m.facebook.com & ~u rsrc")
+        await pilot.pause()
+        await pilot.press("g", "m")
+        await pilot.press("w")
+        await fill_save(pilot, tmp_path / "shown.pcapng", shown=True, fmt=None)
+        await wait_for_file(pilot, tmp_path / "shown.pcapng")
+        assert app.unsaved() == "marks or comments"
