@@ -326,6 +326,7 @@ class MainScreen(Screen[None]):
                 filter_on=view.filter_on,
                 saved_view=len(view.saved_view) if view.saved_view is not None else 0,
                 saved_view_on=view.saved_view_on,
+                saved_view_filter=view.saved_view_filter,
                 marked_only=view.marked_only,
                 follow=requests.follow,
                 paused=view.paused_at is not None,
@@ -1401,7 +1402,7 @@ class HeaderwatchApp(App[int]):
         if result.shown is not None and len(self.session_paths) == 1:
             # Saved with the shown requests only: show those, as they were; the
             # file also holds the rest of their connections (the packets).
-            self.main.view.restrict(result.shown)
+            self.main.view.restrict(result.shown, result.info.filter if result.info else "")
             key = keymod.key_label(keymod.effective_keys(self.keymap)["toggle_filter"])
             self.notify(
                 f"session of {counted(len(result.shown), 'shown request')}; the file holds "

@@ -41,6 +41,8 @@ class Status:
     saved_view: int = 0
     """A session saved with the shown requests only: how many it shows (0: none)."""
     saved_view_on: bool = True
+    saved_view_filter: str = ""
+    """The filter that showed the saved view's requests ("" if unknown)."""
     marked_only: bool = False
     follow: bool = True
     paused: bool = False
@@ -127,6 +129,14 @@ def status_text(status: Status, narrow: bool = False) -> Text:
             f"saved view ({status.saved_view:,})",
             style="bold cyan" if status.saved_view_on else "dim strike",
         )
+        if status.saved_view_filter:
+            out.append(" of ", style="dim")
+            out.append(
+                safe(status.saved_view_filter),
+                style="bold" if status.saved_view_on else "dim strike",
+            )
+        if not status.saved_view_on:
+            out.append(" (off)", style="dim")
     if status.marked_only:
         out.append(" · marked only", style="bold magenta")
     out.append(" │ ", style="dim")
@@ -273,9 +283,19 @@ def _short_groups(status: Status, cuts: Collection[str]) -> list[list[_Piece]]:
         # Cut, so a long filter cannot push the counts off the line.
         text = "filter" if "filter text" in cuts else _cut(safe(status.filter))
         view.append(_Piece(text, "bold" if status.filter_on else "dim strike", "filter"))
+        if not status.filter_on:
+            # The style alone is lost where strike is not shown (many terminals, tmux).
+            view.append(_Piece("(off)", "dim", "filter", sep=" "))
     if status.saved_view:
         style = "bold cyan" if status.saved_view_on else "dim strike"
         view.append(_Piece("saved", style, "saved", sep=" "))
+        if status.saved_view_filter and "filter text" not in cuts:
+            shown_by = _cut(safe(status.saved_view_filter))
+            view.append(
+                _Piece(shown_by, "bold" if status.saved_view_on else "dim strike", "saved", " ")
+            )
+        if not status.saved_view_on:
+            view.append(_Piece("(off)", "dim", "saved", sep=" "))
     if status.marked_only:
         view.append(_Piece("marked", "bold magenta", "marked"))
     stats = status.stats

@@ -61,6 +61,8 @@ class ViewState:
         """Reopening a session saved with the shown requests only: their ids (the
         file also holds the other requests of their connections); None: none."""
         self.saved_view_on = True
+        self.saved_view_filter = ""
+        """The filter the saved view was shown by when saved ("" if unknown)."""
         self.floor = 0
         """Entries with ids up to this were cleared from the view (``z``); the store keeps them."""
         self.cleared = 0
@@ -177,10 +179,12 @@ class ViewState:
         self.filter_on = self.saved_view_on = on
         return True
 
-    def restrict(self, ids: frozenset[int]) -> None:
-        """Show only ``ids`` (a session's saved view; ``toggle_filter`` lifts it)."""
+    def restrict(self, ids: frozenset[int], expr: str = "") -> None:
+        """Show only ``ids`` (a session's saved view; ``toggle_filter`` lifts it),
+        those the filter ``expr`` showed when the session was saved."""
         self.saved_view = ids
         self.saved_view_on = True
+        self.saved_view_filter = expr
 
     def toggle_marked_only(self) -> None:
         """Show only marked requests, or everything again."""

@@ -322,3 +322,33 @@ def test_short_counts_round_down_and_take_at_most_four_cells() -> None:
         987_654_321: "987M",
     }
     assert short_count(12_345_678_901) == "12G"
+
+
+async def test_at_80_columns_a_filter_switched_off_says_off_as_the_wide_line_does() -> None:
+    """Struck-through text is plain in many terminals (and in tmux): the short line read
+    "done │ ~id & ~d bbc │ … │ 28 shown", as if the filter were still on."""
+    app = make_app(source_name="demo (O2 UK, Jan 2012)")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _load(pilot, app)
+        app.main.apply_filter("~id & ~d bbc")
+        await pilot.pause()
+        await pilot.press("exclamation_mark")
+        await pilot.pause()
+        text = app.main.status_line.render().plain
+        assert "│ ~id & ~d bbc (off) │" in text, text
+        assert "filter ~id & ~d bbc (off)" in status_text(app.main.status_line.status).plain
+
+
+def test_a_saved_view_says_the_filter_that_showed_it_and_when_it_is_off() -> None:
+    on = Status(state="done", saved_view=2, saved_view_filter="~d fb.com", shown=2)
+    off = Status(
+        state="done",
+        saved_view=2,
+        saved_view_filter="~d fb.com",
+        saved_view_on=False,
+        shown=4,
+    )
+    assert "│ saved view (2) of ~d fb.com │" in status_text(on).plain
+    assert "│ saved view (2) of ~d fb.com (off) │" in status_text(off).plain
+    assert "│ saved ~d fb.com │" in fitted(on, 78).plain
+    assert "│ saved ~d fb.com (off) │" in fitted(off, 78).plain

@@ -72,10 +72,13 @@ async def test_the_save_dialog_counts_the_requests_a_shown_session_will_hold(
             await pilot.pause(0.02)
         await pilot.pause()
         assert [_seen(again, rid) for rid in again.main.requests.ids] == saw
-        assert "saved view (2)" in status_text(again.main.status_line.status).plain
+        said = status_text(again.main.status_line.status).plain
+        assert "saved view (2) of ~d m.facebook.com & ~u rsrc │" in said, said
         await pilot.press("exclamation_mark")  # the filter key lifts it, like a filter
         await pilot.pause()
         assert len(again.main.requests.ids) == 4
+        said = status_text(again.main.status_line.status).plain
+        assert "saved view (2) of ~d m.facebook.com & ~u rsrc (off) │" in said, said
         await pilot.press("exclamation_mark")
         await pilot.pause()
         assert [_seen(again, rid) for rid in again.main.requests.ids] == saw
