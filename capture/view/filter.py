@@ -456,10 +456,17 @@ def _compile_identity(parser: _Parser, start: int) -> Match:
         return _has_identity
     rex = parser._regex(arg[0], "~id", arg[1]).exact
     if not any(rex.fullmatch(kind) for kind in _KNOWN_KINDS):
-        raise FilterError(
-            f"~id {arg[0]} matches no finding kind (kinds: {', '.join(_KNOWN_KINDS)})", arg[1]
-        )
+        raise FilterError(f"~id {arg[0]} matches no finding kind {_nearly(rex)}", arg[1])
     return _op_id_kinds(rex)
+
+
+def _nearly(rex: Regex) -> str:
+    """For a kind that matched none fully: the kinds it matches part of ("tracking":
+    did you mean tracking_id?), else all of them."""
+    near = [kind for kind in _KNOWN_KINDS if rex.search(kind)]
+    if near:
+        return f"fully (did you mean {', '.join(near[:-1])}{' or ' if near[1:] else ''}{near[-1]}?)"
+    return f"(kinds: {', '.join(_KNOWN_KINDS)})"
 
 
 def _compile_status(parser: _Parser, start: int) -> Match:
@@ -494,7 +501,8 @@ OPERATORS: tuple[Operator, ...] = (
     Operator(
         "id",
         "[kind]",
-        "an identity finding; with a kind (regex), any finding of that kind: ~id msisdn, ~id imei",
+        "an identity finding; with a kind (a regex matching it fully), any finding of that "
+        "kind: ~id msisdn, ~id tracking_id",
         _compile_identity,
     ),
     Operator(

@@ -74,3 +74,19 @@ async def test_a_regex_re2_refuses_is_shown_in_the_filter_line_and_not_applied()
         await pilot.press("enter")
         await pilot.pause()
         assert bar.is_open and rows(app) == [1, 2]
+
+
+async def test_a_kind_named_in_part_is_refused_with_the_kind_it_nearly_named() -> None:
+    """``~id tracking`` listed every kind; the kind must be matched fully, and the
+    filter line now says which one was meant."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await feed(pilot, app, *seen([record(1)]))
+        await pilot.press("f")
+        await type_filter(pilot, "~id tracking")
+        bar = app.main.filter_bar
+        assert bar.has_class("-invalid")
+        message = str(bar.query_one("#filter-message").render())
+        assert message == (
+            "✗ at 4: ~id tracking matches no finding kind fully (did you mean tracking_id?)"
+        )
