@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from capture.config import ConfigError
 from capture.pipeline import Detector
 from capture.sources.source import FrameSource
+from capture.text import printable
 from capture.view.filter import FilterError, compile_filter
 from tui.common import UsageError
 
@@ -33,6 +35,22 @@ def add_dashboard_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--utc", action="store_true", help="show times in UTC, not local time")
 
 
+# Inside double quotes a shell still reads these ('!': bash's history, interactively).
+_DOUBLE_QUOTED_SPECIAL = re.compile(r'["$`!]|\\(?:["$`\\\n]|$)')
+
+
+def as_typed(expr: str) -> str:
+    """``expr`` quoted as it could be typed at a shell, where ``repr`` doubled each
+    backslash: in single quotes, or in double ones when it holds a single quote and
+    nothing a shell reads inside double quotes."""
+    if "'" in expr and printable(expr) == expr and not _DOUBLE_QUOTED_SPECIAL.search(expr):
+        return f'"{expr}"'
+    # Only on this error path: scan and the dashboards need none of copy's imports.
+    from capture.formats.copy import shell_word
+
+    return shell_word(expr)
+
+
 def check_view_args(args: argparse.Namespace) -> dict[str, str]:
     """The keymap; raises :class:`~tui.common.UsageError` saying what is wrong with
     the dashboard's options."""
@@ -43,7 +61,7 @@ def check_view_args(args: argparse.Namespace) -> dict[str, str]:
         try:
             compile_filter(expr)
         except FilterError as exc:
-            raise UsageError(f"--filter {expr!r}: {exc}") from None
+            raise UsageError(f"--filter {as_typed(expr)}: {exc}") from None
     try:
         return keymap_for(getattr(args, "config", None))
     except (ConfigError, KeysError) as exc:

@@ -129,3 +129,13 @@ def test_open_refuses_a_file_named_twice_before_the_dashboard_starts(tmp_path: P
         f"headerwatch: error: {demo}: given twice; each input is read once "
         "(twice, its requests would count twice)\n"
     )
+
+
+def test_a_start_filter_with_a_backreference_is_quoted_as_it_was_typed(tmp_path: Path) -> None:
+    """repr doubled the backslash: the line said '~hq "(a)\\\\1"' for ~hq "(a)\\1"."""
+    result = headerwatch("demo", "--filter", '~hq "(a)\\1"', config_home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "headerwatch: error: --filter '~hq \"(a)\\1\"': invalid regex in ~hq: a backreference"
+    ), result.stderr
+    assert result.stderr.count("\n") == 1
