@@ -21,7 +21,7 @@ from capture.identity.catalog import load_catalog
 from capture.model import IDENTITY_KINDS
 from capture.text import counted
 from capture.view.filter import FilterError, compile_filter, help_rows
-from tui.keys import ACTIONS, key_label
+from tui.keys import ACTIONS, BY_NAME, PREFIX, key_label
 from tui.render import BADGE_STYLE, KIND_LABEL, SEVERITY_RANK, safe
 
 
@@ -91,11 +91,27 @@ def legend_kinds() -> dict[str, list[str]]:
     return out
 
 
+# The list's moves scroll the help: j and k as arrows do. Same ids as the main
+# screen's bindings, so that a [keys] table remaps them here too.
+_HELP_SCROLLS = {
+    "down": "scroll_down",
+    "up": "scroll_up",
+    "first": "scroll_home",
+    "last": "scroll_end",
+    "page_down": "scroll_page_down",
+    "page_up": "scroll_page_up",
+}
+
+
 class HelpScreen(ModalScreen[None]):
     """Keys and filter grammar."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "dismiss", "Close"),
+        *(
+            Binding(BY_NAME[name].keys, f"scroll_help('{how}')", show=False, id=PREFIX + name)
+            for name, how in _HELP_SCROLLS.items()
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -113,6 +129,10 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(help_text(self.keys), id="help-text")
+
+    def action_scroll_help(self, how: str) -> None:
+        """Scroll the help (``how``: a scroll method of the widget, as ``scroll_down``)."""
+        getattr(self.query_one(VerticalScroll), how)(animate=False)
 
 
 class CommentScreen(ModalScreen[str | None]):

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import pytest
 from textual.command import CommandPalette
+from textual.containers import VerticalScroll
 from textual.geometry import Region
 from textual.message import Message
 from textual.pilot import Pilot
@@ -999,6 +1000,28 @@ async def test_question_mark_shows_help_and_escape_closes_it() -> None:
         assert "~id [kind]" in text and "Follow" in text
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
+
+
+async def test_j_and_k_scroll_the_help_as_the_arrows_do_and_a_remapping_holds_there_too() -> None:
+    app = make_app(keymap={"headerwatch.down": "ctrl+n"})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        scroll = app.screen.query_one(VerticalScroll)
+        assert scroll.scroll_y == 0
+        await pilot.press("j", "j", "j")
+        assert scroll.scroll_y == 0  # j is no longer "down"
+        await pilot.press("ctrl+n", "ctrl+n", "ctrl+n")
+        assert scroll.scroll_y == 3
+        await pilot.press("k")
+        assert scroll.scroll_y == 2
+        await pilot.press("G")
+        assert scroll.scroll_y == scroll.max_scroll_y > 3
+        await pilot.press("g")
+        assert scroll.scroll_y == 0
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark", "j", "j")
+        assert app.screen.query_one(VerticalScroll).scroll_y == 2
 
 
 async def test_colon_opens_the_command_palette_and_its_commands_work() -> None:
