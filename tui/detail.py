@@ -30,6 +30,7 @@ class DetailPane(VerticalScroll):
         super().__init__(id=id)
         self.utc = utc
         self.entry_id: int | None = None
+        self._entry: Entry | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="detail-text")
@@ -37,6 +38,7 @@ class DetailPane(VerticalScroll):
     def show(self, entry: Entry | None) -> None:
         """Show ``entry`` (None: nothing selected)."""
         static = self.query_one("#detail-text", Static)
+        self._entry = entry
         if entry is None:
             self.entry_id = None
             static.update(Text("no request selected", style="dim"))
@@ -44,7 +46,14 @@ class DetailPane(VerticalScroll):
         if entry.record.id != self.entry_id:
             self.scroll_home(animate=False, immediate=True)
         self.entry_id = entry.record.id
-        static.update(detail_text(entry, self.utc))
+        # Less the scrollbar, which a long request brings (the text is what decides).
+        width = self.content_region.width - self.styles.scrollbar_size_vertical
+        static.update(detail_text(entry, self.utc, width if width > 0 else None))
+
+    def on_resize(self) -> None:
+        # The heading's parts are laid out for the width: again at the new one.
+        if self._entry is not None:
+            self.show(self._entry)
 
     @property
     def is_open(self) -> bool:

@@ -316,7 +316,26 @@ def _received_block(out: Text, moved: Transit, findings: Sequence[Finding]) -> N
         _header_line(out, name, value, (), "removed in transit (not received)")
 
 
-def detail_text(entry: EntryLike, utc: bool = False) -> Text:
+def _parts_in_lines(parts: list[Text], width: int | None) -> Text:
+    """``parts`` two spaces apart, a part that would pass ``width`` cells on a new line
+    (indented by one): each is read as one, and "flow 1 · request 2" broken after
+    "flow" read as two things. Ends with a newline."""
+    out = Text(end="")
+    line = 0
+    for i, part in enumerate(parts):
+        if i and width is not None and line + 2 + part.cell_len > width:
+            out.append("\n ")
+            line = 1
+        elif i:
+            out.append("  ")
+            line += 2
+        out.append_text(part)
+        line += part.cell_len
+    out.append("\n")
+    return out
+
+
+def detail_text(entry: EntryLike, utc: bool = False, width: int | None = None) -> Text:
     """Everything about one request. First what matters (above the fold of a short
     terminal): the user's comment, the findings, most severe first, and one line of
     what was injected, removed and changed in transit. Then the request line and
@@ -324,26 +343,26 @@ def detail_text(entry: EntryLike, utc: bool = False) -> Text:
     when a reflector echoed it, the header block as the server received it, with what
     was added, removed and changed on the way; query parameters and cookies broken
     out; anomalies; the response.
+
+    ``width``: the cells a line has; the heading's parts that would pass it go on a
+    line of their own rather than break where the terminal wraps (None: one line).
     """
     record = entry.record
     req = record.request
     findings = record.findings
-    out = Text(end="")
-    out.append(f"#{record.id}  ", style="dim")
-    out.append(format_datetime(req.ts, utc), style="dim")
-    out.append("  ")
-    out.append(safe(endpoint(req.src, req.sport)))
-    out.append(" → ")
-    out.append(safe(endpoint(req.dst, req.dport)))
+    when = Text(f"#{record.id}  ", style="dim", end="")
+    when.append(format_datetime(req.ts, utc))
+    route = Text(safe(endpoint(req.src, req.sport)), end="")
+    route.append(" → ")
+    route.append(safe(endpoint(req.dst, req.dport)))
     # Of several inputs, the connection's first frame is numbered within its file.
     where = f"{printable(req.input)} · " if req.input else ""
-    out.append(f"  {where}flow {req.flow} · request {req.depth}", style="dim")
+    heading = [when, route, Text(f"{where}flow {req.flow} · request {req.depth}", style="dim")]
     if req.app:
-        out.append("  app ", style="dim")
-        out.append(safe(req.app), style="bold")
+        heading.append(Text.assemble(("app ", "dim"), (safe(req.app), "bold"), end=""))
     if entry.marked:
-        out.append("  ● marked", style="bold magenta")
-    out.append("\n")
+        heading.append(Text("● marked", style="bold magenta"))
+    out = _parts_in_lines(heading, width)
     # What matters first, above the fold of a 24-row terminal: the user's comment,
     # what was found, and what was changed on the way; the request in full follows.
     if entry.comment:

@@ -157,6 +157,26 @@ async def test_the_detail_leads_with_the_findings_above_the_fold_at_24_rows() ->
         assert "x-up-calling-line-id" in top and "imei 490154203237518" in top
 
 
+async def test_the_detail_heading_puts_flow_and_request_on_the_next_line_not_across_two() -> None:
+    """At 80 columns the terminal broke the heading as "flow" / "1 · request 2"."""
+    app = make_app(source_name="demo")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _load(pilot, app)
+        await pilot.press("g", "enter")
+        await pilot.pause()
+        detail = app.main.detail
+        box = detail.content_region
+        shown = detail.query_one("#detail-text").render_lines(Region(0, 0, box.width, 2))
+        lines = [strip.text.rstrip() for strip in shown]
+        assert lines[0].endswith("203.0.113.7:49153 → 198.51.100.10:80"), lines
+        assert lines[1] == " flow 1 · request 1", lines
+        await pilot.resize_terminal(200, 50)
+        await pilot.pause()
+        box = detail.content_region
+        shown = detail.query_one("#detail-text").render_lines(Region(0, 0, box.width, 1))
+        assert shown[0].text.rstrip().endswith("198.51.100.10:80  flow 1 · request 1")
+
+
 def test_the_status_line_says_how_many_requests_gaps_hit_at_any_width() -> None:
     counters = stats(requests=28, gaps=3, client_gaps=1, server_gaps=2, gap_requests=2)
     status = Status(source="live eth0", state="live", stats=counters)
