@@ -77,7 +77,9 @@ def _wrapped(out: Text, text: str, width: int | None, indent: str = "  ") -> Non
     if width is None or len(indent) + cell_len(text) <= width:
         out.append(indent + text + "\n")
         return
-    for line in textwrap.wrap(text, max(width - len(indent), MIN_VALUE_CELLS)) or [""]:
+    # Not at hyphens: a domain (alpha-news.com) or a header name read as two.
+    room = max(width - len(indent), MIN_VALUE_CELLS)
+    for line in textwrap.wrap(text, room, break_on_hyphens=False) or [""]:
         out.append(indent + line + "\n")
 
 

@@ -122,3 +122,14 @@ def test_a_hostile_long_host_or_header_name_is_cut_under_its_identity_too() -> N
     assert via.startswith("  via header x-msisdn-nnn") and via.endswith("nnn")
     # With no width (tests, reports), whole.
     assert f"  → {host}  1 req" in exposure_text(exposure).plain.splitlines()
+
+
+def test_a_detail_wraps_between_the_sites_it_names_never_at_a_hyphen_in_one() -> None:
+    """The panel (48 cells at 200 columns) wrapped as '… x.io, alpha-' / 'news.com, b.io'."""
+    detail = "the same token sent to 3 sites: x.io, alpha-news.com, b.io"
+    found = finding("tracking_id", name="x-tok", value="abc", normalized="abc", detail=detail)
+    exposure = Exposure()
+    exposure.apply([RequestSeen(record(findings=(found,)))])
+    lines = exposure_text(exposure, 48).plain.splitlines()
+    assert "  alpha-news.com, b.io" in lines, lines
+    assert all(len(line) <= 48 for line in lines)
