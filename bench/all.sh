@@ -6,7 +6,7 @@
 # commit, the time and the machine's load); re-run it to check them on your machine.
 # Each bench compares headerwatch with the reference tool inside the same run and
 # prints ratios, so the figures that matter do not depend on this VM's speed.
-# Takes about 35 minutes on a 2-CPU VM; run it on a machine with nothing else busy,
+# Takes about 20 minutes on a 2-CPU VM; run it on a machine with nothing else busy,
 # since the split scan and the live benches need both CPUs. Needs what the benches
 # need: `apt-get install tshark jq tcpdump tcpreplay tmux wrk iproute2`, and mitmproxy
 # in /opt/mitmproxy as .ci/run installs it.
@@ -32,7 +32,7 @@ run() {
     cd "$root" || exit 2
     # Offline scans against tshark and jq (README: Scanning, Suricata and Zeek).
     run "$py" bench/scan_bench.py --repeat 2
-    run "$py" bench/scan_bench.py --pcapng --sizes 50000s,20000a,20000p
+    run "$py" bench/scan_bench.py --pcapng --sizes 50000s,20000a,20000p --repeat 2
     run "$py" bench/phone_cost.py
     run "$py" bench/canary_bench.py
     run "$py" bench/engine_log_bench.py
