@@ -235,6 +235,21 @@ class QuitScreen(ModalScreen[bool]):
         self.dismiss(quit_now)
 
 
+class Choice(RadioButton):
+    """A radio button whose mark says whether it is chosen without colour: ``●`` when
+    chosen, ``○`` when not. Textual draws both as ``●`` and tells them apart by colour
+    alone, which a monochrome terminal, a screen reader or a screen read as text (a
+    tester's tmux capture) does not show."""
+
+    def __init__(self, label: str, value: bool = False, id: str | None = None) -> None:
+        super().__init__(label, value, id=id)
+        self.BUTTON_INNER = "●" if value else "○"
+
+    def watch_value(self) -> None:
+        self.BUTTON_INNER = "●" if self.value else "○"
+        super().watch_value()
+
+
 @dataclass(frozen=True, slots=True)
 class SaveRequest:
     """What the save or export dialog asked for."""
@@ -349,17 +364,17 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
             yield Label(Text(self.title_text, style="bold"))
             with Horizontal(id="save-options"):
                 with RadioSet(id="save-scope"):
-                    yield RadioButton(
+                    yield Choice(
                         f"all {counted(self.total, 'request')}{self.so_far}",
                         value=True,
                         id="scope-all",
                     )
-                    self._shown_button = RadioButton(self._shown_label(), id="scope-shown")
+                    self._shown_button = Choice(self._shown_label(), id="scope-shown")
                     yield self._shown_button
                 if len(self.formats) > 1:
                     with RadioSet(id="save-format"):
                         for i, fmt in enumerate(self.formats):
-                            yield RadioButton(fmt.upper(), value=i == 0, id=f"format-{fmt}")
+                            yield Choice(fmt.upper(), value=i == 0, id=f"format-{fmt}")
             yield Input(value=self.path, id="save-path")
             yield Label("", id="save-error")
             with Horizontal(id="save-buttons"):

@@ -356,3 +356,25 @@ async def test_w_where_no_file_can_be_made_says_why_and_the_requests_save_elsewh
     async with again.run_test(size=(80, 24), message_hook=messages.append) as pilot:
         await wait_for(pilot, messages, SourceFinished)
         assert len(again.store) == total
+
+
+async def test_the_dialog_s_choices_say_which_is_chosen_without_colour() -> None:
+    # Textual drew every radio button as "●", chosen or not, and told them apart by
+    # colour alone: a tester's tmux capture at 80x24 showed "all" and "shown" both filled.
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _export_dialog(pilot, app)
+
+        def marks() -> dict[str, str]:
+            return {b.id or "": b.render().plain[1] for b in screen.query(RadioButton)}
+
+        assert marks() == {
+            "scope-all": "●",
+            "scope-shown": "○",
+            "format-har": "●",
+            "format-jsonl": "○",
+            "format-table": "○",
+        }
+        screen.query_one("#scope-shown", RadioButton).value = True
+        await pilot.pause()
+        assert marks()["scope-shown"] == "●" and marks()["scope-all"] == "○"
