@@ -52,6 +52,13 @@ def _surrogate() -> re.Pattern[str]:
     return re.compile("[\udc80-\udcff]")
 
 
+INVISIBLE = "\u00ad\u061c\u180e\u200b-\u200f\u2060-\u2064\ufeff"
+"""Characters that show as nothing, as ranges of a regular expression's class: soft
+hyphen, the Arabic letter mark, the Mongolian vowel separator, zero-width space,
+non-joiner and joiner, the left-to-right and right-to-left marks, the word joiner and
+invisible operators, and the byte-order mark (zero-width no-break space)."""
+
+
 def _escape_surrogate(match: re.Match[str]) -> str:
     return f"\\x{ord(match.group()) - 0xDC00:02x}"
 
@@ -65,9 +72,14 @@ def for_json(text: str) -> str:
 
 # C0 controls (ESC, BEL, CR, BS, ...), DEL, C1 controls (0x80-0x9f: CSI/OSC in 8-bit
 # form), and the undecodable-byte surrogates. Tab is escaped too: it breaks tables.
+# And the characters that show as nothing (soft hyphen, zero-width space, joiners,
+# word joiner, invisible operators, BOM): "4477\u200b00900124" read as a valid
+# number on screen.
 @cache
 def _unprintable() -> re.Pattern[str]:
-    return re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+    return re.compile(
+        f"[\x00-\x1f\x7f-\x9f\udc80-\udcff\u2028\u2029\u202a-\u202e\u2066-\u2069{INVISIBLE}]"
+    )
 
 
 def _escape_char(match: re.Match[str]) -> str:
@@ -83,7 +95,8 @@ def printable(text: str) -> str:
     """Text safe to write to a terminal: control characters and raw bytes as ``\\xNN``.
 
     Bidirectional overrides (U+202A..U+202E, U+2066..U+2069) are escaped as
-    ``\\uNNNN`` because they reorder what the reader sees.
+    ``\\uNNNN`` because they reorder what the reader sees, and characters that show as
+    nothing (:data:`INVISIBLE`) because a value with one looks like another.
     """
     return _unprintable().sub(_escape_char, text)
 

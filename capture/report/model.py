@@ -111,14 +111,13 @@ DETECTOR_WORDS: Mapping[str, str] = {
 # header in is header enrichment: a header networks add, though an app may send it
 # too (who did, the evidence decides: capture.report.attribution).
 _NETWORK_WORDS = re.compile(r"gateway|inserted|enrich|carrier|operator|proxy", re.I)
-# printable() leaves these alone; they still reorder or hide text in a browser.
-_INVISIBLE = re.compile("[\u061c\u200b-\u200f\ufeff]")
 
 
 def safe(text: str) -> str:
     """``text`` safe to show anywhere: raw bytes, controls and bidirectional or
-    invisible formatting characters escaped (markup is the renderer's job)."""
-    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", printable(text))
+    invisible formatting characters escaped (:func:`capture.text.printable`; markup
+    is the renderer's job)."""
+    return printable(text)
 
 
 @dataclass(frozen=True, slots=True)

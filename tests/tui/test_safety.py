@@ -38,11 +38,15 @@ HOSTILE = [
     "secret\x08\x08\x08\x08\x08\x08public",  # backspaces
     "\x9b31m",  # 8-bit CSI
     "\u202eevil\u202c",  # bidi override
+    "4477\u200b00900124 a\u200d\u200c\ufeffb\u00ad\u2060",  # shows as another value
     "bad\udcff\udcfebytes",  # undecodable bytes kept as surrogates
     "tab\there",
 ]
 
-CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\udc80-\udcff]")
+CONTROL = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\udc80-\udcff"
+    "\u00ad\u061c\u180e\u200b-\u200f\u2060-\u2064\ufeff]"
+)
 
 
 def hostile_record(value: str, rid: int = 1) -> Entry:
