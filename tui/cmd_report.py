@@ -67,6 +67,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``report``."""
     from capture.report.write import (  # deferred: scan-like commands need none of it
+        NothingRead,
         ReportError,
         format_of,
         make_report,
@@ -86,6 +87,13 @@ def run(args: argparse.Namespace) -> int:
         read = read_inputs(inputs, detector, study=True if args.study else None)
         report, study = make_report(read, redact=args.redact, label=args.label, detector=detector)
         write_report(render(report, study, fmt), args.output)
+    except NothingRead as exc:
+        # As scan says them: the others' warnings, then each input error.
+        for line in exc.warnings:
+            print(f"headerwatch: warning: {line}", file=sys.stderr)
+        for line in exc.errors:
+            print(f"headerwatch: error: {line}", file=sys.stderr)
+        return EXIT_USAGE
     except ReportError as exc:
         print(f"headerwatch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

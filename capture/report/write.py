@@ -36,7 +36,7 @@ from capture.report import html, markdown
 from capture.report.model import InputInfo, Report, build_report, unlogged_by
 from capture.report.study import Study, Test, build_study, is_probe_result, probe_test, record_test
 from capture.sources.frames import CaptureError, CaptureFile, open_problem
-from capture.sources.inputs import Input, after_reading, open_input, refuse_repeats
+from capture.sources.inputs import Input, after_reading, open_input, refuse_repeats, unreadable
 from capture.text import counted
 from capture.version import catalog_version, tool_version
 
@@ -52,6 +52,19 @@ MAX_PROBE_LINE = 16 << 20
 
 class ReportError(Exception):
     """A report could not be made; ``str()`` is one line for the user."""
+
+
+class NothingRead(ReportError):
+    """Inputs in which nothing of their kind could be read
+    (:func:`capture.sources.inputs.unreadable`): input errors, found once every input
+    was read, as ``scan`` finds them. No report is written: one would hide them.
+    ``errors``: one line each (``str()`` is the first); ``warnings``: what reading the
+    other inputs found amiss."""
+
+    def __init__(self, errors: Sequence[str], warnings: Sequence[str]) -> None:
+        super().__init__(errors[0])
+        self.errors = tuple(errors)
+        self.warnings = tuple(warnings)
 
 
 def format_of(path: str, fmt: str | None) -> str:
@@ -226,7 +239,8 @@ class Read:
 
 def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | None = None) -> Read:
     """Read every input: captures and record files through the pipeline (with the
-    echoes: transits come with the records), probe results as they are.
+    echoes: transits come with the records), probe results as they are. Raises
+    :class:`NothingRead` when nothing of its kind could be read in an input.
 
     ``study``: whether the report is a study (None: when any input is probe results).
     A study judges every request; a report keeps only the records it shows (those
@@ -251,6 +265,7 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
     pipeline = Pipeline(detector, responses=False)
     several = len([path for path in paths if path not in probes]) > 1
     captures: list[str] = []
+    unread: list[str] = []
     for path in paths:
         if path in probes:
             read.probes += probes[path]
@@ -279,12 +294,18 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
                         read.frames[event.record.id] = (path, 0)
         finally:
             source.close()
+        error = unreadable(source)
+        if error is not None:
+            unread.append(error)  # said once the others are read, as scan says it
+            continue
         read.notes += after_reading(source)
         read.inputs.append(describe_input(path, _kind_of(source), isinstance(source, CaptureFile)))
         made = _how_made(path) if isinstance(source, CaptureFile) else None
         if made:
             read.notes.append(made)
             read.made.append(made)
+    if unread:
+        raise NothingRead(unread, [n for n in read.notes if n not in read.made])
     for event in pipeline.flush():
         if isinstance(event, RequestSeen):
             read.add(event.record)

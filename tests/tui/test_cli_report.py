@@ -166,6 +166,29 @@ def test_a_name_without_a_known_suffix_or_an_unreadable_input_is_one_line(tmp_pa
     assert not (tmp_path / "r.html").exists()
 
 
+def test_an_input_in_which_nothing_could_be_read_is_an_error_as_scan_says_it(
+    tmp_path: Path,
+) -> None:
+    """Before: one warning, then a report of "0 HTTP requests" and status 0."""
+    junk = tmp_path / "notrec.jsonl"
+    junk.write_text('{"foo":1}\n{"bar":2}\n')
+    out = tmp_path / "r.md"
+    result = headerwatch("report", str(junk), "-o", str(out))
+    scanned = headerwatch("scan", str(junk))
+    assert result.returncode == scanned.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"headerwatch: error: {junk}: nothing read: none of its 2 lines are headerwatch "
+        "JSONL records (first: line 1: ts: missing)"
+    ]
+    assert scanned.stderr.splitlines() == result.stderr.splitlines()
+    assert not out.exists()
+    # Beside inputs that could be read: said after them, and no report hides it.
+    several = headerwatch("report", str(DEMO), str(junk), "-o", str(out))
+    assert several.returncode == 2
+    assert several.stderr.splitlines() == result.stderr.splitlines()
+    assert not out.exists()
+
+
 def test_a_report_refuses_an_input_named_twice_whose_requests_would_count_twice(
     tmp_path: Path,
 ) -> None:
