@@ -28,6 +28,7 @@ from capture.model import (
     Finding,
     Header,
     Record,
+    Request,
 )
 from capture.report.attribution import (
     INJECTED,
@@ -389,9 +390,10 @@ def build_report(
     ``counters`` and ``skipped``: the pipeline's (:meth:`Pipeline.counters`,
     ``Decoder.skipped``), for the Not inspected section: not known when every input
     is request records (:attr:`InputInfo.traffic`). ``unlogged``: of all the requests
-    read (the report keeps only those it shows), how many a log left their headers or
-    header values out of, by :func:`unlogged_by`. ``received``: ids of the records
-    read from a reflector's own log (the requests as the server received them).
+    read (the report keeps only those it shows), how many their input left the
+    headers, header values or body out of, by :func:`unlogged_by`. ``received``: ids
+    of the records read from a reflector's own log (the requests as the server
+    received them).
     ``responses``: ``counters`` are of a pipeline that read the servers' bytes (the
     dashboard's), not only their reflectors' echoes (``report``'s). ``span``:
     ``(requests, first, last)`` of every request read, where ``records`` are only those
@@ -671,6 +673,11 @@ _DATAGRAMS_LOST = (
 """Fragment counters of datagrams dropped or left incomplete (:mod:`capture.net.fragments`)."""
 
 
+BODY_NOT_KEPT = "request body not in the input"
+"""The ``unlogged`` key of a request whose input gave its body's length, not its bytes
+(``body_length`` above 0, no ``body``): a record file's, where a capture keeps the
+first bytes of every body. Not an anomaly's text, as the other keys are."""
+
 _LOG_LIMITS = (
     (
         HEADERS_UNLOGGED,
@@ -703,14 +710,34 @@ _LOG_LIMITS = (
             "beside another) can hide in it; the findings are of the joined value",
         ),
     ),
+    (
+        BODY_NOT_KEPT,
+        Limit(
+            "Request bodies not in the input",
+            0,
+            "the input gives each body's length, not its bytes (headerwatch's JSONL keeps "
+            "none): they were not searched again, and findings in them are as the file "
+            "recorded them, made with the options it was written with (region, canaries)",
+            hides=True,
+        ),
+    ),
 )
-"""What a log can leave out of a request, by what its record's anomaly says."""
+"""What a log can leave out of a request, by what its record's anomaly says (or, for
+:data:`BODY_NOT_KEPT`, its body)."""
 
 
-def unlogged_by(anomalies: Sequence[str]) -> list[str]:
-    """What a log left out of a request with these anomalies: the keys of
-    ``build_report``'s ``unlogged`` counts it adds to."""
-    return [mark for mark, _ in _LOG_LIMITS if any(mark in a for a in anomalies)]
+def unlogged_by(request: Request) -> list[str]:
+    """What a log left out of ``request``: the keys of ``build_report``'s ``unlogged``
+    counts it adds to."""
+    anomalies = request.anomalies
+    marks = [
+        mark
+        for mark, _ in _LOG_LIMITS
+        if mark != BODY_NOT_KEPT and any(mark in a for a in anomalies)
+    ]
+    if request.body_length and not request.body:
+        marks.append(BODY_NOT_KEPT)
+    return marks
 
 
 def _log_limits(unlogged: Mapping[str, int]) -> tuple[Limit, ...]:

@@ -216,7 +216,8 @@ class Read:
     study: bool = False
     """Every record is kept (a study judges each); else only those a report shows."""
     unlogged: Counter[str] = field(default_factory=Counter)
-    """Requests whose headers or header values their log left out (``build_report``)."""
+    """Requests whose headers, header values or body their input left out
+    (``build_report``)."""
     requests: int = 0
     first_ts: float | None = None
     last_ts: float | None = None
@@ -226,10 +227,11 @@ class Read:
 
     def add(self, record: Record) -> None:
         """Count ``record``, and keep it if the report will show it."""
-        ts = record.request.ts
+        req = record.request
+        ts = req.ts
         self.requests += 1
-        if record.request.anomalies:
-            self.unlogged.update(unlogged_by(record.request.anomalies))
+        if req.anomalies or (req.body_length and not req.body):
+            self.unlogged.update(unlogged_by(req))
         self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
         self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
         moved = record.transit

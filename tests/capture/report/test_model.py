@@ -7,7 +7,7 @@ from collections import Counter
 from capture.formats.redact import Redactor
 from capture.identity.catalog import load_catalog
 from capture.report.model import InputInfo, build_report, safe
-from tests.capture.factories import finding, record
+from tests.capture.factories import finding, record, request
 from tests.capture.report.samples import HOSTILE_HOST, injected_records
 
 
@@ -157,7 +157,7 @@ def test_requests_whose_headers_a_log_did_not_keep_are_counted_in_not_inspected(
 
     unlogged: Counter[str] = Counter()
     for anomalies in [(HEADERS_NOT_DUMPED,), (HEADERS_NOT_LOGGED,), (NAMES_ONLY,), ()]:
-        unlogged.update(unlogged_by(anomalies))
+        unlogged.update(unlogged_by(request(anomalies=anomalies)))
     report = build_report([], inputs=_inputs(False), unlogged=unlogged)
     counts = {limit.what: limit.figure for limit in report.limits}
     assert counts["Requests whose headers the log did not keep"] == "2"
@@ -165,6 +165,20 @@ def test_requests_whose_headers_a_log_did_not_keep_are_counted_in_not_inspected(
     # Limits no log has are not listed: a capture's report has none of them.
     capture = build_report([record()], inputs=_inputs(True))
     assert not any("the log did not keep" in limit.what for limit in capture.limits)
+
+
+def test_requests_whose_body_the_input_did_not_keep_are_counted_in_not_inspected() -> None:
+    # A JSONL record gives the body's length, not its bytes: a number in it was not
+    # looked for again (under another --region), and the lead read as a clean bill.
+    from capture.report.model import unlogged_by
+
+    unlogged: Counter[str] = Counter()
+    for kept in [request(body_length=30), request(body_length=30, body=b"a=1"), request()]:
+        unlogged.update(unlogged_by(kept))
+    report = build_report([], inputs=_inputs(False), unlogged=unlogged, span=(3, None, None))
+    counts = {limit.what: limit.figure for limit in report.limits}
+    assert counts["Request bodies not in the input"] == "1"
+    assert "not inspected (request bodies not in the input: 1)" in report.lead
 
 
 def test_the_enrichment_phrase_qualifies_only_the_headers_networks_insert() -> None:

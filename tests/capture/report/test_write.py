@@ -183,6 +183,38 @@ def test_requests_of_a_log_without_headers_are_counted_though_the_report_keeps_n
     assert "not inspected (requests whose headers the log did not keep: 3)" in report.lead
 
 
+def test_a_report_of_records_without_their_bodies_says_the_bodies_were_not_searched(
+    tmp_path: Path,
+) -> None:
+    # scan in another region wrote the form's national number as no finding, and its
+    # JSONL keeps no body: under --region GB the report said "No identity" of it.
+    from capture.formats.jsonl import dumps
+    from capture.identity.detector import IdentityConfig
+    from capture.report.write import make_report
+    from tests.helpers import conversation, post_request, save
+
+    conv = conversation()
+    form = post_request("/signup", b"phone=07700900123", "application/x-www-form-urlencoded")
+    capture = save(tmp_path, conv.handshake() + conv.send(True, form) + conv.close())
+    us, gb = (
+        IdentityDetector(IdentityConfig(region="US")),
+        IdentityDetector(IdentityConfig(region="GB")),
+    )
+    scanned = read_inputs([capture], us, study=True).records
+    assert [r.request.body_length for r in scanned] == [17] and not scanned[0].findings
+    path = tmp_path / "f0.jsonl"
+    path.write_text("".join(dumps(r) + "\n" for r in scanned))
+    report, _ = make_report(read_inputs([str(path)], gb))
+    counts = {limit.what: limit.figure for limit in report.limits}
+    assert counts["Request bodies not in the input"] == "1"
+    assert report.lead.startswith("No identity was found in 1 HTTP request: ")
+    assert "not inspected (request bodies not in the input: 1)" in report.lead
+    # The capture keeps the body: searched again, nothing to say.
+    again, _ = make_report(read_inputs([capture], gb))
+    assert "Request bodies not in the input" not in {limit.what for limit in again.limits}
+    assert again.lead.startswith("The phone number")
+
+
 def test_a_dashboard_report_of_a_live_capture_kept_in_no_file_says_so(tmp_path: Path) -> None:
     # A live dashboard without -w: its spool is deleted at exit, so no input is named;
     # the report said "a list of web requests, not a capture" under an empty table.
