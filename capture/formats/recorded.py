@@ -1,4 +1,5 @@
-"""The region a session file records, so that reading it again reads its numbers so.
+"""What a session file records of how it was made: above all its region, so that
+reading it again reads its numbers so.
 
 A session (a pcapng one, :mod:`capture.formats.session`, or one of records,
 :mod:`capture.formats.record_session`) cites the region its national numbers were read
@@ -32,8 +33,16 @@ _GZIP = b"\x1f\x8b"
 def recorded_region(path: str) -> str | None:
     """The region the session file ``path`` records (upper case, one libphonenumber
     knows); None for any other file, a session written without a region, one that
-    cannot be read, and what is not a regular file (a FIFO or a proxy's socket: a look
-    would take bytes its reader is owed)."""
+    cannot be read, and what is not a regular file (:func:`recorded_info`)."""
+    info = recorded_info(path)
+    region = info.region.upper() if info is not None else ""
+    return region if is_region(region) else None
+
+
+def recorded_info(path: str) -> SessionInfo | None:
+    """The metadata of the session file ``path``, of frames or of records, gzip-compressed
+    or not; None for any other file, one that cannot be read, and what is not a regular
+    file (a FIFO or a proxy's socket: a look would take bytes its reader is owed)."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None
@@ -51,15 +60,12 @@ def recorded_region(path: str) -> str | None:
         from capture.formats.session import SessionError, read_session_info
 
         try:
-            info = read_session_info(path)
+            return read_session_info(path)
         except SessionError:
             return None
-    elif head.lstrip().startswith(b'{"headerwatch_session"'):
-        info = _record_session_info(path, packed)
-    else:
-        return None
-    region = info.region.upper() if info is not None else ""
-    return region if is_region(region) else None
+    if head.lstrip().startswith(b'{"headerwatch_session"'):
+        return _record_session_info(path, packed)
+    return None
 
 
 def _record_session_info(path: str, packed: bool) -> SessionInfo | None:

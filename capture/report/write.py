@@ -26,9 +26,10 @@ from capture.formats.file_kinds import kind_of
 from capture.formats.jsonl import is_reflector_record
 from capture.formats.pcapng import describe_os_error
 from capture.formats.private import open_private
+from capture.formats.recorded import recorded_info
 from capture.formats.redact import Redactor
-from capture.formats.session import SessionError, read_session_info
 from capture.identity.catalog import load_catalog
+from capture.identity.detector import IdentityDetector
 from capture.model import Record, RequestSeen
 from capture.net.decode import Decoder
 from capture.pipeline import Detector, Pipeline
@@ -95,14 +96,13 @@ def describe_input(path: str, kind: str, traffic: bool) -> InputInfo:
     return InputInfo(path, kind, size, digest.hexdigest(), traffic)
 
 
-def _how_made(path: str) -> str | None:
-    """How a headerwatch session was made, from its metadata (None for other captures)."""
+def _how_made(path: str, region: str | None) -> str | None:
+    """How a headerwatch session (of frames or of records) was made, from its metadata
+    (None for other inputs). ``region``: the one this report read national numbers in,
+    said where it is not the one the session records."""
     if path == "-":
-        return None
-    try:
-        info = read_session_info(path)
-    except SessionError:
-        return None
+        return None  # read once, by the input's reader
+    info = recorded_info(path)
     if info is None:
         return None
     text = f"{path}: a headerwatch session saved {info.created or 'at an unknown time'}"
@@ -110,9 +110,20 @@ def _how_made(path: str) -> str | None:
     text += f" (identity catalog: {info.catalog})" if info.catalog else ""
     text += f" from {info.source}" if info.source else ""
     if info.filter:
-        text += f", holding the requests of the view filter {info.filter!r}"
-    if info.region:
-        text += f"; national numbers read as region {info.region}"
+        # Saved from a filtered view: what it holds is not all that was read.
+        text += (
+            f"; a selection: only the requests its view filter {info.filter!r} showed, "
+            "not all that were read"
+        )
+    recorded = info.region.upper()
+    if recorded and recorded == region:
+        text += f"; national numbers read as region {recorded}"
+    elif recorded:
+        # Findings are found again: this report's region decides, not the session's.
+        now = f"as region {region}" if region else "in no region"
+        text += f"; national numbers read {now} in this report, instead of the recorded {recorded}"
+    elif region:
+        text += f"; saved without a region; national numbers read as region {region} here"
     if info.stopped:
         text += f"; {info.stopped}"
     return text
@@ -268,6 +279,7 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
     several = len([path for path in paths if path not in probes]) > 1
     captures: list[str] = []
     unread: list[str] = []
+    region = detector.region if isinstance(detector, IdentityDetector) else None
     for path in paths:
         if path in probes:
             read.probes += probes[path]
@@ -302,7 +314,7 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
             continue
         read.notes += after_reading(source)
         read.inputs.append(describe_input(path, _kind_of(source), isinstance(source, CaptureFile)))
-        made = _how_made(path) if isinstance(source, CaptureFile) else None
+        made = _how_made(path, region)
         if made:
             read.notes.append(made)
             read.made.append(made)

@@ -430,6 +430,30 @@ def test_how_a_session_was_made_is_a_note_and_a_capture_cut_short_a_warning(
     assert warnings and all(str(cut) in line for line in warnings), lines
 
 
+def test_the_context_names_a_record_sessions_filter_and_the_region_used_over_its_own(
+    tmp_path: Path,
+) -> None:
+    from capture.formats.record_session import save_record_session
+    from capture.formats.session import SessionInfo
+    from capture.identity.detector import IdentityConfig, IdentityDetector
+    from capture.report.write import read_inputs
+    from capture.view.store import Entry
+
+    gb = IdentityDetector(IdentityConfig(region="GB"))
+    records = read_inputs([str(DEMO)], gb, study=True).records
+    session = tmp_path / "s.jsonl"
+    info = SessionInfo.judged_by(gb, source="proxy 127.0.0.1:8080", filter="~d bbc")
+    save_record_session(str(session), [Entry(r) for r in records], info=info)
+    out = tmp_path / "r.md"
+    result = headerwatch("report", "--region", "FR", str(session), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    context = out.read_text(encoding="utf-8").replace("\\", "")
+    assert "a selection: only the requests its view filter '~d bbc' showed" in context
+    assert "national numbers read as region FR in this report, instead of the recorded GB" in (
+        context
+    )
+
+
 def test_a_missing_input_or_a_directory_is_said_as_scan_says_it(tmp_path: Path) -> None:
     # Before: "cannot read (No such file or directory)" and "not a regular file (a
     # pipe?)" where scan says "no such file" and "is a directory, not a file".

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.identity.detector import IdentityDetector
+from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.report.write import ReportError, format_of, read_inputs, write_report
 
 DEMO = str(Path(__file__).resolve().parents[3] / "capture" / "data" / "demo-o2-2012.pcap")
@@ -70,12 +70,48 @@ def test_a_session_says_how_it_was_made_and_its_frames_are_numbered(tmp_path: Pa
     session = tmp_path / "s.pcapng"
     info = SessionInfo.new(source="wlan0 <b>", filter="~id msisdn", region="GB")
     save_session(str(session), [DEMO], [Entry(r) for r in records], info=info)
-    read = read_inputs([str(session)], IdentityDetector())
+    read = read_inputs([str(session)], IdentityDetector(IdentityConfig(region="GB")))
     [note] = read.notes
     assert note.startswith(f"{session}: a headerwatch session saved 20")
-    assert "from wlan0 <b>, holding the requests of the view filter '~id msisdn'" in note
-    assert "region GB" in note
+    assert (
+        "from wlan0 <b>; a selection: only the requests its view filter '~id msisdn' "
+        "showed, not all that were read; national numbers read as region GB"
+    ) in note
     assert len(read.frames) == 20  # the same requests, found in the session's own frames
+
+
+def test_a_session_of_records_says_how_it_was_made_and_which_region_the_report_used(
+    tmp_path: Path,
+) -> None:
+    # A session of records (the dashboard's, live --from -w) was listed as JSONL records
+    # only: its view filter and region went unsaid, and --region FR read it silently.
+    from capture.formats.record_session import save_record_session
+    from capture.formats.session import SessionInfo
+    from capture.view.store import Entry
+
+    gb = IdentityDetector(IdentityConfig(region="GB"))
+    records = read_inputs([DEMO], gb, study=True).records
+    session = tmp_path / "s.jsonl"
+    info = SessionInfo.judged_by(gb, source="proxy 127.0.0.1:8080", filter="~d bbc")
+    save_record_session(str(session), [Entry(r) for r in records[:5]], info=info)
+    read = read_inputs([str(session)], IdentityDetector(IdentityConfig(region="FR")))
+    assert read.notes == read.made
+    [note] = read.notes
+    assert note.startswith(f"{session}: a headerwatch session saved 20")
+    assert note.endswith(
+        " from proxy 127.0.0.1:8080; a selection: only the requests its view filter "
+        "'~d bbc' showed, not all that were read; national numbers read as region FR in "
+        "this report, instead of the recorded GB"
+    )
+    # Read in its own region, it says that region; a session saved without one, the
+    # region this report used.
+    [same] = read_inputs([str(session)], gb).notes
+    assert same.endswith("; national numbers read as region GB")
+    plain = tmp_path / "plain.jsonl"
+    save_record_session(str(plain), [Entry(r) for r in records[:5]], info=SessionInfo.new())
+    [none] = read_inputs([str(plain)], gb).notes
+    assert "a selection" not in none
+    assert none.endswith("; saved without a region; national numbers read as region GB here")
 
 
 def test_a_report_and_a_session_cite_the_catalog_as_a_config_changed_it(tmp_path: Path) -> None:
@@ -189,7 +225,6 @@ def test_a_report_of_records_without_their_bodies_says_the_bodies_were_not_searc
     # scan in another region wrote the form's national number as no finding, and its
     # JSONL keeps no body: under --region GB the report said "No identity" of it.
     from capture.formats.jsonl import dumps
-    from capture.identity.detector import IdentityConfig
     from capture.report.write import make_report
     from tests.helpers import conversation, post_request, save
 
