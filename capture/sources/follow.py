@@ -53,7 +53,7 @@ from capture.model import Parsed
 from capture.sources import inputs
 from capture.sources.frames import GZIP_MAGIC, CaptureError, is_capture_magic
 from capture.sources.inputs import SNIFF_BYTES, after_reading, nothing_in, open_as, unreadable
-from capture.sources.records import MAX_LINE, RECORDS, RecordFile
+from capture.sources.records import MAX_LINE, RECORDS, RecordFile, cut_record
 from capture.sources.source import HEARTBEAT, Notify
 from capture.text import counted
 
@@ -84,14 +84,17 @@ class LineStream:
 
     Returns ``b""`` (the end) only once :attr:`stop` is set, a gzip file is read to
     its end, or reading failed, and the bytes already received are handed out; a
-    failure is raised then, once. Every line returned goes to ``on_line`` first.
+    failure is raised then, once, in place of the line it cut. Every line returned
+    goes to ``on_line`` first, with ``True`` for the last bytes of the stream when
+    they have no newline (a line returned without one is otherwise the first
+    ``limit`` bytes of a longer line).
     """
 
     def __init__(
         self,
         target: str,
         stop: threading.Event,
-        on_line: Callable[[bytes], None] | None = None,
+        on_line: Callable[[bytes, bool], None] | None = None,
         listener: socket.socket | None = None,
         on_warning: Callable[[str], None] | None = None,
         on_caught_up: Callable[[], None] | None = None,
@@ -143,17 +146,22 @@ class LineStream:
                 line = bytes(buf[:end])
                 del buf[:end]
                 if self.on_line is not None:
-                    self.on_line(line)
+                    self.on_line(line, False)
                 return line
             if self._ended or self.stop.is_set():
-                if buf:
-                    # Whatever came last, even without its newline: it is read.
-                    line = bytes(buf) + b"\n"
+                error, self._error = self._error, None
+                if buf and error is None:
+                    # Whatever came last, even without its newline, is read; as it
+                    # came, so that the reader tells a record cut there from a whole
+                    # one, as it does at the end of a file it scans.
+                    line = bytes(buf)
                     buf.clear()
                     if self.on_line is not None:
-                        self.on_line(line)
+                        self.on_line(line, True)
                     return line
-                error, self._error = self._error, None
+                # A read that failed (a gzip file cut short) cut the line it was in:
+                # the failure is the end, as scan reads that file.
+                buf.clear()
                 if error is not None:
                     raise error
                 return b""
@@ -433,6 +441,8 @@ class Follower:
         self.failed: str | None = None
         """The error that ended following (one line, said as an error notice too)."""
         self._last_notice = 0.0
+        self._open_line = False
+        """The line recorded last is the first piece of a longer line, not ended yet."""
         self._source: RecordFile | None = None
         self._listener: socket.socket | None = None
         self._socket_path: str | None = None
@@ -460,9 +470,16 @@ class Follower:
         self.failed = text
         self._say("error", text)
 
-    def _line(self, line: bytes) -> None:
+    def _line(self, line: bytes, last: bool) -> None:
         if self._record is not None:
-            self._record(line)
+            if not last:
+                self._record(line)
+                self._open_line = not line.endswith(b"\n")  # a longer line goes on
+            elif self._open_line or not cut_record(line):
+                # The last line, whole without its newline (or the rest of a longer
+                # one): a session's lines end with one. A record cut there is not
+                # written: the session would hold half of it.
+                self._record(line + b"\n")
         if line.startswith(STATUS_PREFIX):
             try:
                 dropped = orjson.loads(line)["headerwatch_addon"]["dropped"]

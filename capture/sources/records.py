@@ -366,6 +366,19 @@ class RecordFile:
             self._stream.close()
 
 
+def cut_record(line: bytes) -> bool:
+    """Whether ``line``, the last bytes of a file or stream, is a record cut short:
+    what :meth:`RecordFile.requests` reads as the file cut there, not as a bad line."""
+    line = line.removeprefix(UTF8_BOM)
+    if line.endswith(b"\n") or not line.lstrip().startswith(b"{"):
+        return False
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return _ends_inside_a_record(line, exc)
+    return False
+
+
 def _ends_inside_a_record(line: bytes, error: orjson.JSONDecodeError) -> bool:
     """Whether ``line``, which JSON could not read, is a record cut short: the file's
     last line (no newline after it), an object begun, and the data ended before it

@@ -19,7 +19,7 @@ from capture.model import Parsed, Request
 from capture.sources import inputs
 from capture.sources.follow import Follower
 from capture.sources.frames import CaptureError
-from capture.sources.records import RecordFile
+from capture.sources.records import MAX_LINE, RecordFile
 
 
 def _line(n: int, **extra: Any) -> bytes:
@@ -271,12 +271,77 @@ def test_a_gzip_file_cut_short_keeps_every_record_before_the_cut(tmp_path: Path)
     whole = gzip.compress(b"".join(_line(n) for n in range(1, 400)), mtime=0)
     path = tmp_path / "proxy.jsonl.gz"
     path.write_bytes(whole[: len(whole) // 2])
-    run = _follow(str(path))
+    recorded: list[bytes] = []
+    run = _follow(str(path), record=recorded.append)
     _ends_by_itself(run)
     uris = run.uris()
     assert len(uris) > 10 and uris == [f"/{n}" for n in range(1, len(uris) + 1)]
     assert run.follower.failed is None
-    assert any(level == "warning" and "cut short" in text for level, text in run.notices)
+    # As scan says it: the line the cut went through is no bad line, nor recorded.
+    [(level, text)] = run.notices
+    assert level == "warning"
+    assert text.startswith(f"{path}: cut short (Compressed file ended before")
+    assert "bad_lines" not in run.follower.counters()
+    assert recorded == [_line(n) for n in range(1, len(uris) + 1)]
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [b'{"ts": 1700000002.1, "src": "10.0.0.5"', b'{"ts": 1700000002.1, "src": "10.0.'],
+    ids=["between-fields", "inside-a-string"],
+)
+def test_a_last_line_cut_inside_a_record_when_following_stops_is_cut_short_and_not_recorded(
+    tmp_path: Path, cut: bytes
+) -> None:
+    path = tmp_path / "cut3.jsonl"
+    path.write_bytes(_line(1) + _line(2) + cut)
+    recorded: list[bytes] = []
+    run = _follow(str(path), record=recorded.append)
+    run.wait(lambda: len(run.items) == 2)
+    time.sleep(0.2)  # the cut line is waited for: its writer may still be writing it
+    run.finish()
+    assert run.uris() == ["/1", "/2"]
+    [(level, text)] = run.notices
+    assert level == "warning"
+    assert text == (
+        f"{path}: cut short (its last line ends inside a record: unexpected end of data); "
+        "every record before the cut is reported"
+    )
+    assert "bad_lines" not in run.follower.counters()
+    # A session must never hold half a record.
+    assert recorded == [_line(1), _line(2)]
+
+
+def test_a_whole_last_record_without_its_newline_is_read_and_recorded_with_one(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "proxy.jsonl"
+    path.write_bytes(_line(1) + _line(2).rstrip(b"\n"))
+    recorded: list[bytes] = []
+    run = _follow(str(path), record=recorded.append)
+    run.wait(lambda: len(run.items) == 1)
+    time.sleep(0.2)
+    run.finish()
+    assert run.uris() == ["/1", "/2"]
+    assert run.notices == []
+    assert recorded == [_line(1), _line(2)]
+
+
+def test_an_over_long_last_line_is_recorded_whole_with_its_newline_and_passed_over(
+    tmp_path: Path,
+) -> None:
+    # Its rest, past the first MAX_LINE bytes, looks like a record cut short: it is
+    # still the end of the long line, which is recorded as it came, and ended.
+    long = b'{"x": "' + b"a" * (MAX_LINE - 7) + b'{"y": "b'
+    path = tmp_path / "proxy.jsonl"
+    path.write_bytes(_line(1) + long)
+    recorded: list[bytes] = []
+    run = _follow(str(path), record=recorded.append)
+    run.wait(lambda: len(run.items) == 1)
+    time.sleep(0.2)
+    run.finish()
+    assert b"".join(recorded) == _line(1) + long + b"\n"
+    assert run.follower.counters()["bad_lines"] == 1
 
 
 def test_a_path_that_becomes_a_directory_ends_following_with_one_error_after_what_was_read(
