@@ -27,7 +27,9 @@ from capture.identity.detector import (
     locale_region,
     locale_setting,
 )
+from capture.identity.phone import is_region
 from capture.sources.inputs import KINDS, inputs_help
+from capture.text import printable
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
 DASHBOARD_RECURRENCE = 3
@@ -292,11 +294,20 @@ def _region_of_inputs(
     here when the config has one (``configured``: it applies), else the one the
     sessions among ``inputs`` record, so that reopening one reads its numbers as they
     were recorded, not in the locale's region. Leaves a note saying where it came from,
-    or that a session recorded another."""
-    recorded = [(path, region) for path in inputs if (region := recorded_region(path))]
+    or that a session recorded another; and, when it would have been used, a warning
+    that a session records what is not a region code."""
+    written = [(path, region) for path in inputs if (region := recorded_region(path))]
+    recorded = [(path, region.upper()) for path, region in written if is_region(region.upper())]
+    chosen = given or configured
+    if chosen is None and len(recorded) < len(written):
+        # Damaged or hand-edited metadata: said, not passed over in silence.
+        bad = [f"{p}: {_shown(r)}" for p, r in written if not is_region(r.upper())]
+        _NOTES.append(
+            "headerwatch: warning: the region recorded in the session's metadata is not a "
+            f"region code such as GB or US, not used ({_listed(bad)})"
+        )
     if not recorded:
         return given
-    chosen = given or configured
     if chosen is not None:
         other = [f"{path}: {region}" for path, region in recorded if region != chosen.upper()]
         if other:
@@ -320,6 +331,13 @@ def _region_of_inputs(
             f"national numbers read in {first}, the first's; --region chooses another"
         )
     return first
+
+
+def _shown(region: str, most: int = 16) -> str:
+    """A region as a session's metadata wrote it, quoted for a terminal (its first
+    ``most`` characters: the file may hold anything there)."""
+    cut = "…" if len(region) > most else ""
+    return f"'{printable(region[:most])}{cut}'"
 
 
 def _listed(items: Sequence[str], most: int = 3) -> str:

@@ -17,8 +17,6 @@ import stat
 import zlib
 from typing import TYPE_CHECKING
 
-from capture.identity.phone import is_region
-
 if TYPE_CHECKING:
     from capture.formats.session import SessionInfo
 
@@ -31,12 +29,13 @@ _GZIP = b"\x1f\x8b"
 
 
 def recorded_region(path: str) -> str | None:
-    """The region the session file ``path`` records (upper case, one libphonenumber
-    knows); None for any other file, a session written without a region, one that
-    cannot be read, and what is not a regular file (:func:`recorded_info`)."""
+    """What the session file ``path`` records as its region, as written: a region code
+    (``gb``) or not (``ZZ``, metadata damaged or edited by hand; the caller checks it
+    with :func:`~capture.identity.phone.is_region`). None for any other file, a session
+    written without a region, one that cannot be read, and what is not a regular file
+    (:func:`recorded_info`)."""
     info = recorded_info(path)
-    region = info.region.upper() if info is not None else ""
-    return region if is_region(region) else None
+    return info.region if info is not None and info.region else None
 
 
 def recorded_info(path: str) -> SessionInfo | None:

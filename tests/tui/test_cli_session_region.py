@@ -105,6 +105,33 @@ def test_sessions_that_disagree_are_read_in_the_first_ones_region_and_it_is_said
     )
 
 
+def test_a_session_whose_region_is_not_a_region_code_says_so_once_and_is_not_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = _session(tmp_path / "zz.jsonl", "ZZ")
+    assert main(["scan", bad]) == 0
+    out, err = capsys.readouterr()
+    assert _msisdns(out) == []
+    [warning] = [line for line in err.splitlines() if "warning" in line]
+    assert warning == (
+        "headerwatch: warning: the region recorded in the session's metadata is not a "
+        f"region code such as GB or US, not used ({bad}: 'ZZ')"
+    )
+    assert "no region in the locale" in err
+    # Beside a session that records one, that one is read in, and it is said too.
+    good = _session(tmp_path / "gb.jsonl", "GB")
+    assert main(["scan", bad, good]) == 0
+    out, err = capsys.readouterr()
+    assert _msisdns(out) == ["+447700900123", "+447700900123"]
+    assert (
+        f"not used ({bad}: 'ZZ')" in err
+        and f"region GB, from the session's metadata ({good})" in err
+    )
+    # A region of its own chosen: the session's is not looked for, nothing to say.
+    assert main(["scan", "--region", "GB", bad]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
 def test_a_followed_session_reads_in_its_region(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

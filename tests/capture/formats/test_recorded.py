@@ -25,7 +25,7 @@ def test_a_record_session_gives_the_region_on_its_first_line_gzip_too(tmp_path: 
     plain, packed = tmp_path / "s.jsonl", tmp_path / "s.jsonl.gz"
     plain.write_bytes(lines)
     packed.write_bytes(gzip.compress(lines))
-    assert recorded_region(str(plain)) == recorded_region(str(packed)) == "GB"
+    assert recorded_region(str(plain)) == recorded_region(str(packed)) == "gb"  # as written
 
 
 def test_a_first_line_longer_than_the_bytes_looked_at_is_read_whole(tmp_path: Path) -> None:
@@ -46,16 +46,21 @@ def test_a_pcapng_session_gives_the_region_of_its_section_header(tmp_path: Path)
     assert recorded_region(str(packed)) == "DE"
 
 
-def test_files_that_record_no_usable_region_give_none(tmp_path: Path) -> None:
-    none = tmp_path / "none.jsonl"
-    none.write_bytes(info_line(SessionInfo.new(region="")) + RECORD)
+def test_a_region_that_is_not_a_region_code_is_given_as_written(tmp_path: Path) -> None:
+    # The caller says it is not used: passed over here, it was not said at all.
     unknown = tmp_path / "unknown.jsonl"
     unknown.write_bytes(info_line(SessionInfo.new(region="ZZ")) + RECORD)
+    assert recorded_region(str(unknown)) == "ZZ"
+
+
+def test_files_that_record_no_region_give_none(tmp_path: Path) -> None:
+    none = tmp_path / "none.jsonl"
+    none.write_bytes(info_line(SessionInfo.new(region="")) + RECORD)
     records = tmp_path / "records.jsonl"
     records.write_bytes(RECORD)
     plain = tmp_path / "plain.pcapng"
     save_session(str(plain), [_capture(tmp_path)], Store(), info=SessionInfo.new())
-    for path in (none, unknown, records, plain, _capture(tmp_path), tmp_path / "gone", "-"):
+    for path in (none, records, plain, _capture(tmp_path), tmp_path / "gone", "-"):
         assert recorded_region(str(path)) is None, path
 
 
