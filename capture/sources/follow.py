@@ -85,9 +85,10 @@ class LineStream:
     Returns ``b""`` (the end) only once :attr:`stop` is set, a gzip file is read to
     its end, or reading failed, and the bytes already received are handed out; a
     failure is raised then, once, in place of the line it cut. Every line returned
-    goes to ``on_line`` first, with ``True`` for the last bytes of the stream when
-    they have no newline (a line returned without one is otherwise the first
-    ``limit`` bytes of a longer line).
+    goes to ``on_line`` first, with ``True`` when it came without a newline of its
+    own: the last bytes of the stream, or a line a writer left unfinished, ended
+    there (given without that newline). A line returned without a newline is
+    otherwise the first ``limit`` bytes of a longer line.
     """
 
     def __init__(
@@ -109,6 +110,11 @@ class LineStream:
         self.on_warning = on_warning
         self.on_caught_up = on_caught_up
         self._buf = bytearray()
+        self._handed = 0
+        """Bytes handed out of the buffer so far."""
+        self._ended_at: list[int] = []
+        """Where, counted as :attr:`_handed` is, the newlines are that end lines a
+        writer left unfinished."""
         self._listener = listener
         self._conn: socket.socket | None = None
         self._fd: int | None = None
@@ -145,8 +151,12 @@ class LineStream:
                 end = cut + 1 if cut >= 0 else limit
                 line = bytes(buf[:end])
                 del buf[:end]
+                unended = bool(self._ended_at) and self._ended_at[0] == self._handed + end - 1
+                if unended:
+                    del self._ended_at[0]
+                self._handed += end
                 if self.on_line is not None:
-                    self.on_line(line, False)
+                    self.on_line(line[:-1] if unended else line, unended)
                 return line
             if self._ended or self.stop.is_set():
                 error, self._error = self._error, None
@@ -211,6 +221,7 @@ class LineStream:
         # A writer went away in the middle of a line: end it there, so that the next
         # writer's first line is not glued to it (it is then counted as bad).
         if self._buf and not self._buf.endswith(b"\n"):
+            self._ended_at.append(self._handed + len(self._buf))
             self._buf += b"\n"
 
     def _more(self) -> None:
@@ -470,15 +481,17 @@ class Follower:
         self.failed = text
         self._say("error", text)
 
-    def _line(self, line: bytes, last: bool) -> None:
+    def _line(self, line: bytes, unended: bool) -> None:
         if self._record is not None:
-            if not last:
+            if not unended:
                 self._record(line)
                 self._open_line = not line.endswith(b"\n")  # a longer line goes on
             elif self._open_line or not cut_record(line):
-                # The last line, whole without its newline (or the rest of a longer
-                # one): a session's lines end with one. A record cut there is not
-                # written: the session would hold half of it.
+                # A line without its own newline, whole (or the rest of a longer
+                # one): a session's lines end with one. A record cut there (following
+                # stopped, its writer went away) is not written: the session would
+                # hold half of it.
+                self._open_line = False
                 self._record(line + b"\n")
         if line.startswith(STATUS_PREFIX):
             try:

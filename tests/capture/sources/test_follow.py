@@ -181,6 +181,25 @@ def test_a_unix_socket_is_listened_on_privately_and_writers_may_reconnect(
     assert not path.exists()  # the socket is removed when following ends
 
 
+def test_a_record_its_writer_left_unfinished_is_a_bad_line_and_never_recorded(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "hw.sock"
+    recorded: list[bytes] = []
+    run = _follow(f"unix:{path}", record=recorded.append)
+    for data in (_line(1) + _line(2)[:30], b"not json", _line(3)):
+        with socket.socket(socket.AF_UNIX) as writer:
+            writer.connect(str(path))
+            writer.sendall(data)
+        time.sleep(0.2)  # one writer at a time: the next connects once this one is read
+    run.wait(lambda: len(run.items) == 2)
+    run.finish()
+    assert run.uris() == ["/1", "/3"]
+    assert run.follower.counters()["bad_lines"] == 2
+    # Half a record is not written to the session; a line that is no record is, whole.
+    assert recorded == [_line(1), b"not json\n", _line(3)]
+
+
 def test_the_add_ons_drop_counter_becomes_a_warning_and_a_counter(tmp_path: Path) -> None:
     path = tmp_path / "proxy.jsonl"
     status = orjson.dumps({"headerwatch_addon": {"format": 1, "dropped": 42, "written": 1}})
