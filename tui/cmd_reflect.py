@@ -261,6 +261,10 @@ def run(args: argparse.Namespace) -> int:
         dropped = ""
         if sink.dropped:
             dropped = f"; {counted(sink.dropped, 'record')} dropped (output too slow)"
+        if sink.lost:
+            # Requests answered after the output failed (or in the write it failed in):
+            # reflected, and in no file.
+            dropped += f"; {counted(sink.lost, 'record')} not recorded (output stopped)"
         return f"headerwatch: {counters.summary()}{dropped}"
 
     last: list[str] = []
@@ -306,7 +310,7 @@ def run(args: argparse.Namespace) -> int:
     if stopped_by_output:
         reason = stopped_by_output[0]
         _err(f"headerwatch: {reason or 'stdout closed'}; stopping")
-    else:
-        sink.close()
+    # The writer drains the queue either way: what it could not write is then counted.
+    sink.close()
     _err(summary())
     return EXIT_USAGE if stopped_by_output and stopped_by_output[0] else EXIT_OK

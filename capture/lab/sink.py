@@ -37,7 +37,8 @@ class RecordSink(Generic[T]):
     ``render`` turns an item into one line (without its newline). ``on_closed`` is
     called from the writer thread, once, with ``None`` when the reader of stdout has
     gone away (``head -1``) or with a one-line reason when writing failed; the
-    writer then drops everything that follows.
+    writer then drops everything that follows, and counts each item it drops
+    (:attr:`lost`): a request answered must not vanish from the evidence unsaid.
     """
 
     def __init__(
@@ -53,6 +54,8 @@ class RecordSink(Generic[T]):
         self.on_closed = on_closed
         self.queue: queue.Queue[object] = queue.Queue(capacity)
         self.dropped = 0
+        self._unwritten = 0  # counted by the writer thread only
+        self._refused = 0  # counted by the submitting thread only
         self.written = 0
         self.closed = False
         self._reopen = threading.Event()
@@ -67,9 +70,17 @@ class RecordSink(Generic[T]):
         # consistent. Raises OSError for the caller.
         return create_private(path, append=True)
 
+    @property
+    def lost(self) -> int:
+        """Records accepted but never written, or offered once the output had closed:
+        exact once :meth:`close` has returned."""
+        return self._unwritten + self._refused
+
     def submit(self, item: T) -> bool:
-        """Queue ``item`` for writing; False (and counted) when the queue is full."""
+        """Queue ``item`` for writing; False (and counted) when the queue is full or
+        the output has closed."""
         if self.closed:
+            self._refused += 1
             return False
         try:
             self.queue.put_nowait(item)
@@ -113,8 +124,11 @@ class RecordSink(Generic[T]):
                 except queue.Empty:
                     break
             stop = any(x is _STOP for x in batch)
-            if not self.closed:
-                self._write([x for x in batch if x is not _STOP])
+            items = [x for x in batch if x is not _STOP]
+            if self.closed:
+                self._lose(items)
+            else:
+                self._write(items)
             if stop:
                 return
 
@@ -124,6 +138,7 @@ class RecordSink(Generic[T]):
             try:
                 fd = self._open(self.path)
             except OSError as exc:
+                self._lose(items)
                 self._fail(f"cannot reopen {self.path}: {_why(exc)}")
                 return
             old, self._fd = self._fd, fd
@@ -135,18 +150,33 @@ class RecordSink(Generic[T]):
         if not lines:
             return
         data = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+        done = 0
         try:
             view = memoryview(data)
             while view:
                 written = os.write(self._fd, view)
                 view = view[written:]
-        except BrokenPipeError:
-            self._fail(None)
-            return
+                done += written
         except OSError as exc:
-            self._fail(f"cannot write the output: {_why(exc)}")
+            # What a failed write cut short is lost: the items whose line did not
+            # reach the file whole.
+            ends, cut = 0, []
+            for item, text in zip(items, lines, strict=True):
+                ends += len(text.encode("utf-8", "surrogateescape")) + 1
+                if ends > done:
+                    cut.append(item)
+            self._lose(cut)
+            self._fail(
+                None
+                if isinstance(exc, BrokenPipeError)
+                else f"cannot write the output: {_why(exc)}"
+            )
             return
         self.written += len(lines)
+
+    def _lose(self, items: list[object]) -> None:
+        """Count the records among ``items`` (not table headers) as never written."""
+        self._unwritten += sum(not isinstance(x, _Line) for x in items)
 
     def _fail(self, reason: str | None) -> None:
         self.closed = True

@@ -224,6 +224,32 @@ def test_output_file_is_private_appended_and_reopened_on_sighup(tmp_path: Path) 
     assert len(out.read_text().splitlines()) == 1
 
 
+def test_a_request_answered_after_the_output_failed_is_counted_as_not_recorded(
+    tmp_path: Path,
+) -> None:
+    # The output cannot be reopened after SIGHUP (a directory planted in its place,
+    # as a symlink is refused as root): the next request is answered before the
+    # writer finds out, so its record is in no file, and the last line must say so.
+    out = tmp_path / "reflect.jsonl"
+    with reflect("--output", str(out)) as (proc, port):
+        get(port)
+        assert wait_for(lambda: out.exists() and out.stat().st_size > 0, 5)
+        out.rename(tmp_path / "reflect.jsonl.1")
+        out.mkdir()
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        assert get(port, b"X-MSISDN: 447700900123\r\n") == 200
+        assert wait_for(lambda: proc.poll() is not None, 10)
+        _, err = proc.communicate(timeout=5)
+    text = err.decode()
+    assert proc.returncode == 2
+    assert f"headerwatch: cannot reopen {out}: " in text
+    last = text.splitlines()[-1]
+    assert "2 requests reflected" in last
+    assert last.endswith("; 1 record not recorded (output stopped)"), last
+    assert "447700900123" not in (tmp_path / "reflect.jsonl.1").read_text()
+
+
 @pytest.mark.parametrize(
     ("option", "value"),
     [

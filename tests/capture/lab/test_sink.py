@@ -59,3 +59,24 @@ def test_the_output_file_is_created_private_and_reopened_on_request(tmp_path: Pa
     assert (tmp_path / "out.jsonl.1").read_text() == "one\n"
     assert path.read_text() == "two\n"
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_records_the_output_could_not_take_are_counted_as_lost(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    closed = threading.Event()
+    sink: RecordSink[str] = RecordSink(lambda s: s, str(path), on_closed=lambda _: closed.set())
+    sink.line("header")  # a table header is not a record: not counted
+    sink.submit("one")
+    for _ in range(100):  # bounded: 5 s
+        if sink.written == 2:
+            break
+        time.sleep(0.05)
+    path.rename(tmp_path / "out.jsonl.1")
+    path.mkdir()  # the reopen fails
+    sink.reopen()
+    sink.submit("two")
+    assert closed.wait(5)
+    sink.submit("three")  # offered after the output closed
+    sink.close()
+    assert (tmp_path / "out.jsonl.1").read_text() == "header\none\n"
+    assert sink.lost == 2
