@@ -163,6 +163,27 @@ def skip_empty_lines(buf: bytes | bytearray, start: int = 0) -> int:
     return start
 
 
+OBS_FOLD = "obs-fold (folded header line)"
+_LEADING_FOLD = "continuation line before any header"
+_SPACE_BEFORE_COLON = "whitespace before colon in header"
+
+
+def server_rejects(anomalies: tuple[str, ...]) -> str | None:
+    """The first of a request head's ``anomalies`` a server answers ``400`` to, if any.
+
+    RFC 9112 §5.1: whitespace between a field name and its colon MUST be rejected
+    (proxies and servers disagree on the name, a smuggling shape). §5.2 lets a server
+    reject an obs-fold or replace it with SP; §2.2, a whitespace-led line before the
+    first field. A server answering with what it received rejects all three: a
+    replaced fold would not be what arrived. The parser itself stays lenient (a
+    monitor records what it sees), so this is the server's own decision.
+    """
+    for anomaly in anomalies:
+        if anomaly == OBS_FOLD or anomaly.startswith((_LEADING_FOLD, _SPACE_BEFORE_COLON)):
+            return anomaly
+    return None
+
+
 def parse_header_lines(lines: list[str]) -> tuple[list[Header], list[str]]:
     """Header lines (terminators already split off) to ``(headers, anomalies)``.
 
@@ -186,10 +207,10 @@ def parse_header_lines(lines: list[str]) -> tuple[list[Header], list[str]]:
                 name, value = headers[-1]
                 folded = line.strip(" \t")
                 headers[-1] = (name, f"{value} {folded}" if value else folded)
-                if "obs-fold (folded header line)" not in anomalies:
-                    anomalies.append("obs-fold (folded header line)")
+                if OBS_FOLD not in anomalies:
+                    anomalies.append(OBS_FOLD)
             else:
-                anomalies.append(f"continuation line before any header: {printable(line)[:80]}")
+                anomalies.append(f"{_LEADING_FOLD}: {printable(line)[:80]}")
             continue
         name, colon, value = line.partition(":")
         if not colon:
@@ -198,7 +219,7 @@ def parse_header_lines(lines: list[str]) -> tuple[list[Header], list[str]]:
         if name != name.rstrip(" \t"):
             # RFC 9112 §5.1: whitespace between name and colon MUST be rejected by
             # servers; proxies may normalise it. We keep the name and say so.
-            anomalies.append(f"whitespace before colon in header {printable(name.strip())!r}")
+            anomalies.append(f"{_SPACE_BEFORE_COLON} {printable(name.strip())!r}")
             name = name.rstrip(" \t")
         headers.append((name, value.strip(" \t")))
     if bare_lf:

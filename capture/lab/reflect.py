@@ -51,6 +51,7 @@ from capture.http.http1 import (
     parse_chunk_size,
     parse_request_head,
     request_framing,
+    server_rejects,
     skip_empty_lines,
 )
 from capture.lab.limits import Limits
@@ -107,7 +108,8 @@ class Counters:
     memory: int = 0
     """503: ``memory_budget`` reached."""
     bad_request: int = 0
-    """400: not HTTP, or a body framing that cannot be trusted."""
+    """400: not HTTP, whitespace before a header's colon, a folded header line, or a
+    body framing that cannot be trusted."""
     accept_errors: int = 0
     """Accepts refused by the system (out of descriptors or memory)."""
     buffered: int = 0
@@ -466,6 +468,13 @@ class _Connection(asyncio.Protocol):
         except MalformedHead as exc:
             self.counters.bad_request += 1
             self.refuse(400, f"not an HTTP request: {exc}\n".encode())
+            return False
+        rejected = server_rejects(head.anomalies)
+        if rejected is not None:
+            # Before framing: whitespace before a colon is how proxies are made to
+            # disagree on Content-Length, so nothing after this head is trusted.
+            self.counters.bad_request += 1
+            self.refuse(400, f"bad header field: {rejected}\n".encode("utf-8", "replace"))
             return False
         self.head_block = block
         self.parsed = head

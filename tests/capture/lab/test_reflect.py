@@ -115,6 +115,30 @@ def test_bad_requests_get_an_answer_and_the_door() -> None:
         assert status == 200
 
 
+@pytest.mark.parametrize(
+    ("head", "said"),
+    [
+        # RFC 9112 §5.1: whitespace between a field name and the colon MUST get 400.
+        (b"POST / HTTP/1.1\r\nHost: lab\r\nContent-Length : 3\r\n\r\nabc", b"before colon"),
+        # §5.2: obs-fold, rejected rather than replaced (the echo is what arrived).
+        (b"GET / HTTP/1.1\r\nHost: lab\r\nX-A: 1\r\n  2\r\n\r\n", b"obs-fold"),
+        # §2.2: a whitespace-led line before the first field.
+        (b"GET / HTTP/1.1\r\n X-A: 1\r\nHost: lab\r\n\r\n", b"continuation line"),
+    ],
+)
+def test_loose_header_syntax_gets_400_and_the_connection_closes(head: bytes, said: bytes) -> None:
+    # A second request follows on the same connection: it must not be answered.
+    raw = head + b"GET /second HTTP/1.1\r\nHost: lab\r\n\r\n"
+    records: list[Record] = []
+    reflector = Reflector(on_record=records.append)
+    with running_reflector(reflector) as port:
+        answers = exchange(port, raw, responses=2)
+    [(status, headers, body)] = answers
+    assert status == 400 and headers["connection"] == "close"
+    assert b"bad header field: " in body and said in body
+    assert records == [] and reflector.counters.bad_request == 1
+
+
 # --- limits: every loop below is bounded in count and in time ----------------
 
 
