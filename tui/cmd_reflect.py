@@ -166,7 +166,8 @@ def _err(line: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``reflect`` until interrupted (SIGINT, SIGTERM) or until stdout closes."""
+    """Run ``reflect`` until interrupted (SIGINT, SIGTERM; SIGHUP without ``--output``)
+    or until its output closes."""
     # asyncio and the server load here, not whenever the command line is parsed.
     import asyncio
     import math
@@ -295,7 +296,10 @@ def run(args: argparse.Namespace) -> int:
         loop.set_exception_handler(AcceptErrors(counters, _err))
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        loop.add_signal_handler(signal.SIGHUP, sink.reopen)
+        # SIGHUP asks for the output file to be reopened (logrotate). Without one it
+        # means what it means to `live`: the terminal is gone (an SSH session lost,
+        # tmux kill-session), and a reflector left listening there has no one to tell.
+        loop.add_signal_handler(signal.SIGHUP, sink.reopen if args.output else stop.set)
         await serve(
             reflector, args.bind, args.port or [8080], ready, stop, stats, args.stats_interval
         )

@@ -315,19 +315,24 @@ def table_on_screen(screen: str, row_text: str) -> tuple[str, str]:
     return header, next(line for line in lines if row_text in line)
 
 
+def table_in_pane(port: int) -> Pane:
+    """``reflect --format table`` on ``port`` in a tmux pane 80 columns wide."""
+    argv = [sys.executable, "-m", "tui.cli", "reflect", "--bind", "127.0.0.1", "--port"]
+    return Pane([*argv, str(port), "--format", "table"], {"TERM": "xterm-256color"}, width=80)
+
+
 @pytest.mark.tmux
 @pytest.mark.skipif(TMUX is None, reason="needs tmux (apt-get install tmux) for a real terminal")
 def test_the_table_is_fitted_to_the_terminal_it_is_printed_on() -> None:
     port = _free_port()
-    argv = [sys.executable, "-m", "tui.cli", "reflect", "--bind", "127.0.0.1", "--port"]
-    pane = Pane([*argv, str(port), "--format", "table"], {"TERM": "xterm-256color"}, width=80)
+    pane = table_in_pane(port)
     try:
         pane.wait_for("reflecting on")
         assert get(port, b"X-MSISDN: 447700900765\r\n") == 200
         screen = pane.wait_for("msisdn=")
         header, row = table_on_screen(screen, "msisdn=")
     finally:
-        # reflect reopens its output on SIGHUP, and so outlives its terminal: stop it.
+        # Stopped before its pane goes, by its own signal (SIGHUP has its own test).
         os.kill(int(pane.show("#{pane_pid}")), signal.SIGTERM)
         assert wait_for(lambda: not pane.alive(), 10), "reflect did not stop on SIGTERM"
         pane.kill()
@@ -339,6 +344,42 @@ def test_the_table_is_fitted_to_the_terminal_it_is_printed_on() -> None:
     assert row.index("msisdn=") == header.index("IDENTITIES"), (header, row)
     assert re.match(r"\d\d:\d\d:\d\dZ 127\.0\.0\.1 ", row), row
     assert re.search(r"^── \d{4}-\d\d-\d\d UTC ──$", screen, re.M), screen
+
+
+def test_sighup_without_an_output_file_stops_it_with_its_summary() -> None:
+    # Its terminal is gone: nothing to reopen, and nobody to tell what it reflects.
+    with reflect() as (proc, port):
+        assert get(port) == 200
+        proc.send_signal(signal.SIGHUP)
+        _, err = proc.communicate(timeout=10)
+    text = err.decode()
+    assert proc.returncode == 0 and "Traceback" not in text
+    assert text.splitlines()[-1].startswith("headerwatch: 1 request reflected, ")
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state == "Z"
+
+
+@pytest.mark.tmux
+@pytest.mark.skipif(TMUX is None, reason="needs tmux (apt-get install tmux) for a real terminal")
+def test_a_table_in_a_tmux_session_stops_when_the_session_is_killed() -> None:
+    pane = table_in_pane(_free_port())
+    pid = 0
+    try:
+        pane.wait_for("reflecting on")
+        pid = int(pane.show("#{pane_pid}"))
+        pane._tmux("kill-session", "-t", pane.name)  # SIGHUP, as the tester did
+        stopped = wait_for(lambda: _gone(pid), 10)
+    finally:
+        if pid and not _gone(pid):
+            os.kill(pid, signal.SIGTERM)
+        pane.kill()
+    assert stopped, "reflect outlived its terminal"
 
 
 def test_redact_masks_the_log_it_writes_and_the_echo_still_shows_what_arrived(
