@@ -17,7 +17,13 @@ from typing import Protocol
 
 from capture import gaps
 from capture.http.echo import echo_of, touched_findings, transit
-from capture.http.stream import HttpConnection, HttpTracker, first_head_settles
+from capture.http.stream import (
+    GAP_NOTE,
+    HEAD_CUT_NOTE,
+    HttpConnection,
+    HttpTracker,
+    first_head_settles,
+)
 from capture.model import (
     EchoSeen,
     Event,
@@ -158,6 +164,10 @@ class Pipeline:
         self.gap_requests = 0
         """Requests whose bytes a capture gap hit (the stream notes gaps on requests):
         what a kernel or queue drop, or a packet the capture missed, cost."""
+        self.parsed_gap_requests = 0
+        """Requests that arrived parsed whose anomalies say a capture gap hit them when
+        their capture was read: a record file's own account (no reassembly here sees
+        it), counted apart from :attr:`gap_requests`, which go with this run's gaps."""
         self.echoes = 0
         """Requests a reflector echoed (sent versus received known)."""
         self.altered = 0
@@ -558,7 +568,7 @@ class Pipeline:
         complete = response is not None and not self.tracker.responses
         written = parsed.as_written
         record = self._record(
-            parsed.request, parsed.carried, moved is None and not complete, written
+            parsed.request, parsed.carried, moved is None and not complete, written, True
         )
         if moved is not None:
             # What the record says the network did: its findings are found again too
@@ -635,11 +645,12 @@ class Pipeline:
         carried: tuple[Finding, ...],
         emit: bool = True,
         written: bool = False,
+        parsed: bool = False,
     ) -> Record:
         """The request's record, with its findings (handed out as :class:`RequestSeen`
         unless ``emit`` is False). ``written``: ``carried`` is all of them
         (:attr:`Parsed.as_written`), and only what the canaries and recurrence find
-        beyond them is added."""
+        beyond them is added. ``parsed``: it arrived parsed (:meth:`feed_request`)."""
         if self._apps and not request.app:
             request = self._with_app(request)
         findings = self.detector.detect(request) if self.detector is not None else ()
@@ -653,8 +664,12 @@ class Pipeline:
             else:
                 findings = with_carried(findings, carried)
         record = _new_record(self._next_id, request, findings, None, None)
-        if request.anomalies and _gapped(request.anomalies):
-            self.gap_requests += 1
+        anomalies = request.anomalies
+        if anomalies:
+            if parsed:
+                self._count_notes(anomalies)
+            elif _gapped(anomalies):
+                self.gap_requests += 1
         if findings:
             identities = identities_seen(findings)
             self.identities += identities
@@ -664,6 +679,17 @@ class Pipeline:
         if emit:
             self._out.append(self._seen(record))
         return record
+
+    def _count_notes(self, anomalies: tuple[str, ...]) -> None:
+        """Count what the anomalies of a request that arrived parsed say its capture's
+        reading cost it: a head cut at the head limit (with those this run cuts: each
+        request comes one way only) and a capture gap (apart, see
+        :attr:`parsed_gap_requests`). A record file read again then says what its
+        capture's summary said."""
+        if _gapped(anomalies):
+            self.parsed_gap_requests += 1
+        if any(note.startswith(HEAD_CUT_NOTE) for note in anomalies):
+            self.tracker.counters["heads_cut"] += 1
 
     def _with_app(self, request: Request) -> Request:
         """``request`` with the app its connection's frames named, if any."""
@@ -757,6 +783,7 @@ class Pipeline:
             "identities": self.identities,
             "identity_requests": self.identity_requests,
             "gap_requests": self.gap_requests,
+            "parsed_gap_requests": self.parsed_gap_requests,
             "echoes": self.echoes,
             "altered_in_transit": self.altered,
             "echo_waits_cut": self.hold_cut,
@@ -783,7 +810,7 @@ class Pipeline:
 
 def _gapped(anomalies: tuple[str, ...]) -> bool:
     """Whether a message's anomalies say a capture gap hit it."""
-    return any(note.startswith("capture gap") for note in anomalies)
+    return any(note.startswith(GAP_NOTE) for note in anomalies)
 
 
 def summarize(
@@ -832,6 +859,11 @@ def summarize(
         parts.append(fragments_summary(c))
     if c["gaps"] or (c["packets"] and not responses):
         parts.append(gaps.summary(c, responses))
+    if c.get("parsed_gap_requests"):
+        parts.append(
+            "capture gaps in the records read: "
+            f"{counted(c['parsed_gap_requests'], 'request')} touched"
+        )
     overflows = c["stream_buffer_overflows"] + c["total_buffer_overflows"]
     if overflows:
         parts.append(counted(overflows, "reassembly buffer overflow"))

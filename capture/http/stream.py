@@ -45,6 +45,13 @@ _new_request = positional_new(Request)
 BODY_CAP = 64 * 1024
 """Request body bytes kept per request (the length is always counted)."""
 
+GAP_NOTE = "capture gap"
+"""How every anomaly of a capture gap begins: a record read again (``scan`` of a
+JSONL) says by it that a gap hit its request (:meth:`capture.pipeline.Pipeline.feed_request`)."""
+
+HEAD_CUT_NOTE = "header block larger than"
+"""How the anomaly of a head cut at the head limit begins (see :data:`GAP_NOTE`)."""
+
 _SNIFF_LIMIT = 4096
 """Bytes examined before a stream is declared not to be HTTP."""
 
@@ -241,7 +248,7 @@ class MessageReader:
         """``size`` bytes of this direction were not captured."""
         self.waiting = 0
         state = self.state
-        note = f"capture gap: {size} bytes missing"
+        note = f"{GAP_NOTE}: {size} bytes missing"
         if state == UNKNOWN:
             self.buf.clear()
             return
@@ -509,7 +516,7 @@ class MessageReader:
                 # Counted for the summary: an identity past the cut is not read, and
                 # the record's anomaly alone is easy to miss among thousands.
                 self.conn.tracker.count("heads_cut")
-            self._partial_head(f"header block larger than {limit} bytes; cut", limit)
+            self._partial_head(f"{HEAD_CUT_NOTE} {limit} bytes; cut", limit)
             self._enter_resync()
             return True
         if end < 0:

@@ -225,6 +225,9 @@ class Limit:
     hides: bool = False
     """A count above 0 means a request may have been missed or read incomplete (a gap
     in what clients sent, a head not parsed): a lead that found nothing says so."""
+    in_records: bool = False
+    """Counted from the requests' anomalies too, as a record file keeps them: a count
+    above 0 is known when every input is request records (where the others are not)."""
 
     @property
     def figure(self) -> str:
@@ -303,11 +306,14 @@ class Report:
             return (
                 f"{text} The input ({listed}) is a list of web requests already read "
                 "from the traffic, not the traffic itself: it cannot show what else the "
-                'traffic held, so these figures say "not known". Not known does not mean none.'
+                'traffic held, so these figures say "not known", but for what each request\'s '
+                "record notes of its own reading (a head cut at the head limit, a capture gap). "
+                "Not known does not mean none."
             )
         captures = ", ".join(i.name for i in self.inputs if i.traffic)
         return (
-            f"{text} The counts are of the captures only ({captures}). The other inputs "
+            f"{text} The counts are of the captures only ({captures}), but for what each "
+            "request's record notes of its own reading. The other inputs "
             f"({listed}) are lists of web requests already read from the traffic, not the "
             "traffic itself: what else their traffic held is not known, so each count may "
             "be higher."
@@ -841,9 +847,12 @@ def limits(
         Limit("Malformed HTTP heads", c("malformed_heads", 0), "not read as requests", hides=True),
         Limit(
             "Request heads cut at the head limit",
+            # A record file's cut heads are counted from their anomalies
+            # (Pipeline.feed_request), a capture's as they are cut.
             c("heads_cut", 0),
             "longer than --max-head: read up to the cut, not past it",
             hides=True,
+            in_records=True,
         ),
         Limit(
             "Partial requests dropped",
@@ -857,4 +866,21 @@ def limits(
             "requests written before a reflector's echo could show what was injected",
         ),
     )
-    return rows if known else tuple(replace(row, count=None) for row in rows)
+    if c("parsed_gap_requests", 0):
+        # A record file's own account of its capture's gaps (Pipeline.feed_request):
+        # shown where a record says so, as the rows of what logs left out are.
+        rows += (
+            Limit(
+                "Requests a capture gap touched, as their records say",
+                c("parsed_gap_requests", 0),
+                "read from records of a capture with gaps: each may be incomplete, and an "
+                "identity in what the capture missed was not seen",
+                hides=True,
+                in_records=True,
+            ),
+        )
+    if known:
+        return rows
+    # A record that notes nothing is no proof of none: a log of another tool's
+    # (Suricata's, a browser's HAR) does not say where its own limits cut.
+    return tuple(row if row.in_records and row.count else replace(row, count=None) for row in rows)

@@ -271,3 +271,20 @@ def test_a_log_without_http_events_is_summed_up_in_its_own_words_not_in_packets(
             scan(list(paths), out=out, err=err, jobs=jobs)
             summary = [line for line in err.getvalue().splitlines() if "warning" not in line]
             assert summary[0].startswith(f"headerwatch: {lead}"), (paths, jobs, summary)
+
+
+def test_a_scan_of_the_records_of_a_gapped_capture_says_a_gap_touched_one(
+    tmp_path: Path,
+) -> None:
+    # Reassembly sees no gap in a record file: what its records say is all there is.
+    from tests.helpers import gapped_capture
+
+    records, err = io.StringIO(), io.StringIO()
+    scan([gapped_capture(tmp_path)], detector=IdentityDetector(), out=records, err=err)
+    path = tmp_path / "gapped.jsonl"
+    path.write_text(records.getvalue())
+    err = io.StringIO()
+    scan([str(path)], detector=IdentityDetector(), out=io.StringIO(), err=err)
+    assert (
+        err.getvalue().rstrip().endswith("; capture gaps in the records read: 1 request touched")
+    ), err.getvalue()

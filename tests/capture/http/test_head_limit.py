@@ -146,3 +146,19 @@ def test_a_bad_max_head_is_one_line(size: str, message: str) -> None:
     result = _cli("--max-head", size, "x.pcap")
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_scan_of_the_records_of_a_cut_head_counts_it_as_a_capture_does(
+    tmp_path: Path,
+) -> None:
+    # The tester's case: `scan big.pcap > big.jsonl`, then `scan big.jsonl` said nothing
+    # of the cut its record's anomaly names. Each request is counted once: a capture's
+    # by the cut, a record's by its anomaly.
+    capture = _capture(tmp_path, PADDING + MSISDN)
+    records = tmp_path / "big.jsonl"
+    records.write_text(_cli(str(capture)).stdout)
+    for inputs, heads in (([records], "1 request head"), ([capture, records], "2 request heads")):
+        result = _cli(*map(str, inputs))
+        assert result.returncode == 0, result.stderr
+        [summary] = [line for line in result.stderr.splitlines() if "HTTP request" in line]
+        assert f"; {heads} longer than --max-head, cut there" in summary, summary

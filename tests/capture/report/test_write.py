@@ -179,18 +179,23 @@ def test_a_request_lost_with_a_fragment_is_counted_as_not_inspected(tmp_path: Pa
     assert report.requests == 1  # /kept; /lost was in the datagram
 
 
-def test_a_request_head_cut_at_the_head_limit_is_counted_as_not_inspected(
-    tmp_path: Path,
-) -> None:
-    from capture.report.write import make_report
+def _cut_head_capture(tmp_path: Path) -> str:
+    """A capture of one request whose head is cut at the head limit, its number past the cut."""
     from tests.helpers import conversation, save, simple_request
 
     padding = "".join(f"X-Pad-{i:05d}: {'p' * 90}\r\n" for i in range(700))  # ~75 KB
     conv = conversation()
     frames = conv.handshake()
     frames += conv.send(True, simple_request("/big", extra=padding + "X-MSISDN: 447700900123\r\n"))
-    frames += conv.close()
-    read = read_inputs([save(tmp_path, frames)], IdentityDetector())
+    return save(tmp_path, frames + conv.close())
+
+
+def test_a_request_head_cut_at_the_head_limit_is_counted_as_not_inspected(
+    tmp_path: Path,
+) -> None:
+    from capture.report.write import make_report
+
+    read = read_inputs([_cut_head_capture(tmp_path)], IdentityDetector())
     report, _ = make_report(read)
     counts = {limit.what: limit.count for limit in report.limits}
     assert counts["Request heads cut at the head limit"] == 1
@@ -319,3 +324,48 @@ def test_an_input_whose_name_is_not_utf8_is_named_escaped_in_either_format(
         write_report(render(report, None, fmt), str(out))
         text = out.read_text(encoding="utf-8")
         assert shown in text and "\udcff" not in text
+
+
+def _records_of_capture(tmp_path: Path, capture: str) -> str:
+    """The JSONL ``scan`` writes of ``capture``: its requests as records."""
+    import io
+
+    from capture.scan import scan
+
+    out = io.StringIO()
+    scan([capture], detector=IdentityDetector(), out=out, err=io.StringIO())
+    path = tmp_path / "records.jsonl"
+    path.write_text(out.getvalue())
+    return str(path)
+
+
+def test_the_records_of_a_head_cut_at_the_head_limit_count_it_when_reported_again(
+    tmp_path: Path,
+) -> None:
+    # The tester's case: `scan big.pcap > big.jsonl; report big.jsonl` said "not known"
+    # of the cut that the record's anomaly names, and the lead read as a clean bill.
+    from capture.report.write import make_report
+
+    capture = _cut_head_capture(tmp_path)
+    records = _records_of_capture(tmp_path, capture)
+    for inputs, cut in (([records], 1), ([capture, records], 2)):  # each request once
+        report, _ = make_report(read_inputs(inputs, IdentityDetector()))
+        counts = {limit.what: limit.figure for limit in report.limits}
+        assert counts["Request heads cut at the head limit"] == str(cut)
+        assert f"request heads cut at the head limit: {cut}" in report.lead
+
+
+def test_the_records_of_a_gapped_capture_reported_again_say_part_was_not_inspected(
+    tmp_path: Path,
+) -> None:
+    from capture.report.write import make_report
+    from tests.helpers import gapped_capture
+
+    records = _records_of_capture(tmp_path, gapped_capture(tmp_path))
+    report, _ = make_report(read_inputs([records], IdentityDetector()))
+    counts = {limit.what: limit.figure for limit in report.limits}
+    assert counts["Capture gaps, client side"] == "not known"  # records cannot tell gaps
+    assert report.lead.endswith(
+        " Part of the traffic was not inspected (requests a capture gap touched, as their "
+        "records say: 1), and an identity in it would not have been seen."
+    )
