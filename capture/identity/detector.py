@@ -316,6 +316,16 @@ class IdentityDetector:
         (:meth:`~capture.identity.canary.CanaryMatcher.could_be_in`); None when it is
         not made."""
         self._name_only = NAME_ONLY not in disabled
+        self.detectors: tuple[str, ...] = tuple(
+            d
+            for d in DETECTORS
+            if d not in disabled
+            and (d != CANARY or self._has_canaries)
+            and (d != RECURRENCE or config.recurrence)
+        )
+        """The detectors that run, in :data:`DETECTORS` order: each not disabled, the
+        canaries' when any is given, recurrence when it is on (a report's Method lists
+        these, not every one headerwatch has)."""
         self._canary_cache: dict[str, bool] = {}
         self._found: dict[tuple[str, str, str], tuple[Finding, ...]] = {}
         """The findings of a header value, a cookie or a parameter by (where, name, value as

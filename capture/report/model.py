@@ -272,7 +272,8 @@ class Report:
     injections: tuple[InjectionRow, ...]
     limits: tuple[Limit, ...]
     detectors: tuple[tuple[str, str], ...]
-    """``(detector, what it does)`` for every detector that found something, or all."""
+    """``(detector, what it does)`` for every detector that found something, or (none
+    did) every one that ran."""
     headers: tuple[tuple[str, str, str], ...]
     """``(header, description, source)`` of the catalog entries behind the findings."""
     sources: tuple[tuple[str, str], ...]
@@ -387,6 +388,7 @@ def build_report(
     received: Collection[int] = (),
     responses: bool = True,
     span: tuple[int, float | None, float | None] | None = None,
+    ran: Collection[str] | None = None,
 ) -> Report:
     """The report of ``records`` (in capture order, with their transits).
 
@@ -404,6 +406,8 @@ def build_report(
     dashboard's), not only their reflectors' echoes (``report``'s). ``span``:
     ``(requests, first, last)`` of every request read, where ``records`` are only those
     the report shows (the others were counted, not kept); None: of ``records``.
+    ``ran``: the detectors that read the requests (:attr:`IdentityDetector.detectors`),
+    which the Method lists when none found anything; None: not known, all of them.
     """
     groups: dict[tuple[str, str, str, str, bool], list[tuple[Record, Finding]]] = {}
     injections: list[InjectionRow] = []
@@ -501,7 +505,13 @@ def build_report(
         responses=responses,
     ) + _log_limits(unlogged or {})
     exposure = _exposure(rows)
-    detectors = sorted({r.detector for r in rows}) or list(DETECTOR_WORDS)
+    detectors = sorted({r.detector for r in rows}) or [
+        d
+        for d in DETECTOR_WORDS
+        if (ran is None or d in ran)
+        # Name-only reads a log of header names only; of other inputs it reads nothing.
+        and (d != "name-only" or (unlogged or {}).get(NAMES_ONLY))
+    ]
     headers, sources = _catalog_rows(rows, catalog)
     return Report(
         title=safe(title),

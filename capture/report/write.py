@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -30,7 +30,7 @@ from capture.formats.recorded import recorded_info
 from capture.formats.redact import Redactor
 from capture.identity.catalog import load_catalog
 from capture.identity.detector import IdentityDetector
-from capture.model import Record, RequestSeen
+from capture.model import Finding, Record, RequestSeen
 from capture.net.decode import Decoder
 from capture.pipeline import Detector, Pipeline
 from capture.report import html, markdown
@@ -41,6 +41,9 @@ from capture.sources.inputs import Input, after_reading, open_input, refuse_repe
 from capture.text import counted
 from capture.version import catalog_version, tool_version
 
+if TYPE_CHECKING:
+    from capture.view.recurring import Backfill
+
 CAPTURE = "pcap or pcapng capture"
 """The kind of input a capture is, in the Context table."""
 
@@ -49,6 +52,10 @@ FORMATS = ("html", "md")
 
 MAX_PROBE_LINE = 16 << 20
 """Longest probe result line read (as for record files)."""
+
+EARLIER_SLACK = 4096
+"""Requests held for the backfill past those it remembers before they are pruned to
+those (:meth:`Read.add`): at least this many, or as many as it remembers."""
 
 
 class ReportError(Exception):
@@ -235,9 +242,26 @@ class Read:
     responses: bool = True
     """``counters`` are of a pipeline that read the servers' bytes (the dashboard's);
     :func:`read_inputs` reads requests only."""
+    backfill: Backfill | None = None
+    """Gives a recurring token's finding to the requests that took it to its first
+    sites, as the dashboard does (:mod:`capture.view.recurring`); None: the detector
+    finds no recurrence, or the records have it already (the dashboard's)."""
+    earlier: dict[int, tuple[Record, str | None]] = field(default_factory=dict)
+    """Requests not kept (nothing to show yet) that :attr:`backfill` may give a finding,
+    with the record file each came from; pruned to those it remembers, so bounded as
+    it is."""
+    prune_at: int = EARLIER_SLACK
+    """The size of :attr:`earlier` at which it is pruned next."""
+    kept: dict[int, int] = field(default_factory=dict)
+    """Record id → its index in :attr:`records`, for the backfill's findings (kept
+    only with :attr:`backfill`)."""
+    out_of_order: bool = False
+    """A record the backfill gave a finding was kept after later ones (:meth:`done`)."""
 
-    def add(self, record: Record) -> None:
-        """Count ``record``, and keep it if the report will show it."""
+    def add(self, record: Record, source: str | None = None) -> None:
+        """Count ``record``, and keep it if the report will show it. ``source``: the
+        record file it was read from, for the appendix (None: a capture, whose frames
+        are numbered later, or the dashboard's records)."""
         req = record.request
         ts = req.ts
         self.requests += 1
@@ -245,9 +269,57 @@ class Read:
             self.unlogged.update(unlogged_by(req))
         self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
         self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
+        backfill = self.backfill
+        if backfill is not None:
+            for rid, findings in backfill.take((record,)).items():
+                self._fill(rid, findings)
         moved = record.transit
         if self.study or record.identities or (moved is not None and moved.altered):
-            self.records.append(record)
+            self._keep(record, source)
+        elif backfill is not None:
+            earlier = self.earlier
+            earlier[record.id] = (record, source)
+            if len(earlier) >= self.prune_at:
+                remembered = backfill.remembered()
+                self.earlier = {rid: held for rid, held in earlier.items() if rid in remembered}
+                # Amortized: as many requests come before the next pruning as it costs.
+                self.prune_at = len(self.earlier) + max(EARLIER_SLACK, len(remembered))
+
+    def _keep(self, record: Record, source: str | None) -> None:
+        if self.backfill is not None:
+            self.kept[record.id] = len(self.records)
+        self.records.append(record)
+        if source is not None and record.identities:
+            # Its input, for the appendix; records have no frame to number.
+            self.frames[record.id] = (source, 0)
+
+    def _fill(self, rid: int, findings: tuple[Finding, ...]) -> None:
+        """Give ``findings`` (a recurring token's) to earlier record ``rid``."""
+        at = self.kept.get(rid)
+        if at is not None:
+            record = self.records[at]
+            self.records[at] = replace(record, findings=record.findings + findings)
+            return
+        held = self.earlier.pop(rid, None)
+        if held is None:
+            return  # not held: nothing was kept for the backfill
+        record, source = held
+        self.out_of_order = True
+        self._keep(replace(record, findings=record.findings + findings), source)
+
+    def done(self) -> None:
+        """Everything is read: the records in capture order, what the backfill left
+        out said."""
+        if self.out_of_order:
+            self.records.sort(key=lambda r: r.id)
+            self.kept = {r.id: at for at, r in enumerate(self.records)}
+            self.out_of_order = False
+        self.earlier.clear()
+        if self.backfill is not None and self.backfill.cut:
+            self.notes.append(
+                f"{counted(self.backfill.cut, 'earlier request')} that took a recurring token "
+                "to its first sites did not get its finding (more than the report remembers)"
+            )
 
 
 def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | None = None) -> Read:
@@ -275,6 +347,10 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
         if found is not None:
             probes[path] = found
     read.study = bool(probes) if study is None else study
+    if getattr(detector, "counts_recurrence", False):
+        from capture.view.recurring import Backfill  # only with the recurrence detector
+
+        read.backfill = Backfill.for_detector(detector)
     pipeline = Pipeline(detector, responses=False)
     several = len([path for path in paths if path not in probes]) > 1
     captures: list[str] = []
@@ -298,14 +374,12 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
                 events: Iterable[object] = pipeline.run_capture(source)
             else:
                 events = (e for parsed in source.requests() for e in pipeline.feed_request(parsed))
+            named = None if isinstance(source, CaptureFile) else path
             for event in events:
                 if isinstance(event, RequestSeen):
-                    read.add(event.record)
+                    read.add(event.record, named)
                     if received:
                         read.received.add(event.record.id)
-                    if event.record.identities and not isinstance(source, CaptureFile):
-                        # Its input, for the appendix; records have no frame to number.
-                        read.frames[event.record.id] = (path, 0)
         finally:
             source.close()
         error = unreadable(source)
@@ -323,6 +397,7 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
     for event in pipeline.flush():
         if isinstance(event, RequestSeen):
             read.add(event.record)
+    read.done()
     read.counters = pipeline.counters()
     read.responses = pipeline.responses
     read.skipped = pipeline.decoder.skipped
@@ -406,6 +481,8 @@ def make_report(
         "unlogged": read.unlogged,
         "received": read.received,
         "responses": read.responses,
+        # Any detector but headerwatch's own (a test's) does not say which ran.
+        "ran": getattr(detector, "detectors", None),
     }
     if not read.study:
         # Records the report does not show were counted, not kept: the lead counts them.

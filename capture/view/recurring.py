@@ -115,6 +115,11 @@ class Backfill:
                 out.append((before, entry, findings))
         return out
 
+    def remembered(self) -> set[int]:
+        """The ids of the earlier requests remembered now: those :meth:`take` may still
+        give a finding to (a consumer that holds them for it may let go of the others)."""
+        return {rid for earlier in self._waiting.values() for rid, _, _ in earlier}
+
     def _remember(self, token: tuple[str, str], carrier: tuple[int, str, str]) -> None:
         waiting = self._waiting
         earlier = waiting.get(token)

@@ -369,3 +369,75 @@ def test_the_records_of_a_gapped_capture_reported_again_say_part_was_not_inspect
         " Part of the traffic was not inspected (requests a capture gap touched, as their "
         "records say: 1), and an identity in it would not have been seen."
     )
+
+
+def test_a_recurring_token_s_report_counts_the_requests_that_took_it_to_its_first_sites(
+    tmp_path: Path,
+) -> None:
+    # The tester's case: one token under a new header to 4 sites, --recurrence 3. The
+    # 3rd and 4th requests bring the finding; the report said "went to 2 sites" where
+    # the finding's detail (and the dashboard) said 4.
+    from capture.identity.detector import IdentityConfig
+    from capture.report.write import make_report
+    from tests.capture.identity.factory import ZORK_SITES, zork_har
+
+    sites = ZORK_SITES[:4]
+    detector = IdentityDetector(IdentityConfig(region="GB", recurrence=3))
+    read = read_inputs([str(zork_har(tmp_path / "sc.har", sites))], detector)
+    report, _ = make_report(read, detector=detector)
+    assert [r.id for r in read.records] == [1, 2, 3, 4]
+    hosts = tuple(f"www.{site}" for site in sites)
+    assert report.lead.startswith("The tracking ID ") and " went to 4 sites (" in report.lead
+    assert {(r.name, r.hosts, r.count) for r in report.findings} == {
+        ("X-Zork-Tag", hosts, 4),
+        ("zqk", hosts, 4),
+    }
+    assert report.identity_requests == 4 and sorted(report.exposure.hosts) == sorted(hosts)
+    assert {row.frame for row in report.appendix} == {None}  # each named in the HAR
+    assert {row.source for row in report.appendix} == {str(tmp_path / "sc.har")}
+
+
+def test_the_method_lists_only_the_detectors_that_ran(tmp_path: Path) -> None:
+    from capture.identity.detector import IdentityConfig
+    from capture.report.write import make_report
+    from tests.helpers import conversation, save, simple_request
+
+    conv = conversation()
+    capture = save(tmp_path, conv.handshake() + conv.send(True, simple_request()) + conv.close())
+    for recurrence, listed in ((0, False), (3, True)):
+        detector = IdentityDetector(IdentityConfig(recurrence=recurrence))
+        report, _ = make_report(read_inputs([capture], detector), detector=detector)
+        assert report.lead.startswith("No identity was found")
+        named = [name for name, _ in report.detectors]
+        assert ("recurrence" in named) == listed, named
+        assert "catalog" in named and "phonenumber" in named
+        assert "canary" not in named  # no canary was given
+        assert "name-only" not in named  # no log of header names was read
+
+
+def test_the_requests_held_for_a_recurring_token_are_only_those_the_backfill_remembers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A token per request that never recurs: without pruning, a report with the
+    # recurrence detector on held every request of the capture.
+    from capture.model import Request
+    from capture.report import write
+    from capture.report.write import Read
+    from capture.view.recurring import Backfill
+    from tests.capture.factories import record
+
+    def fields(request: Request) -> tuple[tuple[str, str, str, str], ...]:
+        return (("x-tag", "header", "X-Tag", request.uri),)
+
+    monkeypatch.setattr(write, "EARLIER_SLACK", 8)
+    read = Read(backfill=Backfill(fields, max_tokens=4), prune_at=8)
+    for rid in range(1, 201):
+        read.add(record(rid, uri=f"/{rid}"))
+        assert len(read.earlier) < 4 + 8 + 8
+    assert set(read.earlier) >= {197, 198, 199, 200} and read.backfill is not None
+    assert read.backfill.cut == 196
+    read.done()
+    assert read.notes == [
+        "196 earlier requests that took a recurring token to its first sites did not get "
+        "its finding (more than the report remembers)"
+    ]
