@@ -58,6 +58,7 @@ from capture.model import (
     RequestSeen,
     ResponseSeen,
     StatsSnapshot,
+    identities_seen,
 )
 from capture.pipeline import Detector, Pipeline
 from capture.runner import Runner
@@ -915,7 +916,12 @@ class HeaderwatchApp(App[int]):
         sites (None: the detector finds no recurrence)."""
         self.source_name = source_name or (source.name if source is not None else "events")
         self.state = "live" if source is not None else "done"
-        self.stats = StatsSnapshot()
+        self.backfilled: dict[str, int] = {"identities": 0, "identity_requests": 0}
+        """Identities the backfill gave, and requests that had none before: the
+        pipeline counted what it found as each request came, and knows nothing of
+        these; :attr:`stats` adds them to its counters."""
+        self._pipeline_stats = StatsSnapshot()
+        self._stats = self._pipeline_stats
         self.notices: list[Notice] = []
         self.runner: Runner | None = None
         self.notice_boxes: list[NoticeBox] = []
@@ -1181,6 +1187,25 @@ class HeaderwatchApp(App[int]):
         said = f"{why}; {they} kept in {target} (headerwatch open reopens it)"
         return said + (not_redacted(target) if self.redact else "")
 
+    @property
+    def stats(self) -> StatsSnapshot:
+        """The pipeline's latest counters, with what the backfill gave added
+        (:attr:`backfilled`): the status line and the report count every request that
+        carries an identity, as the exposure panel and a saved file reopened do."""
+        return self._stats
+
+    @stats.setter
+    def stats(self, snapshot: StatsSnapshot) -> None:
+        self._pipeline_stats = snapshot
+        added = self.backfilled
+        if not any(added.values()):
+            self._stats = snapshot
+            return
+        counters = dict(snapshot.counters)
+        for name, count in added.items():
+            counters[name] = counters.get(name, 0) + count
+        self._stats = StatsSnapshot(tuple(counters.items()), snapshot.clock)
+
     # -- messages from the capture thread ----------------------------------------------
 
     def ingest(self, events: Iterable[Event]) -> None:
@@ -1222,11 +1247,18 @@ class HeaderwatchApp(App[int]):
             return changed
         by_id = {entry.record.id: entry for entry in changed}
         view = self.main.view
+        added = self.backfilled
         for before, entry, findings in filled:
             rid = before.id
             by_id[rid] = entry
+            # Counted as the pipeline counts (whatever the view shows: its counters
+            # are of every request read).
+            now = identities_seen(entry.record.findings)
+            added["identities"] += now - identities_seen(before.findings)
+            added["identity_requests"] += bool(now and not before.identities)
             if rid > view.floor and rid not in view.deleted:
                 self.main.exposure.add_later(before, findings)
+        self.stats = self._pipeline_stats  # what the backfill gave, added
         return list(by_id.values())
 
     def on_events_arrived(self, message: EventsArrived) -> None:

@@ -143,3 +143,16 @@ def test_the_exposure_summary_says_how_many_earlier_requests_the_backfill_left_o
     assert "table full" not in summary_text(exposure).plain
     text = summary_text(exposure, unfilled=2).plain
     assert "2 earlier requests without its token's finding (table full)" in text
+
+
+async def test_the_status_line_counts_the_identities_the_backfill_gave(tmp_path: Path) -> None:
+    # The tester's case: "5 requests · 2 identities" while the exposure panel counted
+    # 4 requests with the token, and the same file saved and reopened said "4 ids".
+    app = _app(zork_har(tmp_path / "sc.har", ZORK_SITES[:4]), _detector())
+    async with _loaded(app):
+        assert _recurring(app) == [[("header", "X-Zork-Tag"), ("cookie", "zqk")]] * 4
+        # Two identities a request (the header and the cookie), on all 4.
+        assert app.stats.get("identities") == 8 and app.stats.get("identity_requests") == 4
+        assert "4 requests · 8 identities" in status_text(app.main.status_line.status).plain
+        narrow = status_text(app.main.status_line.status, narrow=True).plain
+        assert "8 ids" in narrow, narrow
