@@ -56,6 +56,12 @@ MAX_PROBE_LINE = 16 << 20
 EARLIER_SLACK = 4096
 """Requests held for the backfill past those it remembers before they are pruned to
 those (:meth:`Read.add`): at least this many, or as many as it remembers."""
+MAX_EARLIER_HELD = 20_000
+"""Requests held for the backfill at most, the oldest let go first (counted, and said
+with the backfill's own cuts): it remembers up to 16,384 tokens of 1,000 requests each,
+ids the dashboard looks up in its store, but the report holds the records themselves,
+and a capture of many sites' session tokens would otherwise keep most of its requests
+in memory."""
 
 
 class ReportError(Exception):
@@ -257,6 +263,9 @@ class Read:
     only with :attr:`backfill`)."""
     out_of_order: bool = False
     """A record the backfill gave a finding was kept after later ones (:meth:`done`)."""
+    let_go: int = 0
+    """Requests the backfill named that were no longer held (let go past
+    :data:`MAX_EARLIER_HELD`): they did not get the finding, and the Context says so."""
 
     def add(self, record: Record, source: str | None = None) -> None:
         """Count ``record``, and keep it if the report will show it. ``source``: the
@@ -279,7 +288,13 @@ class Read:
         elif backfill is not None:
             earlier = self.earlier
             earlier[record.id] = (record, source)
-            if len(earlier) >= self.prune_at:
+            if len(earlier) >= MAX_EARLIER_HELD + EARLIER_SLACK:
+                # At the cap: the oldest go first (ids come in order: a token's first
+                # sites are the requests least likely to be named now), without asking
+                # the backfill what it remembers, which may be far more.
+                for rid in list(earlier)[: len(earlier) - MAX_EARLIER_HELD]:
+                    del earlier[rid]
+            elif len(earlier) >= self.prune_at:
                 remembered = backfill.remembered()
                 self.earlier = {rid: held for rid, held in earlier.items() if rid in remembered}
                 # Amortized: as many requests come before the next pruning as it costs.
@@ -302,7 +317,9 @@ class Read:
             return
         held = self.earlier.pop(rid, None)
         if held is None:
-            return  # not held: nothing was kept for the backfill
+            # Named by the backfill, so remembered at every pruning: let go at the cap.
+            self.let_go += 1
+            return
         record, source = held
         self.out_of_order = True
         self._keep(replace(record, findings=record.findings + findings), source)
@@ -315,9 +332,10 @@ class Read:
             self.kept = {r.id: at for at, r in enumerate(self.records)}
             self.out_of_order = False
         self.earlier.clear()
-        if self.backfill is not None and self.backfill.cut:
+        lost = (self.backfill.cut if self.backfill is not None else 0) + self.let_go
+        if lost:
             self.notes.append(
-                f"{counted(self.backfill.cut, 'earlier request')} that took a recurring token "
+                f"{counted(lost, 'earlier request')} that took a recurring token "
                 "to its first sites did not get its finding (more than the report remembers)"
             )
 

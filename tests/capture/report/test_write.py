@@ -441,3 +441,36 @@ def test_the_requests_held_for_a_recurring_token_are_only_those_the_backfill_rem
         "196 earlier requests that took a recurring token to its first sites did not get "
         "its finding (more than the report remembers)"
     ]
+
+
+def test_the_requests_held_for_recurring_tokens_are_at_most_the_cap_and_a_lost_one_is_said(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every token remembered (a capture of many sites' session tokens): the backfill
+    # names its requests by id, but the report holds the records, so at most the cap,
+    # the oldest let go; a finding the backfill then gives one of those is said lost.
+    from capture.model import Finding, Request
+    from capture.report import write
+    from capture.report.write import Read
+    from capture.view.recurring import Backfill
+    from tests.capture.factories import record
+
+    def fields(request: Request) -> tuple[tuple[str, str, str, str], ...]:
+        return (("x-tag", "header", "X-Tag", "one-token-for-all"),)
+
+    monkeypatch.setattr(write, "EARLIER_SLACK", 8)
+    monkeypatch.setattr(write, "MAX_EARLIER_HELD", 50)
+    read = Read(backfill=Backfill(fields), prune_at=8)
+    for rid in range(1, 201):
+        read.add(record(rid, uri=f"/{rid}"))
+        assert len(read.earlier) <= 50 + 8
+    found = Finding("X-Tag", "header", "tracking_id", "one-token-for-all",
+                    "one-token-for-all", "recurrence", "medium", "the same token")  # fmt: skip
+    held = sorted(read.earlier)
+    assert held == list(range(201 - len(held), 201))  # the newest
+    read.add(record(201, uri="/201", findings=[found]))
+    read.done()
+    given = [r.id for r in read.records if any(f.detector == "recurrence" for f in r.findings)]
+    assert given == [*held, 201]  # those held, and the one that brought the finding
+    lost = 200 - len(held)
+    assert f"{lost} earlier requests that took a recurring token" in read.notes[0], read.notes
