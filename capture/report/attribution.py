@@ -114,9 +114,10 @@ def attribution(seen: Evidence, enrichment: bool, among: Sequence[str] = ()) -> 
             f", {what}, seen {seen.how}: most likely added by the network; "
             "that the phone did not send it is shown only by what it sent (headerwatch probe)"
         )
-    # A capture's bytes do not say where it was taken: the reader must know.
+    # A capture's bytes (or records of one, or a proxy's) do not say where they were
+    # recorded: the reader must know.
     return (
-        f", {what}: if this capture was taken after the carrier (at a server), the "
+        f", {what}: if this traffic was recorded after the carrier (at a server), the "
         "network added it; if on the phone's side (on the phone, a tethered computer), "
         "the phone or an app on it sent it"
     )

@@ -41,7 +41,7 @@ def test_the_demo_report_says_the_o2_number_went_to_its_sites_in_an_enrichment_h
     assert all(site in lead.group(1) for site in SITES)
     assert "in the header x-up-calling-line-id" in lead.group(1)
     # A pcap does not say where it was taken: what decides who added it is said.
-    assert "(header enrichment): if this capture was taken after the carrier" in lead.group(1)
+    assert "(header enrichment): if this traffic was recorded after the carrier" in lead.group(1)
     assert "not the phone" not in lead.group(1)
     assert "447700900123" not in text  # redacted by default
     page = load(out.as_uri(), tmp_path / "demo.png", ("document.querySelectorAll('svg').length",))

@@ -27,7 +27,7 @@ MOST_LIKELY = (
 PHONE_SENT = "sent by the phone or an app on it: seen before any network"
 UNDECIDED = (
     "a header that mobile networks insert into their subscribers' requests (header "
-    "enrichment): if this capture was taken after the carrier (at a server), the network "
+    "enrichment): if this traffic was recorded after the carrier (at a server), the network "
     "added it; if on the phone's side (on the phone, a tethered computer), the phone or an "
     "app on it sent it."
 )

@@ -30,7 +30,7 @@ def test_a_catalog_header_that_gateways_insert_is_not_blamed_on_the_network_unse
     assert "in the header x-up-calling-line-id, a header that mobile networks insert" in report.lead
     assert not report.findings[0].injected  # no echo: said from the catalog, not shown
     # Where the capture was taken decides who added it: both are said, neither claimed.
-    assert "if this capture was taken after the carrier (at a server), the network" in report.lead
+    assert "if this traffic was recorded after the carrier (at a server), the" in report.lead
     assert "not the phone" not in report.lead
 
 
