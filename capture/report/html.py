@@ -333,7 +333,13 @@ def _method(report: Report) -> str:
         "every header, cookie and URL or form parameter. Where a reflector "
         "(<code>headerwatch reflect</code>) echoed a request, the header block sent was "
         "compared with the one received: what differs was added, removed or changed on "
-        "the way. Findings by detector:</p>"
+        "the way. "
+        + (
+            "Findings by detector:"
+            if report.findings
+            else "No detector found anything; those that ran:"
+        )
+        + "</p>"
         f"<ul>{det}</ul>"
         + (f"<p>Catalog entries behind the findings:</p><ul>{hdr}</ul>" if hdr else "")
         + (f"<p>Sources cited:</p><ul>{src}</ul>" if src else "")

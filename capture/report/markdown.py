@@ -196,7 +196,12 @@ def _method(report: Report) -> list[str]:
         "headerwatch reassembled the TCP connections of the capture (or read the request "
         "records), parsed each HTTP/1.x request, and looked for identities in every header, "
         "cookie and URL or form parameter. Where a reflector echoed a request, the header "
-        "block sent was compared with the one received. Findings by detector:",
+        "block sent was compared with the one received. "
+        + (
+            "Findings by detector:"
+            if report.findings
+            else "No detector found anything; those that ran:"
+        ),
         "",
     ]
     out += [f"- {m(d)}: {m(w)}" for d, w in report.detectors] + [""]

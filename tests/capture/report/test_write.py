@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from capture.identity.detector import IdentityConfig, IdentityDetector
-from capture.report.write import ReportError, format_of, read_inputs, write_report
+from capture.report.write import ReportError, format_of, read_inputs, render, write_report
 
 DEMO = str(Path(__file__).resolve().parents[3] / "capture" / "data" / "demo-o2-2012.pcap")
 PROBE = {"url": "http://r.example/", "ts": 1.0, "sent": [], "received": [], "injected": [],
@@ -413,6 +413,10 @@ def test_the_method_lists_only_the_detectors_that_ran(tmp_path: Path) -> None:
         assert "catalog" in named and "phonenumber" in named
         assert "canary" not in named  # no canary was given
         assert "name-only" not in named  # no log of header names was read
+        # Not "Findings by detector" over a list of detectors that found nothing.
+        for text in (render(report, None, "md"), render(report, None, "html")):
+            assert "Findings by detector" not in text
+            assert "No detector found anything; those that ran:" in text
 
 
 def test_the_requests_held_for_a_recurring_token_are_only_those_the_backfill_remembers(
