@@ -1594,8 +1594,33 @@ def with_carried(found: tuple[Finding, ...], carried: tuple[Finding, ...]) -> tu
     detectors' findings come first, then the canaries', then recurrence's, and in
     each the body's come last. A record read back then lists its findings in the
     order of the scan that wrote it. A carried finding that ``found`` holds again
-    (a token this run saw reach its sites too) is left out: it is the same one."""
+    (a token this run saw reach its sites too) is left out: it is the same one,
+    unless the file's names more sites than this run saw (a file of the later
+    requests only): then the file's stays and this run's goes."""
+    wider = {_recurrence_key(f): f for f in carried if f.detector == RECURRENCE}
+    if wider:
+        found = tuple(
+            f
+            for f in found
+            if f.detector != RECURRENCE
+            or (held := wider.get(_recurrence_key(f))) is None
+            or _sites(held) <= _sites(f)
+        )
     return tuple(sorted(found + not_held(carried, found), key=_detector_rank))
+
+
+def _recurrence_key(finding: Finding) -> tuple[str, str, str, str, str]:
+    return (finding.where, finding.name, finding.kind, finding.normalized, finding.detector)
+
+
+_SITES_SAID = re.compile(r"sent to ([0-9]+) sites")
+
+
+def _sites(finding: Finding) -> int:
+    """How many sites a recurrence finding's detail says its token reached (0: none
+    said, a detail written otherwise)."""
+    said = _SITES_SAID.search(finding.detail)
+    return int(said.group(1)) if said else 0
 
 
 def not_held(findings: tuple[Finding, ...], held: tuple[Finding, ...]) -> tuple[Finding, ...]:
@@ -1605,13 +1630,8 @@ def not_held(findings: tuple[Finding, ...], held: tuple[Finding, ...]) -> tuple[
     find it again (:func:`with_carried`)."""
     if not held or not any(f.detector == RECURRENCE for f in findings):
         return findings
-    keys = {(f.where, f.name, f.kind, f.normalized, f.detector) for f in held}
-    return tuple(
-        f
-        for f in findings
-        if f.detector != RECURRENCE
-        or (f.where, f.name, f.kind, f.normalized, f.detector) not in keys
-    )
+    keys = {_recurrence_key(f) for f in held}
+    return tuple(f for f in findings if f.detector != RECURRENCE or _recurrence_key(f) not in keys)
 
 
 def beyond_written(found: tuple[Finding, ...], written: tuple[Finding, ...]) -> tuple[Finding, ...]:
