@@ -1597,19 +1597,21 @@ def with_carried(found: tuple[Finding, ...], carried: tuple[Finding, ...]) -> tu
     (a token this run saw reach its sites too) is left out: it is the same one,
     unless the file's names more sites than this run saw (a file of the later
     requests only): then the file's stays and this run's goes."""
-    wider = {_recurrence_key(f): f for f in carried if f.detector == RECURRENCE}
+    wider = {_finding_key(f): f for f in carried if f.detector == RECURRENCE}
     if wider:
         found = tuple(
             f
             for f in found
             if f.detector != RECURRENCE
-            or (held := wider.get(_recurrence_key(f))) is None
+            or (held := wider.get(_finding_key(f))) is None
             or _sites(held) <= _sites(f)
         )
     return tuple(sorted(found + not_held(carried, found), key=_detector_rank))
 
 
-def _recurrence_key(finding: Finding) -> tuple[str, str, str, str, str]:
+def _finding_key(finding: Finding) -> tuple[str, str, str, str, str]:
+    """What makes two findings the same one: where, name, kind, normalized value and
+    detector (:func:`_dedupe` keeps it inline, on the hot path)."""
     return (finding.where, finding.name, finding.kind, finding.normalized, finding.detector)
 
 
@@ -1630,8 +1632,8 @@ def not_held(findings: tuple[Finding, ...], held: tuple[Finding, ...]) -> tuple[
     find it again (:func:`with_carried`)."""
     if not held or not any(f.detector == RECURRENCE for f in findings):
         return findings
-    keys = {_recurrence_key(f) for f in held}
-    return tuple(f for f in findings if f.detector != RECURRENCE or _recurrence_key(f) not in keys)
+    keys = {_finding_key(f) for f in held}
+    return tuple(f for f in findings if f.detector != RECURRENCE or _finding_key(f) not in keys)
 
 
 def beyond_written(found: tuple[Finding, ...], written: tuple[Finding, ...]) -> tuple[Finding, ...]:
@@ -1643,10 +1645,8 @@ def beyond_written(found: tuple[Finding, ...], written: tuple[Finding, ...]) -> 
     added = [f for f in found if f.detector == CANARY or f.detector == RECURRENCE]
     if not added:
         return ()
-    held = {(f.where, f.name, f.kind, f.normalized, f.detector) for f in written}
-    return tuple(
-        f for f in added if (f.where, f.name, f.kind, f.normalized, f.detector) not in held
-    )
+    held = {_finding_key(f) for f in written}
+    return tuple(f for f in added if _finding_key(f) not in held)
 
 
 def _detector_rank(finding: Finding) -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from capture.identity.recurrence import DEFAULT_CAPACITY
 from capture.identity.recurrence import DETECTOR as RECURRENCE
@@ -84,18 +85,8 @@ class Backfill:
                     continue
                 earlier = waiting.pop(token, None)
                 for rid, at, called in earlier or ():
-                    out.setdefault(rid, []).append(
-                        Finding(
-                            called,
-                            at,
-                            hit.kind,
-                            value,
-                            hit.normalized,
-                            RECURRENCE,
-                            hit.severity,
-                            hit.detail,
-                        )
-                    )
+                    # The same finding, under the name and place that request used.
+                    out.setdefault(rid, []).append(replace(hit, name=called, where=at))
         return {rid: tuple(findings) for rid, findings in out.items()}
 
     def fill(
