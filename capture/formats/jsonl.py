@@ -254,6 +254,18 @@ request is written again (a scan's JSONL, a session, an export), so that it stil
 it was seen as the server received it."""
 
 
+REFUSED_NOTE = "refused by the reflector"
+"""How the anomaly of a request the reflector refused after reading its head begins
+(:func:`refused_note`): it was answered with an error, not its echo, and recorded with
+what had arrived, as evidence of what was added on the way. A report counts these by it."""
+
+
+def refused_note(status: int, why: str) -> str:
+    """The anomaly of a request the reflector refused with ``status`` because of ``why``:
+    ``refused by the reflector: 400 whitespace before colon in header 'X-MSISDN'``."""
+    return f"{REFUSED_NOTE}: {status} {why}"
+
+
 def reflector_line(line: str) -> str:
     """A record's JSONL ``line`` (an object, no newline) marked as a reflector's own
     (:data:`REFLECTOR_KEY`)."""

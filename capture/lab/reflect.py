@@ -7,7 +7,12 @@ dashboard compare with what was sent), and as the body either the JSONL record o
 the request, findings included (for probes, curl and tools), or the echo page
 (:mod:`capture.lab.page`) when the client's ``Accept`` prefers HTML (a browser).
 Each request is also handed to ``on_record``: the server-side vantage point,
-where requests arrive already enriched by the carrier.
+where requests arrive already enriched by the carrier. So is a request refused after
+its head was read (loose header syntax, a body too large, too slow or badly framed, the
+memory budget), with what had arrived and a note saying why
+(:func:`capture.formats.jsonl.refused_note`): a middlebox's broken header is evidence
+too. A head that does not parse at all (not HTTP, too large) is no request and is
+only counted.
 
 Heads are read with the same parser as captures (:mod:`capture.http.http1`), so the
 echo keeps wire order, original case, duplicates and undecodable bytes.
@@ -39,9 +44,9 @@ import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from capture.formats.jsonl import dumps_bytes
+from capture.formats.jsonl import dumps_bytes, refused_note
 from capture.http.echo import ECHO_HEADER, ECHO_OMITTED_HEADER, encode_echo_capped
 from capture.http.http1 import (
     MalformedHead,
@@ -77,6 +82,7 @@ descriptor is closed one turn after that: meanwhile the loop goes on accepting, 
 to four batches are open beyond the limit; 16 for the interpreter, the listening
 sockets and the output file."""
 _CHUNK_LINE_MAX = 4096
+_MEMORY_REACHED = "memory budget reached"
 _MIB = 1 << 20
 
 __all__ = ["Counters", "Limits", "ReflectError", "Reflector", "serve"]
@@ -88,6 +94,8 @@ class Counters:
 
     connections: int = 0
     requests: int = 0
+    """Requests answered with their echo. Those refused after their head was read are
+    recorded too, but counted only by the limit that refused them."""
     open: int = 0
     busy: int = 0
     """503: ``max_connections`` reached and no waiting connection to close."""
@@ -172,17 +180,36 @@ class Reflector:
     _waiting: OrderedDict[int, _Connection] = field(default_factory=OrderedDict, repr=False)
     """Connections that have had an answer, waiting for their next head, oldest first."""
     _open: set[_Connection] = field(default_factory=set, repr=False)
+    _last_id: int = field(default=0, repr=False)
+    """The last record id given: reflected and refused requests share the sequence."""
 
     @property
     def requests(self) -> int:
-        """Requests answered so far."""
+        """Requests reflected (answered with their echo) so far."""
         return self.counters.requests
 
-    def record(self, request: Request) -> Record:
-        """Number a received request and run the detector on it."""
-        self.counters.requests += 1
+    def record(self, request: Request, refusal: str | None = None) -> Record:
+        """Number a received request, run the detector on it and hand it on."""
+        return self.hand_on(self.numbered(request), refusal)
+
+    def numbered(self, request: Request) -> Record:
+        """``request``'s record, not yet handed on: the next id and the detector's findings."""
+        self._last_id += 1
         findings = self.detector.detect(request) if self.detector is not None else ()
-        record = Record(self.counters.requests, request, findings)
+        return Record(self._last_id, request, findings)
+
+    def hand_on(self, record: Record, refusal: str | None = None) -> Record:
+        """Give ``record`` to ``on_record``: a reflected request (counted in
+        :attr:`Counters.requests`), or with ``refusal`` (a :func:`refused_note`) one
+        refused after its head was read, that note among its anomalies, not counted as
+        reflected (the limit that refused it counts it)."""
+        if refusal is None:
+            self.counters.requests += 1
+        else:
+            request = record.request
+            record = replace(
+                record, request=replace(request, anomalies=(*request.anomalies, refusal))
+            )
         if self.on_record is not None:
             self.on_record(record)
         return record
@@ -384,7 +411,7 @@ class _Connection(asyncio.Protocol):
         counters = self.counters
         if counters.buffered + len(data) > self.limits.memory_budget:
             counters.memory += 1
-            self.refuse(503, b"server busy\n")
+            self.refuse(503, b"server busy\n", why=_MEMORY_REACHED)
             return
         self.buf += data
         self.set_buffered(len(self.buf))
@@ -469,17 +496,20 @@ class _Connection(asyncio.Protocol):
             self.counters.bad_request += 1
             self.refuse(400, f"not an HTTP request: {exc}\n".encode())
             return False
+        # A request from here on: a refusal records it with what arrived (refuse).
+        self.head_block = block
+        self.parsed = head
+        self.body_kept = bytearray()
+        self.body_length = 0
         rejected = server_rejects(head.anomalies)
         if rejected is not None:
             # Before framing: whitespace before a colon is how proxies are made to
             # disagree on Content-Length, so nothing after this head is trusted.
             self.counters.bad_request += 1
-            self.refuse(400, f"bad header field: {rejected}\n".encode("utf-8", "replace"))
+            self.refuse(
+                400, f"bad header field: {rejected}\n".encode("utf-8", "replace"), why=rejected
+            )
             return False
-        self.head_block = block
-        self.parsed = head
-        self.body_kept = bytearray()
-        self.body_length = 0
         framing = request_framing(head.headers)
         self.close_after = (
             _wants_close(head.version, head.headers)
@@ -489,7 +519,12 @@ class _Connection(asyncio.Protocol):
         if framing.kind in ("length", "chunked"):
             if framing.length > self.limits.max_body:
                 self.counters.body_too_large += 1
-                self.refuse(413, b"request body too large\n")
+                self.refuse(
+                    413,
+                    b"request body too large\n",
+                    why=f"request body of {framing.length:,} bytes, over the limit of "
+                    f"{self.limits.max_body:,}",
+                )
                 return False
             if head.version == "HTTP/1.1" and "100-continue" in header_tokens(
                 head.headers, "expect"
@@ -590,16 +625,14 @@ class _Connection(asyncio.Protocol):
 
     # --- output --------------------------------------------------------------
 
-    def finish_request(self) -> None:
-        """Answer the request just read; then wait for the next one or close."""
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+    def take_request(self) -> Request:
+        """The request whose head was read last, with its body as received so far. Taken
+        once: a refusal after this has no request of its own to record."""
         head = self.parsed
         assert head is not None
-        method, headers, version = head.method, head.headers, head.version
+        self.parsed = None
         self.depth += 1
-        request = Request(
+        return Request(
             self.ts,
             self.flow,
             self.depth,
@@ -607,15 +640,25 @@ class _Connection(asyncio.Protocol):
             self.peer[1],
             self.local[0],
             self.local[1],
-            method,
+            head.method,
             head.uri,
-            version,
-            headers,
+            head.version,
+            head.headers,
             bytes(self.body_kept),
             self.body_length,
             head.anomalies,
         )
-        record = self.server.record(request)
+
+    def finish_request(self) -> None:
+        """Answer the request just read; then wait for the next one or close."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        request = self.take_request()
+        method, headers = request.method, request.headers
+        # Numbered before it is answered (the answer carries its record), handed on
+        # once it is known whether it is reflected or refused.
+        record = self.server.numbered(request)
         echo, omitted = encode_echo_capped(headers)
         extra: list[Header] = [(ECHO_HEADER, echo)]
         if omitted:
@@ -634,8 +677,10 @@ class _Connection(asyncio.Protocol):
             body = b""  # the echo is in the head; Content-Length 0, as before
         if self.counters.buffered + len(body) + len(echo) > self.limits.memory_budget:
             self.counters.memory += 1
+            self.server.hand_on(record, refused_note(503, _MEMORY_REACHED))
             self.refuse(503, b"server busy\n")
             return
+        self.server.hand_on(record)
         self.reply(200, body, content_type, self.close_after, extra)
         if self.close_after:
             self.state = _DONE
@@ -666,14 +711,23 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         self.transport.write(head + body)
 
-    def refuse(self, status: int, message: bytes, linger: bool = True) -> None:
+    def refuse(
+        self, status: int, message: bytes, linger: bool = True, why: str | None = None
+    ) -> None:
         """Answer ``status`` and close: at once if the client has sent nothing (a
         refusal at connect: its descriptor is wanted back now), else after up to
         :data:`LINGER` seconds of reading and discarding (a close with unread input
-        resets the connection, and the answer with it)."""
+        resets the connection, and the answer with it).
+
+        A request whose head was read is recorded first, with what had arrived and a
+        note of the refusal: ``why``, else ``message``. One whose head did not parse
+        (not HTTP, too large, too slow) is no request, and is only counted."""
         transport = self.transport
         if transport is None or transport.is_closing():
             return
+        if self.parsed is not None:
+            said = why or message.decode("utf-8", "replace").strip()
+            self.server.record(self.take_request(), refused_note(status, said))
         self.unwait()
         self.state = _DONE
         del self.buf[:]

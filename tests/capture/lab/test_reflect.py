@@ -136,7 +136,11 @@ def test_loose_header_syntax_gets_400_and_the_connection_closes(head: bytes, sai
     [(status, headers, body)] = answers
     assert status == 400 and headers["connection"] == "close"
     assert b"bad header field: " in body and said in body
-    assert records == [] and reflector.counters.bad_request == 1
+    # Recorded as refused (the second request is not read); not counted as reflected.
+    [record] = records
+    assert record.request.anomalies[-1].startswith("refused by the reflector: 400 ")
+    assert said.decode() in record.request.anomalies[-1]
+    assert reflector.counters.bad_request == 1 and reflector.counters.requests == 0
 
 
 # --- limits: every loop below is bounded in count and in time ----------------
