@@ -250,6 +250,27 @@ def test_a_request_answered_after_the_output_failed_is_counted_as_not_recorded(
     assert "447700900123" not in (tmp_path / "reflect.jsonl.1").read_text()
 
 
+def test_a_refused_request_is_in_the_output_file_and_not_counted_as_reflected(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "reflect.jsonl"
+    with reflect("--output", str(out), "--region", "GB") as (proc, port):
+        assert get(port) == 200
+        # A broken middlebox's injection: refused (RFC 9112 §5.1), and still evidence.
+        assert get(port, b"X-MSISDN : 447700900123\r\n") == 400
+        assert wait_for(lambda: out.exists() and len(out.read_text().splitlines()) == 2, 5)
+        code, err = stop(proc)
+    assert code == 0
+    first, refused = (json.loads(line) for line in out.read_text().splitlines())
+    assert (first["id"], refused["id"]) == (1, 2) and refused["reflector"] is True
+    assert refused["anomalies"][-1] == (
+        "refused by the reflector: 400 whitespace before colon in header 'X-MSISDN'"
+    )
+    assert [f["normalized"] for f in refused["findings"]] == ["+447700900123"]
+    last = err.splitlines()[-1]
+    assert "1 request reflected" in last and "limits: 400 1" in last, last
+
+
 @pytest.mark.parametrize(
     ("option", "value"),
     [
