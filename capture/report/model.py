@@ -15,6 +15,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from capture.formats.jsonl import REFUSED_NOTE
 from capture.formats.redact import PSEUDONYMS_V4, PSEUDONYMS_V6, Redactor
 from capture.gaps import SERVERS_UNREAD, sides
 from capture.identity.catalog import Catalog
@@ -724,6 +725,17 @@ _LOG_LIMITS = (
             "Suricata's eve.json logs a header sent more than once as one value joined "
             "with ', ': how many were sent is lost, and a second header (one injected "
             "beside another) can hide in it; the findings are of the joined value",
+        ),
+    ),
+    (
+        REFUSED_NOTE,
+        Limit(
+            "Requests refused by the reflector",
+            0,
+            "answered with an error, not their echo (loose header syntax, a body too large, "
+            "too slow or badly framed, the memory budget), and recorded with what had "
+            "arrived: the head, and the body up to the refusal, not past it",
+            hides=True,
         ),
     ),
     (

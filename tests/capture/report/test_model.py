@@ -181,6 +181,20 @@ def test_requests_whose_body_the_input_did_not_keep_are_counted_in_not_inspected
     assert "not inspected (request bodies not in the input: 1)" in report.lead
 
 
+def test_requests_the_reflector_refused_are_counted_in_not_inspected() -> None:
+    # Recorded with what had arrived before the refusal: the rest was not read.
+    from capture.formats.jsonl import refused_note
+    from capture.report.model import unlogged_by
+
+    unlogged: Counter[str] = Counter()
+    for anomalies in [(refused_note(413, "request body too large"),), ()]:
+        unlogged.update(unlogged_by(request(anomalies=anomalies)))
+    report = build_report([], inputs=_inputs(False), unlogged=unlogged, span=(2, None, None))
+    counts = {limit.what: limit.figure for limit in report.limits}
+    assert counts["Requests refused by the reflector"] == "1"
+    assert "not inspected (requests refused by the reflector: 1)" in report.lead
+
+
 def test_the_enrichment_phrase_qualifies_only_the_headers_networks_insert() -> None:
     # As the mitmproxy add-on records an app that sends the number everywhere: the
     # phrase followed the whole list, a URL parameter and a body field among it.
