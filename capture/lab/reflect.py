@@ -83,6 +83,9 @@ to four batches are open beyond the limit; 16 for the interpreter, the listening
 sockets and the output file."""
 _CHUNK_LINE_MAX = 4096
 _MEMORY_REACHED = "memory budget reached"
+_CUT_SHORT = "connection ended before the body was complete"
+"""The anomaly of a request whose client closed before its body was whole: the words
+a capture's reader notes then (``capture.http.stream``'s ``close``)."""
 _MIB = 1 << 20
 
 __all__ = ["Counters", "Limits", "ReflectError", "Reflector", "serve"]
@@ -188,9 +191,10 @@ class Reflector:
         """Requests reflected (answered with their echo) so far."""
         return self.counters.requests
 
-    def record(self, request: Request, refusal: str | None = None) -> Record:
-        """Number a received request, run the detector on it and hand it on."""
-        return self.hand_on(self.numbered(request), refusal)
+    def record(self, request: Request, note: str | None = None) -> Record:
+        """Number a received request, run the detector on it and hand it on
+        (:meth:`hand_on`)."""
+        return self.hand_on(self.numbered(request), note)
 
     def numbered(self, request: Request) -> Record:
         """``request``'s record, not yet handed on: the next id and the detector's findings."""
@@ -198,18 +202,16 @@ class Reflector:
         findings = self.detector.detect(request) if self.detector is not None else ()
         return Record(self._last_id, request, findings)
 
-    def hand_on(self, record: Record, refusal: str | None = None) -> Record:
+    def hand_on(self, record: Record, note: str | None = None) -> Record:
         """Give ``record`` to ``on_record``: a reflected request (counted in
-        :attr:`Counters.requests`), or with ``refusal`` (a :func:`refused_note`) one
-        refused after its head was read, that note among its anomalies, not counted as
-        reflected (the limit that refused it counts it)."""
-        if refusal is None:
+        :attr:`Counters.requests`), or with ``note`` one that was not: refused after
+        its head was read (a :func:`refused_note`; the limit that refused it counts
+        it), or cut short by its client. The note is added to its anomalies."""
+        if note is None:
             self.counters.requests += 1
         else:
             request = record.request
-            record = replace(
-                record, request=replace(request, anomalies=(*request.anomalies, refusal))
-            )
+            record = replace(record, request=replace(request, anomalies=(*request.anomalies, note)))
         if self.on_record is not None:
             self.on_record(record)
         return record
@@ -294,6 +296,11 @@ class _Connection(asyncio.Protocol):
         self.start_head()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.parsed is not None:
+            # The client went away after the head, before the body was whole (a
+            # refusal takes the request first): recorded with what came, noted as a
+            # capture notes a body its connection cut short.
+            self.server.record(self.take_request(), _CUT_SHORT)
         self.cancel_timers()
         self.out_held = 0
         self.set_buffered(0)

@@ -4,6 +4,7 @@ loopback. The answer is the refusal; the record is the evidence of what arrived.
 from __future__ import annotations
 
 import socket
+import time
 
 from capture.formats.jsonl import REFUSED_NOTE, refused_note
 from capture.identity.detector import IdentityConfig, IdentityDetector
@@ -103,6 +104,26 @@ def test_a_body_past_its_deadline_gets_408_and_what_came_of_it_is_recorded() -> 
     assert (record.request.body, record.request.body_length) == (b"abc", 3)
     assert record.request.anomalies[-1] == refused_note(408, "request body took too long")
     assert msisdns(record) == ["+447700900123"]
+
+
+def test_a_client_that_closes_before_its_body_is_whole_has_its_request_recorded() -> None:
+    # No refusal: the client went away. What came is the evidence, noted as a capture
+    # notes a body its connection cut short.
+    refl, records = reflector()
+    with running_reflector(refl) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(
+                b"POST / HTTP/1.1\r\nX-MSISDN: 447700900123\r\nContent-Length: 100\r\n\r\nabc"
+            )
+            time.sleep(0.2)  # the head and the first bytes read before the close
+        deadline = time.monotonic() + 5
+        while not records and time.monotonic() < deadline:
+            time.sleep(0.02)
+    [record] = records
+    assert (record.request.body, record.request.body_length) == (b"abc", 3)
+    assert record.request.anomalies[-1] == "connection ended before the body was complete"
+    assert msisdns(record) == ["+447700900123"]
+    assert refl.counters.requests == 0
 
 
 def test_a_request_refused_for_memory_as_it_is_answered_is_recorded_once_as_refused() -> None:
