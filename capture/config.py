@@ -16,7 +16,10 @@
 Only ``[identity]`` is interpreted here. Every other top-level table (``[keys]``
 for the dashboard, ``[live]``, ...) is kept as a read-only mapping in
 :attr:`Config.sections` for the code that owns it, so new sections need no
-change here. Errors are one line naming the file and what is wrong.
+change here beyond their entry in :data:`TABLES`. The code that owns a table
+registers its check there (:func:`register_check`), and every load of the file runs
+it: a bad ``[keys]`` is refused by ``scan`` too, not only once a dashboard starts.
+Errors are one line naming the file and what is wrong.
 """
 
 from __future__ import annotations
@@ -86,15 +89,40 @@ def _freeze(value: Any) -> Any:
 
 _IDENTITY_KEYS = frozenset({"region", "msisdn", "imei", "imsi", "canary", "disabled", "headers"})
 
-TABLES = {
-    "identity": "identity detection: this module",
-    "files": "output files' mode: tui/common.py",
-    "live": "live capture's spool: tui/cmd_live.py",
-    "keys": "the dashboard's keys: tui/keys.py",
-    "ui": "the dashboard's confirmations: tui/keys.py",
+TableCheck = Callable[[Mapping[str, Any]], object]
+"""Raises ``ValueError`` whose message (``[keys] ...``) says what is wrong with a table."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigTable:
+    """A top-level table a config file may hold."""
+
+    reader: str
+    """What it is for, and the module that reads it."""
+    check: TableCheck | None = None
+    """The reader's check, run on every load of a file holding the table (None: the
+    table is parsed here, or its reader has not registered one)."""
+
+
+TABLES: dict[str, ConfigTable] = {
+    "identity": ConfigTable("identity detection: this module"),
+    "files": ConfigTable("output files' mode: tui/common.py"),
+    "live": ConfigTable("live capture's spool: tui/cmd_live.py"),
+    "keys": ConfigTable("the dashboard's keys: tui/keys.py"),
+    "ui": ConfigTable("the dashboard's confirmations: tui/keys.py"),
 }
-"""The top-level tables a config file may hold, and who reads each: any other name
-is a typo (``[identty]``), refused rather than ignored in silence."""
+"""The top-level tables a config file may hold, who reads each and how it is checked:
+any other name is a typo (``[identty]``), refused rather than ignored in silence."""
+
+
+def register_check(name: str, check: TableCheck) -> None:
+    """Check the table ``name`` with ``check`` whenever a config file is loaded.
+
+    For the tables read outside this package (``tui/``, which this package never
+    imports): a command that loads the file refuses a table it does not read itself,
+    rather than passing it in silence until the command that reads it fails.
+    """
+    TABLES[name] = replace(TABLES[name], check=check)
 
 
 def _strings(table: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -226,7 +254,8 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     """A :class:`Config` from TOML text; raises :class:`ConfigError` naming ``path``.
 
     Every problem is one line: bad TOML, nesting deep enough to exhaust the
-    parser's stack, values of the wrong type, unusable canaries.
+    parser's stack, values of the wrong type, unusable canaries, and what the check
+    registered for a table (:func:`register_check`) refuses.
     """
     where = str(path) if path is not None else "<config>"
     if len(text) > MAX_CONFIG_BYTES:
@@ -256,7 +285,17 @@ def parse_config(text: str, path: Path | None = None) -> Config:
         identity = parse_identity(data.pop("identity", {}))
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-    return Config(identity, _freeze(data), path)
+    config = Config(identity, _freeze(data), path)
+    for name in config.sections:
+        check = TABLES[name].check
+        if check is None:
+            continue
+        table = config.section(name)  # ConfigError (one line) when it is a value
+        try:
+            check(table)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return config
 
 
 def load_config(path: str | Path | None = None) -> Config:

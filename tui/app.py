@@ -896,7 +896,7 @@ class HeaderwatchApp(App[int]):
             # Not given by the command (e.g. ``live``): the default config file's [keys].
             try:
                 keymap = keymod.keymap_for(None)
-            except (ConfigError, keymod.KeysError) as exc:
+            except ConfigError as exc:
                 self.config_error = str(exc)
                 keymap = {}
         self.keymap = dict(keymap)

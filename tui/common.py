@@ -6,8 +6,9 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from capture.config import (
     Config,
@@ -16,6 +17,7 @@ from capture.config import (
     load_config,
     merge_identity,
     read_canary_file,
+    register_check,
 )
 from capture.formats.private import share_files
 from capture.formats.recorded import recorded_region
@@ -30,6 +32,10 @@ from capture.identity.detector import (
 from capture.identity.phone import is_region
 from capture.sources.inputs import KINDS, inputs_help
 from capture.text import printable
+
+# Imported for the checks it registers: every command that loads the config file then
+# refuses a bad [keys] or [ui], not only the dashboard (it does not import Textual).
+from tui import keys  # noqa: F401
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
 DASHBOARD_RECURRENCE = 3
@@ -371,16 +377,24 @@ def take_notes() -> list[str]:
 
 
 def _shared_in(config: Config) -> bool:
-    """``[files] shared`` of the config file (false when absent)."""
-    table = config.section("files")
-    where = config.path if config.path is not None else "<config>"
+    """``[files] shared`` of the config file (false when absent; loading the file
+    checked it)."""
+    return _shared_of(config.section("files"))
+
+
+def _shared_of(table: Mapping[str, Any]) -> bool:
+    """``shared`` of the ``[files]`` table; ``ValueError`` for any other key, or a
+    value that is not a boolean."""
     unknown = sorted(set(table) - {"shared"})
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} in [files]")
+        raise ValueError(f"unknown key {unknown[0]!r} in [files]")
     shared = table.get("shared", False)
     if not isinstance(shared, bool):
-        raise ConfigError(f"{where}: [files] shared must be true or false")
+        raise ValueError("[files] shared must be true or false")
     return shared
+
+
+register_check("files", _shared_of)
 
 
 def output_failed(exc: OSError) -> str | None:

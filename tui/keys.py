@@ -11,17 +11,23 @@ keys, e.g.::
 
 and is applied with ``App.set_keymap``. Key names are Textual's (``space``,
 ``question_mark``, ``ctrl+x``, ``G`` for shift+g).
+
+Importing this module registers the checks of ``[keys]`` and ``[ui]``
+(:func:`capture.config.register_check`): every load of the config file runs them.
+``tui.common`` imports it, so that every command that loads the file refuses a bad
+table, ``scan`` too, which must not pay for Textual: :func:`bindings` alone imports it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from textual.binding import Binding
+from capture.config import load_config, register_check
 
-from capture.config import ConfigError, load_config
+if TYPE_CHECKING:
+    from textual.binding import Binding
 
 PREFIX = "headerwatch."
 
@@ -94,6 +100,8 @@ BY_NAME = {a.name: a for a in ACTIONS}
 
 def bindings() -> list[Binding]:
     """The main screen's bindings, each with its remappable id."""
+    from textual.binding import Binding
+
     return [
         Binding(
             a.keys,
@@ -140,25 +148,33 @@ def keymap_from_config(table: Mapping[str, Any]) -> dict[str, str]:
 def keymap_for(config_path: str | None) -> dict[str, str]:
     """The key remapping of the config file's ``[keys]`` table (empty without one).
 
-    Raises :class:`capture.config.ConfigError` or :class:`KeysError`.
+    Raises :class:`capture.config.ConfigError` naming the file (a bad ``[keys]`` too:
+    loading the file checks it).
     """
-    config = load_config(config_path)
-    try:
-        return keymap_from_config(config.section("keys"))
-    except KeysError as exc:
-        where = str(config.path) if config.path is not None else "<config>"
-        raise KeysError(f"{where}: {exc}") from None
+    return keymap_from_config(load_config(config_path).section("keys"))
+
+
+def confirm_quit_of(table: Mapping[str, Any]) -> bool:
+    """``confirm_quit`` of the ``[ui]`` table (default true): ``q`` asks before
+    quitting with unsaved work. Raises ``ValueError`` for a value that is not a
+    boolean, and for any other key (a typo would leave the question on in silence)."""
+    unknown = sorted(set(table) - {"confirm_quit"})
+    if unknown:
+        raise ValueError(f"unknown key {unknown[0]!r} in [ui]")
+    value = table.get("confirm_quit", True)
+    if not isinstance(value, bool):
+        raise ValueError("[ui] confirm_quit must be true or false")
+    return value
 
 
 def confirm_quit_for(config_path: str | None) -> bool:
-    """``[ui] confirm_quit`` of the config file (default true): ``q`` asks before
-    quitting with unsaved work. Raises :class:`capture.config.ConfigError`."""
-    config = load_config(config_path)
-    value = config.section("ui").get("confirm_quit", True)
-    if not isinstance(value, bool):
-        where = str(config.path) if config.path is not None else "<config>"
-        raise ConfigError(f"{where}: [ui] confirm_quit must be true or false")
-    return value
+    """``[ui] confirm_quit`` of the config file (:func:`confirm_quit_of`).
+    Raises :class:`capture.config.ConfigError` (loading the file checks the table)."""
+    return confirm_quit_of(load_config(config_path).section("ui"))
+
+
+register_check("keys", keymap_from_config)
+register_check("ui", confirm_quit_of)
 
 
 KEY_LABELS = {

@@ -54,7 +54,7 @@ def as_typed(expr: str) -> str:
 def check_view_args(args: argparse.Namespace) -> dict[str, str]:
     """The keymap; raises :class:`~tui.common.UsageError` saying what is wrong with
     the dashboard's options."""
-    from tui.keys import KeysError, keymap_for
+    from tui.keys import keymap_for
 
     expr = getattr(args, "view_filter", "")
     if expr:
@@ -64,7 +64,7 @@ def check_view_args(args: argparse.Namespace) -> dict[str, str]:
             raise UsageError(f"--filter {as_typed(expr)}: {exc}") from None
     try:
         return keymap_for(getattr(args, "config", None))
-    except (ConfigError, KeysError) as exc:
+    except ConfigError as exc:
         raise UsageError(str(exc)) from None
 
 

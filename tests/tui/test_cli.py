@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -115,3 +116,40 @@ def test_an_input_error_is_its_one_line_without_the_region_note() -> None:
     code, lines = _scan_stderr({"LANG": "C.UTF-8"}, "/nonexistent/capture.pcap")
     assert code == 2
     assert lines == ["headerwatch: error: /nonexistent/capture.pcap: no such file"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["rules"],
+        ["probe", "http://127.0.0.1:1/"],
+        ["reflect", "--bind", "127.0.0.1", "--port", "1"],
+        ["live", "--from", "RECORDS", "--format", "jsonl"],
+        ["report", "-o", "OUT"],
+    ],
+)
+def test_every_command_that_loads_the_config_refuses_a_bad_keys_table_before_it_writes(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # The default file, as a user has it: live read no other's [keys], and started its
+    # dashboard with the error as a notification; the others never looked.
+    config = tmp_path / "headerwatch" / "config.toml"
+    config.parent.mkdir()
+    config.write_text("[keys]\nquit = 5\n")
+    records = tmp_path / "records.jsonl"
+    records.write_text("")
+    out = tmp_path / "report.html"
+    argv = [{"RECORDS": str(records), "OUT": str(out)}.get(word, word) for word in command]
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)},
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f'headerwatch: error: {config}: [keys] quit must be a key name such as "F" or "ctrl+f"\n'
+    )
+    assert result.stdout == ""
+    assert not out.exists()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.keys import KeysError, keymap_from_config
+from tui.keys import KeysError, keymap_for, keymap_from_config
 
 
 def headerwatch(*args: str, config_home: Path) -> subprocess.CompletedProcess[str]:
@@ -63,6 +63,16 @@ def test_a_bad_keys_table_exits_2(tmp_path: Path) -> None:
     result = headerwatch("demo", "--config", str(config), config_home=tmp_path)
     assert result.returncode == 2
     assert "unknown command 'follw'" in result.stderr
+
+
+def test_a_good_keys_table_is_the_dashboards_keymap_and_lets_it_start(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[keys]\nfollow = "F,ctrl+f"\npause = "p"\n[ui]\nconfirm_quit = false\n')
+    assert keymap_for(str(config)) == {"headerwatch.follow": "F,ctrl+f", "headerwatch.pause": "p"}
+    result = headerwatch("demo", "--config", str(config), config_home=tmp_path)
+    # Past the config: what stops it here is the missing terminal.
+    assert result.returncode == 2
+    assert result.stderr.startswith("headerwatch: error: the dashboard needs a terminal")
 
 
 def test_the_keys_table_becomes_a_textual_keymap() -> None:

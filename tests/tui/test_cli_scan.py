@@ -260,6 +260,43 @@ def test_bad_config_file_is_one_line(tmp_path: Path, pcaps_dir: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1 and str(bad) in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("table", "said"),
+    [
+        ("[keys]\nquit = 5\n", '[keys] quit must be a key name such as "F" or "ctrl+f"'),
+        ('[keys]\nqiut = "q"\n', "[keys] unknown command 'qiut' (known: back, clear, "),
+        ('[keys]\npause = "q"\n', "[keys] key q is both pause and quit"),
+        ('[ui]\nconfirm_quit = "no"\n', "[ui] confirm_quit must be true or false"),
+        ("[ui]\nconfirm_qiut = false\n", "unknown key 'confirm_qiut' in [ui]"),
+    ],
+)
+def test_scan_refuses_a_table_only_the_dashboard_reads_in_the_dashboards_one_line(
+    tmp_path: Path, pcaps_dir: Path, table: str, said: str
+) -> None:
+    # scan passed these in silence: only the dashboard, started later, refused them.
+    bad = tmp_path / "config.toml"
+    bad.write_text(table)
+    result = headerwatch("scan", "--config", str(bad), str(pcaps_dir / "zeek/get.pcap"))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"headerwatch: error: {bad}: {said}"), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_scan_takes_a_config_whose_keys_and_ui_tables_are_good(
+    tmp_path: Path, pcaps_dir: Path
+) -> None:
+    good = tmp_path / "config.toml"
+    good.write_text(
+        '[keys]\nfollow = "F,ctrl+f"\npause = "p"\nquit = ["q", "ctrl+w"]\n'
+        "[ui]\nconfirm_quit = false\n"
+    )
+    result = headerwatch("scan", "--config", str(good), str(pcaps_dir / "zeek/get.pcap"))
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 1
+    assert "error" not in result.stderr and "warning" not in result.stderr
+
+
 def test_rules_lists_the_catalog() -> None:
     result = headerwatch("rules", "--sources")
     assert result.returncode == 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,3 +171,17 @@ def test_rules_prints_the_catalog_the_config_file_makes(
     assert main(["rules", "--config", str(config)]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith(f"headerwatch: error: {config}: not valid TOML")
+
+
+def test_importing_tui_common_registers_the_table_checks_without_importing_textual() -> None:
+    # capture.config cannot import tui: the checks of the tables tui reads are
+    # registered by their readers, imported (Textual not) by what every command imports.
+    code = (
+        "import sys, capture.config as c, tui.common\n"
+        "print(sorted(n for n, t in c.TABLES.items() if t.check is None))\n"
+        "print(any(m.split('.')[0] == 'textual' for m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.splitlines() == ["['identity', 'live']", "False"]
