@@ -53,7 +53,6 @@ from capture.sources.spool import DEFAULT_LIMIT, Spool, leftover_notice, leftove
 from capture.text import counted
 from capture.view.selection import EXIT_FAILED, EXIT_USAGE, Selection
 from capture.view.store import Store
-from tui.cmd_reflect import size as byte_size
 from tui.common import (
     DASHBOARD_RECURRENCE,
     RECORDED_AS_IT_CAME,
@@ -64,9 +63,12 @@ from tui.common import (
     add_identity_args,
     add_redact_arg,
     build_detector,
+    byte_size,
     not_redacted,
     output_failed,
     output_width,
+    spool_max_of,
+    spool_size,
     take_notes,
     tell,
 )
@@ -121,7 +123,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--spool-max",
-        type=_spool_size,
+        type=spool_size,
         default=None,
         metavar="SIZE",
         help="dashboard without -w: the capture is kept in a private spool (a 0600 file in "
@@ -188,16 +190,6 @@ spilled to the store's private file, never lost (``open`` keeps the store's defa
 and 139 MB with 8 MiB (a manual run with 16 MiB reached 150 MB); 8 MiB is still
 about the request list's window of 5,000 rows of typical requests."""
 
-SPOOL_MIN = 1 << 20
-"""Smallest --spool-max other than 0."""
-
-
-def _spool_size(text: str) -> int:
-    size = byte_size(text)
-    if 0 < size < SPOOL_MIN:
-        raise argparse.ArgumentTypeError(f"{text!r}: at least 1M (or 0 for no spool)")
-    return size
-
 
 def _buffer_size(text: str) -> int:
     size = byte_size(text)
@@ -218,27 +210,17 @@ def _buffer_size(text: str) -> int:
 def spool_limit(args: argparse.Namespace) -> int:
     """``--spool-max``, else the config file's ``[live] spool_max``, else 1 GiB.
 
-    Raises :class:`~tui.common.UsageError` when the config's value is unusable.
+    Raises :class:`~tui.common.UsageError` when the config file is unusable (loading
+    it checks ``[live]``: :func:`~tui.common.spool_max_of`).
     """
     chosen: int | None = getattr(args, "spool_max", None)
     if chosen is not None:
         return chosen
     try:
-        config = load_config(getattr(args, "config", None))
-        table = config.section("live")
+        configured = spool_max_of(load_config(getattr(args, "config", None)).section("live"))
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    where = config.path if config.path is not None else "<config>"
-    unknown = sorted(set(table) - {"spool_max"})
-    if unknown:
-        raise UsageError(f"{where}: unknown key {unknown[0]!r} in [live]")
-    value = table.get("spool_max", DEFAULT_LIMIT)
-    try:
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise argparse.ArgumentTypeError('a size such as "4G" or a number of bytes')
-        return _spool_size(str(value))
-    except argparse.ArgumentTypeError as exc:
-        raise UsageError(f"{where}: [live] spool_max: {exc}") from None
+    return DEFAULT_LIMIT if configured is None else configured
 
 
 def _error(message: str, err: TextIO) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
 from typing import TYPE_CHECKING, Any
 
 from capture.formats.jsonl import reflector_line
@@ -17,6 +16,7 @@ from tui.common import (
     add_identity_args,
     add_redact_arg,
     build_detector,
+    byte_size,
     output_width,
     take_notes,
     tcp_port,
@@ -26,16 +26,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from capture.model import Record
-
-_SIZE = re.compile(r"(\d+)\s*([kmg]?)i?b?", re.IGNORECASE)
-
-
-def size(text: str) -> int:
-    """A byte count: ``65536``, ``64k``, ``1M``, ``2GiB``."""
-    match = _SIZE.fullmatch(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 32k, 1M)")
-    return int(match[1]) << {"": 0, "k": 10, "m": 20, "g": 30}[match[2].lower()]
 
 
 def register(sub: Any) -> None:
@@ -128,21 +118,21 @@ def register(sub: Any) -> None:
     )
     g.add_argument(
         "--max-head",
-        type=size,
+        type=byte_size,
         default=d.max_head,
         metavar="SIZE",
         help=f"largest request head (default {d.max_head >> 10}k, at most 64k): 431",
     )
     g.add_argument(
         "--max-body",
-        type=size,
+        type=byte_size,
         default=d.max_body,
         metavar="SIZE",
         help=f"largest request body, counted and discarded (default {d.max_body >> 20}M): 413",
     )
     g.add_argument(
         "--memory-budget",
-        type=size,
+        type=byte_size,
         default=d.memory_budget,
         metavar="SIZE",
         help=f"bytes buffered across all connections (default {d.memory_budget >> 20}M): 503",

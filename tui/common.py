@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -189,6 +190,53 @@ def _size(text: str) -> int:
     if not low <= size <= high:
         raise argparse.ArgumentTypeError(f"{text!r}: must be between {low:,} and {high:,} bytes")
     return size
+
+
+_BYTES = re.compile(r"(\d+)\s*([kmg]?)i?b?", re.IGNORECASE)
+
+
+def byte_size(text: str) -> int:
+    """A byte count: ``65536``, ``64k``, ``1M``, ``2GiB`` (``reflect``'s limits,
+    ``live``'s buffer and spool)."""
+    match = _BYTES.fullmatch(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 32k, 1M)")
+    return int(match[1]) << {"": 0, "k": 10, "m": 20, "g": 30}[match[2].lower()]
+
+
+SPOOL_MIN = 1 << 20
+"""Smallest --spool-max other than 0."""
+
+
+def spool_size(text: str) -> int:
+    """``live --spool-max`` and ``[live] spool_max``: a byte count, 0 (no spool) or at
+    least :data:`SPOOL_MIN`."""
+    size = byte_size(text)
+    if 0 < size < SPOOL_MIN:
+        raise argparse.ArgumentTypeError(f"{text!r}: at least 1M (or 0 for no spool)")
+    return size
+
+
+def spool_max_of(table: Mapping[str, Any]) -> int | None:
+    """``spool_max`` of the ``[live]`` table (None when absent); ``ValueError`` for any
+    other key, or a value that is not a size. Here rather than in ``tui.cmd_live``,
+    which reads it: every command checks the table when it loads the config file, and
+    ``scan`` must not import live capture for that."""
+    unknown = sorted(set(table) - {"spool_max"})
+    if unknown:
+        raise ValueError(f"unknown key {unknown[0]!r} in [live]")
+    value = table.get("spool_max")
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise argparse.ArgumentTypeError('a size such as "4G" or a number of bytes')
+        return spool_size(str(value))
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"[live] spool_max: {exc}") from None
+
+
+register_check("live", spool_max_of)
 
 
 class UsageError(Exception):

@@ -268,6 +268,7 @@ def test_bad_config_file_is_one_line(tmp_path: Path, pcaps_dir: Path) -> None:
         ('[keys]\npause = "q"\n', "[keys] key q is both pause and quit"),
         ('[ui]\nconfirm_quit = "no"\n', "[ui] confirm_quit must be true or false"),
         ("[ui]\nconfirm_qiut = false\n", "unknown key 'confirm_qiut' in [ui]"),
+        ('[live]\nspool_max = "lots"\n', "[live] spool_max: not a size: 'lots'"),
     ],
 )
 def test_scan_refuses_a_table_only_the_dashboard_reads_in_the_dashboards_one_line(
@@ -283,13 +284,13 @@ def test_scan_refuses_a_table_only_the_dashboard_reads_in_the_dashboards_one_lin
     assert result.stderr.count("\n") == 1, result.stderr
 
 
-def test_scan_takes_a_config_whose_keys_and_ui_tables_are_good(
+def test_scan_takes_a_config_whose_keys_ui_and_live_tables_are_good(
     tmp_path: Path, pcaps_dir: Path
 ) -> None:
     good = tmp_path / "config.toml"
     good.write_text(
         '[keys]\nfollow = "F,ctrl+f"\npause = "p"\nquit = ["q", "ctrl+w"]\n'
-        "[ui]\nconfirm_quit = false\n"
+        '[ui]\nconfirm_quit = false\n[live]\nspool_max = "200M"\n'
     )
     result = headerwatch("scan", "--config", str(good), str(pcaps_dir / "zeek/get.pcap"))
     assert result.returncode == 0, result.stderr

@@ -184,4 +184,4 @@ def test_importing_tui_common_registers_the_table_checks_without_importing_textu
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
-    assert result.stdout.splitlines() == ["['identity', 'live']", "False"]
+    assert result.stdout.splitlines() == ["['identity']", "False"]
