@@ -30,8 +30,9 @@ _GZIP = b"\x1f\x8b"
 
 def recorded_region(path: str) -> str | None:
     """What the session file ``path`` records as its region, as written: a region code
-    (``gb``) or not (``ZZ``, metadata damaged or edited by hand; the caller checks it
-    with :func:`~capture.identity.phone.is_region`). None for any other file, a session
+    (``gb``) or not (``ZZ``, metadata damaged or edited by hand; a value that is not a
+    string as its JSON text, ``44``; the caller checks it with
+    :func:`~capture.identity.phone.is_region`). None for any other file, a session
     written without a region, one that cannot be read, and what is not a regular file
     (:func:`recorded_info`)."""
     info = recorded_info(path)

@@ -82,7 +82,9 @@ class SessionInfo:
     filter: str = ""
     """The view filter when it was saved ("" when everything was saved)."""
     region: str = ""
-    """The ``--region`` used for national phone numbers."""
+    """The ``--region`` used for national phone numbers. Read back, as written: a
+    value that is not a string (metadata edited by hand: ``44``, ``null``) is kept as
+    its JSON text, to be said to be no region code, not taken for no region."""
     canary_sha256: tuple[str, ...] = ()
     """Digests of the canary values (never the values: the file gets shared)."""
     shown: int = 0
@@ -186,11 +188,13 @@ class SessionInfo:
 
         digests = body.get("canary_sha256", [])
         shown = body.get("shown", 0)
+        region = body.get("region", "")
         return cls(
             source=text_of("source"),
             created=text_of("created"),
             filter=text_of("filter"),
-            region=text_of("region"),
+            # Not text_of: a region passed over in silence reads the numbers in another.
+            region=region if isinstance(region, str) else json.dumps(region),
             canary_sha256=tuple(d for d in digests if isinstance(d, str))
             if isinstance(digests, list)
             else (),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import orjson
@@ -130,6 +131,36 @@ def test_a_session_whose_region_is_not_a_region_code_says_so_once_and_is_not_use
     # A region of its own chosen: the session's is not looked for, nothing to say.
     assert main(["scan", "--region", "GB", bad]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("region", "shown"), [(44, "'44'"), (None, "'null'"), (["GB"], "'[\"GB\"]'")]
+)
+def test_a_session_whose_region_is_not_a_string_says_so_once_and_the_locale_or_option_is_used(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    region: object,
+    shown: str,
+) -> None:
+    # Passed over in silence: a value that is not a string was read as no region at all.
+    header = json.loads(info_line(SessionInfo.new(source="proxy", region="GB")))
+    header["headerwatch_session"]["region"] = region
+    bad = tmp_path / "edited.jsonl"
+    bad.write_bytes(orjson.dumps(header) + b"\n" + NATIONAL + b"\n")
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
+    assert main(["scan", str(bad)]) == 0
+    out, err = capsys.readouterr()
+    assert _msisdns(out) == ["+447700900123"]  # in the locale's region
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert warnings == [
+        "headerwatch: warning: the region recorded in the session's metadata is not a "
+        f"region code such as GB or US, not used ({bad}: {shown})"
+    ]
+    assert main(["scan", "--region", "FR", str(bad)]) == 0
+    out, err = capsys.readouterr()
+    assert _msisdns(out) == []  # read in FR: the national number is not one there
+    assert "warning" not in err
 
 
 def test_a_followed_session_reads_in_its_region(

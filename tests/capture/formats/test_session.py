@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -429,6 +430,19 @@ def test_session_info_json() -> None:
     assert SessionInfo.from_comment(info.to_comment()) == info
     assert SessionInfo.from_comment("a comment from Wireshark") is None
     assert SessionInfo.from_comment('{"other": 1}') is None
+
+
+def test_a_region_that_is_not_a_string_is_read_back_as_its_json_text_not_as_none() -> None:
+    # As "": a session edited to "region": 44 was read as one saved without a region.
+    def region(value: object) -> str:
+        info = SessionInfo.from_comment(json.dumps({"headerwatch": {"region": value}}))
+        assert info is not None
+        return info.region
+
+    assert region(44) == "44" and region(None) == "null" and region(["GB"]) == '["GB"]'
+    assert region("gb") == "gb" and region("") == ""
+    absent = SessionInfo.from_comment('{"headerwatch": {}}')
+    assert absent is not None and absent.region == ""
 
 
 def test_session_info_judged_by_a_detector_cites_its_region_catalog_and_canaries() -> None:
