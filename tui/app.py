@@ -893,7 +893,7 @@ class HeaderwatchApp(App[int]):
         self.utc = utc
         self.config_error: str | None = None
         if keymap is None:
-            # Not given by the command (e.g. ``live``): the default config file's [keys].
+            # Not given by the command (a test's app): the default config file's [keys].
             try:
                 keymap = keymod.keymap_for(None)
             except ConfigError as exc:

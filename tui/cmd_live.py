@@ -64,6 +64,7 @@ from tui.common import (
     add_redact_arg,
     build_detector,
     byte_size,
+    dashboard_keys,
     not_redacted,
     output_failed,
     output_width,
@@ -363,6 +364,7 @@ def run(args: argparse.Namespace) -> int:
         detector = build_detector(args, recurrence=0 if headless else DASHBOARD_RECURRENCE)
         if not headless:
             args.spool_max = spool_limit(args)
+            keys = dashboard_keys(args)
     except UsageError:
         source.stop()
         raise
@@ -391,7 +393,9 @@ def run(args: argparse.Namespace) -> int:
     assert app_module is not None
     # Like a -w file, the spool is made after the drop: it is the user's.
     with spooled(frames, source, args, notify, notices) as (recorded, spool):
-        return _dashboard(app_module, args, recorded, source, detector, notices, notify_box, spool)
+        return _dashboard(
+            app_module, args, recorded, source, detector, notices, notify_box, spool, keys
+        )
 
 
 def _comment(args: argparse.Namespace) -> str:
@@ -587,6 +591,7 @@ def dashboard(
     detector: Detector | None,
     redact: bool = False,
     written: bool = False,
+    keys: tuple[dict[str, str], bool] | None = None,
 ) -> tuple[Any, Callable[[str, str], None]]:
     """The dashboard over a live capture, and the ``notify`` that shows the source's notices.
 
@@ -596,9 +601,12 @@ def dashboard(
     ``written``: it is the user's ``-w`` file (the capture is on disk: quitting does
     not ask about it). Else (``--spool-max 0``, or no spool could be made) the requests
     are nowhere but in the dashboard: as those of ``live --from``, ``w`` saves them as
-    a session of records, quitting asks first, and a signal keeps them.
+    a session of records, quitting asks first, and a signal keeps them. ``keys``: the
+    key remapping and ``confirm_quit`` (:func:`dashboard_keys`; None: the app reads
+    the default config file's).
     """
     recording = frames if isinstance(frames, RecordingSource) else None
+    keymap, confirm_quit = (None, None) if keys is None else keys
     app = app_module.HeaderwatchApp(
         frames,
         detector,
@@ -608,6 +616,8 @@ def dashboard(
         recording=recording,
         written=recording if written else None,
         record_session=recording is None,
+        keymap=keymap,
+        confirm_quit=confirm_quit,
     )
     events_arrived = import_module("tui.messages").EventsArrived
 
@@ -626,9 +636,16 @@ def _dashboard(
     notices: list[Notice],
     notify_box: list[Any],
     spool: Spool | None = None,
+    keys: tuple[dict[str, str], bool] | None = None,
 ) -> int:
     app, post = dashboard(
-        app_module, frames, source, detector, redact=args.redact, written=bool(args.write)
+        app_module,
+        frames,
+        source,
+        detector,
+        redact=args.redact,
+        written=bool(args.write),
+        keys=keys,
     )
     notify_box.append(post)
     for notice in notices:

@@ -34,9 +34,10 @@ from capture.identity.phone import is_region
 from capture.sources.inputs import KINDS, inputs_help
 from capture.text import printable
 
-# Imported for the checks it registers: every command that loads the config file then
-# refuses a bad [keys] or [ui], not only the dashboard (it does not import Textual).
-from tui import keys  # noqa: F401
+# Imported for the checks it registers (every command that loads the config file then
+# refuses a bad [keys] or [ui], not only the dashboard) and for dashboard_keys; it does
+# not import Textual.
+from tui import keys
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
 DASHBOARD_RECURRENCE = 3
@@ -478,3 +479,16 @@ def tell(line: str) -> None:
     that SIGHUP stopped: what is said then is lost, what is done is not)."""
     with contextlib.suppress(OSError):
         print(line, file=sys.stderr, flush=True)
+
+
+def dashboard_keys(args: argparse.Namespace) -> tuple[dict[str, str], bool]:
+    """The dashboard's key remapping and ``[ui] confirm_quit``, from the ``--config``
+    file as the identities are (else the default file), read before capture starts.
+
+    Raises :class:`UsageError` when that file is unusable.
+    """
+    path = getattr(args, "config", None)
+    try:
+        return keys.keymap_for(path), keys.confirm_quit_for(path)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None

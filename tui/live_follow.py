@@ -26,7 +26,7 @@ from capture.sources.frames import CaptureError
 from capture.text import counted
 from capture.view.selection import EXIT_USAGE
 from tui.cmd_live import headless_run
-from tui.common import DASHBOARD_RECURRENCE, build_detector, tell
+from tui.common import DASHBOARD_RECURRENCE, build_detector, dashboard_keys, tell
 
 
 def follow_summary(counters: dict[str, int], noun: tuple[str, str]) -> str:
@@ -55,6 +55,7 @@ def run_follow(
     detector = build_detector(
         args, recurrence=0 if headless else DASHBOARD_RECURRENCE, inputs=[args.follow]
     )
+    keymap, confirm_quit = (None, None) if headless else dashboard_keys(args)
     recording: RecordRecording | None = None
     if args.write:
         try:
@@ -117,6 +118,8 @@ def run_follow(
             redact=args.redact,
             record_session=True,
             written=recording,
+            keymap=keymap,
+            confirm_quit=confirm_quit,
         )
         events_arrived = import_module("tui.messages").EventsArrived
 
