@@ -30,6 +30,7 @@ from capture.formats.recorded import recorded_info
 from capture.formats.redact import Redactor
 from capture.identity.catalog import load_catalog
 from capture.identity.detector import IdentityDetector
+from capture.identity.phone import is_region
 from capture.model import Finding, Record, RequestSeen
 from capture.net.decode import Decoder
 from capture.pipeline import Detector, Pipeline
@@ -129,6 +130,9 @@ def _how_made(path: str, region: str | None) -> str | None:
             "not all that were read"
         )
     recorded = info.region.upper()
+    if recorded and not is_region(recorded):
+        # Metadata edited by hand (a number, null): said as the warning says it.
+        recorded = f"{info.region!r} (not a region code)"
     if recorded and recorded == region:
         text += f"; national numbers read as region {recorded}"
     elif recorded:

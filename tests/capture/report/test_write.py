@@ -114,6 +114,44 @@ def test_a_session_of_records_says_how_it_was_made_and_which_region_the_report_u
     assert none.endswith("; saved without a region; national numbers read as region GB here")
 
 
+def test_a_session_whose_recorded_region_is_no_region_code_is_said_so_in_the_context(
+    tmp_path: Path,
+) -> None:
+    # Metadata edited by hand: the report showed "instead of the recorded 44", as if 44
+    # were a region.
+    from capture.formats.record_session import save_record_session
+    from capture.formats.session import SessionInfo
+    from capture.view.store import Entry
+
+    gb = IdentityDetector(IdentityConfig(region="GB"))
+    records = read_inputs([DEMO], gb, study=True).records
+    session = tmp_path / "s.jsonl"
+    save_record_session(str(session), [Entry(r) for r in records[:2]], info=SessionInfo.new())
+    lines = session.read_text().splitlines()
+    head = json.loads(lines[0])
+    assert "region" in json.dumps(head)
+    _set_region(head, 44)
+    session.write_text("\n".join([json.dumps(head), *lines[1:]]) + "\n")
+    [note] = read_inputs([str(session)], gb).notes
+    assert note.endswith(
+        "; national numbers read as region GB in this report, instead of the recorded "
+        "'44' (not a region code)"
+    )
+
+
+def _set_region(obj: object, region: object) -> None:
+    """Set every "region" key in a JSON value, however deep the session keeps it."""
+    if isinstance(obj, dict):
+        for key in obj:
+            if key == "region":
+                obj[key] = region
+            else:
+                _set_region(obj[key], region)
+    elif isinstance(obj, list):
+        for item in obj:
+            _set_region(item, region)
+
+
 def test_a_report_and_a_session_cite_the_catalog_as_a_config_changed_it(tmp_path: Path) -> None:
     """The findings of a detector whose config disabled or added headers are not the
     shipped catalog's: the report's Context and the session's note say what changed."""
