@@ -815,6 +815,7 @@ class HttpConnection:
         "ends",
         "flow",
         "held",
+        "notes",
         "opaque",
         "outstanding",
         "probe",
@@ -850,8 +851,22 @@ class HttpConnection:
         (the request's ``src``, ``sport``, ``dst``, ``dport``)."""
         self.opaque = False
         """Counted in ``non_http_connections`` (see :meth:`not_http`)."""
+        self.notes: tuple[str, ...] = ()
+        """Reassembly's notes (see :meth:`note`) for the next request to go out."""
         if flow.client is not None:
             self.assign_roles(flow.client)
+
+    def note(self, text: str) -> None:
+        """Reassembly's note (:meth:`capture.net.reassembly.StreamSink.on_note`): an
+        anomaly of the request whose body is being read, else of the next request
+        (whose head may be arriving): the one the note's bytes may have changed."""
+        client = self.client
+        current = self.readers[client].current if client is not None else None
+        if current is not None and not current.emitted:
+            if text not in current.anomalies:
+                current.anomalies.append(text)
+        elif text not in self.notes:
+            self.notes += (text,)
 
     def buffered(self) -> int:
         """Bytes held for this connection: heads still arriving, a request body being
@@ -1270,6 +1285,11 @@ class HttpTracker:
         self.held_bytes += held - conn.held
         conn.held = held
 
+    def on_note(self, flow: Flow, direction: int, ts: float, text: str) -> None:
+        """A note of reassembly's, for the connection's request (see
+        :meth:`HttpConnection.note`): the same on whichever side's segments it came."""
+        self._conn(flow).note(text)
+
     def on_roles(self, flow: Flow) -> None:
         """The handshake named the client."""
         conn: HttpConnection | None = flow.app  # type: ignore[assignment]
@@ -1327,6 +1347,9 @@ class HttpTracker:
             if conn.client is not None:  # (set once: assign_roles)
                 conn.ends = ends
         src, sport, dst, dport = ends
+        if conn.notes:
+            anomalies = (*anomalies, *conn.notes)
+            conn.notes = ()
         self.counters["requests"] += 1
         self.on_request(
             conn.echo,

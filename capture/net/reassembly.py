@@ -1,9 +1,9 @@
 """TCP reassembly: segments in, ordered per-direction byte streams out.
 
 Each connection has two halves (one per direction). A half delivers bytes in
-sequence order exactly once: retransmissions and overlaps are trimmed (the first
-copy seen wins), out-of-order segments wait until the hole before them fills.
-A hole that cannot fill is reported as a *gap* of N bytes, never papered over:
+sequence order exactly once: retransmissions and overlaps are trimmed (the copy
+delivered first wins, see below), out-of-order segments wait until the hole before
+them fills. A hole that cannot fill is reported as a *gap* of N bytes, never papered over:
 
 * the receiver acknowledged bytes that the capture never saw (the capture lost
   them; the network did not), or
@@ -11,6 +11,36 @@ A hole that cannot fill is reported as a *gap* of N bytes, never papered over:
 * the connection closes, goes idle, or the input ends.
 
 Sequence numbers are compared modulo 2**32, so wraparound is ordinary.
+
+Where the monitor and the server could read different bytes (an evader's hope), the
+policy is the receiver's where a passive capture can know it, and said on the
+request (through :meth:`StreamSink.on_note`) where it cannot:
+
+* **Resets.** A RST ends the connection only where the server would take it (RFC 5961
+  §3.2, what Linux does): at the next byte its sender's half expects, where that
+  place is not known (nothing seen from that side yet, or a direction nobody reads),
+  or answering a SYN (RST+ACK acknowledging it, from a side that sent no SYN).
+  Any other RST (out of the window, or in it but not at the next byte, which gets a
+  challenge ACK) is passed over, whole, counted (``resets_passed_over``) and noted.
+* **Data on a SYN** is read only where the peer's SYN+ACK acknowledges it (TCP Fast
+  Open): until then it is held (one segment a connection, within
+  :attr:`Limits.total_buffer`), and it is dropped and counted (``syn_data_dropped``)
+  where the SYN+ACK acknowledges the SYN alone, or where the sender goes on from the
+  SYN's next byte, as Linux drops it without Fast Open.
+* **Overlaps: the copy delivered first wins** (of copies held out of order, the one
+  that starts earlier, then the one captured earlier; a held copy loses to a segment
+  that arrives in order over it). Where both copies are in memory (held ones drained
+  one after the other, or a held one against the segment just delivered over it) the
+  overlapping bytes are compared: copies that differ are counted
+  (``overlaps_differing``) and noted, since the server may have read the other one.
+  Bytes already delivered are not kept (memory), so a retransmission of them is
+  trimmed without being compared.
+
+What a passive capture cannot know: whether a segment reached the server at all
+(a TTL that runs out on the way, a bad checksum, which this module does not check:
+captures on the sending host carry bad checksums from offload). A RST at the next
+byte ends the connection here even if the server never got it; segments on its
+4-tuple after that are counted (``late_segments``), not read.
 
 The reassembler calls a :class:`StreamSink` (the HTTP layer) rather than
 returning lists: this is the per-packet hot path.
@@ -57,6 +87,19 @@ def _delta(a: int, b: int) -> int:
     return ((a - b + _HALF) & _MASK) - _HALF
 
 
+RESET_NOTE = "TCP reset not at the next byte passed over (the server may have ignored it too)"
+"""The note (:meth:`StreamSink.on_note`) of a RST that did not end the connection."""
+SYN_DATA_NOTE = (
+    "data on the TCP SYN not acknowledged, not read (the server reads what follows the SYN)"
+)
+"""The note of a SYN's payload that was dropped (see the module's docstring)."""
+OVERLAP_NOTE = (
+    "TCP segments overlapped with different bytes; one copy was read "
+    "(the server may have read the other)"
+)
+"""The note of two copies of the same bytes that differ."""
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Bounds on what reassembly may hold; overflow is counted, never silent."""
@@ -93,6 +136,8 @@ _HALF_OPEN = struct.Struct("<qddIIIIB")
 """A half-open connection: id, first and last capture time, then per direction the
 initial and next sequence numbers, and flags (:data:`_ISN0` ...)."""
 _ISN0, _ISN1, _NEXT0, _NEXT1, _CLIENT_KNOWN, _CLIENT_B = 1, 2, 4, 8, 16, 32
+_RESET0, _RESET1 = 64, 128
+"""A RST from that direction was passed over: noted when the connection carries data."""
 _HALF_OPEN_LAST = struct.Struct("<16xd")
 """The last capture time in a :data:`_HALF_OPEN` state."""
 
@@ -182,6 +227,7 @@ class Half:
         "pending",
         "pending_bytes",
         "probe",
+        "syn_data",
     )
 
     def __init__(self) -> None:
@@ -202,6 +248,10 @@ class Half:
         """Set by the layer above while the first bytes of this direction would only
         be looked at for a verdict the reader of the capture can give itself (see
         :attr:`Reassembler.skip`)."""
+        self.syn_data: tuple[float, bytes, int] | None = None
+        """The payload of this direction's SYN (capture time, bytes, bytes not
+        captured) while the handshake has not said whether the peer took it; the
+        stream's place (:attr:`next_seq`) is None meanwhile."""
 
 
 class Flow:
@@ -272,6 +322,11 @@ class StreamSink(Protocol):
 
     def on_roles(self, flow: Flow) -> None:
         """The handshake told which side is the client (``flow.client``)."""
+
+    def on_note(self, flow: Flow, direction: int, ts: float, text: str) -> None:
+        """Something in ``direction``'s segments the server may have read otherwise
+        (``text``, in words a record can carry): for the connection's request in
+        progress, or its next one."""
 
     def on_close(self, flow: Flow, why: str = "connection ended") -> None:
         """The connection is over: ``why`` says how, in words a record can carry
@@ -387,6 +442,9 @@ class Reassembler:
                 "half_open_evicted",
                 "flows_idle_closed",
                 "late_segments",
+                "resets_passed_over",
+                "syn_data_dropped",
+                "overlaps_differing",
             ),
             0,
         )
@@ -520,7 +578,7 @@ class Reassembler:
         entry = self._flows.get(key)
         if entry is None and self._half_open:
             made = self._half_open_segment(
-                ts, src, sport, dst, dport, sseq, flags, bool(payload or missing)
+                ts, src, sport, dst, dport, sseq, ack, flags, bool(payload or missing)
             )
             if made:
                 return
@@ -559,11 +617,23 @@ class Reassembler:
         half = halves[direction]
         other = halves[1 - direction]
 
+        if flags & RST and not self._reset_ends(half, other, sseq, ack, flags):
+            # The server would not take it either: the segment is passed over whole.
+            self._noted(flow, direction, ts, "resets_passed_over", RESET_NOTE)
+            return
         if flags & SYN:
             self._syn(flow, direction, half, seg)
+            if flags & ACK and other.syn_data is not None and other.isn is not None:
+                # The SYN+ACK tells whether the peer took the data on its SYN.
+                took = _delta(ack, other.isn + 1) > 0
+                self._settle_syn_data(flow, 1 - direction, other, took)
         elif half.next_seq is None:
-            half.next_seq = sseq
-            self._sync_skip(flow, direction)
+            if half.syn_data is not None and half.isn is not None:
+                # No SYN+ACK seen: where the sender goes on from tells instead.
+                self._settle_syn_data(flow, direction, half, _delta(sseq, half.isn + 1) > 0)
+            else:
+                half.next_seq = sseq
+                self._sync_skip(flow, direction)
 
         # The peer acknowledging bytes of ours that wait behind a hole means the
         # capture, not the network, lost the bytes in the hole.
@@ -572,7 +642,12 @@ class Reassembler:
             if acked > 0 and other.pending[0][0] <= other.offset + acked:
                 self._skip_hole(flow, 1 - direction, other, ts)
 
-        if payload or missing:
+        # A SYN's data is held until the handshake says whether the peer took it.
+        if (payload or missing) and not (
+            flags & SYN
+            and not flags & ACK
+            and self._hold_syn_data(flow, direction, half, ts, sseq, payload, missing)
+        ):
             seq = sseq + 1 if flags & SYN else sseq
             next_seq = half.next_seq
             if next_seq is None:
@@ -595,7 +670,7 @@ class Reassembler:
                 half.next_seq = (seq + n) & _MASK
                 self.sink.on_data(flow, direction, ts, payload)
                 if half.pending:
-                    self._drain(flow, direction, half)
+                    self._drain(flow, direction, half, payload)
             else:
                 self._data(flow, direction, half, ts, seq, payload, missing)
         if flags & FIN and half.fin is None and half.next_seq is not None:
@@ -707,6 +782,7 @@ class Reassembler:
         dst: bytes,
         dport: int,
         seq: int,
+        ack: int,
         flags: int,
         data: bool,
     ) -> bool | None:
@@ -725,8 +801,15 @@ class Reassembler:
                 return None
             direction = 1
         if flags & RST:
-            del half_open[packed]
-            self._closed.add(_unpacked_key(packed), ts)
+            if self._half_open_reset_ends(state, direction, seq, ack, flags):
+                del half_open[packed]
+                self._closed.add(_unpacked_key(packed), ts)
+            else:
+                # Passed over, as by the receiver; noted if the connection carries data.
+                bits = state[-1] | (_RESET0 if direction == 0 else _RESET1)
+                half_open[packed] = state[:-1] + bytes((bits,))
+                if self.owns is None or self.owns(_unpacked_key(packed)):
+                    self.counters["resets_passed_over"] += 1
             return True
         if flags & SYN and not flags & ACK:
             isn_bit = _ISN0 if direction == 0 else _ISN1
@@ -742,6 +825,23 @@ class Reassembler:
             return False
         half_open[packed] = self._half_open_update(state, direction, ts, seq, flags)
         return True
+
+    @staticmethod
+    def _half_open_reset_ends(state: bytes, direction: int, seq: int, ack: int, flags: int) -> bool:
+        """:meth:`_reset_ends` for a half-open connection's ``state``: whether a RST at
+        ``seq`` from ``direction`` ends it."""
+        _, _, _, isn0, isn1, next0, next1, bits = _HALF_OPEN.unpack(state)
+        if not bits & (_NEXT0 if direction == 0 else _NEXT1):
+            return True
+        if seq == (next0 if direction == 0 else next1):
+            return True
+        peer_isn = isn1 if direction == 0 else isn0
+        return bool(
+            flags & ACK
+            and not bits & (_ISN0 if direction == 0 else _ISN1)
+            and bits & (_ISN1 if direction == 0 else _ISN0)
+            and ack == (peer_isn + 1) & _MASK
+        )
 
     def _make_whole(self, packed: bytes, state: bytes, key: FlowKey) -> Flow:
         """Data arrives on a half-open connection (``key``, packed as ``packed``): it
@@ -786,6 +886,8 @@ class Reassembler:
             flow.client = 1 if bits & _CLIENT_B else 0
             if not flow.foreign:
                 self.sink.on_roles(flow)
+        if bits & (_RESET0 | _RESET1) and not flow.foreign:
+            self.sink.on_note(flow, 0 if bits & _RESET0 else 1, last, RESET_NOTE)
         self._room()
         return flow
 
@@ -855,6 +957,74 @@ class Reassembler:
             if not flow.foreign:
                 self.sink.on_roles(flow)
 
+    @staticmethod
+    def _reset_ends(half: Half, other: Half, seq: int, ack: int, flags: int) -> bool:
+        """Whether a RST at ``seq`` from ``half``'s side ends the connection, as the
+        receiver would take it (RFC 5961 §3.2): at the next byte expected from that
+        side (or, after that side's FIN, at the FIN or just past it), where that place
+        is not known, or answering a SYN (RFC 9293 §3.10.7.3: in SYN-SENT a RST is
+        taken when its ACK acknowledges the SYN)."""
+        next_seq = half.next_seq
+        if next_seq is None or half.ignore or seq == next_seq:
+            return True
+        if half.fin is not None and 0 <= _delta(seq, next_seq) <= half.fin - half.offset + 1:
+            return True
+        return bool(
+            flags & ACK
+            and half.isn is None
+            and other.isn is not None
+            and ack == (other.isn + 1) & _MASK
+        )
+
+    def _noted(self, flow: Flow, direction: int, ts: float, counter: str, text: str) -> None:
+        """Something the server may have read otherwise: counted under ``counter`` and
+        told to the layer above (:meth:`StreamSink.on_note`) as ``text``."""
+        if not flow.foreign:
+            self.counters[counter] += 1
+            self.sink.on_note(flow, direction, ts, text)
+
+    def _hold_syn_data(
+        self,
+        flow: Flow,
+        direction: int,
+        half: Half,
+        ts: float,
+        seq: int,
+        payload: bytes,
+        missing: int,
+    ) -> bool:
+        """Hold the payload of a SYN (no ACK) at ``seq`` until the handshake says
+        whether the peer took it (:meth:`_settle_syn_data`); True when that is done
+        with it (held, or dropped where the buffers are full). False where this SYN
+        did not just give the stream its place (a SYN out of place, a direction
+        nobody reads): its payload then takes the general way."""
+        if half.syn_data is not None:
+            return True  # the SYN again: its data is held already
+        if half.isn != seq or half.next_seq != (seq + 1) & _MASK or half.offset or half.ignore:
+            return False
+        if self._buffered + len(payload) > self.limits.total_buffer:
+            self.counters["total_buffer_overflows"] += 1
+            self._noted(flow, direction, ts, "syn_data_dropped", SYN_DATA_NOTE)
+            return True
+        half.syn_data = (ts, payload, missing)
+        half.next_seq = None
+        self._buffered += len(payload)
+        self._sync_skip(flow, direction)
+        return True
+
+    def _settle_syn_data(self, flow: Flow, direction: int, half: Half, took: bool) -> None:
+        """The SYN data that ``half`` holds was taken by the peer (``took``: read it)
+        or not (drop it): the stream goes on after the SYN either way."""
+        ts, payload, missing = half.syn_data  # type: ignore[misc]
+        half.syn_data = None
+        self._buffered -= len(payload)
+        half.next_seq = (half.isn + 1) & _MASK  # type: ignore[operator]
+        self._sync_skip(flow, direction)
+        if took:
+            self._data(flow, direction, half, ts, half.next_seq, payload, missing)
+        else:
+            self._noted(flow, direction, ts, "syn_data_dropped", SYN_DATA_NOTE)
+
     def _data(
         self,
         flow: Flow,
@@ -871,7 +1041,7 @@ class Reassembler:
         if rel == 0 and not missing:
             self._deliver(flow, direction, half, ts, payload)
             if half.pending:
-                self._drain(flow, direction, half)
+                self._drain(flow, direction, half, payload)
             return
         if rel < 0:
             if rel + size <= 0:
@@ -891,7 +1061,7 @@ class Reassembler:
             if missing:
                 self._gap(flow, direction, half, ts, missing)
             if half.pending:
-                self._drain(flow, direction, half)
+                self._drain(flow, direction, half, b"" if missing else payload)
             return
         # Ahead of a hole: hold it, bounded.
         was_empty = not half.pending
@@ -927,8 +1097,10 @@ class Reassembler:
         self.counters["gap_bytes"] += size
         self.sink.on_gap(flow, direction, ts, size)
 
-    def _drain(self, flow: Flow, direction: int, half: Half) -> None:
-        """Deliver held segments that are now in order."""
+    def _drain(self, flow: Flow, direction: int, half: Half, recent: bytes = b"") -> None:
+        """Deliver held segments that are now in order. ``recent``: the bytes delivered
+        last, which end where the stream stands (held bytes that overlap them are
+        compared with them)."""
         pending = half.pending
         while pending and pending[0][0] <= half.offset:
             position, ts, data = pending.pop(0)
@@ -937,10 +1109,36 @@ class Reassembler:
             overlap = half.offset - position
             if overlap:
                 self.counters["retransmitted_bytes"] += min(overlap, len(data))
+                if data and recent:
+                    self._compare(flow, direction, ts, half.offset, recent, position, data)
             if overlap < len(data):
                 self._deliver(flow, direction, half, ts, data[overlap:])
+                recent = data
         if not pending:
             self._sync_skip(flow, 1 - direction)
+
+    def _compare(
+        self,
+        flow: Flow,
+        direction: int,
+        ts: float,
+        end: int,
+        recent: bytes,
+        position: int,
+        data: bytes,
+    ) -> None:
+        """Compare the bytes of ``data`` (held from stream position ``position``) with
+        those just delivered (``recent``, up to position ``end``) where they overlap:
+        two copies that differ are counted and noted (the server may have read the
+        other)."""
+        start = max(position, end - len(recent))
+        stop = min(position + len(data), end)
+        if stop <= start:
+            return
+        mine = data[start - position : stop - position]
+        theirs = recent[start - end + len(recent) : stop - end + len(recent)]
+        if mine != theirs:
+            self._noted(flow, direction, ts, "overlaps_differing", OVERLAP_NOTE)
 
     def _skip_hole(self, flow: Flow, direction: int, half: Half, ts: float) -> None:
         """Give up on the hole before the first held segment: report it as a gap."""
@@ -974,6 +1172,11 @@ class Reassembler:
         # sweep and eviction after it meet it again, and loop (found by the C feed's
         # property test, whose damaged segments made such a flush raise).
         first, second = flow.halves
+        # SYN data the handshake never said was taken: not read.
+        if first.syn_data is not None:
+            self._settle_syn_data(flow, 0, first, False)
+        if second.syn_data is not None:
+            self._settle_syn_data(flow, 1, second, False)
         try:
             if not first.ignore and (first.pending or (first.fin or 0) > first.offset):
                 self._flush_half(flow, 0)

@@ -450,3 +450,49 @@ def test_a_connection_caught_mid_way_in_tls_counts_as_not_http(responses: bool) 
 def test_an_http_connection_is_not_counted_as_non_http(responses: bool) -> None:
     assert _non_http(exchange_frames([simple_request("/a")], [OK]), responses) == 0
     assert _non_http(exchange_frames([simple_request("/a")], [OK], handshake=False), responses) == 0
+
+
+def _noted(steps: list[tuple[str, bytes | str]]) -> list[Request]:
+    """The requests of a client's stream given as data (``"data"``, bytes) and
+    reassembly's notes (``"note"``, text), in that order."""
+    got: list[Request] = []
+    tracker = HttpTracker(
+        lambda echo, request: got.append(request), lambda flow, depth, response: None
+    )
+    flow = Flow(
+        1, (bytes([10, 0, 0, 1]), 40000, bytes([192, 0, 2, 1]), 80), "10.0.0.1", "192.0.2.1", 0.0
+    )
+    flow.client = 0
+    for i, (kind, value) in enumerate(steps):
+        if kind == "data":
+            tracker.on_data(flow, 0, float(i), value)  # type: ignore[arg-type]
+        else:
+            tracker.on_note(flow, 1, float(i), value)  # type: ignore[arg-type]
+    tracker.on_close(flow)
+    return got
+
+
+def test_a_note_of_reassembly_goes_on_the_next_request_only() -> None:
+    got = _noted(
+        [
+            ("data", simple_request("/before")),
+            ("note", "TCP reset passed over"),
+            ("data", simple_request("/after")),
+            ("data", simple_request("/later")),
+        ]
+    )
+    assert [r.uri for r in got] == ["/before", "/after", "/later"]
+    assert [r.anomalies for r in got] == [(), ("TCP reset passed over",), ()]
+
+
+def test_a_note_in_the_middle_of_a_head_goes_on_that_request_once() -> None:
+    head = simple_request("/cut", extra="X-MSISDN: 447700900123\r\n")
+    got = _noted([("data", head[:20]), ("note", "n"), ("note", "n"), ("data", head[20:])])
+    assert [r.anomalies for r in got] == [("n",)]
+
+
+def test_a_note_while_a_body_is_read_goes_on_that_request() -> None:
+    post = b"POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n"
+    got = _noted([("data", post + b"ab"), ("note", "n"), ("data", b"cd" + simple_request("/next"))])
+    assert [r.uri for r in got] == ["/b", "/next"]
+    assert [r.anomalies for r in got] == [("n",), ()]

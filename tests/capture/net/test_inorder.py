@@ -58,6 +58,9 @@ class ActingSink:
     def on_gap(self, flow: Flow, direction: int, ts: float, size: int) -> None:
         self.events.append(("gap", flow.id, direction, ts, size))
 
+    def on_note(self, flow: Flow, direction: int, ts: float, text: str) -> None:
+        self.events.append(("note", flow.id, direction, ts, text))
+
     def on_roles(self, flow: Flow) -> None:
         self.events.append(("roles", flow.id, flow.client))
 
@@ -95,6 +98,7 @@ def _state(r: Reassembler) -> object:
                     (h.next_seq, h.offset, list(h.pending), h.pending_bytes, h.isn, h.fin, h.ignore)
                     for h in flow.halves
                 ],
+                [h.syn_data for h in flow.halves],
                 [h.probe for h in flow.halves],
             )
             for flow in flows.values()

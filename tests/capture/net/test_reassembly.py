@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from capture.net import reassembly
 from capture.net.decode import ACK, FIN, RST, SYN, Segment
 from capture.net.reassembly import FLOW_COST, HALF_OPEN_COST, Flow, Limits, Reassembler
 
@@ -32,6 +33,9 @@ class Recorder:
     def on_gap(self, flow: Flow, direction: int, ts: float, size: int) -> None:
         self.data.setdefault((flow.id, direction), bytearray()).extend(b"<%d>" % size)
         self.events.append(("gap", flow.id, direction, size))
+
+    def on_note(self, flow: Flow, direction: int, ts: float, text: str) -> None:
+        self.events.append(("note", flow.id, direction, text))
 
     def on_roles(self, flow: Flow) -> None:
         self.roles[flow.id] = flow.client
@@ -229,9 +233,191 @@ def test_port_reuse_with_new_syn_is_a_new_flow() -> None:
     assert stream(rec, flow=1) == b"first" and stream(rec, flow=2) == b"second"
 
 
-def test_tcp_fast_open_data_in_syn() -> None:
-    rec = feed([seg(99, b"GET / HTTP/1.1\r\n\r\n", flags=SYN)])
-    assert stream(rec) == b"GET / HTTP/1.1\r\n\r\n"
+REAL = b"X-MSISDN: 447700900123\r\n"
+FAKE = b"X-MSISDN: 447911222333\r\n"
+
+
+SYN_99 = seg(99, flags=SYN)
+
+
+def notes(rec: Recorder) -> list[object]:
+    return [event[3] for event in rec.events if event[0] == "note"]
+
+
+def test_data_on_a_syn_that_the_syn_ack_acknowledges_is_read_tcp_fast_open() -> None:
+    rec = Recorder()
+    r = Reassembler(rec)
+    r.feed(seg(99, REAL, flags=SYN))
+    assert stream(rec) == b""  # not before the handshake says the server took it
+    r.feed(seg(499, flags=SYN | ACK, ack=100 + len(REAL), from_a=False))
+    r.feed(seg(100 + len(REAL), b"more"))
+    r.flush()
+    assert stream(rec) == REAL + b"more"
+    assert r.counters["syn_data_dropped"] == 0 and notes(rec) == []
+
+
+def test_data_on_a_syn_that_the_syn_ack_does_not_acknowledge_is_dropped() -> None:
+    """Linux without Fast Open ignores a SYN's data: the server reads what the
+    client sends after the SYN, at ISN+1 (the tester's case 5a)."""
+    rec = Recorder()
+    r = Reassembler(rec)
+    r.feed(seg(99, FAKE, flags=SYN))
+    r.feed(seg(499, flags=SYN | ACK, ack=100, from_a=False))
+    r.feed(seg(100, REAL))
+    r.flush()
+    assert stream(rec) == REAL
+    assert r.counters["syn_data_dropped"] == 1
+    assert notes(rec) == [reassembly.SYN_DATA_NOTE]
+
+
+@pytest.mark.parametrize(
+    ("next_seq", "expected"),
+    [(100, REAL), (100 + len(FAKE), FAKE + REAL)],
+    ids=["from the syn s next byte", "past the syn s data"],
+)
+def test_without_a_syn_ack_where_the_client_goes_on_tells_whether_the_syn_data_was_taken(
+    next_seq: int, expected: bytes
+) -> None:
+    rec = Recorder()
+    r = Reassembler(rec)
+    r.feed(seg(99, FAKE, flags=SYN))
+    r.feed(seg(next_seq, REAL))
+    r.flush()
+    assert stream(rec) == expected
+    assert r.counters["syn_data_dropped"] == (1 if next_seq == 100 else 0)
+
+
+def test_data_on_a_syn_never_answered_is_dropped_when_the_connection_ends() -> None:
+    rec = Recorder()
+    r = Reassembler(rec)
+    r.feed(seg(99, FAKE, flags=SYN))
+    r.flush()
+    assert stream(rec) == b""
+    assert r.counters["syn_data_dropped"] == 1 and r.buffered_bytes == 0
+
+
+def test_a_syn_sent_again_with_its_data_is_held_once() -> None:
+    rec = Recorder()
+    r = Reassembler(rec)
+    r.feed(seg(99, REAL, flags=SYN))
+    r.feed(seg(99, REAL, flags=SYN))
+    r.feed(seg(499, flags=SYN | ACK, ack=100 + len(REAL), from_a=False))
+    r.flush()
+    assert stream(rec) == REAL and r.buffered_bytes == 0
+
+
+def _handshake(r: Reassembler) -> None:
+    r.feed(seg(99, flags=SYN))
+    r.feed(seg(499, flags=SYN | ACK, ack=100, from_a=False))
+    r.feed(seg(100, ack=500))
+
+
+def _opened(data: bytes) -> tuple[Recorder, Reassembler, int]:
+    """A connection after its handshake and the client's ``data`` (none: half-open),
+    and the sequence number of the client's next byte."""
+    rec = Recorder()
+    r = Reassembler(rec)
+    _handshake(r)
+    if data:
+        r.feed(seg(100, data))
+    return rec, r, 100 + len(data)
+
+
+@pytest.mark.parametrize("rst_seq", [100 + 10_000_000, 110], ids=["out of window", "in window"])
+@pytest.mark.parametrize("data_first", [False, True], ids=["half-open", "carrying data"])
+def test_a_reset_not_at_the_next_byte_is_passed_over_and_noted(
+    rst_seq: int, data_first: bool
+) -> None:
+    """RFC 5961 §3.2: the server drops a RST out of its window and answers one in it
+    but not at the next byte with a challenge ACK; the connection goes on (the
+    tester's cases 5c and 5g)."""
+    rec, r, start = _opened(b"GET / HTTP/1.1\r\n" if data_first else b"")
+    r.feed(seg(rst_seq + start - 100, flags=RST | ACK, ack=500))
+    r.feed(seg(start, REAL))
+    r.flush()
+    assert stream(rec).endswith(REAL)
+    assert rec.closed == [1]
+    assert r.counters["resets_passed_over"] == 1 and r.counters["late_segments"] == 0
+    assert notes(rec) == [reassembly.RESET_NOTE]
+
+
+@pytest.mark.parametrize("data_first", [False, True], ids=["half-open", "carrying data"])
+def test_a_reset_at_the_next_byte_ends_the_connection(data_first: bool) -> None:
+    rec, r, start = _opened(b"GET" if data_first else b"")
+    r.feed(seg(start, flags=RST | ACK, ack=500))
+    r.feed(seg(start, REAL))
+    assert REAL not in stream(rec)
+    assert r.counters["late_segments"] == 1 and r.counters["resets_passed_over"] == 0
+
+
+def test_a_reset_answering_a_syn_ends_the_connection_whatever_its_sequence_number() -> None:
+    rec = Recorder()
+    r = Reassembler(rec)
+    r.feed(seg(5000, b"x", from_a=False))  # the server's place is known
+    r.feed(seg(99, flags=SYN))
+    r.feed(seg(0, flags=RST | ACK, ack=100, from_a=False))
+    assert rec.closed == [1] and r.counters["resets_passed_over"] == 0
+
+
+def test_a_reset_just_past_its_sender_s_fin_ends_the_connection() -> None:
+    rec = Recorder()
+    r = Reassembler(rec)
+    r.feed(seg(100, b"GET", flags=ACK | FIN))
+    r.feed(seg(104, flags=RST))  # the FIN took sequence number 103
+    assert rec.closed == [1] and r.counters["resets_passed_over"] == 0
+
+
+def test_a_reset_from_a_direction_nobody_reads_ends_the_connection() -> None:
+    """Segments of an ignored direction are not decoded: its place is not known."""
+    rec = Recorder()
+    r = Reassembler(rec)
+    r.feed(seg(100, b"GET"))
+    r.feed(seg(500, b"HTTP", from_a=False))
+    flow = r._flows[(A, 40000, B, 80)][0]
+    r.set_ignore(flow, 1, True)
+    r.feed(seg(9000, flags=RST, from_a=False))
+    assert rec.closed == [1]
+
+
+@pytest.mark.parametrize(
+    "segments",
+    [
+        # the tester's case 2c: a short copy of the value, then a longer one from there
+        [
+            SYN_99,
+            seg(120, FAKE[10:22]),
+            seg(120, REAL[10:]),
+            seg(100, b"0123456789" + REAL[:10]),
+        ],
+        # case 2b: the same range twice
+        [SYN_99, seg(110, FAKE), seg(110, REAL), seg(100, b"0123456789")],
+        # a held copy, then the hole filled by a segment that covers it
+        [SYN_99, seg(110, FAKE), seg(100, b"0123456789" + REAL)],
+    ],
+    ids=["short then long", "same range", "held then covered"],
+)
+def test_overlapping_copies_held_in_memory_that_differ_are_counted_and_noted(
+    segments: list[Segment],
+) -> None:
+    rec = feed(segments)
+    assert len(stream(rec)) == 10 + len(REAL)
+    assert notes(rec) == [reassembly.OVERLAP_NOTE]
+
+
+def test_overlapping_copies_that_agree_are_not_noted() -> None:
+    rec = feed([SYN_99, seg(110, REAL[:12]), seg(110, REAL), seg(100, b"0123456789" + REAL[:5])])
+    assert stream(rec) == b"0123456789" + REAL
+    assert notes(rec) == []
+
+
+def test_a_retransmission_of_delivered_bytes_is_not_compared() -> None:
+    """Delivered bytes are not kept: the module's docstring says so."""
+    rec = Recorder()
+    r = Reassembler(rec)
+    r.feed(seg(100, FAKE))
+    r.feed(seg(100, REAL))
+    assert stream(rec) == FAKE and notes(rec) == []
+    assert r.counters["overlaps_differing"] == 0
 
 
 def test_capture_started_mid_connection() -> None:
