@@ -41,7 +41,7 @@ from capture.model import (
 )
 from capture.net.decode import Decoder, skippable
 from capture.net.fragments import fragments_summary
-from capture.net.reassembly import Limits, Reassembler
+from capture.net.reassembly import Limits, Reassembler, reassembly_summary
 from capture.net.shard import Shard
 from capture.sources.frames import SEGMENT, TICK, CaptureFile, Frame
 from capture.sources.pcapdroid import frame_app
@@ -867,6 +867,7 @@ def summarize(
     overflows = c["stream_buffer_overflows"] + c["total_buffer_overflows"]
     if overflows:
         parts.append(counted(overflows, "reassembly buffer overflow"))
+    parts += reassembly_summary(c)
     # Per reason: half-open connections go first, and they cost no request.
     if c.get("half_open_evicted"):
         parts.append(

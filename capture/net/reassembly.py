@@ -40,7 +40,8 @@ What a passive capture cannot know: whether a segment reached the server at all
 (a TTL that runs out on the way, a bad checksum, which this module does not check:
 captures on the sending host carry bad checksums from offload). A RST at the next
 byte ends the connection here even if the server never got it; segments on its
-4-tuple after that are counted (``late_segments``), not read.
+4-tuple after that are counted (``late_segments``; those with data, the evader's,
+``data_after_close``), not read.
 
 The reassembler calls a :class:`StreamSink` (the HTTP layer) rather than
 returning lists: this is the per-packet hot path.
@@ -57,11 +58,12 @@ import math
 import struct
 from _socket import AF_INET, inet_ntop
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from capture.net.decode import ACK, FIN, RST, SYN, Segment
+from capture.text import counted
 
 try:  # built at install time where a C compiler is there (see pyproject.toml)
     from capture.net import _inorder
@@ -442,6 +444,7 @@ class Reassembler:
                 "half_open_evicted",
                 "flows_idle_closed",
                 "late_segments",
+                "data_after_close",
                 "resets_passed_over",
                 "syn_data_dropped",
                 "overlaps_differing",
@@ -590,6 +593,9 @@ class Reassembler:
                 if not (flags & SYN and not flags & ACK):
                     if self.owns is None or self.owns(key):
                         self.counters["late_segments"] += 1
+                        if payload or missing:
+                            # Not read: after a RST the server may not have taken.
+                            self.counters["data_after_close"] += 1
                     return
                 self._closed.forget(key)
                 self._closed.forget((dst, dport, src, sport))
@@ -1302,3 +1308,36 @@ class Reassembler:
             if self.state_bytes > self.limits.memory:
                 # What the layer above holds grew with the data of open connections.
                 self._make_room()
+
+
+_PROBLEMS = (
+    (
+        "resets_passed_over",
+        "TCP reset passed over (not at the next byte)",
+        "TCP resets passed over (not at the next byte)",
+    ),
+    (
+        "syn_data_dropped",
+        "TCP SYN's data not read (not acknowledged)",
+        "TCP SYNs' data not read (not acknowledged)",
+    ),
+    (
+        "overlaps_differing",
+        "TCP segment overlap with different bytes (one copy read)",
+        "TCP segment overlaps with different bytes (one copy read)",
+    ),
+    (
+        "data_after_close",
+        "segment with data after its connection closed (not read)",
+        "segments with data after their connection closed (not read)",
+    ),
+)
+"""Reassembly's counters of what the server may have read otherwise, in the summary's
+words: the counter, then its words for one and for several."""
+
+
+def reassembly_summary(c: Mapping[str, int]) -> list[str]:
+    """The summary's parts for the counters of :data:`_PROBLEMS` in ``c`` that are not 0.
+    (``late_segments`` itself is not one: nearly every connection closed by FINs has
+    its last ACK after the close.)"""
+    return [counted(c[name], one, many) for name, one, many in _PROBLEMS if c.get(name)]

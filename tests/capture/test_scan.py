@@ -15,10 +15,13 @@ import pytest
 
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import RequestSeen, ResponseSeen
+from capture.net.decode import ACK, RST, SYN
+from capture.net.reassembly import RESET_NOTE, SYN_DATA_NOTE
 from capture.scan import answered, scan
 from capture.sources import inputs
 from tests.capture.factories import record, response
 from tests.helpers import conversation, save, simple_request
+from tests.packets.craft import tcp_frame
 
 
 def test_records_wait_for_their_responses_in_capture_order() -> None:
@@ -288,3 +291,47 @@ def test_a_scan_of_the_records_of_a_gapped_capture_says_a_gap_touched_one(
     assert (
         err.getvalue().rstrip().endswith("; capture gaps in the records read: 1 request touched")
     ), err.getvalue()
+
+
+def _evasions() -> list[tuple[float, bytes]]:
+    """The outside tester's cases 5c, 5g and 5a, each on its own connection: what the
+    server read was the real value (REAL) every time."""
+    real = simple_request("/", extra="X-MSISDN: 447700900123\r\n")
+    fake = simple_request("/", extra="X-MSISDN: 447911222333\r\n")
+    client, server = "10.0.0.1", "10.0.0.2"
+    frames: list[tuple[float, bytes]] = []
+    for port, rst_offset in ((40042, 10_000_000), (40046, 10)):
+        conv = conversation(cport=port)
+        frames += conv.handshake()
+        # A RST out of the window (5c), or in it but not at the next byte (5g).
+        frames.append(
+            (conv.ts, tcp_frame(client, port, server, 80, 1001 + rst_offset, 5001, RST | ACK))
+        )
+        frames += conv.send(True, real) + conv.close()
+    # 5a: a SYN carrying the fake value, not acknowledged; the real one at ISN+1.
+    ts = 2000.0
+    frames.append((ts, tcp_frame(client, 40040, server, 80, 1000, 0, SYN, fake)))
+    frames.append((ts + 0.1, tcp_frame(server, 80, client, 40040, 5000, 1001, SYN | ACK)))
+    frames.append((ts + 0.2, tcp_frame(client, 40040, server, 80, 1001, 5001, ACK)))
+    frames.append((ts + 0.3, tcp_frame(client, 40040, server, 80, 1001, 5001, ACK, real)))
+    return frames
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_resets_the_server_ignores_and_unacknowledged_syn_data_give_the_value_it_read(
+    tmp_path: Path, jobs: int
+) -> None:
+    path = save(tmp_path, _evasions())
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([path], out=out, err=err, jobs=jobs) == 0
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    by_port = {r["sport"]: r for r in records}
+    assert sorted(by_port) == [40040, 40042, 40046]
+    for rec in records:
+        assert ["X-MSISDN", "447700900123"] in rec["headers"], rec
+    assert by_port[40042]["anomalies"] == [RESET_NOTE]
+    assert by_port[40046]["anomalies"] == [RESET_NOTE]
+    assert by_port[40040]["anomalies"] == [SYN_DATA_NOTE]
+    summary = err.getvalue()
+    assert "; 2 TCP resets passed over (not at the next byte)" in summary
+    assert "; 1 TCP SYN's data not read (not acknowledged)" in summary

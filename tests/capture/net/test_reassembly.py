@@ -889,3 +889,26 @@ def test_another_process_s_connection_is_in_foreign_from_its_first_data_to_its_c
     mine = Reassembler(Recorder(), owns=lambda key: True)
     mine.feed(Segment(1.0, A, 40000, B, 80, 1, 0, ACK, b"x", 0))
     assert mine.foreign == set() and mine.by_raw
+
+
+def test_data_after_a_reset_is_counted_apart_from_other_late_segments() -> None:
+    """A RST at the next byte ends the connection, though it may never have reached
+    the server (a TTL that runs out, a bad checksum: the tester's cases 5h and 5i)."""
+    rec = Recorder()
+    r = Reassembler(rec)
+    _handshake(r)
+    r.feed(seg(100, flags=RST | ACK, ack=500))
+    r.feed(seg(500, flags=ACK, from_a=False))
+    r.feed(seg(100, REAL))
+    assert r.counters["late_segments"] == 2 and r.counters["data_after_close"] == 1
+
+
+def test_the_summary_names_only_the_reassembly_counters_that_are_not_zero() -> None:
+    counters = dict.fromkeys(
+        ("late_segments", "resets_passed_over", "syn_data_dropped", "overlaps_differing"), 0
+    )
+    counters.update(late_segments=40, resets_passed_over=1, overlaps_differing=2)
+    assert reassembly.reassembly_summary(counters) == [
+        "1 TCP reset passed over (not at the next byte)",
+        "2 TCP segment overlaps with different bytes (one copy read)",
+    ]
