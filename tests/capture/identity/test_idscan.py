@@ -1703,3 +1703,21 @@ def test_a_json_body_with_an_identity_is_read_and_found(body: bytes, field: str)
     assert look == detector._JSON
     request = make_request(method="POST", add=[("Content-Type", "application/json")], body=body)
     assert field in [finding.name for finding in IdentityDetector(CANARIES).detect(request)]
+
+
+@pytest.mark.parametrize("size", [1, 15, 16, 17, 31, 32, 33, 47, 100])
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_a_byte_past_ascii_anywhere_in_a_body_leaves_its_look_to_python(
+    content_type: str, size: int
+) -> None:
+    # The body's bytes are tested sixteen at a time, the last ones as its last sixteen:
+    # a byte past 0x7f at any offset, in a whole block or the part one, is seen.
+    plain = (
+        (b'{"v": "' + b"a" * size + b'"}') if content_type.endswith("json") else b"v=" + b"a" * size
+    )
+    for at in range(len(plain)):
+        body = plain[:at] + b"\xe9" + plain[at + 1 :]
+        look, _ = _body_look_in_c(content_type, body)
+        assert look is None, (at, body)
+    look, _ = _body_look_in_c(content_type, plain)
+    assert look is False
