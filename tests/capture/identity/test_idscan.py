@@ -1721,3 +1721,26 @@ def test_a_byte_past_ascii_anywhere_in_a_body_leaves_its_look_to_python(
         assert look is None, (at, body)
     look, _ = _body_look_in_c(content_type, plain)
     assert look is False
+
+
+@pytest.mark.parametrize("carried", ["?msisdn=1", "%3Fmsisdn%3D1", "%3ftel=2", "%3F", "?"])
+@pytest.mark.parametrize("filler", ["xQ7_-a", "%2Fp%2F"])
+def test_a_carried_query_is_found_in_c_at_any_offset_of_a_value_of_any_length(
+    carried: str, filler: str
+) -> None:
+    # Its '?' or "%3F" is looked for sixteen bytes at a time, the last bytes of a value
+    # as its last sixteen: a mark in any of them (after a '%' of another escape or
+    # not) is read as Python reads it, by pick and by a JSON body's test.
+    det = _detector()
+    for size in range(40):
+        for at in range(size + 1):
+            text = (filler * 8)[:size]
+            value = text[:at] + carried + text[at:]
+            pairs = [("v", value)]
+            assert detector._idscan.pick(pairs, det._anchors) == detector._picked_py(
+                pairs, det._anchored
+            ), value
+            body = json.dumps({"v": value}).encode()
+            assert detector._idscan.json_may_matter(
+                body, det._anchors
+            ) == detector._json_may_matter_py(body, det._anchored), value
