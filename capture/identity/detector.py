@@ -259,6 +259,12 @@ _BEARER_JWT = frozenset({"Bearer eyJ", "bearer eyJ", "BEARER eyJ"})
 _JWT_REGISTERED = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
 
 
+_FirstLook = tuple[Sequence[tuple[str, str]], bool | None, bool | None, str | bool | None]
+"""What detect() takes from ``_idscan.request`` (:func:`_request_py`): the headers to
+look at, whether the query may matter, what the canaries' needles say, how the body is
+read; each but the first None where Python decides."""
+
+
 # Names and values are attacker-controlled, so every cache is bounded. Name decisions
 # live in LRUs: ad and analytics traffic sends thousands of one-off parameter names
 # (tag managers add random suffixes), and a cache emptied when full would lose the
@@ -368,6 +374,14 @@ class IdentityDetector:
         """A request ``_idscan.request`` finds nothing to look at in (no needle among
         them, no body that may matter) holds no finding: no recurrence is counted, and
         no canary is looked for without the needles' test."""
+        self._nothing_seen: _FirstLook = (
+            (),
+            False,
+            None if self._needles is None else False,
+            False,
+        )
+        """What ``_idscan.request``'s None stands for where the recurrence or canaries
+        are still looked for: no header, query, needle or body to look at."""
 
     @property
     def canary_values(self) -> tuple[str, ...]:
@@ -427,31 +441,30 @@ class IdentityDetector:
             if inflated is not None:
                 request = replace(request, body=inflated)
                 body = inflated
-        headers: Sequence[tuple[str, str]] = request.headers
-        uri = request.uri
-        matters: bool | None = None
-        first: bool | None = None
-        look: str | bool | None = None  # _request_py's: None where Python decides
         if _idscan is not None:
             # The first look at the request in one call (_request_py): nearly every
             # header dropped (benign names, a Cookie header with nothing that may
             # matter, a Referer without a query), the query tested, the body's kind
             # read and its text tested, the canaries' needles looked for. What is
-            # left is looked at as before, its tests made again.
-            needles = self._needles
-            work = _idscan.request(
-                headers, self._header_kinds, self._anchors, uri, needles, body or None
+            # left is looked at as before, its tests made again. Nearly every request
+            # has nothing to look at: it costs this call alone (no local is set before
+            # it, which was a tenth of detect's own instructions for such a request).
+            seen: _FirstLook | None = _idscan.request(
+                request.headers,
+                self._header_kinds,
+                self._anchors,
+                request.uri,
+                self._needles,
+                body or None,
             )
-            if work is None:
-                # Nearly every request: nothing to look at.
+            if seen is None:
                 if self._nothing_else:
                     return ()
-                headers = ()
-                matters = False
-                first = None if needles is None else False
-                look = False
-            else:
-                headers, matters, first, look = work
+                seen = self._nothing_seen
+            headers, matters, first, look = seen
+        else:
+            headers, matters, first, look = request.headers, None, None, None
+        uri = request.uri
         out: list[Finding] = []
         rules = self._header_rules
         for name, value in headers:

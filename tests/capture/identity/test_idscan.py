@@ -1744,3 +1744,27 @@ def test_a_carried_query_is_found_in_c_at_any_offset_of_a_value_of_any_length(
             assert detector._idscan.json_may_matter(
                 body, det._anchors
             ) == detector._json_may_matter_py(body, det._anchored), value
+
+
+@pytest.mark.parametrize("c_built", [True, False], ids=["c", "python"])
+def test_a_request_the_first_look_clears_still_has_its_recurring_token_counted(
+    c_built: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first look finds nothing to look at in these requests (an opaque token in a
+    # cookie under a name without an anchor word); with recurrence on, detect goes on
+    # past it and counts the token, the third site's request reporting it.
+    if not c_built:
+        monkeypatch.setattr(detector, "_idscan", None)
+        monkeypatch.setattr(canary, "_idscan", None)
+    det = IdentityDetector(IdentityConfig(region="GB", recurrence=3))
+    found = []
+    for n, host in enumerate(("alpha-news.com", "beta-shop.co.uk", "gamma.net")):
+        request = make_request(
+            headers=(("Host", host), ("Cookie", "zqk=Zk7Qp2Xv9LmR4tWb8NcY3hJd6FsA1gEu"))
+        )
+        if c_built and n:
+            # (The first time, names it has no kind for yet are kept.)
+            args = (request.headers, det._header_kinds, det._anchors, request.uri, None, None)
+            assert detector._idscan.request(*args) is None
+        found.append([(f.where, f.name, f.detector) for f in det.detect(request)])
+    assert found == [[], [], [("cookie", "zqk", "recurrence")]]
