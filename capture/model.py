@@ -310,7 +310,33 @@ def identities_seen(findings: Iterable[Finding]) -> int:
     in each place (where, name, value). A canary that confirms what the catalog or a
     value detector read there is the same identity seen, not a second one; two
     numbers in one header are two."""
-    return len({(f.where, f.name, f.value) for f in findings if f.kind in _IDENTITY_KIND_SET})
+    # A loop, not a set comprehension (a function, a frame and a set a call): it is
+    # asked of every record with a finding, nearly all of which show one identity, and
+    # it makes a set only for a second.
+    first: tuple[str, str, str] | None = None
+    places: set[tuple[str, str, str]] | None = None
+    for f in findings:
+        if f.kind in _IDENTITY_KIND_SET:
+            place = (f.where, f.name, f.value)
+            if first is None:
+                first = place
+            elif places is None:
+                places = {first, place}
+            else:
+                places.add(place)
+    if places is not None:
+        return len(places)
+    return 0 if first is None else 1
+
+
+def has_identity(findings: Iterable[Finding]) -> bool:
+    """Whether any of ``findings`` is an identity (:attr:`Record.identities` is not
+    empty), without making their tuple: asked of every record with a finding that a
+    scan writes (:class:`capture.view.selection.Selection`)."""
+    for f in findings:  # noqa: SIM110 (any() over a generator costs more)
+        if f.kind in _IDENTITY_KIND_SET:
+            return True
+    return False
 
 
 @_quick_init

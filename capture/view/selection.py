@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from capture.model import Record
+from capture.model import Record, has_identity
 
 EXIT_OK = 0
 EXIT_IDENTITY = 1
@@ -28,7 +28,7 @@ class Selection:
 
     def keep(self, record: Record) -> bool:
         """Whether to print ``record`` (and count it if it carries an identity)."""
-        if record.findings and record.identities:
+        if record.findings and has_identity(record.findings):
             self.identities += 1
             return True
         return not self.only_identity

@@ -21,7 +21,7 @@ from capture.model import (
     positional_new,
     positional_twin,
 )
-from tests.capture.factories import finding
+from tests.capture.factories import finding, request
 
 needs_c = pytest.mark.skipif(
     model._Builder is None,
@@ -173,3 +173,24 @@ def test_identities_seen_counts_each_value_in_each_place_once() -> None:
     assert model.identities_seen([number, canary, info]) == 1  # confirmed, not doubled
     assert model.identities_seen([number, other]) == 2  # two numbers in one header
     assert model.identities_seen([info]) == 0
+
+
+def test_identities_seen_counts_a_third_place_and_places_seen_again_once() -> None:
+    number = finding()
+    canary = finding("canary", detector="canary")
+    other = finding(value="447911123456", normalized="+447911123456")
+    third = finding(name="X-Up-Calling-Line-Id")
+    info = finding("client_ip", name="X-Forwarded-For", value="10.0.0.1", severity="info")
+    assert model.identities_seen([info, number, other, canary, other, third, number]) == 3
+    assert model.identities_seen([info, canary]) == 1
+    assert model.identities_seen(iter([number, other])) == 2
+    assert model.identities_seen([]) == 0
+
+
+def test_has_identity_says_whether_a_record_shows_one() -> None:
+    number = finding()
+    info = finding("client_ip", name="X-Forwarded-For", value="10.0.0.1", severity="info")
+    profile = finding("device_profile", severity="info")
+    for findings in [(), (info,), (info, profile), (number,), (info, profile, number)]:
+        shown = model.Record(1, request(), findings).identities
+        assert model.has_identity(findings) is bool(shown), findings

@@ -16,3 +16,10 @@ def test_selection_keeps_and_counts() -> None:
     assert only.exit_code(fail_on_identity=True) == EXIT_IDENTITY
     assert only.exit_code(fail_on_identity=False) == EXIT_OK
     assert Selection().exit_code(fail_on_identity=True) == EXIT_OK
+
+
+def test_selection_keeps_a_record_whose_identity_follows_an_informational_finding() -> None:
+    both = record(1, (finding("client_ip", severity="info"), finding()))
+    only = Selection(only_identity=True)
+    assert only.keep(both)
+    assert only.identities == 1
