@@ -31,6 +31,7 @@ from capture.model import (
     Record,
     Request,
 )
+from capture.net.reassembly import OVERLAP_NOTE, RESET_NOTE, SYN_DATA_NOTE
 from capture.report.attribution import (
     INJECTED,
     RECEIVED,
@@ -229,6 +230,10 @@ class Limit:
     in_records: bool = False
     """Counted from the requests' anomalies too, as a record file keeps them: a count
     above 0 is known when every input is request records (where the others are not)."""
+    differs: bool = False
+    """A count above 0 means the server may have read other bytes than those read here
+    (two copies that differed, a reset or SYN data it may have taken otherwise): a lead
+    that found an identity says so."""
 
     @property
     def figure(self) -> str:
@@ -596,6 +601,15 @@ def _sites(hosts: Iterable[str]) -> str:
     return f"{counted(len(named), 'site')} ({shown})"
 
 
+def _in_sentence(what: str) -> str:
+    """A row's name inside a sentence: its first word in lower case, unless that word
+    is an initialism (``IP fragments``), and the rest as written (``TCP``)."""
+    first, _, rest = what.partition(" ")
+    if first.isupper():
+        return what
+    return f"{first.lower()} {rest}" if rest else first.lower()
+
+
 def _lead(
     rows: Sequence[FindingRow], requests: int, redacted: bool, missed: Sequence[Limit] = ()
 ) -> str:
@@ -608,7 +622,7 @@ def _lead(
             "SIM or handset identity, subscriber or tracking ID was sent in a header, "
             "cookie or parameter that headerwatch could read."
         )
-        hidden = [f"{x.what.lower()}: {x.figure}" for x in missed if x.hides and x.count]
+        hidden = [f"{_in_sentence(x.what)}: {x.figure}" for x in missed if x.hides and x.count]
         if hidden:
             text += (
                 f" Part of the traffic was not inspected ({'; '.join(hidden)}), and an "
@@ -655,6 +669,13 @@ def _lead(
     others = len({(r.kind, r.value) for r in rows}) - 1
     if others:
         text += f" {counted(others, 'other identity', 'other identities')} also left."
+    differed = [f"{_in_sentence(x.what)}: {x.figure}" for x in missed if x.differs and x.count]
+    if differed:
+        # Evidence a reader must weigh: what was read may not be what the server read.
+        text += (
+            f" The server may have read other bytes than those read here "
+            f"({'; '.join(differed)}): see Not inspected."
+        )
     if redacted:
         text += " Identity values are masked in this report."
     return text
@@ -689,6 +710,11 @@ _DATAGRAMS_LOST = (
 )
 """Fragment counters of datagrams dropped or left incomplete (:mod:`capture.net.fragments`)."""
 
+
+BODY_CUT_NOTE = "before the body was complete"
+"""How the anomaly of a request whose body its connection or capture cut short ends
+(``connection ended before the body was complete``: capture.http.stream's readers, and
+the reflector's record of a client that closed early)."""
 
 BODY_NOT_KEPT = "request body not in the input"
 """The ``unlogged`` key of a request whose input gave its body's length, not its bytes
@@ -739,6 +765,49 @@ _LOG_LIMITS = (
         ),
     ),
     (
+        BODY_CUT_NOTE,
+        Limit(
+            "Requests whose body was cut short",
+            0,
+            "the connection (or the capture) ended before the body was complete: what "
+            "came was searched, the rest was never read",
+            hides=True,
+        ),
+    ),
+    (
+        RESET_NOTE,
+        Limit(
+            "Requests after a TCP reset passed over",
+            0,
+            "a reset not at the next byte, which the server would not take, was passed "
+            "over and the request read; the server may have ignored it too, or not",
+            hides=True,
+            differs=True,
+        ),
+    ),
+    (
+        SYN_DATA_NOTE,
+        Limit(
+            "Requests after data on a TCP SYN",
+            0,
+            "the SYN carried bytes the server did not acknowledge: they were not read, "
+            "and the request is what followed the SYN, as the server reads it",
+            hides=True,
+            differs=True,
+        ),
+    ),
+    (
+        OVERLAP_NOTE,
+        Limit(
+            "Requests with TCP segments that overlapped with different bytes",
+            0,
+            "two copies of the same bytes differed and one was read: the server may have "
+            "read the other, with an identity in it, or without the one found here",
+            hides=True,
+            differs=True,
+        ),
+    ),
+    (
         BODY_NOT_KEPT,
         Limit(
             "Request bodies not in the input",
@@ -750,8 +819,10 @@ _LOG_LIMITS = (
         ),
     ),
 )
-"""What a log can leave out of a request, by what its record's anomaly says (or, for
-:data:`BODY_NOT_KEPT`, its body)."""
+"""What a request's record says was left out of it or may differ from what its server
+read, by what its anomaly says (or, for :data:`BODY_NOT_KEPT`, its body): what a log
+did not keep, the reflector's refusals, a body cut short, reassembly's notes on a TCP
+reset passed over, data on a SYN and overlaps that differ."""
 
 
 def unlogged_by(request: Request) -> list[str]:
@@ -769,8 +840,8 @@ def unlogged_by(request: Request) -> list[str]:
 
 
 def _log_limits(unlogged: Mapping[str, int]) -> tuple[Limit, ...]:
-    """The Not inspected rows of what logs left out, counted from the records (known
-    whatever the inputs); only those some request has: a capture's report has none."""
+    """The Not inspected rows counted from the records' anomalies (:data:`_LOG_LIMITS`;
+    known whatever the inputs); only those some request has."""
     return tuple(
         replace(limit, count=unlogged[start]) for start, limit in _LOG_LIMITS if unlogged.get(start)
     )
@@ -831,6 +902,7 @@ def limits(
             "IP fragments overlapping with different bytes",
             c("ip_fragment_overlaps", 0),
             "the first copy was read; the server may have kept the other",
+            differs=True,
         ),
         Limit("Other frames passed over", other, "not IPv4/IPv6 TCP, or cut short"),
         Limit(

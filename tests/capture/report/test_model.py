@@ -195,6 +195,40 @@ def test_requests_the_reflector_refused_are_counted_in_not_inspected() -> None:
     assert "not inspected (requests refused by the reflector: 1)" in report.lead
 
 
+def test_tcp_evasions_are_counted_and_a_lead_with_an_identity_says_the_server_may_differ() -> None:
+    # An outside tester's decoy: a number read from one of two TCP copies that differed
+    # was reported as "went to 1 site" with no word that the server may have read the
+    # other copy.
+    from capture.net.reassembly import OVERLAP_NOTE, RESET_NOTE, SYN_DATA_NOTE
+    from capture.report.model import unlogged_by
+
+    unlogged: Counter[str] = Counter()
+    noted = [
+        (OVERLAP_NOTE,),
+        (RESET_NOTE,),
+        (SYN_DATA_NOTE,),
+        ("connection ended before the body was complete",),
+        (),
+    ]
+    for anomalies in noted:
+        unlogged.update(unlogged_by(request(anomalies=anomalies)))
+    found = record(findings=(finding(),))
+    report = build_report([found], inputs=_inputs(True), unlogged=unlogged)
+    counts = {limit.what: limit.figure for limit in report.limits}
+    assert counts["Requests with TCP segments that overlapped with different bytes"] == "1"
+    assert counts["Requests after a TCP reset passed over"] == "1"
+    assert counts["Requests after data on a TCP SYN"] == "1"
+    assert counts["Requests whose body was cut short"] == "1"
+    assert report.lead.endswith(
+        " The server may have read other bytes than those read here (requests after a TCP "
+        "reset passed over: 1; requests after data on a TCP SYN: 1; requests with TCP "
+        "segments that overlapped with different bytes: 1): see Not inspected."
+    )
+    # Nothing found: part of the traffic was not inspected, the cut body among it.
+    empty = build_report([], inputs=_inputs(True), unlogged=unlogged, span=(5, None, None))
+    assert "requests whose body was cut short: 1" in empty.lead
+
+
 def test_the_enrichment_phrase_qualifies_only_the_headers_networks_insert() -> None:
     # As the mitmproxy add-on records an app that sends the number everywhere: the
     # phrase followed the whole list, a URL parameter and a body field among it.
