@@ -132,7 +132,10 @@ def keymap_from_config(table: Mapping[str, Any]) -> dict[str, str]:
             known = ", ".join(sorted(BY_NAME))
             raise KeysError(f"[keys] unknown command {name!r} (known: {known})")
         if isinstance(keys, (list, tuple)):
-            keys = ",".join(str(k) for k in keys)
+            # Every item a key name: str() made ["q", 3] the keys "q" and "3".
+            if not all(isinstance(k, str) and k.strip() for k in keys):
+                raise KeysError(f'[keys] {name}: every item must be a key name such as "F"')
+            keys = ",".join(keys)
         if not isinstance(keys, str) or not keys.strip():
             raise KeysError(f'[keys] {name} must be a key name such as "F" or "ctrl+f"')
         keymap[PREFIX + name] = ",".join(k.strip() for k in keys.split(",") if k.strip())

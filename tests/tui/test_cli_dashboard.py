@@ -84,6 +84,13 @@ def test_the_keys_table_becomes_a_textual_keymap() -> None:
         keymap_from_config({"follow": 3})
 
 
+def test_a_keys_array_with_an_item_that_is_no_key_name_is_refused() -> None:
+    # ["q", 3] was read as the keys "q" and "3", and every command ran with it.
+    for keys in (["q", 3], ["q", ""], ["q", ["x"]]):
+        with pytest.raises(KeysError, match=r"^\[keys\] quit: every item must be a key name"):
+            keymap_from_config({"quit": keys})
+
+
 def test_a_remap_that_takes_another_commands_key_is_refused() -> None:
     with pytest.raises(KeysError, match=r"^\[keys\] key q is both pause and quit$"):
         keymap_from_config({"pause": "q"})
