@@ -121,6 +121,8 @@ class Counters:
     bad_request: int = 0
     """400: not HTTP, whitespace before a header's colon, a folded header line, or a
     body framing that cannot be trusted."""
+    cut_short: int = 0
+    """Requests whose client closed before their body was whole: recorded, not answered."""
     accept_errors: int = 0
     """Accepts refused by the system (out of descriptors or memory)."""
     buffered: int = 0
@@ -143,8 +145,10 @@ class Counters:
             (self.bad_request, "400"),
             (self.accept_errors, "accept failed"),
         ]
+        # Those cut short are recorded as the refused are: the line accounts for each record.
+        cut = f"{counted(self.cut_short, 'request')} cut short by the client, "
         line = (
-            f"{counted(self.requests, 'request')} reflected, "
+            f"{counted(self.requests, 'request')} reflected, {cut if self.cut_short else ''}"
             f"{counted(self.connections, 'connection')} "
             f"({self.open:,} open), peak buffered {self.peak_buffered / _MIB:.1f} MiB"
         )
@@ -300,6 +304,7 @@ class _Connection(asyncio.Protocol):
             # The client went away after the head, before the body was whole (a
             # refusal takes the request first): recorded with what came, noted as a
             # capture notes a body its connection cut short.
+            self.counters.cut_short += 1
             self.server.record(self.take_request(), _CUT_SHORT)
         self.cancel_timers()
         self.out_held = 0
@@ -526,11 +531,16 @@ class _Connection(asyncio.Protocol):
         if framing.kind in ("length", "chunked"):
             if framing.length > self.limits.max_body:
                 self.counters.body_too_large += 1
+                if framing.kind == "length":
+                    # The first bytes that came with the head are kept on the record, as
+                    # for any body: an identity in a form's first fields is found.
+                    self.remaining = framing.length
+                    self.take_body()
                 self.refuse(
                     413,
                     b"request body too large\n",
-                    why=f"request body of {framing.length:,} bytes, over the limit of "
-                    f"{self.limits.max_body:,}",
+                    why=f"request body over the limit of {self.limits.max_body:,} bytes "
+                    f"({framing.length:,} declared)",
                 )
                 return False
             if head.version == "HTTP/1.1" and "100-continue" in header_tokens(
@@ -579,7 +589,12 @@ class _Connection(asyncio.Protocol):
             self.state = _TRAILER
         elif self.body_length + size > self.limits.max_body:
             self.counters.body_too_large += 1
-            self.refuse(413, b"request body too large\n")
+            self.refuse(
+                413,
+                b"request body too large\n",
+                why=f"request body over the limit of {self.limits.max_body:,} bytes "
+                f"(chunked, {self.body_length + size:,} by its chunks so far)",
+            )
             return False
         else:
             self.remaining = size

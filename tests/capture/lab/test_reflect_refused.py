@@ -73,10 +73,42 @@ def test_a_declared_body_over_the_limit_gets_413_and_its_head_is_recorded() -> N
     assert (record.request.method, record.request.uri) == ("POST", "/up")
     assert (record.request.body, record.request.body_length) == (b"", 0)
     assert record.request.anomalies == (
-        "refused by the reflector: 413 request body of 2,000 bytes, over the limit of 1,000",
+        "refused by the reflector: 413 request body over the limit of 1,000 bytes (2,000 declared)",
     )
     assert msisdns(record) == ["+447700900123"]
     assert refl.counters.requests == 0 and refl.counters.body_too_large == 1
+
+
+def test_a_declared_body_over_the_limit_keeps_the_first_bytes_that_came_with_its_head() -> None:
+    # README: the first 4 KiB of a body stay on the record. Refused at its head, a form's
+    # first fields were dropped with the rest, and the IMEI in them was never found.
+    refl, records = reflector(Limits(max_body=1000))
+    with running_reflector(refl) as port:
+        [(status, _, _)] = exchange(
+            port,
+            b"POST /up HTTP/1.1\r\nHost: lab\r\nContent-Type: application/x-www-form-urlencoded"
+            b"\r\nContent-Length: 5000\r\n\r\nmsisdn=447700900123&pad=" + b"x" * 100,
+        )
+    assert status == 413
+    [record] = records
+    assert record.request.body.startswith(b"msisdn=447700900123&pad=")
+    assert record.request.body_length == len(record.request.body)
+    assert msisdns(record) == ["+447700900123"]
+
+
+def test_the_summary_counts_the_requests_cut_short_by_their_client() -> None:
+    refl, records = reflector()
+    with running_reflector(refl) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: lab\r\nContent-Length: 100\r\n\r\nabc")
+            time.sleep(0.2)
+        deadline = time.monotonic() + 5
+        while not records and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert len(records) == 1
+    assert refl.counters.summary().startswith(
+        "0 requests reflected, 1 request cut short by the client, 1 connection"
+    )
 
 
 def test_a_body_cut_by_broken_chunked_framing_is_recorded_as_far_as_it_came() -> None:
