@@ -258,11 +258,12 @@ def run(args: argparse.Namespace) -> int:
             dropped += f"; {counted(sink.lost, 'record')} not recorded (output stopped)"
         return f"headerwatch: {counters.summary()}{dropped}"
 
-    last: list[str] = []
+    # As it starts, nothing has happened: the first tick of an idle reflector is quiet.
+    last: list[str] = [summary()]
 
     def stats() -> None:
         line = summary()
-        if not last or last[0] != line:  # quiet when nothing happened
+        if last[0] != line:  # quiet when nothing happened
             _err(line)
             last[:] = [line]
 

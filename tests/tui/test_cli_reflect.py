@@ -378,6 +378,22 @@ def test_sighup_without_an_output_file_stops_it_with_its_summary() -> None:
     assert text.splitlines()[-1].startswith("headerwatch: 1 request reflected, ")
 
 
+def test_an_idle_reflector_prints_no_summary_until_something_happens() -> None:
+    # README: a summary every --stats-interval "only when something changed"; the first
+    # came 1 s after the start, of nothing.
+    with reflect("--stats-interval", "0.3") as (proc, port):
+        time.sleep(1.2)
+        assert get(port) == 200
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    summaries = [line for line in err.decode().splitlines() if " reflected, " in line]
+    # One tick after the request, and the one at exit (the same line).
+    assert summaries and all(
+        line.startswith("headerwatch: 1 request reflected") for line in summaries
+    )
+
+
 def _gone(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
