@@ -290,12 +290,12 @@ def test_every_phone_number_found_is_normalised_to_its_e164_form() -> None:
     assert result.e164_rate == 1.0, "\n".join(result.wrong_numbers)
 
 
-def test_report(capsys: Any) -> None:
-    """Not an assertion: the figures, printed for the closing note (pytest -s)."""
+if __name__ == "__main__":
+    # The figures, for the README and the closing note (the tests above hold the
+    # targets): python -m tests.capture.identity.test_evaluation
     result = scores()
-    with capsys.disabled():
-        print(
-            f"\nevaluation: {result.positives} positive cases, {result.negatives} negative; "
-            f"recall {result.recall:.4f}, precision {result.precision:.4f}, "
-            f"E.164 {result.phones_normalised}/{result.phones}"
-        )
+    print(
+        f"evaluation: {result.positives} positive cases, {result.negatives} negative; "
+        f"recall {result.recall:.4f}, precision {result.precision:.4f}, "
+        f"E.164 {result.phones_normalised}/{result.phones}"
+    )

@@ -542,25 +542,34 @@ def _print_tallies(tallies: dict[str, Tally]) -> None:
         )
 
 
-def test_report(result: Scores, carrier: CarrierScores, capsys: pytest.CaptureFixture[str]) -> None:
-    """Not an assertion: the figures, printed for the README (pytest -s)."""
-    with capsys.disabled():
-        print("\nheld-out set:")
-        _print_tallies(result.kinds)
-        ids, neg = result.identifiers, result.negatives
-        print(f"  identifier {ids.items:5} items, {ids.found} reported as an identity")
-        print(f"  none       {neg.items:5} items, {neg.false_alarms} with a false alarm")
-        for source, counts in result.by_source.items():
-            print(f"  {source}: {dict(sorted(counts.items()))}")
-        print(f"  unlabelled findings in the recorded HARs: {len(result.unlabelled)}")
-        for line in result.unlabelled:
-            print(f"    {line}")
-        print("carrier-code set:")
-        _print_tallies(carrier.kinds)
-        neg = carrier.negatives
-        print(f"  none       {neg.items:5} items, {neg.false_alarms} with a false alarm")
-        print(f"  by name in the catalog: {dict(sorted(carrier.by_name.items()))}")
-        print(f"  E.164: {carrier.normalised} of {carrier.phones} numbers found")
-        misses = [m for kind in CARRIER_KINDS for m in carrier.kinds[kind].misses]
-        for line in (*misses, *neg.alarms, *carrier.wrong_numbers):
-            print(f"    {line}")
+def print_report(result: Scores, carrier: CarrierScores) -> None:
+    """The figures, for the README and the closing note: ``python -m
+    tests.capture.identity.test_heldout`` (the tests above hold the targets)."""
+    print("\nheld-out set:")
+    _print_tallies(result.kinds)
+    ids, neg = result.identifiers, result.negatives
+    print(f"  identifier {ids.items:5} items, {ids.found} reported as an identity")
+    print(f"  none       {neg.items:5} items, {neg.false_alarms} with a false alarm")
+    for source, counts in result.by_source.items():
+        print(f"  {source}: {dict(sorted(counts.items()))}")
+    print(f"  unlabelled findings in the recorded HARs: {len(result.unlabelled)}")
+    for line in result.unlabelled:
+        print(f"    {line}")
+    print("carrier-code set:")
+    _print_tallies(carrier.kinds)
+    neg = carrier.negatives
+    print(f"  none       {neg.items:5} items, {neg.false_alarms} with a false alarm")
+    print(f"  by name in the catalog: {dict(sorted(carrier.by_name.items()))}")
+    print(f"  E.164: {carrier.normalised} of {carrier.phones} numbers found")
+    misses = [m for kind in CARRIER_KINDS for m in carrier.kinds[kind].misses]
+    for line in (*misses, *neg.alarms, *carrier.wrong_numbers):
+        print(f"    {line}")
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "heldout").mkdir()
+        (Path(folder) / "carrier").mkdir()
+        print_report(scores(Path(folder) / "heldout"), carrier_scores(Path(folder) / "carrier"))
