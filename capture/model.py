@@ -304,6 +304,16 @@ class Record:
         # (A list, kinds tested here: asked of every record a scan writes.)
         return tuple([f for f in self.findings if f.kind in _IDENTITY_KIND_SET])
 
+    @property
+    def anomalies(self) -> tuple[str, ...]:
+        """What was odd about the request and, once it came, its response (capture gaps,
+        a head cut, TCP evasion, a reflector's refusal): caveats on the evidence, which
+        the filter's ``~anomaly`` finds and the table and the request list mark ``⚠``."""
+        response = self.response
+        if response is None or not response.anomalies:
+            return self.request.anomalies  # nearly always: no tuple built
+        return self.request.anomalies + response.anomalies
+
 
 def identities_seen(findings: Iterable[Finding]) -> int:
     """How many identities ``findings`` show: the identity findings, one for each value

@@ -1499,6 +1499,7 @@ QUICK_FILTERS = (
     ("Filter: identities only", "~id"),
     ("Filter: phone numbers only", "~id msisdn"),
     ("Filter: injected headers", "~inj"),
+    ("Filter: requests with anomalies", "~anomaly"),
     ("Filter: clear", ""),
 )
 

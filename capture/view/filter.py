@@ -26,7 +26,7 @@ re-filtering 100,000 entries costs a few tens of milliseconds.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from capture.http.urls import endpoint, request_url
@@ -354,8 +354,13 @@ def _removed_names(entry: Entry) -> list[str]:
     return [] if moved is None else [n for n, _ in moved.removed]
 
 
-def _names_op(names: Callable[[Entry], list[str]]) -> Compile:
-    """An operator over header names with an optional regex: without it, any name."""
+def _anomalies(entry: Entry) -> tuple[str, ...]:
+    return entry.record.anomalies
+
+
+def _names_op(names: Callable[[Entry], Sequence[str]]) -> Compile:
+    """An operator over a record's texts (header names, anomaly notes), each searched
+    on its own, with an optional regex: without it, any text."""
 
     def compile_(parser: _Parser, start: int) -> Match:
         op = parser.text[start : parser.pos]
@@ -538,6 +543,13 @@ OPERATORS: tuple[Operator, ...] = (
         "[rex]",
         "a header removed in transit; with a regex, one whose name matches",
         _names_op(_removed_names),
+    ),
+    Operator(
+        "anomaly",
+        "[rex]",
+        "an anomaly noted on the request or its response (a capture gap, a head cut, TCP "
+        "evasion, a reflector's refusal); with a regex, one that matches: ~anomaly reset",
+        _names_op(_anomalies),
     ),
     Operator(
         "d",

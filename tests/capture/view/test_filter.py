@@ -130,6 +130,20 @@ def test_marks_comments_injection_status() -> None:
     assert ok("~all", entry())
 
 
+def test_anomaly_finds_the_caveats_noted_on_a_request_or_its_response() -> None:
+    reset = "TCP reset not at the next byte passed over (the server may have ignored it too)"
+    gapped = entry(anomalies=(reset,))
+    refused = entry(anomalies=("refused by the reflector: 400 bad header line",))
+    odd_response = entry(resp=response(anomalies=("bare LF line endings",)))
+    assert ok("~anomaly", gapped) and ok("~anomaly", odd_response)
+    assert not ok("~anomaly", entry()) and ok("!~anomaly", entry())
+    assert ok("~anomaly reset", gapped) and not ok("~anomaly reset", refused)
+    assert ok("~anomaly 'refused by the reflector: 400'", refused)
+    assert ok("~anomaly '^TCP reset'", gapped)  # ^ anchors at each note's start
+    assert ok("~anomaly 'bare lf'", odd_response)
+    assert ok("~anomaly !~d google", gapped)  # '!' after ~anomaly starts the next term
+
+
 # --- grammar ---------------------------------------------------------------------
 
 
