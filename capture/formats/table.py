@@ -68,6 +68,12 @@ DATED = 20
 CLIENT_WITH_PORT = 21
 """The CLIENT width from which the client's port is shown (as in the dashboard)."""
 
+ANOMALY_MARK = "⚠"
+"""What a request with anomalies (:attr:`capture.model.Record.anomalies`: capture gaps, a
+head cut, TCP evasion, a reflector's refusal) is marked with: first in the IDENTITIES
+cell here, a badge in the dashboard's list, before each note in its detail. The notes
+themselves are in the JSONL (``anomalies``) and the detail."""
+
 IDENTITIES_WANTED = 52
 """Cells kept for IDENTITIES when fitting a width (an MSISDN in a header with two
 informational findings)."""
@@ -176,7 +182,14 @@ def record_line(record: Record, layout: Layout = FIXED) -> str:
         _cell(texts[name], getattr(layout, name), evidence, evidence and not sized)
         for name, _, evidence in COLUMNS
     )
-    found = identities_cell(record, layout.identities)
+    width = layout.identities
+    if record.anomalies:
+        # First in the cell, where a column of rows shows it at one place; the
+        # identities give up its two cells (a value is cut, never the mark).
+        found = identities_cell(record, None if width is None else width - 2)
+        found = f"{ANOMALY_MARK} {found}".rstrip()
+    else:
+        found = identities_cell(record, width)
     return row + gap + found if found else row.rstrip()
 
 

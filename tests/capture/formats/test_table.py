@@ -21,7 +21,7 @@ from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import Record, RequestSeen, Transit
 from capture.pipeline import Pipeline
 from capture.sources.source import FileSource
-from tests.capture.factories import finding, record
+from tests.capture.factories import finding, record, response
 
 DEMO = str(Path(__file__).parents[3] / "capture/data/demo-o2-2012.pcap")
 TITLES = ["TIME", "CLIENT", "METHOD", "HOST", "PATH", "IDENTITIES"]
@@ -222,3 +222,36 @@ def test_an_absolute_form_target_shows_its_path_as_the_dashboard_does(width: int
     row = record_line(proxied, layout_for(width))
     assert "ads.example" in row and "http://" not in row
     assert re.search(r" /v2(/ad|…)", row), row
+
+
+RESET = "TCP reset not at the next byte passed over (the server may have ignored it too)"
+
+
+@pytest.mark.parametrize("width", [None, 75, 80, 200])
+def test_a_request_with_anomalies_starts_its_identities_cell_with_a_mark(
+    width: int | None,
+) -> None:
+    layout = layout_for(width)
+    number = record(findings=(finding(),), anomalies=(RESET,))
+    row = record_line(number, layout)
+    # Whole from 80 columns; at 75 the mark's two cells cut the value, never the kind.
+    whole = width != 75
+    assert re.search(r" ⚠ msisdn[:=]\S*\+44770090" + ("0123$" if whole else ".*…$"), row), row
+    assert width is None or len(row) <= width
+    # A request with nothing found still carries it; one without anomalies does not.
+    assert record_line(record(anomalies=(RESET,)), layout).endswith(" ⚠")
+    assert "⚠" not in record_line(record(findings=(finding(),)), layout)
+    # A response's anomalies are caveats too (the detail lists them under Response).
+    odd = record(resp=response(anomalies=("bare LF line endings",)))
+    assert record_line(odd, layout).endswith(" ⚠")
+
+
+def test_the_anomaly_mark_leaves_each_identity_its_kind_at_80_columns() -> None:
+    two = (finding(), finding("imei", name="imei", normalized="490154203237518"))
+    for rec, kinds in (
+        (record(findings=two, anomalies=(RESET,)), ["msisdn", "imei"]),
+        (_altered(anomalies=(RESET,)), ["msisdn"]),  # a reflector's marks give way first
+    ):
+        row = record_line(rec, layout_for(80))
+        assert len(row) <= 80 and " ⚠ " in row, row
+        assert re.findall(r"(msisdn|imei)=", row.split("⚠")[1]) == kinds, row
