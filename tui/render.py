@@ -22,6 +22,7 @@ from typing import Protocol
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
+from capture.formats.table import ANOMALY_MARK
 from capture.http.fields import query_pairs, request_cookies, unquote
 from capture.model import Finding, Record, Transit
 from capture.text import clock_ts, counted, from_bytes, printable
@@ -59,6 +60,10 @@ KIND_LABEL = {
     "device_profile": "dev",
 }
 """Short badge text of each finding kind (identity kinds in capitals)."""
+
+ANOMALY_STYLE = "yellow"
+"""Colour of the anomaly mark (``⚠``): in the list's badges and before each note in the
+detail."""
 
 
 class EntryLike(Protocol):
@@ -131,14 +136,23 @@ def badge_labels(record: Record) -> list[tuple[str, str]]:
 
 
 def fit_badges(
-    labels: list[tuple[str, str]], injected: bool, width: int | None = None
+    labels: list[tuple[str, str]],
+    injected: bool,
+    width: int | None = None,
+    anomalous: bool = False,
 ) -> list[tuple[str, str]]:
     """The badges that fit in ``width`` cells as (text, style key) pairs, gaps included.
 
-    Most severe first (``labels`` come in that order), ``INJ`` last; what does not fit is
+    ``⚠`` first when ``anomalous`` (the record has anomalies), always kept; then most
+    severe first (``labels`` come in that order), ``INJ`` last; what does not fit is
     counted in a final ``+N`` so no finding is hidden silently. The style key is a
-    severity, ``"inj"``, ``"more"`` or ``"gap"``.
+    severity, ``"anomaly"``, ``"inj"``, ``"more"`` or ``"gap"``.
     """
+    if anomalous:
+        # First, where a column of rows shows it in one place (as the table's cell);
+        # the badges give up its two cells and say what they leave out in +N.
+        rest = fit_badges(labels, injected, None if width is None else width - 2)
+        return [(ANOMALY_MARK, "anomaly"), *([(" ", "gap"), *rest] if rest else [])]
     items = [(f" {label} ", severity) for label, severity in labels]
     if injected:
         items.append(("INJ", "inj"))
@@ -164,11 +178,14 @@ def fit_badges(
 
 
 def badges(record: Record, injected: bool = False, width: int | None = None) -> Text:
-    """One badge per distinct identity kind (most severe first), ``INJ`` when injected,
-    and ``+N`` for what does not fit in ``width`` cells."""
+    """``⚠`` when the record has anomalies, one badge per distinct identity kind (most
+    severe first), ``INJ`` when injected, and ``+N`` for what does not fit in ``width``
+    cells."""
     text = Text(end="")
-    for part, key in fit_badges(badge_labels(record), injected, width):
-        if key == "inj":
+    for part, key in fit_badges(badge_labels(record), injected, width, bool(record.anomalies)):
+        if key == "anomaly":
+            style = ANOMALY_STYLE
+        elif key == "inj":
             style = "bold magenta"
         elif key in ("gap", "more"):
             style = "bold" if key == "more" else ""
@@ -440,7 +457,7 @@ def detail_text(entry: EntryLike, utc: bool = False, width: int | None = None) -
     if req.anomalies:
         _section(out, "Anomalies")
         for note in req.anomalies:
-            out.append("  ⚠ ", style="yellow")
+            out.append(f"  {ANOMALY_MARK} ", style=ANOMALY_STYLE)
             out.append(safe(note))
             out.append("\n")
 
@@ -466,7 +483,7 @@ def detail_text(entry: EntryLike, utc: bool = False, width: int | None = None) -
             out.append(safe(value))
             out.append("\n")
         for note in response.anomalies:
-            out.append("  ⚠ ", style="yellow")
+            out.append(f"  {ANOMALY_MARK} ", style=ANOMALY_STYLE)
             out.append(safe(note))
             out.append("\n")
     out.rstrip()

@@ -40,6 +40,7 @@ from textual.strip import Strip
 from capture.view.order import TIME, FieldsOf, Order, SortedRows
 from capture.view.store import Entry
 from tui.render import (
+    ANOMALY_STYLE,
     BADGE_STYLE,
     badge_labels,
     endpoint,
@@ -749,6 +750,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
             styles["comment"] = base + Style.parse("cyan")
             styles["error"] = base + Style.parse("red")
             styles["inj"] = base + Style.parse("bold magenta")
+            styles["anomaly"] = base + Style.parse(ANOMALY_STYLE)
             styles["more"] = base + Style.parse("bold")
             self._style_cache = styles
         return styles
@@ -806,6 +808,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
         response = record.response
         status = response.status if response is not None else 0
         injected = bool(entry.injected)
+        anomalous = bool(record.anomalies)
         key = (
             entry_id,
             width,
@@ -814,6 +817,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
             entry.comment,
             status,
             injected,
+            anomalous,
             self.has_focus,
             bool(self._commented),  # the COMMENT column moves PATH
         )
@@ -864,11 +868,13 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
             styles["error"] if status >= 400 else base,
         )
         used = 0
-        for part, kind in fit_badges(badge_labels(record), injected, w_ids):
+        for part, kind in fit_badges(badge_labels(record), injected, w_ids, anomalous):
             if kind in ("gap", "more"):
                 style = base if kind == "gap" else styles["more"]
+            elif kind in ("inj", "anomaly"):
+                style = styles[kind]
             else:
-                style = styles["inj"] if kind == "inj" else styles.get(f"badge-{kind}", base)
+                style = styles.get(f"badge-{kind}", base)
             part = part[: w_ids - used]
             add(part, style)
             used += len(part)

@@ -96,6 +96,18 @@ def test_badges_that_do_not_fit_are_counted_in_a_plus_n_most_severe_kept() -> No
     assert "".join(text for text, _ in fit_badges(labels, False, 3)) == "+3"
 
 
+def test_the_anomaly_mark_comes_first_and_is_never_counted_away() -> None:
+    labels = [("IMEI", "high"), ("MSISDN", "high"), ("UIDH", "medium")]
+    parts = fit_badges(labels, injected=True, width=18, anomalous=True)
+    assert parts[0] == ("⚠", "anomaly")
+    assert "".join(text for text, _ in parts) == "⚠  IMEI  +3"
+    assert "".join(text for text, _ in fit_badges([], False, 15, anomalous=True)) == "⚠"
+    assert "".join(text for text, _ in fit_badges(labels, False, 3, anomalous=True)) == "⚠ +3"
+    assert fit_badges(labels, injected=True, width=18) == fit_badges(
+        labels, injected=True, width=18, anomalous=False
+    )
+
+
 def test_the_exposure_panel_groups_a_pcapdroid_capture_by_app() -> None:
     from capture.identity.detector import IdentityDetector
     from capture.pipeline import Pipeline
