@@ -22,9 +22,10 @@ from typing import Protocol
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
+from capture.formats.jsonl import REFLECTOR_SOURCE, REFUSED_NOTE
 from capture.formats.table import ANOMALY_MARK
 from capture.http.fields import query_pairs, request_cookies, unquote
-from capture.model import Finding, Record, Transit
+from capture.model import Finding, Record, Request, Transit
 from capture.text import clock_ts, counted, from_bytes, printable
 from capture.view.order import uri_path
 
@@ -464,7 +465,7 @@ def detail_text(entry: EntryLike, utc: bool = False, width: int | None = None) -
     _section(out, "Response")
     response = record.response
     if response is None:
-        out.append("  (none yet)\n", style="dim")
+        out.append(f"  {_no_response(req)}\n", style="dim")
     else:
         status_style = "green" if response.status < 400 else "red"
         out.append("  ")
@@ -488,6 +489,19 @@ def detail_text(entry: EntryLike, utc: bool = False, width: int | None = None) -
             out.append("\n")
     out.rstrip()
     return out
+
+
+def _no_response(req: Request) -> str:
+    """What the Response section says when there is none: a reflector's own log has
+    none to wait for (it logs the request it received, not what it answered)."""
+    if req.source != REFLECTOR_SOURCE:
+        return "(none yet)"
+    said = "not in this log: the reflector's own record"
+    for note in req.anomalies:
+        if note.startswith(REFUSED_NOTE + ": "):
+            status = note[len(REFUSED_NOTE) + 2 :].split(" ", 1)[0]
+            return f"{said}; it refused the request with {status} (see Anomalies)"
+    return f"{said} (it logs what it received, not its answer)"
 
 
 def moved_summary(moved: Transit | None) -> Text:

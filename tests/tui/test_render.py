@@ -150,3 +150,29 @@ def test_a_tracking_id_found_by_recurrence_has_its_kinds_own_badge() -> None:
     assert badge_labels(record(1, (found,))) == [("TRKID", "medium")]
     # One label per kind: no badge can be read as another kind's.
     assert len(set(KIND_LABEL.values())) == len(KIND_LABEL)
+
+
+def _reflectors_own(*anomalies: str) -> Entry:
+    """A request as ``reflect --output`` logs it (no response in the line), read back."""
+    import orjson
+
+    from capture.formats.jsonl import dumps, parsed_from_dict, reflector_line
+    from capture.model import Record
+
+    line = reflector_line(dumps(record(1, anomalies=anomalies)))
+    parsed = parsed_from_dict(orjson.loads(line))
+    assert parsed is not None and parsed.response is None
+    return Entry(Record(1, parsed.request, (), parsed.response, parsed.transit))
+
+
+def test_a_reflectors_own_record_says_its_response_is_not_in_the_log_not_none_yet() -> None:
+    answered = detail_text(_reflectors_own()).plain
+    assert "(none yet)" not in answered
+    response = answered.split("\nResponse\n")[1]
+    assert response.startswith("  not in this log: the reflector's own record"), response
+    refused = detail_text(
+        _reflectors_own("refused by the reflector: 400 whitespace before colon in header 'X'")
+    ).plain.split("\nResponse\n")[1]
+    assert "refused the request with 400 (see Anomalies)" in refused, refused
+    # A capture's request without a response still waits for it.
+    assert "Response\n  (none yet)" in detail_text(Entry(record(1))).plain
