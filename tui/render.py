@@ -355,12 +355,12 @@ def _parts_in_lines(parts: list[Text], width: int | None) -> Text:
 
 def detail_text(entry: EntryLike, utc: bool = False, width: int | None = None) -> Text:
     """Everything about one request. First what matters (above the fold of a short
-    terminal): the user's comment, the findings, most severe first, and one line of
-    what was injected, removed and changed in transit. Then the request line and
-    headers as sent, in wire order, identity headers highlighted with what was found;
-    when a reflector echoed it, the header block as the server received it, with what
-    was added, removed and changed on the way; query parameters and cookies broken
-    out; anomalies; the response.
+    terminal): the user's comment, the findings, most severe first, one line of
+    what was injected, removed and changed in transit, and the anomalies (caveats on
+    the evidence). Then the request line and headers as sent, in wire order, identity
+    headers highlighted with what was found; when a reflector echoed it, the header
+    block as the server received it, with what was added, removed and changed on the
+    way; query parameters and cookies broken out; the response.
 
     ``width``: the cells a line has; the heading's parts that would pass it go on a
     line of their own rather than break where the terminal wraps (None: one line).
@@ -382,7 +382,8 @@ def detail_text(entry: EntryLike, utc: bool = False, width: int | None = None) -
         heading.append(Text("● marked", style="bold magenta"))
     out = _parts_in_lines(heading, width)
     # What matters first, above the fold of a 24-row terminal: the user's comment,
-    # what was found, and what was changed on the way; the request in full follows.
+    # what was found, what was changed on the way, and the caveats on it; the request
+    # in full follows.
     if entry.comment:
         out.append("✎ ", style="bold cyan")
         out.append(safe(entry.comment), style="bold cyan")
@@ -406,6 +407,16 @@ def detail_text(entry: EntryLike, utc: bool = False, width: int | None = None) -
             out.append("\n")
     out.append_text(moved_summary(record.transit))
     out.append("\n")
+    if req.anomalies:
+        # Caveats on the evidence (a capture gap, a TCP copy that differed, a refusal):
+        # above the fold with the findings they qualify, not under the request.
+        out.append("Anomalies", style="bold underline")
+        out.append("\n")
+        for note in req.anomalies:
+            out.append(f"  {ANOMALY_MARK} ", style=ANOMALY_STYLE)
+            out.append(safe(note))
+            out.append("\n")
+        out.append("\n")
 
     # The request line and the header block exactly as sent, in wire order.
     line = Text(end="")
@@ -455,13 +466,6 @@ def detail_text(entry: EntryLike, utc: bool = False, width: int | None = None) -
     if cookies:
         _section(out, "Cookies")
         _pairs(out, cookies, findings, "cookie")
-    if req.anomalies:
-        _section(out, "Anomalies")
-        for note in req.anomalies:
-            out.append(f"  {ANOMALY_MARK} ", style=ANOMALY_STYLE)
-            out.append(safe(note))
-            out.append("\n")
-
     _section(out, "Response")
     response = record.response
     if response is None:
