@@ -648,8 +648,9 @@ done:
     return result;
 }
 
-/* feed's way for a segment without payload, SYN or RST (an acknowledgement, a FIN) on
- * a tracked connection (``entry``, from _flows) whose half in this direction has its
+/* feed's way for a segment without payload, SYN or RST (an acknowledgement, a FIN at
+ * the next byte: any other FIN is Python's, which may pass it over) on a tracked
+ * connection (``entry``, from _flows) whose half in this direction has its
  * place in the sequence space, and neither half holds anything out of order: the
  * connection moves to the back of the least-recently-active order, is stamped, a FIN
  * marks where the stream ends, and a connection whose both halves reached their FIN
@@ -665,6 +666,8 @@ flow_control(InOrder *self, PyObject *entry, PyObject *ts, unsigned long long se
              *other = t.other;
     unsigned long long next_seq = t.next_seq;
     const Py_ssize_t *fs = self->flow_slots, *hs = self->half_slots;
+    if (flags & T_FIN && SLOT(half, hs[H_FIN]) == Py_None && seq != next_seq)
+        return 0;  /* a FIN not at the next byte: whether it is in the window, Python's */
     PyObject *flow_id = SLOT(flow, fs[F_ID]);
     PyObject *offset;
     PyObject *frame_no = PyObject_GetAttr(self->reassembler, s_frame_no);

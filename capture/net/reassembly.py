@@ -22,6 +22,12 @@ request (through :meth:`StreamSink.on_note`) where it cannot:
   or answering a SYN (RST+ACK acknowledging it, from a side that sent no SYN).
   Any other RST (out of the window, or in it but not at the next byte, which gets a
   challenge ACK) is passed over, whole, counted (``resets_passed_over``) and noted.
+* **FINs.** A FIN ends its direction's stream only at the next byte or ahead of it by
+  at most :attr:`Limits.stream_buffer`: the bytes between were lost by the capture
+  (the receiver takes the FIN once they came). Any other FIN (behind the next byte,
+  or further ahead, out of any window a real connection had: an evader's, which the
+  receiver drops, RFC 9293 §3.10.7.4) is passed over, counted (``fins_passed_over``)
+  and noted; its payload takes the way of any data.
 * **Data on a SYN** is read only where the peer's SYN+ACK acknowledges it (TCP Fast
   Open): until then it is held (one segment a connection, within
   :attr:`Limits.total_buffer`), and it is dropped and counted (``syn_data_dropped``)
@@ -100,6 +106,8 @@ OVERLAP_NOTE = (
     "(the server may have read the other)"
 )
 """The note of two copies of the same bytes that differ."""
+FIN_NOTE = "TCP FIN out of the window passed over (the server would have ignored it too)"
+"""The note of a FIN that did not end its direction's stream."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,6 +454,7 @@ class Reassembler:
                 "late_segments",
                 "data_after_close",
                 "resets_passed_over",
+                "fins_passed_over",
                 "syn_data_dropped",
                 "overlaps_differing",
             ),
@@ -681,7 +690,17 @@ class Reassembler:
                 self._data(flow, direction, half, ts, seq, payload, missing)
         if flags & FIN and half.fin is None and half.next_seq is not None:
             seq = sseq + 1 if flags & SYN else sseq
-            half.fin = half.offset + _delta(seq + len(payload) + missing, half.next_seq)
+            ahead = _delta(seq + len(payload) + missing, half.next_seq)
+            # The receiver's window is not in the capture. A FIN ahead of the next
+            # byte means the capture lost the bytes before it; the bound is how far
+            # ahead reassembly holds a direction's bytes anyway (1 MiB: the real
+            # captures under tests/data lose at most a few KiB before a FIN). A real
+            # FIN past it (a capture that lost more in a row) is noted, not a gap.
+            if 0 <= ahead <= self.limits.stream_buffer:
+                half.fin = half.offset + ahead
+            else:
+                # Out of the window: the receiver drops it (RFC 9293 §3.10.7.4).
+                self._noted(flow, direction, ts, "fins_passed_over", FIN_NOTE)
         if flags & RST:
             self._close(flow)
             return
@@ -1315,6 +1334,11 @@ _PROBLEMS = (
         "resets_passed_over",
         "TCP reset passed over (not at the next byte)",
         "TCP resets passed over (not at the next byte)",
+    ),
+    (
+        "fins_passed_over",
+        "TCP FIN passed over (out of the window)",
+        "TCP FINs passed over (out of the window)",
     ),
     (
         "syn_data_dropped",

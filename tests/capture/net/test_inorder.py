@@ -10,6 +10,7 @@ the same exceptions after every segment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -263,6 +264,18 @@ def test_a_whole_in_order_segment_is_taken_in_c(monkeypatch: pytest.MonkeyPatch)
     assert flow.halves[0].next_seq == 114
 
 
+def _c_feed_watched(
+    r: Reassembler, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Callable[[Segment], None], list[Segment]]:
+    """``r``'s C feed, and the list of the segments it hands to the Python feed."""
+    calls: list[Segment] = []
+    python_feed = Reassembler.feed
+    monkeypatch.setattr(
+        Reassembler, "feed", lambda self, seg: (calls.append(seg), python_feed(self, seg))
+    )
+    return r.segment_feed(), calls
+
+
 def test_a_whole_short_connection_is_taken_in_c(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -271,12 +284,7 @@ def test_a_whole_short_connection_is_taken_in_c(
     above would not look at the C that takes them)."""
     sink = ActingSink()
     r = Reassembler(sink)
-    calls: list[Segment] = []
-    python_feed = Reassembler.feed
-    monkeypatch.setattr(
-        Reassembler, "feed", lambda self, seg: (calls.append(seg), python_feed(self, seg))
-    )
-    feed = r.segment_feed()
+    feed, calls = _c_feed_watched(r, monkeypatch)
     r.frame_no = 3
     feed(Segment(1.0, A, 40000, B, 80, 99, 0, SYN, b"", 0))
     feed(Segment(1.5, B, 80, A, 40000, 499, 100, SYN | ACK, b"", 0))
@@ -296,6 +304,25 @@ def test_a_whole_short_connection_is_taken_in_c(
     feed(Segment(4.0, A, 40000, B, 80, 105, 501, ACK, b"", 0))
     assert calls == []
     assert r.counters["late_segments"] == 1
+
+
+def test_a_fin_not_at_the_next_byte_is_left_to_the_python_feed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whether it is in the window is the Python feed's to say (it passes over one
+    far ahead, the tester's case 5e); one at the next byte stays in C."""
+    sink = ActingSink()
+    r = Reassembler(sink)
+    feed, calls = _c_feed_watched(r, monkeypatch)
+    feed(Segment(1.0, A, 40000, B, 80, 100, 500, ACK, b"GET ", 0))  # opened by Python
+    calls.clear()
+    far = Segment(2.0, A, 40000, B, 80, 10_000_104, 500, FIN | ACK, b"", 0)
+    feed(far)
+    assert calls == [far]
+    (flow,) = r._lru.values()
+    assert flow.halves[0].fin is None and r.counters["fins_passed_over"] == 1
+    feed(Segment(3.0, A, 40000, B, 80, 104, 500, FIN | ACK, b"", 0))
+    assert calls == [far] and flow.halves[0].fin == 4
 
 
 @pytest.mark.parametrize("c", [False, True], ids=["python", "c"])

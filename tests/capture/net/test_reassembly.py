@@ -380,6 +380,40 @@ def test_a_reset_from_a_direction_nobody_reads_ends_the_connection() -> None:
 
 
 @pytest.mark.parametrize(
+    ("fin_at", "data_first"),
+    [(10_000_000, False), (10_000_000, True), ((1 << 20) + 1, True), (-3, True)],
+    ids=["far ahead, half-open", "far ahead", "just past the bound", "behind"],
+)
+def test_a_fin_out_of_the_window_is_passed_over_and_noted_not_made_a_gap(
+    fin_at: int, data_first: bool
+) -> None:
+    """RFC 9293 §3.10.7.4: the server drops a FIN out of its window, and the real
+    request after it is read (the tester's case 5e, whose summary said 9,999,941 bytes
+    were missing)."""
+    rec, r, start = _opened(b"GET / HTTP/1.1\r\n" if data_first else b"")
+    r.feed(seg(start + fin_at, flags=FIN | ACK, ack=500))
+    r.feed(seg(start, REAL))
+    r.flush()
+    assert stream(rec).endswith(REAL) and b"<" not in stream(rec)
+    assert r.counters["gaps"] == 0 and r.counters["fins_passed_over"] == 1
+    assert notes(rec) == [reassembly.FIN_NOTE]
+
+
+def test_a_fin_ahead_within_the_bound_ends_the_stream_behind_a_gap() -> None:
+    """The capture lost the bytes before it: they are a gap, as before."""
+    rec, r, start = _opened(b"GET")
+    r.feed(seg(start + (1 << 20), flags=FIN | ACK, ack=500))
+    r.flush()
+    assert stream(rec) == b"GET<%d>" % (1 << 20)
+    assert r.counters["fins_passed_over"] == 0
+
+
+def test_the_summary_names_fins_passed_over() -> None:
+    counters = {"fins_passed_over": 2}
+    assert reassembly.reassembly_summary(counters) == ["2 TCP FINs passed over (out of the window)"]
+
+
+@pytest.mark.parametrize(
     "segments",
     [
         # the tester's case 2c: a short copy of the value, then a longer one from there
