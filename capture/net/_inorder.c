@@ -9,9 +9,9 @@
  *
  * InOrder(reassembler, fallback, flow_type, half_type, mask) is a callable taking one
  * Segment. It first looks, without changing anything, whether the segment is that
- * common case: a 10-tuple whose flags have none of ``mask`` (SYN, FIN, RST) set, with
- * payload (exact bytes, not empty), missing == 0, a sequence number in [0, 2**32), on a
- * connection in reassembler._flows (an exact Flow, its halves exact Half objects) whose
+ * common case: a 10-tuple whose flags have none of ``mask`` (SYN, FIN, RST, and the
+ * decoder's IP_OVERLAP) set, with payload (exact bytes, not empty), missing == 0, a
+ * sequence number in [0, 2**32), on a connection in reassembler._flows (an exact Flow, its halves exact Half objects) whose
  * half in this direction expects exactly that sequence number, is not ignored, holds
  * nothing out of order and has seen no FIN, and whose other half holds nothing out of
  * order. Anything else, and any value of an unexpected type, is not looked at further:
@@ -724,7 +724,8 @@ done:
 static int
 control(InOrder *self, PyObject *seg, long flags)
 {
-    if (flags & T_RST)
+    /* A RST, and the decoder's marks past the TCP flags' byte (IP_OVERLAP): Python's. */
+    if (flags & (T_RST | ~0xFFL))
         return 0;
     PyObject *ts_obj = PyTuple_GET_ITEM(seg, 0);
     PyObject *src = PyTuple_GET_ITEM(seg, 1), *sport_obj = PyTuple_GET_ITEM(seg, 2);

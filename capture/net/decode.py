@@ -47,6 +47,10 @@ FIN = 0x01
 SYN = 0x02
 RST = 0x04
 ACK = 0x10
+IP_OVERLAP = 0x100
+"""Not a TCP flag (those fit a byte): the decoder's mark on the segment of a datagram
+whose IP fragments overlapped with different bytes (:mod:`capture.net.fragments`),
+which reassembly notes on the request its bytes reach."""
 
 _IPV6_EXT_SIMPLE = frozenset((0, 43, 60))  # hop-by-hop, routing, destination options
 _IPV6_FRAGMENT = 44
@@ -58,6 +62,8 @@ _FRAGMENTABLE = frozenset((_PROTO_TCP, 43, 60, _IPV6_AH))
 _unpack_H = struct.Struct("!H").unpack_from
 _unpack_tcp = struct.Struct("!HHIIBB").unpack_from
 _unpack_ipv4 = struct.Struct("!BxHxxHxB").unpack_from
+_pack_ipv4 = struct.Struct("!BxHxxxxBBxx4s4s").pack
+_pack_ipv6 = struct.Struct("!IxxBB16s16s").pack
 _unpack_eth_ipv4 = struct.Struct("!12xHBxHxxHxB").unpack_from
 
 
@@ -245,6 +251,13 @@ class Decoder:
             counts = dict.fromkeys(counts, 0)
         return counts
 
+    def _overlapped(self, ts: float, datagram: bytes) -> Segment | None:
+        """The segment of ``datagram``, made whole of IP fragments that overlapped with
+        different bytes (an IP header without fragmentation, then the payload), marked
+        :data:`IP_OVERLAP`. Only such datagrams pay for the copy and the second look."""
+        seg = self._ip(ts, datagram, 0)
+        return None if seg is None else seg._replace(flags=seg.flags | IP_OVERLAP)
+
     def _skip(self, reason: str) -> Segment | None:
         """Count a frame we cannot use; always None, for ``return self._skip(...)``."""
         if self._counts_flowless:
@@ -360,6 +373,10 @@ class Decoder:
                 )
                 if whole is None:
                     return None
+                if whole[2]:
+                    return self._overlapped(
+                        ts, _pack_ipv4(0x45, 20 + len(whole[1]), 64, proto, src, dst) + whole[1]
+                    )
                 data = whole[1]
                 start, end = 0, len(data)
             else:
@@ -403,7 +420,13 @@ class Decoder:
                         )
                         if whole is None:
                             return None
-                        proto, data = whole
+                        proto, data, overlapped = whole
+                        if overlapped:
+                            # Payload length 0: the capture's length counts, and a
+                            # second Fragment header is refused, as when reassembled.
+                            return self._overlapped(
+                                ts, _pack_ipv6(0x60000000, proto, 64, src, dst) + data
+                            )
                         start, end, reassembled = 0, len(data), True
                         continue
                     proto, hlen = data[start], 8

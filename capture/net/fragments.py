@@ -19,8 +19,10 @@ the same bytes differ hopes the monitor keeps one and the server the other):
   4.19, IPv6 by RFC 5722) drops the whole datagram instead, and Windows differs
   again: when an overlap *changes* bytes no monitor can know what the server read,
   so each such fragment is counted (``ip_fragment_overlaps``) and shows in the scan
-  summary. An overlap that repeats the same bytes (a retransmission) is counted
-  apart, as a duplicate, and is harmless.
+  summary, and the datagram is said to have overlapped (:meth:`Fragments.add`): its
+  TCP segment carries :data:`capture.net.decode.IP_OVERLAP`, and reassembly notes
+  it on the request its bytes reach (:data:`OVERLAP_NOTE`). An overlap that repeats
+  the same bytes (a retransmission) is counted apart, as a duplicate, and is harmless.
 * **Tiny first fragments** (RFC 1858: too short to hold the TCP header, the classic
   way to slip flags past a packet filter) are counted and still reassembled, since
   the receiving host reassembles them too.
@@ -58,6 +60,11 @@ PIECE_COST = 64
 DATAGRAM_COST = 256
 """Bytes each datagram being reassembled costs beyond its pieces."""
 TCP_HEADER = 20
+OVERLAP_NOTE = (
+    "IP fragments overlapped with different bytes; the first copy was read "
+    "(the server may have read the other or dropped the datagram)"
+)
+"""The note (an anomaly) of the request whose bytes came from such a datagram."""
 
 COUNTERS = (
     "ip_fragments",
@@ -77,7 +84,7 @@ COUNTERS = (
 class _Datagram:
     """The pieces of one datagram held so far: sorted, never overlapping."""
 
-    __slots__ = ("cost", "covered", "end", "first_ts", "pieces", "proto", "starts")
+    __slots__ = ("conflict", "cost", "covered", "end", "first_ts", "pieces", "proto", "starts")
 
     def __init__(self, ts: float) -> None:
         self.first_ts = ts
@@ -89,6 +96,8 @@ class _Datagram:
         self.cost = DATAGRAM_COST
         self.proto = -1
         """The protocol (IPv6: the Fragment header's next header) of the first fragment."""
+        self.conflict = False
+        """Whether fragments overlapped with different bytes (first kept)."""
 
 
 class Fragments:
@@ -118,8 +127,9 @@ class Fragments:
         wire: int,
         proto: int,
         room: int,
-    ) -> tuple[int, bytes] | None:
-        """Take one fragment; the datagram's protocol and payload if it is now whole.
+    ) -> tuple[int, bytes, bool] | None:
+        """Take one fragment; the datagram's protocol, payload and whether its fragments
+        overlapped with different bytes, if it is now whole.
 
         ``key`` identifies the datagram, ``offset`` is in bytes (the header's field
         times 8), ``more`` is the More-Fragments flag, ``data`` the fragment's payload
@@ -179,7 +189,7 @@ class Fragments:
         del table[key]
         self.buffered -= dgram.cost
         counters["ip_datagrams_reassembled"] += 1
-        return dgram.proto, b"".join(dgram.pieces)
+        return dgram.proto, b"".join(dgram.pieces), dgram.conflict
 
     def _place(self, dgram: _Datagram, offset: int, data: bytes) -> int:
         """Keep the parts of ``data`` (at ``offset``) that no piece holds yet (first
@@ -206,6 +216,7 @@ class Fragments:
             new.append((at, data[at - offset :]))
         if conflict:
             self.counters["ip_fragment_overlaps"] += 1
+            dgram.conflict = True
         elif overlap:
             self.counters["ip_fragment_duplicates"] += 1
         for start, part in new:

@@ -68,7 +68,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from capture.net.decode import ACK, FIN, RST, SYN, Segment
+from capture.net.decode import ACK, FIN, IP_OVERLAP, RST, SYN, Segment
+from capture.net.fragments import OVERLAP_NOTE as FRAGMENT_OVERLAP_NOTE
 from capture.text import counted
 
 try:  # built at install time where a C compiler is there (see pyproject.toml)
@@ -94,6 +95,9 @@ def _delta(a: int, b: int) -> int:
     """Signed distance from sequence number ``b`` to ``a`` (mod 2**32)."""
     return ((a - b + _HALF) & _MASK) - _HALF
 
+
+_RARE = RST | IP_OVERLAP
+"""The flags :meth:`Reassembler.feed` looks at before the segment's bytes, in one test."""
 
 RESET_NOTE = "TCP reset not at the next byte passed over (the server may have ignored it too)"
 """The note (:meth:`StreamSink.on_note`) of a RST that did not end the connection."""
@@ -578,7 +582,7 @@ class Reassembler:
         if _inorder is None:
             return self.feed
         return _inorder.InOrder(
-            self, self.feed, Flow, Half, SYN | FIN | RST, HALF_OPEN_COST, FLOW_COST
+            self, self.feed, Flow, Half, SYN | FIN | RST | IP_OVERLAP, HALF_OPEN_COST, FLOW_COST
         )
 
     def feed(self, seg: Segment) -> None:
@@ -632,10 +636,14 @@ class Reassembler:
         half = halves[direction]
         other = halves[1 - direction]
 
-        if flags & RST and not self._reset_ends(half, other, sseq, ack, flags):
-            # The server would not take it either: the segment is passed over whole.
-            self._noted(flow, direction, ts, "resets_passed_over", RESET_NOTE)
-            return
+        if flags & _RARE:
+            if flags & IP_OVERLAP and not flow.foreign:
+                # Counted by the decoder's fragments; said here, before its bytes.
+                self.sink.on_note(flow, direction, ts, FRAGMENT_OVERLAP_NOTE)
+            if flags & RST and not self._reset_ends(half, other, sseq, ack, flags):
+                # The server would not take it either: the segment is passed over whole.
+                self._noted(flow, direction, ts, "resets_passed_over", RESET_NOTE)
+                return
         if flags & SYN:
             self._syn(flow, direction, half, seg)
             if flags & ACK and other.syn_data is not None and other.isn is not None:

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capture.identity.detector import IdentityConfig, IdentityDetector
-from capture.net.decode import Decoder
-from capture.net.fragments import PIECE_COST, Fragments
+from capture.net.decode import IP_OVERLAP, Decoder
+from capture.net.fragments import OVERLAP_NOTE, PIECE_COST, Fragments
 from capture.net.shard import Shard
 from capture.pipeline import Pipeline
 from capture.sources import frames as frames_module
@@ -87,6 +87,43 @@ def test_a_request_in_ip_fragments_is_found_with_its_identity(
     assert counters["identities"] == 1
     assert "skipped" not in pipeline.summary()
     assert "→ 1 datagram reassembled" in pipeline.summary()
+
+
+@pytest.mark.parametrize("family", ["v4", "v6"])
+@pytest.mark.parametrize("order", ORDERS)
+def test_the_request_of_fragments_that_overlapped_with_different_bytes_says_so(
+    tmp_path: Path, family: str, order: str
+) -> None:
+    """The tester's cases 4b and 4c: the summary counted the overlap, the request whose
+    bytes came from the datagram said nothing (Linux drops such a datagram)."""
+    path = str(tmp_path / "f.pcap")
+    write_pcap(path, fragmented_capture(family, order))
+    pipeline = Pipeline(IdentityDetector(IdentityConfig()), responses=False)
+    events = [*pipeline.run_capture(CaptureFile(path)), *pipeline.flush()]
+    (rec,) = records_of(events)
+    changed = order.endswith("changed")
+    assert list(rec.request.anomalies) == ([OVERLAP_NOTE] if changed else [])
+
+
+@pytest.mark.parametrize("family", ["v4", "v6"])
+def test_the_segment_of_fragments_that_overlapped_with_different_bytes_is_marked(
+    family: str,
+) -> None:
+    """Marked (IP_OVERLAP) and otherwise the segment of the first copy; a datagram
+    whose overlaps repeat the same bytes is not marked."""
+    client, server = ADDRESSES[family]
+    frame = tcp_frame(client, 40000, server, 80, 7, 9, 0x18, REQUEST)
+    first = Decoder().decode(1.0, 1, frame)
+    assert first is not None
+    for changed in (False, True):
+        again = frame[(34 if family == "v4" else 54) :][64:320]
+        if changed:
+            again = again.replace(b"447700900123", b"000000000000")
+        pieces = ip_fragments(frame, 128, 0x1234)
+        pieces.insert(1, ip_fragment(frame, 64, 256, True, 0x1234, again))
+        decoder = Decoder()
+        (seg,) = [s for p in pieces if (s := decoder.decode(1.0, 1, p)) is not None]
+        assert seg == first._replace(flags=first.flags | (IP_OVERLAP if changed else 0))
 
 
 @needs_tshark

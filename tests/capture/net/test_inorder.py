@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capture.net import reassembly
-from capture.net.decode import ACK, FIN, RST, SYN, Segment
+from capture.net.decode import ACK, FIN, IP_OVERLAP, RST, SYN, Segment
+from capture.net.fragments import OVERLAP_NOTE
 from capture.net.reassembly import Flow, Limits, Reassembler
 from capture.scan import scan
 
@@ -109,7 +110,9 @@ def _state(r: Reassembler) -> object:
 
 # Flags of the common segment, and any others.
 PLAIN = st.sampled_from([ACK, ACK | 0x08, 0])
-FLAGS = st.sampled_from([SYN, SYN | ACK, FIN | ACK, FIN, RST, RST | ACK, SYN | FIN, 0xFF, -1])
+FLAGS = st.sampled_from(
+    [SYN, SYN | ACK, FIN | ACK, FIN, RST, RST | ACK, SYN | FIN, ACK | IP_OVERLAP, 0xFF, -1]
+)
 # Sequence numbers: anywhere, and close to the wrap.
 ISN = st.one_of(st.integers(0, 0xFFFFFFFF), st.integers(0xFFFFFF00, 0xFFFFFFFF))
 # Payloads: most say nothing to the sink; the others make it act (see ActingSink).
@@ -306,16 +309,25 @@ def test_a_whole_short_connection_is_taken_in_c(
     assert r.counters["late_segments"] == 1
 
 
+def _opened_watched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[ActingSink, Reassembler, Callable[[Segment], None], list[Segment]]:
+    """A reassembler and its watched C feed (:func:`_c_feed_watched`) after a
+    connection's first data (which the Python feed opens; not in the list)."""
+    sink = ActingSink()
+    r = Reassembler(sink)
+    feed, calls = _c_feed_watched(r, monkeypatch)
+    feed(Segment(1.0, A, 40000, B, 80, 100, 500, ACK, b"GET ", 0))
+    calls.clear()
+    return sink, r, feed, calls
+
+
 def test_a_fin_not_at_the_next_byte_is_left_to_the_python_feed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Whether it is in the window is the Python feed's to say (it passes over one
     far ahead, the tester's case 5e); one at the next byte stays in C."""
-    sink = ActingSink()
-    r = Reassembler(sink)
-    feed, calls = _c_feed_watched(r, monkeypatch)
-    feed(Segment(1.0, A, 40000, B, 80, 100, 500, ACK, b"GET ", 0))  # opened by Python
-    calls.clear()
+    _, r, feed, calls = _opened_watched(monkeypatch)
     far = Segment(2.0, A, 40000, B, 80, 10_000_104, 500, FIN | ACK, b"", 0)
     feed(far)
     assert calls == [far]
@@ -323,6 +335,25 @@ def test_a_fin_not_at_the_next_byte_is_left_to_the_python_feed(
     assert flow.halves[0].fin is None and r.counters["fins_passed_over"] == 1
     feed(Segment(3.0, A, 40000, B, 80, 104, 500, FIN | ACK, b"", 0))
     assert calls == [far] and flow.halves[0].fin == 4
+
+
+def test_a_segment_of_overlapping_ip_fragments_is_left_to_the_python_feed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In order and whole, but marked by the decoder: the Python feed notes it before
+    its bytes (the tester's cases 4b and 4c); so does a bare ACK so marked."""
+    sink, r, feed, calls = _opened_watched(monkeypatch)
+    marked = Segment(2.0, A, 40000, B, 80, 104, 500, ACK | IP_OVERLAP, b"/ HTTP/1.1", 0)
+    feed(marked)
+    (flow,) = r._lru.values()
+    assert calls == [marked]
+    assert sink.events[-2:] == [
+        ("note", flow.id, 0, 2.0, OVERLAP_NOTE),
+        ("data", flow.id, 0, 2.0, b"/ HTTP/1.1"),
+    ]
+    bare = Segment(3.0, B, 80, A, 40000, 500, 114, ACK | IP_OVERLAP, b"", 0)
+    feed(bare)
+    assert calls == [marked, bare] and sink.events[-1] == ("note", flow.id, 1, 3.0, OVERLAP_NOTE)
 
 
 @pytest.mark.parametrize("c", [False, True], ids=["python", "c"])
