@@ -45,8 +45,11 @@ request (through :meth:`StreamSink.on_note`) where it cannot:
 What a passive capture cannot know: whether a segment reached the server at all
 (a TTL that runs out on the way, a bad checksum, which this module does not check:
 captures on the sending host carry bad checksums from offload). A RST at the next
-byte ends the connection here even if the server never got it; segments on its
-4-tuple after that are counted (``late_segments``; those with data, the evader's,
+byte ends the connection here even if the server never got it. Where its sender then
+goes on at that very byte (within :data:`RESET_GRACE`; a real stack sends nothing
+after its own RST), the connection is read on from there, as the same one, counted
+(``data_after_reset``) and noted: the server may have read it. Other segments on its
+4-tuple after that are counted (``late_segments``; those with data
 ``data_after_close``), not read.
 
 The reassembler calls a :class:`StreamSink` (the HTTP layer) rather than
@@ -112,6 +115,15 @@ OVERLAP_NOTE = (
 """The note of two copies of the same bytes that differ."""
 FIN_NOTE = "TCP FIN out of the window passed over (the server would have ignored it too)"
 """The note of a FIN that did not end its direction's stream."""
+DATA_AFTER_RESET_NOTE = "data after a TCP reset (the server may not have taken the reset)"
+"""The note of a connection read on after a RST (:meth:`Reassembler._read_on`)."""
+RESET_GRACE = 30.0
+"""Seconds (capture time) after a RST at the next byte during which data from its
+sender at that very byte is still read: an evader's real request follows his
+forged RST at once; a real stack sends nothing after its own RST."""
+RESET_PLACES = 1024
+"""Connections closed by such a RST whose place is kept at once (about 300 bytes
+each); past it the oldest is forgotten, and data after it is counted, not read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,6 +406,10 @@ class Reassembler:
         # Least recently active first, for idle and overflow eviction.
         self._lru: OrderedDict[int, Flow] = OrderedDict()
         self._closed = _ClosedMemory(self.limits.closed_memory)
+        # Connections a RST at the next byte closed, by its sender's key: (capture
+        # time, the sender's next byte, whether it is the client or None), oldest
+        # first; see _read_on.
+        self._reset_places: OrderedDict[FlowKey, tuple[float, int, bool | None]] = OrderedDict()
         # Half-open connections (no data yet: a SYN flood is made of them), kept
         # compact: packed key (in the orientation of the first segment) -> packed
         # state (_HALF_OPEN). A connection moves to _flows with its first data.
@@ -457,6 +473,7 @@ class Reassembler:
                 "flows_idle_closed",
                 "late_segments",
                 "data_after_close",
+                "data_after_reset",
                 "resets_passed_over",
                 "fins_passed_over",
                 "syn_data_dropped",
@@ -602,22 +619,33 @@ class Reassembler:
                 entry = self._flows.get(key)  # the segment made a half-open connection whole
         if entry is None:
             closed = self._closed._when  # its keys, without a method call a look
+            reopened = None
             if key in closed or (dst, dport, src, sport) in closed:
                 if not (flags & SYN and not flags & ACK):
-                    if self.owns is None or self.owns(key):
-                        self.counters["late_segments"] += 1
-                        if payload or missing:
-                            # Not read: after a RST the server may not have taken.
-                            self.counters["data_after_close"] += 1
+                    if (payload or missing) and self._reset_places:
+                        reopened = self._read_on(key, seg)
+                    if reopened is None:
+                        if self.owns is None or self.owns(key):
+                            self.counters["late_segments"] += 1
+                            if payload or missing:
+                                # Not read: after a RST the server may not have taken.
+                                self.counters["data_after_close"] += 1
+                        return
+                else:
+                    self._closed.forget(key)
+                    self._closed.forget((dst, dport, src, sport))
+                    if self._reset_places:
+                        self._reset_places.pop(key, None)
+                        self._reset_places.pop((dst, dport, src, sport), None)
+            if reopened is not None:
+                flow = reopened
+            else:
+                if flags & RST:
                     return
-                self._closed.forget(key)
-                self._closed.forget((dst, dport, src, sport))
-            if flags & RST:
-                return
-            if not (payload or missing or flags & FIN):
-                self._open_half(ts, src, sport, dst, dport, sseq, flags)
-                return
-            flow = self._open(key, seg)
+                if not (payload or missing or flags & FIN):
+                    self._open_half(ts, src, sport, dst, dport, sseq, flags)
+                    return
+                flow = self._open(key, seg)
             direction = 0
         else:
             flow, direction = entry
@@ -710,6 +738,11 @@ class Reassembler:
                 # Out of the window: the receiver drops it (RFC 9293 §3.10.7.4).
                 self._noted(flow, direction, ts, "fins_passed_over", FIN_NOTE)
         if flags & RST:
+            if sseq == half.next_seq and half.fin is None and not flow.foreign:
+                # At the next byte: it may never have reached the server (see
+                # _read_on). The sender's place is kept a while.
+                client = flow.client
+                self._keep_place(key, ts, sseq, None if client is None else client == direction)
             self._close(flow)
             return
         if (
@@ -721,13 +754,15 @@ class Reassembler:
             self._close(flow)
             return
 
-    def _open(self, key: FlowKey, seg: Segment) -> Flow:
+    def _open(self, key: FlowKey, seg: Segment, new: bool = True) -> Flow:
+        """A connection from ``seg`` (its sender's ``key``) on: counted in ``flows``
+        where ``new`` (not where a reset one is read on, :meth:`_read_on`)."""
         flow = Flow(self.frame_no or self._next_id, key, _ntop(seg.src), _ntop(seg.dst), seg.ts)
         self._next_id += 1
         flow.stamp = self.frame_no
         if self.owns is not None and not self.owns(key):
             self._take_foreign(flow)
-        else:
+        elif new:
             self.counters["flows"] += 1
         flow.owner = self
         self._flows[key] = (flow, 0)
@@ -736,6 +771,40 @@ class Reassembler:
         for raw in flow.raw_keys:
             self.by_raw[raw] = flow
         self._room()
+        return flow
+
+    # -- after a reset -----------------------------------------------------------
+
+    def _keep_place(self, key: FlowKey, ts: float, seq: int, client: bool | None) -> None:
+        """A RST at the next byte from ``key``'s side (at ``seq``, at ``ts``; ``client``:
+        whether that side is the client, None where not known) closed its connection:
+        its place is kept (:data:`RESET_PLACES` at most, the oldest forgotten first)."""
+        places = self._reset_places
+        places.pop(key, None)
+        places[key] = (ts, seq, client)
+        if len(places) > RESET_PLACES:
+            places.popitem(last=False)
+
+    def _read_on(self, key: FlowKey, seg: Segment) -> Flow | None:
+        """A segment with data on a closed connection (``key``: its sender's): where a
+        RST at the next byte from that side closed it within :data:`RESET_GRACE` and
+        the data goes on at that very byte, the RST may never have reached the server
+        (a bad checksum, a TTL that runs out on the way: the tester's cases 5h and
+        5i), which then read this data. The connection is opened again there (not
+        counted as a new one; the roles kept), the data read and noted; else None."""
+        place = self._reset_places.get(key)
+        if place is None or place[1] != seg.seq:
+            return None
+        del self._reset_places[key]
+        if seg.ts - place[0] > RESET_GRACE:
+            return None
+        self._closed.forget(key)
+        self._closed.forget((key[2], key[3], key[0], key[1]))
+        flow = self._open(key, seg, new=False)
+        if place[2] is not None:
+            flow.client = 0 if place[2] else 1
+            self.sink.on_roles(flow)
+        self._noted(flow, 0, seg.ts, "data_after_reset", DATA_AFTER_RESET_NOTE)
         return flow
 
     # -- half-open connections -------------------------------------------------
@@ -837,6 +906,16 @@ class Reassembler:
             if self._half_open_reset_ends(state, direction, seq, ack, flags):
                 del half_open[packed]
                 self._closed.add(_unpacked_key(packed), ts)
+                _, _, _, _, _, next0, next1, bits = _HALF_OPEN.unpack(state)
+                if bits & (_NEXT0 if direction == 0 else _NEXT1) and seq == (
+                    next0 if direction == 0 else next1
+                ):
+                    key = (src, sport, dst, dport)
+                    if self.owns is None or self.owns(key):
+                        client = None
+                        if bits & _CLIENT_KNOWN:
+                            client = (1 if bits & _CLIENT_B else 0) == direction
+                        self._keep_place(key, ts, seq, client)
             else:
                 # Passed over, as by the receiver; noted if the connection carries data.
                 bits = state[-1] | (_RESET0 if direction == 0 else _RESET1)
@@ -1260,6 +1339,9 @@ class Reassembler:
         self._sweep_half_open(limit)
         # Forget closed connections after twice the idle time (TIME_WAIT is minutes).
         self._closed.expire(now - 2 * self.limits.idle_timeout)
+        places = self._reset_places
+        while places and next(iter(places.values()))[0] < now - RESET_GRACE:
+            places.popitem(last=False)
 
     def _sweep_half_open(self, limit: float) -> None:
         """Close half-open connections silent since before ``limit``.
@@ -1357,6 +1439,11 @@ _PROBLEMS = (
         "overlaps_differing",
         "TCP segment overlap with different bytes (one copy read)",
         "TCP segment overlaps with different bytes (one copy read)",
+    ),
+    (
+        "data_after_reset",
+        "TCP connection read on after a reset at the next byte",
+        "TCP connections read on after a reset at the next byte",
     ),
     (
         "data_after_close",

@@ -16,7 +16,7 @@ import pytest
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import RequestSeen, ResponseSeen
 from capture.net.decode import ACK, FIN, RST, SYN
-from capture.net.reassembly import FIN_NOTE, RESET_NOTE, SYN_DATA_NOTE
+from capture.net.reassembly import DATA_AFTER_RESET_NOTE, FIN_NOTE, RESET_NOTE, SYN_DATA_NOTE
 from capture.scan import answered, scan
 from capture.sources import inputs
 from tests.capture.factories import record, response
@@ -294,8 +294,8 @@ def test_a_scan_of_the_records_of_a_gapped_capture_says_a_gap_touched_one(
 
 
 def _evasions() -> list[tuple[float, bytes]]:
-    """The outside tester's cases 5c, 5g, 5e and 5a, each on its own connection: what
-    the server read was the real value (REAL) every time."""
+    """The outside tester's cases 5c, 5g, 5e, 5h and 5a, each on its own connection:
+    what the server read was the real value (REAL) every time."""
     real = simple_request("/", extra="X-MSISDN: 447700900123\r\n")
     fake = simple_request("/", extra="X-MSISDN: 447911222333\r\n")
     client, server = "10.0.0.1", "10.0.0.2"
@@ -304,11 +304,13 @@ def _evasions() -> list[tuple[float, bytes]]:
         (40042, 10_000_000, RST | ACK),
         (40046, 10, RST | ACK),
         (40044, 10_000_000, FIN | ACK),
+        (40047, 0, RST),
     ):
         conv = conversation(cport=port)
         frames += conv.handshake()
         # A RST out of the window (5c), or in it but not at the next byte (5g), a FIN
-        # out of the window (5e).
+        # out of the window (5e), a RST at the next byte that never reached the server
+        # (5h: its checksum was bad).
         frames.append((conv.ts, tcp_frame(client, port, server, 80, 1001 + offset, 5001, flags)))
         frames += conv.send(True, real) + conv.close()
     # 5a: a SYN carrying the fake value, not acknowledged; the real one at ISN+1.
@@ -321,7 +323,7 @@ def _evasions() -> list[tuple[float, bytes]]:
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_resets_and_fins_the_server_ignores_and_unacknowledged_syn_data_give_the_value_it_read(
+def test_resets_and_fins_the_server_ignores_or_never_got_and_syn_data_give_the_value_it_read(
     tmp_path: Path, jobs: int
 ) -> None:
     path = save(tmp_path, _evasions())
@@ -329,15 +331,19 @@ def test_resets_and_fins_the_server_ignores_and_unacknowledged_syn_data_give_the
     assert scan([path], out=out, err=err, jobs=jobs) == 0
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     by_port = {r["sport"]: r for r in records}
-    assert sorted(by_port) == [40040, 40042, 40044, 40046]
+    assert sorted(by_port) == [40040, 40042, 40044, 40046, 40047]
     for rec in records:
         assert ["X-MSISDN", "447700900123"] in rec["headers"], rec
     assert by_port[40042]["anomalies"] == [RESET_NOTE]
     assert by_port[40046]["anomalies"] == [RESET_NOTE]
     assert by_port[40040]["anomalies"] == [SYN_DATA_NOTE]
     assert by_port[40044]["anomalies"] == [FIN_NOTE]
+    assert by_port[40047]["anomalies"] == [DATA_AFTER_RESET_NOTE]
+    assert by_port[40047]["src"] == "10.0.0.1"
     summary = err.getvalue()
     assert "; 2 TCP resets passed over (not at the next byte)" in summary
     assert "; 1 TCP SYN's data not read (not acknowledged)" in summary
     assert "; 1 TCP FIN passed over (out of the window)" in summary
+    assert "; 1 TCP connection read on after a reset at the next byte" in summary
+    assert "5 TCP connections" in summary and "after their connection closed" not in summary
     assert "capture gaps: 0 client side" in summary, summary

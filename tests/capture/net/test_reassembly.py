@@ -196,7 +196,7 @@ def test_a_closed_connection_is_forgotten_by_its_own_time() -> None:
     r.feed(Segment(9.0, A, 2, B, 80, 101, 0, RST, b"", 0))
     r.tick(11.0)
     assert rec.closed == [2, 1]
-    r.feed(Segment(21.0, A, 2, B, 80, 101, 0, ACK, b"late", 0))
+    r.feed(Segment(21.0, A, 2, B, 80, 90, 0, ACK, b"late", 0))
     r.tick(21.0)
     r.feed(Segment(21.0, A, 1, B, 80, 500, 0, ACK, b"new", 0))
     assert r.counters["late_segments"] == 1  # port 2's, still remembered
@@ -210,8 +210,8 @@ def test_beyond_the_closed_memory_the_longest_quiet_is_forgotten() -> None:
     for ts, port in ((5.0, 1), (1.0, 2), (3.0, 3)):  # closed in this order
         r.feed(Segment(ts, A, port, B, 80, 100, 0, ACK, b"x", 0))
         r.feed(Segment(ts, A, port, B, 80, 101, 0, RST, b"", 0))
-    for port in (1, 2, 3):
-        r.feed(Segment(6.0, A, port, B, 80, 101, 0, ACK, b"again", 0))
+    for port in (1, 2, 3):  # (not at the RST's byte, where they would be read on)
+        r.feed(Segment(6.0, A, port, B, 80, 105, 0, ACK, b"again", 0))
     assert r.counters["late_segments"] == 2  # ports 1 and 3
     assert r.counters["flows"] == 4 and stream(rec, flow=4) == b"again"  # port 2
 
@@ -224,7 +224,7 @@ def test_closed_memory_stays_bounded_when_ports_are_reused() -> None:
         r.feed(Segment(float(i), A, 1, B, 80, 1000 * i + 1, 0, RST, b"", 0))
     assert len(r._closed) == 1
     assert len(r._closed._heap) <= 2 + 64  # stale entries are dropped, not kept
-    r.feed(Segment(300.0, A, 1, B, 80, 299_001, 0, ACK, b"x", 0))
+    r.feed(Segment(300.0, A, 1, B, 80, 299_005, 0, ACK, b"x", 0))
     assert r.counters["late_segments"] == 1
 
 
@@ -345,8 +345,9 @@ def test_a_reset_not_at_the_next_byte_is_passed_over_and_noted(
 def test_a_reset_at_the_next_byte_ends_the_connection(data_first: bool) -> None:
     rec, r, start = _opened(b"GET" if data_first else b"")
     r.feed(seg(start, flags=RST | ACK, ack=500))
-    r.feed(seg(start, REAL))
-    assert REAL not in stream(rec)
+    assert rec.closed == ([1] if data_first else [])
+    r.feed(seg(start + 5, REAL))  # (at the RST's byte it is read on, see below)
+    assert REAL not in b"".join(rec.data.values())
     assert r.counters["late_segments"] == 1 and r.counters["resets_passed_over"] == 0
 
 
@@ -925,16 +926,76 @@ def test_another_process_s_connection_is_in_foreign_from_its_first_data_to_its_c
     assert mine.foreign == set() and mine.by_raw
 
 
-def test_data_after_a_reset_is_counted_apart_from_other_late_segments() -> None:
-    """A RST at the next byte ends the connection, though it may never have reached
-    the server (a TTL that runs out, a bad checksum: the tester's cases 5h and 5i)."""
+def test_data_after_a_reset_not_at_its_byte_is_counted_apart_from_other_late_segments() -> None:
+    """A RST at the next byte ends the connection; data after it elsewhere than at that
+    byte is not read."""
     rec = Recorder()
     r = Reassembler(rec)
     _handshake(r)
     r.feed(seg(100, flags=RST | ACK, ack=500))
     r.feed(seg(500, flags=ACK, from_a=False))
-    r.feed(seg(100, REAL))
+    r.feed(seg(150, REAL))
     assert r.counters["late_segments"] == 2 and r.counters["data_after_close"] == 1
+    assert REAL not in stream(rec) and r.counters["data_after_reset"] == 0
+
+
+@pytest.mark.parametrize("data_first", [False, True], ids=["half-open", "with data"])
+def test_data_going_on_at_a_reset_s_byte_is_read_and_noted(data_first: bool) -> None:
+    """The RST may never have reached the server (a bad checksum, a TTL that runs out:
+    the tester's cases 5h and 5i), which then read the request after it: read on,
+    as the same connection (not counted again, its roles kept), and noted."""
+    rec, r, start = _opened(b"GET / HTTP/1.1\r\n" if data_first else b"")
+    r.feed(seg(start, flags=RST | ACK, ack=500, ts=2.0))
+    r.feed(seg(500, flags=ACK, from_a=False, ts=2.5))
+    r.feed(seg(start, REAL, ts=3.0))
+    r.feed(seg(500, b"HTTP/1.1 200 OK\r\n", from_a=False, ts=3.5))
+    r.flush()
+    assert stream(rec, flow=2) == REAL
+    assert stream(rec, direction=1, flow=2) == b"HTTP/1.1 200 OK\r\n"
+    assert rec.roles[2] == 0 and rec.closed == ([1, 2] if data_first else [2])
+    assert notes(rec) == [reassembly.DATA_AFTER_RESET_NOTE]
+    assert r.counters["data_after_reset"] == 1 and r.counters["flows"] == 1
+    assert r.counters["late_segments"] == 1 and r.counters["data_after_close"] == 0
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        seg(500, b"HTTP/1.1 200 OK\r\n", from_a=False, ts=3.0),  # the peer's data in flight
+        seg(100, REAL, ts=2.0 + reassembly.RESET_GRACE + 0.5),  # too late
+    ],
+    ids=["from the peer", "too late"],
+)
+def test_data_after_a_reset_from_its_receiver_or_late_is_not_read(after: Segment) -> None:
+    rec = Recorder()
+    r = Reassembler(rec)
+    _handshake(r)
+    r.feed(seg(100, flags=RST | ACK, ack=500, ts=2.0))
+    r.feed(after)
+    assert after.payload not in b"".join(rec.data.values())
+    assert r.counters["data_after_close"] == 1
+    assert r.counters["data_after_reset"] == 0 and notes(rec) == []
+
+
+def test_the_places_of_reset_connections_are_bounded_oldest_forgotten_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(reassembly, "RESET_PLACES", 2)
+    rec = Recorder()
+    r = Reassembler(rec)
+    for port in (40001, 40002, 40003):
+        r.feed(Segment(1.0, A, port, B, 80, 100, 0, ACK, b"GET", 0))
+        r.feed(Segment(1.0, A, port, B, 80, 103, 0, RST, b"", 0))
+    for port in (40001, 40002, 40003):
+        r.feed(Segment(2.0, A, port, B, 80, 103, 0, ACK, REAL, 0))
+    assert r.counters["data_after_reset"] == 2 and r.counters["data_after_close"] == 1
+    assert len(r._reset_places) == 0
+
+
+def test_the_summary_names_connections_read_on_after_a_reset() -> None:
+    assert reassembly.reassembly_summary({"data_after_reset": 1}) == [
+        "1 TCP connection read on after a reset at the next byte"
+    ]
 
 
 def test_the_summary_names_only_the_reassembly_counters_that_are_not_zero() -> None:
