@@ -31,7 +31,14 @@ from capture.model import (
     Record,
     Request,
 )
-from capture.net.reassembly import OVERLAP_NOTE, RESET_NOTE, SYN_DATA_NOTE
+from capture.net.fragments import OVERLAP_NOTE as FRAGMENT_OVERLAP_NOTE
+from capture.net.reassembly import (
+    DATA_AFTER_RESET_NOTE,
+    FIN_NOTE,
+    OVERLAP_NOTE,
+    RESET_NOTE,
+    SYN_DATA_NOTE,
+)
 from capture.report.attribution import (
     INJECTED,
     RECEIVED,
@@ -797,6 +804,36 @@ _LOG_LIMITS = (
         ),
     ),
     (
+        FIN_NOTE,
+        Limit(
+            "Requests after a TCP FIN passed over",
+            0,
+            "a FIN out of the window, which the server would not take, was passed over "
+            "and the connection read on",
+        ),
+    ),
+    (
+        DATA_AFTER_RESET_NOTE,
+        Limit(
+            "Requests read after a TCP reset",
+            0,
+            "data went on at the reset's own byte: the server may not have taken the "
+            "reset (a forged one, or one lost on the way), or it did and never read this",
+            hides=True,
+            differs=True,
+        ),
+    ),
+    (
+        FRAGMENT_OVERLAP_NOTE,
+        Limit(
+            "Requests from IP fragments that overlapped with different bytes",
+            0,
+            "the first copy was read; the server may have read the other, or dropped the datagram",
+            hides=True,
+            differs=True,
+        ),
+    ),
+    (
         OVERLAP_NOTE,
         Limit(
             "Requests with TCP segments that overlapped with different bytes",
@@ -902,7 +939,6 @@ def limits(
             "IP fragments overlapping with different bytes",
             c("ip_fragment_overlaps", 0),
             "the first copy was read; the server may have kept the other",
-            differs=True,
         ),
         Limit("Other frames passed over", other, "not IPv4/IPv6 TCP, or cut short"),
         Limit(
