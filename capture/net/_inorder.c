@@ -666,8 +666,10 @@ flow_control(InOrder *self, PyObject *entry, PyObject *ts, unsigned long long se
              *other = t.other;
     unsigned long long next_seq = t.next_seq;
     const Py_ssize_t *fs = self->flow_slots, *hs = self->half_slots;
-    if (flags & T_FIN && SLOT(half, hs[H_FIN]) == Py_None && seq != next_seq)
-        return 0;  /* a FIN not at the next byte: whether it is in the window, Python's */
+    if (flags & T_FIN && SLOT(half, hs[H_FIN]) == Py_None && seq != next_seq &&
+        SLOT(half, hs[H_IGNORE]) != Py_True)
+        return 0;  /* a FIN not at the next byte of a direction read: whether it is in
+                    * the window, Python's (an ignored one's place may be stale: as before) */
     PyObject *flow_id = SLOT(flow, fs[F_ID]);
     PyObject *offset;
     PyObject *frame_no = PyObject_GetAttr(self->reassembler, s_frame_no);

@@ -732,7 +732,9 @@ class Reassembler:
             # ahead reassembly holds a direction's bytes anyway (1 MiB: the real
             # captures under tests/data lose at most a few KiB before a FIN). A real
             # FIN past it (a capture that lost more in a row) is noted, not a gap.
-            if 0 <= ahead <= self.limits.stream_buffer:
+            if half.ignore or 0 <= ahead <= self.limits.stream_buffer:
+                # (A direction nobody reads may have had its bytes skipped unseen: its
+                # place is stale, and its FIN is taken where it says, as before.)
                 half.fin = half.offset + ahead
             else:
                 # Out of the window: the receiver drops it (RFC 9293 §3.10.7.4).

@@ -409,6 +409,21 @@ def test_a_fin_ahead_within_the_bound_ends_the_stream_behind_a_gap() -> None:
     assert r.counters["fins_passed_over"] == 0
 
 
+def test_a_fin_of_a_direction_nobody_reads_is_taken_wherever_it_is() -> None:
+    """The servers' bytes of a requests-only scan are skipped unseen: their place is
+    stale, and a response over 1 MiB put its FIN "out of the window", counted as
+    passed over in every such scan's summary (and each sent to the Python feed)."""
+    rec = Recorder()
+    r = Reassembler(rec)
+    r.feed(seg(100, b"GET"))
+    r.feed(seg(500, b"HTTP", from_a=False))
+    flow = r._flows[(A, 40000, B, 80)][0]
+    r.set_ignore(flow, 1, True)
+    r.feed(seg(500 + 4 + 5_000_000, flags=FIN | ACK, ack=103, from_a=False))
+    assert r.counters["fins_passed_over"] == 0 and notes(rec) == []
+    assert flow.halves[1].fin is not None
+
+
 def test_the_summary_names_fins_passed_over() -> None:
     counters = {"fins_passed_over": 2}
     assert reassembly.reassembly_summary(counters) == ["2 TCP FINs passed over (out of the window)"]
