@@ -1230,6 +1230,11 @@ class HeaderwatchApp(App[int]):
                 self.notify(safe(event.text), severity=severity, markup=False)  # type: ignore[arg-type]
             elif isinstance(event, StatsSnapshot):
                 self.stats = event
+        if self.return_value is not None:
+            # Exiting: the main screen's widgets are being taken down while the capture
+            # thread's last batches are still in flight. They are in the store (kept or
+            # saved from there); the screen is not updated.
+            return
         self.main.exposure.apply(events)
         self.main.ingest(changed)
 
@@ -1271,7 +1276,8 @@ class HeaderwatchApp(App[int]):
 
     def on_stats_updated(self, message: StatsUpdated) -> None:
         self.stats = message.stats
-        if self.main.ready:
+        # Not once exiting (see ingest): the status line may be gone already.
+        if self.main.ready and self.return_value is None:
             if message.stats.clock is not None:
                 self.main.exposure.advance(message.stats.clock)
             self.main.update_status()

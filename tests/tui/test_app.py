@@ -111,6 +111,19 @@ async def test_a_batch_becomes_rows_and_counters_reach_the_status_line() -> None
         assert "6 shown" in line
 
 
+async def test_batches_and_stats_in_flight_at_exit_go_to_the_store_not_the_screen() -> None:
+    # CI caught it: the capture thread's stats update came after q, while the main
+    # screen's widgets were being taken down, and the query for the list raised.
+    app = make_app()
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(demo_records()[:2]))
+        app.exit(0)
+        await app.main.requests.remove()  # as the exit takes the widgets down
+        app.on_stats_updated(StatsUpdated(stats(packets=9, requests=3, identities=3)))
+        app.ingest(seen(demo_records()[2:3]))
+        assert len(app.store) == 3  # kept: saved or kept from the store after the exit
+
+
 async def test_at_80_columns_a_request_with_an_msisdn_and_an_imei_shows_both() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
