@@ -1294,6 +1294,8 @@ class HeaderwatchApp(App[int]):
         if self.main.ready:
             self.main.show_progress()
             self.main.update_status()
+            if self.state == "done":
+                self.main.detail.input_finished()
         self.apply_annotations()
 
     # -- saving ---------------------------------------------------------------------------

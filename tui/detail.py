@@ -31,6 +31,8 @@ class DetailPane(VerticalScroll):
         self.utc = utc
         self.entry_id: int | None = None
         self._entry: Entry | None = None
+        self.finished = False
+        """The input was read to its end: a response not there will not come."""
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="detail-text")
@@ -48,7 +50,13 @@ class DetailPane(VerticalScroll):
         self.entry_id = entry.record.id
         # Less the scrollbar, which a long request brings (the text is what decides).
         width = self.content_region.width - self.styles.scrollbar_size_vertical
-        static.update(detail_text(entry, self.utc, width if width > 0 else None))
+        static.update(detail_text(entry, self.utc, width if width > 0 else None, self.finished))
+
+    def input_finished(self) -> None:
+        """The input was read to its end: the request shown, if any, says so."""
+        self.finished = True
+        if self._entry is not None:
+            self.show(self._entry)
 
     def on_resize(self) -> None:
         # The heading's parts are laid out for the width: again at the new one.

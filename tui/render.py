@@ -353,7 +353,9 @@ def _parts_in_lines(parts: list[Text], width: int | None) -> Text:
     return out
 
 
-def detail_text(entry: EntryLike, utc: bool = False, width: int | None = None) -> Text:
+def detail_text(
+    entry: EntryLike, utc: bool = False, width: int | None = None, finished: bool = False
+) -> Text:
     """Everything about one request. First what matters (above the fold of a short
     terminal): the user's comment, the findings, most severe first, one line of
     what was injected, removed and changed in transit, and the anomalies (caveats on
@@ -364,6 +366,8 @@ def detail_text(entry: EntryLike, utc: bool = False, width: int | None = None) -
 
     ``width``: the cells a line has; the heading's parts that would pass it go on a
     line of their own rather than break where the terminal wraps (None: one line).
+    ``finished``: the input has been read to its end, so a response not there will not
+    come (:func:`_no_response`).
     """
     record = entry.record
     req = record.request
@@ -469,7 +473,7 @@ def detail_text(entry: EntryLike, utc: bool = False, width: int | None = None) -
     _section(out, "Response")
     response = record.response
     if response is None:
-        out.append(f"  {_no_response(req)}\n", style="dim")
+        out.append(f"  {_no_response(req, finished)}\n", style="dim")
     else:
         status_style = "green" if response.status < 400 else "red"
         out.append("  ")
@@ -495,11 +499,12 @@ def detail_text(entry: EntryLike, utc: bool = False, width: int | None = None) -
     return out
 
 
-def _no_response(req: Request) -> str:
+def _no_response(req: Request, finished: bool = False) -> str:
     """What the Response section says when there is none: a reflector's own log has
-    none to wait for (it logs the request it received, not what it answered)."""
+    none to wait for (it logs the request it received, not what it answered); an
+    input read to its end (``finished``) has none for it; else one may still come."""
     if req.source != REFLECTOR_SOURCE:
-        return "(none yet)"
+        return "(none in the input)" if finished else "(none yet)"
     said = "not in this log: the reflector's own record"
     for note in req.anomalies:
         if note.startswith(REFUSED_NOTE + ": "):

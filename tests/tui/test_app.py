@@ -472,6 +472,10 @@ async def test_the_detail_breaks_out_query_parameters_and_names_anomalies() -> N
         assert "  q = a b" in plain
         assert "⚠ obs-fold in header X-Long" in plain and "⚠ gap of 12 bytes" in plain
         assert "(none yet)" in plain  # no response
+        app.post_message(SourceFinished())
+        await pilot.pause()
+        plain = str(app.main.detail.query_one("#detail-text").render())
+        assert "(none in the input)" in plain  # read to its end: none will come
 
 
 # -- filter -------------------------------------------------------------------------------

@@ -174,5 +174,8 @@ def test_a_reflectors_own_record_says_its_response_is_not_in_the_log_not_none_ye
         _reflectors_own("refused by the reflector: 400 whitespace before colon in header 'X'")
     ).plain.split("\nResponse\n")[1]
     assert "refused the request with 400 (see Anomalies)" in refused, refused
-    # A capture's request without a response still waits for it.
+    # A capture's request without a response still waits for it, until the input has
+    # been read to its end (another log without responses said "none yet" for good).
     assert "Response\n  (none yet)" in detail_text(Entry(record(1))).plain
+    done = detail_text(Entry(record(1)), finished=True).plain
+    assert "Response\n  (none in the input)" in done
