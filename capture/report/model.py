@@ -397,7 +397,7 @@ def build_report(
     catalog_version: str = "",
     title: str = "headerwatch evidence report",
     notes: Sequence[str] = (),
-    unlogged: Mapping[str, int] | None = None,
+    noted: Mapping[str, int] | None = None,
     received: Collection[int] = (),
     responses: bool = True,
     span: tuple[int, float | None, float | None] | None = None,
@@ -410,9 +410,11 @@ def build_report(
     a request read from records, which have no frames).
     ``counters`` and ``skipped``: the pipeline's (:meth:`Pipeline.counters`,
     ``Decoder.skipped``), for the Not inspected section: not known when every input
-    is request records (:attr:`InputInfo.traffic`). ``unlogged``: of all the requests
-    read (the report keeps only those it shows), how many their input left the
-    headers, header values or body out of, by :func:`unlogged_by`. ``received``: ids
+    is request records (:attr:`InputInfo.traffic`). ``noted``: of all the requests
+    read (the report keeps only those it shows), how many have each row of
+    :data:`_NOTED_LIMITS` (their input left their headers, header values or body out,
+    or their record notes a refusal, a cut body or a TCP or IP caveat), by
+    :func:`noted_by`. ``received``: ids
     of the records read from a reflector's own log (the requests as the server
     received them).
     ``responses``: ``counters`` are of a pipeline that read the servers' bytes (the
@@ -516,14 +518,14 @@ def build_report(
         skipped or {},
         known=not inputs or any(i.traffic for i in inputs),
         responses=responses,
-    ) + _log_limits(unlogged or {})
+    ) + _noted_limits(noted or {})
     exposure = _exposure(rows)
     detectors = sorted({r.detector for r in rows}) or [
         d
         for d in DETECTOR_WORDS
         if (ran is None or d in ran)
         # Name-only reads a log of header names only; of other inputs it reads nothing.
-        and (d != "name-only" or (unlogged or {}).get(NAMES_ONLY))
+        and (d != "name-only" or (noted or {}).get(NAMES_ONLY))
     ]
     headers, sources = _catalog_rows(rows, catalog)
     return Report(
@@ -724,11 +726,11 @@ BODY_CUT_NOTE = "before the body was complete"
 the reflector's record of a client that closed early)."""
 
 BODY_NOT_KEPT = "request body not in the input"
-"""The ``unlogged`` key of a request whose input gave its body's length, not its bytes
+"""The ``noted`` key of a request whose input gave its body's length, not its bytes
 (``body_length`` above 0, no ``body``): a record file's, where a capture keeps the
 first bytes of every body. Not an anomaly's text, as the other keys are."""
 
-_LOG_LIMITS = (
+_NOTED_LIMITS = (
     (
         HEADERS_UNLOGGED,
         Limit(
@@ -862,13 +864,14 @@ did not keep, the reflector's refusals, a body cut short, reassembly's notes on 
 reset passed over, data on a SYN and overlaps that differ."""
 
 
-def unlogged_by(request: Request) -> list[str]:
-    """What a log left out of ``request``: the keys of ``build_report``'s ``unlogged``
+def noted_by(request: Request) -> list[str]:
+    """The rows of :data:`_NOTED_LIMITS` that ``request`` counts in (what its input
+    left out of it, what its anomalies note): the keys of ``build_report``'s ``noted``
     counts it adds to."""
     anomalies = request.anomalies
     marks = [
         mark
-        for mark, _ in _LOG_LIMITS
+        for mark, _ in _NOTED_LIMITS
         if mark != BODY_NOT_KEPT and any(mark in a for a in anomalies)
     ]
     if request.body_length and not request.body:
@@ -876,11 +879,11 @@ def unlogged_by(request: Request) -> list[str]:
     return marks
 
 
-def _log_limits(unlogged: Mapping[str, int]) -> tuple[Limit, ...]:
-    """The Not inspected rows counted from the records' anomalies (:data:`_LOG_LIMITS`;
+def _noted_limits(noted: Mapping[str, int]) -> tuple[Limit, ...]:
+    """The Not inspected rows counted from the records' anomalies (:data:`_NOTED_LIMITS`;
     known whatever the inputs); only those some request has."""
     return tuple(
-        replace(limit, count=unlogged[start]) for start, limit in _LOG_LIMITS if unlogged.get(start)
+        replace(limit, count=noted[start]) for start, limit in _NOTED_LIMITS if noted.get(start)
     )
 
 

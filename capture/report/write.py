@@ -35,7 +35,7 @@ from capture.model import Finding, Record, RequestSeen
 from capture.net.decode import Decoder
 from capture.pipeline import Detector, Pipeline
 from capture.report import html, markdown
-from capture.report.model import InputInfo, Report, build_report, unlogged_by
+from capture.report.model import InputInfo, Report, build_report, noted_by
 from capture.report.study import Study, Test, build_study, is_probe_result, probe_test, record_test
 from capture.sources.frames import CaptureError, CaptureFile, open_problem
 from capture.sources.inputs import Input, after_reading, open_input, refuse_repeats, unreadable
@@ -243,7 +243,7 @@ class Read:
     """Ids of the records read from a reflector's own log: requests as it received them."""
     study: bool = False
     """Every record is kept (a study judges each); else only those a report shows."""
-    unlogged: Counter[str] = field(default_factory=Counter)
+    noted: Counter[str] = field(default_factory=Counter)
     """Requests whose headers, header values or body their input left out
     (``build_report``)."""
     requests: int = 0
@@ -279,7 +279,7 @@ class Read:
         ts = req.ts
         self.requests += 1
         if req.anomalies or (req.body_length and not req.body):
-            self.unlogged.update(unlogged_by(req))
+            self.noted.update(noted_by(req))
         self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
         self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
         backfill = self.backfill
@@ -500,7 +500,7 @@ def make_report(
         "version": tool_version(),
         "catalog_version": catalog_version(detector),
         "notes": read.notes,
-        "unlogged": read.unlogged,
+        "noted": read.noted,
         "received": read.received,
         "responses": read.responses,
         # Any detector but headerwatch's own (a test's) does not say which ran.

@@ -151,14 +151,14 @@ def test_requests_whose_headers_a_log_did_not_keep_are_counted_in_not_inspected(
     # A Suricata eve.json without dump-all-headers, a Zeek log without header values:
     # an identity header may have been sent, and no finding can say so.
     from capture.model import NAMES_ONLY
-    from capture.report.model import unlogged_by
+    from capture.report.model import noted_by
     from capture.sources.eve import HEADERS_NOT_DUMPED
     from capture.sources.zeek import HEADERS_NOT_LOGGED
 
-    unlogged: Counter[str] = Counter()
+    noted: Counter[str] = Counter()
     for anomalies in [(HEADERS_NOT_DUMPED,), (HEADERS_NOT_LOGGED,), (NAMES_ONLY,), ()]:
-        unlogged.update(unlogged_by(request(anomalies=anomalies)))
-    report = build_report([], inputs=_inputs(False), unlogged=unlogged)
+        noted.update(noted_by(request(anomalies=anomalies)))
+    report = build_report([], inputs=_inputs(False), noted=noted)
     counts = {limit.what: limit.figure for limit in report.limits}
     assert counts["Requests whose headers the log did not keep"] == "2"
     assert counts["Requests whose header values the log did not keep"] == "1"
@@ -170,12 +170,12 @@ def test_requests_whose_headers_a_log_did_not_keep_are_counted_in_not_inspected(
 def test_requests_whose_body_the_input_did_not_keep_are_counted_in_not_inspected() -> None:
     # A JSONL record gives the body's length, not its bytes: a number in it was not
     # looked for again (under another --region), and the lead read as a clean bill.
-    from capture.report.model import unlogged_by
+    from capture.report.model import noted_by
 
-    unlogged: Counter[str] = Counter()
+    noted: Counter[str] = Counter()
     for kept in [request(body_length=30), request(body_length=30, body=b"a=1"), request()]:
-        unlogged.update(unlogged_by(kept))
-    report = build_report([], inputs=_inputs(False), unlogged=unlogged, span=(3, None, None))
+        noted.update(noted_by(kept))
+    report = build_report([], inputs=_inputs(False), noted=noted, span=(3, None, None))
     counts = {limit.what: limit.figure for limit in report.limits}
     assert counts["Request bodies not in the input"] == "1"
     assert "not inspected (request bodies not in the input: 1)" in report.lead
@@ -184,12 +184,12 @@ def test_requests_whose_body_the_input_did_not_keep_are_counted_in_not_inspected
 def test_requests_the_reflector_refused_are_counted_in_not_inspected() -> None:
     # Recorded with what had arrived before the refusal: the rest was not read.
     from capture.formats.jsonl import refused_note
-    from capture.report.model import unlogged_by
+    from capture.report.model import noted_by
 
-    unlogged: Counter[str] = Counter()
+    noted: Counter[str] = Counter()
     for anomalies in [(refused_note(413, "request body too large"),), ()]:
-        unlogged.update(unlogged_by(request(anomalies=anomalies)))
-    report = build_report([], inputs=_inputs(False), unlogged=unlogged, span=(2, None, None))
+        noted.update(noted_by(request(anomalies=anomalies)))
+    report = build_report([], inputs=_inputs(False), noted=noted, span=(2, None, None))
     counts = {limit.what: limit.figure for limit in report.limits}
     assert counts["Requests refused by the reflector"] == "1"
     assert "not inspected (requests refused by the reflector: 1)" in report.lead
@@ -200,20 +200,20 @@ def test_tcp_evasions_are_counted_and_a_lead_with_an_identity_says_the_server_ma
     # was reported as "went to 1 site" with no word that the server may have read the
     # other copy.
     from capture.net.reassembly import OVERLAP_NOTE, RESET_NOTE, SYN_DATA_NOTE
-    from capture.report.model import unlogged_by
+    from capture.report.model import noted_by
 
-    unlogged: Counter[str] = Counter()
-    noted = [
+    noted: Counter[str] = Counter()
+    cases = [
         (OVERLAP_NOTE,),
         (RESET_NOTE,),
         (SYN_DATA_NOTE,),
         ("connection ended before the body was complete",),
         (),
     ]
-    for anomalies in noted:
-        unlogged.update(unlogged_by(request(anomalies=anomalies)))
+    for anomalies in cases:
+        noted.update(noted_by(request(anomalies=anomalies)))
     found = record(findings=(finding(),))
-    report = build_report([found], inputs=_inputs(True), unlogged=unlogged)
+    report = build_report([found], inputs=_inputs(True), noted=noted)
     counts = {limit.what: limit.figure for limit in report.limits}
     assert counts["Requests with TCP segments that overlapped with different bytes"] == "1"
     assert counts["Requests after a TCP reset passed over"] == "1"
@@ -226,8 +226,8 @@ def test_tcp_evasions_are_counted_and_a_lead_with_an_identity_says_the_server_ma
 
     more: Counter[str] = Counter()
     for anomalies in [(FIN_NOTE,), (DATA_AFTER_RESET_NOTE,), (FRAGMENTS,)]:
-        more.update(unlogged_by(request(anomalies=anomalies)))
-    other = build_report([found], inputs=_inputs(True), unlogged=more)
+        more.update(noted_by(request(anomalies=anomalies)))
+    other = build_report([found], inputs=_inputs(True), noted=more)
     counted_more = {limit.what: limit.figure for limit in other.limits}
     assert counted_more["Requests after a TCP FIN passed over"] == "1"
     assert counted_more["Requests read after a TCP reset"] == "1"
@@ -242,7 +242,7 @@ def test_tcp_evasions_are_counted_and_a_lead_with_an_identity_says_the_server_ma
         "segments that overlapped with different bytes: 1): see Not inspected."
     )
     # Nothing found: part of the traffic was not inspected, the cut body among it.
-    empty = build_report([], inputs=_inputs(True), unlogged=unlogged, span=(5, None, None))
+    empty = build_report([], inputs=_inputs(True), noted=noted, span=(5, None, None))
     assert "requests whose body was cut short: 1" in empty.lead
 
 
