@@ -52,6 +52,11 @@ JSONL) says by it that a gap hit its request (:meth:`capture.pipeline.Pipeline.f
 HEAD_CUT_NOTE = "header block larger than"
 """How the anomaly of a head cut at the head limit begins (see :data:`GAP_NOTE`)."""
 
+BODY_CUT_NOTE = "before the body was complete"
+"""How the anomaly of a request whose body its connection or capture cut short ends
+(``connection ended before the body was complete``): the reflector's record of a
+client that closed early says it in the same words, and a report counts both by it."""
+
 _SNIFF_LIMIT = 4096
 """Bytes examined before a stream is declared not to be HTTP."""
 
@@ -292,7 +297,7 @@ class MessageReader:
             self._partial_head(f"{why} inside the header block")
         elif state in (BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER):
             if self.is_request and self.current is not None:
-                self._note(f"{why} before the body was complete")
+                self._note(f"{why} {BODY_CUT_NOTE}")
             self._body_done()
         self.state = OPAQUE
         self.buf.clear()

@@ -59,6 +59,7 @@ from capture.http.http1 import (
     server_rejects,
     skip_empty_lines,
 )
+from capture.http.stream import BODY_CUT_NOTE
 from capture.lab.limits import Limits
 from capture.lab.page import CONTENT_SECURITY_POLICY, prefers_html, render_page
 from capture.model import Header, Record, Request
@@ -83,7 +84,7 @@ to four batches are open beyond the limit; 16 for the interpreter, the listening
 sockets and the output file."""
 _CHUNK_LINE_MAX = 4096
 _MEMORY_REACHED = "memory budget reached"
-_CUT_SHORT = "connection ended before the body was complete"
+_CUT_SHORT = f"connection ended {BODY_CUT_NOTE}"
 """The anomaly of a request whose client closed before its body was whole: the words
 a capture's reader notes then (``capture.http.stream``'s ``close``)."""
 _MIB = 1 << 20

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from capture.formats.jsonl import REFUSED_NOTE
 from capture.formats.redact import PSEUDONYMS_V4, PSEUDONYMS_V6, Redactor
 from capture.gaps import SERVERS_UNREAD, sides
+from capture.http.stream import BODY_CUT_NOTE
 from capture.identity.catalog import Catalog
 from capture.identity.names import normalize_name
 from capture.model import (
@@ -719,11 +720,6 @@ _DATAGRAMS_LOST = (
 )
 """Fragment counters of datagrams dropped or left incomplete (:mod:`capture.net.fragments`)."""
 
-
-BODY_CUT_NOTE = "before the body was complete"
-"""How the anomaly of a request whose body its connection or capture cut short ends
-(``connection ended before the body was complete``: capture.http.stream's readers, and
-the reflector's record of a client that closed early)."""
 
 BODY_NOT_KEPT = "request body not in the input"
 """The ``noted`` key of a request whose input gave its body's length, not its bytes

@@ -244,8 +244,8 @@ class Read:
     study: bool = False
     """Every record is kept (a study judges each); else only those a report shows."""
     noted: Counter[str] = field(default_factory=Counter)
-    """Requests whose headers, header values or body their input left out
-    (``build_report``)."""
+    """Requests counted in each row their records' anomalies (or bodies) call for
+    (:func:`~capture.report.model.noted_by`, ``build_report``)."""
     requests: int = 0
     first_ts: float | None = None
     last_ts: float | None = None
