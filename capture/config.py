@@ -24,7 +24,7 @@ Errors are one line naming the file and what is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -159,13 +159,19 @@ def _header_rules(table: Any) -> tuple[HeaderRule, ...]:
     return tuple(rules)
 
 
+def only_keys(table: Mapping[str, Any], name: str, allowed: Collection[str]) -> None:
+    """Raise ``ValueError`` naming the first key of the ``[name]`` table that is not
+    one of ``allowed``: a typo would otherwise leave its setting as it was, in silence."""
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown key {unknown[0]!r} in [{name}]")
+
+
 def parse_identity(table: Any) -> IdentityConfig:
     """An :class:`IdentityConfig` from the ``[identity]`` table; raises ``ValueError``."""
     if not isinstance(table, dict):
         raise ValueError("[identity] must be a table")
-    unknown = set(table) - _IDENTITY_KEYS
-    if unknown:
-        raise ValueError(f"unknown key {sorted(unknown)[0]!r} in [identity]")
+    only_keys(table, "identity", _IDENTITY_KEYS)
     region = table.get("region")
     if region is not None:
         if not isinstance(region, str) or not is_region(region.upper()):

@@ -17,6 +17,7 @@ from capture.config import (
     bad_canary_line,
     load_config,
     merge_identity,
+    only_keys,
     read_canary_file,
     register_check,
 )
@@ -223,9 +224,7 @@ def spool_max_of(table: Mapping[str, Any]) -> int | None:
     other key, or a value that is not a size. Here rather than in ``tui.cmd_live``,
     which reads it: every command checks the table when it loads the config file, and
     ``scan`` must not import live capture for that."""
-    unknown = sorted(set(table) - {"spool_max"})
-    if unknown:
-        raise ValueError(f"unknown key {unknown[0]!r} in [live]")
+    only_keys(table, "live", ("spool_max",))
     value = table.get("spool_max")
     if value is None:
         return None
@@ -434,9 +433,7 @@ def _shared_in(config: Config) -> bool:
 def _shared_of(table: Mapping[str, Any]) -> bool:
     """``shared`` of the ``[files]`` table; ``ValueError`` for any other key, or a
     value that is not a boolean."""
-    unknown = sorted(set(table) - {"shared"})
-    if unknown:
-        raise ValueError(f"unknown key {unknown[0]!r} in [files]")
+    only_keys(table, "files", ("shared",))
     shared = table.get("shared", False)
     if not isinstance(shared, bool):
         raise ValueError("[files] shared must be true or false")

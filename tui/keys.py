@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from capture.config import load_config, register_check
+from capture.config import load_config, only_keys, register_check
 
 if TYPE_CHECKING:
     from textual.binding import Binding
@@ -161,9 +161,7 @@ def confirm_quit_of(table: Mapping[str, Any]) -> bool:
     """``confirm_quit`` of the ``[ui]`` table (default true): ``q`` asks before
     quitting with unsaved work. Raises ``ValueError`` for a value that is not a
     boolean, and for any other key (a typo would leave the question on in silence)."""
-    unknown = sorted(set(table) - {"confirm_quit"})
-    if unknown:
-        raise ValueError(f"unknown key {unknown[0]!r} in [ui]")
+    only_keys(table, "ui", ("confirm_quit",))
     value = table.get("confirm_quit", True)
     if not isinstance(value, bool):
         raise ValueError("[ui] confirm_quit must be true or false")
