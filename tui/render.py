@@ -416,10 +416,7 @@ def detail_text(
         # above the fold with the findings they qualify, not under the request.
         out.append("Anomalies", style="bold underline")
         out.append("\n")
-        for note in req.anomalies:
-            out.append(f"  {ANOMALY_MARK} ", style=ANOMALY_STYLE)
-            out.append(safe(note))
-            out.append("\n")
+        _anomaly_lines(out, req.anomalies)
         out.append("\n")
 
     # The request line and the header block exactly as sent, in wire order.
@@ -491,12 +488,18 @@ def detail_text(
             out.append(": ")
             out.append(safe(value))
             out.append("\n")
-        for note in response.anomalies:
-            out.append(f"  {ANOMALY_MARK} ", style=ANOMALY_STYLE)
-            out.append(safe(note))
-            out.append("\n")
+        _anomaly_lines(out, response.anomalies)
     out.rstrip()
     return out
+
+
+def _anomaly_lines(out: Text, notes: Sequence[str]) -> None:
+    """Each of ``notes`` (a request's or a response's anomalies) on a line of its own,
+    after the anomaly mark."""
+    for note in notes:
+        out.append(f"  {ANOMALY_MARK} ", style=ANOMALY_STYLE)
+        out.append(safe(note))
+        out.append("\n")
 
 
 def _no_response(req: Request, finished: bool = False) -> str:
