@@ -484,8 +484,11 @@ def dashboard_keys(args: argparse.Namespace) -> tuple[dict[str, str], bool]:
 
     Raises :class:`UsageError` when that file is unusable.
     """
-    path = getattr(args, "config", None)
     try:
-        return keys.keymap_for(path), keys.confirm_quit_for(path)
+        config = load_config(getattr(args, "config", None))
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    # Read once: loading the file checked both tables (register_check).
+    return keys.keymap_from_config(config.section("keys")), keys.confirm_quit_of(
+        config.section("ui")
+    )
