@@ -368,14 +368,20 @@ def test_a_reset_just_past_its_sender_s_fin_ends_the_connection() -> None:
     assert rec.closed == [1] and r.counters["resets_passed_over"] == 0
 
 
-def test_a_reset_from_a_direction_nobody_reads_ends_the_connection() -> None:
-    """Segments of an ignored direction are not decoded: its place is not known."""
+def _server_unread() -> tuple[Recorder, Reassembler, Flow]:
+    """A connection whose server side (4 bytes seen from 500) nobody reads any more."""
     rec = Recorder()
     r = Reassembler(rec)
     r.feed(seg(100, b"GET"))
     r.feed(seg(500, b"HTTP", from_a=False))
     flow = r._flows[(A, 40000, B, 80)][0]
     r.set_ignore(flow, 1, True)
+    return rec, r, flow
+
+
+def test_a_reset_from_a_direction_nobody_reads_ends_the_connection() -> None:
+    """Segments of an ignored direction are not decoded: its place is not known."""
+    rec, r, _ = _server_unread()
     r.feed(seg(9000, flags=RST, from_a=False))
     assert rec.closed == [1]
 
@@ -413,12 +419,7 @@ def test_a_fin_of_a_direction_nobody_reads_is_taken_wherever_it_is() -> None:
     """The servers' bytes of a requests-only scan are skipped unseen: their place is
     stale, and a response over 1 MiB put its FIN "out of the window", counted as
     passed over in every such scan's summary (and each sent to the Python feed)."""
-    rec = Recorder()
-    r = Reassembler(rec)
-    r.feed(seg(100, b"GET"))
-    r.feed(seg(500, b"HTTP", from_a=False))
-    flow = r._flows[(A, 40000, B, 80)][0]
-    r.set_ignore(flow, 1, True)
+    rec, r, flow = _server_unread()
     r.feed(seg(500 + 4 + 5_000_000, flags=FIN | ACK, ack=103, from_a=False))
     assert r.counters["fins_passed_over"] == 0 and notes(rec) == []
     assert flow.halves[1].fin is not None
