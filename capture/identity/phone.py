@@ -20,6 +20,8 @@ from functools import cache, lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from capture.identity.digitpatterns import install
+
 if TYPE_CHECKING:
     from phonenumbers import PhoneNumber
 
@@ -47,6 +49,9 @@ def libphonenumber() -> ModuleType:
     enable = getattr(phonenumbers, "enable_pattern_cache", None)
     if enable is not None:
         enable()
+    # The patterns that decide what a number is, matched in C rather than compiled by
+    # re (capture/identity/digitpatterns.py): the compiling cost more than the reading.
+    install(phonenumbers.phonenumberutil)
     return phonenumbers.phonenumberutil
 
 
