@@ -31,6 +31,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -421,6 +423,132 @@ run(const Inst *code, Py_ssize_t ncode, const char *s, Py_ssize_t n, int full)
     }
 }
 
+/* run() of program over text; -2 (ask re) for text that is not ASCII digits, or for a
+ * program whose size is no whole number of instructions. */
+static Py_ssize_t
+run_text(PyObject *program, PyObject *text, int full)
+{
+    if (!PyUnicode_IS_ASCII(text))
+        return -2;
+    const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return -2;
+    Py_ssize_t size = PyBytes_GET_SIZE(program);
+    if (size % (Py_ssize_t)sizeof(Inst))
+        return -2;
+    const Inst *code = (const Inst *)PyBytes_AS_STRING(program);
+    return run(code, size / (Py_ssize_t)sizeof(Inst), s, n, full);
+}
+
+/* Pattern(pattern, program): the base of digitpatterns.DigitPattern, whose match and
+ * fullmatch of one str run here. A match is made by the subclass's _found(text, end,
+ * full); what C cannot decide (other arguments, text that is not ASCII digits, a
+ * search past its budget) goes to its _by_re(full, *args). No match is None, made
+ * here: most of libphonenumber's tests of a number find none. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *pattern; /* str */
+    PyObject *program; /* bytes */
+} PatternObject;
+
+static PyObject *s_found, *s_by_re;
+
+static PyObject *
+pattern_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *pattern, *program;
+    if (kwargs != NULL && PyDict_GET_SIZE(kwargs)) {
+        PyErr_SetString(PyExc_TypeError, "Pattern(pattern, program) takes no keywords");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "UO!:Pattern", &pattern, &PyBytes_Type, &program))
+        return NULL;
+    PatternObject *self = (PatternObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->pattern = Py_NewRef(pattern);
+    self->program = Py_NewRef(program);
+    return (PyObject *)self;
+}
+
+static void
+pattern_dealloc(PatternObject *self)
+{
+    Py_CLEAR(self->pattern);
+    Py_CLEAR(self->program);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+pattern_run(PatternObject *self, PyObject *const *args, Py_ssize_t nargs, int full)
+{
+    if (nargs == 1 && PyUnicode_CheckExact(args[0])) {
+        Py_ssize_t end = run_text(self->program, args[0], full);
+        if (end == -1)
+            Py_RETURN_NONE;
+        if (end >= 0) {
+            PyObject *at = PyLong_FromSsize_t(end);
+            if (at == NULL)
+                return NULL;
+            PyObject *call[4] = {(PyObject *)self, args[0], at, full ? Py_True : Py_False};
+            PyObject *found = PyObject_VectorcallMethod(
+                s_found, call, 4, NULL);
+            Py_DECREF(at);
+            return found;
+        }
+    }
+    PyObject *small[8];
+    if (nargs > 6) {
+        PyErr_SetString(PyExc_TypeError, "too many arguments");
+        return NULL;
+    }
+    small[0] = (PyObject *)self;
+    small[1] = full ? Py_True : Py_False;
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        small[2 + i] = args[i];
+    return PyObject_VectorcallMethod(s_by_re, small, (size_t)(2 + nargs), NULL);
+}
+
+static PyObject *
+pattern_match(PatternObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return pattern_run(self, args, nargs, 0);
+}
+
+static PyObject *
+pattern_fullmatch(PatternObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return pattern_run(self, args, nargs, 1);
+}
+
+static PyMethodDef pattern_methods[] = {
+    {"match", (PyCFunction)(void (*)(void))pattern_match, METH_FASTCALL,
+     "re.Pattern.match."},
+    {"fullmatch", (PyCFunction)(void (*)(void))pattern_fullmatch, METH_FASTCALL,
+     "re.Pattern.fullmatch."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef pattern_members[] = {
+    {"pattern", T_OBJECT_EX, offsetof(PatternObject, pattern), READONLY, "The pattern's text."},
+    {"program", T_OBJECT_EX, offsetof(PatternObject, program), READONLY,
+     "Its backtracking program (program())."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject PatternType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "capture.identity._digitpattern.Pattern",
+    .tp_basicsize = sizeof(PatternObject),
+    .tp_dealloc = (destructor)pattern_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "A digit pattern whose match and fullmatch of a str run in C.",
+    .tp_methods = pattern_methods,
+    .tp_members = pattern_members,
+    .tp_new = pattern_new,
+};
+
 static PyObject *
 match(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
 {
@@ -431,19 +559,7 @@ match(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
     int full = PyObject_IsTrue(args[2]);
     if (full < 0)
         return NULL;
-    PyObject *text = args[1];
-    if (!PyUnicode_IS_ASCII(text))
-        return PyLong_FromLong(-2);
-    const char *s = (const char *)PyUnicode_1BYTE_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return PyLong_FromLong(-2);
-    Py_ssize_t size = PyBytes_GET_SIZE(args[0]);
-    if (size % (Py_ssize_t)sizeof(Inst))
-        return PyLong_FromLong(-2);
-    const Inst *code = (const Inst *)PyBytes_AS_STRING(args[0]);
-    return PyLong_FromSsize_t(run(code, size / (Py_ssize_t)sizeof(Inst), s, n, full));
+    return PyLong_FromSsize_t(run_text(args[0], args[1], full));
 }
 
 static PyMethodDef methods[] = {
@@ -462,5 +578,16 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__digitpattern(void)
 {
-    return PyModule_Create(&module);
+    s_found = PyUnicode_InternFromString("_found");
+    s_by_re = PyUnicode_InternFromString("_by_re");
+    if (s_found == NULL || s_by_re == NULL || PyType_Ready(&PatternType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "Pattern", (PyObject *)&PatternType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

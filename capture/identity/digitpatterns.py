@@ -26,26 +26,30 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     from capture.identity import _digitpattern
 except ImportError:  # built without its C extensions: re compiles every pattern
     _digitpattern = None  # type: ignore[assignment]
 
-# _digitpattern.match's answer when re must decide.
-_ASK_RE = -2
+
+if TYPE_CHECKING or _digitpattern is not None:
+    from capture.identity._digitpattern import Pattern as _Base
+else:  # never made then (digit_pattern gives None), but the class must exist
+    _Base = object
 
 
-class DigitPattern:
+class DigitPattern(_Base):
     """A stand-in for ``re.compile(pattern)`` whose ``match`` and ``fullmatch`` of a
-    string of ASCII digits run in C; everything else is the compiled pattern's."""
+    string of ASCII digits run in C (the base, ``_digitpattern.Pattern``, holds
+    ``pattern`` and its ``program``); everything else is the compiled pattern's."""
 
-    __slots__ = ("_compiled", "_program", "pattern")
+    __slots__ = ("_compiled",)
+    pattern: str
+    program: bytes
 
     def __init__(self, pattern: str, program: bytes) -> None:
-        self.pattern = pattern
-        self._program = program
         self._compiled: re.Pattern[str] | None = None
 
     def compiled(self) -> re.Pattern[str]:
@@ -54,23 +58,13 @@ class DigitPattern:
             self._compiled = re.compile(self.pattern)
         return self._compiled
 
-    def match(self, string: str, *args: Any) -> DigitMatch | re.Match[str] | None:
-        """``re.Pattern.match``."""
-        return self._run(string, False, args)
+    def _found(self, string: str, end: int, full: bool) -> DigitMatch:
+        # The base's match or fullmatch found one ending at ``end``.
+        return DigitMatch(self, string, end, full)
 
-    def fullmatch(self, string: str, *args: Any) -> DigitMatch | re.Match[str] | None:
-        """``re.Pattern.fullmatch``."""
-        return self._run(string, True, args)
-
-    def _run(
-        self, string: str, full: bool, args: tuple[Any, ...]
-    ) -> DigitMatch | re.Match[str] | None:
-        if not args and type(string) is str:
-            end = _digitpattern.match(self._program, string, full)
-            if end >= 0:
-                return DigitMatch(self, string, end, full)
-            if end != _ASK_RE:
-                return None
+    def _by_re(self, full: bool, string: str, *args: Any) -> re.Match[str] | None:
+        # What the base left to re: other arguments, text not of ASCII digits, a
+        # search past its budget.
         compiled = self.compiled()
         return compiled.fullmatch(string, *args) if full else compiled.match(string, *args)
 

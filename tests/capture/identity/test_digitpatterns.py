@@ -184,7 +184,7 @@ def test_a_search_past_its_step_budget_is_answered_by_re() -> None:
     pattern = r"(?:\d?){16}\d{16}"
     ours = digit_pattern(pattern)
     assert ours is not None
-    assert _digitpattern.match(ours._program, text, False) == -2
+    assert _digitpattern.match(ours.program, text, False) == -2
     assert ours.match(text) is None is re.match(pattern, text)
 
 
