@@ -132,7 +132,8 @@ class Counters:
     """The most bytes ever buffered at once."""
 
     def summary(self) -> str:
-        """One line: traffic, then each limit that was hit (nothing when none was)."""
+        """One line: traffic, each limit that was hit (or that none was), then the
+        malformed requests refused with 400, if any."""
         hits = [
             (self.busy, "503 busy"),
             (self.evicted, "evicted while waiting"),
@@ -143,7 +144,6 @@ class Counters:
             (self.head_too_large, "431"),
             (self.body_too_large, "413"),
             (self.memory, "503 memory"),
-            (self.bad_request, "400"),
             (self.accept_errors, "accept failed"),
         ]
         # Those cut short are recorded as the refused are: the line accounts for each record.
@@ -154,7 +154,9 @@ class Counters:
             f"({self.open:,} open), peak buffered {self.peak_buffered / _MIB:.1f} MiB"
         )
         limited = ", ".join(f"{what} {n:,}" for n, what in hits if n)
-        return line + (f"; limits: {limited}" if limited else "; no limit hit")
+        line += f"; limits: {limited}" if limited else "; no limit hit"
+        # A 400 is the client's malformed input, not a bound the reflector reached.
+        return line + (f"; malformed (400): {self.bad_request:,}" if self.bad_request else "")
 
 
 class ReflectError(Exception):
