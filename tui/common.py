@@ -128,7 +128,7 @@ def add_head_arg(parser: argparse.ArgumentParser) -> None:
     """``--max-head``, for the commands that parse traffic (scan, open, live, demo)."""
     parser.add_argument(
         "--max-head",
-        type=_size,
+        type=head_size,
         metavar="SIZE",
         help="largest request or response head read, e.g. 256k (default 64k); a longer "
         "one is cut there, flagged, and still scanned for identities up to the cut",
@@ -176,24 +176,6 @@ def not_redacted(path: str) -> str:
     return f"; it is not redacted (scan --redact {path} masks a copy)"
 
 
-def _size(text: str) -> int:
-    """A size such as ``65536``, ``64k`` or ``1m`` (bytes), within the head limits."""
-    units = {"k": 1024, "m": 1024 * 1024}
-    number, unit = text.strip().lower(), 1
-    if number[-1:] in units:
-        number, unit = number[:-1], units[number[-1]]
-    try:
-        size = int(number) * unit
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a size such as 65536, 64k or 1m"
-        ) from None
-    low, high = HEAD_LIMITS
-    if not low <= size <= high:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be between {low:,} and {high:,} bytes")
-    return size
-
-
 _BYTES = re.compile(r"(\d+)\s*([kmg]?)i?b?", re.IGNORECASE)
 
 
@@ -204,6 +186,15 @@ def byte_size(text: str) -> int:
     if not match:
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 32k, 1M)")
     return int(match[1]) << {"": 0, "k": 10, "m": 20, "g": 30}[match[2].lower()]
+
+
+def head_size(text: str) -> int:
+    """``--max-head``: a byte count (:func:`byte_size`) within the head limits."""
+    size = byte_size(text)
+    low, high = HEAD_LIMITS
+    if not low <= size <= high:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be between {low:,} and {high:,} bytes")
+    return size
 
 
 SPOOL_MIN = 1 << 20
