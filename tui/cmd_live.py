@@ -35,7 +35,7 @@ from importlib import import_module
 from types import FrameType
 from typing import Any, TextIO
 
-from capture.config import ConfigError, load_config
+from capture.config import ConfigError
 from capture.formats.file_kinds import FILE_KINDS, kind_of
 from capture.formats.outputs import STREAMING, formats_help, streaming
 from capture.formats.pcapng import CaptureWriteError, PcapngWriter, describe_os_error
@@ -64,6 +64,7 @@ from tui.common import (
     add_redact_arg,
     build_detector,
     byte_size,
+    config_of,
     dashboard_keys,
     not_redacted,
     output_failed,
@@ -218,7 +219,7 @@ def spool_limit(args: argparse.Namespace) -> int:
     if chosen is not None:
         return chosen
     try:
-        configured = spool_max_of(load_config(getattr(args, "config", None)).section("live"))
+        configured = spool_max_of(config_of(args).section("live"))
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     return DEFAULT_LIMIT if configured is None else configured

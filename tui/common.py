@@ -289,7 +289,7 @@ def build_detector(
     config = None
     region = args.region
     try:
-        config = load_config(args.config)
+        config = config_of(args)
         region = _region_of_inputs(region, config.identity.region, inputs)
         share_files(getattr(args, "shared_files", False) or _shared_in(config))
         max_head = getattr(args, "max_head", None)
@@ -391,6 +391,20 @@ def _listed(items: Sequence[str], most: int = 3) -> str:
     return ", ".join(items[:most]) + (f" and {more} more" if more > 0 else "")
 
 
+def config_of(args: argparse.Namespace) -> Config:
+    """The config file of this command (``--config``, else the default file), read
+    once a command: the detector, the catalog, the dashboard's keys and the spool all
+    take what one read found, even if the file is edited while the command starts.
+
+    Raises :class:`~capture.config.ConfigError` when the file is unusable.
+    """
+    loaded: Config | None = vars(args).get("_config_read")
+    if loaded is None:
+        loaded = load_config(getattr(args, "config", None))
+        args._config_read = loaded
+    return loaded
+
+
 def catalog_from_config(args: argparse.Namespace) -> Catalog:
     """The identity catalog the config file (``--config``) makes: headers added,
     headers disabled. No other option changes it.
@@ -398,7 +412,7 @@ def catalog_from_config(args: argparse.Namespace) -> Catalog:
     Raises :class:`UsageError` when the config file is unusable.
     """
     try:
-        return configured_catalog(load_config(args.config).identity)
+        return configured_catalog(config_of(args).identity)
     except (ConfigError, ValueError) as exc:
         raise UsageError(str(exc)) from None
 
@@ -476,10 +490,10 @@ def dashboard_keys(args: argparse.Namespace) -> tuple[dict[str, str], bool]:
     Raises :class:`UsageError` when that file is unusable.
     """
     try:
-        config = load_config(getattr(args, "config", None))
+        config = config_of(args)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    # Read once: loading the file checked both tables (register_check).
+    # Loading the file checked both tables (register_check).
     return keys.keymap_from_config(config.section("keys")), keys.confirm_quit_of(
         config.section("ui")
     )

@@ -13,7 +13,7 @@ from capture.pipeline import Detector
 from capture.sources.source import FrameSource
 from capture.text import printable
 from capture.view.filter import FilterError, compile_filter
-from tui.common import UsageError
+from tui.common import UsageError, config_of
 
 if TYPE_CHECKING:
     from tui.app import HeaderwatchApp, NoticeBox
@@ -54,7 +54,7 @@ def as_typed(expr: str) -> str:
 def check_view_args(args: argparse.Namespace) -> dict[str, str]:
     """The keymap; raises :class:`~tui.common.UsageError` saying what is wrong with
     the dashboard's options."""
-    from tui.keys import keymap_for
+    from tui.keys import keymap_from_config
 
     expr = getattr(args, "view_filter", "")
     if expr:
@@ -63,7 +63,7 @@ def check_view_args(args: argparse.Namespace) -> dict[str, str]:
         except FilterError as exc:
             raise UsageError(f"--filter {as_typed(expr)}: {exc}") from None
     try:
-        return keymap_for(getattr(args, "config", None))
+        return keymap_from_config(config_of(args).section("keys"))
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
 
@@ -104,10 +104,10 @@ def dashboard_app(
 ) -> HeaderwatchApp:
     """The dashboard :func:`run_dashboard` runs, made from the command's options."""
     from tui.app import HeaderwatchApp
-    from tui.keys import confirm_quit_for
+    from tui.keys import confirm_quit_of
 
     try:
-        confirm_quit = confirm_quit_for(getattr(args, "config", None))
+        confirm_quit = confirm_quit_of(config_of(args).section("ui"))
     except ConfigError:
         confirm_quit = True  # check_view_args has read this file already
     app = HeaderwatchApp(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import tui.common
 from capture.formats.private import files_shared, share_files
 from tui.common import UsageError, add_files_arg, add_identity_args, build_detector, take_notes
 
@@ -185,3 +186,21 @@ def test_importing_tui_common_registers_the_table_checks_without_importing_textu
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.splitlines() == ["['identity']", "False"]
+
+
+def test_a_commands_config_file_is_read_once_however_many_parts_take_from_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keys, the quit question and the catalog come from one read: a file edited
+    while the command starts cannot give them different contents."""
+    config = tmp_path / "c.toml"
+    config.write_text('[keys]\nfollow = "F"\n\n[identity]\ndisabled = ["x-uidh"]\n')
+    reads: list[object] = []
+    load = tui.common.load_config
+    monkeypatch.setattr(tui.common, "load_config", lambda path: reads.append(path) or load(path))
+    args = argparse.Namespace(config=str(config))
+    assert tui.common.dashboard_keys(args) == ({"headerwatch.follow": "F"}, True)
+    config.write_text('[keys]\nfollow = "G"\n\n[ui]\nconfirm_quit = false\n')
+    assert tui.common.dashboard_keys(args) == ({"headerwatch.follow": "F"}, True)
+    assert tui.common.catalog_from_config(args).lookup("x-uidh") is None
+    assert reads == [str(config)]
