@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
@@ -129,7 +130,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(note, file=sys.stderr)
             except (OSError, ValueError):
                 break  # the terminal is gone (a dashboard stopped by SIGHUP): the status stands
+    _flush_or_drop()
     return code
+
+
+def _flush_or_drop() -> None:
+    """Flush stdout and stderr now; where the terminal is gone (a dashboard stopped by
+    SIGHUP), send what they still hold to /dev/null. Python flushes them again at exit,
+    and a failure there would make the exit status 120 instead of the command's."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+            except (OSError, ValueError):
+                pass  # no descriptor to take over (a closed or replaced stream)
 
 
 if __name__ == "__main__":

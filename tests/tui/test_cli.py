@@ -153,3 +153,31 @@ def test_every_command_that_loads_the_config_refuses_a_bad_keys_table_before_it_
     )
     assert result.stdout == ""
     assert not out.exists()
+
+
+@pytest.mark.parametrize("dropped", [False, True])
+def test_output_held_for_a_terminal_that_is_gone_does_not_change_the_exit_status(
+    dropped: bool,
+) -> None:
+    """A dashboard stopped by SIGHUP exits 129 into a terminal that is gone: Python's
+    own flush of what stdout still holds fails at exit and makes the status 120, unless
+    main has sent it to /dev/null first (the first case shows the 120)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the terminal, gone: every write to it fails
+    code = (
+        "import sys\nfrom tui.cli import _flush_or_drop\nprint('held in the buffer')\n"
+        + ("_flush_or_drop()\n" if dropped else "")
+        + "sys.exit(129)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # held, as by default
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == (129 if dropped else 120), result.stderr
