@@ -133,6 +133,9 @@ alone would let a sender of large requests (64 KiB heads, 64 KiB bodies kept) ho
 640 MB waiting for the screen."""
 KEPT_COUNTING = " (with their connections: counting…)"
 """The save dialog's note while a worker counts what a session of the shown holds."""
+ERROR_NOTICE_SECONDS = 30.0
+"""How long a capture source's error stays on screen (other notices: Textual's 5 s)."""
+
 THREAD_FILTER_THRESHOLD = 20_000
 """Stores larger than this are filtered in a worker thread (the UI stays responsive);
 a search (``n``, ``N``) looks at no more rows than this on the UI thread."""
@@ -1227,7 +1230,10 @@ class HeaderwatchApp(App[int]):
             if isinstance(event, Notice):
                 self.notices.append(event)
                 severity = {"error": "error", "warning": "warning"}.get(event.level, "information")
-                self.notify(safe(event.text), severity=severity, markup=False)  # type: ignore[arg-type]
+                # An error stays up longer than Textual's 5 s: it is why the capture
+                # stopped, and a busy machine may paint the screen seconds after it came.
+                timeout = ERROR_NOTICE_SECONDS if severity == "error" else None
+                self.notify(safe(event.text), severity=severity, markup=False, timeout=timeout)  # type: ignore[arg-type]
             elif isinstance(event, StatsSnapshot):
                 self.stats = event
         if self.return_value is not None:

@@ -330,6 +330,17 @@ async def test_notices_from_a_source_reach_the_user_even_before_the_app_runs() -
         assert app.notices[-1].text == "[red]not markup[/]"
 
 
+async def test_a_sources_error_stays_on_screen_longer_than_other_notices() -> None:
+    """Why the capture stopped must not be gone before a busy machine paints it (an
+    end-to-end run under load missed a 5-second toast)."""
+    app = make_app()
+    async with app.run_test() as pilot:
+        await feed(pilot, app, Notice("info", "a notice"), Notice("error", "x.bin: unreadable"))
+        timeouts = {n.message: n.timeout for n in app._notifications}
+        assert timeouts == {"a notice": app.NOTIFICATION_TIMEOUT, "x.bin: unreadable": 30.0}
+        assert app.NOTIFICATION_TIMEOUT < 30.0
+
+
 # -- moving, following, pausing ---------------------------------------------------------
 
 
