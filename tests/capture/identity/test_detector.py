@@ -1459,3 +1459,47 @@ def test_canary_values_are_canonical_so_one_canary_typed_two_ways_is_one_value()
 def test_a_detector_with_canaries_switched_off_has_no_canary_values() -> None:
     config = IdentityConfig(msisdns=("+447700900123",), disabled=("canary",))
     assert IdentityDetector(config).canary_values == ()
+
+
+def _canary_findings(found: tuple[Finding, ...]) -> list[Finding]:
+    return [f for f in found if f.detector == "canary"]
+
+
+def test_a_field_sent_again_gives_the_canary_findings_it_gave_without_a_new_search() -> None:
+    det = IdentityDetector(IdentityConfig(region="GB", msisdns=(UK,)))
+    request = make_request(add=[("X-Carrier-Sub", UK)], uri=f"/c?phone={UK[1:]}")
+    first = _canary_findings(det.detect(request))
+    assert [(f.where, f.name) for f in first] == [("header", "X-Carrier-Sub"), ("query", "phone")]
+    again = _canary_findings(det.detect(make_request(add=[("X-Carrier-Sub", UK)], uri=request.uri)))
+    assert again == first
+    # Kept, not searched and built again: the very findings of the first request.
+    assert all(a is f for a, f in zip(again, first, strict=True))
+
+
+def test_a_canary_in_a_decoded_cookie_whose_value_as_sent_holds_it_needs_no_whole_request_test(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    det = IdentityDetector(IdentityConfig(region="GB", msisdns=(UK,)))
+    asked: list[object] = []
+    matcher = det._canaries
+    whole = matcher.could_match_any
+
+    def could_match_any(texts: list[str], decode_last: bool = False) -> bool:
+        asked.append(texts)
+        return whole(texts, decode_last)
+
+    monkeypatch.setattr(matcher, "could_match_any", could_match_any)
+    # "%2B447700900123" is the URL-encoded E.164 form (found as sent, so its decoding's
+    # E.164 form is the same finding): the cookie as sent could hold a canary, so the
+    # request could, without testing all of it.
+    request = make_request(add=[("Cookie", "a=1; msisdn=%2B447700900123")])
+    found = _canary_findings(det.detect(request))
+    assert [(f.where, f.name, f.value) for f in found] == [("cookie", "msisdn", "%2B" + UK[1:])]
+    assert asked == []
+    # A decoded value whose form as sent holds no key (each digit escaped) is still
+    # reported only when the whole-request test says yes: here it does not (the
+    # request is let through by a needle in a run that is no key, "x900123y").
+    escaped = "".join(f"%{ord(c):02X}" for c in UK)
+    sent = [("X-A", "x900123y"), ("Cookie", f"msisdn={escaped}")]
+    assert _canary_findings(det.detect(make_request(add=sent))) == []
+    assert len(asked) == 1

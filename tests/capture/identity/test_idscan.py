@@ -397,7 +397,7 @@ def test_findings_kept_for_values_seen_before_are_those_found_afresh(
     found = []
     for request in requests:
         afresh._found.clear()
-        afresh._canary_hits.clear()
+        afresh._canary_found.clear()
         found.append(afresh.detect(request))
     assert found == first
 
