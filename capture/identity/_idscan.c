@@ -1882,11 +1882,43 @@ index_split(PyObject *tuple, Py_ssize_t count)
     return 1;
 }
 
+/* Header values already looked at for the needles (needles_items), by identity: the
+ * first test of a request found in a few lookups what it found before for a header
+ * line the client repeats (User-Agent, Accept, Connection, Content-Type): the header
+ * splitter (capture/http/_headsplit.c) hands out the same pair, and so the same str,
+ * for a line it has seen, and those values were a fifth of the bytes this test read on
+ * the ad mix. A reference is held to each value kept, so that its address names it
+ * (it cannot be freed and another str made there); values longer than SEEN_VALUE_MAX
+ * are not kept (at most SEEN_SLOTS * SEEN_VALUE_MAX bytes held). Direct-mapped by
+ * address; emptied when other needles are indexed. */
+#define SEEN_SLOTS 256
+#define SEEN_VALUE_MAX 256
+static struct {
+    PyObject *text; /* a str, or NULL */
+    int found;      /* has_needle's answer for it */
+} seen_values[SEEN_SLOTS];
+
+static inline size_t
+seen_slot(PyObject *text)
+{
+    /* Objects are 16-byte aligned: the low bits say nothing. */
+    return (size_t)(((uintptr_t)text >> 4) * 0x9E3779B1u >> 8) % SEEN_SLOTS;
+}
+
+static void
+forget_seen_values(void)
+{
+    for (size_t k = 0; k < SEEN_SLOTS; k++)
+        Py_CLEAR(seen_values[k].text);
+}
+
 static int
 index_needles(PyObject *tuple)
 {
     if (tuple == needles_of)
         return 0;
+    /* What was found in a value held for other needles. */
+    forget_seen_values();
     Py_ssize_t count = PyTuple_GET_SIZE(tuple);
     Py_ssize_t shortest = PY_SSIZE_T_MAX;
     int empty = 0;
@@ -2163,11 +2195,25 @@ needles_items(PyObject **items, Py_ssize_t count, PyObject *body, PyObject *uri)
 {
     int wide = 0;
     for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *value = PyTuple_GET_ITEM(items[k], 1);
+        size_t slot = seen_slot(value);
+        if (seen_values[slot].text == value) {
+            if (seen_values[slot].found)
+                return 1;
+            continue;
+        }
         Py_ssize_t n;
-        const unsigned char *s = narrow(PyTuple_GET_ITEM(items[k], 1), &n);
-        if (s == NULL)
+        const unsigned char *s = narrow(value, &n);
+        if (s == NULL) {
             wide = 1;
-        else if (has_needle(s, n))
+            continue;
+        }
+        int found = has_needle(s, n);
+        if (n <= SEEN_VALUE_MAX) {
+            Py_XSETREF(seen_values[slot].text, Py_NewRef(value));
+            seen_values[slot].found = found;
+        }
+        if (found)
             return 1;
     }
     if (body != Py_None) {

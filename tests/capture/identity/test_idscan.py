@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import cache
@@ -700,6 +701,36 @@ def test_needles_are_found_as_sent_and_percent_decoded_only_where_that_can_make_
     assert detector._idscan.needles(needles, [("X", "Ω")], None, "/") is None
     # A needle found elsewhere decides all the same.
     assert detector._idscan.needles(needles, [("X", "Ω"), ("Y", "447700900123")], None, "/")
+
+
+def test_a_header_value_sent_again_is_not_read_again_by_the_first_test() -> None:
+    # The header splitter hands out the same str for a line a client repeats: the
+    # first test keeps its answer by the str (holding it, so that no other str can
+    # take its address), and reads it no more.
+    needles = _matcher()._needles
+    assert needles is not None
+    user_agent = "".join(["Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X)"])
+    before = sys.getrefcount(user_agent)
+    assert not detector._idscan.needles(needles, [("User-Agent", user_agent)], None, "/")
+    assert sys.getrefcount(user_agent) == before + 1
+    assert not detector._idscan.needles(needles, [("User-Agent", user_agent)], None, "/")
+    # What was kept for some needles is forgotten when others are looked for.
+    other = canary._needles([canary.value_canary("Mozilla/5.0")], ["Mozilla"])
+    assert other is not None
+    assert detector._idscan.needles(other, [("User-Agent", user_agent)], None, "/")
+    assert sys.getrefcount(user_agent) == before + 1
+    assert not detector._idscan.needles(needles, [("User-Agent", user_agent)], None, "/")
+
+
+def test_a_kept_header_value_gives_the_answer_it_gave() -> None:
+    needles = _matcher()._needles
+    assert needles is not None
+    number = "".join(["tel=", "447700900123"])
+    empty = "".join(["tel=", "none"])
+    for _ in range(2):
+        assert detector._idscan.needles(needles, [("X-A", number)], None, "/")
+        assert not detector._idscan.needles(needles, [("X-A", empty)], None, "/")
+        assert detector._idscan.needles(needles, [("X-A", empty), ("X-B", number)], None, "/")
 
 
 def test_the_needle_tests_in_c_turn_down_damaged_arguments() -> None:
