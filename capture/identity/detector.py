@@ -341,6 +341,8 @@ class IdentityDetector:
         """The canary findings of a field (``(where, name, text, unseen)`` as
         ``_idscan.canary_fields`` gives it): they depend on nothing else (but see
         :meth:`_find_canaries`), and a device sends its identities again and again."""
+        self._json_read: tuple[bytes, list[tuple[str, str, str]]] | None = None
+        """The last JSON body :meth:`_json` read, and its fields."""
         self._recurrence: recurring.RecurrenceTracker | None = None
         if config.recurrence and RECURRENCE not in disabled:
             self._recurrence = recurring.RecurrenceTracker(config.recurrence)
@@ -566,6 +568,8 @@ class IdentityDetector:
         its own key, as a parameter of that name would be, and reported under its path
         of keys (``user.tel``), which says where in the document it was."""
         fields = _json_fields(body)
+        # Kept for the canaries of this body (_find_canaries names them by these paths).
+        self._json_read = (body, fields)
         picked = self._picked([(key, value) for _, key, value in fields])
         if picked:
             chosen = set(picked)
@@ -1056,9 +1060,19 @@ class IdentityDetector:
             if field[1] == _WHOLE_BODY and request.body:
                 # A body that is not a form is searched whole; a JSON one's field that
                 # holds the canary is named by its path, as its identities are.
-                found = _named_by_path(request, found)
+                found = _named_by_path(self._json_body_fields(request), found)
             raw = field[2]
             out.extend(found)
+
+    def _json_body_fields(self, request: Request) -> list[tuple[str, str, str]]:
+        """:func:`_json_fields` of ``request``'s body where it is JSON (as
+        :func:`_body_kind` says), else none: the fields :meth:`_json` read from that very
+        body, where it did (one parse of the document, not two)."""
+        body = request.body
+        if not body or _body_kind(request.headers, body) != _JSON:
+            return []
+        read = self._json_read
+        return read[1] if read is not None and read[0] is body else _json_fields(body)
 
     def _field_canaries(self, where: str, name: str, text: str) -> tuple[Finding, ...]:
         """The canary findings of one field (:meth:`_find_canaries`), named ``name``;
@@ -1080,12 +1094,17 @@ class IdentityDetector:
         )
 
 
-def _named_by_path(request: Request, found: tuple[Finding, ...]) -> tuple[Finding, ...]:
-    """``found`` (a whole body's canary findings) named by the path of each field of
-    a JSON body that holds its value, one finding a path; as they are where none does."""
+def _named_by_path(
+    fields: list[tuple[str, str, str]], found: tuple[Finding, ...]
+) -> tuple[Finding, ...]:
+    """``found`` (a whole body's canary findings) named by the path of each of the
+    body's JSON ``fields`` (:func:`_json_fields`) that holds its value, one finding a
+    path; as they are where none does (a body that is not JSON, a value split by an
+    escape or in a key)."""
     named: list[Finding] = []
     for finding in found:
-        paths = _json_paths_holding(request, finding.value)
+        text = finding.value
+        paths = tuple(path for path, _, value in fields if text in value)
         if not paths:
             named.append(finding)
             continue
@@ -1407,15 +1426,6 @@ def _document_fields(document: object) -> list[tuple[str, str, str]]:
         elif type(node) is int:  # not a bool; a float is no identifier's form
             fields.append((path, key, str(node)))
     return fields
-
-
-def _json_paths_holding(request: Request, text: str) -> tuple[str, ...]:
-    """The paths of the fields of a JSON body that hold ``text`` (empty for a body
-    that is not JSON, or where no one field holds it: split by an escape, in a key)."""
-    body = request.body
-    if not body or _body_kind(request.headers, body) != _JSON:
-        return ()
-    return tuple(path for path, _, value in _json_fields(body) if text in value)
 
 
 def _body_pairs(request: Request) -> list[tuple[str, str]]:

@@ -1465,6 +1465,19 @@ def _canary_findings(found: tuple[Finding, ...]) -> list[Finding]:
     return [f for f in found if f.detector == "canary"]
 
 
+def _calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[tuple[Any, ...]]:
+    """The arguments of each call of ``owner.name`` from here on (it still answers)."""
+    calls: list[tuple[Any, ...]] = []
+    real = getattr(owner, name)
+
+    def spy(*args: Any, **keywords: Any) -> Any:
+        calls.append(args)
+        return real(*args, **keywords)
+
+    monkeypatch.setattr(owner, name, spy)
+    return calls
+
+
 def test_a_field_sent_again_gives_the_canary_findings_it_gave_without_a_new_search() -> None:
     det = IdentityDetector(IdentityConfig(region="GB", msisdns=(UK,)))
     request = make_request(add=[("X-Carrier-Sub", UK)], uri=f"/c?phone={UK[1:]}")
@@ -1480,15 +1493,7 @@ def test_a_canary_in_a_decoded_cookie_whose_value_as_sent_holds_it_needs_no_whol
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     det = IdentityDetector(IdentityConfig(region="GB", msisdns=(UK,)))
-    asked: list[object] = []
-    matcher = det._canaries
-    whole = matcher.could_match_any
-
-    def could_match_any(texts: list[str], decode_last: bool = False) -> bool:
-        asked.append(texts)
-        return whole(texts, decode_last)
-
-    monkeypatch.setattr(matcher, "could_match_any", could_match_any)
+    asked = _calls(monkeypatch, det._canaries, "could_match_any")
     # "%2B447700900123" is the URL-encoded E.164 form (found as sent, so its decoding's
     # E.164 form is the same finding): the cookie as sent could hold a canary, so the
     # request could, without testing all of it.
@@ -1503,3 +1508,21 @@ def test_a_canary_in_a_decoded_cookie_whose_value_as_sent_holds_it_needs_no_whol
     sent = [("X-A", "x900123y"), ("Cookie", f"msisdn={escaped}")]
     assert _canary_findings(det.detect(make_request(add=sent))) == []
     assert len(asked) == 1
+
+
+def test_a_json_body_holding_a_canary_is_parsed_once_to_name_its_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    det = IdentityDetector(IdentityConfig(region="GB", msisdns=(UK,)))
+    parsed = _calls(monkeypatch, detector_module, "_json_fields")
+    body = b'{"event": "open", "user": {"tel": "+447700900123"}, "alt": "+447700900123"}'
+    request = make_request(
+        method="POST", add=[("Content-Type", "application/json")], body=body, body_length=len(body)
+    )
+    found = _canary_findings(det.detect(request))
+    assert [(f.where, f.name, f.value) for f in found] == [
+        ("body", "user.tel", UK),
+        ("body", "alt", UK),
+    ]
+    # Once by the value detectors; the canary's fields are named from that reading.
+    assert parsed == [(body,)]
