@@ -1230,8 +1230,8 @@ class HeaderwatchApp(App[int]):
             if isinstance(event, Notice):
                 self.notices.append(event)
                 severity = {"error": "error", "warning": "warning"}.get(event.level, "information")
-                # An error stays up longer than Textual's 5 s: it is why the capture
-                # stopped, and a busy machine may paint the screen seconds after it came.
+                # An error stays up longer than Textual's 5 s: it is said once, and it
+                # is why the capture stopped.
                 timeout = ERROR_NOTICE_SECONDS if severity == "error" else None
                 self.notify(safe(event.text), severity=severity, markup=False, timeout=timeout)  # type: ignore[arg-type]
             elif isinstance(event, StatsSnapshot):

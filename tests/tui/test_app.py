@@ -331,8 +331,7 @@ async def test_notices_from_a_source_reach_the_user_even_before_the_app_runs() -
 
 
 async def test_a_sources_error_stays_on_screen_longer_than_other_notices() -> None:
-    """Why the capture stopped must not be gone before a busy machine paints it (an
-    end-to-end run under load missed a 5-second toast)."""
+    """Why the capture stopped, said once, must not be gone in Textual's 5 seconds."""
     app = make_app()
     async with app.run_test() as pilot:
         await feed(pilot, app, Notice("info", "a notice"), Notice("error", "x.bin: unreadable"))
