@@ -17,6 +17,7 @@ import base64
 import contextlib
 import gzip
 import io
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from capture.http import http1
 from capture.http.echo import ECHO_HEADER, decode_echo, encode_echo, transit
 from capture.identity import canary, detector
 from capture.identity.detector import IdentityConfig, IdentityDetector
+from capture.identity.digitpatterns import _digitpattern, digit_pattern
 from capture.model import Request, RequestSeen
 from capture.net.decode import Decoder
 from capture.net.fragments import DATAGRAM_COST, PIECE_COST, Fragments
@@ -463,6 +465,47 @@ def _run_echo(data: bytes) -> None:
             transit(sent, received)
 
 
+# --- libphonenumber's digit patterns in C ----------------------------------------------
+
+
+def _digit_pattern_seeds() -> list[bytes]:
+    """Patterns of a few regions' metadata, each with its examples and their prefixes."""
+    from phonenumbers import PhoneMetadata
+
+    seeds = []
+    for region in ("GB", "US", "DE", "FR", "IN", "BR", "JP", "ZA", "AR", "IT"):
+        metadata = PhoneMetadata.metadata_for_region(region)
+        descs = [metadata.general_desc, metadata.fixed_line, metadata.mobile, metadata.toll_free]
+        examples = [d.example_number for d in descs if d is not None and d.example_number]
+        texts = examples + [e[: len(e) // 2] for e in examples] + ["", "0", "123456789012"]
+        patterns = [d.national_number_pattern for d in descs if d and d.national_number_pattern]
+        patterns += [metadata.international_prefix, metadata.national_prefix_for_parsing]
+        patterns += [p for f in metadata.number_format for p in f.leading_digits_pattern[-1:]]
+        seeds += ["\n".join([pattern, *texts]).encode() for pattern in patterns if pattern]
+    return seeds
+
+
+def _run_digit_pattern(data: bytes) -> None:
+    """The input's first line as a pattern, the digits of each next line as a text:
+    where ``_digitpattern`` takes the pattern, re must compile it too, and wherever the
+    C program answers (not -2: gave up, which re then decides), its match and
+    fullmatch end where re's do. Patterns are libphonenumber's; texts are traffic's."""
+    text, _, rest = data.decode("utf-8", "replace").partition("\n")
+    ours = digit_pattern(text)
+    if ours is None:
+        return
+    theirs = re.compile(text)  # re.error here is a bug: C took a pattern re refuses
+    for line in rest.split("\n")[:16]:
+        digits = "".join(ch for ch in line if "0" <= ch <= "9")[:24]
+        for full in (False, True):
+            end = _digitpattern.match(ours.program, digits, full)
+            if end == -2:
+                continue
+            found = theirs.fullmatch(digits) if full else theirs.match(digits)
+            expected = -1 if found is None else found.end()
+            assert end == expected, (text, digits, full, end, expected)
+
+
 # --- JSONL records ----------------------------------------------------------------------
 
 
@@ -572,6 +615,7 @@ TARGETS: tuple[FuzzTarget, ...] = (
     FuzzTarget("config", lambda: CONFIG_SEEDS, _run_config, (ConfigError,)),
     FuzzTarget("filter", lambda: FILTER_SEEDS, _run_filter, (FilterError,)),
     FuzzTarget("echo", _echo_seeds, _run_echo),
+    FuzzTarget("digit-pattern", _digit_pattern_seeds, _run_digit_pattern),
     FuzzTarget("request-body", lambda: BODY_SEEDS, _run_body),
     FuzzTarget("jsonl", _jsonl_seeds, _run_jsonl),
     FuzzTarget("ip-fragments", _fragment_seeds, _run_fragments),
