@@ -1236,7 +1236,7 @@ class HeaderwatchApp(App[int]):
                 self.notify(safe(event.text), severity=severity, markup=False, timeout=timeout)  # type: ignore[arg-type]
             elif isinstance(event, StatsSnapshot):
                 self.stats = event
-        if self.return_value is not None:
+        if not self.showing:
             # Exiting: the main screen's widgets are being taken down while the capture
             # thread's last batches are still in flight. They are in the store (kept or
             # saved from there); the screen is not updated.
@@ -1280,10 +1280,17 @@ class HeaderwatchApp(App[int]):
                 self._backlog_bytes -= message.held_bytes
                 self._backlog_changed.notify_all()
 
+    @property
+    def showing(self) -> bool:
+        """The main screen is up and stays up: mounted, and not exiting. An exit sets a
+        return value (``q``, a signal); a shutdown without one (a test's end, Textual's
+        after an error) stops the app running before it takes the widgets down."""
+        return self.main.ready and self.return_value is None and self.is_running
+
     def on_stats_updated(self, message: StatsUpdated) -> None:
         self.stats = message.stats
         # Not once exiting (see ingest): the status line may be gone already.
-        if self.main.ready and self.return_value is None:
+        if self.showing:
             if message.stats.clock is not None:
                 self.main.exposure.advance(message.stats.clock)
             self.main.update_status()

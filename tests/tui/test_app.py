@@ -124,6 +124,19 @@ async def test_batches_and_stats_in_flight_at_exit_go_to_the_store_not_the_scree
         assert len(app.store) == 3  # kept: saved or kept from the store after the exit
 
 
+async def test_stats_and_batches_after_a_shutdown_without_exit_touch_no_widget() -> None:
+    # CI caught it: a test's run ended (Textual's shutdown, no exit() and so no return
+    # value) while the capture thread's stats were in flight; the exposure panel was gone.
+    app = make_app()
+    async with app.run_test() as pilot:
+        await feed(pilot, app, *seen(demo_records()[:2]))
+    assert app.return_value is None  # no exit(): the widgets went all the same
+    with_clock = StatsSnapshot(stats(packets=9).counters, 5.0)  # the panel advances on it
+    app.on_stats_updated(StatsUpdated(with_clock))
+    app.ingest(seen(demo_records()[2:3]))
+    assert len(app.store) == 3
+
+
 async def test_at_80_columns_a_request_with_an_msisdn_and_an_imei_shows_both() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
