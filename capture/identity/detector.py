@@ -1108,13 +1108,7 @@ def _named_by_path(
         if not paths:
             named.append(finding)
             continue
-        f = finding
-        named.extend(
-            _new_finding(
-                path, f.where, f.kind, f.value, f.normalized, f.detector, f.severity, f.detail
-            )
-            for path in paths
-        )
+        named.extend(replace(finding, name=path) for path in paths)
     return tuple(named)
 
 
