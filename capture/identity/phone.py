@@ -20,8 +20,6 @@ from functools import cache, lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from capture.identity.digitpatterns import install
-
 if TYPE_CHECKING:
     from phonenumbers import PhoneNumber
 
@@ -39,6 +37,8 @@ def libphonenumber() -> ModuleType:
     not worth it in a tool whose findings are evidence.
     """
     import phonenumbers
+
+    from capture.identity.digitpatterns import install  # with the library, not at start-up
 
     # Every number type's pattern of every region a number comes from, kept compiled
     # (the package's own advice for checking many numbers from many regions): else
