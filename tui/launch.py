@@ -8,12 +8,11 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from capture.config import ConfigError
 from capture.pipeline import Detector
 from capture.sources.source import FrameSource
 from capture.text import printable
 from capture.view.filter import FilterError, compile_filter
-from tui.common import UsageError, config_of
+from tui.common import UsageError, dashboard_keys
 
 if TYPE_CHECKING:
     from tui.app import HeaderwatchApp, NoticeBox
@@ -53,19 +52,15 @@ def as_typed(expr: str) -> str:
 
 def check_view_args(args: argparse.Namespace) -> dict[str, str]:
     """The keymap; raises :class:`~tui.common.UsageError` saying what is wrong with
-    the dashboard's options."""
-    from tui.keys import keymap_from_config
-
+    the dashboard's options (or its config file)."""
     expr = getattr(args, "view_filter", "")
     if expr:
         try:
             compile_filter(expr)
         except FilterError as exc:
             raise UsageError(f"--filter {as_typed(expr)}: {exc}") from None
-    try:
-        return keymap_from_config(config_of(args).section("keys"))
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    keymap, _ = dashboard_keys(args)
+    return keymap
 
 
 def run_dashboard(
@@ -104,12 +99,9 @@ def dashboard_app(
 ) -> HeaderwatchApp:
     """The dashboard :func:`run_dashboard` runs, made from the command's options."""
     from tui.app import HeaderwatchApp
-    from tui.keys import confirm_quit_of
 
-    try:
-        confirm_quit = confirm_quit_of(config_of(args).section("ui"))
-    except ConfigError:
-        confirm_quit = True  # check_view_args has read this file already
+    # The config file as check_view_args read it (config_of keeps that read).
+    _, confirm_quit = dashboard_keys(args)
     app = HeaderwatchApp(
         source,
         detector,
