@@ -1297,14 +1297,14 @@ class HeaderwatchApp(App[int]):
 
     def on_load_progress(self, message: LoadProgress) -> None:
         self.progress = (message.done, message.total)
-        if self.main.ready:
+        if self.showing:
             self.main.show_progress()
 
     def on_source_finished(self, message: SourceFinished) -> None:
         self.state = "error" if message.error or self.halted is not None else "done"
         if message.error:
             self.notify(safe(message.error), severity="error", markup=False)
-        if self.main.ready:
+        if self.showing:
             self.main.show_progress()
             self.main.update_status()
             if self.state == "done":

@@ -134,7 +134,9 @@ async def test_stats_and_batches_after_a_shutdown_without_exit_touch_no_widget()
     with_clock = StatsSnapshot(stats(packets=9).counters, 5.0)  # the panel advances on it
     app.on_stats_updated(StatsUpdated(with_clock))
     app.ingest(seen(demo_records()[2:3]))
-    assert len(app.store) == 3
+    app.on_load_progress(LoadProgress(2, 10))
+    app.on_source_finished(SourceFinished())
+    assert len(app.store) == 3 and app.state == "done"
 
 
 async def test_at_80_columns_a_request_with_an_msisdn_and_an_imei_shows_both() -> None:
