@@ -131,8 +131,49 @@ class PhoneMatch:
     """True for mobile (or fixed-line-or-mobile) numbers."""
 
 
-def _describe(number: PhoneNumber, kind: int | None = None) -> PhoneMatch:
-    """The :class:`PhoneMatch` of ``number``; ``kind``, its ``number_type`` where the
+def _typed(number: PhoneNumber) -> tuple[int, str | None]:
+    """``number``'s type and region: ``(number_type(number), region_code_for_number(number))``
+    in one walk of its country's regions.
+
+    libphonenumber finds a region for a country code that several regions share (+1,
+    +44, +7) by matching the number against each region's type patterns in turn, until
+    one gives it a type; ``number_type`` makes that walk and then matches the region it
+    found once more; and asked for the region again, a second walk. On traffic with many
+    subscribers nearly every number is a first reading, and those walks were a third of
+    it. Here the walk is made once, as the library makes it (the same calls, in its
+    order), and the type it found is kept: tests/capture/identity/test_phone.py holds
+    the pair to the library's two answers for numbers of every type of every region.
+    Without the library's walk helpers (another version), the two public calls.
+    """
+    phonenumbers = libphonenumber()
+    helper = getattr(phonenumbers, "_number_type_helper", None)
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(number.country_code)
+    if helper is None or regions is None or len(regions) == 1:
+        # One region (or none): no walk to share; number_type asks for it by a lookup.
+        return phonenumbers.number_type(number), phonenumbers.region_code_for_number(number)
+    unknown = phonenumbers.PhoneNumberType.UNKNOWN
+    metadata_for_region = phonenumbers.PhoneMetadata.metadata_for_region
+    nsn = phonenumbers.national_significant_number(number)
+    for region in regions:
+        # _region_code_for_number_from_list's walk: a region with leading digits is
+        # chosen by them alone, then typed (number_type's last step); any other, by
+        # the type its patterns give.
+        metadata = metadata_for_region(region.upper(), None)
+        if metadata is None:
+            continue
+        if metadata.leading_digits is not None:
+            if phonenumbers.re_compile(metadata.leading_digits).match(nsn):
+                kind: int = helper(nsn, metadata)
+                return kind, region
+        else:
+            kind = helper(nsn, metadata)
+            if kind != unknown:
+                return kind, region
+    return unknown, None
+
+
+def _describe(number: PhoneNumber, typed: tuple[int, str | None] | None = None) -> PhoneMatch:
+    """The :class:`PhoneMatch` of ``number``; ``typed``, its :func:`_typed` where the
     caller has it already.
 
     Validity is read off the type: ``number_type`` is UNKNOWN exactly for an invalid
@@ -144,19 +185,17 @@ def _describe(number: PhoneNumber, kind: int | None = None) -> PhoneMatch:
     """
     phonenumbers = libphonenumber()
     PhoneNumberFormat = phonenumbers.PhoneNumberFormat
-    if kind is None:
-        kind = phonenumbers.number_type(number)
+    kind, region = _typed(number) if typed is None else typed
     valid = kind != phonenumbers.PhoneNumberType.UNKNOWN
     pretty = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     if valid:
-        region = phonenumbers.region_code_for_number(number) or "?"
         labels, mobile = _labels()
         label = labels.get(kind, "number")
-        return PhoneMatch(e164, f"{pretty} · {region} {label}", True, kind in mobile)
+        return PhoneMatch(e164, f"{pretty} · {region or '?'} {label}", True, kind in mobile)
     regions = phonenumbers.region_codes_for_country_code(number.country_code or 0)
-    region = regions[0] if regions else "?"
-    return PhoneMatch(e164, f"{pretty} · {region}, unallocated range", False, False)
+    first = regions[0] if regions else "?"
+    return PhoneMatch(e164, f"{pretty} · {first}, unallocated range", False, False)
 
 
 def _e164(number: PhoneNumber) -> str:
@@ -242,16 +281,25 @@ def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
         return _describe(plausible[0])
     unknown = phonenumbers.PhoneNumberType.UNKNOWN
     best: tuple[bool, bool] | None = None
-    chosen, chosen_kind = plausible[0], unknown
+    chosen = plausible[0]
+    chosen_typed: tuple[int, str | None] = (unknown, None)
     for number in plausible:
-        # In the region first, then valid (number_type, kept for _describe); the
-        # first of equals stays, so the order above breaks ties.
-        kind = phonenumbers.number_type(number)
-        in_region = region is not None and phonenumbers.is_valid_number_for_region(number, region)
-        rank = (in_region, kind != unknown)
+        # In the region first, then valid (the type, kept for _describe); the first
+        # of equals stays, so the order above breaks ties.
+        typed = _typed(number)
+        valid = typed[0] != unknown
+        if region is None:
+            in_region = False
+        elif typed[1] == region:
+            # is_valid_number_for_region types it against the region's patterns, as
+            # the walk that found this region did.
+            in_region = valid
+        else:
+            in_region = phonenumbers.is_valid_number_for_region(number, region)
+        rank = (in_region, valid)
         if best is None or rank > best:
-            best, chosen, chosen_kind = rank, number, kind
-    return _describe(chosen, chosen_kind)
+            best, chosen, chosen_typed = rank, number, typed
+    return _describe(chosen, chosen_typed)
 
 
 @lru_cache(maxsize=4096)
@@ -268,11 +316,10 @@ def parse_strict(digits: str) -> PhoneMatch | None:
     number = _parse("+" + digits, None)
     if number is None:
         return None
-    phonenumbers = libphonenumber()
-    kind = phonenumbers.number_type(number)
-    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+    typed = _typed(number)
+    if typed[0] == libphonenumber().PhoneNumberType.UNKNOWN:
         return None  # not valid
-    match = _describe(number, kind)
+    match = _describe(number, typed)
     return match if match.mobile else None
 
 
@@ -308,11 +355,10 @@ def parse_e164(text: str) -> PhoneMatch | None:
     number = _parse(text, None)
     if number is None:
         return None
-    phonenumbers = libphonenumber()
-    kind = phonenumbers.number_type(number)
-    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+    typed = _typed(number)
+    if typed[0] == libphonenumber().PhoneNumberType.UNKNOWN:
         return None  # not valid
-    return _describe(number, kind)
+    return _describe(number, typed)
 
 
 @lru_cache(maxsize=4096)

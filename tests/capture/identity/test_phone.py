@@ -12,6 +12,7 @@ import pytest
 
 from capture.identity.phone import (
     SUPPORTED_REGIONS,
+    _typed,
     is_region,
     parse_e164,
     parse_international,
@@ -178,6 +179,41 @@ def test_a_number_is_valid_exactly_when_libphonenumber_gives_it_a_type() -> None
     assert checked > 1500
 
 
+def _numbers_of_every_type_of_every_region() -> list[phonenumbers.PhoneNumber]:
+    """Each region's example number of each type, and each with its last digit changed
+    and with a digit more (mostly numbers of no type: a walk that finds no region)."""
+    numbers = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(12):  # every PhoneNumberType but UNKNOWN (99)
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            numbers.append(example)
+            nsn = phonenumbers.national_significant_number(example)
+            for changed in (nsn[:-1] + str((int(nsn[-1]) + 3) % 10), nsn + "7"):
+                with contextlib.suppress(phonenumbers.NumberParseException):
+                    numbers.append(phonenumbers.parse(f"+{example.country_code}{changed}"))
+    return numbers
+
+
+def test_a_numbers_type_and_region_are_the_librarys_two_answers() -> None:
+    """_typed walks a shared country code's regions once for both answers: held to
+    number_type and region_code_for_number, for numbers of every type of every region
+    (the +1 and +44 regions among them) and random ones under shared codes."""
+    numbers = _numbers_of_every_type_of_every_region()
+    for text in _random_numbers(3000, 41):
+        with contextlib.suppress(phonenumbers.NumberParseException):
+            numbers.append(phonenumbers.parse(text if text.startswith("+") else "+" + text))
+    shared = 0
+    for number in numbers:
+        expected = (phonenumbers.number_type(number), phonenumbers.region_code_for_number(number))
+        assert _typed(number) == expected, phonenumbers.format_number(
+            number, phonenumbers.PhoneNumberFormat.E164
+        )
+        shared += len(phonenumbers.region_codes_for_country_code(number.country_code)) > 1
+    assert len(numbers) > 5000 and shared > 1000
+
+
 def _lenient_reference(text: str, region: str | None) -> tuple[str, str, bool, bool] | None:
     """parse_lenient as it was first written: every reading ranked by two separate
     validity tests, then described with is_valid_number again (the reference for
@@ -238,6 +274,8 @@ def test_lenient_picks_the_reading_the_reference_ranking_picks(region: str | Non
             )
         )
         assert got == expected, (text, region)
+        if match is not None and match.valid:
+            assert f"· {expected[1]} " in match.detail, (text, region, match.detail)
 
 
 def test_a_value_too_short_or_unreadable_as_a_number_does_not_import_libphonenumber() -> None:
