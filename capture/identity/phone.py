@@ -153,6 +153,9 @@ def _typed(number: PhoneNumber) -> tuple[int, str | None]:
         return phonenumbers.number_type(number), phonenumbers.region_code_for_number(number)
     unknown = phonenumbers.PhoneNumberType.UNKNOWN
     metadata_for_region = phonenumbers.PhoneMetadata.metadata_for_region
+    # The module's own look-up of patterns where it has one (9.x, and ours on it:
+    # digitpatterns); before it (8.x), the walk compiled with re itself.
+    compiled = getattr(phonenumbers, "re_compile", re.compile)
     nsn = phonenumbers.national_significant_number(number)
     for region in regions:
         # _region_code_for_number_from_list's walk: a region with leading digits is
@@ -162,7 +165,7 @@ def _typed(number: PhoneNumber) -> tuple[int, str | None]:
         if metadata is None:
             continue
         if metadata.leading_digits is not None:
-            if phonenumbers.re_compile(metadata.leading_digits).match(nsn):
+            if compiled(metadata.leading_digits).match(nsn):
                 kind: int = helper(nsn, metadata)
                 return kind, region
         else:

@@ -6,14 +6,17 @@ import contextlib
 import random
 import subprocess
 import sys
+import types
 
 import phonenumbers
 import pytest
 
+from capture.identity import phone
 from capture.identity.phone import (
     SUPPORTED_REGIONS,
     _typed,
     is_region,
+    libphonenumber,
     parse_e164,
     parse_international,
     parse_lenient,
@@ -210,8 +213,25 @@ def test_a_numbers_type_and_region_are_the_librarys_two_answers() -> None:
         assert _typed(number) == expected, phonenumbers.format_number(
             number, phonenumbers.PhoneNumberFormat.E164
         )
-        shared += len(phonenumbers.region_codes_for_country_code(number.country_code)) > 1
+        shared += len(phonenumbers.region_codes_for_country_code(number.country_code or 0)) > 1
     assert len(numbers) > 5000 and shared > 1000
+
+
+def test_a_library_without_its_pattern_look_up_is_walked_with_re(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # phonenumbers 8.x compiled the leading digits with re in the walk: its module has no
+    # re_compile (the library's own functions here still use 9.x's).
+    module = types.ModuleType("phonenumberutil_8")
+    module.__dict__.update(
+        (name, value) for name, value in vars(libphonenumber()).items() if name != "re_compile"
+    )
+    monkeypatch.setattr(phone, "libphonenumber", lambda: module)
+    numbers = [n for n in _numbers_of_every_type_of_every_region() if n.country_code == 1]
+    assert len(numbers) > 200
+    for number in numbers:
+        expected = (phonenumbers.number_type(number), phonenumbers.region_code_for_number(number))
+        assert _typed(number) == expected
 
 
 def _lenient_reference(text: str, region: str | None) -> tuple[str, str, bool, bool] | None:
