@@ -111,20 +111,23 @@ def printable_bytes(data: bytes) -> str:
 
 # Characters JSON lets through raw but that a terminal (``cat``, ``less``, a CI log)
 # obeys or a reader is fooled by: DEL, C1 controls (8-bit CSI, OSC...), bidirectional
-# marks, embeddings, overrides and isolates, and the line/paragraph separators that
-# end lines in some JavaScript tools. C0 controls are already escaped by every
-# JSON writer. As UTF-8 each starts with a lead byte, so a match in valid UTF-8 is
-# always one whole character.
+# marks, embeddings, overrides and isolates, the line/paragraph separators that end
+# lines in some JavaScript tools, and the characters that show as nothing
+# (:data:`INVISIBLE`: "4477\u200b00900124" in a JSONL file read as a valid number in
+# any viewer, as it did on screen). C0 controls are already escaped by every JSON
+# writer. As UTF-8 each starts with a lead byte, so a match in valid UTF-8 is always
+# one whole character.
 @cache
 def _json_unsafe_bytes() -> re.Pattern[bytes]:
     return re.compile(
-        rb"\x7f|\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]"
+        rb"\x7f|\xc2[\x80-\x9f\xad]|\xd8\x9c|\xe1\xa0\x8e|\xe2\x80[\x8b-\x8f\xa8-\xae]"
+        rb"|\xe2\x81[\xa0-\xa4\xa6-\xa9]|\xef\xbb\xbf"
     )
 
 
 @cache
 def _json_unsafe() -> re.Pattern[str]:
-    return re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+    return re.compile(f"[\x7f-\x9f\u2028-\u202e\u2066-\u2069{INVISIBLE}]")
 
 
 def _escape_json_bytes(match: re.Match[bytes]) -> bytes:
@@ -148,7 +151,8 @@ def jsonable(value: Any) -> Any:
 
 
 def escape_json_bytes(line: bytes) -> bytes:
-    """Serialized JSON (UTF-8) with C1, bidi and separator characters as ``\\uXXXX``.
+    """Serialized JSON (UTF-8) with C1, bidi, separator and invisible characters as
+    ``\\uXXXX``.
 
     Still valid JSON, parsing to the same strings. Cheap when nothing needs it:
     an ASCII line without DEL (most of them) costs two C-speed scans, and any other
@@ -172,9 +176,12 @@ def _may_need_escapes(line: bytes) -> bool:
         return True
     if line.find(b"\xe2\x80") >= 0 or line.find(b"\xe2\x81") >= 0:
         return True
+    if line.find(b"\xef\xbb\xbf") >= 0 or line.find(b"\xe1\xa0\x8e") >= 0:
+        return True
     at = line.find(b"\xc2")
     while at >= 0:
-        if b"\x80" <= line[at + 1 : at + 2] <= b"\x9f":
+        after = line[at + 1 : at + 2]
+        if b"\x80" <= after <= b"\x9f" or after == b"\xad":
             return True
         at = line.find(b"\xc2", at + 1)
     return False

@@ -141,7 +141,8 @@ none:
 }
 
 /* Does s[i] start a sequence of capture.text._json_unsafe_bytes (the bytes of DEL, a C1
- * control, U+061C, U+200E/F, U+2028-U+202E or U+2066-U+2069 in UTF-8)? s[i] >= 0x7f. */
+ * control, U+061C, U+2028-U+202E or U+2066-U+2069, or of a character that shows as
+ * nothing: U+00AD, U+180E, U+200B-U+200F, U+2060-U+2064, U+FEFF) in UTF-8? s[i] >= 0x7f. */
 static int
 unsafe_at(const unsigned char *s, Py_ssize_t n, Py_ssize_t i)
 {
@@ -153,17 +154,21 @@ unsafe_at(const unsigned char *s, Py_ssize_t n, Py_ssize_t i)
     unsigned char d = s[i + 1];
     switch (c) {
     case 0xc2:
-        return d >= 0x80 && d <= 0x9f;
+        return (d >= 0x80 && d <= 0x9f) || d == 0xad;
     case 0xd8:
         return d == 0x9c;
+    case 0xe1:
+        return i + 2 < n && d == 0xa0 && s[i + 2] == 0x8e;
     case 0xe2:
         if (i + 2 >= n)
             return 0;
         if (d == 0x80)
-            return s[i + 2] == 0x8e || s[i + 2] == 0x8f || (s[i + 2] >= 0xa8 && s[i + 2] <= 0xae);
+            return (s[i + 2] >= 0x8b && s[i + 2] <= 0x8f) || (s[i + 2] >= 0xa8 && s[i + 2] <= 0xae);
         if (d == 0x81)
-            return s[i + 2] >= 0xa6 && s[i + 2] <= 0xa9;
+            return (s[i + 2] >= 0xa0 && s[i + 2] <= 0xa4) || (s[i + 2] >= 0xa6 && s[i + 2] <= 0xa9);
         return 0;
+    case 0xef:
+        return i + 2 < n && d == 0xbb && s[i + 2] == 0xbf;
     default:
         return 0;
     }

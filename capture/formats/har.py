@@ -9,7 +9,8 @@ objects), ``_anomalies``, ``_flow``, ``_depth``, ``_id``, ``_target``, ``_versio
 What the capture does not have is reported as the spec says (``-1`` sizes;
 status 0 when no response was seen).
 
-Control and bidi characters are written as ``\\uXXXX`` (:func:`capture.text.escape_json`).
+Control, bidi and invisible characters are written as ``\\uXXXX``
+(:func:`capture.text.escape_json`).
 
 Accepts store entries or bare records (``scan --format har`` has no store), and
 streams: entries are written one by one, never all held as one JSON tree.

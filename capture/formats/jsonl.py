@@ -1,7 +1,8 @@
 """The JSONL record (the contract in docs/jsonl.md): one line per request, and back.
 
-Lines carry no raw control or bidi characters: C0 controls are escaped by the JSON
-writer, and DEL, C1 and bidi controls as ``\\uXXXX`` by
+Lines carry no raw control, bidi or invisible characters: C0 controls are escaped by
+the JSON writer, and DEL, C1, bidi controls and characters that show as nothing (zero-width
+space, soft hyphen, BOM...) as ``\\uXXXX`` by
 :func:`capture.text.escape_json_bytes`, so ``cat`` of a JSONL file cannot drive the
 terminal and ``jq`` still reads back the exact strings.
 """
@@ -196,7 +197,7 @@ def dumps_bytes(record: Record) -> bytes:
 
 def dumps_json(value: Any) -> bytes:
     """Any JSON value as one line of UTF-8 bytes, safe to print: undecodable bytes
-    as ``\\xNN`` (:func:`for_json`), control and bidi characters as ``\\uXXXX``."""
+    as ``\\xNN`` (:func:`for_json`), control, bidi and invisible characters as ``\\uXXXX``."""
     try:
         line = orjson.dumps(value)
     except orjson.JSONEncodeError:

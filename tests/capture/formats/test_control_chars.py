@@ -31,12 +31,18 @@ from capture.text import (
 )
 from tests.tui.test_safety import HOSTILE, hostile_record
 
-# What no line of machine output may carry raw (C0 but newline, DEL, C1, bidi, separators).
-RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+# What no line of machine output may carry raw (C0 but newline, DEL, C1, bidi, separators,
+# and what shows as nothing: soft hyphen, zero-width characters, joiners, the BOM).
+RAW = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
-UNSAFE = [chr(c) for c in (*range(0x7F, 0xA0), 0x61C, 0x200E, 0x200F)] + [
-    chr(c) for c in (*range(0x2028, 0x202F), *range(0x2066, 0x206A))
-]
+UNSAFE = (
+    [chr(c) for c in (*range(0x7F, 0xA0), 0xAD, 0x61C, 0x180E, *range(0x200B, 0x2010))]
+    + [chr(c) for c in (*range(0x2028, 0x202F), *range(0x2060, 0x2065), *range(0x2066, 0x206A))]
+    + ["\ufeff"]
+)
 VALUES = [*HOSTILE, "".join(UNSAFE), "café €5 😀 ok"]
 
 
@@ -128,7 +134,21 @@ def test_the_escaping_shortcut_escapes_what_the_pattern_escapes(text: str) -> No
     st.binary().map(lambda b: b.replace(b"x", b"\xc2\xb7"))
     | st.lists(
         st.sampled_from(
-            [b"a", b"\x7f", b"\xc2", b"\xb7", b"\xc2\xb7", b"\x85", b"\xe2\x80\xae", b"\xd8\x9c"]
+            [
+                b"a",
+                b"\x7f",
+                b"\xc2",
+                b"\xb7",
+                b"\xc2\xb7",
+                b"\x85",
+                b"\xe2\x80\xae",
+                b"\xd8\x9c",
+                b"\xad",
+                b"\xc2\xad",
+                b"\xef\xbb\xbf",
+                b"\xe1\xa0\x8e",
+                b"\xe2\x80\x8b",
+            ]
         )
     ).map(b"".join)
 )

@@ -101,11 +101,15 @@ def test_the_c_joiner_refuses_keys_that_are_not_bytes() -> None:
 
 # The bytes of what JSON lines escape (capture.text), their neighbours that are not
 # escaped, and plain ASCII: DEL, U+0085 and U+009F, "·" (\xc2\xb7) and U+00A0,
-# U+061C, U+200E, U+202E, U+2066 and U+2069, U+2010 and U+2065, and lone lead bytes.
+# U+061C, U+200E, U+202E, U+2066 and U+2069, U+2010 and U+2065, and lone lead bytes;
+# and those that show as nothing, U+00AD, U+180E, U+200B, U+2060, U+2064 and U+FEFF,
+# beside U+00AC, U+180F, U+200A, U+2065 and U+FEFE.
 _UNSAFE_PIECES = [b"a", b'"', b"\x7f", b"\xc2\x85", b"\xc2\x9f", b"\xc2\xb7", b"\xc2\xa0",
     b"\xd8\x9c", b"\xd8\x9d", b"\xe2\x80\x8e", b"\xe2\x80\xae", b"\xe2\x81\xa6",
     b"\xe2\x81\xa9", b"\xe2\x80\x90", b"\xe2\x81\xa5", b"\xc2", b"\xd8", b"\xe2", b"\xe2\x80",
-    b"\xe2\x81"]  # fmt: skip
+    b"\xe2\x81", b"\xc2\xad", b"\xc2\xac", b"\xe1\xa0\x8e", b"\xe1\xa0\x8f", b"\xe1\xa0",
+    b"\xe2\x80\x8b", b"\xe2\x80\x8a", b"\xe2\x81\xa0", b"\xe2\x81\xa4", b"\xef\xbb\xbf",
+    b"\xef\xbb\xbe", b"\xef\xbb", b"\xef"]  # fmt: skip
 
 
 @needs_c
