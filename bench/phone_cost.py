@@ -142,10 +142,9 @@ def scan_cost(capture: Path) -> dict[str, Any]:
         setattr(lib, name, timed(call))
     # phone._typed walks a shared country code's regions with the library's own helpers
     # (its metadata, its type matching), which no public call above wraps: timed whole,
-    # as one call. (Before it, number_type and region_code_for_number made the walks.)
-    walk = getattr(phone, "_typed", None)
-    if walk is not None:
-        phone._typed = timed(walk)
+    # as one call.
+    walk = phone._typed
+    phone._typed = timed(walk)
     re_compiler.compile = compiled
     readers = (phone.parse_lenient, phone.parse_strict, phone.parse_international, phone.parse_e164)
     for reader in readers:
@@ -161,8 +160,7 @@ def scan_cost(capture: Path) -> dict[str, Any]:
         re_compiler.compile = compile_pattern
         for name, call in saved.items():
             setattr(lib, name, call)
-        if walk is not None:
-            phone._typed = walk
+        phone._typed = walk
     spent["readings"] = sum(reader.cache_info().misses for reader in readers)
     spent["cpu"] = cpu
     return spent
