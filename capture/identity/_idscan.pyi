@@ -21,6 +21,10 @@ def runs(
     ``text[decode_from:]`` percent-decoded; None for any other text, or for an
     escape of a byte past 0x7f."""
 
+def url_decoded(text: str) -> str | None:
+    """encodings.url_decode of an ASCII str (``unquote(text, errors="surrogateescape")``);
+    None for any other."""
+
 SKIP: int
 COOKIE: int
 URL: int

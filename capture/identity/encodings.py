@@ -16,6 +16,11 @@ from urllib.parse import unquote
 
 from capture.identity.names import trailing_name
 
+try:  # built at install time where a C compiler is there (see pyproject.toml)
+    from capture.identity import _idscan
+except ImportError:
+    _idscan = None  # type: ignore[assignment]
+
 # Hex of 7-16 ASCII digits, optionally with a leading "+" (0x2b): "3434373730...".
 _HEX_DIGITS = re.compile(r"(?:2[bB])?(?:3[0-9]){7,16}")
 # Base64 of 7-16 ASCII digits (optionally "+"-led). Every 3 input bytes give 4
@@ -134,9 +139,15 @@ def jwt_claims(text: str) -> bytes | None:
 
 
 def url_decode(text: str) -> str:
-    """Percent-decoding that keeps ``+`` (a leading ``+`` in a number is not a space)."""
+    """Percent-decoding that keeps ``+`` (a leading ``+`` in a number is not a space):
+    ``unquote(text, errors="surrogateescape")``, in C for an ASCII text (real cookies
+    hold percent-encoded JSON, hundreds of escapes a value)."""
     if "%" not in text:
         return text
+    if _idscan is not None:
+        decoded = _idscan.url_decoded(text)
+        if decoded is not None:
+            return decoded
     return unquote(text, errors="surrogateescape")
 
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import example, given, settings
@@ -328,6 +329,34 @@ def test_runs_in_c_decodes_as_unquote_and_leaves_non_ascii_to_python() -> None:
     args = (matcher._shortest, matcher._index, matcher._hexlike_sizes, matcher._gate)
     assert detector._idscan.runs("caf%C3%A9 447700900123", *args, 0) is None
     assert detector._idscan.runs("café 447700900123", *args, -1) is None
+
+
+# Escapes whole and cut short, of ASCII, of UTF-8's lead and continuation bytes and of
+# bytes UTF-8 never holds, beside the characters around them in real cookies.
+_ESCAPED_PIECES = st.sampled_from(
+    ["%", "%2", "%2B", "%2b", "%7B%22", "%C3%A9", "%E2%82%AC", "%C3", "%A9", "%ff", "%FE",
+     "%zz", "%%", "%g1", "%0", "%00", "+", "=", ";", "a", "Z", "9", " ", "{", "\x7f"]
+)  # fmt: skip
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_ESCAPED_PIECES, max_size=40).map("".join))
+def test_url_decoded_in_c_decodes_as_unquote_on_any_ascii_text(text: str) -> None:
+    assert detector._idscan.url_decoded(text) == unquote(text, errors="surrogateescape")
+
+
+@pytest.mark.parametrize("size", [0, 1, 510, 511, 512, 513, 5000])
+def test_url_decoded_in_c_decodes_a_value_of_any_length(size: int) -> None:
+    # Its buffer is on the stack up to 512 bytes, then allocated.
+    for text in ("%7B" * (size // 3) + "x" * (size % 3), "x" * size + "%40", "%" + "a" * size):
+        assert detector._idscan.url_decoded(text) == unquote(text, errors="surrogateescape")
+
+
+def test_url_decoded_leaves_what_is_not_ascii_to_python() -> None:
+    assert detector._idscan.url_decoded("caf\u00e9%40") is None
+    assert encodings.url_decode("caf\u00e9%40x") == "caf\u00e9@x"
+    text = "no escape at all"
+    assert detector._idscan.url_decoded(text) is text
 
 
 def _capture_requests() -> Iterator[Request]:
