@@ -13,11 +13,14 @@ thousands of distinct names), long opaque values, a third of them POSTed as a fo
 or JSON (as SDKs send them), and a tenth of the clients sending
 an identity with each request (numbers of eight countries, IMEIs, addresses: each
 client its own); ``--traffic ad-phone`` the same requests from one test phone, a tenth
-with one of its identities.
+with one of its identities. ``--traffic recorded`` replays request heads that
+browsers and apps really sent (the HAR files under tests/data, with their
+provenance there), each client's opaque values its own.
 
     python bench/gen_capture.py OUT.pcap --requests 50000 --connections 5000
     python bench/gen_capture.py OUT.pcap --requests 20000 --traffic ad --bodies small
     python bench/gen_capture.py OUT.pcap --requests 20000 --traffic ad-phone --bodies small
+    python bench/gen_capture.py OUT.pcap --requests 20000 --traffic recorded --bodies small
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import struct
 import sys
 from collections.abc import Iterator
@@ -273,12 +277,146 @@ def _ad_request(
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-TRAFFIC = ("browser", "ad", "ad-phone")
+# -- recorded traffic --------------------------------------------------------------
+# What the generators above cannot give: the names, orders, encodings and lengths of
+# requests as browsers, trackers and app SDKs really send them. The HAR files bundled
+# for the tests (news sites and some 150 ad and analytics hosts of theirs, a carrier's
+# own site, two Android apps' SDKs; provenance and licences in each folder's README)
+# are replayed as plain HTTP/1.1 heads. Each client walks them in order from its own
+# starting point, and its opaque values are its own: every run of 8 or more letters
+# and digits in its cookies, targets' queries, bodies and X- headers is redrawn
+# (digits as digits, letters in their case), the same run the same way for the
+# client's every request, as a browser resends its cookies.
+_RECORDED = ("tests/data/real", "tests/data/heldout/tweasel-recorded")
+_REDRAWN = re.compile(r"%[0-9A-Fa-f]{2}|[A-Za-z0-9]{8,}")
+# Not copied: HTTP/2's pseudo-headers and what the replayed body changes.
+_RECOMPUTED = {"host", "content-length", "transfer-encoding", "content-encoding"}
+
+
+def _recorded_heads() -> list[tuple[str, str, str, list[tuple[str, str]], bytes]]:
+    """(method, host, target, headers, body) of every plain or TLS HTTP request in the
+    bundled HAR files, in file and capture order."""
+    root = Path(__file__).resolve().parent.parent
+    heads = []
+    for folder in _RECORDED:
+        for har in sorted((root / folder).glob("*.har")):
+            for entry in json.loads(har.read_text())["log"]["entries"]:
+                request = entry["request"]
+                scheme, _, rest = request["url"].partition("://")
+                if scheme.lower() not in ("http", "https"):
+                    continue
+                host, _, target = rest.partition("/")
+                headers = [
+                    (h["name"], h["value"])
+                    for h in request["headers"]
+                    if re.fullmatch(r"[A-Za-z0-9_-]+", h["name"])
+                    and h["name"].lower() not in _RECOMPUTED
+                ]
+                body = (request.get("postData") or {}).get("text", "").encode()
+                heads.append((request["method"], host, "/" + target, headers, body))
+    return heads
+
+
+def _redraw(rng: random.Random, drawn: dict[str, str], text: str) -> str:
+    """``text`` with its runs of 8 or more letters and digits redrawn (percent escapes
+    kept; a run of hex digits stays hex), each run as ``drawn`` has it, or newly and
+    then kept there."""
+
+    def one(match: re.Match[str]) -> str:
+        run = match.group()
+        if run[0] == "%":
+            return run
+        new = drawn.get(run)
+        if new is None:
+            hexed = all(c in "0123456789abcdefABCDEF" for c in run)
+            new = "".join(rng.choice(_CLASSES[_class(c, hexed)]) for c in run)
+            drawn[run] = new
+        return new
+
+    return _REDRAWN.sub(one, text)
+
+
+_CLASSES = {
+    "digit": "0123456789",
+    "hex": "0123456789abcdef",
+    "HEX": "0123456789ABCDEF",
+    "lower": "abcdefghijklmnopqrstuvwxyz",
+    "upper": "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+}
+
+
+def _class(char: str, hexed: bool) -> str:
+    if char.isdigit():
+        return "digit"
+    if hexed:
+        return "hex" if char.islower() else "HEX"
+    return "lower" if char.islower() else "upper"
+
+
+def _redraw_values(rng: random.Random, drawn: dict[str, str], text: str, sep: str) -> str:
+    """``text``, pairs ``name=value`` joined by ``sep`` (a query, a form, a Cookie
+    header), with only the values redrawn: names are what the detector classifies."""
+    pairs = []
+    for pair in text.split(sep):
+        name, eq, value = pair.partition("=")
+        pairs.append(f"{name}{eq}{_redraw(rng, drawn, value)}" if eq else pair)
+    return sep.join(pairs)
+
+
+def _redraw_json(rng: random.Random, drawn: dict[str, str], value: object) -> object:
+    """A JSON document's strings redrawn, its keys kept."""
+    if isinstance(value, str):
+        return _redraw(rng, drawn, value)
+    if isinstance(value, list):
+        return [_redraw_json(rng, drawn, item) for item in value]
+    if isinstance(value, dict):
+        return {key: _redraw_json(rng, drawn, item) for key, item in value.items()}
+    return value
+
+
+def _redraw_body(rng: random.Random, drawn: dict[str, str], body: bytes) -> bytes:
+    """A recorded body with its values redrawn: a JSON document's strings, a form's
+    values; any other body as it was."""
+    text = body.decode("utf-8", "replace")
+    try:
+        document = json.loads(text)
+    except ValueError:
+        if "=" in text and not text.lstrip().startswith("<"):
+            return _redraw_values(rng, drawn, text, "&").encode()
+        return body
+    return json.dumps(_redraw_json(rng, drawn, document), separators=(",", ":")).encode()
+
+
+def _recorded_request(
+    rng: random.Random,
+    drawn: dict[str, str],
+    head: tuple[str, str, str, list[tuple[str, str]], bytes],
+) -> bytes:
+    """One of :func:`_recorded_heads` as a client sends it, its values redrawn."""
+    method, host, target, headers, body = head
+    path, mark, query = target.partition("?")
+    query = _redraw_values(rng, drawn, query, "&")
+    lines = [f"{method} {path}{mark}{query} HTTP/1.1", f"Host: {host}"]
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "cookie":
+            value = _redraw_values(rng, drawn, value, "; ")
+        elif lowered.startswith("x-"):
+            value = _redraw(rng, drawn, value)
+        lines.append(f"{name}: {value}")
+    if body:
+        body = _redraw_body(rng, drawn, body)
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+TRAFFIC = ("browser", "ad", "ad-phone", "recorded")
 """Request mixes: ``browser`` page loads with a few cookies; ``ad`` analytics beacons and
 ad calls (:func:`_ad_request`) from many clients, a tenth of them sending their own
 identity with every request; ``ad-phone`` the same beacons from one test phone (a lab
 capture of a tethered phone), a tenth of them carrying one of its identities
-(:data:`OWN_PHONE`, in any of the forms)."""
+(:data:`OWN_PHONE`, in any of the forms); ``recorded`` request heads that browsers and
+apps really sent (:func:`_recorded_heads`), each client's opaque values its own."""
 
 BODIES = ("web", "mid", "small")
 """Response body mixes: the lighter the bodies, the faster tshark (which reads
@@ -329,8 +467,13 @@ def frames(
     per_conn = max(1, requests // connections)
     t = 1_700_000_000.0
     made = 0
-    active: list[tuple[Conversation, int, tuple[str, str, str] | None]] = []
+    # (conversation, requests left, its identity (ad), its place in the recorded
+    # requests and its redrawn values (recorded))
+    active: list[
+        tuple[Conversation, int, tuple[str, str, str] | None, tuple[int, dict[str, str]] | None]
+    ] = []
     conn_no = 0
+    recorded = _recorded_heads() if traffic == "recorded" else []
     while made < requests or active:
         # Keep ~8 connections open at once, interleaving their packets.
         while len(active) < 8 and conn_no < connections:
@@ -356,14 +499,22 @@ def frames(
             last = requests - per_conn * (connections - 1)
             # The client's identity, sent with each of its requests (ad traffic).
             device = _ad_identity(rng) if traffic == "ad" and rng.random() < 0.1 else None
-            active.append((conv, per_conn if conn_no < connections else last, device))
+            # The client's place in the recorded requests, and its redrawn values.
+            place: tuple[int, dict[str, str]] | None = (
+                (rng.randrange(len(recorded)), {}) if recorded else None
+            )
+            active.append((conv, per_conn if conn_no < connections else last, device, place))
         if not active:
             break
         i = rng.randrange(len(active))
-        conv, left, device = active[i]
+        conv, left, device, place = active[i]
         conv.ts = max(conv.ts, t)
         split = rng.choice([37, 120, 300]) if rng.random() < 0.1 else None
-        if traffic == "ad":
+        if place is not None:
+            at, drawn = place
+            head = _recorded_request(rng, drawn, recorded[at % len(recorded)])
+            place = (at + 1, drawn)
+        elif traffic == "ad":
             head = _posted(rng, _ad_request(rng, rng.choice(_AD_HOSTS), made, device))
         elif traffic == "ad-phone":
             identity = _ad_identity(rng, OWN_PHONE) if rng.random() < 0.1 else None
@@ -401,7 +552,7 @@ def frames(
             yield from conv.close()
             active.pop(i)
         else:
-            active[i] = (conv, left, device)
+            active[i] = (conv, left, device, place)
 
 
 def main() -> None:

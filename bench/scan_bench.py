@@ -16,7 +16,8 @@ size (shared pages counted in every process) and as proportional set size
 (shared pages divided among them: the memory actually used). Two capture sizes
 show whether memory grows with the file.
 
-    python bench/scan_bench.py [--sizes 25000,50000,50000m,50000s,20000a,20000p] [--repeat N]
+    python bench/scan_bench.py [--sizes 25000,50000,50000m,50000s,20000a,20000p,20000r]
+                               [--repeat N]
                                [--pcapng]
 
 The default captures: a web-like mix of response sizes (200 B-100 KB, about
@@ -27,7 +28,9 @@ capture; one where every response is under 4 KB (about 6 frames a request,
 the lightest case for tshark); and two of ad and analytics requests (8-15 cookies
 and parameters each): from many clients, a tenth of which send their own identity
 with every request (hundreds of distinct numbers for libphonenumber to read), and
-from one test phone (its identities in a tenth of the requests).
+from one test phone (its identities in a tenth of the requests); and one of request
+heads that browsers and apps really sent (the HAR files under tests/data: news sites,
+their ad and analytics partners, app SDKs), each client's opaque values redrawn.
 
 With ``--pcapng`` the same captures are converted to pcapng first (``editcap -F
 pcapng``, Wireshark's), the format dumpcap and Wireshark write by default.
@@ -62,15 +65,19 @@ OUT = HERE / "out"
 
 # A size's suffix picks the mix (bench/gen_capture.py): the response bodies (BODIES),
 # or "a" for ad and analytics requests from many clients (TRAFFIC "ad"), "p" for the
-# same from one test phone (TRAFFIC "ad-phone"), with small responses.
-SUFFIXES = {"": "web", "m": "mid", "s": "small", "a": "ad", "p": "ad-phone"}
+# same from one test phone (TRAFFIC "ad-phone"), "r" for request heads browsers and
+# apps really sent (TRAFFIC "recorded"), with small responses.
+SUFFIXES = {"": "web", "m": "mid", "s": "small", "a": "ad", "p": "ad-phone", "r": "recorded"}
 MIXES = {
     "web": "web mix",
     "mid": "mid-size responses",
     "small": "small responses",
     "ad": "ad/analytics requests",
     "ad-phone": "ad/analytics, one phone",
+    "recorded": "recorded requests (real HARs)",
 }
+TRAFFIC_MIXES = ("ad", "ad-phone", "recorded")
+"""The mixes that are a kind of request (gen_capture.py's --traffic), with small responses."""
 
 
 def ensure_capture(requests: int, connections: int, bodies: str) -> Path:
@@ -84,7 +91,7 @@ def ensure_capture(requests: int, connections: int, bodies: str) -> Path:
         OUT.mkdir(exist_ok=True)
         traffic = (
             ["--traffic", bodies, "--bodies", "small"]
-            if bodies in ("ad", "ad-phone")
+            if bodies in TRAFFIC_MIXES
             else ["--bodies", bodies]
         )
         cmd = [sys.executable, str(HERE / "gen_capture.py"), str(path), *traffic,
@@ -170,12 +177,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--sizes",
-        default="25000,50000,50000m,50000s,20000a,20000p",
+        default="25000,50000,50000m,50000s,20000a,20000p,20000r",
         help="request counts, comma-separated; a trailing m means response bodies of "
         "200 B-12 KB, a trailing s every body under 4 KB, a trailing a ad and analytics "
         "requests (8-15 cookies and parameters each, names with random suffixes) from "
         "many clients, a tenth sending their own identity, a trailing p the same from "
-        "one test phone",
+        "one test phone, a trailing r request heads browsers and apps really sent (the "
+        "HAR files under tests/data), each client's values its own",
     )
     parser.add_argument(
         "--cost-rounds",

@@ -117,7 +117,8 @@ def main() -> None:
         "--bodies",
         default="web",
         help="the mix: gen_capture.py's body mix (web, mid, small), or ad (ad and "
-        "analytics requests from many clients), or ad-phone (the same from one phone)",
+        "analytics requests from many clients), ad-phone (the same from one phone), or "
+        "recorded (request heads browsers and apps really sent)",
     )
     parser.add_argument(
         "--detection",
