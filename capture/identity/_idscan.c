@@ -1114,11 +1114,21 @@ triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept
                     continue;
             }
             if (code == KIND_URL) {
+                /* A Referer with a query is tested as the target's is (may_matter,
+                 * '&'): real pages' addresses carry their own tracking parameters. */
                 Py_ssize_t mark = question_mark(value);
                 if (mark == -2)
                     return -1;
                 if (mark == -1)
                     continue;
+                if (PyUnicode_IS_ASCII(value)) {
+                    int answer = may_matter_ascii(PyUnicode_1BYTE_DATA(value) + mark + 1,
+                                                  PyUnicode_GET_LENGTH(value) - mark - 1, '&');
+                    if (answer == -2)
+                        return -1;
+                    if (answer == 0)
+                        continue;
+                }
             }
         }
         if (PyList_Append(kept, pair) < 0)

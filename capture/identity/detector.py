@@ -498,11 +498,13 @@ class IdentityDetector:
                     found = self._remember(key, hits)
                 out.extend(found)
             elif action == _COOKIE:
-                if self._may_matter(value, ";"):
+                # An ASCII one kept by the first look in C may matter already: its test
+                # is not made twice (kept because its name was new, it is read whole).
+                if (_idscan is not None and value.isascii()) or self._may_matter(value, ";"):
                     self._cookies(value, out)
             elif action == _URL:
                 if "?" in value:
-                    self._url_header(name, value, out)
+                    self._url_header(name, value, out, _idscan is not None and value.isascii())
             elif rule.entry is not None:
                 if value or not request.anomalies or NAMES_ONLY not in request.anomalies:
                     key = (_HEADER_CATALOG, name, value)
@@ -779,10 +781,11 @@ class IdentityDetector:
         answer = None if _idscan is None else _idscan.json_may_matter(text, self._anchors)
         return _json_may_matter_py(text, self._anchored) if answer is None else answer
 
-    def _url_header(self, name: str, url: str, out: list[Finding]) -> None:
-        """Findings in the query of a URL-valued header, reported under the header's name."""
+    def _url_header(self, name: str, url: str, out: list[Finding], tested: bool = False) -> None:
+        """Findings in the query of a URL-valued header, reported under the header's name;
+        ``tested``: its query may matter (the first look's test, not made again)."""
         found: list[Finding] = []
-        if self._may_matter(url.partition("?")[2], "&"):
+        if tested or self._may_matter(url.partition("?")[2], "&"):
             self._query(url, WHERE_HEADER, found)
         for f in found:
             detail = f"parameter {f.name} · {f.detail}"
@@ -1119,10 +1122,11 @@ def _triage_py(
 ) -> list[tuple[str, str]]:
     """The headers :meth:`IdentityDetector.detect` must look at, in order (the
     reference of ``_idscan.request``'s triage, which answers the same where every
-    Cookie header is ASCII, and keeps one that is not). ``kinds`` maps a name as sent to its rule's
-    action: a header is dropped when its name is skipped, when it is a Cookie header
-    no pair of which may matter, or a URL-valued one without a query; a name not in
-    ``kinds`` is kept (detect classifies it)."""
+    Cookie header and URL-valued header is ASCII, and keeps one that is not).
+    ``kinds`` maps a name as sent to its rule's action: a header is dropped when its
+    name is skipped, when it is a Cookie header no pair of which may matter, or a
+    URL-valued one without a query or with a query no pair of which may matter (a
+    Referer, as the target's); a name not in ``kinds`` is kept (detect classifies it)."""
     kept = []
     for pair in headers:
         name, value = pair
@@ -1131,7 +1135,7 @@ def _triage_py(
             continue
         if kind == _COOKIE and not may_matter(value, ";"):
             continue
-        if kind == _URL and "?" not in value:
+        if kind == _URL and ("?" not in value or not may_matter(value.partition("?")[2], "&")):
             continue
         kept.append(pair)
     return kept

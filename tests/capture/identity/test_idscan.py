@@ -1237,7 +1237,16 @@ _HEADER_NAMES = st.sampled_from(["Host", "Cookie", "cookie", "Referer", "X-Msisd
 _HEADER_VALUES = st.one_of(
     st.lists(_PIECES, max_size=30).map("".join),
     st.lists(_LONG_PIECES, max_size=12).map("".join),
-    st.sampled_from(["http://a.example/", "http://a.example/?msisdn=447700900123", "?"]),
+    st.sampled_from(
+        [
+            "http://a.example/",
+            "http://a.example/?msisdn=447700900123",
+            "?",
+            "https://www.news.example/article?utm_source=feed&cb=1517912345",
+            "http://a.example/p?x=1&dl=http%3A%2F%2Fb.example%2F%3Femail%3Da%2540b.example",
+            "http://caf\u00e9.example/?q=1",
+        ]
+    ),
 )
 
 
@@ -1252,12 +1261,28 @@ def test_triage_in_c_keeps_what_python_keeps(
     det = _detector()
     in_c = _triage_in_c(headers, kinds, det._anchors)
     in_python = detector._triage_py(headers, kinds, det._may_matter_py)
-    if all(value.isascii() for name, value in headers if kinds.get(name) == detector._COOKIE):
+    tested = (detector._COOKIE, detector._URL)
+    if all(value.isascii() for name, value in headers if kinds.get(name) in tested):
         assert in_c == in_python
     else:
-        # A Cookie header that is not ASCII is kept for Python to decide.
+        # A Cookie or URL-valued header that is not ASCII is kept for Python to decide.
         assert [pair for pair in in_c if pair in in_python] == in_python
         assert all(pair in in_python or not pair[1].isascii() for pair in in_c)
+
+
+def test_triage_drops_a_referer_whose_query_holds_nothing_and_keeps_one_that_may() -> None:
+    det = _detector()
+    kinds = {"Referer": detector._URL}
+    quiet = ("Referer", "https://www.news.example/article?utm_source=feed&cb=1517912345")
+    carried = ("Referer", "http://shop.example/basket?msisdn=447700900123")
+    for triage in (
+        lambda headers: _triage_in_c(headers, kinds, det._anchors),
+        lambda headers: detector._triage_py(headers, kinds, det._may_matter_py),
+    ):
+        assert triage([quiet]) == []
+        assert triage([carried]) == [carried]
+    request = make_request(headers=[("Host", "a.example"), carried])
+    assert [f.name for f in det.detect(request) if f.is_identity] == ["Referer"]
 
 
 def test_triage_in_c_turns_down_damaged_headers() -> None:
