@@ -2968,6 +2968,22 @@ json_may_matter_of(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return PyBool_FromLong(found);
 }
 
+/* worth(text): detector._worth_param of an ASCII str (worth_param), where the Python
+ * reference's regex searches of a long percent-encoded value cost more than the rest
+ * of its reading. None for a str that is not ASCII: Python decides. */
+static PyObject *
+worth(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 1 || !PyUnicode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "worth(text: str)");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    if (!PyUnicode_IS_ASCII(text))
+        Py_RETURN_NONE;
+    return PyBool_FromLong(worth_param(PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text)));
+}
+
 /* url_decoded(text): encodings.url_decode for an ASCII str, urllib.parse.unquote(text,
  * errors="surrogateescape"), whose loop in Python over the pieces between '%'s was a
  * sixth of detection on real cookies (percent-encoded JSON, hundreds of escapes a
@@ -3038,6 +3054,8 @@ static PyMethodDef methods[] = {
      "needle_in(needles, text) -> bool | None: see canary._needle_in_py."},
     {"needles", (PyCFunction)(void (*)(void))needles, METH_FASTCALL,
      "needles(needles, headers, body, uri) -> bool | None: see canary._needles_py."},
+    {"worth", (PyCFunction)(void (*)(void))worth, METH_FASTCALL,
+     "worth(text) -> bool | None: detector._worth_param of an ASCII str."},
     {"url_decoded", (PyCFunction)(void (*)(void))url_decoded, METH_FASTCALL,
      "url_decoded(text) -> str | None: encodings.url_decode of an ASCII str."},
     {"canary_fields", (PyCFunction)(void (*)(void))canary_fields, METH_FASTCALL,

@@ -21,6 +21,9 @@ def runs(
     ``text[decode_from:]`` percent-decoded; None for any other text, or for an
     escape of a byte past 0x7f."""
 
+def worth(text: str) -> bool | None:
+    """detector._worth_param of an ASCII str; None for any other."""
+
 def url_decoded(text: str) -> str | None:
     """encodings.url_decode of an ASCII str (``unquote(text, errors="surrogateescape")``);
     None for any other."""

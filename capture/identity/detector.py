@@ -221,8 +221,16 @@ def _worth_param(value: str) -> bool:
     plain, percent-encoded or wrapped in base64?"""
     if "@" in value:
         return True
-    if "%" in value and _pct_identity(value):
-        return True
+    if "%" in value:
+        if _idscan is not None:
+            # The whole answer in C for an ASCII value: the regex searches of a long
+            # percent-encoded one (a page's address, JSON in a cookie) cost more than
+            # the rest of its reading. Python's below is the reference.
+            answer = _idscan.worth(value)
+            if answer is not None:
+                return answer
+        if _pct_identity(value):
+            return True
     if "+" in value and _PLUS_DIGIT.search(value):
         return True
     if ":" in value and _has_scheme(value, _SCHEMES, _URI_SCHEME):

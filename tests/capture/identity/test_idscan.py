@@ -1517,6 +1517,41 @@ def test_pick_in_c_keeps_what_python_keeps(pairs: list[tuple[str, str]]) -> None
         assert in_c is None
 
 
+def _worth_in_python(value: str) -> bool:
+    """detector._worth_param as it reads without the C extension."""
+    built, detector._idscan = detector._idscan, None
+    try:
+        return detector._worth_param(value)
+    finally:
+        detector._idscan = built
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_VALUE_PIECES, max_size=16).map("".join))
+def test_worth_in_c_answers_as_python_on_any_value(value: str) -> None:
+    in_c = detector._idscan.worth(value)
+    if value.isascii():
+        assert in_c == _worth_in_python(value), value
+    else:
+        assert in_c is None
+    assert detector._worth_param(value) == _worth_in_python(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "%7B%22id%22%3A%22L9YRCBC5HOCG%22%7D" * 40,  # percent-encoded JSON, 1,400 bytes
+        "https%3A%2F%2Fwww.example.com%2Fp%3Fx%3D1" * 10,
+        "a" * 5000 + "%40",
+        "tel%3A%2B447700900123",
+        "eyJ" + "A" * 100,
+        "",
+    ],
+)
+def test_worth_in_c_answers_as_python_on_long_and_chosen_values(value: str) -> None:
+    assert detector._idscan.worth(value) == _worth_in_python(value)
+
+
 def test_pick_in_c_turns_down_damaged_pairs() -> None:
     anchors = _detector()._anchors
     for damaged in ([("msisdn",)], [("msisdn", b"1")], [(1, "x")], ["msisdn=1"], 5):
