@@ -1422,11 +1422,37 @@ keep_picked(PyObject *kept, const pair_span *pair)
     return append_pair(kept, pair->name, pair->name_len, pair->value, pair->value_len);
 }
 
+/* A query's name s[0..n) as detector._query_pairs decodes it (url_decode of it with
+ * '+' made a space) into out[0..size): its length, or -1 where it does not fit or
+ * where a byte it decodes to is past ASCII (then the str is not those bytes). */
+static Py_ssize_t
+name_decoded(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out, Py_ssize_t size)
+{
+    if (n > size)
+        return -1;
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] == '+') {
+            out[m++] = ' ';
+        } else if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
+                   (lo = hex_value(s[i + 2])) >= 0) {
+            if (hi >= 8)
+                return -1;
+            out[m++] = (Py_UCS1)(hi << 4 | lo);
+            i += 2;
+        } else {
+            out[m++] = s[i];
+        }
+    }
+    return m;
+}
+
 /* pick_query(uri, anchors) is pick(detector._query_pairs(uri), anchors): the query's
  * pairs cut as _query_pairs cuts them (after the first '?', up to the first '#', at
  * each '&' and then the first '='; name and value not empty), only those pick keeps
- * made str. None for a target that is not ASCII, or where a pair's name holds '%' or
- * '+' (_query_pairs decodes those names: Python does). */
+ * made str, a name that holds '%' or '+' decoded as _query_pairs decodes it (None
+ * where it decodes past ASCII: Python does). None for a target that is not ASCII. */
 static PyObject *
 pick_query(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1441,11 +1467,20 @@ pick_query(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     const Py_UCS1 *q = mark + 1;
     Py_ssize_t qn = before_fragment(q, n - (q - s)), at = 0;
     pair_span pair;
+    Py_UCS1 decoded[256];
     while (next_query_pair(q, qn, &at, &pair)) {
         Py_ssize_t nn = pair.name_len;
         if (memchr(pair.name, '%', (size_t)nn) != NULL || memchr(pair.name, '+', (size_t)nn) != NULL) {
-            Py_DECREF(kept);
-            Py_RETURN_NONE;
+            /* A name sent encoded (PHP's "imps%5B%5D" for imps[], as ad servers
+             * send lists): decoded as _query_pairs decodes it, '+' a space and then
+             * the escapes; where that is not ASCII (or the name is long), Python. */
+            Py_ssize_t m = name_decoded(pair.name, nn, decoded, (Py_ssize_t)sizeof(decoded));
+            if (m < 0) {
+                Py_DECREF(kept);
+                Py_RETURN_NONE;
+            }
+            pair.name = decoded;
+            pair.name_len = m;
         }
         if (keep_picked(kept, &pair) < 0) {
             Py_DECREF(kept);

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from capture.identity import canary, detector, encodings
 from capture.identity.detector import IdentityConfig, IdentityDetector
+from capture.identity.encodings import url_decode
 from capture.model import (
     WHERE_BODY,
     WHERE_COOKIE,
@@ -1402,8 +1403,11 @@ def test_the_first_look_in_c_answers_as_python(
     in_python = detector._request_py(
         headers, kinds, det._may_matter_py, det._anchored, uri, needles, body
     )
+    # C tests a Cookie header, and the query of a URL-valued one, where it is ASCII.
     cookies_ascii = all(
-        value.isascii() for name, value in headers if kinds.get(name) == detector._COOKIE
+        value.isascii()
+        for name, value in headers
+        if kinds.get(name) in (detector._COOKIE, detector._URL)
     )
     wide = any(_wide(text) for text in [*(v for _, v in headers), uri or ""])
     # C tests a query only where it is ASCII: a target without one it decides whole.
@@ -1589,6 +1593,8 @@ _CUT_PIECES = st.one_of(
     _VALUE_PIECES,
     _NAME_PIECES,
     st.sampled_from([*"&;=?#\"' \t\n\x0b\x0c\r\x1c\x1f\x1b+%é", "msisdn=", "a=b", "==", ";;"]),
+    # Names sent encoded: PHP's lists (imps[]), a letter, bytes past ASCII, cut short.
+    st.sampled_from(["%5B%5D", "%5b", "%6dsisdn", "%C3%A9", "%e9", "%7F", "%2", "%%"]),
 )
 
 
@@ -1599,9 +1605,12 @@ def test_pick_query_in_c_keeps_what_python_picks_of_the_pairs(uri: str) -> None:
     in_c = detector._idscan.pick_query(uri, det._anchors)
     in_python = detector._picked_py(detector._query_pairs(uri), det._anchored)
     if in_c is None:
-        # Python decides only for a target that is not ASCII or a name to decode.
+        # Python decides only for a target that is not ASCII or a name that decodes
+        # past ASCII.
         names = [name for name, _ in _query_pairs_raw(uri)]
-        assert not uri.isascii() or any("%" in name or "+" in name for name in names), uri
+        assert not uri.isascii() or any(
+            not url_decode(name.replace("+", " ")).isascii() for name in names
+        ), uri
     else:
         assert uri.isascii()
         assert in_c == in_python, uri
@@ -1634,7 +1643,14 @@ def test_pick_query_and_cookies_in_c_turn_down_damaged_arguments() -> None:
         with pytest.raises(TypeError):
             pick("a=b")  # type: ignore[call-arg]
     assert detector._idscan.pick_query("/?msisdn=1&v=y#x=%2B1", anchors) == [("msisdn", "1")]
-    assert detector._idscan.pick_query("/?%6dsisdn=1", anchors) is None
+    assert detector._idscan.pick_query("/?%6dsisdn=1", anchors) == [("msisdn", "1")]
+    assert detector._idscan.pick_query("/?my+msisdn=1&imps%5B%5D=x", anchors) == [
+        ("my msisdn", "1")
+    ]
+    assert detector._idscan.pick_query("/?caf%C3%A9=1&msisdn=1", anchors) is None
+    long_name = "%5B" * 90 + "msisdn"  # decoded past the C's buffer: Python's
+    assert detector._idscan.pick_query(f"/?{long_name}=1", anchors) is None
+    assert detector._picked_py(detector._query_pairs(f"/?{long_name}=1"), _detector()._anchored)
     assert detector._idscan.pick_cookies(' msisdn = "1" ; v=y', anchors) == [("msisdn", "1")]
 
 
