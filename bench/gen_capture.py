@@ -77,9 +77,10 @@ def _udp_frame(rng: random.Random) -> bytes:
 SHAPES = {"ipv6": 0.2, "vlan": 0.1, "resent": 0.01, "swapped": 0.01}
 """Shares of connections over IPv6 and behind an 802.1Q tag, and of segments sent
 twice (a retransmission) or swapped with the next (out of order)."""
-VERSION = 2
+VERSION = 3
 """Of the captures made here: scan_bench.py and live_bench.py name their cached
-captures with it, so that a changed mix is generated again (2: SHAPES, POSTs)."""
+captures with it, so that a changed mix is generated again (2: SHAPES, POSTs; 3: the
+recorded mix keeps the names inside encoded values)."""
 
 
 def _shaken(rng: random.Random, segments: list[tuple[float, bytes]]) -> list[tuple[float, bytes]]:
@@ -321,11 +322,13 @@ def _recorded_heads() -> list[tuple[str, str, str, list[tuple[str, str]], bytes]
 def _redraw(rng: random.Random, drawn: dict[str, str], text: str) -> str:
     """``text`` with its runs of 8 or more letters and digits redrawn (percent escapes
     kept; a run of hex digits stays hex), each run as ``drawn`` has it, or newly and
-    then kept there."""
+    then kept there. A run that ends a name is kept: a key of JSON inside the value
+    (``"key":``, percent-encoded or not) or a name of a query it carries (``name=``,
+    ``name%3D``), which every client sends alike."""
 
     def one(match: re.Match[str]) -> str:
         run = match.group()
-        if run[0] == "%":
+        if run[0] == "%" or match.string.startswith(_NAME_ENDS, match.end()):
             return run
         new = drawn.get(run)
         if new is None:
@@ -336,6 +339,10 @@ def _redraw(rng: random.Random, drawn: dict[str, str], text: str) -> str:
 
     return _REDRAWN.sub(one, text)
 
+
+# What follows the last letter of a name inside a value: JSON's '":' (as sent or
+# percent-encoded, its '"' escaped in a JSON string) and a carried query's '='.
+_NAME_ENDS = ('":', '\\":', "%22%3A", "%22%3a", "%22:", "%5C%22%3A", "=", "%3D", "%3d")
 
 _CLASSES = {
     "digit": "0123456789",

@@ -155,3 +155,18 @@ def test_the_recorded_mix_holds_the_identities_the_apps_sent() -> None:
         )  # fmt: skip
         kinds.update(f.kind for f in detector.detect(request) if f.is_identity)
     assert "device_id" in kinds
+
+
+def test_the_recorded_mix_keeps_the_names_inside_encoded_values() -> None:
+    # Facebook's app events: JSON percent-encoded in a form's value, its keys what every
+    # client sends; and a page's address carried in dl=, its query's names too.
+    text = (
+        "custom_events=%5B%7B%22_eventName%22%3A%22fb_mobile_activate_app%22%7D%5D"
+        "&dl=https%3A%2F%2Fwww.example.com%2F%3Futm_campaign%3Dspringsale2018"
+    )
+    redrawn = gen_capture._redraw_values(random.Random(10), {}, text, "&")
+    assert "%22_eventName%22%3A%22" in redrawn and "%3Futm_campaign%3D" in redrawn
+    assert "activate" not in redrawn and "springsale2018" not in redrawn
+    assert gen_capture._redraw(random.Random(11), {}, '{"eventName":"abcdefghij"}').startswith(
+        '{"eventName":"'
+    )
