@@ -132,6 +132,38 @@ def test_most_records_of_a_pcapng_file_are_passed_over_in_the_reader(
     assert len([t for t in counted if t != frames_module.TICK]) < len(mixed) / 2
 
 
+@pytest.mark.parametrize("chunk", [5, 37, 500, 4096, 65536])
+def test_blocks_that_straddle_the_reads_scan_as_the_classic_pcap_does(
+    mixed: list[tuple[float, bytes]], tmp_path: Path, monkeypatch: Any, chunk: int
+) -> None:
+    # Each read's first block is walked alone and the read where it lies (_straddled):
+    # a block's lengths cut by the read (chunk 5), blocks longer than a read (37, 500),
+    # many reads a megabyte's worth (4096); interface blocks and comments among them.
+    classic = tmp_path / "classic.pcap"
+    part = mixed[:3000]
+    write_pcap(str(classic), part)
+    monkeypatch.setattr(frames_module, "_CHUNK", chunk)
+    lines, counters, records, truncated = _scan(_from_bytes(tmp_path, _pcapng(part)))
+    assert records == len(part) and not truncated
+    assert (lines, counters) == _scan(lambda: CaptureFile(str(classic)))[:2]
+    varied = _pcapng(part, random.Random(chunk))
+    assert _both(_from_bytes(tmp_path, varied), monkeypatch)[2] == len(part)
+
+
+def test_a_straddling_block_is_walked_alone_and_the_read_where_it_lies() -> None:
+    size = (40).to_bytes(4, "little")
+    block = b"\x06\x00\x00\x00" + size + b"x" * 28 + size
+    rest, more = block[:10], block[10:] + b"next read"
+    assert frames_module._straddled(rest, more, "little") == (block, 0, (more, 30))
+    # The lengths themselves cut: read from both sides.
+    assert frames_module._straddled(block[:5], block[5:] + b"!", "little")[0] == block
+    # A block longer than the read, or a length no block has: joined whole, as ever.
+    assert frames_module._straddled(rest, block[10:20], "little") == (rest + block[10:20], 0, None)
+    bad = block[:4] + (8).to_bytes(4, "little")
+    assert frames_module._straddled(bad, b"y" * 50, "little") == (bad + b"y" * 50, 0, None)
+    assert frames_module._straddled(b"", more, "little") == (more, 0, None)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_a_pcapng_file_cut_anywhere_scans_as_scapy_reads_it(
     mixed: list[tuple[float, bytes]], tmp_path: Path, monkeypatch: Any, seed: int
