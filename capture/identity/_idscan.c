@@ -1422,31 +1422,7 @@ keep_picked(PyObject *kept, const pair_span *pair)
     return append_pair(kept, pair->name, pair->name_len, pair->value, pair->value_len);
 }
 
-/* A query's name s[0..n) as detector._query_pairs decodes it (url_decode of it with
- * '+' made a space) into out[0..size): its length, or -1 where it does not fit or
- * where a byte it decodes to is past ASCII (then the str is not those bytes). */
-static Py_ssize_t
-name_decoded(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out, Py_ssize_t size)
-{
-    if (n > size)
-        return -1;
-    Py_ssize_t m = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int hi, lo;
-        if (s[i] == '+') {
-            out[m++] = ' ';
-        } else if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
-                   (lo = hex_value(s[i + 2])) >= 0) {
-            if (hi >= 8)
-                return -1;
-            out[m++] = (Py_UCS1)(hi << 4 | lo);
-            i += 2;
-        } else {
-            out[m++] = s[i];
-        }
-    }
-    return m;
-}
+static Py_ssize_t unquote(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out, int plus);
 
 /* pick_query(uri, anchors) is pick(detector._query_pairs(uri), anchors): the query's
  * pairs cut as _query_pairs cuts them (after the first '?', up to the first '#', at
@@ -1474,7 +1450,9 @@ pick_query(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             /* A name sent encoded (PHP's "imps%5B%5D" for imps[], as ad servers
              * send lists): decoded as _query_pairs decodes it, '+' a space and then
              * the escapes; where that is not ASCII (or the name is long), Python. */
-            Py_ssize_t m = name_decoded(pair.name, nn, decoded, (Py_ssize_t)sizeof(decoded));
+            Py_ssize_t m = -1;
+            if (nn <= (Py_ssize_t)sizeof(decoded))
+                m = unquote(pair.name, nn, decoded, 1);
             if (m < 0) {
                 Py_DECREF(kept);
                 Py_RETURN_NONE;
@@ -1598,11 +1576,12 @@ cut(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t min_len, PyObject *keys, PyObject
     return 0;
 }
 
-/* urllib.parse.unquote of ASCII s[0..n) into out (n bytes at least): "%XX" (either
- * case) is the byte XX; a '%' without two hex digits stays. The length written, or
- * -1 for an escape of a byte past 0x7f (Python's to decode). */
+/* urllib.parse.unquote of ASCII s[0..n) into out (n bytes at least), after '+' made
+ * ' ' where plus is set (a query's name, as detector._query_pairs decodes it): "%XX"
+ * (either case) is the byte XX; a '%' without two hex digits stays. The length
+ * written, or -1 for an escape of a byte past 0x7f (Python's to decode). */
 static Py_ssize_t
-unquote(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out)
+unquote(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out, int plus)
 {
     Py_ssize_t m = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -1615,7 +1594,7 @@ unquote(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out)
             out[m++] = (Py_UCS1)byte;
             i += 2;
         } else {
-            out[m++] = s[i];
+            out[m++] = plus && s[i] == '+' ? ' ' : s[i];
         }
     }
     return m;
@@ -1645,7 +1624,7 @@ runs(PyObject *self, PyObject *args)
         decoded = PyMem_Malloc((size_t)(n - decode_from));
         if (decoded == NULL)
             return PyErr_NoMemory();
-        m = unquote(s + decode_from, n - decode_from, decoded);
+        m = unquote(s + decode_from, n - decode_from, decoded, 0);
         if (m < 0) {
             PyMem_Free(decoded);
             Py_RETURN_NONE;
@@ -3003,17 +2982,27 @@ json_may_matter_of(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return PyBool_FromLong(found);
 }
 
+/* The one argument of a call of worth or url_decoded: its str, or NULL with a
+ * TypeError saying usage. */
+static PyObject *
+one_str(PyObject *const *args, Py_ssize_t nargs, const char *usage)
+{
+    if (nargs != 1 || !PyUnicode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return NULL;
+    }
+    return args[0];
+}
+
 /* worth(text): detector._worth_param of an ASCII str (worth_param), where the Python
  * reference's regex searches of a long percent-encoded value cost more than the rest
  * of its reading. None for a str that is not ASCII: Python decides. */
 static PyObject *
 worth(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 1 || !PyUnicode_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "worth(text: str)");
+    PyObject *text = one_str(args, nargs, "worth(text: str)");
+    if (text == NULL)
         return NULL;
-    }
-    PyObject *text = args[0];
     if (!PyUnicode_IS_ASCII(text))
         Py_RETURN_NONE;
     return PyBool_FromLong(worth_param(PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text)));
@@ -3022,44 +3011,27 @@ worth(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 /* url_decoded(text): encodings.url_decode for an ASCII str, urllib.parse.unquote(text,
  * errors="surrogateescape"), whose loop in Python over the pieces between '%'s was a
  * sixth of detection on real cookies (percent-encoded JSON, hundreds of escapes a
- * value). As unquote_to_bytes does: "%" and two hex digits (either case) make a byte,
- * any other "%" stays as it is; the bytes are then UTF-8, undecodable ones as lone
- * surrogates. None for a str that is not ASCII: Python decodes it. */
+ * value): every escape made its byte (unquote_bytes), then the bytes read as UTF-8,
+ * undecodable ones as lone surrogates. None for a str that is not ASCII: Python
+ * decodes it. */
 static PyObject *
 url_decoded(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 1 || !PyUnicode_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "url_decoded(text: str)");
+    PyObject *text = one_str(args, nargs, "url_decoded(text: str)");
+    if (text == NULL)
         return NULL;
-    }
-    PyObject *text = args[0];
     if (!PyUnicode_IS_ASCII(text))
         Py_RETURN_NONE;
     const Py_UCS1 *s = PyUnicode_1BYTE_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    const Py_UCS1 *mark = n > 0 ? memchr(s, '%', (size_t)n) : NULL;
-    if (mark == NULL) {
-        Py_INCREF(text);
-        return text;
-    }
-    char small[512];
-    char *out = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)n);
+    if (n == 0 || memchr(s, '%', (size_t)n) == NULL)
+        return Py_NewRef(text);
+    unsigned char small[512];
+    unsigned char *out = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)n);
     if (out == NULL)
         return PyErr_NoMemory();
-    Py_ssize_t head = mark - s;
-    memcpy(out, s, (size_t)head);
-    Py_ssize_t m = head;
-    for (Py_ssize_t i = head; i < n; i++) {
-        int hi, lo;
-        if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
-            (lo = hex_value(s[i + 2])) >= 0) {
-            out[m++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else {
-            out[m++] = (char)s[i];
-        }
-    }
-    PyObject *decoded = PyUnicode_DecodeUTF8(out, m, "surrogateescape");
+    Py_ssize_t m = unquote_bytes(s, n, out);
+    PyObject *decoded = PyUnicode_DecodeUTF8((const char *)out, m, "surrogateescape");
     if (out != small)
         PyMem_Free(out);
     return decoded;
