@@ -454,8 +454,9 @@ def _straddled(
     if rest:
         head = rest[:8] if len(rest) >= 8 else rest + more[: 8 - len(rest)]
         if len(head) == 8:
-            need = int.from_bytes(head[4:8], order) - len(rest)
-            if int.from_bytes(head[4:8], order) >= 12 and 0 < need < len(more):
+            length = int.from_bytes(head[4:8], order)
+            need = length - len(rest)
+            if length >= 12 and 0 < need < len(more):
                 return rest + more[:need], 0, (more, need)
     return rest + more, 0, None
 
