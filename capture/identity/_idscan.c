@@ -2694,37 +2694,23 @@ equal_ci(const Py_UCS1 *s, Py_ssize_t n, const char *word)
 }
 
 /* encodings.url_decode of the ASCII s[0..n), after '+' made ' ' when plus is set (a
- * parameter's name): a new str. NULL with *python set where an escape makes a byte
- * past 0x7f (UTF-8 decoding is Python's); NULL alone on an error. */
+ * parameter's name): a new str (unquote's). NULL with *python set where an escape
+ * makes a byte past 0x7f (UTF-8 decoding is Python's); NULL alone on an error. */
 static PyObject *
 decoded_str(const Py_UCS1 *s, Py_ssize_t n, int plus, int *python)
 {
-    Py_ssize_t m = 0;
-    int hi, lo;
-    for (Py_ssize_t i = 0; i < n; i++, m++) {
-        if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
-            (lo = hex_value(s[i + 2])) >= 0) {
-            if ((hi << 4 | lo) > 0x7f) {
-                *python = 1;
-                return NULL;
-            }
-            i += 2;
-        }
-    }
-    PyObject *out = PyUnicode_New(m, 127);
-    if (out == NULL)
-        return NULL;
-    Py_UCS1 *o = PyUnicode_1BYTE_DATA(out);
-    Py_ssize_t k = 0;
-    for (Py_ssize_t i = 0; i < n && k < m; i++) {
-        if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
-            (lo = hex_value(s[i + 2])) >= 0) {
-            o[k++] = (Py_UCS1)(hi << 4 | lo);
-            i += 2;
-        } else {
-            o[k++] = plus && s[i] == '+' ? ' ' : s[i];
-        }
-    }
+    Py_UCS1 small[512];
+    Py_UCS1 *buf = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)n);
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    Py_ssize_t m = unquote(s, n, buf, plus);
+    PyObject *out = NULL;
+    if (m < 0)
+        *python = 1;
+    else
+        out = ascii_str(buf, m);
+    if (buf != small)
+        PyMem_Free(buf);
     return out;
 }
 
