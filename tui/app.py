@@ -34,7 +34,7 @@ from textual.screen import Screen
 from textual.widgets import Header, ProgressBar
 from textual.worker import get_current_worker
 
-from capture.config import ConfigError
+from capture.config import ConfigError, load_config
 from capture.formats.copy import CopyError, curl_command, identity_value, request_text
 from capture.formats.export import ExportError, export
 from capture.formats.jsonl import dumps_entry
@@ -895,20 +895,17 @@ class HeaderwatchApp(App[int]):
         self.session_paths = list(session_paths)
         self.utc = utc
         self.config_error: str | None = None
-        if keymap is None:
-            # Not given by the command (a test's app): the default config file's [keys].
+        if keymap is None or confirm_quit is None:
+            # Not given by the command (a test's app): the default config file's, read
+            # once for both; one it cannot use gives neither (the defaults, and why).
             try:
-                keymap = keymod.keymap_for(None)
+                read_keymap, read_confirm = keymod.dashboard_settings(load_config(None))
             except ConfigError as exc:
                 self.config_error = str(exc)
-                keymap = {}
+                read_keymap, read_confirm = {}, True
+            keymap = read_keymap if keymap is None else keymap
+            confirm_quit = read_confirm if confirm_quit is None else confirm_quit
         self.keymap = dict(keymap)
-        if confirm_quit is None:
-            try:
-                confirm_quit = keymod.confirm_quit_for(None)
-            except ConfigError as exc:
-                self.config_error = self.config_error or str(exc)
-                confirm_quit = True
         self.confirm_quit = confirm_quit
         self.window = window
         self.batch_interval = batch_interval

@@ -493,7 +493,4 @@ def dashboard_keys(args: argparse.Namespace) -> tuple[dict[str, str], bool]:
         config = config_of(args)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    # Loading the file checked both tables (register_check).
-    return keys.keymap_from_config(config.section("keys")), keys.confirm_quit_of(
-        config.section("ui")
-    )
+    return keys.dashboard_settings(config)

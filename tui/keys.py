@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from capture.config import load_config, only_keys, register_check
+from capture.config import Config, load_config, only_keys, register_check
 
 if TYPE_CHECKING:
     from textual.binding import Binding
@@ -172,6 +172,12 @@ def confirm_quit_for(config_path: str | None) -> bool:
     """``[ui] confirm_quit`` of the config file (:func:`confirm_quit_of`).
     Raises :class:`capture.config.ConfigError` (loading the file checks the table)."""
     return confirm_quit_of(load_config(config_path).section("ui"))
+
+
+def dashboard_settings(config: Config) -> tuple[dict[str, str], bool]:
+    """The dashboard's key remapping (``[keys]``) and ``[ui] confirm_quit`` of one
+    loaded config file: read once for both (loading it checked both tables)."""
+    return keymap_from_config(config.section("keys")), confirm_quit_of(config.section("ui"))
 
 
 register_check("keys", keymap_from_config)

@@ -875,6 +875,36 @@ def test_confirm_quit_is_read_from_the_ui_table_of_the_config(tmp_path: Path) ->
         confirm_quit_for(str(config))
 
 
+def test_an_app_given_neither_setting_reads_both_from_one_load_of_the_default_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from capture.config import default_config_path
+
+    config = default_config_path()  # under the test's own XDG_CONFIG_HOME
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[keys]\npause = "p"\n[ui]\nconfirm_quit = false\n')
+    loads: list[object] = []
+    real_load = app_module.load_config
+    monkeypatch.setattr(
+        app_module, "load_config", lambda path: loads.append(path) or real_load(path)
+    )
+    app = HeaderwatchApp(None, None)
+    assert (app.keymap, app.confirm_quit, app.config_error) == (
+        {"headerwatch.pause": "p"},
+        False,
+        None,
+    )
+    assert loads == [None]
+    # Given one, the other is still read from the file.
+    assert HeaderwatchApp(None, None, keymap={}).confirm_quit is False
+    assert HeaderwatchApp(None, None, confirm_quit=True).keymap == {"headerwatch.pause": "p"}
+    # A file it cannot use gives the defaults and says why (shown when the app starts).
+    config.write_text("[ui]\nconfirm_quit = 1\n")
+    app = HeaderwatchApp(None, None)
+    assert (app.keymap, app.confirm_quit) == ({}, True)
+    assert app.config_error is not None and "confirm_quit must be true or false" in app.config_error
+
+
 async def test_a_saved_session_clears_the_unsaved_state(tmp_path: Path) -> None:
     demo = demo_capture_path()
     messages: list[Message] = []
