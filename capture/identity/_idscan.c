@@ -2827,7 +2827,7 @@ canary_fields_items(PyObject *out, PyObject **items, Py_ssize_t count, PyObject 
 {
     for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *name = PyTuple_GET_ITEM(items[k], 0), *value = PyTuple_GET_ITEM(items[k], 1);
-        Py_ssize_t n;
+        Py_ssize_t n = 0; /* set by narrow, and read only where it gave bytes */
         const Py_UCS1 *s = narrow(value, &n);
         /* may_hold is True of a str of wide characters (needle_in leaves it to Python). */
         int found = s == NULL ? 1 : may_hold(s, n);
