@@ -28,7 +28,11 @@
  * None) too and more than one shard, the shard is tested first: while foreign is empty
  * (no open connection of another process is tracked, so the table holds no key of
  * one: capture.net.reassembly.Reassembler.foreign), another process's record is passed
- * over before its key is made or looked up.
+ * over before its key is made or looked up. With span, (bytes, start, end): the
+ * walk is of the simple pcapng Enhanced Packet Blocks of bytes[start:end] instead,
+ * where they lie (epb_span found them whole and of one link type and resolution,
+ * per_second; read is not called): the same frames as a walk of the classic records
+ * frames.epb_run_py rewrites them as, without that copy of every packet.
  *
  * Built by pip install (see pyproject.toml); after an edit here, pip install -e .
  * again, or the tests go on running the old build (one of them says so).
@@ -80,6 +84,10 @@ typedef struct {
     int probe;
     int done;
     int running;
+    /* Set: buf[pos:size] is a run of simple pcapng Enhanced Packet Blocks of one link
+     * type and resolution (epb_span checked them), walked where they lie; read is
+     * never called. Else classic-pcap records, read in chunks. */
+    int epb;
 } Records;
 
 static PyObject *records_name;  /* interned "records" */
@@ -469,19 +477,37 @@ records_step(Records *self)
 {
     if (self->done)
         return NULL;
+    /* A classic record's header is 16 bytes; an Enhanced Packet Block's fields before
+     * its packet, 28. */
+    const Py_ssize_t head = self->epb ? 28 : 16;
     for (;;) {
         const unsigned char *base = (const unsigned char *)PyBytes_AS_STRING(self->buf);
         Py_ssize_t pos = self->pos, end;
         uint32_t sec = 0, frac = 0, caplen = 0;
-        if (pos + 16 <= self->size) {
+        if (pos + head > self->size)
+            end = pos + head;
+        else if (self->epb) {
+            /* The block's length (its padded packet within), the packet's, and the
+             * timestamp in the interface's units (before 2106: epb_span saw to it). */
+            uint64_t t = (uint64_t)u32(base + pos + 12, self->big_endian) << 32
+                         | u32(base + pos + 16, self->big_endian);
+            sec = (uint32_t)(t / self->per_second);
+            frac = (uint32_t)(t % self->per_second);
+            caplen = u32(base + pos + 20, self->big_endian);
+            end = pos + (Py_ssize_t)u32(base + pos + 4, self->big_endian);
+        }
+        else {
             sec = u32(base + pos, self->big_endian);
             frac = u32(base + pos + 4, self->big_endian);
             caplen = u32(base + pos + 8, self->big_endian);
             end = pos + 16 + (Py_ssize_t)caplen;
         }
-        else
-            end = pos + 16;
         if (end > self->size) {
+            if (self->epb) {
+                /* The run's end: its blocks are whole (epb_span). */
+                self->done = 1;
+                return NULL;
+            }
             int rc = refill(self, end);
             if (rc == 1)
                 continue;
@@ -505,7 +531,7 @@ records_step(Records *self)
             return make_frame(self, ts, tick_obj, empty_bytes);
         }
         self->records++;
-        const unsigned char *f = base + pos + 16;  /* the frame */
+        const unsigned char *f = base + pos + head;  /* the frame */
         Plain pl;
         if (self->skip != NULL && plain(f, caplen, &pl)) {
             Recent *recent = recent_slot(self, f + pl.key, (int)pl.len);
@@ -652,11 +678,31 @@ records_new(PyTypeObject *type, PyObject *args, PyObject *Py_UNUSED(kwargs))
     unsigned long long per_second;
     unsigned int shard_index, shard_count;
     int probe = 0;
-    PyObject *segment = Py_None, *verdicts = Py_None, *foreign = Py_None;
-    if (!PyArg_ParseTuple(args, "OpKOOOIIOOO|pOOO:Records", &read, &big_endian, &per_second,
+    PyObject *segment = Py_None, *verdicts = Py_None, *foreign = Py_None, *span = Py_None;
+    if (!PyArg_ParseTuple(args, "OpKOOOIIOOO|pOOOO:Records", &read, &big_endian, &per_second,
                           &linktype, &skip, &touched, &shard_index, &shard_count, &owner,
-                          &frame, &cut, &probe, &segment, &verdicts, &foreign))
+                          &frame, &cut, &probe, &segment, &verdicts, &foreign, &span))
         return NULL;
+    PyObject *blocks = NULL;
+    Py_ssize_t span_start = 0, span_end = 0;
+    if (span != Py_None) {
+        /* (bytes, start, end): blocks epb_span passed, walked where they lie. */
+        if (!PyTuple_Check(span) || PyTuple_GET_SIZE(span) != 3
+            || !PyBytes_Check(PyTuple_GET_ITEM(span, 0))) {
+            PyErr_SetString(PyExc_TypeError, "span must be (bytes, start, end) or None");
+            return NULL;
+        }
+        blocks = PyTuple_GET_ITEM(span, 0);
+        span_start = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 1));
+        span_end = span_start == -1 && PyErr_Occurred() ? -1
+                                                         : PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 2));
+        if (PyErr_Occurred())
+            return NULL;
+        if (span_start < 0 || span_start > span_end || span_end > PyBytes_GET_SIZE(blocks)) {
+            PyErr_SetString(PyExc_ValueError, "span out of its bytes");
+            return NULL;
+        }
+    }
     if (foreign != Py_None && !PyAnySet_Check(foreign)) {
         PyErr_SetString(PyExc_TypeError, "foreign must be a set or None");
         return NULL;
@@ -703,7 +749,10 @@ records_new(PyTypeObject *type, PyObject *args, PyObject *Py_UNUSED(kwargs))
     self->shard_index = shard_index;
     self->shard_count = shard_count;
     self->per_second_obj = PyLong_FromUnsignedLongLong(per_second);
-    self->buf = Py_NewRef(empty_bytes);
+    self->buf = Py_NewRef(blocks != NULL ? blocks : empty_bytes);
+    self->epb = blocks != NULL;
+    self->pos = span_start;
+    self->size = span_end;
     self->sec_obj = PyLong_FromLong(0);
     self->big_endian = big_endian;
     self->probe = probe && skip != Py_None;
@@ -788,7 +837,8 @@ static PyTypeObject RecordsType = {
     .tp_name = "capture.sources._pcapwalk.Records",
     .tp_basicsize = sizeof(Records),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "The frames of a classic-pcap stream (see capture/sources/_pcapwalk.c).",
+    .tp_doc = "The frames of a classic-pcap stream, or of a run of pcapng packet blocks "
+              "(see capture/sources/_pcapwalk.c).",
     .tp_new = records_new,
     .tp_dealloc = (destructor)records_dealloc,
     .tp_traverse = (traverseproc)records_traverse,
@@ -839,27 +889,18 @@ simple_epb(const unsigned char *b, Py_ssize_t n, Py_ssize_t pos, int big, PyObje
     return 1;
 }
 
-static void
-put32le(unsigned char *o, uint32_t v)
-{
-    o[0] = (unsigned char)v;
-    o[1] = (unsigned char)(v >> 8);
-    o[2] = (unsigned char)(v >> 16);
-    o[3] = (unsigned char)(v >> 24);
-}
-
-/* epb_run(buf, pos, big_endian, interfaces) is capture.sources.frames.epb_run_py: the
- * simple Enhanced Packet Blocks from buf[pos:] as classic-pcap records (little-endian),
- * up to the first that is not simple, of another kind or not whole; (run, pos after
- * it, (linktype, resolution) or None, why it stopped: 0 more bytes, 1 not simple, 2
- * another kind). */
+/* epb_span(buf, pos, big_endian, interfaces) is capture.sources.frames.epb_span_py: the
+ * simple Enhanced Packet Blocks from buf[pos:], up to the first that is not simple, of
+ * another kind or not whole, for a Records walk of them where they lie (its span);
+ * (pos after them, (linktype, resolution) or None, why it stopped: 0 more bytes, 1 not
+ * simple, 2 another kind). */
 static PyObject *
-epb_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+epb_span(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     if (nargs != 4 || !PyBytes_Check(args[0]) || !PyTuple_Check(args[3])) {
         PyErr_SetString(PyExc_TypeError,
-                        "epb_run(buf: bytes, pos: int, big_endian: bool, interfaces: tuple)");
+                        "epb_span(buf: bytes, pos: int, big_endian: bool, interfaces: tuple)");
         return NULL;
     }
     const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(args[0]);
@@ -875,12 +916,6 @@ epb_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (big < 0)
         return NULL;
     PyObject *ifs = args[3];
-    /* Each record (16 bytes and the packet) is shorter than its block (32 and the
-     * padded packet): the bytes left in buf bound the run, cut to size at the end. */
-    PyObject *run = PyBytes_FromStringAndSize(NULL, n - pos);
-    if (run == NULL)
-        return NULL;
-    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(run);
     long long kind_lt = -1, kind_res = -1;
     int why = 0;
     uint32_t len, cap;
@@ -898,24 +933,16 @@ epb_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
         kind_lt = lt;
         kind_res = res;
-        put32le(o, (uint32_t)sec);
-        put32le(o + 4, (uint32_t)frac);
-        put32le(o + 8, cap);
-        put32le(o + 12, u32(b + pos + 24, big)); /* the wire length */
-        memcpy(o + 16, b + pos + 28, cap);
-        o += 16 + cap;
         pos += len;
     }
-    if (_PyBytes_Resize(&run, (Py_ssize_t)(o - (unsigned char *)PyBytes_AS_STRING(run))) < 0)
-        return NULL;
     if (kind_res < 0)
-        return Py_BuildValue("(NnOi)", run, pos, Py_None, why);
-    return Py_BuildValue("(Nn(LL)i)", run, pos, kind_lt, kind_res, why);
+        return Py_BuildValue("(nOi)", pos, Py_None, why);
+    return Py_BuildValue("(n(LL)i)", pos, kind_lt, kind_res, why);
 }
 
 static PyMethodDef methods[] = {
-    {"epb_run", (PyCFunction)(void (*)(void))epb_run, METH_FASTCALL,
-     "The simple pcapng packet blocks at pos as classic-pcap records (frames.epb_run_py)."},
+    {"epb_span", (PyCFunction)(void (*)(void))epb_span, METH_FASTCALL,
+     "Where the simple pcapng packet blocks at pos end, and their kind (frames.epb_span_py)."},
     {NULL, NULL, 0, NULL},
 };
 

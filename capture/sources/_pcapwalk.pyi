@@ -3,12 +3,13 @@
 from collections.abc import Callable, Iterator
 from typing import Any
 
-def epb_run(
+def epb_span(
     buf: bytes, pos: int, big_endian: bool, interfaces: tuple[tuple[int, int], ...]
-) -> tuple[bytes, int, tuple[int, int] | None, int]: ...
+) -> tuple[int, tuple[int, int] | None, int]: ...
 
 class Records(Iterator[Any]):
-    """The frames of a classic-pcap stream; see capture/sources/_pcapwalk.c."""
+    """The frames of a classic-pcap stream, or of a run of pcapng packet blocks where
+    they lie (span); see capture/sources/_pcapwalk.c."""
 
     records: int
 
@@ -29,5 +30,6 @@ class Records(Iterator[Any]):
         segment: type | None = None,
         verdicts: list[bytes] | None = None,
         foreign: set[Any] | None = None,
+        span: tuple[bytes, int, int] | None = None,
     ) -> None: ...
     def __next__(self) -> Any: ...

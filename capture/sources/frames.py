@@ -230,8 +230,10 @@ def epb_run_py(
     Simple: the whole block here, no options (then its length is 32 and the padded
     packet), its trailing length the same, at most 16 MiB of packet, a known interface
     with micro- or nanosecond stamps, and a time before 2106-02-07. A run is of one
-    link type and resolution. The reference of ``_pcapwalk.epb_run``, which
-    :meth:`CaptureFile._pcapng_runs` calls."""
+    link type and resolution. The reference of ``_pcapwalk.epb_span`` (its last
+    three items) and of the C record walk of a span (``_pcapwalk.Records``, which gives
+    the frames of the blocks in ``buf`` as a walk of ``run`` would), with which
+    :meth:`CaptureFile._simple_blocks` reads them."""
     endian = ">" if big_endian else "<"
     head = struct.Struct(endian + "II").unpack_from
     epb = struct.Struct(endian + "IIIII").unpack_from  # interface, ts, ts, caplen, wire
@@ -272,6 +274,11 @@ def epb_run_py(
         run += buf[pos + 28 : pos + 28 + caplen]
         pos += length
     return bytes(run), pos, kind, why
+
+
+def _no_read(size: int) -> bytes:
+    """The read of a walk of packet blocks where they lie (a span): never called."""
+    raise AssertionError("a span's walk reads nothing")
 
 
 class _Tap(io.RawIOBase):
@@ -1021,10 +1028,12 @@ class CaptureFile:
         segments: bool = False,
         verdicts: list[bytes] | None = None,
         foreign: set[Any] | None = None,
+        span: tuple[bytes, int, int] | None = None,
     ) -> _pcapwalk.Records:
         """:meth:`_iter_pcap`, with the loop in C: it counts :attr:`records` on from
         where they are, set before each frame (the caller reads the count from it
-        when done)."""
+        when done). ``span``: instead of records from ``read``, the simple pcapng
+        packet blocks of ``bytes[start:end]`` (:meth:`_run_walker`)."""
         assert _pcapwalk is not None
         return _pcapwalk.Records(
             read,
@@ -1042,6 +1051,7 @@ class CaptureFile:
             Segment if segments else None,
             verdicts,
             foreign,
+            span,
         )
 
     def _pcapng_pieces(
@@ -1181,10 +1191,11 @@ class CaptureFile:
             why = _NOT_SIMPLE
             if walk is not None:
                 assert _pcapwalk is not None
-                run, pos, kind, why = _pcapwalk.epb_run(buf, pos, big_endian, ifs)
+                start = pos
+                pos, kind, why = _pcapwalk.epb_span(buf, pos, big_endian, ifs)
                 if kind is not None:
                     took = True
-                    walker = self._run_walker(run, kind, walk)
+                    walker = self._run_walker(buf, start, pos, big_endian, kind, walk)
                     yield walker
                     self.records = walker.records  # with the records passed over at its end
                 if why == _OTHER_KIND:
@@ -1219,14 +1230,23 @@ class CaptureFile:
             buf, pos, after = _straddled(buf[pos:], more, order)
         return buf[pos:] if after is None else buf[pos:] + after[0][after[1] :], fetched, took
 
-    def _run_walker(self, run: bytes, kind: tuple[int, int], walk: _Walk) -> _pcapwalk.Records:
-        """The C record walk of ``run`` (classic-pcap records of one link type and
-        timestamp resolution, ``kind``), the table and the rest as :meth:`frames` was
-        given them; it counts :attr:`records` on from where they are."""
+    def _run_walker(
+        self,
+        buf: bytes,
+        start: int,
+        end: int,
+        big_endian: bool,
+        kind: tuple[int, int],
+        walk: _Walk,
+    ) -> _pcapwalk.Records:
+        """The C record walk of the Enhanced Packet Blocks of ``buf[start:end]``, where
+        they lie (simple, of one link type and timestamp resolution, ``kind``:
+        ``_pcapwalk.epb_span`` found them so), the table and the rest as :meth:`frames`
+        was given them; it counts :attr:`records` on from where they are."""
         linktype, per_second = kind
         return self._pcap_walker(
-            _PcapHeader("<", per_second == 1_000_000_000, linktype),  # epb_run's records
-            io.BytesIO(run).read,
+            _PcapHeader(">" if big_endian else "<", per_second == 1_000_000_000, linktype),
+            _no_read,
             walk.skip,
             walk.touched,
             walk.shard,
@@ -1234,6 +1254,7 @@ class CaptureFile:
             walk.segments and linktype == 1,
             walk.verdicts,
             walk.foreign,
+            span=(buf, start, end),
         )
 
     @property

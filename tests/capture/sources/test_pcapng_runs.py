@@ -251,11 +251,40 @@ def _blocks(draw: st.DrawFn) -> tuple[bytes, bool, tuple[tuple[int, int], ...]]:
 
 @settings(max_examples=500, deadline=None)
 @given(blocks=_blocks(), start=st.integers(0, 40))
-def test_the_c_epb_run_cuts_what_the_python_one_cuts(
+def test_the_c_epb_span_cuts_what_the_python_run_cuts_and_its_walk_gives_the_runs_frames(
     blocks: tuple[bytes, bool, tuple[tuple[int, int], ...]], start: int
 ) -> None:
     data, big, interfaces = blocks
     pos = min(start, len(data)) if start % 5 == 0 else 0
-    assert frames_module._pcapwalk is not None
-    want = frames_module.epb_run_py(data, pos, big, interfaces)
-    assert frames_module._pcapwalk.epb_run(data, pos, big, interfaces) == want
+    walk = frames_module._pcapwalk
+    assert walk is not None
+    run, end, kind, why = frames_module.epb_run_py(data, pos, big, interfaces)
+    assert walk.epb_span(data, pos, big, interfaces) == (end, kind, why)
+    if kind is None:
+        return
+    linktype, per_second = kind
+
+    class Owner:
+        records = 0
+
+    def walked(
+        read: Callable[[int], bytes], endian: bool, span: tuple[bytes, int, int] | None = None
+    ) -> list[Any]:
+        owner = Owner()
+        frames = list(
+            walk.Records(
+                read, endian, per_second, linktype, None, None, 0, 1, owner, Frame, EOFError,
+                False, None, None, None, span,
+            )
+        )  # fmt: skip
+        return [*frames, owner.records]
+
+    # Where they lie, the blocks walk as the classic records the reference rewrote them
+    # as (little-endian, whatever the file's order): the same frames, stamps and count.
+    in_place = walked(_never_read, big, span=(data, pos, end))
+    assert in_place == walked(io.BytesIO(run).read, False)
+    assert in_place[-1] == len(in_place) - 1 > 0
+
+
+def _never_read(size: int) -> bytes:
+    raise AssertionError("a walk of blocks where they lie reads nothing")
