@@ -495,6 +495,13 @@ records_step(Records *self)
             frac = (uint32_t)(t % self->per_second);
             caplen = u32(base + pos + 20, self->big_endian);
             end = pos + (Py_ssize_t)u32(base + pos + 4, self->big_endian);
+            if (end < pos + head + (Py_ssize_t)caplen) {
+                /* Not a block epb_span passed (its length holds its packet): the
+                 * span was made some other way. Refused, not walked in a loop. */
+                PyErr_SetString(PyExc_ValueError, "a span of blocks epb_span did not find");
+                self->done = 1;
+                return NULL;
+            }
         }
         else {
             sec = u32(base + pos, self->big_endian);

@@ -286,5 +286,23 @@ def test_the_c_epb_span_cuts_what_the_python_run_cuts_and_its_walk_gives_the_run
     assert in_place[-1] == len(in_place) - 1 > 0
 
 
+def test_a_span_of_blocks_epb_span_would_not_pass_is_refused_not_walked_forever() -> None:
+    """The walk of a span trusts epb_span's checks; a span made another way whose block
+    says a length shorter than its packet (0 here: no step forward) is an error."""
+    walk = frames_module._pcapwalk
+    assert walk is not None
+    block = struct.pack("<IIIIIII", 6, 0, 0, 0, 0, 4, 4) + b"\0" * 8
+
+    class Owner:
+        records = 0
+
+    records = walk.Records(
+        _never_read, False, 1_000_000, 1, None, None, 0, 1, Owner(), Frame, EOFError,
+        False, None, None, None, (block, 0, len(block)),
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="epb_span did not find"):
+        list(records)
+
+
 def _never_read(size: int) -> bytes:
     raise AssertionError("a walk of blocks where they lie reads nothing")
