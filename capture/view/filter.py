@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from capture.http.urls import endpoint, request_url
 from capture.model import IDENTITY_KINDS, INFO_KINDS, Header, Record
+from capture.text import printable
 from capture.view.regex import Regex, RegexError
 from capture.view.store import SEARCH_TEXT_FIELDS, Entry
 
@@ -46,6 +47,10 @@ class FilterError(ValueError):
     """An expression that cannot be compiled; ``str()`` is one line for the user."""
 
     def __init__(self, message: str, position: int) -> None:
+        # The message may quote the expression (a regex's error quotes the pattern),
+        # and an expression may hold a newline or a control character: escaped, so
+        # that what is said stays one line.
+        message = printable(message)
         super().__init__(f"{message} at {position}")
         self.message = message
         """What is wrong, without the position."""

@@ -22,6 +22,8 @@ import functools
 import re
 from typing import Any
 
+from capture.text import printable
+
 # The groups RE2 leaves out on purpose (each needs backtracking), as its message
 # "invalid perl operator: (?=" names them -> what the user wrote.
 _GROUPS = {
@@ -81,7 +83,8 @@ class Regex:
         try:
             self._compiled = re2.compile(pattern.encode("utf-8", "surrogatepass"), options)
         except re2.error as exc:
-            raise RegexError(_reason(exc)) from None
+            # RE2's message quotes the pattern, which may hold a newline: escaped.
+            raise RegexError(printable(_reason(exc))) from None
 
     def search(self, text: str) -> bool:
         """Whether the pattern is found anywhere in ``text``."""

@@ -231,6 +231,20 @@ def test_invalid_regex_is_named() -> None:
         compile_filter("a+++")
 
 
+@pytest.mark.parametrize("expression", ["~h '[\nbc'", "~h '[\rbc\x1b[2J'", "'(\n'"])
+def test_an_invalid_regex_holding_a_newline_or_a_control_is_still_said_in_one_line(
+    expression: str,
+) -> None:
+    """RE2's error quotes the pattern: its newline or escape sequence is written as
+    ``\\xNN``, so the message stays one line that cannot drive the terminal (found by
+    the fuzzer: ``~h '[`` and a newline)."""
+    with pytest.raises(FilterError, match="invalid regex") as info:
+        compile_filter(expression)
+    said = str(info.value)
+    assert "\n" not in said and "\r" not in said and "\x1b" not in said
+    assert "\\x0a" in said or "\\x0d" in said
+
+
 # --- the fast paths give the same answers as a plain case-insensitive RE2 search ----
 
 _TOKENS = [
