@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from capture.config import Config, load_config, only_keys, register_check
+from capture.config import Config, only_keys, register_check
 
 if TYPE_CHECKING:
     from textual.binding import Binding
@@ -148,15 +148,6 @@ def keymap_from_config(table: Mapping[str, Any]) -> dict[str, str]:
     return keymap
 
 
-def keymap_for(config_path: str | None) -> dict[str, str]:
-    """The key remapping of the config file's ``[keys]`` table (empty without one).
-
-    Raises :class:`capture.config.ConfigError` naming the file (a bad ``[keys]`` too:
-    loading the file checks it).
-    """
-    return keymap_from_config(load_config(config_path).section("keys"))
-
-
 def confirm_quit_of(table: Mapping[str, Any]) -> bool:
     """``confirm_quit`` of the ``[ui]`` table (default true): ``q`` asks before
     quitting with unsaved work. Raises ``ValueError`` for a value that is not a
@@ -168,15 +159,10 @@ def confirm_quit_of(table: Mapping[str, Any]) -> bool:
     return value
 
 
-def confirm_quit_for(config_path: str | None) -> bool:
-    """``[ui] confirm_quit`` of the config file (:func:`confirm_quit_of`).
-    Raises :class:`capture.config.ConfigError` (loading the file checks the table)."""
-    return confirm_quit_of(load_config(config_path).section("ui"))
-
-
 def dashboard_settings(config: Config) -> tuple[dict[str, str], bool]:
     """The dashboard's key remapping (``[keys]``) and ``[ui] confirm_quit`` of one
-    loaded config file: read once for both (loading it checked both tables)."""
+    loaded config file: read once for both. Loading it checked both tables, so a bad
+    one raised :class:`capture.config.ConfigError` naming the file there."""
     return keymap_from_config(config.section("keys")), confirm_quit_of(config.section("ui"))
 
 

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, ProgressBar
 
-from capture.config import ConfigError
+from capture.config import ConfigError, load_config
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import Notice, RequestSeen, ResponseSeen, StatsSnapshot
 from capture.scan import scan
@@ -43,7 +43,7 @@ from tui.app import HeaderwatchApp, MainScreen, NoticeBox, SaveError, write_entr
 from tui.common import DASHBOARD_RECURRENCE, demo_capture_path
 from tui.detail import DetailPane
 from tui.filter_bar import FilterBar, FilterInput
-from tui.keys import ACTIONS, confirm_quit_for
+from tui.keys import ACTIONS, dashboard_settings
 from tui.messages import EventsArrived, LoadProgress, SourceFinished, StatsUpdated
 from tui.render import BADGE_STYLE, detail_text
 from tui.request_list import RequestList
@@ -867,12 +867,12 @@ async def test_q_during_a_recorded_live_capture_with_new_requests_asks() -> None
 def test_confirm_quit_is_read_from_the_ui_table_of_the_config(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[ui]\nconfirm_quit = false\n")
-    assert confirm_quit_for(str(config)) is False
+    assert dashboard_settings(load_config(str(config)))[1] is False
     config.write_text('[keys]\nquit = "q"\n')
-    assert confirm_quit_for(str(config)) is True
+    assert dashboard_settings(load_config(str(config)))[1] is True
     config.write_text('[ui]\nconfirm_quit = "no"\n')
     with pytest.raises(ConfigError, match="confirm_quit must be true or false"):
-        confirm_quit_for(str(config))
+        dashboard_settings(load_config(str(config)))
 
 
 def test_an_app_given_neither_setting_reads_both_from_one_load_of_the_default_config(

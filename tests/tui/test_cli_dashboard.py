@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.keys import KeysError, keymap_for, keymap_from_config
+from capture.config import load_config
+from tui.keys import KeysError, dashboard_settings, keymap_from_config
 
 
 def headerwatch(*args: str, config_home: Path) -> subprocess.CompletedProcess[str]:
@@ -68,7 +69,10 @@ def test_a_bad_keys_table_exits_2(tmp_path: Path) -> None:
 def test_a_good_keys_table_is_the_dashboards_keymap_and_lets_it_start(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[keys]\nfollow = "F,ctrl+f"\npause = "p"\n[ui]\nconfirm_quit = false\n')
-    assert keymap_for(str(config)) == {"headerwatch.follow": "F,ctrl+f", "headerwatch.pause": "p"}
+    assert dashboard_settings(load_config(str(config))) == (
+        {"headerwatch.follow": "F,ctrl+f", "headerwatch.pause": "p"},
+        False,
+    )
     result = headerwatch("demo", "--config", str(config), config_home=tmp_path)
     # Past the config: what stops it here is the missing terminal.
     assert result.returncode == 2
