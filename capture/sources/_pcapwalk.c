@@ -858,12 +858,12 @@ static PyTypeObject RecordsType = {
 #define MAX_BLOCK (MAX_FRAME + (1 << 20)) /* frames._MAX_BLOCK */
 
 /* One simple Enhanced Packet Block of a pcapng file at b[pos:n] (see frames.epb_run_py,
- * the reference: read it first): 1 with its fields, 0 when more bytes are needed, -1
- * when it is not simple. */
+ * the reference: read it first): 1 with its length and its interface's link type and
+ * resolution (what epb_span needs: a walk of the span reads the rest of the block
+ * itself), 0 when more bytes are needed, -1 when it is not simple. */
 static int
 simple_epb(const unsigned char *b, Py_ssize_t n, Py_ssize_t pos, int big, PyObject *ifs,
-           uint32_t *length, uint32_t *caplen, long long *linktype, long long *resolution,
-           uint64_t *sec, uint64_t *frac)
+           uint32_t *length, long long *linktype, long long *resolution)
 {
     uint32_t type = u32(b + pos, big), len = u32(b + pos + 4, big);
     if (type != 6 || len % 4 || len < 32 || len > MAX_BLOCK)
@@ -888,16 +888,13 @@ simple_epb(const unsigned char *b, Py_ssize_t n, Py_ssize_t pos, int big, PyObje
     if (t / (uint64_t)res >= 0xFFFFFFFFu)
         return -1;
     *length = len;
-    *caplen = cap;
     *linktype = lt;
     *resolution = res;
-    *sec = t / (uint64_t)res;
-    *frac = t % (uint64_t)res;
     return 1;
 }
 
-/* epb_span(buf, pos, big_endian, interfaces) is capture.sources.frames.epb_span_py: the
- * simple Enhanced Packet Blocks from buf[pos:], up to the first that is not simple, of
+/* epb_span(buf, pos, big_endian, interfaces) is the last three items of
+ * capture.sources.frames.epb_run_py: the simple Enhanced Packet Blocks from buf[pos:], up to the first that is not simple, of
  * another kind or not whole, for a Records walk of them where they lie (its span);
  * (pos after them, (linktype, resolution) or None, why it stopped: 0 more bytes, 1 not
  * simple, 2 another kind). */
@@ -925,11 +922,10 @@ epb_span(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *ifs = args[3];
     long long kind_lt = -1, kind_res = -1;
     int why = 0;
-    uint32_t len, cap;
+    uint32_t len;
     long long lt, res;
-    uint64_t sec, frac;
     while (n - pos >= 8) {
-        int rc = simple_epb(b, n, pos, big, ifs, &len, &cap, &lt, &res, &sec, &frac);
+        int rc = simple_epb(b, n, pos, big, ifs, &len, &lt, &res);
         if (rc <= 0) {
             why = rc < 0;
             break;
@@ -949,7 +945,7 @@ epb_span(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
 static PyMethodDef methods[] = {
     {"epb_span", (PyCFunction)(void (*)(void))epb_span, METH_FASTCALL,
-     "Where the simple pcapng packet blocks at pos end, and their kind (frames.epb_span_py)."},
+     "Where the simple pcapng packet blocks at pos end, and their kind (frames.epb_run_py)."},
     {NULL, NULL, 0, NULL},
 };
 
