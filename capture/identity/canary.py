@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from capture.identity.encodings import url_decode
-from capture.identity.phone import libphonenumber
+from capture.identity.phone import libphonenumber, plus_digits
 
 if TYPE_CHECKING:
     import phonenumbers
@@ -210,28 +210,6 @@ def _check_length(value: str, label: str) -> str:
 
 
 _SEPARATORS = re.compile(r"[^0-9+]+")
-_INTERNATIONAL = re.compile(r"\+[1-9][0-9]{5,16}")
-
-
-def _international(text: str) -> phonenumbers.PhoneNumber | None:
-    """``+`` and digits read without ``phonenumbers.parse`` (a third of building a
-    canary): the country code is the one prefix of 1 to 3 digits that is one.
-    None when that does not apply (a national number, a leading zero after the
-    country code, punctuation): ``parse`` then does it all."""
-    if not _INTERNATIONAL.fullmatch(text):
-        return None
-    lib = libphonenumber()
-    for size in (1, 2, 3):
-        code = int(text[1 : 1 + size])
-        rest = text[1 + size :]
-        if code in lib.COUNTRY_CODE_TO_REGION_CODE:
-            if rest[:1] == "0":
-                return None
-            number: phonenumbers.PhoneNumber = lib.PhoneNumber(
-                country_code=code, national_number=int(rest)
-            )
-            return number
-    return None
 
 
 def msisdn_canary(value: str, region: str | None) -> Canary:
@@ -268,7 +246,9 @@ def _msisdn_number(value: str, region: str | None) -> phonenumbers.PhoneNumber:
         readings = ([value] if region else []) + ["+" + digits]
     failure = "is not a phone number"
     for text in readings:
-        number = _international(text)
+        # + and digits without parse's handling of text in general (a third of
+        # building a canary); parse for the rest, and for its message on a refusal.
+        number = plus_digits(text)
         if number is None:
             try:
                 number = lib.parse(text, region)

@@ -220,7 +220,75 @@ def _full_length(number: PhoneNumber) -> bool:
     return bool(reason == phonenumbers.ValidationResult.IS_POSSIBLE)
 
 
+def plus_digits(text: str) -> PhoneNumber | None:
+    """What ``phonenumbers.parse(text, region)`` gives for ``+`` and ASCII digits
+    (``+447700900123``, any region: a ``+`` number does not depend on it), read without
+    the library's handling of text in general; None for any other text, and where
+    ``parse`` would refuse it or the library lacks a step named below: ask ``parse``.
+
+    ``parse`` spends most of a reading on what such a text cannot hold: phone
+    contexts, extensions, punctuation, letters and digits of other scripts. The steps
+    that remain are its own, in its order, with its helpers: the country code is the
+    first prefix of 1 to 3 digits that is one; then the national prefix is taken off
+    (``+7 8 912...`` is ``+7 912...``) where what is left still has a length its
+    country's numbers have; then the leading zeros are counted (``+39 06...``).
+    tests/capture/identity/test_phone.py holds it to ``parse`` on every region's
+    example numbers and on digits of every country code, of every length.
+    """
+    digits = text[1:]
+    if not (
+        text[:1] == "+" and 3 <= len(digits) < _MAX_INPUT and digits.isascii() and digits.isdigit()
+    ):
+        return None
+    phonenumbers = libphonenumber()
+    strip = getattr(phonenumbers, "_maybe_strip_national_prefix_carrier_code", None)
+    length = getattr(phonenumbers, "_test_number_length", None)
+    zeros = getattr(phonenumbers, "_set_italian_leading_zeros_for_phone_number", None)
+    if strip is None or length is None or zeros is None or digits[0] == "0":
+        return None
+    codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in codes:
+            break
+    else:
+        return None  # parse goes on to read it in the region, or refuses it
+    nsn = digits[size:]
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+        code, phonenumbers.region_code_for_country_code(code)
+    )
+    if metadata is None or len(nsn) < _MIN_NSN:
+        return None
+    _, stripped, _ = strip(nsn, metadata)
+    result = phonenumbers.ValidationResult
+    if length(stripped, metadata) not in (
+        result.TOO_SHORT,
+        result.IS_POSSIBLE_LOCAL_ONLY,
+        result.INVALID_LENGTH,
+    ):
+        nsn = stripped
+    if not _MIN_NSN <= len(nsn) <= _MAX_NSN:
+        return None
+    number: PhoneNumber = phonenumbers.PhoneNumber()
+    number.country_code = code
+    zeros(nsn, number)
+    number.national_number = int(nsn)
+    return number
+
+
+# parse's bounds (phonenumberutil's _MAX_INPUT_STRING_LENGTH, _MIN_LENGTH_FOR_NSN and
+# _MAX_LENGTH_FOR_NSN): a text at or past the first, or a national number out of the
+# others, is one parse refuses.
+_MAX_INPUT = 250
+_MIN_NSN = 2
+_MAX_NSN = 17
+
+
 def _parse(text: str, region: str | None) -> PhoneNumber | None:
+    """``phonenumbers.parse(text, region)``; None where it refuses ``text``."""
+    read = plus_digits(text)
+    if read is not None:
+        return read
     phonenumbers = libphonenumber()
     try:
         number: PhoneNumber = phonenumbers.parse(text, region)

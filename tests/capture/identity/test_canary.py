@@ -18,6 +18,7 @@ from capture.identity.canary import (
     value_canary,
 )
 from capture.identity.detector import IdentityConfig, IdentityDetector
+from capture.identity.phone import parse_lenient
 from capture.model import Finding
 from tests.capture.identity.factory import make_request
 
@@ -252,6 +253,20 @@ def test_digits_that_are_a_national_number_too_are_read_in_the_region() -> None:
     # readings are possible, the region's wins, as in detection; "+" settles it.
     assert msisdn_canary("447700900123", "DE").canonical == "+49447700900123"
     assert msisdn_canary("+447700900123", "DE").canonical == E164
+
+
+@pytest.mark.parametrize(
+    ("value", "e164"), [("+789123456789", "+79123456789"), ("+112015550123", "+12015550123")]
+)
+def test_a_national_prefix_written_after_the_country_code_is_the_number_detection_reads(
+    value: str, e164: str
+) -> None:
+    # Russia's trunk 8, the US's 1, kept after the country code: libphonenumber (and so
+    # detection) reads the number without it. The canary's shortcut once kept the digit
+    # and refused the number as "not of a possible length".
+    assert msisdn_canary(value, None).canonical == e164
+    match = parse_lenient(value, None)
+    assert match is not None and match.e164 == e164
 
 
 @pytest.mark.parametrize("region", ["GB", "DE", None])

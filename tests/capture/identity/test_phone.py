@@ -234,6 +234,82 @@ def test_a_library_without_its_pattern_look_up_is_walked_with_re(
         assert _typed(number) == expected
 
 
+def _parse_or_none(text: str, region: str | None = None) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _plus_digit_texts() -> list[str]:
+    """``+`` and digits: every region's example numbers of every type (their last digit
+    changed, a digit more, a national prefix put back after the country code), and
+    digits of every length after every country code, and after none."""
+    texts = []
+    for number in _numbers_of_every_type_of_every_region():
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        code = str(number.country_code)
+        region = phonenumbers.region_code_for_country_code(number.country_code)
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+            number.country_code, region
+        )
+        prefix = (metadata.national_prefix if metadata else None) or "0"
+        texts += [e164, "+" + code + prefix + e164[1 + len(code) :]]
+    rng = random.Random(61)
+    codes = [str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE]
+    for code in codes:
+        for size in range(0, 19):
+            texts.append("+" + code + "".join(str(rng.randrange(10)) for _ in range(size)))
+    for size in range(0, 22):
+        texts.append("+" + "".join(str(rng.randrange(10)) for _ in range(size)))
+    return texts
+
+
+def test_plus_digits_are_read_as_parse_reads_them() -> None:
+    """plus_digits takes parse's steps for ``+`` and digits only: each number it gives is
+    parse's, field by field, on every region's examples and on random digits after
+    every country code; where it gives none, parse refuses the text or reads it in a
+    way plus_digits leaves to it."""
+    read = refused = 0
+    for text in _plus_digit_texts():
+        expected = _parse_or_none(text)
+        got = phone.plus_digits(text)
+        if got is None:
+            refused += 1
+            # Left to parse: a refusal, or a text outside plus_digits' steps.
+            digits = text[1:]
+            assert expected is None or len(digits) < 3 or digits[0] == "0", text
+            continue
+        read += 1
+        assert repr(got) == repr(expected) and got == expected, text
+        for region in ("GB", "US", "RU"):
+            assert got == phonenumbers.parse(text, region), (text, region)
+    assert read > 8000 and refused > 500
+
+
+@pytest.mark.parametrize(
+    ("text", "e164"),
+    [
+        # The national prefix written after the country code is taken off, as parse does.
+        ("+789123456789", "+79123456789"),
+        ("+112015550123", "+12015550123"),
+        # A leading zero of the national number is kept (Italy's fixed lines).
+        ("+390612345678", "+390612345678"),
+    ],
+)
+def test_plus_digits_take_off_a_national_prefix_and_keep_leading_zeros(
+    text: str, e164: str
+) -> None:
+    number = phone.plus_digits(text)
+    assert number is not None
+    assert phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == e164
+
+
+@pytest.mark.parametrize("text", ["447700900123", "+44 7700 900123", "+４４7700900123", "+", "+12"])
+def test_plus_digits_leave_any_other_text_to_parse(text: str) -> None:
+    assert phone.plus_digits(text) is None
+
+
 def _lenient_reference(text: str, region: str | None) -> tuple[str, str, bool, bool] | None:
     """parse_lenient as it was first written: every reading ranked by two separate
     validity tests, then described with is_valid_number again (the reference for
