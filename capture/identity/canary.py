@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from capture.identity.encodings import url_decode
-from capture.identity.phone import libphonenumber, plus_digits
+from capture.identity.phone import libphonenumber, parse_digits
 
 if TYPE_CHECKING:
     import phonenumbers
@@ -246,9 +246,9 @@ def _msisdn_number(value: str, region: str | None) -> phonenumbers.PhoneNumber:
         readings = ([value] if region else []) + ["+" + digits]
     failure = "is not a phone number"
     for text in readings:
-        # + and digits without parse's handling of text in general (a third of
-        # building a canary); parse for the rest, and for its message on a refusal.
-        number = plus_digits(text)
+        # Digits without parse's handling of text in general (a third of building a
+        # canary); parse for the rest, and for its message on a refusal.
+        number = parse_digits(text, region)[1]
         if number is None:
             try:
                 number = lib.parse(text, region)

@@ -15,10 +15,11 @@ national formats. Two levels of belief are offered:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from phonenumbers import PhoneNumber
@@ -220,47 +221,85 @@ def _full_length(number: PhoneNumber) -> bool:
     return bool(reason == phonenumbers.ValidationResult.IS_POSSIBLE)
 
 
-def plus_digits(text: str) -> PhoneNumber | None:
-    """What ``phonenumbers.parse(text, region)`` gives for ``+`` and ASCII digits
-    (``+447700900123``, any region: a ``+`` number does not depend on it), read without
-    the library's handling of text in general; None for any other text, and where
-    ``parse`` would refuse it or the library lacks a step named below: ask ``parse``.
+def parse_digits(text: str, region: str | None) -> tuple[bool, PhoneNumber | None]:
+    """What ``phonenumbers.parse(text, region)`` gives for ASCII digits, with a ``+``
+    (``+447700900123``, in any region) or without (``07700900123`` or ``447700900123``
+    in ``region``), read without the library's handling of text in general:
+    ``(True, number)``, or ``(True, None)`` where ``parse`` refuses the text.
+    ``(False, None)`` for any other text, or where the library lacks a step named
+    below: ask ``parse``.
 
     ``parse`` spends most of a reading on what such a text cannot hold: phone
     contexts, extensions, punctuation, letters and digits of other scripts. The steps
-    that remain are its own, in its order, with its helpers: the country code is the
-    first prefix of 1 to 3 digits that is one; then the national prefix is taken off
-    (``+7 8 912...`` is ``+7 912...``) where what is left still has a length its
-    country's numbers have; then the leading zeros are counted (``+39 06...``).
+    that remain are its own, in its order, with its helpers:
+
+    * ``+``: the country code is the first prefix of 1 to 3 digits that is one.
+    * No ``+``: the region's international prefix (``00``) is taken off where a digit
+      other than 0 follows it, and the country code is read after it; else digits that
+      start with the region's own country code are read without it where they are too
+      long for a national number, or fit its numbers only without it; else all the
+      digits are the national number.
+    * Then the national prefix is taken off (``0``, ``+7 8 912...``) where what is
+      left still has a length its country's numbers have, and the leading zeros are
+      counted (``+39 06...``).
+
     tests/capture/identity/test_phone.py holds it to ``parse`` on every region's
-    example numbers and on digits of every country code, of every length.
+    example numbers in each of their forms and on digits of every length after every
+    country code, in regions of every kind of prefix.
     """
-    digits = text[1:]
-    if not (
-        text[:1] == "+" and 3 <= len(digits) < _MAX_INPUT and digits.isascii() and digits.isdigit()
-    ):
-        return None
-    phonenumbers = libphonenumber()
-    strip = getattr(phonenumbers, "_maybe_strip_national_prefix_carrier_code", None)
-    length = getattr(phonenumbers, "_test_number_length", None)
-    zeros = getattr(phonenumbers, "_set_italian_leading_zeros_for_phone_number", None)
-    if strip is None or length is None or zeros is None or digits[0] == "0":
-        return None
-    codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
-    for size in (1, 2, 3):
-        code = int(digits[:size])
-        if code in codes:
-            break
+    plus = text[:1] == "+"
+    digits = text[1:] if plus else text
+    if not (3 <= len(digits) < _MAX_INPUT and digits.isascii() and digits.isdigit()):
+        return _ASK
+    lib = libphonenumber()
+    steps = _steps(lib)
+    if steps is None:
+        return _ASK
+    strip, length, zeros, matches, compiled = steps
+    metadata_for = lib.PhoneMetadata.metadata_for_region_or_calling_code
+    result = lib.ValidationResult
+    if plus:
+        code, nsn = _country_code(lib, digits)
+        if code == 0:
+            return _ASK  # parse goes on to read it in the region, or refuses it
+        metadata = metadata_for(code, lib.region_code_for_country_code(code))
     else:
-        return None  # parse goes on to read it in the region, or refuses it
-    nsn = digits[size:]
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
-        code, phonenumbers.region_code_for_country_code(code)
-    )
-    if metadata is None or len(nsn) < _MIN_NSN:
-        return None
+        if region is None or region not in lib.SUPPORTED_REGIONS:
+            return _ASK  # refused, but with a message the canaries give
+        metadata = lib.PhoneMetadata.metadata_for_region(region.upper(), None)
+        if metadata is None:
+            return _ASK
+        code, nsn = 0, ""
+        idd = metadata.international_prefix
+        found = None if idd is None else compiled(idd).match(digits)
+        after = "" if found is None else digits[found.end() :]
+        if found is not None and after[:1] != "0":
+            # Dialled from the region to another country: its code follows.
+            if len(after) <= _MIN_NSN:
+                return _REFUSED
+            code, nsn = _country_code(lib, after)
+            if code == 0:
+                return _REFUSED
+        else:
+            own = str(metadata.country_code)
+            if digits.startswith(own):
+                general = metadata.general_desc
+                _, rest, _ = strip(digits[len(own) :], metadata)
+                if (
+                    not matches(digits, general, False) and matches(rest, general, False)
+                ) or length(digits, metadata) == result.TOO_LONG:
+                    code, nsn = metadata.country_code, rest
+        if code == 0:
+            code, nsn = metadata.country_code, digits
+        else:
+            where = lib.region_code_for_country_code(code)
+            if where != region:
+                metadata = metadata_for(code, where)
+    if metadata is None:
+        return _ASK
+    if len(nsn) < _MIN_NSN:
+        return _REFUSED
     _, stripped, _ = strip(nsn, metadata)
-    result = phonenumbers.ValidationResult
     if length(stripped, metadata) not in (
         result.TOO_SHORT,
         result.IS_POSSIBLE_LOCAL_ONLY,
@@ -268,13 +307,16 @@ def plus_digits(text: str) -> PhoneNumber | None:
     ):
         nsn = stripped
     if not _MIN_NSN <= len(nsn) <= _MAX_NSN:
-        return None
-    number: PhoneNumber = phonenumbers.PhoneNumber()
+        return _REFUSED
+    number: PhoneNumber = lib.PhoneNumber()
     number.country_code = code
     zeros(nsn, number)
     number.national_number = int(nsn)
-    return number
+    return True, number
 
+
+_ASK: tuple[bool, None] = (False, None)
+_REFUSED: tuple[bool, None] = (True, None)
 
 # parse's bounds (phonenumberutil's _MAX_INPUT_STRING_LENGTH, _MIN_LENGTH_FOR_NSN and
 # _MAX_LENGTH_FOR_NSN): a text at or past the first, or a national number out of the
@@ -283,11 +325,51 @@ _MAX_INPUT = 250
 _MIN_NSN = 2
 _MAX_NSN = 17
 
+_Steps = tuple[
+    Callable[..., Any],
+    Callable[..., Any],
+    Callable[..., Any],
+    Callable[..., Any],
+    Callable[[str], Any],
+]
+
+
+@cache
+def _steps(lib: ModuleType) -> _Steps | None:
+    """parse's helpers that :func:`parse_digits` calls, or None for a library without
+    them (another version): its national prefix, length, leading zeros, pattern and
+    pattern look-up steps."""
+    names = (
+        "_maybe_strip_national_prefix_carrier_code",
+        "_test_number_length",
+        "_set_italian_leading_zeros_for_phone_number",
+        "_match_national_number",
+        "re_compile",
+    )
+    found = tuple(getattr(lib, name, None) for name in names)
+    if any(step is None for step in found):
+        return None
+    return found  # type: ignore[return-value]
+
+
+def _country_code(lib: ModuleType, digits: str) -> tuple[int, str]:
+    """``(country code, the digits after it)``: the first prefix of ``digits`` of 1 to 3
+    digits that is a country code, as parse's ``_extract_country_code``; ``(0, "")``
+    where there is none."""
+    if digits[:1] == "0":
+        return 0, ""
+    codes = lib.COUNTRY_CODE_TO_REGION_CODE
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in codes:
+            return code, digits[size:]
+    return 0, ""
+
 
 def _parse(text: str, region: str | None) -> PhoneNumber | None:
     """``phonenumbers.parse(text, region)``; None where it refuses ``text``."""
-    read = plus_digits(text)
-    if read is not None:
+    known, read = parse_digits(text, region)
+    if known:
         return read
     phonenumbers = libphonenumber()
     try:

@@ -241,73 +241,115 @@ def _parse_or_none(text: str, region: str | None = None) -> phonenumbers.PhoneNu
         return None
 
 
-def _plus_digit_texts() -> list[str]:
-    """``+`` and digits: every region's example numbers of every type (their last digit
-    changed, a digit more, a national prefix put back after the country code), and
-    digits of every length after every country code, and after none."""
+def _digit_texts() -> list[str]:
+    """ASCII digits, with ``+`` and without: every region's example numbers of every
+    type (their last digit changed, a digit more) in E.164, international digits,
+    national digits and with a national prefix put back after the country code, each
+    also dialled with the international prefix of the region they are read in, and
+    digits of every length after every country code and after none."""
     texts = []
     for number in _numbers_of_every_type_of_every_region():
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
         code = str(number.country_code)
         region = phonenumbers.region_code_for_country_code(number.country_code)
         metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
             number.country_code, region
         )
         prefix = (metadata.national_prefix if metadata else None) or "0"
-        texts += [e164, "+" + code + prefix + e164[1 + len(code) :]]
+        nsn = e164[1 + len(code) :]
+        texts += [e164, "+" + code + prefix + nsn, e164[1:], code + prefix + nsn, nsn]
+        texts += ["".join(ch for ch in national if ch.isdigit())]
+        texts += ["00" + e164[1:], "011" + e164[1:], "810" + e164[1:], "0" + nsn]
     rng = random.Random(61)
     codes = [str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE]
     for code in codes:
         for size in range(0, 19):
-            texts.append("+" + code + "".join(str(rng.randrange(10)) for _ in range(size)))
+            rest = "".join(str(rng.randrange(10)) for _ in range(size))
+            texts += ["+" + code + rest, code + rest, "00" + code + rest]
     for size in range(0, 22):
         texts.append("+" + "".join(str(rng.randrange(10)) for _ in range(size)))
+        texts.append("".join(str(rng.randrange(10)) for _ in range(size)))
     return texts
 
 
-def test_plus_digits_are_read_as_parse_reads_them() -> None:
-    """plus_digits takes parse's steps for ``+`` and digits only: each number it gives is
-    parse's, field by field, on every region's examples and on random digits after
-    every country code; where it gives none, parse refuses the text or reads it in a
-    way plus_digits leaves to it."""
-    read = refused = 0
-    for text in _plus_digit_texts():
-        expected = _parse_or_none(text)
-        got = phone.plus_digits(text)
-        if got is None:
-            refused += 1
-            # Left to parse: a refusal, or a text outside plus_digits' steps.
-            digits = text[1:]
-            assert expected is None or len(digits) < 3 or digits[0] == "0", text
-            continue
-        read += 1
-        assert repr(got) == repr(expected) and got == expected, text
-        for region in ("GB", "US", "RU"):
-            assert got == phonenumbers.parse(text, region), (text, region)
-    assert read > 8000 and refused > 500
+# Regions of every kind of prefix: none (IT keeps its leading zero), 0 (GB, DE, FR,
+# JP...), 8 and 8-10 (RU), 1 and 011 (US), transforms of what follows the prefix
+# (AR, MX, BR), a shared country code read in a region not its main one (GG, CA),
+# one with no national prefix (ES), and none at all.
+_DIGIT_REGIONS = (None, "GB", "US", "DE", "RU", "IT", "AR", "MX", "BR", "IN", "JP", "AU")
+_DIGIT_REGIONS += ("CN", "FR", "GG", "CA", "ES", "NZ", "KR", "ZA", "XX", "gb")
+
+
+def test_digits_are_read_as_parse_reads_them() -> None:
+    """parse_digits takes parse's steps for ASCII digits only: what it knows is parse's
+    answer, field by field (or parse's refusal), for every region's examples in each
+    of their forms and for random digits after every country code, read in regions
+    of every kind of prefix; what it leaves to parse is little."""
+    known = asked = numbers = 0
+    texts = sorted(set(_digit_texts()))
+    for index, text in enumerate(texts):
+        # Each text in three of the regions, in turn: every region reads every kind.
+        for turn in range(3):
+            region = _DIGIT_REGIONS[(3 * index + turn) % len(_DIGIT_REGIONS)]
+            expected = _parse_or_none(text, region)
+            told, got = phone.parse_digits(text, region)
+            if not told:
+                asked += 1
+                assert got is None
+                continue
+            known += 1
+            numbers += got is not None
+            assert repr(got) == repr(expected) and got == expected, (text, region)
+    assert known > 8 * asked and numbers > 50_000
 
 
 @pytest.mark.parametrize(
-    ("text", "e164"),
+    ("text", "region", "e164"),
     [
         # The national prefix written after the country code is taken off, as parse does.
-        ("+789123456789", "+79123456789"),
-        ("+112015550123", "+12015550123"),
+        ("+789123456789", None, "+79123456789"),
+        ("+112015550123", "GB", "+12015550123"),
         # A leading zero of the national number is kept (Italy's fixed lines).
-        ("+390612345678", "+390612345678"),
+        ("+390612345678", None, "+390612345678"),
+        ("0612345678", "IT", "+390612345678"),
+        # National digits, international digits, and dialled with the region's prefix.
+        ("07700900123", "GB", "+447700900123"),
+        ("447700900123", "GB", "+447700900123"),
+        ("0012015550123", "GB", "+12015550123"),
+        ("01112015550123", "US", "+12015550123"),
+        # Argentina's mobiles: 0 and 15 taken off, 9 put in.
+        ("0111512345678", "AR", "+5491112345678"),
     ],
 )
-def test_plus_digits_take_off_a_national_prefix_and_keep_leading_zeros(
-    text: str, e164: str
+def test_digits_are_read_in_each_form_a_number_is_dialled_in(
+    text: str, region: str | None, e164: str
 ) -> None:
-    number = phone.plus_digits(text)
-    assert number is not None
+    told, number = phone.parse_digits(text, region)
+    assert told and number is not None
     assert phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == e164
+    assert number == phonenumbers.parse(text, region)
 
 
-@pytest.mark.parametrize("text", ["447700900123", "+44 7700 900123", "+４４7700900123", "+", "+12"])
-def test_plus_digits_leave_any_other_text_to_parse(text: str) -> None:
-    assert phone.plus_digits(text) is None
+@pytest.mark.parametrize(
+    ("text", "region"),
+    [("+44 7700 900123", None), ("+４４7700900123", None), ("+12", None), ("07700900123", None)],
+)
+def test_any_other_text_is_left_to_parse(text: str, region: str | None) -> None:
+    assert phone.parse_digits(text, region) == (False, None)
+
+
+def test_a_library_without_parses_steps_is_left_to_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = types.ModuleType("phonenumberutil_other")
+    module.__dict__.update(
+        (name, value)
+        for name, value in vars(libphonenumber()).items()
+        if name != "_maybe_strip_national_prefix_carrier_code"
+    )
+    monkeypatch.setattr(phone, "libphonenumber", lambda: module)
+    assert phone.parse_digits("+447700900123", None) == (False, None)
+    match = phone._parse("+447700900123", None)
+    assert match is not None and match.national_number == 7700900123
 
 
 def _lenient_reference(text: str, region: str | None) -> tuple[str, str, bool, bool] | None:
