@@ -15,6 +15,7 @@ national formats. Two levels of belief are offered:
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -95,6 +96,34 @@ _REGION_CODES = (
 )
 SUPPORTED_REGIONS = frozenset(_REGION_CODES.split())
 
+# The leading digits of each region that shares its country code with others and has
+# them (phonenumbers 9.0.43's metadata, the version named here): where a number's
+# region is sought, a region whose leading digits the number does not start with is
+# passed over without its metadata being loaded. libphonenumber's own walk loads each
+# region it tries, 0.1-0.3 ms each: an invalid +1 number loaded all 25 of +1's regions,
+# and traffic with numbers of a few countries loaded 35. Used only with that version
+# of the package (another one walks as the library does); tests/capture/identity/
+# test_phone.py checks the table against the installed package.
+LEADING_DIGITS_VERSION = "9.0.43"
+_LEADING_DIGITS = {
+    # +1
+    "AG": "268", "AI": "264", "AS": "684", "BB": "246", "BM": "441", "BS": "242",
+    "DM": "767", "DO": "8001|8[024]9", "GD": "473", "GU": "671", "JM": "658|876",
+    "KN": "869", "KY": "345", "LC": "758", "MP": "670", "MS": "664", "PR": "787|939",
+    "SX": "721", "TC": "649", "TT": "868", "VC": "784", "VG": "284", "VI": "340",
+    # +7, +39, +44, +47, +212, +290, +358, +599
+    "RU": "[3489]", "KZ": "7", "VA": "06698", "IM": "74576|(?:16|7[56])24",
+    "NO": "[02-689]|7[0-8]", "SJ": "79", "MA": "[5-8]", "SH": "[2569]", "TA": "8",
+    "FI": "1[03-79]|[2-9]", "AX": "18", "CW": "[69]", "BQ": "[347]",
+}  # fmt: skip
+
+
+@cache
+def _leading_digits(version: str) -> dict[str, str]:
+    """:data:`_LEADING_DIGITS` for the package's ``version`` it was taken from; none
+    for any other."""
+    return _LEADING_DIGITS if version == LEADING_DIGITS_VERSION else {}
+
 
 def is_region(code: str) -> bool:
     """Whether libphonenumber knows the region ``code`` (upper case, e.g. ``GB``), without
@@ -158,10 +187,14 @@ def _typed(number: PhoneNumber) -> tuple[int, str | None]:
     # digitpatterns); before it (8.x), the walk compiled with re itself.
     compiled = getattr(phonenumbers, "re_compile", re.compile)
     nsn = phonenumbers.national_significant_number(number)
+    known = _leading_digits(getattr(sys.modules.get("phonenumbers"), "__version__", ""))
     for region in regions:
         # _region_code_for_number_from_list's walk: a region with leading digits is
         # chosen by them alone, then typed (number_type's last step); any other, by
         # the type its patterns give.
+        leading = known.get(region)
+        if leading is not None and not compiled(leading).match(nsn):
+            continue  # not this region, known without loading its metadata
         metadata = metadata_for_region(region.upper(), None)
         if metadata is None:
             continue

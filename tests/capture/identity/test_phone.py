@@ -42,6 +42,43 @@ def test_the_bundled_regions_are_those_of_the_installed_libphonenumber() -> None
     assert frozenset(phonenumbers.SUPPORTED_REGIONS) == SUPPORTED_REGIONS
 
 
+def test_the_leading_digits_are_those_of_the_installed_libphonenumber() -> None:
+    """The walk for a number's region passes over regions by a copy of their leading
+    digits: an upgrade of phonenumbers must fail here (then the copy is taken again
+    from it, with its version), not drift. Every region that shares its country code
+    and has leading digits is in the copy, with the metadata's own."""
+    assert phonenumbers.__version__ == phone.LEADING_DIGITS_VERSION
+    expected = {}
+    for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
+        for region in regions if len(regions) > 1 else ():
+            metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+            if metadata.leading_digits:
+                expected[region] = metadata.leading_digits
+    assert phone._leading_digits(phonenumbers.__version__) == expected
+    assert phone._leading_digits("8.13.0") == {}
+
+
+# Run in a fresh interpreter: this test process has loaded every region's metadata.
+_REGIONS_LOADED = """
+import sys
+from capture.identity import phone
+for text in ("+12015550123", "+18762345678", "+19995550123", "+447700900123", "+447624123456"):
+    phone.parse_lenient(text, None)
+loaded = [m for m in sys.modules if m.startswith("phonenumbers.data.region_")]
+print(" ".join(sorted(m.rpartition("_")[2] for m in loaded)))
+"""
+
+
+def test_a_numbers_region_is_found_loading_only_the_regions_it_may_be_in() -> None:
+    # +1: the US and Canada have no leading digits, Jamaica's are 876; 999 is no
+    # region's area code (the number is read as invalid). +44: GB, Guernsey and Jersey
+    # have none, the Isle of Man's are 7624...
+    done = subprocess.run(
+        [sys.executable, "-c", _REGIONS_LOADED], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["CA", "GB", "GG", "IM", "JE", "JM", "US"]
+
+
 def test_is_region_knows_regions_and_nothing_else() -> None:
     assert is_region("GB") and is_region("US")
     assert not is_region("gb") and not is_region("ZZ") and not is_region("001")
