@@ -298,7 +298,7 @@ def parse_digits(text: str, region: str | None) -> tuple[bool, PhoneNumber | Non
         metadata = metadata_for(code, lib.region_code_for_country_code(code))
     else:
         if region is None or region not in lib.SUPPORTED_REGIONS:
-            return _ASK  # refused, but with a message the canaries give
+            return _REFUSED  # no region to read national digits in (none, or unknown)
         metadata = lib.PhoneMetadata.metadata_for_region(region.upper(), None)
         if metadata is None:
             return _ASK

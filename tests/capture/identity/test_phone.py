@@ -370,10 +370,16 @@ def test_digits_are_read_in_each_form_a_number_is_dialled_in(
 
 @pytest.mark.parametrize(
     ("text", "region"),
-    [("+44 7700 900123", None), ("+４４7700900123", None), ("+12", None), ("07700900123", None)],
+    [("+44 7700 900123", None), ("+４４7700900123", None), ("+12", None), ("0770０900123", "GB")],
 )
 def test_any_other_text_is_left_to_parse(text: str, region: str | None) -> None:
     assert phone.parse_digits(text, region) == (False, None)
+
+
+@pytest.mark.parametrize("region", [None, "gb", "XX", "001"])
+def test_national_digits_without_a_region_parse_knows_are_refused(region: str | None) -> None:
+    assert phone.parse_digits("07700900123", region) == (True, None)
+    assert _parse_or_none("07700900123", region) is None
 
 
 def test_a_library_without_parses_steps_is_left_to_parse(monkeypatch: pytest.MonkeyPatch) -> None:
