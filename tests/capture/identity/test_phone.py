@@ -10,6 +10,8 @@ import types
 
 import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capture.identity import phone
 from capture.identity.phone import (
@@ -52,7 +54,7 @@ def test_the_leading_digits_are_those_of_the_installed_libphonenumber() -> None:
     for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
         for region in regions if len(regions) > 1 else ():
             metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
-            if metadata.leading_digits:
+            if metadata is not None and metadata.leading_digits:
                 expected[region] = metadata.leading_digits
     assert phone._leading_digits(phonenumbers.__version__) == expected
     assert phone._leading_digits("8.13.0") == {}
@@ -289,9 +291,9 @@ def _digit_texts() -> list[str]:
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
         code = str(number.country_code)
-        region = phonenumbers.region_code_for_country_code(number.country_code)
+        region = phonenumbers.region_code_for_country_code(number.country_code or 0)
         metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
-            number.country_code, region
+            number.country_code or 0, region
         )
         prefix = (metadata.national_prefix if metadata else None) or "0"
         nsn = e164[1 + len(code) :]
@@ -314,8 +316,9 @@ def _digit_texts() -> list[str]:
 # JP...), 8 and 8-10 (RU), 1 and 011 (US), transforms of what follows the prefix
 # (AR, MX, BR), a shared country code read in a region not its main one (GG, CA),
 # one with no national prefix (ES), and none at all.
-_DIGIT_REGIONS = (None, "GB", "US", "DE", "RU", "IT", "AR", "MX", "BR", "IN", "JP", "AU")
-_DIGIT_REGIONS += ("CN", "FR", "GG", "CA", "ES", "NZ", "KR", "ZA", "XX", "gb")
+_DIGIT_REGIONS: tuple[str | None, ...] = (None, "GB", "US", "DE", "RU", "IT", "AR", "MX")
+_DIGIT_REGIONS += ("BR", "IN", "JP", "AU", "CN", "FR", "GG", "CA", "ES", "NZ", "KR", "ZA")
+_DIGIT_REGIONS += ("XX", "gb")
 
 
 def test_digits_are_read_as_parse_reads_them() -> None:
@@ -339,6 +342,29 @@ def test_digits_are_read_as_parse_reads_them() -> None:
             numbers += got is not None
             assert repr(got) == repr(expected) and got == expected, (text, region)
     assert known > 8 * asked and numbers > 50_000
+
+
+_PREFIXES = ("", "+", "0", "00", "011", "810", "8", "1", "9", "15", "0015", "+0")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    prefix=st.sampled_from(_PREFIXES),
+    code=st.sampled_from(["", *map(str, phonenumbers.COUNTRY_CODE_TO_REGION_CODE)]),
+    rest=st.text(alphabet="0123456789", max_size=18),
+    region=st.sampled_from([None, "001", "gb", *sorted(phonenumbers.SUPPORTED_REGIONS)]),
+)
+def test_any_digits_in_any_region_are_read_as_parse_reads_them(
+    prefix: str, code: str, rest: str, region: str | None
+) -> None:
+    """The same promise as above, on digits hypothesis makes up: any prefix a number is
+    dialled with, any country code or none, in any region (or none, or one parse does
+    not know)."""
+    text = prefix + code + rest
+    told, got = phone.parse_digits(text, region)
+    if told:
+        expected = _parse_or_none(text, region)
+        assert repr(got) == repr(expected) and got == expected
 
 
 @pytest.mark.parametrize(
