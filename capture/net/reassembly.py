@@ -48,9 +48,13 @@ captures on the sending host carry bad checksums from offload). A RST at the nex
 byte ends the connection here even if the server never got it. Where its sender then
 goes on at that very byte (within :data:`RESET_GRACE`; a real stack sends nothing
 after its own RST), the connection is read on from there, as the same one, counted
-(``data_after_reset``) and noted: the server may have read it. Other segments on its
-4-tuple after that are counted (``late_segments``; those with data
-``data_after_close``), not read.
+(``data_after_reset``) and noted: the server may have read it. So it is where the RST
+came from the server's side and the client goes on at its own next byte: a forged
+RST the client never got (the server, which did not send it, reads what follows), or
+a real one that crossed the client's request (the server did not read it); noted as
+such. The server's data after the client's RST is not read: the client drops it.
+Other segments on its 4-tuple after that are counted (``late_segments``; those with
+data ``data_after_close``), not read.
 
 The reassembler calls a :class:`StreamSink` (the HTTP layer) rather than
 returning lists: this is the per-packet hot path.
@@ -117,13 +121,20 @@ FIN_NOTE = "TCP FIN out of the window passed over (the server would have ignored
 """The note of a FIN that did not end its direction's stream."""
 DATA_AFTER_RESET_NOTE = "data after a TCP reset (the server may not have taken the reset)"
 """The note of a connection read on after a RST (:meth:`Reassembler._read_on`)."""
+CLIENT_AFTER_RESET_NOTE = (
+    "client data after a TCP reset from the server's side (the client may never have got the reset)"
+)
+"""The note of a connection read on where the client went on after a RST that came
+from the server's side (:meth:`Reassembler._read_on`)."""
 RESET_GRACE = 30.0
 """Seconds (capture time) after a RST at the next byte during which data from its
-sender at that very byte is still read: an evader's real request follows his
-forged RST at once; a real stack sends nothing after its own RST."""
+sender at that very byte (or, after one from the server's side, from the client at
+its next byte) is still read: an evader's real request follows his forged RST at
+once; a real stack sends nothing after its own RST."""
 RESET_PLACES = 1024
-"""Connections closed by such a RST whose place is kept at once (about 300 bytes
-each); past it the oldest is forgotten, and data after it is counted, not read."""
+"""Places kept at once after such RSTs (about 300 bytes each; a RST from the server's
+side keeps two, its own and the client's); past it the oldest is forgotten, and
+data after it is counted, not read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,10 +417,12 @@ class Reassembler:
         # Least recently active first, for idle and overflow eviction.
         self._lru: OrderedDict[int, Flow] = OrderedDict()
         self._closed = _ClosedMemory(self.limits.closed_memory)
-        # Connections a RST at the next byte closed, by its sender's key: (capture
-        # time, the sender's next byte, whether it is the client or None), oldest
-        # first; see _read_on.
-        self._reset_places: OrderedDict[FlowKey, tuple[float, int, bool | None]] = OrderedDict()
+        # Connections a RST at the next byte closed, by the key of a side that may go
+        # on: (capture time, that side's next byte, whether it is the client or None,
+        # whether it sent the RST), oldest first; see _keep_places and _read_on.
+        self._reset_places: OrderedDict[FlowKey, tuple[float, int, bool | None, bool]] = (
+            OrderedDict()
+        )
         # Half-open connections (no data yet: a SYN flood is made of them), kept
         # compact: packed key (in the orientation of the first segment) -> packed
         # state (_HALF_OPEN). A connection moves to _flows with its first data.
@@ -742,9 +755,12 @@ class Reassembler:
         if flags & RST:
             if sseq == half.next_seq and half.fin is None and not flow.foreign:
                 # At the next byte: it may never have reached the server (see
-                # _read_on). The sender's place is kept a while.
+                # _read_on). The sender's place is kept a while; where the sender is
+                # the server's side, the client's too.
                 client = flow.client
-                self._keep_place(key, ts, sseq, None if client is None else client == direction)
+                sender = None if client is None else client == direction
+                peer = other.next_seq if sender is False and other.fin is None else None
+                self._keep_places(key, ts, sseq, sender, peer)
             self._close(flow)
             return
         if (
@@ -777,14 +793,27 @@ class Reassembler:
 
     # -- after a reset -----------------------------------------------------------
 
-    def _keep_place(self, key: FlowKey, ts: float, seq: int, client: bool | None) -> None:
+    def _keep_places(
+        self, key: FlowKey, ts: float, seq: int, client: bool | None, peer: int | None
+    ) -> None:
         """A RST at the next byte from ``key``'s side (at ``seq``, at ``ts``; ``client``:
         whether that side is the client, None where not known) closed its connection:
-        its place is kept (:data:`RESET_PLACES` at most, the oldest forgotten first)."""
+        its place is kept, and where ``peer`` is given (a RST from the server's side),
+        the client's next byte too (:data:`RESET_PLACES` places at most, the oldest
+        forgotten first).
+
+        A forged RST from the server's side that the client never gets (one the
+        monitor sees on the way, whose TTL runs out before the client) ends the
+        connection here while the client goes on at its next byte, and the server,
+        which never sent it, reads what follows: the request an evader wants unseen."""
         places = self._reset_places
         places.pop(key, None)
-        places[key] = (ts, seq, client)
-        if len(places) > RESET_PLACES:
+        places[key] = (ts, seq, client, True)
+        reverse = (key[2], key[3], key[0], key[1])
+        places.pop(reverse, None)
+        if peer is not None:
+            places[reverse] = (ts, peer, True, False)
+        while len(places) > RESET_PLACES:
             places.popitem(last=False)
 
     def _read_on(self, key: FlowKey, seg: Segment) -> Flow | None:
@@ -798,6 +827,8 @@ class Reassembler:
         if place is None or place[1] != seg.seq:
             return None
         del self._reset_places[key]
+        # The connection's other place, if any, goes with it: it is read on, or over.
+        self._reset_places.pop((key[2], key[3], key[0], key[1]), None)
         if seg.ts - place[0] > RESET_GRACE:
             return None
         self._closed.forget(key)
@@ -806,7 +837,8 @@ class Reassembler:
         if place[2] is not None:
             flow.client = 0 if place[2] else 1
             self.sink.on_roles(flow)
-        self._noted(flow, 0, seg.ts, "data_after_reset", DATA_AFTER_RESET_NOTE)
+        note = DATA_AFTER_RESET_NOTE if place[3] else CLIENT_AFTER_RESET_NOTE
+        self._noted(flow, 0, seg.ts, "data_after_reset", note)
         return flow
 
     # -- half-open connections -------------------------------------------------
@@ -917,7 +949,10 @@ class Reassembler:
                         client = None
                         if bits & _CLIENT_KNOWN:
                             client = (1 if bits & _CLIENT_B else 0) == direction
-                        self._keep_place(key, ts, seq, client)
+                        peer = None
+                        if client is False and bits & (_NEXT1 if direction == 0 else _NEXT0):
+                            peer = next1 if direction == 0 else next0
+                        self._keep_places(key, ts, seq, client, peer)
             else:
                 # Passed over, as by the receiver; noted if the connection carries data.
                 bits = state[-1] | (_RESET0 if direction == 0 else _RESET1)

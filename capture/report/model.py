@@ -34,6 +34,7 @@ from capture.model import (
 )
 from capture.net.fragments import OVERLAP_NOTE as FRAGMENT_OVERLAP_NOTE
 from capture.net.reassembly import (
+    CLIENT_AFTER_RESET_NOTE,
     DATA_AFTER_RESET_NOTE,
     FIN_NOTE,
     OVERLAP_NOTE,
@@ -817,6 +818,18 @@ _NOTED_LIMITS = (
             0,
             "data went on at the reset's own byte: the server may not have taken the "
             "reset (a forged one, or one lost on the way), or it did and never read this",
+            hides=True,
+            differs=True,
+        ),
+    ),
+    (
+        CLIENT_AFTER_RESET_NOTE,
+        Limit(
+            "Requests read after a TCP reset from the server's side",
+            0,
+            "the client went on at its next byte: the reset may be a forged one it never "
+            "got, which the server never sent, so the server read this; or a real one "
+            "that crossed the request, and the server never read it",
             hides=True,
             differs=True,
         ),

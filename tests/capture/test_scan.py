@@ -16,7 +16,13 @@ import pytest
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import RequestSeen, ResponseSeen
 from capture.net.decode import ACK, FIN, RST, SYN
-from capture.net.reassembly import DATA_AFTER_RESET_NOTE, FIN_NOTE, RESET_NOTE, SYN_DATA_NOTE
+from capture.net.reassembly import (
+    CLIENT_AFTER_RESET_NOTE,
+    DATA_AFTER_RESET_NOTE,
+    FIN_NOTE,
+    RESET_NOTE,
+    SYN_DATA_NOTE,
+)
 from capture.scan import answered, scan
 from capture.sources import inputs
 from tests.capture.factories import record, response
@@ -294,7 +300,7 @@ def test_a_scan_of_the_records_of_a_gapped_capture_says_a_gap_touched_one(
 
 
 def _evasions() -> list[tuple[float, bytes]]:
-    """The outside tester's cases 5c, 5g, 5e, 5h and 5a, each on its own connection:
+    """The outside tester's cases 5c, 5g, 5e, 5h (both ways) and 5a, each on its own connection:
     what the server read was the real value (REAL) every time."""
     real = simple_request("/", extra="X-MSISDN: 447700900123\r\n")
     fake = simple_request("/", extra="X-MSISDN: 447911222333\r\n")
@@ -313,6 +319,12 @@ def _evasions() -> list[tuple[float, bytes]]:
         # (5h: its checksum was bad).
         frames.append((conv.ts, tcp_frame(client, port, server, 80, 1001 + offset, 5001, flags)))
         frames += conv.send(True, real) + conv.close()
+    # 5h the other way: a RST from the server's side at its next byte, forged on the
+    # way, that the client never got; the client goes on and the server reads it.
+    conv = conversation(cport=40048)
+    frames += conv.handshake()
+    frames.append((conv.ts, tcp_frame(server, 80, client, 40048, 5001, 1001, RST | ACK)))
+    frames += conv.send(True, real) + conv.close()
     # 5a: a SYN carrying the fake value, not acknowledged; the real one at ISN+1.
     ts = 2000.0
     frames.append((ts, tcp_frame(client, 40040, server, 80, 1000, 0, SYN, fake)))
@@ -331,7 +343,7 @@ def test_resets_and_fins_the_server_ignores_or_never_got_and_syn_data_give_the_v
     assert scan([path], out=out, err=err, jobs=jobs) == 0
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     by_port = {r["sport"]: r for r in records}
-    assert sorted(by_port) == [40040, 40042, 40044, 40046, 40047]
+    assert sorted(by_port) == [40040, 40042, 40044, 40046, 40047, 40048]
     for rec in records:
         assert ["X-MSISDN", "447700900123"] in rec["headers"], rec
     assert by_port[40042]["anomalies"] == [RESET_NOTE]
@@ -340,10 +352,12 @@ def test_resets_and_fins_the_server_ignores_or_never_got_and_syn_data_give_the_v
     assert by_port[40044]["anomalies"] == [FIN_NOTE]
     assert by_port[40047]["anomalies"] == [DATA_AFTER_RESET_NOTE]
     assert by_port[40047]["src"] == "10.0.0.1"
+    assert by_port[40048]["anomalies"] == [CLIENT_AFTER_RESET_NOTE]
+    assert by_port[40048]["src"] == "10.0.0.1"
     summary = err.getvalue()
     assert "; 2 TCP resets passed over (not at the next byte)" in summary
     assert "; 1 TCP SYN's data not read (not acknowledged)" in summary
     assert "; 1 TCP FIN passed over (out of the window)" in summary
-    assert "; 1 TCP connection read on after a reset at the next byte" in summary
-    assert "5 TCP connections" in summary and "after their connection closed" not in summary
+    assert "; 2 TCP connections read on after a reset at the next byte" in summary
+    assert "6 TCP connections" in summary and "after their connection closed" not in summary
     assert "capture gaps: 0 client side" in summary, summary

@@ -993,6 +993,69 @@ def test_data_after_a_reset_from_its_receiver_or_late_is_not_read(after: Segment
     assert r.counters["data_after_reset"] == 0 and notes(rec) == []
 
 
+@pytest.mark.parametrize("data_first", [False, True], ids=["half-open", "with data"])
+def test_the_client_going_on_after_a_reset_from_the_servers_side_is_read_and_noted(
+    data_first: bool,
+) -> None:
+    """A RST from the server's side that the client never got (forged where the monitor
+    sees it, its TTL running out before the client) ends the connection here, while the
+    client goes on at its next byte and the server, which never sent it, reads the
+    request: read on, as the same connection, its roles kept, and noted as such."""
+    rec, r, start = _opened(b"GET / HTTP/1.1\r\n" if data_first else b"")
+    r.feed(seg(500, flags=RST | ACK, ack=start, from_a=False, ts=2.0))
+    r.feed(seg(start, REAL, ts=3.0))
+    r.feed(seg(500, b"HTTP/1.1 200 OK\r\n", from_a=False, ts=3.5))
+    r.flush()
+    assert stream(rec, flow=2) == REAL
+    assert stream(rec, direction=1, flow=2) == b"HTTP/1.1 200 OK\r\n"
+    assert rec.roles[2] == 0
+    assert notes(rec) == [reassembly.CLIENT_AFTER_RESET_NOTE]
+    assert r.counters["data_after_reset"] == 1 and r.counters["flows"] == 1
+    assert r._reset_places == {}  # the server's place went with the client's
+
+
+def test_the_server_going_on_at_its_own_resets_byte_is_read_as_before() -> None:
+    rec, r, start = _opened(b"GET / HTTP/1.1\r\n")
+    r.feed(seg(500, flags=RST | ACK, ack=start, from_a=False, ts=2.0))
+    r.feed(seg(500, b"HTTP/1.1 200 OK\r\n", from_a=False, ts=3.0))
+    r.flush()
+    # Opened again from the server's segment: its side is direction 0, the client 1.
+    assert stream(rec, direction=0, flow=2) == b"HTTP/1.1 200 OK\r\n"
+    assert rec.roles[2] == 1
+    assert notes(rec) == [reassembly.DATA_AFTER_RESET_NOTE]
+    assert r._reset_places == {}
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        seg(116 + 5, REAL, ts=3.0),  # not at the client's next byte
+        seg(116, REAL, ts=2.0 + reassembly.RESET_GRACE + 0.5),  # too late
+    ],
+    ids=["elsewhere", "too late"],
+)
+def test_the_client_after_a_servers_reset_elsewhere_or_late_is_not_read(after: Segment) -> None:
+    rec, r, start = _opened(b"GET / HTTP/1.1\r\n")
+    assert start == 116
+    r.feed(seg(500, flags=RST | ACK, ack=start, from_a=False, ts=2.0))
+    r.feed(after)
+    assert REAL not in b"".join(rec.data.values())
+    assert r.counters["data_after_close"] == 1 and r.counters["data_after_reset"] == 0
+
+
+def test_without_a_handshake_no_side_is_known_as_the_client_and_only_the_sender_goes_on() -> None:
+    """Picked up mid-stream, which side is the server is not known: after a RST, only its
+    sender going on at its byte is read, as before."""
+    rec = Recorder()
+    r = Reassembler(rec)
+    r.feed(seg(100, b"GET / HTTP/1.1\r\n"))
+    r.feed(seg(500, b"HTTP/1.1 200 OK\r\n", from_a=False))
+    r.feed(seg(517, flags=RST | ACK, from_a=False, ts=2.0))
+    r.feed(seg(116, REAL, ts=3.0))
+    assert REAL not in b"".join(rec.data.values())
+    assert r.counters["data_after_close"] == 1 and notes(rec) == []
+
+
 def test_the_places_of_reset_connections_are_bounded_oldest_forgotten_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

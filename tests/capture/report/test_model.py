@@ -222,19 +222,26 @@ def test_tcp_evasions_are_counted_and_a_lead_with_an_identity_says_the_server_ma
     # And those the reassembly of the next commits notes: a FIN passed over, data read
     # after a reset at its own byte, a datagram whose fragments differed.
     from capture.net.fragments import OVERLAP_NOTE as FRAGMENTS
-    from capture.net.reassembly import DATA_AFTER_RESET_NOTE, FIN_NOTE
+    from capture.net.reassembly import CLIENT_AFTER_RESET_NOTE, DATA_AFTER_RESET_NOTE, FIN_NOTE
 
     more: Counter[str] = Counter()
-    for anomalies in [(FIN_NOTE,), (DATA_AFTER_RESET_NOTE,), (FRAGMENTS,)]:
+    for anomalies in [
+        (FIN_NOTE,),
+        (DATA_AFTER_RESET_NOTE,),
+        (CLIENT_AFTER_RESET_NOTE,),
+        (FRAGMENTS,),
+    ]:
         more.update(noted_by(request(anomalies=anomalies)))
     other = build_report([found], inputs=_inputs(True), noted=more)
     counted_more = {limit.what: limit.figure for limit in other.limits}
     assert counted_more["Requests after a TCP FIN passed over"] == "1"
     assert counted_more["Requests read after a TCP reset"] == "1"
+    assert counted_more["Requests read after a TCP reset from the server's side"] == "1"
     assert counted_more["Requests from IP fragments that overlapped with different bytes"] == "1"
     assert other.lead.endswith(
-        " (requests read after a TCP reset: 1; requests from IP fragments that overlapped "
-        "with different bytes: 1): see Not inspected."
+        " (requests read after a TCP reset: 1; requests read after a TCP reset from the "
+        "server's side: 1; requests from IP fragments that overlapped with different bytes: "
+        "1): see Not inspected."
     )
     assert report.lead.endswith(
         " The server may have read other bytes than those read here (requests after a TCP "
