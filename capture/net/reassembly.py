@@ -821,18 +821,21 @@ class Reassembler:
         RST at the next byte from that side closed it within :data:`RESET_GRACE` and
         the data goes on at that very byte, the RST may never have reached the server
         (a bad checksum, a TTL that runs out on the way: the tester's cases 5h and
-        5i), which then read this data. The connection is opened again there (not
+        5i), which then read this data; so too where the RST came from the server's
+        side and the client goes on at its own next byte (the client may never have
+        got it: :meth:`_keep_places`). The connection is opened again there (not
         counted as a new one; the roles kept), the data read and noted; else None."""
         place = self._reset_places.get(key)
         if place is None or place[1] != seg.seq:
             return None
         del self._reset_places[key]
+        reverse = (key[2], key[3], key[0], key[1])
         # The connection's other place, if any, goes with it: it is read on, or over.
-        self._reset_places.pop((key[2], key[3], key[0], key[1]), None)
+        self._reset_places.pop(reverse, None)
         if seg.ts - place[0] > RESET_GRACE:
             return None
         self._closed.forget(key)
-        self._closed.forget((key[2], key[3], key[0], key[1]))
+        self._closed.forget(reverse)
         flow = self._open(key, seg, new=False)
         if place[2] is not None:
             flow.client = 0 if place[2] else 1
