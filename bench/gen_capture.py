@@ -334,6 +334,11 @@ def _redraw(rng: random.Random, drawn: dict[str, str], text: str) -> str:
         if new is None:
             hexed = all(c in "0123456789abcdefABCDEF" for c in run)
             new = "".join(rng.choice(_CLASSES[_class(c, hexed)]) for c in run)
+            if new[0] == "0" and run[0] in "123456789":
+                # A number does not start with 0 (JSON refuses one that does): the
+                # run's own first digit then, which draws nothing more from rng (the
+                # rest of the mix stays as it was).
+                new = run[0] + new[1:]
             drawn[run] = new
         return new
 

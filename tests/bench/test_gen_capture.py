@@ -3,11 +3,13 @@ ad/analytics mix issue 16 asks for, and the recorded mix of real request heads."
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from capture.http.http1 import parse_request_head
 from capture.identity.detector import IdentityConfig, IdentityDetector, _cookie_pairs, _query_pairs
@@ -170,3 +172,13 @@ def test_the_recorded_mix_keeps_the_names_inside_encoded_values() -> None:
     assert gen_capture._redraw(random.Random(11), {}, '{"eventName":"abcdefghij"}').startswith(
         '{"eventName":"'
     )
+
+
+def test_the_recorded_mix_keeps_the_json_it_redraws_json() -> None:
+    # A number redrawn must not start with 0: JSON refuses it, and the mix would then
+    # send documents no client sends (read as text, not as JSON).
+    text = "%7B%22sync%22%3A%7B%22expires%22%3A1516778400000%7D%2C%22ts%22%3A80000000%7D"
+    for seed in range(200):
+        redrawn = gen_capture._redraw(random.Random(seed), {}, text)
+        document = json.loads(unquote(redrawn))
+        assert len(str(document["sync"]["expires"])) == 13 and len(str(document["ts"])) == 8
