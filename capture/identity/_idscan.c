@@ -17,13 +17,15 @@
  *   _json_may_matter_py of a JSON one), in one call a request (None when none of them
  *   finds anything to look at).
  *
- * pick(pairs, anchors) is detector._picked_py: the cookie or query pairs _params must
- *   look at (a value _worth_param takes, not an opaque token under a name without an
- *   anchor word; or a name with one).
+ * pick(pairs, anchors, opens=True) is detector._picked_py: the cookie or query pairs
+ *   _params must look at (a value _worth_param takes, not an opaque token under a name
+ *   without an anchor word, nor, where opens, JSON with nothing to find in it under
+ *   such a name: json_fruitless; or a name with one).
  *
  * pick_query(uri, anchors) and pick_cookies(header, anchors) are pick of the pairs
  *   detector._query_pairs and _cookie_pairs cut, cut here (only the pairs kept made
- *   str); None where Python decides (text not ASCII, a query name to be decoded).
+ *   str); None where Python decides (text not ASCII, a query name to be decoded, JSON
+ *   only orjson can judge).
  *
  * anchored(name, anchors) is detector._anchored_py: does the name, lower-cased,
  *   contain an anchor word?
@@ -1145,6 +1147,20 @@ triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept
  * same answer as a search of the value lower-cased for each, where those searches
  * read the whole value six times over (the "https%3A" of every encoded URL made the
  * first of them run). */
+/* Is s[0..n) whole encodings._HEX_DIGITS, (?:2[bB])?(?:3[0-9]){7,16}: hex-ASCII of
+ * 7 to 16 digits, "+"-led or not? */
+static int
+hex_digits_shaped(const Py_UCS1 *s, Py_ssize_t n)
+{
+    Py_ssize_t i = n >= 2 && s[0] == '2' && (s[1] == 'b' || s[1] == 'B') ? 2 : 0;
+    if ((n - i) % 2 != 0 || n - i < 14 || n - i > 32)
+        return 0;
+    for (; i < n; i += 2)
+        if (s[i] != '3' || !is_digit(s[i + 1]))
+            return 0;
+    return 1;
+}
+
 static int
 worth_param(const Py_UCS1 *s, Py_ssize_t n)
 {
@@ -1188,13 +1204,7 @@ worth_param(const Py_UCS1 *s, Py_ssize_t n)
         return 1;
     if (json_start(s, n))
         return 1;
-    if (n >= 14 && (s[0] == '2' || s[0] == '3')) {
-        for (Py_ssize_t i = 1; i < n; i++)
-            if (!is_alnum(s[i]))
-                return 0;
-        return 1;
-    }
-    return 0;
+    return (s[0] == '2' || s[0] == '3') && hex_digits_shaped(s, n);
 }
 
 /* _anchored_py of the ASCII name s[0..n) (the anchors indexed): 1, 0, -1 on an error. */
@@ -1229,29 +1239,45 @@ opaque_token(const Py_UCS1 *s, Py_ssize_t n)
     return !b64_digits_shaped(s, n);
 }
 
-/* Does pick keep the ASCII pair (name s[0..nn), value v[0..vn))? 1, 0, -1 on an error. */
+static int json_fruitless(const Py_UCS1 *v, Py_ssize_t n);
+
+/* Does pick keep the ASCII pair (name s[0..nn), value v[0..vn))? 1, 0, -1 on an error,
+ * -2 where Python decides (JSON whose reading only orjson can tell). opens: the pair's
+ * JSON is opened field by field (not in the query of a page's address, read once),
+ * so a value that is JSON with nothing to find in it is passed over too. */
 static int
-picks(const Py_UCS1 *s, Py_ssize_t nn, const Py_UCS1 *v, Py_ssize_t vn)
+picks(const Py_UCS1 *s, Py_ssize_t nn, const Py_UCS1 *v, Py_ssize_t vn, int opens)
 {
-    if (worth_param(v, vn) && !opaque_token(v, vn))
-        return 1;
+    if (worth_param(v, vn) && !opaque_token(v, vn)) {
+        if (!opens || !json_start(v, vn))
+            return 1;
+        int found = anchored_ascii(s, nn);
+        if (found != 0)
+            return found;
+        int fruitless = json_fruitless(v, vn);
+        return fruitless == 1 ? 0 : fruitless == 0 ? 1 : fruitless;
+    }
     /* Not worth a look, or an opaque token: only under a name with an anchor, or
      * carrying a query with one in its names. */
     int found = anchored_ascii(s, nn);
     return found != 0 ? found : carried_anchored(v, vn);
 }
 
-/* pick(pairs, anchors) is detector._picked_py: the (name, value) pairs of a cookie
- * header, query or form that IdentityDetector._params must look at, in order. None
- * when a name or value is not ASCII (Python decides). One call for the pairs of a
+/* pick(pairs, anchors, opens=True) is detector._picked_py: the (name, value) pairs of
+ * a cookie header, query or form that IdentityDetector._params must look at, in order.
+ * None when a name or value is not ASCII, or a value JSON only orjson can judge
+ * (Python decides). One call for the pairs of a
  * request that may_matter let through, in place of two Python calls a pair. */
 static PyObject *
 pick(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyTuple_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "pick(pairs, anchors: tuple)");
+    if (nargs < 2 || nargs > 3 || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "pick(pairs, anchors: tuple, opens: bool = True)");
         return NULL;
     }
+    int opens = nargs < 3 ? 1 : PyObject_IsTrue(args[2]);
+    if (opens < 0)
+        return NULL;
     if (index_anchors(args[1]) < 0)
         return NULL;
     PyObject *fast = PySequence_Fast(args[0], "pairs must be a sequence of (name, value)");
@@ -1275,7 +1301,12 @@ pick(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             Py_RETURN_NONE;
         }
         int look = picks(PyUnicode_1BYTE_DATA(name), PyUnicode_GET_LENGTH(name),
-                         PyUnicode_1BYTE_DATA(value), PyUnicode_GET_LENGTH(value));
+                         PyUnicode_1BYTE_DATA(value), PyUnicode_GET_LENGTH(value), opens);
+        if (look == -2) {
+            Py_DECREF(fast);
+            Py_DECREF(kept);
+            Py_RETURN_NONE;
+        }
         if (look < 0 || (look && PyList_Append(kept, pair) < 0))
             goto fail;
     }
@@ -1412,11 +1443,11 @@ next_cookie_pair(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t *at, pair_span *pair
 }
 
 /* The pair appended to kept (as a (name, value) tuple of str) where pick would keep
- * it: 0, or -1 on an error. */
+ * it: 0, -1 on an error, or -2 where Python decides (see picks). */
 static int
 keep_picked(PyObject *kept, const pair_span *pair)
 {
-    int look = picks(pair->name, pair->name_len, pair->value, pair->value_len);
+    int look = picks(pair->name, pair->name_len, pair->value, pair->value_len, 1);
     if (look <= 0)
         return look;
     return append_pair(kept, pair->name, pair->name_len, pair->value, pair->value_len);
@@ -1460,8 +1491,11 @@ pick_query(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             pair.name = decoded;
             pair.name_len = m;
         }
-        if (keep_picked(kept, &pair) < 0) {
+        int kept_or = keep_picked(kept, &pair);
+        if (kept_or < 0) {
             Py_DECREF(kept);
+            if (kept_or == -2)
+                Py_RETURN_NONE;
             return NULL;
         }
     }
@@ -1483,8 +1517,11 @@ pick_cookies(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t at = 0;
     pair_span pair;
     while (next_cookie_pair(s, n, &at, &pair)) {
-        if (keep_picked(kept, &pair) < 0) {
+        int kept_or = keep_picked(kept, &pair);
+        if (kept_or < 0) {
             Py_DECREF(kept);
+            if (kept_or == -2)
+                Py_RETURN_NONE;
             return NULL;
         }
     }
@@ -2464,7 +2501,8 @@ body_kind(PyObject **items, Py_ssize_t count, const Py_UCS1 *b, Py_ssize_t size)
 /* Could a field of the ASCII JSON text s[0..n) be one _json looks at (a key with an
  * anchor word, or a value pick would take under a name without one)? The answer of
  * detector._json_may_matter_py: 1 for a text with a backslash (an escape may hide a
- * word or an '@') or one that is not an object; else each token that regex finds,
+ * word or an '@') or one that is not an object (nor a list, where lists: the items
+ * at its top are then values); else each token that regex finds,
  * from the left, tested: a string ("..." with no '"' inside) followed by ':' (spaces
  * before it allowed) is a key, any other string or a number (-?[0-9][0-9.eE+-]*) a
  * value. A '"' with no '"' after it starts no string; what follows it is read for
@@ -2472,14 +2510,14 @@ body_kind(PyObject **items, Py_ssize_t count, const Py_UCS1 *b, Py_ssize_t size)
  * no wrongly: every field _json_fields gives is a value token under its key token
  * (a list's items under the list's key). 1, 0, or -1 on an error (no memory). */
 static int
-json_may_matter(const Py_UCS1 *s, Py_ssize_t n)
+json_fields_may_matter(const Py_UCS1 *s, Py_ssize_t n, int lists)
 {
     if (n == 0 || memchr(s, '\\', (size_t)n) != NULL)
         return 1;
     Py_ssize_t i = 0;
     while (i < n && bytes_space(s[i]))
         i++;
-    if (i >= n || s[i] != '{')
+    if (i >= n || (s[i] != '{' && !(lists && s[i] == '[')))
         return 1;
     int quotes = 1; /* a '"' may still close a string */
     while (i < n) {
@@ -2522,6 +2560,190 @@ json_may_matter(const Py_UCS1 *s, Py_ssize_t n)
         i++;
     }
     return 0;
+}
+
+static int
+json_may_matter(const Py_UCS1 *s, Py_ssize_t n)
+{
+    return json_fields_may_matter(s, n, 0);
+}
+
+#define JSON_DEPTH 256 /* orjson's limit is 1,024: deeper, this says "not sure" */
+#define JSON_NUMBER 100 /* a longer number may parse as infinity, which orjson refuses */
+
+static inline int
+json_space(Py_UCS1 c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The end of the JSON string that starts at the '"' at i of s[0..n) (past its
+ * closing '"'); -1 where orjson refuses it (a control character, no end), -2 where
+ * json_valid leaves it to orjson (an escape, a byte past ASCII). */
+static Py_ssize_t
+json_string_end(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t i)
+{
+    for (i++; i < n && s[i] != '"'; i++)
+        if (s[i] < 0x20 || s[i] == '\\' || s[i] > 0x7f)
+            return s[i] < 0x20 ? -1 : -2;
+    return i < n ? i + 1 : -1;
+}
+
+/* Is the ASCII text s[0..n) with no backslash one JSON document as orjson.loads reads
+ * it (RFC 8259: no control character in a string, no leading zero, no trailing comma,
+ * space only before and after)? 1 yes, 0 no (orjson raises), -2 where orjson's answer
+ * may differ from a grammar's (a number with an exponent or of JSON_NUMBER characters,
+ * which may overflow a double, or nesting deeper than JSON_DEPTH). */
+static int
+json_valid(const Py_UCS1 *s, Py_ssize_t n)
+{
+    char open[JSON_DEPTH];
+    int depth = 0;
+    Py_ssize_t i = 0;
+value:
+    while (i < n && json_space(s[i]))
+        i++;
+    if (i >= n)
+        return 0;
+    switch (s[i]) {
+    case '{':
+    case '[':
+        if (depth == JSON_DEPTH)
+            return -2;
+        open[depth++] = (char)s[i++];
+        while (i < n && json_space(s[i]))
+            i++;
+        if (i < n && s[i] == (open[depth - 1] == '{' ? '}' : ']')) {
+            depth--;
+            i++;
+            goto after;
+        }
+        if (open[depth - 1] == '{')
+            goto key;
+        goto value;
+    case '"':
+        i = json_string_end(s, n, i);
+        if (i < 0)
+            return i == -1 ? 0 : -2;
+        goto after;
+    case 't':
+        if (n - i < 4 || memcmp(s + i, "true", 4) != 0)
+            return 0;
+        i += 4;
+        goto after;
+    case 'f':
+        if (n - i < 5 || memcmp(s + i, "false", 5) != 0)
+            return 0;
+        i += 5;
+        goto after;
+    case 'n':
+        if (n - i < 4 || memcmp(s + i, "null", 4) != 0)
+            return 0;
+        i += 4;
+        goto after;
+    default: {
+        Py_ssize_t start = i;
+        if (s[i] == '-')
+            i++;
+        if (i >= n || !is_digit(s[i]))
+            return 0;
+        if (s[i] == '0')
+            i++;
+        else
+            while (i < n && is_digit(s[i]))
+                i++;
+        if (i < n && s[i] == '.') {
+            i++;
+            if (i >= n || !is_digit(s[i]))
+                return 0;
+            while (i < n && is_digit(s[i]))
+                i++;
+        }
+        if (i < n && (s[i] == 'e' || s[i] == 'E'))
+            return -2;
+        if (i - start >= JSON_NUMBER)
+            return -2;
+        goto after;
+    }
+    }
+key:
+    while (i < n && json_space(s[i]))
+        i++;
+    if (i >= n || s[i] != '"')
+        return 0;
+    i = json_string_end(s, n, i);
+    if (i < 0)
+        return i == -1 ? 0 : -2;
+    while (i < n && json_space(s[i]))
+        i++;
+    if (i >= n || s[i] != ':')
+        return 0;
+    i++;
+    goto value;
+after:
+    while (i < n && json_space(s[i]))
+        i++;
+    if (depth == 0)
+        return i == n;
+    if (i >= n)
+        return 0;
+    if (s[i] == ',') {
+        i++;
+        if (open[depth - 1] == '{')
+            goto key;
+        goto value;
+    }
+    if (s[i] == (open[depth - 1] == '{' ? '}' : ']')) {
+        depth--;
+        i++;
+        goto after;
+    }
+    return 0;
+}
+
+/* Is the ASCII value v[0..n) JSON that detector._param_findings, opening it under a
+ * name without an anchor word, finds nothing in: an object or list, plain or
+ * percent-encoded (encodings.url_decode: '+' kept), that orjson reads, whose fields
+ * json_fields_may_matter turns down (the items of a list at its top are values judged
+ * by the name: their tests are its value tests)? The answer of
+ * detector._json_fruitless: 1 yes, 0 no, -2 where only Python can say (an escape of a
+ * byte past 0x7f, json_valid's doubt), -1 on an error (no memory). Real cookies and
+ * beacons carry analytics state as percent-encoded JSON, hundreds of characters a
+ * value, and a new value each client: read in Python, such a value cost the most of
+ * detection on recorded traffic. */
+static int
+json_fruitless(const Py_UCS1 *v, Py_ssize_t n)
+{
+    if (!json_start(v, n))
+        return 0;
+    Py_UCS1 small[1024];
+    Py_UCS1 *text = (Py_UCS1 *)v, *buffer = NULL;
+    Py_ssize_t m = n;
+    if (memchr(v, '%', (size_t)n) != NULL) {
+        buffer = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)n);
+        if (buffer == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        text = buffer;
+        m = unquote(v, n, buffer, 0);
+    }
+    int answer;
+    if (m < 0)
+        answer = -2;
+    else if (m == 0 || (text[0] != '{' && text[0] != '[') ||
+             memchr(text, '\\', (size_t)m) != NULL)
+        answer = 0; /* not JSON to open, or an escape json_fields_may_matter takes */
+    else {
+        answer = json_valid(text, m);
+        if (answer == 1) {
+            int found = json_fields_may_matter(text, m, 1);
+            answer = found < 0 ? -1 : !found;
+        }
+    }
+    if (buffer != NULL && buffer != small)
+        PyMem_Free(buffer);
+    return answer;
 }
 
 /* What detect() must do with a request's body (bytes, checked), the answer of the

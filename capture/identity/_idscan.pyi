@@ -46,16 +46,19 @@ def request(
     Python decides)."""
 
 def pick(
-    pairs: Sequence[tuple[str, str]], anchors: tuple[str, ...]
+    pairs: Sequence[tuple[str, str]], anchors: tuple[str, ...], opens: bool = True
 ) -> list[tuple[str, str]] | None:
-    """detector._picked_py; None when a name or value is not ASCII."""
+    """detector._picked_py; None when a name or value is not ASCII, or a value is JSON
+    only orjson can judge."""
 
 def pick_query(uri: str, anchors: tuple[str, ...]) -> list[tuple[str, str]] | None:
-    """pick of detector._query_pairs(uri); None when the target is not ASCII or a
-    pair's name holds "%" or "+"."""
+    """pick of detector._query_pairs(uri); None when the target is not ASCII, a
+    pair's name holds "%" or "+" decoded past ASCII, or a value is JSON only orjson can
+    judge."""
 
 def pick_cookies(header: str, anchors: tuple[str, ...]) -> list[tuple[str, str]] | None:
-    """pick of detector._cookie_pairs(header); None when the header is not ASCII."""
+    """pick of detector._cookie_pairs(header); None when the header is not ASCII or a
+    value is JSON only orjson can judge."""
 
 def anchored(name: str, anchors: tuple[str, ...]) -> bool | None:
     """detector._anchored_py for an ASCII name; None for any other."""

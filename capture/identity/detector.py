@@ -47,6 +47,7 @@ from capture.identity.encodings import (
     base64_json,
     base64_json_shaped,
     base64_shaped,
+    hex_shaped,
     jwt_claims,
     split_parts,
     url_decode,
@@ -251,7 +252,9 @@ def _worth_param(value: str) -> bool:
             return True
         if first in "eW" and base64_json_shaped(value):
             return True
-    return size >= 14 and first in "23" and value[1:].isalnum()
+    # Hex of digits whole: a cookie's hex token that only starts with 2 or 3 holds
+    # none (ValueScanner._part reads such a value with hex_digits alone).
+    return first in "23" and hex_shaped(value)
 
 
 def _worth_header(value: str) -> bool:
@@ -568,10 +571,11 @@ class IdentityDetector:
         for name, value in self._picked(list(pairs)):
             self._param(name, value, where, out)
 
-    def _picked(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """The pairs worth a look (:func:`_picked_py`; ``_idscan.pick`` where built)."""
-        picked = None if _idscan is None else _idscan.pick(pairs, self._anchors)
-        return _picked_py(pairs, self._anchored) if picked is None else picked
+    def _picked(self, pairs: list[tuple[str, str]], opens: bool = True) -> list[tuple[str, str]]:
+        """The pairs worth a look (:func:`_picked_py`; ``_idscan.pick`` where built);
+        ``opens`` as :meth:`_param_findings`'s."""
+        picked = None if _idscan is None else _idscan.pick(pairs, self._anchors, opens)
+        return _picked_py(pairs, self._anchored, opens) if picked is None else picked
 
     def _json(self, body: bytes, out: list[Finding]) -> None:
         """:meth:`_params` of a JSON body's fields (:func:`_json_fields`): each judged by
@@ -727,7 +731,7 @@ class IdentityDetector:
         (``dl → email``). Read once: a value in that query is not opened again."""
         found = self._param_findings(name, address, where, judged, opens=False)
         pairs = _query_pairs("?" + query)[:_URL_PAIRS]
-        for inner, value in self._picked(pairs):
+        for inner, value in self._picked(pairs, opens=False):
             found += self._param_findings(f"{name} → {inner}", value, where, inner, opens=False)
         return found
 
@@ -1150,14 +1154,16 @@ def _triage_py(
 
 
 def _picked_py(
-    pairs: Iterable[tuple[str, str]], anchored: Callable[[str], bool]
+    pairs: Iterable[tuple[str, str]], anchored: Callable[[str], bool], opens: bool = True
 ) -> list[tuple[str, str]]:
     """The pairs :meth:`IdentityDetector._params` looks at, in order (the reference of
     ``_idscan.pick``): a value that could hold an identity (:func:`_worth_param`), or
     a name with an anchor word (``anchored``: then it may have a hint or a catalog
     entry). An opaque token that only starts like base64-wrapped digits counts only
     under such a name: its one part is itself, and only base64_digits could read it
-    (values.ValueScanner._part). A value that carries a query (a page's address
+    (values.ValueScanner._part). Where the pairs' JSON is opened (``opens``; see
+    :meth:`IdentityDetector._param_findings`), neither does JSON with nothing to find
+    in it (:func:`_json_fruitless`). A value that carries a query (a page's address
     under dl=) counts where one of that query's names has an anchor word
     (:func:`_carried_names`)."""
     picked = []
@@ -1169,6 +1175,13 @@ def _picked_py(
                 and _B64URL_RUN.fullmatch(value)
                 and not base64_shaped(value)
                 and not anchored(name)
+            ):
+                continue
+            if (
+                opens
+                and value[0] in "{[%"
+                and not anchored(name)
+                and _json_fruitless(value, anchored)
             ):
                 continue
             picked.append(pair)
@@ -1237,7 +1250,25 @@ def _json_tokens() -> re.Pattern[str]:
     return re.compile(r'"([^"]*)"(\s*:)?|(-?[0-9][0-9.eE+-]*)')
 
 
-def _json_may_matter_py(body: bytes, anchored: Callable[[str], bool]) -> bool:
+def _json_fruitless(value: str, anchored: Callable[[str], bool]) -> bool:
+    """Does :meth:`IdentityDetector._param_findings`, opening ``value`` under a name
+    without an anchor word, find nothing in it: JSON of an object or list, plain or
+    percent-encoded, that orjson reads, none of whose fields may matter
+    (:func:`_json_may_matter_py`, the items of a list at its top judged as values, as
+    under that name they are)? The reference of ``_idscan``'s ``json_fruitless``
+    (``pick`` passes such a pair over)."""
+    decoded = url_decode(value)
+    if decoded[:1] not in ("{", "["):
+        return False
+    text = decoded.encode("utf-8", "surrogateescape")
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False  # read as a value: _param_findings scans it
+    return not _json_may_matter_py(text, anchored, lists=True)
+
+
+def _json_may_matter_py(body: bytes, anchored: Callable[[str], bool], lists: bool = False) -> bool:
     """Could a field of the JSON ``body`` be one :meth:`IdentityDetector._json` looks
     at: a key with an anchor word (``anchored``), or a value :func:`_picked_py` would
     take under a name without one (a string that carries a query whose names have one,
@@ -1248,8 +1279,10 @@ def _json_may_matter_py(body: bytes, anchored: Callable[[str], bool]) -> bool:
     a backslash (an escape may hide a word or an "@") or one that is not an object. It
     may say yes wrongly (a key whose value is an object, a float), never no wrongly:
     every field :func:`_json_fields` gives is a value token under its key's token (a
-    list's items under the list's key)."""
-    if b"\\" in body or body.lstrip()[:1] != b"{":
+    list's items under the list's key). ``lists``: a list too is read so (its items
+    at the top are then values: those of a parameter under a name without an anchor
+    word, :func:`_json_fruitless`)."""
+    if b"\\" in body or body.lstrip()[:1] not in ((b"{", b"[") if lists else (b"{",)):
         return True
     text = body.decode("utf-8", "surrogateescape")
     for match in _json_tokens().finditer(text):
@@ -1257,7 +1290,7 @@ def _json_may_matter_py(body: bytes, anchored: Callable[[str], bool]) -> bool:
         if colon is not None:
             if anchored(string):
                 return True
-        elif _picked_py([("", number if string is None else string)], _never):
+        elif _picked_py([("", number if string is None else string)], _never, opens=False):
             return True
         elif string is not None and _carried_anchored(string, anchored):
             return True  # a page's address whose query names an identity

@@ -42,6 +42,12 @@ def hex_digits(text: str) -> str | None:
     return bytes.fromhex(text).decode("ascii")
 
 
+def hex_shaped(text: str) -> bool:
+    """Whether ``text`` has the shape of hex-ASCII digits (:func:`hex_digits` is
+    ``None`` for any text without it)."""
+    return _HEX_DIGITS.fullmatch(text) is not None
+
+
 def base64_shaped(text: str) -> bool:
     """Whether ``text`` has the shape of base64 of 7-16 digits (:func:`base64_digits`
     is ``None`` for any text without it)."""

@@ -18,7 +18,7 @@ from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import pytest
 from hypothesis import example, given, settings
@@ -1589,6 +1589,174 @@ def test_pick_in_c_finds_a_value_test_at_any_offset_of_a_long_value(special: str
             ), value
 
 
+# -- JSON in a value: passed over where nothing in it can be found -------------------
+
+# Strings and keys of JSON values: ones every value test turns on, names with and
+# without an anchor word, and plain tokens.
+_JSON_STRINGS = st.one_of(
+    st.lists(_VALUE_PIECES, max_size=6).map("".join),
+    st.sampled_from(["msisdn", "email", "ts", "cfg", "expires", "BI_News", "a2", "GMT+01:00"]),
+    st.sampled_from(["343437373030393030313233", "3108767479c25394173766", "tel:+447700900123"]),
+)
+_JSON_SCALARS = st.one_of(
+    _JSON_STRINGS,
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+)
+_JSON_DOCUMENTS = st.recursive(
+    _JSON_SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(_JSON_STRINGS, inner, max_size=4)
+    ),
+    max_leaves=12,
+).filter(lambda document: isinstance(document, (dict, list)))
+# What a client or a redraw may do to a document: nothing, a byte dropped or added.
+_JSON_DAMAGE = st.one_of(
+    st.just(("", 0)),
+    st.tuples(
+        st.sampled_from([*',:"{}[]0e.- \t\x01\\', "tru", "%", "%7B", "%C3%A9"]), st.integers(0, 200)
+    ),
+)
+
+
+def _json_value(document: object, compact: bool, encoded: bool, damage: tuple[str, int]) -> str:
+    """``document`` as a pair's value: JSON, compact or spaced, percent-encoded or
+    not, with ``damage`` (a text put in at an offset, or nothing)."""
+    text = json.dumps(document, separators=(",", ":") if compact else (", ", ": "))
+    piece, at = damage
+    if piece:
+        at %= len(text) + 1
+        text = text[:at] + piece + text[at:]
+    return quote(text, safe="") if encoded else text
+
+
+def _orjson_only(value: str) -> bool:
+    """Is ``value`` JSON only orjson can judge, where pick in C leaves it to Python:
+    an escape past ASCII, a number with an exponent or of 100 characters, nesting
+    deeper than 256?"""
+    decoded = url_decode(value)
+    if not decoded.isascii():
+        return True
+    numbers = re.findall(r"-?[0-9][0-9.eE+-]*", decoded)
+    return any("e" in n.lower() or len(n) >= 100 for n in numbers) or "[" * 257 in decoded
+
+
+@settings(max_examples=600, deadline=None)
+@given(_JSON_DOCUMENTS, st.booleans(), st.booleans(), _JSON_DAMAGE)
+def test_pick_in_c_passes_over_json_with_nothing_to_find_as_python_does(
+    document: object, compact: bool, encoded: bool, damage: tuple[str, int]
+) -> None:
+    det = _detector()
+    value = _json_value(document, compact, encoded, damage)
+    pairs = [("cfg", value), ("msisdn", value), ("tg_i.premium", value)]
+    in_python = detector._picked_py(pairs, det._anchored)
+    in_c = detector._idscan.pick(pairs, det._anchors)
+    if in_c is None:
+        assert _orjson_only(value), value
+    else:
+        assert in_c == in_python, value
+    # What is passed over holds nothing: _param_findings, which opens the JSON field
+    # by field, finds nothing in it either.
+    for name, passed_over in pairs:
+        if (name, passed_over) not in in_python:
+            assert det._param_findings(name, passed_over, WHERE_QUERY) == [], passed_over
+    # Where the JSON is not opened (a page's address carried in a value), it is kept.
+    assert detector._idscan.pick(pairs, det._anchors, False) in (
+        None,
+        detector._picked_py(pairs, det._anchored, opens=False),
+    )
+    if detector._worth_param(value):
+        assert detector._picked_py(pairs, det._anchored, opens=False) == pairs
+
+
+@pytest.mark.parametrize(
+    ("text", "passed_over"),
+    [
+        ('{"ts":"abcdefgh","n":1516778400000,"ok":true,"x":null,"f":-0.5}', True),
+        ('[{"_eventName":"fb_sdk_activate"},[1,2],"a2",{}]', True),
+        ("[]", True),
+        ('{ "a" : [ 1 , 2 ] }\r\n', True),
+        ('{"a":"+447700900123"}', False),  # a value worth a look
+        ('{"email":"x"}', False),  # a key with an anchor word
+        ('{"a":"q@example.com"}', False),
+        ('{"a":"343437373030393030313233"}', False),  # hex-wrapped digits
+        ('{"a":01}', False),  # not JSON (orjson refuses a leading zero): scanned
+        ('{"a":1,}', False),
+        ('{"a":"\x01"}', False),
+        ("{a:1}", False),
+        ('{"a":tru}', False),
+        ('{"a":1.}', False),
+        ('{"a":-}', False),
+        ('{"a":1}x', False),
+        ('{"a":1}\x0c', False),
+        ('{"a":"\\u0040"}', False),  # an escape may hide an '@'
+    ],
+)
+def test_pick_in_c_passes_over_chosen_json_values(text: str, passed_over: bool) -> None:
+    det = _detector()
+    for value in (text, quote(text, safe="")):
+        pairs = [("cfg", value)]
+        assert detector._picked_py(pairs, det._anchored) == ([] if passed_over else pairs)
+        assert detector._idscan.pick(pairs, det._anchors) == ([] if passed_over else pairs)
+
+
+@pytest.mark.parametrize(
+    ("text", "passed_over"),
+    [
+        ('{"a":1e5}', True),
+        ('{"a":1E+400}', False),  # orjson refuses it (infinity): read as text
+        ("[" * 300 + "]" * 300, True),
+        ('{"a":' + "1" * 120 + "}", True),
+        ("%7B%22a%22%3A%22%C3%A9%22%7D", True),  # {"a":"é"}
+    ],
+)
+def test_pick_in_c_leaves_json_only_orjson_can_judge_to_python(
+    text: str, passed_over: bool
+) -> None:
+    det = _detector()
+    pairs = [("cfg", text), ("v", "x")]
+    assert detector._idscan.pick(pairs, det._anchors) is None
+    assert detector._idscan.pick_query("/?cfg=" + text, det._anchors) is None
+    assert detector._idscan.pick_cookies("cfg=" + text, det._anchors) is None
+    assert detector._picked_py(pairs, det._anchored) == ([] if passed_over else pairs[:1])
+
+
+@pytest.mark.parametrize(
+    ("value", "worth"),
+    [
+        ("343437373030393030313233", True),
+        ("2b343437373030393030313233", True),
+        ("2B343437373030393030313233", True),
+        ("3434373730303930303132333435363738393031", False),  # 20 digits: too long
+        ("343437373030393", False),
+        ("31087674799c25394173766c", False),  # a cookie's hex token
+        ("2822722519435a28741d485e14a1278113", False),
+        ("3434373730303930303132333", False),
+    ],
+)
+def test_hex_wrapped_digits_are_worth_a_look_and_other_hex_tokens_are_not(
+    value: str, worth: bool
+) -> None:
+    assert detector._worth_param(value) is worth
+    for text in (value, value + "%20", "%20" + value):
+        assert detector._idscan.worth(text) == _worth_in_python(text)
+    det = _detector()
+    found = det._param_findings("v", value, WHERE_COOKIE)
+    assert bool(found) is worth
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from("23"), st.text("0123456789abcdef3", min_size=13, max_size=40))
+def test_a_token_of_hex_that_is_not_wrapped_digits_holds_nothing(first: str, rest: str) -> None:
+    det = _detector()
+    value = first + rest
+    if not detector._worth_param(value):
+        assert det._param_findings("v", value, WHERE_COOKIE) == []
+        assert det._param_findings("v", value, WHERE_QUERY) == []
+
+
 # Pieces of a query or a Cookie header: separators, whitespace str.strip() takes off
 # (the separators 0x1c-0x1f too), quotes, and values every branch of pick turns on.
 _CUT_PIECES = st.one_of(
@@ -1607,11 +1775,13 @@ def test_pick_query_in_c_keeps_what_python_picks_of_the_pairs(uri: str) -> None:
     in_c = detector._idscan.pick_query(uri, det._anchors)
     in_python = detector._picked_py(detector._query_pairs(uri), det._anchored)
     if in_c is None:
-        # Python decides only for a target that is not ASCII or a name that decodes
-        # past ASCII.
-        names = [name for name, _ in _query_pairs_raw(uri)]
-        assert not uri.isascii() or any(
-            not url_decode(name.replace("+", " ")).isascii() for name in names
+        # Python decides only for a target that is not ASCII, a name that decodes
+        # past ASCII, or JSON only orjson can judge.
+        pairs = _query_pairs_raw(uri)
+        assert (
+            not uri.isascii()
+            or any(not url_decode(name.replace("+", " ")).isascii() for name, _ in pairs)
+            or any(_orjson_only(value) for _, value in pairs)
         ), uri
     else:
         assert uri.isascii()
