@@ -9,20 +9,23 @@
  *   or base64-wrapped digits, or when its names (values cut out, lower-cased, runs
  *   of 6+ hex digits made one '-') contain an anchor word.
  *
- * request(headers, kinds, anchors, uri, needles, body) is detector._request_py: triage
- *   (detector._triage_py: the headers detect() must look at, not skipped by name, a
- *   Cookie header that may matter, a URL with a '?'),
- *   may_matter of the target's query, needles, and the body's look
- *   (detector._body_look_py: its kind, and may_matter of a form's text or
- *   _json_may_matter_py of a JSON one), in one call a request (None when none of them
- *   finds anything to look at).
+ * request(headers, kinds, anchors, uri, needles, body, plain) is detector._request_py:
+ *   triage (detector._triage_py: the headers detect() must look at, not skipped by
+ *   name, a Cookie header that may matter, a URL with a '?'), may_matter of the
+ *   target's query, needles, and the body's look (detector._body_look_py: its kind,
+ *   and may_matter of a form's text or _json_may_matter_py of a JSON one), in one call
+ *   a request (None when none of them finds anything to look at); where may_matter
+ *   says yes to a Cookie header, a query or a form, pick must keep one of its pairs
+ *   (worth_reading; plain as pick's).
  *
- * pick(pairs, anchors, opens=True) is detector._picked_py: the cookie or query pairs
- *   _params must look at (a value _worth_param takes, not an opaque token under a name
- *   without an anchor word, nor, where opens, JSON with nothing to find in it under
- *   such a name: json_fruitless; or a name with one).
+ * pick(pairs, anchors, opens=True, plain=None) is detector._picked_py: the cookie or
+ *   query pairs _params must look at (a value _worth_param takes, not an opaque token
+ *   under a name without an anchor word, nor, where opens, JSON with nothing to find
+ *   in it under such a name: json_fruitless; or a name with one; a name in the set
+ *   plain counts as one without).
  *
- * pick_query(uri, anchors) and pick_cookies(header, anchors) are pick of the pairs
+ * pick_query(uri, anchors, plain=None) and pick_cookies(header, anchors, plain=None)
+ *   are pick of the pairs
  *   detector._query_pairs and _cookie_pairs cut, cut here (only the pairs kept made
  *   str); None where Python decides (text not ASCII, a query name to be decoded, JSON
  *   only orjson can judge).
@@ -1084,10 +1087,13 @@ kind_of(PyObject *kinds, PyObject *name, long *code)
     return 1;
 }
 
+static int worth_reading(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep, PyObject *plain);
+
 /* The kept pairs of items[0..count) appended to kept (see triage): 0, or -1 on an
- * error. */
+ * error. plain: see named. */
 static int
-triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept)
+triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept,
+             PyObject *plain)
 {
     for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *pair = items[k];
@@ -1108,8 +1114,9 @@ triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept
         if (known) {
             if (code == KIND_SKIP)
                 continue;
-            if (code == KIND_COOKIE) {
-                int answer = may_matter_text(value, ';');
+            if (code == KIND_COOKIE && PyUnicode_IS_ASCII(value)) {
+                int answer = worth_reading(PyUnicode_1BYTE_DATA(value),
+                                           PyUnicode_GET_LENGTH(value), ';', plain);
                 if (answer == -2)
                     return -1;
                 if (answer == 0)
@@ -1124,8 +1131,8 @@ triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept
                 if (mark == -1)
                     continue;
                 if (PyUnicode_IS_ASCII(value)) {
-                    int answer = may_matter_ascii(PyUnicode_1BYTE_DATA(value) + mark + 1,
-                                                  PyUnicode_GET_LENGTH(value) - mark - 1, '&');
+                    int answer = worth_reading(PyUnicode_1BYTE_DATA(value) + mark + 1,
+                                               PyUnicode_GET_LENGTH(value) - mark - 1, '&', plain);
                     if (answer == -2)
                         return -1;
                     if (answer == 0)
@@ -1240,43 +1247,83 @@ opaque_token(const Py_UCS1 *s, Py_ssize_t n)
 }
 
 static int json_fruitless(const Py_UCS1 *v, Py_ssize_t n);
+static inline PyObject *ascii_str(const Py_UCS1 *s, Py_ssize_t n);
+
+/* Does the ASCII name s[0..nn) have an anchor word, and is it not in plain (a set of
+ * names known to have no hint nor catalog entry, or NULL)? 1, 0, -1 on an error. */
+static int
+named(const Py_UCS1 *s, Py_ssize_t nn, PyObject *plain)
+{
+    int found = anchored_ascii(s, nn);
+    if (found != 1 || plain == NULL || PySet_GET_SIZE(plain) == 0)
+        return found;
+    PyObject *name = ascii_str(s, nn);
+    if (name == NULL)
+        return -1;
+    int known = PySet_Contains(plain, name);
+    Py_DECREF(name);
+    return known < 0 ? -1 : !known;
+}
 
 /* Does pick keep the ASCII pair (name s[0..nn), value v[0..vn))? 1, 0, -1 on an error,
  * -2 where Python decides (JSON whose reading only orjson can tell). opens: the pair's
  * JSON is opened field by field (not in the query of a page's address, read once),
- * so a value that is JSON with nothing to find in it is passed over too. */
+ * so a value that is JSON with nothing to find in it is passed over too. plain: see
+ * named. */
 static int
-picks(const Py_UCS1 *s, Py_ssize_t nn, const Py_UCS1 *v, Py_ssize_t vn, int opens)
+picks(const Py_UCS1 *s, Py_ssize_t nn, const Py_UCS1 *v, Py_ssize_t vn, int opens,
+      PyObject *plain)
 {
-    if (worth_param(v, vn) && !opaque_token(v, vn)) {
-        if (!opens || !json_start(v, vn))
+    if (worth_param(v, vn)) {
+        int opaque = opaque_token(v, vn), json = opens && json_start(v, vn);
+        if (!opaque && !json)
             return 1;
-        int found = anchored_ascii(s, nn);
+        int found = named(s, nn, plain);
         if (found != 0)
             return found;
+        if (opaque)
+            return 0;
         int fruitless = json_fruitless(v, vn);
         return fruitless == 1 ? 0 : fruitless == 0 ? 1 : fruitless;
     }
-    /* Not worth a look, or an opaque token: only under a name with an anchor, or
-     * carrying a query with one in its names. */
-    int found = anchored_ascii(s, nn);
+    /* Not worth a look: only under a name with an anchor, or carrying a query with
+     * one in its names. */
+    int found = named(s, nn, plain);
     return found != 0 ? found : carried_anchored(v, vn);
 }
 
-/* pick(pairs, anchors, opens=True) is detector._picked_py: the (name, value) pairs of
- * a cookie header, query or form that IdentityDetector._params must look at, in order.
+/* The plain argument of pick, pick_query or pick_cookies (args[at], if given): a set,
+ * or NULL for None or none given (*plain set), 0; or -1 with a TypeError. */
+static int
+plain_argument(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t at, PyObject **plain)
+{
+    *plain = NULL;
+    if (nargs <= at || args[at] == Py_None)
+        return 0;
+    if (!PyAnySet_Check(args[at])) {
+        PyErr_SetString(PyExc_TypeError, "plain must be a set of names");
+        return -1;
+    }
+    *plain = args[at];
+    return 0;
+}
+
+/* pick(pairs, anchors, opens=True, plain=None) is detector._picked_py: the (name, value)
+ * pairs of a cookie header, query or form that IdentityDetector._params must look at, in order.
  * None when a name or value is not ASCII, or a value JSON only orjson can judge
  * (Python decides). One call for the pairs of a
  * request that may_matter let through, in place of two Python calls a pair. */
 static PyObject *
 pick(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs < 2 || nargs > 3 || !PyTuple_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "pick(pairs, anchors: tuple, opens: bool = True)");
+    if (nargs < 2 || nargs > 4 || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "pick(pairs, anchors: tuple, opens: bool = True, plain: set | None = None)");
         return NULL;
     }
     int opens = nargs < 3 ? 1 : PyObject_IsTrue(args[2]);
-    if (opens < 0)
+    PyObject *plain;
+    if (opens < 0 || plain_argument(args, nargs, 3, &plain) < 0)
         return NULL;
     if (index_anchors(args[1]) < 0)
         return NULL;
@@ -1301,7 +1348,8 @@ pick(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             Py_RETURN_NONE;
         }
         int look = picks(PyUnicode_1BYTE_DATA(name), PyUnicode_GET_LENGTH(name),
-                         PyUnicode_1BYTE_DATA(value), PyUnicode_GET_LENGTH(value), opens);
+                         PyUnicode_1BYTE_DATA(value), PyUnicode_GET_LENGTH(value), opens,
+                         plain);
         if (look == -2) {
             Py_DECREF(fast);
             Py_DECREF(kept);
@@ -1345,18 +1393,19 @@ append_pair(PyObject *kept, const Py_UCS1 *s, Py_ssize_t nn, const Py_UCS1 *v, P
 }
 
 /* The start of pick_query and pick_cookies: the arguments checked, the anchors
- * indexed, the ASCII text in *s[0..*n), and a new empty list for the kept pairs. Or
+ * indexed, the ASCII text in *s[0..*n), the plain names in *plain (plain_argument),
+ * and a new empty list for the kept pairs. Or
  * their answer already: None (a text not ASCII: Python decides), or NULL with an
  * exception. */
 static PyObject *
 picking(PyObject *const *args, Py_ssize_t nargs, const char *usage, const Py_UCS1 **s,
-        Py_ssize_t *n)
+        Py_ssize_t *n, PyObject **plain)
 {
-    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyTuple_Check(args[1])) {
+    if (nargs < 2 || nargs > 3 || !PyUnicode_Check(args[0]) || !PyTuple_Check(args[1])) {
         PyErr_SetString(PyExc_TypeError, usage);
         return NULL;
     }
-    if (index_anchors(args[1]) < 0)
+    if (plain_argument(args, nargs, 2, plain) < 0 || index_anchors(args[1]) < 0)
         return NULL;
     if (!PyUnicode_IS_ASCII(args[0]))
         Py_RETURN_NONE;
@@ -1442,88 +1491,115 @@ next_cookie_pair(const Py_UCS1 *s, Py_ssize_t n, Py_ssize_t *at, pair_span *pair
     return 0;
 }
 
-/* The pair appended to kept (as a (name, value) tuple of str) where pick would keep
- * it: 0, -1 on an error, or -2 where Python decides (see picks). */
-static int
-keep_picked(PyObject *kept, const pair_span *pair)
-{
-    int look = picks(pair->name, pair->name_len, pair->value, pair->value_len, 1);
-    if (look <= 0)
-        return look;
-    return append_pair(kept, pair->name, pair->name_len, pair->value, pair->value_len);
-}
-
 static Py_ssize_t unquote(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out, int plus);
 
-/* pick_query(uri, anchors) is pick(detector._query_pairs(uri), anchors): the query's
- * pairs cut as _query_pairs cuts them (after the first '?', up to the first '#', at
- * each '&' and then the first '='; name and value not empty), only those pick keeps
- * made str, a name that holds '%' or '+' decoded as _query_pairs decodes it (None
- * where it decodes past ASCII: Python does). None for a target that is not ASCII. */
-static PyObject *
-pick_query(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* The pairs of the ASCII text s[0..n) pick keeps, appended to kept as (name, value)
+ * tuples of str, in order: a query after its '?' (sep '&', cut at its '#', as
+ * detector._query_pairs cuts it, a name that holds '%' or '+' decoded as it decodes
+ * it) or a Cookie header (sep ';', as detector._cookie_pairs cuts it). With kept NULL,
+ * whether it keeps any. 1 (kept NULL) or 0; -2 where Python decides (a name decoded
+ * past ASCII or past this buffer, JSON only orjson can judge: see picks); -1 on an
+ * error. plain: see named. */
+static int
+walk_pairs(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep, PyObject *plain, PyObject *kept)
 {
-    const Py_UCS1 *s = NULL;
-    Py_ssize_t n = 0;
-    PyObject *kept = picking(args, nargs, "pick_query(uri: str, anchors: tuple)", &s, &n);
-    if (kept == NULL || kept == Py_None)
-        return kept;
-    const Py_UCS1 *mark = memchr(s, '?', (size_t)n);
-    if (mark == NULL)
-        return kept;
-    const Py_UCS1 *q = mark + 1;
-    Py_ssize_t qn = before_fragment(q, n - (q - s)), at = 0;
+    Py_ssize_t at = 0;
     pair_span pair;
     Py_UCS1 decoded[256];
-    while (next_query_pair(q, qn, &at, &pair)) {
+    if (sep == '&')
+        n = before_fragment(s, n);
+    while (sep == '&' ? next_query_pair(s, n, &at, &pair) : next_cookie_pair(s, n, &at, &pair)) {
         Py_ssize_t nn = pair.name_len;
-        if (memchr(pair.name, '%', (size_t)nn) != NULL || memchr(pair.name, '+', (size_t)nn) != NULL) {
+        if (sep == '&' && (memchr(pair.name, '%', (size_t)nn) != NULL ||
+                           memchr(pair.name, '+', (size_t)nn) != NULL)) {
             /* A name sent encoded (PHP's "imps%5B%5D" for imps[], as ad servers
              * send lists): decoded as _query_pairs decodes it, '+' a space and then
              * the escapes; where that is not ASCII (or the name is long), Python. */
             Py_ssize_t m = -1;
             if (nn <= (Py_ssize_t)sizeof(decoded))
                 m = unquote(pair.name, nn, decoded, 1);
-            if (m < 0) {
-                Py_DECREF(kept);
-                Py_RETURN_NONE;
-            }
+            if (m < 0)
+                return -2;
             pair.name = decoded;
             pair.name_len = m;
         }
-        int kept_or = keep_picked(kept, &pair);
-        if (kept_or < 0) {
-            Py_DECREF(kept);
-            if (kept_or == -2)
-                Py_RETURN_NONE;
-            return NULL;
-        }
+        int look = picks(pair.name, pair.name_len, pair.value, pair.value_len, 1, plain);
+        if (look < 0)
+            return look;
+        if (look && kept == NULL)
+            return 1;
+        if (look && append_pair(kept, pair.name, pair.name_len, pair.value, pair.value_len) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* may_matter of the ASCII s[0..n) (a query after its '?', sep '&', or a Cookie header,
+ * sep ';'), and then, where it says yes, whether pick keeps any of its pairs: 1, 0,
+ * or -2 on an error. A text only Python can pick is 1 (read). The first look's test
+ * (detector.IdentityDetector._worth_reading_py): may_matter, one pass, says yes to a
+ * cookie header with one value of percent-encoded JSON in it, which pick then passes
+ * over; the request then costs the first look alone. */
+static int
+worth_reading(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep, PyObject *plain)
+{
+    int found = may_matter_ascii(s, n, sep);
+    if (found != 1)
+        return found;
+    found = walk_pairs(s, n, sep, plain, NULL);
+    return found == -1 ? -2 : found != 0;
+}
+
+/* pick_query(uri, anchors, plain=None) is pick(detector._query_pairs(uri), anchors, True,
+ * plain): the query's pairs cut as _query_pairs cuts them (after the first '?', up to
+ * the first '#', at each '&' and then the first '='; name and value not empty), only
+ * those pick keeps made str, a name that holds '%' or '+' decoded as _query_pairs
+ * decodes it (None where it decodes past ASCII: Python does). None for a target that
+ * is not ASCII, or JSON only orjson can judge. */
+static PyObject *
+pick_query(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    const Py_UCS1 *s = NULL;
+    Py_ssize_t n = 0;
+    PyObject *plain;
+    PyObject *kept = picking(args, nargs, "pick_query(uri: str, anchors: tuple, plain=None)", &s,
+                             &n, &plain);
+    if (kept == NULL || kept == Py_None)
+        return kept;
+    const Py_UCS1 *mark = memchr(s, '?', (size_t)n);
+    if (mark == NULL)
+        return kept;
+    int walked = walk_pairs(mark + 1, n - (mark + 1 - s), '&', plain, kept);
+    if (walked < 0) {
+        Py_DECREF(kept);
+        if (walked == -2)
+            Py_RETURN_NONE;
+        return NULL;
     }
     return kept;
 }
 
-/* pick_cookies(header, anchors) is pick(list(detector._cookie_pairs(header)), anchors):
- * the pairs cut at each ';' and then the first '=', the name stripped, the value
- * stripped and then stripped of '"' (name and value not empty), only those pick
- * keeps made str. None for a header that is not ASCII. */
+/* pick_cookies(header, anchors, plain=None) is pick(list(detector._cookie_pairs(header)),
+ * anchors, True, plain): the pairs cut at each ';' and then the first '=', the name
+ * stripped, the value stripped and then stripped of '"' (name and value not empty),
+ * only those pick keeps made str. None for a header that is not ASCII, or JSON only
+ * orjson can judge. */
 static PyObject *
 pick_cookies(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     const Py_UCS1 *s = NULL;
     Py_ssize_t n = 0;
-    PyObject *kept = picking(args, nargs, "pick_cookies(header: str, anchors: tuple)", &s, &n);
+    PyObject *plain;
+    PyObject *kept =
+        picking(args, nargs, "pick_cookies(header: str, anchors: tuple, plain=None)", &s, &n, &plain);
     if (kept == NULL || kept == Py_None)
         return kept;
-    Py_ssize_t at = 0;
-    pair_span pair;
-    while (next_cookie_pair(s, n, &at, &pair)) {
-        int kept_or = keep_picked(kept, &pair);
-        if (kept_or < 0) {
-            Py_DECREF(kept);
-            if (kept_or == -2)
-                Py_RETURN_NONE;
-            return NULL;
-        }
+    int walked = walk_pairs(s, n, ';', plain, kept);
+    if (walked < 0) {
+        Py_DECREF(kept);
+        if (walked == -2)
+            Py_RETURN_NONE;
+        return NULL;
     }
     return kept;
 }
@@ -2754,7 +2830,7 @@ json_fruitless(const Py_UCS1 *v, Py_ssize_t n)
  * Python's; a multipart or XML body, read by capture.identity.bodies), -2 on an
  * error. */
 static int
-body_look(PyObject **items, Py_ssize_t count, PyObject *body)
+body_look(PyObject **items, Py_ssize_t count, PyObject *body, PyObject *plain)
 {
     const Py_UCS1 *b = (const Py_UCS1 *)PyBytes_AS_STRING(body);
     Py_ssize_t size = PyBytes_GET_SIZE(body);
@@ -2767,7 +2843,7 @@ body_look(PyObject **items, Py_ssize_t count, PyObject *body)
         return BODY_PYTHON; /* rare: read in Python (capture.identity.bodies) */
     if (!bytes_ascii(b, size))
         return BODY_PYTHON;
-    int found = kind == BODY_FORM ? may_matter_ascii(b, size, '&') : json_may_matter(b, size);
+    int found = kind == BODY_FORM ? worth_reading(b, size, '&', plain) : json_may_matter(b, size);
     if (found < 0)
         return -2;
     return found ? kind : BODY_OTHER;
@@ -2777,9 +2853,10 @@ body_look(PyObject **items, Py_ssize_t count, PyObject *body)
  * made once (see PyInit__idscan). */
 static PyObject *form_kind, *json_kind;
 
-/* request(headers, kinds, anchors, uri, needles, body) is detector._request_py: the
- * whole first look at a request in one call, where detect() made four (triage,
- * may_matter of the query, needles, the body's kind). None when nothing in it needs a
+/* request(headers, kinds, anchors, uri, needles, body, plain) is detector._request_py:
+ * the whole first look at a request in one call, where detect() made four (triage,
+ * may_matter of the query, needles, the body's kind), the tests of a Cookie header, a
+ * query or a form worth_reading's. None when nothing in it needs a
  * look: no header kept, no query that may matter, no needle (or no needles given),
  * and a body that needs none. Else (kept, query, first, look): the headers triage
  * keeps; whether the query (after the first '?' of uri) may matter (may_matter, '&'),
@@ -2789,16 +2866,18 @@ static PyObject *form_kind, *json_kind;
 static PyObject *
 request(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 6 || !PyDict_Check(args[1]) || !PyTuple_Check(args[2]) ||
+    if (nargs != 7 || !PyDict_Check(args[1]) || !PyTuple_Check(args[2]) ||
         (args[3] != Py_None && !PyUnicode_Check(args[3])) ||
         (args[4] != Py_None && !PyTuple_Check(args[4])) ||
-        (args[5] != Py_None && !PyBytes_Check(args[5]))) {
+        (args[5] != Py_None && !PyBytes_Check(args[5])) ||
+        (args[6] != Py_None && !PyAnySet_Check(args[6]))) {
         PyErr_SetString(PyExc_TypeError,
                         "request(headers, kinds: dict, anchors: tuple, uri: str | None, "
-                        "needles: tuple | None, body: bytes | None)");
+                        "needles: tuple | None, body: bytes | None, plain: set | None)");
         return NULL;
     }
     PyObject *uri = args[3], *tuple = args[4], *body = args[5];
+    PyObject *plain = args[6] == Py_None ? NULL : args[6];
     if (index_anchors(args[2]) < 0)
         return NULL;
     if (tuple != Py_None && index_needles(tuple) < 0)
@@ -2809,7 +2888,7 @@ request(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
     PyObject **items = PySequence_Fast_ITEMS(fast);
     PyObject *kept = PyList_New(0);
-    if (kept == NULL || triage_items(items, count, args[1], kept) < 0)
+    if (kept == NULL || triage_items(items, count, args[1], kept, plain) < 0)
         goto fail;
     /* The query: 1, 0, or -1 where Python decides. */
     int query = 0;
@@ -2822,7 +2901,8 @@ request(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             if (!PyUnicode_IS_ASCII(uri)) {
                 query = -1;
             } else {
-                query = may_matter_ascii(PyUnicode_1BYTE_DATA(uri) + mark + 1, n - mark - 1, '&');
+                query = worth_reading(PyUnicode_1BYTE_DATA(uri) + mark + 1, n - mark - 1, '&',
+                                      plain);
                 if (query == -2)
                     goto fail;
             }
@@ -2834,7 +2914,7 @@ request(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (first < 0)
             goto fail;
     }
-    int look = body == Py_None ? BODY_OTHER : body_look(items, count, body);
+    int look = body == Py_None ? BODY_OTHER : body_look(items, count, body, plain);
     if (look == -2)
         goto fail;
     Py_DECREF(fast);
@@ -3249,10 +3329,12 @@ static PyMethodDef methods[] = {
     {"may_matter", (PyCFunction)(void (*)(void))may_matter, METH_FASTCALL,
      "may_matter(text, sep, anchors) -> bool | None: see IdentityDetector._may_matter_py."},
     {"request", (PyCFunction)(void (*)(void))request, METH_FASTCALL,
-     "request(headers, kinds, anchors, uri, needles, body) -> (kept, query, first) | None: "
+     "request(headers, kinds, anchors, uri, needles, body, plain) -> (kept, query, first, look) "
+     "| None: "
      "see detector._request_py."},
     {"pick", (PyCFunction)(void (*)(void))pick, METH_FASTCALL,
-     "pick(pairs, anchors) -> list[tuple[str, str]] | None: see detector._picked_py."},
+     "pick(pairs, anchors, opens=True, plain=None) -> list[tuple[str, str]] | None: see "
+     "detector._picked_py."},
     {"pick_query", (PyCFunction)(void (*)(void))pick_query, METH_FASTCALL,
      "pick_query(uri, anchors) -> list[tuple[str, str]] | None: pick of detector._query_pairs."},
     {"pick_cookies", (PyCFunction)(void (*)(void))pick_cookies, METH_FASTCALL,

@@ -1,6 +1,7 @@
 """Type stub of the whole-string tests of detection in C (capture/identity/_idscan.c)."""
 
 from collections.abc import Container, Sequence
+from collections.abc import Set as AbstractSet
 
 def may_matter(text: str, sep: str, anchors: tuple[str, ...]) -> bool | None:
     """IdentityDetector._may_matter_py for ASCII text; None for any other."""
@@ -39,6 +40,7 @@ def request(
     uri: str | None,
     needles: tuple[str, ...] | None,
     body: bytes | None,
+    plain: AbstractSet[str] | None,
 ) -> tuple[list[tuple[str, str]], bool | None, bool | None, str | bool | None] | None:
     """detector._request_py (the query None where ``uri`` is not ASCII, the needles'
     answer None where a header value or ``uri`` has a character past U+00FF, the body's
@@ -46,17 +48,24 @@ def request(
     Python decides)."""
 
 def pick(
-    pairs: Sequence[tuple[str, str]], anchors: tuple[str, ...], opens: bool = True
+    pairs: Sequence[tuple[str, str]],
+    anchors: tuple[str, ...],
+    opens: bool = True,
+    plain: AbstractSet[str] | None = None,
 ) -> list[tuple[str, str]] | None:
     """detector._picked_py; None when a name or value is not ASCII, or a value is JSON
     only orjson can judge."""
 
-def pick_query(uri: str, anchors: tuple[str, ...]) -> list[tuple[str, str]] | None:
+def pick_query(
+    uri: str, anchors: tuple[str, ...], plain: AbstractSet[str] | None = None
+) -> list[tuple[str, str]] | None:
     """pick of detector._query_pairs(uri); None when the target is not ASCII, a
     pair's name holds "%" or "+" decoded past ASCII, or a value is JSON only orjson can
     judge."""
 
-def pick_cookies(header: str, anchors: tuple[str, ...]) -> list[tuple[str, str]] | None:
+def pick_cookies(
+    header: str, anchors: tuple[str, ...], plain: AbstractSet[str] | None = None
+) -> list[tuple[str, str]] | None:
     """pick of detector._cookie_pairs(header); None when the header is not ASCII or a
     value is JSON only orjson can judge."""
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from typing import TypeVar
@@ -383,6 +383,11 @@ class IdentityDetector:
         """Words of which every parameter name with a hint or a catalog entry contains
         one (lower-cased): a name with none, and a value no detector could read, is
         passed over without being classified."""
+        self._plain: set[str] = set()
+        """Parameter names with an anchor word that turned out to have neither a hint
+        nor a catalog entry (``codeVersion``, ``demdex``): their pairs are then picked
+        as those of a name without one (:func:`_picked_py`), since they are read so.
+        Up to :data:`_NAME_CACHE_LIMIT` names, the first ones classified."""
         self._nothing_else = self._recurrence is None and (
             not self._has_canaries or self._needles is not None
         )
@@ -441,6 +446,10 @@ class IdentityDetector:
         else:
             hint = name_hint(hint_key(name, key))
             rule = _NameRule(_SCAN, None, hint, None if hint.hint else _worth_param)
+            if hint.hint is None and len(self._plain) < _NAME_CACHE_LIMIT and self._anchored(name):
+                # Once a name (a classification is cached): a name without an anchor
+                # word is picked so already, and would only take a place.
+                self._plain.add(name)
         return rule
 
     # -- the hot path ------------------------------------------------------------
@@ -471,6 +480,7 @@ class IdentityDetector:
                 request.uri,
                 self._needles,
                 body or None,
+                self._plain,
             )
             if seen is None:
                 if self._nothing_else:
@@ -574,8 +584,8 @@ class IdentityDetector:
     def _picked(self, pairs: list[tuple[str, str]], opens: bool = True) -> list[tuple[str, str]]:
         """The pairs worth a look (:func:`_picked_py`; ``_idscan.pick`` where built);
         ``opens`` as :meth:`_param_findings`'s."""
-        picked = None if _idscan is None else _idscan.pick(pairs, self._anchors, opens)
-        return _picked_py(pairs, self._anchored, opens) if picked is None else picked
+        picked = None if _idscan is None else _idscan.pick(pairs, self._anchors, opens, self._plain)
+        return _picked_py(pairs, self._anchored, opens, self._plain) if picked is None else picked
 
     def _json(self, body: bytes, out: list[Finding]) -> None:
         """:meth:`_params` of a JSON body's fields (:func:`_json_fields`): each judged by
@@ -596,7 +606,7 @@ class IdentityDetector:
         ``_idscan`` was built, one C call cuts the pairs and picks them
         (``_idscan.pick_query``): only those picked are made str, where
         ``_query_pairs`` made a dozen tuples in Python to keep one."""
-        picked = None if _idscan is None else _idscan.pick_query(uri, self._anchors)
+        picked = None if _idscan is None else _idscan.pick_query(uri, self._anchors, self._plain)
         if picked is None:
             self._params(_query_pairs(uri), where, out)
             return
@@ -606,7 +616,9 @@ class IdentityDetector:
     def _cookies(self, header: str, out: list[Finding]) -> None:
         """:meth:`_params` of the pairs of a Cookie header (:func:`_cookie_pairs`), cut
         and picked in one C call where ``_idscan`` was built (``_idscan.pick_cookies``)."""
-        picked = None if _idscan is None else _idscan.pick_cookies(header, self._anchors)
+        picked = (
+            None if _idscan is None else _idscan.pick_cookies(header, self._anchors, self._plain)
+        )
         if picked is None:
             self._params(_cookie_pairs(header), WHERE_COOKIE, out)
             return
@@ -662,6 +674,18 @@ class IdentityDetector:
                 if carried and self._classify_names("&".join(carried).lower()):
                     return True
         return False
+
+    def _worth_reading_py(self, text: str, sep: str) -> bool:
+        """Is any pair of a cookie header (``sep`` ";") or query string (``sep`` "&",
+        the text after its "?") one :meth:`_params` reads: :meth:`_may_matter_py`,
+        then the pairs :func:`_picked_py` keeps (names in :attr:`_plain` taken as
+        without an anchor word)? The test of the first look (``_idscan.request``) of
+        a Cookie header, a query or a form, which answers so where its text is ASCII
+        (and keeps one whose pairs only Python can pick); its reference."""
+        if not self._may_matter_py(text, sep):
+            return False
+        pairs = _query_pairs("?" + text) if sep == "&" else list(_cookie_pairs(text))
+        return bool(_picked_py(pairs, self._anchored, True, self._plain))
 
     def _classify_names(self, names: str) -> bool:
         """Does any of the names (a cookie header or query string without its values,
@@ -1154,7 +1178,10 @@ def _triage_py(
 
 
 def _picked_py(
-    pairs: Iterable[tuple[str, str]], anchored: Callable[[str], bool], opens: bool = True
+    pairs: Iterable[tuple[str, str]],
+    anchored: Callable[[str], bool],
+    opens: bool = True,
+    plain: Container[str] = frozenset(),
 ) -> list[tuple[str, str]]:
     """The pairs :meth:`IdentityDetector._params` looks at, in order (the reference of
     ``_idscan.pick``): a value that could hold an identity (:func:`_worth_param`), or
@@ -1165,7 +1192,9 @@ def _picked_py(
     :meth:`IdentityDetector._param_findings`), neither does JSON with nothing to find
     in it (:func:`_json_fruitless`). A value that carries a query (a page's address
     under dl=) counts where one of that query's names has an anchor word
-    (:func:`_carried_names`)."""
+    (:func:`_carried_names`). A name in ``plain`` (known to have neither a hint nor
+    a catalog entry: :attr:`IdentityDetector._plain`) is taken as one without an
+    anchor word."""
     picked = []
     for pair in pairs:
         name, value = pair
@@ -1174,18 +1203,18 @@ def _picked_py(
                 value[0] in "KMNO"
                 and _B64URL_RUN.fullmatch(value)
                 and not base64_shaped(value)
-                and not anchored(name)
+                and not (anchored(name) and name not in plain)
             ):
                 continue
             if (
                 opens
                 and value[0] in "{[%"
-                and not anchored(name)
+                and not (anchored(name) and name not in plain)
                 and _json_fruitless(value, anchored)
             ):
                 continue
             picked.append(pair)
-        elif anchored(name) or _carried_anchored(value, anchored):
+        elif (anchored(name) and name not in plain) or _carried_anchored(value, anchored):
             picked.append(pair)
     return picked
 

@@ -1219,10 +1219,20 @@ def test_canary_fields_in_c_turn_down_damaged_arguments() -> None:
     ]
 
 
+def _picked_in_python(value: str, kind: int | None) -> bool:
+    """Are the pairs of a Cookie header (``kind`` _COOKIE) or of the query of a
+    URL-valued one ones only Python can pick (``pick_cookies`` or ``pick_query`` says
+    None): then the first look keeps the header for Python to decide."""
+    anchors = _detector()._anchors
+    if kind == detector._COOKIE:
+        return detector._idscan.pick_cookies(value, anchors) is None
+    return "?" in value and detector._idscan.pick_query(value, anchors) is None
+
+
 def _triage_in_c(headers: object, kinds: object, anchors: tuple[str, ...]) -> list[tuple[str, str]]:
     """The headers ``_idscan.request`` keeps (its first step, triage), for a request
     with no target, no needles and no body."""
-    work = detector._idscan.request(headers, kinds, anchors, None, None, None)  # type: ignore[arg-type]
+    work = detector._idscan.request(headers, kinds, anchors, None, None, None, None)  # type: ignore[arg-type]
     return [] if work is None else work[0]
 
 
@@ -1261,14 +1271,24 @@ def test_triage_in_c_keeps_what_python_keeps(
 ) -> None:
     det = _detector()
     in_c = _triage_in_c(headers, kinds, det._anchors)
-    in_python = detector._triage_py(headers, kinds, det._may_matter_py)
+    in_python = detector._triage_py(headers, kinds, det._worth_reading_py)
     tested = (detector._COOKIE, detector._URL)
-    if all(value.isascii() for name, value in headers if kinds.get(name) in tested):
+    if all(
+        value.isascii() and not _picked_in_python(value, kinds.get(name))
+        for name, value in headers
+        if kinds.get(name) in tested
+    ):
         assert in_c == in_python
     else:
-        # A Cookie or URL-valued header that is not ASCII is kept for Python to decide.
+        # A Cookie or URL-valued header that is not ASCII, or whose pairs only Python
+        # can pick, is kept for Python to decide.
         assert [pair for pair in in_c if pair in in_python] == in_python
-        assert all(pair in in_python or not pair[1].isascii() for pair in in_c)
+        assert all(
+            pair in in_python
+            or not pair[1].isascii()
+            or _picked_in_python(pair[1], kinds.get(pair[0]))
+            for pair in in_c
+        )
 
 
 def test_triage_drops_a_referer_whose_query_holds_nothing_and_keeps_one_that_may() -> None:
@@ -1278,12 +1298,41 @@ def test_triage_drops_a_referer_whose_query_holds_nothing_and_keeps_one_that_may
     carried = ("Referer", "http://shop.example/basket?msisdn=447700900123")
     for triage in (
         lambda headers: _triage_in_c(headers, kinds, det._anchors),
-        lambda headers: detector._triage_py(headers, kinds, det._may_matter_py),
+        lambda headers: detector._triage_py(headers, kinds, det._worth_reading_py),
     ):
         assert triage([quiet]) == []
         assert triage([carried]) == [carried]
     request = make_request(headers=[("Host", "a.example"), carried])
     assert [f.name for f in det.detect(request) if f.is_identity] == ["Referer"]
+
+
+def test_the_first_look_drops_a_cookie_query_or_form_whose_pairs_pick_keeps_none() -> None:
+    # may_matter says yes to percent-encoded JSON and to a name with an anchor word;
+    # pick then keeps no pair (JSON with nothing in it, a name known to say nothing),
+    # so the request costs the first look alone, and detect finds nothing in it.
+    det = _detector()
+    kinds = {"Cookie": detector._COOKIE, "Referer": detector._URL, "Host": detector._SKIP}
+    json = quote('{"id":"W5YYGDAMKSKV","vid":{"expires":"2018-01-14T08:22:30.611Z"}}', safe="")
+    det._param_rule("codeVersion")
+    quiet = [
+        ("Cookie", f"_burtAgency={json}; codeVersion=3357736589430"),
+        ("Referer", f"http://a.example/p?cfg={json}"),
+    ]
+    form = f"cfg={json}&codeVersion=3357736589430".encode()
+    for text, sep in ((quiet[0][1], ";"), (f"cfg={json}", "&"), (form.decode(), "&")):
+        assert det._may_matter_py(text, sep) and not det._worth_reading_py(text, sep)
+    headers = [("Host", "a.example"), *quiet, ("Content-Type", "application/x-www-form-urlencoded")]
+    kinds["Content-Type"] = detector._SKIP
+    uri = f"/p?cfg={json}&codeVersion=1"
+    assert (
+        detector._idscan.request(headers, kinds, det._anchors, uri, None, form, det._plain) is None
+    )
+    assert det.detect(make_request(headers=headers, uri=uri, body=form)) == ()
+    # The same with a value worth reading is kept, and read.
+    loud = [("Host", "a.example"), ("Cookie", f"_burtAgency={json}; codeVersion=%2B447700900123")]
+    seen = detector._idscan.request(loud, kinds, det._anchors, "/", None, None, det._plain)
+    assert seen is not None and seen[0] == loud[1:]
+    assert [f.normalized for f in det.detect(make_request(headers=loud))] == ["+447700900123"]
 
 
 def test_triage_in_c_turns_down_damaged_headers() -> None:
@@ -1328,7 +1377,7 @@ def test_triage_reads_as_python_with_more_names_than_it_keeps_kinds_for() -> Non
     kinds = {name: i % 5 for i, name in enumerate(names)}
     headers = [(name, "msisdn=1?" if i % 3 else "a=b") for i, name in enumerate(names)]
     for _ in range(3):
-        expected = detector._triage_py(headers, kinds, det._may_matter_py)
+        expected = detector._triage_py(headers, kinds, det._worth_reading_py)
         assert _triage_in_c(headers, kinds, det._anchors) == expected
         assert _triage_in_c(headers[::-1], kinds, det._anchors) == expected[::-1]
         for name in names[::7]:
@@ -1399,9 +1448,11 @@ def test_the_first_look_in_c_answers_as_python(
 ) -> None:
     det = _detector()
     needles = None if which is None else _MATCHERS[which]()._needles
-    in_c = detector._idscan.request(headers, kinds, det._anchors, uri, needles, body or None)
+    in_c = detector._idscan.request(
+        headers, kinds, det._anchors, uri, needles, body or None, det._plain
+    )
     in_python = detector._request_py(
-        headers, kinds, det._may_matter_py, det._anchored, uri, needles, body
+        headers, kinds, det._worth_reading_py, det._anchored, uri, needles, body
     )
     # C tests a Cookie header, and the query of a URL-valued one, where it is ASCII
     # (one without a query it drops whole, as Python does).
@@ -1414,6 +1465,15 @@ def test_the_first_look_in_c_answers_as_python(
     wide = any(_wide(text) for text in [*(v for _, v in headers), uri or ""])
     # C tests a query only where it is ASCII: a target without one it decides whole.
     query_ascii = (uri or "").isascii() or "?" not in (uri or "")
+    # Pairs only Python can pick (JSON only orjson can judge) keep their header or
+    # query for Python.
+    python_picks = any(
+        _picked_in_python(value, kinds.get(name))
+        for name, value in headers
+        if kinds.get(name) in (detector._COOKIE, detector._URL) and value.isascii()
+    ) or (query_ascii and _picked_in_python(uri or "", None))
+    if python_picks:
+        return
     if cookies_ascii and query_ascii and not (needles is not None and wide):
         assert in_c == in_python, (headers, kinds, uri, body)
         return
@@ -1434,30 +1494,31 @@ def test_the_first_look_in_c_turns_down_damaged_arguments() -> None:
     anchors = det._anchors
     needles = _matcher()._needles
     damaged_calls: list[tuple[object, ...]] = [
-        ([], {}, anchors, "/", None),
-        ([], [], anchors, "/", None, None),
-        ([], {}, list(anchors), "/", None, None),
-        ([], {}, anchors, b"/", None, None),
-        ([], {}, anchors, "/", list(needles or ()), None),
-        ([], {}, anchors, "/", needles, "body"),
-        ([], {}, anchors, "/", None, "body"),
-        ([], {}, anchors, "/", None, bytearray(b"{}")),
-        ([("Host", b"x")], {}, anchors, "/", None, None),
-        ([("Host",)], {}, anchors, "/", needles, None),
-        (5, {}, anchors, "/", None, None),
+        ([], {}, anchors, "/", None, None),
+        ([], [], anchors, "/", None, None, None),
+        ([], {}, list(anchors), "/", None, None, None),
+        ([], {}, anchors, b"/", None, None, None),
+        ([], {}, anchors, "/", list(needles or ()), None, None),
+        ([], {}, anchors, "/", needles, "body", None),
+        ([], {}, anchors, "/", None, "body", None),
+        ([], {}, anchors, "/", None, bytearray(b"{}"), None),
+        ([], {}, anchors, "/", None, None, ["a"]),
+        ([("Host", b"x")], {}, anchors, "/", None, None, None),
+        ([("Host",)], {}, anchors, "/", needles, None, None),
+        (5, {}, anchors, "/", None, None, None),
     ]
     for args in damaged_calls:
         with pytest.raises(TypeError):
             detector._idscan.request(*args)
     # The indexes are intact: a request is looked at as before.
-    assert detector._idscan.request([], {}, anchors, "/?msisdn=1", needles, None) == (
+    assert detector._idscan.request([], {}, anchors, "/?msisdn=1", needles, None, None) == (
         [],
         True,
         False,
         False,
     )
     assert (
-        detector._idscan.request([("Cookie", "a=1")], {"Cookie": 1}, anchors, "/", None, None)
+        detector._idscan.request([("Cookie", "a=1")], {"Cookie": 1}, anchors, "/", None, None, None)
         is None
     )
 
@@ -1512,15 +1573,59 @@ _NAMES = st.one_of(st.lists(_NAME_PIECES, max_size=4).map("".join), st.sampled_f
 
 
 @settings(max_examples=800, deadline=None)
-@given(st.lists(st.tuples(_NAMES, st.lists(_VALUE_PIECES, max_size=12).map("".join)), max_size=8))
-def test_pick_in_c_keeps_what_python_keeps(pairs: list[tuple[str, str]]) -> None:
+@given(
+    st.lists(st.tuples(_NAMES, st.lists(_VALUE_PIECES, max_size=12).map("".join)), max_size=8),
+    st.lists(st.booleans(), max_size=8),
+)
+def test_pick_in_c_keeps_what_python_keeps(
+    pairs: list[tuple[str, str]], plain_ones: list[bool]
+) -> None:
     det = _detector()
-    in_c = detector._idscan.pick(pairs, det._anchors)
-    in_python = detector._picked_py(pairs, det._anchored)
-    if all(name.isascii() and value.isascii() for name, value in pairs):
-        assert in_c == in_python, pairs
-    else:
-        assert in_c is None
+    # Some of the names known to be plain (as IdentityDetector._plain has them).
+    plain = {name for (name, _), chosen in zip(pairs, plain_ones, strict=False) if chosen}
+    for known in (set(), plain):
+        in_c = detector._idscan.pick(pairs, det._anchors, True, known)
+        in_python = detector._picked_py(pairs, det._anchored, True, known)
+        if all(name.isascii() and value.isascii() for name, value in pairs):
+            assert in_c == in_python, (pairs, known)
+        else:
+            assert in_c is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(_NAME_PIECES, min_size=1, max_size=4).map("".join),
+    st.lists(_VALUE_PIECES, min_size=1, max_size=12).map("".join),
+    st.sampled_from([WHERE_COOKIE, WHERE_QUERY, WHERE_BODY]),
+)
+def test_a_name_known_to_say_nothing_loses_no_finding_when_its_pairs_are_picked(
+    name: str, value: str, where: str
+) -> None:
+    # Once classified, a name with an anchor word but neither a hint nor a catalog
+    # entry (IdentityDetector._plain) is picked as one without: _params then finds
+    # what _param finds in the pair on its own.
+    det = _detector()
+    det._param_rule(name)
+    picked: list[Finding] = []
+    det._params([(name, value)], where, picked)
+    found: list[Finding] = []
+    det._param(name, value, where, found)
+    assert picked == found
+    query: list[Finding] = []
+    det._query("/p?" + quote(name, safe="") + "=" + value, where, query)
+    cookie: list[Finding] = []
+    det._cookies(f"{name}={value}", cookie)
+    if name.isascii() and "=" not in name and ";" not in name + value and "&" not in value:
+        assert query == found or "%" in name or "+" in name
+        assert [f.name for f in cookie] == [f.name for f in found] or name != name.strip()
+
+
+def test_a_plain_name_is_one_with_an_anchor_word_and_no_hint() -> None:
+    det = _detector()
+    for name in ("codeVersion", "demdex", "msisdn", "gtm_a1b2", "user_phone", "uuid"):
+        det._param_rule(name)
+    assert {"codeVersion", "demdex"} <= det._plain
+    assert not {"msisdn", "gtm_a1b2", "user_phone"} & det._plain
 
 
 def _worth_in_python(value: str) -> bool:
@@ -1565,7 +1670,14 @@ def test_pick_in_c_turns_down_damaged_pairs() -> None:
             detector._idscan.pick(damaged, anchors)
     with pytest.raises(TypeError):
         detector._idscan.pick([], list(anchors))
+    with pytest.raises(TypeError):
+        detector._idscan.pick([], anchors, True, ["msisdn"])
+    for calls in (detector._idscan.pick_query, detector._idscan.pick_cookies):
+        with pytest.raises(TypeError):
+            calls("a=b", anchors, ["a"])
     assert detector._idscan.pick([("msisdn", "x"), ("v", "y")], anchors) == [("msisdn", "x")]
+    assert detector._idscan.pick([("msisdn", "x")], anchors, True, {"msisdn"}) == []
+    assert detector._idscan.pick([("msisdn", "x")], anchors, True, None) == [("msisdn", "x")]
 
 
 @pytest.mark.parametrize(
@@ -1769,11 +1881,12 @@ _CUT_PIECES = st.one_of(
 
 
 @settings(max_examples=800, deadline=None)
-@given(st.lists(_CUT_PIECES, max_size=30).map("".join))
-def test_pick_query_in_c_keeps_what_python_picks_of_the_pairs(uri: str) -> None:
+@given(st.lists(_CUT_PIECES, max_size=30).map("".join), st.booleans())
+def test_pick_query_in_c_keeps_what_python_picks_of_the_pairs(uri: str, some_plain: bool) -> None:
     det = _detector()
-    in_c = detector._idscan.pick_query(uri, det._anchors)
-    in_python = detector._picked_py(detector._query_pairs(uri), det._anchored)
+    plain = {name for name, _ in detector._query_pairs(uri)[::2]} if some_plain else set()
+    in_c = detector._idscan.pick_query(uri, det._anchors, plain)
+    in_python = detector._picked_py(detector._query_pairs(uri), det._anchored, True, plain)
     if in_c is None:
         # Python decides only for a target that is not ASCII, a name that decodes
         # past ASCII, or JSON only orjson can judge.
@@ -1796,14 +1909,21 @@ def _query_pairs_raw(uri: str) -> list[tuple[str, str]]:
 
 
 @settings(max_examples=800, deadline=None)
-@given(st.lists(_CUT_PIECES, max_size=30).map("".join))
-def test_pick_cookies_in_c_keeps_what_python_picks_of_the_pairs(header: str) -> None:
+@given(st.lists(_CUT_PIECES, max_size=30).map("".join), st.booleans())
+def test_pick_cookies_in_c_keeps_what_python_picks_of_the_pairs(
+    header: str, some_plain: bool
+) -> None:
     det = _detector()
-    in_c = detector._idscan.pick_cookies(header, det._anchors)
-    if header.isascii():
-        assert in_c == detector._picked_py(list(detector._cookie_pairs(header)), det._anchored)
+    pairs = list(detector._cookie_pairs(header))
+    plain = {name for name, _ in pairs[1::2]} if some_plain else set()
+    in_c = detector._idscan.pick_cookies(header, det._anchors, plain)
+    if in_c is None:
+        # Python decides only for a header that is not ASCII or JSON only orjson can
+        # judge.
+        assert not header.isascii() or any(_orjson_only(value) for _, value in pairs), header
     else:
-        assert in_c is None
+        assert header.isascii()
+        assert in_c == detector._picked_py(pairs, det._anchored, True, plain)
 
 
 def test_pick_query_and_cookies_in_c_turn_down_damaged_arguments() -> None:
@@ -1918,7 +2038,7 @@ def _body_look_in_c(content_type: str | None, body: bytes) -> tuple[str | bool |
     headers = [("Host", "a.example")]
     if content_type is not None:
         headers.append(("Content-Type", content_type))
-    answer = detector._idscan.request(headers, {"Host": 0}, det._anchors, "/", None, body)
+    answer = detector._idscan.request(headers, {"Host": 0}, det._anchors, "/", None, body, None)
     return (False if answer is None else answer[3]), headers
 
 
@@ -1928,11 +2048,13 @@ def test_the_body_look_in_c_answers_as_python(content_type: str | None, body: by
     look, headers = _body_look_in_c(content_type, body)
     det = _detector()
     expected = detector._body_look_py(
-        headers, body, det._may_matter_py, lambda name: detector._anchored_py(name, det._anchors)
+        headers, body, det._worth_reading_py, lambda name: detector._anchored_py(name, det._anchors)
     )
     if look is None:
         # Python decides only where the body or the Content-Type value is not ASCII.
         assert not body.isascii() or not (content_type or "").isascii()
+    elif look == detector._FORM and _picked_in_python("?" + body.decode(), None):
+        pass  # a form whose pairs only Python can pick is read (then picked) by it
     else:
         assert look == expected, (content_type, body)
 
@@ -2072,7 +2194,15 @@ def test_a_request_the_first_look_clears_still_has_its_recurring_token_counted(
         )
         if c_built and n:
             # (The first time, names it has no kind for yet are kept.)
-            args = (request.headers, det._header_kinds, det._anchors, request.uri, None, None)
+            args = (
+                request.headers,
+                det._header_kinds,
+                det._anchors,
+                request.uri,
+                None,
+                None,
+                det._plain,
+            )
             assert detector._idscan.request(*args) is None
         found.append([(f.where, f.name, f.detector) for f in det.detect(request)])
     assert found == [[], [], [("cookie", "zqk", "recurrence")]]
