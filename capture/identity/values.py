@@ -32,7 +32,9 @@ from capture.identity.devices import imsi_by_structure, parse_imei, parse_imsi
 from capture.identity.encodings import (
     base64_digits,
     base64_text,
+    has_separator,
     hex_digits,
+    several_parts,
     split_parts,
     url_decode,
 )
@@ -176,6 +178,24 @@ def _written(text: str) -> ValueHit | None:
     if match is None:
         return None
     return _phone_hit(text, match, "medium", "libphonenumber does not call it a valid number")
+
+
+def _parts_say_nothing(value: str) -> bool:
+    """Can no part of the composite ``value`` be read on its own in a parameter under a
+    name without a hint (:meth:`ValueScanner._part`): it has several parts, and none
+    is named (``=``), a URI (``tel:``, ``sip:``, ``sips:``, in any case) or a written
+    number (a "+", or "%2b" still encoded)? Then only digits wrapped whole could be
+    read, and they are not there."""
+    if "=" in value or "+" in value or not has_separator(value):
+        return False
+    lowered = value.lower()
+    for opener in _PART_OPENERS:
+        if opener in lowered:
+            return False
+    return several_parts(value)
+
+
+_PART_OPENERS = ("%2b", *_URI_SCHEMES)
 
 
 class ValueScanner:
@@ -385,6 +405,12 @@ class ValueScanner:
                 return [hit]
         if "@" in value or "%40" in value:
             hits.extend(self._addresses(url_decode(value), kind == names.HINT_EMAIL))
+        if mode is Mode.PARAM and kind is None and _parts_say_nothing(value):
+            # No part of it can be read on its own (none is named, a URI or a written
+            # number), and digits wrapped in hex or base64 only where they are the
+            # whole value: a JavaScript object or an Adobe visitor ID, a dozen parts,
+            # is not walked part by part to find that.
+            return hits
         parts = list(split_parts(value))
         # In a cookie or parameter, digits wrapped in hex or base64 are read where they
         # are the whole value, as the whole-string first look (the detector's

@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from capture.identity import values
 from capture.identity.names import name_hint, normalize_name
-from capture.identity.values import DIGEST, VALUE_DETECTORS, ValueScanner, hex_digest
+from capture.identity.values import DIGEST, VALUE_DETECTORS, Mode, ValueScanner, hex_digest
 
 _SHA256 = hashlib.sha256(b"+447700900123").hexdigest()
 
@@ -84,3 +87,45 @@ def test_a_digest_under_other_names_is_not_read_as_a_hashed_identifier(name: str
 def test_the_rule_is_switched_off_by_its_detector_name() -> None:
     enabled = frozenset(VALUE_DETECTORS) - {DIGEST}
     assert _hashed("hashed_email", _SHA256, enabled) is None
+
+
+# Pieces of composite values: separators, names, URI schemes, written and wrapped
+# numbers, addresses, and the brackets a part is stripped of.
+_PIECES = st.sampled_from(
+    [
+        *",;&| \t=+:@.-_{}[]()\"'",
+        *("tel:", "TEL:", "sip:", "Sips:", "%2b", "%2B", "%40", "phone", "msisdn", "imei"),
+        *("447700900123", "+447700900123", "07700900123", "490154203237518", "abc"),
+        *("NDQ3NzAwOTAwMTIz", "343437373030393030313233", "2b343437373030393030313233"),
+        *("alice@example.com", "x@0.totcl", "[CS]v1|", "INQ:", "custID:"),
+    ]
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(_PIECES, max_size=14).map("".join),
+    st.sampled_from([None, "phone", "email", "imei"]),
+    st.sampled_from([Mode.PARAM, Mode.HEADER]),
+)
+def test_a_value_whose_parts_say_nothing_is_read_as_when_walked_part_by_part(
+    value: str, hint_of: str | None, mode: Mode
+) -> None:
+    # A parameter of several parts none of which is named, a URI or a written number
+    # is not walked part by part: it finds what the walk finds.
+    scanner = ValueScanner("GB", VALUE_DETECTORS)
+    hint = name_hint(hint_of) if hint_of else name_hint("x")
+    found = scanner.scan(value, hint, mode)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(values, "_parts_say_nothing", lambda value: False)
+        walked = scanner.scan(value, hint, mode)
+    assert found == walked, value
+
+
+def test_a_javascript_object_in_a_parameter_is_not_walked_part_by_part() -> None:
+    text = '{tzOf:88790985,_svMs:-1,_aTyp:3,cTACC:0,lcId:"0",errs:[],spc:0,ppn:"N/A"}'
+    assert values._parts_say_nothing(text)
+    assert values._parts_say_nothing("[CS]v1|3419B9DF384788B2-30262997791753A9[CE]")
+    for opened in ("a,tel:447700900123", "a,b=1", "a,+447700900123", "a,%2B44", "a,SIP:x"):
+        assert not values._parts_say_nothing(opened), opened
+    assert not values._parts_say_nothing("NDQ3NzAwOTAwMTIz")  # one part: read whole
