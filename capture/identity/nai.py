@@ -10,6 +10,8 @@ path is an address: ``mailto:`` (RFC 6068, a page's contact links) and ``acct:``
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -50,13 +52,27 @@ def find_addresses(text: str) -> list[AddressMatch]:
 _RESERVED_TLDS = frozenset({"example", "test", "invalid", "localhost"})
 
 
+def _psl_file() -> str:
+    """The Public Suffix List file the ``publicsuffixlist`` package bundles
+    (``publicsuffixlist.PSLFILE``), found beside the package without running it:
+    importing it costs 4 ms, for a matcher of its own not used here, the first time a
+    run meets a value shaped like an address. Where the file is not there, the package
+    says where it is."""
+    spec = importlib.util.find_spec("publicsuffixlist")
+    if spec is not None and spec.origin is not None:
+        path = os.path.join(os.path.dirname(spec.origin), "public_suffix_list.dat")
+        if os.path.isfile(path):
+            return path
+    from publicsuffixlist import PSLFILE
+
+    return str(PSLFILE)
+
+
 @cache
 def _tlds() -> frozenset[str]:
     """The top-level domains of the Public Suffix List's ICANN section, as the
     ``publicsuffixlist`` package bundles it (no network): its one-label ASCII rules."""
-    from publicsuffixlist import PSLFILE
-
-    with open(PSLFILE, "rb") as source:
+    with open(_psl_file(), "rb") as source:
         icann = source.read().partition(b"// ===BEGIN PRIVATE DOMAINS===")[0]
     # The rules are lower case, one a line; IDN TLDs are in Unicode, which an
     # address's realm (ASCII letters) never ends in.

@@ -1,0 +1,48 @@
+"""E-mail addresses and NAIs, and the top-level domains an address's realm must end in."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from publicsuffixlist import PSLFILE
+
+from capture.identity import nai
+from capture.identity.nai import find_addresses, known_tld
+
+
+def test_the_public_suffix_list_read_is_the_one_the_package_names() -> None:
+    assert nai._psl_file() == str(PSLFILE)
+
+
+def test_the_list_is_found_through_the_package_where_it_is_not_beside_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(nai.importlib.util, "find_spec", lambda name: None)
+    assert nai._psl_file() == str(PSLFILE)
+
+
+def test_known_top_level_domains_are_read_without_running_the_package() -> None:
+    # The package's own matcher is not used: importing it cost 4 ms a run.
+    code = (
+        "import sys\n"
+        "from capture.identity.nai import known_tld\n"
+        "print(known_tld('gmail.com'), known_tld('mms.operator.example'), known_tld('0.totcl'),"
+        " 'publicsuffixlist' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["True", "True", "False", "False"]
+
+
+def test_an_address_is_found_after_mailto_and_not_in_a_urls_user_info() -> None:
+    assert [a.normalized for a in find_addresses("mailto:Alice@Example.com")] == [
+        "alice@example.com"
+    ]
+    assert find_addresses("http://user@host.example/") == []
+    # A cookie's key@value pairs have an address's shape; the realm's last label is
+    # no top-level domain, which is what tells them apart.
+    assert [a.realm for a in find_addresses("effcl@0.totcl")] == ["0.totcl"]
+    assert not known_tld("0.totcl") and known_tld("Mail.Example.COM")
