@@ -27,8 +27,8 @@
  * pick_query(uri, anchors, plain=None) and pick_cookies(header, anchors, plain=None)
  *   are pick of the pairs
  *   detector._query_pairs and _cookie_pairs cut, cut here (only the pairs kept made
- *   str); None where Python decides (text not ASCII, a query name to be decoded, JSON
- *   only orjson can judge).
+ *   str); None where Python decides (text not ASCII, a query name decoded past ASCII,
+ *   JSON only orjson can judge).
  *
  * anchored(name, anchors) is detector._anchored_py: does the name, lower-cased,
  *   contain an anchor word?
@@ -1146,14 +1146,6 @@ triage_items(PyObject **items, Py_ssize_t count, PyObject *kinds, PyObject *kept
     return 0;
 }
 
-/* detector._worth_param of the ASCII value s[0..n). Only the bytes '@', '+', '%' and
- * ':' start a test, and all four stop next_stop (sep '@': one of them): the rest of a
- * value, nearly all of an opaque token, is passed sixteen bytes at a time. The
- * schemes of _has_scheme (tel:, sip:, sips:, or with their ':' encoded, "%3a" in any
- * case) are looked for at each ':' and "%3a", back from it (scheme_before): the
- * same answer as a search of the value lower-cased for each, where those searches
- * read the whole value six times over (the "https%3A" of every encoded URL made the
- * first of them run). */
 /* Is s[0..n) whole encodings._HEX_DIGITS, (?:2[bB])?(?:3[0-9]){7,16}: hex-ASCII of
  * 7 to 16 digits, "+"-led or not? */
 static int
@@ -1168,6 +1160,14 @@ hex_digits_shaped(const Py_UCS1 *s, Py_ssize_t n)
     return 1;
 }
 
+/* detector._worth_param of the ASCII value s[0..n). Only the bytes '@', '+', '%' and
+ * ':' start a test, and all four stop next_stop (sep '@': one of them): the rest of a
+ * value, nearly all of an opaque token, is passed sixteen bytes at a time. The
+ * schemes of _has_scheme (tel:, sip:, sips:, or with their ':' encoded, "%3a" in any
+ * case) are looked for at each ':' and "%3a", back from it (scheme_before): the
+ * same answer as a search of the value lower-cased for each, where those searches
+ * read the whole value six times over (the "https%3A" of every encoded URL made the
+ * first of them run). */
 static int
 worth_param(const Py_UCS1 *s, Py_ssize_t n)
 {
@@ -1550,6 +1550,19 @@ worth_reading(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 sep, PyObject *plain)
     return found == -1 ? -2 : found != 0;
 }
 
+/* The answer of pick_query or pick_cookies once walk_pairs (rc) filled kept: kept; or
+ * None where Python decides (rc -2), NULL on an error (rc -1), kept let go. */
+static PyObject *
+walked(PyObject *kept, int rc)
+{
+    if (rc >= 0)
+        return kept;
+    Py_DECREF(kept);
+    if (rc == -2)
+        Py_RETURN_NONE;
+    return NULL;
+}
+
 /* pick_query(uri, anchors, plain=None) is pick(detector._query_pairs(uri), anchors, True,
  * plain): the query's pairs cut as _query_pairs cuts them (after the first '?', up to
  * the first '#', at each '&' and then the first '='; name and value not empty), only
@@ -1569,14 +1582,7 @@ pick_query(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     const Py_UCS1 *mark = memchr(s, '?', (size_t)n);
     if (mark == NULL)
         return kept;
-    int walked = walk_pairs(mark + 1, n - (mark + 1 - s), '&', plain, kept);
-    if (walked < 0) {
-        Py_DECREF(kept);
-        if (walked == -2)
-            Py_RETURN_NONE;
-        return NULL;
-    }
-    return kept;
+    return walked(kept, walk_pairs(mark + 1, n - (mark + 1 - s), '&', plain, kept));
 }
 
 /* pick_cookies(header, anchors, plain=None) is pick(list(detector._cookie_pairs(header)),
@@ -1594,14 +1600,7 @@ pick_cookies(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         picking(args, nargs, "pick_cookies(header: str, anchors: tuple, plain=None)", &s, &n, &plain);
     if (kept == NULL || kept == Py_None)
         return kept;
-    int walked = walk_pairs(s, n, ';', plain, kept);
-    if (walked < 0) {
-        Py_DECREF(kept);
-        if (walked == -2)
-            Py_RETURN_NONE;
-        return NULL;
-    }
-    return kept;
+    return walked(kept, walk_pairs(s, n, ';', plain, kept));
 }
 
 /* The gate of canary.run_gate: can a run of this length and first byte be a key? */
@@ -2703,20 +2702,15 @@ value:
             return i == -1 ? 0 : -2;
         goto after;
     case 't':
-        if (n - i < 4 || memcmp(s + i, "true", 4) != 0)
-            return 0;
-        i += 4;
-        goto after;
     case 'f':
-        if (n - i < 5 || memcmp(s + i, "false", 5) != 0)
+    case 'n': {
+        const char *word = s[i] == 't' ? "true" : s[i] == 'f' ? "false" : "null";
+        Py_ssize_t len = (Py_ssize_t)strlen(word);
+        if (n - i < len || memcmp(s + i, word, (size_t)len) != 0)
             return 0;
-        i += 5;
+        i += len;
         goto after;
-    case 'n':
-        if (n - i < 4 || memcmp(s + i, "null", 4) != 0)
-            return 0;
-        i += 4;
-        goto after;
+    }
     default: {
         Py_ssize_t start = i;
         if (s[i] == '-')
@@ -2869,16 +2863,14 @@ request(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (nargs != 7 || !PyDict_Check(args[1]) || !PyTuple_Check(args[2]) ||
         (args[3] != Py_None && !PyUnicode_Check(args[3])) ||
         (args[4] != Py_None && !PyTuple_Check(args[4])) ||
-        (args[5] != Py_None && !PyBytes_Check(args[5])) ||
-        (args[6] != Py_None && !PyAnySet_Check(args[6]))) {
+        (args[5] != Py_None && !PyBytes_Check(args[5]))) {
         PyErr_SetString(PyExc_TypeError,
                         "request(headers, kinds: dict, anchors: tuple, uri: str | None, "
                         "needles: tuple | None, body: bytes | None, plain: set | None)");
         return NULL;
     }
-    PyObject *uri = args[3], *tuple = args[4], *body = args[5];
-    PyObject *plain = args[6] == Py_None ? NULL : args[6];
-    if (index_anchors(args[2]) < 0)
+    PyObject *uri = args[3], *tuple = args[4], *body = args[5], *plain;
+    if (plain_argument(args, nargs, 6, &plain) < 0 || index_anchors(args[2]) < 0)
         return NULL;
     if (tuple != Py_None && index_needles(tuple) < 0)
         return NULL;

@@ -1195,6 +1195,10 @@ def _picked_py(
     (:func:`_carried_names`). A name in ``plain`` (known to have neither a hint nor
     a catalog entry: :attr:`IdentityDetector._plain`) is taken as one without an
     anchor word."""
+
+    def named(name: str) -> bool:
+        return anchored(name) and name not in plain
+
     picked = []
     for pair in pairs:
         name, value = pair
@@ -1203,18 +1207,13 @@ def _picked_py(
                 value[0] in "KMNO"
                 and _B64URL_RUN.fullmatch(value)
                 and not base64_shaped(value)
-                and not (anchored(name) and name not in plain)
+                and not named(name)
             ):
                 continue
-            if (
-                opens
-                and value[0] in "{[%"
-                and not (anchored(name) and name not in plain)
-                and _json_fruitless(value, anchored)
-            ):
+            if opens and value[0] in "{[%" and not named(name) and _json_fruitless(value, anchored):
                 continue
             picked.append(pair)
-        elif (anchored(name) and name not in plain) or _carried_anchored(value, anchored):
+        elif named(name) or _carried_anchored(value, anchored):
             picked.append(pair)
     return picked
 

@@ -161,15 +161,11 @@ _PART_SPLIT = re.compile(r"[,;&|\s]+")
 _STRIP = "\"'<>()[]{}"
 
 
-def has_separator(value: str) -> bool:
-    """Whether ``value`` holds a separator of :func:`split_parts`' (without one it is
-    one part, or none)."""
-    return _PART_SPLIT.search(value) is not None
-
-
 def several_parts(value: str) -> bool:
     """Whether :func:`split_parts` gives more than one part of ``value`` (counted
     without cutting out their names)."""
+    if _PART_SPLIT.search(value) is None:
+        return False  # no separator: one part, or none
     count = 0
     for piece in _PART_SPLIT.split(value):
         if piece.strip(_STRIP):

@@ -32,7 +32,6 @@ from capture.identity.devices import imsi_by_structure, parse_imei, parse_imsi
 from capture.identity.encodings import (
     base64_digits,
     base64_text,
-    has_separator,
     hex_digits,
     several_parts,
     split_parts,
@@ -180,22 +179,23 @@ def _written(text: str) -> ValueHit | None:
     return _phone_hit(text, match, "medium", "libphonenumber does not call it a valid number")
 
 
+_PART_OPENERS = ("%2b", *_URI_SCHEMES)
+"""What a part opens with to be read on its own, besides a name (:meth:`ValueScanner._part`)."""
+
+
 def _parts_say_nothing(value: str) -> bool:
     """Can no part of the composite ``value`` be read on its own in a parameter under a
     name without a hint (:meth:`ValueScanner._part`): it has several parts, and none
     is named (``=``), a URI (``tel:``, ``sip:``, ``sips:``, in any case) or a written
     number (a "+", or "%2b" still encoded)? Then only digits wrapped whole could be
     read, and they are not there."""
-    if "=" in value or "+" in value or not has_separator(value):
+    if "=" in value or "+" in value or not several_parts(value):
         return False
     lowered = value.lower()
-    for opener in _PART_OPENERS:
+    for opener in _PART_OPENERS:  # noqa: SIM110 (any() over a generator costs more)
         if opener in lowered:
             return False
-    return several_parts(value)
-
-
-_PART_OPENERS = ("%2b", *_URI_SCHEMES)
+    return True
 
 
 class ValueScanner:

@@ -343,7 +343,7 @@ class Flow:
         """When the connection last moved to the back of the least-recently-active
         order: the frame number of a segment, or (frame number, capture time, id)
         of a fold of skipped segments (:meth:`Reassembler._fold_touched`)."""
-        self.raw_keys = raw_keys or (_raw_key(key), _raw_key((key[2], key[3], key[0], key[1])))
+        self.raw_keys = raw_keys or (_raw_key(key), _raw_key(_reverse(key)))
         """Each direction's addresses and ports as they sit in a plain frame's IP and
         TCP headers (see :attr:`Reassembler.skip`)."""
 
@@ -369,6 +369,11 @@ class StreamSink(Protocol):
         """The connection is over: ``why`` says how, in words a record can carry
         (``connection ended``: FIN both ways or RST; else idle, eviction or the end
         of the capture, when the connection itself may have gone on)."""
+
+
+def _reverse(key: FlowKey) -> FlowKey:
+    """The key of the other direction of ``key``'s connection."""
+    return (key[2], key[3], key[0], key[1])
 
 
 def _raw_key(key: FlowKey) -> bytes:
@@ -809,7 +814,7 @@ class Reassembler:
         places = self._reset_places
         places.pop(key, None)
         places[key] = (ts, seq, client, True)
-        reverse = (key[2], key[3], key[0], key[1])
+        reverse = _reverse(key)
         places.pop(reverse, None)
         if peer is not None:
             places[reverse] = (ts, peer, True, False)
@@ -829,7 +834,7 @@ class Reassembler:
         if place is None or place[1] != seg.seq:
             return None
         del self._reset_places[key]
-        reverse = (key[2], key[3], key[0], key[1])
+        reverse = _reverse(key)
         # The connection's other place, if any, goes with it: it is read on, or over.
         self._reset_places.pop(reverse, None)
         if seg.ts - place[0] > RESET_GRACE:
@@ -1015,7 +1020,7 @@ class Reassembler:
             self._take_foreign(flow)
         flow.owner = self
         self._flows[key] = (flow, 0)
-        self._flows[(key[2], key[3], key[0], key[1])] = (flow, 1)
+        self._flows[_reverse(key)] = (flow, 1)
         self._lru[flow_id] = flow
         raw0, raw1 = flow.raw_keys
         by_raw = self.by_raw
