@@ -62,6 +62,12 @@ def _detector() -> IdentityDetector:
     return IdentityDetector(IdentityConfig(region="GB"))
 
 
+def _fresh_detector() -> IdentityDetector:
+    """A detector of its own, for a test that classifies names: what it learns
+    (``_plain``) stays out of the shared one's."""
+    return IdentityDetector(IdentityConfig(region="GB"))
+
+
 @cache
 def _matcher() -> canary.CanaryMatcher:
     return IdentityDetector(CANARIES)._canaries
@@ -1231,8 +1237,10 @@ def _picked_in_python(value: str, kind: int | None) -> bool:
 
 def _triage_in_c(headers: object, kinds: object, anchors: tuple[str, ...]) -> list[tuple[str, str]]:
     """The headers ``_idscan.request`` keeps (its first step, triage), for a request
-    with no target, no needles and no body."""
-    work = detector._idscan.request(headers, kinds, anchors, None, None, None, None)  # type: ignore[arg-type]
+    with no target, no needles and no body, with the shared detector's plain names
+    (those its ``_worth_reading_py`` takes)."""
+    plain = _detector()._plain
+    work = detector._idscan.request(headers, kinds, anchors, None, None, None, plain)  # type: ignore[arg-type]
     return [] if work is None else work[0]
 
 
@@ -1310,7 +1318,7 @@ def test_the_first_look_drops_a_cookie_query_or_form_whose_pairs_pick_keeps_none
     # may_matter says yes to percent-encoded JSON and to a name with an anchor word;
     # pick then keeps no pair (JSON with nothing in it, a name known to say nothing),
     # so the request costs the first look alone, and detect finds nothing in it.
-    det = _detector()
+    det = _fresh_detector()
     kinds = {"Cookie": detector._COOKIE, "Referer": detector._URL, "Host": detector._SKIP}
     json = quote('{"id":"W5YYGDAMKSKV","vid":{"expires":"2018-01-14T08:22:30.611Z"}}', safe="")
     det._param_rule("codeVersion")
@@ -1604,7 +1612,7 @@ def test_a_name_known_to_say_nothing_loses_no_finding_when_its_pairs_are_picked(
     # Once classified, a name with an anchor word but neither a hint nor a catalog
     # entry (IdentityDetector._plain) is picked as one without: _params then finds
     # what _param finds in the pair on its own.
-    det = _detector()
+    det = _fresh_detector()
     det._param_rule(name)
     picked: list[Finding] = []
     det._params([(name, value)], where, picked)
@@ -1621,7 +1629,7 @@ def test_a_name_known_to_say_nothing_loses_no_finding_when_its_pairs_are_picked(
 
 
 def test_a_plain_name_is_one_with_an_anchor_word_and_no_hint() -> None:
-    det = _detector()
+    det = _fresh_detector()
     for name in ("codeVersion", "demdex", "msisdn", "gtm_a1b2", "user_phone", "uuid"):
         det._param_rule(name)
     assert {"codeVersion", "demdex"} <= det._plain
@@ -2038,7 +2046,9 @@ def _body_look_in_c(content_type: str | None, body: bytes) -> tuple[str | bool |
     headers = [("Host", "a.example")]
     if content_type is not None:
         headers.append(("Content-Type", content_type))
-    answer = detector._idscan.request(headers, {"Host": 0}, det._anchors, "/", None, body, None)
+    answer = detector._idscan.request(
+        headers, {"Host": 0}, det._anchors, "/", None, body, det._plain
+    )
     return (False if answer is None else answer[3]), headers
 
 
