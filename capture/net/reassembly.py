@@ -27,7 +27,11 @@ request (through :meth:`StreamSink.on_note`) where it cannot:
   (the receiver takes the FIN once they came). Any other FIN (behind the next byte,
   or further ahead, out of any window a real connection had: an evader's, which the
   receiver drops, RFC 9293 §3.10.7.4) is passed over, counted (``fins_passed_over``)
-  and noted; its payload takes the way of any data.
+  and noted; its payload takes the way of any data. A receiver reads nothing past a
+  FIN: held segments that start at or past it are dropped when the hole before them
+  is given up, not read after a gap (``data_past_fin``, noted), unless the receiver
+  acknowledged bytes past the hole or the sender went on past the FIN in order (then
+  the FIN was no end: one that never reached the server).
 * **Data on a SYN** is read only where the peer's SYN+ACK acknowledges it (TCP Fast
   Open): until then it is held (one segment a connection, within
   :attr:`Limits.total_buffer`), and it is dropped and counted (``syn_data_dropped``)
@@ -119,6 +123,9 @@ OVERLAP_NOTE = (
 """The note of two copies of the same bytes that differ."""
 FIN_NOTE = "TCP FIN out of the window passed over (the server would have ignored it too)"
 """The note of a FIN that did not end its direction's stream."""
+DATA_PAST_FIN_NOTE = "TCP data past its sender's FIN not read (the server never read it either)"
+"""The note of held data dropped because it lies past its sender's FIN
+(:meth:`Reassembler._drop_past_fin`)."""
 DATA_AFTER_RESET_NOTE = "data after a TCP reset (the server may not have taken the reset)"
 """The note of a connection read on after a RST (:meth:`Reassembler._read_on`)."""
 CLIENT_AFTER_RESET_NOTE = (
@@ -496,6 +503,7 @@ class Reassembler:
                 "fins_passed_over",
                 "syn_data_dropped",
                 "overlaps_differing",
+                "data_past_fin",
             ),
             0,
         )
@@ -709,7 +717,7 @@ class Reassembler:
         if flags & ACK and other.pending and other.next_seq is not None:
             acked = _delta(ack, other.next_seq)
             if acked > 0 and other.pending[0][0] <= other.offset + acked:
-                self._skip_hole(flow, 1 - direction, other, ts)
+                self._skip_hole(flow, 1 - direction, other, ts, proven=True)
 
         # A SYN's data is held until the handshake says whether the peer took it.
         if (payload or missing) and not (
@@ -1297,14 +1305,49 @@ class Reassembler:
         if mine != theirs:
             self._noted(flow, direction, ts, "overlaps_differing", OVERLAP_NOTE)
 
-    def _skip_hole(self, flow: Flow, direction: int, half: Half, ts: float) -> None:
-        """Give up on the hole before the first held segment: report it as a gap."""
+    def _skip_hole(
+        self, flow: Flow, direction: int, half: Half, ts: float, proven: bool = False
+    ) -> None:
+        """Give up on the hole before the first held segment: report it as a gap.
+        ``proven``: the receiver acknowledged bytes past the hole, so what is held up to
+        there was sent; else what is held at or past the sender's FIN is dropped first
+        (:meth:`_drop_past_fin`)."""
+        fin = half.fin
+        if not proven and fin is not None and half.offset <= fin:
+            self._drop_past_fin(flow, direction, half, fin)
         if not half.pending:
             return
         size = half.pending[0][0] - half.offset
         if size > 0:
             self._gap(flow, direction, half, ts, size)
         self._drain(flow, direction, half)
+
+    def _drop_past_fin(self, flow: Flow, direction: int, half: Half, fin: int) -> None:
+        """Drop the held segments that start at or past the sender's FIN (stream
+        position ``fin``), which the stream has not passed (a FIN it went on past in
+        order was no end).
+
+        A FIN is the last byte of its direction's stream: a receiver reads nothing
+        after it, so bytes there were never read by the server. Held until now, they
+        were given after a gap when the hole was given up: an evader's segment sent
+        far ahead (within the window, so the server holds it too, then drops it at
+        the FIN) became a request the server never read, with whatever headers it
+        chose. Counted (``data_past_fin``: segments with data) and noted."""
+        pending = half.pending
+        keep = [entry for entry in pending if entry[0] < fin]
+        if len(keep) == len(pending):
+            return
+        dropped = [entry for entry in pending if entry[0] >= fin and entry[2]]
+        size = sum(len(entry[2]) for entry in dropped)
+        half.pending = keep
+        half.pending_bytes -= size
+        self._buffered -= size
+        if dropped:
+            self._noted(flow, direction, dropped[0][1], "data_past_fin", DATA_PAST_FIN_NOTE)
+            if not flow.foreign:
+                self.counters["data_past_fin"] += len(dropped) - 1
+        if not keep:
+            self._sync_skip(flow, 1 - direction)
 
     def _flush_half(self, flow: Flow, direction: int) -> None:
         half = flow.halves[direction]
@@ -1489,6 +1532,11 @@ _PROBLEMS = (
         "data_after_reset",
         "TCP connection read on after a reset at the next byte",
         "TCP connections read on after a reset at the next byte",
+    ),
+    (
+        "data_past_fin",
+        "TCP segment's data past its sender's FIN not read",
+        "TCP segments' data past their sender's FIN not read",
     ),
     (
         "data_after_close",

@@ -335,6 +335,28 @@ def _evasions() -> list[tuple[float, bytes]]:
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
+def test_a_request_sent_past_the_client_s_fin_is_not_read(tmp_path: Path, jobs: int) -> None:
+    """An evader's segment 5,000 bytes ahead of the next byte, in the server's window:
+    the server holds it and drops it at the client's FIN. It was read after a gap of
+    5,000 bytes, as a second request carrying a number the server never received."""
+    real = simple_request("/", extra="X-MSISDN: 447700900123\r\n")
+    fake = simple_request("/fake", extra="X-MSISDN: 447911222333\r\n")
+    conv = conversation(cport=40050)
+    frames = conv.handshake() + conv.send(True, real)
+    ahead = 1001 + len(real) + 5000
+    frames.append((conv.ts, tcp_frame("10.0.0.1", 40050, "10.0.0.2", 80, ahead, 5001, ACK, fake)))
+    frames += conv.close()
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([save(tmp_path, frames)], out=out, err=err, jobs=jobs) == 0
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["uri"] for r in records] == ["/"]
+    assert "447911222333" not in out.getvalue()
+    summary = err.getvalue()
+    assert "; 1 TCP segment's data past its sender's FIN not read" in summary, summary
+    assert "capture gaps: 0 client side" in summary, summary
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
 def test_resets_and_fins_the_server_ignores_or_never_got_and_syn_data_give_the_value_it_read(
     tmp_path: Path, jobs: int
 ) -> None:

@@ -430,6 +430,96 @@ def test_the_summary_names_fins_passed_over() -> None:
     assert reassembly.reassembly_summary(counters) == ["2 TCP FINs passed over (out of the window)"]
 
 
+GET = b"GET / HTTP/1.1\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("after", "read"),
+    [
+        # A segment far ahead, then the FIN at the next byte (and the other way round).
+        ([seg(118 + 50, FAKE), seg(118, flags=FIN | ACK)], GET),
+        ([seg(118, flags=FIN | ACK), seg(118 + 50, FAKE)], GET),
+        # A FIN ahead of the next byte (the capture lost 20 bytes), data past it.
+        ([seg(118 + 20, flags=FIN | ACK), seg(118 + 50, FAKE)], GET + b"<20>"),
+        ([seg(118 + 50, FAKE), seg(118 + 20, flags=FIN | ACK)], GET + b"<20>"),
+        # Data at the FIN's own place, behind a hole.
+        ([seg(118 + 20, FAKE), seg(118 + 20, flags=FIN | ACK)], GET + b"<20>"),
+        # The FIN carries the last bytes; data past it; the server's FIN then.
+        (
+            [
+                seg(118, b"tail", flags=FIN | ACK),
+                seg(118 + 30, FAKE),
+                seg(500, flags=FIN | ACK, from_a=False, ack=123),
+            ],
+            GET + b"tail",
+        ),
+    ],
+    ids=[
+        "held, then FIN",
+        "FIN, then far data",
+        "FIN ahead, then data",
+        "data, then FIN ahead",
+        "at the FIN's place",
+        "FIN with data",
+    ],
+)
+def test_data_held_past_the_sender_s_fin_is_dropped_and_noted_not_read_after_a_gap(
+    after: list[Segment], read: bytes
+) -> None:
+    """A receiver reads nothing past a FIN: an evader's segment sent ahead of the next
+    byte (within the window, so the server holds it, then drops it at the FIN) was
+    read after a gap when the connection ended, a request the server never read."""
+    rec = feed([SYN_99, seg(499, flags=SYN | ACK, from_a=False, ack=100), seg(100, GET), *after])
+    assert stream(rec) == read
+    assert notes(rec) == [reassembly.DATA_PAST_FIN_NOTE]
+    assert FAKE not in stream(rec)
+
+
+def test_held_data_that_starts_before_the_fin_is_still_read_after_its_gap() -> None:
+    """The capture lost bytes before the FIN: what it kept of them is the stream's."""
+    segments = [SYN_99, seg(100, GET), seg(118 + 10, b"0123456789"), seg(118 + 20, flags=FIN | ACK)]
+    rec = feed(segments)
+    assert stream(rec) == GET + b"<10>0123456789"
+    assert notes(rec) == []
+
+
+def test_a_fin_the_sender_went_on_past_in_order_was_no_end() -> None:
+    """A FIN at the next byte, then data at that byte: the stream goes on there (a FIN
+    that never reached the server), and data held past it is read after its gap as
+    before, not dropped as past the FIN."""
+    segments = [
+        SYN_99,
+        seg(100, GET),
+        seg(118, flags=FIN | ACK),
+        seg(118 + 50, FAKE),
+        seg(118, REAL),
+    ]
+    rec = feed(segments)
+    assert stream(rec) == GET + REAL + b"<%d>" % (50 - len(REAL)) + FAKE
+    assert notes(rec) == []
+
+
+def test_held_data_the_receiver_acknowledged_is_read_even_past_a_fin() -> None:
+    """The server's ACK past the hole proves it got the bytes (the capture lost them):
+    the FIN before them was no end of the stream."""
+    rec = Recorder()
+    r = Reassembler(rec)
+    for segment in [SYN_99, seg(499, flags=SYN | ACK, from_a=False, ack=100), seg(100, GET)]:
+        r.feed(segment)
+    r.feed(seg(118, flags=FIN | ACK))
+    r.feed(seg(118 + 50, REAL))
+    r.feed(seg(500, from_a=False, ack=118 + 50 + len(REAL)))
+    assert stream(rec) == GET + b"<50>" + REAL
+    assert notes(rec) == []
+
+
+def test_the_summary_names_data_past_a_fin() -> None:
+    counters = {"data_past_fin": 1}
+    assert reassembly.reassembly_summary(counters) == [
+        "1 TCP segment's data past its sender's FIN not read"
+    ]
+
+
 @pytest.mark.parametrize(
     "segments",
     [
