@@ -134,6 +134,7 @@ class MessageReader:
         "direction",
         "fresh",
         "is_request",
+        "lost",
         "msg_ts",
         "remaining",
         "state",
@@ -156,6 +157,9 @@ class MessageReader:
         """A request head goes on in the next bytes, and :meth:`_request_head` has seen
         all ``abs(waiting)`` bytes of ``buf``: its first line (checked) and no end
         (> 0), or not even the end of its first line (< 0). 0: nothing known."""
+        self.lost = 0
+        """Bytes the capture lost since this reader lost its place (:data:`RESYNC`):
+        said on the request it finds again (:meth:`_resync`)."""
 
     # -- input -----------------------------------------------------------------
 
@@ -272,19 +276,23 @@ class MessageReader:
                 return
             self._body_done()
             self._enter_resync()
+            self.lost += size
             return
         if state in (CHUNK_DATA, CHUNK_SIZE, CHUNK_END, TRAILER):
             self._note(f"{note} in chunked body; framing lost")
             self._body_done()
             self._enter_resync()
+            self.lost += size
             return
         if state == HTTP09:
             self._finish_http09()
             self._enter_resync()
+            self.lost += size
             return
         if state == HEAD and self.buf.strip(b"\r\n"):
             self._partial_head(f"{note} inside the header block; the rest of the head is lost")
         self._enter_resync()
+        self.lost += size
 
     def close(self, why: str = "connection ended") -> None:
         """The connection is over (``why``: how, e.g. ``capture ended``): report
@@ -470,6 +478,12 @@ class MessageReader:
         self.state = HEAD
         self.fresh = True
         self.conn.tracker.count("resyncs")
+        if self.lost and self.is_request:
+            # Bytes are missing before it: it may not be where the stream had a
+            # request (a request line in a lost body's text), nor one the server read
+            # (bytes sent ahead of the next byte, given up on as a gap at the close).
+            self.conn.note(f"{GAP_NOTE}: {self.lost} bytes missing before this request")
+        self.lost = 0
         return True
 
     # -- heads ------------------------------------------------------------------

@@ -356,6 +356,31 @@ def test_a_request_sent_past_the_client_s_fin_is_not_read(tmp_path: Path, jobs: 
     assert "capture gaps: 0 client side" in summary, summary
 
 
+@pytest.mark.parametrize("ending", ["reset", "capture end"])
+def test_a_request_read_after_bytes_the_capture_never_saw_says_so(
+    tmp_path: Path, ending: str
+) -> None:
+    """The same segment sent ahead, the connection then reset or the capture over:
+    no FIN says where the stream ended, and the bytes before it may have been lost by
+    the capture (the server read it) or never sent (it did not). It is read, and its
+    record says bytes were missing before it."""
+    real = simple_request("/", extra="X-MSISDN: 447700900123\r\n")
+    fake = simple_request("/fake", extra="X-MSISDN: 447911222333\r\n")
+    conv = conversation(cport=40051)
+    frames = conv.handshake() + conv.send(True, real)
+    ahead = 1001 + len(real) + 5000
+    frames.append((conv.ts, tcp_frame("10.0.0.1", 40051, "10.0.0.2", 80, ahead, 5001, ACK, fake)))
+    if ending == "reset":
+        frames += conv.reset()
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([save(tmp_path, frames)], out=out, err=err) == 0
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["uri"] for r in records] == ["/", "/fake"]
+    assert "anomalies" not in records[0]
+    assert records[1]["anomalies"] == ["capture gap: 5000 bytes missing before this request"]
+    assert "(5,000 bytes missing, 1 request touched)" in err.getvalue(), err.getvalue()
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_resets_and_fins_the_server_ignores_or_never_got_and_syn_data_give_the_value_it_read(
     tmp_path: Path, jobs: int

@@ -209,6 +209,19 @@ def test_gap_inside_a_header_block_is_an_anomaly_not_invented_bytes() -> None:
     assert uris(records)[-1] == "/next"
 
 
+def test_a_request_found_again_after_a_gap_says_bytes_were_missing_before_it() -> None:
+    """The capture lost a whole request: the next one is found by its request line,
+    which could as well be text of a lost body, and its record says so."""
+    lost = simple_request("/lost", extra="X-Filler: " + "x" * 40 + "\r\n")
+    first = simple_request("/1")
+    records = run_frames(_with_hole(first + lost, slice(len(first), len(first) + len(lost))))
+    assert uris(records) == ["/1", "/next"]
+    assert records[0].request.anomalies == ()
+    assert records[1].request.anomalies == (
+        f"capture gap: {len(lost)} bytes missing before this request",
+    )
+
+
 def test_gap_inside_a_body_keeps_framing() -> None:
     body = b"0123456789" * 10
     post = b"POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n" + body
