@@ -334,20 +334,30 @@ def _evasions() -> list[tuple[float, bytes]]:
     return frames
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_a_request_sent_past_the_client_s_fin_is_not_read(tmp_path: Path, jobs: int) -> None:
-    """An evader's segment 5,000 bytes ahead of the next byte, in the server's window:
-    the server holds it and drops it at the client's FIN. It was read after a gap of
-    5,000 bytes, as a second request carrying a number the server never received."""
+def _sent_ahead(ending: str) -> list[tuple[float, bytes]]:
+    """A request carrying the real number, then an evader's segment 5,000 bytes ahead of
+    the next byte (in the server's window: it holds it) carrying a request with
+    another number; the connection then closed (``ending``: "fin", "reset") or not."""
     real = simple_request("/", extra="X-MSISDN: 447700900123\r\n")
     fake = simple_request("/fake", extra="X-MSISDN: 447911222333\r\n")
     conv = conversation(cport=40050)
     frames = conv.handshake() + conv.send(True, real)
     ahead = 1001 + len(real) + 5000
     frames.append((conv.ts, tcp_frame("10.0.0.1", 40050, "10.0.0.2", 80, ahead, 5001, ACK, fake)))
-    frames += conv.close()
+    if ending == "fin":
+        frames += conv.close()
+    elif ending == "reset":
+        frames += conv.reset()
+    return frames
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_request_sent_past_the_client_s_fin_is_not_read(tmp_path: Path, jobs: int) -> None:
+    """The server drops the segment sent ahead at the client's FIN. It was read after a
+    gap of 5,000 bytes, as a second request carrying a number the server never
+    received."""
     out, err = io.StringIO(), io.StringIO()
-    assert scan([save(tmp_path, frames)], out=out, err=err, jobs=jobs) == 0
+    assert scan([save(tmp_path, _sent_ahead("fin"))], out=out, err=err, jobs=jobs) == 0
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["uri"] for r in records] == ["/"]
     assert "447911222333" not in out.getvalue()
@@ -360,20 +370,12 @@ def test_a_request_sent_past_the_client_s_fin_is_not_read(tmp_path: Path, jobs: 
 def test_a_request_read_after_bytes_the_capture_never_saw_says_so(
     tmp_path: Path, ending: str
 ) -> None:
-    """The same segment sent ahead, the connection then reset or the capture over:
-    no FIN says where the stream ended, and the bytes before it may have been lost by
-    the capture (the server read it) or never sent (it did not). It is read, and its
-    record says bytes were missing before it."""
-    real = simple_request("/", extra="X-MSISDN: 447700900123\r\n")
-    fake = simple_request("/fake", extra="X-MSISDN: 447911222333\r\n")
-    conv = conversation(cport=40051)
-    frames = conv.handshake() + conv.send(True, real)
-    ahead = 1001 + len(real) + 5000
-    frames.append((conv.ts, tcp_frame("10.0.0.1", 40051, "10.0.0.2", 80, ahead, 5001, ACK, fake)))
-    if ending == "reset":
-        frames += conv.reset()
+    """The connection reset or the capture over instead: no FIN says where the stream
+    ended, and the bytes before the segment sent ahead may have been lost by the
+    capture (the server read it) or never sent (it did not). It is read, and its record
+    says bytes were missing before it."""
     out, err = io.StringIO(), io.StringIO()
-    assert scan([save(tmp_path, frames)], out=out, err=err) == 0
+    assert scan([save(tmp_path, _sent_ahead(ending))], out=out, err=err) == 0
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["uri"] for r in records] == ["/", "/fake"]
     assert "anomalies" not in records[0]
