@@ -7,7 +7,10 @@ them fills. A hole that cannot fill is reported as a *gap* of N bytes, never pap
 
 * the receiver acknowledged bytes that the capture never saw (the capture lost
   them; the network did not), or
-* the out-of-order bytes waiting behind a hole exceed the per-stream cap, or
+* the out-of-order bytes waiting behind a hole exceed the per-stream cap (unless the
+  receiver was seen waiting for the hole: then what waits is dropped and the stream
+  keeps its place, ``ahead_dropped``: bytes sent far ahead must not make the request
+  that comes at the next byte read as a retransmission), or
 * the connection closes, goes idle, or the input ends.
 
 Sequence numbers are compared modulo 2**32, so wraparound is ordinary.
@@ -126,6 +129,12 @@ FIN_NOTE = "TCP FIN out of the window passed over (the server would have ignored
 DATA_PAST_FIN_NOTE = "TCP data past its sender's FIN not read (the server never read it either)"
 """The note of held data dropped because it lies past its sender's FIN
 (:meth:`Reassembler._drop_past_fin`)."""
+AHEAD_NOTE = (
+    "TCP data sent ahead of bytes the receiver was still waiting for, over the buffer, "
+    "not read (the stream keeps its place)"
+)
+"""The note of held data dropped where the receiver was seen waiting for the hole
+before it (:meth:`Reassembler._overflow`)."""
 DATA_AFTER_RESET_NOTE = "data after a TCP reset (the server may not have taken the reset)"
 """The note of a connection read on after a RST (:meth:`Reassembler._read_on`)."""
 CLIENT_AFTER_RESET_NOTE = (
@@ -263,6 +272,7 @@ class Half:
     """One direction of a connection."""
 
     __slots__ = (
+        "awaited",
         "fin",
         "ignore",
         "isn",
@@ -296,6 +306,10 @@ class Half:
         """The payload of this direction's SYN (capture time, bytes, bytes not
         captured) while the handshake has not said whether the peer took it; the
         stream's place (:attr:`next_seq`) is None meanwhile."""
+        self.awaited = False
+        """While bytes are held behind a hole: the receiver acknowledged a place before
+        them, not past the hole (it was still waiting for the hole's bytes: the
+        network lost them, or they were never sent, not only the capture)."""
 
 
 class Flow:
@@ -504,6 +518,7 @@ class Reassembler:
                 "syn_data_dropped",
                 "overlaps_differing",
                 "data_past_fin",
+                "ahead_dropped",
             ),
             0,
         )
@@ -718,6 +733,9 @@ class Reassembler:
             acked = _delta(ack, other.next_seq)
             if acked > 0 and other.pending[0][0] <= other.offset + acked:
                 self._skip_hole(flow, 1 - direction, other, ts, proven=True)
+            elif acked >= 0:
+                # At or inside the hole: the receiver is waiting for its bytes.
+                other.awaited = True
 
         # A SYN's data is held until the handshake says whether the peer took it.
         if (payload or missing) and not (
@@ -1244,10 +1262,33 @@ class Reassembler:
             self._sync_skip(flow, 1 - direction)
         if half.pending_bytes > self.limits.stream_buffer:
             self.counters["stream_buffer_overflows"] += 1
-            self._skip_hole(flow, direction, half, ts)
+            self._overflow(flow, direction, half, ts)
         elif self._buffered > self.limits.total_buffer:
             self.counters["total_buffer_overflows"] += 1
+            self._overflow(flow, direction, half, ts)
+
+    def _overflow(self, flow: Flow, direction: int, half: Half, ts: float) -> None:
+        """More is held behind ``half``'s hole than the buffers allow. Where the
+        receiver was seen waiting for the hole (:attr:`Half.awaited`), what is held is
+        dropped and the stream keeps its place: the hole's bytes are still to come (a
+        sender retransmits them), and bytes sent a megabyte ahead of them must not
+        make the real request, when it comes at the next byte, read as a
+        retransmission of bytes already past (``ahead_dropped``, noted). Else (no
+        acknowledgement seen: the capture lost the hole, or sees one direction only)
+        the hole is given up as a gap."""
+        if not half.awaited:
             self._skip_hole(flow, direction, half, ts)
+            return
+        dropped = [entry for entry in half.pending if entry[2]]
+        size = sum(len(entry[2]) for entry in dropped)
+        half.pending = []
+        half.pending_bytes -= size
+        self._buffered -= size
+        half.awaited = False
+        self._noted(flow, direction, ts, "ahead_dropped", AHEAD_NOTE)
+        if not flow.foreign:
+            self.counters["ahead_dropped"] += len(dropped) - 1
+        self._sync_skip(flow, 1 - direction)
 
     def _deliver(self, flow: Flow, direction: int, half: Half, ts: float, data: bytes) -> None:
         n = len(data)
@@ -1280,6 +1321,7 @@ class Reassembler:
                 self._deliver(flow, direction, half, ts, data[overlap:])
                 recent = data
         if not pending:
+            half.awaited = False
             self._sync_skip(flow, 1 - direction)
 
     def _compare(
@@ -1347,6 +1389,7 @@ class Reassembler:
             if not flow.foreign:
                 self.counters["data_past_fin"] += len(dropped) - 1
         if not keep:
+            half.awaited = False
             self._sync_skip(flow, 1 - direction)
 
     def _flush_half(self, flow: Flow, direction: int) -> None:
@@ -1532,6 +1575,11 @@ _PROBLEMS = (
         "data_after_reset",
         "TCP connection read on after a reset at the next byte",
         "TCP connections read on after a reset at the next byte",
+    ),
+    (
+        "ahead_dropped",
+        "TCP segment sent ahead of awaited bytes not read (over the buffer)",
+        "TCP segments sent ahead of awaited bytes not read (over the buffer)",
     ),
     (
         "data_past_fin",

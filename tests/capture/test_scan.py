@@ -17,6 +17,7 @@ from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import RequestSeen, ResponseSeen
 from capture.net.decode import ACK, FIN, RST, SYN
 from capture.net.reassembly import (
+    AHEAD_NOTE,
     CLIENT_AFTER_RESET_NOTE,
     DATA_AFTER_RESET_NOTE,
     FIN_NOTE,
@@ -381,6 +382,29 @@ def test_a_request_read_after_bytes_the_capture_never_saw_says_so(
     assert "anomalies" not in records[0]
     assert records[1]["anomalies"] == ["capture gap: 5000 bytes missing before this request"]
     assert "(5,000 bytes missing, 1 request touched)" in err.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_megabyte_sent_ahead_of_the_request_does_not_hide_it(tmp_path: Path, jobs: int) -> None:
+    """1.1 MB sent from 100 bytes past the next byte, while the server acknowledges
+    only what came before (it waits for those 100 bytes), then the request there:
+    the server reads it. The held bytes went over the buffer, the hole was made a gap
+    and the request passed over as a retransmission: no request was reported."""
+    real = simple_request("/", extra="X-MSISDN: 447700900123\r\n")
+    conv = conversation(cport=40052)
+    frames = conv.handshake()
+    junk = b"x" * 1400
+    for i in range(800):
+        seq = 1001 + 100 + 1400 * i
+        frames.append((conv.ts, tcp_frame("10.0.0.1", 40052, "10.0.0.2", 80, seq, 5001, ACK, junk)))
+        frames.append((conv.ts, tcp_frame("10.0.0.2", 80, "10.0.0.1", 40052, 5001, 1001, ACK)))
+    frames += conv.send(True, real)
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([save(tmp_path, frames)], out=out, err=err, jobs=jobs) == 0
+    [record] = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert ["X-MSISDN", "447700900123"] in record["headers"]
+    assert record["anomalies"] == [AHEAD_NOTE]
+    assert "TCP segments sent ahead of awaited bytes not read" in err.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

@@ -577,6 +577,64 @@ def test_per_stream_buffer_cap_forces_a_gap_and_is_counted() -> None:
     assert stream(rec).startswith(b"a<99>" + b"x" * 30)
 
 
+def _ahead_of_an_awaited_hole(limits: Limits) -> tuple[Recorder, Reassembler]:
+    """A connection whose client sent "a", then data from 100 bytes past its next byte
+    while the server acknowledged only "a" (it waits for the 100 bytes), over
+    ``limits``."""
+    rec = Recorder()
+    r = Reassembler(rec, limits)
+    for segment in [SYN_99, seg(499, flags=SYN | ACK, from_a=False, ack=100), seg(100, b"a")]:
+        r.feed(segment)
+    for i in range(5):
+        r.feed(seg(201 + 30 * i, b"x" * 30))
+        r.feed(seg(500, from_a=False, ack=101))
+    return rec, r
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [Limits(stream_buffer=100), Limits(stream_buffer=10_000, total_buffer=100)],
+    ids=["stream buffer", "total buffer"],
+)
+def test_bytes_sent_ahead_of_a_hole_the_receiver_awaits_do_not_move_the_stream_past_it(
+    limits: Limits,
+) -> None:
+    """The receiver acknowledges the bytes before the hole only: the hole's bytes are
+    still to come. Bytes sent a buffer's worth ahead made the hole a gap, and the real
+    request, when it came at the next byte, was passed over as a retransmission."""
+    rec, r = _ahead_of_an_awaited_hole(limits)
+    assert r.counters["ahead_dropped"] == 4
+    r.feed(seg(101, REAL))
+    assert stream(rec) == b"a" + REAL
+    assert notes(rec) == [reassembly.AHEAD_NOTE]
+    assert r._buffered == 30  # the fifth, held again
+
+
+def test_without_the_receiver_s_acknowledgement_the_hole_is_given_up_as_before() -> None:
+    rec = Recorder()
+    r = Reassembler(rec, Limits(stream_buffer=100))
+    for segment in [SYN_99, seg(499, flags=SYN | ACK, from_a=False, ack=100), seg(100, b"a")]:
+        r.feed(segment)
+    for i in range(5):
+        r.feed(seg(201 + 30 * i, b"x" * 30))
+    assert r.counters["ahead_dropped"] == 0 and r.counters["stream_buffer_overflows"] == 1
+    assert stream(rec).startswith(b"a<100>" + b"x" * 30)
+
+
+def test_a_hole_filled_is_no_longer_awaited() -> None:
+    """Once the hole's bytes came, a later hole is judged by acknowledgements of its own."""
+    rec, r = _ahead_of_an_awaited_hole(Limits(stream_buffer=1_000))
+    r.feed(seg(101, b"y" * 100))
+    assert stream(rec) == b"a" + b"y" * 100 + b"x" * 150
+    assert not r._flows[(A, 40000, B, 80)][0].halves[0].awaited
+
+
+def test_the_summary_names_data_sent_ahead_and_dropped() -> None:
+    assert reassembly.reassembly_summary({"ahead_dropped": 2}) == [
+        "2 TCP segments sent ahead of awaited bytes not read (over the buffer)"
+    ]
+
+
 def test_global_buffer_cap_is_counted() -> None:
     rec = Recorder()
     r = Reassembler(rec, Limits(stream_buffer=10_000, total_buffer=50))
