@@ -7,11 +7,14 @@ them fills. A hole that cannot fill is reported as a *gap* of N bytes, never pap
 
 * the receiver acknowledged bytes that the capture never saw (the capture lost
   them; the network did not), or
-* the out-of-order bytes waiting behind a hole exceed the per-stream cap (unless the
-  receiver was seen waiting for the hole: then what waits is dropped and the stream
-  keeps its place, ``ahead_dropped``: bytes sent far ahead must not make the request
-  that comes at the next byte read as a retransmission), or
-* the connection closes, goes idle, or the input ends.
+* the out-of-order bytes waiting behind a hole exceed the per-stream cap, or
+* the connection closes, goes idle, or the input ends;
+
+except where the receiver was seen waiting for the hole (an acknowledgement at or
+inside it while bytes were held: :attr:`Half.awaited`): then what waits is dropped
+(``ahead_dropped``, noted), the receiver never having read it in order, and the stream
+keeps its place, so that bytes sent far ahead do not make the request that then comes
+at the next byte read as a retransmission.
 
 Sequence numbers are compared modulo 2**32, so wraparound is ordinary.
 
@@ -129,12 +132,9 @@ FIN_NOTE = "TCP FIN out of the window passed over (the server would have ignored
 DATA_PAST_FIN_NOTE = "TCP data past its sender's FIN not read (the server never read it either)"
 """The note of held data dropped because it lies past its sender's FIN
 (:meth:`Reassembler._drop_past_fin`)."""
-AHEAD_NOTE = (
-    "TCP data sent ahead of bytes the receiver was still waiting for, over the buffer, "
-    "not read (the stream keeps its place)"
-)
+AHEAD_NOTE = "TCP data sent ahead of bytes the receiver was still waiting for, not read"
 """The note of held data dropped where the receiver was seen waiting for the hole
-before it (:meth:`Reassembler._overflow`)."""
+before it (:meth:`Reassembler._drop_awaited`): over the buffer, or at the close."""
 DATA_AFTER_RESET_NOTE = "data after a TCP reset (the server may not have taken the reset)"
 """The note of a connection read on after a RST (:meth:`Reassembler._read_on`)."""
 CLIENT_AFTER_RESET_NOTE = (
@@ -732,6 +732,8 @@ class Reassembler:
         if flags & ACK and other.pending and other.next_seq is not None:
             acked = _delta(ack, other.next_seq)
             if acked > 0 and other.pending[0][0] <= other.offset + acked:
+                # (What it waits for next, if anything, its next acknowledgements say.)
+                other.awaited = False
                 self._skip_hole(flow, 1 - direction, other, ts, proven=True)
             elif acked >= 0:
                 # At or inside the hole: the receiver is waiting for its bytes.
@@ -1276,18 +1278,25 @@ class Reassembler:
         retransmission of bytes already past (``ahead_dropped``, noted). Else (no
         acknowledgement seen: the capture lost the hole, or sees one direction only)
         the hole is given up as a gap."""
-        if not half.awaited:
+        if half.awaited:
+            self._drop_awaited(flow, direction, half, ts)
+        else:
             self._skip_hole(flow, direction, half, ts)
-            return
+
+    def _drop_awaited(self, flow: Flow, direction: int, half: Half, ts: float) -> None:
+        """Drop what ``half`` holds behind a hole its receiver was seen waiting for
+        (:attr:`Half.awaited`): bytes the receiver could not read in order, counted
+        (``ahead_dropped``: segments with data) and noted."""
         dropped = [entry for entry in half.pending if entry[2]]
         size = sum(len(entry[2]) for entry in dropped)
         half.pending = []
         half.pending_bytes -= size
         self._buffered -= size
         half.awaited = False
-        self._noted(flow, direction, ts, "ahead_dropped", AHEAD_NOTE)
-        if not flow.foreign:
-            self.counters["ahead_dropped"] += len(dropped) - 1
+        if dropped:
+            self._noted(flow, direction, ts, "ahead_dropped", AHEAD_NOTE)
+            if not flow.foreign:
+                self.counters["ahead_dropped"] += len(dropped) - 1
         self._sync_skip(flow, 1 - direction)
 
     def _deliver(self, flow: Flow, direction: int, half: Half, ts: float, data: bytes) -> None:
@@ -1396,6 +1405,12 @@ class Reassembler:
         half = flow.halves[direction]
         if half.ignore:
             return  # nobody reads it, and its data segments were never counted
+        fin = half.fin
+        if half.pending and fin is not None and half.offset <= fin:
+            self._drop_past_fin(flow, direction, half, fin)
+        if half.pending and half.awaited:
+            # The receiver was still waiting for the hole: it never read what is held.
+            self._drop_awaited(flow, direction, half, flow.last_ts)
         while half.pending:
             self._skip_hole(flow, direction, half, flow.last_ts)
         if half.fin is not None and half.fin > half.offset and half.next_seq is not None:
@@ -1578,8 +1593,8 @@ _PROBLEMS = (
     ),
     (
         "ahead_dropped",
-        "TCP segment sent ahead of awaited bytes not read (over the buffer)",
-        "TCP segments sent ahead of awaited bytes not read (over the buffer)",
+        "TCP segment sent ahead of bytes the receiver awaited not read",
+        "TCP segments sent ahead of bytes the receiver awaited not read",
     ),
     (
         "data_past_fin",

@@ -349,6 +349,12 @@ def _sent_ahead(ending: str) -> list[tuple[float, bytes]]:
         frames += conv.close()
     elif ending == "reset":
         frames += conv.reset()
+    elif ending == "reset, the server waiting":
+        # The server acknowledges the request only: it waits for the 5,000 bytes.
+        frames.append(
+            (conv.ts, tcp_frame("10.0.0.2", 80, "10.0.0.1", 40050, 5001, 1001 + len(real), ACK))
+        )
+        frames += conv.reset()
     return frames
 
 
@@ -365,6 +371,18 @@ def test_a_request_sent_past_the_client_s_fin_is_not_read(tmp_path: Path, jobs: 
     summary = err.getvalue()
     assert "; 1 TCP segment's data past its sender's FIN not read" in summary, summary
     assert "capture gaps: 0 client side" in summary, summary
+
+
+def test_a_request_sent_ahead_of_bytes_the_server_awaited_is_not_read(tmp_path: Path) -> None:
+    """The server acknowledged the first request only, then the connection was reset:
+    it never read the second, which came after bytes it was still waiting for."""
+    out, err = io.StringIO(), io.StringIO()
+    frames = _sent_ahead("reset, the server waiting")
+    assert scan([save(tmp_path, frames)], out=out, err=err) == 0
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["uri"] for r in records] == ["/"]
+    assert "447911222333" not in out.getvalue()
+    assert "; 1 TCP segment sent ahead of bytes the receiver awaited not read" in err.getvalue()
 
 
 @pytest.mark.parametrize("ending", ["reset", "capture end"])
@@ -404,7 +422,7 @@ def test_a_megabyte_sent_ahead_of_the_request_does_not_hide_it(tmp_path: Path, j
     [record] = [json.loads(line) for line in out.getvalue().splitlines()]
     assert ["X-MSISDN", "447700900123"] in record["headers"]
     assert record["anomalies"] == [AHEAD_NOTE]
-    assert "TCP segments sent ahead of awaited bytes not read" in err.getvalue(), err.getvalue()
+    assert "TCP segments sent ahead of bytes the receiver awaited not read" in err.getvalue()
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

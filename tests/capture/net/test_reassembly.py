@@ -629,9 +629,45 @@ def test_a_hole_filled_is_no_longer_awaited() -> None:
     assert not r._flows[(A, 40000, B, 80)][0].halves[0].awaited
 
 
+@pytest.mark.parametrize("close", ["reset", "flush"])
+def test_what_waits_behind_a_hole_the_receiver_awaited_is_not_read_at_the_close(
+    close: str,
+) -> None:
+    """The server acknowledged the bytes before the hole only, then the connection was
+    reset or the capture ended: it never read what came after the hole in order."""
+    rec = Recorder()
+    r = Reassembler(rec)
+    for segment in [SYN_99, seg(499, flags=SYN | ACK, from_a=False, ack=100), seg(100, b"a")]:
+        r.feed(segment)
+    r.feed(seg(101 + 50, FAKE))
+    r.feed(seg(500, from_a=False, ack=101))
+    if close == "reset":
+        r.feed(seg(101, flags=RST))
+    r.flush()
+    assert stream(rec) == b"a"
+    assert notes(rec) == [reassembly.AHEAD_NOTE] and r.counters["ahead_dropped"] == 1
+
+
+def test_an_acknowledgement_past_the_hole_ends_the_wait_for_it() -> None:
+    """The server then acknowledged past the first hole (the capture lost it): what
+    waits behind a second hole, which no acknowledgement showed awaited, is read after
+    its gap at the close."""
+    rec = Recorder()
+    r = Reassembler(rec)
+    for segment in [SYN_99, seg(499, flags=SYN | ACK, from_a=False, ack=100), seg(100, b"a")]:
+        r.feed(segment)
+    r.feed(seg(111, b"b" * 10))
+    r.feed(seg(141, b"c" * 10))
+    r.feed(seg(500, from_a=False, ack=101))
+    r.feed(seg(500, from_a=False, ack=121))
+    r.flush()
+    assert stream(rec) == b"a<10>" + b"b" * 10 + b"<20>" + b"c" * 10
+    assert notes(rec) == []
+
+
 def test_the_summary_names_data_sent_ahead_and_dropped() -> None:
     assert reassembly.reassembly_summary({"ahead_dropped": 2}) == [
-        "2 TCP segments sent ahead of awaited bytes not read (over the buffer)"
+        "2 TCP segments sent ahead of bytes the receiver awaited not read"
     ]
 
 
