@@ -1285,19 +1285,33 @@ class Reassembler:
 
     def _drop_awaited(self, flow: Flow, direction: int, half: Half, ts: float) -> None:
         """Drop what ``half`` holds behind a hole its receiver was seen waiting for
-        (:attr:`Half.awaited`): bytes the receiver could not read in order, counted
-        (``ahead_dropped``: segments with data) and noted."""
-        dropped = [entry for entry in half.pending if entry[2]]
+        (:attr:`Half.awaited`): bytes the receiver could not read in order."""
+        self._drop_held(flow, direction, half, 0, "ahead_dropped", AHEAD_NOTE, ts)
+
+    def _drop_held(
+        self,
+        flow: Flow,
+        direction: int,
+        half: Half,
+        start: int,
+        counter: str,
+        note: str,
+        ts: float | None = None,
+    ) -> None:
+        """Drop ``half.pending[start:]``: counted under ``counter`` (the segments with
+        data) and noted once as ``note`` (at ``ts``, else the first one's time)."""
+        dropped = [entry for entry in half.pending[start:] if entry[2]]
         size = sum(len(entry[2]) for entry in dropped)
-        half.pending = []
+        del half.pending[start:]
         half.pending_bytes -= size
         self._buffered -= size
-        half.awaited = False
         if dropped:
-            self._noted(flow, direction, ts, "ahead_dropped", AHEAD_NOTE)
+            self._noted(flow, direction, dropped[0][1] if ts is None else ts, counter, note)
             if not flow.foreign:
-                self.counters["ahead_dropped"] += len(dropped) - 1
-        self._sync_skip(flow, 1 - direction)
+                self.counters[counter] += len(dropped) - 1
+        if not half.pending:
+            half.awaited = False
+            self._sync_skip(flow, 1 - direction)
 
     def _deliver(self, flow: Flow, direction: int, half: Half, ts: float, data: bytes) -> None:
         n = len(data)
@@ -1384,22 +1398,10 @@ class Reassembler:
         far ahead (within the window, so the server holds it too, then drops it at
         the FIN) became a request the server never read, with whatever headers it
         chose. Counted (``data_past_fin``: segments with data) and noted."""
-        pending = half.pending
-        keep = [entry for entry in pending if entry[0] < fin]
-        if len(keep) == len(pending):
-            return
-        dropped = [entry for entry in pending if entry[0] >= fin and entry[2]]
-        size = sum(len(entry[2]) for entry in dropped)
-        half.pending = keep
-        half.pending_bytes -= size
-        self._buffered -= size
-        if dropped:
-            self._noted(flow, direction, dropped[0][1], "data_past_fin", DATA_PAST_FIN_NOTE)
-            if not flow.foreign:
-                self.counters["data_past_fin"] += len(dropped) - 1
-        if not keep:
-            half.awaited = False
-            self._sync_skip(flow, 1 - direction)
+        # Held segments are sorted by position: those past the FIN are a tail.
+        start = bisect.bisect_left(half.pending, (fin,))
+        if start < len(half.pending):
+            self._drop_held(flow, direction, half, start, "data_past_fin", DATA_PAST_FIN_NOTE)
 
     def _flush_half(self, flow: Flow, direction: int) -> None:
         half = flow.halves[direction]
