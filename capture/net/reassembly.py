@@ -10,8 +10,8 @@ them fills. A hole that cannot fill is reported as a *gap* of N bytes, never pap
 * the out-of-order bytes waiting behind a hole exceed the per-stream cap, or
 * the connection closes, goes idle, or the input ends;
 
-except where the receiver was seen waiting for the hole (an acknowledgement at or
-inside it while bytes were held: :attr:`Half.awaited`): then what waits is dropped
+except where the receiver was seen waiting for the hole (the same acknowledgement at
+or inside it twice while bytes were held: :attr:`Half.awaited`): then what waits is dropped
 (``ahead_dropped``, noted), the receiver never having read it in order, and the stream
 keeps its place, so that bytes sent far ahead do not make the request that then comes
 at the next byte read as a retransmission.
@@ -272,6 +272,7 @@ class Half:
     """One direction of a connection."""
 
     __slots__ = (
+        "acked_at",
         "awaited",
         "fin",
         "ignore",
@@ -306,10 +307,15 @@ class Half:
         """The payload of this direction's SYN (capture time, bytes, bytes not
         captured) while the handshake has not said whether the peer took it; the
         stream's place (:attr:`next_seq`) is None meanwhile."""
+        self.acked_at: int | None = None
+        """While bytes are held behind a hole: the sequence number the receiver last
+        acknowledged at or inside the hole."""
         self.awaited = False
-        """While bytes are held behind a hole: the receiver acknowledged a place before
-        them, not past the hole (it was still waiting for the hole's bytes: the
-        network lost them, or they were never sent, not only the capture)."""
+        """While bytes are held behind a hole: the receiver acknowledged the same place
+        at or inside the hole twice (a duplicate, as a receiver sends for each segment
+        that comes past a hole), so it was waiting for the hole's bytes: the network
+        lost them, or they were never sent, not only the capture. One acknowledgement
+        there is no proof: a late one, sent before the held bytes came, says as much."""
 
 
 class Flow:
@@ -734,10 +740,13 @@ class Reassembler:
             if acked > 0 and other.pending[0][0] <= other.offset + acked:
                 # (What it waits for next, if anything, its next acknowledgements say.)
                 other.awaited = False
+                other.acked_at = None
                 self._skip_hole(flow, 1 - direction, other, ts, proven=True)
             elif acked >= 0:
-                # At or inside the hole: the receiver is waiting for its bytes.
-                other.awaited = True
+                # At or inside the hole; the same place again: the receiver waits.
+                if other.acked_at == ack:
+                    other.awaited = True
+                other.acked_at = ack
 
         # A SYN's data is held until the handshake says whether the peer took it.
         if (payload or missing) and not (
@@ -1311,6 +1320,7 @@ class Reassembler:
                 self.counters[counter] += len(dropped) - 1
         if not half.pending:
             half.awaited = False
+            half.acked_at = None
             self._sync_skip(flow, 1 - direction)
 
     def _deliver(self, flow: Flow, direction: int, half: Half, ts: float, data: bytes) -> None:
@@ -1345,6 +1355,7 @@ class Reassembler:
                 recent = data
         if not pending:
             half.awaited = False
+            half.acked_at = None
             self._sync_skip(flow, 1 - direction)
 
     def _compare(

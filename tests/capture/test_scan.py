@@ -350,10 +350,10 @@ def _sent_ahead(ending: str) -> list[tuple[float, bytes]]:
     elif ending == "reset":
         frames += conv.reset()
     elif ending == "reset, the server waiting":
-        # The server acknowledges the request only: it waits for the 5,000 bytes.
-        frames.append(
-            (conv.ts, tcp_frame("10.0.0.2", 80, "10.0.0.1", 40050, 5001, 1001 + len(real), ACK))
-        )
+        # The server acknowledges the request only, twice (the second for the segment
+        # past the hole): it waits for the 5,000 bytes.
+        ack = tcp_frame("10.0.0.2", 80, "10.0.0.1", 40050, 5001, 1001 + len(real), ACK)
+        frames += [(conv.ts, ack), (conv.ts, ack)]
         frames += conv.reset()
     return frames
 

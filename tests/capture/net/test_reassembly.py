@@ -641,11 +641,26 @@ def test_what_waits_behind_a_hole_the_receiver_awaited_is_not_read_at_the_close(
         r.feed(segment)
     r.feed(seg(101 + 50, FAKE))
     r.feed(seg(500, from_a=False, ack=101))
+    r.feed(seg(500, from_a=False, ack=101))
     if close == "reset":
         r.feed(seg(101, flags=RST))
     r.flush()
     assert stream(rec) == b"a"
     assert notes(rec) == [reassembly.AHEAD_NOTE] and r.counters["ahead_dropped"] == 1
+
+
+def test_one_acknowledgement_at_the_hole_is_no_proof_the_receiver_waits() -> None:
+    """A late one (sent before the held bytes came, captured after them) says as much:
+    the hole is given up as a gap at an overflow, as before."""
+    rec = Recorder()
+    r = Reassembler(rec, Limits(stream_buffer=100))
+    for segment in [SYN_99, seg(499, flags=SYN | ACK, from_a=False, ack=100), seg(100, b"a")]:
+        r.feed(segment)
+    r.feed(seg(201, b"x" * 60))
+    r.feed(seg(500, from_a=False, ack=101))
+    r.feed(seg(261, b"x" * 60))
+    assert r.counters["ahead_dropped"] == 0 and r.counters["stream_buffer_overflows"] == 1
+    assert stream(rec) == b"a<100>" + b"x" * 120
 
 
 def test_an_acknowledgement_past_the_hole_ends_the_wait_for_it() -> None:
