@@ -34,8 +34,10 @@ from capture.model import (
 )
 from capture.net.fragments import OVERLAP_NOTE as FRAGMENT_OVERLAP_NOTE
 from capture.net.reassembly import (
+    AHEAD_NOTE,
     CLIENT_AFTER_RESET_NOTE,
     DATA_AFTER_RESET_NOTE,
+    DATA_PAST_FIN_NOTE,
     FIN_NOTE,
     OVERLAP_NOTE,
     RESET_NOTE,
@@ -812,6 +814,25 @@ _NOTED_LIMITS = (
         ),
     ),
     (
+        DATA_PAST_FIN_NOTE,
+        Limit(
+            "Requests after TCP data past a FIN",
+            0,
+            "bytes held past their sender's FIN, after which the server reads nothing, "
+            "were not read: the request is what came before",
+        ),
+    ),
+    (
+        AHEAD_NOTE,
+        Limit(
+            "Requests after TCP data sent ahead of bytes the server awaited",
+            0,
+            "the server acknowledged the bytes before a hole again and again, so it never "
+            "read in order what came past the hole: that was not read either, and the "
+            "request is what came at the next byte",
+        ),
+    ),
+    (
         DATA_AFTER_RESET_NOTE,
         Limit(
             "Requests read after a TCP reset",
@@ -869,8 +890,9 @@ _NOTED_LIMITS = (
 )
 """What a request's record says was left out of it or may differ from what its server
 read, by what its anomaly says (or, for :data:`BODY_NOT_KEPT`, its body): what a log
-did not keep, the reflector's refusals, a body cut short, reassembly's notes on a TCP
-reset passed over, data on a SYN and overlaps that differ."""
+did not keep, the reflector's refusals, a body cut short, reassembly's notes (a TCP
+reset or FIN passed over, data past a FIN or sent ahead of bytes the server awaited and
+not read, data on a SYN, data after a reset, overlaps that differ)."""
 
 
 def noted_by(request: Request) -> list[str]:

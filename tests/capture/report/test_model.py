@@ -253,6 +253,24 @@ def test_tcp_evasions_are_counted_and_a_lead_with_an_identity_says_the_server_ma
     assert "requests whose body was cut short: 1" in empty.lead
 
 
+def test_data_reassembly_did_not_read_as_the_server_did_not_is_counted_not_a_caveat() -> None:
+    """Bytes past a FIN, or sent ahead of bytes the server awaited, were not read, as
+    the server never read them: counted on the requests they came before, without the
+    lead saying the server may have read other bytes."""
+    from capture.net.reassembly import AHEAD_NOTE, DATA_PAST_FIN_NOTE
+    from capture.report.model import noted_by
+
+    noted: Counter[str] = Counter()
+    for anomalies in [(AHEAD_NOTE,), (DATA_PAST_FIN_NOTE,), (AHEAD_NOTE, DATA_PAST_FIN_NOTE), ()]:
+        noted.update(noted_by(request(anomalies=anomalies)))
+    report = build_report([record(findings=(finding(),))], inputs=_inputs(True), noted=noted)
+    counts = {limit.what: limit.figure for limit in report.limits}
+    assert counts["Requests after TCP data sent ahead of bytes the server awaited"] == "2"
+    assert counts["Requests after TCP data past a FIN"] == "2"
+    assert "may have read other bytes" not in report.lead
+    assert "not inspected" not in report.lead
+
+
 def test_the_enrichment_phrase_qualifies_only_the_headers_networks_insert() -> None:
     # As the mitmproxy add-on records an app that sends the number everywhere: the
     # phrase followed the whole list, a URL parameter and a body field among it.
