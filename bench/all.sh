@@ -14,6 +14,22 @@ set -u
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 py="${PYTHON:-$root/.venv/bin/python}"
+
+# What the benches need, checked before 20 minutes of them: a bench that cannot start
+# leaves its lines out of the log (on a fresh machine the latency bench wanted pytest
+# and the live bench tcpreplay).
+missing=""
+for tool in tshark editcap jq tcpdump tcpreplay tmux wrk ip; do
+    command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+done
+[ -x /opt/mitmproxy/bin/mitmdump ] || missing="$missing /opt/mitmproxy/bin/mitmdump"
+"$py" -c 'import pytest' >/dev/null 2>&1 || missing="$missing pytest-in-$py"
+[ "$(id -u)" = 0 ] || missing="$missing root"
+if [ -n "$missing" ]; then
+    echo "bench/all.sh: missing:$missing (apt-get install tshark jq tcpdump tcpreplay tmux wrk iproute2; pip install -e '.[test]' in the venv; mitmproxy as .ci/run installs it; run as root)" >&2
+    exit 2
+fi
+
 log="${1:-$here/out/all-$(git -C "$root" rev-parse --short HEAD).log}"
 mkdir -p "$(dirname "$log")"
 unset PYTHONDONTWRITEBYTECODE  # a cold import each run would be measured as the tool's
