@@ -10,9 +10,9 @@ them fills. A hole that cannot fill is reported as a *gap* of N bytes, never pap
 * the out-of-order bytes waiting behind a hole exceed the per-stream cap, or
 * the connection closes, goes idle, or the input ends;
 
-except where the receiver was seen waiting for the hole (the same acknowledgement at
-or inside it twice while bytes were held: :attr:`Half.awaited`): then what waits is dropped
-(``ahead_dropped``, noted), the receiver never having read it in order, and the stream
+except where the receiver was seen waiting for the hole (the same acknowledgement of
+its first byte twice while bytes were held: :attr:`Half.awaited`): then what waits is
+dropped (``ahead_dropped``, noted), the receiver never having read it in order, and the stream
 keeps its place, so that bytes sent far ahead do not make the request that then comes
 at the next byte read as a retransmission.
 
@@ -309,14 +309,15 @@ class Half:
         captured) while the handshake has not said whether the peer took it; the
         stream's place (:attr:`next_seq`) is None meanwhile."""
         self.acked_at: int | None = None
-        """While bytes are held behind a hole: the sequence number the receiver last
-        acknowledged at or inside the hole."""
+        """While bytes are held behind a hole: the hole's first byte, once the receiver
+        acknowledged it (it had everything before the hole, and none of it)."""
         self.awaited = False
-        """While bytes are held behind a hole: the receiver acknowledged the same place
-        at or inside the hole twice (a duplicate, as a receiver sends for each segment
-        that comes past a hole), so it was waiting for the hole's bytes: the network
-        lost them, or they were never sent, not only the capture. One acknowledgement
-        there is no proof: a late one, sent before the held bytes came, says as much."""
+        """While bytes are held behind a hole: the receiver acknowledged the hole's first
+        byte twice (a duplicate, as a receiver sends for each segment that comes past a
+        hole), so it was waiting for the hole's bytes: the network lost them, or they
+        were never sent, not only the capture. One acknowledgement there is no proof: a
+        late one, sent before the held bytes came, says as much. Nor is one inside the
+        hole, even repeated (a window update): the receiver had bytes the capture lost."""
 
 
 class Flow:
@@ -743,8 +744,9 @@ class Reassembler:
                 other.awaited = False
                 other.acked_at = None
                 self._skip_hole(flow, 1 - direction, other, ts, proven=True)
-            elif acked >= 0:
-                # At or inside the hole; the same place again: the receiver waits.
+            elif acked == 0:
+                # The hole's first byte, again: the receiver waits for the hole. (Inside
+                # the hole it had some of it: the capture lost those bytes, not it.)
                 if other.acked_at == ack:
                     other.awaited = True
                 other.acked_at = ack

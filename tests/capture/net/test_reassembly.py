@@ -663,6 +663,21 @@ def test_one_acknowledgement_at_the_hole_is_no_proof_the_receiver_waits() -> Non
     assert stream(rec) == b"a<100>" + b"x" * 120
 
 
+def test_acknowledgements_inside_the_hole_are_no_wait_even_repeated() -> None:
+    """The receiver acknowledged 40 of the hole's 100 bytes, twice (a window update):
+    it had bytes the capture lost, so the hole is given up as a gap at an overflow."""
+    rec = Recorder()
+    r = Reassembler(rec, Limits(stream_buffer=100))
+    for segment in [SYN_99, seg(499, flags=SYN | ACK, from_a=False, ack=100), seg(100, b"a")]:
+        r.feed(segment)
+    r.feed(seg(201, b"x" * 60))
+    r.feed(seg(500, from_a=False, ack=141))
+    r.feed(seg(500, from_a=False, ack=141))
+    r.feed(seg(261, b"x" * 60))
+    assert r.counters["ahead_dropped"] == 0 and r.counters["stream_buffer_overflows"] == 1
+    assert stream(rec) == b"a<100>" + b"x" * 120
+
+
 def test_an_acknowledgement_past_the_hole_ends_the_wait_for_it() -> None:
     """The server then acknowledged past the first hole (the capture lost it): what
     waits behind a second hole, which no acknowledgement showed awaited, is read after
