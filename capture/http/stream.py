@@ -275,24 +275,20 @@ class MessageReader:
                 self._body_done()
                 return
             self._body_done()
-            self._enter_resync()
-            self.lost += size
+            self._enter_resync(size)
             return
         if state in (CHUNK_DATA, CHUNK_SIZE, CHUNK_END, TRAILER):
             self._note(f"{note} in chunked body; framing lost")
             self._body_done()
-            self._enter_resync()
-            self.lost += size
+            self._enter_resync(size)
             return
         if state == HTTP09:
             self._finish_http09()
-            self._enter_resync()
-            self.lost += size
+            self._enter_resync(size)
             return
         if state == HEAD and self.buf.strip(b"\r\n"):
             self._partial_head(f"{note} inside the header block; the rest of the head is lost")
-        self._enter_resync()
-        self.lost += size
+        self._enter_resync(size)
 
     def close(self, why: str = "connection ended") -> None:
         """The connection is over (``why``: how, e.g. ``capture ended``): report
@@ -461,10 +457,13 @@ class MessageReader:
             conn.not_an_echo()
         return False
 
-    def _enter_resync(self) -> None:
+    def _enter_resync(self, lost: int = 0) -> None:
+        """Lose the place: look for the next message start (:meth:`_resync`); ``lost``:
+        the bytes of a capture gap that made it lose it."""
         self.buf.clear()
         self.state = RESYNC
         self.current = None
+        self.lost += lost
 
     def _resync(self) -> bool:
         buf = self.buf

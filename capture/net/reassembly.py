@@ -319,6 +319,12 @@ class Half:
         late one, sent before the held bytes came, says as much. Nor is one inside the
         hole, even repeated (a window update): the receiver had bytes the capture lost."""
 
+    def forget_wait(self) -> None:
+        """What the receiver waits for is not known (nothing held, or the hole it
+        acknowledged is past): :attr:`acked_at` and :attr:`awaited` start again."""
+        self.acked_at = None
+        self.awaited = False
+
 
 class Flow:
     """A TCP connection: two halves plus a slot for the layer above."""
@@ -741,8 +747,7 @@ class Reassembler:
             acked = _delta(ack, other.next_seq)
             if acked > 0 and other.pending[0][0] <= other.offset + acked:
                 # (What it waits for next, if anything, its next acknowledgements say.)
-                other.awaited = False
-                other.acked_at = None
+                other.forget_wait()
                 self._skip_hole(flow, 1 - direction, other, ts, proven=True)
             elif acked == 0:
                 # The hole's first byte, again: the receiver waits for the hole. (Inside
@@ -1322,8 +1327,7 @@ class Reassembler:
             if not flow.foreign:
                 self.counters[counter] += len(dropped) - 1
         if not half.pending:
-            half.awaited = False
-            half.acked_at = None
+            half.forget_wait()
             self._sync_skip(flow, 1 - direction)
 
     def _deliver(self, flow: Flow, direction: int, half: Half, ts: float, data: bytes) -> None:
@@ -1357,8 +1361,7 @@ class Reassembler:
                 self._deliver(flow, direction, half, ts, data[overlap:])
                 recent = data
         if not pending:
-            half.awaited = False
-            half.acked_at = None
+            half.forget_wait()
             self._sync_skip(flow, 1 - direction)
 
     def _compare(
@@ -1391,9 +1394,8 @@ class Reassembler:
         ``proven``: the receiver acknowledged bytes past the hole, so what is held up to
         there was sent; else what is held at or past the sender's FIN is dropped first
         (:meth:`_drop_past_fin`)."""
-        fin = half.fin
-        if not proven and fin is not None and half.offset <= fin:
-            self._drop_past_fin(flow, direction, half, fin)
+        if not proven:
+            self._drop_past_fin(flow, direction, half)
         if not half.pending:
             return
         size = half.pending[0][0] - half.offset
@@ -1401,10 +1403,9 @@ class Reassembler:
             self._gap(flow, direction, half, ts, size)
         self._drain(flow, direction, half)
 
-    def _drop_past_fin(self, flow: Flow, direction: int, half: Half, fin: int) -> None:
-        """Drop the held segments that start at or past the sender's FIN (stream
-        position ``fin``), which the stream has not passed (a FIN it went on past in
-        order was no end).
+    def _drop_past_fin(self, flow: Flow, direction: int, half: Half) -> None:
+        """Drop the held segments that start at or past the sender's FIN, where the
+        stream has not passed it (a FIN it went on past in order was no end).
 
         A FIN is the last byte of its direction's stream: a receiver reads nothing
         after it, so bytes there were never read by the server. Held until now, they
@@ -1412,6 +1413,9 @@ class Reassembler:
         far ahead (within the window, so the server holds it too, then drops it at
         the FIN) became a request the server never read, with whatever headers it
         chose. Counted (``data_past_fin``: segments with data) and noted."""
+        fin = half.fin
+        if fin is None or half.offset > fin:
+            return
         # Held segments are sorted by position: those past the FIN are a tail.
         start = bisect.bisect_left(half.pending, (fin,))
         if start < len(half.pending):
@@ -1421,9 +1425,7 @@ class Reassembler:
         half = flow.halves[direction]
         if half.ignore:
             return  # nobody reads it, and its data segments were never counted
-        fin = half.fin
-        if half.pending and fin is not None and half.offset <= fin:
-            self._drop_past_fin(flow, direction, half, fin)
+        self._drop_past_fin(flow, direction, half)
         if half.pending and half.awaited:
             # The receiver was still waiting for the hole: it never read what is held.
             self._drop_awaited(flow, direction, half, flow.last_ts)
