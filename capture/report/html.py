@@ -233,7 +233,7 @@ def _findings(report: Report) -> str:
         rows.append(
             [
                 e(KIND_WORDS.get(f.kind, f.kind)),
-                value(f.value),
+                value(f.shown),
                 value(f.name),
                 e(how),
                 f'<span class="sev-{e(f.severity)}">{e(f.severity)}</span>',
@@ -273,7 +273,10 @@ def _exposure(report: Report) -> str:
 
 
 def _identity(finding: FindingRow) -> str:
-    """An exposure column's head: the identity's kind in words, then its value."""
+    """An exposure column's head: the identity's kind in words, then its value (or,
+    not logged, the name it came under)."""
+    if not finding.value:
+        return e(finding.label)
     return f"{e(finding.words)} {value(finding.value)}"
 
 

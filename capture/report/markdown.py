@@ -102,7 +102,7 @@ def _findings(report: Report) -> list[str]:
         [
             [
                 m(KIND_WORDS.get(f.kind, f.kind)),
-                m(f.value),
+                m(f.shown),
                 m(f.name),
                 m(f.where + (" (injected in transit)" if f.injected else "")),
                 m(f.severity),

@@ -66,6 +66,10 @@ KIND_WORDS: Mapping[str, str] = {
 }
 """The kinds of identity in words, for readers who do not know the JSONL names."""
 
+NOT_LOGGED = "(value not logged)"
+"""An identity's value where its input kept the header's name only (a Zeek log of
+header names): the table of ``scan --format table`` says the same."""
+
 REDACTED_NOTE = (
     "Identity values are masked: the same value always has the same mask within this "
     "report, and the mask cannot be reversed. Client addresses are replaced by pseudonym "
@@ -188,8 +192,23 @@ class FindingRow:
         return KIND_WORDS.get(self.kind, self.kind)
 
     @property
+    def shown(self) -> str:
+        """The value as a reader sees it: :data:`NOT_LOGGED` where the input kept the
+        header's name only (a Zeek log of header names)."""
+        return self.value or NOT_LOGGED
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        """What makes rows one identity: kind and value. A value not logged is no value:
+        each name is an identity of its own, not one "" sent under both."""
+        return (self.kind, self.value) if self.value else (self.kind, "", self.name.lower())
+
+    @property
     def label(self) -> str:
-        """The identity, as the exposure names it: its kind in words, then its value."""
+        """The identity, as the exposure names it: its kind in words, then its value
+        (or, not logged, the name it came under)."""
+        if not self.value:
+            return f"{self.words} in {self.name} {NOT_LOGGED}"
         return f"{self.words} {self.value}"
 
     @property
@@ -461,7 +480,10 @@ def build_report(
                     record.id,
                     req.ts,
                     safe(req.destination),
-                    "; ".join(safe(f"{f.kind} {f.normalized} in {f.where} {f.name}") for f in ids),
+                    "; ".join(
+                        safe(f"{f.kind} {f.normalized or NOT_LOGGED} in {f.where} {f.name}")
+                        for f in ids
+                    ),
                     safe(source),
                     frame or None,
                     safe(f"{req.src}:{req.sport} → {req.dst}:{req.dport}"),
@@ -643,8 +665,13 @@ def _lead(
             )
         return text
     top = rows[0]
-    same = [r for r in rows if r.kind == top.kind and r.value == top.value]
-    text = f"The {top.words} {top.value} went to {_sites(h for r in same for h in r.hosts)}"
+    same = [r for r in rows if r.identity == top.identity]
+    if top.value:
+        text = f"The {top.words} {top.value}"
+    else:
+        article = "An" if top.words[0] in "aeiou" else "A"
+        text = f"{article} {top.words} (its value not logged)"
+    text += f" went to {_sites(h for r in same for h in r.hosts)}"
     text += f" in the {_via(same)}"
     seen = strongest(r.evidence for r in same)
     # Who put it in is said of the requests the strongest evidence is about, and where
@@ -679,7 +706,7 @@ def _lead(
     among = sorted({r.name for r in named if r.network_header})
     mixed = len(among) < len({(r.where, r.name) for r in named})
     text += (attribution(seen, bool(among), among if mixed else ()) if said else "") + "."
-    others = len({(r.kind, r.value) for r in rows}) - 1
+    others = len({r.identity for r in rows}) - 1
     if others:
         text += f" {counted(others, 'other identity', 'other identities')} also left."
     differed = [f"{_in_sentence(x.what)}: {x.figure}" for x in missed if x.differs and x.count]

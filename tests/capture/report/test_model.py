@@ -295,3 +295,33 @@ def test_the_enrichment_phrase_qualifies_only_the_headers_networks_insert() -> N
     # Enrichment headers alone: the phrase follows them, as before.
     alone = build_report([record(findings=found[:2], source="mitmproxy")], catalog=load_catalog())
     assert "x-up-calling-line-id, a header that mobile networks insert" in alone.lead
+
+
+def test_identities_whose_values_a_log_did_not_keep_are_one_per_header_and_say_so() -> None:
+    # A Zeek log of header names only: X-MSISDN and X-UP-CALLING-LINE-ID were sent,
+    # their values not logged. Two headers, not one number "": nothing in the report
+    # may read as an empty value, or as the same number sent twice.
+    from capture.identity.detector import IdentityDetector
+    from capture.model import NAMES_ONLY
+
+    headers = (("Host", "bits.wikimedia.org"), ("X-MSISDN", ""), ("X-UP-CALLING-LINE-ID", ""))
+    req = request(headers=headers, anomalies=(NAMES_ONLY,))
+    found = IdentityDetector().detect(req)
+    assert [f.value for f in found] == ["", ""]
+    rec = record(findings=found, headers=headers, anomalies=(NAMES_ONLY,))
+    report = build_report([rec], catalog=load_catalog())
+    assert report.lead.startswith(
+        "A phone number (its value not logged) went to 1 site (bits.wikimedia.org) in the "
+        "header X-MSISDN."
+    )
+    assert "1 other identity also left." in report.lead
+    assert "  " not in report.lead
+    assert [row.shown for row in report.findings] == ["(value not logged)"] * 2
+    assert report.exposure.identities == (
+        "phone number in X-MSISDN (value not logged)",
+        "phone number in X-UP-CALLING-LINE-ID (value not logged)",
+    )
+    assert report.appendix[0].findings == (
+        "msisdn (value not logged) in header X-MSISDN; "
+        "msisdn (value not logged) in header X-UP-CALLING-LINE-ID"
+    )
