@@ -55,6 +55,11 @@ _PCAP_MAGICS = {
     b"\x4d\x3c\xb2\xa1": ("<", True),
 }
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+# pcapng blocks that Wireshark numbers as frames without a packet (4.0's wiretap: a
+# record each), beside PCAPdroid's copyable Custom Block: the Custom Block rewriters
+# must not copy, and systemd's Journal Export Block.
+NO_COPY_CUSTOM_BLOCK = 0x40000BAD
+JOURNAL_BLOCK = 0x00000009
 GZIP_MAGIC = b"\x1f\x8b"
 """The first two bytes of a gzip file (RFC 1952 §2.3.1: ID1, ID2)."""
 # Larger than any snap length in use (tcpdump's default is 262144).
@@ -547,18 +552,29 @@ def _pcapng_reader(name: str, tap: _Tap, magic: bytes) -> RawPcapNgReader:
     reader = PcapNgFrames.__new__(PcapNgFrames)
     apps: dict[int, bytes] = {}
     reader.pcapdroid_apps = apps  # type: ignore[attr-defined]
+    # Blocks without a packet that Wireshark numbers as frames all the same, since the
+    # packet before: a request's frame number is Wireshark's (its Ctrl-G), so they
+    # count. _iter_pcapng adds them before its next packet.
+    unframed = [0]
+    reader.unframed = unframed  # type: ignore[attr-defined]
 
     def custom_block(body: bytes, size: int) -> None:
         # PCAPdroid's UID map (capture/sources/pcapdroid.py); other custom blocks
         # are passed over, as scapy does with every block it does not know.
+        unframed[0] += 1
         mapped = pcapdroid.uid_map(body, reader.endian)
         if mapped is not None:
             uid, package, app = mapped
             apps[uid] = pcapdroid.app_comment(package, app)
 
+    def framed_block(body: bytes, size: int) -> None:
+        unframed[0] += 1
+
     try:
         PcapNgFrames.__init__(reader, name, cast(IO[bytes], tap), magic)
         reader.blocktypes[pcapdroid.CUSTOM_BLOCK] = custom_block
+        reader.blocktypes[NO_COPY_CUSTOM_BLOCK] = custom_block
+        reader.blocktypes[JOURNAL_BLOCK] = framed_block
         return reader
     except Scapy_Exception as exc:
         raise _BadHeader(str(exc)) from None
@@ -1103,6 +1119,7 @@ class CaptureFile:
         record walk (:meth:`_pcapng_runs`), until a block that is not."""
         read = reader._read_packet
         apps: dict[int, bytes] = getattr(reader, "pcapdroid_apps", {})
+        unframed: list[int] = getattr(reader, "unframed", [0])
         misses = 0
         while True:
             try:
@@ -1119,7 +1136,8 @@ class CaptureFile:
             comments = tuple(meta.comments) if meta.comments else ()
             if comments and apps:
                 comments = _with_app(comments, apps)
-            self.records += 1
+            self.records += 1 + unframed[0]
+            unframed[0] = 0
             yield (Frame(ts, meta.linktype, data, comments),)
             if walk is not None:
                 # What follows, while it is simple, goes the classic way; then scapy

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import random
+import shutil
 import struct
 import subprocess
 import sys
@@ -421,3 +423,90 @@ def test_a_pcapng_as_capture_tools_write_it_is_scanned_without_importing_scapy(
     assert lines[-1].startswith(f"{made['odd blocks']} 0 [") and "'scapy.utils'" in lines[-1]
     assert "capture is cut short" in run.stderr
     assert run.stdout.count("+44") >= 4 * 20
+
+
+# Blocks between packets that Wireshark numbers as frames of their own (4.0's
+# wiretap returns each as a record: "PCAPNG Custom Block", "systemd Journal"), and
+# blocks it does not (a Decryption Secrets Block, name resolution, statistics, a type
+# it does not know).
+FRAMED_BLOCKS = (
+    _block(0xBAD, struct.pack("<I", 62652) + b"PCAPdroid's UID map goes here", "<"),
+    _block(0x40000BAD, struct.pack("<I", 32473) + b"not to be copied", "<"),
+    _block(9, b"__REALTIME_TIMESTAMP=1700000000000000\nMESSAGE=hello\n", "<"),
+)
+UNFRAMED_BLOCKS = (
+    _block(0xA, struct.pack("<II", 0x544C534B, 4) + b"keys", "<"),
+    _statistics("<"),
+    _block(0x1234, b"not a block anyone knows", "<"),
+)
+
+
+def _tcp_source_port(frame: bytes) -> int | None:
+    """The TCP source port of an Ethernet frame of IPv4 or IPv6 (no extension headers,
+    as gen_capture writes them); None for any other frame (its non-HTTP noise)."""
+    if frame[12:14] == b"\x08\x00" and frame[23] == 6:
+        return int.from_bytes(frame[14 + (frame[14] & 15) * 4 :][:2], "big")
+    if frame[12:14] == b"\x86\xdd" and frame[20] == 6:
+        return int.from_bytes(frame[54:56], "big")
+    return None
+
+
+def _between_blocks(traffic: list[tuple[int, bytes]]) -> tuple[bytes, dict[int, int]]:
+    """A dumpcap file with a block of the two kinds above after every fourth packet,
+    and the frame number (Wireshark's) of each client port's first packet."""
+    out = _dumpcap_header("<")
+    number = 0
+    first: dict[int, int] = {}
+    for i, (ns, data) in enumerate(traffic):
+        out += _epb("<", 0, ns, data)
+        number += 1
+        sport = _tcp_source_port(data)
+        if sport is not None:
+            first.setdefault(sport, number)
+        if i % 4 == 1:
+            out += FRAMED_BLOCKS[i // 4 % 3] + UNFRAMED_BLOCKS[i // 4 % 3]
+            number += 1
+    return out, first
+
+
+def _flows(path: Path) -> dict[int, int]:
+    code, out, err = _scanned(str(path))
+    assert code == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records
+    return {r["sport"]: r["flow"] for r in records}
+
+
+def test_a_request_names_the_frame_wireshark_numbers_past_custom_and_journal_blocks(
+    traffic: list[tuple[int, bytes]], tmp_path: Path
+) -> None:
+    # PCAPdroid writes its UID map as a Custom Block: frame numbers that skip it sent
+    # a reader checking the evidence in Wireshark (Ctrl-G) to the wrong packet.
+    data, first = _between_blocks(traffic)
+    path = tmp_path / "blocks.pcapng"
+    path.write_bytes(data)
+    flows = _flows(path)
+    assert flows == {sport: first[sport] for sport in flows}
+    assert max(flows.values()) > len(flows)  # the blocks pushed the numbers on
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+def test_the_frame_numbers_past_custom_and_journal_blocks_are_tsharks(
+    traffic: list[tuple[int, bytes]], tmp_path: Path
+) -> None:
+    data, _ = _between_blocks(traffic)
+    path = tmp_path / "blocks.pcapng"
+    path.write_bytes(data)
+    shown = subprocess.run(
+        ["tshark", "-r", str(path), "-T", "fields", "-e", "frame.number", "-e", "tcp.srcport"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    first: dict[int, int] = {}
+    for line in shown.splitlines():
+        number, _, sport = line.partition("\t")
+        if sport:
+            first.setdefault(int(sport), int(number))
+    flows = _flows(path)
+    assert flows == {sport: first[sport] for sport in flows}
