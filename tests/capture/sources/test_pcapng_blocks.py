@@ -477,14 +477,21 @@ def _flows(path: Path) -> dict[int, int]:
     return {r["sport"]: r["flow"] for r in records}
 
 
-def test_a_request_names_the_frame_wireshark_numbers_past_custom_and_journal_blocks(
-    traffic: list[tuple[int, bytes]], tmp_path: Path
-) -> None:
-    # PCAPdroid writes its UID map as a Custom Block: frame numbers that skip it sent
-    # a reader checking the evidence in Wireshark (Ctrl-G) to the wrong packet.
+@pytest.fixture
+def between(traffic: list[tuple[int, bytes]], tmp_path: Path) -> tuple[Path, dict[int, int]]:
+    """:func:`_between_blocks` written to a file: its path, and its first frames."""
     data, first = _between_blocks(traffic)
     path = tmp_path / "blocks.pcapng"
     path.write_bytes(data)
+    return path, first
+
+
+def test_a_request_names_the_frame_wireshark_numbers_past_custom_and_journal_blocks(
+    between: tuple[Path, dict[int, int]],
+) -> None:
+    # PCAPdroid writes its UID map as a Custom Block: frame numbers that skip it sent
+    # a reader checking the evidence in Wireshark (Ctrl-G) to the wrong packet.
+    path, first = between
     flows = _flows(path)
     assert flows == {sport: first[sport] for sport in flows}
     assert max(flows.values()) > len(flows)  # the blocks pushed the numbers on
@@ -492,11 +499,9 @@ def test_a_request_names_the_frame_wireshark_numbers_past_custom_and_journal_blo
 
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
 def test_the_frame_numbers_past_custom_and_journal_blocks_are_tsharks(
-    traffic: list[tuple[int, bytes]], tmp_path: Path
+    between: tuple[Path, dict[int, int]],
 ) -> None:
-    data, _ = _between_blocks(traffic)
-    path = tmp_path / "blocks.pcapng"
-    path.write_bytes(data)
+    path, _ = between
     shown = subprocess.run(
         ["tshark", "-r", str(path), "-T", "fields", "-e", "frame.number", "-e", "tcp.srcport"],
         capture_output=True,
