@@ -137,7 +137,8 @@ class Pipeline:
         """The requests of each connection whose verdict is not known yet, or that is a
         reflector's (held or already let go at a bound), in order."""
         self.hold_cut = 0
-        """Requests let go before their echo could be known (a bound was reached)."""
+        """Requests let go at a bound (``ECHO_WAIT``, ``HOLD_LIMIT``) whose reflector's
+        echo came after: their records lack what it showed."""
         self.reassembler = Reassembler(self.tracker, limits, shard.owns if shard else None)
         self._out: list[Event] = []
         self._frame_app: str | None = None
@@ -307,8 +308,8 @@ class Pipeline:
                 ready.discard(first)
             elif len(held) <= HOLD_LIMIT:
                 return
-            else:
-                self.hold_cut += 1  # bounded: the oldest goes without its verdict
+            # else bounded: the oldest goes without its verdict (an echo that comes
+            # for it later is counted, in _answer)
             out.append(self._seen(held.pop(first)))
 
     def _expire(self, now: float) -> None:
@@ -321,10 +322,8 @@ class Pipeline:
         held = self._held
         while held:
             first = next(iter(held))
-            if first not in self._ready:
-                if held[first].request.ts > now - ECHO_WAIT:
-                    return
-                self.hold_cut += 1
+            if first not in self._ready and held[first].request.ts > now - ECHO_WAIT:
+                return
             self._let_go(first)
 
     def _let_go(self, rid: int) -> None:
@@ -728,6 +727,11 @@ class Pipeline:
             return
         echo = self._echo(record, response)
         if echo is not None:
+            if self._holding:
+                # Its record went out, let go at a bound, before this echo came: what
+                # the echo shows was injected is not in it. (Only such a request is
+                # cut: one whose echo never comes lacks nothing.)
+                self.hold_cut += 1
             if self._names:
                 echo = dataclasses.replace(echo, record=self._located(echo.record))
             self._out.append(echo)  # first: consumers then see the response complete
@@ -845,8 +849,8 @@ def summarize(
         )
     if c.get("echo_waits_cut"):
         parts.append(
-            f"{counted(c['echo_waits_cut'], 'request')} written before its server's answer "
-            "could show a reflector's echo"
+            f"{counted(c['echo_waits_cut'], 'request')} written before its reflector's echo "
+            "came (what it shows injected is not in the record)"
         )
     if skipped:
         # Most frequent first, ties by name: the same line however they were counted.

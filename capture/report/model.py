@@ -1054,7 +1054,8 @@ def limits(
         Limit(
             "Echo waits cut",
             c("echo_waits_cut", 0),
-            "requests written before a reflector's echo could show what was injected",
+            "requests whose reflector's echo came after they were written: what it "
+            "showed injected is not in their records",
         ),
     )
     if c("parsed_gap_requests", 0):

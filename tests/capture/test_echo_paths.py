@@ -116,7 +116,9 @@ def test_a_server_that_never_answers_holds_its_request_only_for_a_while(tmp_path
     for frame in CaptureFile(save(tmp_path, frames)):
         seen += [e.record.request.uri for e in pipeline.feed(frame) if isinstance(e, RequestSeen)]
     assert seen == ["/waits"]  # let go after ECHO_WAIT of capture time, not at the end
-    assert pipeline.counters()["echo_waits_cut"] == 1
+    # Nothing was cut: no echo came (a capture of one direction, a server that never
+    # answers). Counted, every request of such a capture read as lost evidence.
+    assert pipeline.counters()["echo_waits_cut"] == 0
     assert [e.record.request.uri for e in pipeline.flush() if isinstance(e, RequestSeen)] == [
         "/later"
     ]
@@ -142,6 +144,24 @@ def test_a_request_let_go_at_the_bound_leaves_nothing_behind_when_its_server_ans
     uris += [e.record.request.uri for e in pipeline.flush() if isinstance(e, RequestSeen)]
     assert uris == ["/slow", "/later"]
     assert not pipeline._ready and not pipeline._held and not pipeline._held_flows
+    assert pipeline.hold_cut == 0  # its answer was no echo: the record lacks nothing
+
+
+def test_a_reflectors_echo_that_comes_after_its_request_was_written_is_counted(
+    tmp_path: Path,
+) -> None:
+    conv = conversation(cport=40015, server="198.51.100.2", ts=3500.0)
+    later = conversation(cport=40016, ts=3500.0 + ECHO_WAIT + 2)
+    frames = conv.handshake() + conv.send(True, simple_request("/slow"))
+    frames += later.handshake() + later.send(True, simple_request("/later"))
+    conv.ts = later.ts + 1  # the reflector echoes after its request was let go
+    frames += conv.send(False, _echoed((("Host", "example.com"), ("X-MSISDN", NUMBER))))
+    frames.sort(key=lambda f: f[0])
+    out, err = io.StringIO(), io.StringIO()
+    scan([save(tmp_path, frames)], detector=_detector(), out=out, err=err)
+    slow = next(json.loads(x) for x in out.getvalue().splitlines() if '"/slow"' in x)
+    assert "injected" not in slow  # written before the echo could say so
+    assert "1 request written before its reflector's echo came" in err.getvalue()
 
 
 def test_a_server_whose_first_bytes_are_no_status_line_lets_its_request_go_at_once(
