@@ -24,7 +24,7 @@ from capture.scan_jobs import (
     scan_split_records,
 )
 from capture.sources.frames import WARNING, CaptureError, CaptureFile
-from capture.sources.inputs import Input, after_reading, none_opened, none_read, open_inputs
+from capture.sources.inputs import Input, after_reading, none_opened, none_read, open_each
 from capture.sources.records import RecordFile, RequestInput
 from capture.view.selection import EXIT_INTERRUPTED, EXIT_USAGE, Selection
 
@@ -114,7 +114,7 @@ def scan(
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     try:
-        inputs = open_inputs(paths, kind)
+        inputs, unopened = open_each(paths, kind)
     except CaptureError as exc:
         print(f"headerwatch: error: {exc}", file=err)
         return EXIT_USAGE
@@ -123,20 +123,29 @@ def scan(
         # summary still comes, saying nothing was read, in the words of --input's kind.
         print(f"headerwatch: {Pipeline().summary(none_opened(paths, kind))}", file=err)
         return EXIT_INTERRUPTED
+    # An input that cannot be opened (empty, of no kind read here, a HAR cut short) is
+    # said last, as one found unreadable once read is: what the others hold is written.
+    late = [reason for _path, reason in unopened]
+    if not inputs:
+        return input_errors(late, err)
     captures = [source for source in inputs if isinstance(source, CaptureFile)]
     logs = [source for source in inputs if isinstance(source, RecordFile)]
     if logs and len(logs) == len(inputs) and not redact:
         split = jobs_for_records(logs, fmt, jobs)
         if split > 1:
-            return scan_split_records(
+            code = scan_split_records(
                 logs, kind, split, detector, only_identity, fail_on_identity, out, err
             )
+            return _with_unopened(code, late, err)
     whole = len(captures) == len(inputs) and not redact
     jobs = jobs_for(captures, fmt, jobs) if whole else 1
     if jobs > 1:
         for capture in captures:
             capture.close()
-        return scan_split(paths, jobs, detector, only_identity, fail_on_identity, out, err)
+        failed = {path for path, _reason in unopened}
+        opened = [path for path in paths if path not in failed]
+        code = scan_split(opened, jobs, detector, only_identity, fail_on_identity, out, err)
+        return _with_unopened(code, late, err)
     selection = Selection(only_identity)
     output = OUTPUTS[fmt].at_width(width)
     # Responses are parsed only for the formats that show them.
@@ -189,8 +198,15 @@ def scan(
     if len(errors) < len(inputs):
         print(f"headerwatch: {pipeline.summary(none_read(inputs))}", file=err)
     if stopped:
-        return EXIT_INTERRUPTED
-    return input_errors(errors, err) or selection.exit_code(fail_on_identity)
+        return _with_unopened(EXIT_INTERRUPTED, late, err)
+    return input_errors(errors + late, err) or selection.exit_code(fail_on_identity)
+
+
+def _with_unopened(code: int, unopened: Sequence[str], err: TextIO) -> int:
+    """``code`` after the inputs that could not be opened are said (an input error,
+    exit status 2, unless the scan was stopped)."""
+    failed = input_errors(unopened, err)
+    return code if code == EXIT_INTERRUPTED or not failed else failed
 
 
 def _requests(events: Iterable[Event], selection: Selection) -> Iterator[Record]:

@@ -300,16 +300,35 @@ def read_noun(sources: Sequence[Input]) -> tuple[str, str] | None:
 def open_inputs(paths: Sequence[str], kind: str | None = None) -> list[Input]:
     """:func:`open_input` of each of ``paths``, after :func:`refuse_repeats`; none is
     left open when one cannot be. Raises :class:`CaptureError` with one line."""
+    inputs, unopened = open_each(paths, kind)
+    if unopened:
+        for opened in inputs:
+            opened.close()
+        raise CaptureError(unopened[0][1])
+    return inputs
+
+
+def open_each(
+    paths: Sequence[str], kind: str | None = None
+) -> tuple[list[Input], list[tuple[str, str]]]:
+    """:func:`open_input` of each of ``paths`` that can be opened, after
+    :func:`refuse_repeats` (which raises :class:`CaptureError`), and ``(path, one-line
+    reason)`` of each that cannot: ``scan`` writes what the others hold, then says
+    why (an empty or unknown file among many does not lose the rest)."""
     refuse_repeats(paths)
     inputs: list[Input] = []
+    unopened: list[tuple[str, str]] = []
     try:
         for path in paths:
-            inputs.append(open_input(path, kind))
-    except (CaptureError, KeyboardInterrupt):  # (Ctrl-C while a stream's first bytes wait)
+            try:
+                inputs.append(open_input(path, kind))
+            except CaptureError as exc:
+                unopened.append((path, str(exc)))
+    except KeyboardInterrupt:  # (Ctrl-C while a stream's first bytes wait)
         for opened in inputs:
             opened.close()
         raise
-    return inputs
+    return inputs, unopened
 
 
 def refuse_repeats(paths: Sequence[str]) -> None:

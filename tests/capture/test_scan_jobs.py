@@ -487,3 +487,31 @@ def test_a_split_scan_of_logs_one_of_which_is_not_of_the_named_kind_writes_the_r
         "eve.json events (first: line 1: not JSON (unexpected character, expected a JSON value))"
     )
     assert "231 identities in 231 requests" in err  # the summary of what was read
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("missing.pcap", None, "no such file"),
+        ("empty.eve.json", b"", "empty file, nothing to read"),
+        ("cut.har", b'{"log": {"version": "1.2", "entries": [{"request": ', "not a readable HAR"),
+        ("odd.json", b"[1, 2]\n", "not a file headerwatch reads"),
+    ],
+)
+def test_an_input_that_cannot_be_opened_is_said_after_what_the_others_hold_is_written(
+    web_mix: str, tmp_path: Path, jobs: int, name: str, content: bytes | None, reason: str
+) -> None:
+    # scan *.pcap with one empty file among them lost every other file's requests.
+    bad = tmp_path / name
+    if content is not None:
+        bad.write_bytes(content)
+    alone = io.StringIO()
+    scan([web_mix], detector=_detector(), out=alone, err=io.StringIO(), jobs=jobs)
+    out, err = io.StringIO(), io.StringIO()
+    code = scan([web_mix, str(bad)], detector=_detector(), out=out, err=err, jobs=jobs)
+    assert code == 2
+    assert out.getvalue() == alone.getvalue() != ""
+    said = err.getvalue().splitlines()
+    assert said[-1].startswith(f"headerwatch: error: {bad}: {reason}")
+    assert "HTTP requests" in said[-2]  # the summary of what was read comes first
