@@ -106,6 +106,16 @@ def request_line_pattern() -> re.Pattern[bytes]:
 
 
 @cache
+def request_line_start() -> re.Pattern[bytes]:
+    """What the start of a request line may be while its end has not come (for
+    :meth:`fullmatch`: method, target and version each cut anywhere; a little looser
+    than :func:`request_line_pattern`, never stricter)."""
+    return re.compile(
+        rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]{0,32}(?: [^\s]*(?: [HTP/0-9.]{0,8}\r?)?)?", re.IGNORECASE
+    )
+
+
+@cache
 def status_line_pattern() -> re.Pattern[bytes]:
     """The status line (group 1) at the start of a line, ``HTTP/d.d NNN ...``."""
     return re.compile(rb"(?:^|\n)(HTTP/\d\.\d \d\d\d[^\r\n]*\r?\n)", re.IGNORECASE)
@@ -164,6 +174,7 @@ def skip_empty_lines(buf: bytes | bytearray, start: int = 0) -> int:
 
 
 OBS_FOLD = "obs-fold (folded header line)"
+NO_VERSION = "no HTTP version (HTTP/0.9-style request line)"
 _LEADING_FOLD = "continuation line before any header"
 _SPACE_BEFORE_COLON = "whitespace before colon in header"
 
@@ -308,7 +319,7 @@ def parse_request_head(block: bytes | bytearray) -> RequestHead:
     first, headers, anomalies = _split_head(block)
     method, uri, version = parse_request_line(first)
     if version is None and uri is not None:
-        anomalies.insert(0, "no HTTP version (HTTP/0.9-style request line)")
+        anomalies.insert(0, NO_VERSION)
     if uri is None:
         anomalies.insert(0, "request line without target")
     return RequestHead(method, uri, version, tuple(headers), tuple(anomalies))

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from capture.http.http1 import (
     CONTENT_LENGTH,
     FRAMING_FLAGS,
+    KNOWN_METHODS,
+    NO_VERSION,
     TRANSFER_ENCODING,
     UPGRADE,
     Framing,
@@ -33,6 +35,7 @@ from capture.http.http1 import (
     parse_response_head,
     request_framing,
     request_line_pattern,
+    request_line_start,
     response_framing,
     skip_empty_lines,
     status_line_pattern,
@@ -469,11 +472,28 @@ class MessageReader:
         buf = self.buf
         pattern = request_line_pattern() if self.is_request else status_line_pattern()
         match = pattern.search(buf)
-        if match is None:
-            if len(buf) > 256:
-                del buf[: len(buf) - 256]
-            return False
-        del buf[: match.start(1)]
+        if match is not None:
+            return self._found(match.start(1))
+        # The last line may be a request line, its end still to come (an ad tracker's
+        # runs over segments): kept from its start, up to the head limit. Past it, one
+        # of a known method is a request whose head is cut there, as any head too long.
+        # Anything else (the text of a lost body) is let go but its last 256 bytes.
+        start = buf.rfind(b"\n") + 1
+        if self.is_request and request_line_start().fullmatch(buf, start) is not None:
+            if len(buf) - start <= self.conn.tracker.max_head:
+                if start > 1:
+                    del buf[: start - 1]
+                return False
+            method = bytes(buf[start : start + 33]).partition(b" ")[0]
+            if method.decode("ascii", "replace").upper() in KNOWN_METHODS:
+                return self._found(start)
+        if len(buf) > 256:
+            del buf[: len(buf) - 256]
+        return False
+
+    def _found(self, start: int) -> bool:
+        """The next message starts at ``start`` of the buffer: read on from there."""
+        del self.buf[:start]
         self.state = HEAD
         self.fresh = True
         self.conn.tracker.count("resyncs")
@@ -534,8 +554,12 @@ class MessageReader:
                 # Counted for the summary: an identity past the cut is not read, and
                 # the record's anomaly alone is easy to miss among thousands.
                 self.conn.tracker.count("heads_cut")
+            # What came after the head's end, if it came (the next request, pipelined),
+            # is where the next message is looked for.
+            after = bytes(buf[end:]) if end >= 0 else b""
             self._partial_head(f"{HEAD_CUT_NOTE} {limit} bytes; cut", limit)
             self._enter_resync()
+            self.buf += after
             return True
         if end < 0:
             return False
@@ -738,10 +762,13 @@ class MessageReader:
         except MalformedHead:
             self.conn.tracker.count("partial_requests_dropped")
             return
+        anomalies = head.anomalies
         if first_line_cut:
             why += "; the request line itself is cut"
             head = head._replace(version=None)
-        head = head._replace(anomalies=(why, *head.anomalies))
+            # Its version was cut off, not left out: no HTTP/0.9 request.
+            anomalies = tuple(note for note in anomalies if note != NO_VERSION)
+        head = head._replace(anomalies=(why, *anomalies))
         pending = self.conn.new_request(self.msg_ts, head)
         self.conn.emit_request(pending)
         self.state = HEAD

@@ -222,6 +222,25 @@ def test_a_request_found_again_after_a_gap_says_bytes_were_missing_before_it() -
     )
 
 
+def test_after_a_gap_a_request_line_longer_than_a_segment_is_found() -> None:
+    """An ad tracker's request line runs to kilobytes, over two segments: the search
+    for it after a gap kept 256 bytes of the first, the line's start was lost, and so
+    was every request of the connection after it."""
+    lost = simple_request("/lost")
+    long = simple_request("/track?" + "&".join(f"p{i}=" + "v" * 40 for i in range(60)))
+    conv = conversation()
+    frames = conv.handshake() + conv.send(True, simple_request("/1"))
+    conv.send(True, lost)  # sent, never captured
+    frames += conv.send(True, long, split=1000)
+    frames.append(conv._frame(False, ACK))
+    frames += conv.send(True, simple_request("/next")) + conv.close()
+    records = run_frames(frames)
+    assert uris(records) == ["/1", long.split(b" ")[1].decode(), "/next"]
+    assert records[1].request.anomalies == (
+        f"capture gap: {len(lost)} bytes missing before this request",
+    )
+
+
 def test_gap_inside_a_body_keeps_framing() -> None:
     body = b"0123456789" * 10
     post = b"POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n" + body
@@ -295,6 +314,30 @@ def test_oversized_header_block_is_cut_and_flagged() -> None:
     assert uris(records) == ["/big", "/after"]
     assert any("larger than 65536 bytes" in a for a in records[0].request.anomalies)
     assert records[0].request.headers == (("Host", "a"),)
+
+
+def test_a_request_line_cut_at_the_head_limit_is_no_http_09_and_what_follows_is_read() -> None:
+    """A 2 KB ad-tracking URL under --max-head 1k: its record said the line was cut
+    and that it had no HTTP version (cut off, not absent), and the connection's later
+    requests, as long, were never found again."""
+
+    def long(path: str) -> bytes:
+        return simple_request(f"/{path}?" + "&".join(f"p{i}=" + "v" * 30 for i in range(60)))
+
+    heads = [long("track"), long("impression"), simple_request("/short"), long("click")]
+    got, counters = _read([piece for head in heads for piece in (head[:1448], head[1448:])], True)
+    assert [r.uri.partition("?")[0] if r.uri else r.uri for r in got] == [
+        "/track",
+        "/impression",
+        "/short",
+        "/click",
+    ]
+    for cut in (got[0], got[1], got[3]):
+        assert cut.anomalies == (
+            "header block larger than 1024 bytes; cut; the request line itself is cut",
+        )
+    assert got[2].anomalies == ()
+    assert counters["heads_cut"] == 3
 
 
 # -- the shortcuts of a client's stream ----------------------------------------------
