@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from capture.view.store import Entry
 from tui.render import detail_text
+from tui.scrolling import ScrollsAtOnce
 
 
-class DetailPane(VerticalScroll):
+class DetailPane(ScrollsAtOnce):
     """Scrollable detail of the request under the list cursor."""
 
     DEFAULT_CSS = """

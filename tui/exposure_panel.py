@@ -12,13 +12,13 @@ from collections.abc import Iterable
 from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.widgets import Sparkline, Static
 
 from capture.model import Event, Finding, Record
 from capture.text import counted
 from capture.view.exposure import Exposure
 from tui.render import KIND_LABEL, safe, shorten_middle
+from tui.scrolling import ScrollsAtOnce
 
 REDRAW_INTERVAL = 0.5
 MAX_IDENTITIES_SHOWN = 20
@@ -212,7 +212,7 @@ def exposure_text(exposure: Exposure, width: int | None = None) -> Text:
     return out
 
 
-class ExposurePanel(VerticalScroll):
+class ExposurePanel(ScrollsAtOnce):
     """Right-hand panel: exposure of identities, with request and identity sparklines."""
 
     DEFAULT_CSS = """

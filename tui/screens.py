@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
@@ -23,6 +23,7 @@ from capture.text import counted
 from capture.view.filter import FilterError, compile_filter, help_rows
 from tui.keys import ACTIONS, BY_NAME, PREFIX, key_label
 from tui.render import BADGE_STYLE, KIND_LABEL, SEVERITY_RANK, safe
+from tui.scrolling import ScrollsAtOnce
 
 
 def help_text(keys: Mapping[str, str]) -> Text:
@@ -98,8 +99,8 @@ _HELP_SCROLLS = {
     "up": "scroll_up",
     "first": "scroll_home",
     "last": "scroll_end",
-    "page_down": "scroll_page_down",
-    "page_up": "scroll_page_up",
+    "page_down": "page_down",
+    "page_up": "page_up",
 }
 
 
@@ -127,12 +128,12 @@ class HelpScreen(ModalScreen[None]):
         self.keys = dict(keys)
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
+        with ScrollsAtOnce():
             yield Static(help_text(self.keys), id="help-text")
 
     def action_scroll_help(self, how: str) -> None:
-        """Scroll the help (``how``: a scroll method of the widget, as ``scroll_down``)."""
-        getattr(self.query_one(VerticalScroll), how)(animate=False)
+        """Scroll the help (``how``: a scroll action of the view, as ``scroll_down``)."""
+        getattr(self.query_one(ScrollsAtOnce), f"action_{how}")()
 
 
 class CommentScreen(ModalScreen[str | None]):
@@ -189,7 +190,7 @@ class SearchScreen(ModalScreen[str | None]):
             yield Label(
                 Text("Search: the cursor jumps to matches, nothing is hidden (n next, N back)")
             )
-            yield Input(value=self.expr, placeholder="~d bbc, msisdn, ~h x-uidh …", id="search")
+            yield Input(value=self.expr, placeholder="~d bbc, ~id msisdn, ~h x-uidh …", id="search")
             yield Label("", id="search-error")
 
     @on(Input.Submitted, "#search")

@@ -1096,6 +1096,23 @@ async def test_j_and_k_scroll_the_help_as_the_arrows_do_and_a_remapping_holds_th
         assert app.screen.query_one(VerticalScroll).scroll_y == 2
 
 
+async def test_help_keys_that_come_together_scroll_it_a_step_each() -> None:
+    # tmux send-keys of 24 j's, or a held key: the keys of one frame each scroll.
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        scroll = app.screen.query_one(VerticalScroll)
+        for _ in range(5):
+            app.screen.action_scroll_help("scroll_down")
+        await pilot.pause()
+        assert scroll.scroll_y == 5
+        page = scroll.scrollable_content_region.height
+        for _ in range(2):
+            app.screen.action_scroll_help("page_down")
+        await pilot.pause()
+        assert scroll.scroll_y == min(5 + 2 * page, scroll.max_scroll_y)
+
+
 async def test_colon_opens_the_command_palette_and_its_commands_work() -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

@@ -36,3 +36,26 @@ async def test_plus_shows_the_request_full_screen_and_j_k_move_within_it() -> No
         await pilot.press("plus", "escape")
         await pilot.pause()
         assert not main.full_view and main.requests.display and main.detail.display
+
+
+async def test_keys_that_come_together_scroll_the_full_view_a_line_each() -> None:
+    # A held arrow key, or tmux send-keys of ten Downs, brings its keys within one
+    # frame: each deferred scroll aimed from the same place, and ten moved it once.
+    app = make_app(source_name="demo")
+    async with app.run_test(size=(80, 24)) as pilot:
+        events, counters = demo_capture_events()
+        app.post_message(EventsArrived(events))
+        app.post_message(StatsUpdated(counters))
+        await pilot.pause()
+        await pilot.press("k", "plus")
+        await pilot.pause()
+        detail = app.main.detail
+        assert detail.max_scroll_y >= 4
+        for _ in range(4):
+            detail.action_scroll_down()
+        await pilot.pause()
+        assert detail.scroll_y == 4
+        for _ in range(3):
+            detail.action_scroll_up()
+        await pilot.pause()
+        assert detail.scroll_y == 1
