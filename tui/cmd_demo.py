@@ -17,6 +17,7 @@ from capture.sources.source import ReplaySource
 from capture.view.selection import EXIT_USAGE
 from tui.common import (
     DASHBOARD_RECURRENCE,
+    DEMO_REGION,
     add_files_arg,
     add_head_arg,
     add_identity_args,
@@ -60,10 +61,6 @@ def register(sub: Any) -> None:
     add_files_arg(p)
     add_head_arg(p)
     p.set_defaults(run=run)
-
-
-DEMO_REGION = "GB"
-"""Where the bundled capture's subscriber is (O2 UK, January 2012)."""
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 from capture.view.selection import EXIT_OK, EXIT_USAGE
 from tui.common import (
+    DEMO_REGION,
     add_files_arg,
     add_head_arg,
     add_identity_args,
@@ -77,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     )
 
     inputs = args.inputs or [demo_capture_path()]
+    if not args.inputs:
+        args.region = args.region or DEMO_REGION  # the bundled capture's, as demo reads it
     # A report is derived, and replaces an earlier one; never the evidence it is made of.
     if any(_same_file(path, args.output) for path in inputs):
         print(f"headerwatch: error: {args.output} is an input; not replaced", file=sys.stderr)

@@ -41,6 +41,9 @@ from capture.text import printable
 from tui import keys
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
+DEMO_REGION = "GB"
+"""Where the bundled capture's subscriber is (O2 UK, January 2012): its region, not
+the locale's, for every command that reads it without an input (``--region`` wins)."""
 DASHBOARD_RECURRENCE = 3
 """Sites a token must reach to be a supercookie, in the dashboard (``--recurrence``)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html as html_lib
 import json
+import os
 import re
 import shutil
 import signal
@@ -47,6 +48,23 @@ def test_the_demo_report_says_the_o2_number_went_to_its_sites_in_an_enrichment_h
     page = load(out.as_uri(), tmp_path / "demo.png", ("document.querySelectorAll('svg').length",))
     assert page.errors == [] and page.requests == [out.as_uri()]
     assert page.values["document.querySelectorAll('svg').length"] == 1
+
+
+def test_the_demo_report_reads_the_demo_capture_in_its_own_region_as_demo_does(
+    tmp_path: Path,
+) -> None:
+    # The bundled capture is O2 UK's: without an input, report read it in the locale's
+    # region, and under C.UTF-8 said that national numbers were not read.
+    out = tmp_path / "demo.md"
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "report", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "LANG": "C.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no region" not in result.stderr
 
 
 def test_the_appendix_frame_numbers_are_the_requests_in_wireshark(tmp_path: Path) -> None:
