@@ -1572,6 +1572,13 @@ def _session_info(
     return info if halted is None else dataclasses.replace(info, stopped=halted.text())
 
 
+def _with_notes(marked: int, commented: int) -> str:
+    """What a saved session holds besides its requests, as its save says it."""
+    if marked or commented:
+        return f"with {counted(marked, 'mark')} and {counted(commented, 'comment')}"
+    return "with no marks or comments"
+
+
 def _halt_note(halted: Halt | None) -> str:
     """What a session saved after an error stopped the capture lacks ("" if none did)."""
     if halted is None:
@@ -1652,8 +1659,9 @@ def write_entries(
                 "use x to export HAR or JSONL, which are"
             )
         info = _session_info(source_name, view_filter if shown_ids else "", halted, detector)
-        count = save_record_session(request.path, entries, only=shown_ids, info=info)
-        text = f"saved {counted(count, 'request')} (session of records) to {request.path}"
+        saved = save_record_session(request.path, entries, only=shown_ids, info=info)
+        text = f"saved {counted(saved.requests, 'request')} (session of records) to "
+        text += f"{request.path}, {_with_notes(saved.marked, saved.commented)}"
         return text + _halt_note(halted)
     if request.format == "pcapng":
         if redact:
@@ -1667,11 +1675,8 @@ def write_entries(
             )
         info = _session_info(source_name, view_filter if shown_ids else "", halted, detector)
         result = save_session(request.path, sources, entries, only=shown_ids, info=info)
-        text = f"saved {counted(result.frames, 'frame')} to {request.path}, with "
-        if result.marked or result.commented:
-            text += f"{counted(result.marked, 'mark')} and {counted(result.commented, 'comment')}"
-        else:
-            text += "no marks or comments"
+        text = f"saved {counted(result.frames, 'frame')} to {request.path}, "
+        text += _with_notes(result.marked, result.commented)
         if result.unplaced:
             # "Notes" meant nothing to a reader: say what is missing, and why.
             text += (

@@ -28,7 +28,7 @@ import contextlib
 import json
 import os
 from collections.abc import Collection, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -67,13 +67,14 @@ def save_record_session(
     entries: Iterable[Entry],
     only: Collection[int] | None = None,
     info: SessionInfo | None = None,
-) -> int:
+) -> RecordsSaved:
     """Write the entries (those whose id is in ``only``, if given) as a record
-    session; return how many. The file is replaced atomically; on failure it is
-    left as it was and :class:`SessionError` says why in one line."""
+    session; say how many, and how many of them were marked and commented. The file
+    is replaced atomically; on failure it is left as it was and
+    :class:`SessionError` says why in one line."""
     wanted = None if only is None else set(only)
     info = info if info is not None else SessionInfo.new()
-    count = 0
+    count = marked = commented = 0
     try:
         with atomic_output(path) as temp, open_private(temp, "xb") as out:
             out.write(info_line(info))
@@ -82,10 +83,20 @@ def save_record_session(
                     continue
                 out.write(dumps_entry(entry).encode() + b"\n")
                 count += 1
+                marked += entry.marked
+                commented += bool(entry.comment)
     except OSError as exc:
         reason = describe_os_error(exc)
         raise SessionError(f"{path}: {reason}; session not saved") from None
-    return count
+    return RecordsSaved(count, marked, commented)
+
+
+class RecordsSaved(NamedTuple):
+    """What :func:`save_record_session` wrote."""
+
+    requests: int
+    marked: int
+    commented: int
 
 
 class RecordRecording:

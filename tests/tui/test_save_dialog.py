@@ -308,7 +308,10 @@ async def test_w_over_a_capture_with_record_files_saves_every_request_with_marks
         await _submit(pilot, path)
         assert app.saved == [str(path)]
         said = [n.message for n in app._notifications]
-        assert f"saved {total:,} requests (session of records) to {path}" in said
+        assert (
+            f"saved {total:,} requests (session of records) to {path}, "
+            "with 2 marks and 1 comment" in said
+        )
         assert app.unsaved() == ""
 
     messages.clear()

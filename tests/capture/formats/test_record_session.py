@@ -86,7 +86,7 @@ def proxied(tmp_path: Path) -> Store:
 def test_a_saved_session_of_records_reopens_identically(tmp_path: Path, proxied: Store) -> None:
     path = tmp_path / "session.jsonl"
     info = SessionInfo.new(source="proxy /tmp/x", region="GB")
-    assert save_record_session(str(path), list(proxied), info=info) == 3
+    assert save_record_session(str(path), list(proxied), info=info).requests == 3
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert is_record_session(str(path))
     first = path.read_bytes().splitlines()[0]
@@ -132,7 +132,7 @@ def test_a_session_of_records_with_body_identities_reopens_with_each_once_howeve
 
 def test_a_session_of_the_shown_requests_keeps_only_those(tmp_path: Path, proxied: Store) -> None:
     path = tmp_path / "shown.jsonl"
-    assert save_record_session(str(path), list(proxied), only=[3]) == 1
+    assert save_record_session(str(path), list(proxied), only=[3]).requests == 1
     [entry] = list(_load(path))
     assert entry.record.request.uri == "/3"
     assert entry.comment == "the app's own request; phone number over h2"
