@@ -63,13 +63,13 @@ from capture.model import (
 from capture.pipeline import Detector, Pipeline
 from capture.runner import Runner
 from capture.sources.recording import Recorded, RecordingSource
-from capture.sources.source import FrameSource, Halt, halt_of
+from capture.sources.source import FileSource, FrameSource, Halt, halt_of
 from capture.sources.spool import size_text
 from capture.text import counted, printable
 from capture.view.filter import Filter, compile_filter
 from capture.view.order import next_order
 from capture.view.recurring import Backfill
-from capture.view.selection import EXIT_FAILED
+from capture.view.selection import EXIT_FAILED, EXIT_USAGE
 from capture.view.state import Refilter, SearchJob, ViewState, search_order
 from capture.view.store import Entry, Snapshot, Store
 from tui import keys as keymod
@@ -923,6 +923,9 @@ class HeaderwatchApp(App[int]):
         self._pipeline_stats = StatsSnapshot()
         self._stats = self._pipeline_stats
         self.notices: list[Notice] = []
+        self.unreadable: list[str] = []
+        """Files opened in which nothing could be read, when nothing else was either:
+        the dashboard ended with exit status 2, and the launcher says them (as scan)."""
         self.runner: Runner | None = None
         self.notice_boxes: list[NoticeBox] = []
         """Notice boxes of the source, attached when the app starts."""
@@ -1231,6 +1234,8 @@ class HeaderwatchApp(App[int]):
                 # is why the capture stopped.
                 timeout = ERROR_NOTICE_SECONDS if severity == "error" else None
                 self.notify(safe(event.text), severity=severity, markup=False, timeout=timeout)  # type: ignore[arg-type]
+                if severity == "error" and self._nothing_read():
+                    return
             elif isinstance(event, StatsSnapshot):
                 self.stats = event
         if not self.showing:
@@ -1297,8 +1302,25 @@ class HeaderwatchApp(App[int]):
         if self.showing:
             self.main.show_progress()
 
+    def _nothing_read(self) -> bool:
+        """Whether the files were read to their end and nothing could be read in any
+        (JSON that is no records, a file named by the wrong ``--input``): then the
+        dashboard ends with exit status 2 and their errors, as scan says them, not
+        empty after a notice that passes. Tested at the end and at each notice after
+        it (a file's notice may come after the end)."""
+        if self.state != "done" or len(self.store) or not isinstance(self.source, FileSource):
+            return False
+        errors = [n.text for n in self.notices if n.level == "error"]
+        if not errors:
+            return False
+        self.unreadable = errors
+        self.exit(EXIT_USAGE)
+        return True
+
     def on_source_finished(self, message: SourceFinished) -> None:
         self.state = "error" if message.error or self.halted is not None else "done"
+        if self._nothing_read():
+            return
         if message.error:
             self.notify(safe(message.error), severity="error", markup=False)
         if self.showing:

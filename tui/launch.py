@@ -84,6 +84,8 @@ def run_dashboard(
     app = dashboard_app(source, detector, args, keymap, **named)
     code = app.run()
     source.stop()
+    for error in app.unreadable:
+        print(f"headerwatch: error: {error}", file=sys.stderr)
     return int(code or 0)
 
 
