@@ -265,6 +265,9 @@ def _msisdn_number(value: str, region: str | None) -> phonenumbers.PhoneNumber:
 
 @functools.lru_cache(maxsize=1 << 16)
 def _msisdn_canary(value: str, region: str | None) -> Canary:
+    if not any(ch.isdigit() for ch in value):
+        # Said before its length, or libphonenumber's own words for it.
+        raise ValueError(f"--msisdn {value.strip()!r} is not a phone number: no digits")
     value = _check_length(value, "--msisdn")
     lib = libphonenumber()
     PhoneNumberFormat = lib.PhoneNumberFormat
@@ -316,7 +319,8 @@ def imsi_canary(value: str) -> Canary:
     value = _check_length(value, "--imsi")
     digits = "".join(ch for ch in value if ch.isdigit())
     if not 6 <= len(digits) <= 15:
-        raise ValueError(f"--imsi {value!r} must have at most 15 digits")
+        count = f"{len(digits)} digits" if digits else "no digits"
+        raise ValueError(f"--imsi {value!r} is not an IMSI: {count} where an IMSI has 6 to 15")
     return _canary("imsi", digits, [(digits, "IMSI {}"), (value, "as given")])
 
 

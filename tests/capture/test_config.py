@@ -154,7 +154,7 @@ def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
         # libphonenumber's reason without its error number ("(1) The string ...").
         (
             '[identity]\nmsisdn = ["not a number"]\n',
-            r": \[identity\] msisdn 'not a number' is not a phone number: The string supplied",
+            r": \[identity\] msisdn 'not a number' is not a phone number: no digits",
         ),
         ('[identity]\nimei = ["12"]\n', r": \[identity\] imei '12' is too short"),
         ('[identity]\nimsi = ["1234567890123456"]\n', r": \[identity\] imsi '1234567890123456'"),

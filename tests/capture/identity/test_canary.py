@@ -281,7 +281,10 @@ def test_the_international_prefix_00_is_read_without_a_region_and_in_regions_tha
     [
         (imei_canary, "12345", "too short"),
         (imei_canary, "1234567890", "must have 14, 15 or 16 digits"),
-        (imsi_canary, "1234567890123456", "at most 15 digits"),
+        (imsi_canary, "1234567890123456", "16 digits where an IMSI has 6 to 15"),
+        (imsi_canary, "hello-world", "no digits where an IMSI has 6 to 15"),
+        (lambda value: msisdn_canary(value, "GB"), "abc", "is not a phone number: no digits"),
+        (lambda value: msisdn_canary(value, None), "abcdefgh", "is not a phone number: no digits"),
         (value_canary, "abc", "too short"),
         (value_canary, "!!--!!--", "needs a run of at least 3"),
     ],
