@@ -24,7 +24,7 @@ from typing import IO, Any, Protocol
 import orjson
 
 from capture.model import Parsed
-from capture.sources.frames import CaptureError, compressed_file
+from capture.sources.frames import CaptureError, compressed_file, is_capture_start
 from capture.text import counted, printable
 
 MAX_LINE = 16 * 1024 * 1024
@@ -156,6 +156,8 @@ class RecordFile:
         self.read_lines = 0
         """Lines read as requests."""
         self._first_bad: str | None = None
+        self._head = b""
+        """The file's first 4 bytes, once read (not a stream's: where it began is lost)."""
         self.first_bad: tuple[int, str] | None = None
         """Byte offset and reason of the first line passed over."""
         self.cut: str | None = None
@@ -241,6 +243,9 @@ class RecordFile:
                 number += 1
                 start = position
                 position += len(line)
+                if start < 4 and self.path != "-":
+                    # A file's first bytes: a capture named by --input says so.
+                    self._head += line[: 4 - start]
                 if start == 0 and line[:3] == UTF8_BOM:
                     # A log saved by a Windows tool starts with a byte order mark, which
                     # would cost its first event (JSON has no BOM).
@@ -270,7 +275,7 @@ class RecordFile:
                         self.truncated = True
                         self.cut = f"its last line ends inside a record: {exc.msg}"
                         return
-                    self._bad(number, start, f"not JSON ({exc.msg})")
+                    self._bad(number, start, _not_json(exc.msg))
                     continue
                 except ValueError as exc:
                     self._bad(number, start, str(exc))
@@ -353,6 +358,11 @@ class RecordFile:
         with nothing in it yet, an empty stream)."""
         if self.read_lines or self.other_lines or not self.bad_lines:
             return None
+        if is_capture_start(self._head):
+            return (
+                f"{self.name}: nothing read: a pcap or pcapng capture, not {self.what} "
+                "(read it without --input)"
+            )
         if self.bad_lines == 1:
             return f"{self.name}: nothing read: not {self.what} ({self._first_bad})"
         return (
@@ -364,6 +374,12 @@ class RecordFile:
         """Close the file (not stdin)."""
         if self.path != "-":
             self._stream.close()
+
+
+def _not_json(why: str) -> str:
+    """A line's JSON error as a user reads it: orjson's words for bytes that are not
+    UTF-8 (``str is not valid UTF-8: surrogates not allowed``) say nothing to one."""
+    return "not JSON (not UTF-8 text)" if "UTF-8" in why else f"not JSON ({why})"
 
 
 def cut_record(line: bytes) -> bool:

@@ -190,6 +190,7 @@ def test_rules_writes_the_catalog_for_each_engine_and_a_table_by_default() -> No
 
 ENGINES = REPO / "tests" / "data" / "engines"
 DEMO = REPO / "capture" / "data" / "demo-o2-2012.pcap"
+PCAPNG = REPO / "tests" / "data" / "pcapdroid" / "demo-uidmap.pcapng"
 
 
 def _zeek_tsv(name: str) -> str:
@@ -220,12 +221,24 @@ def test_an_input_with_nothing_of_its_kind_in_it_fails_in_one_line_with_status_2
     no_uid.write_text(_without_column(_zeek_tsv("json-non-printable-escaping.http.log.tsv"), "uid"))
     not_har = tmp_path / "foo.json"
     not_har.write_text('{"foo":1}\n')
+    latin1 = tmp_path / "latin1.json"
+    latin1.write_bytes('{"host": "café"}\n'.encode("latin-1"))
     eve = ENGINES / "suricata" / "docs-dump-all-headers.eve.json"
     for args, said in (
         (
             ("--input", "suricata", str(DEMO)),
-            f"{DEMO}: nothing read: none of its 738 lines are Suricata eve.json events "
-            "(first: line 1: not JSON (",
+            f"{DEMO}: nothing read: a pcap or pcapng capture, not Suricata eve.json events "
+            "(read it without --input)",
+        ),
+        (
+            ("--input", "zeek", str(PCAPNG)),
+            f"{PCAPNG}: nothing read: a pcap or pcapng capture, not Zeek http.log records "
+            "(read it without --input)",
+        ),
+        (
+            ("--input", "suricata", str(latin1)),
+            f"{latin1}: nothing read: not Suricata eve.json events "
+            "(line 1: not JSON (not UTF-8 text))",
         ),
         (
             ("--input", "zeek", str(eve)),
