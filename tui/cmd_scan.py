@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from capture.formats.outputs import OUTPUTS, formats_help
+from capture.formats.table import narrowest
 from capture.scan import scan
 from capture.view.selection import EXIT_OK, EXIT_USAGE
 from tui.common import (
@@ -77,7 +78,10 @@ def register(sub: Any) -> None:
 
 
 _positive = whole_number("a positive number", lambda n: n >= 1)
-_width = whole_number("0 or 40 to 10000 columns", lambda n: n == 0 or 40 <= n <= 10_000)
+# Narrower than the table's narrowest rows, every row would wrap.
+_width = whole_number(
+    f"0 or {narrowest()} to 10000 columns", lambda n: n == 0 or narrowest() <= n <= 10_000
+)
 
 
 def run(args: argparse.Namespace) -> int:

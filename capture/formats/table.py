@@ -130,6 +130,13 @@ def layout_for(width: int | None) -> Layout:
     return replace(layout, identities=max(width - _fixed(layout), IDENTITIES_LEAST))
 
 
+def narrowest() -> int:
+    """The fewest columns a table's rows fit in: every column at its least
+    (:data:`SHRINK_ORDER`), and IDENTITIES at :data:`IDENTITIES_LEAST`."""
+    layout = layout_for(1)
+    return _fixed(layout) + layout.identities
+
+
 def header_line(layout: Layout = FIXED) -> str:
     """The column titles."""
     gap = " " * layout.gap

@@ -381,8 +381,12 @@ def test_table_width_option_fits_the_columns_and_a_terminal_sets_the_default(
     assert max(len(line) for line in result.stdout.splitlines()) == 80
     piped = headerwatch("scan", "--format", "table").stdout.splitlines()
     assert piped[1].startswith("2012-01-10T14:22:11.053Z  203.0.113.7:49153  ")
-    bad = headerwatch("scan", "--format", "table", "--width", "7")
-    assert bad.returncode == 2 and "not 0 or 40 to 10000 columns" in bad.stderr
+    for narrow in ("7", "60", "74"):
+        # Its narrowest rows are 75 cells: at 60, every row would wrap.
+        bad = headerwatch("scan", "--format", "table", "--width", narrow)
+        assert bad.returncode == 2 and "not 0 or 75 to 10000 columns" in bad.stderr
+    least = headerwatch("scan", "--format", "table", "--width", "75")
+    assert max(len(line) for line in least.stdout.splitlines()) == 75
 
     import os
 
