@@ -405,9 +405,22 @@ def _check_path(target: str) -> None:
 
 
 def _listen(path: str) -> socket.socket:
-    """A Unix stream socket listening at ``path`` (0600; a stale socket is replaced)."""
-    with contextlib.suppress(OSError):
-        if stat.S_ISSOCK(os.lstat(path).st_mode):
+    """A Unix stream socket listening at ``path`` (0600). A stale socket (its listener
+    gone) is replaced; one that another process listens on, or anything that is no
+    socket, is refused: taken over, the other follower would hear nothing more, and
+    what its writers had sent it would be lost unsaid."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        mode = None  # nothing there (bind says what else is wrong)
+    if mode is not None:
+        if not stat.S_ISSOCK(mode):
+            raise CaptureError(f"{path}: exists and is not a socket; give another path")
+        if _listened_on(path):
+            raise CaptureError(
+                f"{path}: another process listens on it (another live --from?); give another path"
+            )
+        with contextlib.suppress(OSError):
             os.unlink(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)
@@ -421,6 +434,18 @@ def _listen(path: str) -> socket.socket:
         os.umask(old)
     sock.setblocking(False)
     return sock
+
+
+def _listened_on(path: str) -> bool:
+    """Whether a process accepts connections on the Unix socket at ``path`` (a stale
+    one, whose listener is gone, refuses them)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 class Follower:

@@ -442,3 +442,35 @@ def test_a_har_is_refused_in_one_line_not_read_as_lines(tmp_path: Path) -> None:
     [(level, text)] = run.notices
     assert level == "error" and "cannot be followed (one document, not lines)" in text
     assert text.endswith(f"headerwatch open {path}")
+
+
+def test_a_socket_another_follower_listens_on_is_refused_not_taken_over(tmp_path: Path) -> None:
+    # Taken over, the first follower heard nothing more and the second nothing of what
+    # the add-on had connected to the first: records lost, and nobody said so.
+    path = tmp_path / "hw.sock"
+    run = _follow(f"unix:{path}")
+    with pytest.raises(CaptureError, match=r"hw.sock: another process listens on it"):
+        Follower(f"unix:{path}")
+    with socket.socket(socket.AF_UNIX) as writer:
+        writer.connect(str(path))
+        writer.sendall(_line(1))
+    run.wait(lambda: len(run.items) == 1)
+    run.finish()
+    assert run.uris() == ["/1"]
+
+
+def test_a_stale_socket_is_replaced_and_a_file_at_the_path_is_refused(tmp_path: Path) -> None:
+    stale = tmp_path / "stale.sock"
+    with socket.socket(socket.AF_UNIX) as dead:
+        dead.bind(str(stale))  # left behind by a follower that was killed
+    run = _follow(f"unix:{stale}")
+    with socket.socket(socket.AF_UNIX) as writer:
+        writer.connect(str(stale))
+        writer.sendall(_line(1))
+    run.wait(lambda: len(run.items) == 1)
+    run.finish()
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"evidence")
+    with pytest.raises(CaptureError, match=r"plain: exists and is not a socket"):
+        Follower(f"unix:{plain}")
+    assert plain.read_bytes() == b"evidence"
