@@ -133,8 +133,7 @@ def layout_for(width: int | None) -> Layout:
 def narrowest() -> int:
     """The fewest columns a table's rows fit in: every column at its least
     (:data:`SHRINK_ORDER`), and IDENTITIES at :data:`IDENTITIES_LEAST`."""
-    layout = layout_for(1)
-    return _fixed(layout) + layout.identities
+    return _fixed(layout_for(1)) + IDENTITIES_LEAST
 
 
 def header_line(layout: Layout = FIXED) -> str:
