@@ -232,7 +232,15 @@ class Output:
                 # fails at once (ENXIO) rather than stalling the writer.
                 self._fd = private.create_private(self.target, append=True, wait=False)
         except OSError as exc:
-            if exc.errno not in (errno.ENXIO, errno.ENOENT, errno.ECONNREFUSED):
+            # Nobody to write to yet is no error: a socket whose follower has not
+            # started (there is nothing at its path, or nobody listens), a FIFO that
+            # nobody reads. A file that cannot be made (its directory missing) is.
+            waiting = (
+                (errno.ENOENT, errno.ECONNREFUSED)
+                if self.target.startswith("unix:")
+                else (errno.ENXIO,)
+            )
+            if exc.errno not in waiting:
                 said = f"headerwatch: {self.target}: {exc.strerror or exc}"
                 if said != self._said:
                     log.warning("%s", said)
@@ -385,6 +393,11 @@ class Headerwatch:
             out = ctx.options.headerwatch_out
             if out:
                 self.writer = Writer(out, max(1, ctx.options.headerwatch_queue))
+            else:
+                log.warning(
+                    "headerwatch: headerwatch_out is not set: no records are written "
+                    "(--set headerwatch_out=FILE, FIFO or unix:SOCKET)"
+                )
 
     def _number(self, flow: http.HTTPFlow) -> tuple[int, int]:
         # headerwatch's flow/depth: a number per client connection, and the
@@ -426,9 +439,10 @@ class Headerwatch:
             writer.close()
             if writer.dropped:
                 log.warning(
-                    "headerwatch: %d records dropped (nobody reading, reading too slowly, "
+                    "headerwatch: %d record%s dropped (nobody reading, reading too slowly, "
                     "or the output could not be opened)",
                     writer.dropped,
+                    "" if writer.dropped == 1 else "s",
                 )
 
 

@@ -181,3 +181,26 @@ def test_as_root_the_add_on_follows_no_planted_link_and_writes_no_other_users_fi
     assert victim.stat().st_mode & 0o777 == 0o644
     assert theirs.read_text() == "theirs\n"
     assert theirs.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_file_it_cannot_create_is_said_once_in_mitmproxys_log(tmp_path: Path) -> None:
+    # A typo in the directory dropped every record, and only the drop count said so,
+    # when mitmdump stopped: as a FIFO or socket not there yet is, quietly.
+    target = tmp_path / "no-such-dir" / "phone.jsonl"
+    with plain_server() as port, mitmdump_with_addon(tmp_path, str(target)) as proxy:
+        for _ in range(2):
+            answer = proxy.curl(f"http://127.0.0.1:{port}/", "-H", "X-MSISDN: 447700900123")
+            assert answer.stdout == "200 1.1", answer.stderr
+            time.sleep(0.6)
+        log = proxy.stop()
+    said = [line for line in log.splitlines() if f"headerwatch: {target}:" in line]
+    assert len(said) == 1, log[-2000:]
+    assert said[0].endswith(f"headerwatch: {target}: No such file or directory")
+    assert "2 records dropped" in log
+
+
+def test_without_an_output_it_says_it_writes_nothing(tmp_path: Path) -> None:
+    with plain_server() as port, mitmdump_with_addon(tmp_path, "") as proxy:
+        assert proxy.curl(f"http://127.0.0.1:{port}/").stdout == "200 1.1"
+        log = proxy.stop()
+    assert "headerwatch: headerwatch_out is not set: no records are written" in log
