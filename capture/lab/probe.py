@@ -291,8 +291,11 @@ def _target(url: str) -> tuple[str, int, str, str]:
     except UnicodeError:
         raise ProbeError(f"{url}: bad host name") from None
     # RFC 9110 §7.2: Host is the host and port alone; a user name and password in
-    # the URL are never sent.
-    host_header = (f"[{host}]" if ":" in host else host) + ("" if port is None else f":{port}")
+    # the URL are never sent. Port 80 is left out, as browsers and curl leave it
+    # (RFC 9110 §4.2.1's default): a proxy that writes Host its own way would
+    # otherwise show a change made by the probe's spelling.
+    shown_port = "" if port in (None, 80) else f":{port}"
+    host_header = (f"[{host}]" if ":" in host else host) + shown_port
     token = secrets.token_hex(8)  # a fresh URL: no cache on the way can answer for the reflector
     path = urllib.parse.quote(parts.path or "/", safe=_PATH_SAFE)
     query = f"{urllib.parse.quote(parts.query, safe=_QUERY_SAFE)}&" if parts.query else ""
@@ -319,7 +322,7 @@ def _complete(data: bytearray) -> bool:
 
 
 def _exchange(host: str, port: int, raw: bytes, timeout: float) -> tuple[bytes, str]:
-    where = f"{host}:{port}"
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     # One deadline for connect, send and every read: a socket timeout alone restarts
     # with each byte, and a server sending one byte a second never reaches it.
     deadline = time.monotonic() + timeout

@@ -96,6 +96,12 @@ def test_probe_errors_are_one_line() -> None:
         free = s.getsockname()[1]
     with pytest.raises(ProbeError, match="connection refused"):
         probe(f"http://127.0.0.1:{free}/")
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+        free6 = s.getsockname()[1]
+    # An IPv6 address and its port, written as a URL writes them: "::1:8080" is not.
+    with pytest.raises(ProbeError, match=rf"^\[::1\]:{free6}: connection refused"):
+        probe(f"http://[::1]:{free6}/")
     with pytest.raises(ProbeError, match="inside TLS"):
         probe("https://example.com/")
     with pytest.raises(ProbeError, match="not an http:// URL"):
@@ -484,6 +490,16 @@ def test_an_internationalised_host_name_is_sent_in_its_ascii_form() -> None:
     host, port, host_header, _ = _target("http://bücher.example:8080/")
     assert (host, port) == ("xn--bcher-kva.example", 8080)
     assert host_header == "xn--bcher-kva.example:8080"
+
+
+def test_port_80_written_in_the_url_is_not_sent_in_the_host_header() -> None:
+    # As browsers and curl send it: a Host of "example.com:80" came back from a
+    # carrier's proxy as "example.com", and the probe called its own spelling a
+    # change made on the way.
+    for url in ("http://198.51.100.2:80/", "http://198.51.100.2/"):
+        assert _target(url)[1:3] == (80, "198.51.100.2")
+    assert _target("http://[2001:db8::1]:80/")[2] == "[2001:db8::1]"
+    assert _target("http://198.51.100.2:8080/")[2] == "198.51.100.2:8080"
 
 
 def test_an_echo_header_that_cannot_be_read_is_called_that_not_missing() -> None:
