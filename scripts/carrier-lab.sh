@@ -30,8 +30,9 @@
 #   HW_LAB_STATE         state directory (default /run/headerwatch-lab/PREFIX; root's alone)
 #   HW_LAB_KEEP_FAILED   if set, a failed up leaves what it built (for debugging; then: down)
 #
-# Via and X-Forwarded-For are off by default so that the configured header is the
-# only one added; turn them on to see what a stock squid adds as well.
+# Via is off and X-Forwarded-For deleted by default so that the configured header is
+# the only one added (squid's forwarded_for off still sends "X-Forwarded-For:
+# unknown"); turn them on to see what a stock squid adds as well.
 set -euo pipefail
 # What the lab writes (the reflectors' records, squid's config, lab.env) holds the
 # phone number: every file is its owner's alone, as headerwatch's own records are.
