@@ -190,6 +190,12 @@ def run(args: argparse.Namespace) -> int:
     if args.queue < 1:
         _err("headerwatch: error: queue must be above 0")
         return EXIT_USAGE
+    ports = args.port or [8080]
+    again = next((port for i, port in enumerate(ports) if port in ports[:i]), None)
+    if again is not None:
+        # Bound twice, the second fails as a port some other program holds would.
+        _err(f"headerwatch: error: --port {again} given twice; each port is listened on once")
+        return EXIT_USAGE
     if not (args.stats_interval == 0 or 0 < args.stats_interval < math.inf):  # NaN fails
         _err("headerwatch: error: stats-interval must be 0 or a finite number above 0")
         return EXIT_USAGE
@@ -291,9 +297,7 @@ def run(args: argparse.Namespace) -> int:
         # means what it means to `live`: the terminal is gone (an SSH session lost,
         # tmux kill-session), and a reflector left listening there has no one to tell.
         loop.add_signal_handler(signal.SIGHUP, sink.reopen if args.output else stop.set)
-        await serve(
-            reflector, args.bind, args.port or [8080], ready, stop, stats, args.stats_interval
-        )
+        await serve(reflector, args.bind, ports, ready, stop, stats, args.stats_interval)
 
     try:
         asyncio.run(main())

@@ -332,6 +332,21 @@ def test_one_reflector_listens_on_several_ports() -> None:
     assert code == 0
 
 
+def test_a_port_given_twice_is_said_so_not_taken_for_a_port_in_use() -> None:
+    port = _free_port()
+    argv = [sys.executable, "-m", "tui.cli", "reflect", "--bind", "127.0.0.1"]
+    result = subprocess.run(
+        [*argv, "--port", str(port), "--port", "8081", "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"headerwatch: error: --port {port} given twice; each port is listened on once\n"
+    )
+
+
 def table_on_screen(screen: str, row_text: str) -> tuple[str, str]:
     """The table's header line and the first row holding ``row_text``, as shown."""
     lines = [line.rstrip() for line in screen.splitlines()]
