@@ -304,6 +304,15 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     return config
 
 
+def _seen(target: Path) -> bool:
+    """Whether ``target`` can be seen to exist (its directories can be searched)."""
+    try:
+        target.stat()
+    except OSError:
+        return False
+    return True
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """The configuration from ``path``, or from the user config directory.
 
@@ -323,6 +332,10 @@ def load_config(path: str | Path | None = None) -> Config:
     except IsADirectoryError:
         raise ConfigError(f"{target}: is a directory, not a config file") from None
     except OSError as exc:
+        if not explicit and isinstance(exc, PermissionError) and not _seen(target):
+            # A directory on the way this user cannot search (a reflector dropped to
+            # nobody, HOME still root's): no file it can be said to have, as absent.
+            return Config()
         raise ConfigError(f"{target}: cannot read: {exc.strerror or exc}") from None
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{target}: larger than {MAX_CONFIG_BYTES >> 20} MB, not a config file")

@@ -99,6 +99,42 @@ def test_missing_default_file_gives_defaults(
     assert load_config() == Config()
 
 
+def test_a_default_file_hidden_behind_a_directory_it_cannot_search_gives_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # reflect on port 80 as nobody, HOME still /root: whether a config is there cannot
+    # be told, and no --config asked for one. An error there stopped the reflector.
+    hidden = tmp_path / "root-only" / "config.toml"
+    monkeypatch.setattr("capture.config.default_config_path", lambda: hidden)
+
+    def refused(self: Path, *args: object, **kwargs: object) -> object:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "open", refused)
+    monkeypatch.setattr(Path, "stat", refused)
+    assert load_config() == Config()
+    # Given by --config, the same file is an error: the user asked for it.
+    with pytest.raises(ConfigError, match="cannot read: Permission denied"):
+        load_config(hidden)
+
+
+def test_a_default_file_there_but_unreadable_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The user's identity settings are in it: read without them, the findings would
+    # differ from what the user set, and nothing would say so.
+    there = tmp_path / "config.toml"
+    there.write_text("[identity]\nregion = 'GB'\n")
+    monkeypatch.setattr("capture.config.default_config_path", lambda: there)
+
+    def refused(self: Path, *args: object, **kwargs: object) -> object:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "open", refused)
+    with pytest.raises(ConfigError, match="cannot read: Permission denied"):
+        load_config()
+
+
 def test_default_path_is_in_the_user_config_dir(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
