@@ -212,6 +212,21 @@ def exposure_text(exposure: Exposure, width: int | None = None) -> Text:
     return out
 
 
+def rate_caption(what: str, now: int, most: int, cells: int | None, span: str = "") -> str:
+    """A sparkline's caption, ``what  (now N, max M, span)``, fitted to ``cells``: the
+    span goes first, then the spaces and the brackets; the counts stay."""
+    counts = f"now {now:,}, max {most:,}"
+    for caption in (
+        f"{what}  ({counts}, {span})" if span else "",
+        f"{what}  ({counts})",
+        f"{what} {counts}",
+    ):
+        if caption and (cells is None or len(caption) <= cells):
+            return caption
+    short = f"{what} {counts}"
+    return short if cells is None or len(short) <= cells else short[: max(cells - 1, 0)] + "…"
+
+
 class ExposurePanel(ScrollsAtOnce):
     """Right-hand panel: exposure of identities, with request and identity sparklines."""
 
@@ -318,12 +333,13 @@ class ExposurePanel(ScrollsAtOnce):
         # The last 60 seconds: one bar a second fits the panel.
         req = list(requests[-60:])
         ids = list(identities[-60:])
+        cells = self._line_cells()
         self.query_one("#exposure-rps", Static).update(
-            Text(f"requests/s  (now {req[-1]:,}, max {max(req):,}, last 60 s)", style="dim"),
+            Text(rate_caption("requests/s", req[-1], max(req), cells, "last 60 s"), style="dim"),
             layout=False,
         )
         self.query_one("#exposure-ips", Static).update(
-            Text(f"identities/s  (now {ids[-1]:,}, max {max(ids):,})", style="dim"),
+            Text(rate_caption("identities/s", ids[-1], max(ids), cells), style="dim"),
             layout=False,
         )
         self.query_one("#exposure-requests-spark", Sparkline).data = req

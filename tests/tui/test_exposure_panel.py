@@ -14,7 +14,7 @@ from capture.view.exposure import Exposure
 from capture.view.store import Entry
 from tests.capture.factories import finding, record
 from tui.common import demo_capture_path
-from tui.exposure_panel import exposure_text
+from tui.exposure_panel import exposure_text, rate_caption
 from tui.render import detail_text, shorten_middle
 
 UIDH = "OTgxNTk2NDk0ADJVquRu5NS5+rSbBANlrp+13QL7CXLGsFHpMi4LsUHw"
@@ -133,3 +133,35 @@ def test_a_detail_wraps_between_the_sites_it_names_never_at_a_hyphen_in_one() ->
     lines = exposure_text(exposure, 48).plain.splitlines()
     assert "  alpha-news.com, b.io" in lines, lines
     assert all(len(line) <= 48 for line in lines)
+
+
+@pytest.mark.parametrize("cells", [20, 30, 33, 36, 40, 60, None])
+def test_a_rate_caption_fits_the_panel_losing_its_span_first(cells: int | None) -> None:
+    # At 120 columns the panel beside the list is 36 cells: "(now 1, max 1, last 60"
+    # lost its end.
+    caption = rate_caption("requests/s", 1_234, 56_789, cells, "last 60 s")
+    assert cells is None or len(caption) <= cells
+    if cells is None or cells >= 42:
+        assert caption == "requests/s  (now 1,234, max 56,789, last 60 s)"
+    if cells is None or cells >= 32:  # "requests/s now 1,234, max 56,789"
+        assert "now 1,234" in caption and "56,789" in caption
+    else:
+        assert caption.endswith("…")
+
+
+async def test_the_rate_captions_fit_the_panel_beside_the_list_at_120_columns() -> None:
+    from tests.tui.fakes import demo_capture_events, make_app
+    from tui.messages import EventsArrived, StatsUpdated
+
+    app = make_app(source_name="demo")
+    async with app.run_test(size=(120, 30)) as pilot:
+        events, counters = demo_capture_events()
+        app.post_message(EventsArrived(events))
+        app.post_message(StatsUpdated(counters))
+        await pilot.pause()
+        panel = app.main.exposure
+        assert panel.display
+        for name in ("#exposure-rps", "#exposure-ips"):
+            caption = panel.query_one(name).render().plain  # type: ignore[attr-defined]
+            assert len(caption) <= panel.scrollable_content_region.width, caption
+            assert caption.endswith(")"), caption
