@@ -196,7 +196,7 @@ def exposure_text(exposure: Exposure, width: int | None = None) -> Text:
 
     carriers = exposure.carriers()
     if carriers:
-        out.append("\nRequests per identity header\n", style="bold underline")
+        out.append("\nRequests per header or parameter\n", style="bold underline")
         cells = len(f"{carriers[0].requests:,}")  # the most, first
         for carrier in carriers[:MAX_CARRIERS_SHOWN]:
             count = f"  {carrier.requests:>{cells},} req  "

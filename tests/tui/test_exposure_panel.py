@@ -57,7 +57,7 @@ def test_every_count_in_the_exposure_panel_is_labelled_and_counts_requests(
         "  4 req  m.facebook.com ← MSISDN",
     ]
     assert "  1 req  ads.adnetwork.example ← MSISDN IMEI" in hosts
-    carriers = _section(text, "Requests per identity header")
+    carriers = _section(text, "Requests per header or parameter")  # query imei too
     assert carriers[0] == "  19 req  header x-up-calling-line-id"
     counted = [line for line in identities if line.lstrip().startswith(("→", "●"))]
     for line in counted:
