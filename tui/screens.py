@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,36 +27,80 @@ from tui.render import BADGE_STYLE, KIND_LABEL, SEVERITY_RANK, safe
 from tui.scrolling import ScrollsAtOnce
 
 
-def help_text(keys: Mapping[str, str]) -> Text:
-    """The help screen's text: every command with its keys in effect, the filter grammar."""
+def help_text(keys: Mapping[str, str], width: int | None = None) -> Text:
+    """The help screen's text: every command with its keys in effect, the filter grammar.
+    ``width``: the cells it is laid out in, each line wrapped under its own column (a
+    meaning under the meanings, not under the keys); None: one line each."""
     out = Text(end="")
-    out.append("headerwatch", style="bold")
-    out.append(" — identity headers (MSISDN, IMEI, IMSI, X-UIDH …) in HTTP, as they arrive\n\n")
-    out.append("Keys", style="bold underline")
-    out.append("   (remap in the [keys] table of the config file)\n", style="dim")
+
+    def row(lead: str, style: str, body: str, at: int | None = None) -> None:
+        # The lead (keys, a syntax) then the body, its lines after the first at ``at``
+        # (by default under the body's start).
+        at = len(lead) if at is None else at
+        out.append(lead, style=style)
+        if width is None:
+            out.append(body + "\n")
+            return
+        lines = textwrap.wrap(body, max(width - at, 12), initial_indent=" " * (len(lead) - at)) or [
+            ""
+        ]
+        out.append(lines[0][len(lead) - at :])
+        for line in lines[1:]:
+            out.append("\n" + " " * at + line)
+        out.append("\n")
+
+    def title(name: str, note: str) -> None:
+        # A section's title, and its note (dim) after it, or under it where it does
+        # not fit.
+        out.append(name, style="bold underline")
+        if width is not None and len(name) + len(note) > width:
+            note = "\n  " + note.strip()
+        out.append(note + "\n", style="dim")
+
+    row(
+        "headerwatch",
+        "bold",
+        " — identity headers (MSISDN, IMEI, IMSI, X-UIDH …) in HTTP, as they arrive",
+        0,
+    )
+    out.append("\n")
+    title("Keys", "   (remap in the [keys] table of the config file)")
     # The longest description sets the column: "Copy identity value" ran into its name.
-    width = max(len(action.description) for action in ACTIONS) + 2
+    column = max(len(action.description) for action in ACTIONS) + 2
     for action in ACTIONS:
         out.append(f"  {key_label(keys.get(action.name, action.keys)):<14}", style="bold cyan")
-        out.append(f"{action.description:<{width}}")
+        out.append(f"{action.description:<{column}}")
+        if width is not None and 16 + column + len(action.name) > width:
+            out.append("\n" + " " * 16)  # the name under the description
         out.append(f"{action.name}\n", style="dim")
-    out.append(f"  {'ctrl+p':<14}", style="bold cyan")
-    out.append("Command palette\n")
-    out.append(f"  {'tab':<14}", style="bold cyan")
-    out.append("Move focus (list, detail, exposure)\n")
-    out.append("  mouse         click a row to select it, double-click to open, wheel scrolls\n")
+    row(f"  {'ctrl+p':<14}", "bold cyan", "Command palette")
+    row(f"  {'tab':<14}", "bold cyan", "Move focus (list, detail, exposure)")
+    row(f"  {'mouse':<14}", "", "click a row to select it, double-click to open, wheel scrolls")
     out.append("\n")
-    out.append("Filter expressions", style="bold underline")
-    out.append("   (mitmproxy's grammar; regexes, case-insensitive)\n", style="dim")
+    title("Filter expressions", "   (mitmproxy's grammar; regexes, case-insensitive)")
     for syntax, meaning in help_rows():
-        out.append(f"  {syntax:<22}", style="bold cyan")
-        out.append(f"{meaning}\n")
+        row(f"  {syntax:<22}", "bold cyan", meaning)
+    # The examples break between examples, never inside one.
     out.append("\n  Examples: ", style="dim")
-    out.append('~id msisdn & ~d bbc   ·   ~h "x-up-calling-line-id"   ·   !~d example\n')
-    out.append("  While typing, an invalid expression is shown as an error and not applied;\n")
-    out.append("  up/down in the filter input walk the history.\n")
-    out.append("\nColours", style="bold underline")
-    out.append("  a badge's colour is its finding's severity\n", style="dim")
+    line = 12
+    for i, example in enumerate(
+        ("~id msisdn & ~d bbc", '~h "x-up-calling-line-id"', "!~d example")
+    ):
+        sep = "   ·   " if i else ""
+        if width is not None and i and line + len(sep) + len(example) > width:
+            out.append("\n" + " " * 12)
+            line, sep = 12, ""
+        out.append(sep + example)
+        line += len(sep) + len(example)
+    out.append("\n")
+    row(
+        "  ",
+        "",
+        "While typing, an invalid expression is shown as an error and not applied; "
+        "up/down in the filter input walk the history.",
+    )
+    out.append("\n")
+    title("Colours", "  a badge's colour is its finding's severity")
     for severity, kinds in legend_kinds().items():
         out.append(f"  {severity:<8}")
         for kind in kinds:
@@ -130,6 +175,12 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with ScrollsAtOnce():
             yield Static(help_text(self.keys), id="help-text")
+
+    def on_resize(self) -> None:
+        # Laid out for the width it has: a line that wraps goes on under its column.
+        width = self.query_one(ScrollsAtOnce).scrollable_content_region.width
+        if width > 0:
+            self.query_one("#help-text", Static).update(help_text(self.keys, width))
 
     def action_scroll_help(self, how: str) -> None:
         """Scroll the help (``how``: a scroll action of the view, as ``scroll_down``)."""

@@ -1421,6 +1421,22 @@ def test_every_key_of_the_help_has_its_description_apart_from_its_name() -> None
         assert f"{action.description} " in line, line
 
 
+@pytest.mark.parametrize("width", [60, 76, 88])
+def test_the_help_wraps_each_line_under_its_own_column_at_a_narrow_width(width: int) -> None:
+    # At 80x24 a long meaning wrapped to column 0, under the keys ("bodies are not
+    # kept)"), and the examples broke inside one ("!~d" / "example").
+    lines = help_text({}, width).plain.splitlines()
+    assert all(len(line) <= width for line in lines), max(lines, key=len)
+    body = lines.index(next(line for line in lines if line.startswith("  ~b rex")))
+    assert lines[body + 1].startswith(" " * 24) and lines[body + 1].strip()
+    assert any(line.strip() == "!~d example" or line.endswith("!~d example") for line in lines)
+    assert not any(line.startswith(("example", "bodies")) for line in lines)
+    # Laid out, not cut: the same words in the same order (an example that starts a
+    # line loses the "·" before it).
+    words = [[w for w in help_text({}, at).plain.split() if w != "·"] for at in (None, width)]
+    assert words[0] == words[1]
+
+
 def test_the_live_status_line_says_live_once() -> None:
     line = status_text(Status(source="live lo", state="live")).plain
     assert line.startswith("live lo │") and "live lo live" not in line
