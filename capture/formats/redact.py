@@ -364,6 +364,12 @@ class Redactor:
                 for text in (token, quote(token, safe="")):
                     if len(text) >= MIN_SPELT:
                         swaps.setdefault(text, masked)
+        return self._learnt(texts, swaps)
+
+    def _learnt(self, texts: str, swaps: dict[str, str]) -> list[tuple[str, str]]:
+        """``swaps`` and the spellings learnt from records (:meth:`learn`) that
+        ``texts`` holds, a phone number's digits as grouped there, each with its mask,
+        longest first."""
         if not self._starts and not self._numbers:
             return sorted(swaps.items(), key=lambda item: -len(item[0]))
         if not self._pattern:
@@ -430,6 +436,14 @@ class Redactor:
             start -= _ending(text, start, ("(", "%28"))  # "(07700) 900123": closed in it
         return text[start:end], masked
 
+    def text(self, text: str) -> str:
+        """Text about the records, not in one (an input file's name, a note on how it
+        was read), with every spelling learnt from them (:meth:`learn`) masked."""
+        if not text:
+            return text
+        swaps = self._learnt(_unescaped(text), {})
+        return _scrub_escaped(text, swaps, (), "") if swaps else text
+
     def comment(self, record: Record, text: str) -> str:
         """The user's comment ``text`` on ``record``, masked as the record is: the
         identity values its findings name and its client's address. A comment is
@@ -453,6 +467,10 @@ class Redactor:
         # The client's address as text (none for a text that is no address).
         forms = _address_forms(client)
         texts = _texts(record)
+        if "%" in texts:
+            # An escaped unreserved character is that character (RFC 3986 §6.2.2.2): a
+            # number sent as %34%34… is found, and masked, as its digits.
+            texts = _unescaped(texts)
         ordered = self._swaps(record, texts, spelt)
         if (
             not ordered
@@ -462,22 +480,27 @@ class Redactor:
             return _from(record, pseudonym)  # most records: only the address field changes
 
         def scrub(text: str) -> str:
-            return _scrub(text, ordered, forms, pseudonym)
+            return _scrub_escaped(text, ordered, forms, pseudonym)
 
         def scrub_site(text: str) -> str:
             # The site the request was sent to is the evidence, and not the client's
             # address even where the two are written alike (a reflector reached from
             # its own host): its identity values alone are masked.
-            return _scrub(text, ordered, (), pseudonym)
+            return _scrub_escaped(text, ordered, (), pseudonym)
 
         def scrub_header(name: str, value: str) -> str:
             return scrub_site(value) if name.lower() == "host" else scrub(value)
 
+        # In the request target a mask is escaped: its "#" would begin a fragment, its
+        # spaces end the target (a HAR's queryString lost the parameters after it).
+        escaped = [(value, quote(masked, safe="")) for value, masked in ordered]
+
         def scrub_target(uri: str) -> str:
             if req.method.upper() == "CONNECT":
-                return scrub_site(uri)  # authority-form: the site alone
+                return _scrub_escaped(uri, escaped, (), pseudonym)  # the site alone
             end = site_end(uri)  # an absolute-form target's scheme://authority
-            return scrub_site(uri[:end]) + scrub(uri[end:]) if end else scrub(uri)
+            rest = _scrub_escaped(uri[end:], escaped, forms, pseudonym)
+            return _scrub_escaped(uri[:end], escaped, (), pseudonym) + rest
 
         # The body's bytes as Latin-1, which maps each byte to one character and back:
         # nothing else changes.
@@ -486,7 +509,8 @@ class Redactor:
         def scrub_bytes(data: bytes) -> bytes:
             if not data:
                 return data
-            return _scrub(data.decode("latin-1"), latin, forms, pseudonym).encode("latin-1")
+            text = data.decode("latin-1")
+            return _scrub_escaped(text, latin, forms, pseudonym).encode("latin-1")
 
         request = dataclasses.replace(
             req,
@@ -498,6 +522,8 @@ class Redactor:
             authority=scrub_site(req.authority) if req.authority is not None else None,
             app=scrub(req.app),
             source=scrub(req.source),
+            # The file it came from may be named for its subject.
+            input=scrub(req.input),
         )
         response = record.response
         if response is not None:
@@ -568,6 +594,34 @@ def _scrub(text: str, swaps: list[tuple[str, str]], forms: tuple[str, ...], pseu
             text = _replace(text, value, masked)
     # The address last: no identity value is then cut in two.
     return _swap_address(text, forms, pseudonym) if forms else text
+
+
+def _scrub_escaped(
+    text: str, swaps: list[tuple[str, str]], forms: tuple[str, ...], pseudonym: str
+) -> str:
+    """:func:`_scrub` of ``text``, or of ``text`` with its escaped unreserved characters
+    unescaped (:func:`_unescaped`) where that shows a value to mask: there the escapes
+    hid it."""
+    masked = _scrub(text, swaps, forms, pseudonym)
+    if "%" not in text:
+        return masked
+    plain = _unescaped(text)
+    if plain == text:
+        return masked
+    again = _scrub(plain, swaps, forms, pseudonym)
+    return masked if again == plain else again
+
+
+_UNRESERVED_ESCAPE = re.compile(r"%(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|2[DdEe]|5[Ff]|7[Ee])")
+"""An escaped unreserved character (RFC 3986 §2.3: a letter, a digit, ``-._~``)."""
+
+
+def _unescaped(text: str) -> str:
+    """``text`` with each escaped unreserved character written as itself, as RFC 3986
+    §6.2.2.2 normalises a URI (``%34%34`` is ``44``); other escapes kept."""
+    if "%" not in text:
+        return text
+    return _UNRESERVED_ESCAPE.sub(lambda m: chr(int(m.group()[1:], 16)), text)
 
 
 def _replace(text: str, value: str, masked: str) -> str:
@@ -711,7 +765,7 @@ def _texts(record: Record) -> str:
     """Every text of ``record`` that is masked, joined (its body decoded as its text
     fields are), to tell at once which values it holds."""
     req = record.request
-    texts = [req.uri or "", req.authority or "", req.app, *req.anomalies]
+    texts = [req.uri or "", req.authority or "", req.app, req.input, *req.anomalies]
     texts += [value for _, value in req.headers]
     response = record.response
     if response is not None:

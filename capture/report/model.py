@@ -458,6 +458,9 @@ def build_report(
         records = records if isinstance(records, Collection) else list(records)
         for original in records:
             redactor.learn(original)
+    # Text about the inputs (their names, notes on how they were read) is masked as
+    # the records are: a capture may be named for its subject's number.
+    hide = redactor.text if redactor is not None else _same_text
     for original in records:
         record = redactor.record(original) if redactor is not None else original
         req = record.request
@@ -484,7 +487,7 @@ def build_report(
                         safe(f"{f.kind} {f.normalized or NOT_LOGGED} in {f.where} {f.name}")
                         for f in ids
                     ),
-                    safe(source),
+                    safe(hide(source)),
                     frame or None,
                     safe(f"{req.src}:{req.sport} → {req.dst}:{req.dport}"),
                 )
@@ -555,14 +558,14 @@ def build_report(
     ]
     headers, sources = _catalog_rows(rows, catalog)
     return Report(
-        title=safe(title),
+        title=safe(hide(title)),
         lead=_lead(rows, requests_read, redactor is not None, missed),
         redacted=redactor is not None,
         created=created,
         version=safe(version),
         catalog_version=safe(catalog_version),
         # A file name is the file system's bytes (surrogates where not UTF-8): shown safe.
-        inputs=tuple(replace(i, name=safe(i.name), kind=safe(i.kind)) for i in inputs),
+        inputs=tuple(replace(i, name=safe(hide(i.name)), kind=safe(i.kind)) for i in inputs),
         first_ts=first_read,
         last_ts=last_read,
         requests=requests_read,
@@ -575,10 +578,14 @@ def build_report(
         headers=headers,
         sources=sources,
         appendix=tuple(appendix),
-        notes=tuple(safe(n) for n in notes),
+        notes=tuple(safe(hide(n)) for n in notes),
         echoed=(counters or {}).get("echoes", 0),
         masked_already=redactor is None and _all_masks(rows),
     )
+
+
+def _same_text(text: str) -> str:
+    return text
 
 
 def _exposure(rows: Sequence[FindingRow]) -> Exposure:

@@ -513,7 +513,8 @@ def test_a_number_found_in_one_request_is_masked_in_every_request_of_a_scan(
     assert NSN not in kept and "900123" not in kept
     assert len(set(MASK.findall(text))) == 1  # one number, one mask, in every request
     if fmt != "table":  # (whose columns cut a long path)
-        assert f"/u/{MASK.findall(text)[0]}/profile" in text
+        # In the request target, escaped: the URL stays one.
+        assert f"/u/{quote(MASK.findall(text)[0], safe='')}/profile" in text
         assert "cc=44&y=2023&ref=" in text  # a country code, a year: not the number
         assert f"&o=9{NUMBER}9" in text  # nor an order number with its digits inside
 
@@ -573,7 +574,7 @@ def test_a_stream_masks_a_number_in_every_request_after_the_one_it_is_found_in()
     redactor = Redactor.new()
     found = redactor.record(_leaky())
     later = redactor.record(record(2, uri=f"/u/{NUMBER}", headers=[("X-Ref", f"0{NSN}")]))
-    assert later.request.uri == f"/u/{found.findings[0].value}"
+    assert later.request.uri == f"/u/{quote(found.findings[0].value, safe='')}"
     assert later.request.headers == (("X-Ref", found.findings[0].value),)
 
 
@@ -603,7 +604,7 @@ def test_a_number_is_masked_where_it_stands_alone_not_inside_a_longer_number() -
     got = redactor.record(other).request
     want = [c.replace("+" + NUMBER, mask).replace(NUMBER, mask) for c in ALONE] + list(INSIDE)
     assert [value for _, value in got.headers] == want
-    assert got.uri == "/?" + "&".join(want)
+    assert got.uri == "/?" + "&".join(want).replace(mask, quote(mask, safe=""))
     assert got.body == "\n".join(want).encode()
 
 
@@ -638,7 +639,7 @@ def test_a_number_is_masked_however_its_digits_are_grouped() -> None:
     got = redactor.record(other).request
     want = [mask, mask, mask, mask, f"tel:{mask}", mask, mask, mask, mask, mask, mask, mask]
     assert [value for _, value in got.headers] == want + list(NOT_GROUPED)
-    assert got.uri == "/?" + "&".join(want)
+    assert got.uri == "/?" + "&".join(want).replace(mask, quote(mask, safe=""))
     assert got.body == "; ".join(want + list(NOT_GROUPED)).encode()
 
 
@@ -741,3 +742,48 @@ def test_a_redacted_output_cites_what_judged_its_findings_but_no_canary_digest(
             assert (creator["_catalog"], creator["_region"]) == (catalog_version(), "GB")
             assert (digest in text) is not redacting
             assert ("_canary_sha256" in creator) is not redacting
+
+
+def test_a_number_written_in_percent_escapes_is_masked_as_its_digits() -> None:
+    """Every digit escaped (%34%34…) is the same URL (RFC 3986 §6.2.2.2): the detector
+    reads the number there, and a HAR's queryString wrote it out in plain digits."""
+    escaped = "".join(f"%{ord(digit):02X}" for digit in NUMBER)
+    redactor = Redactor.new()
+    mask = redactor.record(_leaky()).findings[0].value
+    other = record(
+        2,
+        uri=f"/p?pct_digits={escaped}&keep=%7Euser",
+        headers=[("X-Note", f"n={escaped.lower()}"), ("X-Other", "%41%42")],
+    )
+    other = dataclasses.replace(
+        other, request=dataclasses.replace(other.request, body=f"pct={escaped}".encode())
+    )
+    got = redactor.record(other).request
+    assert escaped not in got.uri and NUMBER not in got.uri
+    assert got.uri == f"/p?pct_digits={quote(mask, safe='')}&keep=~user"
+    assert got.headers == (("X-Note", f"n={mask}"), ("X-Other", "%41%42"))  # nothing to mask
+    assert got.body == f"pct={mask}".encode()
+
+
+def test_a_mask_in_a_request_target_is_escaped_so_the_url_stays_one() -> None:
+    # "<msisdn …23 #5f0c…>" in a URL: its "#" began a fragment, and a HAR's
+    # queryString lost the mask's hash and every parameter after it.
+    from urllib.parse import parse_qsl, urlsplit
+
+    redactor = Redactor.new()
+    masked = redactor.record(_leaky())
+    mask = masked.findings[0].value
+    parts = urlsplit(masked.request.uri)
+    assert parts.fragment == "" and " " not in masked.request.uri
+    assert parse_qsl(parts.query) == [("m", mask), ("n", mask)]
+    assert masked.request.headers[1] == ("x-msisdn", mask)  # a header keeps it readable
+
+
+def test_an_input_file_named_for_the_number_is_masked_in_its_records() -> None:
+    redactor = Redactor.new()
+    redactor.record(_leaky())
+    named = dataclasses.replace(
+        _leaky(), request=dataclasses.replace(_leaky().request, input=f"subject-{NUMBER}.pcap")
+    )
+    got = redactor.record(named).request
+    assert NUMBER not in got.input and MASK.search(got.input)

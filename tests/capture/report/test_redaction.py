@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 
 import pytest
@@ -99,3 +100,25 @@ def test_a_redacted_study_groups_by_client_address_range_under_a_mask(fmt: str) 
     text = RENDERERS[fmt](build_report([], redactor=redactor), masked).replace("\\", "")
     assert [c for c in (*clients, "203.0.113.0", "2001:db8:aa::") if c in text] == []
     assert all(f"client /{m[1]} #{m[2]}" in text for m in names if m)  # (HTML escapes <>)
+
+
+@pytest.mark.parametrize("fmt", RENDERERS)
+def test_an_input_named_for_the_number_and_a_note_spelling_it_are_masked(fmt: str) -> None:
+    # subject-447700900123.pcap was named in the Context and the Appendix of the
+    # report that masked the same number in its lead; so was a HAR's creator name.
+    from capture.report.model import InputInfo
+
+    name = f"subject-{NUMBER}.pcap"
+    records = injected_records()
+    frames = {r.id: (name, 10 + r.id) for r in records}
+    report = build_report(
+        records,
+        redactor=Redactor.new(),
+        catalog=load_catalog(),
+        inputs=(InputInfo(name, "pcap or pcapng capture", 1000, "ab" * 32),),
+        frames=frames,
+        notes=(f"{name}: HAR written by test +{NUMBER} 1: no raw head",),
+    )
+    text = RENDERERS[fmt](report, None)
+    assert _leaks(text) == []
+    assert "subject-<msisdn …23 #" in html_lib.unescape(text.replace("\\", ""))
