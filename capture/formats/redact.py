@@ -482,11 +482,14 @@ class Redactor:
         def scrub(text: str) -> str:
             return _scrub_escaped(text, ordered, forms, pseudonym)
 
+        # The site the request was sent to is the evidence, and not the client's
+        # address even where the two are written alike (a reflector reached from its
+        # own host, an address another request's X-Real-IP named as a client's): its
+        # identity values alone are masked.
+        site_swaps = [(value, masked) for value, masked in ordered if not _of_client(masked)]
+
         def scrub_site(text: str) -> str:
-            # The site the request was sent to is the evidence, and not the client's
-            # address even where the two are written alike (a reflector reached from
-            # its own host): its identity values alone are masked.
-            return _scrub_escaped(text, ordered, (), pseudonym)
+            return _scrub_escaped(text, site_swaps, (), pseudonym)
 
         def scrub_header(name: str, value: str) -> str:
             return scrub_site(value) if name.lower() == "host" else scrub(value)
@@ -494,13 +497,14 @@ class Redactor:
         # In the request target a mask is escaped: its "#" would begin a fragment, its
         # spaces end the target (a HAR's queryString lost the parameters after it).
         escaped = [(value, quote(masked, safe="")) for value, masked in ordered]
+        escaped_site = [(value, quote(masked, safe="")) for value, masked in site_swaps]
 
         def scrub_target(uri: str) -> str:
             if req.method.upper() == "CONNECT":
-                return _scrub_escaped(uri, escaped, (), pseudonym)  # the site alone
+                return _scrub_escaped(uri, escaped_site, (), pseudonym)  # the site alone
             end = site_end(uri)  # an absolute-form target's scheme://authority
             rest = _scrub_escaped(uri[end:], escaped, forms, pseudonym)
-            return _scrub_escaped(uri[:end], escaped, (), pseudonym) + rest
+            return _scrub_escaped(uri[:end], escaped_site, (), pseudonym) + rest
 
         # The body's bytes as Latin-1, which maps each byte to one character and back:
         # nothing else changes.
@@ -594,6 +598,11 @@ def _scrub(text: str, swaps: list[tuple[str, str]], forms: tuple[str, ...], pseu
             text = _replace(text, value, masked)
     # The address last: no identity value is then cut in two.
     return _swap_address(text, forms, pseudonym) if forms else text
+
+
+def _of_client(masked: str) -> bool:
+    """Whether ``masked`` is the mask of a client's address (a ``client_ip`` value)."""
+    return masked.startswith("<client_ip")
 
 
 def _scrub_escaped(

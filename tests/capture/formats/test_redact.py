@@ -329,6 +329,21 @@ def test_the_site_a_request_went_to_is_kept_when_it_is_the_clients_address_too(
     assert masked.transit.injected == (("X-Via", f"{mask}@{pseudonym}"),)
 
 
+def test_the_site_is_kept_when_another_request_named_its_address_as_a_client() -> None:
+    """X-Real-IP: 192.0.2.55 in one request, a client's address header (masked); a
+    request to Host 192.0.2.55:8080 in another: the site it went to, kept, not the
+    mask of a client's address."""
+    client = "192.0.2.55"
+    real_ip = Finding("X-Real-IP", "header", "client_ip", client, client, "catalog", "low")
+    redactor = Redactor.new()
+    first = record(1, headers=[("Host", "a.example"), ("X-Real-IP", client)], findings=[real_ip])
+    to_site = record(2, src="198.51.100.9", headers=[("Host", f"{client}:8080")], uri="/self")
+    redactor.learn(first)
+    redactor.learn(to_site)
+    assert redactor.record(first).request.headers[1][1].startswith("<client_ip")
+    assert redactor.record(to_site).request.headers == (("Host", f"{client}:8080"),)
+
+
 def test_an_ipv6_client_is_replaced_in_any_letter_case_and_url_encoded() -> None:
     client = "2a00:23c8:aa::1"
     rec = record(
