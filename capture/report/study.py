@@ -260,17 +260,23 @@ def probe_test(obj: Mapping[str, Any], redactor: Redactor | None = None) -> Test
         return Test(
             stamp, target, network, INCONCLUSIVE, "HTTPS: nothing can be added inside TLS", (), ()
         )
-    if _label_says_wifi(label):
-        return Test(stamp, target, network, INCONCLUSIVE, "over Wi-Fi (label)", (), ())
+    wifi = _label_says_wifi(label)
     if "error" in obj or "sent" not in obj:
-        why = safe(str(obj.get("error") or "no echo"))
-        return Test(stamp, target, network, INCONCLUSIVE, f"no echo: {why}", (), ())
+        why = (
+            "over Wi-Fi (label)" if wifi else f"no echo: {safe(str(obj.get('error') or 'no echo'))}"
+        )
+        return Test(stamp, target, network, INCONCLUSIVE, why, (), ())
     names = [
         h[0]
         for key in ("injected", "changed")
         for h in obj.get(key) or ()
         if isinstance(h, list) and h and isinstance(h[0], str)
     ]
+    if wifi:
+        # Not the carrier's path, so no verdict on it; but its echo shows what this
+        # path added (nothing, or a café's proxy's Via).
+        added = tuple(dict.fromkeys(safe(n) for n in names))
+        return Test(stamp, target, network, INCONCLUSIVE, "over Wi-Fi (label)", added, (), True)
     identities = tuple(
         _mask(redactor, str(f.get("kind")), str(f.get("normalized")))
         for f in obj.get("findings") or ()

@@ -53,6 +53,21 @@ def test_https_wifi_and_no_echo_are_inconclusive_with_the_reason() -> None:
     assert "HTTPS" in https.why and "Wi-Fi" in wifi.why and "connection refused" in silent.why
 
 
+def test_a_wifi_test_that_got_an_echo_says_what_was_added_on_the_way() -> None:
+    # Inconclusive of the carrier, but the echo showed what the Wi-Fi path added:
+    # "not known (no echo)" said the echo never came.
+    label = "carrier=O2 UK, net=wifi"
+    clean = probe_test(_probe(label=label))
+    via = probe_test(_probe(label=label, injected=[["Via", "1.1 cafe-proxy"]]))
+    assert clean.verdict == via.verdict == INCONCLUSIVE
+    assert clean.echoed and via.echoed and via.headers == ("Via",)
+    assert build_study([clean]).networks[0].added == "none"
+    assert build_study([via]).networks[0].added == "Via"
+    silent = probe_test({"url": "http://r.example/", "ts": 1.0, "label": label, "error": "x"})
+    assert not silent.echoed and "Wi-Fi" in silent.why
+    assert build_study([silent]).networks[0].added == "not known (no echo)"
+
+
 def test_tests_are_grouped_by_label_else_by_client_address_range() -> None:
     study = build_study(
         [
