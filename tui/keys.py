@@ -138,7 +138,13 @@ def keymap_from_config(table: Mapping[str, Any]) -> dict[str, str]:
             keys = ",".join(keys)
         if not isinstance(keys, str) or not keys.strip():
             raise KeysError(f'[keys] {name} must be a key name such as "F" or "ctrl+f"')
-        keymap[PREFIX + name] = ",".join(k.strip() for k in keys.split(",") if k.strip())
+        given = [_canonical(k.strip()) for k in keys.split(",") if k.strip()]
+        for key in given:
+            if key in TEXTUAL_KEYS:
+                raise KeysError(
+                    f"[keys] key {key} is {TEXTUAL_KEYS[key]}'s (Textual's own); choose another"
+                )
+        keymap[PREFIX + name] = ",".join(given)
     owner: dict[str, str] = {}
     for name, keys in effective_keys(keymap).items():
         for key in keys.split(","):
@@ -146,6 +152,24 @@ def keymap_from_config(table: Mapping[str, Any]) -> dict[str, str]:
                 raise KeysError(f"[keys] key {key} is both {owner[key]} and {name}")
             owner.setdefault(key, name)
     return keymap
+
+
+TEXTUAL_KEYS = {
+    "ctrl+p": "the command palette",
+    "tab": "moving the focus",
+    "shift+tab": "moving the focus",
+}
+"""Keys Textual keeps for itself whatever a screen binds: a command remapped to one
+lost it (help = "ctrl+p" left Help without a key that worked)."""
+
+
+def _canonical(key: str) -> str:
+    """``key`` as Textual names the key pressed: shift and a letter is the capital
+    (``shift+p`` is ``P``; a binding of ``shift+p`` never fires)."""
+    shifted = key.lower().removeprefix("shift+")
+    if key.lower().startswith("shift+") and len(shifted) == 1 and shifted.isalpha():
+        return shifted.upper()
+    return key
 
 
 def confirm_quit_of(table: Mapping[str, Any]) -> bool:

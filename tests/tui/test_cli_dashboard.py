@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -160,3 +161,25 @@ def test_a_start_filter_with_a_backreference_is_quoted_as_it_was_typed(tmp_path:
         "headerwatch: error: --filter '~hq \"(a)\\1\"': invalid regex in ~hq: a backreference"
     ), result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_a_key_textual_keeps_for_itself_is_refused() -> None:
+    # help = "ctrl+p" left Help without a working key (the palette kept ctrl+p), and
+    # mark = "tab" took the key that moves the focus.
+    for name, key, owner in (
+        ("help", "ctrl+p", "the command palette"),
+        ("mark", "tab", "moving the focus"),
+        ("pause", "shift+tab", "moving the focus"),
+    ):
+        with pytest.raises(KeysError, match=rf"^\[keys\] key {re.escape(key)} is {owner}'s"):
+            keymap_from_config({name: key})
+
+
+def test_shift_and_a_letter_is_that_capital_letter() -> None:
+    # Textual names the key shift+p makes "P": a binding of "shift+p" never fired,
+    # and beside pause = "P" it was no collision.
+    assert keymap_from_config({"follow": "shift+x"}) == {"headerwatch.follow": "X"}
+    with pytest.raises(
+        KeysError, match=r"^\[keys\] key P is both (follow and pause|pause and follow)$"
+    ):
+        keymap_from_config({"pause": "P", "follow": "shift+p"})
