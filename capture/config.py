@@ -179,10 +179,9 @@ def parse_identity(table: Any) -> IdentityConfig:
         region = region.upper()
     # Numbers in the file are read in the file's region, now: a later --region must not
     # change what "07700 900123" in the file meant.
+    given = _strings(table, "msisdn")  # (its own error names the key already)
     with _as_key("msisdn"):
-        msisdns = tuple(
-            canary.msisdn_canary(v, region).canonical for v in _strings(table, "msisdn")
-        )
+        msisdns = tuple(canary.msisdn_canary(v, region).canonical for v in given)
     identity = IdentityConfig(
         region=region,
         msisdns=msisdns,
