@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO
+
+import orjson
 
 from capture.formats.jsonl import finding_to_dict
 from capture.http.fields import form_pairs, query_pairs, request_cookies, unquote
@@ -33,7 +36,7 @@ from capture.version import tool_version
 from capture.view.store import Entry
 
 if TYPE_CHECKING:
-    from capture.formats.session import SessionInfo
+    from capture.formats.session import AnchorKey, SessionInfo, Tag
 
 
 def _headers(headers: tuple[Header, ...]) -> list[dict[str, str]]:
@@ -261,3 +264,95 @@ def har_document(
     if comment:
         log["comment"] = for_json(comment)
     return {"log": log}
+
+
+# What write_har writes first: the log, its version, then its creator.
+_CREATOR_START = re.compile(
+    rb'\s*\{\s*"log"\s*:\s*\{\s*"version"\s*:\s*"[^"]*"\s*,\s*"creator"\s*:\s*'
+)
+_CREATOR_MOST = 16 << 20
+"""Bytes read for a creator at most (thousands of canary digests in it)."""
+
+
+def headerwatch_creator(stream: IO[bytes]) -> dict[str, Any] | None:
+    """The ``log.creator`` object of a HAR that headerwatch wrote, read from the start
+    of ``stream`` (:func:`creator` comes first); None for any other file."""
+    head = b""
+    while len(head) < _CREATOR_MOST:
+        chunk = stream.read(1 << 16)
+        head += chunk
+        found = _CREATOR_START.match(head)
+        if found is None:
+            if len(head) >= 512 or not chunk:
+                return None
+            continue
+        try:
+            obj, _ = json.JSONDecoder().raw_decode(head.decode("utf-8", "replace"), found.end())
+        except json.JSONDecodeError:
+            if not chunk:
+                return None
+            continue
+        return obj if isinstance(obj, dict) and obj.get("name") == "headerwatch" else None
+    return None
+
+
+def har_info(creator_obj: dict[str, Any]) -> SessionInfo:
+    """What a headerwatch HAR's creator says judged its findings, as a session's
+    metadata says it: the region and the catalog."""
+    from capture.formats.session import SessionInfo
+
+    region = creator_obj.get("_region", "")
+    catalog = creator_obj.get("_catalog", "")
+    return SessionInfo(
+        region=region if isinstance(region, str) else json.dumps(region),
+        catalog=catalog if isinstance(catalog, str) else "",
+        version=str(creator_obj.get("version", "")),
+    )
+
+
+def load_har_annotations(path: str) -> tuple[SessionInfo | None, dict[AnchorKey, list[Tag]]]:
+    """The metadata and the marks and comments (``_marked``, ``_comment``) of a HAR that
+    headerwatch exported, by the anchor of their request (``position``: its depth on
+    its connection), as a record session gives them; ``(None, {})`` for any other file
+    (another tool's HAR: its fields, if any, are not headerwatch's)."""
+    from capture.formats.session import Tag
+    from capture.sources.frames import CaptureError, open_stream
+    from capture.sources.har_input import har_log, parsed_from_entry
+    from capture.sources.records import MAX_HAR
+
+    try:
+        stream, _ = open_stream(path)
+    except CaptureError:
+        return None, {}
+    with stream:
+        try:
+            found = headerwatch_creator(stream)
+        except (OSError, EOFError, ValueError):
+            return None, {}
+    if found is None:
+        return None, {}
+    try:
+        stream, _ = open_stream(path)
+        with stream:
+            doc = orjson.loads(stream.read(MAX_HAR + 1))
+        entries = har_log(doc)[1]
+    except (CaptureError, OSError, EOFError, ValueError):
+        return None, {}  # the reader says what is wrong with it
+    tags: dict[AnchorKey, list[Tag]] = {}
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        comment = entry.get("_comment")
+        marked = entry.get("_marked") is True
+        if not marked and not (isinstance(comment, str) and comment):
+            continue
+        try:
+            req = parsed_from_entry(entry).request
+        except ValueError:
+            continue  # passed over by the reader too
+        key: AnchorKey = (req.ts, req.src, req.sport, req.dst, req.dport)
+        if marked:
+            tags.setdefault(key, []).append(Tag("mark", req.depth, ""))
+        if isinstance(comment, str) and comment:
+            tags.setdefault(key, []).append(Tag("comment", req.depth, comment))
+    return har_info(found), tags

@@ -65,7 +65,23 @@ def recorded_info(path: str) -> SessionInfo | None:
             return None
     if head.lstrip().startswith(b'{"headerwatch_session"'):
         return _record_session_info(path, packed)
+    if head.lstrip().startswith(b'{"log"') and b'"headerwatch"' in head:
+        return _har_info(path)
     return None
+
+
+def _har_info(path: str) -> SessionInfo | None:
+    """What a HAR headerwatch exported says judged its findings (its creator)."""
+    from capture.formats.har import har_info, headerwatch_creator
+    from capture.sources.frames import CaptureError, open_stream
+
+    try:
+        stream, _ = open_stream(path)
+        with stream:
+            found = headerwatch_creator(stream)
+    except (CaptureError, OSError, EOFError, ValueError):
+        return None
+    return har_info(found) if found is not None else None
 
 
 def _record_session_info(path: str, packed: bool) -> SessionInfo | None:

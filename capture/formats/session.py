@@ -591,6 +591,11 @@ def load_annotations(paths: Sequence[str]) -> SessionAnnotations:
             from capture.formats.record_session import load_record_annotations
 
             this, found = load_record_annotations(path)
+            if this is None:
+                # Or a HAR headerwatch exported (its _marked and _comment).
+                from capture.formats.har import load_har_annotations
+
+                this, found = load_har_annotations(path)
             info = info or this
             for key, more in found.items():
                 tags.setdefault(key, []).extend(more)

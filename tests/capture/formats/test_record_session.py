@@ -163,3 +163,26 @@ def test_a_dashboard_over_any_record_file_saves_sessions_of_records(tmp_path: Pa
     # Mixed with a capture: a session of packets could not hold the records' requests.
     assert FileSource([str(records), demo_capture_path()]).has_records
     assert not FileSource([demo_capture_path()]).has_records
+
+
+def test_a_har_headerwatch_exported_reopens_with_its_marks_comments_and_region(
+    tmp_path: Path, proxied: Store
+) -> None:
+    """A HAR export keeps each entry's ``_marked`` and ``_comment`` and the region its
+    findings were read in (``creator._region``): opened again, they were dropped."""
+    from capture.formats.export import export
+    from capture.formats.recorded import recorded_region
+
+    path = tmp_path / "exp.har"
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    assert export(list(proxied), str(path), "har", detector=detector) == 3
+    reopened = _load(path)
+    assert [(e.marked, e.comment) for e in reopened] == [(e.marked, e.comment) for e in proxied]
+    assert recorded_region(str(path)) == "GB"
+    # A HAR of another tool has neither: nothing to restore, and no region.
+    other = tmp_path / "browser.har"
+    doc = orjson.loads(path.read_bytes())
+    doc["log"]["creator"] = {"name": "Firefox", "version": "120"}
+    other.write_bytes(orjson.dumps(doc))
+    assert recorded_region(str(other)) is None
+    assert len(load_annotations([str(other)])) == 0
