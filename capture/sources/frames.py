@@ -57,11 +57,6 @@ _PCAP_MAGICS = {
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 
 
-def is_capture_start(head: bytes) -> bool:
-    """Whether ``head`` (a file's first bytes) starts a pcap or pcapng capture."""
-    return head[:4] in _PCAP_MAGICS or head[:4] == _PCAPNG_MAGIC
-
-
 # pcapng blocks that Wireshark numbers as frames without a packet (4.0's wiretap: a
 # record each), beside PCAPdroid's copyable Custom Block: the Custom Block rewriters
 # must not copy, and systemd's Journal Export Block.

@@ -24,7 +24,7 @@ from typing import IO, Any, Protocol
 import orjson
 
 from capture.model import Parsed
-from capture.sources.frames import CaptureError, compressed_file, is_capture_start
+from capture.sources.frames import CaptureError, compressed_file, is_capture_magic
 from capture.text import counted, printable
 
 MAX_LINE = 16 * 1024 * 1024
@@ -358,7 +358,7 @@ class RecordFile:
         with nothing in it yet, an empty stream)."""
         if self.read_lines or self.other_lines or not self.bad_lines:
             return None
-        if is_capture_start(self._head):
+        if is_capture_magic(self._head):
             return (
                 f"{self.name}: nothing read: a pcap or pcapng capture, not {self.what} "
                 "(read it without --input)"
