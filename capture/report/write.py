@@ -459,7 +459,10 @@ def anchor_frames(paths: Sequence[str], records: Sequence[Record]) -> dict[int, 
         except CaptureError:
             continue
         try:
-            for number, (ts, linktype, data, _) in enumerate(capture, 1):
+            for ts, linktype, data, _ in capture:
+                # Wireshark's number: the records read, which count the pcapng blocks
+                # it numbers as frames too (PCAPdroid's UID map), not the frames alone.
+                number = capture.records
                 if ts not in stamps:
                     continue  # most frames: no decoding for them
                 seg = decoder.decode(ts, linktype, data)
