@@ -1345,10 +1345,13 @@ class HeaderwatchApp(App[int]):
         entries = self.store.snapshot()
         view_filter = self.main.view.active_filter
         # A session saves marks and comments (all of them, unless some are on requests
-        # not shown: the worker checks), and requests if it holds every one.
+        # not shown: the worker checks), and requests if it holds every one. So does a
+        # HAR export for marks and comments, which open brings back (not masked by
+        # --redact: a comment masked there is not the comment typed).
         session = request.format in ("pcapng", "records")
         whole = session and request.scope == "all"
-        done = (self.edits, self.seen_requests if whole else 0) if session else None
+        keeps_notes = session or (request.format == "har" and not self.redact)
+        done = (self.edits, self.seen_requests if whole else 0) if keeps_notes else None
         self._write(
             request, entries, shown if request.scope == "shown" else None, view_filter, done, screen
         )

@@ -702,6 +702,27 @@ async def wait_for_file(pilot: Pilot[int], path: Path) -> None:
     assert path.exists(), f"{path} was not written"
 
 
+async def test_a_har_export_of_every_request_keeps_the_marks_a_jsonl_one_does_not(
+    tmp_path: Path,
+) -> None:
+    # open brings a HAR's marks and comments back: quitting after exporting one asked
+    # about marks the file held. A JSONL export holds none of them.
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("g", "m")
+        assert app.unsaved() == "marks or comments"
+        await pilot.press("x")
+        await fill_save(pilot, tmp_path / "e.jsonl", shown=False, fmt="jsonl")
+        await wait_for_file(pilot, tmp_path / "e.jsonl")
+        assert app.unsaved() == "marks or comments"
+        await pilot.press("x")
+        await fill_save(pilot, tmp_path / "e.har", shown=False, fmt="har")
+        await wait_for_file(pilot, tmp_path / "e.har")
+        await pilot.pause()
+        assert app.unsaved() == ""
+
+
 async def test_saving_over_a_file_that_exists_asks_once_then_replaces_it(tmp_path: Path) -> None:
     earlier = tmp_path / "earlier.jsonl"
     earlier.write_text("earlier evidence\n")
