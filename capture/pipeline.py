@@ -85,6 +85,7 @@ class Pipeline:
         echoes: bool = True,
         *,
         first_id: int = 1,
+        echo_wait: float | None = ECHO_WAIT,
     ) -> None:
         """``responses=False`` skips parsing server bytes: for consumers that print
         requests only (``scan``), it saves a third of the work. Requests are the same
@@ -98,7 +99,8 @@ class Pipeline:
         that each request comes out complete with what the network did to it
         (:attr:`Record.transit`). Each request is then held, in capture order, until
         its connection's first response head shows whether it is a reflector's (one
-        round trip), at most :data:`ECHO_WAIT` seconds of capture time or
+        round trip), at most ``echo_wait`` seconds of capture time (None: as long as
+        its connection may bring one, for a file, which no reader waits on) or
         :data:`HOLD_LIMIT` requests.
 
         ``first_id``: the id of the first record, the next ones counting on from it (a
@@ -107,6 +109,7 @@ class Pipeline:
         self.shard = shard
         self.decoder = Decoder(shard)
         self._holding = echoes and not responses
+        self._echo_wait = echo_wait
         self._pairing = responses
         """Requests are kept for their responses (:attr:`responses`)."""
         self._quiet = True
@@ -313,16 +316,20 @@ class Pipeline:
             out.append(self._seen(held.pop(first)))
 
     def _expire(self, now: float) -> None:
-        """Let go of held requests older than :data:`ECHO_WAIT` in capture time."""
+        """Let go of held requests older than the echo wait in capture time (none
+        without one: a file's requests wait for their connection's verdict)."""
+        wait = self._echo_wait
+        if wait is None:
+            return
         lone = self._lone
         if lone is not None:
-            if lone.request.ts > now - ECHO_WAIT:
+            if lone.request.ts > now - wait:
                 return
             self._queue_lone()
         held = self._held
         while held:
             first = next(iter(held))
-            if first not in self._ready and held[first].request.ts > now - ECHO_WAIT:
+            if first not in self._ready and held[first].request.ts > now - wait:
                 return
             self._let_go(first)
 

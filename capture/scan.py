@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from capture.formats.outputs import OUTPUTS, cited
 from capture.model import EchoSeen, Event, Record, RequestSeen, ResponseSeen
-from capture.pipeline import Detector, Pipeline
+from capture.pipeline import ECHO_WAIT, Detector, Pipeline
 from capture.scan_jobs import (
     after_input,
     input_errors,
@@ -149,7 +149,14 @@ def scan(
     selection = Selection(only_identity)
     output = OUTPUTS[fmt].at_width(width)
     # Responses are parsed only for the formats that show them.
-    pipeline = Pipeline(detector, responses=output.needs_responses)
+    # A file has no reader waiting on it: its requests wait for their reflector's echo
+    # however late it comes (a stream on stdin is read as it comes, and waits
+    # ECHO_WAIT at most, as live does).
+    pipeline = Pipeline(
+        detector,
+        responses=output.needs_responses,
+        echo_wait=ECHO_WAIT if "-" in paths else None,
+    )
     errors: list[str] = []
     reading: list[Input] = []
     events = _events(pipeline, inputs, err, errors, reading)

@@ -103,7 +103,11 @@ class _ShardPipeline(Pipeline):
     """A pipeline that notes the order key of each request it completes."""
 
     def __init__(self, detector: Detector | None, shard: Shard, limits: Limits | None) -> None:
-        super().__init__(detector, limits, responses=False, shard=shard, first_id=_FIRST_ID)
+        # A split scan reads files: as one process's pipeline, no time bound on a
+        # request's wait for its reflector's echo (capture.scan).
+        super().__init__(
+            detector, limits, responses=False, shard=shard, first_id=_FIRST_ID, echo_wait=None
+        )
         self.keys: dict[int, bytes] = {}
 
     def _on_request(self, echo: bool | None, request: Request) -> None:

@@ -373,7 +373,9 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
         from capture.view.recurring import Backfill  # only with the recurrence detector
 
         read.backfill = Backfill.for_detector(detector)
-    pipeline = Pipeline(detector, responses=False)
+    # The report is written once all is read: a request waits for its reflector's echo
+    # however late it comes, as a file scan's does.
+    pipeline = Pipeline(detector, responses=False, echo_wait=None)
     several = len([path for path in paths if path not in probes]) > 1
     captures: list[str] = []
     unread: list[str] = []

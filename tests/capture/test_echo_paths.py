@@ -147,21 +147,61 @@ def test_a_request_let_go_at_the_bound_leaves_nothing_behind_when_its_server_ans
     assert pipeline.hold_cut == 0  # its answer was no echo: the record lacks nothing
 
 
-def test_a_reflectors_echo_that_comes_after_its_request_was_written_is_counted(
-    tmp_path: Path,
-) -> None:
+def _late_echo(tmp_path: Path) -> str:
+    """A capture whose reflector echoes, with the number a carrier added, after
+    :data:`ECHO_WAIT` (a slow 3G proxy), while another connection goes on."""
     conv = conversation(cport=40015, server="198.51.100.2", ts=3500.0)
     later = conversation(cport=40016, ts=3500.0 + ECHO_WAIT + 2)
     frames = conv.handshake() + conv.send(True, simple_request("/slow"))
     frames += later.handshake() + later.send(True, simple_request("/later"))
-    conv.ts = later.ts + 1  # the reflector echoes after its request was let go
+    conv.ts = later.ts + 1  # the reflector echoes after ECHO_WAIT
     frames += conv.send(False, _echoed((("Host", "example.com"), ("X-MSISDN", NUMBER))))
     frames.sort(key=lambda f: f[0])
+    return save(tmp_path, frames)
+
+
+def test_a_reflectors_echo_that_comes_after_its_request_was_let_go_is_counted(
+    tmp_path: Path,
+) -> None:
+    # Live (and a stream on stdin) hold a request ECHO_WAIT at most: output must come.
+    pipeline = Pipeline(_detector(), responses=False)
+    records = []
+    for frame in CaptureFile(_late_echo(tmp_path)):
+        records += [e.record for e in pipeline.feed(frame) if isinstance(e, RequestSeen)]
+    records += [e.record for e in pipeline.flush() if isinstance(e, RequestSeen)]
+    slow = next(r for r in records if r.request.uri == "/slow")
+    assert slow.transit is None  # written before the echo could say so
+    assert pipeline.counters()["echo_waits_cut"] == 1
+    assert "1 request written before its reflector's echo came" in pipeline.summary()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "table", "har"])
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_file_scan_waits_for_a_late_echo_and_every_format_says_what_was_injected(
+    tmp_path: Path, fmt: str, jobs: int
+) -> None:
+    # A file has no reader waiting: its requests wait for their echo as long as their
+    # connection may bring one. JSONL and the table had written the request without
+    # it, while HAR (which reads responses) showed the number injected.
     out, err = io.StringIO(), io.StringIO()
-    scan([save(tmp_path, frames)], detector=_detector(), out=out, err=err)
-    slow = next(json.loads(x) for x in out.getvalue().splitlines() if '"/slow"' in x)
-    assert "injected" not in slow  # written before the echo could say so
-    assert "1 request written before its reflector's echo came" in err.getvalue()
+    code = scan(
+        [_late_echo(tmp_path)],
+        fmt=fmt,
+        detector=_detector(),
+        out=out,
+        err=err,
+        jobs=jobs,
+        fail_on_identity=True,
+    )
+    assert code == 1, err.getvalue()
+    text = out.getvalue()
+    assert f"+{NUMBER}" in text
+    if fmt == "jsonl":
+        slow = next(json.loads(x) for x in text.splitlines() if '"/slow"' in x)
+        assert slow["injected"] == [["X-MSISDN", NUMBER]]
+    elif fmt == "table":
+        assert "injected:X-MSISDN" in text
+    assert "written before its reflector's echo came" not in err.getvalue()
 
 
 def test_a_server_whose_first_bytes_are_no_status_line_lets_its_request_go_at_once(

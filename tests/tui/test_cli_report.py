@@ -578,3 +578,16 @@ def test_a_study_does_not_count_a_probe_that_failed_as_an_http_request(
     text = " ".join(out.read_text(encoding="utf-8").replace("\\", "").split())
     # Before: "2 HTTP requests", the refused probe among them; the study still has 2 tests.
     assert "1 HTTP request," in text and "2 HTTP requests" not in text
+
+
+def test_a_report_shows_the_injection_a_late_echo_showed(tmp_path: Path) -> None:
+    # The reflector answered after 6.5 s (a slow 3G proxy): the report read the
+    # request without its echo and led with "No identity was found".
+    from tests.capture.test_echo_paths import _late_echo
+
+    out = tmp_path / "late.md"
+    result = headerwatch("report", "--no-redact", _late_echo(tmp_path), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8").replace("\\", "")
+    assert "No identity was found" not in text
+    assert "+447700900461" in text and "added on the way by the network" in text
