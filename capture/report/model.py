@@ -540,7 +540,9 @@ def build_report(
                 ),
             )
         )
-    rows.sort(key=lambda r: (_rank(r.severity), -len(r.hosts), -r.count, r.first))
+    # What an echo shows the network added comes first, and so leads: a number the
+    # phone sent to more sites is not the evidence that the carrier injected one.
+    rows.sort(key=lambda r: (not r.injected, _rank(r.severity), -len(r.hosts), -r.count, r.first))
     requests_read, first_read, last_read = span or (requests, first_ts, last_ts)
     missed = limits(
         counters or {},
@@ -678,7 +680,8 @@ def _lead(
     else:
         article = "An" if top.words[0] in "aeiou" else "A"
         text = f"{article} {top.words} (its value not logged)"
-    text += f" went to {_sites(h for r in same for h in r.hosts)}"
+    # Its sites in the order they first got it, whichever row leads.
+    text += f" went to {_sites(h for r in sorted(same, key=lambda r: (r.first, min(r.records))) for h in r.hosts)}"
     text += f" in the {_via(same)}"
     seen = strongest(r.evidence for r in same)
     # Who put it in is said of the requests the strongest evidence is about, and where
@@ -702,7 +705,9 @@ def _lead(
         claimed = [r for r in claimed if any(e.vantage == seen.vantage for _h, e in r.seen_each)]
         named = claimed
         if set(hosts) != {h for r in same for h, _e in r.seen_each}:
-            text += f"; in the {_via(claimed)} to {_sites(hosts)}"
+            # The same names are not named again ("in the header X; in the header X").
+            via = "of them," if _via(claimed) == _via(same) else f"in the {_via(claimed)}"
+            text += f"; {via} to {_sites(hosts)}"
         else:
             # The same sites: which of the requests to them the evidence is about (the
             # sites again read as the same sentence twice).
@@ -715,7 +720,8 @@ def _lead(
     text += (attribution(seen, bool(among), among if mixed else ()) if said else "") + "."
     others = len({r.identity for r in rows}) - 1
     if others:
-        text += f" {counted(others, 'other identity', 'other identities')} also left."
+        # "Found", not "left": an injected one never left the phone.
+        text += f" {counted(others, 'other identity', 'other identities')} also found."
     differed = [f"{_in_sentence(x.what)}: {x.figure}" for x in missed if x.differs and x.count]
     if differed:
         # Evidence a reader must weigh: what was read may not be what the server read.

@@ -314,7 +314,7 @@ def test_identities_whose_values_a_log_did_not_keep_are_one_per_header_and_say_s
         "A phone number (its value not logged) went to 1 site (bits.wikimedia.org) in the "
         "header X-MSISDN."
     )
-    assert "1 other identity also left." in report.lead
+    assert "1 other identity also found." in report.lead
     assert "  " not in report.lead
     assert [row.shown for row in report.findings] == ["(value not logged)"] * 2
     assert report.exposure.identities == (
@@ -325,3 +325,27 @@ def test_identities_whose_values_a_log_did_not_keep_are_one_per_header_and_say_s
         "msisdn (value not logged) in header X-MSISDN; "
         "msisdn (value not logged) in header X-UP-CALLING-LINE-ID"
     )
+
+
+def test_the_lead_is_the_identity_a_reflectors_echo_shows_the_network_added() -> None:
+    # The phone sent its own X-MSISDN to more sites; the carrier added another number
+    # to fewer. The lead told of the phone's and called the injected one "1 other
+    # identity also left": the network's addition is the evidence.
+    import dataclasses
+
+    from capture.model import Transit
+
+    own = finding(name="X-MSISDN", value="447700900999", normalized="+447700900999")
+    added = finding(name="x-up-calling-line-id", value="447700900123", normalized="+447700900123")
+    records = [
+        record(i, findings=(own,), headers=(("Host", f"site{i}.example"), ("X-MSISDN", own.value)))
+        for i in range(1, 5)
+    ]
+    sent = (("Host", "reflector.example"), ("X-MSISDN", own.value))
+    injected = (("x-up-calling-line-id", added.value),)
+    echoed = record(5, findings=(own, added), headers=sent)
+    records.append(dataclasses.replace(echoed, transit=Transit(sent + injected, injected, (), ())))
+    report = build_report(records, catalog=load_catalog())
+    assert report.lead.startswith("The phone number +447700900123 went to 1 site")
+    assert "added on the way by the network" in report.lead
+    assert "1 other identity also found." in report.lead
