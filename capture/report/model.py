@@ -681,7 +681,8 @@ def _lead(
         article = "An" if top.words[0] in "aeiou" else "A"
         text = f"{article} {top.words} (its value not logged)"
     # Its sites in the order they first got it, whichever row leads.
-    text += f" went to {_sites(h for r in sorted(same, key=lambda r: (r.first, min(r.records))) for h in r.hosts)}"
+    by_time = sorted(same, key=lambda r: (r.first, min(r.records)))
+    text += f" went to {_sites(h for r in by_time for h in r.hosts)}"
     text += f" in the {_via(same)}"
     seen = strongest(r.evidence for r in same)
     # Who put it in is said of the requests the strongest evidence is about, and where
