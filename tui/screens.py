@@ -462,6 +462,18 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
         if ext.lstrip(".") in self.formats:
             path_input.value = f"{root}.{self._format()}"
 
+    @on(Input.Changed, "#save-path")
+    def _path_changed(self, event: Input.Changed) -> None:
+        # The buttons follow a suffix that names a format as it is typed, so the
+        # dialog shows what Enter writes (a suffix of another kind is said at Enter).
+        chosen = self._format()
+        try:
+            fmt = format_for(event.value.strip(), chosen, self.formats)
+        except SuffixError:
+            return
+        if fmt != chosen:
+            self.query_one(f"#format-{fmt}", RadioButton).value = True
+
     def _result(self) -> SaveRequest | None:
         path = self.query_one("#save-path", Input).value.strip()
         error = self.query_one("#save-error", Label)

@@ -381,3 +381,22 @@ async def test_the_dialog_s_choices_say_which_is_chosen_without_colour() -> None
         screen.query_one("#scope-shown", RadioButton).value = True
         await pilot.pause()
         assert marks()["scope-shown"] == "●" and marks()["scope-all"] == "○"
+
+
+async def test_the_format_buttons_follow_a_suffix_as_it_is_typed() -> None:
+    # The button followed the name only once Enter was pressed: the dialog showed HAR
+    # chosen for "exp.jsonl" while the user looked at it.
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _export_dialog(pilot, app)
+        field = screen.query_one("#save-path", Input)
+        field.value = "/tmp/exp.jsonl"
+        await pilot.pause()
+        assert screen.query_one("#format-jsonl", RadioButton).value
+        field.value = "/tmp/exp.table"
+        await pilot.pause()
+        assert screen.query_one("#format-table", RadioButton).value
+        assert field.value == "/tmp/exp.table"
+        field.value = "/tmp/notes.txt"  # no format's suffix: the button stays
+        await pilot.pause()
+        assert screen.query_one("#format-table", RadioButton).value
