@@ -168,93 +168,100 @@ class MessageReader:
 
     def feed(self, ts: float, data: bytes) -> None:
         """Consume in-order stream bytes."""
-        state = self.state
-        if state == OPAQUE:
-            return
-        buf = self.buf
-        if not buf:
-            # Fast paths: a segment that is exactly body bytes, or that starts
-            # with a complete head, needs no buffering.
-            if state == BODY:
-                n = len(data)
-                if n <= self.remaining:
-                    self._body_bytes(data)
-                    self.remaining -= n
-                    if self.remaining == 0:
-                        self._body_done()
-                    return
-            elif (
-                state <= HEAD  # HEAD, or START
-                and self.is_request
-                and c_request is not None
-                and (plain := c_request(data, RequestHead))
-                and (state == HEAD or len(plain[1].method) <= 32)
-                and plain[0] <= self.conn.tracker.max_head
-            ):
-                # The common head, whole in this segment (it starts with no empty
-                # line): one C call finds its end, splits it and names its framing
-                # headers. At a stream's start (a connection's first request), such a
-                # head is what _sniff takes for HTTP: a plain request line whose method
-                # is a token of at most 32 characters (looks_like_request).
-                end, head, flags, length = plain
-                self.state = HEAD
-                self.msg_ts = ts
-                if (
-                    flags == CONTENT_LENGTH
-                    and length > 0
-                    and (stop := self._whole_body(ts, head, data, end, length))
-                ):
-                    end = stop  # the request and its body went out
-                else:
-                    self._plain_request(ts, head, flags)
-                if end < len(data):
-                    self.feed(ts, data[end:])
+        # A loop, not a call a request: a segment of a thousand pipelined requests
+        # went a thousand calls deep, past Python's recursion limit (the scan stopped
+        # with a traceback, every request of the capture lost).
+        while True:
+            state = self.state
+            if state == OPAQUE:
                 return
-            elif state <= HEAD and data[:1] not in (b"\r", b"\n", b""):  # HEAD, or START
-                end = find_head_end(data)
-                if 0 < end <= self.conn.tracker.max_head and state == HEAD:
-                    self.msg_ts = ts
-                    if self.is_request:
-                        self._request_block(data[:end] if end < len(data) else data)
-                    else:
-                        self._response_block(data[:end] if end < len(data) else data)
-                    if end < len(data):
-                        self.feed(ts, data[end:])
-                    return
-                if (
-                    end < 0
+            buf = self.buf
+            if not buf:
+                # Fast paths: a segment that is exactly body bytes, or that starts
+                # with a complete head, needs no buffering.
+                if state == BODY:
+                    n = len(data)
+                    if n <= self.remaining:
+                        self._body_bytes(data)
+                        self.remaining -= n
+                        if self.remaining == 0:
+                            self._body_done()
+                        return
+                elif (
+                    state <= HEAD  # HEAD, or START
                     and self.is_request
                     and c_request is not None
-                    and len(data) <= self.conn.tracker.max_head
-                    and (state == HEAD or looks_like_request(data))
+                    and (plain := c_request(data, RequestHead))
+                    and (state == HEAD or len(plain[1].method) <= 32)
+                    and plain[0] <= self.conn.tracker.max_head
                 ):
-                    # A request head that goes on in the next segment (at a stream's
-                    # start, one _sniff takes for HTTP): what _run finds of it
-                    # (_request_head, _take_head) when its first line is a version's,
-                    # or not yet ended. Any other first line may be HTTP/0.9's: _run.
-                    # (A shortcut like the C one's, and off with it: the shortcut
-                    # tests hold the reader to the one without them.)
-                    eol = data.find(b"\n")
-                    if eol < 0 or data[:eol].rstrip(b"\r").upper().endswith(
-                        (b" HTTP/1.1", b" HTTP/1.0")
+                    # The common head, whole in this segment (it starts with no empty
+                    # line): one C call finds its end, splits it and names its framing
+                    # headers. At a stream's start (a connection's first request), such a
+                    # head is what _sniff takes for HTTP: a plain request line whose method
+                    # is a token of at most 32 characters (looks_like_request).
+                    end, head, flags, length = plain
+                    self.state = HEAD
+                    self.msg_ts = ts
+                    if (
+                        flags == CONTENT_LENGTH
+                        and length > 0
+                        and (stop := self._whole_body(ts, head, data, end, length))
                     ):
-                        self.state = HEAD
+                        end = stop  # the request and its body went out
+                    else:
+                        self._plain_request(ts, head, flags)
+                    if end < len(data):
+                        data = data[end:]  # the next request of the segment
+                        continue
+                    return
+                elif state <= HEAD and data[:1] not in (b"\r", b"\n", b""):  # HEAD, or START
+                    end = find_head_end(data)
+                    if 0 < end <= self.conn.tracker.max_head and state == HEAD:
                         self.msg_ts = ts
-                        self.fresh = False
-                        buf += data
-                        self.waiting = len(data) if eol >= 0 else -len(data)
+                        if self.is_request:
+                            self._request_block(data[:end] if end < len(data) else data)
+                        else:
+                            self._response_block(data[:end] if end < len(data) else data)
+                        if end < len(data):
+                            data = data[end:]
+                            continue
                         return
-            self.waiting = 0
-        elif self.waiting:
-            # A head cut over segments goes on: HttpTracker.on_data takes such bytes
-            # itself (a client's, the only ones), and what it knows of the head is
-            # only good for them.
-            self.waiting = 0
-        if not buf:
-            self.msg_ts = ts
-            self.fresh = False
-        buf += data
-        self._run(ts)
+                    if (
+                        end < 0
+                        and self.is_request
+                        and c_request is not None
+                        and len(data) <= self.conn.tracker.max_head
+                        and (state == HEAD or looks_like_request(data))
+                    ):
+                        # A request head that goes on in the next segment (at a stream's
+                        # start, one _sniff takes for HTTP): what _run finds of it
+                        # (_request_head, _take_head) when its first line is a version's,
+                        # or not yet ended. Any other first line may be HTTP/0.9's: _run.
+                        # (A shortcut like the C one's, and off with it: the shortcut
+                        # tests hold the reader to the one without them.)
+                        eol = data.find(b"\n")
+                        if eol < 0 or data[:eol].rstrip(b"\r").upper().endswith(
+                            (b" HTTP/1.1", b" HTTP/1.0")
+                        ):
+                            self.state = HEAD
+                            self.msg_ts = ts
+                            self.fresh = False
+                            buf += data
+                            self.waiting = len(data) if eol >= 0 else -len(data)
+                            return
+                self.waiting = 0
+            elif self.waiting:
+                # A head cut over segments goes on: HttpTracker.on_data takes such bytes
+                # itself (a client's, the only ones), and what it knows of the head is
+                # only good for them.
+                self.waiting = 0
+            if not buf:
+                self.msg_ts = ts
+                self.fresh = False
+            buf += data
+            self._run(ts)
+            return
 
     def gap(self, ts: float, size: int) -> None:
         """``size`` bytes of this direction were not captured."""

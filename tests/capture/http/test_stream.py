@@ -52,6 +52,20 @@ def test_keep_alive_requests_are_paired_with_responses() -> None:
     assert [r.request.depth for r in records] == [1, 2]
 
 
+@pytest.mark.parametrize("shortcuts", [True, False])
+def test_thousands_of_pipelined_requests_in_one_segment_are_each_read(shortcuts: bool) -> None:
+    # Each request of a segment read the rest with a call of its own: past ~980 of
+    # them Python's recursion limit stopped the scan, and every request was lost.
+    many = b"".join(b"GET /p%d HTTP/1.1\r\n\r\n" % i for i in range(2500))  # 56 KB
+    conv = conversation()
+    frames = conv.handshake() + conv.send(True, many, split=len(many)) + conv.close()
+    with pytest.MonkeyPatch.context() as patch:
+        if not shortcuts:
+            patch.setattr(stream, "c_request", None)
+        records = run_frames(frames)
+    assert uris(records) == [f"/p{i}" for i in range(2500)]
+
+
 def test_pipelined_requests_in_one_segment() -> None:
     both = simple_request("/a") + simple_request("/b") + simple_request("/c")
     responses = [OK * 3]
