@@ -872,9 +872,9 @@ simple_epb(const unsigned char *b, Py_ssize_t n, Py_ssize_t pos, int big, PyObje
         return 0;
     uint32_t intf = u32(b + pos + 8, big), cap = u32(b + pos + 20, big);
     if ((uint64_t)len != 32 + (uint64_t)cap + (4 - cap % 4) % 4 || cap > MAX_FRAME
-        || u32(b + pos + len - 4, big) != len || (Py_ssize_t)intf >= PyTuple_GET_SIZE(ifs))
+        || u32(b + pos + len - 4, big) != len || (Py_ssize_t)intf >= PySequence_Fast_GET_SIZE(ifs))
         return -1;
-    PyObject *pair = PyTuple_GET_ITEM(ifs, intf);
+    PyObject *pair = PySequence_Fast_GET_ITEM(ifs, intf);
     if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2)
         return -1;
     int overflow = 0;
@@ -902,9 +902,12 @@ static PyObject *
 epb_span(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 4 || !PyBytes_Check(args[0]) || !PyTuple_Check(args[3])) {
+    /* The interfaces: a list (the reader's own, grown as blocks describe them: a
+       tuple made again for each block was quadratic in them) or a tuple. */
+    if (nargs != 4 || !PyBytes_Check(args[0])
+        || !(PyTuple_Check(args[3]) || PyList_Check(args[3]))) {
         PyErr_SetString(PyExc_TypeError,
-                        "epb_span(buf: bytes, pos: int, big_endian: bool, interfaces: tuple)");
+                        "epb_span(buf: bytes, pos: int, big_endian: bool, interfaces: list)");
         return NULL;
     }
     const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(args[0]);

@@ -4,7 +4,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 def epb_span(
-    buf: bytes, pos: int, big_endian: bool, interfaces: tuple[tuple[int, int], ...]
+    buf: bytes,
+    pos: int,
+    big_endian: bool,
+    interfaces: list[tuple[int, int]] | tuple[tuple[int, int], ...],
 ) -> tuple[int, tuple[int, int] | None, int]: ...
 
 class Records(Iterator[Any]):

@@ -1198,7 +1198,6 @@ class CaptureFile:
         micro- or nanoseconds and before 2106: then its record says the same as scapy's
         reading of it. A run ends with the bytes at hand (a pipe's frames are not held
         back) or where the interface's link type or timestamp resolution changes."""
-        ifs = tuple(interfaces)
         buf = b""
         pos = 0
         # The read a block straddled into, and where in it that block ends: the block is
@@ -1212,7 +1211,9 @@ class CaptureFile:
             if walk is not None:
                 assert _pcapwalk is not None
                 start = pos
-                pos, kind, why = _pcapwalk.epb_span(buf, pos, big_endian, ifs)
+                # The list itself, as it grows: a tuple of it made again for each
+                # interface block took 102 s for a 4 MB file of 200,000 of them.
+                pos, kind, why = _pcapwalk.epb_span(buf, pos, big_endian, interfaces)
                 if kind is not None:
                     took = True
                     walker = self._run_walker(buf, start, pos, big_endian, kind, walk)
@@ -1228,7 +1229,6 @@ class CaptureFile:
                     block = buf[pos : pos + length]
                     if kept is not None and int.from_bytes(block[:4], order) == _IDB:
                         interfaces.append(interface(block, big_endian))
-                        ifs = tuple(interfaces)
                         kept.append(block)
                     pos += length
                     continue

@@ -187,6 +187,14 @@ def _made(traffic: list[tuple[int, bytes]]) -> dict[str, bytes]:
         "an interface block too short": dumpcap[:second]
         + _block(IDB, b"\x01\x00\x00\x00", "<")
         + dumpcap[second:],
+        # An interface described before each packet: the interfaces the walk is
+        # given grew as a tuple made again for each, quadratic in them.
+        "an interface a packet, 3,000 times": _shb("<")
+        + b"".join(
+            _idb("<")
+            + _epb("<", i, traffic[i % len(traffic)][0] // 1000, traffic[i % len(traffic)][1])
+            for i in range(3000)
+        ),
         "timestamps in seconds": _shb("<")
         + _idb("<", 1, _option(9, b"\x00", "<"))
         + b"".join(_epb("<", 0, ns, data) for ns, data in traffic[:40]),
