@@ -296,6 +296,19 @@ def headerwatch_creator(stream: IO[bytes]) -> dict[str, Any] | None:
     return None
 
 
+def headerwatch_creator_of(path: str) -> dict[str, Any] | None:
+    """:func:`headerwatch_creator` of the file ``path`` (gzip-compressed or not); None
+    for any other file, or one that cannot be read."""
+    from capture.sources.frames import CaptureError, open_stream
+
+    try:
+        stream, _ = open_stream(path)
+        with stream:
+            return headerwatch_creator(stream)
+    except (CaptureError, OSError, EOFError, ValueError):
+        return None
+
+
 def har_info(creator_obj: dict[str, Any]) -> SessionInfo:
     """What a headerwatch HAR's creator says judged its findings, as a session's
     metadata says it: the region and the catalog."""
@@ -320,15 +333,7 @@ def load_har_annotations(path: str) -> tuple[SessionInfo | None, dict[AnchorKey,
     from capture.sources.har_input import har_log, parsed_from_entry
     from capture.sources.records import MAX_HAR
 
-    try:
-        stream, _ = open_stream(path)
-    except CaptureError:
-        return None, {}
-    with stream:
-        try:
-            found = headerwatch_creator(stream)
-        except (OSError, EOFError, ValueError):
-            return None, {}
+    found = headerwatch_creator_of(path)
     if found is None:
         return None, {}
     try:

@@ -72,15 +72,9 @@ def recorded_info(path: str) -> SessionInfo | None:
 
 def _har_info(path: str) -> SessionInfo | None:
     """What a HAR headerwatch exported says judged its findings (its creator)."""
-    from capture.formats.har import har_info, headerwatch_creator
-    from capture.sources.frames import CaptureError, open_stream
+    from capture.formats.har import har_info, headerwatch_creator_of
 
-    try:
-        stream, _ = open_stream(path)
-        with stream:
-            found = headerwatch_creator(stream)
-    except (CaptureError, OSError, EOFError, ValueError):
-        return None
+    found = headerwatch_creator_of(path)
     return har_info(found) if found is not None else None
 
 
