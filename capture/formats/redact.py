@@ -611,14 +611,13 @@ def _scrub_escaped(
     """:func:`_scrub` of ``text``, or of ``text`` with its escaped unreserved characters
     unescaped (:func:`_unescaped`) where that shows a value to mask: there the escapes
     hid it."""
-    masked = _scrub(text, swaps, forms, pseudonym)
-    if "%" not in text:
-        return masked
-    plain = _unescaped(text)
-    if plain == text:
-        return masked
-    again = _scrub(plain, swaps, forms, pseudonym)
-    return masked if again == plain else again
+    if "%" in text:
+        plain = _unescaped(text)
+        if plain != text:
+            masked = _scrub(plain, swaps, forms, pseudonym)
+            if masked != plain:
+                return masked
+    return _scrub(text, swaps, forms, pseudonym)
 
 
 _UNRESERVED_ESCAPE = re.compile(r"%(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|2[DdEe]|5[Ff]|7[Ee])")
