@@ -460,7 +460,7 @@ def build_report(
             redactor.learn(original)
     # Text about the inputs (their names, notes on how they were read) is masked as
     # the records are: a capture may be named for its subject's number.
-    hide = redactor.text if redactor is not None else _same_text
+    hide = redactor.text if redactor is not None else str
     for original in records:
         record = redactor.record(original) if redactor is not None else original
         req = record.request
@@ -584,10 +584,6 @@ def build_report(
         echoed=(counters or {}).get("echoes", 0),
         masked_already=redactor is None and _all_masks(rows),
     )
-
-
-def _same_text(text: str) -> str:
-    return text
 
 
 def _exposure(rows: Sequence[FindingRow]) -> Exposure:
