@@ -216,11 +216,7 @@ def rate_caption(what: str, now: int, most: int, cells: int | None, span: str = 
     """A sparkline's caption, ``what  (now N, max M, span)``, fitted to ``cells``: the
     span goes first, then the spaces and the brackets; the counts stay."""
     counts = f"now {now:,}, max {most:,}"
-    for caption in (
-        f"{what}  ({counts}, {span})" if span else "",
-        f"{what}  ({counts})",
-        f"{what} {counts}",
-    ):
+    for caption in (f"{what}  ({counts}, {span})" if span else "", f"{what}  ({counts})"):
         if caption and (cells is None or len(caption) <= cells):
             return caption
     short = f"{what} {counts}"
