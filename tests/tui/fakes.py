@@ -236,3 +236,13 @@ def demo_capture_events() -> tuple[list[Event], StatsSnapshot]:
     pipeline = Pipeline(detector)
     events = list(pipeline.run(f for f in FileSource([demo_capture_path()]).frames() if f))
     return events, pipeline.snapshot()
+
+
+def post_demo_capture(app: HeaderwatchApp) -> None:
+    """Hand ``app`` the demo capture's events and final counters, as its capture thread
+    would (:func:`demo_capture_events`); the caller pauses for them to be drawn."""
+    from tui.messages import StatsUpdated
+
+    events, counters = demo_capture_events()
+    app.post_message(EventsArrived(events))
+    app.post_message(StatsUpdated(counters))

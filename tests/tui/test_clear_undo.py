@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from tests.tui.fakes import demo_capture_events, make_app, record, seen
+from tests.tui.fakes import make_app, post_demo_capture, record, seen
 from tui.app import HeaderwatchApp
 from tui.exposure_panel import summary_text
-from tui.messages import EventsArrived, StatsUpdated
+from tui.messages import EventsArrived
 from tui.status import status_text
 
 
@@ -22,9 +22,7 @@ def _texts(app: HeaderwatchApp) -> tuple[str, str]:
 
 
 async def _load(pilot: Pilot[int], app: HeaderwatchApp) -> None:
-    events, counters = demo_capture_events()
-    app.post_message(EventsArrived(events))
-    app.post_message(StatsUpdated(counters))
+    post_demo_capture(app)
     await pilot.pause()
 
 

@@ -4,17 +4,20 @@
 from __future__ import annotations
 
 from capture.view.store import Entry, Store
-from tests.tui.fakes import demo_capture_events, make_app, post_in_batches, record
-from tui.messages import EventsArrived, StatsUpdated
+from tests.tui.fakes import (
+    demo_capture_events,
+    make_app,
+    post_demo_capture,
+    post_in_batches,
+    record,
+)
 from tui.render import detail_text
 
 
 async def test_a_comment_shows_in_its_row_and_at_the_top_of_the_detail() -> None:
     app = make_app(source_name="demo")
     async with app.run_test(size=(80, 24)) as pilot:
-        events, counters = demo_capture_events()
-        app.post_message(EventsArrived(events))
-        app.post_message(StatsUpdated(counters))
+        post_demo_capture(app)
         await pilot.pause()
         requests = app.main.requests
         assert "COMMENT" not in requests.render_line(0).text  # no comment, no column

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from tests.tui.fakes import demo_capture_events, make_app
-from tui.messages import EventsArrived, StatsUpdated
+from tests.tui.fakes import make_app, post_demo_capture
 
 
 async def test_c_shift_c_and_y_copy_and_say_so() -> None:
@@ -13,9 +12,7 @@ async def test_c_shift_c_and_y_copy_and_say_so() -> None:
     copied: list[str] = []
     app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        events, counters = demo_capture_events()
-        app.post_message(EventsArrived(events))
-        app.post_message(StatsUpdated(counters))
+        post_demo_capture(app)
         await pilot.pause()
         await pilot.press("k")  # the ad request: MSISDN and IMEI
         await pilot.press("y", "c", "C")

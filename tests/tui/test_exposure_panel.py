@@ -13,6 +13,7 @@ from capture.sources.frames import CaptureFile
 from capture.view.exposure import Exposure
 from capture.view.store import Entry
 from tests.capture.factories import finding, record
+from tests.tui.fakes import make_app, post_demo_capture
 from tui.common import demo_capture_path
 from tui.exposure_panel import exposure_text, rate_caption
 from tui.render import detail_text, shorten_middle
@@ -150,14 +151,9 @@ def test_a_rate_caption_fits_the_panel_losing_its_span_first(cells: int | None) 
 
 
 async def test_the_rate_captions_fit_the_panel_beside_the_list_at_120_columns() -> None:
-    from tests.tui.fakes import demo_capture_events, make_app
-    from tui.messages import EventsArrived, StatsUpdated
-
     app = make_app(source_name="demo")
     async with app.run_test(size=(120, 30)) as pilot:
-        events, counters = demo_capture_events()
-        app.post_message(EventsArrived(events))
-        app.post_message(StatsUpdated(counters))
+        post_demo_capture(app)
         await pilot.pause()
         panel = app.main.exposure
         assert panel.display

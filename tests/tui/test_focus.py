@@ -9,16 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui.fakes import demo_capture_events, make_app
-from tui.messages import EventsArrived, StatsUpdated
+from tests.tui.fakes import make_app, post_demo_capture
 
 
 async def test_the_focused_pane_is_marked() -> None:
     app = make_app(source_name="demo")
     async with app.run_test(size=(200, 50)) as pilot:
-        events, counters = demo_capture_events()
-        app.post_message(EventsArrived(events))
-        app.post_message(StatsUpdated(counters))
+        post_demo_capture(app)
         await pilot.pause()
         main = app.main
         requests, detail, exposure = main.requests, main.detail, main.exposure

@@ -3,8 +3,7 @@ panel give way, j/k still move from request to request, + or esc goes back."""
 
 from __future__ import annotations
 
-from tests.tui.fakes import demo_capture_events, make_app
-from tui.messages import EventsArrived, StatsUpdated
+from tests.tui.fakes import make_app, post_demo_capture
 
 
 def _detail_plain(app: object) -> str:
@@ -14,9 +13,7 @@ def _detail_plain(app: object) -> str:
 async def test_plus_shows_the_request_full_screen_and_j_k_move_within_it() -> None:
     app = make_app(source_name="demo")
     async with app.run_test(size=(80, 24)) as pilot:
-        events, counters = demo_capture_events()
-        app.post_message(EventsArrived(events))
-        app.post_message(StatsUpdated(counters))
+        post_demo_capture(app)
         await pilot.pause()
         main = app.main
         await pilot.press("k", "plus")  # the ad request: MSISDN and IMEI
@@ -43,9 +40,7 @@ async def test_keys_that_come_together_scroll_the_full_view_a_line_each() -> Non
     # frame: each deferred scroll aimed from the same place, and ten moved it once.
     app = make_app(source_name="demo")
     async with app.run_test(size=(80, 24)) as pilot:
-        events, counters = demo_capture_events()
-        app.post_message(EventsArrived(events))
-        app.post_message(StatsUpdated(counters))
+        post_demo_capture(app)
         await pilot.pause()
         await pilot.press("k", "plus")
         await pilot.pause()

@@ -9,17 +9,15 @@ from textual.widgets._toast import Toast
 
 from capture.model import StatsSnapshot
 from capture.sources.source import Halt
-from tests.tui.fakes import demo_capture_events, make_app, stats
+from tests.tui.fakes import make_app, post_demo_capture, stats
 from tui.app import HeaderwatchApp
-from tui.messages import EventsArrived, StatsUpdated
+from tui.messages import StatsUpdated
 from tui.request_list import DROP_ORDER, HOST_WANTED, columns
 from tui.status import Status, fitted, short_count, status_text
 
 
 async def _load(pilot: object, app: HeaderwatchApp) -> None:
-    events, counters = demo_capture_events()
-    app.post_message(EventsArrived(events))
-    app.post_message(StatsUpdated(counters))
+    post_demo_capture(app)
     await pilot.pause()  # type: ignore[attr-defined]
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from rich.segment import Segment
 
-from tests.tui.fakes import demo_capture_events, make_app
-from tui.messages import EventsArrived, StatsUpdated
+from tests.tui.fakes import make_app, post_demo_capture
 
 
 def _cell(segments: list[Segment], text: str) -> Segment:
@@ -16,9 +15,7 @@ def _cell(segments: list[Segment], text: str) -> Segment:
 async def test_a_row_with_an_identity_keeps_the_text_colour_and_its_badge_is_red() -> None:
     app = make_app(source_name="demo")
     async with app.run_test(size=(120, 40)) as pilot:
-        events, counters = demo_capture_events()
-        app.post_message(EventsArrived(events))
-        app.post_message(StatsUpdated(counters))
+        post_demo_capture(app)
         await pilot.pause()
         requests = app.main.requests
         await pilot.press("g")  # the cursor off the rows compared

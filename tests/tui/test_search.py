@@ -10,19 +10,22 @@ from textual.message import Message
 from textual.pilot import Pilot
 
 from capture.view.store import Entry, Snapshot, Store
-from tests.tui.fakes import demo_capture_events, make_app, post_in_batches, record
+from tests.tui.fakes import (
+    make_app,
+    post_demo_capture,
+    post_in_batches,
+    record,
+)
 from tests.tui.test_app import status
 from tui.app import SEARCH_NOTE_AFTER, HeaderwatchApp
-from tui.messages import EventsArrived, SearchProgress, StatsUpdated
+from tui.messages import SearchProgress
 from tui.screens import SearchScreen
 
 
 async def test_s_then_n_and_shift_n_jump_between_matches_without_filtering() -> None:
     app = make_app(source_name="demo")
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        events, counters = demo_capture_events()
-        app.post_message(EventsArrived(events))
-        app.post_message(StatsUpdated(counters))
+        post_demo_capture(app)
         await pilot.pause()
         requests = app.main.requests
         await pilot.press("n")

@@ -16,10 +16,10 @@ from textual.pilot import Pilot
 
 from capture.model import Event, RequestSeen
 from tests.tui.fakes import (
-    demo_capture_events,
     demo_records,
     make_app,
     o2_record,
+    post_demo_capture,
     record,
     seen,
     stats,
@@ -132,9 +132,7 @@ def demo_loaded(*keys: str) -> Callable[[Pilot[Any]], Any]:
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
         assert isinstance(app, HeaderwatchApp)
-        events, counters = demo_capture_events()
-        app.post_message(EventsArrived(events))
-        app.post_message(StatsUpdated(counters))
+        post_demo_capture(app)
         await pilot.pause()
         app.main.exposure.redraw()
         await pilot.pause()

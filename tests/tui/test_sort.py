@@ -8,9 +8,17 @@ from textual.pilot import Pilot
 from capture.model import Response, ResponseSeen
 from capture.view.order import Order, sort_fields
 from capture.view.store import Store
-from tests.tui.fakes import OK, T0, demo_capture_events, make_app, post_in_batches, record, seen
+from tests.tui.fakes import (
+    OK,
+    T0,
+    make_app,
+    post_demo_capture,
+    post_in_batches,
+    record,
+    seen,
+)
 from tui.app import HeaderwatchApp
-from tui.messages import EventsArrived, StatsUpdated
+from tui.messages import EventsArrived
 from tui.status import status_text
 
 HOSTS = ["m.example", "c.example", "x.example", "a.example", "c.example"]
@@ -225,9 +233,7 @@ async def test_sorting_a_trimmed_window_drops_the_trimmed_rows_from_the_order_to
 async def test_sorting_by_identities_puts_the_demo_msisdn_first() -> None:
     app = make_app(source_name="demo")
     async with app.run_test(size=(80, 24)) as pilot:
-        events, counters = demo_capture_events()
-        app.post_message(EventsArrived(events))
-        app.post_message(StatsUpdated(counters))
+        post_demo_capture(app)
         await pilot.pause()
         await _sort_by(pilot, app, "identities")
         first = app.store.get(_rows(app)[0])
