@@ -28,3 +28,14 @@ def no_user_config(
     """The user's own config file (keys, identities) must not change what tests see."""
     home = tmp_path_factory.mktemp("config-home")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+
+
+@pytest.fixture(autouse=True)
+def no_notes_left() -> None:
+    """Start with no stderr notes of an earlier test (tui.common's notes are the
+    process's: a test that builds a detector without a region and never runs a
+    command left "no region in the locale" for the next command run in the same
+    worker, which then said it beside the session's region)."""
+    from tui.common import take_notes
+
+    take_notes()
