@@ -25,8 +25,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
-import orjson
-
 from capture.formats.jsonl import finding_to_dict
 from capture.http.fields import form_pairs, query_pairs, request_cookies, unquote
 from capture.http.urls import endpoint, request_url
@@ -331,7 +329,8 @@ def load_har_annotations(path: str) -> tuple[SessionInfo | None, dict[AnchorKey,
     from capture.formats.session import Tag
     from capture.sources.frames import CaptureError, open_stream
     from capture.sources.har_input import har_log, parsed_from_entry
-    from capture.sources.records import MAX_HAR
+    from capture.sources.har_json import load_har
+    from capture.sources.records import MAX_HAR, UTF8_BOM
 
     found = headerwatch_creator_of(path)
     if found is None:
@@ -339,7 +338,9 @@ def load_har_annotations(path: str) -> tuple[SessionInfo | None, dict[AnchorKey,
     try:
         stream, _ = open_stream(path)
         with stream:
-            doc = orjson.loads(stream.read(MAX_HAR + 1))
+            # As the reader reads it (entries before a cut, lone surrogates replaced):
+            # the marks are matched to its requests.
+            doc = load_har(stream.read(MAX_HAR + 1).removeprefix(UTF8_BOM)).doc
         entries = har_log(doc)[1]
     except (CaptureError, OSError, EOFError, ValueError):
         return None, {}  # the reader says what is wrong with it

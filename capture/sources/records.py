@@ -410,7 +410,8 @@ class HarFile:
     """The requests of one HAR 1.2 file or stream.
 
     The document is read and parsed when opened: one that is larger than
-    :data:`MAX_HAR`, not JSON (cut short, say) or not a HAR raises
+    :data:`MAX_HAR`, not JSON (but for a cut short one's entries before the cut, and
+    lone surrogates: :func:`capture.sources.har_json.load_har`) or not a HAR raises
     :class:`CaptureError` with one line. Entries that are not what HAR says are
     passed over and counted; :meth:`after_reading` says so, and what the file's
     entries lack (:func:`capture.sources.har_input.lacks`), once.
@@ -423,6 +424,9 @@ class HarFile:
         self.name = "<stdin>" if path == "-" else path
         self.noun = RECORDS
         self.truncated = False
+        self.cut: str | None = None
+        """Where a document cut short ended (its entries before the cut are read)."""
+        self.lone_surrogates = 0
         try:
             data = stream.read(MAX_HAR + 1)
         except (OSError, EOFError, zlib.error) as exc:
@@ -438,19 +442,17 @@ class HarFile:
             )
         self.size = len(data)
         self.position = 0
-        if data.startswith(b"\xef\xbb\xbf"):
-            data = data[3:]  # a BOM, which some Windows tools write
-        try:
-            doc = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            ended = "end of" in exc.msg or exc.pos >= len(data.rstrip())
-            cut = "cut short? " if ended else ""
-            raise CaptureError(
-                f"{self.name}: not a readable HAR ({cut}not JSON: {printable(exc.msg)} "
-                f"at line {exc.lineno}, column {exc.colno})"
-            ) from None
-        del data
+        data = data.removeprefix(UTF8_BOM)  # a BOM, which some Windows tools write
         # Imported when a HAR is opened: a scan of captures or logs reads none.
+        from capture.sources.har_json import HarJsonError, load_har
+
+        try:
+            read = load_har(data)
+        except HarJsonError as exc:
+            raise CaptureError(f"{self.name}: not a readable HAR ({printable(str(exc))})") from None
+        doc, self.cut, self.lone_surrogates = read.doc, read.cut, read.lone_surrogates
+        self.truncated = read.cut is not None
+        del data, read
         from capture.sources import har_input
 
         try:
@@ -483,6 +485,17 @@ class HarFile:
             lines.append(
                 f"{self.name}: {counted(reading.clamped, 'entry', 'entries')} "
                 "had a start time out of range, shown as 1970-01-01 or 2106-02-07"
+            )
+        if self.lone_surrogates:
+            strings = counted(self.lone_surrogates, "string", "strings")
+            lines.append(
+                f"{self.name}: {strings} held half a surrogate pair (a \\uD800-\\uDFFF "
+                "escape alone), read with U+FFFD in its place, as a browser sends it"
+            )
+        if self.cut is not None:
+            lines.append(
+                f"{self.name}: cut short ({printable(self.cut)}); every entry before the "
+                "cut is reported"
             )
         from capture.sources import har_input  # imported on opening
 

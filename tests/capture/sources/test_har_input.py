@@ -516,12 +516,46 @@ def test_a_pretty_printed_har_is_told_from_jsonl_and_a_one_line_har_too(tmp_path
     assert isinstance(open_input(str(one_line)), HarFile)
 
 
-def test_a_truncated_har_is_one_line(tmp_path: Path) -> None:
+def test_a_har_cut_before_its_first_entry_ends_is_one_line(tmp_path: Path) -> None:
     whole = (HARS / "firefox47.har").read_bytes()
+    first_entry = whole.index(b'"startedDateTime"')
     cut = tmp_path / "cut.har"
-    cut.write_bytes(whole[: len(whole) // 2])
+    cut.write_bytes(whole[: first_entry + 40])
     message = _error(cut)
     assert message.startswith(f"{cut}: not a readable HAR (cut short? not JSON: ")
+
+
+def test_a_har_cut_short_gives_every_entry_before_the_cut_and_says_so(tmp_path: Path) -> None:
+    """A browser that crashed while saving, a copy cut in transit: the entries before
+    the cut are evidence, read and reported; the cut is a warning, as a capture's."""
+    whole = HARS / "firefox47.har"
+    entries, _ = _scan(whole)
+    cut = tmp_path / "cut.har"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    read, err = _scan(cut)
+    assert 0 < len(read) < len(entries)
+    assert read == entries[: len(read)]
+    assert f"headerwatch: warning: {cut}: cut short (its JSON ends unfinished at line " in err
+    assert "every entry before the cut is reported" in err
+
+
+def test_a_lone_surrogate_escape_is_read_as_a_browser_sends_it(tmp_path: Path) -> None:
+    """orjson refuses ``"\\ud83d"`` alone, which ``JSON.stringify`` writes for a string
+    cut inside an emoji; the file is read, that character as U+FFFD (what a browser's
+    UTF-8 encoder put on the wire), and the rest of the entry's findings stand."""
+    doc = json.loads((HARS / "chrome51.har").read_text(encoding="utf-8"))
+    request = doc["log"]["entries"][0]["request"]
+    request["headers"].append({"name": "X-Title", "value": "caf\ud83d"})
+    request["headers"].append({"name": "X-MSISDN", "value": "447700900123"})
+    path = tmp_path / "lone.har"
+    path.write_text(json.dumps(doc), encoding="ascii")  # the escape as JSON writes it
+    assert "\\ud83d" in path.read_text(encoding="ascii")
+    read, err = _scan(path, config=IdentityConfig(region="GB"))
+    assert len(read) == len(doc["log"]["entries"])
+    assert ["X-Title", "caf\ufffd"] in read[0]["headers"]
+    assert [f["normalized"] for f in read[0]["findings"]] == ["+447700900123"]
+    assert "1 string held half a surrogate pair" in err
 
 
 def test_a_foreign_json_document_is_one_line(tmp_path: Path) -> None:
