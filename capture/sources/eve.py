@@ -59,6 +59,10 @@ HEADERS_NOT_DUMPED = (
     "only hostname, user agent and referrer are known"
 )
 
+RESPONSE_NOT_READ = "eve: response not read"
+"""The anomaly of a request whose event's response fields are not what Suricata writes
+(its reason follows in parentheses); the request is read all the same."""
+
 XFF_NOTE = (
     "X-Forwarded-For: from Suricata's xff field, one address Suricata took from the "
     "header its xff option names (X-Forwarded-For unless set otherwise), not the value sent"
@@ -252,6 +256,17 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
         whole(obj, "src_port", 0)
         string(obj, "dest_ip")
         whole(obj, "dest_port", 0)
+    status = http.get("status")
+    response_headers: tuple[Header, ...] | None = None
+    if type(status) is int:
+        raw = http.get("response_headers")
+        try:
+            if responses or _echo_among(raw):
+                response_headers = _header_list(raw, "http.response_headers")[0]
+        except ValueError as exc:
+            # The request stands, its record saying what of the response was not read
+            # (as a HAR's does): a response is no reason to lose what was sent.
+            anomalies += (f"{RESPONSE_NOT_READ} ({exc})",)
     request = _new_request(  # (positional_new: half the cost of Request(), once per event)
         ts,
         flow,
@@ -272,15 +287,14 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
         "",
         "",
     )
-    status = http.get("status")
-    if type(status) is not int:
+    if response_headers is None:
         return _new_parsed(request, None, (), None, False)
-    raw = http.get("response_headers")
-    if not responses and not _echo_among(raw):
-        return _new_parsed(request, None, (), None, False)
-    response_headers, _ = _header_list(raw, "http.response_headers")
     response = Response(
-        ts=ts, version=version or "", status=status, reason="", headers=response_headers
+        ts=ts,
+        version=version or "",
+        status=status,  # type: ignore[arg-type]  # an int where there are headers
+        reason="",
+        headers=response_headers,
     )
     return Parsed(request, response)
 
