@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -51,6 +52,10 @@ HEADERS_NOT_LOGGED = (
     f"{HEADERS_UNLOGGED} (Zeek http.log without header-names.zeek or "
     "zeek-log-all-http-headers): only Host, User-Agent and Referer are known"
 )
+
+RESPONSE_NOT_READ = "zeek: response not read"
+"""The anomaly of a request whose record's response fields are not what Zeek writes
+(its reason follows in parentheses); the request is read all the same."""
 
 _KEPT_APART = {"HOST": "host", "USER-AGENT": "user_agent", "REFERER": "referrer"}
 _ESCAPE = re.compile(rb"\\(x[0-9a-fA-F]{2}|\\)")
@@ -215,8 +220,15 @@ def parsed_from_zeek(obj: Any, responses: bool = True) -> Parsed:
     if type(status) is not int:
         return _new_parsed(request, None, (), None, False)
     msg = obj.get("status_msg")
-    server = strings(obj, "server_header_names")
-    server_values = optional_strings(obj, "server_header_values")
+    try:
+        server = strings(obj, "server_header_names")
+        server_values = optional_strings(obj, "server_header_values")
+    except ValueError as exc:
+        # The request stands, its record saying what of the response was not read
+        # (as a HAR's and an eve event's do): a response is no reason to lose it.
+        note = f"{RESPONSE_NOT_READ} ({exc})"
+        request = replace(request, anomalies=(*request.anomalies, note))
+        return _new_parsed(request, None, (), None, False)
     response_headers = tuple(
         zip(server, server_values, strict=False)
         if server_values is not None and len(server_values) == len(server)

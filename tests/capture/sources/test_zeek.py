@@ -187,6 +187,35 @@ def test_zeek_json_with_iso_timestamps_and_a_bad_record_passed_over(tmp_path: Pa
     assert "1 line passed over: not Zeek http.log records (first: line 2: id.orig_p" in err
 
 
+def test_a_record_whose_response_fields_are_wrong_keeps_its_request_with_a_note(
+    tmp_path: Path,
+) -> None:
+    """What was sent is the evidence: a response field of the wrong type loses the
+    response, as a HAR entry's and an eve event's does, not the request."""
+    record = {
+        "ts": 1764756000.5,
+        "uid": "Cxyz",
+        "id.orig_h": "10.0.0.2",
+        "id.orig_p": 40000,
+        "id.resp_h": "192.0.2.80",
+        "id.resp_p": 80,
+        "trans_depth": 1,
+        "method": "GET",
+        "host": "example.com",
+        "uri": "/x",
+        "status_code": 200,
+        "server_header_names": "SERVER",
+    }
+    path = tmp_path / "http.json"
+    path.write_text(json.dumps(record) + "\n")
+    [read], err = _scan(path, kind=None)
+    assert read["uri"] == "/x" and "passed over" not in err
+    assert (
+        read["anomalies"][-1]
+        == "zeek: response not read (server_header_names: not a list of strings)"
+    )
+
+
 def test_a_tsv_record_before_its_fields_line_is_passed_over_with_why(tmp_path: Path) -> None:
     path = tmp_path / "http.log"
     path.write_text("#separator \\x09\n1\t2\t3\n")
