@@ -94,7 +94,10 @@ from capture.target import site_end
 if TYPE_CHECKING:
     from capture.formats.session import SessionInfo
 
-MASKED_KINDS = frozenset((*IDENTITY_KINDS, "client_ip"))
+CLIENT_IP = "client_ip"
+"""The kind of a client's address sent in a header (``X-Forwarded-For``)."""
+
+MASKED_KINDS = frozenset((*IDENTITY_KINDS, CLIENT_IP))
 """Kinds of finding whose values are masked."""
 TOKEN_KIND = "tracking_id"
 """The kind a recurring token is masked as, found or not: the kind of its finding."""
@@ -205,6 +208,14 @@ class Redactor:
         "last two digits" would be its hash's."""
         if normalized[:1] == "<" and is_mask(normalized):
             return normalized
+        if kind == CLIENT_IP and "," in normalized:
+            if all(is_mask(hop.strip()) for hop in normalized.split(",")):
+                return normalized  # masked already, hop by hop
+            hops = _address_list(normalized)
+            if hops is not None:
+                # Each hop of X-Forwarded-For its own mask: how many there were, and the
+                # same address's mask wherever else it is sent, stay readable.
+                return ", ".join(self.mask(kind, hop) for hop in hops)
         digits = "".join(ch for ch in normalized if ch.isdigit())
         tail = f" …{digits[-2:]}" if len(digits) >= 2 else ""
         return f"<{kind}{tail} #{self.tag(normalized)}>"
@@ -280,6 +291,11 @@ class Redactor:
             if masked == f.normalized:
                 continue  # masked already: the record holds the mask, not the value
             spelt = [f.value, f.normalized]
+            if f.kind == CLIENT_IP:
+                # The hops of a list: each masked as it is alone, wherever it is.
+                for hop in _address_list(f.normalized) or ():
+                    texts.append((hop, self.mask(f.kind, hop)))
+                    texts += ((encoded, self.mask(f.kind, hop)) for encoded in _encoded(hop))
             if f.kind == "msisdn" and f.normalized[:1] == "+":
                 # Imported here: libphonenumber is loaded already when a number was found.
                 from capture.identity.phone import digit_forms, spellings
@@ -598,6 +614,14 @@ def _scrub(text: str, swaps: list[tuple[str, str]], forms: tuple[str, ...], pseu
             text = _replace(text, value, masked)
     # The address last: no identity value is then cut in two.
     return _swap_address(text, forms, pseudonym) if forms else text
+
+
+def _address_list(value: str) -> list[str] | None:
+    """The addresses of a comma-separated list of them (``X-Forwarded-For: 10.1.2.3,
+    203.0.113.7``), or None where any item is no address (a ``Forwarded`` header's
+    ``for=…;proto=…``: masked whole)."""
+    hops = [hop.strip() for hop in value.split(",")]
+    return hops if len(hops) > 1 and all(_packed(hop) is not None for hop in hops) else None
 
 
 def _of_client(masked: str) -> bool:

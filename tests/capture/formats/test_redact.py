@@ -344,6 +344,36 @@ def test_the_site_is_kept_when_another_request_named_its_address_as_a_client() -
     assert redactor.record(to_site).request.headers == (("Host", f"{client}:8080"),)
 
 
+def test_each_hop_of_an_address_list_has_its_own_mask_the_same_as_where_it_is_alone() -> None:
+    """X-Forwarded-For with two hops: two masks (how many hops there were stays
+    readable), each the mask the same address has alone in another request; masked
+    again, a list of masks is kept. A Forwarded header's parameters are masked whole."""
+    hops = "10.1.2.3, 203.0.113.7"
+    xff = Finding("X-Forwarded-For", "header", "client_ip", hops, hops, "catalog", "info")
+    alone = Finding(
+        "X-Real-IP", "header", "client_ip", "203.0.113.7", "203.0.113.7", "catalog", "info"
+    )
+    listed = record(1, headers=[("Host", "a.example"), ("X-Forwarded-For", hops)], findings=[xff])
+    single = record(
+        2, headers=[("Host", "b.example"), ("X-Real-IP", "203.0.113.7")], findings=[alone]
+    )
+    redactor = Redactor.new()
+    redactor.learn(listed)
+    redactor.learn(single)
+    first, second = (
+        redactor.mask("client_ip", "10.1.2.3"),
+        redactor.mask("client_ip", "203.0.113.7"),
+    )
+    assert first != second
+    masked = redactor.record(listed)
+    assert masked.request.headers[1] == ("X-Forwarded-For", f"{first}, {second}")
+    assert masked.findings[0].value == f"{first}, {second}"
+    assert redactor.record(single).request.headers[1] == ("X-Real-IP", second)
+    assert redactor.mask("client_ip", f"{first}, {second}") == f"{first}, {second}"
+    forwarded = "for=192.0.2.60;proto=http, for=198.51.100.17"
+    assert redactor.mask("client_ip", forwarded).count("<client_ip") == 1
+
+
 def test_an_ipv6_client_is_replaced_in_any_letter_case_and_url_encoded() -> None:
     client = "2a00:23c8:aa::1"
     rec = record(
