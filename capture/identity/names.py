@@ -78,8 +78,11 @@ _HINT_PARTS = (
     (
         "phone",
         "msisdn|phone|mobile-?(?:no|num|number)|calling-?line|"
-        "<tel|mdn|cli|ani|subno|cellphone|telefon|telephone|ud-?ph|udff-?ph>",
+        "<tel|[a-z]*mdn|cli|ani|subno|cellphone|telefon|telephone|ud-?ph|udff-?ph>",
     ),
+    # MDN, the Mobile Directory Number of CDMA networks, ends a word of its own in
+    # carriers' glued names too (Reliance's _rapmdn, "x-callingmdn"); no English word
+    # ends so.
     # Meta's advanced matching sends the visitor's e-mail address and phone number
     # SHA-256-hashed as ud[em] and ud[ph] (udff[...] before hashing is done). "em" as a
     # name's last word is the address (hashed) in the conversion APIs' user data

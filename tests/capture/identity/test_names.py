@@ -109,6 +109,9 @@ def test_http_alone_is_not_stripped() -> None:
         ("pd[em]", HINT_EMAIL),
         ("user_data.em", HINT_EMAIL),
         ("u_hem", HINT_EMAIL),
+        # CDMA's Mobile Directory Number glued to a carrier's prefix (Reliance's).
+        ("_rapmdn", HINT_PHONE),
+        ("X-CallingMDN", HINT_PHONE),
     ],
 )
 def test_names_hint_at_their_values(name: str, hint: str) -> None:
@@ -210,6 +213,7 @@ def test_counter_like_names_are_id_like(name: str) -> None:
         "theme",
         "premium",
         "reinstall-source",
+        "mdnx",  # MDN ends a word, never begins one
     ],
 )
 def test_plain_names_hint_nothing(name: str) -> None:
