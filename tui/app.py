@@ -1166,16 +1166,16 @@ class HeaderwatchApp(App[int]):
         entries: Iterable[Entry] = self.store.snapshot()  # lazy: spilled ones from disk
         why += " with requests not saved"
         if not self.record_session:
-            full_at = self.recording.sync().full_at if self.recording is not None else None
-            if full_at is None:
-                return ""  # the spool holds every request
-            later = [e for e in entries if e.record.request.ts >= full_at]
+            recorded = self.recording.sync() if self.recording is not None else None
+            stopped_at = recorded.stopped_at if recorded is not None else None
+            if recorded is None or stopped_at is None:
+                return ""  # the recording holds every request
+            later = [e for e in entries if e.record.request.ts >= stopped_at]
             if not later:
                 return ""
             entries = later
-            stamp = time.strftime("%H:%M:%S", time.localtime(full_at))
-            # The spool is kept with the requests before; what it lacks is said apart.
-            why = f"the spool was full from {stamp}: {counted(len(later), 'request')} after that"
+            # The recording is kept with the requests before; what it lacks is said apart.
+            why = f"{_stopped_since(recorded)}: {counted(len(later), 'request')} after that"
         target = default_name("jsonl")
         try:
             kept = RecordRecording(target, _session_info(self.source_name, "", None, self.detector))
@@ -1616,26 +1616,36 @@ def recording_note(
     recorded: Recorded, entries: Iterable[Entry], shown_ids: list[int] | None
 ) -> str:
     """What a session saved from a live recording lacks, if anything ("" if nothing)."""
-    if recorded.full_at is not None:
+    stopped_at = recorded.stopped_at
+    if stopped_at is not None:
         wanted = None if shown_ids is None else set(shown_ids)
         kept = missing = 0
         for e in entries:
             if wanted is None or e.record.id in wanted:
-                if e.record.request.ts < recorded.full_at:
+                if e.record.request.ts < stopped_at:
                     kept += 1
                 else:
                     missing += 1
-        when = time.strftime("%H:%M:%S", time.localtime(recorded.full_at))
-        size = size_text(recorded.limit) if recorded.limit is not None else "its limit"
         # Both counts: which requests the file holds, and which are only on screen.
         return (
-            f"; the spool was full ({size}) from {when}: the session has the "
+            f"; {_stopped_since(recorded)}: the session has the "
             f"{counted(kept, 'request')} captured before then, and not the "
             f"{counted(missing, 'request')} captured after (x exports those as JSONL or HAR)"
         )
     if recorded.failed is not None:
         return f"; recording had stopped ({recorded.failed}): later requests are not in it"
     return ""
+
+
+def _stopped_since(recorded: Recorded) -> str:
+    """Since when, and why, a live recording lacks frames (its :attr:`Recorded.stopped_at`
+    is set): ``the spool was full (1.0 GiB) from 14:02:11`` or ``recording stopped at
+    14:02:11 (disk full)``."""
+    when = time.strftime("%H:%M:%S", time.localtime(recorded.stopped_at or 0.0))
+    if recorded.full_at is not None:
+        size = size_text(recorded.limit) if recorded.limit is not None else "its limit"
+        return f"the spool was full ({size}) from {when}"
+    return f"recording stopped at {when} ({recorded.reason or 'a write error'})"
 
 
 class SaveError(Exception):

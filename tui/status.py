@@ -169,6 +169,12 @@ def status_text(status: Status, narrow: bool = False) -> Text:
     if unrecorded:
         # The notice that said so goes after a few seconds; what w can save is less.
         out.append(f" · spool full: {counted(unrecorded, 'frame')} not recorded", style="yellow")
+    unwritten = stats.get("unwritten")
+    if unwritten:
+        # A write error (disk full) stopped the recording: w saves less than is shown.
+        out.append(
+            f" · recording stopped: {counted(unwritten, 'frame')} not recorded", style="yellow"
+        )
     out.append(" │ ", style="dim")
     out.append(f"{status.shown:,} shown")
     if status.cleared:
@@ -317,6 +323,8 @@ def _short_groups(status: Status, cuts: Collection[str]) -> list[list[_Piece]]:
         counts.append(_Piece(f"{gaps} gaps{hits}", "yellow", "gaps"))
     if stats.get("unrecorded"):
         counts.append(_Piece("spool full", "yellow"))
+    if stats.get("unwritten"):
+        counts.append(_Piece("not recording", "yellow"))
     end = [_Piece(f"{number(status.shown)} shown", gone_with="shown")]
     if status.cleared:
         end.append(_Piece(f"({number(status.cleared)} cleared)", "dim", "cleared", " "))

@@ -54,6 +54,17 @@ class Recorded:
     limit: int | None
     failed: str | None
     """Why recording stopped on an error (disk full…), if it did."""
+    failed_at: float | None = None
+    """Capture time of the first frame the file lacks since an error stopped recording
+    (one written but lost with the flush that failed, or the first after it)."""
+    reason: str | None = None
+    """That error in a few words (``disk full``)."""
+
+    @property
+    def stopped_at(self) -> float | None:
+        """Capture time from which frames are not in the file (its limit reached, or an
+        error), or None: the file holds every frame."""
+        return self.full_at if self.full_at is not None else self.failed_at
 
 
 class FrameWriter(Protocol):
@@ -108,7 +119,14 @@ class RecordingSource:
         self.unwritten = 0
         """Frames not in the file since a write error stopped recording: those after it,
         and those written but lost with the flush that failed."""
+        self.failed_at: float | None = None
+        """Capture time of the first frame not in the file since a write error."""
         self._written = 0
+        # The capture times of the frames written since the last flush that held
+        # (the first of them is frame number _flushed): a failed flush loses the
+        # frames past the writer's last complete flush, whose time is then known.
+        self._flushed = 0
+        self._unflushed: list[float] = []
         self._lock = threading.RLock()
 
     def frames(self) -> Iterator[Frame | Parsed | None]:
@@ -124,6 +142,7 @@ class RecordingSource:
                         if frame is not None and not isinstance(frame, Parsed):
                             if self._fits(writer, frame):
                                 try:
+                                    self._unflushed.append(frame.ts)
                                     writer.write(frame)
                                     self._written += 1
                                 except (OSError, CaptureWriteError) as exc:
@@ -139,6 +158,8 @@ class RecordingSource:
                         self.unrecorded += 1
                     elif self.failed is not None and isinstance(frame, Frame):
                         self.unwritten += 1
+                        if self.failed_at is None:
+                            self.failed_at = frame.ts
                 yield frame
         finally:
             self.close()
@@ -162,7 +183,15 @@ class RecordingSource:
         """Flush what was recorded so far (callable from any thread); what the file holds."""
         with self._lock:
             self._flush()
-            return Recorded(self.path, self.recorded, self.full_at, self.limit, self.failed)
+            return Recorded(
+                self.path,
+                self.recorded,
+                self.full_at,
+                self.limit,
+                self.failed,
+                self.failed_at,
+                self.reason,
+            )
 
     def _flush(self) -> None:
         writer = self.writer
@@ -173,13 +202,22 @@ class RecordingSource:
         except (OSError, CaptureWriteError) as exc:
             self._fail(exc)
             return
-        self.recorded = self._written
+        self._held()
+
+    def _held(self) -> None:
+        """Every frame written so far is in the file."""
+        self.recorded = self._flushed = self._written
+        self._unflushed.clear()
 
     def _fail(self, exc: OSError | CaptureWriteError) -> None:
         writer, self.writer = self.writer, None
         if writer is not None:
             self.recorded = int(getattr(writer, "flushed_packets", self.recorded))
             self.unwritten += max(0, self._written - self.recorded)  # lost with the flush
+            lost = self.recorded - self._flushed
+            if 0 <= lost < len(self._unflushed):
+                self.failed_at = self._unflushed[lost]
+            self._unflushed.clear()
             with contextlib.suppress(OSError, CaptureWriteError, ValueError):
                 writer.close()
         if isinstance(exc, CaptureWriteError):
@@ -203,7 +241,7 @@ class RecordingSource:
             return
         try:
             writer.flush()
-            self.recorded = self._written
+            self._held()
             writer.close()
         except (OSError, CaptureWriteError) as exc:
             self._fail(exc)

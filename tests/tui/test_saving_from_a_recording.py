@@ -7,6 +7,8 @@ source is in ``headerwatch live``; the real thing, in a network namespace, is in
 
 from __future__ import annotations
 
+import errno
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +43,15 @@ async def _wait(pilot: Pilot[int], done: object, what: str) -> None:
         if callable(done) and done():
             return
     raise AssertionError(f"timed out waiting for {what}")
+
+
+async def _save_with_w(pilot: Pilot[int], app: HeaderwatchApp, path: Path) -> None:
+    """Save a session to ``path`` as a user does: ``w``, the name, Save."""
+    await pilot.press("w")
+    app.screen.query_one("#save-path", Input).value = str(path)
+    await pilot.click("#save-ok")
+    await _wait(pilot, lambda: str(path) in app.saved, "the save")
+    await pilot.pause()
 
 
 def _frames(path: str) -> int:
@@ -90,11 +101,7 @@ async def test_a_full_spool_is_said_kept_on_the_status_line_and_w_saves_what_it_
         assert f" · spool full: {counted(unrecorded, 'frame')} not recorded │ " in line
         assert " · spool full │ " in status_text(app.main.status_line.status, narrow=True).plain
 
-        await p.press("w")
-        app.screen.query_one("#save-path", Input).value = str(path)
-        await p.click("#save-ok")
-        await _wait(p, lambda: str(path) in app.saved, "the save")
-        await p.pause()
+        await _save_with_w(p, app, path)
         before = [e for e in app.store if e.record.request.ts < rec.full_at]
         after = len(app.store) - len(before)
         assert before and after
@@ -120,6 +127,71 @@ async def test_a_full_spool_is_said_kept_on_the_status_line_and_w_saves_what_it_
     assert got == [(e.record.request.uri, len(e.record.findings)) for e in before]
     assert any(n for _, n in got)  # an identity among them
     spool.remove()
+
+
+class _FillingDisk:
+    """A file whose disk fills after ``room`` bytes: a write past them fails with
+    ENOSPC, as a full disk's does (the writer then cuts the file back)."""
+
+    def __init__(self, path: Path, room: int) -> None:
+        self.file = path.open("w+b")
+        self.name = str(path)
+        self.room = room
+
+    def write(self, data: bytes) -> int:
+        if self.file.tell() + len(data) > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self.file.write(data)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.file, name)
+
+
+async def test_a_disk_that_fills_under_the_recording_is_said_and_what_it_lacks_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The status line keeps saying recording stopped, ``w`` says from when the file
+    lacks requests, and a signal keeps those in a JSONL beside the capture, as for a
+    full spool (before, they were lost without a word)."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "spool.pcapng"
+    disk = _FillingDisk(path, room=100_000)  # one flush of 64 KiB fits, not two
+    recording = RecordingSource(FileSource([demo_capture_path()]), PcapngWriter(disk), str(path))
+    app = HeaderwatchApp(
+        recording, IdentityDetector(), utc=True, keymap={}, batch_interval=0.02, recording=recording
+    )
+    messages: list[Message] = []
+    saved = tmp_path / "s.pcapng"
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as p:
+        await _wait(p, lambda: any(isinstance(m, SourceFinished) for m in messages), "the end")
+        await p.pause()
+        assert len(app.store) == 28
+        rec = recording.sync()
+        assert rec.reason == "disk full" and rec.stopped_at is not None
+        in_file = _frames(str(path))
+        assert 0 < rec.frames == in_file
+        line = status_text(app.main.status_line.status).plain
+        assert f" · recording stopped: {counted(recording.unwritten, 'frame')} not recorded" in line
+        assert " · not recording │ " in status_text(app.main.status_line.status, narrow=True).plain
+
+        await _save_with_w(p, app, saved)
+        when = time.strftime("%H:%M:%S", time.localtime(rec.stopped_at))
+        before = [e for e in app.store if e.record.request.ts < rec.stopped_at]
+        after = len(app.store) - len(before)
+        assert before and after
+        said = [n.message for n in app._notifications][-1]
+        assert f"; recording stopped at {when} (disk full): the session has the " in said
+        assert f"and not the {counted(after, 'request')} captured after" in said
+
+        app.stopped_by = signal.SIGTERM  # as a signal ends it
+        kept = app.keep_followed()
+    [later] = tmp_path.glob("headerwatch-*.jsonl")
+    assert kept.startswith(
+        f"recording stopped at {when} (disk full): {counted(after, 'request')} after that; "
+    )
+    assert f"kept in {later}" in kept
+    lines = later.read_text().splitlines()[1:]  # after the session's own first line
+    assert len(lines) == after
 
 
 class _Iface:
@@ -220,11 +292,7 @@ async def test_a_capture_an_error_stopped_says_from_when_and_why_on_screen_and_i
                 f"capture stopped at {stamp}: {why}; nothing after it is recorded"
             )
             assert len(app.store) < 28
-        await p.press("w")
-        app.screen.query_one("#save-path", Input).value = str(path)
-        await p.click("#save-ok")
-        await _wait(p, lambda: str(path) in app.saved, "the save")
-        await p.pause()
+        await _save_with_w(p, app, path)
         said = [n.message for n in app._notifications][-1]
         assert said.endswith(
             f"; capture stopped at {stamp} ({why}): nothing after it is in the session"

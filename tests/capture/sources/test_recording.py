@@ -114,6 +114,55 @@ def test_a_full_disk_is_one_line_and_capture_goes_on() -> None:
     assert len(writer.frames) == 2 and writer.closed
 
 
+class _FlushFails:
+    """A writer whose disk fills at its third flush: the frames written since its
+    second are lost, the file ending after the last complete flush."""
+
+    def __init__(self) -> None:
+        self.flushed_packets = 0
+        self.pending = 0
+        self.flushes = 0
+
+    def write(self, frame: Frame, comments: Sequence[str] = ()) -> None:
+        self.pending += 1
+
+    def flush(self) -> None:
+        self.flushes += 1
+        if self.flushes == 3:
+            raise CaptureWriteError("x.pcapng: disk full", errno.ENOSPC, "disk full")
+        self.flushed_packets += self.pending
+        self.pending = 0
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_failed_flush_says_from_which_capture_time_frames_are_not_in_the_file() -> None:
+    """What a save from the recording lacks, and what a signal must keep apart, are
+    the requests from the first frame the failed flush lost, not from the failure."""
+    clock = _Clock()
+    writer = _FlushFails()
+
+    def frames() -> Iterator[Frame | None]:
+        for i in range(9):
+            yield _frame(i)
+            if i % 3 == 2:  # a flush after every three frames: the third one fails
+                clock.now += FLUSH_INTERVAL
+                yield None
+
+    source = _Source([])
+    source.frames = frames  # type: ignore[method-assign]
+    rec = RecordingSource(source, writer, "x.pcapng", clock=clock)
+    assert rec.sync().stopped_at is None
+    list(rec.frames())
+    synced = rec.sync()
+    assert synced.frames == 3 and synced.reason == "disk full" and synced.full_at is None
+    # Frames 0-2 were in the file after the first flush on the clock; 3-5 were lost
+    # with the one that failed, 6-8 came after it.
+    assert synced.failed_at == _frame(3).ts == synced.stopped_at
+    assert rec.counters()["unwritten"] == 6
+
+
 def test_real_pcapng_reopens_with_the_same_frames(tmp_path: Path) -> None:
     path = str(tmp_path / "rec.pcapng")
     items: list[Frame | None] = [
