@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from capture.view.filter import Filter, FilterError, compile_filter
+from tui.ordered_input import OrderedInput
 from tui.render import safe
 
 HISTORY_LIMIT = 100
@@ -28,7 +29,7 @@ def error_text(expr: str, error: FilterError) -> Text:
     return out
 
 
-class FilterInput(Input):
+class FilterInput(OrderedInput):
     """An :class:`Input` whose up/down keys walk the filter history."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -23,6 +23,7 @@ from capture.model import IDENTITY_KINDS
 from capture.text import counted
 from capture.view.filter import FilterError, compile_filter, help_rows
 from tui.keys import ACTIONS, BY_NAME, PREFIX, key_label
+from tui.ordered_input import OrderedInput
 from tui.render import BADGE_STYLE, KIND_LABEL, SEVERITY_RANK, safe
 from tui.scrolling import ScrollsAtOnce
 
@@ -208,7 +209,7 @@ class CommentScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Text(f"Comment on request #{self.entry_id} (enter saves, esc cancels)"))
-            yield Input(value=self.comment, placeholder="a note", id="comment-input")
+            yield OrderedInput(value=self.comment, placeholder="a note", id="comment-input")
 
     @on(Input.Submitted, "#comment-input")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -241,7 +242,9 @@ class SearchScreen(ModalScreen[str | None]):
             yield Label(
                 Text("Search: the cursor jumps to matches, nothing is hidden (n next, N back)")
             )
-            yield Input(value=self.expr, placeholder="~d bbc, ~id msisdn, ~h x-uidh …", id="search")
+            yield OrderedInput(
+                value=self.expr, placeholder="~d bbc, ~id msisdn, ~h x-uidh …", id="search"
+            )
             yield Label("", id="search-error")
 
     @on(Input.Submitted, "#search")
@@ -427,7 +430,7 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
                     with RadioSet(id="save-format"):
                         for i, fmt in enumerate(self.formats):
                             yield Choice(fmt.upper(), value=i == 0, id=f"format-{fmt}")
-            yield Input(value=self.path, id="save-path")
+            yield OrderedInput(value=self.path, id="save-path")
             yield Label("", id="save-error")
             with Horizontal(id="save-buttons"):
                 yield Button("Save", variant="primary", id="save-ok")
