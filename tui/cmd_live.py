@@ -40,6 +40,7 @@ from capture.formats.file_kinds import FILE_KINDS, kind_of
 from capture.formats.outputs import STREAMING, formats_help, streaming
 from capture.formats.pcapng import CaptureWriteError, PcapngWriter, describe_os_error
 from capture.formats.redact import Redactor
+from capture.formats.session import SessionInfo
 from capture.model import Notice, Record, RequestSeen
 from capture.pipeline import Detector, Pipeline
 from capture.runner import Batch, Runner
@@ -371,9 +372,12 @@ def run(args: argparse.Namespace) -> int:
         raise
 
     frames: FrameSource = source
+    # What judged the findings, in the recording's section header as a session's: the
+    # capture (kept on a signal, -w's file) reads back in the region it was watched in.
+    judged = SessionInfo.judged_by(detector, source=f"live {source.iface}").to_comment()
     if args.write:
         try:
-            frames = _recording(source, args.write, args, notify)
+            frames = _recording(source, args.write, args, notify, judged)
         except CaptureWriteError as exc:
             source.stop()
             return _error(str(exc), err)
@@ -393,7 +397,7 @@ def run(args: argparse.Namespace) -> int:
         )
     assert app_module is not None
     # Like a -w file, the spool is made after the drop: it is the user's.
-    with spooled(frames, source, args, notify, notices) as (recorded, spool):
+    with spooled(frames, source, args, notify, notices, judged) as (recorded, spool):
         return _dashboard(
             app_module, args, recorded, source, detector, notices, notify_box, spool, keys
         )
@@ -404,9 +408,9 @@ def _comment(args: argparse.Namespace) -> str:
 
 
 def _recording(
-    source: LiveSource, path: str, args: argparse.Namespace, notify: Any
+    source: LiveSource, path: str, args: argparse.Namespace, notify: Any, judged: str
 ) -> RecordingSource:
-    writer = PcapngWriter(path, comment=_comment(args), app=PCAPNG_APP)
+    writer = PcapngWriter(path, comment=_comment(args), app=PCAPNG_APP, comments=(judged,))
     return RecordingSource(source, writer, path, notify=notify)
 
 
@@ -417,8 +421,10 @@ def spooled(
     args: argparse.Namespace,
     notify: Any,
     notices: list[Notice],
+    judged: str = "",
 ) -> Iterator[tuple[FrameSource, Spool | None]]:
-    """``frames`` recorded into a new private spool of ``args.spool_max`` bytes, and
+    """``frames`` recorded into a new private spool of ``args.spool_max`` bytes (its
+    section header saying what judged the findings, ``judged``: a session's metadata), and
     the spool, which is removed on leaving (unless :meth:`Spool.leave` was called);
     ``frames`` as they are, and None, when already recorded (``-w``) or
     ``--spool-max 0``. When no spool can be made, a notice says what that means."""
@@ -428,7 +434,7 @@ def spooled(
     spool = None
     try:
         spool = Spool(args.spool_max)
-        recording: FrameSource = spool.recording(source, _comment(args), notify)
+        recording: FrameSource = spool.recording(source, _comment(args), notify, judged)
     except (OSError, CaptureWriteError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         notices.append(

@@ -92,11 +92,16 @@ class Spool:
         )
 
     def recording(
-        self, source: FrameSource, comment: str = "", notify: Notify | None = None
+        self,
+        source: FrameSource,
+        comment: str = "",
+        notify: Notify | None = None,
+        judged: str = "",
     ) -> RecordingSource:
         """``source`` recorded into the spool, up to its limit (the writer may raise
-        :class:`~capture.formats.pcapng.CaptureWriteError`)."""
-        writer = PcapngWriter(self.path, comment=comment)
+        :class:`~capture.formats.pcapng.CaptureWriteError`); ``judged``, a session's
+        metadata (``SessionInfo.to_comment``), goes in its section header."""
+        writer = PcapngWriter(self.path, comment=comment, comments=(judged,) if judged else ())
         return RecordingSource(
             source, writer, self.path, notify=notify, limit=self.limit, full_notice=self.full_notice
         )

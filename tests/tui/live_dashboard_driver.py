@@ -38,6 +38,7 @@ from typing import Any
 from textual.widgets import Input
 
 from capture.formats.jsonl import record_to_dict
+from capture.formats.session import SessionInfo
 from capture.identity.detector import IdentityDetector
 from capture.sources.live.source import DEFAULT_FILTER, LiveSource
 from capture.sources.recording import RecordingSource
@@ -94,10 +95,11 @@ async def main(iface: str, expected: int, recording: str = "") -> None:
         spool_max=DEFAULT_LIMIT if recording == "spool" else 0,
     )
     frames: FrameSource = source
-    if write:
-        frames = _recording(source, write, args, notify)
     detector = IdentityDetector() if recording else None
-    with spooled(frames, source, args, notify, []) as (frames, _spool):
+    judged = SessionInfo.judged_by(detector, source=f"live {iface}").to_comment()
+    if write:
+        frames = _recording(source, write, args, notify, judged)
+    with spooled(frames, source, args, notify, [], judged) as (frames, _spool):
         where = frames.path if isinstance(frames, RecordingSource) else ""
         await _run(source, frames, detector, expected, app_box)
     _say("gone", json.dumps({"spool": recording == "spool" and os.path.exists(where)}))

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from capture.formats.recorded import recorded_info
 from tests.netns import REPO, Lab, make_lab, request, scanned
 from tests.tui.test_e2e_demo import NEEDS_TMUX, Pane
 
@@ -119,7 +120,7 @@ def test_a_closed_terminal_keeps_the_capture_not_saved_and_removes_the_spool(
 def test_sigterm_gives_the_terminal_back_keeps_the_capture_and_says_where(
     lab: Lab, tmp_path: Path
 ) -> None:
-    with dashboard(lab, tmp_path) as (pane, spool, here):
+    with dashboard(lab, tmp_path, options=("--region", "GB")) as (pane, spool, here):
         browse(lab, pane, "/killed")
         said, modes = terminate(pane)
     assert modes == "0 0 1"  # the shell's screen, mouse and cursor given back
@@ -134,6 +135,9 @@ def test_sigterm_gives_the_terminal_back_keeps_the_capture_and_says_where(
     assert "exit status 143" in said
     assert "Traceback" not in said
     assert _requests(kept) == [("/killed", [IDENTITY[1]])]
+    # It reads back in the region it was watched in, as a session saved with w does.
+    info = recorded_info(str(kept))
+    assert info is not None and info.region == "GB" and info.source == f"live {lab.server_if}"
 
 
 def test_q_answered_y_says_the_frames_were_in_the_spool_that_goes_not_recorded(
