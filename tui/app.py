@@ -1131,8 +1131,11 @@ class HeaderwatchApp(App[int]):
                 if quit_now:
                     self.stop_capture()
                     self.exit(0)
+                elif quit_now is None:
+                    self.main.action_save()  # the save key, which the prompt offers
 
-            self.push_screen(QuitScreen(what), answered)
+            save_keys = keymod.effective_keys(self.keymap)["save"]
+            self.push_screen(QuitScreen(what, save_keys), answered)
             return
         self.stop_capture()
         self.exit(0)

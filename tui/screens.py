@@ -261,8 +261,9 @@ class SearchScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class QuitScreen(ModalScreen[bool]):
-    """Quit with unsaved work? Dismissed with True (y: quit) or False (n, esc: stay)."""
+class QuitScreen(ModalScreen[bool | None]):
+    """Quit with unsaved work? Dismissed with True (y: quit), False (n, esc: stay) or
+    None (the save key, as the prompt offers it: stay, and save)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Quit"),
@@ -277,16 +278,22 @@ class QuitScreen(ModalScreen[bool]):
     }
     """
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, save_keys: str = "w") -> None:
         super().__init__()
         self.what = what
+        self.save_keys = save_keys
+        """The keys of the save command ([keys] may have moved it)."""
 
     def compose(self) -> ComposeResult:
+        save = key_label(self.save_keys)
         with Vertical():
             yield Label(Text(f"Unsaved {self.what}. Quit anyway? (y/n)"), id="quit-question")
-            yield Label(Text("w saves a session; [ui] confirm_quit = false: never ask"))
+            yield Label(Text(f"{save} saves a session; [ui] confirm_quit = false: never ask"))
 
-    def action_answer(self, quit_now: bool) -> None:
+    def on_mount(self) -> None:
+        self._bindings.bind(self.save_keys, "answer(None)", "Save", show=False)
+
+    def action_answer(self, quit_now: bool | None) -> None:
         self.dismiss(quit_now)
 
 

@@ -856,6 +856,27 @@ async def test_q_with_unsaved_marks_asks_and_n_stays_and_y_quits() -> None:
     assert app.return_code == 0
 
 
+@pytest.mark.parametrize("keymap", [{}, {"headerwatch.save": "s"}])
+async def test_the_save_key_the_quit_prompt_offers_closes_it_and_saves(
+    keymap: dict[str, str],
+) -> None:
+    """The prompt says "w saves a session": w there did nothing (n, then w, did)."""
+    app = make_app(keymap=keymap)
+    key = keymap.get("headerwatch.save", "w")
+    async with app.run_test() as pilot:
+        saves: list[bool] = []
+        app.main.action_save = lambda: saves.append(True)  # type: ignore[method-assign]
+        await feed(pilot, app, *seen(demo_records()))
+        await pilot.press("g", "m", "q")
+        assert isinstance(app.screen, QuitScreen)
+        assert any(
+            f"{key} saves a session" in str(label.render()) for label in app.screen.query(Label)
+        )
+        await pilot.press(key)
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen) and app.is_running and saves == [True]
+
+
 async def test_q_quits_at_once_with_nothing_unsaved_or_confirm_quit_off() -> None:
     app = make_app()
     async with app.run_test() as pilot:
