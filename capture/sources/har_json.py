@@ -66,22 +66,27 @@ def load_har(data: bytes) -> HarDocument:
         if exc.reason != "unexpected end of data":
             raise HarJsonError(_said(refused, data, where)) from None
         text = data[: exc.start].decode("utf-8")  # cut inside a character: cut short
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        failed: json.JSONDecodeError | None = exc
-    except RecursionError:
-        failed = None
+    if _ends_there(refused, data):
+        # Cut short: not parsed whole again first (that tree, built to fail at the
+        # end, would double what a large HAR costs in memory).
+        cut = True
     else:
-        counter = [0]
-        return HarDocument(_replaced(doc, counter), lone_surrogates=counter[0])
-    # Cut short where Python's parser fails at the end (orjson's account may be of a
-    # lone surrogate before it, or of half a pair the cut split).
-    if failed is None or not _cut_at_end(failed, text):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            # Cut short where Python's parser fails at the end (orjson's account was
+            # of a lone surrogate before it, or of half a pair the cut split).
+            cut = _cut_at_end(exc, text)
+        except RecursionError:
+            cut = False
+        else:
+            counter = [0]
+            return HarDocument(_replaced(doc, counter, text), lone_surrogates=counter[0])
+    if not cut:
         raise HarJsonError(_said(refused, data, where))
     counter = [0]
     try:
-        partial = _replaced(_read_cut(text, json.JSONDecoder()), counter)
+        partial = _replaced(_read_cut(text, json.JSONDecoder()), counter, text)
     except (ValueError, RecursionError):
         partial = None
     log = partial.get("log") if isinstance(partial, dict) else None
@@ -110,9 +115,17 @@ def _said(exc: orjson.JSONDecodeError, data: bytes, where: str) -> str:
     return f"cut short? {where}" if _ends_there(exc, data) else where
 
 
-def _replaced(node: Any, counter: list[int]) -> Any:
-    """``node`` with every lone surrogate of its strings (keys too) replaced, counted
-    in ``counter[0]``. Walked with a stack: a document may nest deep."""
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""How a surrogate is written in JSON text (UTF-8 cannot hold one)."""
+
+
+def _replaced(node: Any, counter: list[int], text: str) -> Any:
+    """``node``, parsed from ``text``, with every lone surrogate of its strings (keys
+    too) replaced, counted in ``counter[0]``; not walked where ``text`` escapes no
+    surrogate at all (as a HAR cut short need not). Walked with a stack: a document
+    may nest deep."""
+    if not _SURROGATE_ESCAPE.search(text):
+        return node
     if isinstance(node, str):
         return _clean(node, counter)
     root = [node]
@@ -182,38 +195,41 @@ def _object(
         if text[at : at + 1] != ":":
             return members, at, False
         at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
-        try:
-            value, at = decoder.raw_decode(text, at)
-        except json.JSONDecodeError:
-            if not path or key != path[0]:
-                return members, at, False
-            # On the way to the entries: what of it there is.
-            opener = text[at : at + 1]
+        opener = text[at : at + 1]
+        if path and key == path[0] and opener in ("{", "["):
+            # On the way to the entries: read as far as it goes, member by member (not
+            # tried whole first: that parse of all of it would fail only at the cut).
             if opener == "{":
-                value, at, _ = _object(text, at + 1, decoder, path[1:])
-            elif opener == "[" and len(path) == 1:
-                value, at = _array(text, at + 1, decoder)
+                value, at, closed = _object(text, at + 1, decoder, path[1:])
+            elif len(path) == 1:
+                value, at, closed = _array(text, at + 1, decoder)
             else:
                 return members, at, False
             members[key] = value
+            if not closed:
+                return members, at, False
+            continue
+        try:
+            value, at = decoder.raw_decode(text, at)
+        except json.JSONDecodeError:
             return members, at, False
         members[key] = value
 
 
-def _array(text: str, at: int, decoder: json.JSONDecoder) -> tuple[list[Any], int]:
+def _array(text: str, at: int, decoder: json.JSONDecoder) -> tuple[list[Any], int, bool]:
     """The whole items of the array whose ``[`` is just before ``at``, up to the first
-    that is cut."""
+    that is cut: (items, where it ended, whether it was closed)."""
     items: list[Any] = []
     while True:
         at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
         if text[at : at + 1] == "]":
-            return items, at + 1
+            return items, at + 1, True
         if items:
             if text[at : at + 1] != ",":
-                return items, at
+                return items, at, False
             at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
         try:
             item, at = decoder.raw_decode(text, at)
         except json.JSONDecodeError:
-            return items, at
+            return items, at, False
         items.append(item)
