@@ -199,13 +199,14 @@ def _object(
         if path and key == path[0] and opener in ("{", "["):
             # On the way to the entries: read as far as it goes, member by member (not
             # tried whole first: that parse of all of it would fail only at the cut).
+            read: tuple[dict[str, Any] | list[Any], int, bool]
             if opener == "{":
-                value, at, closed = _object(text, at + 1, decoder, path[1:])
+                read = _object(text, at + 1, decoder, path[1:])
             elif len(path) == 1:
-                value, at, closed = _array(text, at + 1, decoder)
+                read = _array(text, at + 1, decoder)
             else:
                 return members, at, False
-            members[key] = value
+            members[key], at, closed = read
             if not closed:
                 return members, at, False
             continue
