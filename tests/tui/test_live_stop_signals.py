@@ -195,7 +195,8 @@ def test_sigterm_after_the_spool_filled_keeps_the_requests_it_lacks_as_well(
     assert f"the capture is kept in {capture}" in said
     # Before, the request after the fill was in neither file, and nothing said so.
     assert re.search(
-        rf"headerwatch: the spool was full from [0-9:]{{8}}: 1 request after that; it is kept "
+        rf"headerwatch: the spool was full \(1 MiB\) from [0-9:]{{8}}: 1 request after that; "
+        rf"it is kept "
         rf"in {re.escape(str(later))} \(headerwatch open reopens it\)",
         said,
     ), said
