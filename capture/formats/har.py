@@ -358,7 +358,7 @@ def load_har_annotations(path: str) -> tuple[SessionInfo | None, dict[AnchorKey,
             continue  # passed over by the reader too
         key: AnchorKey = (req.ts, req.src, req.sport, req.dst, req.dport)
         if marked:
-            tags.setdefault(key, []).append(Tag("mark", req.depth, ""))
+            tags.setdefault(key, []).append(Tag("mark", req.depth, "", req.uri))
         if isinstance(comment, str) and comment:
-            tags.setdefault(key, []).append(Tag("comment", req.depth, comment))
+            tags.setdefault(key, []).append(Tag("comment", req.depth, comment, req.uri))
     return har_info(found), tags

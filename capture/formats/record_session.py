@@ -200,12 +200,14 @@ def load_record_annotations(path: str) -> tuple[SessionInfo | None, dict[AnchorK
                     depth = int(obj.get("depth", 1))
                 except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                     continue  # the reader counts it as a bad line
+                uri = obj.get("uri")
+                target = uri if isinstance(uri, str) else None
                 found = []
                 if obj.get("marked") is True:
-                    found.append(Tag("mark", depth, ""))
+                    found.append(Tag("mark", depth, "", target))
                 comment = obj.get("comment")
                 if isinstance(comment, str) and comment:
-                    found.append(Tag("comment", depth, comment))
+                    found.append(Tag("comment", depth, comment, target))
                 if found:
                     tags.setdefault(key, []).extend(found)
     except OSError as exc:

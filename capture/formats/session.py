@@ -272,6 +272,11 @@ class Tag:
     """The ``@N`` request position; None when the frame anchors one request."""
     text: str
     """What follows the tag (the comment text, the finding summary)."""
+    target: str | None = None
+    """The request target (``uri``) of the request it belongs to, where a record says
+    it (a session of records, a HAR): records without a client address or port (a
+    HAR's) can share the anchor and depth of another request, and the target tells
+    them apart. None: any request at the anchor and position (a frame's)."""
 
 
 def parse_tag(comment: bytes | str) -> Tag | None:
@@ -539,6 +544,7 @@ class SessionAnnotations:
         marked = commented = injected = 0
         shown: set[int] = set()
         claimed: set[tuple[int, AnchorKey]] = set()
+        used: set[int] = set()  # each tag is one request's: given once
         if len(self):
             for entry in store:
                 key = _anchor_key(entry.record)
@@ -556,6 +562,11 @@ class SessionAnnotations:
                                 continue
                         elif tag.position != depth:
                             continue
+                        if id(tag) in used or (
+                            tag.target is not None and tag.target != entry.record.request.uri
+                        ):
+                            continue
+                        used.add(id(tag))
                         # Through the store: a spilled entry is a copy, written back.
                         if tag.kind == "mark":
                             store.mark(entry.id)

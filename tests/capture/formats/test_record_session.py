@@ -103,6 +103,30 @@ def test_a_saved_session_of_records_reopens_identically(tmp_path: Path, proxied:
     assert again.read_bytes() == path.read_bytes()
 
 
+def test_a_mark_goes_back_to_its_own_request_among_records_that_share_their_anchor(
+    tmp_path: Path,
+) -> None:
+    """A HAR's records have no client address or port: two requests at the same time to
+    the same server at the same depth shared the anchor, and a mark on one came back
+    on both (one of 60 marks reopened as 61)."""
+    lines = [
+        _record(1, ts=1700000000.25, src="", sport=0, depth=4, uri=f"/page/{n}") for n in range(3)
+    ]
+    source = tmp_path / "har-like.jsonl"
+    source.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    store = _load(source)
+    store.mark(2)
+    store.set_comment(3, "the third")
+    path = tmp_path / "session.jsonl"
+    save_record_session(str(path), list(store), info=SessionInfo.new(source="har"))
+    reopened = _load(path)
+    assert [(e.marked, e.comment) for e in reopened] == [
+        (False, ""),
+        (True, ""),
+        (False, "the third"),
+    ]
+
+
 def test_a_session_of_records_with_body_identities_reopens_with_each_once_however_often_saved(
     tmp_path: Path,
 ) -> None:
