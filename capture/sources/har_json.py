@@ -14,8 +14,12 @@ member, which is how a cut document is read up to its cut.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import re
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +32,46 @@ character, so any left is half of one."""
 REPLACEMENT = "\ufffd"
 """What a lone surrogate is read as: what a browser's UTF-8 encoder sends for one
 (the WHATWG Encoding Standard's replacement), so the request reads as it went."""
+
+_DEPTH = 1100
+"""Nesting Python's parser is given room for: orjson reads a document up to 1,024
+levels deep, and a cut one is read by Python's, whose C scanner counts levels against
+the interpreter's recursion limit."""
+
+
+@contextlib.contextmanager
+def _deep_enough() -> Iterator[None]:
+    """The recursion limit raised, while Python's parser reads, to what orjson takes."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(before, _DEPTH + 100))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
+
+
+def _whole_number(text: str) -> int | float:
+    """A JSON integer as orjson reads it: an int within 64 bits, a float past them,
+    refused (ValueError) where that float is infinite; so a number of thousands of
+    digits, past what Python converts to an int, raises no error of its own."""
+    if len(text) <= 18:
+        return int(text)
+    number = int(text) if len(text) <= 21 else None
+    if number is not None and -(1 << 63) <= number < (1 << 64):
+        return number
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"a number of {len(text.lstrip('-')):,} digits is infinite as a double")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_int=_whole_number, parse_constant=_no_constant)
+"""Python's parser, taking what orjson takes (and lone surrogates): no NaN or
+Infinity, no integer too long to be one."""
 
 _PATH = ("log", "entries")
 """The members a cut document is read into: its entries are what it records."""
@@ -59,6 +103,10 @@ def load_har(data: bytes) -> HarDocument:
         return HarDocument(orjson.loads(data))
     except orjson.JSONDecodeError as exc:
         refused = exc
+    if data.endswith(b"\0"):
+        # A file whose writer died before it wrote there (the file system had given
+        # it the blocks, which read as zeros): what precedes them is what was written.
+        return load_har(data.rstrip(b"\0"))
     where = f"not JSON: {refused.msg} at line {refused.lineno}, column {refused.colno}"
     try:
         text = data.decode("utf-8")
@@ -72,13 +120,14 @@ def load_har(data: bytes) -> HarDocument:
         cut = True
     else:
         try:
-            doc = json.loads(text)
+            with _deep_enough():
+                doc = _DECODER.decode(text)
         except json.JSONDecodeError as exc:
             # Cut short where Python's parser fails at the end (orjson's account was
             # of a lone surrogate before it, or of half a pair the cut split).
             cut = _cut_at_end(exc, text)
-        except RecursionError:
-            cut = False
+        except (ValueError, RecursionError):
+            cut = False  # what orjson refused too: a number too long, NaN, too deep
         else:
             counter = [0]
             return HarDocument(_replaced(doc, counter, text), lone_surrogates=counter[0])
@@ -86,7 +135,8 @@ def load_har(data: bytes) -> HarDocument:
         raise HarJsonError(_said(refused, data, where))
     counter = [0]
     try:
-        partial = _replaced(_read_cut(text, json.JSONDecoder()), counter, text)
+        with _deep_enough():
+            partial = _replaced(_read_cut(text, _DECODER), counter, text)
     except (ValueError, RecursionError):
         partial = None
     log = partial.get("log") if isinstance(partial, dict) else None
@@ -99,11 +149,21 @@ def load_har(data: bytes) -> HarDocument:
     return HarDocument(partial, cut=ended, lone_surrogates=counter[0])
 
 
+_CUT_TOKEN = re.compile(r'\s*(?:\\?u[^"]*|[-+.0-9eE]*|[A-Za-z]*)\s*\Z')
+"""What may follow where Python's parser stopped in a text cut inside its last token:
+an escape of a string that never ends (``u00`` after its backslash, or ``u00e9`` and
+more of the string), or the start of a number (``-``, ``12.``) or of a literal
+(``tr``)."""
+
+
 def _cut_at_end(exc: json.JSONDecodeError, text: str) -> bool:
     """Did Python's parser fail because ``text`` ends (cut short), not inside it? A
-    string that never ends runs to the end of the text (a control character in it
-    is an error of its own)."""
-    return exc.msg.startswith("Unterminated string") or exc.pos >= len(text.rstrip())
+    string that never ends runs to the end of the text (a control character in it is
+    an error of its own); a cut inside an escape, a number or ``true`` is said where
+    that token starts, with nothing after it but the rest of the token."""
+    if exc.msg.startswith("Unterminated string") or exc.pos >= len(text.rstrip()):
+        return True
+    return _CUT_TOKEN.match(text, exc.pos) is not None
 
 
 def _ends_there(exc: orjson.JSONDecodeError, data: bytes) -> bool:
@@ -133,7 +193,7 @@ def _replaced(node: Any, counter: list[int], text: str) -> Any:
     while stack:
         container = stack.pop()
         items = container.items() if isinstance(container, dict) else enumerate(container)
-        renamed = []
+        renamed = False
         for key, value in list(items):
             if isinstance(value, str):
                 if _LONE_SURROGATE.search(value):
@@ -141,10 +201,10 @@ def _replaced(node: Any, counter: list[int], text: str) -> Any:
             elif isinstance(value, dict | list):
                 stack.append(value)
             if isinstance(key, str) and _LONE_SURROGATE.search(key):
-                renamed.append(key)
-        for key in renamed:
-            # Rebuilt in order: a renamed key keeps its place among the others.
-            pairs = [(_clean(k, counter) if k == key else k, v) for k, v in container.items()]
+                renamed = True
+        if renamed:
+            # Rebuilt once, in order: a renamed key keeps its place among the others.
+            pairs = [(_clean(k, counter), v) for k, v in container.items()]
             container.clear()
             container.update(pairs)
     return root[0]
@@ -212,7 +272,7 @@ def _object(
             continue
         try:
             value, at = decoder.raw_decode(text, at)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             return members, at, False
         members[key] = value
 
@@ -231,6 +291,6 @@ def _array(text: str, at: int, decoder: json.JSONDecoder) -> tuple[list[Any], in
             at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
         try:
             item, at = decoder.raw_decode(text, at)
-        except json.JSONDecodeError:
-            return items, at, False
+        except (ValueError, RecursionError):
+            return items, at, False  # the entry the cut is in (or one too deep)
         items.append(item)

@@ -406,6 +406,42 @@ def _ends_inside_a_record(line: bytes, error: orjson.JSONDecodeError) -> bool:
     )
 
 
+def _read_whole(stream: IO[bytes], name: str, close: bool) -> tuple[bytes, str | None]:
+    """All of ``stream`` (refused past :data:`MAX_HAR`), and why a compressed one
+    ended early, if it did (the bytes that came out before are kept: a HAR cut short
+    is read up to its last whole entry). Closed after unless it is stdin."""
+    chunks: list[bytes] = []
+    total = 0
+    broken = None
+    try:
+        while True:
+            try:
+                # read1: one decompression step at a time, so a gzip stream cut short
+                # loses only the step it ends in (a larger read loses all it gathered).
+                read1 = getattr(stream, "read1", None)
+                chunk = read1(1 << 16) if read1 is not None else stream.read(1 << 16)
+            except (EOFError, zlib.error) as exc:
+                broken = str(exc) or type(exc).__name__
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_HAR:
+                raise CaptureError(
+                    f"{name}: HAR larger than {MAX_HAR // (1024 * 1024):,} MiB, not read "
+                    "(export fewer entries, or split the file)"
+                )
+    except OSError as exc:
+        raise CaptureError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    finally:
+        if close:
+            stream.close()
+    if broken is not None and not total:
+        raise CaptureError(f"{name}: cannot read ({broken})")
+    return b"".join(chunks), broken
+
+
 class HarFile:
     """The requests of one HAR 1.2 file or stream.
 
@@ -427,19 +463,7 @@ class HarFile:
         self.cut: str | None = None
         """Where a document cut short ended (its entries before the cut are read)."""
         self.lone_surrogates = 0
-        try:
-            data = stream.read(MAX_HAR + 1)
-        except (OSError, EOFError, zlib.error) as exc:
-            why = getattr(exc, "strerror", None) or exc
-            raise CaptureError(f"{self.name}: cannot read ({why})") from None
-        finally:
-            if path != "-":
-                stream.close()
-        if len(data) > MAX_HAR:
-            raise CaptureError(
-                f"{self.name}: HAR larger than {MAX_HAR // (1024 * 1024):,} MiB, not read "
-                "(export fewer entries, or split the file)"
-            )
+        data, broken = _read_whole(stream, self.name, path != "-")
         self.size = len(data)
         self.position = 0
         data = data.removeprefix(UTF8_BOM)  # a BOM, which some Windows tools write
@@ -449,8 +473,17 @@ class HarFile:
         try:
             read = load_har(data)
         except HarJsonError as exc:
+            if broken is not None:  # a gzip stream cut before anything whole
+                raise CaptureError(f"{self.name}: cannot read ({broken})") from None
             raise CaptureError(f"{self.name}: not a readable HAR ({printable(str(exc))})") from None
+        except MemoryError:
+            raise CaptureError(
+                f"{self.name}: HAR of {len(data):,} bytes too large for the memory available"
+            ) from None
         doc, self.cut, self.lone_surrogates = read.doc, read.cut, read.lone_surrogates
+        if broken is not None:
+            # Compressed and cut short: the entries whole in what came out are read.
+            self.cut = broken if self.cut is None else f"{broken}; {self.cut}"
         self.truncated = read.cut is not None
         del data, read
         from capture.sources import har_input

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import http.server
 import io
 import json
@@ -538,6 +539,24 @@ def test_a_har_cut_short_gives_every_entry_before_the_cut_and_says_so(tmp_path: 
     assert read == entries[: len(read)]
     assert f"headerwatch: warning: {cut}: cut short (its JSON ends unfinished at line " in err
     assert "every entry before the cut is reported" in err
+
+
+def test_a_gzip_compressed_har_cut_short_gives_its_entries_whole_in_what_came_out(
+    tmp_path: Path,
+) -> None:
+    """As a gzip-compressed capture cut short does (it was refused whole: 'cannot read
+    (Compressed file ended before the end-of-stream marker was reached)')."""
+    whole = HARS / "firefox47.har"
+    entries, _ = _scan(whole)
+    cut = tmp_path / "cut.har.gz"
+    packed = gzip.compress(whole.read_bytes())
+    cut.write_bytes(packed[: len(packed) * 2 // 3])
+    read, err = _scan(cut)
+    assert 0 < len(read) < len(entries)
+    assert read == entries[: len(read)]
+    assert "cut short (Compressed file ended before the end-of-stream marker" in err
+    cut.write_bytes(packed[:40])  # nothing whole came out: refused, as before
+    assert _error(cut).startswith(f"{cut}: gzip-compressed, but not readable (Compressed file")
 
 
 def test_a_lone_surrogate_escape_is_read_as_a_browser_sends_it(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import orjson
@@ -108,8 +107,76 @@ def test_what_holds_no_whole_entry_is_an_error(data: bytes) -> None:
         load_har(data)
 
 
-def test_a_document_of_python_json_only_that_is_not_a_har_is_left_to_the_caller() -> None:
-    """NaN, which orjson refuses and Python's parser takes: the tree is returned, and
-    the reader says what it is not (har_input.har_log)."""
-    assert json.loads("[NaN]")
-    assert load_har(b"[NaN]").doc[0] != 0
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"log": {"entries": [{"t": NaN}]}}',
+        '{"log": {"entries": [{"t": 1' + "0" * 5000 + "}]}}",
+    ],
+    ids=["NaN", "5,000 digits"],
+)
+def test_what_orjson_refuses_python_refuses_too_in_one_error(text: str) -> None:
+    """NaN and a number infinite as a double: refused as orjson refuses them, not read
+    by the fallback (a 5,000-digit integer raised Python's own ValueError)."""
+    with pytest.raises(HarJsonError):
+        load_har(text.encode())
+
+
+def _har_of(entries: list[str], lead: str = "") -> tuple[str, list[int]]:
+    """A HAR text of the entries' JSON texts, and where each entry ends in it."""
+    head = '{"log": {"version": "1.2", "creator": {"name": "t' + lead + '"}, "entries": ['
+    text, ends = head, []
+    for i, entry in enumerate(entries):
+        text += (", " if i else "") + entry
+        ends.append(len(text))
+    return text + "]}}", ends
+
+
+_ENTRY = (
+    '{"request": {"url": "http://a.example/caf\\u00e9?q=\\u00e9", "n": -12.5, "big": 1e3,'
+    ' "ok": true, "no": false, "none": null, "list": [1, -2, 3.25]}}'
+)
+
+
+@pytest.mark.parametrize("lead", ["", "\\ud800"], ids=["plain", "a lone surrogate first"])
+def test_a_har_cut_at_any_byte_gives_exactly_its_entries_whole_before_the_cut(lead: str) -> None:
+    """Cut inside an escape, a number, true/false/null, between entries: every entry
+    whole before the cut is read, and none other (before, a cut in an escape or a
+    literal lost them all: Python's parser says where the token starts)."""
+    text, ends = _har_of([_ENTRY] * 3, lead)
+    data = text.encode()
+    for cut in range(ends[0] - 5, len(data) - 3):
+        whole = sum(1 for end in ends if end <= cut)
+        if whole == 0:
+            with pytest.raises(HarJsonError):
+                load_har(data[:cut])
+            continue
+        read = load_har(data[:cut])
+        assert len(read.doc["log"]["entries"]) == whole, data[:cut][-20:]
+
+
+def test_an_entry_as_deep_as_orjson_reads_is_read_in_a_cut_har_and_one_deeper_refused() -> None:
+    deep = '{"x": ' + "[" * 1000 + "]" * 1000 + "}"
+    text, ends = _har_of([_ENTRY, deep, _ENTRY, _ENTRY])
+    read = load_har(text.encode()[: ends[3] - 10])
+    assert len(read.doc["log"]["entries"]) == 3  # the deep one whole, as orjson reads it
+    # Deeper than orjson reads whole, and cut there: refused as it would be whole.
+    too_deep = '{"x": ' + "[" * 100_000 + "}"
+    text, _ = _har_of([_ENTRY, _ENTRY, too_deep])
+    with pytest.raises(HarJsonError, match="depth limit exceeded"):
+        load_har(text.encode()[:-100])
+
+
+def test_a_har_padded_with_zeros_after_a_crash_is_read_as_far_as_it_was_written() -> None:
+    text, ends = _har_of([_ENTRY] * 3)
+    assert len(load_har(text.encode() + b"\0" * 4096).doc["log"]["entries"]) == 3
+    read = load_har(text.encode()[: ends[1] + 3] + b"\0" * 4096)
+    assert read.cut is not None and len(read.doc["log"]["entries"]) == 2
+
+
+def test_many_keys_with_lone_surrogates_are_each_replaced_in_one_pass() -> None:
+    keys = ", ".join(f'"\\ud800{i}": {i}' for i in range(3000))
+    text, _ = _har_of(['{"_k": {' + keys + "}}"])
+    read = load_har(text.encode())
+    assert read.lone_surrogates == 3000
+    assert list(read.doc["log"]["entries"][0]["_k"])[:2] == [f"{REPLACEMENT}0", f"{REPLACEMENT}1"]
