@@ -18,7 +18,8 @@
  *    merged, status, answer, authority) - an http event: the Request's fields as
  *           parsed_from_eve makes them; merged: whether a header value holds ", "
  *           under a name that is not a list by definition (set_lists; the
- *           anomalies are worded in Python); status: an int or None; answer:
+ *           anomalies are worded in Python); status: an int or None (one of
+ *           another type is the slow path's, which notes it); answer:
  *           with responses, the response headers (a tuple of pairs, () when absent);
  *           without, whether one of them is a reflector's echo header; authority:
  *           http.hostname when it is a string that is not empty and no request
@@ -956,6 +957,9 @@ http(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         if (ints[k]->kind != ABSENT && ints[k]->kind != T_INT)
             goto unsure;
     }
+    /* A status of another type: the slow path notes the response it leaves out. */
+    if (h->status.kind != ABSENT && h->status.kind != T_INT && h->status.kind != T_NULL)
+        goto unsure;
     /* Room for the longest string unescaped (never longer than the line). */
     buf = view.len < (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)view.len + 1);
     if (buf == NULL) {

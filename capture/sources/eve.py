@@ -258,7 +258,9 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
         whole(obj, "dest_port", 0)
     status = http.get("status")
     response_headers: tuple[Header, ...] | None = None
-    if type(status) is int:
+    if status is not None and type(status) is not int:
+        anomalies += (f"{RESPONSE_NOT_READ} (http.status: not a whole number)",)
+    elif type(status) is int:
         raw = http.get("response_headers")
         try:
             if responses or _echo_among(raw):

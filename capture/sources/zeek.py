@@ -110,15 +110,18 @@ class ZeekTsv:
             if kind.startswith(("vector", "set")):
                 obj[name] = [] if raw == self.empty else self._elements(raw)
             elif kind in ("count", "port", "int"):
+                # One that does not convert is kept as its text, as the JSON form would
+                # carry it: the record's reader says what is wrong, and a response
+                # field of the wrong type then loses the response, not the request.
                 try:
                     obj[name] = int(raw)
                 except ValueError:
-                    raise ValueError(f"{name}: not a number") from None
+                    obj[name] = _unescape(raw)
             elif kind in ("time", "interval", "double"):
                 try:
                     obj[name] = float(raw)
                 except ValueError:
-                    raise ValueError(f"{name}: not a time") from None
+                    obj[name] = _unescape(raw)
             else:
                 obj[name] = "" if raw == self.empty else _unescape(raw)
         return obj
@@ -218,6 +221,9 @@ def parsed_from_zeek(obj: Any, responses: bool = True) -> Parsed:
     )
     status = obj.get("status_code")
     if type(status) is not int:
+        if status is not None:
+            note = f"{RESPONSE_NOT_READ} (status_code: not a whole number)"
+            request = replace(request, anomalies=(*request.anomalies, note))
         return _new_parsed(request, None, (), None, False)
     msg = obj.get("status_msg")
     try:

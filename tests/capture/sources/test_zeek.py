@@ -216,6 +216,24 @@ def test_a_record_whose_response_fields_are_wrong_keeps_its_request_with_a_note(
     )
 
 
+def test_a_tsv_column_that_does_not_convert_loses_the_response_or_the_record_as_json_does(
+    tmp_path: Path,
+) -> None:
+    """status_code "OK" in a count column: the request, which carries the number, is
+    kept with a note (the whole file was "nothing read" before); a port that is no
+    number is what the record cannot do without, and that record is passed over."""
+    fields = "1764756000.5 Cx 10.0.0.2 {port} 192.0.2.80 80 1 GET a.example /x 1.1 - OK HOST"
+    row = "\t".join(fields.split(" "))
+    path = _tsv(tmp_path, [row.format(port=40000), row.format(port="x")])
+    [read], err = _scan(path)
+    assert read["uri"] == "/x" and read["sport"] == 40000
+    assert read["anomalies"][-1] == "zeek: response not read (status_code: not a whole number)"
+    assert (
+        "1 line passed over: not Zeek http.log records (first: line 9: id.orig_p: not a whole"
+        in err
+    )
+
+
 def test_a_tsv_record_before_its_fields_line_is_passed_over_with_why(tmp_path: Path) -> None:
     path = tmp_path / "http.log"
     path.write_text("#separator \\x09\n1\t2\t3\n")
