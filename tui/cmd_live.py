@@ -67,6 +67,7 @@ from tui.common import (
     byte_size,
     config_of,
     dashboard_keys,
+    no_terminal,
     not_redacted,
     output_failed,
     output_width,
@@ -277,12 +278,10 @@ def run(args: argparse.Namespace) -> int:
     headless = args.format is not None
     app_module = None
     if not headless:
-        if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            # Textual would draw to a pipe and wait, unseen, for keys that never come.
+        why = no_terminal()
+        if why is not None:
             return _error(
-                "the dashboard needs a terminal (stdin and stdout); without one, "
-                "--format jsonl prints the requests as they come",
-                err,
+                f"{why}; without one, --format jsonl prints the requests as they come", err
             )
         try:
             app_module = import_module("tui.app")

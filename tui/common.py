@@ -497,3 +497,15 @@ def dashboard_keys(args: argparse.Namespace) -> tuple[dict[str, str], bool]:
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     return keys.dashboard_settings(config)
+
+
+def no_terminal() -> str | None:
+    """Why the dashboard cannot be drawn here, in words for an error line; None where it
+    can. Without a terminal (a pipe, a file) it would wait, unseen, for keys that never
+    come; on a dumb one (``TERM=dumb``: Emacs' shell, some consoles) Textual lays the
+    screen out again and again and draws nothing, deaf to q and to SIGTERM."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return "the dashboard needs a terminal (stdin and stdout)"
+    if os.environ.get("TERM", "").strip() == "dumb":
+        return "the dashboard needs a terminal that can draw (TERM=dumb cannot)"
+    return None

@@ -12,7 +12,7 @@ from capture.pipeline import Detector
 from capture.sources.source import FrameSource
 from capture.text import printable
 from capture.view.filter import FilterError, compile_filter
-from tui.common import UsageError, dashboard_keys
+from tui.common import UsageError, dashboard_keys, no_terminal
 
 if TYPE_CHECKING:
     from tui.app import HeaderwatchApp, NoticeBox
@@ -73,13 +73,13 @@ def run_dashboard(
     """Run the dashboard over ``source`` until the user quits; the exit code.
     ``named``: the keywords of :func:`dashboard_app`.
 
-    Raises :class:`~tui.common.UsageError` without a terminal: the dashboard would
-    otherwise wait, unseen, for keys that never come."""
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    Raises :class:`~tui.common.UsageError` without a terminal that can draw it
+    (:func:`no_terminal`)."""
+    why = no_terminal()
+    if why is not None:
         source.stop()
         raise UsageError(
-            "the dashboard needs a terminal (stdin and stdout); without one, "
-            "headerwatch scan FILE prints the same requests as JSONL"
+            f"{why}; without one, headerwatch scan FILE prints the same requests as JSONL"
         )
     app = dashboard_app(source, detector, args, keymap, **named)
     code = app.run()

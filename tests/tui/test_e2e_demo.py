@@ -161,3 +161,21 @@ def test_sigterm_ends_the_dashboard_with_the_terminal_restored(tmp_path: Path) -
     # The bundled capture's region is GB whatever the locale (C.UTF-8 has none): no
     # note that national numbers were not read.
     assert "no region" not in screen
+
+
+@pytest.mark.parametrize("command", [["demo"], ["live", "-i", "lo"]], ids=["demo", "live"])
+def test_a_dumb_terminal_is_refused_in_one_line_as_a_pipe_is(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """TERM=dumb (Emacs' shell, some consoles): the dashboard drew nothing, laid its
+    screen out over and over at full CPU, and heeded neither q nor SIGTERM."""
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    # Set in the pane's command: tmux gives its panes a TERM of its own.
+    run = ["env", "TERM=dumb", sys.executable, "-m", "tui.cli", *command]
+    pane = Pane([*run, ";", "echo", "exit", "status", "$?;", "sleep", "60"], env, width=120)
+    try:
+        screen = pane.wait_for("exit status", timeout=30)
+    finally:
+        pane.kill()
+    assert "headerwatch: error: the dashboard needs a terminal that can draw (TERM=dumb" in screen
+    assert "exit status 2" in screen
