@@ -30,6 +30,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
+from textual.filter import Monochrome
 from textual.screen import Screen
 from textual.widgets import Header, ProgressBar
 from textual.worker import get_current_worker
@@ -86,6 +87,7 @@ from tui.messages import (
     SourceFinished,
     StatsUpdated,
 )
+from tui.monochrome import SignalMonochrome
 from tui.render import safe
 from tui.request_list import DEFAULT_WINDOW, RequestList
 from tui.screens import (
@@ -872,6 +874,10 @@ class HeaderwatchApp(App[int]):
         written: Written | None = None,
     ) -> None:
         super().__init__()
+        # NO_COLOR: the identities stay the most visible text (tui/monochrome.py).
+        self._filters = [
+            SignalMonochrome() if isinstance(f, Monochrome) else f for f in self._filters
+        ]
         self.recording = recording
         self.written = written
         self.record_session = record_session
