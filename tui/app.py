@@ -68,7 +68,7 @@ from capture.sources.source import FileSource, FrameSource, Halt, halt_of
 from capture.sources.spool import size_text
 from capture.text import counted, printable
 from capture.view.filter import Filter, compile_filter
-from capture.view.order import next_order
+from capture.view.order import TIME, next_order
 from capture.view.recurring import Backfill
 from capture.view.selection import EXIT_FAILED, EXIT_USAGE
 from capture.view.state import Refilter, SearchJob, ViewState, search_order
@@ -168,6 +168,8 @@ class MainScreen(Screen[None]):
 
     def __init__(self, hw: HeaderwatchApp) -> None:
         super().__init__(id="main")
+        self._detail_before_full = False
+        """Whether the detail pane was open when the full view was (``+``)."""
         self.hw = hw
         self.view = ViewState(hw.store, hw.initial_filter)
         """What is shown (filter, pause, clear point): decided there, drawn here."""
@@ -226,7 +228,9 @@ class MainScreen(Screen[None]):
         self.set_class(self.narrow, "-narrow")
         self.set_class(width >= WIDE_WIDTH, "-wide")
         self.exposure.set_class(not self.exposure_shown[self.narrow], "-hidden")
-        self.query_one(KeyFooter).narrow = self.narrow
+        footer = self.query_one(KeyFooter)
+        footer.narrow = self.narrow
+        footer.columns = width
 
     @property
     def requests(self) -> RequestList:
@@ -509,10 +513,13 @@ class MainScreen(Screen[None]):
     def action_follow(self) -> None:
         """Keep the newest request under the cursor (or stop)."""
         if self.requests.order_label:
-            key = keymod.key_label(keymod.effective_keys(self.hw.keymap)["sort"])
+            keys = keymod.effective_keys(self.hw.keymap)
+            # Time order, reversed, comes back with reverse; any other, by going round.
+            back = "reverse" if self.requests.order is TIME else "sort"
+            key = keymod.key_label(keys[back])
+            how = "takes it back" if back == "reverse" else "goes round to it"
             self.app.notify(
-                f"sorted by {self.requests.order_label}: follow works in time order "
-                f"({key} goes round to it)",
+                f"sorted by {self.requests.order_label}: follow works in time order ({key} {how})",
                 severity="warning",
             )
             return
@@ -559,12 +566,20 @@ class MainScreen(Screen[None]):
         """The request under the cursor full screen (as mitmproxy's flow view), or back
         to the list; the cursor keys still move from request to request."""
         if self.full_view:
-            self.remove_class("-full-view")
+            self.leave_full_view()
             self.requests.focus()
             return
+        # Back from it, the list is as it was: with its detail pane or without.
+        self._detail_before_full = self.detail.is_open
         self.open_detail()
         self.add_class("-full-view")
         self.detail.focus()
+
+    def leave_full_view(self) -> None:
+        """Back from the full view (``+`` or ``esc``) to the list as it was before."""
+        self.remove_class("-full-view")
+        if not self._detail_before_full:
+            self.detail.close()
 
     def action_back(self) -> None:
         """Stop a search going on in a worker; else close the filter input, the
@@ -574,7 +589,7 @@ class MainScreen(Screen[None]):
         elif self.filter_bar.is_open:
             self.filter_bar.close()
         elif self.full_view:
-            self.remove_class("-full-view")
+            self.leave_full_view()
         elif self.narrow and self.exposure_shown[True]:
             self.action_exposure()
         elif self.detail.is_open:

@@ -276,6 +276,7 @@ class QuitScreen(ModalScreen[bool | None]):
         width: 64; max-width: 100%; height: auto;
         border: thick $warning; background: $surface; padding: 0 1;
     }
+    QuitScreen Label { width: 1fr; }
     """
 
     def __init__(self, what: str, save_keys: str = "w") -> None:

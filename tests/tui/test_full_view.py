@@ -30,7 +30,13 @@ async def test_plus_shows_the_request_full_screen_and_j_k_move_within_it() -> No
         await pilot.pause()
         assert not main.full_view and main.requests.display and main.requests.has_focus
         assert main.requests.cursor_id == 26
+        # Back to the list as it was: without its detail pane (it was closed before +),
+        # or with it, where it was open.
+        assert not main.detail.display
         await pilot.press("plus", "escape")
+        await pilot.pause()
+        assert not main.full_view and main.requests.display and not main.detail.display
+        await pilot.press("enter", "plus", "escape")
         await pilot.pause()
         assert not main.full_view and main.requests.display and main.detail.display
 

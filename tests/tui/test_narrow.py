@@ -3,6 +3,7 @@ overlay, the status line and footer keep the essentials, the detail leads with f
 
 from __future__ import annotations
 
+import pytest
 from textual.geometry import Region
 from textual.widgets._footer import FooterKey
 from textual.widgets._toast import Toast
@@ -102,6 +103,22 @@ async def test_the_footer_keeps_save_export_and_quit_at_80_columns() -> None:
         await pilot.pause()
         described = [k.description for k in app.screen.query(FooterKey)]
         assert "Filter on/off" in described
+
+
+@pytest.mark.parametrize("width", [40, 60])
+async def test_on_narrower_terminals_the_footer_gives_up_other_keys_before_save_export_quit(
+    width: int,
+) -> None:
+    """At 60 columns the footer read "… m Mark e Exposure w Sav", at 40 "… m M": the
+    keys it cut were the ones README says it keeps."""
+    app = make_app(source_name="demo")
+    async with app.run_test(size=(width, 20)) as pilot:
+        await _load(pilot, app)
+        await pilot.pause()
+        keys = [k for k in app.screen.query(FooterKey) if k.display]
+        described = [k.description for k in keys]
+        assert described[-3:] == ["Save", "Export", "Quit"] and "Help" in described
+        assert all(k.region.right <= width for k in keys), [(k.description, k.region) for k in keys]
 
 
 def test_a_short_status_line_keeps_identities_drops_and_follow_or_pause() -> None:

@@ -186,6 +186,18 @@ async def test_search_n_and_the_detail_follow_the_sorted_order() -> None:
         assert detail.entry_id == 5
 
 
+async def test_follow_refused_in_reversed_time_order_names_the_key_that_takes_it_back() -> None:
+    app = make_app(source_name="demo")
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
+        await _load(pilot, app)
+        await pilot.press("v", "F")  # time order reversed: v, not o, brings it back
+        said = [n.message for n in app._notifications][-1]
+        assert said == "sorted by time ▼: follow works in time order (v takes it back)"
+        await pilot.press("o", "F")
+        said = [n.message for n in app._notifications][-1]
+        assert said.endswith("follow works in time order (o goes round to it)")
+
+
 async def test_returning_to_time_order_resumes_follow_as_it_was() -> None:
     app = make_app(source_name="demo")
     async with app.run_test(size=(120, 30), notifications=True) as pilot:
