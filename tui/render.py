@@ -104,7 +104,10 @@ def format_datetime(ts: float, utc: bool = False) -> str:
 
 
 def endpoint(address: str, port: int) -> str:
-    """``1.2.3.4:80`` or ``[2001:db8::1]:80``."""
+    """``1.2.3.4:80`` or ``[2001:db8::1]:80``; "" where the address is not known (a
+    HAR's client: not ``:0``)."""
+    if not address:
+        return ""
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
@@ -374,9 +377,10 @@ def detail_text(
     findings = record.findings
     when = Text(f"#{record.id}  ", style="dim", end="")
     when.append(format_datetime(req.ts, utc))
-    route = Text(safe(endpoint(req.src, req.sport)), end="")
+    # A HAR's records have no client address, and no server's unless its tool wrote it.
+    route = Text(safe(endpoint(req.src, req.sport)) or "client not recorded", end="")
     route.append(" → ")
-    route.append(safe(endpoint(req.dst, req.dport)))
+    route.append(safe(endpoint(req.dst, req.dport)) or f"server port {req.dport}")
     # Of several inputs, the connection's first frame is numbered within its file.
     where = f"{printable(req.input)} · " if req.input else ""
     heading = [when, route, Text(f"{where}flow {req.flow} · request {req.depth}", style="dim")]

@@ -179,3 +179,13 @@ def test_a_reflectors_own_record_says_its_response_is_not_in_the_log_not_none_ye
     assert "Response\n  (none yet)" in detail_text(Entry(record(1))).plain
     done = detail_text(Entry(record(1)), finished=True).plain
     assert "Response\n  (none in the input)" in done
+
+
+def test_a_har_request_without_addresses_says_they_were_not_recorded() -> None:
+    """A HAR keeps no client address, and a server's only where its tool wrote one:
+    the heading read ":0 → :80"."""
+    rec = record(1)
+    har = dataclasses.replace(rec.request, src="", sport=0, dst="", dport=80)
+    text = detail_text(Entry(dataclasses.replace(rec, request=har))).plain
+    assert "client not recorded → server port 80" in text.splitlines()[0]
+    assert ":0 →" not in text
