@@ -172,16 +172,30 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, keys: Mapping[str, str]) -> None:
         super().__init__()
         self.keys = dict(keys)
+        self._laid_out_for = 0
+        """The width the help text was last laid out for."""
 
     def compose(self) -> ComposeResult:
         with ScrollsAtOnce():
             yield Static(help_text(self.keys), id="help-text")
 
     def on_resize(self) -> None:
-        # Laid out for the width it has: a line that wraps goes on under its column.
-        width = self.query_one(ScrollsAtOnce).scrollable_content_region.width
-        if width > 0:
-            self.query_one("#help-text", Static).update(help_text(self.keys, width))
+        # After the layout: until then the view's region is the old size's (back from a
+        # tiny terminal, the text was laid out for it, and G scrolled past the end).
+        self.call_after_refresh(self._lay_out)
+
+    def _lay_out(self) -> None:
+        """The help laid out for the width it has (a line that wraps goes on under its
+        column), the view kept within the text."""
+        view = self.query_one(ScrollsAtOnce)
+        width = view.scrollable_content_region.width
+        if width <= 0 or width == self._laid_out_for:
+            return
+        self._laid_out_for = width
+        self.query_one("#help-text", Static).update(help_text(self.keys, width))
+        view.call_after_refresh(
+            lambda: view.scroll_to(y=min(view.scroll_y, view.max_scroll_y), animate=False)
+        )
 
     def action_scroll_help(self, how: str) -> None:
         """Scroll the help (``how``: a scroll action of the view, as ``scroll_down``)."""

@@ -179,3 +179,25 @@ def test_a_dumb_terminal_is_refused_in_one_line_as_a_pipe_is(
         pane.kill()
     assert "headerwatch: error: the dashboard needs a terminal that can draw (TERM=dumb" in screen
     assert "exit status 2" in screen
+
+
+def test_the_help_back_from_a_tiny_terminal_is_laid_out_again_and_g_ends_in_it(
+    tmp_path: Path,
+) -> None:
+    """Resized to 20x6 and back to 80x24 with the help open, G showed empty rows: the
+    text stayed laid out for the tiny width, and the view scrolled past its end."""
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "TERM": "xterm-256color", "LANG": "C.UTF-8"}
+    pane = Pane([sys.executable, "-m", "tui.cli", "demo"], env, width=80, height=24)
+    try:
+        pane.wait_for("MSISDN")
+        pane.keys("?")
+        pane.wait_for("Keys   (remap")
+        for size in (("20", "6"), ("80", "24")):
+            pane._tmux("resize-window", "-t", pane.name, "-x", size[0], "-y", size[1])
+            time.sleep(1.0)
+        pane.keys("G")
+        screen = pane.wait_for("~marked")  # the end of the help, on screen
+    finally:
+        pane.kill()
+    rows = [line.strip("█ ") for line in screen.splitlines()[2:12]]
+    assert sum(1 for row in rows if row) >= 8, screen
