@@ -31,6 +31,7 @@ from textual.containers import Horizontal, Vertical
 from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
 from textual.filter import Monochrome
+from textual.notifications import Notification
 from textual.screen import Screen
 from textual.widgets import Header, ProgressBar
 from textual.worker import get_current_worker
@@ -1160,6 +1161,19 @@ class HeaderwatchApp(App[int]):
             return
         self.stop_capture()
         self.exit(0)
+
+    def _unnotify(self, notification: Notification, refresh: bool = True) -> None:
+        super()._unnotify(notification, refresh)
+        if not refresh:
+            # A toast expired and removes itself; the rack is shown again for what is
+            # left, hidden when nothing is, and the screen under it drawn again: with
+            # many long notices at once (six HARs opened together), they stayed drawn
+            # for minutes after they expired, until a key was pressed.
+            self.call_after_refresh(self._after_toast)
+
+    def _after_toast(self) -> None:
+        self._refresh_notifications()
+        self.screen.refresh(repaint=True)
 
     def on_unmount(self) -> None:
         self.gc_pauses.stop()

@@ -387,3 +387,23 @@ def test_a_saved_view_says_the_filter_that_showed_it_and_when_it_is_off() -> Non
     assert "│ saved view (2) of ~d fb.com (off) │" in status_text(off).plain
     assert "│ saved ~d fb.com │" in fitted(on, 78).plain
     assert "│ saved ~d fb.com (off) │" in fitted(off, 78).plain
+
+
+async def test_once_every_notice_has_expired_the_rack_is_hidden_and_the_screen_drawn_again() -> (
+    None
+):
+    """Six HARs opened together: their notices stayed drawn over the list for minutes
+    after they expired (a toast removes itself without the rack being shown again),
+    until a key was pressed, and left a fragment on the title row."""
+    from textual.widgets._toast import ToastRack
+
+    app = make_app(source_name="demo")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        for i in range(6):
+            app.notify(f"notice {i}: " + "a long warning about a HAR file " * 4, timeout=0.3)
+        await pilot.pause()
+        rack = app.screen.query_one(ToastRack)
+        assert rack.display
+        await pilot.pause(1.0)
+        await pilot.pause()
+        assert not app._notifications and not rack.display
