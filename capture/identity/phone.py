@@ -420,7 +420,14 @@ def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
     ``text`` may be E.164 (``+447700900123``), international digits without ``+``
     (``447700900123``, the form gateways use), a ``00`` prefix, or a national
     number of ``region`` (``07700 900123``). When both readings of bare digits
-    work, the one in ``region`` wins, then a valid one, then the international one.
+    work: the region's own number written with its country code
+    (``4915112345678`` in Germany); then a mobile before a fixed line
+    (``447911123456`` in Germany is a British mobile, not the fixed line Germany's
+    open numbering plan also reads in it); then a reading whose digits are written
+    as it writes them (``2015550123`` in the US, ``13125540031`` in China: national,
+    not Egyptian or American); then the international one (``447700900123`` in
+    Germany: the British drama range, not a German fixed line); then a valid one;
+    then the one in ``region``.
     """
     text = text.strip()
     if not _NUMBER_TEXT.fullmatch(text):
@@ -465,13 +472,19 @@ def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
     if len(plausible) == 1:
         # One reading (nearly always): nothing to rank.
         return _describe(plausible[0])
+    as_written = None if text.startswith("+") else _e164_of_digits(text)
+    digits = digits_of(text)
     unknown = phonenumbers.PhoneNumberType.UNKNOWN
-    best: tuple[bool, bool] | None = None
+    mobiles = (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+    best: tuple[bool, ...] | None = None
     chosen = plausible[0]
     chosen_typed: tuple[int, str | None] = (unknown, None)
     for number in plausible:
-        # In the region first, then valid (the type, kept for _describe); the first
-        # of equals stays, so the order above breaks ties.
+        # The ranking (the type, kept for _describe); the first of equals stays, so
+        # the order above breaks ties.
         typed = _typed(number)
         valid = typed[0] != unknown
         if region is None:
@@ -482,10 +495,48 @@ def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
             in_region = valid
         else:
             in_region = phonenumbers.is_valid_number_for_region(number, region)
-        rank = (in_region, valid)
+        international = as_written is not None and _e164(number) == as_written
+        mobile = typed[0] in mobiles
+        rank = (
+            # The region's own number with its country code (4915112345678 in DE).
+            international and in_region,
+            # A mobile before a fixed line: where both readings are valid, what an
+            # identity header or a phone field carries (447911123456 in Germany is
+            # a British mobile, not the fixed line an open numbering plan reads).
+            mobile,
+            international or _written_nationally(number, digits),
+            # Neither a mobile: digits that begin with a country code are written so
+            # on purpose (447700900123, the drama range, in Germany: not a fixed line
+            # of Germany's open plan). Of two mobiles, the region's (13125540031 in
+            # China, not Chicago).
+            international and not mobile,
+            valid,
+            in_region,
+        )
         if best is None or rank > best:
             best, chosen, chosen_typed = rank, number, typed
     return _describe(chosen, chosen_typed)
+
+
+def digits_of(text: str) -> str:
+    """The digits of ``text``, in order."""
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def _written_nationally(number: PhoneNumber, digits: str) -> bool:
+    """Are ``digits`` (a value's) ``number`` as its country writes it nationally: its
+    national form's digits, or those without the trunk prefix (India's mobiles, as
+    people write them)?"""
+    phonenumbers = libphonenumber()
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return digits in (digits_of(national), str(number.national_number))
+
+
+def _e164_of_digits(text: str) -> str | None:
+    """``+`` and the digits of ``text``, the E.164 form of its international reading;
+    None where it has none (a ``00`` prefix is read as such elsewhere)."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return None if not digits or digits.startswith("0") else "+" + digits
 
 
 @lru_cache(maxsize=4096)

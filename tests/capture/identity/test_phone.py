@@ -422,9 +422,11 @@ def test_a_library_without_parses_steps_is_left_to_parse(monkeypatch: pytest.Mon
 
 
 def _lenient_reference(text: str, region: str | None) -> tuple[str, str, bool, bool] | None:
-    """parse_lenient as it was first written: every reading ranked by two separate
-    validity tests, then described with is_valid_number again (the reference for
-    the one that reads each number's type once)."""
+    """parse_lenient's ranking in the library's public calls: every reading ranked
+    (the region's own number with its country code, a mobile, written as it reads,
+    international of two that are no mobile, valid, in the region), then described
+    with is_valid_number again (the reference for the one that reads each number's
+    type once)."""
     text = text.strip()
     candidates = []
     digits = "".join(ch for ch in text if ch.isdigit())
@@ -443,13 +445,26 @@ def _lenient_reference(text: str, region: str | None) -> tuple[str, str, bool, b
     plausible = [n for n in candidates if phonenumbers.is_possible_number_with_reason(n) == full]
     if not plausible:
         return None
-    number = max(
-        plausible,
-        key=lambda n: (
-            region is not None and phonenumbers.is_valid_number_for_region(n, region),
-            phonenumbers.is_valid_number(n),
-        ),
+    international = None if text.startswith("+") or digits.startswith("0") else "+" + digits
+    mobiles = (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     )
+
+    def rank(n: phonenumbers.PhoneNumber) -> tuple[bool, ...]:
+        e164 = phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164)
+        is_intl = e164 == international
+        in_region = region is not None and phonenumbers.is_valid_number_for_region(n, region)
+        valid = phonenumbers.is_valid_number(n)
+        mobile = valid and phonenumbers.number_type(n) in mobiles
+        national = phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.NATIONAL)
+        written = is_intl or digits in (
+            "".join(ch for ch in national if ch.isdigit()),
+            str(n.national_number),
+        )
+        return (is_intl and in_region, mobile, written, is_intl and not mobile, valid, in_region)
+
+    number = max(plausible, key=rank)
     valid = phonenumbers.is_valid_number(number)
     kind = phonenumbers.number_type(number)
     mobile = valid and kind in (
@@ -549,3 +564,31 @@ def test_a_numbers_digits_are_given_in_the_order_of_each_form_it_is_written_in()
     # No national prefix: "(201) 555-0123" is the number's own digits.
     assert digit_forms("+12015550123") == ("12015550123", "0012015550123", "2015550123")
     assert digit_forms("+4") == digit_forms("not a number") == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "e164"),
+    [
+        # International digits, as a carrier's header writes them, under a region with
+        # an open numbering plan, which read them as one of its own fixed lines.
+        ("447911123456", "DE", "+447911123456"),
+        ("919812345678", "DE", "+919812345678"),
+        ("33612345678", "DE", "+33612345678"),
+        ("5511987654321", "DE", "+5511987654321"),
+        ("4915112345678", "DE", "+4915112345678"),  # not +49 491 5112345678
+        ("447700900123", "DE", "+447700900123"),  # the drama range: no valid reading
+        ("447700900123", "IN", "+447700900123"),
+        # National numbers as their countries write them stay national.
+        ("2015550123", "US", "+12015550123"),
+        ("13125540031", "CN", "+8613125540031"),
+        ("8124062127", "IN", "+918124062127"),
+        ("07700 900123", "GB", "+447700900123"),
+    ],
+)
+def test_international_digits_are_not_read_as_a_national_number_of_the_region(
+    text: str, region: str, e164: str
+) -> None:
+    """Under --region DE the demo's x-up-calling-line-id: 447700900123 was reported as
+    +49 4477 00900123, a German fixed line: a number that was never sent."""
+    match = parse_lenient(text, region)
+    assert match is not None and match.e164 == e164
