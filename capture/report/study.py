@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from capture.formats.redact import Redactor
-from capture.model import IDENTITY_KINDS, WHERE_HEADER, Record
+from capture.model import IDENTITY_KINDS, WHERE_HEADER, Finding, Record
 from capture.report.attribution import RECEIVED, SENT, vantage
 from capture.report.model import safe
 from capture.text import counted
@@ -88,8 +88,9 @@ class Test:
     headers: tuple[str, ...]
     """Names of the headers an echo shows added or changed on the way."""
     identities: tuple[str, ...]
-    """``kind value`` of the identities injected, or that arrived (masked in a
-    redacted study)."""
+    """``kind value`` of the identities injected, that arrived, or that the request
+    carried where who put them there is not known (the verdict says which; masked in
+    a redacted study)."""
     echoed: bool = False
     """An echo set what was sent beside what arrived: ``headers`` is all that was added."""
 
@@ -333,7 +334,7 @@ def record_test(
         if found:
             names = ", ".join(dict.fromkeys(safe(f.name) for f in found))
             why += f"; the phone or an app on it sent the identity header ({names})"
-        return Test(req.ts, target, network, INCONCLUSIVE, why, (), ())
+        return Test(req.ts, target, network, INCONCLUSIVE, why, (), _masked(found, redactor))
     if seen.vantage != RECEIVED:
         why = "no reflector's echo: what the device sent is not known"
         if found:
@@ -342,7 +343,7 @@ def record_test(
                 f"no reflector's echo: it carried an identity header ({names}), but "
                 "whether the device or the network put it there is not known"
             )
-        return Test(req.ts, target, network, INCONCLUSIVE, why, (), ())
+        return Test(req.ts, target, network, INCONCLUSIVE, why, (), _masked(found, redactor))
     if found:
         # Only what arrived: the device may have sent it, and only what it sent, set
         # beside this (the probe's echo), can show the network added it.
@@ -355,11 +356,16 @@ def record_test(
             f"received by the reflector with an identity header ({names}); who put it "
             "there is not known without what was sent",
             (),
-            tuple(_mask(redactor, f.kind, f.normalized) for f in found),
+            _masked(found, redactor),
         )
     return Test(
         req.ts, target, network, CLEAN, "received by the reflector without an identity", (), ()
     )
+
+
+def _masked(found: Iterable[Finding], redactor: Redactor | None) -> tuple[str, ...]:
+    """``kind value`` of each identity of ``found`` (masked where ``redactor`` masks)."""
+    return tuple(_mask(redactor, f.kind, f.normalized) for f in found)
 
 
 def build_study(tests: Iterable[Test]) -> Study:

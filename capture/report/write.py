@@ -529,8 +529,9 @@ def make_report(
             first_ts=min(stamps, default=None),
             last_ts=max(stamps, default=None),
             requests=len(tests) - sum("error" in p for p in read.probes),
-            # Injected or arrived with one: the tests whose request carried an identity.
-            identity_requests=sum(n.injected + n.arrived for n in result.networks),
+            # The tests whose request carried an identity, whoever put it there (the
+            # verdicts say who did, where it is known).
+            identity_requests=sum(1 for t in tests if t.identities),
         ),
         result,
     )

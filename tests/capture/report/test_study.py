@@ -141,8 +141,12 @@ def test_a_record_no_reflector_echoed_or_received_cannot_be_judged() -> None:
     assert carrying.why.startswith("no reflector's echo: it carried an identity header")
     assert "(x-up-calling-line-id)" in carrying.why and "not known" in carrying.why
     assert plain.why == "no reflector's echo: what the device sent is not known"
-    # Not an injection, and not a header added on the way.
-    assert carrying.headers == carrying.identities == ()
+    # Not an injection, and not a header added on the way; but the identity it carried
+    # is counted as carried (the report's Context said 0 requests carried one).
+    assert carrying.headers == () and plain.identities == ()
+    assert len(carrying.identities) == 1 and carrying.identities[0].startswith("msisdn ")
+    study = build_study([carrying, plain])
+    assert study.networks[0].injected == 0 and study.networks[0].arrived == 0
 
 
 def test_a_study_whose_tests_cannot_tell_does_not_say_the_networks_are_clean() -> None:

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from capture.identity.detector import IdentityConfig, IdentityDetector
-from capture.report.write import ReportError, format_of, read_inputs, render, write_report
+from capture.report.write import (
+    ReportError,
+    format_of,
+    make_report,
+    read_inputs,
+    render,
+    write_report,
+)
 
 DEMO = str(Path(__file__).resolve().parents[3] / "capture" / "data" / "demo-o2-2012.pcap")
 PROBE = {"url": "http://r.example/", "ts": 1.0, "sent": [], "received": [], "injected": [],
@@ -28,6 +35,15 @@ def test_a_report_keeps_the_records_it_shows_and_only_counts_the_others() -> Non
 def test_a_study_keeps_every_record_to_judge_it() -> None:
     read = read_inputs([DEMO], IdentityDetector(), study=True)
     assert read.study and len(read.records) == 28
+
+
+def test_a_studys_context_counts_every_request_that_carried_an_identity() -> None:
+    """The demo as a study: its 20 requests with an identity, though none can be judged
+    (no reflector's echo); the Context said 0, the report of the same file 20."""
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    report, study = make_report(read_inputs([DEMO], detector, study=True), detector=detector)
+    assert study is not None and report.requests == 28 and report.identity_requests == 20
+    assert "28 HTTP requests, 20 requests carrying an identity" in render(report, study, "md")
 
 
 def test_probe_results_make_a_study_by_themselves(tmp_path: Path) -> None:
