@@ -349,3 +349,15 @@ def test_the_lead_is_the_identity_a_reflectors_echo_shows_the_network_added() ->
     assert report.lead.startswith("The phone number +447700900123 went to 1 site")
     assert "added on the way by the network" in report.lead
     assert "1 other identity also found." in report.lead
+
+
+def test_the_appendix_writes_an_ipv6_connection_with_brackets_and_says_what_a_har_lacks() -> None:
+    """ "2001:db8:99::10:80" is itself an address: which part was the port? And a HAR's
+    request read ":0 → 35.190.88.7:443", as if its client's port were 0."""
+    v6 = record(1, (finding(),), src="2001:db8:77::7", sport=49153, dst="2001:db8:99::10", dport=80)
+    har = record(2, (finding(),), src="", sport=0, dst="", dport=443)
+    report = build_report([v6, har])
+    assert [row.flow for row in report.appendix] == [
+        "[2001:db8:77::7]:49153 → [2001:db8:99::10]:80",
+        "client not recorded → server port 443",
+    ]
