@@ -74,8 +74,10 @@ header names): the table of ``scan --format table`` says the same."""
 REDACTED_NOTE = (
     "Identity values are masked: the same value always has the same mask within this "
     "report, and the mask cannot be reversed. Client addresses are replaced by pseudonym "
-    f"addresses ({PSEUDONYMS_V4}, {PSEUDONYMS_V6}), one per client, and a study's client "
-    "address ranges by masks; ports are kept."
+    f"addresses ({PSEUDONYMS_V4}, {PSEUDONYMS_V6}), one per client (an address already in "
+    "those ranges, as a redacted file's, is kept as it is: a benchmarking or documentation "
+    "address is no one's public address), and a study's client address ranges by masks; "
+    "ports are kept."
 )
 """What the Context section of a redacted report says of it, in both renderers."""
 
