@@ -68,7 +68,9 @@ _ID_WORDS = (
     "version|ver|build|rev|revision|length|len|size|bytes|range|offset|etag|token|key|hash|"
     "sig|signature|checksum|crc|port|cb|cachebuster|rand|random|rnd|order|invoice|txn|"
     "transaction|isbn|ean|upc|sku|product|item|page|score|price|amount|lat|lon|lng|"
-    "account|acct|card|ticket|tracking|ref|reference|confirmation|booking|policy|zip|postcode"
+    "account|acct|card|ticket|tracking|ref|reference|confirmation|booking|policy|zip|postcode|"
+    # Numbers of things a page or an app counts or addresses, not of a subscriber's line.
+    "seat|street|house|room|flight|po|apt|apartment|suite|floor|gate|platform"
 )
 # The hints, each a named group; "<" and ">" mark where a match must be a whole token
 # (a "-"-separated word of the normalised name).
@@ -308,14 +310,24 @@ def name_hint(key: str) -> NameHint:
 # context.device.id).
 GENERIC_FIELDS = frozenset({"id", "uuid"})
 
+NUMBER_FIELDS = frozenset(_NUMBER_WORDS.split("|")) | {"no"}
+"""Keys that say "number" and nothing of whose: a field under one is judged with its
+object's key (``order.number`` is an order's, ``phone.number`` a phone's)."""
+
 
 def field_name(parent: str, key: str) -> str:
     """The name a JSON field ``key`` of the object under ``parent`` is judged by: its
     own key, or where that is generic (:data:`GENERIC_FIELDS`) and with the object's
     key it names a device ID (``device.id``, ``android.id``), both. Only a device:
     ``order.id``, ``event.id``, ``session.id`` and ``user.id`` stay the IDs they say
-    (no identity kind), and ``ad.id`` is an ad's, not the advertising ID."""
-    if key.lower() not in GENERIC_FIELDS:
+    (no identity kind), and ``ad.id`` is an ad's, not the advertising ID. A key that
+    says "number" (:data:`NUMBER_FIELDS`) is judged with its object's key always:
+    ``order.number``, ``invoice.number``, ``account.number`` are the IDs they say, as
+    ``order_number`` is, and ``phone.number`` a phone's."""
+    lowered = key.lower()
+    if lowered in NUMBER_FIELDS and parent:
+        return f"{parent}.{key}"
+    if lowered not in GENERIC_FIELDS:
         return key
     return _device_path(parent, key)
 

@@ -782,6 +782,18 @@ def test_json_body_fields_are_read_under_their_key_paths(detector: IdentityDetec
     ]
 
 
+def test_a_number_in_an_object_is_judged_with_the_objects_key(detector: IdentityDetector) -> None:
+    """order.number, invoice.number, account.number, flight.number: the IDs they say
+    (they were phone numbers, high severity); phone.number stays a phone's."""
+    body = (
+        b'{"order": {"number": "7911123456"}, "invoice": {"number": 2129876543},'
+        b' "account": {"number": "07911123457"}, "flight": {"no": "4477009001"},'
+        b' "seat_number": "12345678901", "phone": {"number": "07700900123"}}'
+    )
+    found = posted(detector, "application/json", body)
+    assert [(f.name, f.kind, f.normalized) for f in found] == [("phone.number", "msisdn", UK)]
+
+
 def test_an_id_in_an_object_named_for_the_device_is_a_device_id(detector: IdentityDetector) -> None:
     """Bugsnag's error report (its API's JSON payload, as bugsnag-android's Device
     writes it: the device's ID under events[].device.id, a UUID kept per install by its

@@ -159,6 +159,9 @@ def test_camel_case_words_are_read_apart_for_the_hint(
         ("ad", "id", "id"),
         ("email", "id", "id"),
         ("phone", "id", "id"),
+        # A key that says "number" is judged with its object's, always.
+        ("order", "number", "order.number"),
+        ("phone", "no", "phone.no"),
         # A key that says what it holds is judged by itself.
         ("user", "email", "email"),
         ("device", "model", "model"),
