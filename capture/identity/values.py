@@ -247,6 +247,10 @@ class ValueScanner:
             # then "/TYPE=PLMN"), as MMS centres take it from X-MSISDN.
             text = text[:-10]
         text = url_decode(text)
+        if "+" in text[1:]:
+            # A space as a form or a query writes it: a browser posts "07911 123456",
+            # typed with its space, as "07911+123456" (a leading "+" is E.164's).
+            text = text[:1] + text[1:].replace("+", " ")
         match = parse_lenient(text, self.region)
         if match is not None:
             return [(_phone_hit(value.strip(), match, "high"), match)]

@@ -1538,3 +1538,11 @@ def test_a_json_body_holding_a_canary_is_parsed_once_to_name_its_fields(
     ]
     # Once by the value detectors; the canary's fields are named from that reading.
     assert parsed == [(body,)]
+
+
+def test_a_number_typed_with_a_space_and_posted_by_a_browser_is_read(
+    detector: IdentityDetector,
+) -> None:
+    """A form encodes the space of "07700 900123" as "+": it was not found (%20 was)."""
+    found = posted(detector, "application/x-www-form-urlencoded", b"name=a&phone=07700+900123")
+    assert [(f.where, f.name, f.normalized) for f in found] == [("body", "phone", UK)]
