@@ -1546,3 +1546,10 @@ def test_a_number_typed_with_a_space_and_posted_by_a_browser_is_read(
     """A form encodes the space of "07700 900123" as "+": it was not found (%20 was)."""
     found = posted(detector, "application/x-www-form-urlencoded", b"name=a&phone=07700+900123")
     assert [(f.where, f.name, f.normalized) for f in found] == [("body", "phone", UK)]
+
+
+def test_what_a_proxy_adds_for_its_backend_is_no_identity(detector: IdentityDetector) -> None:
+    """Varnish's transaction IDs, counters that read as Danish and Singapore mobiles."""
+    varnish = [("X-Varnish", "4520123456 4520123401"), ("X-Varnish", "6591234567")]
+    queued = [("X-Request-Start", "t=1733270400123456"), ("X-Queue-Start", "1733270400123")]
+    assert detector.detect(make_request(add=varnish + queued)) == ()
