@@ -61,7 +61,8 @@ def device_id_detail(value: str) -> str | None:
     if uuid.fullmatch(text):
         return "UUID"
     if hex_digits.fullmatch(text):
-        return f"{len(text)} hex digits"
+        # Branch's device_fingerprint_id is decimal: "hex digits" said otherwise.
+        return f"{len(text)} digits" if text.isdigit() else f"{len(text)} hex digits"
     if token.fullmatch(text) and any(ch.isdigit() for ch in text):
         return f"{len(text)}-character token"
     return None
