@@ -718,7 +718,9 @@ def _lead(
     among = sorted({r.name for r in named if r.network_header})
     mixed = len(among) < len({(r.where, r.name) for r in named})
     text += (attribution(seen, bool(among), among if mixed else ()) if said else "") + "."
-    others = len({r.identity for r in rows}) - 1
+    # Other values: the number a canary names (--msisdn) is the one found under its
+    # kind too, not another identity (masked, the same hash under another kind).
+    others = len({_value_key(r) for r in rows} - {_value_key(top)})
     if others:
         # "Found", not "left": an injected one never left the phone.
         text += f" {counted(others, 'other identity', 'other identities')} also found."
@@ -1097,3 +1099,14 @@ def _connection(req: Request) -> str:
     client = endpoint(req.src, req.sport) if req.src else "client not recorded"
     server = endpoint(req.dst, req.dport) if req.dst else f"server port {req.dport}"
     return f"{client} → {server}"
+
+
+def _value_key(row: FindingRow) -> object:
+    """What one value is, whatever kind found it: a mask without its kind (``<msisdn
+    …23 #1c45…>`` and ``<canary …23 #1c45…>`` are one number), a value as it is, a
+    value not logged as its name's."""
+    if not row.value:
+        return row.identity
+    if row.value[:1] == "<" and " " in row.value:
+        return row.value.split(" ", 1)[1]
+    return row.value

@@ -361,3 +361,14 @@ def test_the_appendix_writes_an_ipv6_connection_with_brackets_and_says_what_a_ha
         "[2001:db8:77::7]:49153 → [2001:db8:99::10]:80",
         "client not recorded → server port 443",
     ]
+
+
+def test_a_canary_naming_the_number_found_is_not_counted_as_another_identity() -> None:
+    """--msisdn 07700900123: the number is found as a phone number and as the tester's
+    canary, one value; the lead said "3 other identities also found" of two others."""
+    imei = finding("imei", name="imei", where="query", value="490154203237518",
+                   normalized="490154203237518")  # fmt: skip
+    both = (finding(), finding("canary", detector="canary"), imei)
+    for redactor in (None, Redactor.new()):
+        report = build_report([record(1, both)], redactor=redactor)
+        assert "1 other identity also found." in report.lead, report.lead
