@@ -379,6 +379,13 @@ class Report:
                 f"capture saved since, look for its connection by {where}."
             )
         if not numbered:
+            if self.inputs and all(i.traffic and i.size is None for i in self.inputs):
+                # A capture piped in: read once, its frames cannot be counted again.
+                return (
+                    f"{text} The capture was read from standard input, which cannot be "
+                    "read again to number its frames: to find a request in the capture, "
+                    f"look for its connection by {where}."
+                )
             return (
                 f"{text} The input gives no frame numbers (it is a list of web requests, "
                 "not a capture): to find a request in the original capture, if there is "

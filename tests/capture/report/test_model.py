@@ -145,6 +145,10 @@ def test_the_appendix_sends_a_reader_to_wireshark_only_for_requests_with_a_frame
     assert "Ctrl-G" in framed.appendix_intro and "(—)" not in framed.appendix_intro
     some = build_report(records, frames={records[0].id: ("c.pcap", 7)})
     assert "Ctrl-G" in some.appendix_intro and "without a frame number (—)" in some.appendix_intro
+    # A capture piped in is a capture: it was not "a list of web requests".
+    piped = InputInfo("(standard input)", "pcap or pcapng capture", None, "", traffic=True)
+    stdin = build_report(records, inputs=[piped]).appendix_intro
+    assert "read from standard input" in stdin and "list of web requests" not in stdin
 
 
 def test_requests_whose_headers_a_log_did_not_keep_are_counted_in_not_inspected() -> None:
