@@ -80,7 +80,9 @@ _HINT_PARTS = (
     (
         "phone",
         "msisdn|phone|mobile-?(?:no|num|number)|calling-?line|"
-        "<tel|[a-z]*mdn|cli|ani|subno|cellphone|telefon|telephone|ud-?ph|udff-?ph>",
+        "<tel|[a-z]*mdn|cli|ani|subno|cellphone|telefon|telephone|ud-?ph|udff-?ph|"
+        # The number in other languages' forms (Spanish, Italian, Portuguese, German).
+        "telefono|celular|telemovel|handynummer|rufnummer|mobilnummer>",
     ),
     # MDN, the Mobile Directory Number of CDMA networks, ends a word of its own in
     # carriers' glued names too (Reliance's _rapmdn, "x-callingmdn"); no English word
@@ -104,8 +106,11 @@ _HINT_PARTS = (
         "advertising",
         "<idfa|gaid|adid|aaid|oaid|ifa|aifa|advertising-?id(?:entifier)?|ad-?id|adv-?id|"
         "google-?ad-?id|apple-?ifa|advertiser-?id|advertising-?tracking-?id|rdid|"
-        "google-?aid>",
+        "google-?aid|maid|rida>",
     ),
+    # maid: the mobile advertising ID (IAB's and ad exchanges' name for the IDFA or
+    # GAID); rida: Roku's ID for advertising (its SDK's); meid: CDMA's equipment ID
+    # (3GPP2 S.R0048), the IMEI of CDMA handsets.
     # Apple's names for the IDFA and IDFV (ASIdentifierManager.advertisingIdentifier,
     # UIDevice.identifierForVendor) and Branch's ios_vendor_id, as apps send them;
     # Firebase's app_instance_id, the ID of one install. From tweaselORG/TrackHAR's
@@ -123,7 +128,7 @@ _HINT_PARTS = (
         "<idfv|udid|open-?udid|android-?id|device-?id|deviceid|dev-?id|device-?uuid|"
         "hardware-?id|hwid|serial-?number|identifier-?for-?vendor|ios-?vendor-?id|"
         "app-?instance-?id|andi|asid|android-?uuid|ios-?uuid|device-?fingerprint-?id|"
-        "fb-?anon-?id|anon-?id|ifv|ios-?ifv|install-?id|installation-?id>",
+        "fb-?anon-?id|anon-?id|ifv|ios-?ifv|install-?id|installation-?id|meid>",
     ),
     # "mobile" as a name's last word is the mobile number ("mobile", "user_mobile",
     # "contact.mobile"); as any other word it qualifies the next ("x-mobile-gateway").
@@ -233,6 +238,12 @@ HINT_ANCHORS = (
     "num",
     "nr",
     "nbr",
+    "celular",
+    "telemovel",
+    "nummer",
+    "maid",
+    "rida",
+    "meid",
 )
 """Lower-case words of which every name that gets a hint contains one, in any
 spelling: a cheap test (``in``) that a name may have a hint. Checked against the

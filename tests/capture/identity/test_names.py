@@ -109,6 +109,13 @@ def test_http_alone_is_not_stripped() -> None:
         ("pd[em]", HINT_EMAIL),
         ("user_data.em", HINT_EMAIL),
         ("u_hem", HINT_EMAIL),
+        # Other languages' forms; the mobile advertising ID, Roku's, CDMA's equipment ID.
+        ("telefono", HINT_PHONE),
+        ("celular", HINT_PHONE),
+        ("handynummer", HINT_PHONE),
+        ("maid", HINT_ADVERTISING),
+        ("rida", HINT_ADVERTISING),
+        ("meid", HINT_DEVICE),
         # CDMA's Mobile Directory Number glued to a carrier's prefix (Reliance's).
         ("_rapmdn", HINT_PHONE),
         ("X-CallingMDN", HINT_PHONE),
@@ -217,6 +224,7 @@ def test_counter_like_names_are_id_like(name: str) -> None:
         "premium",
         "reinstall-source",
         "mdnx",  # MDN ends a word, never begins one
+        "bestellnummer",  # an order's
     ],
 )
 def test_plain_names_hint_nothing(name: str) -> None:
@@ -262,7 +270,8 @@ _HINT_WORDS = [
     "idsDeviceId", "userMobile", "aifa", "andi", "asid", "android_uuid", "ios_uuid",
     "persistent_ios_uuid", "fb_anon_id", "device_fingerprint_id", "advertiser_id",
     "advertisingTrackingId", "rdid", "google_aid", "anon_id", "ifv", "ios_ifv", "install_id",
-    "Install-ID", "installation-id", "em", "pd[em]", "u_hem",
+    "Install-ID", "installation-id", "em", "pd[em]", "u_hem", "telefono", "celular",
+    "telemovel", "handynummer", "rufnummer", "mobilnummer", "maid", "rida", "meid",
 ]  # fmt: skip
 
 
