@@ -679,8 +679,23 @@ def _lead(
                 "identity in it would not have been seen."
             )
         return text
-    top = rows[0]
-    same = [r for r in rows if r.identity == top.identity]
+    # The identity that went furthest, whatever kinds found it under which names (an
+    # app's device ID under anon_id to one site and under another name to a second:
+    # two sites, not one), the rows' order (injected, severity, sites) breaking ties.
+    groups: dict[object, list[FindingRow]] = {}
+    for row in rows:
+        groups.setdefault(_value_key(row), []).append(row)
+    same = min(
+        groups.values(),
+        key=lambda g: (
+            not any(r.injected for r in g),
+            min(_rank(r.severity) for r in g),
+            -len({h for r in g for h in r.hosts}),
+            -len({record for r in g for record in r.records}),
+            rows.index(g[0]),
+        ),
+    )
+    top = same[0]
     if top.value:
         text = f"The {top.words} {top.value}"
     else:

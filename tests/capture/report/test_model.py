@@ -6,6 +6,7 @@ from collections import Counter
 
 from capture.formats.redact import Redactor
 from capture.identity.catalog import load_catalog
+from capture.model import Finding
 from capture.report.model import InputInfo, build_report, safe
 from tests.capture.factories import finding, record, request
 from tests.capture.report.samples import HOSTILE_HOST, injected_records
@@ -376,3 +377,27 @@ def test_a_canary_naming_the_number_found_is_not_counted_as_another_identity() -
     for redactor in (None, Redactor.new()):
         report = build_report([record(1, both)], redactor=redactor)
         assert "1 other identity also found." in report.lead, report.lead
+
+
+def test_the_lead_names_the_identity_that_went_furthest_under_all_its_names() -> None:
+    """An app's advertising ID under two names to two sites, and an install ID to one:
+    the lead named the install ID ("went to 1 site"), its row first of rows that each
+    reached one site."""
+
+    def device(value: str, name: str) -> Finding:
+        return finding("device_id", name=name, where="body", value=value, normalized=value,
+                       detector="name-hint", severity="medium")  # fmt: skip
+
+    install, ad = "XZ1a2b3c4d-5e6f", "1209d0b9-b959-42e6-b921-aa5d9d08c1af"
+    records = [
+        record(1, (device(install, "anon_id"),), headers=[("Host", "graph.facebook.com")], ts=1.0),
+        record(2, (device(ad, "advertiser_id"),), headers=[("Host", "graph.facebook.com")], ts=2.0),
+        record(
+            3, (device(ad, "google_advertising_id"),), headers=[("Host", "api2.branch.io")], ts=3.0
+        ),
+    ]
+    lead = build_report(records).lead
+    assert lead.startswith(
+        f"The device ID {ad} went to 2 sites (graph.facebook.com, api2.branch.io)"
+    )
+    assert "1 other identity also found." in lead
