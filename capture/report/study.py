@@ -225,12 +225,27 @@ _LONG_DIGITS = re.compile(r"\+?\d[\d ]{5,}\d")
 
 def network_label(label: str, redactor: Redactor | None) -> str:
     """A tester's label, safe to show; in a redacted study, runs of seven or more
-    digits (a SIM's number or IMSI a tester put in the label) are masked."""
+    digits (a SIM's number or IMSI a tester put in the label) are masked, a phone
+    number or an IMSI with the mask its findings have (``sim=447700900123`` and the
+    number injected on that network read as the same number)."""
     if redactor is not None:
-        label = _LONG_DIGITS.sub(
-            lambda m: redactor.mask("label", m.group().replace(" ", "")), label
-        )
+        label = _LONG_DIGITS.sub(lambda m: _label_mask(redactor, m.group()), label)
     return safe(label)
+
+
+def _label_mask(redactor: Redactor, text: str) -> str:
+    """The mask of a run of digits in a label: as a finding of it would be masked."""
+    from capture.identity.devices import parse_imsi
+    from capture.identity.phone import parse_lenient
+
+    digits = text.replace(" ", "")
+    imsi = parse_imsi(digits.lstrip("+"))
+    if imsi is not None:
+        return redactor.mask("imsi", imsi.digits)
+    number = parse_lenient(digits, None)
+    if number is not None:
+        return redactor.mask("msisdn", number.e164)
+    return redactor.mask("label", digits)
 
 
 def _mask(redactor: Redactor | None, kind: str, value: str) -> str:

@@ -176,3 +176,20 @@ def test_a_request_recorded_on_the_phone_s_side_says_the_phone_sent_its_identity
     assert test.why.endswith("the phone or an app on it sent the identity header (X-MSISDN)")
     # Of a capture, where it was taken is not known: neither is who put it there.
     assert "whether the device or the network" in record_test(record(findings=(msisdn,))).why
+
+
+def test_a_labels_number_has_the_mask_of_the_same_number_injected() -> None:
+    """sim=447700900123 and the number injected on that network: two masks before, so
+    a reader could not see that the network injected the SIM's own number."""
+    from capture.formats.redact import Redactor
+
+    redactor = Redactor.new()
+    injected = [["X-MSISDN", "447700900123"]]
+    found = [{"kind": "msisdn", "normalized": "+447700900123", "name": "X-MSISDN"}]
+    test = probe_test(_probe(label="sim=447700900123", injected=injected, findings=found), redactor)
+    mask = redactor.mask("msisdn", "+447700900123")
+    assert (test.network, test.identities) == (f"sim={mask}", (f"msisdn {mask}",))
+    imsi = probe_test(_probe(label="imsi 234150123456789"), redactor)
+    assert imsi.network == f"imsi {redactor.mask('imsi', '234150123456789')}"
+    other = probe_test(_probe(label="lab 12345678"), redactor)  # neither: a label's mask
+    assert other.network == f"lab {redactor.mask('label', '12345678')}"
