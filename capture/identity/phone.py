@@ -437,12 +437,12 @@ def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
         # address; no dotted phone format has four groups of at most three digits.
         return None
     candidates: list[PhoneNumber] = []
+    digits = digits_of(text)
     if text.startswith("+"):
         number = _parse(text, None)
         if number is not None:
             candidates.append(number)
     else:
-        digits = "".join(ch for ch in text if ch.isdigit())
         if not MIN_DIGITS <= len(digits) <= MAX_DIGITS + 2:
             return None
         if digits.startswith("00"):
@@ -472,8 +472,9 @@ def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
     if len(plausible) == 1:
         # One reading (nearly always): nothing to rank.
         return _describe(plausible[0])
-    as_written = None if text.startswith("+") else _e164_of_digits(text)
-    digits = digits_of(text)
+    # The E.164 form of the international reading of bare digits (a "00" prefix is
+    # read as such above): the digits as written.
+    as_written = None if text.startswith("+") or digits.startswith("0") else "+" + digits
     unknown = phonenumbers.PhoneNumberType.UNKNOWN
     mobiles = (
         phonenumbers.PhoneNumberType.MOBILE,
@@ -530,13 +531,6 @@ def _written_nationally(number: PhoneNumber, digits: str) -> bool:
     phonenumbers = libphonenumber()
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return digits in (digits_of(national), str(number.national_number))
-
-
-def _e164_of_digits(text: str) -> str | None:
-    """``+`` and the digits of ``text``, the E.164 form of its international reading;
-    None where it has none (a ``00`` prefix is read as such elsewhere)."""
-    digits = "".join(ch for ch in text if ch.isdigit())
-    return None if not digits or digits.startswith("0") else "+" + digits
 
 
 @lru_cache(maxsize=4096)
