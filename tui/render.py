@@ -25,6 +25,7 @@ from rich.text import Text
 from capture.formats.jsonl import REFLECTOR_SOURCE, REFUSED_NOTE
 from capture.formats.table import ANOMALY_MARK
 from capture.http.fields import query_pairs, request_cookies, unquote
+from capture.http.urls import route as request_route
 from capture.model import Finding, Record, Request, Transit
 from capture.text import clock_ts, counted, from_bytes, printable
 from capture.view.order import uri_path
@@ -101,14 +102,6 @@ def format_datetime(ts: float, utc: bool = False) -> str:
     zone = "UTC" if utc else time.strftime("%Z", parts)
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", parts)
     return f"{stamp}.{int(ts * 1000) % 1000:03d} {zone}"
-
-
-def endpoint(address: str, port: int) -> str:
-    """``1.2.3.4:80`` or ``[2001:db8::1]:80``; "" where the address is not known (a
-    HAR's client: not ``:0``)."""
-    if not address:
-        return ""
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def top_severity(findings: Iterable[Finding]) -> str | None:
@@ -377,10 +370,7 @@ def detail_text(
     findings = record.findings
     when = Text(f"#{record.id}  ", style="dim", end="")
     when.append(format_datetime(req.ts, utc))
-    # A HAR's records have no client address, and no server's unless its tool wrote it.
-    route = Text(safe(endpoint(req.src, req.sport)) or "client not recorded", end="")
-    route.append(" → ")
-    route.append(safe(endpoint(req.dst, req.dport)) or f"server port {req.dport}")
+    route = Text(safe(request_route(req)), end="")
     # Of several inputs, the connection's first frame is numbered within its file.
     where = f"{printable(req.input)} · " if req.input else ""
     heading = [when, route, Text(f"{where}flow {req.flow} · request {req.depth}", style="dim")]

@@ -37,13 +37,13 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from capture.http.urls import endpoint
 from capture.view.order import TIME, FieldsOf, Order, SortedRows
 from capture.view.store import Entry
 from tui.render import (
     ANOMALY_STYLE,
     BADGE_STYLE,
     badge_labels,
-    endpoint,
     fit_badges,
     fit_str,
     format_time,

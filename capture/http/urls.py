@@ -16,6 +16,15 @@ def endpoint(address: str, port: int) -> str:
     return f"{address}:{port}"
 
 
+def route(request: Request) -> str:
+    """``src:sport → dst:dport`` (:func:`endpoint`: an IPv6 address in brackets,
+    ``2001:db8::10:80`` being an address too), saying what a HAR did not record: its
+    client, and a server's address unless its tool wrote one."""
+    client = endpoint(request.src, request.sport) if request.src else "client not recorded"
+    server = endpoint(request.dst, request.dport) if request.dst else f"server port {request.dport}"
+    return f"{client} → {server}"
+
+
 def request_url(request: Request) -> str:
     """The absolute URL a request asked for: ``http://host/target``.
 

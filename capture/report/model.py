@@ -19,7 +19,7 @@ from capture.formats.jsonl import REFUSED_NOTE
 from capture.formats.redact import PSEUDONYMS_V4, PSEUDONYMS_V6, Redactor
 from capture.gaps import SERVERS_UNREAD, sides
 from capture.http.stream import BODY_CUT_NOTE
-from capture.http.urls import endpoint
+from capture.http.urls import route
 from capture.identity.catalog import Catalog
 from capture.identity.names import normalize_name
 from capture.model import (
@@ -499,7 +499,7 @@ def build_report(
                     ),
                     safe(hide(source)),
                     frame or None,
-                    safe(_connection(req)),
+                    safe(route(req)),
                 )
             )
         moved = record.transit
@@ -1113,14 +1113,6 @@ def limits(
     # A record that notes nothing is no proof of none: a log of another tool's
     # (Suricata's, a browser's HAR) does not say where its own limits cut.
     return tuple(row if row.in_records and row.count else replace(row, count=None) for row in rows)
-
-
-def _connection(req: Request) -> str:
-    """``src:sport → dst:dport``, an IPv6 address in brackets (``2001:db8::10:80`` is an
-    address too), saying what a HAR did not record (its client, a server's address)."""
-    client = endpoint(req.src, req.sport) if req.src else "client not recorded"
-    server = endpoint(req.dst, req.dport) if req.dst else f"server port {req.dport}"
-    return f"{client} → {server}"
 
 
 def _value_key(row: FindingRow) -> object:
