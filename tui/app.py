@@ -231,7 +231,9 @@ class MainScreen(Screen[None]):
         self.exposure.set_class(not self.exposure_shown[self.narrow], "-hidden")
         footer = self.query_one(KeyFooter)
         footer.narrow = self.narrow
-        footer.columns = width
+        # Only a narrow footer leaves keys out: a wide one is not composed again for
+        # each column a resize adds or takes.
+        footer.columns = width if self.narrow else 0
 
     @property
     def requests(self) -> RequestList:

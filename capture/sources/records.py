@@ -413,13 +413,13 @@ def _read_whole(stream: IO[bytes], name: str, close: bool) -> tuple[bytes, str |
     chunks: list[bytes] = []
     total = 0
     broken = None
+    # read1: one decompression step at a time, so a gzip stream cut short loses only
+    # the step it ends in (a larger read loses all it gathered).
+    read = getattr(stream, "read1", stream.read)
     try:
         while True:
             try:
-                # read1: one decompression step at a time, so a gzip stream cut short
-                # loses only the step it ends in (a larger read loses all it gathered).
-                read1 = getattr(stream, "read1", None)
-                chunk = read1(1 << 16) if read1 is not None else stream.read(1 << 16)
+                chunk = read(1 << 16)
             except (EOFError, zlib.error) as exc:
                 broken = str(exc) or type(exc).__name__
                 break
