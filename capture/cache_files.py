@@ -39,6 +39,16 @@ def read_cache(path: Path) -> Any:
         return None
 
 
+def read_keyed(path: Path, key: object, kind: type) -> Any:
+    """The value of kind ``kind`` kept in ``path`` with :func:`write_cache` as ``(key,
+    value)``; None when the file is absent or damaged, or was made from another key
+    (the source's text, or its size and time): then the source is read afresh."""
+    kept = read_cache(path)
+    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == key and isinstance(kept[1], kind):
+        return kept[1]
+    return None
+
+
 def write_cache(path: Path, value: Any) -> None:
     """Keep ``value`` in ``path``; quietly not where bytecode is not written, where the
     directory is read-only, or for values marshal cannot hold (such as dates)."""

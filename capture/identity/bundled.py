@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from capture.cache_files import cache_path as _cache_path
-from capture.cache_files import read_cache, write_cache
+from capture.cache_files import read_keyed, write_cache
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -42,15 +42,9 @@ def read_toml(source: Traversable) -> dict[str, Any]:
     text = source.read_text(encoding="utf-8")
     cache = cache_path(source)
     if cache is not None:
-        kept = read_cache(cache)
-        if (
-            isinstance(kept, tuple)
-            and len(kept) == 2
-            and kept[0] == text
-            and isinstance(kept[1], dict)
-        ):
-            table: dict[str, Any] = kept[1]
-            return table
+        kept: dict[str, Any] | None = read_keyed(cache, text, dict)
+        if kept is not None:
+            return kept
     import tomllib  # only when there is no usable cache: its import is not free
 
     table = tomllib.loads(text)

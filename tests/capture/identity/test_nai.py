@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from publicsuffixlist import PSLFILE
@@ -35,6 +37,45 @@ def test_known_top_level_domains_are_read_without_running_the_package() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == ["True", "True", "False", "False"]
+
+
+def _list_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Path:
+    """A Public Suffix List of ``text`` as the one read, its cache under ``tmp_path``."""
+    listed = tmp_path / "public_suffix_list.dat"
+    listed.write_text(text)
+    monkeypatch.setattr(nai, "_psl_file", lambda: str(listed))
+    monkeypatch.setattr(nai, "cache_path", lambda directory, name: tmp_path / f"{name}.marshal")
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    nai._tlds.cache_clear()
+    return listed
+
+
+def test_the_top_level_domains_kept_are_those_read_from_the_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed = "// ICANN\ncom\nuk\nco.uk\n// ===BEGIN PRIVATE DOMAINS===\nxyz\n"
+    _list_in(tmp_path, monkeypatch, listed)
+    try:
+        assert nai._tlds() == {"com", "uk"}
+        assert (tmp_path / "tlds.marshal").is_file()
+        nai._tlds.cache_clear()
+        assert nai._tlds() == {"com", "uk"}  # from the cache
+    finally:
+        nai._tlds.cache_clear()
+
+
+def test_a_list_changed_since_it_was_kept_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed = _list_in(tmp_path, monkeypatch, "com\nuk\n")
+    try:
+        assert nai._tlds() == {"com", "uk"}
+        listed.write_text("com\nde\nfr\n")
+        os.utime(listed, ns=(1, 1))  # as an update by the package would leave it
+        nai._tlds.cache_clear()
+        assert nai._tlds() == {"com", "de", "fr"}
+    finally:
+        nai._tlds.cache_clear()
 
 
 def test_an_address_is_found_after_mailto_and_not_in_a_urls_user_info() -> None:
