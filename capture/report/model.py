@@ -156,6 +156,10 @@ class InputInfo:
     counts cover it. False for request records (JSONL, HAR, engine logs) and probe
     results: lists of requests already read, which cannot tell what else the traffic
     held."""
+    cut: bool = False
+    """The input stops inside a record (a capture or log cut short, as a copy that
+    ended early or a capture still being written): what came before the cut is read,
+    what would have followed it is not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -571,7 +575,13 @@ def build_report(
     headers, sources = _catalog_rows(rows, catalog)
     return Report(
         title=safe(hide(title)),
-        lead=_lead(rows, requests_read, redactor is not None, missed),
+        lead=_lead(
+            rows,
+            requests_read,
+            redactor is not None,
+            missed,
+            [safe(hide(i.name)) for i in inputs if i.cut],
+        ),
         redacted=redactor is not None,
         created=created,
         version=safe(version),
@@ -661,11 +671,16 @@ def _in_sentence(what: str) -> str:
 
 
 def _lead(
-    rows: Sequence[FindingRow], requests: int, redacted: bool, missed: Sequence[Limit] = ()
+    rows: Sequence[FindingRow],
+    requests: int,
+    redacted: bool,
+    missed: Sequence[Limit] = (),
+    cut: Sequence[str] = (),
 ) -> str:
     """The one sentence a reader needs: which identity went where, how, added by whom.
     ``missed``: the Not inspected rows; when nothing was found, those that could hide a
-    request (:attr:`Limit.hides`) keep it from reading as a clean bill of health."""
+    request (:attr:`Limit.hides`) keep it from reading as a clean bill of health.
+    ``cut``: the names of the inputs cut short, whose traffic after the cut is unread."""
     if not rows:
         text = (
             f"No identity was found in {counted(requests, 'HTTP request')}: no phone number, "
@@ -678,7 +693,7 @@ def _lead(
                 f" Part of the traffic was not inspected ({'; '.join(hidden)}), and an "
                 "identity in it would not have been seen."
             )
-        return text
+        return text + _cut_caveat(cut)
     # The identity that went furthest, whatever kinds found it under which names (an
     # app's device ID under anon_id to one site and under another name to a second:
     # two sites, not one), the rows' order (injected, severity, sites) breaking ties.
@@ -753,9 +768,23 @@ def _lead(
             f" The server may have read other bytes than those read here "
             f"({'; '.join(differed)}): see Not inspected."
         )
+    text += _cut_caveat(cut)
     if redacted:
         text += " Identity values are masked in this report."
     return text
+
+
+def _cut_caveat(names: Sequence[str]) -> str:
+    """What the lead must add when inputs were cut short: its counts are of what was
+    read, and the identity may have gone further (or one been sent) after the cut."""
+    if not names:
+        return ""
+    shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    which = f"The input {shown} is" if len(names) == 1 else f"The inputs {shown} are"
+    return (
+        f" {which} cut short: this is what the requests before the cut show, and the "
+        "traffic after it was not read."
+    )
 
 
 def _catalog_rows(

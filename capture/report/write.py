@@ -96,18 +96,20 @@ def format_of(path: str, fmt: str | None) -> str:
     )
 
 
-def describe_input(path: str, kind: str, traffic: bool) -> InputInfo:
+def describe_input(path: str, kind: str, traffic: bool, cut: bool = False) -> InputInfo:
     """Name, kind, size and SHA-256 of an input file; ``traffic``: it is a capture
-    (:attr:`InputInfo.traffic`)."""
+    (:attr:`InputInfo.traffic`); ``cut``: it was read to a cut (:attr:`InputInfo.cut`)."""
     if path == "-":
-        return InputInfo("(standard input)", kind, None, "not computed (standard input)", traffic)
+        return InputInfo(
+            "(standard input)", kind, None, "not computed (standard input)", traffic, cut
+        )
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as stream:
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
             size += len(chunk)
-    return InputInfo(path, kind, size, digest.hexdigest(), traffic)
+    return InputInfo(path, kind, size, digest.hexdigest(), traffic, cut)
 
 
 def _how_made(path: str, region: str | None) -> str | None:
@@ -411,7 +413,14 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
             unread.append(error)  # said once the others are read, as scan says it
             continue
         read.notes += after_reading(source)
-        read.inputs.append(describe_input(path, _kind_of(source), isinstance(source, CaptureFile)))
+        read.inputs.append(
+            describe_input(
+                path,
+                _kind_of(source),
+                isinstance(source, CaptureFile),
+                bool(getattr(source, "truncated", False)),
+            )
+        )
         made = _how_made(path, region)
         if made:
             read.notes.append(made)

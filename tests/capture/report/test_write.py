@@ -532,3 +532,41 @@ def test_the_requests_held_for_recurring_tokens_are_at_most_the_cap_and_a_lost_o
     assert given == [*held, 201]  # those held, and the one that brought the finding
     lost = 200 - len(held)
     assert f"{lost} earlier requests that took a recurring token" in read.notes[0], read.notes
+
+
+def test_the_lead_of_a_capture_cut_short_says_that_the_traffic_after_the_cut_was_not_read(
+    tmp_path: Path,
+) -> None:
+    # The demo cut after its first requests: its number went to 1 site there, to 6 in
+    # the whole capture. A lead that said "1 site" alone read as the whole story.
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(Path(DEMO).read_bytes()[:3000])
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    report, _ = make_report(read_inputs([str(cut)], detector), detector=detector)
+    assert report.inputs[0].cut
+    assert " went to 1 site (www.bbc.co.uk) " in report.lead
+    assert report.lead.endswith(
+        " The input " + str(cut) + " is cut short: this is what the requests before the cut "
+        "show, and the traffic after it was not read. Identity values are masked in this "
+        "report."
+    )
+    whole, _ = make_report(read_inputs([DEMO], detector), detector=detector)
+    assert not whole.inputs[0].cut and "cut short" not in whole.lead
+
+
+def test_a_report_that_found_nothing_before_a_cut_does_not_read_as_a_clean_bill(
+    tmp_path: Path,
+) -> None:
+    from tests.helpers import conversation, save, simple_request
+
+    conv = conversation()
+    frames = conv.handshake() + conv.send(True, simple_request("/")) + conv.close()
+    whole = Path(save(tmp_path, frames))
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(whole.read_bytes()[:-10])
+    report, _ = make_report(read_inputs([str(cut)], IdentityDetector()))
+    assert report.lead.startswith("No identity was found in 1 HTTP request: ")
+    assert report.lead.endswith(
+        f" The input {cut} is cut short: this is what the requests before the cut show, "
+        "and the traffic after it was not read."
+    )
