@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, TextIO
@@ -276,8 +277,14 @@ def headerwatch_creator(stream: IO[bytes]) -> dict[str, Any] | None:
     """The ``log.creator`` object of a HAR that headerwatch wrote, read from the start
     of ``stream`` (:func:`creator` comes first); None for any other file."""
     head = b""
+    # read1, as the reader reads: a gzip stream cut short gives what came out before
+    # the cut (a whole read of it raised, and the HAR's marks were lost).
+    read = getattr(stream, "read1", stream.read)
     while len(head) < _CREATOR_MOST:
-        chunk = stream.read(1 << 16)
+        try:
+            chunk = read(1 << 16)
+        except (EOFError, zlib.error):
+            chunk = b""
         head += chunk
         found = _CREATOR_START.match(head)
         if found is None:
@@ -330,17 +337,17 @@ def load_har_annotations(path: str) -> tuple[SessionInfo | None, dict[AnchorKey,
     from capture.sources.frames import CaptureError, open_stream
     from capture.sources.har_input import har_log, parsed_from_entry
     from capture.sources.har_json import load_har
-    from capture.sources.records import MAX_HAR, UTF8_BOM
+    from capture.sources.records import UTF8_BOM, read_whole
 
     found = headerwatch_creator_of(path)
     if found is None:
         return None, {}
     try:
         stream, _ = open_stream(path)
-        with stream:
-            # As the reader reads it (entries before a cut, lone surrogates replaced):
-            # the marks are matched to its requests.
-            doc = load_har(stream.read(MAX_HAR + 1).removeprefix(UTF8_BOM)).doc
+        # As the reader reads it (a gzip stream cut short up to its last step, entries
+        # before a cut, lone surrogates replaced): the marks are matched to its requests.
+        data, _broken = read_whole(stream, path, True)
+        doc = load_har(data.removeprefix(UTF8_BOM)).doc
         entries = har_log(doc)[1]
     except (CaptureError, OSError, EOFError, ValueError):
         return None, {}  # the reader says what is wrong with it

@@ -141,6 +141,10 @@ def safe(text: str) -> str:
     return printable(text)
 
 
+CUT_SHORT, DAMAGED = "cut short", "damaged"
+"""The values of :attr:`InputInfo.cut`."""
+
+
 @dataclass(frozen=True, slots=True)
 class InputInfo:
     """One input file of the report."""
@@ -156,10 +160,11 @@ class InputInfo:
     counts cover it. False for request records (JSONL, HAR, engine logs) and probe
     results: lists of requests already read, which cannot tell what else the traffic
     held."""
-    cut: bool = False
-    """The input stops inside a record (a capture or log cut short, as a copy that
-    ended early or a capture still being written): what came before the cut is read,
-    what would have followed it is not."""
+    cut: str = ""
+    """How the input's reading stopped before its end, if it did: ``cut short`` (it
+    ends inside a record: a copy that ended early, a capture still being written) or
+    ``damaged`` (a record that cannot be one, in the middle). What came before is read,
+    what follows is not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -580,7 +585,7 @@ def build_report(
             requests_read,
             redactor is not None,
             missed,
-            [safe(hide(i.name)) for i in inputs if i.cut],
+            [(safe(hide(i.name)), i.cut) for i in inputs if i.cut],
         ),
         redacted=redactor is not None,
         created=created,
@@ -675,12 +680,12 @@ def _lead(
     requests: int,
     redacted: bool,
     missed: Sequence[Limit] = (),
-    cut: Sequence[str] = (),
+    cut: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The one sentence a reader needs: which identity went where, how, added by whom.
     ``missed``: the Not inspected rows; when nothing was found, those that could hide a
     request (:attr:`Limit.hides`) keep it from reading as a clean bill of health.
-    ``cut``: the names of the inputs cut short, whose traffic after the cut is unread."""
+    ``cut``: the inputs read up to a cut or damage (name, how), the rest of them unread."""
     if not rows:
         text = (
             f"No identity was found in {counted(requests, 'HTTP request')}: no phone number, "
@@ -774,16 +779,17 @@ def _lead(
     return text
 
 
-def _cut_caveat(names: Sequence[str]) -> str:
-    """What the lead must add when inputs were cut short: its counts are of what was
-    read, and the identity may have gone further (or one been sent) after the cut."""
-    if not names:
+def _cut_caveat(cut: Sequence[tuple[str, str]]) -> str:
+    """What the lead must add when inputs were not read to their end: its counts are
+    of what was read, and the identity may have gone further (or one been sent) after."""
+    if not cut:
         return ""
-    shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
-    which = f"The input {shown} is" if len(names) == 1 else f"The inputs {shown} are"
+    said = [f"{name} is {how}" for name, how in cut[:3]] + (["…"] if len(cut) > 3 else [])
+    which = "The input" if len(cut) == 1 else "The inputs"
     return (
-        f" {which} cut short: this is what the requests before the cut show, and the "
-        "traffic after it was not read."
+        f" {which} {'; '.join(said)}: this is what the requests before "
+        f"{'that point' if any(how != CUT_SHORT for _, how in cut) else 'the cut'} show, "
+        "and the traffic after it was not read."
     )
 
 

@@ -35,7 +35,7 @@ from capture.model import Finding, Record, RequestSeen
 from capture.net.decode import Decoder
 from capture.pipeline import Detector, Pipeline
 from capture.report import html, markdown
-from capture.report.model import InputInfo, Report, build_report, noted_by
+from capture.report.model import CUT_SHORT, DAMAGED, InputInfo, Report, build_report, noted_by
 from capture.report.study import Study, Test, build_study, is_probe_result, probe_test, record_test
 from capture.sources.frames import CaptureError, CaptureFile, open_problem
 from capture.sources.inputs import Input, after_reading, open_input, refuse_repeats, unreadable
@@ -96,7 +96,7 @@ def format_of(path: str, fmt: str | None) -> str:
     )
 
 
-def describe_input(path: str, kind: str, traffic: bool, cut: bool = False) -> InputInfo:
+def describe_input(path: str, kind: str, traffic: bool, cut: str = "") -> InputInfo:
     """Name, kind, size and SHA-256 of an input file; ``traffic``: it is a capture
     (:attr:`InputInfo.traffic`); ``cut``: it was read to a cut (:attr:`InputInfo.cut`)."""
     if path == "-":
@@ -161,6 +161,13 @@ def _describe_source(path: str) -> InputInfo:
         raise ReportError(str(exc)) from None
     source.close()
     return describe_input(path, _kind_of(source), isinstance(source, CaptureFile))
+
+
+def _how_cut(source: object) -> str:
+    """:attr:`InputInfo.cut` of an input read to its end."""
+    if getattr(source, "damage", None) is not None:
+        return DAMAGED
+    return CUT_SHORT if getattr(source, "truncated", False) else ""
 
 
 def _refuse_a_stream(path: str) -> None:
@@ -418,7 +425,7 @@ def read_inputs(paths: Sequence[str], detector: Detector | None, study: bool | N
                 path,
                 _kind_of(source),
                 isinstance(source, CaptureFile),
-                bool(getattr(source, "truncated", False)),
+                _how_cut(source),
             )
         )
         made = _how_made(path, region)

@@ -406,7 +406,7 @@ def _ends_inside_a_record(line: bytes, error: orjson.JSONDecodeError) -> bool:
     )
 
 
-def _read_whole(stream: IO[bytes], name: str, close: bool) -> tuple[bytes, str | None]:
+def read_whole(stream: IO[bytes], name: str, close: bool) -> tuple[bytes, str | None]:
     """All of ``stream`` (refused past :data:`MAX_HAR`), and why a compressed one
     ended early, if it did (the bytes that came out before are kept: a HAR cut short
     is read up to its last whole entry). Closed after unless it is stdin."""
@@ -463,7 +463,7 @@ class HarFile:
         self.cut: str | None = None
         """Where a document cut short ended (its entries before the cut are read)."""
         self.lone_surrogates = 0
-        data, broken = _read_whole(stream, self.name, path != "-")
+        data, broken = read_whole(stream, self.name, path != "-")
         self.size = len(data)
         self.position = 0
         data = data.removeprefix(UTF8_BOM)  # a BOM, which some Windows tools write
@@ -484,7 +484,9 @@ class HarFile:
         if broken is not None:
             # Compressed and cut short: the entries whole in what came out are read.
             self.cut = broken if self.cut is None else f"{broken}; {self.cut}"
-        self.truncated = read.cut is not None
+        # A gzip stream cut after the whole document is cut short too: its check
+        # (CRC and length) never came, so nothing says the bytes are the ones written.
+        self.truncated = self.cut is not None
         del data, read
         from capture.sources import har_input
 

@@ -3,6 +3,7 @@ reopened as they were, marks and comments included."""
 
 from __future__ import annotations
 
+import gzip
 import os
 import stat
 from pathlib import Path
@@ -210,3 +211,28 @@ def test_a_har_headerwatch_exported_reopens_with_its_marks_comments_and_region(
     other.write_bytes(orjson.dumps(doc))
     assert recorded_region(str(other)) is None
     assert len(load_annotations([str(other)])) == 0
+
+
+def test_a_gzip_har_export_cut_short_reopens_with_the_marks_of_what_is_read(
+    tmp_path: Path, proxied: Store
+) -> None:
+    """The marks were read by code of their own, which took a gzip stream cut short
+    as unreadable: the reader read its entries, and every mark was lost."""
+    from capture.formats.export import export
+    from capture.sources.inputs import open_input
+
+    whole = tmp_path / "exp.har"
+    assert export(list(proxied), str(whole), "har") == 3
+    packed = gzip.compress(whole.read_bytes())
+    cut = tmp_path / "cut.har.gz"
+    cut.write_bytes(packed[:-8])  # its check (CRC, length) lost: the document whole
+    reopened = _load(cut)
+    assert [(e.marked, e.comment) for e in reopened] == [(e.marked, e.comment) for e in proxied]
+    assert any(e.marked for e in reopened)
+    source = open_input(str(cut))
+    list(source.requests())
+    assert source.truncated  # said cut short, as the warning says it
+    assert source.after_reading() == [
+        f"{cut}: cut short (Compressed file ended before the end-of-stream marker was "
+        "reached); every entry before the cut is reported"
+    ]

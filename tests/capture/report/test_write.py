@@ -543,7 +543,7 @@ def test_the_lead_of_a_capture_cut_short_says_that_the_traffic_after_the_cut_was
     cut.write_bytes(Path(DEMO).read_bytes()[:3000])
     detector = IdentityDetector(IdentityConfig(region="GB"))
     report, _ = make_report(read_inputs([str(cut)], detector), detector=detector)
-    assert report.inputs[0].cut
+    assert report.inputs[0].cut == "cut short"
     assert " went to 1 site (www.bbc.co.uk) " in report.lead
     assert report.lead.endswith(
         " The input " + str(cut) + " is cut short: this is what the requests before the cut "
@@ -551,7 +551,7 @@ def test_the_lead_of_a_capture_cut_short_says_that_the_traffic_after_the_cut_was
         "report."
     )
     whole, _ = make_report(read_inputs([DEMO], detector), detector=detector)
-    assert not whole.inputs[0].cut and "cut short" not in whole.lead
+    assert whole.inputs[0].cut == "" and "cut short" not in whole.lead
 
 
 def test_a_report_that_found_nothing_before_a_cut_does_not_read_as_a_clean_bill(
@@ -570,3 +570,20 @@ def test_a_report_that_found_nothing_before_a_cut_does_not_read_as_a_clean_bill(
         f" The input {cut} is cut short: this is what the requests before the cut show, "
         "and the traffic after it was not read."
     )
+
+
+def test_the_lead_of_a_damaged_capture_says_that_the_rest_was_not_read(tmp_path: Path) -> None:
+    data = Path(DEMO).read_bytes()
+    at = 24  # the records of a classic pcap: 16 bytes of header, then incl_len bytes
+    for _ in range(12):
+        at += 16 + int.from_bytes(data[at + 8 : at + 12], "little")
+    damaged = tmp_path / "damaged.pcap"
+    # The 13th record's length says 2 GB, as no capture's record is.
+    damaged.write_bytes(data[: at + 8] + b"\x00\x00\x00\x7f" + data[at + 12 :])
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    report, _ = make_report(read_inputs([str(damaged)], detector), detector=detector)
+    assert report.inputs[0].cut == "damaged"
+    assert (
+        f" The input {damaged} is damaged: this is what the requests before that point show, "
+        "and the traffic after it was not read. "
+    ) in report.lead
