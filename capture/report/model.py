@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from capture.formats.jsonl import REFUSED_NOTE
-from capture.formats.redact import PSEUDONYMS_V4, PSEUDONYMS_V6, Redactor
+from capture.formats.redact import PSEUDONYMS_V4, PSEUDONYMS_V6, Redactor, is_mask
 from capture.gaps import SERVERS_UNREAD, sides
 from capture.http.stream import BODY_CUT_NOTE
 from capture.http.urls import route
@@ -1156,6 +1156,7 @@ def _value_key(row: FindingRow) -> object:
     value not logged as its name's."""
     if not row.value:
         return row.identity
-    if row.value[:1] == "<" and " " in row.value:
+    if is_mask(row.value):
         return row.value.split(" ", 1)[1]
+    # A raw value (--no-redact) that looks like one ("<a b>") is itself.
     return row.value

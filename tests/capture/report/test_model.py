@@ -401,3 +401,20 @@ def test_the_lead_names_the_identity_that_went_furthest_under_all_its_names() ->
         f"The device ID {ad} went to 2 sites (graph.facebook.com, api2.branch.io)"
     )
     assert "1 other identity also found." in lead
+
+
+def test_raw_values_that_look_like_masks_are_each_their_own_identity() -> None:
+    """Without --redact, two cookie values "<a 1>" and "<b 1>" were keyed as masks are
+    (the part after the space) and counted as one identity."""
+
+    def token(value: str) -> Finding:
+        return finding("tracking_id", name="uid", where="cookie", value=value,
+                       normalized=value, detector="name-hint", severity="medium")  # fmt: skip
+
+    records = [
+        record(1, (token("<a 1>"),), headers=[("Host", "a.example")], ts=1.0),
+        record(2, (token("<b 1>"),), headers=[("Host", "b.example")], ts=2.0),
+    ]
+    assert "1 other identity also found." in build_report(records).lead
+    masked = build_report(records, redactor=Redactor.new()).lead
+    assert "1 other identity also found." in masked
