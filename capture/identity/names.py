@@ -82,7 +82,10 @@ _HINT_PARTS = (
         "msisdn|phone|mobile-?(?:no|num|number)|calling-?line|"
         "<tel|[a-z]*mdn|cli|ani|subno|cellphone|telefon|telephone|ud-?ph|udff-?ph|"
         # The number in other languages' forms (Spanish, Italian, Portuguese, German).
-        "telefono|celular|telemovel|handynummer|rufnummer|mobilnummer>",
+        "telefono|celular|telemovel|handynummer|rufnummer|mobilnummer|handy|whatsapp>|"
+        # A mobile's, cell's or contact's number, abbreviated as forms write them
+        # (mob_no, cell_num, contactNo): "cell" alone is also a radio cell's ID.
+        "<(?:mob|cell|contact)-?(?:no|num|number)>",
     ),
     # MDN, the Mobile Directory Number of CDMA networks, ends a word of its own in
     # carriers' glued names too (Reliance's _rapmdn, "x-callingmdn"); no English word
@@ -244,6 +247,11 @@ HINT_ANCHORS = (
     "maid",
     "rida",
     "meid",
+    "handy",
+    "whatsapp",
+    "mob",
+    "cell",
+    "contact",
 )
 """Lower-case words of which every name that gets a hint contains one, in any
 spelling: a cheap test (``in``) that a name may have a hint. Checked against the

@@ -113,6 +113,14 @@ def test_http_alone_is_not_stripped() -> None:
         ("telefono", HINT_PHONE),
         ("celular", HINT_PHONE),
         ("handynummer", HINT_PHONE),
+        # Forms' abbreviations of a mobile's or contact's number, German's word for a
+        # mobile, a WhatsApp number.
+        ("mob_no", HINT_PHONE),
+        ("contactNo", HINT_PHONE),
+        ("cell_number", HINT_PHONE),
+        ("contact-num", HINT_PHONE),
+        ("handy", HINT_PHONE),
+        ("whatsapp_number", HINT_PHONE),
         ("maid", HINT_ADVERTISING),
         ("rida", HINT_ADVERTISING),
         ("meid", HINT_DEVICE),
@@ -272,6 +280,7 @@ _HINT_WORDS = [
     "advertisingTrackingId", "rdid", "google_aid", "anon_id", "ifv", "ios_ifv", "install_id",
     "Install-ID", "installation-id", "em", "pd[em]", "u_hem", "telefono", "celular",
     "telemovel", "handynummer", "rufnummer", "mobilnummer", "maid", "rida", "meid",
+    "mob-no", "mobno", "cell_num", "contactnumber", "handy", "whatsapp",
 ]  # fmt: skip
 
 
@@ -289,3 +298,11 @@ def test_every_name_with_a_hint_contains_an_anchor_word(
     if name_hint(hint_key(name, normalize_name(name))).hint is not None:
         assert any(anchor in name.lower() for anchor in HINT_ANCHORS), name
         assert could_hint(name), name
+
+
+@pytest.mark.parametrize("name", ["cell", "cellId", "contact", "mob", "contact_id", "mobile_os"])
+def test_a_radio_cell_a_contact_or_a_mobile_flag_alone_says_nothing_of_a_number(
+    name: str,
+) -> None:
+    # A cell ID is a radio cell's, not a phone's; "contact" alone is a person or a page.
+    assert name_hint(hint_key(name, normalize_name(name))).hint is None
