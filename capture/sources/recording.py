@@ -3,7 +3,7 @@
 :class:`RecordingSource` wraps any :class:`~capture.sources.source.FrameSource`: each frame
 is written before it is handed on, and the file is flushed at least every
 :data:`FLUSH_INTERVAL` seconds (heartbeats included), so a crash loses at most
-the last second. When the disk fills up (or any write fails) the user gets one
+the last half second. When the disk fills up (or any write fails) the user gets one
 line and capture goes on without recording; the writer
 (:class:`~capture.formats.pcapng.PcapngWriter`) cuts the file back to its last complete
 flush, so everything flushed before stays readable.
