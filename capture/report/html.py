@@ -218,7 +218,8 @@ def _context(report: Report) -> str:
         f"{e(counted(report.identity_requests, 'request'))} carrying an identity. "
         f"Report written {e(when(report.created))} by headerwatch {e(report.version)} "
         f"with identity catalog {e(report.catalog_version)}. "
-        f"{e(REDACTED_NOTE) if report.redacted else ''}</p>"
+        f"{e(REDACTED_NOTE) if report.redacted else ''}"
+        f"{' ' + e(report.numbers) if report.numbers else ''}</p>"
         + (_table(["Input", "Kind", "Bytes", "SHA-256"], rows, numeric=(2,)) if rows else "")
         + (f"<ul>{notes}</ul>" if notes else "")
     )

@@ -78,6 +78,7 @@ def _context(report: Report) -> list[str]:
             f"{counted(report.identity_requests, 'request')} carrying an identity. Report "
             f"written {when(report.created)} by headerwatch {report.version} with identity "
             f"catalog {report.catalog_version}.{masked}"
+            + (f" {report.numbers}" if report.numbers else "")
         ),
         "",
     ]

@@ -334,6 +334,9 @@ class Report:
     masked_already: bool = False
     """Not :attr:`redacted`, but every identity value is a mask its input was written
     with (a report of a ``--redact`` export): the report holds no raw identity."""
+    numbers: str = ""
+    """How numbers written nationally (no country code) were read: in which region, or
+    not at all (:func:`national_numbers`); empty where the detector does not say."""
 
     @property
     def values(self) -> str:
@@ -444,6 +447,7 @@ def build_report(
     responses: bool = True,
     span: tuple[int, float | None, float | None] | None = None,
     ran: Collection[str] | None = None,
+    region: str | None = "",
 ) -> Report:
     """The report of ``records`` (in capture order, with their transits).
 
@@ -465,6 +469,9 @@ def build_report(
     the report shows (the others were counted, not kept); None: of ``records``.
     ``ran``: the detectors that read the requests (:attr:`IdentityDetector.detectors`),
     which the Method lists when none found anything; None: not known, all of them.
+    ``region``: the one national numbers were read in (:attr:`IdentityDetector.region`),
+    None for none (the report says so, and a lead that found nothing says so too),
+    "" where the detector does not say.
     """
     groups: dict[tuple[str, str, str, str, bool], list[tuple[Record, Finding]]] = {}
     injections: list[InjectionRow] = []
@@ -586,7 +593,8 @@ def build_report(
             redactor is not None,
             missed,
             [(safe(hide(i.name)), i.cut) for i in inputs if i.cut],
-        ),
+        )
+        + (NO_REGION_LEAD if not rows and region is None else ""),
         redacted=redactor is not None,
         created=created,
         version=safe(version),
@@ -608,6 +616,7 @@ def build_report(
         notes=tuple(safe(hide(n)) for n in notes),
         echoed=(counters or {}).get("echoes", 0),
         masked_already=redactor is None and _all_masks(rows),
+        numbers="" if region == "" else national_numbers(region),
     )
 
 
@@ -777,6 +786,27 @@ def _lead(
     if redacted:
         text += " Identity values are masked in this report."
     return text
+
+
+NO_REGION_LEAD = (
+    " Numbers written nationally (without a country code) were not read: no region was given."
+)
+"""What a lead that found nothing adds when no region was given: a national number
+missed is not a clean bill."""
+
+
+def national_numbers(region: str | None) -> str:
+    """The Context's sentence on numbers written nationally: read as ``region``'s, or
+    (None) not read."""
+    if region:
+        return (
+            f"Numbers written nationally (without a country code) were read as region {region}'s."
+        )
+    return (
+        "Numbers written nationally (without a country code, as 07700 900123) were not "
+        "read: no region was given (--region or [identity] region), and the locale named "
+        "none."
+    )
 
 
 def _cut_caveat(cut: Sequence[tuple[str, str]]) -> str:

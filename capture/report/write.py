@@ -526,6 +526,8 @@ def make_report(
         "responses": read.responses,
         # Any detector but headerwatch's own (a test's) does not say which ran.
         "ran": getattr(detector, "detectors", None),
+        # Nor in which region it read national numbers.
+        "region": detector.region if isinstance(detector, IdentityDetector) else "",
     }
     if not read.study:
         # Records the report does not show were counted, not kept: the lead counts them.

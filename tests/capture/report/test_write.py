@@ -587,3 +587,30 @@ def test_the_lead_of_a_damaged_capture_says_that_the_rest_was_not_read(tmp_path:
         f" The input {damaged} is damaged: this is what the requests before that point show, "
         "and the traffic after it was not read. "
     ) in report.lead
+
+
+def test_a_report_says_in_which_region_national_numbers_were_read_or_that_none_were(
+    tmp_path: Path,
+) -> None:
+    """A national number under phone= went unread without a region, and the lead said
+    no identity was found, as a clean bill: the note on stderr is in no report."""
+    from tests.helpers import conversation, save
+
+    conv = conversation()
+    ask = b"GET /x?phone=07700900123 HTTP/1.1\r\nHost: a.example\r\n\r\n"
+    path = save(tmp_path, conv.handshake() + conv.send(True, ask) + conv.close())
+    unread = IdentityDetector(IdentityConfig(region=None))
+    report, _ = make_report(read_inputs([str(path)], unread), detector=unread)
+    assert report.lead.startswith("No identity was found in 1 HTTP request: ")
+    assert report.lead.endswith(
+        " Numbers written nationally (without a country code) were not read: no region was given."
+    )
+    assert report.numbers.startswith("Numbers written nationally (without a country code, as ")
+    assert report.numbers in render(report, None, "html")
+    read = IdentityDetector(IdentityConfig(region="GB"))
+    report, _ = make_report(read_inputs([str(path)], read), detector=read)
+    assert report.lead.startswith("The phone number ")
+    assert report.numbers == (
+        "Numbers written nationally (without a country code) were read as region GB's."
+    )
+    assert "were read as region GB\\'s." in render(report, None, "md")
