@@ -423,6 +423,12 @@ def catalog_from_config(args: argparse.Namespace) -> Catalog:
 _NOTES: list[str] = []
 
 
+def pending_notes() -> list[str]:
+    """The notes :func:`take_notes` will give, each once, left for it: the dashboard
+    shows them on its screen too, where stderr is not seen until it exits."""
+    return list(dict.fromkeys(_NOTES))
+
+
 def take_notes() -> list[str]:
     """The notes for stderr the command's set-up left (:func:`build_detector`'s missing
     region), each once. :func:`tui.cli.main` prints them when the command has run: a

@@ -8,11 +8,12 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from capture.model import Notice
 from capture.pipeline import Detector
 from capture.sources.source import FrameSource
 from capture.text import printable
 from capture.view.filter import FilterError, compile_filter
-from tui.common import UsageError, dashboard_keys, no_terminal
+from tui.common import UsageError, dashboard_keys, no_terminal, pending_notes
 
 if TYPE_CHECKING:
     from tui.app import HeaderwatchApp, NoticeBox
@@ -120,4 +121,18 @@ def dashboard_app(
     )
     if notice_box is not None:
         app.notice_boxes.append(notice_box)
+    app.ingest(set_up_notices())
     return app
+
+
+def set_up_notices() -> list[Notice]:
+    """What the command's set-up said for stderr (:func:`~tui.common.pending_notes`),
+    as notices for the dashboard's screen: a missing region above all, a national
+    number not read looking like no number (printed on stderr too, after it exits)."""
+    notices = []
+    for note in pending_notes():
+        level, _, text = note.removeprefix("headerwatch: ").partition(": ")
+        if "no region" in text:
+            level = "warning"
+        notices.append(Notice("warning" if level == "warning" else "info", text))
+    return notices
