@@ -766,15 +766,26 @@ class MainScreen(Screen[None]):
 
     def action_export(self) -> None:
         """Export requests in any output format (HAR first)."""
-        self._ask_save("Export requests", EXPORT_FORMATS)
+        self._ask_save("Export requests", EXPORT_FORMATS, what_is_shown=True)
 
     def action_report(self) -> None:
         """Write an evidence report (HTML or Markdown) of all requests or the shown ones."""
-        self._ask_save("Write evidence report (identities masked)", REPORT_FORMATS)
+        self._ask_save(
+            "Write evidence report (identities masked)", REPORT_FORMATS, what_is_shown=True
+        )
 
     def _ask_save(
-        self, title: str, formats: tuple[str, ...], extension: str = "", note: str = ""
+        self,
+        title: str,
+        formats: tuple[str, ...],
+        extension: str = "",
+        note: str = "",
+        what_is_shown: bool = False,
     ) -> SaveScreen:
+        """The save dialog. ``what_is_shown``: the shown requests are picked at first
+        where the view shows fewer than all, as Wireshark's export of specified packets
+        picks the displayed ones: an export or report of a filtered view is of what it
+        shows, not of everything (a session keeps everything unless asked)."""
         total = len(self.hw.store)
         shown = self.requests.total
 
@@ -784,8 +795,9 @@ class MainScreen(Screen[None]):
         name = default_name(extension or formats[0])
         # While a file loads or a capture runs, the counts grow until the file is written.
         growing = self.hw.state not in ("done", "error")
+        scope = "shown" if what_is_shown and shown < total else "all"
         screen = SaveScreen(
-            title, formats, shown, total, name, note, submit=submit, growing=growing
+            title, formats, shown, total, name, note, submit=submit, growing=growing, scope=scope
         )
         self.app.push_screen(screen)
         return screen

@@ -382,6 +382,10 @@ def default_name(extension: str, now: float | None = None) -> str:
     return os.path.join(os.getcwd(), f"headerwatch-{stamp}.{extension}")
 
 
+SAVE_KEYS_HINT = "shift+tab: the choices above · space: pick · enter: save · esc: cancel"
+"""What the save dialog says under its file name (the focus starts there)."""
+
+
 class SaveScreen(ModalScreen[SaveRequest | None]):
     """Ask where to save (session or export) and what: all requests or the shown ones.
 
@@ -403,6 +407,7 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
     SaveScreen #save-options { height: auto; }
     SaveScreen #save-buttons { height: auto; align-horizontal: right; }
     SaveScreen #save-error { color: $error; width: 1fr; height: auto; }
+    SaveScreen #save-keys { color: $text-muted; width: 1fr; height: auto; }
     """
 
     def __init__(
@@ -416,8 +421,11 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
         *,
         submit: Callable[[SaveRequest, SaveScreen], None],
         growing: bool = False,
+        scope: str = "all",
     ) -> None:
         super().__init__()
+        self.scope = scope
+        """The choice pressed at first: ``all`` or ``shown``."""
         self.so_far = " so far" if growing else ""
         """After each count while the input is still read or captured: the file gets
         what there is when it is written, which the message after counts."""
@@ -443,16 +451,20 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
                 with RadioSet(id="save-scope"):
                     yield Choice(
                         f"all {counted(self.total, 'request')}{self.so_far}",
-                        value=True,
+                        value=self.scope == "all",
                         id="scope-all",
                     )
-                    self._shown_button = Choice(self._shown_label(), id="scope-shown")
+                    self._shown_button = Choice(
+                        self._shown_label(), value=self.scope == "shown", id="scope-shown"
+                    )
                     yield self._shown_button
                 if len(self.formats) > 1:
                     with RadioSet(id="save-format"):
                         for i, fmt in enumerate(self.formats):
                             yield Choice(fmt.upper(), value=i == 0, id=f"format-{fmt}")
             yield OrderedInput(value=self.path, id="save-path")
+            # The name has the focus: how to reach the choices above it.
+            yield Label(SAVE_KEYS_HINT, id="save-keys")
             yield Label("", id="save-error")
             with Horizontal(id="save-buttons"):
                 yield Button("Save", variant="primary", id="save-ok")

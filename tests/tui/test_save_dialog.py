@@ -113,6 +113,47 @@ async def test_x_to_a_name_ending_jsonl_writes_jsonl_though_har_was_pressed(
         assert f"exported 6 requests as HAR to {plain}" in [n.message for n in app._notifications]
 
 
+async def test_x_of_a_filtered_view_exports_the_shown_requests_unless_all_is_picked(
+    tmp_path: Path,
+) -> None:
+    """x, Down, Enter in a filtered view exported all 6 requests: "all" was picked at
+    first and the keys a user tried did not reach the choice. As Wireshark's export of
+    specified packets, the shown ones are picked at first."""
+    app = make_app()
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        app.main.apply_filter("~id")
+        await pilot.pause()
+        await pilot.press("x")
+        screen = app.screen
+        assert isinstance(screen, SaveScreen)
+        assert screen.query_one("#scope-shown", RadioButton).value
+        assert "shift+tab: the choices above" in str(screen.query_one("#save-keys", Label).content)
+        shown = tmp_path / "shown.jsonl"
+        await _submit(pilot, shown)
+        assert [json.loads(line)["id"] for line in shown.read_text().splitlines()] == [1, 3, 5, 6]
+        app.main.apply_filter("")
+        await pilot.pause()
+        await pilot.press("x")
+        screen = app.screen
+        assert isinstance(screen, SaveScreen)
+        assert screen.query_one("#scope-all", RadioButton).value  # nothing hidden
+
+
+async def test_w_of_a_filtered_view_saves_every_request_unless_shown_is_picked() -> None:
+    # A session is the evidence kept: all of it, unless the user asks for less.
+    app = _demo_app()
+    messages: list[Message] = []
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await wait_for(pilot, messages, SourceFinished)
+        app.main.apply_filter("~id imei")
+        await pilot.pause()
+        await pilot.press("w")
+        screen = app.screen
+        assert isinstance(screen, SaveScreen)
+        assert screen.query_one("#scope-all", RadioButton).value
+
+
 async def test_w_to_a_name_of_another_kind_is_refused_and_the_dialog_keeps_it(
     tmp_path: Path,
 ) -> None:
