@@ -122,21 +122,13 @@ async def test_x_of_a_filtered_view_exports_the_shown_requests_unless_all_is_pic
     app = make_app()
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await feed(pilot, app, *seen(demo_records()))
-        app.main.apply_filter("~id")
-        await pilot.pause()
-        await pilot.press("x")
-        screen = app.screen
-        assert isinstance(screen, SaveScreen)
+        screen = await _dialog_over(pilot, "~id", "x")
         assert screen.query_one("#scope-shown", RadioButton).value
         assert "shift+tab: the choices above" in str(screen.query_one("#save-keys", Label).content)
         shown = tmp_path / "shown.jsonl"
         await _submit(pilot, shown)
         assert [json.loads(line)["id"] for line in shown.read_text().splitlines()] == [1, 3, 5, 6]
-        app.main.apply_filter("")
-        await pilot.pause()
-        await pilot.press("x")
-        screen = app.screen
-        assert isinstance(screen, SaveScreen)
+        screen = await _dialog_over(pilot, "", "x")
         assert screen.query_one("#scope-all", RadioButton).value  # nothing hidden
 
 
@@ -146,12 +138,20 @@ async def test_w_of_a_filtered_view_saves_every_request_unless_shown_is_picked()
     messages: list[Message] = []
     async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
         await wait_for(pilot, messages, SourceFinished)
-        app.main.apply_filter("~id imei")
-        await pilot.pause()
-        await pilot.press("w")
-        screen = app.screen
-        assert isinstance(screen, SaveScreen)
+        screen = await _dialog_over(pilot, "~id imei", "w")
         assert screen.query_one("#scope-all", RadioButton).value
+
+
+async def _dialog_over(pilot: Pilot[int], expr: str, key: str) -> SaveScreen:
+    """The dialog ``key`` opens over the view that filter ``expr`` shows."""
+    app = pilot.app
+    assert isinstance(app, HeaderwatchApp)
+    app.main.apply_filter(expr)
+    await pilot.pause()
+    await pilot.press(key)
+    screen = app.screen
+    assert isinstance(screen, SaveScreen)
+    return screen
 
 
 async def test_w_to_a_name_of_another_kind_is_refused_and_the_dialog_keeps_it(
