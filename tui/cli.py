@@ -8,7 +8,7 @@ import importlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 # Each command module has ``register(subparsers)`` and ``run(args) -> int``; listed by
 # name, in the order of the help, and imported only when its command is parsed: a
@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         gc.freeze()
         if collecting:
             gc.enable()
-    args, unknown = parser.parse_known_args(words)
+    args, unknown = _parse(parser, commands.get(command or ""), words)
     if unknown:
         # argparse would name the top-level parser ("headerwatch: error: ..."); the
         # command's own help is where the options it takes are listed.
@@ -132,6 +132,30 @@ def main(argv: Sequence[str] | None = None) -> int:
                 break  # the terminal is gone (a dashboard stopped by SIGHUP): the status stands
     _flush_or_drop()
     return code
+
+
+def _parse(
+    parser: argparse.ArgumentParser,
+    chosen: argparse.ArgumentParser | None,
+    words: list[str],
+) -> tuple[argparse.Namespace, list[str]]:
+    """``parser.parse_known_args(words)``, an unknown option of the ``chosen`` command
+    said first: argparse says a missing required argument before it, so that ``report
+    --bogus`` read "the following arguments are required: -o/--output", naming a word
+    the user had not typed wrong. So the words are read once with nothing required."""
+    if chosen is not None:
+        required: list[Any] = [a for a in chosen._actions if a.required]
+        required += [g for g in chosen._mutually_exclusive_groups if g.required]
+        for item in required:
+            item.required = False
+        try:
+            _, unknown = parser.parse_known_args(words)
+        finally:
+            for item in required:
+                item.required = True
+        if unknown:
+            chosen.error("unrecognized arguments: " + " ".join(unknown))
+    return parser.parse_known_args(words)
 
 
 def _flush_or_drop() -> None:

@@ -87,9 +87,10 @@ _width = whole_number(
 def run(args: argparse.Namespace) -> int:
     """Run ``scan``."""
     files = args.files or [demo_capture_path()]
+    # Built first: a bad option is its one line of error, with no banner before it.
+    detector = build_detector(args, inputs=files)
     if not args.files:
         print(f"headerwatch: scanning the bundled demo capture {files[0]}", file=sys.stderr)
-    detector = build_detector(args, inputs=files)
     jobs = args.jobs
     if detector.counts_recurrence and (jobs or 0) != 1:
         # Each process of a split scan sees only its share of connections: a token's

@@ -38,6 +38,27 @@ def test_a_mistyped_option_before_any_command_is_one_line_naming_the_top_level_h
 
 
 @pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "--bogus"],
+        ["open", "--bogus"],
+        ["live", "--bogus"],
+        ["report", "-o", "x.md", "--bogus"],
+    ],
+)
+def test_an_unknown_option_is_said_before_a_missing_required_argument(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    # argparse said "the following arguments are required: -o/--output" for
+    # `report --bogus`: a word the user had not typed wrong.
+    err = _usage_error(capsys, *argv)
+    assert err == (
+        f"headerwatch {argv[0]}: error: unrecognized arguments: --bogus "
+        f"(see headerwatch {argv[0]} --help)\n"
+    )
+
+
+@pytest.mark.parametrize(
     ("argv", "said"),
     [
         (["scna"], "headerwatch: error: argument COMMAND: invalid choice: 'scna' "),
@@ -116,6 +137,21 @@ def test_an_input_error_is_its_one_line_without_the_region_note() -> None:
     code, lines = _scan_stderr({"LANG": "C.UTF-8"}, "/nonexistent/capture.pcap")
     assert code == 2
     assert lines == ["headerwatch: error: /nonexistent/capture.pcap: no such file"]
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (["--region", "XX"], "--region 'XX' is not a region code such as GB or US"),
+        (["--msisdn", "abc"], "--msisdn 'abc' is not a phone number: no digits"),
+    ],
+)
+def test_a_bad_option_of_a_scan_of_the_demo_is_its_one_line_with_no_banner_before(
+    option: list[str], said: str
+) -> None:
+    code, lines = _scan_stderr({"LANG": "C.UTF-8"}, *option)
+    assert code == 2
+    assert lines == [f"headerwatch: error: {said}"]
 
 
 @pytest.mark.parametrize(
