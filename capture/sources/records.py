@@ -475,6 +475,12 @@ class HarFile:
         except HarJsonError as exc:
             if broken is not None:  # a gzip stream cut before anything whole
                 raise CaptureError(f"{self.name}: cannot read ({broken})") from None
+            if is_capture_magic(data[:4]):
+                # Named --input har: JSON's own words for a capture's bytes ("str is
+                # not valid UTF-8: surrogates not allowed") say nothing to a user.
+                raise CaptureError(
+                    f"{self.name}: a pcap or pcapng capture, not a HAR (read it without --input)"
+                ) from None
             raise CaptureError(f"{self.name}: not a readable HAR ({printable(str(exc))})") from None
         except MemoryError:
             raise CaptureError(

@@ -236,6 +236,10 @@ def test_an_input_with_nothing_of_its_kind_in_it_fails_in_one_line_with_status_2
             "(read it without --input)",
         ),
         (
+            ("--input", "har", str(PCAPNG)),
+            f"{PCAPNG}: a pcap or pcapng capture, not a HAR (read it without --input)",
+        ),
+        (
             ("--input", "suricata", str(latin1)),
             f"{latin1}: nothing read: not Suricata eve.json events "
             "(line 1: not JSON (not UTF-8 text))",
