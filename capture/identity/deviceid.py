@@ -59,6 +59,13 @@ def device_id_detail(value: str) -> str | None:
         return None
     uuid, hex_digits, token = _shapes()
     if uuid.fullmatch(text):
+        if text[14] == "1" and text[19] in "89abAB":
+            # A time-based UUID (RFC 9562 version 1: a clock reading and the making
+            # machine's node) is made per event, on a server: an ad session's (Integral
+            # Ad Science's asid=, a dozen in one page load) or a message's. Advertising
+            # and vendor IDs are random (version 4), and an install's or a device's made
+            # from its properties is name-based (version 3 or 5): none is version 1.
+            return None
         return "UUID"
     if hex_digits.fullmatch(text):
         # Branch's device_fingerprint_id is decimal: "hex digits" said otherwise.
