@@ -173,6 +173,8 @@ class _NameRule:
 # Cheap tests decide whether a value is worth the detectors at all. They use str
 # methods first because a regex scan of a long value costs microseconds in CPython.
 _PLUS_DIGIT = re.compile(r"\+[0-9]")
+# OMA's UAProf schema (ccppschema-20021212#, its RDF vocabulary), not a handset's profile.
+_UAPROF_SCHEMA = re.compile(r"/UAPROF/ccppschema-\d{8}#?\W*$", re.IGNORECASE)
 _URI_SCHEME = re.compile(r"(?i:tel|sips?):")
 _DIGIT_RUN = re.compile(r"[0-9]{7}")
 _PHONE_SHAPED = re.compile(r"\+?[0-9]{10,15}")
@@ -838,6 +840,12 @@ class IdentityDetector:
         if not text:
             return
         kind, severity = entry.kind, entry.severity
+        if kind == "device_profile" and _UAPROF_SCHEMA.search(text):
+            # The UAProf vocabulary's own address, which no handset's profile is (an
+            # Android GPS-assistance client sends it): it names no model.
+            detail = f"{entry.description} · the UAProf schema's own address, no handset's profile"
+            out.append(Finding(name, where, "network_info", text, text, CATALOG, "info", detail))
+            return
         if kind in IDENTITY_KINDS and is_placeholder(text):
             # "-", "unknown", "0", "***": the enrichment is there, the identity is not
             # (a gateway that had no number for this subscriber, or one masked it).

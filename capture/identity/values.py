@@ -45,6 +45,7 @@ from capture.identity.phone import (
     parse_lenient,
     parse_strict,
 )
+from capture.identity.placeholder_digests import PLACEHOLDER_DIGESTS
 
 # Detector names: the ``detector`` field of findings, and what ``disabled`` can name.
 PHONENUMBER = "phonenumber"
@@ -366,6 +367,8 @@ class ValueScanner:
             return None
         kind, what = hashed
         text = value.strip()
+        if text.lower() in PLACEHOLDER_DIGESTS:
+            return None  # sha256("1"), md5(""): a field hashed empty, no one's identifier
         detail = f"{algorithm} digest under a name that says {what}: the {what} hashed"
         return ValueHit(kind, text, text.lower(), DIGEST, "medium", detail)
 

@@ -156,6 +156,19 @@ def test_a_placeholder_under_an_identity_header_is_information_not_an_identity(
     assert finding.kind == "network_info" and "placeholder" in finding.detail
 
 
+def test_the_uaprof_schemas_own_address_under_x_wap_profile_names_no_handset(
+    detector: IdentityDetector,
+) -> None:
+    # An Android GPS-assistance download sent it (nDPI's waze.pcap): it read as "the
+    # URL of the handset's profile (identifies the exact model)".
+    schema = "http://www.openmobilealliance.org/tech/profiles/UAPROF/ccppschema-20021212#"
+    [finding] = findings(detector, add=[("x-wap-profile", schema)])
+    assert finding.kind == "network_info" and "no handset's profile" in finding.detail
+    handset = '"http://wap.samsungmobile.com/uaprof/SGH-I900.xml"'
+    [finding] = findings(detector, add=[("x-wap-profile", handset)])
+    assert finding.kind == "device_profile"
+
+
 @pytest.mark.parametrize(
     ("name", "value", "kind", "normalized"),
     [
