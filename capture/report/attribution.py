@@ -53,7 +53,13 @@ def evidence(record: Record, finding: Finding, received: bool = False) -> Eviden
     """Where ``finding`` of ``record`` was seen. ``received``: the record is from a
     reflector's own log (the request as the server received it)."""
     moved = record.transit
-    if moved is not None and finding.where == WHERE_HEADER:
+    if moved is not None:
+        if finding.where != WHERE_HEADER:
+            # A parameter, cookie or body field of a request whose echo came back: the
+            # record is the request as the device sent it (what the echo is set beside),
+            # so the device sent it. It read "added on the way by the network" beside an
+            # injected header carrying the same number.
+            return Evidence(SENT, "in the request as the device sent it, beside a reflector's echo")
         if finding.name.lower() in moved.touched_names:
             return Evidence(INJECTED, "a reflector's echo shows the device did not send it")
         # Not added or changed on the way: the header was in the block as sent.

@@ -752,8 +752,15 @@ def _lead(
     said = attribution(seen, any(r.network_header for r in claimed))
     whole = len({record for r in same for record in r.records})
     named = same  # the rows of the list the attribution follows
-    if said and len(about) < whole:
-        claimed = [r for r in claimed if any(e.vantage == seen.vantage for _h, e in r.seen_each)]
+    # The rows the strongest evidence is about: an injected header's, not a parameter
+    # the device sent with the same number in the same request.
+    backed = [r for r in claimed if any(e.vantage == seen.vantage for _h, e in r.seen_each)]
+    if said and len(about) == whole and _via(backed) != _via(same):
+        # The same requests, not all the places named: which of them it is said of.
+        named = backed
+        text += f"; in the {_via(backed)}"
+    elif said and len(about) < whole:
+        claimed = backed
         named = claimed
         if set(hosts) != {h for r in same for h, _e in r.seen_each}:
             # The same names are not named again ("in the header X; in the header X").

@@ -356,6 +356,32 @@ def test_the_lead_is_the_identity_a_reflectors_echo_shows_the_network_added() ->
     assert "1 other identity also found." in report.lead
 
 
+def test_the_lead_says_only_of_the_injected_header_that_the_network_added_it() -> None:
+    """The carrier lab: the phone sent ?phone=+447700900123 and squid added the same
+    number as x-up-calling-line-id. The lead said "in the header x-up-calling-line-id or
+    the URL parameter phone, added on the way by the network": of the parameter too."""
+    import dataclasses
+
+    from capture.model import Transit
+
+    added = finding(name="x-up-calling-line-id", value="447700900123", normalized="+447700900123")
+    own = finding(name="phone", where="query", value="%2B447700900123", normalized="+447700900123")
+    sent = (("Host", "198.51.100.2"),)
+    injected = (("x-up-calling-line-id", added.value),)
+    echoed = record(1, findings=(added, own), headers=sent, uri="/y?phone=%2B447700900123")
+    both = dataclasses.replace(echoed, transit=Transit(sent + injected, injected, (), ()))
+    lead = build_report([both], catalog=load_catalog()).lead
+    assert lead.startswith(
+        "The phone number +447700900123 went to 1 site (198.51.100.2) in the header "
+        "x-up-calling-line-id or the URL parameter phone; in the header x-up-calling-line-id, "
+        "added on the way by the network: a reflector's echo shows the device did not send it."
+    ), lead
+    # The parameter alone, beside an echo: the device sent it.
+    alone = dataclasses.replace(both, findings=(own,))
+    lead = build_report([alone], catalog=load_catalog()).lead
+    assert "sent by the phone or an app on it" in lead and "added on the way" not in lead, lead
+
+
 def test_the_appendix_writes_an_ipv6_connection_with_brackets_and_says_what_a_har_lacks() -> None:
     """ "2001:db8:99::10:80" is itself an address: which part was the port? And a HAR's
     request read ":0 → 35.190.88.7:443", as if its client's port were 0."""
