@@ -15,7 +15,7 @@ sparklines as the live capture did.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from capture.identity.recurrence import DETECTOR as RECURRENCE
@@ -229,11 +229,22 @@ class Exposure:
         self.version += 1
         later = Record(record.id, record.request, findings)
         slot = self._slot(int(record.request.ts))
-        return self._count_findings(later, slot, counted=bool(record.identities))
+        # A value the request carried already (the number the phone sent in its query,
+        # then added as a header on the way) was counted with it: the same request
+        # again made "4 req" of three.
+        known = {(f.kind, f.normalized or f.value) for f in record.findings if f.is_identity}
+        return self._count_findings(later, slot, counted=bool(record.identities), known=known)
 
-    def _count_findings(self, record: Record, slot: int | None, counted: bool) -> bool:
+    def _count_findings(
+        self,
+        record: Record,
+        slot: int | None,
+        counted: bool,
+        known: Collection[tuple[str, str]] = (),
+    ) -> bool:
         """Count the identities of ``record``; ``counted``: its request already was an
-        identity request."""
+        identity request; ``known``: the identities it was counted with already (their
+        new places are added to them, not a request)."""
         findings = record.findings
         if not findings:
             return False
@@ -251,7 +262,7 @@ class Exposure:
         if not counted:
             self.identity_requests += 1
         if slot is not None:
-            self._id_series[slot] += len(seen)
+            self._id_series[slot] += sum(key not in known for key in seen)
         host = record.request.destination.lower()
         if not counted:
             host_requests = self._host_requests
@@ -260,7 +271,10 @@ class Exposure:
             else:
                 self.dropped["hosts"] += 1
         for key in seen:
-            self._count_identity(key, record, host, ts, carriers)
+            if key in known:
+                self._more_places(key, record)
+            else:
+                self._count_identity(key, record, host, ts, carriers)
         for key, name in carriers.items():
             self._count_carrier(key, name)
         app = self._apps.get(record.request.app) if record.request.app else None
@@ -313,6 +327,18 @@ class Exposure:
             entry.first_ts = ts
         if ts > entry.last_ts:
             entry.last_ts = ts
+
+    def _more_places(self, key: tuple[str, str], record: Record) -> None:
+        """The places in ``record`` of identity ``key``, counted with its request
+        already: named among its carriers, the request not counted again."""
+        ident = self._identities.get(key)
+        if ident is None:
+            return
+        for finding in record.findings:
+            if (finding.kind, finding.normalized or finding.value) == key:
+                ident.carriers.setdefault(f"{finding.where} {finding.name}", None)
+                if finding.detector == RECURRENCE:
+                    ident.detail = finding.detail
 
     def _count_carrier(self, key: tuple[str, str], name: str) -> None:
         carrier = self._carriers.get(key)

@@ -164,3 +164,22 @@ def test_a_host_counts_requests_once_even_when_identities_are_added_in_transit()
     [host] = exp.hosts()
     assert (host.host, host.requests, len(host.identities)) == ("ads.example", 2, 2)
     assert exp.identity_requests == 2
+
+
+def test_a_number_the_request_carried_and_the_network_added_again_is_one_request() -> None:
+    """The carrier lab: the phone sent ?phone=+447700900123 and squid added the same
+    number as x-up-calling-line-id. The panel said "4 req" of three requests."""
+    exp = Exposure()
+    query = finding(name="phone", where="query", value="%2B447700900123")
+    sent = host_record(1, "198.51.100.2", 100.0, query)
+    exp.add(sent)  # type: ignore[arg-type]
+    exp.add(host_record(2, "198.51.100.2", 101.0, MSISDN))  # type: ignore[arg-type]
+    exp.add(host_record(3, "198.51.100.2", 102.0, MSISDN))  # type: ignore[arg-type]
+    added = (("Host", "198.51.100.2"), ("x-up-calling-line-id", "447700900123"))
+    moved = transit((("Host", "198.51.100.2"),), added)
+    exp.add_injected(EchoSeen(sent, moved, (MSISDN,)))  # type: ignore[arg-type]
+    [ident] = exp.identities()
+    assert ident.requests == 3 and [h.requests for h in ident.hosts] == [3]
+    # The header it came in on the way is one of its places.
+    assert ident.carriers == ("query phone", "header x-up-calling-line-id")
+    assert exp.identity_requests == 3
