@@ -80,6 +80,24 @@ def test_headless_follow_keeps_identity_options_and_exit_codes(tmp_path: Path) -
     assert "2 lines recorded" in run.stderr
 
 
+@pytest.mark.skipif(shutil.which("timeout") is None, reason="needs coreutils' timeout")
+@pytest.mark.parametrize(("records", "status"), [([["X-MSISDN", "447700900123"]], 1), ([], 0)])
+def test_the_readmes_timeout_recipe_tells_a_script_whether_an_identity_was_seen(
+    tmp_path: Path, records: list[list[str]], status: int
+) -> None:
+    """README: `timeout --preserve-status -s INT 60 headerwatch live ... --fail-on-identity`.
+    As first written, without --preserve-status, it exited 124 either way."""
+    source = tmp_path / "proxy.jsonl"
+    source.write_bytes(_record(1, records))
+    run = subprocess.run(
+        ["timeout", "--preserve-status", "-s", "INT", "5", sys.executable, "-m", "tui.cli",
+         "live", "--from", str(source), "--format", "jsonl", "--fail-on-identity"],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )  # fmt: skip
+    assert run.returncode == status, run.stderr
+    assert [orjson.loads(line)["uri"] for line in run.stdout.splitlines()] == ["/1"]
+
+
 def test_following_nothing_of_identity_exits_0(tmp_path: Path) -> None:
     (tmp_path / "proxy.jsonl").write_bytes(_record(1, []) + _record(2, []))
     run = _follow(tmp_path, "--format", "jsonl", "--fail-on-identity")
