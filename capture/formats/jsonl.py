@@ -378,10 +378,13 @@ def carried_findings(
     A redacted record (a finding's value is a mask of ``--redact``:
     :func:`capture.formats.redact.is_mask`) carries all of them, as written: a mask
     cannot be found again (the detector would read it as an opaque subscriber ID).
-    Any other carries those in the body when it keeps no body (``bodiless``), and
-    those of the recurrence detector: a token that reached its N-th site depends on
+    Any other carries those in the body when it keeps no body (``bodiless``), those
+    of the recurrence detector: a token that reached its N-th site depends on
     requests the file may not hold (a filtered export keeps the N-th on, not the
-    first sites), so it may not be found again; the pipeline keeps it unless it is
+    first sites), so it may not be found again; and the canaries': the values
+    looked for were options of the run that wrote the file, which holds only their
+    digests (a session reopened without them lost its canary findings but a body's).
+    The pipeline keeps those unless it finds them again
     (:func:`capture.identity.detector.with_carried`). The rest are found again."""
     kept: list[dict[str, Any]] = []
     # One pass, no call (the many findings of a log that was not redacted): a mask
@@ -391,14 +394,15 @@ def carried_findings(
             value = f.get("value")
             if type(value) is str and value[:1] == "<" and _is_mask(value):
                 return tuple(read(every) for every in findings if type(every) is dict), True
-            if (bodiless and f.get("where") == "body") or f.get("detector") == _RECURRENCE:
+            if (bodiless and f.get("where") == "body") or f.get("detector") in _OPTIONS_FOUND:
                 kept.append(f)
     return (tuple(map(read, kept)) if kept else ()), False
 
 
-_RECURRENCE = "recurrence"
-"""The recurrence detector's name (:data:`capture.identity.recurrence.DETECTOR`, spelt
-here: reading a file imports no detector)."""
+_OPTIONS_FOUND = ("recurrence", "canary")
+"""The detectors whose findings depend on more than the record: recurrence's
+(:data:`capture.identity.recurrence.DETECTOR`) and the canaries' (``CANARY``), spelt
+here: reading a file imports no detector."""
 
 
 def _is_mask(text: str) -> bool:

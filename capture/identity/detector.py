@@ -1762,14 +1762,21 @@ def _sites(finding: Finding) -> int:
 
 
 def not_held(findings: tuple[Finding, ...], held: tuple[Finding, ...]) -> tuple[Finding, ...]:
-    """Of ``findings``, those of the recurrence detector whose where, name, kind,
-    normalized value and detector none of ``held`` has, and all the others: a
-    recurrence finding a record file carried is kept only where the run does not
+    """Of ``findings``, those of the recurrence detector or the canaries whose where,
+    name, kind, normalized value and detector none of ``held`` has, and all the
+    others: such a finding a record file carried is kept only where the run does not
     find it again (:func:`with_carried`)."""
-    if not held or not any(f.detector == RECURRENCE for f in findings):
+    if not held or not any(f.detector in _OPTIONS_FOUND for f in findings):
         return findings
     keys = {_finding_key(f) for f in held}
-    return tuple(f for f in findings if f.detector != RECURRENCE or _finding_key(f) not in keys)
+    return tuple(
+        f for f in findings if f.detector not in _OPTIONS_FOUND or _finding_key(f) not in keys
+    )
+
+
+_OPTIONS_FOUND = (RECURRENCE, CANARY)
+"""The detectors whose findings a record file carries over (:func:`carried_findings
+<capture.formats.jsonl.carried_findings>`): they depend on the run's options."""
 
 
 def beyond_written(found: tuple[Finding, ...], written: tuple[Finding, ...]) -> tuple[Finding, ...]:

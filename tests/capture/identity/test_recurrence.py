@@ -344,7 +344,10 @@ def test_a_recurrence_finding_found_again_on_reading_back_is_listed_once(
     assert [r["findings"] for r in again] == [r["findings"] for r in records]
 
 
-def test_canary_findings_are_not_carried_from_the_file_but_found_again(tmp_path: Path) -> None:
+def test_canary_findings_are_carried_from_the_file_unless_found_again(tmp_path: Path) -> None:
+    """The file holds its canaries' digests, not their values: a run without them
+    cannot find them again, and a session reopened so lost its canary findings (but a
+    body's). Carried, as recurrence's are; found again, listed once."""
     records = _scan_records(zork_har(tmp_path / "rec.har"))
     record = records[3]
     record["findings"].append(
@@ -362,4 +365,5 @@ def test_canary_findings_are_not_carried_from_the_file_but_found_again(tmp_path:
     path = tmp_path / "one.jsonl"
     path.write_text(json.dumps(record) + "\n", encoding="utf-8")
     (again,) = _scan_records(path)
-    assert [f["detector"] for f in again["findings"]] == ["recurrence", "recurrence"]
+    assert [f["detector"] for f in again["findings"]] == ["canary", "recurrence", "recurrence"]
+    assert again["findings"][0]["name"] == "X-Zork-Tag"
