@@ -526,8 +526,13 @@ def make_report(
         "responses": read.responses,
         # Any detector but headerwatch's own (a test's) does not say which ran.
         "ran": getattr(detector, "detectors", None),
-        # Nor in which region it read national numbers.
-        "region": detector.region if isinstance(detector, IdentityDetector) else "",
+        # Nor in which region it read national numbers; and a study of probe results
+        # alone read none (each probe's findings are as it recorded them).
+        "region": (
+            detector.region
+            if isinstance(detector, IdentityDetector) and (read.records or not read.probes)
+            else ""
+        ),
     }
     if not read.study:
         # Records the report does not show were counted, not kept: the lead counts them.

@@ -614,3 +614,17 @@ def test_a_report_says_in_which_region_national_numbers_were_read_or_that_none_w
         "Numbers written nationally (without a country code) were read as region GB's."
     )
     assert "were read as region GB\\'s." in render(report, None, "md")
+
+
+def test_a_study_of_probe_results_alone_says_nothing_of_reading_national_numbers(
+    tmp_path: Path,
+) -> None:
+    """Probes run with --region GB, reported without it, read "were not read: no
+    region was given": the report read no number, each probe's findings are its own."""
+    results = tmp_path / "p.jsonl"
+    results.write_text(json.dumps(PROBE) + "\n")
+    unread = IdentityDetector(IdentityConfig(region=None))
+    report, study = make_report(read_inputs([str(results)], unread), detector=unread)
+    assert study is not None and report.numbers == ""
+    report, _ = make_report(read_inputs([str(results), DEMO], unread), detector=unread)
+    assert report.numbers.startswith("Numbers written nationally (without a country code, as ")
