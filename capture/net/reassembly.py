@@ -1430,10 +1430,22 @@ class Reassembler:
             # The receiver was still waiting for the hole: it never read what is held.
             self._drop_awaited(flow, direction, half, flow.last_ts)
         while half.pending:
+            first = half.pending[0]
             self._skip_hole(flow, direction, half, flow.last_ts)
+            if half.pending and half.pending[0] is first:
+                # Nothing taken: a held position no offset compares with as it should
+                # (a float past 2**53, which no TCP header gives but the suite's damaged
+                # segments do). Let go, not looped on forever.
+                self._let_go_first(half)
         if half.fin is not None and half.fin > half.offset and half.next_seq is not None:
             # Bytes before the FIN that never showed up.
             self._gap(flow, direction, half, flow.last_ts, half.fin - half.offset)
+
+    def _let_go_first(self, half: Half) -> None:
+        """Drop the first segment ``half`` holds, its bytes no longer buffered."""
+        _position, _ts, data = half.pending.pop(0)
+        half.pending_bytes -= len(data)
+        self._buffered -= len(data)
 
     def _close(self, flow: Flow, why: str = "connection ended") -> None:
         """Close ``flow``; ``why``: how it is over, for the layer above (see

@@ -144,6 +144,24 @@ def test_gap_filled_at_close_is_reported_not_invented() -> None:
     assert stream(rec) == b"aa<8>bb"
 
 
+def test_a_held_position_no_offset_compares_with_is_let_go_at_the_end_not_looped_on() -> None:
+    """The suite's damaged segments once left a held position of float(2**64) behind
+    an offset of 2**64 - 25: the hole between them was 0.0 (float), yet the segment
+    was not "at or before" the offset (exact comparison), so the flush at the end
+    skipped the same hole forever."""
+    rec = Recorder()
+    r = Reassembler(rec)
+    r.feed(seg(100, b"aa"))
+    r.feed(seg(110, b"bb"))  # held behind a hole of 8 bytes
+    flow = next(iter(r._flows.values()))[0]
+    half = flow.halves[0]
+    half.offset = (1 << 64) - 25
+    half.pending = [(float(1 << 64), 1.0, b""), (1 << 64, 1.0, b"HTTP")]
+    half.pending_bytes = 4
+    r.flush()  # returned: nothing held is looped on
+    assert rec.closed == [flow.id] and not half.pending
+
+
 def test_gap_before_fin_is_reported() -> None:
     rec = feed([seg(100, b"aa"), seg(110, b"", flags=FIN | ACK)])
     assert stream(rec) == b"aa<8>"
