@@ -337,6 +337,9 @@ class Report:
     numbers: str = ""
     """How numbers written nationally (no country code) were read: in which region, or
     not at all (:func:`national_numbers`); empty where the detector does not say."""
+    decrypted: bool = False
+    """Some request shown was recorded by a proxy that decrypted TLS (the mitmproxy
+    add-on's records): what was inside TLS was read, which the TLS row must not deny."""
 
     @property
     def values(self) -> str:
@@ -351,6 +354,11 @@ class Report:
         """The sentence over the Not inspected table: whose traffic its counts cover."""
         records = [i.name for i in self.inputs if not i.traffic]
         text = "What the inputs held that this report could not look into."
+        if self.decrypted:
+            text += (
+                " Requests recorded by a proxy that decrypted TLS (headerwatch's mitmproxy "
+                "add-on) are read whole: what was inside their TLS is in this report."
+            )
         if not records:
             return text
         listed = ", ".join(records)
@@ -487,9 +495,11 @@ def build_report(
     # Text about the inputs (their names, notes on how they were read) is masked as
     # the records are: a capture may be named for its subject's number.
     hide = redactor.text if redactor is not None else str
+    decrypted = False
     for original in records:
         record = redactor.record(original) if redactor is not None else original
         req = record.request
+        decrypted = decrypted or req.source == "mitmproxy"
         requests += 1
         first_ts = req.ts if first_ts is None else min(first_ts, req.ts)
         last_ts = req.ts if last_ts is None else max(last_ts, req.ts)
@@ -617,6 +627,7 @@ def build_report(
         echoed=(counters or {}).get("echoes", 0),
         masked_already=redactor is None and _all_masks(rows),
         numbers="" if region == "" else national_numbers(region),
+        decrypted=decrypted,
     )
 
 

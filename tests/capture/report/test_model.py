@@ -444,3 +444,15 @@ def test_raw_values_that_look_like_masks_are_each_their_own_identity() -> None:
     assert "1 other identity also found." in build_report(records).lead
     masked = build_report(records, redactor=Redactor.new()).lead
     assert "1 other identity also found." in masked
+
+
+def test_records_of_the_mitmproxy_add_on_are_said_to_hold_what_was_inside_tls() -> None:
+    """Its records were reported with the TLS row alone: "their contents cannot be
+    read", of requests the add-on had decrypted."""
+    import dataclasses
+
+    own = record(1, (finding(),))
+    proxied = dataclasses.replace(own, request=dataclasses.replace(own.request, source="mitmproxy"))
+    intro = build_report([proxied]).limits_intro
+    assert "decrypted TLS (headerwatch's mitmproxy add-on) are read whole" in intro
+    assert "decrypted" not in build_report([own]).limits_intro
