@@ -225,12 +225,14 @@ SHORTENING = (
     "cleared",  # "(3 cleared)": likewise
     "sorted rows",  # "(5,000 rows)" beside the order
     "gap hits",  # the "/2 req" of "3 gaps/2 req"
-    "shown",  # "28 shown"
     "exact counts",  # 1,234,567 → 1.2M (short_count)
     "requests",  # "28 req"
     "new count",  # the "· 4 new" after "paused"
     "stopped at",  # the time of "stopped 16:50:01"
     "source name",  # the interface or followed file: the title bar has it
+    # "1 shown": under a filter, what the list holds of all the requests (it went
+    # first, and a filtered view at 60 columns said "28 req" and not how many it showed).
+    "shown",
     "filter text",  # the expression becomes the word "filter"
     "gaps",
     "filter",

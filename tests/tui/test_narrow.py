@@ -407,3 +407,17 @@ async def test_once_every_notice_has_expired_the_rack_is_hidden_and_the_screen_d
         await pilot.pause(2.5)
         await pilot.pause()
         assert not app._notifications and not rack.display
+
+
+def test_a_filtered_view_at_60_columns_says_how_many_it_shows_before_how_many_were_read() -> None:
+    """`/~id imei` at 60x20 read "done │ ~id imei │ 28 req · 21 ids · 0 dropped │ follow":
+    the count shown went first, exactly when a filter makes it differ from the total."""
+    status = Status(
+        source="demo-o2-2012.pcap",
+        state="done",
+        filter="~id imei",
+        shown=1,
+        stats=stats(requests=28, identities=21),
+    )
+    line = fitted(status, 58).plain
+    assert "1 shown" in line and "~id imei" in line, line
