@@ -382,7 +382,7 @@ def default_name(extension: str, now: float | None = None) -> str:
     return os.path.join(os.getcwd(), f"headerwatch-{stamp}.{extension}")
 
 
-SAVE_KEYS_HINT = "shift+tab: the choices above · space: pick · enter: save · esc: cancel"
+SAVE_KEYS_HINT = "shift+tab: the choices above  space: pick  enter: save  esc: cancel"
 """What the save dialog says under its file name (the focus starts there)."""
 
 
@@ -395,7 +395,12 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
     the error with the name still typed when it could not be (``esc`` closes it
     meanwhile; the result then comes as a notification)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        # Enter saves wherever the focus is, as the dialog says: on a choice, a radio
+        # set's own Enter picked it, and the dialog stayed open with nothing written.
+        Binding("enter", "enter", "Save", priority=True),
+    ]
 
     DEFAULT_CSS = """
     SaveScreen { align: center middle; }
@@ -568,3 +573,11 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
     @on(Button.Pressed, "#save-cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_enter(self) -> None:
+        """Enter: save, but on the Cancel button, cancel."""
+        focused = self.focused
+        if isinstance(focused, Button) and focused.id == "save-cancel":
+            self.action_cancel()
+        else:
+            self._ok()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import Input, Label, RadioButton
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 
 from capture.formats.session import canary_digest, read_session_info
 from capture.identity.detector import IdentityConfig, IdentityDetector
@@ -130,6 +130,29 @@ async def test_x_of_a_filtered_view_exports_the_shown_requests_unless_all_is_pic
         assert [json.loads(line)["id"] for line in shown.read_text().splitlines()] == [1, 3, 5, 6]
         screen = await _dialog_over(pilot, "", "x")
         assert screen.query_one("#scope-all", RadioButton).value  # nothing hidden
+
+
+async def test_enter_on_a_choice_saves_and_enter_on_cancel_cancels(tmp_path: Path) -> None:
+    """shift+tab to the choices, space to pick, Enter: the radio set's own Enter picked
+    the highlighted choice, and the dialog stayed open with nothing written, though it
+    says "enter: save"."""
+    app = make_app()
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await feed(pilot, app, *seen(demo_records()))
+        screen = await _dialog_over(pilot, "~id", "x")
+        path = tmp_path / "picked.jsonl"
+        screen.query_one("#save-path", Input).value = str(path)
+        screen.query_one("#save-scope", RadioSet).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == [1, 3, 5, 6]
+        screen = await _dialog_over(pilot, "", "x")
+        screen.query_one("#save-cancel", Button).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, SaveScreen)
 
 
 async def test_w_of_a_filtered_view_saves_every_request_unless_shown_is_picked() -> None:
