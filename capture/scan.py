@@ -26,6 +26,7 @@ from capture.scan_jobs import (
 from capture.sources.frames import WARNING, CaptureError, CaptureFile
 from capture.sources.inputs import Input, after_reading, none_opened, none_read, open_each
 from capture.sources.records import RecordFile, RequestInput
+from capture.text import escaping
 from capture.view.selection import EXIT_INTERRUPTED, EXIT_USAGE, Selection
 
 if TYPE_CHECKING:
@@ -112,7 +113,8 @@ def scan(
     ``kind``: what every path is (a name in :data:`capture.sources.inputs.KINDS`);
     by default each is recognised from its first bytes."""
     out = out if out is not None else sys.stdout
-    err = err if err is not None else sys.stderr
+    # Every message escaped: file names and values are the user's or a network's.
+    err = escaping(err if err is not None else sys.stderr)
     try:
         inputs, unopened = open_each(paths, kind)
     except CaptureError as exc:

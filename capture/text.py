@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
+from typing import Any, TextIO, cast
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
@@ -192,3 +192,29 @@ def escape_json(text: str) -> str:
     if text.isascii() and "\x7f" not in text:
         return text
     return _json_unsafe().sub(_escape_json_char, text)
+
+
+class EscapingWriter:
+    """A text stream whose messages are written :func:`printable`: a file name or a
+    value with a newline or an escape sequence in a message (``e\\nx\\x1b[31m.pcap:
+    empty file``) split the message over two lines and drove the terminal. A message
+    is one line: only the newline that ends a write (``print``'s own) is written as it
+    is."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        """Write ``text`` :func:`printable`, a newline that ends it as it is."""
+        if text.endswith("\n"):
+            return self._stream.write(printable(text[:-1]) + "\n")
+        return self._stream.write(printable(text))
+
+    def __getattr__(self, name: str) -> Any:
+        # flush, fileno, isatty, encoding...: the stream's own.
+        return getattr(self._stream, name)
+
+
+def escaping(stream: TextIO) -> TextIO:
+    """``stream`` for messages: an :class:`EscapingWriter` of it."""
+    return cast(TextIO, EscapingWriter(stream))

@@ -120,7 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except UsageError as exc:
-        print(f"headerwatch: error: {exc}", file=sys.stderr)
+        from capture.text import printable  # the error path only
+
+        print(f"headerwatch: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         code = 130

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+from capture.text import escaping
 from capture.view.selection import EXIT_OK, EXIT_USAGE
 from tui.common import (
     DEMO_REGION,
@@ -77,12 +78,14 @@ def run(args: argparse.Namespace) -> int:
         write_report,
     )
 
+    # Every message escaped: input names are the user's, or a capture's subject's.
+    err = escaping(sys.stderr)
     inputs = args.inputs or [demo_capture_path()]
     if not args.inputs:
         args.region = args.region or DEMO_REGION  # the bundled capture's, as demo reads it
     # A report is derived, and replaces an earlier one; never the evidence it is made of.
     if any(_same_file(path, args.output) for path in inputs):
-        print(f"headerwatch: error: {args.output} is an input; not replaced", file=sys.stderr)
+        print(f"headerwatch: error: {args.output} is an input; not replaced", file=err)
         return EXIT_USAGE
     try:
         fmt = format_of(args.output, args.format)
@@ -93,20 +96,18 @@ def run(args: argparse.Namespace) -> int:
     except NothingRead as exc:
         # As scan says them: the others' warnings, then each input error.
         for line in exc.warnings:
-            print(f"headerwatch: warning: {line}", file=sys.stderr)
+            print(f"headerwatch: warning: {line}", file=err)
         for line in exc.errors:
-            print(f"headerwatch: error: {line}", file=sys.stderr)
+            print(f"headerwatch: error: {line}", file=err)
         return EXIT_USAGE
     except ReportError as exc:
-        print(f"headerwatch: error: {exc}", file=sys.stderr)
+        print(f"headerwatch: error: {exc}", file=err)
         return EXIT_USAGE
     for said, note in zip(read.notes, report.notes, strict=True):
         # How a session was made is no warning; what reading found amiss is.
         kind = "note" if said in read.made else "warning"
-        print(f"headerwatch: {kind}: {note}", file=sys.stderr)
-    print(
-        f"headerwatch: wrote {args.output} ({fmt}, {report.values}): {report.lead}", file=sys.stderr
-    )
+        print(f"headerwatch: {kind}: {note}", file=err)
+    print(f"headerwatch: wrote {args.output} ({fmt}, {report.values}): {report.lead}", file=err)
     return EXIT_OK
 
 

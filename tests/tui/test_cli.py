@@ -217,3 +217,23 @@ def test_output_held_for_a_terminal_that_is_gone_does_not_change_the_exit_status
     finally:
         os.close(write_end)
     assert result.returncode == (129 if dropped else 120), result.stderr
+
+
+@pytest.mark.parametrize("command", [["scan"], ["report", "-o", "r.md"]])
+def test_a_file_name_with_a_newline_and_an_escape_is_one_line_of_error_not_a_terminal_command(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # Printed raw, the message broke over two lines and turned the terminal red.
+    name = tmp_path / "e\nx\x1b[31m<b>"
+    name.write_bytes(b"")
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", *command, str(name)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"headerwatch: error: {tmp_path}/e\\x0ax\\x1b[31m<b>: empty file, nothing to read"
+    ]
