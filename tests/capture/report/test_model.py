@@ -456,3 +456,11 @@ def test_records_of_the_mitmproxy_add_on_are_said_to_hold_what_was_inside_tls() 
     intro = build_report([proxied]).limits_intro
     assert "decrypted TLS (headerwatch's mitmproxy add-on) are read whole" in intro
     assert "decrypted" not in build_report([own]).limits_intro
+
+
+def test_a_lead_names_six_headers_of_one_identity_and_counts_the_rest() -> None:
+    # 5,000 forged findings on one record made a lead of 44 KB, every name spelled.
+    found = tuple(finding(name=f"X-Line-{n:04d}") for n in range(20))
+    lead = build_report([record(1, found)]).lead
+    assert "in the header X-Line-0000 or X-Line-0001 or X-Line-0002 or X-Line-0003 or " in lead
+    assert "X-Line-0005 or 14 other names" in lead and "X-Line-0006" not in lead
