@@ -19,6 +19,7 @@ import os
 import stat
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import IO, Any, Protocol
 
 import orjson
@@ -442,6 +443,10 @@ def read_whole(stream: IO[bytes], name: str, close: bool) -> tuple[bytes, str | 
     return b"".join(chunks), broken
 
 
+_NO_ENTRIES = b'{"log": {"version": "1.2", "creator": {}, "entries": []}}'
+"""A HAR of no entry: what a gzip one cut before its first whole entry holds."""
+
+
 class HarFile:
     """The requests of one HAR 1.2 file or stream.
 
@@ -473,15 +478,11 @@ class HarFile:
         try:
             read = load_har(data)
         except HarJsonError as exc:
-            if broken is not None:  # a gzip stream cut before anything whole
-                raise CaptureError(f"{self.name}: cannot read ({broken})") from None
-            if is_capture_magic(data[:4]):
-                # Named --input har: JSON's own words for a capture's bytes ("str is
-                # not valid UTF-8: surrogates not allowed") say nothing to a user.
-                raise CaptureError(
-                    f"{self.name}: a pcap or pcapng capture, not a HAR (read it without --input)"
-                ) from None
-            raise CaptureError(f"{self.name}: not a readable HAR ({printable(str(exc))})") from None
+            if broken is None or data.lstrip()[:1] != b"{":
+                raise self._unreadable(data, broken, exc) from None
+            # A gzip stream cut before its first whole entry: a HAR of none, cut short,
+            # as a JSONL or a capture cut there is (it was refused whole).
+            read = replace(load_har(_NO_ENTRIES), cut="before its first whole entry")
         except MemoryError:
             raise CaptureError(
                 f"{self.name}: HAR of {len(data):,} bytes too large for the memory available"
@@ -502,6 +503,18 @@ class HarFile:
             raise CaptureError(f"{self.name}: {exc}") from None
         self._count = len(self._entries)
         self.reading = har_input.HarReading(creator)
+
+    def _unreadable(self, data: bytes, broken: str | None, exc: Exception) -> CaptureError:
+        """The one-line error of a document load_har refused."""
+        if broken is not None:  # a gzip stream cut before anything readable
+            return CaptureError(f"{self.name}: cannot read ({broken})")
+        if is_capture_magic(data[:4]):
+            # Named --input har: JSON's own words for a capture's bytes ("str is not
+            # valid UTF-8: surrogates not allowed") say nothing to a user.
+            return CaptureError(
+                f"{self.name}: a pcap or pcapng capture, not a HAR (read it without --input)"
+            )
+        return CaptureError(f"{self.name}: not a readable HAR ({printable(str(exc))})")
 
     def requests(self, responses: bool = True) -> Iterator[Parsed]:
         """The requests of the file, in entry order (with their responses either way:

@@ -557,6 +557,13 @@ def test_a_gzip_compressed_har_cut_short_gives_its_entries_whole_in_what_came_ou
     assert "cut short (Compressed file ended before the end-of-stream marker" in err
     cut.write_bytes(packed[:40])  # nothing whole came out: refused, as before
     assert _error(cut).startswith(f"{cut}: gzip-compressed, but not readable (Compressed file")
+    # A HAR cut before its first whole entry is one of none, cut short, as a JSONL or
+    # a capture cut there is (it was refused: "cannot read").
+    cut.write_bytes(packed[:600])
+    read, err = _scan(cut)
+    assert read == []
+    assert "cut short (Compressed file ended before the end-of-stream marker was reached; " in err
+    assert "before its first whole entry)" in err
 
 
 def test_a_lone_surrogate_escape_is_read_as_a_browser_sends_it(tmp_path: Path) -> None:
