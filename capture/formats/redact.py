@@ -632,7 +632,10 @@ texts in turn): the swaps, their places by first characters, the places of the s
 def _held(text: str, swaps: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Of ``swaps``, in their order, those ``text`` may hold: a value not in a text
     before it is masked is not in it after (a mask holds no identity's spelling)."""
-    if not _INDEX or _INDEX[0][0] is not swaps:
+    # The entry taken once: another thread (an export's worker) may index its own
+    # swaps meanwhile, and this call must read the index of these.
+    kept = _INDEX[0] if _INDEX else None
+    if kept is None or kept[0] is not swaps:
         index: dict[str, list[int]] = {}
         short: list[int] = []
         for at, (value, _) in enumerate(swaps):
@@ -640,8 +643,9 @@ def _held(text: str, swaps: list[tuple[str, str]]) -> list[tuple[str, str]]:
                 short.append(at)
             else:
                 index.setdefault(value[:_KEY], []).append(at)
-        _INDEX[:] = [(swaps, index, short)]
-    _, index, short = _INDEX[0]
+        kept = (swaps, index, short)
+        _INDEX[:] = [kept]
+    _, index, short = kept
     places = set(short)
     for start in range(len(text) - _KEY + 1):
         found = index.get(text[start : start + _KEY])
