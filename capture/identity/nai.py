@@ -81,13 +81,9 @@ def _tlds() -> frozenset[str]:
     reading the 330 KB list cost 4 ms of the first address a scan met, the cache
     0.4 ms. A list the package updates is read afresh."""
     path = _psl_file()
-    try:
-        stat = os.stat(path)
-    except OSError:
-        stamp = None
-    else:
-        stamp = (path, stat.st_size, stat.st_mtime_ns)
-    kept_in = cache_path(Path(__file__).parent, "tlds") if stamp is not None else None
+    stat = os.stat(path)  # a list that is not there fails here as its reading would
+    stamp = (path, stat.st_size, stat.st_mtime_ns)
+    kept_in = cache_path(Path(__file__).parent, "tlds")
     if kept_in is not None:
         kept: frozenset[str] | None = read_keyed(kept_in, stamp, frozenset)
         if kept is not None:
