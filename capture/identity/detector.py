@@ -269,6 +269,7 @@ def _worth_header(value: str) -> bool:
 _BEARER_JWT = frozenset({"Bearer eyJ", "bearer eyJ", "BEARER eyJ"})
 # The claims every JWT has (RFC 7519's registered names): never a subscriber's identity.
 # "sub" is the issuer's own ID of the user, which a subscriber hint would misread.
+_JSON_SPACE = " \t\r\n"  # RFC 8259's whitespace
 _JWT_REGISTERED = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
 
 
@@ -792,6 +793,12 @@ class IdentityDetector:
         a JWT (:meth:`_nested_json_findings`; a JWT's registered claims passed over), or
         ``None`` for a value that is none of those."""
         if text[0] in "{[":
+            if not _json_shaped(text):
+                # Said without orjson's refusal, whose exception cost more than the
+                # value's reading: Adobe's '[CS]v1|...[CE]', LivePerson's
+                # '{INQ:{custID:...}}', '["BI_News"];type=...' (the recorded mix's
+                # values that open like JSON are mostly none).
+                return None
             return self._nested_json_findings(name, text.encode("utf-8", "surrogateescape"), where)
         raw = base64_json(text)
         if raw is not None:
@@ -1284,6 +1291,21 @@ def _body_look_py(
 @cache
 def _json_tokens() -> re.Pattern[str]:
     return re.compile(r'"([^"]*)"(\s*:)?|(-?[0-9][0-9.eE+-]*)')
+
+
+def _json_shaped(text: str) -> bool:
+    """Could ``text``, which opens with ``{`` or ``[``, be JSON? False where its first
+    token or its last character says it is not (RFC 8259: an object's first token is
+    a string or its end, a list's a value or its end, and each ends as it opened),
+    which is where orjson would refuse it."""
+    body = text.strip(_JSON_SPACE)
+    if body[-1] != ("}" if body[0] == "{" else "]"):
+        return False
+    first = body[1:].lstrip(_JSON_SPACE)[:1]
+    return first in ('"', "}") if body[0] == "{" else first in _JSON_LIST_FIRST
+
+
+_JSON_LIST_FIRST = frozenset('"-0123456789{[tfn]')
 
 
 def _json_fruitless(value: str, anchored: Callable[[str], bool]) -> bool:

@@ -949,13 +949,55 @@ def test_json_text_in_a_cookie_or_a_form_field_is_read_field_by_field(
 
 
 @pytest.mark.parametrize(
-    "value", ["[+447700900123]", "{tel:+447700900123}", "%5B%2B447700900123%5D"]
+    "value",
+    [
+        "[+447700900123]",
+        "{tel:+447700900123}",
+        "%5B%2B447700900123%5D",
+        "[+447700900123];type=x",
+        "{tel:+447700900123",
+    ],
 )
 def test_a_value_that_only_starts_like_json_is_read_as_any_other(
     detector: IdentityDetector, value: str
 ) -> None:
     found = detector.detect(make_request(uri=f"/p?x={value}"))
     assert [(f.name, f.normalized) for f in found] == [("x", UK)]
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=400)
+@given(
+    st.one_of(
+        st.builds(lambda o, rest: o + rest, st.sampled_from("{["), st.text(max_size=12)),
+        st.builds(
+            lambda doc, pad: pad + json.dumps(doc, indent=pad and 1) + pad,
+            st.lists(_JSON_VALUES, max_size=3) | st.dictionaries(st.text(), _JSON_VALUES),
+            st.sampled_from(["", " ", "\n"]),
+        ).map(str.strip),
+    )
+)
+def test_every_value_orjson_reads_is_shaped_as_json(text: str) -> None:
+    import orjson
+
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return
+    assert detector_module._json_shaped(text)
+
+
+@pytest.mark.parametrize(
+    "value", ["[CS]v1|3419B9DF384788B2[CE]", "{INQ:{custID:1}}", '["BI_News"];type=x', "{", "[a]"]
+)
+def test_values_that_only_open_like_json_are_told_apart_without_orjson(value: str) -> None:
+    assert not detector_module._json_shaped(value)
 
 
 def test_a_header_that_carries_json_is_read_by_its_keys(detector: IdentityDetector) -> None:
