@@ -293,11 +293,21 @@ how many identities and their kinds instead."""
 
 
 def _summary(identities: Sequence[Finding], marked: list[Piece], width: int) -> str:
-    """How many identities and their kinds, and how many names each way altered."""
-    kinds = ",".join(f.kind for f in identities)
-    parts = [f"{counted(len(identities), 'identity', 'identities')}: {kinds}"] if kinds else []
-    parts += [f"{mark}{names.count(',') + 1}" for mark, names in marked]
-    return _cell(" ".join(parts), width).rstrip()
+    """How many identities and their kinds, and how many names each way altered: the
+    kinds are cut first (``4 identities: msisdn,i… +1``), so that the marks, which say
+    the network altered the request, stay while the count fits beside them."""
+    marks = " ".join(f"{mark}{names.count(',') + 1}" for mark, names in marked)
+    if not identities:
+        return _cell(marks, width).rstrip()
+    count = counted(len(identities), "identity", "identities")
+    head = f"{count}: {','.join(f.kind for f in identities)}"
+    for shown in (marks, "".join(mark for mark, _ in marked)):  # "+1 -1", then "+-"
+        room = width - len(shown) - 1 if shown else width
+        if room >= len(count):
+            # The kinds cut to fit, or left out where not one letter of them would.
+            kinds = _cell(head, room).rstrip() if room > len(count) + 2 else count
+            return f"{kinds} {shown}".rstrip()
+    return _cell(f"{shown} {head}", width).rstrip()  # the marks before the count
 
 
 def _cut(found: list[Piece], marked: list[Piece], width: int, whole: bool = False) -> str:
