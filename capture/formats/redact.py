@@ -175,7 +175,7 @@ class Redactor:
     # MIN_SHARED digits and the most digits of one; a pattern that finds those starts
     # (made again when a start is added: rarely); and the spellings past MAX_SHARED.
     _shared: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
-    _starts: dict[str, list[tuple[str, str]]] = field(
+    _starts: dict[str, list[tuple[str, str, bytes]]] = field(
         default_factory=dict, repr=False, compare=False
     )
     _numbers: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -350,7 +350,10 @@ class Redactor:
             shared[text] = masked
             start = text[:MIN_SHARED]
             added = added or start not in self._starts
-            self._starts.setdefault(start, []).append((text, masked))
+            # With its UTF-8, compared where its start is found (not encoded there again:
+            # a 2 MB canary value was, at each of 2 million places).
+            raw = text.encode("utf-8", "surrogatepass")
+            self._starts.setdefault(start, []).append((text, masked, raw))
         if added:
             self._pattern.clear()  # made again, with the new starts
 
@@ -392,9 +395,13 @@ class Redactor:
             self._pattern.append(_starts_pattern(self._starts, self._number_starts))
         # One pass over the texts whatever the number of spellings: only where one
         # starts is each spelling of that start compared.
-        starts = self._starts
+        starts, numbers = self._starts, self._numbers
         data = texts.encode("utf-8", "surrogatepass")
+        size = len(data)
         hay = ""  # the same, a character a byte (Latin-1), once a start is found
+        # The learnt spellings found: each is compared no more, and once all are (with
+        # no number to look for) the rest of the texts is not searched.
+        met: set[str] = set()
         for found in _found(self._pattern[0], data):
             at = found.start()
             hay = hay or data.decode("latin-1")
@@ -405,10 +412,14 @@ class Redactor:
                 number = self._number_at(hay, at)
                 if number is not None:
                     swaps.setdefault(*number)
-            for text, masked in entries or ():
-                raw = text.encode("utf-8", "surrogatepass")
+            for text, masked, raw in entries or ():
+                if text in met or len(raw) > size - at:
+                    continue
                 if data.startswith(raw, at) and not _glued(hay, at, at + len(raw)):
                     swaps.setdefault(text, masked)
+                    met.add(text)
+            if not numbers and len(met) == len(self._shared):
+                break
         return sorted(swaps.items(), key=lambda item: -len(item[0]))
 
     def _number_at(self, text: str, at: int) -> tuple[str, str] | None:

@@ -854,3 +854,16 @@ def test_many_swaps_mask_a_text_as_each_swap_tried_in_turn_does(
     indexed = [redact._scrub(text, swaps, (), "") for text in texts]
     monkeypatch.setattr(redact, "_INDEXED_FROM", 10**9)
     assert indexed == [redact._scrub(text, swaps, (), "") for text in texts]
+
+
+def test_a_long_learnt_value_is_masked_where_a_record_repeats_it_without_reading_it_again() -> None:
+    """A record file's lines have no bound: a 2 MB value of one letter, learnt, was
+    encoded again at each of the 2 million places its start was found (hours)."""
+    value = "A" * 2_000_000
+    found = Finding("x-token", "header", "canary", value, value, "canary", "high", "as given")
+    leaked = record(1, headers=[("Host", "h.example"), ("x-token", value)], findings=[found])
+    again = record(2, headers=[("Host", "h.example"), ("x-other", value + ";B")])
+    redactor = Redactor.new()
+    redactor.learn(leaked)
+    masked = dict(redactor.record(again).request.headers)["x-other"]
+    assert value not in masked and masked.endswith(";B") and redact.is_mask(masked[:-2])
