@@ -328,7 +328,7 @@ def build_detector(
         setting = locale_setting()
         shown = "no LC_ALL, LC_TELEPHONE or LANG" if setting is None else "=".join(setting)
         _NOTES.append(
-            f"headerwatch: note: no region in the locale ({shown}): numbers written "
+            f"{NO_REGION_NOTE} ({shown}): numbers written "
             "nationally (07700 900123) were not read; give one with --region "
             "(e.g. --region GB) or [identity] region"
         )
@@ -421,6 +421,11 @@ def catalog_from_config(args: argparse.Namespace) -> Catalog:
 
 
 _NOTES: list[str] = []
+
+NO_REGION_NOTE = "headerwatch: note: no region in the locale"
+"""How the note on a missing region starts: a note on stderr, where every command
+says it, and a warning on the dashboard's screen (:func:`tui.launch.set_up_notices`),
+where a national number not read looks like no number."""
 
 
 def pending_notes() -> list[str]:

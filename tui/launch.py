@@ -13,7 +13,13 @@ from capture.pipeline import Detector
 from capture.sources.source import FrameSource
 from capture.text import printable
 from capture.view.filter import FilterError, compile_filter
-from tui.common import UsageError, dashboard_keys, no_terminal, pending_notes
+from tui.common import (
+    NO_REGION_NOTE,
+    UsageError,
+    dashboard_keys,
+    no_terminal,
+    pending_notes,
+)
 
 if TYPE_CHECKING:
     from tui.app import HeaderwatchApp, NoticeBox
@@ -132,7 +138,7 @@ def set_up_notices() -> list[Notice]:
     notices = []
     for note in pending_notes():
         level, _, text = note.removeprefix("headerwatch: ").partition(": ")
-        if "no region" in text:
+        if note.startswith(NO_REGION_NOTE):
             level = "warning"
         notices.append(Notice("warning" if level == "warning" else "info", text))
     return notices
