@@ -3,9 +3,11 @@
 Both have the same shape; a NAI whose user part is a phone number
 (``447700900123@mms.operator.example``) is reported by the value scanner as an
 MSISDN. URL user-info (``http://user:pass@host/``) is not an address: a match
-must not follow ``/`` or ``:``, except the ``:`` of the two URI schemes whose whole
-path is an address: ``mailto:`` (RFC 6068, a page's contact links) and ``acct:``
-(RFC 7565, which WebFinger's ``?resource=acct:user@host`` asks about, RFC 7033).
+must not follow ``/``, nor a ``:`` inside an authority (after ``//``, with no ``/``,
+``?``, ``#`` or ``@`` since). After any other ``:`` it is one: an app's
+``1:quiet.heron417@example.com`` (a list's index and the address), ``mailto:``
+(RFC 6068, a page's contact links), ``acct:`` (RFC 7565, which WebFinger's
+``?resource=acct:user@host`` asks about, RFC 7033).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from capture.cache_files import cache_path, read_keyed, write_cache
 
 _ADDRESS = re.compile(
-    r"(?:(?<![\w.%+/:@-])|(?<=(?i:mailto):)|(?<=(?i:acct):))"
+    r"(?<![\w.%+/@-])"
     r"([A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_])?)"
     r"@"
     r"((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24})"
@@ -47,7 +49,18 @@ def find_addresses(text: str) -> list[AddressMatch]:
     """Every ``user@realm`` address in ``text``."""
     if "@" not in text:
         return []
-    return [AddressMatch(m.group(0), m.group(1), m.group(2)) for m in _ADDRESS.finditer(text)]
+    return [
+        AddressMatch(m.group(0), m.group(1), m.group(2))
+        for m in _ADDRESS.finditer(text)
+        if not (m.start() and text[m.start() - 1] == ":" and _in_authority(text, m.start()))
+    ]
+
+
+def _in_authority(text: str, at: int) -> bool:
+    """Whether ``text[at]`` is inside a URL's authority: after a ``//`` with no ``/``,
+    ``?``, ``#`` or ``@`` between (the password of ``http://user:pass@host``)."""
+    opened = text.rfind("//", 0, at)
+    return opened >= 0 and not any(ch in "/?#@" for ch in text[opened + 2 : at])
 
 
 # Names reserved for documentation and testing (RFC 2606, RFC 6761): never delegated,

@@ -38,7 +38,8 @@ when the set was made (5 December 2026), raised with each class of misses mended
 (issue 16's classes 4, 6 and 8: an ID in an object named for the device, a prefixed
 ID, a page's address carried in a parameter; then names SDKs' own sources and
 references give: ``rdid``, ``google_aid``, ``anon_id``, ``ifv``, ``Install-ID``,
-``em`` and ``hem``; an address after ``acct:`` or ``mailto:``; the set is no longer
+``em`` and ``hem``; an address after ``acct:`` or ``mailto:``, then after any ``:``
+outside a URL's authority; the set is no longer
 held out for those), so that a regression
 fails. Issue 16 asks for recall >= 0.98 and precision >= 0.99; on this set precision
 meets it and recall does not. The README there lists what is missed, by class, with
@@ -93,9 +94,9 @@ _BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/91.0.4472.77 Safari
 # that raises it says so, and the floor (and the README) can be raised with it.
 FLOORS = {
     "device_id": (0.872, 1.0),
-    "email": (0.885, 1.0),
+    "email": (0.896, 1.0),
     "tracking_id": (0.373, 1.0),
-    "all": (0.824, 1.0),
+    "all": (0.826, 1.0),
 }
 # The carrier-code set's figures (5 December 2026: when it was made, 45 MSISDNs and one
 # IMSI, then raised when a mobile number under an IMSI header and Magma's "IMSI"-prefixed

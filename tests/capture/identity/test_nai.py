@@ -87,3 +87,20 @@ def test_an_address_is_found_after_mailto_and_not_in_a_urls_user_info() -> None:
     # no top-level domain, which is what tells them apart.
     assert [a.realm for a in find_addresses("effcl@0.totcl")] == ["0.totcl"]
     assert not known_tld("0.totcl") and known_tld("Mail.Example.COM")
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("1:quiet.heron417@example.com", ["quiet.heron417@example.com"]),
+        ("acct:bob@x.example", ["bob@x.example"]),
+        ("https://a.example/p?to=1:bob@x.example", ["bob@x.example"]),
+        ("http://user:pass@host.example/", []),
+        ("ftp://u:p@files.example.com/x", []),
+        ("//u:p@cdn.example.com", []),
+    ],
+)
+def test_an_address_after_a_colon_is_one_unless_the_colon_is_in_a_urls_authority(
+    text: str, found: list[str]
+) -> None:
+    assert [a.normalized for a in find_addresses(text)] == found
