@@ -45,7 +45,7 @@ from capture.net.reassembly import Limits, Reassembler, reassembly_summary
 from capture.net.shard import Shard
 from capture.sources.frames import SEGMENT, TICK, CaptureFile, Frame
 from capture.sources.pcapdroid import frame_app
-from capture.text import counted
+from capture.text import counted, printable
 
 _NO_EVENTS: list[Event] = []
 
@@ -659,7 +659,13 @@ class Pipeline:
         beyond them is added. ``parsed``: it arrived parsed (:meth:`feed_request`)."""
         if self._apps and not request.app:
             request = self._with_app(request)
-        findings = self.detector.detect(request) if self.detector is not None else ()
+        if self.detector is None:
+            findings: tuple[Finding, ...] = ()
+        elif parsed or not request.body:
+            findings = self.detector.detect(request)
+        else:
+            read, request = _readable(request)
+            findings = self.detector.detect(read)
         if carried:
             # Imported here: only a record file carries findings, and a pipeline for
             # the reflector or a probe imports no detector.
@@ -817,6 +823,33 @@ class Pipeline:
         """One line for stderr: what was seen, and everything that was dropped or lost.
         ``none_read``: see :func:`summarize`."""
         return summarize(self.counters(), self.decoder.skipped, none_read, responses=self.responses)
+
+
+def _readable(request: Request) -> tuple[Request, Request]:
+    """A captured request as the detector reads it, its body with its Content-Encoding
+    undone (a gzip or deflate beacon read as the JSON it holds, as the mitmproxy
+    add-on's records are), and as it is recorded: as sent, with an anomaly
+    (:data:`~capture.identity.bodies.BODY_UNDECODED_NOTE`) when that could not be
+    done, so that a body whose identities were not read is not taken for one that
+    holds none. (Records read from a file are not: their bodies may be decoded
+    already, their headers still saying how they were sent.)"""
+    headers = request.headers
+    if not any(name.lower() == "content-encoding" for name, _ in headers):
+        return request, request
+    # Imported here: a compressed request body is rare, and bodies.py imports no
+    # more than the standard library.
+    from capture.identity.bodies import BODY_UNDECODED_NOTE, content_coding, decoded
+
+    coding = content_coding(headers)
+    got = decoded(request.body, coding)
+    if got is None:
+        note = (
+            f"{BODY_UNDECODED_NOTE} (Content-Encoding {printable(coding[:100])!r}: not "
+            "known here, or damaged); searched as sent"
+        )
+        request = dataclasses.replace(request, anomalies=(*request.anomalies, note))
+        return request, request
+    return dataclasses.replace(request, body=got[0]), request
 
 
 def _gapped(anomalies: tuple[str, ...]) -> bool:

@@ -110,7 +110,7 @@ def body_of(raw: bytes, coding: str) -> tuple[dict[str, str], list[str]]:
     if got is None:
         kept = raw[:BODY_KEPT]
         notes.append(
-            f"request body not decoded (Content-Encoding {coding[:100]!r} unknown or "
+            f"{bodies.BODY_UNDECODED_NOTE} (Content-Encoding {coding[:100]!r} unknown or "
             "damaged); kept as sent"
         )
     else:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 MAX_FIELDS = 512
@@ -34,6 +34,10 @@ MAX_VALUE = 1024
 MAX_INFLATED = 64 * 1024
 """Bytes of a compressed body inflated at most: as much as a body is kept
 (:data:`capture.http.stream.BODY_CAP`)."""
+BODY_UNDECODED_NOTE = "request body not decoded"
+"""How the anomaly of a request whose body's Content-Encoding could not be undone
+begins (one not known here, or a damaged stream): its identities could not be read,
+which a report counts under Not inspected."""
 
 _BOUNDARY = re.compile(r"""(?i)\bboundary=(?:"([^"]{1,200})"|([^\s;,"]{1,200}))""")
 _PART_NAME = re.compile(r"""(?i)\bname=(?:"([^"]{0,200})"|([^\s;"]{1,200}))""")
@@ -56,6 +60,12 @@ def gunzipped(body: bytes) -> bytes | None:
     if body[:2] != b"\x1f\x8b":
         return None
     return _UNDO["gzip"](body, MAX_INFLATED) or None
+
+
+def content_coding(headers: Iterable[tuple[str, str]]) -> str:
+    """The Content-Encoding of a message with ``headers``: the values of its
+    Content-Encoding headers, joined as one list (RFC 9110 §5.3), "" for none."""
+    return ", ".join(value for name, value in headers if name.lower() == "content-encoding")
 
 
 def decoded(body: bytes, coding: str, limit: int = MAX_INFLATED) -> tuple[bytes, bool] | None:

@@ -20,6 +20,7 @@ from capture.formats.redact import PSEUDONYMS_V4, PSEUDONYMS_V6, Redactor, is_ma
 from capture.gaps import SERVERS_UNREAD, sides
 from capture.http.stream import BODY_CUT_NOTE
 from capture.http.urls import route
+from capture.identity.bodies import BODY_UNDECODED_NOTE
 from capture.identity.catalog import Catalog
 from capture.identity.names import normalize_name
 from capture.model import (
@@ -942,6 +943,17 @@ _NOTED_LIMITS = (
             0,
             "the connection (or the capture) ended before the body was complete: what "
             "came was searched, the rest was never read",
+            hides=True,
+        ),
+    ),
+    (
+        BODY_UNDECODED_NOTE,
+        Limit(
+            "Requests whose body could not be decoded",
+            0,
+            "a Content-Encoding this installation cannot undo (br and zstd need the brotli "
+            "and zstandard modules) or a damaged stream: the body was searched as sent, "
+            "so an identity inside it cannot be seen",
             hides=True,
         ),
     ),

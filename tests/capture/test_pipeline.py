@@ -27,7 +27,7 @@ from capture.pipeline import Pipeline, summarize
 from capture.sources import frames as frames_module
 from capture.sources.frames import CaptureFile, Frame
 from tests.capture.test_property import requests
-from tests.helpers import conversation, records_of, save, simple_request
+from tests.helpers import OK, conversation, post_request, records_of, run_file, save, simple_request
 from tests.packets.craft import PSH, Conversation, tcp_frame
 
 
@@ -484,3 +484,53 @@ def test_a_request_that_will_get_no_response_is_not_kept_for_one(ending: str) ->
     waiting = [r.request.uri for r in pipeline._awaiting.values()]
     assert waiting == ([] if ending == "close" else ["/three"])
     assert pipeline.counters()["unanswered_requests_forgotten"] == 1
+
+
+def _encoded_bodies(tmp_path: Path) -> str:
+    """A capture of one JSON body with a number and an IMEI, sent under each
+    Content-Encoding (and a br body no module here undoes, and a damaged gzip)."""
+    import gzip
+    import zlib
+
+    body = b'{"phone":"+447911123456","imei":"490154203237518"}'
+    raw = zlib.compressobj(wbits=-15)
+    sent = {
+        "/gzip": ("gzip", gzip.compress(body, mtime=0)),
+        "/deflate": ("deflate", zlib.compress(body)),
+        "/raw-deflate": ("deflate", raw.compress(body) + raw.flush()),
+        "/twice": ("deflate, gzip", gzip.compress(zlib.compress(body), mtime=0)),
+        "/br": ("br", b"\x1b\x2c\x00\xf8\xa5\x40\x02\x10\x00\x00"),
+        "/damaged": ("gzip", b"\x1f\x8b\x08\x00" + bytes(20)),
+    }
+    conv = conversation()
+    frames = conv.handshake()
+    for path, (coding, data) in sent.items():
+        extra = f"Content-Encoding: {coding}\r\n"
+        frames += conv.send(True, post_request(path, data, "application/json", extra))
+        frames += conv.send(False, OK)
+    return save(tmp_path, frames, "encoded.pcap")
+
+
+def test_a_captured_body_is_read_as_its_content_encoding_decodes_and_recorded_as_sent(
+    tmp_path: Path,
+) -> None:
+    path = _encoded_bodies(tmp_path)
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    records = {r.request.uri: r for r in run_file(path, Pipeline(detector=detector))}
+    for uri in ("/gzip", "/deflate", "/raw-deflate", "/twice"):
+        found = [(f.kind, f.normalized) for f in records[uri].identities]
+        assert found == [("msisdn", "+447911123456"), ("imei", "490154203237518")], uri
+        assert not records[uri].request.body.startswith(b"{")  # the bytes sent are kept
+        assert records[uri].request.anomalies == ()
+
+
+@pytest.mark.parametrize("uri", ["/br", "/damaged"])
+def test_a_captured_body_whose_encoding_cannot_be_undone_says_so(tmp_path: Path, uri: str) -> None:
+    """Read as sent, it held no identity: without a word, that reads as a clean body."""
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    records = {
+        r.request.uri: r for r in run_file(_encoded_bodies(tmp_path), Pipeline(detector=detector))
+    }
+    [note] = records[uri].request.anomalies
+    assert note.startswith("request body not decoded (Content-Encoding ")
+    assert records[uri].identities == ()

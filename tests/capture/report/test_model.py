@@ -464,3 +464,19 @@ def test_a_lead_names_six_headers_of_one_identity_and_counts_the_rest() -> None:
     lead = build_report([record(1, found)]).lead
     assert "in the header X-Line-0000 or X-Line-0001 or X-Line-0002 or X-Line-0003 or " in lead
     assert "X-Line-0005 or 14 other names" in lead and "X-Line-0006" not in lead
+
+
+def test_a_body_not_decoded_is_counted_as_not_inspected_and_said_by_a_lead_with_nothing() -> None:
+    """A br beacon (no brotli module here) read as sent held no identity: without a
+    row, the report said nothing of a body no one could read."""
+    from capture.identity.bodies import BODY_UNDECODED_NOTE
+    from capture.report.model import noted_by
+
+    noted: Counter[str] = Counter()
+    note = f"{BODY_UNDECODED_NOTE} (Content-Encoding 'br': not known here, or damaged)"
+    for anomalies in [(note,), ()]:
+        noted.update(noted_by(request(anomalies=anomalies)))
+    report = build_report([], inputs=_inputs(True), noted=noted, span=(2, None, None))
+    counts = {limit.what: limit.figure for limit in report.limits}
+    assert counts["Requests whose body could not be decoded"] == "1"
+    assert "requests whose body could not be decoded: 1" in report.lead
