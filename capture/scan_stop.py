@@ -28,11 +28,25 @@ import mmap
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator, Sequence
 
 STOP_WAIT = 10.0
 """Seconds after Ctrl-C by which every process of a split scan must have stopped
 reading; those that have not are killed (their counts are then lost)."""
+
+SAME_SIGNAL = 0.5
+"""Seconds within which a signal again is the first one delivered twice, not a second
+Ctrl-C: coreutils' ``timeout`` (without ``--foreground``) sends its signal to the
+command and then to the command's process group, so the command gets it twice at
+once. Taken for a second Ctrl-C, the stop was cut short (the summary lost, exit 130,
+in README's own ``timeout --preserve-status -s INT`` recipe, now and then)."""
+
+
+def repeated(first: float | None) -> bool:
+    """Whether a signal that comes now is the one that came at ``first`` (a
+    :func:`time.monotonic` reading; None: none came yet) delivered again."""
+    return first is not None and time.monotonic() - first < SAME_SIGNAL
 
 
 class Stop:
@@ -87,11 +101,16 @@ class Stop:
         deadline = threading.Timer(STOP_WAIT, self._kill, (pids,))
         deadline.daemon = True
 
+        first: list[float] = []
+
         def ctrl_c(signum: int, frame: object) -> None:
             if self.asked:
+                if repeated(first[0]):
+                    return
                 self._kill(pids)
                 signal.signal(signal.SIGINT, previous)
                 return
+            first.append(time.monotonic())
             self.asked = True
             self._choose(pids)
             deadline.start()

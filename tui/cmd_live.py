@@ -30,6 +30,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from importlib import import_module
 from types import FrameType
@@ -44,6 +45,7 @@ from capture.formats.session import SessionInfo
 from capture.model import Notice, Record, RequestSeen
 from capture.pipeline import Detector, Pipeline
 from capture.runner import Batch, Runner
+from capture.scan_stop import repeated
 from capture.sources.live.link import LiveError, NeedsPrivileges
 from capture.sources.live.packet_socket import DEFAULT_RING, MIN_RING
 from capture.sources.live.privileges import CannotDrop, drop_privileges
@@ -521,14 +523,19 @@ def headless_run(
     runner = Runner(frames, pipeline, on_batch)
     stopping = threading.Event()
 
+    first: list[float] = []
+
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         if stopping.is_set():
-            if signum == signal.SIGHUP:
-                return  # a terminal that goes away sends it more than once
+            if signum == signal.SIGHUP or repeated(first[0]):
+                # A terminal that goes away sends SIGHUP more than once, and timeout(1)
+                # its signal twice at once: the first one, not a second Ctrl-C.
+                return
             # A second Ctrl-C: the user does not want to wait for the drain.
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
+        first.append(time.monotonic())
         stopping.set()
         frames.stop()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from capture import scan_jobs
+from capture import scan_jobs, scan_stop
 from capture.identity.detector import IdentityDetector
 from capture.scan import scan
 from tests.capture.test_scan_jobs import REPO, gen_capture
@@ -127,8 +127,10 @@ class _CtrlCAtFirstWrite(io.StringIO):
 
 
 def test_processes_killed_at_a_second_ctrl_c_leave_whole_lines_counted_as_such(
-    frames: list[tuple[float, bytes]], tmp_path: Path
+    frames: list[tuple[float, bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A second Ctrl-C comes later than the first delivered twice (see the next test).
+    monkeypatch.setattr(scan_stop, "SAME_SIGNAL", 0.0)
     # The same times again: no capture second starts after the first copy's, so no
     # process reaches a place to stop before its input ends.
     capture = _copies(frames, tmp_path / "again.pcap", 0.0)
@@ -146,6 +148,21 @@ def test_processes_killed_at_a_second_ctrl_c_leave_whole_lines_counted_as_such(
         "killed; what they read is not known\\)",
         said,
     ), said
+
+
+def test_one_ctrl_c_delivered_twice_at_once_stops_a_split_scan_as_one(
+    frames: list[tuple[float, bytes]], tmp_path: Path
+) -> None:
+    """timeout(1) sends its signal to the command and then to its process group: taken
+    for a second Ctrl-C, it killed the processes and their counts were lost."""
+    capture = _copies(frames, tmp_path / "four.pcap", 1000.0)
+    out, err = _CtrlCAtFirstWrite(2), io.StringIO()
+    assert scan([capture], detector=IdentityDetector(), out=out, err=err, jobs=2) == 130
+    lines = out.getvalue().splitlines()
+    summary = SUMMARY.match(err.getvalue().splitlines()[-1])
+    assert summary is not None, err.getvalue()
+    assert int(summary[2].replace(",", "")) == len(lines) < 12_000
+    assert "killed" not in err.getvalue()
 
 
 def test_ctrl_c_stops_a_split_scan_of_a_log_at_one_chunk(
