@@ -11,6 +11,7 @@ from capture.formats.table import narrowest
 from capture.scan import scan
 from capture.view.selection import EXIT_OK, EXIT_USAGE
 from tui.common import (
+    DEMO_REGION,
     add_head_arg,
     add_identity_args,
     add_input_arg,
@@ -87,6 +88,8 @@ _width = whole_number(
 def run(args: argparse.Namespace) -> int:
     """Run ``scan``."""
     files = args.files or [demo_capture_path()]
+    if not args.files:
+        args.region = args.region or DEMO_REGION  # the bundled capture's, as demo reads it
     # Built first: a bad option is its one line of error, with no banner before it.
     detector = build_detector(args, inputs=files)
     if not args.files:

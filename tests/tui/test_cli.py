@@ -133,6 +133,15 @@ def test_a_scan_without_a_region_says_at_its_end_that_national_numbers_were_not_
     assert code == 0 and not any("note:" in line for line in lines)
 
 
+def test_a_scan_of_the_bundled_demo_reads_it_in_its_own_region_as_report_and_demo_do() -> None:
+    """Named or not, the demo capture is O2 UK's: `headerwatch scan` alone said no
+    region had been given, where `headerwatch report` read it as GB's."""
+    code, lines = _scan_stderr({"LANG": "C.UTF-8"})
+    assert code == 0
+    assert lines[0] == f"headerwatch: scanning the bundled demo capture {demo_capture_path()}"
+    assert not any("no region" in line for line in lines)
+
+
 def test_an_input_error_is_its_one_line_without_the_region_note() -> None:
     code, lines = _scan_stderr({"LANG": "C.UTF-8"}, "/nonexistent/capture.pcap")
     assert code == 2
