@@ -868,8 +868,9 @@ def summarize(
     ``none_read``: each record file read, in its own words for none of what it holds
     (:func:`capture.sources.inputs.none_read`), said when no request was parsed: a
     log without HTTP events is not "0 packets". ``responses``: the pipeline read the
-    servers' bytes (:attr:`Pipeline.responses`); else a capture's gaps are said to be
-    counted on the client side only, even when there were none."""
+    servers' bytes (:attr:`Pipeline.responses`), and a capture's gaps are counted on
+    both sides; else on the client side only, which is said. A capture's are said
+    even when there were none: "0" is what was looked for and not found."""
     parts = []
     if c["packets"] or not (c.get("parsed") or none_read):
         parts += [counted(c["packets"], "packet"), counted(c["flows"], "TCP connection")]
@@ -901,7 +902,7 @@ def summarize(
         parts.append(f"skipped {frames} ({top}{', …' if more > 0 else ''})")
     if c.get("ip_fragments"):
         parts.append(fragments_summary(c))
-    if c["gaps"] or (c["packets"] and not responses):
+    if c["gaps"] or c["packets"]:
         parts.append(gaps.summary(c, responses))
     if c.get("parsed_gap_requests"):
         parts.append(

@@ -367,6 +367,10 @@ def test_the_summary_line_counts_in_words() -> None:
     assert summarize(_counters(0), Counter()) == (
         "0 packets; 0 TCP connections; 0 HTTP requests; 0 identities in 0 requests"
     )
+    # A capture without gaps says so on both sides where both were read (HAR, the
+    # dashboard), as JSONL says it of the client side: none looked for and found.
+    clean = {**_counters(0), "packets": 5, "flows": 1}
+    assert summarize(clean, Counter()).endswith("capture gaps: 0 client side, 0 server side")
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
