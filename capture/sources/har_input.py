@@ -43,7 +43,9 @@ from urllib.parse import quote, urlsplit
 from capture.formats.jsonl import carried_findings, rebuild_received
 from capture.model import Finding, Header, Parsed, Request, Response, Transit
 from capture.sources.json_fields import (
+    LAST_TS,
     array,
+    checked,
     iso_time,
     mapping,
     name_values,
@@ -57,7 +59,7 @@ from capture.target import split_absolute
 BODY_KEPT = 64 * 1024
 """First bytes of a post body kept (as :data:`capture.http.stream.BODY_CAP`)."""
 
-LATEST_TS = float((1 << 32) - 1)
+LATEST_TS = LAST_TS
 """Latest start time kept (2106-02-07, as captures): later ones are clamped."""
 
 # Per-record anomalies: what the HAR does not say (docs/formats.md).
@@ -117,7 +119,7 @@ def requests(entries: list[Any], reading: HarReading) -> Iterator[Parsed]:
     source = "" if creator == UNNAMED or creator.split(" ", 1)[0] == "headerwatch" else SOURCE
     for number, entry in enumerate(entries, 1):
         try:
-            parsed = parsed_from_entry(entry, source)
+            parsed = checked(parsed_from_entry(entry, source))
         except ValueError as exc:
             reading.bad_entries += 1
             if reading.first_bad is None:

@@ -11,7 +11,9 @@ line or entry was passed over:
 - ``<field>: not a string`` / ``not a whole number`` / ``not a number`` /
   ``not an object`` / ``not a list`` / ``not a list of strings`` /
   ``not a list of {name, value} objects`` / ``not a list of [name, value] pairs``;
-- ``<field>: not an ISO 8601 time ('...')``.
+- ``<field>: not an ISO 8601 time ('...')``;
+- and, for the request a record gives (:func:`checked`): ``time ...: not from 1970
+  to 2106-02-07``, ``source port ...: not from 0 to 65535`` and the like.
 
 A field is read by its key in the object given; ``at`` names where that object sits
 in the record, so that the message gives the dotted path from the top
@@ -32,7 +34,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from capture.model import Header
+from capture.model import Header, Parsed
 
 MISSING: Any = object()
 """The default of a required field: absent, it raises ``<field>: missing``."""
@@ -162,3 +164,48 @@ def iso_time(obj: dict[str, Any], key: str, at: str = "") -> float:
             pass
         raise _wrong(key, at, value, f"an ISO 8601 time ({value[:40]!r})")
     raise _wrong(key, at, value, "an ISO 8601 time")
+
+
+LAST_TS = float((1 << 32) - 1)
+"""The latest time a record may give (2106-02-07, as for a capture's packets:
+:data:`capture.sources.frames.MAX_TS`): past it, times are not ones any tool wrote,
+and the report cannot write them as dates."""
+_LARGEST = (1 << 63) - 1  # a whole number JSON writers and orjson can write back
+
+
+def checked(parsed: Parsed) -> Parsed:
+    """``parsed``, when its request (and response) hold values a request can have:
+    a time from 1970 to :data:`LAST_TS`, ports from 0 to 65535, a flow, depth, body
+    length and status from 0 to 2^63 - 1. Else ValueError naming the first that does
+    not (a Zeek ``id.orig_p`` past 64 bits made the JSONL writer fail, losing every
+    request of the scan; a ``ts`` of 1e30 the report). One test when all are right."""
+    r = parsed.request
+    response = parsed.response
+    if (
+        0.0 <= r.ts <= LAST_TS
+        and 0 <= r.sport <= 65535
+        and 0 <= r.dport <= 65535
+        and 0 <= r.flow <= _LARGEST
+        and 0 <= r.depth <= _LARGEST
+        and 0 <= r.body_length <= _LARGEST
+        and (
+            response is None or (0.0 <= response.ts <= LAST_TS and 0 <= response.status <= _LARGEST)
+        )
+    ):
+        return parsed
+    for what, value, low, high in (
+        ("time", r.ts, 0.0, LAST_TS),
+        ("source port", r.sport, 0, 65535),
+        ("destination port", r.dport, 0, 65535),
+        ("flow", r.flow, 0, _LARGEST),
+        ("depth", r.depth, 0, _LARGEST),
+        ("body length", r.body_length, 0, _LARGEST),
+        ("response time", response.ts if response else 0.0, 0.0, LAST_TS),
+        ("response status", response.status if response else 0, 0, _LARGEST),
+    ):
+        if not low <= value <= high:
+            shown = repr(value)
+            shown = shown if len(shown) <= 40 else shown[:39] + "…"
+            bounds = "1970 to 2106-02-07" if what.endswith("time") else f"{low} to {high}"
+            raise ValueError(f"{what} {shown}: not from {bounds}")
+    return parsed

@@ -26,6 +26,7 @@ import orjson
 
 from capture.model import Parsed
 from capture.sources.frames import CaptureError, compressed_file, is_capture_magic
+from capture.sources.json_fields import checked
 from capture.text import counted, printable
 
 MAX_LINE = 16 * 1024 * 1024
@@ -270,6 +271,8 @@ class RecordFile:
                         if decoded is SKIP:
                             continue
                         parsed = parse(decoded)
+                    if parsed is not None:
+                        parsed = checked(parsed)
                 except orjson.JSONDecodeError as exc:
                     if _ends_inside_a_record(line, exc):
                         # The file ends there: a writer stopped mid-line, or a copy cut.

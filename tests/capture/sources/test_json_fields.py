@@ -129,3 +129,52 @@ def test_the_four_formats_word_a_wrong_port_alike(tmp_path: Path) -> None:
     assert "HAR response not read (response.status: not a whole number)" in (
         parsed.request.anomalies
     )
+
+
+_GOOD_JSONL = {
+    "ts": 1.0, "src": "10.0.0.2", "sport": 40000, "dst": "192.0.2.1", "dport": 80,
+    "method": "GET", "uri": "/", "version": "HTTP/1.1", "headers": [["Host", "a"]],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "why"),
+    [
+        ("sport", 70000, "source port 70000: not from 0 to 65535"),
+        ("dport", -1, "destination port -1: not from 0 to 65535"),
+        ("depth", -4, "depth -4: not from 0 to 9223372036854775807"),
+        ("body_length", -1, "body length -1: not from 0 to 9223372036854775807"),
+        ("ts", 1e30, "time 1e+30: not from 1970 to 2106-02-07"),
+        ("ts", -5.0, "time -5.0: not from 1970 to 2106-02-07"),
+    ],
+)
+def test_a_record_whose_values_no_request_has_is_passed_over_and_the_rest_kept(
+    tmp_path: Path, key: str, value: Any, why: str
+) -> None:
+    """A Zeek id.orig_p past 64 bits made the writer fail and lost every request of
+    the scan (a traceback); a ts of 1e30 made the report fail."""
+    path = tmp_path / "a.jsonl"
+    bad = {**_GOOD_JSONL, key: value}
+    path.write_text("".join(json.dumps(r) + "\n" for r in (_GOOD_JSONL, bad, _GOOD_JSONL)))
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([str(path)], detector=IdentityDetector(), out=out, err=err, jobs=1) == 0
+    assert len(out.getvalue().splitlines()) == 2
+    assert f"line 2: {why})" in err.getvalue()
+
+
+def test_a_zeek_tsv_value_past_64_bits_is_a_line_passed_over(tmp_path: Path) -> None:
+    fields = "ts uid id.orig_h id.orig_p id.resp_h id.resp_p trans_depth method host uri"
+    types = "time string addr port addr port count string string string"
+    rows = [
+        "1.0 C1 10.0.0.2 40000 192.0.2.1 80 1 GET a /1",
+        "2.0 C2 10.0.0.2 40001 192.0.2.1 80 18446744073709551616 GET a /2",
+        "3.0 C3 10.0.0.2 40002 192.0.2.1 80 1 GET a /3",
+    ]
+    lines = [f"#fields {fields}", f"#types {types}", *rows]
+    path = tmp_path / "http.log"
+    tabbed = (line.replace(" ", "\t") for line in lines)
+    path.write_text("#separator \\x09\n" + "\n".join(tabbed) + "\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([str(path)], detector=IdentityDetector(), out=out, err=err, jobs=1) == 0
+    assert [json.loads(line)["uri"] for line in out.getvalue().splitlines()] == ["/1", "/3"]
+    assert "line 5: depth 18446744073709551616: not from 0 to" in err.getvalue()
