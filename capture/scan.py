@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import signal
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -261,11 +262,12 @@ def _write_lines(
     # str or bytes alike below: the lines, their separator and the stream they go to.
     line: Callable[[Record], Any] = render
     write: Callable[[Any], object] = out.write
-    flush = out.flush
+    flush: Callable[..., object] = out.flush
     newline: Any = "\n"
     if raw is not None and render_bytes is not None:
         out.flush()  # what was written as text goes first
         line, write, flush, newline = render_bytes, raw.write, raw.flush, b"\n"
+    write, flush = _whole(write), _whole(flush, flushes=True)
     end = newline[:0]
     # A batch at a time, each made by one comprehension: no append, no length test
     # per record. islice takes no record beyond the batch, so each batch is written
@@ -289,6 +291,37 @@ def _write_lines(
             return  # the records ran out
         if streaming:
             flush()
+
+
+_HELD = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+
+
+def _whole(write: Callable[..., object], flushes: bool = False) -> Callable[..., object]:
+    """``write`` made whole, with the signals that stop a scan (Ctrl-C; SIGTERM and
+    SIGHUP, which ``tui.cmd_scan`` turns into it) held while it writes: one that comes
+    meanwhile is taken when the write is done. A write to a pipe its reader is slow to
+    empty waits, and a signal there cut it short: a buffered stream's write returns
+    having taken part of the bytes, and the rest, and half a line, were lost. Bytes a
+    write did not take are written again (a signal that another thread took may still
+    cut one short). ``flushes``: ``write`` is a stream's flush, which takes nothing."""
+    mask = signal.pthread_sigmask
+
+    def whole(data: Any = None) -> object:
+        held = mask(signal.SIG_BLOCK, _HELD)
+        try:
+            if flushes:
+                return write()
+            if not isinstance(data, bytes):
+                return write(data)
+            view = memoryview(data)
+            while view:
+                taken = write(view)
+                view = view[taken if isinstance(taken, int) else len(view) :]
+            return len(data)
+        finally:
+            mask(signal.SIG_SETMASK, held)
+
+    return whole
 
 
 def answered(events: Iterable[Event], limit: int = UNANSWERED_LIMIT) -> Iterator[Record]:

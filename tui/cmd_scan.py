@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 from capture.formats.outputs import OUTPUTS, formats_help
 from capture.formats.table import narrowest
 from capture.scan import scan
-from capture.view.selection import EXIT_OK, EXIT_USAGE
+from capture.view.selection import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tui.common import (
     DEMO_REGION,
     add_head_arg,
@@ -100,17 +105,20 @@ def run(args: argparse.Namespace) -> int:
         # sites must all be counted in one.
         jobs = 1
     try:
-        return scan(
-            files,
-            fmt=args.format,
-            detector=detector,
-            only_identity=args.only_identity,
-            fail_on_identity=args.fail_on_identity,
-            jobs=jobs,
-            redact=args.redact,
-            width=output_width(args.width),
-            kind=args.input,
-        )
+        with stopping_as_ctrl_c() as received:
+            code = scan(
+                files,
+                fmt=args.format,
+                detector=detector,
+                only_identity=args.only_identity,
+                fail_on_identity=args.fail_on_identity,
+                jobs=jobs,
+                redact=args.redact,
+                width=output_width(args.width),
+                kind=args.input,
+            )
+        # Stopped by SIGTERM or SIGHUP: the status a shell gives a process it ended.
+        return 128 + received[0] if code == EXIT_INTERRUPTED and received else code
     except OSError as exc:
         # Writing stdout (reading errors end a capture early, with a warning).
         message = output_failed(exc)
@@ -118,3 +126,28 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_OK
         print(message, file=sys.stderr)
         return EXIT_USAGE
+
+
+@contextlib.contextmanager
+def stopping_as_ctrl_c() -> Iterator[list[int]]:
+    """While inside (in the main thread), SIGTERM and SIGHUP stop the scan as Ctrl-C
+    does: what was read is written, with its summary (their default action ended the
+    process with its output still buffered: `kill`, `timeout`, systemd and CI lost
+    every request read). Each is handed on as a SIGINT, to whichever handler Ctrl-C
+    has (a split scan's stops every process at one place); the list given holds the
+    signals received, for the exit status."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        signal.raise_signal(signal.SIGINT)  # to this thread, which may hold it (scan._whole)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield received
+    finally:
+        for sig, before in previous.items():
+            signal.signal(sig, before)

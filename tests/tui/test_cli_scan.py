@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -398,3 +399,37 @@ def test_table_width_option_fits_the_columns_and_a_terminal_sets_the_default(
     assert output_width(0) is None and output_width(150) == 150
     monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
     assert output_width(None) is None
+
+
+@pytest.mark.parametrize(
+    ("jobs", "signum"), [("1", signal.SIGTERM), ("2", signal.SIGTERM), ("1", signal.SIGHUP)]
+)
+def test_sigterm_or_sighup_stops_a_scan_as_ctrl_c_does_with_what_was_read_written(
+    tmp_path: Path, jobs: str, signum: int
+) -> None:
+    """Their default action ended the process with its output still buffered: `kill`,
+    `timeout`, systemd and CI lost every request read, and the summary."""
+    from tests.capture.test_scan_jobs import gen_capture
+    from tests.capture.test_scan_stop import SUMMARY, _copies
+
+    capture = _copies(
+        list(gen_capture.frames(3000, 300, bodies="small")), tmp_path / "c.pcap", 1000.0
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "scan", "--jobs", jobs, "--region", "GB", capture],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()  # unread, the output holds the scan back
+    # As systemd stops a service: the signal to every process of it.
+    os.killpg(proc.pid, signum)
+    lines = (first + proc.stdout.read()).splitlines()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 128 + signum, err
+    assert [json.loads(line)["id"] for line in lines] == list(range(1, len(lines) + 1))
+    assert 0 < len(lines) < 12_000
+    summary = SUMMARY.match(err.splitlines()[-1])
+    assert summary is not None, err
+    assert int(summary[2].replace(",", "")) == len(lines)
