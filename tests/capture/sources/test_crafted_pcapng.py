@@ -145,3 +145,20 @@ def test_a_second_section_header_with_options_cut_ends_the_capture_there(tmp_pat
     assert code == 0 and "Traceback" not in err
     assert "capture is cut short; every request before the cut is reported" in err
     assert MSISDN in out
+
+
+def test_a_packet_of_an_interface_no_block_describes_is_damage_said_not_passed_over(
+    tmp_path: Path,
+) -> None:
+    """scapy passed such packets over in silence (157 of a capture's 259 went so);
+    Wireshark stops there with an error. The requests before it stand."""
+    good = pcapng(range(len(_frames())), tsresol=6)
+    frame = _frames()[0][1]
+    body = struct.pack("<IIIII", 1, 0, 7, len(frame), len(frame))  # interface 1
+    path = tmp_path / "undescribed.pcapng"
+    path.write_bytes(good + _block(6, body + frame) + good[len(good) // 2 :])
+    code, out, err = _scan(path, "jsonl")
+    assert code == 0 and "Traceback" not in err
+    assert f"capture is damaged at byte {len(good):,}" in err
+    assert "(a packet of interface 1, which no interface block describes)" in err
+    assert MSISDN in out
