@@ -87,6 +87,10 @@ class HarDocument:
     C``): its tree holds the entries before the cut. None for a whole document."""
     lone_surrogates: int = 0
     """Strings that held half a surrogate pair, read with U+FFFD in its place."""
+    damage: str | None = None
+    """Where a document whose JSON goes wrong before its end stops being JSON (``not
+    JSON from line L, column C: …``): its tree holds the entries before that. None
+    for a whole document, or one cut short."""
 
 
 class HarJsonError(ValueError):
@@ -126,6 +130,10 @@ def load_har(data: bytes) -> HarDocument:
             # Cut short where Python's parser fails at the end (orjson's account was
             # of a lone surrogate before it, or of half a pair the cut split).
             cut = _cut_at_end(exc, text)
+            if not cut:
+                # Damage inside (NULs a crash left, a NaN, a second document after
+                # the first): the entries before it, read as a document cut there.
+                return _before_damage(text, exc, refused, data, where)
         except (ValueError, RecursionError):
             cut = False  # what orjson refused too: a number too long, NaN, too deep
         else:
@@ -147,6 +155,25 @@ def load_har(data: bytes) -> HarDocument:
     column = len(text) - text.rfind("\n")
     ended = f"its JSON ends unfinished at line {line}, column {column}"
     return HarDocument(partial, cut=ended, lone_surrogates=counter[0])
+
+
+def _before_damage(
+    text: str, exc: json.JSONDecodeError, refused: orjson.JSONDecodeError, data: bytes, where: str
+) -> HarDocument:
+    """The entries of ``text`` before where Python's parser found it is no JSON
+    (``exc``), read as a document cut there; HarJsonError (orjson's account,
+    ``refused``) where no entry ended before it."""
+    counter = [0]
+    try:
+        with _deep_enough():
+            partial = _replaced(_read_cut(text[: exc.pos], _DECODER), counter, text)
+    except (ValueError, RecursionError):
+        partial = None
+    log = partial.get("log") if isinstance(partial, dict) else None
+    if not isinstance(log, dict) or not isinstance(log.get("entries"), list) or not log["entries"]:
+        raise HarJsonError(_said(refused, data, where))
+    damage = f"not JSON from line {exc.lineno}, column {exc.colno} on: {exc.msg}"
+    return HarDocument(partial, lone_surrogates=counter[0], damage=damage)
 
 
 _CUT_TOKEN = re.compile(r'\s*(?:\\?u[^"]*|[-+.0-9eE]*|[A-Za-z]*)\s*\Z')

@@ -491,6 +491,9 @@ class HarFile:
                 f"{self.name}: HAR of {len(data):,} bytes too large for the memory available"
             ) from None
         doc, self.cut, self.lone_surrogates = read.doc, read.cut, read.lone_surrogates
+        self.damage = read.damage
+        """Where the document stops being JSON before its end (its entries before that
+        are read): a report calls the input damaged."""
         if broken is not None:
             # Compressed and cut short: the entries whole in what came out are read.
             self.cut = broken if self.cut is None else f"{broken}; {self.cut}"
@@ -553,6 +556,11 @@ class HarFile:
             lines.append(
                 f"{self.name}: cut short ({printable(self.cut)}); every entry before the "
                 "cut is reported"
+            )
+        if self.damage is not None:
+            lines.append(
+                f"{self.name}: damaged ({printable(self.damage)}); every entry before "
+                "that is reported, and any after it are missing from the results"
             )
         from capture.sources import har_input  # imported on opening
 

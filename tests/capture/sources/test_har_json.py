@@ -48,15 +48,30 @@ def test_what_comes_before_the_entries_is_kept_when_whole() -> None:
     assert cut["creator"] == whole["creator"] and cut["version"] == whole["version"]
 
 
-def test_a_document_broken_inside_is_not_read_as_cut() -> None:
+def test_a_document_broken_inside_gives_the_whole_entries_before_the_damage_said_as_such() -> None:
     """Only a document that ends at its error was cut; one with an error inside is
-    damaged some other way, and no part of it is taken as whole."""
+    damaged: the entries whole before it are read (as a capture's packets before
+    damage are), the entry it breaks is not, and it is not called cut short. It was
+    refused whole: one bad byte lost every entry."""
     data = (HARS / "firefox47.har").read_bytes()
+    whole = orjson.loads(data)["log"]["entries"]
     middle = data.index(b'"startedDateTime"', len(data) // 2)
     broken = data[:middle] + b"}}}" + data[middle:]
-    with pytest.raises(HarJsonError) as caught:
-        load_har(broken)
-    assert not str(caught.value).startswith("cut short?")
+    read = load_har(broken)
+    entries = read.doc["log"]["entries"]
+    assert 0 < len(entries) < len(whole) and entries == whole[: len(entries)]
+    assert read.cut is None and read.damage is not None
+    assert read.damage.startswith("not JSON from line ")
+
+
+@pytest.mark.parametrize("after", [b"\n}", b"\n" + b"\0" * 1000 + b"{}", b'{"log":{}}'])
+def test_a_whole_document_with_bytes_after_it_gives_all_its_entries_and_says_so(
+    after: bytes,
+) -> None:
+    data = (HARS / "firefox47.har").read_bytes()
+    read = load_har(data.rstrip() + after)
+    assert read.doc["log"]["entries"] == orjson.loads(data)["log"]["entries"]
+    assert read.damage is not None and "Extra data" in read.damage
 
 
 def test_lone_surrogates_in_values_and_keys_are_replaced_and_counted() -> None:
@@ -180,3 +195,22 @@ def test_many_keys_with_lone_surrogates_are_each_replaced_in_one_pass() -> None:
     read = load_har(text.encode())
     assert read.lone_surrogates == 3000
     assert list(read.doc["log"]["entries"][0]["_k"])[:2] == [f"{REPLACEMENT}0", f"{REPLACEMENT}1"]
+
+
+def test_a_scan_of_a_damaged_har_reports_the_entries_before_and_warns_where(
+    tmp_path: Path,
+) -> None:
+    import io
+
+    from capture.identity.detector import IdentityDetector
+    from capture.scan import scan
+
+    data = (HARS / "firefox47.har").read_bytes()
+    path = tmp_path / "two.har"
+    path.write_bytes(data + data)  # two documents joined, as `cat` makes them
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([str(path)], detector=IdentityDetector(), out=out, err=err) == 0
+    entries = len(orjson.loads(data)["log"]["entries"])
+    assert len(out.getvalue().splitlines()) == entries
+    assert f"headerwatch: warning: {path}: damaged (not JSON from line " in err.getvalue()
+    assert "every entry before that is reported" in err.getvalue()
