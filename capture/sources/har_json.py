@@ -116,7 +116,13 @@ def load_har(data: bytes) -> HarDocument:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.reason != "unexpected end of data":
-            raise HarJsonError(_said(refused, data, where)) from None
+            # Said as what it is: orjson's words ("str is not valid UTF-8: surrogates
+            # not allowed at line 1, column 1") named neither the cause nor the place.
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise HarJsonError(
+                f"not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}, offset "
+                f"{exc.start:,}; JSON is UTF-8"
+            ) from None
         text = data[: exc.start].decode("utf-8")  # cut inside a character: cut short
     if _ends_there(refused, data):
         # Cut short: not parsed whole again first (that tree, built to fail at the

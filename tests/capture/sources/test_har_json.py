@@ -214,3 +214,12 @@ def test_a_scan_of_a_damaged_har_reports_the_entries_before_and_warns_where(
     assert len(out.getvalue().splitlines()) == entries
     assert f"headerwatch: warning: {path}: damaged (not JSON from line " in err.getvalue()
     assert "every entry before that is reported" in err.getvalue()
+
+
+def test_a_har_that_is_not_utf8_says_so_and_where() -> None:
+    """orjson's words, "str is not valid UTF-8: surrogates not allowed at line 1,
+    column 1", named neither the cause nor the place."""
+    data = '{"log": {\n"creator": "caf\u00e9",\n"entries": []}}'.encode("latin-1")
+    with pytest.raises(HarJsonError) as caught:
+        load_har(data)
+    assert str(caught.value) == "not UTF-8 text: byte 0xe9 at line 2, offset 25; JSON is UTF-8"
