@@ -194,7 +194,7 @@ def _canary(label: str, canonical: str, spellings: Iterable[tuple[str, str]]) ->
             # The first name of a spelling wins: spellings come most specific first.
             kept.setdefault(plain, name)
     if len(kept) >= 1 << (_PLACE - _NUMBER):
-        raise ValueError(f"{label} {canonical!r} has too many spellings")
+        raise ValueError(f"{label} {_shown(canonical)} has too many spellings")
     return Canary(label, canonical, tuple(kept), tuple(kept.values()))
 
 
@@ -202,11 +202,18 @@ def _check_length(value: str, label: str) -> str:
     value = value.strip()
     if len(value) < MIN_CANARY_LENGTH:
         raise ValueError(
-            f"{label} {value!r} is too short to look for (at least {MIN_CANARY_LENGTH} characters)"
+            f"{label} {_shown(value)} is too short to look for "
+            f"(at least {MIN_CANARY_LENGTH} characters)"
         )
     if max(map(len, _RUN.findall(value)), default=0) < 3:
-        raise ValueError(f"{label} {value!r} needs a run of at least 3 letters or digits")
+        raise ValueError(f"{label} {_shown(value)} needs a run of at least 3 letters or digits")
     return value
+
+
+def _shown(value: str) -> str:
+    """``value`` quoted for a message, its first 40 characters where it is longer: the
+    line names what was wrong, not 100,000 digits of it."""
+    return repr(value) if len(value) <= 40 else f"{value[:40]!r}… ({len(value):,} characters)"
 
 
 _SEPARATORS = re.compile(r"[^0-9+]+")
@@ -238,7 +245,7 @@ def _msisdn_number(value: str, region: str | None) -> phonenumbers.PhoneNumber:
     elif value.startswith("0"):
         if region is None:
             raise ValueError(
-                f"--msisdn {value!r} is written nationally: give its region (--region GB) "
+                f"--msisdn {_shown(value)} is written nationally: give its region (--region GB) "
                 "or write it internationally (+44...)"
             )
         readings = [value]
@@ -260,14 +267,14 @@ def _msisdn_number(value: str, region: str | None) -> phonenumbers.PhoneNumber:
         if lib.is_possible_number(number):
             return number
         failure = "is not a phone number of a possible length"
-    raise ValueError(f"--msisdn {value!r} {failure}")
+    raise ValueError(f"--msisdn {_shown(value)} {failure}")
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def _msisdn_canary(value: str, region: str | None) -> Canary:
     if not any(ch.isdigit() for ch in value):
         # Said before its length, or libphonenumber's own words for it.
-        raise ValueError(f"--msisdn {value.strip()!r} is not a phone number: no digits")
+        raise ValueError(f"--msisdn {_shown(value.strip())} is not a phone number: no digits")
     value = _check_length(value, "--msisdn")
     lib = libphonenumber()
     PhoneNumberFormat = lib.PhoneNumberFormat
@@ -303,7 +310,7 @@ def imei_canary(value: str) -> Canary:
     value = _check_length(value, "--imei")
     digits = "".join(ch for ch in value if ch.isdigit())
     if len(digits) not in (14, 15, 16):
-        raise ValueError(f"--imei {value!r} must have 14, 15 or 16 digits")
+        raise ValueError(f"--imei {_shown(value)} must have 14, 15 or 16 digits")
     spellings = [(digits, "IMEI {}"), (value, "as given")]
     if len(digits) >= 15:
         spellings.append((digits[:14], "IMEI without check digit {}"))
@@ -320,7 +327,9 @@ def imsi_canary(value: str) -> Canary:
     digits = "".join(ch for ch in value if ch.isdigit())
     if not 6 <= len(digits) <= 15:
         count = f"{len(digits)} digits" if digits else "no digits"
-        raise ValueError(f"--imsi {value!r} is not an IMSI: {count} where an IMSI has 6 to 15")
+        raise ValueError(
+            f"--imsi {_shown(value)} is not an IMSI: {count} where an IMSI has 6 to 15"
+        )
     return _canary("imsi", digits, [(digits, "IMSI {}"), (value, "as given")])
 
 

@@ -305,3 +305,11 @@ def test_the_digests_of_canaries_are_hashlibs(raw: bytes) -> None:
     # loading OpenSSL; a canary's digest forms must be what every other tool computes.
     for algorithm, new in zip(("md5", "sha1", "sha256"), _hashes(), strict=True):
         assert new(raw).hexdigest() == hashlib.new(algorithm, raw).hexdigest()
+
+
+def test_a_refused_value_of_100000_digits_is_named_by_its_first_40() -> None:
+    """The error line echoed all of it."""
+    with pytest.raises(ValueError) as caught:
+        msisdn_canary("1" * 100_000, "GB")
+    assert str(caught.value).startswith(f"--msisdn {'1' * 40!r}… (100,000 characters) is not")
+    assert len(str(caught.value)) < 200
