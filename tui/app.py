@@ -65,7 +65,7 @@ from capture.model import (
 from capture.pipeline import Detector, Pipeline
 from capture.runner import Runner
 from capture.sources.recording import Recorded, RecordingSource
-from capture.sources.source import FileSource, FrameSource, Halt, halt_of
+from capture.sources.source import FileSource, FrameSource, Halt, ReplaySource, halt_of
 from capture.sources.spool import size_text
 from capture.text import counted, printable
 from capture.view.filter import Filter, compile_filter
@@ -1060,6 +1060,10 @@ class HeaderwatchApp(App[int]):
         if self.source is not None:
             if getattr(self.source, "total_bytes", 0):
                 self.state = "loading"
+            elif isinstance(self.source, ReplaySource):
+                # A capture file played at its own pace (the demo): "live" on a
+                # screenshot would say the 2012 traffic was being captured now.
+                self.state = "replay"
             self.runner = Runner(
                 self.source,
                 Pipeline(self.detector),

@@ -80,4 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if args.speed != 1:
         name += f" ×{args.speed:g}"
     # Saving a session (w) writes the demo's frames with the marks and comments.
-    return run_dashboard(source, detector, args, keymap, source_name=name, session_paths=[path])
+    # Without a terminal: `headerwatch scan` alone scans the same bundled capture.
+    return run_dashboard(
+        source, detector, args, keymap, "headerwatch scan", source_name=name, session_paths=[path]
+    )

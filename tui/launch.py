@@ -75,19 +75,19 @@ def run_dashboard(
     detector: Detector | None,
     args: argparse.Namespace,
     keymap: dict[str, str],
+    headless: str = "headerwatch scan FILE",
     **named: Any,
 ) -> int:
     """Run the dashboard over ``source`` until the user quits; the exit code.
-    ``named``: the keywords of :func:`dashboard_app`.
+    ``headless``: the command that prints the same requests without a terminal (said
+    when there is none). ``named``: the keywords of :func:`dashboard_app`.
 
     Raises :class:`~tui.common.UsageError` without a terminal that can draw it
     (:func:`no_terminal`)."""
     why = no_terminal()
     if why is not None:
         source.stop()
-        raise UsageError(
-            f"{why}; without one, headerwatch scan FILE prints the same requests as JSONL"
-        )
+        raise UsageError(f"{why}; without one, {headless} prints the same requests as JSONL")
     app = dashboard_app(source, detector, args, keymap, **named)
     code = app.run()
     source.stop()

@@ -32,8 +32,8 @@ class Status:
 
     source: str = ""
     state: str = "live"
-    """``live``, ``loading``, ``done`` or ``error``; ``filtering`` or ``searching``
-    while a worker does that."""
+    """``live``, ``replay`` (a capture played at its own pace: the demo), ``loading``,
+    ``done`` or ``error``; ``filtering`` or ``searching`` while a worker does that."""
     stopped: str = ""
     """When an error stopped the live capture (``16:50:01``); "": it did not."""
     filter: str = ""
@@ -77,6 +77,7 @@ short status line (the filter bar and the title have them whole)."""
 
 _STATE_STYLE = {
     "live": "bold green",
+    "replay": "bold cyan",
     "loading": "bold yellow",
     "done": "bold",
     "error": "bold red",

@@ -159,6 +159,10 @@ def _ts(obj: dict[str, Any]) -> float:
     value = obj.get("ts")
     if type(value) is float or type(value) is int:
         return float(value)
+    if type(value) is str and not value[:4].isdigit():
+        # Not a time in either form: said as both, since a TSV log's is epoch seconds
+        # ("not an ISO 8601 time" sent a user of a masked log the wrong way).
+        raise ValueError(f"ts: not a time (epoch seconds, or ISO 8601) ({value[:40]!r})")
     return iso_time(obj, "ts")  # LogAscii::json_timestamps = JSON::TS_ISO8601
 
 

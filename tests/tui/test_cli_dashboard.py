@@ -126,10 +126,14 @@ def test_help_lists_demo_and_open(tmp_path: Path) -> None:
     assert "demo" in result.stdout and "open" in result.stdout
 
 
-@pytest.mark.parametrize("command", [["demo"], ["open", "DEMO"]])
+@pytest.mark.parametrize(
+    ("command", "headless"),
+    [(["demo"], "headerwatch scan"), (["open", "DEMO"], "headerwatch scan FILE")],
+)
 def test_the_dashboard_without_a_terminal_says_so_instead_of_waiting(
-    tmp_path: Path, command: list[str]
+    tmp_path: Path, command: list[str], headless: str
 ) -> None:
+    """For the demo, the command that prints its requests takes no FILE."""
     from tui.common import demo_capture_path
 
     argv = [demo_capture_path() if a == "DEMO" else a for a in command]
@@ -137,7 +141,7 @@ def test_the_dashboard_without_a_terminal_says_so_instead_of_waiting(
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "headerwatch: error: the dashboard needs a terminal (stdin and stdout); without "
-        "one, headerwatch scan FILE prints the same requests as JSONL"
+        f"one, {headless} prints the same requests as JSONL"
     ]
 
 

@@ -44,3 +44,16 @@ async def test_a_missing_region_is_said_on_the_dashboards_screen_not_only_on_std
     assert ("warning", NO_REGION.removeprefix("headerwatch: note: ")) in toasts
     # Still printed on stderr once the dashboard exits.
     assert common.take_notes()[0] == NO_REGION
+
+
+async def test_the_demo_played_at_its_own_pace_says_replay_not_live() -> None:
+    """ "live" on a screenshot of the demo said its 2012 traffic was being captured."""
+    from capture.sources.source import ReplaySource
+
+    args = argparse.Namespace(utc=True, view_filter="", redact=False, config=None)
+    app = dashboard_app(ReplaySource(str(DEMO), speed=0.01), IdentityDetector(), args, {})
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert app.state == "replay"
+        status = str(app.screen.query_one("#status").render())
+        assert " replay " in status and " live " not in status

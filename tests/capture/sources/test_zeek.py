@@ -258,3 +258,11 @@ def test_a_finding_with_no_value_says_so_in_the_table_and_is_not_masked_by_redac
     scan([str(path)], detector=IdentityDetector(), out=out, err=io.StringIO(), redact=True)
     [finding] = json.loads(out.getvalue())["findings"]
     assert finding["value"] == "" and finding["detail"].startswith("present, value not logged")
+
+
+def test_a_ts_that_is_no_time_says_both_forms_a_zeek_log_writes_it_in() -> None:
+    """A masked btest baseline read without its sed: "not an ISO 8601 time" sent the
+    user the wrong way, a TSV's ts being epoch seconds."""
+    records, err = _scan(ZEEK / "header-names.http.log")
+    assert records == []
+    assert f"ts: not a time (epoch seconds, or ISO 8601) ({MASKED!r})" in err
