@@ -440,3 +440,39 @@ def test_a_directory_given_as_any_input_is_said_to_be_a_directory_and_no_more(
     with pytest.raises(CaptureError) as raised:
         open_input(str(tmp_path), kind)
     assert str(raised.value) == f"{tmp_path}: is a directory, not a file"
+
+
+def _tiny_entries_har(count: int) -> bytes:
+    entry = (
+        '{"startedDateTime":"2026-12-03T10:00:00Z","request":{"method":"GET",'
+        '"url":"http://a.example/%d","headers":[]},"response":{"status":200,"headers":[]}}'
+    )
+    entries = ",".join(entry % n for n in range(count))
+    head = '{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":['
+    return (head + entries + "]}}").encode()
+
+
+def test_a_har_too_large_for_the_memory_left_is_one_line_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read anyway under ulimit -v, orjson died of the failed allocation: a
+    segfault, no word said (a 262 MB HAR of small entries takes 4.5 GB of address
+    space)."""
+    import resource
+
+    from capture.sources import records
+
+    data = _tiny_entries_har(120_000)
+    assert len(data) >= records.HAR_CHECKED
+    path = tmp_path / "many.har"
+    path.write_bytes(data)
+    assert records.har_room(data) is None  # this machine has the room
+    # As under `ulimit -v` with 100 MB left beside what the process holds.
+    with open("/proc/self/statm", "rb") as statm:
+        held = int(statm.read().split()[0]) * __import__("os").sysconf("SC_PAGE_SIZE")
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (held + 100_000_000, -1))
+    with pytest.raises(CaptureError) as caught:
+        open_input(str(path))
+    said = str(caught.value)
+    assert said.startswith(f"{path}: HAR of {len(data):,} bytes too large for the memory available")
+    assert "bytes of address space; ulimit -v leaves" in said
