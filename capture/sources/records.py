@@ -277,7 +277,9 @@ class RecordFile:
                     if _ends_inside_a_record(line, exc):
                         # The file ends there: a writer stopped mid-line, or a copy cut.
                         self.truncated = True
-                        self.cut = f"its last line ends inside a record: {exc.msg}"
+                        self.cut = "its last line ends inside a record: " + (
+                            "inside a character" if "UTF-8" in exc.msg else exc.msg
+                        )
                         return
                     self._bad(number, start, _not_json(exc.msg))
                     continue
@@ -406,8 +408,22 @@ def _ends_inside_a_record(line: bytes, error: orjson.JSONDecodeError) -> bool:
     return (
         not line.endswith(b"\n")
         and line.lstrip().startswith(b"{")
-        and (error.msg == "unexpected end of data" or error.pos >= len(line.rstrip()))
+        and (
+            error.msg == "unexpected end of data"
+            or error.pos >= len(line.rstrip())
+            or _cut_in_a_character(line)
+        )
     )
+
+
+def _cut_in_a_character(line: bytes) -> bool:
+    """Whether ``line`` is UTF-8 up to its end, which cuts a character short: orjson
+    says only that it is not UTF-8, which read as a bad line in a file cut there."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.reason == "unexpected end of data" and exc.end == len(line)
+    return False
 
 
 def read_whole(stream: IO[bytes], name: str, close: bool) -> tuple[bytes, str | None]:

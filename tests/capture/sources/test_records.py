@@ -476,3 +476,23 @@ def test_a_har_too_large_for_the_memory_left_is_one_line_not_a_crash(
     said = str(caught.value)
     assert said.startswith(f"{path}: HAR of {len(data):,} bytes too large for the memory available")
     assert "bytes of address space; ulimit -v leaves" in said
+
+
+def test_a_record_file_cut_inside_a_character_is_cut_short_not_a_bad_line(
+    tmp_path: Path,
+) -> None:
+    """orjson said only "str is not valid UTF-8": the cut read as a line passed over."""
+    line = (
+        '{"ts":1.0,"src":"10.0.0.2","sport":1,"dst":"192.0.2.1","dport":80,"method":"GET",'
+        '"uri":"/caf\u00e9","version":"HTTP/1.1","headers":[["Host","a"]]}\n'
+    ).encode()
+    path = tmp_path / "cut.jsonl"
+    path.write_bytes(line + line[: line.index(b"\xa9")])  # cut between é's two bytes
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([str(path)], detector=IdentityDetector(), out=out, err=err) == 0
+    assert len(out.getvalue().splitlines()) == 1
+    assert (
+        f"{path}: cut short (its last line ends inside a record: inside a character); "
+        "every record before the cut is reported"
+    ) in err.getvalue()
+    assert "passed over" not in err.getvalue()
