@@ -426,7 +426,8 @@ def merge_identity(
     """
     merged = replace(
         base,
-        region=region.upper() if region else base.region,
+        # "" is a region given, and refused below (not taken for none given).
+        region=region.upper() if region is not None else base.region,
         msisdns=base.msisdns + msisdns,
         imeis=base.imeis + imeis,
         imsis=base.imsis + imsis,

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``demo``."""
     # The bundled capture is O2 UK's: its region is the capture's, not the locale's
     # (--region still wins).
-    args.region = args.region or DEMO_REGION
+    args.region = DEMO_REGION if args.region is None else args.region
     detector = build_detector(args, recurrence=DASHBOARD_RECURRENCE)
     keymap = check_view_args(args)
     path = demo_capture_path()

@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     err = escaping(sys.stderr)
     inputs = args.inputs or [demo_capture_path()]
     if not args.inputs:
-        args.region = args.region or DEMO_REGION  # the bundled capture's, as demo reads it
+        # The bundled capture's, as demo reads it.
+        args.region = DEMO_REGION if args.region is None else args.region
     # A report is derived, and replaces an earlier one; never the evidence it is made of.
     if any(_same_file(path, args.output) for path in inputs):
         print(f"headerwatch: error: {args.output} is an input; not replaced", file=err)

@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     """Run ``scan``."""
     files = args.files or [demo_capture_path()]
     if not args.files:
-        args.region = args.region or DEMO_REGION  # the bundled capture's, as demo reads it
+        # The bundled capture's, as demo reads it.
+        args.region = DEMO_REGION if args.region is None else args.region
     # Built first: a bad option is its one line of error, with no banner before it.
     detector = build_detector(args, inputs=files)
     if not args.files:

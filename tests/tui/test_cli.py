@@ -246,3 +246,22 @@ def test_a_file_name_with_a_newline_and_an_escape_is_one_line_of_error_not_a_ter
     assert result.stderr.splitlines() == [
         f"headerwatch: error: {tmp_path}/e\\x0ax\\x1b[31m<b>: empty file, nothing to read"
     ]
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (["--region", ""], "headerwatch: error: --region '' is not a region code such as GB or US"),
+        (
+            ["--recurrence", "99999999999999999999999"],
+            "not 0 or a number of sites from 2 to 1000000: '99999999999999999999999'",
+        ),
+    ],
+)
+def test_an_empty_region_or_a_recurrence_no_study_reaches_is_refused_not_passed_over(
+    option: list[str], said: str
+) -> None:
+    """Both were taken in silence: "" as no region, 10^22 sites as a detector on."""
+    code, lines = _scan_stderr({"LANG": "C.UTF-8"}, *option, demo_capture_path())
+    assert code == 2
+    assert said in lines[-1]
