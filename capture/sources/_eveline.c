@@ -957,6 +957,10 @@ http(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         if (ints[k]->kind != ABSENT && ints[k]->kind != T_INT)
             goto unsure;
     }
+    /* A method or target of another type: the slow path refuses the event. */
+    if ((h->method.kind != ABSENT && h->method.kind != T_STRING && h->method.kind != T_NULL) ||
+        (h->url.kind != ABSENT && h->url.kind != T_STRING && h->url.kind != T_NULL))
+        goto unsure;
     /* A status of another type: the slow path notes the response it leaves out. */
     if (h->status.kind != ABSENT && h->status.kind != T_INT && h->status.kind != T_NULL)
         goto unsure;

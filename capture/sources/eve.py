@@ -47,7 +47,14 @@ from capture.model import (
     Response,
     positional_new,
 )
-from capture.sources.json_fields import iso_time, mapping, name_values, string, whole
+from capture.sources.json_fields import (
+    iso_time,
+    mapping,
+    name_values,
+    optional_string,
+    string,
+    whole,
+)
 
 try:  # built at install time where a C compiler is there (see pyproject.toml)
     from capture.sources import _eveline
@@ -227,6 +234,11 @@ def parsed_from_eve(obj: Any, responses: bool = True) -> Parsed | None:
         anomalies += (XFF_NOTE,)
     method = http.get("http_method")
     url = http.get("url")
+    if not (type(method) is str or method is None) or not (type(url) is str or url is None):
+        # A number or an object where Suricata writes text: the event is damaged, not
+        # a request without a method or target (it was read as one, without a word).
+        optional_string(http, "http_method", at="http")
+        optional_string(http, "url", at="http")
     protocol = http.get("protocol")
     if type(protocol) is str:
         version: str | None = protocol

@@ -241,6 +241,10 @@ def test_an_http2_event_with_hpack_size_updates_and_decode_errors_keeps_its_iden
         ({"timestamp": "yesterday"}, "timestamp: not an ISO 8601 time"),
         ({"http": {"request_headers": [["Host", "x"]]}}, "not a list of {name, value} objects"),
         ({"event_type": None}, "event_type: missing"),
+        # Read, these were a request with no target, or a method "-", without a word.
+        ({"http": {"url": 7, "request_headers": []}}, "http.url: not a string"),
+        ({"http": {"http_method": {}, "request_headers": []}}, "http.http_method: not a string"),
+        ({"src_port": -1}, "source port -1: not from 0 to 65535"),
     ],
 )
 def test_a_wrong_eve_line_is_passed_over_with_the_field_named(

@@ -122,7 +122,7 @@ def test_the_engine_files_of_the_suite_read_the_same_both_ways() -> None:
         _event(http={"response_headers": None}),
         _event(http={"response_headers": _GONE}),
         _event(http={"status": None}),
-        _event(http={"http_method": None, "url": 7, "protocol": ["HTTP/1.1"]}),
+        _event(http={"http_method": None, "url": None, "protocol": ["HTTP/1.1"]}),
         _event(flow_id=_GONE, tx_id=_GONE, src_port=_GONE, dest_port=_GONE),
         _event(flow_id=0, tx_id=-1, src_port=-0),
         _event(flow_id=999999999999999999),
@@ -164,6 +164,17 @@ def test_the_engine_files_of_the_suite_read_the_same_both_ways() -> None:
 def test_an_http_event_is_read_in_c_the_same_as_by_the_reference(event: dict[str, Any]) -> None:
     for slashes in (True, False):
         assert _same(_line(event, slashes))
+
+
+@pytest.mark.parametrize("http", [{"url": 7}, {"http_method": {}}, {"url": [1]}])
+def test_a_method_or_target_of_another_type_is_handed_back_and_refused_by_the_reference(
+    http: dict[str, Any],
+) -> None:
+    """Read in C, the event was a request with no target or a method "-", in silence."""
+    line = _line(_event(http=http))
+    assert not _same(line)
+    with pytest.raises(ValueError, match="not a string"):
+        eve.parsed_from_line(line, True)
 
 
 @pytest.mark.parametrize("status", ["200", 200.0, True, [200]])
