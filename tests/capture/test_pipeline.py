@@ -538,3 +538,19 @@ def test_a_captured_body_whose_encoding_cannot_be_undone_says_so(tmp_path: Path,
     [note] = records[uri].request.anomalies
     assert note.startswith("request body not decoded (Content-Encoding ")
     assert records[uri].identities == ()
+
+
+def test_a_body_whose_first_32_bytes_are_ascii_is_read_as_sent_whatever_its_coding_says(
+    tmp_path: Path,
+) -> None:
+    """No coding writes that (pipeline._coded): a body a proxy decoded and left
+    labelled, read as the text it is, with no note that it could not be decoded."""
+    body = b'{"phone":"+447911123456","imei":"490154203237518"}'
+    conv = conversation()
+    frames = conv.handshake()
+    request = post_request("/p", body, "application/json", "Content-Encoding: gzip\r\n")
+    frames += conv.send(True, request) + conv.send(False, OK)
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    [record] = run_file(save(tmp_path, frames), Pipeline(detector=detector))
+    assert [f.kind for f in record.identities] == ["msisdn", "imei"]
+    assert record.request.anomalies == ()
