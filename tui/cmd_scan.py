@@ -138,7 +138,12 @@ def stopping_as_ctrl_c() -> Iterator[list[int]]:
     has (a split scan's stops every process at one place); the list given holds the
     signals received, for the exit status."""
     received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    ):
+        # Ctrl-C ignored (a script's background job, nohup): handed on, SIGTERM would
+        # be ignored with it; left as they were, it ends the scan as before.
         yield received
         return
 

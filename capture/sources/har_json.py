@@ -136,9 +136,13 @@ def load_har(data: bytes) -> HarDocument:
             # Cut short where Python's parser fails at the end (orjson's account was
             # of a lone surrogate before it, or of half a pair the cut split).
             cut = _cut_at_end(exc, text)
-            if not cut:
-                # Damage inside (NULs a crash left, a NaN, a second document after
-                # the first): the entries before it, read as a document cut there.
+            if not cut and exc.msg == "Extra data":
+                # A whole document, then more (a second one, as cat joins them): its
+                # entries, all of them. Not other damage inside: a "}" that a bad
+                # byte put there closes an entry early and leaves what follows JSON
+                # for a while, so the entries before where the parser fails may be
+                # altered ones (found by an outside tester: a request without its
+                # headers, read as whole).
                 return _before_damage(text, exc, refused, data, where)
         except (ValueError, RecursionError):
             cut = False  # what orjson refused too: a number too long, NaN, too deep
@@ -166,19 +170,19 @@ def load_har(data: bytes) -> HarDocument:
 def _before_damage(
     text: str, exc: json.JSONDecodeError, refused: orjson.JSONDecodeError, data: bytes, where: str
 ) -> HarDocument:
-    """The entries of ``text`` before where Python's parser found it is no JSON
-    (``exc``), read as a document cut there; HarJsonError (orjson's account,
-    ``refused``) where no entry ended before it."""
+    """The document ``text`` holds before more text (``exc``: Python's parser's "Extra
+    data"), read whole; HarJsonError (orjson's account, ``refused``) where it has no
+    entry."""
     counter = [0]
     try:
         with _deep_enough():
-            partial = _replaced(_read_cut(text[: exc.pos], _DECODER), counter, text)
+            partial = _replaced(_DECODER.decode(text[: exc.pos]), counter, text)
     except (ValueError, RecursionError):
         partial = None
     log = partial.get("log") if isinstance(partial, dict) else None
     if not isinstance(log, dict) or not isinstance(log.get("entries"), list) or not log["entries"]:
         raise HarJsonError(_said(refused, data, where))
-    damage = f"not JSON from line {exc.lineno}, column {exc.colno} on: {exc.msg}"
+    damage = f"more after the document, from line {exc.lineno}, column {exc.colno}: not read"
     return HarDocument(partial, lone_surrogates=counter[0], damage=damage)
 
 
