@@ -3,15 +3,21 @@ HAR document)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
+import os
+import select
 import signal
+import stat
 import sys
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import chain, islice
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from capture.formats.outputs import OUTPUTS, cited
 from capture.model import EchoSeen, Event, Record, RequestSeen, ResponseSeen
@@ -170,7 +176,6 @@ def scan(
         from capture.formats.redact import (  # hashlib and hmac: only to redact
             Redactor,
             two_pass,
-            unshared,
         )
 
         # Every value found anywhere is masked everywhere: all is read, then written.
@@ -194,6 +199,36 @@ def scan(
         # written stand, and the input's warnings and the summary still say what was
         # read and skipped (an input stopped in is no input error, whatever it held).
         stopped.append(KeyboardInterrupt())
+    with _said_whole(bool(stopped)):
+        return _after(
+            stopped,
+            reading,
+            redactor,
+            errors,
+            inputs,
+            late,
+            pipeline,
+            selection,
+            out,
+            err,
+            fail_on_identity,
+        )
+
+
+def _after(
+    stopped: list[KeyboardInterrupt],
+    reading: list[Input],
+    redactor: Any,
+    errors: list[str],
+    inputs: Sequence[Input],
+    late: list[str],
+    pipeline: Pipeline,
+    selection: Selection,
+    out: TextIO,
+    err: TextIO,
+    fail_on_identity: bool,
+) -> int:
+    """What ends a scan: its inputs' warnings, the summary, the exit status."""
     if stopped:
         # (A redacted scan's, while it read: what it had read was written after it.)
         for source in reading:
@@ -203,13 +238,38 @@ def scan(
             for line in after_reading(source):
                 print(f"{WARNING}{line}", file=err)
     out.flush()
+    if GAVE_UP:
+        print(
+            f"{WARNING}stopped while the output's reader took nothing for "
+            f"{STOP_GRACE:.0f} s: the output ends inside a line, and lacks requests the "
+            "summary counts",
+            file=err,
+        )
+        GAVE_UP.clear()
     if redactor is not None and redactor.unshared:
+        from capture.formats.redact import unshared
+
         print(f"headerwatch: warning: {unshared(redactor.unshared)}", file=err)
     if len(errors) < len(inputs):
         print(f"headerwatch: {pipeline.summary(none_read(inputs))}", file=err)
     if stopped:
         return _with_unopened(EXIT_INTERRUPTED, late, err)
     return input_errors(errors + late, err) or selection.exit_code(fail_on_identity)
+
+
+@contextlib.contextmanager
+def _said_whole(stopping: bool) -> Iterator[None]:
+    """While a stopped scan says what it read (``stopping``): Ctrl-C ignored, in the
+    main thread. A second signal there (SIGTERM, then Ctrl-C a moment later) ended
+    the process before its summary, with status 130."""
+    if not stopping or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _with_unopened(code: int, unopened: Sequence[str], err: TextIO) -> int:
@@ -256,18 +316,17 @@ def _write_lines(
     if header is not None:
         out.write(header + "\n")
     batch = 1 if streaming else 256
+    # The byte stream under ``out``: buffered, or raw where output is unbuffered
+    # (python -u, PYTHONUNBUFFERED), whose one system call a write is.
     raw = getattr(out, "buffer", None) if render_bytes is not None else None
-    if not isinstance(raw, io.BufferedIOBase):
-        raw = None  # unbuffered (python -u): a raw stream may take part of a write
     # str or bytes alike below: the lines, their separator and the stream they go to.
     line: Callable[[Record], Any] = render
     write: Callable[[Any], object] = out.write
-    flush: Callable[..., object] = out.flush
+    flush = out.flush
     newline: Any = "\n"
-    if raw is not None and render_bytes is not None:
+    if isinstance(raw, (io.BufferedIOBase, io.RawIOBase)) and render_bytes is not None:
         out.flush()  # what was written as text goes first
-        line, write, flush, newline = render_bytes, raw.write, raw.flush, b"\n"
-    write, flush = _whole(write), _whole(flush, flushes=True)
+        line, write, newline = render_bytes, _whole(raw), b"\n"
     end = newline[:0]
     # A batch at a time, each made by one comprehension: no append, no length test
     # per record. islice takes no record beyond the batch, so each batch is written
@@ -294,29 +353,60 @@ def _write_lines(
 
 
 _HELD = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+_STEP = 4096  # PIPE_BUF: what a pipe that select() says is writable takes without waiting
+STOP_GRACE = 3.0
+"""Seconds a stopped scan waits for its output's reader to take a write it has begun
+(a slow reader goes on; one that takes nothing, ``| sleep 15``, is given up)."""
+GAVE_UP: list[int] = []
+"""Bytes of a write given up at a stop, one entry per write (see :func:`_whole`)."""
 
 
-def _whole(write: Callable[..., object], flushes: bool = False) -> Callable[..., object]:
-    """``write`` made whole, with the signals that stop a scan (Ctrl-C; SIGTERM and
-    SIGHUP, which ``tui.cmd_scan`` turns into it) held while it writes: one that comes
-    meanwhile is taken when the write is done. A write to a pipe its reader is slow to
-    empty waits, and a signal there cut it short: a buffered stream's write returns
-    having taken part of the bytes, and the rest, and half a line, were lost. Bytes a
-    write did not take are written again (a signal that another thread took may still
-    cut one short). ``flushes``: ``write`` is a stream's flush, which takes nothing."""
-    mask = signal.pthread_sigmask
+def _whole(raw: Any) -> Callable[[bytes], object]:
+    """A writer of whole lines to the byte stream ``raw``: the signals that stop a
+    scan (Ctrl-C; SIGTERM and SIGHUP, which ``tui.cmd_scan`` turns into it) are held
+    while it writes, and taken when the write is done. Without that, a write to a pipe
+    its reader was slow to empty, cut by the signal, returned having taken part of
+    the bytes, and half a line ended the output.
 
-    def whole(data: Any = None) -> object:
-        held = mask(signal.SIG_BLOCK, _HELD)
-        try:
-            if flushes:
-                return write()
-            if not isinstance(data, bytes):
-                return write(data)
+    It writes to the descriptor itself, a pipe's share at a time, each once
+    ``select`` says the pipe takes it: where a stop is asked for and the reader takes
+    nothing for :data:`STOP_GRACE` seconds (``| sleep 15``), it gives up the write
+    (:data:`GAVE_UP`) and lets the signal act (a wait with the signals held made the
+    scan one only SIGKILL stopped). A stream
+    without a descriptor (a test's) is written to as it is."""
+    try:
+        fd = raw.fileno()
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation, AttributeError):
+        if isinstance(raw, io.BufferedIOBase):
+            return cast(Callable[[bytes], object], raw.write)
+
+        def write_all(data: bytes) -> object:  # a raw stream may take part of a write
             view = memoryview(data)
             while view:
-                taken = write(view)
-                view = view[taken if isinstance(taken, int) else len(view) :]
+                view = view[raw.write(view) or 0 :]
+            return len(data)
+
+        return write_all
+    mask = signal.pthread_sigmask
+    raw.flush()  # what it holds goes first: from here on the descriptor is written to
+
+    def whole(data: bytes) -> object:
+        held = mask(signal.SIG_BLOCK, _HELD)
+        try:
+            view = memoryview(data)
+            while view:
+                if not regular:
+                    asked = None
+                    while not select.select([], [fd], [], 0.25)[1]:
+                        if not signal.sigpending() & _HELD:
+                            continue
+                        asked = asked or time.monotonic()
+                        if time.monotonic() - asked >= STOP_GRACE:
+                            # The reader stopped, and a stop is asked for: given up.
+                            GAVE_UP.append(len(view))
+                            return None
+                view = view[os.write(fd, view if regular else view[:_STEP]) :]
             return len(data)
         finally:
             mask(signal.SIG_SETMASK, held)

@@ -7,6 +7,7 @@ import contextlib
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from types import FrameType
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from capture.formats.outputs import OUTPUTS, formats_help
 from capture.formats.table import narrowest
 from capture.scan import scan
+from capture.scan_stop import repeated
 from capture.view.selection import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tui.common import (
     DEMO_REGION,
@@ -134,24 +136,38 @@ def stopping_as_ctrl_c() -> Iterator[list[int]]:
     """While inside (in the main thread), SIGTERM and SIGHUP stop the scan as Ctrl-C
     does: what was read is written, with its summary (their default action ended the
     process with its output still buffered: `kill`, `timeout`, systemd and CI lost
-    every request read). Each is handed on as a SIGINT, to whichever handler Ctrl-C
-    has (a split scan's stops every process at one place); the list given holds the
-    signals received, for the exit status."""
+    every request read). Each is handed to whichever handler Ctrl-C has (a split
+    scan's stops every process at one place). Ctrl-C's own, here, stops once: a
+    signal again within :data:`~capture.scan_stop.SAME_SIGNAL` (SIGTERM, then Ctrl-C
+    a moment later; or `timeout`'s, delivered twice) is the same stop, where it ended
+    the process before its summary. The list given holds the signals received, for
+    the exit status. Where Ctrl-C is ignored (a script's background job, nohup), all
+    are left as they were: handed on, SIGTERM would be ignored with it."""
     received: list[int] = []
     if (
         threading.current_thread() is not threading.main_thread()
         or signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     ):
-        # Ctrl-C ignored (a script's background job, nohup): handed on, SIGTERM would
-        # be ignored with it; left as they were, it ends the scan as before.
         yield received
         return
+    first: list[float] = []
 
-    def handler(signum: int, _frame: FrameType | None) -> None:
+    def ctrl_c(signum: int, _frame: FrameType | None) -> None:
+        if first and repeated(first[0]):
+            return  # the stop under way
+        first[:] = [time.monotonic()]
+        raise KeyboardInterrupt
+
+    def handler(signum: int, frame: FrameType | None) -> None:
         received.append(signum)
-        signal.raise_signal(signal.SIGINT)  # to this thread, which may hold it (scan._whole)
+        on_int = signal.getsignal(signal.SIGINT)
+        if callable(on_int):
+            on_int(signal.SIGINT, frame)
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {
+        sig: signal.signal(sig, ctrl_c if sig == signal.SIGINT else handler) for sig in stops
+    }
     try:
         yield received
     finally:

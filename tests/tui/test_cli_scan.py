@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -402,10 +403,20 @@ def test_table_width_option_fits_the_columns_and_a_terminal_sets_the_default(
 
 
 @pytest.mark.parametrize(
-    ("jobs", "signum"), [("1", signal.SIGTERM), ("2", signal.SIGTERM), ("1", signal.SIGHUP)]
+    ("jobs", "signum", "then", "unbuffered"),
+    [
+        ("1", signal.SIGTERM, None, ""),
+        ("2", signal.SIGTERM, None, ""),
+        ("1", signal.SIGHUP, None, ""),
+        # Unbuffered, a write is one system call, which the signal cut short: half a line.
+        ("1", signal.SIGTERM, None, "1"),
+        # A Ctrl-C a moment after: the same stop (it ended the process before its summary).
+        ("1", signal.SIGTERM, signal.SIGINT, "1"),
+        ("2", signal.SIGTERM, signal.SIGINT, ""),
+    ],
 )
 def test_sigterm_or_sighup_stops_a_scan_as_ctrl_c_does_with_what_was_read_written(
-    tmp_path: Path, jobs: str, signum: int
+    tmp_path: Path, jobs: str, signum: int, then: int | None, unbuffered: str
 ) -> None:
     """Their default action ended the process with its output still buffered: `kill`,
     `timeout`, systemd and CI lost every request read, and the summary."""
@@ -420,11 +431,15 @@ def test_sigterm_or_sighup_stops_a_scan_as_ctrl_c_does_with_what_was_read_writte
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": unbuffered},
     )
     assert proc.stdout is not None and proc.stderr is not None
     first = proc.stdout.readline()  # unread, the output holds the scan back
     # As systemd stops a service: the signal to every process of it.
     os.killpg(proc.pid, signum)
+    if then is not None:
+        time.sleep(0.1)
+        os.killpg(proc.pid, then)
     lines = (first + proc.stdout.read()).splitlines()
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 128 + signum, err
@@ -433,3 +448,33 @@ def test_sigterm_or_sighup_stops_a_scan_as_ctrl_c_does_with_what_was_read_writte
     summary = SUMMARY.match(err.splitlines()[-1])
     assert summary is not None, err
     assert int(summary[2].replace(",", "")) == len(lines)
+
+
+def test_a_stop_while_the_output_is_not_read_ends_within_seconds_and_says_what_it_lacks(
+    tmp_path: Path,
+) -> None:
+    """With the signals held for a whole write, a scan whose reader had stopped
+    (`| sleep 15`) could be stopped by SIGKILL alone."""
+    from capture.scan import STOP_GRACE
+    from tests.capture.test_scan_jobs import gen_capture
+    from tests.capture.test_scan_stop import _copies
+
+    capture = _copies(
+        list(gen_capture.frames(3000, 300, bodies="small")), tmp_path / "c.pcap", 1000.0
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "scan", "--jobs", "1", "--region", "GB", capture],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    time.sleep(2)  # the pipe full, nothing read from it
+    proc.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    while proc.poll() is None:
+        assert time.monotonic() - started < STOP_GRACE + 10, "not stopped"
+        time.sleep(0.1)
+    err = proc.stderr.read().decode()
+    assert proc.returncode == 143, err
+    assert "stopped while the output's reader took nothing for 3 s" in err
+    assert " HTTP requests; " in err
