@@ -850,7 +850,12 @@ def _readable(request: Request) -> tuple[Request, Request]:
         return request, request
     # Imported here: a compressed request body is rare, and bodies.py imports no
     # more than the standard library.
-    from capture.identity.bodies import BODY_UNDECODED_NOTE, content_coding, decoded
+    from capture.identity.bodies import (
+        BODY_DECODED_LARGER,
+        BODY_UNDECODED_NOTE,
+        content_coding,
+        decoded,
+    )
 
     coding = content_coding(headers)
     got = decoded(request.body, coding)
@@ -861,7 +866,15 @@ def _readable(request: Request) -> tuple[Request, Request]:
         )
         request = dataclasses.replace(request, anomalies=(*request.anomalies, note))
         return request, request
-    return dataclasses.replace(request, body=got[0]), request
+    body, more = got
+    if more:
+        # As the mitmproxy add-on says it: what is past the bound was not searched.
+        note = (
+            f"{BODY_DECODED_LARGER} {printable(coding[:100])} is larger than "
+            f"{len(body)} bytes; the first {len(body)} searched"
+        )
+        request = dataclasses.replace(request, anomalies=(*request.anomalies, note))
+    return dataclasses.replace(request, body=body), request
 
 
 def _gapped(anomalies: tuple[str, ...]) -> bool:

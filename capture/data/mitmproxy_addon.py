@@ -118,7 +118,7 @@ def body_of(raw: bytes, coding: str) -> tuple[dict[str, str], list[str]]:
         if more and coding.strip().lower() not in ("", "identity"):
             # Else body_length says it, as for a capture: here it counts the coded bytes.
             notes.append(
-                f"request body decoded from {coding[:100]} is larger than {BODY_KEPT} "
+                f"{bodies.BODY_DECODED_LARGER} {coding[:100]} is larger than {BODY_KEPT} "
                 f"bytes; the first {BODY_KEPT} kept"
             )
     try:

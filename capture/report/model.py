@@ -20,7 +20,7 @@ from capture.formats.redact import PSEUDONYMS_V4, PSEUDONYMS_V6, Redactor, is_ma
 from capture.gaps import SERVERS_UNREAD, sides
 from capture.http.stream import BODY_CUT_NOTE
 from capture.http.urls import route
-from capture.identity.bodies import BODY_UNDECODED_NOTE
+from capture.identity.bodies import BODY_DECODED_LARGER, BODY_UNDECODED_NOTE
 from capture.identity.catalog import Catalog
 from capture.identity.names import normalize_name
 from capture.model import (
@@ -943,6 +943,16 @@ _NOTED_LIMITS = (
             0,
             "the connection (or the capture) ended before the body was complete: what "
             "came was searched, the rest was never read",
+            hides=True,
+        ),
+    ),
+    (
+        BODY_DECODED_LARGER,
+        Limit(
+            "Requests whose body decoded to more than is searched",
+            0,
+            "a compressed body decodes to more than 64 KiB, the most of a body searched: "
+            "an identity past that was not seen",
             hides=True,
         ),
     ),

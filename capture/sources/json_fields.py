@@ -30,6 +30,7 @@ type test when the field is right; the message is built only when it is wrong.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
@@ -174,11 +175,13 @@ _LARGEST = (1 << 63) - 1  # a whole number JSON writers and orjson can write bac
 
 
 def checked(parsed: Parsed) -> Parsed:
-    """``parsed``, when its request (and response) hold values a request can have:
-    a time from 1970 to :data:`LAST_TS`, ports from 0 to 65535, a flow, depth, body
-    length and status from 0 to 2^63 - 1. Else ValueError naming the first that does
-    not (a Zeek ``id.orig_p`` past 64 bits made the JSONL writer fail, losing every
-    request of the scan; a ``ts`` of 1e30 the report). One test when all are right."""
+    """``parsed``, when its request holds values a request can have: a time from 1970
+    to :data:`LAST_TS`, ports from 0 to 65535, a flow, depth and body length from 0 to
+    2^63 - 1; else ValueError naming the first that does not (a Zeek ``id.orig_p`` past
+    64 bits made the JSONL writer fail, losing every request of the scan; a ``ts`` of
+    1e30 the report). A response that does not (a time, or a status past those) is
+    left out, the request saying so, as a response that cannot be read is: a request
+    is no less sent for it. One test when all are right."""
     r = parsed.request
     response = parsed.response
     if (
@@ -200,12 +203,21 @@ def checked(parsed: Parsed) -> Parsed:
         ("flow", r.flow, 0, _LARGEST),
         ("depth", r.depth, 0, _LARGEST),
         ("body length", r.body_length, 0, _LARGEST),
-        ("response time", response.ts if response else 0.0, 0.0, LAST_TS),
-        ("response status", response.status if response else 0, 0, _LARGEST),
     ):
         if not low <= value <= high:
-            shown = repr(value)
-            shown = shown if len(shown) <= 40 else shown[:39] + "…"
-            bounds = "1970 to 2106-02-07" if what.endswith("time") else f"{low} to {high}"
-            raise ValueError(f"{what} {shown}: not from {bounds}")
-    return parsed
+            raise ValueError(_out_of_range(what, value, low, high))
+    assert response is not None  # the request's values are right: the response's are not
+    why = (
+        _out_of_range("response time", response.ts, 0.0, LAST_TS)
+        if not 0.0 <= response.ts <= LAST_TS
+        else _out_of_range("response status", response.status, 0, _LARGEST)
+    )
+    note = f"response not read ({why})"
+    return replace(parsed, request=replace(r, anomalies=(*r.anomalies, note)), response=None)
+
+
+def _out_of_range(what: str, value: float, low: float, high: float) -> str:
+    shown = repr(value)
+    shown = shown if len(shown) <= 40 else shown[:39] + "…"
+    bounds = "1970 to 2106-02-07" if what.endswith("time") else f"{low} to {high}"
+    return f"{what} {shown}: not from {bounds}"

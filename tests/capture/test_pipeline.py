@@ -554,3 +554,23 @@ def test_a_body_whose_first_32_bytes_are_ascii_is_read_as_sent_whatever_its_codi
     [record] = run_file(save(tmp_path, frames), Pipeline(detector=detector))
     assert [f.kind for f in record.identities] == ["msisdn", "imei"]
     assert record.request.anomalies == ()
+
+
+def test_a_body_that_decodes_past_what_is_searched_says_so(tmp_path: Path) -> None:
+    """A 64 KiB compressed body can hold 64 MB: only its first 64 KiB are searched, and
+    the number after them went unseen without a word."""
+    import gzip
+
+    from capture.report.model import noted_by
+
+    body = gzip.compress(b'{"pad":"' + b"x" * 70_000 + b'","phone":"+447911123456"}', mtime=0)
+    conv = conversation()
+    frames = conv.handshake()
+    request = post_request("/p", body, "application/json", "Content-Encoding: gzip\r\n")
+    frames += conv.send(True, request) + conv.send(False, OK)
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    [record] = run_file(save(tmp_path, frames), Pipeline(detector=detector))
+    assert record.request.anomalies == (
+        "request body decoded from gzip is larger than 65536 bytes; the first 65536 searched",
+    )
+    assert noted_by(record.request) == ["request body decoded from"]

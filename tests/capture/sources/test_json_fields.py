@@ -178,3 +178,24 @@ def test_a_zeek_tsv_value_past_64_bits_is_a_line_passed_over(tmp_path: Path) -> 
     assert scan([str(path)], detector=IdentityDetector(), out=out, err=err, jobs=1) == 0
     assert [json.loads(line)["uri"] for line in out.getvalue().splitlines()] == ["/1", "/3"]
     assert "line 5: depth 18446744073709551616: not from 0 to" in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("response", "why"),
+    [
+        ({"ts": 1e30, "version": "HTTP/1.1", "status": 200, "reason": "OK", "headers": []},
+         "response time 1e+30: not from 1970 to 2106-02-07"),
+        ({"ts": 2.0, "version": "HTTP/1.1", "status": -1, "reason": "", "headers": []},
+         "response status -1: not from 0 to 9223372036854775807"),
+    ],
+)  # fmt: skip
+def test_a_response_no_response_can_be_is_left_out_and_its_request_kept(
+    response: dict[str, Any], why: str
+) -> None:
+    """The whole record was passed over: report and --format har lost a request that
+    scan, which reads no responses, kept."""
+    from capture.formats.jsonl import parsed_from_dict
+
+    parsed = field.checked(parsed_from_dict({**_GOOD_JSONL, "response": response}))
+    assert parsed.response is None
+    assert parsed.request.anomalies == (f"response not read ({why})",)
