@@ -97,17 +97,38 @@ def decoded(body: bytes, coding: str, limit: int = MAX_INFLATED) -> tuple[bytes,
 
 def _zlib(wbits: int, *fallback: int) -> Callable[[bytes, int], bytes | None]:
     """An undoer of a zlib format (``wbits`` as :func:`zlib.decompressobj` takes it),
-    trying each of ``fallback`` where ``wbits`` finds damage."""
+    trying each of ``fallback`` where ``wbits`` finds damage. What follows the stream's
+    end is read too, as those who receive it read it: a gzip body of several members
+    (RFC 1952: their data one after the other, as browsers and servers decode it), and
+    any other bytes after it as they are (an identity put after a stream's end was not
+    searched at all: found by an outside tester)."""
 
     def undo(body: bytes, limit: int) -> bytes | None:
         for bits in (wbits, *fallback):
             try:
-                return zlib.decompressobj(bits).decompress(body, limit)
+                return _members(body, bits, limit)
             except zlib.error:
                 continue
         return None
 
     return undo
+
+
+def _members(body: bytes, wbits: int, limit: int) -> bytes:
+    """``body`` decompressed (zlib.error where its first stream is damaged), member
+    after member, then what follows as it is; at most ``limit`` bytes."""
+    stream = zlib.decompressobj(wbits)
+    out = stream.decompress(body, limit)
+    while stream.eof and len(out) < limit:
+        rest = stream.unused_data
+        if not (wbits > zlib.MAX_WBITS and rest[:2] == b"\x1f\x8b"):
+            return out + rest[: limit - len(out)]  # not another member: as sent
+        stream = zlib.decompressobj(wbits)
+        try:
+            out += stream.decompress(rest, limit - len(out))
+        except zlib.error:
+            return out + rest[: limit - len(out)]  # a damaged member: as sent
+    return out
 
 
 def _module(name: str) -> Any:

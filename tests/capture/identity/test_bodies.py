@@ -159,3 +159,20 @@ def test_a_decoded_body_is_kept_to_the_bound_and_says_it_held_more() -> None:
 
 def test_a_body_is_decoded_as_far_as_a_captured_body_is_kept() -> None:
     assert MAX_INFLATED == BODY_CAP
+
+
+def test_every_member_of_a_gzip_body_is_read_and_bytes_after_its_end_as_they_are() -> None:
+    """RFC 1952: members one after the other are their data one after the other, as
+    browsers and servers decode them; the first member alone was read, and an
+    identity in a second, or in plain bytes after the stream's end, went unseen."""
+    from capture.identity.bodies import decoded
+
+    first = gzip.compress(b'{"a":"hello",', mtime=0)
+    second = gzip.compress(b'"msisdn":"447700900123"}', mtime=0)
+    assert decoded(first + second, "gzip") == (b'{"a":"hello","msisdn":"447700900123"}', False)
+    assert decoded(first + b'"msisdn":"447700900123"}', "gzip") == (
+        b'{"a":"hello","msisdn":"447700900123"}',
+        False,
+    )
+    damaged = second[:10] + b"\xff" * 8 + second[18:]
+    assert decoded(first + damaged, "gzip") == (b'{"a":"hello",' + damaged, False)
