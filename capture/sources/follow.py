@@ -128,6 +128,7 @@ class LineStream:
         self.gzipped = False
         """The file is gzip: read whole through :class:`~capture.sources.gunzip.Gunzipped`."""
         self._ended = False
+        self._finished = False  # the line part read at the stop was read to its end
         self._error: Exception | None = None
         self.connections = 0
         """Writers that connected (socket) or files opened (file, FIFO)."""
@@ -158,6 +159,8 @@ class LineStream:
                 if self.on_line is not None:
                     self.on_line(line[:-1] if unended else line, unended)
                 return line
+            if self.stop.is_set() and not self._ended and buf and self._finish_line(limit):
+                continue  # the line part read when following stopped, read to its end
             if self._ended or self.stop.is_set():
                 error, self._error = self._error, None
                 if buf and error is None:
@@ -223,6 +226,27 @@ class LineStream:
         if self._buf and not self._buf.endswith(b"\n"):
             self._ended_at.append(self._handed + len(self._buf))
             self._buf += b"\n"
+
+    def _finish_line(self, limit: int) -> bool:
+        """Following stopped with part of a line read from a regular file (a read
+        ends where it ends): the rest of that line, as far as the file holds it now,
+        and nothing after it. Whether it came: else the part is what the file has (its
+        writer stopped there), which the reader says is a record cut short. Without
+        this a whole file stopped in was said to be cut short."""
+        if not self._regular or self._fd is None or self._finished:
+            return False
+        self._finished = True
+        buf = self._buf
+        while b"\n" not in buf and len(buf) < limit:
+            before = len(buf)
+            self._more()
+            if len(buf) == before or self._ended:
+                break
+        end = buf.find(b"\n")
+        if end < 0:
+            return False
+        del buf[end + 1 :]  # read on from here no more: following has stopped
+        return True
 
     def _more(self) -> None:
         """Read more into the buffer. A failure ends the stream: it is kept, to be

@@ -474,3 +474,25 @@ def test_a_stale_socket_is_replaced_and_a_file_at_the_path_is_refused(tmp_path: 
     with pytest.raises(CaptureError, match=r"plain: exists and is not a socket"):
         Follower(f"unix:{plain}")
     assert plain.read_bytes() == b"evidence"
+
+
+def test_a_line_part_read_when_following_stops_is_read_to_its_end_not_said_cut(
+    tmp_path: Path,
+) -> None:
+    """A read ends where it ends: stopped after one, a whole file was said to be cut
+    short (its last line "ends inside a record"), as an outside tester found."""
+    import threading
+
+    from capture.sources.follow import LineStream
+
+    lines = [_line(n, pad="p" * 30_000) for n in range(1, 5)]  # 64 KiB ends in the third
+    path = tmp_path / "proxy.jsonl"
+    path.write_bytes(b"".join(lines))
+    stop = threading.Event()
+    ended: list[bool] = []
+    stream = LineStream(str(path), stop, lambda _line, unended: ended.append(unended))
+    assert [stream.readline(), stream.readline()] == lines[:2]
+    stop.set()
+    assert stream.readline() == lines[2]  # whole, with its newline
+    assert stream.readline() == b""  # and nothing after it: following stopped
+    assert ended == [False, False, False]
