@@ -854,11 +854,11 @@ def _readable(request: Request) -> tuple[Request, Request]:
         BODY_DECODED_LARGER,
         BODY_UNDECODED_NOTE,
         content_coding,
-        decoded,
+        decoded_in_part,
     )
 
     coding = content_coding(headers)
-    got = decoded(request.body, coding)
+    got = decoded_in_part(request.body, coding)
     if got is None:
         note = (
             f"{BODY_UNDECODED_NOTE} (Content-Encoding {printable(coding[:100])!r}: not "
@@ -866,8 +866,16 @@ def _readable(request: Request) -> tuple[Request, Request]:
         )
         request = dataclasses.replace(request, anomalies=(*request.anomalies, note))
         return request, request
-    body, more = got
-    if more:
+    body, more, damaged = got
+    if damaged:
+        # What came out before the damage is read: the identity in it was lost with
+        # the rest when the whole body was refused.
+        note = (
+            f"{BODY_UNDECODED_NOTE} whole (Content-Encoding {printable(coding[:100])!r}: "
+            f"damaged after {len(body):,} bytes decoded); searched as far as it decoded"
+        )
+        request = dataclasses.replace(request, anomalies=(*request.anomalies, note))
+    elif more:
         # As the mitmproxy add-on says it: what is past the bound was not searched.
         note = (
             f"{BODY_DECODED_LARGER} {printable(coding[:100])} is larger than "

@@ -80,19 +80,44 @@ def decoded(body: bytes, coding: str, limit: int = MAX_INFLATED) -> tuple[bytes,
     coding, or ``identity``, gives ``body`` itself; a bomb gives no more than the
     bound (a brotli stream is fed a byte at a time, since its decoder takes no
     bound: one byte can stand for at most its 16 MiB window)."""
+    got = decoded_in_part(body, coding, limit)
+    return None if got is None or got[2] else (got[0], got[1])
+
+
+def decoded_in_part(
+    body: bytes, coding: str, limit: int = MAX_INFLATED
+) -> tuple[bytes, bool, bool] | None:
+    """:func:`decoded`, and of a stream damaged after some of it decoded (the last
+    coding undone: a gzip body with bytes changed in its middle), what decoded
+    before the damage, with True third (the identity in that part was lost with
+    the rest when the whole was refused)."""
     more = False
-    for name in reversed(coding.lower().split(",")):
-        name = name.strip()
-        if name in ("", "identity"):
-            continue
+    names = [n.strip() for n in reversed(coding.lower().split(","))]
+    names = [n for n in names if n not in ("", "identity")]
+    for step, name in enumerate(names):
         undo = _UNDO.get(name)
-        out = undo(body, limit + 1) if undo is not None else None
+        if undo is None:
+            return None
+        try:
+            out = undo(body, limit + 1)
+        except _Damaged as exc:
+            if step < len(names) - 1:
+                return None  # a part of an inner coding: no text of its own
+            return exc.out[:limit], more or len(exc.out) > limit, True
         if out is None:
             return None
         # A step cut at the bound hands the next a stream cut short: what that holds.
         more = more or len(out) > limit
         body = out
-    return body[:limit], more or len(body) > limit
+    return body[:limit], more or len(body) > limit, False
+
+
+class _Damaged(Exception):
+    """A stream damaged after ``out`` came out of it."""
+
+    def __init__(self, out: bytes) -> None:
+        super().__init__("damaged")
+        self.out = out
 
 
 def _zlib(wbits: int, *fallback: int) -> Callable[[bytes, int], bytes | None]:
@@ -114,13 +139,32 @@ def _zlib(wbits: int, *fallback: int) -> Callable[[bytes, int], bytes | None]:
     return undo
 
 
+_PIECES = 64  # steps of a damaged stream's second reading: it loses at most one's output
+
+
 def _members(body: bytes, wbits: int, limit: int) -> bytes:
-    """``body`` decompressed (zlib.error where its first stream is damaged), member
-    after member, then what follows as it is; at most ``limit`` bytes."""
+    """``body`` decompressed (zlib.error where its first stream is damaged before
+    anything came out of it, :class:`_Damaged` after), member after member, then what
+    follows as it is; at most ``limit`` bytes."""
     stream = zlib.decompressobj(wbits)
-    out = stream.decompress(body, limit)
+    at = len(body)
+    try:
+        out = stream.decompress(body, limit)
+    except zlib.error:
+        # Damaged: again a step at a time, for what came out before the damage (the
+        # error takes the output of the call it ends).
+        stream, out, at = zlib.decompressobj(wbits), b"", 0
+        piece = max(1, len(body) // _PIECES)
+        try:
+            while at < len(body) and len(out) < limit and not stream.eof:
+                out += stream.decompress(body[at : at + piece], limit - len(out))
+                at += piece
+        except zlib.error:
+            if not out:
+                raise
+            raise _Damaged(out) from None
+    rest = stream.unused_data + body[at:]
     while stream.eof and len(out) < limit:
-        rest = stream.unused_data
         if not (wbits > zlib.MAX_WBITS and rest[:2] == b"\x1f\x8b"):
             return out + rest[: limit - len(out)]  # not another member: as sent
         stream = zlib.decompressobj(wbits)
@@ -128,6 +172,7 @@ def _members(body: bytes, wbits: int, limit: int) -> bytes:
             out += stream.decompress(rest, limit - len(out))
         except zlib.error:
             return out + rest[: limit - len(out)]  # a damaged member: as sent
+        rest = stream.unused_data
     return out
 
 

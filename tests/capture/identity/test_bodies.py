@@ -176,3 +176,15 @@ def test_every_member_of_a_gzip_body_is_read_and_bytes_after_its_end_as_they_are
     )
     damaged = second[:10] + b"\xff" * 8 + second[18:]
     assert decoded(first + damaged, "gzip") == (b'{"a":"hello",' + damaged, False)
+
+
+def test_what_a_damaged_stream_gave_before_its_damage_is_kept_and_said_damaged() -> None:
+    """The whole body was refused: a gzip beacon whose check was wrong lost the
+    number at its start with the rest."""
+    from capture.identity.bodies import decoded, decoded_in_part
+
+    text = b'{"phone":"+447911123456","pad":"' + b"abcdefghij" * 300 + b'"}'
+    damaged = gzip.compress(text, mtime=0)[:-8] + bytes(8)  # its check and length wrong
+    assert decoded_in_part(damaged, "gzip") == (text, False, True)
+    assert decoded(damaged, "gzip") is None  # the mitmproxy add-on keeps such a body as sent
+    assert decoded_in_part(b"\x1f\x8b" + bytes(40), "gzip") is None  # nothing came out
