@@ -63,7 +63,10 @@ def gunzipped(body: bytes) -> bytes | None:
     a bomb gives no more than the bound."""
     if body[:2] != b"\x1f\x8b":
         return None
-    return _UNDO["gzip"](body, MAX_INFLATED) or None
+    try:
+        return _UNDO["gzip"](body, MAX_INFLATED) or None
+    except _Damaged as exc:
+        return exc.out  # what came out before the damage, as of a stream cut short
 
 
 def content_coding(headers: Iterable[tuple[str, str]]) -> str:
