@@ -33,7 +33,7 @@ from capture.scan_jobs import (
 from capture.sources.frames import WARNING, CaptureError, CaptureFile
 from capture.sources.inputs import Input, after_reading, none_opened, none_read, open_each
 from capture.sources.records import RecordFile, RequestInput
-from capture.text import escaping
+from capture.text import counted, escaping
 from capture.view.selection import EXIT_INTERRUPTED, EXIT_USAGE, Selection
 
 if TYPE_CHECKING:
@@ -170,6 +170,7 @@ def scan(
     reading: list[Input] = []
     events = _events(pipeline, inputs, err, errors, reading)
     stopped: list[KeyboardInterrupt] = []
+    written = [0]  # the lines handed to the output
     mask: Callable[[Iterable[Record]], Iterable[Record]] = _same
     redactor = None
     if redact:
@@ -193,14 +194,20 @@ def scan(
                 streaming="-" in paths,
                 out=out,
                 render_bytes=output.line_bytes,
+                written=written,
             )
     except KeyboardInterrupt:
         # Ctrl-C is how a followed stream ends (tail -F eve.json | scan -): the lines
         # written stand, and the input's warnings and the summary still say what was
         # read and skipped (an input stopped in is no input error, whatever it held).
         stopped.append(KeyboardInterrupt())
+    lacking = 0
+    if stopped and output.line is not None and not only_identity and redactor is None:
+        # Read as the stop came, and not handed out: the summary counts them.
+        lacking = pipeline.counters()["requests"] - written[0]
     with _said_whole(bool(stopped)):
         return _after(
+            lacking,
             stopped,
             reading,
             redactor,
@@ -216,6 +223,7 @@ def scan(
 
 
 def _after(
+    lacking: int,
     stopped: list[KeyboardInterrupt],
     reading: list[Input],
     redactor: Any,
@@ -228,7 +236,8 @@ def _after(
     err: TextIO,
     fail_on_identity: bool,
 ) -> int:
-    """What ends a scan: its inputs' warnings, the summary, the exit status."""
+    """What ends a scan: its inputs' warnings, the summary, the exit status.
+    ``lacking``: requests a stopped scan read and did not write."""
     if stopped:
         # (A redacted scan's, while it read: what it had read was written after it.)
         for source in reading:
@@ -238,6 +247,13 @@ def _after(
             for line in after_reading(source):
                 print(f"{WARNING}{line}", file=err)
     out.flush()
+    if lacking > 0 and not GAVE_UP:
+        print(
+            f"{WARNING}stopped: {counted(lacking, 'request')} read as the stop came "
+            f"{'is' if lacking == 1 else 'are'} not in the output; the summary counts "
+            f"{'it' if lacking == 1 else 'them'}",
+            file=err,
+        )
     if GAVE_UP:
         print(
             f"{WARNING}stopped while the output's reader took nothing for "
@@ -307,12 +323,14 @@ def _write_lines(
     streaming: bool,
     out: TextIO,
     render_bytes: Callable[[Record], bytes] | None = None,
+    written: list[int] | None = None,
 ) -> None:
     """One line per record. Lines go out in batches: one write per record costs a
     system call each when output is unbuffered (python -u, PYTHONUNBUFFERED). A
     stream on stdin is written record by record, as it arrives. A format made as
     bytes (``render_bytes``) is written to ``out``'s buffered byte stream when it has
-    one."""
+    one. ``written``: its one number counts the lines handed to the output."""
+    count = written if written is not None else [0]
     if header is not None:
         out.write(header + "\n")
     batch = 1 if streaming else 256
@@ -340,10 +358,12 @@ def _write_lines(
             # Ctrl-C: the lines of the batch already made are written (extend keeps
             # what it took), or the summary would count requests the output lacks.
             if lines:
+                count[0] += len(lines)
                 write(newline.join(lines) + newline)
             raise
         if not lines:
             return
+        count[0] += len(lines)
         lines.append(end)
         write(newline.join(lines))
         if len(lines) <= batch:

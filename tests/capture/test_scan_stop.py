@@ -186,3 +186,27 @@ def test_ctrl_c_stops_a_split_scan_of_a_log_at_one_chunk(
     assert single_out.getvalue() == out.getvalue()
     assert single_err.getvalue() == err.getvalue()
     assert f"{len(lines):,} parsed requests read" in err.getvalue()
+
+
+def test_a_one_process_scan_stopped_says_how_many_requests_read_its_output_lacks(
+    frames: list[tuple[float, bytes]], tmp_path: Path
+) -> None:
+    """The summary counted requests read as the stop came and never handed out (256
+    lines, 257 counted, in an outside tester's run), without a word."""
+    capture = _copies(frames, tmp_path / "four.pcap", 1000.0)
+    out, err = _CtrlCAtFirstWrite(1), io.StringIO()
+    assert scan([capture], detector=IdentityDetector(), out=out, err=err, jobs=1) == 130
+    lines = len(out.getvalue().splitlines())
+    said = err.getvalue().splitlines()
+    summary = SUMMARY.match(said[-1])
+    assert summary is not None, said
+    lacking = int(summary[2].replace(",", "")) - lines
+    assert lacking >= 0
+    warned = [line for line in said if "read as the stop came" in line]
+    if lacking:
+        noun = "request" if lacking == 1 else "requests"
+        assert warned and warned[0].startswith(
+            f"headerwatch: warning: stopped: {lacking:,} {noun} "
+        )
+    else:
+        assert not warned
