@@ -858,30 +858,30 @@ def _readable(request: Request) -> tuple[Request, Request]:
     )
 
     coding = content_coding(headers)
+    shown = printable(coding[:100])
     got = decoded_in_part(request.body, coding)
+    body, more, damaged = got if got is not None else (request.body, False, False)
     if got is None:
         note = (
-            f"{BODY_UNDECODED_NOTE} (Content-Encoding {printable(coding[:100])!r}: not "
-            "known here, or damaged); searched as sent"
+            f"{BODY_UNDECODED_NOTE} (Content-Encoding {shown!r}: not known here, or "
+            "damaged); searched as sent"
         )
-        request = dataclasses.replace(request, anomalies=(*request.anomalies, note))
-        return request, request
-    body, more, damaged = got
-    if damaged:
+    elif damaged:
         # What came out before the damage is read: the identity in it was lost with
         # the rest when the whole body was refused.
         note = (
-            f"{BODY_UNDECODED_NOTE} whole (Content-Encoding {printable(coding[:100])!r}: "
-            f"damaged after {len(body):,} bytes decoded); searched as far as it decoded"
+            f"{BODY_UNDECODED_NOTE} whole (Content-Encoding {shown!r}: damaged after "
+            f"{len(body):,} bytes decoded); searched as far as it decoded"
         )
-        request = dataclasses.replace(request, anomalies=(*request.anomalies, note))
     elif more:
         # As the mitmproxy add-on says it: what is past the bound was not searched.
         note = (
-            f"{BODY_DECODED_LARGER} {printable(coding[:100])} is larger than "
-            f"{len(body)} bytes; the first {len(body)} searched"
+            f"{BODY_DECODED_LARGER} {shown} is larger than {len(body)} bytes; the first "
+            f"{len(body)} searched"
         )
-        request = dataclasses.replace(request, anomalies=(*request.anomalies, note))
+    else:
+        return dataclasses.replace(request, body=body), request
+    request = dataclasses.replace(request, anomalies=(*request.anomalies, note))
     return dataclasses.replace(request, body=body), request
 
 

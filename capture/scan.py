@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import chain, islice
-from typing import TYPE_CHECKING, Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO
 
 from capture.formats.outputs import OUTPUTS, cited
 from capture.model import EchoSeen, Event, Record, RequestSeen, ResponseSeen
@@ -29,6 +29,7 @@ from capture.scan_jobs import (
     jobs_for_records,
     scan_split,
     scan_split_records,
+    written_whole,
 )
 from capture.sources.frames import WARNING, CaptureError, CaptureFile
 from capture.sources.inputs import Input, after_reading, none_opened, none_read, open_each
@@ -398,16 +399,7 @@ def _whole(raw: Any) -> Callable[[bytes], object]:
         fd = raw.fileno()
         regular = stat.S_ISREG(os.fstat(fd).st_mode)
     except (OSError, ValueError, io.UnsupportedOperation, AttributeError):
-        if isinstance(raw, io.BufferedIOBase):
-            return cast(Callable[[bytes], object], raw.write)
-
-        def write_all(data: bytes) -> object:  # a raw stream may take part of a write
-            view = memoryview(data)
-            while view:
-                view = view[raw.write(view) or 0 :]
-            return len(data)
-
-        return write_all
+        return written_whole(raw)
     mask = signal.pthread_sigmask
     raw.flush()  # what it holds goes first: from here on the descriptor is written to
 

@@ -36,7 +36,7 @@ import signal
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from io import BufferedIOBase, BufferedReader, FileIO
-from typing import IO, TYPE_CHECKING, Any, NamedTuple, TextIO
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, TextIO, cast
 
 import orjson
 
@@ -610,16 +610,23 @@ def _binary(out: TextIO) -> Any:
     buffer = getattr(out, "buffer", None)
     if buffer is None:
         return lambda data: out.write(data.decode())
-    if isinstance(buffer, BufferedIOBase):
-        return buffer.write
+    return written_whole(buffer)
 
-    # Unbuffered (python -u, PYTHONUNBUFFERED): the raw stream's write is one system
-    # call, which a signal caught (Ctrl-C, capture.scan_stop) cuts short in a pipe;
-    # what it did not take would be lost.
-    def write_all(data: bytes) -> None:
+
+def written_whole(stream: Any) -> Callable[[bytes], object]:
+    """A writer of all of each bytes given to the byte stream ``stream``: its write,
+    where it is buffered (which takes all); else one that writes again what a write
+    did not take. Unbuffered (python -u, PYTHONUNBUFFERED), the raw stream's write is
+    one system call, which a signal caught (Ctrl-C, capture.scan_stop) cuts short in
+    a pipe; what it did not take would be lost."""
+    if isinstance(stream, BufferedIOBase):
+        return cast(Callable[[bytes], object], stream.write)
+
+    def write_all(data: bytes) -> object:
         view = memoryview(data)
         while view:
-            view = view[buffer.write(view) or 0 :]
+            view = view[stream.write(view) or 0 :]
+        return len(data)
 
     return write_all
 

@@ -43,10 +43,10 @@ once. Taken for a second Ctrl-C, the stop was cut short (the summary lost, exit 
 in README's own ``timeout --preserve-status -s INT`` recipe, now and then)."""
 
 
-def repeated(first: float | None) -> bool:
+def repeated(first: float) -> bool:
     """Whether a signal that comes now is the one that came at ``first`` (a
-    :func:`time.monotonic` reading; None: none came yet) delivered again."""
-    return first is not None and time.monotonic() - first < SAME_SIGNAL
+    :func:`time.monotonic` reading) delivered again."""
+    return time.monotonic() - first < SAME_SIGNAL
 
 
 class Stop:

@@ -35,13 +35,13 @@ MAX_INFLATED = 64 * 1024
 """Bytes of a compressed body inflated at most: as much as a body is kept
 (:data:`capture.http.stream.BODY_CAP`)."""
 BODY_UNDECODED_NOTE = "request body not decoded"
+"""How the anomaly of a request whose body's Content-Encoding could not be undone
+begins (one not known here, or a damaged stream): its identities could not be read,
+which a report counts under Not inspected."""
 BODY_DECODED_LARGER = "request body decoded from"
 """How the anomaly of a request whose body decoded to more than is searched begins
 (``request body decoded from gzip is larger than 65536 bytes; the first 65536
 searched``): a report counts it under Not inspected."""
-"""How the anomaly of a request whose body's Content-Encoding could not be undone
-begins (one not known here, or a damaged stream): its identities could not be read,
-which a report counts under Not inspected."""
 
 _BOUNDARY = re.compile(r"""(?i)\bboundary=(?:"([^"]{1,200})"|([^\s;,"]{1,200}))""")
 _PART_NAME = re.compile(r"""(?i)\bname=(?:"([^"]{0,200})"|([^\s;"]{1,200}))""")

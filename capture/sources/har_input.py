@@ -59,9 +59,6 @@ from capture.target import split_absolute
 BODY_KEPT = 64 * 1024
 """First bytes of a post body kept (as :data:`capture.http.stream.BODY_CAP`)."""
 
-LATEST_TS = LAST_TS
-"""Latest start time kept (2106-02-07, as captures): later ones are clamped."""
-
 # Per-record anomalies: what the HAR does not say (docs/formats.md).
 NO_CLIENT = "HAR: no client address or port"
 NO_RAW_HEAD = "HAR: no raw head; header order is the tool's listing, not necessarily the wire's"
@@ -165,9 +162,9 @@ def parsed_from_entry(entry: Any, source: str = "") -> Parsed:
     req = mapping(entry, "request")
     ts = iso_time(entry, "startedDateTime")  # no offset given: taken as UTC
     anomalies: list[str] = list(strings(entry, "_anomalies"))
-    if not 0.0 <= ts <= LATEST_TS:
+    if not 0.0 <= ts <= LAST_TS:
         # As for captures: every output (and a session) can show the clamped time.
-        ts = min(max(ts, 0.0), LATEST_TS)
+        ts = min(max(ts, 0.0), LAST_TS)
         anomalies.append(CLAMPED)
     url = string(req, "url", at="request")
     method = string(req, "method", at="request")
@@ -309,7 +306,7 @@ def _response(entry: dict[str, Any], ts: float) -> Response | None:
     if isinstance(elapsed, bool) or not isinstance(elapsed, (int, float)) or elapsed < 0:
         elapsed = 0.0
     return Response(
-        ts=min(ts + float(elapsed) / 1000.0, LATEST_TS),
+        ts=min(ts + float(elapsed) / 1000.0, LAST_TS),
         version=string(resp, "httpVersion", "", at="response"),
         status=status,
         reason=string(resp, "statusText", "", at="response"),

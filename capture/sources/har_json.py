@@ -88,9 +88,9 @@ class HarDocument:
     lone_surrogates: int = 0
     """Strings that held half a surrogate pair, read with U+FFFD in its place."""
     damage: str | None = None
-    """Where a document whose JSON goes wrong before its end stops being JSON (``not
-    JSON from line L, column C: …``): its tree holds the entries before that. None
-    for a whole document, or one cut short."""
+    """Where a whole document is followed by more (``more after the document, from
+    line L, column C: not read``): its tree is that document's. None for a document
+    with nothing after it, or one cut short."""
 
 
 class HarJsonError(ValueError):
@@ -143,7 +143,7 @@ def load_har(data: bytes) -> HarDocument:
                 # for a while, so the entries before where the parser fails may be
                 # altered ones (found by an outside tester: a request without its
                 # headers, read as whole).
-                return _before_damage(text, exc, refused, data, where)
+                return _before_more(text, exc, refused, data, where)
         except (ValueError, RecursionError):
             cut = False  # what orjson refused too: a number too long, NaN, too deep
         else:
@@ -167,7 +167,7 @@ def load_har(data: bytes) -> HarDocument:
     return HarDocument(partial, cut=ended, lone_surrogates=counter[0])
 
 
-def _before_damage(
+def _before_more(
     text: str, exc: json.JSONDecodeError, refused: orjson.JSONDecodeError, data: bytes, where: str
 ) -> HarDocument:
     """The document ``text`` holds before more text (``exc``: Python's parser's "Extra

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from capture.formats.jsonl import record_to_dict
 from capture.formats.pcapng import PcapngWriter
 from capture.identity.detector import IdentityConfig, IdentityDetector
-from capture.model import RequestSeen
+from capture.model import Record, RequestSeen
 from capture.net.decode import ACK, FIN, RST, SYN, skippable
 from capture.net.reassembly import Limits
 from capture.pipeline import Pipeline, summarize
@@ -540,18 +540,25 @@ def test_a_captured_body_whose_encoding_cannot_be_undone_says_so(tmp_path: Path,
     assert records[uri].identities == ()
 
 
-def test_a_body_whose_first_32_bytes_are_ascii_is_read_as_sent_whatever_its_coding_says(
-    tmp_path: Path,
-) -> None:
-    """No coding writes that (pipeline._coded): a body a proxy decoded and left
-    labelled, read as the text it is, with no note that it could not be decoded."""
-    body = b'{"phone":"+447911123456","imei":"490154203237518"}'
+def _gzip_labelled(tmp_path: Path, body: bytes) -> Record:
+    """The record of one captured POST of ``body`` labelled ``Content-Encoding: gzip``,
+    read by a detector in region GB."""
     conv = conversation()
     frames = conv.handshake()
     request = post_request("/p", body, "application/json", "Content-Encoding: gzip\r\n")
     frames += conv.send(True, request) + conv.send(False, OK)
     detector = IdentityDetector(IdentityConfig(region="GB"))
     [record] = run_file(save(tmp_path, frames), Pipeline(detector=detector))
+    return record
+
+
+def test_a_body_whose_first_32_bytes_are_ascii_is_read_as_sent_whatever_its_coding_says(
+    tmp_path: Path,
+) -> None:
+    """No coding writes that (pipeline._coded): a body a proxy decoded and left
+    labelled, read as the text it is, with no note that it could not be decoded."""
+    body = b'{"phone":"+447911123456","imei":"490154203237518"}'
+    record = _gzip_labelled(tmp_path, body)
     assert [f.kind for f in record.identities] == ["msisdn", "imei"]
     assert record.request.anomalies == ()
 
@@ -564,12 +571,7 @@ def test_a_body_that_decodes_past_what_is_searched_says_so(tmp_path: Path) -> No
     from capture.report.model import noted_by
 
     body = gzip.compress(b'{"pad":"' + b"x" * 70_000 + b'","phone":"+447911123456"}', mtime=0)
-    conv = conversation()
-    frames = conv.handshake()
-    request = post_request("/p", body, "application/json", "Content-Encoding: gzip\r\n")
-    frames += conv.send(True, request) + conv.send(False, OK)
-    detector = IdentityDetector(IdentityConfig(region="GB"))
-    [record] = run_file(save(tmp_path, frames), Pipeline(detector=detector))
+    record = _gzip_labelled(tmp_path, body)
     assert record.request.anomalies == (
         "request body decoded from gzip is larger than 65536 bytes; the first 65536 searched",
     )
