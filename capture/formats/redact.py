@@ -954,8 +954,9 @@ _ESCAPE = re.compile(r"%[0-9A-F]{2}")
 @functools.lru_cache(maxsize=4096)
 def _encoded(text: str) -> tuple[str, ...]:
     """``text`` URL-encoded, with upper- and lower-case escapes (both are sent); none
-    if it has nothing to encode."""
-    upper = quote(text, safe="")
+    if it has nothing to encode. A byte that is no UTF-8 (read as a lone surrogate, as
+    every captured head is) is its own escape, as it was sent."""
+    upper = quote(text, safe="", errors="surrogateescape")
     if upper == text:
         return ()
     lower = _ESCAPE.sub(lambda m: m.group().lower(), upper)

@@ -99,6 +99,23 @@ def test_the_number_is_gone_from_every_field() -> None:
     assert masked.findings[1].value == "1.1 gw" and ("Via", "1.1 gw") in masked.request.headers
 
 
+def test_a_value_with_a_byte_that_is_no_utf8_is_masked_not_a_crash() -> None:
+    # A captured head is read with surrogateescape: a middlebox's stray byte before
+    # the number made every shareable output (a redacted scan, the default report)
+    # fail with a traceback. It is masked, with its URL-encoded spelling.
+    value = "\udcff" + NUMBER
+    finding = Finding("x-msisdn", "header", "msisdn", value, "+" + NUMBER, "catalog", "high", "")
+    leaky = record(
+        1,
+        uri=f"/t?m=%FF{NUMBER}",
+        headers=[("Host", "ads.example"), ("x-msisdn", value)],
+        findings=[finding],
+    )
+    masked = Redactor.new().record(leaky)
+    text = json.dumps([masked.request.uri, masked.request.headers], ensure_ascii=False)
+    assert NUMBER not in text and "900123" not in text
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "table", "har"])
 def test_scan_redact_leaves_no_number_in_any_format(fmt: str) -> None:
     out = io.StringIO()
