@@ -770,7 +770,7 @@ class Pipeline:
         findings: tuple[Finding, ...] = ()
         if self.detector is not None and moved.touched_names:
             as_received = dataclasses.replace(request, headers=received)
-            findings = touched_findings(moved, self.detector.detect(as_received))
+            findings = touched_findings(request.headers, moved, self.detector.detect(as_received))
             if written:
                 from capture.identity.detector import beyond_written
 

@@ -461,8 +461,12 @@ def rebuild_received(
         if header in received:
             received.remove(header)
     for name, was, now in changed:
-        if (name, was) in received:
-            received[received.index((name, was))] = (name, now)
+        # Its name as received: a proxy may write it in another case than the phone did.
+        lower = name.lower()
+        for at, (sent_name, value) in enumerate(received):
+            if value == was and sent_name.lower() == lower:
+                received[at] = (name, now)
+                break
     received += injected
     return tuple(received)
 

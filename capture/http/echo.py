@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import orjson
 
@@ -134,11 +134,40 @@ def transit(sent: tuple[Header, ...], received: tuple[Header, ...]) -> Transit:
     return Transit(received, tuple(injected), tuple(removed), tuple(changed))
 
 
-def touched_findings(moved: Transit, findings: Iterable[Finding]) -> tuple[Finding, ...]:
-    """Of the findings in a request as received, those in headers added or changed
-    in transit (found in context, kept where they are)."""
+def touched_findings(
+    sent: Sequence[Header], moved: Transit, findings: Iterable[Finding]
+) -> tuple[Finding, ...]:
+    """Of the findings in a request as received, those that came with the headers
+    added or changed in transit (:func:`added_on_the_way`; found in context, kept where
+    they are). ``sent``: the header block as sent."""
     names = moved.touched_names
-    return tuple(f for f in findings if f.where == WHERE_HEADER and f.name.lower() in names)
+    return tuple(
+        f
+        for f in findings
+        if f.where == WHERE_HEADER and f.name.lower() in names and not _sent(sent, f)
+    )
+
+
+def added_on_the_way(sent: Sequence[Header], moved: Transit | None, finding: Finding) -> bool:
+    """Whether ``finding`` came with a header an echo shows added or changed in transit
+    (``moved``), not from the device: it is in a header of such a name, and no header
+    of that name as sent (``sent``) holds its value. A phone's own ``X-MSISDN`` beside a
+    second one the network added, or its own value of a header the network then
+    rewrote, is the phone's: by the name alone both were called the network's."""
+    return (
+        moved is not None
+        and finding.where == WHERE_HEADER
+        and finding.name.lower() in moved.touched_names
+        and not _sent(sent, finding)
+    )
+
+
+def _sent(sent: Sequence[Header], finding: Finding) -> bool:
+    """Whether a header of ``finding``'s name as sent holds its value (any such header,
+    where the finding names no value)."""
+    name = finding.name.lower()
+    value = finding.value
+    return any(n.lower() == name and value in v for n, v in sent)
 
 
 def _surplus(headers: tuple[Header, ...], surplus: Counter[tuple[str, str]]) -> tuple[Header, ...]:

@@ -425,7 +425,7 @@ def probe(
     findings: tuple[Finding, ...] = ()
     if detector is not None and changes.touched_names:
         as_received = Request(ts, 0, 1, "", 0, host, port, "GET", target, "HTTP/1.1", received)
-        findings = touched_findings(changes, detector.detect(as_received))
+        findings = touched_findings(sent, changes, detector.detect(as_received))
     return ProbeResult(
         url,
         ts,

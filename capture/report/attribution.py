@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from capture.formats.jsonl import REFLECTOR_SOURCE
+from capture.http.echo import added_on_the_way
 from capture.model import WHERE_HEADER, Finding, Record
 
 INJECTED = "injected"
@@ -60,9 +61,10 @@ def evidence(record: Record, finding: Finding, received: bool = False) -> Eviden
             # so the device sent it. It read "added on the way by the network" beside an
             # injected header carrying the same number.
             return Evidence(SENT, "in the request as the device sent it, beside a reflector's echo")
-        if finding.name.lower() in moved.touched_names:
+        if added_on_the_way(record.request.headers, moved, finding):
             return Evidence(INJECTED, "a reflector's echo shows the device did not send it")
-        # Not added or changed on the way: the header was in the block as sent.
+        # Not added or changed on the way: the header was in the block as sent (its
+        # value there, where the network added or rewrote another of its name).
         return Evidence(SENT, "a reflector's echo shows it arrived as it was sent")
     return vantage(record, received)
 

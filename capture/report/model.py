@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from capture.formats.jsonl import REFUSED_NOTE
 from capture.formats.redact import PSEUDONYMS_V4, PSEUDONYMS_V6, Redactor, is_mask
 from capture.gaps import SERVERS_UNREAD, sides
+from capture.http.echo import added_on_the_way
 from capture.http.stream import BODY_CUT_NOTE
 from capture.http.urls import route
 from capture.identity.bodies import BODY_DECODED_LARGER, BODY_UNDECODED_NOTE
@@ -504,13 +505,16 @@ def build_report(
         requests += 1
         first_ts = req.ts if first_ts is None else min(first_ts, req.ts)
         last_ts = req.ts if last_ts is None else max(last_ts, req.ts)
-        touched = record.transit.touched_names if record.transit else frozenset()
         ids = record.identities
-        for finding in ids:
-            # Added on the way (an echo shows it) or not: one row each, so that no
-            # row says "injected in transit" of a request whose phone sent it.
-            added = finding.where == WHERE_HEADER and finding.name.lower() in touched
-            key = (finding.kind, finding.normalized, finding.where, finding.name.lower(), added)
+        # Added on the way (an echo shows it) or not: one row each, so that no row says
+        # "injected in transit" of a request whose phone sent it. Told on the record as
+        # read (the masks of a redacted one stand for values the test looks for).
+        added = [
+            added_on_the_way(original.request.headers, original.transit, f)
+            for f in original.identities
+        ]
+        for finding, came in zip(ids, added, strict=True):
+            key = (finding.kind, finding.normalized, finding.where, finding.name.lower(), came)
             groups.setdefault(key, []).append((record, finding))
         if ids:
             identity_requests += 1
@@ -542,8 +546,8 @@ def build_report(
                     tuple((safe(n), safe(a), safe(b)) for n, a, b in moved.changed),
                     tuple(
                         safe(f"{f.kind} {f.normalized}")
-                        for f in ids
-                        if f.where == WHERE_HEADER and f.name.lower() in touched
+                        for f, came in zip(ids, added, strict=True)
+                        if came
                     ),
                 )
             )

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from capture.formats.redact import Redactor
+from capture.http.echo import added_on_the_way
 from capture.model import IDENTITY_KINDS, WHERE_HEADER, Finding, Record
 from capture.report.attribution import RECEIVED, SENT, vantage
 from capture.report.model import safe
@@ -327,10 +328,7 @@ def record_test(
         return Test(req.ts, target, network, INCONCLUSIVE, "HTTPS port", (), ())
     moved = record.transit
     if moved is not None:
-        touched = moved.touched_names
-        found = [
-            f for f in record.identities if f.where == WHERE_HEADER and f.name.lower() in touched
-        ]
+        found = [f for f in record.identities if added_on_the_way(req.headers, moved, f)]
         headers = tuple(
             dict.fromkeys(
                 safe(n) for n in (*(h[0] for h in moved.injected), *(c[0] for c in moved.changed))

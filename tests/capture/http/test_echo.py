@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from capture.http.echo import ECHO_HEADER, decode_echo, encode_echo, transit
+from capture.http.echo import (
+    ECHO_HEADER,
+    added_on_the_way,
+    decode_echo,
+    encode_echo,
+    touched_findings,
+    transit,
+)
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import EchoSeen, Transit
 from capture.pipeline import Pipeline
@@ -55,6 +62,28 @@ def test_a_proxy_that_only_strips_shows_the_header_as_removed() -> None:
     moved = transit(SENT, SENT[:2])
     assert moved.altered and moved.removed == (("Accept", "*/*"),)
     assert moved.injected == () and moved.changed == () and moved.touched_names == set()
+
+
+def test_a_value_the_phone_sent_under_a_name_the_network_touched_did_not_come_on_the_way() -> None:
+    sent = (("Host", "h"), ("X-MSISDN", "447700900151"), ("x-up-subno", "447700900152"))
+    received = (
+        ("Host", "h"),
+        ("X-MSISDN", "447700900151"),
+        ("X-UP-SUBNO", "447700900154"),
+        ("X-MSISDN", "447700900153"),
+    )
+    moved = transit(sent, received)
+    found = [finding(name=n, value=v) for n, v in received[1:]]
+    assert [f.value for f in touched_findings(sent, moved, found)] == [
+        "447700900154",
+        "447700900153",
+    ]
+    assert [added_on_the_way(sent, moved, f) for f in found] == [False, True, True]
+    assert not added_on_the_way(sent, None, found[2])  # no echo, nothing shown added
+    # A name-only finding: added where no header of its name was sent.
+    assert added_on_the_way(
+        sent, transit(sent, (*sent, ("X-Sub", ""))), finding(name="X-Sub", value="")
+    )
 
 
 def test_store_notes_the_transit_and_the_findings_of_injected_headers() -> None:

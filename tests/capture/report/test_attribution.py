@@ -13,7 +13,8 @@ import pytest
 
 from capture.formats.har import write_har
 from capture.formats.record_session import save_record_session
-from capture.identity.detector import IdentityDetector
+from capture.identity.detector import IdentityConfig, IdentityDetector
+from capture.report.attribution import INJECTED, SENT
 from capture.report.write import make_report, read_inputs, render
 from capture.view.store import Entry
 from tui.common import demo_capture_path
@@ -147,6 +148,35 @@ def test_the_findings_say_injected_in_transit_only_of_the_requests_an_echo_shows
         ("X-MSISDN", False, 1, ("news.example",)),
         ("X-MSISDN", True, 1, ("shop.example",)),
     ]
+
+
+def test_the_phone_s_own_header_beside_one_of_its_name_the_network_added_is_the_phone_s(
+    tmp_path: Path,
+) -> None:
+    # The phone sent X-MSISDN and x-up-subno; the network added a second X-MSISDN and
+    # rewrote x-up-subno. By the name alone all four numbers were the network's (the
+    # lead named the phone's own as added on the way, and its row counted 2 requests).
+    other, rewritten = "447700900153", "447700900154"
+    sent = [["Host", "news.example"], ["X-MSISDN", NUMBER], ["x-up-subno", "447700900152"]]
+    line = _record(headers=sent, injected=[["X-MSISDN", other]], removed=[],
+                   changed=[["X-UP-SUBNO", "447700900152", rewritten]])  # fmt: skip
+    read = read_inputs([str(_jsonl(tmp_path, line))], IdentityDetector(IdentityConfig(region="GB")))
+    (record,) = read.records
+    assert sorted(f.value for f in record.identities) == [
+        NUMBER,
+        "447700900152",
+        other,
+        rewritten,
+    ]  # each once: the phone's X-MSISDN was found again in the block as received
+    for redact in (False, True):  # told on the records as read, masked or not
+        report, _ = make_report(read, redact=redact, now=0.0)
+        # The number's last two digits, as its value or its mask shows them.
+        rows = {(r.value[-15:-13] if redact else r.value[-2:], r.injected, r.count)
+                for r in report.findings}  # fmt: skip
+        assert rows == {("23", False, 1), ("52", False, 1), ("53", True, 1), ("54", True, 1)}
+        assert sorted(e.vantage for e in (r.evidence for r in report.findings)) == sorted(
+            [INJECTED, INJECTED, SENT, SENT]
+        )
 
 
 def test_a_reflector_s_own_log_is_after_the_carrier_so_the_network_most_likely_added_it(
