@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from capture import gaps
-from capture.http.echo import echo_of, touched_findings, transit
+from capture.http.echo import echoed_transit, touched_findings
 from capture.http.stream import (
     GAP_NOTE,
     HEAD_CUT_NOTE,
@@ -753,10 +753,9 @@ class Pipeline:
     def _echo(self, record: Record, response: Response) -> EchoSeen | None:
         """What a reflector's echo in ``response`` shows happened to ``record`` on its
         way: None when the response carries no echo."""
-        received = echo_of(response)
-        if received is None:
+        moved = echoed_transit(record.request.headers, response)
+        if moved is None:
             return None
-        moved = transit(record.request.headers, received)
         return EchoSeen(record, moved, self._moved_findings(record, moved))
 
     def _moved_findings(

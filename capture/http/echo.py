@@ -14,6 +14,7 @@ import base64
 import binascii
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import orjson
 
@@ -91,6 +92,31 @@ def echo_of(response: Response) -> tuple[Header, ...] | None:
         if len(name) == _ECHO_LENGTH and name.lower() == _ECHO_LOWER:
             return decode_echo(value)
     return None
+
+
+def echoed_transit(sent: tuple[Header, ...], response: Response) -> Transit | None:
+    """What the reflector's echo in ``response`` shows happened to the header block
+    ``sent`` on its way (:func:`transit`); None when it carries no echo. Where the echo
+    says it left headers out (:data:`ECHO_OMITTED_HEADER`: the block as received was
+    too large for it), a sent header it lacks may be among them: none is called
+    removed (they were, of every large request a capture paired with its echo)."""
+    received = echo_of(response)
+    if received is None:
+        return None
+    moved = transit(sent, received)
+    if moved.removed and omitted_of(response.headers):
+        moved = replace(moved, removed=())
+    return moved
+
+
+def omitted_of(headers: tuple[Header, ...]) -> int:
+    """How many received headers a reflector's echo says it left out
+    (:data:`ECHO_OMITTED_HEADER`), 0 where it says none."""
+    wanted = ECHO_OMITTED_HEADER.lower()
+    for name, value in headers:
+        if name.lower() == wanted and value.strip().isdigit():
+            return int(value.strip())
+    return 0
 
 
 def carries_echo(headers: tuple[Header, ...]) -> bool:

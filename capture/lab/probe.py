@@ -47,9 +47,9 @@ import orjson
 from capture.formats.jsonl import finding_to_dict
 from capture.http.echo import (
     ECHO_HEADER,
-    ECHO_OMITTED_HEADER,
     carries_echo,
     echo_of,
+    omitted_of,
     touched_findings,
     transit,
 )
@@ -401,7 +401,7 @@ def probe(
         changes = transit(sent, received)
         recased_names = recased(sent, received)
         reordered = moved(sent, received)
-        omitted = _omitted(response.headers)
+        omitted = omitted_of(response.headers)
         if omitted:
             # A sent header missing from a capped echo may be among those left out:
             # "removed" cannot be told, only what was added.
@@ -441,13 +441,6 @@ def probe(
         client,
         reordered,
     )
-
-
-def _omitted(headers: tuple[Header, ...]) -> int:
-    for name, value in headers:
-        if name.lower() == ECHO_OMITTED_HEADER.lower() and value.strip().isdigit():
-            return int(value.strip())
-    return 0
 
 
 def _body(answer: bytes, end: int, headers: tuple[Header, ...]) -> bytes:

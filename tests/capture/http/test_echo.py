@@ -6,14 +6,16 @@ from pathlib import Path
 
 from capture.http.echo import (
     ECHO_HEADER,
+    ECHO_OMITTED_HEADER,
     added_on_the_way,
     decode_echo,
+    echoed_transit,
     encode_echo,
     touched_findings,
     transit,
 )
 from capture.identity.detector import IdentityConfig, IdentityDetector
-from capture.model import EchoSeen, Transit
+from capture.model import EchoSeen, Response, Transit
 from capture.pipeline import Pipeline
 from capture.sources.frames import CaptureFile
 from capture.text import from_bytes
@@ -144,3 +146,31 @@ def test_a_laptop_capture_of_a_reflected_request_shows_the_injection(tmp_path: P
     assert (ident.kind, ident.value, ident.requests) == ("msisdn", "+447700900123", 1)
     assert [h.host for h in ident.hosts] == ["example.com"]
     assert exposure.requests == 2
+
+
+def test_a_capped_echo_calls_no_sent_header_removed_but_still_shows_what_was_added(
+    tmp_path: Path,
+) -> None:
+    # A reflector's echo of a block too large for it keeps the first headers and says
+    # how many it left out: the sent headers past the cut were called removed.
+    conv = conversation()
+    sent = simple_request("/big")  # Host, User-Agent, Accept, ...
+    received = (("Host", "example.com"), ("x-up-calling-line-id", "447700900123"))
+    answer = (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+        + f"{ECHO_HEADER}: {encode_echo(received)}\r\n{ECHO_OMITTED_HEADER}: 2\r\n\r\n".encode()
+    )
+    frames = conv.handshake() + conv.send(True, sent) + conv.send(False, answer)
+    events = list(
+        Pipeline(IdentityDetector(IdentityConfig(region="GB"))).run(
+            CaptureFile(save(tmp_path, frames))
+        )
+    )
+    (echo,) = [e for e in events if isinstance(e, EchoSeen)]
+    assert echo.transit.removed == ()
+    assert echo.transit.injected == (("x-up-calling-line-id", "447700900123"),)
+    assert [f.normalized for f in echo.findings] == ["+447700900123"]
+    # Without the reflector's word, what the echo lacks was removed on the way.
+    uncut = Response(1.0, "HTTP/1.1", 200, "OK", ((ECHO_HEADER, encode_echo(received)),))
+    moved = echoed_transit(SENT, uncut)
+    assert moved is not None and moved.removed == SENT[1:]
