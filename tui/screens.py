@@ -14,6 +14,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
@@ -574,10 +575,23 @@ class SaveScreen(ModalScreen[SaveRequest | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
+    class Entered(Message):
+        """Enter, posted to the file name's input behind the keys it has yet to apply."""
+
     def action_enter(self) -> None:
         """Enter: save, but on the Cancel button, cancel."""
         focused = self.focused
         if isinstance(focused, Button) and focused.id == "save-cancel":
             self.action_cancel()
+        elif isinstance(focused, OrderedInput):
+            # Enter is the dialog's before any widget sees it (a priority binding), and
+            # the keys typed just before it may still wait in the input's queue: a name
+            # and Enter sent in one burst saved under the name as it stood before them,
+            # or cut short. Queued behind them, it saves what they typed.
+            focused.post_message(self.Entered())
         else:
             self._ok()
+
+    def on_save_screen_entered(self, message: SaveScreen.Entered) -> None:
+        message.stop()
+        self._ok()

@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from textual import events
+from textual.keys import _character_to_key
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet
@@ -464,3 +466,30 @@ async def test_the_format_buttons_follow_a_suffix_as_it_is_typed() -> None:
         field.value = "/tmp/notes.txt"  # no format's suffix: the button stays
         await pilot.pause()
         assert screen.query_one("#format-table", RadioButton).value
+
+
+async def test_a_name_and_enter_sent_in_one_burst_save_under_that_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tmux send-keys C-u "/path/name.jsonl" Enter, a fast typist, a busy machine: the
+    # keys come in one read. Enter, the dialog's before any widget's, saved under the
+    # name as it stood before the characters queued ahead of it (the default name,
+    # or one cut short: "exp3.j", written as HAR).
+    monkeypatch.chdir(tmp_path)  # where the default name would be written
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await _export_dialog(pilot, app)
+        path = tmp_path / "burst.jsonl"
+        keys = [events.Key("ctrl+u", None)]
+        keys += [events.Key(_character_to_key(c), c) for c in str(path)]
+        keys.append(events.Key("enter", "\r"))
+        for key in keys:  # as the driver hands the app the keys of one read
+            app.post_message(key)
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == [
+            1, 2, 3, 4, 5, 6
+        ]  # fmt: skip
+        assert f"exported 6 requests as JSONL to {path}" in [n.message for n in app._notifications]
+        assert not isinstance(app.screen, SaveScreen)
