@@ -73,6 +73,11 @@ class Detector(Protocol):
         """Every finding in ``request``."""
 
 
+UNSEARCHED_NOTE = "not searched for identities: the detector failed on it"
+"""The anomaly of a request the detector raised an exception on (its type and message
+follow in brackets): it is kept without findings (:meth:`Pipeline._unsearched`)."""
+
+
 class Pipeline:
     """Decode → reassemble → parse HTTP → detect identities, one frame at a time."""
 
@@ -176,6 +181,9 @@ class Pipeline:
         """Requests a reflector echoed (sent versus received known)."""
         self.altered = 0
         """Of those, requests whose headers were added to, removed or changed on the way."""
+        self.unsearched = 0
+        """Requests (or blocks as a reflector received them) the detector failed on:
+        handed out without findings (:meth:`_unsearched`)."""
 
     @property
     def responses(self) -> bool:
@@ -661,11 +669,15 @@ class Pipeline:
             request = self._with_app(request)
         if self.detector is None:
             findings: tuple[Finding, ...] = ()
-        elif parsed or not _coded(request.body):
-            findings = self.detector.detect(request)
         else:
-            read, request = _readable(request)
-            findings = self.detector.detect(read)
+            try:
+                if parsed or not _coded(request.body):
+                    findings = self.detector.detect(request)
+                else:
+                    read, request = _readable(request)
+                    findings = self.detector.detect(read)
+            except Exception as exc:  # any: see _unsearched
+                findings, request = (), self._unsearched(request, exc)
         if carried:
             # Imported here: only a record file carries findings, and a pipeline for
             # the reflector or a probe imports no detector.
@@ -691,6 +703,18 @@ class Pipeline:
         if emit:
             self._out.append(self._seen(record))
         return record
+
+    def _unsearched(self, request: Request, exc: Exception) -> Request:
+        """``request``, which the detector failed on with ``exc``, with an anomaly that
+        says so (:data:`UNSEARCHED_NOTE`), counted. A detector's bug set off by one
+        request (Python's int() refusing 4,301 digits was one) ended a live capture,
+        or a scan with a traceback and nothing written: the request is kept, without
+        findings, and the capture goes on; the summary counts such requests."""
+        self.unsearched += 1
+        why = printable(f"{type(exc).__name__}: {exc}")[:80]
+        return dataclasses.replace(
+            request, anomalies=(*request.anomalies, f"{UNSEARCHED_NOTE} ({why})")
+        )
 
     def _count_notes(self, anomalies: tuple[str, ...]) -> None:
         """Count what the anomalies of a request that arrived parsed say its capture's
@@ -769,7 +793,12 @@ class Pipeline:
         findings: tuple[Finding, ...] = ()
         if self.detector is not None and moved.touched_names:
             as_received = dataclasses.replace(request, headers=received)
-            findings = touched_findings(request.headers, moved, self.detector.detect(as_received))
+            try:
+                found = self.detector.detect(as_received)
+            except Exception:  # any: see _unsearched
+                self.unsearched += 1  # counted: its record was handed out already
+                found = ()
+            findings = touched_findings(request.headers, moved, found)
             if written:
                 from capture.identity.detector import beyond_written
 
@@ -802,6 +831,7 @@ class Pipeline:
             "parsed_gap_requests": self.parsed_gap_requests,
             "echoes": self.echoes,
             "altered_in_transit": self.altered,
+            "unsearched": self.unsearched,
             "echo_waits_cut": self.hold_cut,
             "skipped_frames": sum(self.decoder.skipped.values()),
             "active_flows": self.reassembler.active_flows,
@@ -919,6 +949,11 @@ def summarize(
         parts.append(
             f"{counted(c['echoes'], 'request')} echoed by a reflector, "
             f"{c['altered_in_transit']:,} altered in transit"
+        )
+    if c.get("unsearched"):
+        parts.append(
+            f"{counted(c['unsearched'], 'request')} not searched for identities (an "
+            "internal error, named in its anomalies: please report it)"
         )
     if c.get("echo_waits_cut"):
         parts.append(

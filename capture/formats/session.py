@@ -286,8 +286,10 @@ def parse_tag(comment: bytes | str) -> Tag | None:
         return None
     head, _, rest = text[len(PREFIX) :].partition(" ")
     kind, _, position = head.partition("@")
-    if not kind or (position and not position.isdigit()):
+    if not kind or (position and not (position.isascii() and position.isdigit())):
         return None
+    if len(position) > 18:
+        return None  # no packet of a capture is that far in (int() refuses 4,301 digits)
     return Tag(kind, int(position) if position else None, rest)
 
 

@@ -114,8 +114,13 @@ def omitted_of(headers: tuple[Header, ...]) -> int:
     (:data:`ECHO_OMITTED_HEADER`), 0 where it says none."""
     wanted = ECHO_OMITTED_HEADER.lower()
     for name, value in headers:
-        if name.lower() == wanted and value.strip().isdigit():
-            return int(value.strip())
+        if name.lower() == wanted:
+            count = value.strip()
+            # ASCII digits of a size a block can have: "²" is a digit to isdigit() and
+            # none to int(), and int() refuses 4,301 (a reflector or a middlebox sends
+            # this header: either ended a probe with a traceback).
+            if count.isascii() and count.isdigit() and len(count) <= 9:
+                return int(count)
     return 0
 
 

@@ -98,7 +98,12 @@ _EPOCH_RANGES = ((1_230_768_000, 2_208_988_800), (1_230_768_000_000, 2_208_988_8
 
 
 def _epoch_like(digits: str) -> bool:
-    value = int(digits)
+    # Its length first: Python refuses int() of more than 4,300 digits, which a
+    # header value can hold (an exception there stopped a live capture).
+    significant = digits.lstrip("0")
+    if len(significant) > 13:
+        return False
+    value = int(significant or "0")
     return any(low <= value < high for low, high in _EPOCH_RANGES)
 
 

@@ -483,8 +483,8 @@ def _compile_status(parser: _Parser, start: int) -> Match:
     arg = None if parser._peek() == "!" else parser._argument()
     if arg is None:
         raise FilterError("~c needs a status code", parser.pos)
-    if not arg[0].isdigit() or not arg[0].isascii():
-        raise FilterError(f"~c needs a status code, not {arg[0]!r}", arg[1])
+    if not arg[0].isdigit() or not arg[0].isascii() or len(arg[0]) > 3:
+        raise FilterError(f"~c needs a status code, not {arg[0][:20]!r}", arg[1])
     return _op_c(int(arg[0]))
 
 

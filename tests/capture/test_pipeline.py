@@ -23,7 +23,7 @@ from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import Record, RequestSeen
 from capture.net.decode import ACK, FIN, RST, SYN, skippable
 from capture.net.reassembly import Limits
-from capture.pipeline import Pipeline, summarize
+from capture.pipeline import UNSEARCHED_NOTE, Pipeline, summarize
 from capture.sources import frames as frames_module
 from capture.sources.frames import CaptureFile, Frame
 from tests.capture.test_property import requests
@@ -576,3 +576,38 @@ def test_a_body_that_decodes_past_what_is_searched_says_so(tmp_path: Path) -> No
         "request body decoded from gzip is larger than 65536 bytes; the first 65536 searched",
     )
     assert noted_by(record.request) == ["request body decoded from"]
+
+
+class _FailsOn:
+    """The real detector, but raising on the request for ``/boom`` (a bug of its own)."""
+
+    def __init__(self) -> None:
+        self.inner = IdentityDetector(IdentityConfig(region="GB"))
+
+    def detect(self, request: Any) -> Any:
+        if request.uri == "/boom":
+            raise ValueError("Exceeds the limit (4300 digits) for integer string conversion")
+        return self.inner.detect(request)
+
+
+def test_a_request_the_detector_fails_on_is_kept_said_and_the_capture_goes_on(
+    tmp_path: Path,
+) -> None:
+    # A detector's exception on one request (int() of 4,301 digits) ended a live capture
+    # in its thread, and a scan with a traceback and nothing written.
+    conv = conversation()
+    frames = conv.handshake()
+    for target in ("/before", "/boom", "/after"):
+        head = f"GET {target} HTTP/1.1\r\nHost: a.example\r\nX-MSISDN: 447700900123\r\n\r\n"
+        frames += conv.send(True, head.encode()) + conv.send(False, OK)
+    pipeline = Pipeline(_FailsOn())
+    records = run_file(save(tmp_path, frames), pipeline)
+    assert [(r.request.uri, len(r.identities)) for r in records] == [
+        ("/before", 1), ("/boom", 0), ("/after", 1)
+    ]  # fmt: skip
+    (note,) = [a for a in records[1].request.anomalies if a.startswith(UNSEARCHED_NOTE)]
+    assert note.endswith(
+        "(ValueError: Exceeds the limit (4300 digits) for integer string conversion)"
+    )
+    assert pipeline.counters()["unsearched"] == 1
+    assert "1 request not searched for identities (an internal error" in pipeline.summary()

@@ -470,6 +470,9 @@ def test_tags() -> None:
     assert parse_tag("headerwatch:comment@3 two words") == Tag("comment", 3, "two words")
     assert parse_tag(b"something else") is None
     assert parse_tag("headerwatch:mark@x") is None
+    # A digit to isdigit() that int() refuses, and more digits than int() takes.
+    assert parse_tag("headerwatch:mark@²") is None
+    assert parse_tag("headerwatch:mark@" + "9" * 5000) is None
     f = finding(where="cookie", name="msisdn")
     assert finding_comment(f) == (
         "headerwatch:finding msisdn cookie:msisdn=+447700900123 (catalog, high)"

@@ -11,6 +11,7 @@ from capture.http.echo import (
     decode_echo,
     echoed_transit,
     encode_echo,
+    omitted_of,
     touched_findings,
     transit,
 )
@@ -174,3 +175,11 @@ def test_a_capped_echo_calls_no_sent_header_removed_but_still_shows_what_was_add
     uncut = Response(1.0, "HTTP/1.1", 200, "OK", ((ECHO_HEADER, encode_echo(received)),))
     moved = echoed_transit(SENT, uncut)
     assert moved is not None and moved.removed == SENT[1:]
+
+
+def test_an_omitted_count_that_is_no_ascii_number_of_a_block_s_size_is_none() -> None:
+    # "²" is a digit to str.isdigit() and none to int(); 5,000 digits are past what
+    # int() takes: either, from a middlebox or a hostile reflector, ended a probe.
+    for count in ("²", "9" * 5000, "-1", "1e3", ""):
+        assert omitted_of(((ECHO_OMITTED_HEADER, count),)) == 0, count
+    assert omitted_of((("x-headerwatch-received-omitted", " 12 "),)) == 12

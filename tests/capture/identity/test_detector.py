@@ -1608,3 +1608,20 @@ def test_what_a_proxy_adds_for_its_backend_is_no_identity(detector: IdentityDete
     varnish = [("X-Varnish", "4520123456 4520123401"), ("X-Varnish", "6591234567")]
     queued = [("X-Request-Start", "t=1733270400123456"), ("X-Queue-Start", "1733270400123")]
     assert detector.detect(make_request(add=varnish + queued)) == ()
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["9" * 4301, "1," + "9" * 5000, "0" * 5000 + "1230768000", "+" + "4" * 5000],
+    ids=["digits", "list", "zeros", "plus"],
+)
+def test_digits_past_what_int_takes_are_read_without_an_exception(
+    detector: IdentityDetector, value: str
+) -> None:
+    # Python refuses int() of more than 4,300 digits: one header value of them stopped
+    # a live capture (its runner's thread died), a scan and the reflector's reading.
+    assert findings(detector, add=[("X-Foo", value), ("X-Count", value)]) == []
+    assert [
+        f.normalized
+        for f in findings(detector, add=[("X-Foo", value), ("X-MSISDN", "447700900123")])
+    ] == ["+447700900123"]

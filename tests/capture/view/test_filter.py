@@ -209,6 +209,7 @@ def test_empty_and_all_match_everything() -> None:
         ),
         ("~id 'im.'", "no finding kind fully (did you mean imsi or imei?)", 4),
         ("~c ok", "~c needs a status code, not 'ok' at 3", 3),
+        ("~c " + "2" * 5000, "~c needs a status code, not '22222222222222222222' at 3", 3),
         ("~bs x", "operator ~bs is not supported (response bodies are not kept) at 0", 0),
         ("~", "'~' must be followed by an operator name at 0", 0),
         ("!", "expected a filter term after !, found end of expression at 1", 1),
