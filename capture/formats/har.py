@@ -116,8 +116,10 @@ def _response(record: Record) -> dict[str, Any]:
             "bodySize": -1,
             "_noResponse": True,
         }
-    length = _first(resp.headers, "content-length")
-    size = int(length) if length is not None and length.strip().isdigit() else -1
+    length = (_first(resp.headers, "content-length") or "").strip()
+    # ASCII digits of a size a body can have: "²" is a digit to isdigit() and none to
+    # int(), which refuses 4,301 digits too (a server sends this header).
+    size = int(length) if length.isascii() and length.isdigit() and len(length) <= 18 else -1
     out: dict[str, Any] = {
         "status": resp.status,
         "statusText": for_json(resp.reason),

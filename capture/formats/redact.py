@@ -65,6 +65,8 @@ as it is, unless another client of the file has it already.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import functools
 import hmac
@@ -79,6 +81,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from capture.http.echo import ECHO_HEADER
+from capture.identity.bodies import content_coding, decoded_in_part, gunzipped
 from capture.model import (
     IDENTITY_KINDS,
     Finding,
@@ -90,6 +93,7 @@ from capture.model import (
     positional_new,
 )
 from capture.target import site_end
+from capture.text import printable
 
 if TYPE_CHECKING:
     from capture.formats.session import SessionInfo
@@ -376,6 +380,11 @@ class Redactor:
         for text, masked in (self.spellings(record) if spelt is None else spelt).texts:
             if len(text) >= MIN_SPELT:
                 swaps.setdefault(text, masked)
+        if swaps:
+            # A wrapper that holds one of them where no search for its text sees it
+            # (base64 of JSON, a JWT's claims): masked whole, with that one's mask.
+            for run, masked in _wrapping(texts, swaps):
+                swaps.setdefault(run, masked)
         # After the findings: a value a finding names keeps that finding's mask.
         for token in self._tokens(record):
             masked = self.mask(TOKEN_KIND, token)
@@ -489,6 +498,10 @@ class Redactor:
             spelt = self.spellings(record)
             self._learn(spelt, counted=False)
         req = record.request
+        body, said = _maskable_body(req)
+        if said:
+            req = dataclasses.replace(req, body=body, anomalies=(*req.anomalies, said))
+            record = dataclasses.replace(record, request=req)
         client = req.src
         pseudonym = self.address(client)
         # The client's address as text (none for a text that is no address).
@@ -547,8 +560,8 @@ class Redactor:
             req,
             src=pseudonym,
             uri=scrub_target(req.uri) if req.uri is not None else None,
-            headers=tuple((name, scrub_header(name, value)) for name, value in req.headers),
-            body=scrub_bytes(req.body),
+            headers=tuple((scrub(name), scrub_header(name, value)) for name, value in req.headers),
+            body=scrub_bytes(body),
             anomalies=tuple(scrub(a) for a in req.anomalies),
             authority=scrub_site(req.authority) if req.authority is not None else None,
             app=scrub(req.app),
@@ -564,7 +577,7 @@ class Redactor:
                 headers=tuple(
                     # The reflector's echo is the received block, base64-encoded: the
                     # identities are in it where no search for their text finds them.
-                    (name, ECHO_REDACTED if name.lower() == _ECHO else scrub(value))
+                    (scrub(name), ECHO_REDACTED if name.lower() == _ECHO else scrub(value))
                     for name, value in response.headers
                 ),
             )
@@ -572,14 +585,14 @@ class Redactor:
         if moved is not None:
 
             def pairs(headers: tuple[Header, ...]) -> tuple[Header, ...]:
-                return tuple((name, scrub_header(name, value)) for name, value in headers)
+                return tuple((scrub(name), scrub_header(name, value)) for name, value in headers)
 
             moved = Transit(
                 pairs(moved.received),
                 pairs(moved.injected),
                 pairs(moved.removed),
                 tuple(
-                    (name, scrub_header(name, sent), scrub_header(name, got))
+                    (scrub(name), scrub_header(name, sent), scrub_header(name, got))
                     for name, sent, got in moved.changed
                 ),
             )
@@ -842,19 +855,66 @@ def unshared(count: int) -> str:
     )
 
 
+_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}")
+"""A run that may be base64 (standard or URL-safe; a JWT's parts are such runs)."""
+
+
+def _wrapping(texts: str, swaps: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """Each base64 run of ``texts`` whose decoding holds one of ``swaps``' texts, with
+    that text's mask: the finding names the value inside (``Authorization.phone_number``
+    of a JWT, ``data.properties.$phone`` of a query's base64 JSON), and the wrapper
+    as sent would carry it out unmasked."""
+    wanted = [(text.encode("utf-8", "surrogateescape"), masked) for text, masked in swaps.items()]
+    for run in set(_RUN.findall(texts)):
+        data = run.replace("-", "+").replace("_", "/")
+        try:
+            raw = base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        for text, masked in wanted:
+            if text in raw:
+                yield run, masked
+                break
+
+
+def _maskable_body(req: Request) -> tuple[bytes, str]:
+    """The body of ``req`` as it can be masked, and what was done to it ("" for
+    nothing): a compressed one (its Content-Encoding, or gzip's magic bytes) decoded,
+    since no search sees into its bytes (a redacted HAR carried a beacon's number in
+    its gzip body); one that cannot be decoded here left out, for the same reason."""
+    body = req.body
+    coding = content_coding(req.headers) if body else ""
+    if not any(c.strip().lower() not in ("", "identity") for c in coding.split(",")):
+        plain = gunzipped(body) if body[:2] == b"\x1f\x8b" else None
+        if plain is None:
+            return body, ""
+        return plain, f"{BODY_DECODED_TO_MASK} (gzip by its first bytes)"
+    got = decoded_in_part(body, coding)
+    if got is None:
+        return b"", f"{BODY_LEFT_OUT} (Content-Encoding {printable(coding[:60])!r})"
+    return got[0], f"{BODY_DECODED_TO_MASK} (Content-Encoding {printable(coding[:60])!r})"
+
+
+BODY_DECODED_TO_MASK = "body written decoded, to be masked"
+"""The anomaly of a redacted record whose compressed body is written decoded."""
+BODY_LEFT_OUT = "body left out: compressed in a coding not undone here, so not maskable"
+"""The anomaly of a redacted record whose compressed body could not be decoded."""
+
+
 def _texts(record: Record) -> str:
     """Every text of ``record`` that is masked, joined (its body decoded as its text
     fields are), to tell at once which values it holds."""
     req = record.request
     texts = [req.uri or "", req.authority or "", req.app, req.input, *req.anomalies]
-    texts += [value for _, value in req.headers]
+    texts += [t for header in req.headers for t in header]
     response = record.response
     if response is not None:
         texts += [response.reason, *(value for _, value in response.headers)]
     moved = record.transit
     if moved is not None:
-        texts += [v for _, v in (*moved.received, *moved.injected, *moved.removed)]
-        texts += [v for _, sent, got in moved.changed for v in (sent, got)]
+        blocks = (*moved.received, *moved.injected, *moved.removed)
+        texts += [t for header in blocks for t in header]
+        texts += [t for change in moved.changed for t in change]
     texts += [t for f in record.findings for t in (f.name, f.value, f.normalized, f.detail)]
     texts.append(req.body.decode("utf-8", "surrogateescape"))
     return "\n".join(texts)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import gzip
 import html
 import io
 import ipaddress
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -114,6 +117,53 @@ def test_a_value_with_a_byte_that_is_no_utf8_is_masked_not_a_crash() -> None:
     masked = Redactor.new().record(leaky)
     text = json.dumps([masked.request.uri, masked.request.headers], ensure_ascii=False)
     assert NUMBER not in text and "900123" not in text
+
+
+def test_a_compressed_body_is_written_decoded_and_masked_or_left_out() -> None:
+    # A redacted HAR carried a beacon's number in its gzip body's bytes, where no
+    # search for its text sees it.
+    beacon = json.dumps({"msisdn": NUMBER}).encode()
+    finding = Finding("msisdn", "body", "msisdn", NUMBER, "+" + NUMBER, "name", "high", "")
+    for coding, body in (
+        ("gzip", gzip.compress(beacon)),
+        ("deflate", zlib.compress(beacon)),
+        (None, gzip.compress(beacon)),  # gzip told by its first bytes
+    ):
+        headers = [("Host", "ads.example")] + ([("Content-Encoding", coding)] if coding else [])
+        leaky = dataclasses.replace(record(1, method="POST", headers=headers, findings=[finding]))
+        leaky = dataclasses.replace(leaky, request=dataclasses.replace(leaky.request, body=body))
+        masked = Redactor.new().record(leaky).request
+        assert NUMBER.encode() not in masked.body and b'"msisdn": "<msisdn' in masked.body
+        assert any(a.startswith(redact.BODY_DECODED_TO_MASK) for a in masked.anomalies)
+    unknown = dataclasses.replace(
+        leaky.request, headers=(("Host", "a"), ("Content-Encoding", "x-unknown")), body=body
+    )
+    masked = Redactor.new().record(dataclasses.replace(leaky, request=unknown)).request
+    assert masked.body == b"" and any(a.startswith(redact.BODY_LEFT_OUT) for a in masked.anomalies)
+
+
+def test_a_wrapper_holding_the_number_and_a_header_name_spelling_it_are_masked() -> None:
+    # The finding names the value inside a JWT's claims or a query's base64 JSON; the
+    # wrapper as sent carried it out, and so did a header named for the number.
+    claims = base64.urlsafe_b64encode(json.dumps({"phone_number": "+" + NUMBER}).encode())
+    jwt = "eyJhbGciOiJub25lIn0." + claims.decode().rstrip("=") + "."
+    data = base64.b64encode(json.dumps({"properties": {"$phone": "+" + NUMBER}}).encode())
+    findings = [
+        Finding("Authorization.phone_number", "header", "msisdn", "+" + NUMBER, "+" + NUMBER,
+                "name", "high", ""),
+        Finding("data.properties.$phone", "query", "msisdn", "+" + NUMBER, "+" + NUMBER,
+                "name", "high", ""),
+    ]  # fmt: skip
+    leaky = record(
+        1,
+        uri=f"/track?data={data.decode()}",
+        headers=[("Host", "a"), ("Authorization", f"Bearer {jwt}"), (f"X-{NUMBER}-Tag", "1")],
+        findings=findings,
+    )
+    masked = Redactor.new().record(leaky).request
+    text = json.dumps([masked.uri, masked.headers])
+    assert NUMBER not in text and claims.decode()[:20] not in text and data.decode() not in text
+    assert "eyJhbGciOiJub25lIn0." in text  # the JWT's header, which holds nothing, stays
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "table", "har"])
