@@ -597,6 +597,11 @@ class Pipeline:
                 # A record that says what the network did (``moved``) has it already.
                 echo = self._echo(record, response) if moved is None else None
                 self._out.append(self._seen(record if echo is None else echo.onto(record)))
+            elif moved is not None:
+                # It says what the network did already, from the echo in this response
+                # when it was written: read again, every finding added on the way came
+                # twice (a HAR or the dashboard's export, read back with responses).
+                self._out.append(ResponseSeen(record.id, response))
             else:
                 self._answer(record, response)
         return self._take()

@@ -100,6 +100,24 @@ def test_every_format_reports_the_injected_identity_and_fails_on_it(
     assert "2 requests echoed by a reflector, 1 altered in transit" in err.getvalue()
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "har"])
+def test_a_har_written_from_the_capture_read_back_says_what_the_capture_said(
+    tmp_path: Path, fmt: str
+) -> None:
+    # A HAR keeps each response, its echo header with it: read back with responses,
+    # the echo was read again beside the transit the entry carried, and every finding
+    # added on the way came twice ("4 requests echoed, 4 altered" of 2 and 1).
+    har = tmp_path / "lab.har"
+    with har.open("w", encoding="utf-8") as out:
+        scan([_lab_capture(tmp_path)], fmt="har", detector=_detector(), out=out,
+             err=io.StringIO(), jobs=1)  # fmt: skip
+    out, err = io.StringIO(), io.StringIO()
+    scan([str(har)], fmt=fmt, detector=_detector(), out=out, err=err, jobs=1)
+    assert "2 requests echoed by a reflector, 1 altered in transit" in err.getvalue()
+    assert "1 identity in 1 request" in err.getvalue()
+    assert out.getvalue().count(f'"+{NUMBER}"') == 1
+
+
 def test_only_identity_keeps_the_request_whose_identity_was_injected(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     scan([_lab_capture(tmp_path)], detector=_detector(), out=out, err=err, only_identity=True)
