@@ -676,7 +676,9 @@ class Pipeline:
             findings: tuple[Finding, ...] = ()
         else:
             try:
-                if parsed or not _coded(request.body):
+                # A record's body too (a HAR keeps a deflate beacon's bytes as sent,
+                # base64): one decoded already is text, and _coded lets it by.
+                if not _coded(request.body):
                     findings = self.detector.detect(request)
                 else:
                     read, request = _readable(request)
@@ -876,8 +878,9 @@ def _readable(request: Request) -> tuple[Request, Request]:
     add-on's records are), and as it is recorded: as sent, with an anomaly
     (:data:`~capture.identity.bodies.BODY_UNDECODED_NOTE`) when that could not be
     done, so that a body whose identities were not read is not taken for one that
-    holds none. (Records read from a file are not: their bodies may be decoded
-    already, their headers still saying how they were sent.)"""
+    holds none. Records read from a file are too, where their bodies are still coded
+    (:func:`_coded`): one decoded already, its headers still saying how it was sent,
+    is text, which no coding writes."""
     headers = request.headers
     # The length first: a cheap test of every body's headers, most of them other names.
     if not any(len(name) == 16 and name.lower() == "content-encoding" for name, _ in headers):

@@ -8,7 +8,9 @@ decodes and reassembles every frame.
 
 from __future__ import annotations
 
+import json
 import random
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,12 +22,13 @@ from hypothesis import strategies as st
 from capture.formats.jsonl import record_to_dict
 from capture.formats.pcapng import PcapngWriter
 from capture.identity.detector import IdentityConfig, IdentityDetector
-from capture.model import Record, RequestSeen
+from capture.model import Parsed, Record, RequestSeen
 from capture.net.decode import ACK, FIN, RST, SYN, skippable
 from capture.net.reassembly import Limits
 from capture.pipeline import UNSEARCHED_NOTE, Pipeline, summarize
 from capture.sources import frames as frames_module
 from capture.sources.frames import CaptureFile, Frame
+from tests.capture.identity.factory import make_request
 from tests.capture.test_property import requests
 from tests.helpers import OK, conversation, post_request, records_of, run_file, save, simple_request
 from tests.packets.craft import PSH, Conversation, tcp_frame
@@ -611,3 +614,20 @@ def test_a_request_the_detector_fails_on_is_kept_said_and_the_capture_goes_on(
     )
     assert pipeline.counters()["unsearched"] == 1
     assert "1 request not searched for identities (an internal error" in pipeline.summary()
+
+
+@pytest.mark.parametrize("coded", [True, False], ids=["as-sent", "decoded-already"])
+def test_a_record_s_body_still_coded_is_read_as_what_it_holds(coded: bool) -> None:
+    # A HAR keeps a deflate beacon's bytes as sent (base64): read back, its number and
+    # IMEI were lost (gzip's survived, told by its magic bytes). One decoded already,
+    # its header still saying deflate, is text and read as it is, without a note.
+    beacon = json.dumps({"phone": "+447700900141", "imei": "356938035643809"}).encode()
+    request = make_request(
+        method="POST",
+        add=[("Content-Type", "application/json"), ("Content-Encoding", "deflate")],
+        body=zlib.compress(beacon) if coded else beacon,
+    )
+    pipeline = Pipeline(IdentityDetector(IdentityConfig(region="GB")))
+    (record,) = records_of(pipeline.feed_request(Parsed(request)))
+    assert sorted(f.kind for f in record.identities) == ["imei", "msisdn"]
+    assert record.request.body == request.body and record.request.anomalies == ()
