@@ -505,8 +505,17 @@ def header_tokens(headers: tuple[Header, ...], lname: str) -> list[str]:
     tokens: list[str] = []
     for name, value in headers:
         if name.lower() == lname:
-            tokens.extend(t.strip(" \t").lower() for t in value.split(",") if t.strip(" \t"))
+            tokens.extend(_lowered(t) for t in value.split(",") if t.strip(" \t"))
     return tokens
+
+
+def _lowered(token: str) -> str:
+    """``token`` stripped and lowered as ASCII: Unicode's case mapping would make
+    ``chun\u212aed`` (a Kelvin sign) "chunked", a framing no other server reads there
+    (the reflector and a capture's reader would cut its requests apart differently
+    from the server behind them)."""
+    token = token.strip(" \t")
+    return token.lower() if token.isascii() else token
 
 
 def request_framing(headers: tuple[Header, ...]) -> Framing:
@@ -561,7 +570,7 @@ def response_framing(
         if size == 14 and name.lower() == "content-length":
             cl_values.append(value)
         elif size == 17 and name.lower() == "transfer-encoding":
-            codings = [c.strip(" \t").lower() for c in value.split(",") if c.strip(" \t")]
+            codings = [_lowered(c) for c in value.split(",") if c.strip(" \t")]
             if codings:
                 chunked_last = codings[-1] == "chunked"
     if chunked_last is not None:

@@ -168,6 +168,8 @@ def test_response_head() -> None:
         ((("Transfer-Encoding", "chunked, identity"),), "chunked", 0, "not the final"),
         ((("Transfer-Encoding", "chunked"), ("Content-Length", "50")), "chunked", 0, "both"),
         ((("Transfer-Encoding", "gzip"),), "none", 0, "without chunked"),
+        # A Kelvin sign is "k" to Unicode's lower(), to no other server's reading.
+        ((("Transfer-Encoding", "chun\u212aed"),), "none", 0, "without chunked"),
     ],
 )
 def test_request_framing(
@@ -194,6 +196,7 @@ def test_request_framing(
         ("CONNECT", 407, (("Content-Length", "5"),), "length"),
         ("GET", 200, (("Transfer-Encoding", "chunked"),), "chunked"),
         ("GET", 200, (("Transfer-Encoding", "gzip"),), "close"),
+        ("GET", 200, (("Transfer-Encoding", "chun\u212aed"),), "close"),
         ("GET", 200, (), "close"),
         (None, 200, (("Content-Length", "0"),), "none"),
     ],
