@@ -78,6 +78,18 @@ UNSEARCHED_NOTE = "not searched for identities: the detector failed on it"
 follow in brackets): it is kept without findings (:meth:`Pipeline._unsearched`)."""
 
 
+def unsearched(request: Request, exc: Exception) -> Request:
+    """``request``, which the detector failed on with ``exc``, with an anomaly that says
+    so (:data:`UNSEARCHED_NOTE`). A detector's bug set off by one request (Python's
+    int() refusing 4,301 digits was one) ended a live capture, a scan with a traceback
+    and nothing written, and the reflector's answer: the request is kept, without
+    findings, and the capture goes on."""
+    why = printable(f"{type(exc).__name__}: {exc}")[:80]
+    return dataclasses.replace(
+        request, anomalies=(*request.anomalies, f"{UNSEARCHED_NOTE} ({why})")
+    )
+
+
 class Pipeline:
     """Decode → reassemble → parse HTTP → detect identities, one frame at a time."""
 
@@ -712,16 +724,9 @@ class Pipeline:
         return record
 
     def _unsearched(self, request: Request, exc: Exception) -> Request:
-        """``request``, which the detector failed on with ``exc``, with an anomaly that
-        says so (:data:`UNSEARCHED_NOTE`), counted. A detector's bug set off by one
-        request (Python's int() refusing 4,301 digits was one) ended a live capture,
-        or a scan with a traceback and nothing written: the request is kept, without
-        findings, and the capture goes on; the summary counts such requests."""
+        """:func:`unsearched`, counted (the summary says how many)."""
         self.unsearched += 1
-        why = printable(f"{type(exc).__name__}: {exc}")[:80]
-        return dataclasses.replace(
-            request, anomalies=(*request.anomalies, f"{UNSEARCHED_NOTE} ({why})")
-        )
+        return unsearched(request, exc)
 
     def _count_notes(self, anomalies: tuple[str, ...]) -> None:
         """Count what the anomalies of a request that arrived parsed say its capture's

@@ -62,8 +62,8 @@ from capture.http.http1 import (
 from capture.http.stream import BODY_CUT_NOTE
 from capture.lab.limits import Limits
 from capture.lab.page import CONTENT_SECURITY_POLICY, prefers_html, render_page
-from capture.model import Header, Record, Request
-from capture.pipeline import Detector
+from capture.model import Finding, Header, Record, Request
+from capture.pipeline import Detector, unsearched
 from capture.text import counted, from_bytes
 
 BODY_KEPT = 4096
@@ -83,6 +83,8 @@ descriptor is closed one turn after that: meanwhile the loop goes on accepting, 
 to four batches are open beyond the limit; 16 for the interpreter, the listening
 sockets and the output file."""
 _CHUNK_LINE_MAX = 4096
+TURN = 0.005
+"""Seconds a connection's buffered requests are answered before the others' turn."""
 _MEMORY_REACHED = "memory budget reached"
 _CUT_SHORT = f"connection ended {BODY_CUT_NOTE}"
 """The anomaly of a request whose client closed before its body was whole: the words
@@ -104,7 +106,8 @@ class Counters:
     busy: int = 0
     """503: ``max_connections`` reached and no waiting connection to close."""
     evicted: int = 0
-    """Connections still waiting for a head, closed to make room for new ones."""
+    """Connections closed to make room for new ones: waiting for a head, else idle,
+    else reading a body longest (its request recorded, cut short)."""
     per_client: int = 0
     """503: ``max_per_client`` reached."""
     head_timeout: int = 0
@@ -123,7 +126,10 @@ class Counters:
     """400: not HTTP, whitespace before a header's colon, a folded header line, or a
     body framing that cannot be trusted."""
     cut_short: int = 0
-    """Requests whose client closed before their body was whole: recorded, not answered."""
+    """Requests whose connection ended before their body was whole (the client closed,
+    or it was evicted): recorded, not answered."""
+    unsearched: int = 0
+    """Requests the detector failed on: recorded without findings, with an anomaly."""
     accept_errors: int = 0
     """Accepts refused by the system (out of descriptors or memory)."""
     buffered: int = 0
@@ -147,7 +153,7 @@ class Counters:
             (self.accept_errors, "accept failed"),
         ]
         # Those cut short are recorded as the refused are: the line accounts for each record.
-        cut = f"{counted(self.cut_short, 'request')} cut short by the client, "
+        cut = f"{counted(self.cut_short, 'request')} cut short before the body was whole, "
         line = (
             f"{counted(self.requests, 'request')} reflected, {cut if self.cut_short else ''}"
             f"{counted(self.connections, 'connection')} "
@@ -155,6 +161,11 @@ class Counters:
         )
         limited = ", ".join(f"{what} {n:,}" for n, what in hits if n)
         line += f"; limits: {limited}" if limited else "; no limit hit"
+        if self.unsearched:
+            line += (
+                f"; {counted(self.unsearched, 'request')} not searched for identities (an "
+                "internal error, named in its anomalies: please report it)"
+            )
         # A 400 is the client's malformed input, not a bound the reflector reached.
         return line + (f"; malformed (400): {self.bad_request:,}" if self.bad_request else "")
 
@@ -189,6 +200,8 @@ class Reflector:
     """Connections waiting for their first request's head, oldest first."""
     _waiting: OrderedDict[int, _Connection] = field(default_factory=OrderedDict, repr=False)
     """Connections that have had an answer, waiting for their next head, oldest first."""
+    _bodies: OrderedDict[int, _Connection] = field(default_factory=OrderedDict, repr=False)
+    """Connections reading a request's body, oldest first: evicted last."""
     _open: set[_Connection] = field(default_factory=set, repr=False)
     _last_id: int = field(default=0, repr=False)
     """The last record id given: reflected and refused requests share the sequence."""
@@ -206,7 +219,13 @@ class Reflector:
     def numbered(self, request: Request) -> Record:
         """``request``'s record, not yet handed on: the next id and the detector's findings."""
         self._last_id += 1
-        findings = self.detector.detect(request) if self.detector is not None else ()
+        findings: tuple[Finding, ...] = ()
+        if self.detector is not None:
+            try:
+                findings = self.detector.detect(request)
+            except Exception as exc:  # as the pipeline's (capture.pipeline.unsearched)
+                request = unsearched(request, exc)
+                self.counters.unsearched += 1
         return Record(self._last_id, request, findings)
 
     def hand_on(self, record: Record, note: str | None = None) -> Record:
@@ -287,8 +306,11 @@ class _Connection(asyncio.Protocol):
         if len(server._open) >= limits.max_connections:
             # Slowloris holds connections that never finish a head; a real client sends
             # its head at once. Closing the oldest connection still waiting for its first
-            # head (else the oldest idle keep-alive one) keeps room for the newcomer.
-            queue = server._fresh or server._waiting
+            # head (else the oldest idle keep-alive one) keeps room for the newcomer; else
+            # the one reading a body longest (a body trickled a byte at a time on every
+            # connection locked every other client out until its body timeout: the
+            # request evicted is recorded, cut short, as a client's own hang-up is).
+            queue = server._fresh or server._waiting or server._bodies
             if not queue:
                 counters.busy += 1
                 self.refuse(503, b"too many connections\n", linger=False)
@@ -379,6 +401,20 @@ class _Connection(asyncio.Protocol):
             if self.state == _IDLE and self.timer is None:
                 self.set_timer(self.limits.idle_timeout, self.abort)
 
+    def take_turn(self) -> None:
+        """Stop reading, and go on with what is buffered once every connection ready
+        now has had its turn (:meth:`next_turn`)."""
+        assert self.transport is not None
+        self.transport.pause_reading()
+        self.loop.call_soon(self.next_turn)
+
+    def next_turn(self) -> None:
+        if self.transport is None or self.transport.is_closing() or self.state == _DONE:
+            return
+        if not self.write_paused:  # else resume_writing reads on, when the client does
+            self.transport.resume_reading()
+            self.process()
+
     def send_timed_out(self) -> None:
         self.counters.send_timeout += 1
         self.abort()
@@ -409,6 +445,7 @@ class _Connection(asyncio.Protocol):
         key = id(self)
         self.server._fresh.pop(key, None)
         self.server._waiting.pop(key, None)
+        self.server._bodies.pop(key, None)
 
     def head_timed_out(self) -> None:
         self.counters.head_timeout += 1
@@ -442,9 +479,16 @@ class _Connection(asyncio.Protocol):
         self.process()
 
     def process(self) -> None:
-        """Parse what is buffered, answering each complete request (pipelining too)."""
+        """Parse what is buffered, answering each complete request (pipelining too), for
+        :data:`TURN` seconds at most: the rest after every other connection's turn."""
         buf = self.buf
+        first, began = self.depth, time.perf_counter()
         while not self.write_paused and self.state != _DONE:
+            if self.depth != first and time.perf_counter() - began > TURN:
+                # Thousands of pipelined requests in one read, answered at once, held
+                # the loop for seconds: no other client was answered meanwhile.
+                self.take_turn()
+                break
             state = self.state
             if state in (_IDLE, _HEAD):
                 if state == _IDLE:
@@ -554,6 +598,7 @@ class _Connection(asyncio.Protocol):
                 self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             self.remaining = framing.length
             self.state = _LENGTH if framing.kind == "length" else _CHUNK_SIZE
+            self.server._bodies[id(self)] = self
             self.set_timer(self.limits.body_timeout, self.body_timed_out)
         else:
             if self.timer is not None:
@@ -679,6 +724,7 @@ class _Connection(asyncio.Protocol):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        self.server._bodies.pop(id(self), None)
         request = self.take_request()
         method, headers = request.method, request.headers
         # Numbered before it is answered (the answer carries its record), handed on
@@ -734,6 +780,11 @@ class _Connection(asyncio.Protocol):
         ]
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
         assert self.transport is not None
+        if self.transport.is_closing():
+            # The client reset the connection with requests still buffered: they are
+            # recorded, and not answered (asyncio logged a line for each write, 4,735
+            # of them for one client's burst, past AcceptErrors' bound).
+            return
         self.transport.write(head + body)
 
     def refuse(

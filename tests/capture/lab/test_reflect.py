@@ -299,6 +299,71 @@ def test_at_the_connection_limit_the_oldest_waiting_connection_makes_room() -> N
     assert reflector.counters.evicted == 1
 
 
+def test_at_the_connection_limit_one_reading_a_body_longest_makes_room() -> None:
+    # Every connection trickling a body: no one waiting for a head, no one idle. Until
+    # the body deadline, every other client got 503.
+    records: list[Record] = []
+    reflector = Reflector(limits=Limits(max_connections=3), on_record=records.append)
+    with running_reflector(reflector) as port:
+        slow = []
+        for i in range(3):
+            sock = socket.create_connection(("127.0.0.1", port), 5, (f"127.0.2.{i + 1}", 0))
+            sock.sendall(b"POST /up HTTP/1.1\r\nHost: lab\r\nContent-Length: 1000000\r\n\r\nab")
+            slow.append(sock)
+            time.sleep(0.05)
+        try:
+            time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+                client.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
+                status, _, _ = read_answer(client)
+            assert slow[0].recv(1) == b""  # the oldest body was closed
+        finally:
+            for sock in slow:
+                sock.close()
+    assert status == 200
+    assert reflector.counters.evicted == 1 and reflector.counters.busy == 0
+    (cut,) = [r for r in records if r.request.uri == "/up" and r.request.body_length == 2][:1]
+    assert "connection ended before the body was complete" in cut.request.anomalies
+
+
+def test_a_burst_of_pipelined_requests_does_not_keep_another_client_waiting() -> None:
+    # 20,000 tiny requests in one write were answered in one go, the loop held for
+    # seconds: every other client waited behind them.
+    reflector = Reflector()
+    burst = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 20_000
+    with running_reflector(reflector) as port:
+        flood = socket.create_connection(("127.0.0.1", port), timeout=5)
+        flood.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        try:
+            flood.sendall(burst)
+            time.sleep(0.05)  # the burst is being answered
+            began = time.monotonic()
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+                client.sendall(b"GET /mine HTTP/1.1\r\nHost: lab\r\n\r\n")
+                status, _, _ = read_answer(client)
+            waited = time.monotonic() - began
+        finally:
+            flood.close()
+    assert status == 200
+    assert waited < 1.0, waited  # 2.6 s when the burst was answered in one go
+
+
+def test_a_request_the_detector_fails_on_is_answered_and_recorded_with_why() -> None:
+    class Fails:
+        def detect(self, request: object) -> tuple[()]:
+            raise ValueError("a bug")
+
+    records: list[Record] = []
+    reflector = Reflector(detector=Fails(), on_record=records.append)
+    with running_reflector(reflector) as port:
+        [(status, _, _)] = exchange(port, b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
+    assert status == 200
+    (record,) = records
+    assert record.findings == ()
+    assert any("detector failed on it (ValueError: a bug)" in a for a in record.request.anomalies)
+    assert "1 request not searched for identities" in reflector.counters.summary()
+
+
 def test_many_large_bodies_stay_within_the_memory_budget() -> None:
     # 30 clients each send a 15 MB body at once: bodies are counted and dropped as
     # they arrive, so what is buffered stays a small part of the budget.

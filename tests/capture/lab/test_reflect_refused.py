@@ -107,7 +107,7 @@ def test_the_summary_counts_the_requests_cut_short_by_their_client() -> None:
             time.sleep(0.02)
     assert len(records) == 1
     assert refl.counters.summary().startswith(
-        "0 requests reflected, 1 request cut short by the client, 1 connection"
+        "0 requests reflected, 1 request cut short before the body was whole, 1 connection"
     )
 
 
