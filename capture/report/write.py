@@ -91,6 +91,9 @@ def format_of(path: str, fmt: str | None) -> str:
     kind = kind_of(path)[1]
     if kind in FORMATS:  # the kinds of capture.formats.file_kinds: .htm and .markdown too
         return kind
+    if os.path.isdir(path):
+        # The reason that stands whatever the name: "-o /tmp" named no format either.
+        raise ReportError(f"{path}: is a directory; no report written")
     raise ReportError(
         f"{path}: cannot tell the format from the name; use .html or .md, or --format"
     )

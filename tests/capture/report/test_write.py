@@ -61,12 +61,15 @@ def test_a_probe_file_with_another_line_in_it_is_a_one_line_error(tmp_path: Path
         read_inputs([str(results)], None)
 
 
-def test_the_format_comes_from_the_name_or_the_option() -> None:
+def test_the_format_comes_from_the_name_or_the_option(tmp_path: Path) -> None:
     assert format_of("a/Report.HTML", None) == "html"
     assert format_of("r.markdown", None) == "md"
     assert format_of("r.txt", "md") == "md"
     with pytest.raises(ReportError, match="cannot tell the format"):
         format_of("r.txt", None)
+    # "-o /tmp": the reason that stands whatever the name is the one said.
+    with pytest.raises(ReportError, match="is a directory; no report written$"):
+        format_of(str(tmp_path), None)
 
 
 def test_the_report_file_is_private_and_a_failed_write_leaves_nothing(tmp_path: Path) -> None:
