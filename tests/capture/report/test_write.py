@@ -68,7 +68,7 @@ def test_the_format_comes_from_the_name_or_the_option(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="cannot tell the format"):
         format_of("r.txt", None)
     # "-o /tmp": the reason that stands whatever the name is the one said.
-    with pytest.raises(ReportError, match="is a directory; no report written$"):
+    with pytest.raises(ReportError, match=r"is a directory; no report written$"):
         format_of(str(tmp_path), None)
 
 
