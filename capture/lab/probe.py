@@ -302,19 +302,37 @@ def _target(url: str) -> tuple[str, int, str, str]:
     return host, port or 80, host_header, f"{path}?{query}headerwatch-probe={token}"
 
 
+def past_interim(answer: bytes) -> bytes:
+    """``answer`` from its final response on: the interim ones before it (``100
+    Continue``, ``103 Early Hints``; RFC 9110 §15.2) carry no echo, and the probe read
+    the first head it met (an echo behind a 103 was "no echo")."""
+    while True:
+        end = find_head_end(answer[:MAX_HEAD])
+        if end < 0:
+            return answer
+        try:
+            status = parse_response_head(answer[:end]).status
+        except MalformedHead:
+            return answer
+        if not 100 <= status < 200 or status == 101:
+            return answer
+        answer = answer[end:]
+
+
 def _complete(data: bytearray) -> bool:
     """Whether ``data`` holds a whole response with a known end (no body, or a
     Content-Length): a proxy on the way may keep the connection open although the
     probe asked to close it."""
+    data = past_interim(bytes(data))
     end = find_head_end(data)
     if end < 0:
         return False
     try:
-        head = parse_response_head(bytes(data[:end]))
+        head = parse_response_head(data[:end])
     except MalformedHead:
         return False
     if head.status < 200:
-        return False  # an interim response: the real one follows
+        return False  # an interim response's head not yet whole: the real one follows
     framing = response_framing("GET", head.status, head.headers)
     if framing.kind == "length":
         return len(data) >= end + framing.length
@@ -375,6 +393,7 @@ def probe(
     head = f"GET {target} HTTP/1.1\r\n" + "".join(f"{n}: {v}\r\n" for n, v in sent) + "\r\n"
     ts = time.time()
     answer, client = _exchange(host, port, head.encode("ascii"), timeout)
+    answer = past_interim(answer)
     end = find_head_end(answer[:MAX_HEAD])
     if end < 0:
         if len(answer) > MAX_HEAD and looks_like_response(answer):

@@ -315,6 +315,34 @@ def test_a_chunked_json_echo_is_read_too() -> None:
     assert result.echo == WEAK and not result.diff.altered
 
 
+def test_an_echo_behind_an_interim_early_hints_response_is_read() -> None:
+    # A 103 Early Hints (a CDN's) before the reflector's answer: the probe read the
+    # first head it met and said "answered 103 without X-Headerwatch-Received".
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            head = conn.recv(4096).split(b"\r\n\r\n")[0].decode()
+            pairs = [tuple(line.split(": ", 1)) for line in head.split("\r\n")[1:]]
+            received = (*pairs, ("X-MSISDN", "447700900123"))
+            conn.sendall(
+                b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+                + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                + f"{echo.ECHO_HEADER}: {echo.encode_echo(received)}\r\n\r\n".encode()
+            )
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    result = probe(f"http://127.0.0.1:{port}/", detector=IdentityDetector(), timeout=5)
+    thread.join(5)
+    server.close()
+    assert result.echo == STRONG
+    assert result.diff.injected == (("X-MSISDN", "447700900123"),)
+    assert _complete(bytearray(b"HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"))
+
+
 BROWSER_BLOCK = [
     "Host",
     "User-Agent",
