@@ -323,19 +323,19 @@ def _complete(data: bytearray) -> bool:
     """Whether ``data`` holds a whole response with a known end (no body, or a
     Content-Length): a proxy on the way may keep the connection open although the
     probe asked to close it."""
-    data = past_interim(bytes(data))
-    end = find_head_end(data)
+    final = past_interim(bytes(data))
+    end = find_head_end(final)
     if end < 0:
         return False
     try:
-        head = parse_response_head(data[:end])
+        head = parse_response_head(final[:end])
     except MalformedHead:
         return False
     if head.status < 200:
         return False  # an interim response's head not yet whole: the real one follows
     framing = response_framing("GET", head.status, head.headers)
     if framing.kind == "length":
-        return len(data) >= end + framing.length
+        return len(final) >= end + framing.length
     return framing.kind == "none"
 
 
