@@ -323,19 +323,23 @@ def _complete(data: bytearray) -> bool:
     """Whether ``data`` holds a whole response with a known end (no body, or a
     Content-Length): a proxy on the way may keep the connection open although the
     probe asked to close it."""
-    final = past_interim(bytes(data))
-    end = find_head_end(final)
-    if end < 0:
-        return False
-    try:
-        head = parse_response_head(final[:end])
-    except MalformedHead:
-        return False
+    start = 0
+    while True:  # past interim responses (past_interim), without copying what follows
+        end = find_head_end(data, start)
+        if end < 0:
+            return False
+        try:
+            head = parse_response_head(bytes(data[start:end]))
+        except MalformedHead:
+            return False
+        if not 100 <= head.status < 200 or head.status == 101:
+            break
+        start = end
     if head.status < 200:
-        return False  # an interim response's head not yet whole: the real one follows
+        return False  # 101: a tunnel, no answer of the probe's
     framing = response_framing("GET", head.status, head.headers)
     if framing.kind == "length":
-        return len(final) >= end + framing.length
+        return len(data) >= end + framing.length
     return framing.kind == "none"
 
 
