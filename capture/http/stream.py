@@ -872,6 +872,7 @@ class HttpConnection:
         "outstanding",
         "probe",
         "probe_ts",
+        "proxied",
         "readers",
         "responses",
         "tracker",
@@ -896,6 +897,9 @@ class HttpConnection:
         echo); None until that head has been seen."""
         self.probe: bytearray | None = None
         self.probe_ts = 0.0
+        self.proxied = False
+        """A request awaiting its answer went to a proxy (its target a whole URL): one
+        answer without an echo settles nothing of the next (:meth:`_probe`)."""
         self.held = 0
         """Bytes this connection's readers held when last counted (see :meth:`buffered`)."""
         self.ends: tuple[str, int, str, int] | None = None
@@ -994,18 +998,19 @@ class HttpConnection:
             # the body after it in the same segment cannot carry the echo header.
             end = find_head_end(buf, start)
             if ECHO_MARK in (buf[start:] if end < 0 else buf[start:end]).lower():
-                self.echo = self.responses = True
-                self.probe = None
-                found = self.tracker.on_echo
-                if found is not None:
-                    found(self.flow.id)  # before the responses it pairs
-                # From the stream's start: the reader pairs interim heads too.
-                self.readers[direction].feed(self.probe_ts, bytes(buf))
+                self._read_responses(direction, buf)
                 return
             if end < 0:
                 break
             if not _interim(buf, start, end):
-                self.not_an_echo()
+                if self.proxied:
+                    # A proxy's answers come from many servers, a reflector's among
+                    # them: the first said nothing of the next (an echo on the same
+                    # connection after a plain site's answer was in a HAR and the
+                    # dashboard, not in JSONL, a table or a report).
+                    self._read_responses(direction, buf)
+                else:
+                    self.not_an_echo()
                 return
             start = skip_empty_lines(buf, end)
             if start == len(buf):
@@ -1014,6 +1019,26 @@ class HttpConnection:
             self.not_an_echo()
         elif probe is None:
             self.probe = bytearray(data)  # the head goes on in the next segment
+
+    def _read_responses(self, direction: int, buf: bytes | bytearray) -> None:
+        """Parse this connection's responses from here on, ``buf`` (the server's bytes
+        so far) first, each paired with its request: a reflector's echo is read."""
+        self.echo = self.responses = True
+        self.probe = None
+        found = self.tracker.on_echo
+        if found is not None:
+            found(self.flow.id)  # before the responses it pairs
+        # From the stream's start: the reader pairs interim heads too.
+        self.readers[direction].feed(self.probe_ts, bytes(buf))
+
+    def _to_a_proxy(self) -> None:
+        """A request went to a proxy: the server's first answer is read here (the
+        capture's reader would pass one without an echo over, settling the connection:
+        see :func:`first_head_settles`)."""
+        self.proxied = True
+        owner, client = self.flow.owner, self.client
+        if owner is not None and client is not None:
+            owner.set_probe(self.flow, 1 - client, False)
 
     def not_an_echo(self) -> None:
         """The server is no reflector (or cannot be told to be): stop reading it, and
@@ -1068,6 +1093,10 @@ class HttpConnection:
         to come; the oldest is forgotten, and counted, past ``max_outstanding``."""
         outstanding = self.outstanding
         outstanding.append(request)
+        if not self.proxied and self.echo is None:
+            uri = (request.head if isinstance(request, PendingRequest) else request).uri
+            if uri is not None and uri[:7].lower() == "http://":
+                self._to_a_proxy()
         if len(outstanding) > self.tracker.max_outstanding:
             oldest = outstanding.popleft()
             tracker = self.tracker

@@ -118,6 +118,27 @@ def test_a_har_written_from_the_capture_read_back_says_what_the_capture_said(
     assert out.getvalue().count(f'"+{NUMBER}"') == 1
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "table", "har"])
+def test_an_echo_on_a_proxy_s_connection_after_a_plain_answer_is_read_in_every_format(
+    tmp_path: Path, fmt: str
+) -> None:
+    # One connection to an explicit proxy: a plain site's answer, then a reflector's
+    # echo. The first answer settled the connection as no reflector's: HAR and the
+    # dashboard showed the injection, JSONL, the table and the report did not.
+    proxy = conversation(cport=40005, server="192.0.2.8", sport=3128, ts=1000.0)
+    frames = proxy.handshake()
+    frames += proxy.send(True, b"GET http://plain.example/ HTTP/1.1\r\nHost: plain.example\r\n\r\n")
+    frames += proxy.send(False, OK)
+    frames += proxy.send(True, b"GET http://lab.example/echo HTTP/1.1\r\nHost: lab.example\r\n\r\n")
+    frames += proxy.send(False, _echoed((("Host", "lab.example"), ("X-MSISDN", NUMBER))))
+    out, err = io.StringIO(), io.StringIO()
+    code = scan([save(tmp_path, frames)], fmt=fmt, detector=_detector(), out=out, err=err,
+                fail_on_identity=True, jobs=1)  # fmt: skip
+    assert code == 1, err.getvalue()
+    assert f"+{NUMBER}" in out.getvalue()
+    assert "1 identity in 1 request; 1 request echoed by a reflector, 1 altered" in err.getvalue()
+
+
 def test_only_identity_keeps_the_request_whose_identity_was_injected(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     scan([_lab_capture(tmp_path)], detector=_detector(), out=out, err=err, only_identity=True)
