@@ -22,7 +22,7 @@ from capture.config import (
     register_check,
 )
 from capture.formats.private import share_files
-from capture.formats.recorded import recorded_region
+from capture.formats.recorded import frames_session_canaries, recorded_region
 from capture.http.http1 import HEAD_LIMITS, MAX_HEAD, set_head_limit
 from capture.identity.catalog import Catalog
 from capture.identity.detector import (
@@ -33,7 +33,7 @@ from capture.identity.detector import (
 )
 from capture.identity.phone import is_region
 from capture.sources.inputs import KINDS, inputs_help
-from capture.text import printable
+from capture.text import counted, printable
 
 # Imported for the checks it registers (every command that loads the config file then
 # refuses a bad [keys] or [ui], not only the dashboard) and for dashboard_keys; it does
@@ -327,6 +327,7 @@ def build_detector(
         region = region or (config.identity.region if config else None) or locale_region()
         found = bad_canary_line(files, region) if files else None
         raise UsageError(found or str(exc)) from None
+    _canaries_of_inputs(detector, inputs)
     if detector.region is None:
         # Said, not guessed: a national number missed in silence looks like no number.
         setting = locale_setting()
@@ -337,6 +338,27 @@ def build_detector(
             "(e.g. --region GB) or [identity] region"
         )
     return detector
+
+
+def _canaries_of_inputs(detector: IdentityDetector, inputs: Sequence[str]) -> None:
+    """Leaves a note naming the pcapng sessions among ``inputs`` saved with canaries not
+    given now: their findings are found again from the packets, and what only those
+    canaries found went without a word (a report of the session lacked the hashed
+    number the saved session had found)."""
+    saved = [(path, digests) for path in inputs if (digests := frames_session_canaries(path))]
+    if not saved:
+        return
+    from capture.formats.session import canary_digest  # hashlib: only for such a session
+
+    given = {canary_digest(value) for value in detector.canary_values}
+    lacking = [(path, len(missing)) for path, digests in saved if (missing := set(digests) - given)]
+    if lacking:
+        files = _listed([f"{path}: {counted(n, 'canary', 'canaries')}" for path, n in lacking])
+        _NOTES.append(
+            f"headerwatch: note: the session was saved with canaries not given now ({files}; "
+            "its metadata keeps their digests): what only they found is not found again; "
+            "give them with --msisdn, --imei, --imsi or --canary"
+        )
 
 
 def _region_of_inputs(

@@ -70,6 +70,27 @@ def recorded_info(path: str) -> SessionInfo | None:
     return None
 
 
+def frames_session_canaries(path: str) -> tuple[str, ...]:
+    """The canary digests the session of frames (pcapng) ``path`` records: its findings
+    are found again from its packets, and what only those canaries found is found only
+    with them given again (a session of records carries its canary findings). Empty
+    for any other file."""
+    info = recorded_info(path)
+    if info is None or not info.canary_sha256:
+        return ()
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(_LOOK)
+    except OSError:
+        return ()
+    if head[:2] == _GZIP:
+        try:
+            head = zlib.decompressobj(wbits=31).decompress(head, _LOOK)
+        except zlib.error:
+            return ()
+    return info.canary_sha256 if head.startswith(_PCAPNG) else ()
+
+
 def _har_info(path: str) -> SessionInfo | None:
     """What a HAR headerwatch exported says judged its findings (its creator)."""
     from capture.formats.har import har_info, headerwatch_creator_of

@@ -11,8 +11,9 @@ import orjson
 import pytest
 
 from capture.formats.record_session import info_line
-from capture.formats.session import SessionInfo
+from capture.formats.session import SessionInfo, save_session
 from tui.cli import main
+from tui.common import demo_capture_path
 
 NATIONAL = orjson.dumps(
     {
@@ -201,3 +202,22 @@ def test_a_session_opened_in_the_dashboard_reads_in_its_region(
     assert main(["open", session]) == 0
     assert regions == ["GB"]
     assert "region GB, from the session's metadata" in capsys.readouterr().err
+
+
+def test_a_pcapng_session_saved_with_a_canary_not_given_now_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Its findings are found again from its packets: what only the canary found (a
+    # hashed number) went without a word, in a report too.
+    demo = str(demo_capture_path())
+    session = str(tmp_path / "s.pcapng")
+    info = SessionInfo.new(source="file", region="GB", canaries=("+447700900123",))
+    save_session(session, [demo], [], info=info)
+    assert main(["scan", session]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"headerwatch: note: the session was saved with canaries not given now ({session}: "
+        "1 canary; its metadata keeps their digests)"
+    ) in err
+    assert main(["scan", "--msisdn", "07700900123", session]) == 0
+    assert "canaries not given now" not in capsys.readouterr().err
