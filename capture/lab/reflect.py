@@ -574,6 +574,11 @@ class _Connection(asyncio.Protocol):
             _wants_close(head.version, head.headers)
             or head.method == "CONNECT"
             or bool(framing.anomalies)  # smuggling shapes: answer, then do not trust the rest
+            # RFC 9112 §6.1: HTTP/1.0 has no Transfer-Encoding; its framing is faulty.
+            or (
+                head.version != "HTTP/1.1"
+                and bool(header_tokens(head.headers, "transfer-encoding"))
+            )
         )
         if framing.kind in ("length", "chunked"):
             if framing.length > self.limits.max_body:

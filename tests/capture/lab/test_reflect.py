@@ -115,6 +115,19 @@ def test_bad_requests_get_an_answer_and_the_door() -> None:
         assert status == 200
 
 
+def test_an_http_1_0_request_with_transfer_encoding_is_answered_then_the_door() -> None:
+    # RFC 9112 §6.1: HTTP/1.0 has no Transfer-Encoding, so its framing is faulty: the
+    # connection stayed open for a second request the server behind may read otherwise.
+    with running_reflector() as port:
+        head = (
+            b"POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3\r\nabc\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: lab\r\n\r\n"
+        )
+        answers = exchange(port, head, responses=2)
+    assert [status for status, _, _ in answers] == [200]
+    assert answers[0][1]["connection"] == "close"
+
+
 @pytest.mark.parametrize(
     ("head", "said"),
     [
