@@ -13,6 +13,7 @@ line by line as it is read; ``w`` in the dashboard saves one from what is shown.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import import_module
 from typing import Any
@@ -73,6 +74,13 @@ def run_follow(
             recording.close()
         print(f"headerwatch: error: {exc}", file=err)
         return EXIT_USAGE
+
+    if not os.path.lexists(args.follow):
+        # Waited for, as documented; said, so that a mistyped name is not an empty
+        # dashboard that looks like a proxy with nothing to send yet.
+        notices.append(
+            Notice("warning", f"{args.follow} does not exist (yet): waiting for it to appear")
+        )
 
     def summary(counters: dict[str, int]) -> str:
         if recording is not None:

@@ -545,3 +545,23 @@ def test_live_options_that_would_change_nothing_are_refused_in_one_line(
     assert main(["live", *options, "--format", "jsonl"]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith(f"headerwatch: error: {said}")
+
+
+def test_a_path_not_there_yet_is_said_to_be_waited_for(tmp_path: Path) -> None:
+    # A mistyped name was an empty dashboard, "0 req", that looked like a proxy with
+    # nothing to send yet; headless, "following …" alone.
+    source = tmp_path / "phnoe.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "live", "--from", str(source), "--format", "jsonl"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    said = []
+    while "following" not in (line := proc.stderr.readline()):
+        assert line, proc.communicate(timeout=20)
+        said.append(line)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=20)
+    assert (
+        f"headerwatch: warning: {source} does not exist (yet): waiting for it to appear\n" in said
+    )
