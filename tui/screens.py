@@ -25,7 +25,7 @@ from capture.text import counted
 from capture.view.filter import FilterError, compile_filter, help_rows
 from tui.keys import ACTIONS, BY_NAME, PREFIX, key_label
 from tui.ordered_input import OrderedInput
-from tui.render import BADGE_STYLE, KIND_LABEL, SEVERITY_RANK, safe
+from tui.render import ANOMALY_MARK, ANOMALY_STYLE, BADGE_STYLE, KIND_LABEL, SEVERITY_RANK, safe
 from tui.scrolling import ScrollsAtOnce
 
 
@@ -118,7 +118,9 @@ def help_text(keys: Mapping[str, str], width: int | None = None) -> Text:
     out.append("✎", style="cyan")
     out.append(" commented   ")
     out.append("INJ", style="bold magenta")
-    out.append(" injected in transit\n")
+    out.append(" injected in transit\n  ")
+    out.append(ANOMALY_MARK, style=ANOMALY_STYLE)
+    out.append(" an anomaly: a capture gap, a head cut, … (the detail says which)\n")
     return out
 
 
