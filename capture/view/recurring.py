@@ -72,6 +72,14 @@ class Backfill:
         waiting = self._waiting
         for record in records:
             fields = self._fields(record.request)
+            moved = record.transit
+            if moved is not None and moved.touched_names:
+                # The block as received too, where the detector looked too: a token a
+                # carrier injects reaches its first sites in headers the device never
+                # sent (the report said "went to 2 sites" of a token its detail said
+                # reached 4).
+                received = self._fields(replace(record.request, headers=moved.received))
+                fields = list(dict.fromkeys([*fields, *received]))
             if not fields:
                 continue
             found = {

@@ -3,6 +3,9 @@ first sites: which get it, and the bounds on what is remembered."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from capture.http.echo import transit
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import Record
 from capture.view.recurring import Backfill
@@ -49,3 +52,22 @@ def test_what_does_not_fit_is_counted() -> None:
     other = request(headers=(("Host", "www.x.example"), ("X-Other", ZORK_TOKEN[::-1])))
     backfill.take([Record(9, other, ())])
     assert backfill.cut == 3  # the first token forgotten, its two requests with it
+
+
+def test_a_token_injected_on_the_way_gives_its_finding_to_every_site_it_reached() -> None:
+    # The carrier adds the token (a reflector's echo shows it): the requests as sent do
+    # not hold it, the blocks as received do. The report said "went to 2 sites" of a
+    # token whose own detail said 4.
+    detector = IdentityDetector(IdentityConfig(recurrence=3))
+    backfill = Backfill.for_detector(detector)
+    assert backfill is not None
+    records = []
+    for rid, host in enumerate(ZORK_SITES[:3], start=1):
+        sent = request(headers=(("Host", f"www.{host}"),))
+        received = (*sent.headers, ("X-Zork-Tag", ZORK_TOKEN))
+        moved = transit(sent.headers, received)
+        found = detector.detect(replace(sent, headers=received))
+        records.append(Record(rid, sent, found, transit=moved))
+    assert backfill.take(records[:2]) == {}
+    (third,) = records[2].findings
+    assert backfill.take(records[2:]) == {1: (third,), 2: (third,)}
