@@ -327,7 +327,14 @@ def identities_seen(findings: Iterable[Finding]) -> int:
     places: set[tuple[str, str, str]] | None = None
     for f in findings:
         if f.kind in _IDENTITY_KIND_SET:
-            place = (f.where, f.name, f.value)
+            value = f.value
+            if value[-1:] == ">" and value[:1] == "<":
+                # A mask of --redact (capture.formats.redact: "<kind …23 #hash>"), whose
+                # hash is the value's whatever its kind: a canary's mask and the
+                # number's it confirms name one value (a redacted file read back
+                # counted each such canary as an identity more).
+                value = value.rpartition(" #")[2] or value
+            place = (f.where, f.name, value)
             if first is None:
                 first = place
             elif places is None:

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capture import model
+from capture.formats.redact import Redactor
 from capture.model import (
     Parsed,
     Record,
@@ -173,6 +174,19 @@ def test_identities_seen_counts_each_value_in_each_place_once() -> None:
     assert model.identities_seen([number, canary, info]) == 1  # confirmed, not doubled
     assert model.identities_seen([number, other]) == 2  # two numbers in one header
     assert model.identities_seen([info]) == 0
+
+
+def test_identities_seen_counts_a_redacted_canary_and_the_number_it_confirms_once() -> None:
+    # Their masks name their kinds ("<canary …23 #h>", "<msisdn …23 #h>") and share the
+    # value's hash: a redacted file read back counted 40 identities for 30.
+    redactor = Redactor.new()
+    number = finding()
+    masked = finding(value=redactor.mask("msisdn", "+447700900123"))
+    canary = finding("canary", detector="canary", value=redactor.mask("canary", "+447700900123"))
+    other = finding(value=redactor.mask("msisdn", "+447911123456"))
+    assert model.identities_seen([masked, canary]) == 1
+    assert model.identities_seen([masked, other, canary]) == 2
+    assert model.identities_seen([number, masked]) == 2  # one raw, one masked: not told
 
 
 def test_identities_seen_counts_a_third_place_and_places_seen_again_once() -> None:
