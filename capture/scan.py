@@ -271,7 +271,9 @@ def _after(
         print(f"headerwatch: {pipeline.summary(none_read(inputs))}", file=err)
     if stopped:
         return _with_unopened(EXIT_INTERRUPTED, late, err)
-    return input_errors(errors + late, err) or selection.exit_code(fail_on_identity)
+    return input_errors(errors + late, err) or selection.exit_code(
+        fail_on_identity, pipeline.identity_requests
+    )
 
 
 @contextlib.contextmanager

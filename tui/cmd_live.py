@@ -572,7 +572,7 @@ def headless_run(
         return EXIT_FAILED
     if stopped is not None:
         return EXIT_USAGE
-    return selection.exit_code(args.fail_on_identity)
+    return selection.exit_code(args.fail_on_identity, pipeline.identity_requests)
 
 
 def drops_summary(counters: dict[str, int], recorded: str = "recorded") -> str:

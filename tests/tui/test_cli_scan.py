@@ -478,3 +478,20 @@ def test_a_stop_while_the_output_is_not_read_ends_within_seconds_and_says_what_i
     assert proc.returncode == 143, err
     assert "stopped while the output's reader took nothing for 3 s" in err
     assert " HTTP requests; " in err
+
+
+def test_an_echo_that_comes_after_its_request_was_written_still_fails_on_identity(
+    tmp_path: Path,
+) -> None:
+    # A stream on stdin holds a request ECHO_WAIT at most: the echo that came later
+    # showed a number injected, the summary counted it, and --fail-on-identity gave 0.
+    from tests.capture.test_echo_paths import _late_echo
+
+    capture = Path(_late_echo(tmp_path)).read_bytes()
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "scan", "--region", "GB", "--fail-on-identity", "-"],
+        input=capture, capture_output=True, timeout=120,
+    )  # fmt: skip
+    err = result.stderr.decode()
+    assert "1 identity in 1 request" in err and "written before its reflector's echo" in err
+    assert result.returncode == 1, err
