@@ -57,6 +57,7 @@ from capture.model import (
     EchoSeen,
     Event,
     Notice,
+    Record,
     RequestSeen,
     ResponseSeen,
     StatsSnapshot,
@@ -1309,7 +1310,7 @@ class HeaderwatchApp(App[int]):
         there: its own findings of the token, the latest, give the panel's detail."""
         assert self.backfill is not None
         filled = self.backfill.fill(
-            self.store, (e.record for e in events if isinstance(e, RequestSeen))
+            self.store, (_carried(e) for e in events if isinstance(e, (RequestSeen, EchoSeen)))
         )
         self.main.exposure.note_unfilled(self.backfill.cut)
         if not filled:
@@ -1651,6 +1652,19 @@ def _session_info(
     what ``detector`` found its findings with (:meth:`SessionInfo.judged_by`)."""
     info = SessionInfo.judged_by(detector, source=source_name, filter=view_filter)
     return info if halted is None else dataclasses.replace(info, stopped=halted.text())
+
+
+def _carried(event: RequestSeen | EchoSeen) -> Record:
+    """What ``event`` shows a request carried, for the backfill: a request's record, or
+    of an echo, the headers added or changed on the way and what was found in them (a
+    token a carrier injects reaches its first sites there: they kept no finding)."""
+    if isinstance(event, RequestSeen):
+        return event.record
+    moved = event.transit
+    added = (*moved.injected, *((name, now) for name, _, now in moved.changed))
+    record = event.record
+    request = dataclasses.replace(record.request, headers=added)
+    return dataclasses.replace(record, request=request, findings=event.findings, transit=None)
 
 
 def _with_notes(marked: int, commented: int) -> str:

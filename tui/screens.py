@@ -19,13 +19,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from capture.formats.file_kinds import FILE_KINDS, kind_of
+from capture.formats.table import ANOMALY_MARK
 from capture.identity.catalog import load_catalog
 from capture.model import IDENTITY_KINDS
 from capture.text import counted
 from capture.view.filter import FilterError, compile_filter, help_rows
 from tui.keys import ACTIONS, BY_NAME, PREFIX, key_label
 from tui.ordered_input import OrderedInput
-from tui.render import ANOMALY_MARK, ANOMALY_STYLE, BADGE_STYLE, KIND_LABEL, SEVERITY_RANK, safe
+from tui.render import ANOMALY_STYLE, BADGE_STYLE, KIND_LABEL, SEVERITY_RANK, safe
 from tui.scrolling import ScrollsAtOnce
 
 

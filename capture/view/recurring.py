@@ -79,7 +79,7 @@ class Backfill:
                 # sent (the report said "went to 2 sites" of a token its detail said
                 # reached 4).
                 received = self._fields(replace(record.request, headers=moved.received))
-                fields = list(dict.fromkeys([*fields, *received]))
+                fields = tuple(dict.fromkeys([*fields, *received]))
             if not fields:
                 continue
             found = {

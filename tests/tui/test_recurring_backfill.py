@@ -15,6 +15,7 @@ from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.sources.source import FileSource
 from capture.view.exposure import Exposure
 from tests.capture.identity.factory import ZORK_SITES, ZORK_TOKEN, zork_har
+from tests.helpers import SUPERCOOKIE_SITES, supercookie_capture
 from tests.tui.fakes import make_app, post_in_batches, record
 from tests.tui.test_app import wait_for
 from tui.app import HeaderwatchApp
@@ -156,3 +157,11 @@ async def test_the_status_line_counts_the_identities_the_backfill_gave(tmp_path:
         assert "4 requests · 8 identities" in status_text(app.main.status_line.status).plain
         narrow = status_text(app.main.status_line.status, narrow=True).plain
         assert "8 ids" in narrow, narrow
+
+
+async def test_a_token_a_carrier_injects_is_on_every_request_it_reached(tmp_path: Path) -> None:
+    # The token is in no request as sent: each reflector's echo shows it added. Only
+    # the requests from its third site on got the finding; the report gave all four.
+    app = _app(Path(supercookie_capture(tmp_path, injected=True)), _detector())
+    async with _loaded(app):
+        assert _recurring(app) == [[("header", "X-Sub-Tag")]] * len(SUPERCOOKIE_SITES)
