@@ -855,8 +855,9 @@ def unshared(count: int) -> str:
     )
 
 
-_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}")
-"""A run that may be base64 (standard or URL-safe; a JWT's parts are such runs)."""
+_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+"""A run that may be base64 (standard or URL-safe; a JWT's parts are such runs), with
+its padding (masked with it)."""
 
 
 def _wrapping(texts: str, swaps: dict[str, str]) -> Iterator[tuple[str, str]]:
@@ -866,7 +867,7 @@ def _wrapping(texts: str, swaps: dict[str, str]) -> Iterator[tuple[str, str]]:
     as sent would carry it out unmasked."""
     wanted = [(text.encode("utf-8", "surrogateescape"), masked) for text, masked in swaps.items()]
     for run in set(_RUN.findall(texts)):
-        data = run.replace("-", "+").replace("_", "/")
+        data = run.rstrip("=").replace("-", "+").replace("_", "/")
         try:
             raw = base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
         except (binascii.Error, ValueError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -171,34 +172,50 @@ def touched_findings(
     """Of the findings in a request as received, those that came with the headers
     added or changed in transit (:func:`added_on_the_way`; found in context, kept where
     they are). ``sent``: the header block as sent."""
-    names = moved.touched_names
-    return tuple(
-        f
-        for f in findings
-        if f.where == WHERE_HEADER and f.name.lower() in names and not _sent(sent, f)
-    )
+    return tuple(f for f in findings if added_on_the_way(sent, moved, f))
 
 
 def added_on_the_way(sent: Sequence[Header], moved: Transit | None, finding: Finding) -> bool:
     """Whether ``finding`` came with a header an echo shows added or changed in transit
-    (``moved``), not from the device: it is in a header of such a name, and no header
-    of that name as sent (``sent``) holds its value. A phone's own ``X-MSISDN`` beside a
-    second one the network added, or its own value of a header the network then
-    rewrote, is the phone's: by the name alone both were called the network's."""
-    return (
-        moved is not None
-        and finding.where == WHERE_HEADER
-        and finding.name.lower() in moved.touched_names
-        and not _sent(sent, finding)
-    )
+    (``moved``), not from the device: it is in a header of such a name (the finding's
+    name, or its start: ``X-App-Context.subscriber`` of JSON in the header's value,
+    ``Referer → phone`` of its query), and no header of that name as sent (``sent``)
+    holds its value, as written or as digits (a proxy that rewrote the phone's
+    ``447700900123`` as ``+447700900123``). A phone's own ``X-MSISDN`` beside a second
+    one the network added, or its own value of a header the network then rewrote, is
+    the phone's: by the name alone both were called the network's."""
+    if moved is None or finding.where != WHERE_HEADER:
+        return False
+    header = _header_of(finding.name.lower(), moved.touched_names)
+    return header is not None and not _sent(sent, header, finding.value)
 
 
-def _sent(sent: Sequence[Header], finding: Finding) -> bool:
-    """Whether a header of ``finding``'s name as sent holds its value (any such header,
-    where the finding names no value)."""
-    name = finding.name.lower()
-    value = finding.value
-    return any(n.lower() == name and value in v for n, v in sent)
+def _header_of(name: str, headers: frozenset[str]) -> str | None:
+    """Which of ``headers`` (lower case) the finding named ``name`` (lower case) is in:
+    its name, or the header its name starts with."""
+    if name in headers:
+        return name
+    for header in headers:
+        if name.startswith(header) and name[len(header) : len(header) + 1] in (".", " "):
+            return header
+    return None
+
+
+_NOT_DIGIT = re.compile(r"[^0-9]+")
+
+
+def _sent(sent: Sequence[Header], header: str, value: str) -> bool:
+    """Whether a header called ``header`` (lower case) as sent holds ``value`` (any
+    such header, for an empty value): as written, or its digits, seven or more, among
+    the header's."""
+    digits = _NOT_DIGIT.sub("", value)
+    for name, text in sent:
+        if name.lower() == header:
+            if value in text:
+                return True
+            if len(digits) >= 7 and digits in _NOT_DIGIT.sub("", text):
+                return True
+    return False
 
 
 def _surplus(headers: tuple[Header, ...], surplus: Counter[tuple[str, str]]) -> tuple[Header, ...]:

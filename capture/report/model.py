@@ -484,6 +484,7 @@ def build_report(
     "" where the detector does not say.
     """
     groups: dict[tuple[str, str, str, str, bool], list[tuple[Record, Finding]]] = {}
+    proof: dict[tuple[str, str, str, str, bool], list[Evidence]] = {}
     injections: list[InjectionRow] = []
     appendix: list[AppendixRow] = []
     first_ts: float | None = None
@@ -509,13 +510,15 @@ def build_report(
         # Added on the way (an echo shows it) or not: one row each, so that no row says
         # "injected in transit" of a request whose phone sent it. Told on the record as
         # read (the masks of a redacted one stand for values the test looks for).
-        added = [
-            added_on_the_way(original.request.headers, original.transit, f)
-            for f in original.identities
-        ]
-        for finding, came in zip(ids, added, strict=True):
+        raw = original.identities
+        added = [added_on_the_way(original.request.headers, original.transit, f) for f in raw]
+        for finding, came, as_read in zip(ids, added, raw, strict=True):
             key = (finding.kind, finding.normalized, finding.where, finding.name.lower(), came)
             groups.setdefault(key, []).append((record, finding))
+            # Its evidence told on the record as read too: masked, a canary's value
+            # ("<canary …23 #h>") is not the number's in the header ("<msisdn …23 #h>"),
+            # and the phone's own header read as injected in the redacted report.
+            proof.setdefault(key, []).append(evidence(original, as_read, original.id in received))
         if ids:
             identity_requests += 1
             source, frame = frames.get(record.id, ("", 0)) if frames else ("", 0)
@@ -552,13 +555,13 @@ def build_report(
                 )
             )
     rows = []
-    for (kind, normalized, where, _, _added), hits in groups.items():
+    for (kind, normalized, where, _name, _added), hits in groups.items():
         finding = hits[0][1]
         hosts: dict[str, list[int]] = {}
         for record, _f in hits:
             hosts.setdefault(safe(record.request.destination), []).append(record.id)
         stamps = [record.request.ts for record, _f in hits]
-        each = [evidence(record, f, record.id in received) for record, f in hits]
+        each = proof[kind, normalized, where, _name, _added]
         rows.append(
             FindingRow(
                 kind,

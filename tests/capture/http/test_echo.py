@@ -183,3 +183,20 @@ def test_an_omitted_count_that_is_no_ascii_number_of_a_block_s_size_is_none() ->
     for count in ("²", "9" * 5000, "-1", "1e3", ""):
         assert omitted_of(((ECHO_OMITTED_HEADER, count),)) == 0, count
     assert omitted_of((("x-headerwatch-received-omitted", " 12 "),)) == 12
+
+
+def test_a_value_inside_an_added_header_came_on_the_way_and_a_reformatted_one_did_not() -> None:
+    # A finding of JSON inside an injected header is named by its path under the
+    # header ("X-App-Context.subscriber"): by the name alone it was no header touched,
+    # and dropped. A proxy that rewrote the phone's 447700900123 as +447700900123 did
+    # not add the number: the report said "the device did not send it".
+    sent = (("Host", "h"), ("X-MSISDN", "447700900123"))
+    received = (("Host", "h"), ("X-MSISDN", "+447700900123"), ("X-App-Context", "e30="))
+    moved = transit(sent, received)
+    inner = finding(name="X-App-Context.subscriber", value="+447700900456")
+    rewritten = finding(name="X-MSISDN", value="+447700900123")
+    assert added_on_the_way(sent, moved, inner)
+    assert not added_on_the_way(sent, moved, rewritten)
+    assert touched_findings(sent, moved, [inner, rewritten]) == (inner,)
+    # A name that only starts like a touched one is another header.
+    assert not added_on_the_way(sent, moved, finding(name="X-App-Contextual", value="1234567"))

@@ -179,6 +179,22 @@ def test_the_phone_s_own_header_beside_one_of_its_name_the_network_added_is_the_
         )
 
 
+def test_a_redacted_report_says_of_a_canary_what_the_raw_one_says(tmp_path: Path) -> None:
+    # Masked, the canary's value ("<canary …23 #h>") is not the number's in the header
+    # the phone sent ("<msisdn …23 #h>"): the redacted report called the phone's own
+    # X-MSISDN, through its canary, "added on the way by the network".
+    line = _record(headers=[["Host", "news.example"], ["X-MSISDN", NUMBER]],
+                   injected=[["X-MSISDN", "447700900999"]], removed=[], changed=[])  # fmt: skip
+    detector = IdentityDetector(IdentityConfig(region="GB", msisdns=("+" + NUMBER,)))
+    read = read_inputs([str(_jsonl(tmp_path, line))], detector)
+    verdicts = []
+    for redact in (False, True):
+        report, _ = make_report(read, redact=redact, now=0.0, detector=detector)
+        verdicts.append(sorted((r.kind, r.injected, r.evidence.vantage) for r in report.findings))
+    assert verdicts[0] == verdicts[1]
+    assert ("canary", False, SENT) in verdicts[0] and ("msisdn", True, INJECTED) in verdicts[0]
+
+
 def test_a_reflector_s_own_log_is_after_the_carrier_so_the_network_most_likely_added_it(
     tmp_path: Path,
 ) -> None:
