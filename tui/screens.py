@@ -121,7 +121,7 @@ def help_text(keys: Mapping[str, str], width: int | None = None) -> Text:
     out.append("INJ", style="bold magenta")
     out.append(" injected in transit\n  ")
     out.append(ANOMALY_MARK, style=ANOMALY_STYLE)
-    out.append(" an anomaly: a capture gap, a head cut, … (the detail says which)\n")
+    out.append(" an anomaly (the detail says which)\n")
     return out
 
 

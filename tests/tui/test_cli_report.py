@@ -160,9 +160,9 @@ def test_a_redacted_report_holds_no_trace_of_a_supercookie_added_before_it_was_f
     tmp_path: Path, fmt: str
 ) -> None:
     """The network adds the token to all four requests (a reflector's echo shows it);
-    ``--recurrence 3`` finds it from the third on. The report shows every request
-    altered on the way, the first two too: there the token is masked as it is where
-    it was found."""
+    ``--recurrence 3`` finds it from the third on, and gives its finding to the first
+    two too (they took it to its first sites). The report shows every request altered
+    on the way: the token is masked in each as it is where it was found."""
     capture = supercookie_capture(tmp_path, injected=True)
     raw = tmp_path / f"raw.{fmt}"
     args = ("report", "--recurrence", "3", capture)
@@ -176,7 +176,7 @@ def test_a_redacted_report_holds_no_trace_of_a_supercookie_added_before_it_was_f
     masks = re.findall(r"<tracking_id …74 #[0-9a-f]{10}>", text)
     assert len(set(masks)) == 1
     assert f"X-Sub-Tag: {masks[0]}" in text  # the injected header of each request
-    assert "The tracking ID <tracking_id …74 #" in text and "went to 2 sites" in text
+    assert "The tracking ID <tracking_id …74 #" in text and "went to 4 sites" in text
 
 
 def test_a_name_without_a_known_suffix_or_an_unreadable_input_is_one_line(tmp_path: Path) -> None:
