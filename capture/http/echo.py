@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -152,18 +152,27 @@ def transit(sent: tuple[Header, ...], received: tuple[Header, ...]) -> Transit:
     """
     want = Counter(map(_key, sent))
     got = Counter(map(_key, received))
-    injected = list(_surplus(received, got - want))
-    removed = list(_surplus(sent, want - got))
-    changed: list[tuple[str, str, str]] = []
-    for gone in list(removed):
-        name = gone[0].lower()
-        for i, added in enumerate(injected):
-            if added[0].lower() == name:
-                changed.append((added[0], gone[1], added[1]))
-                removed.remove(gone)
-                del injected[i]
-                break
-    return Transit(received, tuple(injected), tuple(removed), tuple(changed))
+    injected = _surplus(received, got - want)
+    removed = _surplus(sent, want - got)
+    # Each removed header paired with the first injected one of its name not paired
+    # yet, by an index of names: walking every injected header for every removed one
+    # was quadratic, 2 s a request for an echo of thousands of names (an attacker's).
+    by_name: dict[str, deque[int]] = {}
+    for at, (name, _) in enumerate(injected):
+        by_name.setdefault(name.lower(), deque()).append(at)
+    paired: dict[int, tuple[str, str, str]] = {}
+    kept: list[Header] = []
+    for gone in removed:
+        waiting = by_name.get(gone[0].lower())
+        if waiting:
+            at = waiting.popleft()
+            paired[at] = (injected[at][0], gone[1], injected[at][1])
+        else:
+            kept.append(gone)
+    # Changes in the order of the removed headers they pair, as before.
+    changed = [paired[at] for at in paired]
+    added = tuple(header for at, header in enumerate(injected) if at not in paired)
+    return Transit(received, added, tuple(kept), tuple(changed))
 
 
 def touched_findings(
