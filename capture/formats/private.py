@@ -94,6 +94,12 @@ def _trusted_link(path: str) -> bool:
     )
 
 
+def _refuse_foreign_fifo(path: str, st: os.stat_result) -> None:
+    """Refuse (as root) to write into a FIFO another user owns."""
+    if stat.S_ISFIFO(st.st_mode) and st.st_uid != os.geteuid():
+        raise _refuse(path, f"is a FIFO of another user (uid {st.st_uid}), not written as root")
+
+
 def create_private(
     path: str,
     *,
@@ -121,6 +127,16 @@ def create_private(
     guarded = privileged()
     if guarded and not _trusted_link(path):
         flags |= os.O_NOFOLLOW
+    if guarded:
+        # Before the open, which waits for a FIFO's reader: another user's FIFO in a
+        # shared directory (/tmp) is that user reading what root writes (a reflector's
+        # records, identities and all), or a wait that keeps it from ever listening.
+        try:
+            seen: os.stat_result | None = os.lstat(path)
+        except OSError:
+            seen = None  # not there yet (created below), or not to be looked at
+        if seen is not None:
+            _refuse_foreign_fifo(path, seen)
     try:
         fd = os.open(path, flags, 0o666 if _shared else PRIVATE_MODE)
     except OSError as exc:
@@ -132,6 +148,8 @@ def create_private(
         if not wait:
             os.set_blocking(fd, True)
         st = os.fstat(fd)
+        if guarded:
+            _refuse_foreign_fifo(path, st)  # swapped in since the look before the open
         if stat.S_ISREG(st.st_mode):
             if guarded and st.st_uid != os.geteuid():
                 raise _refuse(

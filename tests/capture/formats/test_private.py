@@ -208,6 +208,26 @@ def test_as_root_another_users_file_is_not_written(tmp_path: Path, as_root: None
     assert theirs.read_text() == "theirs"
 
 
+def test_as_root_another_users_fifo_is_not_written_nor_waited_for(
+    tmp_path: Path, as_root: None
+) -> None:
+    # Planted in /tmp by another user, it read a reflector's records, identities and
+    # all; with no reader, the open waited and the reflector never listened.
+    _need_root()
+    theirs = tmp_path / "records.jsonl"
+    os.mkfifo(theirs)
+    os.chown(theirs, NOBODY, NOBODY)
+    with pytest.raises(OSError, match=f"is a FIFO of another user \\(uid {NOBODY}\\)"):
+        create_private(str(theirs), append=True)  # at once: no reader is waited for
+    reader = os.open(theirs, os.O_RDONLY | os.O_NONBLOCK)  # their reader, there now
+    try:
+        with pytest.raises(OSError, match="is a FIFO of another user"):
+            create_private(str(theirs), append=True)
+        assert os.read(reader, 1) == b""  # nothing was written to it
+    finally:
+        os.close(reader)
+
+
 def test_as_root_another_users_file_is_not_renamed_over(tmp_path: Path, as_root: None) -> None:
     _need_root()
     theirs = tmp_path / "theirs.har"
