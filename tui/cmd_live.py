@@ -53,7 +53,7 @@ from capture.sources.live.source import DEFAULT_FILTER, LiveSource
 from capture.sources.recording import RecordingSource
 from capture.sources.source import FrameSource, halt_of
 from capture.sources.spool import DEFAULT_LIMIT, Spool, leftover_notice, leftovers, size_text
-from capture.text import counted
+from capture.text import counted, printable
 from capture.view.selection import EXIT_FAILED, EXIT_USAGE, Selection
 from capture.view.store import Store
 from tui.common import (
@@ -486,7 +486,9 @@ def headless_run(
 
     def say(level: str, text: str) -> None:
         prefix = "" if level == "info" else f"{level}: "
-        tell(f"headerwatch: {prefix}{text}")
+        # Escaped: a notice names files and interfaces (a path given to --from may
+        # hold ESC and OSC sequences that reached the terminal).
+        tell(f"headerwatch: {prefix}{printable(text)}")
 
     notify_box.append(say)
     for notice in notices:
@@ -555,7 +557,7 @@ def headless_run(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     counters = runner.counters()
-    tell(f"headerwatch: {pipeline.summary(none_read())}; {summary(counters)}")
+    tell(printable(f"headerwatch: {pipeline.summary(none_read())}; {summary(counters)}"))
     if failed:
         return EXIT_USAGE
     # Capture went on past it, but a script must not take the file for the whole

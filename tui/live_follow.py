@@ -24,7 +24,7 @@ from capture.model import Notice
 from capture.runner import Runner
 from capture.sources.follow import Follower
 from capture.sources.frames import CaptureError
-from capture.text import counted
+from capture.text import counted, printable
 from capture.view.selection import EXIT_USAGE
 from tui.cmd_live import headless_run
 from tui.common import DASHBOARD_RECURRENCE, build_detector, dashboard_keys, tell
@@ -150,14 +150,14 @@ def run_follow(
         if isinstance(runner, Runner):
             runner.finished.wait(5.0)
             seen = runner.pipeline.summary(follower.none_read())
-            tell(f"headerwatch: {seen}; {summary(counters)}")
+            tell(printable(f"headerwatch: {seen}; {summary(counters)}"))
         else:
             tell(f"headerwatch: {summary(counters)}")
         if app.kept:
             tell(f"headerwatch: {'error: ' if app.ended_by_error else ''}{app.kept}")
         if follower.failed is not None and not code:
             # The dashboard showed it; the terminal and the exit status say it too.
-            tell(f"headerwatch: error: {follower.failed}")
+            tell(f"headerwatch: error: {printable(follower.failed)}")
             return EXIT_USAGE
         return int(code or 0)
     finally:

@@ -565,3 +565,24 @@ def test_a_path_not_there_yet_is_said_to_be_waited_for(tmp_path: Path) -> None:
     assert (
         f"headerwatch: warning: {source} does not exist (yet): waiting for it to appear\n" in said
     )
+
+
+def test_a_path_holding_terminal_controls_is_said_escaped(tmp_path: Path) -> None:
+    # "following …" and the notices printed the name as given: ESC and OSC reached the
+    # terminal, as scan's messages never let them.
+    source = tmp_path / "x\x1b]0;owned\x07.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "live", "--from", str(source), "--format", "jsonl"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    said = []
+    while "following" not in (line := proc.stderr.readline()):
+        assert line, proc.communicate(timeout=20)
+        said.append(line)
+    said.append(line)
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=20)
+    text = "".join(said) + rest
+    assert "\x1b" not in text and "\x07" not in text
+    assert "x\\x1b]0;owned\\x07.jsonl" in text
