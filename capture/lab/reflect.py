@@ -86,6 +86,7 @@ _CHUNK_LINE_MAX = 4096
 TURN = 0.005
 """Seconds a connection's buffered requests are answered before the others' turn."""
 _MEMORY_REACHED = "memory budget reached"
+_BARE_CR = "bare CR in the request head"
 _CUT_SHORT = f"connection ended {BODY_CUT_NOTE}"
 """The anomaly of a request whose client closed before its body was whole: the words
 a capture's reader notes then (``capture.http.stream``'s ``close``)."""
@@ -561,6 +562,11 @@ class _Connection(asyncio.Protocol):
         self.body_kept = bytearray()
         self.body_length = 0
         rejected = server_rejects(head.anomalies)
+        if rejected is None and block.count(b"\r") != block.count(b"\r\n"):
+            # RFC 9112 §2.2: a bare CR is invalid (or a space). A front proxy that
+            # ends lines at it reads "Host: a\rContent-Length: 5" as two headers and
+            # a body, where this reads one header and the next request.
+            rejected = _BARE_CR
         if rejected is not None:
             # Before framing: whitespace before a colon is how proxies are made to
             # disagree on Content-Length, so nothing after this head is trusted.

@@ -137,6 +137,8 @@ def test_an_http_1_0_request_with_transfer_encoding_is_answered_then_the_door() 
         (b"GET / HTTP/1.1\r\nHost: lab\r\nX-A: 1\r\n  2\r\n\r\n", b"obs-fold"),
         # §2.2: a whitespace-led line before the first field.
         (b"GET / HTTP/1.1\r\n X-A: 1\r\nHost: lab\r\n\r\n", b"continuation line"),
+        # §2.2: a bare CR, where a front proxy may end a line (a smuggling shape).
+        (b"POST / HTTP/1.1\r\nHost: a\rContent-Length: 5\r\n\r\nhello", b"bare CR"),
     ],
 )
 def test_loose_header_syntax_gets_400_and_the_connection_closes(head: bytes, said: bytes) -> None:
