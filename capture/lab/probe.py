@@ -302,11 +302,18 @@ def _target(url: str) -> tuple[str, int, str, str]:
     return host, port or 80, host_header, f"{path}?{query}headerwatch-probe={token}"
 
 
+MAX_INTERIM = 16
+"""Interim (1xx) responses read past before the final one: a server sends one or two;
+one sending 40,000 made each read of the probe parse them all again, past its
+--timeout."""
+
+
 def past_interim(answer: bytes) -> bytes:
     """``answer`` from its final response on: the interim ones before it (``100
     Continue``, ``103 Early Hints``; RFC 9110 §15.2) carry no echo, and the probe read
-    the first head it met (an echo behind a 103 was "no echo")."""
-    while True:
+    the first head it met (an echo behind a 103 was "no echo"). At most
+    :data:`MAX_INTERIM` of them: past that the answer is the interim head it is."""
+    for _ in range(MAX_INTERIM):
         end = find_head_end(answer[:MAX_HEAD])
         if end < 0:
             return answer
@@ -317,6 +324,7 @@ def past_interim(answer: bytes) -> bytes:
         if not 100 <= status < 200 or status == 101:
             return answer
         answer = answer[end:]
+    return answer
 
 
 def _complete(data: bytearray) -> bool:
@@ -324,7 +332,7 @@ def _complete(data: bytearray) -> bool:
     Content-Length): a proxy on the way may keep the connection open although the
     probe asked to close it."""
     start = 0
-    while True:  # past interim responses (past_interim), without copying what follows
+    for _ in range(MAX_INTERIM + 1):  # past interim responses (past_interim), no copy
         end = find_head_end(data, start)
         if end < 0:
             return False
@@ -335,6 +343,8 @@ def _complete(data: bytearray) -> bool:
         if not 100 <= head.status < 200 or head.status == 101:
             break
         start = end
+    else:
+        return True  # interim answers without end (an attacker's): read no more
     if head.status < 200:
         return False  # 101: a tunnel, no answer of the probe's
     framing = response_framing("GET", head.status, head.headers)

@@ -343,6 +343,30 @@ def test_an_echo_behind_an_interim_early_hints_response_is_read() -> None:
     assert _complete(bytearray(b"HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"))
 
 
+def test_a_server_sending_interim_answers_without_end_is_left_at_once() -> None:
+    # 40,000 "100 Continue" heads: each read parsed them all again, past --timeout.
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    done = threading.Event()
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n" * 1000)
+            done.wait(10)  # and never the final answer
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    began = time.monotonic()
+    with pytest.raises(ProbeError, match="answered 100 without"):
+        probe(f"http://127.0.0.1:{port}/", timeout=8)
+    assert time.monotonic() - began < 4
+    done.set()
+    thread.join(5)
+    server.close()
+
+
 BROWSER_BLOCK = [
     "Host",
     "User-Agent",
