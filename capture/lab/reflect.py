@@ -38,6 +38,7 @@ import contextlib
 import errno
 import ipaddress
 import os
+import re
 import resource
 import socket
 import sys
@@ -87,6 +88,8 @@ TURN = 0.005
 """Seconds a connection's buffered requests are answered before the others' turn."""
 _MEMORY_REACHED = "memory budget reached"
 _BARE_CR = "bare CR in the request head"
+_BAD_NAME = "a header name holding what no token holds"
+_NOT_TOKEN = re.compile(r"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
 _CUT_SHORT = f"connection ended {BODY_CUT_NOTE}"
 """The anomaly of a request whose client closed before its body was whole: the words
 a capture's reader notes then (``capture.http.stream``'s ``close``)."""
@@ -562,6 +565,10 @@ class _Connection(asyncio.Protocol):
         self.body_kept = bytearray()
         self.body_length = 0
         rejected = server_rejects(head.anomalies)
+        if rejected is None and any(_NOT_TOKEN.search(name) for name, _ in head.headers):
+            # RFC 9110 §5.1: a field name is a token. "Content-Length\x00" was taken as
+            # another header, which a front proxy that drops the NUL reads as the length.
+            rejected = _BAD_NAME
         if rejected is None and block.count(b"\r") != block.count(b"\r\n"):
             # RFC 9112 §2.2: a bare CR is invalid (or a space). A front proxy that
             # ends lines at it reads "Host: a\rContent-Length: 5" as two headers and
@@ -638,6 +645,9 @@ class _Connection(asyncio.Protocol):
                 self.refuse(400, b"chunk size line too long\n")
             return False
         try:
+            if buf[self.pos] in b" \t":
+                # RFC 9112 §7.1: chunk-size = 1*HEXDIG; a server behind may not skip it.
+                raise MalformedHead("whitespace before a chunk size")
             size = parse_chunk_size(buf[self.pos : nl])
         except MalformedHead:
             self.counters.bad_request += 1

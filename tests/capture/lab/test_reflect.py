@@ -110,6 +110,10 @@ def test_bad_requests_get_an_answer_and_the_door() -> None:
             port, b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
         )
         assert status == 400  # broken framing: a bad request, not a large one
+        [(status, _, _)] = exchange(
+            port, b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n 5\r\nhello\r\n0\r\n\r\n"
+        )
+        assert status == 400  # RFC 9112 §7.1: no whitespace before a chunk size
         # Still serving.
         [(status, _, _)] = exchange(port, b"GET / HTTP/1.0\r\n\r\n")
         assert status == 200
@@ -139,6 +143,8 @@ def test_an_http_1_0_request_with_transfer_encoding_is_answered_then_the_door() 
         (b"GET / HTTP/1.1\r\n X-A: 1\r\nHost: lab\r\n\r\n", b"continuation line"),
         # §2.2: a bare CR, where a front proxy may end a line (a smuggling shape).
         (b"POST / HTTP/1.1\r\nHost: a\rContent-Length: 5\r\n\r\nhello", b"bare CR"),
+        # RFC 9110 §5.1: a field name is a token (a proxy may drop the NUL).
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length\x00: 5\r\n\r\nhello", b"no token"),
     ],
 )
 def test_loose_header_syntax_gets_400_and_the_connection_closes(head: bytes, said: bytes) -> None:
