@@ -861,10 +861,10 @@ its padding (masked with it)."""
 
 
 def _wrapping(texts: str, swaps: dict[str, str]) -> Iterator[tuple[str, str]]:
-    """Each base64 run of ``texts`` whose decoding holds one of ``swaps``' texts, with
-    that text's mask: the finding names the value inside (``Authorization.phone_number``
-    of a JWT, ``data.properties.$phone`` of a query's base64 JSON), and the wrapper
-    as sent would carry it out unmasked."""
+    """Each base64 run of ``texts`` whose decoding holds some of ``swaps``' texts, with
+    their masks one after another: the finding names the value inside
+    (``Authorization.phone_number`` of a JWT, ``data.properties.$phone`` of a query's
+    base64 JSON), and the wrapper as sent would carry it out unmasked."""
     wanted = [(text.encode("utf-8", "surrogateescape"), masked) for text, masked in swaps.items()]
     for run in set(_RUN.findall(texts)):
         data = run.rstrip("=").replace("-", "+").replace("_", "/")
@@ -872,10 +872,11 @@ def _wrapping(texts: str, swaps: dict[str, str]) -> Iterator[tuple[str, str]]:
             raw = base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
         except (binascii.Error, ValueError):
             continue
-        for text, masked in wanted:
-            if text in raw:
-                yield run, masked
-                break
+        # Every identity inside, each by its own mask (a JWT's claims holding a number
+        # and an IMEI showed the number's mask alone: the IMEI's was nowhere).
+        inside = dict.fromkeys(masked for text, masked in wanted if text in raw)
+        if inside:
+            yield run, "".join(inside)
 
 
 def _maskable_body(req: Request) -> tuple[bytes, str]:

@@ -145,7 +145,9 @@ def test_a_compressed_body_is_written_decoded_and_masked_or_left_out() -> None:
 def test_a_wrapper_holding_the_number_and_a_header_name_spelling_it_are_masked() -> None:
     # The finding names the value inside a JWT's claims or a query's base64 JSON; the
     # wrapper as sent carried it out, and so did a header named for the number.
-    claims = base64.urlsafe_b64encode(json.dumps({"phone_number": "+" + NUMBER}).encode())
+    claims = base64.urlsafe_b64encode(
+        json.dumps({"phone_number": "+" + NUMBER, "imei": "490154203237518"}).encode()
+    )
     jwt = "eyJhbGciOiJub25lIn0." + claims.decode().rstrip("=") + "."
     data = base64.b64encode(json.dumps({"properties": {"$phone": "+" + NUMBER}}).encode())
     assert data.endswith(b"=")  # its padding is masked with it, not left after the mask
@@ -154,6 +156,8 @@ def test_a_wrapper_holding_the_number_and_a_header_name_spelling_it_are_masked()
                 "name", "high", ""),
         Finding("data.properties.$phone", "query", "msisdn", "+" + NUMBER, "+" + NUMBER,
                 "name", "high", ""),
+        Finding("Authorization.imei", "header", "imei", "490154203237518", "490154203237518",
+                "imei", "high", ""),
     ]  # fmt: skip
     leaky = record(
         1,
@@ -166,6 +170,10 @@ def test_a_wrapper_holding_the_number_and_a_header_name_spelling_it_are_masked()
     assert NUMBER not in text and claims.decode()[:20] not in text and data.decode() not in text
     assert ">=" not in text and "%3E=" not in text
     assert "eyJhbGciOiJub25lIn0." in text  # the JWT's header, which holds nothing, stays
+    # Both identities in the claims, each by its own mask (the IMEI's was nowhere).
+    auth = dict(masked.headers)["Authorization"]
+    assert re.search(r"<msisdn …23 #[0-9a-f]{10}>", auth) and re.search(r"<imei …18 #", auth)
+    assert "490154203237518" not in text
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "table", "har"])
