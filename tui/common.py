@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capture.config import (
     Config,
@@ -22,7 +22,7 @@ from capture.config import (
     register_check,
 )
 from capture.formats.private import share_files
-from capture.formats.recorded import frames_session_canaries, recorded_region
+from capture.formats.recorded import recorded_session
 from capture.http.http1 import HEAD_LIMITS, MAX_HEAD, set_head_limit
 from capture.identity.catalog import Catalog
 from capture.identity.detector import (
@@ -39,6 +39,9 @@ from capture.text import counted, printable
 # refuses a bad [keys] or [ui], not only the dashboard) and for dashboard_keys; it does
 # not import Textual.
 from tui import keys
+
+if TYPE_CHECKING:
+    from capture.formats.session import SessionInfo
 
 DEMO_CAPTURE = "demo-o2-2012.pcap"
 DEMO_REGION = "GB"
@@ -297,7 +300,9 @@ def build_detector(
     region = args.region
     try:
         config = config_of(args)
-        region = _region_of_inputs(region, config.identity.region, inputs)
+        # Each input looked at once, for the region and the canaries its session records.
+        sessions = [(path, *seen) for path in inputs if (seen := recorded_session(path))]
+        region = _region_of_inputs(region, config.identity.region, sessions)
         share_files(getattr(args, "shared_files", False) or _shared_in(config))
         max_head = getattr(args, "max_head", None)
         set_head_limit(max_head if max_head is not None else MAX_HEAD)
@@ -327,7 +332,7 @@ def build_detector(
         region = region or (config.identity.region if config else None) or locale_region()
         found = bad_canary_line(files, region) if files else None
         raise UsageError(found or str(exc)) from None
-    _canaries_of_inputs(detector, inputs)
+    _canaries_of_inputs(detector, sessions)
     if detector.region is None:
         # Said, not guessed: a national number missed in silence looks like no number.
         setting = locale_setting()
@@ -340,12 +345,21 @@ def build_detector(
     return detector
 
 
-def _canaries_of_inputs(detector: IdentityDetector, inputs: Sequence[str]) -> None:
-    """Leaves a note naming the pcapng sessions among ``inputs`` saved with canaries not
+_Session = tuple[str, "SessionInfo", bool]
+"""An input that is a session: its path, its metadata, whether it is of frames
+(:func:`~capture.formats.recorded.recorded_session`)."""
+
+
+def _canaries_of_inputs(detector: IdentityDetector, sessions: Sequence[_Session]) -> None:
+    """Leaves a note naming the pcapng sessions among ``sessions`` saved with canaries not
     given now: their findings are found again from the packets, and what only those
     canaries found went without a word (a report of the session lacked the hashed
     number the saved session had found)."""
-    saved = [(path, digests) for path in inputs if (digests := frames_session_canaries(path))]
+    saved = [
+        (path, info.canary_sha256)
+        for path, info, frames in sessions
+        if frames and info.canary_sha256
+    ]
     if not saved:
         return
     from capture.formats.session import canary_digest  # hashlib: only for such a session
@@ -362,15 +376,15 @@ def _canaries_of_inputs(detector: IdentityDetector, inputs: Sequence[str]) -> No
 
 
 def _region_of_inputs(
-    given: str | None, configured: str | None, inputs: Sequence[str]
+    given: str | None, configured: str | None, sessions: Sequence[_Session]
 ) -> str | None:
     """The region to read national numbers in: ``given`` (``--region``), else none
     here when the config has one (``configured``: it applies), else the one the
-    sessions among ``inputs`` record, so that reopening one reads its numbers as they
+    ``sessions`` among the inputs record, so that reopening one reads its numbers as they
     were recorded, not in the locale's region. Leaves a note saying where it came from,
     or that a session recorded another; and, when it would have been used, a warning
     that a session records what is not a region code."""
-    written = [(path, region) for path in inputs if (region := recorded_region(path))]
+    written = [(path, info.region) for path, info, _ in sessions if info.region]
     recorded = [(path, region.upper()) for path, region in written if is_region(region.upper())]
     chosen = given or configured
     if chosen is None and len(recorded) < len(written):

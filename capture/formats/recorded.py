@@ -43,6 +43,14 @@ def recorded_info(path: str) -> SessionInfo | None:
     """The metadata of the session file ``path``, of frames or of records, gzip-compressed
     or not; None for any other file, one that cannot be read, and what is not a regular
     file (a FIFO or a proxy's socket: a look would take bytes its reader is owed)."""
+    found = recorded_session(path)
+    return found[0] if found is not None else None
+
+
+def recorded_session(path: str) -> tuple[SessionInfo, bool] | None:
+    """:func:`recorded_info` of ``path`` and whether it is a session of frames (pcapng):
+    its findings are found again from its packets, where a session of records carries
+    them (its canaries' too); None where :func:`recorded_info` is. One look at the file."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None
@@ -56,39 +64,20 @@ def recorded_info(path: str) -> SessionInfo | None:
             head = zlib.decompressobj(wbits=31).decompress(head, _LOOK)
         except zlib.error:
             return None
-    if head.startswith(_PCAPNG) and b'"headerwatch"' in head:
+    info = None
+    frames = head.startswith(_PCAPNG)
+    if frames and b'"headerwatch"' in head:
         from capture.formats.session import SessionError, read_session_info
 
         try:
-            return read_session_info(path)
+            info = read_session_info(path)
         except SessionError:
             return None
-    if head.lstrip().startswith(b'{"headerwatch_session"'):
-        return _record_session_info(path, packed)
-    if head.lstrip().startswith(b'{"log"') and b'"headerwatch"' in head:
-        return _har_info(path)
-    return None
-
-
-def frames_session_canaries(path: str) -> tuple[str, ...]:
-    """The canary digests the session of frames (pcapng) ``path`` records: its findings
-    are found again from its packets, and what only those canaries found is found only
-    with them given again (a session of records carries its canary findings). Empty
-    for any other file."""
-    info = recorded_info(path)
-    if info is None or not info.canary_sha256:
-        return ()
-    try:
-        with open(path, "rb") as stream:
-            head = stream.read(_LOOK)
-    except OSError:
-        return ()
-    if head[:2] == _GZIP:
-        try:
-            head = zlib.decompressobj(wbits=31).decompress(head, _LOOK)
-        except zlib.error:
-            return ()
-    return info.canary_sha256 if head.startswith(_PCAPNG) else ()
+    elif head.lstrip().startswith(b'{"headerwatch_session"'):
+        info = _record_session_info(path, packed)
+    elif head.lstrip().startswith(b'{"log"') and b'"headerwatch"' in head:
+        info = _har_info(path)
+    return None if info is None else (info, frames)
 
 
 def _har_info(path: str) -> SessionInfo | None:
