@@ -170,9 +170,8 @@ def transit(sent: tuple[Header, ...], received: tuple[Header, ...]) -> Transit:
         else:
             kept.append(gone)
     # Changes in the order of the removed headers they pair, as before.
-    changed = [paired[at] for at in paired]
     added = tuple(header for at, header in enumerate(injected) if at not in paired)
-    return Transit(received, added, tuple(kept), tuple(changed))
+    return Transit(received, added, tuple(kept), tuple(paired.values()))
 
 
 def touched_findings(

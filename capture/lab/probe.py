@@ -313,40 +313,44 @@ def past_interim(answer: bytes) -> bytes:
     Continue``, ``103 Early Hints``; RFC 9110 §15.2) carry no echo, and the probe read
     the first head it met (an echo behind a 103 was "no echo"). At most
     :data:`MAX_INTERIM` of them: past that the answer is the interim head it is."""
+    return answer[_interim_end(answer) :]
+
+
+def _interim_end(data: bytes | bytearray) -> int:
+    """Where the interim responses at the start of ``data`` end, at most
+    :data:`MAX_INTERIM` of them (each head at most :data:`MAX_HEAD`): walked by
+    offset, each head alone copied (the probe asks at each read)."""
+    start = 0
     for _ in range(MAX_INTERIM):
-        end = find_head_end(answer[:MAX_HEAD])
-        if end < 0:
-            return answer
+        end = find_head_end(data, start)
+        if end < 0 or end - start > MAX_HEAD:
+            return start
         try:
-            status = parse_response_head(answer[:end]).status
+            status = parse_response_head(bytes(data[start:end])).status
         except MalformedHead:
-            return answer
+            return start
         if not 100 <= status < 200 or status == 101:
-            return answer
-        answer = answer[end:]
-    return answer
+            return start
+        start = end
+    return start
 
 
 def _complete(data: bytearray) -> bool:
     """Whether ``data`` holds a whole response with a known end (no body, or a
     Content-Length): a proxy on the way may keep the connection open although the
     probe asked to close it."""
-    start = 0
-    for _ in range(MAX_INTERIM + 1):  # past interim responses (past_interim), no copy
-        end = find_head_end(data, start)
-        if end < 0:
-            return False
-        try:
-            head = parse_response_head(bytes(data[start:end]))
-        except MalformedHead:
-            return False
-        if not 100 <= head.status < 200 or head.status == 101:
-            break
-        start = end
-    else:
-        return True  # interim answers without end (an attacker's): read no more
+    start = _interim_end(data)
+    end = find_head_end(data, start)
+    if end < 0:
+        return False
+    try:
+        head = parse_response_head(bytes(data[start:end]))
+    except MalformedHead:
+        return False
+    if head.status < 100 or head.status == 101:
+        return False  # no status, or a tunnel: no answer of the probe's
     if head.status < 200:
-        return False  # 101: a tunnel, no answer of the probe's
+        return True  # interim answers past MAX_INTERIM (an attacker's): read no more
     framing = response_framing("GET", head.status, head.headers)
     if framing.kind == "length":
         return len(data) >= end + framing.length
