@@ -547,30 +547,9 @@ def test_live_options_that_would_change_nothing_are_refused_in_one_line(
     assert line.startswith(f"headerwatch: error: {said}")
 
 
-def test_a_path_not_there_yet_is_said_to_be_waited_for(tmp_path: Path) -> None:
-    # A mistyped name was an empty dashboard, "0 req", that looked like a proxy with
-    # nothing to send yet; headless, "following …" alone.
-    source = tmp_path / "phnoe.jsonl"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "live", "--from", str(source), "--format", "jsonl"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-    )  # fmt: skip
-    assert proc.stderr is not None
-    said = []
-    while "following" not in (line := proc.stderr.readline()):
-        assert line, proc.communicate(timeout=20)
-        said.append(line)
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=20)
-    assert (
-        f"headerwatch: warning: {source} does not exist (yet): waiting for it to appear\n" in said
-    )
-
-
-def test_a_path_holding_terminal_controls_is_said_escaped(tmp_path: Path) -> None:
-    # "following …" and the notices printed the name as given: ESC and OSC reached the
-    # terminal, as scan's messages never let them.
-    source = tmp_path / "x\x1b]0;owned\x07.jsonl"
+def _following_stopped(source: Path) -> str:
+    """What headless ``live --from source`` says on stderr from its start to its stop by
+    Ctrl-C once it says it is following."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "tui.cli", "live", "--from", str(source), "--format", "jsonl"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
@@ -583,6 +562,21 @@ def test_a_path_holding_terminal_controls_is_said_escaped(tmp_path: Path) -> Non
     said.append(line)
     proc.send_signal(signal.SIGINT)
     _, rest = proc.communicate(timeout=20)
-    text = "".join(said) + rest
+    return "".join(said) + rest
+
+
+def test_a_path_not_there_yet_is_said_to_be_waited_for(tmp_path: Path) -> None:
+    # A mistyped name was an empty dashboard, "0 req", that looked like a proxy with
+    # nothing to send yet; headless, "following …" alone.
+    source = tmp_path / "phnoe.jsonl"
+    said = _following_stopped(source).splitlines()
+    warning = f"headerwatch: warning: {source} does not exist (yet): waiting for it to appear"
+    assert warning in said[: next(i for i, x in enumerate(said) if "following" in x)]
+
+
+def test_a_path_holding_terminal_controls_is_said_escaped(tmp_path: Path) -> None:
+    # "following …" and the notices printed the name as given: ESC and OSC reached the
+    # terminal, as scan's messages never let them.
+    text = _following_stopped(tmp_path / "x\x1b]0;owned\x07.jsonl")
     assert "\x1b" not in text and "\x07" not in text
     assert "x\\x1b]0;owned\\x07.jsonl" in text

@@ -9,7 +9,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -290,54 +290,56 @@ def test_a_server_that_never_answers_is_reported_as_silent() -> None:
         server.close()
 
 
-def test_a_chunked_json_echo_is_read_too() -> None:
+@contextmanager
+def _answered_once(reply: Callable[[list[tuple[str, str]]], bytes]) -> Iterator[int]:
+    """A server on loopback (its port given) that answers one request with ``reply`` of
+    the header pairs it received, then closes."""
     server = socket.create_server(("127.0.0.1", 0))
-    port = server.getsockname()[1]
 
     def answer() -> None:
         conn, _ = server.accept()
         with conn:
             head = conn.recv(4096).split(b"\r\n\r\n")[0].decode()
             pairs = [line.split(": ", 1) for line in head.split("\r\n")[1:]]
-            body = json.dumps({"headers": {n.title(): v for n, v in pairs}}).encode()
-            half = len(body) // 2
-            conn.sendall(
-                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                + b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n"
-                % (half, body[:half], len(body) - half, body[half:])
-            )
+            conn.sendall(reply([(name, value) for name, value in pairs]))
 
     thread = threading.Thread(target=answer, daemon=True)
     thread.start()
-    result = probe(f"http://127.0.0.1:{port}/headers", timeout=5)
-    thread.join(5)
-    server.close()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        thread.join(5)
+        server.close()
+
+
+def test_a_chunked_json_echo_is_read_too() -> None:
+    def chunked(pairs: list[tuple[str, str]]) -> bytes:
+        body = json.dumps({"headers": {n.title(): v for n, v in pairs}}).encode()
+        half = len(body) // 2
+        return (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n"
+            % (half, body[:half], len(body) - half, body[half:])
+        )
+
+    with _answered_once(chunked) as port:
+        result = probe(f"http://127.0.0.1:{port}/headers", timeout=5)
     assert result.echo == WEAK and not result.diff.altered
 
 
 def test_an_echo_behind_an_interim_early_hints_response_is_read() -> None:
     # A 103 Early Hints (a CDN's) before the reflector's answer: the probe read the
     # first head it met and said "answered 103 without X-Headerwatch-Received".
-    server = socket.create_server(("127.0.0.1", 0))
-    port = server.getsockname()[1]
+    def hints_then_echo(pairs: list[tuple[str, str]]) -> bytes:
+        received = (*pairs, ("X-MSISDN", "447700900123"))
+        return (
+            b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+            + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+            + f"{echo.ECHO_HEADER}: {echo.encode_echo(received)}\r\n\r\n".encode()
+        )
 
-    def answer() -> None:
-        conn, _ = server.accept()
-        with conn:
-            head = conn.recv(4096).split(b"\r\n\r\n")[0].decode()
-            pairs = [tuple(line.split(": ", 1)) for line in head.split("\r\n")[1:]]
-            received = (*pairs, ("X-MSISDN", "447700900123"))
-            conn.sendall(
-                b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
-                + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
-                + f"{echo.ECHO_HEADER}: {echo.encode_echo(received)}\r\n\r\n".encode()
-            )
-
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
-    result = probe(f"http://127.0.0.1:{port}/", detector=IdentityDetector(), timeout=5)
-    thread.join(5)
-    server.close()
+    with _answered_once(hints_then_echo) as port:
+        result = probe(f"http://127.0.0.1:{port}/", detector=IdentityDetector(), timeout=5)
     assert result.echo == STRONG
     assert result.diff.injected == (("X-MSISDN", "447700900123"),)
     assert _complete(bytearray(b"HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"))
