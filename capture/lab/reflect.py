@@ -289,6 +289,8 @@ class _Connection(asyncio.Protocol):
         self.accounted = 0  # this connection's share of Counters.buffered
         self.in_size = 0  # unparsed input
         self.out_held = 0  # answers written while the client was not reading
+        self.lost = False  # connection_lost came
+        self.turn_due = False  # take_turn's next_turn is to come
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -329,17 +331,11 @@ class _Connection(asyncio.Protocol):
         self.start_head()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.parsed is not None:
-            # The client went away after the head, before the body was whole (a
-            # refusal takes the request first): recorded with what came, noted as a
-            # capture notes a body its connection cut short.
-            self.counters.cut_short += 1
-            self.server.record(self.take_request(), _CUT_SHORT)
-        self.cancel_timers()
+        self.lost = True
         self.out_held = 0
-        self.set_buffered(0)
+        if not self.turn_due:
+            self.after_loss()
         server = self.server
-        self.unwait()
         if self.registered:
             self.registered = False
             server._open.discard(self)
@@ -349,6 +345,24 @@ class _Connection(asyncio.Protocol):
             else:
                 server._per_client.pop(self.client, None)
             self.counters.open = len(server._open)
+
+    def after_loss(self) -> None:
+        """What the client sent before it went: each request whole in the buffer
+        recorded (not answered: there is no one to answer), a turn at a time as when
+        it was there; then the one it cut short, if any."""
+        if self.state != _DONE:
+            self.process()
+            if self.turn_due:
+                return  # on at the next turn (next_turn)
+        if self.parsed is not None:
+            # The client went away after the head, before the body was whole (a
+            # refusal takes the request first): recorded with what came, noted as a
+            # capture notes a body its connection cut short.
+            self.counters.cut_short += 1
+            self.server.record(self.take_request(), _CUT_SHORT)
+        self.cancel_timers()
+        self.set_buffered(0)
+        self.unwait()
 
     def abort(self) -> None:
         """Close now, without an answer."""
@@ -409,10 +423,17 @@ class _Connection(asyncio.Protocol):
         """Stop reading, and go on with what is buffered once every connection ready
         now has had its turn (:meth:`next_turn`)."""
         assert self.transport is not None
-        self.transport.pause_reading()
+        self.turn_due = True
+        if not self.lost:
+            self.transport.pause_reading()
         self.loop.call_soon(self.next_turn)
 
     def next_turn(self) -> None:
+        self.turn_due = False
+        if self.lost:
+            # Gone meanwhile, with requests still buffered (a reset after a burst).
+            self.after_loss()
+            return
         if self.transport is None or self.transport.is_closing() or self.state == _DONE:
             return
         if not self.write_paused:  # else resume_writing reads on, when the client does
@@ -487,7 +508,8 @@ class _Connection(asyncio.Protocol):
         :data:`TURN` seconds at most: the rest after every other connection's turn."""
         buf = self.buf
         first, began = self.depth, time.perf_counter()
-        while not self.write_paused and self.state != _DONE:
+        # A lost client reads nothing: what it sent is recorded all the same.
+        while (self.lost or not self.write_paused) and self.state != _DONE:
             state = self.state
             if state in (_IDLE, _HEAD):
                 # Between requests only (the depth moves when one is answered): not at
@@ -822,8 +844,8 @@ class _Connection(asyncio.Protocol):
         note of the refusal: ``why``, else ``message``. One whose head did not parse
         (not HTTP, too large, too slow) is no request, and is only counted."""
         transport = self.transport
-        if transport is None or transport.is_closing():
-            return
+        if transport is None or (transport.is_closing() and not self.lost):
+            return  # closing already, by this side: refused or answered
         if self.parsed is not None:
             said = why or message.decode("utf-8", "replace").strip()
             self.server.record(self.take_request(), refused_note(status, said))
@@ -832,6 +854,8 @@ class _Connection(asyncio.Protocol):
         del self.buf[:]
         self.pos = self.scanned = 0
         self.set_buffered(0)
+        if self.lost:
+            return  # a request the client sent before it went: no one to answer
         self.reply(status, message, "text/plain; charset=utf-8", close=True)
         if linger and transport.can_write_eof():
             transport.write_eof()

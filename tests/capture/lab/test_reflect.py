@@ -570,3 +570,101 @@ def test_a_bind_name_that_does_not_resolve_is_said_as_the_resolver_says_it() -> 
     with pytest.raises(ReflectError) as caught:
         asyncio.run(_listen(Unresolved(), reflector, "999.1.1.1", 8080))
     assert str(caught.value) == "cannot listen on 999.1.1.1:8080: name or service not known"
+
+
+class _ResetTransport(asyncio.Transport):
+    """A transport for one connection driven by hand, whose client resets it when the
+    test says so (``closing``): what it was sent is kept in ``written``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closing = False
+        self.written: list[bytes] = []
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 80)}.get(name, default)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written.append(bytes(data))
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closing = True
+
+    def abort(self) -> None:
+        self.closing = True
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+@pytest.mark.parametrize("turn_first", [True, False], ids=["turn first", "loss first"])
+def test_requests_still_buffered_when_the_client_resets_are_all_recorded(
+    monkeypatch: pytest.MonkeyPatch, turn_first: bool
+) -> None:
+    # Answered a turn at a time, a burst's requests still buffered when its client
+    # reset the connection were never recorded: the turn saw a closed transport.
+    from capture.lab import reflect
+
+    monkeypatch.setattr(reflect, "TURN", 0.0)  # a turn after every request
+    records: list[Record] = []
+    burst = b"".join(b"GET /%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(40))
+    burst += b"POST /cut HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf"
+
+    async def reset_mid_burst() -> _ResetTransport:
+        reflector = Reflector(on_record=records.append)
+        connection = reflect._Connection(reflector)
+        transport = _ResetTransport()
+        connection.connection_made(transport)
+        connection.data_received(burst)  # the first answered; the rest wait their turn
+        transport.closing = True
+        if turn_first:
+            await asyncio.sleep(0)  # the turn comes, and finds the transport closed
+        connection.connection_lost(ConnectionResetError())
+        for _ in range(100):
+            await asyncio.sleep(0)
+        return transport
+
+    transport = asyncio.run(reset_mid_burst())
+    assert [r.request.uri for r in records] == [f"/{i}" for i in range(40)] + ["/cut"]
+    assert any("connection ended" in a for a in records[-1].request.anomalies)
+    assert len(transport.written) == 1  # nothing written after the reset
+
+
+def test_a_request_refused_after_the_client_reset_is_recorded_with_its_refusal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from capture.lab import reflect
+
+    monkeypatch.setattr(reflect, "TURN", 0.0)
+    records: list[Record] = []
+    too_large = b"POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n"
+    burst = b"GET /0 HTTP/1.1\r\nHost: x\r\n\r\n" * 2 + too_large
+
+    async def reset_mid_burst() -> None:
+        connection = reflect._Connection(Reflector(on_record=records.append))
+        transport = _ResetTransport()
+        connection.connection_made(transport)
+        connection.data_received(burst)
+        transport.closing = True
+        connection.connection_lost(ConnectionResetError())
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    asyncio.run(reset_mid_burst())
+    assert [r.request.uri for r in records] == ["/0", "/0", "/big"]
+    assert any("413" in a for a in records[-1].request.anomalies)
