@@ -325,6 +325,7 @@ def scan_split_records(
     def work(shard: Shard, sink: IO[bytes], stop: Stop) -> None:
         work_records(paths, kind, detector, only_identity, shard, sink, stop)
 
+    _before_fork(detector)
     split = _run_split(work, jobs, out, err)
     trailers, stopped_at = split.trailers, split.stopped_at
     if split.error is not None:
@@ -393,6 +394,16 @@ class _Split(NamedTuple):
     """Records merged: written, or passed over as not selected."""
     stopped_at: int | None
     """Stopped by Ctrl-C: the stopping place chosen (:mod:`capture.scan_stop`)."""
+
+
+def _before_fork(detector: Detector | None) -> None:
+    """What each process of a split scan with ``detector`` would load at its first
+    phone number, loaded once before they fork: libphonenumber (its import, ~20 ms).
+    Only a large input is split, and one that holds no number at all is rare."""
+    if detector is not None:
+        from capture.identity.phone import libphonenumber
+
+        libphonenumber()
 
 
 def _run_split(
@@ -543,6 +554,7 @@ def scan_split(
     def work_captures(shard: Shard, sink: IO[bytes], stop: Stop) -> None:
         work(paths, detector, only_identity, shard, sink, None, stop)
 
+    _before_fork(detector)
     split = _run_split(work_captures, jobs, out, err)
     trailers = split.trailers
     for line in trailers[0].get("warnings", []) if trailers else []:

@@ -536,3 +536,32 @@ def test_a_line_longer_than_many_chunks_gives_the_lines_one_process_gives(
         scan([str(path)], detector=IdentityDetector(), out=out, err=err, jobs=jobs)
         runs.append(out.getvalue())
     assert runs[0] == runs[1] == runs[2] and len(runs[0].splitlines()) == 52
+
+
+_LOADED_AFTER_SCAN = """
+import io, sys
+from capture.identity.detector import IdentityDetector
+from capture.scan import scan
+code = scan([sys.argv[1]], detector=IdentityDetector(), out=io.StringIO(), err=io.StringIO(),
+            jobs=int(sys.argv[2]))
+print(code, "phonenumbers" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(("jobs", "loaded"), [(1, False), (2, True)])
+def test_a_split_scan_loads_libphonenumber_once_before_its_processes_fork(
+    tmp_path: Path, jobs: int, loaded: bool
+) -> None:
+    # A capture without a number: one process never needs the library; a split scan
+    # loads it in the parent, which its processes then share.
+    conv = Conversation("10.0.0.1", 40001, "10.0.1.1", 80, ts=1000.0)
+    frames = conv.handshake() + conv.send(True, simple_request("/no-number"))
+    path = save(tmp_path, frames)
+    done = subprocess.run(
+        [sys.executable, "-c", _LOADED_AFTER_SCAN, path, str(jobs)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[2],
+    )
+    assert done.stdout.split() == ["0", str(loaded)]
