@@ -87,6 +87,9 @@ _WRITTEN_NUMBER = re.compile(r"\+[0-9][0-9 ().\-]{6,24}")
 # A list of numbers: items split at list separators (not spaces, which a written number
 # has), each one digits, perhaps written ("+44 7700 900123", "(201) 555-0123").
 _LIST_SPLIT = re.compile(r"[,;|]")
+# Characters that are no printable ASCII at either end of a value (control bytes, and
+# the surrogates a byte that is not UTF-8 is read as): not part of a number written.
+_JUNK_ENDS = re.compile(r"^[^\x20-\x7e]+|[^\x20-\x7e]+$")
 _LIST_ITEM = re.compile(r"\+?[0-9(][0-9 ().\-/]{6,24}")
 _QUOTES = " \t\"'<>"
 
@@ -246,6 +249,13 @@ class ValueScanner:
         if not force and PHONENUMBER not in self.enabled:
             return []
         text = value.strip().strip("\"'<>")
+        how = ""
+        if not (text.isascii() and text.isprintable()):
+            # Bytes that are no text at either end (a gateway's length or type byte
+            # before the number, written \xNN): the number between them is read.
+            bare = _JUNK_ENDS.sub("", text).strip()
+            if bare != text and bare:
+                text, how = bare, "between bytes that are not text"
         if text[:5].lower().startswith(_URI_SCHEMES):
             text = text.split(":", 1)[1].split(";", 1)[0].split("@", 1)[0]
         if text[-10:].upper() == "/TYPE=PLMN":
@@ -259,13 +269,13 @@ class ValueScanner:
             text = text[:1] + text[1:].replace("+", " ")
         match = parse_lenient(text, self.region)
         if match is not None:
-            return [(_phone_hit(value.strip(), match, "high"), match)]
-        for decoder, how in ((hex_digits, "hex-encoded"), (base64_digits, "base64-encoded")):
+            return [(_phone_hit(value.strip(), match, "high", how), match)]
+        for decoder, coded in ((hex_digits, "hex-encoded"), (base64_digits, "base64-encoded")):
             decoded = decoder(text)
             if decoded is not None:
                 match = parse_lenient(decoded, self.region)
                 if match is not None:
-                    return [(_phone_hit(value.strip(), match, "high", how), match)]
+                    return [(_phone_hit(value.strip(), match, "high", coded), match)]
         items = [item.strip(_QUOTES) for item in _LIST_SPLIT.split(text)]
         items = [item for item in items if item]
         if len(items) > 1 and all(_LIST_ITEM.fullmatch(item) for item in items):

@@ -93,6 +93,17 @@ def test_every_number_of_a_list_is_reported_not_only_the_first(
     assert {f.name for f in found} == {name}
 
 
+@pytest.mark.parametrize("name", ["X-Msisdn-Bin", "X-MSISDN"])
+def test_a_number_after_a_byte_that_is_not_text_is_found_by_the_whole_detector(
+    detector: IdentityDetector, name: str
+) -> None:
+    # Past the C first look too: the value is not ASCII. Under a new name and a known one.
+    found = [f for f in findings(detector, add=[(name, "\udcff447700900123")]) if f.is_identity]
+    assert [(f.kind, f.normalized, f.value) for f in found] == [
+        ("msisdn", UK, "\udcff447700900123")
+    ]
+
+
 def test_a_composite_value_gives_its_number_and_not_its_other_fields(
     detector: IdentityDetector,
 ) -> None:

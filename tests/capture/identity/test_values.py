@@ -129,3 +129,28 @@ def test_a_javascript_object_in_a_parameter_is_not_walked_part_by_part() -> None
     for opened in ("a,tel:447700900123", "a,b=1", "a,+447700900123", "a,%2B44", "a,SIP:x"):
         assert not values._parts_say_nothing(opened), opened
     assert not values._parts_say_nothing("NDQ3NzAwOTAwMTIz")  # one part: read whole
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "\udcff447911123456",  # a byte that is not UTF-8 before it, as the parser reads one
+        "\xff447911123456",
+        "\x01447911123456",  # a control byte: a gateway's length or type byte
+        "447911123456\x00",
+        "\x02\udcfe+44 7911 123456\x7f",
+    ],
+)
+def test_a_number_between_bytes_that_are_not_text_is_read_under_a_phone_name(
+    value: str,
+) -> None:
+    # An injected `X-Msisdn-Bin: \xff447700900456` gave no finding at all.
+    (hit,) = ValueScanner("GB", VALUE_DETECTORS).named_phones(value)
+    assert hit.normalized == "+447911123456"
+    assert hit.detail.endswith("between bytes that are not text")
+    assert hit.value == value.strip()  # the value as sent
+
+
+@pytest.mark.parametrize("value", ["x447911123456", "\x01\x02", "\udcff\udcfe", "\x01abc"])
+def test_letters_or_nothing_between_such_bytes_are_no_number(value: str) -> None:
+    assert ValueScanner("GB", VALUE_DETECTORS).named_phones(value) == []
