@@ -6,7 +6,10 @@ What the bundled TOML tables parse to (:mod:`capture.identity.bundled`) is kept 
 where the directory is writable and not under ``PYTHONDONTWRITEBYTECODE``, written
 whole then renamed (a process reading meanwhile sees the old file or the new).
 The reader checks that what it reads is what it would have made: a file that
-fails the check, or that is damaged, is as good as absent.
+fails the check, or that is damaged, is as good as absent. Each file begins with a
+CRC-32 of its marshal data: a damaged file that marshal would still load (a changed
+constant in kept code, a changed table) fails it, and marshal raises ``SystemError``
+on some damage it does not take for an error of its input.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import contextlib
 import marshal
 import os
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +34,24 @@ def cache_path(directory: Path, name: str) -> Path | None:
 def read_cache(path: Path) -> Any:
     """What ``path`` holds (None when absent, unreadable or damaged)."""
     try:
-        data = path.read_bytes()
+        kept = path.read_bytes()
     except OSError:
+        return None
+    data = kept[_CHECK:]
+    if len(kept) < _CHECK or kept[:_CHECK] != _checksum(data):
         return None
     try:
         return marshal.loads(data)  # the caller checks what it is
-    except (ValueError, EOFError, TypeError):
+    except Exception:  # any: a damaged file is as good as absent (SystemError too)
         return None
+
+
+_CHECK = 4
+"""Bytes of the checksum before a file's marshal data."""
+
+
+def _checksum(data: bytes) -> bytes:
+    return zlib.crc32(data).to_bytes(_CHECK, "little")
 
 
 def read_keyed(path: Path, key: object, kind: type) -> Any:
@@ -58,6 +73,7 @@ def write_cache(path: Path, value: Any) -> None:
         data = marshal.dumps(value)
     except ValueError:
         return
+    data = _checksum(data) + data
     partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(exist_ok=True)

@@ -15,7 +15,7 @@ import pytest
 
 import capture
 from capture import dataclass_code
-from capture.cache_files import cache_path
+from capture.cache_files import _checksum, cache_path
 
 ROOT = Path(capture.__file__).parent.parent
 
@@ -108,14 +108,15 @@ def test_a_cache_file_that_is_damaged_or_foreign_is_as_good_as_absent(
     tmp_path: Path, content: bytes
 ) -> None:
     path = tmp_path / "dataclass_code.marshal"
-    path.write_bytes(content)
+    path.write_bytes(_checksum(content) + content)
     assert dataclass_code.read(path) == {}
 
 
 def test_entries_that_are_not_text_and_code_are_passed_over(tmp_path: Path) -> None:
     path = tmp_path / "dataclass_code.marshal"
     code = compile("pass", "<string>", "exec")
-    path.write_bytes(marshal.dumps((MAGIC_NUMBER, {"pass": code, "x": b"bytes", 3: code})))
+    content = marshal.dumps((MAGIC_NUMBER, {"pass": code, "x": b"bytes", 3: code}))
+    path.write_bytes(_checksum(content) + content)
     assert dataclass_code.read(path) == {"pass": code}
 
 
