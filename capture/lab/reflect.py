@@ -91,6 +91,7 @@ _BARE_CR = "bare CR in the request head"
 _BAD_NAME = "a header name holding what no token holds"
 _NOT_TOKEN = re.compile(r"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
 _CUT_SHORT = f"connection ended {BODY_CUT_NOTE}"
+_UNANSWERED = "connection ended before its answer was sent: recorded, not answered"
 """The anomaly of a request whose client closed before its body was whole: the words
 a capture's reader notes then (``capture.http.stream``'s ``close``)."""
 _MIB = 1 << 20
@@ -132,6 +133,9 @@ class Counters:
     cut_short: int = 0
     """Requests whose connection ended before their body was whole (the client closed,
     or it was evicted): recorded, not answered."""
+    unanswered: int = 0
+    """Requests whole in a connection's buffer when it ended before they were answered
+    (a client that reset after a burst, the reflector stopped): recorded, not answered."""
     unsearched: int = 0
     """Requests the detector failed on: recorded without findings, with an anomaly."""
     accept_errors: int = 0
@@ -158,8 +162,10 @@ class Counters:
         ]
         # Those cut short are recorded as the refused are: the line accounts for each record.
         cut = f"{counted(self.cut_short, 'request')} cut short before the body was whole, "
+        unanswered = f"{counted(self.unanswered, 'request')} not answered (connection ended), "
         line = (
             f"{counted(self.requests, 'request')} reflected, {cut if self.cut_short else ''}"
+            f"{unanswered if self.unanswered else ''}"
             f"{counted(self.connections, 'connection')} "
             f"({self.open:,} open), peak buffered {self.peak_buffered / _MIB:.1f} MiB"
         )
@@ -207,6 +213,8 @@ class Reflector:
     _bodies: OrderedDict[int, _Connection] = field(default_factory=OrderedDict, repr=False)
     """Connections reading a request's body, oldest first: evicted last."""
     _open: set[_Connection] = field(default_factory=set, repr=False)
+    # Connections that ended with requests still to record (_Connection.after_loss).
+    _draining: set[_Connection] = field(default_factory=set, repr=False)
     _last_id: int = field(default=0, repr=False)
     """The last record id given: reflected and refused requests share the sequence."""
 
@@ -333,6 +341,7 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
         self.out_held = 0
+        self.server._draining.add(self)
         if not self.turn_due:
             self.after_loss()
         server = self.server
@@ -363,6 +372,7 @@ class _Connection(asyncio.Protocol):
         self.cancel_timers()
         self.set_buffered(0)
         self.unwait()
+        self.server._draining.discard(self)
 
     def abort(self) -> None:
         """Close now, without an answer."""
@@ -775,6 +785,17 @@ class _Connection(asyncio.Protocol):
         # Numbered before it is answered (the answer carries its record), handed on
         # once it is known whether it is reflected or refused.
         record = self.server.numbered(request)
+        assert self.transport is not None
+        if self.lost or self.transport.is_closing():
+            # Whole in the buffer when the connection ended (closed on a failed write,
+            # connection_lost to come): what the client sent, with no one to answer.
+            self.counters.unanswered += 1
+            self.server.hand_on(record, _UNANSWERED)
+            if self.close_after:
+                self.state = _DONE  # as answered: nothing after it would have been read
+            else:
+                self.start_idle()
+            return
         echo, omitted = encode_echo_capped(headers)
         extra: list[Header] = [(ECHO_HEADER, echo)]
         if omitted:
@@ -982,7 +1003,12 @@ async def serve(
         for server in servers:
             server.close()
         reflector.close_all()
-        await asyncio.sleep(0)  # let the aborted transports report connection_lost
+        # The aborted transports report connection_lost, and what every connection
+        # that ended has still buffered is recorded, a turn at a time: at most what
+        # the memory budget lets the connections hold.
+        await asyncio.sleep(0)
+        while reflector._draining:
+            await asyncio.sleep(0)
 
 
 async def _listen(

@@ -641,8 +641,11 @@ def test_requests_still_buffered_when_the_client_resets_are_all_recorded(
 
     transport = asyncio.run(reset_mid_burst())
     assert [r.request.uri for r in records] == [f"/{i}" for i in range(40)] + ["/cut"]
-    assert any("connection ended" in a for a in records[-1].request.anomalies)
+    assert any("connection ended before the body" in a for a in records[-1].request.anomalies)
     assert len(transport.written) == 1  # nothing written after the reset
+    # Recorded, and not taken for reflected: they say so, and the summary counts them.
+    unanswered = [r.request.uri for r in records if reflect._UNANSWERED in r.request.anomalies]
+    assert unanswered == [f"/{i}" for i in range(1, 40)]
 
 
 def test_a_request_refused_after_the_client_reset_is_recorded_with_its_refusal(
@@ -668,3 +671,31 @@ def test_a_request_refused_after_the_client_reset_is_recorded_with_its_refusal(
     asyncio.run(reset_mid_burst())
     assert [r.request.uri for r in records] == ["/0", "/0", "/big"]
     assert any("413" in a for a in records[-1].request.anomalies)
+
+
+def test_the_summary_counts_requests_recorded_after_their_client_went_apart() -> None:
+    reflector = Reflector()
+    reflector.counters.requests, reflector.counters.unanswered = 3, 2
+    assert reflector.counters.summary().startswith(
+        "3 requests reflected, 2 requests not answered (connection ended), "
+    )
+
+
+def test_requests_buffered_when_the_reflector_stops_are_all_recorded() -> None:
+    # Stopped while a burst waited for its turns, the reflector dropped the rest of it
+    # (413 to 540 of 3,000 recorded).
+    records: list[Record] = []
+    reflector = Reflector(on_record=records.append)
+    # Under 64 KiB: one segment on loopback, read whole by the reflector's first read.
+    burst = b"".join(b"GET /%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(1500))
+    with running_reflector(reflector) as port:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock.sendall(burst)
+        deadline = time.monotonic() + 5
+        while not records and time.monotonic() < deadline:
+            time.sleep(0.001)
+    sock.close()
+    assert [r.request.uri for r in records] == [f"/{i}" for i in range(1500)]
+    counters = reflector.counters
+    assert counters.unanswered > 0
+    assert counters.requests + counters.unanswered == 1500
