@@ -86,6 +86,11 @@ sockets and the output file."""
 _CHUNK_LINE_MAX = 4096
 TURN = 0.005
 """Seconds a connection's buffered requests are answered before the others' turn."""
+STOP_DRAIN = 5.0
+"""Seconds the reflector goes on recording, once stopped, the requests still buffered
+by connections that ended (:meth:`_Connection.after_loss`): a few a connection take
+milliseconds, but 64 MiB of tiny pipelined requests (the memory budget) would take
+minutes. What is left then is counted (:attr:`Counters.left_at_stop`), not read."""
 _MEMORY_REACHED = "memory budget reached"
 _BARE_CR = "bare CR in the request head"
 _BAD_NAME = "a header name holding what no token holds"
@@ -144,6 +149,9 @@ class Counters:
     """Bytes buffered now across all connections."""
     peak_buffered: int = 0
     """The most bytes ever buffered at once."""
+    left_at_stop: int = 0
+    """Bytes still buffered, not read as requests, when the stop's
+    :data:`STOP_DRAIN` ran out."""
 
     def summary(self) -> str:
         """One line: traffic, each limit that was hit (or that none was), then the
@@ -177,6 +185,11 @@ class Counters:
                 "internal error, named in its anomalies: please report it)"
             )
         # A 400 is the client's malformed input, not a bound the reflector reached.
+        if self.left_at_stop:
+            line += (
+                f"; {self.left_at_stop:,} bytes still buffered at stop not read as requests "
+                f"(recording them took over {STOP_DRAIN:g} s)"
+            )
         return line + (f"; malformed (400): {self.bad_request:,}" if self.bad_request else "")
 
 
@@ -257,6 +270,20 @@ class Reflector:
     def protocol(self) -> asyncio.Protocol:
         """A protocol for one new connection (the ``asyncio`` server's factory)."""
         return _Connection(self)
+
+    def give_up_draining(self) -> None:
+        """Count what the connections still recording at stop hold, and let it go."""
+        for conn in list(self._draining):
+            if conn.parsed is not None:  # its head read, its body not whole: as after_loss
+                self.counters.cut_short += 1
+                self.record(conn.take_request(), _CUT_SHORT)
+            self.counters.left_at_stop += len(conn.buf) - conn.pos
+            conn.buf.clear()
+            conn.pos = 0
+            conn.set_buffered(0)
+            conn.cancel_timers()
+            conn.unwait()
+        self._draining.clear()
 
     def close_all(self) -> None:
         """Close every open connection (on stop): idle keep-alive ones included."""
@@ -1004,11 +1031,13 @@ async def serve(
             server.close()
         reflector.close_all()
         # The aborted transports report connection_lost, and what every connection
-        # that ended has still buffered is recorded, a turn at a time: at most what
-        # the memory budget lets the connections hold.
+        # that ended has still buffered is recorded, a turn at a time, for up to
+        # STOP_DRAIN seconds (then counted, not read).
         await asyncio.sleep(0)
-        while reflector._draining:
+        deadline = loop.time() + STOP_DRAIN
+        while reflector._draining and loop.time() < deadline:
             await asyncio.sleep(0)
+        reflector.give_up_draining()
 
 
 async def _listen(

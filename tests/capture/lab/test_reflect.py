@@ -681,21 +681,47 @@ def test_the_summary_counts_requests_recorded_after_their_client_went_apart() ->
     )
 
 
+def _burst_then_stop(reflector: Reflector, records: list[Record]) -> list[bytes]:
+    """Send 1,500 pipelined requests, and stop the reflector as soon as it has recorded
+    the first: the rest wait for their turns. The requests sent, in order."""
+    requests = [b"GET /%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(1500)]
+    with running_reflector(reflector) as port:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        # Under 64 KiB: one segment on loopback, read whole by the reflector's first read.
+        sock.sendall(b"".join(requests))
+        deadline = time.monotonic() + 5
+        while not records and time.monotonic() < deadline:
+            time.sleep(0.001)
+    sock.close()
+    return requests
+
+
 def test_requests_buffered_when_the_reflector_stops_are_all_recorded() -> None:
     # Stopped while a burst waited for its turns, the reflector dropped the rest of it
     # (413 to 540 of 3,000 recorded).
     records: list[Record] = []
     reflector = Reflector(on_record=records.append)
-    # Under 64 KiB: one segment on loopback, read whole by the reflector's first read.
-    burst = b"".join(b"GET /%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(1500))
-    with running_reflector(reflector) as port:
-        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        sock.sendall(burst)
-        deadline = time.monotonic() + 5
-        while not records and time.monotonic() < deadline:
-            time.sleep(0.001)
-    sock.close()
+    _burst_then_stop(reflector, records)
     assert [r.request.uri for r in records] == [f"/{i}" for i in range(1500)]
     counters = reflector.counters
     assert counters.unanswered > 0
     assert counters.requests + counters.unanswered == 1500
+    assert counters.left_at_stop == 0
+
+
+def test_what_the_stop_has_no_time_to_record_is_counted_in_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 64 MiB of tiny requests would take minutes to record: the stop gives it
+    # STOP_DRAIN seconds, and says how much it left.
+    from capture.lab import reflect
+
+    monkeypatch.setattr(reflect, "STOP_DRAIN", 0.0)
+    records: list[Record] = []
+    reflector = Reflector(on_record=records.append)
+    requests = _burst_then_stop(reflector, records)
+    recorded = len(records)
+    assert 0 < recorded < 1500
+    assert [r.request.uri for r in records] == [f"/{i}" for i in range(recorded)]
+    assert reflector.counters.left_at_stop == sum(len(r) for r in requests[recorded:])
+    assert "bytes still buffered at stop not read as requests" in reflector.counters.summary()
