@@ -29,10 +29,12 @@ def test_every_kept_text_is_kept_as_the_code_it_compiles_to() -> None:
     import capture.pipeline
     import capture.scan  # noqa: F401
 
-    kept = dict(dataclass_code._kept)
-    assert len(kept) > 100
-    for text, code in kept.items():
-        assert code == compile(text, "<string>", "exec", dont_inherit=True)
+    ran = dict(dataclass_code._code)
+    assert len(ran) > 100
+    for text, code in ran.items():
+        compiled = compile(text, "<string>", "exec", dont_inherit=True)
+        assert code == compiled
+        assert marshal.loads(dataclass_code._kept[text]) == compiled
 
 
 def test_a_class_made_through_the_cache_behaves_as_dataclasses_makes_it() -> None:
@@ -87,12 +89,23 @@ def test_past_the_limit_only_the_texts_this_process_used_are_kept(
     monkeypatch.setattr(dataclass_code, "_compiled", True)
     monkeypatch.setattr(dataclass_code, "MAX_KEPT", 0)
     stale = "def __create_fn__():\n def gone(self):\n  return 1\n return gone"
-    monkeypatch.setitem(dataclass_code._kept, stale, compile(stale, "<string>", "exec"))
+    code = marshal.dumps(compile(stale, "<string>", "exec"))
+    monkeypatch.setitem(dataclass_code._kept, stale, code)
     path = tmp_path / "dataclass_code.marshal"
     dataclass_code.keep(path)
     read = dataclass_code.read(path)
     assert stale not in read
-    assert read.keys() == dataclass_code._used
+    assert read.keys() == dataclass_code._code.keys()
+
+
+def test_a_kept_entry_that_cannot_be_read_is_compiled_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = "def __create_fn__():\n def f(self):\n  return 7\n return f"
+    monkeypatch.setitem(dataclass_code._kept, text, b"\xe3not code")
+    code = dataclass_code._code_of(text)
+    assert code == compile(text, "<string>", "exec", dont_inherit=True)
+    assert marshal.loads(dataclass_code._kept[text]) == code
 
 
 @pytest.mark.parametrize(
@@ -112,10 +125,11 @@ def test_a_cache_file_that_is_damaged_or_foreign_is_as_good_as_absent(
     assert dataclass_code.read(path) == {}
 
 
-def test_entries_that_are_not_text_and_code_are_passed_over(tmp_path: Path) -> None:
+def test_entries_that_are_not_text_and_bytes_are_passed_over(tmp_path: Path) -> None:
     path = tmp_path / "dataclass_code.marshal"
-    code = compile("pass", "<string>", "exec")
-    content = marshal.dumps((MAGIC_NUMBER, {"pass": code, "x": b"bytes", 3: code}))
+    code = marshal.dumps(compile("pass", "<string>", "exec"))
+    entries = {"pass": code, "x": compile("pass", "<s>", "exec"), 3: code}
+    content = marshal.dumps((MAGIC_NUMBER, entries))
     path.write_bytes(_checksum(content) + content)
     assert dataclass_code.read(path) == {"pass": code}
 
@@ -125,7 +139,7 @@ def test_a_new_process_reads_what_an_earlier_one_kept(tmp_path: Path) -> None:
     # the second compiles none of the core's classes' functions.
     probe = (
         "import capture.pipeline, capture.scan, capture.dataclass_code as d; "
-        "print(int(d._compiled))"
+        "print(int(d._compiled), len(d._code), len(d._kept) >= len(d._code))"
     )
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     first = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
@@ -133,4 +147,5 @@ def test_a_new_process_reads_what_an_earlier_one_kept(tmp_path: Path) -> None:
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     path = cache_path(ROOT / "capture", "dataclass_code")
     assert path is not None and path.exists()
-    assert second.stdout.strip() == "0"
+    compiled, ran, all_kept = second.stdout.split()
+    assert compiled == "0" and int(ran) > 100 and all_kept == "True"
