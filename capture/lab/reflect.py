@@ -96,9 +96,11 @@ _BARE_CR = "bare CR in the request head"
 _BAD_NAME = "a header name holding what no token holds"
 _NOT_TOKEN = re.compile(r"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
 _CUT_SHORT = f"connection ended {BODY_CUT_NOTE}"
-_UNANSWERED = "connection ended before its answer was sent: recorded, not answered"
 """The anomaly of a request whose client closed before its body was whole: the words
 a capture's reader notes then (``capture.http.stream``'s ``close``)."""
+_UNANSWERED = "connection ended before its answer was sent: recorded, not answered"
+"""The anomaly of a request whole in the buffer when its connection ended before it
+was answered (a reset after a burst, the reflector stopped)."""
 _MIB = 1 << 20
 
 __all__ = ["Counters", "Limits", "ReflectError", "Reflector", "serve"]
@@ -184,12 +186,12 @@ class Counters:
                 f"; {counted(self.unsearched, 'request')} not searched for identities (an "
                 "internal error, named in its anomalies: please report it)"
             )
-        # A 400 is the client's malformed input, not a bound the reflector reached.
         if self.left_at_stop:
             line += (
                 f"; {self.left_at_stop:,} bytes still buffered at stop not read as requests "
                 f"(recording them took over {STOP_DRAIN:g} s)"
             )
+        # A 400 is the client's malformed input, not a bound the reflector reached.
         return line + (f"; malformed (400): {self.bad_request:,}" if self.bad_request else "")
 
 
@@ -257,7 +259,8 @@ class Reflector:
         """Give ``record`` to ``on_record``: a reflected request (counted in
         :attr:`Counters.requests`), or with ``note`` one that was not: refused after
         its head was read (a :func:`refused_note`; the limit that refused it counts
-        it), or cut short by its client. The note is added to its anomalies."""
+        it), cut short by its client, or whole but not answered, its connection gone
+        (:data:`_UNANSWERED`). The note is added to its anomalies."""
         if note is None:
             self.counters.requests += 1
         else:

@@ -937,7 +937,8 @@ _NOTED_LIMITS = (
         Limit(
             "Requests refused by the reflector",
             0,
-            "answered with an error, not their echo (loose header syntax, a body too large, "
+            "answered with an error (where the client was still there), not their echo "
+            "(loose header syntax, a body too large, "
             "too slow or badly framed, the memory budget), and recorded with what had "
             "arrived: the head, and the body up to the refusal, not past it",
             hides=True,

@@ -19,10 +19,13 @@ from capture.model import Record
 from tests.carrier import enrichment_proxy, running_reflector
 
 
-def exchange(port: int, raw: bytes, responses: int = 1) -> list[tuple[int, dict[str, str], bytes]]:
-    """Send ``raw``; read ``responses`` answers (status, headers, body)."""
+def exchange(
+    port: int, raw: bytes, responses: int = 1, timeout: float = 5
+) -> list[tuple[int, dict[str, str], bytes]]:
+    """Send ``raw``; read ``responses`` answers (status, headers, body), each read
+    waiting at most ``timeout`` seconds."""
     out = []
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(raw)
         buf = b""
         while len(out) < responses:
@@ -199,9 +202,12 @@ def test_one_megabyte_of_one_byte_chunks_is_read_whole_and_counted() -> None:
     records: list[Record] = []
     limits = Limits(max_body=2 << 20)
     with running_reflector(Reflector(on_record=records.append, limits=limits)) as port:
+        # Reading 6 MB of chunk framing takes the reflector 3-5 s on this VM, more with
+        # a second suite beside it: the wait is a guard against a hang, not a limit.
         [(status, _, _)] = exchange(
             port,
             b"POST /c HTTP/1.1\r\nHost: lab\r\nTransfer-Encoding: chunked\r\n\r\n" + body,
+            timeout=60,
         )
     assert status == 200
     [record] = records
