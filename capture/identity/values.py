@@ -275,7 +275,8 @@ class ValueScanner:
             if decoded is not None:
                 match = parse_lenient(decoded, self.region)
                 if match is not None:
-                    return [(_phone_hit(value.strip(), match, "high", coded), match)]
+                    said = f"{how} · {coded}" if how else coded
+                    return [(_phone_hit(value.strip(), match, "high", said), match)]
         items = [item.strip(_QUOTES) for item in _LIST_SPLIT.split(text)]
         items = [item for item in items if item]
         if len(items) > 1 and all(_LIST_ITEM.fullmatch(item) for item in items):
@@ -285,7 +286,7 @@ class ValueScanner:
             for item in items:
                 match = parse_lenient(item, self.region)
                 if match is not None:
-                    found.append((_phone_hit(item, match, "high"), match))
+                    found.append((_phone_hit(item, match, "high", how), match))
             return found
         # Composite value under a phone name ("GPRS,447700900123,unsecured"): its other
         # fields are not numbers, so the first number is the one it carries.
@@ -293,7 +294,7 @@ class ValueScanner:
             if part != text:
                 match = parse_lenient(part, self.region)
                 if match is not None:
-                    return [(_phone_hit(part, match, "high"), match)]
+                    return [(_phone_hit(part, match, "high", how), match)]
         return []
 
     def named_subscriber(self, value: str) -> list[ValueHit]:

@@ -151,6 +151,22 @@ def test_a_number_between_bytes_that_are_not_text_is_read_under_a_phone_name(
     assert hit.value == value.strip()  # the value as sent
 
 
+@pytest.mark.parametrize(
+    ("value", "read_as"),
+    [
+        ("\x01" + b"447911123456".hex(), "hex-encoded"),
+        ("\x01447911123456,447700900123", ""),  # a list
+        ("\udcffGPRS,447911123456,unsecured", ""),  # a composite value
+    ],
+)
+def test_bytes_that_are_not_text_are_named_however_the_number_inside_is_read(
+    value: str, read_as: str
+) -> None:
+    hit = ValueScanner("GB", VALUE_DETECTORS).named_phones(value)[0]
+    assert hit.normalized == "+447911123456"
+    assert "between bytes that are not text" in hit.detail and read_as in hit.detail
+
+
 @pytest.mark.parametrize("value", ["x447911123456", "\x01\x02", "\udcff\udcfe", "\x01abc"])
 def test_letters_or_nothing_between_such_bytes_are_no_number(value: str) -> None:
     assert ValueScanner("GB", VALUE_DETECTORS).named_phones(value) == []
