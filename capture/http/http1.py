@@ -152,12 +152,13 @@ def find_head_end(buf: bytes | bytearray, start: int = 0) -> int:
     both ``\\r\\n\\r\\n`` and ``\\n\\n`` (and mixtures) end the block.
     """
     crlf = buf.find(b"\n\r\n", start)
-    lf = buf.find(b"\n\n", start)
     if crlf < 0:
+        lf = buf.find(b"\n\n", start)
         return lf + 2 if lf >= 0 else -1
-    if lf < 0 or crlf < lf:
-        return crlf + 3
-    return lf + 2
+    # A bare-LF end only counts before the CRLF one: searched up to it, not through
+    # the rest of the buffer (thousands of pipelined heads made that quadratic).
+    lf = buf.find(b"\n\n", start, crlf + 1)
+    return lf + 2 if lf >= 0 else crlf + 3
 
 
 def skip_empty_lines(buf: bytes | bytearray, start: int = 0) -> int:

@@ -230,6 +230,8 @@ class Reflector:
     _open: set[_Connection] = field(default_factory=set, repr=False)
     # Connections that ended with requests still to record (_Connection.after_loss).
     _draining: set[_Connection] = field(default_factory=set, repr=False)
+    # When a stop gives up recording them (the loop's clock; serve sets it).
+    _stop_by: float | None = field(default=None, repr=False)
     _last_id: int = field(default=0, repr=False)
     """The last record id given: reflected and refused requests share the sequence."""
 
@@ -371,6 +373,8 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
         self.out_held = 0
+        self.cancel_timers()  # a deadline (the send timer's too) is no one's now
+        self.unwait()
         self.server._draining.add(self)
         if not self.turn_due:
             self.after_loss()
@@ -390,6 +394,9 @@ class _Connection(asyncio.Protocol):
         recorded (not answered: there is no one to answer), a turn at a time as when
         it was there; then the one it cut short, if any."""
         if self.state != _DONE:
+            stop_by = self.server._stop_by
+            if stop_by is not None and self.loop.time() > stop_by:
+                return  # the stop gave up: give_up_draining counts what is left
             self.process()
             if self.turn_due:
                 return  # on at the next turn (next_turn)
@@ -420,6 +427,9 @@ class _Connection(asyncio.Protocol):
     def set_timer(self, seconds: float, then: Callable[[], None]) -> None:
         if self.timer is not None:
             self.timer.cancel()
+            self.timer = None
+        if self.lost:
+            return  # what is left is recorded (after_loss): no deadline is kept
         self.timer = self.loop.call_later(seconds, then)
 
     def set_buffered(self, size: int) -> None:
@@ -489,12 +499,16 @@ class _Connection(asyncio.Protocol):
     def start_head(self) -> None:
         """Wait for a request head: the deadline runs from now."""
         self.state = _HEAD
+        if self.lost:
+            return  # not a connection to evict: it is gone, its buffer being recorded
         (self.server._waiting if self.depth else self.server._fresh)[id(self)] = self
         self.set_timer(self.limits.head_timeout, self.head_timed_out)
 
     def start_idle(self) -> None:
         """Between keep-alive requests: wait for the next one's first byte."""
         self.state = _IDLE
+        if self.lost:
+            return  # as in start_head
         self.server._waiting[id(self)] = self
         if self.write_paused:
             # Not idle: its answers are unread, and the send deadline (pause_writing)
@@ -547,7 +561,7 @@ class _Connection(asyncio.Protocol):
         """Parse what is buffered, answering each complete request (pipelining too), for
         :data:`TURN` seconds at most: the rest after every other connection's turn."""
         buf = self.buf
-        first, began = self.depth, time.perf_counter()
+        first, began, start = self.depth, time.perf_counter(), self.pos
         # A lost client reads nothing: what it sent is recorded all the same.
         while (self.lost or not self.write_paused) and self.state != _DONE:
             state = self.state
@@ -571,6 +585,11 @@ class _Connection(asyncio.Protocol):
                     break
                 self.finish_request()
             elif state == _CHUNK_SIZE:
+                # A gone client's body of tiny chunks is recorded a turn at a time too
+                # (256 KiB of one-byte chunks took 245 ms): a stop gives up on time.
+                if self.lost and self.pos != start and time.perf_counter() - began > TURN:
+                    self.take_turn()
+                    break
                 if not self.read_chunk_size():
                     break
             elif state == _CHUNK_DATA:
@@ -677,10 +696,12 @@ class _Connection(asyncio.Protocol):
             ):
                 # curl waits a second for this before sending a large body.
                 assert self.transport is not None
-                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                if not self.transport.is_closing():  # one log line a request, else
+                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             self.remaining = framing.length
             self.state = _LENGTH if framing.kind == "length" else _CHUNK_SIZE
-            self.server._bodies[id(self)] = self
+            if not self.lost:
+                self.server._bodies[id(self)] = self
             self.set_timer(self.limits.body_timeout, self.body_timed_out)
         else:
             if self.timer is not None:
@@ -895,8 +916,11 @@ class _Connection(asyncio.Protocol):
         note of the refusal: ``why``, else ``message``. One whose head did not parse
         (not HTTP, too large, too slow) is no request, and is only counted."""
         transport = self.transport
-        if transport is None or (transport.is_closing() and not self.lost):
-            return  # closing already, by this side: refused or answered
+        if transport is None or self.state == _DONE:
+            return  # refused or answered already, and closing
+        # Closing without this side's doing (a write failed, connection_lost to come)
+        # or gone: the request is recorded and nothing after it read, as when the
+        # client is there; only the answer is not sent.
         if self.parsed is not None:
             said = why or message.decode("utf-8", "replace").strip()
             self.server.record(self.take_request(), refused_note(status, said))
@@ -905,7 +929,7 @@ class _Connection(asyncio.Protocol):
         del self.buf[:]
         self.pos = self.scanned = 0
         self.set_buffered(0)
-        if self.lost:
+        if self.lost or transport.is_closing():
             return  # a request the client sent before it went: no one to answer
         self.reply(status, message, "text/plain; charset=utf-8", close=True)
         if linger and transport.can_write_eof():
@@ -1032,13 +1056,13 @@ async def serve(
             ticker.cancel()
         for server in servers:
             server.close()
-        reflector.close_all()
         # The aborted transports report connection_lost, and what every connection
         # that ended has still buffered is recorded, a turn at a time, for up to
-        # STOP_DRAIN seconds (then counted, not read).
+        # STOP_DRAIN seconds from now (then counted, not read).
+        reflector._stop_by = loop.time() + STOP_DRAIN
+        reflector.close_all()
         await asyncio.sleep(0)
-        deadline = loop.time() + STOP_DRAIN
-        while reflector._draining and loop.time() < deadline:
+        while reflector._draining and loop.time() < reflector._stop_by:
             await asyncio.sleep(0)
         reflector.give_up_draining()
 

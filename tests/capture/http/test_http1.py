@@ -266,3 +266,26 @@ def test_repeated_header_lines_parse_the_same_and_the_memo_stays_bounded(
     for i in range(http1._LINES_LIMIT + 10):
         parse_request_head(b"GET / HTTP/1.1\r\nX-N: %d\r\n\r\n" % i)
     assert 0 < len(http1._LINES) <= http1._LINES_LIMIT
+
+
+def _head_end_reference(buf: bytes, start: int = 0) -> int:
+    """find_head_end as it was: both endings searched through the whole buffer."""
+    crlf = buf.find(b"\n\r\n", start)
+    lf = buf.find(b"\n\n", start)
+    if crlf < 0:
+        return lf + 2 if lf >= 0 else -1
+    if lf < 0 or crlf < lf:
+        return crlf + 3
+    return lf + 2
+
+
+def test_the_head_end_is_the_first_of_either_ending_from_any_start() -> None:
+    # The bare-LF ending is looked for only up to the CRLF one (thousands of pipelined
+    # heads made the search through the rest of the buffer quadratic): same answers.
+    import random
+
+    rng = random.Random(7)
+    for _ in range(20_000):
+        buf = bytes(rng.choice(b"\r\nab") for _ in range(rng.randrange(0, 24)))
+        start = rng.randrange(0, len(buf) + 1)
+        assert find_head_end(buf, start) == _head_end_reference(buf, start), (buf, start)

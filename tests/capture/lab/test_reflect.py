@@ -731,3 +731,104 @@ def test_what_the_stop_has_no_time_to_record_is_counted_in_bytes(
     assert [r.request.uri for r in records] == [f"/{i}" for i in range(recorded)]
     assert reflector.counters.left_at_stop == sum(len(r) for r in requests[recorded:])
     assert "bytes still buffered at stop not read as requests" in reflector.counters.summary()
+
+
+class _FailingWrites(_ResetTransport):
+    """A transport whose first write fails, as a send to a client that reset does:
+    closing from then on, connection_lost to come."""
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        super().write(data)
+        self.closing = True
+
+
+def test_after_a_failed_write_a_refused_request_is_recorded_and_nothing_after_it() -> None:
+    # The refusal went unrecorded, and the reading went on past it: a request the
+    # client chose ("/smuggled") was recorded, none of the refused ones.
+    records: list[Record] = []
+    burst = (
+        b"GET /first HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /barecr HTTP/1.1\r\nHost: x\rX: y\r\n\r\n"
+        b"GET /smuggled HTTP/1.1\r\nHost: x\r\nX-Forged: yes\r\n\r\n"
+    )
+
+    async def reset_after_the_first_answer() -> None:
+        from capture.lab import reflect
+
+        connection = reflect._Connection(Reflector(on_record=records.append))
+        connection.connection_made(_FailingWrites())
+        connection.data_received(burst)
+        connection.connection_lost(ConnectionResetError())
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    asyncio.run(reset_after_the_first_answer())
+    assert [r.request.uri for r in records] == ["/first", "/barecr"]
+    assert any("400" in a for a in records[1].request.anomalies)
+
+
+def test_a_gone_client_gets_no_100_continue_and_keeps_no_timer_or_eviction_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A 100 Continue written to a reset socket was a log line a request; a gone
+    # connection put itself back in the eviction queue each turn (so max_connections
+    # was passed, and evictions counted that closed nothing) and kept its timers.
+    from capture.lab import reflect
+
+    monkeypatch.setattr(reflect, "TURN", 0.0)
+    expect = b"POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx"
+    records: list[Record] = []
+    seen_waiting: list[bool] = []
+
+    async def reset_mid_burst() -> _ResetTransport:
+        reflector = Reflector(on_record=records.append)
+        connection = reflect._Connection(reflector)
+        transport = _ResetTransport()
+        connection.connection_made(transport)
+        connection.pause_writing()  # a client that does not read: the send timer runs
+        connection.data_received(expect * 30)
+        transport.closing = True
+        connection.connection_lost(ConnectionResetError())
+        assert connection.send_timer is None and connection.timer is None
+        for _ in range(100):
+            key = id(connection)
+            seen_waiting.append(
+                key in reflector._waiting or key in reflector._fresh or key in reflector._bodies
+            )
+            assert connection.timer is None
+            await asyncio.sleep(0)
+        assert not reflector._draining
+        return transport
+
+    transport = asyncio.run(reset_mid_burst())
+    assert len(records) == 30
+    assert not any(seen_waiting)
+    assert not any(b"100 Continue" in w for w in transport.written)
+
+
+def test_a_gone_client_s_body_of_tiny_chunks_is_recorded_a_turn_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 256 KiB of one-byte chunks took 245 ms in one turn: a stop could not give up.
+    from capture.lab import reflect
+
+    monkeypatch.setattr(reflect, "TURN", 0.0)
+    body = b"1\r\nx\r\n" * 500 + b"0\r\n\r\n"
+    head = b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    records: list[Record] = []
+    turns = 0
+
+    async def reset_then_record() -> None:
+        nonlocal turns
+        connection = reflect._Connection(Reflector(on_record=records.append))
+        connection.connection_made(_ResetTransport())
+        connection.lost = True  # gone before its first byte was read: all of it to record
+        connection.data_received(head + body)
+        while connection.turn_due:
+            turns += 1
+            await asyncio.sleep(0)
+
+    asyncio.run(reset_then_record())
+    assert turns >= 100
+    [record] = records
+    assert record.request.body_length == 500
