@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -333,9 +334,12 @@ def open_each(
 
 def refuse_repeats(paths: Sequence[str]) -> None:
     """Raise :class:`CaptureError` when two of ``paths`` name the same file (the same
-    path, another path to it, or ``-`` twice). Read twice, its requests would be counted
-    twice, and nothing in the records could say which reading each came from."""
+    path, another path to it, or ``-`` twice), or two regular files over
+    :data:`COPY_MIN` bytes hold the same bytes (a ``cp`` of a capture). Read twice, its
+    requests would be counted twice, and nothing in the records could say which
+    reading each came from."""
     seen: dict[object, str] = {}
+    by_size: dict[int, list[str]] = {}
     for path in paths:
         key: object = path
         if path != "-":
@@ -347,12 +351,42 @@ def refuse_repeats(paths: Sequence[str]) -> None:
         first = seen.get(key)
         if first is None:
             seen[key] = path
+            if path != "-" and stat.S_ISREG(info.st_mode) and info.st_size > COPY_MIN:
+                same_size = by_size.setdefault(info.st_size, [])
+                copied = next((other for other in same_size if _same_bytes(other, path)), None)
+                if copied is not None:
+                    raise CaptureError(
+                        f"{path}: the same bytes as {copied} (a copy); each input is read "
+                        "once (twice, its requests would count twice)"
+                    )
+                same_size.append(path)
             continue
         name = "<stdin>" if path == "-" else path
         again = "given twice" if first == path else f"the same file as {first}"
         raise CaptureError(
             f"{name}: {again}; each input is read once (twice, its requests would count twice)"
         )
+
+
+COPY_MIN = 4096
+"""Files of at most this many bytes are not compared: two captures of nothing (a
+header and an interface block) are alike without being copies."""
+
+
+def _same_bytes(one: str, other: str) -> bool:
+    """Whether two files of the same size hold the same bytes (compared a block at a
+    time: two different captures differ within the first blocks); False where one
+    cannot be read (open_input then says why)."""
+    try:
+        with open(one, "rb") as a, open(other, "rb") as b:
+            while True:
+                block = a.read(1 << 20)
+                if block != b.read(1 << 20):
+                    return False
+                if not block:
+                    return True
+    except OSError:
+        return False
 
 
 def looked_for() -> str:

@@ -151,6 +151,26 @@ def test_a_file_named_twice_is_refused_in_one_line_since_its_requests_would_coun
             "(twice, its requests would count twice)\n"
         )
         assert result.stdout == ""
+    # A copy of it (another file, the same bytes) too, once it holds more than a
+    # capture of nothing would.
+    big = save(
+        tmp_path,
+        conv.handshake()
+        + conv.send(True, simple_request("/x", extra="X-Pad: " + "a" * 5000 + "\r\n")),
+        "big.pcap",
+    )
+    copy = tmp_path / "copy.pcap"
+    copy.write_bytes(Path(big).read_bytes())
+    result = headerwatch("scan", big, str(copy))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"headerwatch: error: {copy}: the same bytes as {big} (a copy); each input is read "
+        "once (twice, its requests would count twice)\n"
+    )
+    # Two captures of nothing are alike without being copies: both are read.
+    empty = save(tmp_path, [], "empty.pcap")
+    other_empty = save(tmp_path, [], "other-empty.pcap")
+    assert headerwatch("scan", empty, other_empty).returncode == 0
     # Two different files are read, each named in its records.
     conv = conversation(cport=40001)
     other = save(tmp_path, conv.handshake() + conv.send(True, simple_request("/y")), "y.pcap")
