@@ -279,16 +279,10 @@ class Reflector:
     def give_up_draining(self) -> None:
         """Count what the connections still recording at stop hold, and let it go."""
         for conn in list(self._draining):
-            if conn.parsed is not None:  # its head read, its body not whole: as after_loss
-                self.counters.cut_short += 1
-                self.record(conn.take_request(), _CUT_SHORT)
             self.counters.left_at_stop += len(conn.buf) - conn.pos
             conn.buf.clear()
             conn.pos = 0
-            conn.set_buffered(0)
-            conn.cancel_timers()
-            conn.unwait()
-        self._draining.clear()
+            conn.done_after_loss()
 
     def close_all(self) -> None:
         """Close every open connection (on stop): idle keep-alive ones included."""
@@ -400,15 +394,19 @@ class _Connection(asyncio.Protocol):
             self.process()
             if self.turn_due:
                 return  # on at the next turn (next_turn)
+        self.done_after_loss()
+
+    def done_after_loss(self) -> None:
+        """The end of :meth:`after_loss` (or of a stop that gave up on it): the request
+        cut short, if any, recorded, and nothing left buffered. (Its timers and its
+        places among those to evict went at connection_lost, and none comes back.)"""
         if self.parsed is not None:
             # The client went away after the head, before the body was whole (a
             # refusal takes the request first): recorded with what came, noted as a
             # capture notes a body its connection cut short.
             self.counters.cut_short += 1
             self.server.record(self.take_request(), _CUT_SHORT)
-        self.cancel_timers()
         self.set_buffered(0)
-        self.unwait()
         self.server._draining.discard(self)
 
     def abort(self) -> None:
@@ -839,7 +837,8 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         if self.lost or self.transport.is_closing():
             # Whole in the buffer when the connection ended (closed on a failed write,
-            # connection_lost to come): what the client sent, with no one to answer.
+            # connection_lost to come): what the client sent, with no one to answer
+            # (asyncio logged a line for each write to it, 4,735 for one client's burst).
             self.counters.unanswered += 1
             self.server.hand_on(record, _UNANSWERED)
             if self.close_after:
@@ -896,12 +895,9 @@ class _Connection(asyncio.Protocol):
             *(f"{n}: {v}" for n, v in extra),
         ]
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
+        # Never to a closing transport: finish_request and refuse record what comes
+        # after the connection ended, and answer nothing.
         assert self.transport is not None
-        if self.transport.is_closing():
-            # The client reset the connection with requests still buffered: they are
-            # recorded, and not answered (asyncio logged a line for each write, 4,735
-            # of them for one client's burst, past AcceptErrors' bound).
-            return
         self.transport.write(head + body)
 
     def refuse(
