@@ -374,17 +374,12 @@ header and an interface block) are alike without being copies."""
 
 
 def _same_bytes(one: str, other: str) -> bool:
-    """Whether two files of the same size hold the same bytes (compared a block at a
-    time: two different captures differ within the first blocks); False where one
-    cannot be read (open_input then says why)."""
+    """Whether two files hold the same bytes (:func:`filecmp.cmp`, by content); False
+    where one cannot be read (open_input then says why)."""
+    import filecmp  # only for two inputs of one size
+
     try:
-        with open(one, "rb") as a, open(other, "rb") as b:
-            while True:
-                block = a.read(1 << 20)
-                if block != b.read(1 << 20):
-                    return False
-                if not block:
-                    return True
+        return filecmp.cmp(one, other, shallow=False)
     except OSError:
         return False
 
