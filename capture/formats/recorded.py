@@ -28,17 +28,6 @@ _PCAPNG = b"\x0a\x0d\x0d\x0a"
 _GZIP = b"\x1f\x8b"
 
 
-def recorded_region(path: str) -> str | None:
-    """What the session file ``path`` records as its region, as written: a region code
-    (``gb``) or not (``ZZ``, metadata damaged or edited by hand; a value that is not a
-    string as its JSON text, ``44``; the caller checks it with
-    :func:`~capture.identity.phone.is_region`). None for any other file, a session
-    written without a region, one that cannot be read, and what is not a regular file
-    (:func:`recorded_info`)."""
-    info = recorded_info(path)
-    return info.region if info is not None and info.region else None
-
-
 def recorded_info(path: str) -> SessionInfo | None:
     """The metadata of the session file ``path``, of frames or of records, gzip-compressed
     or not; None for any other file, one that cannot be read, and what is not a regular

@@ -196,20 +196,22 @@ def test_a_har_headerwatch_exported_reopens_with_its_marks_comments_and_region(
     """A HAR export keeps each entry's ``_marked`` and ``_comment`` and the region its
     findings were read in (``creator._region``): opened again, they were dropped."""
     from capture.formats.export import export
-    from capture.formats.recorded import recorded_region
+    from capture.formats.recorded import recorded_info
 
     path = tmp_path / "exp.har"
     detector = IdentityDetector(IdentityConfig(region="GB"))
     assert export(list(proxied), str(path), "har", detector=detector) == 3
     reopened = _load(path)
     assert [(e.marked, e.comment) for e in reopened] == [(e.marked, e.comment) for e in proxied]
-    assert recorded_region(str(path)) == "GB"
+    info = recorded_info(str(path))
+    assert info is not None and info.region == "GB"
     # A HAR of another tool has neither: nothing to restore, and no region.
     other = tmp_path / "browser.har"
     doc = orjson.loads(path.read_bytes())
     doc["log"]["creator"] = {"name": "Firefox", "version": "120"}
     other.write_bytes(orjson.dumps(doc))
-    assert recorded_region(str(other)) is None
+    info = recorded_info(str(other))
+    assert info is None or not info.region
     assert len(load_annotations([str(other)])) == 0
 
 

@@ -7,10 +7,19 @@ import os
 from pathlib import Path
 
 from capture.formats.record_session import info_line
-from capture.formats.recorded import recorded_region
+from capture.formats.recorded import recorded_info
 from capture.formats.session import SessionInfo, canary_digest, save_session
 from capture.view.store import Store
 from tests.helpers import conversation, save, simple_request
+
+
+def recorded_region(path: str) -> str | None:
+    """What the session file ``path`` records as its region, as written: a region code
+    (``gb``) or not (``ZZ``: the caller checks it). None for any other file, a session
+    written without a region, one that cannot be read, and what is not a regular file."""
+    info = recorded_info(path)
+    return info.region if info is not None and info.region else None
+
 
 RECORD = b'{"ts":1.0,"src":"10.0.0.2","sport":1,"dst":"192.0.2.1","dport":80,"method":"GET"}\n'
 
