@@ -87,11 +87,11 @@ _WRITTEN_NUMBER = re.compile(r"\+[0-9][0-9 ().\-]{6,24}")
 # A list of numbers: items split at list separators (not spaces, which a written number
 # has), each one digits, perhaps written ("+44 7700 900123", "(201) 555-0123").
 _LIST_SPLIT = re.compile(r"[,;|]")
+_LIST_ITEM = re.compile(r"\+?[0-9(][0-9 ().\-/]{6,24}")
+_QUOTES = " \t\"'<>"
 # Characters that are no printable ASCII at either end of a value (control bytes, and
 # the surrogates a byte that is not UTF-8 is read as): not part of a number written.
 _JUNK_ENDS = re.compile(r"^[^\x20-\x7e]+|[^\x20-\x7e]+$")
-_LIST_ITEM = re.compile(r"\+?[0-9(][0-9 ().\-/]{6,24}")
-_QUOTES = " \t\"'<>"
 
 
 # Unix times from 2009 to 2040 in seconds and milliseconds: the numbers most often
