@@ -285,12 +285,18 @@ class NameHint:
     secret: bool = False
     """True when the name also says code, token, signature, key or secret
     (``phone_verification_token``): a digest under it is not its identifier hashed."""
+    only_number: bool = False
+    """True for a subscriber hint that comes from "number" (or "num", "nr") and no
+    other word (``number``, ``x-line-number``): such a name says less of whose number
+    it is than ``subscriber`` or ``caller`` does (an invoice's, a ticket's)."""
 
 
 _NOTHING = NameHint(None, False)
 _ID_LIKE = NameHint(None, True)
 _HINTS = {hint: NameHint(hint, False) for hint in _PRECEDENCE}
 _SECRET_HINTS = {hint: NameHint(hint, False, True) for hint in _PRECEDENCE}
+_NUMBER_ONLY = NameHint(HINT_SUBSCRIBER, False, only_number=True)
+_SECRET_NUMBER_ONLY = NameHint(HINT_SUBSCRIBER, False, True, only_number=True)
 
 
 def name_hint(key: str) -> NameHint:
@@ -318,7 +324,8 @@ def name_hint(key: str) -> NameHint:
         if "idlike" in found or "idword" in found:
             return _ID_LIKE
         if "number" in found:
-            return hints[HINT_SUBSCRIBER]  # "number" with nothing to say it counts
+            # "number" with nothing to say it counts
+            return _SECRET_NUMBER_ONLY if hints is _SECRET_HINTS else _NUMBER_ONLY
     # One-letter names ("_", "t", "v") are cache-busters and versions in practice.
     return _ID_LIKE if len(key.strip("-")) <= 1 else _NOTHING
 

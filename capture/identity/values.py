@@ -297,7 +297,7 @@ class ValueScanner:
                     return [(_phone_hit(part, match, "high", how), match)]
         return []
 
-    def named_subscriber(self, value: str) -> list[ValueHit]:
+    def named_subscriber(self, value: str, only_number: bool = False) -> list[ValueHit]:
         """The phone numbers or IMSI in a value whose name says "subscriber", "caller",
         "clid", "sub", "bearer address" or "number" (each of a list of numbers, as for
         :meth:`named_phones`).
@@ -306,6 +306,10 @@ class ValueScanner:
         with a region, national; bare digits, ``+``, hex or base64), but it promises
         less than ``msisdn`` does: a number libphonenumber does not call valid (the
         drama range 07700 900xxx) is reported with medium severity, and says so.
+        ``only_number``: the name says "number" and nothing else
+        (:attr:`~capture.identity.names.NameHint.only_number`), which promises less
+        still: a valid number that is not a mobile's (``number=1234567890``, a Bedford
+        line in ``--region GB``, or an order's ten digits) is medium too, and says so.
         """
         text = value.strip()
         digits = text[1:] if text[:1] == "+" else text
@@ -325,6 +329,9 @@ class ValueScanner:
                 continue
             if not match.valid:
                 detail = f"{hit.detail} · libphonenumber does not call it a valid number"
+                hit = ValueHit(hit.kind, hit.value, hit.normalized, hit.detector, "medium", detail)
+            elif only_number and not match.mobile:
+                detail = f'{hit.detail} · not a mobile, under a name that says only "number"'
                 hit = ValueHit(hit.kind, hit.value, hit.normalized, hit.detector, "medium", detail)
             hits.append(hit)
         return hits
@@ -404,7 +411,7 @@ class ValueScanner:
             if hit is not None:
                 return [hit]
         elif kind == names.HINT_SUBSCRIBER:
-            subscribers = self.named_subscriber(value)
+            subscribers = self.named_subscriber(value, hint.only_number)
             if subscribers:
                 return subscribers
         elif kind in (names.HINT_DEVICE, names.HINT_ADVERTISING):
@@ -545,7 +552,7 @@ class ValueScanner:
         if hint.hint in (names.HINT_IMEI, names.HINT_IMSI):
             return self.named_device(digits, hint.hint)
         if hint.hint == names.HINT_SUBSCRIBER:
-            return next(iter(self.named_subscriber(digits)), None)
+            return next(iter(self.named_subscriber(digits, hint.only_number)), None)
         if (
             mode is not Mode.HEADER
             or hint.id_like

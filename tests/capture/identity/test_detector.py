@@ -251,6 +251,24 @@ def test_drama_number_under_a_subscriber_name_is_medium_and_says_why(
     assert real.severity == "high"
 
 
+@pytest.mark.parametrize("name", ["number", "X-Line-Number", "nr"])
+def test_a_fixed_line_under_a_name_that_says_only_number_is_medium_and_says_why(
+    detector: IdentityDetector, name: str
+) -> None:
+    # 01234 567890 is a valid Bedford line: under "number" alone it may as well be an
+    # order's ten digits, where "subscriber" or "phone" would say whose line it is.
+    finding = one(detector, add=[(name, "441234567890")])
+    assert (finding.kind, finding.normalized, finding.severity) == (
+        "msisdn",
+        "+441234567890",
+        "medium",
+    )
+    assert 'not a mobile, under a name that says only "number"' in finding.detail
+    assert one(detector, add=[(name, "447911123456")]).severity == "high"
+    assert one(detector, add=[("X-Subscriber", "441234567890")]).severity == "high"
+    assert one(detector, add=[("X-Phone-Number", "441234567890")]).severity == "high"
+
+
 @pytest.mark.parametrize(
     "name", ["x-subscriber-count", "x-order-number", "orderid", "x-build-number", "ts"]
 )

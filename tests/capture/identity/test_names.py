@@ -258,6 +258,25 @@ def test_a_code_token_signature_or_key_word_marks_a_hint_secret(name: str, secre
     assert hint.hint is not None and hint.secret == secret
 
 
+@pytest.mark.parametrize(
+    ("name", "only_number"),
+    [
+        ("number", True),
+        ("x-line-number", True),
+        ("num", True),
+        ("verification-number", True),
+        ("phone_number", False),
+        ("subscriber-number", False),
+        ("x-subscriber", False),
+    ],
+)
+def test_a_subscriber_hint_says_when_it_comes_from_number_alone(
+    name: str, only_number: bool
+) -> None:
+    hint = name_hint(normalize_name(name))
+    assert hint.hint is not None and hint.only_number == only_number
+
+
 def test_trailing_name_of_a_url() -> None:
     assert trailing_name("http://example.com/p?msisdn") == "msisdn"
     assert trailing_name("x") == "x"
