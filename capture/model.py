@@ -269,6 +269,11 @@ class Transit:
     """Headers sent that did not arrive (stripped in transit), as sent."""
     changed: tuple[tuple[str, str, str], ...] = ()
     """``(name, sent value, received value)`` of headers rewritten in transit."""
+    signed: bool | None = None
+    """Whether the echo was signed with the echo key (:mod:`capture.http.echo_key`):
+    True where its signature held, False where a key was given and it did not (such
+    a transit is not reported: any server may have written it), None where no key was
+    given (compared as any server sent it)."""
 
     @property
     def altered(self) -> bool:

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from capture import gaps
 from capture.http.echo import echoed_transit, touched_findings
+from capture.http.echo_key import echo_key
 from capture.http.stream import (
     GAP_NOTE,
     HEAD_CUT_NOTE,
@@ -191,6 +192,12 @@ class Pipeline:
         it), counted apart from :attr:`gap_requests`, which go with this run's gaps."""
         self.echoes = 0
         """Requests a reflector echoed (sent versus received known)."""
+        self.echoes_signed = 0
+        """Of :attr:`echoes`, those whose echo was signed with the echo key."""
+        self.echoes_unsigned = 0
+        """Echoes not signed with the echo key (:mod:`capture.http.echo_key`) where one
+        was given: not compared, as any server may have written them."""
+        self._echo_key = echo_key()
         self.altered = 0
         """Of those, requests whose headers were added to, removed or changed on the way."""
         self.unsearched = 0
@@ -789,8 +796,11 @@ class Pipeline:
     def _echo(self, record: Record, response: Response) -> EchoSeen | None:
         """What a reflector's echo in ``response`` shows happened to ``record`` on its
         way: None when the response carries no echo."""
-        moved = echoed_transit(record.request.headers, response)
+        moved = echoed_transit(record.request.headers, response, self._echo_key)
         if moved is None:
+            return None
+        if moved.signed is False:
+            self.echoes_unsigned += 1
             return None
         return EchoSeen(record, moved, self._moved_findings(record, moved))
 
@@ -827,6 +837,8 @@ class Pipeline:
             if not record.identities:
                 self.identity_requests += 1
         self.echoes += 1
+        if moved.signed:
+            self.echoes_signed += 1
         if moved.altered:
             self.altered += 1
         return findings
@@ -842,6 +854,8 @@ class Pipeline:
             "gap_requests": self.gap_requests,
             "parsed_gap_requests": self.parsed_gap_requests,
             "echoes": self.echoes,
+            "echoes_signed": self.echoes_signed,
+            "echoes_unsigned": self.echoes_unsigned,
             "altered_in_transit": self.altered,
             "unsearched": self.unsearched,
             "echo_waits_cut": self.hold_cut,
@@ -959,9 +973,23 @@ def summarize(
         + counted(c["identity_requests"], "request"),
     ]
     if c.get("echoes"):
+        signed = c.get("echoes_signed", 0)
+        # Whether the echoes can be believed is part of what they show.
+        how = (
+            "signed with the echo key"
+            if signed == c["echoes"]
+            else f"{signed:,} signed with the echo key"
+            if signed
+            else "echoes not signed, see --echo-key"
+        )
         parts.append(
-            f"{counted(c['echoes'], 'request')} echoed by a reflector, "
+            f"{counted(c['echoes'], 'request')} echoed by a reflector ({how}), "
             f"{c['altered_in_transit']:,} altered in transit"
+        )
+    if c.get("echoes_unsigned"):
+        parts.append(
+            f"{counted(c['echoes_unsigned'], 'echo', 'echoes')} not signed with the echo key "
+            "ignored (any server can write one)"
         )
     if c.get("unsearched"):
         parts.append(

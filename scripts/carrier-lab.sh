@@ -284,7 +284,9 @@ cmd_up() {
 
   local port
   for port in 80 8080; do
-    start_bg "$server_ns" "$state/reflect-$port" "$hw" reflect --port "$port"
+    # Both sign their echoes with one key (made by the first where there is none):
+    # give the capture side the same file (--echo-key) and it believes only them.
+    start_bg "$server_ns" "$state/reflect-$port" "$hw" reflect --port "$port" --echo-key "$state/echo.key"
   done
   for port in 80 8080; do
     if ! wait_listen "$server_ns" "$port" "$state/reflect-$port.pid"; then
@@ -323,13 +325,14 @@ print_summary() {
   squid on the carrier: port 80 from the phone is redirected to $squid_port (intercept); 8080 is routed untouched
     adds    $inject_name: $inject_value
     strips  ${strip:-(nothing)}
-  files in $state (root's): reflect-80.out (what the server received), squid/access.log
+  files in $state (root's): reflect-80.out (what the server received), squid/access.log,
+    echo.key (the key the reflectors sign their echoes with)
 
 Try:
   # the probe: what the network added and removed, port 80 against the clean 8080
-  $ex $phone_ns $hw probe --fail-on-identity http://$server_ip/ http://$server_ip:8080/
+  $ex $phone_ns $hw probe --fail-on-identity --echo-key $state/echo.key http://$server_ip/ http://$server_ip:8080/
   # the tethered laptop's own capture, headless; then in another shell a plain request
-  $ex $phone_ns $hw live -i $phone_if --format jsonl --fail-on-identity
+  $ex $phone_ns $hw live -i $phone_if --format jsonl --fail-on-identity --echo-key $state/echo.key
   $ex $phone_ns curl -s http://$server_ip/x -o /dev/null
   # the dashboard on the phone's side, and the carrier's view of its own traffic
   $ex $phone_ns $hw live -i $phone_if

@@ -91,6 +91,30 @@ def test_probe_through_squid_exits_1_with_the_injected_number_in_its_jsonl(
     assert identity_findings(record["findings"], lab), record["findings"]
 
 
+def test_probe_with_the_labs_echo_key_believes_the_signed_echo_through_squid(
+    lab: CarrierLab, tmp_path: Path
+) -> None:
+    key = str(lab.state_dir / "echo.key")
+    result = lab.headerwatch(
+        lab.phone_ns, "probe", "--format", "jsonl", "--fail-on-identity", "--echo-key", key,
+        lab.url(),
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    record = json.loads(result.stdout)
+    assert record["echo_signed"] is True
+    assert identity_findings(record["findings"], lab), record["findings"]
+    # Another key: the echo squid passed on is not believed, and nothing is compared.
+    other = tmp_path / "other.key"
+    other.write_text(secrets.token_hex(32) + "\n")
+    other.chmod(0o600)
+    refused = lab.headerwatch(
+        lab.phone_ns, "probe", "--format", "jsonl", "--echo-key", str(other), lab.url()
+    )
+    assert refused.returncode == 2, refused.stdout
+    assert "not signed with the echo key" in refused.stderr
+    assert "injected" not in json.loads(refused.stdout)
+
+
 def test_probe_jsonl_names_the_header_squid_stripped_as_removed(lab: CarrierLab) -> None:
     result = lab.headerwatch(lab.phone_ns, "probe", "--format", "jsonl", lab.url())
     record = json.loads(result.stdout)
@@ -465,6 +489,31 @@ def test_scan_jsonl_of_the_phones_recording_has_the_injected_and_removed_headers
     assert [lab.inject_name, lab.inject_value] in record.get("injected", []), record
     assert lab.strip.lower() in header_names(record.get("removed", [])), record
     assert identity_findings(record["findings"], lab), record["findings"]
+
+
+def test_scan_of_the_phones_recording_with_the_echo_key_says_each_echo_was_signed(
+    phone_capture: PhoneCapture, lab: CarrierLab, tmp_path: Path
+) -> None:
+    key = str(lab.state_dir / "echo.key")
+    result = lab.headerwatch(lab.phone_ns, "scan", str(phone_capture.recording), "--echo-key", key)
+    (record,) = [
+        json.loads(line)
+        for line in result.stdout.splitlines()
+        if json.loads(line)["uri"] == phone_capture.uri
+    ]
+    assert record["echo_signed"] is True
+    assert identity_findings(record["findings"], lab), record["findings"]
+    assert "echoed by a reflector (signed with the echo key)" in result.stderr
+    # A key that is not the reflectors': what squid added is not believed.
+    other = tmp_path / "other.key"
+    other.write_text(secrets.token_hex(32) + "\n")
+    other.chmod(0o600)
+    forged = lab.headerwatch(
+        lab.phone_ns, "scan", str(phone_capture.recording), "--echo-key", str(other)
+    )
+    records = [json.loads(line) for line in forged.stdout.splitlines()]
+    assert all("injected" not in r and not identity_findings(r["findings"], lab) for r in records)
+    assert "not signed with the echo key ignored" in forged.stderr
 
 
 def test_scan_table_of_the_phones_recording_names_injected_and_removed_headers(

@@ -61,6 +61,7 @@ from tui.common import (
     RECORDED_AS_IT_CAME,
     REDACTED_FROM_THEN_ON,
     UsageError,
+    add_echo_key_arg,
     add_files_arg,
     add_head_arg,
     add_identity_args,
@@ -183,6 +184,7 @@ def register(sub: Any) -> None:
         "root anyway (without it, live stops and says how to fix it)",
     )
     add_identity_args(p)
+    add_echo_key_arg(p)
     add_files_arg(p)
     add_head_arg(p)
     p.set_defaults(run=run)

@@ -16,6 +16,7 @@ from capture.sources.source import FileSource
 from capture.view.selection import EXIT_USAGE
 from tui.common import (
     DASHBOARD_RECURRENCE,
+    add_echo_key_arg,
     add_files_arg,
     add_head_arg,
     add_identity_args,
@@ -42,6 +43,7 @@ def register(sub: Any) -> None:
     add_dashboard_args(p)
     add_redact_arg(p, "exports (x)")
     add_identity_args(p)
+    add_echo_key_arg(p)
     add_files_arg(p)
     add_head_arg(p)
     p.set_defaults(run=run)

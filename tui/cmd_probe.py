@@ -11,7 +11,7 @@ from capture.formats.jsonl import dumps_json
 from capture.model import identities_seen
 from capture.text import counted
 from capture.view.selection import EXIT_IDENTITY, EXIT_OK, EXIT_USAGE
-from tui.common import add_identity_args, build_detector, output_failed, seconds
+from tui.common import add_echo_key_arg, add_identity_args, build_detector, output_failed, seconds
 
 
 def register(sub: Any) -> None:
@@ -65,6 +65,7 @@ def register(sub: Any) -> None:
         help="exit with status 1 if an identity was injected on the way",
     )
     add_identity_args(p)
+    add_echo_key_arg(p)
     p.set_defaults(run=run)
 
 

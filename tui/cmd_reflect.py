@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from capture.formats.jsonl import reflector_line
 from capture.formats.outputs import STREAMING, formats_help, streaming
+from capture.http.echo_key import echo_key
 from capture.text import counted
 from capture.view.selection import EXIT_OK, EXIT_USAGE, Selection
 from tui.common import (
     REDACTED_FROM_THEN_ON,
+    add_echo_key_arg,
     add_files_arg,
     add_identity_args,
     add_redact_arg,
@@ -145,6 +147,7 @@ def register(sub: Any) -> None:
         keyed="run",
     )
     add_identity_args(p)
+    add_echo_key_arg(p, signs=True)
     add_files_arg(p)
     p.set_defaults(run=run)
 
@@ -251,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
         if selection.keep(record):
             sink.submit(record)
 
-    reflector = Reflector(detector, show, limits)
+    reflector = Reflector(detector, show, limits, echo_key=echo_key())
     counters = reflector.counters
 
     def summary() -> str:

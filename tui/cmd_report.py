@@ -11,6 +11,7 @@ from capture.text import escaping
 from capture.view.selection import EXIT_OK, EXIT_USAGE
 from tui.common import (
     DEMO_REGION,
+    add_echo_key_arg,
     add_files_arg,
     add_head_arg,
     add_identity_args,
@@ -61,6 +62,7 @@ def register(sub: Any) -> None:
         help="study: the network of records that carry no label (e.g. 'carrier=O2 UK')",
     )
     add_identity_args(p)
+    add_echo_key_arg(p)
     add_files_arg(p)
     add_head_arg(p)
     p.set_defaults(run=run)

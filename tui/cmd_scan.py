@@ -19,6 +19,7 @@ from capture.scan_stop import repeated
 from capture.view.selection import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tui.common import (
     DEMO_REGION,
+    add_echo_key_arg,
     add_head_arg,
     add_identity_args,
     add_input_arg,
@@ -81,6 +82,7 @@ def register(sub: Any) -> None:
     )
     add_redact_arg(p, "the output (for sharing)")
     add_identity_args(p)
+    add_echo_key_arg(p)
     add_head_arg(p)
     p.set_defaults(run=run)
 

@@ -23,6 +23,7 @@ from capture.config import (
 )
 from capture.formats.private import share_files
 from capture.formats.recorded import recorded_session
+from capture.http.echo_key import EchoKeyError, make_key_file, read_key_file, set_echo_key
 from capture.http.http1 import HEAD_LIMITS, MAX_HEAD, set_head_limit
 from capture.identity.catalog import Catalog
 from capture.identity.detector import (
@@ -139,6 +140,25 @@ def add_head_arg(parser: argparse.ArgumentParser) -> None:
         help="largest request or response head read, e.g. 256k (default 64k); a longer "
         "one is cut there, flagged, and still scanned for identities up to the cut",
     )
+
+
+def add_echo_key_arg(parser: argparse.ArgumentParser, signs: bool = False) -> None:
+    """``--echo-key FILE``: the key a reflector's echoes are signed with
+    (:mod:`capture.http.echo_key`); ``signs``: the command is the reflector, which
+    makes the file where there is none (:func:`build_detector` reads it)."""
+    if signs:
+        parser.set_defaults(echo_key_made_here=True)
+        help_text = (
+            "sign every echo with the key in FILE (made, 0600, where there is none): "
+            "give the capture side the same file, and it believes only this reflector"
+        )
+    else:
+        help_text = (
+            "believe only reflector echoes signed with the key in FILE (the file "
+            "`reflect --echo-key` made): others are counted and ignored, as any "
+            "server can write one"
+        )
+    parser.add_argument("--echo-key", metavar="FILE", help=help_text)
 
 
 def add_input_arg(parser: argparse.ArgumentParser) -> None:
@@ -306,6 +326,7 @@ def build_detector(
         share_files(getattr(args, "shared_files", False) or _shared_in(config))
         max_head = getattr(args, "max_head", None)
         set_head_limit(max_head if max_head is not None else MAX_HEAD)
+        _set_echo_key(args)
         listed: dict[str, list[str]] = {
             "msisdn": list(args.msisdn),
             "imei": list(args.imei),
@@ -481,6 +502,25 @@ def take_notes() -> list[str]:
     notes = list(dict.fromkeys(_NOTES))
     _NOTES.clear()
     return notes
+
+
+def _set_echo_key(args: argparse.Namespace) -> None:
+    """The echo key of ``--echo-key`` for the pipelines, probes and reflector made from
+    now on (:func:`~capture.http.echo_key.set_echo_key`); ``ValueError`` for a file
+    that cannot be read or made."""
+    path = getattr(args, "echo_key", None)
+    if path is None:
+        set_echo_key(None)
+        return
+    try:
+        if getattr(args, "echo_key_made_here", False) and make_key_file(path):
+            _NOTES.append(
+                f"headerwatch: note: a new echo key in {path}: copy it to the capture side "
+                f"and give it there as --echo-key (scan, live, open, report, probe)"
+            )
+        set_echo_key(read_key_file(path))
+    except EchoKeyError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _shared_in(config: Config) -> bool:

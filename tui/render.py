@@ -308,10 +308,12 @@ def _pairs(
 def _received_block(out: Text, moved: Transit, findings: Sequence[Finding]) -> None:
     """The header block as the reflector received it: ``+`` added on the way, ``~``
     changed on the way; what was stripped is listed after it."""
+    # Whether the echo can be believed: signed with the echo key, or from any server.
+    whose = "reflector's echo, signed" if moved.signed else "reflector's echo, not signed"
     if not moved.altered:
-        out.append("\nreceived by the server unchanged (reflector's echo)\n", style="dim")
+        out.append(f"\nreceived by the server unchanged ({whose})\n", style="dim")
         return
-    out.append("\nas received by the server (reflector's echo):\n", style="bold magenta")
+    out.append(f"\nas received by the server ({whose}):\n", style="bold magenta")
     added = list(moved.injected)
     changed = {(n.lower(), v) for n, _, v in moved.changed}
     for name, value in moved.received:

@@ -4,8 +4,9 @@ Headers are ordered ``[{name, value}]`` lists with duplicates kept, as sent.
 Fields HAR has no place for start with ``_`` (the spec's rule for custom
 fields, and mitmproxy's habit): ``_identityFindings`` (the JSONL ``findings``
 objects), ``_anomalies``, ``_flow``, ``_depth``, ``_id``, ``_target``, ``_version``,
-``_authority``, ``_marked``, ``_comment``, ``_injected``, ``_app``, ``_input``,
-``_source``; on ``log.creator``, what judged the findings (:func:`creator`).
+``_authority``, ``_marked``, ``_comment``, ``_injected``, ``_echoSigned`` (the
+reflector's echo was signed with the echo key), ``_app``, ``_input``, ``_source``; on
+``log.creator``, what judged the findings (:func:`creator`).
 What the capture does not have is reported as the spec says (``-1`` sizes;
 status 0 when no response was seen).
 
@@ -211,6 +212,8 @@ def har_entry(item: Entry | Record) -> dict[str, Any]:
             {"name": for_json(n), "sent": for_json(s), "received": for_json(r)}
             for n, s, r in moved.changed
         ]
+        if moved.signed:
+            out["_echoSigned"] = True
     return out
 
 

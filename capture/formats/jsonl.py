@@ -148,6 +148,8 @@ def _record_fields(record: Record) -> dict[str, Any]:
         out["injected"] = moved.injected
         out["removed"] = moved.removed
         out["changed"] = moved.changed
+        if moved.signed:
+            out["echo_signed"] = True
     return out
 
 
@@ -445,7 +447,8 @@ def _transit(obj: dict[str, Any], sent: tuple[Header, ...]) -> Transit | None:
             raise ValueError("changed: not a list of [name, sent, received] triples")
         changed.append((triple[0], triple[1], triple[2]))
     received = rebuild_received(sent, injected, removed, changed)
-    return Transit(received, injected, removed, tuple(changed))
+    signed = obj.get("echo_signed") is True or None
+    return Transit(received, injected, removed, tuple(changed), signed)
 
 
 def rebuild_received(

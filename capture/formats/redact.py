@@ -595,6 +595,7 @@ class Redactor:
                     (scrub(name), scrub_header(name, sent), scrub_header(name, got))
                     for name, sent, got in moved.changed
                 ),
+                moved.signed,
             )
         findings = tuple(
             # A finding with no value (a names-only log) has nothing to mask.

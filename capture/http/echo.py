@@ -19,6 +19,7 @@ from dataclasses import replace
 
 import orjson
 
+from capture.http.echo_key import signature_holds, signature_of
 from capture.model import WHERE_HEADER, Finding, Header, Response, Transit
 from capture.text import for_json, jsonable
 
@@ -87,26 +88,49 @@ def decode_echo(value: str) -> tuple[Header, ...] | None:
     return tuple((n, v) for n, v in pairs)
 
 
-def echo_of(response: Response) -> tuple[Header, ...] | None:
-    """The received header block a reflector's response carries, if it carries one."""
-    for name, value in response.headers:
+def echo_value(headers: tuple[Header, ...]) -> str | None:
+    """The :data:`ECHO_HEADER` value among response ``headers`` as sent, or None."""
+    for name, value in headers:
         if len(name) == _ECHO_LENGTH and name.lower() == _ECHO_LOWER:
-            return decode_echo(value)
+            return value
     return None
 
 
-def echoed_transit(sent: tuple[Header, ...], response: Response) -> Transit | None:
+def echo_of(response: Response) -> tuple[Header, ...] | None:
+    """The received header block a reflector's response carries, if it carries one."""
+    value = echo_value(response.headers)
+    return None if value is None else decode_echo(value)
+
+
+def echo_signed(headers: tuple[Header, ...], key: bytes) -> bool:
+    """Whether the echo among response ``headers`` is signed with ``key``
+    (:mod:`capture.http.echo_key`): its :data:`ECHO_HEADER` and omitted count as sent."""
+    value = echo_value(headers)
+    if value is None:
+        return False
+    return signature_holds(key, value, omitted_of(headers), signature_of(headers))
+
+
+def echoed_transit(
+    sent: tuple[Header, ...], response: Response, key: bytes | None = None
+) -> Transit | None:
     """What the reflector's echo in ``response`` shows happened to the header block
     ``sent`` on its way (:func:`transit`); None when it carries no echo. Where the echo
     says it left headers out (:data:`ECHO_OMITTED_HEADER`: the block as received was
     too large for it), a sent header it lacks may be among them: none is called
-    removed (they were, of every large request a capture paired with its echo)."""
+    removed (they were, of every large request a capture paired with its echo).
+
+    With the echo ``key``, the transit's :attr:`~capture.model.Transit.signed` says
+    whether the echo's signature holds (False: any server may have written it, and
+    nothing in it is to be believed); without one it is None."""
     received = echo_of(response)
     if received is None:
         return None
     moved = transit(sent, received)
     if moved.removed and omitted_of(response.headers):
         moved = replace(moved, removed=())
+    if key is not None:
+        moved = replace(moved, signed=echo_signed(response.headers, key))
     return moved
 
 

@@ -49,10 +49,12 @@ from capture.http.echo import (
     ECHO_HEADER,
     carries_echo,
     echo_of,
+    echo_signed,
     omitted_of,
     touched_findings,
     transit,
 )
+from capture.http.echo_key import echo_key
 from capture.http.http1 import (
     MAX_HEAD,
     MalformedHead,
@@ -431,6 +433,12 @@ def probe(
         ts, response_head.version, response_head.status, response_head.reason, response_head.headers
     )
     received = echo_of(response)
+    key = echo_key()
+    if received is not None and key is not None and not echo_signed(response.headers, key):
+        raise ProbeError(
+            f"{url}: answered {response.status} with an echo not signed with the echo key "
+            "(another reflector's, or written on the way): not believed"
+        )
     kind, omitted = STRONG, 0
     recased_names: tuple[tuple[str, str], ...] = ()
     reordered: tuple[tuple[str, int, int], ...] = ()
@@ -449,6 +457,11 @@ def probe(
             f"{url}: answered {response.status} with an {ECHO_HEADER} that is not a "
             "readable echo (cut or rewritten on the way?)"
         )
+    elif key is not None:
+        raise ProbeError(
+            f"{url}: answered {response.status} without a signed {ECHO_HEADER}: with "
+            "--echo-key only a reflector's signed echo is believed"
+        )
     else:
         received = json_echo(_body(answer, end, response.headers))
         if received is None:
@@ -459,6 +472,8 @@ def probe(
             )
         kind = WEAK
         changes = json_echo_diff(sent, received)
+    if key is not None:
+        changes = dataclasses.replace(changes, signed=True)
     findings: tuple[Finding, ...] = ()
     if detector is not None and changes.touched_names:
         as_received = Request(ts, 0, 1, "", 0, host, port, "GET", target, "HTTP/1.1", received)
@@ -601,6 +616,8 @@ def result_to_dict(result: ProbeResult) -> dict[str, Any]:
     out["scrambled"] = result.scrambled
     out["moved"] = jsonable(result.moved)
     out["client"] = result.client
+    if result.diff.signed:
+        out["echo_signed"] = True
     if result.label:
         out["label"] = for_json(result.label)
     return out
@@ -637,6 +654,8 @@ def describe(result: ProbeResult) -> list[str]:
     lines = [f"{printable(result.url)}: {verdict}"]
     if result.echo == WEAK:
         lines.append(f"  weak verdict: {JSON_ECHO_CAVEAT}; `headerwatch reflect` sees all of it")
+    elif result.diff.signed:
+        lines.append("  the echo is signed with the echo key: your reflector's")
     if result.omitted:
         lines.append(
             f"  the echo left out {counted(result.omitted, 'header')} that arrived (a header "

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field, replace
 
 from capture.formats.jsonl import dumps_bytes, refused_note
 from capture.http.echo import ECHO_HEADER, ECHO_OMITTED_HEADER, encode_echo_capped
+from capture.http.echo_key import ECHO_SIGNATURE_HEADER, sign_echo
 from capture.http.http1 import (
     MalformedHead,
     RequestHead,
@@ -220,6 +221,8 @@ class Reflector:
     on_record: Callable[[Record], None] | None = None
     limits: Limits = field(default_factory=Limits)
     counters: Counters = field(default_factory=Counters)
+    echo_key: bytes | None = None
+    """The key each echo is signed with (:mod:`capture.http.echo_key`), or None."""
     _per_client: dict[str, int] = field(default_factory=dict, repr=False)
     _fresh: OrderedDict[int, _Connection] = field(default_factory=OrderedDict, repr=False)
     """Connections waiting for their first request's head, oldest first."""
@@ -850,6 +853,9 @@ class _Connection(asyncio.Protocol):
         extra: list[Header] = [(ECHO_HEADER, echo)]
         if omitted:
             extra.append((ECHO_OMITTED_HEADER, str(omitted)))
+        key = self.server.echo_key
+        if key is not None:
+            extra.append((ECHO_SIGNATURE_HEADER, sign_echo(key, echo, omitted)))
         accept = ", ".join(v for n, v in headers if n.lower() == "accept")
         if prefers_html(accept):
             line = from_bytes(self.head_block.split(b"\n", 1)[0].rstrip(b"\r"))

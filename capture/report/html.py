@@ -21,6 +21,7 @@ from capture.report.model import (
     Exposure,
     FindingRow,
     Report,
+    echo_trust,
 )
 from capture.report.study import NETWORK_COLUMNS, STUDY_METHOD, VERDICTS, Study
 from capture.text import counted
@@ -288,7 +289,7 @@ def _injection(report: Report) -> str:
             f"<p>{e(counted(report.echoed, 'request'))} echoed by a reflector, none altered "
             "on the way. Without an echo nothing here shows directly what was added in "
             "transit: a capture on the phone's side of requests to "
-            "<code>headerwatch reflect</code> shows it.</p>"
+            f"<code>headerwatch reflect</code> shows it. {e(echo_trust(report))}</p>"
         )
     by_vantage: dict[str, list[list[str]]] = {}
     for i in report.injections:
@@ -307,8 +308,8 @@ def _injection(report: Report) -> str:
     out = [
         head,
         f"<p>{e(counted(echoed, 'request'))} echoed by a reflector, "
-        f"{len(report.injections)} altered on the way. What each echo shows the network "
-        "did:</p>",
+        f"{len(report.injections)} altered on the way. {e(echo_trust(report))} What each "
+        "echo shows the network did:</p>",
     ]
     for vantage, rows in by_vantage.items():
         out.append(f"<h3>Seen from {e(vantage)}</h3>")

@@ -16,6 +16,7 @@ from capture.report.model import (
     MASKED_ALREADY,
     REDACTED_NOTE,
     Report,
+    echo_trust,
 )
 from capture.report.study import NETWORK_COLUMNS, STUDY_METHOD, VERDICTS, Study
 from capture.text import counted
@@ -149,7 +150,7 @@ def _injection(report: Report) -> list[str]:
                 f"{counted(report.echoed, 'request')} echoed by a reflector, none altered on "
                 "the way. Without an echo nothing here shows directly what was added in "
                 "transit: a capture on the phone's side of requests to headerwatch reflect "
-                "shows it."
+                f"shows it. {echo_trust(report)}"
             ),
             "",
         ]
@@ -157,7 +158,7 @@ def _injection(report: Report) -> list[str]:
     out += [
         m(
             f"{counted(echoed, 'request')} echoed by a reflector, {len(report.injections)} "
-            "altered on the way. What each echo shows the network did:"
+            f"altered on the way. {echo_trust(report)} What each echo shows the network did:"
         ),
         "",
     ]

@@ -333,6 +333,10 @@ class Report:
     """Anything else a reader must know (inputs passed over, records cut)."""
     echoed: int = 0
     """Requests a reflector echoed (the pipeline's ``echoes``), altered or not."""
+    echoes_signed: int = 0
+    """Of :attr:`echoed`, those whose echo was signed with the echo key (``--echo-key``)."""
+    echoes_ignored: int = 0
+    """Echoes not signed with the echo key given, and so not compared."""
     masked_already: bool = False
     """Not :attr:`redacted`, but every identity value is a mask its input was written
     with (a report of a ``--redact`` export): the report holds no raw identity."""
@@ -633,6 +637,8 @@ def build_report(
         appendix=tuple(appendix),
         notes=tuple(safe(hide(n)) for n in notes),
         echoed=(counters or {}).get("echoes", 0),
+        echoes_signed=(counters or {}).get("echoes_signed", 0),
+        echoes_ignored=(counters or {}).get("echoes_unsigned", 0),
         masked_already=redactor is None and _all_masks(rows),
         numbers="" if region == "" else national_numbers(region),
         decrypted=decrypted,
@@ -1254,3 +1260,28 @@ def _value_key(row: FindingRow) -> object:
         return row.value.split(" ", 1)[1]
     # A raw value (--no-redact) that looks like one ("<a b>") is itself.
     return row.value
+
+
+def echo_trust(report: Report) -> str:
+    """What the echoes a report rests on are worth, in a sentence or two (empty without
+    echoes): signed with the echo key, or from any server that sends one."""
+    said = ""
+    echoed = max(report.echoed, len(report.injections))
+    if echoed:
+        if report.echoes_signed >= echoed:
+            said = "Every echo was signed with the echo key: the reflector's own."
+        elif report.echoes_signed:
+            said = (
+                f"{report.echoes_signed:,} of them were signed with the echo key; the others "
+                "could have been written by any server."
+            )
+        else:
+            said = (
+                "The echoes were not signed (no --echo-key): any server can answer with one, "
+                "so what they show is evidence only for requests to a reflector of your own "
+                "(the Site column)."
+            )
+    if report.echoes_ignored:
+        ignored = counted(report.echoes_ignored, "echo", "echoes")
+        said += f" {ignored} not signed with the echo key were ignored."
+    return said.strip()

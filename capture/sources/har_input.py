@@ -358,7 +358,9 @@ def _transit(entry: dict[str, Any], sent: tuple[Header, ...]) -> Transit | None:
             raise ValueError("_changed: not a list of {name, sent, received} objects")
         changed.append((item["name"], item["sent"], item["received"]))
     received = rebuild_received(sent, injected, removed, changed)
-    return Transit(received, injected, removed, tuple(changed))
+    return Transit(
+        received, injected, removed, tuple(changed), entry.get("_echoSigned") is True or None
+    )
 
 
 def _finding(f: dict[str, Any]) -> Finding:

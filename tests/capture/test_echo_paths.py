@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from capture.http.echo import ECHO_HEADER, encode_echo
+from capture.http.echo_key import ECHO_SIGNATURE_HEADER, set_echo_key, sign_echo
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import EchoSeen, Parsed, Request, RequestSeen, Response, ResponseSeen
 from capture.pipeline import ECHO_WAIT, Pipeline
@@ -97,7 +99,10 @@ def test_every_format_reports_the_injected_identity_and_fails_on_it(
         ]
         assert entry["_injected"] == [{"name": "X-MSISDN", "value": NUMBER}]
         assert entry["_removed"] == [{"name": "Accept", "value": "*/*"}]
-    assert "2 requests echoed by a reflector, 1 altered in transit" in err.getvalue()
+    assert (
+        "2 requests echoed by a reflector (echoes not signed, see --echo-key), 1 altered in transit"
+        in err.getvalue()
+    )
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "har"])
@@ -113,7 +118,10 @@ def test_a_har_written_from_the_capture_read_back_says_what_the_capture_said(
              err=io.StringIO(), jobs=1)  # fmt: skip
     out, err = io.StringIO(), io.StringIO()
     scan([str(har)], fmt=fmt, detector=_detector(), out=out, err=err, jobs=1)
-    assert "2 requests echoed by a reflector, 1 altered in transit" in err.getvalue()
+    assert (
+        "2 requests echoed by a reflector (echoes not signed, see --echo-key), 1 altered in transit"
+        in err.getvalue()
+    )
     assert "1 identity in 1 request" in err.getvalue()
     assert out.getvalue().count(f'"+{NUMBER}"') == 1
 
@@ -136,7 +144,10 @@ def test_an_echo_on_a_proxy_s_connection_after_a_plain_answer_is_read_in_every_f
                 fail_on_identity=True, jobs=1)  # fmt: skip
     assert code == 1, err.getvalue()
     assert f"+{NUMBER}" in out.getvalue()
-    assert "1 identity in 1 request; 1 request echoed by a reflector, 1 altered" in err.getvalue()
+    assert (
+        "1 identity in 1 request; 1 request echoed by a reflector (echoes not signed, see "
+        "--echo-key), 1 altered" in err.getvalue()
+    )
 
 
 def test_only_identity_keeps_the_request_whose_identity_was_injected(tmp_path: Path) -> None:
@@ -548,3 +559,75 @@ def test_a_request_held_alone_comes_out_as_it_would_through_the_queue(
         with monkeypatch.context() as patch:
             _queued_only(patch)
             assert _scanned(path, True, quiet, patch, []) == alone
+
+
+@pytest.fixture
+def echo_key() -> Iterator[bytes]:
+    """An echo key for the pipelines made in the test (``--echo-key``), unset after."""
+    key = bytes(range(32))
+    set_echo_key(key)
+    yield key
+    set_echo_key(None)
+
+
+def _signed_echo(key: bytes, received: tuple[tuple[str, str], ...]) -> bytes:
+    value = encode_echo(received)
+    echo = f"{ECHO_HEADER}: {value}\r\n{ECHO_SIGNATURE_HEADER}: {sign_echo(key, value, 0)}\r\n"
+    return b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + echo.encode() + b"\r\nok"
+
+
+def _two_sites(tmp_path: Path, key: bytes) -> str:
+    """Two connections whose answers both claim the network added a number: the
+    reflector's echo signed with ``key``, and a site's of its own making."""
+    mine = conversation(cport=40021, server="198.51.100.2", ts=1000.0)
+    site = conversation(cport=40022, server="203.0.113.66", ts=1000.1)
+    frames = mine.handshake() + site.handshake()
+    frames += mine.send(True, simple_request("/mine"))
+    frames += site.send(True, simple_request("/site"))
+    frames += mine.send(False, _signed_echo(key, (("Host", "example.com"), ("X-MSISDN", NUMBER))))
+    frames += site.send(False, _echoed((("Host", "example.com"), ("X-MSISDN", "447700900999"))))
+    frames.sort(key=lambda f: f[0])
+    return save(tmp_path, frames)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "har"])
+def test_with_an_echo_key_only_the_reflectors_signed_echo_is_believed(
+    tmp_path: Path, echo_key: bytes, fmt: str
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    scan([_two_sites(tmp_path, echo_key)], fmt=fmt, detector=_detector(), out=out, err=err, jobs=1)
+    text = out.getvalue()
+    assert f"+{NUMBER}" in text and "+447700900999" not in text
+    if fmt == "jsonl":
+        by_uri = {json.loads(x)["uri"]: json.loads(x) for x in text.splitlines()}
+        assert by_uri["/mine"]["echo_signed"] is True
+        assert by_uri["/mine"]["injected"] == [["X-MSISDN", NUMBER]]
+        assert "injected" not in by_uri["/site"] and by_uri["/site"]["findings"] == []
+    else:
+        entries = {e["request"]["url"][-5:]: e for e in json.loads(text)["log"]["entries"]}
+        assert entries["/mine"]["_echoSigned"] is True and "_injected" not in entries["/site"]
+    said = err.getvalue()
+    assert "1 request echoed by a reflector (signed with the echo key)" in said
+    assert "1 echo not signed with the echo key ignored (any server can write one)" in said
+
+
+def test_without_an_echo_key_every_echo_is_compared_and_the_summary_says_unsigned(
+    tmp_path: Path,
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    scan([_two_sites(tmp_path, bytes(32))], detector=_detector(), out=out, err=err, jobs=1)
+    assert "+447700900999" in out.getvalue() and "echo_signed" not in out.getvalue()
+    assert "2 requests echoed by a reflector (echoes not signed, see --echo-key)" in err.getvalue()
+
+
+def test_a_signed_transit_read_back_from_jsonl_stays_signed(
+    tmp_path: Path, echo_key: bytes
+) -> None:
+    first = io.StringIO()
+    scan([_two_sites(tmp_path, echo_key)], detector=_detector(), out=first, err=io.StringIO())
+    records = tmp_path / "records.jsonl"
+    records.write_text(first.getvalue())
+    again = io.StringIO()
+    scan([str(records)], detector=_detector(), out=again, err=io.StringIO())
+    by_uri = {json.loads(x)["uri"]: json.loads(x) for x in again.getvalue().splitlines()}
+    assert by_uri["/mine"]["echo_signed"] is True and "echo_signed" not in by_uri["/site"]

@@ -573,3 +573,56 @@ def test_redact_says_its_key_is_made_for_the_run() -> None:
     said = " ".join(help_text.split())
     assert "a hash keyed per run, so one number is recognisable within a run and" in said
     assert "per file" not in said
+
+
+def test_echo_key_makes_a_private_key_says_so_and_probe_believes_it_with_that_file(
+    tmp_path: Path,
+) -> None:
+    key = tmp_path / "echo.key"
+    with reflect("--echo-key", str(key)) as (proc, port):
+        assert oct(key.stat().st_mode & 0o777) == "0o600"
+        probed = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "probe", "--format", "jsonl", "--echo-key",
+             str(key), f"http://127.0.0.1:{port}/"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert proc.stderr is not None
+        note = proc.stderr.readline().decode()  # said as it starts, after "reflecting on"
+        stop(proc)
+    assert probed.returncode == 0, probed.stderr
+    assert json.loads(probed.stdout)["echo_signed"] is True
+    assert note.startswith(f"headerwatch: note: a new echo key in {key}: copy it to the capture")
+    # Started again with the same file: the key is kept, and no new one is announced.
+    before = key.read_bytes()
+    with reflect("--echo-key", str(key), "--region", "GB") as (proc, _):
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        assert proc.stderr is not None
+        err = proc.stderr.read().decode()  # what readline left in its buffer too
+    assert key.read_bytes() == before and "reflected" in err and "a new echo key" not in err
+
+
+def test_a_key_file_others_can_read_is_refused_in_one_line_by_reflect_and_scan(
+    tmp_path: Path,
+) -> None:
+    key = tmp_path / "echo.key"
+    key.write_text("ab" * 32 + "\n")
+    key.chmod(0o644)
+    for argv in (
+        ["reflect", "--port", str(_free_port()), "--echo-key", str(key)],
+        [
+            "scan",
+            "--echo-key",
+            str(key),
+            str(Path(__file__).parent.parent.parent / "capture" / "data" / "demo-o2-2012.pcap"),
+        ],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "tui.cli", *argv], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert lines == [
+            f"headerwatch: error: echo key {key}: readable by other users (mode 0644); "
+            f"chmod 600 {key}"
+        ], done.stderr

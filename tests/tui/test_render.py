@@ -22,7 +22,7 @@ def _echoed(
     return Entry(dataclasses.replace(rec, transit=transit(sent, received)))
 
 
-RECEIVED_TITLE = "as received by the server (reflector's echo):\n"
+RECEIVED_TITLE = "as received by the server (reflector's echo, not signed):\n"
 
 
 def test_headers_added_in_transit_are_listed_with_their_findings() -> None:
@@ -41,6 +41,16 @@ def test_nothing_altered_says_so_and_no_echo_shows_nothing() -> None:
     assert "received by the server unchanged" in detail_text(_echoed(SENT)).plain
     plain = detail_text(Entry(record(1, resp=response()))).plain
     assert "received by the server" not in plain and "in transit" not in plain
+
+
+def test_the_received_block_says_whether_the_echo_was_signed_with_the_echo_key() -> None:
+    entry = _echoed((*SENT, ("x-up-calling-line-id", "447700900123")))
+    signed = dataclasses.replace(
+        entry.record, transit=dataclasses.replace(entry.record.transit, signed=True)
+    )
+    text = detail_text(Entry(signed)).plain
+    assert "as received by the server (reflector's echo, signed):\n" in text
+    assert "not signed" not in text
 
 
 def test_a_stripped_header_is_shown_removed_in_both_blocks() -> None:

@@ -9,11 +9,18 @@ import time
 
 import pytest
 
-from capture.http.echo import ECHO_CAP, ECHO_HEADER, ECHO_OMITTED_HEADER, decode_echo
+from capture.http.echo import (
+    ECHO_CAP,
+    ECHO_HEADER,
+    ECHO_OMITTED_HEADER,
+    decode_echo,
+    echo_signed,
+)
+from capture.http.echo_key import ECHO_SIGNATURE_HEADER, set_echo_key
 from capture.http.http1 import find_head_end, parse_response_head
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.lab.limits import Limits
-from capture.lab.probe import describe, probe
+from capture.lab.probe import ProbeError, describe, probe
 from capture.lab.reflect import BODY_KEPT, ReflectError, Reflector, _listen, client_key
 from capture.model import Record
 from tests.carrier import enrichment_proxy, running_reflector
@@ -486,6 +493,41 @@ def test_probe_reads_a_capped_echo_whole_and_says_what_it_left_out() -> None:
     assert len(result.diff.injected) + result.omitted == 45 + len(result.sent)
     assert result.diff.removed == ()  # cannot be told from a capped echo
     assert any("left out" in line for line in describe(result))
+
+
+def test_a_reflector_with_an_echo_key_signs_each_echo_capped_or_not() -> None:
+    key = bytes(range(32))
+    big = b"".join(b"X-Big-%d: %s\r\n" % (i, b"b" * 2000) for i in range(30))
+    with running_reflector(Reflector(limits=Limits(max_head=64 * 1024), echo_key=key)) as port:
+        [(_, small, _)] = exchange(port, b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
+        [(_, capped, _)] = exchange(port, b"GET / HTTP/1.1\r\nHost: lab\r\n" + big + b"\r\n")
+    for headers in (small, capped):
+        pairs = tuple(headers.items())
+        assert echo_signed(pairs, key)
+        assert not echo_signed(pairs, bytes(32))
+    assert ECHO_OMITTED_HEADER.lower() in capped
+    # Without a key there is nothing to sign with.
+    with running_reflector() as port:
+        [(_, unsigned, _)] = exchange(port, b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
+    assert ECHO_SIGNATURE_HEADER.lower() not in unsigned
+
+
+def test_probe_with_the_echo_key_believes_its_reflector_and_refuses_another() -> None:
+    key = bytes(range(32))
+    try:
+        set_echo_key(key)
+        with running_reflector(Reflector(echo_key=key)) as port:
+            result = probe(f"http://127.0.0.1:{port}/")
+        assert result.diff.signed is True
+        assert "  the echo is signed with the echo key: your reflector's" in describe(result)
+        for other in (Reflector(echo_key=bytes(32)), Reflector()):
+            with (
+                running_reflector(other) as port,
+                pytest.raises(ProbeError, match="echo not signed with the echo key"),
+            ):
+                probe(f"http://127.0.0.1:{port}/")
+    finally:
+        set_echo_key(None)
 
 
 def test_browsers_get_the_page_and_tools_get_json() -> None:

@@ -480,3 +480,23 @@ def test_a_body_not_decoded_is_counted_as_not_inspected_and_said_by_a_lead_with_
     counts = {limit.what: limit.figure for limit in report.limits}
     assert counts["Requests whose body could not be decoded"] == "1"
     assert "requests whose body could not be decoded: 1" in report.lead
+
+
+def test_the_injection_section_says_whether_its_echoes_were_signed_with_the_echo_key() -> None:
+    from capture.report.html import render as render_html
+    from capture.report.markdown import render as render_markdown
+    from capture.report.model import echo_trust
+
+    records = injected_records()
+    unsigned = build_report(records, counters={"echoes": 3})
+    assert echo_trust(unsigned).startswith("The echoes were not signed (no --echo-key)")
+    signed = build_report(records, counters={"echoes": 3, "echoes_signed": 3})
+    assert echo_trust(signed) == "Every echo was signed with the echo key: the reflector's own."
+    partly = build_report(records, counters={"echoes": 3, "echoes_signed": 1, "echoes_unsigned": 2})
+    assert echo_trust(partly) == (
+        "1 of them were signed with the echo key; the others could have been written by "
+        "any server. 2 echoes not signed with the echo key were ignored."
+    )
+    assert "Every echo was signed with the echo key" in render_markdown(signed)
+    assert "Every echo was signed with the echo key" in render_html(signed)
+    assert build_report([]).echoed == 0 and echo_trust(build_report([])) == ""
