@@ -89,8 +89,9 @@ class HarDocument:
     """Strings that held half a surrogate pair, read with U+FFFD in its place."""
     damage: str | None = None
     """Where a whole document is followed by more (``more after the document, from
-    line L, column C: not read``): its tree is that document's. None for a document
-    with nothing after it, or one cut short."""
+    line L, column C: not read; ...``): its tree is that document's; or where a document
+    is damaged inside (:func:`_salvaged`): its tree holds the entries the damage left
+    whole. None for a document with nothing after it, or one cut short."""
 
 
 class HarJsonError(ValueError):
@@ -119,10 +120,14 @@ def load_har(data: bytes) -> HarDocument:
             # Said as what it is: orjson's words ("str is not valid UTF-8: surrogates
             # not allowed at line 1, column 1") named neither the cause nor the place.
             line = data.count(b"\n", 0, exc.start) + 1
-            raise HarJsonError(
+            said = (
                 f"not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}, offset "
                 f"{exc.start:,}; JSON is UTF-8"
-            ) from None
+            )
+            # Each byte that is no UTF-8 read as a character JSON takes nowhere (a
+            # control character, which no string holds raw): damage, as a stray "}".
+            marked = _NOT_UTF8.sub("\0", data.decode("utf-8", "surrogateescape"))
+            return _salvaged(marked, said, said)
         text = data[: exc.start].decode("utf-8")  # cut inside a character: cut short
     if _ends_there(refused, data):
         # Cut short: not parsed whole again first (that tree, built to fail at the
@@ -150,7 +155,7 @@ def load_har(data: bytes) -> HarDocument:
             counter = [0]
             return HarDocument(_replaced(doc, counter, text), lone_surrogates=counter[0])
     if not cut:
-        raise HarJsonError(_said(refused, data, where))
+        return _salvaged(text, where, _said(refused, data, where))
     counter = [0]
     try:
         with _deep_enough():
@@ -182,8 +187,102 @@ def _before_more(
     log = partial.get("log") if isinstance(partial, dict) else None
     if not isinstance(log, dict) or not isinstance(log.get("entries"), list) or not log["entries"]:
         raise HarJsonError(_said(refused, data, where))
-    damage = f"more after the document, from line {exc.lineno}, column {exc.colno}: not read"
+    damage = (
+        f"more after the document, from line {exc.lineno}, column {exc.colno}: not read; "
+        "every entry before that is reported, and any after it are missing from the results"
+    )
     return HarDocument(partial, lone_surrogates=counter[0], damage=damage)
+
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+"""A byte that is no UTF-8, as ``surrogateescape`` decodes it."""
+
+_ENTRY_AHEAD = re.compile(r"[,\[][ \t\n\r]*\{")
+"""Where an item of an array may start: what :func:`_next_entry` tries."""
+
+_SPANS_SAID = 3
+"""Stretches of lost entries named one by one in :attr:`HarDocument.damage`."""
+
+
+def _salvaged(text: str, where: str, refusal: str) -> HarDocument:
+    """The entries of a document damaged inside (``where``: the parser's account of
+    the first damage). Bytes that break JSON may first have altered the entry before
+    where it stops being JSON and left it JSON (a stray ``}`` closes an entry early:
+    an outside tester had a request read without its headers), so that entry is not
+    taken, nor the one the damage is in; reading starts again at the next item of the
+    entries that reads whole as an entry (``startedDateTime`` and ``request``, as
+    HAR requires), and so on at each damage. Raises ``HarJsonError(refusal)`` where
+    no entry is left."""
+    starts: list[int] = []
+    try:
+        with _deep_enough():
+            tree, stop = _read_until(text, _DECODER, starts)
+    except (ValueError, RecursionError):
+        raise HarJsonError(refusal) from None
+    log = tree.get("log")
+    entries = log.get("entries") if isinstance(log, dict) else None
+    if not isinstance(entries, list):
+        raise HarJsonError(refusal)  # damaged before its entries: nothing to go by
+    lost: list[tuple[int, int]] = []
+    while True:
+        since = _drop_suspect(entries, starts, stop)
+        resumed = _next_entry(text, stop)
+        lost.append((since, len(text) if resumed is None else resumed))
+        if resumed is None:
+            break
+        more: list[int] = []
+        with _deep_enough():
+            items, stop, closed = _array(text, resumed, _DECODER, more)
+        entries += items
+        starts += more
+        if closed:
+            break
+    if not any(isinstance(entry, dict) for entry in entries):
+        raise HarJsonError(refusal)
+    counter = [0]
+    tree = _replaced(tree, counter, text)
+    spans = [f"{_line(text, a)}-{_line(text, b)}" for a, b in lost[:_SPANS_SAID]]
+    more_spans = (
+        f" and {len(lost) - _SPANS_SAID:,} more stretches" if len(lost) > _SPANS_SAID else ""
+    )
+    damage = (
+        f"{where}; the entries in lines {', '.join(spans)}{more_spans} are not read, as the "
+        "damage may have altered them; every other entry is reported"
+    )
+    return HarDocument(tree, lone_surrogates=counter[0], damage=damage)
+
+
+def _drop_suspect(entries: list[Any], starts: list[int], stop: int) -> int:
+    """Take from ``entries`` (read whole up to ``stop``, where the damage showed) what
+    the damage may have altered: any items after the last object, and that object;
+    return where what was taken starts (``stop`` where nothing was)."""
+    since = stop
+    while entries and not isinstance(entries[-1], dict):
+        entries.pop()
+        since = starts.pop()
+    if entries:
+        entries.pop()
+        since = starts.pop()
+    return since
+
+
+def _next_entry(text: str, at: int) -> int | None:
+    """Where the first item of an array after ``at`` starts that reads whole as a HAR
+    entry (an object with ``startedDateTime`` and ``request``), or None."""
+    for found in _ENTRY_AHEAD.finditer(text, at):
+        start = found.end() - 1
+        try:
+            with _deep_enough():
+                item, _ = _DECODER.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(item, dict) and "startedDateTime" in item and "request" in item:
+            return start
+    return None
+
+
+def _line(text: str, at: int) -> int:
+    return text.count("\n", 0, at) + 1
 
 
 _CUT_TOKEN = re.compile(r'\s*(?:\\?u[^"]*|[-+.0-9eE]*|[A-Za-z]*)\s*\Z')
@@ -257,19 +356,31 @@ def _clean(text: str, counter: list[int]) -> str:
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 
-def _read_cut(text: str, decoder: json.JSONDecoder) -> Any:
+def _read_cut(text: str, decoder: json.JSONDecoder, starts: list[int] | None = None) -> Any:
     """The document ``text`` up to where it is cut: its members read one by one,
     each whole or not at all, except those on the way to the entries
     (:data:`_PATH`), read as far as they go. A top-level value that is not an object
-    raises :class:`ValueError`."""
+    raises :class:`ValueError`. ``starts``: where each entry read starts in ``text``."""
+    return _read_until(text, decoder, starts)[0]
+
+
+def _read_until(
+    text: str, decoder: json.JSONDecoder, starts: list[int] | None = None
+) -> tuple[dict[str, Any], int]:
+    """:func:`_read_cut`'s tree, and where its reading stopped."""
     at = _SPACE.match(text, 0).end()  # type: ignore[union-attr]
     if text[at : at + 1] != "{":
         raise ValueError("not an object")
-    return _object(text, at + 1, decoder, _PATH)[0]
+    tree, stop, _ = _object(text, at + 1, decoder, _PATH, starts)
+    return tree, stop
 
 
 def _object(
-    text: str, at: int, decoder: json.JSONDecoder, path: tuple[str, ...]
+    text: str,
+    at: int,
+    decoder: json.JSONDecoder,
+    path: tuple[str, ...],
+    starts: list[int] | None = None,
 ) -> tuple[dict[str, Any], int, bool]:
     """The members of the object whose ``{`` is just before ``at``, as far as they go:
     (members, where it ended, whether it was closed)."""
@@ -298,9 +409,9 @@ def _object(
             # tried whole first: that parse of all of it would fail only at the cut).
             read: tuple[dict[str, Any] | list[Any], int, bool]
             if opener == "{":
-                read = _object(text, at + 1, decoder, path[1:])
+                read = _object(text, at + 1, decoder, path[1:], starts)
             elif len(path) == 1:
-                read = _array(text, at + 1, decoder)
+                read = _array(text, at + 1, decoder, starts)
             else:
                 return members, at, False
             members[key], at, closed = read
@@ -314,9 +425,12 @@ def _object(
         members[key] = value
 
 
-def _array(text: str, at: int, decoder: json.JSONDecoder) -> tuple[list[Any], int, bool]:
+def _array(
+    text: str, at: int, decoder: json.JSONDecoder, starts: list[int] | None = None
+) -> tuple[list[Any], int, bool]:
     """The whole items of the array whose ``[`` is just before ``at``, up to the first
-    that is cut: (items, where it ended, whether it was closed)."""
+    that is cut: (items, where it ended, whether it was closed). ``starts``: where each
+    item starts is added to it."""
     items: list[Any] = []
     while True:
         at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
@@ -327,7 +441,10 @@ def _array(text: str, at: int, decoder: json.JSONDecoder) -> tuple[list[Any], in
                 return items, at, False
             at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
         try:
-            item, at = decoder.raw_decode(text, at)
+            item, end = decoder.raw_decode(text, at)
         except (ValueError, RecursionError):
             return items, at, False  # the entry the cut is in (or one too deep)
         items.append(item)
+        if starts is not None:
+            starts.append(at)
+        at = end

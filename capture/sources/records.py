@@ -641,10 +641,7 @@ class HarFile:
                 "cut is reported"
             )
         if self.damage is not None:
-            lines.append(
-                f"{self.name}: damaged ({printable(self.damage)}); every entry before "
-                "that is reported, and any after it are missing from the results"
-            )
+            lines.append(f"{self.name}: damaged ({printable(self.damage)})")
         from capture.sources import har_input  # imported on opening
 
         lacking = har_input.lacks(reading)

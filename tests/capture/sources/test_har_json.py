@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -48,17 +50,67 @@ def test_what_comes_before_the_entries_is_kept_when_whole() -> None:
     assert cut["creator"] == whole["creator"] and cut["version"] == whole["version"]
 
 
-def test_a_document_broken_inside_is_not_read_as_cut() -> None:
-    """Only a document that ends at its error was cut, and only one whole before more
-    text is read: an error inside may follow bytes that altered the entries before it
-    and left them JSON (a "}" that closes an entry early: an outside tester had a
-    request read without its headers), so no part of it is taken as whole."""
-    data = (HARS / "firefox47.har").read_bytes()
+def test_a_document_broken_inside_gives_only_entries_it_left_whole_and_says_where() -> None:
+    """Bytes that break the JSON inside may first alter the entry before where it
+    stops being JSON and leave it JSON (a "}" that closes an entry early: an outside
+    tester had a request read without its headers): that entry and the broken one are
+    left out, the others read, and the damage named."""
+    data = (HARS / "chrome51.har").read_bytes()
+    whole = orjson.loads(data)["log"]["entries"]
     middle = data.index(b'"startedDateTime"', len(data) // 2)
     for broken in (data[:middle] + b"}}}" + data[middle:], data[:middle] + b"}" + data[middle:]):
-        with pytest.raises(HarJsonError) as caught:
-            load_har(broken)
-        assert not str(caught.value).startswith("cut short?")
+        read = load_har(broken)
+        entries = read.doc["log"]["entries"]
+        assert 0 < len(entries) < len(whole)
+        assert _in_order(entries, whole)
+        assert read.damage is not None and read.damage.startswith("not JSON: ")
+        assert "are not read, as the damage may have altered them" in read.damage
+
+
+def _in_order(read: list[Any], whole: list[Any]) -> bool:
+    """Is every entry of ``read`` one of ``whole``, unaltered and in its order?"""
+    rest = iter(whole)
+    return all(any(entry == original for original in rest) for entry in read)
+
+
+_DAMAGES = {
+    "a stray }": lambda d, i: d[:i] + b"}" + d[i:],
+    "a stray ]": lambda d, i: d[:i] + b"]" + d[i:],
+    'a stray "': lambda d, i: d[:i] + b'"' + d[i:],
+    "a byte lost": lambda d, i: d[:i] + d[i + 1 :],
+    "a byte not UTF-8": lambda d, i: d[:i] + b"\xff" + d[i:],
+    "a zeroed run": lambda d, i: d[:i] + b"\0" * 7 + d[i + 7 :],
+}
+
+
+@pytest.mark.parametrize("damage", list(_DAMAGES))
+def test_damage_anywhere_inside_never_gives_an_altered_entry(damage: str) -> None:
+    """At every 7th byte of a HAR of distinct entries: whatever is read is entries
+    as written, in their order, and damage inside the entries loses at most the two
+    around it."""
+    entries = [
+        f'{{"startedDateTime": "2024-01-0{n}T00:00:00Z", "request": {{"method": "GET", '
+        f'"url": "http://e{n}.example/?q={n}", "headers": [{{"name": "X-N", "value": "{n}"}}]}},'
+        f' "response": {{"status": 200, "headers": []}}}}'
+        for n in range(1, 8)
+    ]
+    text, ends = _har_of(entries)
+    data = text.encode()
+    whole = orjson.loads(data)["log"]["entries"]
+    first = text.index('"entries"') + 12
+    for at in range(first, ends[-1], 7):
+        broken = _DAMAGES[damage](data, at)
+        with contextlib.suppress(orjson.JSONDecodeError):
+            orjson.loads(broken)
+            continue  # still JSON (a "}" inside a string): nothing says it was damaged
+        try:
+            read = load_har(broken)
+        except HarJsonError:
+            continue  # nothing left to read: refused whole, which alters nothing
+        got = read.doc["log"]["entries"]
+        assert _in_order(got, whole), (at, got)
+        if broken != data and read.damage is not None and read.cut is None:
+            assert len(got) >= len(whole) - 3, (at, len(got))
 
 
 @pytest.mark.parametrize("after", [b"\n}", b"\n" + b"\0" * 1000 + b"{}", b'{"log":{}}'])
@@ -172,11 +224,13 @@ def test_an_entry_as_deep_as_orjson_reads_is_read_in_a_cut_har_and_one_deeper_re
     text, ends = _har_of([_ENTRY, deep, _ENTRY, _ENTRY])
     read = load_har(text.encode()[: ends[3] - 10])
     assert len(read.doc["log"]["entries"]) == 3  # the deep one whole, as orjson reads it
-    # Deeper than orjson reads whole, and cut there: refused as it would be whole.
+    # Deeper than orjson reads whole: damage, as it would be in a whole document; the
+    # entry before it is left out with it.
     too_deep = '{"x": ' + "[" * 100_000 + "}"
     text, _ = _har_of([_ENTRY, _ENTRY, too_deep])
-    with pytest.raises(HarJsonError, match="depth limit exceeded"):
-        load_har(text.encode()[:-100])
+    read = load_har(text.encode()[:-100])
+    assert len(read.doc["log"]["entries"]) == 1
+    assert read.damage is not None and "depth limit exceeded" in read.damage
 
 
 def test_a_har_padded_with_zeros_after_a_crash_is_read_as_far_as_it_was_written() -> None:
@@ -222,3 +276,26 @@ def test_a_har_that_is_not_utf8_says_so_and_where() -> None:
     with pytest.raises(HarJsonError) as caught:
         load_har(data)
     assert str(caught.value) == "not UTF-8 text: byte 0xe9 at line 2, offset 25; JSON is UTF-8"
+
+
+def test_a_scan_of_a_har_damaged_inside_reports_the_entries_it_left_whole_and_warns_where(
+    tmp_path: Path,
+) -> None:
+    import io
+
+    from capture.identity.detector import IdentityDetector
+    from capture.scan import scan
+
+    data = (HARS / "chrome51.har").read_bytes()
+    middle = data.index(b'"method"', len(data) // 2)
+    path = tmp_path / "damaged.har"
+    path.write_bytes(data[:middle] + data[middle + 1 :])  # a quote lost
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([str(path)], detector=IdentityDetector(), out=out, err=err) == 0
+    entries = len(orjson.loads(data)["log"]["entries"])
+    assert len(out.getvalue().splitlines()) == entries - 2
+    said = err.getvalue()
+    assert f"headerwatch: warning: {path}: damaged (not JSON: " in said
+    assert "are not read, as the damage may have altered them; every other entry is reported)" in (
+        said
+    )
