@@ -166,6 +166,12 @@ def status_text(status: Status, narrow: bool = False) -> Text:
         if unknown:
             gaps += f", {unknown:,} before the client was known"
         out.append(f" · {gaps}", style="yellow")
+    ignored = stats.get("echoes_unsigned")
+    if ignored:
+        # --echo-key refused them: a site forging echoes, or a reflector with another key.
+        out.append(
+            f" · {counted(ignored, 'unsigned echo', 'unsigned echoes')} ignored", style="yellow"
+        )
     unrecorded = stats.get("unrecorded")
     if unrecorded:
         # The notice that said so goes after a few seconds; what w can save is less.

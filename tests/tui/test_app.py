@@ -1607,3 +1607,33 @@ def test_a_saved_session_cites_the_catalog_and_region_its_findings_were_made_wit
         f"{catalog_version()}, as the configuration changed it: added x-acme-subscriber; "
         "disabled x-up-calling-line-id"
     )
+
+
+async def test_with_an_echo_key_the_status_line_counts_the_unsigned_echoes_it_ignored(
+    tmp_path: Path,
+) -> None:
+    """A site that answers with an echo of its own making: with --echo-key, its
+    "injection" is not shown, and the status line says an echo was ignored."""
+    from capture.http.echo_key import set_echo_key
+    from tests.capture.test_echo_paths import NUMBER, _two_sites
+
+    key = bytes(range(32))
+    set_echo_key(key)
+    try:
+        messages: list[Message] = []
+        app = HeaderwatchApp(
+            FileSource([_two_sites(tmp_path, key)]),
+            IdentityDetector(IdentityConfig(region="GB")),
+            utc=True,
+            keymap={},
+            batch_interval=0.02,
+        )
+        async with app.run_test(size=(200, 40), message_hook=messages.append) as pilot:
+            await wait_for(pilot, messages, SourceFinished)
+            await pilot.pause()
+            line = status(app)
+            identities = [f.normalized for e in app.store for f in e.record.identities]
+    finally:
+        set_echo_key(None)
+    assert identities == [f"+{NUMBER}"]
+    assert "1 unsigned echo ignored" in line, line
