@@ -107,6 +107,7 @@ class ConfigTable:
 TABLES: dict[str, ConfigTable] = {
     "identity": ConfigTable("identity detection: this module"),
     "files": ConfigTable("output files' mode: tui/common.py"),
+    "echo": ConfigTable("the echo key (--echo-key): tui/common.py"),
     "live": ConfigTable("live capture's spool: tui/cmd_live.py"),
     "keys": ConfigTable("the dashboard's keys: tui/keys.py"),
     "ui": ConfigTable("the dashboard's confirmations: tui/keys.py"),

@@ -326,7 +326,7 @@ def build_detector(
         share_files(getattr(args, "shared_files", False) or _shared_in(config))
         max_head = getattr(args, "max_head", None)
         set_head_limit(max_head if max_head is not None else MAX_HEAD)
-        _set_echo_key(args)
+        _set_echo_key(args, _echo_key_in(config))
         listed: dict[str, list[str]] = {
             "msisdn": list(args.msisdn),
             "imei": list(args.imei),
@@ -504,12 +504,14 @@ def take_notes() -> list[str]:
     return notes
 
 
-def _set_echo_key(args: argparse.Namespace) -> None:
-    """The echo key of ``--echo-key`` for the pipelines, probes and reflector made from
-    now on (:func:`~capture.http.echo_key.set_echo_key`); ``ValueError`` for a file
-    that cannot be read or made."""
-    path = getattr(args, "echo_key", None)
-    if path is None:
+def _set_echo_key(args: argparse.Namespace, configured: str | None = None) -> None:
+    """The echo key of ``--echo-key`` (else ``configured``, the config file's ``[echo]
+    key``) for the pipelines, probes and reflector made from now on
+    (:func:`~capture.http.echo_key.set_echo_key`); ``ValueError`` for a file that
+    cannot be read or made."""
+    path = getattr(args, "echo_key", None) or configured
+    if path is None or not hasattr(args, "echo_key"):
+        # A command without the option (demo) reads no reflector's echo of its own.
         set_echo_key(None)
         return
     try:
@@ -540,6 +542,27 @@ def _shared_of(table: Mapping[str, Any]) -> bool:
 
 
 register_check("files", _shared_of)
+
+
+def _echo_key_in(config: Config) -> str | None:
+    """``[echo] key`` of the config file, ``~`` expanded (None when absent; loading the
+    file checked it)."""
+    return _echo_of(config.section("echo"))
+
+
+def _echo_of(table: Mapping[str, Any]) -> str | None:
+    """``key`` of the ``[echo]`` table, the path of an echo key file; ``ValueError``
+    for any other key, or a value that is not a path."""
+    only_keys(table, "echo", ("key",))
+    path = table.get("key")
+    if path is None:
+        return None
+    if not isinstance(path, str) or not path or "\0" in path:
+        raise ValueError('[echo] key must be the path of a key file, e.g. "~/echo.key"')
+    return os.path.expanduser(path)
+
+
+register_check("echo", _echo_of)
 
 
 def output_failed(exc: OSError) -> str | None:

@@ -171,7 +171,7 @@ def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
         # Typos that turned nothing on or off, and said nothing.
         (
             '[identty]\nregion = "GB"\n',
-            r"unknown table \[identty\] \(a config file holds \[files\]",
+            r"unknown table \[identty\] \(a config file holds \[echo\], \[files\]",
         ),
         ("regoin = 1\n", "unknown key 'regoin'"),
         ('[identity]\ndisabled = ["recurence"]\n', "'recurence' is neither a detector"),

@@ -12,7 +12,15 @@ import pytest
 
 import tui.common
 from capture.formats.private import files_shared, share_files
-from tui.common import UsageError, add_files_arg, add_identity_args, build_detector, take_notes
+from capture.http.echo_key import echo_key, set_echo_key
+from tui.common import (
+    UsageError,
+    add_echo_key_arg,
+    add_files_arg,
+    add_identity_args,
+    build_detector,
+    take_notes,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -64,6 +72,59 @@ def test_a_bad_files_table_is_one_line(
     err = str(caught.value)
     assert err.startswith(f"{config}: ") and message in err
     assert "\n" not in err
+
+
+def _echo_args(*argv: str, reflector: bool = False) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_identity_args(parser)
+    add_echo_key_arg(parser, signs=reflector)
+    return parser.parse_args(argv)
+
+
+def test_the_echo_key_comes_from_the_option_or_the_config_and_the_option_wins(
+    tmp_path: Path,
+) -> None:
+    first, second = tmp_path / "first.key", tmp_path / "second.key"
+    for path, byte in ((first, "01"), (second, "02")):
+        path.write_text(byte * 32 + "\n")
+        path.chmod(0o600)
+    config = tmp_path / "c.toml"
+    config.write_text(f'[echo]\nkey = "{first}"\n')
+    try:
+        build_detector(_echo_args("--config", str(config)))
+        assert echo_key() == bytes([1]) * 32
+        build_detector(_echo_args("--config", str(config), "--echo-key", str(second)))
+        assert echo_key() == bytes([2]) * 32
+        config.write_text("")
+        build_detector(_echo_args("--config", str(config)))
+        assert echo_key() is None
+        # The reflector makes the configured file where there is none, and says so.
+        made = tmp_path / "made.key"
+        config.write_text(f'[echo]\nkey = "{made}"\n')
+        take_notes()
+        build_detector(_echo_args("--config", str(config), reflector=True))
+        assert made.exists() and echo_key() is not None
+        assert any(f"a new echo key in {made}" in note for note in take_notes())
+    finally:
+        set_echo_key(None)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[echo]\nkey = 5\n", "[echo] key must be the path of a key file"),
+        ('[echo]\nkey = ""\n', "[echo] key must be the path of a key file"),
+        ('[echo]\nfile = "x"\n', "unknown key 'file' in [echo]"),
+        ('[echo]\nkey = "/nonexistent/echo.key"\n', "echo key /nonexistent/echo.key: No such"),
+    ],
+)
+def test_a_bad_echo_table_is_one_line(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    with pytest.raises(UsageError) as caught:
+        build_detector(_echo_args("--config", str(config)))
+    err = str(caught.value)
+    assert message in err and "\n" not in err
 
 
 def test_canaries_from_a_file_join_those_of_the_options(tmp_path: Path) -> None:
