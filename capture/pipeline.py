@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from capture import gaps
-from capture.http.echo import echoed_transit, touched_findings
+from capture.http.echo import added_on_the_way, echoed_transit, touched_findings
 from capture.http.echo_key import echo_key
 from capture.http.stream import (
     GAP_NOTE,
@@ -194,6 +194,9 @@ class Pipeline:
         """Requests a reflector echoed (sent versus received known)."""
         self.echoes_signed = 0
         """Of :attr:`echoes`, those whose echo was signed with the echo key."""
+        self.echoes_signed_recorded = 0
+        """Of :attr:`echoes`, those of record files that say their echo was signed
+        (checked when they were written, not here: the file keeps no echo)."""
         self.echoes_unsigned = 0
         """Echoes not signed with the echo key (:mod:`capture.http.echo_key`) where one
         was given: not compared, as any server may have written them."""
@@ -589,6 +592,15 @@ class Pipeline:
         self.tracker.counters["requests"] += 1
         self.parsed += 1
         moved = parsed.transit
+        if moved is not None and self._echo_key is not None and not moved.signed:
+            # A record file's transit whose echo was not signed, as the file says: with
+            # an echo key only a signed echo is believed. The findings the file carried
+            # from what it showed added on the way go with it.
+            self.echoes_unsigned += 1
+            sent = parsed.request.headers
+            carried = tuple(f for f in parsed.carried if not added_on_the_way(sent, moved, f))
+            parsed = dataclasses.replace(parsed, transit=None, carried=carried)
+            moved = None
         response = parsed.response
         if self._names and not parsed.request.input:
             parsed = dataclasses.replace(
@@ -606,7 +618,7 @@ class Pipeline:
         if moved is not None:
             # What the record says the network did: its findings are found again too
             # (a redacted record's are among those it was written with).
-            found = self._moved_findings(record, moved, written)
+            found = self._moved_findings(record, moved, written, recorded=True)
             record = EchoSeen(record, moved, found).onto(record)
             if not complete:
                 self._out.append(self._seen(record))
@@ -805,11 +817,12 @@ class Pipeline:
         return EchoSeen(record, moved, self._moved_findings(record, moved))
 
     def _moved_findings(
-        self, record: Record, moved: Transit, written: bool = False
+        self, record: Record, moved: Transit, written: bool = False, recorded: bool = False
     ) -> tuple[Finding, ...]:
         """The findings in the headers added or changed on ``record``'s way (counted);
         ``written``: only those beyond the findings ``record`` was written with
-        (:attr:`Parsed.as_written`), which hold the transit's already."""
+        (:attr:`Parsed.as_written`), which hold the transit's already. ``recorded``:
+        the transit is a record file's, signed only as the file says."""
         request = record.request
         received = moved.received
         findings: tuple[Finding, ...] = ()
@@ -838,7 +851,10 @@ class Pipeline:
                 self.identity_requests += 1
         self.echoes += 1
         if moved.signed:
-            self.echoes_signed += 1
+            if recorded:
+                self.echoes_signed_recorded += 1
+            else:
+                self.echoes_signed += 1
         if moved.altered:
             self.altered += 1
         return findings
@@ -855,6 +871,7 @@ class Pipeline:
             "parsed_gap_requests": self.parsed_gap_requests,
             "echoes": self.echoes,
             "echoes_signed": self.echoes_signed,
+            "echoes_signed_recorded": self.echoes_signed_recorded,
             "echoes_unsigned": self.echoes_unsigned,
             "altered_in_transit": self.altered,
             "unsearched": self.unsearched,
@@ -946,6 +963,21 @@ def _gapped(anomalies: tuple[str, ...]) -> bool:
     return any(note.startswith(GAP_NOTE) for note in anomalies)
 
 
+def _echoes_signed(echoes: int, signed: int, recorded: int) -> str:
+    """How many of ``echoes`` were signed with the echo key: checked here (``signed``)
+    or as record files say (``recorded``)."""
+    if signed == echoes:
+        return "signed with the echo key"
+    if not signed and not recorded:
+        return "echoes not signed, see --echo-key"
+    parts = [f"{signed:,} signed with the echo key"] if signed else []
+    if recorded:
+        parts.append(f"{recorded:,} signed as their records say")
+    if echoes - signed - recorded:
+        parts.append(f"{echoes - signed - recorded:,} not signed")
+    return ", ".join(parts)
+
+
 def summarize(
     c: dict[str, int],
     skipped: Counter[str],
@@ -973,14 +1005,9 @@ def summarize(
         + counted(c["identity_requests"], "request"),
     ]
     if c.get("echoes"):
-        signed = c.get("echoes_signed", 0)
         # Whether the echoes can be believed is part of what they show.
-        how = (
-            "signed with the echo key"
-            if signed == c["echoes"]
-            else f"{signed:,} signed with the echo key"
-            if signed
-            else "echoes not signed, see --echo-key"
+        how = _echoes_signed(
+            c["echoes"], c.get("echoes_signed", 0), c.get("echoes_signed_recorded", 0)
         )
         parts.append(
             f"{counted(c['echoes'], 'request')} echoed by a reflector ({how}), "

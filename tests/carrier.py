@@ -91,8 +91,9 @@ def enrichment_proxy(
 
 
 @contextmanager
-def running_reflector(reflector: Reflector | None = None) -> Iterator[int]:
-    """``headerwatch reflect`` in a background thread on a free loopback port."""
+def running_reflector(reflector: Reflector | None = None, bind: str = "127.0.0.1") -> Iterator[int]:
+    """``headerwatch reflect`` in a background thread on a free loopback port (of
+    ``bind``, an address of 127.0.0.0/8)."""
     refl = reflector if reflector is not None else Reflector()
     loop = asyncio.new_event_loop()
     ready = threading.Event()
@@ -102,7 +103,7 @@ def running_reflector(reflector: Reflector | None = None) -> Iterator[int]:
         ports.append(addresses[0][1])
         ready.set()
 
-    task = loop.create_task(serve(refl, "127.0.0.1", 0, started))
+    task = loop.create_task(serve(refl, bind, 0, started))
 
     def run() -> None:
         try:

@@ -54,6 +54,15 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--bind", default="", metavar="ADDR", help="address to listen on (default: all)")
     p.add_argument(
+        "--name",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="with --echo-key: a name or address clients reach this reflector by besides the "
+        "one it listens on (its public address behind NAT, its DNS name; repeatable): only "
+        "echoes of requests whose Host names it are signed",
+    )
+    p.add_argument(
         "--format",
         choices=STREAMING,
         default="jsonl",
@@ -254,7 +263,8 @@ def run(args: argparse.Namespace) -> int:
         if selection.keep(record):
             sink.submit(record)
 
-    reflector = Reflector(detector, show, limits, echo_key=echo_key())
+    names = tuple(name.lower().strip("[]") for name in args.name)
+    reflector = Reflector(detector, show, limits, echo_key=echo_key(), names=names)
     counters = reflector.counters
 
     def summary() -> str:

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import orjson
 
-from capture.http.echo_key import signature_holds, signature_of
+from capture.http.echo_key import host_named, signature_holds, signature_of
 from capture.model import WHERE_HEADER, Finding, Header, Response, Transit
 from capture.text import for_json, jsonable
 
@@ -130,7 +130,11 @@ def echoed_transit(
     if moved.removed and omitted_of(response.headers):
         moved = replace(moved, removed=())
     if key is not None:
-        moved = replace(moved, signed=echo_signed(response.headers, key))
+        # Signed, and of this request: one addressed to the host it was sent to. The
+        # reflector signs only what names it; a site that passed a request on to it
+        # with another Host has a signed echo of another request.
+        signed = echo_signed(response.headers, key) and host_named(sent) == host_named(received)
+        moved = replace(moved, signed=signed)
     return moved
 
 

@@ -22,6 +22,7 @@ import hmac
 import os
 import secrets
 import stat
+from collections.abc import Collection, Sequence
 
 from capture.model import Header
 
@@ -66,6 +67,28 @@ def sign_echo(key: bytes, echo: str, omitted: int) -> str:
     return _PREFIX + hmac.new(key, signed_text(echo, omitted), hashlib.sha256).hexdigest()
 
 
+def host_named(headers: Sequence[Header]) -> str | None:
+    """The host a request's ``Host`` header names (the first one), lower case, without
+    its port or an IPv6 literal's brackets; None without one."""
+    for name, value in headers:
+        if len(name) == 4 and name.lower() == "host":
+            host = value.strip().lower()
+            if host.startswith("["):
+                return host[1:].partition("]")[0]
+            return host.rpartition(":")[0] if host.count(":") == 1 else host
+    return None
+
+
+def signed_for(headers: Sequence[Header], names: Collection[str]) -> bool:
+    """Whether a reflector known by ``names`` (its addresses, and the names it was given)
+    signs the echo of a request with ``headers``: only where its Host names it. Else
+    any site could pass the requests it gets on to the reflector, with whatever it
+    likes added, and show the signed echo as the network's doing (an outside tester
+    did); such a request names the site, not the reflector."""
+    host = host_named(headers)
+    return host is not None and host in names
+
+
 def signature_of(headers: tuple[Header, ...]) -> str | None:
     """The :data:`ECHO_SIGNATURE_HEADER` value among response ``headers``, or None (the
     first, where a response has several: only one can be the reflector's)."""
@@ -79,19 +102,27 @@ def signature_holds(key: bytes, echo: str, omitted: int, signature: str | None) 
     """Whether ``signature`` is ``key``'s of this echo (compared in constant time)."""
     if signature is None:
         return False
-    return hmac.compare_digest(sign_echo(key, echo, omitted), signature.strip())
+    # As bytes: compare_digest raises TypeError for a str past ASCII, and the
+    # signature is what any server sent (one byte of it stopped a scan).
+    given = signature.strip().encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(sign_echo(key, echo, omitted).encode("ascii"), given)
 
 
 def read_key_file(path: str) -> bytes:
     """The key in the file at ``path``. Raises :class:`EchoKeyError`."""
     try:
-        with open(path, "rb") as handle:
-            st = os.fstat(handle.fileno())
+        # Non-blocking: a FIFO put where the key should be would wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise EchoKeyError(f"echo key {path}: not a regular file")
             text = handle.read(4096)
     except OSError as exc:
         raise EchoKeyError(f"echo key {path}: {exc.strerror or exc}") from None
+    if st.st_uid != os.geteuid():
+        # Its owner can write another key in it (root reads anyone's 0600 file).
+        raise EchoKeyError(f"echo key {path}: belongs to another user (uid {st.st_uid})")
     if st.st_mode & 0o077:
         # Whoever can read it can sign echoes: a capture's evidence would then be theirs.
         raise EchoKeyError(

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field, replace
 
 from capture.formats.jsonl import dumps_bytes, refused_note
 from capture.http.echo import ECHO_HEADER, ECHO_OMITTED_HEADER, encode_echo_capped
-from capture.http.echo_key import ECHO_SIGNATURE_HEADER, sign_echo
+from capture.http.echo_key import ECHO_SIGNATURE_HEADER, sign_echo, signed_for
 from capture.http.http1 import (
     MalformedHead,
     RequestHead,
@@ -155,6 +155,9 @@ class Counters:
     left_at_stop: int = 0
     """Bytes still buffered, not read as requests, when the stop's
     :data:`STOP_DRAIN` ran out."""
+    unsigned: int = 0
+    """With an echo key: echoes left unsigned, their request's Host naming neither the
+    address it came in on nor a ``--name`` (a site passing on the requests it got)."""
 
     def summary(self) -> str:
         """One line: traffic, each limit that was hit (or that none was), then the
@@ -186,6 +189,11 @@ class Counters:
             line += (
                 f"; {counted(self.unsearched, 'request')} not searched for identities (an "
                 "internal error, named in its anomalies: please report it)"
+            )
+        if self.unsigned:
+            line += (
+                f"; {counted(self.unsigned, 'echo', 'echoes')} not signed: the Host named "
+                "neither this reflector's address nor a --name"
             )
         if self.left_at_stop:
             line += (
@@ -223,6 +231,10 @@ class Reflector:
     counters: Counters = field(default_factory=Counters)
     echo_key: bytes | None = None
     """The key each echo is signed with (:mod:`capture.http.echo_key`), or None."""
+    names: tuple[str, ...] = ()
+    """What clients call the reflector besides the address they reached it on (its
+    public address behind NAT, its DNS names), lower case: an echo is signed only for
+    a request whose Host names it (:func:`~capture.http.echo_key.signed_for`)."""
     _per_client: dict[str, int] = field(default_factory=dict, repr=False)
     _fresh: OrderedDict[int, _Connection] = field(default_factory=OrderedDict, repr=False)
     """Connections waiting for their first request's head, oldest first."""
@@ -855,7 +867,10 @@ class _Connection(asyncio.Protocol):
             extra.append((ECHO_OMITTED_HEADER, str(omitted)))
         key = self.server.echo_key
         if key is not None:
-            extra.append((ECHO_SIGNATURE_HEADER, sign_echo(key, echo, omitted)))
+            if signed_for(headers, (*self.server.names, self.local[0].lower())):
+                extra.append((ECHO_SIGNATURE_HEADER, sign_echo(key, echo, omitted)))
+            else:
+                self.counters.unsigned += 1
         accept = ", ".join(v for n, v in headers if n.lower() == "accept")
         if prefers_html(accept):
             line = from_bytes(self.head_block.split(b"\n", 1)[0].rstrip(b"\r"))

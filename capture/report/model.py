@@ -334,7 +334,10 @@ class Report:
     echoed: int = 0
     """Requests a reflector echoed (the pipeline's ``echoes``), altered or not."""
     echoes_signed: int = 0
-    """Of :attr:`echoed`, those whose echo was signed with the echo key (``--echo-key``)."""
+    """Of :attr:`echoed`, those whose echo was signed with the echo key (``--echo-key``):
+    checked here, or as the record files read say (:attr:`echoes_signed_recorded`)."""
+    echoes_signed_recorded: int = 0
+    """Of :attr:`echoes_signed`, those a record file says were signed."""
     echoes_ignored: int = 0
     """Echoes not signed with the echo key given, and so not compared."""
     masked_already: bool = False
@@ -637,7 +640,9 @@ def build_report(
         appendix=tuple(appendix),
         notes=tuple(safe(hide(n)) for n in notes),
         echoed=(counters or {}).get("echoes", 0),
-        echoes_signed=(counters or {}).get("echoes_signed", 0),
+        echoes_signed=(counters or {}).get("echoes_signed", 0)
+        + (counters or {}).get("echoes_signed_recorded", 0),
+        echoes_signed_recorded=(counters or {}).get("echoes_signed_recorded", 0),
         echoes_ignored=(counters or {}).get("echoes_unsigned", 0),
         masked_already=redactor is None and _all_masks(rows),
         numbers="" if region == "" else national_numbers(region),
@@ -1268,8 +1273,14 @@ def echo_trust(report: Report) -> str:
     said = ""
     echoed = max(report.echoed, len(report.injections))
     if echoed:
-        if report.echoes_signed >= echoed:
+        recorded = report.echoes_signed_recorded
+        if report.echoes_signed >= echoed and not recorded:
             said = "Every echo was signed with the echo key: the reflector's own."
+        elif report.echoes_signed >= echoed:
+            said = (
+                f"Every echo was signed with the echo key ({recorded:,} as the records read "
+                "say: checked when they were written)."
+            )
         elif report.echoes_signed:
             said = (
                 f"{report.echoes_signed:,} of them were signed with the echo key; the others "

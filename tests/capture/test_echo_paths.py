@@ -620,14 +620,35 @@ def test_without_an_echo_key_every_echo_is_compared_and_the_summary_says_unsigne
     assert "2 requests echoed by a reflector (echoes not signed, see --echo-key)" in err.getvalue()
 
 
-def test_a_signed_transit_read_back_from_jsonl_stays_signed(
+def test_a_signed_transit_read_back_from_jsonl_stays_signed_as_its_record_says(
     tmp_path: Path, echo_key: bytes
 ) -> None:
     first = io.StringIO()
     scan([_two_sites(tmp_path, echo_key)], detector=_detector(), out=first, err=io.StringIO())
     records = tmp_path / "records.jsonl"
     records.write_text(first.getvalue())
-    again = io.StringIO()
-    scan([str(records)], detector=_detector(), out=again, err=io.StringIO())
+    again, err = io.StringIO(), io.StringIO()
+    scan([str(records)], detector=_detector(), out=again, err=err)
     by_uri = {json.loads(x)["uri"]: json.loads(x) for x in again.getvalue().splitlines()}
     assert by_uri["/mine"]["echo_signed"] is True and "echo_signed" not in by_uri["/site"]
+    # The file keeps no echo to check again: it is said to be signed as it says.
+    assert "1 request echoed by a reflector (1 signed as their records say)" in err.getvalue()
+
+
+def test_with_an_echo_key_a_record_files_unsigned_transit_and_its_findings_are_left_out(
+    tmp_path: Path,
+) -> None:
+    """A JSONL written without a key (or by anyone) says a number was added on the way:
+    with the key, it is not believed, and the number it carried goes with it."""
+    first = io.StringIO()
+    scan([_lab_capture(tmp_path)], detector=_detector(), out=first, err=io.StringIO())
+    records = tmp_path / "records.jsonl"
+    records.write_text(first.getvalue())
+    set_echo_key(bytes(range(32)))
+    try:
+        out, err = io.StringIO(), io.StringIO()
+        scan([str(records)], detector=_detector(), out=out, err=err)
+    finally:
+        set_echo_key(None)
+    assert f"+{NUMBER}" not in out.getvalue() and '"injected"' not in out.getvalue()
+    assert "2 echoes not signed with the echo key ignored" in err.getvalue()

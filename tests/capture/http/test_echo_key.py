@@ -18,6 +18,7 @@ from capture.http.echo import (
 from capture.http.echo_key import (
     ECHO_SIGNATURE_HEADER,
     EchoKeyError,
+    host_named,
     make_key_file,
     read_key_file,
     sign_echo,
@@ -139,3 +140,56 @@ def test_a_key_file_is_not_made_through_a_link(tmp_path: Path) -> None:
     # A dangling link is a name taken: not followed to make a key where it points.
     assert not make_key_file(str(link))
     assert not target.exists()
+
+
+def test_a_signature_past_ascii_is_not_signed_rather_than_an_error() -> None:
+    echo = encode_echo(RECEIVED)
+    for forged in ("v1=é", "v1=\udcff", sign_echo(KEY, echo, 0) + "é"):
+        response = _response((ECHO_HEADER, echo), (ECHO_SIGNATURE_HEADER, forged))
+        assert not echo_signed(response.headers, KEY)
+
+
+def test_a_fifo_as_the_key_file_is_refused_at_once_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "echo.key"
+    os.mkfifo(fifo, 0o600)
+    with pytest.raises(EchoKeyError, match="not a regular file"):
+        read_key_file(str(fifo))
+
+
+def test_a_key_file_of_another_user_is_refused(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root can make a file another user owns")
+    path = tmp_path / "echo.key"
+    path.write_text("ab" * 32 + "\n")
+    path.chmod(0o600)
+    os.chown(path, 65534, 65534)
+    with pytest.raises(EchoKeyError, match=r"belongs to another user \(uid 65534\)"):
+        read_key_file(str(path))
+
+
+def test_a_signed_echo_of_a_request_to_another_host_is_not_believed() -> None:
+    """A site that passed the request on with the reflector's name as its Host got a
+    signed echo: of another request than the one sent (to the site)."""
+    received = (("Host", "reflector.example"), ("X-MSISDN", "447700900123"))
+    echo = encode_echo(received)
+    response = _response((ECHO_HEADER, echo), (ECHO_SIGNATURE_HEADER, sign_echo(KEY, echo, 0)))
+    moved = echoed_transit((("Host", "evil.example"),), response, KEY)
+    assert moved is not None and moved.signed is False
+    same = echoed_transit((("host", "REFLECTOR.example:80"),), response, KEY)
+    assert same is not None and same.signed is True
+
+
+@pytest.mark.parametrize(
+    ("value", "host"),
+    [
+        ("example.com", "example.com"),
+        (" Example.COM:8080 ", "example.com"),
+        ("[2001:db8::1]:80", "2001:db8::1"),
+        ("[::1]", "::1"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("198.51.100.2:80", "198.51.100.2"),
+    ],
+)
+def test_the_host_a_request_names_is_without_port_or_brackets(value: str, host: str) -> None:
+    assert host_named((("Accept", "*/*"), ("Host", value))) == host
+    assert host_named((("Accept", "*/*"),)) is None

@@ -498,9 +498,10 @@ def test_probe_reads_a_capped_echo_whole_and_says_what_it_left_out() -> None:
 def test_a_reflector_with_an_echo_key_signs_each_echo_capped_or_not() -> None:
     key = bytes(range(32))
     big = b"".join(b"X-Big-%d: %s\r\n" % (i, b"b" * 2000) for i in range(30))
+    head = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
     with running_reflector(Reflector(limits=Limits(max_head=64 * 1024), echo_key=key)) as port:
-        [(_, small, _)] = exchange(port, b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
-        [(_, capped, _)] = exchange(port, b"GET / HTTP/1.1\r\nHost: lab\r\n" + big + b"\r\n")
+        [(_, small, _)] = exchange(port, head + b"\r\n")
+        [(_, capped, _)] = exchange(port, head + big + b"\r\n")
     for headers in (small, capped):
         pairs = tuple(headers.items())
         assert echo_signed(pairs, key)
@@ -508,8 +509,26 @@ def test_a_reflector_with_an_echo_key_signs_each_echo_capped_or_not() -> None:
     assert ECHO_OMITTED_HEADER.lower() in capped
     # Without a key there is nothing to sign with.
     with running_reflector() as port:
-        [(_, unsigned, _)] = exchange(port, b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
+        [(_, unsigned, _)] = exchange(port, head + b"\r\n")
     assert ECHO_SIGNATURE_HEADER.lower() not in unsigned
+
+
+def test_only_the_echo_of_a_request_whose_host_names_the_reflector_is_signed() -> None:
+    """A site can pass the requests it gets on to the reflector, with a number added:
+    their Host names the site, and their echo is not signed; a name given with
+    --name (a DNS name, a public address behind NAT) is the reflector's."""
+    key = bytes(range(32))
+    reflector = Reflector(echo_key=key, names=("lab.example",))
+    answers = []
+    with running_reflector(reflector) as port:
+        for host in (b"evil.example", b"lab.example:8080", b"LAB.example", b"[::1]", b"127.0.0.1"):
+            [(_, headers, _)] = exchange(port, b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+            answers.append(ECHO_SIGNATURE_HEADER.lower() in headers)
+        [(_, hostless, _)] = exchange(port, b"GET / HTTP/1.0\r\n\r\n")
+    assert answers == [False, True, True, False, True]
+    assert ECHO_SIGNATURE_HEADER.lower() not in hostless
+    assert reflector.counters.unsigned == 3
+    assert "3 echoes not signed: the Host named neither" in reflector.counters.summary()
 
 
 def test_probe_with_the_echo_key_believes_its_reflector_and_refuses_another() -> None:
@@ -526,6 +545,26 @@ def test_probe_with_the_echo_key_believes_its_reflector_and_refuses_another() ->
                 pytest.raises(ProbeError, match="echo not signed with the echo key"),
             ):
                 probe(f"http://127.0.0.1:{port}/")
+    finally:
+        set_echo_key(None)
+
+
+def test_a_site_that_passes_requests_on_to_the_reflector_gets_no_signed_echo() -> None:
+    """The relay an outside tester built: a site (here 127.0.0.1) that passes each
+    request it gets on to the user's reflector (127.0.0.2), a number added, and
+    answers with the reflector's echo. The request names the site: its echo is not
+    signed, and probe with the key does not believe it."""
+    key = bytes(range(32))
+    try:
+        set_echo_key(key)
+        with (
+            running_reflector(Reflector(echo_key=key), bind="127.0.0.2") as port,
+            enrichment_proxy(("127.0.0.2", port), {"X-MSISDN": "447700900123"}) as relay,
+        ):
+            with pytest.raises(ProbeError, match="echo not signed with the echo key"):
+                probe(f"http://127.0.0.1:{relay}/")
+            # The reflector reached by its own address signs, as before.
+            assert probe(f"http://127.0.0.2:{port}/").diff.signed is True
     finally:
         set_echo_key(None)
 
