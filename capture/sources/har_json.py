@@ -141,13 +141,12 @@ def load_har(data: bytes) -> HarDocument:
             # Cut short where Python's parser fails at the end (orjson's account was
             # of a lone surrogate before it, or of half a pair the cut split).
             cut = _cut_at_end(exc, text)
-            if not cut and exc.msg == "Extra data":
-                # A whole document, then more (a second one, as cat joins them): its
-                # entries, all of them. Not other damage inside: a "}" that a bad
-                # byte put there closes an entry early and leaves what follows JSON
-                # for a while, so the entries before where the parser fails may be
-                # altered ones (found by an outside tester: a request without its
-                # headers, read as whole).
+            if not cut and exc.msg == "Extra data" and _joined(text, exc.pos):
+                # A whole document, then more (a second one, as cat joins them, or
+                # closing brackets and zeros): its entries, all of them. What else
+                # follows a document that ended early is the rest of it: bytes that
+                # closed an entry early (an outside tester's "]}}" in its headers)
+                # ended the document there, and that is damage (below).
                 return _before_more(text, exc, refused, data, where)
         except (ValueError, RecursionError):
             cut = False  # what orjson refused too: a number too long, NaN, too deep
@@ -172,6 +171,22 @@ def load_har(data: bytes) -> HarDocument:
     return HarDocument(partial, cut=ended, lone_surrogates=counter[0])
 
 
+def _joined(text: str, at: int) -> bool:
+    """Is what follows a whole document at ``at`` another one (an object whole), or
+    nothing but closing brackets, white space and zeros: no part of the first?"""
+    rest = text[at:].lstrip(" \t\n\r\0")
+    if not rest.strip("}] \t\n\r\0"):
+        return True
+    if rest[0] != "{":
+        return False
+    try:
+        with _deep_enough():
+            _DECODER.raw_decode(rest)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
 def _before_more(
     text: str, exc: json.JSONDecodeError, refused: orjson.JSONDecodeError, data: bytes, where: str
 ) -> HarDocument:
@@ -187,6 +202,11 @@ def _before_more(
     log = partial.get("log") if isinstance(partial, dict) else None
     if not isinstance(log, dict) or not isinstance(log.get("entries"), list) or not log["entries"]:
         raise HarJsonError(_said(refused, data, where))
+    if set(partial) != {"log"} or not _entry_shaped(log["entries"][-1]):
+        # Not a document whole: bytes that closed an entry early ended it there, and
+        # the rest of it was read as members after "log" (an outside tester's "]}}" in
+        # the last entry's headers left "response" there, and closing brackets after).
+        return _salvaged(text, where, _said(refused, data, where))
     damage = (
         f"more after the document, from line {exc.lineno}, column {exc.colno}: not read; "
         "every entry before that is reported, and any after it are missing from the results"
@@ -196,9 +216,6 @@ def _before_more(
 
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 """A byte that is no UTF-8, as ``surrogateescape`` decodes it."""
-
-_ENTRY_AHEAD = re.compile(r"[,\[][ \t\n\r]*\{")
-"""Where an item of an array may start: what :func:`_next_entry` tries."""
 
 _SPANS_SAID = 3
 """Stretches of lost entries named one by one in :attr:`HarDocument.damage`."""
@@ -226,7 +243,7 @@ def _salvaged(text: str, where: str, refusal: str) -> HarDocument:
     lost: list[tuple[int, int]] = []
     while True:
         since = _drop_suspect(entries, starts, stop)
-        resumed = _next_entry(text, stop)
+        resumed = _next_entry(text, since, stop)
         lost.append((since, len(text) if resumed is None else resumed))
         if resumed is None:
             break
@@ -252,12 +269,19 @@ def _salvaged(text: str, where: str, refusal: str) -> HarDocument:
     return HarDocument(tree, lone_surrogates=counter[0], damage=damage)
 
 
+def _entry_shaped(item: Any) -> bool:
+    """Is ``item`` an object with what every HAR entry has (``startedDateTime`` and
+    ``request``)?"""
+    return isinstance(item, dict) and "startedDateTime" in item and "request" in item
+
+
 def _drop_suspect(entries: list[Any], starts: list[int], stop: int) -> int:
     """Take from ``entries`` (read whole up to ``stop``, where the damage showed) what
-    the damage may have altered: any items after the last object, and that object;
+    the damage may have altered: the items after the last one shaped as an entry (an
+    entry closed early leaves its inner objects to be read as items), and that one;
     return where what was taken starts (``stop`` where nothing was)."""
     since = stop
-    while entries and not isinstance(entries[-1], dict):
+    while entries and not _entry_shaped(entries[-1]):
         entries.pop()
         since = starts.pop()
     if entries:
@@ -266,19 +290,48 @@ def _drop_suspect(entries: list[Any], starts: list[int], stop: int) -> int:
     return since
 
 
-def _next_entry(text: str, at: int) -> int | None:
-    """Where the first item of an array after ``at`` starts that reads whole as a HAR
-    entry (an object with ``startedDateTime`` and ``request``), or None."""
-    for found in _ENTRY_AHEAD.finditer(text, at):
-        start = found.end() - 1
-        try:
-            with _deep_enough():
-                item, _ = _DECODER.raw_decode(text, start)
-        except (ValueError, RecursionError):
+_TOKENS = re.compile(r'"(?:[^"\\\x00-\x1f]|\\.)*"|[{}\[\]]')
+"""A string whole, or a bracket: what :func:`_next_entry` counts depth by. A string
+holds no control character (JSON escapes them): a quote the damage added or took away
+makes strings of what is between them only to the end of its line, where a HAR that is
+laid out in lines (as browsers write them) is read right again."""
+
+
+def _next_entry(text: str, since: int, stop: int) -> int | None:
+    """Where reading starts again after damage: the first object after ``stop`` that
+    is an item of the entries array, reads whole as an entry and is followed by ``,``
+    or ``]``, or None. An item of that array is at the depth of ``since`` (where the
+    first entry left out starts), or shallower where the damage closed brackets: an
+    object nested deeper (an entry's own, a stray ``{`` the damage put in an entry and
+    what follows it) is not taken, so what is read is never part of an entry, nor a
+    whole entry with its start cut off. Depth is counted once over the text, strings
+    passed over whole."""
+    depth = 0
+    for token in _TOKENS.finditer(text, since):
+        bracket = token.group()
+        if bracket[0] == '"':
             continue
-        if isinstance(item, dict) and "startedDateTime" in item and "request" in item:
-            return start
+        if bracket in "]}":
+            depth -= 1
+            continue
+        at = token.start()
+        if bracket == "{" and depth <= 0 and at >= stop and _item_after_comma(text, at):
+            try:
+                with _deep_enough():
+                    item, end = _DECODER.raw_decode(text, at)
+            except (ValueError, RecursionError):
+                item, end = None, at
+            follows = text[_SPACE.match(text, end).end() :][:1]  # type: ignore[union-attr]
+            if _entry_shaped(item) and follows in (",", "]"):
+                return at
+        depth += 1
     return None
+
+
+def _item_after_comma(text: str, at: int) -> bool:
+    """Is the last character before ``at`` that is not white space a comma?"""
+    before = text[max(0, at - 64) : at].rstrip(" \t\n\r")
+    return before.endswith(",")
 
 
 def _line(text: str, at: int) -> int:
