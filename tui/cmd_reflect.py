@@ -19,6 +19,7 @@ from tui.common import (
     add_redact_arg,
     build_detector,
     byte_size,
+    note,
     output_width,
     take_notes,
     tcp_port,
@@ -264,6 +265,13 @@ def run(args: argparse.Namespace) -> int:
             sink.submit(record)
 
     names = tuple(name.lower().strip("[]") for name in args.name)
+    if echo_key() is not None:
+        # Said at the start: an echo left unsigned otherwise looks like a wrong key.
+        given = ", ".join(names) if names else "none given"
+        note(
+            "headerwatch: note: echoes are signed only for requests whose Host names this "
+            f"reflector: the address a request comes in on, or a --name ({given})"
+        )
     reflector = Reflector(detector, show, limits, echo_key=echo_key(), names=names)
     counters = reflector.counters
 
@@ -289,8 +297,8 @@ def run(args: argparse.Namespace) -> int:
     def ready(addresses: list[tuple[str, int]]) -> None:
         where = ", ".join(f"http://{'[' + h + ']' if ':' in h else h}:{p}/" for h, p in addresses)
         _err(f"headerwatch: reflecting on {where} (Ctrl-C stops)")
-        for note in take_notes():  # now, not at the exit of a server that runs for days
-            _err(note)
+        for line in take_notes():  # now, not at the exit of a server that runs for days
+            _err(line)
         if args.redact:
             _err(REDACTED_FROM_THEN_ON)
         if header is not None:

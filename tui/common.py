@@ -495,6 +495,11 @@ def pending_notes() -> list[str]:
     return list(dict.fromkeys(_NOTES))
 
 
+def note(line: str) -> None:
+    """Leave ``line`` for stderr with the set-up's other notes (:func:`take_notes`)."""
+    _NOTES.append(line)
+
+
 def take_notes() -> list[str]:
     """The notes for stderr the command's set-up left (:func:`build_detector`'s missing
     region), each once. :func:`tui.cli.main` prints them when the command has run: a

@@ -54,7 +54,7 @@ from capture.http.echo import (
     touched_findings,
     transit,
 )
-from capture.http.echo_key import echo_key
+from capture.http.echo_key import echo_key, signature_of
 from capture.http.http1 import (
     MAX_HEAD,
     MalformedHead,
@@ -435,6 +435,13 @@ def probe(
     received = echo_of(response)
     key = echo_key()
     if received is not None and key is not None and not echo_signed(response.headers, key):
+        if signature_of(response.headers) is None:
+            raise ProbeError(
+                f"{url}: answered {response.status} with an echo not signed with the echo "
+                f"key: a reflector signs only requests whose Host names it (here "
+                f"{printable(host_header)!r}: `reflect --name HOST` gives it another name), "
+                "or this is not yours: not believed"
+            )
         raise ProbeError(
             f"{url}: answered {response.status} with an echo not signed with the echo key "
             "(another reflector's, or written on the way): not believed"

@@ -565,6 +565,12 @@ def test_a_site_that_passes_requests_on_to_the_reflector_gets_no_signed_echo() -
                 probe(f"http://127.0.0.1:{relay}/")
             # The reflector reached by its own address signs, as before.
             assert probe(f"http://127.0.0.2:{port}/").diff.signed is True
+        # Reached by a name it was not given, it signs nothing, and probe says why.
+        with (
+            running_reflector(Reflector(echo_key=key)) as port,
+            pytest.raises(ProbeError, match=r"signs only requests whose Host names it"),
+        ):
+            probe(f"http://localhost:{port}/")
     finally:
         set_echo_key(None)
 
