@@ -78,6 +78,14 @@ def register(sub: Any) -> None:
         help="append records to FILE (created 0600, reopened on SIGHUP) instead of stdout",
     )
     p.add_argument(
+        "--output-max",
+        type=byte_size,
+        metavar="SIZE",
+        help="with --output: write no more records once FILE is SIZE (e.g. 2G), counting "
+        "them, until SIGHUP reopens it (logrotate); records are never written past "
+        "64 MiB from a full disk either (default: no size bound)",
+    )
+    p.add_argument(
         "--queue",
         type=int,
         default=10_000,
@@ -203,6 +211,9 @@ def run(args: argparse.Namespace) -> int:
     if args.queue < 1:
         _err("headerwatch: error: queue must be above 0")
         return EXIT_USAGE
+    if args.output_max is not None and not args.output:
+        _err("headerwatch: error: --output-max bounds the file of --output: give one")
+        return EXIT_USAGE
     ports = args.port or [8080]
     again = next((port for i, port in enumerate(ports) if port in ports[:i]), None)
     if again is not None:
@@ -253,7 +264,9 @@ def run(args: argparse.Namespace) -> int:
             loop_box[0].call_soon_threadsafe(stop_box[0].set)
 
     try:
-        sink: RecordSink[Record] = RecordSink(render, args.output, args.queue, output_closed)
+        sink: RecordSink[Record] = RecordSink(
+            render, args.output, args.queue, output_closed, max_bytes=args.output_max
+        )
     except OSError as exc:
         from capture.formats.pcapng import describe_os_error  # a rare path
 
@@ -283,6 +296,13 @@ def run(args: argparse.Namespace) -> int:
             # Requests answered after the output failed (or in the write it failed in):
             # reflected, and in no file.
             dropped += f"; {counted(sink.lost, 'record')} not recorded (output stopped)"
+        if sink.unrecorded:
+            # Answered, and not in the file: said with why, and how writing goes on.
+            why = sink.full_because or "the output was full"
+            dropped += (
+                f"; {counted(sink.unrecorded, 'record')} not recorded ({why}; "
+                "SIGHUP after rotating the file writes again)"
+            )
         return f"headerwatch: {counters.summary()}{dropped}"
 
     # As it starts, nothing has happened: the first tick of an idle reflector is quiet.

@@ -7,6 +7,13 @@ over with :meth:`RecordSink.submit`, which never blocks: when the queue is full 
 record is dropped and counted. The thread renders and writes them, in batches, to
 stdout or to an output file (opened for appending, created ``0600``, reopened on
 request for logrotate).
+
+An output file is bounded: a reflector on the internet is sent whatever anyone likes,
+and at thousands of requests a second its records would fill the disk (and with it
+every other service's). Past ``max_bytes`` (``--output-max``), or with less than
+:data:`DISK_RESERVE` left free where it is, records are not written but counted
+(:attr:`RecordSink.unrecorded`) while the reflector goes on answering; a reopen (after
+logrotate moved the file) writes again.
 """
 
 from __future__ import annotations
@@ -22,6 +29,10 @@ from capture.formats.private import create_private
 T = TypeVar("T")
 
 _STOP = object()
+
+DISK_RESERVE = 64 << 20
+"""Bytes an output file's file system keeps free: records that would leave less are
+not written (:attr:`RecordSink.unrecorded`)."""
 
 
 def _why(exc: OSError) -> str:
@@ -48,9 +59,17 @@ class RecordSink(Generic[T]):
         capacity: int = 10_000,
         on_closed: Callable[[str | None], None] | None = None,
         fd: int = 1,
+        max_bytes: int | None = None,
     ) -> None:
         self.render = render
         self.path = path
+        self.max_bytes = max_bytes
+        """Largest output file written to (None: no bound but the disk's)."""
+        self.unrecorded = 0
+        """Records not written because the output file reached ``max_bytes`` (or its
+        file system :data:`DISK_RESERVE`); counted by the writer thread."""
+        self.full_because = ""
+        """Why the last records were not written ("" while they are)."""
         self.on_closed = on_closed
         self.queue: queue.Queue[object] = queue.Queue(capacity)
         self.dropped = 0
@@ -60,6 +79,7 @@ class RecordSink(Generic[T]):
         self.closed = False
         self._reopen = threading.Event()
         self._fd = fd if path is None else self._open(path)
+        self._size = 0 if path is None else os.fstat(self._fd).st_size
         self._thread = threading.Thread(target=self._run, name="headerwatch-output", daemon=True)
         self._thread.start()
 
@@ -112,6 +132,8 @@ class RecordSink(Generic[T]):
         except queue.Full:
             return
         self._thread.join(timeout)
+        if self.path is not None and not self._thread.is_alive():
+            os.close(self._fd)  # the output file's, once nothing writes to it any more
 
     def _run(self) -> None:
         while True:
@@ -143,12 +165,17 @@ class RecordSink(Generic[T]):
                 return
             old, self._fd = self._fd, fd
             os.close(old)
+            self._size = os.fstat(fd).st_size
         lines = []
         for item in items:
             text = item.text if isinstance(item, _Line) else self.render(item)  # type: ignore[arg-type]
             lines.append(text)
         if not lines:
             return
+        if self.path is not None:
+            items, lines = self._bounded(items, lines)
+            if not lines:
+                return
         data = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
         done = 0
         try:
@@ -173,6 +200,36 @@ class RecordSink(Generic[T]):
             )
             return
         self.written += len(lines)
+        self._size += done
+
+    def _bounded(self, items: list[object], lines: list[str]) -> tuple[list[object], list[str]]:
+        """The items (and their lines) that fit in the output file: under
+        ``max_bytes`` and above the disk's reserve; the others are counted
+        (:attr:`unrecorded`), and why said (:attr:`full_because`)."""
+        room = None if self.max_bytes is None else self.max_bytes - self._size
+        try:
+            disk = os.fstatvfs(self._fd)
+            free = disk.f_bavail * disk.f_frsize - DISK_RESERVE
+        except OSError:
+            free = None
+        why = "--output-max reached"
+        if free is not None and (room is None or free < room):
+            room, why = free, "the disk is nearly full"
+        if room is None:
+            self.full_because = ""
+            return items, lines
+        kept = 0
+        for text in lines:
+            room -= len(text.encode("utf-8", "surrogateescape")) + 1
+            if room < 0:
+                break
+            kept += 1
+        if kept == len(lines):
+            self.full_because = ""
+            return items, lines
+        self.unrecorded += sum(not isinstance(x, _Line) for x in items[kept:])
+        self.full_because = why
+        return items[:kept], lines[:kept]
 
     def _lose(self, items: list[object]) -> None:
         """Count the records among ``items`` (not table headers) as never written."""

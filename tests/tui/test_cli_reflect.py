@@ -626,3 +626,28 @@ def test_a_key_file_others_can_read_is_refused_in_one_line_by_reflect_and_scan(
             f"headerwatch: error: echo key {key}: readable by other users (mode 0644); "
             f"chmod 600 {key}"
         ], done.stderr
+
+
+def test_output_max_stops_the_file_not_the_reflector_and_says_how_many_were_left_out(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "records.jsonl"
+    with reflect("--output", str(out), "--output-max", "1k", "--region", "GB") as (proc, port):
+        statuses = [get(port) for _ in range(12)]  # a record is about 250 bytes
+        code, err = stop(proc)
+    assert code == 0, err
+    assert statuses == [200] * 12  # every request answered
+    written = out.read_text().splitlines()
+    assert 0 < len(written) < 12 and out.stat().st_size <= 1024
+    assert (
+        f"{12 - len(written)} records not recorded (--output-max reached; SIGHUP after "
+        "rotating the file writes again)"
+    ) in err
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "reflect", "--output-max", "1M"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "headerwatch: error: --output-max bounds the file of --output: give one"
+    )

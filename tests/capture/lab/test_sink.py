@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
 
-from capture.lab.sink import RecordSink
+import pytest
+
+from capture.lab.sink import DISK_RESERVE, RecordSink
 
 
 def test_a_full_queue_drops_and_counts_instead_of_waiting() -> None:
@@ -80,3 +83,50 @@ def test_records_the_output_could_not_take_are_counted_as_lost(tmp_path: Path) -
     sink.close()
     assert (tmp_path / "out.jsonl.1").read_text() == "header\none\n"
     assert sink.lost == 2
+
+
+def _written(sink: RecordSink[str], lines: int) -> None:
+    for _ in range(100):  # bounded: 5 s
+        if sink.written + sink.unrecorded >= lines:
+            return
+        time.sleep(0.05)
+
+
+def test_past_output_max_records_are_counted_not_written_until_a_reopen(tmp_path: Path) -> None:
+    """A reflector on the internet is sent whatever anyone likes: its output file
+    stops at --output-max, and after logrotate's move and SIGHUP it writes again."""
+    path = tmp_path / "out.jsonl"
+    sink: RecordSink[str] = RecordSink(lambda s: s, str(path), max_bytes=1000)
+    for n in range(30):
+        sink.submit(f"{n:02d}" + "x" * 97)  # 100 bytes a line with its newline
+    _written(sink, 30)
+    assert path.stat().st_size == 1000 and sink.written == 10
+    assert sink.unrecorded == 20 and sink.full_because == "--output-max reached"
+    path.rename(tmp_path / "out.jsonl.1")
+    sink.reopen()
+    sink.submit("again")
+    sink.close()
+    assert path.read_text() == "again\n" and sink.full_because == ""
+    assert (tmp_path / "out.jsonl.1").read_text().splitlines()[-1].startswith("09")
+
+
+def test_records_are_not_written_into_the_last_64_mib_of_a_disk(tmp_path: Path) -> None:
+    """A real file system 3 MiB larger than the reserve: the records that would eat
+    into it are counted, and the disk is not filled."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs takes root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=67m", "tmpfs", str(disk)], check=True)
+    try:
+        sink: RecordSink[str] = RecordSink(lambda s: s, str(disk / "out.jsonl"))
+        line = "r" * (64 * 1024 - 1)
+        for _ in range(100):  # 6.25 MiB offered, about 3 MiB of room
+            sink.submit(line)
+        sink.close()
+        assert 0 < sink.written < 100 and sink.written + sink.unrecorded == 100
+        assert sink.full_because == "the disk is nearly full"
+        free = os.statvfs(disk)
+        assert free.f_bavail * free.f_frsize >= DISK_RESERVE
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
