@@ -211,6 +211,11 @@ def run(args: argparse.Namespace) -> int:
     if args.queue < 1:
         _err("headerwatch: error: queue must be above 0")
         return EXIT_USAGE
+    if args.name and not args.echo_key:
+        _err(
+            "headerwatch: error: --name names the reflector whose echoes --echo-key signs: give one"
+        )
+        return EXIT_USAGE
     if args.output_max is not None and not args.output:
         _err("headerwatch: error: --output-max bounds the file of --output: give one")
         return EXIT_USAGE
@@ -297,12 +302,12 @@ def run(args: argparse.Namespace) -> int:
             # reflected, and in no file.
             dropped += f"; {counted(sink.lost, 'record')} not recorded (output stopped)"
         if sink.unrecorded:
-            # Answered, and not in the file: said with why, and how writing goes on.
-            why = sink.full_because or "the output was full"
-            dropped += (
-                f"; {counted(sink.unrecorded, 'record')} not recorded ({why}; "
-                "SIGHUP after rotating the file writes again)"
-            )
+            # Answered, and not in the file: said with why, and while the file is still
+            # full, how writing goes on.
+            why = ", ".join(f"{n:,} {reason}" for reason, n in sink.unrecorded_by.items())
+            dropped += f"; {counted(sink.unrecorded, 'record')} not recorded ({why})"
+            if sink.full_because:
+                dropped += "; the file is full: SIGHUP after rotating it writes again"
         return f"headerwatch: {counters.summary()}{dropped}"
 
     # As it starts, nothing has happened: the first tick of an idle reflector is quiet.

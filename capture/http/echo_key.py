@@ -126,8 +126,8 @@ def read_key_file(path: str) -> bytes:
     if st.st_mode & 0o077:
         # Whoever can read it can sign echoes: a capture's evidence would then be theirs.
         raise EchoKeyError(
-            f"echo key {path}: readable by other users (mode {stat.S_IMODE(st.st_mode):04o});"
-            f" chmod 600 {path}"
+            f"echo key {path}: other users can read or change it (mode "
+            f"{stat.S_IMODE(st.st_mode):04o}); chmod 600 {path}"
         )
     try:
         key = bytes.fromhex(text.decode("ascii").strip())

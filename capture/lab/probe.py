@@ -438,9 +438,9 @@ def probe(
         if signature_of(response.headers) is None:
             raise ProbeError(
                 f"{url}: answered {response.status} with an echo not signed with the echo "
-                f"key: a reflector signs only requests whose Host names it (here "
-                f"{printable(host_header)!r}: `reflect --name HOST` gives it another name), "
-                "or this is not yours: not believed"
+                "key: a reflector signs only with --echo-key, and only requests whose Host "
+                f"names it (here {printable(host_header)!r}: reflect --name HOST gives it "
+                "another name), or this is not yours: not believed"
             )
         raise ProbeError(
             f"{url}: answered {response.status} with an echo not signed with the echo key "

@@ -68,6 +68,9 @@ class RecordSink(Generic[T]):
         self.unrecorded = 0
         """Records not written because the output file reached ``max_bytes`` (or its
         file system :data:`DISK_RESERVE`); counted by the writer thread."""
+        self.unrecorded_by: dict[str, int] = {}
+        """:attr:`unrecorded` by why (``--output-max reached``, ``the disk was nearly
+        full``)."""
         self.full_because = ""
         """Why the last records were not written ("" while they are)."""
         self.on_closed = on_closed
@@ -214,7 +217,7 @@ class RecordSink(Generic[T]):
             free = None
         why = "--output-max reached"
         if free is not None and (room is None or free < room):
-            room, why = free, "the disk is nearly full"
+            room, why = free, "the disk was nearly full"
         if room is None:
             self.full_because = ""
             return items, lines
@@ -227,7 +230,9 @@ class RecordSink(Generic[T]):
         if kept == len(lines):
             self.full_because = ""
             return items, lines
-        self.unrecorded += sum(not isinstance(x, _Line) for x in items[kept:])
+        left = sum(not isinstance(x, _Line) for x in items[kept:])
+        self.unrecorded += left
+        self.unrecorded_by[why] = self.unrecorded_by.get(why, 0) + left
         self.full_because = why
         return items[:kept], lines[:kept]
 

@@ -623,7 +623,7 @@ def test_a_key_file_others_can_read_is_refused_in_one_line_by_reflect_and_scan(
         assert done.returncode == 2, done.stderr
         lines = done.stderr.strip().splitlines()
         assert lines == [
-            f"headerwatch: error: echo key {key}: readable by other users (mode 0644); "
+            f"headerwatch: error: echo key {key}: other users can read or change it (mode 0644); "
             f"chmod 600 {key}"
         ], done.stderr
 
@@ -639,15 +639,22 @@ def test_output_max_stops_the_file_not_the_reflector_and_says_how_many_were_left
     assert statuses == [200] * 12  # every request answered
     written = out.read_text().splitlines()
     assert 0 < len(written) < 12 and out.stat().st_size <= 1024
+    left = 12 - len(written)
     assert (
-        f"{12 - len(written)} records not recorded (--output-max reached; SIGHUP after "
-        "rotating the file writes again)"
+        f"{left} records not recorded ({left} --output-max reached); the file is full: "
+        "SIGHUP after rotating it writes again"
     ) in err
-    done = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "reflect", "--output-max", "1M"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert done.returncode == 2
-    assert done.stderr.strip() == (
-        "headerwatch: error: --output-max bounds the file of --output: give one"
-    )
+    # Options that bound or name what another option gives: refused without it.
+    for argv, said in (
+        (["--output-max", "1M"], "--output-max bounds the file of --output: give one"),
+        (
+            ["--name", "lab.example"],
+            "--name names the reflector whose echoes --echo-key signs: give one",
+        ),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "reflect", *argv],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 2
+        assert done.stderr.strip() == f"headerwatch: error: {said}"

@@ -108,8 +108,8 @@ def test_a_new_key_file_is_private_random_and_read_back(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "mode", "said"),
     [
-        ("00" * 32 + "\n", 0o644, "readable by other users (mode 0644); chmod 600"),
-        ("00" * 32 + "\n", 0o640, "readable by other users (mode 0640)"),
+        ("00" * 32 + "\n", 0o644, "other users can read or change it (mode 0644); chmod 600"),
+        ("00" * 32 + "\n", 0o640, "other users can read or change it (mode 0640)"),
         ("00" * 15 + "\n", 0o600, "15 bytes, fewer than 16"),
         ("not a key\n", 0o600, "not a key (hex digits"),
         ("\xe9" * 4, 0o600, "not a key (hex digits"),

@@ -102,6 +102,7 @@ def test_past_output_max_records_are_counted_not_written_until_a_reopen(tmp_path
     _written(sink, 30)
     assert path.stat().st_size == 1000 and sink.written == 10
     assert sink.unrecorded == 20 and sink.full_because == "--output-max reached"
+    assert sink.unrecorded_by == {"--output-max reached": 20}
     path.rename(tmp_path / "out.jsonl.1")
     sink.reopen()
     sink.submit("again")
@@ -125,7 +126,8 @@ def test_records_are_not_written_into_the_last_64_mib_of_a_disk(tmp_path: Path) 
             sink.submit(line)
         sink.close()
         assert 0 < sink.written < 100 and sink.written + sink.unrecorded == 100
-        assert sink.full_because == "the disk is nearly full"
+        assert sink.full_because == "the disk was nearly full"
+        assert sink.unrecorded_by == {"the disk was nearly full": sink.unrecorded}
         free = os.statvfs(disk)
         assert free.f_bavail * free.f_frsize >= DISK_RESERVE
     finally:
