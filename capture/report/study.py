@@ -69,7 +69,9 @@ STUDY_METHOD = (
     "inconclusive, when the test cannot tell: it went over HTTPS (no one on the way can "
     "add headers inside TLS), over Wi-Fi (the label says net=wifi), or had no echo (the "
     "probe failed, or a captured request was never answered by a reflector, so what the "
-    "device sent is not known, whatever the request carried). Tests are "
+    "device sent is not known, whatever the request carried). An echo signed with the "
+    "tester's echo key (reflect --echo-key) says so (\"signed\"): only the tester's "
+    "reflector can have written it, where any server can write one that is not. Tests are "
     "grouped by the label given to probe --label, else by the client address range "
     "(/24 for IPv4, /48 for IPv6)."
 )
@@ -301,6 +303,8 @@ def probe_test(obj: Mapping[str, Any], redactor: Redactor | None = None) -> Test
     )
     headers = tuple(dict.fromkeys(safe(n) for n in names))
     echo = "weak JSON echo" if obj.get("echo") == "json-echo" else "reflector's echo"
+    if obj.get("echo_signed") is True:
+        echo += ", signed"
     if identities:
         return Test(
             stamp, target, network, INJECTED, f"{echo}: identity added", headers, identities, True
@@ -335,11 +339,13 @@ def record_test(
             )
         )
         ids = tuple(_mask(redactor, f.kind, f.normalized) for f in found)
+        echo = "echo, signed" if moved.signed else "echo"
         if ids:
             return Test(
-                req.ts, target, network, INJECTED, "echo: identity added", headers, ids, True
+                req.ts, target, network, INJECTED, f"{echo}: identity added", headers, ids, True
             )
-        return Test(req.ts, target, network, CLEAN, "echo: no identity added", headers, (), True)
+        why = f"{echo}: no identity added"
+        return Test(req.ts, target, network, CLEAN, why, headers, (), True)
     found = [f for f in record.identities if f.where == WHERE_HEADER]
     seen = vantage(record, received)
     if seen.vantage == SENT:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from capture.model import Transit
@@ -193,3 +194,18 @@ def test_a_labels_number_has_the_mask_of_the_same_number_injected() -> None:
     assert imsi.network == f"imsi {redactor.mask('imsi', '234150123456789')}"
     other = probe_test(_probe(label="lab 12345678"), redactor)  # neither: a label's mask
     assert other.network == f"lab {redactor.mask('label', '12345678')}"
+
+
+def test_a_test_whose_echo_was_signed_with_the_echo_key_says_so() -> None:
+    injected = {
+        "injected": [["X-MSISDN", "447700900123"]],
+        "findings": [{"kind": "msisdn", "normalized": "+447700900123", "name": "X-MSISDN"}],
+    }
+    assert probe_test(_probe(echo_signed=True, **injected)).why == (
+        "reflector's echo, signed: identity added"
+    )
+    assert probe_test(_probe(**injected)).why == "reflector's echo: identity added"
+    sent = (("Host", "r.example"),)
+    moved = Transit((*sent, ("Via", "1.1 gw")), (("Via", "1.1 gw"),), signed=True)
+    test = record_test(dataclasses.replace(record(headers=sent), transit=moved))
+    assert (test.verdict, test.why) == (CLEAN, "echo, signed: no identity added")
