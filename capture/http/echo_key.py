@@ -17,10 +17,7 @@ The same file, copied to the laptop, is what the capture side is given.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import os
-import secrets
 import stat
 from collections.abc import Collection, Sequence
 
@@ -64,6 +61,11 @@ def signed_text(echo: str, omitted: int) -> bytes:
 
 def sign_echo(key: bytes, echo: str, omitted: int) -> str:
     """The :data:`ECHO_SIGNATURE_HEADER` value of an echo."""
+    # Imported here: every pipeline imports this module, few sign or check (hashlib
+    # and its OpenSSL constructors were 3 ms of every scan's start-up).
+    import hashlib
+    import hmac
+
     return _PREFIX + hmac.new(key, signed_text(echo, omitted), hashlib.sha256).hexdigest()
 
 
@@ -104,6 +106,8 @@ def signature_holds(key: bytes, echo: str, omitted: int, signature: str | None) 
         return False
     # As bytes: compare_digest raises TypeError for a str past ASCII, and the
     # signature is what any server sent (one byte of it stopped a scan).
+    import hmac  # with sign_echo's
+
     given = signature.strip().encode("utf-8", "surrogateescape")
     return hmac.compare_digest(sign_echo(key, echo, omitted).encode("ascii"), given)
 
@@ -150,6 +154,8 @@ def make_key_file(path: str) -> bool:
     The key is written to a new file beside ``path`` and linked there whole: two
     reflectors started at once with one new key file (a lab's on two ports) never
     read it half written, and the one that comes second reads the first one's key."""
+    import secrets  # a key is made once, by reflect
+
     if os.path.lexists(path):
         return False
     folder = os.path.dirname(path) or "."
