@@ -193,3 +193,15 @@ def test_a_signed_echo_of_a_request_to_another_host_is_not_believed() -> None:
 def test_the_host_a_request_names_is_without_port_or_brackets(value: str, host: str) -> None:
     assert host_named((("Accept", "*/*"), ("Host", value))) == host
     assert host_named((("Accept", "*/*"),)) is None
+
+
+def test_a_pipeline_loads_no_hashing_until_an_echo_is_signed_or_checked() -> None:
+    """Every pipeline imports the echo key's module: hashlib and its OpenSSL
+    constructors were 3 ms of every scan's start-up."""
+    from tests.helpers import fresh_python
+
+    loaded = fresh_python(
+        "import sys\nimport capture.pipeline\n"
+        "print(sorted(m for m in ('hashlib', 'hmac', 'secrets') if m in sys.modules))\n"
+    )
+    assert loaded.strip() == "[]"
