@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from capture.identity.encodings import base64_json, base64_text
+
 DETECTOR = "recurrence"
 DEFAULT_SITES = 3
 MIN_LENGTH = 16
@@ -184,12 +186,35 @@ _ADDRESS_MARKS = ("://", "%3a%2f%2f", "%253a%252f%252f")
 # A name made of dotted words, an app's package or a host ("com.sceneway.kankan", sent
 # by every copy of one app: ntop/nDPI's 1kxun.pcap), names the app or the site, as an
 # API key does, not the person. A JWT's dotted parts are far longer than words.
+# The first two characters of base64 of "http" and of a JSON object or list
+# (encodings.B64_JSON_START): the values _wrapped decodes.
+_WRAPPED_HEADS = frozenset({"aH", "ey", "ew", "W3", "Wy"})
 _DOTTED_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,23}(?:\.[A-Za-z][A-Za-z0-9_-]{0,23})+")
+
+
+def _wrapped(value: str) -> bool:
+    """Is ``value`` an address or a JSON document in base64 (an ad tag's
+    ``ref=aHR0cHM6Ly9…``, a beacon's ``data=eyJwYWdlIjo…``): a page's address or
+    state, which recurs at every tracker the page reports to as the address itself
+    does? What such JSON holds is judged field by field where it is sent
+    (:func:`~capture.identity.encodings.base64_json`); it is no token whole."""
+    if value.startswith("aHR0c"):
+        text = base64_text(value)
+        return text is not None and text.startswith(("http://", "https://"))
+    raw = base64_json(value)
+    if raw is None:
+        return False
+    import orjson  # with the detector, which reads JSON already
+
+    try:
+        return isinstance(orjson.loads(raw), dict | list)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def opaque(value: str) -> bool:
     """Could ``value`` be an identifying token: long, one token, high entropy, and
-    not an address?"""
+    not an address, nor one or a JSON document wrapped in base64?"""
     if len(value) < MIN_LENGTH or len(value) > 512:
         return False
     if not _TOKEN.fullmatch(value) or _DATE.match(value):
@@ -200,6 +225,8 @@ def opaque(value: str) -> bool:
         lowered = value.lower()
         if any(mark in lowered for mark in _ADDRESS_MARKS):
             return False
+    if value[:2] in _WRAPPED_HEADS and _wrapped(value):
+        return False
     return entropy(value) >= MIN_ENTROPY
 
 

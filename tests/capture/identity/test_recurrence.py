@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from importlib import resources
@@ -70,10 +71,28 @@ def test_long_high_entropy_tokens_are_opaque(value: str) -> None:
         # (ntop/nDPI's 1kxun.pcap: Client-Package to three sites).
         "com.sceneway.kankan",
         "static.xx.fbcdn.net",
+        # A page's address or state in base64 (an ad tag's ref=, a beacon's data=):
+        # it reaches every tracker the page reports to, as the address itself does.
+        base64.b64encode(b"https://news.example.org/2026/12/07/some-article").decode(),
+        base64.urlsafe_b64encode(b'{"page":"https://news.example.org/a","ts":17}').decode(),
+        base64.b64encode(b'[{"event":"view","url":"http://shop.example/"}]').decode(),
     ],
 )
 def test_words_dates_lists_addresses_and_dotted_names_are_not_opaque(value: str) -> None:
     assert not opaque(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # Tokens that start as base64 of JSON or of "http" does, and are neither.
+        "eyJhbGciOiJIUzI1NiJ9xQ2mP4vR8tL1wN6yB3cH7jF5sD0aE",
+        "aHR0cZx9kQ2mP4vR8tL1wN6yB3cH7jF5sD0aE",
+        "W3sZx9kQ2mP4vR8tL1wN6yB3cH7jF5sD0aE",
+    ],
+)
+def test_tokens_that_start_like_wrapped_content_stay_opaque(value: str) -> None:
+    assert opaque(value)
 
 
 @pytest.mark.parametrize(
