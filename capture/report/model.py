@@ -1294,5 +1294,6 @@ def echo_trust(report: Report) -> str:
             )
     if report.echoes_ignored:
         ignored = counted(report.echoes_ignored, "echo", "echoes")
-        said += f" {ignored} not signed with the echo key were ignored."
+        were = "was" if report.echoes_ignored == 1 else "were"
+        said += f" {ignored} not signed with the echo key {were} ignored."
     return said.strip()

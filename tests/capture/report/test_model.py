@@ -498,5 +498,7 @@ def test_the_injection_section_says_whether_its_echoes_were_signed_with_the_echo
         "any server. 2 echoes not signed with the echo key were ignored."
     )
     assert "Every echo was signed with the echo key" in render_markdown(signed)
+    one = build_report(records, counters={"echoes": 3, "echoes_signed": 3, "echoes_unsigned": 1})
+    assert echo_trust(one).endswith(" 1 echo not signed with the echo key was ignored.")
     assert "Every echo was signed with the echo key" in render_html(signed)
     assert build_report([]).echoed == 0 and echo_trust(build_report([])) == ""
