@@ -217,6 +217,9 @@ def _before_more(
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 """A byte that is no UTF-8, as ``surrogateescape`` decodes it."""
 
+_ENTRIES_KEY = re.compile(r'"entries"[ \t\n\r]*:[ \t\n\r]*\[')
+"""Where the entries start, looked for after damage before them."""
+
 _SPANS_SAID = 3
 """Stretches of lost entries named one by one in :attr:`HarDocument.damage`."""
 
@@ -238,10 +241,27 @@ def _salvaged(text: str, where: str, refusal: str) -> HarDocument:
         raise HarJsonError(refusal) from None
     log = tree.get("log")
     entries = log.get("entries") if isinstance(log, dict) else None
+    closed, head = False, ""
     if not isinstance(entries, list):
-        raise HarJsonError(refusal)  # damaged before its entries: nothing to go by
+        # Damaged before its entries (in its pages or creator): the entries are read
+        # from where they start, and what precedes them, but the version, is not.
+        found = _ENTRIES_KEY.search(text, stop)
+        if found is None:
+            raise HarJsonError(refusal)
+        starts = []
+        with _deep_enough():
+            entries, stop, closed = _array(text, found.end(), _DECODER, starts)
+        # What of the log was read whole before the damage (its version, its creator,
+        # which says who recorded the requests) is kept.
+        kept = (
+            {k: v for k, v in log.items() if k in ("version", "creator")}
+            if isinstance(log, dict)
+            else {}
+        )
+        tree = {"log": {**kept, "entries": entries}}
+        head = f"; what comes before its entries (lines 1-{_line(text, found.start())}) is not read"
     lost: list[tuple[int, int]] = []
-    while True:
+    while not closed:
         since = _drop_suspect(entries, starts, stop)
         resumed = _next_entry(text, since, stop)
         lost.append((since, len(text) if resumed is None else resumed))
@@ -262,10 +282,13 @@ def _salvaged(text: str, where: str, refusal: str) -> HarDocument:
     more_spans = (
         f" and {len(lost) - _SPANS_SAID:,} more stretches" if len(lost) > _SPANS_SAID else ""
     )
-    damage = (
-        f"{where}; the entries in lines {', '.join(spans)}{more_spans} are not read, as the "
-        "damage may have altered them; every other entry is reported"
+    entries_lost = (
+        f"; the entries in lines {', '.join(spans)}{more_spans} are not read, as the damage "
+        "may have altered them"
+        if lost
+        else ""
     )
+    damage = f"{where}{head}{entries_lost}; every other entry is reported"
     return HarDocument(tree, lone_surrogates=counter[0], damage=damage)
 
 

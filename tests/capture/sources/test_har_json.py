@@ -326,3 +326,21 @@ def test_a_scan_of_a_har_damaged_inside_reports_the_entries_it_left_whole_and_wa
     assert "are not read, as the damage may have altered them; every other entry is reported)" in (
         said
     )
+
+
+def test_damage_before_the_entries_loses_what_precedes_them_not_the_entries() -> None:
+    data = (HARS / "chrome51.har").read_bytes()
+    whole = orjson.loads(data)["log"]
+    at = data.index(b'"pages"') + 20  # inside the pages, before the entries
+    for broken in (data[:at] + b"}" + data[at:], data[:at] + b"\xff" + data[at:]):
+        read = load_har(broken)
+        log = read.doc["log"]
+        assert log["entries"] == whole["entries"]
+        assert log["version"] == whole["version"] and log["creator"] == whole["creator"]
+        assert read.damage is not None
+        assert "; what comes before its entries (lines 1-37) is not read; every other" in (
+            read.damage
+        )
+    # A "log" the damage left as something else than an object: its entries still.
+    odd = b'{"log": "v", } "entries": [{"startedDateTime": "2024-01-01T00:00:00Z", "request": {}}]}'
+    assert len(load_har(odd).doc["log"]["entries"]) == 1
