@@ -211,11 +211,6 @@ def run(args: argparse.Namespace) -> int:
     if args.queue < 1:
         _err("headerwatch: error: queue must be above 0")
         return EXIT_USAGE
-    if args.name and not args.echo_key:
-        _err(
-            "headerwatch: error: --name names the reflector whose echoes --echo-key signs: give one"
-        )
-        return EXIT_USAGE
     if args.output_max is not None and not args.output:
         _err("headerwatch: error: --output-max bounds the file of --output: give one")
         return EXIT_USAGE
@@ -230,6 +225,12 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     # After the limits: --max-head's own bound (what probe reads) is said first.
     detector = build_detector(args)
+    if args.name and echo_key() is None:
+        # After the config file is read: its [echo] key is an echo key too.
+        _err(
+            "headerwatch: error: --name names the reflector whose echoes --echo-key signs: give one"
+        )
+        return EXIT_USAGE
     room = descriptor_room()
     if limits.max_connections > room:
         _err(
@@ -304,7 +305,9 @@ def run(args: argparse.Namespace) -> int:
         if sink.unrecorded:
             # Answered, and not in the file: said with why, and while the file is still
             # full, how writing goes on.
-            why = ", ".join(f"{n:,} {reason}" for reason, n in sink.unrecorded_by.items())
+            # list() in one step: the writer thread may add a why meanwhile.
+            reasons = list(sink.unrecorded_by.items())
+            why = ", ".join(f"{n:,} {reason}" for reason, n in reasons)
             dropped += f"; {counted(sink.unrecorded, 'record')} not recorded ({why})"
             if sink.full_because:
                 dropped += "; the file is full: SIGHUP after rotating it writes again"

@@ -111,6 +111,16 @@ def echo_signed(headers: tuple[Header, ...], key: bytes) -> bool:
     return signature_holds(key, value, omitted_of(headers), signature_of(headers))
 
 
+def echo_believed(
+    sent: tuple[Header, ...], received: tuple[Header, ...], headers: tuple[Header, ...], key: bytes
+) -> bool:
+    """Whether the echo of ``received`` among response ``headers`` is to be believed
+    with the echo ``key``: signed with it, and of this request, one addressed to the
+    host it was sent to. The reflector signs only what names it; a site that passed a
+    request on to it with another Host has a signed echo of another request."""
+    return echo_signed(headers, key) and host_named(sent) == host_named(received)
+
+
 def echoed_transit(
     sent: tuple[Header, ...], response: Response, key: bytes | None = None
 ) -> Transit | None:
@@ -130,11 +140,7 @@ def echoed_transit(
     if moved.removed and omitted_of(response.headers):
         moved = replace(moved, removed=())
     if key is not None:
-        # Signed, and of this request: one addressed to the host it was sent to. The
-        # reflector signs only what names it; a site that passed a request on to it
-        # with another Host has a signed echo of another request.
-        signed = echo_signed(response.headers, key) and host_named(sent) == host_named(received)
-        moved = replace(moved, signed=signed)
+        moved = replace(moved, signed=echo_believed(sent, received, response.headers, key))
     return moved
 
 

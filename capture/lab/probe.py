@@ -48,8 +48,8 @@ from capture.formats.jsonl import finding_to_dict
 from capture.http.echo import (
     ECHO_HEADER,
     carries_echo,
+    echo_believed,
     echo_of,
-    echo_signed,
     omitted_of,
     touched_findings,
     transit,
@@ -434,7 +434,11 @@ def probe(
     )
     received = echo_of(response)
     key = echo_key()
-    if received is not None and key is not None and not echo_signed(response.headers, key):
+    if (
+        received is not None
+        and key is not None
+        and not echo_believed(sent, received, response.headers, key)
+    ):
         if signature_of(response.headers) is None:
             raise ProbeError(
                 f"{url}: answered {response.status} with an echo not signed with the echo "

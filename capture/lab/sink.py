@@ -12,7 +12,7 @@ An output file is bounded: a reflector on the internet is sent whatever anyone l
 and at thousands of requests a second its records would fill the disk (and with it
 every other service's). Past ``max_bytes`` (``--output-max``), or with less than
 :data:`DISK_RESERVE` left free where it is, records are not written but counted
-(:attr:`RecordSink.unrecorded`) while the reflector goes on answering; a reopen (after
+(:attr:`RecordSink.unrecorded_by`) while the reflector goes on answering; a reopen (after
 logrotate moved the file) writes again.
 """
 
@@ -32,7 +32,7 @@ _STOP = object()
 
 DISK_RESERVE = 64 << 20
 """Bytes an output file's file system keeps free: records that would leave less are
-not written (:attr:`RecordSink.unrecorded`)."""
+not written (:attr:`RecordSink.unrecorded_by`)."""
 
 
 def _why(exc: OSError) -> str:
@@ -65,12 +65,10 @@ class RecordSink(Generic[T]):
         self.path = path
         self.max_bytes = max_bytes
         """Largest output file written to (None: no bound but the disk's)."""
-        self.unrecorded = 0
-        """Records not written because the output file reached ``max_bytes`` (or its
-        file system :data:`DISK_RESERVE`); counted by the writer thread."""
         self.unrecorded_by: dict[str, int] = {}
-        """:attr:`unrecorded` by why (``--output-max reached``, ``the disk was nearly
-        full``)."""
+        """Records not written because the output file reached ``max_bytes`` (or its
+        file system :data:`DISK_RESERVE`), by why (``--output-max reached``, ``the disk
+        was nearly full``); counted by the writer thread."""
         self.full_because = ""
         """Why the last records were not written ("" while they are)."""
         self.on_closed = on_closed
@@ -92,6 +90,12 @@ class RecordSink(Generic[T]):
         # numbers. Append: logrotate's copytruncate and several writers stay
         # consistent. Raises OSError for the caller.
         return create_private(path, append=True)
+
+    @property
+    def unrecorded(self) -> int:
+        """Records not written for want of room (:attr:`unrecorded_by`, all reasons)."""
+        # list() in one step: the writer thread may add a why meanwhile.
+        return sum(list(self.unrecorded_by.values()))
 
     @property
     def lost(self) -> int:
@@ -207,8 +211,8 @@ class RecordSink(Generic[T]):
 
     def _bounded(self, items: list[object], lines: list[str]) -> tuple[list[object], list[str]]:
         """The items (and their lines) that fit in the output file: under
-        ``max_bytes`` and above the disk's reserve; the others are counted
-        (:attr:`unrecorded`), and why said (:attr:`full_because`)."""
+        ``max_bytes`` and above the disk's reserve; the others are counted by why
+        (:attr:`unrecorded_by`), the last why kept (:attr:`full_because`)."""
         room = None if self.max_bytes is None else self.max_bytes - self._size
         try:
             disk = os.fstatvfs(self._fd)
@@ -231,7 +235,6 @@ class RecordSink(Generic[T]):
             self.full_because = ""
             return items, lines
         left = sum(not isinstance(x, _Line) for x in items[kept:])
-        self.unrecorded += left
         self.unrecorded_by[why] = self.unrecorded_by.get(why, 0) + left
         self.full_because = why
         return items[:kept], lines[:kept]

@@ -658,3 +658,13 @@ def test_output_max_stops_the_file_not_the_reflector_and_says_how_many_were_left
         )  # fmt: skip
         assert done.returncode == 2
         assert done.stderr.strip() == f"headerwatch: error: {said}"
+
+
+def test_name_goes_with_the_echo_key_of_the_config_file_too(tmp_path: Path) -> None:
+    key = tmp_path / "echo.key"
+    config = tmp_path / "c.toml"
+    config.write_text(f'[echo]\nkey = "{key}"\n')
+    with reflect("--config", str(config), "--name", "lab.example", "--region", "GB") as (proc, _):
+        code, err = stop(proc)
+    assert code == 0 and "error" not in err, err
+    assert key.exists()
