@@ -13,7 +13,7 @@ import ipaddress
 from bisect import bisect_left
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 from capture import gaps
 from capture.http.echo import added_on_the_way, echoed_transit, touched_findings
@@ -65,6 +65,24 @@ _ZERO_MACS = bytes(12)
 # a scan of a large log): capture.model.positional_new.
 _new_record = positional_new(Record)
 _new_request_seen = positional_new(RequestSeen)
+
+DETECT_BATCH = 128
+"""Requests a file scan's reader lets pile up, undetected, before detection reads them
+all in one go (:meth:`Pipeline._detect_waiting`). Read one by one between the frames
+that complete them, detection's code and tables and the reader's pushed each other
+out of the CPU's caches: on ad and analytics traffic the same scan took a third more
+time for it (bench/scan_bench.py's detection-cost lines, docs/scale.md)."""
+
+
+class _Undetected:
+    """A request's place among the events, its record's id taken, until detection
+    reads it with the others of its batch (:meth:`Pipeline._detect_waiting`)."""
+
+    __slots__ = ("id", "request")
+
+    def __init__(self, rid: int, request: Request) -> None:
+        self.id = rid
+        self.request = request
 
 
 class Detector(Protocol):
@@ -143,13 +161,14 @@ class Pipeline:
             on_echo=self._on_echo,
             on_unanswered=self._on_unanswered,
         )
-        self._lone: Record | None = None
+        self._lone: Record | _Undetected | None = None
         """The one request held, while it waits for its connection's verdict and
         nothing else is held (nor any connection's requests kept in _held_flows): the
         common case, a connection's first request, its verdict a round trip later.
         It goes as soon as the verdict comes (_on_settled) and skips the queue;
         anything else to hold, or its connection's echo, or a bound, queues it
-        first (_queue_lone)."""
+        first (_queue_lone). While a file scan reads, made without detection
+        (:class:`_Undetected`), which comes when it goes (:meth:`_lone_goes`)."""
         self._held: OrderedDict[int, Record] = OrderedDict()
         """Requests waiting for their connection's verdict, by id (capture order)."""
         self._ready: set[int] = set()
@@ -161,7 +180,16 @@ class Pipeline:
         """Requests let go at a bound (``ECHO_WAIT``, ``HOLD_LIMIT``) whose reflector's
         echo came after: their records lack what it showed."""
         self.reassembler = Reassembler(self.tracker, limits, shard.owns if shard else None)
-        self._out: list[Event] = []
+        self._out: list[Event | _Undetected] = []
+        """The events completed since they were last handed out; during a file scan's
+        read (:meth:`run_capture`), with the requests whose detection waits for their
+        batch in their places (:meth:`_later`)."""
+        self._defer = False
+        """Requests that go out at once are detected in batches (:meth:`_later`): while
+        :meth:`run_capture` reads a file for a detecting pipeline that pairs no
+        responses (nothing then looks at such a record before it is handed out)."""
+        self._waiting = 0
+        """Requests in :attr:`_out` whose detection waits (:class:`_Undetected`)."""
         self._frame_app: str | None = None
         """The app of the frame being decoded, when the capture says (PCAPdroid)."""
         self._apps: OrderedDict[tuple[bytes, int, bytes, int], str] = OrderedDict()
@@ -256,9 +284,10 @@ class Pipeline:
             self._frame_app = frame_app(linktype, data, comments)
         else:
             self._frame_app = None
-        return self._frame(ts, linktype, data)
+        self._frame(ts, linktype, data)
+        return self._take()
 
-    def _frame(self, ts: float, linktype: int, data: bytes) -> list[Event]:
+    def _frame(self, ts: float, linktype: int, data: bytes) -> None:
         reassembler = self.reassembler
         if ts >= reassembler.sweep_due:
             # Time passes before the frame is read, as at a reader's TICK: what the
@@ -278,7 +307,6 @@ class Pipeline:
             self._feed(ts, linktype, data)
         else:
             reassembler.touched[key] = ts
-        return self._take()
 
     def _on_settled(self, flow_id: int) -> None:
         """Connection ``flow_id`` brings no more echoes: its held requests may go."""
@@ -291,7 +319,7 @@ class Pipeline:
             if lone is not None and lone.request.flow == flow_id:
                 self._lone = None
                 self._quiet = True  # nothing else was held
-                self._out.append(self._seen(lone))
+                self._lone_goes(lone)
             return
         held = self._held
         if len(records) == 1 and not self._awaiting:
@@ -329,8 +357,20 @@ class Pipeline:
         lone = self._lone
         if lone is not None:
             self._lone = None
+            if isinstance(lone, _Undetected):
+                # Held with others now, and paired with an echo perhaps: detected.
+                lone = self._detected_record(lone)
             self._held[lone.id] = lone
             self._held_flows[lone.request.flow] = [lone]
+
+    def _lone_goes(self, lone: Record | _Undetected) -> None:
+        """Hand out the request held alone (:attr:`_lone`); where its detection waits,
+        with the rest of its batch (:meth:`_detect_waiting`)."""
+        if isinstance(lone, _Undetected):
+            self._out.append(lone)
+            self._waiting += 1
+        else:
+            self._out.append(self._seen(lone))
 
     def _release(self) -> None:
         """Hand out the held requests at the head of the queue that are complete."""
@@ -368,9 +408,9 @@ class Pipeline:
         self._ready.discard(rid)
         self._out.append(self._seen(self._held.pop(rid)))
 
-    def _decode(self, ts: float, linktype: int, data: bytes) -> list[Event]:
-        """:meth:`_feed` then :meth:`_take`, written out: this runs for every record a
-        file scan's reader lets through, and the two calls cost more than their work."""
+    def _decode(self, ts: float, linktype: int, data: bytes) -> None:
+        """:meth:`_feed`, written out: this runs for every record a file scan's reader
+        lets through, and the call cost more than its work."""
         reassembler = self.reassembler
         reassembler.frame_no = self.packets
         seg = self.decoder.decode(ts, linktype, data)
@@ -379,11 +419,6 @@ class Pipeline:
             if app is not None:
                 self._note_app(seg.src, seg.sport, seg.dst, seg.dport, app)
             reassembler.feed(seg)
-        out = self._out
-        if out:
-            self._out = []
-            return out
-        return _NO_EVENTS
 
     def _feed(self, ts: float, linktype: int, data: bytes) -> None:
         """Decode the frame and hand its segment to reassembly."""
@@ -411,8 +446,15 @@ class Pipeline:
         if self._out:
             out = self._out
             self._out = []
-            return out
+            return self._handed(out)
         return _NO_EVENTS
+
+    def _handed(self, events: list[Event | _Undetected]) -> list[Event]:
+        """``events`` as they are handed out: the requests among them whose detection
+        waits (:meth:`_later`) detected now, as a batch (:meth:`_detect_waiting`)."""
+        if self._waiting:
+            return self._detect_waiting(events)
+        return cast("list[Event]", events)  # none waits: every one is an event
 
     def advance(self, ts: float) -> list[Event]:
         """Capture time ``ts`` has come without a frame (a quiet live capture):
@@ -430,9 +472,7 @@ class Pipeline:
         self._ready.update(self._held)
         self._held_flows.clear()
         self._release()
-        out = self._out
-        self._out = []
-        return out
+        return self._take()
 
     def run(self, frames: Iterable[Frame]) -> Iterator[Event]:
         """All events of a finite frame source, flushed at the end."""
@@ -489,54 +529,74 @@ class Pipeline:
         apps = not capture.passes_over
         first = not apps
         self._frame_app = None
-        for ts, linktype, data, comments in frames:
-            if verdicts:
-                self._settle(verdicts)
-            if linktype == SEGMENT:
-                # What _decode does with a frame, the reader having decoded it.
-                first = False
-                self.packets = reassembler.frame_no = base + capture.records
-                feed(data)  # type: ignore[arg-type]
-                if not self._out:
-                    continue  # most segments complete nothing
-                events = self._out
-                self._out = []
-            elif linktype < 0:
-                if linktype == TICK:
-                    if stop is not None and stop(base + capture.records):
-                        frames.close()
-                        break
-                    # Before the record that starts the second: it takes that number.
-                    reassembler.frame_no = base + capture.records + 1
-                    reassembler.tick(ts)
-                    if self._held or self._lone is not None:
-                        self._expire(ts)
-                    events = self._take()
-                else:
-                    self._verdict(data)  # VERDICT
+        # Requests that go out at once wait for detection in batches (_later), and
+        # the events are handed out a batch at a time: of a detecting scan's file,
+        # where nothing pairs responses (a scan's requests only).
+        # Not where recurrence is counted: its findings depend on the order requests
+        # are read in, and a connection's first request can be read before the batch
+        # of those that went out before it (_queue_lone).
+        batch = (
+            DETECT_BATCH
+            if self.detector is not None
+            and not self._pairing
+            and not getattr(self.detector, "counts_recurrence", False)
+            else 0
+        )
+        self._defer = batch > 0
+        events: list[Event | _Undetected]
+        try:
+            for ts, linktype, data, comments in frames:
+                if verdicts:
+                    self._settle(verdicts)
+                if linktype == SEGMENT:
+                    # What _decode does with a frame, the reader having decoded it.
+                    first = False
+                    self.packets = reassembler.frame_no = base + capture.records
+                    feed(data)  # type: ignore[arg-type]
+                    if not self._out:
+                        continue  # most segments complete nothing
+                elif linktype < 0:
+                    if linktype == TICK:
+                        if stop is not None and stop(base + capture.records):
+                            frames.close()
+                            break
+                        # Before the record that starts the second: it takes that number.
+                        reassembler.frame_no = base + capture.records + 1
+                        reassembler.tick(ts)
+                        if self._held or self._lone is not None:
+                            self._expire(ts)
+                    else:
+                        self._verdict(data)  # VERDICT
                     if not self._out:
                         continue
-                    events = self._out
-                    self._out = []
-            else:
-                if apps:
-                    if comments or (linktype == 1 and data.startswith(_ZERO_MACS)):
-                        self._frame_app = frame_app(linktype, data, comments)
-                    elif self._frame_app is not None:
-                        self._frame_app = None
-                elif first:
-                    first = False
-                    if linktype == 1 and data.startswith(_ZERO_MACS):
-                        apps = True
-                        self._frame_app = frame_app(linktype, data, comments)
-                self.packets = base + capture.records
-                events = step(ts, linktype, data)
-            if events:
-                yield from events
-        if verdicts:
-            self._settle(verdicts)
+                else:
+                    if apps:
+                        if comments or (linktype == 1 and data.startswith(_ZERO_MACS)):
+                            self._frame_app = frame_app(linktype, data, comments)
+                        elif self._frame_app is not None:
+                            self._frame_app = None
+                    elif first:
+                        first = False
+                        if linktype == 1 and data.startswith(_ZERO_MACS):
+                            apps = True
+                            self._frame_app = frame_app(linktype, data, comments)
+                    self.packets = base + capture.records
+                    step(ts, linktype, data)
+                    if not self._out:
+                        continue
+                if len(self._out) < batch:
+                    continue  # handed out with the rest of their batch
+                events = self._out
+                self._out = []
+                yield from self._handed(events)
+            if verdicts:
+                self._settle(verdicts)
             if self._out:
                 yield from self._take()
+        finally:
+            # Requests still waiting (the read failed) are detected as flush() hands
+            # them out (_take).
+            self._defer = False
         self.packets = base + capture.records
 
     def _settle(self, verdicts: list[bytes]) -> None:
@@ -570,7 +630,7 @@ class Pipeline:
                 # _on_settled measured ~700 instructions a connection more.)
                 self._lone = None
                 self._quiet = True  # nothing else was held
-                self._out.append(self._seen(lone))
+                self._lone_goes(lone)
             else:
                 self._on_settled(flow.id)
         verdicts.clear()
@@ -643,6 +703,9 @@ class Pipeline:
         responses) goes out at once, and is kept for its response if those are read;
         any other is held (:meth:`_hold`)."""
         if echo is False and self._quiet:
+            if self._defer:
+                self._later(request)
+                return
             record = self._record(request, (), True)
             if self._pairing:
                 self._await(record)
@@ -658,10 +721,16 @@ class Pipeline:
         if self._lone is None and not self._held:
             if echo is False:
                 self._quiet = True  # what was held went since
-                self._record(request, (), True)
+                if self._defer:
+                    self._later(request)
+                else:
+                    self._record(request, (), True)
                 return
             if echo is None and not self._held_flows:
-                self._lone = self._record(request, (), False)
+                # A connection's first request: mostly it goes at its verdict, alone.
+                self._lone = (
+                    self._undetected(request) if self._defer else self._record(request, (), False)
+                )
                 self._quiet = False
                 return
         self._quiet = False
@@ -703,19 +772,7 @@ class Pipeline:
         beyond them is added. ``parsed``: it arrived parsed (:meth:`feed_request`)."""
         if self._apps and not request.app:
             request = self._with_app(request)
-        if self.detector is None:
-            findings: tuple[Finding, ...] = ()
-        else:
-            try:
-                # A record's body too (a HAR keeps a deflate beacon's bytes as sent,
-                # base64): one decoded already is text, and _coded lets it by.
-                if not _coded(request.body):
-                    findings = self.detector.detect(request)
-                else:
-                    read, request = _readable(request)
-                    findings = self.detector.detect(read)
-            except Exception as exc:  # any: see _unsearched
-                findings, request = (), self._unsearched(request, exc)
+        request, findings = self._detected(request)
         if carried:
             # Imported here: only a record file carries findings, and a pipeline for
             # the reflector or a probe imports no detector.
@@ -726,6 +783,15 @@ class Pipeline:
             else:
                 findings = with_carried(findings, carried)
         record = _new_record(self._next_id, request, findings, None, None)
+        self._count(request, findings, parsed)
+        self._next_id += 1
+        if emit:
+            self._out.append(self._seen(record))
+        return record
+
+    def _count(self, request: Request, findings: tuple[Finding, ...], parsed: bool = False) -> None:
+        """Count what a request's record holds: its identities, and the capture gaps
+        (``parsed``: every note of a request that arrived parsed) its anomalies tell of."""
         anomalies = request.anomalies
         if anomalies:
             if parsed:
@@ -737,10 +803,56 @@ class Pipeline:
             self.identities += identities
             if identities:
                 self.identity_requests += 1
+
+    def _detected(self, request: Request) -> tuple[Request, tuple[Finding, ...]]:
+        """``request`` as recorded, and what the detector finds in it: none without a
+        detector, nor, with an anomaly that says so, where it failed (:meth:`_unsearched`)."""
+        detector = self.detector
+        if detector is None:
+            return request, ()
+        try:
+            # A record's body too (a HAR keeps a deflate beacon's bytes as sent,
+            # base64): one decoded already is text, and _coded lets it by.
+            if not _coded(request.body):
+                return request, detector.detect(request)
+            read, request = _readable(request)
+            return request, detector.detect(read)
+        except Exception as exc:  # any: see _unsearched
+            return self._unsearched(request, exc), ()
+
+    def _later(self, request: Request) -> None:
+        """:meth:`_record` of a request that goes out at once (``emit``), all but its
+        detection: its id is taken and its place among the events kept, and it is
+        detected with the others of its batch (:meth:`_detect_waiting`). Nothing looks
+        at such a record before it is handed out, and what its record would have held
+        (the app of its connection, known now) is the same."""
+        self._out.append(self._undetected(request))
+        self._waiting += 1
+
+    def _undetected(self, request: Request) -> _Undetected:
+        """``request`` as :meth:`_record` has it before detection, its record's id taken."""
+        if self._apps and not request.app:
+            request = self._with_app(request)
+        waiting = _Undetected(self._next_id, request)
         self._next_id += 1
-        if emit:
-            self._out.append(self._seen(record))
-        return record
+        return waiting
+
+    def _detected_record(self, waiting: _Undetected) -> Record:
+        """The record :meth:`_record` makes of a request whose detection waited."""
+        request, findings = self._detected(waiting.request)
+        self._count(request, findings)
+        return _new_record(waiting.id, request, findings, None, None)
+
+    def _detect_waiting(self, events: list[Event | _Undetected]) -> list[Event]:
+        """``events`` with each request whose detection waited (:meth:`_later`) made the
+        event :meth:`_record` would have made of it, in its place: the requests read by
+        the detector one after the other, its code and tables kept warm in the CPU's
+        caches where, one at a time between frames, they and the reader's pushed each
+        other out."""
+        self._waiting = 0
+        detected = self._detected_record
+        seen = self._seen
+        return [seen(detected(e)) if isinstance(e, _Undetected) else e for e in events]
 
     def _unsearched(self, request: Request, exc: Exception) -> Request:
         """:func:`unsearched`, counted (the summary says how many)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -19,10 +20,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from capture import pipeline as pipeline_module
 from capture.formats.jsonl import record_to_dict
 from capture.formats.pcapng import PcapngWriter
+from capture.http.echo import ECHO_HEADER, encode_echo
 from capture.identity.detector import IdentityConfig, IdentityDetector
-from capture.model import Parsed, Record, RequestSeen
+from capture.model import EchoSeen, Parsed, Record, RequestSeen, ResponseSeen
 from capture.net.decode import ACK, FIN, RST, SYN, skippable
 from capture.net.reassembly import Limits
 from capture.pipeline import UNSEARCHED_NOTE, Pipeline, summarize
@@ -32,6 +35,9 @@ from tests.capture.identity.factory import make_request
 from tests.capture.test_property import requests
 from tests.helpers import OK, conversation, post_request, records_of, run_file, save, simple_request
 from tests.packets.craft import PSH, Conversation, tcp_frame
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import gen_capture
 
 
 class _NeverSkip(dict[bytes, bool]):
@@ -631,3 +637,140 @@ def test_a_record_s_body_still_coded_is_read_as_what_it_holds(coded: bool) -> No
     (record,) = records_of(pipeline.feed_request(Parsed(request)))
     assert sorted(f.kind for f in record.identities) == ["imei", "msisdn"]
     assert record.request.body == request.body and record.request.anomalies == ()
+
+
+# -- detection in batches (a detecting file scan) ------------------------------------
+
+
+class _Watched:
+    """A detector that notes, at each request it reads, how many frames its pipeline had
+    read by then, and the request; ``counts_recurrence`` as the detector it wraps."""
+
+    def __init__(self, inner: IdentityDetector) -> None:
+        self.inner = inner
+        self.pipeline: Pipeline | None = None
+        self.read: list[tuple[int, Any]] = []
+
+    @property
+    def counts_recurrence(self) -> bool:
+        return self.inner.counts_recurrence
+
+    def detect(self, request: Any) -> Any:
+        assert self.pipeline is not None
+        self.read.append((self.pipeline.packets, request))
+        if request.uri == "/boom":
+            raise ValueError("a detector's bug")
+        return self.inner.detect(request)
+
+
+def _scanned(
+    path: str, config: IdentityConfig, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[object], dict[str, int], _Watched]:
+    """The events and counters of a requests-only pipeline (as ``scan`` runs it) over
+    ``path``, detecting ``batch`` requests at a time (0: each as it comes)."""
+    monkeypatch.setattr(pipeline_module, "DETECT_BATCH", batch)
+    detector = _Watched(IdentityDetector(config))
+    pipeline = Pipeline(detector, responses=False)
+    detector.pipeline = pipeline
+    events = [*pipeline.run_capture(CaptureFile(path)), *pipeline.flush()]
+    return events, pipeline.counters(), detector
+
+
+def _identity_capture(tmp_path: Path) -> str:
+    """Ad and analytics requests, a tenth with an identity, several to a connection; a
+    request the detector fails on; and a reflector's connection, its requests held for
+    its echo, which shows a number the carrier added to the first."""
+    frames = list(gen_capture.frames(600, 80, traffic="ad"))
+    t = frames[-1][0] + 1
+    boom = conversation(cport=41000, server="203.0.113.7", ts=t)
+    frames += boom.handshake() + boom.send(True, simple_request("/boom")) + boom.send(False, OK)
+    reflected = conversation(cport=41001, server="198.51.100.2", ts=t + 1)
+    frames += reflected.handshake()
+    for target, received in (
+        ("/r1", (("Host", "example.com"), ("X-MSISDN", "447700900461"))),
+        ("/r2", (("Host", "example.com"),)),
+    ):
+        echo = f"{ECHO_HEADER}: {encode_echo(received)}\r\n".encode()
+        frames += reflected.send(True, simple_request(target))
+        frames += reflected.send(
+            False, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + echo + b"\r\nok"
+        )
+    return save(tmp_path, frames, "mixed.pcap")
+
+
+@pytest.mark.parametrize("batch", [1, 3, 128])
+@pytest.mark.parametrize("canaries", [False, True], ids=["plain", "canaries"])
+def test_a_scan_detecting_in_batches_hands_out_what_it_did_one_request_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int, canaries: bool
+) -> None:
+    path = _identity_capture(tmp_path)
+    config = IdentityConfig(region="GB", msisdns=("+447700900461",) if canaries else ())
+    one_by_one, counted, _ = _scanned(path, config, 0, monkeypatch)
+    events, counters, _ = _scanned(path, config, batch, monkeypatch)
+    assert events == one_by_one
+    assert counters == counted
+    records = [e.record for e in events if isinstance(e, RequestSeen)]
+    assert [r.id for r in records] == list(range(1, len(records) + 1))
+    assert counters["identities"] > 50 and counters["unsearched"] == 1
+    assert counters["echoes"] == 2 and counters["altered_in_transit"] == 1
+
+
+def test_a_scan_reads_its_requests_for_identities_a_batch_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read one by one between the frames that complete them, detection's code and the
+    # reader's pushed each other out of the CPU's caches (a third more time on ad
+    # traffic): most requests are read in runs, the reader not moving between them.
+    path = _identity_capture(tmp_path)
+    _, _, detector = _scanned(path, IdentityConfig(region="GB"), 128, monkeypatch)
+    runs = Counter(packets for packets, _ in detector.read)
+    assert len(detector.read) == 604
+    assert max(runs.values()) >= 100
+    assert sum(n for n in runs.values() if n >= 32) >= 400
+
+
+def test_a_scan_that_counts_recurrence_reads_requests_in_capture_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Recurrence's findings depend on the order requests are read in: they are read
+    # as they come, each as its record is made.
+    path = _identity_capture(tmp_path)
+    events, _, detector = _scanned(
+        path, IdentityConfig(region="GB", recurrence=3), 128, monkeypatch
+    )
+    records = sorted((e.record for e in events if isinstance(e, RequestSeen)), key=lambda r: r.id)
+    # (A reflector's echo has the request read again, as received, after it.)
+    read = list(dict.fromkeys((r.flow, r.depth) for _, r in detector.read))
+    assert read == [(r.request.flow, r.request.depth) for r in records]
+
+
+def test_requests_waiting_for_their_batch_when_reading_fails_come_out_of_flush_detected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _identity_capture(tmp_path)
+    whole, _, _ = _scanned(path, IdentityConfig(region="GB"), 0, monkeypatch)
+    by_id = {e.record.id: e.record for e in whole if isinstance(e, RequestSeen)}
+    monkeypatch.setattr(pipeline_module, "DETECT_BATCH", 128)
+    frames = frames_module.CaptureFile.frames
+
+    def failing(self: CaptureFile, *args: Any) -> Any:
+        for n, frame in enumerate(frames(self, *args)):
+            if n == 1000:
+                raise RuntimeError("the disk went away")
+            yield frame
+
+    monkeypatch.setattr(frames_module.CaptureFile, "frames", failing)
+    pipeline = Pipeline(IdentityDetector(IdentityConfig(region="GB")), responses=False)
+    handed: list[object] = []
+    with pytest.raises(RuntimeError):
+        handed.extend(pipeline.run_capture(CaptureFile(path)))
+    rest = pipeline.flush()
+    assert all(isinstance(e, (RequestSeen, ResponseSeen, EchoSeen)) for e in rest)
+    read = [e.record for e in [*handed, *rest] if isinstance(e, RequestSeen)]
+    waited = [e.record for e in rest if isinstance(e, RequestSeen)]
+    assert len(waited) > 20 and any(r.identities for r in waited)
+    assert [r.id for r in read] == list(range(1, len(read) + 1))
+    # As a whole scan has them, but the last of each connection the flush ended.
+    kept = [r for r in read if by_id[r.id].request.body_length == r.request.body_length]
+    assert kept == [by_id[r.id] for r in kept]
+    assert len(kept) > len(read) - 40
