@@ -845,14 +845,36 @@ class Pipeline:
 
     def _detect_waiting(self, events: list[Event | _Undetected]) -> list[Event]:
         """``events`` with each request whose detection waited (:meth:`_later`) made the
-        event :meth:`_record` would have made of it, in its place: the requests read by
-        the detector one after the other, its code and tables kept warm in the CPU's
-        caches where, one at a time between frames, they and the reader's pushed each
-        other out."""
+        event :meth:`_record` would have made of it, in its place: the requests read
+        by the detector one after the other (:meth:`_detected_all`), its code and
+        tables kept warm in the CPU's caches where, one at a time between frames, they
+        and the reader's pushed each other out."""
         self._waiting = 0
-        detected = self._detected_record
+        found = iter(self._detected_all([e.request for e in events if type(e) is _Undetected]))
         seen = self._seen
-        return [seen(detected(e)) if isinstance(e, _Undetected) else e for e in events]
+        out: list[Event] = []
+        for event in events:
+            if isinstance(event, _Undetected):
+                request, findings = next(found)
+                if findings or request.anomalies:
+                    self._count(request, findings)
+                out.append(seen(_new_record(event.id, request, findings, None, None)))
+            else:
+                out.append(event)
+        return out
+
+    def _detected_all(
+        self, requests: list[Request]
+    ) -> Iterable[tuple[Request, tuple[Finding, ...]]]:
+        """:meth:`_detected` of each of ``requests``: in one call of the detector's
+        ``detect_many`` where it has one and no body is coded (nearly every batch)."""
+        many = getattr(self.detector, "detect_many", None)
+        if many is not None and not any(_coded(request.body) for request in requests):
+            try:
+                return zip(requests, many(requests), strict=True)
+            except Exception:  # any: each is read again alone, and the one that fails said
+                pass
+        return [self._detected(request) for request in requests]
 
     def _unsearched(self, request: Request, exc: Exception) -> Request:
         """:func:`unsearched`, counted (the summary says how many)."""

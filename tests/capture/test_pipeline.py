@@ -644,7 +644,8 @@ def test_a_record_s_body_still_coded_is_read_as_what_it_holds(coded: bool) -> No
 
 class _Watched:
     """A detector that notes, at each request it reads, how many frames its pipeline had
-    read by then, and the request; ``counts_recurrence`` as the detector it wraps."""
+    read by then, and the request; ``counts_recurrence`` as the detector it wraps. It
+    fails on a request to ``/boom``, alone or in a batch."""
 
     def __init__(self, inner: IdentityDetector) -> None:
         self.inner = inner
@@ -661,6 +662,13 @@ class _Watched:
         if request.uri == "/boom":
             raise ValueError("a detector's bug")
         return self.inner.detect(request)
+
+    def detect_many(self, requests: Any) -> Any:
+        if any(request.uri == "/boom" for request in requests):
+            raise ValueError("a detector's bug")  # the pipeline reads each alone then
+        assert self.pipeline is not None
+        self.read.extend((self.pipeline.packets, request) for request in requests)
+        return self.inner.detect_many(requests)
 
 
 def _scanned(

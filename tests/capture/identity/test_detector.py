@@ -1654,3 +1654,29 @@ def test_digits_past_what_int_takes_are_read_without_an_exception(
         f.normalized
         for f in findings(detector, add=[("X-Foo", value), ("X-MSISDN", "447700900123")])
     ] == ["+447700900123"]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        IdentityConfig(region="GB"),
+        IdentityConfig(region="GB", msisdns=("07700 900123",)),
+        IdentityConfig(region="GB", recurrence=2),
+    ],
+    ids=["plain", "canary", "recurrence"],
+)
+def test_a_batch_is_read_as_each_of_its_requests_is_alone(config: IdentityConfig) -> None:
+    beacon = gzip.compress(b'{"user": {"tel": "07700900123"}}')
+    token = "Zk7Qp2Xv9LmR4tWb8NcY3hJd6FsA1gEu"
+    batch = [
+        make_request(),  # nothing to look at
+        make_request(add=[("X-MSISDN", "447700900123")]),
+        make_request(uri="/p?uid=" + token, add=[("Host", "a.example")]),
+        make_request(method="POST", add=[("Content-Type", "application/json")], body=beacon),
+        make_request(uri="/p?uid=" + token, headers=[("Host", "b.example")]),
+        make_request(add=[("Cookie", "_ga=GA1.2.1.2; tel=07700900123")]),
+    ]
+    one_by_one = IdentityDetector(config)
+    alone = [one_by_one.detect(request) for request in batch]
+    assert IdentityDetector(config).detect_many(batch) == alone
+    assert sum(1 for found in alone if found) >= 3
