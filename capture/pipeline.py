@@ -74,15 +74,16 @@ out of the CPU's caches: on ad and analytics traffic the same scan took a third 
 time for it (bench/scan_bench.py's detection-cost lines, docs/scale.md)."""
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class _Undetected:
     """A request's place among the events, its record's id taken, until detection
     reads it with the others of its batch (:meth:`Pipeline._detect_waiting`)."""
 
-    __slots__ = ("id", "request")
+    id: int
+    request: Request
 
-    def __init__(self, rid: int, request: Request) -> None:
-        self.id = rid
-        self.request = request
+
+_new_undetected = positional_new(_Undetected)
 
 
 class Detector(Protocol):
@@ -584,11 +585,15 @@ class Pipeline:
                     step(ts, linktype, data)
                     if not self._out:
                         continue
-                if len(self._out) < batch:
+                if batch and len(self._out) < batch:
                     continue  # handed out with the rest of their batch
                 events = self._out
                 self._out = []
-                yield from self._handed(events)
+                # _handed, written out: without detection in batches, once a request.
+                if self._waiting:
+                    yield from self._detect_waiting(events)
+                else:
+                    yield from events  # type: ignore[misc]  # none waits: all are events
             if verdicts:
                 self._settle(verdicts)
             if self._out:
@@ -630,7 +635,11 @@ class Pipeline:
                 # _on_settled measured ~700 instructions a connection more.)
                 self._lone = None
                 self._quiet = True  # nothing else was held
-                self._lone_goes(lone)
+                if type(lone) is _Undetected:  # _lone_goes, written out too
+                    self._out.append(lone)
+                    self._waiting += 1
+                else:
+                    self._out.append(self._seen(lone))  # type: ignore[arg-type]
             else:
                 self._on_settled(flow.id)
         verdicts.clear()
@@ -772,7 +781,10 @@ class Pipeline:
         beyond them is added. ``parsed``: it arrived parsed (:meth:`feed_request`)."""
         if self._apps and not request.app:
             request = self._with_app(request)
-        request, findings = self._detected(request)
+        if self.detector is None:
+            findings: tuple[Finding, ...] = ()
+        else:
+            request, findings = self._detected(request)
         if carried:
             # Imported here: only a record file carries findings, and a pipeline for
             # the reflector or a probe imports no detector.
@@ -783,7 +795,8 @@ class Pipeline:
             else:
                 findings = with_carried(findings, carried)
         record = _new_record(self._next_id, request, findings, None, None)
-        self._count(request, findings, parsed)
+        if findings or request.anomalies:
+            self._count(request, findings, parsed)
         self._next_id += 1
         if emit:
             self._out.append(self._seen(record))
@@ -833,7 +846,7 @@ class Pipeline:
         """``request`` as :meth:`_record` has it before detection, its record's id taken."""
         if self._apps and not request.app:
             request = self._with_app(request)
-        waiting = _Undetected(self._next_id, request)
+        waiting = _new_undetected(self._next_id, request)
         self._next_id += 1
         return waiting
 
