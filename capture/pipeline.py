@@ -839,7 +839,11 @@ class Pipeline:
         detected with the others of its batch (:meth:`_detect_waiting`). Nothing looks
         at such a record before it is handed out, and what its record would have held
         (the app of its connection, known now) is the same."""
-        self._out.append(self._undetected(request))
+        # _undetected, written out: once a request of a detecting scan.
+        if self._apps and not request.app:
+            request = self._with_app(request)
+        self._out.append(_new_undetected(self._next_id, request))
+        self._next_id += 1
         self._waiting += 1
 
     def _undetected(self, request: Request) -> _Undetected:
@@ -882,7 +886,7 @@ class Pipeline:
         """:meth:`_detected` of each of ``requests``: in one call of the detector's
         ``detect_many`` where it has one and no body is coded (nearly every batch)."""
         many = getattr(self.detector, "detect_many", None)
-        if many is not None and not any(_coded(request.body) for request in requests):
+        if many is not None and not any(_coded(body) for r in requests if (body := r.body)):
             try:
                 return zip(requests, many(requests), strict=True)
             except Exception:  # any: each is read again alone, and the one that fails said
