@@ -532,14 +532,16 @@ class Pipeline:
         self._frame_app = None
         # Requests that go out at once wait for detection in batches (_later), and
         # the events are handed out a batch at a time: of a detecting scan's file,
-        # where nothing pairs responses (a scan's requests only).
-        # Not where recurrence is counted: its findings depend on the order requests
+        # where nothing pairs responses (a scan's requests only). Not of a stream
+        # (stdin, a pipe), whose reader may be waiting on each request as it comes.
+        # Nor where recurrence is counted: its findings depend on the order requests
         # are read in, and a connection's first request can be read before the batch
         # of those that went out before it (_queue_lone).
         batch = (
             DETECT_BATCH
             if self.detector is not None
             and not self._pairing
+            and not capture.streamed
             and not getattr(self.detector, "counts_recurrence", False)
             else 0
         )

@@ -716,7 +716,8 @@ class CaptureFile:
         """Frames whose timestamp was out of range (before 1970 or after
         :data:`MAX_TS`), clamped into it so that no output fails on them."""
         self.size = 0
-        """Bytes in the file (0 for a stream), for progress display."""
+        """Bytes in the file (0 for a stream), for progress display, and to tell a
+        stream (:attr:`streamed`)."""
         try:
             st = os.fstat(stream.fileno())
             if stat.S_ISREG(st.st_mode):
@@ -760,6 +761,13 @@ class CaptureFile:
 
     def __iter__(self) -> Iterator[Frame]:
         return self.frames()
+
+    @property
+    def streamed(self) -> bool:
+        """Whether this input is not a regular file (stdin, a pipe, a FIFO): its frames
+        may come as they are captured (``tcpdump -w - | headerwatch scan -``), and what
+        is read of it must not wait on what has not come yet."""
+        return not self.size
 
     def frames(
         self,

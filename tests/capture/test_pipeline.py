@@ -9,8 +9,10 @@ decodes and reassembles every frame.
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
+import threading
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -782,3 +784,28 @@ def test_requests_waiting_for_their_batch_when_reading_fails_come_out_of_flush_d
     kept = [r for r in read if by_id[r.id].request.body_length == r.request.body_length]
     assert kept == [by_id[r.id] for r in kept]
     assert len(kept) > len(read) - 40
+
+
+def test_a_capture_read_from_a_pipe_has_each_request_detected_as_it_comes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tcpdump -w - | headerwatch scan -: a request must not wait for 127 more to come.
+    path = _identity_capture(tmp_path)
+    data = Path(path).read_bytes()
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(data))
+    writer.start()
+    detector = _Watched(IdentityDetector(IdentityConfig(region="GB")))
+    pipeline = Pipeline(detector, responses=False)
+    detector.pipeline = pipeline
+    capture = CaptureFile(str(fifo))
+    assert capture.streamed and not CaptureFile(path).streamed
+    handed = []
+    for event in pipeline.run_capture(capture):
+        if isinstance(event, RequestSeen):
+            handed.append((pipeline.packets, event.record.id))
+    writer.join()
+    # Each request comes out as soon as the frames that complete it are read.
+    assert len(handed) > 500
+    assert max(Counter(packets for packets, _ in handed).values()) <= 3
