@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from bisect import bisect_left
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol, cast
 
@@ -191,6 +191,8 @@ class Pipeline:
         responses (nothing then looks at such a record before it is handed out)."""
         self._waiting = 0
         """Requests in :attr:`_out` whose detection waits (:class:`_Undetected`)."""
+        self._handing: deque[Event] = deque()
+        """The batch :meth:`run_capture` is handing out, what its consumer has not taken."""
         self._frame_app: str | None = None
         """The app of the frame being decoded, when the capture says (PCAPdroid)."""
         self._apps: OrderedDict[tuple[bytes, int, bytes, int], str] = OrderedDict()
@@ -368,8 +370,8 @@ class Pipeline:
         """Hand out the request held alone (:attr:`_lone`); where its detection waits,
         with the rest of its batch (:meth:`_detect_waiting`)."""
         if isinstance(lone, _Undetected):
-            self._out.append(lone)
             self._waiting += 1
+            self._out.append(lone)
         else:
             self._out.append(self._seen(lone))
 
@@ -441,6 +443,15 @@ class Pipeline:
         apps[key] = app
         if len(apps) > APP_CONNECTIONS:
             apps.popitem(last=False)
+
+    def unhanded(self) -> list[Event]:
+        """The events of what was read that :meth:`run_capture` has not handed out, its
+        consumer stopped (a scan's Ctrl-C): the rest of the batch it was handing out, and
+        the requests waiting for their batch, detected now. What the frames read so far
+        hold, and no more (:meth:`flush` ends the connections)."""
+        rest = list(self._handing)
+        self._handing.clear()
+        return rest + self._take()
 
     def _take(self) -> list[Event]:
         """The events completed since the last call."""
@@ -591,10 +602,15 @@ class Pipeline:
                     continue  # handed out with the rest of their batch
                 events = self._out
                 self._out = []
-                # _handed, written out: without detection in batches, once a request.
-                if self._waiting:
-                    yield from self._detect_waiting(events)
+                if batch:
+                    # A batch, handed out from the pipeline: what a consumer stopped
+                    # in it has not taken stays for unhanded() (a scan's Ctrl-C).
+                    handing = self._handing
+                    handing.extend(self._handed(events))
+                    while handing:
+                        yield handing.popleft()
                 else:
+                    # _handed, written out: nothing waits, and this runs once a request.
                     yield from events  # type: ignore[misc]  # none waits: all are events
             if verdicts:
                 self._settle(verdicts)
@@ -638,8 +654,8 @@ class Pipeline:
                 self._lone = None
                 self._quiet = True  # nothing else was held
                 if type(lone) is _Undetected:  # _lone_goes, written out too
-                    self._out.append(lone)
                     self._waiting += 1
+                    self._out.append(lone)
                 else:
                     self._out.append(self._seen(lone))  # type: ignore[arg-type]
             else:
@@ -844,9 +860,9 @@ class Pipeline:
         # _undetected, written out: once a request of a detecting scan.
         if self._apps and not request.app:
             request = self._with_app(request)
+        self._waiting += 1  # first: a placeholder is never in _out uncounted
         self._out.append(_new_undetected(self._next_id, request))
         self._next_id += 1
-        self._waiting += 1
 
     def _undetected(self, request: Request) -> _Undetected:
         """``request`` as :meth:`_record` has it before detection, its record's id taken."""
@@ -890,7 +906,7 @@ class Pipeline:
         many = getattr(self.detector, "detect_many", None)
         if many is not None and not any(_coded(body) for r in requests if (body := r.body)):
             try:
-                return zip(requests, many(requests), strict=True)
+                return list(zip(requests, many(requests), strict=True))
             except Exception:  # any: each is read again alone, and the one that fails said
                 pass
         return [self._detected(request) for request in requests]

@@ -38,7 +38,7 @@ from capture.text import counted, escaping
 from capture.view.selection import EXIT_INTERRUPTED, EXIT_USAGE, Selection
 
 if TYPE_CHECKING:
-    from capture.formats.outputs import Item
+    from capture.formats.outputs import Item, OutputFormat
 
 UNANSWERED_LIMIT = 10_000
 """HAR: requests held for their response; beyond this the oldest is written without."""
@@ -203,10 +203,12 @@ def scan(
         # read and skipped (an input stopped in is no input error, whatever it held).
         stopped.append(KeyboardInterrupt())
     lacking = 0
-    if stopped and output.line is not None and not only_identity and redactor is None:
-        # Read as the stop came, and not handed out: the summary counts them.
-        lacking = pipeline.counters()["requests"] - written[0]
     with _said_whole(bool(stopped)):
+        if stopped and output.line is not None and redactor is None:
+            _write_unhanded(pipeline, selection, output, "-" in paths, out, written)
+        if stopped and output.line is not None and not only_identity and redactor is None:
+            # Read as the stop came, and not handed out: the summary counts them.
+            lacking = pipeline.counters()["requests"] - written[0]
         return _after(
             lacking,
             stopped,
@@ -220,6 +222,30 @@ def scan(
             out,
             err,
             fail_on_identity,
+        )
+
+
+def _write_unhanded(
+    pipeline: Pipeline,
+    selection: Selection,
+    output: OutputFormat,
+    streaming: bool,
+    out: TextIO,
+    written: list[int],
+) -> None:
+    """Write the requests read and not handed out as a stop came (the rest of a file
+    scan's batch, :meth:`Pipeline.unhanded`), as those read before it were: what was
+    read is written. A second stop while they are written leaves them."""
+    assert output.line is not None
+    with contextlib.suppress(KeyboardInterrupt):
+        _write_lines(
+            _requests(pipeline.unhanded(), selection),
+            output.line,
+            None,
+            streaming,
+            out,
+            render_bytes=output.line_bytes,
+            written=written,
         )
 
 

@@ -809,3 +809,20 @@ def test_a_capture_read_from_a_pipe_has_each_request_detected_as_it_comes(
     # Each request comes out as soon as the frames that complete it are read.
     assert len(handed) > 500
     assert max(Counter(packets for packets, _ in handed).values()) <= 3
+
+
+def test_a_consumer_stopped_in_a_batch_finds_the_rest_of_what_was_read_in_unhanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A scan's Ctrl-C while it writes a batch's lines: the rest of the batch, and the
+    # requests waiting for the next, are what was read and not written yet.
+    path = _identity_capture(tmp_path)
+    whole, _, _ = _scanned(path, IdentityConfig(region="GB"), 0, monkeypatch)
+    monkeypatch.setattr(pipeline_module, "DETECT_BATCH", 128)
+    pipeline = Pipeline(IdentityDetector(IdentityConfig(region="GB")), responses=False)
+    reading = pipeline.run_capture(CaptureFile(path))
+    taken = [next(reading) for _ in range(5)]
+    rest = pipeline.unhanded()
+    assert len(taken) + len(rest) >= 128
+    assert [*taken, *rest] == whole[: len(taken) + len(rest)]
+    assert pipeline.unhanded() == []

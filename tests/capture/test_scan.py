@@ -7,12 +7,14 @@ import io
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from capture import pipeline as pipeline_module
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import RequestSeen, ResponseSeen
 from capture.net.decode import ACK, FIN, RST, SYN
@@ -25,10 +27,14 @@ from capture.net.reassembly import (
     SYN_DATA_NOTE,
 )
 from capture.scan import answered, scan
+from capture.sources import frames as frames_module
 from capture.sources import inputs
 from tests.capture.factories import record, response
 from tests.helpers import conversation, save, simple_request
 from tests.packets.craft import tcp_frame
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import gen_capture
 
 
 def test_records_wait_for_their_responses_in_capture_order() -> None:
@@ -255,6 +261,36 @@ def test_ctrl_c_in_a_scan_of_a_file_still_writes_every_request_the_summary_count
     assert scan([str(path)], detector=IdentityDetector(), out=out, err=err) == 130
     assert len(out.getvalue().splitlines()) == 100
     assert "; 100 HTTP requests;" in err.getvalue()
+
+
+@pytest.mark.parametrize("frames_read", [700, 1500])
+def test_ctrl_c_in_a_scan_of_a_capture_writes_what_was_read_as_one_request_at_a_time_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frames_read: int
+) -> None:
+    # A file scan detects its requests in batches and hands its records out so: Ctrl-C
+    # (or SIGTERM, made one) lost the batch waiting, up to 127 records, and the summary
+    # counted them as requests but not their identities.
+    path = save(tmp_path, list(gen_capture.frames(1200, 150, traffic="ad")))
+    real = frames_module.CaptureFile.frames
+
+    def ctrl_c(self: Any, *args: Any) -> Any:
+        for n, frame in enumerate(real(self, *args)):
+            if n == frames_read:
+                raise KeyboardInterrupt
+            yield frame
+
+    monkeypatch.setattr(frames_module.CaptureFile, "frames", ctrl_c)
+    results = []
+    for batch in (0, pipeline_module.DETECT_BATCH):
+        monkeypatch.setattr(pipeline_module, "DETECT_BATCH", batch)
+        out, err = io.StringIO(), io.StringIO()
+        detector = IdentityDetector(IdentityConfig(region="GB"))
+        assert scan([path], detector=detector, out=out, err=err, jobs=1) == 130
+        results.append((out.getvalue(), err.getvalue()))
+    assert results[0] == results[1]
+    lines, said = results[1]
+    assert len(lines.splitlines()) > 150 and "identities in" in said
+    assert "not in the output" not in said
 
 
 def test_a_log_without_http_events_is_summed_up_in_its_own_words_not_in_packets(
