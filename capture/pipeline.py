@@ -456,9 +456,11 @@ class Pipeline:
     def _take(self) -> list[Event]:
         """The events completed since the last call."""
         if self._out:
-            out = self._out
+            # Taken once made: a stop in the detection of the requests among them
+            # leaves them where they were (unhanded()).
+            out = self._handed(self._out)
             self._out = []
-            return self._handed(out)
+            return out
         return _NO_EVENTS
 
     def _handed(self, events: list[Event | _Undetected]) -> list[Event]:
@@ -600,16 +602,18 @@ class Pipeline:
                         continue
                 if batch and len(self._out) < batch:
                     continue  # handed out with the rest of their batch
-                events = self._out
-                self._out = []
                 if batch:
                     # A batch, handed out from the pipeline: what a consumer stopped
-                    # in it has not taken stays for unhanded() (a scan's Ctrl-C).
+                    # in it has not taken stays for unhanded() (a scan's Ctrl-C), and
+                    # so do the requests of a batch a stop came in the detection of.
                     handing = self._handing
-                    handing.extend(self._handed(events))
+                    handing.extend(self._handed(self._out))
+                    self._out = []
                     while handing:
                         yield handing.popleft()
                 else:
+                    events = self._out
+                    self._out = []
                     # _handed, written out: nothing waits, and this runs once a request.
                     yield from events  # type: ignore[misc]  # none waits: all are events
             if verdicts:
@@ -883,19 +887,35 @@ class Pipeline:
         event :meth:`_record` would have made of it, in its place: the requests read
         by the detector one after the other (:meth:`_detected_all`), its code and
         tables kept warm in the CPU's caches where, one at a time between frames, they
-        and the reader's pushed each other out."""
+        and the reader's pushed each other out. Counted once all are made: where a stop
+        (Ctrl-C, SIGTERM) comes in the middle, nothing is counted, the waiting requests
+        are where they were, and :meth:`unhanded` makes them again."""
+        unsearched = self.unsearched
+        try:
+            found = iter(self._detected_all([e.request for e in events if type(e) is _Undetected]))
+            seen = self._seen
+            out: list[Event] = []
+            identities = identity_requests = gap_requests = 0
+            for event in events:
+                if isinstance(event, _Undetected):
+                    request, findings = next(found)
+                    if findings:
+                        held = identities_seen(findings)
+                        identities += held
+                        identity_requests += held > 0
+                    anomalies = request.anomalies
+                    if anomalies and _gapped(anomalies):
+                        gap_requests += 1  # as _count counts a request read from frames
+                    out.append(seen(_new_record(event.id, request, findings, None, None)))
+                else:
+                    out.append(event)
+        except BaseException:
+            self.unsearched = unsearched  # counted when they are made again
+            raise
+        self.identities += identities
+        self.identity_requests += identity_requests
+        self.gap_requests += gap_requests
         self._waiting = 0
-        found = iter(self._detected_all([e.request for e in events if type(e) is _Undetected]))
-        seen = self._seen
-        out: list[Event] = []
-        for event in events:
-            if isinstance(event, _Undetected):
-                request, findings = next(found)
-                if findings or request.anomalies:
-                    self._count(request, findings)
-                out.append(seen(_new_record(event.id, request, findings, None, None)))
-            else:
-                out.append(event)
         return out
 
     def _detected_all(

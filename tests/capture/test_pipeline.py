@@ -826,3 +826,32 @@ def test_a_consumer_stopped_in_a_batch_finds_the_rest_of_what_was_read_in_unhand
     assert len(taken) + len(rest) >= 128
     assert [*taken, *rest] == whole[: len(taken) + len(rest)]
     assert pipeline.unhanded() == []
+
+
+class _StoppedInDetection(IdentityDetector):
+    """Ctrl-C in the middle of detecting the first batch (after some of it is read)."""
+
+    stops = 1
+
+    def detect_many(self, requests: Any) -> Any:
+        found = super().detect_many(requests[:50])
+        if self.stops:
+            self.stops -= 1
+            raise KeyboardInterrupt
+        return found + super().detect_many(requests[50:])
+
+
+def test_a_stop_in_the_detection_of_a_batch_leaves_it_whole_and_uncounted_for_unhanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _identity_capture(tmp_path)
+    whole, _, _ = _scanned(path, IdentityConfig(region="GB"), 0, monkeypatch)
+    monkeypatch.setattr(pipeline_module, "DETECT_BATCH", 128)
+    pipeline = Pipeline(_StoppedInDetection(IdentityConfig(region="GB")), responses=False)
+    with pytest.raises(KeyboardInterrupt):
+        next(pipeline.run_capture(CaptureFile(path)))
+    assert pipeline.counters()["identities"] == 0  # nothing counted of a batch not made
+    rest = pipeline.unhanded()
+    assert len(rest) >= 128 and rest == whole[: len(rest)]
+    records = [e.record for e in rest if isinstance(e, RequestSeen)]
+    assert pipeline.counters()["identities"] == sum(len(r.identities) for r in records) > 0
