@@ -811,16 +811,25 @@ def test_a_capture_read_from_a_pipe_has_each_request_detected_as_it_comes(
     assert max(Counter(packets for packets, _ in handed).values()) <= 3
 
 
+def _whole_and_batched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: type[IdentityDetector]
+) -> tuple[CaptureFile, list[object], Pipeline]:
+    """The mixed capture, its events one request at a time, and a requests-only
+    pipeline with a ``kind`` detector that will read it 128 requests at a time."""
+    path = _identity_capture(tmp_path)
+    whole, _, _ = _scanned(path, IdentityConfig(region="GB"), 0, monkeypatch)
+    monkeypatch.setattr(pipeline_module, "DETECT_BATCH", 128)
+    pipeline = Pipeline(kind(IdentityConfig(region="GB")), responses=False)
+    return CaptureFile(path), whole, pipeline
+
+
 def test_a_consumer_stopped_in_a_batch_finds_the_rest_of_what_was_read_in_unhanded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A scan's Ctrl-C while it writes a batch's lines: the rest of the batch, and the
     # requests waiting for the next, are what was read and not written yet.
-    path = _identity_capture(tmp_path)
-    whole, _, _ = _scanned(path, IdentityConfig(region="GB"), 0, monkeypatch)
-    monkeypatch.setattr(pipeline_module, "DETECT_BATCH", 128)
-    pipeline = Pipeline(IdentityDetector(IdentityConfig(region="GB")), responses=False)
-    reading = pipeline.run_capture(CaptureFile(path))
+    capture, whole, pipeline = _whole_and_batched(tmp_path, monkeypatch, IdentityDetector)
+    reading = pipeline.run_capture(capture)
     taken = [next(reading) for _ in range(5)]
     rest = pipeline.unhanded()
     assert len(taken) + len(rest) >= 128
@@ -844,12 +853,9 @@ class _StoppedInDetection(IdentityDetector):
 def test_a_stop_in_the_detection_of_a_batch_leaves_it_whole_and_uncounted_for_unhanded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = _identity_capture(tmp_path)
-    whole, _, _ = _scanned(path, IdentityConfig(region="GB"), 0, monkeypatch)
-    monkeypatch.setattr(pipeline_module, "DETECT_BATCH", 128)
-    pipeline = Pipeline(_StoppedInDetection(IdentityConfig(region="GB")), responses=False)
+    capture, whole, pipeline = _whole_and_batched(tmp_path, monkeypatch, _StoppedInDetection)
     with pytest.raises(KeyboardInterrupt):
-        next(pipeline.run_capture(CaptureFile(path)))
+        next(pipeline.run_capture(capture))
     assert pipeline.counters()["identities"] == 0  # nothing counted of a batch not made
     rest = pipeline.unhanded()
     assert len(rest) >= 128 and rest == whole[: len(rest)]
