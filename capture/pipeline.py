@@ -123,6 +123,7 @@ class Pipeline:
         *,
         first_id: int = 1,
         echo_wait: float | None = ECHO_WAIT,
+        batches: bool = True,
     ) -> None:
         """``responses=False`` skips parsing server bytes: for consumers that print
         requests only (``scan``), it saves a third of the work. Requests are the same
@@ -141,7 +142,11 @@ class Pipeline:
         :data:`HOLD_LIMIT` requests.
 
         ``first_id``: the id of the first record, the next ones counting on from it (a
-        split scan's processes start where every id has as many digits)."""
+        split scan's processes start where every id has as many digits).
+
+        ``batches``: a file's requests may be detected in batches (:meth:`run_capture`);
+        False where every request is detected as it completes (a redacted scan, which
+        reads all before it writes, has no batch to write after a stop)."""
         self.detector = detector
         self.shard = shard
         self.decoder = Decoder(shard)
@@ -185,6 +190,7 @@ class Pipeline:
         """The events completed since they were last handed out; during a file scan's
         read (:meth:`run_capture`), with the requests whose detection waits for their
         batch in their places (:meth:`_later`)."""
+        self._batches = batches
         self._defer = False
         """Requests that go out at once are detected in batches (:meth:`_later`): while
         :meth:`run_capture` reads a file for a detecting pipeline that pairs no
@@ -193,6 +199,10 @@ class Pipeline:
         """Requests in :attr:`_out` whose detection waits (:class:`_Undetected`)."""
         self._handing: deque[Event] = deque()
         """The batch :meth:`run_capture` is handing out, what its consumer has not taken."""
+        self._stopped_in_detection = False
+        """A stop (Ctrl-C, SIGTERM) came while the detector read a request: it is not
+        asked again (:meth:`unhanded`), as a library it calls may have been stopped
+        holding a lock (libphonenumber's region metadata is loaded under one)."""
         self._frame_app: str | None = None
         """The app of the frame being decoded, when the capture says (PCAPdroid)."""
         self._apps: OrderedDict[tuple[bytes, int, bytes, int], str] = OrderedDict()
@@ -447,11 +457,23 @@ class Pipeline:
     def unhanded(self) -> list[Event]:
         """The events of what was read that :meth:`run_capture` has not handed out, its
         consumer stopped (a scan's Ctrl-C): the rest of the batch it was handing out, and
-        the requests waiting for their batch, detected now. What the frames read so far
-        hold, and no more (:meth:`flush` ends the connections)."""
+        the requests waiting for their batch, detected now (unless the stop came in the
+        detector: then they are left out). What the frames read so far hold, and no more
+        (:meth:`flush` ends the connections)."""
         rest = list(self._handing)
         self._handing.clear()
-        return rest + self._take()
+        if not self._stopped_in_detection:
+            lone = self._lone
+            if isinstance(lone, _Undetected):
+                # Held for its verdict, not handed out: counted, as it was when held.
+                self._lone = self._detected_record(lone)
+            return rest + self._take()
+        # The detector is not asked again: what waits for it is left out (the summary
+        # counts those requests as read and not in the output).
+        made = [e for e in self._out if not isinstance(e, _Undetected)]
+        self._out = []
+        self._waiting = 0
+        return rest + made
 
     def _take(self) -> list[Event]:
         """The events completed since the last call."""
@@ -553,6 +575,7 @@ class Pipeline:
         batch = (
             DETECT_BATCH
             if self.detector is not None
+            and self._batches
             and not self._pairing
             and not capture.streamed
             and not getattr(self.detector, "counts_recurrence", False)
@@ -607,8 +630,9 @@ class Pipeline:
                     # in it has not taken stays for unhanded() (a scan's Ctrl-C), and
                     # so do the requests of a batch a stop came in the detection of.
                     handing = self._handing
-                    handing.extend(self._handed(self._out))
+                    made = self._handed(self._out)
                     self._out = []
+                    handing.extend(made)
                     while handing:
                         yield handing.popleft()
                 else:
@@ -619,7 +643,11 @@ class Pipeline:
             if verdicts:
                 self._settle(verdicts)
             if self._out:
-                yield from self._take()
+                # The last batch, handed out as the others.
+                handing = self._handing
+                handing.extend(self._take())
+                while handing:
+                    yield handing.popleft()
         finally:
             # Requests still waiting (the read failed) are detected as flush() hands
             # them out (_take).
@@ -854,6 +882,9 @@ class Pipeline:
             return request, detector.detect(read)
         except Exception as exc:  # any: see _unsearched
             return self._unsearched(request, exc), ()
+        except BaseException:
+            self._stopped_in_detection = True
+            raise
 
     def _later(self, request: Request) -> None:
         """:meth:`_record` of a request that goes out at once (``emit``), all but its
@@ -911,6 +942,7 @@ class Pipeline:
                     out.append(event)
         except BaseException:
             self.unsearched = unsearched  # counted when they are made again
+            self._stopped_in_detection = True
             raise
         self.identities += identities
         self.identity_requests += identity_requests

@@ -166,6 +166,8 @@ def scan(
         detector,
         responses=output.needs_responses,
         echo_wait=ECHO_WAIT if "-" in paths else None,
+        # A redacted scan reads all before it writes: a stop leaves no batch to write.
+        batches=not redact,
     )
     errors: list[str] = []
     reading: list[Input] = []
@@ -237,7 +239,10 @@ def _write_unhanded(
     scan's batch, :meth:`Pipeline.unhanded`), as those read before it were: what was
     read is written. A second stop while they are written leaves them."""
     assert output.line is not None
-    with contextlib.suppress(KeyboardInterrupt):
+    if GAVE_UP:
+        return  # the output's reader took nothing more: it ends where it was given up
+    # OSError: the reader went away (a broken pipe): the summary still comes.
+    with contextlib.suppress(KeyboardInterrupt, OSError):
         _write_lines(
             _requests(pipeline.unhanded(), selection),
             output.line,
@@ -246,6 +251,7 @@ def _write_unhanded(
             out,
             render_bytes=output.line_bytes,
             written=written,
+            stopped=True,
         )
 
 
@@ -353,12 +359,15 @@ def _write_lines(
     out: TextIO,
     render_bytes: Callable[[Record], bytes] | None = None,
     written: list[int] | None = None,
+    stopped: bool = False,
 ) -> None:
     """One line per record. Lines go out in batches: one write per record costs a
     system call each when output is unbuffered (python -u, PYTHONUNBUFFERED). A
     stream on stdin is written record by record, as it arrives. A format made as
     bytes (``render_bytes``) is written to ``out``'s buffered byte stream when it has
-    one. ``written``: its one number counts the lines handed to the output."""
+    one. ``written``: its one number counts the lines handed to the output.
+    ``stopped``: written after a stop, so a reader that takes nothing for
+    :data:`STOP_GRACE` seconds is given up on (:func:`_whole`)."""
     count = written if written is not None else [0]
     if header is not None:
         out.write(header + "\n")
@@ -373,7 +382,7 @@ def _write_lines(
     newline: Any = "\n"
     if isinstance(raw, (io.BufferedIOBase, io.RawIOBase)) and render_bytes is not None:
         out.flush()  # what was written as text goes first
-        line, write, newline = render_bytes, _whole(raw), b"\n"
+        line, write, newline = render_bytes, _whole(raw, stopped), b"\n"
     end = newline[:0]
     # A batch at a time, each made by one comprehension: no append, no length test
     # per record. islice takes no record beyond the batch, so each batch is written
@@ -410,7 +419,7 @@ GAVE_UP: list[int] = []
 """Bytes of a write given up at a stop, one entry per write (see :func:`_whole`)."""
 
 
-def _whole(raw: Any) -> Callable[[bytes], object]:
+def _whole(raw: Any, stopped: bool = False) -> Callable[[bytes], object]:
     """A writer of whole lines to the byte stream ``raw``: the signals that stop a
     scan (Ctrl-C; SIGTERM and SIGHUP, which ``tui.cmd_scan`` turns into it) are held
     while it writes, and taken when the write is done. Without that, a write to a pipe
@@ -421,8 +430,10 @@ def _whole(raw: Any) -> Callable[[bytes], object]:
     ``select`` says the pipe takes it: where a stop is asked for and the reader takes
     nothing for :data:`STOP_GRACE` seconds (``| sleep 15``), it gives up the write
     (:data:`GAVE_UP`) and lets the signal act (a wait with the signals held made the
-    scan one only SIGKILL stopped). A stream
-    without a descriptor (a test's) is written to as it is."""
+    scan one only SIGKILL stopped). ``stopped``: the stop came already (the
+    requests a stop found read and not written, :func:`_write_unhanded`), and the
+    reader is given up on as if asked again. A stream without a descriptor (a
+    test's) is written to as it is."""
     try:
         fd = raw.fileno()
         regular = stat.S_ISREG(os.fstat(fd).st_mode)
@@ -432,14 +443,16 @@ def _whole(raw: Any) -> Callable[[bytes], object]:
     raw.flush()  # what it holds goes first: from here on the descriptor is written to
 
     def whole(data: bytes) -> object:
+        if stopped and GAVE_UP:
+            return None  # given up on already
         held = mask(signal.SIG_BLOCK, _HELD)
         try:
             view = memoryview(data)
             while view:
                 if not regular:
-                    asked = None
+                    asked = time.monotonic() if stopped else None
                     while not select.select([], [fd], [], 0.25)[1]:
-                        if not signal.sigpending() & _HELD:
+                        if asked is None and not signal.sigpending() & _HELD:
                             continue
                         asked = asked or time.monotonic()
                         if time.monotonic() - asked >= STOP_GRACE:
