@@ -396,15 +396,22 @@ def _write_lines(
             # Ctrl-C: the lines of the batch already made are written (extend keeps
             # what it took), or the summary would count requests the output lacks.
             if lines:
+                data = newline.join(lines) + newline
                 count[0] += len(lines)
-                write(newline.join(lines) + newline)
+                write(data)
             raise
         if not lines:
             return
-        count[0] += len(lines)
+        made = len(lines)
         lines.append(end)
-        write(newline.join(lines))
-        if len(lines) <= batch:
+        # Made, then counted, then written: a stop comes (it is held while the write
+        # takes the lines, and taken at its end) in the making, and then no line of
+        # it is counted, or after the write. Counted after the making and before the
+        # write, a stop in the making lost the batch without a word.
+        data = newline.join(lines)
+        count[0] += made
+        write(data)
+        if made < batch:
             return  # the records ran out
         if streaming:
             flush()
