@@ -485,6 +485,16 @@ class Pipeline:
             return out
         return _NO_EVENTS
 
+    def _hand_out(self) -> Iterator[Event]:
+        """The events completed (:meth:`_take`), handed out from the pipeline's queue:
+        what a consumer stopped in them has not taken stays for :meth:`unhanded` (a
+        scan's Ctrl-C), and so do the requests of a batch a stop came in the detection
+        of (:meth:`_take` leaves them where they were)."""
+        handing = self._handing
+        handing.extend(self._take())
+        while handing:
+            yield handing.popleft()
+
     def _handed(self, events: list[Event | _Undetected]) -> list[Event]:
         """``events`` as they are handed out: the requests among them whose detection
         waits (:meth:`_later`) detected now, as a batch (:meth:`_detect_waiting`)."""
@@ -626,15 +636,7 @@ class Pipeline:
                 if batch and len(self._out) < batch:
                     continue  # handed out with the rest of their batch
                 if batch:
-                    # A batch, handed out from the pipeline: what a consumer stopped
-                    # in it has not taken stays for unhanded() (a scan's Ctrl-C), and
-                    # so do the requests of a batch a stop came in the detection of.
-                    handing = self._handing
-                    made = self._handed(self._out)
-                    self._out = []
-                    handing.extend(made)
-                    while handing:
-                        yield handing.popleft()
+                    yield from self._hand_out()
                 else:
                     events = self._out
                     self._out = []
@@ -643,11 +645,7 @@ class Pipeline:
             if verdicts:
                 self._settle(verdicts)
             if self._out:
-                # The last batch, handed out as the others.
-                handing = self._handing
-                handing.extend(self._take())
-                while handing:
-                    yield handing.popleft()
+                yield from self._hand_out()  # the last batch (of a batched read)
         finally:
             # Requests still waiting (the read failed) are detected as flush() hands
             # them out (_take).

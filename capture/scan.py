@@ -208,9 +208,9 @@ def scan(
     with _said_whole(bool(stopped)):
         if stopped and output.line is not None and redactor is None:
             _write_unhanded(pipeline, selection, output, "-" in paths, out, written)
-        if stopped and output.line is not None and not only_identity and redactor is None:
-            # Read as the stop came, and not handed out: the summary counts them.
-            lacking = pipeline.counters()["requests"] - written[0]
+            if not only_identity:
+                # Read as the stop came, and not handed out: the summary counts them.
+                lacking = pipeline.counters()["requests"] - written[0]
         return _after(
             lacking,
             stopped,
