@@ -96,6 +96,9 @@ class Detector(Protocol):
 UNSEARCHED_NOTE = "not searched for identities: the detector failed on it"
 """The anomaly of a request the detector raised an exception on (its type and message
 follow in brackets): it is kept without findings (:meth:`Pipeline._unsearched`)."""
+STOPPED_NOTE = "not searched for identities: the scan was stopped while the detector read it"
+"""The anomaly of a request read as a stop (Ctrl-C, SIGTERM) came inside the detector:
+written without findings rather than left out (:meth:`Pipeline.unhanded`)."""
 
 
 def unsearched(request: Request, exc: Exception) -> Request:
@@ -247,6 +250,8 @@ class Pipeline:
         self.unsearched = 0
         """Requests (or blocks as a reflector received them) the detector failed on:
         handed out without findings (:meth:`_unsearched`)."""
+        self.stopped_unsearched = 0
+        """Requests written unsearched as a stop came in the detector (:data:`STOPPED_NOTE`)."""
 
     @property
     def responses(self) -> bool:
@@ -458,8 +463,8 @@ class Pipeline:
         """The events of what was read that :meth:`run_capture` has not handed out, its
         consumer stopped (a scan's Ctrl-C): the rest of the batch it was handing out, and
         the requests waiting for their batch, detected now (unless the stop came in the
-        detector: then they are left out). What the frames read so far hold, and no more
-        (:meth:`flush` ends the connections)."""
+        detector: then they are written without findings, :data:`STOPPED_NOTE`). What
+        the frames read so far hold, and no more (:meth:`flush` ends the connections)."""
         rest = list(self._handing)
         self._handing.clear()
         if not self._stopped_in_detection:
@@ -468,12 +473,21 @@ class Pipeline:
                 # Held for its verdict, not handed out: counted, as it was when held.
                 self._lone = self._detected_record(lone)
             return rest + self._take()
-        # The detector is not asked again: what waits for it is left out (the summary
-        # counts those requests as read and not in the output).
-        made = [e for e in self._out if not isinstance(e, _Undetected)]
+        # The detector is not asked again: what waits for it is written unsearched,
+        # and says so (its anomaly, the summary's count).
+        made = [self._unsearched_at_stop(e) if isinstance(e, _Undetected) else e for e in self._out]
         self._out = []
         self._waiting = 0
         return rest + made
+
+    def _unsearched_at_stop(self, waiting: _Undetected) -> Event:
+        """The record of a request whose detection a stop came in (:data:`STOPPED_NOTE`):
+        its headers, body and target as read, no findings, counted."""
+        request = waiting.request
+        request = dataclasses.replace(request, anomalies=(*request.anomalies, STOPPED_NOTE))
+        self._count(request, ())
+        self.stopped_unsearched += 1
+        return self._seen(_new_record(waiting.id, request, (), None, None))
 
     def _take(self) -> list[Event]:
         """The events completed since the last call."""
@@ -1094,6 +1108,7 @@ class Pipeline:
             "echoes_unsigned": self.echoes_unsigned,
             "altered_in_transit": self.altered,
             "unsearched": self.unsearched,
+            "stopped_unsearched": self.stopped_unsearched,
             "echo_waits_cut": self.hold_cut,
             "skipped_frames": sum(self.decoder.skipped.values()),
             "active_flows": self.reassembler.active_flows,
@@ -1241,6 +1256,12 @@ def summarize(
         parts.append(
             f"{counted(c['unsearched'], 'request')} not searched for identities (an "
             "internal error, named in its anomalies: please report it)"
+        )
+    if c.get("stopped_unsearched"):
+        parts.append(
+            f"{counted(c['stopped_unsearched'], 'request')} not searched for identities (read "
+            "as the scan was stopped inside the detector: written without findings, as their "
+            "anomalies say)"
         )
     if c.get("echo_waits_cut"):
         parts.append(

@@ -30,7 +30,7 @@ from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import EchoSeen, Parsed, Record, RequestSeen, ResponseSeen
 from capture.net.decode import ACK, FIN, RST, SYN, skippable
 from capture.net.reassembly import Limits
-from capture.pipeline import UNSEARCHED_NOTE, Pipeline, summarize
+from capture.pipeline import STOPPED_NOTE, UNSEARCHED_NOTE, Pipeline, summarize
 from capture.sources import frames as frames_module
 from capture.sources.frames import CaptureFile, Frame
 from tests.capture.identity.factory import make_request
@@ -857,14 +857,26 @@ class _StoppedInDetection(IdentityDetector):
         raise KeyboardInterrupt
 
 
-def test_a_stop_in_the_detection_of_a_batch_is_not_followed_by_detection(
+def test_a_stop_in_the_detection_of_a_batch_writes_it_unsearched_without_asking_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    capture, _, pipeline = _whole_and_batched(tmp_path, monkeypatch, _StoppedInDetection)
+    capture, whole, pipeline = _whole_and_batched(tmp_path, monkeypatch, _StoppedInDetection)
     with pytest.raises(KeyboardInterrupt):
         next(pipeline.run_capture(capture))
-    # What waited for the detector is left out, uncounted; nothing half made escapes.
-    assert pipeline.unhanded() == []
+    # What waited for the detector is kept, as read, with no findings and a note that
+    # says why; nothing half made escapes (no identity of the half read batch counted).
+    rest = pipeline.unhanded()
+    assert len(rest) >= 128
+    expected = [e for e in whole[: len(rest)] if isinstance(e, RequestSeen)]
+    assert len(expected) == len(rest)
+    for kept, event in zip(rest, expected, strict=True):
+        assert isinstance(kept, RequestSeen)
+        record = kept.record
+        assert record.id == event.record.id and record.findings == ()
+        assert record.request.anomalies == (*event.record.request.anomalies, STOPPED_NOTE)
+        assert record.request.headers == event.record.request.headers
+    assert any(e.record.findings for e in expected)  # the batch held identities
     counters = pipeline.counters()
-    assert counters["identities"] == 0 and counters["requests"] >= 128
+    assert counters["identities"] == 0 and counters["stopped_unsearched"] == len(rest)
+    assert "not searched for identities (read as the scan was stopped" in pipeline.summary()
     assert pipeline.unhanded() == []

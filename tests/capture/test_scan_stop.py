@@ -12,11 +12,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from capture import scan_jobs, scan_stop
 from capture.identity.detector import IdentityDetector
+from capture.pipeline import STOPPED_NOTE
 from capture.scan import scan
 from tests.capture.test_scan_jobs import REPO, gen_capture
 from tests.packets.writer import write_pcap
@@ -210,3 +212,36 @@ def test_a_one_process_scan_stopped_says_how_many_requests_read_its_output_lacks
         )
     else:
         assert not warned
+
+
+class _StoppedInItsThirdBatch(IdentityDetector):
+    """Ctrl-C while the detector reads the third batch of a file scan."""
+
+    batches = 0
+
+    def detect_many(self, requests: Any) -> Any:
+        self.batches += 1
+        if self.batches == 3:
+            super().detect_many(requests[:40])
+            raise KeyboardInterrupt
+        return super().detect_many(requests)
+
+
+def test_a_scan_stopped_inside_the_detector_writes_what_it_read_unsearched_and_says_so(
+    tmp_path: Path,
+) -> None:
+    capture = _copies(list(gen_capture.frames(300, 60, bodies="small")), tmp_path / "c.pcap", 0)
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([capture], detector=_StoppedInItsThirdBatch(), out=out, err=err, jobs=1) == 130
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    unsearched = [r for r in records if STOPPED_NOTE in r.get("anomalies", ())]
+    # The two batches handed out, then the third, read as the stop came: all of it.
+    assert len(records) >= 3 * 128 and len(unsearched) >= 128
+    assert all(not r["findings"] for r in unsearched)
+    assert [r["id"] for r in records] == list(range(1, len(records) + 1))
+    said = err.getvalue()
+    assert f"{len(unsearched):,} requests not searched for identities (read as the scan" in said
+    summary = SUMMARY.match(said.splitlines()[-1])
+    assert summary is not None, said
+    assert int(summary[2].replace(",", "")) == len(records)
+    assert "read as the stop came" not in said
