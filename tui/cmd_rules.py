@@ -8,7 +8,7 @@ from typing import Any
 
 from capture.identity.catalog import format_rules
 from capture.identity.engine_rules import RULE_FORMATS, SID_BASE, SID_SPAN
-from tui.common import add_config_arg, catalog_from_config
+from tui.common import UsageError, add_config_arg, catalog_from_config
 
 
 def register(sub: Any) -> None:
@@ -17,10 +17,14 @@ def register(sub: Any) -> None:
         "rules",
         help="list the identity headers headerwatch knows, or write them as engine rules",
         description="Print the catalog of identity headers (name, kind, severity, what it "
-        "is), including headers added and rules disabled in the config file; or write it "
-        "as rules for Suricata, Zeek or Arkime.",
+        "is), with the headers the config file adds and without those it disables; or "
+        "write it as rules for Suricata, Zeek or Arkime.",
     )
-    p.add_argument("--sources", action="store_true", help="also print where each was documented")
+    p.add_argument(
+        "--sources",
+        action="store_true",
+        help="also print where each was documented (the table only)",
+    )
     formats = "; ".join(f"{f.name}: {f.what}" for f in RULE_FORMATS.values())
     p.add_argument(
         "--format",
@@ -37,6 +41,12 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``rules``."""
+    if args.sources and args.format != "table":
+        # An engine's rules file has no place for them: said, not silently dropped.
+        raise UsageError(
+            f"--sources is a line under each header of the table; --format {args.format} writes "
+            "rules without them (drop one of the two)"
+        )
     catalog = catalog_from_config(args)
     if args.format == "table":
         print(format_rules(catalog, sources=args.sources), end="")

@@ -340,6 +340,16 @@ def test_rules_lists_the_catalog() -> None:
     assert used and used <= explained, used - explained
 
 
+@pytest.mark.parametrize("engine", ["suricata", "zeek", "arkime"])
+def test_rules_refuses_sources_with_an_engine_format_that_has_no_place_for_them(
+    engine: str,
+) -> None:
+    result = headerwatch("rules", "--sources", "--format", engine)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("headerwatch: error: --sources is a line under each header")
+    assert len(result.stderr.splitlines()) == 1
+
+
 def test_rules_says_nothing_of_numbers_not_read_where_the_locale_has_no_region() -> None:
     # It reads no traffic: the note other commands give without a region is not true here.
     env = {k: v for k, v in os.environ.items() if not k.startswith("LC_")} | {"LANG": "C.UTF-8"}
