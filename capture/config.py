@@ -370,19 +370,30 @@ def read_canary_file(path: str | Path) -> dict[str, tuple[str, ...]]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"--canary-file {target}: not UTF-8 text (byte {exc.start})") from None
     values: dict[str, list[str]] = {kind: [] for kind in CANARY_KINDS}
-    for _, kind, value in _canary_lines(text):
-        values[kind].append(value)
+    try:
+        for _, kind, value in _canary_lines(text):
+            values[kind].append(value)
+    except ValueError as exc:
+        raise ConfigError(f"--canary-file {target}:{exc}") from None
     return {kind: tuple(found) for kind, found in values.items()}
 
 
 def _canary_lines(text: str) -> Iterator[tuple[int, str, str]]:
-    """``(line number, kind, value)`` of each canary in a canary file's text."""
+    """``(line number, kind, value)`` of each canary in a canary file's text. A line
+    that is a kind alone raises ValueError (``LINE: what is wrong``): its value was
+    forgotten, and the word itself, looked for as a canary, would be found in every
+    request that names the kind (``X-Auth-Method: msisdn``)."""
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         kind, _, rest = line.partition(" ")
-        if kind.lower() in CANARY_KINDS and rest.strip():
+        if kind.lower() in CANARY_KINDS:
+            if not rest.strip():
+                raise ValueError(
+                    f"{number}: {kind!r} with no value after it (a line is KIND VALUE, or a "
+                    "value alone)"
+                )
             yield number, kind.lower(), rest.strip()
         else:
             yield number, "canary", line
@@ -404,11 +415,14 @@ def bad_canary_line(paths: Iterable[str | Path], region: str | None) -> str | No
             text = Path(path).read_text("utf-8", errors="replace")
         except OSError:
             continue  # a file that cannot be read is the error, said by read_canary_file
-        for number, kind, value in _canary_lines(text):
-            try:
-                build[kind](value)
-            except ValueError as exc:
-                return f"{path}:{number}: {str(exc).removeprefix('--')}"
+        try:
+            for number, kind, value in _canary_lines(text):
+                try:
+                    build[kind](value)
+                except ValueError as exc:
+                    return f"{path}:{number}: {str(exc).removeprefix('--')}"
+        except ValueError as exc:  # a line _canary_lines cannot read
+            return f"{path}:{exc}"
     return None
 
 

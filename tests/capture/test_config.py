@@ -20,6 +20,7 @@ from capture.config import (
     load_config,
     merge_identity,
     parse_config,
+    read_canary_file,
 )
 from capture.identity.detector import HeaderRule, IdentityConfig, IdentityDetector
 from tests.capture.identity.factory import make_request
@@ -360,6 +361,29 @@ def test_a_bad_canary_in_a_file_is_named_by_its_file_and_line(tmp_path: Path) ->
         f"headerwatch: error: {path}:5: msisdn '12345' is too short to look for "
         "(at least 6 characters)\n"
     )
+
+
+@pytest.mark.parametrize("kind", ["msisdn", "IMEI", "canary"])
+def test_a_canary_file_line_with_a_kind_and_no_value_is_an_error_not_a_canary_of_that_word(
+    tmp_path: Path, kind: str
+) -> None:
+    # "msisdn" alone was looked for as a value: every X-Auth-Method: msisdn a canary.
+    path = tmp_path / "phone.txt"
+    path.write_text(f"imei 490154203237518\n{kind}  \n")
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "scan", "--canary-file", str(path), "-"],
+        input=b"",
+        capture_output=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        f"headerwatch: error: {path}:2: {kind!r} with no value after it (a line is KIND "
+        "VALUE, or a value alone)\n"
+    )
+    with pytest.raises(ConfigError, match=f"^--canary-file {path}:2: {kind!r} with no value"):
+        read_canary_file(path)
 
 
 @pytest.mark.parametrize("given", ["nope.txt", "."])
