@@ -27,6 +27,7 @@ from capture.http.echo_key import EchoKeyError, make_key_file, read_key_file, se
 from capture.http.http1 import HEAD_LIMITS, MAX_HEAD, set_head_limit
 from capture.identity.catalog import Catalog
 from capture.identity.detector import (
+    RECURRENCE,
     IdentityDetector,
     configured_catalog,
     locale_region,
@@ -346,6 +347,11 @@ def build_detector(
         )
         chosen = getattr(args, "recurrence", None)
         identity = replace(identity, recurrence=recurrence if chosen is None else chosen)
+        if chosen:
+            # Asked for on the command line: it overrides the config file's disabled
+            # list, as every option overrides the file (it was dropped without a word).
+            kept = tuple(d for d in identity.disabled if d.lower() != RECURRENCE)
+            identity = replace(identity, disabled=kept)
         detector = IdentityDetector(identity)
     except (ConfigError, ValueError) as exc:
         # A canary from a file is named by its file and line, not as an option.

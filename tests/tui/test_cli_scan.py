@@ -400,6 +400,13 @@ def test_recurrence_flag_finds_a_token_sent_to_three_sites(tmp_path: Path) -> No
     found = [f for r in records for f in r["findings"] if f["detector"] == "recurrence"]
     assert [(f["kind"], f["name"]) for f in found] == [("tracking_id", "X-T")]
     assert headerwatch("scan", "--recurrence", "1", path).returncode == 2
+    # The option overrides a config file that disables the detector, as options do;
+    # without it, the file's word holds.
+    config = tmp_path / "config.toml"
+    config.write_text('[identity]\ndisabled = ["recurrence", "via"]\n')
+    asked = headerwatch("scan", "--config", str(config), "--recurrence", "3", path)
+    assert asked.returncode == 0 and asked.stdout == result.stdout
+    assert '"recurrence"' not in headerwatch("scan", "--config", str(config), path).stdout
 
 
 def test_table_width_option_fits_the_columns_and_a_terminal_sets_the_default(
