@@ -336,11 +336,14 @@ class ValueScanner:
             hits.append(hit)
         return hits
 
-    def named_device(self, value: str, kind: str, force: bool = False) -> ValueHit | None:
-        """An IMEI or IMSI in a value whose name says so, or ``None`` (``force`` as for phones)."""
+    def named_device(
+        self, value: str, kind: str, force: bool = False, proven: bool = False
+    ) -> ValueHit | None:
+        """An IMEI or IMSI in a value whose name says so, or ``None`` (``force`` as for
+        phones); ``proven``: an IMEI only where its digits prove it, as unnamed."""
         text = value.strip()
         if kind == "imei" and (force or IMEI in self.enabled):
-            found = parse_imei(text, named=True)
+            found = parse_imei(text, named=not proven)
         elif kind == "imsi" and (force or IMSI in self.enabled):
             # Magma's header enrichment sends its subscriber ID, "IMSI" and the digits
             # (magma's pipelined envoy_client.py, IMSI_HDR).
@@ -415,6 +418,12 @@ class ValueScanner:
             if subscribers:
                 return subscribers
         elif kind in (names.HINT_DEVICE, names.HINT_ADVERTISING):
+            # An IMEI its structure proves (Luhn, a known TAC's reporting body), as under
+            # a name that says nothing: the name that says device ID is no reason to
+            # call it a vaguer one (deviceId=490154203237518 was a device ID, medium).
+            imei = self.named_device(value, names.HINT_IMEI, proven=True)
+            if imei is not None:
+                return [imei]
             found = self.named_id(value, kind == names.HINT_ADVERTISING)
             return [] if found is None else [found]
         elif kind == names.HINT_EMAIL and "@" not in value:

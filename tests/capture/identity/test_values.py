@@ -170,3 +170,21 @@ def test_bytes_that_are_not_text_are_named_however_the_number_inside_is_read(
 @pytest.mark.parametrize("value", ["x447911123456", "\x01\x02", "\udcff\udcfe", "\x01abc"])
 def test_letters_or_nothing_between_such_bytes_are_no_number(value: str) -> None:
     assert ValueScanner("GB", VALUE_DETECTORS).named_phones(value) == []
+
+
+@pytest.mark.parametrize("name", ["deviceId", "android_id", "X-Device-Id", "devid", "adid"])
+@pytest.mark.parametrize("mode", [Mode.PARAM, Mode.HEADER])
+def test_an_imei_its_digits_prove_is_an_imei_under_a_device_id_s_name_too(
+    name: str, mode: Mode
+) -> None:
+    # A name that says device ID gave the vaguer device_id (medium) where a name that
+    # says nothing gave imei: Luhn and a TAC's reporting body prove it either way.
+    scanner = ValueScanner("GB", VALUE_DETECTORS)
+    (hit,) = scanner.scan("490154203237518", name_hint(normalize_name(name)), mode)
+    assert (hit.kind, hit.severity, hit.detail) == ("imei", "high", "IMEI · TAC 49015420 · Luhn ok")
+    # Digits that prove nothing stay the device ID the name says they are.
+    (other,) = scanner.scan("490154203237519", name_hint(normalize_name(name)), mode)
+    assert other.kind == "device_id"
+    without = ValueScanner("GB", tuple(d for d in VALUE_DETECTORS if d != "imei"))
+    (off,) = without.scan("490154203237518", name_hint(normalize_name(name)), mode)
+    assert off.kind == "device_id"
