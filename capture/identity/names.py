@@ -70,7 +70,24 @@ _ID_WORDS = (
     "transaction|isbn|ean|upc|sku|product|item|page|score|price|amount|lat|lon|lng|"
     "account|acct|card|ticket|tracking|ref|reference|confirmation|booking|policy|zip|postcode|"
     # Numbers of things a page or an app counts or addresses, not of a subscriber's line.
-    "seat|street|house|room|flight|po|apt|apartment|suite|floor|gate|platform"
+    "seat|street|house|room|flight|po|apt|apartment|suite|floor|gate|platform|"
+    # An affiliate network's sub-IDs (HasOffers' aff_sub..aff_sub5, TUNE's), a basket's
+    # sub_total, a subscription's plan, a campaign's: "sub" there is no subscriber.
+    "aff|affiliate|total|subtotal|plan|campaign"
+)
+# Of those, the words that say a value counts, times or measures something: they outweigh
+# even a name's phone word (phone_ts, x-tel-count, phone_verified_at: a clock's digits,
+# read as a landline), where a digest, token or key word does not (phone_hash is the
+# number hashed); so does "at" or "on" as a name's last word, a time's (Rails' and
+# Laravel's created_at, updated_on).
+_COUNT_WORDS = frozenset(
+    {
+        *("time", "timestamp", "ts", "date", "epoch", "ms", "expires", "expiry", "age", "ttl"),
+        *("seq", "sequence", "counter", "count", "version", "ver", "build", "rev", "revision"),
+        *("length", "len", "size", "bytes", "range", "offset", "port", "cb", "cachebuster"),
+        *("rand", "random", "rnd", "price", "amount", "score", "page", "lat", "lon", "lng"),
+        "total",
+    }
 )
 # The hints, each a named group; "<" and ">" mark where a match must be a whole token
 # (a "-"-separated word of the normalised name).
@@ -79,6 +96,7 @@ _HINT_PARTS = (
     ("imsi", "imsi"),
     (
         "phone",
+        # "phone" inside a word too (userphone, phonenumber); see _NOT_PHONES.
         "msisdn|phone|mobile-?(?:no|num|number)|calling-?line|"
         "<tel|[a-z]*mdn|cli|ani|subno|cellphone|telefon|telephone|ud-?ph|udff-?ph|"
         # The number in other languages' forms (Spanish, Italian, Portuguese, German).
@@ -162,6 +180,7 @@ _CLASSIFY = re.compile(
             "(?P<idword>" + _whole_tokens("<id|ids|no|[a-z]+id>") + ")",
             "(?P<idlike>" + _whole_tokens("<" + _ID_WORDS + ">") + ")",
             "(?P<number>" + _whole_tokens("<" + _NUMBER_WORDS + ">") + ")",
+            "(?P<clock>" + _whole_tokens("<at|on>$") + ")",
             "(?P<secret>" + _whole_tokens("<" + _SECRET_WORDS + ">") + ")",
         ]
     )
@@ -299,16 +318,26 @@ _NUMBER_ONLY = NameHint(HINT_SUBSCRIBER, False, only_number=True)
 _SECRET_NUMBER_ONLY = NameHint(HINT_SUBSCRIBER, False, True, only_number=True)
 
 
+# Words with "phone" inside that name no phone number: an iPhone's, a microphone's,
+# headphones' (iphone_udid, microphoneDeviceId: a WebRTC device's ID hashed, once read
+# as a phone number hashed). Spelled so that the phone pattern passes them over.
+_NOT_PHONES = re.compile("(?:i|micro|head|ear)phone")
+
+
 def name_hint(key: str) -> NameHint:
     """Classify a normalised name (see :func:`normalize_name`) in one regex pass.
 
     A subscriber word loses to a counter, clock or size word (``x-subscriber-count``
-    is a count), not to a bare "id" (``x-subscriber-id`` may well hold the number);
+    is a count), not to a bare "id" (``x-subscriber-id`` may well hold the number); a
+    phone word only to a word that counts, times or measures (``phone_ts``,
+    ``phone_verified_at``; not ``phone_hash``, the number hashed);
     "number" alone (``x-line-number``) hints at a subscriber only when no ID-like
     word is there too: ``order-number`` and ``build-number`` stay quiet. A word
     ending in "id" (``orderid``, ``userid``) is an ID. A code, token, signature, key
     or secret word marks the hint :attr:`~NameHint.secret`.
     """
+    if "phone" in key:
+        key = _NOT_PHONES.sub(lambda word: word.group()[:-5] + "fone", key)
     matches = [(match.lastgroup, match.group()) for match in _CLASSIFY.finditer(key)]
     found = {group for group, _ in matches}
     if found:
@@ -318,8 +347,13 @@ def name_hint(key: str) -> NameHint:
             or any(group == "idlike" and word in _SECRET_ID_WORDS for group, word in matches)
             else _HINTS
         )
+        counted = "clock" in found or any(
+            group == "idlike" and word in _COUNT_WORDS for group, word in matches
+        )
         for hint in _PRECEDENCE:
-            if hint in found and not (hint == HINT_SUBSCRIBER and "idlike" in found):
+            if hint in found and not (
+                (hint == HINT_SUBSCRIBER and "idlike" in found) or (hint == HINT_PHONE and counted)
+            ):
                 return hints[hint]
         if "idlike" in found or "idword" in found:
             return _ID_LIKE

@@ -313,12 +313,19 @@ class ValueScanner:
         """
         text = value.strip()
         digits = text[1:] if text[:1] == "+" else text
-        if digits.isdigit() and IMSI in self.enabled and len(digits) == 15:
-            device = parse_imsi(digits)
-            phone = parse_lenient(digits, self.region)
-            # 15 digits under a known MCC: an IMSI, unless it is a valid phone number.
+        if digits.isdigit() and len(digits) == 15:
+            # An IMEI its digits prove first (X-Mobile: 352099001761481, whose TAC's 352
+            # is also Grenada's MCC); then an IMSI as under a name that says nothing, a
+            # listed MCC and one of its MNCs (an MCC alone let a quarter of all 15-digit
+            # values under "number" through), unless it is a valid phone number.
+            if IMEI in self.enabled and (imei := parse_imei(digits, named=False)) is not None:
+                return [ValueHit("imei", text, imei.digits, IMEI, "high", imei.detail)]
+            device = imsi_by_structure(digits) if IMSI in self.enabled else None
+            phone = parse_lenient(digits, self.region) if device is not None else None
             if device is not None and (phone is None or not phone.valid):
-                return [ValueHit("imsi", text, device.digits, IMSI, "high", device.detail)]
+                # Under "number" alone (an invoice's, a ticket's), medium.
+                severity = "medium" if only_number else "high"
+                return [ValueHit("imsi", text, device.digits, IMSI, severity, device.detail)]
         hits = []
         # Each number as read (its E.164 form read again is the same number, judged
         # the same: a second reading cost a subscriber's first value ~40 us).
@@ -532,12 +539,23 @@ class ValueScanner:
             if hit is not None or len(part) < 14:
                 return hit
             # A long digit run may still be hex-encoded digits ("3434373730...").
-        if not wrapped:
+        if not wrapped or hint.id_like:
+            # Under a name that means a counter, clock, size or ID, digits never count,
+            # wrapped or not (order_id=MTY1MDI1MzAwMDA= is an order's number).
             return None
         for decoder, how in ((hex_digits, "hex-encoded"), (base64_digits, "base64-encoded")):
             decoded = decoder(part)
             if decoded is None:
                 continue
+            if IMEI in self.enabled:
+                # First: an IMEI its digits prove (Luhn, a reporting body's TAC) is read
+                # as a number (+49 1542..., unallocated) where its TAC starts with a
+                # country code, as a fifth of the commonest (35...) do.
+                device = parse_imei(decoded, named=False)
+                if device is not None:
+                    return ValueHit(
+                        "imei", part, device.digits, IMEI, "high", f"{device.detail} · {how}"
+                    )
             if phones:
                 match = parse_international(decoded)
                 if match is None and self.region is not None and decoded[:1] == "0":
@@ -546,12 +564,6 @@ class ValueScanner:
                     match = parse_lenient(decoded, self.region)
                 if match is not None:
                     return _phone_hit(part, match, "high", how)
-            if IMEI in self.enabled:
-                device = parse_imei(decoded, named=False)
-                if device is not None:
-                    return ValueHit(
-                        "imei", part, device.digits, IMEI, "high", f"{device.detail} · {how}"
-                    )
         return None
 
     def _digits(self, digits: str, hint: names.NameHint, mode: Mode) -> ValueHit | None:

@@ -325,3 +325,35 @@ def test_a_radio_cell_a_contact_or_a_mobile_flag_alone_says_nothing_of_a_number(
 ) -> None:
     # A cell ID is a radio cell's, not a phone's; "contact" alone is a person or a page.
     assert name_hint(hint_key(name, normalize_name(name))).hint is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    # A phone word beside a word that counts, times or measures: a clock's digits
+    # (1704067200) were read as a landline, high.
+    ["phone_ts", "phone_verified_at", "X-Tel-Count", "phone_size", "mobile_no_updated_on"],
+)
+def test_a_phone_word_loses_to_a_word_that_counts_times_or_measures(name: str) -> None:
+    assert name_hint(normalize_name(name)).hint is None
+
+
+@pytest.mark.parametrize("name", ["iphone_udid", "microphoneDeviceId", "headphones", "iphone"])
+def test_phone_inside_an_iphone_a_microphone_or_headphones_is_no_phone(name: str) -> None:
+    assert name_hint(normalize_name(name)).hint != "phone"
+
+
+@pytest.mark.parametrize(
+    "name", ["phone_hash", "userphone", "telephone", "x-at-msisdn", "phone", "cellphone"]
+)
+def test_a_phone_word_keeps_its_hint_beside_a_digest_s_word_or_glued_to_another(
+    name: str,
+) -> None:
+    assert name_hint(normalize_name(name)).hint == "phone"
+
+
+@pytest.mark.parametrize(
+    "name", ["aff_sub", "aff_sub2", "sub_total", "x-subs-plan", "sub_campaign"]
+)
+def test_sub_in_an_affiliate_s_a_basket_s_or_a_plan_s_name_is_no_subscriber(name: str) -> None:
+    hint = name_hint(normalize_name(name))
+    assert hint.hint is None and hint.id_like

@@ -188,3 +188,58 @@ def test_an_imei_its_digits_prove_is_an_imei_under_a_device_id_s_name_too(
     without = ValueScanner("GB", tuple(d for d in VALUE_DETECTORS if d != "imei"))
     (off,) = without.scan("490154203237518", name_hint(normalize_name(name)), mode)
     assert off.kind == "device_id"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "mode"),
+    [
+        ("order_id", "MTY1MDI1MzAwMDA=", Mode.PARAM),  # base64 of 16502530000
+        ("orderid", "3136353032353330303030", Mode.PARAM),  # its hex
+        ("X-Order-Id", "MTY1MDI1MzAwMDA=", Mode.HEADER),
+        ("X-Timestamp", "3136353032353330303030", Mode.HEADER),
+        ("size", "MTY1MDI1MzAwMDA=", Mode.PARAM),
+    ],
+)
+def test_digits_wrapped_in_hex_or_base64_under_an_id_s_or_a_count_s_name_never_count(
+    name: str, value: str, mode: Mode
+) -> None:
+    # As bare digits there do not: the wrapping made them a high msisdn finding.
+    scanner = ValueScanner("US", VALUE_DETECTORS)
+    assert scanner.scan(value, name_hint(normalize_name(name)), mode) == []
+    assert scanner.scan(value, name_hint("x-foo"), mode)  # under a name that says nothing
+
+
+@pytest.mark.parametrize("imei", ["490154203237518", "352099001761481", "912345678901238"])
+def test_an_imei_wrapped_in_hex_or_base64_is_an_imei_not_a_number_in_its_tac_s_country(
+    imei: str,
+) -> None:
+    import base64
+
+    scanner = ValueScanner("GB", VALUE_DETECTORS)
+    for wrapped in (imei.encode().hex(), base64.b64encode(imei.encode()).decode()):
+        (hit,) = scanner.scan(wrapped, name_hint("x-foo"), Mode.HEADER)
+        assert (hit.kind, hit.normalized) == ("imei", imei), wrapped
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "found"),
+    [
+        # An IMEI (TAC 35..., also Grenada's MCC 352) under a subscriber's name.
+        ("X-Mobile", "352099001761481", ("imei", "high")),
+        # MCC 412 with no listed MNC 34 or 345: no IMSI (a quarter of all 15-digit
+        # values under "number" were one).
+        ("number", "412345678901234", None),
+        ("number", "234150999999999", ("imsi", "medium")),  # "number" alone promises less
+        ("sub", "234150999999999", ("imsi", "high")),
+        ("x-subscriber", "310150123456789", ("imsi", "high")),
+    ],
+)
+def test_fifteen_digits_under_a_subscriber_s_name_are_an_imsi_only_as_its_structure_proves(
+    name: str, value: str, found: tuple[str, str] | None
+) -> None:
+    hits = ValueScanner("GB", VALUE_DETECTORS).scan(
+        value, name_hint(normalize_name(name)), Mode.PARAM
+    )
+    assert [(h.kind, h.severity) for h in hits if h.kind in ("imsi", "imei")] == (
+        [found] if found else []
+    )
