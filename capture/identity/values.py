@@ -382,6 +382,12 @@ class ValueScanner:
             shape = f"{shape}, after the prefix {prefix}:"
             # "ifa:" or "gaid:" under MoPub's udid: the prefix says which ID it is.
             advertising = advertising or self.hint_for(prefix).hint == names.HINT_ADVERTISING
+        if advertising and identifier.isdigit():
+            # Every advertising ID (IDFA, GAID, OAID, Roku's RIDA) is a UUID; digits
+            # alone under ad_id are an ad's (Meta's ad_id=23851234567890123 in a
+            # campaign's links), not a device's. A device's ID may be all digits
+            # (ByteDance's device_id), so only this hint asks.
+            return None
         what = "advertising ID" if advertising else "device ID"
         detail = f"{what} ({shape})"
         return ValueHit("device_id", text, identifier.lower(), DEVICE_ID, "medium", detail)

@@ -182,12 +182,14 @@ def test_an_imei_its_digits_prove_is_an_imei_under_a_device_id_s_name_too(
     scanner = ValueScanner("GB", VALUE_DETECTORS)
     (hit,) = scanner.scan("490154203237518", name_hint(normalize_name(name)), mode)
     assert (hit.kind, hit.severity, hit.detail) == ("imei", "high", "IMEI · TAC 49015420 · Luhn ok")
-    # Digits that prove nothing stay the device ID the name says they are.
-    (other,) = scanner.scan("490154203237519", name_hint(normalize_name(name)), mode)
-    assert other.kind == "device_id"
+    # Digits that prove nothing stay the device ID the name says they are (none under
+    # an advertising ID's name, where digits alone are an ad's).
+    device = [] if name == "adid" else ["device_id"]
+    other = scanner.scan("490154203237519", name_hint(normalize_name(name)), mode)
+    assert [hit.kind for hit in other] == device
     without = ValueScanner("GB", tuple(d for d in VALUE_DETECTORS if d != "imei"))
-    (off,) = without.scan("490154203237518", name_hint(normalize_name(name)), mode)
-    assert off.kind == "device_id"
+    off = without.scan("490154203237518", name_hint(normalize_name(name)), mode)
+    assert [hit.kind for hit in off] == device
 
 
 @pytest.mark.parametrize(
@@ -243,3 +245,16 @@ def test_fifteen_digits_under_a_subscriber_s_name_are_an_imsi_only_as_its_struct
     assert [(h.kind, h.severity) for h in hits if h.kind in ("imsi", "imei")] == (
         [found] if found else []
     )
+
+
+@pytest.mark.parametrize("name", ["ad_id", "adid", "advertising_id", "idfa"])
+def test_digits_alone_under_an_advertising_id_s_name_are_an_ad_s_not_a_device_s(
+    name: str,
+) -> None:
+    scanner = ValueScanner("GB", VALUE_DETECTORS)
+    hint = name_hint(normalize_name(name))
+    assert scanner.scan("23851234567890123", hint, Mode.PARAM) == []
+    (hit,) = scanner.scan("3F2504E0-4F89-41D3-9A0C-0305E82C3301", hint, Mode.PARAM)
+    assert hit.kind == "device_id" and hit.detail.startswith("advertising ID")
+    # A device's ID may be digits alone (ByteDance's device_id).
+    assert scanner.scan("7123456789012345678", name_hint("device-id"), Mode.PARAM)
