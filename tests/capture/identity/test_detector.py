@@ -824,6 +824,23 @@ def test_json_body_fields_are_read_under_their_key_paths(detector: IdentityDetec
     ]
 
 
+def test_the_last_event_of_an_analytics_batch_is_read_past_its_512th_value(
+    detector: IdentityDetector,
+) -> None:
+    """Segment's batch of 60 events of 11 values, then one with the user's traits: cut
+    at 512 values, its identities were never read, and nothing said so."""
+    events = [
+        {"type": "track", "event": f"e{n}", "messageId": f"m-{n:08d}", "timestamp": n,
+         "properties": {"a": "x", "b": "y", "c": n, "d": "z", "e": "w", "f": n, "g": "v"}}
+        for n in range(60)
+    ]  # fmt: skip
+    events.append({"type": "identify", "traits": {"phone": "07700900123"}})
+    body = json.dumps({"batch": events}).encode()
+    assert len(detector_module._json_fields(body)) > 600
+    found = posted(detector, "application/json", body)
+    assert [(f.name, f.kind, f.normalized) for f in found] == [("batch.traits.phone", "msisdn", UK)]
+
+
 def test_a_number_in_an_object_is_judged_with_the_objects_key(detector: IdentityDetector) -> None:
     """order.number, invoice.number, account.number, flight.number: the IDs they say
     (they were phone numbers, high severity); phone.number stays a phone's."""
@@ -1087,7 +1104,10 @@ def test_a_body_that_is_not_whole_json_gives_no_json_finding(
     assert [f for f in found if f.where == "body"] == []
 
 
-def test_a_json_body_gives_at_most_its_first_512_values(detector: IdentityDetector) -> None:
+def test_a_json_body_gives_at_most_its_first_8192_values(
+    detector: IdentityDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(detector_module, "_JSON_LEAVES", 512)  # the bound, at a test's size
     values = [f'"v{n}"' for n in range(600)]
     values[100] = '"447700900123"'
     values[550] = '"447911123456"'
