@@ -285,6 +285,14 @@ read; each but the first None where Python decides."""
 # few names that recur on every request each time such a burst filled it.
 _NAME_CACHE_LIMIT = 16384
 _VALUE_CACHE_LIMIT = 8192
+_KEPT_NAME_CHARS = 256
+"""A name longer than this is classified each time it comes, never kept: the caches
+are bounded by count, and 16,384 names of 30 KB (a head holds one such name) are half
+a gigabyte each cache. Real names are a few dozen characters."""
+_KEPT_FIELD_CHARS = 2048
+"""A field (name and value) longer than this is read each time it comes, its findings
+never kept in :attr:`IdentityDetector._found` (8,192 header values of 60 KB held 477
+MB): an identity's value is short, and a repeated one is what the cache is for."""
 # Keys of IdentityDetector._found for header values, apart from parameters (whose
 # first item is where they were found: a Referer's parameters are WHERE_HEADER's).
 _HEADER_SCAN = "header value"
@@ -449,7 +457,12 @@ class IdentityDetector:
         else:
             hint = name_hint(hint_key(name, key))
             rule = _NameRule(_SCAN, None, hint, None if hint.hint else _worth_param)
-            if hint.hint is None and len(self._plain) < _NAME_CACHE_LIMIT and self._anchored(name):
+            if (
+                hint.hint is None
+                and len(self._plain) < _NAME_CACHE_LIMIT
+                and len(name) <= _KEPT_NAME_CHARS
+                and self._anchored(name)
+            ):
                 # Once a name (a classification is cached): a name without an anchor
                 # word is picked so already, and would only take a place.
                 self._plain.add(name)
@@ -527,8 +540,11 @@ class IdentityDetector:
         for name, value in headers:
             rule = rules.get(name)
             if rule is None:
-                rule = self._header_rule(name)
-                if len(rules) < _NAME_CACHE_LIMIT:
+                if len(name) > _KEPT_NAME_CHARS:
+                    rule = self._classify_header(name)  # never kept (_KEPT_NAME_CHARS)
+                else:
+                    rule = self._header_rule(name)
+                if len(rules) < _NAME_CACHE_LIMIT and len(name) <= _KEPT_NAME_CHARS:
                     rules[name] = rule
                     self._header_kinds[name] = rule.action
             action = rule.action
@@ -696,7 +712,12 @@ class IdentityDetector:
         # The names whole: an anchor word can begin or end with hex letters ("adid",
         # "caller"), so a run of hex digits glued to it (a tag manager's random
         # suffix) cannot be cut out to make names look alike for the cache.
-        if self._names_matter(names.lower()):
+        lowered = names.lower()
+        if (
+            self._names_matter(lowered)
+            if len(lowered) <= _KEPT_NAME_CHARS
+            else self._classify_names(lowered)
+        ):
             return True
         # The names of the query a value carries (a page's address under dl=).
         if "?" in text or "%3" in text:
@@ -751,7 +772,12 @@ class IdentityDetector:
         """The findings of one cookie or parameter (uncached: see :meth:`_param`).
         ``opens``: whether JSON or a page's address in the value is read field by field
         (not in a parameter of an address read so already: once)."""
-        rule = self._param_rule(judged or name)
+        judged = judged or name
+        rule = (
+            self._param_rule(judged)
+            if len(judged) <= _KEPT_NAME_CHARS
+            else self._classify_param(judged)
+        )
         worth = rule.worth
         found: list[Finding] = []
         if worth is not None and not worth(value) and not _carried_anchored(value, self._anchored):
@@ -1393,10 +1419,21 @@ _K = TypeVar("_K")
 _V = TypeVar("_V")
 
 
+def _key_size(key: object) -> int:
+    """Characters of a cache's key: a text, or a tuple of texts and flags (where, name,
+    value...)."""
+    if isinstance(key, str):
+        return len(key)
+    return sum(len(part) for part in key if isinstance(part, str)) if isinstance(key, tuple) else 0
+
+
 def _keep(cache: dict[_K, _V], key: _K, value: _V) -> _V:
     """``value`` kept in ``cache`` under ``key``, and returned. The keys are values from
     the network, chosen by whoever sends them, so a full cache (:data:`_VALUE_CACHE_LIMIT`)
-    is emptied rather than grown: at worst each value costs its tests again."""
+    is emptied rather than grown: at worst each value costs its tests again; and a key
+    longer than :data:`_KEPT_FIELD_CHARS` is not kept at all."""
+    if _key_size(key) > _KEPT_FIELD_CHARS:
+        return value
     if len(cache) >= _VALUE_CACHE_LIMIT:
         cache.clear()
     cache[key] = value

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
+
+from capture.identity.caching import short_keys_cached
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
@@ -392,7 +394,8 @@ def field_name(parent: str, key: str) -> str:
     return _device_path(parent, key)
 
 
-@lru_cache(maxsize=4096)  # keys are a document's, chosen by whoever sends it: bounded
+# Keys are a document's, chosen by whoever sends it: bounded in number and length.
+@short_keys_cached(4096, 256)
 def _device_path(parent: str, key: str) -> str:
     path = f"{parent}.{key}"
     hint = name_hint(hint_key(path, normalize_name(path))).hint

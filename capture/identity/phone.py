@@ -22,8 +22,16 @@ from functools import cache, lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from capture.identity.caching import short_keys_cached
+
 if TYPE_CHECKING:
     from phonenumbers import PhoneNumber
+
+
+_LONGEST_NUMBER_TEXT = 64
+"""Characters of a text whose reading is kept (:func:`short_keys_cached`): a number,
+written with spaces, a prefix and an extension, is shorter; libphonenumber reads no
+text over 250 as one."""
 
 
 @cache
@@ -412,7 +420,7 @@ def _parse(text: str, region: str | None) -> PhoneNumber | None:
         return None
 
 
-@lru_cache(maxsize=4096)
+@short_keys_cached(4096, _LONGEST_NUMBER_TEXT)
 def parse_lenient(text: str, region: str | None) -> PhoneMatch | None:
     """A number of plausible length in ``text`` (any format), or ``None``: a length its
     country's numbers have in full (:func:`_full_length`).
@@ -533,7 +541,7 @@ def _written_nationally(number: PhoneNumber, digits: str) -> bool:
     return digits in (digits_of(national), str(number.national_number))
 
 
-@lru_cache(maxsize=4096)
+@short_keys_cached(4096, _LONGEST_NUMBER_TEXT)
 def parse_strict(digits: str) -> PhoneMatch | None:
     """A valid *mobile* number from international digits (``12015550123``), or ``None``.
 
@@ -554,7 +562,7 @@ def parse_strict(digits: str) -> PhoneMatch | None:
     return match if match.mobile else None
 
 
-@lru_cache(maxsize=4096)
+@short_keys_cached(4096, _LONGEST_NUMBER_TEXT)
 def parse_international(digits: str) -> PhoneMatch | None:
     """International digits (``447700900123``) of a plausible length for their country code.
 
@@ -577,7 +585,7 @@ def parse_international(digits: str) -> PhoneMatch | None:
     return _describe(number)
 
 
-@lru_cache(maxsize=4096)
+@short_keys_cached(4096, _LONGEST_NUMBER_TEXT)
 def parse_e164(text: str) -> PhoneMatch | None:
     """A valid number written with its ``+`` (``+1 201 555 0123``, ``tel:+44...``), or ``None``.
 

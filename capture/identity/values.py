@@ -24,9 +24,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
 
 from capture.identity import names
+from capture.identity.caching import short_keys_cached
 from capture.identity.deviceid import device_id_detail, unprefixed
 from capture.identity.devices import imsi_by_structure, parse_imei, parse_imsi
 from capture.identity.encodings import (
@@ -217,12 +217,13 @@ class ValueScanner:
         self.enabled = enabled
 
     @staticmethod
-    @lru_cache(maxsize=8192)
+    @short_keys_cached(8192, 256)
     def hint_for(name: str) -> names.NameHint:
         """The :class:`~capture.identity.names.NameHint` of a raw name.
 
         A bounded LRU: names are attacker-controlled, and a cache emptied when full
-        would lose the common names every time a burst of one-off names filled it.
+        would lose the common names every time a burst of one-off names filled it;
+        a name over 256 characters is classified each time (none is that long).
         """
         return names.name_hint(names.hint_key(name, names.normalize_name(name)))
 

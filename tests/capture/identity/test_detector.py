@@ -1700,3 +1700,34 @@ def test_a_batch_is_read_as_each_of_its_requests_is_alone(config: IdentityConfig
     alone = [one_by_one.detect(request) for request in batch]
     assert IdentityDetector(config).detect_many(batch) == alone
     assert sum(1 for found in alone if found) >= 3
+
+
+def test_long_names_and_values_from_the_network_are_read_but_never_kept() -> None:
+    """Caches bounded by count held what senders chose: 8,192 header values of 60 KB
+    (477 MB), 16,384 names of 30 KB, 4,096 texts read as numbers. Each is still read."""
+    from capture.identity import phone, values
+
+    readers = (phone.parse_lenient, phone.parse_strict, phone.parse_international)
+    for shared in (values.ValueScanner.hint_for, *readers):  # shared with other tests
+        shared.cache_clear()  # type: ignore[attr-defined]
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    for n in range(20):
+        junk = f"{n:04d}" + "q" * 60_000
+        name = f"x-phone-{n:04d}" + "z" * 20_000
+        request = make_request(
+            add=[("X-Msisdn-Info", f"447911123456 {junk}"), (name, "447911123456")],
+            uri=f"/?phone{'a' * 20_000}{n}=447911123456&v={junk}",
+        )
+        found = detector.detect(request)
+        assert {(f.where, f.normalized) for f in found} >= {
+            ("header", "+447911123456"),
+            ("query", "+447911123456"),
+        }
+    kept_names = [*detector._header_rules, *detector._header_kinds, *detector._plain]
+    assert all(len(name) <= detector_module._KEPT_NAME_CHARS for name in kept_names)
+    assert all(detector_module._key_size(key) <= 2048 for key in detector._found)
+    for cache in (detector._header_rule, detector._param_rule, detector._names_matter):
+        assert cache.cache_info().currsize <= 3  # type: ignore[attr-defined]
+    assert values.ValueScanner.hint_for.cache_info().currsize < 100  # type: ignore[attr-defined]
+    for reader in readers:
+        assert reader.cache_info().currsize < 100  # type: ignore[attr-defined]
