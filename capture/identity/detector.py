@@ -177,6 +177,11 @@ _PLUS_DIGIT = re.compile(r"\+[0-9]")
 _UAPROF_SCHEMA = re.compile(r"/UAPROF/ccppschema-\d{8}#?\W*$", re.IGNORECASE)
 _URI_SCHEME = re.compile(r"(?i:tel|sips?):")
 _DIGIT_RUN = re.compile(r"[0-9]{7}")
+# Base64 of 7-16 digits (10-24 characters from K, M, N or O, as a whole value's test in
+# _worth_param) as one part of a header's value, after "=", ":", a separator or a
+# space: a gateway's "msisdn=NDQ3OTExMTIzNDU2" or "gprs NDQ3..." (one whole, or its
+# hex with a run of digits, was all that was looked at).
+_WRAPPED_PART = re.compile(r"(?:^|[=:;,\s])[KMNO][A-Za-z0-9+/]{9,23}(?:=|%3[dD]){0,2}(?:$|[;,&\s])")
 _PHONE_SHAPED = re.compile(r"\+?[0-9]{10,15}")
 # A subscriber-ID header's value that is the subscriber's number, alone or with the
 # "_gateway" suffix China Mobile's WAP gateway adds (x-up-subno: 8613800138000_gateway).
@@ -261,8 +266,14 @@ def _worth_param(value: str) -> bool:
 
 def _worth_header(value: str) -> bool:
     """Like :func:`_worth_param`, and also a run of 7 digits (bare numbers count in
-    headers) or a bearer token that is a JWT (``Authorization: Bearer eyJ...``)."""
-    return _worth_param(value) or _DIGIT_RUN.search(value) is not None or value[:10] in _BEARER_JWT
+    headers), a bearer token that is a JWT (``Authorization: Bearer eyJ...``) or a
+    part shaped as base64 of digits (:data:`_WRAPPED_PART`)."""
+    return (
+        _worth_param(value)
+        or _DIGIT_RUN.search(value) is not None
+        or value[:10] in _BEARER_JWT
+        or _WRAPPED_PART.search(value) is not None
+    )
 
 
 # "Bearer " and the start of a JWT ("eyJ": base64 of '{"'), as Authorization sends it.

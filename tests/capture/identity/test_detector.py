@@ -1731,3 +1731,17 @@ def test_long_names_and_values_from_the_network_are_read_but_never_kept() -> Non
     assert values.ValueScanner.hint_for.cache_info().currsize < 100  # type: ignore[attr-defined]
     for reader in readers:
         assert reader.cache_info().currsize < 100  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["msisdn=NDQ3OTExMTIzNDU2", "type=gprs;msisdn=NDQ3OTExMTIzNDU2", "gprs NDQ3OTExMTIzNDU2"],
+)
+def test_base64_of_a_number_as_one_part_of_a_header_s_value_is_read(value: str) -> None:
+    # Only a whole value so shaped, or hex with its run of digits, was looked at.
+    detector = IdentityDetector(IdentityConfig(region="GB"))
+    found = detector.detect(make_request(add=[("X-Enrich", value)]))
+    assert [(f.kind, f.normalized) for f in found] == [("msisdn", "+447911123456")]
+    # Under a session's name, as bare digits there, it is no number.
+    quiet = detector.detect(make_request(add=[("X-Session", "sid=MTIzNDU2Nzg5MDEy; path=/")]))
+    assert quiet == ()
