@@ -168,6 +168,26 @@ def only_keys(table: Mapping[str, Any], name: str, allowed: Collection[str]) -> 
         raise ValueError(f"unknown key {unknown[0]!r} in [{name}]")
 
 
+# Codes people write for a region that ISO 3166's alpha-2 spells otherwise.
+_REGION_SPELLINGS = {"UK": "GB", "EL": "GR", "EN": "GB"}
+
+
+def not_a_region(region: str) -> str:
+    """Why ``region`` is not a region code, in the words of an error's end: what it is
+    spelled as, where the user meant one (``UK`` is GB; ``44`` is the calling code of GB)."""
+    said = f"{region!r} is not a region code such as GB or US"
+    text = region.strip().upper().removeprefix("+")
+    if text in _REGION_SPELLINGS:
+        return f"{said} (the code for {text} is {_REGION_SPELLINGS[text]})"
+    if text.isdigit() and len(text) <= 3:
+        from capture.identity.phone import libphonenumber  # only for this error
+
+        named = libphonenumber().region_code_for_country_code(int(text))
+        if named != "ZZ":
+            return f"{said} (+{text} is the calling code of {named})"
+    return said
+
+
 def parse_identity(table: Any) -> IdentityConfig:
     """An :class:`IdentityConfig` from the ``[identity]`` table; raises ``ValueError``."""
     if not isinstance(table, dict):
@@ -176,7 +196,7 @@ def parse_identity(table: Any) -> IdentityConfig:
     region = table.get("region")
     if region is not None:
         if not isinstance(region, str) or not is_region(region.upper()):
-            raise ValueError(f"[identity] region {region!r} is not a region code such as GB or US")
+            raise ValueError(f"[identity] region {not_a_region(str(region))}")
         region = region.upper()
     # Numbers in the file are read in the file's region, now: a later --region must not
     # change what "07700 900123" in the file meant.
@@ -449,7 +469,7 @@ def merge_identity(
         canaries=base.canaries + canaries,
     )
     if merged.region is not None and not is_region(merged.region):
-        raise ConfigError(f"--region {region!r} is not a region code such as GB or US")
+        raise ConfigError(f"--region {not_a_region(region or '')}")
     try:
         check_canaries(merged)
     except ValueError as exc:

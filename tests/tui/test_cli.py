@@ -152,6 +152,14 @@ def test_an_input_error_is_its_one_line_without_the_region_note() -> None:
     ("option", "said"),
     [
         (["--region", "XX"], "--region 'XX' is not a region code such as GB or US"),
+        (
+            ["--region", "UK"],
+            "--region 'UK' is not a region code such as GB or US (the code for UK is GB)",
+        ),
+        (
+            ["--region", "44"],
+            "--region '44' is not a region code such as GB or US (+44 is the calling code of GB)",
+        ),
         (["--msisdn", "abc"], "--msisdn 'abc' is not a phone number: no digits"),
     ],
 )
