@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from capture.identity.devices import luhn_ok
 from capture.identity.encodings import url_decode
 from capture.identity.phone import libphonenumber, parse_digits
 
@@ -307,10 +308,19 @@ def _msisdn_canary(value: str, region: str | None) -> Canary:
 @functools.lru_cache(maxsize=1 << 16)
 def imei_canary(value: str) -> Canary:
     """The canary for an IMEI (separators allowed); its 14 digits without check digit count too."""
-    value = _check_length(value, "--imei")
     digits = "".join(ch for ch in value if ch.isdigit())
+    if not digits:
+        raise ValueError(f"--imei {_shown(value)} is not an IMEI: no digits")
+    value = _check_length(value, "--imei")
     if len(digits) not in (14, 15, 16):
         raise ValueError(f"--imei {_shown(value)} must have 14, 15 or 16 digits")
+    if len(digits) == 15 and not luhn_ok(digits):
+        # A typo, most likely: looked for as typed, the phone's IMEI would never be found.
+        check = next(d for d in "0123456789" if luhn_ok(digits[:14] + d))
+        raise ValueError(
+            f"--imei {_shown(value)} fails its Luhn check (an IMEI with these first 14 "
+            f"digits ends in {check}): a typo?"
+        )
     spellings = [(digits, "IMEI {}"), (value, "as given")]
     if len(digits) >= 15:
         spellings.append((digits[:14], "IMEI without check digit {}"))
@@ -323,8 +333,9 @@ def imei_canary(value: str) -> Canary:
 @functools.lru_cache(maxsize=1 << 16)
 def imsi_canary(value: str) -> Canary:
     """The canary for an IMSI (up to 15 digits)."""
-    value = _check_length(value, "--imsi")
     digits = "".join(ch for ch in value if ch.isdigit())
+    if digits:  # else said as no IMSI, not as too short
+        value = _check_length(value, "--imsi")
     if not 6 <= len(digits) <= 15:
         count = f"{len(digits)} digits" if digits else "no digits"
         raise ValueError(

@@ -281,6 +281,15 @@ def test_the_international_prefix_00_is_read_without_a_region_and_in_regions_tha
     [
         (imei_canary, "12345", "too short"),
         (imei_canary, "1234567890", "must have 14, 15 or 16 digits"),
+        # A typo: the phone's IMEI, looked for as typed, would never be found.
+        (
+            imei_canary,
+            "490154203237519",
+            r"fails its Luhn check \(an IMEI with these first"
+            r" 14 digits ends in 8\): a typo\?",
+        ),
+        (imei_canary, "abc", "is not an IMEI: no digits"),
+        (imsi_canary, "abc", "is not an IMSI: no digits"),
         (imsi_canary, "1234567890123456", "16 digits where an IMSI has 6 to 15"),
         (imsi_canary, "hello-world", "no digits where an IMSI has 6 to 15"),
         (lambda value: msisdn_canary(value, "GB"), "abc", "is not a phone number: no digits"),
