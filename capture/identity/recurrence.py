@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from capture.identity.encodings import base64_json, base64_text
+from capture.identity.encodings import base64_json, base64_text, url_decode
 
 DETECTOR = "recurrence"
 DEFAULT_SITES = 3
@@ -214,9 +214,21 @@ def _wrapped(value: str) -> bool:
 
 def opaque(value: str) -> bool:
     """Could ``value`` be an identifying token: long, one token, high entropy, and
-    not an address, nor one or a JSON document wrapped in base64?"""
+    not an address, nor one or a JSON document wrapped in base64? ``value`` is
+    judged percent-decoded (twice, where it was encoded twice): what it holds, not
+    how a URL spells it."""
     if len(value) < MIN_LENGTH or len(value) > 512:
         return False
+    if "%" in value:
+        # encodeURIComponent(btoa(url)) spells an ad tag's ref= "aHR0cHM6Ly9…%2FeD0x",
+        # base64 JSON's padding "%3D%3D", and JSON "%7B%22…": each a page's address or
+        # state as much as when plain, which the tests below would not see through
+        # "%". A redirect's parameter is encoded twice.
+        value = url_decode(value)
+        if "%" in value:
+            value = url_decode(value)
+        if len(value) < MIN_LENGTH:
+            return False
     if not _TOKEN.fullmatch(value) or _DATE.match(value):
         return False
     if "." in value and _DOTTED_NAME.fullmatch(value):

@@ -17,6 +17,7 @@ from capture.identity.recurrence import (
     opaque,
     registrable_domain,
 )
+from capture.model import Finding
 from capture.scan import scan
 from tests.capture.identity.factory import ZORK_TOKEN, make_request, zork_har
 from tests.helpers import conversation, save, simple_request
@@ -377,3 +378,48 @@ def test_canary_findings_are_carried_from_the_file_unless_found_again(tmp_path: 
     (again,) = _scan_records(path)
     assert [f["detector"] for f in again["findings"]] == ["canary", "recurrence", "recurrence"]
     assert again["findings"][0]["name"] == "X-Zork-Tag"
+
+
+def _three_sites(
+    uri: str, sites: tuple[str, ...] = ("one.com", "two.com", "three.com")
+) -> list[Finding]:
+    """The recurrence findings of ``uri`` sent to each of ``sites``."""
+    detector = IdentityDetector(IdentityConfig(region="GB", recurrence=3))
+    found = []
+    for site in sites:
+        found += detector.detect(make_request(uri=uri, headers=(("Host", site),)))
+    return [f for f in found if f.detector == "recurrence"]
+
+
+# An ad tag's ref= (encodeURIComponent(btoa(url))), a beacon's state in base64 JSON
+# with its padding percent-encoded, and JSON percent-encoded: a page's address or
+# state, which each tracker on the page is sent, as when not percent-encoded.
+_PERCENT_ENCODED_PAGE = [
+    "aHR0cHM6Ly9uZXdzLmV4YW1wbGUuY29tL2EvdmVyeS9sb25nL3BhdGg%2FeD0x",
+    base64.b64encode(b'{"page":"https://news.example.org/a","ts":170}')
+    .decode()
+    .replace("=", "%3D"),
+    "%7B%22zz%22%3A%22Qx7Lm2Kz9Vb4Nc8Rw1Tf%22%2C%22t%22%3A1%7D",
+    # Twice percent-encoded, as a redirect's parameter carries it.
+    "aHR0cHM6Ly9uZXdzLmV4YW1wbGUuY29tL2EvdmVyeS9sb25nL3BhdGg%253FeD0x",
+]
+
+
+@pytest.mark.parametrize("value", _PERCENT_ENCODED_PAGE)
+def test_a_percent_encoded_page_address_or_state_is_not_a_token(value: str) -> None:
+    assert "%" in value
+    assert not opaque(value)
+
+
+@pytest.mark.parametrize("value", _PERCENT_ENCODED_PAGE)
+def test_a_percent_encoded_page_address_sent_to_three_sites_is_not_a_supercookie(
+    value: str,
+) -> None:
+    assert _three_sites(f"/ad?ref={value}") == []
+
+
+def test_a_percent_encoded_token_is_still_one_and_recurs() -> None:
+    encoded = UIDH_LIKE.replace("+", "%2B").replace("/", "%2F")
+    assert encoded != UIDH_LIKE and opaque(encoded)
+    found = _three_sites(f"/p?xsub={encoded}")
+    assert [(f.name, f.value) for f in found] == [("xsub", encoded)]
