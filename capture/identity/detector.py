@@ -1036,10 +1036,13 @@ class IdentityDetector:
     def _classify_recurrence(self, name: str) -> str | None:
         """The key a name's tokens are counted under, or ``None`` when its values are
         not counted: catalog names (reported by name already), names the catalog calls
-        benign, and names whose values recur by design (CDN, cache, analytics keys)."""
+        benign, names whose values recur by design (CDN, cache, analytics keys), and
+        names that say one request's, ad slot's, publisher's or app's value
+        (:func:`~capture.identity.recurrence.scoped_name`)."""
         key = normalize_name(name)
         if (
             recurring.benign_name(key)
+            or recurring.scoped_name(name)
             or key in self.catalog.benign
             or key == "cookie"
             or key in _URL_HEADERS

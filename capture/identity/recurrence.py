@@ -7,13 +7,16 @@ list every name an operator or an SDK may choose, and ReCon (Ren et al., MobiSys
 a value that
 
 * is opaque: at least :data:`MIN_LENGTH` characters of a token alphabet, with
-  high character entropy (not a word, a version or a date);
+  high character entropy (not a word, a version, a date, an address, an ad unit's
+  path or a slot's name: :func:`opaque`);
 * travels under the same name (header, cookie or parameter, normalised);
 * reaches at least ``sites`` distinct registrable domains (``a.example.co.uk`` and
   ``b.example.co.uk`` are one site: ``example.co.uk``);
 * and is not carried under a name that recurs by design (CDN, cache, analytics,
   campaign and API keys: :data:`BENIGN_NAMES`, and names with a word of
-  :data:`BENIGN_WORDS`),
+  :data:`BENIGN_WORDS`), nor under one that says one request's, ad slot's,
+  publisher's or app's value (:func:`scoped_name`: what a page's header bidding
+  sends every exchange),
 
 is reported as a ``tracking_id`` with detector ``recurrence`` and the sites it
 reached. Memory is bounded: the tokens live in an LRU of ``capacity`` entries, each
@@ -34,6 +37,7 @@ from functools import lru_cache
 from typing import Any
 
 from capture.identity.encodings import base64_json, base64_text, url_decode
+from capture.identity.names import GENERIC_FIELDS, hint_key, normalize_name
 
 DETECTOR = "recurrence"
 DEFAULT_SITES = 3
@@ -48,6 +52,14 @@ MAX_SITES_KEPT = 8
 _TOKEN = re.compile(r"[A-Za-z0-9+/=_\-.~%:]+")
 # Dates and times recur by the second across every site: "2024-01-15T12:30:00Z".
 _DATE = re.compile(r"[0-9]{4}-?[0-9]{2}-?[0-9]{2}[T _:-]")
+# An ad unit's path ("/1234567/news/homepage_top": Google Ad Manager's network code and
+# ad unit) is a page's slot, sent by every visitor to every bidder. Three segments at
+# least: a standard base64 token of 56 characters starts with "/" and holds two more,
+# and no "+" nor "=", once in some 800, where two segments would miss one in 280.
+_PATH = re.compile(r"(?:/[A-Za-z0-9_.~-]+){3,}/?")
+# A slot's name: words, then numbers ("div-gpt-ad-1234567890123-0", Google Publisher
+# Tag's div IDs), the same for every visitor of the page.
+_SLOT = re.compile(r"[a-z]+(?:[-_][a-z]+)+(?:[-_][0-9]+)+")
 
 BENIGN_NAMES = frozenset(
     {
@@ -173,6 +185,45 @@ def benign_name(key: str) -> bool:
     )
 
 
+# Words that say a value is one request's, one ad slot's, one publisher's or one
+# app's: the same in every request a page view or an app sends out to its exchanges,
+# bidders and vendors (an OpenRTB bid request's id, imp.id, imp.tagid, source.tid and
+# site.publisher.id reach every exchange unchanged), by design and of no person. A
+# carrier's supercookie is one token per subscriber under a name that says none of
+# this (X-UIDH, x-acr, a uid or token). Words of the normalised, camelCase-split name
+# ("-" between them), each with "id" glued on or after it ("tagId", "pubid",
+# "auction_id"). The long words count at the end of a glued word too ("adslot",
+# "bidRequestId"); the short ones only whole ("shrimp" and "public" are not "imp" and
+# "pub"); "tag" only as "tag id" (a header X-Zork-Tag is any name).
+_SCOPED = re.compile(
+    r"(?:^|-)(?:"
+    # One request, auction, transaction or trace.
+    r"[a-z0-9]*(?:transaction|auction|request|trace|span|nonce|impression|placement|"
+    r"publisher|slot)|tid|txn|req|imp|pub|tag-?id|ad-?unit|"
+    # One app's key or token (an SDK's, an API client's, a browser's publishable one).
+    r"(?:sdk|api|app|application|client|publishable|public|project|license|licence)-?"
+    r"(?:key|token)"
+    r")s?(?:-?ids?)?(?:-|$)"
+)
+
+
+def scoped_name(name: str) -> bool:
+    """True when the name ``name`` (as sent: a JSON body's field by its path,
+    ``site.publisher.id``) says its value is one request's, auction's or trace's,
+    one ad slot's or publisher's, or one app's key (``auctionId``, ``imp.tagid``,
+    ``source.tid``, ``sdk_key``, ``client_token``): the same at every host a page view
+    or an app sends it to, by design, and no person's. A path is judged by its last
+    key, and by its object's too where that key says only "id" (``imp.id`` is a
+    slot's, ``user.id`` a user's); a name that is "id" alone is the ID of the
+    document or object the request is about (an OpenRTB bid request's at its root)."""
+    parent, _, last = name.rpartition(".")
+    if normalize_name(last) in GENERIC_FIELDS:
+        if not parent:
+            return normalize_name(last) == "id"
+        last = f"{parent.rpartition('.')[2]}.{last}"
+    return _SCOPED.search(hint_key(last, normalize_name(last))) is not None
+
+
 def entropy(text: str) -> float:
     """Shannon entropy of ``text`` in bits per character."""
     size = len(text)
@@ -229,7 +280,9 @@ def opaque(value: str) -> bool:
             value = url_decode(value)
         if len(value) < MIN_LENGTH:
             return False
-    if not _TOKEN.fullmatch(value) or _DATE.match(value):
+    if not _TOKEN.fullmatch(value) or _DATE.match(value) or _SLOT.fullmatch(value):
+        return False
+    if value[0] == "/" and _PATH.fullmatch(value):
         return False
     if "." in value and _DOTTED_NAME.fullmatch(value):
         return False

@@ -16,6 +16,7 @@ from capture.identity.recurrence import (
     RecurrenceTracker,
     opaque,
     registrable_domain,
+    scoped_name,
 )
 from capture.model import Finding
 from capture.scan import scan
@@ -77,9 +78,18 @@ def test_long_high_entropy_tokens_are_opaque(value: str) -> None:
         base64.b64encode(b"https://news.example.org/2026/12/07/some-article").decode(),
         base64.urlsafe_b64encode(b'{"page":"https://news.example.org/a","ts":17}').decode(),
         base64.b64encode(b'[{"event":"view","url":"http://shop.example/"}]').decode(),
+        # An ad unit's path (Google Ad Manager's network code and ad unit) and a
+        # slot's div (Google Publisher Tag's): a page's, sent to every bidder.
+        "/1234567/news/homepage_top",
+        "/21775744923/example.com/sports/top_leaderboard",
+        "div-gpt-ad-1234567890123-0",
+        "div-gpt-ad-1712345678901-12",
+        "ad_slot_top_9876543210123",
     ],
 )
-def test_words_dates_lists_addresses_and_dotted_names_are_not_opaque(value: str) -> None:
+def test_words_dates_lists_addresses_names_ad_unit_paths_and_slots_are_not_opaque(
+    value: str,
+) -> None:
     assert not opaque(value)
 
 
@@ -423,3 +433,96 @@ def test_a_percent_encoded_token_is_still_one_and_recurs() -> None:
     assert encoded != UIDH_LIKE and opaque(encoded)
     found = _three_sites(f"/p?xsub={encoded}")
     assert [(f.name, f.value) for f in found] == [("xsub", encoded)]
+
+
+# An OpenRTB 2.x bid request as a page's header bidding POSTs it to each exchange: the
+# auction's ID (id), the slot's (imp.id, a GPT div), the ad unit (imp.tagid), the
+# publisher's account (site.publisher.id) and the transaction ID (source.tid) are the
+# same at every exchange by design: one auction, one page, no person.
+_BID_REQUEST = {
+    "id": "a1b2c3d4-e5f6-4a5b-8c9d-0123456789ab",
+    "imp": [{"id": "div-gpt-ad-1234567890123-0", "tagid": "/1234567/news/homepage_top"}],
+    "site": {"publisher": {"id": "pub-1234567890123456"}},
+    "source": {"tid": "3f1e2d3c-4b5a-6978-8a9b-0c1d2e3f5678"},
+}
+_EXCHANGES = ("fastlane.rubiconproject.com", "hbopenbid.pubmatic.com", "rtb.openx.net")
+
+
+def _posted(body: dict[str, Any], hosts: tuple[str, ...] = _EXCHANGES) -> list[Finding]:
+    """The recurrence findings of ``body`` POSTed as JSON to each of ``hosts``."""
+    detector = IdentityDetector(IdentityConfig(region="GB", recurrence=3))
+    found = []
+    for host in hosts:
+        headers = (("Host", host), ("Content-Type", "application/json"))
+        request = make_request(method="POST", headers=headers, body=json.dumps(body).encode())
+        found += detector.detect(request)
+    return [f for f in found if f.detector == "recurrence"]
+
+
+def test_a_bid_request_posted_to_three_exchanges_holds_no_supercookie() -> None:
+    assert _posted(_BID_REQUEST) == []
+
+
+def test_a_token_under_the_user_of_a_bid_request_still_recurs() -> None:
+    body = {**_BID_REQUEST, "user": {"id": UIDH_LIKE}}
+    assert [(f.name, f.value) for f in _posted(body)] == [("user.id", UIDH_LIKE)]
+
+
+def test_an_sdk_key_and_a_client_token_sent_to_a_vendors_domains_are_not_counted() -> None:
+    uri = "/init?sdk_key=sk_live_4eC39HqLyjWDarjtT1zdp7dc&client_token=pub9f8e7d6c5b4a3928170"
+    assert _three_sites(uri, ("vendor.com", "vendor-cdn.net", "vendor.io")) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "scoped"),
+    [
+        # One request's, auction's or trace's: the same at every host it fans out to.
+        ("id", True),
+        ("auctionId", True),
+        ("x-transaction-id", True),
+        ("txn_id", True),
+        ("bidRequestId", True),
+        ("span_id", True),
+        ("nonce", True),
+        ("source.tid", True),
+        # One slot's, ad unit's or publisher's: the same from every visitor of a page.
+        ("imp.id", True),
+        ("imp.tagid", True),
+        ("tagId", True),
+        ("slot", True),
+        ("adslot", True),
+        ("imp.ext.data.pbadslot", True),
+        ("placementId", True),
+        ("impression_id", True),
+        ("adUnitCode", True),
+        ("site.publisher.id", True),
+        ("pubid", True),
+        # One app's key: the same from every install.
+        ("sdk_key", True),
+        ("sdkKey", True),
+        ("client_token", True),
+        ("publishable_key", True),
+        # A supercookie's names, and those of a person's ID, are counted.
+        ("X-Mystery-Sub-Token", False),
+        ("X-Zork-Tag", False),
+        ("xsub", False),
+        ("uid", False),
+        ("token", False),
+        ("x-acr", False),
+        ("user.id", False),
+        ("device.id", False),
+        ("context.device.token", False),
+        ("Client-Uid", False),
+        ("X-DevTools-Emulate-Network-Conditions-Client-Id", False),
+        ("guid", False),
+        ("uuid", False),
+        # Words that hold a scoped one only inside another word.
+        ("x-simple-token", False),
+        ("public_uid", False),
+        ("shrimp", False),
+    ],
+)
+def test_names_that_say_a_request_a_slot_a_publisher_or_an_app_key_are_scoped(
+    name: str, scoped: bool
+) -> None:
+    assert scoped_name(name) is scoped
