@@ -1051,17 +1051,26 @@ class IdentityDetector:
             return None
         return key
 
+    def _counted(self, request: Request) -> Iterator[tuple[str, str, str, str]]:
+        """``(key, where, name, value)`` of each field of ``request`` whose value the
+        recurrence detector counts, ``key`` the name it is counted under. It reads
+        the name rules' cache (an lru_cache, safe across threads) and nothing the
+        tracker holds."""
+        key_of = self._recurrence_key
+        for where, name, value in _value_fields(request):
+            # A name past the bound is not looked up: each one would be cached, and
+            # names are chosen by whoever sends the request.
+            if len(value) < recurring.MIN_LENGTH or len(name) > recurring.MAX_NAME_LENGTH:
+                continue
+            key = key_of(name)
+            if key is not None and recurring.opaque(value):
+                yield key, where, name, value
+
     def _find_recurring(self, request: Request, out: list[Finding]) -> None:
         tracker = self._recurrence
         assert tracker is not None
         site = ""
-        recurrence_key = self._recurrence_key
-        for where, name, value in _value_fields(request):
-            if len(value) < recurring.MIN_LENGTH:
-                continue
-            key = recurrence_key(name)
-            if key is None or not recurring.opaque(value):
-                continue
+        for key, where, name, value in self._counted(request):
             site = site or recurring.registrable_domain(request.destination)
             hit = tracker.observe(key, value, site)
             if hit is not None:
@@ -1088,16 +1097,8 @@ class IdentityDetector:
         if self._recurrence is None:
             return ()
         # Asked from the thread that writes (reflect's writer, a dashboard export) or
-        # the UI's while detect runs in another: it reads the name rules' cache (an
-        # lru_cache, safe across threads) and nothing the tracker holds.
-        key_of = self._recurrence_key
-        out = []
-        for where, name, value in _value_fields(request):
-            if len(value) >= recurring.MIN_LENGTH:
-                key = key_of(name)
-                if key is not None and recurring.opaque(value):
-                    out.append((key, where, name, value))
-        return tuple(out)
+        # the UI's while detect runs in another: _counted touches no tracker state.
+        return tuple(self._counted(request))
 
     # -- canaries ----------------------------------------------------------------
 

@@ -19,8 +19,12 @@ a value that
   sends every exchange),
 
 is reported as a ``tracking_id`` with detector ``recurrence`` and the sites it
-reached. Memory is bounded: the tokens live in an LRU of ``capacity`` entries, each
-remembering at most :data:`MAX_SITES_KEPT` sites (a count goes on beyond).
+reached. Memory is bounded: the tokens live in an LRU of ``capacity`` entries; each
+keeps the names of its first :data:`MAX_SITES_KEPT` sites (its finding's detail) and
+a hash of each distinct site it reached, up to :data:`MAX_SITES_COUNTED` or
+``sites`` where that is more: the count is exact up to the threshold, and past
+the hashes kept a finding says "or more". Names longer than
+:data:`MAX_NAME_LENGTH` and values longer than :data:`MAX_LENGTH` are not counted.
 
 Registrable domains come from the Public Suffix List as shipped inside the
 ``publicsuffixlist`` package: no network access, loaded on first use only.
@@ -31,6 +35,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+from array import array
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,8 +51,19 @@ MIN_ENTROPY = 3.0
 """Bits per character: hex IDs have about 3.5-4, base64 tokens 4.5-5.5, words and
 dates under 3.2 for 16 characters (a distinct-character-rich word can pass; the
 site count is what makes the call)."""
+MAX_LENGTH = 512
+"""Characters a value counted has at most (as sent): a token is tens of characters."""
+MAX_NAME_LENGTH = 256
+"""Characters a name has at most for its values to be counted (as sent). Names are
+chosen by whoever sends the request: each one counted is cached and kept in the
+tracker, and 16,384 names of 30 KB held nearly 1 GB."""
 DEFAULT_CAPACITY = 16_384
 MAX_SITES_KEPT = 8
+"""Sites a token keeps the names of, for its finding's detail."""
+MAX_SITES_COUNTED = 32
+"""Distinct sites a token is counted to (by a hash of each), where the threshold is
+not higher: no carrier's token needs more to be found, and a token that each of
+thousands of sites is sent (a flood, an app's one key) costs no more than a few."""
 
 _TOKEN = re.compile(r"[A-Za-z0-9+/=_\-.~%:]+")
 # Dates and times recur by the second across every site: "2024-01-15T12:30:00Z".
@@ -268,7 +284,7 @@ def opaque(value: str) -> bool:
     not an address, nor one or a JSON document wrapped in base64? ``value`` is
     judged percent-decoded (twice, where it was encoded twice): what it holds, not
     how a URL spells it."""
-    if len(value) < MIN_LENGTH or len(value) > 512:
+    if len(value) < MIN_LENGTH or len(value) > MAX_LENGTH:
         return False
     if "%" in value:
         # encodeURIComponent(btoa(url)) spells an ad tag's ref= "aHR0cHM6Ly9…%2FeD0x",
@@ -339,23 +355,32 @@ class Recurrence:
     """A token that has reached enough sites."""
 
     sites: int
-    """How many distinct registrable domains it has reached."""
+    """How many distinct registrable domains it has reached (counted up to
+    :data:`MAX_SITES_COUNTED`, or to the threshold where that is higher)."""
     seen: tuple[str, ...]
     """The first of them (at most :data:`MAX_SITES_KEPT`), in the order reached."""
+    more: bool = False
+    """True when it has reached more sites than :attr:`sites`, past those counted."""
 
     @property
     def detail(self) -> str:
-        """``the same token sent to 3 sites: a.example, b.example, c.example``."""
+        """``the same token sent to 3 sites: a.example, b.example, c.example``;
+        ``… sent to 32 sites or more: …`` past the sites counted."""
         more = "" if self.sites <= len(self.seen) else ", …"
-        return f"the same token sent to {self.sites} sites: {', '.join(self.seen)}{more}"
+        beyond = " or more" if self.more else ""
+        return f"the same token sent to {self.sites} sites{beyond}: {', '.join(self.seen)}{more}"
 
 
 class _Entry:
-    __slots__ = ("count", "sites")
+    __slots__ = ("hashes", "more", "sites")
 
     def __init__(self) -> None:
         self.sites: list[str] = []
-        self.count = 0
+        """The first :data:`MAX_SITES_KEPT` sites, by name."""
+        self.hashes = array("q")
+        """A hash of each distinct site counted: 8 bytes a site, where a set of ints
+        costs some 60."""
+        self.more = False
 
 
 class RecurrenceTracker:
@@ -366,9 +391,10 @@ class RecurrenceTracker:
             raise ValueError(f"a token must reach at least 2 sites to recur, not {sites}")
         self.sites = sites
         self.capacity = capacity
+        self._counted = max(sites, MAX_SITES_COUNTED)
+        """Distinct sites a token is counted to: the threshold is always reached
+        exactly."""
         self._tokens: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
-        self._extra: dict[tuple[str, str], set[int]] = {}
-        """Sites beyond the kept list, only as hashes: to count them without keeping them."""
 
     def __len__(self) -> int:
         return len(self._tokens)
@@ -382,21 +408,18 @@ class RecurrenceTracker:
         if entry is None:
             entry = tokens[token] = _Entry()
             if len(tokens) > self.capacity:
-                old, _ = tokens.popitem(last=False)
-                self._extra.pop(old, None)
+                tokens.popitem(last=False)
         else:
             tokens.move_to_end(token)
-        if site not in entry.sites:
-            if len(entry.sites) < MAX_SITES_KEPT:
-                entry.sites.append(site)
-                entry.count += 1
+        hashes = entry.hashes
+        digest = hash(site)
+        if digest not in hashes:
+            if len(hashes) < self._counted:
+                hashes.append(digest)
+                if len(entry.sites) < MAX_SITES_KEPT:
+                    entry.sites.append(site)
             else:
-                extra = self._extra.setdefault(token, set())
-                digest = hash(site)
-                # Bounded too: past 1,000 extra sites the count stops growing.
-                if len(extra) < 1000 and digest not in extra:
-                    extra.add(digest)
-                    entry.count += 1
-        if entry.count >= self.sites:
-            return Recurrence(entry.count, tuple(entry.sites))
+                entry.more = True
+        if len(hashes) >= self.sites:
+            return Recurrence(len(hashes), tuple(entry.sites), entry.more)
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import tracemalloc
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ import pytest
 
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.identity.recurrence import (
+    MAX_NAME_LENGTH,
+    MAX_SITES_COUNTED,
     RecurrenceTracker,
     opaque,
     registrable_domain,
@@ -526,3 +529,63 @@ def test_names_that_say_a_request_a_slot_a_publisher_or_an_app_key_are_scoped(
     name: str, scoped: bool
 ) -> None:
     assert scoped_name(name) is scoped
+
+
+def test_a_name_longer_than_the_bound_is_neither_counted_nor_remembered() -> None:
+    detector = IdentityDetector(IdentityConfig(region="GB", recurrence=3))
+    name = "x" + "a" * MAX_NAME_LENGTH
+    found = []
+    for site in ("a.example", "b.example", "c.example"):
+        request = make_request(headers=(("Host", site), (name, UIDH_LIKE)))
+        assert detector.recurring_values(request) == ()
+        found += detector.detect(request)
+    assert [f for f in found if f.detector == "recurrence"] == []
+    # Names are chosen by whoever sends the request: a 30 KB one each time filled
+    # the name cache and the tracker with 16,384 of them (nearly 1 GB).
+    assert detector._recurrence_key.cache_info().currsize == 0  # type: ignore[attr-defined]
+    assert len(detector._recurrence) == 0  # type: ignore[arg-type]
+
+
+def test_a_name_as_long_as_the_bound_is_counted() -> None:
+    detector = IdentityDetector(IdentityConfig(region="GB", recurrence=3))
+    name = "x" * MAX_NAME_LENGTH
+    found = []
+    for site in ("a.example", "b.example", "c.example"):
+        found += detector.detect(make_request(headers=(("Host", site), (name, UIDH_LIKE))))
+    assert [f.name for f in found if f.detector == "recurrence"] == [name]
+
+
+def test_a_token_sent_to_a_thousand_sites_remembers_a_few_dozen() -> None:
+    tracker = RecurrenceTracker(sites=3)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        hit = None
+        for index in range(1010):
+            site = f"site{index}.example"
+            for token in range(50):
+                hit = tracker.observe("x-id", f"{token:04d}{UIDH_LIKE}", site)
+        held = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    # 50 tokens: each remembered 1,000 sites' hashes (some 60 KB) where it now keeps
+    # MAX_SITES_COUNTED.
+    assert held < 50 * 2_000
+    assert hit is not None and (hit.sites, hit.more) == (MAX_SITES_COUNTED, True)
+    assert len(hit.seen) == 8
+    assert hit.detail.startswith(f"the same token sent to {MAX_SITES_COUNTED} sites or more: ")
+
+
+def test_sites_are_counted_exactly_up_to_a_threshold_above_those_kept() -> None:
+    sites = MAX_SITES_COUNTED + 20
+    tracker = RecurrenceTracker(sites=sites)
+    hits = [tracker.observe("x-id", UIDH_LIKE, f"site{index}.example") for index in range(70)]
+    assert hits[: sites - 1] == [None] * (sites - 1)
+    first, past = hits[sites - 1], hits[sites]
+    assert first is not None and (first.sites, first.more) == (sites, False)
+    assert past is not None and (past.sites, past.more) == (sites, True)
+    # A site counted already adds nothing, not even "or more".
+    again = RecurrenceTracker(sites=3)
+    for site in ("a.example", "b.example", "c.example", "a.example"):
+        hit = again.observe("x-id", UIDH_LIKE, site)
+    assert hit is not None and (hit.sites, hit.more) == (3, False)
