@@ -1053,10 +1053,14 @@ class IdentityDetector:
 
     def _counted(self, request: Request) -> Iterator[tuple[str, str, str, str]]:
         """``(key, where, name, value)`` of each field of ``request`` whose value the
-        recurrence detector counts, ``key`` the name it is counted under. It reads
-        the name rules' cache (an lru_cache, safe across threads) and nothing the
-        tracker holds."""
+        recurrence detector counts (the first
+        :data:`~capture.identity.recurrence.MAX_PER_REQUEST`), ``key`` the name it is
+        counted under. It reads the name rules' cache (an lru_cache, safe across
+        threads) and nothing the tracker holds."""
         key_of = self._recurrence_key
+        # Headers come first (_value_fields): a carrier's header is counted however
+        # many values a page's query or body adds after it.
+        left = recurring.MAX_PER_REQUEST
         for where, name, value in _value_fields(request):
             # A name past the bound is not looked up: each one would be cached, and
             # names are chosen by whoever sends the request.
@@ -1065,6 +1069,9 @@ class IdentityDetector:
             key = key_of(name)
             if key is not None and recurring.opaque(value):
                 yield key, where, name, value
+                left -= 1
+                if not left:
+                    return
 
     def _find_recurring(self, request: Request, out: list[Finding]) -> None:
         tracker = self._recurrence
@@ -1082,7 +1089,7 @@ class IdentityDetector:
 
     def recurring_values(self, request: Request) -> tuple[str, ...]:
         """The values of ``request`` the recurrence detector counts (opaque, under a
-        name whose values it counts): each one it may report as a ``tracking_id``, in
+        name whose values it counts, the first 64): each one it may report as a ``tracking_id``, in
         this request or in any other, now or once it has reached more sites; none when
         it is off. Nothing is counted: ``--redact`` asks this to mask a token in the
         records written before it is found (:class:`capture.formats.redact.Redactor`)."""

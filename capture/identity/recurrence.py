@@ -19,12 +19,16 @@ a value that
   sends every exchange),
 
 is reported as a ``tracking_id`` with detector ``recurrence`` and the sites it
-reached. Memory is bounded: the tokens live in an LRU of ``capacity`` entries; each
-keeps the names of its first :data:`MAX_SITES_KEPT` sites (its finding's detail) and
-a hash of each distinct site it reached, up to :data:`MAX_SITES_COUNTED` or
-``sites`` where that is more: the count is exact up to the threshold, and past
-the hashes kept a finding says "or more". Names longer than
-:data:`MAX_NAME_LENGTH` and values longer than :data:`MAX_LENGTH` are not counted.
+reached. Memory is bounded: the tokens live in a segmented LRU of ``capacity``
+entries, those seen at one site on probation and those seen at two or more
+protected (up to half of ``capacity``), so that a flood of values seen once (a page's
+or an attacker's) cannot push out a token seen at two sites; a request counts its
+first :data:`MAX_PER_REQUEST` values only. Each token keeps the names of its first
+:data:`MAX_SITES_KEPT` sites (its finding's detail) and a hash of each distinct site
+past them, up to :data:`MAX_SITES_COUNTED` sites in all or ``sites`` where that is
+more: the count is exact up to the threshold, and past the sites counted a finding
+says "or more". Names longer than :data:`MAX_NAME_LENGTH` and values longer than
+:data:`MAX_LENGTH` are not counted.
 
 Registrable domains come from the Public Suffix List as shipped inside the
 ``publicsuffixlist`` package: no network access, loaded on first use only.
@@ -53,6 +57,10 @@ dates under 3.2 for 16 characters (a distinct-character-rich word can pass; the
 site count is what makes the call)."""
 MAX_LENGTH = 512
 """Characters a value counted has at most (as sent): a token is tens of characters."""
+MAX_PER_REQUEST = 64
+"""Values a request has counted at most (the first, headers before cookies, query and
+body): a request of thousands of one-off values would otherwise push every token the
+tracker holds out of it."""
 MAX_NAME_LENGTH = 256
 """Characters a name has at most for its values to be counted (as sent). Names are
 chosen by whoever sends the request: each one counted is cached and kept in the
@@ -61,9 +69,10 @@ DEFAULT_CAPACITY = 16_384
 MAX_SITES_KEPT = 8
 """Sites a token keeps the names of, for its finding's detail."""
 MAX_SITES_COUNTED = 32
-"""Distinct sites a token is counted to (by a hash of each), where the threshold is
-not higher: no carrier's token needs more to be found, and a token that each of
-thousands of sites is sent (a flood, an app's one key) costs no more than a few."""
+"""Distinct sites a token is counted to (past the :data:`MAX_SITES_KEPT` named, by a
+hash of each), where the threshold is not higher: no carrier's token needs more to
+be found, and a token sent to thousands of sites (a flood, an app's one key) costs
+no more than one sent to a few dozen."""
 
 _TOKEN = re.compile(r"[A-Za-z0-9+/=_\-.~%:]+")
 # Dates and times recur by the second across every site: "2024-01-15T12:30:00Z".
@@ -372,14 +381,16 @@ class Recurrence:
 
 
 class _Entry:
-    __slots__ = ("hashes", "more", "sites")
+    __slots__ = ("count", "more", "others", "sites")
 
     def __init__(self) -> None:
         self.sites: list[str] = []
         """The first :data:`MAX_SITES_KEPT` sites, by name."""
-        self.hashes = array("q")
-        """A hash of each distinct site counted: 8 bytes a site, where a set of ints
-        costs some 60."""
+        self.others: array[int] | None = None
+        """A hash of each distinct site counted past them: 8 bytes a site, where a set
+        of ints cost some 60."""
+        self.count = 0
+        """Distinct sites counted: those named and those hashed."""
         self.more = False
 
 
@@ -394,32 +405,73 @@ class RecurrenceTracker:
         self._counted = max(sites, MAX_SITES_COUNTED)
         """Distinct sites a token is counted to: the threshold is always reached
         exactly."""
-        self._tokens: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._probation: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        """Tokens seen at one site, least recently seen first: most values are one
+        site's (its session IDs), and a flood of them evicts only each other."""
+        self._protected: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        """Tokens seen at two sites or more, least recently seen first; the least
+        recent goes back on probation past half of ``capacity``. The other half, for
+        tokens seen at one site, takes 128 requests of :data:`MAX_PER_REQUEST` new
+        values each to go round."""
+        self._protected_size = capacity // 2
 
     def __len__(self) -> int:
-        return len(self._tokens)
+        return len(self._probation) + len(self._protected)
 
     def observe(self, key: str, value: str, site: str) -> Recurrence | None:
         """Note that ``value`` under the normalised name ``key`` reached ``site``;
         return what it has reached once that is at least ``sites`` sites."""
-        tokens = self._tokens
         token = (key, value)
-        entry = tokens.get(token)
-        if entry is None:
-            entry = tokens[token] = _Entry()
-            if len(tokens) > self.capacity:
-                tokens.popitem(last=False)
+        probation = self._probation
+        entry = self._protected.get(token)
+        on_probation = entry is None
+        if entry is not None:
+            self._protected.move_to_end(token)
         else:
-            tokens.move_to_end(token)
-        hashes = entry.hashes
-        digest = hash(site)
-        if digest not in hashes:
-            if len(hashes) < self._counted:
-                hashes.append(digest)
-                if len(entry.sites) < MAX_SITES_KEPT:
-                    entry.sites.append(site)
+            entry = probation.get(token)
+            if entry is None:
+                entry = probation[token] = _Entry()
+                if len(probation) + len(self._protected) > self.capacity:
+                    self._trim()
             else:
-                entry.more = True
-        if len(hashes) >= self.sites:
-            return Recurrence(len(hashes), tuple(entry.sites), entry.more)
+                probation.move_to_end(token)
+        sites = entry.sites
+        if site not in sites:
+            if len(sites) < MAX_SITES_KEPT:
+                sites.append(site)
+                entry.count += 1
+            else:
+                others = entry.others
+                if others is None:
+                    others = entry.others = array("q")
+                digest = hash(site)
+                if digest not in others:
+                    if entry.count < self._counted:
+                        others.append(digest)
+                        entry.count += 1
+                    else:
+                        entry.more = True
+        if on_probation and entry.count >= 2:
+            # Seen at a second site, or again after it was sent back on probation.
+            self._protect(token, entry)
+        if entry.count >= self.sites:
+            return Recurrence(entry.count, tuple(sites), entry.more)
         return None
+
+    def _protect(self, token: tuple[str, str], entry: _Entry) -> None:
+        """Move ``token``, seen at two sites or more, from probation to the protected
+        tokens, and their least recently seen back on probation past their bound."""
+        del self._probation[token]
+        protected = self._protected
+        protected[token] = entry
+        if len(protected) > self._protected_size:
+            old, demoted = protected.popitem(last=False)
+            self._probation[old] = demoted
+            self._trim()
+
+    def _trim(self) -> None:
+        """Forget the least recently seen tokens on probation while more than
+        ``capacity`` are held."""
+        probation = self._probation
+        while len(probation) + len(self._protected) > self.capacity and probation:
+            probation.popitem(last=False)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import tracemalloc
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,13 +17,14 @@ import pytest
 from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.identity.recurrence import (
     MAX_NAME_LENGTH,
+    MAX_PER_REQUEST,
     MAX_SITES_COUNTED,
     RecurrenceTracker,
     opaque,
     registrable_domain,
     scoped_name,
 )
-from capture.model import Finding
+from capture.model import Finding, Request
 from capture.scan import scan
 from tests.capture.identity.factory import ZORK_TOKEN, make_request, zork_har
 from tests.helpers import conversation, save, simple_request
@@ -589,3 +592,53 @@ def test_sites_are_counted_exactly_up_to_a_threshold_above_those_kept() -> None:
     for site in ("a.example", "b.example", "c.example", "a.example"):
         hit = again.observe("x-id", UIDH_LIKE, site)
     assert hit is not None and (hit.sites, hit.more) == (3, False)
+
+
+def _flood(requests: int, per_request: int, host: str = "flood.example") -> Iterator[Request]:
+    """``requests`` requests to ``host``, each with ``per_request`` parameters whose
+    16-character opaque values no other request sends."""
+    for index in range(requests):
+        values = (
+            base64.urlsafe_b64encode(hashlib.sha256(f"{index}.{n}".encode()).digest())[:16]
+            for n in range(per_request)
+        )
+        query = "&".join(f"p{n}={value.decode()}" for n, value in enumerate(values))
+        yield make_request(uri=f"/f?{query}", headers=(("Host", host),))
+
+
+def test_a_flood_of_first_sightings_does_not_evict_a_half_counted_supercookie() -> None:
+    detector = IdentityDetector(IdentityConfig(region="GB", recurrence=3))
+    found = list(
+        detector.detect(make_request(headers=(("Host", "a.example"), ("X-Zz", ZORK_TOKEN))))
+    )
+    # 18,000 new opaque values, more than the tracker holds: each request counts its
+    # first MAX_PER_REQUEST.
+    for request in _flood(6, 3000):
+        assert len(detector.recurring_values(request)) == MAX_PER_REQUEST
+        found += detector.detect(request)
+    for site in ("b.example", "c.example"):
+        found += detector.detect(make_request(headers=(("Host", site), ("X-Zz", ZORK_TOKEN))))
+    assert [(f.name, f.detail) for f in found if f.detector == "recurrence"] == [
+        ("X-Zz", "the same token sent to 3 sites: a.example, b.example, c.example")
+    ]
+
+
+def test_a_token_seen_at_two_sites_outlives_a_flood_of_tokens_seen_once() -> None:
+    tracker = RecurrenceTracker(sites=3, capacity=100)
+    tracker.observe("x-zz", UIDH_LIKE, "a.example")
+    tracker.observe("x-zz", UIDH_LIKE, "b.example")
+    for index in range(1000):
+        tracker.observe("p", f"{index:032x}", "flood.example")
+    assert len(tracker) <= 100
+    assert tracker.observe("x-zz", UIDH_LIKE, "c.example") is not None
+
+
+def test_tokens_seen_at_two_sites_are_bounded_too() -> None:
+    tracker = RecurrenceTracker(sites=3, capacity=100)
+    for index in range(1000):
+        for site in ("a.example", "b.example"):
+            tracker.observe("x-zz", f"{index:032x}", site)
+    assert len(tracker) <= 100
+    # The latest are kept, the oldest forgotten.
+    assert tracker.observe("x-zz", f"{999:032x}", "c.example") is not None
+    assert tracker.observe("x-zz", f"{0:032x}", "c.example") is None
