@@ -278,11 +278,10 @@ def whole_number(wanted: str, allowed: Callable[[int], bool]) -> Callable[[str],
     return parse
 
 
-# A million sites is more than any study reaches: past it, a typo that turned the
-# detector off in silence.
-_sites = whole_number(
-    "0 or a number of sites from 2 to 1000000", lambda n: n == 0 or 2 <= n <= 1_000_000
-)
+# Each token counts its distinct sites up to the threshold (recurrence.MAX_SITES_COUNTED
+# or N): a thousand is more than a study asks of a supercookie before it says so, and
+# bounds what 16,384 tokens may hold; past it, a typo that turned the detector off.
+_sites = whole_number("0 or a number of sites from 2 to 1000", lambda n: n == 0 or 2 <= n <= 1_000)
 # The kernel would take port 70000 as 4464.
 tcp_port = whole_number("a TCP port (1 to 65535)", lambda n: 1 <= n <= 65535)
 

@@ -262,7 +262,7 @@ def test_a_file_name_with_a_newline_and_an_escape_is_one_line_of_error_not_a_ter
         (["--region", ""], "headerwatch: error: --region '' is not a region code such as GB or US"),
         (
             ["--recurrence", "99999999999999999999999"],
-            "not 0 or a number of sites from 2 to 1000000: '99999999999999999999999'",
+            "not 0 or a number of sites from 2 to 1000: '99999999999999999999999'",
         ),
     ],
 )
