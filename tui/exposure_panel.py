@@ -7,7 +7,7 @@ redraws at most twice a second, and only when the aggregate changed.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -120,11 +120,7 @@ def exposure_text(exposure: Exposure, width: int | None = None) -> Text:
         if ident.detail:
             _wrapped(out, safe(ident.detail), width)
         if ident.carriers:
-            more = f" +{len(ident.carriers) - 3}" if len(ident.carriers) > 3 else ""
-            via = safe(", ".join(ident.carriers[:3]))
-            if width is not None:
-                # A client names its headers and hosts: a long one is cut, not wrapped.
-                via = shorten_middle(via, max(width - 6 - len(more), MIN_NAME_CELLS))
+            via, more = _via(ident.carriers, width)
             out.append("  via ", style="dim")
             out.append(via)
             out.append(more, style="dim")
@@ -345,3 +341,23 @@ class ExposurePanel(ScrollsAtOnce):
             lines = body.plain.count("\n")
             self.query_one("#exposure-body", Static).update(body, layout=lines != self._body_lines)
             self._body, self._body_lines = body, lines
+
+
+def _via(carriers: Sequence[str], width: int | None) -> tuple[str, str]:
+    """The carriers an identity came in, as shown after "via" in ``width`` cells, and
+    the count of those left out (`` +N``): up to three, whole; where even the first does
+    not fit (a client names its headers: a long one), it alone, cut in its middle. A
+    cut through the joined list made one name of two (``X-Carrier-S…N, header X.M``)."""
+    shown: list[str] = []
+    for carrier in carriers[:3]:
+        left = len(carriers) - len(shown) - 1
+        text = ", ".join([*shown, safe(carrier)])
+        if width is not None and cell_len(text) + len(f" +{left}" if left else "") > width - 6:
+            break
+        shown.append(safe(carrier))
+    if not shown:
+        more = f" +{len(carriers) - 1}" if len(carriers) > 1 else ""
+        first = shorten_middle(safe(carriers[0]), max((width or 0) - 6 - len(more), MIN_NAME_CELLS))
+        return first, more
+    left = len(carriers) - len(shown)
+    return ", ".join(shown), f" +{left}" if left else ""

@@ -161,3 +161,26 @@ async def test_the_rate_captions_fit_the_panel_beside_the_list_at_120_columns() 
             caption = panel.query_one(name).render().plain  # type: ignore[attr-defined]
             assert len(caption) <= panel.scrollable_content_region.width, caption
             assert caption.endswith(")"), caption
+
+
+def test_the_names_an_identity_came_in_are_shown_whole_or_counted_never_cut_into_one() -> None:
+    # A cut in the middle of the joined list made one name of two: "X-Carrier-S…N,
+    # header X.Msisdn +10".
+    names = ["X-Carrier-Subscriber-Number", "X.Msisdn", "X-Up-Calling-Line-Id", "X-Msisdn"]
+    found = tuple(finding(name=name) for name in names)
+    seen = RequestSeen(record(findings=found, headers=tuple((n, "447700900123") for n in names)))
+    exposure = Exposure()
+    exposure.apply([seen])
+    for width in (40, 60, 80, 200):
+        text = exposure_text(exposure, width).plain
+        [via] = [line for line in text.splitlines() if line.startswith("  via ")]
+        assert len(via) <= width
+        shown, _, more = via.removeprefix("  via ").partition(" +")
+        parts = shown.split(", ")
+        if "…" in shown:  # the first alone, too long for the line: cut in its middle
+            assert len(parts) == 1 and parts[0].startswith("header X-Carrie"), via
+        else:
+            assert all(part.removeprefix("header ") in names for part in parts), via
+        assert len(parts) + int(more or 0) == len(names), via
+    wide = exposure_text(exposure, 200).plain
+    assert "  via header X-Carrier-Subscriber-Number, header X.Msisdn, header " in wide
