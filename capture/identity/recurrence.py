@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from capture.identity.caching import short_keys_cached
 from capture.identity.encodings import base64_json, base64_text, url_decode
 from capture.identity.names import GENERIC_FIELDS, hint_key, normalize_name
 
@@ -335,7 +336,9 @@ def _suffixes() -> Any:
 _NETWORK_BITS = {4: 16, 6: 32}
 
 
-@lru_cache(maxsize=4096)
+# A host is the client's Host header, any length: a DNS name has at most 253
+# characters, and a longer one is read each time, not kept.
+@short_keys_cached(4096, 300)
 def registrable_domain(host: str) -> str:
     """The site ``host`` belongs to: ``www.bbc.co.uk:80`` gives ``bbc.co.uk``.
 

@@ -642,3 +642,14 @@ def test_tokens_seen_at_two_sites_are_bounded_too() -> None:
     # The latest are kept, the oldest forgotten.
     assert tracker.observe("x-zz", f"{999:032x}", "c.example") is not None
     assert tracker.observe("x-zz", f"{0:032x}", "c.example") is None
+
+
+def test_a_hostile_long_host_is_read_but_never_kept() -> None:
+    # The Host header is the client's: 4,096 kept hosts of 60 KB were 240 MB.
+    registrable_domain.cache_clear()  # type: ignore[attr-defined]
+    for n in range(10):
+        host = f"{n}" + "h" * 60_000 + ".example.com"
+        assert registrable_domain(host).endswith("example.com")
+    assert registrable_domain.cache_info().currsize == 0  # type: ignore[attr-defined]
+    assert registrable_domain("www.bbc.co.uk") == "bbc.co.uk"
+    assert registrable_domain.cache_info().currsize == 1  # type: ignore[attr-defined]
