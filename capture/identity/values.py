@@ -596,7 +596,8 @@ class ValueScanner:
         if IMEI in self.enabled:
             device = parse_imei(digits, named=False)
             if device is not None:
-                return ValueHit("imei", digits, device.digits, IMEI, "medium", device.detail)
+                detail = f"{device.detail} · bare digits under an unlisted name"
+                return ValueHit("imei", digits, device.digits, IMEI, "medium", detail)
         if IMSI in self.enabled and len(digits) == 15:
             # Only 15-digit runs reach the MCC/MNC table: the length test is the filter.
             imsi = imsi_by_structure(digits)

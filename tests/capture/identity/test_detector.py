@@ -530,6 +530,8 @@ def test_a_number_written_with_its_plus_in_a_form_is_found(
 def test_unnamed_imei_in_a_header(detector: IdentityDetector) -> None:
     finding = one(detector, add=[("X-Handset", IMEI)])
     assert (finding.kind, finding.normalized, finding.detector) == ("imei", IMEI, "imei")
+    # Why it is medium, as an IMSI's or a number's there says.
+    assert finding.detail.endswith(" · Luhn ok · bare digits under an unlisted name")
 
 
 def test_unnamed_imsi_in_a_header_is_proved_by_its_mcc_and_mnc(
