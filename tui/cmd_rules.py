@@ -8,7 +8,7 @@ from typing import Any
 
 from capture.identity.catalog import format_rules
 from capture.identity.engine_rules import RULE_FORMATS, SID_BASE, SID_SPAN
-from tui.common import UsageError, add_config_arg, catalog_from_config
+from tui.common import UsageError, add_config_arg, catalog_from_config, output_width
 
 
 def register(sub: Any) -> None:
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         )
     catalog = catalog_from_config(args)
     if args.format == "table":
-        print(format_rules(catalog, sources=args.sources), end="")
+        print(format_rules(catalog, sources=args.sources, width=output_width()), end="")
     else:
         print(RULE_FORMATS[args.format].write(catalog), end="")
     return 0

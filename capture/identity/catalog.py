@@ -182,27 +182,32 @@ def load_catalog() -> Catalog:
 _SEVERITY_ORDER = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
-def format_rules(catalog: Catalog, sources: bool = False) -> str:
+def format_rules(catalog: Catalog, sources: bool = False, width: int | None = None) -> str:
     """The catalog as an aligned plain-text table, most severe first (for ``headerwatch rules``).
 
     With ``sources``, each row is followed by an indented line saying where the
     header was documented, and the table by every abbreviation those lines use,
-    spelled out.
+    spelled out. With ``width`` (a terminal's columns), the descriptions and sources
+    are wrapped at words under their column, where a terminal cut them mid-word.
     """
     rows = sorted(catalog.entries, key=lambda e: (_SEVERITY_ORDER[e.severity], e.kind, e.key))
     headings = ("HEADER", "KIND", "SEVERITY", "DESCRIPTION")
     table = [(e.name, e.kind, e.severity, e.description) for e in rows]
     widths = [max(len(r[i]) for r in [headings, *table]) for i in range(3)]
+    indent = " " * (sum(widths) + 2 * 3)
 
-    def line(cells: tuple[str, str, str, str]) -> str:
+    def line(cells: tuple[str, str, str, str]) -> list[str]:
         left = "  ".join(cell.ljust(width) for cell, width in zip(cells[:3], widths, strict=True))
-        return f"{left}  {cells[3]}".rstrip()
+        return _wrapped(cells[3], f"{left}  ", indent, width)
 
-    out = [line(headings)]
+    out = line(headings)
+    source_lead = " " * (widths[0] + 2)
     for entry, cells in zip(rows, table, strict=True):
-        out.append(line(cells))
+        out.extend(line(cells))
         if sources:
-            out.append(f"{'':{widths[0]}}  source: {entry.source}")
+            out.extend(
+                _wrapped(f"source: {entry.source}", source_lead, source_lead + " " * 8, width)
+            )
     if sources:
         out.extend(_source_list(catalog))
     identities = sum(1 for e in rows if e.is_identity)
@@ -211,6 +216,24 @@ def format_rules(catalog: Catalog, sources: bool = False) -> str:
         f"{len(rows)} headers ({identities} identity, {len(rows) - identities} informational)"
     )
     return "\n".join(out) + "\n"
+
+
+def _wrapped(text: str, first: str, lead: str, width: int | None) -> list[str]:
+    """``text`` after ``first``, wrapped at words to ``width`` columns (None: one line)
+    with ``lead`` before each line after the first; never narrower than 24 columns of
+    text (a terminal narrower than the table's first columns gets a narrow last one)."""
+    if width is None:
+        return [f"{first}{text}".rstrip()]
+    import textwrap  # `headerwatch rules` on a terminal alone gets here
+
+    return textwrap.wrap(
+        text,
+        max(len(lead) + 24, width),
+        initial_indent=first,
+        subsequent_indent=lead,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [first.rstrip()]
 
 
 def _source_list(catalog: Catalog) -> list[str]:

@@ -191,3 +191,16 @@ def test_every_abbreviation_is_cited_and_the_new_sources_are_there(catalog: Cata
     assert {"jpmobile", "mobile-subscriber", "AccessNow-CSV"} <= set(catalog.sources)
     for name in ("x-dcmguid", "x-em-uid", "x-up-ch-msisdn", "x-ztgo-beareraddress", "x-nokia-imsi"):
         assert catalog.lookup(name) is not None
+
+
+def test_the_rules_table_fits_a_terminal_wrapping_at_words_under_their_column() -> None:
+    # At 80 columns a terminal cut the descriptions mid-word ("...with sof / tware").
+    catalog = load_catalog()
+    whole = format_rules(catalog, sources=True)
+    fitted = format_rules(catalog, sources=True, width=80)
+    table = fitted.split("\nSOURCES")[0].splitlines()
+    for text in table:
+        # Longer only where one word (a URL, a file's path) is longer than the room.
+        assert len(text) <= 80 or max(map(len, text.split())) > 80 - 51, text
+    assert fitted.split() == whole.split()  # the same words, in the same order
+    assert format_rules(catalog) == format_rules(catalog, width=None)
