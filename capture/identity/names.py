@@ -80,8 +80,8 @@ _ID_WORDS = (
 # Of those, the words that say a value counts, times or measures something: they outweigh
 # even a name's phone word (phone_ts, x-tel-count, phone_verified_at: a clock's digits,
 # read as a landline), where a digest, token or key word does not (phone_hash is the
-# number hashed); so does "at" or "on" as a name's last word, a time's (Rails' and
-# Laravel's created_at, updated_on).
+# number hashed); so does "at" or "on" after a participle, a time's name (Rails' and
+# Laravel's created_at, phone_verified_at, updated_on; not x-msisdn-at).
 _COUNT_WORDS = frozenset(
     {
         *("time", "timestamp", "ts", "date", "epoch", "ms", "expires", "expiry", "age", "ttl"),
@@ -182,7 +182,8 @@ _CLASSIFY = re.compile(
             "(?P<idword>" + _whole_tokens("<id|ids|no|[a-z]+id>") + ")",
             "(?P<idlike>" + _whole_tokens("<" + _ID_WORDS + ">") + ")",
             "(?P<number>" + _whole_tokens("<" + _NUMBER_WORDS + ">") + ")",
-            "(?P<clock>" + _whole_tokens("<at|on>$") + ")",
+            # A time's name: a participle and "at" or "on" last (verified_at, updated_on).
+            "(?P<clock>(?<=ed-)(?:at|on)$)",
             "(?P<secret>" + _whole_tokens("<" + _SECRET_WORDS + ">") + ")",
         ]
     )

@@ -343,7 +343,8 @@ def test_phone_inside_an_iphone_a_microphone_or_headphones_is_no_phone(name: str
 
 
 @pytest.mark.parametrize(
-    "name", ["phone_hash", "userphone", "telephone", "x-at-msisdn", "phone", "cellphone"]
+    "name",
+    ["phone_hash", "userphone", "telephone", "x-at-msisdn", "x-msisdn-at", "phone_on", "cellphone"],
 )
 def test_a_phone_word_keeps_its_hint_beside_a_digest_s_word_or_glued_to_another(
     name: str,
