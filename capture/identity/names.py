@@ -82,15 +82,24 @@ _ID_WORDS = (
 # read as a landline), where a digest, token or key word does not (phone_hash is the
 # number hashed); so does "at" or "on" after a participle, a time's name (Rails' and
 # Laravel's created_at, phone_verified_at, updated_on; not x-msisdn-at).
+# Those, and the words of things numbered: what digits under them are, wrapped or not.
+_NUMBERED_WORDS = frozenset(
+    {
+        *("order", "invoice", "txn", "transaction", "ticket", "booking", "confirmation"),
+        *("product", "sku", "item", "isbn", "ean", "upc", "seat", "flight", "policy"),
+        *("account", "acct", "card", "zip", "postcode", "street", "house", "room"),
+    }
+)
 _COUNT_WORDS = frozenset(
     {
         *("time", "timestamp", "ts", "date", "epoch", "ms", "expires", "expiry", "age", "ttl"),
-        *("seq", "sequence", "counter", "count", "version", "ver", "build", "rev", "revision"),
+        *("seq", "sequence", "counter", "count", "version", "build", "rev", "revision"),
         *("length", "len", "size", "bytes", "range", "offset", "port", "cb", "cachebuster"),
         *("rand", "random", "rnd", "price", "amount", "score", "page", "lat", "lon", "lng"),
         "total",
     }
 )
+_COUNTING = _COUNT_WORDS | _NUMBERED_WORDS
 # The hints, each a named group; "<" and ">" mark where a match must be a whole token
 # (a "-"-separated word of the normalised name).
 _HINT_PARTS = (
@@ -307,6 +316,12 @@ class NameHint:
     secret: bool = False
     """True when the name also says code, token, signature, key or secret
     (``phone_verification_token``): a digest under it is not its identifier hashed."""
+    counts: bool = False
+    """True when a word says the value counts, times, measures or numbers a thing (an
+    order, an invoice, a ticket: ``order_id``, ``x-timestamp``, ``size``): digits there,
+    bare or wrapped in hex or base64, are never an identity. Other ID words (``uid``,
+    ``token``, ``session``) keep wrapped digits readable: an app may send its user's
+    number base64-encoded as the user's ID."""
     only_number: bool = False
     """True for a subscriber hint that comes from "number" (or "num", "nr") and no
     other word (``number``, ``x-line-number``): such a name says less of whose number
@@ -315,6 +330,7 @@ class NameHint:
 
 _NOTHING = NameHint(None, False)
 _ID_LIKE = NameHint(None, True)
+_COUNTING_ID = NameHint(None, True, counts=True)
 _HINTS = {hint: NameHint(hint, False) for hint in _PRECEDENCE}
 _SECRET_HINTS = {hint: NameHint(hint, False, True) for hint in _PRECEDENCE}
 _NUMBER_ONLY = NameHint(HINT_SUBSCRIBER, False, only_number=True)
@@ -324,7 +340,7 @@ _SECRET_NUMBER_ONLY = NameHint(HINT_SUBSCRIBER, False, True, only_number=True)
 # Words with "phone" inside that name no phone number: an iPhone's, a microphone's,
 # headphones' (iphone_udid, microphoneDeviceId: a WebRTC device's ID hashed, once read
 # as a phone number hashed). Spelled so that the phone pattern passes them over.
-_NOT_PHONES = re.compile("(?:i|micro|head|ear)phone")
+_NOT_PHONES = re.compile("(?:(?<![a-z])i|micro|head|ear)phone")
 
 
 def name_hint(key: str) -> NameHint:
@@ -350,15 +366,22 @@ def name_hint(key: str) -> NameHint:
             or any(group == "idlike" and word in _SECRET_ID_WORDS for group, word in matches)
             else _HINTS
         )
-        counted = "clock" in found or any(
-            group == "idlike" and word in _COUNT_WORDS for group, word in matches
-        )
+        # Only as the name's last word, after what it counts (phone_ts, x-tel-count):
+        # x-ms-msisdn, port_msisdn and cb_phone are a number's names.
+        counted = "clock" in found or key.rpartition("-")[2] in _COUNT_WORDS
         for hint in _PRECEDENCE:
             if hint in found and not (
                 (hint == HINT_SUBSCRIBER and "idlike" in found) or (hint == HINT_PHONE and counted)
             ):
                 return hints[hint]
-        if "idlike" in found or "idword" in found:
+        if "idlike" in found or "idword" in found or counted:
+            if counted or any(
+                # orderid, ticketid: a glued "id" after what it numbers
+                word in _COUNTING or (group == "idword" and word[:-2] in _COUNTING)
+                for group, word in matches
+                if group in ("idlike", "idword")
+            ):
+                return _COUNTING_ID
             return _ID_LIKE
         if "number" in found:
             # "number" with nothing to say it counts

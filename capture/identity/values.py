@@ -122,6 +122,13 @@ _CALENDAR = re.compile(
 )
 
 
+def _valid_number(digits: str, region: str | None) -> bool:
+    """Are ``digits`` a number libphonenumber calls valid (read as :func:`parse_lenient`
+    reads a subscriber's)?"""
+    phone = parse_lenient(digits, region)
+    return phone is not None and phone.valid
+
+
 def _calendar_like(digits: str) -> bool:
     return _CALENDAR.fullmatch(digits) is not None
 
@@ -315,18 +322,13 @@ class ValueScanner:
         text = value.strip()
         digits = text[1:] if text[:1] == "+" else text
         if digits.isdigit() and len(digits) == 15:
-            # An IMEI its digits prove first (X-Mobile: 352099001761481, whose TAC's 352
-            # is also Grenada's MCC); then an IMSI as under a name that says nothing, a
-            # listed MCC and one of its MNCs (an MCC alone let a quarter of all 15-digit
-            # values under "number" through), unless it is a valid phone number.
-            if IMEI in self.enabled and (imei := parse_imei(digits, named=False)) is not None:
-                return [ValueHit("imei", text, imei.digits, IMEI, "high", imei.detail)]
-            device = imsi_by_structure(digits) if IMSI in self.enabled else None
-            phone = parse_lenient(digits, self.region) if device is not None else None
-            if device is not None and (phone is None or not phone.valid):
-                # Under "number" alone (an invoice's, a ticket's), medium.
-                severity = "medium" if only_number else "high"
-                return [ValueHit("imsi", text, device.digits, IMSI, severity, device.detail)]
+            found = self._subscriber_device(digits, text, only_number)
+            if found is not None:
+                return [found]
+            if parse_imsi(digits) is not None and not _valid_number(digits, self.region):
+                # IMSI-shaped, not one here (under "number" alone): no invalid number's
+                # reading either (+46 111234567898 of China Telecom's 46011...).
+                return []
         hits = []
         # Each number as read (its E.164 form read again is the same number, judged
         # the same: a second reading cost a subscriber's first value ~40 us).
@@ -343,6 +345,28 @@ class ValueScanner:
                 hit = ValueHit(hit.kind, hit.value, hit.normalized, hit.detector, "medium", detail)
             hits.append(hit)
         return hits
+
+    def _subscriber_device(self, digits: str, text: str, only_number: bool) -> ValueHit | None:
+        """The IMSI or IMEI in 15 digits under a subscriber's name, or ``None``: first an
+        IMSI of a listed MCC and MNC (medium under "number" alone: an invoice's, a
+        ticket's); then an IMEI its digits prove (X-Mobile: 352099001761481, whose TAC's
+        352 is also Grenada's MCC); then an IMSI of a known MCC whose network the table
+        lacks (China Telecom's 46011, Jio's 405 8xx), medium, and not under "number"
+        alone, where an MCC let a quarter of all 15-digit values through. Not where the
+        digits are a valid phone number."""
+        if IMSI in self.enabled:
+            listed = imsi_by_structure(digits)
+            if listed is not None and not _valid_number(digits, self.region):
+                severity = "medium" if only_number else "high"
+                return ValueHit("imsi", text, listed.digits, IMSI, severity, listed.detail)
+        if IMEI in self.enabled and (imei := parse_imei(digits, named=False)) is not None:
+            return ValueHit("imei", text, imei.digits, IMEI, "high", imei.detail)
+        if IMSI in self.enabled and not only_number:
+            known = parse_imsi(digits)
+            if known is not None and not _valid_number(digits, self.region):
+                detail = f"{known.detail} · its network not in the MCC/MNC table"
+                return ValueHit("imsi", text, known.digits, IMSI, "medium", detail)
+        return None
 
     def named_device(
         self, value: str, kind: str, force: bool = False, proven: bool = False
@@ -546,9 +570,9 @@ class ValueScanner:
             if hit is not None or len(part) < 14:
                 return hit
             # A long digit run may still be hex-encoded digits ("3434373730...").
-        if not wrapped or hint.id_like:
-            # Under a name that means a counter, clock, size or ID, digits never count,
-            # wrapped or not (order_id=MTY1MDI1MzAwMDA= is an order's number).
+        if not wrapped or hint.counts:
+            # Under a name that counts, times, measures or numbers a thing, digits never
+            # count, wrapped or not (order_id=MTY1MDI1MzAwMDA= is an order's number).
             return None
         for decoder, how in ((hex_digits, "hex-encoded"), (base64_digits, "base64-encoded")):
             decoded = decoder(part)

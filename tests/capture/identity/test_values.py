@@ -209,6 +209,8 @@ def test_digits_wrapped_in_hex_or_base64_under_an_id_s_or_a_count_s_name_never_c
     scanner = ValueScanner("US", VALUE_DETECTORS)
     assert scanner.scan(value, name_hint(normalize_name(name)), mode) == []
     assert scanner.scan(value, name_hint("x-foo"), mode)  # under a name that says nothing
+    # Under an ID's name that numbers nothing: a user's number sent wrapped as its ID.
+    assert scanner.scan(value, name_hint(normalize_name("user_id")), mode)
 
 
 @pytest.mark.parametrize("imei", ["490154203237518", "352099001761481", "912345678901238"])
@@ -234,6 +236,13 @@ def test_an_imei_wrapped_in_hex_or_base64_is_an_imei_not_a_number_in_its_tac_s_c
         ("number", "234150999999999", ("imsi", "medium")),  # "number" alone promises less
         ("sub", "234150999999999", ("imsi", "high")),
         ("x-subscriber", "310150123456789", ("imsi", "high")),
+        # Known MCCs whose networks the table lacks (China Telecom, Jio): medium.
+        ("x-subscriber", "460111234567898", ("imsi", "medium")),
+        ("caller", "405841234567890", ("imsi", "medium")),
+        # Luhn-valid, a reporting body's 44, and a listed network: an IMSI first.
+        ("x-subscriber", "440101234567893", ("imsi", "high")),
+        # Under "number" alone, an unlisted network is nothing, nor an invalid number.
+        ("number", "460111234567898", None),
     ],
 )
 def test_fifteen_digits_under_a_subscriber_s_name_are_an_imsi_only_as_its_structure_proves(
@@ -245,6 +254,7 @@ def test_fifteen_digits_under_a_subscriber_s_name_are_an_imsi_only_as_its_struct
     assert [(h.kind, h.severity) for h in hits if h.kind in ("imsi", "imei")] == (
         [found] if found else []
     )
+    assert len(hits) == (1 if found else 0), hits
 
 
 @pytest.mark.parametrize("name", ["ad_id", "adid", "advertising_id", "idfa"])
