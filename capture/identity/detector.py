@@ -264,18 +264,21 @@ def _worth_param(value: str) -> bool:
     return first in "23" and hex_shaped(value)
 
 
+def _worth_credentials(value: str) -> bool:
+    """:func:`_worth_header` for Authorization and Proxy-Authorization: not a part that
+    is only shaped as base64 of digits (``Basic <base64>``, a bearer token: a client's
+    credentials, read as a number a fifth of the time where they are digits)."""
+    return _worth_param(value) or _DIGIT_RUN.search(value) is not None or value[:10] in _BEARER_JWT
+
+
 def _worth_header(value: str) -> bool:
     """Like :func:`_worth_param`, and also a run of 7 digits (bare numbers count in
     headers), a bearer token that is a JWT (``Authorization: Bearer eyJ...``) or a
     part shaped as base64 of digits (:data:`_WRAPPED_PART`)."""
-    return (
-        _worth_param(value)
-        or _DIGIT_RUN.search(value) is not None
-        or value[:10] in _BEARER_JWT
-        or _WRAPPED_PART.search(value) is not None
-    )
+    return _worth_credentials(value) or _WRAPPED_PART.search(value) is not None
 
 
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
 # "Bearer " and the start of a JWT ("eyJ": base64 of '{"'), as Authorization sends it.
 _BEARER_JWT = frozenset({"Bearer eyJ", "bearer eyJ", "BEARER eyJ"})
 # The claims every JWT has (RFC 7519's registered names): never a subscriber's identity.
@@ -454,6 +457,8 @@ class IdentityDetector:
         else:
             hint = name_hint(hint_key(name, key))
             worth = None if hint.hint else _worth_param if hint.id_like else _worth_header
+            if key in _CREDENTIAL_HEADERS:
+                worth = _worth_credentials
             rule = _NameRule(_SCAN, None, hint, worth)
         return rule
 

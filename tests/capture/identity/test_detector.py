@@ -1747,3 +1747,8 @@ def test_base64_of_a_number_as_one_part_of_a_header_s_value_is_read(value: str) 
     # Under a session's name, as bare digits there, it is no number.
     quiet = detector.detect(make_request(add=[("X-Session", "sid=MTIzNDU2Nzg5MDEy; path=/")]))
     assert quiet == ()
+    # Nor a client's credentials (a fifth of random digits' base64 read as a number).
+    for scheme in ("Basic", "Bearer"):
+        for name in ("Authorization", "Proxy-Authorization"):
+            sent = make_request(add=[(name, f"{scheme} NDQ3OTExMTIzNDU2")])
+            assert detector.detect(sent) == ()
