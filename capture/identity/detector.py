@@ -1072,6 +1072,8 @@ class IdentityDetector:
             if len(value) < recurring.MIN_LENGTH or len(name) > recurring.MAX_NAME_LENGTH:
                 continue
             key = key_of(name)
+            if key == "id" and where == WHERE_BODY:
+                continue  # a JSON document's own ID at its root (an OpenRTB bid request's)
             if key is not None and recurring.opaque(value):
                 yield key, where, name, value
                 left -= 1

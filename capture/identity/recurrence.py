@@ -76,6 +76,9 @@ be found, and a token sent to thousands of sites (a flood, an app's one key) cos
 no more than one sent to a few dozen."""
 
 _TOKEN = re.compile(r"[A-Za-z0-9+/=_\-.~%:]+")
+# What a percent-encoded value holds that no token does: a query's "?", JSON's
+# brackets and quotes (a "%7C" or "%20" is a token's own spelling).
+_STRUCTURE = ("?", "{", "[", '"')
 # Dates and times recur by the second across every site: "2024-01-15T12:30:00Z".
 _DATE = re.compile(r"[0-9]{4}-?[0-9]{2}-?[0-9]{2}[T _:-]")
 # An ad unit's path ("/1234567/news/homepage_top": Google Ad Manager's network code and
@@ -229,7 +232,7 @@ _SCOPED = re.compile(
     # One app's key or token (an SDK's, an API client's, a browser's publishable one).
     r"(?:sdk|api|app|application|client|publishable|public|project|license|licence)-?"
     r"(?:key|token)"
-    r")s?(?:-?ids?)?(?:-|$)"
+    r")s?(?:-?(?:ids?|codes?))?$"
 )
 
 
@@ -238,14 +241,14 @@ def scoped_name(name: str) -> bool:
     ``site.publisher.id``) says its value is one request's, auction's or trace's,
     one ad slot's or publisher's, or one app's key (``auctionId``, ``imp.tagid``,
     ``source.tid``, ``sdk_key``, ``client_token``): the same at every host a page view
-    or an app sends it to, by design, and no person's. A path is judged by its last
-    key, and by its object's too where that key says only "id" (``imp.id`` is a
-    slot's, ``user.id`` a user's); a name that is "id" alone is the ID of the
-    document or object the request is about (an OpenRTB bid request's at its root)."""
+    or an app sends it to, by design, and no person's. The scope's word is the name's
+    last, "id" aside (``x-trace-user``, ``publisher_uid`` and ``pubProvidedId`` name a
+    user's). A path is judged by its last key, and by its object's too where that key
+    says only "id" (``imp.id`` is a slot's, ``user.id`` a user's). (A JSON body's "id"
+    at its root, an OpenRTB bid request's own, is the detector's to pass over: a
+    header, cookie or parameter named ``id`` may be a person's.)"""
     parent, _, last = name.rpartition(".")
-    if normalize_name(last) in GENERIC_FIELDS:
-        if not parent:
-            return normalize_name(last) == "id"
+    if parent and normalize_name(last) in GENERIC_FIELDS:
         last = f"{parent.rpartition('.')[2]}.{last}"
     return _SCOPED.search(hint_key(last, normalize_name(last))) is not None
 
@@ -294,31 +297,34 @@ def opaque(value: str) -> bool:
     not an address, nor one or a JSON document wrapped in base64? ``value`` is
     judged percent-decoded (twice, where it was encoded twice): what it holds, not
     how a URL spells it."""
-    if len(value) < MIN_LENGTH or len(value) > MAX_LENGTH:
+    if len(value) < MIN_LENGTH or len(value) > MAX_LENGTH or not _TOKEN.fullmatch(value):
+        # One token as sent: a "%7C" or "%20" in it is the sender's spelling of a
+        # token, not two words.
         return False
+    held = value
     if "%" in value:
         # encodeURIComponent(btoa(url)) spells an ad tag's ref= "aHR0cHM6Ly9…%2FeD0x",
         # base64 JSON's padding "%3D%3D", and JSON "%7B%22…": each a page's address or
         # state as much as when plain, which the tests below would not see through
         # "%". A redirect's parameter is encoded twice.
-        value = url_decode(value)
-        if "%" in value:
-            value = url_decode(value)
-        if len(value) < MIN_LENGTH:
+        held = url_decode(value)
+        if "%" in held:
+            held = url_decode(held)
+        if len(held) < MIN_LENGTH or any(mark in held for mark in _STRUCTURE):
             return False
-    if not _TOKEN.fullmatch(value) or _DATE.match(value) or _SLOT.fullmatch(value):
+    if _DATE.match(held) or _SLOT.fullmatch(held):
         return False
-    if value[0] == "/" and _PATH.fullmatch(value):
+    if held[0] == "/" and _PATH.fullmatch(held):
         return False
-    if "." in value and _DOTTED_NAME.fullmatch(value):
+    if "." in held and _DOTTED_NAME.fullmatch(held):
         return False
-    if ":" in value or "%" in value:
-        lowered = value.lower()
+    if ":" in held or "%" in held:
+        lowered = held.lower()
         if any(mark in lowered for mark in _ADDRESS_MARKS):
             return False
-    if value[:2] in _WRAPPED_HEADS and _wrapped(value):
+    if held[:2] in _WRAPPED_HEADS and _wrapped(held):
         return False
-    return entropy(value) >= MIN_ENTROPY
+    return entropy(held) >= MIN_ENTROPY
 
 
 @lru_cache(maxsize=1)

@@ -483,7 +483,9 @@ def test_an_sdk_key_and_a_client_token_sent_to_a_vendors_domains_are_not_counted
     ("name", "scoped"),
     [
         # One request's, auction's or trace's: the same at every host it fans out to.
-        ("id", True),
+        # "id" at a JSON body's root is the detector's to pass over (a header, cookie
+        # or parameter named id may be a person's: DoubleClick's id cookie).
+        ("id", False),
         ("auctionId", True),
         ("x-transaction-id", True),
         ("txn_id", True),
@@ -524,6 +526,9 @@ def test_an_sdk_key_and_a_client_token_sent_to_a_vendors_domains_are_not_counted
         ("uuid", False),
         # Words that hold a scoped one only inside another word.
         ("x-simple-token", False),
+        # A scope's word before what the value is: a user's (second review).
+        *(("x-trace-user", False), ("publisher_uid", False), ("slot_uid", False)),
+        *(("x-auction-uid", False), ("pubProvidedId", False)),
         ("public_uid", False),
         ("shrimp", False),
     ],
@@ -653,3 +658,24 @@ def test_a_hostile_long_host_is_read_but_never_kept() -> None:
     assert registrable_domain.cache_info().currsize == 0  # type: ignore[attr-defined]
     assert registrable_domain("www.bbc.co.uk") == "bbc.co.uk"
     assert registrable_domain.cache_info().currsize == 1  # type: ignore[attr-defined]
+
+
+def test_a_token_named_id_in_a_cookie_a_header_or_a_query_is_counted() -> None:
+    # Only a JSON body's root "id" is one document's (a bid request's); the rule once
+    # dropped DoubleClick's id cookie and any header or parameter named id.
+    found = _three_sites(f"/p?id={UIDH_LIKE}")
+    assert [(f.name, f.value) for f in found] == [("id", UIDH_LIKE)]
+    detector = IdentityDetector(IdentityConfig(region="GB", recurrence=3))
+    for site in ("one.com", "two.com", "three.com"):
+        headers = (("Host", site), ("Id", UIDH_LIKE), ("Cookie", f"id={UIDH_LIKE}"))
+        seen = detector.detect(make_request(headers=headers))
+    assert {(f.where, f.name) for f in seen if f.detector == "recurrence"} == {
+        ("header", "Id"),
+        ("cookie", "id"),
+    }
+
+
+def test_a_token_with_a_percent_encoded_separator_is_still_one_token() -> None:
+    # "%7C" and "%20" are how a URL spells a token's "|" or " ": the token as sent.
+    assert opaque("Xk3j9aLq%7C82hdKq0Zp1mB")
+    assert not opaque("%7B%22zz%22%3A%22abcdefghijklmnop%22%7D")  # JSON
