@@ -97,8 +97,11 @@ UNSEARCHED_NOTE = "not searched for identities: the detector failed on it"
 """The anomaly of a request the detector raised an exception on (its type and message
 follow in brackets): it is kept without findings (:meth:`Pipeline._unsearched`)."""
 STOPPED_NOTE = "not searched for identities: the scan was stopped while the detector read it"
-"""The anomaly of a request read as a stop (Ctrl-C, SIGTERM) came inside the detector:
-written without findings rather than left out (:meth:`Pipeline.unhanded`)."""
+"""The anomaly of a request of a file scan's batch (:data:`DETECT_BATCH`) read as a stop
+(Ctrl-C, SIGTERM) came inside the detector: written without findings rather than left
+out (:meth:`Pipeline.unhanded`). Read one at a time (a stream, ``--redact``, recurrence
+counted, a log's or a HAR's requests), the one request a stop comes in the detection of
+is left out, and the summary's line before it says so."""
 
 
 def unsearched(request: Request, exc: Exception) -> Request:
@@ -936,6 +939,11 @@ class Pipeline:
         unsearched = self.unsearched
         try:
             found = iter(self._detected_all([e.request for e in events if type(e) is _Undetected]))
+        except BaseException:
+            self.unsearched = unsearched  # counted when they are made again
+            self._stopped_in_detection = True
+            raise
+        try:
             seen = self._seen
             out: list[Event] = []
             identities = identity_requests = gap_requests = 0
@@ -953,8 +961,9 @@ class Pipeline:
                 else:
                     out.append(event)
         except BaseException:
-            self.unsearched = unsearched  # counted when they are made again
-            self._stopped_in_detection = True
+            # A stop after the detector's work: nothing counted, and the batch detected
+            # again by unhanded() (the detector was not stopped inside).
+            self.unsearched = unsearched
             raise
         self.identities += identities
         self.identity_requests += identity_requests

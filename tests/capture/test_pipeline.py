@@ -880,3 +880,27 @@ def test_a_stop_in_the_detection_of_a_batch_writes_it_unsearched_without_asking_
     assert counters["identities"] == 0 and counters["stopped_unsearched"] == len(rest)
     assert "not searched for identities (read as the scan was stopped" in pipeline.summary()
     assert pipeline.unhanded() == []
+
+
+def test_a_stop_after_the_detector_read_a_batch_leaves_it_to_be_detected_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stop while the batch's records are made, the detector done: not "stopped inside
+    # the detector" (the batch lost its findings and was said unsearched).
+    capture, whole, pipeline = _whole_and_batched(tmp_path, monkeypatch, IdentityDetector)
+    made = pipeline._seen
+    calls = []
+
+    def stopped_once(record: Any) -> Any:
+        calls.append(record.id)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return made(record)
+
+    monkeypatch.setattr(pipeline, "_seen", stopped_once)
+    with pytest.raises(KeyboardInterrupt):
+        next(pipeline.run_capture(capture))
+    monkeypatch.setattr(pipeline, "_seen", made)
+    rest = pipeline.unhanded()
+    assert rest == whole[: len(rest)] and len(rest) >= 128
+    assert pipeline.counters()["stopped_unsearched"] == 0
