@@ -317,9 +317,14 @@ def imei_canary(value: str) -> Canary:
     if len(digits) == 15 and not luhn_ok(digits):
         # A typo, most likely: looked for as typed, the phone's IMEI would never be found.
         check = next(d for d in "0123456789" if luhn_ok(digits[:14] + d))
+        why = (
+            "a typo, or a network's spare 0 in its place (then give the first 14 digits)"
+            if digits[14] == "0"
+            else "a typo?"
+        )
         raise ValueError(
             f"--imei {_shown(value)} fails its Luhn check (an IMEI with these first 14 "
-            f"digits ends in {check}): a typo?"
+            f"digits ends in {check}): {why}"
         )
     spellings = [(digits, "IMEI {}"), (value, "as given")]
     if len(digits) >= 15:

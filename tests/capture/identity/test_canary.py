@@ -289,6 +289,7 @@ def test_the_international_prefix_00_is_read_without_a_region_and_in_regions_tha
             r" 14 digits ends in 8\): a typo\?",
         ),
         (imei_canary, "abc", "is not an IMEI: no digits"),
+        (imei_canary, "490154203237510", r"spare 0 in its place \(then give the first 14"),
         (imsi_canary, "abc", "is not an IMSI: no digits"),
         (imsi_canary, "1234567890123456", "16 digits where an IMSI has 6 to 15"),
         (imsi_canary, "hello-world", "no digits where an IMSI has 6 to 15"),

@@ -1106,7 +1106,7 @@ def test_a_body_that_is_not_whole_json_gives_no_json_finding(
     assert [f for f in found if f.where == "body"] == []
 
 
-def test_a_json_body_gives_at_most_its_first_8192_values(
+def test_a_json_body_gives_at_most_its_first_4096_values(
     detector: IdentityDetector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(detector_module, "_JSON_LEAVES", 512)  # the bound, at a test's size
