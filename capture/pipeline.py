@@ -464,17 +464,22 @@ class Pipeline:
 
     def unhanded(self) -> list[Event]:
         """The events of what was read that :meth:`run_capture` has not handed out, its
-        consumer stopped (a scan's Ctrl-C): the rest of the batch it was handing out, and
-        the requests waiting for their batch, detected now (unless the stop came in the
-        detector: then they are written without findings, :data:`STOPPED_NOTE`). What
-        the frames read so far hold, and no more (:meth:`flush` ends the connections)."""
+        consumer stopped (a scan's Ctrl-C): the rest of the batch it was handing out, the
+        requests waiting for their batch, detected now, and those held for their
+        connection's verdict (unless the stop came in the detector: then the batch is
+        written without findings, :data:`STOPPED_NOTE`, and the held ones are left out).
+        What the frames read so far hold, and no more (:meth:`flush` ends the
+        connections)."""
         rest = list(self._handing)
         self._handing.clear()
         if not self._stopped_in_detection:
-            lone = self._lone
-            if isinstance(lone, _Undetected):
-                # Held for its verdict, not handed out: counted, as it was when held.
-                self._lone = self._detected_record(lone)
+            # The requests held for their connection's verdict (a round trip), which
+            # the stop leaves unknown: handed out as they are, as at a file's end
+            # (flush), not left out; a reflector's echo after them was not read.
+            self._queue_lone()
+            self._ready.update(self._held)
+            self._held_flows.clear()
+            self._release()
             return rest + self._take()
         # The detector is not asked again: what waits for it is written unsearched,
         # and says so (its anomaly, the summary's count).

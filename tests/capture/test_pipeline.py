@@ -904,3 +904,20 @@ def test_a_stop_after_the_detector_read_a_batch_leaves_it_to_be_detected_again(
     rest = pipeline.unhanded()
     assert rest == whole[: len(rest)] and len(rest) >= 128
     assert pipeline.counters()["stopped_unsearched"] == 0
+
+
+@pytest.mark.parametrize("taken", [1, 2, 7, 60, 129, 200])
+def test_a_stopped_consumer_finds_every_request_read_taken_or_unhanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taken: int
+) -> None:
+    # A request held for its connection's verdict (a round trip) was left out at a stop
+    # (the summary said how many): now handed out as at a file's end.
+    capture, whole, pipeline = _whole_and_batched(tmp_path, monkeypatch, IdentityDetector)
+    reading = pipeline.run_capture(capture)
+    got = [next(reading) for _ in range(taken)]
+    got += pipeline.unhanded()
+    requests = [e for e in got if isinstance(e, RequestSeen)]
+    assert len(requests) == pipeline.counters()["requests"]
+    assert [e.record.id for e in requests] == list(range(1, len(requests) + 1))
+    expected = [e for e in whole if isinstance(e, RequestSeen)][: len(requests)]
+    assert [e.record.request.uri for e in requests] == [e.record.request.uri for e in expected]
