@@ -344,18 +344,23 @@ def test_a_canary_file_that_is_not_there_is_one_line_not_a_traceback(
     assert result.stderr.decode() == f"headerwatch: error: --canary-file {path}: no such file\n"
 
 
-def test_a_bad_canary_in_a_file_is_named_by_its_file_and_line(tmp_path: Path) -> None:
-    path = tmp_path / "phone.txt"
-    path.write_text(
-        "# the test phone\nmsisdn +447700900123\n\nimei 490154203237518\nmsisdn 12345\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "scan", "--canary-file", str(path), "-"],
+def _scan_nothing(*options: str) -> subprocess.CompletedProcess[bytes]:
+    """``headerwatch scan OPTIONS -`` of an empty stdin, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", "scan", *options, "-"],
         input=b"",
         capture_output=True,
         timeout=60,
         cwd=REPO,
     )
+
+
+def test_a_bad_canary_in_a_file_is_named_by_its_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "phone.txt"
+    path.write_text(
+        "# the test phone\nmsisdn +447700900123\n\nimei 490154203237518\nmsisdn 12345\n"
+    )
+    result = _scan_nothing("--canary-file", str(path))
     assert result.returncode == 2
     assert result.stderr.decode() == (
         f"headerwatch: error: {path}:5: msisdn '12345' is too short to look for "
@@ -370,13 +375,7 @@ def test_a_canary_file_line_with_a_kind_and_no_value_is_an_error_not_a_canary_of
     # "msisdn" alone was looked for as a value: every X-Auth-Method: msisdn a canary.
     path = tmp_path / "phone.txt"
     path.write_text(f"imei 490154203237518\n{kind}  \n")
-    result = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "scan", "--canary-file", str(path), "-"],
-        input=b"",
-        capture_output=True,
-        timeout=60,
-        cwd=REPO,
-    )
+    result = _scan_nothing("--canary-file", str(path))
     assert result.returncode == 2
     assert result.stderr.decode() == (
         f"headerwatch: error: {path}:2: {kind!r} with no value after it (a line is KIND "
@@ -391,14 +390,7 @@ def test_a_canary_file_that_cannot_be_read_is_one_line(tmp_path: Path, given: st
     good = tmp_path / "phone.txt"
     good.write_text("msisdn +447700900123\n")
     path = tmp_path / given
-    files = ["--canary-file", str(good), "--canary-file", str(path)]
-    result = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "scan", *files, "-"],
-        input=b"",
-        capture_output=True,
-        timeout=60,
-        cwd=REPO,
-    )
+    result = _scan_nothing("--canary-file", str(good), "--canary-file", str(path))
     assert result.returncode == 2
     [line] = result.stderr.decode().splitlines()
     assert line.startswith(f"headerwatch: error: --canary-file {path}: "), line
