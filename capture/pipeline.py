@@ -111,9 +111,12 @@ def unsearched(request: Request, exc: Exception) -> Request:
     and nothing written, and the reflector's answer: the request is kept, without
     findings, and the capture goes on."""
     why = printable(f"{type(exc).__name__}: {exc}")[:80]
-    return dataclasses.replace(
-        request, anomalies=(*request.anomalies, f"{UNSEARCHED_NOTE} ({why})")
-    )
+    return _noted(request, f"{UNSEARCHED_NOTE} ({why})")
+
+
+def _noted(request: Request, note: str) -> Request:
+    """``request`` with the anomaly ``note`` after its own."""
+    return dataclasses.replace(request, anomalies=(*request.anomalies, note))
 
 
 class Pipeline:
@@ -474,12 +477,9 @@ class Pipeline:
         self._handing.clear()
         if not self._stopped_in_detection:
             # The requests held for their connection's verdict (a round trip), which
-            # the stop leaves unknown: handed out as they are, as at a file's end
-            # (flush), not left out; a reflector's echo after them was not read.
-            self._queue_lone()
-            self._ready.update(self._held)
-            self._held_flows.clear()
-            self._release()
+            # the stop leaves unknown: handed out as they are, not left out; a
+            # reflector's echo after them was not read.
+            self._release_held()
             return rest + self._take()
         # The detector is not asked again: what waits for it is written unsearched,
         # and says so (its anomaly, the summary's count).
@@ -491,8 +491,7 @@ class Pipeline:
     def _unsearched_at_stop(self, waiting: _Undetected) -> Event:
         """The record of a request whose detection a stop came in (:data:`STOPPED_NOTE`):
         its headers, body and target as read, no findings, counted."""
-        request = waiting.request
-        request = dataclasses.replace(request, anomalies=(*request.anomalies, STOPPED_NOTE))
+        request = _noted(waiting.request, STOPPED_NOTE)
         self._count(request, ())
         self.stopped_unsearched += 1
         return self._seen(_new_record(waiting.id, request, (), None, None))
@@ -536,11 +535,16 @@ class Pipeline:
         """End of input: close every connection and return what that completes."""
         self.reassembler.frame_no = self.packets + 1
         self.reassembler.flush()
+        self._release_held()
+        return self._take()
+
+    def _release_held(self) -> None:
+        """Hand out every request held for its connection's verdict, as it is: at the
+        input's end (:meth:`flush`) or a stop (:meth:`unhanded`), no verdict is to come."""
         self._queue_lone()
         self._ready.update(self._held)
         self._held_flows.clear()
         self._release()
-        return self._take()
 
     def run(self, frames: Iterable[Frame]) -> Iterator[Event]:
         """All events of a finite frame source, flushed at the end."""
@@ -1202,7 +1206,7 @@ def _readable(request: Request) -> tuple[Request, Request]:
         )
     else:
         return dataclasses.replace(request, body=body), request
-    request = dataclasses.replace(request, anomalies=(*request.anomalies, note))
+    request = _noted(request, note)
     return dataclasses.replace(request, body=body), request
 
 
