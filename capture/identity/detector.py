@@ -39,6 +39,7 @@ import orjson
 from capture.identity import bodies
 from capture.identity import canary as canaries
 from capture.identity import recurrence as recurring
+from capture.identity.caching import short_keys_cached
 from capture.identity.catalog import Catalog, CatalogEntry, load_catalog, make_entry
 from capture.identity.deviceid import is_placeholder
 from capture.identity.encodings import (
@@ -385,9 +386,9 @@ class IdentityDetector:
         self._recurrence_key: Callable[[str], str | None] = lru_cache(_NAME_CACHE_LIMIT)(
             self._classify_recurrence
         )
-        self._header_rule: Callable[[str], _NameRule] = lru_cache(_NAME_CACHE_LIMIT)(
-            self._classify_header
-        )
+        # A name over _KEPT_NAME_CHARS is classified each time, never kept.
+        names_cached = short_keys_cached(_NAME_CACHE_LIMIT, _KEPT_NAME_CHARS)
+        self._header_rule: Callable[[str], _NameRule] = names_cached(self._classify_header)
         self._header_kinds: dict[str, int] = {}
         """The action of each name in :attr:`_header_rules`, for the triage of
         ``_idscan.request`` (:func:`_triage_py`), which drops the headers that need no
@@ -398,12 +399,8 @@ class IdentityDetector:
         Real traffic sends few distinct header names; it stops growing at the cache
         limit all the same (names are attacker-controlled), and names first seen after
         that are looked up in the LRU."""
-        self._param_rule: Callable[[str], _NameRule] = lru_cache(_NAME_CACHE_LIMIT)(
-            self._classify_param
-        )
-        self._names_matter: Callable[[str], bool] = lru_cache(_NAME_CACHE_LIMIT)(
-            self._classify_names
-        )
+        self._param_rule: Callable[[str], _NameRule] = names_cached(self._classify_param)
+        self._names_matter: Callable[[str], bool] = names_cached(self._classify_names)
         self._anchors = _name_anchors(self.catalog)
         """Words of which every parameter name with a hint or a catalog entry contains
         one (lower-cased): a name with none, and a value no detector could read, is
@@ -556,10 +553,7 @@ class IdentityDetector:
         for name, value in headers:
             rule = rules.get(name)
             if rule is None:
-                if len(name) > _KEPT_NAME_CHARS:
-                    rule = self._classify_header(name)  # never kept (_KEPT_NAME_CHARS)
-                else:
-                    rule = self._header_rule(name)
+                rule = self._header_rule(name)
                 if len(rules) < _NAME_CACHE_LIMIT and len(name) <= _KEPT_NAME_CHARS:
                     rules[name] = rule
                     self._header_kinds[name] = rule.action
@@ -728,12 +722,7 @@ class IdentityDetector:
         # The names whole: an anchor word can begin or end with hex letters ("adid",
         # "caller"), so a run of hex digits glued to it (a tag manager's random
         # suffix) cannot be cut out to make names look alike for the cache.
-        lowered = names.lower()
-        if (
-            self._names_matter(lowered)
-            if len(lowered) <= _KEPT_NAME_CHARS
-            else self._classify_names(lowered)
-        ):
+        if self._names_matter(names.lower()):
             return True
         # The names of the query a value carries (a page's address under dl=).
         if "?" in text or "%3" in text:
@@ -788,12 +777,7 @@ class IdentityDetector:
         """The findings of one cookie or parameter (uncached: see :meth:`_param`).
         ``opens``: whether JSON or a page's address in the value is read field by field
         (not in a parameter of an address read so already: once)."""
-        judged = judged or name
-        rule = (
-            self._param_rule(judged)
-            if len(judged) <= _KEPT_NAME_CHARS
-            else self._classify_param(judged)
-        )
+        rule = self._param_rule(judged or name)
         worth = rule.worth
         found: list[Finding] = []
         if worth is not None and not worth(value) and not _carried_anchored(value, self._anchored):
