@@ -77,19 +77,12 @@ _ID_WORDS = (
     # sub_total, a subscription's plan, a campaign's: "sub" there is no subscriber.
     "aff|affiliate|total|subtotal|plan|campaign"
 )
-# Of those, the words that say a value counts, times or measures something: they outweigh
-# even a name's phone word (phone_ts, x-tel-count, phone_verified_at: a clock's digits,
-# read as a landline), where a digest, token or key word does not (phone_hash is the
-# number hashed); so does "at" or "on" after a participle, a time's name (Rails' and
-# Laravel's created_at, phone_verified_at, updated_on; not x-msisdn-at).
-# Those, and the words of things numbered: what digits under them are, wrapped or not.
-_NUMBERED_WORDS = frozenset(
-    {
-        *("order", "invoice", "txn", "transaction", "ticket", "booking", "confirmation"),
-        *("product", "sku", "item", "isbn", "ean", "upc", "seat", "flight", "policy"),
-        *("account", "acct", "card", "zip", "postcode", "street", "house", "room"),
-    }
-)
+# Of those, the words that say a value counts, times or measures something: as a
+# name's last word they outweigh even its phone word (phone_ts, x-tel-count: a clock's
+# digits, read as a landline; not x-ms-msisdn, port_msisdn), where a digest, token or
+# key word does not (phone_hash is the number hashed); so does "at" or "on" after a
+# participle, a time's name (Rails' and Laravel's created_at, phone_verified_at,
+# updated_on; not x-msisdn-at).
 _COUNT_WORDS = frozenset(
     {
         *("time", "timestamp", "ts", "date", "epoch", "ms", "expires", "expiry", "age", "ttl"),
@@ -99,6 +92,16 @@ _COUNT_WORDS = frozenset(
         "total",
     }
 )
+# The words of things numbered, an order's, an invoice's, a ticket's.
+_NUMBERED_WORDS = frozenset(
+    {
+        *("order", "invoice", "txn", "transaction", "ticket", "booking", "confirmation"),
+        *("product", "sku", "item", "isbn", "ean", "upc", "seat", "flight", "policy"),
+        *("account", "acct", "card", "zip", "postcode", "street", "house", "room"),
+    }
+)
+# Under a name with any of these, digits are never an identity, bare or wrapped
+# (NameHint.counts).
 _COUNTING = _COUNT_WORDS | _NUMBERED_WORDS
 # The hints, each a named group; "<" and ">" mark where a match must be a whole token
 # (a "-"-separated word of the normalised name).
