@@ -97,11 +97,14 @@ UNSEARCHED_NOTE = "not searched for identities: the detector failed on it"
 """The anomaly of a request the detector raised an exception on (its type and message
 follow in brackets): it is kept without findings (:meth:`Pipeline._unsearched`)."""
 STOPPED_NOTE = "not searched for identities: the scan was stopped while the detector read it"
-"""The anomaly of a request of a file scan's batch (:data:`DETECT_BATCH`) read as a stop
-(Ctrl-C, SIGTERM) came inside the detector: written without findings rather than left
-out (:meth:`Pipeline.unhanded`). Read one at a time (a stream, ``--redact``, recurrence
-counted, a log's or a HAR's requests), the one request a stop comes in the detection of
-is left out, and the summary's line before it says so."""
+"""The anomaly of a request read as a stop (Ctrl-C, SIGTERM) came inside the detector:
+the requests waiting for it (a file scan's batch, :data:`DETECT_BATCH`, or the one read
+alone) are written without findings rather than left out (:meth:`Pipeline.unhanded`)."""
+ECHO_STOPPED_NOTE = (
+    "echo not compared: the scan was stopped while the detector read what it shows added"
+)
+"""The anomaly of a request whose reflector's echo came as a stop came inside the
+detector, reading the headers the echo shows added on the way: written without them."""
 
 
 def unsearched(request: Request, exc: Exception) -> Request:
@@ -212,6 +215,10 @@ class Pipeline:
         """A stop (Ctrl-C, SIGTERM) came while the detector read a request: it is not
         asked again (:meth:`unhanded`), as a library it calls may have been stopped
         holding a lock (libphonenumber's region metadata is loaded under one)."""
+        self._stopped_request: tuple[int, Request, tuple[Finding, ...]] | None = None
+        """The request :meth:`_record` was detecting as a stop came in the detector (its
+        id, and the findings its file carried): written unsearched by :meth:`unhanded`,
+        after the requests read before it."""
         self._frame_app: str | None = None
         """The app of the frame being decoded, when the capture says (PCAPdroid)."""
         self._apps: OrderedDict[tuple[bytes, int, bytes, int], str] = OrderedDict()
@@ -383,7 +390,11 @@ class Pipeline:
             self._lone = None
             if isinstance(lone, _Undetected):
                 # Held with others now, and paired with an echo perhaps: detected.
-                lone = self._detected_record(lone)
+                try:
+                    lone = self._detected_record(lone)
+                except BaseException:
+                    self._lone = lone  # a stop in the detector: unhanded() writes it
+                    raise
             self._held[lone.id] = lone
             self._held_flows[lone.request.flow] = [lone]
 
@@ -469,8 +480,8 @@ class Pipeline:
         """The events of what was read that :meth:`run_capture` has not handed out, its
         consumer stopped (a scan's Ctrl-C): the rest of the batch it was handing out, the
         requests waiting for their batch, detected now, and those held for their
-        connection's verdict (unless the stop came in the detector: then the batch is
-        written without findings, :data:`STOPPED_NOTE`, and the held ones are left out).
+        connection's verdict (where the stop came in the detector, what waited for it,
+        the batch or the one request it read alone, without findings: :data:`STOPPED_NOTE`).
         What the frames read so far hold, and no more (:meth:`flush` ends the
         connections)."""
         rest = list(self._handing)
@@ -482,19 +493,34 @@ class Pipeline:
             self._release_held()
             return rest + self._take()
         # The detector is not asked again: what waits for it is written unsearched,
-        # and says so (its anomaly, the summary's count).
+        # and says so (its anomaly, the summary's count); then the held requests (one
+        # held alone may wait for it too), and last the one it was reading alone.
         made = [self._unsearched_at_stop(e) if isinstance(e, _Undetected) else e for e in self._out]
         self._out = []
         self._waiting = 0
+        lone = self._lone
+        if isinstance(lone, _Undetected):
+            self._lone = self._stopped(lone.id, lone.request)
+        self._release_held()
+        made += cast("list[Event]", self._out)  # released records only: none waits now
+        self._out = []
+        stopped, self._stopped_request = self._stopped_request, None
+        if stopped is not None:
+            made.append(self._seen(self._stopped(*stopped)))
         return rest + made
 
     def _unsearched_at_stop(self, waiting: _Undetected) -> Event:
+        """The event of a request whose detection waited as a stop came in the detector."""
+        return self._seen(self._stopped(waiting.id, waiting.request))
+
+    def _stopped(self, rid: int, request: Request, carried: tuple[Finding, ...] = ()) -> Record:
         """The record of a request whose detection a stop came in (:data:`STOPPED_NOTE`):
-        its headers, body and target as read, no findings, counted."""
-        request = _noted(waiting.request, STOPPED_NOTE)
-        self._count(request, ())
+        its headers, body and target as read, no findings but those its file carried,
+        counted."""
+        request = _noted(request, STOPPED_NOTE)
+        self._count(request, carried)
         self.stopped_unsearched += 1
-        return self._seen(_new_record(waiting.id, request, (), None, None))
+        return _new_record(rid, request, carried, None, None)
 
     def _take(self) -> list[Event]:
         """The events completed since the last call."""
@@ -858,7 +884,14 @@ class Pipeline:
         if self.detector is None:
             findings: tuple[Finding, ...] = ()
         else:
-            request, findings = self._detected(request)
+            try:
+                request, findings = self._detected(request)
+            except BaseException:
+                # A stop in the detector (Ctrl-C, SIGTERM): the request is kept as read,
+                # and written by unhanded(), not lost with the stack.
+                self._stopped_request = (self._next_id, request, carried)
+                self._next_id += 1
+                raise
         if carried:
             # Imported here: only a record file carries findings, and a pipeline for
             # the reflector or a probe imports no detector.
@@ -1038,7 +1071,13 @@ class Pipeline:
         """Hand out ``response`` to ``record``, after what its echo shows was injected."""
         if self._holding and record.id in self._held:
             # Requests only: the echo completes the held record, which may now go.
-            echo = self._echo(record, response)
+            try:
+                echo = self._echo(record, response)
+            except BaseException:
+                held = self._held[record.id]  # a stop in the detector: see the note
+                request = _noted(held.request, ECHO_STOPPED_NOTE)
+                self._held[record.id] = dataclasses.replace(held, request=request)
+                raise
             if echo is not None:
                 self._held[record.id] = echo.onto(self._held[record.id])
             self._ready.add(record.id)
@@ -1084,6 +1123,9 @@ class Pipeline:
             except Exception:  # any: see _unsearched
                 self.unsearched += 1  # counted: its record was handed out already
                 found = ()
+            except BaseException:
+                self._stopped_in_detection = True  # not asked again (unhanded())
+                raise
             findings = touched_findings(request.headers, moved, found)
             if written:
                 from capture.identity.detector import beyond_written
@@ -1275,11 +1317,11 @@ def summarize(
             f"{counted(c['unsearched'], 'request')} not searched for identities (an "
             "internal error, named in its anomalies: please report it)"
         )
-    if c.get("stopped_unsearched"):
+    if stopped := c.get("stopped_unsearched"):
         parts.append(
-            f"{counted(c['stopped_unsearched'], 'request')} not searched for identities (read "
-            "as the scan was stopped inside the detector: written without findings, as their "
-            "anomalies say)"
+            f"{counted(stopped, 'request')} not searched for identities (read as the scan "
+            "was stopped inside the detector: written without findings, as "
+            f"{'its anomalies say' if stopped == 1 else 'their anomalies say'})"
         )
     if c.get("echo_waits_cut"):
         parts.append(

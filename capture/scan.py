@@ -206,8 +206,10 @@ def scan(
         stopped.append(KeyboardInterrupt())
     lacking = 0
     with _said_whole(bool(stopped)):
-        if stopped and output.line is not None and redactor is None:
-            _write_unhanded(pipeline, selection, output, "-" in paths, out, written)
+        if stopped and output.line is not None:
+            if redactor is None:
+                # Not where masked: one not searched could not be masked (counted below).
+                _write_unhanded(pipeline, selection, output, "-" in paths, out, written)
             if not only_identity:
                 # Read as the stop came, and not handed out: the summary counts them.
                 lacking = pipeline.counters()["requests"] - written[0]

@@ -30,7 +30,13 @@ from capture.identity.detector import IdentityConfig, IdentityDetector
 from capture.model import EchoSeen, Parsed, Record, RequestSeen, ResponseSeen
 from capture.net.decode import ACK, FIN, RST, SYN, skippable
 from capture.net.reassembly import Limits
-from capture.pipeline import STOPPED_NOTE, UNSEARCHED_NOTE, Pipeline, summarize
+from capture.pipeline import (
+    ECHO_STOPPED_NOTE,
+    STOPPED_NOTE,
+    UNSEARCHED_NOTE,
+    Pipeline,
+    summarize,
+)
 from capture.sources import frames as frames_module
 from capture.sources.frames import CaptureFile, Frame
 from tests.capture.identity.factory import make_request
@@ -921,3 +927,57 @@ def test_a_stopped_consumer_finds_every_request_read_taken_or_unhanded(
     assert [e.record.id for e in requests] == list(range(1, len(requests) + 1))
     expected = [e for e in whole if isinstance(e, RequestSeen)][: len(requests)]
     assert [e.record.request.uri for e in requests] == [e.record.request.uri for e in expected]
+
+
+class _StoppedAt(IdentityDetector):
+    """Ctrl-C as the detector reads the ``at``-th request, one at a time or in batches."""
+
+    at = 1
+    read = 0
+
+    def detect(self, request: Any) -> Any:
+        self.read += 1
+        if self.read >= self.at:
+            assert self.read == self.at, "asked again after a stop in it: it would hang"
+            raise KeyboardInterrupt
+        return super().detect(request)
+
+    def detect_many(self, requests: Any) -> Any:
+        if self.read + len(requests) >= self.at:
+            assert self.read < self.at, "asked again after a stop in it: it would hang"
+            self.read = self.at
+            raise KeyboardInterrupt
+        self.read += len(requests)
+        return super().detect_many(requests)
+
+
+@pytest.mark.parametrize("at", [1, 2, 130, 300, 601, 603])
+@pytest.mark.parametrize("batch", [0, 128], ids=["one-at-a-time", "batched"])
+def test_a_stop_in_the_detector_loses_no_request_read_held_or_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at: int, batch: int
+) -> None:
+    # The request the detector read alone as the stop came, and those held for their
+    # connection's verdict, were left out: every request read is written, ids in order,
+    # the unsearched ones saying so and counted. (603: the stop comes as the detector
+    # reads the number the reflector's echo of /r1 shows added on the way.)
+    path = _identity_capture(tmp_path)
+    monkeypatch.setattr(pipeline_module, "DETECT_BATCH", batch)
+    detector = _StoppedAt(IdentityConfig(region="GB"))
+    detector.at = at
+    pipeline = Pipeline(detector, responses=False)
+    got: list[object] = []
+    with pytest.raises(KeyboardInterrupt):
+        got.extend(pipeline.run_capture(CaptureFile(path)))
+    got += pipeline.unhanded()
+    requests = [e.record for e in got if isinstance(e, RequestSeen)]
+    counters = pipeline.counters()
+    assert [r.id for r in requests] == list(range(1, counters["requests"] + 1))
+    stopped = [r for r in requests if STOPPED_NOTE in r.request.anomalies]
+    assert counters["stopped_unsearched"] == len(stopped)
+    assert all(not r.findings for r in stopped)
+    echo_stopped = [r for r in requests if ECHO_STOPPED_NOTE in r.request.anomalies]
+    if batch == 0 and at == 603:
+        assert not stopped and [r.request.uri for r in echo_stopped] == ["/r1"]
+    else:
+        assert stopped and not echo_stopped
+    assert pipeline.unhanded() == []

@@ -245,3 +245,54 @@ def test_a_scan_stopped_inside_the_detector_writes_what_it_read_unsearched_and_s
     assert summary is not None, said
     assert int(summary[2].replace(",", "")) == len(records)
     assert "read as the stop came" not in said
+
+
+class _StoppedAtItsFifthRequest(IdentityDetector):
+    """Ctrl-C while the detector reads the fifth request, read one at a time (a HAR)."""
+
+    read = 0
+
+    def detect(self, request: Any) -> Any:
+        self.read += 1
+        if self.read == 5:
+            raise KeyboardInterrupt
+        return super().detect(request)
+
+
+def test_a_har_scan_stopped_inside_the_detector_writes_the_request_it_was_reading(
+    tmp_path: Path,
+) -> None:
+    # A HAR's requests are detected one at a time: the one the stop came in was lost
+    # with the stack (four lines written, five counted).
+    har = str(REPO / "tests/data/real/pagexray-verizonwireless.com.har")
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([har], detector=_StoppedAtItsFifthRequest(), out=out, err=err, jobs=1) == 130
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["id"] for r in records] == [1, 2, 3, 4, 5]
+    assert [STOPPED_NOTE in r.get("anomalies", ()) for r in records] == [False] * 4 + [True]
+    assert records[4]["findings"] == [] and records[4]["uri"]
+    said = err.getvalue()
+    assert said.splitlines()[-1].startswith(
+        "headerwatch: 5 parsed requests read; 5 HTTP requests; 0 identities in 0 requests; "
+        "1 request not searched for identities (read as the scan was stopped inside the "
+        "detector: written without findings, as its anomalies say)"
+    )
+    assert "read as the stop came" not in said
+
+
+def test_a_redacted_scan_stopped_inside_the_detector_leaves_out_the_request_it_could_not_mask(
+    tmp_path: Path,
+) -> None:
+    # Not searched, its identities could not be masked: left out, and the summary's
+    # line before it says so (it said the request written without findings).
+    har = str(REPO / "tests/data/real/pagexray-verizonwireless.com.har")
+    out, err = io.StringIO(), io.StringIO()
+    detector = _StoppedAtItsFifthRequest()
+    assert scan([har], detector=detector, out=out, err=err, jobs=1, redact=True) == 130
+    assert len(out.getvalue().splitlines()) == 4
+    said = err.getvalue().splitlines()
+    assert said[-2] == (
+        "headerwatch: warning: stopped: 1 request read as the stop came is not in the "
+        "output; the summary counts it"
+    )
+    assert "not searched" not in said[-1] and "; 5 HTTP requests;" in said[-1]
