@@ -371,10 +371,12 @@ def name_hint(key: str) -> NameHint:
         )
         # Only as the name's last word, after what it counts (phone_ts, x-tel-count):
         # x-ms-msisdn, port_msisdn and cb_phone are a number's names.
-        counted = "clock" in found or key.rpartition("-")[2] in _COUNT_WORDS
+        last = key.rpartition("-")[2]
+        counted = "clock" in found or last in _COUNT_WORDS
         for hint in _PRECEDENCE:
             if hint in found and not (
-                (hint == HINT_SUBSCRIBER and "idlike" in found) or (hint == HINT_PHONE and counted)
+                (hint == HINT_SUBSCRIBER and "idlike" in found and not _mobile_last(last, matches))
+                or (hint == HINT_PHONE and counted)
             ):
                 return hints[hint]
         if "idlike" in found or "idword" in found or counted:
@@ -391,6 +393,15 @@ def name_hint(key: str) -> NameHint:
             return _SECRET_NUMBER_ONLY if hints is _SECRET_HINTS else _NUMBER_ONLY
     # One-letter names ("_", "t", "v") are cache-busters and versions in practice.
     return _ID_LIKE if len(key.strip("-")) <= 1 else _NOTHING
+
+
+def _mobile_last(last: str, matches: list[tuple[str | None, str]]) -> bool:
+    """Whether a name ends in "mobile" and no word before it counts: the mobile number
+    of what the words before it name (affiliate_mobile, order_mobile), where
+    total_mobile and x-mobile-count count mobiles."""
+    return last == "mobile" and not any(
+        group == "idlike" and word in _COUNT_WORDS for group, word in matches
+    )
 
 
 # Field names that say only "an ID", not whose: in a JSON object, the object's own key

@@ -358,3 +358,19 @@ def test_a_phone_word_keeps_its_hint_beside_a_digest_s_word_or_glued_to_another(
 def test_sub_in_an_affiliate_s_a_basket_s_or_a_plan_s_name_is_no_subscriber(name: str) -> None:
     hint = name_hint(normalize_name(name))
     assert hint.hint is None and hint.id_like
+
+
+@pytest.mark.parametrize(
+    "name", ["affiliate_mobile", "campaignMobile", "x-order-mobile", "account.mobile"]
+)
+def test_mobile_as_the_last_word_is_the_number_of_what_the_words_before_it_name(
+    name: str,
+) -> None:
+    # An ID word before it (affiliate, campaign, order) silenced a valid mobile number.
+    hint = name_hint(hint_key(name, normalize_name(name)))
+    assert hint.hint == "subscriber" and not hint.id_like
+
+
+@pytest.mark.parametrize("name", ["total_mobile", "count_mobile", "x-mobile-count", "mobile_id"])
+def test_mobile_after_a_word_that_counts_or_before_an_id_word_is_no_number(name: str) -> None:
+    assert name_hint(normalize_name(name)).hint is None
