@@ -38,31 +38,31 @@ text over 250 as one."""
 def libphonenumber() -> ModuleType:
     """``phonenumbers.phonenumberutil``: libphonenumber's API, every name this project
     calls (``parse``, ``is_valid_number``, ``PhoneNumberFormat``, ...), imported on
-    first use, the one place the package is imported from.
-
-    The package is imported whole, as its authors ship it. Loading ``phonenumberutil``
-    without the package's ``__init__`` (which also compiles the as-you-type formatter's,
-    the matcher's and the short numbers' regexes) would save 34 M of a scan's start-up
-    instructions, about 10 ms, but would depend on how the package is laid out inside:
-    not worth it in a tool whose findings are evidence.
+    first use, the one place the package is imported from: without the modules of
+    the package that this project never calls (:mod:`capture.identity.libphonenumber_api`).
     """
-    import phonenumbers
+    import importlib
 
     from capture.identity.digitpatterns import install  # with the library, not at start-up
+    from capture.identity.libphonenumber_api import load_api
 
+    api = load_api()
     # Every number type's pattern of every region a number comes from, kept compiled
     # (the package's own advice for checking many numbers from many regions): else
     # each test goes through re.compile's cache lookup again, dozens of them for a
     # number's first reading, and past 512 patterns (traffic from many countries)
     # that cache drops them and they are compiled again. An older package without
     # the switch uses re's cache alone.
-    enable = getattr(phonenumbers, "enable_pattern_cache", None)
-    if enable is not None:
+    try:
+        enable = importlib.import_module("phonenumbers.re_util").enable_pattern_cache
+    except (ImportError, AttributeError):
+        pass
+    else:
         enable()
     # The patterns that decide what a number is, matched in C rather than compiled by
     # re (capture/identity/digitpatterns.py): the compiling cost more than the reading.
-    install(phonenumbers.phonenumberutil)
-    return phonenumbers.phonenumberutil
+    install(api)
+    return api
 
 
 @cache

@@ -1,0 +1,108 @@
+"""libphonenumber's API imported without the package's other modules: the same
+findings, and the package whole for anyone who asks it for more."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from capture.identity.libphonenumber_api import _version_in
+
+REPO = Path(__file__).resolve().parents[3]
+
+# Every finding of the evaluation set's cases (positives and negatives, every place
+# and wrapping), digested, in a fresh interpreter: with the package imported whole
+# first ("whole") or as the detector imports it.
+_FINDINGS = """
+import hashlib, sys
+if sys.argv[1] == "whole":
+    import phonenumbers
+from capture.identity.detector import IdentityConfig, IdentityDetector
+from tests.capture.identity.test_evaluation import cases
+detectors = {}
+digest, count = hashlib.sha256(), 0
+for case in cases():
+    detector = detectors.get(case.region)
+    if detector is None:
+        config = IdentityConfig(region=case.region or "US")
+        detector = detectors[case.region] = IdentityDetector(config)
+    for finding in detector.detect(case.request):
+        digest.update(repr(finding).encode())
+        count += 1
+print(count, digest.hexdigest(), "phonenumbers.asyoutypeformatter" in sys.modules)
+"""
+
+
+def _run(code: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_the_detector_finds_the_same_with_the_api_alone_as_with_the_whole_package() -> None:
+    alone = _run(_FINDINGS, "alone").split()
+    whole = _run(_FINDINGS, "whole").split()
+    assert alone[2] == "False" and whole[2] == "True"  # the formatter: imported or not
+    assert int(alone[0]) > 2000
+    assert alone[:2] == whole[:2]
+
+
+def test_the_package_is_completed_when_asked_for_a_name_the_api_alone_lacks() -> None:
+    code = """
+import sys
+from capture.identity.phone import libphonenumber
+api = libphonenumber()
+package = sys.modules["phonenumbers"]
+print(package.__version__, "AsYouTypeFormatter" in vars(package))
+import phonenumbers
+from phonenumbers import AsYouTypeFormatter, geocoder
+number = phonenumbers.parse("+447911123456", None)
+print(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+print(phonenumbers.parse is api.parse, AsYouTypeFormatter.__module__, geocoder.__name__)
+print(phonenumbers.__version__ == package.__version__, "__getattr__" in vars(package))
+"""
+    lines = _run(code).splitlines()
+    assert lines[0].endswith(" False")  # the version read before the package is whole
+    assert lines[1:] == [
+        "+447911123456",
+        "True phonenumbers.asyoutypeformatter phonenumbers.geocoder",
+        "True False",
+    ]
+
+
+def test_a_package_imported_whole_already_is_used_as_it_is() -> None:
+    code = """
+import sys
+import phonenumbers
+from capture.identity.phone import libphonenumber
+api = libphonenumber()
+print(api is sys.modules["phonenumbers.phonenumberutil"])
+print(sys.modules["phonenumbers"] is phonenumbers)
+"""
+    assert _run(code).split() == ["True", "True"]
+
+
+@pytest.mark.parametrize(
+    ("text", "version"),
+    [
+        ('"""doc"""\n__version__ = "9.0.43"\n', "9.0.43"),
+        ("__version__='8.13.1'\n", "8.13.1"),
+        ("version = '1'\n", None),
+    ],
+)
+def test_the_version_is_read_from_the_package_s_init(
+    tmp_path: Path, text: str, version: str | None
+) -> None:
+    path = tmp_path / "__init__.py"
+    path.write_text(text)
+    assert _version_in(str(path)) == version
+    assert _version_in(str(tmp_path / "missing.py")) is None
