@@ -106,3 +106,27 @@ def test_the_version_is_read_from_the_package_s_init(
     path.write_text(text)
     assert _version_in(str(path)) == version
     assert _version_in(str(tmp_path / "missing.py")) is None
+
+
+def test_a_package_whose_api_needs_its_init_is_imported_as_it_is_shipped(
+    tmp_path: Path,
+) -> None:
+    # A layout the API alone cannot be imported from (its module asks the package for
+    # a name only the __init__ defines): the package is imported as usual.
+    package = tmp_path / "phonenumbers"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        '__version__ = "0.1"\nhelper = "from the init"\nfrom .phonenumberutil import parse\n'
+    )
+    (package / "phonenumberutil.py").write_text(
+        "from . import helper\n\ndef parse():\n    return helper\n"
+    )
+    code = f"""
+import sys
+sys.path.insert(0, {str(tmp_path)!r})
+from capture.identity.libphonenumber_api import load_api
+api = load_api()
+package = sys.modules["phonenumbers"]
+print(api.parse(), "__getattr__" in vars(package), package.parse is api.parse)
+"""
+    assert _run(code).strip() == "from the init False True"
