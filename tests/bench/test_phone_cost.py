@@ -28,7 +28,7 @@ def test_the_phone_cost_bench_counts_the_numbers_a_scan_reads_its_share_and_time
         timeout=120,
     )
     lines = done.stdout.splitlines()
-    assert lines[1].startswith("import phonenumbers: ")
+    assert lines[1].startswith("libphonenumber's import: ")
     scan_line = lines[2]
     assert scan_line.startswith("in a scan of ad.pcap")
     # A tenth of 50 clients leak: a few distinct values, each read once.
