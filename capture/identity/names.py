@@ -77,6 +77,9 @@ _ID_WORDS = (
     # sub_total, a subscription's plan, a campaign's: "sub" there is no subscriber.
     "aff|affiliate|total|subtotal|plan|campaign"
 )
+# Of those, the words there only to say "sub" is no subscriber: they do not silence a
+# name's last word "mobile" (_mobile_last).
+_NOT_SUB_WORDS = frozenset({"aff", "affiliate", "plan", "campaign"})
 # Of those, the words that say a value counts, times or measures something: as a
 # name's last word they outweigh even its phone word (phone_ts, x-tel-count: a clock's
 # digits, read as a landline; not x-ms-msisdn, port_msisdn), where a digest, token or
@@ -396,11 +399,13 @@ def name_hint(key: str) -> NameHint:
 
 
 def _mobile_last(last: str, matches: list[tuple[str | None, str]]) -> bool:
-    """Whether a name ends in "mobile" and no word before it counts: the mobile number
-    of what the words before it name (affiliate_mobile, order_mobile), where
-    total_mobile and x-mobile-count count mobiles."""
-    return last == "mobile" and not any(
-        group == "idlike" and word in _COUNT_WORDS for group, word in matches
+    """Whether a name ends in "mobile" and its only ID words are those there to say
+    that "sub" is no subscriber (affiliate_mobile, campaign_mobile: a number, as
+    before those words were ID words); any other keeps it quiet (order_mobile,
+    session_mobile, order_id_mobile, total_mobile)."""
+    return last == "mobile" and all(
+        group != "idword" and (group != "idlike" or word in _NOT_SUB_WORDS)
+        for group, word in matches
     )
 
 

@@ -278,7 +278,7 @@ def test_counter_names_with_subscriber_words_stay_quiet(
     assert [f for f in findings(detector, add=[(name, "447911123456")]) if f.is_identity] == []
 
 
-@pytest.mark.parametrize("name", ["X-Affiliate-Mobile", "x-order-mobile"])
+@pytest.mark.parametrize("name", ["X-Affiliate-Mobile", "campaign_mobile"])
 def test_a_mobile_number_under_a_name_ending_in_mobile_after_an_id_word_is_found(
     detector: IdentityDetector, name: str
 ) -> None:

@@ -361,16 +361,24 @@ def test_sub_in_an_affiliate_s_a_basket_s_or_a_plan_s_name_is_no_subscriber(name
 
 
 @pytest.mark.parametrize(
-    "name", ["affiliate_mobile", "campaignMobile", "x-order-mobile", "account.mobile"]
+    "name", ["affiliate_mobile", "campaignMobile", "aff_mobile", "plan.mobile"]
 )
-def test_mobile_as_the_last_word_is_the_number_of_what_the_words_before_it_name(
+def test_mobile_last_after_a_word_that_only_says_sub_is_no_subscriber_is_a_number(
     name: str,
 ) -> None:
-    # An ID word before it (affiliate, campaign, order) silenced a valid mobile number.
+    # The words added to say "sub" is no subscriber (aff_sub, sub_campaign) silenced
+    # a valid mobile number under affiliate_mobile.
     hint = name_hint(hint_key(name, normalize_name(name)))
     assert hint.hint == "subscriber" and not hint.id_like
 
 
-@pytest.mark.parametrize("name", ["total_mobile", "count_mobile", "x-mobile-count", "mobile_id"])
-def test_mobile_after_a_word_that_counts_or_before_an_id_word_is_no_number(name: str) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        *("total_mobile", "count_mobile", "x-mobile-count", "mobile_id", "subtotal_mobile"),
+        *("order_mobile", "session_mobile", "token_mobile", "order_id_mobile", "platform.mobile"),
+        *("campaign_id_mobile", "cb_mobile"),
+    ],
+)
+def test_mobile_last_after_an_id_or_counting_word_is_no_number(name: str) -> None:
     assert name_hint(normalize_name(name)).hint is None
