@@ -24,6 +24,7 @@ import importlib
 import importlib.util
 import re
 import sys
+import threading
 from types import ModuleType
 
 PACKAGE = "phonenumbers"
@@ -32,9 +33,18 @@ API = "phonenumbers.phonenumberutil"
 _VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
 
 
+_LOADING = threading.Lock()
+"""Held while the package's module is made: threads that ask at once make one."""
+
+
 def load_api() -> ModuleType:
     """``phonenumbers.phonenumberutil``, imported without the package's other modules
     where it can be (see the module's docstring)."""
+    with _LOADING:
+        return _load_api()
+
+
+def _load_api() -> ModuleType:
     if PACKAGE not in sys.modules:
         spec = importlib.util.find_spec(PACKAGE)
         if spec is not None and spec.loader is not None and spec.submodule_search_locations:
@@ -61,12 +71,26 @@ def load_api() -> ModuleType:
 
 def _complete_on_demand(package: ModuleType, loader: object) -> None:
     """Give ``package`` a ``__getattr__`` that runs its ``__init__`` (with ``loader``)
-    the first time a name it lacks is asked for, and then answers from it."""
+    the first time a name it lacks is asked for, and then answers from it.
+
+    Other threads that ask meanwhile wait for it (a name not there yet is no answer:
+    ``from phonenumbers import X`` would then fail); the running ``__init__``'s own
+    questions, in its thread, are answered from what it has made so far, as a package
+    being imported answers them. One stopped half way (Ctrl-C) is run again at the next
+    question, as an import stopped half way is."""
+    lock = threading.RLock()
+    running = False
 
     def complete(name: str) -> object:
-        # Popped first: the __init__'s own imports ask the package for names.
-        if package.__dict__.pop("__getattr__", None) is not None:
-            loader.exec_module(package)  # type: ignore[attr-defined]
+        nonlocal running
+        with lock:
+            if not running and "__getattr__" in package.__dict__:
+                running = True
+                try:
+                    loader.exec_module(package)  # type: ignore[attr-defined]
+                    del package.__dict__["__getattr__"]
+                finally:
+                    running = False
         try:
             return package.__dict__[name]
         except KeyError:
