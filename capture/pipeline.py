@@ -215,10 +215,10 @@ class Pipeline:
         """A stop (Ctrl-C, SIGTERM) came while the detector read a request: it is not
         asked again (:meth:`unhanded`), as a library it calls may have been stopped
         holding a lock (libphonenumber's region metadata is loaded under one)."""
-        self._stopped_request: tuple[int, Request, tuple[Finding, ...]] | None = None
-        """The request :meth:`_record` was detecting as a stop came in the detector (its
-        id, and the findings its file carried): written unsearched by :meth:`unhanded`,
-        after the requests read before it."""
+        self._unwritten: list[Record | tuple[int, Request, tuple[Finding, ...]]] = []
+        """What a stop left in hand, in the order read, for :meth:`unhanded` to write
+        after the requests read before it: records made, and the requests the detector
+        was reading (their ids, and the findings their file carried), unsearched."""
         self._frame_app: str | None = None
         """The app of the frame being decoded, when the capture says (PCAPdroid)."""
         self._apps: OrderedDict[tuple[bytes, int, bytes, int], str] = OrderedDict()
@@ -491,7 +491,7 @@ class Pipeline:
             # the stop leaves unknown: handed out as they are, not left out; a
             # reflector's echo after them was not read.
             self._release_held()
-            return rest + self._take()
+            return rest + self._take() + self._in_hand()
         # The detector is not asked again: what waits for it is written unsearched,
         # and says so (its anomaly, the summary's count); then the held requests (one
         # held alone may wait for it too), and last the one it was reading alone.
@@ -504,10 +504,15 @@ class Pipeline:
         self._release_held()
         made += cast("list[Event]", self._out)  # released records only: none waits now
         self._out = []
-        stopped, self._stopped_request = self._stopped_request, None
-        if stopped is not None:
-            made.append(self._seen(self._stopped(*stopped)))
-        return rest + made
+        return rest + made + self._in_hand()
+
+    def _in_hand(self) -> list[Event]:
+        """The events of what a stop left in hand (:attr:`_unwritten`)."""
+        unwritten, self._unwritten = self._unwritten, []
+        return [
+            self._seen(item if isinstance(item, Record) else self._stopped(*item))
+            for item in unwritten
+        ]
 
     def _unsearched_at_stop(self, waiting: _Undetected) -> Event:
         """The event of a request whose detection waited as a stop came in the detector."""
@@ -781,29 +786,44 @@ class Pipeline:
         # echo comes as an EchoSeen before the ResponseSeen.
         complete = response is not None and not self.tracker.responses
         written = parsed.as_written
-        record = self._record(
-            parsed.request, parsed.carried, moved is None and not complete, written, True
-        )
-        if moved is not None:
-            # What the record says the network did: its findings are found again too
-            # (a redacted record's are among those it was written with).
-            found = self._moved_findings(record, moved, written, recorded=True)
-            record = EchoSeen(record, moved, found).onto(record)
-            if not complete:
-                self._out.append(self._seen(record))
-        if response is not None:
-            self.tracker.counters["responses"] += 1
-            if complete:
-                # A record that says what the network did (``moved``) has it already.
-                echo = self._echo(record, response) if moved is None else None
-                self._out.append(self._seen(record if echo is None else echo.onto(record)))
-            elif moved is not None:
-                # It says what the network did already, from the echo in this response
-                # when it was written: read again, every finding added on the way came
-                # twice (a HAR or the dashboard's export, read back with responses).
-                self._out.append(ResponseSeen(record.id, response))
-            else:
-                self._answer(record, response)
+        handed = moved is None and not complete
+        record = self._record(parsed.request, parsed.carried, handed, written, True)
+        compared = False
+        try:
+            if moved is not None:
+                # What the record says the network did: its findings are found again
+                # too (a redacted record's are among those it was written with).
+                found = self._moved_findings(record, moved, written, recorded=True)
+                record = EchoSeen(record, moved, found).onto(record)
+                compared = True
+                if not complete:
+                    self._out.append(self._seen(record))
+                    handed = True
+            if response is not None:
+                self.tracker.counters["responses"] += 1
+                if complete:
+                    # A record that says what the network did (``moved``) has it already.
+                    echo = self._echo(record, response) if moved is None else None
+                    compared = True
+                    self._out.append(self._seen(record if echo is None else echo.onto(record)))
+                    handed = True
+                elif moved is not None:
+                    # It says what the network did already, from the echo in this
+                    # response when it was written: read again, every finding added on
+                    # the way came twice (a HAR or the dashboard's export, read back
+                    # with responses).
+                    self._out.append(ResponseSeen(record.id, response))
+                else:
+                    self._answer(record, response)
+        except BaseException:
+            if not handed:
+                # A stop as what the echo shows added was read: the record is written
+                # without it, and says so (unhanded()).
+                if not compared:
+                    request = _noted(record.request, ECHO_STOPPED_NOTE)
+                    record = dataclasses.replace(record, request=request)
+                self._unwritten.append(record)
+            raise
         return self._take()
 
     def _on_request(self, echo: bool | None, request: Request) -> None:
@@ -844,7 +864,13 @@ class Pipeline:
                 return
         self._quiet = False
         record = self._record(request, (), False)
-        self._queue_lone()
+        try:
+            self._queue_lone()
+        except BaseException:
+            # A stop as the one held alone was detected: this one, read and searched,
+            # is written after it (unhanded()).
+            self._unwritten.append(record)
+            raise
         rid = record.id
         self._held[rid] = record
         if echo is False:
@@ -889,7 +915,7 @@ class Pipeline:
             except BaseException:
                 # A stop in the detector (Ctrl-C, SIGTERM): the request is kept as read,
                 # and written by unhanded(), not lost with the stack.
-                self._stopped_request = (self._next_id, request, carried)
+                self._unwritten.append((self._next_id, request, carried))
                 self._next_id += 1
                 raise
         if carried:

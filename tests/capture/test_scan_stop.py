@@ -18,9 +18,11 @@ import pytest
 
 from capture import scan_jobs, scan_stop
 from capture.identity.detector import IdentityDetector
-from capture.pipeline import STOPPED_NOTE
+from capture.pipeline import ECHO_STOPPED_NOTE, STOPPED_NOTE
 from capture.scan import scan
+from tests.capture.test_pipeline import _identity_capture
 from tests.capture.test_scan_jobs import REPO, gen_capture
+from tests.helpers import OK, conversation, save, simple_request
 from tests.packets.writer import write_pcap
 
 SUMMARY = re.compile(r"headerwatch: ([\d,]+) packets; .*?; ([\d,]+) HTTP requests; ")
@@ -296,3 +298,61 @@ def test_a_redacted_scan_stopped_inside_the_detector_leaves_out_the_request_it_c
         "output; the summary counts it"
     )
     assert "not searched" not in said[-1] and "; 5 HTTP requests;" in said[-1]
+
+
+class _StoppedAt(IdentityDetector):
+    """Ctrl-C as the detector reads for the ``at``-th time, one request at a time."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at, self.read = at, 0
+
+    def detect(self, request: Any) -> Any:
+        self.read += 1
+        if self.read == self.at:
+            raise KeyboardInterrupt
+        return super().detect(request)
+
+
+def _records(path: str, detector: IdentityDetector) -> list[dict[str, Any]]:
+    out, err = io.StringIO(), io.StringIO()
+    assert scan([path], detector=detector, out=out, err=err, jobs=1) == 130
+    assert "is not in the output" not in err.getvalue()
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_a_stop_as_the_request_held_alone_is_detected_loses_the_one_read_after_it_neither(
+    tmp_path: Path,
+) -> None:
+    # Two connections' first requests before either answer: the second was detected,
+    # then the stop came in the first's detection, and the second was left out.
+    a = conversation(cport=41000, server="203.0.113.7", ts=1000.0)
+    b = conversation(cport=41001, server="203.0.113.8", ts=1000.0001)
+    frames = a.handshake() + a.send(True, simple_request("/a"))
+    frames += b.handshake() + b.send(True, simple_request("/b"))
+    frames += a.send(False, OK) + b.send(False, OK)
+    path = save(tmp_path, sorted(frames, key=lambda frame: frame[0]), "two.pcap")
+    records = _records(path, _StoppedAt(2))
+    assert [(r["id"], r["uri"]) for r in records] == [(1, "/a"), (2, "/b")]
+    assert STOPPED_NOTE in records[0]["anomalies"] and "anomalies" not in records[1]
+
+
+def test_a_stop_as_a_record_file_s_transit_is_read_writes_the_record_without_it(
+    tmp_path: Path,
+) -> None:
+    # The record whose echo showed a number added on the way: made, then left out
+    # when the stop came as the detector read what was added.
+    out = io.StringIO()
+    scan([_identity_capture(tmp_path)], detector=IdentityDetector(), out=out, err=io.StringIO())
+    lines = out.getvalue().splitlines()
+    log = tmp_path / "log.jsonl"
+    log.write_text("\n".join([*lines[:3], *(line for line in lines if '"/r' in line)]) + "\n")
+    # The detector reads the three requests, /r1, then what its echo shows added.
+    records = _records(str(log), _StoppedAt(5))
+    assert [(r["id"], r["uri"]) for r in records] == [
+        (1, "/collect"),
+        (2, "/collect"),
+        (3, "/collect"),
+        (4, "/r1"),
+    ]
+    assert ECHO_STOPPED_NOTE in records[3]["anomalies"]
