@@ -187,7 +187,12 @@ def scan(
         mask = partial(two_pass, redactor=redactor, stopped=stopped)
     try:
         if output.line is None:
-            kept = mask(r for r in answered(events) if selection.keep(r))
+            # A stop ends the events: what was read is answered and written, the
+            # document closed (a HAR cut where the stop came did not parse).
+            # Not where masked: one the detector was stopped in could not be masked.
+            rest = pipeline.unhanded if redactor is None else None
+            read = _until_stopped(events, stopped, written, rest)
+            kept = mask(r for r in answered(read) if selection.keep(r))
             output.write(kept, out, cited(pipeline.detector, redact))
         else:
             _write_lines(
@@ -213,6 +218,10 @@ def scan(
             if not only_identity:
                 # Read as the stop came, and not handed out: the summary counts them.
                 lacking = pipeline.counters()["requests"] - written[0]
+        elif stopped:
+            # A document's: the requests the pipeline had not handed out as the stop
+            # came (written[0] counts those it did, before any selection).
+            lacking = pipeline.counters()["requests"] - written[0]
         return _after(
             lacking,
             stopped,
@@ -227,6 +236,31 @@ def scan(
             err,
             fail_on_identity,
         )
+
+
+def _until_stopped(
+    events: Iterable[Event],
+    stopped: list[KeyboardInterrupt],
+    handed: list[int],
+    rest: Callable[[], list[Event]] | None,
+) -> Iterator[Event]:
+    """``events`` until a stop (Ctrl-C, SIGTERM) ends them, put in ``stopped``, then
+    what ``rest`` gives (the pipeline's :meth:`~Pipeline.unhanded`, what was read and
+    not handed out), as :func:`_write_unhanded` writes it after a line format's;
+    ``handed[0]`` counts the requests among them all."""
+    try:
+        for event in events:
+            if type(event) is RequestSeen:
+                handed[0] += 1
+            yield event
+    except KeyboardInterrupt:
+        stopped.append(KeyboardInterrupt())
+        if rest is not None:
+            with contextlib.suppress(KeyboardInterrupt):  # a second stop leaves them
+                for event in rest():
+                    if type(event) is RequestSeen:
+                        handed[0] += 1
+                    yield event
 
 
 def _write_unhanded(

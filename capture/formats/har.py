@@ -247,10 +247,16 @@ def write_har(
     head = escape_json(json.dumps(log_head, ensure_ascii=False))
     out.write('{"log": ' + head[:-1] + ', "entries": [')
     count = 0
-    for item in items:
-        out.write(",\n" if count else "\n")
-        out.write(escape_json(json.dumps(har_entry(item), ensure_ascii=False)))
-        count += 1
+    try:
+        for item in items:
+            entry = escape_json(json.dumps(har_entry(item), ensure_ascii=False))
+            # One write an entry, its separator with it: a stop between two writes
+            # left a comma that no entry followed.
+            out.write((",\n" if count else "\n") + entry)
+            count += 1
+    except KeyboardInterrupt:
+        out.write("\n]}}\n")  # closed at a stop too: what was written parses
+        raise
     out.write("\n]}}\n")
     return count
 

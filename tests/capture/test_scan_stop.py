@@ -356,3 +356,24 @@ def test_a_stop_as_a_record_file_s_transit_is_read_writes_the_record_without_it(
         (4, "/r1"),
     ]
     assert ECHO_STOPPED_NOTE in records[3]["anomalies"]
+
+
+@pytest.mark.parametrize("redact", [False, True], ids=["plain", "redacted"])
+def test_a_har_output_stopped_inside_the_detector_is_a_whole_document(
+    tmp_path: Path, redact: bool
+) -> None:
+    # It ended where the stop came, without its closing brackets, and no line said
+    # what it lacked.
+    har = str(REPO / "tests/data/real/pagexray-verizonwireless.com.har")
+    out, err = io.StringIO(), io.StringIO()
+    detector = _StoppedAtItsFifthRequest()
+    assert scan([har], fmt="har", detector=detector, out=out, err=err, redact=redact) == 130
+    entries = json.loads(out.getvalue())["log"]["entries"]
+    said = err.getvalue().splitlines()
+    if redact:  # the one not searched could not be masked: left out, and said
+        assert len(entries) == 4
+        assert said[-2].startswith("headerwatch: warning: stopped: 1 request read as the stop")
+    else:  # written as the line formats write it: unsearched, and counted
+        assert len(entries) == 5
+        assert "1 request not searched for identities" in said[-1]
+        assert not any("is not in the output" in line for line in said)

@@ -6,6 +6,9 @@ import base64
 import dataclasses
 import io
 import json
+from collections.abc import Iterator
+
+import pytest
 
 from capture.formats.har import har_document, har_entry, write_har
 from capture.formats.session import SessionInfo, canary_digest
@@ -145,6 +148,19 @@ def test_streamed_document_equals_the_built_one() -> None:
     empty = io.StringIO()
     write_har([], empty)
     assert json.loads(empty.getvalue())["log"]["entries"] == []
+
+
+def test_a_document_stopped_in_its_entries_is_closed_with_those_written() -> None:
+    def stopped_at_the_third() -> Iterator[Record]:
+        yield record(1)
+        yield record(2, uri="/two")
+        raise KeyboardInterrupt
+
+    out = io.StringIO()
+    with pytest.raises(KeyboardInterrupt):
+        write_har(stopped_at_the_third(), out)
+    # Cut where the stop came, it did not parse.
+    assert [e["_id"] for e in json.loads(out.getvalue())["log"]["entries"]] == [1, 2]
 
 
 def test_the_creator_cites_the_catalog_region_and_canaries_that_judged_the_findings() -> None:
