@@ -476,14 +476,15 @@ class Pipeline:
         if len(apps) > APP_CONNECTIONS:
             apps.popitem(last=False)
 
-    def unhanded(self) -> list[Event]:
+    def unhanded(self, searched: bool = False) -> list[Event]:
         """The events of what was read that :meth:`run_capture` has not handed out, its
         consumer stopped (a scan's Ctrl-C): the rest of the batch it was handing out, the
         requests waiting for their batch, detected now, and those held for their
         connection's verdict (where the stop came in the detector, what waited for it,
         the batch or the one request it read alone, without findings: :data:`STOPPED_NOTE`).
         What the frames read so far hold, and no more (:meth:`flush` ends the
-        connections)."""
+        connections). ``searched``: without the requests the detector did not read
+        (neither made nor counted): a redacted output's, which could not mask them."""
         rest = list(self._handing)
         self._handing.clear()
         if not self._stopped_in_detection:
@@ -491,27 +492,33 @@ class Pipeline:
             # the stop leaves unknown: handed out as they are, not left out; a
             # reflector's echo after them was not read.
             self._release_held()
-            return rest + self._take() + self._in_hand()
+            return rest + self._take() + self._in_hand(searched)
         # The detector is not asked again: what waits for it is written unsearched,
         # and says so (its anomaly, the summary's count); then the held requests (one
         # held alone may wait for it too), and last the one it was reading alone.
-        made = [self._unsearched_at_stop(e) if isinstance(e, _Undetected) else e for e in self._out]
+        made = [
+            self._unsearched_at_stop(e) if isinstance(e, _Undetected) else e
+            for e in self._out
+            if not (searched and isinstance(e, _Undetected))
+        ]
         self._out = []
         self._waiting = 0
         lone = self._lone
         if isinstance(lone, _Undetected):
-            self._lone = self._stopped(lone.id, lone.request)
+            self._lone = None if searched else self._stopped(lone.id, lone.request)
         self._release_held()
         made += cast("list[Event]", self._out)  # released records only: none waits now
         self._out = []
-        return rest + made + self._in_hand()
+        return rest + made + self._in_hand(searched)
 
-    def _in_hand(self) -> list[Event]:
-        """The events of what a stop left in hand (:attr:`_unwritten`)."""
+    def _in_hand(self, searched: bool) -> list[Event]:
+        """The events of what a stop left in hand (:attr:`_unwritten`); ``searched``:
+        of the records made only."""
         unwritten, self._unwritten = self._unwritten, []
         return [
             self._seen(item if isinstance(item, Record) else self._stopped(*item))
             for item in unwritten
+            if not (searched and not isinstance(item, Record))
         ]
 
     def _unsearched_at_stop(self, waiting: _Undetected) -> Event:

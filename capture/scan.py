@@ -185,16 +185,20 @@ def scan(
         # Every value found anywhere is masked everywhere: all is read, then written.
         redactor = Redactor.new(pipeline.detector)
         mask = partial(two_pass, redactor=redactor, stopped=stopped)
+    # What was read and not handed out as a stop came: not where masked, the requests
+    # the detector did not read (their identities could not be masked).
+    rest = pipeline.unhanded if redactor is None else partial(pipeline.unhanded, searched=True)
     try:
         if output.line is None:
             # A stop ends the events: what was read is answered and written, the
             # document closed (a HAR cut where the stop came did not parse).
-            # Not where masked: one the detector was stopped in could not be masked.
-            rest = pipeline.unhanded if redactor is None else None
             read = _until_stopped(events, stopped, written, rest)
             kept = mask(r for r in answered(read) if selection.keep(r))
             output.write(kept, out, cited(pipeline.detector, redact))
         else:
+            if redactor is not None:
+                # Masked once all is read: what was read as the stop came is among it.
+                events = _until_stopped(events, stopped, [0], rest)
             _write_lines(
                 mask(_requests(events, selection)),
                 output.line,
@@ -242,7 +246,7 @@ def _until_stopped(
     events: Iterable[Event],
     stopped: list[KeyboardInterrupt],
     handed: list[int],
-    rest: Callable[[], list[Event]] | None,
+    rest: Callable[[], list[Event]],
 ) -> Iterator[Event]:
     """``events`` until a stop (Ctrl-C, SIGTERM) ends them, put in ``stopped``, then
     what ``rest`` gives (the pipeline's :meth:`~Pipeline.unhanded`, what was read and
@@ -255,12 +259,11 @@ def _until_stopped(
             yield event
     except KeyboardInterrupt:
         stopped.append(KeyboardInterrupt())
-        if rest is not None:
-            with contextlib.suppress(KeyboardInterrupt):  # a second stop leaves them
-                for event in rest():
-                    if type(event) is RequestSeen:
-                        handed[0] += 1
-                    yield event
+        with contextlib.suppress(KeyboardInterrupt):  # a second stop leaves them
+            for event in rest():
+                if type(event) is RequestSeen:
+                    handed[0] += 1
+                yield event
 
 
 def _write_unhanded(

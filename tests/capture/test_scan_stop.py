@@ -321,18 +321,22 @@ def _records(path: str, detector: IdentityDetector) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
-def test_a_stop_as_the_request_held_alone_is_detected_loses_the_one_read_after_it_neither(
-    tmp_path: Path,
-) -> None:
-    # Two connections' first requests before either answer: the second was detected,
-    # then the stop came in the first's detection, and the second was left out.
+def _two_first_requests(tmp_path: Path) -> str:
+    """A capture of two connections' first requests, both sent before either answer."""
     a = conversation(cport=41000, server="203.0.113.7", ts=1000.0)
     b = conversation(cport=41001, server="203.0.113.8", ts=1000.0001)
     frames = a.handshake() + a.send(True, simple_request("/a"))
     frames += b.handshake() + b.send(True, simple_request("/b"))
     frames += a.send(False, OK) + b.send(False, OK)
-    path = save(tmp_path, sorted(frames, key=lambda frame: frame[0]), "two.pcap")
-    records = _records(path, _StoppedAt(2))
+    return save(tmp_path, sorted(frames, key=lambda frame: frame[0]), "two.pcap")
+
+
+def test_a_stop_as_the_request_held_alone_is_detected_loses_the_one_read_after_it_neither(
+    tmp_path: Path,
+) -> None:
+    # Two connections' first requests before either answer: the second was detected,
+    # then the stop came in the first's detection, and the second was left out.
+    records = _records(_two_first_requests(tmp_path), _StoppedAt(2))
     assert [(r["id"], r["uri"]) for r in records] == [(1, "/a"), (2, "/b")]
     assert STOPPED_NOTE in records[0]["anomalies"] and "anomalies" not in records[1]
 
@@ -377,3 +381,15 @@ def test_a_har_output_stopped_inside_the_detector_is_a_whole_document(
         assert len(entries) == 5
         assert "1 request not searched for identities" in said[-1]
         assert not any("is not in the output" in line for line in said)
+
+
+def test_a_redacted_scan_stopped_inside_the_detector_writes_the_held_requests_it_searched(
+    tmp_path: Path,
+) -> None:
+    # Read one at a time, the first connection's request is searched and held for its
+    # verdict; the stop comes in the second's. The first was left out with it.
+    out, err = io.StringIO(), io.StringIO()
+    path = _two_first_requests(tmp_path)
+    assert scan([path], detector=_StoppedAt(2), out=out, err=err, jobs=1, redact=True) == 130
+    assert [json.loads(line)["uri"] for line in out.getvalue().splitlines()] == ["/a"]
+    assert "stopped: 1 request read as the stop came is not in the output" in err.getvalue()
