@@ -192,13 +192,13 @@ def scan(
         if output.line is None:
             # A stop ends the events: what was read is answered and written, the
             # document closed (a HAR cut where the stop came did not parse).
-            read = _until_stopped(events, stopped, written, rest)
+            read = _until_stopped(events, stopped, rest)
             kept = mask(r for r in answered(read) if selection.keep(r))
-            output.write(kept, out, cited(pipeline.detector, redact))
+            output.write(kept, out, cited(pipeline.detector, redact), written)
         else:
             if redactor is not None:
                 # Masked once all is read: what was read as the stop came is among it.
-                events = _until_stopped(events, stopped, [0], rest)
+                events = _until_stopped(events, stopped, rest)
             _write_lines(
                 mask(_requests(events, selection)),
                 output.line,
@@ -222,9 +222,8 @@ def scan(
             if not only_identity:
                 # Read as the stop came, and not handed out: the summary counts them.
                 lacking = pipeline.counters()["requests"] - written[0]
-        elif stopped:
-            # A document's: the requests the pipeline had not handed out as the stop
-            # came (written[0] counts those it did, before any selection).
+        elif stopped and not only_identity:
+            # A document's: a stop in its writing leaves out what it had not written.
             lacking = pipeline.counters()["requests"] - written[0]
         return _after(
             lacking,
@@ -243,27 +242,17 @@ def scan(
 
 
 def _until_stopped(
-    events: Iterable[Event],
-    stopped: list[KeyboardInterrupt],
-    handed: list[int],
-    rest: Callable[[], list[Event]],
+    events: Iterable[Event], stopped: list[KeyboardInterrupt], rest: Callable[[], list[Event]]
 ) -> Iterator[Event]:
     """``events`` until a stop (Ctrl-C, SIGTERM) ends them, put in ``stopped``, then
     what ``rest`` gives (the pipeline's :meth:`~Pipeline.unhanded`, what was read and
-    not handed out), as :func:`_write_unhanded` writes it after a line format's;
-    ``handed[0]`` counts the requests among them all."""
+    not handed out), as :func:`_write_unhanded` writes it after a line format's."""
     try:
-        for event in events:
-            if type(event) is RequestSeen:
-                handed[0] += 1
-            yield event
+        yield from events
     except KeyboardInterrupt:
         stopped.append(KeyboardInterrupt())
         with contextlib.suppress(KeyboardInterrupt):  # a second stop leaves them
-            for event in rest():
-                if type(event) is RequestSeen:
-                    handed[0] += 1
-                yield event
+            yield from rest()
 
 
 def _write_unhanded(

@@ -237,9 +237,13 @@ def write_har(
     out: TextIO,
     comment: str = "",
     cited: SessionInfo | None = None,
+    written: list[int] | None = None,
 ) -> int:
     """Stream a HAR document to ``out``; return the number of entries. ``cited``: what
-    judged the findings (:func:`creator`)."""
+    judged the findings (:func:`creator`). ``written``: its one number counts the
+    entries as they are written (made, counted, then written: a stop, raised at the
+    end of the write it came in, finds each entry counted that was written)."""
+    counted = [0] if written is None else written
     log_head = {"version": "1.2", "creator": creator(cited), "pages": []}
     if comment:
         log_head["comment"] = for_json(comment)
@@ -252,8 +256,10 @@ def write_har(
             entry = escape_json(json.dumps(har_entry(item), ensure_ascii=False))
             # One write an entry, its separator with it: a stop between two writes
             # left a comma that no entry followed.
-            out.write((",\n" if count else "\n") + entry)
+            entry = (",\n" if count else "\n") + entry
             count += 1
+            counted[0] += 1
+            out.write(entry)
     except KeyboardInterrupt:
         out.write("\n]}}\n")  # closed at a stop too: what was written parses
         raise

@@ -47,9 +47,10 @@ class OutputFormat:
     an encode a line."""
     header: str | None = None
     """A streaming format: the line before the first request, if any."""
-    document: Callable[[Iterable[Item], TextIO, SessionInfo | None], int] | None = None
+    document: Callable[[Iterable[Item], TextIO, SessionInfo | None, list[int]], int] | None = None
     """A whole-document format: write every item, citing what judged their findings
-    where it has a place for that (HAR); return how many were written."""
+    where it has a place for that (HAR), counting them in the list's one number as
+    they are written (a stop may end the writing); return how many were written."""
     sized: Callable[[int], OutputFormat] | None = None
     """A format laid out for the terminal: the same format for one ``width`` cells wide
     (a new one each call, for one output: the table's remembers its last row's date)."""
@@ -65,12 +66,19 @@ class OutputFormat:
         """Written a line at a time, as requests complete."""
         return self.line is not None
 
-    def write(self, items: Iterable[Item], out: TextIO, cited: SessionInfo | None = None) -> int:
+    def write(
+        self,
+        items: Iterable[Item],
+        out: TextIO,
+        cited: SessionInfo | None = None,
+        written: list[int] | None = None,
+    ) -> int:
         """Write ``items`` as a whole file; return how many were written. ``cited``: what
         judged their findings (:meth:`~capture.formats.session.SessionInfo.judged_by`),
-        written by a format with a place for it (HAR's ``log.creator``)."""
+        written by a format with a place for it (HAR's ``log.creator``). ``written``:
+        a document's count as it is written, for a stop that ends the writing."""
         if self.document is not None:
-            return self.document(items, out, cited)
+            return self.document(items, out, cited, [0] if written is None else written)
         assert self.line is not None
         if self.header is not None:
             out.write(self.header + "\n")
@@ -103,10 +111,12 @@ def cited(detector: Detector | None, redact: bool = False) -> SessionInfo | None
     return judged
 
 
-def _write_har(items: Iterable[Item], out: TextIO, cited: SessionInfo | None) -> int:
+def _write_har(
+    items: Iterable[Item], out: TextIO, cited: SessionInfo | None, written: list[int]
+) -> int:
     from capture.formats.har import write_har
 
-    return write_har(items, out, cited=cited)
+    return write_har(items, out, cited=cited, written=written)
 
 
 def _table(width: int) -> OutputFormat:

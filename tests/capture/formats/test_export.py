@@ -63,7 +63,7 @@ def test_full_disk_leaves_the_previous_file(
     path = tmp_path / "out.har"
     path.write_text("previous export")
 
-    def half_written(items: Any, out: Any, comment: str = "") -> int:
+    def half_written(items: Any, out: Any, cited: Any, written: Any) -> int:
         out.write('{"log": {"entries": [')
         raise OSError(errno.ENOSPC, "No space left on device")
 

@@ -163,6 +163,25 @@ def test_a_document_stopped_in_its_entries_is_closed_with_those_written() -> Non
     assert [e["_id"] for e in json.loads(out.getvalue())["log"]["entries"]] == [1, 2]
 
 
+def test_a_stop_taken_at_the_end_of_an_entry_s_write_finds_it_counted() -> None:
+    # A signal that comes during a write is raised when it returns: the entry was
+    # written, and the count said one fewer (the summary then said it was lacking).
+    class StoppedAfterTheSecond(io.StringIO):
+        stopped = False
+
+        def write(self, text: str) -> int:
+            done = super().write(text)
+            if text.startswith(",\n") and not self.stopped:
+                self.stopped = True
+                raise KeyboardInterrupt
+            return done
+
+    out, written = StoppedAfterTheSecond(), [0]
+    with pytest.raises(KeyboardInterrupt):
+        write_har([record(1), record(2, uri="/two"), record(3)], out, written=written)
+    assert len(json.loads(out.getvalue())["log"]["entries"]) == written[0] == 2
+
+
 def test_the_creator_cites_the_catalog_region_and_canaries_that_judged_the_findings() -> None:
     cited = SessionInfo.judged_by(
         IdentityDetector(IdentityConfig(region="GB", canaries=("s3cret-42",)))
