@@ -249,9 +249,11 @@ def write_har(
         log_head["comment"] = for_json(comment)
     # Open the log object and its "entries" list, then stream the entries into it.
     head = escape_json(json.dumps(log_head, ensure_ascii=False))
-    out.write('{"log": ' + head[:-1] + ', "entries": [')
+    head = '{"log": ' + head[:-1] + ', "entries": ['
     count = 0
     try:
+        # In the try: a stop is taken at the end of the write it came in, this one too.
+        out.write(head)
         for item in items:
             entry = escape_json(json.dumps(har_entry(item), ensure_ascii=False))
             # One write an entry, its separator with it: a stop between two writes

@@ -163,6 +163,20 @@ def test_a_document_stopped_in_its_entries_is_closed_with_those_written() -> Non
     assert [e["_id"] for e in json.loads(out.getvalue())["log"]["entries"]] == [1, 2]
 
 
+def test_a_stop_taken_at_the_end_of_the_head_s_write_leaves_a_document_that_parses() -> None:
+    class StoppedAfterTheHead(io.StringIO):
+        def write(self, text: str) -> int:
+            done = super().write(text)
+            if text.startswith('{"log"'):
+                raise KeyboardInterrupt
+            return done
+
+    out = StoppedAfterTheHead()
+    with pytest.raises(KeyboardInterrupt):
+        write_har([record(1)], out)
+    assert json.loads(out.getvalue())["log"]["entries"] == []
+
+
 def test_a_stop_taken_at_the_end_of_an_entry_s_write_finds_it_counted() -> None:
     # A signal that comes during a write is raised when it returns: the entry was
     # written, and the count said one fewer (the summary then said it was lacking).
