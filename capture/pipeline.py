@@ -122,6 +122,12 @@ def _noted(request: Request, note: str) -> Request:
     return dataclasses.replace(request, anomalies=(*request.anomalies, note))
 
 
+def _echo_stopped(record: Record) -> Record:
+    """``record`` with the anomaly :data:`ECHO_STOPPED_NOTE`: a stop came as what its
+    echo shows added was read."""
+    return dataclasses.replace(record, request=_noted(record.request, ECHO_STOPPED_NOTE))
+
+
 class Pipeline:
     """Decode → reassemble → parse HTTP → detect identities, one frame at a time."""
 
@@ -826,10 +832,7 @@ class Pipeline:
             if not handed:
                 # A stop as what the echo shows added was read: the record is written
                 # without it, and says so (unhanded()).
-                if not compared:
-                    request = _noted(record.request, ECHO_STOPPED_NOTE)
-                    record = dataclasses.replace(record, request=request)
-                self._unwritten.append(record)
+                self._unwritten.append(record if compared else _echo_stopped(record))
             raise
         return self._take()
 
@@ -1107,9 +1110,8 @@ class Pipeline:
             try:
                 echo = self._echo(record, response)
             except BaseException:
-                held = self._held[record.id]  # a stop in the detector: see the note
-                request = _noted(held.request, ECHO_STOPPED_NOTE)
-                self._held[record.id] = dataclasses.replace(held, request=request)
+                # A stop in the detector: the record goes without the echo, saying so.
+                self._held[record.id] = _echo_stopped(self._held[record.id])
                 raise
             if echo is not None:
                 self._held[record.id] = echo.onto(self._held[record.id])

@@ -215,15 +215,12 @@ def scan(
         stopped.append(KeyboardInterrupt())
     lacking = 0
     with _said_whole(bool(stopped)):
-        if stopped and output.line is not None:
-            if redactor is None:
-                # Not where masked: one not searched could not be masked (counted below).
-                _write_unhanded(pipeline, selection, output, "-" in paths, out, written)
-            if not only_identity:
-                # Read as the stop came, and not handed out: the summary counts them.
-                lacking = pipeline.counters()["requests"] - written[0]
-        elif stopped and not only_identity:
-            # A document's: a stop in its writing leaves out what it had not written.
+        if stopped and output.line is not None and redactor is None:
+            # (A document's and a masked output's came before their stop's end,
+            # _until_stopped; one not searched could not be masked: counted below.)
+            _write_unhanded(pipeline, selection, output, "-" in paths, out, written)
+        if stopped and not only_identity:
+            # Read as the stop came, and not written: the summary counts them.
             lacking = pipeline.counters()["requests"] - written[0]
         return _after(
             lacking,
